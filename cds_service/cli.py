@@ -1,0 +1,25 @@
+"""`cds-service` command line: serve, evaluate, audit. Each subcommand lives in its own module."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from cds_service import cli_audit, cli_evaluate, cli_serve
+
+    parser = argparse.ArgumentParser(prog="cds-service", description="Blinatumomab coverage CDS Hooks service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for module in (cli_serve, cli_evaluate, cli_audit):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

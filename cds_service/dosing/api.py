@@ -1,0 +1,40 @@
+"""What the policy engine and the evaluation pipeline ask of the dose checks.
+
+The engine never reads doses itself: a policy file names a dose schedule or a ceiling, and the engine asks an
+object of this shape for a Verdict. `cds_service.dosing.checks.OrderDoseChecks` implements it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from cds_service.verdict import Verdict
+
+# Dose schedules of Aspirus V, named in the policy files:
+#  "relapsed-refractory": step dose in cycle 1 days 1-7, then full dose; cycles 6-9 are 84-day cycles
+#  "standard": full dose every infusion day (consolidation, maintenance, pediatric MRD+ / less than CR)
+#  "interfant": 15 mcg/m2/day (max 28) whatever the weight
+SCHEDULES = ("relapsed-refractory", "standard", "interfant")
+
+
+@dataclass(frozen=True)
+class QuantityLimit:
+    """Aspirus II: vials and billing units per cycle window (days; days_continued for cycles 6-9)."""
+
+    vials: int
+    units: int
+    days: int
+    days_continued: int
+    continued_from_cycle: int
+
+
+class DoseChecks(Protocol):
+    def schedule(self, schedule: str) -> Verdict:
+        """The order's daily doses against an Aspirus V schedule for this patient, cycle and infusion days."""
+
+    def ceiling(self, mcg_per_day: Decimal) -> Verdict:
+        """Every dosage line at or below a fixed daily maximum (Florida Blue: 28 mcg/day)."""
+
+    def quantity(self, limit: QuantityLimit) -> Verdict:
+        """The quantity of all blinatumomab orders of the cycle against a per-cycle limit."""

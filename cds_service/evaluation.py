@@ -1,0 +1,57 @@
+"""The seam between the protocol layer and the clinical logic: hook request in, cards and system actions out.
+
+The protocol layer calls `evaluate` with a validated request and a loader for the patient's FHIR data (called only
+when there is something to evaluate, so calls without blinatumomab orders never touch the FHIR server).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+from cds_service.hook_request import HookRequest
+from cds_service.record import PatientRecord
+
+
+@dataclass
+class OrderOutcome:
+    """What was decided for one order: the audit trail stores it."""
+
+    order_id: str
+    policy: str | None = None
+    policy_version: str | None = None
+    decision: str | None = None
+    indication: str | None = None
+    request_type: str | None = None
+    cycle: int | None = None
+    coverage_assertion_id: str | None = None
+    card_uuids: list[str] = field(default_factory=list)
+    suggestion_uuids: list[str] = field(default_factory=list)
+    criteria: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Evaluation:
+    cards: list[dict[str, Any]] = field(default_factory=list)
+    system_actions: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[OrderOutcome] = field(default_factory=list)
+
+
+# (patient id, policy id, order ids to exclude) -> has the audit trail an order-sign meets-criteria for another order?
+PriorApproval = Callable[[str, str, tuple[str, ...]], bool]
+
+
+def _no_prior_approval(patient_id: str, policy_id: str, exclude: tuple[str, ...]) -> bool:
+    return False
+
+
+@dataclass
+class EvaluationContext:
+    today: date
+    base_url: str  # public base URL of this service, for the Questionnaire canonical and links
+    prior_approval: PriorApproval = _no_prior_approval
+
+
+def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:
+    """Placeholder until the clinical pipeline is wired: no cards, no actions."""
+    return Evaluation()

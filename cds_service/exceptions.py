@@ -1,0 +1,20 @@
+"""Errors any step may raise; the protocol layer turns them into HTTP answers with an OperationOutcome."""
+from __future__ import annotations
+
+
+class ClientError(Exception):
+    """Something the client sent is wrong: answered with `status` and an OperationOutcome naming `expression`."""
+
+    def __init__(self, status: int, message: str, expression: str | None = None, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.expression = expression
+        self.code = code
+
+
+class PatientUnavailable(ClientError):
+    """No Patient could be obtained from prefetch or the FHIR server (412)."""
+
+    def __init__(self, message: str = "No patient data obtainable: prefetch 'patient' missing and not fetchable") -> None:
+        super().__init__(412, message, "prefetch.patient", code="not-found")

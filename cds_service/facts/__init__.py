@@ -1,0 +1,1 @@
+"""Clinical facts read from the patient's FHIR data, each with the evidence it came from."""

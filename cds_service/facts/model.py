@@ -1,0 +1,98 @@
+"""The clinical facts the policies and dose checks read (fhir-data-profile.md).
+
+A `Fact` is a value with its evidence. `value is None` means unknown; `received=False` means the data the fact
+depends on was never received (prefetch key missing and not fetchable), which the card reports separately from
+"received, none recorded".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Fact(Generic[T]):
+    value: T | None = None
+    evidence: tuple[str, ...] = ()  # "Type/id" references of the resources that decided it
+    attested: bool = False  # True when the value came from the attestation QuestionnaireResponse
+    received: bool = True  # False when the underlying data was not received at all
+    note: str = ""  # short, human readable: "MRD 0.05% on 2026-10-01"
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+
+UNKNOWN_FACT: Fact = Fact()
+
+
+@dataclass(frozen=True)
+class CycleInfo:
+    """Where the order sits in the patient's blinatumomab history (fhir-data-profile.md §Course and cycles)."""
+
+    number: Fact[int]  # cycle number of this order within the course (attested cycle-number overrides)
+    start: date  # day 1 of this cycle (the earliest start of the draft blinatumomab orders)
+    course_start: date  # start of the first cycle of the course (= start for cycle 1)
+    cycle_starts: tuple[date, ...] = ()  # start of every cycle of the course, cycle 1 first, this cycle last
+    infusion_days_before: int = 0  # infusion days already given in this cycle when the order continues it
+
+
+@dataclass(frozen=True)
+class BodySize:
+    """Weight, height and BSA as of the order's start (fhir-data-profile.md §The patient)."""
+
+    weight_kg: Fact[Decimal] = UNKNOWN_FACT
+    height_cm: Fact[Decimal] = UNKNOWN_FACT
+    bsa_m2: Fact[Decimal] = UNKNOWN_FACT  # recorded (if plausible) else Mosteller; note says which
+
+
+@dataclass(frozen=True)
+class ClinicalFacts:
+    """Everything the policies read about one group of blinatumomab draft orders (one cycle) for one patient.
+
+    String-valued facts use the exact vocabularies of the attestation Questionnaire (fhir-data-profile.md).
+    """
+
+    start_date: date  # the order's start = day 1 of the cycle
+    cycle: CycleInfo
+    body: BodySize
+    age_years: Fact[int] = UNKNOWN_FACT  # completed years at start_date
+    age_months: Fact[int] = UNKNOWN_FACT  # completed months at start_date
+    # Diagnosis
+    all_diagnosis: Fact[bool] = UNKNOWN_FACT  # ALL Condition (C91.0x or SNOMED ALL codes)
+    lymphoblastic_lymphoma: Fact[bool] = UNKNOWN_FACT  # C83.5x Condition
+    b_lineage: Fact[bool] = UNKNOWN_FACT  # True B-cell precursor; False T-lineage
+    infant_all: Fact[bool] = UNKNOWN_FACT  # ALL diagnosed before the first birthday
+    # Disease status and phase, as of the course start
+    disease_status: Fact[str] = UNKNOWN_FACT  # "relapsed", "refractory", "remission", "active"
+    therapy_phase: Fact[str] = UNKNOWN_FACT  # induction / consolidation / maintenance / relapsed-refractory
+    remission_number: Fact[int] = UNKNOWN_FACT
+    complete_response_to_induction: Fact[bool] = UNKNOWN_FACT
+    induction_ino_mini_hyper_cvd: Fact[bool] = UNKNOWN_FACT
+    end_of_consolidation_response: Fact[str] = UNKNOWN_FACT  # "complete" / "less-than-complete"
+    # Labs
+    ph_positive: Fact[bool] = UNKNOWN_FACT  # True Ph+, False Ph- (both breakpoints tested negative), None unknown
+    mrd_detectable: Fact[bool] = UNKNOWN_FACT  # latest MRD: True detectable, False undetectable (Aspirus reading)
+    mrd_persistent_or_rising: Fact[bool] = UNKNOWN_FACT
+    mrd_at_least_0_1_percent: Fact[bool] = UNKNOWN_FACT  # Florida Blue reading (needs a value)
+    mrd_unavailable: Fact[bool] = UNKNOWN_FACT  # True only when explicit (dataAbsentReason or attested)
+    cd19_positive: Fact[bool] = UNKNOWN_FACT  # latest blast immunophenotype (lab result only, never attested)
+    # Medications, at the order's start
+    combination: Fact[str] = UNKNOWN_FACT  # single-agent / with-tki / with-ino-mini-hyper-cvd / ...
+    tki_failure: Fact[bool] = UNKNOWN_FACT
+    multiagent_chemo_candidate: Fact[bool] = UNKNOWN_FACT
+    # Safety and renewal
+    live_vaccine_in_window: Fact[bool] = UNKNOWN_FACT  # True = a live vaccine in the U1 window
+    unacceptable_toxicity: Fact[bool] = UNKNOWN_FACT
+    response_or_stabilization: Fact[bool] = UNKNOWN_FACT
+    # Attested only
+    prior_authorization_on_file: Fact[bool] = UNKNOWN_FACT
+    compendia_supported_use: Fact[bool] = UNKNOWN_FACT
+    # Bookkeeping for the card
+    attested_items: tuple[str, ...] = ()  # linkIds whose answers were used
+    not_received: tuple[str, ...] = ()  # prefetch keys that were not received
+    extra: dict = field(default_factory=dict, compare=False)

@@ -1,0 +1,28 @@
+"""The validated CDS Hooks request, as the rest of the service sees it (protocol layer output)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class HookRequest:
+    hook: str  # "order-sign" or "order-select"
+    hook_instance: str
+    service_id: str
+    patient_id: str
+    draft_orders: dict[str, Any]  # the context.draftOrders Bundle, raw JSON
+    user_id: str | None = None
+    encounter_id: str | None = None
+    selections: tuple[str, ...] = ()  # order-select only: "MedicationRequest/id" references
+    fhir_server: str | None = None
+    # Holds the access token: never log it, never store it.
+    fhir_authorization: dict[str, Any] | None = field(default=None, repr=False)
+    prefetch: dict[str, Any] = field(default_factory=dict, repr=False)
+    configuration: dict[str, Any] = field(default_factory=dict)  # davinci-crd.configuration extension
+    client_iss: str | None = None  # the verified JWT issuer, when there was one
+
+    def draft_resources(self) -> list[dict[str, Any]]:
+        """The resources of context.draftOrders, in order."""
+        entries = self.draft_orders.get("entry") or []
+        return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]

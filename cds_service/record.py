@@ -1,0 +1,49 @@
+"""The patient's FHIR data for one hook call, from prefetch or fetched from the EHR's FHIR server.
+
+Each prefetch key is either received (a list of resources, possibly empty) or not received (None): the difference
+between "no live vaccine recorded" and "we never saw the immunization list" (policy-rules.md §1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+PREFETCH_KEYS = (
+    "patient",
+    "coverage",
+    "conditions",
+    "observations",
+    "medicationRequests",
+    "immunizations",
+    "attestations",
+)
+
+Resolver = Callable[[str], "dict[str, Any] | None"]
+
+
+def _no_server(reference: str) -> dict[str, Any] | None:
+    return None
+
+
+@dataclass
+class PatientRecord:
+    patient: dict[str, Any] | None
+    # prefetch key -> resources (received) or None (not received). "patient" is kept in `patient`.
+    lists: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
+    # Reads "Type/id" (e.g. a Medication or Organization) from the FHIR server; None when it cannot.
+    resolve: Resolver = field(default=_no_server, repr=False)
+
+    def received(self, key: str) -> bool:
+        if key == "patient":
+            return self.patient is not None
+        return self.lists.get(key) is not None
+
+    def resources(self, key: str, resource_type: str | None = None) -> list[dict[str, Any]]:
+        """The received resources of a key (empty when not received), optionally of one resourceType."""
+        found = self.lists.get(key) or []
+        if resource_type is None:
+            return found
+        return [r for r in found if r.get("resourceType") == resource_type]
+
+    def not_received(self) -> list[str]:
+        return [k for k in PREFETCH_KEYS if not self.received(k)]
