@@ -28,6 +28,8 @@ class OrderOutcome:
     card_uuids: list[str] = field(default_factory=list)
     suggestion_uuids: list[str] = field(default_factory=list)
     criteria: list[dict[str, Any]] = field(default_factory=list)
+    # A "what if" call (davinci-crd.configuration unsolicited-determ false): never proof of a prior authorization.
+    what_if: bool = False
 
 
 @dataclass
