@@ -1,0 +1,146 @@
+"""Weight, height and body surface area as of the order's start (fhir-data-profile.md §The patient).
+
+Which Observations count is data (value set `body-size`); whether a result is a weight, a height or a BSA is told
+by its unit, so conversions stay exact (Decimal) and the 45 kg boundary is compared on the converted value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from cds_service.facts.model import BodySize, Fact
+from cds_service.record import PatientRecord
+from cds_service.valuesets import get_valuesets
+
+USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
+WEIGHT_WINDOW = timedelta(days=30)
+BSA_WINDOW = timedelta(days=30)
+ADULT_HEIGHT_WINDOW = timedelta(days=365)
+CHILD_HEIGHT_WINDOW = timedelta(days=30)
+BSA_TOLERANCE = Decimal("0.10")
+
+# Unit (UCUM code or common unit string, lower-cased) -> (kind, factor to kg / cm / m2). Exact by definition:
+# the avoirdupois pound is 0.45359237 kg and the international inch 2.54 cm.
+_UNITS: dict[str, tuple[str, Decimal]] = {
+    "kg": ("weight", Decimal(1)),
+    "g": ("weight", Decimal("0.001")),
+    "[lb_av]": ("weight", Decimal("0.45359237")),
+    "lb": ("weight", Decimal("0.45359237")),
+    "lbs": ("weight", Decimal("0.45359237")),
+    "cm": ("height", Decimal(1)),
+    "m": ("height", Decimal(100)),
+    "[in_i]": ("height", Decimal("2.54")),
+    "in": ("height", Decimal("2.54")),
+    "m2": ("bsa", Decimal(1)),
+    "m^2": ("bsa", Decimal(1)),
+    "m²": ("bsa", Decimal(1)),
+}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    kind: str  # "weight" (kg), "height" (cm) or "bsa" (m2)
+    value: Decimal
+    when: date
+    reference: str
+
+
+def body_size(record: PatientRecord, start: date, age_years: int | None) -> BodySize:
+    """Latest weight (30 days), height (12 months for adults, 30 days under 18) and a checked BSA as of `start`."""
+    if not record.received("observations"):
+        missing = Fact(received=False)
+        return BodySize(weight_kg=missing, height_cm=missing, bsa_m2=missing)
+    found = _measurements(record.resources("observations", "Observation"), start)
+    # An unknown age gets the stricter (pediatric) height window: a stale height could skew a child's BSA.
+    height_window = ADULT_HEIGHT_WINDOW if age_years is not None and age_years >= 18 else CHILD_HEIGHT_WINDOW
+    weight = _latest(found, "weight", start - WEIGHT_WINDOW)
+    height = _latest(found, "height", start - height_window)
+    bsa = _latest(found, "bsa", start - BSA_WINDOW)
+    return BodySize(
+        weight_kg=_plain_fact(weight, "Weight", "kg"),
+        height_cm=_plain_fact(height, "Height", "cm"),
+        bsa_m2=_bsa_fact(bsa, weight, height),
+    )
+
+
+def mosteller(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
+    """Mosteller BSA in m2: the square root of height (cm) times weight (kg) over 3600."""
+    return (height_cm * weight_kg / Decimal(3600)).sqrt()
+
+
+def _measurements(observations: list[dict[str, Any]], start: date) -> list[Measurement]:
+    valuesets = get_valuesets()
+    found = []
+    for obs in observations:
+        if obs.get("status") not in USABLE_STATUSES or not valuesets.has("body-size", obs.get("code") or {}):
+            continue
+        measurement = _measurement(obs)
+        # Only what was known on the start date: a result dated after it does not describe the order.
+        if measurement is not None and measurement.when <= start:
+            found.append(measurement)
+    return found
+
+
+def _measurement(obs: dict[str, Any]) -> Measurement | None:
+    quantity = obs.get("valueQuantity") or {}
+    unit = str(quantity.get("code") or quantity.get("unit") or "").strip().lower()
+    kind_factor = _UNITS.get(unit)
+    value = _decimal(quantity.get("value"))
+    when = _effective_date(obs)
+    if kind_factor is None or value is None or value <= 0 or when is None:
+        return None
+    kind, factor = kind_factor
+    return Measurement(kind, value * factor, when, f"Observation/{obs.get('id', '')}")
+
+
+def _decimal(value: Any) -> Decimal | None:
+    # str() first: a JSON float keeps the digits that were written (99.0 lb, not its binary expansion).
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _effective_date(obs: dict[str, Any]) -> date | None:
+    period = obs.get("effectivePeriod") or {}
+    raw = obs.get("effectiveDateTime") or period.get("end") or period.get("start") or obs.get("issued")
+    try:
+        return date.fromisoformat(str(raw)[:10]) if raw else None
+    except ValueError:
+        return None
+
+
+def _latest(found: list[Measurement], kind: str, earliest: date) -> Measurement | None:
+    candidates = [m for m in found if m.kind == kind and m.when >= earliest]
+    return max(candidates, key=lambda m: m.when, default=None)
+
+
+def _plain_fact(measurement: Measurement | None, label: str, unit: str) -> Fact[Decimal]:
+    if measurement is None:
+        return Fact()
+    note = f"{label} {_show(measurement.value)} {unit} on {measurement.when.isoformat()}"
+    return Fact(value=measurement.value, evidence=(measurement.reference,), note=note)
+
+
+def _bsa_fact(bsa: Measurement | None, weight: Measurement | None, height: Measurement | None) -> Fact[Decimal]:
+    computed = mosteller(height.value, weight.value) if weight and height else None
+    sources = tuple(m.reference for m in (weight, height) if m is not None)
+    if bsa is not None and (computed is None or abs(bsa.value - computed) <= BSA_TOLERANCE * computed):
+        checked = f", within 10% of Mosteller {_show(computed)} m²" if computed is not None else ", not checked (no height)"
+        note = f"BSA {_show(bsa.value)} m² recorded on {bsa.when.isoformat()}{checked}"
+        return Fact(value=bsa.value, evidence=(bsa.reference,), note=note)
+    if computed is None:
+        return Fact()
+    note = f"BSA {_show(computed)} m² by Mosteller from height and weight"
+    if bsa is not None:
+        note += f" (recorded {_show(bsa.value)} m² differs by more than 10%)"
+    return Fact(value=computed, evidence=sources, note=note)
+
+
+def _show(value: Decimal) -> str:
+    """Two decimals for display only; the Fact keeps the exact value."""
+    return f"{value.quantize(Decimal('0.01')).normalize():f}"

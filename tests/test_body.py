@@ -1,0 +1,110 @@
+"""Weight, height and BSA as of the order's start (fhir-data-profile.md §The patient)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from cds_service.facts.body import body_size, mosteller
+from cds_service.record import PatientRecord
+
+START = date(2026, 11, 20)
+WEIGHT = ("29463-7", "kg")
+HEIGHT = ("8302-2", "cm")
+BSA = ("8277-6", "m2")
+
+
+def obs(ident: str, code: tuple[str, str], value: Any, days_before: int = 1, status: str = "final",
+        unit: str | None = None) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": ident,
+        "status": status,
+        "code": {"coding": [{"system": "http://loinc.org", "code": code[0]}]},
+        "effectiveDateTime": (START - timedelta(days=days_before)).isoformat(),
+        "valueQuantity": {"value": value, "system": "http://unitsofmeasure.org", "code": unit or code[1]},
+    }
+
+
+def record(*observations: dict[str, Any]) -> PatientRecord:
+    return PatientRecord(patient={"resourceType": "Patient", "id": "p"}, lists={"observations": list(observations)})
+
+
+def test_weight_in_kg_is_exact_decimal() -> None:
+    size = body_size(record(obs("w", WEIGHT, 44.9)), START, 30)
+    assert size.weight_kg.value == Decimal("44.9")
+    assert size.weight_kg.evidence == ("Observation/w",)
+
+
+def test_pounds_and_grams_convert_exactly() -> None:
+    pounds = body_size(record(obs("w", WEIGHT, 99, unit="[lb_av]")), START, 30).weight_kg.value
+    assert pounds == Decimal("44.90564463")
+    assert pounds < 45  # 99 lb is below the 45 kg boundary without any rounding
+    grams = body_size(record(obs("w", ("3141-9", "g"), 45000)), START, 30).weight_kg.value
+    assert grams == Decimal(45)
+
+
+def test_latest_weight_within_30_days_wins_and_stale_is_ignored() -> None:
+    size = body_size(record(obs("old", WEIGHT, 50, days_before=20), obs("new", WEIGHT, 48, days_before=2)), START, 40)
+    assert size.weight_kg.value == Decimal(48)
+    stale = body_size(record(obs("w", WEIGHT, 70, days_before=31)), START, 40)
+    assert not stale.weight_kg.known
+    edge = body_size(record(obs("w", WEIGHT, 70, days_before=30)), START, 40)
+    assert edge.weight_kg.value == Decimal(70)
+
+
+def test_results_after_the_start_or_not_final_are_ignored() -> None:
+    size = body_size(record(obs("future", WEIGHT, 70, days_before=-1), obs("prelim", WEIGHT, 60, status="preliminary")),
+                     START, 40)
+    assert not size.weight_kg.known
+    amended = body_size(record(obs("w", WEIGHT, 60, status="amended")), START, 40)
+    assert amended.weight_kg.value == Decimal(60)
+
+
+def test_other_codes_are_not_body_size() -> None:
+    other = obs("x", ("2339-0", "kg"), 70)
+    assert not body_size(record(other), START, 40).weight_kg.known
+
+
+def test_height_window_depends_on_age() -> None:
+    height = obs("h", HEIGHT, 170, days_before=200)
+    assert body_size(record(height), START, 40).height_cm.value == Decimal(170)
+    assert not body_size(record(height), START, 12).height_cm.known
+    assert not body_size(record(height), START, None).height_cm.known
+    inches = body_size(record(obs("h", ("8306-3", "[in_i]"), 30)), START, 1).height_cm.value
+    assert inches == Decimal("76.2")
+
+
+def test_recorded_bsa_within_ten_percent_of_mosteller_is_used() -> None:
+    computed = mosteller(Decimal(120), Decimal(26))
+    assert computed.quantize(Decimal("0.001")) == Decimal("0.931")
+    size = body_size(record(obs("w", WEIGHT, 26), obs("h", HEIGHT, 120), obs("b", BSA, 1.0)), START, 7)
+    assert size.bsa_m2.value == Decimal("1.0")
+    assert size.bsa_m2.evidence == ("Observation/b",)
+    assert "recorded" in size.bsa_m2.note
+
+
+def test_implausible_recorded_bsa_is_replaced_by_mosteller() -> None:
+    size = body_size(record(obs("w", WEIGHT, 26), obs("h", HEIGHT, 120), obs("b", BSA, 1.5)), START, 7)
+    assert size.bsa_m2.value == mosteller(Decimal(120), Decimal(26))
+    assert set(size.bsa_m2.evidence) == {"Observation/w", "Observation/h"}
+    assert "Mosteller" in size.bsa_m2.note and "differs" in size.bsa_m2.note
+
+
+def test_recorded_bsa_without_height_is_used_unchecked() -> None:
+    size = body_size(record(obs("w", WEIGHT, 26), obs("b", BSA, 2.5)), START, 7)
+    assert size.bsa_m2.value == Decimal("2.5")
+    assert "not checked" in size.bsa_m2.note
+
+
+def test_no_bsa_without_height_or_recorded_value() -> None:
+    size = body_size(record(obs("w", WEIGHT, 26)), START, 7)
+    assert not size.bsa_m2.known
+    stale_bsa = body_size(record(obs("b", BSA, 0.9, days_before=31)), START, 7)
+    assert not stale_bsa.bsa_m2.known
+
+
+def test_observations_not_received() -> None:
+    size = body_size(PatientRecord(patient={"resourceType": "Patient"}, lists={}), START, 40)
+    assert not size.weight_kg.received and not size.weight_kg.known
+    assert not size.bsa_m2.received
