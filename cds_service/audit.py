@@ -1,0 +1,394 @@
+"""The decision audit trail (docs/audit.md): every hook invocation, its per-order outcomes, feedback, used JWT ids.
+
+Hook responses must not wait for the database, so `record_invocation` only queues; one background thread writes
+the queue in batches. `close()` drains it: it runs at interpreter exit (atexit), which gunicorn workers reach on a
+graceful stop (SIGTERM → worker exits through SystemExit), and the app may also call it from gunicorn's
+`worker_exit` hook. Records still queued are visible to `has_prior_approval`, so a second order signed right after
+the first sees the first one's approval.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import queue
+import threading
+import time as clock
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Engine, delete, insert, select, text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from cds_service.db import create_db_engine, migrate
+from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
+from cds_service.evaluation import OrderOutcome
+
+log = logging.getLogger(__name__)
+
+MEETS_CRITERIA = "meets-criteria"
+ORDER_SIGN = "order-sign"
+_BATCH_MAX = 200
+_WRITE_ATTEMPTS = 3
+_JTI_PURGE_INTERVAL = timedelta(minutes=10)
+
+
+@dataclass
+class InvocationRecord:
+    """One hook call as the audit trail keeps it: ids and decisions, never tokens or the request body."""
+
+    time: datetime
+    service_id: str
+    hook: str
+    hook_instance: str
+    client_iss: str | None
+    patient_id: str | None
+    status: int
+    latency_ms: float
+    outcomes: list[OrderOutcome] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "time": self.time.isoformat()}
+
+
+@dataclass
+class FeedbackEntry:
+    """One CDS Hooks feedback item, normalized (cds_service/feedback.py parses the client's shapes)."""
+
+    card_uuid: str
+    outcome: str  # "accepted" or "overridden"
+    accepted_suggestions: list[str] = field(default_factory=list)
+    override_system: str | None = None
+    override_code: str | None = None
+    override_display: str | None = None
+    override_comment: str | None = None
+    outcome_timestamp: datetime | None = None
+    card_known: bool = True  # set when stored: False when no card with this uuid was issued
+    received_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "outcome_timestamp": _iso(self.outcome_timestamp), "received_at": _iso(self.received_at)}
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """One order's decision in the list `cds-service audit` prints."""
+
+    time: datetime
+    hook: str
+    hook_instance: str
+    patient_id: str | None
+    order_id: str
+    policy: str | None
+    policy_version: str | None
+    decision: str | None
+    indication: str | None
+    what_if: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "time": self.time.isoformat()}
+
+
+@dataclass
+class InvocationDetail:
+    """One invocation with its outcomes (criteria included) and the feedback on its cards."""
+
+    record: InvocationRecord
+    feedback: list[FeedbackEntry]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.record.as_dict(), "feedback": [entry.as_dict() for entry in self.feedback]}
+
+
+class AuditStore:
+    """The audit database: a background writer for invocations, synchronous jti and feedback writes, queries."""
+
+    def __init__(self, database_url: str) -> None:
+        self.engine: Engine = create_db_engine(database_url)
+        self._queue: queue.Queue[InvocationRecord | None] = queue.Queue()
+        self._pending: dict[int, InvocationRecord] = {}  # queued or being written, by id(record)
+        self._lock = threading.Lock()  # guards _pending, _running and the enqueue/stop order
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self._next_jti_purge = datetime.min
+
+    def start(self) -> None:
+        """Create or migrate the schema, then start the background writer."""
+        migrate(self.engine)
+        with self._lock:
+            if self._running:
+                return
+            self._running = True
+            self._thread = threading.Thread(target=self._write_loop, name="audit-writer", daemon=True)
+            self._thread.start()
+        atexit.register(self.close)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write everything still queued, stop the writer and release connections. Safe to call twice."""
+        with self._lock:
+            was_running, self._running = self._running, False
+            if was_running:
+                self._queue.put(None)
+        if was_running and self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("audit writer did not finish within %.0f s; %d records unwritten", timeout, len(self._pending))
+        atexit.unregister(self.close)
+        self.engine.dispose()
+
+    def flush(self) -> None:
+        """Wait until every queued record is written (tests and the CLI; the hook path never waits)."""
+        if self._running:
+            self._queue.join()
+
+    # --- invocations -------------------------------------------------------------------------------------------
+
+    def record_invocation(self, record: InvocationRecord) -> None:
+        """Queue `record` for the writer; without a running writer (not started, or closed) write it now."""
+        with self._lock:
+            if self._running:
+                self._pending[id(record)] = record
+                self._queue.put(record)
+                return
+        self._write_batch([record])
+
+    def _write_loop(self) -> None:
+        stop = False
+        while not stop:
+            batch = [self._queue.get()]
+            while len(batch) < _BATCH_MAX and batch[-1] is not None:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = batch[-1] is None
+            records = [record for record in batch if record is not None]
+            if records:
+                self._write_batch(records)
+            for _ in batch:
+                self._queue.task_done()
+
+    def _write_batch(self, records: list[InvocationRecord]) -> None:
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                with Session(self.engine) as session, session.begin():
+                    session.add_all(_invocation_row(record) for record in records)
+                break
+            except SQLAlchemyError:
+                log.exception("audit write failed (attempt %d of %d)", attempt, _WRITE_ATTEMPTS)
+                if attempt == _WRITE_ATTEMPTS:
+                    log.error("audit records lost: hookInstance %s", ", ".join(r.hook_instance for r in records))
+                else:
+                    clock.sleep(0.2 * attempt)
+        # Removed only after the commit: a reader that misses a record here finds it in the database.
+        with self._lock:
+            for record in records:
+                self._pending.pop(id(record), None)
+
+    # --- used JWT ids ------------------------------------------------------------------------------------------
+
+    def use_jti(self, jti: str, expires_at: datetime) -> bool:
+        """Remember `jti` until `expires_at`; False if it was already used (by any worker on this database)."""
+        self._purge_expired_jtis()
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(UsedJti).values(jti=jti, expires_at=_naive_utc(expires_at)))
+        except IntegrityError:
+            return False
+        return True
+
+    def _purge_expired_jtis(self) -> None:
+        now = _utcnow()
+        if now < self._next_jti_purge:
+            return
+        self._next_jti_purge = now + _JTI_PURGE_INTERVAL
+        with self.engine.begin() as connection:
+            connection.execute(delete(UsedJti).where(UsedJti.expires_at < now))
+
+    # --- prior approval ----------------------------------------------------------------------------------------
+
+    def has_prior_approval(self, patient_id: str, policy_id: str, exclude_order_ids: tuple[str, ...]) -> bool:
+        """Was another order of this patient signed under `policy_id` with meets-criteria (not a what-if call)?"""
+        # Pending first, then the database: see _write_batch for why this order never misses a record.
+        with self._lock:
+            pending = list(self._pending.values())
+        if any(_approves(record, patient_id, policy_id, exclude_order_ids) for record in pending):
+            return True
+        query = (
+            select(OrderOutcomeRow.id)
+            .join(Invocation)
+            .where(
+                Invocation.patient_id == patient_id,
+                Invocation.hook == ORDER_SIGN,
+                OrderOutcomeRow.policy == policy_id,
+                OrderOutcomeRow.decision == MEETS_CRITERIA,
+                OrderOutcomeRow.what_if.is_(False),
+                OrderOutcomeRow.order_id.not_in(exclude_order_ids),
+            )
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            return connection.execute(query).first() is not None
+
+    # --- feedback ----------------------------------------------------------------------------------------------
+
+    def record_feedback(self, service_id: str, entries: list[FeedbackEntry]) -> list[FeedbackEntry]:
+        """Store feedback items, flagging those whose card uuid was never issued. Returns them as stored."""
+        known = self._known_card_uuids({entry.card_uuid for entry in entries})
+        received_at = _utcnow()
+        for entry in entries:
+            entry.card_known = entry.card_uuid in known
+            entry.received_at = received_at.replace(tzinfo=timezone.utc)
+        with Session(self.engine) as session, session.begin():
+            session.add_all(_feedback_row(service_id, entry, received_at) for entry in entries)
+        return entries
+
+    def _known_card_uuids(self, uuids: set[str]) -> set[str]:
+        with self._lock:
+            pending = list(self._pending.values())
+        known = {uuid for record in pending for outcome in record.outcomes for uuid in outcome.card_uuids} & uuids
+        query = select(IssuedCard.uuid).where(IssuedCard.uuid.in_(uuids - known), IssuedCard.kind == "card")
+        with self.engine.connect() as connection:
+            return known | set(connection.execute(query).scalars())
+
+    # --- queries for the command line --------------------------------------------------------------------------
+
+    def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
+               limit: int = 50) -> list[DecisionRow]:
+        """The latest order decisions, newest first."""
+        query = select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow)
+        if since is not None:
+            query = query.where(Invocation.time >= _naive_utc(since))
+        if patient is not None:
+            query = query.where(Invocation.patient_id == patient)
+        if decision is not None:
+            query = query.where(OrderOutcomeRow.decision == decision)
+        query = query.order_by(Invocation.time.desc(), OrderOutcomeRow.id.desc()).limit(limit)
+        with Session(self.engine) as session:
+            return [_decision_row(invocation, outcome) for invocation, outcome in session.execute(query)]
+
+    def show(self, hook_instance: str) -> InvocationDetail | None:
+        """The latest invocation with this hookInstance, its outcomes and the feedback on its cards."""
+        query = (
+            select(Invocation)
+            .where(Invocation.hook_instance == hook_instance)
+            .options(selectinload(Invocation.outcomes).selectinload(OrderOutcomeRow.cards))
+            .order_by(Invocation.time.desc(), Invocation.id.desc())
+            .limit(1)
+        )
+        with Session(self.engine) as session:
+            invocation = session.scalars(query).first()
+            if invocation is None:
+                return None
+            record = _invocation_record(invocation)
+            card_uuids = [uuid for outcome in record.outcomes for uuid in outcome.card_uuids]
+            rows = session.scalars(select(Feedback).where(Feedback.card_uuid.in_(card_uuids)).order_by(Feedback.id))
+            return InvocationDetail(record, [_feedback_entry(row) for row in rows])
+
+    def ping(self) -> bool:
+        """Is the database reachable? (for /healthz)"""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+
+def _approves(record: InvocationRecord, patient_id: str, policy_id: str, exclude: tuple[str, ...]) -> bool:
+    if record.patient_id != patient_id or record.hook != ORDER_SIGN:
+        return False
+    return any(
+        o.policy == policy_id and o.decision == MEETS_CRITERIA and not o.what_if and o.order_id not in exclude
+        for o in record.outcomes
+    )
+
+
+# --- mapping between dataclasses and rows ----------------------------------------------------------------------
+
+def _invocation_row(record: InvocationRecord) -> Invocation:
+    return Invocation(
+        time=_naive_utc(record.time), service_id=record.service_id, hook=record.hook,
+        hook_instance=record.hook_instance, client_iss=record.client_iss, patient_id=record.patient_id,
+        status=record.status, latency_ms=record.latency_ms, outcomes=[_outcome_row(o) for o in record.outcomes],
+    )
+
+
+def _outcome_row(outcome: OrderOutcome) -> OrderOutcomeRow:
+    cards = [IssuedCard(uuid=uuid, kind="card") for uuid in outcome.card_uuids]
+    cards += [IssuedCard(uuid=uuid, kind="suggestion") for uuid in outcome.suggestion_uuids]
+    return OrderOutcomeRow(
+        order_id=outcome.order_id, policy=outcome.policy, policy_version=outcome.policy_version,
+        decision=outcome.decision, indication=outcome.indication, request_type=outcome.request_type,
+        cycle=outcome.cycle, coverage_assertion_id=outcome.coverage_assertion_id, what_if=outcome.what_if,
+        # A round trip through JSON text so a stray date or tuple in a criterion cannot fail the whole batch.
+        criteria=json.loads(json.dumps(outcome.criteria, default=str)), cards=cards,
+    )
+
+
+def _invocation_record(row: Invocation) -> InvocationRecord:
+    return InvocationRecord(
+        time=_aware(row.time), service_id=row.service_id, hook=row.hook, hook_instance=row.hook_instance,
+        client_iss=row.client_iss, patient_id=row.patient_id, status=row.status, latency_ms=row.latency_ms,
+        outcomes=[_order_outcome(o) for o in row.outcomes],
+    )
+
+
+def _order_outcome(row: OrderOutcomeRow) -> OrderOutcome:
+    return OrderOutcome(
+        order_id=row.order_id, policy=row.policy, policy_version=row.policy_version, decision=row.decision,
+        indication=row.indication, request_type=row.request_type, cycle=row.cycle,
+        coverage_assertion_id=row.coverage_assertion_id, what_if=row.what_if, criteria=list(row.criteria),
+        card_uuids=[card.uuid for card in row.cards if card.kind == "card"],
+        suggestion_uuids=[card.uuid for card in row.cards if card.kind == "suggestion"],
+    )
+
+
+def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionRow:
+    return DecisionRow(
+        time=_aware(invocation.time), hook=invocation.hook, hook_instance=invocation.hook_instance,
+        patient_id=invocation.patient_id, order_id=outcome.order_id, policy=outcome.policy,
+        policy_version=outcome.policy_version, decision=outcome.decision, indication=outcome.indication,
+        what_if=outcome.what_if,
+    )
+
+
+def _feedback_row(service_id: str, entry: FeedbackEntry, received_at: datetime) -> Feedback:
+    return Feedback(
+        received_at=received_at, service_id=service_id, card_uuid=entry.card_uuid, card_known=entry.card_known,
+        outcome=entry.outcome, outcome_timestamp=_naive_utc(entry.outcome_timestamp) if entry.outcome_timestamp else None,
+        accepted_suggestions=list(entry.accepted_suggestions), override_system=entry.override_system,
+        override_code=entry.override_code, override_display=entry.override_display,
+        override_comment=entry.override_comment,
+    )
+
+
+def _feedback_entry(row: Feedback) -> FeedbackEntry:
+    return FeedbackEntry(
+        card_uuid=row.card_uuid, outcome=row.outcome, accepted_suggestions=list(row.accepted_suggestions),
+        override_system=row.override_system, override_code=row.override_code, override_display=row.override_display,
+        override_comment=row.override_comment,
+        outcome_timestamp=_aware(row.outcome_timestamp) if row.outcome_timestamp else None,
+        card_known=row.card_known, received_at=_aware(row.received_at),
+    )
+
+
+# --- times: stored as naive UTC so SQLite and PostgreSQL compare them the same way -----------------------------
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken to be UTC already."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -1,0 +1,75 @@
+"""SQLAlchemy engine from a URL, and the schema migrations run on start.
+
+SQLite (the default: one file under the data directory) runs in WAL mode so the background audit writer and the
+request threads of several gunicorn workers can read while one writes. PostgreSQL is reached through psycopg 3.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, make_url, text
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+DEFAULT_DATA_DIR = "data"
+SQLITE_FILE = "cds-service.sqlite3"
+# Lock id for pg_advisory_xact_lock: any constant shared by all workers of this service ("CDSAUDIT" in hex-ish).
+_PG_MIGRATION_LOCK = 0x0CD5A0D17
+_SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def default_database_url(environ: Mapping[str, str] | None = None) -> str:
+    """CDS_DATABASE_URL if set, else an SQLite file in CDS_DATA_DIR (default ./data)."""
+    env = os.environ if environ is None else environ
+    if env.get("CDS_DATABASE_URL"):
+        return env["CDS_DATABASE_URL"]
+    data_dir = Path(env.get("CDS_DATA_DIR") or DEFAULT_DATA_DIR)
+    return f"sqlite:///{data_dir / SQLITE_FILE}"
+
+
+def create_db_engine(database_url: str) -> Engine:
+    """An engine for `database_url`; plain postgresql:// URLs are routed to psycopg 3."""
+    url = make_url(database_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def alembic_config() -> Config:
+    """Alembic configuration built in code: no alembic.ini is needed at run time."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema to the latest revision.
+
+    Several gunicorn workers start at once: on PostgreSQL the upgrade runs in one transaction holding an advisory
+    lock, so the others wait and then find nothing to do; on SQLite `BEGIN IMMEDIATE` takes the write lock first.
+    """
+    config = alembic_config()
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_MIGRATION_LOCK})
+        elif engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,94 @@
+"""Tables of the audit trail (docs/audit.md). Times are naive UTC, the same on SQLite and PostgreSQL.
+
+Deliberately absent: access tokens, JWTs, the raw request and any clinical resource. A criterion row keeps its id,
+status, citation, short text and evidence references ("Type/id"), which is what the decision card showed.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Invocation(Base):
+    """One hook call and the answer given."""
+
+    __tablename__ = "invocation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(DateTime, index=True)
+    service_id: Mapped[str] = mapped_column(String(200))
+    hook: Mapped[str] = mapped_column(String(100))
+    hook_instance: Mapped[str] = mapped_column(String(200), index=True)
+    client_iss: Mapped[str | None] = mapped_column(String(500))
+    patient_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    status: Mapped[int] = mapped_column(Integer)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    outcomes: Mapped[list[OrderOutcomeRow]] = relationship(back_populates="invocation", order_by="OrderOutcomeRow.id")
+
+
+class OrderOutcomeRow(Base):
+    """What was decided for one order of an invocation."""
+
+    __tablename__ = "order_outcome"
+    __table_args__ = (Index("ix_order_outcome_policy_decision", "policy", "decision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    invocation_id: Mapped[int] = mapped_column(ForeignKey("invocation.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[str] = mapped_column(String(200))
+    policy: Mapped[str | None] = mapped_column(String(100))
+    policy_version: Mapped[str | None] = mapped_column(String(100))
+    decision: Mapped[str | None] = mapped_column(String(50))
+    indication: Mapped[str | None] = mapped_column(String(200))
+    request_type: Mapped[str | None] = mapped_column(String(50))
+    cycle: Mapped[int | None] = mapped_column(Integer)
+    coverage_assertion_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    what_if: Mapped[bool] = mapped_column(Boolean, default=False)
+    criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    invocation: Mapped[Invocation] = relationship(back_populates="outcomes")
+    cards: Mapped[list[IssuedCard]] = relationship(order_by="IssuedCard.id")
+
+
+class IssuedCard(Base):
+    """A card or suggestion uuid handed out with an order's outcome: what feedback refers to."""
+
+    __tablename__ = "issued_card"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("order_outcome.id", ondelete="CASCADE"), index=True)
+    uuid: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "card" or "suggestion"
+
+
+class Feedback(Base):
+    """One CDS Hooks feedback item, joined to the issued card by `card_uuid`."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    service_id: Mapped[str] = mapped_column(String(200))
+    card_uuid: Mapped[str] = mapped_column(String(200), index=True)
+    card_known: Mapped[bool] = mapped_column(Boolean)  # False: no card with this uuid was issued (still stored)
+    outcome: Mapped[str] = mapped_column(String(20))
+    outcome_timestamp: Mapped[datetime | None] = mapped_column(DateTime)
+    accepted_suggestions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    override_system: Mapped[str | None] = mapped_column(String(500))
+    override_code: Mapped[str | None] = mapped_column(String(200))
+    override_display: Mapped[str | None] = mapped_column(Text)
+    override_comment: Mapped[str | None] = mapped_column(Text)
+
+
+class UsedJti(Base):
+    """JWT ids already accepted (replay protection across workers). Only the id string and its expiry."""
+
+    __tablename__ = "used_jti"
+
+    jti: Mapped[str] = mapped_column(String(500), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
