@@ -1,13 +1,97 @@
-"""`cds-service evaluate`."""
+"""`cds-service evaluate REQUEST.json`: run one hook request through the service without an EHR.
+
+Prints each card and, for decision cards, the criteria table a pharmacist checks against the policy;
+`--json` prints the raw CDS Hooks response instead.
+"""
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cds_service import SERVICE_ID
+from cds_service.evaluation import EvaluationContext, evaluate
+from cds_service.exceptions import ClientError
+from cds_service.prefetch import make_record_loader
+from cds_service.validation import hook_request, parse_json_object
+
+CRD_COVERAGE = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
+STATUS_MARK = {"met": "met    ", "not-met": "NOT MET", "unknown": "unknown"}
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    parser = commands.add_parser("evaluate", help="not implemented yet")
+    parser = commands.add_parser("evaluate", help="evaluate a hook request file and print the cards")
+    parser.add_argument("request", type=Path, help="a CDS Hooks request (JSON), e.g. fhir_examples/*.json")
+    parser.add_argument("--json", action="store_true", help="print the raw CDS Hooks response")
+    parser.add_argument("--today", type=date.fromisoformat, default=None, help="evaluation date (YYYY-MM-DD)")
+    parser.add_argument("--base-url", default="http://127.0.0.1:8080", help="public base URL used in links")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("cds-service evaluate: not implemented yet")
+    try:
+        response = _evaluate(args.request.read_bytes(), args.today or date.today(), args.base_url)
+    except OSError as exc:
+        print(f"cannot read {args.request}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ClientError as exc:
+        where = f" ({exc.expression})" if exc.expression else ""
+        print(f"rejected with HTTP {exc.status}: {exc.message}{where}", file=sys.stderr)
+        return 1
+    print(json.dumps(response, indent=2) if args.json else render(response))
+    return 0
+
+
+def _evaluate(body: bytes, today: date, base_url: str) -> dict[str, Any]:
+    request = hook_request(parse_json_object(body), SERVICE_ID)
+    load_record = make_record_loader(request, lambda url: url.startswith(("http://", "https://")), 3.0)
+    result = evaluate(request, load_record, EvaluationContext(today=today, base_url=base_url))
+    return {"cards": result.cards, "systemActions": result.system_actions}
+
+
+def render(response: dict[str, Any]) -> str:
+    """The response as a terminal reader wants it: cards, criteria, coverage information."""
+    if not response["cards"] and not response["systemActions"]:
+        return "No cards: no blinatumomab order to evaluate."
+    blocks = [_render_card(card) for card in response["cards"]]
+    blocks += [_render_action(action) for action in response["systemActions"]]
+    return "\n\n".join(blocks)
+
+
+def _render_card(card: dict[str, Any]) -> str:
+    lines = [f"[{card['indicator'].upper()}] {card['summary']}", f"  from: {card['source']['label']}"]
+    decision = card.get("extension", {}).get("coverage-decision")
+    if decision:
+        lines.append(f"  decision: {decision['decision']}  indication: {decision['indication'] or '-'}"
+                     f"  request: {decision['request']}  cycle: {decision['cycle']}")
+        if decision.get("authorization"):
+            auth = decision["authorization"]
+            lines.append(f"  authorized: {auth['start']} to {auth['end']} ({auth.get('cycles') or '-'} cycles)")
+        lines += [_criterion_line(c) for c in decision["criteria"]]
+        lines += [f"  to document: {item}" for item in decision.get("missing", [])]
+    for suggestion in card.get("suggestions", []):
+        lines.append(f"  suggestion: {suggestion['label']}")
+    return "\n".join(lines)
+
+
+def _criterion_line(criterion: dict[str, Any]) -> str:
+    evidence = ", ".join(criterion.get("evidence", [])) or "no evidence"
+    return (f"  {STATUS_MARK.get(criterion['status'], criterion['status'])}  {criterion['id']}"
+            f"  [{criterion['citation']}]  {criterion['text']}  <- {evidence}")
+
+
+def _render_action(action: dict[str, Any]) -> str:
+    resource = action.get("resource", {})
+    infos = [e for e in resource.get("extension", []) if e.get("url") == CRD_COVERAGE]
+    parts = [f"{sub['url']}={_value(sub)}" for info in infos for sub in info.get("extension", [])]
+    return f"coverage information for {resource.get('resourceType')}/{resource.get('id')}: " + "; ".join(parts)
+
+
+def _value(extension: dict[str, Any]) -> Any:
+    value = next((v for k, v in extension.items() if k.startswith("value")), None)
+    if isinstance(value, dict):
+        return value.get("reference") or value.get("text") or value.get("code") or json.dumps(value)
+    return value

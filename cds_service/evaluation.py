@@ -1,16 +1,19 @@
 """The seam between the protocol layer and the clinical logic: hook request in, cards and system actions out.
 
-The protocol layer calls `evaluate` with a validated request and a loader for the patient's FHIR data (called only
-when there is something to evaluate, so calls without blinatumomab orders never touch the FHIR server).
+The protocol layer calls `evaluate` with a validated request and a loader for the patient's FHIR data. The loader
+is called only when a draft order may be blinatumomab, so other orders never touch the FHIR server.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
 from cds_service.hook_request import HookRequest
 from cds_service.record import PatientRecord
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,5 +58,7 @@ class EvaluationContext:
 
 
 def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:
-    """Placeholder until the clinical pipeline is wired: no cards, no actions."""
-    return Evaluation()
+    """Evaluate every blinatumomab order of the request (the selected ones for order-select)."""
+    from cds_service.pipeline import evaluate_orders
+
+    return evaluate_orders(request, load_record, ctx)

@@ -1,0 +1,34 @@
+"""The request's `davinci-crd.configuration` (Da Vinci CRD): which card types to return and how many."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DECISION_CARD_TYPE = "coverage-info"
+
+
+@dataclass(frozen=True)
+class CardConfig:
+    disabled: frozenset[str] = field(default_factory=frozenset)  # card types set to false
+    max_cards: int | None = None
+    unsolicited_determ: bool = True
+
+    @classmethod
+    def from_request(cls, configuration: dict[str, Any]) -> "CardConfig":
+        """Unknown settings and settings of the wrong type are ignored, as CRD asks of services."""
+        disabled = frozenset(k for k, v in configuration.items() if v is False and k != "unsolicited-determ")
+        max_cards = configuration.get("max-cards")
+        valid_max = isinstance(max_cards, int) and not isinstance(max_cards, bool) and max_cards >= 0
+        return cls(disabled, max_cards if valid_max else None, configuration.get("unsolicited-determ") is not False)
+
+    def wants(self, card_type: str) -> bool:
+        return card_type not in self.disabled
+
+    def limit(self, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Decision cards first, then the others in their order; at most max-cards."""
+        ordered = sorted(cards, key=lambda c: _card_type(c) != DECISION_CARD_TYPE)
+        return ordered if self.max_cards is None else ordered[: self.max_cards]
+
+
+def _card_type(card: dict[str, Any]) -> str | None:
+    return ((card.get("source") or {}).get("topic") or {}).get("code")

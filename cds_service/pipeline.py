@@ -1,0 +1,218 @@
+"""The clinical pipeline behind `evaluation.evaluate`: draft orders → facts → policy decision → cards and actions.
+
+Blinatumomab orders of one `draftOrders` Bundle are one cycle (fhir-data-profile.md §The order): facts are read once
+for the group, then each order gets its own decision, dose card and coverage information.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import ValidationError
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+
+from cds_service import SERVICE_NAME
+from cds_service.card_config import CardConfig
+from cds_service.coverage_info import coverage_information_action
+from cds_service.cards import decision_card, no_plan_card
+from cds_service.decision import Decision
+from cds_service.dosing.cards import dose_card, quantity_card
+from cds_service.dosing.checks import OrderDoseChecks
+from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
+from cds_service.exceptions import ClientError
+from cds_service.facts.coverage import PayerMatch, select_payer
+from cds_service.facts.extract import extract_facts
+from cds_service.facts.model import ClinicalFacts
+from cds_service.facts.order import is_blinatumomab, order_ref
+from cds_service.hook_request import HookRequest
+from cds_service.policies.engine import evaluate_policy, load_policy
+from cds_service.questionnaire import questionnaire_url
+from cds_service.record import PatientRecord
+
+log = logging.getLogger(__name__)
+
+
+def _no_resolve(reference: str) -> None:
+    return None
+
+
+@dataclass
+class _Group:
+    """The blinatumomab draft orders of the request: all of them form the cycle; `targets` get answers."""
+
+    orders: list[dict[str, Any]]
+    targets: list[dict[str, Any]]
+
+    @property
+    def order_ids(self) -> tuple[str, ...]:
+        return tuple(order_ref(o) for o in self.orders)
+
+
+def evaluate_orders(request: HookRequest, load_record: Callable[[], PatientRecord],
+                    ctx: EvaluationContext) -> Evaluation:
+    candidates = _medication_requests(request)
+    if not any(_may_be_blinatumomab(order) for _, order in candidates):
+        return Evaluation()
+    _validate_coded_orders(candidates)
+    record = load_record()
+    group = _group(request, candidates, record)
+    if not group.targets:
+        return Evaluation()
+    _validate_orders(candidates, group)
+    config = CardConfig.from_request(request.configuration)
+    try:
+        facts = extract_facts(record, group.orders, ctx.today)
+    except Exception:
+        log.exception("fact extraction failed hookInstance=%s", request.hook_instance)
+        return _faulted(request, record, group, ctx, config)
+    result = Evaluation()
+    for order in group.targets:
+        _evaluate_one(request, record, group, facts, order, ctx, config, result)
+    result.cards = config.limit(result.cards)
+    return result
+
+
+def _medication_requests(request: HookRequest) -> list[tuple[int, dict[str, Any]]]:
+    return [(i, r) for i, r in enumerate(request.draft_resources()) if r.get("resourceType") == "MedicationRequest"]
+
+
+def _may_be_blinatumomab(order: dict[str, Any]) -> bool:
+    """Coded as blinatumomab, or pointing at a Medication we must read to know."""
+    reference = (order.get("medicationReference") or {}).get("reference")
+    return is_blinatumomab(order, _no_resolve) or isinstance(reference, str)
+
+
+def _validate_coded_orders(candidates: list[tuple[int, dict[str, Any]]]) -> None:
+    """A blinatumomab order that is not a valid MedicationRequest is a 400, before any data is fetched."""
+    for index, order in candidates:
+        if is_blinatumomab(order, _no_resolve):
+            _validate(index, order)
+
+
+def _validate_orders(candidates: list[tuple[int, dict[str, Any]]], group: _Group) -> None:
+    chosen = {id(o) for o in group.orders}
+    for index, order in candidates:
+        if id(order) in chosen:
+            _validate(index, order)
+
+
+def _validate(index: int, order: dict[str, Any]) -> None:
+    try:
+        MedicationRequest.model_validate(order)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(p) for p in first.get("loc", ()) if p != "__root__")
+        where = f"context.draftOrders.entry[{index}].resource" + (f".{path}" if path else "")
+        raise ClientError(400, f"Blinatumomab order is not a valid MedicationRequest: {first.get('msg')}",
+                          where) from None
+
+
+def _group(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], record: PatientRecord) -> _Group:
+    orders = [order for _, order in candidates if is_blinatumomab(order, record.resolve)]
+    if request.hook != "order-select":
+        return _Group(orders, orders)
+    selected = set(request.selections)
+    return _Group(orders, [o for o in orders if order_ref(o) in selected])
+
+
+def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, facts: ClinicalFacts,
+                  order: dict[str, Any], ctx: EvaluationContext, config: CardConfig, result: Evaluation) -> None:
+    outcome = OrderOutcome(order_id=order_ref(order), cycle=facts.cycle.number.value,
+                           what_if=not config.unsolicited_determ)
+    payer = None
+    try:
+        payer = select_payer(record, order, facts.start_date)
+        cards, actions = _answer(request, group, facts, order, payer, ctx, config, outcome)
+    except Exception:
+        log.exception("evaluation failed hookInstance=%s order=%s", request.hook_instance, outcome.order_id)
+        cards, actions = [], _fault_actions(request, order, payer, ctx, outcome)
+    outcome.card_uuids = [c["uuid"] for c in cards]
+    outcome.suggestion_uuids = [s["uuid"] for c in cards for s in c.get("suggestions", [])]
+    result.cards.extend(cards)
+    result.system_actions.extend(actions)
+    result.outcomes.append(outcome)
+
+
+def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: dict[str, Any],
+            payer: PayerMatch | None, ctx: EvaluationContext, config: CardConfig,
+            outcome: OrderOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    doses = OrderDoseChecks(order, group.orders, facts)
+    if payer is None:
+        label = SERVICE_NAME
+        cards = [no_plan_card(order)] if config.wants("coverage-info") else []
+        dose = dose_card(order, facts, _schedule_from_phase(facts), False, label)
+        return cards + ([dose] if dose and config.wants("off-label") else []), []
+    policy = load_policy(payer.policy_id)
+    prior = ctx.prior_approval(request.patient_id, policy.id, group.order_ids)
+    decision = evaluate_policy(policy, facts, doses, prior)
+    _record_decision(outcome, decision)
+    cards: list[dict[str, Any]] = []
+    actions: list[dict[str, Any]] = []
+    if config.wants("coverage-info"):
+        cards.append(decision_card(decision, facts, order, ctx.base_url))
+        if request.hook == "order-sign":
+            actions.append(_coverage_action(order, decision, payer, ctx, config, outcome))
+    dose = dose_card(order, facts, decision.label_schedule, decision.indication is not None, decision.payer_label)
+    if dose and config.wants("off-label"):
+        cards.append(dose)
+    if policy.quantity_limit is not None and config.wants("limits"):
+        quantity = quantity_card(group.orders, facts, policy.quantity_limit, decision.payer_label)
+        cards.extend([quantity] if quantity and order is group.orders[-1] else [])
+    return cards, actions
+
+
+def _schedule_from_phase(facts: ClinicalFacts) -> str | None:
+    """Without a matched indication the label dose follows the phase (policy-rules.md §5); unknown: ceiling only."""
+    phase = facts.therapy_phase.value
+    if phase is None:
+        return None
+    return "relapsed-refractory" if phase == "relapsed-refractory" else "standard"
+
+
+def _record_decision(outcome: OrderOutcome, decision: Decision) -> None:
+    extension = decision.as_extension()
+    outcome.policy = decision.policy_id
+    outcome.policy_version = decision.policy_version
+    outcome.decision = decision.decision
+    outcome.indication = decision.indication
+    outcome.request_type = decision.request_type
+    outcome.criteria = extension["criteria"]
+
+
+def _coverage_action(order: dict[str, Any], decision: Decision | None, payer: PayerMatch, ctx: EvaluationContext,
+                     config: CardConfig, outcome: OrderOutcome) -> dict[str, Any]:
+    outcome.coverage_assertion_id = str(uuid.uuid4())
+    return coverage_information_action(order, decision, payer.coverage_reference, outcome.coverage_assertion_id,
+                                       ctx.today, questionnaire_url(ctx.base_url), config.unsolicited_determ)
+
+
+def _fault_actions(request: HookRequest, order: dict[str, Any], payer: PayerMatch | None, ctx: EvaluationContext,
+                   outcome: OrderOutcome) -> list[dict[str, Any]]:
+    """A fault, not the patient's data: tell the EHR coverage is indeterminate (service-contract.md)."""
+    outcome.decision = "evaluation-failed"
+    if payer is None or request.hook != "order-sign":
+        return []
+    outcome.policy = payer.policy_id
+    config = CardConfig.from_request(request.configuration)
+    return [_coverage_action(order, None, payer, ctx, config, outcome)]
+
+
+def _faulted(request: HookRequest, record: PatientRecord, group: _Group, ctx: EvaluationContext,
+             config: CardConfig) -> Evaluation:
+    result = Evaluation()
+    for order in group.targets:
+        outcome = OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ)
+        payer = _payer_or_none(record, order, ctx)
+        result.system_actions.extend(_fault_actions(request, order, payer, ctx, outcome))
+        result.outcomes.append(outcome)
+    return result
+
+
+def _payer_or_none(record: PatientRecord, order: dict[str, Any], ctx: EvaluationContext) -> PayerMatch | None:
+    try:
+        return select_payer(record, order, ctx.today)
+    except Exception:
+        log.exception("payer selection failed order=%s", order_ref(order))
+        return None
