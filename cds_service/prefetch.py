@@ -1,10 +1,25 @@
-"""PatientRecord from the request's prefetch, fetching what is missing from the EHR's FHIR server."""
+"""PatientRecord from the request's prefetch, fetching what is missing from the EHR's FHIR server.
+
+service-contract.md §Prefetch: a key holding a Bundle (even empty) or null was answered; a key that is absent or
+holds an OperationOutcome was not, and is fetched from `fhirServer` (when allowed) in parallel under one time budget.
+Whatever still fails is "not received" (None), never an exception: only a missing patient stops the call (412).
+"""
 from __future__ import annotations
 
-from typing import Callable
+import functools
+import logging
+import re
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any, Callable
+from urllib.parse import quote
 
+from cds_service.exceptions import PatientUnavailable
+from cds_service.fhir_client import FhirClient, bundle_resources
 from cds_service.hook_request import HookRequest
 from cds_service.record import PatientRecord
+
+log = logging.getLogger(__name__)
 
 # service-contract.md §Prefetch: keys and templates are exact (discovery publishes them).
 PREFETCH_TEMPLATES: dict[str, str] = {
@@ -17,9 +32,154 @@ PREFETCH_TEMPLATES: dict[str, str] = {
     "attestations": "QuestionnaireResponse?patient={{context.patientId}}",
 }
 
+# Once the budget is spent, a reference read (a Medication, a payer Organization) still gets this much time...
+RESOLVE_MIN_SECONDS = 0.5
+# ...but only this many distinct reads per call, so a record full of references cannot stall the hook.
+MAX_RESOLVES = 50
+
+# The elements that name whose record a resource is (Coverage says it with `beneficiary`).
+_OWNER_ELEMENTS = ("subject", "patient", "beneficiary")
+_PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]*)?$")
+
 
 def make_record_loader(
     request: HookRequest, allow_server: Callable[[str], bool], budget_seconds: float
 ) -> Callable[[], PatientRecord]:
-    """A loader building the request's PatientRecord once (cached) when called."""
-    raise NotImplementedError
+    """A loader building the request's PatientRecord on its first call (later calls return the same record)."""
+
+    @functools.cache
+    def load() -> PatientRecord:
+        return _build_record(request, allow_server, budget_seconds)
+
+    return load
+
+
+def render(template: str, patient_id: str) -> str:
+    """A prefetch template with context.patientId filled in, URL-encoded."""
+    return template.replace("{{context.patientId}}", quote(patient_id, safe=""))
+
+
+def _build_record(request: HookRequest, allow_server: Callable[[str], bool], budget_seconds: float) -> PatientRecord:
+    deadline = time.monotonic() + budget_seconds
+    client = _client_for(request, allow_server)
+    answered = {key: _answered(request.prefetch, key) for key in PREFETCH_TEMPLATES}
+    patient = _own_patient(answered.pop("patient"), request.patient_id)
+    missing = [key for key, value in answered.items() if value is None]
+    if patient is None:
+        if client is None:
+            raise PatientUnavailable()
+        missing.insert(0, "patient")
+    fetched = _fetch_all(client, missing, request.patient_id, deadline) if client and missing else {}
+    if patient is None:
+        patient = _own_patient(fetched.pop("patient"), request.patient_id)
+        if patient is None:
+            raise PatientUnavailable()
+    lists = {key: _owned(answered[key] if answered[key] is not None else fetched.get(key), request.patient_id)
+             for key in answered}
+    _log_not_received(request, lists)
+    record = PatientRecord(patient=patient, lists=lists)
+    if client is not None:
+        record.resolve = _Resolver(client, deadline)
+    return record
+
+
+def _client_for(request: HookRequest, allow_server: Callable[[str], bool]) -> FhirClient | None:
+    """A client for the request's FHIR server, or None when there is none or configuration does not allow it."""
+    server = request.fhir_server
+    if not server:
+        return None
+    if not allow_server(server):
+        log.info("hook %s: FHIR server not allowed, nothing fetched", request.hook_instance)
+        return None
+    token = (request.fhir_authorization or {}).get("access_token")
+    return FhirClient(server, token if isinstance(token, str) else None)
+
+
+def _answered(prefetch: dict[str, Any], key: str) -> list[dict[str, Any]] | None:
+    """The resources of an answered key (null: none); None when absent or not a usable answer (OperationOutcome)."""
+    if key not in prefetch:
+        return None
+    value = prefetch[key]
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return None
+    if value.get("resourceType") == "Bundle":
+        return bundle_resources(value)
+    # A single resource is how EHRs answer the `patient` read; for a search key it is not a valid answer.
+    return [value] if key == "patient" and value.get("resourceType") == "Patient" else None
+
+
+def _fetch_all(
+    client: FhirClient, keys: list[str], patient_id: str, deadline: float
+) -> dict[str, list[dict[str, Any]] | None]:
+    """Every key fetched in parallel; what has not arrived by the deadline is not received."""
+    pool = ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="fhir-fetch")
+    futures = {key: pool.submit(_fetch_key, client, key, patient_id, deadline) for key in keys}
+    wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+    # Do not wait for stragglers: their own request timeouts end them just after the deadline.
+    pool.shutdown(wait=False, cancel_futures=True)
+    return {key: _result(future) for key, future in futures.items()}
+
+
+def _fetch_key(client: FhirClient, key: str, patient_id: str, deadline: float) -> list[dict[str, Any]] | None:
+    query = render(PREFETCH_TEMPLATES[key], patient_id)
+    if key == "patient":
+        patient = client.read(query, deadline)
+        return [patient] if patient is not None else None
+    return client.search(query, deadline)
+
+
+def _result(future: Future[list[dict[str, Any]] | None]) -> list[dict[str, Any]] | None:
+    if not future.done() or future.cancelled():
+        return None
+    if future.exception() is not None:
+        log.error("FHIR fetch failed unexpectedly", exc_info=future.exception())
+        return None
+    return future.result()
+
+
+def _own_patient(candidates: list[dict[str, Any]] | None, patient_id: str) -> dict[str, Any] | None:
+    """The Patient among the candidates that is this patient (a Patient naming another id is not)."""
+    for resource in candidates or []:
+        if resource.get("resourceType") == "Patient" and resource.get("id") in (None, patient_id):
+            return resource
+    return None
+
+
+def _owned(resources: list[dict[str, Any]] | None, patient_id: str) -> list[dict[str, Any]] | None:
+    """Drops resources that plainly belong to another patient: never assume the client or server filtered."""
+    if resources is None:
+        return None
+    return [r for r in resources if not _belongs_elsewhere(r, patient_id)]
+
+
+def _belongs_elsewhere(resource: dict[str, Any], patient_id: str) -> bool:
+    for element in _OWNER_ELEMENTS:
+        owner = resource.get(element)
+        reference = owner.get("reference") if isinstance(owner, dict) else None
+        match = _PATIENT_REFERENCE.search(reference) if isinstance(reference, str) else None
+        if match and match.group(1) != patient_id:
+            return True
+    return False
+
+
+def _log_not_received(request: HookRequest, lists: dict[str, list[dict[str, Any]] | None]) -> None:
+    missing = [key for key, value in lists.items() if value is None]
+    if missing:
+        log.info("hook %s: prefetch not received: %s", request.hook_instance, ", ".join(missing))
+
+
+class _Resolver:
+    """PatientRecord.resolve: reads references from the request's FHIR server, once each (failures included)."""
+
+    def __init__(self, client: FhirClient, deadline: float) -> None:
+        self._client = client
+        self._deadline = deadline
+        self._cache: dict[str, dict[str, Any] | None] = {}
+
+    def __call__(self, reference: str) -> dict[str, Any] | None:
+        if reference not in self._cache and len(self._cache) < MAX_RESOLVES:
+            deadline = max(self._deadline, time.monotonic() + RESOLVE_MIN_SECONDS)
+            self._cache[reference] = self._client.read(reference, deadline)
+        return self._cache.get(reference)

@@ -1,0 +1,194 @@
+"""A small FHIR R4 client for the EHR's FHIR server: reads and paged searches, bounded in time and size.
+
+Every public method answers None on any failure instead of raising: a failed fetch means "not received", which the
+clinical logic turns into `unknown` criteria (service-contract.md §Prefetch). The access token only ever goes into
+the Authorization header; nothing here logs it, and URLs are logged at debug level only.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from urllib3.util import parse_url
+
+log = logging.getLogger(__name__)
+
+# A relative reference "Type/id" (FHIR id: 1-64 of [A-Za-z0-9-.]); anything else is not read from the server.
+_REFERENCE = re.compile(r"[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}")
+_CHUNK_BYTES = 64 * 1024
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps per search, so a hostile or broken server cannot exhaust memory or loop us forever."""
+
+    pages: int = 50
+    resources: int = 20_000
+    response_bytes: int = 10 * 1024 * 1024
+    search_bytes: int = 50 * 1024 * 1024
+
+
+class FetchFailed(Exception):
+    """Why a fetch was given up; caught inside this module, never seen by callers."""
+
+
+def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """The entry resources of a Bundle, without the OperationOutcomes a server adds to a searchset."""
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return []
+    resources = (e.get("resource") for e in entries if isinstance(e, dict))
+    return [r for r in resources if isinstance(r, dict) and r.get("resourceType") != "OperationOutcome"]
+
+
+def _next_link(bundle: dict[str, Any]) -> str | None:
+    links = bundle.get("link")
+    if not isinstance(links, list):
+        return None
+    for link in links:
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            return link["url"]
+    return None
+
+
+def _origin_and_path(url: str) -> tuple[str, str, int | None, str] | None:
+    """(scheme, host, port, path) as urllib3, which makes the connection, understands the URL; None if unusable."""
+    if any(c.isspace() or c == "\\" for c in url):
+        return None
+    try:
+        parts = parse_url(url)
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.host or parts.auth:
+        return None
+    port = parts.port or _DEFAULT_PORTS[parts.scheme]
+    return parts.scheme, parts.host.lower(), port, parts.path or ""
+
+
+class FhirClient:
+    """Talks to one FHIR server base URL; every call is bounded by a deadline on the `time.monotonic()` clock."""
+
+    def __init__(self, base_url: str, access_token: str | None, limits: Limits = Limits()) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._base = _origin_and_path(self.base_url)
+        self._limits = limits
+        self._headers = {"Accept": "application/fhir+json"}
+        if access_token:
+            self._headers["Authorization"] = f"Bearer {access_token}"
+
+    def __repr__(self) -> str:
+        return f"FhirClient({self.base_url!r})"
+
+    def is_under_base(self, url: str) -> bool:
+        """Whether an absolute URL is on this server, under its base path (a next link must not lead elsewhere)."""
+        return self._path_under_base(url) is not None
+
+    def reference_url(self, reference: str) -> str | None:
+        """The URL of "Type/id", or of an absolute reference to a "Type/id" on this server; else None."""
+        relative = self._relative_reference(reference)
+        return f"{self.base_url}/{relative}" if relative else None
+
+    def read(self, reference: str, deadline: float) -> dict[str, Any] | None:
+        """The resource a reference names, if the server returns one of that type before the deadline."""
+        relative = self._relative_reference(reference)
+        if relative is None:
+            return None
+        url = f"{self.base_url}/{relative}"
+        try:
+            with requests.Session() as session:
+                resource, _ = self._get_json(session, url, deadline, self._limits.response_bytes)
+        except (FetchFailed, requests.RequestException) as exc:
+            log.debug("FHIR read %s failed: %s", url, _reason(exc))
+            return None
+        if resource.get("resourceType") != relative.split("/", 1)[0]:
+            log.debug("FHIR read %s: not the resource type asked for", url)
+            return None
+        return resource
+
+    def _relative_reference(self, reference: str) -> str | None:
+        """"Type/id" from a relative reference or an absolute one on this server; None for anything else."""
+        relative = self._path_under_base(reference) if "://" in reference else reference
+        return relative if relative is not None and _REFERENCE.fullmatch(relative) else None
+
+    def _path_under_base(self, url: str) -> str | None:
+        """The path of an absolute URL below this server's base path; None when it is on another server."""
+        target = _origin_and_path(url)
+        if self._base is None or target is None or target[:3] != self._base[:3]:
+            return None
+        prefix = self._base[3].rstrip("/") + "/"
+        return target[3][len(prefix):] if target[3].startswith(prefix) else None
+
+    def search(self, query: str, deadline: float) -> list[dict[str, Any]] | None:
+        """All resources of a search ("Type?params", relative to the base), every page, or None on any failure."""
+        url = f"{self.base_url}/{query}"
+        try:
+            with requests.Session() as session:
+                return self._all_pages(session, url, deadline)
+        except (FetchFailed, requests.RequestException) as exc:
+            log.debug("FHIR search %s failed: %s", url, _reason(exc))
+            return None
+
+    def _all_pages(self, session: requests.Session, url: str, deadline: float) -> list[dict[str, Any]]:
+        resources: list[dict[str, Any]] = []
+        bytes_left = self._limits.search_bytes
+        for _ in range(self._limits.pages):
+            bundle, size = self._get_json(session, url, deadline, min(self._limits.response_bytes, bytes_left))
+            bytes_left -= size
+            if bundle.get("resourceType") != "Bundle":
+                raise FetchFailed("not a Bundle")
+            resources.extend(bundle_resources(bundle))
+            if len(resources) > self._limits.resources:
+                raise FetchFailed("too many resources")
+            next_url = _next_link(bundle)
+            if next_url is None:
+                return resources
+            # Incomplete results would read as "nothing more recorded": a next link we will not follow fails the search.
+            if not self.is_under_base(next_url):
+                raise FetchFailed("next link leaves the server base")
+            url = next_url
+        raise FetchFailed("too many pages")
+
+    def _get_json(
+        self, session: requests.Session, url: str, deadline: float, max_bytes: int
+    ) -> tuple[dict[str, Any], int]:
+        """A JSON object from GET url, and its size in bytes; redirects are refused (they could carry the token away)."""
+        timeout = deadline - time.monotonic()
+        if timeout <= 0:
+            raise FetchFailed("time budget spent")
+        with session.get(url, headers=self._headers, timeout=timeout, stream=True, allow_redirects=False) as response:
+            if not 200 <= response.status_code < 300:
+                raise FetchFailed(f"HTTP {response.status_code}")
+            body = _read_body(response, deadline, max_bytes)
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise FetchFailed("invalid JSON") from exc
+        if not isinstance(data, dict):
+            raise FetchFailed("not a JSON object")
+        return data, len(body)
+
+
+def _reason(exc: Exception) -> str:
+    # A requests exception's text can be long and repeat the URL; its type says enough.
+    return str(exc) if isinstance(exc, FetchFailed) else type(exc).__name__
+
+
+def _read_body(response: requests.Response, deadline: float, max_bytes: int) -> bytes:
+    """The (decompressed) body, given up when it grows past max_bytes or the deadline passes mid-transfer."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise FetchFailed("response too large")
+    body = bytearray()
+    for chunk in response.iter_content(_CHUNK_BYTES):
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            raise FetchFailed("response too large")
+        if time.monotonic() > deadline:
+            raise FetchFailed("time budget spent")
+    return bytes(body)

@@ -1,0 +1,115 @@
+"""FhirClient against a real FHIR test server on loopback."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cds_service.fhir_client import FhirClient, Limits, bundle_resources
+from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (pytest fixture)
+
+TOKEN = "secret-token"
+
+
+def _deadline(seconds: float = 3.0) -> float:
+    return time.monotonic() + seconds
+
+
+def _observations(count: int, patient: str = "p1") -> list[dict]:
+    return [{"resourceType": "Observation", "id": f"o{i}" if patient == "p1" else f"{patient}-o{i}", "status": "final", "subject": {"reference": f"Patient/{patient}"}}
+            for i in range(count)]
+
+
+def test_read_sends_the_bearer_token_and_returns_the_resource(fhir_server: FhirTestServer) -> None:
+    fhir_server.add({"resourceType": "Medication", "id": "m1"})
+    client = FhirClient(fhir_server.base_url, TOKEN)
+    assert client.read("Medication/m1", _deadline()) == {"resourceType": "Medication", "id": "m1"}
+    assert fhir_server.requests[0].authorization == f"Bearer {TOKEN}"
+
+
+def test_no_authorization_header_without_a_token(fhir_server: FhirTestServer) -> None:
+    fhir_server.add({"resourceType": "Medication", "id": "m1"})
+    assert FhirClient(fhir_server.base_url, None).read("Medication/m1", _deadline()) is not None
+    assert fhir_server.requests[0].authorization is None
+
+
+def test_read_of_the_wrong_resource_type_or_a_missing_one_is_none(fhir_server: FhirTestServer) -> None:
+    fhir_server.add({"resourceType": "Medication", "id": "m1"})
+    client = FhirClient(fhir_server.base_url, None)
+    assert client.read("Organization/m1", _deadline()) is None  # 404
+    assert client.read("#contained", _deadline()) is None
+    assert fhir_server.paths() == ["/Organization/m1"]
+
+
+def test_search_follows_next_links_over_several_pages() -> None:
+    with FhirTestServer(page_size=2, token=TOKEN) as server:
+        server.add(*_observations(5), *_observations(2, patient="p2"))
+        found = FhirClient(server.base_url, TOKEN).search("Observation?patient=p1", _deadline())
+        assert found is not None
+        assert sorted(r["id"] for r in found) == [f"o{i}" for i in range(5)]
+        assert len(server.requests) == 3
+        assert all(r.authorization == f"Bearer {TOKEN}" for r in server.requests)
+
+
+@pytest.mark.parametrize("fault", [{"status": 500}, {"status": 302}, {"invalid_json": True}])
+def test_server_faults_make_the_search_fail(fhir_server: FhirTestServer, fault: dict) -> None:
+    fhir_server.fault("/Condition", **fault)
+    assert FhirClient(fhir_server.base_url, None).search("Condition?patient=p1", _deadline()) is None
+
+
+def test_wrong_token_is_a_401_and_a_failure() -> None:
+    with FhirTestServer(token=TOKEN) as server:
+        assert FhirClient(server.base_url, "other").search("Condition?patient=p1", _deadline()) is None
+        assert FhirClient(server.base_url, TOKEN).search("Condition?patient=p1", _deadline()) == []
+
+
+def test_a_search_answered_with_something_other_than_a_bundle_fails(fhir_server: FhirTestServer) -> None:
+    fhir_server.add({"resourceType": "Patient", "id": "p1"})
+    assert FhirClient(fhir_server.base_url, None).search("Patient/p1?x=1", _deadline()) is None
+
+
+def test_next_link_to_another_host_is_not_followed() -> None:
+    with FhirTestServer(page_size=1) as server, FhirTestServer() as elsewhere:
+        server.add(*_observations(3))
+        server.next_link_base = elsewhere.base_url
+        assert FhirClient(server.base_url, TOKEN).search("Observation?patient=p1", _deadline()) is None
+        assert elsewhere.requests == []
+        assert len(server.requests) == 1
+
+
+def test_deadline_cuts_a_slow_server_short(fhir_server: FhirTestServer) -> None:
+    fhir_server.fault("/Observation", delay=2.0)
+    started = time.monotonic()
+    assert FhirClient(fhir_server.base_url, None).search("Observation?patient=p1", _deadline(0.3)) is None
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize("limits", [Limits(pages=2), Limits(resources=4), Limits(response_bytes=300),
+                                    Limits(search_bytes=600)])
+def test_caps_on_pages_resources_and_bytes(limits: Limits) -> None:
+    with FhirTestServer(page_size=2) as server:
+        server.add(*_observations(5))
+        assert FhirClient(server.base_url, None, limits).search("Observation?patient=p1", _deadline()) is None
+        assert FhirClient(server.base_url, None).search("Observation?patient=p1", _deadline()) is not None
+
+
+def test_references_resolve_only_on_the_same_server_under_its_base() -> None:
+    client = FhirClient("https://ehr.example.org/fhir/", None)
+    assert client.reference_url("Medication/m-1.2") == "https://ehr.example.org/fhir/Medication/m-1.2"
+    assert client.reference_url("https://EHR.example.org:443/fhir/Medication/m1") == \
+        "https://ehr.example.org/fhir/Medication/m1"
+    for outside in ("https://evil.example.org/fhir/Medication/m1", "https://ehr.example.org/fhirx/Medication/m1",
+                    "http://ehr.example.org/fhir/Medication/m1", "https://ehr.example.org:8443/fhir/Medication/m1",
+                    "https://user@ehr.example.org/fhir/Medication/m1", "#m1", "Medication", "Medication/a b"):
+        assert client.reference_url(outside) is None, outside
+    assert client.is_under_base("https://ehr.example.org/fhir/Observation?page=2")
+    assert not client.is_under_base("https://ehr.example.org\\@evil.example.org/fhir/Observation")
+
+
+def test_bundle_resources_skips_outcomes_and_junk() -> None:
+    bundle = {"resourceType": "Bundle", "entry": [
+        {"resource": {"resourceType": "Condition", "id": "c1"}},
+        {"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}},
+        {"fullUrl": "urn:uuid:x"}, "junk"]}
+    assert bundle_resources(bundle) == [{"resourceType": "Condition", "id": "c1"}]
+    assert bundle_resources({"resourceType": "Bundle", "entry": "junk"}) == []
