@@ -1,0 +1,165 @@
+"""Small typed accessors over raw FHIR dicts: systems, codings, text, references and FHIR partial dates.
+
+The fact readers work on raw JSON dicts (no full model validation per resource, which is far too slow for thousands
+of Observations); these helpers are the only place that knows the FHIR shapes they read.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+# Well-known OIDs some EHRs send instead of the FHIR system URIs (fhir-data-profile.md lists the URIs).
+_OID_SYSTEMS = {
+    "urn:oid:2.16.840.1.113883.6.88": "www.nlm.nih.gov/research/umls/rxnorm",
+    "urn:oid:2.16.840.1.113883.6.69": "hl7.org/fhir/sid/ndc",
+    "urn:oid:2.16.840.1.113883.6.285": "www.cms.gov/medicare/coding/hcpcsreleasecodesets",
+    "urn:oid:2.16.840.1.113883.6.90": "hl7.org/fhir/sid/icd-10-cm",
+    "urn:oid:2.16.840.1.113883.6.96": "snomed.info/sct",
+    "urn:oid:2.16.840.1.113883.6.1": "loinc.org",
+    "urn:oid:2.16.840.1.113883.12.292": "hl7.org/fhir/sid/cvx",
+}
+ICD10CM = "hl7.org/fhir/sid/icd-10-cm"
+NDC = "hl7.org/fhir/sid/ndc"
+CVX = "hl7.org/fhir/sid/cvx"
+_NDC_WIDTHS = (5, 4, 2)  # the 11-digit HIPAA form pads each hyphenated segment to 5-4-2
+
+
+@lru_cache(maxsize=1024)
+def normalize_system(uri: str) -> str:
+    """A system URI without scheme, case or trailing slash, so http:// and https:// forms compare equal."""
+    lowered = uri.strip().lower()
+    if lowered in _OID_SYSTEMS:
+        return _OID_SYSTEMS[lowered]
+    for scheme in ("https://", "http://"):
+        if lowered.startswith(scheme):
+            lowered = lowered[len(scheme):]
+            break
+    return lowered.rstrip("/")
+
+
+def normalize_code(system: str, code: str) -> str:
+    """A code in a canonical form for its (normalized) system: ICD-10-CM without the dot, NDC as 11 digits when
+    hyphenated (unhyphenated 10-digit NDCs are ambiguous, so value sets list them as written), CVX without leading
+    zeros; others stripped."""
+    code = code.strip()
+    if system == ICD10CM:
+        return code.replace(".", "").upper()
+    if system == NDC:
+        return _ndc_digits(code)
+    if system == CVX:
+        return code.lstrip("0") or "0"
+    return code
+
+
+def _ndc_digits(code: str) -> str:
+    parts = code.split("-")
+    if len(parts) == 1:
+        return code
+    return "".join(part.zfill(width) for part, width in zip(parts, _NDC_WIDTHS))
+
+
+def codings(concept: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The codings of a CodeableConcept (empty for None or a malformed concept)."""
+    if not isinstance(concept, dict):
+        return []
+    found = concept.get("coding")
+    return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
+
+
+def concept_text(concept: dict[str, Any] | None) -> str:
+    """The concept's text and its codings' displays, joined: what the *text* fallbacks search."""
+    if not isinstance(concept, dict):
+        return ""
+    parts = [concept.get("text")] + [c.get("display") for c in codings(concept)]
+    return " | ".join(p for p in parts if isinstance(p, str) and p)
+
+
+def ref(resource: dict[str, Any]) -> str:
+    """The "Type/id" reference of a resource, used as evidence."""
+    return f"{resource.get('resourceType', 'Resource')}/{resource.get('id', '')}"
+
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def parse_date(value: str | None) -> date | None:
+    """A FHIR date or dateTime (year, year-month, full date, or date-time in any zone) as the date it names.
+
+    A partial date stands for its first day; a date-time keeps its own calendar day (the clinically recorded day).
+    """
+    if not isinstance(value, str):
+        return None
+    match = _DATE.match(value[:10])
+    if match is None:
+        return None
+    year, month, day = match.group(1), match.group(2) or "01", match.group(3) or "01"
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """A FHIR date/dateTime/instant as an aware datetime (UTC assumed without a zone; partial dates at midnight)."""
+    if not isinstance(value, str):
+        return None
+    if len(value) > 10:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    day = parse_date(value)
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc) if day else None
+
+
+# Which element dates a resource, in order of preference (Condition: recordedDate before onset, as the profile says).
+_DATE_PATHS = (
+    ("effectiveDateTime",),
+    ("effectivePeriod", "start"),
+    ("effectiveInstant",),
+    ("issued",),
+    ("recordedDate",),
+    ("onsetDateTime",),
+    ("onsetPeriod", "start"),
+    ("authored",),
+    ("authoredOn",),
+    ("occurrenceDateTime",),
+)
+
+
+def _date_value(resource: dict[str, Any]) -> Any:
+    for path in _DATE_PATHS:
+        value: Any = resource
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            return value
+    return None
+
+
+def effective_datetime(resource: dict[str, Any]) -> datetime | None:
+    """The moment a resource is dated by (see _DATE_PATHS), for ordering results recorded on the same day."""
+    return parse_datetime(_date_value(resource))
+
+
+def effective_date(resource: dict[str, Any]) -> date | None:
+    """The calendar day a resource is dated by: effective[x], issued, recordedDate, onset, authored, occurrence."""
+    return parse_date(_date_value(resource))
+
+
+_NEGATION_CUES = ("not ", "no ", "non-", "non ", "without ", "negative for ", "neg for ", "excluding ", "r/o ")
+
+
+def negated(text: str, term: str) -> bool:
+    """True when every occurrence of `term` in `text` follows a negation cue ("not T-cell", "non-T-cell").
+
+    Deliberately tiny: lineage text in diagnoses is short, and a wrong negation only makes a fact unknown.
+    """
+    low, needle = text.lower(), term.lower()
+    starts = [m.start() for m in re.finditer(re.escape(needle), low)]
+    if not starts:
+        return False
+    return all(low[max(0, s - 16):s].endswith(_NEGATION_CUES) for s in starts)

@@ -1,0 +1,216 @@
+"""Code lists as data: the JSON files in cds_service/valuesets/ plus an operator's directory (CDS_VALUESET_DIR).
+
+Each file is one list: `name`, `description`, `codes` [{system, code, display}], `text` [case-insensitive words or
+phrases for the *text* fallbacks of fhir-data-profile.md] and optional `prefixes` [{system, code}] for code ranges
+(C91.0, K85). A file in CDS_VALUESET_DIR with a built-in name extends that list; a new name adds a list. Entries of
+the "payers" list carry a `policy` (text entries are then {text, policy} objects).
+
+Everything is compiled once into frozensets and one regular expression per list, so a lookup is a few set probes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from cds_service.facts.codes import codings, concept_text, normalize_code, normalize_system
+
+BUILTIN_DIR = Path(__file__).parent / "valuesets"
+ENV_DIR = "CDS_VALUESET_DIR"
+
+
+@dataclass(frozen=True)
+class ValueSet:
+    name: str
+    description: str = ""
+    codes: frozenset[tuple[str, str]] = frozenset()  # (normalized system, normalized code)
+    prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # normalized system -> code prefixes
+    terms: tuple[str, ...] = ()  # lowercase text fallback terms
+    pattern: re.Pattern[str] | None = None  # the terms as one whole-word regular expression
+    policies: dict[Any, str] = field(default_factory=dict)  # (system, code) or text term -> policy id
+
+    def has_code(self, coding: dict[str, Any]) -> bool:
+        system, code = coding.get("system"), coding.get("code")
+        if not isinstance(system, str) or not isinstance(code, str):
+            return False
+        system = normalize_system(system)
+        code = normalize_code(system, code)
+        if (system, code) in self.codes:
+            return True
+        starts = self.prefixes.get(system)
+        return bool(starts) and code.startswith(starts)
+
+    def matches_text(self, text: str | None) -> bool:
+        return bool(text) and self.pattern is not None and self.pattern.search(text) is not None
+
+    def find_terms(self, text: str | None) -> list[str]:
+        """The terms of this list that occur in `text` (lowercased), e.g. to check each for negation."""
+        if not text or self.pattern is None:
+            return []
+        return sorted({m.group(0).lower() for m in self.pattern.finditer(text)})
+
+
+class ValueSets:
+    """All value sets by name. Unknown names are an error: a typo must not silently match nothing."""
+
+    def __init__(self, sets: dict[str, ValueSet]) -> None:
+        self._sets = sets
+
+    def __getitem__(self, name: str) -> ValueSet:
+        try:
+            return self._sets[name]
+        except KeyError:
+            raise KeyError(f"unknown value set {name!r}") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._sets)
+
+    def has_code(self, name: str, coding_or_concept: dict[str, Any] | None) -> bool:
+        """Whether a Coding, or any coding of a CodeableConcept, is in the list by code (no text fallback)."""
+        vs = self[name]
+        return any(vs.has_code(c) for c in _as_codings(coding_or_concept))
+
+    def has(self, name: str, coding_or_concept: dict[str, Any] | None) -> bool:
+        """Code match, or (for lists with text) the concept's text / the coding's display matches."""
+        vs = self[name]
+        if any(vs.has_code(c) for c in _as_codings(coding_or_concept)):
+            return True
+        return vs.pattern is not None and vs.matches_text(_text_of(coding_or_concept))
+
+    def matches_text(self, name: str, text: str | None) -> bool:
+        return self[name].matches_text(text)
+
+    def policy_for(self, name: str, text: str = "", identifiers: Iterable[dict[str, Any]] = ()) -> str | None:
+        """The policy id of the first entry matching an identifier ({system, value}) or a name fragment."""
+        vs = self[name]
+        for identifier in identifiers:
+            system, value = identifier.get("system"), identifier.get("value")
+            if isinstance(system, str) and isinstance(value, str):
+                norm = normalize_system(system)
+                found = vs.policies.get((norm, normalize_code(norm, value)))
+                if found:
+                    return found
+        for term in vs.find_terms(text):
+            if term in vs.policies:
+                return vs.policies[term]
+        return None
+
+
+def _as_codings(obj: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if not isinstance(obj, dict):
+        return []
+    return codings(obj) if "coding" in obj or "code" not in obj else [obj]
+
+
+def _text_of(obj: dict[str, Any] | None) -> str:
+    if not isinstance(obj, dict):
+        return ""
+    if "coding" in obj or "code" not in obj:
+        return concept_text(obj)
+    display = obj.get("display")
+    return display if isinstance(display, str) else ""
+
+
+# ---- loading -------------------------------------------------------------------------------------------------
+
+
+def _read_files(directory: Path) -> list[dict[str, Any]]:
+    documents = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"value set file {path} is not readable JSON: {exc}") from exc
+        if not isinstance(document, dict) or not isinstance(document.get("name"), str):
+            raise ValueError(f"value set file {path} needs an object with a string 'name'")
+        documents.append(document)
+    return documents
+
+
+def _merge(documents: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Same-name documents are concatenated (an operator file extends the built-in list)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for doc in documents:
+        target = merged.setdefault(doc["name"], {"description": "", "codes": [], "prefixes": [], "text": []})
+        target["description"] = target["description"] or doc.get("description", "")
+        for key in ("codes", "prefixes", "text"):
+            items = doc.get(key, [])
+            if not isinstance(items, list):
+                raise ValueError(f"value set {doc['name']!r}: {key!r} must be a list")
+            target[key].extend(items)
+    return merged
+
+
+def _entry_key(entry: Any, name: str) -> tuple[str, str]:
+    if not isinstance(entry, dict) or not isinstance(entry.get("system"), str) or "code" not in entry:
+        raise ValueError(f"value set {name!r}: entries need 'system' and 'code': {entry!r}")
+    system = normalize_system(entry["system"])
+    return system, normalize_code(system, str(entry["code"]))
+
+
+def _term(entry: Any, name: str) -> str:
+    term = entry.get("text") if isinstance(entry, dict) else entry
+    if not isinstance(term, str) or not term.strip():
+        raise ValueError(f"value set {name!r}: text entries must be non-empty strings: {entry!r}")
+    return term.strip().lower()
+
+
+def _compile(name: str, raw: dict[str, Any]) -> ValueSet:
+    codes = frozenset(_entry_key(e, name) for e in raw["codes"])
+    prefixes: dict[str, list[str]] = {}
+    for entry in raw["prefixes"]:
+        system, code = _entry_key(entry, name)
+        prefixes.setdefault(system, []).append(code)
+    terms = tuple(dict.fromkeys(_term(e, name) for e in raw["text"]))
+    policies: dict[Any, str] = {}
+    for entry in raw["codes"]:
+        if isinstance(entry, dict) and entry.get("policy"):
+            policies[_entry_key(entry, name)] = entry["policy"]
+    for entry in raw["text"]:
+        if isinstance(entry, dict) and entry.get("policy"):
+            policies[_term(entry, name)] = entry["policy"]
+    return ValueSet(
+        name=name,
+        description=raw["description"],
+        codes=codes,
+        prefixes={s: tuple(p) for s, p in prefixes.items()},
+        terms=terms,
+        pattern=_pattern(terms),
+        policies=policies,
+    )
+
+
+def _pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Whole-word, case-insensitive alternation; longest terms first so "not detected" wins over "detected"."""
+    if not terms:
+        return None
+    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])", re.IGNORECASE)
+
+
+def load_valuesets(extra_dir: str | None = None) -> ValueSets:
+    """Built-in lists plus those in `extra_dir` (default: the CDS_VALUESET_DIR environment variable)."""
+    documents = _read_files(BUILTIN_DIR)
+    directory = extra_dir if extra_dir is not None else os.environ.get(ENV_DIR, "")
+    if directory:
+        path = Path(directory)
+        if not path.is_dir():
+            raise ValueError(f"{ENV_DIR}={directory} is not a directory")
+        documents += _read_files(path)
+    return ValueSets({name: _compile(name, raw) for name, raw in _merge(documents).items()})
+
+
+@lru_cache(maxsize=1)
+def get_valuesets() -> ValueSets:
+    """The value sets, loaded once per process."""
+    return load_valuesets()
+
+
+def reload_valuesets() -> ValueSets:
+    """Drop the cached value sets (tests, or after changing CDS_VALUESET_DIR) and load them again."""
+    get_valuesets.cache_clear()
+    return get_valuesets()
