@@ -1,0 +1,161 @@
+"""The attestation QuestionnaireResponses: what structured data cannot say (fhir-data-profile.md §Attestations).
+
+Responses to Questionnaire/blinatumomab-coverage-attestation (any base, optional |version) with status completed or
+amended, about this patient, are merged item by item: per linkId the latest `authored` answer wins. Callers that
+must not reuse an answer from an earlier course or cycle pass `authored_since`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterator
+
+from cds_service.facts.codes import parse_datetime, ref
+from cds_service.record import PatientRecord
+
+QUESTIONNAIRE_SUFFIX = "Questionnaire/blinatumomab-coverage-attestation"
+_USABLE_STATUSES = frozenset({"completed", "amended"})
+
+AnswerValue = bool | int | Decimal | str
+
+# The answer type and, for coded strings, the vocabulary of each known item; an answer outside these is ignored
+# (unparseable), never guessed. Unknown linkIds accept any supported type.
+_BOOLEAN_ITEMS = (
+    "complete-response-to-induction", "induction-ino-mini-hyper-cvd", "multiagent-chemo-candidate", "mrd-unavailable",
+    "ph-positive", "b-cell-precursor", "diagnosed-before-age-1", "tki-failure", "prior-authorization-on-file",
+    "unacceptable-toxicity", "response-or-stabilization", "compendia-supported-use",
+)
+_VOCABULARIES = {
+    "therapy-phase": frozenset({"induction", "consolidation", "maintenance", "relapsed-refractory"}),
+    "combination": frozenset({
+        "single-agent", "with-tki", "with-ino-mini-hyper-cvd", "alternating-with-pomp", "with-interfant",
+        "with-multiagent-chemo",
+    }),
+    "end-of-consolidation-response": frozenset({"complete", "less-than-complete"}),
+}
+_ITEM_TYPES: dict[str, type] = {
+    **{link_id: bool for link_id in _BOOLEAN_ITEMS},
+    **{link_id: str for link_id in _VOCABULARIES},
+    "cycle-number": int,
+    "remission-number": int,
+    "mrd-percent": Decimal,
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    value: AnswerValue
+    authored: date
+    reference: str  # "QuestionnaireResponse/id", the evidence
+
+
+@dataclass(frozen=True)
+class _Dated:
+    moment: datetime
+    answer: Answer
+
+
+class Attestations:
+    """Answers per linkId, oldest first."""
+
+    def __init__(self, answers: dict[str, list[_Dated]] | None = None) -> None:
+        self._answers = answers or {}
+
+    @classmethod
+    def from_record(cls, record: PatientRecord) -> Attestations:
+        patient_id = (record.patient or {}).get("id")
+        answers: dict[str, list[_Dated]] = {}
+        for response in record.resources("attestations", "QuestionnaireResponse"):
+            if not _usable(response, patient_id):
+                continue
+            moment = parse_datetime(response.get("authored"))
+            if moment is None:
+                continue
+            for link_id, value in _answers_of(response.get("item")):
+                answer = Answer(value, moment.date(), ref(response))
+                answers.setdefault(link_id, []).append(_Dated(moment, answer))
+        for dated in answers.values():
+            dated.sort(key=lambda d: d.moment)  # stable: same moment keeps document order, the later one wins
+        return cls(answers)
+
+    def get(self, link_id: str, authored_since: date | None = None) -> Answer | None:
+        """The latest answer to `link_id`, only from responses authored on or after `authored_since` if given."""
+        for dated in reversed(self._answers.get(link_id, [])):
+            if authored_since is None or dated.answer.authored >= authored_since:
+                return dated.answer
+        return None
+
+    def link_ids(self) -> list[str]:
+        return sorted(self._answers)
+
+
+def _usable(response: dict[str, Any], patient_id: str | None) -> bool:
+    if response.get("status") not in _USABLE_STATUSES:
+        return False
+    canonical = response.get("questionnaire")
+    if not isinstance(canonical, str) or not canonical.split("|", 1)[0].rstrip("/").endswith(QUESTIONNAIRE_SUFFIX):
+        return False
+    subject = (response.get("subject") or {}).get("reference")
+    if not isinstance(subject, str):
+        return False
+    if patient_id is None:  # patient not received: still only responses about a Patient
+        return "Patient/" in subject
+    return subject == f"Patient/{patient_id}" or subject.endswith(f"/Patient/{patient_id}")
+
+
+def _answers_of(items: Any) -> Iterator[tuple[str, AnswerValue]]:
+    """(linkId, value) for every parseable answer, nested items (under items or under answers) included."""
+    if not isinstance(items, list):
+        return
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        link_id = item.get("linkId")
+        for answer in item.get("answer") or []:
+            if not isinstance(answer, dict):
+                continue
+            value = _parse(link_id, answer) if isinstance(link_id, str) else None
+            if value is not None:
+                yield link_id, value
+            yield from _answers_of(answer.get("item"))
+        yield from _answers_of(item.get("item"))
+
+
+def _parse(link_id: str, answer: dict[str, Any]) -> AnswerValue | None:
+    value = _raw_value(answer)
+    expected = _ITEM_TYPES.get(link_id)
+    if value is None or (expected is not None and type(value) is not expected):
+        return None
+    vocabulary = _VOCABULARIES.get(link_id)
+    if vocabulary is not None and value not in vocabulary:
+        return None
+    if link_id in ("cycle-number", "remission-number") and value < 1:  # type: ignore[operator]
+        return None
+    return value
+
+
+def _raw_value(answer: dict[str, Any]) -> AnswerValue | None:
+    if isinstance(answer.get("valueBoolean"), bool):
+        return answer["valueBoolean"]
+    integer = answer.get("valueInteger")
+    if isinstance(integer, int) and not isinstance(integer, bool):
+        return integer
+    if "valueDecimal" in answer:
+        return _decimal(answer["valueDecimal"])
+    text = answer.get("valueString")
+    if isinstance(text, str) and text.strip():
+        return text.strip()
+    code = (answer.get("valueCoding") or {}).get("code") if isinstance(answer.get("valueCoding"), dict) else None
+    return code.strip() if isinstance(code, str) and code.strip() else None
+
+
+def _decimal(raw: Any) -> Decimal | None:
+    # str() first: a JSON float like 0.1 must become Decimal("0.1"), not its binary expansion.
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str, Decimal)):
+        return None
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
