@@ -157,9 +157,10 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
     dose = dose_card(order, facts, decision.label_schedule, decision.indication is not None, decision.payer_label)
     if dose and config.wants("off-label"):
         cards.append(dose)
-    if policy.quantity_limit is not None and config.wants("limits"):
+    # The quantity limit applies to the cycle's orders together: one card, with the first answered order.
+    if policy.quantity_limit is not None and config.wants("limits") and order is group.targets[0]:
         quantity = quantity_card(group.orders, facts, policy.quantity_limit, decision.payer_label)
-        cards.extend([quantity] if quantity and order is group.orders[-1] else [])
+        cards.extend([quantity] if quantity else [])
     return cards, actions
 
 

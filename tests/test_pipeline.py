@@ -1,0 +1,136 @@
+"""The pipeline's own rules: card configuration (Da Vinci CRD), order-select, several orders, faults."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cds_service import pipeline
+from cds_service.card_config import CardConfig
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
+URL = "/cds-services/blinatumomab-coverage"
+CRD_COVERAGE = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
+
+
+def example(name: str) -> dict[str, Any]:
+    return json.loads((EXAMPLES / f"{name}.json").read_text())
+
+
+def post(client: Any, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(URL, json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def topics(answer: dict[str, Any]) -> list[str]:
+    return [c["source"]["topic"]["code"] for c in answer["cards"]]
+
+
+def with_configuration(body: dict[str, Any], **settings: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(body)
+    changed["extension"] = {"davinci-crd.configuration": settings}
+    return changed
+
+
+def covered_value(action: dict[str, Any]) -> str:
+    [info] = [e for e in action["resource"]["extension"] if e["url"] == CRD_COVERAGE]
+    return next(s["valueCode"] for s in info["extension"] if s["url"] == "covered")
+
+
+def test_card_config_reads_settings_and_ignores_unknown_ones() -> None:
+    config = CardConfig.from_request({"coverage-info": False, "max-cards": 1, "colour": "blue",
+                                      "unsolicited-determ": False})
+    assert not config.wants("coverage-info") and config.wants("off-label")
+    assert config.max_cards == 1 and config.unsolicited_determ is False
+    assert CardConfig.from_request({"max-cards": "two"}).max_cards is None
+
+
+def test_coverage_info_false_drops_decision_cards_and_actions(client: Any) -> None:
+    body = with_configuration(example("aspirus-relapsed-refractory-single-line-dose-too-high"),
+                              **{"coverage-info": False})
+    answer = post(client, body)
+    assert answer["systemActions"] == []
+    assert topics(answer) == ["off-label"]
+
+
+def test_off_label_false_drops_dose_cards(client: Any) -> None:
+    body = with_configuration(example("aspirus-relapsed-refractory-single-line-dose-too-high"),
+                              **{"off-label": False})
+    assert "off-label" not in topics(post(client, body))
+
+
+def test_max_cards_keeps_the_decision_card_first(client: Any) -> None:
+    body = with_configuration(example("aspirus-relapsed-refractory-single-line-dose-too-high"), **{"max-cards": 1})
+    answer = post(client, body)
+    assert topics(answer) == ["coverage-info"]
+    assert len(answer["systemActions"]) == 1
+
+
+def test_each_blinatumomab_order_gets_its_own_decision(client: Any) -> None:
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    [entry] = body["context"]["draftOrders"]["entry"]
+    step, full = copy.deepcopy(entry), copy.deepcopy(entry)
+    step["resource"]["id"], full["resource"]["id"] = "step-order", "full-order"
+    step["resource"]["dosageInstruction"] = entry["resource"]["dosageInstruction"][:1]
+    full["resource"]["dosageInstruction"] = entry["resource"]["dosageInstruction"][1:]
+    for part in (step, full):
+        part["resource"]["dispenseRequest"]["quantity"]["value"] = 14
+    body["context"]["draftOrders"]["entry"] = [step, full]
+    answer = post(client, body)
+    decisions = [c["extension"]["coverage-decision"] for c in answer["cards"] if c["source"]["topic"]["code"]
+                 == "coverage-info"]
+    assert [d["decision"] for d in decisions] == ["meets-criteria", "meets-criteria"]
+    resources = [a["resource"]["id"] for a in answer["systemActions"]]
+    assert resources == ["step-order", "full-order"]
+
+
+def test_order_select_answers_only_the_selected_orders(client: Any) -> None:
+    body = example("order-select-aspirus")
+    other = copy.deepcopy(body["context"]["draftOrders"]["entry"][0])
+    other["resource"]["id"] = "not-selected"
+    body["context"]["draftOrders"]["entry"].append(other)
+    answer = post(client, body)
+    assert answer["systemActions"] == []
+    refs = [c["extension"]["davinci-crd.associated-resource"][0]["reference"] for c in answer["cards"]
+            if "coverage-decision" in c.get("extension", {})]
+    assert refs == [body["context"]["selections"][0]]
+
+
+def test_a_fault_in_evaluation_answers_indeterminate(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(pipeline, "evaluate_policy", broken)
+    answer = post(client, example("aspirus-adult-relapsed-refractory-cycle1"))
+    [action] = answer["systemActions"]
+    assert covered_value(action) == "indeterminate"
+
+
+def test_a_fault_reading_facts_answers_indeterminate(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(pipeline, "extract_facts", broken)
+    answer = post(client, example("florida-blue-mrd-positive"))
+    assert answer["cards"] == []
+    assert [covered_value(a) for a in answer["systemActions"]] == ["indeterminate"]
+
+
+def test_invalid_blinatumomab_order_is_a_400_naming_the_field(client: Any) -> None:
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["status"] = 42
+    response = client.post(URL, json=body)
+    assert response.status_code == 400
+    outcome = response.get_json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "draftOrders" in json.dumps(outcome)
+
+
+def test_an_invalid_order_that_is_not_blinatumomab_is_not_validated(client: Any) -> None:
+    body = example("not-blinatumomab-order")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["status"] = 42
+    assert post(client, body) == {"cards": [], "systemActions": []}
