@@ -1,0 +1,224 @@
+"""make_record_loader: prefetch answered or not, fetching the rest from a real FHIR test server."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import pytest
+
+from cds_service.exceptions import PatientUnavailable
+from cds_service.hook_request import HookRequest
+from cds_service.prefetch import PREFETCH_TEMPLATES, make_record_loader, render
+from cds_service.record import PatientRecord
+from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (pytest fixture)
+
+TOKEN = "access-token-123"
+PATIENT = {"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01"}
+SEARCH_PATHS = {f"/{t.split('?')[0]}" for k, t in PREFETCH_TEMPLATES.items() if k != "patient"}
+
+
+def _bundle(*resources: dict[str, Any]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
+
+
+def _of(resource_type: str, rid: str, patient: str = "p1", **fields: Any) -> dict[str, Any]:
+    owner = "beneficiary" if resource_type == "Coverage" else "patient" if resource_type == "Immunization" else "subject"
+    return {"resourceType": resource_type, "id": rid, owner: {"reference": f"Patient/{patient}"}, **fields}
+
+
+def _request(prefetch: dict[str, Any], server: FhirTestServer | None = None, token: str | None = TOKEN,
+             patient_id: str = "p1") -> HookRequest:
+    return HookRequest(
+        hook="order-sign", hook_instance="hi-1", service_id="blinatumomab-coverage", patient_id=patient_id,
+        draft_orders=_bundle(), fhir_server=server.base_url if server else None,
+        fhir_authorization={"access_token": token, "token_type": "Bearer"} if server and token else None,
+        prefetch=prefetch)
+
+
+def _load(request: HookRequest, allow: Callable[[str], bool] = lambda url: True, budget: float = 3.0) -> PatientRecord:
+    return make_record_loader(request, allow, budget)()
+
+
+def _full_prefetch() -> dict[str, Any]:
+    return {key: _bundle() for key in PREFETCH_TEMPLATES} | {"patient": PATIENT}
+
+
+def test_bundles_and_null_are_answered_without_contacting_the_server(fhir_server: FhirTestServer) -> None:
+    prefetch = _full_prefetch() | {"conditions": _bundle(_of("Condition", "c1")), "immunizations": None}
+    record = _load(_request(prefetch, fhir_server))
+    assert record.patient == PATIENT
+    assert record.not_received() == []
+    assert [r["id"] for r in record.resources("conditions")] == ["c1"]
+    assert record.resources("immunizations") == [] and record.received("immunizations")
+    assert fhir_server.requests == []
+
+
+def test_absent_keys_and_operation_outcomes_are_not_received_without_a_server() -> None:
+    prefetch = _full_prefetch() | {"coverage": {"resourceType": "OperationOutcome", "issue": []}}
+    del prefetch["observations"]
+    record = _load(_request(prefetch))
+    assert record.not_received() == ["coverage", "observations"]
+    assert record.resolve("Medication/m1") is None
+
+
+def test_missing_keys_are_fetched_in_parallel_with_the_token() -> None:
+    with FhirTestServer(token=TOKEN) as server:
+        server.add(PATIENT, _of("Coverage", "cov1", status="active"), _of("Coverage", "cov2", status="cancelled"),
+                   _of("Condition", "c1"), _of("Immunization", "i1"))
+        for path in SEARCH_PATHS:
+            server.fault(path, delay=0.3)
+        started = time.monotonic()
+        record = _load(_request({}, server))
+        elapsed = time.monotonic() - started
+        assert elapsed < 1.0  # six 0.3 s searches one after another would take 1.8 s
+        assert record.not_received() == []
+        assert [r["id"] for r in record.resources("coverage")] == ["cov1"]
+        assert [r["id"] for r in record.resources("immunizations")] == ["i1"]
+        assert sorted(server.paths()) == sorted(SEARCH_PATHS | {"/Patient/p1"})
+        assert {r.authorization for r in server.requests} == {f"Bearer {TOKEN}"}
+        assert next(r for r in server.requests if r.path == "/Coverage").query == \
+            {"patient": ["p1"], "status": ["active"]}
+
+
+def test_only_the_missing_keys_are_fetched(fhir_server: FhirTestServer) -> None:
+    prefetch = _full_prefetch()
+    del prefetch["observations"]
+    _load(_request(prefetch, fhir_server))
+    assert fhir_server.paths() == ["/Observation"]
+
+
+def test_fetch_follows_paging() -> None:
+    with FhirTestServer(page_size=2) as server:
+        server.add(*(_of("Observation", f"o{i}") for i in range(5)))
+        record = _load(_request(_full_prefetch() | {"observations": {"resourceType": "OperationOutcome"}}, server))
+        assert sorted(r["id"] for r in record.resources("observations")) == [f"o{i}" for i in range(5)]
+        assert server.paths() == ["/Observation"] * 3
+
+
+def test_no_authorization_header_without_fhir_authorization(fhir_server: FhirTestServer) -> None:
+    prefetch = _full_prefetch()
+    del prefetch["conditions"]
+    assert _load(_request(prefetch, fhir_server, token=None)).received("conditions")
+    assert fhir_server.requests[0].authorization is None
+
+
+def test_a_slow_key_alone_is_not_received_within_the_budget(fhir_server: FhirTestServer) -> None:
+    fhir_server.add(PATIENT, _of("Condition", "c1"))
+    fhir_server.fault("/Observation", delay=2.0)
+    started = time.monotonic()
+    record = _load(_request({}, fhir_server), budget=0.5)
+    assert time.monotonic() - started < 0.9
+    assert record.not_received() == ["observations"]
+    assert [r["id"] for r in record.resources("conditions")] == ["c1"]
+
+
+def test_server_errors_make_only_their_keys_not_received(fhir_server: FhirTestServer) -> None:
+    fhir_server.add(PATIENT)
+    fhir_server.fault("/Condition", status=500)
+    fhir_server.fault("/Immunization", invalid_json=True)
+    assert _load(_request({}, fhir_server)).not_received() == ["conditions", "immunizations"]
+
+
+def test_a_401_leaves_everything_not_received_but_the_prefetched_patient() -> None:
+    with FhirTestServer(token="another-token") as server:
+        record = _load(_request({"patient": PATIENT}, server))
+        assert record.patient == PATIENT
+        assert len(record.not_received()) == len(PREFETCH_TEMPLATES) - 1
+        assert len(server.requests) == len(SEARCH_PATHS)
+
+
+def test_a_server_not_allowed_is_never_contacted(fhir_server: FhirTestServer) -> None:
+    allowed: list[str] = []
+
+    def deny(url: str) -> bool:
+        allowed.append(url)
+        return False
+
+    record = _load(_request({"patient": PATIENT}, fhir_server), allow=deny)
+    assert allowed == [fhir_server.base_url]
+    assert len(record.not_received()) == len(PREFETCH_TEMPLATES) - 1
+    assert record.resolve("Medication/m1") is None
+    with pytest.raises(PatientUnavailable):
+        _load(_request({}, fhir_server), allow=deny)
+    assert fhir_server.requests == []
+
+
+def test_the_patient_is_fetched_when_not_prefetched_or_not_this_patient(fhir_server: FhirTestServer) -> None:
+    fhir_server.add(PATIENT)
+    other = {"resourceType": "Patient", "id": "p2"}
+    for answer in (None, other, {"resourceType": "OperationOutcome"}, _bundle(other)):
+        record = _load(_request(_full_prefetch() | {"patient": answer}, fhir_server))
+        assert record.patient == PATIENT
+    assert fhir_server.paths() == ["/Patient/p1"] * 4
+
+
+def test_a_patient_in_a_bundle_is_accepted() -> None:
+    assert _load(_request(_full_prefetch() | {"patient": _bundle(PATIENT)})).patient == PATIENT
+
+
+def test_no_patient_at_all_is_patient_unavailable(fhir_server: FhirTestServer) -> None:
+    with pytest.raises(PatientUnavailable):
+        _load(_request({key: None for key in PREFETCH_TEMPLATES}))
+    with pytest.raises(PatientUnavailable) as raised:
+        _load(_request({}, fhir_server))  # the server has no Patient/p1: 404
+    assert raised.value.status == 412
+
+
+def test_resources_of_another_patient_are_dropped(fhir_server: FhirTestServer) -> None:
+    fhir_server.add(_of("Observation", "mine"), {**_of("Observation", "theirs"), "subject": {"reference": "Patient/p1"},
+                                                  "patient": {"reference": "http://x/fhir/Patient/p2/_history/1"}})
+    prefetch = _full_prefetch() | {
+        "conditions": _bundle(_of("Condition", "c1"), _of("Condition", "c2", patient="p2"),
+                              {"resourceType": "Condition", "id": "c3", "subject": {"reference": "Group/g1"}}),
+        "coverage": _bundle(_of("Coverage", "cov1", patient="p2"))}
+    del prefetch["observations"]
+    record = _load(_request(prefetch, fhir_server))
+    assert [r["id"] for r in record.resources("conditions")] == ["c1", "c3"]
+    assert record.resources("coverage") == [] and record.received("coverage")
+    assert [r["id"] for r in record.resources("observations")] == ["mine"]
+
+
+def test_resolve_reads_references_with_the_token_once_each() -> None:
+    with FhirTestServer(token=TOKEN) as server, FhirTestServer() as elsewhere:
+        server.add({"resourceType": "Medication", "id": "m1"})
+        record = _load(_request(_full_prefetch(), server))
+        assert record.resolve("Medication/m1") == {"resourceType": "Medication", "id": "m1"}
+        assert record.resolve(f"{server.base_url}/Medication/m1")["id"] == "m1"
+        assert record.resolve("Medication/m1")["id"] == "m1"
+        assert record.resolve("Organization/missing") is None
+        assert record.resolve("Organization/missing") is None
+        assert record.resolve(f"{elsewhere.base_url}/Medication/m1") is None
+        assert server.paths() == ["/Medication/m1", "/Medication/m1", "/Organization/missing"]
+        assert {r.authorization for r in server.requests} == {f"Bearer {TOKEN}"}
+        assert elsewhere.requests == []
+
+
+def test_resolve_still_works_after_the_budget_is_spent(fhir_server: FhirTestServer) -> None:
+    fhir_server.add({"resourceType": "Medication", "id": "m1"})
+    record = _load(_request(_full_prefetch(), fhir_server), budget=0.0)
+    assert record.resolve("Medication/m1") is not None
+
+
+def test_the_loader_builds_the_record_once(fhir_server: FhirTestServer) -> None:
+    fhir_server.add(PATIENT)
+    load = make_record_loader(_request({}, fhir_server), lambda url: True, 3.0)
+    assert load() is load()
+    assert len(fhir_server.requests) == len(PREFETCH_TEMPLATES)
+
+
+def test_the_patient_id_is_url_encoded_in_searches() -> None:
+    assert render(PREFETCH_TEMPLATES["coverage"], "a b&c=d/e") == "Coverage?patient=a%20b%26c%3Dd%2Fe&status=active"
+    with FhirTestServer() as server:
+        patient = {"resourceType": "Patient", "id": "a b&c"}
+        _load(_request({"patient": patient}, server, patient_id="a b&c"))
+        assert {r.query["patient"][0] for r in server.requests} == {"a b&c"}
+
+
+def test_the_token_never_reaches_the_logs(fhir_server: FhirTestServer, caplog: pytest.LogCaptureFixture) -> None:
+    fhir_server.add(PATIENT)
+    fhir_server.fault("/Condition", status=500)
+    with caplog.at_level("DEBUG"):
+        record = _load(_request({}, fhir_server))
+        record.resolve("Medication/missing")
+    assert "/Condition" in caplog.text and "conditions" in caplog.text
+    assert TOKEN not in caplog.text
