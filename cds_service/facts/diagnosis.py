@@ -1,0 +1,241 @@
+"""Diagnosis and disease status from Conditions (fhir-data-profile.md §Diagnosis and disease status).
+
+Conditions are read once into `_Condition` rows; every fact is then a small query over those rows. A fact whose
+Conditions were never received is `Fact(None, received=False)`, unless an attestation answers it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.codes import (
+    codings, concept_text, effective_datetime, negated, parse_date, parse_datetime, ref,
+)
+from cds_service.facts.model import Fact
+from cds_service.record import PatientRecord
+from cds_service.valuesets import ValueSets, get_valuesets
+
+ALL = "acute-lymphoblastic-leukemia"
+LYMPHOMA = "lymphoblastic-lymphoma"
+LYMPHOBLASTIC_TEXT = "lymphoblastic-text"
+B_LINEAGE = "b-lineage"
+T_LINEAGE = "t-lineage"
+RELAPSE = "all-relapse"
+REMISSION = "all-remission"
+REFRACTORY = "refractory-text"
+
+_IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+_STATUS_CLINICAL = frozenset({"active", "recurrence", "relapse", "remission"})  # the only ones with a disease status
+RELAPSE_EPISODE_GAP_DAYS = 30  # relapse records closer than this are the same episode (EHRs re-code at admissions)
+
+
+@dataclass(frozen=True)
+class StatusRecord:
+    day: date
+    status: str  # "relapsed", "refractory", "remission", "active"
+    reference: str
+
+
+@dataclass(frozen=True)
+class _Condition:
+    reference: str
+    is_all: bool
+    is_lymphoma: bool
+    lineage: bool | None  # True B-lineage words/code, False T-lineage words, None neither
+    status: str | None  # disease status when clinicalStatus qualifies
+    day: date | None  # recordedDate, else onset: orders status records
+    moment: datetime | None
+    onset: date | None  # onset, else recordedDate: dates the diagnosis (infant ALL)
+    onset_age_years: float | None
+    label: str  # "C91.02" or the text, for notes
+
+
+class Diagnosis:
+    def __init__(self, conditions: list[_Condition], received: bool, attestations: Attestations) -> None:
+        self._conditions = conditions
+        self._all = [c for c in conditions if c.is_all]
+        self._received = received
+        self._attestations = attestations
+        self.all_diagnosis = self._presence(self._all, "ALL")
+        self.lymphoblastic_lymphoma = self._presence([c for c in conditions if c.is_lymphoma], "lymphoblastic lymphoma")
+        self.b_lineage = self._lineage()
+
+    def _presence(self, found: list[_Condition], what: str) -> Fact[bool]:
+        if not self._received:
+            return Fact(received=False)
+        if not found:
+            return Fact(False, note=f"no {what} Condition")
+        return Fact(True, tuple(c.reference for c in found), note=f"{what} ({found[0].label})")
+
+    def _lineage(self) -> Fact[bool]:
+        answer = self._attestations.get("b-cell-precursor")
+        if answer is not None:
+            return Fact(bool(answer.value), (answer.reference,), attested=True, note="B-cell precursor attested")
+        for wanted, note in ((True, "B-cell precursor"), (False, "T-lineage")):
+            found = [c.reference for c in self._conditions if c.lineage is wanted]
+            if found:
+                return Fact(wanted, tuple(found), note=f"{note} in the diagnosis")
+        return Fact(received=self._received)
+
+    def lineage_with_cd19(self, cd19: Fact[bool]) -> Fact[bool]:
+        """B-lineage, with CD19+ blasts (labs) as evidence when the diagnosis itself says nothing."""
+        if self.b_lineage.value is None and cd19.value is True:
+            return Fact(True, cd19.evidence, note=f"CD19+ blasts: {cd19.note}".rstrip(": "))
+        return self.b_lineage
+
+    def infant_all(self, birth_date: date | None) -> Fact[bool]:
+        """Attested; else whether the earliest-dated ALL Condition's onset (else recordedDate) precedes age 1."""
+        answer = self._attestations.get("diagnosed-before-age-1")
+        if answer is not None:
+            return Fact(bool(answer.value), (answer.reference,), attested=True, note="diagnosed before age 1 attested")
+        if not self._received:
+            return Fact(received=False)
+        dated = [(c, infant) for c in self._all if (infant := _before_age_one(c, birth_date)) is not None]
+        if not dated:
+            return Fact(note="no dated ALL Condition" if birth_date else "no birth date")
+        condition, infant = min(dated, key=lambda pair: pair[0].onset or date.min)
+        when = "before" if infant else "after"
+        return Fact(infant, (condition.reference,), note=f"ALL onset {when} age 1 ({condition.label})")
+
+    def status_records(self) -> list[StatusRecord]:
+        """Every dated ALL Condition's disease status, oldest first."""
+        rows = sorted((c for c in self._all if c.status and c.day), key=_order)
+        return [StatusRecord(c.day, c.status, c.reference) for c in rows]  # type: ignore[arg-type]
+
+    def status_as_of(self, day: date) -> Fact[str]:
+        """The status of the most recent qualifying ALL Condition recorded on or before `day`."""
+        if not self._received:
+            return Fact(received=False)
+        rows = [c for c in self._all if c.status and c.day and c.day <= day]
+        if not rows:
+            return Fact(note="no ALL Condition with a disease status")
+        latest = max(rows, key=_order)
+        return Fact(latest.status, (latest.reference,), note=f"ALL {_STATUS_WORDS[latest.status]} ({latest.label}), {latest.day}")
+
+    def remission_number(self, as_of: date) -> Fact[int]:
+        """Attested; else 1 + the distinct relapse episodes recorded on or before `as_of`."""
+        answer = self._attestations.get("remission-number")
+        if answer is not None:
+            return Fact(int(answer.value), (answer.reference,), attested=True, note=f"remission {answer.value} attested")
+        if not self._received:
+            return Fact(received=False)
+        if not self._all:
+            return Fact(note="no ALL Condition")
+        relapses = [r for r in self.status_records() if r.status == "relapsed" and r.day <= as_of]
+        episodes = _episode_starts(relapses)
+        return Fact(1 + len(episodes), tuple(r.reference for r in episodes),
+                    note=f"{len(episodes)} relapse episode(s) recorded")
+
+
+_NO_MOMENT = datetime.min.replace(tzinfo=timezone.utc)
+_STATUS_WORDS = {"relapsed": "in relapse", "refractory": "refractory", "remission": "in remission", "active": "active"}
+
+
+def _order(condition: _Condition) -> tuple[date, datetime]:
+    return condition.day or date.min, condition.moment or _NO_MOMENT
+
+
+def _episode_starts(relapses: list[StatusRecord]) -> list[StatusRecord]:
+    """The first record of each episode: a relapse record more than 30 days after the previous relapse record."""
+    starts: list[StatusRecord] = []
+    previous: date | None = None
+    for record in relapses:
+        if previous is None or (record.day - previous).days > RELAPSE_EPISODE_GAP_DAYS:
+            starts.append(record)
+        previous = record.day
+    return starts
+
+
+def _before_age_one(condition: _Condition, birth_date: date | None) -> bool | None:
+    if condition.onset_age_years is not None:
+        return condition.onset_age_years < 1
+    if birth_date is None or condition.onset is None:
+        return None
+    return condition.onset < _first_birthday(birth_date)
+
+
+def _first_birthday(birth_date: date) -> date:
+    try:
+        return birth_date.replace(year=birth_date.year + 1)
+    except ValueError:  # born on 29 February
+        return date(birth_date.year + 1, 3, 1)
+
+
+# ---- reading Conditions --------------------------------------------------------------------------------------
+
+
+def read_diagnosis(record: PatientRecord, attestations: Attestations) -> Diagnosis:
+    valuesets = get_valuesets()
+    rows = [_read(c, valuesets) for c in record.resources("conditions", "Condition") if _usable(c)]
+    return Diagnosis([r for r in rows if r is not None], record.received("conditions"), attestations)
+
+
+def _usable(condition: dict[str, Any]) -> bool:
+    verification = {c.get("code") for c in codings(condition.get("verificationStatus"))}
+    clinical = {c.get("code") for c in codings(condition.get("clinicalStatus"))}
+    return not (verification & _IGNORED_VERIFICATION) and "entered-in-error" not in clinical
+
+
+def _read(condition: dict[str, Any], valuesets: ValueSets) -> _Condition | None:
+    code = condition.get("code")
+    is_all = valuesets.has_code(ALL, code)
+    is_lymphoma = valuesets.has_code(LYMPHOMA, code)
+    text = concept_text(code)
+    if not (is_all or is_lymphoma or valuesets.matches_text(LYMPHOBLASTIC_TEXT, text)):
+        return None  # not a lymphoblastic disease: its words say nothing about this patient's lineage
+    clinical = {c.get("code") for c in codings(condition.get("clinicalStatus"))}
+    recorded = condition.get("recordedDate")
+    onset = condition.get("onsetDateTime") or (condition.get("onsetPeriod") or {}).get("start")
+    return _Condition(
+        reference=ref(condition),
+        is_all=is_all,
+        is_lymphoma=is_lymphoma,
+        lineage=_lineage(code, text, valuesets),
+        status=_status(code, text, clinical, valuesets) if clinical & _STATUS_CLINICAL else None,
+        day=parse_date(recorded) or parse_date(onset),
+        moment=parse_datetime(recorded) or effective_datetime(condition),
+        onset=parse_date(onset) or parse_date(recorded),
+        onset_age_years=_onset_age(condition.get("onsetAge")),
+        label=_label(code, text),
+    )
+
+
+def _lineage(code: Any, text: str, valuesets: ValueSets) -> bool | None:
+    if valuesets.has_code(B_LINEAGE, code):
+        return True
+    for name, value in ((B_LINEAGE, True), (T_LINEAGE, False)):
+        if any(not negated(text, term) for term in valuesets[name].find_terms(text)):
+            return value
+    return None
+
+
+def _status(code: Any, text: str, clinical: set[Any], valuesets: ValueSets) -> str:
+    """Codes first (C91.02 / C91.01), then clinicalStatus, then "refractory" in the text, else active."""
+    if valuesets.has_code(RELAPSE, code):
+        return "relapsed"
+    if valuesets.has_code(REMISSION, code):
+        return "remission"
+    if clinical & {"relapse", "recurrence"}:
+        return "relapsed"
+    if "remission" in clinical:
+        return "remission"
+    if valuesets.matches_text(REFRACTORY, text):
+        return "refractory"
+    return "active"
+
+
+def _onset_age(age: Any) -> float | None:
+    """onsetAge in years (UCUM a / mo / wk / d)."""
+    if not isinstance(age, dict) or not isinstance(age.get("value"), (int, float)):
+        return None
+    per_year = {"a": 1, "mo": 12, "wk": 52.1775, "d": 365.25}.get(str(age.get("code") or age.get("unit") or ""))
+    return age["value"] / per_year if per_year else None
+
+
+def _label(code: Any, text: str) -> str:
+    for coding in codings(code):
+        if isinstance(coding.get("code"), str):
+            return coding["code"]
+    return text or "no code"
