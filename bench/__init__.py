@@ -1,0 +1,1 @@
+"""Benchmarks of the CDS Hooks service: in-process latency, HTTP throughput, scaling and memory (`make bench`)."""

@@ -1,0 +1,50 @@
+"""One pyinstrument profile of the in-process path, reduced to the functions where the time goes."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from pyinstrument import Profiler
+from pyinstrument.frame import Frame
+
+from bench.pipeline import Call
+
+SAMPLE_INTERVAL_SECONDS = 0.0001
+
+
+def _name(frame: Frame) -> str:
+    return f"{frame.function} ({frame.file_path_short}:{frame.line_no})"
+
+
+def _walk(frame: Frame, on_path: frozenset[str], self_time: Counter[str], cumulative: Counter[str]) -> None:
+    for child in frame.children:
+        if child.is_synthetic_leaf:  # pyinstrument's "[self]" leaf: time spent in `frame` itself
+            self_time[_name(frame)] += child.time
+            continue
+        name = _name(child)
+        if name not in on_path:  # recursion must not count the same time twice
+            cumulative[name] += child.time
+        _walk(child, on_path | {name}, self_time, cumulative)
+
+
+def profile(call: Call, body: bytes, calls: int, report: Path, top: int = 15) -> str:
+    """Profiles `calls` calls; writes pyinstrument's call tree to `report` and returns the top functions."""
+    call(body)  # warm caches outside the profile, as a running server has
+    profiler = Profiler(interval=SAMPLE_INTERVAL_SECONDS)
+    profiler.start()
+    for _ in range(calls):
+        call(body)
+    session = profiler.stop()
+    report.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+    self_time: Counter[str] = Counter()
+    cumulative: Counter[str] = Counter()
+    root = session.root_frame()
+    if root is not None:
+        _walk(root, frozenset(), self_time, cumulative)
+    per_call_ms = 1000 / calls
+    project = [(n, t) for n, t in cumulative.most_common() if "cds_service" in n]
+    lines = [f"profile of {calls} calls; call tree in {report}", "top self time (ms per call):"]
+    lines += [f"  {t * per_call_ms:7.3f}  {n}" for n, t in self_time.most_common(top)]
+    lines.append("top cumulative time in cds_service (ms per call):")
+    lines += [f"  {t * per_call_ms:7.3f}  {n}" for n, t in project[:top]]
+    return "\n".join(lines)

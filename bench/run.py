@@ -1,0 +1,201 @@
+"""Benchmarks: in-process latency, HTTP throughput against a minimal Flask app, growth with the record, memory.
+
+    .venv/bin/python bench/run.py            # full run, about two minutes (`make bench`)
+    .venv/bin/python bench/run.py --quick    # a fast pass over every step (numbers are rough)
+    .venv/bin/python bench/run.py --no-http --profile
+
+Traffic goes only to 127.0.0.1; every loop is bounded in count and time. Results are printed and written as JSON to
+bench/results/. See docs/performance.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make `bench` importable
+
+from bench import hotspots, inprocess, targets, workload  # noqa: E402
+from bench.inprocess import Budget, ScalePoint  # noqa: E402
+from bench.load import CONNECTIONS, LoadResult, run_load  # noqa: E402
+from bench.pipeline import PIPELINES, Call, describe, encode  # noqa: E402
+from bench.servers import gunicorn, peak_rss_mib, worker_pids  # noqa: E402
+from bench.stats import Summary  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SERVICE_APP = "cds_service.app:create_app()"
+MINIMAL_APP = "bench.minimal_app:create_app()"
+MIB_TO_MB = 1.048576
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long each step may take; --quick shrinks everything."""
+
+    latency: Budget
+    scaling: Budget
+    load_seconds: float
+    rounds: int
+    observation_sizes: tuple[int, ...] = inprocess.OBSERVATION_SIZES
+    medication_sizes: tuple[int, ...] = inprocess.MEDICATION_SIZES
+
+
+@dataclass
+class Report:
+    pipeline: str = ""
+    answer: str = ""
+    resources: int = 0
+    latency: Summary | None = None
+    scaling: list[ScalePoint] = field(default_factory=list)
+    http: dict[str, LoadResult] = field(default_factory=dict)
+    worker_peak_mb: dict[str, list[float]] = field(default_factory=dict)
+    targets: list[targets.Target] = field(default_factory=list)
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    if args.quick:
+        return Plan(Budget(50, 1.0), Budget(2, 0.5), args.load_seconds or 2.0, 1)
+    return Plan(Budget(3000, 10.0), Budget(30, 4.0), args.load_seconds or 10.0, args.rounds)
+
+
+def run_inprocess(report: Report, plan: Plan, call: Call) -> None:
+    """Steps 1 and 3: the realistic request's latency, then the growth with Observations and MedicationRequests."""
+    request = workload.order_sign_request()
+    body = encode(request)
+    report.resources = workload.resource_count(request)
+    report.answer = describe(call(body))
+    print(f"in-process, {report.pipeline} path, realistic request ({report.resources} prefetch resources, "
+          f"{len(body) // 1024} KiB): {report.answer}")
+    report.latency = inprocess.measure_latency(call, body, plan.latency)
+    print(f"  p50 {report.latency.p50_ms:.3f} ms  p99 {report.latency.p99_ms:.3f} ms  ({report.latency.calls} calls)")
+    report.scaling = inprocess.measure_scaling(call, "observations", plan.observation_sizes, plan.scaling)
+    report.scaling += inprocess.measure_scaling(call, "medicationRequests", plan.medication_sizes, plan.scaling)
+    print("growth with the record (median per request):")
+    for point in report.scaling:
+        print(f"  {point.kind:>18} {point.size:>6}: {point.median_ms:9.3f} ms  ({point.body_kib} KiB, {point.calls} calls)")
+
+
+def _median_result(results: list[LoadResult]) -> LoadResult:
+    return LoadResult(
+        tool=results[0].tool,
+        requests=sum(r.requests for r in results),
+        errors=sum(r.errors for r in results),
+        requests_per_s=statistics.median(r.requests_per_s for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+    )
+
+
+def _load_one(name: str, app_spec: str, env: dict[str, str], body: bytes, plan: Plan) -> tuple[LoadResult, list[float]]:
+    with gunicorn(name, app_spec, env, body) as server:
+        run_load(server.url, body, min(2.0, plan.load_seconds))  # warm-up: first requests fill the workers' caches
+        result = run_load(server.url, body, plan.load_seconds)
+        peaks = [peak_rss_mib(pid) * MIB_TO_MB for pid in worker_pids(server.process.pid)]
+    return result, peaks
+
+
+def run_http(report: Report, plan: Plan, folder: Path) -> None:
+    """Steps 2 and 4: both apps under gunicorn with the same settings, alternating, medians over the rounds."""
+    body = encode(workload.order_sign_request())
+    apps = {"service": SERVICE_APP, "minimal": MINIMAL_APP}
+    runs: dict[str, list[LoadResult]] = {name: [] for name in apps}
+    for round_number in range(plan.rounds):
+        order = list(apps) if round_number % 2 == 0 else list(apps)[::-1]  # alternate: the machine drifts
+        for name in order:
+            env = {"CDS_DATABASE_URL": f"sqlite:///{folder / f'{name}-{round_number}.db'}"}
+            result, peaks = _load_one(name, apps[name], env, body, plan)
+            runs[name].append(result)
+            report.worker_peak_mb[name] = [max(a, b) for a, b in zip(report.worker_peak_mb.get(name, peaks), peaks)]
+    print(f"HTTP, gunicorn 2 sync workers, {CONNECTIONS} connections, {plan.load_seconds:g} s x {plan.rounds} round(s):")
+    for name, results in runs.items():
+        report.http[name] = merged = _median_result(results)
+        print(f"  {name:>8}: {merged.requests_per_s:8.1f} req/s  p50 {merged.p50_ms:7.2f} ms  "
+              f"p99 {merged.p99_ms:7.2f} ms  errors {merged.errors}  ({merged.tool})  "
+              f"worker peak RSS {', '.join(f'{mb:.0f}' for mb in report.worker_peak_mb[name])} MB")
+    print(f"  throughput ratio service/minimal: {_ratio(report):.2f}")
+
+
+def _ratio(report: Report) -> float:
+    return report.http["service"].requests_per_s / report.http["minimal"].requests_per_s
+
+
+def judge(report: Report) -> list[targets.Target]:
+    found = []
+    if report.latency:
+        found.append(targets.Target("in-process p50, realistic request", report.latency.p50_ms,
+                                    targets.INPROCESS_P50_MS, "ms"))
+    for kind in ("observations", "medicationRequests"):
+        points = [p for p in report.scaling if p.kind == kind]
+        if len(points) >= 2:
+            found.append(targets.Target(f"growth exponent, {kind}", inprocess.growth_exponent(points),
+                                        targets.GROWTH_EXPONENT, ""))
+    largest = [p for p in report.scaling if p.kind == "observations" and p.size == 5_000]
+    if largest:
+        found.append(targets.Target("5,000 Observations", largest[0].median_ms, targets.OBSERVATIONS_5000_MS, "ms"))
+    if report.http:
+        service = report.http["service"]
+        found += [
+            targets.Target("HTTP throughput / minimal app", _ratio(report), targets.THROUGHPUT_RATIO, "",
+                           at_least=True),
+            targets.Target("HTTP p99, service", service.p99_ms, targets.HTTP_P99_MS, "ms"),
+            targets.Target("HTTP errors, service", service.errors, 0, ""),
+            targets.Target("worker peak RSS (VmHWM)", max(report.worker_peak_mb["service"], default=0.0),
+                           targets.WORKER_PEAK_MB, "MB"),
+        ]
+    return found
+
+
+def save(report: Report) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / time.strftime("bench-%Y%m%dT%H%M%SZ.json", time.gmtime())
+    data: dict[str, Any] = asdict(report)
+    data["targets"] = [{**asdict(t), "passed": t.passed} for t in report.targets]
+    path.write_text(json.dumps(data, indent=2))
+    return path
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short budgets everywhere: checks the harness runs")
+    parser.add_argument("--no-http", action="store_true", help="skip the gunicorn servers and the load generator")
+    parser.add_argument("--rounds", type=int, default=1, help="HTTP rounds per app; medians are reported")
+    parser.add_argument("--load-seconds", type=float, default=0.0, help="duration of each HTTP load run")
+    parser.add_argument("--pipeline", choices=sorted(PIPELINES), default="direct",
+                        help="in-process path: validation + evaluation functions, or the app's test client")
+    parser.add_argument("--profile", type=int, default=0, metavar="CALLS",
+                        help="also profile CALLS in-process calls with pyinstrument")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = make_plan(args)
+    report = Report(pipeline=args.pipeline)
+    with tempfile.TemporaryDirectory(prefix="cds-bench-") as folder:
+        # An in-process app reads its settings when created: a throw-away database, never the developer's.
+        os.environ["CDS_DATABASE_URL"] = f"sqlite:///{Path(folder) / 'inprocess.db'}"
+        call = PIPELINES[args.pipeline]()
+        run_inprocess(report, plan, call)
+        if args.profile:
+            RESULTS.mkdir(exist_ok=True)
+            body = encode(workload.order_sign_request())
+            print(hotspots.profile(call, body, args.profile, RESULTS / "profile.txt"))
+        if not args.no_http:
+            run_http(report, plan, Path(folder))
+    report.targets = judge(report)
+    print("targets (2-core machine):")
+    for target in report.targets:
+        print("  " + target.line())
+    print(f"results: {save(report)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

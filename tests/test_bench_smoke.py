@@ -1,0 +1,93 @@
+"""The benchmark harness works: valid requests, the in-process steps run, the pure helpers compute right.
+
+No timing assertions (the machine is noisy) and no HTTP: `make bench` runs the servers.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from fhir.resources.R4B import get_fhir_model_class
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` lives at the repository root
+
+from bench import run, workload  # noqa: E402
+from bench.inprocess import Budget, ScalePoint, growth_exponent  # noqa: E402
+from bench.load import parse_wrk  # noqa: E402
+from bench.pipeline import direct_call, encode  # noqa: E402
+from bench.stats import percentile  # noqa: E402
+from cds_service.record import PREFETCH_KEYS  # noqa: E402
+from cds_service.validation import hook_request, parse_json_object  # noqa: E402
+
+WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:8000/cds-services/blinatumomab-coverage
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    12.04ms    3.10ms  40.21ms   80.00%
+  Latency Distribution
+     50%  850.00us
+     75%   13.00ms
+     90%   15.00ms
+     99%    1.20s
+  2471 requests in 2.01s, 1.02MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:   1230.04
+Transfer/sec:    520.12KB
+"""
+
+
+def test_realistic_request_passes_validation_and_fhir_parsing() -> None:
+    request = workload.order_sign_request()
+    parsed = hook_request(parse_json_object(encode(request)), workload.SERVICE_ID)
+    assert parsed.hook == "order-sign" and parsed.patient_id == workload.PATIENT_ID
+    assert set(request["prefetch"]) == set(PREFETCH_KEYS)
+    assert workload.resource_count(request) == 100
+    resources = [request["prefetch"]["patient"], *(r["resource"] for r in request["context"]["draftOrders"]["entry"])]
+    for key in PREFETCH_KEYS[1:]:
+        resources += [entry["resource"] for entry in request["prefetch"][key]["entry"]]
+    for resource in resources:  # raises on any invalid element
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+
+
+def test_sizes_are_respected() -> None:
+    request = workload.order_sign_request(observations=1_000, medication_requests=10)
+    assert len(request["prefetch"]["observations"]["entry"]) == 1_000
+    assert len(request["prefetch"]["medicationRequests"]["entry"]) == 10
+    assert len(workload.order_sign_request(observations=2)["prefetch"]["observations"]["entry"]) == 2
+
+
+def test_order_has_step_dose_lines() -> None:
+    order = workload.order_sign_request()["context"]["draftOrders"]["entry"][0]["resource"]
+    rates = [line["doseAndRate"][0]["rateQuantity"] for line in order["dosageInstruction"]]
+    assert [(r["value"], r["code"]) for r in rates] == [(9, "ug/d"), (28, "ug/d")]
+    assert order["medicationCodeableConcept"]["coding"][0]["code"] == "1597262"
+
+
+def test_quick_inprocess_steps_run_and_are_judged() -> None:
+    plan = run.Plan(Budget(5, 2.0), Budget(1, 1.0), 0.0, 1, observation_sizes=(10, 100), medication_sizes=(10, 100))
+    report = run.Report(pipeline="direct")
+    run.run_inprocess(report, plan, direct_call())
+    assert report.latency is not None and 1 <= report.latency.calls <= 5
+    assert [(p.kind, p.size) for p in report.scaling] == [
+        ("observations", 10), ("observations", 100), ("medicationRequests", 10), ("medicationRequests", 100)]
+    names = [t.name for t in run.judge(report)]
+    assert names == ["in-process p50, realistic request", "growth exponent, observations",
+                     "growth exponent, medicationRequests"]
+
+
+def test_parse_wrk_converts_units_and_counts_errors() -> None:
+    result = parse_wrk(WRK_OUTPUT)
+    assert (result.requests, result.errors, result.requests_per_s) == (2471, 7, 1230.04)
+    assert result.p50_ms == pytest.approx(0.85) and result.p99_ms == pytest.approx(1200.0)
+
+
+def test_percentile_interpolates() -> None:
+    assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
+    assert percentile([0.0, 10.0], 0.99) == pytest.approx(9.9)
+
+
+@pytest.mark.parametrize(("power", "expected"), [(1, 1.0), (2, 2.0)])
+def test_growth_exponent_reads_the_two_largest_sizes(power: int, expected: float) -> None:
+    points = [ScalePoint("observations", n, float(n**power) + (50.0 if n == 10 else 0.0), 1, 0) for n in (10, 100, 1000)]
+    assert growth_exponent(points) == pytest.approx(expected)
