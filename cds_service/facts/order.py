@@ -1,0 +1,132 @@
+"""Blinatumomab orders: identification, start date and infusion span (fhir-data-profile.md §The order)."""
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from typing import Any, Iterable
+
+from cds_service.facts.codes import parse_date
+from cds_service.record import Resolver
+from cds_service.valuesets import get_valuesets
+
+BLINATUMOMAB = "medications-blinatumomab"
+
+# UCUM / common units of boundsDuration, in days.
+_DAYS_PER_UNIT = {"d": 1.0, "day": 1.0, "days": 1.0, "wk": 7.0, "week": 7.0, "h": 1 / 24, "hour": 1 / 24,
+                  "min": 1 / 1440}
+
+
+def medication_of(resource: dict[str, Any], resolve: Resolver) -> dict[str, Any] | None:
+    """The Medication behind `medicationReference`: contained ("#id"), else read through `resolve`."""
+    reference = (resource.get("medicationReference") or {}).get("reference")
+    if not isinstance(reference, str):
+        return None
+    if reference.startswith("#"):
+        wanted = reference[1:]
+        return next((c for c in resource.get("contained") or ()
+                     if isinstance(c, dict) and c.get("resourceType") == "Medication" and c.get("id") == wanted),
+                    None)
+    return resolve(reference)
+
+
+def medication_concepts(resource: dict[str, Any], resolve: Resolver) -> list[dict[str, Any]]:
+    """The CodeableConcepts naming what a MedicationRequest orders: its own concept, or the Medication's code and
+    ingredients (a compounded product names its ingredients only there)."""
+    own = resource.get("medicationCodeableConcept")
+    if isinstance(own, dict):
+        return [own]
+    medication = medication_of(resource, resolve)
+    if not isinstance(medication, dict):
+        return []
+    found = [medication["code"]] if isinstance(medication.get("code"), dict) else []
+    for ingredient in medication.get("ingredient") or ():
+        item = ingredient.get("itemCodeableConcept") if isinstance(ingredient, dict) else None
+        if isinstance(item, dict):
+            found.append(item)
+    return found
+
+
+def concepts_in(value_set: str, concepts: Iterable[dict[str, Any]]) -> bool:
+    valuesets = get_valuesets()
+    return any(valuesets.has(value_set, c) for c in concepts)
+
+
+def is_blinatumomab(resource: dict[str, Any], resolve: Resolver) -> bool:
+    """A MedicationRequest ordering blinatumomab (any code or text of the blinatumomab value set)."""
+    if resource.get("resourceType") != "MedicationRequest":
+        return False
+    return concepts_in(BLINATUMOMAB, medication_concepts(resource, resolve))
+
+
+def _dosage_timings(order: dict[str, Any]) -> list[dict[str, Any]]:
+    timings = []
+    for line in order.get("dosageInstruction") or ():
+        repeat = ((line or {}).get("timing") or {}).get("repeat") if isinstance(line, dict) else None
+        if isinstance(repeat, dict):
+            timings.append(repeat)
+    return timings
+
+
+def _bounds_starts(order: dict[str, Any]) -> list[date]:
+    starts = (parse_date((t.get("boundsPeriod") or {}).get("start")) for t in _dosage_timings(order))
+    return [d for d in starts if d is not None]
+
+
+def recorded_start(order: dict[str, Any]) -> date | None:
+    """Earliest dosage boundsPeriod.start, else dispenseRequest.validityPeriod.start, else authoredOn."""
+    starts = _bounds_starts(order)
+    if starts:
+        return min(starts)
+    validity = ((order.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("start")
+    return parse_date(validity) or parse_date(order.get("authoredOn"))
+
+
+def order_start(order: dict[str, Any], today: date) -> date:
+    """The order's start date (fhir-data-profile.md §The order): its recorded start, else today."""
+    return recorded_start(order) or today
+
+
+def group_start(orders: list[dict[str, Any]], today: date) -> date:
+    """Day 1 of the cycle the draft blinatumomab orders share: the earliest of their starts."""
+    return min((order_start(o, today) for o in orders), default=today)
+
+
+def order_ref(order: dict[str, Any]) -> str:
+    return f"MedicationRequest/{order.get('id', '')}"
+
+
+def _period_last_day(end: Any) -> date | None:
+    """A Period end is inclusive; an end at midnight means the infusion stopped at the end of the previous day."""
+    day = parse_date(end)
+    if day is not None and isinstance(end, str) and end[10:19] == "T00:00:00":
+        return day - timedelta(days=1)
+    return day
+
+
+def _duration_days(duration: dict[str, Any]) -> float | None:
+    value = duration.get("value")
+    per_unit = _DAYS_PER_UNIT.get(str(duration.get("code") or duration.get("unit") or ""))
+    if not isinstance(value, (int, float)) or per_unit is None or value <= 0:
+        return None
+    return value * per_unit
+
+
+def has_bounds_end(order: dict[str, Any]) -> bool:
+    """Whether any dosage line says when it ends (boundsPeriod.end or boundsDuration)."""
+    return any((t.get("boundsPeriod") or {}).get("end") or t.get("boundsDuration") for t in _dosage_timings(order))
+
+
+def last_infusion_day(order: dict[str, Any], start: date) -> date:
+    """The last day the order infuses: the latest end of its dosage bounds (boundsPeriod.end, or start plus
+    boundsDuration). With no readable end the order is taken to cover its start day only: the span is never
+    guessed longer than the record shows."""
+    last = start
+    for timing in _dosage_timings(order):
+        line_start = parse_date((timing.get("boundsPeriod") or {}).get("start")) or start
+        end = _period_last_day((timing.get("boundsPeriod") or {}).get("end"))
+        days = _duration_days(timing.get("boundsDuration") or {})
+        if end is None and days is not None:
+            end = line_start + timedelta(days=math.ceil(days) - 1)
+        if end is not None and end > last:
+            last = end
+    return last

@@ -1,0 +1,83 @@
+"""Blinatumomab order identification, start dates and infusion spans (fhir-data-profile.md §The order)."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from cds_service.facts.order import group_start, is_blinatumomab, last_infusion_day, order_ref, order_start
+from tests.factories import concept, medication, medication_request
+
+TODAY = date(2026, 3, 1)
+NDC = "http://hl7.org/fhir/sid/ndc"
+HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+
+
+def _none(reference: str) -> None:
+    return None
+
+
+@pytest.mark.parametrize("med", [
+    concept("1597258"),
+    concept("1597267", "https://www.nlm.nih.gov/research/umls/rxnorm"),
+    concept("55513-0160-01", NDC),
+    concept("55513016001", NDC),
+    concept("J9039", HCPCS),
+    concept(None, text="BLINCYTO 35 mcg injection"),
+    concept("999", display="blinatumomab 35 MCG Injection"),
+])
+def test_blinatumomab_by_code_or_text(med: dict) -> None:
+    order = {"resourceType": "MedicationRequest", "id": "x", "medicationCodeableConcept": med}
+    assert is_blinatumomab(order, _none)
+
+
+def test_other_drugs_and_resources_are_not_blinatumomab() -> None:
+    assert not is_blinatumomab(medication_request("282388", text="imatinib"), _none)
+    observation = {"resourceType": "Observation", "code": concept("1597258")}
+    assert not is_blinatumomab(observation, _none)
+
+
+def test_contained_medication_is_read() -> None:
+    order = medication_request(None, medicationReference={"reference": "#m"},
+                               contained=[medication("1597262", id="m")])
+    del order["medicationCodeableConcept"]
+    assert is_blinatumomab(order, _none)
+
+
+def test_referenced_medication_is_resolved_and_unresolvable_is_not_blinatumomab() -> None:
+    order = medication_request(None, medicationReference={"reference": "Medication/m9"})
+    del order["medicationCodeableConcept"]
+    server = {"Medication/m9": medication(None, text="Blincyto", id="m9")}
+    assert is_blinatumomab(order, server.get)
+    assert not is_blinatumomab(order, _none)
+
+
+def test_start_prefers_earliest_bounds_then_validity_then_authored_then_today() -> None:
+    order = medication_request(start="2026-02-10", authored="2026-01-01")
+    order["dosageInstruction"].append({"timing": {"repeat": {"boundsPeriod": {"start": "2026-02-03T08:00:00Z"}}}})
+    assert order_start(order, TODAY) == date(2026, 2, 3)
+    validity = medication_request(authored="2026-01-01",
+                                  dispenseRequest={"validityPeriod": {"start": "2026-01-20"}})
+    assert order_start(validity, TODAY) == date(2026, 1, 20)
+    assert order_start(medication_request(authored="2026-01-05"), TODAY) == date(2026, 1, 5)
+    assert order_start(medication_request(), TODAY) == TODAY
+
+
+def test_group_start_is_the_earliest_and_order_ref() -> None:
+    step = medication_request(start="2026-02-01", id="a")
+    full = medication_request(start="2026-02-08", id="b")
+    assert group_start([full, step], TODAY) == date(2026, 2, 1)
+    assert group_start([], TODAY) == TODAY
+    assert order_ref(step) == "MedicationRequest/a"
+
+
+def test_last_infusion_day_from_period_end_duration_or_start_only() -> None:
+    start = date(2026, 1, 1)
+    assert last_infusion_day(medication_request(start="2026-01-01", end="2026-01-28"), start) == date(2026, 1, 28)
+    midnight = medication_request(start="2026-01-01", end="2026-01-29T00:00:00Z")
+    assert last_infusion_day(midnight, start) == date(2026, 1, 28)
+    duration = medication_request()
+    duration["dosageInstruction"] = [{"timing": {"repeat": {"boundsPeriod": {"start": "2026-01-01"}}}},
+                                     {"timing": {"repeat": {"boundsDuration": {"value": 4, "code": "wk"}}}}]
+    assert last_infusion_day(duration, start) == date(2026, 1, 28)
+    assert last_infusion_day(medication_request(start="2026-01-01"), start) == start
