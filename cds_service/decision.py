@@ -1,0 +1,100 @@
+"""The outcome of one payer policy for one order: what the cards, the CRD action and the audit trail report.
+
+`Decision.as_extension()` is the `coverage-decision` object of service-contract.md (Response, item 1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from cds_service.verdict import Status
+
+DecisionCode = Literal["meets-criteria", "criteria-not-met", "information-needed"]
+MEETS: DecisionCode = "meets-criteria"
+NOT_MET_DECISION: DecisionCode = "criteria-not-met"
+INFO_NEEDED: DecisionCode = "information-needed"
+
+# Criterion kinds of the policy files; "clinical" is every kind but the other five (policy-rules.md §1).
+CLINICAL = "clinical"
+NON_CLINICAL_KINDS = ("dose", "course-limit", "renewal", "quantity", "universal")
+KINDS = (CLINICAL, *NON_CLINICAL_KINDS)
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    """One evaluated criterion, with ids unique within a decision ("<indication>.<criterion>" or "<criterion>")."""
+
+    id: str
+    status: Status
+    citation: str
+    text: str
+    evidence: tuple[str, ...] = ()
+    kind: str = CLINICAL
+    note: str = ""
+    missing: str = ""  # what to document when unknown
+    attested: bool = False  # some fact deciding it came from the attestation QuestionnaireResponse
+    summary: str = ""  # short phrase for card summaries when this criterion decides a denial
+    critical: bool = False  # not-met makes the decision card critical (Aspirus U1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "citation": self.citation,
+            "text": self.text,
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass(frozen=True)
+class IndicationResult:
+    """One indication (pathway) of the policy as evaluated, kept for the card."""
+
+    id: str
+    title: str
+    citation: str
+    status: Status  # all criteria
+    clinical_status: Status  # the clinical criteria only
+    criteria: tuple[CriterionResult, ...]
+    label_schedule: str | None = None
+
+    def count(self, status: Status) -> int:
+        return sum(1 for c in self.criteria if c.status == status)
+
+
+@dataclass(frozen=True)
+class Decision:
+    policy_id: str
+    policy_version: str
+    payer_label: str
+    policy_url: str
+    decision: DecisionCode
+    request_type: str  # "initial" or "renewal"
+    indication: str | None  # first indication whose clinical criteria are met
+    indication_title: str | None
+    cycle: int | None
+    authorization: dict[str, Any] | None  # {"start", "end", "cycles"} when met
+    criteria: list[CriterionResult]  # policy-level criteria, then those of the shown indication
+    missing: list[str]
+    indications: list[IndicationResult] = field(default_factory=list)
+    label_schedule: str | None = None
+    critical: bool = False  # not met because of a critical criterion (a live vaccine, Aspirus U1)
+    shown_indication: str | None = None  # the matched, clinically matched or closest indication whose criteria are listed
+    policy_title: str = ""
+
+    def as_extension(self) -> dict[str, Any]:
+        """The contract's `coverage-decision` object."""
+        return {
+            "policy": self.policy_id,
+            "policy-version": self.policy_version,
+            "decision": self.decision,
+            "request": self.request_type,
+            "indication": self.indication,
+            "cycle": self.cycle,
+            "authorization": dict(self.authorization) if self.authorization else None,
+            "criteria": [c.as_dict() for c in self.criteria],
+            "missing": list(self.missing),
+        }
+
+    def not_met_criteria(self) -> list[CriterionResult]:
+        return [c for c in self.criteria if c.status == "not-met"]

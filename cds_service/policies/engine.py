@@ -1,0 +1,414 @@
+"""Evaluates a payer policy file (policies/*.toml) against ClinicalFacts and DoseChecks (policy-rules.md §1, §4).
+
+The engine knows no payer: every indication, criterion, citation and authorization length is data. It implements
+the small test vocabulary documented in docs/policy-reading.md and the decision rules of policy-rules.md §1 with
+the three-valued logic of cds_service.verdict.
+"""
+from __future__ import annotations
+
+import calendar
+import tomllib
+from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from cds_service.decision import (
+    CLINICAL, INFO_NEEDED, KINDS, MEETS, NOT_MET_DECISION, CriterionResult, Decision, DecisionCode,
+    IndicationResult,
+)
+from cds_service.dosing.api import SCHEDULES, DoseChecks, QuantityLimit
+from cds_service.facts.model import ClinicalFacts, Fact
+from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict, all_of, any_of
+
+POLICY_DIR = Path(__file__).resolve().parent
+# Facts the engine supplies itself, beside the fields of ClinicalFacts.
+CONTEXT_FACTS = ("prior_approval",)
+_FACT_NAMES = frozenset(f.name for f in fields(ClinicalFacts)) | frozenset(CONTEXT_FACTS)
+_COMPARATORS = ("equals", "in", "at_least", "at_most")
+_TEST_KEYS = frozenset(("fact", "any", "all", "dose", "quantity", "cycle_at_most", "if_unknown", "mcg_per_day",
+                        "id", *_COMPARATORS))
+_CRITERION_KEYS = frozenset(("id", "use", "kind", "text", "citation", "missing", "summary", "critical",
+                             "from_cycle")) | _TEST_KEYS
+
+
+class PolicyFileError(ValueError):
+    """A policy file does not follow the vocabulary: raised at load, never during an evaluation."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The policy as loaded
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CriterionSpec:
+    id: str
+    kind: str
+    text: str
+    citation: str
+    missing: str
+    test: Mapping[str, Any]
+    summary: str = ""
+    critical: bool = False
+    from_cycle: int | None = None  # applies only from this cycle number on (renewal criteria)
+
+
+@dataclass(frozen=True)
+class AuthorizationSpec:
+    anchor: str  # "course" (Aspirus) or "order" (Florida Blue)
+    weeks: int = 0
+    months: int = 0
+    years: int = 0
+    cycles: int | None = None
+
+
+@dataclass(frozen=True)
+class RenewalSpec:
+    from_cycle: int
+    cycles_per_renewal: int
+    weeks: int
+
+
+@dataclass(frozen=True)
+class IndicationSpec:
+    id: str
+    title: str
+    citation: str
+    authorization: AuthorizationSpec
+    criteria: tuple[CriterionSpec, ...]
+    label_schedule: str | None = None
+    request: str = "initial"
+    renewal: RenewalSpec | None = None
+    exclusive_when: str | None = None  # id of a criterion: when met, this is the only indication evaluated
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    version: str
+    title: str
+    payer_label: str
+    url: str
+    universal: tuple[CriterionSpec, ...]
+    indications: tuple[IndicationSpec, ...] = field(default_factory=tuple)
+
+
+def policy_ids() -> list[str]:
+    """The ids of the policy files shipped with the service."""
+    return sorted(p.stem for p in POLICY_DIR.glob("*.toml"))
+
+
+@lru_cache(maxsize=None)
+def load_policy(policy_id: str) -> Policy:
+    """Read and check `<policy_id>.toml` once; later calls return the same Policy."""
+    path = POLICY_DIR / f"{policy_id}.toml"
+    if policy_id not in policy_ids():
+        raise KeyError(f"no policy file for {policy_id!r}")
+    with path.open("rb") as handle:
+        raw = tomllib.load(handle)
+    if raw.get("id") != policy_id:
+        raise PolicyFileError(f"{path.name}: id {raw.get('id')!r} does not match the file name")
+    return parse_policy(raw)
+
+
+def parse_policy(raw: dict[str, Any]) -> Policy:
+    """Build a Policy from a parsed TOML document, checking it against the vocabulary (PolicyFileError)."""
+    common = raw.get("common", {})
+    indications = tuple(_parse_indication(i, common) for i in raw.get("indications", []))
+    return Policy(
+        id=raw["id"], version=str(raw["version"]), title=raw["title"], payer_label=raw["payer_label"],
+        url=raw["url"], universal=tuple(_parse_criterion(c, common) for c in raw.get("universal", [])),
+        indications=indications,
+    )
+
+
+def _parse_indication(raw: dict[str, Any], common: dict[str, Any]) -> IndicationSpec:
+    criteria = tuple(_parse_criterion(c, common) for c in raw["criteria"])
+    renewal = raw.get("renewal")
+    spec = IndicationSpec(
+        id=raw["id"], title=raw["title"], citation=raw["citation"],
+        authorization=AuthorizationSpec(**raw["authorization"]), criteria=criteria,
+        label_schedule=raw.get("label_schedule"), request=raw.get("request", "initial"),
+        renewal=RenewalSpec(**renewal) if renewal else None, exclusive_when=raw.get("exclusive_when"),
+    )
+    _check_indication(spec)
+    return spec
+
+
+def _check_indication(spec: IndicationSpec) -> None:
+    if spec.label_schedule is not None and spec.label_schedule not in SCHEDULES:
+        raise PolicyFileError(f"{spec.id}: unknown label_schedule {spec.label_schedule!r}")
+    if spec.authorization.anchor not in ("course", "order"):
+        raise PolicyFileError(f"{spec.id}: authorization anchor must be 'course' or 'order'")
+    ids = [c.id for c in spec.criteria]
+    if len(ids) != len(set(ids)):
+        raise PolicyFileError(f"{spec.id}: criterion ids must be unique")
+    if spec.exclusive_when is not None and spec.exclusive_when not in ids:
+        raise PolicyFileError(f"{spec.id}: exclusive_when names no criterion of the indication")
+    if spec.label_schedule is None and any(c.test.get("dose") == "schedule" for c in spec.criteria):
+        raise PolicyFileError(f"{spec.id}: a dose schedule criterion needs the indication's label_schedule")
+
+
+def _parse_criterion(raw: dict[str, Any], common: dict[str, Any]) -> CriterionSpec:
+    if "use" in raw:  # a shared criterion, optionally with some keys overridden
+        raw = {"id": raw["use"], **common[raw["use"]], **{k: v for k, v in raw.items() if k != "use"}}
+    unknown_keys = set(raw) - _CRITERION_KEYS
+    if unknown_keys:
+        raise PolicyFileError(f"criterion {raw.get('id')!r}: unknown keys {sorted(unknown_keys)}")
+    kind = raw.get("kind", CLINICAL)
+    if kind not in KINDS:
+        raise PolicyFileError(f"criterion {raw['id']!r}: unknown kind {kind!r}")
+    test = {k: v for k, v in raw.items() if k in _TEST_KEYS and k != "id"}
+    _check_test(test, raw["id"])
+    return CriterionSpec(
+        id=raw["id"], kind=kind, text=raw["text"], citation=raw["citation"], missing=raw["missing"], test=test,
+        summary=raw.get("summary", ""), critical=bool(raw.get("critical", False)), from_cycle=raw.get("from_cycle"),
+    )
+
+
+def _check_test(test: Mapping[str, Any], where: str) -> None:
+    unknown_keys = set(test) - _TEST_KEYS
+    heads = [k for k in ("fact", "any", "all", "dose", "quantity", "cycle_at_most") if k in test]
+    if unknown_keys or len(heads) != 1:
+        raise PolicyFileError(f"{where}: a test needs exactly one of fact/any/all/dose/quantity/cycle_at_most")
+    if "fact" in test and test["fact"] not in _FACT_NAMES:
+        raise PolicyFileError(f"{where}: unknown fact {test['fact']!r}")
+    if "fact" in test and not any(k in test for k in _COMPARATORS):
+        raise PolicyFileError(f"{where}: a fact test needs equals, in, at_least or at_most")
+    if test.get("dose") not in (None, "schedule", "ceiling"):
+        raise PolicyFileError(f"{where}: dose must be 'schedule' or 'ceiling'")
+    if test.get("if_unknown") not in (None, NOT_MET):
+        raise PolicyFileError(f"{where}: if_unknown can only be 'not-met'")
+    for sub in test.get("any", []) + test.get("all", []):
+        _check_test(sub, f"{where}.{sub.get('id', '')}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The test vocabulary
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: Status
+    evidence: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    attested: bool = False
+    missing: str = ""  # what a dose check says to document, when it knows better than the policy file
+
+
+@dataclass(frozen=True)
+class _Context:
+    facts: ClinicalFacts
+    doses: DoseChecks
+    prior_approval: bool
+    label_schedule: str | None
+
+
+def _run_test(test: Mapping[str, Any], ctx: _Context) -> _Outcome:
+    outcome = _run_head(test, ctx)
+    if outcome.status == UNKNOWN and test.get("if_unknown") == NOT_MET:
+        return _Outcome(NOT_MET, outcome.evidence, outcome.notes, outcome.attested)
+    return outcome
+
+
+def _run_head(test: Mapping[str, Any], ctx: _Context) -> _Outcome:
+    if "fact" in test:
+        return _fact_test(_fact(test["fact"], ctx), test)
+    if "any" in test or "all" in test:
+        return _group(test, ctx)
+    if "cycle_at_most" in test:
+        return _fact_test(ctx.facts.cycle.number, {"at_most": test["cycle_at_most"]})
+    if test.get("dose") == "schedule":
+        return _from_verdict(ctx.doses.schedule(ctx.label_schedule or ""))
+    if test.get("dose") == "ceiling":
+        return _from_verdict(ctx.doses.ceiling(Decimal(str(test["mcg_per_day"]))))
+    return _from_verdict(ctx.doses.quantity(QuantityLimit(**test["quantity"])))
+
+
+def _fact(name: str, ctx: _Context) -> Fact:
+    if name == "prior_approval":  # the audit trail's answer, not a clinical fact
+        return Fact(value=True if ctx.prior_approval else False)
+    return getattr(ctx.facts, name)
+
+
+def _fact_test(fact: Fact, test: Mapping[str, Any]) -> _Outcome:
+    if fact.value is None:
+        return _Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested)
+    status = MET if all(_compare(fact.value, op, test[op]) for op in _COMPARATORS if op in test) else NOT_MET
+    return _Outcome(status, fact.evidence, _notes(fact.note), fact.attested)
+
+
+def _compare(value: Any, op: str, expected: Any) -> bool:
+    if op == "equals":
+        # True must not equal 1: a boolean test only matches a boolean fact.
+        return value == expected and isinstance(value, bool) == isinstance(expected, bool)
+    if op == "in":
+        return value in expected
+    if op == "at_least":
+        return value >= expected
+    return value <= expected
+
+
+def _group(test: Mapping[str, Any], ctx: _Context) -> _Outcome:
+    children = [_run_test(sub, ctx) for sub in test.get("any", test.get("all", []))]
+    combine = any_of if "any" in test else all_of
+    status = combine(c.status for c in children)
+    # The children that decided the group carry its evidence: the met ones of a met OR, the failing ones of an AND.
+    deciding = [c for c in children if c.status == status]
+    return _Outcome(
+        status,
+        _unique(e for c in deciding for e in c.evidence),
+        _unique(n for c in deciding for n in c.notes),
+        any(c.attested for c in deciding),
+        next((c.missing for c in deciding if c.missing), ""),
+    )
+
+
+def _from_verdict(verdict: Verdict) -> _Outcome:
+    return _Outcome(verdict.status, verdict.evidence, _notes(verdict.note), False, verdict.missing)
+
+
+def _notes(note: str) -> tuple[str, ...]:
+    return (note,) if note else ()
+
+
+def _unique(items: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Criteria and indications
+# --------------------------------------------------------------------------------------------------------------
+
+def _applies(spec: CriterionSpec, facts: ClinicalFacts) -> bool:
+    cycle = facts.cycle.number.value
+    return spec.from_cycle is None or cycle is None or cycle >= spec.from_cycle
+
+
+def _evaluate_criterion(spec: CriterionSpec, ctx: _Context, prefix: str) -> CriterionResult:
+    outcome = _run_test(spec.test, ctx)
+    return CriterionResult(
+        id=f"{prefix}.{spec.id}" if prefix else spec.id, status=outcome.status, citation=spec.citation,
+        text=spec.text, evidence=outcome.evidence, kind=spec.kind, note="; ".join(outcome.notes),
+        missing=(outcome.missing or spec.missing) if outcome.status == UNKNOWN else spec.missing,
+        attested=outcome.attested, summary=spec.summary, critical=spec.critical,
+    )
+
+
+def _evaluate_indication(spec: IndicationSpec, ctx: _Context) -> IndicationResult:
+    ctx = _Context(ctx.facts, ctx.doses, ctx.prior_approval, spec.label_schedule)
+    results = tuple(_evaluate_criterion(c, ctx, spec.id) for c in spec.criteria if _applies(c, ctx.facts))
+    return IndicationResult(
+        id=spec.id, title=spec.title, citation=spec.citation,
+        status=all_of(r.status for r in results),
+        clinical_status=all_of(r.status for r in results if r.kind == CLINICAL),
+        criteria=results, label_schedule=spec.label_schedule,
+    )
+
+
+def _candidates(policy: Policy, ctx: _Context) -> list[tuple[IndicationSpec, IndicationResult]]:
+    """A gated indication (exclusive_when) whose gate is met is evaluated alone; otherwise the others are."""
+    for spec in (s for s in policy.indications if s.exclusive_when):
+        result = _evaluate_indication(spec, ctx)
+        gate = next(r for r in result.criteria if r.id == f"{spec.id}.{spec.exclusive_when}")
+        if gate.status == MET:
+            return [(spec, result)]
+    return [(s, _evaluate_indication(s, ctx)) for s in policy.indications if not s.exclusive_when]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The decision
+# --------------------------------------------------------------------------------------------------------------
+
+def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, prior_approval: bool) -> Decision:
+    """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group."""
+    ctx = _Context(facts, doses, prior_approval, None)
+    general = [_evaluate_criterion(c, ctx, "") for c in policy.universal if _applies(c, facts)]
+    evaluated = _candidates(policy, ctx)
+    results = [r for _, r in evaluated]
+    decision = _decide([c.status for c in general], [r.status for r in results])
+    reported = _reported(evaluated, decision)
+    shown = reported[1] if reported else _closest(results)
+    spec = reported[0] if reported else None
+    cycle = facts.cycle.number.value
+    return Decision(
+        policy_id=policy.id, policy_version=policy.version, payer_label=policy.payer_label,
+        policy_url=policy.url, policy_title=policy.title, decision=decision,
+        request_type=_request_type(spec, cycle), indication=spec.id if spec else None,
+        indication_title=spec.title if spec else None, cycle=cycle,
+        authorization=_authorization(spec, facts) if spec and decision == MEETS else None,
+        criteria=general + (list(shown.criteria) if shown else []),
+        missing=_missing(general, results) if decision == INFO_NEEDED else [],
+        indications=results, label_schedule=spec.label_schedule if spec else None,
+        critical=decision == NOT_MET_DECISION and any(c.critical and c.status == NOT_MET for c in general),
+        shown_indication=shown.id if shown else None,
+    )
+
+
+def _decide(general: list[Status], indications: list[Status]) -> DecisionCode:
+    if NOT_MET in general or all(s == NOT_MET for s in indications):
+        return NOT_MET_DECISION
+    if MET in indications and all(s == MET for s in general):
+        return MEETS
+    return INFO_NEEDED
+
+
+def _reported(
+    evaluated: list[tuple[IndicationSpec, IndicationResult]], decision: DecisionCode
+) -> tuple[IndicationSpec, IndicationResult] | None:
+    """The first met indication when the decision is met, else the first whose clinical criteria are met."""
+    if decision == MEETS:
+        return next((pair for pair in evaluated if pair[1].status == MET), None)
+    return next((pair for pair in evaluated if pair[1].clinical_status == MET), None)
+
+
+def _closest(results: list[IndicationResult]) -> IndicationResult | None:
+    """With no clinical match, the indication with the fewest not-met (then unknown) criteria; first on ties."""
+    if not results:
+        return None
+    return min(results, key=lambda r: (r.count(NOT_MET), r.count(UNKNOWN)))
+
+
+def _missing(general: list[CriterionResult], results: list[IndicationResult]) -> list[str]:
+    """What to document: the unknown criteria of the indications still possible, each said once."""
+    open_criteria = [c for r in results if r.status != NOT_MET for c in r.criteria]
+    return list(_unique(c.missing for c in general + open_criteria if c.status == UNKNOWN and c.missing))
+
+
+def _request_type(spec: IndicationSpec | None, cycle: int | None) -> str:
+    if spec is None:
+        return "initial"
+    if spec.renewal and cycle is not None and cycle >= spec.renewal.from_cycle:
+        return "renewal"
+    return spec.request
+
+
+def _authorization(spec: IndicationSpec, facts: ClinicalFacts) -> dict[str, Any]:
+    """policy-rules.md §4: course-anchored (renewals start at their first cycle) or order-anchored."""
+    auth, renewal, cycle = spec.authorization, spec.renewal, facts.cycle.number.value
+    if renewal and cycle is not None and cycle >= renewal.from_cycle:
+        first = renewal.from_cycle + (cycle - renewal.from_cycle) // renewal.cycles_per_renewal * renewal.cycles_per_renewal
+        start = _cycle_start(facts, first)
+        return _period(start, AuthorizationSpec("course", weeks=renewal.weeks), renewal.cycles_per_renewal)
+    start = facts.cycle.course_start if auth.anchor == "course" else facts.start_date
+    return _period(start, auth, auth.cycles)
+
+
+def _cycle_start(facts: ClinicalFacts, number: int) -> date:
+    starts = facts.cycle.cycle_starts
+    # An attested cycle number can run ahead of the counted cycles: then this cycle's own start is the anchor.
+    return starts[number - 1] if len(starts) >= number else facts.cycle.start
+
+
+def _period(start: date, length: AuthorizationSpec, cycles: int | None) -> dict[str, Any]:
+    end = _add_months(start, length.months + 12 * length.years) + timedelta(weeks=length.weeks)
+    return {"start": start.isoformat(), "end": end.isoformat(), "cycles": cycles}
+
+
+def _add_months(day: date, months: int) -> date:
+    """Calendar months; a day past the end of the target month falls on its last day (Jan 31 + 1 month = Feb 28)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

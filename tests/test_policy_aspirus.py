@@ -1,0 +1,334 @@
+"""Aspirus Health Plan (Magellan Rx) policy: every indication, every criterion met / not-met / unknown, course
+limits, renewal, age boundaries and authorization dates (policy-rules.md §2, §4)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Iterator
+
+import pytest
+
+from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact
+from cds_service.policies import evaluate_policy, load_policy
+from cds_service.verdict import Verdict
+
+START = date(2026, 12, 1)
+POLICY = load_policy("aspirus-magellan")
+
+
+class Doses:
+    """Test double of the DoseChecks protocol: fixed answers."""
+
+    def __init__(self, schedule: str = "met", quantity: str = "met") -> None:
+        self.answers = {"schedule": schedule, "quantity": quantity}
+        self.asked: list[str] = []
+
+    def schedule(self, schedule: str) -> Verdict:
+        self.asked.append(schedule)
+        return Verdict(self.answers["schedule"], ("MedicationRequest/blin",), missing="current weight")
+
+    def ceiling(self, mcg_per_day: Decimal) -> Verdict:
+        raise AssertionError("Aspirus has no fixed ceiling")
+
+    def quantity(self, limit: Any) -> Verdict:
+        assert (limit.vials, limit.units, limit.days, limit.days_continued) == (28, 980, 42, 84)
+        return Verdict(self.answers["quantity"], ("MedicationRequest/blin",))
+
+
+def make_facts(cycle: int | None = 1, starts: tuple[date, ...] = (), **values: Any) -> ClinicalFacts:
+    """Facts of one order; plain values become evidenced Facts, None an unknown Fact."""
+    cycle_starts = starts or tuple(START - timedelta(days=42 * (n - 1)) for n in range((cycle or 1), 0, -1))
+    info = CycleInfo(number=Fact(cycle), start=START, course_start=cycle_starts[0], cycle_starts=cycle_starts)
+    wrapped = {k: v if isinstance(v, Fact) else Fact(v, evidence=(f"Observation/{k}",) if v is not None else ())
+               for k, v in values.items()}
+    return ClinicalFacts(start_date=START, cycle=info, body=BodySize(), **wrapped)
+
+
+ADULT = dict(age_years=40, age_months=480, all_diagnosis=True, lymphoblastic_lymphoma=False, b_lineage=True,
+             live_vaccine_in_window=False)
+CHILD = dict(ADULT, age_years=10, age_months=120)
+BASELINES: dict[str, dict[str, Any]] = {
+    "adult-consolidation-mrd-positive": dict(ADULT, therapy_phase="consolidation", complete_response_to_induction=True,
+                                             mrd_detectable=True, ph_positive=False, combination="single-agent"),
+    "adult-consolidation-mrd-negative": dict(ADULT, therapy_phase="consolidation", complete_response_to_induction=True,
+                                             mrd_detectable=False, ph_positive=False, combination="single-agent",
+                                             induction_ino_mini_hyper_cvd=True, multiagent_chemo_candidate=True),
+    "adult-consolidation-mrd-unavailable": dict(ADULT, therapy_phase="consolidation",
+                                                complete_response_to_induction=True, mrd_unavailable=True,
+                                                ph_positive=False, combination="single-agent",
+                                                induction_ino_mini_hyper_cvd=True),
+    "adult-maintenance": dict(ADULT, therapy_phase="maintenance", ph_positive=False,
+                              combination="alternating-with-pomp", mrd_detectable=False,
+                              complete_response_to_induction=True, induction_ino_mini_hyper_cvd=True),
+    "adult-relapsed-refractory": dict(ADULT, cycle=6, therapy_phase="relapsed-refractory", ph_positive=False,
+                                      combination="single-agent", unacceptable_toxicity=False,
+                                      response_or_stabilization=True),
+    "pediatric-mrd-positive": dict(CHILD, combination="single-agent", mrd_detectable=True, remission_number=1),
+    "pediatric-less-than-cr-ph-positive": dict(CHILD, combination="single-agent",
+                                               end_of_consolidation_response="less-than-complete", ph_positive=True),
+    "pediatric-relapsed-refractory": dict(CHILD, cycle=6, combination="single-agent",
+                                          therapy_phase="relapsed-refractory", unacceptable_toxicity=False,
+                                          response_or_stabilization=True),
+    "infant-interfant": dict(ADULT, age_years=0, age_months=6, infant_all=True, combination="with-interfant"),
+}
+
+# One way to make each criterion not-met (the local criterion id is the key).
+NOT_MET: dict[str, dict[str, Any]] = {
+    "adult-age": {"age_years": 14},
+    "pediatric-age": {"age_years": 31},
+    "b-cell-precursor-all": {"b_lineage": False},
+    "consolidation-phase": {"therapy_phase": "maintenance"},
+    "complete-response": {"complete_response_to_induction": False},
+    "mrd-positive": {"mrd_detectable": False, "mrd_persistent_or_rising": False},
+    "ph-use": {"combination": "with-multiagent-chemo"},
+    "use": {"combination": "with-multiagent-chemo"},
+    "dose-schedule": {"doses": Doses(schedule="not-met")},
+    "not-renewable-after-4": {"cycle": 5},
+    "not-renewable-after-5": {"cycle": 6},
+    "at-most-9-cycles": {"cycle": 10},
+    "single-cycle": {"cycle": 2},
+    "mrd-negative": {"mrd_detectable": True},
+    "mrd-unavailable": {"mrd_unavailable": False},
+    "ph-negative": {"ph_positive": True},
+    "ph-positive": {"ph_positive": False},
+    "single-agent": {"combination": "with-tki"},
+    "ino-induction-or-not-candidate": {"induction_ino_mini_hyper_cvd": False, "multiagent_chemo_candidate": True},
+    "maintenance-phase": {"therapy_phase": "consolidation"},
+    "alternating-with-pomp": {"combination": "single-agent"},
+    "mrd-negative-or-unavailable": {"mrd_detectable": True, "mrd_unavailable": False},
+    "cr-after-ino-induction": {"induction_ino_mini_hyper_cvd": False},
+    "relapsed-refractory-phase": {"therapy_phase": "consolidation"},
+    "no-unacceptable-toxicity": {"unacceptable_toxicity": True},
+    "response-or-stabilization": {"response_or_stabilization": False},
+    "less-than-cr": {"end_of_consolidation_response": "complete"},
+    "infant-all": {"infant_all": False},
+    "with-interfant": {"combination": "single-agent"},
+}
+# Only an attested end-of-consolidation response or a remission number can settle this one: with remission 3 and
+# no end-of-consolidation answer it stays unknown (tested below), it has no realistic not-met case.
+NO_NOT_MET = {"remission-or-after-consolidation"}
+
+
+def evaluate(values: dict[str, Any], prior_approval: bool = False) -> Any:
+    values = dict(values)
+    doses = values.pop("doses", Doses())
+    return evaluate_policy(POLICY, make_facts(**values), doses, prior_approval)
+
+
+def indication_result(decision: Any, indication_id: str) -> Any:
+    return next(r for r in decision.indications if r.id == indication_id)
+
+
+def criterion_status(decision: Any, indication_id: str, local_id: str) -> str:
+    result = indication_result(decision, indication_id)
+    return next(c.status for c in result.criteria if c.id == f"{indication_id}.{local_id}")
+
+
+def facts_of(test: dict[str, Any]) -> Iterator[str]:
+    """The fact names a criterion's test reads (to make it unknown)."""
+    if "fact" in test:
+        yield test["fact"]
+    for sub in test.get("any", []) + test.get("all", []):
+        yield from facts_of(sub)
+
+
+CASES = [(i.id, c) for i in POLICY.indications for c in i.criteria]
+
+
+@pytest.mark.parametrize("indication_id", list(BASELINES))
+def test_every_indication_is_reached(indication_id: str) -> None:
+    decision = evaluate(BASELINES[indication_id])
+    assert decision.decision == "meets-criteria"
+    assert decision.indication == indication_id
+    assert decision.authorization is not None
+    assert all(c.status == "met" for c in decision.criteria)
+
+
+@pytest.mark.parametrize(("indication_id", "spec"), CASES, ids=[f"{i}.{c.id}" for i, c in CASES])
+def test_criterion_not_met(indication_id: str, spec: Any) -> None:
+    if spec.id in NO_NOT_MET:
+        pytest.skip("no not-met value exists for this criterion (see NO_NOT_MET)")
+    decision = evaluate({**BASELINES[indication_id], **NOT_MET[spec.id]})
+    assert criterion_status(decision, indication_id, spec.id) == "not-met"
+    assert indication_result(decision, indication_id).status == "not-met"
+    assert decision.indication != indication_id or spec.kind != "clinical"
+
+
+@pytest.mark.parametrize(("indication_id", "spec"), CASES, ids=[f"{i}.{c.id}" for i, c in CASES])
+def test_criterion_unknown(indication_id: str, spec: Any) -> None:
+    values = dict(BASELINES[indication_id])
+    values.update({name: None for name in facts_of(dict(spec.test))})
+    if "cycle_at_most" in spec.test:
+        values["cycle"] = None
+    if spec.kind == "dose":
+        values["doses"] = Doses(schedule="unknown")
+    decision = evaluate(values)
+    assert criterion_status(decision, indication_id, spec.id) == "unknown"
+    assert indication_result(decision, indication_id).status == "unknown"
+    assert decision.decision != "criteria-not-met"
+
+
+def test_dose_schedule_asked_is_the_indications_label_schedule() -> None:
+    doses = Doses()
+    evaluate({**BASELINES["infant-interfant"], "doses": doses})
+    assert "interfant" in doses.asked and "relapsed-refractory" in doses.asked and "standard" in doses.asked
+
+
+# --- universal criterion and quantity -------------------------------------------------------------------------
+
+def test_live_vaccine_is_critical_not_met_with_the_clinical_indication_reported() -> None:
+    decision = evaluate({**BASELINES["adult-relapsed-refractory"], "live_vaccine_in_window": True})
+    assert decision.decision == "criteria-not-met"
+    assert decision.critical
+    assert decision.indication == "adult-relapsed-refractory"
+    assert decision.authorization is None
+
+
+def test_vaccine_history_not_received_asks_for_it() -> None:
+    unknown = Fact(None, received=False)
+    decision = evaluate({**BASELINES["adult-relapsed-refractory"], "live_vaccine_in_window": unknown})
+    assert decision.decision == "information-needed"
+    assert decision.indication == "adult-relapsed-refractory"
+    assert decision.missing == ["immunization history (live vaccines)"]
+    assert not decision.critical
+
+
+def test_quantity_over_limit_is_not_met_but_not_critical() -> None:
+    decision = evaluate({**BASELINES["adult-relapsed-refractory"], "doses": Doses(quantity="not-met")})
+    assert decision.decision == "criteria-not-met"
+    assert not decision.critical
+    assert decision.indication == "adult-relapsed-refractory"
+    assert [c.id for c in decision.not_met_criteria()] == ["quantity"]
+
+
+def test_indication_reported_although_dose_fails() -> None:
+    decision = evaluate({**BASELINES["adult-consolidation-mrd-positive"], "doses": Doses(schedule="not-met")})
+    assert decision.decision == "criteria-not-met"
+    assert decision.indication == "adult-consolidation-mrd-positive"
+    assert decision.label_schedule == "standard"
+    assert decision.missing == []
+
+
+# --- course limits and renewal --------------------------------------------------------------------------------
+
+def test_consolidation_cycle_5_is_not_renewable() -> None:
+    decision = evaluate({**BASELINES["adult-consolidation-mrd-positive"], "cycle": 5})
+    assert decision.decision == "criteria-not-met"
+    assert decision.indication == "adult-consolidation-mrd-positive"
+    assert decision.request_type == "initial"
+
+
+@pytest.mark.parametrize("cycle", [6, 7, 8, 9])
+def test_relapsed_refractory_cycles_6_to_9_are_renewals(cycle: int) -> None:
+    decision = evaluate({**BASELINES["adult-relapsed-refractory"], "cycle": cycle})
+    assert decision.decision == "meets-criteria"
+    assert decision.request_type == "renewal"
+    assert decision.authorization["cycles"] == 2
+
+
+def test_relapsed_refractory_cycle_10_exceeds_the_limit() -> None:
+    decision = evaluate({**BASELINES["adult-relapsed-refractory"], "cycle": 10})
+    assert decision.decision == "criteria-not-met"
+    assert decision.request_type == "renewal"
+    assert decision.indication == "adult-relapsed-refractory"
+
+
+def test_renewal_criteria_do_not_apply_before_cycle_6() -> None:
+    values = {**BASELINES["adult-relapsed-refractory"], "cycle": 5, "response_or_stabilization": None}
+    decision = evaluate(values)
+    assert decision.decision == "meets-criteria"
+    assert decision.request_type == "initial"
+    assert not any(c.kind == "renewal" for c in decision.criteria)
+
+
+def test_renewal_with_toxicity_to_judge_asks_about_it() -> None:
+    decision = evaluate({**BASELINES["adult-relapsed-refractory"], "unacceptable_toxicity": None})
+    assert decision.decision == "information-needed"
+    assert decision.indication == "adult-relapsed-refractory"
+    assert "whether the toxicity recorded was unacceptable" in decision.missing
+
+
+def test_maintenance_cycle_6_is_not_met_and_5_is_met() -> None:
+    assert evaluate({**BASELINES["adult-maintenance"], "cycle": 6}).decision == "criteria-not-met"
+    assert evaluate({**BASELINES["adult-maintenance"], "cycle": 5}).decision == "meets-criteria"
+
+
+def test_interfant_cycle_2_is_not_met() -> None:
+    decision = evaluate({**BASELINES["infant-interfant"], "cycle": 2})
+    assert decision.decision == "criteria-not-met"
+    assert decision.indication == "infant-interfant"
+
+
+def test_pediatric_mrd_positive_without_remission_or_consolidation_answer_is_unknown() -> None:
+    values = {**BASELINES["pediatric-mrd-positive"], "remission_number": 3}
+    decision = evaluate(values)
+    assert criterion_status(decision, "pediatric-mrd-positive", "remission-or-after-consolidation") == "unknown"
+    values["end_of_consolidation_response"] = "complete"
+    assert evaluate(values).indication == "pediatric-mrd-positive"
+
+
+# --- ages -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("years", "months", "expected"), [(0, 0, "not-met"), (0, 1, "met")])
+def test_pediatric_lower_bound_is_one_month(years: int, months: int, expected: str) -> None:
+    decision = evaluate({**BASELINES["infant-interfant"], "age_years": years, "age_months": months})
+    assert criterion_status(decision, "infant-interfant", "pediatric-age") == expected
+
+
+@pytest.mark.parametrize(("years", "adult", "pediatric"), [(14, "not-met", "met"), (15, "met", "met"),
+                                                           (30, "met", "met"), (31, "met", "not-met")])
+def test_adult_and_pediatric_age_boundaries(years: int, adult: str, pediatric: str) -> None:
+    values = {**BASELINES["adult-relapsed-refractory"], "age_years": years, "age_months": years * 12}
+    decision = evaluate(values)
+    assert criterion_status(decision, "adult-relapsed-refractory", "adult-age") == adult
+    assert criterion_status(decision, "pediatric-relapsed-refractory", "pediatric-age") == pediatric
+
+
+def test_age_15_to_30_matches_adult_first() -> None:
+    decision = evaluate({**BASELINES["adult-relapsed-refractory"], "age_years": 20, "age_months": 240})
+    assert decision.indication == "adult-relapsed-refractory"
+    assert indication_result(decision, "pediatric-relapsed-refractory").status == "met"
+
+
+def test_age_14_relapsed_refractory_is_pediatric() -> None:
+    decision = evaluate({**BASELINES["adult-relapsed-refractory"], "age_years": 14, "age_months": 170})
+    assert decision.indication == "pediatric-relapsed-refractory"
+
+
+# --- authorization (policy-rules.md §4) -------------------------------------------------------------------------
+
+def test_consolidation_authorization_is_24_weeks_from_the_course_start() -> None:
+    decision = evaluate({**BASELINES["adult-consolidation-mrd-positive"], "cycle": 3})
+    course_start = START - timedelta(days=84)
+    assert decision.authorization == {"start": course_start.isoformat(),
+                                      "end": (course_start + timedelta(weeks=24)).isoformat(), "cycles": 4}
+
+
+def test_relapsed_refractory_cycle_1_authorization() -> None:
+    decision = evaluate({**BASELINES["adult-relapsed-refractory"], "cycle": 1})
+    assert decision.authorization == {"start": "2026-12-01", "end": "2027-06-29", "cycles": 5}
+
+
+@pytest.mark.parametrize(("cycle", "first"), [(6, 6), (7, 6), (8, 8), (9, 8)])
+def test_renewal_starts_at_its_first_cycle(cycle: int, first: int) -> None:
+    starts = tuple(date(2026, 1, 1) + timedelta(days=50 * n) for n in range(cycle))
+    decision = evaluate({**BASELINES["adult-relapsed-refractory"], "cycle": cycle, "starts": starts})
+    begin = starts[first - 1]
+    assert decision.authorization == {"start": begin.isoformat(),
+                                      "end": (begin + timedelta(weeks=24)).isoformat(), "cycles": 2}
+
+
+def test_renewal_with_attested_cycle_beyond_the_counted_ones_starts_at_this_cycle() -> None:
+    decision = evaluate({**BASELINES["adult-relapsed-refractory"], "cycle": 7, "starts": (START,)})
+    assert decision.authorization["start"] == START.isoformat()
+
+
+def test_interfant_authorization_is_28_days() -> None:
+    decision = evaluate(BASELINES["infant-interfant"])
+    assert decision.authorization == {"start": "2026-12-01", "end": "2026-12-29", "cycles": 1}
+
+
+def test_criteria_ids_are_unique_within_a_decision() -> None:
+    for values in BASELINES.values():
+        ids = [c.id for c in evaluate(values).criteria]
+        assert len(ids) == len(set(ids))
