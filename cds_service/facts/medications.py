@@ -1,0 +1,198 @@
+"""Medication history: combination at the start date, TKI failure, induction regimen
+(fhir-data-profile.md §Medications).
+
+Each MedicationRequest is read once into a `MedOrder` (its ingredient kinds and active span); every fact is then a
+scan over that short list.
+
+"Active at a date" (our reading, the profile leaves it open): status active or completed (draft orders count as
+active), and the date falls in the order's span. The span starts at the order's start (fhir-data-profile.md §The
+order, without the "today" fallback for history) and ends at the latest end of its dosage bounds, else at
+dispenseRequest.validityPeriod.end; with neither, an active order is open-ended (still being taken) and a
+completed one covers its start day only (when it ended is unknown, so it is not stretched). Stopped orders are not
+active: when they stopped is unknown.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterable
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.codes import concept_text, parse_date
+from cds_service.facts.model import Fact
+from cds_service.facts.order import (has_bounds_end, last_infusion_day, medication_concepts, order_ref,
+                                     recorded_start)
+from cds_service.record import Resolver
+from cds_service.valuesets import get_valuesets
+
+# Value sets (cds_service/valuesets/), one per kind of ingredient the rules tell apart.
+KIND_VALUE_SETS = {
+    "blinatumomab": "medications-blinatumomab",
+    "tki": "medications-tki",
+    "inotuzumab": "medications-inotuzumab",
+    "cvd-partner": "medications-mini-hyper-cvd",  # cyclophosphamide, vincristine
+    "antineoplastic": "medications-antineoplastic",
+}
+DEXAMETHASONE = "medications-dexamethasone"
+INTRATHECAL = "medications-intrathecal"
+TKI_FAILURE_REASONS = "medications-tki-failure-reasons"
+_SYSTEMIC_KINDS = frozenset({"tki", "inotuzumab", "cvd-partner", "antineoplastic"})
+_ACTIVE_STATUSES = frozenset({"active", "completed", "draft"})
+
+
+@dataclass(frozen=True)
+class MedOrder:
+    """One MedicationRequest as the medication rules see it."""
+
+    reference: str
+    status: str
+    kinds: frozenset[str]
+    start: date | None
+    end: date | None  # last active day; None = open-ended
+    resource: dict[str, Any]
+
+    def active_on(self, day: date) -> bool:
+        if self.status not in _ACTIVE_STATUSES or self.start is None or day < self.start:
+            return False
+        return self.end is None or day <= self.end
+
+    def overlaps(self, other: MedOrder) -> bool:
+        if self.start is None or other.start is None:
+            return False
+        return ((self.end is None or other.start <= self.end)
+                and (other.end is None or self.start <= other.end))
+
+
+class _Classifier:
+    """Ingredient kinds of a list of concepts, memoized by their codes and text (histories repeat the same drugs)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, frozenset[str]] = {}
+
+    def kinds(self, concepts: list[dict[str, Any]]) -> frozenset[str]:
+        key = tuple(_signature(c) for c in concepts)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = _kinds_of(concepts)
+        return found
+
+
+def _signature(concept: dict[str, Any]) -> tuple:
+    codes = tuple((c.get("system"), c.get("code"), c.get("display"))
+                  for c in concept.get("coding") or () if isinstance(c, dict))
+    return codes, concept.get("text")
+
+
+def _kinds_of(concepts: list[dict[str, Any]]) -> frozenset[str]:
+    valuesets = get_valuesets()
+    if any(valuesets.has(DEXAMETHASONE, c) for c in concepts):
+        return frozenset()  # required premedication, never part of a regimen
+    return frozenset(kind for kind, name in KIND_VALUE_SETS.items()
+                     if any(valuesets.has(name, c) for c in concepts))
+
+
+def _is_intrathecal(resource: dict[str, Any], concepts: list[dict[str, Any]]) -> bool:
+    valuesets = get_valuesets()
+    for line in resource.get("dosageInstruction") or ():
+        if not isinstance(line, dict):
+            continue
+        route = line.get("route")
+        if isinstance(route, dict) and valuesets.has(INTRATHECAL, route):
+            return True
+        if valuesets.matches_text(INTRATHECAL, str(line.get("text") or "")):
+            return True
+    return any(valuesets.matches_text(INTRATHECAL, concept_text(c)) for c in concepts)
+
+
+def _span_end(resource: dict[str, Any], start: date) -> date | None:
+    if has_bounds_end(resource):
+        return last_infusion_day(resource, start)
+    validity_end = parse_date(((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end"))
+    if validity_end is not None:
+        return validity_end
+    return None if resource.get("status") in ("active", "draft") else start
+
+
+def read_med_orders(resources: Iterable[dict[str, Any]], resolve: Resolver,
+                    today: date | None = None) -> list[MedOrder]:
+    """Every usable MedicationRequest once, with its kinds (intrathecal orders lose their systemic kinds).
+    Draft orders without a recorded start start `today`, as the order being signed does."""
+    classifier = _Classifier()
+    orders = []
+    for resource in resources:
+        status = resource.get("status")
+        if resource.get("resourceType") != "MedicationRequest" or status == "entered-in-error":
+            continue
+        concepts = medication_concepts(resource, resolve)
+        if not concepts:
+            continue
+        kinds = classifier.kinds(concepts)
+        if kinds & _SYSTEMIC_KINDS and _is_intrathecal(resource, concepts):
+            kinds = kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
+        start = recorded_start(resource) or (today if status == "draft" else None)
+        end = _span_end(resource, start) if start is not None else None
+        orders.append(MedOrder(order_ref(resource), str(status), kinds, start, end, resource))
+    return orders
+
+
+def _refs(orders: Iterable[MedOrder]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(o.reference for o in orders))
+
+
+def combination(orders: list[MedOrder], start: date, received: bool, attestations: Attestations,
+                attested_since: date | None) -> Fact[str]:
+    """How blinatumomab is used at the start date. `orders` excludes the blinatumomab orders themselves;
+    `attested_since` is the start of the latest prior blinatumomab order (order-level attestation)."""
+    answer = attestations.get("combination", authored_since=attested_since)
+    if answer is not None:
+        return Fact(str(answer.value), (answer.reference,), attested=True)
+    active = [o for o in orders if o.active_on(start) and o.kinds & _SYSTEMIC_KINDS]
+    tkis = [o for o in active if "tki" in o.kinds]
+    if tkis:
+        return Fact("with-tki", _refs(tkis), note="TKI active at the start date")
+    ino = [o for o in active if "inotuzumab" in o.kinds]
+    partners = [o for o in active if "cvd-partner" in o.kinds]
+    if ino and partners:
+        return Fact("with-ino-mini-hyper-cvd", _refs(ino + partners))
+    if active:
+        return Fact("with-multiagent-chemo", _refs(active), note="other antineoplastics active at the start date")
+    if not received:
+        return Fact(received=False)
+    return Fact("single-agent", note="no other antineoplastic active at the start date")
+
+
+def tki_failure(orders: list[MedOrder], received: bool, attestations: Attestations) -> Fact[bool]:
+    """Attested; else a stopped TKI whose statusReason is intolerance, resistance, ...; else unknown."""
+    answer = attestations.get("tki-failure")
+    if answer is not None:
+        return Fact(bool(answer.value), (answer.reference,), attested=True)
+    valuesets = get_valuesets()
+    for order in orders:
+        reason = order.resource.get("statusReason")
+        if ("tki" in order.kinds and order.status == "stopped" and isinstance(reason, dict)
+                and valuesets.has(TKI_FAILURE_REASONS, reason)):
+            return Fact(True, (order.reference,), note=f"TKI stopped: {concept_text(reason)}")
+    return Fact(received=received)
+
+
+def induction_ino_mini_hyper_cvd(orders: list[MedOrder], course_start: date, received: bool,
+                                 attestations: Attestations) -> Fact[bool]:
+    """Attested; else an inotuzumab order before the course start overlapping a cyclophosphamide or
+    vincristine order; else unknown."""
+    answer = attestations.get("induction-ino-mini-hyper-cvd")
+    if answer is not None:
+        return Fact(bool(answer.value), (answer.reference,), attested=True)
+    earlier = [o for o in orders if o.start is not None and o.start < course_start]
+    for ino in (o for o in earlier if "inotuzumab" in o.kinds):
+        partners = [o for o in earlier if "cvd-partner" in o.kinds and o.overlaps(ino)]
+        if partners:
+            return Fact(True, _refs([ino, *partners]), note="inotuzumab with mini-hyper-CVD before this course")
+    return Fact(received=received)
+
+
+def multiagent_chemo_candidate(attestations: Attestations) -> Fact[bool]:
+    """Only the clinician can say whether the patient is a candidate for multi-agent chemotherapy."""
+    answer = attestations.get("multiagent-chemo-candidate")
+    if answer is None:
+        return Fact()
+    return Fact(bool(answer.value), (answer.reference,), attested=True)

@@ -1,0 +1,146 @@
+"""Medication history facts: combination, TKI failure, induction regimen (fhir-data-profile.md §Medications)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.medications import (MedOrder, combination, induction_ino_mini_hyper_cvd,
+                                           multiagent_chemo_candidate, read_med_orders, tki_failure)
+from tests.factories import medication, medication_request, questionnaire_response, record
+
+START = date(2026, 3, 1)
+NO_ANSWERS = Attestations()
+IMATINIB, DASATINIB, INOTUZUMAB = "282388", "475342", "1942950"
+CYCLOPHOSPHAMIDE, VINCRISTINE, METHOTREXATE, DEXAMETHASONE = "3002", "11202", "6851", "3264"
+
+
+def _none(reference: str) -> None:
+    return None
+
+
+def _orders(*resources: dict[str, Any]) -> list[MedOrder]:
+    return read_med_orders(resources, _none, START)
+
+
+def _combination(*resources: dict[str, Any], received: bool = True, answers: Attestations = NO_ANSWERS,
+                 since: date | None = None) -> str | None:
+    return combination(_orders(*resources), START, received, answers, since).value
+
+
+def _answers(**items: Any) -> Attestations:
+    authored = items.pop("authored", "2026-02-20")
+    link_items = {k.replace("_", "-"): v for k, v in items.items()}
+    return Attestations.from_record(record(questionnaire_response(link_items, authored=authored)))
+
+
+def test_active_tki_means_with_tki() -> None:
+    fact = combination(_orders(medication_request(DASATINIB, start="2026-01-01")), START, True, NO_ANSWERS, None)
+    assert fact.value == "with-tki" and fact.evidence and not fact.attested
+
+
+def test_tki_by_text_only() -> None:
+    assert _combination(medication_request(None, text="ponatinib 45 mg tablet", authored="2026-02-01")) == "with-tki"
+
+
+def test_inotuzumab_with_vincristine_is_mini_hyper_cvd() -> None:
+    ino = medication_request(INOTUZUMAB, start="2026-02-25", end="2026-03-05")
+    vcr = medication_request(VINCRISTINE, start="2026-02-28", end="2026-03-02")
+    assert _combination(ino, vcr) == "with-ino-mini-hyper-cvd"
+
+
+def test_other_antineoplastic_is_multiagent_chemo() -> None:
+    assert _combination(medication_request(METHOTREXATE, start="2026-02-01", end="2026-03-10")) \
+        == "with-multiagent-chemo"
+    assert _combination(medication_request(None, text="cytarabine 100 mg", status="draft")) == "with-multiagent-chemo"
+
+
+def test_dexamethasone_and_intrathecal_never_count() -> None:
+    dex = medication_request(DEXAMETHASONE, start="2026-03-01", end="2026-03-02")
+    intrathecal = medication_request(METHOTREXATE, start="2026-03-01", end="2026-03-01", route="Intrathecal")
+    coded_route = medication_request(None, text="cytarabine", start="2026-03-01", end="2026-03-01")
+    coded_route["dosageInstruction"][0]["route"] = {"coding": [{"system": "http://snomed.info/sct",
+                                                                "code": "72607000"}]}
+    assert _combination(dex, intrathecal, coded_route) == "single-agent"
+
+
+def test_orders_not_active_at_the_start_do_not_count() -> None:
+    ended = medication_request(METHOTREXATE, start="2026-01-01", end="2026-02-28")
+    later = medication_request(METHOTREXATE, start="2026-03-02", end="2026-03-10")
+    stopped = medication_request(IMATINIB, start="2026-01-01", status="stopped")
+    completed_undated_end = medication_request(IMATINIB, authored="2026-02-01", status="completed")
+    errored = medication_request(IMATINIB, start="2026-01-01", status="entered-in-error")
+    assert _combination(ended, later, stopped, completed_undated_end, errored) == "single-agent"
+
+
+def test_active_order_without_end_is_ongoing_and_validity_end_bounds_it() -> None:
+    assert _combination(medication_request(IMATINIB, authored="2025-06-01")) == "with-tki"
+    expired = medication_request(IMATINIB, authored="2025-06-01",
+                                 dispenseRequest={"validityPeriod": {"end": "2026-01-01"}})
+    assert _combination(expired) == "single-agent"
+
+
+def test_medication_reference_is_resolved() -> None:
+    order = medication_request(None, medicationReference={"reference": "Medication/tki"}, authored="2026-02-01")
+    del order["medicationCodeableConcept"]
+    server = {"Medication/tki": medication(IMATINIB, id="tki")}
+    fact = combination(read_med_orders([order], server.get), START, True, NO_ANSWERS, None)
+    assert fact.value == "with-tki"
+
+
+def test_nothing_received_is_unknown_and_nothing_recorded_is_single_agent() -> None:
+    missing = combination([], START, False, NO_ANSWERS, None)
+    assert missing.value is None and not missing.received
+    assert _combination() == "single-agent"
+
+
+def test_attested_combination_counts_only_after_the_latest_prior_order() -> None:
+    answers = _answers(combination="alternating-with-pomp", authored="2026-02-20")
+    fact = combination([], START, True, answers, date(2026, 2, 1))
+    assert fact.value == "alternating-with-pomp" and fact.attested and fact.evidence[0].startswith("Question")
+    assert _combination(answers=answers, since=date(2026, 2, 25)) == "single-agent"
+
+
+def test_tki_failure_from_stopped_tki_with_qualifying_reason() -> None:
+    stopped = medication_request(IMATINIB, start="2025-01-01", status="stopped",
+                                 statusReason={"text": "Intolerance: grade 3 rash"})
+    fact = tki_failure(_orders(stopped), True, NO_ANSWERS)
+    assert fact.value is True and fact.evidence == (f"MedicationRequest/{stopped['id']}",)
+
+
+def test_tki_failure_unknown_for_other_reasons_or_no_tki() -> None:
+    other = medication_request(IMATINIB, start="2025-01-01", status="stopped",
+                               statusReason={"text": "insurance change"})
+    assert tki_failure(_orders(other), True, NO_ANSWERS).value is None
+    assert tki_failure([], True, NO_ANSWERS).value is None
+    assert tki_failure([], False, NO_ANSWERS).received is False
+
+
+def test_tki_failure_attested_false_overrides() -> None:
+    stopped = medication_request(IMATINIB, start="2025-01-01", status="stopped", statusReason={"text": "resistance"})
+    fact = tki_failure(_orders(stopped), True, _answers(tki_failure=False))
+    assert fact.value is False and fact.attested
+
+
+def test_induction_inferred_from_overlapping_orders_before_the_course() -> None:
+    ino = medication_request(INOTUZUMAB, start="2025-10-01", end="2025-10-22", status="completed")
+    cyc = medication_request(CYCLOPHOSPHAMIDE, start="2025-10-03", end="2025-10-05", status="completed")
+    fact = induction_ino_mini_hyper_cvd(_orders(ino, cyc), START, True, NO_ANSWERS)
+    assert fact.value is True and len(fact.evidence) == 2
+
+
+def test_induction_unknown_without_overlap_or_after_course_start() -> None:
+    ino = medication_request(INOTUZUMAB, start="2025-10-01", end="2025-10-22", status="completed")
+    far = medication_request(VINCRISTINE, start="2025-12-01", end="2025-12-02", status="completed")
+    assert induction_ino_mini_hyper_cvd(_orders(ino, far), START, True, NO_ANSWERS).value is None
+    late_ino = medication_request(INOTUZUMAB, start="2026-03-02", end="2026-03-05")
+    late_vcr = medication_request(VINCRISTINE, start="2026-03-02", end="2026-03-05")
+    assert induction_ino_mini_hyper_cvd(_orders(late_ino, late_vcr), START, True, NO_ANSWERS).value is None
+
+
+def test_induction_and_candidate_attested() -> None:
+    answers = _answers(induction_ino_mini_hyper_cvd=False, multiagent_chemo_candidate=False)
+    assert induction_ino_mini_hyper_cvd([], START, True, answers).value is False
+    candidate = multiagent_chemo_candidate(answers)
+    assert candidate.value is False and candidate.attested
+    assert multiagent_chemo_candidate(NO_ANSWERS).value is None
