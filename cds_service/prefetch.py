@@ -32,10 +32,10 @@ PREFETCH_TEMPLATES: dict[str, str] = {
     "attestations": "QuestionnaireResponse?patient={{context.patientId}}",
 }
 
-# Once the budget is spent, a reference read (a Medication, a payer Organization) still gets this much time...
-RESOLVE_MIN_SECONDS = 0.5
-# ...but only this many distinct reads per call, so a record full of references cannot stall the hook.
-MAX_RESOLVES = 50
+# Reference reads share the fetch budget; when the fetch spent it all, they get one short window more, together.
+RESOLVE_GRACE_SECONDS = 1.0
+# Distinct reads per call, so a record full of references cannot pile up responses in memory.
+MAX_RESOLVES = 200
 
 # The elements that name whose record a resource is (Coverage says it with `beneficiary`).
 _OWNER_ELEMENTS = ("subject", "patient", "beneficiary")
@@ -176,10 +176,17 @@ class _Resolver:
     def __init__(self, client: FhirClient, deadline: float) -> None:
         self._client = client
         self._deadline = deadline
+        self._grace_given = False
         self._cache: dict[str, dict[str, Any] | None] = {}
 
     def __call__(self, reference: str) -> dict[str, Any] | None:
         if reference not in self._cache and len(self._cache) < MAX_RESOLVES:
-            deadline = max(self._deadline, time.monotonic() + RESOLVE_MIN_SECONDS)
-            self._cache[reference] = self._client.read(reference, deadline)
+            self._cache[reference] = self._client.read(reference, self._read_deadline())
         return self._cache.get(reference)
+
+    def _read_deadline(self) -> float:
+        now = time.monotonic()
+        if now >= self._deadline and not self._grace_given:
+            self._deadline = now + RESOLVE_GRACE_SECONDS
+            self._grace_given = True
+        return self._deadline

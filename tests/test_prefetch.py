@@ -8,7 +8,7 @@ import pytest
 
 from cds_service.exceptions import PatientUnavailable
 from cds_service.hook_request import HookRequest
-from cds_service.prefetch import PREFETCH_TEMPLATES, make_record_loader, render
+from cds_service.prefetch import PREFETCH_TEMPLATES, RESOLVE_GRACE_SECONDS, make_record_loader, render
 from cds_service.record import PatientRecord
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (pytest fixture)
 
@@ -193,10 +193,17 @@ def test_resolve_reads_references_with_the_token_once_each() -> None:
         assert elsewhere.requests == []
 
 
-def test_resolve_still_works_after_the_budget_is_spent(fhir_server: FhirTestServer) -> None:
-    fhir_server.add({"resourceType": "Medication", "id": "m1"})
+def test_reads_after_a_spent_budget_share_one_short_grace_window(fhir_server: FhirTestServer) -> None:
+    fhir_server.add(*({"resourceType": "Medication", "id": f"m{i}"} for i in range(3)))
+    fhir_server.fault("/Medication/m0", delay=0.3)
+    fhir_server.fault("/Medication/m1", delay=2.0)
     record = _load(_request(_full_prefetch(), fhir_server), budget=0.0)
-    assert record.resolve("Medication/m1") is not None
+    started = time.monotonic()
+    assert record.resolve("Medication/m0") is not None
+    assert record.resolve("Medication/m1") is None
+    assert record.resolve("Medication/m2") is None
+    assert time.monotonic() - started < RESOLVE_GRACE_SECONDS + 0.3
+    assert fhir_server.paths() == ["/Medication/m0", "/Medication/m1"]
 
 
 def test_the_loader_builds_the_record_once(fhir_server: FhirTestServer) -> None:
