@@ -1,0 +1,173 @@
+"""Florida Blue guideline 09-J2000-26: every initiation use, indication 2, continuation, criteria met / not-met /
+unknown and authorization lengths (policy-rules.md §3, §4)."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact
+from cds_service.policies import evaluate_policy, load_policy
+from cds_service.verdict import Verdict
+
+START = date(2026, 12, 1)
+POLICY = load_policy("florida-blue")
+
+
+class CeilingOnly:
+    """Test double of DoseChecks: Florida Blue asks only for the 28 mcg/day ceiling."""
+
+    def __init__(self, answer: str = "met") -> None:
+        self.answer = answer
+
+    def ceiling(self, mcg_per_day: Decimal) -> Verdict:
+        assert mcg_per_day == Decimal(28)
+        return Verdict(self.answer, ("MedicationRequest/blin",), note="28 mcg/day ordered")
+
+    def schedule(self, schedule: str) -> Verdict:
+        raise AssertionError("Florida Blue has no label schedule criterion")
+
+    def quantity(self, limit: Any) -> Verdict:
+        raise AssertionError("Florida Blue has no quantity limit")
+
+
+def decide(values: dict[str, Any], prior_approval: bool = False) -> Any:
+    values = dict(values)
+    doses = values.pop("doses", CeilingOnly())
+    facts = ClinicalFacts(
+        start_date=START, cycle=CycleInfo(number=Fact(1), start=START, course_start=START, cycle_starts=(START,)),
+        body=BodySize(),
+        **{k: v if isinstance(v, Fact) else Fact(v, evidence=(f"Observation/{k}",) if v is not None else ())
+           for k, v in values.items()},
+    )
+    return evaluate_policy(POLICY, facts, doses, prior_approval)
+
+
+B_ALL = dict(all_diagnosis=True, b_lineage=True, cd19_positive=True, lymphoblastic_lymphoma=False)
+BASELINES: dict[str, dict[str, Any]] = {
+    "fb-mrd-positive": dict(B_ALL, mrd_at_least_0_1_percent=True, therapy_phase="consolidation"),
+    "fb-relapsed-refractory-ph-negative": dict(B_ALL, therapy_phase="relapsed-refractory", ph_positive=False),
+    "fb-relapsed-refractory-ph-positive": dict(B_ALL, therapy_phase="relapsed-refractory", ph_positive=True,
+                                               tki_failure=True),
+    "fb-induction-ph-positive-tki": dict(B_ALL, therapy_phase="induction", ph_positive=True, combination="with-tki"),
+    "fb-consolidation-maintenance": dict(B_ALL, therapy_phase="maintenance", mrd_at_least_0_1_percent=False),
+    "fb-other-compendia": dict(all_diagnosis=False, lymphoblastic_lymphoma=True, compendia_supported_use=True),
+    "fb-continuation": dict(prior_authorization_on_file=True),
+}
+NOT_MET: dict[str, dict[str, Any]] = {
+    "b-cell-precursor-all": {"all_diagnosis": False, "lymphoblastic_lymphoma": True},
+    "cd19-positive": {"cd19_positive": False},
+    "mrd-at-least-0-1-percent": {"mrd_at_least_0_1_percent": False},
+    "relapsed-refractory-phase": {"therapy_phase": "consolidation"},
+    "ph-negative": {"ph_positive": True},
+    "ph-positive": {"ph_positive": False},
+    "tki-failure": {"tki_failure": False},
+    "induction-phase": {"therapy_phase": "consolidation"},
+    "with-tki": {"combination": "single-agent"},
+    "consolidation-or-maintenance": {"therapy_phase": "induction"},
+    "dose-at-most-28": {"doses": CeilingOnly("not-met")},
+    "compendia-supported-use": {"compendia_supported_use": False},
+    "prior-approval": {"prior_authorization_on_file": False},
+}
+CASES = [(i.id, c) for i in POLICY.indications for c in i.criteria]
+
+
+def status_of(decision: Any, indication_id: str, local_id: str) -> str:
+    result = next(r for r in decision.indications if r.id == indication_id)
+    return next(c.status for c in result.criteria if c.id == f"{indication_id}.{local_id}")
+
+
+@pytest.mark.parametrize("indication_id", list(BASELINES))
+def test_every_indication_is_reached(indication_id: str) -> None:
+    decision = decide(BASELINES[indication_id])
+    assert (decision.decision, decision.indication) == ("meets-criteria", indication_id)
+    assert decision.payer_label == "Florida Blue"
+
+
+@pytest.mark.parametrize(("indication_id", "spec"), CASES, ids=[f"{i}.{c.id}" for i, c in CASES])
+def test_criterion_not_met(indication_id: str, spec: Any) -> None:
+    values = {**BASELINES[indication_id], **NOT_MET[spec.id]}
+    decision = decide(values)
+    if spec.id == "prior-approval":  # the gate closes: continuation is skipped, initiation is evaluated
+        assert all(r.id != "fb-continuation" for r in decision.indications)
+        return
+    assert status_of(decision, indication_id, spec.id) == "not-met"
+    assert decision.indication != indication_id or spec.kind != "clinical"
+
+
+@pytest.mark.parametrize(("indication_id", "spec"), CASES, ids=[f"{i}.{c.id}" for i, c in CASES])
+def test_criterion_unknown(indication_id: str, spec: Any) -> None:
+    values = dict(BASELINES[indication_id])
+    groups = spec.test.get("all", []) + spec.test.get("any", [])
+    names = [spec.test["fact"]] if "fact" in spec.test else [s["fact"] for s in groups]
+    values.update({name: None for name in names if name != "prior_approval"})
+    if spec.kind == "dose":
+        values["doses"] = CeilingOnly("unknown")
+    decision = decide(values)
+    if spec.id == "prior-approval":
+        assert all(r.id != "fb-continuation" for r in decision.indications)
+        return
+    expected = "not-met" if spec.id == "compendia-supported-use" else "unknown"
+    assert status_of(decision, indication_id, spec.id) == expected
+
+
+def test_cd19_missing_asks_for_the_lab_result_without_an_indication() -> None:
+    decision = decide({**BASELINES["fb-mrd-positive"], "cd19_positive": None})
+    assert decision.decision == "information-needed"
+    assert decision.indication is None
+    assert "laboratory result showing CD19+ blasts" in decision.missing
+
+
+def test_cd19_negative_is_not_met() -> None:
+    decision = decide({**BASELINES["fb-relapsed-refractory-ph-negative"], "cd19_positive": False})
+    assert decision.decision == "criteria-not-met"
+    assert decision.indication is None
+
+
+def test_no_compendia_attestation_does_not_ask_for_one() -> None:
+    decision = decide({**BASELINES["fb-mrd-positive"], "mrd_at_least_0_1_percent": None})
+    assert decision.decision == "information-needed"
+    assert "attestation of an FDA-labeled or NCCN 1/2A use" not in decision.missing
+    assert decision.missing == ["quantitative MRD result (%)"]
+
+
+def test_dose_above_28_reports_the_indication() -> None:
+    decision = decide({**BASELINES["fb-mrd-positive"], "doses": CeilingOnly("not-met")})
+    assert decision.decision == "criteria-not-met"
+    assert decision.indication == "fb-mrd-positive"
+    assert decision.label_schedule == "standard"
+
+
+def test_lymphoblastic_lymphoma_is_only_indication_2() -> None:
+    decision = decide({**BASELINES["fb-other-compendia"], "compendia_supported_use": None, "b_lineage": True,
+                       "cd19_positive": True, "therapy_phase": "relapsed-refractory", "ph_positive": False})
+    assert decision.decision == "criteria-not-met"
+
+
+# --- continuation -----------------------------------------------------------------------------------------------
+
+def test_continuation_from_the_audit_trail() -> None:
+    decision = decide({}, prior_approval=True)
+    assert (decision.decision, decision.indication, decision.request_type) == (
+        "meets-criteria", "fb-continuation", "renewal")
+    assert decision.authorization == {"start": "2026-12-01", "end": "2027-12-01", "cycles": None}
+    assert [r.id for r in decision.indications] == ["fb-continuation"]
+
+
+def test_continuation_needs_the_dose_ceiling() -> None:
+    decision = decide({"prior_authorization_on_file": True, "doses": CeilingOnly("not-met")})
+    assert decision.decision == "criteria-not-met"
+    assert decision.indication == "fb-continuation"
+
+
+def test_without_prior_approval_initiation_applies() -> None:
+    decision = decide(BASELINES["fb-relapsed-refractory-ph-negative"], prior_approval=False)
+    assert decision.request_type == "initial"
+    assert "fb-continuation" not in [r.id for r in decision.indications]
+
+
+def test_initiation_authorization_is_6_months_from_the_order_start() -> None:
+    decision = decide(BASELINES["fb-mrd-positive"])
+    assert decision.authorization == {"start": "2026-12-01", "end": "2027-06-01", "cycles": None}
