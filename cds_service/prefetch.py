@@ -63,19 +63,16 @@ def _build_record(request: HookRequest, allow_server: Callable[[str], bool], bud
     deadline = time.monotonic() + budget_seconds
     client = _client_for(request, allow_server)
     answered = {key: _answered(request.prefetch, key) for key in PREFETCH_TEMPLATES}
-    patient = _own_patient(answered.pop("patient"), request.patient_id)
-    missing = [key for key, value in answered.items() if value is None]
-    if patient is None:
-        if client is None:
-            raise PatientUnavailable()
-        missing.insert(0, "patient")
+    prefetched_patient = _own_patient(answered.pop("patient"), request.patient_id)
+    if prefetched_patient is None and client is None:
+        raise PatientUnavailable()
+    missing = [key for key, value in answered.items() if value is None] + ([] if prefetched_patient else ["patient"])
     fetched = _fetch_all(client, missing, request.patient_id, deadline) if client and missing else {}
+    patient = prefetched_patient or _own_patient(fetched.get("patient"), request.patient_id)
     if patient is None:
-        patient = _own_patient(fetched.pop("patient"), request.patient_id)
-        if patient is None:
-            raise PatientUnavailable()
-    lists = {key: _owned(answered[key] if answered[key] is not None else fetched.get(key), request.patient_id)
-             for key in answered}
+        raise PatientUnavailable()
+    lists = {key: _owned(value if value is not None else fetched.get(key), request.patient_id)
+             for key, value in answered.items()}
     _log_not_received(request, lists)
     record = PatientRecord(patient=patient, lists=lists)
     if client is not None:
