@@ -1,0 +1,447 @@
+"""Laboratory facts: Ph / BCR::ABL1, MRD, CD19 on blasts, response (fhir-data-profile.md §Labs).
+
+One pass over the Observations: a cheap prefilter (status, then the code looked up once per distinct code in the
+compiled value sets) keeps only Ph, MRD and CD19 results, which are then read into small rows. Every fact is a query
+over those rows. MRD arithmetic is exact (Decimal); a value without a unit is unreadable, never guessed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.codes import codings, concept_text, effective_datetime, ref
+from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
+from cds_service.facts.model import Fact
+from cds_service.record import PatientRecord
+from cds_service.valuesets import ValueSets, get_valuesets
+
+USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
+FLORIDA_BLUE_MRD_THRESHOLD = Decimal("0.001")  # 0.1 % of cells, as a fraction
+# UCUM unit -> divisor to a fraction of cells
+_MRD_UNITS = {"%": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
+_UNIT_WORDS = {"%": "%", "/10*6": " per million", "1": ""}
+_NUMERIC_STRING = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(%)?\s*$")
+_CD19_SEGMENT_END = re.compile(r"[,;/]|\bcd\d")
+
+
+@dataclass(frozen=True)
+class _Result:
+    """One MRD, Ph or CD19 reading: `positive` is the qualitative reading, `fraction` the MRD value."""
+
+    moment: datetime
+    reference: str
+    positive: bool | None = None
+    fraction: Decimal | None = None
+    comparator: str = ""
+    shown: str = ""  # "0.05%", "negative": for notes
+    absent: bool = False  # dataAbsentReason: explicitly unavailable
+
+    @property
+    def day(self) -> date:
+        return self.moment.date()
+
+    def detectable(self) -> bool | None:
+        """Aspirus reading: > 0 or qualitatively positive; `<`/`<=` means not detected at that sensitivity."""
+        if self.fraction is None:
+            return self.positive
+        if self.comparator in ("<", "<="):
+            return False
+        return self.fraction > 0 or self.comparator == ">"
+
+    def at_least(self, threshold: Decimal) -> bool | None:
+        """Whether the value is >= threshold; a qualitative positive has no value, so it cannot say."""
+        if self.fraction is None:
+            return False if self.positive is False else None
+        value, comparator = self.fraction, self.comparator
+        if comparator == "<":
+            return False if value <= threshold else None
+        if comparator == "<=":
+            return False if value < threshold else None
+        if comparator in (">", ">="):
+            return True if value >= threshold else None
+        return value >= threshold
+
+    def bounds(self) -> tuple[Decimal | None, Decimal | None]:
+        """(lowest, highest) value the result allows; None = unbounded or unknown."""
+        if self.fraction is None:
+            return (Decimal(0), Decimal(0)) if self.positive is False else (None, None)
+        if self.comparator in ("<", "<="):
+            return Decimal(0), self.fraction
+        if self.comparator in (">", ">="):
+            return self.fraction, None
+        return self.fraction, self.fraction
+
+
+class Labs:
+    def __init__(self, results: dict[str, list[_Result]], received: bool, attestations: Attestations,
+                 course_start: date, diagnosis: Diagnosis) -> None:
+        self._mrd = sorted((r for r in results["mrd"] if not r.absent), key=_by_moment)
+        self._mrd_absent = [r for r in results["mrd"] if r.absent]
+        self._received = received
+        self._attestations = attestations
+        self.ph_positive = _ph_status(results["ph"], results["ph-both"], results["ph-major"], results["ph-minor"],
+                                      received, attestations)
+        self.mrd_detectable = self._mrd_fact(self._mrd, lambda r: r.detectable())
+        self.mrd_at_least_0_1_percent = self._mrd_fact(self._mrd, lambda r: r.at_least(FLORIDA_BLUE_MRD_THRESHOLD))
+        self.mrd_persistent_or_rising = self._persistent_or_rising()
+        self.mrd_unavailable = self._unavailable()
+        self.cd19_positive = _latest_fact(results["cd19"], received, "no CD19 result on blasts")
+        self.response_or_stabilization = self._response(course_start, diagnosis)
+
+    def latest_mrd_before(self, day: date) -> Fact[bool]:
+        """Whether the latest MRD result on or before `day` is detectable by any measure."""
+        return self._mrd_fact([r for r in self._mrd if r.day <= day], lambda r: r.detectable())
+
+    def _mrd_fact(self, results: list[_Result], reading: Callable[[_Result], bool | None]) -> Fact[bool]:
+        if results:
+            latest = results[-1]
+            return Fact(reading(latest), (latest.reference,), note=f"MRD {latest.shown} ({latest.day})")
+        attested = self._attested_mrd()
+        if attested is not None:
+            return Fact(reading(attested), (attested.reference,), attested=True, note=f"MRD {attested.shown} attested")
+        return Fact(received=self._received, note="no MRD result" if self._received else "")
+
+    def _attested_mrd(self) -> _Result | None:
+        answer = self._attestations.get("mrd-percent")
+        if answer is None:
+            return None
+        percent = answer.value
+        moment = datetime(answer.authored.year, answer.authored.month, answer.authored.day)
+        return _Result(moment, answer.reference, fraction=percent / 100, shown=f"{percent}%")  # type: ignore[operator]
+
+    def _persistent_or_rising(self) -> Fact[bool]:
+        """Persistent: the two latest both detectable; rising: the latest above the previous (an undetectable
+        previous result counts as lower). Either way the latest must be detectable."""
+        latest = self.mrd_detectable
+        if latest.value is not True:
+            return latest
+        if latest.attested or len(self._mrd) < 2:
+            return Fact(None, latest.evidence, latest.attested, note="persistence needs two MRD results")
+        previous, last = self._mrd[-2], self._mrd[-1]
+        before = previous.detectable()
+        if before is None:
+            return Fact(note=f"previous MRD {previous.shown} unreadable", evidence=(previous.reference,))
+        kind = "persistent" if before else "rising"
+        return Fact(True, (previous.reference, last.reference),
+                    note=f"MRD {kind}: {previous.shown} ({previous.day}) then {last.shown} ({last.day})")
+
+    def _unavailable(self) -> Fact[bool]:
+        answer = self._attestations.get("mrd-unavailable")
+        if answer is not None:
+            return Fact(bool(answer.value), (answer.reference,), attested=True, note="MRD unavailable attested")
+        if not self._received:
+            return Fact(received=False)
+        absent = max(self._mrd_absent, key=_by_moment, default=None)
+        if absent is not None and (not self._mrd or absent.moment >= self._mrd[-1].moment):
+            return Fact(True, (absent.reference,), note=f"MRD not available ({absent.day})")
+        return Fact(False, note="MRD result on record" if self._mrd else "no MRD marked unavailable")
+
+    def _response(self, course_start: date, diagnosis: Diagnosis) -> Fact[bool]:
+        answer = self._attestations.get("response-or-stabilization")
+        if answer is not None:
+            return Fact(bool(answer.value), (answer.reference,), attested=True, note="response attested")
+        if self._mrd and self._mrd[-1].detectable() is False:
+            return Fact(True, (self._mrd[-1].reference,), note=f"latest MRD {self._mrd[-1].shown} ({self._mrd[-1].day})")
+        lower = self._mrd_fell_since(course_start)
+        if lower is not None:
+            return lower
+        remission = [r for r in diagnosis.status_records() if r.status == "remission" and r.day > course_start]
+        if remission:
+            return Fact(True, (remission[-1].reference,), note=f"ALL in remission ({remission[-1].day})")
+        return Fact(received=self._received or diagnosis.all_diagnosis.received,
+                    note="no response evidence since the course start")
+
+    def _mrd_fell_since(self, course_start: date) -> Fact[bool] | None:
+        baseline = [r for r in self._mrd if r.day < course_start]
+        if not baseline or self._mrd[-1].day < course_start:
+            return None
+        base, latest = baseline[-1], self._mrd[-1]
+        base_low, _ = base.bounds()
+        _, latest_high = latest.bounds()
+        if base_low is None or latest_high is None or latest_high >= base_low:
+            return None
+        return Fact(True, (base.reference, latest.reference),
+                    note=f"MRD fell from {base.shown} ({base.day}) to {latest.shown} ({latest.day})")
+
+
+def _by_moment(result: _Result) -> datetime:
+    return result.moment
+
+
+def _latest_fact(results: list[_Result], received: bool, none_note: str) -> Fact[bool]:
+    if not results:
+        return Fact(received=received, note=none_note if received else "")
+    latest = max(results, key=_by_moment)
+    return Fact(latest.positive, (latest.reference,), note=f"{latest.shown} ({latest.day})")
+
+
+def _ph_status(results: list[_Result], both: list[_Result], major: list[_Result], minor: list[_Result],
+               received: bool, attestations: Attestations) -> Fact[bool]:
+    """Ph+ if any result ever was positive; Ph- only from negative tests covering both breakpoints."""
+    answer = attestations.get("ph-positive")
+    if answer is not None:
+        return Fact(bool(answer.value), (answer.reference,), attested=True, note="Ph status attested")
+    positives = sorted((r for r in results if r.positive), key=_by_moment)
+    if positives:
+        first = positives[0]
+        return Fact(True, tuple(r.reference for r in positives), note=f"BCR::ABL1 positive ({first.day})")
+    whole = [r for r in both if r.positive is False]
+    if whole:
+        return Fact(False, (whole[-1].reference,), note=f"BCR::ABL1 negative ({whole[-1].day})")
+    major_neg = [r for r in major if r.positive is False]
+    minor_neg = [r for r in minor if r.positive is False]
+    if major_neg and minor_neg:
+        return Fact(False, (major_neg[-1].reference, minor_neg[-1].reference),
+                    note="BCR::ABL1 major and minor breakpoints negative")
+    if not received:
+        return Fact(received=False)
+    return Fact(note="no Ph test covering both breakpoints" if results else "no Ph / BCR::ABL1 result")
+
+
+# ---- reading Observations ------------------------------------------------------------------------------------
+
+
+def read_labs(record: PatientRecord, attestations: Attestations, course_start: date, start: date,
+              diagnosis: Diagnosis | None = None) -> Labs:
+    """The lab facts. `start` (the order's start) is accepted for symmetry with the other readers: every fact here
+    is judged on the latest result on record. `diagnosis` is read from the record when not given."""
+    valuesets = get_valuesets()
+    reader = _Reader(valuesets)
+    results: dict[str, list[_Result]] = {k: [] for k in ("mrd", "ph", "ph-both", "ph-major", "ph-minor", "cd19")}
+    for observation in record.resources("observations", "Observation"):
+        if observation.get("status") in USABLE_STATUSES:
+            reader.read(observation, results)
+    return Labs(results, record.received("observations"), attestations, course_start,
+                diagnosis or read_diagnosis(record, attestations))
+
+
+class _Reader:
+    """Classifies Observation codes (memoized per distinct code) and reads the kept results."""
+
+    def __init__(self, valuesets: ValueSets) -> None:
+        self._vs = valuesets
+        self._kinds: dict[tuple[Any, ...], frozenset[str]] = {}
+
+    def read(self, observation: dict[str, Any], into: dict[str, list[_Result]]) -> None:
+        code = observation.get("code")
+        kinds = self._kinds_of(code)
+        if not kinds:
+            return
+        moment = effective_datetime(observation)
+        if moment is None:
+            return  # an undated result cannot be placed in time
+        if "mrd" in kinds:
+            _append(into["mrd"], _read_mrd(observation, moment, self._vs))
+        if "ph" in kinds:
+            self._read_ph(observation, moment, kinds, into)
+        if "cd19" in kinds:
+            _append(into["cd19"], _read_cd19(observation, moment, kinds, self._vs))
+
+    def _kinds_of(self, code: Any) -> frozenset[str]:
+        key = (concept_text(code),) + tuple((c.get("system"), c.get("code")) for c in codings(code))
+        kinds = self._kinds.get(key)
+        if kinds is None:
+            kinds = self._kinds[key] = _classify(code, key[0], self._vs)
+        return kinds
+
+    def _read_ph(self, observation: dict[str, Any], moment: datetime, kinds: frozenset[str],
+                 into: dict[str, list[_Result]]) -> None:
+        if "ph-genes" in kinds and not _names_bcr_abl1(observation):
+            return
+        result = _read_ph_result(observation, moment, self._vs)
+        if result is None:
+            return
+        into["ph"].append(result)
+        for kind in ("ph-both", "ph-major", "ph-minor"):
+            if kind in kinds:
+                into[kind].append(result)
+
+
+def _append(results: list[_Result], result: _Result | None) -> None:
+    if result is not None:
+        results.append(result)
+
+
+def _classify(code: Any, text: str, vs: ValueSets) -> frozenset[str]:
+    if vs.has_code("cd19-blood-counts", code):
+        return frozenset()  # blood lymphocyte counts are never disease evidence
+    kinds: set[str] = set()
+    if vs.has("mrd", code):
+        kinds.add("mrd")
+    if vs.has_code("cd19-immunophenotype", code):
+        kinds.update(("cd19", "cd19-panel"))
+    elif vs.matches_text("cd19-text", text) and vs.matches_text("blast-text", text):
+        kinds.add("cd19")
+    if vs.has("ph-tests", code) and not vs.matches_text("ph-exclusions", text):
+        kinds.update(_ph_kinds(code, vs))
+    return frozenset(kinds)
+
+
+def _ph_kinds(code: Any, vs: ValueSets) -> set[str]:
+    """Coded tests are judged by their code; the *text* both-breakpoints rule (FISH, karyotype) is for uncoded ones
+    only, since LOINC's breakpoint-specific names also read "t(9;22)"."""
+    kinds = {"ph"}
+    for name, kind in (("ph-both-breakpoints", "ph-both"), ("ph-major-breakpoint", "ph-major"),
+                       ("ph-minor-breakpoint", "ph-minor"), ("ph-genetic-variant", "ph-genes")):
+        if vs.has_code(name, code):
+            kinds.add(kind)
+    if not vs.has_code("ph-tests", code) and vs.matches_text("ph-both-breakpoints", concept_text(code)):
+        kinds.add("ph-both")
+    return kinds
+
+
+def _names_bcr_abl1(observation: dict[str, Any]) -> bool:
+    """A genetic variant assessment is a Ph result only when its gene components name BCR and ABL1."""
+    words = " ".join(_component_text(c) for c in observation.get("component") or [] if isinstance(c, dict)).lower()
+    return re.search(r"\bbcr\b", words) is not None and re.search(r"\babl1?\b", words) is not None
+
+
+def _component_text(component: dict[str, Any]) -> str:
+    parts = [concept_text(component.get("code")), concept_text(component.get("valueCodeableConcept"))]
+    value = component.get("valueString")
+    return " ".join(parts + [value if isinstance(value, str) else ""])
+
+
+# ---- values ---------------------------------------------------------------------------------------------------
+
+
+def qualitative(observation: dict[str, Any], vs: ValueSets) -> bool | None:
+    """Positive/negative from valueCodeableConcept (codes, then text), valueString, or, with no value at all, the
+    interpretation. Negative is checked first: "not detected" contains "detected"."""
+    concept = observation.get("valueCodeableConcept")
+    if isinstance(concept, dict):
+        return _concept_polarity(concept, vs)
+    value = observation.get("valueString")
+    if isinstance(value, str):
+        return _text_polarity(value, vs)
+    if any(key.startswith("value") for key in observation):
+        return None
+    for interpretation in observation.get("interpretation") or []:
+        found = _concept_polarity(interpretation, vs) if isinstance(interpretation, dict) else None
+        if found is not None:
+            return found
+    return None
+
+
+def _concept_polarity(concept: dict[str, Any], vs: ValueSets) -> bool | None:
+    if vs.has_code("result-negative", concept):
+        return False
+    if vs.has_code("result-positive", concept):
+        return True
+    return _text_polarity(concept_text(concept), vs)
+
+
+def _text_polarity(text: str, vs: ValueSets) -> bool | None:
+    if vs.matches_text("result-negative", text):
+        return False
+    return True if vs.matches_text("result-positive", text) else None
+
+
+def _read_ph_result(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> _Result | None:
+    quantity = _quantity(observation)
+    if quantity is not None:
+        value, comparator, _ = quantity
+        positive = comparator not in ("<", "<=") and (value > 0 or comparator == ">")
+    else:
+        positive = qualitative(observation, vs)
+    if positive is None:
+        return None
+    return _Result(moment, ref(observation), positive=positive, shown="positive" if positive else "negative")
+
+
+def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> _Result | None:
+    reference = ref(observation)
+    quantity = _quantity(observation)
+    if quantity is not None:
+        value, comparator, unit = quantity
+        divisor = _MRD_UNITS.get(unit)
+        if divisor is None:  # no or unknown unit: unreadable, never guessed
+            return _Result(moment, reference, shown=f"{comparator}{value} (no usable unit)")
+        return _Result(moment, reference, fraction=value / divisor, comparator=comparator,
+                       shown=f"{comparator}{value}{_UNIT_WORDS[unit]}")
+    if "dataAbsentReason" in observation:
+        return _Result(moment, reference, absent=True, shown="not available")
+    positive = qualitative(observation, vs)
+    shown = {True: "positive", False: "negative", None: "unreadable"}[positive]
+    return _Result(moment, reference, positive=positive, shown=shown)
+
+
+def _quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | None:
+    """(value, comparator, UCUM unit or "") from valueQuantity, or a numeric valueString such as "<0.01%"."""
+    quantity = observation.get("valueQuantity")
+    if isinstance(quantity, dict):
+        value = _decimal(quantity.get("value"))
+        if value is None:
+            return None
+        unit = quantity.get("code") if quantity.get("code") is not None else quantity.get("unit")
+        return value, str(quantity.get("comparator") or ""), str(unit or "").strip()
+    text = observation.get("valueString")
+    match = _NUMERIC_STRING.match(text) if isinstance(text, str) else None
+    if match is None:
+        return None
+    return Decimal(match.group(2)), match.group(1) or "", match.group(3) or ""
+
+
+def _decimal(raw: Any) -> Decimal | None:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        return None
+    try:
+        value = Decimal(str(raw))  # str first: 0.1 stays 0.1, not its binary expansion
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _read_cd19(observation: dict[str, Any], moment: datetime, kinds: frozenset[str], vs: ValueSets) -> _Result | None:
+    """CD19 on blasts: an immunophenotyping panel whose value mentions CD19, or a CD19-on-blasts result with a
+    qualitative value. Panels that do not mention CD19 are ignored."""
+    if "cd19-panel" in kinds:
+        positive = _cd19_in_text(_value_text(observation))
+        if positive is None:
+            positive = _cd19_component(observation, vs)
+    else:
+        positive = qualitative(observation, vs)
+    if positive is None:
+        return None
+    return _Result(moment, ref(observation), positive=positive, shown=f"CD19 {'positive' if positive else 'negative'}")
+
+
+def _value_text(observation: dict[str, Any]) -> str:
+    value = observation.get("valueString")
+    return value if isinstance(value, str) else concept_text(observation.get("valueCodeableConcept"))
+
+
+def _cd19_component(observation: dict[str, Any], vs: ValueSets) -> bool | None:
+    for component in observation.get("component") or []:
+        if isinstance(component, dict) and vs.matches_text("cd19-text", concept_text(component.get("code"))):
+            return qualitative(component, vs)
+    return None
+
+
+def _cd19_in_text(text: str) -> bool | None:
+    """CD19 in free text: "CD19+", "CD19 positive", "CD19 dim" are positive; "CD19-", "CD19 negative",
+    "CD19 dim negative", "negative for CD19" are negative. The words after CD19 up to the next marker decide."""
+    low = text.lower()
+    found = None
+    for match in re.finditer(r"cd19", low):
+        found = _cd19_polarity(low[max(0, match.start() - 16):match.start()], low[match.end():])
+        if found is not None:
+            return found
+    return found
+
+
+def _cd19_polarity(before: str, after: str) -> bool | None:
+    end = _CD19_SEGMENT_END.search(after)
+    segment = after[:end.start()] if end else after
+    if segment.lstrip().startswith(("-", "−", "neg")) or "negative" in segment or "not " in segment:
+        return False
+    if before.rstrip().endswith(("negative for", "neg for", "not")):
+        return False
+    if segment.lstrip().startswith(("+", "pos", "dim", "bright", "partial", "express")) or "positive" in segment:
+        return True
+    return True if before.rstrip().endswith(("positive for", "expressing", "express")) else None
+
