@@ -142,7 +142,7 @@ def _refs(orders: Iterable[MedOrder]) -> tuple[str, ...]:
 def combination(orders: list[MedOrder], start: date, received: bool, attestations: Attestations,
                 attested_since: date | None) -> Fact[str]:
     """How blinatumomab is used at the start date. `orders` excludes the blinatumomab orders themselves;
-    `attested_since` is the start of the latest prior blinatumomab order (order-level attestation)."""
+    `attested_since` is when order-level answers start to count (course.order_level_since)."""
     answer = attestations.get("combination", authored_since=attested_since)
     if answer is not None:
         return Fact(str(answer.value), (answer.reference,), attested=True)

@@ -1,0 +1,147 @@
+"""Course and cycle of the draft blinatumomab orders (fhir-data-profile.md §Course and cycles).
+
+Prior blinatumomab orders are grouped into cycles; cycles into courses. A cycle restarts after an interruption of
+more than 7 days (the label's rule) or once it holds 28 infusion days. A course restarts only at a relapse recorded
+after a remission that itself was recorded after the course began: EHRs re-code C91.02 at every admission, which
+must not restart the count.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Iterable
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.diagnosis import Diagnosis, StatusRecord
+from cds_service.facts.medications import MedOrder, read_med_orders
+from cds_service.facts.model import CycleInfo, Fact
+from cds_service.facts.order import last_infusion_day
+from cds_service.record import PatientRecord, Resolver
+
+MAX_GAP = timedelta(days=7)  # an interruption longer than this restarts the cycle
+INFUSION_DAYS_PER_CYCLE = 28
+_PRIOR_STATUSES = frozenset({"active", "completed", "stopped"})
+
+
+@dataclass(frozen=True)
+class Span:
+    """One prior blinatumomab order: its first and last infusion day."""
+
+    reference: str
+    first: date
+    last: date
+
+
+@dataclass
+class Cycle:
+    spans: list[Span] = field(default_factory=list)
+
+    @property
+    def start(self) -> date:
+        return self.spans[0].first
+
+    @property
+    def last(self) -> date:
+        return max(s.last for s in self.spans)
+
+    def infusion_days_before(self, day: date) -> int:
+        """Distinct infusion days of the cycle before `day` (overlapping orders count once)."""
+        days: set[date] = set()
+        for span in self.spans:
+            current, stop = span.first, min(span.last, day - timedelta(days=1))
+            while current <= stop:
+                days.add(current)
+                current += timedelta(days=1)
+        return len(days)
+
+    def takes(self, first: date) -> bool:
+        """Whether an order starting on `first` continues this cycle."""
+        return first - self.last <= MAX_GAP and self.infusion_days_before(first) < INFUSION_DAYS_PER_CYCLE
+
+
+def prior_spans(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> list[Span]:
+    """Prior blinatumomab orders (not drafts, active/completed/stopped) that began before this cycle's start."""
+    spans = []
+    for order in med_orders:
+        resource = order.resource
+        if ("blinatumomab" not in order.kinds or order.status not in _PRIOR_STATUSES
+                or resource.get("id") in draft_ids or order.start is None or order.start >= start):
+            continue
+        spans.append(Span(order.reference, order.start, last_infusion_day(resource, order.start)))
+    return sorted(spans, key=lambda s: (s.first, s.last))
+
+
+def order_level_since(spans: list[Span]) -> date | None:
+    """From when order-level answers (combination, cycle-number) count: authored after the day the latest prior
+    blinatumomab order started, so an answer given for that order is not reused for this one."""
+    return spans[-1].first + timedelta(days=1) if spans else None
+
+
+def group_cycles(spans: list[Span]) -> list[Cycle]:
+    cycles: list[Cycle] = []
+    for span in spans:
+        if cycles and cycles[-1].takes(span.first):
+            cycles[-1].spans.append(span)
+        else:
+            cycles.append(Cycle([span]))
+    return cycles
+
+
+def _new_course_at(day: date, course_start: date, records: list[StatusRecord]) -> bool:
+    """A relapse recorded on or before `day` after a remission recorded after the course's start."""
+    remission: date | None = None
+    for record in records:
+        if record.day > day:
+            break
+        if record.status == "remission" and record.day > course_start and remission is None:
+            remission = record.day
+        elif record.status == "relapsed" and remission is not None and record.day > remission:
+            return True
+    return False
+
+
+def course_cycle_starts(cycle_starts: list[date], diagnosis: Diagnosis) -> list[date]:
+    """The starts of the cycles of the current (last) course, given every cycle start in order."""
+    records = diagnosis.status_records()  # oldest first
+    course: list[date] = []
+    for cycle_start in cycle_starts:
+        if course and _new_course_at(cycle_start, course[0], records):
+            course = []
+        course.append(cycle_start)
+    return course
+
+
+def read_cycle(record: PatientRecord, draft_orders: list[dict[str, Any]], start: date, diagnosis: Diagnosis,
+               attestations: Attestations, resolve: Resolver,
+               med_orders: list[MedOrder] | None = None) -> CycleInfo:
+    """Cycle number, course start and cycle starts for the draft blinatumomab orders starting on `start`.
+
+    `med_orders` is the record's medication history already read by `read_med_orders` (read here when omitted).
+    """
+    if med_orders is None:
+        med_orders = read_med_orders(record.resources("medicationRequests"), resolve)
+    spans = prior_spans(med_orders, {str(o.get("id")) for o in draft_orders}, start)
+    cycles = group_cycles(spans)
+    continuing = bool(cycles) and cycles[-1].takes(start)
+    starts = [c.start for c in cycles] + ([] if continuing else [start])
+    course = course_cycle_starts(starts, diagnosis)
+    days_before = cycles[-1].infusion_days_before(start) if continuing else 0
+    evidence = tuple(s.reference for c in cycles if c.start >= course[0] for s in c.spans)
+    number: Fact[int] = Fact(len(course), evidence, received=record.received("medicationRequests"),
+                             note=f"cycle {len(course)} of the course that began {course[0].isoformat()}")
+    if not record.received("medicationRequests"):
+        number, course = Fact(received=False), [start]
+    answer = attestations.get("cycle-number", authored_since=order_level_since(spans))
+    if answer is not None and isinstance(answer.value, int) and answer.value >= 1:
+        number = Fact(answer.value, (answer.reference,), attested=True)
+        course = _attested_course(starts, course, answer.value)
+    return CycleInfo(number=number, start=start, course_start=course[0], cycle_starts=tuple(course),
+                     infusion_days_before=days_before)
+
+
+def _attested_course(starts: list[date], counted: list[date], number: int) -> list[date]:
+    """Cycle starts matching an attested cycle number: the last `number` cycle starts when the record holds that
+    many, else the counted course (the attestation fixes the number, not dates the record does not show)."""
+    if number <= len(starts):
+        return starts[-number:]
+    return counted

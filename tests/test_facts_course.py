@@ -1,0 +1,119 @@
+"""Cycles and courses of blinatumomab (fhir-data-profile.md §Course and cycles)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.course import read_cycle
+from cds_service.facts.diagnosis import read_diagnosis
+from cds_service.facts.model import CycleInfo
+from cds_service.record import PatientRecord
+from tests.factories import condition, medication_request, questionnaire_response, record
+
+DAY = timedelta(days=1)
+
+
+def _cycle(rec: PatientRecord, start: date, draft: dict[str, Any] | None = None) -> CycleInfo:
+    attestations = Attestations.from_record(rec)
+    draft = draft or medication_request(start=start, status="draft", id="draft")
+    return read_cycle(rec, [draft], start, read_diagnosis(rec, attestations), attestations, rec.resolve)
+
+
+def _prior(first: date, days: int = 28, status: str = "completed") -> dict[str, Any]:
+    return medication_request(start=first, end=first + (days - 1) * DAY, status=status)
+
+
+def _cycles(n: int, first: date = date(2025, 1, 1), every: int = 42) -> list[dict[str, Any]]:
+    """`n` full 28-day cycles, one every `every` days."""
+    return [_prior(first + i * every * DAY) for i in range(n)]
+
+
+def test_first_cycle_without_history() -> None:
+    info = _cycle(record(), date(2026, 1, 1))
+    assert info.number.value == 1 and info.course_start == date(2026, 1, 1)
+    assert info.cycle_starts == (date(2026, 1, 1),) and info.infusion_days_before == 0
+
+
+def test_gap_of_exactly_7_days_continues_and_8_starts_a_new_cycle() -> None:
+    prior = _prior(date(2026, 1, 1), days=10)  # last infusion day 2026-01-10
+    same = _cycle(record(prior), date(2026, 1, 17))
+    assert same.number.value == 1 and same.infusion_days_before == 10
+    assert same.cycle_starts == (date(2026, 1, 1),) and same.course_start == date(2026, 1, 1)
+    new = _cycle(record(prior), date(2026, 1, 18))
+    assert new.number.value == 2 and new.infusion_days_before == 0
+    assert new.cycle_starts == (date(2026, 1, 1), date(2026, 1, 18))
+
+
+def test_a_cycle_with_28_infusion_days_is_complete() -> None:
+    full = _prior(date(2026, 1, 1), days=28)
+    info = _cycle(record(full), date(2026, 1, 30))
+    assert info.number.value == 2 and info.infusion_days_before == 0
+    short = _prior(date(2026, 1, 1), days=27)
+    assert _cycle(record(short), date(2026, 1, 30)).number.value == 1
+
+
+def test_step_dose_orders_of_one_cycle_count_once() -> None:
+    step = _prior(date(2026, 1, 1), days=7)
+    full = medication_request(start="2026-01-08", end="2026-01-28", status="completed")
+    info = _cycle(record(step, full), date(2026, 2, 12))
+    assert info.number.value == 2 and info.cycle_starts == (date(2026, 1, 1), date(2026, 2, 12))
+    assert set(info.number.evidence) == {f"MedicationRequest/{step['id']}", f"MedicationRequest/{full['id']}"}
+
+
+def test_cycles_6_9_and_10() -> None:
+    for history, expected in ((5, 6), (8, 9), (9, 10)):
+        priors = _cycles(history)
+        start = date(2025, 1, 1) + history * 42 * DAY
+        info = _cycle(record(*priors), start)
+        assert info.number.value == expected and len(info.cycle_starts) == expected
+        assert info.course_start == date(2025, 1, 1)
+
+
+def test_draft_order_itself_and_unusable_priors_are_not_counted() -> None:
+    draft = medication_request(start="2026-03-01", end="2026-03-28", status="active", id="draft")
+    cancelled = _prior(date(2026, 1, 1), status="cancelled")
+    other_drug = medication_request("282388", start="2026-01-01", end="2026-01-28", status="completed")
+    later = _prior(date(2026, 4, 1), status="active")
+    info = _cycle(record(draft, cancelled, other_drug, later), date(2026, 3, 1), draft)
+    assert info.number.value == 1
+
+
+def test_stopped_prior_order_counts() -> None:
+    info = _cycle(record(_prior(date(2026, 1, 1), status="stopped")), date(2026, 2, 12))
+    assert info.number.value == 2
+
+
+def test_new_course_after_relapse_following_remission() -> None:
+    priors = _cycles(3)  # cycles start 2025-01-01, 02-12, 03-26
+    remission = condition("C91.01", recorded="2025-05-01", clinical_status="remission")
+    relapse = condition("C91.02", recorded="2025-09-01", clinical_status="relapse")
+    info = _cycle(record(*priors, remission, relapse), date(2025, 9, 15))
+    assert info.number.value == 1 and info.course_start == date(2025, 9, 15)
+    assert info.cycle_starts == (date(2025, 9, 15),)
+
+
+def test_recoding_c91_02_without_remission_does_not_restart_the_course() -> None:
+    priors = _cycles(3)
+    relapses = [condition("C91.02", recorded=d, clinical_status="relapse")
+                for d in ("2024-12-20", "2025-02-10", "2025-04-01", "2025-05-06")]
+    old_remission = condition("C91.01", recorded="2024-11-01", clinical_status="remission")
+    info = _cycle(record(*priors, *relapses, old_remission), date(2025, 5, 7))
+    assert info.number.value == 4 and info.course_start == date(2025, 1, 1)
+
+
+def test_attested_cycle_number_overrides_when_authored_after_the_latest_prior_order() -> None:
+    priors = _cycles(2)  # cycles start 2025-01-01 and 2025-02-12
+    start = date(2025, 3, 26)
+    answer = questionnaire_response({"cycle-number": 2}, authored="2025-03-20")
+    info = _cycle(record(*priors, answer), start)
+    assert info.number.value == 2 and info.number.attested
+    assert info.cycle_starts == (date(2025, 2, 12), start) and info.course_start == date(2025, 2, 12)
+    stale = questionnaire_response({"cycle-number": 1}, authored="2025-02-12")
+    assert _cycle(record(*priors, stale), start).number.value == 3
+
+
+def test_medication_requests_not_received_leave_the_number_unknown() -> None:
+    info = _cycle(record(not_received=("medicationRequests",)), date(2026, 1, 1))
+    assert info.number.value is None and info.number.received is False
+    assert info.course_start == date(2026, 1, 1)
