@@ -127,7 +127,8 @@ def test_cd19_negative_is_not_met() -> None:
 
 
 def test_no_compendia_attestation_does_not_ask_for_one() -> None:
-    decision = decide({**BASELINES["fb-mrd-positive"], "mrd_at_least_0_1_percent": None})
+    decision = decide({**BASELINES["fb-mrd-positive"], "mrd_at_least_0_1_percent": None,
+                       "therapy_phase": "induction", "ph_positive": False})
     assert decision.decision == "information-needed"
     assert "attestation of an FDA-labeled or NCCN 1/2A use" not in decision.missing
     assert decision.missing == ["quantitative MRD result (%)"]
