@@ -62,7 +62,7 @@ class Report:
 def make_plan(args: argparse.Namespace) -> Plan:
     if args.quick:
         return Plan(Budget(50, 1.0), Budget(2, 0.5), args.load_seconds or 2.0, 1)
-    return Plan(Budget(3000, 10.0), Budget(30, 4.0), args.load_seconds or 10.0, args.rounds)
+    return Plan(Budget(3000, 10.0), Budget(30, 4.0), args.load_seconds or 10.0, max(1, min(args.rounds, 10)))
 
 
 def run_inprocess(report: Report, plan: Plan, call: Call) -> None:
@@ -93,8 +93,9 @@ def _median_result(results: list[LoadResult]) -> LoadResult:
     )
 
 
-def _load_one(name: str, app_spec: str, env: dict[str, str], body: bytes, plan: Plan) -> tuple[LoadResult, list[float]]:
-    with gunicorn(name, app_spec, env, body) as server:
+def _load_one(name: str, app_spec: str, folder: Path, body: bytes, plan: Plan) -> tuple[LoadResult, list[float]]:
+    env = {"CDS_DATABASE_URL": f"sqlite:///{folder / f'{name}.db'}"}
+    with gunicorn(name, app_spec, env, body, folder / f"{name}.log") as server:
         run_load(server.url, body, min(2.0, plan.load_seconds))  # warm-up: first requests fill the workers' caches
         result = run_load(server.url, body, plan.load_seconds)
         peaks = [peak_rss_mib(pid) * MIB_TO_MB for pid in worker_pids(server.process.pid)]
@@ -109,8 +110,7 @@ def run_http(report: Report, plan: Plan, folder: Path) -> None:
     for round_number in range(plan.rounds):
         order = list(apps) if round_number % 2 == 0 else list(apps)[::-1]  # alternate: the machine drifts
         for name in order:
-            env = {"CDS_DATABASE_URL": f"sqlite:///{folder / f'{name}-{round_number}.db'}"}
-            result, peaks = _load_one(name, apps[name], env, body, plan)
+            result, peaks = _load_one(name, apps[name], folder, body, plan)
             runs[name].append(result)
             report.worker_peak_mb[name] = [max(a, b) for a, b in zip(report.worker_peak_mb.get(name, peaks), peaks)]
     print(f"HTTP, gunicorn 2 sync workers, {CONNECTIONS} connections, {plan.load_seconds:g} s x {plan.rounds} round(s):")
@@ -165,7 +165,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short budgets everywhere: checks the harness runs")
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn servers and the load generator")
-    parser.add_argument("--rounds", type=int, default=1, help="HTTP rounds per app; medians are reported")
+    parser.add_argument("--rounds", type=int, default=3, help="HTTP rounds per app; medians are reported")
     parser.add_argument("--load-seconds", type=float, default=0.0, help="duration of each HTTP load run")
     parser.add_argument("--pipeline", choices=sorted(PIPELINES), default="direct",
                         help="in-process path: validation + evaluation functions, or the app's test client")

@@ -44,15 +44,16 @@ def _answers(url: str, body: bytes) -> bool:
         return False
 
 
-def _wait_ready(server: Server, body: bytes) -> None:
+def _wait_ready(server: Server, body: bytes, log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name}: gunicorn exited with {server.process.returncode}")
+            break
         if _answers(server.url, body):
             return
         time.sleep(0.2)
-    raise RuntimeError(f"{server.name}: no 200 answer within {START_TIMEOUT_SECONDS:.0f} s")
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+    raise RuntimeError(f"{server.name}: no 200 answer within {START_TIMEOUT_SECONDS:.0f} s; server log:\n{tail}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -66,14 +67,19 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def gunicorn(name: str, app_spec: str, env: dict[str, str], body: bytes) -> Iterator[Server]:
-    """Runs `app_spec` (e.g. "cds_service.app:create_app()") until the block ends; ready when `body` gets a 200."""
+def gunicorn(name: str, app_spec: str, env: dict[str, str], body: bytes, log: Path) -> Iterator[Server]:
+    """Runs `app_spec` (e.g. "cds_service.app:create_app()") until the block ends; ready when `body` gets a 200.
+
+    The server's output goes to `log`, so request logs do not drown the results.
+    """
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", *GUNICORN_SETTINGS, "--bind", f"127.0.0.1:{port}", app_spec]
-    process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env})
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=REPO, env={**os.environ, **env}, stdout=output,
+                                   stderr=subprocess.STDOUT)
     server = Server(name, f"http://127.0.0.1:{port}{SERVICE_PATH}", process)
     try:
-        _wait_ready(server, body)
+        _wait_ready(server, body, log)
         yield server
     finally:
         _stop(process)

@@ -26,4 +26,5 @@ class Target:
     def line(self) -> str:
         sign = ">=" if self.at_least else "<="
         verdict = "PASS" if self.passed else "FAIL"
-        return f"{verdict}  {self.name}: {self.value:.3g} {self.unit} (target {sign} {self.limit:g} {self.unit})"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{verdict}  {self.name}: {self.value:.3g}{unit} (target {sign} {self.limit:g}{unit})"
