@@ -1,0 +1,182 @@
+"""Dose and quantity cards (service-contract.md §Response item 3; policy-rules.md §2 Aspirus II, §5).
+
+Dose cards appear whatever the payer: a warning with one suggestion when a line is above the label, an info card
+when the dose is more than 10% below the label dose of a matched indication, an info card when a dose cannot be
+read. No weight (or, below 45 kg, no BSA): the label dose is unknown, so there is no dose card at all.
+"""
+from __future__ import annotations
+
+import uuid
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from cds_service.dosing.api import QuantityLimit
+from cds_service.dosing.checks import missing_body_size, order_lines, patient_for
+from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, body_size_known, compare
+from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, check_quantity
+from cds_service.dosing.reading import DoseLine
+from cds_service.dosing.rewrite import Correction, Segment, correct_order, json_number, without_coverage_information
+from cds_service.dosing.templates import CardText, render_card
+from cds_service.dosing.text import days_text, mcg_text
+from cds_service.facts.model import ClinicalFacts
+
+CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
+DOSE_TOPIC = {"system": CARD_TYPES, "code": "off-label", "display": "Off-label dose"}
+QUANTITY_TOPIC = {"system": CARD_TYPES, "code": "limits", "display": "Quantity limit"}
+SCHEDULE_TEXT = {
+    "relapsed-refractory": "relapsed/refractory schedule",
+    "standard": "standard schedule",
+    "interfant": "Interfant: 15 mcg/m²/day",
+    None: "label ceiling",
+}
+
+
+def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None, matched_indication: bool,
+              source_label: str) -> dict[str, Any] | None:
+    """The order's dose card, or None when the dose is at the label (or the label dose is unknown)."""
+    patient = patient_for(facts, schedule)
+    lines = order_lines(order, facts)
+    if missing_body_size(patient) or not body_size_known(lines, patient):
+        return None
+    findings = compare(lines, patient)
+    above = [f for f in findings if f.kind == ABOVE]
+    below = [f for f in findings if f.kind == BELOW]
+    if above:
+        return _above_card(order, facts, lines, patient, above, source_label)
+    if any(line.unreadable for line in lines):
+        reasons = [f"Line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
+        return _card(order, render_card("dose-unreadable.j2", reasons=reasons), "info", source_label, DOSE_TOPIC)
+    if below and matched_indication:
+        text = render_card("dose-below.j2", **_finding_context(facts, patient, below))
+        card = _card(order, text, "info", source_label, DOSE_TOPIC)
+        card["extension"]["dose-check"] = _dose_check(below, patient)
+        return card
+    return None
+
+
+def quantity_card(group: list[dict[str, Any]], facts: ClinicalFacts, limit: QuantityLimit,
+                  source_label: str) -> dict[str, Any] | None:
+    """A warning when the cycle's orders together exceed the limit, suggesting the limit on the largest order."""
+    check = check_quantity(group, limit, facts.cycle.number.value)
+    if not check.over:
+        return None
+    target = max((q for q in check.orders if q.mcg is not None), key=lambda q: q.mcg or 0)
+    value = _quantity_value(check, target)
+    text = render_card("quantity-over.j2", ordered=_amount(check.total_mcg), allowed=_amount(check.allowed_mcg),
+                       window=check.window_days, supply=mcg_text(check.supply_days), cycle=facts.cycle.number.value,
+                       orders=len([q for q in check.orders if q.mcg is not None]),
+                       target=_in_unit(value, target) if value is not None else "")
+    card = _card(target.order, text, "warning", source_label, QUANTITY_TOPIC)
+    if value is not None:
+        resource = without_coverage_information(target.order)
+        resource["dispenseRequest"]["quantity"]["value"] = json_number(value)
+        card["selectionBehavior"] = "at-most-one"
+        card["suggestions"] = [_suggestion(text, resource)]
+    return card
+
+
+def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
+                above: list[Finding], source_label: str) -> dict[str, Any]:
+    correction = correct_order(order, lines, patient, facts.cycle.start, facts.cycle.infusion_days_before)
+    context = _finding_context(facts, patient, above)
+    unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable)
+    segments = _label_segments(correction, patient) if correction else []
+    lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
+    text = render_card("dose-above.j2", segments=segments, unreadable=unreadable, lines=lines_after, **context)
+    card = _card(order, text, "warning", source_label, DOSE_TOPIC)
+    card["extension"]["dose-check"] = _dose_check(above, patient)
+    if correction is not None:
+        card["selectionBehavior"] = "at-most-one"
+        card["suggestions"] = [_suggestion(text, correction.resource)]
+    return card
+
+
+def _card(order: dict[str, Any], text: CardText, indicator: str, source_label: str,
+          topic: dict[str, str]) -> dict[str, Any]:
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": text.summary,
+        "indicator": indicator,
+        "detail": text.detail,
+        "source": {"label": source_label, "topic": dict(topic)},
+        "extension": {"davinci-crd.associated-resource": [{"reference": f"MedicationRequest/{order.get('id', '')}"}]},
+    }
+
+
+def _suggestion(text: CardText, resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "uuid": str(uuid.uuid4()),
+        "label": text.label,
+        "isRecommended": True,
+        "actions": [{"type": "update", "description": text.action, "resource": resource}],
+    }
+
+
+def _dose_check(findings: list[Finding], patient: Patient) -> dict[str, Any]:
+    """service-contract.md `dose-check`: the first off range, plus every off range under `findings`."""
+    shaped = [f.as_json(patient) for f in findings]
+    return {**shaped[0], "findings": shaped}
+
+
+def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Finding]) -> dict[str, Any]:
+    rows = [
+        {
+            "days": days_text(f.first_day, f.last_day),
+            "ordered": mcg_text(f.ordered),
+            "expected": mcg_text(f.expected.mcg_per_day),
+            "basis": _basis_text(f, patient),
+            "cap": mcg_text(f.expected.cap),
+            "cap_applies": f.expected.basis == "bsa" and f.expected.mcg_per_day == f.expected.cap,
+        }
+        for f in findings
+    ]
+    body = "; ".join(fact.note for fact in (facts.body.weight_kg, facts.body.bsa_m2) if fact.note)
+    return {"first": rows[0], "findings": rows, "cycle": patient.cycle, "body": body,
+            "schedule_text": SCHEDULE_TEXT.get(patient.schedule, patient.schedule)}
+
+
+def _basis_text(finding: Finding, patient: Patient) -> str:
+    if finding.expected.basis == "fixed" or finding.expected.per_m2 is None or patient.bsa_m2 is None:
+        return "fixed dose (45 kg or more)"
+    return f"{mcg_text(finding.expected.per_m2)} mcg/m² × {mcg_text(patient.bsa_m2)} m²"
+
+
+def _label_segments(correction: Correction, patient: Patient) -> list[dict[str, Any]]:
+    return [
+        {
+            "dose": mcg_text(s.mcg_per_day),
+            "days": days_text(s.first_day, s.last_day) if s.last_day is not None else f"day {s.first_day} on",
+            "explain": _explain(s, patient),
+            "partial": s.value is not None and len(correction.segments) > 1,
+        }
+        for s in correction.segments
+    ]
+
+
+def _explain(segment: Segment, patient: Patient) -> str:
+    expected = segment.expected
+    if expected is None or expected.basis != "bsa" or expected.per_m2 is None or patient.bsa_m2 is None:
+        return ""
+    if expected.mcg_per_day == expected.cap and expected.per_m2 * patient.bsa_m2 > expected.cap:
+        return f"capped at {mcg_text(expected.cap)} mcg/day"
+    return f"{mcg_text(expected.per_m2)} mcg/m² × {mcg_text(patient.bsa_m2)} m²"
+
+
+def _quantity_value(check: QuantityCheck, target: OrderQuantity) -> Decimal | None:
+    """The target order's quantity, in its own unit, that brings the cycle's total to the limit (rounded down)."""
+    if target.mcg is None or target.per_unit is None:
+        return None
+    room = check.allowed_mcg - (check.total_mcg - target.mcg)
+    if room <= 0:
+        return None
+    step = Decimal(1) if target.per_unit == VIAL_MCG else Decimal(1) / target.per_unit
+    return (room / target.per_unit).quantize(step, rounding=ROUND_DOWN)
+
+
+def _in_unit(value: Decimal, quantity: OrderQuantity) -> str:
+    unit = "vials" if quantity.per_unit == VIAL_MCG else "mcg" if quantity.per_unit == 1 else "mg"
+    return f"{mcg_text(value)} {unit}"
+
+
+def _amount(mcg: Decimal) -> str:
+    return f"{mcg_text(mcg / VIAL_MCG)} vials ({mcg_text(mcg)} mcg)"

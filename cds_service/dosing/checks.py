@@ -1,0 +1,93 @@
+"""`DoseChecks` for one draft order and its cycle group: what the policy engine asks about doses and quantities."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from cds_service.dosing.api import QuantityLimit
+from cds_service.dosing.compare import ABOVE, Finding, Patient, body_size_known, compare
+from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG
+from cds_service.dosing.quantity import VIAL_MCG, check_quantity
+from cds_service.dosing.reading import DoseLine, read_order_doses
+from cds_service.dosing.text import days_text, mcg_text
+from cds_service.facts.model import ClinicalFacts
+from cds_service.verdict import MET, NOT_MET, UNKNOWN, Verdict
+
+MISSING_WEIGHT = "Current weight (within 30 days)"
+MISSING_BSA = "Height or BSA (within 30 days) for a patient under 45 kg"
+
+
+def order_lines(order: dict[str, Any], facts: ClinicalFacts) -> list[DoseLine]:
+    """The order's dosage lines, days numbered within the cycle of `facts`."""
+    return read_order_doses(order, facts.body.bsa_m2.value, facts.cycle.start, facts.cycle.infusion_days_before)
+
+
+def patient_for(facts: ClinicalFacts, schedule: str | None) -> Patient:
+    return Patient(schedule, facts.body.weight_kg.value, facts.body.bsa_m2.value, facts.cycle.number.value)
+
+
+def missing_body_size(patient: Patient) -> str:
+    """What to document so the label dose is known ("" once it is)."""
+    if patient.weight_kg is None and not (patient.schedule == "interfant" and patient.bsa_m2 is not None):
+        return MISSING_WEIGHT
+    below = patient.schedule == "interfant" or (patient.weight_kg is not None and patient.weight_kg < WEIGHT_BOUNDARY_KG)
+    return MISSING_BSA if below and patient.bsa_m2 is None else ""
+
+
+def finding_note(finding: Finding) -> str:
+    """'28 mcg/day on days 1–7; label 9 mcg/day'."""
+    return (f"{mcg_text(finding.ordered)} mcg/day on {days_text(finding.first_day, finding.last_day)}; "
+            f"label {mcg_text(finding.expected.mcg_per_day)} mcg/day")
+
+
+def unreadable_note(lines: list[DoseLine]) -> str:
+    reasons = [f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
+    return "Dose not readable (" + "; ".join(reasons) + ")" if reasons else ""
+
+
+class OrderDoseChecks:
+    """The dose checks of one order (its own lines) and its group (the cycle's quantity)."""
+
+    def __init__(self, order: dict[str, Any], group: list[dict[str, Any]], facts: ClinicalFacts) -> None:
+        self.order = order
+        self.group = group
+        self.facts = facts
+        self.lines = order_lines(order, facts)
+        self.evidence = (f"MedicationRequest/{order.get('id', '')}",)
+
+    def schedule(self, schedule: str) -> Verdict:
+        patient = patient_for(self.facts, schedule)
+        missing = missing_body_size(patient)
+        if missing or not body_size_known(self.lines, patient):
+            return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing or MISSING_BSA)
+        above = [f for f in compare(self.lines, patient) if f.kind == ABOVE]
+        details = {"findings": [f.as_json(patient) for f in above]}
+        if above:
+            return Verdict(NOT_MET, self.evidence, finding_note(above[0]), details=details)
+        if unreadable_note(self.lines) or not self.lines:
+            return Verdict(UNKNOWN, self.evidence, unreadable_note(self.lines) or "No dosage instruction",
+                           "A dose in mcg/day (or mcg/m²/day) on every dosage line")
+        return Verdict(MET, self.evidence, "Dose within the label schedule", details=details)
+
+    def ceiling(self, mcg_per_day: Decimal) -> Verdict:
+        over = [line for line in self.lines if line.mcg_per_day is not None and line.mcg_per_day > mcg_per_day]
+        if over:
+            note = f"{mcg_text(over[0].mcg_per_day)} mcg/day on line {over[0].index + 1}; at most {mcg_text(mcg_per_day)}"
+            return Verdict(NOT_MET, self.evidence, note)
+        unreadable = unreadable_note(self.lines)
+        if unreadable or not self.lines:
+            missing = MISSING_BSA if any("BSA" in line.unreadable for line in self.lines) else \
+                "A dose in mcg/day on every dosage line"
+            return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction", missing)
+        return Verdict(MET, self.evidence, f"At most {mcg_text(mcg_per_day)} mcg/day on every line")
+
+    def quantity(self, limit: QuantityLimit) -> Verdict:
+        check = check_quantity(self.group, limit, self.facts.cycle.number.value)
+        evidence = tuple(f"MedicationRequest/{q.order.get('id', '')}" for q in check.orders)
+        note = (f"{mcg_text(check.total_mcg)} mcg ({mcg_text(check.total_mcg / VIAL_MCG)} vials) for "
+                f"{mcg_text(check.supply_days)} days; limit {mcg_text(check.allowed_mcg)} mcg")
+        if check.over:
+            return Verdict(NOT_MET, evidence, note)
+        if check.unreadable:
+            return Verdict(UNKNOWN, evidence, "; ".join(check.unreadable), "Dispense quantity in vials or mcg")
+        return Verdict(MET, evidence, note)

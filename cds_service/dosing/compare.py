@@ -1,0 +1,93 @@
+"""Day-by-day comparison of an order's dosage lines with the label dose (Aspirus V comparison rules).
+
+A line covering days whose label doses differ is compared day by day, so one 28 mcg/day line over days 1-28 of
+relapsed/refractory cycle 1 is above the label on days 1-7 only. Consecutive days with the same outcome become one
+finding.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable
+
+from cds_service.dosing.expected import Expected, expected_daily_dose
+from cds_service.dosing.reading import DoseLine
+
+ABOVE = "above"
+BELOW = "below"
+
+
+@dataclass(frozen=True)
+class Patient:
+    """What the expected dose depends on besides the day."""
+
+    schedule: str | None
+    weight_kg: Decimal | None
+    bsa_m2: Decimal | None
+    cycle: int | None
+
+    def expected(self, day: int) -> Expected | None:
+        return expected_daily_dose(self.schedule, self.weight_kg, self.bsa_m2, self.cycle, day)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # ABOVE or BELOW
+    line: int  # index of the dosage line
+    first_day: int
+    last_day: int
+    ordered: Decimal  # mcg/day
+    expected: Expected
+
+    def as_json(self, patient: Patient) -> dict[str, Any]:
+        """The shape of service-contract.md `dose-check` (numbers rounded for display only)."""
+        return {
+            "ordered": display_number(self.ordered),
+            "expected": display_number(self.expected.mcg_per_day),
+            "basis": self.expected.basis,
+            "weightKg": display_number(patient.weight_kg),
+            "bsaM2": display_number(patient.bsa_m2),
+            "days": [self.first_day, self.last_day],
+        }
+
+
+def display_number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value.quantize(Decimal("0.01")))
+
+
+def body_size_known(lines: Iterable[DoseLine], patient: Patient) -> bool:
+    """Whether the label dose is known on every day the readable lines cover."""
+    return all(patient.expected(day) is not None for line in lines if line.mcg_per_day is not None
+               for day in line.days())
+
+
+def compare(lines: Iterable[DoseLine], patient: Patient) -> list[Finding]:
+    """Every range of days where a readable line is above the label, or more than 10% below it.
+
+    Call only when `body_size_known`."""
+    findings: list[Finding] = []
+    for line in lines:
+        if line.mcg_per_day is not None:
+            findings.extend(_line_findings(line, line.mcg_per_day, patient))
+    return sorted(findings, key=lambda f: (f.first_day, f.line))
+
+
+def _line_findings(line: DoseLine, ordered: Decimal, patient: Patient) -> list[Finding]:
+    findings: list[Finding] = []
+    for day in line.days():
+        expected = patient.expected(day)
+        kind = _kind(ordered, expected) if expected is not None else None
+        if kind is None or expected is None:
+            continue
+        last = findings[-1] if findings else None
+        if last and last.kind == kind and last.expected == expected and last.last_day == day - 1:
+            findings[-1] = Finding(kind, line.index, last.first_day, day, ordered, expected)
+        else:
+            findings.append(Finding(kind, line.index, day, day, ordered, expected))
+    return findings
+
+
+def _kind(ordered: Decimal, expected: Expected) -> str | None:
+    if ordered > expected.allowed:
+        return ABOVE
+    return BELOW if ordered < expected.low else None

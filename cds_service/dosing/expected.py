@@ -1,0 +1,59 @@
+"""The label dose for a schedule, body size, cycle and day (Aspirus V; policy-rules.md §2 and §5)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+WEIGHT_BOUNDARY_KG = Decimal(45)
+FULL_DOSE = Decimal(28)  # mcg/day, and the cap of a BSA-based full dose
+STEP_DOSE = Decimal(9)  # mcg/day on the step days, and the cap of a BSA-based step dose
+FULL_PER_M2 = Decimal(15)  # mcg/m²/day below 45 kg (and Interfant)
+STEP_PER_M2 = Decimal(5)
+STEP_DAYS = range(1, 8)  # relapsed/refractory cycle 1, days 1-7
+FIXED_TOLERANCE = Decimal("0.5")  # mcg/day above a fixed dose allowed for rounding
+BSA_TOLERANCE = Decimal("0.10")  # fraction above (and, for the info card, below) a BSA-computed dose
+
+
+@dataclass(frozen=True)
+class Expected:
+    mcg_per_day: Decimal  # the label dose (a BSA-based dose already capped)
+    basis: str  # "fixed" (≥ 45 kg) or "bsa"
+    cap: Decimal  # 9 on step days, else 28
+    per_m2: Decimal | None = None  # 15 or 5 when BSA-based
+
+    @property
+    def allowed(self) -> Decimal:
+        """The highest dose that is not above the label: +0.5 mcg/day for a fixed dose, +10% for a BSA-based dose,
+        never above the cap."""
+        if self.basis == "fixed":
+            return self.mcg_per_day + FIXED_TOLERANCE
+        return min(self.mcg_per_day * (1 + BSA_TOLERANCE), self.cap)
+
+    @property
+    def low(self) -> Decimal:
+        """Below this the dose is more than 10% under the label (an info card, never a correction)."""
+        return self.mcg_per_day * (1 - BSA_TOLERANCE)
+
+
+def is_step_day(schedule: str | None, cycle: int | None, day: int) -> bool:
+    """Relapsed/refractory cycle 1 days 1-7 take the step dose."""
+    return schedule == "relapsed-refractory" and cycle == 1 and day in STEP_DAYS
+
+
+def expected_daily_dose(schedule: str | None, weight_kg: Decimal | None, bsa_m2: Decimal | None, cycle: int | None,
+                        day: int) -> Expected | None:
+    """The label dose on one cycle day, or None when the body size needed is not known.
+
+    `schedule` is one of `SCHEDULES`; None (no indication, phase unknown) gives the ceiling only: the full dose.
+    Interfant is dosed by BSA whatever the weight; otherwise below 45 kg by BSA, from 45 kg a fixed dose.
+    """
+    step = is_step_day(schedule, cycle, day)
+    if schedule == "interfant" or (weight_kg is not None and weight_kg < WEIGHT_BOUNDARY_KG):
+        if bsa_m2 is None:
+            return None
+        per_m2, cap = (STEP_PER_M2, STEP_DOSE) if step else (FULL_PER_M2, FULL_DOSE)
+        return Expected(min(per_m2 * bsa_m2, cap), "bsa", cap, per_m2)
+    if weight_kg is None:
+        return None
+    dose = STEP_DOSE if step else FULL_DOSE
+    return Expected(dose, "fixed", dose)

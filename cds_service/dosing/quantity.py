@@ -1,0 +1,81 @@
+"""Dispensed quantity of a cycle's blinatumomab orders against the Aspirus II limit (policy-rules.md §2).
+
+Quantities are added across every draft order of the cycle, in mcg: a vial holds 35 mcg and one HCPCS J9039 billing
+unit is 1 mcg, so 28 vials and 980 units are the same limit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from cds_service.dosing.api import QuantityLimit
+from cds_service.dosing.units import decimal, normalize, parse_dose_unit, time_in_days, unit_text
+
+VIAL_MCG = Decimal(35)
+_VIAL_UNITS = frozenset({"vial", "vials", "{vial}", "{vials}"})
+
+
+@dataclass(frozen=True)
+class OrderQuantity:
+    order: dict[str, Any]
+    mcg: Decimal | None  # None when there is no quantity or it is unreadable
+    per_unit: Decimal | None  # mcg per unit of the order's own quantity unit (35 for vials)
+    unreadable: str = ""
+
+
+@dataclass(frozen=True)
+class QuantityCheck:
+    orders: tuple[OrderQuantity, ...]
+    window_days: int  # the limit's window for this cycle (42, or 84 in continued cycles)
+    supply_days: Decimal  # the window, or the longer expected supply duration of the orders
+    allowed_mcg: Decimal  # the limit scaled to the supply
+
+    @property
+    def total_mcg(self) -> Decimal:
+        return sum((q.mcg for q in self.orders if q.mcg is not None), Decimal(0))
+
+    @property
+    def unreadable(self) -> list[str]:
+        return [q.unreadable for q in self.orders if q.unreadable]
+
+    @property
+    def over(self) -> bool:
+        return self.total_mcg > self.allowed_mcg
+
+
+def check_quantity(group: list[dict[str, Any]], limit: QuantityLimit, cycle: int | None) -> QuantityCheck:
+    """The group's total quantity against the limit for the cycle's window; a longer expected supply duration
+    allows proportionally more (Aspirus II)."""
+    window = limit.days_continued if cycle is not None and cycle >= limit.continued_from_cycle else limit.days
+    supplies = [time_in_days(_dispense(o).get("expectedSupplyDuration") or {}) for o in group]
+    supply = max([Decimal(window)] + [s for s in supplies if s is not None])
+    per_window = min(Decimal(limit.units), limit.vials * VIAL_MCG)
+    allowed = per_window * supply / Decimal(window)
+    return QuantityCheck(tuple(read_quantity(o) for o in group), window, supply, allowed)
+
+
+def read_quantity(order: dict[str, Any]) -> OrderQuantity:
+    quantity = _dispense(order).get("quantity")
+    if not isinstance(quantity, dict):
+        return OrderQuantity(order, None, None)
+    value = decimal(quantity.get("value"))
+    per_unit = quantity_unit_mcg(unit_text(quantity))
+    if value is None or per_unit is None:
+        reason = f"quantity unit {unit_text(quantity) or '(none)'!r} not readable" if value is not None else \
+            "quantity without a value"
+        return OrderQuantity(order, None, None, reason)
+    return OrderQuantity(order, value * per_unit, per_unit)
+
+
+def quantity_unit_mcg(unit: str) -> Decimal | None:
+    """mcg per unit of a dispense quantity: vials, or a mass (mcg = billing units, mg)."""
+    if unit.strip().lower() in _VIAL_UNITS:
+        return VIAL_MCG
+    mass = parse_dose_unit(unit) if unit and "/" not in normalize(unit) else None
+    return mass.mcg if mass is not None and not isinstance(mass, str) else None
+
+
+def _dispense(order: dict[str, Any]) -> dict[str, Any]:
+    dispense = order.get("dispenseRequest")
+    return dispense if isinstance(dispense, dict) else {}

@@ -1,0 +1,190 @@
+"""The daily dose of each dosage line of a blinatumomab order, and which cycle days it covers.
+
+A dose is read from, in this order of preference, `rateQuantity`, `rateRatio` or `doseQuantity` of a line's
+`doseAndRate`; a dose that cannot be read exactly is `unreadable` with the reason, never guessed (fhir-data-profile.md
+§The order). Arithmetic is exact (Decimal); rounding happens only for display.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from cds_service.dosing.units import DoseUnit, decimal, parse_dose_unit, time_in_days, unit_text
+from cds_service.facts.codes import parse_date
+
+# How many infusion days a line without an end covers at most: a cycle has 28 infusion days (Aspirus V).
+INFUSION_DAYS = 28
+
+
+@dataclass(frozen=True)
+class DoseForm:
+    """Where a line's dose sits and how its value becomes mcg/day, so a correction is written the same way."""
+
+    entry: int  # index in doseAndRate
+    field: str  # "rateQuantity", "rateRatio" (the numerator is rewritten) or "doseQuantity"
+    factor: Decimal  # mcg/day per unit of the value (per m² when per_m2)
+    per_m2: bool
+
+
+@dataclass(frozen=True)
+class DoseLine:
+    index: int  # position in dosageInstruction
+    first_day: int  # cycle day the line starts (day 1 = the cycle start)
+    last_day: int | None  # last cycle day it covers; None when the line states no end
+    mcg_per_day: Decimal | None = None
+    unreadable: str = ""  # why the dose could not be read (then mcg_per_day is None)
+    form: DoseForm | None = None
+    bounds: str = ""  # "period", "duration" or "" (none): how the line states its days
+
+    @property
+    def basis(self) -> str:
+        return "bsa" if self.form is not None and self.form.per_m2 else "fixed"
+
+    def days(self) -> range:
+        """The cycle days to compare: an open-ended line runs to the end of the cycle's infusion days."""
+        last = self.last_day if self.last_day is not None else max(self.first_day, INFUSION_DAYS)
+        return range(self.first_day, last + 1)
+
+
+def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start: date | None = None,
+                     days_before: int = 0) -> list[DoseLine]:
+    """Every dosage line with its mcg/day (or why unreadable) and its cycle days.
+
+    Day 1 is `cycle_start` (default: the order's own earliest start); `days_before` infusion days already given in
+    the cycle are added, so an order continuing a cycle lands on the right schedule days.
+    """
+    lines = [line if isinstance(line, dict) else {} for line in order.get("dosageInstruction") or ()]
+    anchor = cycle_start or _earliest_bounds_start(lines) or _order_date(order)
+    ordered = sorted(range(len(lines)), key=lambda i: (line_order(lines[i]), i))
+    result: dict[int, DoseLine] = {}
+    next_day = 1 + days_before + _days_after(_order_date(order), anchor)
+    for index in ordered:
+        first, last, bounds = _covered_days(lines[index], anchor, days_before, next_day)
+        mcg, reason, form = _read_dose(lines[index], bsa_m2)
+        result[index] = DoseLine(index, first, last, mcg, reason, form, bounds)
+        next_day = last + 1 if last is not None else next_day
+    return [result[i] for i in range(len(lines))]
+
+
+def cycle_day_date(anchor: date, day: int, days_before: int = 0) -> date:
+    """The calendar date of a cycle day (inverse of the day numbering of `read_order_doses`)."""
+    return anchor + timedelta(days=day - 1 - days_before)
+
+
+def _days_after(day: date | None, anchor: date | None) -> int:
+    return max(0, (day - anchor).days) if day is not None and anchor is not None else 0
+
+
+def line_order(line: dict[str, Any]) -> int:
+    """A line's sequence number (lines without one come last, in their written order)."""
+    value = line.get("sequence")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1_000_000
+
+
+def _repeat(line: dict[str, Any]) -> dict[str, Any]:
+    repeat = (line.get("timing") or {}).get("repeat")
+    return repeat if isinstance(repeat, dict) else {}
+
+
+def _earliest_bounds_start(lines: list[dict[str, Any]]) -> date | None:
+    starts = [parse_date((_repeat(line).get("boundsPeriod") or {}).get("start")) for line in lines]
+    return min((d for d in starts if d is not None), default=None)
+
+
+def _order_date(order: dict[str, Any]) -> date | None:
+    validity = ((order.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("start")
+    lines = [line for line in order.get("dosageInstruction") or () if isinstance(line, dict)]
+    return _earliest_bounds_start(lines) or parse_date(validity) or parse_date(order.get("authoredOn"))
+
+
+def _period_last(end: Any) -> date | None:
+    # A Period end at midnight means the infusion stopped at the end of the previous day.
+    day = parse_date(end)
+    if day is not None and isinstance(end, str) and end[10:19] == "T00:00:00":
+        return day - timedelta(days=1)
+    return day
+
+
+def _covered_days(line: dict[str, Any], anchor: date | None, days_before: int,
+                  next_day: int) -> tuple[int, int | None, str]:
+    repeat = _repeat(line)
+    period = repeat.get("boundsPeriod") or {}
+    start, end = parse_date(period.get("start")), _period_last(period.get("end"))
+    if anchor is not None and (start or end):
+        first = (start - anchor).days + 1 + days_before if start else next_day
+        last = (end - anchor).days + 1 + days_before if end else None
+        return first, last, "period"
+    duration = time_in_days(repeat.get("boundsDuration") or {})
+    if duration is not None:
+        return next_day, next_day + math.ceil(duration) - 1, "duration"
+    return next_day, None, ""
+
+
+def _read_dose(line: dict[str, Any], bsa_m2: Decimal | None) -> tuple[Decimal | None, str, DoseForm | None]:
+    reasons = []
+    entries = [e if isinstance(e, dict) else {} for e in line.get("doseAndRate") or ()]
+    for field in ("rateQuantity", "rateRatio", "doseQuantity"):
+        for entry_index, entry in enumerate(entries):
+            if not isinstance(entry.get(field), dict):
+                continue
+            form = _form(field, entry[field], _repeat(line), entry_index)
+            if isinstance(form, str):
+                reasons.append(form)
+                continue
+            return _apply(form, _value(field, entry[field]), bsa_m2)
+    return None, reasons[0] if reasons else "no dose or rate", None
+
+
+def _value(field: str, quantity: dict[str, Any]) -> Decimal | None:
+    source = quantity.get("numerator") or {} if field == "rateRatio" else quantity
+    return decimal(source.get("value"))
+
+
+def _apply(form: DoseForm, value: Decimal | None, bsa_m2: Decimal | None) -> tuple[Decimal | None, str, DoseForm | None]:
+    if value is None or value < 0:
+        return None, "no dose value", form
+    if form.per_m2 and bsa_m2 is None:
+        return None, "dose per m² needs a BSA (or weight and height)", form
+    return value * form.factor * (bsa_m2 if form.per_m2 else 1), "", form
+
+
+def _form(field: str, quantity: dict[str, Any], repeat: dict[str, Any], entry: int) -> DoseForm | str:
+    if field == "rateRatio":
+        return _ratio_form(quantity, entry)
+    unit = parse_dose_unit(unit_text(quantity))
+    if isinstance(unit, str):
+        return unit
+    if field == "rateQuantity":
+        if unit.per_day is None:
+            return f"rate without a time unit ({unit_text(quantity)})"
+        return DoseForm(entry, field, unit.mcg * unit.per_day, unit.per_m2)
+    return _dose_form(unit, quantity, repeat, entry)
+
+
+def _ratio_form(ratio: dict[str, Any], entry: int) -> DoseForm | str:
+    numerator = parse_dose_unit(unit_text(ratio.get("numerator") or {}))
+    if isinstance(numerator, str):
+        return numerator
+    denominator = time_in_days(ratio.get("denominator") or {})
+    if numerator.per_day is not None or denominator is None:
+        return "rate ratio without a time denominator"
+    return DoseForm(entry, "rateRatio", numerator.mcg / denominator, numerator.per_m2)
+
+
+def _dose_form(unit: DoseUnit, quantity: dict[str, Any], repeat: dict[str, Any], entry: int) -> DoseForm | str:
+    """A dose per administration: per day, per its period (frequency/period), or per bag over its duration."""
+    if unit.per_day is not None:
+        # A dose written as a rate (ug/d in doseQuantity) is already a daily amount per its unit.
+        return DoseForm(entry, "doseQuantity", unit.mcg * unit.per_day, unit.per_m2)
+    period = time_in_days({"value": repeat.get("period"), "code": repeat.get("periodUnit")})
+    duration = time_in_days({"value": repeat.get("duration"), "code": repeat.get("durationUnit")})
+    frequency = decimal(repeat.get("frequency", 1))
+    # A bag infused over `duration` that outlasts the dosing period is a continuous infusion: spread it over the bag.
+    if duration is not None and (period is None or duration >= period):
+        return DoseForm(entry, "doseQuantity", unit.mcg / duration, unit.per_m2)
+    if period is None or frequency is None or frequency <= 0:
+        return "dose without timing (frequency and period)"
+    return DoseForm(entry, "doseQuantity", unit.mcg * frequency / period, unit.per_m2)

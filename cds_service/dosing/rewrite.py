@@ -1,0 +1,186 @@
+"""The corrected order of a dose suggestion: every line above the label set to the label dose, written in the same
+representation the order used (service-contract.md §Response item 3).
+
+A line whose days need different doses (a single relapsed/refractory cycle-1 line: step days 1-7, then the full
+dose) is split into consecutive lines. Corrected values are rounded down, never up, so a correction is never above
+the label caps itself.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from cds_service.dosing.compare import Patient
+from cds_service.dosing.expected import Expected
+from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
+from cds_service.dosing.text import mcg_text
+
+COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
+SIGNIFICANT_DIGITS = 4
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Consecutive days of one line that end up with one dose."""
+
+    line: int
+    first_day: int
+    last_day: int | None  # None: the open end of a line without one
+    value: Decimal | None  # the corrected value in the line's own unit; None keeps the original
+    mcg_per_day: Decimal  # the daily dose of the segment after the correction
+    expected: Expected | None  # the label dose the correction follows (None when kept)
+
+
+@dataclass(frozen=True)
+class Correction:
+    resource: dict[str, Any]
+    segments: tuple[Segment, ...]  # every segment of every line that changed, in day order
+
+    @property
+    def changed(self) -> tuple[Segment, ...]:
+        return tuple(s for s in self.segments if s.value is not None)
+
+
+def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient, anchor: date,
+                  days_before: int = 0) -> Correction | None:
+    """The order with every above-label day corrected, or None when no readable line is above the label."""
+    by_line = {line.index: _segments(line, patient) for line in lines}
+    changed = {index: segs for index, segs in by_line.items() if any(s.value is not None for s in segs)}
+    if not changed:
+        return None
+    resource = without_coverage_information(order)
+    dosage = resource.get("dosageInstruction") or []
+    split = any(len(segments) > 1 for segments in changed.values())
+    # A split renumbers the sequences: walk the lines in sequence order so the parts of a line follow each other.
+    walk = sorted(lines, key=lambda item: (line_order(dosage[item.index]), item.index)) if split else lines
+    rewritten: list[dict[str, Any]] = []
+    for line in walk:
+        if line.index in changed:
+            rewritten.extend(_rewrite_line(dosage[line.index], line, changed[line.index], anchor, days_before))
+        else:
+            rewritten.append(dosage[line.index])
+    resource["dosageInstruction"] = _renumber(rewritten) if split else rewritten
+    segments = sorted((s for segs in changed.values() for s in segs), key=lambda s: (s.first_day, s.line))
+    return Correction(resource, tuple(segments))
+
+
+def without_coverage_information(order: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of the order without the coverage-information extension (the next order-sign adds a fresh one)."""
+    resource = copy.deepcopy(order)
+    kept = [e for e in resource.get("extension") or () if not (isinstance(e, dict) and e.get("url") == COVERAGE_INFORMATION)]
+    if kept:
+        resource["extension"] = kept
+    else:
+        resource.pop("extension", None)
+    return resource
+
+
+def corrected_value(form: DoseForm, expected: Expected, bsa_m2: Decimal | None) -> Decimal:
+    """The label dose in the line's own unit, rounded down."""
+    if form.per_m2 and bsa_m2:
+        uncapped = expected.per_m2 is not None and expected.mcg_per_day == expected.per_m2 * bsa_m2
+        per_m2 = expected.per_m2 if uncapped and expected.per_m2 is not None else expected.mcg_per_day / bsa_m2
+        return _round_down(per_m2 / form.factor)
+    daily = expected.mcg_per_day
+    if expected.basis == "bsa":
+        # A BSA-computed dose is prepared to a tenth of a microgram: 15 × 0.93 = 13.95 is given as 13.9.
+        daily = daily.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    return _round_down(daily / form.factor)
+
+
+def _round_down(value: Decimal) -> Decimal:
+    if value == 0:
+        return value
+    exponent = value.adjusted() - SIGNIFICANT_DIGITS + 1
+    return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_DOWN).normalize()
+
+
+def _segments(line: DoseLine, patient: Patient) -> list[Segment]:
+    if line.mcg_per_day is None or line.form is None:
+        return []
+    segments: list[Segment] = []
+    for day in line.days():
+        segment = _day_segment(line, line.form, line.mcg_per_day, patient, day)
+        last = segments[-1] if segments else None
+        if last and last.value == segment.value and last.mcg_per_day == segment.mcg_per_day:
+            segments[-1] = Segment(line.index, last.first_day, day, last.value, last.mcg_per_day, last.expected)
+        else:
+            segments.append(segment)
+    if line.last_day is None:  # the open end stays open
+        tail = segments[-1]
+        segments[-1] = Segment(tail.line, tail.first_day, None, tail.value, tail.mcg_per_day, tail.expected)
+    return segments
+
+
+def _day_segment(line: DoseLine, form: DoseForm, ordered: Decimal, patient: Patient, day: int) -> Segment:
+    expected = patient.expected(day)
+    if expected is None or ordered <= expected.allowed:
+        return Segment(line.index, day, day, None, ordered, None)
+    value = corrected_value(form, expected, patient.bsa_m2)
+    bsa = patient.bsa_m2 if form.per_m2 and patient.bsa_m2 is not None else Decimal(1)
+    daily = value * form.factor * bsa
+    return Segment(line.index, day, day, value, daily, expected)
+
+
+def _rewrite_line(original: dict[str, Any], line: DoseLine, segments: list[Segment], anchor: date,
+                  days_before: int) -> list[dict[str, Any]]:
+    rewritten = []
+    for position, segment in enumerate(segments):
+        copy_ = copy.deepcopy(original)
+        if segment.value is not None and line.form is not None:
+            _set_value(copy_, line.form, segment.value)
+        if len(segments) > 1:
+            _set_bounds(copy_, line, segment, position == 0, position == len(segments) - 1, anchor, days_before)
+        rewritten.append(copy_)
+    return rewritten
+
+
+def _set_value(line: dict[str, Any], form: DoseForm, value: Decimal) -> None:
+    holder = line["doseAndRate"][form.entry][form.field]
+    if form.field == "rateRatio":
+        holder = holder["numerator"]
+    old = holder.get("value")
+    holder["value"] = json_number(value)
+    if isinstance(line.get("text"), str):
+        line["text"] = _replace_number(line["text"], old, value)
+
+
+def json_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _replace_number(text: str, old: Any, new: Decimal) -> str:
+    """The instruction text with the old dose replaced, when it names it exactly once; else a plain new text."""
+    old_text = mcg_text(Decimal(str(old))) if old is not None else ""
+    pattern = rf"(?<![\d.]){re.escape(old_text)}(?![\d.])" if old_text else ""
+    if pattern and len(re.findall(pattern, text)) == 1:
+        return re.sub(pattern, mcg_text(new), text)
+    return f"{mcg_text(new)} (dose corrected; was: {text})"
+
+
+def _set_bounds(line: dict[str, Any], dose: DoseLine, segment: Segment, first: bool, last: bool, anchor: date,
+                days_before: int) -> None:
+    repeat = line.setdefault("timing", {}).setdefault("repeat", {})
+    if dose.bounds == "period":
+        period = repeat["boundsPeriod"]
+        if not first:
+            period["start"] = cycle_day_date(anchor, segment.first_day, days_before).isoformat()
+        if not last and segment.last_day is not None:
+            period["end"] = cycle_day_date(anchor, segment.last_day, days_before).isoformat()
+        return
+    if last and dose.bounds == "":
+        return  # an open-ended line stays open after its split-off first days
+    assert segment.last_day is not None  # only the last segment of an open line has no end
+    days = segment.last_day - segment.first_day + 1
+    repeat["boundsDuration"] = {"value": days, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}
+
+
+def _renumber(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sequence numbers 1..n in day order once a line was split (FHIR: equal sequence numbers run concurrently)."""
+    for number, line in enumerate(lines, start=1):
+        line["sequence"] = number
+    return lines

@@ -1,0 +1,15 @@
+"""Numbers and day ranges as clinicians read them on a card (display only: values stay exact elsewhere)."""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+
+def mcg_text(value: Decimal) -> str:
+    """At most two decimals, no trailing zeros: 28, 13.9, 0.58."""
+    rounded = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
+    return f"{rounded:f}"
+
+
+def days_text(first: int, last: int) -> str:
+    """'day 8' or 'days 1–7'."""
+    return f"day {first}" if first == last else f"days {first}–{last}"

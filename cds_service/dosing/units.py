@@ -1,0 +1,93 @@
+"""Dose units: micrograms, optionally per m², optionally per time, read exactly (fhir-data-profile.md §The order).
+
+Units arrive as UCUM codes (`ug/d`, `ug/(m2.d)`, `ug/h`) or as the strings EHRs print (`mcg/day`, `mcg/m²/day`,
+`mcg/hr`); both are normalized to one grammar `mass[/m2][/time]` before lookup.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+MCG_PER_MASS = {"ug": Decimal(1), "mg": Decimal(1000), "ng": Decimal("0.001")}
+# How many of each time unit make a day: multiplying by these keeps hourly and per-minute rates exact.
+PER_DAY = {
+    "d": Decimal(1),
+    "h": Decimal(24),
+    "min": Decimal(1440),
+    "s": Decimal(86400),
+    "wk": Decimal(1) / Decimal(7),
+}
+VOLUME_UNITS = frozenset({"ml", "l"})
+
+_SPELLINGS = (
+    (r"µg|μg|mcg|microgram(s)?", "ug"),
+    (r"milligram(s)?", "mg"),
+    (r"m\^2|m²|sq\.?m", "m2"),
+    (r"\(24\.?h\)|24h(r|our)?s?|24-hours?", "d"),
+    (r"days?|/24\b", "/d"),
+    (r"h(ou)?rs?|hour", "h"),
+    (r"minutes?|mins?", "min"),
+    (r"weeks?|wks?", "wk"),
+)
+
+
+@dataclass(frozen=True)
+class DoseUnit:
+    """A readable dose unit: `mcg` per unit value (before BSA and time), per m² or not, and for a rate how many of
+    its time unit make a day (None for an amount: a dose, not a rate)."""
+
+    mcg: Decimal
+    per_m2: bool
+    per_day: Decimal | None
+
+
+def decimal(value: Any) -> Decimal | None:
+    """A JSON number as an exact Decimal of the digits written (str() first: never a binary float expansion)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        return None
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
+def unit_text(quantity: dict[str, Any]) -> str:
+    """The unit of a Quantity as written: its code, else its unit string."""
+    return str(quantity.get("code") or quantity.get("unit") or "").strip()
+
+
+def normalize(unit: str) -> str:
+    text = unit.strip().lower().replace(" ", "")
+    for pattern, replacement in _SPELLINGS:
+        text = re.sub(pattern, replacement, text)
+    # UCUM groups a compound denominator: ug/(m2.d) is ug/m2/d.
+    text = text.replace("(", "").replace(")", "").replace(".", "/")
+    return re.sub(r"/+", "/", text)
+
+
+def parse_dose_unit(unit: str) -> DoseUnit | str:
+    """The DoseUnit of a unit string, or why it cannot be read."""
+    parts = normalize(unit).split("/") if unit else []
+    if not parts:
+        return "no unit"
+    if parts[0] in VOLUME_UNITS:
+        return f"volume ({unit}) without a concentration"
+    if parts[0] not in MCG_PER_MASS:
+        return f"unknown unit {unit!r}"
+    per_m2 = "m2" in parts[1:]
+    rest = [p for p in parts[1:] if p != "m2"]
+    if len(rest) > 1 or (rest and rest[0] not in PER_DAY):
+        return f"unknown unit {unit!r}"
+    return DoseUnit(MCG_PER_MASS[parts[0]], per_m2, PER_DAY[rest[0]] if rest else None)
+
+
+def time_in_days(quantity: dict[str, Any]) -> Decimal | None:
+    """A duration Quantity (value and time unit) in days, or None when it has no positive value or known unit."""
+    value = decimal(quantity.get("value"))
+    per_day = PER_DAY.get(normalize(unit_text(quantity)).lstrip("/"))
+    if value is None or value <= 0 or per_day is None:
+        return None
+    return value / per_day
