@@ -1,33 +1,22 @@
 """SQLAlchemy engine from a URL, and the schema migrations run on start.
 
-SQLite (the default: one file under the data directory) runs in WAL mode so the background audit writer and the
-request threads of several gunicorn workers can read while one writes. PostgreSQL is reached through psycopg 3.
+SQLite (the default: a file under the data directory, see `config.Settings.database_url`) runs in WAL mode so the
+background audit writer and the request threads of several gunicorn workers can read while one writes. PostgreSQL
+is reached through psycopg 3.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-DEFAULT_DATA_DIR = "data"
-SQLITE_FILE = "cds-service.sqlite3"
-# Lock id for pg_advisory_xact_lock: any constant shared by all workers of this service ("CDSAUDIT" in hex-ish).
+# Key of the PostgreSQL advisory lock held while migrating: any constant shared by every worker of this service.
 _PG_MIGRATION_LOCK = 0x0CD5A0D17
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
-
-
-def default_database_url(environ: Mapping[str, str] | None = None) -> str:
-    """CDS_DATABASE_URL if set, else an SQLite file in CDS_DATA_DIR (default ./data)."""
-    env = os.environ if environ is None else environ
-    if env.get("CDS_DATABASE_URL"):
-        return env["CDS_DATABASE_URL"]
-    data_dir = Path(env.get("CDS_DATA_DIR") or DEFAULT_DATA_DIR)
-    return f"sqlite:///{data_dir / SQLITE_FILE}"
 
 
 def create_db_engine(database_url: str) -> Engine:

@@ -1,0 +1,118 @@
+"""CDS Hooks 2.0 feedback: POST /cds-services/<service_id>/feedback, stored with the card it refers to.
+
+Lenient where real clients differ from the specification (an `overrideReason` that is a bare Coding, a reason with
+only a code, suggestions given as plain uuid strings, no `outcomeTimestamp`); strict about anything else (400 with an
+OperationOutcome naming the field). Feedback on a card uuid this service never issued is stored anyway, flagged.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
+
+from cds_service import SERVICE_ID
+from cds_service.audit import AuditStore, FeedbackEntry
+from cds_service.exceptions import ClientError
+from cds_service.validation import check_content_type, parse_json_object
+
+log = logging.getLogger(__name__)
+
+SERVICE_IDS = frozenset({SERVICE_ID})
+
+_STRING = {"type": "string", "minLength": 1}
+_CODING = {
+    "type": "object",
+    "properties": {"system": {"type": "string"}, "code": {"type": "string"}, "display": {"type": "string"}},
+    "anyOf": [{"required": ["code"]}, {"required": ["display"]}],
+}
+_OVERRIDE_REASON = {
+    "type": "object",
+    "properties": {"reason": _CODING, "userComment": {"type": "string"}},
+    # Either the specified {"reason": Coding, "userComment": ...} or a bare Coding.
+    "anyOf": [{"required": ["reason"]}, {"required": ["userComment"]}, _CODING],
+}
+_ITEM = {
+    "type": "object",
+    "required": ["card", "outcome"],
+    "properties": {
+        "card": _STRING,
+        "outcome": {"enum": ["accepted", "overridden"]},
+        "acceptedSuggestions": {
+            "type": "array",
+            "items": {"anyOf": [_STRING, {"type": "object", "required": ["id"], "properties": {"id": _STRING}}]},
+        },
+        "overrideReason": _OVERRIDE_REASON,
+        "outcomeTimestamp": {"type": "string"},
+    },
+}
+FEEDBACK_SCHEMA = {
+    "type": "object",
+    "required": ["feedback"],
+    "properties": {"feedback": {"type": "array", "items": _ITEM}},
+}
+_VALIDATOR = Draft202012Validator(FEEDBACK_SCHEMA)
+
+
+def feedback_blueprint(store: AuditStore) -> Blueprint:
+    """The feedback endpoint; the app registers it and puts it behind the same JWT check as the service."""
+    blueprint = Blueprint("feedback", __name__)
+
+    @blueprint.post("/cds-services/<service_id>/feedback")
+    def receive_feedback(service_id: str) -> Response:
+        if service_id not in SERVICE_IDS:
+            raise ClientError(404, f"No CDS service with id {service_id!r}", "service_id", code="not-found")
+        check_content_type(request.content_type)
+        entries = parse_feedback(parse_json_object(request.get_data()))
+        stored = store.record_feedback(service_id, entries)
+        unknown = [entry.card_uuid for entry in stored if not entry.card_known]
+        if unknown:
+            log.warning("feedback for %d card uuid(s) never issued: %s", len(unknown), ", ".join(unknown))
+        return jsonify({"stored": len(stored), "unknownCards": unknown})
+
+    return blueprint
+
+
+def parse_feedback(body: dict[str, Any]) -> list[FeedbackEntry]:
+    """Validate a feedback request body and normalize its items; ClientError(400) naming the field otherwise."""
+    error = best_match(_VALIDATOR.iter_errors(body))
+    if error is not None:
+        field = _field(error)
+        raise ClientError(400, f"{field}: {error.message[:300]}", field)
+    return [_entry(item, index) for index, item in enumerate(body["feedback"])]
+
+
+def _field(error: ValidationError) -> str:
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+    if error.validator == "required":
+        missing = next(name for name in error.validator_value if name not in error.instance)
+        path = f"{path}.{missing}"
+    return path.lstrip(".") or "$this"
+
+
+def _entry(item: dict[str, Any], index: int) -> FeedbackEntry:
+    reason = item.get("overrideReason") or {}
+    wrapped = "reason" in reason or "userComment" in reason
+    coding = reason.get("reason", {}) if wrapped else reason
+    return FeedbackEntry(
+        card_uuid=item["card"],
+        outcome=item["outcome"],
+        accepted_suggestions=[s if isinstance(s, str) else s["id"] for s in item.get("acceptedSuggestions", [])],
+        override_system=coding.get("system"),
+        override_code=coding.get("code"),
+        override_display=coding.get("display"),
+        override_comment=reason.get("userComment") if wrapped else None,
+        outcome_timestamp=_timestamp(item.get("outcomeTimestamp"), f"feedback[{index}].outcomeTimestamp"),
+    )
+
+
+def _timestamp(raw: str | None, field: str) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ClientError(400, f"{field}: {raw!r} is not an ISO 8601 date-time", field) from None

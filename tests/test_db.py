@@ -1,0 +1,94 @@
+"""Engine creation and migrations, against SQLite and (with CDS_TEST_POSTGRES_URL) PostgreSQL.
+
+The `database_url` fixture here is shared by the other audit test modules: `from tests.test_db import database_url`.
+Each PostgreSQL test gets a schema of its own (via the connection's search_path), dropped afterwards.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, make_url, text
+
+from cds_service.db import create_db_engine, migrate
+from cds_service.db_models import Base
+
+POSTGRES_URL = os.environ.get("CDS_TEST_POSTGRES_URL")
+TABLES = {"invocation", "order_outcome", "issued_card", "feedback", "used_jti", "alembic_version"}
+
+
+def _postgres_schema_url(base_url: str) -> Iterator[str]:
+    schema = f"cds_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: an SQLite file in a data directory not yet created, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'audit.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("CDS_TEST_POSTGRES_URL is not set")
+    yield from _postgres_schema_url(POSTGRES_URL)
+
+
+def test_sqlite_engine_creates_the_data_directory_and_uses_wal(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'new' / 'dir' / 'cds.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+    assert (tmp_path / "new" / "dir" / "cds.db").exists()
+    engine.dispose()
+
+
+def test_plain_postgresql_urls_use_psycopg_3() -> None:
+    engine = create_db_engine("postgresql://user@127.0.0.1:1/nowhere")
+    assert engine.dialect.driver == "psycopg"
+
+
+def test_migrate_creates_the_schema_and_is_idempotent(database_url: str) -> None:
+    engine = create_db_engine(database_url)
+    migrate(engine)
+    migrate(engine)
+    assert TABLES <= set(inspect(engine).get_table_names())
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+    engine.dispose()
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    engine = create_db_engine(database_url)
+    migrate(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_workers_starting_at_once_migrate_without_errors(database_url: str) -> None:
+    """Like several gunicorn workers booting together on an empty database: separate processes."""
+    code = "import sys; from cds_service.db import create_db_engine, migrate; migrate(create_db_engine(sys.argv[1]))"
+    workers = [subprocess.Popen([sys.executable, "-c", code, database_url], stderr=subprocess.PIPE) for _ in range(2)]
+    errors = [worker.communicate(timeout=60)[1].decode() for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], errors
+    engine = create_db_engine(database_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    engine.dispose()
