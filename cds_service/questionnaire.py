@@ -1,0 +1,66 @@
+"""The attestation Questionnaire: what structured data cannot say (fhir-data-profile.md §Attestations).
+
+Served at GET /fhir/Questionnaire/blinatumomab-coverage-attestation and named by the decision cards and the CRD
+coverage-information `questionnaire` sub-extension when information is needed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+QUESTIONNAIRE_ID = "blinatumomab-coverage-attestation"
+QUESTIONNAIRE_VERSION = "1.0.0"
+
+# linkId, answer type, question text (our words), answer options for the string vocabularies.
+ITEMS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("therapy-phase", "choice", "Therapy phase of this blinatumomab course",
+     ("induction", "consolidation", "maintenance", "relapsed-refractory")),
+    ("combination", "choice", "How blinatumomab is used in this order",
+     ("single-agent", "with-tki", "with-ino-mini-hyper-cvd", "alternating-with-pomp", "with-interfant",
+      "with-multiagent-chemo")),
+    ("cycle-number", "integer", "Cycle number of this order within the course", ()),
+    ("complete-response-to-induction", "boolean", "Complete response after induction therapy", ()),
+    ("induction-ino-mini-hyper-cvd", "boolean", "Induction was inotuzumab ozogamicin + mini-hyper-CVD", ()),
+    ("multiagent-chemo-candidate", "boolean", "Candidate for multi-agent chemotherapy (no = not a candidate)", ()),
+    ("mrd-unavailable", "boolean", "MRD result is not available", ()),
+    ("mrd-percent", "decimal", "Latest MRD, percent of cells (when no lab result is in the record)", ()),
+    ("ph-positive", "boolean", "Philadelphia chromosome / BCR::ABL1 positive at diagnosis", ()),
+    ("b-cell-precursor", "boolean", "B-cell precursor lineage", ()),
+    ("diagnosed-before-age-1", "boolean", "ALL diagnosed before 1 year of age", ()),
+    ("remission-number", "integer", "Complete remission number (1 = first, 2 = second)", ()),
+    ("end-of-consolidation-response", "choice", "Response at the end of consolidation",
+     ("complete", "less-than-complete")),
+    ("tki-failure", "boolean", "Intolerance, inadequate response or contraindication to at least one TKI", ()),
+    ("prior-authorization-on-file", "boolean", "Blinatumomab authorized by a health plan in the past 2 years", ()),
+    ("unacceptable-toxicity", "boolean", "Unacceptable toxicity on blinatumomab", ()),
+    ("response-or-stabilization", "boolean", "Response or stable disease on blinatumomab", ()),
+    ("compendia-supported-use", "boolean", "FDA-labeled or NCCN category 1/2A use not listed elsewhere", ()),
+)
+
+
+def questionnaire_url(base_url: str) -> str:
+    """The Questionnaire's canonical URL, which is also where this service serves it."""
+    return f"{base_url.rstrip('/')}/fhir/Questionnaire/{QUESTIONNAIRE_ID}"
+
+
+def attestation_questionnaire(base_url: str) -> dict[str, Any]:
+    """The FHIR R4 Questionnaire resource (JSON)."""
+    return {
+        "resourceType": "Questionnaire",
+        "id": QUESTIONNAIRE_ID,
+        "url": questionnaire_url(base_url),
+        "version": QUESTIONNAIRE_VERSION,
+        "name": "BlinatumomabCoverageAttestation",
+        "title": "Blinatumomab (Blincyto) coverage: prescriber attestation",
+        "status": "active",
+        "subjectType": ["Patient"],
+        "description": "Facts the health plan criteria need that the record does not hold in structured form. "
+                       "An answer overrides what the service infers from other data for that item.",
+        "item": [_item(*spec) for spec in ITEMS],
+    }
+
+
+def _item(link_id: str, answer_type: str, text: str, options: tuple[str, ...]) -> dict[str, Any]:
+    item: dict[str, Any] = {"linkId": link_id, "text": text, "type": answer_type, "required": False}
+    if options:
+        item["answerOption"] = [{"valueString": option} for option in options]
+    return item
