@@ -1,0 +1,48 @@
+"""Therapy phase of the course and complete response to induction, both as of the course start
+(fhir-data-profile.md §Therapy phase of the course; policy-rules.md §1).
+
+Resolving the phase at the course start keeps a relapsed/refractory course relapsed/refractory after the patient
+responds to it.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.diagnosis import Diagnosis
+from cds_service.facts.labs import Labs
+from cds_service.facts.model import Fact
+
+# A course-level answer written shortly before the course began (e.g. at the planning visit) still describes it.
+COURSE_ATTESTATION_LEAD = timedelta(days=30)
+
+
+def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestations: Attestations) -> Fact[str]:
+    """Attested phase; else relapse/refractory evidence → relapsed-refractory; else remission with detectable MRD
+    → consolidation; else unknown."""
+    answer = attestations.get("therapy-phase", authored_since=course_start - COURSE_ATTESTATION_LEAD)
+    if answer is not None:
+        return Fact(str(answer.value), (answer.reference,), attested=True)
+    status = diagnosis.status_as_of(course_start)
+    if status.value in ("relapsed", "refractory"):
+        return Fact("relapsed-refractory", status.evidence, received=status.received,
+                    note=f"{status.value} as of the course start")
+    if status.value == "remission":
+        mrd = labs.latest_mrd_before(course_start)
+        if mrd.value is True:
+            return Fact("consolidation", status.evidence + mrd.evidence,
+                        note="in remission with detectable MRD at the course start")
+        return Fact(received=mrd.received)
+    return Fact(received=status.received)
+
+
+def complete_response_to_induction(course_start: date, diagnosis: Diagnosis,
+                                   attestations: Attestations) -> Fact[bool]:
+    """Attested; else met when the disease is in remission as of the course start; else unknown."""
+    answer = attestations.get("complete-response-to-induction")
+    if answer is not None:
+        return Fact(bool(answer.value), (answer.reference,), attested=True)
+    status = diagnosis.status_as_of(course_start)
+    if status.value == "remission":
+        return Fact(True, status.evidence, note="in remission at the course start")
+    return Fact(received=status.received)

@@ -1,0 +1,59 @@
+"""Unacceptable toxicity since the course start, for Aspirus renewals (policy-rules.md §2 "Course limits and
+renewal", Aspirus IV; fhir-data-profile.md §Toxicity).
+
+Grade 4-5 CRS or ICANS stops blinatumomab for good, so no attestation overrides it. Other listed events (grade 3 or
+unspecified CRS/ICANS, pancreatitis, ...) allow a restart, so only the clinician can say whether they were
+unacceptable.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.codes import effective_date, ref
+from cds_service.facts.model import Fact
+from cds_service.record import PatientRecord
+from cds_service.valuesets import get_valuesets
+
+SEVERE = "toxicity-severe"  # grade 4-5 CRS / ICANS
+ASKED = "toxicity-asked"  # events whose acceptability the clinician must judge
+_IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+
+
+def usable_condition(condition: dict[str, Any]) -> bool:
+    """Not entered in error, not refuted (fhir-data-profile.md, general rules)."""
+    verification = {c.get("code") for c in (condition.get("verificationStatus") or {}).get("coding") or ()
+                    if isinstance(c, dict)}
+    return not verification & _IGNORED_VERIFICATION
+
+
+def unacceptable_toxicity(record: PatientRecord, course_start: date, attestations: Attestations) -> Fact[bool]:
+    severe, asked = _toxic_conditions(record.resources("conditions", "Condition"), course_start)
+    if severe:
+        return Fact(True, tuple(severe), note="grade 4-5 CRS or ICANS since the course start")
+    answer = attestations.get("unacceptable-toxicity")
+    if answer is not None:
+        return Fact(bool(answer.value), (answer.reference,), attested=True)
+    if asked:
+        return Fact(None, tuple(asked), note="toxicity since the course start: was it unacceptable?")
+    if not record.received("conditions"):
+        return Fact(received=False)
+    return Fact(False, note="no listed toxicity recorded since the course start")
+
+
+def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> tuple[list[str], list[str]]:
+    """References of (grade 4-5 CRS/ICANS, other listed toxicities) recorded on or after the course start."""
+    valuesets = get_valuesets()
+    severe: list[str] = []
+    asked: list[str] = []
+    for condition in conditions:
+        day = effective_date(condition)
+        if day is None or day < course_start or not usable_condition(condition):
+            continue
+        code = condition.get("code")
+        if valuesets.has(SEVERE, code):
+            severe.append(ref(condition))
+        elif valuesets.has(ASKED, code):
+            asked.append(ref(condition))
+    return severe, asked

@@ -1,0 +1,50 @@
+"""Live vaccines in the Aspirus U1 window (policy-rules.md §2 U1, fhir-data-profile.md §Immunizations)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from cds_service.facts.immunizations import live_vaccine_in_window
+from tests.factories import immunization, record
+
+COURSE_START = date(2026, 3, 1)
+START = date(2026, 4, 12)  # a later cycle of the course
+
+
+def _in_window(*immunizations: dict) -> bool | None:
+    return live_vaccine_in_window(record(*immunizations), COURSE_START, START).value
+
+
+@pytest.mark.parametrize(("day", "expected"), [
+    (COURSE_START - timedelta(days=15), False),
+    (COURSE_START - timedelta(days=14), True),
+    (START + timedelta(days=28), True),
+    (START + timedelta(days=29), False),
+])
+def test_window_boundaries(day: date, expected: bool) -> None:
+    assert _in_window(immunization("03", day)) is expected
+
+
+def test_live_vaccine_in_window_has_evidence() -> None:
+    mmr = immunization("03", "2026-03-10")
+    fact = live_vaccine_in_window(record(mmr), COURSE_START, START)
+    assert fact.value is True and fact.evidence == (f"Immunization/{mmr['id']}",)
+
+
+def test_inactivated_and_not_completed_vaccines_do_not_count() -> None:
+    flu_inactivated = immunization("141", "2026-03-10")
+    not_done = immunization("03", "2026-03-10", status="not-done")
+    assert _in_window(flu_inactivated, not_done) is False
+
+
+def test_unspecified_formulation_is_unknown_unless_a_live_one_is_there() -> None:
+    zoster_unspecified = immunization("188", "2026-03-10")
+    fact = live_vaccine_in_window(record(zoster_unspecified), COURSE_START, START)
+    assert fact.value is None and fact.received and fact.evidence
+    assert _in_window(zoster_unspecified, immunization("21", "2026-03-11")) is True
+
+
+def test_not_received_is_unknown() -> None:
+    fact = live_vaccine_in_window(record(not_received=("immunizations",)), COURSE_START, START)
+    assert fact.value is None and fact.received is False

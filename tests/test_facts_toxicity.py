@@ -1,0 +1,65 @@
+"""Unacceptable toxicity since the course start (policy-rules.md §2 renewal, fhir-data-profile.md §Toxicity)."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.model import Fact
+from cds_service.facts.toxicity import unacceptable_toxicity
+from tests.factories import condition, questionnaire_response, record
+
+COURSE_START = date(2026, 1, 1)
+
+
+def _toxicity(*resources: dict, not_received: tuple[str, ...] = ()) -> Fact[bool]:
+    rec = record(*resources, not_received=not_received)
+    return unacceptable_toxicity(rec, COURSE_START, Attestations.from_record(rec))
+
+
+def _attested(value: bool) -> dict:
+    return questionnaire_response({"unacceptable-toxicity": value}, authored="2026-03-01")
+
+
+@pytest.mark.parametrize("code", ["D89.834", "D89.835", "G92.04", "G92.05"])
+def test_grade_4_5_crs_or_icans_is_unacceptable_even_if_attested_false(code: str) -> None:
+    crs = condition(code, recorded="2026-01-10")
+    fact = _toxicity(crs, _attested(False))
+    assert fact.value is True and not fact.attested and fact.evidence == (f"Condition/{crs['id']}",)
+
+
+@pytest.mark.parametrize("code", ["D89.833", "D89.839", "G92.03", "G92.00", "K85.90", "E88.3", "D70.1", "R74.01",
+                                  "A41.9", "R65.21"])
+def test_listed_events_are_unknown_unless_attested(code: str) -> None:
+    event = condition(code, recorded="2026-01-10")
+    fact = _toxicity(event)
+    assert fact.value is None and fact.evidence
+    assert _toxicity(event, _attested(False)).value is False
+
+
+def test_leukoencephalopathy_by_text() -> None:
+    assert _toxicity(condition("X", system="urn:local", text="Leukoencephalopathy", recorded="2026-01-10")).value \
+        is None
+
+
+@pytest.mark.parametrize("code", ["D89.831", "D89.832", "G92.01", "G92.02"])
+def test_grades_1_2_do_not_count(code: str) -> None:
+    assert _toxicity(condition(code, recorded="2026-01-10")).value is False
+
+
+def test_events_before_the_course_or_refuted_do_not_count() -> None:
+    before = condition("D89.834", recorded="2025-12-31")
+    refuted = condition("G92.05", recorded="2026-01-10",
+                        verificationStatus={"coding": [{"code": "refuted"}]})
+    assert _toxicity(before, refuted).value is False
+
+
+def test_attested_true_is_unacceptable() -> None:
+    fact = _toxicity(_attested(True))
+    assert fact.value is True and fact.attested
+
+
+def test_conditions_not_received_is_unknown() -> None:
+    fact = _toxicity(not_received=("conditions",))
+    assert fact.value is None and fact.received is False
