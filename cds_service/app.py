@@ -1,0 +1,53 @@
+"""The WSGI application factory: `gunicorn 'cds_service.app:create_app()'` or `cds-service serve`."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask_cors import CORS
+
+from cds_service import routes
+from cds_service.audit import AuditStore
+from cds_service.auth import JwtVerifier
+from cds_service.config import Settings
+from cds_service.feedback import feedback_blueprint
+from cds_service.http_errors import register_error_handlers
+from cds_service.metrics import Metrics, metrics_blueprint
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The app for `settings` (default: from the environment). Opens the audit database, which closes at exit."""
+    settings = settings or Settings.from_env()
+    _configure_logging(settings.log_level)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in the order the spec shows them
+    store = AuditStore(settings.database_url)
+    store.start()  # registers its own atexit close, which drains the queued audit records
+    metrics = Metrics()
+    app.extensions["cds_service"] = routes.Services(settings, store, metrics, _verifier(settings, store))
+    register_error_handlers(app)
+    # Browser clients such as the CDS Hooks sandbox send Authorization and Content-Type, so preflights must allow them.
+    CORS(app, origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"], max_age=600)
+    routes.register(app)
+    app.register_blueprint(feedback_blueprint(store))
+    app.register_blueprint(metrics_blueprint(metrics))
+    return app
+
+
+def _verifier(settings: Settings, store: AuditStore) -> JwtVerifier | None:
+    if settings.auth is None:
+        log.warning(
+            "LOCAL MODE: no CDS_AUTH_CONFIG, so JWTs are not required and presented tokens are NOT verified, and any "
+            "http(s) FHIR server is allowed. Do not expose this service; see docs/configuration.md."
+        )
+        return None
+    return JwtVerifier(settings.auth, settings.public_base_url, store)
+
+
+def _configure_logging(level: str) -> None:
+    if not logging.getLogger().handlers:  # gunicorn or a test runner may have set up logging already
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("cds_service").setLevel(level)

@@ -1,0 +1,70 @@
+"""The CDS Hooks discovery document (service-contract.md §Endpoints): one service id, listed once per hook."""
+from __future__ import annotations
+
+from typing import Any
+
+from cds_service import SERVICE_ID
+from cds_service.prefetch import PREFETCH_TEMPLATES
+
+HOOKS = ("order-sign", "order-select")
+CRD_VERSION = "2.2"
+
+# Da Vinci CRD configuration options: a boolean per card type the service returns, plus the CRD-defined ones.
+CONFIGURATION_OPTIONS: tuple[dict[str, Any], ...] = (
+    {
+        "code": "coverage-info",
+        "type": "boolean",
+        "name": "Coverage decision",
+        "description": "Return the payer coverage decision cards and the coverage-information system actions.",
+        "default": True,
+    },
+    {
+        "code": "off-label",
+        "type": "boolean",
+        "name": "Dose checks",
+        "description": "Return cards for doses above the label dose or well below the expected dose.",
+        "default": True,
+    },
+    {
+        "code": "limits",
+        "type": "boolean",
+        "name": "Quantity limits",
+        "description": "Return cards for ordered quantities above the plan's quantity limit.",
+        "default": True,
+    },
+    {
+        "code": "unsolicited-determ",
+        "type": "boolean",
+        "name": "Unsolicited determination",
+        "description": "Allow a met decision to be returned as a satisfied prior authorization; false for what-if calls.",
+        "default": True,
+    },
+    {
+        "code": "max-cards",
+        "type": "integer",
+        "name": "Maximum cards",
+        "description": "The most cards to return, decision cards first.",
+        "default": 10,
+    },
+)
+
+
+def _service_entry(hook: str) -> dict[str, Any]:
+    return {
+        "hook": hook,
+        "id": SERVICE_ID,
+        "title": "Blinatumomab (Blincyto) coverage requirements",
+        "description": (
+            "Checks a blinatumomab order against the patient's health plan policy (Aspirus Health Plan, Florida Blue) "
+            "and the label dose; returns the coverage decision, what to document, and dose or quantity corrections."
+        ),
+        "prefetch": dict(PREFETCH_TEMPLATES),
+        "extension": {
+            "davinci-crd.version": [CRD_VERSION],
+            "davinci-crd.configuration-options": [dict(option) for option in CONFIGURATION_OPTIONS],
+        },
+    }
+
+
+def discovery_document() -> dict[str, Any]:
+    return {"services": [_service_entry(hook) for hook in HOOKS]}

@@ -1,0 +1,73 @@
+"""Error answers: FHIR OperationOutcome bodies for every client error, an empty 401, never a 500 for client input."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from cds_service.exceptions import ClientError
+
+log = logging.getLogger(__name__)
+
+FHIR_JSON = "application/fhir+json"
+
+
+class Unauthorized(Exception):
+    """JWT missing or invalid. `reason` is for the log only: the client gets an empty 401 (CDS Hooks Security)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def operation_outcome(message: str, expression: str | None = None, code: str = "invalid") -> dict[str, Any]:
+    issue: dict[str, Any] = {"severity": "error", "code": code, "diagnostics": message}
+    if expression:
+        issue["expression"] = [expression]
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
+def outcome_response(status: int, message: str, expression: str | None = None, code: str = "invalid") -> Response:
+    body = json.dumps(operation_outcome(message, expression, code))
+    return Response(body, status=status, mimetype=FHIR_JSON)
+
+
+# HTTP statuses Werkzeug raises on its own, with the OperationOutcome issue code that fits each.
+_HTTP_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
+
+
+def _client_error(exc: ClientError) -> Response:
+    return outcome_response(exc.status, exc.message, exc.expression, exc.code)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    message = {
+        404: f"No such endpoint: {request.method} {request.path}",
+        405: f"Method {request.method} is not allowed on {request.path}",
+        413: "Request body is larger than the configured limit",
+    }.get(status, exc.description or exc.name)
+    response = outcome_response(status, message, code=_HTTP_CODES.get(status, "processing"))
+    if status == 405 and getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def _unauthorized(exc: Unauthorized) -> Response:
+    # The reason names the check that failed (never the token) so an operator can debug a client integration.
+    log.warning("401 on %s %s: %s", request.method, request.path, exc.reason)
+    return Response(b"", status=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _server_fault(exc: Exception) -> Response:
+    log.exception("unexpected fault on %s %s", request.method, request.path)
+    return outcome_response(500, "Internal error; the incident is logged", code="exception")
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ClientError, _client_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Unauthorized, _unauthorized)
+    app.register_error_handler(Exception, _server_fault)

@@ -1,0 +1,158 @@
+"""The endpoints of service-contract.md: discovery, the service, the Questionnaire, health. Feedback and metrics have
+their own blueprints (feedback.py, metrics.py); this module also authenticates and audits the hook calls."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, json, jsonify, request
+
+from cds_service import SERVICE_ID
+from cds_service.audit import AuditStore, InvocationRecord
+from cds_service.auth import JwtVerifier, server_allowlist
+from cds_service.config import Settings
+from cds_service.discovery import discovery_document
+from cds_service.evaluation import Evaluation, EvaluationContext, evaluate
+from cds_service.exceptions import ClientError
+from cds_service.hook_request import HookRequest
+from cds_service.http_errors import FHIR_JSON
+from cds_service.metrics import Metrics
+from cds_service.prefetch import make_record_loader
+from cds_service.questionnaire import attestation_questionnaire
+from cds_service.validation import check_content_type, hook_request, parse_json_object
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("cds", __name__)
+SERVICE_ENDPOINT = "cds.call_service"
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the request handlers share; built once by create_app."""
+
+    settings: Settings
+    store: AuditStore
+    metrics: Metrics
+    verifier: JwtVerifier | None  # None in local mode: tokens are neither required nor verified
+
+
+def services() -> Services:
+    return current_app.extensions["cds_service"]
+
+
+@blueprint.get("/cds-services")
+def discovery() -> Response:
+    return jsonify(discovery_document())
+
+
+@blueprint.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    if service_id != SERVICE_ID:
+        raise ClientError(404, f"No CDS service with id {service_id!r}", "service_id", code="not-found")
+    check_content_type(request.headers.get("Content-Type"))
+    body = parse_json_object(request.get_data(cache=False))
+    g.audit_body = body
+    hook = hook_request(body, service_id, g.get("client_iss"))
+    g.hook_request = hook
+    evaluation = _evaluate(hook)
+    g.outcomes = evaluation.outcomes
+    return Response(_response_body(hook, evaluation), mimetype="application/json")
+
+
+def _evaluate(hook: HookRequest) -> Evaluation:
+    settings = services().settings
+    client = settings.auth.client(hook.client_iss) if settings.auth and hook.client_iss else None
+    allow_server = server_allowlist(settings.local_mode, client)
+    load_record = make_record_loader(hook, allow_server, settings.fetch_budget_seconds)
+    context = EvaluationContext(
+        today=date.today(), base_url=settings.public_base_url, prior_approval=services().store.has_prior_approval
+    )
+    try:
+        return evaluate(hook, load_record, context)
+    except ClientError:
+        raise
+    except Exception:  # a fault of ours, not the client's: the EHR must still get a usable answer
+        log.exception("evaluation failed for hookInstance %s", hook.hook_instance)
+        return Evaluation()
+
+
+def _response_body(hook: HookRequest, evaluation: Evaluation) -> str:
+    try:
+        return json.dumps({"cards": evaluation.cards, "systemActions": evaluation.system_actions})
+    except (TypeError, ValueError):
+        log.exception("response not serializable for hookInstance %s", hook.hook_instance)
+        return json.dumps({"cards": [], "systemActions": []})
+
+
+@blueprint.get("/fhir/Questionnaire/blinatumomab-coverage-attestation")
+def questionnaire() -> Response:
+    body = json.dumps(attestation_questionnaire(services().settings.public_base_url))
+    return Response(body, mimetype=FHIR_JSON)
+
+
+@blueprint.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    if services().store.ping():
+        return jsonify(status="ok", database="ok"), 200
+    return jsonify(status="error", database="unreachable"), 503
+
+
+def authenticate() -> None:
+    """JWT check for every POST under /cds-services/ (the service and its feedback endpoint)."""
+    if request.method != "POST" or not request.path.startswith("/cds-services/"):
+        return
+    verifier = services().verifier
+    if verifier is not None:
+        g.client_iss = verifier.authenticate(request.headers.get("Authorization"), request.path)
+
+
+def start_timer() -> None:
+    g.started = time.perf_counter()
+    g.started_at = datetime.now(timezone.utc)
+
+
+def observe(response: Response) -> Response:
+    """Metrics for every request; the audit record for every hook call, error statuses included."""
+    seconds = time.perf_counter() - g.get("started", time.perf_counter())
+    rule = request.url_rule.rule if request.url_rule else "unmatched"  # the rule, not the path: bounded labels
+    metrics = services().metrics
+    metrics.observe_request(rule, response.status_code, seconds)
+    if request.endpoint == SERVICE_ENDPOINT and request.method == "POST":
+        for outcome in g.get("outcomes", []):
+            if outcome.policy and outcome.decision:
+                metrics.count_decision(outcome.policy, outcome.decision)
+        services().store.record_invocation(_invocation(response.status_code, seconds))
+    return response
+
+
+def _invocation(status: int, seconds: float) -> InvocationRecord:
+    hook: HookRequest | None = g.get("hook_request")
+    body: dict[str, Any] = g.get("audit_body") or {}
+    context = body.get("context") if isinstance(body.get("context"), dict) else {}
+    return InvocationRecord(
+        time=g.get("started_at") or datetime.now(timezone.utc),
+        service_id=(request.view_args or {}).get("service_id", SERVICE_ID),
+        hook=hook.hook if hook else _text(body.get("hook")),
+        hook_instance=hook.hook_instance if hook else _text(body.get("hookInstance")),
+        client_iss=g.get("client_iss"),
+        patient_id=hook.patient_id if hook else _text(context.get("patientId")) or None,
+        status=status,
+        latency_ms=seconds * 1000.0,
+        outcomes=list(g.get("outcomes", [])),
+    )
+
+
+def _text(value: Any, limit: int = 200) -> str:
+    """A field of a request that failed validation, made safe to store: a string, bounded."""
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def register(app: Flask) -> None:
+    app.before_request(start_timer)
+    app.before_request(authenticate)
+    app.after_request(observe)
+    app.register_blueprint(blueprint)

@@ -1,0 +1,151 @@
+"""Request validation: Content-Type, JSON parsing, jsonschema (schemas/hook-request.json), then `HookRequest`.
+
+Every problem becomes a `ClientError` whose expression names the offending field (service-contract.md §Errors).
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from cds_service.discovery import CONFIGURATION_OPTIONS, HOOKS
+from cds_service.exceptions import ClientError
+from cds_service.hook_request import HookRequest
+
+JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
+CONFIGURATION_EXTENSION = "davinci-crd.configuration"
+# FHIR resources nest a few dozen levels at most; anything deeper is hostile or broken, and deep nesting would
+# exhaust the recursion of the code that walks it later.
+MAX_JSON_DEPTH = 100
+
+
+def check_content_type(content_type: str | None) -> None:
+    """415 unless JSON. A missing Content-Type is accepted: some CDS clients omit it."""
+    if not content_type:
+        return
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in JSON_MEDIA_TYPES:
+        raise ClientError(415, f"Content-Type {media_type!r} is not JSON; use application/json", code="not-supported")
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or a 400 saying why not."""
+    if not body.strip():
+        raise ClientError(400, "Request body is empty; a CDS Hooks request is a JSON object")
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        raise ClientError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise ClientError(400, f"Request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ClientError(400, f"Request body must be a JSON object, not {type(data).__name__}")
+    if _depth_exceeds(data, MAX_JSON_DEPTH):
+        raise ClientError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    # Iterative, so that checking depth cannot itself hit the recursion limit.
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        children: Iterable[Any] = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    schema = json.loads(resources.files("cds_service.schemas").joinpath("hook-request.json").read_text("utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _expression(error: ValidationError) -> str:
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    if error.validator == "required":
+        missing = next(name for name in error.validator_value if name not in error.instance)
+        return f"{path}.{missing}" if path else missing
+    return path or "$this"
+
+
+def _first_error(body: dict[str, Any]) -> ValidationError | None:
+    # Report the shallowest problem first: a missing `context` matters more than what is inside it.
+    errors = sorted(_validator().iter_errors(body), key=lambda e: (len(e.absolute_path), _expression(e)))
+    return errors[0] if errors else None
+
+
+def _schema_check(body: dict[str, Any]) -> None:
+    error = _first_error(body)
+    if error is not None:
+        field = _expression(error)
+        # jsonschema messages quote the offending value, which may be huge: keep the diagnostics readable.
+        message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
+        raise ClientError(400, f"{field}: {message}", field)
+
+
+def _semantic_checks(body: dict[str, Any]) -> None:
+    if body["hook"] not in HOOKS:
+        raise ClientError(400, f"hook {body['hook']!r} is not declared by this service ({', '.join(HOOKS)})", "hook")
+    if "fhirAuthorization" in body and "fhirServer" not in body:
+        raise ClientError(400, "fhirAuthorization was sent without fhirServer", "fhirAuthorization")
+    if body["hook"] == "order-select":
+        _check_selections(body["context"])
+
+
+def _check_selections(context: dict[str, Any]) -> None:
+    entries = context["draftOrders"].get("entry") or []
+    drafted = {
+        f"{e['resource'].get('resourceType')}/{e['resource'].get('id')}"
+        for e in entries
+        if isinstance(e.get("resource"), dict)
+    }
+    for index, reference in enumerate(context["selections"]):
+        if reference not in drafted:
+            raise ClientError(
+                400, f"selection {reference!r} names no resource of draftOrders", f"context.selections[{index}]"
+            )
+
+
+def parse_configuration(body: dict[str, Any]) -> dict[str, Any]:
+    """The davinci-crd.configuration extension: known options of the right type; anything else is ignored (CRD)."""
+    extension = body.get("extension") or {}
+    raw = extension.get(CONFIGURATION_EXTENSION)
+    if not isinstance(raw, dict):
+        return {}
+    types = {option["code"]: option["type"] for option in CONFIGURATION_OPTIONS}
+    return {code: value for code, value in raw.items() if code in types and _has_type(value, types[code])}
+
+
+def _has_type(value: Any, option_type: str) -> bool:
+    if option_type == "boolean":
+        return isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def hook_request(body: dict[str, Any], service_id: str, client_iss: str | None = None) -> HookRequest:
+    """Validates a parsed request body and builds the `HookRequest` the rest of the service works on."""
+    _schema_check(body)
+    _semantic_checks(body)
+    context = body["context"]
+    return HookRequest(
+        hook=body["hook"],
+        hook_instance=body["hookInstance"],
+        service_id=service_id,
+        patient_id=context["patientId"],
+        draft_orders=context["draftOrders"],
+        user_id=context.get("userId"),
+        encounter_id=context.get("encounterId"),
+        selections=tuple(context.get("selections") or ()),
+        fhir_server=body.get("fhirServer"),
+        fhir_authorization=body.get("fhirAuthorization"),
+        prefetch=body.get("prefetch") or {},
+        configuration=parse_configuration(body),
+        client_iss=client_iss,
+    )

@@ -1,0 +1,246 @@
+"""Every row of the contract's error table, with its OperationOutcome, and garbage that must never give a 500."""
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import close_app, local_settings, make_app
+
+SERVICE = "/cds-services/blinatumomab-coverage"
+EXAMPLES = Path(__file__).resolve().parent.parent / "fhir_examples"
+
+
+def other_order() -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "ondansetron-order",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": "Patient/p1"},
+        "medicationCodeableConcept": {"text": "ondansetron 8 mg tablet"},
+    }
+
+
+def sign_request() -> dict[str, Any]:
+    """A valid order-sign call whose only order is not blinatumomab (nothing to evaluate)."""
+    return {
+        "hook": "order-sign",
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": {
+            "userId": "Practitioner/1",
+            "patientId": "p1",
+            "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": other_order()}]},
+        },
+        "prefetch": {"patient": {"resourceType": "Patient", "id": "p1"}},
+    }
+
+
+def select_request() -> dict[str, Any]:
+    body = sign_request()
+    body["hook"] = "order-select"
+    body["context"]["selections"] = ["MedicationRequest/ondansetron-order"]
+    return body
+
+
+def post(client: FlaskClient, body: Any, content_type: str | None = "application/json") -> Any:
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    headers = {"Content-Type": content_type} if content_type else {}
+    return client.post(SERVICE, data=data, headers=headers)
+
+
+def assert_outcome(response: Any, status: int, expression: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/fhir+json"
+    outcome = response.get_json(force=True)
+    assert outcome["resourceType"] == "OperationOutcome"
+    issue = outcome["issue"][0]
+    assert issue["severity"] == "error" and issue["diagnostics"]
+    if expression is not None:
+        assert issue["expression"] == [expression]
+    return issue
+
+
+def test_valid_requests_are_answered_with_cards_and_system_actions(client: FlaskClient) -> None:
+    for body in (sign_request(), select_request()):
+        response = post(client, body)
+        assert response.status_code == 200
+        assert response.get_json() == {"cards": [], "systemActions": []}
+
+
+@pytest.mark.parametrize("content_type", ["application/fhir+json; charset=utf-8", "application/json;charset=UTF-8", None])
+def test_json_content_types_and_a_missing_one_are_accepted(client: FlaskClient, content_type: str | None) -> None:
+    assert post(client, sign_request(), content_type).status_code == 200
+
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _parent(body: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
+    *parents, last = path.split(".")
+    for key in parents:
+        body = body[key]
+    return body, last
+
+
+def _without(path: str) -> Mutation:
+    def mutate(body: dict[str, Any]) -> None:
+        parent, key = _parent(body, path)
+        del parent[key]
+
+    return mutate
+
+
+def _setting(path: str, value: Any) -> Mutation:
+    def mutate(body: dict[str, Any]) -> None:
+        parent, key = _parent(body, path)
+        parent[key] = value
+
+    return mutate
+
+
+BAD_REQUESTS: list[tuple[str, Callable[[], dict[str, Any]], Mutation, str]] = [
+    ("missing hook", sign_request, _without("hook"), "hook"),
+    ("hook not a string", sign_request, _setting("hook", 7), "hook"),
+    ("hook not declared", sign_request, _setting("hook", "patient-view"), "hook"),
+    ("missing hookInstance", sign_request, _without("hookInstance"), "hookInstance"),
+    ("hookInstance not a string", sign_request, _setting("hookInstance", ["x"]), "hookInstance"),
+    ("missing context", sign_request, _without("context"), "context"),
+    ("context not an object", sign_request, _setting("context", "p1"), "context"),
+    ("missing patientId", sign_request, _without("context.patientId"), "context.patientId"),
+    ("patientId not a string", sign_request, _setting("context.patientId", 12), "context.patientId"),
+    ("missing draftOrders", sign_request, _without("context.draftOrders"), "context.draftOrders"),
+    ("draftOrders not a Bundle", sign_request, _setting("context.draftOrders", {"resourceType": "List"}),
+     "context.draftOrders.resourceType"),
+    ("draftOrders entry not a list", sign_request, _setting("context.draftOrders.entry", {}), "context.draftOrders.entry"),
+    ("fhirAuthorization without fhirServer", sign_request, _setting("fhirAuthorization", {"access_token": "t"}),
+     "fhirAuthorization"),
+    ("fhirServer not http", sign_request, _setting("fhirServer", "file:///etc/passwd"), "fhirServer"),
+    ("prefetch not an object", sign_request, _setting("prefetch", []), "prefetch"),
+    ("missing selections", select_request, _without("context.selections"), "context.selections"),
+    ("selections not an array", select_request, _setting("context.selections", "MedicationRequest/x"),
+     "context.selections"),
+    ("selection not a reference", select_request, _setting("context.selections", [3]), "context.selections[0]"),
+    ("selection not in draftOrders", select_request, _setting("context.selections", ["MedicationRequest/other"]),
+     "context.selections[0]"),
+]
+
+
+@pytest.mark.parametrize("name, build, mutate, expression", BAD_REQUESTS, ids=[c[0] for c in BAD_REQUESTS])
+def test_each_invalid_field_is_a_400_naming_it(
+    client: FlaskClient, name: str, build: Callable[[], dict[str, Any]], mutate: Mutation, expression: str
+) -> None:
+    body = build()
+    mutate(body)
+    assert_outcome(post(client, body), 400, expression)
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe\x00", b"", b"   ", b'"a string"', b"[1, 2]", b"null", b"1e5"])
+def test_a_body_that_is_not_a_json_object_is_a_400(client: FlaskClient, raw: bytes) -> None:
+    assert_outcome(post(client, raw), 400)
+
+
+@pytest.mark.parametrize("depth", [150, 100_000])
+def test_deeply_nested_json_is_a_400(client: FlaskClient, depth: int) -> None:
+    body = sign_request()
+    raw = json.dumps(body)[:-1] + ', "extension": {"x": ' + "[" * depth + "]" * depth + "}}"
+    issue = assert_outcome(post(client, raw), 400)
+    assert "nested" in issue["diagnostics"]
+
+
+def test_unknown_service_id_is_a_404(client: FlaskClient) -> None:
+    issue = assert_outcome(client.post("/cds-services/other-service", json=sign_request()), 404)
+    assert issue["code"] == "not-found"
+    assert_outcome(client.get("/no/such/path"), 404)
+
+
+@pytest.mark.parametrize("method, path", [("GET", SERVICE), ("PUT", SERVICE), ("POST", "/cds-services"), ("DELETE", "/healthz")])
+def test_wrong_method_is_a_405(client: FlaskClient, method: str, path: str) -> None:
+    response = client.open(path, method=method)
+    assert_outcome(response, 405)
+    assert response.headers["Allow"]
+
+
+def test_no_obtainable_patient_is_a_412(client: FlaskClient) -> None:
+    body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
+    del body["prefetch"]["patient"]
+    body.pop("fhirServer", None)
+    body.pop("fhirAuthorization", None)
+    issue = assert_outcome(post(client, body), 412)
+    assert issue["code"] == "not-found"
+
+
+@pytest.fixture
+def small_limit_client(tmp_path: Path) -> Iterator[FlaskClient]:
+    application: Flask = make_app(local_settings(tmp_path, max_body_bytes=2_000))
+    yield application.test_client()
+    close_app(application)
+
+
+def test_a_body_over_the_configured_limit_is_a_413(small_limit_client: FlaskClient) -> None:
+    body = sign_request()
+    assert post(small_limit_client, body).status_code == 200
+    body["context"]["padding"] = "x" * 2_000
+    assert_outcome(post(small_limit_client, body), 413)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+def test_a_content_type_that_is_not_json_is_a_415(client: FlaskClient, content_type: str) -> None:
+    assert_outcome(post(client, sign_request(), content_type), 415)
+
+
+def test_unknown_configuration_settings_are_ignored(client: FlaskClient) -> None:
+    body = sign_request()
+    body["extension"] = {"davinci-crd.configuration": {"no-such-option": 3, "max-cards": "many", "limits": False}}
+    assert post(client, body).status_code == 200
+
+
+def _random_json(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(7 if depth < 6 else 4)
+    if kind == 0:
+        return rng.choice([None, True, False, 0, -1, 1.5e308, "", "order-sign", "Bundle"])
+    if kind == 1:
+        return "".join(chr(rng.randrange(1, 0x2FFF)) for _ in range(rng.randrange(8)))
+    if kind == 2:
+        return rng.randrange(-(10**6), 10**6)
+    if kind == 3:
+        return rng.random()
+    if kind == 4:
+        return [_random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = ["hook", "hookInstance", "context", "patientId", "draftOrders", "entry", "resource", "selections",
+            "prefetch", "fhirServer", "fhirAuthorization", "extension", "resourceType", "id"]
+    return {rng.choice(keys): _random_json(rng, depth + 1) for _ in range(rng.randrange(5))}
+
+
+def _mutated_request(rng: random.Random) -> dict[str, Any]:
+    body = copy.deepcopy(rng.choice([sign_request(), select_request()]))
+    target: Any = body
+    for _ in range(rng.randrange(1, 4)):  # walk down a random path and replace what is there
+        if not isinstance(target, dict) or not target:
+            break
+        key = rng.choice(list(target))
+        if rng.random() < 0.5 or not isinstance(target[key], dict):
+            target[key] = _random_json(rng)
+            break
+        target = target[key]
+    return body
+
+
+def test_garbage_never_gives_a_500(client: FlaskClient) -> None:
+    rng = random.Random(20261121)
+    for _ in range(300):
+        choice = rng.randrange(3)
+        if choice == 0:
+            raw: bytes = bytes(rng.randrange(256) for _ in range(rng.randrange(64)))
+        elif choice == 1:
+            raw = json.dumps(_random_json(rng)).encode()
+        else:
+            raw = json.dumps(_mutated_request(rng)).encode()
+        response = post(client, raw)
+        assert response.status_code in (200, 400), (raw[:200], response.get_data(as_text=True))
