@@ -1,0 +1,92 @@
+"""Which payer policy applies to an order (fhir-data-profile.md §Coverage and payer)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from cds_service.facts.codes import parse_date, ref
+from cds_service.record import PatientRecord
+from cds_service.valuesets import get_valuesets
+
+PAYERS = "payers"
+
+
+@dataclass(frozen=True)
+class PayerMatch:
+    policy_id: str
+    coverage_reference: str
+    payer_name: str
+
+
+def _in_force(coverage: dict[str, Any], start: date) -> bool:
+    if coverage.get("status") != "active":
+        return False
+    period = coverage.get("period") or {}
+    first, last = parse_date(period.get("start")), parse_date(period.get("end"))
+    return (first is None or first <= start) and (last is None or start <= last)
+
+
+def _organization(coverage: dict[str, Any], reference: str, record: PatientRecord) -> dict[str, Any] | None:
+    """The payor Organization: contained ("#id"), else read through the record's resolver."""
+    if reference.startswith("#"):
+        return next((c for c in coverage.get("contained") or ()
+                     if isinstance(c, dict) and c.get("id") == reference[1:]), None)
+    return record.resolve(reference)
+
+
+def _payor_match(coverage: dict[str, Any], payor: dict[str, Any], record: PatientRecord) -> tuple[str, str] | None:
+    """(policy id, payer name) from the payor's display and identifier, else its Organization's name and
+    identifiers."""
+    valuesets = get_valuesets()
+    display = payor.get("display") if isinstance(payor.get("display"), str) else ""
+    identifiers = [payor["identifier"]] if isinstance(payor.get("identifier"), dict) else []
+    policy = valuesets.policy_for(PAYERS, display, identifiers)
+    if policy:
+        return policy, display or identifiers[0].get("value", "")
+    reference = payor.get("reference")
+    organization = _organization(coverage, reference, record) if isinstance(reference, str) else None
+    if not isinstance(organization, dict):
+        return None
+    name = organization.get("name") if isinstance(organization.get("name"), str) else ""
+    org_identifiers = [i for i in organization.get("identifier") or () if isinstance(i, dict)]
+    policy = valuesets.policy_for(PAYERS, name, org_identifiers)
+    if policy:
+        return policy, name or str(org_identifiers[0].get("value", ""))
+    return None
+
+
+def _recognized(coverage: dict[str, Any], record: PatientRecord) -> PayerMatch | None:
+    for payor in coverage.get("payor") or ():
+        if isinstance(payor, dict):
+            found = _payor_match(coverage, payor, record)
+            if found:
+                return PayerMatch(found[0], ref(coverage), found[1])
+    return None
+
+
+def _points_to(reference: str, target: str) -> bool:
+    """A relative ("Coverage/1") or absolute (".../Coverage/1", with or without _history) reference to target."""
+    path = reference.split("/_history/", 1)[0]
+    return path == target or path.endswith("/" + target)
+
+
+def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> PayerMatch | None:
+    """The recognized payer of the Coverage in force at `start`: among several, the one the order's `insurance`
+    references, else the lowest `order` (primary), else the first."""
+    matches = []
+    for coverage in record.resources("coverage", "Coverage"):
+        if _in_force(coverage, start):
+            match = _recognized(coverage, record)
+            if match:
+                matches.append((coverage, match))
+    if not matches:
+        return None
+    insured = [i.get("reference") for i in order.get("insurance") or () if isinstance(i, dict)]
+    for coverage, match in matches:
+        if any(_points_to(r, match.coverage_reference) for r in insured if isinstance(r, str)):
+            return match
+    ranked = [(c.get("order"), i) for i, (c, _) in enumerate(matches) if isinstance(c.get("order"), int)]
+    if ranked:
+        return matches[min(ranked)[1]][1]
+    return matches[0][1]

@@ -1,0 +1,79 @@
+"""Payer routing (fhir-data-profile.md §Coverage and payer)."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from cds_service.facts.coverage import select_payer
+from cds_service.valuesets import ENV_DIR, reload_valuesets
+from tests.factories import coverage, medication_request, organization, record
+
+START = date(2026, 3, 1)
+ORDER = medication_request(start=START)
+
+
+@pytest.mark.parametrize(("display", "policy"), [
+    ("Aspirus Health Plan", "aspirus-magellan"),
+    ("ASPIRUS HEALTH PLAN, INC.", "aspirus-magellan"),
+    ("Florida Blue", "florida-blue"),
+    ("Blue Cross and Blue Shield of Florida", "florida-blue"),
+])
+def test_payer_from_payor_display(display: str, policy: str) -> None:
+    cov = coverage(display, id="c1")
+    match = select_payer(record(cov), ORDER, START)
+    assert match is not None and match.policy_id == policy
+    assert match.coverage_reference == "Coverage/c1" and match.payer_name == display
+
+
+def test_unrecognized_or_inactive_or_out_of_period_coverage_is_no_payer() -> None:
+    assert select_payer(record(coverage("Acme Health")), ORDER, START) is None
+    assert select_payer(record(coverage("Florida Blue", status="cancelled")), ORDER, START) is None
+    assert select_payer(record(coverage("Florida Blue", end="2026-02-28")), ORDER, START) is None
+    assert select_payer(record(coverage("Florida Blue", start="2026-03-02")), ORDER, START) is None
+    assert select_payer(record(coverage("Florida Blue", start="2026-01-01", end="2026-03-01")), ORDER, START)
+    assert select_payer(record(not_received=("coverage",)), ORDER, START) is None
+
+
+def test_payer_from_referenced_or_contained_organization() -> None:
+    referenced = coverage(None, payor_reference="Organization/org1")
+    match = select_payer(record(referenced, organization("Florida Blue", id="org1")), ORDER, START)
+    assert match is not None and match.policy_id == "florida-blue" and match.payer_name == "Florida Blue"
+    contained = coverage(None, payor_reference="#o", contained=[organization("Aspirus Health Plan", id="o")])
+    match = select_payer(record(contained), ORDER, START)
+    assert match is not None and match.policy_id == "aspirus-magellan"
+    unresolvable = coverage(None, payor_reference="Organization/missing")
+    assert select_payer(record(unresolvable), ORDER, START) is None
+
+
+@pytest.fixture
+def operator_payers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    extension = {"name": "payers", "codes": [
+        {"system": "http://example.org/payer-id", "code": "FLB-001", "policy": "florida-blue"}]}
+    (tmp_path / "payers.json").write_text(json.dumps(extension))
+    monkeypatch.setenv(ENV_DIR, str(tmp_path))
+    reload_valuesets()
+    yield
+    monkeypatch.delenv(ENV_DIR)
+    reload_valuesets()
+
+
+def test_payer_from_operator_identifier(operator_payers: None) -> None:
+    org = organization(None, id="org1", identifier=("https://example.org/payer-id", "FLB-001"))
+    match = select_payer(record(coverage(None, payor_reference="Organization/org1"), org), ORDER, START)
+    assert match is not None and match.policy_id == "florida-blue" and match.payer_name == "FLB-001"
+
+
+def test_several_coverages_choose_insurance_reference_then_lowest_order_then_first() -> None:
+    secondary = coverage("Aspirus Health Plan", id="a", order=2)
+    primary = coverage("Florida Blue", id="f", order=1)
+    unknown = coverage("Acme Health", id="x", order=0)
+    rec = record(secondary, primary, unknown)
+    assert select_payer(rec, ORDER, START).policy_id == "florida-blue"  # type: ignore[union-attr]
+    insured = medication_request(start=START, insurance=[{"reference": "https://ehr.example/fhir/Coverage/a"}])
+    assert select_payer(rec, insured, START).policy_id == "aspirus-magellan"  # type: ignore[union-attr]
+    unordered = record(coverage("Aspirus Health Plan", id="a"), coverage("Florida Blue", id="f"))
+    assert select_payer(unordered, ORDER, START).coverage_reference == "Coverage/a"  # type: ignore[union-attr]
