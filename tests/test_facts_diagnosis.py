@@ -1,0 +1,173 @@
+"""Diagnosis facts from Conditions: ALL / lymphoblastic lymphoma, lineage, infant ALL, status, remission number."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.diagnosis import Diagnosis, StatusRecord, read_diagnosis
+from cds_service.facts.model import Fact
+from cds_service.record import PatientRecord
+
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+SCT = "https://snomed.info/sct"  # https on purpose: both forms are accepted
+PATIENT = {"resourceType": "Patient", "id": "p1", "birthDate": "2020-06-15"}
+
+
+def condition(cid: str, code: str | None = None, *, system: str = ICD, text: str | None = None,
+              clinical: str | None = "active", recorded: str | None = None, onset: str | None = None,
+              verification: str | None = None) -> dict:
+    concept: dict = {}
+    if code:
+        concept["coding"] = [{"system": system, "code": code}]
+    if text:
+        concept["text"] = text
+    resource: dict = {"resourceType": "Condition", "id": cid, "code": concept}
+    if clinical:
+        resource["clinicalStatus"] = {"coding": [{"code": clinical}]}
+    if verification:
+        resource["verificationStatus"] = {"coding": [{"code": verification}]}
+    if recorded:
+        resource["recordedDate"] = recorded
+    if onset:
+        resource["onsetDateTime"] = onset
+    return resource
+
+
+def answer_response(**answers) -> dict:
+    items = [{"linkId": link, "answer": [{("valueInteger" if isinstance(v, int) and not isinstance(v, bool)
+                                           else "valueBoolean"): v}]} for link, v in answers.items()]
+    return {"resourceType": "QuestionnaireResponse", "id": "qr", "status": "completed", "authored": "2026-01-01",
+            "questionnaire": "Questionnaire/blinatumomab-coverage-attestation", "subject": {"reference": "Patient/p1"},
+            "item": [dict(i, linkId=i["linkId"].replace("_", "-")) for i in items]}
+
+
+def diagnosis(*conditions: dict, received: bool = True, **answers) -> Diagnosis:
+    lists = {"conditions": list(conditions) if received else None,
+             "attestations": [answer_response(**answers)] if answers else []}
+    record = PatientRecord(PATIENT, lists)
+    return read_diagnosis(record, Attestations.from_record(record))
+
+
+def test_all_and_lymphoma_met_not_met_not_received():
+    found = diagnosis(condition("c1", "C91.00", recorded="2025-01-01"), condition("c2", "C83.51"))
+    assert found.all_diagnosis == Fact(True, ("Condition/c1",), note="ALL (C91.00)")
+    assert found.lymphoblastic_lymphoma.value is True and found.lymphoblastic_lymphoma.evidence == ("Condition/c2",)
+    none = diagnosis(condition("c3", "C92.00"))
+    assert none.all_diagnosis.value is False and none.all_diagnosis.received
+    assert none.lymphoblastic_lymphoma.value is False
+    missing = diagnosis(received=False)
+    assert missing.all_diagnosis == Fact(received=False)
+    assert missing.lymphoblastic_lymphoma.received is False
+
+
+def test_snomed_codes_and_ignored_verification():
+    assert diagnosis(condition("c1", "91857003", system=SCT)).all_diagnosis.value is True
+    for status in ("refuted", "entered-in-error"):
+        assert diagnosis(condition("c1", "C91.00", verification=status)).all_diagnosis.value is False
+    assert diagnosis(condition("c1", "C91.00", clinical="entered-in-error")).all_diagnosis.value is False
+
+
+@pytest.mark.parametrize("cond,expected", [
+    (condition("c", "277571004", system=SCT), True),
+    (condition("c", "C91.00", text="Precursor B-lymphoblastic leukemia"), True),
+    (condition("c", "C91.00", text="B-cell ALL"), True),
+    (condition("c", "C91.00", text="T-lymphoblastic leukemia"), False),
+    (condition("c", "C91.00", text="ALL, not T-cell"), None),
+    (condition("c", "C91.00", text="acute lymphoblastic leukemia"), None),
+    (condition("c", None, text="T-cell acute lymphoblastic leukemia"), False),  # uncoded, but lymphoblastic
+    (condition("c", "C84.40", text="Peripheral T-cell lymphoma"), None),  # not a lymphoblastic disease
+])
+def test_lineage_from_codes_and_text(cond, expected):
+    assert diagnosis(cond).b_lineage.value is expected
+
+
+def test_lineage_attested_and_cd19():
+    attested = diagnosis(condition("c", "C91.00", text="T-ALL"), b_cell_precursor=True).b_lineage
+    assert attested.value is True and attested.attested
+    plain = diagnosis(condition("c", "C91.00"))
+    assert plain.lineage_with_cd19(Fact(True, ("Observation/f1",))).evidence == ("Observation/f1",)
+    assert plain.lineage_with_cd19(Fact(False)).value is None
+    t_cell = diagnosis(condition("c", "C91.00", text="T-lymphoblastic"))
+    assert t_cell.lineage_with_cd19(Fact(True)).value is False  # the diagnosis decides first
+    assert diagnosis(received=False).b_lineage.received is False
+
+
+def test_infant_all():
+    birth = date(2020, 6, 15)
+    assert diagnosis(condition("c", "C91.00", onset="2021-06-14")).infant_all(birth).value is True
+    assert diagnosis(condition("c", "C91.00", onset="2021-06-15")).infant_all(birth).value is False
+    # onset wins over recordedDate for the diagnosis date; the earliest ALL Condition decides
+    found = diagnosis(condition("c1", "C91.02", onset="2023-01-01"),
+                      condition("c2", "C91.00", onset="2021-01-01", recorded="2022-01-01"))
+    assert found.infant_all(birth) == Fact(True, ("Condition/c2",), note="ALL onset before age 1 (C91.00)")
+    assert diagnosis(condition("c", "C91.00", recorded="2021-01")).infant_all(birth).value is True
+    assert diagnosis(condition("c", "C91.00", onset="2021-01-01")).infant_all(None).value is None
+    assert diagnosis(condition("c", "C91.00", onset="2024-01-01"), diagnosed_before_age_1=True).infant_all(birth).attested
+    assert diagnosis(received=False).infant_all(birth).received is False
+    onset_age = condition("c", "C91.00")
+    onset_age["onsetAge"] = {"value": 8, "code": "mo"}
+    assert diagnosis(onset_age).infant_all(None).value is True
+
+
+def test_status_codes_then_clinical_status_then_text():
+    day = date(2026, 12, 31)
+    cases = [
+        (condition("c", "C91.02", recorded="2026-09-02"), "relapsed"),
+        (condition("c", "C91.01", clinical="active", recorded="2026-09-02"), "remission"),
+        (condition("c", "C91.00", clinical="recurrence", recorded="2026-09-02"), "relapsed"),
+        (condition("c", "C91.00", clinical="relapse", recorded="2026-09-02"), "relapsed"),
+        (condition("c", "C91.00", clinical="remission", recorded="2026-09-02"), "remission"),
+        (condition("c", "C91.00", text="Refractory B-ALL", recorded="2026-09-02"), "refractory"),
+        (condition("c", "C91.00", recorded="2026-09-02"), "active"),
+    ]
+    for cond, expected in cases:
+        assert diagnosis(cond).status_as_of(day).value == expected
+    assert diagnosis(condition("c", "C91.02", recorded="2026-09-02")).status_as_of(day).note == \
+        "ALL in relapse (C91.02), 2026-09-02"
+
+
+def test_status_most_recent_on_or_before_day_and_qualifying_only():
+    found = diagnosis(
+        condition("rel", "C91.02", recorded="2026-03-01"),
+        condition("rem", "C91.01", recorded="2026-06-01"),
+        condition("old", "C91.02", clinical="resolved", recorded="2026-08-01"),  # not a qualifying clinicalStatus
+        condition("none", "C91.02", clinical=None, recorded="2026-08-02"),
+        condition("future", "C91.02", recorded="2027-01-01"),
+    )
+    assert found.status_as_of(date(2026, 5, 31)).evidence == ("Condition/rel",)
+    assert found.status_as_of(date(2026, 6, 1)).value == "remission"
+    assert found.status_as_of(date(2026, 12, 1)).value == "remission"
+    assert found.status_as_of(date(2026, 1, 1)).value is None and found.status_as_of(date(2026, 1, 1)).received
+    assert found.status_records() == [
+        StatusRecord(date(2026, 3, 1), "relapsed", "Condition/rel"),
+        StatusRecord(date(2026, 6, 1), "remission", "Condition/rem"),
+        StatusRecord(date(2027, 1, 1), "relapsed", "Condition/future"),
+    ]
+    assert diagnosis(received=False).status_as_of(date(2026, 1, 1)) == Fact(received=False)
+
+
+def test_onset_dates_status_when_no_recorded_date():
+    found = diagnosis(condition("a", "C91.01", onset="2026-02-01"), condition("b", "C91.02", onset="2026-01-01"))
+    assert found.status_as_of(date(2026, 3, 1)).value == "remission"
+
+
+def test_remission_number_counts_relapse_episodes():
+    found = diagnosis(
+        condition("r1", "C91.02", recorded="2025-01-01"),
+        condition("r1b", "C91.02", recorded="2025-01-20"),  # re-coded at admission: same episode
+        condition("r1c", "C91.02", recorded="2025-02-15"),  # 26 days after the previous record: same episode
+        condition("m", "C91.01", recorded="2025-06-01"),
+        condition("r2", "C91.02", recorded="2026-01-01"),
+    )
+    assert found.remission_number(date(2024, 12, 31)).value == 1
+    assert found.remission_number(date(2025, 12, 31)).value == 2
+    number = found.remission_number(date(2026, 6, 1))
+    assert number.value == 3 and number.evidence == ("Condition/r1", "Condition/r2")
+    assert diagnosis(condition("a", "C91.00", recorded="2025-01-01")).remission_number(date(2026, 1, 1)).value == 1
+    assert diagnosis(condition("x", "C92.00")).remission_number(date(2026, 1, 1)).value is None
+    attested = diagnosis(condition("r", "C91.02", recorded="2025-01-01"), remission_number=1)
+    assert attested.remission_number(date(2026, 1, 1)) == Fact(1, ("QuestionnaireResponse/qr",), attested=True,
+                                                                note="remission 1 attested")
+    assert diagnosis(received=False).remission_number(date(2026, 1, 1)).received is False
