@@ -1,0 +1,145 @@
+"""ClinicalFacts for one group of blinatumomab draft orders (one cycle): every reading done once, then assembled.
+
+Order of the readings follows what depends on what (policy-rules.md §1): the start date and the medication history
+give the cycle and the course start; diagnosis and labs are then judged as of the course start, medications and
+age at the order's start.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any, Iterable
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.body import body_size
+from cds_service.facts.codes import parse_date
+from cds_service.facts.course import order_level_since, prior_spans, read_cycle
+from cds_service.facts.diagnosis import read_diagnosis
+from cds_service.facts.immunizations import live_vaccine_in_window
+from cds_service.facts.labs import read_labs
+from cds_service.facts.medications import (combination, induction_ino_mini_hyper_cvd, multiagent_chemo_candidate,
+                                           read_med_orders, tki_failure)
+from cds_service.facts.model import ClinicalFacts, Fact
+from cds_service.facts.order import group_start
+from cds_service.facts.phase import complete_response_to_induction, therapy_phase
+from cds_service.facts.toxicity import unacceptable_toxicity
+from cds_service.record import PatientRecord, Resolver
+
+# ClinicalFacts field -> the attestation linkId that can decide it (for `attested_items`).
+_LINK_IDS = {
+    "b_lineage": "b-cell-precursor",
+    "infant_all": "diagnosed-before-age-1",
+    "therapy_phase": "therapy-phase",
+    "remission_number": "remission-number",
+    "complete_response_to_induction": "complete-response-to-induction",
+    "induction_ino_mini_hyper_cvd": "induction-ino-mini-hyper-cvd",
+    "end_of_consolidation_response": "end-of-consolidation-response",
+    "ph_positive": "ph-positive",
+    "mrd_detectable": "mrd-percent",
+    "mrd_persistent_or_rising": "mrd-percent",
+    "mrd_at_least_0_1_percent": "mrd-percent",
+    "mrd_unavailable": "mrd-unavailable",
+    "combination": "combination",
+    "tki_failure": "tki-failure",
+    "multiagent_chemo_candidate": "multiagent-chemo-candidate",
+    "unacceptable_toxicity": "unacceptable-toxicity",
+    "response_or_stabilization": "response-or-stabilization",
+    "prior_authorization_on_file": "prior-authorization-on-file",
+    "compendia_supported_use": "compendia-supported-use",
+}
+
+
+def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: date,
+                  other_drafts: Iterable[dict[str, Any]] = ()) -> ClinicalFacts:
+    """The facts of the blinatumomab draft `orders` (one cycle). `other_drafts` are the request's other draft
+    MedicationRequests, part of the medication picture at the start date."""
+    resolve = _memoized(record.resolve)
+    start = group_start(orders, today)
+    birth_date = parse_date((record.patient or {}).get("birthDate"))
+    years, months = age_facts(record.patient, start)
+    attestations = Attestations.from_record(record)
+    diagnosis = read_diagnosis(record, attestations)
+    draft_ids = {str(o.get("id")) for o in orders}
+    history = [r for r in record.resources("medicationRequests") if str(r.get("id")) not in draft_ids]
+    med_orders = read_med_orders([*history, *other_drafts], resolve, today)
+    cycle = read_cycle(record, orders, start, diagnosis, attestations, resolve, med_orders=med_orders)
+    course_start = cycle.course_start
+    labs = read_labs(record, attestations, course_start, start, diagnosis)
+    spans = prior_spans(med_orders, draft_ids, start)
+    meds_received = record.received("medicationRequests")
+    others = [o for o in med_orders if "blinatumomab" not in o.kinds]
+    facts = ClinicalFacts(
+        start_date=start,
+        cycle=cycle,
+        body=body_size(record, start, years.value),
+        age_years=years,
+        age_months=months,
+        all_diagnosis=diagnosis.all_diagnosis,
+        lymphoblastic_lymphoma=diagnosis.lymphoblastic_lymphoma,
+        b_lineage=diagnosis.lineage_with_cd19(labs.cd19_positive),
+        infant_all=diagnosis.infant_all(birth_date),
+        disease_status=diagnosis.status_as_of(course_start),
+        therapy_phase=therapy_phase(course_start, diagnosis, labs, attestations),
+        remission_number=diagnosis.remission_number(course_start),
+        complete_response_to_induction=complete_response_to_induction(course_start, diagnosis, attestations),
+        induction_ino_mini_hyper_cvd=induction_ino_mini_hyper_cvd(others, course_start, meds_received,
+                                                                  attestations),
+        end_of_consolidation_response=_attested(attestations, "end-of-consolidation-response"),
+        ph_positive=labs.ph_positive,
+        mrd_detectable=labs.mrd_detectable,
+        mrd_persistent_or_rising=labs.mrd_persistent_or_rising,
+        mrd_at_least_0_1_percent=labs.mrd_at_least_0_1_percent,
+        mrd_unavailable=labs.mrd_unavailable,
+        cd19_positive=labs.cd19_positive,
+        combination=combination(others, start, meds_received, attestations, order_level_since(spans)),
+        tki_failure=tki_failure(others, meds_received, attestations),
+        multiagent_chemo_candidate=multiagent_chemo_candidate(attestations),
+        live_vaccine_in_window=live_vaccine_in_window(record, course_start, start),
+        unacceptable_toxicity=unacceptable_toxicity(record, course_start, attestations),
+        response_or_stabilization=labs.response_or_stabilization,
+        prior_authorization_on_file=_attested(attestations, "prior-authorization-on-file"),
+        compendia_supported_use=_attested(attestations, "compendia-supported-use"),
+        not_received=tuple(record.not_received()),
+    )
+    return _with_attested_items(facts)
+
+
+def age_facts(patient: dict[str, Any] | None, start: date) -> tuple[Fact[int], Fact[int]]:
+    """Completed years and months at `start` (calendar arithmetic: a month is complete on the same day-of-month).
+    A partial birthDate (year or year-month) leaves the age unknown rather than guessing the day."""
+    if patient is None:
+        return Fact(received=False), Fact(received=False)
+    raw = patient.get("birthDate")
+    born = parse_date(raw) if isinstance(raw, str) and len(raw) >= 10 else None
+    if born is None or born > start:
+        return Fact(), Fact()
+    months = (start.year - born.year) * 12 + start.month - born.month - (start.day < born.day)
+    evidence = (f"Patient/{patient.get('id', '')}",)
+    note = f"born {born.isoformat()}"
+    return Fact(months // 12, evidence, note=note), Fact(months, evidence, note=note)
+
+
+def _attested(attestations: Attestations, link_id: str) -> Fact[Any]:
+    answer = attestations.get(link_id)
+    if answer is None:
+        return Fact()
+    return Fact(answer.value, (answer.reference,), attested=True)
+
+
+def _with_attested_items(facts: ClinicalFacts) -> ClinicalFacts:
+    used = [link for name, link in _LINK_IDS.items() if getattr(facts, name).attested]
+    if facts.cycle.number.attested:
+        used.append("cycle-number")
+    return replace(facts, attested_items=tuple(dict.fromkeys(used)))
+
+
+def _memoized(resolve: Resolver) -> Resolver:
+    """Each referenced Medication or Organization is read once per evaluation (it may be a FHIR server call)."""
+    cache: dict[str, dict[str, Any] | None] = {}
+
+    def lookup(reference: str) -> dict[str, Any] | None:
+        if reference not in cache:
+            cache[reference] = resolve(reference)
+        return cache[reference]
+
+    return lookup

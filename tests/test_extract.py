@@ -1,0 +1,159 @@
+"""ClinicalFacts assembled for a group of blinatumomab draft orders (fhir-data-profile.md, all sections)."""
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from cds_service.facts.extract import age_facts, extract_facts
+from tests.factories import (condition, coverage, immunization, medication_request, observation, patient,
+                             questionnaire_response, record)
+
+TODAY = date(2026, 3, 1)
+LOINC = "http://loinc.org"
+
+
+def _draft(start: str = "2026-03-01", end: str = "2026-03-28", id: str = "draft1") -> dict[str, Any]:
+    return medication_request(start=start, end=end, status="draft", id=id)
+
+
+def _mrd(percent: float, effective: str) -> dict[str, Any]:
+    return observation(text="MRD (flow)", effective=effective,
+                       valueQuantity={"value": percent, "unit": "%", "system": "http://unitsofmeasure.org",
+                                      "code": "%"})
+
+
+def _weight(kg: float, effective: str) -> dict[str, Any]:
+    return observation("29463-7", effective=effective,
+                       valueQuantity={"value": kg, "unit": "kg", "system": "http://unitsofmeasure.org",
+                                      "code": "kg"})
+
+
+@pytest.mark.parametrize(("born", "years", "months"), [
+    ("2011-03-01", 15, 180),
+    ("2011-03-02", 14, 179),
+    ("2025-02-01", 1, 13),
+    ("2026-02-01", 0, 1),
+    ("2026-02-02", 0, 0),
+    ("2008-02-29", 18, 216),
+])
+def test_age_in_completed_years_and_months(born: str, years: int, months: int) -> None:
+    age_years, age_months = age_facts(patient(born), TODAY)
+    assert (age_years.value, age_months.value) == (years, months)
+
+
+def test_age_unknown_for_partial_or_missing_birth_date() -> None:
+    assert age_facts(patient("1980"), TODAY)[0].value is None
+    assert age_facts(patient(None), TODAY)[0].value is None
+    assert age_facts(None, TODAY)[0].received is False
+
+
+def test_relapsed_adult_first_cycle() -> None:
+    relapse = condition("C91.02", recorded="2026-02-15", clinical_status="relapse", text="relapsed B-ALL")
+    ph_negative = observation("21821-4", effective="2025-06-01",
+                              valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct",
+                                                                "code": "260385009"}]})
+    rec = record(relapse, ph_negative, _weight(70, "2026-02-25"), coverage("Aspirus Health Plan"),
+                 patient_resource=patient("1980-05-15"))
+    facts = extract_facts(rec, [_draft()], TODAY)
+    assert facts.start_date == date(2026, 3, 1) and facts.cycle.number.value == 1
+    assert facts.age_years.value == 45 and facts.all_diagnosis.value is True and facts.b_lineage.value is True
+    assert facts.disease_status.value == "relapsed" and facts.therapy_phase.value == "relapsed-refractory"
+    assert facts.ph_positive.value is False
+    assert facts.combination.value == "single-agent" and facts.live_vaccine_in_window.value is False
+    assert facts.unacceptable_toxicity.value is False and facts.body.weight_kg.value == 70
+    assert facts.attested_items == () and facts.not_received == ()
+
+
+def test_step_dose_orders_share_the_earliest_start_and_are_not_a_combination() -> None:
+    step = _draft("2026-03-01", "2026-03-07", id="step")
+    full = _draft("2026-03-08", "2026-03-28", id="full")
+    rec = record(step, full)  # the EHR also returns the drafts in the prefetch
+    facts = extract_facts(rec, [full, step], TODAY)
+    assert facts.start_date == date(2026, 3, 1) and facts.cycle.number.value == 1
+    assert facts.combination.value == "single-agent"
+
+
+def test_later_cycle_judges_phase_at_the_course_start_and_vaccines_from_it() -> None:
+    first = medication_request(start="2026-01-01", end="2026-01-28", status="completed")
+    relapse = condition("C91.02", recorded="2025-12-20", clinical_status="relapse")
+    remission_later = condition("C91.01", recorded="2026-02-01", clinical_status="remission")
+    vaccine = immunization("03", "2025-12-20")  # 12 days before the course start
+    rec = record(first, relapse, remission_later, vaccine)
+    facts = extract_facts(rec, [_draft("2026-02-12", "2026-03-11")], TODAY)
+    assert facts.cycle.number.value == 2 and facts.cycle.course_start == date(2026, 1, 1)
+    assert facts.therapy_phase.value == "relapsed-refractory" and facts.disease_status.value == "relapsed"
+    assert facts.complete_response_to_induction.value is None
+    assert facts.live_vaccine_in_window.value is True
+
+
+def test_attested_items_list_the_answers_used() -> None:
+    answers = questionnaire_response({
+        "therapy-phase": "consolidation", "combination": "with-tki", "ph-positive": True,
+        "prior-authorization-on-file": True, "compendia-supported-use": False,
+        "end-of-consolidation-response": "less-than-complete", "multiagent-chemo-candidate": False,
+    }, authored="2026-02-25")
+    facts = extract_facts(record(answers), [_draft()], TODAY)
+    assert facts.therapy_phase.value == "consolidation" and facts.combination.value == "with-tki"
+    assert facts.prior_authorization_on_file.value is True and facts.compendia_supported_use.value is False
+    assert facts.end_of_consolidation_response.value == "less-than-complete"
+    assert set(facts.attested_items) == {"therapy-phase", "combination", "ph-positive", "prior-authorization-on-file",
+                                         "compendia-supported-use", "end-of-consolidation-response",
+                                         "multiagent-chemo-candidate"}
+
+
+def test_not_received_data_is_reported_and_unknown() -> None:
+    rec = record(not_received=("immunizations", "medicationRequests", "conditions"))
+    facts = extract_facts(rec, [_draft()], TODAY)
+    assert set(facts.not_received) == {"immunizations", "medicationRequests", "conditions"}
+    assert facts.live_vaccine_in_window.received is False and facts.combination.received is False
+    assert facts.unacceptable_toxicity.value is None and facts.cycle.number.value is None
+
+
+def test_other_draft_orders_count_for_the_combination() -> None:
+    dasatinib = medication_request("475342", status="draft", id="tki")
+    facts = extract_facts(record(), [_draft()], TODAY, other_drafts=[dasatinib])
+    assert facts.combination.value == "with-tki"
+
+
+def test_medication_server_reads_are_made_once() -> None:
+    calls: list[str] = []
+
+    def resolve(reference: str) -> dict[str, Any] | None:
+        calls.append(reference)
+        return {"resourceType": "Medication", "id": "m", "code": {"text": "imatinib"}}
+
+    history = []
+    for i in range(20):
+        order = medication_request(None, authored="2025-01-01", medicationReference={"reference": "Medication/m"})
+        del order["medicationCodeableConcept"]
+        history.append(order)
+    facts = extract_facts(record(*history, resolve=resolve), [_draft()], TODAY)
+    assert facts.combination.value == "with-tki" and calls == ["Medication/m"]
+
+
+def _large_record() -> Any:
+    observations = []
+    for i in range(5000):
+        day = (TODAY - timedelta(days=i % 700)).isoformat()
+        observations.append(_mrd(0.01, day) if i % 50 == 0 else
+                            observation("2345-7", effective=day,
+                                        valueQuantity={"value": 90 + i % 20, "unit": "mg/dL"}))
+    drugs = ("282388", "6851", "3264", "11202", "3002", "103", "8640", "1942950")
+    meds = [medication_request(drugs[i % len(drugs)], start=(TODAY - timedelta(days=i)).isoformat(),
+                               end=(TODAY - timedelta(days=i - 5)).isoformat(), status="completed")
+            for i in range(1000)]
+    return record(*observations, *meds, condition("C91.02", recorded="2026-02-01", clinical_status="relapse"),
+                  _weight(70, "2026-02-20"))
+
+
+def test_large_record_is_fast() -> None:
+    rec = _large_record()
+    extract_facts(rec, [_draft()], TODAY)  # warm the value set cache
+    began = time.perf_counter()
+    facts = extract_facts(rec, [_draft()], TODAY)
+    elapsed = time.perf_counter() - began
+    assert facts.combination.value == "with-tki" and facts.cycle.number.value == 1
+    assert elapsed < 0.1, f"{elapsed * 1000:.0f} ms"
