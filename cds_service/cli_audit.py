@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from cds_service.audit import AuditStore, DecisionRow, FeedbackEntry, InvocationDetail
-from cds_service.config import ConfigError, Settings
+from cds_service.config import default_database_url
 from cds_service.db import migrate
 from cds_service.evaluation import OrderOutcome
 
@@ -85,13 +86,9 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def _open_store(args: argparse.Namespace) -> AuditStore:
-    url = getattr(args, "database_url", None)
-    if url is None:
-        try:
-            url = Settings.from_env().database_url
-        except ConfigError as exc:
-            raise SystemExit(f"cds-service audit: {exc}") from None
-    store = AuditStore(url)
+    # The same default as the app (config.Settings.from_env), without loading the auth configuration.
+    url = getattr(args, "database_url", None) or os.environ.get("CDS_DATABASE_URL")
+    store = AuditStore(url or default_database_url(os.environ.get("CDS_DATA_DIR")))
     migrate(store.engine)  # a fresh data directory lists nothing instead of failing on a missing table
     return store
 

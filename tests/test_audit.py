@@ -1,0 +1,248 @@
+"""AuditStore against SQLite and PostgreSQL: records, queries, the background writer, jti replay, prior approval."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+from sqlalchemy import func, select, text
+from werkzeug.serving import make_server
+
+from cds_service.app import create_app
+from cds_service.audit import AuditStore, InvocationRecord
+from cds_service.config import Settings
+from cds_service.db import create_db_engine
+from cds_service.db_models import Base, Invocation
+from cds_service.evaluation import OrderOutcome
+from tests.test_db import database_url  # noqa: F401  (fixture)
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "fhir_examples" / "aspirus-adult-consolidation-mrd-positive.json"
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+ASPIRUS = "aspirus-magellan"
+
+
+def outcome(order_id: str = "mr1", decision: str = "meets-criteria", policy: str = ASPIRUS, **extra: Any) -> OrderOutcome:
+    return OrderOutcome(order_id=order_id, policy=policy, policy_version="2025-01", decision=decision,
+                        indication="adult-consolidation-mrd-positive", **extra)
+
+
+def invocation(hook_instance: str = "hi-1", patient_id: str = "p1", *outcomes: OrderOutcome, hook: str = "order-sign",
+               time: datetime = NOW) -> InvocationRecord:
+    return InvocationRecord(time=time, service_id="blinatumomab-coverage", hook=hook, hook_instance=hook_instance,
+                            client_iss="https://ehr.example", patient_id=patient_id, status=200, latency_ms=8.5,
+                            outcomes=list(outcomes) or [outcome()])
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[AuditStore]:
+    audit = AuditStore(database_url)
+    audit.start()
+    yield audit
+    audit.close()
+
+
+@contextmanager
+def writes_blocked(url: str) -> Iterator[None]:
+    """Another connection holds the write lock, so the background writer waits (readers do not, in WAL mode)."""
+    engine = create_db_engine(url)
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.execute(text("LOCK TABLE invocation IN EXCLUSIVE MODE"))
+        yield
+        connection.rollback()
+    engine.dispose()
+
+
+def count_invocations(store: AuditStore) -> int:
+    with store.engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(Invocation)).scalar_one()
+
+
+def test_an_invocation_is_written_and_shown_with_every_field(store: AuditStore) -> None:
+    criteria = [{"id": "U1", "status": "met", "citation": "Aspirus III", "text": "no live vaccine", "evidence": []}]
+    recorded = invocation("hi-1", "p1", outcome(
+        request_type="initial", cycle=2, coverage_assertion_id="ca-1", card_uuids=["card-1"],
+        suggestion_uuids=["sug-1"], criteria=criteria,
+    ))
+    store.record_invocation(recorded)
+    store.flush()
+    detail = store.show("hi-1")
+    assert detail is not None
+    assert detail.record == recorded
+    assert detail.feedback == []
+
+
+def test_criteria_values_that_are_not_json_are_stored_as_text(store: AuditStore) -> None:
+    store.record_invocation(invocation("hi-1", "p1", outcome(criteria=[{"id": "x", "since": NOW.date()}])))
+    store.flush()
+    detail = store.show("hi-1")
+    assert detail is not None and detail.record.outcomes[0].criteria == [{"id": "x", "since": "2026-11-20"}]
+
+
+def test_recent_lists_decisions_newest_first_with_filters(store: AuditStore) -> None:
+    store.record_invocation(invocation("old", "p1", outcome("a"), time=NOW - timedelta(days=3)))
+    store.record_invocation(invocation("mid", "p2", outcome("b", "criteria-not-met"), time=NOW - timedelta(days=1)))
+    store.record_invocation(invocation("new", "p1", outcome("c"), outcome("d", "information-needed"), time=NOW))
+    store.flush()
+    assert [row.order_id for row in store.recent()] == ["d", "c", "b", "a"]
+    assert [row.order_id for row in store.recent(patient="p1")] == ["d", "c", "a"]
+    assert [row.order_id for row in store.recent(decision="criteria-not-met")] == ["b"]
+    assert [row.order_id for row in store.recent(since=NOW - timedelta(days=2))] == ["d", "c", "b"]
+    assert [row.order_id for row in store.recent(limit=1)] == ["d"]
+    row = store.recent(patient="p2")[0]
+    assert (row.hook_instance, row.policy, row.decision, row.time) == ("mid", ASPIRUS, "criteria-not-met",
+                                                                      NOW - timedelta(days=1))
+
+
+def test_show_returns_none_for_an_unknown_hook_instance(store: AuditStore) -> None:
+    assert store.show("nope") is None
+
+
+def test_recording_does_not_wait_for_the_database(store: AuditStore, database_url: str) -> None:
+    with writes_blocked(database_url):
+        started = time.perf_counter()
+        for index in range(100):
+            store.record_invocation(invocation(f"hi-{index}"))
+        elapsed = time.perf_counter() - started
+        assert count_invocations(store) == 0  # still queued: the writer is waiting for the lock
+    assert elapsed < 0.5
+    store.flush()
+    assert count_invocations(store) == 100
+
+
+def test_close_drains_the_queue(database_url: str) -> None:
+    audit = AuditStore(database_url)
+    audit.start()
+    with writes_blocked(database_url):
+        for index in range(300):
+            audit.record_invocation(invocation(f"hi-{index}"))
+    audit.close()
+    reopened = AuditStore(database_url)
+    assert count_invocations(reopened) == 300
+    reopened.record_invocation(invocation("after"))  # no writer running: written at once
+    assert reopened.show("after") is not None
+    reopened.close()
+
+
+def test_records_are_written_at_a_normal_interpreter_exit(database_url: str) -> None:
+    """No explicit close: the atexit hook drains the queue (the path a gunicorn worker takes on SIGTERM)."""
+    script = (
+        "import sys\n"
+        "from datetime import datetime, timezone\n"
+        "from cds_service.audit import AuditStore, InvocationRecord\n"
+        "store = AuditStore(sys.argv[1]); store.start()\n"
+        "for i in range(50):\n"
+        "    store.record_invocation(InvocationRecord(datetime.now(timezone.utc), 's', 'order-sign', f'hi-{i}',"
+        " None, 'p1', 200, 1.0, []))\n"
+    )
+    subprocess.run([sys.executable, "-c", script, database_url], check=True, timeout=60)
+    audit = AuditStore(database_url)
+    assert count_invocations(audit) == 50
+    audit.close()
+
+
+def test_a_jti_is_accepted_once_across_stores_on_one_database(database_url: str) -> None:
+    first, second = AuditStore(database_url), AuditStore(database_url)  # like two gunicorn workers
+    first.start()
+    second.start()
+    expires = datetime.now(timezone.utc) + timedelta(minutes=5)
+    assert first.use_jti("jti-1", expires) is True
+    assert second.use_jti("jti-1", expires) is False
+    assert first.use_jti("jti-1", expires) is False
+    assert second.use_jti("jti-2", expires) is True
+    first.close()
+    second.close()
+
+
+def test_expired_jtis_are_purged(database_url: str) -> None:
+    audit = AuditStore(database_url)
+    audit.start()
+    assert audit.use_jti("old", datetime.now(timezone.utc) - timedelta(minutes=1)) is True
+    audit.close()
+    later = AuditStore(database_url)  # a new store purges on its first use
+    assert later.use_jti("other", datetime.now(timezone.utc) + timedelta(minutes=5)) is True
+    assert later.use_jti("old", datetime.now(timezone.utc) + timedelta(minutes=5)) is True
+    later.close()
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["written", "still-queued"])
+def test_prior_approval(store: AuditStore, database_url: str, queued: bool) -> None:
+    records = [
+        invocation("sign", "p1", outcome("mr1")),
+        invocation("what-if", "p2", outcome("mr2", what_if=True)),
+        invocation("select", "p3", outcome("mr3"), hook="order-select"),
+        invocation("not-met", "p4", outcome("mr4", "criteria-not-met")),
+    ]
+    with writes_blocked(database_url):
+        for record in records:
+            store.record_invocation(record)
+        if queued:
+            assert_prior_approvals(store)
+    store.flush()
+    assert_prior_approvals(store)
+
+
+def assert_prior_approvals(store: AuditStore) -> None:
+    assert store.has_prior_approval("p1", ASPIRUS, ()) is True
+    assert store.has_prior_approval("p1", ASPIRUS, ("other-order",)) is True
+    assert store.has_prior_approval("p1", ASPIRUS, ("mr1",)) is False  # the same order is no prior approval
+    assert store.has_prior_approval("p1", "florida-blue", ()) is False
+    assert store.has_prior_approval("p9", ASPIRUS, ()) is False
+    for patient in ("p2", "p3", "p4"):  # what-if call, order-select, criteria not met
+        assert store.has_prior_approval(patient, ASPIRUS, ()) is False
+
+
+def test_ping(store: AuditStore) -> None:
+    assert store.ping() is True
+    unreachable = AuditStore("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    assert unreachable.ping() is False
+    unreachable.close()
+
+
+@pytest.fixture
+def live_app(database_url: str) -> Iterator[tuple[str, AuditStore]]:
+    app = create_app(Settings(database_url=database_url))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", app.extensions["cds_service"].store
+    server.shutdown()
+    thread.join(5)
+    app.extensions["cds_service"].store.close()
+
+
+def test_no_token_is_ever_stored(live_app: tuple[str, AuditStore]) -> None:
+    base_url, store = live_app
+    sentinel = "SENTINEL-TOKEN-7f3a9c"
+    body = json.loads(EXAMPLE.read_text())
+    body["fhirServer"] = "http://127.0.0.1:9/fhir"
+    body["fhirAuthorization"] = {"access_token": sentinel, "token_type": "Bearer", "expires_in": 300,
+                                 "scope": "patient/*.read", "subject": "cds-service"}
+    headers = {"Authorization": f"Bearer eyJhbGciOiJFUzM4NCJ9.{sentinel}.sig"}
+    response = requests.post(f"{base_url}/cds-services/blinatumomab-coverage", json=body, headers=headers, timeout=30)
+    assert response.status_code == 200
+    feedback = {"feedback": [{"card": "c1", "outcome": "accepted", "token": sentinel}]}
+    response = requests.post(f"{base_url}/cds-services/blinatumomab-coverage/feedback", json=feedback,
+                             headers=headers, timeout=30)
+    assert response.status_code == 200
+    store.flush()
+    assert count_invocations(store) == 1
+    assert not [place for place in stored_values(store) if sentinel in place[1]]
+
+
+def stored_values(store: AuditStore) -> Iterator[tuple[str, str]]:
+    """(table, value) for every column of every row of every table."""
+    with store.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in connection.execute(select(table)):
+                yield from ((table.name, str(value)) for value in row)
