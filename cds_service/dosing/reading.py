@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from cds_service.dosing.units import DoseUnit, decimal, parse_dose_unit, time_in_days, unit_text
+from cds_service.dosing.units import DoseUnit, Span, decimal, parse_dose_unit, time_in_days, time_span, unit_text
 from cds_service.facts.codes import parse_date
 
 # How many infusion days a line without an end covers at most: a cycle has 28 infusion days (Aspirus V).
@@ -25,8 +25,17 @@ class DoseForm:
 
     entry: int  # index in doseAndRate
     field: str  # "rateQuantity", "rateRatio" (the numerator is rewritten) or "doseQuantity"
-    factor: Decimal  # mcg/day per unit of the value (per m² when per_m2)
+    # mcg/day = value × numerator (× BSA when per_m2) / denominator: dividing last keeps exact values exact.
+    numerator: Decimal
+    denominator: Decimal
     per_m2: bool
+
+    def daily(self, value: Decimal, bsa_m2: Decimal | None) -> Decimal:
+        return value * self.numerator * (bsa_m2 if self.per_m2 and bsa_m2 is not None else 1) / self.denominator
+
+    def value_for(self, amount: Decimal) -> Decimal:
+        """The value that gives `amount` mcg/day (mcg/m²/day when per_m2)."""
+        return amount * self.denominator / self.numerator
 
 
 @dataclass(frozen=True)
@@ -148,7 +157,7 @@ def _apply(form: DoseForm, value: Decimal | None, bsa_m2: Decimal | None) -> tup
         return None, "no dose value", form
     if form.per_m2 and bsa_m2 is None:
         return None, "dose per m² needs a BSA (or weight and height)", form
-    return value * form.factor * (bsa_m2 if form.per_m2 else 1), "", form
+    return form.daily(value, bsa_m2), "", form
 
 
 def _form(field: str, quantity: dict[str, Any], repeat: dict[str, Any], entry: int) -> DoseForm | str:
@@ -158,9 +167,9 @@ def _form(field: str, quantity: dict[str, Any], repeat: dict[str, Any], entry: i
     if isinstance(unit, str):
         return unit
     if field == "rateQuantity":
-        if unit.per_day is None:
+        if unit.time is None:
             return f"rate without a time unit ({unit_text(quantity)})"
-        return DoseForm(entry, field, unit.mcg * unit.per_day, unit.per_m2)
+        return _per_span(entry, field, unit.mcg, unit.time, unit.per_m2)
     return _dose_form(unit, quantity, repeat, entry)
 
 
@@ -168,23 +177,28 @@ def _ratio_form(ratio: dict[str, Any], entry: int) -> DoseForm | str:
     numerator = parse_dose_unit(unit_text(ratio.get("numerator") or {}))
     if isinstance(numerator, str):
         return numerator
-    denominator = time_in_days(ratio.get("denominator") or {})
-    if numerator.per_day is not None or denominator is None:
+    denominator = time_span(ratio.get("denominator") or {})
+    if numerator.time is not None or denominator is None:
         return "rate ratio without a time denominator"
-    return DoseForm(entry, "rateRatio", numerator.mcg / denominator, numerator.per_m2)
+    return _per_span(entry, "rateRatio", numerator.mcg, denominator, numerator.per_m2)
 
 
 def _dose_form(unit: DoseUnit, quantity: dict[str, Any], repeat: dict[str, Any], entry: int) -> DoseForm | str:
     """A dose per administration: per day, per its period (frequency/period), or per bag over its duration."""
-    if unit.per_day is not None:
+    if unit.time is not None:
         # A dose written as a rate (ug/d in doseQuantity) is already a daily amount per its unit.
-        return DoseForm(entry, "doseQuantity", unit.mcg * unit.per_day, unit.per_m2)
-    period = time_in_days({"value": repeat.get("period"), "code": repeat.get("periodUnit")})
-    duration = time_in_days({"value": repeat.get("duration"), "code": repeat.get("durationUnit")})
+        return _per_span(entry, "doseQuantity", unit.mcg, unit.time, unit.per_m2)
+    period = time_span({"value": repeat.get("period"), "code": repeat.get("periodUnit")})
+    duration = time_span({"value": repeat.get("duration"), "code": repeat.get("durationUnit")})
     frequency = decimal(repeat.get("frequency", 1))
     # A bag infused over `duration` that outlasts the dosing period is a continuous infusion: spread it over the bag.
-    if duration is not None and (period is None or duration >= period):
-        return DoseForm(entry, "doseQuantity", unit.mcg / duration, unit.per_m2)
+    if duration is not None and (period is None or duration.days >= period.days):
+        return _per_span(entry, "doseQuantity", unit.mcg, duration, unit.per_m2)
     if period is None or frequency is None or frequency <= 0:
         return "dose without timing (frequency and period)"
-    return DoseForm(entry, "doseQuantity", unit.mcg * frequency / period, unit.per_m2)
+    return _per_span(entry, "doseQuantity", unit.mcg * frequency, period, unit.per_m2)
+
+
+def _per_span(entry: int, field: str, mcg: Decimal, span: Span, per_m2: bool) -> DoseForm:
+    """`mcg` (per value unit) given over `span`: per day that is mcg × span.den / span.num."""
+    return DoseForm(entry, field, mcg * span.den, span.num, per_m2)

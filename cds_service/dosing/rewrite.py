@@ -84,12 +84,12 @@ def corrected_value(form: DoseForm, expected: Expected, bsa_m2: Decimal | None) 
     if form.per_m2 and bsa_m2:
         uncapped = expected.per_m2 is not None and expected.mcg_per_day == expected.per_m2 * bsa_m2
         per_m2 = expected.per_m2 if uncapped and expected.per_m2 is not None else expected.mcg_per_day / bsa_m2
-        return _round_down(per_m2 / form.factor)
+        return _round_down(form.value_for(per_m2))
     daily = expected.mcg_per_day
     if expected.basis == "bsa":
         # A BSA-computed dose is prepared to a tenth of a microgram: 15 × 0.93 = 13.95 is given as 13.9.
         daily = daily.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
-    return _round_down(daily / form.factor)
+    return _round_down(form.value_for(daily))
 
 
 def _round_down(value: Decimal) -> Decimal:
@@ -121,9 +121,7 @@ def _day_segment(line: DoseLine, form: DoseForm, ordered: Decimal, patient: Pati
     if expected is None or ordered <= expected.allowed:
         return Segment(line.index, day, day, None, ordered, None)
     value = corrected_value(form, expected, patient.bsa_m2)
-    bsa = patient.bsa_m2 if form.per_m2 and patient.bsa_m2 is not None else Decimal(1)
-    daily = value * form.factor * bsa
-    return Segment(line.index, day, day, value, daily, expected)
+    return Segment(line.index, day, day, value, form.daily(value, patient.bsa_m2), expected)
 
 
 def _rewrite_line(original: dict[str, Any], line: DoseLine, segments: list[Segment], anchor: date,

@@ -11,13 +11,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 MCG_PER_MASS = {"ug": Decimal(1), "mg": Decimal(1000), "ng": Decimal("0.001")}
-# How many of each time unit make a day: multiplying by these keeps hourly and per-minute rates exact.
-PER_DAY = {
-    "d": Decimal(1),
-    "h": Decimal(24),
-    "min": Decimal(1440),
-    "s": Decimal(86400),
-    "wk": Decimal(1) / Decimal(7),
+# Days in one time unit, as a fraction: callers multiply first and divide last, so 196 mcg/wk is exactly 28 mcg/day.
+DAYS = {
+    "d": (Decimal(1), Decimal(1)),
+    "h": (Decimal(1), Decimal(24)),
+    "min": (Decimal(1), Decimal(1440)),
+    "s": (Decimal(1), Decimal(86400)),
+    "wk": (Decimal(7), Decimal(1)),
 }
 VOLUME_UNITS = frozenset({"ml", "l"})
 
@@ -34,13 +34,25 @@ _SPELLINGS = (
 
 
 @dataclass(frozen=True)
+class Span:
+    """An exact length of time: `num / den` days."""
+
+    num: Decimal
+    den: Decimal
+
+    @property
+    def days(self) -> Decimal:
+        return self.num / self.den
+
+
+@dataclass(frozen=True)
 class DoseUnit:
-    """A readable dose unit: `mcg` per unit value (before BSA and time), per m² or not, and for a rate how many of
-    its time unit make a day (None for an amount: a dose, not a rate)."""
+    """A readable dose unit: `mcg` per unit value (before BSA and time), per m² or not, and for a rate the length of
+    its time unit (None for an amount: a dose, not a rate)."""
 
     mcg: Decimal
     per_m2: bool
-    per_day: Decimal | None
+    time: Span | None
 
 
 def decimal(value: Any) -> Decimal | None:
@@ -79,15 +91,20 @@ def parse_dose_unit(unit: str) -> DoseUnit | str:
         return f"unknown unit {unit!r}"
     per_m2 = "m2" in parts[1:]
     rest = [p for p in parts[1:] if p != "m2"]
-    if len(rest) > 1 or (rest and rest[0] not in PER_DAY):
+    if len(rest) > 1 or (rest and rest[0] not in DAYS):
         return f"unknown unit {unit!r}"
-    return DoseUnit(MCG_PER_MASS[parts[0]], per_m2, PER_DAY[rest[0]] if rest else None)
+    return DoseUnit(MCG_PER_MASS[parts[0]], per_m2, Span(*DAYS[rest[0]]) if rest else None)
+
+
+def time_span(quantity: dict[str, Any]) -> Span | None:
+    """A duration Quantity (value and time unit), or None when it has no positive value or known time unit."""
+    value = decimal(quantity.get("value"))
+    days = DAYS.get(normalize(unit_text(quantity)).lstrip("/"))
+    if value is None or value <= 0 or days is None:
+        return None
+    return Span(value * days[0], days[1])
 
 
 def time_in_days(quantity: dict[str, Any]) -> Decimal | None:
-    """A duration Quantity (value and time unit) in days, or None when it has no positive value or known unit."""
-    value = decimal(quantity.get("value"))
-    per_day = PER_DAY.get(normalize(unit_text(quantity)).lstrip("/"))
-    if value is None or value <= 0 or per_day is None:
-        return None
-    return value / per_day
+    span = time_span(quantity)
+    return span.days if span is not None else None

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from cds_service.dosing.units import decimal
 from cds_service.facts.model import BodySize, Fact
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
@@ -87,22 +88,12 @@ def _measurement(obs: dict[str, Any]) -> Measurement | None:
     quantity = obs.get("valueQuantity") or {}
     unit = str(quantity.get("code") or quantity.get("unit") or "").strip().lower()
     kind_factor = _UNITS.get(unit)
-    value = _decimal(quantity.get("value"))
+    value = decimal(quantity.get("value"))
     when = _effective_date(obs)
     if kind_factor is None or value is None or value <= 0 or when is None:
         return None
     kind, factor = kind_factor
     return Measurement(kind, value * factor, when, f"Observation/{obs.get('id', '')}")
-
-
-def _decimal(value: Any) -> Decimal | None:
-    # str() first: a JSON float keeps the digits that were written (99.0 lb, not its binary expansion).
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 def _effective_date(obs: dict[str, Any]) -> date | None:

@@ -1,0 +1,118 @@
+"""OrderDoseChecks: schedule, ceiling and quantity verdicts for the policy engine."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from cds_service.dosing.api import QuantityLimit
+from cds_service.dosing.checks import MISSING_BSA, MISSING_WEIGHT, OrderDoseChecks
+from tests.test_dosing_support import dose, facts, line, order, rate, single_line_order, step_order
+
+ASPIRUS = QuantityLimit(vials=28, units=980, days=42, days_continued=84, continued_from_cycle=6)
+
+
+def checks(order_: dict, **fact_args: object) -> OrderDoseChecks:
+    return OrderDoseChecks(order_, [order_], facts(**fact_args))  # type: ignore[arg-type]
+
+
+def test_single_full_dose_line_in_relapsed_refractory_cycle_1_exceeds_the_step_dose() -> None:
+    verdict = checks(single_line_order(rate(28))).schedule("relapsed-refractory")
+    assert verdict.status == "not-met"
+    assert verdict.note == "28 mcg/day on days 1–7; label 9 mcg/day"
+    assert verdict.evidence == ("MedicationRequest/blin-1",)
+    assert verdict.details["findings"] == [{"ordered": 28.0, "expected": 9.0, "basis": "fixed", "weightKg": 70.0,
+                                            "bsaM2": None, "days": [1, 7]}]
+
+
+def test_step_dose_order_meets_the_schedule() -> None:
+    assert checks(step_order()).schedule("relapsed-refractory").status == "met"
+    assert checks(single_line_order(rate(28)), cycle=2).schedule("relapsed-refractory").status == "met"
+    assert checks(single_line_order(rate(28))).schedule("standard").status == "met"
+
+
+@pytest.mark.parametrize(("value", "status"), [("28.5", "met"), ("28.6", "not-met"), ("20", "met")])
+def test_fixed_dose_tolerance(value: str, status: str) -> None:
+    assert checks(single_line_order(rate(float(value)))).schedule("standard").status == status
+
+
+@pytest.mark.parametrize(("weight", "value", "status"), [
+    ("44.9", "15.3", "met"),  # 15 × 0.93 = 13.95; +10% = 15.345
+    ("44.9", "15.4", "not-met"),
+    ("45", "28", "met"),  # from 45 kg the fixed dose applies
+    ("44.9", "28", "not-met"),
+])
+def test_bsa_dose_tolerance_and_45_kg_boundary(weight: str, value: str, status: str) -> None:
+    verdict = checks(single_line_order(rate(float(value))), weight=weight, bsa="0.93").schedule("standard")
+    assert verdict.status == status
+
+
+def test_bsa_dose_never_above_the_cap() -> None:
+    # 15 × 1.9 = 28.5 is capped at 28; 28.4 would be within 0.5 for a fixed dose, not for a capped BSA dose.
+    assert checks(single_line_order(rate(28.4)), weight="44", bsa="1.9").schedule("standard").status == "not-met"
+    assert checks(single_line_order(rate(28)), weight="44", bsa="1.9").schedule("standard").status == "met"
+
+
+def test_missing_weight_or_bsa_is_unknown() -> None:
+    no_weight = checks(single_line_order(rate(28)), weight=None).schedule("standard")
+    assert (no_weight.status, no_weight.missing) == ("unknown", MISSING_WEIGHT)
+    no_bsa = checks(single_line_order(rate(13)), weight="30").schedule("standard")
+    assert (no_bsa.status, no_bsa.missing) == ("unknown", MISSING_BSA)
+
+
+def test_unreadable_dose_is_unknown_with_the_reason() -> None:
+    verdict = checks(single_line_order(rate(10, "mL/h"))).schedule("standard")
+    assert verdict.status == "unknown"
+    assert "without a concentration" in verdict.note and verdict.missing
+
+
+def test_above_on_one_line_is_not_met_even_when_another_is_unreadable() -> None:
+    mixed = order(line(rate(35), "2026-12-01", "2026-12-07"), line(rate(5, "mL/h"), "2026-12-08", "2026-12-28"))
+    assert checks(mixed).schedule("standard").status == "not-met"
+
+
+def test_ceiling_28() -> None:
+    assert checks(single_line_order(rate(28))).ceiling(Decimal(28)).status == "met"
+    over = checks(single_line_order(rate(30))).ceiling(Decimal(28))
+    assert over.status == "not-met" and "30 mcg/day" in over.note
+    # The ceiling needs no weight; only a dose per m² needs a BSA to be read.
+    assert checks(single_line_order(rate(28)), weight=None).ceiling(Decimal(28)).status == "met"
+    per_m2 = checks(single_line_order(rate(15, "ug/m2/d")), weight=None).ceiling(Decimal(28))
+    assert (per_m2.status, per_m2.missing) == ("unknown", MISSING_BSA)
+    assert checks(single_line_order(rate(15, "ug/m2/d")), bsa="2.0").ceiling(Decimal(28)).status == "not-met"
+
+
+@pytest.mark.parametrize(("quantity", "unit", "status"), [
+    (28, "{vial}", "met"), (29, "vial", "not-met"), (28, "VIAL", "met"),
+    (980, "ug", "met"), (981, "mcg", "not-met"),
+    (0.98, "mg", "met"), (1.05, "mg", "not-met"),
+    (10, "mL", "unknown"), (10, "", "unknown"),
+    (None, "", "met"),
+])
+def test_quantity_units(quantity: float | None, unit: str, status: str) -> None:
+    verdict = checks(single_line_order(rate(28), quantity=quantity, quantity_unit=unit)).quantity(ASPIRUS)
+    assert verdict.status == status
+
+
+def test_quantity_adds_every_order_of_the_cycle() -> None:
+    first = order(line(rate(9), "2026-12-01", "2026-12-07"), id="a", quantity=8)
+    second = order(line(rate(28), "2026-12-08", "2026-12-28"), id="b", quantity=21)
+    verdict = OrderDoseChecks(first, [first, second], facts()).quantity(ASPIRUS)
+    assert verdict.status == "not-met"
+    assert set(verdict.evidence) == {"MedicationRequest/a", "MedicationRequest/b"}
+
+
+@pytest.mark.parametrize(("cycle", "supply", "vials", "status"), [
+    (1, 42, 28, "met"), (1, 84, 56, "met"), (1, 84, 57, "not-met"),
+    (6, 84, 28, "met"), (6, 84, 29, "not-met"), (6, 168, 56, "met"),
+    (3, 30, 28, "met"),  # a shorter supply keeps the whole cycle's limit
+])
+def test_quantity_window_by_cycle_and_supply(cycle: int, supply: int, vials: int, status: str) -> None:
+    verdict = checks(single_line_order(rate(28), quantity=vials, supply_days=supply), cycle=cycle).quantity(ASPIRUS)
+    assert verdict.status == status
+
+
+def test_dose_quantity_with_frequency_is_checked() -> None:
+    twice_daily = order(line(dose(14), "2026-12-01", "2026-12-28", frequency=2, period=1, periodUnit="d"))
+    assert checks(twice_daily).schedule("standard").status == "met"
+    assert checks(twice_daily).schedule("relapsed-refractory").status == "not-met"

@@ -1,0 +1,147 @@
+"""Reading the daily dose and cycle days of each dosage line (fhir-data-profile.md §The order)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from cds_service.dosing.reading import DoseLine, read_order_doses
+from cds_service.dosing.units import parse_dose_unit
+from tests.test_dosing_support import START, dose, line, order, rate, rate_text, ratio
+
+BSA = Decimal("0.93")
+
+
+def one(dose_and_rate: dict | None, bsa: Decimal | None = BSA, **repeat: object) -> DoseLine:
+    (result,) = read_order_doses(order(line(dose_and_rate, **repeat)), bsa, START)
+    return result
+
+
+@pytest.mark.parametrize(("value", "unit", "expected"), [
+    (28, "ug/d", "28"),
+    (28, "mcg/d", "28"),
+    (9, "ug/(24.h)", "9"),
+    (1.1666, "ug/h", "27.9984"),  # × 24, exactly
+    (0.028, "mg/d", "28.000"),
+    (0.5, "ug/min", "720"),
+])
+def test_rate_quantity_units(value: float, unit: str, expected: str) -> None:
+    assert one(rate(value, unit)).mcg_per_day == Decimal(expected)
+
+
+@pytest.mark.parametrize(("unit", "expected"), [("mcg/day", "28"), ("mcg/hr", "672"), ("µg/24 h", "28"),
+                                                ("MCG/DAY", "28"), ("mcg/24hr", "28")])
+def test_rate_units_as_printed_strings(unit: str, expected: str) -> None:
+    assert one(rate_text(28, unit)).mcg_per_day == Decimal(expected)
+
+
+def test_rate_ratio_mass_per_time() -> None:
+    assert one(ratio(56, "ug", 2, "d")).mcg_per_day == Decimal(28)
+    assert one(ratio(7, "ug", 6, "h")).mcg_per_day == Decimal(28)
+    assert one(ratio(0.028, "mg", 1, "d")).mcg_per_day == Decimal("28.000")
+
+
+def test_rate_ratio_without_time_denominator_is_unreadable() -> None:
+    result = one(ratio(28, "ug", 1, "mL"))
+    assert result.mcg_per_day is None and "denominator" in result.unreadable
+
+
+def test_dose_times_frequency_per_period() -> None:
+    assert one(dose(14), frequency=2, period=1, periodUnit="d").mcg_per_day == Decimal(28)
+    assert one(dose(28), frequency=1, period=24, periodUnit="h").mcg_per_day == Decimal(28)
+    assert one(dose(196), frequency=1, period=1, periodUnit="wk").mcg_per_day == Decimal(28)
+
+
+def test_dose_in_mg_is_converted_exactly() -> None:
+    assert one(dose(0.028, "mg"), frequency=1, period=1, periodUnit="d").mcg_per_day == Decimal("28.000")
+
+
+def test_bag_dose_is_divided_over_its_duration() -> None:
+    result = one(dose(56), duration=48, durationUnit="h", frequency=1, period=48, periodUnit="h")
+    assert result.mcg_per_day == Decimal(28)
+    # A bag outlasting the stated period is still a continuous infusion over its own duration.
+    assert one(dose(84), duration=72, durationUnit="h", frequency=1, period=1, periodUnit="d").mcg_per_day == 28
+    # A short infusion repeated daily is a dose per day, not a rate over its duration.
+    assert one(dose(28), duration=1, durationUnit="h", frequency=1, period=1, periodUnit="d").mcg_per_day == 28
+
+
+@pytest.mark.parametrize("dose_and_rate", [rate(15, "ug/m2/d"), rate(15, "ug/(m2.d)"), rate_text(15, "mcg/m²/day"),
+                                           ratio(15, "ug/m2", 1, "d")])
+def test_per_m2_rates_times_bsa(dose_and_rate: dict) -> None:
+    result = one(dose_and_rate)
+    assert result.mcg_per_day == Decimal("13.95")
+    assert result.basis == "bsa"
+
+
+def test_per_m2_dose_with_frequency() -> None:
+    assert one(dose(15, "ug/m2"), frequency=1, period=1, periodUnit="d").mcg_per_day == Decimal("13.95")
+
+
+def test_per_m2_without_bsa_is_unreadable() -> None:
+    result = one(rate(15, "ug/m2/d"), bsa=None)
+    assert result.mcg_per_day is None and "needs a BSA" in result.unreadable
+
+
+@pytest.mark.parametrize(("dose_and_rate", "repeat", "reason"), [
+    (rate(10, "mL/h"), {}, "without a concentration"),
+    (dose(28), {}, "without timing"),
+    (rate(28, "U/d"), {}, "unknown unit"),
+    (rate(28, "ug"), {}, "without a time unit"),
+    (None, {}, "no dose"),
+    ({"rateQuantity": {"unit": "ug/d"}}, {}, "no dose value"),
+])
+def test_unreadable_doses(dose_and_rate: dict | None, repeat: dict, reason: str) -> None:
+    result = one(dose_and_rate, **repeat)
+    assert result.mcg_per_day is None
+    assert reason in result.unreadable
+
+
+def test_readable_rate_preferred_over_unreadable_volume_rate() -> None:
+    both = {"rateQuantity": {"value": 10, "unit": "mL/h"}}
+    dosage = line(dose(28), frequency=1, period=1, periodUnit="d")
+    dosage["doseAndRate"].append(both)
+    (result,) = read_order_doses(order(dosage), None, START)
+    assert result.mcg_per_day == 28 and result.form is not None and result.form.field == "doseQuantity"
+
+
+def test_cycle_days_from_bounds_period() -> None:
+    lines = read_order_doses(order(line(rate(9), "2026-12-01", "2026-12-07"), line(rate(28), "2026-12-08", "2026-12-28")),
+                             None, START)
+    assert [(x.first_day, x.last_day) for x in lines] == [(1, 7), (8, 28)]
+
+
+def test_period_ending_at_midnight_ends_the_day_before() -> None:
+    (result,) = read_order_doses(order(line(rate(9), "2026-12-01T08:00:00Z", "2026-12-08T00:00:00Z")), None, START)
+    assert (result.first_day, result.last_day) == (1, 7)
+
+
+def test_sequence_and_bounds_duration_chain_the_days() -> None:
+    written = order(line(rate(28), sequence=2), line(rate(9), sequence=1, boundsDuration={"value": 7, "code": "d"}))
+    lines = read_order_doses(written, None, START)
+    assert [(x.index, x.first_day, x.last_day) for x in lines] == [(0, 8, None), (1, 1, 7)]
+    assert list(lines[0].days()) == list(range(8, 29))  # an open line runs to the cycle's 28th infusion day
+
+
+def test_bounds_duration_in_weeks_and_hours() -> None:
+    assert one(rate(9), boundsDuration={"value": 1, "code": "wk"}).last_day == 7
+    assert one(rate(9), boundsDuration={"value": 168, "code": "h"}).last_day == 7
+
+
+def test_days_relative_to_the_cycle_start_and_days_already_given() -> None:
+    later = order(line(rate(28), "2026-12-08", "2026-12-28"))
+    (result,) = read_order_doses(later, None, START)
+    assert (result.first_day, result.last_day) == (8, 28)
+    (continued,) = read_order_doses(later, None, later_start := START.replace(day=8), days_before=5)
+    assert later_start.day == 8 and (continued.first_day, continued.last_day) == (6, 26)
+
+
+def test_order_without_bounds_starts_on_its_validity_start() -> None:
+    unbounded = order(line(rate(28)), dispenseRequest={"validityPeriod": {"start": "2026-12-03"}})
+    (result,) = read_order_doses(unbounded, None, START)
+    assert result.first_day == 3
+
+
+def test_unit_grammar_rejects_two_time_units() -> None:
+    assert isinstance(parse_dose_unit("ug/d/h"), str)
+    unit = parse_dose_unit("mcg/m2/day")
+    assert not isinstance(unit, str) and unit.per_m2 and unit.time is not None and unit.time.days == 1
