@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.codes import effective_date, ref
+from cds_service.facts.codes import codings, effective_date, ref
 from cds_service.facts.model import Fact
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
@@ -23,8 +23,7 @@ _IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 
 def usable_condition(condition: dict[str, Any]) -> bool:
     """Not entered in error, not refuted (fhir-data-profile.md, general rules)."""
-    verification = {c.get("code") for c in (condition.get("verificationStatus") or {}).get("coding") or ()
-                    if isinstance(c, dict)}
+    verification = {c.get("code") for c in codings(condition.get("verificationStatus"))}
     return not verification & _IGNORED_VERIFICATION
 
 
