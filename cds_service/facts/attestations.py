@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Iterator
 
-from cds_service.facts.codes import parse_datetime, ref
+from cds_service.facts.codes import parse_datetime, ref, to_decimal
 from cds_service.record import PatientRecord
 
 QUESTIONNAIRE_SUFFIX = "Questionnaire/blinatumomab-coverage-attestation"
@@ -142,7 +142,7 @@ def _raw_value(answer: dict[str, Any]) -> AnswerValue | None:
     if isinstance(integer, int) and not isinstance(integer, bool):
         return integer
     if "valueDecimal" in answer:
-        return _decimal(answer["valueDecimal"])
+        return to_decimal(answer["valueDecimal"])
     text = answer.get("valueString")
     if isinstance(text, str) and text.strip():
         return text.strip()
@@ -150,12 +150,3 @@ def _raw_value(answer: dict[str, Any]) -> AnswerValue | None:
     return code.strip() if isinstance(code, str) and code.strip() else None
 
 
-def _decimal(raw: Any) -> Decimal | None:
-    # str() first: a JSON float like 0.1 must become Decimal("0.1"), not its binary expansion.
-    if isinstance(raw, bool) or not isinstance(raw, (int, float, str, Decimal)):
-        return None
-    try:
-        value = Decimal(str(raw))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timezone
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -60,6 +61,18 @@ def _ndc_digits(code: str) -> str:
     return "".join(part.zfill(width) for part, width in zip(parts, _NDC_WIDTHS))
 
 
+def to_decimal(raw: Any) -> Decimal | None:
+    """A JSON number (int, float, or Decimal when parsed with parse_float=Decimal) or numeric string as an exact
+    Decimal; None for anything else, booleans, NaN and infinities."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str, Decimal)):
+        return None
+    try:
+        value = Decimal(str(raw))  # str first: a float 0.1 becomes Decimal("0.1"), not its binary expansion
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
 def codings(concept: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The codings of a CodeableConcept (empty for None or a malformed concept)."""
     if not isinstance(concept, dict):
@@ -91,7 +104,12 @@ def parse_date(value: str | None) -> date | None:
     """
     if not isinstance(value, str):
         return None
-    match = _DATE.match(value[:10])
+    if len(value) >= 10:  # full date, or date-time: the calendar day as written, in its own zone
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    match = _DATE.match(value)
     if match is None:
         return None
     year, month, day = match.group(1), match.group(2) or "01", match.group(3) or "01"

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.codes import codings, concept_text, effective_datetime, ref
+from cds_service.facts.codes import codings, concept_text, effective_datetime, ref, to_decimal
 from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
 from cds_service.facts.model import Fact
 from cds_service.record import PatientRecord
@@ -242,10 +242,10 @@ class _Reader:
             _append(into["cd19"], _read_cd19(observation, moment, kinds, self._vs))
 
     def _kinds_of(self, code: Any) -> frozenset[str]:
-        key = (concept_text(code),) + tuple((c.get("system"), c.get("code")) for c in codings(code))
+        key = _code_key(code)
         kinds = self._kinds.get(key)
         if kinds is None:
-            kinds = self._kinds[key] = _classify(code, key[0], self._vs)
+            kinds = self._kinds[key] = _classify(code, concept_text(code), self._vs)
         return kinds
 
     def _read_ph(self, observation: dict[str, Any], moment: datetime, kinds: frozenset[str],
@@ -259,6 +259,16 @@ class _Reader:
         for kind in ("ph-both", "ph-major", "ph-minor"):
             if kind in kinds:
                 into[kind].append(result)
+
+
+def _code_key(code: Any) -> tuple[Any, ...]:
+    """What identifies a code for classification, read from the raw dicts (this runs for every Observation)."""
+    if not isinstance(code, dict):
+        return ()
+    found = code.get("coding")
+    entries = found if isinstance(found, list) else ()
+    return (code.get("text"),) + tuple((c.get("system"), c.get("code"), c.get("display"))
+                                       for c in entries if isinstance(c, dict))
 
 
 def _append(results: list[_Result], result: _Result | None) -> None:
@@ -374,7 +384,7 @@ def _quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | None:
     """(value, comparator, UCUM unit or "") from valueQuantity, or a numeric valueString such as "<0.01%"."""
     quantity = observation.get("valueQuantity")
     if isinstance(quantity, dict):
-        value = _decimal(quantity.get("value"))
+        value = to_decimal(quantity.get("value"))
         if value is None:
             return None
         unit = quantity.get("code") if quantity.get("code") is not None else quantity.get("unit")
@@ -384,16 +394,6 @@ def _quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | None:
     if match is None:
         return None
     return Decimal(match.group(2)), match.group(1) or "", match.group(3) or ""
-
-
-def _decimal(raw: Any) -> Decimal | None:
-    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-        return None
-    try:
-        value = Decimal(str(raw))  # str first: 0.1 stays 0.1, not its binary expansion
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
 
 
 def _read_cd19(observation: dict[str, Any], moment: datetime, kinds: frozenset[str], vs: ValueSets) -> _Result | None:

@@ -1,0 +1,302 @@
+"""Lab facts: Ph / BCR::ABL1, MRD thresholds and comparators, CD19 on blasts, response; and their speed."""
+from __future__ import annotations
+
+import time
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.labs import Labs, read_labs
+from cds_service.facts.model import Fact
+from cds_service.record import PatientRecord
+
+LOINC = "http://loinc.org"
+SCT = "http://snomed.info/sct"
+UCUM = "http://unitsofmeasure.org"
+COURSE_START = date(2026, 10, 1)
+MRD_CODE = {"text": "Bone marrow MRD by flow cytometry"}
+
+
+def obs(oid: str, code: dict, day: str, status: str = "final", **value) -> dict:
+    return {"resourceType": "Observation", "id": oid, "status": status, "code": code, "effectiveDateTime": day,
+            **value}
+
+
+def loinc(code: str, display: str = "") -> dict:
+    return {"coding": [{"system": LOINC, "code": code, "display": display}]}
+
+
+def qty(value, unit: str | None = "%", comparator: str | None = None) -> dict:
+    quantity: dict = {"value": value}
+    if unit is not None:
+        quantity.update(system=UCUM, code=unit)
+    if comparator:
+        quantity["comparator"] = comparator
+    return {"valueQuantity": quantity}
+
+
+def concept(code: str, text: str | None = None) -> dict:
+    value: dict = {"coding": [{"system": SCT, "code": code}]}
+    if text:
+        value["text"] = text
+    return {"valueCodeableConcept": value}
+
+
+POSITIVE, NEGATIVE = concept("10828004"), concept("260385009")
+
+
+def mrd(oid: str, day: str, **value) -> dict:
+    return obs(oid, MRD_CODE, day, **value)
+
+
+def labs(*observations: dict, received: bool = True, answers: dict | None = None, conditions: list | None = None) -> Labs:
+    items = [{"linkId": link, "answer": [value]} for link, value in (answers or {}).items()]
+    response = {"resourceType": "QuestionnaireResponse", "id": "qr", "status": "completed", "authored": "2026-10-01",
+                "questionnaire": "Questionnaire/blinatumomab-coverage-attestation",
+                "subject": {"reference": "Patient/p1"}, "item": items}
+    record = PatientRecord({"resourceType": "Patient", "id": "p1"}, {
+        "observations": list(observations) if received else None, "attestations": [response],
+        "conditions": conditions or []})
+    return read_labs(record, Attestations.from_record(record), COURSE_START, COURSE_START)
+
+
+# ---- MRD ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value,detectable,at_least", [
+    (qty(0.05), True, False),
+    (qty(0.1), True, True),
+    (qty("0.10"), True, True),
+    (qty(0.01, comparator="<"), False, False),  # not detected at 0.01 %: below 0.1 %
+    (qty(0.5, comparator="<"), False, None),  # below 0.5 % says nothing about >= 0.1 %
+    (qty(0.1, comparator="<"), False, False),
+    (qty(0.1, comparator="<="), False, None),
+    (qty(0.1, comparator=">"), True, True),
+    (qty(0.2, comparator=">="), True, True),
+    (qty(0.05, comparator=">"), True, None),
+    (qty(1000, "/10*6"), True, True),  # 1000 per million = 0.1 %
+    (qty(999, "/10*6"), True, False),
+    (qty(Decimal("0.001"), "1"), True, True),
+    (qty(0, "%"), False, False),
+    (qty(0.3, None), None, None),  # no unit: unreadable
+    (qty(0.3, "mL"), None, None),
+    ({"valueString": "<0.01%"}, False, False),
+    ({"valueString": "0.2 %"}, True, True),
+    ({"valueString": "0.2"}, None, None),
+    (POSITIVE, True, None),  # Florida Blue needs a value
+    (NEGATIVE, False, False),
+    (concept("260373001"), True, None),
+    (concept("260415000"), False, False),
+    ({"valueString": "Not detected"}, False, False),
+    ({"valueString": "Detected"}, True, None),
+    ({"valueCodeableConcept": {"text": "negative"}}, False, False),
+    ({"interpretation": [{"coding": [{"code": "POS", "system":
+                                      "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"}]}]}, True, None),
+    ({"interpretation": [{"coding": [{"code": "ND", "system":
+                                      "https://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"}]}]}, False, False),
+])
+def test_mrd_normalisation_comparators_and_qualitative(value, detectable, at_least):
+    found = labs(mrd("m1", "2026-09-20", **value))
+    assert found.mrd_detectable.value is detectable
+    assert found.mrd_at_least_0_1_percent.value is at_least
+    assert found.mrd_detectable.evidence == ("Observation/m1",)
+
+
+def test_mrd_exact_arithmetic_and_note():
+    found = labs(mrd("m1", "2026-09-20", **qty(0.1)))
+    assert found.mrd_detectable.note == "MRD 0.1% (2026-09-20)"
+    # 0.1 % as a float is not exactly 0.001; the Decimal path must still reach the threshold exactly
+    assert found.mrd_at_least_0_1_percent.value is True
+
+
+def test_mrd_latest_by_effective_date_and_status_filter():
+    found = labs(
+        mrd("new", "2026-09-25", **qty(0.01, comparator="<")),
+        mrd("old", "2026-08-01", **qty(2)),
+        mrd("prelim", "2026-09-30", status="preliminary", **qty(5)),
+        mrd("amended", "2026-09-28", status="amended", **qty(0.3)),
+        mrd("eie", "2026-09-29", status="entered-in-error", **qty(5)),
+    )
+    assert found.mrd_detectable.evidence == ("Observation/amended",)
+    assert found.latest_mrd_before(date(2026, 9, 26)) == Fact(False, ("Observation/new",),
+                                                             note="MRD <0.01% (2026-09-25)")
+    assert found.latest_mrd_before(date(2026, 8, 1)).value is True
+    assert found.latest_mrd_before(date(2026, 7, 1)).value is None
+
+
+def test_mrd_codes_by_text_and_not_by_other_codes():
+    by_display = obs("m1", {"coding": [{"system": "urn:lab", "code": "X1", "display": "Measurable residual disease"}]},
+                     "2026-09-01", **qty(1))
+    assert labs(by_display).mrd_detectable.value is True
+    unrelated = obs("m2", loinc("718-7", "Hemoglobin"), "2026-09-01", **qty(1))
+    assert labs(unrelated).mrd_detectable == Fact(note="no MRD result")
+    assert labs(received=False).mrd_detectable == Fact(received=False)
+
+
+def test_mrd_persistent_or_rising():
+    persistent = labs(mrd("a", "2026-08-01", **qty(0.5)), mrd("b", "2026-09-01", **qty(0.2)))
+    assert persistent.mrd_persistent_or_rising.value is True
+    assert persistent.mrd_persistent_or_rising.evidence == ("Observation/a", "Observation/b")
+    rising = labs(mrd("a", "2026-08-01", **NEGATIVE), mrd("b", "2026-09-01", **qty(0.2)))
+    assert rising.mrd_persistent_or_rising.note.startswith("MRD rising")
+    cleared = labs(mrd("a", "2026-08-01", **qty(0.5)), mrd("b", "2026-09-01", **NEGATIVE))
+    assert cleared.mrd_persistent_or_rising.value is False
+    single = labs(mrd("a", "2026-08-01", **qty(0.5)))
+    assert single.mrd_persistent_or_rising.value is None
+    unreadable_before = labs(mrd("a", "2026-08-01", **qty(0.5, None)), mrd("b", "2026-09-01", **qty(0.2)))
+    assert unreadable_before.mrd_persistent_or_rising.value is None
+
+
+def test_attested_mrd_percent_only_without_results():
+    answer = {"mrd-percent": {"valueDecimal": 0.2}}
+    attested = labs(answers=answer)
+    assert attested.mrd_at_least_0_1_percent == Fact(True, ("QuestionnaireResponse/qr",), attested=True,
+                                                     note="MRD 0.2% attested")
+    assert attested.mrd_detectable.value is True
+    assert labs(answers={"mrd-percent": {"valueDecimal": 0}}).mrd_detectable.value is False
+    with_result = labs(mrd("m", "2026-09-01", **NEGATIVE), answers=answer)
+    assert with_result.mrd_detectable.value is False and not with_result.mrd_detectable.attested
+
+
+def test_mrd_unavailable_only_when_explicit():
+    absent = mrd("dar", "2026-09-01", dataAbsentReason={"coding": [{"code": "not-performed"}]})
+    assert labs(absent).mrd_unavailable == Fact(True, ("Observation/dar",), note="MRD not available (2026-09-01)")
+    assert labs(absent).mrd_detectable.value is None
+    later_result = labs(absent, mrd("m", "2026-09-10", **qty(0.2)))
+    assert later_result.mrd_unavailable.value is False
+    assert labs().mrd_unavailable.value is False
+    assert labs(received=False).mrd_unavailable.received is False
+    assert labs(answers={"mrd-unavailable": {"valueBoolean": True}}).mrd_unavailable.attested
+
+
+# ---- Ph / BCR::ABL1 -------------------------------------------------------------------------------------------
+
+
+def test_ph_positive_stays_positive_after_later_negative():
+    found = labs(obs("p1", loinc("21822-2"), "2025-03-01", **POSITIVE),
+                 obs("p2", loinc("21821-4"), "2026-08-01", **NEGATIVE))
+    assert found.ph_positive == Fact(True, ("Observation/p1",), note="BCR::ABL1 positive (2025-03-01)")
+
+
+def test_ph_negative_needs_both_breakpoints():
+    major = obs("maj", loinc("21822-2"), "2025-03-01", **NEGATIVE)
+    minor = obs("min", loinc("21823-0"), "2025-03-02", **concept("260415000"))
+    assert labs(major).ph_positive.value is None
+    assert labs(major).ph_positive.note == "no Ph test covering both breakpoints"
+    both = labs(major, minor).ph_positive
+    assert both.value is False and both.evidence == ("Observation/maj", "Observation/min")
+    assert labs(obs("any", loinc("21821-4"), "2025-03-01", **NEGATIVE)).ph_positive.value is False
+    fish = obs("f", {"text": "t(9;22) BCR::ABL1 FISH"}, "2025-03-01", valueString="Negative")
+    assert labs(fish).ph_positive.value is False
+    pcr_text = obs("t", {"text": "BCR-ABL1 p190 PCR"}, "2025-03-01", valueString="Negative")
+    assert labs(pcr_text).ph_positive.value is None
+
+
+def test_ph_quantitative_qualitative_and_answers():
+    assert labs(obs("q", loinc("46434-7"), "2025-03-01", **qty(0.02, "%"))).ph_positive.value is True
+    assert labs(obs("q", loinc("21795-0"), "2025-03-01", **qty(0, "%"))).ph_positive.value is None  # one breakpoint?
+    present = {"valueCodeableConcept": {"coding": [{"system": LOINC, "code": "LA9633-4"}]}}
+    assert labs(obs("q", loinc("42714-6"), "2025-03-01", **present)).ph_positive.value is True
+    assert labs(obs("q", {"text": "Philadelphia chromosome"}, "2025-03-01", valueString="detected")).ph_positive.value
+
+
+def test_ph_genetic_variant_needs_bcr_and_abl1_components():
+    present = {"valueCodeableConcept": {"coding": [{"system": LOINC, "code": "LA9633-4"}]}}
+    genes = [{"code": loinc("48018-6", "Gene studied"), "valueCodeableConcept": {"text": name}} for name in ("BCR", "ABL1")]
+    assert labs(obs("g", loinc("69548-6"), "2025-03-01", component=genes, **present)).ph_positive.value is True
+    other = [{"code": loinc("48018-6"), "valueCodeableConcept": {"text": "IKZF1"}}]
+    assert labs(obs("g", loinc("69548-6"), "2025-03-01", component=other, **present)).ph_positive.value is None
+
+
+def test_ph_like_and_kinase_domain_not_counted():
+    assert labs(obs("x", {"text": "Ph-like ALL expression signature"}, "2025-03-01", **POSITIVE)).ph_positive.value is None
+    kd = obs("k", {"text": "BCR-ABL1 kinase domain mutation analysis"}, "2025-03-01", **POSITIVE)
+    assert labs(kd).ph_positive.value is None
+
+
+def test_ph_attested_and_not_received():
+    attested = labs(obs("p", loinc("21821-4"), "2025-03-01", **POSITIVE), answers={"ph-positive": {"valueBoolean": False}})
+    assert attested.ph_positive.value is False and attested.ph_positive.attested
+    assert labs(received=False).ph_positive == Fact(received=False)
+    assert labs().ph_positive.note == "no Ph / BCR::ABL1 result"
+
+
+# ---- CD19 -----------------------------------------------------------------------------------------------------
+
+PANEL = loinc("101119-6", "Leukemia/lymphoma immunophenotyping")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Blasts CD10+, CD19+, CD34+", True),
+    ("CD19 positive B-lymphoblasts", True),
+    ("Blasts positive for CD19, CD22", True),
+    ("CD19 negative relapse; CD22 positive", False),
+    ("CD19- blasts", False),
+    ("CD19 dim negative", False),
+    ("CD19 dim", True),
+    ("Negative for CD19", False),
+    ("Blasts CD22+, CD10+", None),  # does not mention CD19: ignored
+])
+def test_cd19_from_immunophenotyping_text(text, expected):
+    assert labs(obs("f", PANEL, "2026-09-01", valueString=text)).cd19_positive.value is expected
+
+
+def test_cd19_latest_wins_and_blood_counts_ignored():
+    diagnosis_positive = obs("f1", PANEL, "2025-01-01", valueString="CD19+ blasts")
+    relapse_negative = obs("f2", PANEL, "2026-09-01", valueString="CD19 negative")
+    assert labs(diagnosis_positive, relapse_negative).cd19_positive == Fact(False, ("Observation/f2",),
+                                                                            note="CD19 negative (2026-09-01)")
+    blood = obs("b", loinc("8116-6", "CD19 cells [#/volume] in Blood"), "2026-09-02", **qty(300, "/uL"))
+    blood_pct = obs("b2", {"coding": [{"system": LOINC, "code": "8117-4"}], "text": "CD19 blasts"}, "2026-09-02",
+                    **POSITIVE)
+    assert labs(blood, blood_pct).cd19_positive.value is None
+    assert labs(diagnosis_positive, blood).cd19_positive.value is True
+
+
+def test_cd19_by_code_text_with_qualitative_value_never_attested():
+    on_blasts = obs("c", {"text": "CD19 expression on leukemic blasts"}, "2026-09-01", **POSITIVE)
+    assert labs(on_blasts).cd19_positive.value is True
+    not_blasts = obs("c", {"text": "CD19"}, "2026-09-01", **POSITIVE)
+    assert labs(not_blasts).cd19_positive == Fact(note="no CD19 result on blasts")
+    assert labs(received=False).cd19_positive.received is False
+
+
+# ---- response or stabilization ----------------------------------------------------------------------------------
+
+
+def test_response_or_stabilization():
+    assert labs(mrd("m", "2026-10-20", **NEGATIVE)).response_or_stabilization.value is True
+    fell = labs(mrd("a", "2026-09-20", **qty(1)), mrd("b", "2026-10-25", **qty(0.2)))
+    assert fell.response_or_stabilization.evidence == ("Observation/a", "Observation/b")
+    rose = labs(mrd("a", "2026-09-20", **qty(0.2)), mrd("b", "2026-10-25", **qty(1)))
+    assert rose.response_or_stabilization.value is None
+    before_only = labs(mrd("a", "2026-08-20", **qty(1)), mrd("b", "2026-09-25", **qty(0.2)))
+    assert before_only.response_or_stabilization.value is None  # both before the course start
+    remission = {"resourceType": "Condition", "id": "r", "code": {"coding": [
+        {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C91.01"}]},
+        "clinicalStatus": {"coding": [{"code": "remission"}]}, "recordedDate": "2026-10-28"}
+    assert labs(conditions=[remission]).response_or_stabilization.evidence == ("Condition/r",)
+    attested = labs(answers={"response-or-stabilization": {"valueBoolean": False}}).response_or_stabilization
+    assert attested.value is False and attested.attested
+
+
+# ---- speed ----------------------------------------------------------------------------------------------------
+
+
+def test_five_thousand_observations_are_read_quickly():
+    kinds = [loinc("718-7", "Hemoglobin"), loinc("2345-7", "Glucose"), MRD_CODE, loinc("21821-4"), PANEL,
+             loinc("8116-6")]
+    many = [obs(f"o{i}", kinds[i % len(kinds)], f"2026-{1 + i % 9:02d}-{1 + i % 28:02d}", **qty(i % 7))
+            for i in range(5000)]
+    record = PatientRecord({"resourceType": "Patient", "id": "p1"}, {"observations": many, "conditions": []})
+    attestations = Attestations.from_record(record)
+    best = min(_timed(lambda: read_labs(record, attestations, COURSE_START, COURSE_START)) for _ in range(3))
+    assert best < 0.1, f"{best * 1000:.1f} ms for 5,000 Observations"
+
+
+def _timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
