@@ -47,7 +47,7 @@ def client(app: Flask) -> FlaskClient:
 def live_service(app: Flask) -> Iterator[str]:
     """The app served by a real threaded werkzeug server on 127.0.0.1:<free port>; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-service", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="live-service", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

@@ -1,0 +1,247 @@
+"""CDS Hooks 2.0 JWT security, with keys generated here and a JWK Set served by a real loopback HTTP server."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from flask import Flask
+from flask.testing import FlaskClient
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from cds_service.auth import server_allowlist
+from cds_service.config import ClientConfig, ConfigError, Settings, parse_auth_config
+from tests.conftest import close_app, make_app
+from tests.test_errors import sign_request
+
+BASE = "https://cds.example.org"
+SERVICE = "/cds-services/blinatumomab-coverage"
+AUD = BASE + SERVICE
+EHR = "https://ehr.example.org"  # client whose keys come from a JWK Set URL; lists a tenant
+INLINE = "https://inline.example.org"  # client whose keys are configured inline
+
+
+class JwksServer:
+    """Serves `keys` as a JWK Set on 127.0.0.1; counts the fetches."""
+
+    def __init__(self) -> None:
+        self.keys: list[dict[str, Any]] = []
+        self.fetches = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                owner.fetches += 1
+                body = json.dumps({"keys": owner.keys}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/jwks.json"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def public_jwk(private_key: Any, kid: str, alg: str) -> dict[str, Any]:
+    algorithm = ECAlgorithm if alg.startswith("ES") else RSAAlgorithm
+    jwk = algorithm.to_jwk(private_key.public_key(), as_dict=True)
+    return {**jwk, "kid": kid, "alg": alg, "use": "sig"}
+
+
+EC_KEY = ec.generate_private_key(ec.SECP384R1())
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+OTHER_EC_KEY = ec.generate_private_key(ec.SECP384R1())
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[JwksServer]:
+    server = JwksServer()
+    server.keys = [public_jwk(EC_KEY, "ec-1", "ES384")]
+    yield server
+    server.close()
+
+
+def auth_config(jwks_url: str) -> dict[str, Any]:
+    return {
+        "require_jwt": True,
+        "public_base_url": BASE,
+        "clients": [
+            {"iss": EHR, "jwks_url": jwks_url, "fhir_servers": [f"{EHR}/fhir"], "tenants": ["tenant-a"]},
+            {"iss": INLINE, "jwks": {"keys": [public_jwk(RSA_KEY, "rsa-1", "RS384")]}},
+        ],
+    }
+
+
+@pytest.fixture
+def secure_app(tmp_path: Path, jwks_server: JwksServer) -> Iterator[Flask]:
+    config_file = tmp_path / "auth.json"
+    config_file.write_text(json.dumps(auth_config(jwks_server.url)))
+    settings = Settings.from_env({"CDS_AUTH_CONFIG": str(config_file), "CDS_DATA_DIR": str(tmp_path)})
+    application = make_app(settings)
+    yield application
+    close_app(application)
+
+
+@pytest.fixture
+def secure(secure_app: Flask) -> FlaskClient:
+    return secure_app.test_client()
+
+
+def claims(iss: str = EHR, **overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {"iss": iss, "aud": AUD, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4()), "tenant": "tenant-a"}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def ec_token(payload: dict[str, Any] | None = None, **headers: Any) -> str:
+    return jwt.encode(payload or claims(), EC_KEY, algorithm="ES384", headers={"kid": "ec-1", **headers})
+
+
+def call(client: FlaskClient, token: str | None, path: str = SERVICE) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.post(path, json=sign_request(), headers=headers)
+
+
+def assert_rejected(response: Any) -> None:
+    assert response.status_code == 401
+    assert response.get_data() == b""
+
+
+def test_es384_from_a_jwk_set_url_is_accepted(secure: FlaskClient, jwks_server: JwksServer) -> None:
+    assert call(secure, ec_token()).status_code == 200
+    assert call(secure, ec_token()).status_code == 200
+    assert jwks_server.fetches == 1  # cached
+
+
+def test_rs384_with_an_inline_jwk_set_is_accepted(secure: FlaskClient) -> None:
+    token = jwt.encode(claims(INLINE), RSA_KEY, algorithm="RS384", headers={"kid": "rsa-1"})
+    assert call(secure, token).status_code == 200
+
+
+def test_a_rotated_key_is_found_by_one_refetch(secure: FlaskClient, jwks_server: JwksServer) -> None:
+    assert call(secure, ec_token()).status_code == 200
+    jwks_server.keys.append(public_jwk(OTHER_EC_KEY, "ec-2", "ES384"))
+    token = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-2"})
+    assert call(secure, token).status_code == 200
+    assert jwks_server.fetches == 2
+    unknown = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "nobody"})
+    assert_rejected(call(secure, unknown))
+
+
+def test_missing_token_is_rejected_when_required(secure: FlaskClient) -> None:
+    assert_rejected(call(secure, None))
+    assert_rejected(secure.post(SERVICE, json=sign_request(), headers={"Authorization": "Basic dXNlcjpwdw=="}))
+
+
+def test_the_feedback_endpoint_is_protected_too(secure: FlaskClient) -> None:
+    assert_rejected(secure.post(SERVICE + "/feedback", json={"feedback": []}))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        claims(exp=int(time.time()) - 600),
+        claims(aud=BASE + "/cds-services/another-service"),
+        claims(aud=BASE),
+        claims(iss="https://intruder.example.org"),
+        claims(tenant="tenant-b"),
+        claims(tenant=None),
+        claims(jti=None),
+        claims(iat=None),
+        claims(exp=None),
+    ],
+    ids=["expired", "aud-other-service", "aud-base-only", "unknown-iss", "wrong-tenant", "no-tenant", "no-jti",
+         "no-iat", "no-exp"],
+)
+def test_invalid_claims_are_rejected(secure: FlaskClient, payload: dict[str, Any]) -> None:
+    assert_rejected(call(secure, ec_token(payload)))
+
+
+def test_alg_none_is_rejected(secure: FlaskClient) -> None:
+    assert_rejected(call(secure, jwt.encode(claims(), None, algorithm="none", headers={"kid": "ec-1"})))
+
+
+def test_hmac_is_rejected(secure: FlaskClient) -> None:
+    assert_rejected(call(secure, jwt.encode(claims(), "a-shared-secret-of-32-bytes-or-more!", algorithm="HS256")))
+
+
+def test_a_signature_by_another_key_is_rejected(secure: FlaskClient) -> None:
+    forged = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-1"})
+    assert_rejected(call(secure, forged))
+
+
+def test_a_replayed_jti_is_rejected(secure: FlaskClient) -> None:
+    token = ec_token()
+    assert call(secure, token).status_code == 200
+    assert_rejected(call(secure, token))
+
+
+def test_jku_must_be_the_configured_jwk_set_url(secure: FlaskClient, jwks_server: JwksServer) -> None:
+    assert_rejected(call(secure, ec_token(jku="https://attacker.example.org/jwks.json")))
+    assert call(secure, ec_token(jku=jwks_server.url)).status_code == 200
+
+
+def test_the_reason_is_logged_but_never_the_token(secure: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+    token = ec_token(claims(tenant="tenant-b"))
+    with caplog.at_level(logging.DEBUG):
+        assert_rejected(call(secure, token))
+    assert "tenant" in caplog.text
+    assert token not in caplog.text and token.split(".")[2] not in caplog.text
+
+
+def test_local_mode_accepts_any_presented_token_unverified(client: FlaskClient) -> None:
+    assert call(client, "not-even-a-jwt").status_code == 200
+    assert call(client, None).status_code == 200
+
+
+def test_public_base_url_of_the_auth_configuration_wins(tmp_path: Path) -> None:
+    config_file = tmp_path / "auth.json"
+    config_file.write_text(json.dumps(auth_config("https://ehr.example.org/jwks")))
+    settings = Settings.from_env({"CDS_AUTH_CONFIG": str(config_file), "CDS_PUBLIC_BASE_URL": "http://other:1"})
+    assert settings.public_base_url == BASE
+    assert not settings.local_mode and settings.auth is not None and settings.auth.require_jwt
+
+
+@pytest.mark.parametrize(
+    "config",
+    [[], {"clients": [{"jwks_url": "https://x"}]}, {"clients": [{"iss": "a"}]},
+     {"clients": [{"iss": "a", "jwks_url": "https://x", "jwks": {"keys": []}}]},
+     {"clients": [{"iss": "a", "jwks_url": "https://x", "fhir_servers": "https://f"}]}],
+)
+def test_a_malformed_auth_configuration_fails_at_start(config: Any) -> None:
+    with pytest.raises(ConfigError):
+        parse_auth_config(config)
+
+
+def test_production_allows_only_the_clients_fhir_servers() -> None:
+    allow = server_allowlist(False, ClientConfig(iss=EHR, jwks_url="x", fhir_servers=("https://EHR.example.org:443/fhir/",)))
+    assert allow("https://ehr.example.org/fhir")
+    assert allow("https://ehr.example.org/fhir/Patient?_id=1")
+    for url in ("https://ehr.example.org/fhirx", "http://ehr.example.org/fhir", "https://ehr.example.org/fhir/../admin",
+                "https://user@ehr.example.org/fhir", "https://ehr.example.org:8443/fhir", "https://evil.example.org/fhir"):
+        assert not allow(url), url
+    assert not server_allowlist(False, None)("https://ehr.example.org/fhir")
+
+
+def test_local_mode_allows_any_http_server() -> None:
+    allow = server_allowlist(True, None)
+    assert allow("http://127.0.0.1:9999/fhir") and allow("https://ehr.example.org/r4")
+    assert not allow("file:///etc/passwd") and not allow("ftp://x/fhir")
