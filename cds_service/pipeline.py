@@ -44,6 +44,7 @@ class _Group:
 
     orders: list[dict[str, Any]]
     targets: list[dict[str, Any]]
+    others: list[dict[str, Any]]  # the other draft MedicationRequests: a TKI signed with it is a combination
 
     @property
     def order_ids(self) -> tuple[str, ...]:
@@ -63,7 +64,7 @@ def evaluate_orders(request: HookRequest, load_record: Callable[[], PatientRecor
     _validate_orders(candidates, group)
     config = CardConfig.from_request(request.configuration)
     try:
-        facts = extract_facts(record, group.orders, ctx.today)
+        facts = extract_facts(record, group.orders, ctx.today, other_drafts=group.others)
     except Exception:
         log.exception("fact extraction failed hookInstance=%s", request.hook_instance)
         return _faulted(request, record, group, ctx, config)
@@ -111,10 +112,11 @@ def _validate(index: int, order: dict[str, Any]) -> None:
 
 def _group(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], record: PatientRecord) -> _Group:
     orders = [order for _, order in candidates if is_blinatumomab(order, record.resolve)]
+    others = [order for _, order in candidates if not any(order is o for o in orders)]
     if request.hook != "order-select":
-        return _Group(orders, orders)
+        return _Group(orders, orders, others)
     selected = set(request.selections)
-    return _Group(orders, [o for o in orders if order_ref(o) in selected])
+    return _Group(orders, [o for o in orders if order_ref(o) in selected], others)
 
 
 def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, facts: ClinicalFacts,
