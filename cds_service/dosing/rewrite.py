@@ -144,20 +144,23 @@ def _set_value(line: dict[str, Any], form: DoseForm, value: Decimal) -> None:
     old = holder.get("value")
     holder["value"] = json_number(value)
     if isinstance(line.get("text"), str):
-        line["text"] = _replace_number(line["text"], old, value)
+        line["text"] = _corrected_text(line["text"], old, value, str(holder.get("unit") or holder.get("code") or ""))
 
 
 def json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _replace_number(text: str, old: Any, new: Decimal) -> str:
-    """The instruction text with the old dose replaced, when it names it exactly once; else a plain new text."""
-    old_text = mcg_text(Decimal(str(old))) if old is not None else ""
-    pattern = rf"(?<![\d.]){re.escape(old_text)}(?![\d.])" if old_text else ""
-    if pattern and len(re.findall(pattern, text)) == 1:
+def _corrected_text(text: str, old: Any, new: Decimal, unit: str) -> str:
+    """The instruction text kept in step with the corrected dose: the old value replaced when the text names it
+    exactly once, the text left alone when it names no number, else a note appended (never a stale dose)."""
+    old_text = mcg_text(Decimal(str(old))) if isinstance(old, (int, float)) else ""
+    pattern = rf"(?<![\d.]){re.escape(old_text)}(?![\d.])"
+    if old_text and len(re.findall(pattern, text)) == 1:
         return re.sub(pattern, mcg_text(new), text)
-    return f"{mcg_text(new)} (dose corrected; was: {text})"
+    if not re.search(r"\d", text):
+        return text
+    return f"{text} (dose corrected to {mcg_text(new)} {unit})".replace(" )", ")")
 
 
 def _set_bounds(line: dict[str, Any], dose: DoseLine, segment: Segment, first: bool, last: bool, anchor: date,

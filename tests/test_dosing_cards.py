@@ -1,0 +1,289 @@
+"""Dose and quantity cards: wording, the dose-check extension, and suggestions that re-check clean."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cds_service.dosing.api import QuantityLimit
+from cds_service.dosing.cards import dose_card, quantity_card
+from cds_service.dosing.checks import OrderDoseChecks
+from cds_service.facts.body import body_size
+from cds_service.facts.model import ClinicalFacts
+from cds_service.record import PatientRecord
+from tests.test_dosing_support import (
+    COVERAGE_INFORMATION, START, apply_suggestion, dose, facts, first_value, line, order, rate, rate_text, ratio,
+    single_line_order, step_order,
+)
+
+ASPIRUS = QuantityLimit(vials=28, units=980, days=42, days_continued=84, continued_from_cycle=6)
+CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
+
+
+def card_for(order_: dict[str, Any], facts_: ClinicalFacts, schedule: str | None = "standard",
+             matched: bool = True) -> dict[str, Any] | None:
+    return dose_card(order_, facts_, schedule, matched, "Aspirus Health Plan")
+
+
+def assert_clean(resource: dict[str, Any], facts_: ClinicalFacts, schedule: str) -> None:
+    """The accepted suggestion passes the schedule and raises no card of its own."""
+    assert card_for(resource, facts_, schedule) is None
+    assert OrderDoseChecks(resource, [resource], facts_).schedule(schedule).status == "met"
+
+
+def test_relapsed_refractory_single_line_becomes_two_lines() -> None:
+    facts_ = facts()
+    card = card_for(single_line_order(rate(28)), facts_, "relapsed-refractory")
+    assert card is not None
+    assert card["indicator"] == "warning" and card["selectionBehavior"] == "at-most-one"
+    assert card["summary"] == "Dose above label: 28 mcg/day on days 1–7 of cycle 1; label is 9 mcg/day"
+    assert card["source"] == {"label": "Aspirus Health Plan",
+                              "topic": {"system": CARD_TYPES, "code": "off-label", "display": "Off-label dose"}}
+    (suggestion,) = card["suggestions"]
+    assert suggestion["isRecommended"] is True and suggestion["uuid"] != card["uuid"]
+    assert suggestion["label"] == "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
+    resource = apply_suggestion(card)
+    step, full = resource["dosageInstruction"]
+    assert (step["sequence"], step["timing"]["repeat"]["boundsPeriod"]) == (1, {"start": "2026-12-01", "end": "2026-12-07"})
+    assert (full["sequence"], full["timing"]["repeat"]["boundsPeriod"]) == (2, {"start": "2026-12-08", "end": "2026-12-28"})
+    assert (first_value(resource, index=0), first_value(resource, index=1)) == (9, 28)
+    assert_clean(resource, facts_, "relapsed-refractory")
+
+
+def test_dose_check_extension_shape() -> None:
+    card = card_for(single_line_order(rate(28)), facts(), "relapsed-refractory")
+    assert card is not None
+    check = card["extension"]["dose-check"]
+    assert check == {"ordered": 28.0, "expected": 9.0, "basis": "fixed", "weightKg": 70.0, "bsaM2": None,
+                     "days": [1, 7], "findings": [{"ordered": 28.0, "expected": 9.0, "basis": "fixed",
+                                                   "weightKg": 70.0, "bsaM2": None, "days": [1, 7]}]}
+    assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": "MedicationRequest/blin-1"}]
+
+
+def test_child_below_45_kg_gets_the_bsa_dose_in_the_label() -> None:
+    facts_ = facts(weight="44.9", bsa="0.93")
+    card = card_for(single_line_order(rate(28)), facts_)
+    assert card is not None
+    assert card["suggestions"][0]["label"] == "Change to 13.9 mcg/day (15 mcg/m² × 0.93 m²)"
+    assert card["extension"]["dose-check"]["basis"] == "bsa"
+    assert card["extension"]["dose-check"]["bsaM2"] == 0.93
+    resource = apply_suggestion(card)
+    assert first_value(resource) == 13.9
+    assert resource["dosageInstruction"][0]["text"] == "blinatumomab continuous IV infusion"  # names no dose
+    assert_clean(resource, facts_, "standard")
+
+
+def test_step_days_in_bsa_dosing_and_caps() -> None:
+    facts_ = facts(weight="40", bsa="2.0")  # 5 × 2.0 = 10, capped at 9; 15 × 2.0 = 30, capped at 28
+    card = card_for(single_line_order(rate(30)), facts_, "relapsed-refractory")
+    assert card is not None
+    assert card["suggestions"][0]["label"] == ("Change to 9 mcg/day (capped at 9 mcg/day) on days 1–7, "
+                                               "then 28 mcg/day (capped at 28 mcg/day) on days 8–28")
+    assert_clean(apply_suggestion(card), facts_, "relapsed-refractory")
+
+
+@pytest.mark.parametrize(("dose_and_rate", "field", "corrected"), [
+    (rate(1.5, "ug/h"), "rateQuantity", 1.166),  # 28 / 24, rounded down so never above 28
+    (rate_text(35, "mcg/day"), "rateQuantity", 28),
+    (ratio(70, "ug", 2, "d"), "rateRatio", 56),
+    (rate(0.035, "mg/d"), "rateQuantity", 0.028),
+])
+def test_correction_keeps_the_orders_representation(dose_and_rate: dict, field: str, corrected: float) -> None:
+    facts_ = facts()
+    card = card_for(single_line_order(dose_and_rate), facts_)
+    assert card is not None
+    resource = apply_suggestion(card)
+    assert first_value(resource, field) == corrected
+    written, corrected_entry = dose_and_rate[field], resource["dosageInstruction"][0]["doseAndRate"][0][field]
+    if field == "rateRatio":
+        written, corrected_entry = written["numerator"], corrected_entry["numerator"]
+        assert resource["dosageInstruction"][0]["doseAndRate"][0][field]["denominator"] == dose_and_rate[field]["denominator"]
+    assert corrected_entry["unit"] == written["unit"] and corrected_entry.get("code") == written.get("code")
+    assert_clean(resource, facts_, "standard")
+
+
+def test_bag_over_48_hours_is_corrected_per_bag() -> None:
+    facts_ = facts()
+    bag = order(line(dose(70), "2026-12-01", "2026-12-28", duration=48, durationUnit="h", frequency=1, period=48,
+                     periodUnit="h"))
+    card = card_for(bag, facts_)
+    assert card is not None
+    resource = apply_suggestion(card)
+    assert first_value(resource, "doseQuantity") == 56
+    assert_clean(resource, facts_, "standard")
+
+
+def test_per_m2_order_is_corrected_per_m2() -> None:
+    facts_ = facts(weight="30", bsa="0.93")
+    card = card_for(single_line_order(rate(20, "ug/m2/d")), facts_)
+    assert card is not None
+    resource = apply_suggestion(card)
+    assert first_value(resource) == 15
+    assert_clean(resource, facts_, "standard")
+
+
+def test_open_ended_single_line_splits_with_a_duration() -> None:
+    facts_ = facts()
+    card = card_for(order(line(rate(28), "2026-12-01")), facts_, "relapsed-refractory")
+    assert card is not None
+    resource = apply_suggestion(card)
+    step, full = resource["dosageInstruction"]
+    assert step["timing"]["repeat"]["boundsPeriod"] == {"start": "2026-12-01", "end": "2026-12-07"}
+    assert full["timing"]["repeat"]["boundsPeriod"] == {"start": "2026-12-08"}
+    assert_clean(resource, facts_, "relapsed-refractory")
+    no_bounds = card_for(order(line(rate(28))), facts_, "relapsed-refractory")
+    assert no_bounds is not None
+    split = apply_suggestion(no_bounds)
+    assert split["dosageInstruction"][0]["timing"]["repeat"]["boundsDuration"]["value"] == 7
+    assert_clean(split, facts_, "relapsed-refractory")
+
+
+def test_suggestion_drops_coverage_information_and_leaves_the_order_unchanged() -> None:
+    written = single_line_order(rate(35), extension=[{"url": COVERAGE_INFORMATION, "extension": []},
+                                                     {"url": "http://example.org/other", "valueString": "kept"}])
+    card = card_for(written, facts())
+    assert card is not None
+    resource = apply_suggestion(card)
+    assert resource["extension"] == [{"url": "http://example.org/other", "valueString": "kept"}]
+    assert first_value(written) == 35  # the original order is not modified
+
+
+@pytest.mark.parametrize(("text", "corrected"), [
+    ("35 ug/d continuous IV infusion", "28 ug/d continuous IV infusion"),
+    ("35 mcg/day x 28 days", "28 mcg/day x 28 days"),
+    ("1 bag (35 mcg) daily for 35 days", "1 bag (35 mcg) daily for 35 days (dose corrected to 28 ug/d)"),
+])
+def test_summary_fits_and_text_is_updated(text: str, corrected: str) -> None:
+    written = order(line(rate(35), "2026-12-01", "2026-12-28") | {"text": text})
+    card = card_for(written, facts())
+    assert card is not None and len(card["summary"]) < 140
+    assert apply_suggestion(card)["dosageInstruction"][0]["text"] == corrected
+
+
+def test_below_is_info_without_suggestion_only_for_a_matched_indication() -> None:
+    card = card_for(single_line_order(rate(20)), facts())
+    assert card is not None
+    assert card["indicator"] == "info" and "suggestions" not in card and "selectionBehavior" not in card
+    assert card["summary"] == "Dose below label: 20 mcg/day on days 1–28 of cycle 1; label is 28 mcg/day"
+    assert card["extension"]["dose-check"]["days"] == [1, 28]
+    assert card_for(single_line_order(rate(20)), facts(), matched=False) is None
+    assert card_for(single_line_order(rate(26)), facts()) is None  # within 10%
+
+
+def test_no_card_without_weight_and_none_at_the_label() -> None:
+    assert card_for(single_line_order(rate(28)), facts(weight=None), "relapsed-refractory") is None
+    assert card_for(single_line_order(rate(13)), facts(weight="30")) is None  # below 45 kg without BSA
+    assert card_for(step_order(), facts(), "relapsed-refractory") is None
+
+
+def test_unreadable_dose_is_reported() -> None:
+    card = card_for(single_line_order(rate(10, "mL/h")), facts())
+    assert card is not None
+    assert card["indicator"] == "info" and "suggestions" not in card
+    assert "could not be read" in card["summary"] and "without a concentration" in card["detail"]
+
+
+def test_no_schedule_means_the_ceiling_only() -> None:
+    assert card_for(single_line_order(rate(28)), facts(), None, matched=False) is None
+    over = card_for(single_line_order(rate(30)), facts(), None, matched=False)
+    assert over is not None and over["indicator"] == "warning"
+
+
+def _observation(ident: str, code: str, value: float, unit: str, days_before: int) -> dict[str, Any]:
+    return {"resourceType": "Observation", "id": ident, "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "effectiveDateTime": (START - timedelta(days=days_before)).isoformat(),
+            "valueQuantity": {"value": value, "system": "http://unitsofmeasure.org", "code": unit}}
+
+
+def _facts_from_observations(*observations: dict[str, Any]) -> ClinicalFacts:
+    record = PatientRecord(patient={"resourceType": "Patient"}, lists={"observations": list(observations)})
+    base = facts()
+    return ClinicalFacts(start_date=START, cycle=base.cycle, body=body_size(record, START, 8))
+
+
+def test_stale_weight_gives_no_dose_card() -> None:
+    stale = _facts_from_observations(_observation("w", "29463-7", 70, "kg", 31))
+    assert card_for(single_line_order(rate(35)), stale) is None
+    fresh = _facts_from_observations(_observation("w", "29463-7", 70, "kg", 30))
+    assert card_for(single_line_order(rate(35)), fresh) is not None
+
+
+def test_implausible_recorded_bsa_is_replaced_by_mosteller_in_the_dose() -> None:
+    child = _facts_from_observations(_observation("w", "29463-7", 26, "kg", 2), _observation("h", "8302-2", 120, "cm", 2),
+                                     _observation("b", "8277-6", 1.5, "m2", 2))
+    card = card_for(single_line_order(rate(20)), child)  # 15 × 1.5 = 22.5 would allow 20; Mosteller 0.93 does not
+    assert card is not None and card["indicator"] == "warning"
+    assert card["extension"]["dose-check"]["bsaM2"] == 0.93
+    assert_clean(apply_suggestion(card), child, "standard")
+
+
+def test_cards_dir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "dose-unreadable.j2").write_text("{% set summary %}Custom {{ reasons|length }}{% endset %}Detail")
+    monkeypatch.setenv("CDS_CARDS_DIR", str(tmp_path))
+    card = card_for(single_line_order(rate(10, "mL/h")), facts())
+    assert card is not None and (card["summary"], card["detail"]) == ("Custom 1", "Detail")
+
+
+# Quantity
+
+
+def quantity_order(quantity: float, unit: str = "{vial}", supply: int | None = 42, id: str = "blin-1") -> dict:
+    return single_line_order(rate(28), quantity=quantity, quantity_unit=unit, supply_days=supply, id=id)
+
+
+@pytest.mark.parametrize(("quantity", "unit", "corrected", "label"), [
+    (40, "{vial}", 28, "Change quantity to 28 vials"),
+    (1400, "ug", 980, "Change quantity to 980 mcg"),
+    (1.4, "mg", 0.98, "Change quantity to 0.98 mg"),
+])
+def test_quantity_card_sets_the_limit_in_the_orders_unit(quantity: float, unit: str, corrected: float,
+                                                         label: str) -> None:
+    facts_ = facts()
+    written = quantity_order(quantity, unit)
+    card = quantity_card([written], facts_, ASPIRUS, "Aspirus Health Plan")
+    assert card is not None
+    assert card["indicator"] == "warning" and card["source"]["topic"]["code"] == "limits"
+    assert len(card["summary"]) < 140 and "limit" in card["summary"]
+    assert card["suggestions"][0]["label"] == label
+    resource = apply_suggestion(card)
+    assert resource["dispenseRequest"]["quantity"]["value"] == corrected
+    assert resource["dispenseRequest"]["quantity"]["code"] == unit
+    assert quantity_card([resource], facts_, ASPIRUS, "Aspirus Health Plan") is None
+    assert OrderDoseChecks(resource, [resource], facts_).quantity(ASPIRUS).status == "met"
+
+
+def test_quantity_card_for_a_group_reduces_the_largest_order() -> None:
+    facts_ = facts()
+    small, large = quantity_order(8, id="step"), quantity_order(30, id="full")
+    card = quantity_card([small, large], facts_, ASPIRUS, "Aspirus Health Plan")
+    assert card is not None
+    resource = apply_suggestion(card)
+    assert resource["id"] == "full" and resource["dispenseRequest"]["quantity"]["value"] == 20
+    assert quantity_card([small, resource], facts_, ASPIRUS, "Aspirus Health Plan") is None
+
+
+def test_quantity_within_limit_or_unreadable_gives_no_card() -> None:
+    assert quantity_card([quantity_order(28)], facts(), ASPIRUS, "Aspirus Health Plan") is None
+    assert quantity_card([quantity_order(56, supply=84)], facts(), ASPIRUS, "Aspirus Health Plan") is None
+    assert quantity_card([quantity_order(40, "mL")], facts(), ASPIRUS, "Aspirus Health Plan") is None
+
+
+def test_quantity_in_84_day_cycles() -> None:
+    cycle_6 = facts(cycle=6)
+    card = quantity_card([quantity_order(40, supply=84)], cycle_6, ASPIRUS, "Aspirus Health Plan")
+    assert card is not None and apply_suggestion(card)["dispenseRequest"]["quantity"]["value"] == 28
+    assert quantity_card([quantity_order(40, supply=84)], facts(cycle=5), ASPIRUS, "Aspirus Health Plan") is None
+
+
+def test_dates_of_a_continued_cycle() -> None:
+    # An order continuing cycle 1 after 3 infusion days: its first day is cycle day 4, so days 4-7 take the step dose.
+    continued = facts(start=date(2026, 12, 10), days_before=3)
+    card = card_for(order(line(rate(28), "2026-12-10", "2026-12-30")), continued, "relapsed-refractory")
+    assert card is not None and card["extension"]["dose-check"]["days"] == [4, 7]
+    resource = apply_suggestion(card)
+    assert resource["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] == {"start": "2026-12-10",
+                                                                                   "end": "2026-12-13"}
+    assert_clean(resource, continued, "relapsed-refractory")
