@@ -1,0 +1,135 @@
+"""The decision card of one order under one payer policy (service-contract.md, Response item 1).
+
+The wording lives in cards/decision*.j2; this module picks what the card shows and shapes the CDS Hooks card.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from cds_service.decision import INFO_NEEDED, MEETS, NOT_MET_DECISION, CriterionResult, Decision, IndicationResult
+from cds_service.dosing.templates import SUMMARY_LIMIT, render_card
+from cds_service.facts.model import ClinicalFacts
+from cds_service.questionnaire import questionnaire_url
+from cds_service.verdict import NOT_MET
+
+CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
+TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "coverage-info", "display": "Coverage Information"}
+OVERRIDE_REASONS = (
+    ("criteria-met-documentation-to-follow", "Criteria are met; documentation will be sent to the plan"),
+    ("plan-exception-requested", "Exception or peer-to-peer review requested from the plan"),
+    ("proceed-without-coverage", "Proceeding; patient informed that the plan may not cover it"),
+)
+# The parts of the summary around the list of what to document ("<payer>: document ... to confirm coverage").
+_DOCUMENT_FRAME = len(": document  to confirm coverage")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """The CDS Hooks card for a Decision: summary, indicator, Markdown detail, links, override reasons, extension."""
+    text = render_card("decision.j2", **_context(decision, facts, base_url))
+    card: dict[str, Any] = {
+        "uuid": str(uuid.uuid4()),
+        "summary": text.summary,
+        "indicator": indicator(decision),
+        "source": {"label": decision.payer_label, "topic": dict(TOPIC)},
+        "detail": text.detail,
+        "links": _links(decision, base_url),
+        "extension": {
+            "davinci-crd.associated-resource": [{"reference": f"MedicationRequest/{order.get('id', '')}"}],
+            "coverage-decision": decision.as_extension(),
+        },
+    }
+    if decision.decision == NOT_MET_DECISION:
+        card["overrideReasons"] = _override_reasons(base_url)
+    return card
+
+
+def indicator(decision: Decision) -> str:
+    """info when met; critical when not met because of a live vaccine (Aspirus U1); warning otherwise."""
+    if decision.decision == MEETS:
+        return "info"
+    return "critical" if decision.critical else "warning"
+
+
+def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[str, Any]:
+    general = [c for c in decision.criteria if "." not in c.id]
+    shown = next((r for r in decision.indications if r.id == decision.shown_indication), None)
+    return {
+        "d": decision,
+        "document": _document(decision),
+        "reason": _reason(decision),
+        "general": [_view(c) for c in general],
+        "shown": _shown(shown),
+        "shown_role": _role(decision, shown),
+        "others": [r.title for r in decision.indications
+                   if r.status != NOT_MET and shown is not None and r.id != shown.id],
+        "attested": list(facts.attested_items),
+        "not_received": list(facts.not_received),
+        "questionnaire": questionnaire_url(base_url),
+    }
+
+
+def _shown(result: IndicationResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {"title": result.title, "citation": result.citation, "criteria": [_view(c) for c in result.criteria]}
+
+
+def _role(decision: Decision, shown: IndicationResult | None) -> str:
+    if shown is None:
+        return ""
+    if decision.decision == MEETS:
+        return "Indication met"
+    return "Indication (clinical criteria met)" if decision.indication == shown.id else "Closest indication"
+
+
+def _view(criterion: CriterionResult) -> CriterionResult:
+    """The criterion with record-derived text made inert for Markdown (notes and references come from the EHR)."""
+    return replace(criterion, note=_plain(criterion.note), evidence=tuple(_plain(e) for e in criterion.evidence))
+
+
+def _plain(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _document(decision: Decision) -> str:
+    """As many items of `missing` as fit the summary, then how many more."""
+    budget = SUMMARY_LIMIT - 1 - len(decision.payer_label) - _DOCUMENT_FRAME
+    items = list(decision.missing) if decision.decision == INFO_NEEDED else []
+    for count in range(len(items), 0, -1):
+        more = len(items) - count
+        text = "; ".join(items[:count]) + (f" (+{more} more)" if more else "")
+        if len(text) <= budget:
+            return text
+    return items[0] if items else "the missing information"  # render_card shortens an overlong first item
+
+
+def _reason(decision: Decision) -> str:
+    """Why it is not covered: the first not-met criterion, policy-level ones first, in the plan's terms."""
+    failed = decision.not_met_criteria()
+    if not failed:
+        return "no indication of the policy is met"
+    first = failed[0]
+    reason = first.summary or first.text
+    if first.critical and first.note:
+        reason = f"{reason} ({first.note})"
+    if first.kind == "clinical":
+        return f"not met: {reason}"
+    if decision.indication_title and first.kind != "universal":
+        return f"{decision.indication_title} except {reason}"
+    return reason
+
+
+def _links(decision: Decision, base_url: str) -> list[dict[str, str]]:
+    links = [{"label": f"{decision.payer_label} policy", "url": decision.policy_url, "type": "absolute"}]
+    if decision.decision == INFO_NEEDED:
+        links.append({"label": "Attestation questionnaire", "url": questionnaire_url(base_url), "type": "absolute"})
+    return links
+
+
+def _override_reasons(base_url: str) -> list[dict[str, str]]:
+    system = f"{base_url.rstrip('/')}/fhir/CodeSystem/coverage-override-reason"
+    return [{"system": system, "code": code, "display": display} for code, display in OVERRIDE_REASONS]

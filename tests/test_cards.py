@@ -1,0 +1,174 @@
+"""Decision cards: summary, indicator, source, detail, links, override reasons, extension (service-contract.md)."""
+from __future__ import annotations
+
+import random
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cds_service.cards import decision_card
+from cds_service.coverage_info import check_crd_invariants, coverage_information_action
+from cds_service.decision import Decision
+from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact
+from cds_service.policies import evaluate_policy, load_policy
+from cds_service.verdict import Verdict
+
+START = date(2026, 12, 1)
+BASE = "https://cds.example.org"
+ORDER = {"resourceType": "MedicationRequest", "id": "blin-1", "status": "draft", "intent": "order"}
+BOOLEAN = (True, True, False, None)
+DOMAINS: dict[str, tuple[Any, ...]] = {
+    "age_years": (0, 10, 15, 30, 31, 40, None),
+    "therapy_phase": ("induction", "consolidation", "maintenance", "relapsed-refractory", None),
+    "combination": ("single-agent", "single-agent", "with-tki", "with-ino-mini-hyper-cvd", "alternating-with-pomp",
+                    "with-interfant", "with-multiagent-chemo", None),
+    "end_of_consolidation_response": ("complete", "less-than-complete", None),
+    "remission_number": (1, 2, 3, None),
+    **{name: BOOLEAN for name in (
+        "all_diagnosis", "lymphoblastic_lymphoma", "b_lineage", "infant_all", "complete_response_to_induction",
+        "induction_ino_mini_hyper_cvd", "ph_positive", "mrd_detectable", "mrd_persistent_or_rising",
+        "mrd_at_least_0_1_percent", "mrd_unavailable", "cd19_positive", "tki_failure", "multiagent_chemo_candidate",
+        "response_or_stabilization", "prior_authorization_on_file", "compendia_supported_use")},
+    "live_vaccine_in_window": (False, False, False, True, None),
+    "unacceptable_toxicity": (False, False, True, None),
+}
+
+
+class Answers:
+    """Test double of DoseChecks answering every check with one status."""
+
+    def __init__(self, status: str) -> None:
+        self.verdict = Verdict(status, ("MedicationRequest/blin-1",), missing="current weight")
+
+    def schedule(self, schedule: str) -> Verdict:
+        return self.verdict
+
+    def ceiling(self, mcg_per_day: Decimal) -> Verdict:
+        return self.verdict
+
+    def quantity(self, limit: Any) -> Verdict:
+        return self.verdict
+
+
+def facts(cycle: int | None = 1, **values: Any) -> ClinicalFacts:
+    info = CycleInfo(number=Fact(cycle), start=START, course_start=START, cycle_starts=(START,))
+    years = values.get("age_years")
+    values.setdefault("age_months", None if years is None else years * 12 + 6)
+    evidenced = {k: Fact(v, evidence=(f"Condition/{k}",) if v is not None else (), note=f"{k} recorded")
+                 for k, v in values.items()}
+    return ClinicalFacts(start_date=START, cycle=info, body=BodySize(), **evidenced)
+
+
+def random_cases(count: int) -> list[tuple[Decision, ClinicalFacts]]:
+    rng = random.Random(20261201)
+    cases = []
+    for n in range(count):
+        values = {name: rng.choice(domain) for name, domain in DOMAINS.items()}
+        case_facts = facts(cycle=rng.choice((1, 2, 5, 6, 7, 10, None)), **values)
+        policy = load_policy(("aspirus-magellan", "florida-blue")[n % 2])
+        doses = Answers(rng.choice(("met", "met", "met", "not-met", "unknown")))
+        cases.append((evaluate_policy(policy, case_facts, doses, rng.random() < 0.2), case_facts))
+    return cases
+
+
+CASES = random_cases(600)
+
+
+def test_the_random_cases_cover_every_decision_of_both_policies() -> None:
+    seen = {(d.policy_id, d.decision) for d, _ in CASES}
+    assert len(seen) == 6
+    assert any(d.critical for d, _ in CASES)
+
+
+def test_every_summary_is_short_and_names_the_payer() -> None:
+    for decision, case_facts in CASES:
+        card = decision_card(decision, case_facts, ORDER, BASE)
+        assert 0 < len(card["summary"]) < 140, card["summary"]
+        assert card["summary"].startswith(decision.payer_label + ":")
+        assert "\n" not in card["summary"]
+
+
+def test_every_card_has_the_contract_shape() -> None:
+    for decision, case_facts in CASES:
+        card = decision_card(decision, case_facts, ORDER, BASE)
+        expected = {"meets-criteria": "info", "information-needed": "warning", "criteria-not-met": "warning"}
+        assert card["indicator"] == ("critical" if decision.critical else expected[decision.decision])
+        assert card["source"]["topic"] == {"system": "http://terminology.hl7.org/CodeSystem/cdshooks-card-type",
+                                           "code": "coverage-info", "display": "Coverage Information"}
+        assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": "MedicationRequest/blin-1"}]
+        assert card["extension"]["coverage-decision"]["decision"] == decision.decision
+        assert ("overrideReasons" in card) == (decision.decision == "criteria-not-met")
+        labels = [link["label"] for link in card["links"]]
+        assert ("Attestation questionnaire" in labels) == (decision.decision == "information-needed")
+        assert all(link["type"] == "absolute" for link in card["links"])
+
+
+def test_every_coverage_action_satisfies_the_crd_invariants() -> None:
+    for decision, _ in CASES:
+        for unsolicited in (True, False):
+            action = coverage_information_action(ORDER, decision, "Coverage/c1", "a-1", START,
+                                                 f"{BASE}/fhir/Questionnaire/q", unsolicited)
+            assert check_crd_invariants(action["resource"]["extension"][-1]) == []
+
+
+def pick(kind: str, policy: str = "aspirus-magellan") -> tuple[Decision, ClinicalFacts]:
+    return next((d, f) for d, f in CASES if d.decision == kind and d.policy_id == policy and not d.critical)
+
+
+def test_met_card_gives_the_indication_and_authorization_end() -> None:
+    decision, case_facts = pick("meets-criteria")
+    card = decision_card(decision, case_facts, ORDER, BASE)
+    assert f"meets criteria ({decision.indication_title})" in card["summary"]
+    assert decision.authorization["end"] in card["summary"]
+    assert "Indication met" in card["detail"]
+
+
+def test_information_needed_card_lists_what_to_document_with_citations_and_evidence() -> None:
+    decision, case_facts = pick("information-needed")
+    card = decision_card(decision, case_facts, ORDER, BASE)
+    assert card["summary"].endswith("to confirm coverage")
+    assert all(item in card["detail"] for item in decision.missing)
+    assert "**document:**" in card["detail"]
+    assert "❓ unknown" in card["detail"]
+    shown = [c for c in decision.criteria if c.status == "met" and c.evidence]
+    assert all(c.citation in card["detail"] for c in decision.criteria)
+    assert all(c.evidence[0].replace("_", "\\_") in card["detail"] for c in shown)
+    assert f"{BASE}/fhir/Questionnaire/blinatumomab-coverage-attestation" in card["detail"]
+
+
+def test_live_vaccine_card_is_critical_and_says_why() -> None:
+    decision, case_facts = next((d, f) for d, f in CASES if d.critical)
+    card = decision_card(decision, case_facts, ORDER, BASE)
+    assert card["indicator"] == "critical"
+    assert "not covered — live vaccine in the exclusion window" in card["summary"]
+    assert [r["code"] for r in card["overrideReasons"]][0] == "criteria-met-documentation-to-follow"
+
+
+def test_attested_facts_and_data_not_received_are_shown() -> None:
+    decision, case_facts = pick("information-needed", "florida-blue")
+    case_facts = ClinicalFacts(start_date=START, cycle=case_facts.cycle, body=BodySize(),
+                               attested_items=("therapy-phase", "combination"), not_received=("immunizations",))
+    card = decision_card(decision, case_facts, ORDER, BASE)
+    assert "Attested by the prescriber (attestation questionnaire): therapy-phase, combination." in card["detail"]
+    assert "Data not received (criteria depending on it are unknown): immunizations." in card["detail"]
+
+
+def test_record_text_cannot_inject_markdown() -> None:
+    decision, case_facts = pick("meets-criteria")
+    note = "[click](http://evil.example) *bold*"
+    criteria = [c.__class__(**{**c.__dict__, "note": note}) for c in decision.criteria]
+    decision = Decision(**{**decision.__dict__, "criteria": criteria})
+    detail = decision_card(decision, case_facts, ORDER, BASE)["detail"]
+    assert "[click](http" not in detail
+    assert "\\[click\\]" in detail
+
+
+def test_cards_dir_can_be_overridden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "decision.j2").write_text("{% set summary %}{{ d.payer_label }}: custom{% endset %}custom detail")
+    monkeypatch.setenv("CDS_CARDS_DIR", str(tmp_path))
+    decision, case_facts = pick("meets-criteria")
+    card = decision_card(decision, case_facts, ORDER, BASE)
+    assert (card["summary"], card["detail"]) == ("Aspirus Health Plan: custom", "custom detail")

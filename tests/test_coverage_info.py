@@ -1,0 +1,133 @@
+"""Da Vinci CRD coverage-information system action: one row of the contract's table per outcome, the order
+otherwise unchanged, and the CRD invariants."""
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Any
+
+import pytest
+
+from cds_service.coverage_info import EXTENSION_URL, check_crd_invariants, coverage_information_action
+from cds_service.decision import CriterionResult, Decision
+
+TODAY = date(2026, 11, 21)
+QUESTIONNAIRE = "https://cds.example.org/fhir/Questionnaire/blinatumomab-coverage-attestation"
+ORDER = {
+    "resourceType": "MedicationRequest", "id": "blin-1", "status": "draft", "intent": "order",
+    "extension": [{"url": "http://example.org/other", "valueString": "kept"}],
+    "dosageInstruction": [{"text": "28 mcg/day"}],
+}
+
+
+def decision(kind: str, **changes: Any) -> Decision:
+    values: dict[str, Any] = dict(
+        policy_id="aspirus-magellan", policy_version="2023", payer_label="Aspirus Health Plan",
+        policy_url="https://aspirushealthplan.com/", decision=kind, request_type="initial",
+        indication="adult-relapsed-refractory", indication_title="adult relapsed/refractory ALL", cycle=1,
+        authorization={"start": "2026-12-01", "end": "2027-06-29", "cycles": 5} if kind == "meets-criteria" else None,
+        criteria=[CriterionResult("quantity", "not-met" if kind == "criteria-not-met" else "met",
+                                  "Aspirus II", "At most 28 vials per cycle")],
+        missing=["MRD result", "current weight"] if kind == "information-needed" else [],
+    )
+    values.update(changes)
+    return Decision(**values)
+
+
+def action(outcome: Decision | None, unsolicited: bool = True) -> dict[str, Any]:
+    return coverage_information_action(ORDER, outcome, "Coverage/cov-1", "assert-1", TODAY, QUESTIONNAIRE, unsolicited)
+
+
+def subs(result: dict[str, Any]) -> dict[str, Any]:
+    extension = result["resource"]["extension"][-1]
+    assert extension["url"] == EXTENSION_URL
+    assert check_crd_invariants(extension) == []
+    return {p["url"]: next(v for k, v in p.items() if k.startswith("value")) for p in extension["extension"]}
+
+
+def test_meets_criteria_is_covered_and_satisfied_until_the_authorization_end() -> None:
+    values = subs(action(decision("meets-criteria")))
+    assert values["covered"] == "covered"
+    assert values["pa-needed"] == "satisfied"
+    assert values["satisfied-pa-id"] == "assert-1"
+    assert values["expiry-date"] == "2027-06-29"
+    assert values["coverage"] == {"reference": "Coverage/cov-1"}
+    assert values["date"] == "2026-11-21"
+    assert values["coverage-assertion-id"] == "assert-1"
+    assert values["billingCode"]["code"] == "J9039"
+    assert values["billingCode"]["system"] == "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+
+
+def test_what_if_call_never_asserts_a_satisfied_authorization() -> None:
+    values = subs(action(decision("meets-criteria"), unsolicited=False))
+    assert values["pa-needed"] == "auth-needed"
+    assert "satisfied-pa-id" not in values
+    assert "expiry-date" not in values
+
+
+def test_information_needed_is_conditional_with_the_questionnaire() -> None:
+    values = subs(action(decision("information-needed")))
+    assert (values["covered"], values["pa-needed"], values["doc-needed"], values["doc-purpose"],
+            values["info-needed"]) == ("conditional", "auth-needed", "clinical", "withpa", "OTH")
+    assert values["reason"]["text"] == "Document: MRD result; current weight"
+    assert values["questionnaire"] == QUESTIONNAIRE
+
+
+def test_criteria_not_met_is_not_covered_without_pa_needed() -> None:
+    values = subs(action(decision("criteria-not-met")))
+    assert values["covered"] == "not-covered"
+    assert "pa-needed" not in values
+    assert values["reason"]["text"] == "Not met: At most 28 vials per cycle"
+
+
+def test_evaluation_failure_is_indeterminate_with_a_technical_reason() -> None:
+    values = subs(action(None))
+    assert values["covered"] == "indeterminate"
+    assert values["reason"]["coding"] == [{"system": "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp",
+                                           "code": "technical", "display": "Technical issue"}]
+
+
+@pytest.mark.parametrize("kind", ["meets-criteria", "information-needed", "criteria-not-met", None])
+def test_the_order_is_unchanged_except_for_the_added_extension(kind: str | None) -> None:
+    before = copy.deepcopy(ORDER)
+    result = action(decision(kind) if kind else None)
+    assert ORDER == before  # the input is not modified
+    resource = result["resource"]
+    assert resource["extension"][:-1] == ORDER["extension"]
+    assert {k: v for k, v in resource.items() if k != "extension"} == {
+        k: v for k, v in ORDER.items() if k != "extension"}
+    assert result["type"] == "update"
+    assert result["description"]
+
+
+def test_an_order_without_extensions_gets_one() -> None:
+    bare = {"resourceType": "MedicationRequest", "id": "x"}
+    result = coverage_information_action(bare, decision("meets-criteria"), "Coverage/c", "a", TODAY, QUESTIONNAIRE)
+    assert len(result["resource"]["extension"]) == 1
+    assert "extension" not in bare
+
+
+def extension_of(*parts: tuple[str, str]) -> dict[str, Any]:
+    base = [("coverage", "ref"), ("date", "2026-11-21"), ("coverage-assertion-id", "a")]
+    return {"url": EXTENSION_URL, "extension": [{"url": u, "valueCode": v} for u, v in base + list(parts)]}
+
+
+@pytest.mark.parametrize(("parts", "problem"), [
+    ((("covered", "not-covered"), ("pa-needed", "auth-needed")), "crd-ci-q2"),
+    ((("covered", "covered"),), "crd-ci-q2"),
+    ((("covered", "conditional"), ("pa-needed", "auth-needed")), "conditional needs info-needed"),
+    ((("covered", "covered"), ("pa-needed", "no-auth"), ("info-needed", "OTH")), "crd-ci-q3"),
+    ((("covered", "covered"), ("pa-needed", "satisfied")), "crd-ci-q5"),
+    ((("covered", "covered"), ("pa-needed", "auth-needed"), ("satisfied-pa-id", "x")), "crd-ci-q5"),
+    ((("covered", "covered"), ("pa-needed", "no-auth"), ("questionnaire", "q")), "crd-ci-q1"),
+    ((("covered", "maybe"), ("pa-needed", "no-auth")), "not a CRD code"),
+    ((("covered", "indeterminate"), ("pa-needed", "indeterminate")), "indeterminate needs a reason"),
+    ((("covered", "covered"), ("covered", "covered"), ("pa-needed", "no-auth")), "exactly once"),
+])
+def test_invariant_violations_are_reported(parts: tuple[tuple[str, str], ...], problem: str) -> None:
+    problems = check_crd_invariants(extension_of(*parts))
+    assert any(problem in p for p in problems), problems
+
+
+def test_a_valid_extension_has_no_problems() -> None:
+    assert check_crd_invariants(extension_of(("covered", "covered"), ("pa-needed", "no-auth"))) == []
