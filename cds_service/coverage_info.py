@@ -38,24 +38,9 @@ def coverage_information_action(
     `decision` None means the evaluation failed (a fault, not the patient's data): `indeterminate`.
     `unsolicited_determ` False (a "what if" call) never asserts a satisfied prior authorization.
     """
-    extension = coverage_information_extension(
-        decision, coverage_reference, assertion_id, today, questionnaire_url, unsolicited_determ)
-    resource = copy.deepcopy(order)
-    resource["extension"] = [*resource.get("extension", []), extension]
-    return {"type": "update", "description": _description(decision), "resource": resource}
-
-
-def coverage_information_extension(
-    decision: Decision | None,
-    coverage_reference: str,
-    assertion_id: str,
-    today: date,
-    questionnaire_url: str,
-    unsolicited_determ: bool = True,
-) -> dict[str, Any]:
-    parts = [_sub("coverage", valueReference={"reference": coverage_reference})]
-    parts += _assertion(decision, questionnaire_url, unsolicited_determ)
-    parts += [
+    parts = [
+        _sub("coverage", valueReference={"reference": coverage_reference}),
+        *_assertion(decision, questionnaire_url, unsolicited_determ),
         _sub("billingCode", valueCoding=dict(BILLING_CODE)),
         _sub("date", valueDate=today.isoformat()),
         _sub("coverage-assertion-id", valueString=assertion_id),
@@ -63,7 +48,9 @@ def coverage_information_extension(
     if decision is not None and decision.decision == MEETS and unsolicited_determ:
         parts.append(_sub("satisfied-pa-id", valueString=assertion_id))
         parts.append(_sub("expiry-date", valueDate=decision.authorization["end"]))
-    return {"url": EXTENSION_URL, "extension": _ordered(parts)}
+    resource = copy.deepcopy(order)
+    resource["extension"] = [*resource.get("extension", []), {"url": EXTENSION_URL, "extension": _ordered(parts)}]
+    return {"type": "update", "description": _description(decision), "resource": resource}
 
 
 def _assertion(decision: Decision | None, questionnaire_url: str, unsolicited_determ: bool) -> list[dict[str, Any]]:
