@@ -1,0 +1,256 @@
+"""The policy engine on a made-up third payer: the vocabulary, the decision rules of policy-rules.md §1, the
+checks done when a policy file is loaded, and the Decision's contract extension."""
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact
+from cds_service.policies import PolicyFileError, evaluate_policy, load_policy, parse_policy, policy_ids
+from cds_service.verdict import Verdict
+
+START = date(2027, 1, 31)
+THIRD_PAYER = """
+id = "third-payer"
+version = "1"
+title = "Made-up plan"
+payer_label = "Third Plan"
+url = "https://plan.example/policy"
+
+[[universal]]
+id = "no-vaccine"
+kind = "universal"
+text = "No live vaccine"
+citation = "T1"
+missing = "vaccines"
+critical = true
+fact = "live_vaccine_in_window"
+equals = false
+
+[common.adult]
+text = "Adult"
+citation = "T2"
+missing = "date of birth"
+fact = "age_years"
+at_least = 18
+
+[[indications]]
+id = "first"
+title = "first use"
+citation = "T3"
+label_schedule = "standard"
+authorization = { anchor = "order", months = 1 }
+  [[indications.criteria]]
+  use = "adult"
+  [[indications.criteria]]
+  id = "phase"
+  text = "Consolidation or maintenance"
+  citation = "T3.a"
+  missing = "phase"
+  fact = "therapy_phase"
+  in = ["consolidation", "maintenance"]
+  [[indications.criteria]]
+  id = "dose"
+  kind = "dose"
+  text = "Label dose"
+  citation = "T3.b"
+  missing = "weight"
+  dose = "schedule"
+
+[[indications]]
+id = "second"
+title = "second use"
+citation = "T4"
+label_schedule = "relapsed-refractory"
+authorization = { anchor = "course", weeks = 2, cycles = 1 }
+  [[indications.criteria]]
+  use = "adult"
+  citation = "T4 (age)"
+  [[indications.criteria]]
+  id = "ph-or-mrd"
+  text = "Ph+ or MRD+"
+  citation = "T4.a"
+  missing = "Ph or MRD"
+  any = [ { id = "ph", fact = "ph_positive", equals = true }, { id = "mrd", fact = "mrd_detectable", equals = true } ]
+  [[indications.criteria]]
+  id = "attested-only"
+  text = "Attested use"
+  citation = "T4.b"
+  missing = "attestation"
+  fact = "compendia_supported_use"
+  equals = true
+  if_unknown = "not-met"
+
+[[indications]]
+id = "gated"
+title = "continuation"
+citation = "T5"
+request = "renewal"
+exclusive_when = "approved-before"
+authorization = { anchor = "order", years = 1 }
+  [[indications.criteria]]
+  id = "approved-before"
+  text = "Approved before"
+  citation = "T5.a"
+  missing = "prior approval"
+  fact = "prior_approval"
+  equals = true
+"""
+
+
+class Doses:
+    """Test double of DoseChecks: one answer for the schedule, remembering what was asked."""
+
+    def __init__(self, status: str = "met") -> None:
+        self.status = status
+        self.asked: list[str] = []
+
+    def schedule(self, schedule: str) -> Verdict:
+        self.asked.append(schedule)
+        return Verdict(self.status, ("MedicationRequest/m",), note="28 mcg/day", missing="a current weight")
+
+    def ceiling(self, mcg_per_day: Decimal) -> Verdict:
+        raise AssertionError("not used by this policy")
+
+    def quantity(self, limit: Any) -> Verdict:
+        raise AssertionError("not used by this policy")
+
+
+def policy(text: str = THIRD_PAYER) -> Any:
+    return parse_policy(tomllib.loads(text))
+
+
+def run(prior_approval: bool = False, doses: Doses | None = None, **values: Any) -> Any:
+    values = {"live_vaccine_in_window": False, "age_years": 40, **values}
+    facts = ClinicalFacts(
+        start_date=START, cycle=CycleInfo(number=Fact(3), start=START, course_start=date(2026, 12, 1)),
+        body=BodySize(), attested_items=(),
+        **{k: v if isinstance(v, Fact) else Fact(v, evidence=(f"Observation/{k}",) if v is not None else ())
+           for k, v in values.items()},
+    )
+    return evaluate_policy(policy(), facts, doses or Doses(), prior_approval)
+
+
+def test_a_third_payer_needs_only_a_policy_file() -> None:
+    decision = run(therapy_phase="maintenance")
+    assert (decision.decision, decision.indication, decision.payer_label) == ("meets-criteria", "first", "Third Plan")
+    # Calendar month from Jan 31 ends on the last day of February.
+    assert decision.authorization == {"start": "2027-01-31", "end": "2027-02-28", "cycles": None}
+
+
+def test_course_anchored_authorization_in_weeks() -> None:
+    decision = run(therapy_phase="induction", ph_positive=True, compendia_supported_use=True)
+    assert decision.indication == "second"
+    assert decision.authorization == {"start": "2026-12-01", "end": "2026-12-15", "cycles": 1}
+
+
+def test_inclusion_without_evidence_is_unknown_and_asks_for_it() -> None:
+    decision = run(therapy_phase=None)
+    assert decision.decision == "information-needed"
+    assert decision.indication is None
+    assert decision.missing == ["phase"]  # "second" is not-met (no attestation), so it asks nothing
+
+
+def test_if_unknown_not_met_keeps_an_attestation_only_pathway_from_asking() -> None:
+    decision = run(therapy_phase="induction", ph_positive=True)
+    second = next(r for r in decision.indications if r.id == "second")
+    assert [c.status for c in second.criteria] == ["met", "met", "not-met"]
+    assert decision.decision == "criteria-not-met"
+
+
+def test_or_group_is_met_by_one_branch_and_keeps_its_evidence() -> None:
+    decision = run(therapy_phase="induction", ph_positive=None, mrd_detectable=True, compendia_supported_use=True)
+    criterion = next(c for c in decision.criteria if c.id == "second.ph-or-mrd")
+    assert criterion.status == "met"
+    assert criterion.evidence == ("Observation/mrd_detectable",)
+
+
+def test_universal_not_met_overrides_a_met_indication_and_is_critical() -> None:
+    decision = run(therapy_phase="maintenance", live_vaccine_in_window=True)
+    assert decision.decision == "criteria-not-met"
+    assert decision.critical
+    assert decision.indication == "first"
+    assert decision.authorization is None
+
+
+def test_universal_unknown_makes_a_met_indication_information_needed() -> None:
+    decision = run(therapy_phase="maintenance", live_vaccine_in_window=Fact(None, received=False))
+    assert decision.decision == "information-needed"
+    assert decision.missing == ["vaccines"]
+
+
+def test_dose_failure_keeps_the_clinical_indication_and_its_schedule() -> None:
+    doses = Doses("not-met")
+    decision = run(therapy_phase="maintenance", doses=doses)
+    assert (decision.decision, decision.indication, decision.label_schedule) == (
+        "criteria-not-met", "first", "standard")
+    assert "standard" in doses.asked
+
+
+def test_dose_unknown_uses_the_dose_checks_own_missing_text() -> None:
+    decision = run(therapy_phase="maintenance", doses=Doses("unknown"))
+    assert decision.missing == ["a current weight"]
+
+
+def test_closest_indication_when_none_matches() -> None:
+    decision = run(age_years=10, therapy_phase="induction", ph_positive=True, compendia_supported_use=True)
+    assert decision.indication is None
+    assert decision.shown_indication == "second"  # only its age fails; "first" fails age and phase
+    assert [c.id for c in decision.criteria][1:] == ["second.adult", "second.ph-or-mrd", "second.attested-only"]
+
+
+def test_closest_indication_ties_go_to_the_first_listed() -> None:
+    decision = run(age_years=10, therapy_phase="induction", ph_positive=True)
+    assert decision.shown_indication == "first"  # two not-met criteria each
+
+
+def test_gate_met_evaluates_only_the_gated_indication() -> None:
+    decision = run(prior_approval=True, therapy_phase=None)
+    assert [r.id for r in decision.indications] == ["gated"]
+    assert (decision.decision, decision.request_type) == ("meets-criteria", "renewal")
+
+
+def test_boolean_test_does_not_match_an_integer() -> None:
+    text = THIRD_PAYER.replace('fact = "therapy_phase"\n  in = ["consolidation", "maintenance"]',
+                               'fact = "remission_number"\n  equals = true')
+    facts = ClinicalFacts(start_date=START, cycle=CycleInfo(number=Fact(1), start=START, course_start=START),
+                          body=BodySize(), age_years=Fact(40), live_vaccine_in_window=Fact(False),
+                          remission_number=Fact(1))
+    decision = evaluate_policy(policy(text), facts, Doses(), False)
+    assert next(c for c in decision.criteria if c.id == "first.phase").status == "not-met"
+
+
+def test_extension_has_the_contract_keys_and_unique_ids() -> None:
+    extension = run(therapy_phase="maintenance").as_extension()
+    assert {"policy", "decision", "request", "indication", "cycle", "authorization", "criteria",
+            "missing"} <= set(extension)
+    ids = [c["id"] for c in extension["criteria"]]
+    assert ids == ["no-vaccine", "first.adult", "first.phase", "first.dose"]
+    assert set(extension["criteria"][0]) == {"id", "status", "citation", "text", "evidence"}
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ('fact = "age_years"', 'fact = "age_in_days"', "unknown fact"),
+    ('kind = "dose"', 'kind = "cosmetic"', "unknown kind"),
+    ('label_schedule = "standard"', 'label_schedule = "weekly"', "unknown label_schedule"),
+    ('exclusive_when = "approved-before"', 'exclusive_when = "nothing"', "exclusive_when"),
+    ('if_unknown = "not-met"', 'if_unknown = "met"', "if_unknown"),
+    ('at_least = 18', 'greater = 18', "unknown keys"),
+    ('anchor = "order", months = 1', 'anchor = "moon", months = 1', "anchor"),
+    ('label_schedule = "standard"\n', '', "needs the indication's label_schedule"),
+])
+def test_policy_file_mistakes_are_caught_at_load(old: str, new: str, message: str) -> None:
+    assert old in THIRD_PAYER
+    with pytest.raises(PolicyFileError, match=message):
+        policy(THIRD_PAYER.replace(old, new, 1))
+
+
+def test_shipped_policies_load_once() -> None:
+    assert policy_ids() == ["aspirus-magellan", "florida-blue"]
+    assert load_policy("florida-blue") is load_policy("florida-blue")
+    with pytest.raises(KeyError):
+        load_policy("../secrets")
