@@ -30,7 +30,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["cds_service"] = routes.Services(settings, store, metrics, _verifier(settings, store))
     register_error_handlers(app)
     # Browser clients such as the CDS Hooks sandbox send Authorization and Content-Type, so preflights must allow them.
-    CORS(app, origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"], max_age=600)
+    CORS(
+        app,
+        origins=list(settings.cors_origins),
+        methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
     routes.register(app)
     app.register_blueprint(feedback_blueprint(store))
     app.register_blueprint(metrics_blueprint(metrics))

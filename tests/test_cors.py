@@ -1,0 +1,63 @@
+"""CORS for browser clients such as the public CDS Hooks sandbox: preflights on every endpoint, configurable origins."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from tests.conftest import close_app, local_settings, make_app
+
+SANDBOX = "https://sandbox.cds-hooks.org"
+ENDPOINTS = [
+    "/cds-services",
+    "/cds-services/blinatumomab-coverage",
+    "/cds-services/blinatumomab-coverage/feedback",
+    "/fhir/Questionnaire/blinatumomab-coverage-attestation",
+    "/healthz",
+    "/metrics",
+]
+
+
+def preflight(client: FlaskClient, path: str, origin: str = SANDBOX, method: str = "POST") -> TestResponse:
+    return client.options(
+        path,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_preflight_allows_authorization_and_content_type_everywhere(client: FlaskClient, path: str) -> None:
+    response = preflight(client, path)
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] in ("*", SANDBOX)
+    allowed_headers = response.headers["Access-Control-Allow-Headers"].lower()
+    assert "authorization" in allowed_headers and "content-type" in allowed_headers
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_actual_responses_carry_the_allow_origin_header(client: FlaskClient) -> None:
+    response = client.get("/cds-services", headers={"Origin": SANDBOX})
+    assert response.headers["Access-Control-Allow-Origin"] in ("*", SANDBOX)
+    error = client.post("/cds-services/blinatumomab-coverage", data=b"nope", headers={"Origin": SANDBOX})
+    assert error.status_code == 400 and error.headers["Access-Control-Allow-Origin"] in ("*", SANDBOX)
+
+
+@pytest.fixture
+def restricted(tmp_path: Path) -> Iterator[FlaskClient]:
+    application = make_app(local_settings(tmp_path, cors_origins=("https://ehr.example.org",)))
+    yield application.test_client()
+    close_app(application)
+
+
+def test_configured_origins_restrict_cors(restricted: FlaskClient) -> None:
+    allowed = preflight(restricted, "/cds-services/blinatumomab-coverage", origin="https://ehr.example.org")
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://ehr.example.org"
+    refused = preflight(restricted, "/cds-services/blinatumomab-coverage", origin="https://elsewhere.example.org")
+    assert "Access-Control-Allow-Origin" not in refused.headers

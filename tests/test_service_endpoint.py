@@ -1,0 +1,104 @@
+"""The service over real HTTP: the hook call, its audit record, health, the Questionnaire, metrics."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+from flask import Flask
+
+from cds_service.validation import hook_request
+from tests.conftest import close_app, local_settings, make_app
+from tests.test_errors import EXAMPLES, select_request, sign_request
+
+SERVICE = "/cds-services/blinatumomab-coverage"
+
+
+def store(app: Flask) -> Any:
+    return app.extensions["cds_service"].store
+
+
+def test_an_example_request_is_answered_over_http(live_service: str, app: Flask) -> None:
+    body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
+    response = requests.post(live_service + SERVICE, json=body, timeout=10)
+    assert response.status_code == 200
+    answer = response.json()
+    assert isinstance(answer["cards"], list) and isinstance(answer["systemActions"], list)
+    store(app).flush()
+    recorded = store(app).show(body["hookInstance"])
+    assert recorded is not None and recorded.record.status == 200
+    assert recorded.record.patient_id == body["context"]["patientId"]
+
+
+def test_error_statuses_are_audited_too(live_service: str, app: Flask) -> None:
+    body = sign_request()
+    body["hookInstance"] = "audited-400"
+    del body["context"]["patientId"]
+    response = requests.post(live_service + SERVICE, json=body, timeout=10)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["context.patientId"]
+    store(app).flush()
+    recorded = store(app).show("audited-400")
+    assert recorded is not None
+    assert (recorded.record.status, recorded.record.hook, recorded.record.patient_id) == (400, "order-sign", None)
+
+
+def test_healthz_reports_the_database(live_service: str) -> None:
+    response = requests.get(live_service + "/healthz", timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.fixture
+def app_losing_its_database(tmp_path: Path) -> Iterator[Flask]:
+    data_dir = tmp_path / "db"
+    data_dir.mkdir()
+    application = make_app(local_settings(data_dir))
+    yield application
+    close_app(application)
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(app_losing_its_database: Flask) -> None:
+    client = app_losing_its_database.test_client()
+    assert client.get("/healthz").status_code == 200
+    db_dir = Path(store(app_losing_its_database).engine.url.database).parent
+    shutil.rmtree(db_dir)
+    store(app_losing_its_database).engine.dispose()  # drop pooled connections to the deleted file
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unreachable"
+
+
+def test_the_attestation_questionnaire_is_served(live_service: str) -> None:
+    response = requests.get(live_service + "/fhir/Questionnaire/blinatumomab-coverage-attestation", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/fhir+json")
+    questionnaire = response.json()
+    assert questionnaire["resourceType"] == "Questionnaire"
+    assert questionnaire["url"].endswith("/Questionnaire/blinatumomab-coverage-attestation")
+
+
+def test_metrics_count_requests_by_route(live_service: str) -> None:
+    requests.get(live_service + "/cds-services", timeout=10)
+    requests.post(live_service + "/cds-services/unknown", json=sign_request(), timeout=10)
+    text = requests.get(live_service + "/metrics", timeout=10).text
+    assert 'endpoint="/cds-services",status="200"' in text
+    assert 'endpoint="/cds-services/<service_id>",status="404"' in text
+
+
+def test_configuration_extension_keeps_known_settings_of_the_right_type() -> None:
+    body = select_request()
+    body["extension"] = {
+        "davinci-crd.configuration": {
+            "coverage-info": False, "max-cards": 2, "unsolicited-determ": False,
+            "limits": "no", "off-label": 1, "max-cards-extra": True,
+        }
+    }
+    request = hook_request(body, "blinatumomab-coverage", client_iss="https://ehr.example.org")
+    assert request.configuration == {"coverage-info": False, "max-cards": 2, "unsolicited-determ": False}
+    assert request.selections == ("MedicationRequest/ondansetron-order",)
+    assert (request.hook, request.patient_id, request.user_id) == ("order-select", "p1", "Practitioner/1")
+    assert request.client_iss == "https://ehr.example.org"
