@@ -213,7 +213,8 @@ def test_ping(store: AuditStore) -> None:
 def live_app(database_url: str) -> Iterator[tuple[str, AuditStore]]:
     app = create_app(Settings(database_url=database_url))
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for one poll, and every feedback test stops a server.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}", app.extensions["cds_service"].store
     server.shutdown()

@@ -1,0 +1,173 @@
+"""POST /cds-services/<id>/feedback over real HTTP, on SQLite and PostgreSQL: stored, joined to the card, lenient
+about the shapes real clients send, strict about garbage."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from cds_service.audit import AuditStore, FeedbackEntry
+from cds_service.db_models import Feedback
+from tests.test_audit import invocation, live_app, outcome, writes_blocked  # noqa: F401  (live_app: fixture)
+from tests.test_db import database_url  # noqa: F401  (fixture)
+
+FEEDBACK = "/cds-services/blinatumomab-coverage/feedback"
+CODING = {"system": "http://example.org/override-reason", "code": "patient-preference", "display": "Patient preference"}
+
+
+def post(base_url: str, body: Any, path: str = FEEDBACK, **kwargs: Any) -> requests.Response:
+    if "data" not in kwargs:
+        kwargs["json"] = body
+    return requests.post(base_url + path, timeout=30, **kwargs)
+
+
+def issue_card(store: AuditStore, card: str = "card-1") -> None:
+    store.record_invocation(invocation("hi-1", "p1", outcome(card_uuids=[card], suggestion_uuids=["sug-1"])))
+    store.flush()
+
+
+def stored_feedback(store: AuditStore) -> list[FeedbackEntry]:
+    detail = store.show("hi-1")
+    assert detail is not None
+    return detail.feedback
+
+
+def count_feedback(store: AuditStore) -> int:
+    with store.engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(Feedback)).scalar_one()
+
+
+def test_accepted_feedback_is_stored_with_the_card(live_app: tuple[str, AuditStore]) -> None:
+    base_url, store = live_app
+    issue_card(store)
+    item = {"card": "card-1", "outcome": "accepted", "acceptedSuggestions": [{"id": "sug-1"}],
+            "outcomeTimestamp": "2026-11-20T12:05:00Z"}
+    response = post(base_url, {"feedback": [item]})
+    assert response.status_code == 200
+    assert response.json() == {"stored": 1, "unknownCards": []}
+    [entry] = stored_feedback(store)
+    assert (entry.card_uuid, entry.outcome, entry.accepted_suggestions, entry.card_known) == (
+        "card-1", "accepted", ["sug-1"], True)
+    assert entry.outcome_timestamp == datetime(2026, 11, 20, 12, 5, tzinfo=timezone.utc)
+
+
+def test_overridden_feedback_keeps_the_reason_and_comment(live_app: tuple[str, AuditStore]) -> None:
+    base_url, store = live_app
+    issue_card(store)
+    item = {"card": "card-1", "outcome": "overridden", "overrideReason": {"reason": CODING, "userComment": "seen"},
+            "outcomeTimestamp": "2026-11-20T12:05:00+01:00"}
+    assert post(base_url, {"feedback": [item]}).status_code == 200
+    [entry] = stored_feedback(store)
+    assert (entry.override_system, entry.override_code, entry.override_display, entry.override_comment) == (
+        CODING["system"], CODING["code"], CODING["display"], "seen")
+    assert entry.outcome_timestamp == datetime(2026, 11, 20, 11, 5, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("item, expected", [
+    ({"overrideReason": CODING}, ("patient-preference", "Patient preference", None)),
+    ({"overrideReason": {"reason": {"code": "other"}}}, ("other", None, None)),
+    ({"overrideReason": {"display": "Clinical judgement"}}, (None, "Clinical judgement", None)),
+    ({"overrideReason": {"userComment": "discussed with pharmacy"}}, (None, None, "discussed with pharmacy")),
+], ids=["bare-coding", "reason-code-only", "bare-display", "comment-only"])
+def test_lenient_override_reason_shapes(live_app: tuple[str, AuditStore], item: dict[str, Any],
+                                        expected: tuple[str | None, ...]) -> None:
+    base_url, store = live_app
+    issue_card(store)
+    assert post(base_url, {"feedback": [{"card": "card-1", "outcome": "overridden", **item}]}).status_code == 200
+    [entry] = stored_feedback(store)
+    assert (entry.override_code, entry.override_display, entry.override_comment) == expected
+
+
+def test_suggestions_as_plain_uuids_and_no_timestamp_are_accepted(live_app: tuple[str, AuditStore]) -> None:
+    base_url, store = live_app
+    issue_card(store)
+    body = {"feedback": [{"card": "card-1", "outcome": "accepted", "acceptedSuggestions": ["sug-1"]}]}
+    assert post(base_url, body).status_code == 200
+    [entry] = stored_feedback(store)
+    assert entry.accepted_suggestions == ["sug-1"] and entry.outcome_timestamp is None
+
+
+def test_feedback_on_an_unknown_card_is_stored_and_flagged(live_app: tuple[str, AuditStore]) -> None:
+    base_url, store = live_app
+    issue_card(store)
+    body = {"feedback": [{"card": "card-1", "outcome": "accepted"}, {"card": "never-issued", "outcome": "accepted"}]}
+    response = post(base_url, body)
+    assert response.status_code == 200
+    assert response.json() == {"stored": 2, "unknownCards": ["never-issued"]}
+    with store.engine.connect() as connection:
+        flags = dict(connection.execute(select(Feedback.card_uuid, Feedback.card_known)).all())
+    assert flags == {"card-1": True, "never-issued": False}
+
+
+def test_a_suggestion_uuid_is_not_a_card(live_app: tuple[str, AuditStore]) -> None:
+    base_url, store = live_app
+    issue_card(store)
+    assert post(base_url, {"feedback": [{"card": "sug-1", "outcome": "accepted"}]}).json()["unknownCards"] == ["sug-1"]
+
+
+def test_feedback_on_a_card_whose_record_is_still_queued_is_known(live_app: tuple[str, AuditStore],
+                                                                  database_url: str) -> None:
+    base_url, store = live_app
+    answers: list[requests.Response] = []
+    body = {"feedback": [{"card": "queued-card", "outcome": "accepted"}]}
+    with writes_blocked(database_url):  # the invocation cannot be written: it stays queued
+        store.record_invocation(invocation("hi-1", "p1", outcome(card_uuids=["queued-card"])))
+        # On SQLite the feedback insert itself waits for the lock too, so it is posted from another thread.
+        poster = threading.Thread(target=lambda: answers.append(post(base_url, body)))
+        poster.start()
+        poster.join(0.5)
+    poster.join(30)
+    assert answers[0].status_code == 200
+    assert answers[0].json()["unknownCards"] == []
+
+
+@pytest.mark.parametrize("body, expression", [
+    ({}, "feedback"),
+    ({"feedback": "accepted"}, "feedback"),
+    ({"feedback": [{"outcome": "accepted"}]}, "feedback[0].card"),
+    ({"feedback": [{"card": "", "outcome": "accepted"}]}, "feedback[0].card"),
+    ({"feedback": [{"card": "c", "outcome": "maybe"}]}, "feedback[0].outcome"),
+    ({"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": 5}]}, "feedback[0].overrideReason"),
+    ({"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {}}]}, "feedback[0].overrideReason"),
+    ({"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {"reason": "busy"}}]},
+     "feedback[0].overrideReason.reason"),
+    ({"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": [{"uuid": "s"}]}]},
+     "feedback[0].acceptedSuggestions[0].id"),
+    ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "yesterday"}]},
+     "feedback[0].outcomeTimestamp"),
+    ({"feedback": [{"card": "c", "outcome": "accepted"}, "accepted"]}, "feedback[1]"),
+])
+def test_garbage_is_a_400_naming_the_field(live_app: tuple[str, AuditStore], body: Any, expression: str) -> None:
+    base_url, store = live_app
+    response = post(base_url, body)
+    assert response.status_code == 400, response.text
+    outcome_body = response.json()
+    assert outcome_body["resourceType"] == "OperationOutcome"
+    assert outcome_body["issue"][0]["expression"] == [expression]
+    assert count_feedback(store) == 0
+
+
+@pytest.mark.parametrize("data", [b"not json", b"[1, 2]", b""])
+def test_a_body_that_is_not_a_json_object_is_a_400(live_app: tuple[str, AuditStore], data: bytes) -> None:
+    base_url, _ = live_app
+    response = post(base_url, None, data=data, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_content_type_that_is_not_json_is_a_415(live_app: tuple[str, AuditStore]) -> None:
+    base_url, _ = live_app
+    response = post(base_url, None, data=b"feedback", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+
+
+def test_an_unknown_service_id_is_a_404(live_app: tuple[str, AuditStore]) -> None:
+    base_url, store = live_app
+    response = post(base_url, {"feedback": [{"card": "c", "outcome": "accepted"}]}, path="/cds-services/other/feedback")
+    assert response.status_code == 404
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert count_feedback(store) == 0
