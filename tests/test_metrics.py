@@ -1,0 +1,104 @@
+"""Metrics: the exposition text parses, counts add up, histogram buckets are cumulative, /metrics over HTTP."""
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+import pytest
+import requests
+from flask import Flask
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+from werkzeug.serving import make_server
+
+from cds_service.metrics import LATENCY_BUCKETS, Metrics, metrics_blueprint
+
+SERVICE = "/cds-services/<service_id>"
+
+
+def samples(text: str) -> list[Sample]:
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    [match] = [s.value for s in samples(text) if s.name == name and s.labels == labels]
+    return match
+
+
+def test_requests_and_decisions_are_counted_by_their_labels() -> None:
+    metrics = Metrics()
+    metrics.observe_request(SERVICE, 200, 0.004)
+    metrics.observe_request(SERVICE, 200, 0.030)
+    metrics.observe_request(SERVICE, 400, 0.001)
+    metrics.count_decision("aspirus-magellan", "meets-criteria")
+    metrics.count_decision("aspirus-magellan", "meets-criteria")
+    metrics.count_decision("florida-blue", "information-needed")
+    text = metrics.render()
+    assert value(text, "cds_requests_total", endpoint=SERVICE, status="200") == 2
+    assert value(text, "cds_requests_total", endpoint=SERVICE, status="400") == 1
+    assert value(text, "cds_decisions_total", policy="aspirus-magellan", decision="meets-criteria") == 2
+    assert value(text, "cds_decisions_total", policy="florida-blue", decision="information-needed") == 1
+    assert value(text, "cds_request_duration_seconds_count", endpoint=SERVICE) == 3
+    assert value(text, "cds_request_duration_seconds_sum", endpoint=SERVICE) == pytest.approx(0.035)
+
+
+def test_latency_buckets_are_cumulative() -> None:
+    metrics = Metrics()
+    for seconds in (0.002, 0.007, 0.007, 0.2, 3.0, 60.0):
+        metrics.observe_request(SERVICE, 200, seconds)
+    buckets = {
+        s.labels["le"]: s.value
+        for s in samples(metrics.render())
+        if s.name == "cds_request_duration_seconds_bucket"
+    }
+    assert list(buckets) == [str(bound) for bound in LATENCY_BUCKETS] + ["+Inf"]
+    counts = list(buckets.values())
+    assert counts == sorted(counts)  # cumulative: never decreasing
+    assert (buckets["0.005"], buckets["0.01"], buckets["0.25"], buckets["5.0"], buckets["+Inf"]) == (1, 3, 4, 5, 6)
+
+
+def test_counting_is_thread_safe() -> None:
+    metrics = Metrics()
+
+    def hammer() -> None:
+        for _ in range(2000):
+            metrics.observe_request(SERVICE, 200, 0.001)
+            metrics.count_decision("florida-blue", "criteria-not-met")
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    text = metrics.render()
+    assert value(text, "cds_requests_total", endpoint=SERVICE, status="200") == 8000
+    assert value(text, "cds_decisions_total", policy="florida-blue", decision="criteria-not-met") == 8000
+
+
+def test_two_instances_do_not_share_counts() -> None:
+    first, second = Metrics(), Metrics()
+    first.count_decision("florida-blue", "meets-criteria")
+    assert value(first.render(), "cds_decisions_total", policy="florida-blue", decision="meets-criteria") == 1
+    assert not [s for s in samples(second.render()) if s.name == "cds_decisions_total"]
+
+
+@pytest.fixture
+def metrics_server() -> Iterator[tuple[str, Metrics]]:
+    metrics = Metrics()
+    app = Flask(__name__)
+    app.register_blueprint(metrics_blueprint(metrics))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", metrics
+    server.shutdown()
+    thread.join(5)
+
+
+def test_metrics_endpoint_serves_the_text_format(metrics_server: tuple[str, Metrics]) -> None:
+    base_url, metrics = metrics_server
+    metrics.count_decision("aspirus-magellan", "criteria-not-met")
+    response = requests.get(f"{base_url}/metrics", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert value(response.text, "cds_decisions_total", policy="aspirus-magellan", decision="criteria-not-met") == 1
