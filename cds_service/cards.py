@@ -9,6 +9,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+from cds_service import SERVICE_NAME
 from cds_service.decision import INFO_NEEDED, MEETS, NOT_MET_DECISION, CriterionResult, Decision, IndicationResult
 from cds_service.dosing.templates import SUMMARY_LIMIT, render_card
 from cds_service.facts.model import ClinicalFacts
@@ -37,14 +38,28 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
         "source": {"label": decision.payer_label, "topic": dict(TOPIC)},
         "detail": text.detail,
         "links": _links(decision, base_url),
-        "extension": {
-            "davinci-crd.associated-resource": [{"reference": f"MedicationRequest/{order.get('id', '')}"}],
-            "coverage-decision": decision.as_extension(),
-        },
+        "extension": {**_associated(order), "coverage-decision": decision.as_extension()},
     }
     if decision.decision == NOT_MET_DECISION:
         card["overrideReasons"] = _override_reasons(base_url)
     return card
+
+
+def no_plan_card(order: dict[str, Any]) -> dict[str, Any]:
+    """The info card for an order whose patient has no recognized payer: no decision is made."""
+    text = render_card("decision-no-plan.j2")
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": text.summary,
+        "indicator": "info",
+        "source": {"label": SERVICE_NAME, "topic": dict(TOPIC)},
+        "detail": text.detail,
+        "extension": _associated(order),
+    }
+
+
+def _associated(order: dict[str, Any]) -> dict[str, Any]:
+    return {"davinci-crd.associated-resource": [{"reference": f"MedicationRequest/{order.get('id', '')}"}]}
 
 
 def indicator(decision: Decision) -> str:

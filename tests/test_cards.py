@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.cards import decision_card
+from cds_service.cards import decision_card, no_plan_card
 from cds_service.coverage_info import check_crd_invariants, coverage_information_action
 from cds_service.decision import Decision
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact
@@ -172,3 +172,12 @@ def test_cards_dir_can_be_overridden(tmp_path: Path, monkeypatch: pytest.MonkeyP
     decision, case_facts = pick("meets-criteria")
     card = decision_card(decision, case_facts, ORDER, BASE)
     assert (card["summary"], card["detail"]) == ("Aspirus Health Plan: custom", "custom detail")
+
+
+def test_no_plan_card_is_info_from_the_service() -> None:
+    card = no_plan_card(ORDER)
+    assert card["indicator"] == "info"
+    assert card["source"]["label"] == "Blinatumomab coverage check"
+    assert card["summary"] == "No supported health plan found: coverage not checked"
+    assert "Dose checks still apply" in card["detail"]
+    assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": "MedicationRequest/blin-1"}]

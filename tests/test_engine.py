@@ -254,3 +254,10 @@ def test_shipped_policies_load_once() -> None:
     assert load_policy("florida-blue") is load_policy("florida-blue")
     with pytest.raises(KeyError):
         load_policy("../secrets")
+
+
+def test_quantity_limit_of_the_policy_files() -> None:
+    limit = load_policy("aspirus-magellan").quantity_limit
+    assert (limit.vials, limit.units, limit.days, limit.days_continued, limit.continued_from_cycle) == (
+        28, 980, 42, 84, 6)
+    assert load_policy("florida-blue").quantity_limit is None

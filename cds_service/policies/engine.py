@@ -94,6 +94,12 @@ class Policy:
     universal: tuple[CriterionSpec, ...]
     indications: tuple[IndicationSpec, ...] = field(default_factory=tuple)
 
+    @property
+    def quantity_limit(self) -> QuantityLimit | None:
+        """The per-cycle quantity limit of the policy (Aspirus II), for the quantity card; None when it has none."""
+        test = next((c.test for c in self.universal if "quantity" in c.test), None)
+        return QuantityLimit(**test["quantity"]) if test else None
+
 
 def policy_ids() -> list[str]:
     """The ids of the policy files shipped with the service."""
