@@ -1,0 +1,121 @@
+"""`cds-service audit` and `cds-service audit show`, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from cds_service.audit import AuditStore, FeedbackEntry
+from cds_service.cli import main
+from cds_service.cli_audit import parse_since
+from tests.test_audit import invocation, outcome
+from tests.test_db import database_url  # noqa: F401  (fixture)
+
+CRITERION = {"id": "aspirus-U1", "status": "not-met", "citation": "Aspirus III",
+             "text": "No live vaccine in the window", "evidence": ["Immunization/imm1"]}
+
+
+@pytest.fixture
+def audited(database_url: str) -> Iterator[str]:
+    """A database with three invocations: two decisions for p1 (one recent), one for p2 with feedback."""
+    now = datetime.now(timezone.utc)
+    store = AuditStore(database_url)
+    store.start()
+    store.record_invocation(invocation("hi-old", "p1", outcome("mr-old"), time=now - timedelta(days=10)))
+    store.record_invocation(invocation("hi-new", "p1", outcome("mr-new", what_if=True), time=now - timedelta(hours=1)))
+    store.record_invocation(invocation(
+        "hi-p2", "p2", outcome("mr-p2", "criteria-not-met", criteria=[CRITERION], card_uuids=["card-p2"]),
+        time=now - timedelta(hours=2),
+    ))
+    store.flush()
+    store.record_feedback("blinatumomab-coverage", [
+        FeedbackEntry("card-p2", "overridden", override_code="clinical-judgement", override_comment="urgent"),
+    ])
+    store.close()
+    yield database_url
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def test_table_lists_recent_decisions_newest_first(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "audit", "--database-url", audited)
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].split() == ["time", "patient", "order", "policy", "decision", "indication", "hookInstance"]
+    assert [line.split()[3] for line in lines[2:]] == ["mr-new", "mr-p2", "mr-old"]  # date and time are 2 words
+    assert "meets-criteria (what-if)" in lines[2]
+    assert lines[3].index("criteria-not-met") == lines[0].index("decision")  # aligned columns
+
+
+def test_jsonl_output_with_filters(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "audit", "--database-url", audited, "--format", "jsonl", "--patient", "p1")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [row["order_id"] for row in rows] == ["mr-new", "mr-old"]
+    assert rows[0]["what_if"] is True and rows[0]["policy"] == "aspirus-magellan"
+    assert datetime.fromisoformat(rows[0]["time"]) < datetime.now(timezone.utc)
+
+
+@pytest.mark.parametrize("filters, orders", [
+    (["--since", "24h"], ["mr-new", "mr-p2"]),
+    (["--since", "90m"], ["mr-new"]),
+    (["--decision", "criteria-not-met"], ["mr-p2"]),
+    (["--limit", "2"], ["mr-new", "mr-p2"]),
+    (["--patient", "nobody"], []),
+])
+def test_filters(audited: str, capsys: pytest.CaptureFixture[str], filters: list[str], orders: list[str]) -> None:
+    _, out = run(capsys, "audit", "--database-url", audited, "--format", "jsonl", *filters)
+    assert [json.loads(line)["order_id"] for line in out.splitlines()] == orders
+
+
+def test_show_prints_criteria_and_feedback(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "audit", "show", "hi-p2", "--database-url", audited)
+    assert code == 0
+    assert "patient       p2" in out
+    assert "decision     criteria-not-met" in out
+    assert "[not-met]  aspirus-U1 (Aspirus III) No live vaccine in the window  evidence: Immunization/imm1" in out
+    assert "card card-p2: overridden; reason clinical-judgement; comment 'urgent'" in out
+
+
+def test_show_as_json(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "audit", "--database-url", audited, "show", "hi-p2", "--format", "json")
+    detail = json.loads(out)
+    assert code == 0
+    assert detail["outcomes"][0]["criteria"] == [CRITERION]
+    assert detail["feedback"][0]["override_comment"] == "urgent"
+
+
+def test_show_of_an_unknown_hook_instance_fails(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "show", "nope", "--database-url", audited]) == 1
+    assert "nope" in capsys.readouterr().err
+
+
+def test_default_database_url_comes_from_the_environment(audited: str, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDS_DATABASE_URL", audited)
+    _, out = run(capsys, "audit", "--format", "jsonl", "--decision", "criteria-not-met")
+    assert [json.loads(line)["hook_instance"] for line in out.splitlines()] == ["hi-p2"]
+
+
+def test_an_empty_data_directory_lists_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CDS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path / "data"))
+    code, out = run(capsys, "audit")
+    assert (code, out.strip()) == (0, "No decisions found.")
+    assert (tmp_path / "data").is_dir()
+
+
+def test_since_accepts_iso_dates_and_relative_spans() -> None:
+    assert parse_since("2026-11-20") == datetime(2026, 11, 20, tzinfo=timezone.utc)
+    assert parse_since("2026-11-20T08:30:00+02:00") == datetime(2026, 11, 20, 6, 30, tzinfo=timezone.utc)
+    assert abs(parse_since("7d") - (datetime.now(timezone.utc) - timedelta(days=7))) < timedelta(seconds=5)
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_since("last tuesday")
