@@ -46,8 +46,10 @@ def test_relapsed_refractory_single_line_becomes_two_lines() -> None:
     assert suggestion["label"] == "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
     resource = apply_suggestion(card)
     step, full = resource["dosageInstruction"]
-    assert (step["sequence"], step["timing"]["repeat"]["boundsPeriod"]) == (1, {"start": "2026-12-01", "end": "2026-12-07"})
-    assert (full["sequence"], full["timing"]["repeat"]["boundsPeriod"]) == (2, {"start": "2026-12-08", "end": "2026-12-28"})
+    assert step["sequence"] == 1 and step["timing"]["repeat"]["boundsPeriod"] == {"start": "2026-12-01",
+                                                                                 "end": "2026-12-07"}
+    assert full["sequence"] == 2 and full["timing"]["repeat"]["boundsPeriod"] == {"start": "2026-12-08",
+                                                                                 "end": "2026-12-28"}
     assert (first_value(resource, index=0), first_value(resource, index=1)) == (9, 28)
     assert_clean(resource, facts_, "relapsed-refractory")
 
@@ -99,7 +101,8 @@ def test_correction_keeps_the_orders_representation(dose_and_rate: dict, field: 
     written, corrected_entry = dose_and_rate[field], resource["dosageInstruction"][0]["doseAndRate"][0][field]
     if field == "rateRatio":
         written, corrected_entry = written["numerator"], corrected_entry["numerator"]
-        assert resource["dosageInstruction"][0]["doseAndRate"][0][field]["denominator"] == dose_and_rate[field]["denominator"]
+        corrected_ratio = resource["dosageInstruction"][0]["doseAndRate"][0][field]
+        assert corrected_ratio["denominator"] == dose_and_rate[field]["denominator"]
     assert corrected_entry["unit"] == written["unit"] and corrected_entry.get("code") == written.get("code")
     assert_clean(resource, facts_, "standard")
 
@@ -212,7 +215,8 @@ def test_stale_weight_gives_no_dose_card() -> None:
 
 
 def test_implausible_recorded_bsa_is_replaced_by_mosteller_in_the_dose() -> None:
-    child = _facts_from_observations(_observation("w", "29463-7", 26, "kg", 2), _observation("h", "8302-2", 120, "cm", 2),
+    child = _facts_from_observations(_observation("w", "29463-7", 26, "kg", 2),
+                                     _observation("h", "8302-2", 120, "cm", 2),
                                      _observation("b", "8277-6", 1.5, "m2", 2))
     card = card_for(single_line_order(rate(20)), child)  # 15 × 1.5 = 22.5 would allow 20; Mosteller 0.93 does not
     assert card is not None and card["indicator"] == "warning"

@@ -105,8 +105,8 @@ def test_readable_rate_preferred_over_unreadable_volume_rate() -> None:
 
 
 def test_cycle_days_from_bounds_period() -> None:
-    lines = read_order_doses(order(line(rate(9), "2026-12-01", "2026-12-07"), line(rate(28), "2026-12-08", "2026-12-28")),
-                             None, START)
+    written = order(line(rate(9), "2026-12-01", "2026-12-07"), line(rate(28), "2026-12-08", "2026-12-28"))
+    lines = read_order_doses(written, None, START)
     assert [(x.first_day, x.last_day) for x in lines] == [(1, 7), (8, 28)]
 
 

@@ -30,7 +30,8 @@ def missing_body_size(patient: Patient) -> str:
     """What to document so the label dose is known ("" once it is)."""
     if patient.weight_kg is None and not (patient.schedule == "interfant" and patient.bsa_m2 is not None):
         return MISSING_WEIGHT
-    below = patient.schedule == "interfant" or (patient.weight_kg is not None and patient.weight_kg < WEIGHT_BOUNDARY_KG)
+    light = patient.weight_kg is not None and patient.weight_kg < WEIGHT_BOUNDARY_KG
+    below = patient.schedule == "interfant" or light
     return MISSING_BSA if below and patient.bsa_m2 is None else ""
 
 
@@ -72,7 +73,8 @@ class OrderDoseChecks:
     def ceiling(self, mcg_per_day: Decimal) -> Verdict:
         over = [line for line in self.lines if line.mcg_per_day is not None and line.mcg_per_day > mcg_per_day]
         if over:
-            note = f"{mcg_text(over[0].mcg_per_day)} mcg/day on line {over[0].index + 1}; at most {mcg_text(mcg_per_day)}"
+            dose = mcg_text(over[0].mcg_per_day or Decimal(0))
+            note = f"{dose} mcg/day on line {over[0].index + 1}; at most {mcg_text(mcg_per_day)}"
             return Verdict(NOT_MET, self.evidence, note)
         unreadable = unreadable_note(self.lines)
         if unreadable or not self.lines:

@@ -152,7 +152,8 @@ def _value(field: str, quantity: dict[str, Any]) -> Decimal | None:
     return decimal(source.get("value"))
 
 
-def _apply(form: DoseForm, value: Decimal | None, bsa_m2: Decimal | None) -> tuple[Decimal | None, str, DoseForm | None]:
+def _apply(form: DoseForm, value: Decimal | None,
+           bsa_m2: Decimal | None) -> tuple[Decimal | None, str, DoseForm | None]:
     if value is None or value < 0:
         return None, "no dose value", form
     if form.per_m2 and bsa_m2 is None:

@@ -71,7 +71,8 @@ def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient
 def without_coverage_information(order: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of the order without the coverage-information extension (the next order-sign adds a fresh one)."""
     resource = copy.deepcopy(order)
-    kept = [e for e in resource.get("extension") or () if not (isinstance(e, dict) and e.get("url") == COVERAGE_INFORMATION)]
+    kept = [e for e in resource.get("extension") or ()
+            if not (isinstance(e, dict) and e.get("url") == COVERAGE_INFORMATION)]
     if kept:
         resource["extension"] = kept
     else:

@@ -121,7 +121,8 @@ def _bsa_fact(bsa: Measurement | None, weight: Measurement | None, height: Measu
     computed = mosteller(height.value, weight.value) if weight and height else None
     sources = tuple(m.reference for m in (weight, height) if m is not None)
     if bsa is not None and (computed is None or abs(bsa.value - computed) <= BSA_TOLERANCE * computed):
-        checked = f", within 10% of Mosteller {_show(computed)} m²" if computed is not None else ", not checked (no height)"
+        checked = ", not checked (no height)" if computed is None else \
+            f", within 10% of Mosteller {_show(computed)} m²"
         note = f"BSA {_show(bsa.value)} m² recorded on {bsa.when.isoformat()}{checked}"
         return Fact(value=bsa.value, evidence=(bsa.reference,), note=note)
     if computed is None:
