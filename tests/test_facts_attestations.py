@@ -56,7 +56,8 @@ def test_unparseable_answers_are_ignored():
 def test_latest_authored_wins_item_by_item():
     found = attestations(
         response("new", "2026-10-01T09:00:00Z", [item("ph-positive", valueBoolean=False)]),
-        response("old", "2026-09-01", [item("ph-positive", valueBoolean=True), item("b-cell-precursor", valueBoolean=True)]),
+        response("old", "2026-09-01", [item("ph-positive", valueBoolean=True),
+                                       item("b-cell-precursor", valueBoolean=True)]),
     )
     assert found.get("ph-positive").value is False and found.get("ph-positive").reference == "QuestionnaireResponse/new"
     assert found.get("b-cell-precursor").reference == "QuestionnaireResponse/old"  # not answered again: kept
@@ -84,7 +85,8 @@ def test_nested_items_under_groups_and_answers():
     CANONICAL + "|2",
 ])
 def test_canonical_forms_accepted(canonical):
-    found = attestations(response("q1", "2026-09-01", [item("ph-positive", valueBoolean=True)], questionnaire=canonical))
+    found = attestations(response("q1", "2026-09-01", [item("ph-positive", valueBoolean=True)],
+                                  questionnaire=canonical))
     assert found.get("ph-positive") is not None
 
 

@@ -104,7 +104,8 @@ def test_infant_all():
     assert found.infant_all(birth) == Fact(True, ("Condition/c2",), note="ALL onset before age 1 (C91.00)")
     assert diagnosis(condition("c", "C91.00", recorded="2021-01")).infant_all(birth).value is True
     assert diagnosis(condition("c", "C91.00", onset="2021-01-01")).infant_all(None).value is None
-    assert diagnosis(condition("c", "C91.00", onset="2024-01-01"), diagnosed_before_age_1=True).infant_all(birth).attested
+    attested = diagnosis(condition("c", "C91.00", onset="2024-01-01"), diagnosed_before_age_1=True)
+    assert attested.infant_all(birth).attested
     assert diagnosis(received=False).infant_all(birth).received is False
     onset_age = condition("c", "C91.00")
     onset_age["onsetAge"] = {"value": 8, "code": "mo"}

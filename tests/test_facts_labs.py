@@ -17,6 +17,7 @@ SCT = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 COURSE_START = date(2026, 10, 1)
 MRD_CODE = {"text": "Bone marrow MRD by flow cytometry"}
+V3_INTERPRETATION = "terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
 
 def obs(oid: str, code: dict, day: str, status: str = "final", **value) -> dict:
@@ -51,7 +52,8 @@ def mrd(oid: str, day: str, **value) -> dict:
     return obs(oid, MRD_CODE, day, **value)
 
 
-def labs(*observations: dict, received: bool = True, answers: dict | None = None, conditions: list | None = None) -> Labs:
+def labs(*observations: dict, received: bool = True, answers: dict | None = None,
+         conditions: list | None = None) -> Labs:
     items = [{"linkId": link, "answer": [value]} for link, value in (answers or {}).items()]
     response = {"resourceType": "QuestionnaireResponse", "id": "qr", "status": "completed", "authored": "2026-10-01",
                 "questionnaire": "Questionnaire/blinatumomab-coverage-attestation",
@@ -92,10 +94,8 @@ def labs(*observations: dict, received: bool = True, answers: dict | None = None
     ({"valueString": "Not detected"}, False, False),
     ({"valueString": "Detected"}, True, None),
     ({"valueCodeableConcept": {"text": "negative"}}, False, False),
-    ({"interpretation": [{"coding": [{"code": "POS", "system":
-                                      "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"}]}]}, True, None),
-    ({"interpretation": [{"coding": [{"code": "ND", "system":
-                                      "https://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"}]}]}, False, False),
+    ({"interpretation": [{"coding": [{"code": "POS", "system": "http://" + V3_INTERPRETATION}]}]}, True, None),
+    ({"interpretation": [{"coding": [{"code": "ND", "system": "https://" + V3_INTERPRETATION}]}]}, False, False),
 ])
 def test_mrd_normalisation_comparators_and_qualitative(value, detectable, at_least):
     found = labs(mrd("m1", "2026-09-20", **value))
@@ -204,20 +204,23 @@ def test_ph_quantitative_qualitative_and_answers():
 
 def test_ph_genetic_variant_needs_bcr_and_abl1_components():
     present = {"valueCodeableConcept": {"coding": [{"system": LOINC, "code": "LA9633-4"}]}}
-    genes = [{"code": loinc("48018-6", "Gene studied"), "valueCodeableConcept": {"text": name}} for name in ("BCR", "ABL1")]
+    genes = [{"code": loinc("48018-6", "Gene studied"), "valueCodeableConcept": {"text": name}}
+             for name in ("BCR", "ABL1")]
     assert labs(obs("g", loinc("69548-6"), "2025-03-01", component=genes, **present)).ph_positive.value is True
     other = [{"code": loinc("48018-6"), "valueCodeableConcept": {"text": "IKZF1"}}]
     assert labs(obs("g", loinc("69548-6"), "2025-03-01", component=other, **present)).ph_positive.value is None
 
 
 def test_ph_like_and_kinase_domain_not_counted():
-    assert labs(obs("x", {"text": "Ph-like ALL expression signature"}, "2025-03-01", **POSITIVE)).ph_positive.value is None
+    ph_like = obs("x", {"text": "Ph-like ALL expression signature"}, "2025-03-01", **POSITIVE)
+    assert labs(ph_like).ph_positive.value is None
     kd = obs("k", {"text": "BCR-ABL1 kinase domain mutation analysis"}, "2025-03-01", **POSITIVE)
     assert labs(kd).ph_positive.value is None
 
 
 def test_ph_attested_and_not_received():
-    attested = labs(obs("p", loinc("21821-4"), "2025-03-01", **POSITIVE), answers={"ph-positive": {"valueBoolean": False}})
+    attested = labs(obs("p", loinc("21821-4"), "2025-03-01", **POSITIVE),
+                    answers={"ph-positive": {"valueBoolean": False}})
     assert attested.ph_positive.value is False and attested.ph_positive.attested
     assert labs(received=False).ph_positive == Fact(received=False)
     assert labs().ph_positive.note == "no Ph / BCR::ABL1 result"

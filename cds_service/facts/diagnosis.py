@@ -112,13 +112,15 @@ class Diagnosis:
         if not rows:
             return Fact(note="no ALL Condition with a disease status")
         latest = max(rows, key=_order)
-        return Fact(latest.status, (latest.reference,), note=f"ALL {_STATUS_WORDS[latest.status]} ({latest.label}), {latest.day}")
+        words = _STATUS_WORDS[latest.status]  # type: ignore[index]
+        return Fact(latest.status, (latest.reference,), note=f"ALL {words} ({latest.label}), {latest.day}")
 
     def remission_number(self, as_of: date) -> Fact[int]:
         """Attested; else 1 + the distinct relapse episodes recorded on or before `as_of`."""
         answer = self._attestations.get("remission-number")
         if answer is not None:
-            return Fact(int(answer.value), (answer.reference,), attested=True, note=f"remission {answer.value} attested")
+            return Fact(int(answer.value), (answer.reference,), attested=True,
+                        note=f"remission {answer.value} attested")
         if not self._received:
             return Fact(received=False)
         if not self._all:

@@ -100,7 +100,7 @@ class Labs:
         if results:
             latest = results[-1]
             return Fact(reading(latest), (latest.reference,), note=f"MRD {latest.shown} ({latest.day})")
-        attested = self._attested_mrd()
+        attested = None if self._mrd else self._attested_mrd()  # only when the record holds no MRD result
         if attested is not None:
             return Fact(reading(attested), (attested.reference,), attested=True, note=f"MRD {attested.shown} attested")
         return Fact(received=self._received, note="no MRD result" if self._received else "")
@@ -144,8 +144,9 @@ class Labs:
         answer = self._attestations.get("response-or-stabilization")
         if answer is not None:
             return Fact(bool(answer.value), (answer.reference,), attested=True, note="response attested")
-        if self._mrd and self._mrd[-1].detectable() is False:
-            return Fact(True, (self._mrd[-1].reference,), note=f"latest MRD {self._mrd[-1].shown} ({self._mrd[-1].day})")
+        latest = self._mrd[-1] if self._mrd else None
+        if latest is not None and latest.detectable() is False:
+            return Fact(True, (latest.reference,), note=f"latest MRD {latest.shown} ({latest.day})")
         lower = self._mrd_fell_since(course_start)
         if lower is not None:
             return lower
@@ -189,11 +190,11 @@ def _ph_status(results: list[_Result], both: list[_Result], major: list[_Result]
     if positives:
         first = positives[0]
         return Fact(True, tuple(r.reference for r in positives), note=f"BCR::ABL1 positive ({first.day})")
-    whole = [r for r in both if r.positive is False]
+    whole = sorted((r for r in both if r.positive is False), key=_by_moment)
     if whole:
         return Fact(False, (whole[-1].reference,), note=f"BCR::ABL1 negative ({whole[-1].day})")
-    major_neg = [r for r in major if r.positive is False]
-    minor_neg = [r for r in minor if r.positive is False]
+    major_neg = sorted((r for r in major if r.positive is False), key=_by_moment)
+    minor_neg = sorted((r for r in minor if r.positive is False), key=_by_moment)
     if major_neg and minor_neg:
         return Fact(False, (major_neg[-1].reference, minor_neg[-1].reference),
                     note="BCR::ABL1 major and minor breakpoints negative")
