@@ -291,3 +291,29 @@ def test_dates_of_a_continued_cycle() -> None:
     assert resource["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] == {"start": "2026-12-10",
                                                                                    "end": "2026-12-13"}
     assert_clean(resource, continued, "relapsed-refractory")
+
+
+def test_order_without_dosage_is_reported() -> None:
+    card = card_for(order(), facts())
+    assert card is not None and card["indicator"] == "info" and "no dosage instruction" in card["detail"]
+
+
+def test_only_the_off_line_of_a_step_order_changes_and_the_label_names_its_days() -> None:
+    facts_ = facts()
+    written = order(line(rate(9), "2026-12-01", "2026-12-07", sequence=1),
+                    line(rate(30), "2026-12-08", "2026-12-28", sequence=2))
+    card = card_for(written, facts_, "relapsed-refractory")
+    assert card is not None
+    assert card["suggestions"][0]["label"] == "Change to 28 mcg/day on days 8–28"
+    resource = apply_suggestion(card)
+    assert [first_value(resource, index=i) for i in (0, 1)] == [9, 28]
+    assert resource["dosageInstruction"][0] == written["dosageInstruction"][0]
+    assert_clean(resource, facts_, "relapsed-refractory")
+
+
+def test_interfant_dose_follows_bsa_for_any_weight() -> None:
+    infant = facts(weight="8", bsa="0.38")
+    assert card_for(single_line_order(rate(5.7)), infant, "interfant") is None
+    card = card_for(single_line_order(rate(9)), infant, "interfant")
+    assert card is not None and card["suggestions"][0]["label"] == "Change to 5.7 mcg/day (15 mcg/m² × 0.38 m²)"
+    assert_clean(apply_suggestion(card), infant, "interfant")

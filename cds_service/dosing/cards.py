@@ -12,7 +12,7 @@ from typing import Any
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import missing_body_size, order_lines, patient_for
-from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, body_size_known, compare
+from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, compare
 from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, check_quantity
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import Correction, Segment, correct_order, json_number, without_coverage_information
@@ -36,15 +36,16 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
     """The order's dose card, or None when the dose is at the label (or the label dose is unknown)."""
     patient = patient_for(facts, schedule)
     lines = order_lines(order, facts)
-    if missing_body_size(patient) or not body_size_known(lines, patient):
+    if missing_body_size(patient):
         return None
     findings = compare(lines, patient)
     above = [f for f in findings if f.kind == ABOVE]
     below = [f for f in findings if f.kind == BELOW]
     if above:
         return _above_card(order, facts, lines, patient, above, source_label)
-    if any(line.unreadable for line in lines):
-        reasons = [f"Line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
+    reasons = [f"Line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
+    if reasons or not lines:
+        reasons = reasons or ["The order has no dosage instruction"]
         return _card(order, render_card("dose-unreadable.j2", reasons=reasons), "info", source_label, DOSE_TOPIC)
     if below and matched_indication:
         text = render_card("dose-below.j2", **_finding_context(facts, patient, below))
@@ -82,7 +83,8 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
     unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable)
     segments = _label_segments(correction, patient) if correction else []
     lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
-    text = render_card("dose-above.j2", segments=segments, unreadable=unreadable, lines=lines_after, **context)
+    text = render_card("dose-above.j2", segments=segments, unreadable=unreadable, lines=lines_after,
+                       multi=lines_after > 1, **context)
     card = _card(order, text, "warning", source_label, DOSE_TOPIC)
     card["extension"]["dose-check"] = _dose_check(above, patient)
     if correction is not None:
@@ -147,7 +149,6 @@ def _label_segments(correction: Correction, patient: Patient) -> list[dict[str, 
             "dose": mcg_text(s.mcg_per_day),
             "days": days_text(s.first_day, s.last_day) if s.last_day is not None else f"day {s.first_day} on",
             "explain": _explain(s, patient),
-            "partial": s.value is not None and len(correction.segments) > 1,
         }
         for s in correction.segments
     ]

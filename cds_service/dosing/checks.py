@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.compare import ABOVE, Finding, Patient, body_size_known, compare
+from cds_service.dosing.compare import ABOVE, Finding, Patient, compare
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG
 from cds_service.dosing.quantity import VIAL_MCG, check_quantity
 from cds_service.dosing.reading import DoseLine, read_order_doses
@@ -14,7 +14,7 @@ from cds_service.facts.model import ClinicalFacts
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Verdict
 
 MISSING_WEIGHT = "Current weight (within 30 days)"
-MISSING_BSA = "Height or BSA (within 30 days) for a patient under 45 kg"
+MISSING_BSA = "Height or BSA (within 30 days)"
 
 
 def order_lines(order: dict[str, Any], facts: ClinicalFacts) -> list[DoseLine]:
@@ -59,8 +59,8 @@ class OrderDoseChecks:
     def schedule(self, schedule: str) -> Verdict:
         patient = patient_for(self.facts, schedule)
         missing = missing_body_size(patient)
-        if missing or not body_size_known(self.lines, patient):
-            return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing or MISSING_BSA)
+        if missing:
+            return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing)
         above = [f for f in compare(self.lines, patient) if f.kind == ABOVE]
         details = {"findings": [f.as_json(patient) for f in above]}
         if above:

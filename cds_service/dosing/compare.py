@@ -7,7 +7,7 @@ finding.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable
 
 from cds_service.dosing.expected import Expected, expected_daily_dose
@@ -52,19 +52,12 @@ class Finding:
 
 
 def display_number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value.quantize(Decimal("0.01")))
-
-
-def body_size_known(lines: Iterable[DoseLine], patient: Patient) -> bool:
-    """Whether the label dose is known on every day the readable lines cover."""
-    return all(patient.expected(day) is not None for line in lines if line.mcg_per_day is not None
-               for day in line.days())
+    return None if value is None else float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def compare(lines: Iterable[DoseLine], patient: Patient) -> list[Finding]:
-    """Every range of days where a readable line is above the label, or more than 10% below it.
-
-    Call only when `body_size_known`."""
+    """Every range of days where a readable line is above the label, or more than 10% below it (days whose label
+    dose is unknown are skipped: callers first make sure the body size is known)."""
     findings: list[Finding] = []
     for line in lines:
         if line.mcg_per_day is not None:
