@@ -84,6 +84,7 @@ def labs(*observations: dict, received: bool = True, answers: dict | None = None
     (qty(0, "%"), False, False),
     (qty(0.3, None), None, None),  # no unit: unreadable
     (qty(0.3, "mL"), None, None),
+    ({"valueQuantity": {"value": 0.2, "unit": "%"}}, True, True),  # unit text without a UCUM code
     ({"valueString": "<0.01%"}, False, False),
     ({"valueString": "0.2 %"}, True, True),
     ({"valueString": "0.2"}, None, None),
@@ -281,6 +282,9 @@ def test_response_or_stabilization():
         {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C91.01"}]},
         "clinicalStatus": {"coding": [{"code": "remission"}]}, "recordedDate": "2026-10-28"}
     assert labs(conditions=[remission]).response_or_stabilization.evidence == ("Condition/r",)
+    on_course_start = dict(remission, recordedDate="2026-10-01")  # recorded before the course took effect
+    assert labs(conditions=[on_course_start]).response_or_stabilization.value is None
+    assert labs(received=False).response_or_stabilization.value is None
     attested = labs(answers={"response-or-stabilization": {"valueBoolean": False}}).response_or_stabilization
     assert attested.value is False and attested.attested
 
