@@ -1,6 +1,7 @@
 """CDS Hooks 2.0 JWT security, with keys generated here and a JWK Set served by a real loopback HTTP server."""
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -245,3 +246,26 @@ def test_local_mode_allows_any_http_server() -> None:
     allow = server_allowlist(True, None)
     assert allow("http://127.0.0.1:9999/fhir") and allow("https://ehr.example.org/r4")
     assert not allow("file:///etc/passwd") and not allow("ftp://x/fhir")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_malformed_and_mismatched_tokens_are_401_never_500(secure: FlaskClient) -> None:
+    good = ec_token()
+    header, payload, signature = good.split(".")
+    tokens = [
+        "abc",
+        "a.b.c",
+        good + "x",
+        f"{header}.{_b64(b'[1, 2]')}.{signature}",
+        f"{_b64(b'[]')}.{payload}.{signature}",
+        f"{_b64(json.dumps({'alg': 'ES384', 'kid': ['ec-1']}).encode())}.{payload}.{signature}",
+        f"{header}.{_b64(json.dumps({**claims(), 'exp': 'tomorrow'}).encode())}.{signature}",
+        f"{header}.{_b64(json.dumps({**claims(), 'iss': 42}).encode())}.{signature}",
+        jwt.encode(claims(), RSA_KEY, algorithm="PS256", headers={"kid": "ec-1"}),  # RSA alg, EC key
+        jwt.encode(claims(), RSA_KEY, algorithm="RS384", headers={"kid": "ec-1"}),
+    ]
+    for token in tokens:
+        assert_rejected(call(secure, token))
