@@ -66,9 +66,6 @@ class ValueSets:
         except KeyError:
             raise KeyError(f"unknown value set {name!r}") from None
 
-    def names(self) -> list[str]:
-        return sorted(self._sets)
-
     def has_code(self, name: str, coding_or_concept: dict[str, Any] | None) -> bool:
         """Whether a Coding, or any coding of a CodeableConcept, is in the list by code (no text fallback)."""
         vs = self[name]

@@ -320,7 +320,7 @@ def _component_text(component: dict[str, Any]) -> str:
 # ---- values ---------------------------------------------------------------------------------------------------
 
 
-def qualitative(observation: dict[str, Any], vs: ValueSets) -> bool | None:
+def _qualitative(observation: dict[str, Any], vs: ValueSets) -> bool | None:
     """Positive/negative from valueCodeableConcept (codes, then text), valueString, or, with no value at all, the
     interpretation. Negative is checked first: "not detected" contains "detected"."""
     concept = observation.get("valueCodeableConcept")
@@ -358,7 +358,7 @@ def _read_ph_result(observation: dict[str, Any], moment: datetime, vs: ValueSets
         value, comparator, _ = quantity
         positive = comparator not in ("<", "<=") and (value > 0 or comparator == ">")
     else:
-        positive = qualitative(observation, vs)
+        positive = _qualitative(observation, vs)
     if positive is None:
         return None
     return _Result(moment, ref(observation), positive=positive, shown="positive" if positive else "negative")
@@ -376,7 +376,7 @@ def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> _
                        shown=f"{comparator}{value}{_UNIT_WORDS[unit]}")
     if "dataAbsentReason" in observation:
         return _Result(moment, reference, absent=True, shown="not available")
-    positive = qualitative(observation, vs)
+    positive = _qualitative(observation, vs)
     shown = {True: "positive", False: "negative", None: "unreadable"}[positive]
     return _Result(moment, reference, positive=positive, shown=shown)
 
@@ -405,7 +405,7 @@ def _read_cd19(observation: dict[str, Any], moment: datetime, kinds: frozenset[s
         if positive is None:
             positive = _cd19_component(observation, vs)
     else:
-        positive = qualitative(observation, vs)
+        positive = _qualitative(observation, vs)
     if positive is None:
         return None
     return _Result(moment, ref(observation), positive=positive, shown=f"CD19 {'positive' if positive else 'negative'}")
@@ -419,7 +419,7 @@ def _value_text(observation: dict[str, Any]) -> str:
 def _cd19_component(observation: dict[str, Any], vs: ValueSets) -> bool | None:
     for component in observation.get("component") or []:
         if isinstance(component, dict) and vs.matches_text("cd19-text", concept_text(component.get("code"))):
-            return qualitative(component, vs)
+            return _qualitative(component, vs)
     return None
 
 
