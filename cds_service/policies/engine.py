@@ -251,7 +251,7 @@ def _compare(value: Any, op: str, expected: Any) -> bool:
         # True must not equal 1: a boolean test only matches a boolean fact.
         return value == expected and isinstance(value, bool) == isinstance(expected, bool)
     if op == "in":
-        return value in expected
+        return any(_compare(value, "equals", option) for option in expected)
     if op == "at_least":
         return value >= expected
     return value <= expected
