@@ -218,22 +218,30 @@ def _random_json(rng: random.Random, depth: int = 0) -> Any:
     return {rng.choice(keys): _random_json(rng, depth + 1) for _ in range(rng.randrange(5))}
 
 
-def _mutated_request(rng: random.Random) -> dict[str, Any]:
-    body = copy.deepcopy(rng.choice([sign_request(), select_request()]))
+def _mutated_request(rng: random.Random, examples: list[dict[str, Any]]) -> dict[str, Any]:
+    body = copy.deepcopy(rng.choice([sign_request(), select_request(), *examples]))
     target: Any = body
-    for _ in range(rng.randrange(1, 4)):  # walk down a random path and replace what is there
-        if not isinstance(target, dict) or not target:
+    for _ in range(rng.randrange(1, 10)):  # walk down a random path and replace what is there
+        if isinstance(target, list) and target:
+            index = rng.randrange(len(target))
+            if rng.random() < 0.3 or not isinstance(target[index], (dict, list)):
+                target[index] = _random_json(rng)
+                break
+            target = target[index]
+        elif isinstance(target, dict) and target:
+            key = rng.choice(list(target))
+            if rng.random() < 0.3 or not isinstance(target[key], (dict, list)):
+                target[key] = _random_json(rng)
+                break
+            target = target[key]
+        else:
             break
-        key = rng.choice(list(target))
-        if rng.random() < 0.5 or not isinstance(target[key], dict):
-            target[key] = _random_json(rng)
-            break
-        target = target[key]
     return body
 
 
 def test_garbage_never_gives_a_500(client: FlaskClient) -> None:
     rng = random.Random(20261121)
+    examples = [json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.json")) if p.name != "expected.json"]
     for _ in range(300):
         choice = rng.randrange(3)
         if choice == 0:
@@ -241,6 +249,6 @@ def test_garbage_never_gives_a_500(client: FlaskClient) -> None:
         elif choice == 1:
             raw = json.dumps(_random_json(rng)).encode()
         else:
-            raw = json.dumps(_mutated_request(rng)).encode()
+            raw = json.dumps(_mutated_request(rng, examples)).encode()
         response = post(client, raw)
-        assert response.status_code in (200, 400), (raw[:200], response.get_data(as_text=True))
+        assert response.status_code in (200, 400, 412), (raw[:200], response.get_data(as_text=True))
