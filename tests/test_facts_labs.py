@@ -1,7 +1,6 @@
 """Lab facts: Ph / BCR::ABL1, MRD thresholds and comparators, CD19 on blasts, response; and their speed."""
 from __future__ import annotations
 
-import time
 from datetime import date
 from decimal import Decimal
 
@@ -289,21 +288,13 @@ def test_response_or_stabilization():
     assert attested.value is False and attested.attested
 
 
-# ---- speed ----------------------------------------------------------------------------------------------------
-
-
-def test_five_thousand_observations_are_read_quickly():
+def test_five_thousand_observations_are_all_considered() -> None:
+    # Speed is measured by bench/, not here: this checks the latest MRD still wins among 5,000 results.
     kinds = [loinc("718-7", "Hemoglobin"), loinc("2345-7", "Glucose"), MRD_CODE, loinc("21821-4"), PANEL,
              loinc("8116-6")]
     many = [obs(f"o{i}", kinds[i % len(kinds)], f"2026-{1 + i % 9:02d}-{1 + i % 28:02d}", **qty(i % 7))
             for i in range(5000)]
     record = PatientRecord({"resourceType": "Patient", "id": "p1"}, {"observations": many, "conditions": []})
-    attestations = Attestations.from_record(record)
-    best = min(_timed(lambda: read_labs(record, attestations, COURSE_START, COURSE_START)) for _ in range(3))
-    assert best < 0.1, f"{best * 1000:.1f} ms for 5,000 Observations"
-
-
-def _timed(call) -> float:
-    started = time.perf_counter()
-    call()
-    return time.perf_counter() - started
+    result = read_labs(record, Attestations.from_record(record), COURSE_START, COURSE_START)
+    assert result.mrd_detectable.known
+    assert result.mrd_detectable.evidence and result.mrd_detectable.evidence[0].startswith("Observation/")
