@@ -75,7 +75,7 @@ authorization = { anchor = "course", weeks = 2, cycles = 1 }
   text = "Ph+ or MRD+"
   citation = "T4.a"
   missing = "Ph or MRD"
-  any = [ { id = "ph", fact = "ph_positive", equals = true }, { id = "mrd", fact = "mrd_detectable", equals = true } ]
+  any = [ { id = "ph", fact = "ph_positive", equals = true, missing = "Ph result" }, { id = "mrd", fact = "mrd_detectable", equals = true } ]
   [[indications.criteria]]
   id = "attested-only"
   text = "Attested use"
@@ -167,6 +167,12 @@ def test_or_group_is_met_by_one_branch_and_keeps_its_evidence() -> None:
     criterion = next(c for c in decision.criteria if c.id == "second.ph-or-mrd")
     assert criterion.status == "met"
     assert criterion.evidence == ("Observation/mrd_detectable",)
+
+
+def test_the_innermost_unknown_part_says_what_to_document() -> None:
+    decision = run(therapy_phase="induction", compendia_supported_use=True)
+    assert decision.decision == "information-needed"
+    assert decision.missing == ["Ph result"]  # not the criterion's broader "Ph or MRD"
 
 
 def test_universal_not_met_overrides_a_met_indication_and_is_critical() -> None:

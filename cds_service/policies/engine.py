@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -29,7 +29,7 @@ CONTEXT_FACTS = ("prior_approval",)
 _FACT_NAMES = frozenset(f.name for f in fields(ClinicalFacts)) | frozenset(CONTEXT_FACTS)
 _COMPARATORS = ("equals", "in", "at_least", "at_most")
 _TEST_KEYS = frozenset(("fact", "any", "all", "dose", "quantity", "cycle_at_most", "if_unknown", "mcg_per_day",
-                        "id", *_COMPARATORS))
+                        "id", "missing", *_COMPARATORS))
 _CRITERION_KEYS = frozenset(("id", "use", "kind", "text", "citation", "missing", "summary", "critical",
                              "from_cycle")) | _TEST_KEYS
 
@@ -166,7 +166,7 @@ def _parse_criterion(raw: dict[str, Any], common: dict[str, Any]) -> CriterionSp
     kind = raw.get("kind", CLINICAL)
     if kind not in KINDS:
         raise PolicyFileError(f"criterion {raw['id']!r}: unknown kind {kind!r}")
-    test = {k: v for k, v in raw.items() if k in _TEST_KEYS and k != "id"}
+    test = {k: v for k, v in raw.items() if k in _TEST_KEYS and k not in ("id", "missing")}
     _check_test(test, raw["id"])
     return CriterionSpec(
         id=raw["id"], kind=kind, text=raw["text"], citation=raw["citation"], missing=raw["missing"], test=test,
@@ -201,7 +201,7 @@ class _Outcome:
     evidence: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     attested: bool = False
-    missing: str = ""  # what a dose check says to document, when it knows better than the policy file
+    missing: str = ""  # what to document, from the innermost unknown part that says (dose check or sub-test)
 
 
 @dataclass(frozen=True)
@@ -216,6 +216,9 @@ def _run_test(test: Mapping[str, Any], ctx: _Context) -> _Outcome:
     outcome = _run_head(test, ctx)
     if outcome.status == UNKNOWN and test.get("if_unknown") == NOT_MET:
         return _Outcome(NOT_MET, outcome.evidence, outcome.notes, outcome.attested)
+    if outcome.status == UNKNOWN and not outcome.missing and "missing" in test:
+        # The innermost unknown part that says what to document is the most precise request.
+        return replace(outcome, missing=test["missing"])
     return outcome
 
 
