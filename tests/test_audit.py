@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -247,3 +250,43 @@ def stored_values(store: AuditStore) -> Iterator[tuple[str, str]]:
         for table in Base.metadata.sorted_tables:
             for row in connection.execute(select(table)):
                 yield from ((table.name, str(value)) for value in row)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_gunicorn_worker_writes_queued_records_on_sigterm(tmp_path: Path) -> None:
+    """The production stop: SIGTERM to gunicorn while the writer cannot write yet; nothing may be lost."""
+    url = f"sqlite:///{tmp_path / 'cds.db'}"
+    port = _free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen([str(gunicorn), "-w", "1", "-b", f"127.0.0.1:{port}", "cds_service.app:create_app()"],
+                              env={**os.environ, "CDS_DATABASE_URL": url}, stderr=subprocess.DEVNULL)
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/healthz")
+        body = json.loads(EXAMPLE.read_text())
+        with writes_blocked(url):
+            for index in range(6):
+                body["hookInstance"] = f"stop-{index}"
+                requests.post(f"http://127.0.0.1:{port}/cds-services/blinatumomab-coverage", json=body, timeout=30)
+            server.send_signal(signal.SIGTERM)
+            time.sleep(0.5)  # the workers are stopping, their writers waiting for the lock
+        assert server.wait(30) == 0
+    finally:
+        server.kill()
+    audit = AuditStore(url)
+    assert sorted(row.hook_instance for row in audit.recent()) == [f"stop-{index}" for index in range(6)]
+    audit.close()
+
+
+def _wait_until_up(url: str) -> None:
+    for _ in range(200):
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.RequestException:  # refused, or accepted before a worker is ready
+            time.sleep(0.05)
+    raise AssertionError(f"{url} never answered")
