@@ -5,7 +5,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cds_service.exceptions import ClientError
 
@@ -50,7 +50,7 @@ def _http_error(exc: HTTPException) -> Response:
         413: "Request body is larger than the configured limit",
     }.get(status, exc.description or exc.name)
     response = outcome_response(status, message, code=_HTTP_CODES.get(status, "processing"))
-    if status == 405 and getattr(exc, "valid_methods", None):
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
 

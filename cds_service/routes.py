@@ -41,7 +41,8 @@ class Services:
 
 
 def services() -> Services:
-    return current_app.extensions["cds_service"]
+    found: Services = current_app.extensions["cds_service"]
+    return found
 
 
 @blueprint.get("/cds-services")
@@ -132,7 +133,8 @@ def observe(response: Response) -> Response:
 def _invocation(status: int, seconds: float) -> InvocationRecord:
     hook: HookRequest | None = g.get("hook_request")
     body: dict[str, Any] = g.get("audit_body") or {}
-    context = body.get("context") if isinstance(body.get("context"), dict) else {}
+    context = body.get("context")
+    context = context if isinstance(context, dict) else {}
     return InvocationRecord(
         time=g.get("started_at") or datetime.now(timezone.utc),
         service_id=(request.view_args or {}).get("service_id", SERVICE_ID),

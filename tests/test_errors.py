@@ -17,6 +17,15 @@ SERVICE = "/cds-services/blinatumomab-coverage"
 EXAMPLES = Path(__file__).resolve().parent.parent / "fhir_examples"
 
 
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
+    """One app for the whole module (these tests leave nothing behind that another could see): a faster suite."""
+    application = make_app(local_settings(tmp_path_factory.mktemp("errors")))
+    yield application.test_client()
+    close_app(application)
+
+
 def other_order() -> dict[str, Any]:
     return {
         "resourceType": "MedicationRequest",
@@ -60,7 +69,7 @@ def assert_outcome(response: Any, status: int, expression: str | None = None) ->
     assert response.mimetype == "application/fhir+json"
     outcome = response.get_json(force=True)
     assert outcome["resourceType"] == "OperationOutcome"
-    issue = outcome["issue"][0]
+    issue: dict[str, Any] = outcome["issue"][0]
     assert issue["severity"] == "error" and issue["diagnostics"]
     if expression is not None:
         assert issue["expression"] == [expression]
