@@ -16,6 +16,8 @@ from tests.test_audit import invocation, live_app, outcome, writes_blocked  # no
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
 FEEDBACK = "/cds-services/blinatumomab-coverage/feedback"
+# Validation answers before touching the database: these tests run on SQLite only, to keep the suite fast.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 CODING = {"system": "http://example.org/override-reason", "code": "patient-preference", "display": "Patient preference"}
 
 
@@ -125,6 +127,7 @@ def test_feedback_on_a_card_whose_record_is_still_queued_is_known(live_app: tupl
     assert answers[0].json()["unknownCards"] == []
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("body, expression", [
     ({}, "feedback"),
     ({"feedback": "accepted"}, "feedback"),
@@ -151,6 +154,7 @@ def test_garbage_is_a_400_naming_the_field(live_app: tuple[str, AuditStore], bod
     assert count_feedback(store) == 0
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("data", [b"not json", b"[1, 2]", b""])
 def test_a_body_that_is_not_a_json_object_is_a_400(live_app: tuple[str, AuditStore], data: bytes) -> None:
     base_url, _ = live_app
@@ -159,12 +163,14 @@ def test_a_body_that_is_not_a_json_object_is_a_400(live_app: tuple[str, AuditSto
     assert response.json()["resourceType"] == "OperationOutcome"
 
 
+@SQLITE_ONLY
 def test_a_content_type_that_is_not_json_is_a_415(live_app: tuple[str, AuditStore]) -> None:
     base_url, _ = live_app
     response = post(base_url, None, data=b"feedback", headers={"Content-Type": "text/plain"})
     assert response.status_code == 415
 
 
+@SQLITE_ONLY
 def test_an_unknown_service_id_is_a_404(live_app: tuple[str, AuditStore]) -> None:
     base_url, store = live_app
     response = post(base_url, {"feedback": [{"card": "c", "outcome": "accepted"}]}, path="/cds-services/other/feedback")
