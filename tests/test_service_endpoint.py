@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
 
 import pytest
 import requests
@@ -102,3 +107,29 @@ def test_configuration_extension_keeps_known_settings_of_the_right_type() -> Non
     assert request.selections == ("MedicationRequest/ondansetron-order",)
     assert (request.hook, request.patient_id, request.user_id) == ("order-select", "p1", "Practitioner/1")
     assert request.client_iss == "https://ehr.example.org"
+
+
+def test_cds_service_serve_logs_its_url_and_serves(tmp_path: Path) -> None:
+    env = {**os.environ, "CDS_DATA_DIR": str(tmp_path)}
+    env.pop("CDS_AUTH_CONFIG", None)
+    env.pop("CDS_DATABASE_URL", None)
+    command = [sys.executable, "-m", "cds_service.cli", "serve", "--port", "0"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        url = _served_url(process.stderr)
+        assert requests.get(url, timeout=10).json()["services"][0]["id"] == "blinatumomab-coverage"
+        assert (tmp_path / "cds.db").exists()
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _served_url(stderr: IO[str]) -> str:
+    deadline = time.monotonic() + 30
+    for line in stderr:
+        found = re.search(r"serving (http://\S+)", line)
+        if found:
+            return found.group(1)
+        assert time.monotonic() < deadline, "cds-service serve did not start"
+    raise AssertionError("cds-service serve exited before serving")
