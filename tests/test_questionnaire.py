@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from fhir.resources.R4B.questionnaire import Questionnaire
 
 from cds_service.questionnaire import QUESTIONNAIRE_ID, attestation_questionnaire, questionnaire_url
@@ -37,6 +39,7 @@ def test_is_a_valid_r4_questionnaire() -> None:
     assert all(item.type in ("boolean", "integer", "decimal", "choice") for item in parsed.item)
 
 
+@pytest.mark.skipif(not PROFILE.exists(), reason="the shared spec (../shared) is not beside this checkout")
 def test_items_match_the_data_profile_table() -> None:
     expected = profile_items()
     assert len(expected) == 18
