@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 
 from werkzeug.serving import make_server
 
 from cds_service.app import create_app
-from cds_service.config import ConfigError
+from cds_service.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +21,11 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 
 
 def run(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    if args.port:  # links and the JWT audience follow the address served, unless configured
+        env.setdefault("CDS_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
     try:
-        app = create_app()
+        app = create_app(Settings.from_env(env))
     except ConfigError as exc:
         raise SystemExit(f"cds-service serve: {exc}") from None
     server = make_server(args.host, args.port, app, threaded=True)
