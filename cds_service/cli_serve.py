@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
+import sys
 
 from werkzeug.serving import make_server
 
@@ -29,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise SystemExit(f"cds-service serve: {exc}") from None
     server = make_server(args.host, args.port, app, threaded=True)
+    # SIGTERM (systemd, docker stop) exits like Ctrl-C, so the exit hooks drain the audit queue.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     log.info("serving http://%s:%d/cds-services (Ctrl-C to stop)", args.host, server.server_port)
     try:
         server.serve_forever()
