@@ -78,9 +78,10 @@ def _render_card(card: dict[str, Any]) -> str:
 
 
 def _criterion_line(criterion: dict[str, Any]) -> str:
-    evidence = ", ".join(criterion.get("evidence", [])) or "no evidence"
+    evidence = ", ".join(criterion.get("evidence", [])) or "no record"
+    note = f" ({criterion['note']})" if criterion.get("note") else ""
     return (f"  {STATUS_MARK.get(criterion['status'], criterion['status'])}  {criterion['id']}"
-            f"  [{criterion['citation']}]  {criterion['text']}  <- {evidence}")
+            f"  [{criterion['citation']}]  {criterion['text']}\n             <- {evidence}{note}")
 
 
 def _render_action(action: dict[str, Any]) -> str:

@@ -43,6 +43,7 @@ class CriterionResult:
             "citation": self.citation,
             "text": self.text,
             "evidence": list(self.evidence),
+            "note": self.note,  # what decided it, in words ("MRD 0.05% on 2026-11-15"): for the pharmacist
         }
 
 
