@@ -42,10 +42,11 @@ def profile(call: Call, body: bytes, calls: int, report: Path, top: int = 15) ->
     if root is not None:
         _walk(root, frozenset(), self_time, cumulative)
         self_time.pop(_name(root), None)  # the profiling loop itself
-    per_call_ms = 1000 / calls
+    # Shares, not milliseconds: sampling slows the profiled code, but not one part more than another.
+    percent = 100 / root.time if root is not None and root.time else 0.0
     project = [(n, t) for n, t in cumulative.most_common() if "cds_service" in n]
-    lines = [f"profile of {calls} calls; call tree in {report}", "top self time (ms per call):"]
-    lines += [f"  {t * per_call_ms:7.3f}  {n}" for n, t in self_time.most_common(top)]
-    lines.append("top cumulative time in cds_service (ms per call):")
-    lines += [f"  {t * per_call_ms:7.3f}  {n}" for n, t in project[:top]]
+    lines = [f"profile of {calls} calls; call tree in {report}", "top self time (% of the profiled time):"]
+    lines += [f"  {t * percent:5.1f}%  {n}" for n, t in self_time.most_common(top)]
+    lines.append("top cumulative time in cds_service (% of the profiled time):")
+    lines += [f"  {t * percent:5.1f}%  {n}" for n, t in project[:top]]
     return "\n".join(lines)
