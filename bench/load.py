@@ -17,12 +17,24 @@ from bench.stats import percentile
 CONNECTIONS = 16
 WRK_THREADS = 2  # one per core: more would only steal CPU from the server under test
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-# wrk posts the same body on every request; the body file keeps multi-megabyte requests out of the script itself.
+# Each request is for another patient: the body's patient id gets a unique suffix, so the audit trail grows as with
+# real traffic (many patients) rather than piling thousands of decisions on one patient, which would slow the
+# service's per-patient audit queries in a way no EHR would. The body file keeps large requests out of the script.
 _WRK_SCRIPT = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local file = io.open("{body}", "rb")
-wrk.body = file:read("*a")
+local template = file:read("*a")
 file:close()
+local threads, sent = 0, 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+function request()
+  sent = sent + 1
+  local patient = "{patient}-" .. thread_number .. "-" .. sent
+  return wrk.format(nil, nil, nil, (template:gsub("{pattern}", patient)))
+end
 """
 
 
@@ -56,25 +68,32 @@ def parse_wrk(output: str) -> LoadResult:
     )
 
 
-def _run_wrk(url: str, body: bytes, seconds: float) -> LoadResult:
+def _lua_pattern(text: str) -> str:
+    """`text` as a Lua pattern matching itself (Lua escapes magic characters with %)."""
+    return re.sub(r"([\^$()%.\[\]*+\-?])", r"%\1", text)
+
+
+def _run_wrk(url: str, body: bytes, seconds: float, patient_id: str) -> LoadResult:
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as folder:
         body_path = Path(folder, "body.json")
         body_path.write_bytes(body)
         script = Path(folder, "post.lua")
-        script.write_text(_WRK_SCRIPT.format(body=body_path))
+        script.write_text(_WRK_SCRIPT.format(body=body_path, patient=patient_id, pattern=_lua_pattern(patient_id)))
         command = ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--timeout", "10s",
                    "--latency", "-s", str(script), url]
         done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True)
     return parse_wrk(done.stdout)
 
 
-def _client_loop(url: str, body: bytes, deadline: float, durations: list[float], errors: list[int]) -> None:
+def _client_loop(url: str, body: bytes, patient_id: str, deadline: float, durations: list[float],
+                 errors: list[int]) -> None:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     while time.perf_counter() < deadline:
+        unique = body.replace(patient_id.encode(), f"{patient_id}-{threading.get_ident()}-{len(durations)}".encode())
         began = time.perf_counter()
         try:
-            connection.request("POST", parts.path, body, {"Content-Type": "application/json"})
+            connection.request("POST", parts.path, unique, {"Content-Type": "application/json"})
             response = connection.getresponse()
             response.read()
             ok = response.status == 200
@@ -88,12 +107,12 @@ def _client_loop(url: str, body: bytes, deadline: float, durations: list[float],
             errors.append(1)
 
 
-def _run_python(url: str, body: bytes, seconds: float) -> LoadResult:
+def _run_python(url: str, body: bytes, seconds: float, patient_id: str) -> LoadResult:
     durations: list[float] = []
     errors: list[int] = []
     began = time.perf_counter()
     deadline = began + seconds
-    threads = [threading.Thread(target=_client_loop, args=(url, body, deadline, durations, errors))
+    threads = [threading.Thread(target=_client_loop, args=(url, body, patient_id, deadline, durations, errors))
                for _ in range(CONNECTIONS)]
     for thread in threads:
         thread.start()
@@ -104,8 +123,9 @@ def _run_python(url: str, body: bytes, seconds: float) -> LoadResult:
                       percentile(durations, 0.5) * 1000, percentile(durations, 0.99) * 1000)
 
 
-def run_load(url: str, body: bytes, seconds: float) -> LoadResult:
-    """`CONNECTIONS` concurrent connections posting `body` to `url` for `seconds`."""
+def run_load(url: str, body: bytes, seconds: float, patient_id: str) -> LoadResult:
+    """`CONNECTIONS` concurrent connections posting `body` to `url` for `seconds`, each request with `patient_id`
+    replaced by a unique id."""
     if shutil.which("wrk"):
-        return _run_wrk(url, body, seconds)
-    return _run_python(url, body, seconds)
+        return _run_wrk(url, body, seconds, patient_id)
+    return _run_python(url, body, seconds, patient_id)

@@ -101,8 +101,9 @@ def _median_result(results: list[LoadResult]) -> LoadResult:
 def _load_one(name: str, app_spec: str, folder: Path, body: bytes, plan: Plan) -> tuple[LoadResult, list[float]]:
     env = {"CDS_DATABASE_URL": f"sqlite:///{folder / f'{name}.db'}"}
     with gunicorn(name, app_spec, env, body, folder / f"{name}.log") as server:
-        run_load(server.url, body, min(2.0, plan.load_seconds))  # warm-up: first requests fill the workers' caches
-        result = run_load(server.url, body, plan.load_seconds)
+        # Warm-up first: the first requests fill each worker's caches.
+        run_load(server.url, body, min(2.0, plan.load_seconds), workload.PATIENT_ID)
+        result = run_load(server.url, body, plan.load_seconds, workload.PATIENT_ID)
         peaks = [peak_rss_mib(pid) * MIB_TO_MB for pid in worker_pids(server.process.pid)]
     return result, peaks
 
