@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from cds_service.facts.codes import parse_date, ref
+from cds_service.facts.shape import well_formed, well_formed_only
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
 
@@ -32,7 +33,8 @@ def _organization(coverage: dict[str, Any], reference: str, record: PatientRecor
     if reference.startswith("#"):
         return next((c for c in coverage.get("contained") or ()
                      if isinstance(c, dict) and c.get("id") == reference[1:]), None)
-    return record.resolve(reference)
+    found = record.resolve(reference)
+    return found if well_formed(found) else None
 
 
 def _payor_match(coverage: dict[str, Any], payor: dict[str, Any], record: PatientRecord) -> tuple[str, str] | None:
@@ -75,7 +77,8 @@ def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> P
     """The recognized payer of the Coverage in force at `start`: among several, the one the order's `insurance`
     references, else the lowest `order` (primary), else the first."""
     matches = []
-    for coverage in record.resources("coverage", "Coverage"):
+    # A Coverage with wrong JSON types in what is read here is ignored, never a failed evaluation (shape.py).
+    for coverage in well_formed_only(record.resources("coverage", "Coverage")):
         if _in_force(coverage, start):
             match = _recognized(coverage, record)
             if match:

@@ -22,6 +22,7 @@ from cds_service.facts.medications import (combination, induction_ino_mini_hyper
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import group_start
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
+from cds_service.facts.shape import well_formed, well_formed_only
 from cds_service.facts.toxicity import unacceptable_toxicity
 from cds_service.record import PatientRecord, Resolver
 
@@ -53,6 +54,8 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
                   other_drafts: Iterable[dict[str, Any]] = ()) -> ClinicalFacts:
     """The facts of the blinatumomab draft `orders` (one cycle). `other_drafts` are the request's other draft
     MedicationRequests, part of the medication picture at the start date."""
+    record = _well_formed_record(record)
+    other_drafts = well_formed_only(other_drafts)
     resolve = _memoized(record.resolve)
     start = group_start(orders, today)
     birth_date = parse_date((record.patient or {}).get("birthDate"))
@@ -143,3 +146,15 @@ def _memoized(resolve: Resolver) -> Resolver:
         return cache[reference]
 
     return lookup
+
+
+def _well_formed_record(record: PatientRecord) -> PatientRecord:
+    """The record without the resources (or resolved Medications) whose read elements have wrong JSON types: the
+    facts they would decide stay unknown instead of the evaluation failing (shape.py)."""
+    lists = {key: None if found is None else well_formed_only(found) for key, found in record.lists.items()}
+
+    def resolve(reference: str) -> dict[str, Any] | None:
+        found = record.resolve(reference)
+        return found if well_formed(found) else None
+
+    return PatientRecord(patient=record.patient, lists=lists, resolve=resolve)

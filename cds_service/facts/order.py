@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any, Iterable
 
 from cds_service.facts.codes import parse_date
+from cds_service.facts.shape import well_formed
 from cds_service.record import Resolver
 from cds_service.valuesets import get_valuesets
 
@@ -17,16 +18,20 @@ _DAYS_PER_UNIT = {"d": 1.0, "day": 1.0, "days": 1.0, "wk": 7.0, "week": 7.0, "h"
 
 
 def medication_of(resource: dict[str, Any], resolve: Resolver) -> dict[str, Any] | None:
-    """The Medication behind `medicationReference`: contained ("#id"), else read through `resolve`."""
-    reference = (resource.get("medicationReference") or {}).get("reference")
+    """The Medication behind `medicationReference`: contained ("#id"), else read through `resolve`. A Medication
+    with wrong JSON types in its code or ingredients is not read (shape.py)."""
+    pointer = resource.get("medicationReference")
+    reference = pointer.get("reference") if isinstance(pointer, dict) else None
     if not isinstance(reference, str):
         return None
     if reference.startswith("#"):
-        wanted = reference[1:]
-        return next((c for c in resource.get("contained") or ()
-                     if isinstance(c, dict) and c.get("resourceType") == "Medication" and c.get("id") == wanted),
-                    None)
-    return resolve(reference)
+        contained = resource.get("contained")
+        found = next((c for c in (contained if isinstance(contained, list) else ())
+                      if isinstance(c, dict) and c.get("resourceType") == "Medication" and c.get("id") == reference[1:]),
+                     None)
+    else:
+        found = resolve(reference)
+    return found if well_formed(found) else None
 
 
 def medication_concepts(resource: dict[str, Any], resolve: Resolver) -> list[dict[str, Any]]:

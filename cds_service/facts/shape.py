@@ -1,0 +1,93 @@
+"""Well-formedness of the FHIR resources the fact readers look at.
+
+The readers work on raw JSON (codes.py says why) and trust the JSON types of the elements they read. A resource an
+EHR sends with a wrong type in one of those elements ("valueQuantity": "high", "code": 7) would otherwise crash the
+whole evaluation; it is ignored instead, so the fact it would have decided stays unknown (fhir-data-profile.md). Only
+the elements the readers use are checked: a malformed element nobody reads does not cost the resource.
+
+A schema is a JSON type (a tuple of Python types), an object schema (a dict: key -> schema, checked when the key is
+present) or a one-element list (an array whose every item has that schema).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Iterable, Union
+
+Schema = Union[tuple[type, ...], dict[str, Any], list[Any]]
+
+STRING: Schema = (str,)
+NUMBER: Schema = (int, float, Decimal)
+INTEGER: Schema = (int,)
+BOOLEAN: Schema = (bool,)
+
+CODING: Schema = {"system": STRING, "code": STRING, "display": STRING}
+CONCEPT: Schema = {"coding": [CODING], "text": STRING}
+QUANTITY: Schema = {"value": NUMBER, "comparator": STRING, "unit": STRING, "system": STRING, "code": STRING}
+PERIOD: Schema = {"start": STRING, "end": STRING}
+IDENTIFIER: Schema = {"system": STRING, "value": STRING}
+REFERENCE: Schema = {"reference": STRING, "display": STRING, "identifier": IDENTIFIER}
+REPEAT: Schema = {
+    "boundsPeriod": PERIOD, "boundsDuration": QUANTITY, "frequency": INTEGER, "period": NUMBER,
+    "periodUnit": STRING, "duration": NUMBER, "durationUnit": STRING,
+}
+DOSAGE: Schema = {
+    "sequence": INTEGER, "text": STRING, "route": CONCEPT, "timing": {"repeat": REPEAT},
+    "doseAndRate": [{"doseQuantity": QUANTITY, "rateQuantity": QUANTITY,
+                     "rateRatio": {"numerator": QUANTITY, "denominator": QUANTITY}}],
+}
+# Questionnaire items nest under items and under answers: the schema refers to itself.
+ITEM: dict[str, Any] = {"linkId": STRING}
+ANSWER: dict[str, Any] = {"valueCoding": CODING, "item": [ITEM]}
+ITEM.update({"answer": [ANSWER], "item": [ITEM]})
+MEDICATION: Schema = {"id": STRING, "code": CONCEPT, "ingredient": [{"itemCodeableConcept": CONCEPT}]}
+
+_RESOURCE: dict[str, Any] = {"resourceType": STRING, "id": STRING, "status": STRING}
+# Per resourceType, the elements the readers of facts/ (and coverage selection) use.
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Observation": {
+        **_RESOURCE, "code": CONCEPT, "effectiveDateTime": STRING, "effectivePeriod": PERIOD,
+        "effectiveInstant": STRING, "issued": STRING, "valueQuantity": QUANTITY, "valueCodeableConcept": CONCEPT,
+        "valueString": STRING, "interpretation": [CONCEPT], "dataAbsentReason": CONCEPT,
+        "component": [{"code": CONCEPT, "valueCodeableConcept": CONCEPT, "valueString": STRING,
+                       "valueQuantity": QUANTITY}],
+    },
+    "Condition": {
+        **_RESOURCE, "code": CONCEPT, "clinicalStatus": CONCEPT, "verificationStatus": CONCEPT,
+        "recordedDate": STRING, "onsetDateTime": STRING, "onsetPeriod": PERIOD, "onsetAge": QUANTITY,
+    },
+    "MedicationRequest": {
+        **_RESOURCE, "authoredOn": STRING, "medicationCodeableConcept": CONCEPT, "medicationReference": REFERENCE,
+        "contained": [MEDICATION], "statusReason": CONCEPT, "dosageInstruction": [DOSAGE],
+        "dispenseRequest": {"validityPeriod": PERIOD, "quantity": QUANTITY, "expectedSupplyDuration": QUANTITY},
+        "insurance": [REFERENCE],
+    },
+    "Medication": MEDICATION,
+    "Immunization": {**_RESOURCE, "vaccineCode": CONCEPT, "occurrenceDateTime": STRING, "recorded": STRING},
+    "Coverage": {**_RESOURCE, "period": PERIOD, "payor": [REFERENCE], "order": INTEGER,
+                 "contained": [{"id": STRING, "name": STRING, "identifier": [IDENTIFIER]}]},
+    "Organization": {**_RESOURCE, "name": STRING, "identifier": [IDENTIFIER]},
+    "QuestionnaireResponse": {**_RESOURCE, "questionnaire": STRING, "subject": REFERENCE, "authored": STRING,
+                              "item": [ITEM]},
+}
+
+
+def conforms(value: Any, schema: Schema) -> bool:
+    """Whether `value` has the JSON shape of `schema` (booleans are never numbers, as in JSON)."""
+    if isinstance(schema, tuple):
+        return isinstance(value, schema) and (bool in schema or not isinstance(value, bool))
+    if isinstance(schema, list):
+        return isinstance(value, list) and all(conforms(item, schema[0]) for item in value)
+    return isinstance(value, dict) and all(conforms(value[key], sub) for key, sub in schema.items() if key in value)
+
+
+def well_formed(resource: Any) -> bool:
+    """A JSON object whose read elements have their FHIR types (resource types without a schema: any object)."""
+    if not isinstance(resource, dict):
+        return False
+    kind = resource.get("resourceType")
+    schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
+    return schema is None or conforms(resource, schema)
+
+
+def well_formed_only(resources: Iterable[Any]) -> list[dict[str, Any]]:
+    return [r for r in resources if well_formed(r)]

@@ -1,0 +1,189 @@
+"""Review of the clinical facts against fhir-data-profile.md, through the real endpoint: inputs real EHRs send.
+
+Each test starts from an example request that meets the Aspirus relapsed/refractory criteria and changes one thing.
+Malformed resources in prefetch must be ignored (the fact they would decide stays unknown), never fail the
+evaluation: a failed evaluation answers with no decision card at all.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from flask.testing import FlaskClient
+
+from cds_service import SERVICE_ID
+from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "fhir_examples"
+Request = dict[str, Any]
+
+
+def example(name: str = "aspirus-adult-relapsed-refractory-cycle1") -> Request:
+    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def prefetched(request: Request, key: str) -> list[dict[str, Any]]:
+    return [entry["resource"] for entry in request["prefetch"][key]["entry"]]
+
+
+def add(request: Request, key: str, resource: dict[str, Any]) -> None:
+    request["prefetch"][key].setdefault("entry", []).append({"resource": resource})
+
+
+def the_order(request: Request) -> dict[str, Any]:
+    return request["context"]["draftOrders"]["entry"][0]["resource"]
+
+
+def decisions(client: FlaskClient, request: Request) -> list[dict[str, Any]]:
+    response = client.post(f"/cds-services/{SERVICE_ID}", json=request)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    cards = response.get_json()["cards"]
+    return [c["extension"]["coverage-decision"] for c in cards if "coverage-decision" in c.get("extension", {})]
+
+
+def criterion(decision: dict[str, Any], suffix: str) -> str:
+    return next(c["status"] for c in decision["criteria"] if c["id"].endswith(suffix))
+
+
+def test_the_baseline_meets_the_criteria(client: FlaskClient) -> None:
+    [decision] = decisions(client, example())
+    assert decision["decision"] == "meets-criteria"
+    assert decision["indication"] == "adult-relapsed-refractory"
+
+
+def _weight(request: Request) -> dict[str, Any]:
+    return next(o for o in prefetched(request, "observations") if o["id"] == "weight-1")
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Callable[[Request], None]:
+    """A change that puts `value` at `path` in the first resource of a prefetch key (path[0] is the key)."""
+    def change(request: Request) -> None:
+        target: Any = prefetched(request, path[0])[0]
+        for step in path[1:-1]:
+            target = target[step]
+        target[path[-1]] = value
+    return change
+
+
+MALFORMED = {
+    "weight valueQuantity a string": lambda r: _weight(r).update(valueQuantity="high"),
+    "weight valueQuantity a list": lambda r: _weight(r).update(valueQuantity=["80 kg"]),
+    "observation status a list": _set(("observations", "status"), ["final"]),
+    "observation coding system an object": _set(("observations", "code", "coding", 0, "system"), {}),
+    "condition clinicalStatus code a list": _set(("conditions", "clinicalStatus", "coding", 0, "code"), ["relapse"]),
+    "condition verificationStatus code an object": _set(
+        ("conditions", "verificationStatus", "coding", 0, "code"), {}),
+}
+
+
+@pytest.mark.parametrize("change", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_prefetch_resources_never_fail_the_evaluation(client: FlaskClient,
+                                                                change: Callable[[Request], None]) -> None:
+    request = example()
+    change(request)
+    [decision] = decisions(client, request)
+    assert decision["decision"] in ("information-needed", "criteria-not-met")  # the ignored resource is missed
+
+
+MALFORMED_COVERAGE = {
+    "period a string": _set(("coverage", "period"), "2026"),
+    "payor a number": _set(("coverage", "payor"), 7),
+    "order a string": _set(("coverage", "order"), "1"),
+    "resourceType a list": _set(("coverage", "resourceType"), ["Coverage"]),
+}
+
+
+@pytest.mark.parametrize("change", MALFORMED_COVERAGE.values(), ids=MALFORMED_COVERAGE.keys())
+def test_a_malformed_coverage_is_ignored(client: FlaskClient, change: Callable[[Request], None]) -> None:
+    request = example()
+    change(request)
+    response = client.post(f"/cds-services/{SERVICE_ID}", json=request)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["systemActions"] == []  # no plan in force: no coverage information, and no failed evaluation
+    assert all("coverage-decision" not in c.get("extension", {}) for c in body["cards"])
+
+
+def test_a_malformed_weight_is_ignored_so_the_weight_is_unknown(client: FlaskClient) -> None:
+    request = example()
+    _weight(request)["valueQuantity"] = {"value": "high", "unit": "kg"}
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "information-needed"
+    assert criterion(decision, "dose-schedule") == "unknown"
+
+
+def test_a_weight_dated_by_an_integer_is_not_a_date(client: FlaskClient) -> None:
+    request = example()
+    del _weight(request)["effectiveDateTime"]
+    _weight(request)["effectiveDateTime"] = 20261120  # basic ISO format, but not a FHIR dateTime string
+    [decision] = decisions(client, request)
+    assert criterion(decision, "dose-schedule") == "unknown"
+
+
+def test_malformed_medication_history_is_ignored(client: FlaskClient) -> None:
+    request = example()
+    add(request, "medicationRequests", {"resourceType": "MedicationRequest", "id": "junk", "status": "active",
+                                        "medicationCodeableConcept": {"coding": 7}})
+    add(request, "medicationRequests", {"resourceType": "MedicationRequest", "id": "junk2", "status": "active",
+                                        "medicationCodeableConcept": {"coding": [{"system": [], "code": "282388"}]}})
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "meets-criteria"
+
+
+def test_a_malformed_other_draft_order_is_ignored(client: FlaskClient) -> None:
+    request = example()
+    request["context"]["draftOrders"]["entry"].append({"resource": {
+        "resourceType": "MedicationRequest", "id": "tki", "status": "draft", "intent": "order",
+        "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                  "code": "282388"}]},
+        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": "soon"}}}]}})
+    [decision] = decisions(client, request)
+    assert decision["decision"] in ("meets-criteria", "information-needed")
+
+
+def test_a_non_blinatumomab_draft_with_a_string_medication_reference_is_left_alone(client: FlaskClient) -> None:
+    request = example()
+    request["context"]["draftOrders"]["entry"].append({"resource": {
+        "resourceType": "MedicationRequest", "id": "other", "medicationReference": "Medication/x", "contained": 7}})
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "meets-criteria"
+
+
+def test_a_malformed_attestation_is_ignored(client: FlaskClient) -> None:
+    request = example()
+    add(request, "attestations", {
+        "resourceType": "QuestionnaireResponse", "id": "qr-bad", "status": "completed",
+        "questionnaire": "http://example.org/Questionnaire/blinatumomab-coverage-attestation",
+        "subject": "Patient/example-patient", "authored": "2026-11-20",
+        "item": [{"linkId": "therapy-phase", "answer": 7}]})
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "meets-criteria"
+
+
+def test_a_malformed_server_medication_is_not_read(client: FlaskClient, fhir_server: FhirTestServer) -> None:
+    request = example()
+    order = the_order(request)
+    del order["medicationCodeableConcept"]
+    order["medicationReference"] = {"reference": "Medication/blin"}
+    fhir_server.add({"resourceType": "Medication", "id": "blin", "ingredient": 7,
+                     "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                          "code": "1597262"}]}})
+    request["fhirServer"] = fhir_server.base_url
+    response = client.post(f"/cds-services/{SERVICE_ID}", json=request)
+    assert response.status_code == 200
+    assert response.get_json()["cards"] == []  # not known to be blinatumomab: nothing to say
+
+
+def test_a_server_medication_names_the_order(client: FlaskClient, fhir_server: FhirTestServer) -> None:
+    request = example()
+    order = the_order(request)
+    del order["medicationCodeableConcept"]
+    order["medicationReference"] = {"reference": "Medication/blin"}
+    fhir_server.add({"resourceType": "Medication", "id": "blin",
+                     "code": {"coding": [{"system": "https://hl7.org/fhir/sid/ndc", "code": "55513016001"}]}})
+    request["fhirServer"] = fhir_server.base_url
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "meets-criteria"
