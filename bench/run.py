@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py            # full run, about two minutes (`make bench`)
     .venv/bin/python bench/run.py --quick    # a fast pass over every step (numbers are rough)
-    .venv/bin/python bench/run.py --no-http --profile
+    .venv/bin/python bench/run.py --no-http --profile 300   # plus a pyinstrument profile
 
 Traffic goes only to 127.0.0.1; every loop is bounded in count and time. Results are printed and written as JSON to
 bench/results/. See docs/performance.md.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -22,17 +21,13 @@ from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make `bench` importable
 
-from bench import hotspots, inprocess, targets, workload  # noqa: E402
+from bench import comparison, hotspots, inprocess, targets, workload  # noqa: E402
 from bench.inprocess import Budget, ScalePoint  # noqa: E402
-from bench.load import CONNECTIONS, LoadResult, run_load  # noqa: E402
+from bench.load import CONNECTIONS  # noqa: E402
 from bench.pipeline import PIPELINES, Call, describe, encode  # noqa: E402
-from bench.servers import gunicorn, peak_rss_mib, worker_pids  # noqa: E402
 from bench.stats import Summary  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SERVICE_APP = "cds_service.app:create_app()"
-MINIMAL_APP = "bench.minimal_app:create_app()"
-MIB_TO_MB = 1.048576
 WARMUP_CALLS = 3
 
 
@@ -55,8 +50,7 @@ class Report:
     resources: int = 0
     latency: Summary | None = None
     scaling: list[ScalePoint] = field(default_factory=list)
-    http: dict[str, LoadResult] = field(default_factory=dict)
-    worker_peak_mb: dict[str, list[float]] = field(default_factory=dict)
+    http: comparison.Comparison | None = None
     targets: list[targets.Target] = field(default_factory=list)
     # 1-minute load average at the start and the end: above the core count, other work skewed the numbers.
     load_average: list[float] = field(default_factory=list)
@@ -87,49 +81,15 @@ def run_inprocess(report: Report, plan: Plan, call: Call) -> None:
         print(f"  {point.kind:>18} {point.size:>6}: {point.median_ms:9.3f} ms  ({point.body_kib} KiB, {point.calls} calls)")
 
 
-def _median_result(results: list[LoadResult]) -> LoadResult:
-    return LoadResult(
-        tool=results[0].tool,
-        requests=sum(r.requests for r in results),
-        errors=sum(r.errors for r in results),
-        requests_per_s=statistics.median(r.requests_per_s for r in results),
-        p50_ms=statistics.median(r.p50_ms for r in results),
-        p99_ms=statistics.median(r.p99_ms for r in results),
-    )
-
-
-def _load_one(name: str, app_spec: str, folder: Path, body: bytes, plan: Plan) -> tuple[LoadResult, list[float]]:
-    env = {"CDS_DATABASE_URL": f"sqlite:///{folder / f'{name}.db'}"}
-    with gunicorn(name, app_spec, env, body, folder / f"{name}.log") as server:
-        # Warm-up first: the first requests fill each worker's caches.
-        run_load(server.url, body, min(2.0, plan.load_seconds), workload.PATIENT_ID)
-        result = run_load(server.url, body, plan.load_seconds, workload.PATIENT_ID)
-        peaks = [peak_rss_mib(pid) * MIB_TO_MB for pid in worker_pids(server.process.pid)]
-    return result, peaks
-
-
 def run_http(report: Report, plan: Plan, folder: Path) -> None:
-    """Steps 2 and 4: both apps under gunicorn with the same settings, alternating, medians over the rounds."""
-    body = encode(workload.order_sign_request())
-    apps = {"service": SERVICE_APP, "minimal": MINIMAL_APP}
-    runs: dict[str, list[LoadResult]] = {name: [] for name in apps}
-    for round_number in range(plan.rounds):
-        order = list(apps) if round_number % 2 == 0 else list(apps)[::-1]  # alternate: the machine drifts
-        for name in order:
-            result, peaks = _load_one(name, apps[name], folder, body, plan)
-            runs[name].append(result)
-            report.worker_peak_mb[name] = [max(a, b) for a, b in zip(report.worker_peak_mb.get(name, peaks), peaks)]
+    """Steps 2 and 4: the service against the minimal app over HTTP, and the workers' peak memory."""
+    report.http = http = comparison.compare(plan.load_seconds, plan.rounds, folder)
     print(f"HTTP, gunicorn 2 sync workers, {CONNECTIONS} connections, {plan.load_seconds:g} s x {plan.rounds} round(s):")
-    for name, results in runs.items():
-        report.http[name] = merged = _median_result(results)
-        print(f"  {name:>8}: {merged.requests_per_s:8.1f} req/s  p50 {merged.p50_ms:7.2f} ms  "
-              f"p99 {merged.p99_ms:7.2f} ms  errors {merged.errors}  ({merged.tool})  "
-              f"worker peak RSS {', '.join(f'{mb:.0f}' for mb in report.worker_peak_mb[name])} MB")
-    print(f"  throughput ratio service/minimal: {_ratio(report):.2f}")
-
-
-def _ratio(report: Report) -> float:
-    return report.http["service"].requests_per_s / report.http["minimal"].requests_per_s
+    for name, result in http.results.items():
+        print(f"  {name:>8}: {result.requests_per_s:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
+              f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}  ({result.tool})  "
+              f"worker peak RSS {', '.join(f'{mb:.0f}' for mb in http.worker_peak_mb[name])} MB")
+    print(f"  throughput ratio service/minimal: {http.ratio:.2f}")
 
 
 def judge(report: Report) -> list[targets.Target]:
@@ -146,13 +106,13 @@ def judge(report: Report) -> list[targets.Target]:
     if largest:
         found.append(targets.Target("5,000 Observations", largest[0].median_ms, targets.OBSERVATIONS_5000_MS, "ms"))
     if report.http:
-        service = report.http["service"]
+        service = report.http.results["service"]
         found += [
-            targets.Target("HTTP throughput / minimal app", _ratio(report), targets.THROUGHPUT_RATIO, "",
+            targets.Target("HTTP throughput / minimal app", report.http.ratio, targets.THROUGHPUT_RATIO, "",
                            at_least=True),
             targets.Target("HTTP p99, service", service.p99_ms, targets.HTTP_P99_MS, "ms"),
             targets.Target("HTTP errors, service", service.errors, 0, ""),
-            targets.Target("worker peak RSS (VmHWM)", max(report.worker_peak_mb["service"], default=0.0),
+            targets.Target("worker peak RSS (VmHWM)", max(report.http.worker_peak_mb["service"], default=0.0),
                            targets.WORKER_PEAK_MB, "MB"),
         ]
     return found

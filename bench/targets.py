@@ -27,4 +27,4 @@ class Target:
         sign = ">=" if self.at_least else "<="
         verdict = "PASS" if self.passed else "FAIL"
         unit = f" {self.unit}" if self.unit else ""
-        return f"{verdict}  {self.name}: {self.value:.3g}{unit} (target {sign} {self.limit:g}{unit})"
+        return f"{verdict}  {self.name}: {self.value:.4g}{unit} (target {sign} {self.limit:g}{unit})"

@@ -1,0 +1,62 @@
+"""Steps 2 and 4: the service and the minimal Flask app under gunicorn with the same settings, side by side, then
+the workers' peak memory."""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import workload
+from bench.load import LoadResult, run_load
+from bench.pipeline import encode
+from bench.servers import gunicorn, peak_rss_mib, worker_pids
+
+APPS = {"service": "cds_service.app:create_app()", "minimal": "bench.minimal_app:create_app()"}
+WARMUP_SECONDS = 2.0  # the first requests fill each worker's caches
+MIB_TO_MB = 1.048576
+
+
+@dataclass
+class Comparison:
+    results: dict[str, LoadResult] = field(default_factory=dict)  # app name -> medians over the rounds
+    worker_peak_mb: dict[str, list[float]] = field(default_factory=dict)  # app name -> per worker, highest seen
+
+    @property
+    def ratio(self) -> float:
+        """Service throughput as a fraction of the minimal app's."""
+        return self.results["service"].requests_per_s / self.results["minimal"].requests_per_s
+
+
+def _median_result(results: list[LoadResult]) -> LoadResult:
+    return LoadResult(
+        tool=results[0].tool,
+        requests=sum(r.requests for r in results),
+        errors=sum(r.errors for r in results),
+        requests_per_s=statistics.median(r.requests_per_s for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+    )
+
+
+def _load_one(name: str, folder: Path, body: bytes, seconds: float) -> tuple[LoadResult, list[float]]:
+    env = {"CDS_DATABASE_URL": f"sqlite:///{folder / f'{name}.db'}"}
+    with gunicorn(name, APPS[name], env, body, folder / f"{name}.log") as server:
+        run_load(server.url, body, min(WARMUP_SECONDS, seconds), workload.PATIENT_ID)
+        result = run_load(server.url, body, seconds, workload.PATIENT_ID)
+        peaks = [peak_rss_mib(pid) * MIB_TO_MB for pid in worker_pids(server.process.pid)]
+    return result, peaks
+
+
+def compare(seconds: float, rounds: int, folder: Path) -> Comparison:
+    """`rounds` load runs of `seconds` per app, alternating which goes first (the machine drifts)."""
+    body = encode(workload.order_sign_request())
+    runs: dict[str, list[LoadResult]] = {name: [] for name in APPS}
+    comparison = Comparison()
+    for round_number in range(rounds):
+        for name in list(APPS) if round_number % 2 == 0 else list(APPS)[::-1]:
+            result, peaks = _load_one(name, folder, body, seconds)
+            runs[name].append(result)
+            seen = comparison.worker_peak_mb.get(name, peaks)
+            comparison.worker_peak_mb[name] = [max(a, b) for a, b in zip(seen, peaks)]
+    comparison.results = {name: _median_result(results) for name, results in runs.items()}
+    return comparison
