@@ -12,11 +12,12 @@ from fhir.resources.R4B import get_fhir_model_class
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` lives at the repository root
 
-from bench import run, workload  # noqa: E402
+from bench import hotspots, run, workload  # noqa: E402
 from bench.inprocess import Budget, ScalePoint, growth_exponent  # noqa: E402
 from bench.load import parse_wrk  # noqa: E402
 from bench.pipeline import direct_call, encode  # noqa: E402
 from bench.stats import percentile  # noqa: E402
+from bench.targets import Target  # noqa: E402
 from cds_service.record import PREFETCH_KEYS  # noqa: E402
 from cds_service.validation import hook_request, parse_json_object  # noqa: E402
 
@@ -91,3 +92,15 @@ def test_percentile_interpolates() -> None:
 def test_growth_exponent_reads_the_two_largest_sizes(power: int, expected: float) -> None:
     points = [ScalePoint("observations", n, float(n**power) + (50.0 if n == 10 else 0.0), 1, 0) for n in (10, 100, 1000)]
     assert growth_exponent(points) == pytest.approx(expected)
+
+
+def test_profile_names_the_project_functions(tmp_path: Path) -> None:
+    summary = hotspots.profile(direct_call(), encode(workload.order_sign_request()), 3, tmp_path / "profile.txt")
+    assert "cds_service/evaluation.py" in summary
+    assert "evaluate" in (tmp_path / "profile.txt").read_text()
+
+
+def test_targets_compare_in_the_stated_direction() -> None:
+    assert Target("ratio", 0.6, 0.5, "", at_least=True).passed
+    assert not Target("p99", 51.0, 50.0, "ms").passed
+    assert Target("p99", 12.0, 50.0, "ms").line() == "PASS  p99: 12 ms (target <= 50 ms)"
