@@ -67,6 +67,7 @@ class FeedbackEntry:
     outcome_timestamp: datetime | None = None
     card_known: bool = True  # set when stored: False when no card with this uuid was issued
     received_at: datetime | None = None
+    client_iss: str | None = None  # the verified JWT issuer that sent it, set when stored
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "outcome_timestamp": _iso(self.outcome_timestamp), "received_at": _iso(self.received_at)}
@@ -234,13 +235,15 @@ class AuditStore:
 
     # --- feedback ----------------------------------------------------------------------------------------------
 
-    def record_feedback(self, service_id: str, entries: list[FeedbackEntry]) -> list[FeedbackEntry]:
+    def record_feedback(self, service_id: str, entries: list[FeedbackEntry],
+                        client_iss: str | None = None) -> list[FeedbackEntry]:
         """Store feedback items, flagging those whose card uuid was never issued. Returns them as stored."""
         known = self._known_card_uuids({entry.card_uuid for entry in entries})
         received_at = _utcnow()
         for entry in entries:
             entry.card_known = entry.card_uuid in known
             entry.received_at = received_at.replace(tzinfo=timezone.utc)
+            entry.client_iss = client_iss
         with Session(self.engine) as session, session.begin():
             session.add_all(_feedback_row(service_id, entry, received_at) for entry in entries)
         return entries
@@ -361,7 +364,7 @@ def _feedback_row(service_id: str, entry: FeedbackEntry, received_at: datetime) 
         outcome=entry.outcome, outcome_timestamp=_naive_utc(entry.outcome_timestamp) if entry.outcome_timestamp else None,
         accepted_suggestions=list(entry.accepted_suggestions), override_system=entry.override_system,
         override_code=entry.override_code, override_display=entry.override_display,
-        override_comment=entry.override_comment,
+        override_comment=entry.override_comment, client_iss=entry.client_iss,
     )
 
 
@@ -371,7 +374,7 @@ def _feedback_entry(row: Feedback) -> FeedbackEntry:
         override_system=row.override_system, override_code=row.override_code, override_display=row.override_display,
         override_comment=row.override_comment,
         outcome_timestamp=_aware(row.outcome_timestamp) if row.outcome_timestamp else None,
-        card_known=row.card_known, received_at=_aware(row.received_at),
+        card_known=row.card_known, received_at=_aware(row.received_at), client_iss=row.client_iss,
     )
 
 

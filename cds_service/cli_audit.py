@@ -165,4 +165,6 @@ def _feedback_line(entry: FeedbackEntry) -> str:
         parts.append(f"comment {entry.override_comment!r}")
     if entry.outcome_timestamp:
         parts.append(f"at {entry.outcome_timestamp.isoformat()}")
+    if entry.client_iss:
+        parts.append(f"from {entry.client_iss}")
     return "; ".join(parts)

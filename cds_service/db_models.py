@@ -83,6 +83,7 @@ class Feedback(Base):
     override_code: Mapped[str | None] = mapped_column(String(200))
     override_display: Mapped[str | None] = mapped_column(Text)
     override_comment: Mapped[str | None] = mapped_column(Text)
+    client_iss: Mapped[str | None] = mapped_column(String(500))  # added in migration 0002
 
 
 class UsedJti(Base):

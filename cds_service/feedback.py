@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
@@ -67,7 +67,7 @@ def feedback_blueprint(store: AuditStore) -> Blueprint:
             raise ClientError(404, f"No CDS service with id {service_id!r}", "service_id", code="not-found")
         check_content_type(request.content_type)
         entries = parse_feedback(parse_json_object(request.get_data()))
-        stored = store.record_feedback(service_id, entries)
+        stored = store.record_feedback(service_id, entries, g.get("client_iss"))
         unknown = [entry.card_uuid for entry in stored if not entry.card_known]
         if unknown:
             log.warning("feedback for %d card uuid(s) never issued: %s", len(unknown), ", ".join(unknown))

@@ -177,3 +177,12 @@ def test_an_unknown_service_id_is_a_404(live_app: tuple[str, AuditStore]) -> Non
     assert response.status_code == 404
     assert response.json()["resourceType"] == "OperationOutcome"
     assert count_feedback(store) == 0
+
+
+def test_feedback_keeps_the_verified_client(live_app: tuple[str, AuditStore]) -> None:
+    _, store = live_app
+    issue_card(store)
+    store.record_feedback("blinatumomab-coverage", [FeedbackEntry(card_uuid="card-1", outcome="accepted")],
+                          client_iss="https://ehr.example.org")
+    [entry] = stored_feedback(store)
+    assert entry.client_iss == "https://ehr.example.org"
