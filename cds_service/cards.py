@@ -134,7 +134,7 @@ def _reason(decision: Decision) -> str:
     if first.kind == "clinical":
         return f"not met: {reason}"
     if decision.indication_title and first.kind != "universal":
-        return f"{decision.indication_title} except {reason}"
+        return f"meets {decision.indication_title} except {reason}"
     return reason
 
 

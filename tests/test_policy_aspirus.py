@@ -72,6 +72,8 @@ BASELINES: dict[str, dict[str, Any]] = {
     "infant-interfant": dict(ADULT, age_years=0, age_months=6, infant_all=True, combination="with-interfant"),
 }
 
+# POMP alternation and the Interfant regimen are never inferred: only an attested other use rules them out.
+ATTESTED_SINGLE_AGENT = Fact("single-agent", ("QuestionnaireResponse/att",), attested=True)
 # One way to make each criterion not-met (the local criterion id is the key).
 NOT_MET: dict[str, dict[str, Any]] = {
     "adult-age": {"age_years": 14},
@@ -94,7 +96,7 @@ NOT_MET: dict[str, dict[str, Any]] = {
     "single-agent": {"combination": "with-tki"},
     "ino-induction-or-not-candidate": {"induction_ino_mini_hyper_cvd": False, "multiagent_chemo_candidate": True},
     "maintenance-phase": {"therapy_phase": "consolidation"},
-    "alternating-with-pomp": {"combination": "single-agent"},
+    "alternating-with-pomp": {"combination": ATTESTED_SINGLE_AGENT},
     "mrd-negative-or-unavailable": {"mrd_detectable": True, "mrd_unavailable": False},
     "cr-after-ino-induction": {"induction_ino_mini_hyper_cvd": False},
     "relapsed-refractory-phase": {"therapy_phase": "consolidation"},
@@ -102,7 +104,7 @@ NOT_MET: dict[str, dict[str, Any]] = {
     "response-or-stabilization": {"response_or_stabilization": False},
     "less-than-cr": {"end_of_consolidation_response": "complete"},
     "infant-all": {"infant_all": False},
-    "with-interfant": {"combination": "single-agent"},
+    "with-interfant": {"combination": ATTESTED_SINGLE_AGENT},
 }
 # Only an attested end-of-consolidation response or a remission number can settle this one: with remission 3 and
 # no end-of-consolidation answer it stays unknown (tested below), it has no realistic not-met case.

@@ -43,7 +43,7 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
 
 
 def _verdict(live: list[str], unclear: list[str], first: date, last: date) -> Fact[bool]:
-    window = f"{first.isoformat()} to {last.isoformat()}"
+    window = f"{first.isoformat()} and {last.isoformat()}"  # read after "between"
     if live:
         return Fact(True, tuple(live), note=f"live vaccine given between {window}")
     if unclear:

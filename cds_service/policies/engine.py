@@ -29,7 +29,7 @@ CONTEXT_FACTS = ("prior_approval",)
 _FACT_NAMES = frozenset(f.name for f in fields(ClinicalFacts)) | frozenset(CONTEXT_FACTS)
 _COMPARATORS = ("equals", "in", "at_least", "at_most")
 _TEST_KEYS = frozenset(("fact", "any", "all", "dose", "quantity", "cycle_at_most", "if_unknown", "mcg_per_day",
-                        "id", "missing", *_COMPARATORS))
+                        "id", "missing", "attested_to_exclude", *_COMPARATORS))
 _CRITERION_KEYS = frozenset(("id", "use", "kind", "text", "citation", "missing", "summary", "critical",
                              "from_cycle")) | _TEST_KEYS
 
@@ -246,6 +246,10 @@ def _fact_test(fact: Fact, test: Mapping[str, Any]) -> _Outcome:
     if fact.value is None:
         return _Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested)
     status = MET if all(_compare(fact.value, op, test[op]) for op in _COMPARATORS if op in test) else NOT_MET
+    if status == NOT_MET and test.get("attested_to_exclude") and not fact.attested:
+        # A use the record never shows (fhir-data-profile.md: attested, else unknown) is not ruled out by an
+        # inferred value: asking for the attestation, never an auto-denial.
+        status = UNKNOWN
     return _Outcome(status, fact.evidence, _notes(fact.note), fact.attested)
 
 
@@ -341,11 +345,14 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
     reported = _reported(evaluated, decision)
     shown = reported[1] if reported else _closest(results)
     spec = reported[0] if reported else None
+    # With no reported indication the request type follows the one shown: a relapsed/refractory cycle 7 order that
+    # needs information is still a renewal request (policy-rules.md §2).
+    shown_spec = spec or next((s for s, r in evaluated if r is shown), None)
     cycle = facts.cycle.number.value
     return Decision(
         policy_id=policy.id, policy_version=policy.version, payer_label=policy.payer_label,
         policy_url=policy.url, policy_title=policy.title, decision=decision,
-        request_type=_request_type(spec, cycle), indication=spec.id if spec else None,
+        request_type=_request_type(shown_spec, cycle), indication=spec.id if spec else None,
         indication_title=spec.title if spec else None, cycle=cycle,
         authorization=_authorization(spec, facts) if spec and decision == MEETS else None,
         criteria=general + (list(shown.criteria) if shown else []),

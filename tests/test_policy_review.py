@@ -1,0 +1,127 @@
+"""Pharmacist review of the policy logic and the decision cards against policy-rules.md and fhir-data-profile.md:
+one test per disagreement found, each failing before its fix."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from cds_service.facts.model import Fact
+from cds_service.policies import evaluate_policy, load_policy
+from cds_service.verdict import Verdict
+from tests.test_policy_aspirus import make_facts as facts  # plain values are record-derived, not attested
+
+ASPIRUS = load_policy("aspirus-magellan")
+EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
+URL = "/cds-services/blinatumomab-coverage"
+
+
+class DosesMet:
+    """DoseChecks answering every dose and quantity check with met (the dose is not what these tests are about)."""
+
+    def schedule(self, schedule: str) -> Verdict:
+        return Verdict("met", ("MedicationRequest/blin",))
+
+    def ceiling(self, mcg_per_day: Decimal) -> Verdict:
+        return Verdict("met", ("MedicationRequest/blin",))
+
+    def quantity(self, limit: Any) -> Verdict:
+        return Verdict("met", ("MedicationRequest/blin",))
+
+
+ADULT: dict[str, Any] = dict(age_years=40, age_months=486, all_diagnosis=True, lymphoblastic_lymphoma=False, b_lineage=True,
+             live_vaccine_in_window=False)
+MAINTENANCE: dict[str, Any] = dict(ADULT, therapy_phase="maintenance", ph_positive=False, mrd_detectable=False,
+                   complete_response_to_induction=True, induction_ino_mini_hyper_cvd=True)
+INFANT: dict[str, Any] = dict(ADULT, age_years=0, age_months=7, infant_all=True, therapy_phase="induction")
+
+
+def attested(value: Any) -> Fact[Any]:
+    return Fact(value, ("QuestionnaireResponse/att",), attested=True)
+
+
+# fhir-data-profile.md §Medications: "alternating with POMP" and "with an Interfant regimen" are never inferred
+# (attested, else unknown). A combination read from the record cannot rule them out: never an auto-denial.
+
+def test_maintenance_with_a_record_derived_combination_asks_for_the_pomp_attestation() -> None:
+    for inferred in ("single-agent", "with-multiagent-chemo"):  # oral POMP drugs active at the start date
+        decision = evaluate_policy(ASPIRUS, facts(**MAINTENANCE, combination=inferred), DosesMet(), False)
+        assert decision.decision == "information-needed", inferred
+        assert "use alternating with POMP (attestation)" in decision.missing
+
+
+def test_maintenance_with_an_attested_other_combination_is_not_met() -> None:
+    decision = evaluate_policy(ASPIRUS, facts(**MAINTENANCE, combination=attested("single-agent")), DosesMet(), False)
+    assert decision.decision == "criteria-not-met"
+
+
+def test_maintenance_attested_alternating_with_pomp_meets() -> None:
+    decision = evaluate_policy(ASPIRUS, facts(**MAINTENANCE, combination=attested("alternating-with-pomp")),
+                               DosesMet(), False)
+    assert (decision.decision, decision.indication) == ("meets-criteria", "adult-maintenance")
+
+
+def test_infant_with_a_record_derived_combination_asks_for_the_interfant_attestation() -> None:
+    decision = evaluate_policy(ASPIRUS, facts(**INFANT, combination="single-agent"), DosesMet(), False)
+    assert decision.decision == "information-needed"
+    assert "use with an Interfant regimen (attestation)" in decision.missing
+    interfant = next(r for r in decision.indications if r.id == "infant-interfant")
+    assert interfant.status == "unknown"
+
+
+# policy-rules.md §2: relapsed/refractory cycles 6 and later are renewal requests, also while information is needed.
+
+def test_relapsed_refractory_cycle_7_needing_information_is_a_renewal_request() -> None:
+    values: dict[str, Any] = dict(ADULT, therapy_phase="relapsed-refractory", ph_positive=None, combination="single-agent",
+                  unacceptable_toxicity=False, response_or_stabilization=True)
+    decision = evaluate_policy(ASPIRUS, facts(cycle=7, **values), DosesMet(), False)
+    assert decision.decision == "information-needed"
+    assert decision.indication is None
+    assert decision.request_type == "renewal"
+    assert decision.as_extension()["request"] == "renewal"
+
+
+def test_consolidation_cycle_1_needing_information_stays_initial() -> None:
+    values: dict[str, Any] = dict(ADULT, therapy_phase="consolidation", complete_response_to_induction=True, mrd_detectable=None,
+                  ph_positive=False, combination="single-agent")
+    decision = evaluate_policy(ASPIRUS, facts(cycle=1, **values), DosesMet(), False)
+    assert (decision.decision, decision.request_type) == ("information-needed", "initial")
+
+
+# Card wording (service-contract.md Response item 1; policy-rules.md §1 "meets X except the dose").
+
+def _post_example(client: FlaskClient, name: str) -> dict[str, Any]:
+    body = json.loads((EXAMPLES / f"{name}.json").read_text())
+    response = client.post(URL, json=body)
+    assert response.status_code == 200
+    answer: dict[str, Any] = response.get_json()
+    return next(c for c in answer["cards"] if "coverage-decision" in c.get("extension", {}))
+
+
+def test_live_vaccine_window_is_worded_between_and(client: FlaskClient) -> None:
+    card = _post_example(client, "aspirus-live-vaccine-critical")
+    assert card["indicator"] == "critical"
+    assert "between 2026-11-17 and 2026-12-29" in card["summary"]
+    assert " to 2026-12-29" not in card["detail"]
+    assert len(card["summary"]) < 140
+
+
+def test_denial_on_a_course_limit_says_which_indication_is_otherwise_met(client: FlaskClient) -> None:
+    card = _post_example(client, "aspirus-consolidation-cycle5-not-renewable")
+    assert "not covered — meets adult consolidation, MRD positive except more than 4 cycles" in card["summary"]
+    assert len(card["summary"]) < 140
+
+
+def test_every_except_summary_fits_without_being_cut() -> None:
+    """The longest indication title with the longest failing phrase still fits: a cut summary loses its reason."""
+    for policy in (ASPIRUS, load_policy("florida-blue")):
+        phrases = [c for c in policy.universal if c.kind == "quantity"]
+        for indication in policy.indications:
+            for failing in phrases + [c for c in indication.criteria if c.kind != "clinical"]:
+                summary = f"{policy.payer_label}: not covered — meets {indication.title} except " \
+                          f"{failing.summary or failing.text}"
+                assert len(summary) < 140, summary
+                assert not (failing.summary or failing.text)[0].isupper(), failing.id  # reads on after "except"
