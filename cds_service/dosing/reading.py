@@ -14,6 +14,7 @@ from typing import Any
 
 from cds_service.dosing.units import DoseUnit, Span, decimal, parse_dose_unit, time_in_days, time_span, unit_text
 from cds_service.facts.codes import parse_date
+from cds_service.facts.order import period_last_day
 
 # How many infusion days a line without an end covers at most: a cycle has 28 infusion days (Aspirus V).
 INFUSION_DAYS = 28
@@ -109,19 +110,11 @@ def _order_date(order: dict[str, Any]) -> date | None:
     return _earliest_bounds_start(lines) or parse_date(validity) or parse_date(order.get("authoredOn"))
 
 
-def _period_last(end: Any) -> date | None:
-    # A Period end at midnight means the infusion stopped at the end of the previous day.
-    day = parse_date(end)
-    if day is not None and isinstance(end, str) and end[10:19] == "T00:00:00":
-        return day - timedelta(days=1)
-    return day
-
-
 def _covered_days(line: dict[str, Any], anchor: date | None, days_before: int,
                   next_day: int) -> tuple[int, int | None, str]:
     repeat = _repeat(line)
     period = repeat.get("boundsPeriod") or {}
-    start, end = parse_date(period.get("start")), _period_last(period.get("end"))
+    start, end = parse_date(period.get("start")), period_last_day(period)
     if anchor is not None and (start or end):
         first = (start - anchor).days + 1 + days_before if start else next_day
         last = (end - anchor).days + 1 + days_before if end else None

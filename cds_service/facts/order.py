@@ -5,7 +5,7 @@ import math
 from datetime import date, timedelta
 from typing import Any, Iterable
 
-from cds_service.facts.codes import parse_date
+from cds_service.facts.codes import parse_date, parse_datetime
 from cds_service.facts.shape import well_formed
 from cds_service.record import Resolver
 from cds_service.valuesets import get_valuesets
@@ -100,12 +100,25 @@ def order_ref(order: dict[str, Any]) -> str:
     return f"MedicationRequest/{order.get('id', '')}"
 
 
-def _period_last_day(end: Any) -> date | None:
-    """A Period end is inclusive; an end at midnight means the infusion stopped at the end of the previous day."""
-    day = parse_date(end)
-    if day is not None and isinstance(end, str) and end[10:19] == "T00:00:00":
-        return day - timedelta(days=1)
-    return day
+def _has_time(value: Any) -> bool:
+    return isinstance(value, str) and len(value) > 10
+
+
+def period_last_day(period: Any) -> date | None:
+    """The last infusion day of a dosage boundsPeriod. An end date is inclusive. An end date-time is the moment the
+    infusion stops: from a start date-time the period covers its length rounded up to whole days (a 7-day bag hung
+    at 08:00 and taken down at 08:00 is days 1-7, not 1-8); without one, an end at midnight closes the day before."""
+    if not isinstance(period, dict):
+        return None
+    end = period.get("end")
+    last = parse_date(end)
+    if last is None or not isinstance(end, str) or not _has_time(end):
+        return last
+    start = period.get("start")
+    first, began, stopped = parse_date(start), parse_datetime(start), parse_datetime(end)
+    if _has_time(start) and first is not None and began is not None and stopped is not None and stopped > began:
+        return first + timedelta(days=math.ceil((stopped - began) / timedelta(days=1)) - 1)
+    return last - timedelta(days=1) if end[10:19] == "T00:00:00" else last
 
 
 def _duration_days(duration: dict[str, Any]) -> float | None:
@@ -128,7 +141,7 @@ def last_infusion_day(order: dict[str, Any], start: date) -> date:
     last = start
     for timing in _dosage_timings(order):
         line_start = parse_date((timing.get("boundsPeriod") or {}).get("start")) or start
-        end = _period_last_day((timing.get("boundsPeriod") or {}).get("end"))
+        end = period_last_day(timing.get("boundsPeriod"))
         days = _duration_days(timing.get("boundsDuration") or {})
         if end is None and days is not None:
             end = line_start + timedelta(days=math.ceil(days) - 1)

@@ -43,7 +43,7 @@ MEDICATION: Schema = {"id": STRING, "code": CONCEPT, "ingredient": [{"itemCodeab
 
 _RESOURCE: dict[str, Any] = {"resourceType": STRING, "id": STRING, "status": STRING}
 # Per resourceType, the elements the readers of facts/ (and coverage selection) use.
-SCHEMAS: dict[str, dict[str, Any]] = {
+SCHEMAS: dict[str, Schema] = {
     "Observation": {
         **_RESOURCE, "code": CONCEPT, "effectiveDateTime": STRING, "effectivePeriod": PERIOD,
         "effectiveInstant": STRING, "issued": STRING, "valueQuantity": QUANTITY, "valueCodeableConcept": CONCEPT,

@@ -1,0 +1,47 @@
+"""Review of the dose and quantity checks against fhir-data-profile.md §The order, through the real endpoint.
+
+Each test starts from an example request whose order is written correctly (relapsed/refractory cycle 1: 9 mcg/day on
+days 1-7, then 28 mcg/day) and writes it the way another EHR would.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from cds_service import SERVICE_ID
+from tests.test_facts_review import Request, example, the_order
+
+
+def answer(client: FlaskClient, request: Request) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(decision extensions, dose cards) of the response."""
+    response = client.post(f"/cds-services/{SERVICE_ID}", json=request)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    cards = response.get_json()["cards"]
+    decisions = [c["extension"]["coverage-decision"] for c in cards if "coverage-decision" in c.get("extension", {})]
+    doses = [c for c in cards if "dose-check" in c.get("extension", {})]
+    return decisions, doses
+
+
+def _bounds(request: Request, line: int, start: str, end: str) -> None:
+    the_order(request)["dosageInstruction"][line]["timing"]["repeat"]["boundsPeriod"] = {"start": start, "end": end}
+
+
+def test_bags_changed_at_the_same_time_of_day_cover_whole_days(client: FlaskClient) -> None:
+    # A 7-day step from 08:00 to 08:00 is days 1-7; the full dose starts on day 8 at 08:00.
+    request = example()
+    _bounds(request, 0, "2026-12-01T08:00:00-05:00", "2026-12-08T08:00:00-05:00")
+    _bounds(request, 1, "2026-12-08T08:00:00-05:00", "2026-12-29T08:00:00-05:00")
+    [decision], doses = answer(client, request)
+    assert decision["decision"] == "meets-criteria"
+    assert doses == []
+
+
+def test_a_step_dose_running_into_day_8_is_still_seen(client: FlaskClient) -> None:
+    # 28 mcg/day from 12-08 14:00: day 8 (from 08:00) is partly at 9 mcg/day, never above the label.
+    request = example()
+    _bounds(request, 0, "2026-12-01T08:00:00Z", "2026-12-08T14:00:00Z")
+    _bounds(request, 1, "2026-12-01T08:00:00Z", "2026-12-29T08:00:00Z")
+    _, [dose] = answer(client, request)
+    assert dose["indicator"] == "warning"  # the second line covers days 1-28 at 28 mcg/day: above on days 1-7
+    assert dose["extension"]["dose-check"]["days"] == [1, 7]
