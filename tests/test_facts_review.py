@@ -187,3 +187,20 @@ def test_a_server_medication_names_the_order(client: FlaskClient, fhir_server: F
     request["fhirServer"] = fhir_server.base_url
     [decision] = decisions(client, request)
     assert decision["decision"] == "meets-criteria"
+
+
+def test_a_coverage_ending_in_a_partial_year_covers_the_whole_year(client: FlaskClient) -> None:
+    request = example()  # the order starts 2026-12-01
+    prefetched(request, "coverage")[0]["period"] = {"start": "2026", "end": "2026"}
+    [decision] = decisions(client, request)
+    assert decision["policy"] == "aspirus-magellan"
+
+
+def test_a_coverage_ending_in_a_partial_month_covers_the_whole_month(client: FlaskClient) -> None:
+    request = example()
+    for line in the_order(request)["dosageInstruction"]:
+        line["timing"]["repeat"]["boundsPeriod"]["start"] = line["timing"]["repeat"]["boundsPeriod"]["start"].replace(
+            "2026-12-01", "2026-12-15")
+    prefetched(request, "coverage")[0]["period"] = {"start": "2026-01", "end": "2026-12"}
+    [decision] = decisions(client, request)
+    assert decision["policy"] == "aspirus-magellan"

@@ -6,7 +6,7 @@ of Observations); these helpers are the only place that knows the FHIR shapes th
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -117,6 +117,18 @@ def parse_date(value: str | None) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         return None
+
+
+def parse_end_date(value: str | None) -> date | None:
+    """The last day a FHIR date names, for the end of a Period: a partial end ("2026", "2026-12") runs to the end of
+    its year or month, where `parse_date` would stop at its first day."""
+    day = parse_date(value)
+    if day is None or not isinstance(value, str) or len(value) >= 10:
+        return day
+    if len(value) == 4:
+        return date(day.year, 12, 31)
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return following - timedelta(days=1)
 
 
 def parse_datetime(value: str | None) -> datetime | None:

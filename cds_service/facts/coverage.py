@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from cds_service.facts.codes import parse_date, ref
+from cds_service.facts.codes import parse_date, parse_end_date, ref
 from cds_service.facts.shape import well_formed, well_formed_only
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
@@ -24,7 +24,7 @@ def _in_force(coverage: dict[str, Any], start: date) -> bool:
     if coverage.get("status") != "active":
         return False
     period = coverage.get("period") or {}
-    first, last = parse_date(period.get("start")), parse_date(period.get("end"))
+    first, last = parse_date(period.get("start")), parse_end_date(period.get("end"))
     return (first is None or first <= start) and (last is None or start <= last)
 
 

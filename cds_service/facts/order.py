@@ -5,7 +5,7 @@ import math
 from datetime import date, timedelta
 from typing import Any, Iterable
 
-from cds_service.facts.codes import parse_date, parse_datetime
+from cds_service.facts.codes import parse_date, parse_datetime, parse_end_date
 from cds_service.facts.shape import well_formed
 from cds_service.record import Resolver
 from cds_service.valuesets import get_valuesets
@@ -111,7 +111,7 @@ def period_last_day(period: Any) -> date | None:
     if not isinstance(period, dict):
         return None
     end = period.get("end")
-    last = parse_date(end)
+    last = parse_end_date(end)
     if last is None or not isinstance(end, str) or not _has_time(end):
         return last
     start = period.get("start")
