@@ -56,12 +56,13 @@ def evaluate_orders(request: HookRequest, load_record: Callable[[], PatientRecor
     candidates = _medication_requests(request)
     if not any(_may_be_blinatumomab(order) for _, order in candidates):
         return Evaluation()
-    _validate_coded_orders(candidates)
+    validated = _validate_orders(candidates, lambda order: is_blinatumomab(order, _no_resolve), set())
     record = load_record()
     group = _group(request, candidates, record)
     if not group.targets:
         return Evaluation()
-    _validate_orders(candidates, group)
+    # Orders recognized only once their Medication was read are validated now.
+    _validate_orders(candidates, lambda order: any(order is o for o in group.orders), validated)
     config = CardConfig.from_request(request.configuration)
     try:
         facts = extract_facts(record, group.orders, ctx.today, other_drafts=group.others)
@@ -85,18 +86,14 @@ def _may_be_blinatumomab(order: dict[str, Any]) -> bool:
     return is_blinatumomab(order, _no_resolve) or isinstance(reference, str)
 
 
-def _validate_coded_orders(candidates: list[tuple[int, dict[str, Any]]]) -> None:
-    """A blinatumomab order that is not a valid MedicationRequest is a 400, before any data is fetched."""
+def _validate_orders(candidates: list[tuple[int, dict[str, Any]]], chosen: Callable[[dict[str, Any]], bool],
+                     done: set[int]) -> set[int]:
+    """A blinatumomab order that is not a valid MedicationRequest is a 400 (each order is validated once)."""
     for index, order in candidates:
-        if is_blinatumomab(order, _no_resolve):
+        if index not in done and chosen(order):
             _validate(index, order)
-
-
-def _validate_orders(candidates: list[tuple[int, dict[str, Any]]], group: _Group) -> None:
-    chosen = {id(o) for o in group.orders}
-    for index, order in candidates:
-        if id(order) in chosen:
-            _validate(index, order)
+            done.add(index)
+    return done
 
 
 def _validate(index: int, order: dict[str, Any]) -> None:
