@@ -204,3 +204,23 @@ def test_a_coverage_ending_in_a_partial_month_covers_the_whole_month(client: Fla
     prefetched(request, "coverage")[0]["period"] = {"start": "2026-01", "end": "2026-12"}
     [decision] = decisions(client, request)
     assert decision["policy"] == "aspirus-magellan"
+
+
+def _mrd(request: Request) -> dict[str, Any]:
+    return next(o for o in prefetched(request, "observations") if o["id"] == "mrd-1")
+
+
+@pytest.mark.parametrize("unit", [{"unit": "percent"}, {"unit": "Percent"}, {"code": "%", "unit": "percent"}])
+def test_an_mrd_percentage_written_as_a_word_is_read(client: FlaskClient, unit: dict[str, str]) -> None:
+    request = example("aspirus-adult-consolidation-mrd-positive")
+    _mrd(request)["valueQuantity"] = {"value": 0.05, **unit}
+    [decision] = decisions(client, request)
+    assert decision["indication"] == "adult-consolidation-mrd-positive"
+    assert decision["decision"] == "meets-criteria"
+
+
+def test_an_mrd_value_without_a_unit_stays_unreadable(client: FlaskClient) -> None:
+    request = example("aspirus-adult-consolidation-mrd-positive")
+    _mrd(request)["valueQuantity"] = {"value": 0.05}
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "information-needed"

@@ -22,8 +22,9 @@ from cds_service.valuesets import ValueSets, get_valuesets
 USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
 FLORIDA_BLUE_MRD_THRESHOLD = Decimal("0.001")  # 0.1 % of cells, as a fraction
 # UCUM unit -> divisor to a fraction of cells
-_MRD_UNITS = {"%": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
-_UNIT_WORDS = {"%": "%", "/10*6": " per million", "1": ""}
+# Keys lower-case: a unit without a UCUM code is often the word a lab system prints ("percent").
+_MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
+_UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million", "1": ""}
 _NUMERIC_STRING = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(%)?\s*$")
 _CD19_SEGMENT_END = re.compile(r"[,;/]|\bcd\d")
 
@@ -389,7 +390,7 @@ def _quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | None:
         if value is None:
             return None
         unit = quantity.get("code") if quantity.get("code") is not None else quantity.get("unit")
-        return value, str(quantity.get("comparator") or ""), str(unit or "").strip()
+        return value, str(quantity.get("comparator") or ""), str(unit or "").strip().lower()
     text = observation.get("valueString")
     match = _NUMERIC_STRING.match(text) if isinstance(text, str) else None
     if match is None:
