@@ -9,6 +9,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from cds_service.cards import decision_card
 from cds_service.facts.model import Fact
 from cds_service.policies import evaluate_policy, load_policy
 from cds_service.verdict import Verdict
@@ -125,3 +126,23 @@ def test_every_except_summary_fits_without_being_cut() -> None:
                           f"{failing.summary or failing.text}"
                 assert len(summary) < 140, summary
                 assert not (failing.summary or failing.text)[0].isupper(), failing.id  # reads on after "except"
+
+
+# The card shows the closest indication when none is clinically met. Florida Blue indication 2 is a catch-all that is
+# not-met by default (no attestation): it must not hide the real reason (here CD19-negative B-ALL) from the card.
+
+def test_florida_blue_denial_shows_the_b_all_failure_not_the_catch_all() -> None:
+    values: dict[str, Any] = dict(ADULT, cd19_positive=False, therapy_phase="relapsed-refractory", ph_positive=None)
+    decision = evaluate_policy(load_policy("florida-blue"), facts(**values), DosesMet(), False)
+    assert decision.decision == "criteria-not-met"
+    assert decision.shown_indication == "fb-relapsed-refractory-ph-negative"
+    card = decision_card(decision, facts(**values), {"id": "blin"}, "http://cds.example.org")
+    assert card["summary"] == "Florida Blue: not covered — not met: CD19+ disease on the latest immunophenotype"
+
+
+def test_florida_blue_lymphoblastic_lymphoma_denial_points_to_indication_2() -> None:
+    values: dict[str, Any] = dict(ADULT, all_diagnosis=False, lymphoblastic_lymphoma=True, compendia_supported_use=None)
+    decision = evaluate_policy(load_policy("florida-blue"), facts(**values), DosesMet(), False)
+    assert decision.decision == "criteria-not-met"
+    card = decision_card(decision, facts(**values), {"id": "blin"}, "http://cds.example.org")
+    assert card["summary"].endswith("not met: B-cell precursor ALL (lymphoblastic lymphoma only under indication 2)")

@@ -82,6 +82,7 @@ class IndicationSpec:
     request: str = "initial"
     renewal: RenewalSpec | None = None
     exclusive_when: str | None = None  # id of a criterion: when met, this is the only indication evaluated
+    shown_last: bool = False  # a catch-all, not-met by default: never the closest while another indication can be
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def _parse_indication(raw: dict[str, Any], common: dict[str, Any]) -> Indication
         authorization=AuthorizationSpec(**raw["authorization"]), criteria=criteria,
         label_schedule=raw.get("label_schedule"), request=raw.get("request", "initial"),
         renewal=RenewalSpec(**renewal) if renewal else None, exclusive_when=raw.get("exclusive_when"),
+        shown_last=bool(raw.get("shown_last", False)),
     )
     _check_indication(spec)
     return spec
@@ -343,7 +345,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
     results = [r for _, r in evaluated]
     decision = _decide([c.status for c in general], [r.status for r in results])
     reported = _reported(evaluated, decision)
-    shown = reported[1] if reported else _closest(results)
+    shown = reported[1] if reported else _closest([r for s, r in evaluated if not s.shown_last]) or _closest(results)
     spec = reported[0] if reported else None
     # With no reported indication the request type follows the one shown: a relapsed/refractory cycle 7 order that
     # needs information is still a renewal request (policy-rules.md §2).
@@ -381,10 +383,11 @@ def _reported(
 
 
 def _closest(results: list[IndicationResult]) -> IndicationResult | None:
-    """With no clinical match, the indication with the fewest not-met (then unknown) criteria; first on ties."""
+    """With no clinical match, the indication with the fewest not-met, then fewest unknown, then most met criteria
+    (the pathway the record supports best); first on ties."""
     if not results:
         return None
-    return min(results, key=lambda r: (r.count(NOT_MET), r.count(UNKNOWN)))
+    return min(results, key=lambda r: (r.count(NOT_MET), r.count(UNKNOWN), -r.count(MET)))
 
 
 def _missing(general: list[CriterionResult], results: list[IndicationResult]) -> list[str]:
