@@ -146,3 +146,16 @@ def test_florida_blue_lymphoblastic_lymphoma_denial_points_to_indication_2() -> 
     assert decision.decision == "criteria-not-met"
     card = decision_card(decision, facts(**values), {"id": "blin"}, "http://cds.example.org")
     assert card["summary"].endswith("not met: B-cell precursor ALL (lymphoblastic lymphoma only under indication 2)")
+
+
+# Aspirus adult consolidation: with no MRD result at all, the MRD-unavailable pathway is still open (it needs an
+# explicit statement, fhir-data-profile.md §Labs), so the card must offer it next to the MRD result.
+
+def test_consolidation_without_mrd_asks_for_the_result_or_that_it_is_unavailable() -> None:
+    values: dict[str, Any] = dict(ADULT, therapy_phase="consolidation", complete_response_to_induction=True,
+                                  mrd_detectable=None, mrd_unavailable=False, ph_positive=False,
+                                  combination="single-agent", multiagent_chemo_candidate=False)
+    decision = evaluate_policy(ASPIRUS, facts(**values), DosesMet(), False)
+    assert decision.decision == "information-needed"
+    assert decision.missing[0] == "MRD result, or that it is unavailable"
+    assert "MRD result" not in decision.missing
