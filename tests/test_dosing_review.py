@@ -45,3 +45,31 @@ def test_a_step_dose_running_into_day_8_is_still_seen(client: FlaskClient) -> No
     _, [dose] = answer(client, request)
     assert dose["indicator"] == "warning"  # the second line covers days 1-28 at 28 mcg/day: above on days 1-7
     assert dose["extension"]["dose-check"]["days"] == [1, 7]
+
+
+def _quantity(request: Request, quantity: dict[str, Any]) -> None:
+    the_order(request)["dispenseRequest"]["quantity"] = quantity
+
+
+def test_a_quantity_coded_in_another_system_is_read_from_its_unit_string(client: FlaskClient) -> None:
+    request = example()
+    _quantity(request, {"value": 30, "unit": "vial", "system": "http://ncimeta.nci.nih.gov", "code": "C48672"})
+    [decision], _ = answer(client, request)
+    assert decision["decision"] == "criteria-not-met"  # 30 vials: over the 28-vial limit, read, not unknown
+    assert next(c for c in decision["criteria"] if c["id"] == "quantity")["status"] == "not-met"
+
+
+def test_vials_written_as_vial_s_are_read(client: FlaskClient) -> None:
+    request = example()
+    _quantity(request, {"value": 28, "unit": "vial(s)"})
+    [decision], _ = answer(client, request)
+    assert decision["decision"] == "meets-criteria"
+
+
+def test_a_rate_coded_in_a_local_system_is_read_from_its_unit_string(client: FlaskClient) -> None:
+    request = example()
+    rate = the_order(request)["dosageInstruction"][1]["doseAndRate"][0]["rateQuantity"]
+    rate.update({"value": 56, "unit": "mcg/day", "system": "urn:oid:1.2.840.114350.1.13.0.1.7.4.698084.10656",
+                 "code": "3086"})
+    _, [dose] = answer(client, request)
+    assert dose["extension"]["dose-check"]["ordered"] == 56

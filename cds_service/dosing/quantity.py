@@ -13,7 +13,7 @@ from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.units import decimal, normalize, parse_dose_unit, time_in_days, unit_text
 
 VIAL_MCG = Decimal(35)
-_VIAL_UNITS = frozenset({"vial", "vials", "{vial}", "{vials}"})
+_VIAL_UNITS = frozenset({"vial", "vials", "vial(s)", "{vial}", "{vials}"})
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from cds_service.facts.codes import normalize_system
+
 MCG_PER_MASS = {"ug": Decimal(1), "mg": Decimal(1000), "ng": Decimal("0.001")}
 # Days in one time unit, as a fraction: callers multiply first and divide last, so 196 mcg/wk is exactly 28 mcg/day.
 DAYS = {
@@ -66,9 +68,16 @@ def decimal(value: Any) -> Decimal | None:
     return result if result.is_finite() else None
 
 
+UCUM = "unitsofmeasure.org"
+
+
 def unit_text(quantity: dict[str, Any]) -> str:
-    """The unit of a Quantity as written: its code, else its unit string."""
-    return str(quantity.get("code") or quantity.get("unit") or "").strip()
+    """The unit of a Quantity as written: its code, else its unit string. A code of another system than UCUM (an
+    NCI or local unit code) means nothing to the parser, so the unit string a person reads is used instead."""
+    system = quantity.get("system")
+    foreign = isinstance(system, str) and normalize_system(system) != UCUM
+    code = None if foreign else quantity.get("code")
+    return str(code or quantity.get("unit") or "").strip()
 
 
 def normalize(unit: str) -> str:
