@@ -224,3 +224,19 @@ def test_an_mrd_value_without_a_unit_stays_unreadable(client: FlaskClient) -> No
     _mrd(request)["valueQuantity"] = {"value": 0.05}
     [decision] = decisions(client, request)
     assert decision["decision"] == "information-needed"
+
+
+def test_a_weight_coded_in_a_local_unit_system_is_read_from_its_unit_string(client: FlaskClient) -> None:
+    request = example()
+    _weight(request)["valueQuantity"] = {"value": 176.4, "unit": "lb", "system": "urn:oid:1.2.840.114350.1.13.0",
+                                         "code": "LB_US"}
+    [decision] = decisions(client, request)
+    assert criterion(decision, "dose-schedule") == "met"
+
+
+def test_a_weight_in_ucum_by_its_oid_is_read_from_its_code(client: FlaskClient) -> None:
+    request = example()
+    _weight(request)["valueQuantity"] = {"value": 176.4, "unit": "pounds", "system": "urn:oid:2.16.840.1.113883.6.8",
+                                         "code": "[lb_av]"}
+    [decision] = decisions(client, request)
+    assert criterion(decision, "dose-schedule") == "met"

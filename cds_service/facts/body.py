@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from cds_service.dosing.units import decimal
+from cds_service.dosing.units import decimal, unit_text
 from cds_service.facts.model import BodySize, Fact
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
@@ -86,7 +86,7 @@ def _measurements(observations: list[dict[str, Any]], start: date) -> list[Measu
 
 def _measurement(obs: dict[str, Any]) -> Measurement | None:
     quantity = obs.get("valueQuantity") or {}
-    unit = str(quantity.get("code") or quantity.get("unit") or "").strip().lower()
+    unit = unit_text(quantity).lower()
     kind_factor = _UNITS.get(unit)
     value = decimal(quantity.get("value"))
     when = _effective_date(obs)

@@ -20,6 +20,7 @@ _OID_SYSTEMS = {
     "urn:oid:2.16.840.1.113883.6.96": "snomed.info/sct",
     "urn:oid:2.16.840.1.113883.6.1": "loinc.org",
     "urn:oid:2.16.840.1.113883.12.292": "hl7.org/fhir/sid/cvx",
+    "urn:oid:2.16.840.1.113883.6.8": "unitsofmeasure.org",
 }
 ICD10CM = "hl7.org/fhir/sid/icd-10-cm"
 NDC = "hl7.org/fhir/sid/ndc"
