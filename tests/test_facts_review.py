@@ -226,17 +226,14 @@ def test_an_mrd_value_without_a_unit_stays_unreadable(client: FlaskClient) -> No
     assert decision["decision"] == "information-needed"
 
 
-def test_a_weight_coded_in_a_local_unit_system_is_read_from_its_unit_string(client: FlaskClient) -> None:
+@pytest.mark.parametrize("quantity", [
+    # A local unit code means nothing to the parser: the unit string is read.
+    {"value": 176.4, "unit": "lb", "system": "urn:oid:1.2.840.114350.1.13.0", "code": "LB_US"},
+    # UCUM named by its OID: the code is read.
+    {"value": 176.4, "unit": "pounds", "system": "urn:oid:2.16.840.1.113883.6.8", "code": "[lb_av]"},
+], ids=["local code", "UCUM OID"])
+def test_a_weight_in_pounds_is_read_whatever_the_unit_system(client: FlaskClient, quantity: dict[str, Any]) -> None:
     request = example()
-    _weight(request)["valueQuantity"] = {"value": 176.4, "unit": "lb", "system": "urn:oid:1.2.840.114350.1.13.0",
-                                         "code": "LB_US"}
-    [decision] = decisions(client, request)
-    assert criterion(decision, "dose-schedule") == "met"
-
-
-def test_a_weight_in_ucum_by_its_oid_is_read_from_its_code(client: FlaskClient) -> None:
-    request = example()
-    _weight(request)["valueQuantity"] = {"value": 176.4, "unit": "pounds", "system": "urn:oid:2.16.840.1.113883.6.8",
-                                         "code": "[lb_av]"}
+    _weight(request)["valueQuantity"] = quantity
     [decision] = decisions(client, request)
     assert criterion(decision, "dose-schedule") == "met"
