@@ -28,9 +28,14 @@ _DOCUMENT_FRAME = len(": document  to confirm coverage")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
 
-def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any], base_url: str) -> dict[str, Any]:
-    """The CDS Hooks card for a Decision: summary, indicator, Markdown detail, links, override reasons, extension."""
-    text = render_card("decision.j2", **_context(decision, facts, base_url))
+def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any], base_url: str,
+                  determination: bool = True) -> dict[str, Any]:
+    """The CDS Hooks card for a Decision: summary, indicator, Markdown detail, links, override reasons, extension.
+
+    `determination` is False where no authorization is issued (order-select, "what if" calls): a met decision then
+    says so instead of "approved".
+    """
+    text = render_card("decision.j2", **_context(decision, facts, base_url), determination=determination)
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": text.summary,

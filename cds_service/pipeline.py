@@ -150,7 +150,8 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
     cards: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     if config.wants("coverage-info"):
-        cards.append(decision_card(decision, facts, order, ctx.base_url))
+        determination = request.hook == "order-sign" and config.unsolicited_determ
+        cards.append(decision_card(decision, facts, order, ctx.base_url, determination))
         if request.hook == "order-sign":
             actions.append(_coverage_action(order, decision, payer, ctx, config, outcome))
     dose = dose_card(order, facts, decision.label_schedule, decision.indication is not None, decision.payer_label)

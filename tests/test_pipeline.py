@@ -134,3 +134,16 @@ def test_an_invalid_order_that_is_not_blinatumomab_is_not_validated(client: Any)
     body = example("not-blinatumomab-order")
     body["context"]["draftOrders"]["entry"][0]["resource"]["status"] = 42
     assert post(client, body) == {"cards": [], "systemActions": []}
+
+
+@pytest.mark.parametrize("name", ["what-if-unsolicited-determ-false", "order-select-aspirus"])
+def test_no_approval_is_announced_where_none_is_issued(client: Any, name: str) -> None:
+    [card] = [c for c in post(client, example(name))["cards"] if c["source"]["topic"]["code"] == "coverage-info"]
+    assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    assert "approved" not in card["summary"] and "no authorization issued yet" in card["summary"]
+
+
+def test_an_order_sign_approval_names_its_end_date(client: Any) -> None:
+    [card] = [c for c in post(client, example("aspirus-adult-maintenance"))["cards"]
+              if c["source"]["topic"]["code"] == "coverage-info"]
+    assert card["summary"].endswith("approved to " + card["extension"]["coverage-decision"]["authorization"]["end"])
