@@ -57,15 +57,20 @@ class DoseUnit:
     time: Span | None
 
 
+# No dose, quantity, time or body size comes near this; larger values ("1e400") cannot even be rounded for display.
+_LARGEST = Decimal(10) ** 12
+
+
 def decimal(value: Any) -> Decimal | None:
-    """A JSON number as an exact Decimal of the digits written (str() first: never a binary float expansion)."""
+    """A JSON number as an exact Decimal of the digits written (str() first: never a binary float expansion);
+    None for anything else and for absurd magnitudes."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         return None
     try:
         result = Decimal(str(value))
     except InvalidOperation:
         return None
-    return result if result.is_finite() else None
+    return result if result.is_finite() and abs(result) < _LARGEST else None
 
 
 UCUM = "unitsofmeasure.org"
