@@ -237,3 +237,28 @@ def test_a_weight_in_pounds_is_read_whatever_the_unit_system(client: FlaskClient
     _weight(request)["valueQuantity"] = quantity
     [decision] = decisions(client, request)
     assert criterion(decision, "dose-schedule") == "met"
+
+
+def test_a_payor_organization_included_in_the_coverage_bundle_names_the_plan(client: FlaskClient) -> None:
+    request = example()  # no fhirServer: the Organization can only come from the Bundle (_include=Coverage:payor)
+    prefetched(request, "coverage")[0]["payor"] = [{"reference": "Organization/aspirus"}]
+    add(request, "coverage", {"resourceType": "Organization", "id": "aspirus", "name": "Aspirus Health Plan, Inc."})
+    [decision] = decisions(client, request)
+    assert decision["policy"] == "aspirus-magellan"
+
+
+def test_a_medication_included_in_the_history_bundle_names_a_prior_blinatumomab_order(client: FlaskClient) -> None:
+    request = example()
+    prior = copy.deepcopy(the_order(request))
+    del prior["medicationCodeableConcept"]
+    prior.update(id="prior-cycle", status="completed",
+                 medicationReference={"reference": "https://ehr.example.org/fhir/Medication/blincyto/_history/3"})
+    prior["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-09-01", "end": "2026-09-07"}
+    prior["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-09-08", "end": "2026-09-28"}
+    add(request, "medicationRequests", prior)
+    add(request, "medicationRequests", {
+        "resourceType": "Medication", "id": "blincyto",
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "55513-0160-01"}]}})
+    prefetched(request, "conditions")[0]["recordedDate"] = "2026-08-25"
+    [decision] = decisions(client, request)
+    assert decision["cycle"] == 2

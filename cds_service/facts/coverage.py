@@ -6,7 +6,8 @@ from datetime import date
 from typing import Any
 
 from cds_service.facts.codes import parse_date, parse_end_date, ref
-from cds_service.facts.shape import well_formed, well_formed_only
+from cds_service.facts.resolve import record_resolver
+from cds_service.facts.shape import well_formed_only
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
 
@@ -33,8 +34,7 @@ def _organization(coverage: dict[str, Any], reference: str, record: PatientRecor
     if reference.startswith("#"):
         return next((c for c in coverage.get("contained") or ()
                      if isinstance(c, dict) and c.get("id") == reference[1:]), None)
-    found = record.resolve(reference)
-    return found if well_formed(found) else None
+    return record_resolver(record)(reference)
 
 
 def _payor_match(coverage: dict[str, Any], payor: dict[str, Any], record: PatientRecord) -> tuple[str, str] | None:

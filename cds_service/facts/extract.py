@@ -22,7 +22,8 @@ from cds_service.facts.medications import (combination, induction_ino_mini_hyper
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import group_start
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
-from cds_service.facts.shape import well_formed, well_formed_only
+from cds_service.facts.resolve import record_resolver
+from cds_service.facts.shape import well_formed_only
 from cds_service.facts.toxicity import unacceptable_toxicity
 from cds_service.record import PatientRecord, Resolver
 
@@ -150,11 +151,7 @@ def _memoized(resolve: Resolver) -> Resolver:
 
 def _well_formed_record(record: PatientRecord) -> PatientRecord:
     """The record without the resources (or resolved Medications) whose read elements have wrong JSON types: the
-    facts they would decide stay unknown instead of the evaluation failing (shape.py)."""
+    facts they would decide stay unknown instead of the evaluation failing (shape.py). References are looked up
+    in the record first (resolve.py)."""
     lists = {key: None if found is None else well_formed_only(found) for key, found in record.lists.items()}
-
-    def resolve(reference: str) -> dict[str, Any] | None:
-        found = record.resolve(reference)
-        return found if well_formed(found) else None
-
-    return PatientRecord(patient=record.patient, lists=lists, resolve=resolve)
+    return PatientRecord(patient=record.patient, lists=lists, resolve=record_resolver(record))

@@ -1,0 +1,36 @@
+"""Reading references (a Medication, the payor Organization) from the resources already in the record first.
+
+EHRs often answer a prefetch search with `_include` (`MedicationRequest?...&_include=MedicationRequest:medication`,
+`Coverage?...&_include=Coverage:payor`): the referenced resource is then in the Bundle, and reading it from the FHIR
+server again is slow or impossible (no server in the request). Only well-formed resources are returned (shape.py).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from cds_service.facts.shape import well_formed
+from cds_service.record import PatientRecord, Resolver
+
+
+def _key(reference: str) -> str:
+    """"Type/id" of a relative or absolute reference, without a version."""
+    parts = reference.split("/_history/", 1)[0].rstrip("/").split("/")
+    return "/".join(parts[-2:])
+
+
+def record_resolver(record: PatientRecord) -> Resolver:
+    """Looks a reference up among the record's resources, else reads it through `record.resolve`."""
+    index: dict[str, dict[str, Any]] = {}
+    for found in record.lists.values():
+        for resource in found or ():
+            kind, identifier = resource.get("resourceType"), resource.get("id")
+            if isinstance(kind, str) and isinstance(identifier, str):
+                index.setdefault(f"{kind}/{identifier}", resource)
+
+    def resolve(reference: str) -> dict[str, Any] | None:
+        found = index.get(_key(reference))
+        if found is None:
+            found = record.resolve(reference)
+        return found if well_formed(found) else None
+
+    return resolve
