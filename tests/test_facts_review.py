@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cds_service import SERVICE_ID
+from cds_service.facts.extract import age_facts
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "fhir_examples"
@@ -262,3 +264,17 @@ def test_a_medication_included_in_the_history_bundle_names_a_prior_blinatumomab_
     prefetched(request, "conditions")[0]["recordedDate"] = "2026-08-25"
     [decision] = decisions(client, request)
     assert decision["cycle"] == 2
+
+
+def test_a_year_month_birth_date_gives_the_age_when_it_cannot_differ(client: FlaskClient) -> None:
+    request = example()  # born 1980-05: 46 on every possible birthday by 2026-12-01
+    request["prefetch"]["patient"]["birthDate"] = "1980-05"
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "meets-criteria"
+
+
+def test_a_birth_year_alone_leaves_an_age_near_a_boundary_unknown() -> None:
+    years, months = age_facts({"id": "p", "birthDate": "2011"}, date(2026, 6, 1))  # 14 or 15: the adult boundary
+    assert (years.value, months.value) == (None, None)
+    years, _ = age_facts({"id": "p", "birthDate": "2011-03"}, date(2026, 6, 1))
+    assert years.value == 15

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.body import body_size
-from cds_service.facts.codes import parse_date
+from cds_service.facts.codes import parse_date, parse_end_date
 from cds_service.facts.course import order_level_since, prior_spans, read_cycle
 from cds_service.facts.diagnosis import read_diagnosis
 from cds_service.facts.immunizations import live_vaccine_in_window
@@ -110,17 +110,24 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
 
 def age_facts(patient: dict[str, Any] | None, start: date) -> tuple[Fact[int], Fact[int]]:
     """Completed years and months at `start` (calendar arithmetic: a month is complete on the same day-of-month).
-    A partial birthDate (year or year-month) leaves the age unknown rather than guessing the day."""
+    A partial birthDate (year or year-month) gives the age only when every day it may stand for gives the same
+    one (born "1980-05" is 46 on 2026-12-01); otherwise the age is unknown rather than guessed."""
     if patient is None:
         return Fact(received=False), Fact(received=False)
     raw = patient.get("birthDate")
-    born = parse_date(raw) if isinstance(raw, str) and len(raw) >= 10 else None
-    if born is None or born > start:
+    earliest, latest = parse_date(raw), parse_end_date(raw)
+    if earliest is None or latest is None or latest > start:
         return Fact(), Fact()
-    months = (start.year - born.year) * 12 + start.month - born.month - (start.day < born.day)
+    oldest, youngest = _months_between(earliest, start), _months_between(latest, start)
     evidence = (f"Patient/{patient.get('id', '')}",)
-    note = f"born {born.isoformat()}"
-    return Fact(months // 12, evidence, note=note), Fact(months, evidence, note=note)
+    note = f"born {raw}"
+    years = Fact(oldest // 12, evidence, note=note) if oldest // 12 == youngest // 12 else Fact()
+    months = Fact(oldest, evidence, note=note) if oldest == youngest else Fact()
+    return years, months
+
+
+def _months_between(born: date, start: date) -> int:
+    return (start.year - born.year) * 12 + start.month - born.month - (start.day < born.day)
 
 
 def _attested(attestations: Attestations, link_id: str) -> Fact[Any]:
