@@ -278,3 +278,23 @@ def test_a_birth_year_alone_leaves_an_age_near_a_boundary_unknown() -> None:
     assert (years.value, months.value) == (None, None)
     years, _ = age_facts({"id": "p", "birthDate": "2011-03"}, date(2026, 6, 1))
     assert years.value == 15
+
+
+def _infant_decision(client: FlaskClient, onset: str) -> dict[str, Any]:
+    request = example("aspirus-infant-interfant")
+    request["prefetch"]["patient"]["birthDate"] = "2025-05-20"  # first birthday 2026-05-20
+    condition = prefetched(request, "conditions")[0]
+    condition["onsetDateTime"] = onset
+    del condition["recordedDate"]
+    [decision] = decisions(client, request)
+    return decision
+
+
+def test_a_partial_onset_spanning_the_first_birthday_leaves_infant_all_unknown(client: FlaskClient) -> None:
+    decision = _infant_decision(client, "2026-05")
+    assert criterion(decision, "infant-all") == "unknown"
+
+
+def test_a_partial_onset_before_the_first_birthday_is_infant_all(client: FlaskClient) -> None:
+    decision = _infant_decision(client, "2026-04")
+    assert criterion(decision, "infant-all") == "met"

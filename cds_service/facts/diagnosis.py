@@ -11,7 +11,7 @@ from typing import Any
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.codes import (
-    codings, concept_text, effective_datetime, negated, parse_date, parse_datetime, ref,
+    codings, concept_text, effective_datetime, negated, parse_date, parse_datetime, parse_end_date, ref,
 )
 from cds_service.facts.model import Fact
 from cds_service.record import PatientRecord
@@ -48,6 +48,7 @@ class _Condition:
     day: date | None  # recordedDate, else onset: orders status records
     moment: datetime | None
     onset: date | None  # onset, else recordedDate: dates the diagnosis (infant ALL)
+    onset_last: date | None  # the last day a partial onset ("2026-01") may stand for
     onset_age_years: float | None
     label: str  # "C91.02" or the text, for notes
 
@@ -153,9 +154,12 @@ def _episode_starts(relapses: list[StatusRecord]) -> list[StatusRecord]:
 def _before_age_one(condition: _Condition, birth_date: date | None) -> bool | None:
     if condition.onset_age_years is not None:
         return condition.onset_age_years < 1
-    if birth_date is None or condition.onset is None:
+    if birth_date is None or condition.onset is None or condition.onset_last is None:
         return None
-    return condition.onset < _first_birthday(birth_date)
+    birthday = _first_birthday(birth_date)
+    if condition.onset_last < birthday:
+        return True
+    return False if condition.onset >= birthday else None  # a partial onset spanning the birthday: unknown
 
 
 def _first_birthday(birth_date: date) -> date:
@@ -199,6 +203,7 @@ def _read(condition: dict[str, Any], valuesets: ValueSets) -> _Condition | None:
         day=parse_date(recorded) or parse_date(onset),
         moment=parse_datetime(recorded) or effective_datetime(condition),
         onset=parse_date(onset) or parse_date(recorded),
+        onset_last=parse_end_date(onset) or parse_end_date(recorded),
         onset_age_years=_onset_age(condition.get("onsetAge")),
         label=_label(code, text),
     )
