@@ -298,3 +298,11 @@ def test_a_partial_onset_spanning_the_first_birthday_leaves_infant_all_unknown(c
 def test_a_partial_onset_before_the_first_birthday_is_infant_all(client: FlaskClient) -> None:
     decision = _infant_decision(client, "2026-04")
     assert criterion(decision, "infant-all") == "met"
+
+
+def test_an_mrd_result_dated_only_by_the_end_of_its_period_is_used(client: FlaskClient) -> None:
+    request = example("aspirus-adult-consolidation-mrd-positive")
+    del _mrd(request)["effectiveDateTime"]
+    _mrd(request)["effectivePeriod"] = {"end": "2026-11-15T10:00:00Z"}
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "meets-criteria"

@@ -150,6 +150,7 @@ def parse_datetime(value: str | None) -> datetime | None:
 _DATE_PATHS = (
     ("effectiveDateTime",),
     ("effectivePeriod", "start"),
+    ("effectivePeriod", "end"),  # a Period may state only its end (a collection that ended then)
     ("effectiveInstant",),
     ("issued",),
     ("recordedDate",),
