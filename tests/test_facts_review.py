@@ -16,7 +16,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from cds_service import SERVICE_ID
-from cds_service.facts.extract import age_facts
+from cds_service.facts.extract import age_facts, extract_facts
+from tests.factories import medication_request, record
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "fhir_examples"
@@ -306,3 +307,11 @@ def test_an_mrd_result_dated_only_by_the_end_of_its_period_is_used(client: Flask
     _mrd(request)["effectivePeriod"] = {"end": "2026-11-15T10:00:00Z"}
     [decision] = decisions(client, request)
     assert decision["decision"] == "meets-criteria"
+
+
+def test_a_tki_valid_through_a_partial_month_is_active_all_that_month() -> None:
+    tki = medication_request(code="282388", status="completed",
+                             dispenseRequest={"validityPeriod": {"start": "2026-06-01", "end": "2026-12"}})
+    draft = medication_request(start="2026-12-15", end="2027-01-11", status="draft", id="blin")
+    facts = extract_facts(record(tki, draft), [draft], date(2026, 12, 10))
+    assert facts.combination.value == "with-tki"

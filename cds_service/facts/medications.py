@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any, Iterable
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.codes import concept_text, parse_date
+from cds_service.facts.codes import concept_text, parse_date, parse_end_date
 from cds_service.facts.model import Fact
 from cds_service.facts.order import (has_bounds_end, last_infusion_day, medication_concepts, order_ref,
                                      recorded_start)
@@ -107,7 +107,7 @@ def _is_intrathecal(resource: dict[str, Any], concepts: list[dict[str, Any]]) ->
 def _span_end(resource: dict[str, Any], start: date) -> date | None:
     if has_bounds_end(resource):
         return last_infusion_day(resource, start)
-    validity_end = parse_date(((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end"))
+    validity_end = parse_end_date(((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end"))
     if validity_end is not None:
         return validity_end
     return None if resource.get("status") in ("active", "draft") else start
