@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any, Iterable
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.codes import concept_text, parse_date, parse_end_date
+from cds_service.facts.codes import concept_text, parse_end_date
 from cds_service.facts.model import Fact
 from cds_service.facts.order import (has_bounds_end, last_infusion_day, medication_concepts, order_ref,
                                      recorded_start)
