@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.codes import codings, concept_text, effective_datetime, ref, to_decimal
+from cds_service.facts.codes import concept_text, effective_datetime, ref, to_decimal
 from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
 from cds_service.facts.model import Fact
 from cds_service.record import PatientRecord
