@@ -85,3 +85,20 @@ def test_absurdly_large_numbers_are_unreadable_not_a_failure(client: FlaskClient
     assert statuses["dose-schedule"] == "unknown"
     assert statuses["quantity"] == "unknown"
     assert doses == []
+
+
+def test_the_step_dose_suggestion_for_a_timed_period_passes_the_check_itself(client: FlaskClient) -> None:
+    # One 28 mcg/day line from 08:00 on day 1 to 08:00 after day 28: the suggestion splits it at 08:00 on day 8.
+    request = example()
+    order = the_order(request)
+    order["dosageInstruction"] = order["dosageInstruction"][1:]
+    _bounds(request, 0, "2026-12-01T08:00:00Z", "2026-12-29T08:00:00Z")
+    _, [dose] = answer(client, request)
+    corrected = dose["suggestions"][0]["actions"][0]["resource"]
+    step, full = (line["timing"]["repeat"]["boundsPeriod"] for line in corrected["dosageInstruction"])
+    assert step["end"] == full["start"]
+    order.clear()
+    order.update(corrected)
+    [decision], doses = answer(client, request)
+    assert doses == []
+    assert decision["decision"] == "meets-criteria"

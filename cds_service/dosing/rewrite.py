@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from cds_service.dosing.compare import Patient
 from cds_service.dosing.expected import Expected
 from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
 from cds_service.dosing.text import mcg_text
+from cds_service.facts.codes import parse_datetime
 
 COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 SIGNIFICANT_DIGITS = 4
@@ -169,16 +170,31 @@ def _set_bounds(line: dict[str, Any], dose: DoseLine, segment: Segment, first: b
     repeat = line.setdefault("timing", {}).setdefault("repeat", {})
     if dose.bounds == "period":
         period = repeat["boundsPeriod"]
+        timed = _start_moment(period.get("start"))
         if not first:
-            period["start"] = cycle_day_date(anchor, segment.first_day, days_before).isoformat()
+            period["start"] = _boundary(cycle_day_date(anchor, segment.first_day, days_before), timed)
         if not last and segment.last_day is not None:
-            period["end"] = cycle_day_date(anchor, segment.last_day, days_before).isoformat()
+            # A timed period ends when the next segment starts (its end is exclusive); a date is inclusive.
+            day = cycle_day_date(anchor, segment.last_day + (1 if timed else 0), days_before)
+            period["end"] = _boundary(day, timed)
         return
     if last and dose.bounds == "":
         return  # an open-ended line stays open after its split-off first days
     assert segment.last_day is not None  # only the last segment of an open line has no end
     days = segment.last_day - segment.first_day + 1
     repeat["boundsDuration"] = {"value": days, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}
+
+
+def _start_moment(start: Any) -> datetime | None:
+    """The start of a period given as a date-time (the time the bag is hung), else None."""
+    return parse_datetime(start) if isinstance(start, str) and len(start) > 10 else None
+
+
+def _boundary(day: date, timed: datetime | None) -> str:
+    """A split point in the period's own form: the date, or that day at the original start's time and zone."""
+    if timed is None:
+        return day.isoformat()
+    return datetime.combine(day, timed.timetz()).isoformat()
 
 
 def _renumber(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
