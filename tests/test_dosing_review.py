@@ -5,7 +5,9 @@ days 1-7, then 28 mcg/day) and writes it the way another EHR would.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
+
+import pytest
 
 from flask.testing import FlaskClient
 
@@ -102,3 +104,48 @@ def test_the_step_dose_suggestion_for_a_timed_period_passes_the_check_itself(cli
     [decision], doses = answer(client, request)
     assert doses == []
     assert decision["decision"] == "meets-criteria"
+
+
+def _full_dose_line(request: Request) -> dict[str, Any]:
+    line: dict[str, Any] = the_order(request)["dosageInstruction"][1]
+    return line
+
+
+def _bag(request: Request) -> None:
+    line = _full_dose_line(request)
+    line["doseAndRate"] = [{"doseQuantity": {"value": 112, "unit": "mcg"}}]
+    line["timing"]["repeat"].update({"frequency": 1, "period": 48, "periodUnit": "h", "duration": 48,
+                                     "durationUnit": "h"})
+
+
+def _ratio(request: Request) -> None:
+    _full_dose_line(request)["doseAndRate"] = [{"rateRatio": {"numerator": {"value": 56, "unit": "mcg"},
+                                                              "denominator": {"value": 24, "unit": "h"}}}]
+
+
+def _hourly(request: Request) -> None:
+    _full_dose_line(request)["doseAndRate"] = [{"rateQuantity": {"value": 2.5, "unit": "mcg/hr"}}]
+
+
+def _per_m2(request: Request) -> None:
+    _full_dose_line(request)["doseAndRate"] = [{"rateQuantity": {"value": 30, "unit": "mcg/m2/day",
+                                                                 "code": "ug/(m2.d)"}}]
+
+
+@pytest.mark.parametrize(("name", "change"), [
+    ("aspirus-adult-relapsed-refractory-cycle1", _bag),
+    ("aspirus-adult-relapsed-refractory-cycle1", _ratio),
+    ("aspirus-adult-relapsed-refractory-cycle1", _hourly),
+    ("aspirus-pediatric-relapsed-refractory-bsa-step", _per_m2),
+], ids=["48 h bag", "rate ratio", "mcg/hr", "mcg/m2/day"])
+def test_applying_a_dose_suggestion_clears_the_dose_finding(client: FlaskClient, name: str,
+                                                            change: Callable[[Request], None]) -> None:
+    request = example(name)
+    change(request)
+    _, [dose] = answer(client, request)
+    assert dose["indicator"] == "warning"
+    corrected = dose["suggestions"][0]["actions"][0]["resource"]
+    the_order(request).clear()
+    the_order(request).update(corrected)
+    _, doses = answer(client, request)
+    assert [d["extension"]["dose-check"] for d in doses if d["indicator"] == "warning"] == []
