@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import pytest
-
 from flask.testing import FlaskClient
 
 from cds_service import SERVICE_ID
