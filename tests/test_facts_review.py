@@ -74,6 +74,7 @@ def _set(path: tuple[Any, ...], value: Any) -> Callable[[Request], None]:
 MALFORMED = {
     "weight valueQuantity a string": lambda r: _weight(r).update(valueQuantity="high"),
     "weight valueQuantity a list": lambda r: _weight(r).update(valueQuantity=["80 kg"]),
+    "weight value a boolean": lambda r: _weight(r).update(valueQuantity={"value": True, "code": "kg"}),
     "observation status a list": _set(("observations", "status"), ["final"]),
     "observation coding system an object": _set(("observations", "code", "coding", 0, "system"), {}),
     "condition clinicalStatus code a list": _set(("conditions", "clinicalStatus", "coding", 0, "code"), ["relapse"]),

@@ -74,10 +74,21 @@ SCHEMAS: dict[str, Schema] = {
 def conforms(value: Any, schema: Schema) -> bool:
     """Whether `value` has the JSON shape of `schema` (booleans are never numbers, as in JSON)."""
     if isinstance(schema, tuple):
-        return isinstance(value, schema) and (bool in schema or not isinstance(value, bool))
+        return _primitive(value, schema)
     if isinstance(schema, list):
         return isinstance(value, list) and all(conforms(item, schema[0]) for item in value)
-    return isinstance(value, dict) and all(conforms(value[key], sub) for key, sub in schema.items() if key in value)
+    if not isinstance(value, dict):
+        return False
+    # This runs for every resource of the record: leaves are checked inline, not by a recursive call.
+    for key, item in value.items():
+        sub = schema.get(key)
+        if sub is not None and not (_primitive(item, sub) if isinstance(sub, tuple) else conforms(item, sub)):
+            return False
+    return True
+
+
+def _primitive(value: Any, types: tuple[type, ...]) -> bool:
+    return isinstance(value, types) and (value is not True and value is not False or bool in types)
 
 
 def well_formed(resource: Any) -> bool:
