@@ -316,3 +316,16 @@ def test_a_tki_valid_through_a_partial_month_is_active_all_that_month() -> None:
     draft = medication_request(start="2026-12-15", end="2027-01-11", status="draft", id="blin")
     facts = extract_facts(record(tki, draft), [draft], date(2026, 12, 10))
     assert facts.combination.value == "with-tki"
+
+
+def test_a_coverage_with_a_contained_subscriber_still_names_its_contained_payor(client: FlaskClient) -> None:
+    request = example()
+    coverage = prefetched(request, "coverage")[0]
+    coverage["contained"] = [
+        {"resourceType": "Patient", "id": "subscriber", "name": [{"family": "Example"}]},
+        {"resourceType": "Organization", "id": "payer", "name": "Aspirus Health Plan"},
+    ]
+    coverage["subscriber"] = {"reference": "#subscriber"}
+    coverage["payor"] = [{"reference": "#payer"}]
+    [decision] = decisions(client, request)
+    assert decision["policy"] == "aspirus-magellan"

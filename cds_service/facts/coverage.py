@@ -7,7 +7,7 @@ from typing import Any
 
 from cds_service.facts.codes import parse_date, parse_end_date, ref
 from cds_service.facts.resolve import record_resolver
-from cds_service.facts.shape import well_formed_only
+from cds_service.facts.shape import well_formed, well_formed_only
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
 
@@ -32,8 +32,10 @@ def _in_force(coverage: dict[str, Any], start: date) -> bool:
 def _organization(coverage: dict[str, Any], reference: str, record: PatientRecord) -> dict[str, Any] | None:
     """The payor Organization: contained ("#id"), else read through the record's resolver."""
     if reference.startswith("#"):
-        return next((c for c in coverage.get("contained") or ()
-                     if isinstance(c, dict) and c.get("id") == reference[1:]), None)
+        contained = coverage.get("contained")
+        return next((c for c in (contained if isinstance(contained, list) else ())
+                     if isinstance(c, dict) and c.get("resourceType") == "Organization" and c.get("id") == reference[1:]
+                     and well_formed(c)), None)
     return record_resolver(record)(reference)
 
 

@@ -57,14 +57,14 @@ SCHEMAS: dict[str, Schema] = {
     },
     "MedicationRequest": {
         **_RESOURCE, "authoredOn": STRING, "medicationCodeableConcept": CONCEPT, "medicationReference": REFERENCE,
-        "contained": [MEDICATION], "statusReason": CONCEPT, "dosageInstruction": [DOSAGE],
+        "statusReason": CONCEPT, "dosageInstruction": [DOSAGE],
         "dispenseRequest": {"validityPeriod": PERIOD, "quantity": QUANTITY, "expectedSupplyDuration": QUANTITY},
         "insurance": [REFERENCE],
     },
     "Medication": MEDICATION,
     "Immunization": {**_RESOURCE, "vaccineCode": CONCEPT, "occurrenceDateTime": STRING, "recorded": STRING},
-    "Coverage": {**_RESOURCE, "period": PERIOD, "payor": [REFERENCE], "order": INTEGER,
-                 "contained": [{"id": STRING, "name": STRING, "identifier": [IDENTIFIER]}]},
+    # Contained resources are checked as what they are when read (a contained Patient has a list for a name).
+    "Coverage": {**_RESOURCE, "period": PERIOD, "payor": [REFERENCE], "order": INTEGER},
     "Organization": {**_RESOURCE, "name": STRING, "identifier": [IDENTIFIER]},
     "QuestionnaireResponse": {**_RESOURCE, "questionnaire": STRING, "subject": REFERENCE, "authored": STRING,
                               "item": [ITEM]},
