@@ -166,7 +166,8 @@ def test_mrd_unavailable_only_when_explicit():
     assert labs(absent).mrd_detectable.value is None
     later_result = labs(absent, mrd("m", "2026-09-10", **qty(0.2)))
     assert later_result.mrd_unavailable.value is False
-    assert labs().mrd_unavailable.value is False
+    assert later_result.mrd_unavailable.evidence == ("Observation/m",)
+    assert labs().mrd_unavailable.value is None  # no MRD at all: unavailability is unknown, not denied
     assert labs(received=False).mrd_unavailable.received is False
     assert labs(answers={"mrd-unavailable": {"valueBoolean": True}}).mrd_unavailable.attested
 

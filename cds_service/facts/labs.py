@@ -139,7 +139,11 @@ class Labs:
         absent = max(self._mrd_absent, key=_by_moment, default=None)
         if absent is not None and (not self._mrd or absent.moment >= self._mrd[-1].moment):
             return Fact(True, (absent.reference,), note=f"MRD not available ({absent.day})")
-        return Fact(False, note="MRD result on record" if self._mrd else "no MRD marked unavailable")
+        if self._mrd:
+            latest = self._mrd[-1]
+            return Fact(False, (latest.reference,), note=f"MRD result on record ({latest.day})")
+        # Inclusion criterion: with no MRD result at all, unavailability is not shown either way.
+        return Fact(None, note="no MRD result on record")
 
     def _response(self, course_start: date, diagnosis: Diagnosis) -> Fact[bool]:
         answer = self._attestations.get("response-or-stabilization")
