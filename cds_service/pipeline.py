@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from pydantic import ValidationError
@@ -57,7 +57,7 @@ def evaluate_orders(request: HookRequest, load_record: Callable[[], PatientRecor
     if not any(_may_be_blinatumomab(order) for _, order in candidates):
         return Evaluation()
     validated = _validate_orders(candidates, lambda order: is_blinatumomab(order, _no_resolve), set())
-    record = load_record()
+    record = _with_draft_resources(request, load_record())
     group = _group(request, candidates, record)
     if not group.targets:
         return Evaluation()
@@ -74,6 +74,23 @@ def evaluate_orders(request: HookRequest, load_record: Callable[[], PatientRecor
         _evaluate_one(request, record, group, facts, order, ctx, config, result)
     result.cards = config.limit(result.cards)
     return result
+
+
+def _with_draft_resources(request: HookRequest, record: PatientRecord) -> PatientRecord:
+    """References may point into draftOrders (a Medication signed with the order): look there before the server."""
+    drafts: dict[str, dict[str, Any]] = {}
+    for entry in request.draft_orders.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        if isinstance(resource.get("resourceType"), str) and isinstance(resource.get("id"), str):
+            drafts[f"{resource['resourceType']}/{resource['id']}"] = resource
+        if isinstance(entry.get("fullUrl"), str):
+            drafts[entry["fullUrl"]] = resource
+    if not drafts:
+        return record
+    server = record.resolve
+    return replace(record, resolve=lambda reference: drafts.get(reference) or server(reference))
 
 
 def _medication_requests(request: HookRequest) -> list[tuple[int, dict[str, Any]]]:

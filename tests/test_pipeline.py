@@ -147,3 +147,14 @@ def test_an_order_sign_approval_names_its_end_date(client: Any) -> None:
     [card] = [c for c in post(client, example("aspirus-adult-maintenance"))["cards"]
               if c["source"]["topic"]["code"] == "coverage-info"]
     assert card["summary"].endswith("approved to " + card["extension"]["coverage-decision"]["authorization"]["end"])
+
+
+def test_a_medication_signed_in_the_same_bundle_identifies_the_order(client: Any) -> None:
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    medication = {"resourceType": "Medication", "id": "blincyto-vial", "code": order.pop("medicationCodeableConcept")}
+    order["medicationReference"] = {"reference": "Medication/blincyto-vial"}
+    body["context"]["draftOrders"]["entry"].append({"fullUrl": "urn:uuid:blincyto-vial", "resource": medication})
+    [decision] = [c["extension"]["coverage-decision"] for c in post(client, body)["cards"]
+                  if "coverage-decision" in c.get("extension", {})]
+    assert decision["decision"] == "meets-criteria"
