@@ -48,3 +48,13 @@ def test_unspecified_formulation_is_unknown_unless_a_live_one_is_there() -> None
 def test_not_received_is_unknown() -> None:
     fact = live_vaccine_in_window(record(not_received=("immunizations",)), COURSE_START, START)
     assert fact.value is None and fact.received is False
+
+
+@pytest.mark.parametrize(("occurrence", "expected"), [
+    ("2026-03", True),  # the whole month lies in the window (2026-02-15 to 2026-05-10)
+    ("2026-02", None),  # part of February is before the window: may or may not be in it
+    ("2026", None),
+    ("2025-12", False),  # wholly before the window
+])
+def test_a_partial_date_counts_only_when_every_possible_day_is_known(occurrence: str, expected: bool | None) -> None:
+    assert _in_window(immunization("03", occurrence)) is expected

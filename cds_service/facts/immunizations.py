@@ -6,7 +6,9 @@ start (while on therapy), both ends included.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from cds_service.facts.codes import effective_date, ref
+from typing import Any
+
+from cds_service.facts.codes import effective_date, parse_end_date, ref
 from cds_service.facts.model import Fact
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
@@ -29,17 +31,27 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
     for immunization in record.resources("immunizations", "Immunization"):
         if immunization.get("status") != "completed":
             continue
-        day = effective_date(immunization)
-        if day is None or not first <= day <= last:
+        days = _possible_days(immunization)
+        if days is None or days[1] < first or days[0] > last:
             continue
         vaccine = immunization.get("vaccineCode")
         if not isinstance(vaccine, dict):
             continue
-        if valuesets.has(LIVE, vaccine):
+        certain = first <= days[0] and days[1] <= last
+        if valuesets.has(LIVE, vaccine) and certain:
             live.append(ref(immunization))
-        elif valuesets.has(UNSPECIFIED, vaccine):
+        elif valuesets.has(LIVE, vaccine) or valuesets.has(UNSPECIFIED, vaccine):
+            # A live vaccine whose partial date ("2026-11") may or may not fall in the window cannot clear U1.
             unclear.append(ref(immunization))
     return _verdict(live, unclear, first, last)
+
+
+def _possible_days(immunization: dict[str, Any]) -> tuple[date, date] | None:
+    """The first and last day the immunization may have been given: a partial date spans its month or year."""
+    day = effective_date(immunization)
+    occurrence = immunization.get("occurrenceDateTime")
+    last = parse_end_date(occurrence) if isinstance(occurrence, str) else None
+    return None if day is None else (day, last or day)
 
 
 def _verdict(live: list[str], unclear: list[str], first: date, last: date) -> Fact[bool]:
@@ -47,5 +59,5 @@ def _verdict(live: list[str], unclear: list[str], first: date, last: date) -> Fa
     if live:
         return Fact(True, tuple(live), note=f"live vaccine given between {window}")
     if unclear:
-        return Fact(None, tuple(unclear), note=f"vaccine of unspecified formulation given between {window}")
+        return Fact(None, tuple(unclear), note=f"vaccine of unspecified formulation or uncertain date between {window}")
     return Fact(False, note=f"no live vaccine recorded between {window}")
