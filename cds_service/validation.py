@@ -43,7 +43,9 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         raise ClientError(400, f"Request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ClientError(400, f"Request body must be a JSON object, not {type(data).__name__}")
-    if _depth_exceeds(data, MAX_JSON_DEPTH):
+    # Prefetch resources are only read at known paths, never walked recursively, so their depth cannot hurt; the
+    # rest (context, orders echoed back in the response) is checked. This keeps the check off the bulk of the body.
+    if _depth_exceeds({k: v for k, v in data.items() if k != "prefetch"}, MAX_JSON_DEPTH):
         raise ClientError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return data
 

@@ -55,8 +55,14 @@ class OrderDoseChecks:
         self.facts = facts
         self.lines = order_lines(order, facts)
         self.evidence = (f"MedicationRequest/{order.get('id', '')}",)
+        self._schedules: dict[str, Verdict] = {}  # several indications share a schedule: compare once
 
     def schedule(self, schedule: str) -> Verdict:
+        if schedule not in self._schedules:
+            self._schedules[schedule] = self._schedule(schedule)
+        return self._schedules[schedule]
+
+    def _schedule(self, schedule: str) -> Verdict:
         patient = patient_for(self.facts, schedule)
         missing = missing_body_size(patient)
         if missing:
