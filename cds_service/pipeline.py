@@ -161,7 +161,7 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
         dose = dose_card(order, facts, _schedule_from_phase(facts), False, label)
         return cards + ([dose] if dose and config.wants("off-label") else []), []
     policy = load_policy(payer.policy_id)
-    prior = ctx.prior_approval(request.patient_id, policy.id, group.order_ids)
+    prior = policy.reads_prior_approval and ctx.prior_approval(request.patient_id, policy.id, group.order_ids)
     decision = evaluate_policy(policy, facts, doses, prior)
     _record_decision(outcome, decision)
     cards: list[dict[str, Any]] = []

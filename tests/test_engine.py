@@ -267,3 +267,8 @@ def test_quantity_limit_of_the_policy_files() -> None:
     assert (limit.vials, limit.units, limit.days, limit.days_continued, limit.continued_from_cycle) == (
         28, 980, 42, 84, 6)
     assert load_policy("florida-blue").quantity_limit is None
+
+
+def test_only_a_policy_with_a_continuation_reads_the_audit_trail() -> None:
+    assert load_policy("florida-blue").reads_prior_approval
+    assert not load_policy("aspirus-magellan").reads_prior_approval

@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -100,6 +100,20 @@ class Policy:
         """The per-cycle quantity limit of the policy (Aspirus II), for the quantity card; None when it has none."""
         test = next((c.test for c in self.universal if "quantity" in c.test), None)
         return QuantityLimit(**test["quantity"]) if test else None
+
+    @cached_property
+    def reads_prior_approval(self) -> bool:
+        """Whether a criterion asks the audit trail for a prior approval: only then is the database queried."""
+        specs = [*self.universal, *(c for i in self.indications for c in i.criteria)]
+        return any(_mentions_fact(spec.test, "prior_approval") for spec in specs)
+
+
+def _mentions_fact(test: Any, name: str) -> bool:
+    if isinstance(test, Mapping):
+        return test.get("fact") == name or any(_mentions_fact(v, name) for v in test.values())
+    if isinstance(test, (list, tuple)):
+        return any(_mentions_fact(v, name) for v in test)
+    return False
 
 
 def policy_ids() -> list[str]:
