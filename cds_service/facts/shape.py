@@ -11,7 +11,7 @@ present) or a one-element list (an array whose every item has that schema).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Iterable, Union
+from typing import Any, Callable, Iterable, Union
 
 Schema = Union[tuple[type, ...], dict[str, Any], list[Any]]
 
@@ -71,24 +71,51 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
+Check = Callable[[Any], bool]
+
+
+def compile_schema(schema: Schema, memo: dict[int, Check] | None = None) -> Check:
+    """A function checking a value against `schema`, built once: every resource of the record goes through it.
+
+    `memo` maps the schemas being compiled to their checks, so self-referring schemas (Questionnaire items) compile.
+    """
+    memo = {} if memo is None else memo
+    if id(schema) in memo:
+        return memo[id(schema)]
+    if isinstance(schema, tuple):
+        return _primitive_check(schema)
+    if isinstance(schema, list):
+        item = compile_schema(schema[0], memo)
+        return lambda value: isinstance(value, list) and all(item(entry) for entry in value)
+    checks: dict[str, Check] = {}
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return False
+        for key, entry in value.items():
+            sub = checks.get(key)
+            if sub is not None and not sub(entry):
+                return False
+        return True
+
+    memo[id(schema)] = check
+    checks.update({key: compile_schema(sub, memo) for key, sub in schema.items()})
+    return check
+
+
+def _primitive_check(types: tuple[type, ...]) -> Check:
+    if bool in types:
+        return lambda value: isinstance(value, types)
+    # JSON booleans are never numbers, although bool is an int in Python.
+    return lambda value: isinstance(value, types) and value is not True and value is not False
+
+
 def conforms(value: Any, schema: Schema) -> bool:
     """Whether `value` has the JSON shape of `schema` (booleans are never numbers, as in JSON)."""
-    if isinstance(schema, tuple):
-        return _primitive(value, schema)
-    if isinstance(schema, list):
-        return isinstance(value, list) and all(conforms(item, schema[0]) for item in value)
-    if not isinstance(value, dict):
-        return False
-    # This runs for every resource of the record: leaves are checked inline, not by a recursive call.
-    for key, item in value.items():
-        sub = schema.get(key)
-        if sub is not None and not (_primitive(item, sub) if isinstance(sub, tuple) else conforms(item, sub)):
-            return False
-    return True
+    return compile_schema(schema)(value)
 
 
-def _primitive(value: Any, types: tuple[type, ...]) -> bool:
-    return isinstance(value, types) and (value is not True and value is not False or bool in types)
+_CHECKS: dict[str, Check] = {kind: compile_schema(schema) for kind, schema in SCHEMAS.items()}
 
 
 def well_formed(resource: Any) -> bool:
@@ -96,8 +123,8 @@ def well_formed(resource: Any) -> bool:
     if not isinstance(resource, dict):
         return False
     kind = resource.get("resourceType")
-    schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
-    return schema is None or conforms(resource, schema)
+    check = _CHECKS.get(kind) if isinstance(kind, str) else None
+    return check is None or check(resource)
 
 
 def well_formed_only(resources: Iterable[Any]) -> list[dict[str, Any]]:
