@@ -28,8 +28,9 @@ class CardText:
 @lru_cache(maxsize=4)
 def _environment(directory: str) -> Environment:
     # Markdown, not HTML: no autoescaping; StrictUndefined turns a template typo into an error, not a blank card.
+    # auto_reload off: templates are read once per process, not stat()ed on every card (restart to reload them).
     return Environment(loader=FileSystemLoader(directory), autoescape=False, undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False, auto_reload=False)
 
 
 def render_card(template: str, **context: Any) -> CardText:
