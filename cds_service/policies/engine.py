@@ -7,6 +7,7 @@ the three-valued logic of cds_service.verdict.
 from __future__ import annotations
 
 import calendar
+import json
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
@@ -53,6 +54,9 @@ class CriterionSpec:
     summary: str = ""
     critical: bool = False
     from_cycle: int | None = None  # applies only from this cycle number on (renewal criteria)
+    # The test in canonical form: indications repeat the same tests (age, lineage, dose), evaluated once per order.
+    test_key: str = ""
+    uses_schedule: bool = False  # the outcome depends on the indication's label schedule
 
 
 @dataclass(frozen=True)
@@ -184,9 +188,11 @@ def _parse_criterion(raw: dict[str, Any], common: dict[str, Any]) -> CriterionSp
         raise PolicyFileError(f"criterion {raw['id']!r}: unknown kind {kind!r}")
     test = {k: v for k, v in raw.items() if k in _TEST_KEYS and k not in ("id", "missing")}
     _check_test(test, raw["id"])
+    test_key = json.dumps(test, sort_keys=True)
     return CriterionSpec(
         id=raw["id"], kind=kind, text=raw["text"], citation=raw["citation"], missing=raw["missing"], test=test,
         summary=raw.get("summary", ""), critical=bool(raw.get("critical", False)), from_cycle=raw.get("from_cycle"),
+        test_key=test_key, uses_schedule='"dose": "schedule"' in test_key,
     )
 
 
@@ -226,6 +232,8 @@ class _Context:
     doses: DoseChecks
     prior_approval: bool
     label_schedule: str | None
+    # Outcomes by (test_key, schedule) for this evaluation: the same test in several indications is run once.
+    memo: dict[tuple[str, str | None], "_Outcome"] = field(default_factory=dict)
 
 
 def _run_test(test: Mapping[str, Any], ctx: _Context) -> _Outcome:
@@ -317,7 +325,10 @@ def _applies(spec: CriterionSpec, facts: ClinicalFacts) -> bool:
 
 
 def _evaluate_criterion(spec: CriterionSpec, ctx: _Context, prefix: str) -> CriterionResult:
-    outcome = _run_test(spec.test, ctx)
+    key = (spec.test_key, ctx.label_schedule if spec.uses_schedule else None)
+    outcome = ctx.memo.get(key)
+    if outcome is None:
+        outcome = ctx.memo[key] = _run_test(spec.test, ctx)
     return CriterionResult(
         id=f"{prefix}.{spec.id}" if prefix else spec.id, status=outcome.status, citation=spec.citation,
         text=spec.text, evidence=outcome.evidence, kind=spec.kind, note="; ".join(outcome.notes),
@@ -327,7 +338,7 @@ def _evaluate_criterion(spec: CriterionSpec, ctx: _Context, prefix: str) -> Crit
 
 
 def _evaluate_indication(spec: IndicationSpec, ctx: _Context) -> IndicationResult:
-    ctx = _Context(ctx.facts, ctx.doses, ctx.prior_approval, spec.label_schedule)
+    ctx = _Context(ctx.facts, ctx.doses, ctx.prior_approval, spec.label_schedule, ctx.memo)
     results = tuple(_evaluate_criterion(c, ctx, spec.id) for c in spec.criteria if _applies(c, ctx.facts))
     return IndicationResult(
         id=spec.id, title=spec.title, citation=spec.citation,
