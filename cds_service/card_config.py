@@ -5,12 +5,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DECISION_CARD_TYPE = "coverage-info"
+DEFAULT_MAX_CARDS = 10  # the default discovery announces for max-cards
 
 
 @dataclass(frozen=True)
 class CardConfig:
     disabled: frozenset[str] = field(default_factory=frozenset)  # card types set to false
-    max_cards: int | None = None
+    max_cards: int = DEFAULT_MAX_CARDS
     unsolicited_determ: bool = True
 
     @classmethod
@@ -19,7 +20,8 @@ class CardConfig:
         disabled = frozenset(k for k, v in configuration.items() if v is False and k != "unsolicited-determ")
         max_cards = configuration.get("max-cards")
         valid_max = isinstance(max_cards, int) and not isinstance(max_cards, bool) and max_cards >= 0
-        return cls(disabled, max_cards if valid_max else None, configuration.get("unsolicited-determ") is not False)
+        return cls(disabled, max_cards if valid_max else DEFAULT_MAX_CARDS,
+                   configuration.get("unsolicited-determ") is not False)
 
     def wants(self, card_type: str) -> bool:
         return card_type not in self.disabled
@@ -27,7 +29,7 @@ class CardConfig:
     def limit(self, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Decision cards first, then the others in their order; at most max-cards."""
         ordered = sorted(cards, key=lambda c: _card_type(c) != DECISION_CARD_TYPE)
-        return ordered if self.max_cards is None else ordered[: self.max_cards]
+        return ordered[: self.max_cards]
 
 
 def _card_type(card: dict[str, Any]) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from cds_service import SERVICE_ID
+from cds_service.card_config import DEFAULT_MAX_CARDS
 from cds_service.prefetch import PREFETCH_TEMPLATES
 
 HOOKS = ("order-sign", "order-select")
@@ -44,7 +45,7 @@ CONFIGURATION_OPTIONS: tuple[dict[str, Any], ...] = (
         "type": "integer",
         "name": "Maximum cards",
         "description": "The most cards to return, decision cards first.",
-        "default": 10,
+        "default": DEFAULT_MAX_CARDS,
     },
 )
 

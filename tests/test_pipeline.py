@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cds_service import pipeline
-from cds_service.card_config import CardConfig
+from cds_service.card_config import DEFAULT_MAX_CARDS, CardConfig
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 URL = "/cds-services/blinatumomab-coverage"
@@ -46,7 +46,7 @@ def test_card_config_reads_settings_and_ignores_unknown_ones() -> None:
                                       "unsolicited-determ": False})
     assert not config.wants("coverage-info") and config.wants("off-label")
     assert config.max_cards == 1 and config.unsolicited_determ is False
-    assert CardConfig.from_request({"max-cards": "two"}).max_cards is None
+    assert CardConfig.from_request({"max-cards": "two"}).max_cards == DEFAULT_MAX_CARDS
 
 
 def test_coverage_info_false_drops_decision_cards_and_actions(client: Any) -> None:
