@@ -21,6 +21,7 @@ from cds_service.facts.codes import codings, concept_text, normalize_code, norma
 
 BUILTIN_DIR = Path(__file__).parent / "valuesets"
 ENV_DIR = "CDS_VALUESET_DIR"
+_NAMES_MEMO_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,14 @@ class ValueSets:
 
     def __init__(self, sets: dict[str, ValueSet]) -> None:
         self._sets = sets
+        # One table from code to the lists holding it, so classifying a coding against every list is one probe.
+        by_code: dict[tuple[str, str], set[str]] = {}
+        for vs in sets.values():
+            for key in vs.codes:
+                by_code.setdefault(key, set()).add(vs.name)
+        self._by_code = {key: frozenset(names) for key, names in by_code.items()}
+        self._names_memo: dict[tuple[str, str], frozenset[str]] = {}
+        self._any_term: dict[frozenset[str], re.Pattern[str] | None] = {}
 
     def __getitem__(self, name: str) -> ValueSet:
         try:
@@ -66,17 +75,70 @@ class ValueSets:
         except KeyError:
             raise KeyError(f"unknown value set {name!r}") from None
 
+    def names_for(self, coding: dict[str, Any]) -> frozenset[str]:
+        """The names of the lists holding a Coding by code (exact codes and prefixes), memoized per raw code."""
+        system, code = coding.get("system"), coding.get("code")
+        if not isinstance(system, str) or not isinstance(code, str):
+            return frozenset()
+        found = self._names_memo.get((system, code))
+        if found is None:
+            found = self._names_of(system, code)
+            if len(self._names_memo) >= _NAMES_MEMO_SIZE:
+                self._names_memo.clear()  # bounded: codes are few, but request data is not ours to trust
+            self._names_memo[(system, code)] = found
+        return found
+
+    def _names_of(self, system: str, code: str) -> frozenset[str]:
+        norm = normalize_system(system)
+        key = (norm, normalize_code(norm, code))
+        by_prefix = [vs.name for vs in self._sets.values()
+                     if (starts := vs.prefixes.get(norm)) and key[1].startswith(starts)]
+        exact = self._by_code.get(key, frozenset())
+        return exact.union(by_prefix) if by_prefix else exact
+
+    def code_names(self, coding_or_concept: dict[str, Any] | None) -> frozenset[str]:
+        """The names of the lists holding a Coding, or any coding of a CodeableConcept, by code."""
+        found = [self.names_for(c) for c in _as_codings(coding_or_concept)]
+        if len(found) == 1:
+            return found[0]
+        return frozenset().union(*found)
+
     def has_code(self, name: str, coding_or_concept: dict[str, Any] | None) -> bool:
         """Whether a Coding, or any coding of a CodeableConcept, is in the list by code (no text fallback)."""
-        vs = self[name]
-        return any(vs.has_code(c) for c in _as_codings(coding_or_concept))
+        self[name]  # unknown names fail, even for a concept without codings
+        return name in self.code_names(coding_or_concept)
 
     def has(self, name: str, coding_or_concept: dict[str, Any] | None) -> bool:
         """Code match, or (for lists with text) the concept's text / the coding's display matches."""
         vs = self[name]
-        if any(vs.has_code(c) for c in _as_codings(coding_or_concept)):
+        if name in self.code_names(coding_or_concept):
             return True
         return vs.pattern is not None and vs.matches_text(_text_of(coding_or_concept))
+
+    def members(self, names: frozenset[str], concepts: Iterable[dict[str, Any] | None]) -> frozenset[str]:
+        """Which of the lists `names` hold any of `concepts` by `has`: codes first; the text of the concepts is
+        searched only for the lists no code matched, and not at all when no term of those lists occurs in it."""
+        texts = []
+        found: set[str] = set()
+        for concept in concepts:
+            found |= self.code_names(concept) & names
+            texts.append(_text_of(concept))
+        rest = names - found
+        prefilter = self._any_term_pattern(rest)
+        for text in texts:
+            if not rest or prefilter is None:
+                break
+            if text and prefilter.search(text) is not None:
+                matched = {name for name in rest if self[name].matches_text(text)}
+                found |= matched
+                rest = rest - matched
+        return frozenset(found)
+
+    def _any_term_pattern(self, names: frozenset[str]) -> re.Pattern[str] | None:
+        """One pattern of every term of the lists `names`: it matches a text whenever one of theirs does."""
+        if names not in self._any_term:
+            self._any_term[names] = _pattern(tuple(t for name in sorted(names) for t in self[name].terms))
+        return self._any_term[names]
 
     def matches_text(self, name: str, text: str | None) -> bool:
         return self[name].matches_text(text)

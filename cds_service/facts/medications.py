@@ -36,6 +36,7 @@ KIND_VALUE_SETS = {
 DEXAMETHASONE = "medications-dexamethasone"
 INTRATHECAL = "medications-intrathecal"
 TKI_FAILURE_REASONS = "medications-tki-failure-reasons"
+_CLASSIFYING_SETS = frozenset({DEXAMETHASONE, *KIND_VALUE_SETS.values()})
 _SYSTEMIC_KINDS = frozenset({"tki", "inotuzumab", "cvd-partner", "antineoplastic"})
 _ACTIVE_STATUSES = frozenset({"active", "completed", "draft"})
 
@@ -84,11 +85,10 @@ def _signature(concept: dict[str, Any]) -> tuple:
 
 
 def _kinds_of(concepts: list[dict[str, Any]]) -> frozenset[str]:
-    valuesets = get_valuesets()
-    if any(valuesets.has(DEXAMETHASONE, c) for c in concepts):
+    names = get_valuesets().members(_CLASSIFYING_SETS, concepts)
+    if DEXAMETHASONE in names:
         return frozenset()  # required premedication, never part of a regimen
-    return frozenset(kind for kind, name in KIND_VALUE_SETS.items()
-                     if any(valuesets.has(name, c) for c in concepts))
+    return frozenset(kind for kind, name in KIND_VALUE_SETS.items() if name in names)
 
 
 def _is_intrathecal(resource: dict[str, Any], concepts: list[dict[str, Any]]) -> bool:
