@@ -12,10 +12,10 @@ from typing import Any
 
 from cds_service.dosing.units import decimal, unit_text
 from cds_service.facts.model import BodySize, Fact
+from cds_service.facts.observations import ObservationIndex, trusted
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
 
-USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
 WEIGHT_WINDOW = timedelta(days=30)
 BSA_WINDOW = timedelta(days=30)
 ADULT_HEIGHT_WINDOW = timedelta(days=365)
@@ -48,12 +48,14 @@ class Measurement:
     reference: str
 
 
-def body_size(record: PatientRecord, start: date, age_years: int | None) -> BodySize:
-    """Latest weight (30 days), height (12 months for adults, 30 days under 18) and a checked BSA as of `start`."""
+def body_size(record: PatientRecord, start: date, age_years: int | None,
+              observations: ObservationIndex | None = None) -> BodySize:
+    """Latest weight (30 days), height (12 months for adults, 30 days under 18) and a checked BSA as of `start`.
+    The `observations` index is built from the record as it is when not given (extract.py shares one between readers)."""
     if not record.received("observations"):
         missing = Fact(received=False)
         return BodySize(weight_kg=missing, height_cm=missing, bsa_m2=missing)
-    found = _measurements(record.resources("observations", "Observation"), start)
+    found = _measurements(observations or trusted(record.lists.get("observations")), start)
     # An unknown age gets the stricter (pediatric) height window: a stale height could skew a child's BSA.
     height_window = ADULT_HEIGHT_WINDOW if age_years is not None and age_years >= 18 else CHILD_HEIGHT_WINDOW
     weight = _latest(found, "weight", start - WEIGHT_WINDOW)
@@ -71,12 +73,10 @@ def mosteller(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
     return (height_cm * weight_kg / Decimal(3600)).sqrt()
 
 
-def _measurements(observations: list[dict[str, Any]], start: date) -> list[Measurement]:
+def _measurements(observations: ObservationIndex, start: date) -> list[Measurement]:
     valuesets = get_valuesets()
     found = []
-    for obs in observations:
-        if obs.get("status") not in USABLE_STATUSES or not valuesets.has("body-size", obs.get("code") or {}):
-            continue
+    for obs, _ in observations.select(lambda code: valuesets.has("body-size", code or {})):
         measurement = _measurement(obs)
         # Only what was known on the start date: a result dated after it does not describe the order.
         if measurement is not None and measurement.when <= start:

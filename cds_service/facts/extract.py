@@ -20,6 +20,7 @@ from cds_service.facts.labs import read_labs
 from cds_service.facts.medications import (combination, induction_ino_mini_hyper_cvd, multiagent_chemo_candidate,
                                            read_med_orders, tki_failure)
 from cds_service.facts.model import ClinicalFacts, Fact
+from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.order import group_start
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
 from cds_service.facts.resolve import record_resolver
@@ -55,6 +56,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
                   other_drafts: Iterable[dict[str, Any]] = ()) -> ClinicalFacts:
     """The facts of the blinatumomab draft `orders` (one cycle). `other_drafts` are the request's other draft
     MedicationRequests, part of the medication picture at the start date."""
+    observations = ObservationIndex(record.lists.get("observations"))
     record = _well_formed_record(record)
     other_drafts = well_formed_only(other_drafts)
     resolve = _memoized(record.resolve)
@@ -68,14 +70,14 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     med_orders = read_med_orders([*history, *other_drafts], resolve, today)
     cycle = read_cycle(record, orders, start, diagnosis, attestations, resolve, med_orders=med_orders)
     course_start = cycle.course_start
-    labs = read_labs(record, attestations, course_start, start, diagnosis)
+    labs = read_labs(record, attestations, course_start, start, diagnosis, observations)
     spans = prior_spans(med_orders, draft_ids, start)
     meds_received = record.received("medicationRequests")
     others = [o for o in med_orders if "blinatumomab" not in o.kinds]
     facts = ClinicalFacts(
         start_date=start,
         cycle=cycle,
-        body=body_size(record, start, years.value),
+        body=body_size(record, start, years.value, observations),
         age_years=years,
         age_months=months,
         all_diagnosis=diagnosis.all_diagnosis,
@@ -159,6 +161,8 @@ def _memoized(resolve: Resolver) -> Resolver:
 def _well_formed_record(record: PatientRecord) -> PatientRecord:
     """The record without the resources (or resolved Medications) whose read elements have wrong JSON types: the
     facts they would decide stay unknown instead of the evaluation failing (shape.py). References are looked up
-    in the record first (resolve.py)."""
-    lists = {key: None if found is None else well_formed_only(found) for key, found in record.lists.items()}
+    in the record first (resolve.py). Observations are many and mostly routine labs no reader uses: they stay as
+    received, to be read only through the ObservationIndex, which checks just the ones a reader selects."""
+    lists = {key: found if found is None or key == "observations" else well_formed_only(found)
+             for key, found in record.lists.items()}
     return PatientRecord(patient=record.patient, lists=lists, resolve=record_resolver(record))

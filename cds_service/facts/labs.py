@@ -1,7 +1,7 @@
 """Laboratory facts: Ph / BCR::ABL1, MRD, CD19 on blasts, response (fhir-data-profile.md §Labs).
 
-One pass over the Observations: a cheap prefilter (status, then the code looked up once per distinct code in the
-compiled value sets) keeps only Ph, MRD and CD19 results, which are then read into small rows. Every fact is a query
+The usable Observations come from the shared index (observations.py): each distinct code is classified once in the
+compiled value sets, and only Ph, MRD and CD19 results are kept and read into small rows. Every fact is a query
 over those rows. MRD arithmetic is exact (Decimal); a value without a unit is unreadable, never guessed.
 """
 from __future__ import annotations
@@ -16,10 +16,10 @@ from cds_service.facts.attestations import Attestations
 from cds_service.facts.codes import concept_text, effective_datetime, ref, to_decimal
 from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
 from cds_service.facts.model import Fact
+from cds_service.facts.observations import ObservationIndex, trusted
 from cds_service.record import PatientRecord
 from cds_service.valuesets import ValueSets, get_valuesets
 
-USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
 FLORIDA_BLUE_MRD_THRESHOLD = Decimal("0.001")  # 0.1 % of cells, as a fraction
 # UCUM unit -> divisor to a fraction of cells
 # Keys lower-case: a unit without a UCUM code is often the word a lab system prints ("percent").
@@ -212,69 +212,43 @@ def _ph_status(results: list[_Result], both: list[_Result], major: list[_Result]
 
 
 def read_labs(record: PatientRecord, attestations: Attestations, course_start: date, start: date,
-              diagnosis: Diagnosis | None = None) -> Labs:
+              diagnosis: Diagnosis | None = None, observations: ObservationIndex | None = None) -> Labs:
     """The lab facts. `start` (the order's start) is accepted for symmetry with the other readers: every fact here
-    is judged on the latest result on record. `diagnosis` is read from the record when not given."""
+    is judged on the latest result on record. `diagnosis` is read from the record when not given, and the
+    `observations` index built from it as it is (extract.py shares one index between the readers)."""
     valuesets = get_valuesets()
-    reader = _Reader(valuesets)
+    index = observations or trusted(record.lists.get("observations"))
     results: dict[str, list[_Result]] = {k: [] for k in ("mrd", "ph", "ph-both", "ph-major", "ph-minor", "cd19")}
-    for observation in record.resources("observations", "Observation"):
-        if observation.get("status") in USABLE_STATUSES:
-            reader.read(observation, results)
+    for observation, kinds in index.select(lambda code: _classify(code, concept_text(code), valuesets)):
+        _read(observation, kinds, valuesets, results)
     return Labs(results, record.received("observations"), attestations, course_start,
                 diagnosis or read_diagnosis(record, attestations))
 
 
-class _Reader:
-    """Classifies Observation codes (memoized per distinct code) and reads the kept results."""
-
-    def __init__(self, valuesets: ValueSets) -> None:
-        self._vs = valuesets
-        self._kinds: dict[tuple[Any, ...], frozenset[str]] = {}
-
-    def read(self, observation: dict[str, Any], into: dict[str, list[_Result]]) -> None:
-        code = observation.get("code")
-        kinds = self._kinds_of(code)
-        if not kinds:
-            return
-        moment = effective_datetime(observation)
-        if moment is None:
-            return  # an undated result cannot be placed in time
-        if "mrd" in kinds:
-            _append(into["mrd"], _read_mrd(observation, moment, self._vs))
-        if "ph" in kinds:
-            self._read_ph(observation, moment, kinds, into)
-        if "cd19" in kinds:
-            _append(into["cd19"], _read_cd19(observation, moment, kinds, self._vs))
-
-    def _kinds_of(self, code: Any) -> frozenset[str]:
-        key = _code_key(code)
-        kinds = self._kinds.get(key)
-        if kinds is None:
-            kinds = self._kinds[key] = _classify(code, concept_text(code), self._vs)
-        return kinds
-
-    def _read_ph(self, observation: dict[str, Any], moment: datetime, kinds: frozenset[str],
-                 into: dict[str, list[_Result]]) -> None:
-        if "ph-genes" in kinds and not _names_bcr_abl1(observation):
-            return
-        result = _read_ph_result(observation, moment, self._vs)
-        if result is None:
-            return
-        into["ph"].append(result)
-        for kind in ("ph-both", "ph-major", "ph-minor"):
-            if kind in kinds:
-                into[kind].append(result)
+def _read(observation: dict[str, Any], kinds: frozenset[str], vs: ValueSets, into: dict[str, list[_Result]]) -> None:
+    """Reads one Ph, MRD or CD19 Observation (`kinds` from its code) into the result lists."""
+    moment = effective_datetime(observation)
+    if moment is None:
+        return  # an undated result cannot be placed in time
+    if "mrd" in kinds:
+        _append(into["mrd"], _read_mrd(observation, moment, vs))
+    if "ph" in kinds:
+        _read_ph(observation, moment, kinds, vs, into)
+    if "cd19" in kinds:
+        _append(into["cd19"], _read_cd19(observation, moment, kinds, vs))
 
 
-def _code_key(code: Any) -> tuple[Any, ...]:
-    """What identifies a code for classification, read from the raw dicts (this runs for every Observation)."""
-    if not isinstance(code, dict):
-        return ()
-    found = code.get("coding")
-    entries = found if isinstance(found, list) else ()
-    return (code.get("text"),) + tuple((c.get("system"), c.get("code"), c.get("display"))
-                                       for c in entries if isinstance(c, dict))
+def _read_ph(observation: dict[str, Any], moment: datetime, kinds: frozenset[str], vs: ValueSets,
+             into: dict[str, list[_Result]]) -> None:
+    if "ph-genes" in kinds and not _names_bcr_abl1(observation):
+        return
+    result = _read_ph_result(observation, moment, vs)
+    if result is None:
+        return
+    into["ph"].append(result)
+    for kind in ("ph-both", "ph-major", "ph-minor"):
+        if kind in kinds:
+            into[kind].append(result)
 
 
 def _append(results: list[_Result], result: _Result | None) -> None:

@@ -1,0 +1,87 @@
+"""The record's usable Observations indexed once per evaluation by their code, for every reader that selects some.
+
+A request holds hundreds of routine labs of a few dozen distinct codes, and the readers (labs.py, body.py) each keep
+only a handful. So the Observations are grouped once by their raw code; a reader classifies each distinct code once
+and gets back the matching Observations in record order (ties between results of the same moment are resolved by
+that order). Only the selected Observations are shape-checked (shape.py), each once, so a malformed one is dropped
+as before while the routine labs nobody reads cost no check.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, TypeVar
+
+from cds_service.facts.shape import well_formed
+
+USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
+Kind = TypeVar("Kind")
+_ALONE = object()  # key part of an Observation grouped alone
+
+
+class ObservationIndex:
+    """Usable Observations (status final, amended or corrected) by code; `received` tells an empty list from none."""
+
+    def __init__(self, observations: Iterable[Any] | None, check: Callable[[Any], bool] = well_formed) -> None:
+        """`check` decides, once per selected Observation, whether it is read at all (default: its shape)."""
+        self.received = observations is not None
+        self._check = check
+        self._observations: list[dict[str, Any]] = []
+        self._groups: dict[tuple[Any, ...], list[int]] = {}
+        self._checked: dict[int, bool] = {}  # position -> well-formed
+        for observation in observations or ():
+            self._add(observation)
+
+    def _add(self, observation: Any) -> None:
+        if not isinstance(observation, dict) or observation.get("resourceType") != "Observation":
+            return
+        status = observation.get("status")
+        if not isinstance(status, str) or status not in USABLE_STATUSES:
+            return
+        position = len(self._observations)
+        try:
+            positions = self._groups.setdefault(code_key(observation.get("code")), [])
+        except TypeError:  # an unhashable element (malformed, or one nobody reads): a group of its own
+            positions = self._groups.setdefault((_ALONE, position), [])
+        positions.append(position)
+        self._observations.append(observation)
+
+    def select(self, classify: Callable[[Any], Kind]) -> list[tuple[dict[str, Any], Kind]]:
+        """The well-formed Observations whose code `classify` gives a truthy kind, with that kind, in record order.
+        `classify` sees each distinct code once, as a raw (possibly malformed) value: it must not trust its types."""
+        chosen: list[tuple[int, Kind]] = []
+        for positions in self._groups.values():
+            kind = classify(self._observations[positions[0]].get("code"))
+            if kind:
+                chosen.extend((position, kind) for position in positions)
+        chosen.sort(key=_position)
+        return [(self._observations[p], kind) for p, kind in chosen if self._well_formed(p)]
+
+    def _well_formed(self, position: int) -> bool:
+        found = self._checked.get(position)
+        if found is None:
+            found = self._checked[position] = self._check(self._observations[position])
+        return found
+
+
+def trusted(observations: Iterable[Any] | None) -> ObservationIndex:
+    """An index over Observations already shape-checked by the caller (the readers called on their own)."""
+    return ObservationIndex(observations, check=_trusting)
+
+
+def _trusting(observation: Any) -> bool:
+    return True
+
+
+def _position(entry: tuple[int, Any]) -> int:
+    return entry[0]
+
+
+def code_key(code: Any) -> tuple[Any, ...]:
+    """What identifies a code for classification, read from the raw dicts: its text, its codings' system, code and
+    display, and its own (a concept without `coding` but with a `code` is read as a Coding by valuesets.py). Codes
+    with the same key classify alike; this runs for every Observation."""
+    if not isinstance(code, dict):
+        return ()
+    found = code.get("coding")
+    entries = found if isinstance(found, list) else ()
+    own = (code.get("text"), "coding" in code, code.get("system"), code.get("code"), code.get("display"))
+    return own + tuple((c.get("system"), c.get("code"), c.get("display")) for c in entries if isinstance(c, dict))
