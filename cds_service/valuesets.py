@@ -15,13 +15,14 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Hashable, Iterable, TypeVar
 
 from cds_service.facts.codes import codings, concept_text, normalize_code, normalize_system
 
 BUILTIN_DIR = Path(__file__).parent / "valuesets"
 ENV_DIR = "CDS_VALUESET_DIR"
-_NAMES_MEMO_SIZE = 4096
+_MEMO_SIZE = 4096
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,31 @@ class ValueSet:
         return sorted({m.group(0).lower() for m in self.pattern.finditer(text)})
 
 
+Result = TypeVar("Result")
+
+
+class Memo:
+    """A bounded cache of what readers derive from codes alone (a classification), kept with the value sets it
+    was derived from. Codes repeat across requests (routine labs, common drugs); request data is not ours to trust,
+    so the cache is emptied when full rather than allowed to grow."""
+
+    def __init__(self, size: int = _MEMO_SIZE) -> None:
+        self._size = size
+        self._found: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], Result]) -> Result:
+        """The cached value of `key`, else `compute()` stored under it (computed uncached for unhashable keys)."""
+        try:
+            found = self._found.get(key, _MISSING)  # one lookup: another thread may empty the cache meanwhile
+        except TypeError:
+            return compute()
+        if found is _MISSING:
+            if len(self._found) >= self._size:
+                self._found.clear()
+            found = self._found[key] = compute()
+        return found  # type: ignore[no-any-return]
+
+
 class ValueSets:
     """All value sets by name. Unknown names are an error: a typo must not silently match nothing."""
 
@@ -66,7 +92,8 @@ class ValueSets:
             for key in vs.codes:
                 by_code.setdefault(key, set()).add(vs.name)
         self._by_code = {key: frozenset(names) for key, names in by_code.items()}
-        self._names_memo: dict[tuple[str, str], frozenset[str]] = {}
+        self._names_memo = Memo()
+        self._memos: dict[str, Memo] = {}
         self._any_term: dict[frozenset[str], re.Pattern[str] | None] = {}
 
     def __getitem__(self, name: str) -> ValueSet:
@@ -75,18 +102,18 @@ class ValueSets:
         except KeyError:
             raise KeyError(f"unknown value set {name!r}") from None
 
+    def memo(self, purpose: str) -> Memo:
+        """The cache of one reader's classifications by these lists (a reload starts with empty ones)."""
+        if purpose not in self._memos:
+            self._memos[purpose] = Memo()
+        return self._memos[purpose]
+
     def names_for(self, coding: dict[str, Any]) -> frozenset[str]:
         """The names of the lists holding a Coding by code (exact codes and prefixes), memoized per raw code."""
         system, code = coding.get("system"), coding.get("code")
         if not isinstance(system, str) or not isinstance(code, str):
             return frozenset()
-        found = self._names_memo.get((system, code))
-        if found is None:
-            found = self._names_of(system, code)
-            if len(self._names_memo) >= _NAMES_MEMO_SIZE:
-                self._names_memo.clear()  # bounded: codes are few, but request data is not ours to trust
-            self._names_memo[(system, code)] = found
-        return found
+        return self._names_memo.get((system, code), lambda: self._names_of(system, code))
 
     def _names_of(self, system: str, code: str) -> frozenset[str]:
         norm = normalize_system(system)

@@ -76,7 +76,8 @@ def mosteller(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
 def _measurements(observations: ObservationIndex, start: date) -> list[Measurement]:
     valuesets = get_valuesets()
     found = []
-    for obs, _ in observations.select(lambda code: valuesets.has("body-size", code or {})):
+    is_body_size = lambda code: valuesets.has("body-size", code or {})  # noqa: E731
+    for obs, _ in observations.select(is_body_size, valuesets.memo("body-size")):
         measurement = _measurement(obs)
         # Only what was known on the start date: a result dated after it does not describe the order.
         if measurement is not None and measurement.when <= start:

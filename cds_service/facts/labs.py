@@ -219,7 +219,8 @@ def read_labs(record: PatientRecord, attestations: Attestations, course_start: d
     valuesets = get_valuesets()
     index = observations or trusted(record.lists.get("observations"))
     results: dict[str, list[_Result]] = {k: [] for k in ("mrd", "ph", "ph-both", "ph-major", "ph-minor", "cd19")}
-    for observation, kinds in index.select(lambda code: _classify(code, concept_text(code), valuesets)):
+    classify = lambda code: _classify(code, concept_text(code), valuesets)  # noqa: E731
+    for observation, kinds in index.select(classify, valuesets.memo("lab-kinds")):
         _read(observation, kinds, valuesets, results)
     return Labs(results, record.received("observations"), attestations, course_start,
                 diagnosis or read_diagnosis(record, attestations))

@@ -64,24 +64,20 @@ class MedOrder:
                 and (other.end is None or self.start <= other.end))
 
 
-class _Classifier:
-    """Ingredient kinds of a list of concepts, memoized by their codes and text (histories repeat the same drugs)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple, frozenset[str]] = {}
-
-    def kinds(self, concepts: list[dict[str, Any]]) -> frozenset[str]:
-        key = tuple(_signature(c) for c in concepts)
-        found = self._cache.get(key)
-        if found is None:
-            found = self._cache[key] = _kinds_of(concepts)
-        return found
+def _kinds(concepts: list[dict[str, Any]]) -> frozenset[str]:
+    """Ingredient kinds of a list of concepts, memoized by their codes and text (histories repeat the same drugs,
+    and so do requests)."""
+    key = tuple(_signature(c) for c in concepts)
+    return get_valuesets().memo("medication-kinds").get(key, lambda: _kinds_of(concepts))
 
 
 def _signature(concept: dict[str, Any]) -> tuple:
+    """Everything of a concept its kinds depend on: its codings, its text, and its own code (a concept with a `code`
+    but no `coding` is read as a Coding by valuesets.py)."""
     codes = tuple((c.get("system"), c.get("code"), c.get("display"))
                   for c in concept.get("coding") or () if isinstance(c, dict))
-    return codes, concept.get("text")
+    own = ("coding" in concept, concept.get("system"), concept.get("code"), concept.get("display"))
+    return codes, concept.get("text"), own
 
 
 def _kinds_of(concepts: list[dict[str, Any]]) -> frozenset[str]:
@@ -117,7 +113,6 @@ def read_med_orders(resources: Iterable[dict[str, Any]], resolve: Resolver,
                     today: date | None = None) -> list[MedOrder]:
     """Every usable MedicationRequest once, with its kinds (intrathecal orders lose their systemic kinds).
     Draft orders without a recorded start start `today`, as the order being signed does."""
-    classifier = _Classifier()
     orders = []
     for resource in resources:
         status = resource.get("status")
@@ -126,7 +121,7 @@ def read_med_orders(resources: Iterable[dict[str, Any]], resolve: Resolver,
         concepts = medication_concepts(resource, resolve)
         if not concepts:
             continue
-        kinds = classifier.kinds(concepts)
+        kinds = _kinds(concepts)
         if kinds & _SYSTEMIC_KINDS and _is_intrathecal(resource, concepts):
             kinds = kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
         start = recorded_start(resource) or (today if status == "draft" else None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, TypeVar
 
 from cds_service.facts.shape import well_formed
+from cds_service.valuesets import Memo
 
 USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
 Kind = TypeVar("Kind")
@@ -44,12 +45,17 @@ class ObservationIndex:
         positions.append(position)
         self._observations.append(observation)
 
-    def select(self, classify: Callable[[Any], Kind]) -> list[tuple[dict[str, Any], Kind]]:
+    def select(self, classify: Callable[[Any], Kind], memo: Memo | None = None) -> list[tuple[dict[str, Any], Kind]]:
         """The well-formed Observations whose code `classify` gives a truthy kind, with that kind, in record order.
-        `classify` sees each distinct code once, as a raw (possibly malformed) value: it must not trust its types."""
+        `classify` sees each distinct code once, as a raw (possibly malformed) value: it must not trust its types.
+        With a `memo`, a code classified in an earlier evaluation is not classified again."""
         chosen: list[tuple[int, Kind]] = []
-        for positions in self._groups.values():
-            kind = classify(self._observations[positions[0]].get("code"))
+        for key, positions in self._groups.items():
+            code = self._observations[positions[0]].get("code")
+            if memo is None or _alone(key):
+                kind = classify(code)
+            else:
+                kind = memo.get(key, lambda: classify(code))
             if kind:
                 chosen.extend((position, kind) for position in positions)
         chosen.sort(key=_position)
@@ -69,6 +75,10 @@ def trusted(observations: Iterable[Any] | None) -> ObservationIndex:
 
 def _trusting(observation: Any) -> bool:
     return True
+
+
+def _alone(key: tuple[Any, ...]) -> bool:
+    return bool(key) and key[0] is _ALONE
 
 
 def _position(entry: tuple[int, Any]) -> int:
