@@ -148,14 +148,19 @@ def _owned(resources: list[dict[str, Any]] | None, patient_id: str) -> list[dict
     """Drops resources that plainly belong to another patient: never assume the client or server filtered."""
     if resources is None:
         return None
-    return [r for r in resources if not _belongs_elsewhere(r, patient_id)]
+    own = f"Patient/{patient_id}"
+    return [r for r in resources if not _belongs_elsewhere(r, patient_id, own)]
 
 
-def _belongs_elsewhere(resource: dict[str, Any], patient_id: str) -> bool:
+def _belongs_elsewhere(resource: dict[str, Any], patient_id: str, own: str) -> bool:
+    """`own` is the plain "Patient/<id>" reference: nearly every owner says just that, so the regex (absolute URLs,
+    versions) runs only for the others."""
     for element in _OWNER_ELEMENTS:
         owner = resource.get(element)
         reference = owner.get("reference") if isinstance(owner, dict) else None
-        match = _PATIENT_REFERENCE.search(reference) if isinstance(reference, str) else None
+        if reference == own or not isinstance(reference, str):
+            continue
+        match = _PATIENT_REFERENCE.search(reference)
         if match and match.group(1) != patient_id:
             return True
     return False
