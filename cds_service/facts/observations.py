@@ -86,12 +86,15 @@ def _position(entry: tuple[int, Any]) -> int:
 
 
 def code_key(code: Any) -> tuple[Any, ...]:
-    """What identifies a code for classification, read from the raw dicts: its text, its codings' system, code and
-    display, and its own (a concept without `coding` but with a `code` is read as a Coding by valuesets.py). Codes
-    with the same key classify alike; this runs for every Observation."""
+    """What identifies a code for classification, read from the raw dicts: its text and its codings' system, code
+    and display; without `coding`, its own (valuesets.py then reads a concept with a `code` as a Coding). Codes with
+    the same key classify alike; this runs for every Observation."""
     if not isinstance(code, dict):
         return ()
-    found = code.get("coding")
-    entries = found if isinstance(found, list) else ()
-    own = (code.get("text"), "coding" in code, code.get("system"), code.get("code"), code.get("display"))
-    return own + tuple((c.get("system"), c.get("code"), c.get("display")) for c in entries if isinstance(c, dict))
+    if "coding" not in code:
+        return code.get("text"), False, "code" in code, code.get("system"), code.get("code"), code.get("display")
+    found = code["coding"]
+    if not isinstance(found, list):
+        return code.get("text"), True
+    return (code.get("text"), True, *[(c.get("system"), c.get("code"), c.get("display"))
+                                      for c in found if isinstance(c, dict)])

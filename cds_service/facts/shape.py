@@ -85,22 +85,49 @@ def compile_schema(schema: Schema, memo: dict[int, Check] | None = None) -> Chec
     if isinstance(schema, tuple):
         return _primitive_check(schema)
     if isinstance(schema, list):
-        item = compile_schema(schema[0], memo)
-        return lambda value: isinstance(value, list) and all(item(entry) for entry in value)
+        return _list_check(compile_schema(schema[0], memo))
     checks: dict[str, Check] = {}
+    # Elements whose check is a bare isinstance (strings, mostly) are tested inline: no call per element.
+    plain: dict[str, tuple[type, ...]] = {}
 
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
             return False
         for key, entry in value.items():
+            types = plain.get(key)
+            if types is not None:
+                if not isinstance(entry, types):
+                    return False
+                continue
             sub = checks.get(key)
             if sub is not None and not sub(entry):
                 return False
         return True
 
     memo[id(schema)] = check
-    checks.update({key: compile_schema(sub, memo) for key, sub in schema.items()})
+    for key, sub in schema.items():
+        if isinstance(sub, tuple) and not _admits_bool(sub):
+            plain[key] = sub
+        else:
+            checks[key] = compile_schema(sub, memo)
     return check
+
+
+def _list_check(item: Check) -> Check:
+    def check(value: Any) -> bool:
+        if not isinstance(value, list):
+            return False
+        for entry in value:  # a loop, not all(genexpr): this runs for every coding of every resource
+            if not item(entry):
+                return False
+        return True
+
+    return check
+
+
+def _admits_bool(types: tuple[type, ...]) -> bool:
+    """Whether isinstance alone would let a JSON boolean through (bool is an int in Python)."""
+    return any(issubclass(bool, t) for t in types)
 
 
 def _primitive_check(types: tuple[type, ...]) -> Check:
