@@ -193,3 +193,69 @@ def test_negation_helper():
     assert not negated("T-cell ALL", "t-cell")
     assert not negated("not B-cell; T-cell ALL", "t-cell")
     assert not negated("B-cell ALL", "t-cell")
+
+
+# ---- the code table (names_for, members) and the classification cache ------------------------------------------
+
+
+def _reference_has(vs, name: str, concept: dict) -> bool:
+    """`has` rebuilt from the per-list primitives, independent of the code table."""
+    listed = vs[name]
+    coded = concept.get("coding") if "coding" in concept or "code" not in concept else [concept]
+    if any(isinstance(c, dict) and listed.has_code(c) for c in coded or []):
+        return True
+    text = concept_text(concept) if "coding" in concept or "code" not in concept else concept.get("display", "")
+    return listed.matches_text(text)
+
+
+CONCEPTS = [
+    {"coding": [coding(RX, "1597258")]},
+    {"coding": [coding(ICD, "C91.00"), coding(SCT, "91857003", "Acute lymphoblastic leukemia")]},
+    {"coding": [coding(LOINC, "718-7", "Hemoglobin")], "text": "Hemoglobin"},
+    {"text": "Blincyto 35 mcg"},
+    {"text": "dexamethasone 20 mg with imatinib"},
+    {"coding": [coding(CVX, "03")]},
+    {"system": ICD, "code": "C91.0"},  # a Coding passed where a concept is expected
+    {"coding": [{"system": ["not", "a", "string"], "code": 7}], "text": 5},
+]
+
+
+@pytest.mark.parametrize("concept", CONCEPTS)
+def test_members_agree_with_each_list(vs, concept):
+    names = frozenset(json.loads(p.read_text())["name"] for p in BUILTIN_DIR.glob("*.json"))
+    expected = {name for name in names if _reference_has(vs, name, concept)}
+    assert vs.members(names, [concept]) == expected
+    assert {name for name in names if vs.has(name, concept)} == expected
+
+
+def test_names_for_covers_codes_and_prefixes(vs):
+    assert "medications-blinatumomab" in vs.names_for(coding(RX, "1597258"))
+    assert "acute-lymphoblastic-leukemia" in vs.names_for(coding(ICD, "C91.02"))  # by the C91.0 prefix
+    assert vs.names_for(coding(LOINC, "718-7")) == frozenset()
+    assert vs.names_for({"system": RX}) == frozenset()
+    with pytest.raises(KeyError):
+        vs.has_code("no-such-list", {})
+
+
+def test_memo_is_bounded_and_computes_unhashable_keys_uncached():
+    from cds_service.valuesets import Memo
+
+    calls: list[object] = []
+
+    def compute(key):
+        return lambda: calls.append(key) or len(calls)
+
+    memo = Memo(size=2)
+    assert memo.get("a", compute("a")) == 1
+    assert memo.get("a", compute("a")) == 1  # cached
+    memo.get("b", compute("b"))
+    memo.get("c", compute("c"))  # full: emptied, then stored
+    assert memo.get("a", compute("a")) == 4
+    assert memo.get(["x"], compute("x")) == 5 and memo.get(["x"], compute("x")) == 6
+
+
+def test_a_reload_starts_with_empty_caches():
+    before = reload_valuesets()
+    before.memo("test").get("k", lambda: "old")
+    after = reload_valuesets()
+    assert after.memo("test").get("k", lambda: "new") == "new"

@@ -1,0 +1,101 @@
+"""The ObservationIndex shared by the lab and body readers: record order, one classification per distinct code,
+shape checks only for what a reader selects, and no crash on malformed entries."""
+from __future__ import annotations
+
+from typing import Any
+
+from cds_service.facts.observations import ObservationIndex, code_key
+from cds_service.valuesets import Memo
+
+LOINC = "http://loinc.org"
+
+
+def obs(oid: str, code: Any, status: str = "final", **extra: Any) -> dict[str, Any]:
+    return {"resourceType": "Observation", "id": oid, "status": status, "code": code, **extra}
+
+
+def loinc(code: str, text: str = "") -> dict[str, Any]:
+    concept: dict[str, Any] = {"coding": [{"system": LOINC, "code": code}]}
+    if text:
+        concept["text"] = text
+    return concept
+
+
+class Counting:
+    """A classifier keeping the LOINC codes it was asked about."""
+
+    def __init__(self, wanted: set[str]) -> None:
+        self.wanted = wanted
+        self.wanted_text = ""
+        self.seen: list[Any] = []
+
+    def __call__(self, code: Any) -> str:
+        self.seen.append(code)
+        if self.wanted_text and isinstance(code, dict) and code.get("text") == self.wanted_text:
+            return "text"
+        codings = code.get("coding") if isinstance(code, dict) else None
+        found = codings[0].get("code") if isinstance(codings, list) and codings else None
+        return found if found in self.wanted else ""
+
+
+def test_selected_observations_come_in_record_order_with_their_kind() -> None:
+    index = ObservationIndex([obs("a", loinc("1")), obs("b", loinc("2")), obs("c", loinc("1")), obs("d", loinc("3"))])
+    picked = index.select(Counting({"1", "3"}))
+    assert [(o["id"], kind) for o, kind in picked] == [("a", "1"), ("c", "1"), ("d", "3")]
+
+
+def test_each_distinct_code_is_classified_once_and_a_memo_carries_over() -> None:
+    observations = [obs(str(i), loinc(str(i % 3))) for i in range(30)]
+    classify = Counting({"0"})
+    assert len(ObservationIndex(observations).select(classify)) == 10
+    assert len(classify.seen) == 3
+    memo, first, second = Memo(), Counting({"0"}), Counting({"0"})
+    ObservationIndex(observations).select(first, memo)
+    assert len(ObservationIndex(observations).select(second, memo)) == 10
+    assert len(first.seen) == 3 and second.seen == []
+
+
+def test_only_usable_dict_observations_are_indexed() -> None:
+    index = ObservationIndex([obs("p", loinc("1"), status="preliminary"), obs("l", loinc("1"), status=["final"]),
+                              {"resourceType": "Condition", "status": "final", "code": loinc("1")}, "junk", None,
+                              obs("ok", loinc("1"), status="amended")])
+    assert [o["id"] for o, _ in index.select(Counting({"1"}))] == ["ok"]
+    assert index.received and not ObservationIndex(None).received
+
+
+def test_malformed_selected_observations_are_dropped_and_checked_once() -> None:
+    checked: list[str] = []
+
+    def check(observation: dict[str, Any]) -> bool:
+        checked.append(observation["id"])
+        return observation.get("valueQuantity") != "high"
+
+    index = ObservationIndex([obs("good", loinc("1")), obs("bad", loinc("1"), valueQuantity="high"),
+                              obs("unread", loinc("2"), valueQuantity="high")], check=check)
+    assert [o["id"] for o, _ in index.select(Counting({"1"}))] == ["good"]
+    index.select(Counting({"1"}))
+    assert checked == ["good", "bad"]  # "unread" is never selected, so never checked
+
+
+def test_the_default_check_is_the_shape_check() -> None:
+    index = ObservationIndex([obs("bad", loinc("1"), valueQuantity={"value": "high"}), obs("good", loinc("1"))])
+    assert [o["id"] for o, _ in index.select(Counting({"1"}))] == ["good"]
+
+
+def test_unhashable_codes_are_grouped_alone_and_kept_out_of_the_memo() -> None:
+    # Well-formed (a concept's own system is not read when it has no code), yet its key cannot be hashed.
+    weird = {"text": "MRD", "system": ["not", "a", "string"]}
+    memo = Memo()
+    index = ObservationIndex([obs("w1", weird), obs("w2", weird), obs("n", loinc("1"))])
+    classify = Counting({"1"})
+    classify.wanted_text = "MRD"
+    assert [o["id"] for o, _ in index.select(classify, memo)] == ["w1", "w2", "n"]
+    assert len(classify.seen) == 3  # two lone groups plus one shared code
+    assert len(ObservationIndex([obs("w3", weird)]).select(classify, memo)) == 1 and len(classify.seen) == 4
+
+
+def test_code_keys_tell_apart_what_classification_reads() -> None:
+    assert code_key(loinc("1", "x")) != code_key(loinc("1", "y"))
+    assert code_key({"display": "MRD"}) != code_key({"code": None, "display": "MRD"})
+    assert code_key({"coding": [], "text": "a"}) != code_key({"text": "a", "code": "a"})
+    assert code_key(7) == code_key(None) == ()
