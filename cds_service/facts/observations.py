@@ -28,22 +28,20 @@ class ObservationIndex:
         self._observations: list[dict[str, Any]] = []
         self._groups: dict[tuple[Any, ...], list[int]] = {}
         self._checked: dict[int, bool] = {}  # position -> well-formed
+        # One loop without helper calls: it runs for every Observation of the request.
         for observation in observations or ():
-            self._add(observation)
-
-    def _add(self, observation: Any) -> None:
-        if not isinstance(observation, dict) or observation.get("resourceType") != "Observation":
-            return
-        status = observation.get("status")
-        if not isinstance(status, str) or status not in USABLE_STATUSES:
-            return
-        position = len(self._observations)
-        try:
-            positions = self._groups.setdefault(code_key(observation.get("code")), [])
-        except TypeError:  # an unhashable element (malformed, or one nobody reads): a group of its own
-            positions = self._groups.setdefault((_ALONE, position), [])
-        positions.append(position)
-        self._observations.append(observation)
+            if not isinstance(observation, dict) or observation.get("resourceType") != "Observation":
+                continue
+            status = observation.get("status")
+            if not isinstance(status, str) or status not in USABLE_STATUSES:
+                continue
+            position = len(self._observations)
+            try:
+                positions = self._groups.setdefault(code_key(observation.get("code")), [])
+            except TypeError:  # an unhashable element (malformed, or one nobody reads): a group of its own
+                positions = self._groups.setdefault((_ALONE, position), [])
+            positions.append(position)
+            self._observations.append(observation)
 
     def select(self, classify: Callable[[Any], Kind], memo: Memo | None = None) -> list[tuple[dict[str, Any], Kind]]:
         """The well-formed Observations whose code `classify` gives a truthy kind, with that kind, in record order.

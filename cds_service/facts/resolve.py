@@ -19,18 +19,27 @@ def _key(reference: str) -> str:
 
 
 def record_resolver(record: PatientRecord) -> Resolver:
-    """Looks a reference up among the record's resources, else reads it through `record.resolve`."""
+    """Looks a reference up among the record's resources, else reads it through `record.resolve`. The lookup table
+    is built on the first reference read: most evaluations read none."""
     index: dict[str, dict[str, Any]] = {}
-    for found in record.lists.values():
-        for resource in found or ():
-            kind, identifier = resource.get("resourceType"), resource.get("id")
-            if isinstance(kind, str) and isinstance(identifier, str):
-                index.setdefault(f"{kind}/{identifier}", resource)
 
     def resolve(reference: str) -> dict[str, Any] | None:
+        if not index:
+            index.update(_by_reference(record))
         found = index.get(_key(reference))
         if found is None:
             found = record.resolve(reference)
         return found if well_formed(found) else None
 
     return resolve
+
+
+def _by_reference(record: PatientRecord) -> dict[str, dict[str, Any]]:
+    """The record's resources by "Type/id" (the first of each)."""
+    index: dict[str, dict[str, Any]] = {}
+    for found in record.lists.values():
+        for resource in found or ():
+            kind, identifier = resource.get("resourceType"), resource.get("id")
+            if isinstance(kind, str) and isinstance(identifier, str):
+                index.setdefault(f"{kind}/{identifier}", resource)
+    return index
