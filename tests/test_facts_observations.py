@@ -99,3 +99,6 @@ def test_code_keys_tell_apart_what_classification_reads() -> None:
     assert code_key({"display": "MRD"}) != code_key({"code": None, "display": "MRD"})
     assert code_key({"coding": [], "text": "a"}) != code_key({"text": "a", "code": "a"})
     assert code_key(7) == code_key(None) == ()
+    one, other = {"system": LOINC, "code": "1"}, {"system": LOINC, "code": "2"}
+    assert code_key({"coding": [one, other]}) != code_key({"coding": [one]}) != code_key({"coding": [other]})
+    assert code_key({"coding": [one, "junk"]}) == code_key({"coding": [one]})  # non-dict codings are never read

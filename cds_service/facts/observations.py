@@ -94,5 +94,8 @@ def code_key(code: Any) -> tuple[Any, ...]:
     found = code["coding"]
     if not isinstance(found, list):
         return code.get("text"), True
+    if len(found) == 1 and isinstance(found[0], dict):  # the usual single coding, without a comprehension
+        only = found[0]
+        return code.get("text"), True, (only.get("system"), only.get("code"), only.get("display"))
     return (code.get("text"), True, *[(c.get("system"), c.get("code"), c.get("display"))
                                       for c in found if isinstance(c, dict)])
