@@ -157,6 +157,8 @@ def _belongs_elsewhere(resource: dict[str, Any], patient_id: str, own: str) -> b
     versions) runs only for the others."""
     for element in _OWNER_ELEMENTS:
         owner = resource.get(element)
+        if owner is None:
+            continue
         reference = owner.get("reference") if isinstance(owner, dict) else None
         if reference == own or not isinstance(reference, str):
             continue
