@@ -51,7 +51,8 @@ class Measurement:
 def body_size(record: PatientRecord, start: date, age_years: int | None,
               observations: ObservationIndex | None = None) -> BodySize:
     """Latest weight (30 days), height (12 months for adults, 30 days under 18) and a checked BSA as of `start`.
-    The `observations` index is built from the record as it is when not given (extract.py shares one between readers)."""
+    The `observations` index is built from the record as it is when not given (extract.py shares one between
+    the readers)."""
     if not record.received("observations"):
         missing = Fact(received=False)
         return BodySize(weight_kg=missing, height_cm=missing, bsa_m2=missing)
