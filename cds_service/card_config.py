@@ -19,9 +19,9 @@ class CardConfig:
         """Unknown settings and settings of the wrong type are ignored, as CRD asks of services."""
         disabled = frozenset(k for k, v in configuration.items() if v is False and k != "unsolicited-determ")
         max_cards = configuration.get("max-cards")
-        valid_max = isinstance(max_cards, int) and not isinstance(max_cards, bool) and max_cards >= 0
-        return cls(disabled, max_cards if valid_max else DEFAULT_MAX_CARDS,
-                   configuration.get("unsolicited-determ") is not False)
+        if not isinstance(max_cards, int) or isinstance(max_cards, bool) or max_cards < 0:
+            max_cards = DEFAULT_MAX_CARDS
+        return cls(disabled, max_cards, configuration.get("unsolicited-determ") is not False)
 
     def wants(self, card_type: str) -> bool:
         return card_type not in self.disabled

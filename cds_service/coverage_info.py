@@ -45,7 +45,7 @@ def coverage_information_action(
         _sub("date", valueDate=today.isoformat()),
         _sub("coverage-assertion-id", valueString=assertion_id),
     ]
-    if decision is not None and decision.decision == MEETS and unsolicited_determ:
+    if decision is not None and decision.decision == MEETS and unsolicited_determ and decision.authorization:
         parts.append(_sub("satisfied-pa-id", valueString=assertion_id))
         parts.append(_sub("expiry-date", valueDate=decision.authorization["end"]))
     resource = copy.deepcopy(order)

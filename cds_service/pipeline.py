@@ -156,10 +156,7 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
             outcome: OrderOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     doses = OrderDoseChecks(order, group.orders, facts)
     if payer is None:
-        label = SERVICE_NAME
-        cards = [no_plan_card(order)] if config.wants("coverage-info") else []
-        dose = dose_card(order, facts, _schedule_from_phase(facts), False, label)
-        return cards + ([dose] if dose and config.wants("off-label") else []), []
+        return _without_plan(order, facts, config), []
     policy = load_policy(payer.policy_id)
     prior = policy.reads_prior_approval and ctx.prior_approval(request.patient_id, policy.id, group.order_ids)
     decision = evaluate_policy(policy, facts, doses, prior)
@@ -179,6 +176,13 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
         quantity = quantity_card(group.orders, facts, policy.quantity_limit, decision.payer_label)
         cards.extend([quantity] if quantity else [])
     return cards, actions
+
+
+def _without_plan(order: dict[str, Any], facts: ClinicalFacts, config: CardConfig) -> list[dict[str, Any]]:
+    """No recognized payer: no decision, but the dose is still checked against the label (policy-rules.md §5)."""
+    cards = [no_plan_card(order)] if config.wants("coverage-info") else []
+    dose = dose_card(order, facts, _schedule_from_phase(facts), False, SERVICE_NAME)
+    return cards + ([dose] if dose and config.wants("off-label") else [])
 
 
 def _schedule_from_phase(facts: ClinicalFacts) -> str | None:

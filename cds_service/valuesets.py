@@ -44,10 +44,10 @@ class ValueSet:
         if (system, code) in self.codes:
             return True
         starts = self.prefixes.get(system)
-        return bool(starts) and code.startswith(starts)
+        return starts is not None and code.startswith(starts)
 
     def matches_text(self, text: str | None) -> bool:
-        return bool(text) and self.pattern is not None and self.pattern.search(text) is not None
+        return bool(text) and self.pattern is not None and self.pattern.search(text or "") is not None
 
     def find_terms(self, text: str | None) -> list[str]:
         """The terms of this list that occur in `text` (lowercased), e.g. to check each for negation."""

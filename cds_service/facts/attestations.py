@@ -116,7 +116,7 @@ def _answers_of(items: Any) -> Iterator[tuple[str, AnswerValue]]:
             if not isinstance(answer, dict):
                 continue
             value = _parse(link_id, answer) if isinstance(link_id, str) else None
-            if value is not None:
+            if isinstance(link_id, str) and value is not None:
                 yield link_id, value
             yield from _answers_of(answer.get("item"))
         yield from _answers_of(item.get("item"))

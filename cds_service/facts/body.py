@@ -54,7 +54,7 @@ def body_size(record: PatientRecord, start: date, age_years: int | None,
     The `observations` index is built from the record as it is when not given (extract.py shares one between
     the readers)."""
     if not record.received("observations"):
-        missing = Fact(received=False)
+        missing: Fact[Decimal] = Fact(received=False)
         return BodySize(weight_kg=missing, height_cm=missing, bsa_m2=missing)
     found = _measurements(observations or trusted(record.lists.get("observations")), start)
     # An unknown age gets the stricter (pediatric) height window: a stale height could skew a child's BSA.

@@ -43,7 +43,8 @@ def _payor_match(coverage: dict[str, Any], payor: dict[str, Any], record: Patien
     """(policy id, payer name) from the payor's display and identifier, else its Organization's name and
     identifiers."""
     valuesets = get_valuesets()
-    display = payor.get("display") if isinstance(payor.get("display"), str) else ""
+    raw_display = payor.get("display")
+    display = raw_display if isinstance(raw_display, str) else ""
     identifiers = [payor["identifier"]] if isinstance(payor.get("identifier"), dict) else []
     policy = valuesets.policy_for(PAYERS, display, identifiers)
     if policy:
@@ -52,7 +53,8 @@ def _payor_match(coverage: dict[str, Any], payor: dict[str, Any], record: Patien
     organization = _organization(coverage, reference, record) if isinstance(reference, str) else None
     if not isinstance(organization, dict):
         return None
-    name = organization.get("name") if isinstance(organization.get("name"), str) else ""
+    raw_name = organization.get("name")
+    name = raw_name if isinstance(raw_name, str) else ""
     org_identifiers = [i for i in organization.get("identifier") or () if isinstance(i, dict)]
     policy = valuesets.policy_for(PAYERS, name, org_identifiers)
     if policy:

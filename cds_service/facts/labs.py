@@ -111,8 +111,10 @@ class Labs:
         if answer is None:
             return None
         percent = answer.value
+        if isinstance(percent, bool) or not isinstance(percent, (int, Decimal)):
+            return None  # an answer of the wrong type is no MRD value
         moment = datetime(answer.authored.year, answer.authored.month, answer.authored.day)
-        return _Result(moment, answer.reference, fraction=percent / 100, shown=f"{percent}%")  # type: ignore[operator]
+        return _Result(moment, answer.reference, fraction=Decimal(percent) / 100, shown=f"{percent}%")
 
     def _persistent_or_rising(self) -> Fact[bool]:
         """Persistent: the two latest both detectable; rising: the latest above the previous (an undetectable
@@ -334,6 +336,7 @@ def _text_polarity(text: str, vs: ValueSets) -> bool | None:
 
 def _read_ph_result(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> _Result | None:
     quantity = _quantity(observation)
+    positive: bool | None
     if quantity is not None:
         value, comparator, _ = quantity
         positive = comparator not in ("<", "<=") and (value > 0 or comparator == ">")
