@@ -23,9 +23,8 @@ UCUM = "http://unitsofmeasure.org"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 CVX = "http://hl7.org/fhir/sid/cvx"
 
-# Observations every request carries (weight, height, BCR::ABL1, MRD); the rest is routine-lab padding.
-CLINICAL_OBSERVATIONS = 4
-# Routine CBC and chemistry results: (LOINC, display, value, UCUM unit).
+# Routine CBC and chemistry results, the padding after the weight, height, BCR::ABL1 and MRD results every request
+# carries: (LOINC, display, value, UCUM unit).
 ROUTINE_LABS: tuple[tuple[str, str, float, str], ...] = (
     ("718-7", "Hemoglobin [Mass/volume] in Blood", 10.4, "g/dL"),
     ("6690-2", "Leukocytes [#/volume] in Blood", 3.2, "10*3/uL"),
