@@ -88,7 +88,7 @@ def _run_wrk(url: str, body: bytes, seconds: float, patient_id: str) -> LoadResu
 def _client_loop(url: str, body: bytes, patient_id: str, deadline: float, durations: list[float],
                  errors: list[int]) -> None:
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
     while time.perf_counter() < deadline:
         unique = body.replace(patient_id.encode(), f"{patient_id}-{threading.get_ident()}-{len(durations)}".encode())
         began = time.perf_counter()
