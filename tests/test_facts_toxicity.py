@@ -1,13 +1,16 @@
 """Unacceptable toxicity since the course start (policy-rules.md §2 renewal, fhir-data-profile.md §Toxicity)."""
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.model import Fact
 from cds_service.facts.toxicity import unacceptable_toxicity
+from cds_service.valuesets import ENV_DIR, reload_valuesets
 from tests.factories import condition, questionnaire_response, record
 
 COURSE_START = date(2026, 1, 1)
@@ -63,3 +66,19 @@ def test_attested_true_is_unacceptable() -> None:
 def test_conditions_not_received_is_unknown() -> None:
     fact = _toxicity(not_received=("conditions",))
     assert fact.value is None and fact.received is False
+
+
+def test_grades_1_2_stay_ignored_when_an_operator_adds_a_broader_code_range(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # All CRS codes (D89.83x) asked about: grade 1-2 (D89.831) must still not count, grade 3 (D89.833) must.
+    extension = {"name": "toxicity-asked", "prefixes": [
+        {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "D89.83", "display": "Cytokine release syndrome"}]}
+    (tmp_path / "toxicity-asked.json").write_text(json.dumps(extension))
+    monkeypatch.setenv(ENV_DIR, str(tmp_path))
+    reload_valuesets()
+    try:
+        assert _toxicity(condition("D89.831", recorded="2026-02-01")).value is False
+        assert _toxicity(condition("D89.833", recorded="2026-02-01")).value is None
+    finally:
+        monkeypatch.delenv(ENV_DIR)
+        reload_valuesets()

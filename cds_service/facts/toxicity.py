@@ -18,6 +18,7 @@ from cds_service.valuesets import get_valuesets
 
 SEVERE = "toxicity-severe"  # grade 4-5 CRS / ICANS
 ASKED = "toxicity-asked"  # events whose acceptability the clinician must judge
+IGNORED = "toxicity-ignored"  # grade 1-2 CRS / ICANS: never count, even under a broader operator-added code range
 _IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 
 
@@ -51,6 +52,8 @@ def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> t
         if day is None or day < course_start or not usable_condition(condition):
             continue
         code = condition.get("code")
+        if valuesets.has_code(IGNORED, code):
+            continue
         if valuesets.has(SEVERE, code):
             severe.append(ref(condition))
         elif valuesets.has(ASKED, code):
