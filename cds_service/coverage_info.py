@@ -7,7 +7,6 @@ system (the coverage assertion reasons are still defined there in CRD 2.2).
 """
 from __future__ import annotations
 
-import copy
 from datetime import date
 from typing import Any
 
@@ -48,8 +47,10 @@ def coverage_information_action(
     if decision is not None and decision.decision == MEETS and unsolicited_determ and decision.authorization:
         parts.append(_sub("satisfied-pa-id", valueString=assertion_id))
         parts.append(_sub("expiry-date", valueDate=decision.authorization["end"]))
-    resource = copy.deepcopy(order)
-    resource["extension"] = [*resource.get("extension", []), {"url": EXTENSION_URL, "extension": _ordered(parts)}]
+    # A new top-level object with a new extension list: the order itself is left untouched (its nested elements
+    # are shared, not copied: nothing after this point changes them, and the response is serialized at once).
+    coverage = {"url": EXTENSION_URL, "extension": _ordered(parts)}
+    resource = {**order, "extension": [*order.get("extension", []), coverage]}
     return {"type": "update", "description": _description(decision), "resource": resource}
 
 

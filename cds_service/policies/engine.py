@@ -9,12 +9,12 @@ from __future__ import annotations
 import calendar
 import json
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from cds_service.decision import (
     CLINICAL, INFO_NEEDED, KINDS, MEETS, NOT_MET_DECISION, CriterionResult, Decision, DecisionCode,
@@ -217,8 +217,9 @@ def _check_test(test: Mapping[str, Any], where: str) -> None:
 # The test vocabulary
 # --------------------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Outcome:
+class _Outcome(NamedTuple):
+    """The result of one test node (a tuple: built for every node of every criterion on the hot path)."""
+
     status: Status
     evidence: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -242,7 +243,7 @@ def _run_test(test: Mapping[str, Any], ctx: _Context) -> _Outcome:
         return _Outcome(NOT_MET, outcome.evidence, outcome.notes, outcome.attested)
     if outcome.status == UNKNOWN and not outcome.missing and "missing" in test:
         # The innermost unknown part that says what to document is the most precise request.
-        return replace(outcome, missing=test["missing"])
+        return outcome._replace(missing=test["missing"])
     return outcome
 
 
