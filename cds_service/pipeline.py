@@ -156,7 +156,7 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
             outcome: OrderOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     doses = OrderDoseChecks(order, group.orders, facts)
     if payer is None:
-        return _without_plan(order, facts, config), []
+        return _without_plan(order, facts, config, doses), []
     policy = load_policy(payer.policy_id)
     prior = policy.reads_prior_approval and ctx.prior_approval(request.patient_id, policy.id, group.order_ids)
     decision = evaluate_policy(policy, facts, doses, prior)
@@ -168,7 +168,8 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
         cards.append(decision_card(decision, facts, order, ctx.base_url, determination))
         if request.hook == "order-sign":
             actions.append(_coverage_action(order, decision, payer, ctx, config, outcome))
-    dose = dose_card(order, facts, decision.label_schedule, decision.indication is not None, decision.payer_label)
+    dose = dose_card(order, facts, decision.label_schedule, decision.indication is not None, decision.payer_label,
+                     doses)
     if dose and config.wants("off-label"):
         cards.append(dose)
     # The quantity limit applies to the cycle's orders together: one card, with the first answered order.
@@ -178,10 +179,11 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
     return cards, actions
 
 
-def _without_plan(order: dict[str, Any], facts: ClinicalFacts, config: CardConfig) -> list[dict[str, Any]]:
+def _without_plan(order: dict[str, Any], facts: ClinicalFacts, config: CardConfig,
+                  doses: OrderDoseChecks) -> list[dict[str, Any]]:
     """No recognized payer: no decision, but the dose is still checked against the label (policy-rules.md §5)."""
     cards = [no_plan_card(order)] if config.wants("coverage-info") else []
-    dose = dose_card(order, facts, _schedule_from_phase(facts), False, SERVICE_NAME)
+    dose = dose_card(order, facts, _schedule_from_phase(facts), False, SERVICE_NAME, doses)
     return cards + ([dose] if dose and config.wants("off-label") else [])
 
 

@@ -11,8 +11,8 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.checks import missing_body_size, order_lines, patient_for
-from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, compare
+from cds_service.dosing.checks import OrderDoseChecks, missing_body_size
+from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient
 from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, check_quantity
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import Correction, Segment, correct_order, json_number, without_coverage_information
@@ -32,13 +32,15 @@ SCHEDULE_TEXT = {
 
 
 def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None, matched_indication: bool,
-              source_label: str) -> dict[str, Any] | None:
-    """The order's dose card, or None when the dose is at the label (or the label dose is unknown)."""
-    patient = patient_for(facts, schedule)
-    lines = order_lines(order, facts)
+              source_label: str, checks: OrderDoseChecks | None = None) -> dict[str, Any] | None:
+    """The order's dose card, or None when the dose is at the label (or the label dose is unknown).
+
+    `checks`: the order's dose checks when the policy already ran them, so lines are read and compared once."""
+    checks = checks or OrderDoseChecks(order, [order], facts)
+    lines = checks.lines
+    patient, findings = checks.findings(schedule)
     if missing_body_size(patient):
         return None
-    findings = compare(lines, patient)
     above = [f for f in findings if f.kind == ABOVE]
     below = [f for f in findings if f.kind == BELOW]
     if above:

@@ -56,6 +56,15 @@ class OrderDoseChecks:
         self.lines = order_lines(order, facts)
         self.evidence = (f"MedicationRequest/{order.get('id', '')}",)
         self._schedules: dict[str, Verdict] = {}  # several indications share a schedule: compare once
+        self._findings: dict[str | None, tuple[Patient, list[Finding]]] = {}
+
+    def findings(self, schedule: str | None) -> tuple[Patient, list[Finding]]:
+        """The label reading for `schedule` (None: the ceiling) and every off range of days; empty when the body
+        size the label dose needs is missing. Computed once per schedule, for the policy and the dose card."""
+        if schedule not in self._findings:
+            patient = patient_for(self.facts, schedule)
+            self._findings[schedule] = (patient, [] if missing_body_size(patient) else compare(self.lines, patient))
+        return self._findings[schedule]
 
     def schedule(self, schedule: str) -> Verdict:
         if schedule not in self._schedules:
@@ -63,11 +72,11 @@ class OrderDoseChecks:
         return self._schedules[schedule]
 
     def _schedule(self, schedule: str) -> Verdict:
-        patient = patient_for(self.facts, schedule)
+        patient, findings = self.findings(schedule)
         missing = missing_body_size(patient)
         if missing:
             return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing)
-        above = [f for f in compare(self.lines, patient) if f.kind == ABOVE]
+        above = [f for f in findings if f.kind == ABOVE]
         details = {"findings": [f.as_json(patient) for f in above]}
         if above:
             return Verdict(NOT_MET, self.evidence, finding_note(above[0]), details=details)
