@@ -22,6 +22,8 @@ test: install
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 bench: install
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		echo "wrk is not installed (Debian package wrk): the benchmark uses its Python load client"
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
