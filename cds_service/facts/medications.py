@@ -64,11 +64,11 @@ class MedOrder:
                 and (other.end is None or self.start <= other.end))
 
 
-def _kinds(concepts: list[dict[str, Any]]) -> frozenset[str]:
-    """Ingredient kinds of a list of concepts, memoized by their codes and text (histories repeat the same drugs,
-    and so do requests)."""
+def _classes(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
+    """Ingredient kinds of a list of concepts, and whether their text says intrathecal, memoized by their codes and
+    text (histories repeat the same drugs, and so do requests)."""
     key = tuple(_signature(c) for c in concepts)
-    return get_valuesets().memo("medication-kinds").get(key, lambda: _kinds_of(concepts))
+    return get_valuesets().memo("medication-classes").get(key, lambda: _classes_of(concepts))
 
 
 def _signature(concept: dict[str, Any]) -> tuple:
@@ -80,24 +80,33 @@ def _signature(concept: dict[str, Any]) -> tuple:
     return codes, concept.get("text"), own
 
 
-def _kinds_of(concepts: list[dict[str, Any]]) -> frozenset[str]:
-    names = get_valuesets().members(_CLASSIFYING_SETS, concepts)
-    if DEXAMETHASONE in names:
-        return frozenset()  # required premedication, never part of a regimen
-    return frozenset(kind for kind, name in KIND_VALUE_SETS.items() if name in names)
-
-
-def _is_intrathecal(resource: dict[str, Any], concepts: list[dict[str, Any]]) -> bool:
+def _classes_of(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
     valuesets = get_valuesets()
+    intrathecal = any(valuesets.matches_text(INTRATHECAL, concept_text(c)) for c in concepts)
+    names = valuesets.members(_CLASSIFYING_SETS, concepts)
+    if DEXAMETHASONE in names:
+        return frozenset(), intrathecal  # required premedication, never part of a regimen
+    return frozenset(kind for kind, name in KIND_VALUE_SETS.items() if name in names), intrathecal
+
+
+def _has_intrathecal_line(resource: dict[str, Any]) -> bool:
+    """A dosage line whose route or text says intrathecal, memoized per route and text (a few recur)."""
+    memo = get_valuesets().memo("intrathecal-lines")
     for line in resource.get("dosageInstruction") or ():
         if not isinstance(line, dict):
             continue
         route = line.get("route")
-        if isinstance(route, dict) and valuesets.has(INTRATHECAL, route):
+        key = (_signature(route) if isinstance(route, dict) else None, line.get("text"))
+        if memo.get(key, lambda: _intrathecal_line(route, line)):
             return True
-        if valuesets.matches_text(INTRATHECAL, str(line.get("text") or "")):
-            return True
-    return any(valuesets.matches_text(INTRATHECAL, concept_text(c)) for c in concepts)
+    return False
+
+
+def _intrathecal_line(route: Any, line: dict[str, Any]) -> bool:
+    valuesets = get_valuesets()
+    if isinstance(route, dict) and valuesets.has(INTRATHECAL, route):
+        return True
+    return valuesets.matches_text(INTRATHECAL, str(line.get("text") or ""))
 
 
 def _span_end(resource: dict[str, Any], start: date) -> date | None:
@@ -121,8 +130,8 @@ def read_med_orders(resources: Iterable[dict[str, Any]], resolve: Resolver,
         concepts = medication_concepts(resource, resolve)
         if not concepts:
             continue
-        kinds = _kinds(concepts)
-        if kinds & _SYSTEMIC_KINDS and _is_intrathecal(resource, concepts):
+        kinds, intrathecal_text = _classes(concepts)
+        if kinds & _SYSTEMIC_KINDS and (_has_intrathecal_line(resource) or intrathecal_text):
             kinds = kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
         start = recorded_start(resource) or (today if status == "draft" else None)
         end = _span_end(resource, start) if start is not None else None
