@@ -20,8 +20,8 @@ from typing import Any, Iterable
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.codes import concept_text, parse_end_date
 from cds_service.facts.model import Fact
-from cds_service.facts.order import (has_bounds_end, last_infusion_day, medication_concepts, order_ref,
-                                     recorded_start)
+from cds_service.facts.order import (dosage_timings, has_bounds_end, last_infusion_day, medication_concepts,
+                                     order_ref, recorded_start)
 from cds_service.record import Resolver
 from cds_service.valuesets import get_valuesets
 
@@ -109,9 +109,9 @@ def _intrathecal_line(route: Any, line: dict[str, Any]) -> bool:
     return valuesets.matches_text(INTRATHECAL, str(line.get("text") or ""))
 
 
-def _span_end(resource: dict[str, Any], start: date) -> date | None:
-    if has_bounds_end(resource):
-        return last_infusion_day(resource, start)
+def _span_end(resource: dict[str, Any], start: date, timings: list[dict[str, Any]]) -> date | None:
+    if has_bounds_end(timings):
+        return last_infusion_day(resource, start, timings)
     validity_end = parse_end_date(((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end"))
     if validity_end is not None:
         return validity_end
@@ -133,8 +133,9 @@ def read_med_orders(resources: Iterable[dict[str, Any]], resolve: Resolver,
         kinds, intrathecal_text = _classes(concepts)
         if kinds & _SYSTEMIC_KINDS and (_has_intrathecal_line(resource) or intrathecal_text):
             kinds = kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
-        start = recorded_start(resource) or (today if status == "draft" else None)
-        end = _span_end(resource, start) if start is not None else None
+        timings = dosage_timings(resource)
+        start = recorded_start(resource, timings) or (today if status == "draft" else None)
+        end = _span_end(resource, start, timings) if start is not None else None
         orders.append(MedOrder(order_ref(resource), str(status), kinds, start, end, resource))
     return orders
 

@@ -63,7 +63,9 @@ def is_blinatumomab(resource: dict[str, Any], resolve: Resolver) -> bool:
     return concepts_in(BLINATUMOMAB, medication_concepts(resource, resolve))
 
 
-def _dosage_timings(order: dict[str, Any]) -> list[dict[str, Any]]:
+def dosage_timings(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `timing.repeat` of each dosage line: what the start and span readers below take, so a reader asking
+    several of them reads the lines once."""
     timings = []
     for line in order.get("dosageInstruction") or ():
         repeat = ((line or {}).get("timing") or {}).get("repeat") if isinstance(line, dict) else None
@@ -72,14 +74,15 @@ def _dosage_timings(order: dict[str, Any]) -> list[dict[str, Any]]:
     return timings
 
 
-def _bounds_starts(order: dict[str, Any]) -> list[date]:
-    starts = (parse_date((t.get("boundsPeriod") or {}).get("start")) for t in _dosage_timings(order))
+def _bounds_starts(timings: list[dict[str, Any]]) -> list[date]:
+    starts = (parse_date((t.get("boundsPeriod") or {}).get("start")) for t in timings)
     return [d for d in starts if d is not None]
 
 
-def recorded_start(order: dict[str, Any]) -> date | None:
-    """Earliest dosage boundsPeriod.start, else dispenseRequest.validityPeriod.start, else authoredOn."""
-    starts = _bounds_starts(order)
+def recorded_start(order: dict[str, Any], timings: list[dict[str, Any]] | None = None) -> date | None:
+    """Earliest dosage boundsPeriod.start, else dispenseRequest.validityPeriod.start, else authoredOn. `timings`:
+    the order's `dosage_timings`, when the caller has them."""
+    starts = _bounds_starts(dosage_timings(order) if timings is None else timings)
     if starts:
         return min(starts)
     validity = ((order.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("start")
@@ -129,17 +132,17 @@ def _duration_days(duration: dict[str, Any]) -> float | None:
     return value * per_unit
 
 
-def has_bounds_end(order: dict[str, Any]) -> bool:
-    """Whether any dosage line says when it ends (boundsPeriod.end or boundsDuration)."""
-    return any((t.get("boundsPeriod") or {}).get("end") or t.get("boundsDuration") for t in _dosage_timings(order))
+def has_bounds_end(timings: list[dict[str, Any]]) -> bool:
+    """Whether any dosage line (of `dosage_timings`) says when it ends (boundsPeriod.end or boundsDuration)."""
+    return any((t.get("boundsPeriod") or {}).get("end") or t.get("boundsDuration") for t in timings)
 
 
-def last_infusion_day(order: dict[str, Any], start: date) -> date:
+def last_infusion_day(order: dict[str, Any], start: date, timings: list[dict[str, Any]] | None = None) -> date:
     """The last day the order infuses: the latest end of its dosage bounds (boundsPeriod.end, or start plus
     boundsDuration). With no readable end the order is taken to cover its start day only: the span is never
-    guessed longer than the record shows."""
+    guessed longer than the record shows. `timings`: the order's `dosage_timings`, when the caller has them."""
     last = start
-    for timing in _dosage_timings(order):
+    for timing in dosage_timings(order) if timings is None else timings:
         line_start = parse_date((timing.get("boundsPeriod") or {}).get("start")) or start
         end = period_last_day(timing.get("boundsPeriod"))
         days = _duration_days(timing.get("boundsDuration") or {})
