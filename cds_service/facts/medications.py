@@ -20,6 +20,7 @@ from typing import Any, Iterable
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.codes import concept_text, parse_end_date
 from cds_service.facts.model import Fact
+from cds_service.facts.observations import code_key
 from cds_service.facts.order import (dosage_timings, has_bounds_end, last_infusion_day, medication_concepts,
                                      order_ref, recorded_start)
 from cds_service.record import Resolver
@@ -66,18 +67,9 @@ class MedOrder:
 
 def _classes(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
     """Ingredient kinds of a list of concepts, and whether their text says intrathecal, memoized by their codes and
-    text (histories repeat the same drugs, and so do requests)."""
-    key = tuple(_signature(c) for c in concepts)
+    text (histories repeat the same drugs, and so do requests; code_key holds all a classification reads)."""
+    key = tuple(code_key(c) for c in concepts)
     return get_valuesets().memo("medication-classes").get(key, lambda: _classes_of(concepts))
-
-
-def _signature(concept: dict[str, Any]) -> tuple:
-    """Everything of a concept its kinds depend on: its codings, its text, and its own code (a concept with a `code`
-    but no `coding` is read as a Coding by valuesets.py)."""
-    codes = tuple((c.get("system"), c.get("code"), c.get("display"))
-                  for c in concept.get("coding") or () if isinstance(c, dict))
-    own = ("coding" in concept, concept.get("system"), concept.get("code"), concept.get("display"))
-    return codes, concept.get("text"), own
 
 
 def _classes_of(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
@@ -96,7 +88,7 @@ def _has_intrathecal_line(resource: dict[str, Any]) -> bool:
         if not isinstance(line, dict):
             continue
         route = line.get("route")
-        key = (_signature(route) if isinstance(route, dict) else None, line.get("text"))
+        key = (code_key(route), line.get("text"))
         if memo.get(key, lambda: _intrathecal_line(route, line)):
             return True
     return False
