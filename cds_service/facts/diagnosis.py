@@ -14,6 +14,7 @@ from cds_service.facts.codes import (
     codings, concept_text, effective_datetime, negated, parse_date, parse_datetime, parse_end_date, ref,
 )
 from cds_service.facts.model import Fact
+from cds_service.facts.observations import code_key
 from cds_service.record import PatientRecord
 from cds_service.valuesets import ValueSets, get_valuesets
 
@@ -184,29 +185,51 @@ def _usable(condition: dict[str, Any]) -> bool:
     return not (verification & _IGNORED_VERIFICATION) and "entered-in-error" not in clinical
 
 
+@dataclass(frozen=True)
+class _CodeReading:
+    """What a Condition's code alone says (memoized per code: a patient's conditions recur in every request)."""
+
+    is_all: bool
+    is_lymphoma: bool
+    lineage: bool | None
+    code_status: str | None  # relapsed / remission by code (C91.02 / C91.01)
+    refractory_text: bool
+    label: str
+
+
 def _read(condition: dict[str, Any], valuesets: ValueSets) -> _Condition | None:
     code = condition.get("code")
-    is_all = valuesets.has_code(ALL, code)
-    is_lymphoma = valuesets.has_code(LYMPHOMA, code)
-    text = concept_text(code)
-    if not (is_all or is_lymphoma or valuesets.matches_text(LYMPHOBLASTIC_TEXT, text)):
+    reading = valuesets.memo("condition-codes").get(code_key(code), lambda: _read_code(code, valuesets))
+    if reading is None:
         return None  # not a lymphoblastic disease: its words say nothing about this patient's lineage
     clinical = {c.get("code") for c in codings(condition.get("clinicalStatus"))}
     recorded = condition.get("recordedDate")
     onset = condition.get("onsetDateTime") or (condition.get("onsetPeriod") or {}).get("start")
     return _Condition(
         reference=ref(condition),
-        is_all=is_all,
-        is_lymphoma=is_lymphoma,
-        lineage=_lineage(code, text, valuesets),
-        status=_status(code, text, clinical, valuesets) if clinical & _STATUS_CLINICAL else None,
+        is_all=reading.is_all,
+        is_lymphoma=reading.is_lymphoma,
+        lineage=reading.lineage,
+        status=_status(reading, clinical) if clinical & _STATUS_CLINICAL else None,
         day=parse_date(recorded) or parse_date(onset),
         moment=parse_datetime(recorded) or effective_datetime(condition),
         onset=parse_date(onset) or parse_date(recorded),
         onset_last=parse_end_date(onset) or parse_end_date(recorded),
         onset_age_years=_onset_age(condition.get("onsetAge")),
-        label=_label(code, text),
+        label=reading.label,
     )
+
+
+def _read_code(code: Any, valuesets: ValueSets) -> _CodeReading | None:
+    is_all = valuesets.has_code(ALL, code)
+    is_lymphoma = valuesets.has_code(LYMPHOMA, code)
+    text = concept_text(code)
+    if not (is_all or is_lymphoma or valuesets.matches_text(LYMPHOBLASTIC_TEXT, text)):
+        return None
+    code_status = ("relapsed" if valuesets.has_code(RELAPSE, code)
+                   else "remission" if valuesets.has_code(REMISSION, code) else None)
+    return _CodeReading(is_all, is_lymphoma, _lineage(code, text, valuesets), code_status,
+                        valuesets.matches_text(REFRACTORY, text), _label(code, text))
 
 
 def _lineage(code: Any, text: str, valuesets: ValueSets) -> bool | None:
@@ -218,17 +241,15 @@ def _lineage(code: Any, text: str, valuesets: ValueSets) -> bool | None:
     return None
 
 
-def _status(code: Any, text: str, clinical: set[Any], valuesets: ValueSets) -> str:
+def _status(reading: _CodeReading, clinical: set[Any]) -> str:
     """Codes first (C91.02 / C91.01), then clinicalStatus, then "refractory" in the text, else active."""
-    if valuesets.has_code(RELAPSE, code):
-        return "relapsed"
-    if valuesets.has_code(REMISSION, code):
-        return "remission"
+    if reading.code_status is not None:
+        return reading.code_status
     if clinical & {"relapse", "recurrence"}:
         return "relapsed"
     if "remission" in clinical:
         return "remission"
-    if valuesets.matches_text(REFRACTORY, text):
+    if reading.refractory_text:
         return "refractory"
     return "active"
 
