@@ -6,7 +6,6 @@ age at the order's start.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Any, Iterable
 
@@ -74,7 +73,8 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     spans = prior_spans(med_orders, draft_ids, start)
     meds_received = record.received("medicationRequests")
     others = [o for o in med_orders if "blinatumomab" not in o.kinds]
-    facts = ClinicalFacts(
+    # The fields first, so attested_items is known before the (frozen) facts are built, once.
+    fields: dict[str, Any] = dict(
         start_date=start,
         cycle=cycle,
         body=body_size(record, start, years.value, observations),
@@ -107,7 +107,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         compendia_supported_use=_attested(attestations, "compendia-supported-use"),
         not_received=tuple(record.not_received()),
     )
-    return _with_attested_items(facts)
+    return ClinicalFacts(**fields, attested_items=_attested_items(fields))
 
 
 def age_facts(patient: dict[str, Any] | None, start: date) -> tuple[Fact[int], Fact[int]]:
@@ -139,11 +139,12 @@ def _attested(attestations: Attestations, link_id: str) -> Fact[Any]:
     return Fact(answer.value, (answer.reference,), attested=True)
 
 
-def _with_attested_items(facts: ClinicalFacts) -> ClinicalFacts:
-    used = [link for name, link in _LINK_IDS.items() if getattr(facts, name).attested]
-    if facts.cycle.number.attested:
+def _attested_items(fields: dict[str, Any]) -> tuple[str, ...]:
+    """The linkIds whose answers decided one of the ClinicalFacts `fields`."""
+    used = [link for name, link in _LINK_IDS.items() if fields[name].attested]
+    if fields["cycle"].number.attested:
         used.append("cycle-number")
-    return replace(facts, attested_items=tuple(dict.fromkeys(used)))
+    return tuple(dict.fromkeys(used))
 
 
 def _memoized(resolve: Resolver) -> Resolver:
