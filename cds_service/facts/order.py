@@ -132,6 +132,15 @@ def _duration_days(duration: dict[str, Any]) -> float | None:
     return value * per_unit
 
 
+def _duration_end(timing: dict[str, Any], start: date) -> date | None:
+    """The last day of a dosage line's boundsDuration, counted from the line's boundsPeriod.start (else `start`)."""
+    days = _duration_days(timing.get("boundsDuration") or {})
+    if days is None:
+        return None
+    line_start = parse_date((timing.get("boundsPeriod") or {}).get("start")) or start
+    return line_start + timedelta(days=math.ceil(days) - 1)
+
+
 def has_bounds_end(timings: list[dict[str, Any]]) -> bool:
     """Whether any dosage line (of `dosage_timings`) says when it ends (boundsPeriod.end or boundsDuration)."""
     return any((t.get("boundsPeriod") or {}).get("end") or t.get("boundsDuration") for t in timings)
@@ -143,11 +152,9 @@ def last_infusion_day(order: dict[str, Any], start: date, timings: list[dict[str
     guessed longer than the record shows. `timings`: the order's `dosage_timings`, when the caller has them."""
     last = start
     for timing in dosage_timings(order) if timings is None else timings:
-        line_start = parse_date((timing.get("boundsPeriod") or {}).get("start")) or start
         end = period_last_day(timing.get("boundsPeriod"))
-        days = _duration_days(timing.get("boundsDuration") or {})
-        if end is None and days is not None:
-            end = line_start + timedelta(days=math.ceil(days) - 1)
+        if end is None:  # the duration, and the line's own start, matter only without an end
+            end = _duration_end(timing, start)
         if end is not None and end > last:
             last = end
     return last
