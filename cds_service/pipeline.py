@@ -143,7 +143,7 @@ def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, fa
         cards, actions = _answer(request, group, facts, order, payer, ctx, config, outcome)
     except Exception:
         log.exception("evaluation failed hookInstance=%s order=%s", request.hook_instance, outcome.order_id)
-        cards, actions = [], _fault_actions(request, order, payer, ctx, outcome)
+        cards, actions = [], _fault_actions(request, order, payer, ctx, config, outcome)
     outcome.card_uuids = [c["uuid"] for c in cards]
     outcome.suggestion_uuids = [s["uuid"] for c in cards for s in c.get("suggestions", [])]
     result.cards.extend(cards)
@@ -213,13 +213,12 @@ def _coverage_action(order: dict[str, Any], decision: Decision | None, payer: Pa
 
 
 def _fault_actions(request: HookRequest, order: dict[str, Any], payer: PayerMatch | None, ctx: EvaluationContext,
-                   outcome: OrderOutcome) -> list[dict[str, Any]]:
+                   config: CardConfig, outcome: OrderOutcome) -> list[dict[str, Any]]:
     """A fault, not the patient's data: tell the EHR coverage is indeterminate (service-contract.md)."""
     outcome.decision = "evaluation-failed"
     if payer is None or request.hook != "order-sign":
         return []
     outcome.policy = payer.policy_id
-    config = CardConfig.from_request(request.configuration)
     return [_coverage_action(order, None, payer, ctx, config, outcome)]
 
 
@@ -229,7 +228,7 @@ def _faulted(request: HookRequest, record: PatientRecord, group: _Group, ctx: Ev
     for order in group.targets:
         outcome = OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ)
         payer = _payer_or_none(record, order, ctx)
-        result.system_actions.extend(_fault_actions(request, order, payer, ctx, outcome))
+        result.system_actions.extend(_fault_actions(request, order, payer, ctx, config, outcome))
         result.outcomes.append(outcome)
     return result
 
