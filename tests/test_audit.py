@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from werkzeug.serving import make_server
 
 from cds_service.app import create_app
@@ -121,6 +121,17 @@ def test_recording_does_not_wait_for_the_database(store: AuditStore, database_ur
     assert elapsed < 0.5
     store.flush()
     assert count_invocations(store) == 100
+
+
+def test_records_queued_together_are_written_in_few_transactions(store: AuditStore) -> None:
+    commits: list[int] = []
+    event.listen(store.engine, "commit", lambda connection: commits.append(1))
+    for index in range(10):  # one record every 5 ms, as from a busy worker: each alone would be its own commit
+        store.record_invocation(invocation(f"hi-{index}"))
+        time.sleep(0.005)
+    store.flush()
+    assert count_invocations(store) == 10
+    assert 1 <= len(commits) < 5  # the writer gathers what arrives while it lingers
 
 
 def test_close_drains_the_queue(database_url: str) -> None:
