@@ -6,7 +6,6 @@ the Authorization header; nothing here logs it, and URLs are logged at debug lev
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -15,6 +14,8 @@ from typing import Any
 
 import requests
 from urllib3.util import parse_url
+
+from cds_service import json_codec
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ class FhirClient:
                 raise FetchFailed(f"HTTP {response.status_code}")
             body = _read_body(response, deadline, max_bytes)
         try:
-            data = json.loads(body)
+            data = json_codec.loads(body)
         except (ValueError, RecursionError) as exc:
             raise FetchFailed("invalid JSON") from exc
         if not isinstance(data, dict):

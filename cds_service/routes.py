@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, json, jsonify, request
 
-from cds_service import SERVICE_ID
+from cds_service import SERVICE_ID, json_codec
 from cds_service.audit import AuditStore, InvocationRecord
 from cds_service.auth import JwtVerifier, server_allowlist
 from cds_service.config import Settings
@@ -81,12 +81,12 @@ def _evaluate(hook: HookRequest) -> Evaluation:
         return Evaluation()
 
 
-def _response_body(hook: HookRequest, evaluation: Evaluation) -> str:
+def _response_body(hook: HookRequest, evaluation: Evaluation) -> bytes:
     try:
-        return json.dumps({"cards": evaluation.cards, "systemActions": evaluation.system_actions})
+        return json_codec.dumps({"cards": evaluation.cards, "systemActions": evaluation.system_actions})
     except (TypeError, ValueError):
         log.exception("response not serializable for hookInstance %s", hook.hook_instance)
-        return json.dumps({"cards": [], "systemActions": []})
+        return json_codec.dumps({"cards": [], "systemActions": []})
 
 
 @blueprint.get("/fhir/Questionnaire/blinatumomab-coverage-attestation")

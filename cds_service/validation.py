@@ -11,6 +11,7 @@ from typing import Any, Iterable
 
 from jsonschema import Draft202012Validator, ValidationError
 
+from cds_service import json_codec
 from cds_service.discovery import CONFIGURATION_OPTIONS, HOOKS
 from cds_service.exceptions import ClientError
 from cds_service.hook_request import HookRequest
@@ -36,7 +37,7 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise ClientError(400, "Request body is empty; a CDS Hooks request is a JSON object")
     try:
-        data = json.loads(body)
+        data = json_codec.loads(body)
     except RecursionError:
         raise ClientError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as exc:  # also UnicodeDecodeError

@@ -1,0 +1,56 @@
+"""json_codec: orjson where it can, the standard library's rules and messages where orjson refuses a document."""
+from __future__ import annotations
+
+import json
+import math
+
+import orjson
+import pytest
+
+from cds_service import json_codec
+
+DOCUMENT = {"hook": "order-sign", "n": [1, 2.5, -3e-7, True, None], "text": "Blinatumomab µg/day — ✓"}
+
+
+def test_a_plain_document_reads_as_the_standard_library_reads_it() -> None:
+    raw = json.dumps(DOCUMENT).encode()
+    assert json_codec.loads(raw) == json.loads(raw) == DOCUMENT
+    assert json_codec.loads(raw.decode()) == DOCUMENT
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"value": NaN}',
+    b'{"value": 1e400}',
+    '{"value": 1}'.encode("utf-16"),
+    b'\xef\xbb\xbf{"value": 1}',
+])
+def test_what_orjson_refuses_falls_back_to_the_standard_library(raw: bytes) -> None:
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(raw)
+    value = json_codec.loads(raw)["value"]
+    expected = json.loads(raw)["value"]
+    assert value == expected or (math.isnan(value) and math.isnan(expected))
+
+
+def test_an_integer_beyond_64_bits_reads_as_a_float_as_rfc_8259_allows() -> None:
+    assert json_codec.loads(b'{"value": 123456789012345678901234567890}') == {"value": 1.2345678901234568e29}
+
+
+@pytest.mark.parametrize("raw", [b"", b"{", b'{"a": 1,}', b"\xff\xfe\x00", b'{"a": "\x01"}'])
+def test_invalid_json_raises_the_standard_library_error(raw: bytes) -> None:
+    with pytest.raises(ValueError) as raised:
+        json_codec.loads(raw)
+    with pytest.raises(ValueError) as expected:
+        json.loads(raw)
+    assert str(raised.value) == str(expected.value)
+
+
+def test_nesting_too_deep_for_either_parser_is_a_recursion_error() -> None:
+    with pytest.raises(RecursionError):
+        json_codec.loads(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_dumps_writes_utf8_json_and_refuses_what_json_cannot_carry() -> None:
+    assert json.loads(json_codec.dumps(DOCUMENT).decode("utf-8")) == DOCUMENT
+    with pytest.raises(TypeError):
+        json_codec.dumps({"value": object()})
