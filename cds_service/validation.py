@@ -64,30 +64,40 @@ def _depth_exceeds(data: Any, limit: int) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
+def _validators() -> dict[str, Draft202012Validator]:
+    """The envelope's validator under "", and one per hook for its context (the schema's $defs)."""
     schema = json.loads(resources.files("cds_service.schemas").joinpath("hook-request.json").read_text("utf-8"))
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    contexts = schema.pop("$defs")
+    return {"": Draft202012Validator(schema)} | {hook: Draft202012Validator(s) for hook, s in contexts.items()}
 
 
-def _expression(error: ValidationError) -> str:
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+def _expression(error: ValidationError, prefix: str) -> str:
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in (*prefix, *error.absolute_path)).lstrip(".")
     if error.validator == "required":
         missing = next(name for name in error.validator_value if name not in error.instance)
         return f"{path}.{missing}" if path else missing
     return path or "$this"
 
 
-def _first_error(body: dict[str, Any]) -> ValidationError | None:
+def _first_error(validator: Draft202012Validator, instance: Any) -> ValidationError | None:
+    if validator.is_valid(instance):  # the common case, without collecting and sorting errors
+        return None
     # Report the shallowest problem first: a missing `context` matters more than what is inside it.
-    errors = sorted(_validator().iter_errors(body), key=lambda e: (len(e.absolute_path), _expression(e)))
-    return errors[0] if errors else None
+    return min(validator.iter_errors(instance), key=lambda e: (len(e.absolute_path), _expression(e, ())))
 
 
 def _schema_check(body: dict[str, Any]) -> None:
-    error = _first_error(body)
+    validators = _validators()
+    _raise_for(_first_error(validators[""], body), ())
+    context_validator = validators.get(body["hook"])
+    if context_validator is not None:
+        _raise_for(_first_error(context_validator, body["context"]), ("context",))
+
+
+def _raise_for(error: ValidationError | None, prefix: tuple[str, ...]) -> None:
     if error is not None:
-        field = _expression(error)
+        field = _expression(error, prefix)
         # jsonschema messages quote the offending value, which may be huge: keep the diagnostics readable.
         message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
         raise ClientError(400, f"{field}: {message}", field)
