@@ -72,7 +72,7 @@ def _validators() -> dict[str, Draft202012Validator]:
     return {"": Draft202012Validator(schema)} | {hook: Draft202012Validator(s) for hook, s in contexts.items()}
 
 
-def _expression(error: ValidationError, prefix: str) -> str:
+def _expression(error: ValidationError, prefix: tuple[str, ...]) -> str:
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in (*prefix, *error.absolute_path)).lstrip(".")
     if error.validator == "required":
         missing = next(name for name in error.validator_value if name not in error.instance)
