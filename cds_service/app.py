@@ -1,6 +1,7 @@
 """The WSGI application factory: `gunicorn 'cds_service.app:create_app()'` or `cds-service serve`."""
 from __future__ import annotations
 
+import gc
 import logging
 
 from flask import Flask
@@ -40,6 +41,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     routes.register(app)
     app.register_blueprint(feedback_blueprint(store))
     app.register_blueprint(metrics_blueprint(metrics))
+    # What is loaded by now (Flask, SQLAlchemy, the FHIR models' schemas) lives as long as the worker: take it out of
+    # the collector's view, so that full collections stop re-scanning it (they paused a request for ~20 ms).
+    gc.freeze()
     return app
 
 
