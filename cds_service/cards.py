@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import replace
 from typing import Any
 
 from cds_service import SERVICE_NAME
@@ -108,7 +107,10 @@ def _role(decision: Decision, shown: IndicationResult | None) -> str:
 
 def _view(criterion: CriterionResult) -> CriterionResult:
     """The criterion with record-derived text made inert for Markdown (notes and references come from the EHR)."""
-    return replace(criterion, note=_plain(criterion.note), evidence=tuple(_plain(e) for e in criterion.evidence))
+    texts = (criterion.note, *criterion.evidence)
+    if not any(_MARKDOWN_SPECIAL.search(text) for text in texts):
+        return criterion
+    return criterion._replace(note=_plain(criterion.note), evidence=tuple(_plain(e) for e in criterion.evidence))
 
 
 def _plain(text: str) -> str:

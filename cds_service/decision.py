@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from cds_service.verdict import Status
 
@@ -20,9 +20,12 @@ NON_CLINICAL_KINDS = ("dose", "course-limit", "renewal", "quantity", "universal"
 KINDS = (CLINICAL, *NON_CLINICAL_KINDS)
 
 
-@dataclass(frozen=True)
-class CriterionResult:
-    """One evaluated criterion, with ids unique within a decision ("<indication>.<criterion>" or "<criterion>")."""
+class CriterionResult(NamedTuple):
+    """One evaluated criterion, with ids unique within a decision ("<indication>.<criterion>" or "<criterion>").
+
+    A NamedTuple, not a frozen dataclass: a policy evaluation builds about seventy, and a frozen dataclass took
+    four times as long to build.
+    """
 
     id: str
     status: Status

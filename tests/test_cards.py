@@ -159,7 +159,7 @@ def test_attested_facts_and_data_not_received_are_shown() -> None:
 def test_record_text_cannot_inject_markdown() -> None:
     decision, case_facts = pick("meets-criteria")
     note = "[click](http://evil.example) *bold*"
-    criteria = [c.__class__(**{**c.__dict__, "note": note}) for c in decision.criteria]
+    criteria = [c._replace(note=note) for c in decision.criteria]
     decision = Decision(**{**decision.__dict__, "criteria": criteria})
     detail = decision_card(decision, case_facts, ORDER, BASE)["detail"]
     assert "[click](http" not in detail
