@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable
 
-from cds_service.dosing.expected import Expected, expected_daily_dose
+from cds_service.dosing.expected import Expected, expected_daily_dose, is_step_day
 from cds_service.dosing.reading import DoseLine
 
 ABOVE = "above"
@@ -66,18 +66,22 @@ def compare(lines: Iterable[DoseLine], patient: Patient) -> list[Finding]:
 
 
 def _line_findings(line: DoseLine, ordered: Decimal, patient: Patient) -> list[Finding]:
-    findings: list[Finding] = []
+    readings: dict[bool, tuple[str | None, Expected | None]] = {}
+    runs: list[list[Any]] = []  # [kind, expected, first day, last day] of consecutive days with the same outcome
     for day in line.days():
-        expected = patient.expected(day)
-        kind = _kind(ordered, expected) if expected is not None else None
-        if kind is None or expected is None:
+        # The label dose differs only between step days and the others: read and compare it once for each.
+        step = is_step_day(patient.schedule, patient.cycle, day)
+        if step not in readings:
+            expected = patient.expected(day)
+            readings[step] = (_kind(ordered, expected) if expected is not None else None, expected)
+        kind, expected = readings[step]
+        if kind is None:
             continue
-        last = findings[-1] if findings else None
-        if last and last.kind == kind and last.expected == expected and last.last_day == day - 1:
-            findings[-1] = Finding(kind, line.index, last.first_day, day, ordered, expected)
+        if runs and runs[-1][0] == kind and runs[-1][1] == expected and runs[-1][3] == day - 1:
+            runs[-1][3] = day
         else:
-            findings.append(Finding(kind, line.index, day, day, ordered, expected))
-    return findings
+            runs.append([kind, expected, day, day])
+    return [Finding(kind, line.index, first, last, ordered, expected) for kind, expected, first, last in runs]
 
 
 def _kind(ordered: Decimal, expected: Expected) -> str | None:
