@@ -14,7 +14,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from operator import attrgetter
+from typing import Any, Callable, Mapping, NamedTuple
 
 from cds_service.decision import (
     CLINICAL, INFO_NEEDED, KINDS, MEETS, NOT_MET_DECISION, CriterionResult, Decision, DecisionCode,
@@ -57,6 +58,7 @@ class CriterionSpec:
     # The test in canonical form: indications repeat the same tests (age, lineage, dose), evaluated once per order.
     test_key: str = ""
     uses_schedule: bool = False  # the outcome depends on the indication's label schedule
+    run: Test = field(kw_only=True, compare=False, repr=False)  # the test compiled (compile_test)
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ def _parse_criterion(raw: dict[str, Any], common: dict[str, Any]) -> CriterionSp
     return CriterionSpec(
         id=raw["id"], kind=kind, text=raw["text"], citation=raw["citation"], missing=raw["missing"], test=test,
         summary=raw.get("summary", ""), critical=bool(raw.get("critical", False)), from_cycle=raw.get("from_cycle"),
-        test_key=test_key, uses_schedule='"dose": "schedule"' in test_key,
+        test_key=test_key, uses_schedule='"dose": "schedule"' in test_key, run=compile_test(test),
     )
 
 
@@ -237,45 +239,80 @@ class _Context:
     memo: dict[tuple[str, str | None], "_Outcome"] = field(default_factory=dict)
 
 
-def _run_test(test: Mapping[str, Any], ctx: _Context) -> _Outcome:
-    outcome = _run_head(test, ctx)
-    if outcome.status == UNKNOWN and test.get("if_unknown") == NOT_MET:
-        return _Outcome(NOT_MET, outcome.evidence, outcome.notes, outcome.attested)
-    if outcome.status == UNKNOWN and not outcome.missing and "missing" in test:
-        # The innermost unknown part that says what to document is the most precise request.
-        return outcome._replace(missing=test["missing"])
-    return outcome
+# A test compiled once, when the policy file is loaded, into a function of the evaluation context: an evaluation then
+# runs closures instead of re-reading the test's keys for every node of every criterion.
+Test = Callable[[_Context], _Outcome]
 
 
-def _run_head(test: Mapping[str, Any], ctx: _Context) -> _Outcome:
+def compile_test(test: Mapping[str, Any]) -> Test:
+    head = _compile_head(test)
+    if test.get("if_unknown") == NOT_MET:
+        def unknown_is_not_met(ctx: _Context) -> _Outcome:
+            outcome = head(ctx)
+            if outcome.status == UNKNOWN:
+                return _Outcome(NOT_MET, outcome.evidence, outcome.notes, outcome.attested)
+            return outcome
+        return unknown_is_not_met
+    if "missing" in test:
+        missing = test["missing"]
+
+        def says_what_is_missing(ctx: _Context) -> _Outcome:
+            outcome = head(ctx)
+            # The innermost unknown part that says what to document is the most precise request.
+            if outcome.status == UNKNOWN and not outcome.missing:
+                return outcome._replace(missing=missing)
+            return outcome
+        return says_what_is_missing
+    return head
+
+
+def _compile_head(test: Mapping[str, Any]) -> Test:
     if "fact" in test:
-        return _fact_test(_fact(test["fact"], ctx), test)
+        return _compile_fact(test["fact"], _matcher(test), bool(test.get("attested_to_exclude")))
     if "any" in test or "all" in test:
-        return _group(test, ctx)
+        return _compile_group(test)
     if "cycle_at_most" in test:
-        return _fact_test(ctx.facts.cycle.number, {"at_most": test["cycle_at_most"]})
+        return _compile_fact("cycle_number", _matcher({"at_most": test["cycle_at_most"]}), False)
     if test.get("dose") == "schedule":
-        return _from_verdict(ctx.doses.schedule(ctx.label_schedule or ""))
+        return lambda ctx: _from_verdict(ctx.doses.schedule(ctx.label_schedule or ""))
     if test.get("dose") == "ceiling":
-        return _from_verdict(ctx.doses.ceiling(Decimal(str(test["mcg_per_day"]))))
-    return _from_verdict(ctx.doses.quantity(QuantityLimit(**test["quantity"])))
+        ceiling = Decimal(str(test["mcg_per_day"]))
+        return lambda ctx: _from_verdict(ctx.doses.ceiling(ceiling))
+    limit = QuantityLimit(**test["quantity"])
+    return lambda ctx: _from_verdict(ctx.doses.quantity(limit))
 
 
-def _fact(name: str, ctx: _Context) -> Fact:
+def _fact_reader(name: str) -> Callable[[_Context], Fact]:
     if name == "prior_approval":  # the audit trail's answer, not a clinical fact
-        return Fact(value=True if ctx.prior_approval else False)
-    return getattr(ctx.facts, name)
+        return lambda ctx: Fact(value=True if ctx.prior_approval else False)
+    if name == "cycle_number":
+        return lambda ctx: ctx.facts.cycle.number
+    read = attrgetter(name)
+    return lambda ctx: read(ctx.facts)
 
 
-def _fact_test(fact: Fact, test: Mapping[str, Any]) -> _Outcome:
-    if fact.value is None:
-        return _Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested)
-    status = MET if all(_compare(fact.value, op, test[op]) for op in _COMPARATORS if op in test) else NOT_MET
-    if status == NOT_MET and test.get("attested_to_exclude") and not fact.attested:
-        # A use the record never shows (fhir-data-profile.md: attested, else unknown) is not ruled out by an
-        # inferred value: asking for the attestation, never an auto-denial.
-        status = UNKNOWN
-    return _Outcome(status, fact.evidence, _notes(fact.note), fact.attested)
+def _compile_fact(name: str, matches: Callable[[Any], bool], attested_to_exclude: bool) -> Test:
+    read = _fact_reader(name)
+
+    def fact_test(ctx: _Context) -> _Outcome:
+        fact = read(ctx)
+        if fact.value is None:
+            return _Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested)
+        status = MET if matches(fact.value) else NOT_MET
+        if status == NOT_MET and attested_to_exclude and not fact.attested:
+            # A use the record never shows (fhir-data-profile.md: attested, else unknown) is not ruled out by an
+            # inferred value: asking for the attestation, never an auto-denial.
+            status = UNKNOWN
+        return _Outcome(status, fact.evidence, _notes(fact.note), fact.attested)
+    return fact_test
+
+
+def _matcher(test: Mapping[str, Any]) -> Callable[[Any], bool]:
+    checks = [(op, test[op]) for op in _COMPARATORS if op in test]
+    if len(checks) == 1:
+        op, expected = checks[0]
+        return lambda value: _compare(value, op, expected)
+    return lambda value: all(_compare(value, op, expected) for op, expected in checks)
 
 
 def _compare(value: Any, op: str, expected: Any) -> bool:
@@ -289,19 +326,24 @@ def _compare(value: Any, op: str, expected: Any) -> bool:
     return value <= expected
 
 
-def _group(test: Mapping[str, Any], ctx: _Context) -> _Outcome:
-    children = [_run_test(sub, ctx) for sub in test.get("any", test.get("all", []))]
+def _compile_group(test: Mapping[str, Any]) -> Test:
+    children = tuple(compile_test(sub) for sub in test.get("any", test.get("all", [])))
     combine = any_of if "any" in test else all_of
-    status = combine(c.status for c in children)
-    # The children that decided the group carry its evidence: the met ones of a met OR, the failing ones of an AND.
-    deciding = [c for c in children if c.status == status]
-    return _Outcome(
-        status,
-        _unique(e for c in deciding for e in c.evidence),
-        _unique(n for c in deciding for n in c.notes),
-        any(c.attested for c in deciding),
-        next((c.missing for c in deciding if c.missing), ""),
-    )
+
+    def group(ctx: _Context) -> _Outcome:
+        outcomes = [child(ctx) for child in children]
+        status = combine(o.status for o in outcomes)
+        # The children that decided the group carry its evidence: the met ones of a met OR, the failing ones of an
+        # AND.
+        deciding = [o for o in outcomes if o.status == status]
+        return _Outcome(
+            status,
+            _unique(e for o in deciding for e in o.evidence),
+            _unique(n for o in deciding for n in o.notes),
+            any(o.attested for o in deciding),
+            next((o.missing for o in deciding if o.missing), ""),
+        )
+    return group
 
 
 def _from_verdict(verdict: Verdict) -> _Outcome:
@@ -329,7 +371,7 @@ def _evaluate_criterion(spec: CriterionSpec, ctx: _Context, prefix: str) -> Crit
     key = (spec.test_key, ctx.label_schedule if spec.uses_schedule else None)
     outcome = ctx.memo.get(key)
     if outcome is None:
-        outcome = ctx.memo[key] = _run_test(spec.test, ctx)
+        outcome = ctx.memo[key] = spec.run(ctx)
     return CriterionResult(
         id=f"{prefix}.{spec.id}" if prefix else spec.id, status=outcome.status, citation=spec.citation,
         text=spec.text, evidence=outcome.evidence, kind=spec.kind, note="; ".join(outcome.notes),
