@@ -1,8 +1,9 @@
 """The decision audit trail (docs/audit.md): every hook invocation, its per-order outcomes, feedback, used JWT ids.
 
-Hook responses must not wait for the database, so `record_invocation` only queues; one background thread writes
-the queue in batches. The writer lingers up to `_LINGER_SECONDS` after the first queued record to gather more: one
-transaction per record cost about 0.65 ms of CPU in the worker that answers the EHR, one per 20 records 0.12 ms each. `close()` drains it: it runs at interpreter exit (atexit), which gunicorn workers reach on a
+Hook responses must not wait for the database, so `record_invocation` only appends to a deque; one background thread
+wakes every `_WRITE_INTERVAL_SECONDS` and writes what has gathered, in batches. Appending wakes nobody: a queue that
+woke the writer for each record cost the request thread a lock hand-off and a GIL switch per call, and one
+transaction per record cost about 0.65 ms of CPU against 0.12 ms per record in batches of 20. `close()` drains it: it runs at interpreter exit (atexit), which gunicorn workers reach on a
 graceful stop (SIGTERM → worker exits through SystemExit), and the app may also call it from gunicorn's
 `worker_exit` hook. Records still queued are visible to `has_prior_approval`, so a second order signed right after
 the first sees the first one's approval.
@@ -12,9 +13,9 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import queue
 import threading
 import time as clock
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 MEETS_CRITERIA = "meets-criteria"
 ORDER_SIGN = "order-sign"
 _BATCH_MAX = 200
-_LINGER_SECONDS = 0.1
+_WRITE_INTERVAL_SECONDS = 0.1
 _WRITE_ATTEMPTS = 3
 _JTI_PURGE_INTERVAL = timedelta(minutes=10)
 
@@ -105,22 +106,18 @@ class InvocationDetail:
         return {**self.record.as_dict(), "feedback": [entry.as_dict() for entry in self.feedback]}
 
 
-class _Flush:
-    """Queued by `flush`: the writer stops gathering and writes what it has."""
-
-
-_FLUSH = _Flush()
-_Queued = InvocationRecord | _Flush | None  # None stops the writer
-
-
 class AuditStore:
     """The audit database: a background writer for invocations, synchronous jti and feedback writes, queries."""
 
     def __init__(self, database_url: str) -> None:
         self.engine: Engine = create_db_engine(database_url)
-        self._queue: queue.Queue[_Queued] = queue.Queue()
+        self._queue: deque[InvocationRecord] = deque()  # appended by request threads, taken by the writer only
         self._pending: dict[int, InvocationRecord] = {}  # queued or being written, by id(record)
-        self._lock = threading.Lock()  # guards _pending, _running and the enqueue/stop order
+        self._lock = threading.Lock()  # guards _pending, _running, _queued and the enqueue/stop order
+        self._wake = threading.Event()  # set by flush and close: write now
+        self._progress = threading.Condition()  # notified as batches are done (guards _done)
+        self._queued = 0  # records ever queued
+        self._done = 0  # records ever taken off the queue and written (or given up)
         self._running = False
         self._thread: threading.Thread | None = None
         self._next_jti_purge = datetime.min
@@ -140,9 +137,8 @@ class AuditStore:
         """Write everything still queued, stop the writer and release connections. Safe to call twice."""
         with self._lock:
             was_running, self._running = self._running, False
-            if was_running:
-                self._queue.put(None)
         if was_running and self._thread is not None:
+            self._wake.set()
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.error("audit writer did not finish within %.0f s; %d records unwritten", timeout, len(self._pending))
@@ -151,9 +147,13 @@ class AuditStore:
 
     def flush(self) -> None:
         """Wait until every queued record is written (tests and the CLI; the hook path never waits)."""
-        if self._running:
-            self._queue.put(_FLUSH)
-            self._queue.join()
+        with self._lock:
+            if not self._running:
+                return
+            target = self._queued
+        self._wake.set()
+        with self._progress:
+            self._progress.wait_for(lambda: self._done >= target)
 
     # --- invocations -------------------------------------------------------------------------------------------
 
@@ -162,32 +162,30 @@ class AuditStore:
         with self._lock:
             if self._running:
                 self._pending[id(record)] = record
-                self._queue.put(record)
+                self._queue.append(record)
+                self._queued += 1
                 return
         self._write_batch([record])
 
     def _write_loop(self) -> None:
-        stop = False
-        while not stop:
-            batch = self._gather()
-            stop = batch[-1] is None
-            records = [item for item in batch if isinstance(item, InvocationRecord)]
-            if records:
-                self._write_batch(records)
-            for _ in batch:
-                self._queue.task_done()
+        while True:
+            self._wake.wait(_WRITE_INTERVAL_SECONDS)
+            self._wake.clear()
+            # Read before counting the queue: once close has cleared _running, nothing more is appended.
+            stopping = not self._running
+            self._write_queued(len(self._queue))
+            if stopping:
+                return
 
-    def _gather(self) -> list[_Queued]:
-        """The next batch: what arrives within the linger time after the first item, up to a stop or flush."""
-        batch = [self._queue.get()]
-        deadline = clock.monotonic() + _LINGER_SECONDS
-        while len(batch) < _BATCH_MAX and isinstance(batch[-1], InvocationRecord):
-            remaining = deadline - clock.monotonic()
-            try:
-                batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
-            except queue.Empty:
-                break
-        return batch
+    def _write_queued(self, count: int) -> None:
+        """Write the `count` oldest records (what had gathered when the writer woke), `_BATCH_MAX` at a time."""
+        while count > 0:
+            batch = [self._queue.popleft() for _ in range(min(count, _BATCH_MAX))]
+            count -= len(batch)
+            self._write_batch(batch)
+            with self._progress:
+                self._done += len(batch)
+                self._progress.notify_all()
 
     def _write_batch(self, records: list[InvocationRecord]) -> None:
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
