@@ -11,7 +11,6 @@ the first sees the first one's approval.
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import threading
 import time as clock
@@ -364,8 +363,7 @@ def _outcome_values(invocation_id: int, outcome: OrderOutcome) -> dict[str, Any]
         "policy_version": outcome.policy_version, "decision": outcome.decision, "indication": outcome.indication,
         "request_type": outcome.request_type, "cycle": outcome.cycle,
         "coverage_assertion_id": outcome.coverage_assertion_id, "what_if": outcome.what_if,
-        # A round trip through JSON text so a stray date or tuple in a criterion cannot fail the whole batch.
-        "criteria": json.loads(json.dumps(outcome.criteria, default=str)),
+        "criteria": outcome.criteria,  # db.py serializes it, values JSON cannot carry as text
     }
 
 

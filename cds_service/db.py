@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
@@ -25,12 +26,18 @@ def create_db_engine(database_url: str) -> Engine:
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, json_serializer=_json_text)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, json_serializer=_json_text)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns (the criteria of a decision): orjson, and text for what JSON cannot carry (a stray date or Decimal
+    in a criterion must not fail the batch of audit records it is in)."""
+    return orjson.dumps(value, default=str).decode()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
