@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from cds_service.db import create_db_engine, migrate
+from cds_service.db import create_db_engine, migrate, write_transaction
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
 from cds_service.evaluation import OrderOutcome
 
@@ -189,7 +189,7 @@ class AuditStore:
     def _write_batch(self, records: list[InvocationRecord]) -> None:
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
-                with self.engine.begin() as connection:
+                with write_transaction(self.engine) as connection:
                     _insert_records(connection, records)
                 break
             except SQLAlchemyError:
@@ -209,7 +209,7 @@ class AuditStore:
         """Remember `jti` until `expires_at`; False if it was already used (by any worker on this database)."""
         self._purge_expired_jtis()
         try:
-            with self.engine.begin() as connection:
+            with write_transaction(self.engine) as connection:
                 connection.execute(insert(UsedJti).values(jti=jti, expires_at=_naive_utc(expires_at)))
         except IntegrityError:
             return False
@@ -220,7 +220,7 @@ class AuditStore:
         if now < self._next_jti_purge:
             return
         self._next_jti_purge = now + _JTI_PURGE_INTERVAL
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             connection.execute(delete(UsedJti).where(UsedJti.expires_at < now))
 
     # --- prior approval ----------------------------------------------------------------------------------------
@@ -259,8 +259,9 @@ class AuditStore:
             entry.card_known = entry.card_uuid in known
             entry.received_at = received_at.replace(tzinfo=timezone.utc)
             entry.client_iss = client_iss
-        with Session(self.engine) as session, session.begin():
+        with write_transaction(self.engine) as connection, Session(connection) as session:
             session.add_all(_feedback_row(service_id, entry, received_at) for entry in entries)
+            session.flush()  # inside the write transaction, which commits it
         return entries
 
     def _known_card_uuids(self, uuids: set[str]) -> set[str]:

@@ -6,6 +6,7 @@ Each PostgreSQL test gets a schema of its own (via the connection's search_path)
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -17,7 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, make_url, text
 
-from cds_service.db import create_db_engine, migrate
+from cds_service.db import create_db_engine, migrate, write_transaction
 from cds_service.db_models import Base
 
 POSTGRES_URL = os.environ.get("CDS_TEST_POSTGRES_URL")
@@ -84,11 +85,24 @@ def test_migrations_match_the_models(database_url: str) -> None:
 
 def test_workers_starting_at_once_migrate_without_errors(database_url: str) -> None:
     """Like several gunicorn workers booting together on an empty database: separate processes."""
-    code = "import sys; from cds_service.db import create_db_engine, migrate; migrate(create_db_engine(sys.argv[1]))"
+    code = "import sys; from cds_service.db import create_db_engine, migrate, write_transaction; migrate(create_db_engine(sys.argv[1]))"
     workers = [subprocess.Popen([sys.executable, "-c", code, database_url], stderr=subprocess.PIPE) for _ in range(2)]
     errors = [worker.communicate(timeout=60)[1].decode() for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], errors
     engine = create_db_engine(database_url)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    engine.dispose()
+
+
+def test_a_sqlite_write_transaction_holds_the_write_lock_from_its_start(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'audit.db'}")
+    migrate(engine)
+    other = sqlite3.connect(tmp_path / "audit.db", timeout=0, isolation_level=None)
+    with write_transaction(engine):
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")  # no statement has run yet, and the lock is already taken
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("ROLLBACK")
+    other.close()
     engine.dispose()
