@@ -58,6 +58,7 @@ class CriterionSpec:
     # The test in canonical form: indications repeat the same tests (age, lineage, dose), evaluated once per order.
     test_key: str = ""
     uses_schedule: bool = False  # the outcome depends on the indication's label schedule
+    result_id: str = ""  # the id its results carry: "<indication>.<criterion>", or the criterion id at policy level
     run: Test = field(kw_only=True, compare=False, repr=False)  # the test compiled (compile_test)
 
 
@@ -146,13 +147,13 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     indications = tuple(_parse_indication(i, common) for i in raw.get("indications", []))
     return Policy(
         id=raw["id"], version=str(raw["version"]), title=raw["title"], payer_label=raw["payer_label"],
-        url=raw["url"], universal=tuple(_parse_criterion(c, common) for c in raw.get("universal", [])),
+        url=raw["url"], universal=tuple(_parse_criterion(c, common, "") for c in raw.get("universal", [])),
         indications=indications,
     )
 
 
 def _parse_indication(raw: dict[str, Any], common: dict[str, Any]) -> IndicationSpec:
-    criteria = tuple(_parse_criterion(c, common) for c in raw["criteria"])
+    criteria = tuple(_parse_criterion(c, common, raw["id"]) for c in raw["criteria"])
     renewal = raw.get("renewal")
     spec = IndicationSpec(
         id=raw["id"], title=raw["title"], citation=raw["citation"],
@@ -179,7 +180,7 @@ def _check_indication(spec: IndicationSpec) -> None:
         raise PolicyFileError(f"{spec.id}: a dose schedule criterion needs the indication's label_schedule")
 
 
-def _parse_criterion(raw: dict[str, Any], common: dict[str, Any]) -> CriterionSpec:
+def _parse_criterion(raw: dict[str, Any], common: dict[str, Any], indication: str) -> CriterionSpec:
     if "use" in raw:  # a shared criterion, optionally with some keys overridden
         raw = {"id": raw["use"], **common[raw["use"]], **{k: v for k, v in raw.items() if k != "use"}}
     unknown_keys = set(raw) - _CRITERION_KEYS
@@ -195,6 +196,7 @@ def _parse_criterion(raw: dict[str, Any], common: dict[str, Any]) -> CriterionSp
         id=raw["id"], kind=kind, text=raw["text"], citation=raw["citation"], missing=raw["missing"], test=test,
         summary=raw.get("summary", ""), critical=bool(raw.get("critical", False)), from_cycle=raw.get("from_cycle"),
         test_key=test_key, uses_schedule='"dose": "schedule"' in test_key, run=compile_test(test),
+        result_id=f"{indication}.{raw['id']}" if indication else raw["id"],
     )
 
 
@@ -367,22 +369,23 @@ def _applies(spec: CriterionSpec, facts: ClinicalFacts) -> bool:
     return spec.from_cycle is None or cycle is None or cycle >= spec.from_cycle
 
 
-def _evaluate_criterion(spec: CriterionSpec, ctx: _Context, prefix: str) -> CriterionResult:
+def _evaluate_criterion(spec: CriterionSpec, ctx: _Context) -> CriterionResult:
     key = (spec.test_key, ctx.label_schedule if spec.uses_schedule else None)
     outcome = ctx.memo.get(key)
     if outcome is None:
         outcome = ctx.memo[key] = spec.run(ctx)
+    status = outcome.status
+    # Positional, in CriterionResult's field order: about seventy are built per evaluation.
     return CriterionResult(
-        id=f"{prefix}.{spec.id}" if prefix else spec.id, status=outcome.status, citation=spec.citation,
-        text=spec.text, evidence=outcome.evidence, kind=spec.kind, note="; ".join(outcome.notes),
-        missing=(outcome.missing or spec.missing) if outcome.status == UNKNOWN else spec.missing,
-        attested=outcome.attested, summary=spec.summary, critical=spec.critical,
+        spec.result_id, status, spec.citation, spec.text, outcome.evidence, spec.kind, "; ".join(outcome.notes),
+        (outcome.missing or spec.missing) if status == UNKNOWN else spec.missing, outcome.attested, spec.summary,
+        spec.critical,
     )
 
 
 def _evaluate_indication(spec: IndicationSpec, ctx: _Context) -> IndicationResult:
     ctx = _Context(ctx.facts, ctx.doses, ctx.prior_approval, spec.label_schedule, ctx.memo)
-    results = tuple(_evaluate_criterion(c, ctx, spec.id) for c in spec.criteria if _applies(c, ctx.facts))
+    results = tuple(_evaluate_criterion(c, ctx) for c in spec.criteria if _applies(c, ctx.facts))
     return IndicationResult(
         id=spec.id, title=spec.title, citation=spec.citation,
         status=all_of(r.status for r in results),
@@ -408,7 +411,7 @@ def _candidates(policy: Policy, ctx: _Context) -> list[tuple[IndicationSpec, Ind
 def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, prior_approval: bool) -> Decision:
     """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group."""
     ctx = _Context(facts, doses, prior_approval, None)
-    general = [_evaluate_criterion(c, ctx, "") for c in policy.universal if _applies(c, facts)]
+    general = [_evaluate_criterion(c, ctx) for c in policy.universal if _applies(c, facts)]
     evaluated = _candidates(policy, ctx)
     results = [r for _, r in evaluated]
     decision = _decide([c.status for c in general], [r.status for r in results])
