@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -85,6 +86,9 @@ def unit_text(quantity: dict[str, Any]) -> str:
     return str(code or quantity.get("unit") or "").strip()
 
 
+# Unit strings are few and recur in every order and history: each is normalized and parsed once per process. The
+# bound keeps a hostile stream of distinct strings from growing memory.
+@lru_cache(maxsize=4096)
 def normalize(unit: str) -> str:
     text = unit.strip().lower().replace(" ", "")
     for pattern, replacement in _SPELLINGS:
@@ -94,6 +98,7 @@ def normalize(unit: str) -> str:
     return re.sub(r"/+", "/", text)
 
 
+@lru_cache(maxsize=4096)
 def parse_dose_unit(unit: str) -> DoseUnit | str:
     """The DoseUnit of a unit string, or why it cannot be read."""
     parts = normalize(unit).split("/") if unit else []
