@@ -112,7 +112,8 @@ def _span_end(resource: dict[str, Any], start: date, timings: list[dict[str, Any
 
 def read_med_orders(resources: Iterable[dict[str, Any]], resolve: Resolver,
                     today: date | None = None) -> list[MedOrder]:
-    """Every usable MedicationRequest once, with its kinds (intrathecal orders lose their systemic kinds).
+    """Every usable MedicationRequest of a kind the rules tell apart, once, with its kinds (intrathecal orders lose
+    their systemic kinds).
     Draft orders without a recorded start start `today`, as the order being signed does."""
     orders = []
     for resource in resources:
@@ -125,6 +126,8 @@ def read_med_orders(resources: Iterable[dict[str, Any]], resolve: Resolver,
         kinds, intrathecal_text = _classes(concepts)
         if kinds & _SYSTEMIC_KINDS and (_has_intrathecal_line(resource) or intrathecal_text):
             kinds = kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
+        if not kinds:
+            continue  # supportive care (antiemetics, anti-infectives, premedication): no rule reads it
         timings = dosage_timings(resource)
         start = recorded_start(resource, timings) or (today if status == "draft" else None)
         end = _span_end(resource, start, timings) if start is not None else None
