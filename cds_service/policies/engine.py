@@ -59,7 +59,7 @@ class CriterionSpec:
     test_key: str = ""
     uses_schedule: bool = False  # the outcome depends on the indication's label schedule
     result_id: str = ""  # the id its results carry: "<indication>.<criterion>", or the criterion id at policy level
-    run: Test = field(kw_only=True, compare=False, repr=False)  # the test compiled (compile_test)
+    run: Test = field(kw_only=True, compare=False, repr=False)  # the test compiled (_compile_test)
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def _parse_criterion(raw: dict[str, Any], common: dict[str, Any], indication: st
     return CriterionSpec(
         id=raw["id"], kind=kind, text=raw["text"], citation=raw["citation"], missing=raw["missing"], test=test,
         summary=raw.get("summary", ""), critical=bool(raw.get("critical", False)), from_cycle=raw.get("from_cycle"),
-        test_key=test_key, uses_schedule='"dose": "schedule"' in test_key, run=compile_test(test),
+        test_key=test_key, uses_schedule='"dose": "schedule"' in test_key, run=_compile_test(test),
         result_id=f"{indication}.{raw['id']}" if indication else raw["id"],
     )
 
@@ -246,7 +246,7 @@ class _Context:
 Test = Callable[[_Context], _Outcome]
 
 
-def compile_test(test: Mapping[str, Any]) -> Test:
+def _compile_test(test: Mapping[str, Any]) -> Test:
     head = _compile_head(test)
     if test.get("if_unknown") == NOT_MET:
         def unknown_is_not_met(ctx: _Context) -> _Outcome:
@@ -329,7 +329,7 @@ def _compare(value: Any, op: str, expected: Any) -> bool:
 
 
 def _compile_group(test: Mapping[str, Any]) -> Test:
-    children = tuple(compile_test(sub) for sub in test.get("any", test.get("all", [])))
+    children = tuple(_compile_test(sub) for sub in test.get("any", test.get("all", [])))
     combine = any_of if "any" in test else all_of
 
     def group(ctx: _Context) -> _Outcome:
