@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +28,8 @@ from bench.load import CONNECTIONS  # noqa: E402
 from bench.pipeline import PIPELINES, Call, describe, encode  # noqa: E402
 from bench.stats import Summary  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
 WARMUP_CALLS = 3
 
 
@@ -46,6 +48,7 @@ class Plan:
 @dataclass
 class Report:
     pipeline: str = ""
+    commit: str = ""  # `git describe --always --dirty` of the code measured ("" outside a git checkout)
     answer: str = ""
     resources: int = 0
     latency: Summary | None = None
@@ -54,6 +57,15 @@ class Report:
     targets: list[targets.Target] = field(default_factory=list)
     # 1-minute load average at the start and the end: above the core count, other work skewed the numbers.
     load_average: list[float] = field(default_factory=list)
+
+
+def code_version() -> str:
+    try:
+        found = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True,
+                               timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return found.stdout.strip() if found.returncode == 0 else ""
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -145,8 +157,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = make_plan(args)
-    report = Report(pipeline=args.pipeline, load_average=[os.getloadavg()[0]])
-    print(f"{os.cpu_count()} cores, load average {report.load_average[0]:.2f}")
+    report = Report(pipeline=args.pipeline, commit=code_version(), load_average=[os.getloadavg()[0]])
+    print(f"code {report.commit or 'unknown'}; {os.cpu_count()} cores, load average {report.load_average[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="cds-bench-") as folder:
         # An in-process app reads its settings when created: a throw-away database, never the developer's.
         os.environ["CDS_DATABASE_URL"] = f"sqlite:///{Path(folder) / 'inprocess.db'}"
