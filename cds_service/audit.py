@@ -20,10 +20,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from cds_service.db import create_db_engine, migrate, write_transaction
+from cds_service.db import create_db_engine, error_summary, migrate, write_transaction
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
 from cds_service.evaluation import OrderOutcome
 
@@ -187,21 +187,37 @@ class AuditStore:
                 self._progress.notify_all()
 
     def _write_batch(self, records: list[InvocationRecord]) -> None:
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
-            try:
-                with write_transaction(self.engine) as connection:
-                    _insert_records(connection, records)
-                break
-            except SQLAlchemyError:
-                log.exception("audit write failed (attempt %d of %d)", attempt, _WRITE_ATTEMPTS)
-                if attempt == _WRITE_ATTEMPTS:
-                    log.error("audit records lost: hookInstance %s", ", ".join(r.hook_instance for r in records))
-                else:
-                    clock.sleep(0.2 * attempt)
+        ids = ", ".join(r.hook_instance for r in records)
+        try:
+            self._insert_with_retries(records)
+        except (OperationalError, InterfaceError) as exc:  # the database stayed unreachable or locked
+            log.error("audit records lost after %d attempts (%s): hookInstance %s", _WRITE_ATTEMPTS,
+                      error_summary(exc), ids)
+        except Exception as exc:
+            if len(records) > 1:  # one record the database refuses must not cost the others of its batch
+                for record in records:
+                    self._write_batch([record])
+            elif isinstance(exc, SQLAlchemyError):
+                log.error("audit record refused by the database (%s), lost: hookInstance %s", error_summary(exc), ids)
+            else:
+                log.exception("audit record could not be written, lost: hookInstance %s", ids)
         # Removed only after the commit: a reader that misses a record here finds it in the database.
         with self._lock:
             for record in records:
                 self._pending.pop(id(record), None)
+
+    def _insert_with_retries(self, records: list[InvocationRecord]) -> None:
+        """Retries what may pass later (a locked or unreachable database); raises what will not, and the last."""
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                with write_transaction(self.engine) as connection:
+                    _insert_records(connection, records)
+                return
+            except (OperationalError, InterfaceError) as exc:
+                if attempt == _WRITE_ATTEMPTS:
+                    raise
+                log.warning("audit write failed (attempt %d of %d): %s", attempt, _WRITE_ATTEMPTS, error_summary(exc))
+                clock.sleep(0.2 * attempt)
 
     # --- used JWT ids ------------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Key of the PostgreSQL advisory lock held while migrating: any constant shared by every worker of this service.
@@ -24,15 +25,16 @@ _SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def create_db_engine(database_url: str) -> Engine:
-    """An engine for `database_url`; plain postgresql:// URLs are routed to psycopg 3."""
+    """An engine for `database_url`; plain postgresql:// URLs are routed to psycopg 3. Statement parameters are kept
+    out of error messages (`hide_parameters`): they hold patient ids and criteria notes, and errors are logged."""
     url = make_url(database_url)
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, json_serializer=_json_text)
+        return create_engine(url, pool_pre_ping=True, json_serializer=_json_text, hide_parameters=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, json_serializer=_json_text)
+    engine = create_engine(url, json_serializer=_json_text, hide_parameters=True)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -70,6 +72,15 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
+
+
+def error_summary(exc: SQLAlchemyError) -> str:
+    """A database error for the log, without its message: PostgreSQL's message repeats the failing row ("Failing
+    row contains ..."), which holds patient ids and criteria notes. The classes and SQLSTATE say what went wrong."""
+    original = exc.orig if isinstance(exc, DBAPIError) else None
+    sqlstate = getattr(original, "sqlstate", None)
+    parts = [type(exc).__name__] + ([type(original).__name__] if original is not None else [])
+    return " / ".join(parts) + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
 
 
 @contextmanager

@@ -5,8 +5,10 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from cds_service.db import error_summary
 from cds_service.exceptions import ClientError
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,10 @@ def _unauthorized(exc: Unauthorized) -> Response:
 
 
 def _server_fault(exc: Exception) -> Response:
-    log.exception("unexpected fault on %s %s", request.method, request.path)
+    if isinstance(exc, SQLAlchemyError):  # its message can repeat a row's clinical content: classes only
+        log.error("database fault on %s %s: %s", request.method, request.path, error_summary(exc))
+    else:
+        log.exception("unexpected fault on %s %s", request.method, request.path)
     return outcome_response(500, "Internal error; the incident is logged", code="exception")
 
 

@@ -134,6 +134,20 @@ def test_records_queued_together_are_written_in_few_transactions(store: AuditSto
     assert 1 <= len(commits) < 5  # the writer gathers what arrives while it lingers
 
 
+def test_a_record_the_database_refuses_costs_only_itself(store: AuditStore,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    # An order id is NOT NULL: a bug of ours, not an outage; the failing row also carries a clinical note.
+    refused = invocation("bad", "p1", outcome(None, criteria=[{"id": "M1", "note": "MRD 0.05% on 2026-11-15"}]))
+    store.record_invocation(invocation("good-1"))
+    store.record_invocation(refused)
+    store.record_invocation(invocation("good-2"))
+    store.flush()
+    assert store.show("good-1") is not None and store.show("good-2") is not None
+    assert store.show("bad") is None
+    assert "lost: hookInstance bad" in caplog.text and "IntegrityError" in caplog.text
+    assert "MRD 0.05%" not in caplog.text  # statement parameters (clinical notes) never reach the log
+
+
 def test_close_drains_the_queue(database_url: str) -> None:
     audit = AuditStore(database_url)
     audit.start()

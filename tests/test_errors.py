@@ -10,7 +10,9 @@ from typing import Any, Callable, Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.exc import IntegrityError
 
+from cds_service.http_errors import register_error_handlers
 from tests.conftest import close_app, local_settings, make_app
 
 SERVICE = "/cds-services/blinatumomab-coverage"
@@ -120,10 +122,12 @@ BAD_REQUESTS: list[tuple[str, Callable[[], dict[str, Any]], Mutation, str]] = [
     ("hook not declared", sign_request, _setting("hook", "patient-view"), "hook"),
     ("missing hookInstance", sign_request, _without("hookInstance"), "hookInstance"),
     ("hookInstance not a string", sign_request, _setting("hookInstance", ["x"]), "hookInstance"),
+    ("hookInstance too long for the audit trail", sign_request, _setting("hookInstance", "h" * 201), "hookInstance"),
     ("missing context", sign_request, _without("context"), "context"),
     ("context not an object", sign_request, _setting("context", "p1"), "context"),
     ("missing patientId", sign_request, _without("context.patientId"), "context.patientId"),
     ("patientId not a string", sign_request, _setting("context.patientId", 12), "context.patientId"),
+    ("patientId too long", sign_request, _setting("context.patientId", "p" * 201), "context.patientId"),
     ("missing draftOrders", sign_request, _without("context.draftOrders"), "context.draftOrders"),
     ("draftOrders not a Bundle", sign_request, _setting("context.draftOrders", {"resourceType": "List"}),
      "context.draftOrders.resourceType"),
@@ -261,3 +265,19 @@ def test_garbage_never_gives_a_500(client: FlaskClient) -> None:
             raw = json.dumps(_mutated_request(rng, examples)).encode()
         response = post(client, raw)
         assert response.status_code in (200, 400, 412), (raw[:200], response.get_data(as_text=True))
+
+
+def test_a_database_fault_is_a_500_logged_without_the_rows_content(caplog: pytest.LogCaptureFixture) -> None:
+    app = Flask(__name__)
+    register_error_handlers(app)
+
+    @app.post("/boom")
+    def boom() -> str:
+        # PostgreSQL repeats the failing row in its message: here, a clinician's override comment.
+        raise IntegrityError("INSERT INTO feedback ...", {}, Exception("Failing row contains (patient declined)"))
+
+    response = app.test_client().post("/boom")
+    assert response.status_code == 500
+    assert response.get_json()["issue"][0]["code"] == "exception"
+    assert "database fault on POST /boom: IntegrityError / Exception" in caplog.text
+    assert "patient declined" not in caplog.text
