@@ -9,7 +9,7 @@ from pathlib import Path
 from bench import workload
 from bench.load import LoadResult, run_load
 from bench.pipeline import encode
-from bench.servers import gunicorn, peak_rss_mib, worker_pids
+from bench.servers import cpu_seconds, gunicorn, peak_rss_mib, worker_pids
 
 APPS = {"service": "cds_service.app:create_app()", "minimal": "bench.minimal_app:create_app()"}
 WARMUP_SECONDS = 2.0  # the first requests fill each worker's caches
@@ -20,6 +20,9 @@ MIB_TO_MB = 1.048576
 class Comparison:
     results: dict[str, LoadResult] = field(default_factory=dict)  # app name -> medians over the rounds
     worker_peak_mb: dict[str, list[float]] = field(default_factory=dict)  # app name -> per worker, highest seen
+    # App name -> median over the rounds of the workers' CPU (all threads, user + system) per answered request: what
+    # the app costs, apart from the load generator and the kernel's side of the sockets.
+    worker_cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -38,25 +41,37 @@ def _median_result(results: list[LoadResult]) -> LoadResult:
     )
 
 
-def _load_one(name: str, folder: Path, body: bytes, seconds: float) -> tuple[LoadResult, list[float]]:
+@dataclass(frozen=True)
+class _Run:
+    result: LoadResult
+    peaks_mb: list[float]
+    cpu_ms_per_request: float
+
+
+def _load_one(name: str, folder: Path, body: bytes, seconds: float) -> _Run:
     env = {"CDS_DATABASE_URL": f"sqlite:///{folder / f'{name}.db'}"}
     with gunicorn(name, APPS[name], env, body, folder / f"{name}.log") as server:
         run_load(server.url, body, min(WARMUP_SECONDS, seconds), workload.PATIENT_ID)
+        workers = worker_pids(server.process.pid)
+        cpu_before = sum(cpu_seconds(pid) for pid in workers)
         result = run_load(server.url, body, seconds, workload.PATIENT_ID)
-        peaks = [peak_rss_mib(pid) * MIB_TO_MB for pid in worker_pids(server.process.pid)]
-    return result, peaks
+        cpu = sum(cpu_seconds(pid) for pid in workers) - cpu_before
+        peaks = [peak_rss_mib(pid) * MIB_TO_MB for pid in workers]
+    return _Run(result, peaks, cpu * 1000 / max(result.requests, 1))
 
 
 def compare(seconds: float, rounds: int, folder: Path) -> Comparison:
     """`rounds` load runs of `seconds` per app, alternating which goes first (the machine drifts)."""
     body = encode(workload.order_sign_request())
-    runs: dict[str, list[LoadResult]] = {name: [] for name in APPS}
+    runs: dict[str, list[_Run]] = {name: [] for name in APPS}
     comparison = Comparison()
     for round_number in range(rounds):
         for name in list(APPS) if round_number % 2 == 0 else list(APPS)[::-1]:
-            result, peaks = _load_one(name, folder, body, seconds)
-            runs[name].append(result)
-            seen = comparison.worker_peak_mb.get(name, peaks)
-            comparison.worker_peak_mb[name] = [max(a, b) for a, b in zip(seen, peaks)]
-    comparison.results = {name: _median_result(results) for name, results in runs.items()}
+            run = _load_one(name, folder, body, seconds)
+            runs[name].append(run)
+            seen = comparison.worker_peak_mb.get(name, run.peaks_mb)
+            comparison.worker_peak_mb[name] = [max(a, b) for a, b in zip(seen, run.peaks_mb)]
+    comparison.results = {name: _median_result([r.result for r in found]) for name, found in runs.items()}
+    comparison.worker_cpu_ms = {name: statistics.median(r.cpu_ms_per_request for r in found)
+                                for name, found in runs.items()}
     return comparison

@@ -100,6 +100,7 @@ def run_http(report: Report, plan: Plan, folder: Path) -> None:
     for name, result in http.results.items():
         print(f"  {name:>8}: {result.requests_per_s:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
               f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}  ({result.tool})  "
+              f"worker CPU {http.worker_cpu_ms[name]:.2f} ms/request  "
               f"worker peak RSS {', '.join(f'{mb:.0f}' for mb in http.worker_peak_mb[name])} MB")
     print(f"  throughput ratio service/minimal: {http.ratio:.2f}")
 

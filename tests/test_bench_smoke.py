@@ -4,7 +4,9 @@ No timing assertions (the machine is noisy) and no HTTP: `make bench` runs the s
 """
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from bench import hotspots, run, workload  # noqa: E402
 from bench.inprocess import Budget, ScalePoint, growth_exponent  # noqa: E402
 from bench.load import parse_wrk  # noqa: E402
 from bench.pipeline import direct_call, encode  # noqa: E402
+from bench.servers import cpu_seconds  # noqa: E402
 from bench.stats import percentile  # noqa: E402
 from bench.targets import Target  # noqa: E402
 from cds_service.record import PREFETCH_KEYS  # noqa: E402
@@ -104,3 +107,15 @@ def test_targets_compare_in_the_stated_direction() -> None:
     assert Target("ratio", 0.6, 0.5, "", at_least=True).passed
     assert not Target("p99", 51.0, 50.0, "ms").passed
     assert Target("p99", 12.0, 50.0, "ms").line() == "PASS  p99: 12 ms (target <= 50 ms)"
+
+
+def test_cpu_seconds_reads_the_process_cpu_from_proc() -> None:
+    before = cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.05
+    while time.process_time() < deadline:  # burn a little CPU in this process
+        pass
+    assert cpu_seconds(os.getpid()) > before >= 0
+
+
+def test_the_run_records_the_code_version() -> None:
+    assert run.code_version()  # the tests run from a git checkout
