@@ -137,7 +137,7 @@ def _invocation(status: int, seconds: float) -> InvocationRecord:
     context = context if isinstance(context, dict) else {}
     return InvocationRecord(
         time=g.get("started_at") or datetime.now(timezone.utc),
-        service_id=(request.view_args or {}).get("service_id", SERVICE_ID),
+        service_id=_text((request.view_args or {}).get("service_id", SERVICE_ID)),  # a 404's id is the client's
         hook=hook.hook if hook else _text(body.get("hook")),
         hook_instance=hook.hook_instance if hook else _text(body.get("hookInstance")),
         client_iss=g.get("client_iss"),

@@ -14,7 +14,9 @@ from typing import IO, Any, Iterator
 import pytest
 import requests
 from flask import Flask
+from sqlalchemy import select
 
+from cds_service.db_models import Invocation
 from cds_service.validation import hook_request
 from tests.conftest import close_app, local_settings, make_app
 from tests.test_errors import EXAMPLES, select_request, sign_request
@@ -49,6 +51,15 @@ def test_error_statuses_are_audited_too(live_service: str, app: Flask) -> None:
     recorded = store(app).show("audited-400")
     assert recorded is not None
     assert (recorded.record.status, recorded.record.hook, recorded.record.patient_id) == (400, "order-sign", None)
+
+
+def test_an_unknown_service_id_of_any_length_is_audited_within_the_column(live_service: str, app: Flask) -> None:
+    response = requests.post(f"{live_service}/cds-services/{'x' * 300}", json=sign_request(), timeout=10)
+    assert response.status_code == 404
+    store(app).flush()
+    with store(app).engine.connect() as connection:
+        rows = connection.execute(select(Invocation.service_id, Invocation.status)).all()
+    assert [(service_id, status) for service_id, status in rows if status == 404] == [("x" * 200, 404)]
 
 
 def test_healthz_reports_the_database(live_service: str) -> None:
