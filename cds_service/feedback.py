@@ -23,10 +23,13 @@ log = logging.getLogger(__name__)
 
 SERVICE_IDS = frozenset({SERVICE_ID})
 
+# Lengths are those of the feedback table's columns (db_models.py): longer is refused here, not by the database.
 _STRING = {"type": "string", "minLength": 1}
+_ID = {"type": "string", "minLength": 1, "maxLength": 200}
 _CODING = {
     "type": "object",
-    "properties": {"system": {"type": "string"}, "code": {"type": "string"}, "display": {"type": "string"}},
+    "properties": {"system": {"type": "string", "maxLength": 500}, "code": {"type": "string", "maxLength": 200},
+                   "display": {"type": "string"}},
     "anyOf": [{"required": ["code"]}, {"required": ["display"]}],
 }
 _OVERRIDE_REASON = {
@@ -39,7 +42,7 @@ _ITEM = {
     "type": "object",
     "required": ["card", "outcome"],
     "properties": {
-        "card": _STRING,
+        "card": _ID,
         "outcome": {"enum": ["accepted", "overridden"]},
         "acceptedSuggestions": {
             "type": "array",

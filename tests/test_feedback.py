@@ -57,6 +57,15 @@ def test_accepted_feedback_is_stored_with_the_card(live_app: tuple[str, AuditSto
     assert entry.outcome_timestamp == datetime(2026, 11, 20, 12, 5, tzinfo=timezone.utc)
 
 
+def test_feedback_at_the_column_lengths_is_stored(live_app: tuple[str, AuditStore]) -> None:
+    base_url, store = live_app
+    reason = {"system": "s" * 500, "code": "c" * 200, "display": "d" * 2000}
+    item = {"card": "u" * 200, "outcome": "overridden", "overrideReason": {"reason": reason, "userComment": "x" * 5000}}
+    response = post(base_url, {"feedback": [item]})
+    assert response.status_code == 200, response.text
+    assert count_feedback(store) == 1
+
+
 def test_overridden_feedback_keeps_the_reason_and_comment(live_app: tuple[str, AuditStore]) -> None:
     base_url, store = live_app
     issue_card(store)
@@ -133,6 +142,9 @@ def test_feedback_on_a_card_whose_record_is_still_queued_is_known(live_app: tupl
     ({"feedback": "accepted"}, "feedback"),
     ({"feedback": [{"outcome": "accepted"}]}, "feedback[0].card"),
     ({"feedback": [{"card": "", "outcome": "accepted"}]}, "feedback[0].card"),
+    ({"feedback": [{"card": "c" * 201, "outcome": "accepted"}]}, "feedback[0].card"),
+    ({"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {"reason": {"code": "r" * 201}}}]},
+     "feedback[0].overrideReason.reason.code"),
     ({"feedback": [{"card": "c", "outcome": "maybe"}]}, "feedback[0].outcome"),
     ({"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": 5}]}, "feedback[0].overrideReason"),
     ({"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {}}]}, "feedback[0].overrideReason"),
