@@ -138,7 +138,7 @@ def _invocation(status: int, seconds: float) -> InvocationRecord:
     return InvocationRecord(
         time=g.get("started_at") or datetime.now(timezone.utc),
         service_id=_text((request.view_args or {}).get("service_id", SERVICE_ID)),  # a 404's id is the client's
-        hook=hook.hook if hook else _text(body.get("hook")),
+        hook=hook.hook if hook else _text(body.get("hook"), 100),
         hook_instance=hook.hook_instance if hook else _text(body.get("hookInstance")),
         client_iss=g.get("client_iss"),
         patient_id=hook.patient_id if hook else _text(context.get("patientId")) or None,
@@ -149,7 +149,7 @@ def _invocation(status: int, seconds: float) -> InvocationRecord:
 
 
 def _text(value: Any, limit: int = 200) -> str:
-    """A field of a request that failed validation, made safe to store: a string, bounded."""
+    """A field of a request that failed validation, made safe to store: a string, bounded by its column's length."""
     return value[:limit] if isinstance(value, str) else ""
 
 

@@ -53,6 +53,18 @@ def test_error_statuses_are_audited_too(live_service: str, app: Flask) -> None:
     assert (recorded.record.status, recorded.record.hook, recorded.record.patient_id) == (400, "order-sign", None)
 
 
+def test_fields_of_a_rejected_request_are_audited_within_their_columns(live_service: str, app: Flask) -> None:
+    body = sign_request()
+    body["hook"] = "h" * 150
+    body["hookInstance"] = "i" * 300
+    response = requests.post(live_service + SERVICE, json=body, timeout=10)
+    assert response.status_code == 400
+    store(app).flush()
+    with store(app).engine.connect() as connection:
+        rows = connection.execute(select(Invocation.hook, Invocation.hook_instance, Invocation.status)).all()
+    assert rows == [("h" * 100, "i" * 200, 400)]
+
+
 def test_an_unknown_service_id_of_any_length_is_audited_within_the_column(live_service: str, app: Flask) -> None:
     response = requests.post(f"{live_service}/cds-services/{'x' * 300}", json=sign_request(), timeout=10)
     assert response.status_code == 404
