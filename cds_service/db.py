@@ -12,11 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from cds_service import json_codec
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Key of the PostgreSQL advisory lock held while migrating: any constant shared by every worker of this service.
@@ -42,7 +43,7 @@ def create_db_engine(database_url: str) -> Engine:
 def _json_text(value: Any) -> str:
     """JSON columns (the criteria of a decision): orjson, and text for what JSON cannot carry (a stray date or Decimal
     in a criterion must not fail the batch of audit records it is in)."""
-    return orjson.dumps(value, default=str).decode()
+    return json_codec.dumps(value, default=str).decode()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

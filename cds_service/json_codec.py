@@ -4,12 +4,14 @@ Parsing a request with its prefetch takes about half the time with orjson, and w
 orjson refuses some JSON the standard library reads (NaN and Infinity, numbers beyond the range of a double, UTF-16
 and UTF-32, a byte order mark, nesting deeper than 1,024 levels): those documents fall back to `json.loads`, so what
 is accepted, and the error messages of what is not, are the standard library's. One difference remains: orjson reads
-an integer beyond 64 bits as a float (RFC 8259 §6 leaves that range to implementations; no FHIR integer is so large).
+an integer beyond 64 bits as a float (RFC 8259 §6 leaves that range to implementations); validation.py re-reads a
+request whose echoed part holds one. Writing, orjson refuses unpaired surrogates and integers beyond 64 bits, which
+the standard library writes (escaped): those documents fall back too.
 """
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -22,6 +24,9 @@ def loads(document: bytes | str) -> Any:
         return json.loads(document)
 
 
-def dumps(document: Any) -> bytes:
-    """UTF-8 JSON; raises TypeError for values JSON cannot carry (orjson.JSONEncodeError is a TypeError)."""
-    return orjson.dumps(document)
+def dumps(document: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """UTF-8 JSON; `default` converts what JSON cannot carry, else TypeError (or ValueError) as `json.dumps` raises."""
+    try:
+        return orjson.dumps(document, default=default)
+    except orjson.JSONEncodeError:
+        return json.dumps(document, default=default).encode()

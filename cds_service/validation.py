@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any, Callable
 
 from jsonschema import Draft202012Validator, ValidationError
 
@@ -21,6 +21,7 @@ CONFIGURATION_EXTENSION = "davinci-crd.configuration"
 # FHIR resources nest a few dozen levels at most; anything deeper is hostile or broken, and deep nesting would
 # exhaust the recursion of the code that walks it later.
 MAX_JSON_DEPTH = 100
+_INEXACT_FLOAT = 2.0**63  # orjson reads integers outside the 64-bit range as floats
 
 
 def check_content_type(content_type: str | None) -> None:
@@ -36,43 +37,60 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     """The body as a JSON object, or a 400 saying why not."""
     if not body.strip():
         raise ClientError(400, "Request body is empty; a CDS Hooks request is a JSON object")
-    try:
-        data = json_codec.loads(body)
-    except RecursionError:
-        raise ClientError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
-    except ValueError as exc:  # also UnicodeDecodeError
-        raise ClientError(400, f"Request body is not valid JSON: {exc}") from None
+    data = _parsed(body, json_codec.loads)
     if not isinstance(data, dict):
         raise ClientError(400, f"Request body must be a JSON object, not {type(data).__name__}")
     # Prefetch resources are only read at known paths, never walked recursively, so their depth cannot hurt; the
     # rest (context, orders echoed back in the response) is checked. This keeps the check off the bulk of the body.
-    if _depth_exceeds({k: v for k, v in data.items() if k != "prefetch"}, MAX_JSON_DEPTH):
+    too_deep, inexact = _inspect({k: v for k, v in data.items() if k != "prefetch"}, MAX_JSON_DEPTH)
+    if too_deep:
         raise ClientError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    if inexact:  # orjson read an integer beyond 64 bits as a float, and the orders are echoed back: read exactly
+        data = _parsed(body, json.loads)
     return data
 
 
-def _depth_exceeds(data: Any, limit: int) -> bool:
+def _parsed(body: bytes, loads: Callable[[bytes], Any]) -> Any:
+    try:
+        return loads(body)
+    except RecursionError:
+        raise ClientError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:  # also UnicodeDecodeError
+        raise ClientError(400, f"Request body is not valid JSON: {exc}") from None
+
+
+def _inspect(data: Any, limit: int) -> tuple[bool, bool]:
+    """(nested deeper than `limit`, holds a float at or beyond 2**63: an integer orjson could not read exactly)."""
     # Iterative, so that checking depth cannot itself hit the recursion limit.
+    inexact = False
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
         if depth > limit:
-            return True
-        children: Iterable[Any] = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
+            return True, inexact
+        for child in value.values() if isinstance(value, dict) else value:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+            elif type(child) is float and abs(child) >= _INEXACT_FLOAT:
+                inexact = True
+    return False, inexact
 
 
 @lru_cache(maxsize=1)
-def _validators() -> dict[str, Draft202012Validator]:
-    """The envelope's validator under "", and one per hook for its context (the schema's $defs)."""
+def _validators() -> tuple[Draft202012Validator, dict[str, Draft202012Validator]]:
+    """The envelope's validator, and one per hook for its context (the schema's $defs)."""
     schema = json.loads(resources.files("cds_service.schemas").joinpath("hook-request.json").read_text("utf-8"))
     Draft202012Validator.check_schema(schema)
     contexts = schema.pop("$defs")
-    return {"": Draft202012Validator(schema)} | {hook: Draft202012Validator(s) for hook, s in contexts.items()}
+    return Draft202012Validator(schema), {hook: Draft202012Validator(s) for hook, s in contexts.items()}
 
 
-def _expression(error: ValidationError, prefix: tuple[str, ...]) -> str:
+# A schema error with the path of what it validated inside the body: () for the envelope, ("context",) for a context.
+_Found = tuple[ValidationError, tuple[str, ...]]
+
+
+def _expression(found: _Found) -> str:
+    error, prefix = found
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in (*prefix, *error.absolute_path)).lstrip(".")
     if error.validator == "required":
         missing = next(name for name in error.validator_value if name not in error.instance)
@@ -80,26 +98,25 @@ def _expression(error: ValidationError, prefix: tuple[str, ...]) -> str:
     return path or "$this"
 
 
-def _first_error(validator: Draft202012Validator, instance: Any) -> ValidationError | None:
-    if validator.is_valid(instance):  # the common case, without collecting and sorting errors
-        return None
-    # Report the shallowest problem first: a missing `context` matters more than what is inside it.
-    return min(validator.iter_errors(instance), key=lambda e: (len(e.absolute_path), _expression(e, ())))
+def _errors(validator: Draft202012Validator, instance: Any, prefix: tuple[str, ...]) -> list[_Found]:
+    if validator.is_valid(instance):  # the common case, without collecting errors
+        return []
+    return [(error, prefix) for error in validator.iter_errors(instance)]
 
 
 def _schema_check(body: dict[str, Any]) -> None:
-    validators = _validators()
-    _raise_for(_first_error(validators[""], body), ())
-    context_validator = validators.get(body["hook"])
-    if context_validator is not None:
-        _raise_for(_first_error(context_validator, body["context"]), ("context",))
-
-
-def _raise_for(error: ValidationError | None, prefix: tuple[str, ...]) -> None:
-    if error is not None:
-        field = _expression(error, prefix)
+    envelope, contexts = _validators()
+    found = _errors(envelope, body, ())
+    hook, context = body.get("hook"), body.get("context")
+    if isinstance(hook, str) and hook in contexts and isinstance(context, dict):
+        found += _errors(contexts[hook], context, ("context",))
+    if found:
+        # Report the shallowest problem first: a missing `context` matters more than what is inside it.
+        first = min(found, key=lambda f: (len(f[1]) + len(f[0].absolute_path), _expression(f)))
+        field = _expression(first)
+        message = first[0].message
         # jsonschema messages quote the offending value, which may be huge: keep the diagnostics readable.
-        message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
+        message = message if len(message) <= 300 else message[:300] + "..."
         raise ClientError(400, f"{field}: {message}", field)
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from cds_service.dosing.reading import DoseLine, read_order_doses
+from cds_service.dosing import units
 from cds_service.dosing.units import parse_dose_unit
 from tests.test_dosing_support import START, dose, line, order, rate, rate_text, ratio
 
@@ -145,3 +146,12 @@ def test_unit_grammar_rejects_two_time_units() -> None:
     assert isinstance(parse_dose_unit("ug/d/h"), str)
     unit = parse_dose_unit("mcg/m2/day")
     assert not isinstance(unit, str) and unit.per_m2 and unit.time is not None and unit.time.days == 1
+
+
+def test_a_huge_unit_string_is_neither_kept_in_the_cache_nor_quoted_whole() -> None:
+    cached_before = units._parse_cached.cache_info().currsize, units._normalize_cached.cache_info().currsize
+    reading = parse_dose_unit("mcg/" + "x" * 100_000)
+    assert isinstance(reading, str) and reading.startswith("unknown unit") and len(reading) < 100
+    assert (units._parse_cached.cache_info().currsize, units._normalize_cached.cache_info().currsize) == cached_before
+    assert parse_dose_unit("mcg/d") == parse_dose_unit("mcg/d")  # short ones are cached
+    assert units._parse_cached.cache_info().hits >= 1

@@ -281,3 +281,32 @@ def test_a_database_fault_is_a_500_logged_without_the_rows_content(caplog: pytes
     assert response.get_json()["issue"][0]["code"] == "exception"
     assert "database fault on POST /boom: IntegrityError / Exception" in caplog.text
     assert "patient declined" not in caplog.text
+
+
+@pytest.mark.parametrize("resource_id", ['"all-1"', '"mrd-1"'])
+def test_an_unpaired_surrogate_in_the_record_still_gets_the_whole_answer(client: FlaskClient, resource_id: str) -> None:
+    """Valid JSON, invalid Unicode: orjson reads it but will not write it back, so the answer falls back."""
+    raw = (EXAMPLES / "aspirus-adult-maintenance.json").read_text()
+    response = post(client, raw.replace(resource_id, resource_id[:-1] + '\\udc80"').encode())
+    assert response.status_code == 200
+    decisions = [c["extension"]["coverage-decision"] for c in response.get_json()["cards"]
+                 if "coverage-decision" in c.get("extension", {})]
+    assert [d["decision"] for d in decisions] == ["meets-criteria"]
+
+
+def test_an_integer_beyond_64_bits_in_an_order_is_echoed_exactly(client: FlaskClient) -> None:
+    raw = (EXAMPLES / "aspirus-adult-maintenance.json").read_text()
+    extension = '"extension": [{"url": "http://example.org/x", "valueDecimal": 123456789012345678901234567890}],'
+    body = raw.replace('"resourceType": "MedicationRequest",', '"resourceType": "MedicationRequest", ' + extension, 1)
+    response = post(client, body.encode())
+    assert response.status_code == 200
+    answer = json.loads(response.get_data())  # the standard library reads integers exactly
+    assert answer["systemActions"]  # the order comes back in the coverage-information update
+    assert 123456789012345678901234567890 in _decimal_values(answer["systemActions"])
+
+
+def _decimal_values(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        own = [value["valueDecimal"]] if "valueDecimal" in value else []
+        return own + [v for x in value.values() for v in _decimal_values(x)]
+    return [v for x in value for v in _decimal_values(x)] if isinstance(value, list) else []

@@ -66,6 +66,14 @@ def test_feedback_at_the_column_lengths_is_stored(live_app: tuple[str, AuditStor
     assert count_feedback(store) == 1
 
 
+def test_feedback_with_an_unpaired_surrogate_is_stored(live_app: tuple[str, AuditStore]) -> None:
+    base_url, store = live_app
+    data = b'{"feedback": [{"card": "c1", "outcome": "accepted", "acceptedSuggestions": ["s\\udc80"]}]}'
+    response = post(base_url, None, data=data, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert count_feedback(store) == 1
+
+
 def test_overridden_feedback_keeps_the_reason_and_comment(live_app: tuple[str, AuditStore]) -> None:
     base_url, store = live_app
     issue_card(store)

@@ -54,3 +54,15 @@ def test_dumps_writes_utf8_json_and_refuses_what_json_cannot_carry() -> None:
     assert json.loads(json_codec.dumps(DOCUMENT).decode("utf-8")) == DOCUMENT
     with pytest.raises(TypeError):
         json_codec.dumps({"value": object()})
+
+
+@pytest.mark.parametrize("value", ["id-\udc80", 123456789012345678901234567890])
+def test_what_orjson_will_not_write_is_written_by_the_standard_library(value: object) -> None:
+    with pytest.raises(orjson.JSONEncodeError):
+        orjson.dumps(value)
+    assert json.loads(json_codec.dumps({"value": value})) == {"value": value}
+
+
+def test_dumps_converts_with_default_what_json_cannot_carry() -> None:
+    assert json.loads(json_codec.dumps({"since": object}, default=lambda v: "converted")) == {"since": "converted"}
+    assert json.loads(json_codec.dumps({"note": "MRD \udc80"}, default=str)) == {"note": "MRD \udc80"}

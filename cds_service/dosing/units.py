@@ -86,10 +86,21 @@ def unit_text(quantity: dict[str, Any]) -> str:
     return str(code or quantity.get("unit") or "").strip()
 
 
-# Unit strings are few and recur in every order and history: each is normalized and parsed once per process. The
-# bound keeps a hostile stream of distinct strings from growing memory.
-@lru_cache(maxsize=4096)
+# Unit strings are few and recur in every order and history: each is normalized and parsed once per process. Only
+# short strings are kept (a unit is a few characters; a client may send megabytes), at most 4,096 of them.
+_CACHED_UNIT_LENGTH = 64
+
+
 def normalize(unit: str) -> str:
+    return _normalize_cached(unit) if len(unit) <= _CACHED_UNIT_LENGTH else _normalize(unit)
+
+
+def parse_dose_unit(unit: str) -> DoseUnit | str:
+    """The DoseUnit of a unit string, or why it cannot be read."""
+    return _parse_cached(unit) if len(unit) <= _CACHED_UNIT_LENGTH else _parse_dose_unit(unit)
+
+
+def _normalize(unit: str) -> str:
     text = unit.strip().lower().replace(" ", "")
     for pattern, replacement in _SPELLINGS:
         text = re.sub(pattern, replacement, text)
@@ -98,21 +109,28 @@ def normalize(unit: str) -> str:
     return re.sub(r"/+", "/", text)
 
 
-@lru_cache(maxsize=4096)
-def parse_dose_unit(unit: str) -> DoseUnit | str:
-    """The DoseUnit of a unit string, or why it cannot be read."""
+def _parse_dose_unit(unit: str) -> DoseUnit | str:
     parts = normalize(unit).split("/") if unit else []
     if not parts:
         return "no unit"
     if parts[0] in VOLUME_UNITS:
-        return f"volume ({unit}) without a concentration"
+        return f"volume ({_shown(unit)}) without a concentration"
     if parts[0] not in MCG_PER_MASS:
-        return f"unknown unit {unit!r}"
+        return f"unknown unit {_shown(unit)!r}"
     per_m2 = "m2" in parts[1:]
     rest = [p for p in parts[1:] if p != "m2"]
     if len(rest) > 1 or (rest and rest[0] not in DAYS):
-        return f"unknown unit {unit!r}"
+        return f"unknown unit {_shown(unit)!r}"
     return DoseUnit(MCG_PER_MASS[parts[0]], per_m2, Span(*DAYS[rest[0]]) if rest else None)
+
+
+def _shown(unit: str) -> str:
+    """A unit as quoted on a card: the EHR's text, cut short when it is not a unit at all."""
+    return unit if len(unit) <= _CACHED_UNIT_LENGTH else unit[:_CACHED_UNIT_LENGTH] + "…"
+
+
+_normalize_cached = lru_cache(maxsize=4096)(_normalize)
+_parse_cached = lru_cache(maxsize=4096)(_parse_dose_unit)
 
 
 def time_span(quantity: dict[str, Any]) -> Span | None:
