@@ -151,7 +151,7 @@ class JwtVerifier:
             raise Unauthorized("jti is not a non-empty string")
         expires_at = datetime.fromtimestamp(int(claims["exp"]) + LEEWAY_SECONDS, tz=timezone.utc)
         # Scoped by issuer, hashed so any client-chosen jti fits the column.
-        key = hashlib.sha256(f"{claims['iss']}|{jti}".encode()).hexdigest()
+        key = hashlib.sha256(f"{claims['iss']}|{jti}".encode("utf-8", "surrogatepass")).hexdigest()
         if not self.jti_store.use_jti(key, expires_at):
             raise Unauthorized(f"jti reused by {claims['iss']}")
 

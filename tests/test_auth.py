@@ -196,6 +196,12 @@ def test_a_replayed_jti_is_rejected(secure: FlaskClient) -> None:
     assert_rejected(call(secure, token))
 
 
+def test_a_jti_that_is_not_valid_unicode_is_remembered_like_any_other(secure: FlaskClient) -> None:
+    token = ec_token(claims(jti="jti-\udc80"))  # JSON can carry an unpaired surrogate; UTF-8 cannot
+    assert call(secure, token).status_code == 200
+    assert_rejected(call(secure, token))
+
+
 def test_jku_must_be_the_configured_jwk_set_url(secure: FlaskClient, jwks_server: JwksServer) -> None:
     assert_rejected(call(secure, ec_token(jku="https://attacker.example.org/jwks.json")))
     assert call(secure, ec_token(jku=jwks_server.url)).status_code == 200
