@@ -139,9 +139,9 @@ def _invocation(status: int, seconds: float) -> InvocationRecord:
         time=g.get("started_at") or datetime.now(timezone.utc),
         service_id=_text((request.view_args or {}).get("service_id", SERVICE_ID)),  # a 404's id is the client's
         hook=hook.hook if hook else _text(body.get("hook"), 100),
-        hook_instance=hook.hook_instance if hook else _text(body.get("hookInstance")),
+        hook_instance=_text(hook.hook_instance if hook else body.get("hookInstance")),
         client_iss=g.get("client_iss"),
-        patient_id=hook.patient_id if hook else _text(context.get("patientId")) or None,
+        patient_id=_text(hook.patient_id if hook else context.get("patientId")) or None,
         status=status,
         latency_ms=seconds * 1000.0,
         outcomes=list(g.get("outcomes", [])),
@@ -149,8 +149,12 @@ def _invocation(status: int, seconds: float) -> InvocationRecord:
 
 
 def _text(value: Any, limit: int = 200) -> str:
-    """A field of a request that failed validation, made safe to store: a string, bounded by its column's length."""
-    return value[:limit] if isinstance(value, str) else ""
+    """A client's field made safe to store: a string, bounded by its column's length, encodable as UTF-8 (JSON can
+    carry an unpaired surrogate, which the database driver refuses: it becomes "?")."""
+    if not isinstance(value, str):
+        return ""
+    text = value[:limit]
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def register(app: Flask) -> None:

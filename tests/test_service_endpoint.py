@@ -65,6 +65,17 @@ def test_fields_of_a_rejected_request_are_audited_within_their_columns(live_serv
     assert rows == [("h" * 100, "i" * 200, 400)]
 
 
+def test_a_hook_instance_that_is_not_valid_unicode_is_still_audited(live_service: str, app: Flask) -> None:
+    body = json.dumps(sign_request()).replace('"hookInstance": "', '"hookInstance": "\\udc80-', 1)
+    response = requests.post(live_service + SERVICE, data=body.encode(), timeout=10,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+    store(app).flush()
+    with store(app).engine.connect() as connection:
+        [hook_instance] = connection.execute(select(Invocation.hook_instance)).scalars().all()
+    assert hook_instance.startswith("?-")
+
+
 def test_an_unknown_service_id_of_any_length_is_audited_within_the_column(live_service: str, app: Flask) -> None:
     response = requests.post(f"{live_service}/cds-services/{'x' * 300}", json=sign_request(), timeout=10)
     assert response.status_code == 404
