@@ -189,20 +189,20 @@ class AuditStore:
                 self._progress.notify_all()
 
     def _write_batch(self, records: list[InvocationRecord]) -> None:
-        ids = ", ".join(r.hook_instance for r in records)
         try:
             self._insert_with_retries(records)
         except (OperationalError, InterfaceError) as exc:  # the database stayed unreachable or locked
             log.error("audit records lost after %d attempts (%s): hookInstance %s", _WRITE_ATTEMPTS,
-                      error_summary(exc), ids)
+                      error_summary(exc), _ids(records))
         except Exception as exc:
             if len(records) > 1:  # one record the database refuses must not cost the others of its batch
                 for record in records:
                     self._write_batch([record])
             elif isinstance(exc, SQLAlchemyError):
-                log.error("audit record refused by the database (%s), lost: hookInstance %s", error_summary(exc), ids)
+                log.error("audit record refused by the database (%s), lost: hookInstance %s", error_summary(exc),
+                          _ids(records))
             else:
-                log.exception("audit record could not be written, lost: hookInstance %s", ids)
+                log.exception("audit record could not be written, lost: hookInstance %s", _ids(records))
         # Removed only after the commit: a reader that misses a record here finds it in the database.
         with self._lock:
             for record in records:
@@ -332,6 +332,10 @@ class AuditStore:
         except SQLAlchemyError:
             return False
         return True
+
+
+def _ids(records: list[InvocationRecord]) -> str:
+    return ", ".join(record.hook_instance for record in records)
 
 
 def _approves(record: InvocationRecord, patient_id: str, policy_id: str, exclude: tuple[str, ...]) -> bool:
