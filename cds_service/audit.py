@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -107,13 +107,38 @@ class InvocationDetail:
         return {**self.record.as_dict(), "feedback": [entry.as_dict() for entry in self.feedback]}
 
 
+class _Pending:
+    """Records queued or being written, by id() and by patient: the prior-approval check reads one patient's."""
+
+    def __init__(self) -> None:
+        self._by_patient: dict[str | None, dict[int, InvocationRecord]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(records) for records in self._by_patient.values())
+
+    def add(self, record: InvocationRecord) -> None:
+        self._by_patient.setdefault(record.patient_id, {})[id(record)] = record
+
+    def remove(self, record: InvocationRecord) -> None:
+        records = self._by_patient.get(record.patient_id, {})
+        records.pop(id(record), None)
+        if not records:
+            self._by_patient.pop(record.patient_id, None)
+
+    def of_patient(self, patient_id: str) -> list[InvocationRecord]:
+        return list(self._by_patient.get(patient_id, {}).values())
+
+    def all(self) -> list[InvocationRecord]:
+        return [record for records in self._by_patient.values() for record in records.values()]
+
+
 class AuditStore:
     """The audit database: a background writer for invocations, synchronous jti and feedback writes, queries."""
 
     def __init__(self, database_url: str) -> None:
         self.engine: Engine = create_db_engine(database_url)
         self._queue: deque[InvocationRecord] = deque()  # appended by request threads, taken by the writer only
-        self._pending: dict[int, InvocationRecord] = {}  # queued or being written, by id(record)
+        self._pending = _Pending()  # queued or being written
         self._lock = threading.Lock()  # guards _pending, _running, _queued and the enqueue/stop order
         self._wake = threading.Event()  # set by flush and close: write now
         self._progress = threading.Condition()  # notified as batches are done (guards _done)
@@ -162,7 +187,7 @@ class AuditStore:
         """Queue `record` for the writer; without a running writer (not started, or closed) write it now."""
         with self._lock:
             if self._running:
-                self._pending[id(record)] = record
+                self._pending.add(record)
                 self._queue.append(record)
                 self._queued += 1
                 return
@@ -206,7 +231,7 @@ class AuditStore:
         # Removed only after the commit: a reader that misses a record here finds it in the database.
         with self._lock:
             for record in records:
-                self._pending.pop(id(record), None)
+                self._pending.remove(record)
 
     def _insert_with_retries(self, records: list[InvocationRecord]) -> None:
         """Retries what may pass later (a locked or unreachable database); raises what will not, and the last."""
@@ -247,24 +272,12 @@ class AuditStore:
         """Was another order of this patient signed under `policy_id` with meets-criteria (not a what-if call)?"""
         # Pending first, then the database: see _write_batch for why this order never misses a record.
         with self._lock:
-            pending = list(self._pending.values())
+            pending = self._pending.of_patient(patient_id)
         if any(_approves(record, patient_id, policy_id, exclude_order_ids) for record in pending):
             return True
-        query = (
-            select(OrderOutcomeRow.id)
-            .join(Invocation)
-            .where(
-                Invocation.patient_id == patient_id,
-                Invocation.hook == ORDER_SIGN,
-                OrderOutcomeRow.policy == policy_id,
-                OrderOutcomeRow.decision == MEETS_CRITERIA,
-                OrderOutcomeRow.what_if.is_(False),
-                OrderOutcomeRow.order_id.not_in(exclude_order_ids),
-            )
-            .limit(1)
-        )
+        parameters = {"patient_id": patient_id, "policy": policy_id, "exclude": list(exclude_order_ids)}
         with self.engine.connect() as connection:
-            return connection.execute(query).first() is not None
+            return connection.execute(_PRIOR_APPROVAL, parameters).first() is not None
 
     # --- feedback ----------------------------------------------------------------------------------------------
 
@@ -284,7 +297,7 @@ class AuditStore:
 
     def _known_card_uuids(self, uuids: set[str]) -> set[str]:
         with self._lock:
-            pending = list(self._pending.values())
+            pending = self._pending.all()
         known = {uuid for record in pending for outcome in record.outcomes for uuid in outcome.card_uuids} & uuids
         query = select(IssuedCard.uuid).where(IssuedCard.uuid.in_(uuids - known), IssuedCard.kind == "card")
         with self.engine.connect() as connection:
@@ -332,6 +345,22 @@ class AuditStore:
         except SQLAlchemyError:
             return False
         return True
+
+
+# Built once: a Florida Blue evaluation asks it on every call, and building the statement cost more than running it.
+_PRIOR_APPROVAL = (
+    select(OrderOutcomeRow.id)
+    .join(Invocation)
+    .where(
+        Invocation.patient_id == bindparam("patient_id"),
+        Invocation.hook == ORDER_SIGN,
+        OrderOutcomeRow.policy == bindparam("policy"),
+        OrderOutcomeRow.decision == MEETS_CRITERIA,
+        OrderOutcomeRow.what_if.is_(False),
+        OrderOutcomeRow.order_id.not_in(bindparam("exclude", expanding=True)),
+    )
+    .limit(1)
+)
 
 
 def _ids(records: list[InvocationRecord]) -> str:
