@@ -270,11 +270,11 @@ def _compile_test(test: Mapping[str, Any]) -> Test:
 
 def _compile_head(test: Mapping[str, Any]) -> Test:
     if "fact" in test:
-        return _compile_fact(test["fact"], _matcher(test), bool(test.get("attested_to_exclude")))
+        return _compile_fact(_fact_reader(test["fact"]), _matcher(test), bool(test.get("attested_to_exclude")))
     if "any" in test or "all" in test:
         return _compile_group(test)
     if "cycle_at_most" in test:
-        return _compile_fact("cycle_number", _matcher({"at_most": test["cycle_at_most"]}), False)
+        return _compile_fact(lambda ctx: ctx.facts.cycle.number, _matcher({"at_most": test["cycle_at_most"]}), False)
     if test.get("dose") == "schedule":
         return lambda ctx: _from_verdict(ctx.doses.schedule(ctx.label_schedule or ""))
     if test.get("dose") == "ceiling":
@@ -287,15 +287,11 @@ def _compile_head(test: Mapping[str, Any]) -> Test:
 def _fact_reader(name: str) -> Callable[[_Context], Fact]:
     if name == "prior_approval":  # the audit trail's answer, not a clinical fact
         return lambda ctx: Fact(value=True if ctx.prior_approval else False)
-    if name == "cycle_number":
-        return lambda ctx: ctx.facts.cycle.number
     read = attrgetter(name)
     return lambda ctx: read(ctx.facts)
 
 
-def _compile_fact(name: str, matches: Callable[[Any], bool], attested_to_exclude: bool) -> Test:
-    read = _fact_reader(name)
-
+def _compile_fact(read: Callable[[_Context], Fact], matches: Callable[[Any], bool], attested_to_exclude: bool) -> Test:
     def fact_test(ctx: _Context) -> _Outcome:
         fact = read(ctx)
         if fact.value is None:
