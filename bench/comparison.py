@@ -1,5 +1,5 @@
-"""Steps 2 and 4: the service and the minimal Flask app under gunicorn with the same settings, side by side, then
-the workers' peak memory."""
+"""Steps 2 and 4: the service, the minimal Flask app and the checks-only app under gunicorn with the same settings,
+side by side, then the workers' peak memory."""
 from __future__ import annotations
 
 import statistics
@@ -11,7 +11,11 @@ from bench.load import LoadResult, run_load
 from bench.pipeline import encode
 from bench.servers import cpu_seconds, gunicorn, peak_rss_mib, worker_pids
 
-APPS = {"service": "cds_service.app:create_app()", "minimal": "bench.minimal_app:create_app()"}
+APPS = {
+    "service": "cds_service.app:create_app()",
+    "minimal": "bench.minimal_app:create_app()",  # the target's baseline
+    "checks-only": "bench.checks_only_app:create_app()",  # the contract's request checks, no evaluation
+}
 WARMUP_SECONDS = 2.0  # the first requests fill each worker's caches
 MIB_TO_MB = 1.048576
 
@@ -26,8 +30,12 @@ class Comparison:
 
     @property
     def ratio(self) -> float:
-        """Service throughput as a fraction of the minimal app's."""
-        return self.results["service"].requests_per_s / self.results["minimal"].requests_per_s
+        """Service throughput as a fraction of the minimal app's (the target)."""
+        return self.ratio_to("minimal")
+
+    def ratio_to(self, baseline: str) -> float:
+        """Service throughput as a fraction of `baseline`'s."""
+        return self.results["service"].requests_per_s / self.results[baseline].requests_per_s
 
 
 def _median_result(results: list[LoadResult]) -> LoadResult:
@@ -61,7 +69,7 @@ def _load_one(name: str, folder: Path, body: bytes, seconds: float) -> _Run:
 
 
 def compare(seconds: float, rounds: int, folder: Path) -> Comparison:
-    """`rounds` load runs of `seconds` per app, alternating which goes first (the machine drifts)."""
+    """`rounds` load runs of `seconds` per app, alternating the order of the apps (the machine drifts)."""
     body = encode(workload.order_sign_request())
     runs: dict[str, list[_Run]] = {name: [] for name in APPS}
     comparison = Comparison()

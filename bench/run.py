@@ -1,6 +1,6 @@
 """Benchmarks: in-process latency, HTTP throughput against a minimal Flask app, growth with the record, memory.
 
-    .venv/bin/python bench/run.py            # full run, about two minutes (`make bench`)
+    .venv/bin/python bench/run.py            # full run, about three minutes (`make bench`)
     .venv/bin/python bench/run.py --quick    # a fast pass over every step (numbers are rough)
     .venv/bin/python bench/run.py --no-http --profile 300   # plus a pyinstrument profile
 
@@ -94,15 +94,16 @@ def run_inprocess(report: Report, plan: Plan, call: Call) -> None:
 
 
 def run_http(report: Report, plan: Plan, folder: Path) -> None:
-    """Steps 2 and 4: the service against the minimal app over HTTP, and the workers' peak memory."""
+    """Steps 2 and 4: the service against the two baseline apps over HTTP, and the workers' peak memory."""
     report.http = http = comparison.compare(plan.load_seconds, plan.rounds, folder)
     print(f"HTTP, gunicorn 2 sync workers, {CONNECTIONS} connections, {plan.load_seconds:g} s x {plan.rounds} round(s):")
     for name, result in http.results.items():
-        print(f"  {name:>8}: {result.requests_per_s:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
+        print(f"  {name:>11}: {result.requests_per_s:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
               f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}  ({result.tool})  "
               f"worker CPU {http.worker_cpu_ms[name]:.2f} ms/request  "
               f"worker peak RSS {', '.join(f'{mb:.0f}' for mb in http.worker_peak_mb[name])} MB")
-    print(f"  throughput ratio service/minimal: {http.ratio:.2f}")
+    print(f"  throughput ratio service/minimal: {http.ratio:.2f} (the target); "
+          f"service/checks-only: {http.ratio_to('checks-only'):.2f}")
 
 
 def judge(report: Report) -> list[targets.Target]:

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` lives at the repository root
 
-from bench import hotspots, run, workload  # noqa: E402
+from bench import checks_only_app, hotspots, minimal_app, run, workload  # noqa: E402
 from bench.inprocess import Budget, ScalePoint, growth_exponent  # noqa: E402
 from bench.load import parse_wrk  # noqa: E402
 from bench.pipeline import direct_call, encode  # noqa: E402
@@ -78,6 +79,23 @@ def test_quick_inprocess_steps_run_and_are_judged() -> None:
     names = [t.name for t in run.judge(report)]
     assert names == ["in-process p50, realistic request", "growth exponent, observations",
                      "growth exponent, medicationRequests"]
+
+
+def test_checks_only_app_answers_the_fixed_card_after_the_services_checks() -> None:
+    client = checks_only_app.create_app().test_client()
+    response = client.post(workload.SERVICE_PATH, data=encode(workload.order_sign_request()),
+                           content_type="application/json")
+    assert response.status_code == 200 and response.get_json() == minimal_app.FIXED_RESPONSE
+
+
+def test_checks_only_app_validates_the_blinatumomab_order() -> None:
+    """Without this check the baseline would not measure what the service must pay before evaluating."""
+    request = workload.order_sign_request()
+    request["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]["timing"] = "daily"
+    app = checks_only_app.create_app()
+    app.testing = True  # the error reaches the test instead of becoming a 500
+    with pytest.raises(ValidationError, match="timing"):
+        app.test_client().post(workload.SERVICE_PATH, data=encode(request), content_type="application/json")
 
 
 def test_parse_wrk_converts_units_and_counts_errors() -> None:
