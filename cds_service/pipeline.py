@@ -168,8 +168,10 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
         cards.append(decision_card(decision, facts, order, ctx.base_url, determination))
         if request.hook == "order-sign":
             actions.append(_coverage_action(order, decision, payer, ctx, config, outcome))
-    dose = dose_card(order, facts, decision.label_schedule, decision.indication is not None, decision.payer_label,
-                     doses)
+    # The label dose of the reported indication; else, as without a plan, of the phase (policy-rules.md §5). A dose
+    # below it is worth a note only against an indication's own schedule.
+    schedule = decision.label_schedule or _schedule_from_phase(facts)
+    dose = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
     if dose and config.wants("off-label"):
         cards.append(dose)
     # The quantity limit applies to the cycle's orders together: one card, with the first answered order.

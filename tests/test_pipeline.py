@@ -158,3 +158,16 @@ def test_a_medication_signed_in_the_same_bundle_identifies_the_order(client: Any
     [decision] = [c["extension"]["coverage-decision"] for c in post(client, body)["cards"]
                   if "coverage-decision" in c.get("extension", {})]
     assert decision["decision"] == "meets-criteria"
+
+
+def test_without_a_reported_indication_the_dose_follows_the_phase(client: Any) -> None:
+    """policy-rules.md §5: no matched indication (the age is unknown) → the relapsed/refractory cycle 1 step dose, so
+    28 mcg/day on days 1-7 is still a warning with a correction, as it is when no plan is recognized."""
+    body = example("aspirus-relapsed-refractory-single-line-dose-too-high")
+    del body["prefetch"]["patient"]["birthDate"]
+    answer = post(client, body)
+    [decision] = [c["extension"]["coverage-decision"] for c in answer["cards"]
+                  if "coverage-decision" in c.get("extension", {})]
+    assert decision["decision"] == "information-needed" and decision.get("indication") is None
+    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-label"]
+    assert dose["indicator"] == "warning" and dose["suggestions"]
