@@ -50,13 +50,14 @@ def diagnosis(*conditions: dict, received: bool = True, **answers) -> Diagnosis:
     return read_diagnosis(record, Attestations.from_record(record))
 
 
-def test_all_and_lymphoma_met_not_met_not_received():
+def test_all_and_lymphoma_met_unknown_not_received():
     found = diagnosis(condition("c1", "C91.00", recorded="2025-01-01"), condition("c2", "C83.51"))
     assert found.all_diagnosis == Fact(True, ("Condition/c1",), note="ALL (C91.00)")
     assert found.lymphoblastic_lymphoma.value is True and found.lymphoblastic_lymphoma.evidence == ("Condition/c2",)
+    # A received list without the diagnosis does not rule it out (an inclusion criterion): unknown, never not-met.
     none = diagnosis(condition("c3", "C92.00"))
-    assert none.all_diagnosis.value is False and none.all_diagnosis.received
-    assert none.lymphoblastic_lymphoma.value is False
+    assert none.all_diagnosis == Fact(note="no ALL Condition") and none.all_diagnosis.received
+    assert none.lymphoblastic_lymphoma == Fact(note="no lymphoblastic lymphoma Condition")
     missing = diagnosis(received=False)
     assert missing.all_diagnosis == Fact(received=False)
     assert missing.lymphoblastic_lymphoma.received is False
@@ -64,9 +65,10 @@ def test_all_and_lymphoma_met_not_met_not_received():
 
 def test_snomed_codes_and_ignored_verification():
     assert diagnosis(condition("c1", "91857003", system=SCT)).all_diagnosis.value is True
+    # Ignored Conditions leave the diagnosis undocumented: unknown, asked for, not denied.
     for status in ("refuted", "entered-in-error"):
-        assert diagnosis(condition("c1", "C91.00", verification=status)).all_diagnosis.value is False
-    assert diagnosis(condition("c1", "C91.00", clinical="entered-in-error")).all_diagnosis.value is False
+        assert diagnosis(condition("c1", "C91.00", verification=status)).all_diagnosis == Fact(note="no ALL Condition")
+    assert diagnosis(condition("c1", "C91.00", clinical="entered-in-error")).all_diagnosis.value is None
 
 
 @pytest.mark.parametrize("cond,expected", [

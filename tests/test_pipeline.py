@@ -171,3 +171,14 @@ def test_without_a_reported_indication_the_dose_follows_the_phase(client: Any) -
     assert decision["decision"] == "information-needed" and decision.get("indication") is None
     [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-label"]
     assert dose["indicator"] == "warning" and dose["suggestions"]
+
+
+@pytest.mark.parametrize("name", ["aspirus-adult-relapsed-refractory-cycle1",
+                                  "florida-blue-relapsed-refractory-ph-negative"])
+def test_a_problem_list_without_all_asks_for_the_diagnosis_instead_of_denying(client: Any, name: str) -> None:
+    body = example(name)
+    body["prefetch"]["conditions"] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    [decision] = [c["extension"]["coverage-decision"] for c in post(client, body)["cards"]
+                  if "coverage-decision" in c.get("extension", {})]
+    assert decision["decision"] == "information-needed"
+    assert any("ALL diagnosis" in item for item in decision["missing"])

@@ -67,8 +67,8 @@ class Diagnosis:
     def _presence(self, found: list[_Condition], what: str) -> Fact[bool]:
         if not self._received:
             return Fact(received=False)
-        if not found:
-            return Fact(False, note=f"no {what} Condition")
+        if not found:  # an inclusion criterion: a list without it does not rule it out (policy-rules.md §1)
+            return Fact(note=f"no {what} Condition")
         return Fact(True, tuple(c.reference for c in found), note=f"{what} ({found[0].label})")
 
     def _lineage(self) -> Fact[bool]:
