@@ -164,11 +164,15 @@ def test_remission_number_counts_relapse_episodes():
         condition("m", "C91.01", recorded="2025-06-01"),
         condition("r2", "C91.02", recorded="2026-01-01"),
     )
-    assert found.remission_number(date(2024, 12, 31)).value == 1
-    assert found.remission_number(date(2025, 12, 31)).value == 2
-    number = found.remission_number(date(2026, 6, 1))
-    assert number.value == 3 and number.evidence == ("Condition/r1", "Condition/r2")
-    assert diagnosis(condition("a", "C91.00", recorded="2025-01-01")).remission_number(date(2026, 1, 1)).value == 1
+    assert found.remission_number(date(2024, 12, 31)).value is None  # no disease status recorded yet
+    number = found.remission_number(date(2025, 12, 31))
+    assert number.value == 2 and number.evidence == ("Condition/r1",)
+    # In relapse, or never in remission (C91.00), the patient is in no remission: "first or second" is not met.
+    relapsed = found.remission_number(date(2026, 6, 1))
+    assert relapsed.value == 0 and relapsed.evidence == ("Condition/r2",)
+    assert relapsed.note.startswith("not in remission: ALL in relapse")
+    assert diagnosis(condition("a", "C91.00", recorded="2025-01-01")).remission_number(date(2026, 1, 1)).value == 0
+    assert diagnosis(condition("a", "C91.01", recorded="2025-01-01")).remission_number(date(2026, 1, 1)).value == 1
     assert diagnosis(condition("x", "C92.00")).remission_number(date(2026, 1, 1)).value is None
     attested = diagnosis(condition("r", "C91.02", recorded="2025-01-01"), remission_number=1)
     assert attested.remission_number(date(2026, 1, 1)) == Fact(1, ("QuestionnaireResponse/qr",), attested=True,

@@ -182,3 +182,14 @@ def test_a_problem_list_without_all_asks_for_the_diagnosis_instead_of_denying(cl
                   if "coverage-decision" in c.get("extension", {})]
     assert decision["decision"] == "information-needed"
     assert any("ALL diagnosis" in item for item in decision["missing"])
+
+
+def test_a_child_in_relapse_is_not_in_first_or_second_remission(client: Any) -> None:
+    """Aspirus III pediatric MRD+: the child must be in CR1/CR2; in relapse the relapsed/refractory pathway applies."""
+    body = example("aspirus-pediatric-mrd-positive")
+    [entry] = body["prefetch"]["conditions"]["entry"]
+    entry["resource"]["code"]["coding"][0].update(code="C91.02", display="ALL in relapse")
+    entry["resource"]["clinicalStatus"]["coding"][0]["code"] = "relapse"
+    [decision] = [c["extension"]["coverage-decision"] for c in post(client, body)["cards"]
+                  if "coverage-decision" in c.get("extension", {})]
+    assert decision["indication"] == "pediatric-relapsed-refractory"

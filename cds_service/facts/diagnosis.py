@@ -118,7 +118,10 @@ class Diagnosis:
         return Fact(latest.status, (latest.reference,), note=f"ALL {words} ({latest.label}), {latest.day}")
 
     def remission_number(self, as_of: date) -> Fact[int]:
-        """Attested; else 1 + the distinct relapse episodes recorded on or before `as_of`."""
+        """Which complete remission the patient is in at `as_of`: attested; else, when the disease status then is
+        remission, 1 + the distinct relapse episodes recorded on or before `as_of` (fhir-data-profile.md). The
+        policies ask for the patient to be *in* a first or second remission, so another status counts as none (0),
+        and no status leaves it unknown."""
         answer = self._attestations.get("remission-number")
         if answer is not None:
             return Fact(int(answer.value), (answer.reference,), attested=True,
@@ -127,6 +130,11 @@ class Diagnosis:
             return Fact(received=False)
         if not self._all:
             return Fact(note="no ALL Condition")
+        status = self.status_as_of(as_of)
+        if status.value is None:
+            return Fact(note=status.note)
+        if status.value != "remission":
+            return Fact(0, status.evidence, note=f"not in remission: {status.note}")
         relapses = [r for r in self.status_records() if r.status == "relapsed" and r.day <= as_of]
         episodes = _episode_starts(relapses)
         return Fact(1 + len(episodes), tuple(r.reference for r in episodes),
