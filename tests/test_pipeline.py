@@ -193,3 +193,14 @@ def test_a_child_in_relapse_is_not_in_first_or_second_remission(client: Any) -> 
     [decision] = [c["extension"]["coverage-decision"] for c in post(client, body)["cards"]
                   if "coverage-decision" in c.get("extension", {})]
     assert decision["indication"] == "pediatric-relapsed-refractory"
+
+
+@pytest.mark.parametrize("timing", [None, {"repeat": None}])
+def test_a_null_timing_still_gets_its_dose_correction(client: Any, timing: Any) -> None:
+    """JSON nulls pass the MedicationRequest validation; the correction must write around them, not fault."""
+    body = example("aspirus-relapsed-refractory-single-line-dose-too-high")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]["timing"] = timing
+    answer = post(client, body)
+    assert "coverage-info" in topics(answer)
+    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-label"]
+    assert dose["suggestions"][0]["actions"][0]["type"] == "update"

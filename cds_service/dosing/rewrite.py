@@ -167,7 +167,7 @@ def _corrected_text(text: str, old: Any, new: Decimal, unit: str) -> str:
 
 def _set_bounds(line: dict[str, Any], dose: DoseLine, segment: Segment, first: bool, last: bool, anchor: date,
                 days_before: int) -> None:
-    repeat = line.setdefault("timing", {}).setdefault("repeat", {})
+    repeat = _object_at(_object_at(line, "timing"), "repeat")
     if dose.bounds == "period":
         period = repeat["boundsPeriod"]
         timed = _start_moment(period.get("start"))
@@ -183,6 +183,14 @@ def _set_bounds(line: dict[str, Any], dose: DoseLine, segment: Segment, first: b
     assert segment.last_day is not None  # only the last segment of an open line has no end
     days = segment.last_day - segment.first_day + 1
     repeat["boundsDuration"] = {"value": days, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}
+
+
+def _object_at(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """`parent[key]` to write into, made an object when absent or a JSON null (which a valid order may carry)."""
+    found = parent.get(key)
+    if not isinstance(found, dict):
+        found = parent[key] = {}
+    return found
 
 
 def _start_moment(start: Any) -> datetime | None:
