@@ -17,6 +17,7 @@ from jsonschema.exceptions import best_match
 from cds_service import SERVICE_ID
 from cds_service.audit import AuditStore, FeedbackEntry
 from cds_service.exceptions import ClientError
+from cds_service.http_errors import request_body
 from cds_service.validation import check_content_type, parse_json_object
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def feedback_blueprint(store: AuditStore) -> Blueprint:
         if service_id not in SERVICE_IDS:
             raise ClientError(404, f"No CDS service with id {service_id!r}", "service_id", code="not-found")
         check_content_type(request.content_type)
-        entries = parse_feedback(parse_json_object(request.get_data()))
+        entries = parse_feedback(parse_json_object(request_body()))
         stored = store.record_feedback(service_id, entries, g.get("client_iss"))
         unknown = [entry.card_uuid for entry in stored if not entry.card_known]
         if unknown:

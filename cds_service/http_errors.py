@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, Response, json, request
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from cds_service.db import error_summary
 from cds_service.exceptions import ClientError
@@ -38,6 +38,16 @@ def outcome_response(status: int, message: str, expression: str | None = None, c
 
 # HTTP statuses Werkzeug raises on its own, with the OperationOutcome issue code that fits each.
 _HTTP_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
+
+
+def request_body() -> bytes:
+    """The request body within the size limit. A body sent chunked (no Content-Length) is cut at the limit by
+    werkzeug without an error; reaching the limit that way is the same 413 as declaring a larger body."""
+    body = request.get_data(cache=False)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(body) >= limit:
+        raise RequestEntityTooLarge()
+    return body
 
 
 def _client_error(exc: ClientError) -> Response:

@@ -18,7 +18,7 @@ from cds_service.discovery import discovery_document
 from cds_service.evaluation import Evaluation, EvaluationContext, evaluate
 from cds_service.exceptions import ClientError
 from cds_service.hook_request import HookRequest
-from cds_service.http_errors import FHIR_JSON
+from cds_service.http_errors import FHIR_JSON, request_body
 from cds_service.metrics import Metrics
 from cds_service.prefetch import make_record_loader
 from cds_service.questionnaire import attestation_questionnaire
@@ -55,7 +55,7 @@ def call_service(service_id: str) -> Response:
     if service_id != SERVICE_ID:
         raise ClientError(404, f"No CDS service with id {service_id!r}", "service_id", code="not-found")
     check_content_type(request.headers.get("Content-Type"))
-    body = parse_json_object(request.get_data(cache=False))
+    body = parse_json_object(request_body())
     g.audit_body = body
     hook = hook_request(body, service_id, g.get("client_iss"))
     g.hook_request = hook

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
@@ -201,6 +202,24 @@ def test_a_body_over_the_configured_limit_is_a_413(small_limit_client: FlaskClie
     assert post(small_limit_client, body).status_code == 200
     body["context"]["padding"] = "x" * 2_000
     assert_outcome(post(small_limit_client, body), 413)
+
+
+def _chunks(data: bytes, size: int = 500) -> Iterator[bytes]:
+    """A generator body: `requests` sends it chunked, without a Content-Length."""
+    yield from (data[i:i + size] for i in range(0, len(data), size))
+
+
+@pytest.mark.parametrize("path", [SERVICE, SERVICE + "/feedback"])
+def test_a_chunked_body_over_the_limit_is_a_413(app: Flask, live_service: str, path: str) -> None:
+    """Without a Content-Length the body is cut at the limit by werkzeug: it must still be refused, not read cut."""
+    app.config["MAX_CONTENT_LENGTH"] = 2_000
+    body = json.dumps(sign_request()).encode()
+    headers = {"Content-Type": "application/json"}
+    small = requests.post(live_service + SERVICE, data=_chunks(body), headers=headers, timeout=10)
+    assert small.status_code == 200, small.text
+    padded = body + b" " * 2_000  # still valid JSON: cut at the limit it would be answered as if whole
+    response = requests.post(live_service + path, data=_chunks(padded), headers=headers, timeout=10)
+    assert response.status_code == 413 and response.json()["issue"][0]["code"] == "too-costly"
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
