@@ -49,9 +49,10 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     return card
 
 
-def no_plan_card(order: dict[str, Any]) -> dict[str, Any]:
-    """The info card for an order whose patient has no recognized payer: no decision is made."""
-    text = render_card("decision-no-plan.j2")
+def no_plan_card(order: dict[str, Any], coverage_received: bool = True) -> dict[str, Any]:
+    """The info card for an order whose patient has no recognized payer: no decision is made. Whether the coverage
+    data arrived at all changes what the card says (service-contract.md: it names data not received)."""
+    text = render_card("decision-no-plan.j2", coverage_received=coverage_received)
     return {
         "uuid": str(uuid.uuid4()),
         "summary": text.summary,

@@ -184,7 +184,8 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
 def _without_plan(order: dict[str, Any], facts: ClinicalFacts, config: CardConfig,
                   doses: OrderDoseChecks) -> list[dict[str, Any]]:
     """No recognized payer: no decision, but the dose is still checked against the label (policy-rules.md §5)."""
-    cards = [no_plan_card(order)] if config.wants("coverage-info") else []
+    received = "coverage" not in facts.not_received
+    cards = [no_plan_card(order, received)] if config.wants("coverage-info") else []
     dose = dose_card(order, facts, _schedule_from_phase(facts), False, SERVICE_NAME, doses)
     return cards + ([dose] if dose and config.wants("off-label") else [])
 

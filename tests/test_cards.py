@@ -181,3 +181,10 @@ def test_no_plan_card_is_info_from_the_service() -> None:
     assert card["summary"] == "No supported health plan found: coverage not checked"
     assert "Dose checks still apply" in card["detail"]
     assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": "MedicationRequest/blin-1"}]
+
+
+def test_no_plan_card_says_when_the_coverage_was_not_received() -> None:
+    card = no_plan_card(ORDER, coverage_received=False)
+    assert card["indicator"] == "info"
+    assert card["summary"] == "Coverage data not received: health plan unknown, coverage not checked"
+    assert "`coverage` not answered" in card["detail"] and "Dose checks still apply" in card["detail"]

@@ -204,3 +204,13 @@ def test_a_null_timing_still_gets_its_dose_correction(client: Any, timing: Any) 
     assert "coverage-info" in topics(answer)
     [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-label"]
     assert dose["suggestions"][0]["actions"][0]["type"] == "update"
+
+
+def test_coverage_not_received_is_said_on_the_no_plan_card(client: Any) -> None:
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    del body["prefetch"]["coverage"]
+    body.pop("fhirServer", None)
+    body.pop("fhirAuthorization", None)
+    answer = post(client, body)
+    [card] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "coverage-info"]
+    assert card["summary"].startswith("Coverage data not received") and answer["systemActions"] == []
