@@ -123,7 +123,7 @@ def _schema_check(body: dict[str, Any]) -> None:
 def _semantic_checks(body: dict[str, Any]) -> None:
     if body["hook"] not in HOOKS:
         raise ClientError(400, f"hook {body['hook']!r} is not declared by this service ({', '.join(HOOKS)})", "hook")
-    if "fhirAuthorization" in body and "fhirServer" not in body:
+    if body.get("fhirAuthorization") is not None and body.get("fhirServer") is None:
         raise ClientError(400, "fhirAuthorization was sent without fhirServer", "fhirAuthorization")
     if body["hook"] == "order-select":
         _check_selections(body["context"])

@@ -214,3 +214,25 @@ def test_coverage_not_received_is_said_on_the_no_plan_card(client: Any) -> None:
     answer = post(client, body)
     [card] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "coverage-info"]
     assert card["summary"].startswith("Coverage data not received") and answer["systemActions"] == []
+
+
+@pytest.mark.parametrize("where,member", [((), "fhirServer"), ((), "fhirAuthorization"), ((), "extension"),
+                                          (("context",), "userId"), (("context",), "encounterId")])
+def test_a_null_optional_member_is_read_as_absent(client: Any, where: tuple[str, ...], member: str) -> None:
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    expected = post(client, body)["cards"][0]["extension"]["coverage-decision"]["decision"]
+    parent = body
+    for key in where:
+        parent = parent[key]
+    parent[member] = None
+    assert post(client, body)["cards"][0]["extension"]["coverage-decision"]["decision"] == expected
+
+
+def test_null_prefetch_and_entries_are_empty_not_a_400(client: Any) -> None:
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    body["context"]["draftOrders"]["entry"] = None
+    assert post(client, body) == {"cards": [], "systemActions": []}
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    body["prefetch"] = None
+    body.pop("fhirServer", None)
+    assert client.post(URL, json=body).status_code == 412  # the patient is needed, and now unobtainable
