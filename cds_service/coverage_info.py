@@ -50,8 +50,20 @@ def coverage_information_action(
     # A new top-level object with a new extension list: the order itself is left untouched (its nested elements
     # are shared, not copied: nothing after this point changes them, and the response is serialized at once).
     coverage = {"url": EXTENSION_URL, "extension": _ordered(parts)}
-    resource = {**order, "extension": [*order.get("extension", []), coverage]}
+    kept = [e for e in order.get("extension") or () if not _earlier_assertion(e, coverage_reference)]
+    resource = {**order, "extension": [*kept, coverage]}
     return {"type": "update", "description": _description(decision), "resource": resource}
+
+
+def _earlier_assertion(extension: Any, coverage_reference: str) -> bool:
+    """A coverage-information for the same coverage already on the order (it is signed again): the new assertion
+    replaces it, so the order never carries two answers for one coverage. Other payers' assertions stay."""
+    if not isinstance(extension, dict) or extension.get("url") != EXTENSION_URL:
+        return False
+    return any(isinstance(sub, dict) and sub.get("url") == "coverage"
+               and isinstance(sub.get("valueReference"), dict)
+               and sub["valueReference"].get("reference") == coverage_reference
+               for sub in extension.get("extension") or ())
 
 
 def _assertion(decision: Decision | None, questionnaire_url: str, unsolicited_determ: bool) -> list[dict[str, Any]]:

@@ -107,6 +107,26 @@ def test_an_order_without_extensions_gets_one() -> None:
     assert "extension" not in bare
 
 
+def test_a_null_extension_list_is_read_as_none() -> None:
+    order = {"resourceType": "MedicationRequest", "id": "x", "extension": None}
+    result = coverage_information_action(order, decision("meets-criteria"), "Coverage/c", "a", TODAY, QUESTIONNAIRE)
+    assert [e["url"] for e in result["resource"]["extension"]] == [EXTENSION_URL]
+
+
+def test_a_signed_again_order_carries_only_the_new_assertion_for_its_coverage() -> None:
+    """The earlier answer for the same coverage is replaced; another coverage's (another payer's) is kept."""
+    first = action(decision("information-needed"))["resource"]
+    other_payer = copy.deepcopy(first["extension"][-1])
+    other_payer["extension"][0]["valueReference"]["reference"] = "Coverage/secondary"
+    signed_again = {**first, "extension": [*first["extension"], other_payer]}
+    result = coverage_information_action(signed_again, decision("meets-criteria"), "Coverage/cov-1", "assert-2",
+                                         TODAY, QUESTIONNAIRE)
+    extensions = result["resource"]["extension"]
+    assert extensions[0] == ORDER["extension"][0] and extensions[1] == other_payer
+    assert [e["url"] for e in extensions] == ["http://example.org/other", EXTENSION_URL, EXTENSION_URL]
+    assert subs(result)["coverage-assertion-id"] == "assert-2" and subs(result)["covered"] == "covered"
+
+
 def extension_of(*parts: tuple[str, str]) -> dict[str, Any]:
     base = [("coverage", "ref"), ("date", "2026-11-21"), ("coverage-assertion-id", "a")]
     return {"url": EXTENSION_URL, "extension": [{"url": u, "valueCode": v} for u, v in base + list(parts)]}
