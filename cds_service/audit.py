@@ -7,7 +7,7 @@ transaction per record cost about 0.65 ms of CPU against about 0.06 ms per recor
 
 `close()` drains the deque: it runs at interpreter exit (atexit), which gunicorn workers reach on a graceful stop
 (SIGTERM → worker exits through SystemExit), and the app may also call it from gunicorn's `worker_exit` hook.
-Records still queued are visible to `has_prior_approval`, so a second order signed right after the first sees the
+Records still queued are visible to `prior_approval`, so a second order signed right after the first sees the
 first one's approval.
 """
 from __future__ import annotations
@@ -27,11 +27,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from cds_service.db import create_db_engine, error_summary, migrate, write_transaction
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
-from cds_service.evaluation import OrderOutcome
+from cds_service.evaluation import OrderOutcome, PriorApproval
 
 log = logging.getLogger(__name__)
 
 MEETS_CRITERIA = "meets-criteria"
+INITIAL = "initial"  # request type of an approval on initiation criteria (not a renewal)
 ORDER_SIGN = "order-sign"
 _BATCH_MAX = 200
 _WRITE_INTERVAL_SECONDS = 0.1
@@ -268,16 +269,24 @@ class AuditStore:
 
     # --- prior approval ----------------------------------------------------------------------------------------
 
-    def has_prior_approval(self, patient_id: str, policy_id: str, exclude_order_ids: tuple[str, ...]) -> bool:
-        """Was another order of this patient signed under `policy_id` with meets-criteria (not a what-if call)?"""
+    def prior_approval(self, patient_id: str, client_iss: str | None, policy_id: str,
+                       exclude_order_ids: tuple[str, ...]) -> PriorApproval | None:
+        """The latest initial approval (order-sign, meets-criteria, not a what-if call) under `policy_id` of another
+        order of this patient, from the same client: patient ids are only unique within one EHR. A renewal is not
+        counted: it proves no initiation criteria, and counting it would let one continuation beget the next."""
         # Pending first, then the database: see _write_batch for why this order never misses a record.
         with self._lock:
             pending = self._pending.of_patient(patient_id)
-        if any(_approves(record, patient_id, policy_id, exclude_order_ids) for record in pending):
-            return True
-        parameters = {"patient_id": patient_id, "policy": policy_id, "exclude": list(exclude_order_ids)}
+        found = [approval for record in pending
+                 for approval in _approvals(record, client_iss, policy_id, exclude_order_ids)]
+        if found:
+            return max(found, key=lambda approval: approval.time)
+        parameters = {"patient_id": patient_id, "client": client_iss, "policy": policy_id,
+                      "exclude": list(exclude_order_ids)}
         with self.engine.connect() as connection:
-            return connection.execute(_PRIOR_APPROVAL, parameters).first() is not None
+            row = connection.execute(_PRIOR_APPROVAL, parameters).first()
+        return None if row is None else PriorApproval(row.order_id, _aware(row.time), row.hook_instance,
+                                                      row.coverage_assertion_id)
 
     # --- feedback ----------------------------------------------------------------------------------------------
 
@@ -349,16 +358,19 @@ class AuditStore:
 
 # Built once: a Florida Blue evaluation asks it on every call, and building the statement cost more than running it.
 _PRIOR_APPROVAL = (
-    select(OrderOutcomeRow.id)
+    select(OrderOutcomeRow.order_id, Invocation.time, Invocation.hook_instance, OrderOutcomeRow.coverage_assertion_id)
     .join(Invocation)
     .where(
         Invocation.patient_id == bindparam("patient_id"),
+        Invocation.client_iss.is_not_distinct_from(bindparam("client")),
         Invocation.hook == ORDER_SIGN,
         OrderOutcomeRow.policy == bindparam("policy"),
         OrderOutcomeRow.decision == MEETS_CRITERIA,
+        OrderOutcomeRow.request_type == INITIAL,
         OrderOutcomeRow.what_if.is_(False),
         OrderOutcomeRow.order_id.not_in(bindparam("exclude", expanding=True)),
     )
+    .order_by(Invocation.time.desc())
     .limit(1)
 )
 
@@ -367,13 +379,15 @@ def _ids(records: list[InvocationRecord]) -> str:
     return ", ".join(record.hook_instance for record in records)
 
 
-def _approves(record: InvocationRecord, patient_id: str, policy_id: str, exclude: tuple[str, ...]) -> bool:
-    if record.patient_id != patient_id or record.hook != ORDER_SIGN:
-        return False
-    return any(
-        o.policy == policy_id and o.decision == MEETS_CRITERIA and not o.what_if and o.order_id not in exclude
-        for o in record.outcomes
-    )
+def _approvals(record: InvocationRecord, client_iss: str | None, policy_id: str,
+               exclude: tuple[str, ...]) -> list[PriorApproval]:
+    """A queued record's outcomes that _PRIOR_APPROVAL would find once written (the patient is already matched)."""
+    if record.client_iss != client_iss or record.hook != ORDER_SIGN:
+        return []
+    return [PriorApproval(o.order_id, record.time, record.hook_instance, o.coverage_assertion_id)
+            for o in record.outcomes
+            if o.policy == policy_id and o.decision == MEETS_CRITERIA and o.request_type == INITIAL
+            and not o.what_if and o.order_id not in exclude]
 
 
 # --- mapping between dataclasses and rows ----------------------------------------------------------------------

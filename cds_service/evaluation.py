@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, Callable
+from datetime import date, datetime
+from typing import Any, Callable, NamedTuple
 
 from cds_service.hook_request import HookRequest
 from cds_service.record import PatientRecord
@@ -42,19 +42,30 @@ class Evaluation:
     outcomes: list[OrderOutcome] = field(default_factory=list)
 
 
-# (patient id, policy id, order ids to exclude) -> has the audit trail an order-sign meets-criteria for another order?
-PriorApproval = Callable[[str, str, tuple[str, ...]], bool]
+class PriorApproval(NamedTuple):
+    """An earlier initial approval in the audit trail: proof that initiation criteria were met (policy-rules.md §3)."""
+
+    order_id: str  # "MedicationRequest/<id>"
+    time: datetime
+    hook_instance: str
+    coverage_assertion_id: str | None
 
 
-def _no_prior_approval(patient_id: str, policy_id: str, exclude: tuple[str, ...]) -> bool:
-    return False
+# (patient id, calling client, policy id, order ids to exclude) -> the latest order-sign initial approval of another
+# order of this patient from the same client (patient ids mean something only within one EHR), or None.
+PriorApprovalLookup = Callable[[str, "str | None", str, tuple[str, ...]], "PriorApproval | None"]
+
+
+def _no_prior_approval(patient_id: str, client_iss: str | None, policy_id: str,
+                       exclude: tuple[str, ...]) -> PriorApproval | None:
+    return None
 
 
 @dataclass
 class EvaluationContext:
     today: date
     base_url: str  # public base URL of this service, for the Questionnaire canonical and links
-    prior_approval: PriorApproval = _no_prior_approval
+    prior_approval: PriorApprovalLookup = _no_prior_approval
 
 
 def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:

@@ -24,10 +24,10 @@ from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.exceptions import ClientError
 from cds_service.facts.coverage import PayerMatch, select_payer
 from cds_service.facts.extract import extract_facts
-from cds_service.facts.model import ClinicalFacts
+from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import is_blinatumomab, order_ref
 from cds_service.hook_request import HookRequest
-from cds_service.policies.engine import evaluate_policy, load_policy
+from cds_service.policies.engine import Policy, evaluate_policy, load_policy
 from cds_service.questionnaire import questionnaire_url
 from cds_service.record import PatientRecord
 
@@ -158,8 +158,7 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
     if payer is None:
         return _without_plan(order, facts, config, doses), []
     policy = load_policy(payer.policy_id)
-    prior = policy.reads_prior_approval and ctx.prior_approval(request.patient_id, policy.id, group.order_ids)
-    decision = evaluate_policy(policy, facts, doses, prior)
+    decision = evaluate_policy(policy, facts, doses, _prior_approval(request, group, policy, ctx))
     _record_decision(outcome, decision)
     cards: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
@@ -179,6 +178,19 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
         quantity = quantity_card(group.orders, facts, policy.quantity_limit, decision.payer_label)
         cards.extend([quantity] if quantity else [])
     return cards, actions
+
+
+def _prior_approval(request: HookRequest, group: _Group, policy: Policy, ctx: EvaluationContext) -> Fact[bool]:
+    """The audit trail's earlier initial approval of another order (policy-rules.md §3), with what a pharmacist
+    needs to find it: the order, the call and the coverage assertion id."""
+    if not policy.reads_prior_approval:
+        return Fact()  # the policy never asks: no lookup
+    found = ctx.prior_approval(request.patient_id, request.client_iss, policy.id, group.order_ids)
+    if found is None:
+        return Fact(False, note="no earlier approval of another order in this service's records")
+    assertion = f", coverage assertion {found.coverage_assertion_id}" if found.coverage_assertion_id else ""
+    return Fact(True, (found.order_id,),
+                note=f"approved {found.time.date().isoformat()} (hookInstance {found.hook_instance}{assertion})")
 
 
 def _without_plan(order: dict[str, Any], facts: ClinicalFacts, config: CardConfig,

@@ -70,7 +70,7 @@ def _evaluate(hook: HookRequest) -> Evaluation:
     allow_server = server_allowlist(settings.local_mode, client)
     load_record = make_record_loader(hook, allow_server, settings.fetch_budget_seconds)
     context = EvaluationContext(
-        today=date.today(), base_url=settings.public_base_url, prior_approval=services().store.has_prior_approval
+        today=date.today(), base_url=settings.public_base_url, prior_approval=services().store.prior_approval
     )
     try:
         return evaluate(hook, load_record, context)

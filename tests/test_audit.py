@@ -24,7 +24,7 @@ from cds_service.audit import AuditStore, InvocationRecord
 from cds_service.config import Settings
 from cds_service.db import create_db_engine
 from cds_service.db_models import Base, Invocation
-from cds_service.evaluation import OrderOutcome
+from cds_service.evaluation import OrderOutcome, PriorApproval
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "fhir_examples" / "aspirus-adult-consolidation-mrd-positive.json"
@@ -34,7 +34,7 @@ ASPIRUS = "aspirus-magellan"
 
 def outcome(order_id: str = "mr1", decision: str = "meets-criteria", policy: str = ASPIRUS, **extra: Any) -> OrderOutcome:
     return OrderOutcome(order_id=order_id, policy=policy, policy_version="2025-01", decision=decision,
-                        indication="adult-consolidation-mrd-positive", **extra)
+                        indication="adult-consolidation-mrd-positive", **{"request_type": "initial", **extra})
 
 
 def invocation(hook_instance: str = "hi-1", patient_id: str = "p1", *outcomes: OrderOutcome, hook: str = "order-sign",
@@ -210,6 +210,9 @@ def test_prior_approval(store: AuditStore, database_url: str, queued: bool) -> N
         invocation("what-if", "p2", outcome("mr2", what_if=True)),
         invocation("select", "p3", outcome("mr3"), hook="order-select"),
         invocation("not-met", "p4", outcome("mr4", "criteria-not-met")),
+        invocation("renewal", "p5", outcome("mr5", request_type="renewal")),
+        invocation("sign-later", "p6", outcome("mr6a", coverage_assertion_id="a-old")),
+        invocation("sign-latest", "p6", outcome("mr6b", coverage_assertion_id="a-new"), time=NOW + timedelta(days=1)),
     ]
     with writes_blocked(database_url):
         for record in records:
@@ -222,13 +225,21 @@ def test_prior_approval(store: AuditStore, database_url: str, queued: bool) -> N
 
 
 def assert_prior_approvals(store: AuditStore) -> None:
-    assert store.has_prior_approval("p1", ASPIRUS, ()) is True
-    assert store.has_prior_approval("p1", ASPIRUS, ("other-order",)) is True
-    assert store.has_prior_approval("p1", ASPIRUS, ("mr1",)) is False  # the same order is no prior approval
-    assert store.has_prior_approval("p1", "florida-blue", ()) is False
-    assert store.has_prior_approval("p9", ASPIRUS, ()) is False
-    for patient in ("p2", "p3", "p4"):  # what-if call, order-select, criteria not met
-        assert store.has_prior_approval(patient, ASPIRUS, ()) is False
+    client = "https://ehr.example"
+    found = store.prior_approval("p1", client, ASPIRUS, ())
+    assert found == PriorApproval("mr1", NOW, "sign", None)
+    assert store.prior_approval("p1", client, ASPIRUS, ("other-order",)) == found
+    assert store.prior_approval("p1", client, ASPIRUS, ("mr1",)) is None  # the same order is no prior approval
+    assert store.prior_approval("p1", client, "florida-blue", ()) is None
+    assert store.prior_approval("p9", client, ASPIRUS, ()) is None
+    # Another EHR's patient of the same id, and the local mode's calls without a client, are other patients.
+    assert store.prior_approval("p1", "https://other-ehr.example", ASPIRUS, ()) is None
+    assert store.prior_approval("p1", None, ASPIRUS, ()) is None
+    # A what-if call, order-select, criteria not met, a renewal (it proves no initiation criteria): none counts.
+    for patient in ("p2", "p3", "p4", "p5"):
+        assert store.prior_approval(patient, client, ASPIRUS, ()) is None
+    latest = store.prior_approval("p6", client, ASPIRUS, ())
+    assert latest is not None and (latest.order_id, latest.coverage_assertion_id) == ("mr6b", "a-new")
 
 
 def test_ping(store: AuditStore) -> None:

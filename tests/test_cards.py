@@ -70,7 +70,7 @@ def random_cases(count: int) -> list[tuple[Decision, ClinicalFacts]]:
         case_facts = facts(cycle=rng.choice((1, 2, 5, 6, 7, 10, None)), **values)
         policy = load_policy(("aspirus-magellan", "florida-blue")[n % 2])
         doses = Answers(rng.choice(("met", "met", "met", "not-met", "unknown")))
-        cases.append((evaluate_policy(policy, case_facts, doses, rng.random() < 0.2), case_facts))
+        cases.append((evaluate_policy(policy, case_facts, doses, Fact(rng.random() < 0.2)), case_facts))
     return cases
 
 

@@ -132,7 +132,7 @@ def run(prior_approval: bool = False, doses: Doses | None = None, **values: Any)
         **{k: v if isinstance(v, Fact) else Fact(v, evidence=(f"Observation/{k}",) if v is not None else ())
            for k, v in values.items()},
     )
-    return evaluate_policy(policy(), facts, doses or Doses(), prior_approval)
+    return evaluate_policy(policy(), facts, doses or Doses(), Fact(prior_approval))
 
 
 def test_a_third_payer_needs_only_a_policy_file() -> None:
@@ -226,7 +226,7 @@ def test_boolean_test_does_not_match_an_integer() -> None:
     facts = ClinicalFacts(start_date=START, cycle=CycleInfo(number=Fact(1), start=START, course_start=START),
                           body=BodySize(), age_years=Fact(40), live_vaccine_in_window=Fact(False),
                           remission_number=Fact(1))
-    decision = evaluate_policy(policy(text), facts, Doses(), False)
+    decision = evaluate_policy(policy(text), facts, Doses(), Fact(False))
     assert next(c for c in decision.criteria if c.id == "first.phase").status == "not-met"
 
 

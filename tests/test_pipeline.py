@@ -236,3 +236,27 @@ def test_null_prefetch_and_entries_are_empty_not_a_400(client: Any) -> None:
     body["prefetch"] = None
     body.pop("fhirServer", None)
     assert client.post(URL, json=body).status_code == 412  # the patient is needed, and now unobtainable
+
+
+def test_florida_blue_continuation_names_the_initial_approval_it_relies_on(client: Any) -> None:
+    """policy-rules.md §3: another order's order-sign initial approval proves the initiation criteria; the
+    continuation cites it, and a continuation never proves them for the next order."""
+    first = example("florida-blue-relapsed-refractory-ph-negative")
+    [card] = post(client, first)["cards"][:1]
+    assert card["extension"]["coverage-decision"]["indication"] == "fb-relapsed-refractory-ph-negative"
+    first_order = first["context"]["draftOrders"]["entry"][0]["resource"]["id"]
+
+    def sign_another(order_id: str) -> dict[str, Any]:
+        body = example("florida-blue-cd19-missing")  # alone it needs documentation (information-needed)
+        body["hookInstance"] = f"hi-{order_id}"
+        body["context"]["draftOrders"]["entry"][0]["resource"]["id"] = order_id
+        return post(client, body)["cards"][0]["extension"]["coverage-decision"]
+
+    second = sign_another("second-order")
+    assert (second["decision"], second["indication"]) == ("meets-criteria", "fb-continuation")
+    [prior] = [c for c in second["criteria"] if c["id"] == "fb-continuation.prior-approval"]
+    assert prior["evidence"] == [f"MedicationRequest/{first_order}"]
+    assert first["hookInstance"] in prior["note"]
+    third = sign_another("third-order")
+    [prior] = [c for c in third["criteria"] if c["id"] == "fb-continuation.prior-approval"]
+    assert prior["evidence"] == [f"MedicationRequest/{first_order}"]  # still the initial approval

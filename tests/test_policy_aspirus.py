@@ -114,7 +114,7 @@ NO_NOT_MET = {"remission-or-after-consolidation"}
 def evaluate(values: dict[str, Any], prior_approval: bool = False) -> Any:
     values = dict(values)
     doses = values.pop("doses", Doses())
-    return evaluate_policy(POLICY, make_facts(**values), doses, prior_approval)
+    return evaluate_policy(POLICY, make_facts(**values), doses, Fact(prior_approval))
 
 
 def indication_result(decision: Any, indication_id: str) -> Any:

@@ -42,7 +42,7 @@ def decide(values: dict[str, Any], prior_approval: bool = False) -> Any:
         **{k: v if isinstance(v, Fact) else Fact(v, evidence=(f"Observation/{k}",) if v is not None else ())
            for k, v in values.items()},
     )
-    return evaluate_policy(POLICY, facts, doses, prior_approval)
+    return evaluate_policy(POLICY, facts, doses, Fact(prior_approval))
 
 
 B_ALL = dict(all_diagnosis=True, b_lineage=True, cd19_positive=True, lymphoblastic_lymphoma=False)

@@ -49,24 +49,24 @@ def attested(value: Any) -> Fact[Any]:
 
 def test_maintenance_with_a_record_derived_combination_asks_for_the_pomp_attestation() -> None:
     for inferred in ("single-agent", "with-multiagent-chemo"):  # oral POMP drugs active at the start date
-        decision = evaluate_policy(ASPIRUS, facts(**MAINTENANCE, combination=inferred), DosesMet(), False)
+        decision = evaluate_policy(ASPIRUS, facts(**MAINTENANCE, combination=inferred), DosesMet(), Fact(False))
         assert decision.decision == "information-needed", inferred
         assert "use alternating with POMP (attestation)" in decision.missing
 
 
 def test_maintenance_with_an_attested_other_combination_is_not_met() -> None:
-    decision = evaluate_policy(ASPIRUS, facts(**MAINTENANCE, combination=attested("single-agent")), DosesMet(), False)
+    decision = evaluate_policy(ASPIRUS, facts(**MAINTENANCE, combination=attested("single-agent")), DosesMet(), Fact(False))
     assert decision.decision == "criteria-not-met"
 
 
 def test_maintenance_attested_alternating_with_pomp_meets() -> None:
     decision = evaluate_policy(ASPIRUS, facts(**MAINTENANCE, combination=attested("alternating-with-pomp")),
-                               DosesMet(), False)
+                               DosesMet(), Fact(False))
     assert (decision.decision, decision.indication) == ("meets-criteria", "adult-maintenance")
 
 
 def test_infant_with_a_record_derived_combination_asks_for_the_interfant_attestation() -> None:
-    decision = evaluate_policy(ASPIRUS, facts(**INFANT, combination="single-agent"), DosesMet(), False)
+    decision = evaluate_policy(ASPIRUS, facts(**INFANT, combination="single-agent"), DosesMet(), Fact(False))
     assert decision.decision == "information-needed"
     assert "use with an Interfant regimen (attestation)" in decision.missing
     interfant = next(r for r in decision.indications if r.id == "infant-interfant")
@@ -78,7 +78,7 @@ def test_infant_with_a_record_derived_combination_asks_for_the_interfant_attesta
 def test_relapsed_refractory_cycle_7_needing_information_is_a_renewal_request() -> None:
     values: dict[str, Any] = dict(ADULT, therapy_phase="relapsed-refractory", ph_positive=None, combination="single-agent",
                   unacceptable_toxicity=False, response_or_stabilization=True)
-    decision = evaluate_policy(ASPIRUS, facts(cycle=7, **values), DosesMet(), False)
+    decision = evaluate_policy(ASPIRUS, facts(cycle=7, **values), DosesMet(), Fact(False))
     assert decision.decision == "information-needed"
     assert decision.indication is None
     assert decision.request_type == "renewal"
@@ -88,7 +88,7 @@ def test_relapsed_refractory_cycle_7_needing_information_is_a_renewal_request() 
 def test_consolidation_cycle_1_needing_information_stays_initial() -> None:
     values: dict[str, Any] = dict(ADULT, therapy_phase="consolidation", complete_response_to_induction=True, mrd_detectable=None,
                   ph_positive=False, combination="single-agent")
-    decision = evaluate_policy(ASPIRUS, facts(cycle=1, **values), DosesMet(), False)
+    decision = evaluate_policy(ASPIRUS, facts(cycle=1, **values), DosesMet(), Fact(False))
     assert (decision.decision, decision.request_type) == ("information-needed", "initial")
 
 
@@ -133,7 +133,7 @@ def test_every_except_summary_fits_without_being_cut() -> None:
 
 def test_florida_blue_denial_shows_the_b_all_failure_not_the_catch_all() -> None:
     values: dict[str, Any] = dict(ADULT, cd19_positive=False, therapy_phase="relapsed-refractory", ph_positive=None)
-    decision = evaluate_policy(load_policy("florida-blue"), facts(**values), DosesMet(), False)
+    decision = evaluate_policy(load_policy("florida-blue"), facts(**values), DosesMet(), Fact(False))
     assert decision.decision == "criteria-not-met"
     assert decision.shown_indication == "fb-relapsed-refractory-ph-negative"
     card = decision_card(decision, facts(**values), {"id": "blin"}, "http://cds.example.org")
@@ -142,7 +142,7 @@ def test_florida_blue_denial_shows_the_b_all_failure_not_the_catch_all() -> None
 
 def test_florida_blue_lymphoblastic_lymphoma_denial_points_to_indication_2() -> None:
     values: dict[str, Any] = dict(ADULT, all_diagnosis=False, lymphoblastic_lymphoma=True, compendia_supported_use=None)
-    decision = evaluate_policy(load_policy("florida-blue"), facts(**values), DosesMet(), False)
+    decision = evaluate_policy(load_policy("florida-blue"), facts(**values), DosesMet(), Fact(False))
     assert decision.decision == "criteria-not-met"
     card = decision_card(decision, facts(**values), {"id": "blin"}, "http://cds.example.org")
     assert card["summary"].endswith("not met: B-cell precursor ALL (lymphoblastic lymphoma only under indication 2)")
@@ -155,7 +155,7 @@ def test_consolidation_without_mrd_asks_for_the_result_or_that_it_is_unavailable
     values: dict[str, Any] = dict(ADULT, therapy_phase="consolidation", complete_response_to_induction=True,
                                   mrd_detectable=None, mrd_unavailable=False, ph_positive=False,
                                   combination="single-agent", multiagent_chemo_candidate=False)
-    decision = evaluate_policy(ASPIRUS, facts(**values), DosesMet(), False)
+    decision = evaluate_policy(ASPIRUS, facts(**values), DosesMet(), Fact(False))
     assert decision.decision == "information-needed"
     assert decision.missing[0] == "MRD result, or that it is unavailable"
     assert "MRD result" not in decision.missing

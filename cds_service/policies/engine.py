@@ -235,7 +235,7 @@ class _Outcome(NamedTuple):
 class _Context:
     facts: ClinicalFacts
     doses: DoseChecks
-    prior_approval: bool
+    prior_approval: Fact[bool]  # the audit trail's answer (pipeline.py), not a clinical fact
     label_schedule: str | None
     # Outcomes by (test_key, schedule) for this evaluation: the same test in several indications is run once.
     memo: dict[tuple[str, str | None], "_Outcome"] = field(default_factory=dict)
@@ -286,7 +286,7 @@ def _compile_head(test: Mapping[str, Any]) -> Test:
 
 def _fact_reader(name: str) -> Callable[[_Context], Fact]:
     if name == "prior_approval":  # the audit trail's answer, not a clinical fact
-        return lambda ctx: Fact(value=True if ctx.prior_approval else False)
+        return lambda ctx: ctx.prior_approval
     read = attrgetter(name)
     return lambda ctx: read(ctx.facts)
 
@@ -404,7 +404,7 @@ def _candidates(policy: Policy, ctx: _Context) -> list[tuple[IndicationSpec, Ind
 # The decision
 # --------------------------------------------------------------------------------------------------------------
 
-def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, prior_approval: bool) -> Decision:
+def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, prior_approval: Fact[bool]) -> Decision:
     """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group."""
     ctx = _Context(facts, doses, prior_approval, None)
     general = [_evaluate_criterion(c, ctx) for c in policy.universal if _applies(c, facts)]
