@@ -328,23 +328,25 @@ class AuditStore:
         with Session(self.engine) as session:
             return [_decision_row(invocation, outcome) for invocation, outcome in session.execute(query)]
 
-    def show(self, hook_instance: str) -> InvocationDetail | None:
-        """The latest invocation with this hookInstance, its outcomes and the feedback on its cards."""
+    def show(self, key: str) -> list[InvocationDetail]:
+        """The invocations with this hookInstance (an EHR may send one again) or whose decision carries this
+        coverage-assertion-id (the id a claim refers to), newest first, with the feedback on their cards."""
+        asserted = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.coverage_assertion_id == key)
         query = (
             select(Invocation)
-            .where(Invocation.hook_instance == hook_instance)
+            .where((Invocation.hook_instance == key) | Invocation.id.in_(asserted))
             .options(selectinload(Invocation.outcomes).selectinload(OrderOutcomeRow.cards))
             .order_by(Invocation.time.desc(), Invocation.id.desc())
-            .limit(1)
         )
         with Session(self.engine) as session:
-            invocation = session.scalars(query).first()
-            if invocation is None:
-                return None
-            record = _invocation_record(invocation)
-            card_uuids = [uuid for outcome in record.outcomes for uuid in outcome.card_uuids]
-            rows = session.scalars(select(Feedback).where(Feedback.card_uuid.in_(card_uuids)).order_by(Feedback.id))
-            return InvocationDetail(record, [_feedback_entry(row) for row in rows])
+            records = [_invocation_record(invocation) for invocation in session.scalars(query)]
+            return [InvocationDetail(record, self._feedback_on(session, record)) for record in records]
+
+    @staticmethod
+    def _feedback_on(session: Session, record: InvocationRecord) -> list[FeedbackEntry]:
+        card_uuids = [uuid for outcome in record.outcomes for uuid in outcome.card_uuids]
+        rows = session.scalars(select(Feedback).where(Feedback.card_uuid.in_(card_uuids)).order_by(Feedback.id))
+        return [_feedback_entry(row) for row in rows]
 
     def ping(self) -> bool:
         """Is the database reachable? (for /healthz)"""
@@ -429,7 +431,9 @@ def _outcome_values(invocation_id: int, outcome: OrderOutcome) -> dict[str, Any]
         "policy_version": outcome.policy_version, "decision": outcome.decision, "indication": outcome.indication,
         "request_type": outcome.request_type, "cycle": outcome.cycle,
         "coverage_assertion_id": outcome.coverage_assertion_id, "what_if": outcome.what_if,
-        "criteria": outcome.criteria,  # db.py serializes it, values JSON cannot carry as text
+        # db.py serializes the JSON columns, values JSON cannot carry as text
+        "criteria": outcome.criteria, "missing": outcome.missing, "authorization": outcome.authorization,
+        "not_received": outcome.not_received, "coverage_reference": outcome.coverage_reference,
     }
 
 
@@ -446,6 +450,8 @@ def _order_outcome(row: OrderOutcomeRow) -> OrderOutcome:
         order_id=row.order_id, policy=row.policy, policy_version=row.policy_version, decision=row.decision,
         indication=row.indication, request_type=row.request_type, cycle=row.cycle,
         coverage_assertion_id=row.coverage_assertion_id, what_if=row.what_if, criteria=list(row.criteria),
+        missing=list(row.missing or ()), authorization=row.authorization, not_received=list(row.not_received or ()),
+        coverage_reference=row.coverage_reference,
         card_uuids=[card.uuid for card in row.cards if card.kind == "card"],
         suggestion_uuids=[card.uuid for card in row.cards if card.kind == "suggestion"],
     )

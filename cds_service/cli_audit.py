@@ -1,4 +1,6 @@
-"""`cds-service audit`: recent decisions as a table or JSON lines; `cds-service audit show HOOKINSTANCE`."""
+"""`cds-service audit`: recent decisions as a table or JSON lines; `cds-service audit show HOOKINSTANCE-OR-ASSERTION`.
+
+A query tool: it reads the audit database and never creates, migrates or writes it."""
 from __future__ import annotations
 
 import argparse
@@ -9,14 +11,17 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
+from sqlalchemy import inspect, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
 from cds_service.audit import AuditStore, DecisionRow, FeedbackEntry, InvocationDetail
 from cds_service.config import default_database_url
-from cds_service.db import migrate
 from cds_service.evaluation import OrderOutcome
 
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_COLUMNS = ("time", "patient", "order", "policy", "decision", "indication", "hookInstance")
+_COLUMNS = ("time", "hook", "patient", "order", "policy", "decision", "indication", "hookInstance")
+DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed")
 _MAX_CELL = 40
 
 
@@ -29,13 +34,14 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     parser = commands.add_parser("audit", parents=[common], help="list recent coverage decisions")
     parser.add_argument("--since", type=parse_since, help="ISO date or date-time (UTC), or relative: 30m, 24h, 7d, 2w")
     parser.add_argument("--patient", help="only this patient id")
-    parser.add_argument("--decision", help="only this decision, e.g. criteria-not-met")
+    parser.add_argument("--decision", choices=DECISIONS, help="only this decision")
     parser.add_argument("--limit", type=_positive_int, default=50, help="at most this many rows (default 50)")
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
     parser.set_defaults(handler=run)
     actions = parser.add_subparsers(dest="action")
-    show = actions.add_parser("show", parents=[common], help="one invocation with its criteria and feedback")
-    show.add_argument("hook_instance", metavar="HOOKINSTANCE")
+    show = actions.add_parser("show", parents=[common], help="one call with its criteria and feedback, found by its "
+                              "hookInstance or by a coverage-assertion-id")
+    show.add_argument("key", metavar="HOOKINSTANCE-OR-ASSERTION-ID")
     show.add_argument("--format", choices=("text", "json"), default="text")
     show.set_defaults(handler=run_show)
 
@@ -60,6 +66,8 @@ def _positive_int(value: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     store = _open_store(args)
+    if store is None:
+        return 2
     try:
         rows = store.recent(since=args.since, patient=args.patient, decision=args.decision, limit=args.limit)
     finally:
@@ -74,22 +82,42 @@ def run(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     store = _open_store(args)
+    if store is None:
+        return 2
     try:
-        detail = store.show(args.hook_instance)
+        details = store.show(args.key)
     finally:
         store.close()
-    if detail is None:
-        print(f"No invocation with hookInstance {args.hook_instance!r}", file=sys.stderr)
+    if not details:
+        print(f"No call with hookInstance or coverage-assertion-id {args.key!r}", file=sys.stderr)
         return 1
-    print(json.dumps(detail.as_dict(), indent=2) if args.format == "json" else format_detail(detail))
+    if args.format == "json":
+        print(json.dumps([detail.as_dict() for detail in details], indent=2))
+    else:  # an EHR may send a hookInstance again: every call, newest first
+        print(f"\n\n{'=' * 80}\n\n".join(format_detail(detail) for detail in details))
     return 0
 
 
-def _open_store(args: argparse.Namespace) -> AuditStore:
+def _open_store(args: argparse.Namespace) -> AuditStore | None:
+    """The audit database, or None (said on stderr) when there is none there: a query never creates one."""
     # The same default as the app (config.Settings.from_env), without loading the auth configuration.
     url = getattr(args, "database_url", None) or os.environ.get("CDS_DATABASE_URL")
-    store = AuditStore(url or default_database_url(os.environ.get("CDS_DATA_DIR")))
-    migrate(store.engine)  # a fresh data directory lists nothing instead of failing on a missing table
+    url = url or default_database_url(os.environ.get("CDS_DATA_DIR"))
+    where = make_url(url).render_as_string(hide_password=True)
+    database = make_url(url).database
+    if make_url(url).get_backend_name() == "sqlite" and database and not os.path.exists(database):
+        print(f"No audit database at {where}", file=sys.stderr)
+        return None
+    store = AuditStore(url)
+    try:
+        found = inspect(store.engine).has_table("order_outcome")
+    except SQLAlchemyError as exc:
+        found = False
+        print(f"Cannot read the audit database at {where}: {type(exc).__name__}", file=sys.stderr)
+    if not found:
+        print(f"No audit trail in {where} (the service has not run with this database)", file=sys.stderr)
+        store.close()
+        return None
     return store
 
 
@@ -106,7 +134,7 @@ def format_table(rows: Sequence[DecisionRow]) -> str:
 def _table_values(row: DecisionRow) -> tuple[Any, ...]:
     decision = f"{row.decision} (what-if)" if row.what_if else row.decision
     time = row.time.strftime("%Y-%m-%d %H:%M:%S")
-    return time, row.patient_id, row.order_id, row.policy, decision, row.indication, row.hook_instance
+    return time, row.hook, row.patient_id, row.order_id, row.policy, decision, row.indication, row.hook_instance
 
 
 def _cell(value: Any) -> str:
@@ -138,7 +166,11 @@ def _outcome_lines(outcome: OrderOutcome) -> list[str]:
         f"  decision     {outcome.decision or '-'}{' (what-if call)' if outcome.what_if else ''}",
         f"  indication   {outcome.indication or '-'}",
         f"  request      {outcome.request_type or '-'}, cycle {outcome.cycle if outcome.cycle is not None else '-'}",
+        f"  coverage     {outcome.coverage_reference or '-'}",
         f"  assertion    {outcome.coverage_assertion_id or '-'}",
+        f"  authorized   {_authorization(outcome.authorization)}",
+        f"  to document  {'; '.join(outcome.missing) or '-'}",
+        f"  not received {', '.join(outcome.not_received) or '-'}",
         f"  cards        {', '.join(outcome.card_uuids) or '-'}",
         f"  suggestions  {', '.join(outcome.suggestion_uuids) or '-'}",
         "  criteria:" if outcome.criteria else "  criteria:    none",
@@ -146,12 +178,22 @@ def _outcome_lines(outcome: OrderOutcome) -> list[str]:
     return lines + [f"    {_criterion_line(criterion)}" for criterion in outcome.criteria]
 
 
+def _authorization(period: dict[str, Any] | None) -> str:
+    if not period:
+        return "-"
+    cycles = f" ({period['cycles']} cycles)" if period.get("cycles") else ""
+    return f"{period.get('start')} to {period.get('end')}{cycles}"
+
+
 def _criterion_line(criterion: dict[str, Any]) -> str:
+    """The criterion, then on a second line what decided it (its note), which is what a pharmacist checks."""
     status = f"[{criterion.get('status', '?')}]".ljust(10)
     citation = f" ({criterion['citation']})" if criterion.get("citation") else ""
     evidence = ", ".join(criterion.get("evidence") or ())
     text = f" {criterion['text']}" if criterion.get("text") else ""
-    return f"{status} {criterion.get('id', '?')}{citation}{text}{f'  evidence: {evidence}' if evidence else ''}"
+    line = f"{status} {criterion.get('id', '?')}{citation}{text}{f'  evidence: {evidence}' if evidence else ''}"
+    note = (criterion.get("note") or "") + (" (attested)" if criterion.get("attested") else "")
+    return f"{line}\n{' ' * 15}{note.strip()}" if note.strip() else line
 
 
 def _feedback_line(entry: FeedbackEntry) -> str:
@@ -165,6 +207,8 @@ def _feedback_line(entry: FeedbackEntry) -> str:
         parts.append(f"comment {entry.override_comment!r}")
     if entry.outcome_timestamp:
         parts.append(f"at {entry.outcome_timestamp.isoformat()}")
+    if entry.received_at:
+        parts.append(f"received {entry.received_at.isoformat()}")
     if entry.client_iss:
         parts.append(f"from {entry.client_iss}")
     return "; ".join(parts)

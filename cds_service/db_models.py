@@ -51,6 +51,12 @@ class OrderOutcomeRow(Base):
     coverage_assertion_id: Mapped[str | None] = mapped_column(String(200), index=True)
     what_if: Mapped[bool] = mapped_column(Boolean, default=False)
     criteria: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Migration 0003 (null on older rows): what to document, the authorization period when met, the prefetch keys
+    # not received, and the Coverage decided under.
+    missing: Mapped[list[str] | None] = mapped_column(JSON)
+    authorization: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    not_received: Mapped[list[str] | None] = mapped_column(JSON)
+    coverage_reference: Mapped[str | None] = mapped_column(String(200))
     invocation: Mapped[Invocation] = relationship(back_populates="outcomes")
     cards: Mapped[list[IssuedCard]] = relationship(order_by="IssuedCard.id")
 

@@ -31,6 +31,10 @@ class OrderOutcome:
     card_uuids: list[str] = field(default_factory=list)
     suggestion_uuids: list[str] = field(default_factory=list)
     criteria: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    authorization: dict[str, Any] | None = None
+    not_received: list[str] = field(default_factory=list)  # prefetch keys never received: their criteria unknown
+    coverage_reference: str | None = None
     # A "what if" call (davinci-crd.configuration unsolicited-determ false): never proof of a prior authorization.
     what_if: bool = False
 

@@ -136,10 +136,11 @@ def _group(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], r
 def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, facts: ClinicalFacts,
                   order: dict[str, Any], ctx: EvaluationContext, config: CardConfig, result: Evaluation) -> None:
     outcome = OrderOutcome(order_id=order_ref(order), cycle=facts.cycle.number.value,
-                           what_if=not config.unsolicited_determ)
+                           what_if=not config.unsolicited_determ, not_received=list(facts.not_received))
     payer = None
     try:
         payer = select_payer(record, order, facts.start_date)
+        outcome.coverage_reference = payer.coverage_reference if payer else None
         cards, actions = _answer(request, group, facts, order, payer, ctx, config, outcome)
     except Exception:
         log.exception("evaluation failed hookInstance=%s order=%s", request.hook_instance, outcome.order_id)
@@ -211,13 +212,15 @@ def _schedule_from_phase(facts: ClinicalFacts) -> str | None:
 
 
 def _record_decision(outcome: OrderOutcome, decision: Decision) -> None:
-    extension = decision.as_extension()
     outcome.policy = decision.policy_id
     outcome.policy_version = decision.policy_version
     outcome.decision = decision.decision
     outcome.indication = decision.indication
     outcome.request_type = decision.request_type
-    outcome.criteria = extension["criteria"]
+    # The card's criteria, and for the pharmacist which of them an attestation decided.
+    outcome.criteria = [{**c.as_dict(), "attested": c.attested} for c in decision.criteria]
+    outcome.missing = list(decision.missing)
+    outcome.authorization = dict(decision.authorization) if decision.authorization else None
 
 
 def _coverage_action(order: dict[str, Any], decision: Decision | None, payer: PayerMatch, ctx: EvaluationContext,

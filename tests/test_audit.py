@@ -79,17 +79,17 @@ def test_an_invocation_is_written_and_shown_with_every_field(store: AuditStore) 
     ))
     store.record_invocation(recorded)
     store.flush()
-    detail = store.show("hi-1")
-    assert detail is not None
+    [detail] = store.show("hi-1")
     assert detail.record == recorded
     assert detail.feedback == []
+    assert [d.record for d in store.show("ca-1")] == [recorded]  # found by its coverage-assertion-id too
 
 
 def test_criteria_values_that_are_not_json_are_stored_as_text(store: AuditStore) -> None:
     store.record_invocation(invocation("hi-1", "p1", outcome(criteria=[{"id": "x", "since": NOW.date()}])))
     store.flush()
-    detail = store.show("hi-1")
-    assert detail is not None and detail.record.outcomes[0].criteria == [{"id": "x", "since": "2026-11-20"}]
+    [detail] = store.show("hi-1")
+    assert detail.record.outcomes[0].criteria == [{"id": "x", "since": "2026-11-20"}]
 
 
 def test_recent_lists_decisions_newest_first_with_filters(store: AuditStore) -> None:
@@ -107,8 +107,15 @@ def test_recent_lists_decisions_newest_first_with_filters(store: AuditStore) -> 
                                                                       NOW - timedelta(days=1))
 
 
-def test_show_returns_none_for_an_unknown_hook_instance(store: AuditStore) -> None:
-    assert store.show("nope") is None
+def test_show_finds_nothing_for_an_unknown_key(store: AuditStore) -> None:
+    assert store.show("nope") == []
+
+
+def test_show_lists_every_call_sent_with_one_hook_instance_newest_first(store: AuditStore) -> None:
+    store.record_invocation(invocation("again", "p1", outcome("first"), time=NOW - timedelta(minutes=5)))
+    store.record_invocation(invocation("again", "p1", outcome("second"), time=NOW))
+    store.flush()
+    assert [d.record.outcomes[0].order_id for d in store.show("again")] == ["second", "first"]
 
 
 def test_recording_does_not_wait_for_the_database(store: AuditStore, database_url: str) -> None:
@@ -142,8 +149,8 @@ def test_a_record_the_database_refuses_costs_only_itself(store: AuditStore,
     store.record_invocation(refused)
     store.record_invocation(invocation("good-2"))
     store.flush()
-    assert store.show("good-1") is not None and store.show("good-2") is not None
-    assert store.show("bad") is None
+    assert store.show("good-1") and store.show("good-2")
+    assert store.show("bad") == []
     assert "lost: hookInstance bad" in caplog.text and "IntegrityError" in caplog.text
     assert "MRD 0.05%" not in caplog.text  # statement parameters (clinical notes) never reach the log
 
@@ -158,7 +165,7 @@ def test_close_drains_the_queue(database_url: str) -> None:
     reopened = AuditStore(database_url)
     assert count_invocations(reopened) == 300
     reopened.record_invocation(invocation("after"))  # no writer running: written at once
-    assert reopened.show("after") is not None
+    assert reopened.show("after")
     reopened.close()
 
 

@@ -16,7 +16,8 @@ from tests.test_audit import invocation, outcome
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
 CRITERION = {"id": "aspirus-U1", "status": "not-met", "citation": "Aspirus III",
-             "text": "No live vaccine in the window", "evidence": ["Immunization/imm1"]}
+             "text": "No live vaccine in the window", "evidence": ["Immunization/imm1"],
+             "note": "MMR given 2026-11-24", "attested": True}
 
 
 @pytest.fixture
@@ -28,7 +29,9 @@ def audited(database_url: str) -> Iterator[str]:
     store.record_invocation(invocation("hi-old", "p1", outcome("mr-old"), time=now - timedelta(days=10)))
     store.record_invocation(invocation("hi-new", "p1", outcome("mr-new", what_if=True), time=now - timedelta(hours=1)))
     store.record_invocation(invocation(
-        "hi-p2", "p2", outcome("mr-p2", "criteria-not-met", criteria=[CRITERION], card_uuids=["card-p2"]),
+        "hi-p2", "p2", outcome("mr-p2", "criteria-not-met", criteria=[CRITERION], card_uuids=["card-p2"],
+                               coverage_assertion_id="assert-p2", coverage_reference="Coverage/cov-1",
+                               missing=["MRD result"], not_received=["immunizations"]),
         time=now - timedelta(hours=2),
     ))
     store.flush()
@@ -48,8 +51,10 @@ def test_table_lists_recent_decisions_newest_first(audited: str, capsys: pytest.
     code, out = run(capsys, "audit", "--database-url", audited)
     lines = out.splitlines()
     assert code == 0
-    assert lines[0].split() == ["time", "patient", "order", "policy", "decision", "indication", "hookInstance"]
-    assert [line.split()[3] for line in lines[2:]] == ["mr-new", "mr-p2", "mr-old"]  # date and time are 2 words
+    assert lines[0].split() == ["time", "hook", "patient", "order", "policy", "decision", "indication",
+                                "hookInstance"]
+    assert [line.split()[4] for line in lines[2:]] == ["mr-new", "mr-p2", "mr-old"]  # date and time are 2 words
+    assert all(line.split()[2] == "order-sign" for line in lines[2:])
     assert "meets-criteria (what-if)" in lines[2]
     assert lines[3].index("criteria-not-met") == lines[0].index("decision")  # aligned columns
 
@@ -81,20 +86,34 @@ def test_show_prints_criteria_and_feedback(audited: str, capsys: pytest.CaptureF
     assert "patient       p2" in out
     assert "decision     criteria-not-met" in out
     assert "[not-met]  aspirus-U1 (Aspirus III) No live vaccine in the window  evidence: Immunization/imm1" in out
+    assert "MMR given 2026-11-24 (attested)" in out  # what decided it, on the line below
+    assert "to document  MRD result" in out and "not received immunizations" in out
+    assert "coverage     Coverage/cov-1" in out
     assert "card card-p2: overridden; reason clinical-judgement; comment 'urgent'" in out
 
 
 def test_show_as_json(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run(capsys, "audit", "--database-url", audited, "show", "hi-p2", "--format", "json")
-    detail = json.loads(out)
+    [detail] = json.loads(out)
     assert code == 0
     assert detail["outcomes"][0]["criteria"] == [CRITERION]
     assert detail["feedback"][0]["override_comment"] == "urgent"
 
 
+def test_show_finds_a_call_by_its_coverage_assertion_id(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(capsys, "audit", "show", "assert-p2", "--database-url", audited)
+    assert code == 0 and "hookInstance  hi-p2" in out
+
+
 def test_show_of_an_unknown_hook_instance_fails(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "show", "nope", "--database-url", audited]) == 1
     assert "nope" in capsys.readouterr().err
+
+
+def test_an_unknown_decision_is_refused(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["audit", "--database-url", audited, "--decision", "met"])
+    assert "invalid choice" in capsys.readouterr().err
 
 
 def test_default_database_url_comes_from_the_environment(audited: str, capsys: pytest.CaptureFixture[str],
@@ -104,13 +123,18 @@ def test_default_database_url_comes_from_the_environment(audited: str, capsys: p
     assert [json.loads(line)["hook_instance"] for line in out.splitlines()] == ["hi-p2"]
 
 
-def test_an_empty_data_directory_lists_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_database_is_reported_not_created(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query tool: a mistyped path or data directory must not leave an empty database behind."""
     monkeypatch.delenv("CDS_DATABASE_URL", raising=False)
     monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path / "data"))
-    code, out = run(capsys, "audit")
-    assert (code, out.strip()) == (0, "No decisions found.")
-    assert (tmp_path / "data").is_dir()
+    assert main(["audit"]) == 2
+    assert "No audit database at" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    assert main(["audit", "show", "x", "--database-url", f"sqlite:///{empty}"]) == 2
+    assert "No audit trail in" in capsys.readouterr().err
 
 
 def test_since_accepts_iso_dates_and_relative_spans() -> None:

@@ -18,7 +18,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, make_url, text
 
-from cds_service.db import create_db_engine, migrate, write_transaction
+from alembic import command
+
+from cds_service.audit import AuditStore
+from cds_service.db import alembic_config, create_db_engine, migrate, write_transaction
 from cds_service.db_models import Base
 
 POSTGRES_URL = os.environ.get("CDS_TEST_POSTGRES_URL")
@@ -70,8 +73,31 @@ def test_migrate_creates_the_schema_and_is_idempotent(database_url: str) -> None
     migrate(engine)
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0003"]
     engine.dispose()
+
+
+def test_an_older_trail_upgrades_with_its_rows(database_url: str) -> None:
+    """Rows written before migration 0003 read back with the new outcome details empty."""
+    engine = create_db_engine(database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.execute(text(
+            "INSERT INTO invocation (time, service_id, hook, hook_instance, status, latency_ms) "
+            "VALUES ('2026-11-01 10:00:00', 'blinatumomab-coverage', 'order-sign', 'hi-old', 200, 5.0)"))
+        connection.execute(text(
+            "INSERT INTO order_outcome (invocation_id, order_id, decision, what_if, criteria) "
+            "VALUES (1, 'MedicationRequest/o1', 'meets-criteria', false, '[]')"))
+    migrate(engine)
+    engine.dispose()
+    store = AuditStore(database_url)
+    [detail] = store.show("hi-old")
+    store.close()
+    [outcome] = detail.record.outcomes
+    assert (outcome.decision, outcome.missing, outcome.authorization, outcome.not_received) == (
+        "meets-criteria", [], None, [])
 
 
 def test_migrations_match_the_models(database_url: str) -> None:

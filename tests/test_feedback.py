@@ -33,8 +33,7 @@ def issue_card(store: AuditStore, card: str = "card-1") -> None:
 
 
 def stored_feedback(store: AuditStore) -> list[FeedbackEntry]:
-    detail = store.show("hi-1")
-    assert detail is not None
+    [detail] = store.show("hi-1")
     return detail.feedback
 
 

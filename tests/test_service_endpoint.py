@@ -35,9 +35,15 @@ def test_an_example_request_is_answered_over_http(live_service: str, app: Flask)
     answer = response.json()
     assert isinstance(answer["cards"], list) and isinstance(answer["systemActions"], list)
     store(app).flush()
-    recorded = store(app).show(body["hookInstance"])
-    assert recorded is not None and recorded.record.status == 200
+    [recorded] = store(app).show(body["hookInstance"])
+    assert recorded.record.status == 200
     assert recorded.record.patient_id == body["context"]["patientId"]
+    # What a pharmacist verifies later is kept with the outcome: the card's decision details and the Coverage.
+    [outcome] = recorded.record.outcomes
+    decision = answer["cards"][0]["extension"]["coverage-decision"]
+    assert (outcome.authorization, outcome.missing) == (decision["authorization"], decision["missing"])
+    assert outcome.coverage_reference == "Coverage/" + body["prefetch"]["coverage"]["entry"][0]["resource"]["id"]
+    assert [c["note"] for c in outcome.criteria] == [c.get("note") for c in decision["criteria"]]
 
 
 def test_error_statuses_are_audited_too(live_service: str, app: Flask) -> None:
@@ -48,8 +54,7 @@ def test_error_statuses_are_audited_too(live_service: str, app: Flask) -> None:
     assert response.status_code == 400
     assert response.json()["issue"][0]["expression"] == ["context.patientId"]
     store(app).flush()
-    recorded = store(app).show("audited-400")
-    assert recorded is not None
+    [recorded] = store(app).show("audited-400")
     assert (recorded.record.status, recorded.record.hook, recorded.record.patient_id) == (400, "order-sign", None)
 
 
