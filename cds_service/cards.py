@@ -77,9 +77,14 @@ def indicator(decision: Decision) -> str:
 def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[str, Any]:
     general = [c for c in decision.criteria if "." not in c.id]
     shown = next((r for r in decision.indications if r.id == decision.shown_indication), None)
+    needed, alternatives = _to_document(decision)
+    document, document_hint = _summary_request(needed, alternatives, decision.payer_label)
     return {
         "d": decision,
-        "document": _document(decision),
+        "needed": needed,
+        "alternatives": alternatives,
+        "document": document,
+        "document_hint": document_hint,
         "reason": _reason(decision),
         "general": [_view(c) for c in general],
         "shown": _shown(shown),
@@ -118,16 +123,34 @@ def _plain(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-def _document(decision: Decision) -> str:
-    """As many items of `missing` as fit the summary, then how many more."""
-    budget = SUMMARY_LIMIT - 1 - len(decision.payer_label) - _DOCUMENT_FRAME
-    items = list(decision.missing) if decision.decision == INFO_NEEDED else []
-    for count in range(len(items), 0, -1):
-        more = len(items) - count
-        text = "; ".join(items[:count]) + (f" (+{more} more)" if more else "")
-        if len(text) <= budget:
-            return text
-    return items[0] if items else "the missing information"  # render_card shortens an overlong first item
+def _to_document(decision: Decision) -> tuple[list[str], list[str]]:
+    """`missing` split in two: what the card's own criteria (the policy-level ones and the shown indication's) need,
+    and what only other indications need. Those are alternatives: documenting them opens another route."""
+    if decision.decision != INFO_NEEDED:
+        return [], []
+    own = {c.missing for c in decision.criteria if c.status == "unknown"}
+    needed = [item for item in decision.missing if item in own]
+    if not needed:  # the shown indication is not met: every open route is an alternative of the others
+        return list(decision.missing), []
+    return needed, [item for item in decision.missing if item not in own]
+
+
+def _summary_request(needed: list[str], alternatives: list[str], payer_label: str) -> tuple[str, str]:
+    """What the summary asks to document: as many needed items as fit, then how many more; then, briefly, that
+    other indications would need other items (so the list does not read as all required)."""
+    if not needed:
+        return "the missing information", ""
+    hint = f" (or, for another indication: {'; '.join(alternatives)})" if alternatives else ""
+    items = "item" if len(alternatives) == 1 else "items"
+    short_hint = f" (or {len(alternatives)} {items} for another indication)" if alternatives else ""
+    for suffix in (hint, short_hint):
+        budget = SUMMARY_LIMIT - 1 - len(payer_label) - _DOCUMENT_FRAME - len(suffix)
+        for count in range(len(needed), 0, -1):
+            more = len(needed) - count
+            text = "; ".join(needed[:count]) + (f" (+{more} more)" if more else "")
+            if len(text) <= budget:
+                return text, suffix
+    return needed[0], ""  # render_card shortens an overlong first item
 
 
 def _reason(decision: Decision) -> str:

@@ -260,3 +260,16 @@ def test_florida_blue_continuation_names_the_initial_approval_it_relies_on(clien
     third = sign_another("third-order")
     [prior] = [c for c in third["criteria"] if c["id"] == "fb-continuation.prior-approval"]
     assert prior["evidence"] == [f"MedicationRequest/{first_order}"]  # still the initial approval
+
+
+def test_what_only_another_indication_needs_is_asked_as_an_alternative(client: Any) -> None:
+    """The closest indication (relapsed/refractory Ph-) needs CD19 only; the MRD route's result is an alternative,
+    so the clinician does not read both as required."""
+    [card] = post(client, example("florida-blue-cd19-missing"))["cards"][:1]
+    decision = card["extension"]["coverage-decision"]
+    assert decision["missing"] == ["laboratory result showing CD19+ blasts", "quantitative MRD result (%)"]
+    assert card["summary"] == ("Florida Blue: document laboratory result showing CD19+ blasts to confirm coverage "
+                               "(or, for another indication: quantitative MRD result (%))")
+    needed, alternatives = card["detail"].split("Or, for another indication of the policy:")
+    assert "- laboratory result showing CD19+ blasts" in needed and "MRD" not in needed.split("What to document")[1]
+    assert alternatives.lstrip().startswith("- quantitative MRD result (%)")
