@@ -272,3 +272,11 @@ def test_quantity_limit_of_the_policy_files() -> None:
 def test_only_a_policy_with_a_continuation_reads_the_audit_trail() -> None:
     assert load_policy("florida-blue").reads_prior_approval
     assert not load_policy("aspirus-magellan").reads_prior_approval
+
+
+def test_an_unknown_fact_that_says_what_would_decide_it_is_asked_for_that() -> None:
+    precise = Fact(None, ("Observation/x",), missing="the phase of this course, in the prescriber's words")
+    decision = run(therapy_phase=precise)
+    assert next(c for c in decision.criteria if c.id == "first.phase").missing == precise.missing
+    assert precise.missing in decision.missing
+    assert next(c for c in run(therapy_phase=None).criteria if c.id == "first.phase").missing == "phase"

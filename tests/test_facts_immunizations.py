@@ -45,6 +45,19 @@ def test_unspecified_formulation_is_unknown_unless_a_live_one_is_there() -> None
     assert _in_window(zoster_unspecified, immunization("21", "2026-03-11")) is True
 
 
+def test_notes_name_the_vaccine_and_its_date_and_an_unclear_one_says_what_to_confirm() -> None:
+    mmr = immunization("03", "2026-03-10")
+    mmr["vaccineCode"]["text"] = "MMR"
+    live = live_vaccine_in_window(record(mmr), COURSE_START, START)
+    assert live.note == "MMR given 2026-03-10; window between 2026-02-15 and 2026-05-10"
+    zoster = immunization("188", "2026-03-10")
+    unclear = live_vaccine_in_window(record(zoster), COURSE_START, START)
+    name = zoster["vaccineCode"]["coding"][0].get("display") or "188"
+    assert unclear.missing == f"whether {name} given 2026-03-10 was a live vaccine in the window"
+    none = live_vaccine_in_window(record(), COURSE_START, START)
+    assert none.note == "no live vaccine recorded between 2026-02-15 and 2026-05-10"
+
+
 def test_not_received_is_unknown() -> None:
     fact = live_vaccine_in_window(record(not_received=("immunizations",)), COURSE_START, START)
     assert fact.value is None and fact.received is False

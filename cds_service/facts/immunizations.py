@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from cds_service.facts.codes import effective_date, parse_end_date, ref
+from cds_service.facts.codes import codings, effective_date, parse_end_date, ref
 from cds_service.facts.model import Fact
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
@@ -25,8 +25,8 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
     if not record.received("immunizations"):
         return Fact(received=False)
     first, last = course_start - BEFORE_COURSE, start + AFTER_ORDER
-    live: list[str] = []
-    unclear: list[str] = []
+    live: list[dict[str, Any]] = []
+    unclear: list[dict[str, Any]] = []
     valuesets = get_valuesets()
     for immunization in record.resources("immunizations", "Immunization"):
         if immunization.get("status") != "completed":
@@ -39,10 +39,10 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
             continue
         certain = first <= days[0] and days[1] <= last
         if valuesets.has(LIVE, vaccine) and certain:
-            live.append(ref(immunization))
+            live.append(immunization)
         elif valuesets.has(LIVE, vaccine) or valuesets.has(UNSPECIFIED, vaccine):
             # A live vaccine whose partial date ("2026-11") may or may not fall in the window cannot clear U1.
-            unclear.append(ref(immunization))
+            unclear.append(immunization)
     return _verdict(live, unclear, first, last)
 
 
@@ -54,10 +54,36 @@ def _possible_days(immunization: dict[str, Any]) -> tuple[date, date] | None:
     return None if day is None else (day, last or day)
 
 
-def _verdict(live: list[str], unclear: list[str], first: date, last: date) -> Fact[bool]:
-    window = f"{first.isoformat()} and {last.isoformat()}"  # read after "between"
+def _verdict(live: list[dict[str, Any]], unclear: list[dict[str, Any]], first: date, last: date) -> Fact[bool]:
+    """The vaccines are named with their dates, as the clinician knows them; the window follows."""
+    window = f"between {first.isoformat()} and {last.isoformat()}"
     if live:
-        return Fact(True, tuple(live), note=f"live vaccine given between {window}")
+        return Fact(True, tuple(ref(i) for i in live), note=f"{_given(live)}; window {window}")
     if unclear:
-        return Fact(None, tuple(unclear), note=f"vaccine of unspecified formulation or uncertain date between {window}")
-    return Fact(False, note=f"no live vaccine recorded between {window}")
+        return Fact(None, tuple(ref(i) for i in unclear),
+                    note=f"{_given(unclear)}: formulation or date unclear; window {window}",
+                    missing=f"whether {_given(unclear)} was a live vaccine in the window")
+    return Fact(False, note=f"no live vaccine recorded {window}")
+
+
+def _given(immunizations: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{_vaccine_name(i.get('vaccineCode'))} given {_day(i)}" for i in immunizations)
+
+
+def _vaccine_name(vaccine: Any) -> str:
+    """The concept's text, else its first display or code: what the record calls the vaccine."""
+    if isinstance(vaccine, dict) and isinstance(vaccine.get("text"), str) and vaccine["text"]:
+        return str(vaccine["text"])
+    for coding in codings(vaccine):
+        for key in ("display", "code"):
+            if isinstance(coding.get(key), str) and coding[key]:
+                return str(coding[key])
+    return "vaccine"
+
+
+def _day(immunization: dict[str, Any]) -> str:
+    occurrence = immunization.get("occurrenceDateTime")
+    if isinstance(occurrence, str) and occurrence:
+        return occurrence[:10]  # as recorded: a partial date ("2026-11") stays partial
+    day = effective_date(immunization)
+    return day.isoformat() if day else "on an unknown date"

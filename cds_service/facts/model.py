@@ -21,6 +21,7 @@ class Fact(Generic[T]):
     attested: bool = False  # True when the value came from the attestation QuestionnaireResponse
     received: bool = True  # False when the underlying data was not received at all
     note: str = ""  # short, human readable: "MRD 0.05% on 2026-10-01"
+    missing: str = ""  # when unknown, what exactly would decide it (else the criterion's own `missing` is asked)
 
     @property
     def known(self) -> bool:

@@ -295,7 +295,7 @@ def _compile_fact(read: Callable[[_Context], Fact], matches: Callable[[Any], boo
     def fact_test(ctx: _Context) -> _Outcome:
         fact = read(ctx)
         if fact.value is None:
-            return _Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested)
+            return _Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested, fact.missing)
         status = MET if matches(fact.value) else NOT_MET
         if status == NOT_MET and attested_to_exclude and not fact.attested:
             # A use the record never shows (fhir-data-profile.md: attested, else unknown) is not ruled out by an
