@@ -162,8 +162,11 @@ def _reason(decision: Decision) -> str:
     reason = first.summary or first.text
     if first.critical and first.note:
         reason = f"{reason} ({first.note})"
-    if first.kind == "clinical":
-        return f"not met: {reason}"
+    if first.kind == "clinical":  # what the policy requires, then what the record showed instead, if it fits
+        required = f"requires {reason}"
+        shown = f"{required} ({first.note})" if first.note and not first.critical else required
+        room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(": not covered — ")
+        return shown if len(shown) <= room else required
     if decision.indication_title and first.kind != "universal":
         return f"meets {decision.indication_title} except {reason}"
     return reason

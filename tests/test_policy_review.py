@@ -138,7 +138,13 @@ def test_florida_blue_denial_shows_the_b_all_failure_not_the_catch_all() -> None
     assert decision.decision == "criteria-not-met"
     assert decision.shown_indication == "fb-relapsed-refractory-ph-negative"
     card = decision_card(decision, facts(**values), {"id": "blin"}, "http://cds.example.org")
-    assert card["summary"] == "Florida Blue: not covered — not met: CD19+ disease on the latest immunophenotype"
+    assert card["summary"] == "Florida Blue: not covered — requires CD19+ disease on the latest immunophenotype"
+
+
+def test_a_clinical_denial_says_what_the_record_showed_when_it_fits(client: FlaskClient) -> None:
+    card = _post_example(client, "aspirus-t-cell-all-not-covered")
+    assert card["summary"] == ("Aspirus Health Plan: not covered — requires B-cell precursor ALL "
+                               "(T-lineage in the diagnosis)")
 
 
 def test_florida_blue_lymphoblastic_lymphoma_denial_points_to_indication_2() -> None:
@@ -146,7 +152,7 @@ def test_florida_blue_lymphoblastic_lymphoma_denial_points_to_indication_2() -> 
     decision = evaluate_policy(load_policy("florida-blue"), facts(**values), DosesMet(), Fact(False))
     assert decision.decision == "criteria-not-met"
     card = decision_card(decision, facts(**values), {"id": "blin"}, "http://cds.example.org")
-    assert card["summary"].endswith("not met: B-cell precursor ALL (lymphoblastic lymphoma only under indication 2)")
+    assert card["summary"].endswith("requires B-cell precursor ALL (lymphoblastic lymphoma only under indication 2)")
 
 
 # Aspirus adult consolidation: with no MRD result at all, the MRD-unavailable pathway is still open (it needs an
