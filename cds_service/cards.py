@@ -12,7 +12,7 @@ from cds_service import SERVICE_NAME
 from cds_service.decision import INFO_NEEDED, MEETS, NOT_MET_DECISION, CriterionResult, Decision, IndicationResult
 from cds_service.dosing.templates import SUMMARY_LIMIT, render_card
 from cds_service.facts.model import ClinicalFacts
-from cds_service.questionnaire import questionnaire_url
+from cds_service.questionnaire import QUESTIONS, questionnaire_url
 from cds_service.verdict import NOT_MET
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
@@ -89,9 +89,10 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         "general": [_view(c) for c in general],
         "shown": _shown(shown),
         "shown_role": _role(decision, shown),
+        # Routes still open, for a card that is not yet met (on a met card they would only distract).
         "others": [r.title for r in decision.indications
-                   if r.status != NOT_MET and shown is not None and r.id != shown.id],
-        "attested": list(facts.attested_items),
+                   if decision.decision != MEETS and r.status != NOT_MET and shown is not None and r.id != shown.id],
+        "attested": [QUESTIONS.get(link_id, link_id) for link_id in facts.attested_items],
         "not_received": list(facts.not_received),
         "questionnaire": questionnaire_url(base_url),
     }

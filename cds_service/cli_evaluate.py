@@ -69,7 +69,9 @@ def _render_card(card: dict[str, Any]) -> str:
                      f"  request: {decision['request']}  cycle: {decision['cycle']}")
         if decision.get("authorization"):
             auth = decision["authorization"]
-            lines.append(f"  authorized: {auth['start']} to {auth['end']} ({auth.get('cycles') or '-'} cycles)")
+            cycles = auth.get("cycles")
+            count = f"{cycles} cycle{'s' if cycles != 1 else ''}" if cycles else "cycles not counted"
+            lines.append(f"  authorized: {auth['start']} to {auth['end']} ({count})")
         lines += [_criterion_line(c) for c in decision["criteria"]]
         lines += [f"  to document: {item}" for item in decision.get("missing", [])]
     for suggestion in card.get("suggestions", []):

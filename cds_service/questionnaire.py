@@ -37,6 +37,9 @@ ITEMS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 )
 
 
+QUESTIONS = {link_id: text for link_id, _, text, _ in ITEMS}  # linkId -> question, for cards naming answers
+
+
 def questionnaire_url(base_url: str) -> str:
     """The Questionnaire's canonical URL, which is also where this service serves it."""
     return f"{base_url.rstrip('/')}/fhir/Questionnaire/{QUESTIONNAIRE_ID}"

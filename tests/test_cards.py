@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -152,7 +153,8 @@ def test_attested_facts_and_data_not_received_are_shown() -> None:
     case_facts = ClinicalFacts(start_date=START, cycle=case_facts.cycle, body=BodySize(),
                                attested_items=("therapy-phase", "combination"), not_received=("immunizations",))
     card = decision_card(decision, case_facts, ORDER, BASE)
-    assert "Attested by the prescriber (attestation questionnaire): therapy-phase, combination." in card["detail"]
+    assert ("Attested by the prescriber (attestation questionnaire): Therapy phase of this blinatumomab course; "
+            "How blinatumomab is used in this order.") in card["detail"]
     assert "Data not received (criteria depending on it are unknown): immunizations." in card["detail"]
 
 
@@ -188,3 +190,11 @@ def test_no_plan_card_says_when_the_coverage_was_not_received() -> None:
     assert card["indicator"] == "info"
     assert card["summary"] == "Coverage data not received: health plan unknown, coverage not checked"
     assert "`coverage` not answered" in card["detail"] and "Dose checks still apply" in card["detail"]
+
+
+def test_a_met_card_lists_no_other_routes_and_counts_one_cycle_in_the_singular() -> None:
+    decision, case_facts = pick("meets-criteria")
+    one_cycle = replace(decision, authorization={"start": "2026-12-01", "end": "2026-12-29", "cycles": 1})
+    card = decision_card(one_cycle, case_facts, ORDER, BASE)
+    assert "Other indications still possible" not in card["detail"]
+    assert "(1 cycle)." in card["detail"]
