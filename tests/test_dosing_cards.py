@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.cards import dose_card, quantity_card
 from cds_service.dosing.checks import OrderDoseChecks
+from cds_service.dosing.text import per_m2_text
 from cds_service.facts.body import body_size
 from cds_service.facts.model import ClinicalFacts
 from cds_service.record import PatientRecord
@@ -68,7 +70,7 @@ def test_child_below_45_kg_gets_the_bsa_dose_in_the_label() -> None:
     facts_ = facts(weight="44.9", bsa="0.93")
     card = card_for(single_line_order(rate(28)), facts_)
     assert card is not None
-    assert card["suggestions"][0]["label"] == "Change to 13.9 mcg/day (15 mcg/m² × 0.93 m²)"
+    assert card["suggestions"][0]["label"] == "Change to 13.9 mcg/day (15 mcg/m²/day × 0.93 m²)"
     assert card["extension"]["dose-check"]["basis"] == "bsa"
     assert card["extension"]["dose-check"]["bsaM2"] == 0.93
     resource = apply_suggestion(card)
@@ -315,5 +317,11 @@ def test_interfant_dose_follows_bsa_for_any_weight() -> None:
     infant = facts(weight="8", bsa="0.38")
     assert card_for(single_line_order(rate(5.7)), infant, "interfant") is None
     card = card_for(single_line_order(rate(9)), infant, "interfant")
-    assert card is not None and card["suggestions"][0]["label"] == "Change to 5.7 mcg/day (15 mcg/m² × 0.38 m²)"
+    assert card is not None and card["suggestions"][0]["label"] == "Change to 5.7 mcg/day (15 mcg/m²/day × 0.38 m²)"
     assert_clean(apply_suggestion(card), infant, "interfant")
+
+
+def test_a_per_m2_dose_is_explained_with_a_bsa_precise_enough_to_check() -> None:
+    """15 × 0.932 = 13.98: with the BSA to two decimals (0.93) the product would not match the card's 13.98."""
+    assert per_m2_text(Decimal(15), Decimal("0.9318")) == "15 mcg/m²/day × 0.932 m²"
+    assert per_m2_text(Decimal(5), Decimal("1.2")) == "5 mcg/m²/day × 1.2 m²"

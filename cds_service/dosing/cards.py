@@ -17,7 +17,7 @@ from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, 
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import Correction, Segment, correct_order, json_number, without_coverage_information
 from cds_service.dosing.templates import CardText, render_card
-from cds_service.dosing.text import days_text, mcg_text
+from cds_service.dosing.text import days_text, mcg_text, per_m2_text
 from cds_service.facts.model import ClinicalFacts
 
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
@@ -142,7 +142,7 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
 def _basis_text(finding: Finding, patient: Patient) -> str:
     if finding.expected.basis == "fixed" or finding.expected.per_m2 is None or patient.bsa_m2 is None:
         return "fixed dose (45 kg or more)"
-    return f"{mcg_text(finding.expected.per_m2)} mcg/m² × {mcg_text(patient.bsa_m2)} m²"
+    return per_m2_text(finding.expected.per_m2, patient.bsa_m2)
 
 
 def _label_segments(correction: Correction, patient: Patient) -> list[dict[str, Any]]:
@@ -162,7 +162,7 @@ def _explain(segment: Segment, patient: Patient) -> str:
         return ""
     if expected.mcg_per_day == expected.cap and expected.per_m2 * patient.bsa_m2 > expected.cap:
         return f"capped at {mcg_text(expected.cap)} mcg/day"
-    return f"{mcg_text(expected.per_m2)} mcg/m² × {mcg_text(patient.bsa_m2)} m²"
+    return per_m2_text(expected.per_m2, patient.bsa_m2)
 
 
 def _quantity_value(check: QuantityCheck, target: OrderQuantity) -> Decimal | None:

@@ -13,8 +13,10 @@ from cds_service.dosing.text import days_text, mcg_text
 from cds_service.facts.model import ClinicalFacts
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Verdict
 
-MISSING_WEIGHT = "Current weight (within 30 days)"
-MISSING_BSA = "Height or BSA (within 30 days)"
+# What to document, read after "document" in a card summary.
+MISSING_WEIGHT = "current weight (within 30 days)"
+MISSING_BSA = "height or BSA (within 30 days)"
+MISSING_DOSE = "each dosage line's dose written in mcg/day"
 
 
 def order_lines(order: dict[str, Any], facts: ClinicalFacts) -> list[DoseLine]:
@@ -82,7 +84,7 @@ class OrderDoseChecks:
             return Verdict(NOT_MET, self.evidence, finding_note(above[0]), details=details)
         if unreadable_note(self.lines) or not self.lines:
             return Verdict(UNKNOWN, self.evidence, unreadable_note(self.lines) or "No dosage instruction",
-                           "A dose in mcg/day (or mcg/m²/day) on every dosage line")
+                           f"{MISSING_DOSE} (or mcg/m²/day)")
         return Verdict(MET, self.evidence, "Dose within the label schedule", details=details)
 
     def ceiling(self, mcg_per_day: Decimal) -> Verdict:
@@ -93,8 +95,7 @@ class OrderDoseChecks:
             return Verdict(NOT_MET, self.evidence, note)
         unreadable = unreadable_note(self.lines)
         if unreadable or not self.lines:
-            missing = MISSING_BSA if any("BSA" in line.unreadable for line in self.lines) else \
-                "A dose in mcg/day on every dosage line"
+            missing = MISSING_BSA if any("BSA" in line.unreadable for line in self.lines) else MISSING_DOSE
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction", missing)
         return Verdict(MET, self.evidence, f"At most {mcg_text(mcg_per_day)} mcg/day on every line")
 

@@ -10,6 +10,12 @@ def mcg_text(value: Decimal) -> str:
     return f"{rounded:f}"
 
 
+def per_m2_text(per_m2: Decimal, bsa_m2: Decimal) -> str:
+    """'15 mcg/m²/day × 0.932 m²': the BSA to three decimals, so that the product can be checked by hand."""
+    bsa = bsa_m2.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP).normalize()
+    return f"{mcg_text(per_m2)} mcg/m²/day × {bsa:f} m²"
+
+
 def days_text(first: int, last: int) -> str:
     """'day 8' or 'days 1–7'."""
     return f"day {first}" if first == last else f"days {first}–{last}"

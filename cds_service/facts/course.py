@@ -128,7 +128,7 @@ def read_cycle(record: PatientRecord, draft_orders: list[dict[str, Any]], start:
     days_before = cycles[-1].infusion_days_before(start) if continuing else 0
     evidence = tuple(s.reference for c in cycles if c.start >= course[0] for s in c.spans)
     number: Fact[int] = Fact(len(course), evidence, received=record.received("medicationRequests"),
-                             note=f"cycle {len(course)} of the course that began {course[0].isoformat()}")
+                             note=f"cycle {len(course)} of the course from {course[0].isoformat()}")
     if not record.received("medicationRequests"):
         number, course = Fact(received=False), [start]
     answer = attestations.get("cycle-number", authored_since=order_level_since(spans))
