@@ -166,13 +166,15 @@ def test_remission_number_counts_relapse_episodes():
     )
     assert found.remission_number(date(2024, 12, 31)).value is None  # no disease status recorded yet
     number = found.remission_number(date(2025, 12, 31))
-    assert number.value == 2 and number.evidence == ("Condition/r1",)
+    assert number.value == 2 and number.evidence == ("Condition/m", "Condition/r1")
+    assert number.note == "ALL in remission (C91.01), 2025-06-01; 1 earlier relapse episode"
     # In relapse, or never in remission (C91.00), the patient is in no remission: "first or second" is not met.
     relapsed = found.remission_number(date(2026, 6, 1))
     assert relapsed.value == 0 and relapsed.evidence == ("Condition/r2",)
     assert relapsed.note.startswith("not in remission: ALL in relapse")
     assert diagnosis(condition("a", "C91.00", recorded="2025-01-01")).remission_number(date(2026, 1, 1)).value == 0
-    assert diagnosis(condition("a", "C91.01", recorded="2025-01-01")).remission_number(date(2026, 1, 1)).value == 1
+    first = diagnosis(condition("a", "C91.01", recorded="2025-01-01")).remission_number(date(2026, 1, 1))
+    assert (first.value, first.note) == (1, "ALL in remission (C91.01), 2025-01-01; no earlier relapse")
     assert diagnosis(condition("x", "C92.00")).remission_number(date(2026, 1, 1)).value is None
     attested = diagnosis(condition("r", "C91.02", recorded="2025-01-01"), remission_number=1)
     assert attested.remission_number(date(2026, 1, 1)) == Fact(1, ("QuestionnaireResponse/qr",), attested=True,

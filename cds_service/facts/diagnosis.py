@@ -137,8 +137,10 @@ class Diagnosis:
             return Fact(0, status.evidence, note=f"not in remission: {status.note}")
         relapses = [r for r in self.status_records() if r.status == "relapsed" and r.day <= as_of]
         episodes = _episode_starts(relapses)
-        return Fact(1 + len(episodes), tuple(r.reference for r in episodes),
-                    note=f"{len(episodes)} relapse episode(s) recorded")
+        earlier = f"{len(episodes)} earlier relapse episode{'s' if len(episodes) > 1 else ''}" if episodes \
+            else "no earlier relapse"
+        return Fact(1 + len(episodes), (*status.evidence, *(r.reference for r in episodes)),
+                    note=f"{status.note}; {earlier}")
 
 
 _NO_MOMENT = datetime.min.replace(tzinfo=timezone.utc)
