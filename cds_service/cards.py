@@ -78,9 +78,12 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
     general = [c for c in decision.criteria if "." not in c.id]
     shown = next((r for r in decision.indications if r.id == decision.shown_indication), None)
     needed, alternatives = _to_document(decision)
-    document, document_hint = _summary_request(needed, alternatives, decision.payer_label)
+    blocked = _blocked(decision)
+    frame = len(decision.payer_label) + (len(f": {blocked}; or document ") if blocked else _DOCUMENT_FRAME)
+    document, document_hint = _summary_request(needed, alternatives, frame)
     return {
         "d": decision,
+        "blocked": blocked,
         "needed": needed,
         "alternatives": alternatives,
         "document": document,
@@ -136,16 +139,26 @@ def _to_document(decision: Decision) -> tuple[list[str], list[str]]:
     return needed, [item for item in decision.missing if item not in own]
 
 
-def _summary_request(needed: list[str], alternatives: list[str], payer_label: str) -> tuple[str, str]:
-    """What the summary asks to document: as many needed items as fit, then how many more; then, briefly, that
-    other indications would need other items (so the list does not read as all required)."""
+def _blocked(decision: Decision) -> str:
+    """Information needed, but the reported indication's clinical criteria are met and something else of it fails
+    (its dose, a course limit): that failure comes first in the summary, since fixing the order is the shorter way to
+    coverage than documenting another indication."""
+    if decision.decision != INFO_NEEDED or not decision.indication:
+        return ""
+    return _reason(decision) if decision.not_met_criteria() else ""
+
+
+def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> tuple[str, str]:
+    """What the summary asks to document: as many needed items as fit beside the `frame` (the summary's other
+    text), then how many more; then, briefly, that other indications would need other items (so the list does not
+    read as all required)."""
     if not needed:
         return "the missing information", ""
     hint = f" (or, for another indication: {'; '.join(alternatives)})" if alternatives else ""
     items = "item" if len(alternatives) == 1 else "items"
     short_hint = f" (or {len(alternatives)} {items} for another indication)" if alternatives else ""
     for suffix in (hint, short_hint):
-        budget = SUMMARY_LIMIT - 1 - len(payer_label) - _DOCUMENT_FRAME - len(suffix)
+        budget = SUMMARY_LIMIT - 1 - frame - len(suffix)
         for count in range(len(needed), 0, -1):
             more = len(needed) - count
             text = "; ".join(needed[:count]) + (f" (+{more} more)" if more else "")

@@ -198,3 +198,22 @@ def test_a_met_card_lists_no_other_routes_and_counts_one_cycle_in_the_singular()
     card = decision_card(one_cycle, case_facts, ORDER, BASE)
     assert "Other indications still possible" not in card["detail"]
     assert "(1 cycle)." in card["detail"]
+
+
+def test_information_needed_leads_with_the_failure_of_an_otherwise_met_indication() -> None:
+    """Clinical criteria met but the dose (or a limit) fails, while another route lacks data: fixing the order is
+    the shorter way, so the summary says that first and asks for the documentation as the other way."""
+    class DoseAbove(Answers):  # a flat dose on days 1-7: above the relapsed/refractory step, fine for the others
+        def schedule(self, schedule: str) -> Verdict:
+            status = "not-met" if schedule == "relapsed-refractory" else "met"
+            return Verdict(status, ("MedicationRequest/blin-1",), note="15 mcg/m²/day on days 1-7")
+
+    case_facts = facts(age_years=10, all_diagnosis=True, b_lineage=True, therapy_phase="relapsed-refractory",
+                       combination="single-agent", live_vaccine_in_window=False, unacceptable_toxicity=False)
+    decision = evaluate_policy(load_policy("aspirus-magellan"), case_facts, DoseAbove("met"), Fact(False))
+    assert (decision.decision, decision.indication) == ("information-needed", "pediatric-relapsed-refractory")
+    card = decision_card(decision, case_facts, ORDER, BASE)
+    failing = decision.not_met_criteria()[0]
+    assert card["summary"].startswith(f"{decision.payer_label}: meets {decision.indication_title} except "
+                                      f"{failing.summary or failing.text}; or document ")
+    assert len(card["summary"]) < 140
