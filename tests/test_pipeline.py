@@ -273,3 +273,18 @@ def test_what_only_another_indication_needs_is_asked_as_an_alternative(client: A
     needed, alternatives = card["detail"].split("Or, for another indication of the policy:")
     assert "- laboratory result showing CD19+ blasts" in needed and "MRD" not in needed.split("What to document")[1]
     assert alternatives.lstrip().startswith("- quantitative MRD result (%)")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("28 ug/d continuous IV infusion", ["9 ug/d continuous IV infusion (days 1–7)",
+                                        "28 ug/d continuous IV infusion (days 8–28)"]),
+    ("28 ug/d continuous IV infusion, days 1-28", ["9 ug/d continuous IV infusion, days 1–7",
+                                                   "28 ug/d continuous IV infusion, days 8–28"]),
+])
+def test_a_split_dose_line_names_its_own_days_in_the_text(client: Any, text: str, expected: list[str]) -> None:
+    """The text is what a nurse reads: a days 1-7 line must not keep saying days 1-28."""
+    body = example("aspirus-relapsed-refractory-single-line-dose-too-high")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]["text"] = text
+    [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "off-label"]
+    corrected = dose["suggestions"][0]["actions"][0]["resource"]
+    assert [line["text"] for line in corrected["dosageInstruction"]] == expected

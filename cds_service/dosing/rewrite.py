@@ -17,11 +17,13 @@ from typing import Any
 from cds_service.dosing.compare import Patient
 from cds_service.dosing.expected import Expected
 from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
-from cds_service.dosing.text import mcg_text
+from cds_service.dosing.text import days_text, mcg_text
 from cds_service.facts.codes import parse_datetime
 
 COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 SIGNIFICANT_DIGITS = 4
+# A day range in a dosage line's text ("days 1-28", "day 8 to 28"): a split line names its own.
+_DAY_RANGE = re.compile(r"\bdays?\s*\d+\s*(?:-|–|to|through)\s*\d+\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -131,12 +133,24 @@ def _rewrite_line(original: dict[str, Any], line: DoseLine, segments: list[Segme
     rewritten = []
     for position, segment in enumerate(segments):
         copy_ = copy.deepcopy(original)
-        if segment.value is not None and line.form is not None:
-            _set_value(copy_, line.form, segment.value)
         if len(segments) > 1:
             _set_bounds(copy_, line, segment, position == 0, position == len(segments) - 1, anchor, days_before)
+            if isinstance(copy_.get("text"), str):  # days first: "28 mcg/day, days 1-28" names 28 twice
+                copy_["text"] = _days_in_text(copy_["text"], segment)
+        if segment.value is not None and line.form is not None:
+            _set_value(copy_, line.form, segment.value)
         rewritten.append(copy_)
     return rewritten
+
+
+def _days_in_text(text: str, segment: Segment) -> str:
+    """A split line's instruction names its own days (nurses read the text): the one day range the text names is
+    replaced, else the days are added; a text left saying "days 1-28" on a days 1-7 line would mislead."""
+    days = days_text(segment.first_day, segment.last_day) if segment.last_day is not None \
+        else f"from day {segment.first_day}"
+    if len(_DAY_RANGE.findall(text)) == 1:
+        return _DAY_RANGE.sub(days, text)
+    return f"{text} ({days})"
 
 
 def _set_value(line: dict[str, Any], form: DoseForm, value: Decimal) -> None:
