@@ -26,7 +26,9 @@ def test_single_full_dose_line_in_relapsed_refractory_cycle_1_exceeds_the_step_d
 
 
 def test_step_dose_order_meets_the_schedule() -> None:
-    assert checks(step_order()).schedule("relapsed-refractory").status == "met"
+    met = checks(step_order()).schedule("relapsed-refractory")
+    assert met.status == "met"
+    assert met.note == "9 mcg/day on days 1–7; 28 mcg/day on days 8–28: within the label schedule"  # checkable
     assert checks(single_line_order(rate(28)), cycle=2).schedule("relapsed-refractory").status == "met"
     assert checks(single_line_order(rate(28))).schedule("standard").status == "met"
 
@@ -72,7 +74,8 @@ def test_above_on_one_line_is_not_met_even_when_another_is_unreadable() -> None:
 
 
 def test_ceiling_28() -> None:
-    assert checks(single_line_order(rate(28))).ceiling(Decimal(28)).status == "met"
+    under = checks(single_line_order(rate(28))).ceiling(Decimal(28))
+    assert under.status == "met" and under.note.endswith("28 mcg/day on days 1–28: at most 28 mcg/day")
     over = checks(single_line_order(rate(30))).ceiling(Decimal(28))
     assert over.status == "not-met" and "30 mcg/day" in over.note
     # The ceiling needs no weight; only a dose per m² needs a BSA to be read.

@@ -43,6 +43,14 @@ def finding_note(finding: Finding) -> str:
             f"label {mcg_text(finding.expected.mcg_per_day)} mcg/day")
 
 
+def ordered_note(lines: list[DoseLine], verdict: str) -> str:
+    """'9 mcg/day on days 1–7; 28 mcg/day on days 8–28: within the label schedule': the doses a pharmacist checks."""
+    parts = [f"{mcg_text(line.mcg_per_day)} mcg/day on "
+             + (days_text(line.first_day, line.last_day) if line.last_day is not None else f"day {line.first_day} on")
+             for line in lines if line.mcg_per_day is not None]
+    return f"{'; '.join(parts)}: {verdict}" if parts else verdict[0].upper() + verdict[1:]
+
+
 def unreadable_note(lines: list[DoseLine]) -> str:
     reasons = [f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
     return "Dose not readable (" + "; ".join(reasons) + ")" if reasons else ""
@@ -85,7 +93,7 @@ class OrderDoseChecks:
         if unreadable_note(self.lines) or not self.lines:
             return Verdict(UNKNOWN, self.evidence, unreadable_note(self.lines) or "No dosage instruction",
                            f"{MISSING_DOSE} (or mcg/m²/day)")
-        return Verdict(MET, self.evidence, "Dose within the label schedule", details=details)
+        return Verdict(MET, self.evidence, ordered_note(self.lines, "within the label schedule"), details=details)
 
     def ceiling(self, mcg_per_day: Decimal) -> Verdict:
         over = [line for line in self.lines if line.mcg_per_day is not None and line.mcg_per_day > mcg_per_day]
@@ -97,7 +105,7 @@ class OrderDoseChecks:
         if unreadable or not self.lines:
             missing = MISSING_BSA if any("BSA" in line.unreadable for line in self.lines) else MISSING_DOSE
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction", missing)
-        return Verdict(MET, self.evidence, f"At most {mcg_text(mcg_per_day)} mcg/day on every line")
+        return Verdict(MET, self.evidence, ordered_note(self.lines, f"at most {mcg_text(mcg_per_day)} mcg/day"))
 
     def quantity(self, limit: QuantityLimit) -> Verdict:
         check = check_quantity(self.group, limit, self.facts.cycle.number.value)
