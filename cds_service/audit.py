@@ -409,7 +409,7 @@ def _insert_records(connection: Connection, records: list[InvocationRecord]) -> 
         insert(OrderOutcomeRow).returning(OrderOutcomeRow.id, sort_by_parameter_order=True),
         [_outcome_values(invocation_id, outcome) for invocation_id, outcome in outcomes],
     ).scalars().all()
-    cards = [{"outcome_id": outcome_id, "uuid": uuid, "kind": kind}
+    cards = [{"outcome_id": outcome_id, "uuid": uuid, "kind": kind, "topic": outcome.card_topics.get(uuid)}
              for outcome_id, (_, outcome) in zip(outcome_ids, outcomes)
              for kind, uuids in (("card", outcome.card_uuids), ("suggestion", outcome.suggestion_uuids))
              for uuid in uuids]
@@ -453,6 +453,7 @@ def _order_outcome(row: OrderOutcomeRow) -> OrderOutcome:
         missing=list(row.missing or ()), authorization=row.authorization, not_received=list(row.not_received or ()),
         coverage_reference=row.coverage_reference,
         card_uuids=[card.uuid for card in row.cards if card.kind == "card"],
+        card_topics={card.uuid: card.topic for card in row.cards if card.kind == "card" and card.topic},
         suggestion_uuids=[card.uuid for card in row.cards if card.kind == "suggestion"],
     )
 

@@ -154,8 +154,9 @@ def format_detail(detail: InvocationDetail) -> str:
     ]
     for outcome in record.outcomes:
         lines += ["", *_outcome_lines(outcome)]
+    topics = {uuid: topic for outcome in record.outcomes for uuid, topic in outcome.card_topics.items()}
     lines += ["", "Feedback:" if detail.feedback else "Feedback: none"]
-    lines += [f"  {_feedback_line(entry)}" for entry in detail.feedback]
+    lines += [f"  {_feedback_line(entry, topics)}" for entry in detail.feedback]
     return "\n".join(lines)
 
 
@@ -171,7 +172,7 @@ def _outcome_lines(outcome: OrderOutcome) -> list[str]:
         f"  authorized   {_authorization(outcome.authorization)}",
         f"  to document  {'; '.join(outcome.missing) or '-'}",
         f"  not received {', '.join(outcome.not_received) or '-'}",
-        f"  cards        {', '.join(outcome.card_uuids) or '-'}",
+        f"  cards        {', '.join(_with_topic(uuid, outcome.card_topics) for uuid in outcome.card_uuids) or '-'}",
         f"  suggestions  {', '.join(outcome.suggestion_uuids) or '-'}",
         "  criteria:" if outcome.criteria else "  criteria:    none",
     ]
@@ -196,8 +197,12 @@ def _criterion_line(criterion: dict[str, Any]) -> str:
     return f"{line}\n{' ' * 15}{note.strip()}" if note.strip() else line
 
 
-def _feedback_line(entry: FeedbackEntry) -> str:
-    parts = [f"card {entry.card_uuid}: {entry.outcome}"]
+def _with_topic(uuid: str, topics: dict[str, str]) -> str:
+    return f"{uuid} ({topics[uuid]})" if uuid in topics else uuid
+
+
+def _feedback_line(entry: FeedbackEntry, topics: dict[str, str]) -> str:
+    parts = [f"card {_with_topic(entry.card_uuid, topics)}: {entry.outcome}"]
     if entry.accepted_suggestions:
         parts.append(f"suggestions {', '.join(entry.accepted_suggestions)}")
     reason = entry.override_display or entry.override_code

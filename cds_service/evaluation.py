@@ -29,6 +29,7 @@ class OrderOutcome:
     cycle: int | None = None
     coverage_assertion_id: str | None = None
     card_uuids: list[str] = field(default_factory=list)
+    card_topics: dict[str, str] = field(default_factory=dict)  # card uuid -> its topic code (coverage-info, ...)
     suggestion_uuids: list[str] = field(default_factory=list)
     criteria: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)

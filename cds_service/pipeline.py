@@ -146,6 +146,7 @@ def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, fa
         log.exception("evaluation failed hookInstance=%s order=%s", request.hook_instance, outcome.order_id)
         cards, actions = [], _fault_actions(request, order, payer, ctx, config, outcome)
     outcome.card_uuids = [c["uuid"] for c in cards]
+    outcome.card_topics = {c["uuid"]: c["source"]["topic"]["code"] for c in cards}
     outcome.suggestion_uuids = [s["uuid"] for c in cards for s in c.get("suggestions", [])]
     result.cards.extend(cards)
     result.system_actions.extend(actions)

@@ -30,6 +30,7 @@ def audited(database_url: str) -> Iterator[str]:
     store.record_invocation(invocation("hi-new", "p1", outcome("mr-new", what_if=True), time=now - timedelta(hours=1)))
     store.record_invocation(invocation(
         "hi-p2", "p2", outcome("mr-p2", "criteria-not-met", criteria=[CRITERION], card_uuids=["card-p2"],
+                               card_topics={"card-p2": "coverage-info"},
                                coverage_assertion_id="assert-p2", coverage_reference="Coverage/cov-1",
                                missing=["MRD result"], not_received=["immunizations"]),
         time=now - timedelta(hours=2),
@@ -89,7 +90,9 @@ def test_show_prints_criteria_and_feedback(audited: str, capsys: pytest.CaptureF
     assert "MMR given 2026-11-24 (attested)" in out  # what decided it, on the line below
     assert "to document  MRD result" in out and "not received immunizations" in out
     assert "coverage     Coverage/cov-1" in out
-    assert "card card-p2: overridden; reason clinical-judgement; comment 'urgent'" in out
+    # Which card was overridden: the coverage decision, not a dose warning.
+    assert "card card-p2 (coverage-info): overridden; reason clinical-judgement; comment 'urgent'" in out
+    assert "cards        card-p2 (coverage-info)" in out
 
 
 def test_show_as_json(audited: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -44,6 +44,7 @@ def test_an_example_request_is_answered_over_http(live_service: str, app: Flask)
     assert (outcome.authorization, outcome.missing) == (decision["authorization"], decision["missing"])
     assert outcome.coverage_reference == "Coverage/" + body["prefetch"]["coverage"]["entry"][0]["resource"]["id"]
     assert [c["note"] for c in outcome.criteria] == [c.get("note") for c in decision["criteria"]]
+    assert outcome.card_topics == {c["uuid"]: c["source"]["topic"]["code"] for c in answer["cards"]}
 
 
 def test_error_statuses_are_audited_too(live_service: str, app: Flask) -> None:
