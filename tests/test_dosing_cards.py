@@ -124,6 +124,9 @@ def test_per_m2_order_is_corrected_per_m2() -> None:
     facts_ = facts(weight="30", bsa="0.93")
     card = card_for(single_line_order(rate(20, "ug/m2/d")), facts_)
     assert card is not None
+    # The summary reads the dose as written (per m²) first, then what it comes to.
+    assert card["summary"] == ("Dose above label: 20 mcg/m²/day (18.6 mcg/day) on days 1–28 of cycle 1; "
+                               "label is 15 mcg/m²/day (13.95 mcg/day)")
     resource = apply_suggestion(card)
     assert first_value(resource) == 15
     assert_clean(resource, facts_, "standard")

@@ -50,7 +50,7 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
         reasons = reasons or ["The order has no dosage instruction"]
         return _card(order, render_card("dose-unreadable.j2", reasons=reasons), "info", source_label, DOSE_TOPIC)
     if below and matched_indication:
-        text = render_card("dose-below.j2", **_finding_context(facts, patient, below))
+        text = render_card("dose-below.j2", **_finding_context(facts, patient, below, lines))
         card = _card(order, text, "info", source_label, DOSE_TOPIC)
         card["extension"]["dose-check"] = _dose_check(below, patient)
         return card
@@ -81,7 +81,7 @@ def quantity_card(group: list[dict[str, Any]], facts: ClinicalFacts, limit: Quan
 def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
                 above: list[Finding], source_label: str) -> dict[str, Any]:
     correction = correct_order(order, lines, patient, facts.cycle.start, facts.cycle.infusion_days_before)
-    context = _finding_context(facts, patient, above)
+    context = _finding_context(facts, patient, above, lines)
     unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable)
     segments = _label_segments(correction, patient) if correction else []
     lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
@@ -122,12 +122,19 @@ def _dose_check(findings: list[Finding], patient: Patient) -> dict[str, Any]:
     return {**shaped[0], "findings": shaped}
 
 
-def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Finding]) -> dict[str, Any]:
+def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Finding],
+                     lines: list[DoseLine]) -> dict[str, Any]:
+    per_m2 = {line.index for line in lines if line.form is not None and line.form.per_m2}
     rows = [
         {
             "days": days_text(f.first_day, f.last_day),
             "ordered": mcg_text(f.ordered),
             "expected": mcg_text(f.expected.mcg_per_day),
+            # In the summary, a dose written per m² is read in the clinician's own terms first.
+            "ordered_said": _said(f.ordered, patient.bsa_m2 if f.line in per_m2 else None),
+            "expected_said": _said(f.expected.mcg_per_day, patient.bsa_m2, f.expected.per_m2)
+            if f.line in per_m2 and f.expected.per_m2 is not None and f.expected.mcg_per_day != f.expected.cap
+            else _said(f.expected.mcg_per_day, None),
             "basis": _basis_text(f, patient),
             "cap": mcg_text(f.expected.cap),
             "cap_applies": f.expected.basis == "bsa" and f.expected.mcg_per_day == f.expected.cap,
@@ -137,6 +144,14 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
     body = "; ".join(fact.note for fact in (facts.body.weight_kg, facts.body.bsa_m2) if fact.note)
     return {"first": rows[0], "findings": rows, "cycle": patient.cycle, "body": body,
             "schedule_text": SCHEDULE_TEXT.get(patient.schedule, patient.schedule)}
+
+
+def _said(mcg_per_day: Decimal, bsa_m2: Decimal | None, per_m2: Decimal | None = None) -> str:
+    """'18.63 mcg/day', or with the BSA of a line written per m² '20 mcg/m²/day (18.63 mcg/day)'."""
+    if not bsa_m2:
+        return f"{mcg_text(mcg_per_day)} mcg/day"
+    per_m2 = per_m2 if per_m2 is not None else mcg_per_day / bsa_m2
+    return f"{mcg_text(per_m2)} mcg/m²/day ({mcg_text(mcg_per_day)} mcg/day)"
 
 
 def _basis_text(finding: Finding, patient: Patient) -> str:
