@@ -13,7 +13,7 @@ from cds_service.decision import INFO_NEEDED, MEETS, NOT_MET_DECISION, Criterion
 from cds_service.dosing.templates import SUMMARY_LIMIT, render_card
 from cds_service.facts.model import ClinicalFacts
 from cds_service.questionnaire import QUESTIONS, questionnaire_url
-from cds_service.verdict import NOT_MET
+from cds_service.verdict import NOT_MET, UNKNOWN
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "coverage-info", "display": "Coverage Information"}
@@ -132,7 +132,7 @@ def _to_document(decision: Decision) -> tuple[list[str], list[str]]:
     and what only other indications need. Those are alternatives: documenting them opens another route."""
     if decision.decision != INFO_NEEDED:
         return [], []
-    own = {c.missing for c in decision.criteria if c.status == "unknown"}
+    own = {c.missing for c in decision.criteria if c.status == UNKNOWN}
     needed = [item for item in decision.missing if item in own]
     if not needed:  # the shown indication is not met: every open route is an alternative of the others
         return list(decision.missing), []

@@ -102,20 +102,19 @@ def _open_store(args: argparse.Namespace) -> AuditStore | None:
     """The audit database, or None (said on stderr) when there is none there: a query never creates one."""
     # The same default as the app (config.Settings.from_env), without loading the auth configuration.
     url = getattr(args, "database_url", None) or os.environ.get("CDS_DATABASE_URL")
-    url = url or default_database_url(os.environ.get("CDS_DATA_DIR"))
-    where = make_url(url).render_as_string(hide_password=True)
-    database = make_url(url).database
-    if make_url(url).get_backend_name() == "sqlite" and database and not os.path.exists(database):
+    parsed = make_url(url or default_database_url(os.environ.get("CDS_DATA_DIR")))
+    where = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not os.path.exists(parsed.database):
         print(f"No audit database at {where}", file=sys.stderr)
         return None
-    store = AuditStore(url)
+    store = AuditStore(parsed.render_as_string(hide_password=False))
     try:
         found = inspect(store.engine).has_table("order_outcome")
+        problem = "" if found else f"No audit trail in {where} (the service has not run with this database)"
     except SQLAlchemyError as exc:
-        found = False
-        print(f"Cannot read the audit database at {where}: {type(exc).__name__}", file=sys.stderr)
-    if not found:
-        print(f"No audit trail in {where} (the service has not run with this database)", file=sys.stderr)
+        problem = f"Cannot read the audit database at {where}: {type(exc).__name__}"
+    if problem:
+        print(problem, file=sys.stderr)
         store.close()
         return None
     return store
