@@ -13,6 +13,7 @@ from typing import Any
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import OrderDoseChecks, missing_body_size
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient
+from cds_service.dosing.expected import Expected
 from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, check_quantity
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import Correction, Segment, correct_order, json_number, without_coverage_information
@@ -132,9 +133,7 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
             "expected": mcg_text(f.expected.mcg_per_day),
             # In the summary, a dose written per m² is read in the clinician's own terms first.
             "ordered_said": _said(f.ordered, patient.bsa_m2 if f.line in per_m2 else None),
-            "expected_said": _said(f.expected.mcg_per_day, patient.bsa_m2, f.expected.per_m2)
-            if f.line in per_m2 and f.expected.per_m2 is not None and f.expected.mcg_per_day != f.expected.cap
-            else _said(f.expected.mcg_per_day, None),
+            "expected_said": _expected_said(f.expected, patient.bsa_m2 if f.line in per_m2 else None),
             "basis": _basis_text(f, patient),
             "cap": mcg_text(f.expected.cap),
             "cap_applies": f.expected.basis == "bsa" and f.expected.mcg_per_day == f.expected.cap,
@@ -152,6 +151,13 @@ def _said(mcg_per_day: Decimal, bsa_m2: Decimal | None, per_m2: Decimal | None =
         return f"{mcg_text(mcg_per_day)} mcg/day"
     per_m2 = per_m2 if per_m2 is not None else mcg_per_day / bsa_m2
     return f"{mcg_text(per_m2)} mcg/m²/day ({mcg_text(mcg_per_day)} mcg/day)"
+
+
+def _expected_said(expected: Expected, bsa_m2: Decimal | None) -> str:
+    """The label dose per m² only when it is one: a fixed dose (45 kg or more) or the cap is a dose per day."""
+    if expected.per_m2 is None or expected.mcg_per_day == expected.cap:
+        return _said(expected.mcg_per_day, None)
+    return _said(expected.mcg_per_day, bsa_m2, expected.per_m2)
 
 
 def _basis_text(finding: Finding, patient: Patient) -> str:
