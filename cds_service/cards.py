@@ -79,8 +79,13 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
     shown = next((r for r in decision.indications if r.id == decision.shown_indication), None)
     needed, alternatives = _to_document(decision)
     blocked = _blocked(decision)
-    frame = len(decision.payer_label) + (len(f": {blocked}; or document ") if blocked else _DOCUMENT_FRAME)
-    document, document_hint = _summary_request(needed, alternatives, frame)
+    if blocked:  # documentation opens only other indications: named in full after the failure, or left to the detail
+        document = f"; or, for another indication, document {'; '.join(alternatives)}" if alternatives else ""
+        room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(f": not covered as ordered — {blocked}")
+        document, document_hint = (document if len(document) <= room else ""), ""
+    else:  # the shown indication's items; with none of its own, what the other indications need
+        frame = len(decision.payer_label) + _DOCUMENT_FRAME
+        document, document_hint = _summary_request(needed or alternatives, alternatives if needed else [], frame)
     return {
         "d": decision,
         "blocked": blocked,
@@ -133,10 +138,7 @@ def _to_document(decision: Decision) -> tuple[list[str], list[str]]:
     if decision.decision != INFO_NEEDED:
         return [], []
     own = {c.missing for c in decision.criteria if c.status == UNKNOWN}
-    needed = [item for item in decision.missing if item in own]
-    if not needed:  # the shown indication is not met: every open route is an alternative of the others
-        return list(decision.missing), []
-    return needed, [item for item in decision.missing if item not in own]
+    return ([item for item in decision.missing if item in own], [item for item in decision.missing if item not in own])
 
 
 def _blocked(decision: Decision) -> str:
@@ -154,9 +156,10 @@ def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> 
     read as all required)."""
     if not needed:
         return "the missing information", ""
-    hint = f" (or, for another indication: {'; '.join(alternatives)})" if alternatives else ""
-    items = "item" if len(alternatives) == 1 else "items"
-    short_hint = f" (or {len(alternatives)} {items} for another indication)" if alternatives else ""
+    # "Would need", not "or": another indication may need these besides, not instead of, the shown one's.
+    hint = f" (another indication would need: {'; '.join(alternatives)})" if alternatives else ""
+    more = "item" if len(alternatives) == 1 else "items"
+    short_hint = f" (another indication would need {len(alternatives)} more {more})" if alternatives else ""
     for suffix in (hint, short_hint):
         budget = SUMMARY_LIMIT - 1 - frame - len(suffix)
         for count in range(len(needed), 0, -1):
@@ -178,7 +181,7 @@ def _reason(decision: Decision) -> str:
         reason = f"{reason} ({first.note})"
     if first.kind == "clinical":  # what the policy requires, then what the record showed instead, if it fits
         required = f"requires {reason}"
-        shown = f"{required} ({first.note})" if first.note and not first.critical else required
+        shown = f"{required}; record: {first.note}" if first.note and not first.critical else required
         room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(": not covered — ")
         return shown if len(shown) <= room else required
     if decision.indication_title and first.kind != "universal":

@@ -214,6 +214,9 @@ def test_information_needed_leads_with_the_failure_of_an_otherwise_met_indicatio
     assert (decision.decision, decision.indication) == ("information-needed", "pediatric-relapsed-refractory")
     card = decision_card(decision, case_facts, ORDER, BASE)
     failing = decision.not_met_criteria()[0]
-    assert card["summary"].startswith(f"{decision.payer_label}: meets {decision.indication_title} except "
-                                      f"{failing.summary or failing.text}; or document ")
+    assert card["summary"].startswith(f"{decision.payer_label}: not covered as ordered — meets "
+                                      f"{decision.indication_title} except {failing.summary or failing.text}")
     assert len(card["summary"]) < 140
+    # What to document belongs to other indications: the detail says so, instead of listing it as this one's.
+    assert "**What to document for another indication of the policy**" in card["detail"]
+    assert "- MRD result" in card["detail"]

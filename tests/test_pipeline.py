@@ -269,8 +269,8 @@ def test_what_only_another_indication_needs_is_asked_as_an_alternative(client: A
     decision = card["extension"]["coverage-decision"]
     assert decision["missing"] == ["laboratory result showing CD19+ blasts", "quantitative MRD result (%)"]
     assert card["summary"] == ("Florida Blue: document laboratory result showing CD19+ blasts to confirm coverage "
-                               "(or, for another indication: quantitative MRD result (%))")
-    needed, alternatives = card["detail"].split("Or, for another indication of the policy:")
+                               "(another indication would need 1 more item)")
+    needed, alternatives = card["detail"].split("Other indications of the policy would need:")
     assert "- laboratory result showing CD19+ blasts" in needed and "MRD" not in needed.split("What to document")[1]
     assert alternatives.lstrip().startswith("- quantitative MRD result (%)")
 

@@ -143,8 +143,8 @@ def test_florida_blue_denial_shows_the_b_all_failure_not_the_catch_all() -> None
 
 def test_a_clinical_denial_says_what_the_record_showed_when_it_fits(client: FlaskClient) -> None:
     card = _post_example(client, "aspirus-t-cell-all-not-covered")
-    assert card["summary"] == ("Aspirus Health Plan: not covered — requires B-cell precursor ALL "
-                               "(T-lineage in the diagnosis)")
+    assert card["summary"] == ("Aspirus Health Plan: not covered — requires B-cell precursor ALL; "
+                               "record: T-lineage in the diagnosis")
 
 
 def test_florida_blue_lymphoblastic_lymphoma_denial_points_to_indication_2() -> None:
@@ -164,5 +164,5 @@ def test_consolidation_without_mrd_asks_for_the_result_or_that_it_is_unavailable
                                   combination="single-agent", multiagent_chemo_candidate=False)
     decision = evaluate_policy(ASPIRUS, facts(**values), DosesMet(), Fact(False))
     assert decision.decision == "information-needed"
-    assert decision.missing[0] == "MRD result, or that it is unavailable"
+    assert decision.missing[0] == "MRD result (or that it is unavailable)"
     assert "MRD result" not in decision.missing
