@@ -158,8 +158,8 @@ def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> 
         return "the missing information", ""
     # "Would need", not "or": another indication may need these besides, not instead of, the shown one's.
     hint = f" (another indication would need: {'; '.join(alternatives)})" if alternatives else ""
-    more = "item" if len(alternatives) == 1 else "items"
-    short_hint = f" (another indication would need {len(alternatives)} more {more})" if alternatives else ""
+    noun = "item" if len(alternatives) == 1 else "items"
+    short_hint = f" (another indication would need {len(alternatives)} more {noun})" if alternatives else ""
     for suffix in (hint, short_hint):
         budget = SUMMARY_LIMIT - 1 - frame - len(suffix)
         for count in range(len(needed), 0, -1):

@@ -44,7 +44,7 @@ def finding_note(finding: Finding) -> str:
 
 
 def ordered_note(lines: list[DoseLine], verdict: str) -> str:
-    """'9 mcg/day on days 1–7; 28 mcg/day on days 8–28: within the label schedule': the doses a pharmacist checks."""
+    """'9 mcg/day on days 1–7; 28 mcg/day on days 8–28: not above the label schedule': what a pharmacist checks."""
     parts = [f"{mcg_text(line.mcg_per_day)} mcg/day on "
              + (days_text(line.first_day, line.last_day) if line.last_day is not None else f"day {line.first_day} on")
              for line in lines if line.mcg_per_day is not None]
@@ -93,13 +93,13 @@ class OrderDoseChecks:
         if unreadable_note(self.lines) or not self.lines:
             return Verdict(UNKNOWN, self.evidence, unreadable_note(self.lines) or "No dosage instruction",
                            f"{MISSING_DOSE} (or mcg/m²/day)")
-        return Verdict(MET, self.evidence, ordered_note(self.lines, "within the label schedule"), details=details)
+        # "Not above", not "within": a dose well below the label meets the criterion (the dose card notes it).
+        return Verdict(MET, self.evidence, ordered_note(self.lines, "not above the label schedule"), details=details)
 
     def ceiling(self, mcg_per_day: Decimal) -> Verdict:
         over = [line for line in self.lines if line.mcg_per_day is not None and line.mcg_per_day > mcg_per_day]
         if over:
-            dose = mcg_text(over[0].mcg_per_day or Decimal(0))
-            note = f"{dose} mcg/day on line {over[0].index + 1}; at most {mcg_text(mcg_per_day)}"
+            note = ordered_note(over, f"above {mcg_text(mcg_per_day)} mcg/day")
             return Verdict(NOT_MET, self.evidence, note)
         unreadable = unreadable_note(self.lines)
         if unreadable or not self.lines:
