@@ -328,3 +328,13 @@ def test_a_per_m2_dose_is_explained_with_a_bsa_precise_enough_to_check() -> None
     """15 × 0.932 = 13.98: with the BSA to two decimals (0.93) the product would not match the card's 13.98."""
     assert per_m2_text(Decimal(15), Decimal("0.9318")) == "15 mcg/m²/day × 0.932 m²"
     assert per_m2_text(Decimal(5), Decimal("1.2")) == "5 mcg/m²/day × 1.2 m²"
+
+
+def test_every_range_above_the_label_is_in_the_summary_when_it_fits() -> None:
+    """Both lines too high: a clinician correcting days 1-7 from the summary must not miss days 8-28."""
+    both_high = order(line(rate(15), "2026-12-01", "2026-12-07", sequence=1),
+                      line(rate(35), "2026-12-08", "2026-12-28", sequence=2))
+    card = card_for(both_high, facts(), "relapsed-refractory")
+    assert card is not None
+    assert card["summary"] == ("Dose above label: 15 mcg/day on days 1–7 (label 9 mcg/day); "
+                               "35 mcg/day on days 8–28 (label 28 mcg/day)")

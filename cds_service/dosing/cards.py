@@ -17,13 +17,14 @@ from cds_service.dosing.expected import Expected
 from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, check_quantity
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import Correction, Segment, correct_order, json_number, without_coverage_information
-from cds_service.dosing.templates import CardText, render_card
+from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
 from cds_service.dosing.text import days_text, mcg_text, per_m2_text
 from cds_service.facts.model import ClinicalFacts
 
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 DOSE_TOPIC = {"system": CARD_TYPES, "code": "off-label", "display": "Off-label dose"}
 QUANTITY_TOPIC = {"system": CARD_TYPES, "code": "limits", "display": "Quantity limit"}
+_SUMMARY_PREFIX = "Dose above label: "  # cards/dose-above.j2 and dose-below.j2 (same length)
 SCHEDULE_TEXT = {
     "relapsed-refractory": "relapsed/refractory schedule",
     "standard": "standard schedule",
@@ -141,7 +142,8 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
         for f in findings
     ]
     body = "; ".join(fact.note for fact in (facts.body.weight_kg, facts.body.bsa_m2) if fact.note)
-    return {"first": rows[0], "findings": rows, "cycle": patient.cycle, "body": body,
+    return {"first": rows[0], "findings": rows, "ranges": _ranges(rows, patient.cycle), "cycle": patient.cycle,
+            "body": body,
             "schedule_text": SCHEDULE_TEXT.get(patient.schedule, patient.schedule)}
 
 
@@ -151,6 +153,18 @@ def _said(mcg_per_day: Decimal, bsa_m2: Decimal | None, per_m2: Decimal | None =
         return f"{mcg_text(mcg_per_day)} mcg/day"
     per_m2 = per_m2 if per_m2 is not None else mcg_per_day / bsa_m2
     return f"{mcg_text(per_m2)} mcg/m²/day ({mcg_text(mcg_per_day)} mcg/day)"
+
+
+def _ranges(rows: list[dict[str, Any]], cycle: int | None) -> str:
+    """The summary's account of the off days, after "Dose above (below) label: ": every range when they fit (a
+    clinician correcting days 1-7 must not miss days 8-28), else the first and how many more."""
+    first = rows[0]
+    of_cycle = f" of cycle {cycle}" if cycle else ""
+    one = f"{first['ordered_said']} on {first['days']}{of_cycle}; label is {first['expected_said']}"
+    if len(rows) == 1:
+        return one
+    every = "; ".join(f"{r['ordered_said']} on {r['days']} (label {r['expected_said']})" for r in rows)
+    return every if len(_SUMMARY_PREFIX) + len(every) < SUMMARY_LIMIT else f"{one} (+{len(rows) - 1} more)"
 
 
 def _expected_said(expected: Expected, bsa_m2: Decimal | None) -> str:
