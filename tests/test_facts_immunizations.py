@@ -49,11 +49,14 @@ def test_notes_name_the_vaccine_and_its_date_and_an_unclear_one_says_what_to_con
     mmr = immunization("03", "2026-03-10")
     mmr["vaccineCode"]["text"] = "MMR"
     live = live_vaccine_in_window(record(mmr), COURSE_START, START)
-    assert live.note == "MMR given 2026-03-10; window between 2026-02-15 and 2026-05-10"
+    assert live.note == "MMR dated 2026-03-10; window between 2026-02-15 and 2026-05-10"
     zoster = immunization("188", "2026-03-10")
     unclear = live_vaccine_in_window(record(zoster), COURSE_START, START)
     name = zoster["vaccineCode"]["coding"][0].get("display") or "188"
-    assert unclear.missing == f"whether {name} given 2026-03-10 was a live vaccine in the window"
+    assert unclear.missing == f"whether {name} (2026-03-10) was a live vaccine"
+    assert unclear.note.startswith(f"{name} dated 2026-03-10 (formulation unspecified); window between")
+    partial = live_vaccine_in_window(record(immunization("03", "2026-02")), COURSE_START, START)
+    assert "dated 2026-02 (date uncertain)" in partial.note
     none = live_vaccine_in_window(record(), COURSE_START, START)
     assert none.note == "no live vaccine recorded between 2026-02-15 and 2026-05-10"
 

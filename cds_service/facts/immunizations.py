@@ -26,7 +26,7 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
         return Fact(received=False)
     first, last = course_start - BEFORE_COURSE, start + AFTER_ORDER
     live: list[dict[str, Any]] = []
-    unclear: list[dict[str, Any]] = []
+    unclear: list[tuple[dict[str, Any], str]] = []  # with why it cannot be judged
     valuesets = get_valuesets()
     for immunization in record.resources("immunizations", "Immunization"):
         if immunization.get("status") != "completed":
@@ -40,9 +40,11 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
         certain = first <= days[0] and days[1] <= last
         if valuesets.has(LIVE, vaccine) and certain:
             live.append(immunization)
-        elif valuesets.has(LIVE, vaccine) or valuesets.has(UNSPECIFIED, vaccine):
+        elif valuesets.has(LIVE, vaccine):
             # A live vaccine whose partial date ("2026-11") may or may not fall in the window cannot clear U1.
-            unclear.append(immunization)
+            unclear.append((immunization, "date uncertain"))
+        elif valuesets.has(UNSPECIFIED, vaccine):
+            unclear.append((immunization, "formulation unspecified"))
     return _verdict(live, unclear, first, last)
 
 
@@ -54,24 +56,25 @@ def _possible_days(immunization: dict[str, Any]) -> tuple[date, date] | None:
     return None if day is None else (day, last or day)
 
 
-def _verdict(live: list[dict[str, Any]], unclear: list[dict[str, Any]], first: date, last: date) -> Fact[bool]:
-    """The vaccines are named with their dates, as the clinician knows them; the window follows."""
+def _verdict(live: list[dict[str, Any]], unclear: list[tuple[dict[str, Any], str]], first: date,
+             last: date) -> Fact[bool]:
+    """The vaccines are named with their dates, as the clinician knows them; the window follows. "Dated", not
+    "given": a record may carry a date still to come."""
     window = f"between {first.isoformat()} and {last.isoformat()}"
     if live:
-        return Fact(True, tuple(ref(i) for i in live), note=f"{_given(live)}; window {window}")
+        named = "; ".join(f"{_vaccine_name(i)} dated {_day(i)}" for i in live)
+        return Fact(True, tuple(ref(i) for i in live), note=f"{named}; window {window}")
     if unclear:
-        return Fact(None, tuple(ref(i) for i in unclear),
-                    note=f"{_given(unclear)}: formulation or date unclear; window {window}",
-                    missing=f"whether {_given(unclear)} was a live vaccine in the window")
+        named = "; ".join(f"{_vaccine_name(i)} dated {_day(i)} ({why})" for i, why in unclear)
+        asked = "; ".join(f"{_vaccine_name(i)} ({_day(i)})" for i, _ in unclear)
+        return Fact(None, tuple(ref(i) for i, _ in unclear), note=f"{named}; window {window}",
+                    missing=f"whether {asked} was a live vaccine")
     return Fact(False, note=f"no live vaccine recorded {window}")
 
 
-def _given(immunizations: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{_vaccine_name(i.get('vaccineCode'))} given {_day(i)}" for i in immunizations)
-
-
-def _vaccine_name(vaccine: Any) -> str:
-    """The concept's text, else its first display or code: what the record calls the vaccine."""
+def _vaccine_name(immunization: dict[str, Any]) -> str:
+    """The vaccine concept's text, else its first display or code: what the record calls the vaccine."""
+    vaccine = immunization.get("vaccineCode")
     if isinstance(vaccine, dict) and isinstance(vaccine.get("text"), str) and vaccine["text"]:
         return str(vaccine["text"])
     for coding in codings(vaccine):
