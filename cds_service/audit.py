@@ -293,7 +293,7 @@ class AuditStore:
     def record_feedback(self, service_id: str, entries: list[FeedbackEntry],
                         client_iss: str | None = None) -> list[FeedbackEntry]:
         """Store feedback items, flagging those whose card uuid was never issued. Returns them as stored."""
-        known = self._known_card_uuids({entry.card_uuid for entry in entries})
+        known = self.issued({entry.card_uuid for entry in entries}, "card")
         received_at = _utcnow()
         for entry in entries:
             entry.card_known = entry.card_uuid in known
@@ -304,11 +304,15 @@ class AuditStore:
             session.flush()  # inside the write transaction, which commits it
         return entries
 
-    def _known_card_uuids(self, uuids: set[str]) -> set[str]:
+    def issued(self, uuids: set[str], kind: str) -> set[str]:
+        """Those of `uuids` handed out as a `kind` ("card" or "suggestion"), queued records included."""
+        # Ours are UUIDs: anything else was never issued, and may not even encode as a parameter (a lone surrogate).
+        uuids = {uuid for uuid in uuids if uuid.isascii()}
         with self._lock:
             pending = self._pending.all()
-        known = {uuid for record in pending for outcome in record.outcomes for uuid in outcome.card_uuids} & uuids
-        query = select(IssuedCard.uuid).where(IssuedCard.uuid.in_(uuids - known), IssuedCard.kind == "card")
+        known = {uuid for record in pending for outcome in record.outcomes
+                 for uuid in (outcome.card_uuids if kind == "card" else outcome.suggestion_uuids)} & uuids
+        query = select(IssuedCard.uuid).where(IssuedCard.uuid.in_(uuids - known), IssuedCard.kind == kind)
         with self.engine.connect() as connection:
             return known | set(connection.execute(query).scalars())
 

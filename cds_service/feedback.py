@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from flask import Blueprint, Response, g, jsonify, request
 from jsonschema import Draft202012Validator, ValidationError
@@ -73,9 +73,12 @@ def feedback_blueprint(store: AuditStore) -> Blueprint:
         entries = parse_feedback(parse_json_object(request_body()))
         stored = store.record_feedback(service_id, entries, g.get("client_iss"))
         unknown = [entry.card_uuid for entry in stored if not entry.card_known]
-        if unknown:
-            log.warning("feedback for %d card uuid(s) never issued: %s", len(unknown), ", ".join(unknown))
-        return jsonify({"stored": len(stored), "unknownCards": unknown})
+        accepted = {uuid for entry in stored for uuid in entry.accepted_suggestions}
+        unknown_suggestions = sorted(accepted - store.issued(accepted, "suggestion"))
+        if unknown or unknown_suggestions:  # an integration bug on the EHR's side: say so, to them and in the log
+            log.warning("feedback naming uuids never issued: cards %s; suggestions %s",
+                        ", ".join(unknown) or "-", ", ".join(unknown_suggestions) or "-")
+        return jsonify({"stored": len(stored), "unknownCards": unknown, "unknownSuggestions": unknown_suggestions})
 
     return blueprint
 
@@ -102,15 +105,29 @@ def _entry(item: dict[str, Any], index: int) -> FeedbackEntry:
     wrapped = "reason" in reason or "userComment" in reason
     coding = reason.get("reason", {}) if wrapped else reason
     return FeedbackEntry(
-        card_uuid=item["card"],
+        card_uuid=_storable(item["card"]),
         outcome=item["outcome"],
-        accepted_suggestions=[s if isinstance(s, str) else s["id"] for s in item.get("acceptedSuggestions", [])],
-        override_system=coding.get("system"),
-        override_code=coding.get("code"),
-        override_display=coding.get("display"),
-        override_comment=reason.get("userComment") if wrapped else None,
+        accepted_suggestions=[_storable(s if isinstance(s, str) else s["id"])
+                              for s in item.get("acceptedSuggestions", [])],
+        override_system=_storable(coding.get("system")),
+        override_code=_storable(coding.get("code")),
+        override_display=_storable(coding.get("display")),
+        override_comment=_storable(reason.get("userComment")) if wrapped else None,
         outcome_timestamp=_timestamp(item.get("outcomeTimestamp"), f"feedback[{index}].outcomeTimestamp"),
     )
+
+
+@overload
+def _storable(text: str) -> str: ...
+
+
+@overload
+def _storable(text: None) -> None: ...
+
+
+def _storable(text: str | None) -> str | None:
+    """Client text as the database can take it: a lone surrogate (legal in JSON, not in UTF-8) kept as its escape."""
+    return None if text is None else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _timestamp(raw: str | None, field: str) -> datetime | None:

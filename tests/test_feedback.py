@@ -49,7 +49,7 @@ def test_accepted_feedback_is_stored_with_the_card(live_app: tuple[str, AuditSto
             "outcomeTimestamp": "2026-11-20T12:05:00Z"}
     response = post(base_url, {"feedback": [item]})
     assert response.status_code == 200
-    assert response.json() == {"stored": 1, "unknownCards": []}
+    assert response.json() == {"stored": 1, "unknownCards": [], "unknownSuggestions": []}
     [entry] = stored_feedback(store)
     assert (entry.card_uuid, entry.outcome, entry.accepted_suggestions, entry.card_known) == (
         "card-1", "accepted", ["sug-1"], True)
@@ -67,10 +67,11 @@ def test_feedback_at_the_column_lengths_is_stored(live_app: tuple[str, AuditStor
 
 def test_feedback_with_an_unpaired_surrogate_is_stored(live_app: tuple[str, AuditStore]) -> None:
     base_url, store = live_app
-    data = b'{"feedback": [{"card": "c1", "outcome": "accepted", "acceptedSuggestions": ["s\\udc80"]}]}'
+    data = b'{"feedback": [{"card": "c\\udc80", "outcome": "accepted", "acceptedSuggestions": ["s\\udc80"]}]}'
     response = post(base_url, None, data=data, headers={"Content-Type": "application/json"})
     assert response.status_code == 200, response.text
     assert count_feedback(store) == 1
+    assert len(response.json()["unknownCards"]) == len(response.json()["unknownSuggestions"]) == 1
 
 
 def test_overridden_feedback_keeps_the_reason_and_comment(live_app: tuple[str, AuditStore]) -> None:
@@ -115,10 +116,19 @@ def test_feedback_on_an_unknown_card_is_stored_and_flagged(live_app: tuple[str, 
     body = {"feedback": [{"card": "card-1", "outcome": "accepted"}, {"card": "never-issued", "outcome": "accepted"}]}
     response = post(base_url, body)
     assert response.status_code == 200
-    assert response.json() == {"stored": 2, "unknownCards": ["never-issued"]}
+    assert response.json() == {"stored": 2, "unknownCards": ["never-issued"], "unknownSuggestions": []}
     with store.engine.connect() as connection:
         flags = dict(connection.execute(select(Feedback.card_uuid, Feedback.card_known)).all())
     assert flags == {"card-1": True, "never-issued": False}
+
+
+def test_an_accepted_suggestion_never_issued_is_reported(live_app: tuple[str, AuditStore]) -> None:
+    """An EHR sending back ids it did not get from us has an integration bug: the answer and the log say so."""
+    base_url, store = live_app
+    issue_card(store)
+    body = {"feedback": [{"card": "card-1", "outcome": "accepted",
+                          "acceptedSuggestions": [{"id": "sug-1"}, {"id": "not-a-suggestion"}, {"id": "card-1"}]}]}
+    assert post(base_url, body).json()["unknownSuggestions"] == ["card-1", "not-a-suggestion"]
 
 
 def test_a_suggestion_uuid_is_not_a_card(live_app: tuple[str, AuditStore]) -> None:
