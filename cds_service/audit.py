@@ -53,6 +53,7 @@ class InvocationRecord:
     status: int
     latency_ms: float
     outcomes: list[OrderOutcome] = field(default_factory=list)
+    tenant: str | None = None  # the verified JWT's tenant (migration 0003)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "time": self.time.isoformat()}
@@ -269,19 +270,20 @@ class AuditStore:
 
     # --- prior approval ----------------------------------------------------------------------------------------
 
-    def prior_approval(self, patient_id: str, client_iss: str | None, policy_id: str,
+    def prior_approval(self, patient_id: str, client_iss: str | None, tenant: str | None, policy_id: str,
                        exclude_order_ids: tuple[str, ...]) -> PriorApproval | None:
         """The latest initial approval (order-sign, meets-criteria, not a what-if call) under `policy_id` of another
-        order of this patient, from the same client: patient ids are only unique within one EHR. A renewal is not
-        counted: it proves no initiation criteria, and counting it would let one continuation beget the next."""
+        order of this patient, from the same client and tenant: patient ids are only unique within one EHR site. A
+        renewal is not counted: it proves no initiation criteria, and counting it would let one continuation beget
+        the next."""
         # Pending first, then the database: see _write_batch for why this order never misses a record.
         with self._lock:
             pending = self._pending.of_patient(patient_id)
         found = [approval for record in pending
-                 for approval in _approvals(record, client_iss, policy_id, exclude_order_ids)]
+                 for approval in _approvals(record, (client_iss, tenant), policy_id, exclude_order_ids)]
         if found:
             return max(found, key=lambda approval: approval.time)
-        parameters = {"patient_id": patient_id, "client": client_iss, "policy": policy_id,
+        parameters = {"patient_id": patient_id, "client": client_iss, "tenant": tenant, "policy": policy_id,
                       "exclude": list(exclude_order_ids)}
         with self.engine.connect() as connection:
             row = connection.execute(_PRIOR_APPROVAL, parameters).first()
@@ -369,6 +371,7 @@ _PRIOR_APPROVAL = (
     .where(
         Invocation.patient_id == bindparam("patient_id"),
         Invocation.client_iss.is_not_distinct_from(bindparam("client")),
+        Invocation.tenant.is_not_distinct_from(bindparam("tenant")),
         Invocation.hook == ORDER_SIGN,
         OrderOutcomeRow.policy == bindparam("policy"),
         OrderOutcomeRow.decision == MEETS_CRITERIA,
@@ -385,10 +388,10 @@ def _ids(records: list[InvocationRecord]) -> str:
     return ", ".join(record.hook_instance for record in records)
 
 
-def _approvals(record: InvocationRecord, client_iss: str | None, policy_id: str,
+def _approvals(record: InvocationRecord, caller: tuple[str | None, str | None], policy_id: str,
                exclude: tuple[str, ...]) -> list[PriorApproval]:
     """A queued record's outcomes that _PRIOR_APPROVAL would find once written (the patient is already matched)."""
-    if record.client_iss != client_iss or record.hook != ORDER_SIGN:
+    if (record.client_iss, record.tenant) != caller or record.hook != ORDER_SIGN:
         return []
     return [PriorApproval(o.order_id, record.time, record.hook_instance, o.coverage_assertion_id)
             for o in record.outcomes
@@ -424,7 +427,8 @@ def _insert_records(connection: Connection, records: list[InvocationRecord]) -> 
 def _invocation_values(record: InvocationRecord) -> dict[str, Any]:
     return {
         "time": _naive_utc(record.time), "service_id": record.service_id, "hook": record.hook,
-        "hook_instance": record.hook_instance, "client_iss": record.client_iss, "patient_id": record.patient_id,
+        "hook_instance": record.hook_instance, "client_iss": record.client_iss, "tenant": record.tenant,
+        "patient_id": record.patient_id,
         "status": record.status, "latency_ms": record.latency_ms,
     }
 
@@ -445,7 +449,7 @@ def _invocation_record(row: Invocation) -> InvocationRecord:
     return InvocationRecord(
         time=_aware(row.time), service_id=row.service_id, hook=row.hook, hook_instance=row.hook_instance,
         client_iss=row.client_iss, patient_id=row.patient_id, status=row.status, latency_ms=row.latency_ms,
-        outcomes=[_order_outcome(o) for o in row.outcomes],
+        outcomes=[_order_outcome(o) for o in row.outcomes], tenant=row.tenant,
     )
 
 

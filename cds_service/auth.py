@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 import jwt
@@ -26,6 +26,14 @@ LEEWAY_SECONDS = 30
 JWKS_TIMEOUT_SECONDS = 5.0
 JWKS_TTL_SECONDS = 3600.0
 
+
+
+class Caller(NamedTuple):
+    """Who called, as the verified JWT says: the client's issuer and, for a multi-site EHR, the tenant (a patient
+    id means one patient only within both)."""
+
+    iss: str
+    tenant: str | None
 
 class JtiStore(Protocol):
     def use_jti(self, jti: str, expires_at: datetime) -> bool: ...
@@ -98,8 +106,8 @@ class JwtVerifier:
         self._caches = {c.iss: JwksCache(c.jwks_url) for c in config.clients if c.jwks_url}
         self._inline = {c.iss: _inline_keys(c) for c in config.clients if c.jwks is not None}
 
-    def authenticate(self, authorization: str | None, path: str) -> str | None:
-        """The verified `iss`, or None when no token was sent and none is required."""
+    def authenticate(self, authorization: str | None, path: str) -> Caller | None:
+        """The verified caller, or None when no token was sent and none is required."""
         token = bearer_token(authorization)
         if token is None:
             if self.config.require_jwt:
@@ -107,14 +115,15 @@ class JwtVerifier:
             return None
         return self.verify(token, self.public_base_url + path)
 
-    def verify(self, token: str, audience: str) -> str:
+    def verify(self, token: str, audience: str) -> Caller:
         header = _header(token)
         client = self._client(_unverified_iss(token))
         _check_jku(header, client)
         claims = self._decode(token, header, client, audience)
         _check_tenant(claims, client)
         self._check_replay(claims)
-        return client.iss
+        tenant = claims.get("tenant")
+        return Caller(client.iss, tenant if isinstance(tenant, str) else None)
 
     def _client(self, iss: str) -> ClientConfig:
         client = self.config.client(iss)

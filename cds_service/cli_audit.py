@@ -147,7 +147,7 @@ def format_detail(detail: InvocationDetail) -> str:
         f"hookInstance  {record.hook_instance}",
         f"time          {record.time.isoformat()}",
         f"service       {record.service_id} ({record.hook})",
-        f"client        {record.client_iss or '-'}",
+        f"client        {record.client_iss or '-'}{f' (tenant {record.tenant})' if record.tenant else ''}",
         f"patient       {record.patient_id or '-'}",
         f"status        {record.status} in {record.latency_ms:.1f} ms",
     ]

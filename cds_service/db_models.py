@@ -27,6 +27,7 @@ class Invocation(Base):
     hook: Mapped[str] = mapped_column(String(100))
     hook_instance: Mapped[str] = mapped_column(String(200), index=True)
     client_iss: Mapped[str | None] = mapped_column(String(500))
+    tenant: Mapped[str | None] = mapped_column(String(200))  # the verified JWT's tenant: migration 0003
     patient_id: Mapped[str | None] = mapped_column(String(200), index=True)
     status: Mapped[int] = mapped_column(Integer)
     latency_ms: Mapped[float] = mapped_column(Float)

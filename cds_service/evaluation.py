@@ -56,12 +56,13 @@ class PriorApproval(NamedTuple):
     coverage_assertion_id: str | None
 
 
-# (patient id, calling client, policy id, order ids to exclude) -> the latest order-sign initial approval of another
-# order of this patient from the same client (patient ids mean something only within one EHR), or None.
-PriorApprovalLookup = Callable[[str, "str | None", str, tuple[str, ...]], "PriorApproval | None"]
+# (patient id, calling client, its tenant, policy id, order ids to exclude) -> the latest order-sign initial approval
+# of another order of this patient from the same client and tenant (patient ids mean something only within one EHR
+# site), or None.
+PriorApprovalLookup = Callable[[str, "str | None", "str | None", str, tuple[str, ...]], "PriorApproval | None"]
 
 
-def _no_prior_approval(patient_id: str, client_iss: str | None, policy_id: str,
+def _no_prior_approval(patient_id: str, client_iss: str | None, tenant: str | None, policy_id: str,
                        exclude: tuple[str, ...]) -> PriorApproval | None:
     return None
 

@@ -21,6 +21,7 @@ class HookRequest:
     prefetch: dict[str, Any] = field(default_factory=dict, repr=False)
     configuration: dict[str, Any] = field(default_factory=dict)  # davinci-crd.configuration extension
     client_iss: str | None = None  # the verified JWT issuer, when there was one
+    tenant: str | None = None  # the verified JWT's tenant, for an EHR serving several sites
 
     def draft_resources(self) -> list[dict[str, Any]]:
         """The resources of context.draftOrders, in order."""

@@ -187,7 +187,7 @@ def _prior_approval(request: HookRequest, group: _Group, policy: Policy, ctx: Ev
     needs to find it: the order, the call and the coverage assertion id."""
     if not policy.reads_prior_approval:
         return Fact()  # the policy never asks: no lookup
-    found = ctx.prior_approval(request.patient_id, request.client_iss, policy.id, group.order_ids)
+    found = ctx.prior_approval(request.patient_id, request.client_iss, request.tenant, policy.id, group.order_ids)
     if found is None:
         return Fact(False, note="no earlier approval of another order in this service's records")
     assertion = f", coverage assertion {found.coverage_assertion_id}" if found.coverage_assertion_id else ""

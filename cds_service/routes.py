@@ -57,7 +57,7 @@ def call_service(service_id: str) -> Response:
     check_content_type(request.headers.get("Content-Type"))
     body = parse_json_object(request_body())
     g.audit_body = body
-    hook = hook_request(body, service_id, g.get("client_iss"))
+    hook = hook_request(body, service_id, g.get("client_iss"), g.get("tenant"))
     g.hook_request = hook
     evaluation = _evaluate(hook)
     g.outcomes = evaluation.outcomes
@@ -108,7 +108,9 @@ def authenticate() -> None:
         return
     verifier = services().verifier
     if verifier is not None:
-        g.client_iss = verifier.authenticate(request.headers.get("Authorization"), request.path)
+        caller = verifier.authenticate(request.headers.get("Authorization"), request.path)
+        if caller is not None:
+            g.client_iss, g.tenant = caller
 
 
 def start_timer() -> None:
@@ -141,6 +143,7 @@ def _invocation(status: int, seconds: float) -> InvocationRecord:
         hook=hook.hook if hook else _text(body.get("hook"), 100),
         hook_instance=_text(hook.hook_instance if hook else body.get("hookInstance")),
         client_iss=g.get("client_iss"),
+        tenant=g.get("tenant"),
         patient_id=_text(hook.patient_id if hook else context.get("patientId")) or None,
         status=status,
         latency_ms=seconds * 1000.0,

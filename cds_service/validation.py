@@ -159,7 +159,8 @@ def _has_type(value: Any, option_type: str) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def hook_request(body: dict[str, Any], service_id: str, client_iss: str | None = None) -> HookRequest:
+def hook_request(body: dict[str, Any], service_id: str, client_iss: str | None = None,
+                 tenant: str | None = None) -> HookRequest:
     """Validates a parsed request body and builds the `HookRequest` the rest of the service works on."""
     _schema_check(body)
     _semantic_checks(body)
@@ -178,4 +179,5 @@ def hook_request(body: dict[str, Any], service_id: str, client_iss: str | None =
         prefetch=body.get("prefetch") or {},
         configuration=parse_configuration(body),
         client_iss=client_iss,
+        tenant=tenant,
     )

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -220,6 +221,7 @@ def test_prior_approval(store: AuditStore, database_url: str, queued: bool) -> N
         invocation("renewal", "p5", outcome("mr5", request_type="renewal")),
         invocation("sign-later", "p6", outcome("mr6a", coverage_assertion_id="a-old")),
         invocation("sign-latest", "p6", outcome("mr6b", coverage_assertion_id="a-new"), time=NOW + timedelta(days=1)),
+        replace(invocation("site-a", "p7", outcome("mr7")), tenant="site-a"),
     ]
     with writes_blocked(database_url):
         for record in records:
@@ -233,20 +235,24 @@ def test_prior_approval(store: AuditStore, database_url: str, queued: bool) -> N
 
 def assert_prior_approvals(store: AuditStore) -> None:
     client = "https://ehr.example"
-    found = store.prior_approval("p1", client, ASPIRUS, ())
+    found = store.prior_approval("p1", client, None, ASPIRUS, ())
     assert found == PriorApproval("mr1", NOW, "sign", None)
-    assert store.prior_approval("p1", client, ASPIRUS, ("other-order",)) == found
-    assert store.prior_approval("p1", client, ASPIRUS, ("mr1",)) is None  # the same order is no prior approval
-    assert store.prior_approval("p1", client, "florida-blue", ()) is None
-    assert store.prior_approval("p9", client, ASPIRUS, ()) is None
+    assert store.prior_approval("p1", client, None, ASPIRUS, ("other-order",)) == found
+    assert store.prior_approval("p1", client, None, ASPIRUS, ("mr1",)) is None  # the same order is no prior approval
+    assert store.prior_approval("p1", client, None, "florida-blue", ()) is None
+    assert store.prior_approval("p9", client, None, ASPIRUS, ()) is None
     # Another EHR's patient of the same id, and the local mode's calls without a client, are other patients.
-    assert store.prior_approval("p1", "https://other-ehr.example", ASPIRUS, ()) is None
-    assert store.prior_approval("p1", None, ASPIRUS, ()) is None
+    assert store.prior_approval("p1", "https://other-ehr.example", None, ASPIRUS, ()) is None
+    assert store.prior_approval("p1", None, None, ASPIRUS, ()) is None
     # A what-if call, order-select, criteria not met, a renewal (it proves no initiation criteria): none counts.
     for patient in ("p2", "p3", "p4", "p5"):
-        assert store.prior_approval(patient, client, ASPIRUS, ()) is None
-    latest = store.prior_approval("p6", client, ASPIRUS, ())
+        assert store.prior_approval(patient, client, None, ASPIRUS, ()) is None
+    latest = store.prior_approval("p6", client, None, ASPIRUS, ())
     assert latest is not None and (latest.order_id, latest.coverage_assertion_id) == ("mr6b", "a-new")
+    # One EHR serving several sites: the same patient id at another site (tenant) is another patient.
+    assert store.prior_approval("p7", client, "site-a", ASPIRUS, ()) is not None
+    assert store.prior_approval("p7", client, "site-b", ASPIRUS, ()) is None
+    assert store.prior_approval("p7", client, None, ASPIRUS, ()) is None
 
 
 def test_ping(store: AuditStore) -> None:

@@ -132,6 +132,19 @@ def test_es384_from_a_jwk_set_url_is_accepted(secure: FlaskClient, jwks_server: 
     assert jwks_server.fetches == 1  # cached
 
 
+def test_the_callers_issuer_and_tenant_are_audited(secure_app: Flask) -> None:
+    """A patient id names one patient only within an EHR site: the audit trail keeps both, for pharmacists and the
+    Florida Blue prior-approval lookup."""
+    body = sign_request()
+    body["hookInstance"] = "tenant-call"
+    response = secure_app.test_client().post(SERVICE, json=body, headers={"Authorization": f"Bearer {ec_token()}"})
+    assert response.status_code == 200
+    store = secure_app.extensions["cds_service"].store
+    store.flush()
+    [detail] = store.show("tenant-call")
+    assert (detail.record.client_iss, detail.record.tenant) == (EHR, "tenant-a")
+
+
 def test_rs384_with_an_inline_jwk_set_is_accepted(secure: FlaskClient) -> None:
     token = jwt.encode(claims(INLINE), RSA_KEY, algorithm="RS384", headers={"kid": "rsa-1"})
     assert call(secure, token).status_code == 200
