@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, overload
+from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from jsonschema import Draft202012Validator, ValidationError
@@ -18,6 +18,7 @@ from cds_service import SERVICE_ID
 from cds_service.audit import AuditStore, FeedbackEntry
 from cds_service.exceptions import ClientError
 from cds_service.http_errors import request_body
+from cds_service.json_codec import storable
 from cds_service.validation import check_content_type, parse_json_object
 
 log = logging.getLogger(__name__)
@@ -105,29 +106,20 @@ def _entry(item: dict[str, Any], index: int) -> FeedbackEntry:
     wrapped = "reason" in reason or "userComment" in reason
     coding = reason.get("reason", {}) if wrapped else reason
     return FeedbackEntry(
-        card_uuid=_storable(item["card"]),
+        card_uuid=storable(item["card"]),
         outcome=item["outcome"],
-        accepted_suggestions=[_storable(s if isinstance(s, str) else s["id"])
+        accepted_suggestions=[storable(s if isinstance(s, str) else s["id"])
                               for s in item.get("acceptedSuggestions", [])],
-        override_system=_storable(coding.get("system")),
-        override_code=_storable(coding.get("code")),
-        override_display=_storable(coding.get("display")),
-        override_comment=_storable(reason.get("userComment")) if wrapped else None,
+        override_system=_optional(coding.get("system")),
+        override_code=_optional(coding.get("code")),
+        override_display=_optional(coding.get("display")),
+        override_comment=_optional(reason.get("userComment")) if wrapped else None,
         outcome_timestamp=_timestamp(item.get("outcomeTimestamp"), f"feedback[{index}].outcomeTimestamp"),
     )
 
 
-@overload
-def _storable(text: str) -> str: ...
-
-
-@overload
-def _storable(text: None) -> None: ...
-
-
-def _storable(text: str | None) -> str | None:
-    """Client text as the database can take it: a lone surrogate (legal in JSON, not in UTF-8) kept as its escape."""
-    return None if text is None else text.encode("utf-8", "backslashreplace").decode("utf-8")
+def _optional(text: str | None) -> str | None:
+    return None if text is None else storable(text)
 
 
 def _timestamp(raw: str | None, field: str) -> datetime | None:

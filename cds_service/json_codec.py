@@ -30,3 +30,9 @@ def dumps(document: Any, default: Callable[[Any], Any] | None = None) -> bytes:
         return orjson.dumps(document, default=default)
     except orjson.JSONEncodeError:
         return json.dumps(document, default=default).encode()
+
+
+def storable(text: str) -> str:
+    """A string read from JSON as a database can store it: JSON may carry an unpaired surrogate, which UTF-8 (and so
+    the database driver) refuses; it becomes "?"."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")

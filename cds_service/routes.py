@@ -154,10 +154,7 @@ def _invocation(status: int, seconds: float) -> InvocationRecord:
 def _text(value: Any, limit: int = 200) -> str:
     """A client's field made safe to store: a string, bounded by its column's length, encodable as UTF-8 (JSON can
     carry an unpaired surrogate, which the database driver refuses: it becomes "?")."""
-    if not isinstance(value, str):
-        return ""
-    text = value[:limit]
-    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+    return json_codec.storable(value[:limit]) if isinstance(value, str) else ""
 
 
 def register(app: Flask) -> None:
