@@ -184,7 +184,7 @@ def _label_segments(correction: Correction, patient: Patient) -> list[dict[str, 
     return [
         {
             "dose": mcg_text(s.mcg_per_day),
-            "days": days_text(s.first_day, s.last_day) if s.last_day is not None else f"day {s.first_day} on",
+            "days": days_text(s.first_day, s.last_day),
             "explain": _explain(s, patient),
         }
         for s in correction.segments

@@ -45,8 +45,7 @@ def finding_note(finding: Finding) -> str:
 
 def ordered_note(lines: list[DoseLine], verdict: str) -> str:
     """'9 mcg/day on days 1–7; 28 mcg/day on days 8–28: not above the label schedule': what a pharmacist checks."""
-    parts = [f"{mcg_text(line.mcg_per_day)} mcg/day on "
-             + (days_text(line.first_day, line.last_day) if line.last_day is not None else f"day {line.first_day} on")
+    parts = [f"{mcg_text(line.mcg_per_day)} mcg/day on {days_text(line.first_day, line.last_day)}"
              for line in lines if line.mcg_per_day is not None]
     return f"{'; '.join(parts)}: {verdict}" if parts else verdict[0].upper() + verdict[1:]
 

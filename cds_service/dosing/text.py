@@ -16,6 +16,8 @@ def per_m2_text(per_m2: Decimal, bsa_m2: Decimal) -> str:
     return f"{mcg_text(per_m2)} mcg/m²/day × {bsa:f} m²"
 
 
-def days_text(first: int, last: int) -> str:
-    """'day 8' or 'days 1–7'."""
+def days_text(first: int, last: int | None) -> str:
+    """'day 8', 'days 1–7', or for a line stating no end 'day 8 on'."""
+    if last is None:
+        return f"day {first} on"
     return f"day {first}" if first == last else f"days {first}–{last}"
