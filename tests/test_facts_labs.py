@@ -172,6 +172,23 @@ def test_mrd_unavailable_only_when_explicit():
     assert labs(answers={"mrd-unavailable": {"valueBoolean": True}}).mrd_unavailable.attested
 
 
+
+def test_mrd_criteria_read_the_results_by_the_course_start_and_response_reads_later_ones():
+    """policy-rules.md §1 judges the disease at the course start: the MRD a course was started for stands when the
+    patient responds during it (COURSE_START 2026-10-01); the response criterion is what reads the later result."""
+    before, during = mrd("before", "2026-09-20", **qty(0.5)), mrd("during", "2026-10-20", **NEGATIVE)
+    found = labs(mrd("earlier", "2026-08-01", **qty(0.3)), before, during)
+    assert found.mrd_detectable == Fact(True, ("Observation/before",),
+                                        note="MRD 0.5% (2026-09-20), the latest by the course start 2026-10-01")
+    assert found.mrd_at_least_0_1_percent.value is True and found.mrd_persistent_or_rising.value is True
+    assert found.mrd_unavailable.value is False
+    assert found.response_or_stabilization.evidence == ("Observation/during",)
+    only_later = labs(during, answers={"mrd-percent": {"valueDecimal": 0.2}})
+    assert only_later.mrd_detectable.attested and only_later.mrd_detectable.value is True
+    absent_later = mrd("dar", "2026-10-20", dataAbsentReason={"coding": [{"code": "not-performed"}]})
+    assert labs(before, absent_later).mrd_unavailable.value is False
+
+
 # ---- Ph / BCR::ABL1 -------------------------------------------------------------------------------------------
 
 

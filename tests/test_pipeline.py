@@ -288,3 +288,39 @@ def test_a_split_dose_line_names_its_own_days_in_the_text(client: Any, text: str
     [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "off-label"]
     corrected = dose["suggestions"][0]["actions"][0]["resource"]
     assert [line["text"] for line in corrected["dosageInstruction"]] == expected
+
+
+def _consolidation_cycle_2(later_mrd: dict[str, Any] | None) -> dict[str, Any]:
+    """The MRD+ consolidation example moved to its second cycle: cycle 1 ran 2026-11-17 to 12-14 after the MRD+
+    result of 11-15; the draft starts 2026-12-29. `later_mrd` is the valueQuantity of a result during cycle 1."""
+    body = example("aspirus-adult-consolidation-mrd-positive")
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    draft["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-12-29", "end": "2027-01-25"}
+    cycle_1 = copy.deepcopy(draft)
+    cycle_1.update(id="cycle-1", status="completed", authoredOn="2026-11-16")
+    cycle_1["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-11-17", "end": "2026-12-14"}
+    body["prefetch"]["medicationRequests"]["entry"] = [{"resource": cycle_1}]
+    for entry in body["prefetch"]["observations"]["entry"]:
+        if entry["resource"]["id"] == "weight-1":
+            entry["resource"]["effectiveDateTime"] = "2026-12-27"  # a current weight for the new cycle's dose
+    if later_mrd is not None:
+        later = copy.deepcopy(body["prefetch"]["observations"]["entry"][-1]["resource"])
+        later.update(id="mrd-2", effectiveDateTime="2026-12-20", valueQuantity=later_mrd)
+        body["prefetch"]["observations"]["entry"].append({"resource": later})
+    return body
+
+
+@pytest.mark.parametrize("later_mrd", [None, {"value": 0.01, "comparator": "<", "unit": "%", "code": "%",
+                                              "system": "http://unitsofmeasure.org"}])
+def test_an_mrd_response_during_the_course_does_not_end_its_authorization(client: Any,
+                                                                          later_mrd: dict[str, Any] | None) -> None:
+    """MRD is judged as of the course start like the phase (policy-rules.md §1): the undetectable MRD that the
+    consolidation cycle aimed for must not turn cycle 2 of the same 24-week course into information-needed."""
+    [card] = [c for c in post(client, _consolidation_cycle_2(later_mrd))["cards"]
+              if "coverage-decision" in c.get("extension", {})]
+    decision = card["extension"]["coverage-decision"]
+    assert (decision["decision"], decision["indication"], decision["cycle"]) == (
+        "meets-criteria", "adult-consolidation-mrd-positive", 2)
+    [mrd] = [c for c in decision["criteria"] if c["id"] == "adult-consolidation-mrd-positive.mrd-positive"]
+    assert mrd["evidence"] == ["Observation/mrd-1"]
+    assert ("the latest by the course start 2026-11-17" in card["detail"]) is (later_mrd is not None)

@@ -81,13 +81,19 @@ class Labs:
     def __init__(self, results: dict[str, list[_Result]], received: bool, attestations: Attestations,
                  course_start: date, diagnosis: Diagnosis) -> None:
         self._mrd = sorted((r for r in results["mrd"] if not r.absent), key=_by_moment)
-        self._mrd_absent = [r for r in results["mrd"] if r.absent]
+        # The MRD criteria describe the disease the course was started for, judged like the phase as of the course
+        # start (policy-rules.md §1): a responder's undetectable MRD during an authorized course does not end it.
+        # Only the response criterion (renewals) reads the results that came later.
+        self._mrd_at_start = [r for r in self._mrd if r.day <= course_start]
+        self._mrd_absent = [r for r in results["mrd"] if r.absent and r.day <= course_start]
+        self._course_start = course_start
         self._received = received
         self._attestations = attestations
         self.ph_positive = _ph_status(results["ph"], results["ph-both"], results["ph-major"], results["ph-minor"],
                                       received, attestations)
-        self.mrd_detectable = self._mrd_fact(self._mrd, lambda r: r.detectable())
-        self.mrd_at_least_0_1_percent = self._mrd_fact(self._mrd, lambda r: r.at_least(FLORIDA_BLUE_MRD_THRESHOLD))
+        self.mrd_detectable = self._mrd_fact(self._mrd_at_start, lambda r: r.detectable())
+        self.mrd_at_least_0_1_percent = self._mrd_fact(self._mrd_at_start,
+                                                       lambda r: r.at_least(FLORIDA_BLUE_MRD_THRESHOLD))
         self.mrd_persistent_or_rising = self._persistent_or_rising()
         self.mrd_unavailable = self._unavailable()
         self.cd19_positive = _latest_fact(results["cd19"], received, "no CD19 result on blasts")
@@ -100,8 +106,9 @@ class Labs:
     def _mrd_fact(self, results: list[_Result], reading: Callable[[_Result], bool | None]) -> Fact[bool]:
         if results:
             latest = results[-1]
-            return Fact(reading(latest), (latest.reference,), note=f"MRD {latest.shown} ({latest.day})")
-        attested = None if self._mrd else self._attested_mrd()  # only when the record holds no MRD result
+            return Fact(reading(latest), (latest.reference,), note=f"MRD {latest.shown} ({latest.day}){self._as_of()}")
+        # Attested only when the record holds no MRD result from before the course start.
+        attested = None if self._mrd_at_start else self._attested_mrd()
         if attested is not None:
             return Fact(reading(attested), (attested.reference,), attested=True, note=f"MRD {attested.shown} attested")
         return Fact(received=self._received, note="no MRD result" if self._received else "")
@@ -122,9 +129,9 @@ class Labs:
         latest = self.mrd_detectable
         if latest.value is not True:
             return latest
-        if latest.attested or len(self._mrd) < 2:
+        if latest.attested or len(self._mrd_at_start) < 2:
             return Fact(None, latest.evidence, latest.attested, note="persistence needs two MRD results")
-        previous, last = self._mrd[-2], self._mrd[-1]
+        previous, last = self._mrd_at_start[-2], self._mrd_at_start[-1]
         before = previous.detectable()
         if before is None:
             return Fact(note=f"previous MRD {previous.shown} unreadable", evidence=(previous.reference,))
@@ -139,13 +146,19 @@ class Labs:
         if not self._received:
             return Fact(received=False)
         absent = max(self._mrd_absent, key=_by_moment, default=None)
-        if absent is not None and (not self._mrd or absent.moment >= self._mrd[-1].moment):
-            return Fact(True, (absent.reference,), note=f"MRD not available ({absent.day})")
-        if self._mrd:
-            latest = self._mrd[-1]
-            return Fact(False, (latest.reference,), note=f"MRD result on record ({latest.day})")
+        results = self._mrd_at_start
+        if absent is not None and (not results or absent.moment >= results[-1].moment):
+            return Fact(True, (absent.reference,), note=f"MRD not available ({absent.day}){self._as_of()}")
+        if results:
+            latest = results[-1]
+            return Fact(False, (latest.reference,), note=f"MRD result on record ({latest.day}){self._as_of()}")
         # Inclusion criterion: with no MRD result at all, unavailability is not shown either way.
         return Fact(None, note="no MRD result on record")
+
+    def _as_of(self) -> str:
+        """Says so when results after the course start exist and were not the ones read."""
+        later = self._mrd and self._mrd[-1].day > self._course_start
+        return f", the latest by the course start {self._course_start}" if later else ""
 
     def _response(self, course_start: date, diagnosis: Diagnosis) -> Fact[bool]:
         answer = self._attestations.get("response-or-stabilization")
@@ -215,8 +228,8 @@ def _ph_status(results: list[_Result], both: list[_Result], major: list[_Result]
 
 def read_labs(record: PatientRecord, attestations: Attestations, course_start: date, start: date,
               diagnosis: Diagnosis | None = None, observations: ObservationIndex | None = None) -> Labs:
-    """The lab facts. `start` (the order's start) is accepted for symmetry with the other readers: every fact here
-    is judged on the latest result on record. `diagnosis` is read from the record when not given, and the
+    """The lab facts. `start` (the order's start) is accepted for symmetry with the other readers: MRD is judged as
+    of `course_start`, the other facts on the latest result on record. `diagnosis` is read from the record when not given, and the
     `observations` index built from it as it is (extract.py shares one index between the readers)."""
     valuesets = get_valuesets()
     index = observations or trusted(record.lists.get("observations"))
