@@ -54,6 +54,7 @@ class InvocationRecord:
     latency_ms: float
     outcomes: list[OrderOutcome] = field(default_factory=list)
     tenant: str | None = None  # the verified JWT's tenant (migration 0003)
+    reason: str | None = None  # why a 4xx refused the call: a field or check, never its content (migration 0004)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "time": self.time.isoformat()}
@@ -93,6 +94,22 @@ class DecisionRow:
     decision: str | None
     indication: str | None
     what_if: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "time": self.time.isoformat()}
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """One call refused with a 4xx, in the list `cds-service audit --rejected` prints."""
+
+    time: datetime
+    hook: str
+    hook_instance: str
+    client_iss: str | None
+    patient_id: str | None
+    status: int
+    reason: str | None
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "time": self.time.isoformat()}
@@ -334,6 +351,19 @@ class AuditStore:
         with Session(self.engine) as session:
             return [_decision_row(invocation, outcome) for invocation, outcome in session.execute(query)]
 
+    def rejected(self, since: datetime | None = None, patient: str | None = None,
+                 limit: int = 50) -> list[RejectedRow]:
+        """The latest calls refused with a 4xx, newest first (401s included: their reason names the failed check)."""
+        query = select(Invocation).where(Invocation.status.between(400, 499))
+        if since is not None:
+            query = query.where(Invocation.time >= _naive_utc(since))
+        if patient is not None:
+            query = query.where(Invocation.patient_id == patient)
+        query = query.order_by(Invocation.time.desc(), Invocation.id.desc()).limit(limit)
+        with Session(self.engine) as session:
+            return [RejectedRow(_aware(row.time), row.hook, row.hook_instance, row.client_iss, row.patient_id,
+                                row.status, row.reason) for row in session.scalars(query)]
+
     def show(self, key: str) -> list[InvocationDetail]:
         """The invocations with this hookInstance (an EHR may send one again) or whose decision carries this
         coverage-assertion-id (the id a claim refers to), newest first, with the feedback on their cards."""
@@ -429,7 +459,7 @@ def _invocation_values(record: InvocationRecord) -> dict[str, Any]:
         "time": _naive_utc(record.time), "service_id": record.service_id, "hook": record.hook,
         "hook_instance": record.hook_instance, "client_iss": record.client_iss, "tenant": record.tenant,
         "patient_id": record.patient_id,
-        "status": record.status, "latency_ms": record.latency_ms,
+        "status": record.status, "latency_ms": record.latency_ms, "reason": record.reason,
     }
 
 
@@ -449,7 +479,7 @@ def _invocation_record(row: Invocation) -> InvocationRecord:
     return InvocationRecord(
         time=_aware(row.time), service_id=row.service_id, hook=row.hook, hook_instance=row.hook_instance,
         client_iss=row.client_iss, patient_id=row.patient_id, status=row.status, latency_ms=row.latency_ms,
-        outcomes=[_order_outcome(o) for o in row.outcomes], tenant=row.tenant,
+        outcomes=[_order_outcome(o) for o in row.outcomes], tenant=row.tenant, reason=row.reason,
     )
 
 

@@ -14,15 +14,17 @@ from typing import Any, Sequence
 from sqlalchemy import inspect, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.audit import AuditStore, DecisionRow, FeedbackEntry, InvocationDetail
+from cds_service.audit import AuditStore, DecisionRow, FeedbackEntry, InvocationDetail, RejectedRow
 from cds_service.config import default_database_url
 from cds_service.evaluation import OrderOutcome
 
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _COLUMNS = ("time", "hook", "patient", "order", "policy", "decision", "indication", "hookInstance")
+_REJECTED_COLUMNS = ("time", "hook", "client", "patient", "status", "reason", "hookInstance")
 DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed")
 _MAX_CELL = 40
+_WIDE_CELLS = {"reason": 90}  # the column a reader of rejected calls came for
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -35,6 +37,8 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     parser.add_argument("--since", type=parse_since, help="ISO date or date-time (UTC), or relative: 30m, 24h, 7d, 2w")
     parser.add_argument("--patient", help="only this patient id")
     parser.add_argument("--decision", choices=DECISIONS, help="only this decision")
+    parser.add_argument("--rejected", action="store_true",
+                        help="list the calls refused with a 4xx (and why) instead of the decisions")
     parser.add_argument("--limit", type=_positive_int, default=50, help="at most this many rows (default 50)")
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
     parser.set_defaults(handler=run)
@@ -68,15 +72,23 @@ def run(args: argparse.Namespace) -> int:
     store = _open_store(args)
     if store is None:
         return 2
+    if args.rejected and args.decision:
+        print("--rejected lists calls that got no decision: it cannot be combined with --decision", file=sys.stderr)
+        store.close()
+        return 2
     try:
-        rows = store.recent(since=args.since, patient=args.patient, decision=args.decision, limit=args.limit)
+        rows: Sequence[DecisionRow | RejectedRow] = (
+            store.rejected(since=args.since, patient=args.patient, limit=args.limit) if args.rejected
+            else store.recent(since=args.since, patient=args.patient, decision=args.decision, limit=args.limit))
     finally:
         store.close()
     if args.format == "jsonl":
         for row in rows:
             print(json.dumps(row.as_dict()))
+    elif not rows:
+        print("No rejected calls found." if args.rejected else "No decisions found.")
     else:
-        print(format_table(rows) if rows else "No decisions found.")
+        print(format_table(rows))
     return 0
 
 
@@ -122,23 +134,27 @@ def _open_store(args: argparse.Namespace) -> AuditStore | None:
 
 # --- rendering -------------------------------------------------------------------------------------------------
 
-def format_table(rows: Sequence[DecisionRow]) -> str:
-    """Aligned columns for a terminal; long values are cut with an ellipsis."""
-    cells = [[_cell(value) for value in _table_values(row)] for row in rows]
-    widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(_COLUMNS)]
-    lines = [_COLUMNS, tuple("-" * width for width in widths), *cells]
+def format_table(rows: Sequence[DecisionRow | RejectedRow]) -> str:
+    """Aligned columns for a terminal (decisions, or rejected calls); long values are cut with an ellipsis."""
+    columns = _REJECTED_COLUMNS if isinstance(rows[0], RejectedRow) else _COLUMNS
+    limits = [_WIDE_CELLS.get(column, _MAX_CELL) for column in columns]
+    cells = [[_cell(value, limit) for value, limit in zip(_table_values(row), limits)] for row in rows]
+    widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
+    lines = [columns, tuple("-" * width for width in widths), *cells]
     return "\n".join("  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in lines)
 
 
-def _table_values(row: DecisionRow) -> tuple[Any, ...]:
-    decision = f"{row.decision} (what-if)" if row.what_if else row.decision
+def _table_values(row: DecisionRow | RejectedRow) -> tuple[Any, ...]:
     time = row.time.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(row, RejectedRow):
+        return time, row.hook, row.client_iss, row.patient_id, row.status, row.reason, row.hook_instance
+    decision = f"{row.decision} (what-if)" if row.what_if else row.decision
     return time, row.hook, row.patient_id, row.order_id, row.policy, decision, row.indication, row.hook_instance
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, limit: int) -> str:
     text = "-" if value is None else str(value)
-    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def format_detail(detail: InvocationDetail) -> str:
@@ -149,7 +165,7 @@ def format_detail(detail: InvocationDetail) -> str:
         f"service       {record.service_id} ({record.hook})",
         f"client        {record.client_iss or '-'}{f' (tenant {record.tenant})' if record.tenant else ''}",
         f"patient       {record.patient_id or '-'}",
-        f"status        {record.status} in {record.latency_ms:.1f} ms",
+        f"status        {record.status} in {record.latency_ms:.1f} ms{f': {record.reason}' if record.reason else ''}",
     ]
     for outcome in record.outcomes:
         lines += ["", *_outcome_lines(outcome)]

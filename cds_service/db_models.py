@@ -30,6 +30,7 @@ class Invocation(Base):
     tenant: Mapped[str | None] = mapped_column(String(200))  # the verified JWT's tenant: migration 0003
     patient_id: Mapped[str | None] = mapped_column(String(200), index=True)
     status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(500))  # why a 4xx refused the call: migration 0004
     latency_ms: Mapped[float] = mapped_column(Float)
     outcomes: Mapped[list[OrderOutcomeRow]] = relationship(back_populates="invocation", order_by="OrderOutcomeRow.id")
 

@@ -12,6 +12,12 @@ class ClientError(Exception):
         self.expression = expression
         self.code = code
 
+    @property
+    def summary(self) -> str:
+        """What was wrong, for the log and the audit trail: the field when one is named (schema messages quote the
+        client's values, which may be clinical), else the message, which then is the service's own words."""
+        return f"{self.code} at {self.expression}" if self.expression else self.message
+
 
 class PatientUnavailable(ClientError):
     """No Patient could be obtained from prefetch or the FHIR server (412)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, g, json, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
@@ -50,7 +50,17 @@ def request_body() -> bytes:
     return body
 
 
+def _rejected(status: int, reason: str) -> None:
+    """The reason a call was refused, logged and kept for its audit record (routes.observe): an integration
+    engineer can then see why a client's calls fail. Ids and field names only, never clinical content or tokens.
+    A failed authentication is a warning; other refusals (a stray browser 404 among them) are information."""
+    g.rejection = reason[:500]
+    level = logging.WARNING if status == 401 else logging.INFO
+    log.log(level, "%s on %s %s: %s", status, request.method, request.path, g.rejection)
+
+
 def _client_error(exc: ClientError) -> Response:
+    _rejected(exc.status, exc.summary)
     return outcome_response(exc.status, exc.message, exc.expression, exc.code)
 
 
@@ -61,6 +71,7 @@ def _http_error(exc: HTTPException) -> Response:
         405: f"Method {request.method} is not allowed on {request.path}",
         413: "Request body is larger than the configured limit",
     }.get(status, exc.description or exc.name)
+    _rejected(status, message)
     response = outcome_response(status, message, code=_HTTP_CODES.get(status, "processing"))
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
@@ -69,7 +80,7 @@ def _http_error(exc: HTTPException) -> Response:
 
 def _unauthorized(exc: Unauthorized) -> Response:
     # The reason names the check that failed (never the token) so an operator can debug a client integration.
-    log.warning("401 on %s %s: %s", request.method, request.path, exc.reason)
+    _rejected(401, exc.reason)
     return Response(b"", status=401, headers={"WWW-Authenticate": "Bearer"})
 
 

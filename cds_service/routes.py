@@ -146,6 +146,7 @@ def _invocation(status: int, seconds: float) -> InvocationRecord:
         tenant=g.get("tenant"),
         patient_id=_text(hook.patient_id if hook else context.get("patientId")) or None,
         status=status,
+        reason=g.get("rejection"),
         latency_ms=seconds * 1000.0,
         outcomes=list(g.get("outcomes", [])),
     )

@@ -220,12 +220,17 @@ def test_jku_must_be_the_configured_jwk_set_url(secure: FlaskClient, jwks_server
     assert call(secure, ec_token(jku=jwks_server.url)).status_code == 200
 
 
-def test_the_reason_is_logged_but_never_the_token(secure: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_reason_is_logged_and_audited_but_never_the_token(secure_app: Flask,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
     token = ec_token(claims(tenant="tenant-b"))
     with caplog.at_level(logging.DEBUG):
-        assert_rejected(call(secure, token))
+        assert_rejected(call(secure_app.test_client(), token))
     assert "tenant" in caplog.text
     assert token not in caplog.text and token.split(".")[2] not in caplog.text
+    store = secure_app.extensions["cds_service"].store
+    store.flush()
+    [row] = store.rejected()
+    assert row.status == 401 and row.reason == f"tenant 'tenant-b' not allowed for {EHR}"
 
 
 def test_local_mode_accepts_any_presented_token_unverified(client: FlaskClient) -> None:

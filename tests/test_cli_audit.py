@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -15,6 +16,7 @@ from cds_service.cli_audit import parse_since
 from tests.test_audit import invocation, outcome
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
+URL = "/cds-services/blinatumomab-coverage"
 CRITERION = {"id": "aspirus-U1", "status": "not-met", "citation": "Aspirus III",
              "text": "No live vaccine in the window", "evidence": ["Immunization/imm1"],
              "note": "MMR given 2026-11-24", "attested": True}
@@ -146,3 +148,47 @@ def test_since_accepts_iso_dates_and_relative_spans() -> None:
     assert abs(parse_since("7d") - (datetime.now(timezone.utc) - timedelta(days=7))) < timedelta(seconds=5)
     with pytest.raises(argparse.ArgumentTypeError):
         parse_since("last tuesday")
+
+
+def test_rejected_calls_are_listed_with_why_and_never_with_what_was_sent(
+        app: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    """An integration engineer sees why a client's calls fail: the field or check, not the clinical content that
+    schema messages quote back to the client."""
+    client = app.test_client()
+    body = json.loads((Path(__file__).resolve().parents[1] / "fhir_examples" / "aspirus-adult-maintenance.json")
+                      .read_text())
+    invalid_order = json.loads(json.dumps(body))
+    invalid_order["context"]["draftOrders"]["entry"][0]["resource"]["status"] = 12
+    quoted = {**body, "hookInstance": "hi-quoted", "context": {**body["context"], "draftOrders": "Jane Doe, ALL"}}
+    with caplog.at_level(logging.INFO):
+        assert client.post(URL, json={**invalid_order, "hookInstance": "hi-order"}).status_code == 400
+        assert client.post(URL, json=quoted).status_code == 400
+        assert client.post(URL, data=json.dumps(body), content_type="text/plain").status_code == 415  # not read: no id
+        assert client.post(URL, json={**body, "hookInstance": "hi-ok"}).status_code == 200
+    app.extensions["cds_service"].store.flush()
+    database = f"sqlite:///{tmp_path / 'cds.db'}"
+
+    _, out = run(capsys, "audit", "--database-url", database, "--rejected", "--format", "jsonl")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["hook_instance"], r["status"], r["reason"]) for r in rows] == [
+        ("", 415, "Content-Type 'text/plain' is not JSON; use application/json"),
+        ("hi-quoted", 400, "invalid at context.draftOrders"),
+        ("hi-order", 400, "invalid at context.draftOrders.entry[0].resource.status"),
+    ]
+    assert "Jane Doe" not in out and "Jane Doe" not in caplog.text
+    assert "400 on POST /cds-services/blinatumomab-coverage: invalid at context.draftOrders" in caplog.text
+    code, table = run(capsys, "audit", "--database-url", database, "--rejected")
+    assert code == 0 and table.splitlines()[0].split() == ["time", "hook", "client", "patient", "status", "reason",
+                                                           "hookInstance"]
+    assert "invalid at context.draftOrders.entry[0].resource.status" in table and "hi-ok" not in table
+    _, shown = run(capsys, "audit", "--database-url", database, "show", "hi-order")
+    assert "status        400 in " in shown and ": invalid at context.draftOrders.entry[0].resource.status" in shown
+
+
+def test_rejected_cannot_be_filtered_by_decision(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--database-url", audited, "--rejected", "--decision", "meets-criteria"]) == 2
+    assert "--rejected" in capsys.readouterr().err
+
+
+def test_no_rejected_calls_is_said(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "audit", "--database-url", audited, "--rejected") == (0, "No rejected calls found.\n")
