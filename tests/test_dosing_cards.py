@@ -161,7 +161,8 @@ def test_suggestion_drops_coverage_information_and_leaves_the_order_unchanged() 
 @pytest.mark.parametrize(("text", "corrected"), [
     ("35 ug/d continuous IV infusion", "28 ug/d continuous IV infusion"),
     ("35 mcg/day x 28 days", "28 mcg/day x 28 days"),
-    ("1 bag (35 mcg) daily for 35 days", "1 bag (35 mcg) daily for 35 days (dose corrected to 28 ug/d)"),
+    ("1 bag (35 mcg) daily for 35 days", "1 bag (28 mcg) daily for 35 days"),  # "for 35 days" counts days
+    ("35 mcg per 24 hours, 35 ml", "35 mcg per 24 hours, 35 ml (dose corrected to 28 ug/d)"),
 ])
 def test_summary_fits_and_text_is_updated(text: str, corrected: str) -> None:
     written = order(line(rate(35), "2026-12-01", "2026-12-28") | {"text": text})
@@ -338,3 +339,45 @@ def test_every_range_above_the_label_is_in_the_summary_when_it_fits() -> None:
     assert card is not None
     assert card["summary"] == ("Dose above label: 15 mcg/day on days 1–7 (label 9 mcg/day); "
                                "35 mcg/day on days 8–28 (label 28 mcg/day)")
+
+
+@pytest.mark.parametrize(("written", "facts_", "expected"), [
+    # A day range added to a split line must not hide its dose: "28 mcg/day (days 8–28)" names 28 twice.
+    ({"text": "28 mcg/day"}, facts(weight="25", bsa="0.932"),
+     ["4.6 mcg/day (days 1–7)", "13.9 mcg/day (days 8–28)"]),
+    # A stated length becomes the line's own.
+    ({"text": "28 mcg/day x 28 days"}, facts(), ["9 mcg/day x 7 days (days 1–7)", "28 mcg/day x 21 days (days 8–28)"]),
+    # The patient's instruction is kept in step too.
+    ({"text": "28 mcg/day", "patientInstruction": "Pump delivers 28 mcg every 24 hours"}, facts(),
+     ["9 mcg/day (days 1–7)", "28 mcg/day (days 8–28)"]),
+])
+def test_split_line_texts_state_their_own_dose_and_days(written: dict[str, Any], facts_: ClinicalFacts,
+                                                        expected: list[str]) -> None:
+    single = order(line(rate(28), "2026-12-01", "2026-12-28", sequence=1) | written)
+    card = card_for(single, facts_, "relapsed-refractory")
+    assert card is not None
+    lines = apply_suggestion(card)["dosageInstruction"]
+    assert [item["text"] for item in lines] == expected
+    if "patientInstruction" in written:
+        assert [item["patientInstruction"] for item in lines] == ["Pump delivers 9 mcg every 24 hours (days 1–7)",
+                                                                  "Pump delivers 28 mcg every 24 hours (days 8–28)"]
+
+
+@pytest.mark.parametrize(("dose_and_rate", "text", "corrected"), [
+    (rate(0.028, "mg/d"), "0.028 mg/day", "0.009 mg/day (days 1–7)"),  # exact, not rounded to 0.01
+    (rate(1.1667, "ug/h"), "1.1667 mcg/hr continuous", "0.375 mcg/hr continuous (days 1–7)"),
+])
+def test_corrected_text_writes_the_coded_value_exactly(dose_and_rate: dict[str, Any], text: str,
+                                                       corrected: str) -> None:
+    card = card_for(order(line(dose_and_rate, "2026-12-01", "2026-12-28", sequence=1) | {"text": text}), facts(),
+                    "relapsed-refractory")
+    assert card is not None
+    step = apply_suggestion(card)["dosageInstruction"][0]
+    assert step["text"] == corrected and f"{step['doseAndRate'][0]['rateQuantity']['value']}" in corrected
+
+
+def test_an_open_ended_line_split_writes_no_empty_timing() -> None:
+    card = card_for(order(line(rate(28))), facts(), "relapsed-refractory")
+    assert card is not None
+    step, rest = apply_suggestion(card)["dosageInstruction"]
+    assert step["timing"]["repeat"]["boundsDuration"]["value"] == 7 and "timing" not in rest

@@ -12,18 +12,23 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import Any, Callable
 
 from cds_service.dosing.compare import Patient
 from cds_service.dosing.expected import Expected
 from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
-from cds_service.dosing.text import days_text, mcg_text
+from cds_service.dosing.text import days_text
 from cds_service.facts.codes import parse_datetime
 
 COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 SIGNIFICANT_DIGITS = 4
 # A day range in a dosage line's text ("days 1-28", "day 8 to 28"): a split line names its own.
 _DAY_RANGE = re.compile(r"\bdays?\s*\d+\s*(?:-|–|to|through)\s*\d+\b", re.IGNORECASE)
+# A length of treatment ("x 28 days", "for 28 days"): a split line states its own.
+_DURATION = re.compile(r"(?:\b(?:x|for)|×)\s*(\d+)\s*(?:days?|d)\b", re.IGNORECASE)
+# Numbers that count days, never doses: a dose in the text is looked for outside them ("28 mcg/day, days 1-28").
+_DAY_NUMBERS = re.compile(rf"{_DAY_RANGE.pattern}|\bdays?\s*\d+\b|{_DURATION.pattern}", re.IGNORECASE)
+_INSTRUCTION_TEXTS = ("text", "patientInstruction")  # what a nurse and a patient read
 
 
 @dataclass(frozen=True)
@@ -135,19 +140,28 @@ def _rewrite_line(original: dict[str, Any], line: DoseLine, segments: list[Segme
         copy_ = copy.deepcopy(original)
         if len(segments) > 1:
             _set_bounds(copy_, line, segment, position == 0, position == len(segments) - 1, anchor, days_before)
-            if isinstance(copy_.get("text"), str):  # days first: "28 mcg/day, days 1-28" names 28 twice
-                copy_["text"] = _days_in_text(copy_["text"], segment)
+            _edit_texts(copy_, lambda text: _days_in_text(text, segment))
         if segment.value is not None and line.form is not None:
             _set_value(copy_, line.form, segment.value)
         rewritten.append(copy_)
     return rewritten
 
 
+def _edit_texts(line: dict[str, Any], edit: Callable[[str], str]) -> None:
+    for key in _INSTRUCTION_TEXTS:
+        if isinstance(line.get(key), str):
+            line[key] = edit(line[key])
+
+
 def _days_in_text(text: str, segment: Segment) -> str:
     """A split line's instruction names its own days (nurses read the text): the one day range the text names is
-    replaced, else the days are added; a text left saying "days 1-28" on a days 1-7 line would mislead."""
+    replaced, else the days are added, and a stated length ("x 28 days") becomes the line's own; a text left saying
+    "days 1-28" on a days 1-7 line would mislead."""
     days = days_text(segment.first_day, segment.last_day) if segment.last_day is not None \
         else f"from day {segment.first_day}"
+    if segment.last_day is not None and len(_DURATION.findall(text)) == 1:
+        length = segment.last_day - segment.first_day + 1
+        text = _DURATION.sub(lambda m: m.group(0).replace(m.group(1), str(length)), text)
     if len(_DAY_RANGE.findall(text)) == 1:
         return _DAY_RANGE.sub(days, text)
     return f"{text} ({days})"
@@ -159,8 +173,8 @@ def _set_value(line: dict[str, Any], form: DoseForm, value: Decimal) -> None:
         holder = holder["numerator"]
     old = holder.get("value")
     holder["value"] = json_number(value)
-    if isinstance(line.get("text"), str):
-        line["text"] = _corrected_text(line["text"], old, value, str(holder.get("unit") or holder.get("code") or ""))
+    unit = str(holder.get("unit") or holder.get("code") or "")
+    _edit_texts(line, lambda text: _corrected_text(text, old, value, unit))
 
 
 def json_number(value: Decimal) -> int | float:
@@ -168,19 +182,30 @@ def json_number(value: Decimal) -> int | float:
 
 
 def _corrected_text(text: str, old: Any, new: Decimal, unit: str) -> str:
-    """The instruction text kept in step with the corrected dose: the old value replaced when the text names it
-    exactly once, the text left alone when it names no number, else a note appended (never a stale dose)."""
-    old_text = mcg_text(Decimal(str(old))) if isinstance(old, (int, float)) else ""
-    pattern = rf"(?<![\d.]){re.escape(old_text)}(?![\d.])"
-    if old_text and len(re.findall(pattern, text)) == 1:
-        return re.sub(pattern, mcg_text(new), text)
+    """The instruction text kept in step with the corrected dose: the old value (exactly as coded) replaced by the
+    new one (exactly as coded) when the text names it once outside its day numbers, the text left alone when it
+    names no number, else a note appended (never a stale dose)."""
+    old_text = _plain(Decimal(str(old))) if isinstance(old, (int, float)) and not isinstance(old, bool) else ""
+    days = [match.span() for match in _DAY_NUMBERS.finditer(text)]
+    hits = [match for match in re.finditer(rf"(?<![\d.]){re.escape(old_text)}(?![\d.])", text)
+            if not any(start <= match.start() < end for start, end in days)] if old_text else []
+    if len(hits) == 1:
+        start, end = hits[0].span()
+        return text[:start] + _plain(new) + text[end:]
     if not re.search(r"\d", text):
         return text
-    return f"{text} (dose corrected to {mcg_text(new)} {unit})".replace(" )", ")")
+    return f"{text} (dose corrected to {_plain(new)} {unit})".replace(" )", ")")
+
+
+def _plain(value: Decimal) -> str:
+    """A number as written in JSON and in an instruction: 28, 13.9, 0.009 (no exponent, no trailing zeros)."""
+    return f"{value.normalize():f}"
 
 
 def _set_bounds(line: dict[str, Any], dose: DoseLine, segment: Segment, first: bool, last: bool, anchor: date,
                 days_before: int) -> None:
+    if last and dose.bounds == "":
+        return  # an open-ended line stays open after its split-off first days (no empty timing written)
     repeat = _object_at(_object_at(line, "timing"), "repeat")
     if dose.bounds == "period":
         period = repeat["boundsPeriod"]
@@ -192,8 +217,6 @@ def _set_bounds(line: dict[str, Any], dose: DoseLine, segment: Segment, first: b
             day = cycle_day_date(anchor, segment.last_day + (1 if timed else 0), days_before)
             period["end"] = _boundary(day, timed)
         return
-    if last and dose.bounds == "":
-        return  # an open-ended line stays open after its split-off first days
     assert segment.last_day is not None  # only the last segment of an open line has no end
     days = segment.last_day - segment.first_day + 1
     repeat["boundsDuration"] = {"value": days, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}
