@@ -164,7 +164,8 @@ class Labs:
         answer = self._attestations.get("response-or-stabilization")
         if answer is not None:
             return Fact(bool(answer.value), (answer.reference,), attested=True, note="response attested")
-        latest = self._mrd[-1] if self._mrd else None
+        # Response is to this course: a negative result from before it shows nothing about the treatment.
+        latest = self._mrd[-1] if self._mrd and self._mrd[-1].day > course_start else None
         if latest is not None and latest.detectable() is False:
             return Fact(True, (latest.reference,), note=f"latest MRD {latest.shown} ({latest.day})")
         lower = self._mrd_fell_since(course_start)
