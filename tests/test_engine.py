@@ -142,10 +142,14 @@ def test_a_third_payer_needs_only_a_policy_file() -> None:
     assert decision.authorization == {"start": "2027-01-31", "end": "2027-02-28", "cycles": None}
 
 
-def test_course_anchored_authorization_in_weeks() -> None:
+def test_course_anchored_authorization_in_weeks_and_an_order_after_it() -> None:
+    """The course began 2026-12-01 with 2 weeks of authorization; this order starts 2027-01-31, after it ended:
+    still the reported indication (its clinical criteria are met), but not covered as ordered."""
     decision = run(therapy_phase="induction", ph_positive=True, compendia_supported_use=True)
-    assert decision.indication == "second"
-    assert decision.authorization == {"start": "2026-12-01", "end": "2026-12-15", "cycles": 1}
+    assert (decision.indication, decision.decision, decision.authorization) == ("second", "criteria-not-met", None)
+    [lapsed] = [c for c in decision.criteria if c.id == "second.authorization-period"]
+    assert (lapsed.status, lapsed.kind) == ("not-met", "course-limit")
+    assert lapsed.note == "this order starts 2027-01-31, after the authorization period 2026-12-01 to 2026-12-15"
 
 
 def test_inclusion_without_evidence_is_unknown_and_asks_for_it() -> None:

@@ -324,3 +324,32 @@ def test_an_mrd_response_during_the_course_does_not_end_its_authorization(client
     [mrd] = [c for c in decision["criteria"] if c["id"] == "adult-consolidation-mrd-positive.mrd-positive"]
     assert mrd["evidence"] == ["Observation/mrd-1"]
     assert ("the latest by the course start 2026-11-17" in card["detail"]) is (later_mrd is not None)
+
+
+def test_an_order_after_its_course_authorization_ended_is_not_approved(client: Any) -> None:
+    """Aspirus consolidation: 24 weeks from the course start (2026-04-01, so to 2026-09-16). Cycle 4, delayed to
+    2026-12-01, must not be answered 'approved to 2026-09-16' with a CRD assertion already expired."""
+    body = example("aspirus-adult-consolidation-mrd-positive")
+    prefetch = body["prefetch"]
+    prefetch["conditions"]["entry"][0]["resource"]["recordedDate"] = "2026-03-20"
+    for entry in prefetch["observations"]["entry"]:
+        resource = entry["resource"]
+        resource["effectiveDateTime"] = {"mrd-1": "2026-03-25", "bcr-abl-1": "2025-06-01"}.get(resource["id"],
+                                                                                               "2026-11-28")
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    prior = []
+    for number, (start, end) in enumerate([("2026-04-01", "2026-04-28"), ("2026-05-13", "2026-06-09"),
+                                           ("2026-06-24", "2026-07-21")], start=1):
+        cycle = copy.deepcopy(draft)
+        cycle.update(id=f"cycle-{number}", status="completed", authoredOn=start)
+        cycle["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"start": start, "end": end}
+        prior.append({"resource": cycle})
+    prefetch["medicationRequests"]["entry"] = prior
+    answer = post(client, body)
+    [card] = [c for c in answer["cards"] if "coverage-decision" in c.get("extension", {})]
+    decision = card["extension"]["coverage-decision"]
+    assert (decision["decision"], decision["indication"], decision["cycle"], decision["authorization"]) == (
+        "criteria-not-met", "adult-consolidation-mrd-positive", 4, None)
+    assert "order starts after the authorization period ended" in card["summary"]
+    assert "2026-04-01 to 2026-09-16" in card["detail"]
+    assert covered_value(answer["systemActions"][0]) == "not-covered"

@@ -382,12 +382,27 @@ def _evaluate_criterion(spec: CriterionSpec, ctx: _Context) -> CriterionResult:
 def _evaluate_indication(spec: IndicationSpec, ctx: _Context) -> IndicationResult:
     ctx = _Context(ctx.facts, ctx.doses, ctx.prior_approval, spec.label_schedule, ctx.memo)
     results = tuple(_evaluate_criterion(c, ctx) for c in spec.criteria if _applies(c, ctx.facts))
+    if all(r.status == MET for r in results):
+        results += _period_lapsed(spec, ctx.facts)
     return IndicationResult(
         id=spec.id, title=spec.title, citation=spec.citation,
         status=all_of(r.status for r in results),
         clinical_status=all_of(r.status for r in results if r.kind == CLINICAL),
         criteria=results, label_schedule=spec.label_schedule,
     )
+
+
+def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts) -> tuple[CriterionResult, ...]:
+    """An order starting after the authorization its course (or renewal) earned has ended is not covered by it: a
+    delayed cycle needs a new request, never an approval whose period is already over (policy-rules.md §4)."""
+    period = _authorization(spec, facts)
+    if date.fromisoformat(period["end"]) >= facts.start_date:
+        return ()
+    note = (f"this order starts {facts.start_date.isoformat()}, after the authorization period "
+            f"{period['start']} to {period['end']}")
+    return (CriterionResult(
+        f"{spec.id}.authorization-period", NOT_MET, spec.citation, "Order starts within the authorization period",
+        (), "course-limit", note, summary="order starts after the authorization period ended"),)
 
 
 def _candidates(policy: Policy, ctx: _Context) -> list[tuple[IndicationSpec, IndicationResult]]:
