@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.checks import MISSING_BSA, MISSING_WEIGHT, OrderDoseChecks
+from cds_service.dosing.checks import MISSING_BSA, MISSING_CYCLE, MISSING_WEIGHT, OrderDoseChecks
 from tests.test_dosing_support import dose, facts, line, order, rate, single_line_order, step_order
 
 ASPIRUS = QuantityLimit(vials=28, units=980, days=42, days_continued=84, continued_from_cycle=6)
@@ -119,3 +119,16 @@ def test_dose_quantity_with_frequency_is_checked() -> None:
     twice_daily = order(line(dose(14), "2026-12-01", "2026-12-28", frequency=2, period=1, periodUnit="d"))
     assert checks(twice_daily).schedule("standard").status == "met"
     assert checks(twice_daily).schedule("relapsed-refractory").status == "not-met"
+
+
+@pytest.mark.parametrize(("written", "status"), [
+    (single_line_order(rate(28)), "unknown"),  # fine after cycle 1, above the step dose if this is cycle 1
+    (step_order(), "met"),  # fits either way
+    (single_line_order(rate(40)), "not-met"),  # above in any cycle
+])
+def test_an_unknown_cycle_decides_the_schedule_only_when_every_cycle_agrees(written: dict, status: str) -> None:
+    verdict = OrderDoseChecks(written, [written], facts(cycle=None)).schedule("relapsed-refractory")
+    assert verdict.status == status
+    if status == "unknown":
+        assert verdict.missing == MISSING_CYCLE
+        assert verdict.note == "28 mcg/day on days 1–7; label 9 mcg/day if this is cycle 1"

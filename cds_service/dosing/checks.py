@@ -17,6 +17,7 @@ from cds_service.verdict import MET, NOT_MET, UNKNOWN, Verdict
 MISSING_WEIGHT = "current weight (within 30 days)"
 MISSING_BSA = "height or BSA (within 30 days)"
 MISSING_DOSE = "each dosage line's dose written in mcg/day"
+MISSING_CYCLE = "cycle number of this order"
 
 
 def order_lines(order: dict[str, Any], facts: ClinicalFacts) -> list[DoseLine]:
@@ -24,8 +25,10 @@ def order_lines(order: dict[str, Any], facts: ClinicalFacts) -> list[DoseLine]:
     return read_order_doses(order, facts.body.bsa_m2.value, facts.cycle.start, facts.cycle.infusion_days_before)
 
 
-def patient_for(facts: ClinicalFacts, schedule: str | None) -> Patient:
-    return Patient(schedule, facts.body.weight_kg.value, facts.body.bsa_m2.value, facts.cycle.number.value)
+def patient_for(facts: ClinicalFacts, schedule: str | None, cycle: int | None = None) -> Patient:
+    """The patient as the label reads them; `cycle` replaces an unknown cycle number with a supposed one."""
+    number = facts.cycle.number.value
+    return Patient(schedule, facts.body.weight_kg.value, facts.body.bsa_m2.value, cycle if number is None else number)
 
 
 def missing_body_size(patient: Patient) -> str:
@@ -65,15 +68,17 @@ class OrderDoseChecks:
         self.lines = order_lines(order, facts)
         self.evidence = (f"MedicationRequest/{order.get('id', '')}",)
         self._schedules: dict[str, Verdict] = {}  # several indications share a schedule: compare once
-        self._findings: dict[str | None, tuple[Patient, list[Finding]]] = {}
+        self._findings: dict[tuple[str | None, int | None], tuple[Patient, list[Finding]]] = {}
 
-    def findings(self, schedule: str | None) -> tuple[Patient, list[Finding]]:
+    def findings(self, schedule: str | None, cycle: int | None = None) -> tuple[Patient, list[Finding]]:
         """The label reading for `schedule` (None: the ceiling) and every off range of days; empty when the body
-        size the label dose needs is missing. Computed once per schedule, for the policy and the dose card."""
-        if schedule not in self._findings:
-            patient = patient_for(self.facts, schedule)
-            self._findings[schedule] = (patient, [] if missing_body_size(patient) else compare(self.lines, patient))
-        return self._findings[schedule]
+        size the label dose needs is missing. Computed once per schedule, for the policy and the dose card.
+        `cycle` is supposed when the record does not tell the cycle number."""
+        if (schedule, cycle) not in self._findings:
+            patient = patient_for(self.facts, schedule, cycle)
+            found = [] if missing_body_size(patient) else compare(self.lines, patient)
+            self._findings[schedule, cycle] = (patient, found)
+        return self._findings[schedule, cycle]
 
     def schedule(self, schedule: str) -> Verdict:
         if schedule not in self._schedules:
@@ -81,7 +86,16 @@ class OrderDoseChecks:
         return self._schedules[schedule]
 
     def _schedule(self, schedule: str) -> Verdict:
-        patient, findings = self.findings(schedule)
+        verdict = self._schedule_reading(schedule, None)
+        if verdict.status == MET and self.facts.cycle.number.value is None:
+            # Step days exist only in cycle 1: a dose fit for a later cycle may be above it on days 1-7.
+            as_first = self._schedule_reading(schedule, 1)
+            if as_first.status == NOT_MET:
+                return Verdict(UNKNOWN, self.evidence, f"{as_first.note} if this is cycle 1", MISSING_CYCLE)
+        return verdict
+
+    def _schedule_reading(self, schedule: str, cycle: int | None) -> Verdict:
+        patient, findings = self.findings(schedule, cycle)
         missing = missing_body_size(patient)
         if missing:
             return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing)
