@@ -98,9 +98,11 @@ def _medication_requests(request: HookRequest) -> list[tuple[int, dict[str, Any]
 
 
 def _may_be_blinatumomab(order: dict[str, Any]) -> bool:
-    """Coded as blinatumomab, or pointing at a Medication we must read to know."""
-    reference = (order.get("medicationReference") or {}).get("reference")
-    return is_blinatumomab(order, _no_resolve) or isinstance(reference, str)
+    """Coded as blinatumomab, or pointing at a Medication we must read to know. Other orders are not validated
+    (service-contract.md §Response): any member may have any shape."""
+    reference = order.get("medicationReference")
+    return is_blinatumomab(order, _no_resolve) or (isinstance(reference, dict)
+                                                   and isinstance(reference.get("reference"), str))
 
 
 def _validate_orders(candidates: list[tuple[int, dict[str, Any]]], chosen: Callable[[dict[str, Any]], bool],

@@ -353,3 +353,19 @@ def test_an_order_after_its_course_authorization_ended_is_not_approved(client: A
     assert "order starts after the authorization period ended" in card["summary"]
     assert "2026-04-01 to 2026-09-16" in card["detail"]
     assert covered_value(answer["systemActions"][0]) == "not-covered"
+
+
+@pytest.mark.parametrize("member", [{"medicationReference": "Medication/ondansetron"},
+                                    {"medicationCodeableConcept": {"coding": ["x", 5]}},
+                                    {"dosageInstruction": "x"}, {"contained": [5]}, {"id": 5}])
+def test_another_order_of_any_shape_leaves_the_blinatumomab_decision_alone(client: Any,
+                                                                          member: dict[str, Any]) -> None:
+    """service-contract.md: orders that are not blinatumomab are not validated, so nothing may assume their shape
+    (a string medicationReference once emptied the whole answer)."""
+    body = example("aspirus-adult-maintenance")
+    other = {"resourceType": "MedicationRequest", "id": "ondansetron", "status": "draft", "intent": "order", **member}
+    body["context"]["draftOrders"]["entry"].insert(0, {"resource": other})
+    answer = post(client, body)
+    [decision] = [c["extension"]["coverage-decision"] for c in answer["cards"]
+                  if "coverage-decision" in c.get("extension", {})]
+    assert decision["decision"] == "meets-criteria" and len(answer["systemActions"]) == 1
