@@ -369,3 +369,16 @@ def test_another_order_of_any_shape_leaves_the_blinatumomab_decision_alone(clien
     [decision] = [c["extension"]["coverage-decision"] for c in answer["cards"]
                   if "coverage-decision" in c.get("extension", {})]
     assert decision["decision"] == "meets-criteria" and len(answer["systemActions"]) == 1
+
+
+def test_a_relapsed_lymphoblastic_lymphoma_takes_the_aspirus_relapsed_pathway(client: Any) -> None:
+    """Aspirus Appendix 1 covers lymphoblastic lymphoma like ALL: its relapse record is disease status."""
+    body = example("florida-blue-other-compendia-lymphoblastic-lymphoma")
+    body["prefetch"]["coverage"] = example("aspirus-adult-relapsed-refractory-cycle1")["prefetch"]["coverage"]
+    condition = body["prefetch"]["conditions"]["entry"][0]["resource"]
+    condition["clinicalStatus"]["coding"][0]["code"] = "relapse"
+    [card] = [c for c in post(client, body)["cards"] if "coverage-decision" in c.get("extension", {})]
+    decision = card["extension"]["coverage-decision"]
+    [phase] = [c for c in decision["criteria"] if c["id"] == "adult-relapsed-refractory.relapsed-refractory-phase"]
+    assert decision["policy"] == "aspirus-magellan"
+    assert (phase["status"], phase["evidence"]) == ("met", ["Condition/lbl-1"])

@@ -58,6 +58,9 @@ class Diagnosis:
     def __init__(self, conditions: list[_Condition], received: bool, attestations: Attestations) -> None:
         self._conditions = conditions
         self._all = [c for c in conditions if c.is_all]
+        # Lymphoblastic lymphoma is the same disease in another site (Aspirus Appendix 1 covers it like ALL): its
+        # relapse and remission records are disease status too. Florida Blue gates its ALL uses on an ALL diagnosis.
+        self._disease = [c for c in conditions if c.is_all or c.is_lymphoma]
         self._received = received
         self._attestations = attestations
         self.all_diagnosis = self._presence(self._all, "ALL")
@@ -102,20 +105,22 @@ class Diagnosis:
         return Fact(infant, (condition.reference,), note=f"ALL onset {when} age 1 ({condition.label})")
 
     def status_records(self) -> list[StatusRecord]:
-        """Every dated ALL Condition's disease status, oldest first."""
-        rows = sorted((c for c in self._all if c.status and c.day), key=_order)
+        """Every dated ALL (or lymphoblastic lymphoma) Condition's disease status, oldest first."""
+        rows = sorted((c for c in self._disease if c.status and c.day), key=_order)
         return [StatusRecord(c.day, c.status, c.reference) for c in rows]  # type: ignore[arg-type]
 
     def status_as_of(self, day: date) -> Fact[str]:
-        """The status of the most recent qualifying ALL Condition recorded on or before `day`."""
+        """The status of the most recent qualifying ALL (or lymphoblastic lymphoma) Condition recorded on or before
+        `day`."""
         if not self._received:
             return Fact(received=False)
-        rows = [c for c in self._all if c.status and c.day and c.day <= day]
+        rows = [c for c in self._disease if c.status and c.day and c.day <= day]
         if not rows:
             return Fact(note="no ALL Condition with a disease status")
         latest = max(rows, key=_order)
         words = _STATUS_WORDS[latest.status]  # type: ignore[index]
-        return Fact(latest.status, (latest.reference,), note=f"ALL {words} ({latest.label}), {latest.day}")
+        disease = "ALL" if latest.is_all else "lymphoblastic lymphoma"
+        return Fact(latest.status, (latest.reference,), note=f"{disease} {words} ({latest.label}), {latest.day}")
 
     def remission_number(self, as_of: date) -> Fact[int]:
         """Which complete remission the patient is in at `as_of`: attested; else, when the disease status then is
@@ -128,7 +133,7 @@ class Diagnosis:
                         note=f"remission {answer.value} attested")
         if not self._received:
             return Fact(received=False)
-        if not self._all:
+        if not self._disease:
             return Fact(note="no ALL Condition")
         status = self.status_as_of(as_of)
         if status.value is None:
