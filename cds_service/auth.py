@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, NamedTuple, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import jwt
 import requests
 
 from cds_service.config import AuthConfig, ClientConfig, ConfigError
 from cds_service.http_errors import Unauthorized
+from cds_service.json_codec import storable
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,13 @@ ALLOWED_ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS2
 LEEWAY_SECONDS = 30
 JWKS_TIMEOUT_SECONDS = 5.0
 JWKS_TTL_SECONDS = 3600.0
-
+# An unknown kid is either a rotated key or one anybody can make up: refetching for every such token would let
+# unauthenticated callers drive requests to the client's JWKS endpoint (and slow everyone down with it).
+JWKS_MIN_REFETCH_SECONDS = 30.0
+# CDS Hooks 2.0: a JWT's exp is at most 5 minutes in the future. Longer-lived tokens are refused, which also bounds
+# how long a jti is remembered.
+MAX_TOKEN_LIFETIME_SECONDS = 300
+TENANT_MAX_LENGTH = 200  # the audit trail's column (db_models.Invocation.tenant)
 
 
 class Caller(NamedTuple):
@@ -40,36 +48,57 @@ class JtiStore(Protocol):
 
 
 class JwksCache:
-    """A client's JWK Set from its URL: fetched once, kept for an hour, refetched once when a kid is unknown."""
+    """A client's JWK Set from its URL: fetched once and kept for an hour; refetched when a kid is unknown (a rotated
+    key), at most once per JWKS_MIN_REFETCH_SECONDS."""
 
     def __init__(self, url: str, ttl_seconds: float = JWKS_TTL_SECONDS) -> None:
         self.url = url
         self.ttl_seconds = ttl_seconds
-        self._keys: jwt.PyJWKSet | None = None
-        self._fetched_at = 0.0
-        self._lock = threading.Lock()
+        self._cached: tuple[jwt.PyJWKSet, float] | None = None  # (keys, when fetched): replaced whole, read unlocked
+        self._fetch_lock = threading.Lock()  # one first or hourly fetch at a time; known kids skip it once cached
+        self._refetch_lock = threading.Lock()
+        self._refetched_at = float("-inf")
 
     def key(self, kid: str | None) -> jwt.PyJWK:
-        with self._lock:
-            stale = self._keys is None or time.monotonic() - self._fetched_at > self.ttl_seconds
-            if stale:
-                self._refresh()
-            found = _find_key(self._keys, kid)
-            if found is None and not stale:  # a rotated key: one refetch, no more
-                self._refresh()
-                found = _find_key(self._keys, kid)
+        started = time.monotonic()
+        keys, fetched_at = self._current()
+        found = _find_key(keys, kid)
+        # Only a set fetched before this lookup began can be missing a rotated key; the refetch takes no lock that
+        # lookups of known kids wait for.
+        if found is None and fetched_at < started and self._claim_refetch():
+            found = _find_key(self._fetch()[0], kid)
         if found is None:
             raise Unauthorized(f"no key {kid!r} in the JWK Set of {self.url}")
         return found
 
-    def _refresh(self) -> None:
+    def _current(self) -> tuple[jwt.PyJWKSet, float]:
+        cached = self._cached
+        if cached is not None and time.monotonic() - cached[1] <= self.ttl_seconds:
+            return cached
+        with self._fetch_lock:  # the others wait for this fetch instead of making their own
+            cached = self._cached
+            if cached is not None and time.monotonic() - cached[1] <= self.ttl_seconds:
+                return cached
+            return self._fetch()
+
+    def _claim_refetch(self) -> bool:
+        """Whether this caller may refetch for an unknown kid now (and so no other may for a while)."""
+        with self._refetch_lock:
+            now = time.monotonic()
+            if now - self._refetched_at < JWKS_MIN_REFETCH_SECONDS:
+                return False
+            self._refetched_at = now
+            return True
+
+    def _fetch(self) -> tuple[jwt.PyJWKSet, float]:
         try:
             response = requests.get(self.url, timeout=JWKS_TIMEOUT_SECONDS)
             response.raise_for_status()
-            self._keys = jwt.PyJWKSet.from_dict(response.json())
+            keys = jwt.PyJWKSet.from_dict(response.json())
         except (requests.RequestException, ValueError, jwt.PyJWTError) as exc:
             raise Unauthorized(f"JWK Set {self.url} unavailable: {type(exc).__name__}") from None
-        self._fetched_at = time.monotonic()
+        self._cached = (keys, time.monotonic())
+        return self._cached
 
 
 def _inline_keys(client: ClientConfig) -> jwt.PyJWKSet:
@@ -120,6 +149,7 @@ class JwtVerifier:
         client = self._client(_unverified_iss(token))
         _check_jku(header, client)
         claims = self._decode(token, header, client, audience)
+        _check_lifetime(claims)
         _check_tenant(claims, client)
         self._check_replay(claims)
         tenant = claims.get("tenant")
@@ -187,15 +217,34 @@ def _unverified_iss(token: str) -> str:
     return iss
 
 
+def _check_lifetime(claims: Mapping[str, Any]) -> None:
+    exp = int(claims["exp"])  # PyJWT has checked that it reads as an integer, and is not past
+    if exp > time.time() + MAX_TOKEN_LIFETIME_SECONDS + LEEWAY_SECONDS:
+        raise Unauthorized(f"exp {exp} is more than {MAX_TOKEN_LIFETIME_SECONDS} s in the future")
+
+
 def _check_jku(header: Mapping[str, Any], client: ClientConfig) -> None:
     jku = header.get("jku")
+    # Keys configured inline are never fetched, from jku or anywhere: the header cannot choose the verifying key, so
+    # it is ignored (EHRs and the CDS Hooks sandbox send it routinely).
+    if client.jwks_url is None:
+        return
     if jku is not None and jku != client.jwks_url:
         raise Unauthorized(f"jku {jku!r} is not the JWK Set URL configured for {client.iss}")
 
 
 def _check_tenant(claims: Mapping[str, Any], client: ClientConfig) -> None:
-    if client.tenants and claims.get("tenant") not in client.tenants:
-        raise Unauthorized(f"tenant {claims.get('tenant')!r} not allowed for {client.iss}")
+    tenant = claims.get("tenant")
+    if client.tenants and tenant not in client.tenants:
+        raise Unauthorized(f"tenant {tenant!r} not allowed for {client.iss}")
+    # The tenant is audited, and matched in audit queries, as sent: one the database cannot hold is refused here.
+    if isinstance(tenant, str) and (len(tenant) > TENANT_MAX_LENGTH or storable(tenant) != tenant):
+        raise Unauthorized(f"tenant of {client.iss} cannot be stored (NUL, lone surrogate or too long)")
+
+
+# Dot segments could climb out of an allowed prefix. Servers decode %2e (and some read "\\" as "/") before resolving
+# them, so they are looked for in the decoded path.
+_SEGMENT_SEPARATOR = re.compile(r"[/\\]")
 
 
 def _normalized(url: str) -> tuple[str, str, str] | None:
@@ -207,8 +256,7 @@ def _normalized(url: str) -> tuple[str, str, str] | None:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
         return None
-    segments = parts.path.split("/")
-    if "." in segments or ".." in segments:  # dot segments could climb out of an allowed prefix
+    if any(segment in (".", "..") for segment in _SEGMENT_SEPARATOR.split(unquote(parts.path))):
         return None
     default_port = {"http": 80, "https": 443}[parts.scheme]
     host = parts.hostname if port in (None, default_port) else f"{parts.hostname}:{port}"

@@ -7,7 +7,7 @@ OperationOutcome naming the field). Feedback on a card uuid this service never i
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -123,9 +123,14 @@ def _optional(text: str | None) -> str | None:
 
 
 def _timestamp(raw: str | None, field: str) -> datetime | None:
+    """The timestamp in UTC (naive ones are taken to be UTC already), as the feedback table keeps it."""
     if raw is None:
         return None
     try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise ClientError(400, f"{field}: {raw!r} is not an ISO 8601 date-time", field) from None
+    try:
+        return moment.astimezone(timezone.utc) if moment.tzinfo else moment
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
+        raise ClientError(400, f"{field}: {raw!r} is outside the years 1 to 9999 in UTC", field) from None

@@ -33,6 +33,8 @@ def dumps(document: Any, default: Callable[[Any], Any] | None = None) -> bytes:
 
 
 def storable(text: str) -> str:
-    """A string read from JSON as a database can store it: JSON may carry an unpaired surrogate, which UTF-8 (and so
-    the database driver) refuses; it becomes "?"."""
-    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+    """A string read from JSON as a database can store it, with "?" for what it would refuse: an unpaired surrogate
+    (JSON can carry one; UTF-8, and so the database driver, cannot) and NUL (which PostgreSQL text refuses)."""
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text.replace("\x00", "?")

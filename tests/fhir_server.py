@@ -3,6 +3,7 @@
     with FhirTestServer(page_size=2, token="secret") as server:
         server.add({"resourceType": "Coverage", "id": "c1", "beneficiary": {"reference": "Patient/p1"}})
         server.fault("/Observation", delay=2.0)
+        server.fault("/Medication/m1", trickle=0.1)  # the body a byte at a time
         ... request with fhirServer=server.base_url ...
         assert server.paths() == [...]
 
@@ -16,6 +17,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -29,11 +31,14 @@ _PAGING = "_page"
 
 @dataclass(frozen=True)
 class Fault:
-    """What to do instead of (or before) answering a path: wait `delay` seconds, then a status or broken JSON."""
+    """What to do instead of (or before) answering a path: wait `delay` seconds, then a status or broken JSON; send
+    the body (with `trickle_headers`, the status line and headers too) a byte every `trickle` seconds."""
 
     status: int | None = None
     delay: float = 0.0
     invalid_json: bool = False
+    trickle: float = 0.0
+    trickle_headers: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,9 +70,13 @@ class FhirTestServer:
             for resource in resources:
                 self._resources[(resource["resourceType"], resource["id"])] = resource
 
-    def fault(self, path: str, status: int | None = None, delay: float = 0.0, invalid_json: bool = False) -> None:
+    def fault(self, path: str, status: int | None = None, delay: float = 0.0, invalid_json: bool = False,
+              trickle: float = 0.0, trickle_headers: bool = False) -> None:
         """Inject a fault on a path ("/Coverage", "/Patient/p1"), whatever the query."""
-        self._faults[path] = Fault(status, delay, invalid_json)
+        self._faults[path] = Fault(status, delay, invalid_json, trickle, trickle_headers)
+
+    def fault_on(self, path: str) -> Fault:
+        return self._faults.get(path, Fault())
 
     def paths(self) -> list[str]:
         """The paths requested so far, in order of arrival."""
@@ -96,7 +105,7 @@ class FhirTestServer:
         """(status, body) for a GET, after recording it and applying any fault."""
         with self._lock:
             self.requests.append(ReceivedRequest(path, query, authorization))
-        fault = self._faults.get(path, Fault())
+        fault = self.fault_on(path)
         time.sleep(fault.delay)
         if self.token is not None and authorization != f"Bearer {self.token}":
             return 401, _json(_outcome("login", "missing or wrong bearer token"))
@@ -157,19 +166,37 @@ def _json(body: dict[str, Any]) -> bytes:
     return json.dumps(body).encode()
 
 
+def _head(status: int, length: int) -> bytes:
+    """Status line and headers, as send_response and send_header write them (without Server and Date)."""
+    return (f"HTTP/1.0 {status} {HTTPStatus(status).phrase}\r\nContent-Type: application/fhir+json\r\n"
+            f"Content-Length: {length}\r\n\r\n").encode()
+
+
 def _handler_for(server: FhirTestServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             url = urlsplit(self.path)
             status, body = server.answer(url.path, parse_qs(url.query), self.headers.get("Authorization"))
+            fault = server.fault_on(url.path)
             try:
+                if fault.trickle_headers:
+                    self._trickle(_head(status, len(body)) + body, fault.trickle)
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", "application/fhir+json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if fault.trickle:
+                    self._trickle(body, fault.trickle)
+                else:
+                    self.wfile.write(body)
             except ConnectionError:
                 pass  # the client gave up (its time budget): expected in timeout tests
+
+        def _trickle(self, data: bytes, interval: float) -> None:
+            for i in range(len(data)):
+                self.wfile.write(data[i:i + 1])
+                time.sleep(interval)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output quiet

@@ -31,16 +31,20 @@ INLINE = "https://inline.example.org"  # client whose keys are configured inline
 
 
 class JwksServer:
-    """Serves `keys` as a JWK Set on 127.0.0.1; counts the fetches."""
+    """Serves `keys` as a JWK Set on 127.0.0.1; counts the fetches. While `open` is clear, fetches wait (a slow
+    endpoint)."""
 
     def __init__(self) -> None:
         self.keys: list[dict[str, Any]] = []
         self.fetches = 0
+        self.open = threading.Event()
+        self.open.set()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 owner.fetches += 1
+                owner.open.wait(10)
                 body = json.dumps({"keys": owner.keys}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -160,6 +164,36 @@ def test_a_rotated_key_is_found_by_one_refetch(secure: FlaskClient, jwks_server:
     assert_rejected(call(secure, unknown))
 
 
+def test_unknown_kids_refetch_the_jwk_set_at_most_once_in_a_while(secure: FlaskClient,
+                                                                  jwks_server: JwksServer) -> None:
+    """Anyone can make up a kid: without a limit, each such token would cost a request to the client's endpoint."""
+    assert call(secure, ec_token()).status_code == 200
+    for i in range(20):
+        made_up = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": f"made-up-{i}"})
+        assert_rejected(call(secure, made_up))
+    assert jwks_server.fetches == 2
+
+
+def test_a_slow_refetch_for_an_unknown_kid_does_not_hold_up_known_keys(secure_app: Flask,
+                                                                       jwks_server: JwksServer) -> None:
+    assert call(secure_app.test_client(), ec_token()).status_code == 200
+    jwks_server.open.clear()
+    made_up = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "made-up"})
+    refetching = threading.Thread(target=call, args=(secure_app.test_client(), made_up))
+    refetching.start()
+    try:
+        give_up = time.monotonic() + 5
+        while jwks_server.fetches < 2 and time.monotonic() < give_up:
+            time.sleep(0.01)
+        assert jwks_server.fetches == 2  # the refetch is under way, and waits
+        started = time.monotonic()
+        assert call(secure_app.test_client(), ec_token()).status_code == 200
+        assert time.monotonic() - started < 2.0  # it waited for the refetch to time out (5 s) before
+    finally:
+        jwks_server.open.set()
+        refetching.join(10)
+
+
 def test_missing_token_is_rejected_when_required(secure: FlaskClient) -> None:
     assert_rejected(call(secure, None))
     assert_rejected(secure.post(SERVICE, json=sign_request(), headers={"Authorization": "Basic dXNlcjpwdw=="}))
@@ -187,6 +221,17 @@ def test_the_feedback_endpoint_is_protected_too(secure: FlaskClient) -> None:
 )
 def test_invalid_claims_are_rejected(secure: FlaskClient, payload: dict[str, Any]) -> None:
     assert_rejected(call(secure, ec_token(payload)))
+
+
+@pytest.mark.parametrize("seconds_ahead", [300 + 30 + 60, 10**12])
+def test_a_token_expiring_more_than_five_minutes_ahead_is_rejected(secure_app: Flask, seconds_ahead: int) -> None:
+    """CDS Hooks 2.0: exp is at most 5 minutes in the future (30 s leeway here). An exp past year 9999 was a 500."""
+    token = ec_token(claims(exp=int(time.time()) + seconds_ahead))
+    assert_rejected(call(secure_app.test_client(), token))
+    store = secure_app.extensions["cds_service"].store
+    store.flush()
+    [row] = store.rejected()
+    assert row.status == 401 and row.reason.endswith("s in the future")
 
 
 def test_alg_none_is_rejected(secure: FlaskClient) -> None:
@@ -218,6 +263,20 @@ def test_a_jti_that_is_not_valid_unicode_is_remembered_like_any_other(secure: Fl
 def test_jku_must_be_the_configured_jwk_set_url(secure: FlaskClient, jwks_server: JwksServer) -> None:
     assert_rejected(call(secure, ec_token(jku="https://attacker.example.org/jwks.json")))
     assert call(secure, ec_token(jku=jwks_server.url)).status_code == 200
+
+
+def test_jku_is_ignored_for_a_client_with_inline_keys(secure: FlaskClient) -> None:
+    """Its keys are never fetched, so jku cannot choose the key; EHRs and the CDS Hooks sandbox send one anyway."""
+    headers = {"kid": "rsa-1", "jku": "https://inline.example.org/.well-known/jwks.json"}
+    assert call(secure, jwt.encode(claims(INLINE), RSA_KEY, algorithm="RS384", headers=headers)).status_code == 200
+
+
+@pytest.mark.parametrize("tenant", ["site\u0000a", "site-\udc80", "t" * 201])
+def test_a_tenant_the_audit_trail_cannot_hold_is_rejected(secure: FlaskClient, tenant: str) -> None:
+    """The tenant is stored and matched as sent: PostgreSQL refuses NUL, UTF-8 a lone surrogate, the column 201
+    characters (the INLINE client does not list its tenants)."""
+    token = jwt.encode(claims(INLINE, tenant=tenant), RSA_KEY, algorithm="RS384", headers={"kid": "rsa-1"})
+    assert_rejected(call(secure, token))
 
 
 def test_the_reason_is_logged_and_audited_but_never_the_token(secure_app: Flask,
@@ -265,6 +324,15 @@ def test_production_allows_only_the_clients_fhir_servers() -> None:
                 "https://user@ehr.example.org/fhir", "https://ehr.example.org:8443/fhir", "https://evil.example.org/fhir"):
         assert not allow(url), url
     assert not server_allowlist(False, None)("https://ehr.example.org/fhir")
+
+
+@pytest.mark.parametrize("path", ["%2e%2e/admin", "%2E%2E/admin", ".%2e/admin", "%2E./admin", "%2e/admin",
+                                  "%2e%2e%2Fadmin", "..%5Cadmin", "./admin"])
+def test_dot_segments_are_refused_however_encoded(path: str) -> None:
+    """Servers decode %2e before resolving dot segments: tenant-a/%2e%2e/tenant-b is tenant-b."""
+    allow = server_allowlist(False, ClientConfig(iss=EHR, jwks_url="x", fhir_servers=("https://ehr.example.org/fhir",)))
+    assert not allow(f"https://ehr.example.org/fhir/{path}")
+    assert allow("https://ehr.example.org/fhir/%2e%2e.admin/Patient")
 
 
 def test_local_mode_allows_any_http_server() -> None:

@@ -2,6 +2,7 @@
 about the shapes real clients send, strict about garbage."""
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timezone
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 
 from cds_service.audit import AuditStore, FeedbackEntry
 from cds_service.db_models import Feedback
-from tests.test_audit import invocation, live_app, outcome, writes_blocked  # noqa: F401  (live_app: fixture)
+from tests.test_audit import EXAMPLE, invocation, live_app, outcome, writes_blocked  # noqa: F401  (live_app: fixture)
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
 FEEDBACK = "/cds-services/blinatumomab-coverage/feedback"
@@ -72,6 +73,31 @@ def test_feedback_with_an_unpaired_surrogate_is_stored(live_app: tuple[str, Audi
     assert response.status_code == 200, response.text
     assert count_feedback(store) == 1
     assert len(response.json()["unknownCards"]) == len(response.json()["unknownSuggestions"]) == 1
+
+
+def test_nul_in_feedback_is_stored_as_a_question_mark(live_app: tuple[str, AuditStore]) -> None:
+    """PostgreSQL text refuses NUL: the feedback used to be a 500, and lost."""
+    base_url, store = live_app
+    reason = {"system": "s\u0000", "code": "c\u0000", "display": "d\u0000"}
+    items = [{"card": "card\u00001", "outcome": "overridden", "acceptedSuggestions": ["s\u0000"],
+              "overrideReason": {"reason": reason, "userComment": "a\u0000b"}}]
+    response = post(base_url, {"feedback": items})
+    assert response.status_code == 200, response.text
+    assert response.json()["unknownCards"] == ["card?1"]
+    with store.engine.connect() as connection:
+        stored = connection.execute(select(Feedback.card_uuid, Feedback.override_system, Feedback.override_code,
+                                           Feedback.override_display, Feedback.override_comment)).one()
+    assert tuple(stored) == ("card?1", "s?", "c?", "d?", "a?b")
+
+
+def test_a_hook_call_with_nul_in_its_hook_instance_is_audited(live_app: tuple[str, AuditStore]) -> None:
+    """The audit record of a hook call goes through the same json_codec.storable (routes._text)."""
+    base_url, store = live_app
+    body = json.loads(EXAMPLE.read_text())
+    body["hookInstance"] = "nul-\u0000-call"
+    assert requests.post(f"{base_url}/cds-services/blinatumomab-coverage", json=body, timeout=30).status_code == 200
+    store.flush()
+    assert len(store.show("nul-?-call")) == 1
 
 
 def test_overridden_feedback_keeps_the_reason_and_comment(live_app: tuple[str, AuditStore]) -> None:
@@ -172,6 +198,12 @@ def test_feedback_on_a_card_whose_record_is_still_queued_is_known(live_app: tupl
     ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "yesterday"}]},
      "feedback[0].outcomeTimestamp"),
     ({"feedback": [{"card": "c", "outcome": "accepted"}, "accepted"]}, "feedback[1]"),
+    # Valid ISO 8601, but outside years 1 to 9999 once in UTC: were a 500.
+    ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "9999-12-31T23:59:59-14:00"}]},
+     "feedback[0].outcomeTimestamp"),
+    ({"feedback": [{"card": "c", "outcome": "accepted"},
+                   {"card": "c", "outcome": "accepted", "outcomeTimestamp": "0001-01-01T00:00:00+14:00"}]},
+     "feedback[1].outcomeTimestamp"),
 ])
 def test_garbage_is_a_400_naming_the_field(live_app: tuple[str, AuditStore], body: Any, expression: str) -> None:
     base_url, store = live_app

@@ -84,6 +84,34 @@ def test_deadline_cuts_a_slow_server_short(fhir_server: FhirTestServer) -> None:
     assert time.monotonic() - started < 1.0
 
 
+@pytest.mark.parametrize("trickle_headers", [False, True], ids=["body", "headers-and-body"])
+def test_a_read_trickled_a_byte_at_a_time_ends_at_the_deadline(fhir_server: FhirTestServer,
+                                                              trickle_headers: bool) -> None:
+    """Each byte comes well within the socket timeout: only a bound on the whole exchange ends the read (a reference
+    read holds up the hook call's answer)."""
+    fhir_server.add({"resourceType": "Medication", "id": "m1", "text": {"status": "generated", "div": "x" * 200}})
+    fhir_server.fault("/Medication/m1", trickle=0.1, trickle_headers=trickle_headers)
+    started = time.monotonic()
+    assert FhirClient(fhir_server.base_url, None).read("Medication/m1", _deadline(1.0)) is None
+    assert time.monotonic() - started < 2.5  # the whole answer takes 25 s or more
+
+
+def test_a_search_trickled_a_byte_at_a_time_ends_at_the_deadline(fhir_server: FhirTestServer) -> None:
+    """The prefetch does not wait for a fetch thread past the deadline, but the thread must not run on either."""
+    fhir_server.add(*_observations(3))
+    fhir_server.fault("/Observation", trickle=0.1)
+    started = time.monotonic()
+    assert FhirClient(fhir_server.base_url, None).search("Observation?patient=p1", _deadline(1.0)) is None
+    assert time.monotonic() - started < 2.5  # the whole answer takes 50 s or more
+
+
+def test_a_trickled_answer_that_ends_in_time_is_read(fhir_server: FhirTestServer) -> None:
+    fhir_server.add({"resourceType": "Medication", "id": "m1"})
+    fhir_server.fault("/Medication/m1", trickle=0.001, trickle_headers=True)
+    assert FhirClient(fhir_server.base_url, None).read("Medication/m1", _deadline()) == {"resourceType": "Medication",
+                                                                                       "id": "m1"}
+
+
 @pytest.mark.parametrize("limits", [Limits(pages=2), Limits(resources=4), Limits(response_bytes=300),
                                     Limits(search_bytes=600)])
 def test_caps_on_pages_resources_and_bytes(limits: Limits) -> None:

@@ -66,3 +66,11 @@ def test_what_orjson_will_not_write_is_written_by_the_standard_library(value: ob
 def test_dumps_converts_with_default_what_json_cannot_carry() -> None:
     assert json.loads(json_codec.dumps({"since": object}, default=lambda v: "converted")) == {"since": "converted"}
     assert json.loads(json_codec.dumps({"note": "MRD \udc80"}, default=str)) == {"note": "MRD \udc80"}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("plain", "plain"), ("µg/day ✓", "µg/day ✓"), ("id-\udc80", "id-?"), ("a\u0000b", "a?b"), ("µ\u0000\udc80", "µ??"),
+])
+def test_storable_replaces_what_a_database_refuses(text: str, expected: str) -> None:
+    """UTF-8 (and so every database driver) refuses an unpaired surrogate; PostgreSQL text refuses NUL."""
+    assert json_codec.storable(text) == expected
