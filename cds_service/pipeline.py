@@ -18,7 +18,7 @@ from cds_service.card_config import CardConfig
 from cds_service.coverage_info import coverage_information_action
 from cds_service.cards import decision_card, no_plan_card
 from cds_service.decision import Decision
-from cds_service.dosing.cards import dose_card, quantity_card
+from cds_service.dosing.cards import dose_card, quantity_card, reconcile_corrections
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.exceptions import ClientError
@@ -72,6 +72,7 @@ def evaluate_orders(request: HookRequest, load_record: Callable[[], PatientRecor
     result = Evaluation()
     for order in group.targets:
         _evaluate_one(request, record, group, facts, order, ctx, config, result)
+    reconcile_corrections(result.cards)
     result.cards = config.limit(result.cards)
     return result
 

@@ -382,3 +382,18 @@ def test_a_relapsed_lymphoblastic_lymphoma_takes_the_aspirus_relapsed_pathway(cl
     [phase] = [c for c in decision["criteria"] if c["id"] == "adult-relapsed-refractory.relapsed-refractory-phase"]
     assert decision["policy"] == "aspirus-magellan"
     assert (phase["status"], phase["evidence"]) == ("met", ["Condition/lbl-1"])
+
+
+def test_dose_and_quantity_suggestions_on_one_order_each_carry_both_corrections(client: Any) -> None:
+    """Each suggestion replaces the whole order: accepted together, the later must not undo the earlier."""
+    body = example("aspirus-relapsed-refractory-single-line-dose-too-high")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["dispenseRequest"]["quantity"]["value"] = 40
+    cards = {c["source"]["topic"]["code"]: c for c in post(client, body)["cards"]}
+    dose, quantity = cards["off-label"]["suggestions"][0], cards["limits"]["suggestions"][0]
+    [dose_resource] = [a["resource"] for a in dose["actions"]]
+    [quantity_resource] = [a["resource"] for a in quantity["actions"]]
+    assert dose_resource == quantity_resource
+    assert [line["doseAndRate"][0]["rateQuantity"]["value"] for line in dose_resource["dosageInstruction"]] == [9, 28]
+    assert dose_resource["dispenseRequest"]["quantity"]["value"] == 28
+    assert dose["label"].endswith("(and quantity to 28 vials)")
+    assert quantity["label"] == "Change quantity to 28 vials (and the dose to the label dose)"

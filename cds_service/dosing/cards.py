@@ -6,6 +6,7 @@ read. No weight (or, below 45 kg, no BSA): the label dose is unknown, so there i
 """
 from __future__ import annotations
 
+import copy
 import uuid
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import OrderDoseChecks, missing_body_size
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient
 from cds_service.dosing.expected import Expected
-from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, check_quantity
+from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, check_quantity, read_quantity
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import Correction, Segment, correct_order, json_number, without_coverage_information
 from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
@@ -78,6 +79,37 @@ def quantity_card(group: list[dict[str, Any]], facts: ClinicalFacts, limit: Quan
         card["selectionBehavior"] = "at-most-one"
         card["suggestions"] = [_suggestion(text, resource)]
     return card
+
+
+def reconcile_corrections(cards: list[dict[str, Any]]) -> None:
+    """A dose and a quantity suggestion for the same order each replace the whole order: accepted together, the one
+    applied last would undo the other. Each then carries both corrections, and its label says so."""
+    by_order: dict[str, dict[str, dict[str, Any]]] = {}
+    for card in cards:
+        topic = card["source"]["topic"]["code"]
+        if card.get("suggestions") and topic in (DOSE_TOPIC["code"], QUANTITY_TOPIC["code"]):
+            order = card["extension"]["davinci-crd.associated-resource"][0]["reference"]
+            by_order.setdefault(order, {})[topic] = card
+    for pair in by_order.values():
+        if len(pair) == 2:
+            _combine(pair[DOSE_TOPIC["code"]]["suggestions"][0], pair[QUANTITY_TOPIC["code"]]["suggestions"][0])
+
+
+def _combine(dose: dict[str, Any], quantity: dict[str, Any]) -> None:
+    dose_action, quantity_action = dose["actions"][0], quantity["actions"][0]
+    both = copy.deepcopy(dose_action["resource"])
+    both["dispenseRequest"]["quantity"] = copy.deepcopy(quantity_action["resource"]["dispenseRequest"]["quantity"])
+    dose_action["resource"], quantity_action["resource"] = both, copy.deepcopy(both)
+    dose["label"] += f" (and quantity to {_quantity_text(both)})"
+    quantity["label"] += " (and the dose to the label dose)"
+    for action, other in ((dose_action, quantity_action), (quantity_action, dose_action)):
+        action["description"] += f"; also: {other['description'][0].lower()}{other['description'][1:]}"
+
+
+def _quantity_text(order: dict[str, Any]) -> str:
+    quantity = read_quantity(order)  # readable: the quantity card wrote it
+    assert quantity.mcg is not None and quantity.per_unit is not None
+    return _in_unit(quantity.mcg / quantity.per_unit, quantity)
 
 
 def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
