@@ -84,7 +84,7 @@ class Labs:
         # The MRD criteria describe the disease the course was started for, judged like the phase as of the course
         # start (policy-rules.md §1): a responder's undetectable MRD during an authorized course does not end it.
         # Only the response criterion (renewals) reads the results that came later.
-        self._mrd_at_start = [r for r in self._mrd if r.day <= course_start]
+        self._mrd_at_start = self._mrd_by(course_start)
         self._mrd_absent = [r for r in results["mrd"] if r.absent and r.day <= course_start]
         self._course_start = course_start
         self._received = received
@@ -101,7 +101,11 @@ class Labs:
 
     def latest_mrd_before(self, day: date) -> Fact[bool]:
         """Whether the latest MRD result on or before `day` is detectable by any measure."""
-        return self._mrd_fact([r for r in self._mrd if r.day <= day], lambda r: r.detectable())
+        return self._mrd_fact(self._mrd_by(day), lambda r: r.detectable())
+
+    def _mrd_by(self, day: date) -> list[_Result]:
+        """The MRD results dated on or before `day`, oldest first."""
+        return [r for r in self._mrd if r.day <= day]
 
     def _mrd_fact(self, results: list[_Result], reading: Callable[[_Result], bool | None]) -> Fact[bool]:
         if results:
