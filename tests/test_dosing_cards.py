@@ -182,9 +182,28 @@ def test_below_is_info_without_suggestion_only_for_a_matched_indication() -> Non
 
 
 def test_no_card_without_weight_and_none_at_the_label() -> None:
-    assert card_for(single_line_order(rate(28)), facts(weight=None), "relapsed-refractory") is None
+    assert card_for(single_line_order(rate(28)), facts(weight=None)) is None
+    assert card_for(step_order(), facts(weight=None), "relapsed-refractory") is None
     assert card_for(single_line_order(rate(13)), facts(weight="30")) is None  # below 45 kg without BSA
+    assert card_for(single_line_order(rate(28.5)), facts(weight="30")) is None  # maybe above the BSA dose: unknown
     assert card_for(step_order(), facts(), "relapsed-refractory") is None
+
+
+@pytest.mark.parametrize(("fact_args", "missing"), [({"weight": None}, "current weight (within 30 days)"),
+                                                    ({"weight": "30"}, "height or BSA (within 30 days)")])
+def test_above_the_maximum_at_any_weight_warns_without_a_suggestion(fact_args: dict[str, Any], missing: str) -> None:
+    # 28 mcg/day on the step days of relapsed/refractory cycle 1 is above 9 mcg/day whatever the patient weighs.
+    card = card_for(single_line_order(rate(28)), facts(**fact_args), "relapsed-refractory")
+    assert card is not None and card["indicator"] == "warning"
+    assert "suggestions" not in card and "selectionBehavior" not in card
+    assert card["summary"] == ("Dose above label maximum: 28 mcg/day on days 1–7; "
+                               "the most at any weight is 9 mcg/day")
+    assert f"Not on file: {missing}." in card["detail"]
+    assert card["extension"]["dose-check"]["days"] == [1, 7]
+    assert card["extension"]["dose-check"]["weightKg"] == (None if fact_args["weight"] is None else 30.0)
+    ten_fold = card_for(single_line_order(rate(280)), facts(**fact_args), "standard")
+    assert ten_fold is not None and "280 mcg/day on days 1–28" in ten_fold["summary"]
+    assert "the most at any weight is 28 mcg/day" in ten_fold["summary"]
 
 
 def test_unreadable_dose_is_reported() -> None:
@@ -213,11 +232,13 @@ def _facts_from_observations(*observations: dict[str, Any]) -> ClinicalFacts:
     return ClinicalFacts(start_date=START, cycle=base.cycle, body=body_size(record, START, 8))
 
 
-def test_stale_weight_gives_no_dose_card() -> None:
+def test_stale_weight_gives_no_corrected_dose() -> None:
     stale = _facts_from_observations(_observation("w", "29463-7", 70, "kg", 31))
-    assert card_for(single_line_order(rate(35)), stale) is None
+    unknown = card_for(single_line_order(rate(35)), stale)
+    assert unknown is not None and "suggestions" not in unknown and "maximum" in unknown["summary"]
     fresh = _facts_from_observations(_observation("w", "29463-7", 70, "kg", 30))
-    assert card_for(single_line_order(rate(35)), fresh) is not None
+    known = card_for(single_line_order(rate(35)), fresh)
+    assert known is not None and known["suggestions"] and known["summary"].startswith("Dose above label: ")
 
 
 def test_implausible_recorded_bsa_is_replaced_by_mosteller_in_the_dose() -> None:

@@ -60,6 +60,17 @@ def test_missing_weight_or_bsa_is_unknown() -> None:
     assert (no_weight.status, no_weight.missing) == ("unknown", MISSING_WEIGHT)
     no_bsa = checks(single_line_order(rate(13)), weight="30").schedule("standard")
     assert (no_bsa.status, no_bsa.missing) == ("unknown", MISSING_BSA)
+    at_most = checks(single_line_order(rate(28.5)), weight=None).schedule("standard")  # within the fixed tolerance
+    assert at_most.status == "unknown"
+
+
+@pytest.mark.parametrize("weight", [None, "30"])
+def test_above_the_label_maximum_is_not_met_whatever_the_weight(weight: str | None) -> None:
+    verdict = checks(single_line_order(rate(28.6)), weight=weight).schedule("standard")
+    assert verdict.status == "not-met"
+    assert verdict.note == "28.6 mcg/day on days 1–28; label maximum at any weight 28 mcg/day"
+    step_days = checks(single_line_order(rate(28)), weight=weight).schedule("relapsed-refractory")
+    assert step_days.status == "not-met" and step_days.note.startswith("28 mcg/day on days 1–7;")
 
 
 def test_unreadable_dose_is_unknown_with_the_reason() -> None:

@@ -2,7 +2,8 @@
 
 Dose cards appear whatever the payer: a warning with one suggestion when a line is above the label, an info card
 when the dose is more than 10% below the label dose of a matched indication, an info card when a dose cannot be
-read. No weight (or, below 45 kg, no BSA): the label dose is unknown, so there is no dose card at all.
+read. No weight (or, below 45 kg, no BSA): the label dose is unknown, so the only dose card is a warning, without a
+suggestion, for a dose above the label maximum at any weight.
 """
 from __future__ import annotations
 
@@ -42,9 +43,10 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
     checks = checks or OrderDoseChecks(order, [order], facts)
     lines = checks.lines
     patient, findings = checks.findings(schedule)
-    if missing_body_size(patient):
-        return None
     above = [f for f in findings if f.kind == ABOVE]
+    missing = missing_body_size(patient)
+    if missing:
+        return _above_maximum_card(order, facts, lines, patient, above, missing, source_label) if above else None
     below = [f for f in findings if f.kind == BELOW]
     if above:
         return _above_card(order, facts, lines, patient, above, source_label)
@@ -126,6 +128,14 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
     if correction is not None:
         card["selectionBehavior"] = "at-most-one"
         card["suggestions"] = [_suggestion(text, correction.resource)]
+    return card
+
+
+def _above_maximum_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
+                        above: list[Finding], missing: str, source_label: str) -> dict[str, Any]:
+    text = render_card("dose-above-maximum.j2", missing=missing, **_finding_context(facts, patient, above, lines))
+    card = _card(order, text, "warning", source_label, DOSE_TOPIC)
+    card["extension"]["dose-check"] = _dose_check(above, patient)
     return card
 
 

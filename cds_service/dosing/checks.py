@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.compare import ABOVE, Finding, Patient, compare
+from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG
 from cds_service.dosing.quantity import VIAL_MCG, check_quantity
 from cds_service.dosing.reading import DoseLine, read_order_doses
@@ -40,10 +40,11 @@ def missing_body_size(patient: Patient) -> str:
     return MISSING_BSA if below and patient.bsa_m2 is None else ""
 
 
-def finding_note(finding: Finding) -> str:
-    """'28 mcg/day on days 1–7; label 9 mcg/day'."""
+def finding_note(finding: Finding, size_known: bool = True) -> str:
+    """'28 mcg/day on days 1–7; label 9 mcg/day' (or, body size unknown, '...; label maximum 28 mcg/day')."""
+    label = "label" if size_known else "label maximum at any weight"
     return (f"{mcg_text(finding.ordered)} mcg/day on {days_text(finding.first_day, finding.last_day)}; "
-            f"label {mcg_text(finding.expected.mcg_per_day)} mcg/day")
+            f"{label} {mcg_text(finding.expected.mcg_per_day)} mcg/day")
 
 
 def ordered_note(lines: list[DoseLine], verdict: str) -> str:
@@ -71,12 +72,13 @@ class OrderDoseChecks:
         self._findings: dict[tuple[str | None, int | None], tuple[Patient, list[Finding]]] = {}
 
     def findings(self, schedule: str | None, cycle: int | None = None) -> tuple[Patient, list[Finding]]:
-        """The label reading for `schedule` (None: the ceiling) and every off range of days; empty when the body
-        size the label dose needs is missing. Computed once per schedule, for the policy and the dose card.
-        `cycle` is supposed when the record does not tell the cycle number."""
+        """The label reading for `schedule` (None: the ceiling) and every off range of days; when the body size the
+        label dose needs is missing, only the days above the label maximum at any body size. Computed once per
+        schedule, for the policy and the dose card. `cycle` is supposed when the record does not tell it."""
         if (schedule, cycle) not in self._findings:
             patient = patient_for(self.facts, schedule, cycle)
-            found = [] if missing_body_size(patient) else compare(self.lines, patient)
+            size_known = not missing_body_size(patient)
+            found = compare(self.lines, patient) if size_known else above_maximum(self.lines, patient)
             self._findings[schedule, cycle] = (patient, found)
         return self._findings[schedule, cycle]
 
@@ -97,12 +99,12 @@ class OrderDoseChecks:
     def _schedule_reading(self, schedule: str, cycle: int | None) -> Verdict:
         patient, findings = self.findings(schedule, cycle)
         missing = missing_body_size(patient)
-        if missing:
-            return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing)
         above = [f for f in findings if f.kind == ABOVE]
         details = {"findings": [f.as_json(patient) for f in above]}
-        if above:
-            return Verdict(NOT_MET, self.evidence, finding_note(above[0]), details=details)
+        if above:  # without the body size: above the label at any weight
+            return Verdict(NOT_MET, self.evidence, finding_note(above[0], not missing), details=details)
+        if missing:
+            return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing)
         if unreadable_note(self.lines) or not self.lines:
             return Verdict(UNKNOWN, self.evidence, unreadable_note(self.lines) or "No dosage instruction",
                            f"{MISSING_DOSE} (or mcg/m²/day)")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from cds_service.dosing.expected import Expected, expected_daily_dose, is_step_day
+from cds_service.dosing.expected import Expected, expected_daily_dose, is_step_day, label_maximum
 from cds_service.dosing.reading import DoseLine
 
 ABOVE = "above"
@@ -28,6 +28,9 @@ class Patient:
 
     def expected(self, day: int) -> Expected | None:
         return expected_daily_dose(self.schedule, self.weight_kg, self.bsa_m2, self.cycle, day)
+
+    def maximum(self, day: int) -> Expected:
+        return label_maximum(self.schedule, self.cycle, day)
 
 
 @dataclass(frozen=True)
@@ -58,21 +61,32 @@ def display_number(value: Decimal | None) -> float | None:
 def compare(lines: Iterable[DoseLine], patient: Patient) -> list[Finding]:
     """Every range of days where a readable line is above the label, or more than 10% below it (days whose label
     dose is unknown are skipped: callers first make sure the body size is known)."""
+    return _compare(lines, patient, patient.expected)
+
+
+def above_maximum(lines: Iterable[DoseLine], patient: Patient) -> list[Finding]:
+    """Every range of days where a readable line is above the label dose at any body size (for a patient whose
+    weight or BSA is not known: such a dose is too high whatever they weigh)."""
+    return [f for f in _compare(lines, patient, patient.maximum) if f.kind == ABOVE]
+
+
+def _compare(lines: Iterable[DoseLine], patient: Patient, label: Callable[[int], Expected | None]) -> list[Finding]:
     findings: list[Finding] = []
     for line in lines:
         if line.mcg_per_day is not None:
-            findings.extend(_line_findings(line, line.mcg_per_day, patient))
+            findings.extend(_line_findings(line, line.mcg_per_day, patient, label))
     return sorted(findings, key=lambda f: (f.first_day, f.line))
 
 
-def _line_findings(line: DoseLine, ordered: Decimal, patient: Patient) -> list[Finding]:
+def _line_findings(line: DoseLine, ordered: Decimal, patient: Patient,
+                   label: Callable[[int], Expected | None]) -> list[Finding]:
     readings: dict[bool, tuple[str | None, Expected | None]] = {}
     runs: list[list[Any]] = []  # [kind, expected, first day, last day] of consecutive days with the same outcome
     for day in line.days():
         # The label dose differs only between step days and the others: read and compare it once for each.
         step = is_step_day(patient.schedule, patient.cycle, day)
         if step not in readings:
-            expected = patient.expected(day)
+            expected = label(day)
             readings[step] = (_kind(ordered, expected) if expected is not None else None, expected)
         kind, expected = readings[step]
         if kind is None:

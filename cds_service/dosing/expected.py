@@ -55,5 +55,11 @@ def expected_daily_dose(schedule: str | None, weight_kg: Decimal | None, bsa_m2:
         return Expected(min(per_m2 * bsa_m2, cap), "bsa", cap, per_m2)
     if weight_kg is None:
         return None
-    dose = STEP_DOSE if step else FULL_DOSE
+    return label_maximum(schedule, cycle, day)
+
+
+def label_maximum(schedule: str | None, cycle: int | None, day: int) -> Expected:
+    """The highest label dose at any body size: the fixed dose from 45 kg (a BSA-based dose is capped at it).
+    A dose above it is above the label whatever the patient weighs."""
+    dose = STEP_DOSE if is_step_day(schedule, cycle, day) else FULL_DOSE
     return Expected(dose, "fixed", dose)
