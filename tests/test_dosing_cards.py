@@ -317,6 +317,10 @@ def test_dates_of_a_continued_cycle() -> None:
     resource = apply_suggestion(card)
     assert resource["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] == {"start": "2026-12-10",
                                                                                    "end": "2026-12-13"}
+    # The order's own first day is cycle day 4: its texts count the cycle's days, and say so.
+    texts = [line_["text"] for line_ in resource["dosageInstruction"]]
+    assert texts == ["blinatumomab continuous IV infusion (cycle days 4–7) (dose corrected to 9 ug/d)",
+                     "blinatumomab continuous IV infusion (cycle days 8–24)"]
     assert_clean(resource, continued, "relapsed-refractory")
 
 

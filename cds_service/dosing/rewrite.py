@@ -140,7 +140,7 @@ def _rewrite_line(original: dict[str, Any], line: DoseLine, segments: list[Segme
         copy_ = copy.deepcopy(original)
         if len(segments) > 1:
             _set_bounds(copy_, line, segment, position == 0, position == len(segments) - 1, anchor, days_before)
-            _edit_texts(copy_, lambda text: _days_in_text(text, segment))
+            _edit_texts(copy_, lambda text: _days_in_text(text, segment, days_before > 0))
         if segment.value is not None and line.form is not None:
             _set_value(copy_, line.form, segment.value)
         rewritten.append(copy_)
@@ -153,12 +153,14 @@ def _edit_texts(line: dict[str, Any], edit: Callable[[str], str]) -> None:
             line[key] = edit(line[key])
 
 
-def _days_in_text(text: str, segment: Segment) -> str:
+def _days_in_text(text: str, segment: Segment, continued: bool) -> str:
     """A split line's instruction names its own days (nurses read the text): the one day range the text names is
     replaced, else the days are added, and a stated length ("x 28 days") becomes the line's own; a text left saying
-    "days 1-28" on a days 1-7 line would mislead."""
+    "days 1-28" on a days 1-7 line would mislead. An order continuing a cycle counts the cycle's days, not its own:
+    "cycle days 4–7"."""
     days = days_text(segment.first_day, segment.last_day) if segment.last_day is not None \
         else f"from day {segment.first_day}"
+    days = f"cycle {days}" if continued else days
     if segment.last_day is not None and len(_DURATION.findall(text)) == 1:
         length = segment.last_day - segment.first_day + 1
         text = _DURATION.sub(lambda m: m.group(0).replace(m.group(1), str(length)), text)
