@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.facts.extract import age_facts, extract_facts
+from cds_service.facts.extract import age_facts, extract_facts, plausible_birth_date
 from tests.factories import (condition, coverage, immunization, medication_request, observation, patient,
                              questionnaire_response, record)
 
@@ -152,3 +152,24 @@ def test_large_record_is_read_correctly() -> None:
     # Speed is measured by bench/, not here: this checks the answer on a long record.
     facts = extract_facts(_large_record(), [_draft()], TODAY)
     assert facts.combination.value == "with-tki" and facts.cycle.number.value == 1
+
+
+@pytest.mark.parametrize(("born", "note"), [
+    ("9999-12-31", "born 9999-12-31: after the order's start"),
+    ("1900-01-01", "born 1900-01-01: not a plausible birth date"),
+    ("0001-01-01", "born 0001-01-01: not a plausible birth date"),
+    ("1980-02-30", "birthDate is not a date"),
+])
+def test_an_impossible_birth_date_gives_no_age_and_says_why(born: str, note: str) -> None:
+    years, months = age_facts(patient(born), TODAY)
+    assert (years.value, months.value) == (None, None)
+    assert years.note == note
+    assert plausible_birth_date(patient(born), TODAY) is None
+
+
+def test_the_oldest_plausible_birth_date() -> None:
+    born = TODAY.replace(year=TODAY.year - 120)
+    assert age_facts(patient(born.isoformat()), TODAY)[0].value is None
+    day_after = born + timedelta(days=1)
+    assert age_facts(patient(day_after.isoformat()), TODAY)[0].value == 119
+    assert plausible_birth_date(patient(day_after.isoformat()), TODAY) == day_after

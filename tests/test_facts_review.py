@@ -282,6 +282,15 @@ def test_a_birth_year_alone_leaves_an_age_near_a_boundary_unknown() -> None:
     assert years.value == 15
 
 
+@pytest.mark.parametrize("born", ["9999-12-31", "1900-01-01"])
+def test_a_placeholder_birth_date_asks_for_the_date_of_birth(client: FlaskClient, born: str) -> None:
+    request = example()
+    request["prefetch"]["patient"]["birthDate"] = born  # 9999 had failed the evaluation; 1900 made an adult of anyone
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "information-needed"
+    assert criterion(decision, "adult-age") == "unknown"
+
+
 def _infant_decision(client: FlaskClient, onset: str) -> dict[str, Any]:
     request = example("aspirus-infant-interfant")
     request["prefetch"]["patient"]["birthDate"] = "2025-05-20"  # first birthday 2026-05-20

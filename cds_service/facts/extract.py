@@ -28,6 +28,8 @@ from cds_service.facts.toxicity import unacceptable_toxicity
 from cds_service.record import PatientRecord, Resolver
 
 # ClinicalFacts field -> the attestation linkId that can decide it (for `attested_items`).
+OLDEST_PLAUSIBLE_AGE_YEARS = 120  # an older birth date is a placeholder for an unknown one
+
 _LINK_IDS = {
     "b_lineage": "b-cell-precursor",
     "infant_all": "diagnosed-before-age-1",
@@ -60,7 +62,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     other_drafts = well_formed_only(other_drafts)
     resolve = _memoized(record.resolve)
     start = group_start(orders, today)
-    birth_date = parse_date((record.patient or {}).get("birthDate"))
+    birth_date = plausible_birth_date(record.patient, start)
     years, months = age_facts(record.patient, start)
     attestations = Attestations.from_record(record)
     diagnosis = read_diagnosis(record, attestations)
@@ -118,14 +120,36 @@ def age_facts(patient: dict[str, Any] | None, start: date) -> tuple[Fact[int], F
         return Fact(received=False), Fact(received=False)
     raw = patient.get("birthDate")
     earliest, latest = parse_date(raw), parse_end_date(raw)
-    if earliest is None or latest is None or latest > start:
-        return Fact(), Fact()
+    problem = _birth_date_problem(raw, earliest, latest, start)
+    if problem or earliest is None or latest is None:
+        return Fact(note=problem), Fact(note=problem)
     oldest, youngest = _months_between(earliest, start), _months_between(latest, start)
     evidence = (f"Patient/{patient.get('id', '')}",)
     note = f"born {raw}"
     years = Fact(oldest // 12, evidence, note=note) if oldest // 12 == youngest // 12 else Fact()
     months = Fact(oldest, evidence, note=note) if oldest == youngest else Fact()
     return years, months
+
+
+def plausible_birth_date(patient: dict[str, Any] | None, start: date) -> date | None:
+    """The birthDate (its first day when partial), unless it cannot be this patient's at `start`."""
+    raw = (patient or {}).get("birthDate")
+    earliest, latest = parse_date(raw), parse_end_date(raw)
+    return None if _birth_date_problem(raw, earliest, latest, start) else earliest
+
+
+def _birth_date_problem(raw: Any, earliest: date | None, latest: date | None, start: date) -> str:
+    """Why a birthDate gives no age at `start` ("" when it does). 0001-01-01 or 1900-01-01 is a placeholder some
+    systems write for an unknown date: taken at its word it would make the patient an adult."""
+    if raw is None:
+        return "no birth date"
+    if earliest is None or latest is None:
+        return "birthDate is not a date"
+    if latest > start:
+        return f"born {raw}: after the order's start"
+    if _months_between(earliest, start) >= OLDEST_PLAUSIBLE_AGE_YEARS * 12:
+        return f"born {raw}: not a plausible birth date"
+    return ""
 
 
 def _months_between(born: date, start: date) -> int:
