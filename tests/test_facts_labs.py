@@ -73,7 +73,7 @@ def labs(*observations: dict, received: bool = True, answers: dict | None = None
     (qty(0.01, comparator="<"), False, False),  # not detected at 0.01 %: below 0.1 %
     (qty(0.5, comparator="<"), False, None),  # below 0.5 % says nothing about >= 0.1 %
     (qty(0.1, comparator="<"), False, False),
-    (qty(0.1, comparator="<="), False, None),
+    (qty(0.1, comparator="<="), False, False),  # not detected at 0.1%: below it (data profile §Labs)
     (qty(0.1, comparator=">"), True, True),
     (qty(0.2, comparator=">="), True, True),
     (qty(0.05, comparator=">"), True, None),
@@ -196,6 +196,18 @@ def test_ph_positive_stays_positive_after_later_negative():
     found = labs(obs("p1", loinc("21822-2"), "2025-03-01", **POSITIVE),
                  obs("p2", loinc("21821-4"), "2026-08-01", **NEGATIVE))
     assert found.ph_positive == Fact(True, ("Observation/p1",), note="BCR::ABL1 positive (2025-03-01)")
+
+
+def test_ph_status_is_judged_as_of_the_course_start():
+    # COURSE_START 2026-10-01: results of that day count, later ones do not (policy-rules.md §1).
+    on_the_day = labs(obs("n", loinc("21821-4"), "2026-10-01", **NEGATIVE))
+    assert on_the_day.ph_positive.value is False
+    later_negative = labs(obs("n", loinc("21821-4"), "2026-10-02", **NEGATIVE)).ph_positive
+    assert later_negative.value is None
+    assert later_negative.note == "no Ph / BCR::ABL1 result by the course start 2026-10-01"
+    later_positive = labs(obs("n", loinc("21821-4"), "2025-03-01", **NEGATIVE),
+                          obs("p", loinc("21821-4"), "2026-12-02", **POSITIVE)).ph_positive
+    assert later_positive == Fact(False, ("Observation/n",), note="BCR::ABL1 negative (2025-03-01)")
 
 
 def test_ph_negative_needs_both_breakpoints():

@@ -58,10 +58,8 @@ class _Result:
         if self.fraction is None:
             return False if self.positive is False else None
         value, comparator = self.fraction, self.comparator
-        if comparator == "<":
+        if comparator in ("<", "<="):  # not detected at that sensitivity (fhir-data-profile.md §Labs)
             return False if value <= threshold else None
-        if comparator == "<=":
-            return False if value < threshold else None
         if comparator in (">", ">="):
             return True if value >= threshold else None
         return value >= threshold
@@ -89,8 +87,7 @@ class Labs:
         self._course_start = course_start
         self._received = received
         self._attestations = attestations
-        self.ph_positive = _ph_status(results["ph"], results["ph-both"], results["ph-major"], results["ph-minor"],
-                                      received, attestations)
+        self.ph_positive = _ph_status(results, course_start, received, attestations)
         self.mrd_detectable = self._mrd_fact(self._mrd_at_start, lambda r: r.detectable())
         self.mrd_at_least_0_1_percent = self._mrd_fact(self._mrd_at_start,
                                                        lambda r: r.at_least(FLORIDA_BLUE_MRD_THRESHOLD))
@@ -205,13 +202,17 @@ def _latest_fact(results: list[_Result], received: bool, none_note: str) -> Fact
     return Fact(latest.positive, (latest.reference,), note=f"{latest.shown} ({latest.day})")
 
 
-def _ph_status(results: list[_Result], both: list[_Result], major: list[_Result], minor: list[_Result],
-               received: bool, attestations: Attestations) -> Fact[bool]:
-    """Ph+ if any result ever was positive; Ph- only from negative tests covering both breakpoints."""
+def _ph_status(results: dict[str, list[_Result]], course_start: date, received: bool,
+               attestations: Attestations) -> Fact[bool]:
+    """Ph+ if any result ever was positive; Ph- only from negative tests covering both breakpoints. "Ever" ends at
+    the course start: Ph status, like the phase, is judged as of then (policy-rules.md §1), so a later positive does
+    not change the course's pathway, nor does a later negative prove the disease was Ph- when the course began."""
     answer = attestations.get("ph-positive")
     if answer is not None:
         return Fact(bool(answer.value), (answer.reference,), attested=True, note="Ph status attested")
-    positives = sorted((r for r in results if r.positive), key=_by_moment)
+    ph, both, major, minor = ([r for r in results[key] if r.day <= course_start]
+                              for key in ("ph", "ph-both", "ph-major", "ph-minor"))
+    positives = sorted((r for r in ph if r.positive), key=_by_moment)
     if positives:
         first = positives[0]
         return Fact(True, tuple(r.reference for r in positives), note=f"BCR::ABL1 positive ({first.day})")
@@ -225,7 +226,9 @@ def _ph_status(results: list[_Result], both: list[_Result], major: list[_Result]
                     note="BCR::ABL1 major and minor breakpoints negative")
     if not received:
         return Fact(received=False)
-    return Fact(note="no Ph test covering both breakpoints" if results else "no Ph / BCR::ABL1 result")
+    note = "no Ph test covering both breakpoints" if ph else "no Ph / BCR::ABL1 result"
+    later = len(ph) < len(results["ph"])
+    return Fact(note=f"{note} by the course start {course_start}" if later else note)
 
 
 # ---- reading Observations ------------------------------------------------------------------------------------
