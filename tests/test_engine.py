@@ -20,6 +20,7 @@ version = "1"
 title = "Made-up plan"
 payer_label = "Third Plan"
 url = "https://plan.example/policy"
+authorization_citation = "T0 (Length of Authorization)"
 
 [[universal]]
 id = "no-vaccine"
@@ -124,10 +125,10 @@ def policy(text: str = THIRD_PAYER) -> Any:
     return parse_policy(tomllib.loads(text))
 
 
-def run(prior_approval: bool = False, doses: Doses | None = None, **values: Any) -> Any:
+def run(prior_approval: bool = False, doses: Doses | None = None, start: date = START, **values: Any) -> Any:
     values = {"live_vaccine_in_window": False, "age_years": 40, **values}
     facts = ClinicalFacts(
-        start_date=START, cycle=CycleInfo(number=Fact(3), start=START, course_start=date(2026, 12, 1)),
+        start_date=start, cycle=CycleInfo(number=Fact(3), start=start, course_start=date(2026, 12, 1)),
         body=BodySize(), attested_items=(),
         **{k: v if isinstance(v, Fact) else Fact(v, evidence=(f"Observation/{k}",) if v is not None else ())
            for k, v in values.items()},
@@ -149,7 +150,25 @@ def test_course_anchored_authorization_in_weeks_and_an_order_after_it() -> None:
     assert (decision.indication, decision.decision, decision.authorization) == ("second", "criteria-not-met", None)
     [lapsed] = [c for c in decision.criteria if c.id == "second.authorization-period"]
     assert (lapsed.status, lapsed.kind) == ("not-met", "course-limit")
-    assert lapsed.note == "this order starts 2027-01-31, after the authorization period 2026-12-01 to 2026-12-15"
+    assert lapsed.note == ("this order starts 2027-01-31, when the authorization period 2026-12-01 to 2026-12-15 "
+                           "has ended")
+    assert lapsed.citation == "T0 (Length of Authorization)"  # the policy's section on the length of authorization, not the indication's
+
+
+@pytest.mark.parametrize(("start", "decision"), [(date(2026, 12, 14), "meets-criteria"),
+                                                  (date(2026, 12, 15), "criteria-not-met")])
+def test_the_authorization_end_is_the_first_day_after_the_period(start: date, decision: str) -> None:
+    # End = start + 2 weeks: 2026-12-15 is day 15 of a 14-day period; an order starting then gets none of it.
+    found = run(start=start, therapy_phase="induction", ph_positive=True, compendia_supported_use=True)
+    assert found.decision == decision
+
+
+def test_with_no_match_the_indication_shown_is_one_whose_clinical_criteria_may_still_hold() -> None:
+    # "first" fails only on its dose (its phase unknown); "second" on a clinical criterion, with nothing unknown.
+    # The card shows "first" (a maintenance course past its cycle limit is shown as maintenance, not as a relapse).
+    decision = run(doses=Doses("not-met"), therapy_phase=None, ph_positive=True, compendia_supported_use=False)
+    assert decision.decision == "criteria-not-met"
+    assert decision.shown_indication == "first"
 
 
 def test_inclusion_without_evidence_is_unknown_and_asks_for_it() -> None:

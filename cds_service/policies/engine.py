@@ -69,6 +69,7 @@ class AuthorizationSpec:
     months: int = 0
     years: int = 0
     cycles: int | None = None
+    citation: str = ""  # the policy's section on the length of authorization (policy file `authorization_citation`)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,8 @@ def load_policy(policy_id: str) -> Policy:
 def parse_policy(raw: dict[str, Any]) -> Policy:
     """Build a Policy from a parsed TOML document, checking it against the vocabulary (PolicyFileError)."""
     common = raw.get("common", {})
-    indications = tuple(_parse_indication(i, common) for i in raw.get("indications", []))
+    cite = raw.get("authorization_citation", "")
+    indications = tuple(_parse_indication(i, common, cite) for i in raw.get("indications", []))
     return Policy(
         id=raw["id"], version=str(raw["version"]), title=raw["title"], payer_label=raw["payer_label"],
         url=raw["url"], universal=tuple(_parse_criterion(c, common, "") for c in raw.get("universal", [])),
@@ -152,12 +154,12 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     )
 
 
-def _parse_indication(raw: dict[str, Any], common: dict[str, Any]) -> IndicationSpec:
+def _parse_indication(raw: dict[str, Any], common: dict[str, Any], authorization_citation: str) -> IndicationSpec:
     criteria = tuple(_parse_criterion(c, common, raw["id"]) for c in raw["criteria"])
     renewal = raw.get("renewal")
     spec = IndicationSpec(
         id=raw["id"], title=raw["title"], citation=raw["citation"],
-        authorization=AuthorizationSpec(**raw["authorization"]), criteria=criteria,
+        authorization=AuthorizationSpec(**raw["authorization"], citation=authorization_citation), criteria=criteria,
         label_schedule=raw.get("label_schedule"), request=raw.get("request", "initial"),
         renewal=RenewalSpec(**renewal) if renewal else None, exclusive_when=raw.get("exclusive_when"),
         shown_last=bool(raw.get("shown_last", False)),
@@ -396,12 +398,15 @@ def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts) -> tuple[Criterio
     """An order starting after the authorization its course (or renewal) earned has ended is not covered by it: a
     delayed cycle needs a new request, never an approval whose period is already over (policy-rules.md §4)."""
     period = _authorization(spec, facts)
-    if date.fromisoformat(period["end"]) >= facts.start_date:
+    # End = start + length (policy-rules.md §4): the end day is the first day after the period, so an order starting
+    # on it gets none of its infusion days authorized.
+    if date.fromisoformat(period["end"]) > facts.start_date:
         return ()
-    note = (f"this order starts {facts.start_date.isoformat()}, after the authorization period "
-            f"{period['start']} to {period['end']}")
+    note = (f"this order starts {facts.start_date.isoformat()}, when the authorization period "
+            f"{period['start']} to {period['end']} has ended")
+    citation = spec.authorization.citation or spec.citation
     return (CriterionResult(
-        f"{spec.id}.authorization-period", NOT_MET, spec.citation, "Order starts within the authorization period",
+        f"{spec.id}.authorization-period", NOT_MET, citation, "Order starts within the authorization period",
         (), "course-limit", note, summary="order starts after the authorization period ended"),)
 
 
@@ -465,11 +470,13 @@ def _reported(
 
 
 def _closest(results: list[IndicationResult]) -> IndicationResult | None:
-    """With no clinical match, the indication with the fewest not-met, then fewest unknown, then most met criteria
-    (the pathway the record supports best); first on ties."""
+    """With no clinical match, the pathway the record supports best: first the indications none of whose clinical
+    criteria is not-met (a maintenance course past its cycle limit is shown as that, not as a relapse it never was),
+    then the fewest not-met, fewest unknown and most met criteria; first on ties."""
     if not results:
         return None
-    return min(results, key=lambda r: (r.count(NOT_MET), r.count(UNKNOWN), -r.count(MET)))
+    return min(results, key=lambda r: (r.clinical_status == NOT_MET, r.count(NOT_MET), r.count(UNKNOWN),
+                                       -r.count(MET)))
 
 
 def _missing(general: list[CriterionResult], results: list[IndicationResult]) -> list[str]:
