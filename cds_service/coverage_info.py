@@ -19,7 +19,7 @@ CRD_TEMP_SYSTEM = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
 TECHNICAL_REASON = {"system": CRD_TEMP_SYSTEM, "code": "technical", "display": "Technical issue"}
 
 COVERED_CODES = ("covered", "not-covered", "conditional", "indeterminate")
-PA_CODES = ("no-auth", "auth-needed", "satisfied", "performpa", "conditional", "indeterminate")
+PA_CODES = ("no-auth", "auth-needed", "satisfied", "performpa", "conditional")  # no "indeterminate" in CRD 2.2
 SINGLE = ("coverage", "covered", "date", "coverage-assertion-id")  # exactly once each
 
 
@@ -69,7 +69,8 @@ def _earlier_assertion(extension: Any, coverage_reference: str) -> bool:
 def _assertion(decision: Decision | None, questionnaire_url: str, unsolicited_determ: bool) -> list[dict[str, Any]]:
     """The rows of the contract's table, one per outcome."""
     if decision is None:
-        return [_code("covered", "indeterminate"), _code("pa-needed", "indeterminate"),
+        # pa-needed is left out: its value set has no code for "could not tell" (CRD 2.2 coveragePaDetail).
+        return [_code("covered", "indeterminate"),
                 _sub("reason", valueCodeableConcept={"coding": [dict(TECHNICAL_REASON)],
                                                      "text": "Coverage could not be evaluated (service fault)"})]
     if decision.decision == MEETS:
@@ -131,8 +132,8 @@ def _value_rules(subs: dict[str, list[Any]]) -> list[str]:
         problems.append("pa-needed must be one CRD code")
     if covered == "not-covered" and pa:
         problems.append("not-covered must not have pa-needed (crd-ci-q2)")
-    if covered not in (None, "not-covered") and not pa:
-        problems.append("pa-needed is required unless not-covered (crd-ci-q2)")
+    if covered in ("covered", "conditional") and not pa:
+        problems.append("this service always says whether prior authorization is needed when coverage is possible")
     if covered == "conditional" and "info-needed" not in subs:
         problems.append("conditional needs info-needed")
     if "info-needed" in subs and "conditional" not in [covered, *pa, *subs.get("doc-needed", [])]:

@@ -83,6 +83,7 @@ def test_criteria_not_met_is_not_covered_without_pa_needed() -> None:
 def test_evaluation_failure_is_indeterminate_with_a_technical_reason() -> None:
     values = subs(action(None))
     assert values["covered"] == "indeterminate"
+    assert "pa-needed" not in values  # CRD 2.2's pa-needed value set has no "indeterminate"
     assert values["reason"]["coding"] == [{"system": "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp",
                                            "code": "technical", "display": "Technical issue"}]
 
@@ -134,14 +135,15 @@ def extension_of(*parts: tuple[str, str]) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("parts", "problem"), [
     ((("covered", "not-covered"), ("pa-needed", "auth-needed")), "crd-ci-q2"),
-    ((("covered", "covered"),), "crd-ci-q2"),
+    ((("covered", "covered"),), "always says whether prior authorization is needed"),
     ((("covered", "conditional"), ("pa-needed", "auth-needed")), "conditional needs info-needed"),
     ((("covered", "covered"), ("pa-needed", "no-auth"), ("info-needed", "OTH")), "crd-ci-q3"),
     ((("covered", "covered"), ("pa-needed", "satisfied")), "crd-ci-q5"),
     ((("covered", "covered"), ("pa-needed", "auth-needed"), ("satisfied-pa-id", "x")), "crd-ci-q5"),
     ((("covered", "covered"), ("pa-needed", "no-auth"), ("questionnaire", "q")), "crd-ci-q1"),
     ((("covered", "maybe"), ("pa-needed", "no-auth")), "not a CRD code"),
-    ((("covered", "indeterminate"), ("pa-needed", "indeterminate")), "indeterminate needs a reason"),
+    ((("covered", "indeterminate"),), "indeterminate needs a reason"),
+    ((("covered", "covered"), ("pa-needed", "indeterminate")), "pa-needed must be one CRD code"),
     ((("covered", "covered"), ("covered", "covered"), ("pa-needed", "no-auth")), "exactly once"),
 ])
 def test_invariant_violations_are_reported(parts: tuple[tuple[str, str], ...], problem: str) -> None:
