@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-DECISION_CARD_TYPE = "coverage-info"
+DECISION_EXTENSION = "coverage-decision"  # only a payer decision carries it; "no supported plan" is coverage-info too
+_SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 DEFAULT_MAX_CARDS = 10  # the default discovery announces for max-cards
 
 
@@ -27,10 +28,11 @@ class CardConfig:
         return card_type not in self.disabled
 
     def limit(self, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Decision cards first, then the others in their order; at most max-cards."""
-        ordered = sorted(cards, key=lambda c: _card_type(c) != DECISION_CARD_TYPE)
+        """Decision cards first, then the others by severity (a dose warning before a "no supported plan" note),
+        each in their order; at most max-cards."""
+        ordered = sorted(cards, key=lambda c: (_is_not_decision(c), _SEVERITY.get(c.get("indicator"), 3)))
         return ordered[: self.max_cards]
 
 
-def _card_type(card: dict[str, Any]) -> str | None:
-    return ((card.get("source") or {}).get("topic") or {}).get("code")
+def _is_not_decision(card: dict[str, Any]) -> bool:
+    return DECISION_EXTENSION not in (card.get("extension") or {})

@@ -70,6 +70,12 @@ def test_max_cards_keeps_the_decision_card_first(client: Any) -> None:
     assert len(answer["systemActions"]) == 1
 
 
+def test_max_cards_keeps_a_dose_warning_before_the_no_plan_note(client: Any) -> None:
+    body = with_configuration(example("no-coverage-dose-check-only"), **{"max-cards": 1})
+    [card] = post(client, body)["cards"]
+    assert (card["indicator"], card["source"]["topic"]["code"]) == ("warning", "off-label")
+
+
 def test_each_blinatumomab_order_gets_its_own_decision(client: Any) -> None:
     body = example("aspirus-adult-relapsed-refractory-cycle1")
     [entry] = body["context"]["draftOrders"]["entry"]
