@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from cds_service.db import create_db_engine, error_summary, migrate, write_transaction
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
 from cds_service.evaluation import OrderOutcome, PriorApproval
+from cds_service.json_codec import storable
 
 log = logging.getLogger(__name__)
 
@@ -471,7 +472,9 @@ def _outcome_values(invocation_id: int, outcome: OrderOutcome) -> dict[str, Any]
         "coverage_assertion_id": outcome.coverage_assertion_id, "what_if": outcome.what_if,
         # db.py serializes the JSON columns, values JSON cannot carry as text
         "criteria": outcome.criteria, "missing": outcome.missing, "authorization": outcome.authorization,
-        "not_received": outcome.not_received, "coverage_reference": outcome.coverage_reference,
+        "not_received": outcome.not_received,
+        # The Coverage's id comes from prefetch, never validated: bounded to its column, and storable.
+        "coverage_reference": storable(outcome.coverage_reference[:200]) if outcome.coverage_reference else None,
     }
 
 

@@ -41,9 +41,9 @@ def create_db_engine(database_url: str) -> Engine:
 
 
 def _json_text(value: Any) -> str:
-    """JSON columns (the criteria of a decision): orjson, and text for what JSON cannot carry (a stray date or Decimal
-    in a criterion must not fail the batch of audit records it is in)."""
-    return json_codec.dumps(value, default=str).decode()
+    """JSON columns (the criteria of a decision): text for what JSON cannot carry (a stray date or Decimal in a
+    criterion must not fail the batch of audit records it is in), "?" for what a database refuses."""
+    return json_codec.storable_json(value)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -38,3 +38,22 @@ def storable(text: str) -> str:
     if not text.isascii():
         text = text.encode("utf-8", "replace").decode("utf-8")
     return text.replace("\x00", "?")
+
+
+def storable_json(document: Any) -> str:
+    """JSON text for a database column: `dumps`, with every string made `storable` when one is not (only then: an
+    unpaired surrogate makes orjson refuse the document, and PostgreSQL's json type refuses its escape)."""
+    try:
+        return orjson.dumps(document, default=str).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(_storable_strings(document), default=str)
+
+
+def _storable_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {_storable_strings(k): _storable_strings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable_strings(item) for item in value]
+    return value

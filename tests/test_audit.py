@@ -93,6 +93,19 @@ def test_criteria_values_that_are_not_json_are_stored_as_text(store: AuditStore)
     assert detail.record.outcomes[0].criteria == [{"id": "x", "since": "2026-11-20"}]
 
 
+@pytest.mark.parametrize("coverage", ["Coverage/cov\udc80", "Coverage/" + "c" * 300])
+def test_an_outcome_with_unstorable_client_text_is_stored(store: AuditStore, coverage: str) -> None:
+    """The Coverage id and the criteria notes come from prefetch: an unpaired surrogate (JSON carries it, UTF-8 does
+    not) or an id longer than its column lost the whole record."""
+    criteria = [{"id": "U1", "status": "met", "note": "from Coverage/cov\udc80", "evidence": [coverage]}]
+    store.record_invocation(invocation("hi-1", "p1", outcome(coverage_reference=coverage, criteria=criteria)))
+    store.flush()
+    [detail] = store.show("hi-1")
+    [stored] = detail.record.outcomes
+    assert stored.coverage_reference == coverage[:200].replace("\udc80", "?")
+    assert stored.criteria[0]["note"] == "from Coverage/cov?"
+
+
 def test_recent_lists_decisions_newest_first_with_filters(store: AuditStore) -> None:
     store.record_invocation(invocation("old", "p1", outcome("a"), time=NOW - timedelta(days=3)))
     store.record_invocation(invocation("mid", "p2", outcome("b", "criteria-not-met"), time=NOW - timedelta(days=1)))
