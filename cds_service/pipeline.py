@@ -33,6 +33,12 @@ from cds_service.record import PatientRecord
 
 log = logging.getLogger(__name__)
 
+# The required bindings of MedicationRequest.status and .intent (FHIR R4).
+_STATUS_CODES = frozenset(("active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft",
+                           "unknown"))
+_INTENT_CODES = frozenset(("proposal", "plan", "order", "original-order", "reflex-order", "filler-order",
+                           "instance-order", "option"))
+
 
 def _no_resolve(reference: str) -> None:
     return None
@@ -117,14 +123,22 @@ def _validate_orders(candidates: list[tuple[int, dict[str, Any]]], chosen: Calla
 
 
 def _validate(index: int, order: dict[str, Any]) -> None:
+    where = f"context.draftOrders.entry[{index}].resource"
     try:
         MedicationRequest.model_validate(order)
     except ValidationError as exc:
         first = exc.errors()[0]
         path = ".".join(str(p) for p in first.get("loc", ()) if p != "__root__")
-        where = f"context.draftOrders.entry[{index}].resource" + (f".{path}" if path else "")
         raise ClientError(400, f"Blinatumomab order is not a valid MedicationRequest: {first.get('msg')}",
-                          where) from None
+                          where + (f".{path}" if path else "")) from None
+    # fhir.resources checks the codes' syntax only: the required bindings are checked here.
+    for element, codes in (("status", _STATUS_CODES), ("intent", _INTENT_CODES)):
+        if order[element] not in codes:
+            raise ClientError(400, f"Blinatumomab order {element} {order[element]!r} is not a MedicationRequest "
+                                   f"{element} code", f"{where}.{element}")
+    if not order.get("id"):
+        raise ClientError(400, "Blinatumomab order has no id: the coverage information update must name it",
+                          f"{where}.id")
 
 
 def _group(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], record: PatientRecord) -> _Group:

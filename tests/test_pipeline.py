@@ -136,6 +136,26 @@ def test_invalid_blinatumomab_order_is_a_400_naming_the_field(client: Any) -> No
     assert "draftOrders" in json.dumps(outcome)
 
 
+@pytest.mark.parametrize(("element", "value", "diagnostics"), [
+    ("status", "bogus", "status 'bogus' is not a MedicationRequest status code"),
+    ("intent", "wish", "intent 'wish' is not a MedicationRequest intent code"),
+    ("id", None, "has no id"),
+])
+def test_a_blinatumomab_order_with_a_code_outside_its_binding_or_no_id_is_a_400(
+        client: Any, element: str, value: str | None, diagnostics: str) -> None:
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    if value is None:
+        del order[element]
+    else:
+        order[element] = value
+    response = client.post(URL, json=body)
+    assert response.status_code == 400
+    [issue] = response.get_json()["issue"]
+    assert diagnostics in issue["diagnostics"]
+    assert issue["expression"] == [f"context.draftOrders.entry[0].resource.{element}"]
+
+
 def test_an_invalid_order_that_is_not_blinatumomab_is_not_validated(client: Any) -> None:
     body = example("not-blinatumomab-order")
     body["context"]["draftOrders"]["entry"][0]["resource"]["status"] = 42
