@@ -30,7 +30,7 @@ class CardConfig:
     def limit(self, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Decision cards first, then the others by severity (a dose warning before a "no supported plan" note),
         each in their order; at most max-cards."""
-        ordered = sorted(cards, key=lambda c: (_is_not_decision(c), _SEVERITY.get(c.get("indicator"), 3)))
+        ordered = sorted(cards, key=lambda c: (_is_not_decision(c), _SEVERITY.get(str(c.get("indicator")), 3)))
         return ordered[: self.max_cards]
 
 
