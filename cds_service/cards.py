@@ -63,6 +63,20 @@ def no_plan_card(order: dict[str, Any], coverage_received: bool = True) -> dict[
     }
 
 
+def fault_card(order: dict[str, Any], hook_instance: str) -> dict[str, Any]:
+    """The info card for an order this service failed to evaluate: without it the clinician would read silence as
+    "no problem", though neither coverage nor the dose was checked."""
+    text = render_card("evaluation-failed.j2", hook_instance=_plain(hook_instance))
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": text.summary,
+        "indicator": "info",
+        "source": {"label": SERVICE_NAME, "topic": dict(TOPIC)},
+        "detail": text.detail,
+        "extension": _associated(order),
+    }
+
+
 def _associated(order: dict[str, Any]) -> dict[str, Any]:
     return {"davinci-crd.associated-resource": [{"reference": f"MedicationRequest/{order.get('id', '')}"}]}
 

@@ -16,7 +16,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
 from cds_service.coverage_info import coverage_information_action
-from cds_service.cards import decision_card, no_plan_card
+from cds_service.cards import decision_card, fault_card, no_plan_card
 from cds_service.decision import Decision
 from cds_service.dosing.cards import dose_card, quantity_card, reconcile_corrections
 from cds_service.dosing.checks import OrderDoseChecks
@@ -161,7 +161,14 @@ def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, fa
         cards, actions = _answer(request, group, facts, order, payer, ctx, config, outcome)
     except Exception:
         log.exception("evaluation failed hookInstance=%s order=%s", request.hook_instance, outcome.order_id)
-        cards, actions = [], _fault_actions(request, order, payer, ctx, config, outcome)
+        cards, actions = _fault_cards(request, order, config), _fault_actions(request, order, payer, ctx, config,
+                                                                              outcome)
+    _add(result, outcome, cards, actions)
+
+
+def _add(result: Evaluation, outcome: OrderOutcome, cards: list[dict[str, Any]],
+         actions: list[dict[str, Any]]) -> None:
+    """One order's answer into the response, and the uuids it issued into its audit outcome (feedback joins them)."""
     outcome.card_uuids = [c["uuid"] for c in cards]
     outcome.card_topics = {c["uuid"]: c["source"]["topic"]["code"] for c in cards}
     outcome.suggestion_uuids = [s["uuid"] for c in cards for s in c.get("suggestions", [])]
@@ -264,9 +271,13 @@ def _faulted(request: HookRequest, record: PatientRecord, group: _Group, ctx: Ev
     for order in group.targets:
         outcome = OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ)
         payer = _payer_or_none(record, order, ctx)
-        result.system_actions.extend(_fault_actions(request, order, payer, ctx, config, outcome))
-        result.outcomes.append(outcome)
+        _add(result, outcome, _fault_cards(request, order, config),
+             _fault_actions(request, order, payer, ctx, config, outcome))
     return result
+
+
+def _fault_cards(request: HookRequest, order: dict[str, Any], config: CardConfig) -> list[dict[str, Any]]:
+    return [fault_card(order, request.hook_instance)] if config.wants("coverage-info") else []
 
 
 def _payer_or_none(record: PatientRecord, order: dict[str, Any], ctx: EvaluationContext) -> PayerMatch | None:

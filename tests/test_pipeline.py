@@ -111,9 +111,18 @@ def test_a_fault_in_evaluation_answers_indeterminate(client: Any, monkeypatch: p
         raise RuntimeError("injected fault")
 
     monkeypatch.setattr(pipeline, "evaluate_policy", broken)
-    answer = post(client, example("aspirus-adult-relapsed-refractory-cycle1"))
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    answer = post(client, body)
     [action] = answer["systemActions"]
     assert covered_value(action) == "indeterminate"
+    assert_fault_card(answer, body["hookInstance"])
+
+
+def assert_fault_card(answer: dict[str, Any], hook_instance: str) -> None:
+    """Silence would read as "no problem": one info card says nothing was decided and the dose was not checked."""
+    [card] = answer["cards"]
+    assert card["indicator"] == "info" and "not checked" in card["summary"] and "not a denial" in card["summary"]
+    assert f"hookInstance {hook_instance}" in card["detail"]
 
 
 def test_a_fault_reading_facts_answers_indeterminate(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,8 +130,9 @@ def test_a_fault_reading_facts_answers_indeterminate(client: Any, monkeypatch: p
         raise RuntimeError("injected fault")
 
     monkeypatch.setattr(pipeline, "extract_facts", broken)
-    answer = post(client, example("florida-blue-mrd-positive"))
-    assert answer["cards"] == []
+    body = example("florida-blue-mrd-positive")
+    answer = post(client, body)
+    assert_fault_card(answer, body["hookInstance"])
     assert [covered_value(a) for a in answer["systemActions"]] == ["indeterminate"]
 
 
