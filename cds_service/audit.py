@@ -18,7 +18,7 @@ import threading
 import time as clock
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, text
@@ -289,22 +289,24 @@ class AuditStore:
     # --- prior approval ----------------------------------------------------------------------------------------
 
     def prior_approval(self, patient_id: str, client_iss: str | None, tenant: str | None, policy_id: str,
-                       exclude_order_ids: tuple[str, ...]) -> PriorApproval | None:
+                       exclude_order_ids: tuple[str, ...], before: date) -> PriorApproval | None:
         """The latest initial approval (order-sign, meets-criteria, not a what-if call) under `policy_id` of another
-        order of this patient, from the same client and tenant: patient ids are only unique within one EHR site. A
-        renewal is not counted: it proves no initiation criteria, and counting it would let one continuation beget
-        the next."""
+        order of this patient, from the same client and tenant (patient ids are only unique within one EHR site),
+        whose authorization began before `before` (this order's start: a replacement or duplicate of the order,
+        signed for the same start, proves no earlier authorization). A renewal is not counted: it proves no
+        initiation criteria, and counting it would let one continuation beget the next."""
         # Pending first, then the database: see _write_batch for why this order never misses a record.
         with self._lock:
             pending = self._pending.of_patient(patient_id)
         found = [approval for record in pending
-                 for approval in _approvals(record, (client_iss, tenant), policy_id, exclude_order_ids)]
+                 for approval in _approvals(record, (client_iss, tenant), policy_id, exclude_order_ids, before)]
         if found:
             return max(found, key=lambda approval: approval.time)
         parameters = {"patient_id": patient_id, "client": client_iss, "tenant": tenant, "policy": policy_id,
                       "exclude": list(exclude_order_ids)}
         with self.engine.connect() as connection:
-            row = connection.execute(_PRIOR_APPROVAL, parameters).first()
+            rows = connection.execute(_PRIOR_APPROVAL, parameters)
+            row = next((r for r in rows if _began_before(r.authorization, before)), None)
         return None if row is None else PriorApproval(row.order_id, _aware(row.time), row.hook_instance,
                                                       row.coverage_assertion_id)
 
@@ -396,8 +398,10 @@ class AuditStore:
 
 
 # Built once: a Florida Blue evaluation asks it on every call, and building the statement cost more than running it.
+_PRIOR_APPROVAL_ROWS = 20  # the latest approvals of a patient: enough to pass over re-signed orders of one start
 _PRIOR_APPROVAL = (
-    select(OrderOutcomeRow.order_id, Invocation.time, Invocation.hook_instance, OrderOutcomeRow.coverage_assertion_id)
+    select(OrderOutcomeRow.order_id, Invocation.time, Invocation.hook_instance, OrderOutcomeRow.coverage_assertion_id,
+           OrderOutcomeRow.authorization)
     .join(Invocation)
     .where(
         Invocation.patient_id == bindparam("patient_id"),
@@ -411,7 +415,7 @@ _PRIOR_APPROVAL = (
         OrderOutcomeRow.order_id.not_in(bindparam("exclude", expanding=True)),
     )
     .order_by(Invocation.time.desc())
-    .limit(1)
+    .limit(_PRIOR_APPROVAL_ROWS)
 )
 
 
@@ -419,15 +423,20 @@ def _ids(records: list[InvocationRecord]) -> str:
     return ", ".join(record.hook_instance for record in records)
 
 
+def _began_before(authorization: Any, before: date) -> bool:
+    start = authorization.get("start") if isinstance(authorization, dict) else None
+    return isinstance(start, str) and start < before.isoformat()  # ISO dates compare as text
+
+
 def _approvals(record: InvocationRecord, caller: tuple[str | None, str | None], policy_id: str,
-               exclude: tuple[str, ...]) -> list[PriorApproval]:
+               exclude: tuple[str, ...], before: date) -> list[PriorApproval]:
     """A queued record's outcomes that _PRIOR_APPROVAL would find once written (the patient is already matched)."""
     if (record.client_iss, record.tenant) != caller or record.hook != ORDER_SIGN:
         return []
     return [PriorApproval(o.order_id, record.time, record.hook_instance, o.coverage_assertion_id)
             for o in record.outcomes
             if o.policy == policy_id and o.decision == MEETS_CRITERIA and o.request_type == INITIAL
-            and not o.what_if and o.order_id not in exclude]
+            and not o.what_if and o.order_id not in exclude and _began_before(o.authorization, before)]
 
 
 # --- mapping between dataclasses and rows ----------------------------------------------------------------------

@@ -56,14 +56,14 @@ class PriorApproval(NamedTuple):
     coverage_assertion_id: str | None
 
 
-# (patient id, calling client, its tenant, policy id, order ids to exclude) -> the latest order-sign initial approval
-# of another order of this patient from the same client and tenant (patient ids mean something only within one EHR
-# site), or None.
-PriorApprovalLookup = Callable[[str, "str | None", "str | None", str, tuple[str, ...]], "PriorApproval | None"]
+# (patient id, calling client, its tenant, policy id, order ids to exclude, this order's start) -> the latest
+# order-sign initial approval of another order of this patient from the same client and tenant (patient ids mean
+# something only within one EHR site) whose authorization began before this order's start, or None.
+PriorApprovalLookup = Callable[[str, "str | None", "str | None", str, tuple[str, ...], date], "PriorApproval | None"]
 
 
 def _no_prior_approval(patient_id: str, client_iss: str | None, tenant: str | None, policy_id: str,
-                       exclude: tuple[str, ...]) -> PriorApproval | None:
+                       exclude: tuple[str, ...], before: date) -> PriorApproval | None:
     return None
 
 

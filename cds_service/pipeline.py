@@ -184,7 +184,7 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
     if payer is None:
         return _without_plan(order, facts, config, doses), []
     policy = load_policy(payer.policy_id)
-    decision = evaluate_policy(policy, facts, doses, _prior_approval(request, group, policy, ctx))
+    decision = evaluate_policy(policy, facts, doses, _prior_approval(request, group, policy, facts, ctx))
     _record_decision(outcome, decision)
     cards: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
@@ -206,14 +206,16 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
     return cards, actions
 
 
-def _prior_approval(request: HookRequest, group: _Group, policy: Policy, ctx: EvaluationContext) -> Fact[bool]:
+def _prior_approval(request: HookRequest, group: _Group, policy: Policy, facts: ClinicalFacts,
+                    ctx: EvaluationContext) -> Fact[bool]:
     """The audit trail's earlier initial approval of another order (policy-rules.md §3), with what a pharmacist
     needs to find it: the order, the call and the coverage assertion id."""
     if not policy.reads_prior_approval:
         return Fact()  # the policy never asks: no lookup
-    found = ctx.prior_approval(request.patient_id, request.client_iss, request.tenant, policy.id, group.order_ids)
+    found = ctx.prior_approval(request.patient_id, request.client_iss, request.tenant, policy.id, group.order_ids,
+                               facts.start_date)
     if found is None:
-        return Fact(False, note="no earlier approval of another order in this service's records")
+        return Fact(False, note="no approval of another order starting earlier in this service's records")
     assertion = f", coverage assertion {found.coverage_assertion_id}" if found.coverage_assertion_id else ""
     return Fact(True, (found.order_id,),
                 note=f"approved {found.time.date().isoformat()} (hookInstance {found.hook_instance}{assertion})")

@@ -11,7 +11,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -30,12 +30,17 @@ from tests.test_db import database_url  # noqa: F401  (fixture)
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "fhir_examples" / "aspirus-adult-consolidation-mrd-positive.json"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+START = date(2026, 12, 1)  # the order asking for a prior approval starts then
 ASPIRUS = "aspirus-magellan"
+
+
+APPROVED = {"start": "2026-11-01", "end": "2027-05-01", "cycles": None}
 
 
 def outcome(order_id: str = "mr1", decision: str = "meets-criteria", policy: str = ASPIRUS, **extra: Any) -> OrderOutcome:
     return OrderOutcome(order_id=order_id, policy=policy, policy_version="2025-01", decision=decision,
-                        indication="adult-consolidation-mrd-positive", **{"request_type": "initial", **extra})
+                        indication="adult-consolidation-mrd-positive",
+                        **{"request_type": "initial", "authorization": dict(APPROVED), **extra})
 
 
 def invocation(hook_instance: str = "hi-1", patient_id: str = "p1", *outcomes: OrderOutcome, hook: str = "order-sign",
@@ -235,6 +240,7 @@ def test_prior_approval(store: AuditStore, database_url: str, queued: bool) -> N
         invocation("sign-later", "p6", outcome("mr6a", coverage_assertion_id="a-old")),
         invocation("sign-latest", "p6", outcome("mr6b", coverage_assertion_id="a-new"), time=NOW + timedelta(days=1)),
         replace(invocation("site-a", "p7", outcome("mr7")), tenant="site-a"),
+        invocation("same-start", "p8", outcome("mr8", authorization={**APPROVED, "start": "2026-12-01"})),
     ]
     with writes_blocked(database_url):
         for record in records:
@@ -248,24 +254,27 @@ def test_prior_approval(store: AuditStore, database_url: str, queued: bool) -> N
 
 def assert_prior_approvals(store: AuditStore) -> None:
     client = "https://ehr.example"
-    found = store.prior_approval("p1", client, None, ASPIRUS, ())
+    found = store.prior_approval("p1", client, None, ASPIRUS, (), START)
     assert found == PriorApproval("mr1", NOW, "sign", None)
-    assert store.prior_approval("p1", client, None, ASPIRUS, ("other-order",)) == found
-    assert store.prior_approval("p1", client, None, ASPIRUS, ("mr1",)) is None  # the same order is no prior approval
-    assert store.prior_approval("p1", client, None, "florida-blue", ()) is None
-    assert store.prior_approval("p9", client, None, ASPIRUS, ()) is None
+    assert store.prior_approval("p1", client, None, ASPIRUS, ("other-order",), START) == found
+    assert store.prior_approval("p1", client, None, ASPIRUS, ("mr1",), START) is None  # the same order is no prior approval
+    assert store.prior_approval("p1", client, None, "florida-blue", (), START) is None
+    assert store.prior_approval("p9", client, None, ASPIRUS, (), START) is None
     # Another EHR's patient of the same id, and the local mode's calls without a client, are other patients.
-    assert store.prior_approval("p1", "https://other-ehr.example", None, ASPIRUS, ()) is None
-    assert store.prior_approval("p1", None, None, ASPIRUS, ()) is None
+    assert store.prior_approval("p1", "https://other-ehr.example", None, ASPIRUS, (), START) is None
+    assert store.prior_approval("p1", None, None, ASPIRUS, (), START) is None
     # A what-if call, order-select, criteria not met, a renewal (it proves no initiation criteria): none counts.
     for patient in ("p2", "p3", "p4", "p5"):
-        assert store.prior_approval(patient, client, None, ASPIRUS, ()) is None
-    latest = store.prior_approval("p6", client, None, ASPIRUS, ())
+        assert store.prior_approval(patient, client, None, ASPIRUS, (), START) is None
+    latest = store.prior_approval("p6", client, None, ASPIRUS, (), START)
     assert latest is not None and (latest.order_id, latest.coverage_assertion_id) == ("mr6b", "a-new")
     # One EHR serving several sites: the same patient id at another site (tenant) is another patient.
-    assert store.prior_approval("p7", client, "site-a", ASPIRUS, ()) is not None
-    assert store.prior_approval("p7", client, "site-b", ASPIRUS, ()) is None
-    assert store.prior_approval("p7", client, None, ASPIRUS, ()) is None
+    assert store.prior_approval("p7", client, "site-a", ASPIRUS, (), START) is not None
+    assert store.prior_approval("p7", client, "site-b", ASPIRUS, (), START) is None
+    assert store.prior_approval("p7", client, None, ASPIRUS, (), START) is None
+    # An approval of an order starting when this one does (a replacement, a duplicate) proves no earlier one.
+    assert store.prior_approval("p8", client, None, ASPIRUS, (), START) is None
+    assert store.prior_approval("p8", client, None, ASPIRUS, (), START + timedelta(days=1)) is not None
 
 
 def test_ping(store: AuditStore) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -282,12 +283,20 @@ def test_florida_blue_continuation_names_the_initial_approval_it_relies_on(clien
     assert card["extension"]["coverage-decision"]["indication"] == "fb-relapsed-refractory-ph-negative"
     first_order = first["context"]["draftOrders"]["entry"][0]["resource"]["id"]
 
-    def sign_another(order_id: str) -> dict[str, Any]:
+    def sign_another(order_id: str, days_later: int = 42) -> dict[str, Any]:
         body = example("florida-blue-cd19-missing")  # alone it needs documentation (information-needed)
         body["hookInstance"] = f"hi-{order_id}"
-        body["context"]["draftOrders"]["entry"][0]["resource"]["id"] = order_id
+        order = body["context"]["draftOrders"]["entry"][0]["resource"]
+        order["id"] = order_id
+        for line in order["dosageInstruction"]:  # the next cycle
+            bounds = line["timing"]["repeat"]["boundsPeriod"]
+            for key in ("start", "end"):
+                bounds[key] = (date.fromisoformat(bounds[key]) + timedelta(days=days_later)).isoformat()
         return post(client, body)["cards"][0]["extension"]["coverage-decision"]
 
+    # A duplicate or replacement of the approved order, for the same start, proves no earlier authorization.
+    duplicate = sign_another("duplicate-order", days_later=0)
+    assert (duplicate["decision"], duplicate["indication"]) == ("information-needed", None)
     second = sign_another("second-order")
     assert (second["decision"], second["indication"]) == ("meets-criteria", "fb-continuation")
     [prior] = [c for c in second["criteria"] if c["id"] == "fb-continuation.prior-approval"]
