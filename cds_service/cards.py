@@ -191,12 +191,15 @@ def _reason(decision: Decision) -> str:
         return "no indication of the policy is met"
     first = failed[0]
     reason = first.summary or first.text
+    room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(": not covered — ")
     if first.critical and first.note:
-        reason = f"{reason} ({first.note})"
+        # The evidence in full if it fits, else its first clause (the vaccine and its date, not the window): a
+        # summary cut in the middle of a date misleads.
+        fitting = (f"{reason} ({note})" for note in (first.note, first.note.split(";")[0]))
+        reason = next((text for text in fitting if len(text) <= room), reason)
     if first.kind == "clinical":  # what the policy requires, then what the record showed instead, if it fits
         required = f"requires {reason}"
         shown = f"{required}; record: {first.note}" if first.note and not first.critical else required
-        room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(": not covered — ")
         return shown if len(shown) <= room else required
     if decision.indication_title and first.kind != "universal":
         return f"meets {decision.indication_title} except {reason}"

@@ -148,6 +148,18 @@ def test_live_vaccine_card_is_critical_and_says_why() -> None:
     assert [r["code"] for r in card["overrideReasons"]][0] == "criteria-met-documentation-to-follow"
 
 
+@pytest.mark.parametrize(("vaccine", "ending"), [
+    ("MMRV ProQuad live vaccine", "(MMRV ProQuad live vaccine dated 2026-11-24)"),
+    ("measles, mumps, rubella and varicella virus vaccine live", "live vaccine in the exclusion window"),
+])
+def test_a_long_vaccine_note_is_shortened_by_clauses_never_cut_in_a_date(vaccine: str, ending: str) -> None:
+    decision, case_facts = next((d, f) for d, f in CASES if d.critical)
+    note = f"{vaccine} dated 2026-11-24; window between 2026-11-17 and 2026-12-29"
+    criteria = [c._replace(note=note) if c.critical else c for c in decision.criteria]
+    card = decision_card(Decision(**{**decision.__dict__, "criteria": criteria}), case_facts, ORDER, BASE)
+    assert card["summary"].endswith(ending) and len(card["summary"]) < 140
+
+
 def test_attested_facts_and_data_not_received_are_shown() -> None:
     decision, case_facts = pick("information-needed", "florida-blue")
     case_facts = ClinicalFacts(start_date=START, cycle=case_facts.cycle, body=BodySize(),
