@@ -89,6 +89,9 @@ def test_ceiling_28() -> None:
     assert under.status == "met" and under.note.endswith("28 mcg/day on days 1–28: at most 28 mcg/day")
     over = checks(single_line_order(rate(30))).ceiling(Decimal(28))
     assert over.status == "not-met" and over.note == "30 mcg/day on days 1–28: above 28 mcg/day"
+    # 1.1667 mcg/h is 28.0008 mcg/day: shown so, not as "28 ... above 28".
+    barely = checks(single_line_order(rate(1.1667, "ug/h"))).ceiling(Decimal(28))
+    assert barely.note == "28.0008 mcg/day on days 1–28: above 28 mcg/day"
     # The ceiling needs no weight; only a dose per m² needs a BSA to be read.
     assert checks(single_line_order(rate(28)), weight=None).ceiling(Decimal(28)).status == "met"
     per_m2 = checks(single_line_order(rate(15, "ug/m2/d")), weight=None).ceiling(Decimal(28))

@@ -9,7 +9,7 @@ from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, c
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG
 from cds_service.dosing.quantity import VIAL_MCG, check_quantity
 from cds_service.dosing.reading import DoseLine, read_order_doses
-from cds_service.dosing.text import days_text, mcg_text
+from cds_service.dosing.text import days_text, mcg_text, mcg_text_against
 from cds_service.facts.model import ClinicalFacts
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Verdict
 
@@ -47,11 +47,16 @@ def finding_note(finding: Finding, size_known: bool = True) -> str:
             f"{label} {mcg_text(finding.expected.mcg_per_day)} mcg/day")
 
 
-def ordered_note(lines: list[DoseLine], verdict: str) -> str:
-    """'9 mcg/day on days 1–7; 28 mcg/day on days 8–28: not above the label schedule': what a pharmacist checks."""
-    parts = [f"{mcg_text(line.mcg_per_day)} mcg/day on {days_text(line.first_day, line.last_day)}"
+def ordered_note(lines: list[DoseLine], verdict: str, against: Decimal | None = None) -> str:
+    """'9 mcg/day on days 1–7; 28 mcg/day on days 8–28: not above the label schedule': what a pharmacist checks.
+    `against`: a limit the doses are told from however close (28.0008, not 28, is above 28)."""
+    parts = [f"{_dose_text(line.mcg_per_day, against)} mcg/day on {days_text(line.first_day, line.last_day)}"
              for line in lines if line.mcg_per_day is not None]
     return f"{'; '.join(parts)}: {verdict}" if parts else verdict[0].upper() + verdict[1:]
+
+
+def _dose_text(mcg_per_day: Decimal, against: Decimal | None) -> str:
+    return mcg_text(mcg_per_day) if against is None else mcg_text_against(mcg_per_day, against)
 
 
 def unreadable_note(lines: list[DoseLine]) -> str:
@@ -114,7 +119,7 @@ class OrderDoseChecks:
     def ceiling(self, mcg_per_day: Decimal) -> Verdict:
         over = [line for line in self.lines if line.mcg_per_day is not None and line.mcg_per_day > mcg_per_day]
         if over:
-            note = ordered_note(over, f"above {mcg_text(mcg_per_day)} mcg/day")
+            note = ordered_note(over, f"above {mcg_text(mcg_per_day)} mcg/day", against=mcg_per_day)
             return Verdict(NOT_MET, self.evidence, note)
         unreadable = unreadable_note(self.lines)
         if unreadable or not self.lines:
