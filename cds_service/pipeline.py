@@ -18,7 +18,7 @@ from cds_service.card_config import CardConfig
 from cds_service.coverage_info import coverage_information_action
 from cds_service.cards import decision_card, fault_card, no_plan_card
 from cds_service.decision import Decision
-from cds_service.dosing.cards import dose_card, quantity_card, reconcile_corrections
+from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.exceptions import ClientError
@@ -199,6 +199,10 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
     dose = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
     if dose and config.wants("off-label"):
         cards.append(dose)
+    elif dose is None and policy.dose_ceiling is not None and config.wants("limits"):
+        # Within the label yet above the plan's own maximum: not covered as ordered, and as easily fixed.
+        limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses)
+        cards.extend([limit] if limit else [])
     # The quantity limit applies to the cycle's orders together: one card, with the first answered order.
     if policy.quantity_limit is not None and config.wants("limits") and order is group.targets[0]:
         quantity = quantity_card(group.orders, facts, policy.quantity_limit, decision.payer_label)

@@ -442,3 +442,29 @@ def test_dose_and_quantity_suggestions_on_one_order_each_carry_both_corrections(
     assert dose_resource["dispenseRequest"]["quantity"]["value"] == 28
     assert dose["label"].endswith("(and quantity to 28 vials)")
     assert quantity["label"] == "Change quantity to 28 vials (and the dose to the label dose)"
+
+
+def test_a_dose_within_the_label_but_above_florida_blues_28_gets_a_one_click_correction(client: Any) -> None:
+    """1.18 mcg/h is 28.32 mcg/day: within the label's +0.5 rounding, above Florida Blue's strict 28 (policy-rules.md
+    §3). The denial used to come with nothing to accept."""
+    body = example("florida-blue-relapsed-refractory-ph-negative")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    full = order["dosageInstruction"][1]
+    full["doseAndRate"] = [{"rateQuantity": {"value": 1.18, "unit": "ug/h", "system": "http://unitsofmeasure.org",
+                                             "code": "ug/h"}}]
+    full["text"] = "1.18 ug/h continuous IV infusion"
+    answer = post(client, body)
+    decision = answer["cards"][0]["extension"]["coverage-decision"]
+    assert decision["decision"] == "criteria-not-met"
+    [card] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "limits"]
+    assert card["indicator"] == "warning"
+    assert card["summary"] == "Dose above Florida Blue's 28 mcg/day limit: 28.32 mcg/day on days 8–28"
+    [suggestion] = card["suggestions"]
+    assert suggestion["label"] == "Change to 27.98 mcg/day, within the plan's 28 mcg/day"  # 1.166 mcg/h, rounded down
+    corrected = suggestion["actions"][0]["resource"]
+    assert corrected["dosageInstruction"][1]["doseAndRate"][0]["rateQuantity"]["value"] == 1.166
+    assert corrected["dosageInstruction"][0] == order["dosageInstruction"][0]  # the 9 mcg/day line is untouched
+    body["context"]["draftOrders"]["entry"][0]["resource"] = corrected
+    again = post(client, body)
+    assert again["cards"][0]["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    assert "limits" not in topics(again)

@@ -18,14 +18,16 @@ from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient
 from cds_service.dosing.expected import Expected
 from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, check_quantity, read_quantity
 from cds_service.dosing.reading import DoseLine
-from cds_service.dosing.rewrite import Correction, Segment, correct_order, json_number, without_coverage_information
+from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, json_number,
+                                       without_coverage_information)
 from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
-from cds_service.dosing.text import days_text, mcg_text, per_m2_text
+from cds_service.dosing.text import days_text, mcg_text, mcg_text_against, per_m2_text
 from cds_service.facts.model import ClinicalFacts
 
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 DOSE_TOPIC = {"system": CARD_TYPES, "code": "off-label", "display": "Off-label dose"}
 QUANTITY_TOPIC = {"system": CARD_TYPES, "code": "limits", "display": "Quantity limit"}
+DOSE_LIMIT_TOPIC = {"system": CARD_TYPES, "code": "limits", "display": "Dose limit of the plan"}
 _SUMMARY_PREFIX = "Dose above label: "  # cards/dose-above.j2 and dose-below.j2 (same length)
 SCHEDULE_TEXT = {
     "relapsed-refractory": "relapsed/refractory schedule",
@@ -60,6 +62,24 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
         card["extension"]["dose-check"] = _dose_check(below, patient)
         return card
     return None
+
+
+def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, payer: str,
+                 checks: OrderDoseChecks) -> dict[str, Any] | None:
+    """A warning, with a one-click correction, for lines above a payer's fixed daily maximum that the label allows
+    (Florida Blue's 28 mcg/day has no rounding allowance: 28.3 is within the label, not within the plan)."""
+    correction = correct_to_ceiling(order, checks.lines, ceiling, facts.body.bsa_m2.value)
+    if correction is None:
+        return None
+    ordered = {line.index: line.mcg_per_day for line in checks.lines}
+    rows = [{"days": days_text(s.first_day, s.last_day), "ordered": mcg_text_against(ordered[s.line] or s.mcg_per_day,
+                                                                                    ceiling),
+             "corrected": mcg_text(s.mcg_per_day)} for s in correction.segments]
+    text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), lines=rows, first=rows[0])
+    card = _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
+    card["selectionBehavior"] = "at-most-one"
+    card["suggestions"] = [_suggestion(text, correction.resource)]
+    return card
 
 
 def quantity_card(group: list[dict[str, Any]], facts: ClinicalFacts, limit: QuantityLimit,

@@ -76,6 +76,27 @@ def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient
     return Correction(resource, tuple(segments))
 
 
+def correct_to_ceiling(order: dict[str, Any], lines: list[DoseLine], ceiling: Decimal,
+                       bsa_m2: Decimal | None) -> Correction | None:
+    """The order with every readable line above a payer's fixed daily maximum set to it (never above it: rounded
+    down), or None when no line is above it. Lines are not split: the maximum is the same on every day."""
+    expected = Expected(ceiling, "fixed", ceiling)
+    changed: dict[int, Segment] = {}
+    for line in lines:
+        if line.mcg_per_day is not None and line.form is not None and line.mcg_per_day > ceiling:
+            value = corrected_value(line.form, expected, bsa_m2)
+            changed[line.index] = Segment(line.index, line.first_day, line.last_day, value,
+                                          line.form.daily(value, bsa_m2), expected)
+    if not changed:
+        return None
+    resource = without_coverage_information(order)
+    dosage = resource.get("dosageInstruction") or []
+    for line in lines:
+        if line.index in changed:
+            [dosage[line.index]] = _rewrite_line(dosage[line.index], line, [changed[line.index]], date.min, 0)
+    return Correction(resource, tuple(sorted(changed.values(), key=lambda s: (s.first_day, s.line))))
+
+
 def without_coverage_information(order: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of the order without the coverage-information extension (the next order-sign adds a fresh one)."""
     resource = copy.deepcopy(order)

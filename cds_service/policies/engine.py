@@ -110,6 +110,12 @@ class Policy:
         return QuantityLimit(**test["quantity"]) if test else None
 
     @cached_property
+    def dose_ceiling(self) -> Decimal | None:
+        """The fixed daily maximum its indications' dose criteria name (Florida Blue: 28 mcg/day); None when none."""
+        tests = (c.test for i in self.indications for c in i.criteria)
+        return next((Decimal(str(t["mcg_per_day"])) for t in tests if t.get("dose") == "ceiling"), None)
+
+    @cached_property
     def reads_prior_approval(self) -> bool:
         """Whether a criterion asks the audit trail for a prior approval: only then is the database queried."""
         specs = [*self.universal, *(c for i in self.indications for c in i.criteria)]
