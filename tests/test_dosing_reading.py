@@ -155,3 +155,20 @@ def test_a_huge_unit_string_is_neither_kept_in_the_cache_nor_quoted_whole() -> N
     assert (units._parse_cached.cache_info().currsize, units._normalize_cached.cache_info().currsize) == cached_before
     assert parse_dose_unit("mcg/d") == parse_dose_unit("mcg/d")  # short ones are cached
     assert units._parse_cached.cache_info().hits >= 1
+
+
+@pytest.mark.parametrize(("repeat", "reason"), [
+    ({"boundsPeriod": {"start": "2026-12-01", "end": "2027-12-31"}}, "it runs 396 days, longer than a cycle (at most 84)"),
+    ({"boundsDuration": {"value": 1000000, "unit": "wk", "code": "wk"}}, "it runs 7000000 days, longer than a cycle"),
+    ({"boundsPeriod": {"start": "2026-12-10", "end": "2026-12-01"}}, "its end is before its start"),
+])
+def test_a_line_that_cannot_be_one_cycle_is_not_read(repeat: dict, reason: str) -> None:
+    """Compared day by day, a line to 9999 held a worker for seconds; and a line ending before it starts covers no
+    day, so it passed every dose check."""
+    found = one(rate(28), **repeat)
+    assert found.mcg_per_day is None and found.unreadable.startswith(reason)
+
+
+def test_a_line_of_a_whole_84_day_cycle_is_read() -> None:
+    found = one(rate(28), boundsPeriod={"start": "2026-12-01", "end": "2027-02-22"})
+    assert (found.first_day, found.last_day, found.mcg_per_day) == (1, 84, Decimal(28))

@@ -81,3 +81,10 @@ def test_last_infusion_day_from_period_end_duration_or_start_only() -> None:
                                      {"timing": {"repeat": {"boundsDuration": {"value": 4, "code": "wk"}}}}]
     assert last_infusion_day(duration, start) == date(2026, 1, 28)
     assert last_infusion_day(medication_request(start="2026-01-01"), start) == start
+
+
+def test_a_duration_of_years_is_not_read_as_one() -> None:
+    # A million weeks ends after date.max: the evaluation failed; such a line now states no end.
+    endless = medication_request()
+    endless["dosageInstruction"] = [{"timing": {"repeat": {"boundsDuration": {"value": 1000000, "code": "wk"}}}}]
+    assert last_infusion_day(endless, date(2026, 1, 1)) == date(2026, 1, 1)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from cds_service.facts.codes import (
-    codings, concept_text, effective_date, negated, normalize_system, parse_date, parse_datetime, ref,
+    codings, concept_text, effective_date, negated, normalize_system, parse_date, parse_datetime, parse_end_date,
+    ref,
 )
 from cds_service.valuesets import BUILTIN_DIR, ENV_DIR, get_valuesets, load_valuesets, reload_valuesets
 
@@ -167,6 +168,13 @@ def test_concepts_text_and_references():
 ])
 def test_parse_partial_dates(value, expected):
     assert parse_date(value) == expected
+
+
+@pytest.mark.parametrize("value", ["9999-12-31", "9999-12", "0001-01-01", "1799-12-31", "2201", "0001-01-01T00:00:00+14:00",
+                                   "9999-12-31T23:59:59-12:00"])
+def test_placeholder_years_are_no_dates(value):
+    """0001-01-01 and 9999-12-31 stand for "unknown" and "no end"; read as dates they crashed date arithmetic."""
+    assert parse_date(value) is None and parse_end_date(value) is None and parse_datetime(value) is None
 
 
 def test_parse_datetime_keeps_zones_and_assumes_utc():

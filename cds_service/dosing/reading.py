@@ -18,6 +18,9 @@ from cds_service.facts.order import period_last_day
 
 # How many infusion days a line without an end covers at most: a cycle has 28 infusion days (Aspirus V).
 INFUSION_DAYS = 28
+# A line running longer is not one cycle's (the longest is 84 days, relapsed/refractory cycles 6-9): its dose is not
+# compared day by day (a line to 9999-12-31 took a worker seconds per line), it is reported as not readable.
+LONGEST_LINE_DAYS = 84
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,22 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
     for index in ordered:
         first, last, bounds = _covered_days(lines[index], anchor, days_before, next_day)
         mcg, reason, form = _read_dose(lines[index], bsa_m2)
+        problem = _days_problem(first, last)
+        if problem:
+            mcg, reason, form = None, problem, None
         result[index] = DoseLine(index, first, last, mcg, reason, form, bounds)
         next_day = last + 1 if last is not None else next_day
     return [result[i] for i in range(len(lines))]
+
+
+def _days_problem(first: int, last: int | None) -> str:
+    if last is None:
+        return ""
+    if last < first:
+        return "its end is before its start"
+    if last - first + 1 > LONGEST_LINE_DAYS:
+        return f"it runs {last - first + 1} days, longer than a cycle (at most {LONGEST_LINE_DAYS})"
+    return ""
 
 
 def cycle_day_date(anchor: date, day: int, days_before: int = 0) -> date:

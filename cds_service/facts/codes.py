@@ -96,6 +96,9 @@ def ref(resource: dict[str, Any]) -> str:
 
 
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+# Years outside these are placeholders (0001-01-01; 9999-12-31 for "no end") or typing errors, never clinical dates:
+# read as absent, and date arithmetic (a month added, a zone applied) stays far from date.min and date.max.
+_YEARS = range(1800, 2201)
 
 
 def parse_date(value: str | None) -> date | None:
@@ -105,19 +108,17 @@ def parse_date(value: str | None) -> date | None:
     """
     if not isinstance(value, str):
         return None
-    if len(value) >= 10:  # full date, or date-time: the calendar day as written, in its own zone
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    match = _DATE.match(value)
-    if match is None:
-        return None
-    year, month, day = match.group(1), match.group(2) or "01", match.group(3) or "01"
     try:
-        return date(int(year), int(month), int(day))
+        if len(value) >= 10:  # full date, or date-time: the calendar day as written, in its own zone
+            found = date.fromisoformat(value[:10])
+        else:
+            match = _DATE.match(value)
+            if match is None:
+                return None
+            found = date(int(match.group(1)), int(match.group(2) or 1), int(match.group(3) or 1))
     except ValueError:
         return None
+    return found if found.year in _YEARS else None
 
 
 def parse_end_date(value: str | None) -> date | None:
@@ -140,6 +141,8 @@ def parse_datetime(value: str | None) -> datetime | None:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
+            return None
+        if parsed.year not in _YEARS:
             return None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
     day = parse_date(value)

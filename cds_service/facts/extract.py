@@ -144,7 +144,7 @@ def _birth_date_problem(raw: Any, earliest: date | None, latest: date | None, st
     if raw is None:
         return "no birth date"
     if earliest is None or latest is None:
-        return "birthDate is not a date"
+        return "birthDate is not a usable date"
     if latest > start:
         return f"born {raw}: after the order's start"
     if _months_between(earliest, start) >= OLDEST_PLAUSIBLE_AGE_YEARS * 12:

@@ -124,10 +124,15 @@ def period_last_day(period: Any) -> date | None:
     return last - timedelta(days=1) if end[10:19] == "T00:00:00" else last
 
 
+# A dosage line lasting longer is not read as a duration: no course lasts years (and a date a million weeks ahead
+# does not exist).
+_LONGEST_DURATION_DAYS = 3660
+
+
 def _duration_days(duration: dict[str, Any]) -> float | None:
     value = duration.get("value")
     per_unit = _DAYS_PER_UNIT.get(str(duration.get("code") or duration.get("unit") or ""))
-    if not isinstance(value, (int, float)) or per_unit is None or value <= 0:
+    if not isinstance(value, (int, float)) or per_unit is None or not 0 < value * per_unit <= _LONGEST_DURATION_DAYS:
         return None
     return value * per_unit
 
