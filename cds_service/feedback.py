@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 SERVICE_IDS = frozenset({SERVICE_ID})
 
 # Lengths are those of the feedback table's columns (db_models.py): longer is refused here, not by the database.
-_STRING = {"type": "string", "minLength": 1}
 _ID = {"type": "string", "minLength": 1, "maxLength": 200}
 _CODING = {
     "type": "object",
@@ -48,7 +47,7 @@ _ITEM = {
         "outcome": {"enum": ["accepted", "overridden"]},
         "acceptedSuggestions": {
             "type": "array",
-            "items": {"anyOf": [_STRING, {"type": "object", "required": ["id"], "properties": {"id": _STRING}}]},
+            "items": {"anyOf": [_ID, {"type": "object", "required": ["id"], "properties": {"id": _ID}}]},
         },
         "overrideReason": _OVERRIDE_REASON,
         "outcomeTimestamp": {"type": "string"},
@@ -78,10 +77,20 @@ def feedback_blueprint(store: AuditStore) -> Blueprint:
         unknown_suggestions = sorted(accepted - store.issued(accepted, "suggestion"))
         if unknown or unknown_suggestions:  # an integration bug on the EHR's side: say so, to them and in the log
             log.warning("feedback naming uuids never issued: cards %s; suggestions %s",
-                        ", ".join(unknown) or "-", ", ".join(unknown_suggestions) or "-")
+                        _for_log(unknown), _for_log(unknown_suggestions))
         return jsonify({"stored": len(stored), "unknownCards": unknown, "unknownSuggestions": unknown_suggestions})
 
     return blueprint
+
+
+_LOGGED_IDS = 10
+
+
+def _for_log(ids: list[str]) -> str:
+    """Client-chosen ids as a log line can carry them: quoted (a newline in one cannot forge a line), cut to 80
+    characters, at most ten (a 5 MB id made a 5 MB line)."""
+    shown = ", ".join(repr(i[:80]) for i in ids[:_LOGGED_IDS]) or "-"
+    return shown + (f" (+{len(ids) - _LOGGED_IDS} more)" if len(ids) > _LOGGED_IDS else "")
 
 
 def parse_feedback(body: dict[str, Any]) -> list[FeedbackEntry]:

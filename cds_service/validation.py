@@ -173,7 +173,8 @@ def hook_request(body: dict[str, Any], service_id: str, client_iss: str | None =
         draft_orders=context["draftOrders"],
         user_id=context.get("userId"),
         encounter_id=context.get("encounterId"),
-        selections=tuple(context.get("selections") or ()),
+        # Read for order-select only (its schema checks them); order-sign has none, whatever a client sends.
+        selections=tuple(context.get("selections") or ()) if body["hook"] == "order-select" else (),
         fhir_server=body.get("fhirServer"),
         fhir_authorization=body.get("fhirAuthorization"),
         prefetch=body.get("prefetch") or {},

@@ -181,6 +181,14 @@ def test_wrong_method_is_a_405(client: FlaskClient, method: str, path: str) -> N
     assert response.headers["Allow"]
 
 
+@pytest.mark.parametrize("selections", [5, 1.5, {"a": 1}, "MedicationRequest/x"])
+def test_selections_sent_with_order_sign_are_ignored(client: FlaskClient, selections: Any) -> None:
+    """order-sign has no selections; a number there was a 500 (it was read as if it were order-select's list)."""
+    body = sign_request()
+    body["context"]["selections"] = selections
+    assert post(client, body).status_code == 200
+
+
 def test_no_obtainable_patient_is_a_412(client: FlaskClient) -> None:
     body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
     del body["prefetch"]["patient"]

@@ -53,6 +53,23 @@ def test_unparseable_answers_are_ignored():
     assert found.link_ids() == []
 
 
+@pytest.mark.parametrize(("link_id", "answer"), [
+    ("cycle-number", {"valueInteger": 2147483648}),  # did not fit the audit trail's column: the record was lost
+    ("remission-number", {"valueInteger": 101}),
+    ("mrd-percent", {"valueDecimal": "1e999999999"}),  # overflowed the evaluation
+    ("mrd-percent", {"valueDecimal": -0.5}),
+])
+def test_counts_and_percentages_out_of_range_are_ignored(link_id, answer):
+    found = attestations(response("q1", "2026-09-01", [{"linkId": link_id, "answer": [answer]}]))
+    assert found.link_ids() == []
+
+
+def test_the_largest_plausible_values_are_read():
+    found = attestations(response("q1", "2026-09-01", [item("cycle-number", valueInteger=100),
+                                                       item("mrd-percent", valueDecimal=100)]))
+    assert (found.get("cycle-number").value, found.get("mrd-percent").value) == (100, Decimal(100))
+
+
 def test_latest_authored_wins_item_by_item():
     found = attestations(
         response("new", "2026-10-01T09:00:00Z", [item("ph-positive", valueBoolean=False)]),
@@ -113,3 +130,15 @@ def test_amended_and_absolute_subject_reference():
 def test_not_received_means_no_answers():
     record = PatientRecord({"resourceType": "Patient", "id": "p1"}, {"attestations": None})
     assert Attestations.from_record(record).get("ph-positive") is None
+
+
+def test_a_response_nested_deeper_than_can_be_walked_is_ignored():
+    """Items nested ~500 deep (17 KB) raised RecursionError: the evaluation failed with a 1,000-frame traceback."""
+    from cds_service.facts.shape import well_formed
+
+    deep: dict = {"linkId": "cycle-number", "answer": [{"valueInteger": 2}]}
+    for _ in range(600):
+        deep = {"linkId": "group", "item": [deep]}
+    nested = response("q1", "2026-09-01", [deep])
+    assert well_formed(nested) is False
+    assert well_formed(response("q2", "2026-09-01", [item("cycle-number", valueInteger=2)])) is True

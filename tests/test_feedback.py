@@ -136,6 +136,22 @@ def test_suggestions_as_plain_uuids_and_no_timestamp_are_accepted(live_app: tupl
     assert entry.accepted_suggestions == ["sug-1"] and entry.outcome_timestamp is None
 
 
+@SQLITE_ONLY
+def test_unknown_ids_are_logged_quoted_and_bounded(live_app: tuple[str, AuditStore],
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    base_url, _ = live_app
+    forged = "x\n2026-11-21 ERROR cds_service.audit: forged"
+    many = [f"{n:03d}" + "y" * 190 for n in range(20)]
+    body = {"feedback": [{"card": forged, "outcome": "accepted", "acceptedSuggestions": many}]}
+    with caplog.at_level("WARNING", logger="cds_service.feedback"):
+        assert post(base_url, body).status_code == 200
+    [line] = [r.getMessage() for r in caplog.records if "never issued" in r.getMessage()]
+    assert "\n" not in line and "'x\\n2026-11-21 ERROR" in line
+    assert "(+10 more)" in line and len(line) < 1200  # ten ids of 80 characters, not twenty of 193
+    too_long = {"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": ["y" * 201]}]}
+    assert post(base_url, too_long).status_code == 400
+
+
 def test_feedback_on_an_unknown_card_is_stored_and_flagged(live_app: tuple[str, AuditStore]) -> None:
     base_url, store = live_app
     issue_card(store)

@@ -122,6 +122,9 @@ def _answers_of(items: Any) -> Iterator[tuple[str, AnswerValue]]:
         yield from _answers_of(item.get("item"))
 
 
+_LARGEST_COUNT = 100  # cycles of a course, remissions: a blinatumomab course has at most 9 cycles
+
+
 def _parse(link_id: str, answer: dict[str, Any]) -> AnswerValue | None:
     value = _raw_value(answer)
     expected = _ITEM_TYPES.get(link_id)
@@ -130,7 +133,9 @@ def _parse(link_id: str, answer: dict[str, Any]) -> AnswerValue | None:
     vocabulary = _VOCABULARIES.get(link_id)
     if vocabulary is not None and value not in vocabulary:
         return None
-    if link_id in ("cycle-number", "remission-number") and value < 1:  # type: ignore[operator]
+    if link_id in ("cycle-number", "remission-number") and not 1 <= value <= _LARGEST_COUNT:  # type: ignore[operator]
+        return None  # a count outside it is a typing error (and 2**31 does not fit the audit trail's column)
+    if link_id == "mrd-percent" and not 0 <= value <= 100:  # type: ignore[operator]
         return None
     return value
 

@@ -151,7 +151,10 @@ def well_formed(resource: Any) -> bool:
         return False
     kind = resource.get("resourceType")
     check = _CHECKS.get(kind) if isinstance(kind, str) else None
-    return check is None or check(resource)
+    try:
+        return check is None or check(resource)
+    except RecursionError:  # items nested hundreds deep (prefetch is not depth-limited): no EHR writes such a form
+        return False
 
 
 def well_formed_only(resources: Iterable[Any]) -> list[dict[str, Any]]:
