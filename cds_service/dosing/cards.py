@@ -71,9 +71,8 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     correction = correct_to_ceiling(order, checks.lines, ceiling, facts.body.bsa_m2.value)
     if correction is None:
         return None
-    ordered = {line.index: line.mcg_per_day for line in checks.lines}
-    rows = [{"days": days_text(s.first_day, s.last_day), "ordered": mcg_text_against(ordered[s.line] or s.mcg_per_day,
-                                                                                    ceiling),
+    ordered = {line.index: line.mcg_per_day for line in checks.lines if line.mcg_per_day is not None}
+    rows = [{"days": days_text(s.first_day, s.last_day), "ordered": mcg_text_against(ordered[s.line], ceiling),
              "corrected": mcg_text(s.mcg_per_day)} for s in correction.segments]
     text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), lines=rows, first=rows[0])
     card = _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
