@@ -10,7 +10,7 @@ from typing import Any
 
 from cds_service import SERVICE_NAME
 from cds_service.decision import INFO_NEEDED, MEETS, NOT_MET_DECISION, CriterionResult, Decision, IndicationResult
-from cds_service.dosing.templates import SUMMARY_LIMIT, render_card
+from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
 from cds_service.facts.model import ClinicalFacts
 from cds_service.questionnaire import QUESTIONS, questionnaire_url
 from cds_service.verdict import NOT_MET, UNKNOWN
@@ -52,21 +52,17 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
 def no_plan_card(order: dict[str, Any], coverage_received: bool = True) -> dict[str, Any]:
     """The info card for an order whose patient has no recognized payer: no decision is made. Whether the coverage
     data arrived at all changes what the card says (service-contract.md: it names data not received)."""
-    text = render_card("decision-no-plan.j2", coverage_received=coverage_received)
-    return {
-        "uuid": str(uuid.uuid4()),
-        "summary": text.summary,
-        "indicator": "info",
-        "source": {"label": SERVICE_NAME, "topic": dict(TOPIC)},
-        "detail": text.detail,
-        "extension": _associated(order),
-    }
+    return _service_note(order, render_card("decision-no-plan.j2", coverage_received=coverage_received))
 
 
 def fault_card(order: dict[str, Any], hook_instance: str) -> dict[str, Any]:
     """The info card for an order this service failed to evaluate: without it the clinician would read silence as
     "no problem", though neither coverage nor the dose was checked."""
-    text = render_card("evaluation-failed.j2", hook_instance=_plain(hook_instance))
+    return _service_note(order, render_card("evaluation-failed.j2", hook_instance=_plain(hook_instance)))
+
+
+def _service_note(order: dict[str, Any], text: CardText) -> dict[str, Any]:
+    """An info card from this service itself, not from a payer's decision."""
     return {
         "uuid": str(uuid.uuid4()),
         "summary": text.summary,
