@@ -137,11 +137,6 @@ def _primitive_check(types: tuple[type, ...]) -> Check:
     return lambda value: isinstance(value, types) and value is not True and value is not False
 
 
-def conforms(value: Any, schema: Schema) -> bool:
-    """Whether `value` has the JSON shape of `schema` (booleans are never numbers, as in JSON)."""
-    return compile_schema(schema)(value)
-
-
 _CHECKS: dict[str, Check] = {kind: compile_schema(schema) for kind, schema in SCHEMAS.items()}
 
 
