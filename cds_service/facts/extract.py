@@ -27,9 +27,9 @@ from cds_service.facts.shape import well_formed_only
 from cds_service.facts.toxicity import unacceptable_toxicity
 from cds_service.record import PatientRecord, Resolver
 
-# ClinicalFacts field -> the attestation linkId that can decide it (for `attested_items`).
 OLDEST_PLAUSIBLE_AGE_YEARS = 120  # an older birth date is a placeholder for an unknown one
 
+# ClinicalFacts field -> the attestation linkId that can decide it (for `attested_items`).
 _LINK_IDS = {
     "b_lineage": "b-cell-precursor",
     "infant_all": "diagnosed-before-age-1",
