@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.facts.extract import age_facts, extract_facts, plausible_birth_date
+from cds_service.facts.extract import extract_facts, read_birth
 from tests.factories import (condition, coverage, immunization, medication_request, observation, patient,
                              questionnaire_response, record)
 
@@ -39,14 +39,14 @@ def _weight(kg: float, effective: str) -> dict[str, Any]:
     ("2008-02-29", 18, 216),
 ])
 def test_age_in_completed_years_and_months(born: str, years: int, months: int) -> None:
-    age_years, age_months = age_facts(patient(born), TODAY)
-    assert (age_years.value, age_months.value) == (years, months)
+    birth = read_birth(patient(born), TODAY)
+    assert (birth.years.value, birth.months.value) == (years, months)
 
 
 def test_age_unknown_for_partial_or_missing_birth_date() -> None:
-    assert age_facts(patient("1980"), TODAY)[0].value is None
-    assert age_facts(patient(None), TODAY)[0].value is None
-    assert age_facts(None, TODAY)[0].received is False
+    assert read_birth(patient("1980"), TODAY).years.value is None
+    assert read_birth(patient(None), TODAY).years.value is None
+    assert read_birth(None, TODAY).years.received is False
 
 
 def test_relapsed_adult_first_cycle() -> None:
@@ -162,15 +162,14 @@ def test_large_record_is_read_correctly() -> None:
     ("1980-02-30", "birthDate is not a usable date"),
 ])
 def test_an_impossible_birth_date_gives_no_age_and_says_why(born: str, note: str) -> None:
-    years, months = age_facts(patient(born), TODAY)
-    assert (years.value, months.value) == (None, None)
-    assert years.note == note
-    assert plausible_birth_date(patient(born), TODAY) is None
+    birth = read_birth(patient(born), TODAY)
+    assert (birth.date, birth.years.value, birth.months.value) == (None, None, None)
+    assert birth.years.note == note
 
 
 def test_the_oldest_plausible_birth_date() -> None:
     born = TODAY.replace(year=TODAY.year - 120)
-    assert age_facts(patient(born.isoformat()), TODAY)[0].value is None
+    assert read_birth(patient(born.isoformat()), TODAY).years.value is None
     day_after = born + timedelta(days=1)
-    assert age_facts(patient(day_after.isoformat()), TODAY)[0].value == 119
-    assert plausible_birth_date(patient(day_after.isoformat()), TODAY) == day_after
+    birth = read_birth(patient(day_after.isoformat()), TODAY)
+    assert (birth.date, birth.years.value) == (day_after, 119)

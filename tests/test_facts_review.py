@@ -16,7 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cds_service import SERVICE_ID
-from cds_service.facts.extract import age_facts, extract_facts
+from cds_service.facts.extract import extract_facts, read_birth
 from tests.factories import medication_request, record
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 
@@ -276,10 +276,9 @@ def test_a_year_month_birth_date_gives_the_age_when_it_cannot_differ(client: Fla
 
 
 def test_a_birth_year_alone_leaves_an_age_near_a_boundary_unknown() -> None:
-    years, months = age_facts({"id": "p", "birthDate": "2011"}, date(2026, 6, 1))  # 14 or 15: the adult boundary
-    assert (years.value, months.value) == (None, None)
-    years, _ = age_facts({"id": "p", "birthDate": "2011-03"}, date(2026, 6, 1))
-    assert years.value == 15
+    birth = read_birth({"id": "p", "birthDate": "2011"}, date(2026, 6, 1))  # 14 or 15: the adult boundary
+    assert (birth.years.value, birth.months.value) == (None, None)
+    assert read_birth({"id": "p", "birthDate": "2011-03"}, date(2026, 6, 1)).years.value == 15
 
 
 @pytest.mark.parametrize("born", ["9999-12-31", "1900-01-01"])

@@ -7,7 +7,7 @@ age at the order's start.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.body import body_size
@@ -62,8 +62,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     other_drafts = well_formed_only(other_drafts)
     resolve = _memoized(record.resolve)
     start = group_start(orders, today)
-    birth_date = plausible_birth_date(record.patient, start)
-    years, months = age_facts(record.patient, start)
+    birth = read_birth(record.patient, start)
     attestations = Attestations.from_record(record)
     diagnosis = read_diagnosis(record, attestations)
     draft_ids = {str(o.get("id")) for o in orders}
@@ -79,13 +78,13 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     fields: dict[str, Any] = dict(
         start_date=start,
         cycle=cycle,
-        body=body_size(record, start, years.value, observations),
-        age_years=years,
-        age_months=months,
+        body=body_size(record, start, birth.years.value, observations),
+        age_years=birth.years,
+        age_months=birth.months,
         all_diagnosis=diagnosis.all_diagnosis,
         lymphoblastic_lymphoma=diagnosis.lymphoblastic_lymphoma,
         b_lineage=diagnosis.lineage_with_cd19(labs.cd19_positive),
-        infant_all=diagnosis.infant_all(birth_date),
+        infant_all=diagnosis.infant_all(birth.date),
         disease_status=diagnosis.status_as_of(course_start),
         therapy_phase=therapy_phase(course_start, diagnosis, labs, attestations),
         remission_number=diagnosis.remission_number(course_start),
@@ -112,30 +111,32 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     return ClinicalFacts(**fields, attested_items=_attested_items(fields))
 
 
-def age_facts(patient: dict[str, Any] | None, start: date) -> tuple[Fact[int], Fact[int]]:
+class Birth(NamedTuple):
+    """The birthDate as the facts use it: `date` for the infant-ALL test, the age in completed years and months."""
+
+    date: date | None
+    years: Fact[int]
+    months: Fact[int]
+
+
+def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
     """Completed years and months at `start` (calendar arithmetic: a month is complete on the same day-of-month).
     A partial birthDate (year or year-month) gives the age only when every day it may stand for gives the same
-    one (born "1980-05" is 46 on 2026-12-01); otherwise the age is unknown rather than guessed."""
+    one (born "1980-05" is 46 on 2026-12-01); otherwise the age is unknown rather than guessed. `date` is the
+    birthDate's first day, unless it cannot be this patient's at `start`."""
     if patient is None:
-        return Fact(received=False), Fact(received=False)
+        return Birth(None, Fact(received=False), Fact(received=False))
     raw = patient.get("birthDate")
     earliest, latest = parse_date(raw), parse_end_date(raw)
     problem = _birth_date_problem(raw, earliest, latest, start)
     if problem or earliest is None or latest is None:
-        return Fact(note=problem), Fact(note=problem)
+        return Birth(None, Fact(note=problem), Fact(note=problem))
     oldest, youngest = _months_between(earliest, start), _months_between(latest, start)
     evidence = (f"Patient/{patient.get('id', '')}",)
     note = f"born {raw}"
     years = Fact(oldest // 12, evidence, note=note) if oldest // 12 == youngest // 12 else Fact()
     months = Fact(oldest, evidence, note=note) if oldest == youngest else Fact()
-    return years, months
-
-
-def plausible_birth_date(patient: dict[str, Any] | None, start: date) -> date | None:
-    """The birthDate (its first day when partial), unless it cannot be this patient's at `start`."""
-    raw = (patient or {}).get("birthDate")
-    earliest, latest = parse_date(raw), parse_end_date(raw)
-    return None if _birth_date_problem(raw, earliest, latest, start) else earliest
+    return Birth(earliest, years, months)
 
 
 def _birth_date_problem(raw: Any, earliest: date | None, latest: date | None, start: date) -> str:
