@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from cds_service.facts.codes import parse_datetime, ref, to_decimal
+from cds_service.questionnaire import ITEMS
 from cds_service.record import PatientRecord
 
 QUESTIONNAIRE_SUFFIX = "Questionnaire/blinatumomab-coverage-attestation"
@@ -19,28 +20,11 @@ _USABLE_STATUSES = frozenset({"completed", "amended"})
 
 AnswerValue = bool | int | Decimal | str
 
-# The answer type and, for coded strings, the vocabulary of each known item; an answer outside these is ignored
-# (unparseable), never guessed. Unknown linkIds accept any supported type.
-_BOOLEAN_ITEMS = (
-    "complete-response-to-induction", "induction-ino-mini-hyper-cvd", "multiagent-chemo-candidate", "mrd-unavailable",
-    "ph-positive", "b-cell-precursor", "diagnosed-before-age-1", "tki-failure", "prior-authorization-on-file",
-    "unacceptable-toxicity", "response-or-stabilization", "compendia-supported-use",
-)
-_VOCABULARIES = {
-    "therapy-phase": frozenset({"induction", "consolidation", "maintenance", "relapsed-refractory"}),
-    "combination": frozenset({
-        "single-agent", "with-tki", "with-ino-mini-hyper-cvd", "alternating-with-pomp", "with-interfant",
-        "with-multiagent-chemo",
-    }),
-    "end-of-consolidation-response": frozenset({"complete", "less-than-complete"}),
-}
-_ITEM_TYPES: dict[str, type] = {
-    **{link_id: bool for link_id in _BOOLEAN_ITEMS},
-    **{link_id: str for link_id in _VOCABULARIES},
-    "cycle-number": int,
-    "remission-number": int,
-    "mrd-percent": Decimal,
-}
+# The answer type and, for coded strings, the vocabulary of each item of the Questionnaire; an answer outside these
+# is ignored (unparseable), never guessed. Unknown linkIds accept any supported type.
+_TYPES = {"boolean": bool, "choice": str, "integer": int, "decimal": Decimal}
+_ITEM_TYPES: dict[str, type] = {link_id: _TYPES[kind] for link_id, kind, _, _ in ITEMS}
+_VOCABULARIES = {link_id: frozenset(options) for link_id, _, _, options in ITEMS if options}
 
 
 @dataclass(frozen=True)
@@ -85,9 +69,6 @@ class Attestations:
             if authored_since is None or dated.answer.authored >= authored_since:
                 return dated.answer
         return None
-
-    def link_ids(self) -> list[str]:
-        return sorted(self._answers)
 
 
 def _usable(response: dict[str, Any], patient_id: str | None) -> bool:
