@@ -13,7 +13,7 @@ import pytest
 from cds_service.cards import decision_card, no_plan_card
 from cds_service.coverage_info import check_crd_invariants, coverage_information_action
 from cds_service.decision import Decision
-from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact
+from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import evaluate_policy, load_policy
 from cds_service.verdict import Verdict
 
@@ -28,10 +28,11 @@ DOMAINS: dict[str, tuple[Any, ...]] = {
                     "with-interfant", "with-multiagent-chemo", None),
     "end_of_consolidation_response": ("complete", "less-than-complete", None),
     "remission_number": (1, 2, 3, None),
+    "mrd_percent": (Measured(Decimal("0.5")), Measured(Decimal("0.01"), "<"), Measured(None, positive=True), None),
     **{name: BOOLEAN for name in (
         "all_diagnosis", "lymphoblastic_lymphoma", "b_lineage", "infant_all", "complete_response_to_induction",
         "induction_ino_mini_hyper_cvd", "ph_positive", "mrd_detectable", "mrd_persistent_or_rising",
-        "mrd_at_least_0_1_percent", "mrd_unavailable", "cd19_positive", "tki_failure", "multiagent_chemo_candidate",
+        "mrd_unavailable", "cd19_positive", "tki_failure", "multiagent_chemo_candidate",
         "response_or_stabilization", "prior_authorization_on_file", "compendia_supported_use")},
     "live_vaccine_in_window": (False, False, False, True, None),
     "unacceptable_toxicity": (False, False, True, None),

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact
+from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import PolicyFileError, evaluate_policy, load_policy, parse_policy, policy_ids
 from cds_service.verdict import Verdict
 
@@ -251,6 +251,28 @@ def test_boolean_test_does_not_match_an_integer() -> None:
                           remission_number=Fact(1))
     decision = evaluate_policy(policy(text), facts, Doses(), Fact(False))
     assert next(c for c in decision.criteria if c.id == "first.phase").status == "not-met"
+
+
+@pytest.mark.parametrize(("reported", "at_least", "at_most"), [
+    (Measured(Decimal("0.05")), "met", "not-met"),
+    (Measured(Decimal("0.01")), "met", "met"),
+    (Measured(Decimal("0.005")), "not-met", "met"),
+    (Measured(Decimal("0.01"), "<"), "not-met", "met"),  # not detected at a sensitivity of 0.01
+    (Measured(Decimal("0.1"), "<"), "unknown", "unknown"),  # a test too insensitive to say
+    (Measured(Decimal("0.005"), ">"), "unknown", "unknown"),
+    (Measured(Decimal("0.01"), ">="), "met", "unknown"),
+    (Measured(Decimal("0.01"), ">"), "met", "not-met"),
+    (Measured(None, positive=True), "unknown", "unknown"),  # detected, no value
+    (Measured(None, positive=False), "not-met", "met"),
+])
+def test_a_threshold_on_a_reported_value_is_three_valued(reported: Measured, at_least: str, at_most: str) -> None:
+    for op, expected in (("at_least", at_least), ("at_most", at_most)):
+        text = THIRD_PAYER.replace('fact = "mrd_detectable", equals = true', f'fact = "mrd_percent", {op} = 0.01')
+        facts = ClinicalFacts(start_date=START, cycle=CycleInfo(number=Fact(1), start=START, course_start=START),
+                              body=BodySize(), ph_positive=Fact(False), mrd_percent=Fact(reported))
+        decision = evaluate_policy(policy(text), facts, Doses(), Fact(False))
+        found = next(r for r in decision.indications if r.id == "second").criteria
+        assert next(c for c in found if c.id == "second.ph-or-mrd").status == expected, op
 
 
 def test_extension_has_the_contract_keys_and_unique_ids() -> None:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from decimal import Decimal
 
 import pytest
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.labs import Labs, read_labs
-from cds_service.facts.model import Fact
+from cds_service.facts.model import Fact, Measured
 from cds_service.record import PatientRecord
 
 LOINC = "http://loinc.org"
@@ -100,7 +101,7 @@ def labs(*observations: dict, received: bool = True, answers: dict | None = None
 def test_mrd_normalisation_comparators_and_qualitative(value, detectable, at_least):
     found = labs(mrd("m1", "2026-09-20", **value))
     assert found.mrd_detectable.value is detectable
-    assert found.mrd_at_least_0_1_percent.value is at_least
+    assert _at_least_0_1_percent(found) is at_least
     assert found.mrd_detectable.evidence == ("Observation/m1",)
 
 
@@ -108,7 +109,13 @@ def test_mrd_exact_arithmetic_and_note():
     found = labs(mrd("m1", "2026-09-20", **qty(0.1)))
     assert found.mrd_detectable.note == "MRD 0.1% (2026-09-20)"
     # 0.1 % as a float is not exactly 0.001; the Decimal path must still reach the threshold exactly
-    assert found.mrd_at_least_0_1_percent.value is True
+    assert _at_least_0_1_percent(found) is True
+
+
+def _at_least_0_1_percent(found: Any) -> bool | None:
+    """Florida Blue's reading of the latest MRD (Position 1.b.i)."""
+    measured = found.mrd_percent.value
+    return None if measured is None else measured.at_least(Decimal("0.1"))
 
 
 def test_mrd_latest_by_effective_date_and_status_filter():
@@ -152,8 +159,8 @@ def test_mrd_persistent_or_rising():
 def test_attested_mrd_percent_only_without_results():
     answer = {"mrd-percent": {"valueDecimal": 0.2}}
     attested = labs(answers=answer)
-    assert attested.mrd_at_least_0_1_percent == Fact(True, ("QuestionnaireResponse/qr",), attested=True,
-                                                     note="MRD 0.2% attested")
+    assert attested.mrd_percent == Fact(Measured(Decimal("0.200")), ("QuestionnaireResponse/qr",), attested=True,
+                                        note="MRD 0.2% attested")
     assert attested.mrd_detectable.value is True
     assert labs(answers={"mrd-percent": {"valueDecimal": 0}}).mrd_detectable.value is False
     with_result = labs(mrd("m", "2026-09-01", **NEGATIVE), answers=answer)
@@ -180,7 +187,7 @@ def test_mrd_criteria_read_the_results_by_the_course_start_and_response_reads_la
     found = labs(mrd("earlier", "2026-08-01", **qty(0.3)), before, during)
     assert found.mrd_detectable == Fact(True, ("Observation/before",),
                                         note="MRD 0.5% (2026-09-20), the latest by the course start 2026-10-01")
-    assert found.mrd_at_least_0_1_percent.value is True and found.mrd_persistent_or_rising.value is True
+    assert _at_least_0_1_percent(found) is True and found.mrd_persistent_or_rising.value is True
     assert found.mrd_unavailable.value is False
     assert found.response_or_stabilization.evidence == ("Observation/during",)
     only_later = labs(during, answers={"mrd-percent": {"valueDecimal": 0.2}})

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact
+from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import evaluate_policy, load_policy
 from cds_service.verdict import Verdict
 
@@ -45,21 +45,22 @@ def decide(values: dict[str, Any], prior_approval: bool = False) -> Any:
     return evaluate_policy(POLICY, facts, doses, Fact(prior_approval))
 
 
+MRD_0_5, MRD_0_05 = Measured(Decimal("0.5")), Measured(Decimal("0.05"))  # % of cells
 B_ALL = dict(all_diagnosis=True, b_lineage=True, cd19_positive=True, lymphoblastic_lymphoma=False)
 BASELINES: dict[str, dict[str, Any]] = {
-    "fb-mrd-positive": dict(B_ALL, mrd_at_least_0_1_percent=True, therapy_phase="consolidation"),
+    "fb-mrd-positive": dict(B_ALL, mrd_percent=MRD_0_5, therapy_phase="consolidation"),
     "fb-relapsed-refractory-ph-negative": dict(B_ALL, therapy_phase="relapsed-refractory", ph_positive=False),
     "fb-relapsed-refractory-ph-positive": dict(B_ALL, therapy_phase="relapsed-refractory", ph_positive=True,
                                                tki_failure=True),
     "fb-induction-ph-positive-tki": dict(B_ALL, therapy_phase="induction", ph_positive=True, combination="with-tki"),
-    "fb-consolidation-maintenance": dict(B_ALL, therapy_phase="maintenance", mrd_at_least_0_1_percent=False),
+    "fb-consolidation-maintenance": dict(B_ALL, therapy_phase="maintenance", mrd_percent=MRD_0_05),
     "fb-other-compendia": dict(all_diagnosis=False, lymphoblastic_lymphoma=True, compendia_supported_use=True),
     "fb-continuation": dict(prior_authorization_on_file=True),
 }
 NOT_MET: dict[str, dict[str, Any]] = {
     "b-cell-precursor-all": {"all_diagnosis": False, "lymphoblastic_lymphoma": True},
     "cd19-positive": {"cd19_positive": False},
-    "mrd-at-least-0-1-percent": {"mrd_at_least_0_1_percent": False},
+    "mrd-at-least-0-1-percent": {"mrd_percent": MRD_0_05},
     "relapsed-refractory-phase": {"therapy_phase": "consolidation"},
     "ph-negative": {"ph_positive": True},
     "ph-positive": {"ph_positive": False},
@@ -127,7 +128,7 @@ def test_cd19_negative_is_not_met() -> None:
 
 
 def test_no_compendia_attestation_does_not_ask_for_one() -> None:
-    decision = decide({**BASELINES["fb-mrd-positive"], "mrd_at_least_0_1_percent": None,
+    decision = decide({**BASELINES["fb-mrd-positive"], "mrd_percent": None,
                        "therapy_phase": "induction", "ph_positive": False})
     assert decision.decision == "information-needed"
     assert "attestation of an FDA-labeled or NCCN 1/2A use" not in decision.missing

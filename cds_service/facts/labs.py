@@ -10,22 +10,22 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.codes import concept_text, effective_datetime, ref, to_decimal
 from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
-from cds_service.facts.model import Fact
+from cds_service.facts.model import Fact, Measured
 from cds_service.facts.observations import ObservationIndex, trusted
 from cds_service.record import PatientRecord
 from cds_service.valuesets import ValueSets, get_valuesets
 
-FLORIDA_BLUE_MRD_THRESHOLD = Decimal("0.001")  # 0.1 % of cells, as a fraction
 # UCUM unit -> divisor to a fraction of cells
 # Keys lower-case: a unit without a UCUM code is often the word a lab system prints ("percent").
 _MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
 _UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million", "1": ""}
 _NUMERIC_STRING = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(%)?\s*$")
+T = TypeVar("T")
 _CD19_SEGMENT_END = re.compile(r"[,;/]|\bcd\d")
 
 
@@ -53,16 +53,10 @@ class _Result:
             return False
         return self.fraction > 0 or self.comparator == ">"
 
-    def at_least(self, threshold: Decimal) -> bool | None:
-        """Whether the value is >= threshold; a qualitative positive has no value, so it cannot say."""
-        if self.fraction is None:
-            return False if self.positive is False else None
-        value, comparator = self.fraction, self.comparator
-        if comparator in ("<", "<="):  # not detected at that sensitivity (fhir-data-profile.md §Labs)
-            return False if value <= threshold else None
-        if comparator in (">", ">="):
-            return True if value >= threshold else None
-        return value >= threshold
+    def measured_percent(self) -> Measured:
+        """The MRD result in percent of cells, as reported, for the policies' thresholds."""
+        percent = None if self.fraction is None else self.fraction * 100
+        return Measured(percent, self.comparator, self.positive)
 
     def bounds(self) -> tuple[Decimal | None, Decimal | None]:
         """(lowest, highest) value the result allows; None = unbounded or unknown."""
@@ -89,8 +83,7 @@ class Labs:
         self._attestations = attestations
         self.ph_positive = _ph_status(results, course_start, received, attestations)
         self.mrd_detectable = self._mrd_fact(self._mrd_at_start, lambda r: r.detectable())
-        self.mrd_at_least_0_1_percent = self._mrd_fact(self._mrd_at_start,
-                                                       lambda r: r.at_least(FLORIDA_BLUE_MRD_THRESHOLD))
+        self.mrd_percent = self._mrd_fact(self._mrd_at_start, _Result.measured_percent)
         self.mrd_persistent_or_rising = self._persistent_or_rising()
         self.mrd_unavailable = self._unavailable()
         self.cd19_positive = _latest_fact(results["cd19"], received, "no CD19 result on blasts")
@@ -104,7 +97,7 @@ class Labs:
         """The MRD results dated on or before `day`, oldest first."""
         return [r for r in self._mrd if r.day <= day]
 
-    def _mrd_fact(self, results: list[_Result], reading: Callable[[_Result], bool | None]) -> Fact[bool]:
+    def _mrd_fact(self, results: list[_Result], reading: Callable[[_Result], T | None]) -> Fact[T]:
         if results:
             latest = results[-1]
             return Fact(reading(latest), (latest.reference,), note=f"MRD {latest.shown} ({latest.day}){self._as_of()}")

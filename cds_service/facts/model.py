@@ -32,6 +32,39 @@ UNKNOWN_FACT: Fact = Fact()
 
 
 @dataclass(frozen=True)
+class Measured:
+    """A result as the lab reported it, for the threshold tests of policy files (`at_least`, `at_most`): a value
+    with its comparator, or only a qualitative reading. "<0.01" (or "<=0.01") is "not detected at a sensitivity of
+    0.01" (fhir-data-profile.md §Labs); a qualitative positive has no value, so it decides no threshold."""
+
+    value: Decimal | None  # None: qualitative only
+    comparator: str = ""  # "", "<", "<=", ">", ">="
+    positive: bool | None = None  # the qualitative reading, used when there is no value
+
+    def at_least(self, threshold: Decimal) -> bool | None:
+        """Whether the result is >= threshold; None when the report cannot say."""
+        if self.value is None:
+            return False if self.positive is False else None
+        if self.comparator in ("<", "<="):
+            return False if self.value <= threshold else None
+        if self.comparator in (">", ">="):
+            return True if self.value >= threshold else None
+        return self.value >= threshold
+
+    def at_most(self, threshold: Decimal) -> bool | None:
+        """Whether the result is <= threshold; None when the report cannot say."""
+        if self.value is None:
+            return True if self.positive is False else None
+        if self.comparator in ("<", "<="):
+            return True if self.value <= threshold else None
+        if self.comparator == ">":
+            return False if self.value >= threshold else None
+        if self.comparator == ">=":
+            return False if self.value > threshold else None
+        return self.value <= threshold
+
+
+@dataclass(frozen=True)
 class CycleInfo:
     """Where the order sits in the patient's blinatumomab history (fhir-data-profile.md §Course and cycles)."""
 
@@ -79,7 +112,7 @@ class ClinicalFacts:
     ph_positive: Fact[bool] = UNKNOWN_FACT  # True Ph+, False Ph- (both breakpoints tested negative), None unknown
     mrd_detectable: Fact[bool] = UNKNOWN_FACT  # latest MRD: True detectable, False undetectable (Aspirus reading)
     mrd_persistent_or_rising: Fact[bool] = UNKNOWN_FACT
-    mrd_at_least_0_1_percent: Fact[bool] = UNKNOWN_FACT  # Florida Blue reading (needs a value)
+    mrd_percent: Fact[Measured] = UNKNOWN_FACT  # latest MRD, % of cells: thresholds are the policies' (at_least)
     mrd_unavailable: Fact[bool] = UNKNOWN_FACT  # True only when explicit (dataAbsentReason or attested)
     cd19_positive: Fact[bool] = UNKNOWN_FACT  # latest blast immunophenotype (lab result only, never attested)
     # Medications, at the order's start

@@ -15,14 +15,14 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
 from operator import attrgetter
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from cds_service.decision import (
     CLINICAL, INFO_NEEDED, KINDS, MEETS, NOT_MET_DECISION, CriterionResult, Decision, DecisionCode,
     IndicationResult,
 )
 from cds_service.dosing.api import SCHEDULES, DoseChecks, QuantityLimit
-from cds_service.facts.model import ClinicalFacts, Fact
+from cds_service.facts.model import ClinicalFacts, Fact, Measured
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict, all_of, any_of
 
 POLICY_DIR = Path(__file__).resolve().parent
@@ -299,12 +299,14 @@ def _fact_reader(name: str) -> Callable[[_Context], Fact]:
     return lambda ctx: read(ctx.facts)
 
 
-def _compile_fact(read: Callable[[_Context], Fact], matches: Callable[[Any], bool], attested_to_exclude: bool) -> Test:
+def _compile_fact(read: Callable[[_Context], Fact], matches: Callable[[Any], bool | None],
+                  attested_to_exclude: bool) -> Test:
     def fact_test(ctx: _Context) -> _Outcome:
         fact = read(ctx)
-        if fact.value is None:
+        matched = None if fact.value is None else matches(fact.value)
+        if matched is None:  # no value, or a value that cannot decide the threshold (a qualitative positive MRD)
             return _Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested, fact.missing)
-        status = MET if matches(fact.value) else NOT_MET
+        status = MET if matched else NOT_MET
         if status == NOT_MET and attested_to_exclude and not fact.attested:
             # A use the record never shows (fhir-data-profile.md: attested, else unknown) is not ruled out by an
             # inferred value: asking for the attestation, never an auto-denial.
@@ -313,20 +315,34 @@ def _compile_fact(read: Callable[[_Context], Fact], matches: Callable[[Any], boo
     return fact_test
 
 
-def _matcher(test: Mapping[str, Any]) -> Callable[[Any], bool]:
+def _matcher(test: Mapping[str, Any]) -> Callable[[Any], bool | None]:
     checks = [(op, test[op]) for op in _COMPARATORS if op in test]
     if len(checks) == 1:
         op, expected = checks[0]
         return lambda value: _compare(value, op, expected)
-    return lambda value: all(_compare(value, op, expected) for op, expected in checks)
+    return lambda value: _all_true(_compare(value, op, expected) for op, expected in checks)
 
 
-def _compare(value: Any, op: str, expected: Any) -> bool:
+def _all_true(answers: Iterable[bool | None]) -> bool | None:
+    """Three-valued AND: False if any is False, else None if any cannot say."""
+    found: bool | None = True
+    for answer in answers:
+        if answer is False:
+            return False
+        if answer is None:
+            found = None
+    return found
+
+
+def _compare(value: Any, op: str, expected: Any) -> bool | None:
     if op == "equals":
         # True must not equal 1: a boolean test only matches a boolean fact.
         return value == expected and isinstance(value, bool) == isinstance(expected, bool)
     if op == "in":
         return any(_compare(value, "equals", option) for option in expected)
+    if isinstance(value, Measured):
+        threshold = Decimal(str(expected))
+        return value.at_least(threshold) if op == "at_least" else value.at_most(threshold)
     if op == "at_least":
         return value >= expected
     return value <= expected
