@@ -10,10 +10,12 @@ from flask_cors import CORS
 from cds_service import routes
 from cds_service.audit import AuditStore
 from cds_service.auth import JwtVerifier
-from cds_service.config import Settings
+from cds_service.config import ConfigError, Settings
+from cds_service.facts.coverage import routed_policy_ids
 from cds_service.feedback import feedback_blueprint
 from cds_service.http_errors import register_error_handlers
 from cds_service.metrics import Metrics, metrics_blueprint
+from cds_service.policies import check_policies
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """The app for `settings` (default: from the environment). Opens the audit database, which closes at exit."""
     settings = settings or Settings.from_env()
     _configure_logging(settings.log_level)
+    _check_clinical_data()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in the order the spec shows them
@@ -45,6 +48,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     # the collector's view, so that full collections stop re-scanning it (they paused a request for ~20 ms).
     gc.freeze()
     return app
+
+
+def _check_clinical_data() -> None:
+    """Read the value sets and policy files now: a mistake in them stops the start-up with a message, instead of
+    failing the first order of that plan with an "evaluation failed" card."""
+    try:
+        check_policies(routed_policy_ids())
+    except ValueError as exc:  # PolicyFileError, and the value sets' errors (a missing CDS_VALUESET_DIR, bad JSON)
+        raise ConfigError(str(exc)) from exc
 
 
 def _verifier(settings: Settings, store: AuditStore) -> JwtVerifier | None:

@@ -243,16 +243,6 @@ def test_gate_met_evaluates_only_the_gated_indication() -> None:
     assert (decision.decision, decision.request_type) == ("meets-criteria", "renewal")
 
 
-def test_boolean_test_does_not_match_an_integer() -> None:
-    text = THIRD_PAYER.replace('fact = "therapy_phase"\n  in = ["consolidation", "maintenance"]',
-                               'fact = "remission_number"\n  equals = true')
-    facts = ClinicalFacts(start_date=START, cycle=CycleInfo(number=Fact(1), start=START, course_start=START),
-                          body=BodySize(), age_years=Fact(40), live_vaccine_in_window=Fact(False),
-                          remission_number=Fact(1))
-    decision = evaluate_policy(policy(text), facts, Doses(), Fact(False))
-    assert next(c for c in decision.criteria if c.id == "first.phase").status == "not-met"
-
-
 @pytest.mark.parametrize(("reported", "at_least", "at_most"), [
     (Measured(Decimal("0.05")), "met", "not-met"),
     (Measured(Decimal("0.01")), "met", "met"),
@@ -293,6 +283,17 @@ def test_extension_has_the_contract_keys_and_unique_ids() -> None:
     ('at_least = 18', 'greater = 18', "unknown keys"),
     ('anchor = "order", months = 1', 'anchor = "moon", months = 1', "anchor"),
     ('label_schedule = "standard"\n', '', "needs the indication's label_schedule"),
+    # Values that could never match, silently: checked against the fact's type and vocabulary.
+    ('in = ["consolidation", "maintenance"]', 'in = ["consolidation", "maintainance"]', "therapy_phase is one of"),
+    ('in = ["consolidation", "maintenance"]', 'in = "maintenance"', "'in' needs a list"),
+    ('fact = "therapy_phase"', 'fact = "remission_number"', "remission_number is a whole number"),
+    ('fact = "compendia_supported_use"\n  equals = true', 'fact = "compendia_supported_use"\n  equals = "yes"',
+     "compendia_supported_use is true or false"),
+    ('fact = "compendia_supported_use"\n  equals = true', 'fact = "compendia_supported_use"\n  equals = 1',
+     "compendia_supported_use is true or false"),
+    ('fact = "age_years"\nat_least = 18', 'fact = "age_years"\nat_least = true', "has no order"),
+    ('fact = "age_years"\nat_least = 18', 'fact = "mrd_percent"\nequals = 0.1', "lab result: compare it with"),
+    ('fact = "age_years"\nat_least = 18', 'fact = "start_date"\nat_least = 18', "unknown fact"),
 ])
 def test_policy_file_mistakes_are_caught_at_load(old: str, new: str, message: str) -> None:
     assert old in THIRD_PAYER

@@ -21,6 +21,11 @@ class PayerMatch:
     payer_name: str
 
 
+def routed_policy_ids() -> frozenset[str]:
+    """Every policy id the payer routing (the payers value set, with CDS_VALUESET_DIR's entries) can choose."""
+    return frozenset(get_valuesets()[PAYERS].policies.values())
+
+
 def _in_force(coverage: dict[str, Any], start: date) -> bool:
     if coverage.get("status") != "active":
         return False

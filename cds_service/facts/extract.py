@@ -18,7 +18,7 @@ from cds_service.facts.immunizations import live_vaccine_in_window
 from cds_service.facts.labs import read_labs
 from cds_service.facts.medications import (combination, induction_ino_mini_hyper_cvd, multiagent_chemo_candidate,
                                            read_med_orders, tki_failure)
-from cds_service.facts.model import ClinicalFacts, Fact
+from cds_service.facts.model import ATTESTED_BY, ClinicalFacts, Fact
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.order import group_start
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
@@ -29,28 +29,6 @@ from cds_service.record import PatientRecord, Resolver
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 120  # an older birth date is a placeholder for an unknown one
 
-# ClinicalFacts field -> the attestation linkId that can decide it (for `attested_items`).
-_LINK_IDS = {
-    "b_lineage": "b-cell-precursor",
-    "infant_all": "diagnosed-before-age-1",
-    "therapy_phase": "therapy-phase",
-    "remission_number": "remission-number",
-    "complete_response_to_induction": "complete-response-to-induction",
-    "induction_ino_mini_hyper_cvd": "induction-ino-mini-hyper-cvd",
-    "end_of_consolidation_response": "end-of-consolidation-response",
-    "ph_positive": "ph-positive",
-    "mrd_detectable": "mrd-percent",
-    "mrd_persistent_or_rising": "mrd-percent",
-    "mrd_percent": "mrd-percent",
-    "mrd_unavailable": "mrd-unavailable",
-    "combination": "combination",
-    "tki_failure": "tki-failure",
-    "multiagent_chemo_candidate": "multiagent-chemo-candidate",
-    "unacceptable_toxicity": "unacceptable-toxicity",
-    "response_or_stabilization": "response-or-stabilization",
-    "prior_authorization_on_file": "prior-authorization-on-file",
-    "compendia_supported_use": "compendia-supported-use",
-}
 
 
 def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: date,
@@ -166,7 +144,7 @@ def _attested(attestations: Attestations, link_id: str) -> Fact[Any]:
 
 def _attested_items(fields: dict[str, Any]) -> tuple[str, ...]:
     """The linkIds whose answers decided one of the ClinicalFacts `fields`."""
-    used = [link for name, link in _LINK_IDS.items() if fields[name].attested]
+    used = [link for name, link in ATTESTED_BY.items() if fields[name].attested]
     if fields["cycle"].number.attested:
         used.append("cycle-number")
     return tuple(dict.fromkeys(used))

@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Generic, TypeVar
 
+from cds_service.questionnaire import ITEMS
+
 T = TypeVar("T")
 
 
@@ -29,6 +31,36 @@ class Fact(Generic[T]):
 
 
 UNKNOWN_FACT: Fact = Fact()
+
+# ClinicalFacts field -> the attestation linkId that can decide it (for `attested_items`).
+ATTESTED_BY = {
+    "b_lineage": "b-cell-precursor",
+    "infant_all": "diagnosed-before-age-1",
+    "therapy_phase": "therapy-phase",
+    "remission_number": "remission-number",
+    "complete_response_to_induction": "complete-response-to-induction",
+    "induction_ino_mini_hyper_cvd": "induction-ino-mini-hyper-cvd",
+    "end_of_consolidation_response": "end-of-consolidation-response",
+    "ph_positive": "ph-positive",
+    "mrd_detectable": "mrd-percent",
+    "mrd_persistent_or_rising": "mrd-percent",
+    "mrd_percent": "mrd-percent",
+    "mrd_unavailable": "mrd-unavailable",
+    "combination": "combination",
+    "tki_failure": "tki-failure",
+    "multiagent_chemo_candidate": "multiagent-chemo-candidate",
+    "unacceptable_toxicity": "unacceptable-toxicity",
+    "response_or_stabilization": "response-or-stabilization",
+    "prior_authorization_on_file": "prior-authorization-on-file",
+    "compendia_supported_use": "compendia-supported-use",
+}
+_OPTIONS = {link_id: frozenset(options) for link_id, _, _, options in ITEMS if options}
+# The values each string-valued fact takes (the Questionnaire's answer options where it asks the item), against which
+# policy files are checked when loaded.
+VOCABULARIES: dict[str, frozenset[str]] = {
+    "disease_status": frozenset({"relapsed", "refractory", "remission", "active"}),
+    **{fact: _OPTIONS[link_id] for fact, link_id in ATTESTED_BY.items() if link_id in _OPTIONS},
+}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
 """Payer policies as data (one TOML file per policy) and the engine that evaluates them."""
-from cds_service.policies.engine import Policy, PolicyFileError, evaluate_policy, load_policy, parse_policy, policy_ids
+from cds_service.policies.engine import (Policy, PolicyFileError, check_policies, evaluate_policy, load_policy,
+                                         parse_policy, policy_ids)
 
-__all__ = ["Policy", "PolicyFileError", "evaluate_policy", "load_policy", "parse_policy", "policy_ids"]
+__all__ = ["Policy", "PolicyFileError", "check_policies", "evaluate_policy", "load_policy", "parse_policy", "policy_ids"]

@@ -8,27 +8,30 @@ from __future__ import annotations
 
 import calendar
 import json
+import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
 from operator import attrgetter
-from typing import Any, Callable, Iterable, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, get_args, get_origin, get_type_hints
 
 from cds_service.decision import (
     CLINICAL, INFO_NEEDED, KINDS, MEETS, NOT_MET_DECISION, CriterionResult, Decision, DecisionCode,
     IndicationResult,
 )
 from cds_service.dosing.api import SCHEDULES, DoseChecks, QuantityLimit
-from cds_service.facts.model import ClinicalFacts, Fact, Measured
+from cds_service.facts.model import VOCABULARIES, ClinicalFacts, Fact, Measured
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict, all_of, any_of
 
 POLICY_DIR = Path(__file__).resolve().parent
-# Facts the engine supplies itself, beside the fields of ClinicalFacts.
-CONTEXT_FACTS = ("prior_approval",)
-_FACT_NAMES = frozenset(f.name for f in fields(ClinicalFacts)) | frozenset(CONTEXT_FACTS)
+ENV_DIR = "CDS_POLICY_DIR"
+# The type of each fact's value: the Fact fields of ClinicalFacts, and what the engine supplies itself.
+_FACT_TYPES: dict[str, type] = {
+    name: get_args(hint)[0] for name, hint in get_type_hints(ClinicalFacts).items() if get_origin(hint) is Fact
+} | {"prior_approval": bool}
 _COMPARATORS = ("equals", "in", "at_least", "at_most")
 _TEST_KEYS = frozenset(("fact", "any", "all", "dose", "quantity", "cycle_at_most", "if_unknown", "mcg_per_day",
                         "id", "missing", "attested_to_exclude", *_COMPARATORS))
@@ -130,22 +133,52 @@ def _mentions_fact(test: Any, name: str) -> bool:
     return False
 
 
+def policy_files() -> dict[str, Path]:
+    """Policy id -> file: the files shipped with the service, then those of CDS_POLICY_DIR (an operator's plan, or
+    a newer version of a shipped policy: the same id replaces the shipped file)."""
+    files = {p.stem: p for p in POLICY_DIR.glob("*.toml")}
+    directory = os.environ.get(ENV_DIR, "")
+    if directory:
+        if not Path(directory).is_dir():
+            raise PolicyFileError(f"{ENV_DIR}={directory} is not a directory")
+        files |= {p.stem: p for p in Path(directory).glob("*.toml")}
+    return files
+
+
 def policy_ids() -> list[str]:
-    """The ids of the policy files shipped with the service."""
-    return sorted(p.stem for p in POLICY_DIR.glob("*.toml"))
+    """The ids of the policies this service applies."""
+    return sorted(policy_files())
 
 
 @lru_cache(maxsize=None)
 def load_policy(policy_id: str) -> Policy:
     """Read and check `<policy_id>.toml` once; later calls return the same Policy."""
-    path = POLICY_DIR / f"{policy_id}.toml"
-    if policy_id not in policy_ids():
+    path = policy_files().get(policy_id)
+    if path is None:
         raise KeyError(f"no policy file for {policy_id!r}")
-    with path.open("rb") as handle:
-        raw = tomllib.load(handle)
-    if raw.get("id") != policy_id:
-        raise PolicyFileError(f"{path.name}: id {raw.get('id')!r} does not match the file name")
-    return parse_policy(raw)
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+        if raw.get("id") != policy_id:
+            raise PolicyFileError(f"id {raw.get('id')!r} does not match the file name")
+        return parse_policy(raw)
+    except (KeyError, TypeError, ValueError) as exc:  # ValueError: TOML syntax and PolicyFileError
+        raise PolicyFileError(f"{path}: {_problem(exc)}") from exc
+
+
+def _problem(exc: Exception) -> str:
+    """A missing required key (KeyError) says only the key's name: say what it is."""
+    return f"required key {exc} missing" if isinstance(exc, KeyError) else str(exc)
+
+
+def check_policies(routed: Iterable[str]) -> None:
+    """Load every policy file and check that each policy id the payer routing names (`routed`) has one: a mistake
+    stops the service at start-up instead of failing the first order of that plan (PolicyFileError)."""
+    for policy_id in policy_ids():
+        load_policy(policy_id)
+    unknown = sorted(set(routed) - set(policy_ids()))
+    if unknown:
+        raise PolicyFileError(f"the payer routing (payers value set) names policies with no file: {unknown}")
 
 
 def parse_policy(raw: dict[str, Any]) -> Policy:
@@ -213,16 +246,46 @@ def _check_test(test: Mapping[str, Any], where: str) -> None:
     heads = [k for k in ("fact", "any", "all", "dose", "quantity", "cycle_at_most") if k in test]
     if unknown_keys or len(heads) != 1:
         raise PolicyFileError(f"{where}: a test needs exactly one of fact/any/all/dose/quantity/cycle_at_most")
-    if "fact" in test and test["fact"] not in _FACT_NAMES:
-        raise PolicyFileError(f"{where}: unknown fact {test['fact']!r}")
-    if "fact" in test and not any(k in test for k in _COMPARATORS):
-        raise PolicyFileError(f"{where}: a fact test needs equals, in, at_least or at_most")
+    if "fact" in test:
+        _check_fact_test(test, where)
     if test.get("dose") not in (None, "schedule", "ceiling"):
         raise PolicyFileError(f"{where}: dose must be 'schedule' or 'ceiling'")
     if test.get("if_unknown") not in (None, NOT_MET):
         raise PolicyFileError(f"{where}: if_unknown can only be 'not-met'")
     for sub in test.get("any", []) + test.get("all", []):
         _check_test(sub, f"{where}.{sub.get('id', '')}")
+
+
+def _check_fact_test(test: Mapping[str, Any], where: str) -> None:
+    """The comparisons must suit the fact's type: a misspelt vocabulary value would otherwise never match, silently."""
+    kind = _FACT_TYPES.get(test["fact"])
+    if kind is None:
+        raise PolicyFileError(f"{where}: unknown fact {test['fact']!r}")
+    if not any(k in test for k in _COMPARATORS):
+        raise PolicyFileError(f"{where}: a fact test needs equals, in, at_least or at_most")
+    if "in" in test and not isinstance(test["in"], list):
+        raise PolicyFileError(f"{where}: 'in' needs a list")
+    for op in (op for op in _COMPARATORS if op in test):
+        for value in test[op] if op == "in" else [test[op]]:
+            problem = _value_problem(test["fact"], kind, op, value)
+            if problem:
+                raise PolicyFileError(f"{where}: {op} {value!r}: {problem}")
+
+
+def _value_problem(fact: str, kind: type, op: str, value: Any) -> str:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if op in ("at_least", "at_most"):
+        return "" if kind in (int, Measured) and number else f"{fact} has no order to compare with a number"
+    if kind is Measured:
+        return f"{fact} is a lab result: compare it with at_least or at_most"
+    if kind is bool:
+        return "" if isinstance(value, bool) else f"{fact} is true or false"
+    if kind is int:
+        return "" if number and float(value).is_integer() else f"{fact} is a whole number"
+    vocabulary = VOCABULARIES.get(fact)
+    if vocabulary is not None and value not in vocabulary:
+        return f"{fact} is one of {sorted(vocabulary)}"
+    return ""
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -335,11 +398,10 @@ def _all_true(answers: Iterable[bool | None]) -> bool | None:
 
 
 def _compare(value: Any, op: str, expected: Any) -> bool | None:
-    if op == "equals":
-        # True must not equal 1: a boolean test only matches a boolean fact.
-        return value == expected and isinstance(value, bool) == isinstance(expected, bool)
+    if op == "equals":  # the values suit the fact's type: checked when the file is loaded
+        return bool(value == expected)
     if op == "in":
-        return any(_compare(value, "equals", option) for option in expected)
+        return value in expected
     if isinstance(value, Measured):
         threshold = Decimal(str(expected))
         return value.at_least(threshold) if op == "at_least" else value.at_most(threshold)

@@ -1,0 +1,110 @@
+"""A payer's policy as data: an operator adds a plan with a policy file (CDS_POLICY_DIR) and its payer identifiers
+(CDS_VALUESET_DIR), no code; mistakes in either stop the start-up with a message naming the file."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from cds_service.config import ConfigError
+from cds_service.policies import engine
+from cds_service.valuesets import ENV_DIR as VALUESET_DIR
+from cds_service.valuesets import reload_valuesets
+from tests.conftest import close_app, local_settings, make_app
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "fhir_examples" / "florida-blue-mrd-positive.json"
+SERVICE = "/cds-services/blinatumomab-coverage"
+
+
+@pytest.fixture
+def operator_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Path]]:
+    """(policy dir, value-set dir) set in the environment; the caches are reset before and after."""
+    policies, valuesets = tmp_path / "policies", tmp_path / "valuesets"
+    policies.mkdir()
+    valuesets.mkdir()
+    monkeypatch.setenv(engine.ENV_DIR, str(policies))
+    monkeypatch.setenv(VALUESET_DIR, str(valuesets))
+    engine.load_policy.cache_clear()
+    reload_valuesets()
+    yield policies, valuesets
+    monkeypatch.delenv(engine.ENV_DIR)
+    monkeypatch.delenv(VALUESET_DIR)
+    engine.load_policy.cache_clear()
+    reload_valuesets()
+
+
+def _example_plan(threshold: str = "0.01") -> str:
+    """Florida Blue's file as another plan would write it: its own id and name, MRD of 0.01% or more."""
+    text = (engine.POLICY_DIR / "florida-blue.toml").read_text(encoding="utf-8")
+    for old, new in (('id = "florida-blue"', 'id = "example-plan"'),
+                     ('payer_label = "Florida Blue"', 'payer_label = "Example Health Plan"'),
+                     ('fact = "mrd_percent"\n  at_least = 0.1', f'fact = "mrd_percent"\n  at_least = {threshold}')):
+        assert old in text
+        text = text.replace(old, new, 1)
+    return text
+
+
+def _route(valuesets: Path, policy_id: str) -> None:
+    routing = {"name": "payers", "codes": [], "text": [{"text": "example health plan", "policy": policy_id}]}
+    (valuesets / "payers.json").write_text(json.dumps(routing), encoding="utf-8")
+    reload_valuesets()  # read once per process, as the service does at start-up
+
+
+def _request(payer: str, mrd_percent: float) -> dict[str, Any]:
+    body = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    for entry in body["prefetch"]["coverage"]["entry"]:
+        entry["resource"]["payor"] = [{"display": payer}]
+    for entry in body["prefetch"]["observations"]["entry"]:
+        quantity = entry["resource"].get("valueQuantity", {})
+        if quantity.get("value") == 0.5:  # the example's MRD result
+            quantity["value"] = mrd_percent
+    return body
+
+
+def test_an_operator_adds_a_plan_with_a_policy_file_and_a_payer_entry(
+        tmp_path: Path, operator_dirs: tuple[Path, Path]) -> None:
+    policies, valuesets = operator_dirs
+    (policies / "example-plan.toml").write_text(_example_plan(), encoding="utf-8")
+    _route(valuesets, "example-plan")
+    app = make_app(local_settings(tmp_path))
+    try:
+        client = app.test_client()
+        decided = {payer: client.post(SERVICE, json=_request(payer, 0.05)).get_json()
+                   for payer in ("Example Health Plan", "Florida Blue")}
+    finally:
+        close_app(app)
+    example, florida = (_extension(decided[p]) for p in ("Example Health Plan", "Florida Blue"))
+    assert (example["policy"], example["decision"], example["indication"]) == (
+        "example-plan", "meets-criteria", "fb-mrd-positive")
+    # The same MRD of 0.05% is below Florida Blue's 0.1%: only the threshold in the file differs.
+    assert florida["policy"] == "florida-blue" and florida["indication"] != "fb-mrd-positive"
+
+
+def _extension(response: dict[str, Any]) -> dict[str, Any]:
+    """The contract's decision extension of the response's decision card."""
+    card = next(c for c in response["cards"] if "coverage-decision" in c.get("extension", {}))
+    return card["extension"]["coverage-decision"]
+
+
+@pytest.mark.parametrize(("plan", "message"), [
+    (_example_plan().replace('at_least = 0.01', 'at_least_ever = 0.01'), "example-plan.toml: .*unknown keys"),
+    (_example_plan().replace('payer_label = "Example Health Plan"\n', ''), "required key 'payer_label' missing"),
+    (_example_plan().replace('id = "example-plan"', 'id = "other"'), "does not match the file name"),
+    ("id = [", "example-plan.toml"),
+])
+def test_a_policy_file_mistake_stops_the_start_up(
+        tmp_path: Path, operator_dirs: tuple[Path, Path], plan: str, message: str) -> None:
+    policies, _ = operator_dirs
+    (policies / "example-plan.toml").write_text(plan, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        make_app(local_settings(tmp_path))
+
+
+def test_a_payer_routed_to_a_policy_with_no_file_stops_the_start_up(
+        tmp_path: Path, operator_dirs: tuple[Path, Path]) -> None:
+    _, valuesets = operator_dirs
+    _route(valuesets, "example-plna")
+    with pytest.raises(ConfigError, match="no file: \\['example-plna'\\]"):
+        make_app(local_settings(tmp_path))
