@@ -12,6 +12,7 @@ from cds_service import SERVICE_NAME
 from cds_service.decision import INFO_NEEDED, MEETS, NOT_MET_DECISION, CriterionResult, Decision, IndicationResult
 from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
 from cds_service.facts.model import ClinicalFacts
+from cds_service.policies import payer_labels
 from cds_service.questionnaire import QUESTIONS, questionnaire_url
 from cds_service.verdict import NOT_MET, UNKNOWN
 
@@ -52,7 +53,8 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
 def no_plan_card(order: dict[str, Any], coverage_received: bool = True) -> dict[str, Any]:
     """The info card for an order whose patient has no recognized payer: no decision is made. Whether the coverage
     data arrived at all changes what the card says (service-contract.md: it names data not received)."""
-    return _service_note(order, render_card("decision-no-plan.j2", coverage_received=coverage_received))
+    return _service_note(order, render_card("decision-no-plan.j2", coverage_received=coverage_received,
+                                                     plans=payer_labels()))
 
 
 def fault_card(order: dict[str, Any], hook_instance: str) -> dict[str, Any]:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cds_service import SERVICE_ID
+from cds_service import SERVICE_DESCRIPTION, SERVICE_ID, SERVICE_TITLE
 from cds_service.card_config import DEFAULT_MAX_CARDS
+from cds_service.policies import payer_labels
 from cds_service.prefetch import PREFETCH_TEMPLATES
 
 HOOKS = ("order-sign", "order-select")
@@ -54,11 +55,8 @@ def _service_entry(hook: str) -> dict[str, Any]:
     return {
         "hook": hook,
         "id": SERVICE_ID,
-        "title": "Blinatumomab (Blincyto) coverage requirements",
-        "description": (
-            "Checks a blinatumomab order against the patient's health plan policy (Aspirus Health Plan, Florida Blue) "
-            "and the label dose; returns the coverage decision, what to document, and dose or quantity corrections."
-        ),
+        "title": SERVICE_TITLE,
+        "description": SERVICE_DESCRIPTION.format(plans=", ".join(payer_labels())),
         "prefetch": dict(PREFETCH_TEMPLATES),
         "extension": {
             "davinci-crd.version": [CRD_VERSION],

@@ -301,6 +301,37 @@ def test_policy_file_mistakes_are_caught_at_load(old: str, new: str, message: st
         policy(THIRD_PAYER.replace(old, new, 1))
 
 
+QUANTITY = """
+[[universal]]
+id = "quantity"
+kind = "quantity"
+text = "Quantity"
+citation = "T9"
+missing = "quantity"
+quantity = {limit}
+"""
+
+
+@pytest.mark.parametrize("limit", [
+    "{ vials = 28, units = 980 }",
+    "{ vials = 28, units = 980, days = 42, days_continued = 84 }",
+    '{ vials = 28, units = 980, days = "42" }',
+    "{ vials = 28, units = 980, days = 0 }",
+    "{ vials = 28, units = 980, days = 42, weeks = 6 }",
+    "28",
+])
+def test_quantity_limit_mistakes_are_caught_at_load(limit: str) -> None:
+    with pytest.raises(PolicyFileError, match="quantity"):
+        policy(THIRD_PAYER + QUANTITY.format(limit=limit))
+
+
+def test_a_quantity_limit_with_one_window_for_every_cycle() -> None:
+    limit = policy(THIRD_PAYER + QUANTITY.format(limit="{ vials = 20, units = 700, days = 28 }")).quantity_limit
+    assert (limit.vials, limit.citation, limit.window(1), limit.window(9), limit.window(None)) == (20, "T9", 28, 28, 28)
+    aspirus = load_policy("aspirus-magellan").quantity_limit
+    assert (aspirus.window(5), aspirus.window(6), aspirus.window(None)) == (42, 84, 42)
+
+
 def test_shipped_policies_load_once() -> None:
     assert policy_ids() == ["aspirus-magellan", "florida-blue"]
     assert load_policy("florida-blue") is load_policy("florida-blue")

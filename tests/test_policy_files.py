@@ -72,7 +72,8 @@ def test_an_operator_adds_a_plan_with_a_policy_file_and_a_payer_entry(
     try:
         client = app.test_client()
         decided = {payer: client.post(SERVICE, json=_request(payer, 0.05)).get_json()
-                   for payer in ("Example Health Plan", "Florida Blue")}
+                   for payer in ("Example Health Plan", "Florida Blue", "Other Plan")}
+        discovery = client.get("/cds-services").get_json()
     finally:
         close_app(app)
     example, florida = (_extension(decided[p]) for p in ("Example Health Plan", "Florida Blue"))
@@ -80,6 +81,10 @@ def test_an_operator_adds_a_plan_with_a_policy_file_and_a_payer_entry(
         "example-plan", "meets-criteria", "fb-mrd-positive")
     # The same MRD of 0.05% is below Florida Blue's 0.1%: only the threshold in the file differs.
     assert florida["policy"] == "florida-blue" and florida["indication"] != "fb-mrd-positive"
+    # Where the service names the plans it supports, the new one is among them.
+    assert "Example Health Plan" in discovery["services"][0]["description"]
+    no_plan = decided["Other Plan"]["cards"][0]
+    assert no_plan["summary"].startswith("No supported health plan") and "Example Health Plan" in no_plan["detail"]
 
 
 def _extension(response: dict[str, Any]) -> dict[str, Any]:

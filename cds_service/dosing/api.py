@@ -20,13 +20,20 @@ SCHEDULES = ("relapsed-refractory", "standard", "interfant")
 
 @dataclass(frozen=True)
 class QuantityLimit:
-    """Aspirus II: vials and billing units per cycle window (days; days_continued for cycles 6-9)."""
+    """Vials and billing units (1 unit = 1 mcg) per cycle window of `days` (Aspirus II: 28 vials or 980 units per 42
+    days, per 84 days from cycle 6 on)."""
 
     vials: int
     units: int
     days: int
-    days_continued: int
-    continued_from_cycle: int
+    days_continued: int | None = None  # the window from cycle `continued_from_cycle` on
+    continued_from_cycle: int | None = None
+    citation: str = ""  # the policy section, for the quantity card
+
+    def window(self, cycle: int | None) -> int:
+        """The window in days of the order's cycle (the first one when the cycle number is unknown)."""
+        continued = self.continued_from_cycle is not None and cycle is not None and cycle >= self.continued_from_cycle
+        return self.days_continued if continued and self.days_continued is not None else self.days
 
 
 class DoseChecks(Protocol):

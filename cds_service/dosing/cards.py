@@ -92,7 +92,7 @@ def quantity_card(group: list[dict[str, Any]], facts: ClinicalFacts, limit: Quan
     text = render_card("quantity-over.j2", ordered=_amount(check.total_mcg), allowed=_amount(check.allowed_mcg),
                        window=check.window_days, supply=mcg_text(check.supply_days), cycle=facts.cycle.number.value,
                        orders=len([q for q in check.orders if q.mcg is not None]),
-                       target=_in_unit(value, target) if value is not None else "")
+                       target=_in_unit(value, target) if value is not None else "", limit=limit)
     card = _card(target.order, text, "warning", source_label, QUANTITY_TOPIC)
     if value is not None:
         resource = without_coverage_information(target.order)

@@ -46,8 +46,8 @@ class QuantityCheck:
 
 def check_quantity(group: list[dict[str, Any]], limit: QuantityLimit, cycle: int | None) -> QuantityCheck:
     """The group's total quantity against the limit for the cycle's window; a longer expected supply duration
-    allows proportionally more (Aspirus II)."""
-    window = limit.days_continued if cycle is not None and cycle >= limit.continued_from_cycle else limit.days
+    allows proportionally more (policy-rules.md §2, Aspirus II)."""
+    window = limit.window(cycle)
     supplies = [time_in_days(_dispense(o).get("expectedSupplyDuration") or {}) for o in group]
     supply = max([Decimal(window)] + [s for s in supplies if s is not None])
     per_window = min(Decimal(limit.units), limit.vials * VIAL_MCG)

@@ -106,11 +106,11 @@ class Policy:
     universal: tuple[CriterionSpec, ...]
     indications: tuple[IndicationSpec, ...] = field(default_factory=tuple)
 
-    @property
+    @cached_property
     def quantity_limit(self) -> QuantityLimit | None:
         """The per-cycle quantity limit of the policy (Aspirus II), for the quantity card; None when it has none."""
-        test = next((c.test for c in self.universal if "quantity" in c.test), None)
-        return QuantityLimit(**test["quantity"]) if test else None
+        spec = next((c for c in self.universal if "quantity" in c.test), None)
+        return QuantityLimit(**spec.test["quantity"], citation=spec.citation) if spec else None
 
     @cached_property
     def dose_ceiling(self) -> Decimal | None:
@@ -169,6 +169,11 @@ def load_policy(policy_id: str) -> Policy:
 def _problem(exc: Exception) -> str:
     """A missing required key (KeyError) says only the key's name: say what it is."""
     return f"required key {exc} missing" if isinstance(exc, KeyError) else str(exc)
+
+
+def payer_labels() -> list[str]:
+    """The plans this service applies, by name, for cards and the discovery document."""
+    return [load_policy(policy_id).payer_label for policy_id in policy_ids()]
 
 
 def check_policies(routed: Iterable[str]) -> None:
@@ -248,12 +253,28 @@ def _check_test(test: Mapping[str, Any], where: str) -> None:
         raise PolicyFileError(f"{where}: a test needs exactly one of fact/any/all/dose/quantity/cycle_at_most")
     if "fact" in test:
         _check_fact_test(test, where)
+    if "quantity" in test:
+        _check_quantity(test["quantity"], where)
     if test.get("dose") not in (None, "schedule", "ceiling"):
         raise PolicyFileError(f"{where}: dose must be 'schedule' or 'ceiling'")
     if test.get("if_unknown") not in (None, NOT_MET):
         raise PolicyFileError(f"{where}: if_unknown can only be 'not-met'")
     for sub in test.get("any", []) + test.get("all", []):
         _check_test(sub, f"{where}.{sub.get('id', '')}")
+
+
+_QUANTITY_KEYS = ("vials", "units", "days", "days_continued", "continued_from_cycle")
+
+
+def _check_quantity(limit: Any, where: str) -> None:
+    keys = set(limit) if isinstance(limit, Mapping) else set()
+    if not {"vials", "units", "days"} <= keys <= set(_QUANTITY_KEYS):
+        raise PolicyFileError(f"{where}: quantity needs vials, units and days (optionally days_continued and "
+                              "continued_from_cycle), nothing else")
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limit.values()):
+        raise PolicyFileError(f"{where}: quantity values are positive whole numbers")
+    if ("days_continued" in limit) != ("continued_from_cycle" in limit):
+        raise PolicyFileError(f"{where}: days_continued and continued_from_cycle go together")
 
 
 def _check_fact_test(test: Mapping[str, Any], where: str) -> None:
