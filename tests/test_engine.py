@@ -292,7 +292,7 @@ def test_extension_has_the_contract_keys_and_unique_ids() -> None:
     ('fact = "compendia_supported_use"\n  equals = true', 'fact = "compendia_supported_use"\n  equals = 1',
      "compendia_supported_use is true or false"),
     ('fact = "age_years"\nat_least = 18', 'fact = "age_years"\nat_least = true', "has no order"),
-    ('fact = "age_years"\nat_least = 18', 'fact = "mrd_percent"\nequals = 0.1', "lab result: compare it with"),
+    ('fact = "age_years"\nat_least = 18', 'fact = "mrd_percent"\nequals = 0.1', "known within bounds"),
     ('fact = "age_years"\nat_least = 18', 'fact = "start_date"\nat_least = 18', "unknown fact"),
 ])
 def test_policy_file_mistakes_are_caught_at_load(old: str, new: str, message: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,6 +18,7 @@ from flask.testing import FlaskClient
 
 from cds_service import SERVICE_ID
 from cds_service.facts.extract import extract_facts, read_birth
+from cds_service.facts.model import Span
 from tests.factories import medication_request, record
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 
@@ -277,8 +279,15 @@ def test_a_year_month_birth_date_gives_the_age_when_it_cannot_differ(client: Fla
 
 def test_a_birth_year_alone_leaves_an_age_near_a_boundary_unknown() -> None:
     birth = read_birth({"id": "p", "birthDate": "2011"}, date(2026, 6, 1))  # 14 or 15: the adult boundary
-    assert (birth.years.value, birth.months.value) == (None, None)
-    assert read_birth({"id": "p", "birthDate": "2011-03"}, date(2026, 6, 1)).years.value == 15
+    assert (birth.years.value.at_least(Decimal(15)), birth.years.value.at_most(Decimal(30))) == (None, True)
+    assert read_birth({"id": "p", "birthDate": "2011-03"}, date(2026, 6, 1)).years.value == Span(15, 15)
+
+
+def test_a_birth_year_alone_decides_when_every_age_it_allows_gives_the_same_answer(client: FlaskClient) -> None:
+    request = example()
+    request["prefetch"]["patient"]["birthDate"] = "1980"  # 45 or 46: an adult either way
+    [found] = decisions(client, request)
+    assert found["decision"] == "meets-criteria"
 
 
 @pytest.mark.parametrize("born", ["9999-12-31", "1900-01-01"])

@@ -18,7 +18,7 @@ from cds_service.facts.immunizations import live_vaccine_in_window
 from cds_service.facts.labs import read_labs
 from cds_service.facts.medications import (combination, induction_ino_mini_hyper_cvd, multiagent_chemo_candidate,
                                            read_med_orders, tki_failure)
-from cds_service.facts.model import ATTESTED_BY, ClinicalFacts, Fact
+from cds_service.facts.model import ATTESTED_BY, ClinicalFacts, Fact, Span
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.order import group_start
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
@@ -56,7 +56,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     fields: dict[str, Any] = dict(
         start_date=start,
         cycle=cycle,
-        body=body_size(record, start, birth.years.value, observations),
+        body=body_size(record, start, birth.years.value.low if birth.years.value else None, observations),
         age_years=birth.years,
         age_months=birth.months,
         all_diagnosis=diagnosis.all_diagnosis,
@@ -93,15 +93,15 @@ class Birth(NamedTuple):
     """The birthDate as the facts use it: `date` for the infant-ALL test, the age in completed years and months."""
 
     date: date | None
-    years: Fact[int]
-    months: Fact[int]
+    years: Fact[Span]
+    months: Fact[Span]
 
 
 def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
     """Completed years and months at `start` (calendar arithmetic: a month is complete on the same day-of-month).
-    A partial birthDate (year or year-month) gives the age only when every day it may stand for gives the same
-    one (born "1980-05" is 46 on 2026-12-01); otherwise the age is unknown rather than guessed. `date` is the
-    birthDate's first day, unless it cannot be this patient's at `start`."""
+    A partial birthDate (year or year-month) gives the span of ages the days it may stand for give (born "1980" is
+    45 or 46 on 2026-12-01): enough for "18 or older", not for "30 or younger" at 30 or 31. `date` is the birthDate's
+    first day, unless it cannot be this patient's at `start`."""
     if patient is None:
         return Birth(None, Fact(received=False), Fact(received=False))
     raw = patient.get("birthDate")
@@ -111,10 +111,10 @@ def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
         return Birth(None, Fact(note=problem), Fact(note=problem))
     oldest, youngest = _months_between(earliest, start), _months_between(latest, start)
     evidence = (f"Patient/{patient.get('id', '')}",)
-    note = f"born {raw}"
-    years = Fact(oldest // 12, evidence, note=note) if oldest // 12 == youngest // 12 else Fact()
-    months = Fact(oldest, evidence, note=note) if oldest == youngest else Fact()
-    return Birth(earliest, years, months)
+    years, months = Span(youngest // 12, oldest // 12), Span(youngest, oldest)
+    ages = f"{years.low}" if years.low == years.high else f"{years.low} or {years.high}"
+    note = f"born {raw}" if len(str(raw)) == 10 else f"born {raw}: {ages} years old"
+    return Birth(earliest, Fact(years, evidence, note=note), Fact(months, evidence, note=note))
 
 
 def _birth_date_problem(raw: Any, earliest: date | None, latest: date | None, start: date) -> str:

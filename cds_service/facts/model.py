@@ -63,8 +63,33 @@ VOCABULARIES: dict[str, frozenset[str]] = {
 }
 
 
+class Graded:
+    """A value known only as well as the record tells it, for the threshold tests of policy files: `at_least` and
+    `at_most` answer True, False, or None when the record cannot say."""
+
+    def at_least(self, threshold: Decimal) -> bool | None:
+        raise NotImplementedError
+
+    def at_most(self, threshold: Decimal) -> bool | None:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class Measured:
+class Span(Graded):
+    """A whole number known to lie in low..high: the age from a birth year alone (born "1980": 45 or 46)."""
+
+    low: int
+    high: int
+
+    def at_least(self, threshold: Decimal) -> bool | None:
+        return True if self.low >= threshold else False if self.high < threshold else None
+
+    def at_most(self, threshold: Decimal) -> bool | None:
+        return True if self.high <= threshold else False if self.low > threshold else None
+
+
+@dataclass(frozen=True)
+class Measured(Graded):
     """A result as the lab reported it, for the threshold tests of policy files (`at_least`, `at_most`): a value
     with its comparator, or only a qualitative reading. "<0.01" (or "<=0.01") is "not detected at a sensitivity of
     0.01" (fhir-data-profile.md §Labs); a qualitative positive has no value, so it decides no threshold."""
@@ -126,8 +151,8 @@ class ClinicalFacts:
     start_date: date  # the order's start = day 1 of the cycle
     cycle: CycleInfo
     body: BodySize
-    age_years: Fact[int] = UNKNOWN_FACT  # completed years at start_date
-    age_months: Fact[int] = UNKNOWN_FACT  # completed months at start_date
+    age_years: Fact[Span] = UNKNOWN_FACT  # completed years at start_date (a span when the birthDate is partial)
+    age_months: Fact[Span] = UNKNOWN_FACT  # completed months at start_date
     # Diagnosis
     all_diagnosis: Fact[bool] = UNKNOWN_FACT  # ALL Condition (C91.0x or SNOMED ALL codes)
     lymphoblastic_lymphoma: Fact[bool] = UNKNOWN_FACT  # C83.5x Condition

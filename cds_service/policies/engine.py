@@ -23,7 +23,7 @@ from cds_service.decision import (
     IndicationResult,
 )
 from cds_service.dosing.api import SCHEDULES, DoseChecks, QuantityLimit
-from cds_service.facts.model import VOCABULARIES, ClinicalFacts, Fact, Measured
+from cds_service.facts.model import VOCABULARIES, ClinicalFacts, Fact, Graded
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict, all_of, any_of
 
 POLICY_DIR = Path(__file__).resolve().parent
@@ -296,9 +296,10 @@ def _check_fact_test(test: Mapping[str, Any], where: str) -> None:
 def _value_problem(fact: str, kind: type, op: str, value: Any) -> str:
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if op in ("at_least", "at_most"):
-        return "" if kind in (int, Measured) and number else f"{fact} has no order to compare with a number"
-    if kind is Measured:
-        return f"{fact} is a lab result: compare it with at_least or at_most"
+        ordered = kind is int or issubclass(kind, Graded)
+        return "" if ordered and number else f"{fact} has no order to compare with a number"
+    if issubclass(kind, Graded):
+        return f"{fact} is known within bounds (a lab result, an age): compare it with at_least or at_most"
     if kind is bool:
         return "" if isinstance(value, bool) else f"{fact} is true or false"
     if kind is int:
@@ -423,7 +424,7 @@ def _compare(value: Any, op: str, expected: Any) -> bool | None:
         return bool(value == expected)
     if op == "in":
         return value in expected
-    if isinstance(value, Measured):
+    if isinstance(value, Graded):
         threshold = Decimal(str(expected))
         return value.at_least(threshold) if op == "at_least" else value.at_most(threshold)
     if op == "at_least":
