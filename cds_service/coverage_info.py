@@ -18,10 +18,6 @@ BILLING_CODE = {"system": HCPCS_SYSTEM, "code": "J9039", "display": "Injection, 
 CRD_TEMP_SYSTEM = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
 TECHNICAL_REASON = {"system": CRD_TEMP_SYSTEM, "code": "technical", "display": "Technical issue"}
 
-COVERED_CODES = ("covered", "not-covered", "conditional", "indeterminate")
-PA_CODES = ("no-auth", "auth-needed", "satisfied", "performpa", "conditional")  # no "indeterminate" in CRD 2.2
-SINGLE = ("coverage", "covered", "date", "coverage-assertion-id")  # exactly once each
-
 
 def coverage_information_action(
     order: dict[str, Any],
@@ -108,42 +104,3 @@ def _description(decision: Decision | None) -> str:
     outcome = {"meets-criteria": "meets criteria", "information-needed": "documentation needed",
                "criteria-not-met": "criteria not met"}[decision.decision]
     return f"Coverage information from {decision.payer_label}: {outcome}"
-
-
-def check_crd_invariants(extension: dict[str, Any]) -> list[str]:
-    """The CRD rules of ext-coverage-information (crd-ci-q1..q5 and cardinalities); empty when valid."""
-    subs: dict[str, list[Any]] = {}
-    for part in extension.get("extension", []):
-        value = next((v for k, v in part.items() if k.startswith("value")), None)
-        subs.setdefault(part.get("url"), []).append(value)
-    problems = [f"{name} must occur exactly once" for name in SINGLE if len(subs.get(name, [])) != 1]
-    if extension.get("url") != EXTENSION_URL:
-        problems.append("wrong extension url")
-    return problems + _value_rules(subs)
-
-
-def _value_rules(subs: dict[str, list[Any]]) -> list[str]:
-    covered = (subs.get("covered") or [None])[0]
-    pa = subs.get("pa-needed", [])
-    problems = []
-    if covered not in COVERED_CODES:
-        problems.append(f"covered {covered!r} is not a CRD code")
-    if any(p not in PA_CODES for p in pa) or len(pa) > 1:
-        problems.append("pa-needed must be one CRD code")
-    if covered == "not-covered" and pa:
-        problems.append("not-covered must not have pa-needed (crd-ci-q2)")
-    if covered in ("covered", "conditional") and not pa:
-        problems.append("this service always says whether prior authorization is needed when coverage is possible")
-    if covered == "conditional" and "info-needed" not in subs:
-        problems.append("conditional needs info-needed")
-    if "info-needed" in subs and "conditional" not in [covered, *pa, *subs.get("doc-needed", [])]:
-        problems.append("info-needed needs something conditional (crd-ci-q3)")
-    if ("questionnaire" in subs or "response" in subs) and not subs.get("doc-needed"):
-        problems.append("questionnaire needs doc-needed (crd-ci-q1)")
-    if ("satisfied" in pa) != ("satisfied-pa-id" in subs):
-        problems.append("satisfied-pa-id if and only if pa-needed is satisfied (crd-ci-q5)")
-    if "satisfied" in pa and "withpa" in subs.get("doc-purpose", []):
-        problems.append("satisfied must not ask for documentation with a prior authorization (crd-ci-q4)")
-    if covered == "indeterminate" and "reason" not in subs:
-        problems.append("indeterminate needs a reason")
-    return problems

@@ -21,7 +21,7 @@ from cds_service.hook_request import HookRequest
 from cds_service.http_errors import FHIR_JSON, request_body
 from cds_service.metrics import Metrics
 from cds_service.prefetch import make_record_loader
-from cds_service.questionnaire import attestation_questionnaire
+from cds_service.questionnaire import QUESTIONNAIRE_ID, attestation_questionnaire
 from cds_service.validation import check_content_type, hook_request, parse_json_object
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def _response_body(hook: HookRequest, evaluation: Evaluation) -> bytes:
         return json_codec.dumps({"cards": [], "systemActions": []})
 
 
-@blueprint.get("/fhir/Questionnaire/blinatumomab-coverage-attestation")
+@blueprint.get(f"/fhir/Questionnaire/{QUESTIONNAIRE_ID}")
 def questionnaire() -> Response:
     body = json.dumps(attestation_questionnaire(services().settings.public_base_url))
     return Response(body, mimetype=FHIR_JSON)

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from cds_service.cards import decision_card, no_plan_card
-from cds_service.coverage_info import check_crd_invariants, coverage_information_action
+from cds_service.coverage_info import coverage_information_action
+from tests.crd_invariants import check_crd_invariants
 from cds_service.decision import Decision
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import evaluate_policy, load_policy

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.coverage_info import EXTENSION_URL, check_crd_invariants, coverage_information_action
+from cds_service.coverage_info import EXTENSION_URL, coverage_information_action
+from tests.crd_invariants import check_crd_invariants
 from cds_service.decision import CriterionResult, Decision
 
 TODAY = date(2026, 11, 21)

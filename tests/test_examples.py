@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from cds_service.coverage_info import check_crd_invariants
+from tests.crd_invariants import check_crd_invariants
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((EXAMPLES / "expected.json").read_text())

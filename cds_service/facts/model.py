@@ -6,7 +6,7 @@ depends on was never received (prefetch key missing and not fetchable), which th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Generic, TypeVar
@@ -186,4 +186,3 @@ class ClinicalFacts:
     # Bookkeeping for the card
     attested_items: tuple[str, ...] = ()  # linkIds whose answers were used
     not_received: tuple[str, ...] = ()  # prefetch keys that were not received
-    extra: dict = field(default_factory=dict, compare=False)

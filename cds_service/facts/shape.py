@@ -18,7 +18,6 @@ Schema = Union[tuple[type, ...], dict[str, Any], list[Any]]
 STRING: Schema = (str,)
 NUMBER: Schema = (int, float, Decimal)
 INTEGER: Schema = (int,)
-BOOLEAN: Schema = (bool,)
 
 CODING: Schema = {"system": STRING, "code": STRING, "display": STRING}
 CONCEPT: Schema = {"coding": [CODING], "text": STRING}
