@@ -27,7 +27,9 @@ from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import is_blinatumomab, order_ref
 from cds_service.hook_request import HookRequest
-from cds_service.policies.engine import Policy, evaluate_policy, load_policy
+from cds_service.policies.engine import evaluate_policy
+from cds_service.policies.loading import load_policy
+from cds_service.policies.model import Policy
 from cds_service.questionnaire import questionnaire_url
 from cds_service.record import PatientRecord
 

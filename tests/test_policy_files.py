@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import pytest
 
 from cds_service.config import ConfigError
-from cds_service.policies import engine
+from cds_service.policies import loading
 from cds_service.valuesets import ENV_DIR as VALUESET_DIR
 from cds_service.valuesets import reload_valuesets
 from tests.conftest import close_app, local_settings, make_app
@@ -24,20 +24,20 @@ def operator_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
     policies, valuesets = tmp_path / "policies", tmp_path / "valuesets"
     policies.mkdir()
     valuesets.mkdir()
-    monkeypatch.setenv(engine.ENV_DIR, str(policies))
+    monkeypatch.setenv(loading.ENV_DIR, str(policies))
     monkeypatch.setenv(VALUESET_DIR, str(valuesets))
-    engine.load_policy.cache_clear()
+    loading.load_policy.cache_clear()
     reload_valuesets()
     yield policies, valuesets
-    monkeypatch.delenv(engine.ENV_DIR)
+    monkeypatch.delenv(loading.ENV_DIR)
     monkeypatch.delenv(VALUESET_DIR)
-    engine.load_policy.cache_clear()
+    loading.load_policy.cache_clear()
     reload_valuesets()
 
 
 def _example_plan(threshold: str = "0.01") -> str:
     """Florida Blue's file as another plan would write it: its own id and name, MRD of 0.01% or more."""
-    text = (engine.POLICY_DIR / "florida-blue.toml").read_text(encoding="utf-8")
+    text = (loading.POLICY_DIR / "florida-blue.toml").read_text(encoding="utf-8")
     for old, new in (('id = "florida-blue"', 'id = "example-plan"'),
                      ('payer_label = "Florida Blue"', 'payer_label = "Example Health Plan"'),
                      ('fact = "mrd_percent"\n  at_least = 0.1', f'fact = "mrd_percent"\n  at_least = {threshold}')):

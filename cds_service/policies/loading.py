@@ -1,0 +1,136 @@
+"""Finds and reads the payer policy files (policies/*.toml, then those of CDS_POLICY_DIR) and parses each into a
+Policy, checked against the file format and test vocabulary of docs/policy-reading.md (PolicyFileError at load, never
+during an evaluation); at start-up, checks that every policy the payer routing names has a file. The files encode the
+readings of policy-rules.md; this module knows no payer.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from cds_service.decision import CLINICAL, KINDS
+from cds_service.dosing.api import SCHEDULES
+from cds_service.policies.model import AuthorizationSpec, CriterionSpec, IndicationSpec, Policy, RenewalSpec
+from cds_service.policies.vocabulary import TEST_KEYS, PolicyFileError, check_test, compile_test
+
+POLICY_DIR = Path(__file__).resolve().parent
+ENV_DIR = "CDS_POLICY_DIR"
+_CRITERION_KEYS = frozenset(("id", "use", "kind", "text", "citation", "missing", "summary", "critical",
+                             "from_cycle")) | TEST_KEYS
+
+
+def policy_files() -> dict[str, Path]:
+    """Policy id -> file: the files shipped with the service, then those of CDS_POLICY_DIR (an operator's plan, or
+    a newer version of a shipped policy: the same id replaces the shipped file)."""
+    files = {p.stem: p for p in POLICY_DIR.glob("*.toml")}
+    directory = os.environ.get(ENV_DIR, "")
+    if directory:
+        if not Path(directory).is_dir():
+            raise PolicyFileError(f"{ENV_DIR}={directory} is not a directory")
+        files |= {p.stem: p for p in Path(directory).glob("*.toml")}
+    return files
+
+
+def policy_ids() -> list[str]:
+    """The ids of the policies this service applies."""
+    return sorted(policy_files())
+
+
+@lru_cache(maxsize=None)
+def load_policy(policy_id: str) -> Policy:
+    """Read and check `<policy_id>.toml` once; later calls return the same Policy."""
+    path = policy_files().get(policy_id)
+    if path is None:
+        raise KeyError(f"no policy file for {policy_id!r}")
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+        if raw.get("id") != policy_id:
+            raise PolicyFileError(f"id {raw.get('id')!r} does not match the file name")
+        return parse_policy(raw)
+    except (KeyError, TypeError, ValueError) as exc:  # ValueError: TOML syntax and PolicyFileError
+        raise PolicyFileError(f"{path}: {_problem(exc)}") from exc
+
+
+def _problem(exc: Exception) -> str:
+    """A missing required key (KeyError) says only the key's name: say what it is."""
+    return f"required key {exc} missing" if isinstance(exc, KeyError) else str(exc)
+
+
+def payer_labels() -> list[str]:
+    """The plans this service applies, by name, for cards and the discovery document."""
+    return [load_policy(policy_id).payer_label for policy_id in policy_ids()]
+
+
+def check_policies(routed: Iterable[str]) -> None:
+    """Load every policy file and check that each policy id the payer routing names (`routed`) has one: a mistake
+    stops the service at start-up instead of failing the first order of that plan (PolicyFileError)."""
+    for policy_id in policy_ids():
+        load_policy(policy_id)
+    unknown = sorted(set(routed) - set(policy_ids()))
+    if unknown:
+        raise PolicyFileError(f"the payer routing (payers value set) names policies with no file: {unknown}")
+
+
+def parse_policy(raw: dict[str, Any]) -> Policy:
+    """Build a Policy from a parsed TOML document, checking it against the vocabulary (PolicyFileError)."""
+    common = raw.get("common", {})
+    cite = raw.get("authorization_citation", "")
+    indications = tuple(_parse_indication(i, common, cite) for i in raw.get("indications", []))
+    return Policy(
+        id=raw["id"], version=str(raw["version"]), title=raw["title"], payer_label=raw["payer_label"],
+        url=raw["url"], universal=tuple(_parse_criterion(c, common, "") for c in raw.get("universal", [])),
+        indications=indications,
+    )
+
+
+def _parse_indication(raw: dict[str, Any], common: dict[str, Any], authorization_citation: str) -> IndicationSpec:
+    criteria = tuple(_parse_criterion(c, common, raw["id"]) for c in raw["criteria"])
+    renewal = raw.get("renewal")
+    spec = IndicationSpec(
+        id=raw["id"], title=raw["title"], citation=raw["citation"],
+        authorization=AuthorizationSpec(**raw["authorization"], citation=authorization_citation), criteria=criteria,
+        label_schedule=raw.get("label_schedule"), request=raw.get("request", "initial"),
+        renewal=RenewalSpec(**renewal) if renewal else None, exclusive_when=raw.get("exclusive_when"),
+        shown_last=bool(raw.get("shown_last", False)),
+    )
+    _check_indication(spec)
+    return spec
+
+
+def _check_indication(spec: IndicationSpec) -> None:
+    if spec.label_schedule is not None and spec.label_schedule not in SCHEDULES:
+        raise PolicyFileError(f"{spec.id}: unknown label_schedule {spec.label_schedule!r}")
+    if spec.authorization.anchor not in ("course", "order"):
+        raise PolicyFileError(f"{spec.id}: authorization anchor must be 'course' or 'order'")
+    ids = [c.id for c in spec.criteria]
+    if len(ids) != len(set(ids)):
+        raise PolicyFileError(f"{spec.id}: criterion ids must be unique")
+    if spec.exclusive_when is not None and spec.exclusive_when not in ids:
+        raise PolicyFileError(f"{spec.id}: exclusive_when names no criterion of the indication")
+    if spec.label_schedule is None and any(c.test.get("dose") == "schedule" for c in spec.criteria):
+        raise PolicyFileError(f"{spec.id}: a dose schedule criterion needs the indication's label_schedule")
+
+
+def _parse_criterion(raw: dict[str, Any], common: dict[str, Any], indication: str) -> CriterionSpec:
+    if "use" in raw:  # a shared criterion, optionally with some keys overridden
+        raw = {"id": raw["use"], **common[raw["use"]], **{k: v for k, v in raw.items() if k != "use"}}
+    unknown_keys = set(raw) - _CRITERION_KEYS
+    if unknown_keys:
+        raise PolicyFileError(f"criterion {raw.get('id')!r}: unknown keys {sorted(unknown_keys)}")
+    kind = raw.get("kind", CLINICAL)
+    if kind not in KINDS:
+        raise PolicyFileError(f"criterion {raw['id']!r}: unknown kind {kind!r}")
+    test = {k: v for k, v in raw.items() if k in TEST_KEYS and k not in ("id", "missing")}
+    check_test(test, raw["id"])
+    test_key = json.dumps(test, sort_keys=True)
+    return CriterionSpec(
+        id=raw["id"], kind=kind, text=raw["text"], citation=raw["citation"], missing=raw["missing"], test=test,
+        summary=raw.get("summary", ""), critical=bool(raw.get("critical", False)), from_cycle=raw.get("from_cycle"),
+        test_key=test_key, uses_schedule='"dose": "schedule"' in test_key, run=compile_test(test),
+        result_id=f"{indication}.{raw['id']}" if indication else raw["id"],
+    )

@@ -1,0 +1,102 @@
+"""A payer policy as loaded from its file (docs/policy-reading.md): indications, criteria with their compiled tests,
+authorization lengths and renewals (policy-rules.md §4), all data: no payer is known in code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from typing import Any, Mapping
+
+from cds_service.dosing.api import QuantityLimit
+from cds_service.policies.vocabulary import Test
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The policy as loaded
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CriterionSpec:
+    id: str
+    kind: str
+    text: str
+    citation: str
+    missing: str
+    test: Mapping[str, Any]
+    summary: str = ""
+    critical: bool = False
+    from_cycle: int | None = None  # applies only from this cycle number on (renewal criteria)
+    # The test in canonical form: indications repeat the same tests (age, lineage, dose), evaluated once per order.
+    test_key: str = ""
+    uses_schedule: bool = False  # the outcome depends on the indication's label schedule
+    result_id: str = ""  # the id its results carry: "<indication>.<criterion>", or the criterion id at policy level
+    run: Test = field(kw_only=True, compare=False, repr=False)  # the test compiled (compile_test)
+
+
+@dataclass(frozen=True)
+class AuthorizationSpec:
+    anchor: str  # "course" (Aspirus) or "order" (Florida Blue)
+    weeks: int = 0
+    months: int = 0
+    years: int = 0
+    cycles: int | None = None
+    citation: str = ""  # the policy's section on the length of authorization (policy file `authorization_citation`)
+
+
+@dataclass(frozen=True)
+class RenewalSpec:
+    from_cycle: int
+    cycles_per_renewal: int
+    weeks: int
+
+
+@dataclass(frozen=True)
+class IndicationSpec:
+    id: str
+    title: str
+    citation: str
+    authorization: AuthorizationSpec
+    criteria: tuple[CriterionSpec, ...]
+    label_schedule: str | None = None
+    request: str = "initial"
+    renewal: RenewalSpec | None = None
+    exclusive_when: str | None = None  # id of a criterion: when met, this is the only indication evaluated
+    shown_last: bool = False  # a catch-all, not-met by default: never the closest while another indication can be
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    version: str
+    title: str
+    payer_label: str
+    url: str
+    universal: tuple[CriterionSpec, ...]
+    indications: tuple[IndicationSpec, ...] = field(default_factory=tuple)
+
+    @cached_property
+    def quantity_limit(self) -> QuantityLimit | None:
+        """The per-cycle quantity limit of the policy (Aspirus II), for the quantity card; None when it has none."""
+        spec = next((c for c in self.universal if "quantity" in c.test), None)
+        return QuantityLimit(**spec.test["quantity"], citation=spec.citation) if spec else None
+
+    @cached_property
+    def dose_ceiling(self) -> Decimal | None:
+        """The fixed daily maximum its indications' dose criteria name (Florida Blue: 28 mcg/day); None when none."""
+        tests = (c.test for i in self.indications for c in i.criteria)
+        return next((Decimal(str(t["mcg_per_day"])) for t in tests if t.get("dose") == "ceiling"), None)
+
+    @cached_property
+    def reads_prior_approval(self) -> bool:
+        """Whether a criterion asks the audit trail for a prior approval: only then is the database queried."""
+        specs = [*self.universal, *(c for i in self.indications for c in i.criteria)]
+        return any(_mentions_fact(spec.test, "prior_approval") for spec in specs)
+
+
+def _mentions_fact(test: Any, name: str) -> bool:
+    if isinstance(test, Mapping):
+        return test.get("fact") == name or any(_mentions_fact(v, name) for v in test.values())
+    if isinstance(test, (list, tuple)):
+        return any(_mentions_fact(v, name) for v in test)
+    return False

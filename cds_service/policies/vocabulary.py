@@ -1,0 +1,251 @@
+"""The test vocabulary of a policy file (docs/policy-reading.md): each criterion's test checked when the file is
+loaded, then compiled into a function of the evaluation context that gives the three-valued outcome of
+cds_service.verdict (policy-rules.md §1).
+
+A test names no payer: a fact compared with a value (equals, in, at_least, at_most), an any/all group of tests, a dose
+check (the label schedule, a daily ceiling, a per-cycle quantity limit) or a cycle limit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, get_args, get_origin, get_type_hints
+
+from cds_service.dosing.api import DoseChecks, QuantityLimit
+from cds_service.facts.model import VOCABULARIES, ClinicalFacts, Fact, Graded
+from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict, all_of, any_of
+
+# The type of each fact's value: the Fact fields of ClinicalFacts, and what the engine supplies itself.
+_FACT_TYPES: dict[str, type] = {
+    name: get_args(hint)[0] for name, hint in get_type_hints(ClinicalFacts).items() if get_origin(hint) is Fact
+} | {"prior_approval": bool}
+_COMPARATORS = ("equals", "in", "at_least", "at_most")
+TEST_KEYS = frozenset(("fact", "any", "all", "dose", "quantity", "cycle_at_most", "if_unknown", "mcg_per_day",
+                       "id", "missing", "attested_to_exclude", *_COMPARATORS))
+
+
+class PolicyFileError(ValueError):
+    """A policy file does not follow the vocabulary: raised at load, never during an evaluation."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Checked when the file is loaded
+# --------------------------------------------------------------------------------------------------------------
+
+def check_test(test: Mapping[str, Any], where: str) -> None:
+    unknown_keys = set(test) - TEST_KEYS
+    heads = [k for k in ("fact", "any", "all", "dose", "quantity", "cycle_at_most") if k in test]
+    if unknown_keys or len(heads) != 1:
+        raise PolicyFileError(f"{where}: a test needs exactly one of fact/any/all/dose/quantity/cycle_at_most")
+    if "fact" in test:
+        _check_fact_test(test, where)
+    if "quantity" in test:
+        _check_quantity(test["quantity"], where)
+    if test.get("dose") not in (None, "schedule", "ceiling"):
+        raise PolicyFileError(f"{where}: dose must be 'schedule' or 'ceiling'")
+    if test.get("if_unknown") not in (None, NOT_MET):
+        raise PolicyFileError(f"{where}: if_unknown can only be 'not-met'")
+    for sub in test.get("any", []) + test.get("all", []):
+        check_test(sub, f"{where}.{sub.get('id', '')}")
+
+
+_QUANTITY_KEYS = ("vials", "units", "days", "days_continued", "continued_from_cycle")
+
+
+def _check_quantity(limit: Any, where: str) -> None:
+    keys = set(limit) if isinstance(limit, Mapping) else set()
+    if not {"vials", "units", "days"} <= keys <= set(_QUANTITY_KEYS):
+        raise PolicyFileError(f"{where}: quantity needs vials, units and days (optionally days_continued and "
+                              "continued_from_cycle), nothing else")
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limit.values()):
+        raise PolicyFileError(f"{where}: quantity values are positive whole numbers")
+    if ("days_continued" in limit) != ("continued_from_cycle" in limit):
+        raise PolicyFileError(f"{where}: days_continued and continued_from_cycle go together")
+
+
+def _check_fact_test(test: Mapping[str, Any], where: str) -> None:
+    """The comparisons must suit the fact's type: a misspelt vocabulary value would otherwise never match, silently."""
+    kind = _FACT_TYPES.get(test["fact"])
+    if kind is None:
+        raise PolicyFileError(f"{where}: unknown fact {test['fact']!r}")
+    if not any(k in test for k in _COMPARATORS):
+        raise PolicyFileError(f"{where}: a fact test needs equals, in, at_least or at_most")
+    if "in" in test and not isinstance(test["in"], list):
+        raise PolicyFileError(f"{where}: 'in' needs a list")
+    for op in (op for op in _COMPARATORS if op in test):
+        for value in test[op] if op == "in" else [test[op]]:
+            problem = _value_problem(test["fact"], kind, op, value)
+            if problem:
+                raise PolicyFileError(f"{where}: {op} {value!r}: {problem}")
+
+
+def _value_problem(fact: str, kind: type, op: str, value: Any) -> str:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if op in ("at_least", "at_most"):
+        ordered = kind is int or issubclass(kind, Graded)
+        return "" if ordered and number else f"{fact} has no order to compare with a number"
+    if issubclass(kind, Graded):
+        return f"{fact} is known within bounds (a lab result, an age): compare it with at_least or at_most"
+    if kind is bool:
+        return "" if isinstance(value, bool) else f"{fact} is true or false"
+    if kind is int:
+        return "" if number and float(value).is_integer() else f"{fact} is a whole number"
+    vocabulary = VOCABULARIES.get(fact)
+    if vocabulary is not None and value not in vocabulary:
+        return f"{fact} is one of {sorted(vocabulary)}"
+    return ""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The test vocabulary
+# --------------------------------------------------------------------------------------------------------------
+
+class _Outcome(NamedTuple):
+    """The result of one test node (a tuple: built for every node of every criterion on the hot path)."""
+
+    status: Status
+    evidence: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    attested: bool = False
+    missing: str = ""  # what to document, from the innermost unknown part that says (dose check or sub-test)
+
+
+@dataclass(frozen=True)
+class Context:
+    facts: ClinicalFacts
+    doses: DoseChecks
+    prior_approval: Fact[bool]  # the audit trail's answer (pipeline.py), not a clinical fact
+    label_schedule: str | None
+    # Outcomes by (test_key, schedule) for this evaluation: the same test in several indications is run once.
+    memo: dict[tuple[str, str | None], "_Outcome"] = field(default_factory=dict)
+
+
+# A test compiled once, when the policy file is loaded, into a function of the evaluation context: an evaluation then
+# runs closures instead of re-reading the test's keys for every node of every criterion.
+Test = Callable[[Context], _Outcome]
+
+
+def compile_test(test: Mapping[str, Any]) -> Test:
+    head = _compile_head(test)
+    if test.get("if_unknown") == NOT_MET:
+        def unknown_is_not_met(ctx: Context) -> _Outcome:
+            outcome = head(ctx)
+            if outcome.status == UNKNOWN:
+                return _Outcome(NOT_MET, outcome.evidence, outcome.notes, outcome.attested)
+            return outcome
+        return unknown_is_not_met
+    if "missing" in test:
+        missing = test["missing"]
+
+        def says_what_is_missing(ctx: Context) -> _Outcome:
+            outcome = head(ctx)
+            # The innermost unknown part that says what to document is the most precise request.
+            if outcome.status == UNKNOWN and not outcome.missing:
+                return outcome._replace(missing=missing)
+            return outcome
+        return says_what_is_missing
+    return head
+
+
+def _compile_head(test: Mapping[str, Any]) -> Test:
+    if "fact" in test:
+        return _compile_fact(_fact_reader(test["fact"]), _matcher(test), bool(test.get("attested_to_exclude")))
+    if "any" in test or "all" in test:
+        return _compile_group(test)
+    if "cycle_at_most" in test:
+        return _compile_fact(lambda ctx: ctx.facts.cycle.number, _matcher({"at_most": test["cycle_at_most"]}), False)
+    if test.get("dose") == "schedule":
+        return lambda ctx: _from_verdict(ctx.doses.schedule(ctx.label_schedule or ""))
+    if test.get("dose") == "ceiling":
+        ceiling = Decimal(str(test["mcg_per_day"]))
+        return lambda ctx: _from_verdict(ctx.doses.ceiling(ceiling))
+    limit = QuantityLimit(**test["quantity"])
+    return lambda ctx: _from_verdict(ctx.doses.quantity(limit))
+
+
+def _fact_reader(name: str) -> Callable[[Context], Fact]:
+    if name == "prior_approval":  # the audit trail's answer, not a clinical fact
+        return lambda ctx: ctx.prior_approval
+    read = attrgetter(name)
+    return lambda ctx: read(ctx.facts)
+
+
+def _compile_fact(read: Callable[[Context], Fact], matches: Callable[[Any], bool | None],
+                  attested_to_exclude: bool) -> Test:
+    def fact_test(ctx: Context) -> _Outcome:
+        fact = read(ctx)
+        matched = None if fact.value is None else matches(fact.value)
+        if matched is None:  # no value, or a value that cannot decide the threshold (a qualitative positive MRD)
+            return _Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested, fact.missing)
+        status = MET if matched else NOT_MET
+        if status == NOT_MET and attested_to_exclude and not fact.attested:
+            # A use the record never shows (fhir-data-profile.md: attested, else unknown) is not ruled out by an
+            # inferred value: asking for the attestation, never an auto-denial.
+            status = UNKNOWN
+        return _Outcome(status, fact.evidence, _notes(fact.note), fact.attested)
+    return fact_test
+
+
+def _matcher(test: Mapping[str, Any]) -> Callable[[Any], bool | None]:
+    checks = [(op, test[op]) for op in _COMPARATORS if op in test]
+    if len(checks) == 1:
+        op, expected = checks[0]
+        return lambda value: _compare(value, op, expected)
+    return lambda value: _all_true(_compare(value, op, expected) for op, expected in checks)
+
+
+def _all_true(answers: Iterable[bool | None]) -> bool | None:
+    """Three-valued AND: False if any is False, else None if any cannot say."""
+    found: bool | None = True
+    for answer in answers:
+        if answer is False:
+            return False
+        if answer is None:
+            found = None
+    return found
+
+
+def _compare(value: Any, op: str, expected: Any) -> bool | None:
+    if op == "equals":  # the values suit the fact's type: checked when the file is loaded
+        return bool(value == expected)
+    if op == "in":
+        return value in expected
+    if isinstance(value, Graded):
+        threshold = Decimal(str(expected))
+        return value.at_least(threshold) if op == "at_least" else value.at_most(threshold)
+    if op == "at_least":
+        return value >= expected
+    return value <= expected
+
+
+def _compile_group(test: Mapping[str, Any]) -> Test:
+    children = tuple(compile_test(sub) for sub in test.get("any", test.get("all", [])))
+    combine = any_of if "any" in test else all_of
+
+    def group(ctx: Context) -> _Outcome:
+        outcomes = [child(ctx) for child in children]
+        status = combine(o.status for o in outcomes)
+        # The children that decided the group carry its evidence: the met ones of a met OR, the failing ones of an
+        # AND.
+        deciding = [o for o in outcomes if o.status == status]
+        return _Outcome(
+            status,
+            unique(e for o in deciding for e in o.evidence),
+            unique(n for o in deciding for n in o.notes),
+            any(o.attested for o in deciding),
+            next((o.missing for o in deciding if o.missing), ""),
+        )
+    return group
+
+
+def _from_verdict(verdict: Verdict) -> _Outcome:
+    return _Outcome(verdict.status, verdict.evidence, _notes(verdict.note), False, verdict.missing)
+
+
+def _notes(note: str) -> tuple[str, ...]:
+    return (note,) if note else ()
+
+
+def unique(items: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
