@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from cds_service.decision import CLINICAL, KINDS
 from cds_service.dosing.api import SCHEDULES
-from cds_service.policies.model import AuthorizationSpec, CriterionSpec, IndicationSpec, Policy, RenewalSpec
+from cds_service.policies.model import AuthorizationSpec, CriterionSpec, IndicationSpec, Policy, RenewalSpec, mentions
 from cds_service.policies.vocabulary import TEST_KEYS, PolicyFileError, check_test, compile_test
 
 POLICY_DIR = Path(__file__).resolve().parent
@@ -131,6 +131,6 @@ def _parse_criterion(raw: dict[str, Any], common: dict[str, Any], indication: st
     return CriterionSpec(
         id=raw["id"], kind=kind, text=raw["text"], citation=raw["citation"], missing=raw["missing"], test=test,
         summary=raw.get("summary", ""), critical=bool(raw.get("critical", False)), from_cycle=raw.get("from_cycle"),
-        test_key=test_key, uses_schedule='"dose": "schedule"' in test_key, run=compile_test(test),
+        test_key=test_key, uses_schedule=mentions(test, "dose", "schedule"), run=compile_test(test),
         result_id=f"{indication}.{raw['id']}" if indication else raw["id"],
     )

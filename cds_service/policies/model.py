@@ -91,12 +91,13 @@ class Policy:
     def reads_prior_approval(self) -> bool:
         """Whether a criterion asks the audit trail for a prior approval: only then is the database queried."""
         specs = [*self.universal, *(c for i in self.indications for c in i.criteria)]
-        return any(_mentions_fact(spec.test, "prior_approval") for spec in specs)
+        return any(mentions(spec.test, "fact", "prior_approval") for spec in specs)
 
 
-def _mentions_fact(test: Any, name: str) -> bool:
+def mentions(test: Any, key: str, value: str) -> bool:
+    """Whether a test, or any test nested in it, has `key = value` (fact = "prior_approval", dose = "schedule")."""
     if isinstance(test, Mapping):
-        return test.get("fact") == name or any(_mentions_fact(v, name) for v in test.values())
+        return test.get(key) == value or any(mentions(v, key, value) for v in test.values())
     if isinstance(test, (list, tuple)):
-        return any(_mentions_fact(v, name) for v in test)
+        return any(mentions(v, key, value) for v in test)
     return False
