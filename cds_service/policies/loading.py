@@ -112,7 +112,7 @@ def _check_indication(spec: IndicationSpec) -> None:
         raise PolicyFileError(f"{spec.id}: criterion ids must be unique")
     if spec.exclusive_when is not None and spec.exclusive_when not in ids:
         raise PolicyFileError(f"{spec.id}: exclusive_when names no criterion of the indication")
-    if spec.label_schedule is None and any(c.test.get("dose") == "schedule" for c in spec.criteria):
+    if spec.label_schedule is None and any(c.uses_schedule for c in spec.criteria):
         raise PolicyFileError(f"{spec.id}: a dose schedule criterion needs the indication's label_schedule")
 
 
