@@ -301,6 +301,13 @@ def test_policy_file_mistakes_are_caught_at_load(old: str, new: str, message: st
         policy(THIRD_PAYER.replace(old, new, 1))
 
 
+def test_a_schedule_test_inside_a_group_also_needs_the_label_schedule() -> None:
+    text = THIRD_PAYER.replace('label_schedule = "standard"\n', '', 1).replace(
+        'dose = "schedule"', 'any = [ { dose = "schedule" }, { fact = "ph_positive", equals = true } ]', 1)
+    with pytest.raises(PolicyFileError, match="needs the indication's label_schedule"):
+        policy(text)
+
+
 QUANTITY = """
 [[universal]]
 id = "quantity"
