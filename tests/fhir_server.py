@@ -4,11 +4,13 @@
         server.add({"resourceType": "Coverage", "id": "c1", "beneficiary": {"reference": "Patient/p1"}})
         server.fault("/Observation", delay=2.0)
         server.fault("/Medication/m1", trickle=0.1)  # the body a byte at a time
+        server.fault("/Condition", body=b'{"resourceType": "Bundle"}')  # these bytes, with status 200
         ... request with fhirServer=server.base_url ...
         assert server.paths() == [...]
 
 Reads `GET /Type/id`; searches `GET /Type?patient=X[&status=a,b]` (matching the subject, patient or beneficiary
-reference) answered with searchset Bundles of `page_size` entries linked by `next`. Test modules get a running
+reference) answered with searchset Bundles of `page_size` entries linked by `next` (with `hapi_paging`, next links
+are HAPI's: the base URL itself with a query, `{base}?_getpages=...&_getpagesoffset=N`). Test modules get a running
 server from the `fhir_server` fixture: `from tests.fhir_server import fhir_server`.
 """
 from __future__ import annotations
@@ -27,16 +29,21 @@ import pytest
 _OWNER_ELEMENTS = ("subject", "patient", "beneficiary")
 # The page parameter of our own next links; other unknown parameters are ignored, as lenient servers do.
 _PAGING = "_page"
+# HAPI FHIR's paging parameters: its next links are `{base}?_getpages=<search id>&_getpagesoffset=<first index>`.
+_HAPI_SEARCH = "_getpages"
+_HAPI_OFFSET = "_getpagesoffset"
 
 
 @dataclass(frozen=True)
 class Fault:
-    """What to do instead of (or before) answering a path: wait `delay` seconds, then a status or broken JSON; send
-    the body (with `trickle_headers`, the status line and headers too) a byte every `trickle` seconds."""
+    """What to do instead of (or before) answering a path: wait `delay` seconds, then a status, broken JSON or the
+    given `body` (status 200); send the body (with `trickle_headers`, the status line and headers too) a byte every
+    `trickle` seconds."""
 
     status: int | None = None
     delay: float = 0.0
     invalid_json: bool = False
+    body: bytes | None = None
     trickle: float = 0.0
     trickle_headers: bool = False
 
@@ -49,8 +56,9 @@ class ReceivedRequest:
 
 
 class FhirTestServer:
-    def __init__(self, page_size: int = 50, token: str | None = None) -> None:
+    def __init__(self, page_size: int = 50, token: str | None = None, hapi_paging: bool = False) -> None:
         self.page_size = page_size
+        self.hapi_paging = hapi_paging
         self.token = token  # when set, requests without "Bearer <token>" get 401
         self.next_link_base: str | None = None  # when set, next links point there (a hostile server)
         self.requests: list[ReceivedRequest] = []
@@ -71,9 +79,9 @@ class FhirTestServer:
                 self._resources[(resource["resourceType"], resource["id"])] = resource
 
     def fault(self, path: str, status: int | None = None, delay: float = 0.0, invalid_json: bool = False,
-              trickle: float = 0.0, trickle_headers: bool = False) -> None:
+              body: bytes | None = None, trickle: float = 0.0, trickle_headers: bool = False) -> None:
         """Inject a fault on a path ("/Coverage", "/Patient/p1"), whatever the query."""
-        self._faults[path] = Fault(status, delay, invalid_json, trickle, trickle_headers)
+        self._faults[path] = Fault(status, delay, invalid_json, body, trickle, trickle_headers)
 
     def fault_on(self, path: str) -> Fault:
         return self._faults.get(path, Fault())
@@ -113,6 +121,8 @@ class FhirTestServer:
             return fault.status, _json(_outcome("exception", "injected fault"))
         if fault.invalid_json:
             return 200, b'{"resourceType": "Bundle", "entry": ['
+        if fault.body is not None:
+            return 200, fault.body
         status, body = self._resolve(path, query)
         return status, _json(body)
 
@@ -123,13 +133,13 @@ class FhirTestServer:
             return (200, resource) if resource else (404, _outcome("not-found", f"{path} not found"))
         if len(parts) == 1 and parts[0]:
             return 200, self._search_page(parts[0], query)
+        if parts == [""] and _HAPI_SEARCH in query:  # a HAPI next link: the search's type travels as its id
+            return 200, self._search_page(query[_HAPI_SEARCH][0], query)
         return 404, _outcome("not-supported", "unknown path")
 
     def _search_page(self, resource_type: str, query: dict[str, list[str]]) -> dict[str, Any]:
         matches = [r for (t, _), r in sorted(self._resources.items()) if t == resource_type and _matches(r, query)]
-        page_text = query.get(_PAGING, ["0"])[0]
-        page = int(page_text) if page_text.isdigit() else 0
-        start = page * self.page_size
+        start = _page_start(query, self.page_size)
         bundle: dict[str, Any] = {
             "resourceType": "Bundle",
             "type": "searchset",
@@ -138,10 +148,25 @@ class FhirTestServer:
             "link": [],
         }
         if start + self.page_size < len(matches):
-            params = {k: v[0] for k, v in query.items() if k != _PAGING} | {_PAGING: str(page + 1)}
-            base = self.next_link_base or self.base_url
-            bundle["link"].append({"relation": "next", "url": f"{base}/{resource_type}?{urlencode(params)}"})
+            bundle["link"].append({"relation": "next", "url": self._next_url(resource_type, query, start)})
         return bundle
+
+    def _next_url(self, resource_type: str, query: dict[str, list[str]], start: int) -> str:
+        params = {k: v[0] for k, v in query.items() if k not in (_PAGING, _HAPI_SEARCH, _HAPI_OFFSET)}
+        base = self.next_link_base or self.base_url
+        if self.hapi_paging:
+            hapi = {_HAPI_SEARCH: resource_type, _HAPI_OFFSET: str(start + self.page_size), "_bundletype": "searchset"}
+            return f"{base}?{urlencode(hapi | params)}"
+        return f"{base}/{resource_type}?{urlencode(params | {_PAGING: str(start // self.page_size + 1)})}"
+
+
+def _page_start(query: dict[str, list[str]], page_size: int) -> int:
+    """The index of a page's first match: from our `_page` number, or HAPI's offset."""
+    if _HAPI_OFFSET in query:
+        offset = query[_HAPI_OFFSET][0]
+        return int(offset) if offset.isdigit() else 0
+    page = query.get(_PAGING, ["0"])[0]
+    return int(page) * page_size if page.isdigit() else 0
 
 
 def _matches(resource: dict[str, Any], query: dict[str, list[str]]) -> bool:
