@@ -45,13 +45,24 @@ class FetchFailed(Exception):
     """Why a fetch was given up; caught inside this module, never seen by callers."""
 
 
-def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
-    """The entry resources of a Bundle, without the OperationOutcomes a server adds to a searchset."""
+def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The entry resources of a Bundle, without the OperationOutcomes a server adds to a searchset; None when one of
+    those reports an error: the server says its results are incomplete (FHIR R4 search, `search.mode` "outcome"),
+    and what is there must not be taken for the whole list."""
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return []
-    resources = (e.get("resource") for e in entries if isinstance(e, dict))
-    return [r for r in resources if isinstance(r, dict) and r.get("resourceType") != "OperationOutcome"]
+    resources = [r for r in (e.get("resource") for e in entries if isinstance(e, dict)) if isinstance(r, dict)]
+    if any(r.get("resourceType") == "OperationOutcome" and _reports_error(r) for r in resources):
+        return None
+    return [r for r in resources if r.get("resourceType") != "OperationOutcome"]
+
+
+def _reports_error(outcome: dict[str, Any]) -> bool:
+    """Whether an OperationOutcome has an issue of severity error or fatal (warnings and information do not count)."""
+    issues = outcome.get("issue")
+    return isinstance(issues, list) and any(
+        isinstance(issue, dict) and issue.get("severity") in ("error", "fatal") for issue in issues)
 
 
 def _next_link(bundle: dict[str, Any]) -> str | None:
@@ -245,7 +256,10 @@ class FhirClient:
             bytes_left -= size
             if bundle.get("resourceType") != "Bundle":
                 raise FetchFailed("not a Bundle")
-            resources.extend(bundle_resources(bundle))
+            page = bundle_resources(bundle)
+            if page is None:
+                raise FetchFailed("the server reports an error: results incomplete")
+            resources.extend(page)
             if len(resources) > self._limits.resources:
                 raise FetchFailed("too many resources")
             next_url = _next_link(bundle)

@@ -93,7 +93,8 @@ def _client_for(request: HookRequest, allow_server: Callable[[str], bool]) -> Fh
 
 
 def _answered(prefetch: dict[str, Any], key: str) -> list[dict[str, Any]] | None:
-    """The resources of an answered key (null: none); None when absent or not a usable answer (OperationOutcome)."""
+    """The resources of an answered key (null: none); None when absent or not a usable answer (an OperationOutcome, a
+    Bundle reporting an error)."""
     if key not in prefetch:
         return None
     value = prefetch[key]

@@ -1,6 +1,7 @@
 """FhirClient against a real FHIR test server on loopback."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -141,3 +142,43 @@ def test_bundle_resources_skips_outcomes_and_junk() -> None:
         {"fullUrl": "urn:uuid:x"}, "junk"]}
     assert bundle_resources(bundle) == [{"resourceType": "Condition", "id": "c1"}]
     assert bundle_resources({"resourceType": "Bundle", "entry": "junk"}) == []
+    error = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning"}, {"severity": "fatal"}]}
+    assert bundle_resources({**bundle, "entry": [*bundle["entry"], {"resource": error}]}) is None
+
+
+def _searchset(*entries: dict, next_url: str | None = None) -> bytes:
+    links = [{"relation": "next", "url": next_url}] if next_url else []
+    return json.dumps({"resourceType": "Bundle", "type": "searchset", "entry": list(entries), "link": links}).encode()
+
+
+def _outcome_entry(severity: str, mode: str | None = "outcome") -> dict:
+    outcome = {"resourceType": "OperationOutcome",
+               "issue": [{"severity": severity, "code": "too-costly", "diagnostics": "results incomplete"}]}
+    return {"resource": outcome, **({"search": {"mode": mode}} if mode else {})}
+
+
+@pytest.mark.parametrize("severity, mode", [("error", "outcome"), ("fatal", "outcome"), ("error", None)])
+def test_a_search_whose_bundle_reports_an_error_fails(fhir_server: FhirTestServer, severity: str,
+                                                      mode: str | None) -> None:
+    """An error OperationOutcome in a searchset says the results are incomplete: "no live vaccine" would be a guess."""
+    immunization = {"resource": {"resourceType": "Immunization", "id": "i1"}}
+    fhir_server.fault("/Immunization", body=_searchset(immunization, _outcome_entry(severity, mode)))
+    assert FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()) is None
+
+
+@pytest.mark.parametrize("severity", ["warning", "information"])
+def test_warnings_in_a_search_bundle_are_skipped(fhir_server: FhirTestServer, severity: str) -> None:
+    immunization = {"resource": {"resourceType": "Immunization", "id": "i1"}}
+    fhir_server.fault("/Immunization", body=_searchset(immunization, _outcome_entry(severity)))
+    assert FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()) == \
+        [immunization["resource"]]
+
+
+def test_an_error_on_a_later_page_fails_the_search(fhir_server: FhirTestServer) -> None:
+    fhir_server.fault("/", body=_searchset(_outcome_entry("error")))
+    first = _searchset({"resource": {"resourceType": "Immunization", "id": "i1"}},
+                       next_url=f"{fhir_server.base_url}/?page=2")
+    fhir_server.fault("/Immunization", body=first)
+    assert FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()) is None
+    assert fhir_server.paths() == ["/Immunization", "/"]
+

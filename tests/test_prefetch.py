@@ -1,6 +1,7 @@
 """make_record_loader: prefetch answered or not, fetching the rest from a real FHIR test server."""
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, Callable
 
@@ -229,3 +230,44 @@ def test_the_token_never_reaches_the_logs(fhir_server: FhirTestServer, caplog: p
         record.resolve("Medication/missing")
     assert "/Condition" in caplog.text and "conditions" in caplog.text
     assert TOKEN not in caplog.text
+
+
+def _outcome(severity: str) -> dict[str, Any]:
+    return {"resource": {"resourceType": "OperationOutcome", "issue": [
+        {"severity": severity, "code": "too-costly", "diagnostics": "search timed out; results incomplete"}]},
+        "search": {"mode": "outcome"}}
+
+
+LIVE_VACCINE = _of("Immunization", "mmr", vaccineCode={"coding": [{"system": "http://hl7.org/fhir/sid/cvx",
+                                                                    "code": "03"}]})
+
+
+@pytest.mark.parametrize("severity", ["error", "fatal"])
+def test_a_prefetch_bundle_reporting_an_error_is_not_an_answer(severity: str) -> None:
+    """An EHR whose search failed part-way says so in an OperationOutcome entry: "no vaccines" would be a guess."""
+    incomplete = _bundle() | {"entry": [{"resource": _of("Immunization", "flu")}, _outcome(severity)]}
+    record = _load(_request(_full_prefetch() | {"immunizations": incomplete}))
+    assert record.not_received() == ["immunizations"]
+
+
+def test_a_prefetch_bundle_reporting_an_error_is_fetched_again(fhir_server: FhirTestServer) -> None:
+    fhir_server.add(LIVE_VACCINE)
+    record = _load(_request(_full_prefetch() | {"immunizations": _bundle() | {"entry": [_outcome("error")]}},
+                            fhir_server))
+    assert [r["id"] for r in record.resources("immunizations")] == ["mmr"]
+    assert fhir_server.paths() == ["/Immunization"]
+
+
+def test_warnings_in_a_prefetch_bundle_are_skipped() -> None:
+    flu = _of("Immunization", "flu")
+    answer = _bundle(flu) | {"entry": [{"resource": flu}, _outcome("warning"), _outcome("information")]}
+    assert _load(_request(_full_prefetch() | {"immunizations": answer})).resources("immunizations") == [flu]
+
+
+def test_a_fetched_search_reporting_an_error_is_not_received(fhir_server: FhirTestServer) -> None:
+    answer = {"resourceType": "Bundle", "type": "searchset", "entry": [_outcome("error")]}
+    fhir_server.fault("/Immunization", body=json.dumps(answer).encode())
+    prefetch = _full_prefetch()
+    del prefetch["immunizations"]
+    assert _load(_request(prefetch, fhir_server)).not_received() == ["immunizations"]
+
