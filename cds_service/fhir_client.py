@@ -200,7 +200,8 @@ class FhirClient:
         return f"FhirClient({self.base_url!r})"
 
     def is_under_base(self, url: str) -> bool:
-        """Whether an absolute URL is on this server, under its base path (a next link must not lead elsewhere)."""
+        """Whether an absolute URL is on this server, at or under its base path (a next link must not lead elsewhere;
+        HAPI's are the base itself with a query: `{base}?_getpages=...`)."""
         return self._path_under_base(url) is not None
 
     def reference_url(self, reference: str) -> str | None:
@@ -231,11 +232,15 @@ class FhirClient:
         return relative if relative is not None and _REFERENCE.fullmatch(relative) else None
 
     def _path_under_base(self, url: str) -> str | None:
-        """The path of an absolute URL below this server's base path; None when it is on another server."""
+        """The path of an absolute URL below this server's base path ("" for the base itself); None when it is on
+        another server or outside the base path."""
         target = _origin_and_path(url)
         if self._base is None or target is None or target[:3] != self._base[:3]:
             return None
-        prefix = self._base[3].rstrip("/") + "/"
+        base_path = self._base[3].rstrip("/")
+        if target[3] == base_path:
+            return ""
+        prefix = base_path + "/"
         return target[3][len(prefix):] if target[3].startswith(prefix) else None
 
     def search(self, query: str, deadline: float) -> list[dict[str, Any]] | None:

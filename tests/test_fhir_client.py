@@ -182,3 +182,22 @@ def test_an_error_on_a_later_page_fails_the_search(fhir_server: FhirTestServer) 
     assert FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()) is None
     assert fhir_server.paths() == ["/Immunization", "/"]
 
+def test_hapi_next_links_to_the_base_itself_are_followed() -> None:
+    with FhirTestServer(page_size=2, hapi_paging=True) as server:
+        server.add(*_observations(5))
+        found = FhirClient(server.base_url + "/", None).search("Observation?patient=p1", _deadline())
+        assert found is not None and sorted(r["id"] for r in found) == [f"o{i}" for i in range(5)]
+        assert server.paths() == ["/Observation", "/", "/"]
+        assert server.requests[1].query["_getpages"] == ["Observation"]
+
+
+def test_the_base_url_with_a_query_is_under_the_base_and_names_no_resource() -> None:
+    client = FhirClient("https://ehr.example.org/fhir", None)
+    assert client.is_under_base("https://ehr.example.org/fhir?_getpages=abc&_getpagesoffset=20&_count=20")
+    assert client.is_under_base("https://ehr.example.org/fhir/?_getpages=abc")
+    for outside in ("https://ehr.example.org/fhirx?_getpages=abc", "https://ehr.example.org?_getpages=abc",
+                    "https://ehr.example.org/fhir/..?_getpages=abc", "https://evil.example.org/fhir?_getpages=abc",
+                    "https://ehr.example.org:8443/fhir?_getpages=abc", "http://ehr.example.org/fhir?_getpages=abc",
+                    "https://user@ehr.example.org/fhir?_getpages=abc"):
+        assert not client.is_under_base(outside), outside
+    assert client.reference_url("https://ehr.example.org/fhir?_getpages=abc") is None
