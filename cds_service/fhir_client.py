@@ -65,7 +65,8 @@ def _reports_error(outcome: dict[str, Any]) -> bool:
         isinstance(issue, dict) and issue.get("severity") in ("error", "fatal") for issue in issues)
 
 
-def _next_link(bundle: dict[str, Any]) -> str | None:
+def next_link(bundle: dict[str, Any]) -> str | None:
+    """The URL of a Bundle's next page, if it has one."""
     links = bundle.get("link")
     if not isinstance(links, list):
         return None
@@ -245,36 +246,56 @@ class FhirClient:
 
     def search(self, query: str, deadline: float) -> list[dict[str, Any]] | None:
         """All resources of a search ("Type?params", relative to the base), every page, or None on any failure."""
-        url = f"{self.base_url}/{query}"
+        return self._search(f"{self.base_url}/{query}", [], deadline)
+
+    def search_after(self, bundle: dict[str, Any], deadline: float) -> list[dict[str, Any]] | None:
+        """The resources of a search page received elsewhere (a paged prefetch answer) and of every page after it,
+        following its next links as `search` does; None on any failure."""
+        resources: list[dict[str, Any]] = []
+        try:
+            next_url = self._add_page(bundle, resources)
+        except FetchFailed as exc:
+            log.debug("FHIR search after a prefetched page failed: %s", exc)
+            return None
+        return self._search(next_url, resources, deadline) if next_url else resources
+
+    def _search(self, url: str, resources: list[dict[str, Any]], deadline: float) -> list[dict[str, Any]] | None:
+        """`resources` with those of the page at url and every page after it, or None on any failure."""
         try:
             with _session(deadline) as session:
-                return self._all_pages(session, url, deadline)
+                return self._all_pages(session, url, resources, deadline)
         except (FetchFailed, requests.RequestException) as exc:
             log.debug("FHIR search %s failed: %s", url, _reason(exc))
             return None
 
-    def _all_pages(self, session: requests.Session, url: str, deadline: float) -> list[dict[str, Any]]:
-        resources: list[dict[str, Any]] = []
+    def _all_pages(
+        self, session: requests.Session, url: str, resources: list[dict[str, Any]], deadline: float
+    ) -> list[dict[str, Any]]:
         bytes_left = self._limits.search_bytes
         for _ in range(self._limits.pages):
             bundle, size = self._get_json(session, url, deadline, min(self._limits.response_bytes, bytes_left))
             bytes_left -= size
             if bundle.get("resourceType") != "Bundle":
                 raise FetchFailed("not a Bundle")
-            page = bundle_resources(bundle)
-            if page is None:
-                raise FetchFailed("the server reports an error: results incomplete")
-            resources.extend(page)
-            if len(resources) > self._limits.resources:
-                raise FetchFailed("too many resources")
-            next_url = _next_link(bundle)
+            next_url = self._add_page(bundle, resources)
             if next_url is None:
                 return resources
-            # Incomplete results would read as "nothing more recorded": a next link we will not follow fails the search.
-            if not self.is_under_base(next_url):
-                raise FetchFailed("next link leaves the server base")
             url = next_url
         raise FetchFailed("too many pages")
+
+    def _add_page(self, bundle: dict[str, Any], resources: list[dict[str, Any]]) -> str | None:
+        """Adds a search page's resources to `resources`; the URL of the next page, if there is one."""
+        page = bundle_resources(bundle)
+        if page is None:
+            raise FetchFailed("the server reports an error: results incomplete")
+        resources.extend(page)
+        if len(resources) > self._limits.resources:
+            raise FetchFailed("too many resources")
+        next_url = next_link(bundle)
+        # Incomplete results would read as "nothing more recorded": a next link we will not follow fails the search.
+        if next_url is not None and not self.is_under_base(next_url):
+            raise FetchFailed("next link leaves the server base")
+        return next_url
 
     def _get_json(
         self, session: requests.Session, url: str, deadline: float, max_bytes: int

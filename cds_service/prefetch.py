@@ -15,7 +15,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from cds_service.exceptions import PatientUnavailable
-from cds_service.fhir_client import FhirClient, bundle_resources
+from cds_service.fhir_client import FhirClient, bundle_resources, next_link
 from cds_service.hook_request import HookRequest
 from cds_service.record import PatientRecord
 
@@ -67,7 +67,7 @@ def _build_record(request: HookRequest, allow_server: Callable[[str], bool], bud
     if prefetched_patient is None and client is None:
         raise PatientUnavailable()
     missing = [key for key, value in answered.items() if value is None] + ([] if prefetched_patient else ["patient"])
-    fetched = _fetch_all(client, missing, request.patient_id, deadline) if client and missing else {}
+    fetched = _fetch_all(client, missing, request, deadline) if client and missing else {}
     patient = prefetched_patient or _own_patient(fetched.get("patient"), request.patient_id)
     if patient is None:
         raise PatientUnavailable()
@@ -103,29 +103,38 @@ def _answered(prefetch: dict[str, Any], key: str) -> list[dict[str, Any]] | None
     if not isinstance(value, dict):
         return None
     if value.get("resourceType") == "Bundle":
-        return bundle_resources(value)
+        # A next link: the rest of the answer is on the server (`_fetch_key` follows it when there is one).
+        return bundle_resources(value) if next_link(value) is None else None
     # A single resource is how EHRs answer the `patient` read; for a search key it is not a valid answer.
     return [value] if key == "patient" and value.get("resourceType") == "Patient" else None
 
 
 def _fetch_all(
-    client: FhirClient, keys: list[str], patient_id: str, deadline: float
+    client: FhirClient, keys: list[str], request: HookRequest, deadline: float
 ) -> dict[str, list[dict[str, Any]] | None]:
     """Every key fetched in parallel; what has not arrived by the deadline is not received."""
     pool = ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="fhir-fetch")
-    futures = {key: pool.submit(_fetch_key, client, key, patient_id, deadline) for key in keys}
+    futures = {key: pool.submit(_fetch_key, client, key, request, deadline) for key in keys}
     wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
     # Do not wait for stragglers: their own request timeouts end them just after the deadline.
     pool.shutdown(wait=False, cancel_futures=True)
     return {key: _result(future) for key, future in futures.items()}
 
 
-def _fetch_key(client: FhirClient, key: str, patient_id: str, deadline: float) -> list[dict[str, Any]] | None:
-    query = render(PREFETCH_TEMPLATES[key], patient_id)
+def _fetch_key(client: FhirClient, key: str, request: HookRequest, deadline: float) -> list[dict[str, Any]] | None:
+    query = render(PREFETCH_TEMPLATES[key], request.patient_id)
     if key == "patient":
         patient = client.read(query, deadline)
         return [patient] if patient is not None else None
-    return client.search(query, deadline)
+    first_page = _first_page(request.prefetch, key)
+    return client.search_after(first_page, deadline) if first_page else client.search(query, deadline)
+
+
+def _first_page(prefetch: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The prefetch Bundle of a key when it is only the first page of the answer (it has a next link)."""
+    value = prefetch.get(key)
+    paged = isinstance(value, dict) and value.get("resourceType") == "Bundle" and next_link(value) is not None
+    return value if paged else None
 
 
 def _result(future: Future[list[dict[str, Any]] | None]) -> list[dict[str, Any]] | None:

@@ -238,6 +238,10 @@ def _outcome(severity: str) -> dict[str, Any]:
         "search": {"mode": "outcome"}}
 
 
+def _paged(next_url: str, *resources: dict[str, Any]) -> dict[str, Any]:
+    return _bundle(*resources) | {"link": [{"relation": "next", "url": next_url}]}
+
+
 LIVE_VACCINE = _of("Immunization", "mmr", vaccineCode={"coding": [{"system": "http://hl7.org/fhir/sid/cvx",
                                                                     "code": "03"}]})
 
@@ -271,3 +275,26 @@ def test_a_fetched_search_reporting_an_error_is_not_received(fhir_server: FhirTe
     del prefetch["immunizations"]
     assert _load(_request(prefetch, fhir_server)).not_received() == ["immunizations"]
 
+
+def test_a_paged_prefetch_bundle_is_completed_from_its_next_link() -> None:
+    with FhirTestServer(page_size=1) as server:
+        server.add(_of("Immunization", "flu"), LIVE_VACCINE)
+        first_page = _paged(f"{server.base_url}/Immunization?patient=p1&_page=1", _of("Immunization", "flu"))
+        record = _load(_request(_full_prefetch() | {"immunizations": first_page}, server))
+        assert [r["id"] for r in record.resources("immunizations")] == ["flu", "mmr"]
+        assert server.paths() == ["/Immunization"] and server.requests[0].query["_page"] == ["1"]
+
+
+def test_a_paged_prefetch_bundle_without_a_server_is_not_received() -> None:
+    first_page = _paged("https://ehr.example.org/fhir/Immunization?page=2", _of("Immunization", "flu"))
+    record = _load(_request(_full_prefetch() | {"immunizations": first_page}))
+    assert record.not_received() == ["immunizations"]
+
+
+def test_a_paged_prefetch_bundle_leading_elsewhere_is_not_received() -> None:
+    with FhirTestServer() as server, FhirTestServer() as elsewhere:
+        elsewhere.add(LIVE_VACCINE)
+        first_page = _paged(f"{elsewhere.base_url}/Immunization?patient=p1", _of("Immunization", "flu"))
+        record = _load(_request(_full_prefetch() | {"immunizations": first_page}, server))
+        assert record.not_received() == ["immunizations"]
+        assert server.requests == [] and elsewhere.requests == []
