@@ -87,6 +87,9 @@ def _validators() -> tuple[Draft202012Validator, dict[str, Draft202012Validator]
 
 # A schema error with the path of what it validated inside the body: () for the envelope, ("context",) for a context.
 _Found = tuple[ValidationError, tuple[str, ...]]
+# Fields whose values diagnostics never quote: the access token, wherever a client put it (a token sent as the whole
+# of fhirAuthorization, or pasted into fhirServer, would otherwise be echoed back and end up in the EHR's logs).
+_SECRET_FIELDS = ("fhirAuthorization", "fhirServer")
 
 
 def _expression(found: _Found) -> str:
@@ -114,10 +117,27 @@ def _schema_check(body: dict[str, Any]) -> None:
         # Report the shallowest problem first: a missing `context` matters more than what is inside it.
         first = min(found, key=lambda f: (len(f[1]) + len(f[0].absolute_path), _expression(f)))
         field = _expression(first)
-        message = first[0].message
-        # jsonschema messages quote the offending value, which may be huge: keep the diagnostics readable.
-        message = message if len(message) <= 300 else message[:300] + "..."
-        raise ClientError(400, f"{field}: {message}", field)
+        raise ClientError(400, f"{field}: {_message(first)}", field)
+
+
+def _message(found: _Found) -> str:
+    """What is wrong, from the schema error; it quotes the offending value except under a secret field."""
+    error, prefix = found
+    path = (*prefix, *error.absolute_path)
+    if path and path[0] in _SECRET_FIELDS:
+        return _without_value(error)
+    # jsonschema messages quote the offending value, which may be huge: keep the diagnostics readable.
+    return error.message if len(error.message) <= 300 else error.message[:300] + "..."
+
+
+def _without_value(error: ValidationError) -> str:
+    """The problem stated from the schema alone (its rule, not the value it rejected)."""
+    if error.validator == "required":
+        return "is required"  # the field's expression names the missing member
+    if error.validator == "type":
+        types = error.validator_value
+        return f"must be of type {' or '.join(types) if isinstance(types, list) else types} (value not shown)"
+    return f"does not satisfy the schema's {error.validator} {error.validator_value!r} (value not shown)"
 
 
 def _semantic_checks(body: dict[str, Any]) -> None:

@@ -155,6 +155,34 @@ def test_each_invalid_field_is_a_400_naming_it(
     assert_outcome(post(client, body), 400, expression)
 
 
+SECRET = "SECRET-ACCESS-TOKEN-0123456789"
+MISPLACED_TOKENS = [
+    ("fhirAuthorization", f"Bearer {SECRET}", "fhirAuthorization", "of type object or null"),
+    ("fhirAuthorization", [SECRET], "fhirAuthorization", "of type object or null"),
+    ("fhirAuthorization", {"access_token": [SECRET]}, "fhirAuthorization.access_token", "of type string"),
+    ("fhirAuthorization", {"access_token": "t", "scope": [SECRET]}, "fhirAuthorization.scope", "of type string"),
+    ("fhirServer", f"ftp://ehr.example.org/{SECRET}", "fhirServer", "pattern"),
+    ("fhirServer", {"url": SECRET}, "fhirServer", "of type string or null"),
+]
+
+
+@pytest.mark.parametrize("field, value, expression, problem", MISPLACED_TOKENS)
+def test_diagnostics_never_echo_an_access_token(client: FlaskClient, field: str, value: Any, expression: str,
+                                                problem: str) -> None:
+    """A token sent in the wrong shape is named by field and problem, never quoted back (EHRs log diagnostics)."""
+    body = sign_request() | {"fhirServer": "https://ehr.example.org/fhir", field: value}
+    response = post(client, body)
+    issue = assert_outcome(response, 400, expression)
+    assert problem in issue["diagnostics"]
+    assert SECRET not in response.get_data(as_text=True)
+
+
+def test_a_missing_access_token_is_named(client: FlaskClient) -> None:
+    body = sign_request() | {"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"scope": "x"}}
+    issue = assert_outcome(post(client, body), 400, "fhirAuthorization.access_token")
+    assert "required" in issue["diagnostics"]
+
+
 @pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe\x00", b"", b"   ", b'"a string"', b"[1, 2]", b"null", b"1e5"])
 def test_a_body_that_is_not_a_json_object_is_a_400(client: FlaskClient, raw: bytes) -> None:
     assert_outcome(post(client, raw), 400)
