@@ -1,4 +1,4 @@
-"""A small FHIR R4 client for the EHR's FHIR server: reads and paged searches, bounded in time and size.
+"""A small FHIR R4 client for the EHR's FHIR server: reads and paged searches, bounded in time, size and memory.
 
 Every public method answers None on any failure instead of raising: a failed fetch means "not received", which the
 clinical logic turns into `unknown` criteria (service-contract.md §Prefetch). The access token only ever goes into
@@ -33,16 +33,36 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 @dataclass(frozen=True)
 class Limits:
-    """Caps per search, so a hostile or broken server cannot exhaust memory or loop us forever."""
+    """Caps, so a hostile or broken server cannot exhaust memory or time, or loop us forever."""
 
-    pages: int = 50
-    resources: int = 20_000
+    pages: int = 50  # per search
+    resources: int = 20_000  # per search
     response_bytes: int = 10 * 1024 * 1024
-    search_bytes: int = 50 * 1024 * 1024
+    # Per client, that is per hook call: everything it reads (all keys, pages and reference reads) spends from these.
+    # Parsed FHIR JSON takes about 5 times its size in Python objects, and a value about 100 bytes; a page of tiny
+    # values ("[0],[0],...") takes 20 times its size, so values are counted too (before parsing, see _json_values).
+    request_bytes: int = 16 * 1024 * 1024
+    request_values: int = 1_000_000
 
 
 class FetchFailed(Exception):
     """Why a fetch was given up; caught inside this module, never seen by callers."""
+
+
+class _Budget:
+    """What is left of a hook call's bytes and JSON values, spent by all the threads fetching for it."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.bytes_left = limits.request_bytes
+        self._values_left = limits.request_values
+        self._lock = threading.Lock()
+
+    def spend(self, size: int = 0, values: int = 0) -> None:
+        with self._lock:
+            self.bytes_left -= size
+            self._values_left -= values
+            if self.bytes_left < 0 or self._values_left < 0:
+                raise FetchFailed("the call's byte or JSON value budget is spent")
 
 
 def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -187,12 +207,14 @@ def _session(deadline: float) -> Iterator[requests.Session]:
 
 
 class FhirClient:
-    """Talks to one FHIR server base URL; every call is bounded by a deadline on the `time.monotonic()` clock."""
+    """Talks to one FHIR server base URL for one hook call; every call is bounded by a deadline on the
+    `time.monotonic()` clock, and all of them together by the byte and value budget of `Limits`."""
 
     def __init__(self, base_url: str, access_token: str | None, limits: Limits = Limits()) -> None:
         self.base_url = base_url.rstrip("/")
         self._base = _origin_and_path(self.base_url)
         self._limits = limits
+        self._budget = _Budget(limits)
         self._headers = {"Accept": "application/fhir+json"}
         if access_token:
             self._headers["Authorization"] = f"Bearer {access_token}"
@@ -218,7 +240,7 @@ class FhirClient:
         url = f"{self.base_url}/{relative}"
         try:
             with _session(deadline) as session:
-                resource, _ = self._get_json(session, url, deadline, self._limits.response_bytes)
+                resource = self._get_json(session, url, deadline)
         except (FetchFailed, requests.RequestException) as exc:
             log.debug("FHIR read %s failed: %s", url, _reason(exc))
             return None
@@ -271,10 +293,8 @@ class FhirClient:
     def _all_pages(
         self, session: requests.Session, url: str, resources: list[dict[str, Any]], deadline: float
     ) -> list[dict[str, Any]]:
-        bytes_left = self._limits.search_bytes
         for _ in range(self._limits.pages):
-            bundle, size = self._get_json(session, url, deadline, min(self._limits.response_bytes, bytes_left))
-            bytes_left -= size
+            bundle = self._get_json(session, url, deadline)
             if bundle.get("resourceType") != "Bundle":
                 raise FetchFailed("not a Bundle")
             next_url = self._add_page(bundle, resources)
@@ -297,24 +317,25 @@ class FhirClient:
             raise FetchFailed("next link leaves the server base")
         return next_url
 
-    def _get_json(
-        self, session: requests.Session, url: str, deadline: float, max_bytes: int
-    ) -> tuple[dict[str, Any], int]:
-        """A JSON object from GET url, and its size in bytes; redirects are refused (they could carry the token away)."""
-        timeout = deadline - time.monotonic()
-        if timeout <= 0:
-            raise FetchFailed("time budget spent")
+    def _get_json(self, session: requests.Session, url: str, deadline: float) -> dict[str, Any]:
+        """A JSON object from GET url; redirects are refused (they could carry the token away)."""
+        timeout = _time_left(deadline)
         with session.get(url, headers=self._headers, timeout=timeout, stream=True, allow_redirects=False) as response:
             if not 200 <= response.status_code < 300:
                 raise FetchFailed(f"HTTP {response.status_code}")
-            body = _read_body(response, deadline, max_bytes)
+            body = _read_body(response, deadline, self._limits.response_bytes, self._budget)
+        # Parsing cannot be interrupted, holds the GIL, and builds objects many times the text's size: it is paid for
+        # before, and started only while there is time left. (Deep nesting needs no check: the codec gives up on it as
+        # it reads, long before it has built much.)
+        self._budget.spend(values=_json_values(body))
+        _time_left(deadline)
         try:
             data = json_codec.loads(body)
         except (ValueError, RecursionError) as exc:
             raise FetchFailed("invalid JSON") from exc
         if not isinstance(data, dict):
             raise FetchFailed("not a JSON object")
-        return data, len(body)
+        return data
 
 
 def _reason(exc: Exception) -> str:
@@ -322,16 +343,31 @@ def _reason(exc: Exception) -> str:
     return str(exc) if isinstance(exc, FetchFailed) else type(exc).__name__
 
 
-def _read_body(response: requests.Response, deadline: float, max_bytes: int) -> bytes:
-    """The (decompressed) body, given up when it grows past max_bytes or the deadline passes mid-transfer."""
+def _time_left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise FetchFailed("time budget spent")
+    return left
+
+
+def _read_body(response: requests.Response, deadline: float, max_bytes: int, budget: _Budget) -> bytes:
+    """The (decompressed) body, given up when it grows past max_bytes or the call's byte budget, or the deadline
+    passes mid-transfer."""
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if declared.isdigit() and int(declared) > min(max_bytes, budget.bytes_left):
         raise FetchFailed("response too large")
     body = bytearray()
     for chunk in response.iter_content(_CHUNK_BYTES):
         body.extend(chunk)
+        budget.spend(size=len(chunk))
         if len(body) > max_bytes:
             raise FetchFailed("response too large")
-        if time.monotonic() > deadline:
-            raise FetchFailed("time budget spent")
+        _time_left(deadline)
     return bytes(body)
+
+
+def _json_values(body: bytes) -> int:
+    """About how many values parsing a JSON text would build, from its bytes alone (counting takes a fraction of the
+    time parsing does): every value but the first of an array or object follows a comma, and every array and object
+    opens with a bracket. Commas and brackets inside strings count too: the estimate errs high."""
+    return body.count(b",") + body.count(b"[") + body.count(b"{")

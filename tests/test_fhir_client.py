@@ -114,7 +114,7 @@ def test_a_trickled_answer_that_ends_in_time_is_read(fhir_server: FhirTestServer
 
 
 @pytest.mark.parametrize("limits", [Limits(pages=2), Limits(resources=4), Limits(response_bytes=300),
-                                    Limits(search_bytes=600)])
+                                    Limits(request_bytes=600), Limits(request_values=20)])
 def test_caps_on_pages_resources_and_bytes(limits: Limits) -> None:
     with FhirTestServer(page_size=2) as server:
         server.add(*_observations(5))
@@ -201,3 +201,39 @@ def test_the_base_url_with_a_query_is_under_the_base_and_names_no_resource() -> 
                     "https://user@ehr.example.org/fhir?_getpages=abc"):
         assert not client.is_under_base(outside), outside
     assert client.reference_url("https://ehr.example.org/fhir?_getpages=abc") is None
+
+
+def test_all_fetches_of_a_client_share_one_byte_budget(fhir_server: FhirTestServer) -> None:
+    """A client serves one hook call: its searches and reads together, not each of them, are bounded."""
+    page = _searchset(*({"resource": r} for r in _observations(10)))
+    fhir_server.fault("/Observation", body=page)
+    fhir_server.add({"resourceType": "Medication", "id": "m1"})
+    client = FhirClient(fhir_server.base_url, None, Limits(request_bytes=len(page) * 2 + 10))
+    assert client.search("Observation?patient=p1", _deadline()) is not None
+    assert client.search("Observation?patient=p1", _deadline()) is not None
+    assert client.search("Observation?patient=p1", _deadline()) is None
+    assert client.read("Medication/m1", _deadline()) is None  # the budget is spent
+    assert FhirClient(fhir_server.base_url, None).read("Medication/m1", _deadline()) is not None
+
+
+def test_a_page_of_tiny_values_is_refused_before_it_is_parsed() -> None:
+    """About 4 MB of "[0]," would build some 90 MB of Python objects per page, and take a second to parse: the page
+    is refused on its count of values, the next pages are never asked for, and the search ends at once."""
+    with FhirTestServer() as server:
+        blob = b"[" + b",".join([b"[0]"] * 1_100_000) + b"]"
+        next_url = f"{server.base_url}/Basic?patient=p1&_page=1"
+        page = (b'{"resourceType": "Bundle", "type": "searchset", "link": [{"relation": "next", "url": "'
+                + next_url.encode() + b'"}], "entry": [{"resource": {"resourceType": "Basic", "x": ' + blob + b"}}]}")
+        server.fault("/Basic", body=page)
+        started = time.monotonic()
+        assert FhirClient(server.base_url, None).search("Basic?patient=p1", _deadline()) is None
+        assert time.monotonic() - started < 1.0
+        assert len(server.requests) == 1
+
+
+def test_a_page_nested_too_deep_fails_at_once(fhir_server: FhirTestServer) -> None:
+    depth = 500_000
+    fhir_server.fault("/Basic", body=b'{"resourceType": "Bundle", "entry": ' + b"[" * depth + b"]" * depth + b"}")
+    started = time.monotonic()
+    assert FhirClient(fhir_server.base_url, None).search("Basic?patient=p1", _deadline()) is None
+    assert time.monotonic() - started < 0.5

@@ -298,3 +298,19 @@ def test_a_paged_prefetch_bundle_leading_elsewhere_is_not_received() -> None:
         record = _load(_request(_full_prefetch() | {"immunizations": first_page}, server))
         assert record.not_received() == ["immunizations"]
         assert server.requests == [] and elsewhere.requests == []
+
+
+def test_everything_fetched_for_a_call_shares_one_byte_budget() -> None:
+    """Six searches paging through 3 MB pages (each under the per-response cap) stop together once the call has read
+    its 16 MB: a hostile server cannot make one hook call hold hundreds of MB."""
+    with FhirTestServer() as server:
+        for path in SEARCH_PATHS:
+            next_url = f"{server.base_url}{path}?patient=p1&_page=1"
+            page = _paged(next_url, {"resourceType": "Basic", "id": "b", "subject": {"reference": "Patient/p1"},
+                                     "text": {"status": "generated", "div": "x" * 3_000_000}})
+            server.fault(path, body=json.dumps(page).encode())
+        started = time.monotonic()
+        record = _load(_request({"patient": PATIENT}, server))
+        assert time.monotonic() - started < 2.0  # the budget is 3 s
+        assert len(record.not_received()) == len(SEARCH_PATHS)
+        assert len(server.requests) <= 16 // 3 + len(SEARCH_PATHS)  # pages read whole, and one refused per key
