@@ -113,6 +113,19 @@ def test_attested_cycle_number_overrides_when_authored_after_the_latest_prior_or
     assert _cycle(record(*priors, stale), start).number.value == 3
 
 
+def _referencing(prior: dict[str, Any], display: str | None) -> dict[str, Any]:
+    """`prior` in Epic's shape: a reference to a Medication not in the request, with its name as display."""
+    del prior["medicationCodeableConcept"]
+    prior["medicationReference"] = {"reference": "Medication/eprior"} | ({"display": display} if display else {})
+    return prior
+
+
+def test_prior_orders_named_only_by_their_reference_display_are_counted() -> None:
+    priors = [_referencing(p, "BLINATUMOMAB 35 MCG IV SOLR") for p in _cycles(9)]
+    info = _cycle(record(*priors), date(2025, 1, 1) + 9 * 42 * DAY)
+    assert info.number.value == 10 and info.course_start == date(2025, 1, 1)
+
+
 def test_medication_requests_not_received_leave_the_number_unknown() -> None:
     info = _cycle(record(not_received=("medicationRequests",)), date(2026, 1, 1))
     assert info.number.value is None and info.number.received is False

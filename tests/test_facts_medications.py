@@ -88,6 +88,19 @@ def test_medication_reference_is_resolved() -> None:
     assert fact.value == "with-tki"
 
 
+def _referencing(display: str | None, **extra: Any) -> dict[str, Any]:
+    """An order in Epic's shape: a reference to a Medication not in the request (no server to read it from)."""
+    pointer = {"reference": "Medication/e1"} | ({"display": display} if display else {})
+    order = medication_request(None, medicationReference=pointer, **extra)
+    del order["medicationCodeableConcept"]
+    return order
+
+
+def test_the_display_of_an_unreadable_reference_names_the_drug() -> None:
+    assert _combination(_referencing("IMATINIB 400 MG PO TABS", authored="2026-02-01")) == "with-tki"
+    assert _combination(_referencing("ONDANSETRON 8 MG PO TABS", authored="2026-02-01")) == "single-agent"
+
+
 def test_nothing_received_is_unknown_and_nothing_recorded_is_single_agent() -> None:
     missing = combination([], START, False, NO_ANSWERS, None)
     assert missing.value is None and not missing.received

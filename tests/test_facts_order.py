@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -50,6 +51,24 @@ def test_referenced_medication_is_resolved_and_unresolvable_is_not_blinatumomab(
     server = {"Medication/m9": medication(None, text="Blincyto", id="m9")}
     assert is_blinatumomab(order, server.get)
     assert not is_blinatumomab(order, _none)
+
+
+def _referencing(display: str | None, reference: str = "Medication/eprior") -> dict[str, Any]:
+    """A MedicationRequest in Epic's shape: a reference to a Medication this service cannot read, and its name."""
+    pointer = {"reference": reference} | ({"display": display} if display else {})
+    order = medication_request(None, medicationReference=pointer)
+    del order["medicationCodeableConcept"]
+    return order
+
+
+def test_the_display_of_a_reference_names_the_medication_as_a_concept_text_would() -> None:
+    assert is_blinatumomab(_referencing("BLINATUMOMAB 35 MCG IV SOLR"), _none)
+    assert not is_blinatumomab(_referencing("ONDANSETRON 4 MG PO TBDP"), _none)
+    # A contained Medication named only by a local code's display is read the same way.
+    contained = _referencing(None, "#m")
+    contained["contained"] = [{"resourceType": "Medication", "id": "m",
+                               "code": concept("82744", "urn:oid:1.2.840.114350", display="BLINCYTO 35 MCG")}]
+    assert is_blinatumomab(contained, _none)
 
 
 def test_start_prefers_earliest_bounds_then_validity_then_authored_then_today() -> None:

@@ -17,12 +17,18 @@ _DAYS_PER_UNIT = {"d": 1.0, "day": 1.0, "days": 1.0, "wk": 7.0, "week": 7.0, "h"
                   "min": 1 / 1440}
 
 
+def medication_reference(resource: dict[str, Any]) -> str | None:
+    """The literal reference of `medicationReference` ("#id", "Medication/id" or a URL), when there is one."""
+    pointer = resource.get("medicationReference")
+    reference = pointer.get("reference") if isinstance(pointer, dict) else None
+    return reference if isinstance(reference, str) else None
+
+
 def medication_of(resource: dict[str, Any], resolve: Resolver) -> dict[str, Any] | None:
     """The Medication behind `medicationReference`: contained ("#id"), else read through `resolve`. A Medication
     with wrong JSON types in its code or ingredients is not read (shape.py)."""
-    pointer = resource.get("medicationReference")
-    reference = pointer.get("reference") if isinstance(pointer, dict) else None
-    if not isinstance(reference, str):
+    reference = medication_reference(resource)
+    if reference is None:
         return None
     if reference.startswith("#"):
         contained = resource.get("contained")
@@ -35,12 +41,23 @@ def medication_of(resource: dict[str, Any], resolve: Resolver) -> dict[str, Any]
 
 
 def medication_concepts(resource: dict[str, Any], resolve: Resolver) -> list[dict[str, Any]]:
-    """The CodeableConcepts naming what a MedicationRequest orders: its own concept, or the Medication's code and
-    ingredients (a compounded product names its ingredients only there)."""
+    """The CodeableConcepts naming what a MedicationRequest orders: its own concept; else the referenced
+    Medication's code and ingredients (a compounded product names its ingredients only there) and the reference's
+    `display` as a concept's text. Epic writes the drug's name there ("BLINATUMOMAB 35 MCG IV SOLR") and its
+    Medication is often neither in the prefetch nor readable: the display is then all that names the drug, and the
+    profile matches names in text (fhir-data-profile.md §The order, *text*)."""
     own = resource.get("medicationCodeableConcept")
     if isinstance(own, dict):
         return [own]
-    medication = medication_of(resource, resolve)
+    found = _medication_codes(medication_of(resource, resolve))
+    pointer = resource.get("medicationReference")
+    display = pointer.get("display") if isinstance(pointer, dict) else None
+    if isinstance(display, str) and display.strip():
+        found.append({"text": display})
+    return found
+
+
+def _medication_codes(medication: dict[str, Any] | None) -> list[dict[str, Any]]:
     if not isinstance(medication, dict):
         return []
     found = [medication["code"]] if isinstance(medication.get("code"), dict) else []

@@ -1,0 +1,52 @@
+"""MedicationRequests naming their drug only through `medicationReference` (fhir-data-profile.md §The order,
+§Medications), over HTTP: Epic writes `{"reference": "Medication/e...", "display": "BLINATUMOMAB 35 MCG IV SOLR"}`
+and the Medication is often neither in the prefetch nor readable (no fhirServer, or the read fails). The examples
+used here carry no fhirServer."""
+from __future__ import annotations
+
+from typing import Any
+
+from tests.test_pipeline import example, post
+
+CYCLE_10 = "aspirus-relapsed-refractory-cycle10-exceeds-limit"
+BLINATUMOMAB = "BLINATUMOMAB 35 MCG IV SOLR"
+
+
+def epic_shape(order: dict[str, Any], display: str | None, medication_id: str = "eprior-cycle-1") -> None:
+    """Replace the order's medicationCodeableConcept with a reference to a Medication the request does not carry."""
+    del order["medicationCodeableConcept"]
+    order["medicationReference"] = {"reference": f"Medication/{medication_id}"}
+    if display is not None:
+        order["medicationReference"]["display"] = display
+
+
+def history(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [entry["resource"] for entry in body["prefetch"]["medicationRequests"]["entry"]]
+
+
+def the_draft(body: dict[str, Any]) -> dict[str, Any]:
+    return body["context"]["draftOrders"]["entry"][0]["resource"]
+
+
+def decisions(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c["extension"]["coverage-decision"] for c in answer["cards"] if "coverage-decision" in c["extension"]]
+
+
+def test_prior_cycles_named_by_their_reference_display_are_counted(client: Any) -> None:
+    """The reviewer's case: these nine prior cycles were invisible, and cycle 10 was taken for cycle 1."""
+    body = example(CYCLE_10)
+    for prior in history(body):
+        epic_shape(prior, BLINATUMOMAB)
+    [decision] = decisions(post(client, body))
+    assert (decision["cycle"], decision["decision"]) == (10, "criteria-not-met")
+
+
+def test_a_draft_order_named_by_its_reference_display_is_evaluated(client: Any) -> None:
+    """It used to get no card at all: not even the note that nothing was checked."""
+    body = example(CYCLE_10)
+    epic_shape(the_draft(body), BLINATUMOMAB, "eblinatumomab")
+    answer = post(client, body)
+    [decision] = decisions(answer)
+    assert (decision["cycle"], decision["decision"]) == (10, "criteria-not-met")
+    assert len(answer["systemActions"]) == 1
+
