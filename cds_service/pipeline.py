@@ -25,7 +25,8 @@ from cds_service.exceptions import ClientError
 from cds_service.facts.coverage import PayerMatch, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
-from cds_service.facts.order import is_blinatumomab, order_ref
+from cds_service.facts.order import is_blinatumomab, medication_reference, order_ref
+from cds_service.facts.resolve import record_resolver
 from cds_service.hook_request import HookRequest
 from cds_service.policies.engine import evaluate_policy
 from cds_service.policies.loading import load_policy
@@ -109,9 +110,7 @@ def _medication_requests(request: HookRequest) -> list[tuple[int, dict[str, Any]
 def _may_be_blinatumomab(order: dict[str, Any]) -> bool:
     """Coded as blinatumomab, or pointing at a Medication we must read to know. Other orders are not validated
     (service-contract.md §Response): any member may have any shape."""
-    reference = order.get("medicationReference")
-    return is_blinatumomab(order, _no_resolve) or (isinstance(reference, dict)
-                                                   and isinstance(reference.get("reference"), str))
+    return is_blinatumomab(order, _no_resolve) or medication_reference(order) is not None
 
 
 def _validate_orders(candidates: list[tuple[int, dict[str, Any]]], chosen: Callable[[dict[str, Any]], bool],
@@ -144,7 +143,9 @@ def _validate(index: int, order: dict[str, Any]) -> None:
 
 
 def _group(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], record: PatientRecord) -> _Group:
-    orders = [order for _, order in candidates if is_blinatumomab(order, record.resolve)]
+    # The Medication may have come with the history (_include), as it does for the prior orders (resolve.py).
+    resolve = record_resolver(record)
+    orders = [order for _, order in candidates if is_blinatumomab(order, resolve)]
     others = [order for _, order in candidates if not any(order is o for o in orders)]
     if request.hook != "order-select":
         return _Group(orders, orders, others)

@@ -50,3 +50,13 @@ def test_a_draft_order_named_by_its_reference_display_is_evaluated(client: Any) 
     assert (decision["cycle"], decision["decision"]) == (10, "criteria-not-met")
     assert len(answer["systemActions"]) == 1
 
+def test_a_draft_order_whose_medication_came_in_the_history_bundle_is_evaluated(client: Any) -> None:
+    """A prefetch with `_include=MedicationRequest:medication` carries the Medication (resolve.py); the draft must be
+    recognized from it as the history is, not only from a FHIR server."""
+    body = example(CYCLE_10)
+    draft = the_draft(body)
+    medication = {"resourceType": "Medication", "id": "eblinatumomab", "code": draft["medicationCodeableConcept"]}
+    epic_shape(draft, None, "eblinatumomab")
+    body["prefetch"]["medicationRequests"]["entry"].append({"resource": medication})
+    [decision] = decisions(post(client, body))
+    assert (decision["cycle"], decision["decision"]) == (10, "criteria-not-met")
