@@ -60,3 +60,18 @@ def test_a_draft_order_whose_medication_came_in_the_history_bundle_is_evaluated(
     body["prefetch"]["medicationRequests"]["entry"].append({"resource": medication})
     [decision] = decisions(post(client, body))
     assert (decision["cycle"], decision["decision"]) == (10, "criteria-not-met")
+
+
+def test_prior_orders_whose_drug_cannot_be_identified_ask_for_the_cycle_number(client: Any) -> None:
+    """No Medication and no display: each may be a prior cycle. The count is not guessed (least of all as cycle 1,
+    which the step dose would then approve); the clinician attests it (policy-rules.md §1)."""
+    body = example(CYCLE_10)
+    for prior in history(body):
+        epic_shape(prior, None)
+    [decision] = decisions(post(client, body))
+    assert (decision["cycle"], decision["decision"]) == (None, "information-needed")
+    assert "cycle number of this order" in decision["missing"]
+    [answer] = [e["resource"] for e in body["prefetch"]["attestations"]["entry"]]
+    answer["item"].append({"linkId": "cycle-number", "answer": [{"valueInteger": 10}]})
+    [decision] = decisions(post(client, body))
+    assert (decision["cycle"], decision["decision"]) == (10, "criteria-not-met")

@@ -126,6 +126,36 @@ def test_prior_orders_named_only_by_their_reference_display_are_counted() -> Non
     assert info.number.value == 10 and info.course_start == date(2025, 1, 1)
 
 
+def test_an_earlier_order_whose_drug_is_unknown_leaves_the_number_unknown() -> None:
+    """It may be a prior cycle (fhir-data-profile.md §Course and cycles counts them): "cycle 3" would be a guess."""
+    priors = _cycles(2)  # cycles start 2025-01-01 and 2025-02-12
+    unread = _referencing(_prior(date(2025, 3, 26)), None)
+    start = date(2025, 5, 7)
+    info = _cycle(record(*priors, unread), start)
+    assert info.number.value is None and info.number.received
+    assert info.number.evidence == (f"MedicationRequest/{unread['id']}",) and "identified" in info.number.note
+    assert info.course_start == date(2025, 1, 1)
+
+
+def test_an_unidentified_order_not_prior_to_this_cycle_does_not_matter() -> None:
+    priors = _cycles(2)
+    later = _referencing(_prior(date(2025, 6, 1), status="active"), None)
+    cancelled = _referencing(_prior(date(2025, 3, 26), status="cancelled"), None)
+    assert _cycle(record(*priors, later, cancelled), date(2025, 5, 7)).number.value == 3
+
+
+def test_the_cycle_number_attested_after_the_unidentified_order_decides() -> None:
+    priors = _cycles(2)
+    unread = _referencing(_prior(date(2025, 3, 26)), None)
+    start = date(2025, 5, 7)
+    answer = questionnaire_response({"cycle-number": 4}, authored="2025-05-01")
+    info = _cycle(record(*priors, unread, answer), start)
+    assert info.number.value == 4 and info.number.attested
+    # Given before that order started, the answer may be the one given for it.
+    stale = questionnaire_response({"cycle-number": 3}, authored="2025-03-20")
+    assert _cycle(record(*priors, unread, stale), start).number.value is None
+
+
 def test_medication_requests_not_received_leave_the_number_unknown() -> None:
     info = _cycle(record(not_received=("medicationRequests",)), date(2026, 1, 1))
     assert info.number.value is None and info.number.received is False

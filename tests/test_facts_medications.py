@@ -101,6 +101,23 @@ def test_the_display_of_an_unreadable_reference_names_the_drug() -> None:
     assert _combination(_referencing("ONDANSETRON 8 MG PO TABS", authored="2026-02-01")) == "single-agent"
 
 
+def test_an_unidentified_order_active_at_the_start_leaves_the_combination_unknown() -> None:
+    """It may be a TKI or chemotherapy: "single agent" would be read into data we could not read. Only a TKI, which
+    decides the combination whatever else is given, still decides it."""
+    unread = _referencing(None, authored="2026-02-01", id="unread")
+    fact = combination(_orders(unread), START, True, NO_ANSWERS, None)
+    assert fact.value is None and fact.evidence == ("MedicationRequest/unread",) and "identified" in fact.note
+    assert _combination(unread, medication_request(IMATINIB, authored="2026-02-01")) == "with-tki"
+    assert _combination(unread, answers=_answers(combination="single-agent")) == "single-agent"
+
+
+def test_an_unidentified_order_not_active_or_intrathecal_leaves_single_agent() -> None:
+    ended = _referencing(None, start="2026-01-01", end="2026-02-01")
+    stopped = _referencing(None, authored="2026-02-01", status="stopped")
+    intrathecal = _referencing(None, start="2026-03-01", end="2026-03-01", route="Intrathecal")
+    assert _combination(ended, stopped, intrathecal) == "single-agent"
+
+
 def test_nothing_received_is_unknown_and_nothing_recorded_is_single_agent() -> None:
     missing = combination([], START, False, NO_ANSWERS, None)
     assert missing.value is None and not missing.received

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.facts.order import group_start, is_blinatumomab, last_infusion_day, order_ref, order_start
+from cds_service.facts.order import (group_start, is_blinatumomab, last_infusion_day, medication_concepts, order_ref,
+                                     order_start, unidentified)
 from tests.factories import concept, medication, medication_request
 
 TODAY = date(2026, 3, 1)
@@ -69,6 +70,21 @@ def test_the_display_of_a_reference_names_the_medication_as_a_concept_text_would
     contained["contained"] = [{"resourceType": "Medication", "id": "m",
                                "code": concept("82744", "urn:oid:1.2.840.114350", display="BLINCYTO 35 MCG")}]
     assert is_blinatumomab(contained, _none)
+
+
+def test_only_a_reference_read_neither_from_its_medication_nor_its_display_leaves_the_drug_unknown() -> None:
+    def identity_unknown(order: dict[str, Any], resolve: Any = _none) -> bool:
+        return unidentified(order, medication_concepts(order, resolve))
+
+    assert identity_unknown(_referencing(None))
+    assert not identity_unknown(_referencing(None), {"Medication/eprior": medication("282388", id="eprior")}.get)
+    assert not identity_unknown(_referencing("ONDANSETRON 4 MG PO TBDP"))
+    assert not identity_unknown(medication_request(None, text="ondansetron"))
+    # No medication at all (the CDS Hooks sandbox's first order-select), or one that is not even a Reference.
+    no_medication = medication_request(None)
+    del no_medication["medicationCodeableConcept"]
+    assert not identity_unknown(no_medication)
+    assert not identity_unknown(no_medication | {"medicationReference": "Medication/x"})
 
 
 def test_start_prefers_earliest_bounds_then_validity_then_authored_then_today() -> None:

@@ -4,12 +4,16 @@ Prior blinatumomab orders are grouped into cycles; cycles into courses. A cycle 
 more than 7 days (the label's rule) or once it holds 28 infusion days. A course restarts only at a relapse recorded
 after a remission that itself was recorded after the course began: EHRs re-code C91.02 at every admission, which
 must not restart the count.
+
+An earlier order whose drug could not be identified (medications.py) may be a prior cycle: the count is then
+unknown, for the clinician to attest (`cycle-number`), rather than a guess that it was not one. Any such order begun
+before this cycle counts, however old: which cycle or course it would join depends on what it was.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
@@ -59,22 +63,30 @@ class Cycle:
         return first - self.last <= MAX_GAP and self.infusion_days_before(first) < INFUSION_DAYS_PER_CYCLE
 
 
+def _priors(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> Iterator[tuple[MedOrder, Span]]:
+    """The orders that are not drafts, active/completed/stopped and began before this cycle's start, with their
+    spans."""
+    for order in med_orders:
+        if (order.status in _PRIOR_STATUSES and order.resource.get("id") not in draft_ids
+                and order.start is not None and order.start < start):
+            yield order, Span(order.reference, order.start, last_infusion_day(order.resource, order.start))
+
+
 def prior_spans(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> list[Span]:
     """Prior blinatumomab orders (not drafts, active/completed/stopped) that began before this cycle's start."""
-    spans = []
-    for order in med_orders:
-        resource = order.resource
-        if ("blinatumomab" not in order.kinds or order.status not in _PRIOR_STATUSES
-                or resource.get("id") in draft_ids or order.start is None or order.start >= start):
-            continue
-        spans.append(Span(order.reference, order.start, last_infusion_day(resource, order.start)))
+    spans = [span for order, span in _priors(med_orders, draft_ids, start) if "blinatumomab" in order.kinds]
     return sorted(spans, key=lambda s: (s.first, s.last))
+
+
+def unidentified_spans(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> list[Span]:
+    """The orders that would be prior blinatumomab orders but for their unknown drug (medications.py)."""
+    return [span for order, span in _priors(med_orders, draft_ids, start) if not order.identified]
 
 
 def order_level_since(spans: list[Span]) -> date | None:
     """From when order-level answers (combination, cycle-number) count: authored after the day the latest prior
     blinatumomab order started, so an answer given for that order is not reused for this one."""
-    return spans[-1].first + timedelta(days=1) if spans else None
+    return max(s.first for s in spans) + timedelta(days=1) if spans else None
 
 
 def group_cycles(spans: list[Span]) -> list[Cycle]:
@@ -120,23 +132,33 @@ def read_cycle(record: PatientRecord, draft_orders: list[dict[str, Any]], start:
     """
     if med_orders is None:
         med_orders = read_med_orders(record.resources("medicationRequests"), resolve)
-    spans = prior_spans(med_orders, {str(o.get("id")) for o in draft_orders}, start)
+    draft_ids = {str(o.get("id")) for o in draft_orders}
+    spans = prior_spans(med_orders, draft_ids, start)
+    unread = unidentified_spans(med_orders, draft_ids, start)
     cycles = group_cycles(spans)
     continuing = bool(cycles) and cycles[-1].takes(start)
     starts = [c.start for c in cycles] + ([] if continuing else [start])
     course = course_cycle_starts(starts, diagnosis)
     days_before = cycles[-1].infusion_days_before(start) if continuing else 0
-    evidence = tuple(s.reference for c in cycles if c.start >= course[0] for s in c.spans)
-    number: Fact[int] = Fact(len(course), evidence, received=record.received("medicationRequests"),
-                             note=f"cycle {len(course)} of the course from {course[0].isoformat()}")
+    number = _counted(cycles, course, unread)
     if not record.received("medicationRequests"):
         number, course = Fact(received=False), [start]
-    answer = attestations.get("cycle-number", authored_since=order_level_since(spans))
+    # Nor is an answer reused that may have been given for an unidentified order.
+    answer = attestations.get("cycle-number", authored_since=order_level_since(spans + unread))
     if answer is not None and isinstance(answer.value, int) and answer.value >= 1:
         number = Fact(answer.value, (answer.reference,), attested=True)
         course = _attested_course(starts, course, answer.value)
     return CycleInfo(number=number, start=start, course_start=course[0], cycle_starts=tuple(course),
                      infusion_days_before=days_before)
+
+
+def _counted(cycles: list[Cycle], course: list[date], unread: list[Span]) -> Fact[int]:
+    """The number of cycles in the course; unknown when an earlier order's drug is (module docstring)."""
+    if unread:
+        note = f"drug of {len(unread)} earlier order(s) not identified (Medication unreadable, no display)"
+        return Fact(None, tuple(s.reference for s in unread), note=note + ": each may be a prior cycle")
+    evidence = tuple(s.reference for c in cycles if c.start >= course[0] for s in c.spans)
+    return Fact(len(course), evidence, note=f"cycle {len(course)} of the course from {course[0].isoformat()}")
 
 
 def _attested_course(starts: list[date], counted: list[date], number: int) -> list[date]:

@@ -10,6 +10,11 @@ order, without the "today" fallback for history) and ends at the latest end of i
 dispenseRequest.validityPeriod.end; with neither, an active order is open-ended (still being taken) and a
 completed one covers its start day only (when it ended is unknown, so it is not stretched). Stopped orders are not
 active: when they stopped is unknown.
+
+An order whose drug cannot be identified (order.py `unidentified`: a Medication reference we could not read, with
+no display) is kept, without kinds and marked `identified=False`: it may be blinatumomab, a TKI or chemotherapy, so
+the facts it could change become unknown rather than read as "no such drug" (policy-rules.md §1: never an approval
+on data we could not read). Unless its route says intrathecal: whatever it is, it is then not systemic.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from cds_service.facts.codes import concept_text, parse_end_date
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
 from cds_service.facts.order import (dosage_timings, has_bounds_end, last_infusion_day, medication_concepts,
-                                     order_ref, recorded_start)
+                                     order_ref, recorded_start, unidentified)
 from cds_service.record import Resolver
 from cds_service.valuesets import get_valuesets
 
@@ -52,6 +57,7 @@ class MedOrder:
     start: date | None
     end: date | None  # last active day; None = open-ended
     resource: dict[str, Any]
+    identified: bool = True  # False: its drug is unknown (module docstring), and `kinds` is empty
 
     def active_on(self, day: date) -> bool:
         if self.status not in _ACTIVE_STATUSES or self.start is None or day < self.start:
@@ -112,27 +118,34 @@ def _span_end(resource: dict[str, Any], start: date, timings: list[dict[str, Any
 
 def read_med_orders(resources: Iterable[dict[str, Any]], resolve: Resolver,
                     today: date | None = None) -> list[MedOrder]:
-    """Every usable MedicationRequest of a kind the rules tell apart, once, with its kinds (intrathecal orders lose
-    their systemic kinds).
+    """Every usable MedicationRequest of a kind the rules tell apart, or whose drug is unknown, once, with its kinds.
     Draft orders without a recorded start start `today`, as the order being signed does."""
     orders = []
     for resource in resources:
         status = resource.get("status")
         if resource.get("resourceType") != "MedicationRequest" or status == "entered-in-error":
             continue
-        concepts = medication_concepts(resource, resolve)
-        if not concepts:
-            continue
-        kinds, intrathecal_text = _classes(concepts)
-        if kinds & _SYSTEMIC_KINDS and (_has_intrathecal_line(resource) or intrathecal_text):
-            kinds = kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
-        if not kinds:
+        kinds = _order_kinds(resource, resolve)
+        if kinds is not None and not kinds:
             continue  # supportive care (antiemetics, anti-infectives, premedication): no rule reads it
         timings = dosage_timings(resource)
         start = recorded_start(resource, timings) or (today if status == "draft" else None)
         end = _span_end(resource, start, timings) if start is not None else None
-        orders.append(MedOrder(order_ref(resource), str(status), kinds, start, end, resource))
+        orders.append(MedOrder(order_ref(resource), str(status), kinds or frozenset(), start, end, resource,
+                               identified=kinds is not None))
     return orders
+
+
+def _order_kinds(resource: dict[str, Any], resolve: Resolver) -> frozenset[str] | None:
+    """The order's ingredient kinds (intrathecal orders lose their systemic kinds); None when its drug is unknown
+    and may be systemic (module docstring)."""
+    concepts = medication_concepts(resource, resolve)
+    if unidentified(resource, concepts):
+        return frozenset() if _has_intrathecal_line(resource) else None
+    kinds, intrathecal_text = _classes(concepts)
+    if kinds & _SYSTEMIC_KINDS and (_has_intrathecal_line(resource) or intrathecal_text):
+        return kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
+    return kinds
 
 
 def _refs(orders: Iterable[MedOrder]) -> tuple[str, ...]:
@@ -150,6 +163,10 @@ def combination(orders: list[MedOrder], start: date, received: bool, attestation
     tkis = [o for o in active if "tki" in o.kinds]
     if tkis:
         return Fact("with-tki", _refs(tkis), note="TKI active at the start date")
+    # Only a TKI decides whatever else is given (the order of these tests); an unknown drug may be one.
+    unknown = [o for o in orders if not o.identified and o.active_on(start)]
+    if unknown:
+        return Fact(None, _refs(unknown), note="the drug of an order active at the start date could not be identified")
     ino = [o for o in active if "inotuzumab" in o.kinds]
     partners = [o for o in active if "cvd-partner" in o.kinds]
     if ino and partners:

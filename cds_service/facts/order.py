@@ -68,6 +68,15 @@ def _medication_codes(medication: dict[str, Any] | None) -> list[dict[str, Any]]
     return found
 
 
+def unidentified(resource: dict[str, Any], concepts: list[dict[str, Any]]) -> bool:
+    """Whether `concepts`, the order's medication_concepts, leave what it orders unknown: it names its drug only by a
+    reference whose Medication could not be read (not contained, not in the request, no server or a failed read)
+    and that has no display. Such an order is not known to be "not blinatumomab". An order naming no medication at
+    all (the CDS Hooks sandbox sends one) or a reference of the wrong JSON type is not one: nothing points to a
+    drug this service failed to read."""
+    return not concepts and medication_reference(resource) is not None
+
+
 def concepts_in(value_set: str, concepts: Iterable[dict[str, Any]]) -> bool:
     valuesets = get_valuesets()
     return any(valuesets.has(value_set, c) for c in concepts)
