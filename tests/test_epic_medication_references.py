@@ -75,3 +75,15 @@ def test_prior_orders_whose_drug_cannot_be_identified_ask_for_the_cycle_number(c
     answer["item"].append({"linkId": "cycle-number", "answer": [{"valueInteger": 10}]})
     [decision] = decisions(post(client, body))
     assert (decision["cycle"], decision["decision"]) == (10, "criteria-not-met")
+
+
+def test_an_unidentified_order_signed_with_blinatumomab_leaves_the_combination_to_attest(client: Any) -> None:
+    """It may be a TKI or chemotherapy given with it: "single agent" (which this Ph- pathway needs) is not assumed."""
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    other = {"resourceType": "MedicationRequest", "id": "other", "status": "draft", "intent": "order",
+             "subject": {"reference": "Patient/example-patient"},
+             "medicationReference": {"reference": "Medication/e777"}}
+    body["context"]["draftOrders"]["entry"].append({"resource": other})
+    [decision] = decisions(post(client, body))
+    assert decision["decision"] == "information-needed"
+    assert decision["missing"] and all("how blinatumomab is used" in m for m in decision["missing"])
