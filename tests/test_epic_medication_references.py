@@ -41,6 +41,19 @@ def test_prior_cycles_named_by_their_reference_display_are_counted(client: Any) 
     assert (decision["cycle"], decision["decision"]) == (10, "criteria-not-met")
 
 
+def test_a_step_dose_for_what_is_really_cycle_10_is_not_approved_as_cycle_1(client: Any) -> None:
+    """The reviewer's approval: a cycle 1 step dose (9 then 28 mcg/day) fits the label for cycle 1 only."""
+    body = example(CYCLE_10)
+    for prior in history(body):
+        epic_shape(prior, BLINATUMOMAB)
+    step = the_draft(example("aspirus-adult-relapsed-refractory-cycle1"))
+    step["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-12-01", "end": "2026-12-07"}
+    step["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-12-08", "end": "2026-12-28"}
+    body["context"]["draftOrders"]["entry"][0]["resource"] = step
+    [decision] = decisions(post(client, body))
+    assert (decision["cycle"], decision["decision"]) == (10, "criteria-not-met")
+
+
 def test_a_draft_order_named_by_its_reference_display_is_evaluated(client: Any) -> None:
     """It used to get no card at all: not even the note that nothing was checked."""
     body = example(CYCLE_10)
