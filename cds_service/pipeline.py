@@ -16,7 +16,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
 from cds_service.coverage_info import coverage_information_action
-from cds_service.cards import decision_card, fault_card, no_plan_card
+from cds_service.cards import TOPIC, decision_card, fault_card, no_plan_card
 from cds_service.decision import Decision
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
 from cds_service.dosing.checks import OrderDoseChecks
@@ -25,7 +25,8 @@ from cds_service.exceptions import ClientError
 from cds_service.facts.coverage import PayerMatch, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
-from cds_service.facts.order import is_blinatumomab, medication_reference, order_ref
+from cds_service.facts.order import (BLINATUMOMAB, concepts_in, is_blinatumomab, medication_concepts,
+                                     medication_reference, order_ref, unidentified)
 from cds_service.facts.resolve import record_resolver
 from cds_service.hook_request import HookRequest
 from cds_service.policies.engine import evaluate_policy
@@ -54,6 +55,7 @@ class _Group:
     orders: list[dict[str, Any]]
     targets: list[dict[str, Any]]
     others: list[dict[str, Any]]  # the other draft MedicationRequests: a TKI signed with it is a combination
+    unidentified: list[dict[str, Any]]  # answered orders whose drug is unknown (order.unidentified): a note each
 
     @property
     def order_ids(self) -> tuple[str, ...]:
@@ -68,11 +70,22 @@ def evaluate_orders(request: HookRequest, load_record: Callable[[], PatientRecor
     validated = _validate_orders(candidates, lambda order: is_blinatumomab(order, _no_resolve), set())
     record = _with_draft_resources(request, load_record())
     group = _group(request, candidates, record)
-    if not group.targets:
-        return Evaluation()
-    # Orders recognized only once their Medication was read are validated now.
-    _validate_orders(candidates, lambda order: any(order is o for o in group.orders), validated)
     config = CardConfig.from_request(request.configuration)
+    result = Evaluation()
+    if group.targets:
+        # Orders recognized only once their Medication was read are validated now.
+        _validate_orders(candidates, lambda order: any(order is o for o in group.orders), validated)
+        result = _evaluate_group(request, record, group, ctx, config)
+    for order in group.unidentified:
+        _add(result, OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ),
+             [_unidentified_card(order)] if config.wants("coverage-info") else [], [])
+    reconcile_corrections(result.cards)
+    result.cards = config.limit(result.cards)
+    return result
+
+
+def _evaluate_group(request: HookRequest, record: PatientRecord, group: _Group, ctx: EvaluationContext,
+                    config: CardConfig) -> Evaluation:
     try:
         facts = extract_facts(record, group.orders, ctx.today, other_drafts=group.others)
     except Exception:
@@ -81,8 +94,6 @@ def evaluate_orders(request: HookRequest, load_record: Callable[[], PatientRecor
     result = Evaluation()
     for order in group.targets:
         _evaluate_one(request, record, group, facts, order, ctx, config, result)
-    reconcile_corrections(result.cards)
-    result.cards = config.limit(result.cards)
     return result
 
 
@@ -145,12 +156,19 @@ def _validate(index: int, order: dict[str, Any]) -> None:
 def _group(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], record: PatientRecord) -> _Group:
     # The Medication may have come with the history (_include), as it does for the prior orders (resolve.py).
     resolve = record_resolver(record)
-    orders = [order for _, order in candidates if is_blinatumomab(order, resolve)]
+    orders, unknown = [], []
+    for _, order in candidates:
+        concepts = medication_concepts(order, resolve)
+        if concepts_in(BLINATUMOMAB, concepts):
+            orders.append(order)
+        elif unidentified(order, concepts):
+            unknown.append(order)
     others = [order for _, order in candidates if not any(order is o for o in orders)]
     if request.hook != "order-select":
-        return _Group(orders, orders, others)
+        return _Group(orders, orders, others, unknown)
     selected = set(request.selections)
-    return _Group(orders, [o for o in orders if order_ref(o) in selected], others)
+    return _Group(orders, [o for o in orders if order_ref(o) in selected], others,
+                  [o for o in unknown if order_ref(o) in selected])
 
 
 def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, facts: ClinicalFacts,
@@ -283,6 +301,26 @@ def _faulted(request: HookRequest, record: PatientRecord, group: _Group, ctx: Ev
         _add(result, outcome, _fault_cards(request, order, config),
              _fault_actions(request, order, payer, ctx, config, outcome))
     return result
+
+
+# The contract has no 400 for it (a valid MedicationRequest; the Medication is data the service could not read,
+# service-contract.md §Prefetch) and no coverage information (it may not be blinatumomab, and J9039 would be false).
+_UNIDENTIFIED_SUMMARY = "Coverage and dose not checked: this order's drug could not be identified"
+_UNIDENTIFIED_DETAIL = (
+    "This order names its drug only through a reference to a Medication this service could not read (not in the "
+    "request, whether contained, in draftOrders or in the prefetch, and not read from the EHR's FHIR server: none "
+    "was given, the read failed or the Medication was malformed), and the reference has no display naming the "
+    "drug.\n\n"
+    "If this is blinatumomab (Blincyto), nothing was decided: this is not a denial, and the dose was not checked "
+    "against the label. To have it checked, sign it again once the Medication can be read, or with the drug named "
+    "in the reference's display or coded in medicationCodeableConcept.")
+
+
+def _unidentified_card(order: dict[str, Any]) -> dict[str, Any]:
+    """The note for a draft order whose drug could not be identified: silence would read as "not blinatumomab"."""
+    return {"uuid": str(uuid.uuid4()), "summary": _UNIDENTIFIED_SUMMARY, "indicator": "info",
+            "source": {"label": SERVICE_NAME, "topic": dict(TOPIC)}, "detail": _UNIDENTIFIED_DETAIL,
+            "extension": {"davinci-crd.associated-resource": [{"reference": order_ref(order)}]}}
 
 
 def _fault_cards(request: HookRequest, order: dict[str, Any], config: CardConfig) -> list[dict[str, Any]]:

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.test_pipeline import example, post
+import pytest
+
+from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
+from tests.test_pipeline import example, post, with_configuration
 
 CYCLE_10 = "aspirus-relapsed-refractory-cycle10-exceeds-limit"
 BLINATUMOMAB = "BLINATUMOMAB 35 MCG IV SOLR"
@@ -100,3 +103,40 @@ def test_an_unidentified_order_signed_with_blinatumomab_leaves_the_combination_t
     [decision] = decisions(post(client, body))
     assert decision["decision"] == "information-needed"
     assert decision["missing"] and all("how blinatumomab is used" in m for m in decision["missing"])
+
+
+def assert_unidentified_card(answer: dict[str, Any], order: str = "MedicationRequest/blinatumomab-order") -> None:
+    """Not silence (read as "not blinatumomab" or "no problem"), not a 400 (a valid MedicationRequest: the
+    Medication is data we could not read, service-contract.md §Prefetch), not a coverage assertion (it may be
+    another drug): a note that nothing was checked, and why."""
+    [card] = answer["cards"]
+    assert card["indicator"] == "info" and card["source"]["topic"]["code"] == "coverage-info"
+    assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": order}]
+    assert "not checked" in card["summary"] and "could not be identified" in card["summary"]
+    assert "display" in card["detail"] and "not a denial" in card["detail"]
+    assert answer["systemActions"] == []
+
+
+def test_a_draft_order_whose_drug_cannot_be_identified_gets_a_note_not_silence(client: Any) -> None:
+    body = example(CYCLE_10)
+    epic_shape(the_draft(body), None, "eblinatumomab")
+    assert_unidentified_card(post(client, body))
+    assert post(client, with_configuration(body, **{"coverage-info": False})) == {"cards": [], "systemActions": []}
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_a_failed_medication_read_gets_the_same_note(client: Any, fhir_server: FhirTestServer, status: int) -> None:
+    body = example(CYCLE_10)
+    epic_shape(the_draft(body), None, "eblinatumomab")
+    body["fhirServer"] = fhir_server.base_url
+    fhir_server.fault("/Medication/eblinatumomab", status=status)
+    assert_unidentified_card(post(client, body))
+    assert fhir_server.paths() == ["/Medication/eblinatumomab"]
+
+
+def test_order_select_notes_only_a_selected_unidentified_order(client: Any) -> None:
+    body = example("order-select-aspirus")
+    selected = the_draft(body)
+    epic_shape(selected, None, "eblinatumomab")
+    body["context"]["draftOrders"]["entry"].append({"resource": {**selected, "id": "not-selected"}})
+    assert_unidentified_card(post(client, body), f"MedicationRequest/{selected['id']}")

@@ -180,7 +180,9 @@ def test_a_malformed_server_medication_is_not_read(client: FlaskClient, fhir_ser
     request["fhirServer"] = fhir_server.base_url
     response = client.post(f"/cds-services/{SERVICE_ID}", json=request)
     assert response.status_code == 200
-    assert response.get_json()["cards"] == []  # not known to be blinatumomab: nothing to say
+    # Not read, so its drug is unknown: a note that nothing was checked, no decision (test_epic_medication_references)
+    [card] = response.get_json()["cards"]
+    assert "could not be identified" in card["summary"] and response.get_json()["systemActions"] == []
 
 
 def test_a_server_medication_names_the_order(client: FlaskClient, fhir_server: FhirTestServer) -> None:
