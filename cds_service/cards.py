@@ -63,6 +63,13 @@ def fault_card(order: dict[str, Any], hook_instance: str) -> dict[str, Any]:
     return _service_note(order, render_card("evaluation-failed.j2", hook_instance=_plain(hook_instance)))
 
 
+def unidentified_card(order: dict[str, Any]) -> dict[str, Any]:
+    """The note for a draft order whose drug could not be identified: silence would read as "not blinatumomab". No
+    400 (a valid MedicationRequest whose Medication is data the service could not read, service-contract.md
+    §Prefetch)."""
+    return _service_note(order, render_card("order-unidentified.j2"))
+
+
 def _service_note(order: dict[str, Any], text: CardText) -> dict[str, Any]:
     """An info card from this service itself, not from a payer's decision."""
     return {

@@ -16,7 +16,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
 from cds_service.coverage_info import coverage_information_action
-from cds_service.cards import TOPIC, decision_card, fault_card, no_plan_card
+from cds_service.cards import decision_card, fault_card, no_plan_card, unidentified_card
 from cds_service.decision import Decision
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
 from cds_service.dosing.checks import OrderDoseChecks
@@ -78,7 +78,7 @@ def evaluate_orders(request: HookRequest, load_record: Callable[[], PatientRecor
         result = _evaluate_group(request, record, group, ctx, config)
     for order in group.unidentified:
         _add(result, OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ),
-             [_unidentified_card(order)] if config.wants("coverage-info") else [], [])
+             [unidentified_card(order)] if config.wants("coverage-info") else [], [])
     reconcile_corrections(result.cards)
     result.cards = config.limit(result.cards)
     return result
@@ -301,26 +301,6 @@ def _faulted(request: HookRequest, record: PatientRecord, group: _Group, ctx: Ev
         _add(result, outcome, _fault_cards(request, order, config),
              _fault_actions(request, order, payer, ctx, config, outcome))
     return result
-
-
-# The contract has no 400 for it (a valid MedicationRequest; the Medication is data the service could not read,
-# service-contract.md §Prefetch) and no coverage information (it may not be blinatumomab, and J9039 would be false).
-_UNIDENTIFIED_SUMMARY = "Coverage and dose not checked: this order's drug could not be identified"
-_UNIDENTIFIED_DETAIL = (
-    "This order names its drug only through a reference to a Medication this service could not read (not in the "
-    "request, whether contained, in draftOrders or in the prefetch, and not read from the EHR's FHIR server: none "
-    "was given, the read failed or the Medication was malformed), and the reference has no display naming the "
-    "drug.\n\n"
-    "If this is blinatumomab (Blincyto), nothing was decided: this is not a denial, and the dose was not checked "
-    "against the label. To have it checked, sign it again once the Medication can be read, or with the drug named "
-    "in the reference's display or coded in medicationCodeableConcept.")
-
-
-def _unidentified_card(order: dict[str, Any]) -> dict[str, Any]:
-    """The note for a draft order whose drug could not be identified: silence would read as "not blinatumomab"."""
-    return {"uuid": str(uuid.uuid4()), "summary": _UNIDENTIFIED_SUMMARY, "indicator": "info",
-            "source": {"label": SERVICE_NAME, "topic": dict(TOPIC)}, "detail": _UNIDENTIFIED_DETAIL,
-            "extension": {"davinci-crd.associated-resource": [{"reference": order_ref(order)}]}}
 
 
 def _fault_cards(request: HookRequest, order: dict[str, Any], config: CardConfig) -> list[dict[str, Any]]:
