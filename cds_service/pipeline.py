@@ -25,7 +25,7 @@ from cds_service.exceptions import ClientError
 from cds_service.facts.coverage import PayerMatch, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
-from cds_service.facts.order import (BLINATUMOMAB, concepts_in, is_blinatumomab, medication_concepts,
+from cds_service.facts.order import (BLINATUMOMAB, concepts_in, is_blinatumomab, medication_concepts, medication_of,
                                      medication_reference, order_ref, unidentified)
 from cds_service.facts.resolve import record_resolver
 from cds_service.hook_request import HookRequest
@@ -65,10 +65,11 @@ class _Group:
 def evaluate_orders(request: HookRequest, load_record: Callable[[], PatientRecord],
                     ctx: EvaluationContext) -> Evaluation:
     candidates = _medication_requests(request)
-    if not any(_may_be_blinatumomab(order) for _, order in candidates):
+    drafts = _draft_resources(request)
+    if not any(_may_be_blinatumomab(order, drafts) for _, order in candidates):
         return Evaluation()
     validated = _validate_orders(candidates, lambda order: is_blinatumomab(order, _no_resolve), set())
-    record = _with_draft_resources(request, load_record())
+    record = _with_draft_resources(drafts, load_record())
     group = _group(request, candidates, record)
     config = CardConfig.from_request(request.configuration)
     result = Evaluation()
@@ -97,8 +98,9 @@ def _evaluate_group(request: HookRequest, record: PatientRecord, group: _Group, 
     return result
 
 
-def _with_draft_resources(request: HookRequest, record: PatientRecord) -> PatientRecord:
-    """References may point into draftOrders (a Medication signed with the order): look there before the server."""
+def _draft_resources(request: HookRequest) -> dict[str, dict[str, Any]]:
+    """The draftOrders resources by "Type/id" and fullUrl: a reference may point to a Medication signed with the
+    order."""
     drafts: dict[str, dict[str, Any]] = {}
     for entry in request.draft_orders.get("entry") or []:
         resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -108,6 +110,11 @@ def _with_draft_resources(request: HookRequest, record: PatientRecord) -> Patien
             drafts[f"{resource['resourceType']}/{resource['id']}"] = resource
         if isinstance(entry.get("fullUrl"), str):
             drafts[entry["fullUrl"]] = resource
+    return drafts
+
+
+def _with_draft_resources(drafts: dict[str, dict[str, Any]], record: PatientRecord) -> PatientRecord:
+    """References are looked up in draftOrders before the server."""
     if not drafts:
         return record
     server = record.resolve
@@ -118,10 +125,13 @@ def _medication_requests(request: HookRequest) -> list[tuple[int, dict[str, Any]
     return [(i, r) for i, r in enumerate(request.draft_resources()) if r.get("resourceType") == "MedicationRequest"]
 
 
-def _may_be_blinatumomab(order: dict[str, Any]) -> bool:
-    """Coded as blinatumomab, or pointing at a Medication we must read to know. Other orders are not validated
-    (service-contract.md §Response): any member may have any shape."""
-    return is_blinatumomab(order, _no_resolve) or medication_reference(order) is not None
+def _may_be_blinatumomab(order: dict[str, Any], drafts: dict[str, dict[str, Any]]) -> bool:
+    """Blinatumomab by its own code or a Medication in the request (contained or in draftOrders), or pointing at a
+    Medication only the EHR's server holds. Other orders are not validated (service-contract.md §Response): any
+    member may have any shape, and the patient's record is neither needed nor fetched for them."""
+    if is_blinatumomab(order, drafts.get):
+        return True
+    return medication_reference(order) is not None and medication_of(order, drafts.get) is None
 
 
 def _validate_orders(candidates: list[tuple[int, dict[str, Any]]], chosen: Callable[[dict[str, Any]], bool],

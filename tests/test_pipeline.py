@@ -468,3 +468,19 @@ def test_a_dose_within_the_label_but_above_florida_blues_28_gets_a_one_click_cor
     again = post(client, body)
     assert again["cards"][0]["extension"]["coverage-decision"]["decision"] == "meets-criteria"
     assert "limits" not in topics(again)
+
+
+@pytest.mark.parametrize("where", ["contained", "draftOrders"])
+def test_an_order_whose_medication_in_the_request_is_not_blinatumomab_needs_no_record(client: Any, where: str) -> None:
+    body = example("not-blinatumomab-order")
+    del body["prefetch"]  # and no fhirServer: the record cannot be had, and is not needed
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    medication = {"resourceType": "Medication", "id": "m1", "code": {"text": "acetaminophen 500 mg tablet"}}
+    del order["medicationCodeableConcept"]
+    if where == "contained":
+        order["contained"], order["medicationReference"] = [medication], {"reference": "#m1"}
+    else:
+        body["context"]["draftOrders"]["entry"].append({"resource": medication})
+        order["medicationReference"] = {"reference": "Medication/m1"}
+    response = client.post("/cds-services/blinatumomab-coverage", json=body)
+    assert (response.status_code, response.get_json()) == (200, {"cards": [], "systemActions": []})
