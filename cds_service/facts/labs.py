@@ -26,6 +26,10 @@ _MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) *
 _UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million", "1": ""}
 _NUMERIC_STRING = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(%)?\s*$")
 T = TypeVar("T")
+TextReading = Callable[[str, ValueSets], bool | None]
+# Clause separators outside parentheses: "t(9;22)(q34;q11.2)" is one word, "p190 detected; p210 not" two clauses.
+_CLAUSE_SEPARATOR = re.compile(r"(?:[;,\n]|\.(?=\s|$))(?![^()]*\))")
+_NEGATION_CUE = re.compile(r"(?<![a-z0-9])(?:no|without)(?![a-z0-9])", re.IGNORECASE)
 _CD19_SEGMENT_END = re.compile(r"[,;/]|\bcd\d")
 
 
@@ -316,36 +320,74 @@ def _component_text(component: dict[str, Any]) -> str:
 # ---- values ---------------------------------------------------------------------------------------------------
 
 
-def _qualitative(observation: dict[str, Any], vs: ValueSets) -> bool | None:
+def _qualitative(observation: dict[str, Any], vs: ValueSets, read: TextReading | None = None) -> bool | None:
     """Positive/negative from valueCodeableConcept (codes, then text), valueString, or, with no value at all, the
-    interpretation. Negative is checked first: "not detected" contains "detected"."""
+    interpretation. Text is read by `read` (default: every result clause must agree)."""
+    read = read or _text_polarity
     concept = observation.get("valueCodeableConcept")
     if isinstance(concept, dict):
-        return _concept_polarity(concept, vs)
+        return _concept_polarity(concept, vs, read)
     value = observation.get("valueString")
     if isinstance(value, str):
-        return _text_polarity(value, vs)
+        return read(value, vs)
     if any(key.startswith("value") for key in observation):
         return None
     for interpretation in observation.get("interpretation") or []:
-        found = _concept_polarity(interpretation, vs) if isinstance(interpretation, dict) else None
+        found = _concept_polarity(interpretation, vs, read) if isinstance(interpretation, dict) else None
         if found is not None:
             return found
     return None
 
 
-def _concept_polarity(concept: dict[str, Any], vs: ValueSets) -> bool | None:
+def _concept_polarity(concept: dict[str, Any], vs: ValueSets, read: TextReading) -> bool | None:
     if vs.has_code("result-negative", concept):
         return False
     if vs.has_code("result-positive", concept):
         return True
-    return _text_polarity(concept_text(concept), vs)
+    return read(concept_text(concept), vs)
 
 
 def _text_polarity(text: str, vs: ValueSets) -> bool | None:
-    if vs.matches_text("result-negative", text):
-        return False
-    return True if vs.matches_text("result-positive", text) else None
+    """The reading every result clause agrees on; clauses that disagree ("Positive; negative") or a clause saying
+    both ("Not detected (positive control valid)") leave it unknown."""
+    found: set[bool] = set().union(*(words for _, words in _clauses(text, vs)))
+    return found.pop() if len(found) == 1 else None
+
+
+def _ph_text_polarity(text: str, vs: ValueSets) -> bool | None:
+    """A positive for either breakpoint is Ph+: "p190 DETECTED; p210 NOT DETECTED" is positive when the positive
+    clause names a breakpoint or the fusion (a clause about the assay's ABL1 control gene does not)."""
+    if any(words == {True} and _names_ph_target(clause, vs) for clause, words in _clauses(text, vs)):
+        return True
+    return _text_polarity(text, vs)
+
+
+def _names_ph_target(clause: str, vs: ValueSets) -> bool:
+    return any(vs.matches_text(name, clause) for name in ("ph-tests", "ph-major-breakpoint", "ph-minor-breakpoint"))
+
+
+def _clauses(text: str, vs: ValueSets) -> list[tuple[str, frozenset[bool]]]:
+    """The clauses of a result text with the result words each holds (only clauses holding some)."""
+    found = [(clause, _clause_words(clause, vs)) for clause in _CLAUSE_SEPARATOR.split(text)]
+    return [(clause, words) for clause, words in found if words]
+
+
+def _clause_words(clause: str, vs: ValueSets) -> frozenset[bool]:
+    """Negative phrases bind first ("not detected" holds "detected"); a positive word after "no"/"without" in the
+    clause is negated too ("No MRD detected", "No BCR-ABL1 fusion detected")."""
+    negatives = _matches(vs, "result-negative", clause)
+    rest = clause
+    for match in negatives:  # blanked, not removed, so positions still line up
+        rest = rest[:match.start()] + " " * len(match.group(0)) + rest[match.end():]
+    words = {False} if negatives else set()
+    for match in _matches(vs, "result-positive", rest):
+        words.add(_NEGATION_CUE.search(rest, 0, match.start()) is None)
+    return frozenset(words)
+
+
+def _matches(vs: ValueSets, name: str, text: str) -> list[re.Match[str]]:
+    pattern = vs[name].pattern
+    return list(pattern.finditer(text)) if pattern is not None else []
 
 
 def _read_ph_result(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> _Result | None:
@@ -355,7 +397,7 @@ def _read_ph_result(observation: dict[str, Any], moment: datetime, vs: ValueSets
         value, comparator, _ = quantity
         positive = comparator not in ("<", "<=") and (value > 0 or comparator == ">")
     else:
-        positive = _qualitative(observation, vs)
+        positive = _qualitative(observation, vs, _ph_text_polarity)
     if positive is None:
         return None
     return _Result(moment, ref(observation), positive=positive, shown="positive" if positive else "negative")
