@@ -30,7 +30,21 @@ TextReading = Callable[[str, ValueSets], bool | None]
 # Clause separators outside parentheses: "t(9;22)(q34;q11.2)" is one word, "p190 detected; p210 not" two clauses.
 _CLAUSE_SEPARATOR = re.compile(r"(?:[;,\n]|\.(?=\s|$))(?![^()]*\))")
 _NEGATION_CUE = re.compile(r"(?<![a-z0-9])(?:no|without)(?![a-z0-9])", re.IGNORECASE)
-_CD19_SEGMENT_END = re.compile(r"[,;/]|\bcd\d")
+_SENTENCE_SEPARATOR = re.compile(r"(?:[;\n]|\.(?=\s|$))(?![^()]*\))")
+_CD19 = re.compile(r"(?<![a-z0-9])cd19(?![a-z0-9])")
+_CD19_THERAPY = re.compile(r"[-\s]*(?:directed|targeted|car\b|car-t|chimeric|bispecific)")
+# A sign attached to CD19 ("CD19+", "CD19-", "CD19 (+)"); a hyphen before a word joins the word ("CD19-positive").
+_CD19_SIGN = re.compile(r"\s*\(\s*[+\u2212\u2013-]\s*\)|\s*\+|[\u2212\u2013-](?![a-z0-9])")
+_OWN_QUALIFIER = re.compile(r"cd\d+[a-z]?[+\u2212\u2013-]")
+# Alternatives in order of precedence at one position: list heads, "not assessed", negative, positive words.
+_CD19_WORDS = re.compile(
+    r"(?<![a-z0-9])(?:"
+    r"(?P<head_negative>(?:negative|neg)\s+for|lack(?:s|ing)?|(?:not|no)\s+express(?:es|ing|ion\s+of)?)(?![a-z])"
+    r"|(?P<head_positive>(?:positive|pos)\s+for|express(?:es|ing)?)(?![a-z])"
+    r"|(?P<unread>not\s+(?:assessed|evaluated|performed|done|tested|analy[sz]ed)|indeterminate|equivocal)(?![a-z])"
+    r"|(?P<negative>dim\s*[-/]?\s*neg(?:ative)?|neg(?:ative)?|not\s+(?:detected|expressed)|absent)(?![a-z])"
+    r"|(?P<positive>pos(?:itive)?|dim|bright|partial|expressed|detected)(?![a-z]))")
+_CD19_READINGS = {"positive": True, "negative": False}
 
 
 @dataclass(frozen=True)
@@ -463,25 +477,30 @@ def _cd19_component(observation: dict[str, Any], vs: ValueSets) -> bool | None:
 
 
 def _cd19_in_text(text: str) -> bool | None:
-    """CD19 in free text: "CD19+", "CD19 positive", "CD19 dim" are positive; "CD19-", "CD19 negative",
-    "CD19 dim negative", "negative for CD19" are negative. The words after CD19 up to the next marker decide."""
-    low = text.lower()
-    found = None
-    for match in re.finditer(r"cd19", low):
-        found = _cd19_polarity(low[max(0, match.start() - 16):match.start()], low[match.end():])
-        if found is not None:
-            return found
-    return found
+    """CD19 in a flow report: each mention is read in its sentence (_cd19_mention). Mentions that disagree, or a
+    "CD19 not assessed", leave the report unknown; mentions without a qualifier (a therapy's name) say nothing."""
+    said: set[str] = set()
+    for sentence in _SENTENCE_SEPARATOR.split(text.lower()):
+        said.update(_cd19_mention(sentence[:m.start()], sentence[m.end():]) for m in _CD19.finditer(sentence))
+    said.discard("")
+    return _CD19_READINGS.get(said.pop()) if len(said) == 1 else None
 
 
-def _cd19_polarity(before: str, after: str) -> bool | None:
-    end = _CD19_SEGMENT_END.search(after)
-    segment = after[:end.start()] if end else after
-    if segment.lstrip().startswith(("-", "−", "neg")) or "negative" in segment or "not " in segment:
-        return False
-    if before.rstrip().endswith(("negative for", "neg for", "not")):
-        return False
-    if segment.lstrip().startswith(("+", "pos", "dim", "bright", "partial", "express")) or "positive" in segment:
-        return True
-    return True if before.rstrip().endswith(("positive for", "expressing", "express")) else None
-
+def _cd19_mention(before: str, after: str) -> str:
+    """"positive", "negative", "unread" (not assessed) or "" (no qualifier). A sign or word after CD19 decides
+    ("CD19+", "CD19-", "CD19-positive", "CD19 (dim)", "CD19 dim negative", "CD10, CD19 and CD22 positive");
+    else the head of the list CD19 is in ("positive for CD10, CD19, CD22", "lacks CD19")."""
+    if _CD19_THERAPY.match(after):
+        return ""  # "CD19-directed therapy", "CD19 CAR-T": a treatment, not a result
+    sign = _CD19_SIGN.match(after)
+    if sign:
+        return "positive" if "+" in sign.group() else "negative"
+    own = _OWN_QUALIFIER.search(after)  # "CD20-negative" is CD20's alone: the scan stops there
+    for word in _CD19_WORDS.finditer(after[:own.start()] if own else after):
+        kind = word.lastgroup or ""
+        if kind.startswith("head_"):
+            break  # the head of the next list: what follows is about other markers
+        return kind
+    heads = [word.lastgroup or "" for word in _CD19_WORDS.finditer(before)]
+    heads = [kind for kind in heads if kind.startswith("head_")]
+    return heads[-1].removeprefix("head_") if heads else ""
