@@ -80,6 +80,12 @@ def test_snomed_codes_and_ignored_verification():
     (condition("c", "C91.00", text="acute lymphoblastic leukemia"), None),
     (condition("c", None, text="T-cell acute lymphoblastic leukemia"), False),  # uncoded, but lymphoblastic
     (condition("c", "C84.40", text="Peripheral T-cell lymphoma"), None),  # not a lymphoblastic disease
+    # a therapy named after T cells is not the lineage
+    (condition("c", "C91.02", text="Acute lymphoblastic leukemia in relapse after CAR T-cell therapy"), None),
+    (condition("c", "C91.02", text="ALL, relapsed post CAR-T cell"), None),
+    (condition("c", "C91.02", text="ALL refractory to bispecific T-cell engager"), None),
+    (condition("c", "C91.02", text="B-ALL relapsed after CAR-T"), True),
+    (condition("c", "C91.02", text="T-lymphoblastic leukemia relapsed after CAR-T"), False),
 ])
 def test_lineage_from_codes_and_text(cond, expected):
     assert diagnosis(cond).b_lineage.value is expected

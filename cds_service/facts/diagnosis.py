@@ -23,6 +23,7 @@ LYMPHOMA = "lymphoblastic-lymphoma"
 LYMPHOBLASTIC_TEXT = "lymphoblastic-text"
 B_LINEAGE = "b-lineage"
 T_LINEAGE = "t-lineage"
+T_CELL_THERAPIES = "t-cell-therapies"
 RELAPSE = "all-relapse"
 REMISSION = "all-remission"
 REFRACTORY = "refractory-text"
@@ -250,6 +251,9 @@ def _read_code(code: Any, valuesets: ValueSets) -> _CodeReading | None:
 def _lineage(code: Any, text: str, valuesets: ValueSets) -> bool | None:
     if valuesets.has_code(B_LINEAGE, code):
         return True
+    # "relapse after CAR T-cell therapy": a treatment's name, blanked so its "T-cell" is not read as the lineage
+    therapies = valuesets[T_CELL_THERAPIES].pattern
+    text = therapies.sub(lambda m: " " * len(m.group(0)), text) if therapies else text
     for name, value in ((B_LINEAGE, True), (T_LINEAGE, False)):
         if any(not negated(text, term) for term in valuesets[name].find_terms(text)):
             return value
