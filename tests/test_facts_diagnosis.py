@@ -98,7 +98,10 @@ def test_lineage_attested_and_cd19():
     assert plain.lineage_with_cd19(Fact(True, ("Observation/f1",))).evidence == ("Observation/f1",)
     assert plain.lineage_with_cd19(Fact(False)).value is None
     t_cell = diagnosis(condition("c", "C91.00", text="T-lymphoblastic"))
-    assert t_cell.lineage_with_cd19(Fact(True)).value is False  # the diagnosis decides first
+    assert t_cell.lineage_with_cd19(Fact(False)).value is False
+    # T-lineage words against CD19+ blasts: the profile does not rank them, so the conflict is unknown
+    conflict = t_cell.lineage_with_cd19(Fact(True, ("Observation/f1",), note="CD19 positive (2026-09-01)"))
+    assert conflict.value is None and conflict.evidence == ("Condition/c", "Observation/f1")
     assert diagnosis(received=False).b_lineage.received is False
 
 

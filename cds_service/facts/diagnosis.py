@@ -86,10 +86,17 @@ class Diagnosis:
         return Fact(received=self._received)
 
     def lineage_with_cd19(self, cd19: Fact[bool]) -> Fact[bool]:
-        """B-lineage, with CD19+ blasts (labs) as evidence when the diagnosis itself says nothing."""
-        if self.b_lineage.value is None and cd19.value is True:
+        """B-lineage, with CD19+ blasts (labs) as evidence when the diagnosis itself says nothing. The profile
+        gives T-lineage words and CD19+ blasts no order, so when they disagree the lineage is unknown (attestable)."""
+        lineage = self.b_lineage
+        if cd19.value is not True or lineage.attested:
+            return lineage
+        if lineage.value is None:
             return Fact(True, cd19.evidence, note=f"CD19+ blasts: {cd19.note}".rstrip(": "))
-        return self.b_lineage
+        if lineage.value is False:
+            return Fact(None, lineage.evidence + cd19.evidence,
+                        note=f"{lineage.note}, but CD19+ blasts: {cd19.note}".rstrip(": "))
+        return lineage
 
     def infant_all(self, birth_date: date | None) -> Fact[bool]:
         """Attested; else whether the earliest-dated ALL Condition's onset (else recordedDate) precedes age 1."""
