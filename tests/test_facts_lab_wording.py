@@ -66,3 +66,21 @@ def test_cd19_not_assessed_leaves_an_earlier_result_standing():
     earlier = obs("f1", PANEL, "2026-01-01", valueString="CD19+ blasts")
     not_assessed = obs("f2", PANEL, "2026-09-01", valueString="CD19 not assessed (post CD19-directed therapy)")
     assert labs(earlier, not_assessed).cd19_positive.evidence == ("Observation/f1",)
+
+
+# ---- MRD: the assay's parameters are not results ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["MRD limit of detection", "MRD LOD", "MRD assay sensitivity",
+                                  "MRD total events analyzed", "MRD cells acquired", "MRD specimen adequacy"])
+def test_mrd_assay_parameters_are_not_results(name):
+    result = obs("m", MRD_CODE, "2026-09-01", valueString="Not detected")
+    parameter = obs("lod", {"text": name}, "2026-09-01", valueQuantity={"value": 0.001, "code": "%"})
+    assert labs(result, parameter).mrd_detectable.evidence == ("Observation/m",)
+    assert labs(result, parameter).mrd_detectable.value is False
+
+
+def test_mrd_result_name_with_its_sensitivity_in_parentheses_is_a_result():
+    named = obs("m", {"text": "MRD by flow cytometry (sensitivity 0.01%)"}, "2026-09-01", valueQuantity={
+        "value": 0.2, "code": "%"})
+    assert labs(named).mrd_detectable.value is True

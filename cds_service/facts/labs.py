@@ -29,6 +29,7 @@ T = TypeVar("T")
 TextReading = Callable[[str, ValueSets], bool | None]
 # Clause separators outside parentheses: "t(9;22)(q34;q11.2)" is one word, "p190 detected; p210 not" two clauses.
 _CLAUSE_SEPARATOR = re.compile(r"(?:[;,\n]|\.(?=\s|$))(?![^()]*\))")
+_PARENTHESES = re.compile(r"\([^()]*\)")
 _NEGATION_CUE = re.compile(r"(?<![a-z0-9])(?:no|without)(?![a-z0-9])", re.IGNORECASE)
 _SENTENCE_SEPARATOR = re.compile(r"(?:[;\n]|\.(?=\s|$))(?![^()]*\))")
 _CD19 = re.compile(r"(?<![a-z0-9])cd19(?![a-z0-9])")
@@ -295,7 +296,7 @@ def _classify(code: Any, text: str, vs: ValueSets) -> frozenset[str]:
     if vs.has_code("cd19-blood-counts", code):
         return frozenset()  # blood lymphocyte counts are never disease evidence
     kinds: set[str] = set()
-    if vs.has("mrd", code):
+    if vs.has_code("mrd", code) or (vs.matches_text("mrd", text) and not _mrd_assay_parameter(text, vs)):
         kinds.add("mrd")
     if vs.has_code("cd19-immunophenotype", code):
         kinds.update(("cd19", "cd19-panel"))
@@ -304,6 +305,12 @@ def _classify(code: Any, text: str, vs: ValueSets) -> frozenset[str]:
     if vs.has("ph-tests", code) and not vs.matches_text("ph-exclusions", text):
         kinds.update(_ph_kinds(code, vs))
     return frozenset(kinds)
+
+
+def _mrd_assay_parameter(text: str, vs: ValueSets) -> bool:
+    """"MRD limit of detection" names the assay, not the result; "MRD (sensitivity 0.01%)" is a result whose name
+    notes its assay, so words in parentheses do not count. An operator's MRD code is trusted as a result."""
+    return vs.matches_text("mrd-exclusions", _PARENTHESES.sub(" ", text))
 
 
 def _ph_kinds(code: Any, vs: ValueSets) -> set[str]:
