@@ -84,3 +84,22 @@ def test_mrd_result_name_with_its_sensitivity_in_parentheses_is_a_result():
     named = obs("m", {"text": "MRD by flow cytometry (sensitivity 0.01%)"}, "2026-09-01", valueQuantity={
         "value": 0.2, "code": "%"})
     assert labs(named).mrd_detectable.value is True
+
+
+# ---- Ph: what an uncoded test's name covers -------------------------------------------------------------------
+
+
+def test_uncoded_single_breakpoint_test_covers_only_that_breakpoint():
+    minor = obs("min", {"text": "BCR-ABL1 p190 (minor) PCR, Philadelphia chromosome"}, "2025-03-01",
+                valueString="Not detected")
+    assert labs(minor).ph_positive.value is None
+    assert labs(minor).ph_positive.note == "no Ph test covering both breakpoints"
+    major = obs("maj", {"text": "BCR-ABL1 major transcript (p210) by FISH"}, "2025-03-02", valueString="Negative")
+    assert labs(major).ph_positive.value is None
+    both = labs(minor, major).ph_positive
+    assert both.value is False and both.evidence == ("Observation/maj", "Observation/min")
+
+
+def test_uncoded_test_naming_both_breakpoints_covers_both():
+    pcr = obs("p", {"text": "BCR-ABL1 p190/p210 RT-PCR"}, "2025-03-01", valueString="Not detected")
+    assert labs(pcr).ph_positive.value is False

@@ -314,16 +314,25 @@ def _mrd_assay_parameter(text: str, vs: ValueSets) -> bool:
 
 
 def _ph_kinds(code: Any, vs: ValueSets) -> set[str]:
-    """Coded tests are judged by their code; the *text* both-breakpoints rule (FISH, karyotype) is for uncoded ones
-    only, since LOINC's breakpoint-specific names also read "t(9;22)"."""
+    """Coded tests are judged by their code; uncoded ones by their name (_ph_text_kinds), since LOINC's
+    breakpoint-specific names also read "t(9;22)"."""
     kinds = {"ph"}
     for name, kind in (("ph-both-breakpoints", "ph-both"), ("ph-major-breakpoint", "ph-major"),
                        ("ph-minor-breakpoint", "ph-minor"), ("ph-genetic-variant", "ph-genes")):
         if vs.has_code(name, code):
             kinds.add(kind)
-    if not vs.has_code("ph-tests", code) and vs.matches_text("ph-both-breakpoints", concept_text(code)):
-        kinds.add("ph-both")
+    if not vs.has_code("ph-tests", code):
+        kinds.update(_ph_text_kinds(concept_text(code), vs))
     return kinds
+
+
+def _ph_text_kinds(text: str, vs: ValueSets) -> set[str]:
+    """A name naming one breakpoint covers only it, whatever else it says ("BCR-ABL1 p190 PCR, Philadelphia
+    chromosome"); one naming both, or a FISH / karyotype / t(9;22) name naming neither, covers both."""
+    major, minor = vs.matches_text("ph-major-breakpoint", text), vs.matches_text("ph-minor-breakpoint", text)
+    if major != minor:
+        return {"ph-major" if major else "ph-minor"}
+    return {"ph-both"} if major or vs.matches_text("ph-both-breakpoints", text) else set()
 
 
 def _names_bcr_abl1(observation: dict[str, Any]) -> bool:
