@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from cds_service.facts.model import Fact
 from tests.test_facts_labs import MRD_CODE, NEGATIVE, labs, loinc, obs
 
 PH_FISH = {"text": "BCR-ABL1 FISH"}
@@ -103,3 +104,35 @@ def test_uncoded_single_breakpoint_test_covers_only_that_breakpoint():
 def test_uncoded_test_naming_both_breakpoints_covers_both():
     pcr = obs("p", {"text": "BCR-ABL1 p190/p210 RT-PCR"}, "2025-03-01", valueString="Not detected")
     assert labs(pcr).ph_positive.value is False
+
+
+# ---- Ph: karyotypes, and results that cannot be read ----------------------------------------------------------
+
+KARYOTYPE = {"text": "Philadelphia chromosome t(9;22) by karyotype"}
+LATER_NEGATIVE = obs("n", loinc("21821-4"), "2026-08-01", **NEGATIVE)
+
+
+@pytest.mark.parametrize("karyotype", ["46,XX,t(9;22)(q34;q11.2)[20]", "46,XY,der(22)t(9;22)(q34;q11.2)[15]/46,XY[5]",
+                                       "45,XX,-7,t(9;22)(q34.1;q11.2)[12]", "Ph+ clone in 18 of 20 metaphases"])
+def test_ph_positive_karyotype_is_read(karyotype):
+    found = labs(obs("k", KARYOTYPE, "2024-03-01", valueString=karyotype), LATER_NEGATIVE).ph_positive
+    assert found == Fact(True, ("Observation/k",), note="BCR::ABL1 positive (2024-03-01)")
+
+
+@pytest.mark.parametrize("value", ["No t(9;22) detected", "46,XX,t(9;22) not identified"])
+def test_ph_negated_karyotype_notation_is_not_positive(value):
+    assert labs(obs("k", KARYOTYPE, "2024-03-01", valueString=value)).ph_positive.value is not True
+
+
+@pytest.mark.parametrize("value", [{"valueString": "See scanned report"}, {"valueString": "46,XX[20]"}])
+def test_an_unreadable_ph_result_leaves_ph_negative_unproven(value):
+    found = labs(obs("u", KARYOTYPE, "2024-03-01", **value), LATER_NEGATIVE).ph_positive
+    assert found == Fact(None, ("Observation/u",), note="Ph result unreadable (2024-03-01)")
+
+
+def test_ph_observations_without_a_result_are_not_unreadable_results():
+    absent = obs("a", KARYOTYPE, "2024-03-01", dataAbsentReason={"text": "not performed"})
+    panel = obs("p", {"text": "BCR-ABL1 panel"}, "2024-03-01", hasMember=[{"reference": "Observation/n"}])
+    assert labs(absent, panel, LATER_NEGATIVE).ph_positive.value is False
+    after_course_start = obs("u", KARYOTYPE, "2026-12-01", valueString="See scanned report")
+    assert labs(after_course_start, LATER_NEGATIVE).ph_positive.value is False

@@ -23,6 +23,7 @@ from cds_service.valuesets import ValueSets, get_valuesets
 # UCUM unit -> divisor to a fraction of cells
 # Keys lower-case: a unit without a UCUM code is often the word a lab system prints ("percent").
 _MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
+_SHOWN = {True: "positive", False: "negative", None: "unreadable"}  # a qualitative reading, for notes
 _UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million", "1": ""}
 _NUMERIC_STRING = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(%)?\s*$")
 T = TypeVar("T")
@@ -228,6 +229,10 @@ def _ph_status(results: dict[str, list[_Result]], course_start: date, received: 
     if positives:
         first = positives[0]
         return Fact(True, tuple(r.reference for r in positives), note=f"BCR::ABL1 positive ({first.day})")
+    # "Never positive" cannot be shown past a result nobody could read (a karyotype written another way)
+    unreadable = max((r for r in ph if r.positive is None), key=_by_moment, default=None)
+    if unreadable is not None:
+        return Fact(None, (unreadable.reference,), note=f"Ph result unreadable ({unreadable.day})")
     whole = sorted((r for r in both if r.positive is False), key=_by_moment)
     if whole:
         return Fact(False, (whole[-1].reference,), note=f"BCR::ABL1 negative ({whole[-1].day})")
@@ -378,27 +383,46 @@ def _concept_polarity(concept: dict[str, Any], vs: ValueSets, read: TextReading)
 
 
 def _text_polarity(text: str, vs: ValueSets) -> bool | None:
-    """The reading every result clause agrees on; clauses that disagree ("Positive; negative") or a clause saying
-    both ("Not detected (positive control valid)") leave it unknown."""
-    found: set[bool] = set().union(*(words for _, words in _clauses(text, vs)))
-    return found.pop() if len(found) == 1 else None
+    return _agreed(_clauses(text, vs, _clause_words))
 
 
 def _ph_text_polarity(text: str, vs: ValueSets) -> bool | None:
     """A positive for either breakpoint is Ph+: "p190 DETECTED; p210 NOT DETECTED" is positive when the positive
     clause names a breakpoint or the fusion (a clause about the assay's ABL1 control gene does not)."""
-    if any(words == {True} and _names_ph_target(clause, vs) for clause, words in _clauses(text, vs)):
+    clauses = _clauses(text, vs, _ph_clause_words)
+    if any(words == {True} and _names_ph_target(clause, vs) for clause, words in clauses):
         return True
-    return _text_polarity(text, vs)
+    return _agreed(clauses)
+
+
+def _agreed(clauses: list[tuple[str, frozenset[bool]]]) -> bool | None:
+    """The reading every result clause agrees on; clauses that disagree ("Positive; negative") or a clause saying
+    both ("Not detected (positive control valid)") leave it unknown."""
+    found: set[bool] = set().union(*(words for _, words in clauses))
+    return found.pop() if len(found) == 1 else None
+
+
+def _ph_clause_words(clause: str, vs: ValueSets) -> frozenset[bool]:
+    """Result words, else a karyotype's Ph notation ("46,XX,t(9;22)(q34;q11.2)[20]"): positive unless it follows
+    "no"/"without" ("No t(9;22)")."""
+    words = _clause_words(clause, vs)
+    markers = [] if words else _matches(vs, "ph-karyotype-positive", clause)
+    if markers:
+        return frozenset({_NEGATION_CUE.search(clause, 0, markers[0].start()) is None})
+    return words
+
+
+_PH_TARGETS = ("ph-tests", "ph-major-breakpoint", "ph-minor-breakpoint", "ph-karyotype-positive")
 
 
 def _names_ph_target(clause: str, vs: ValueSets) -> bool:
-    return any(vs.matches_text(name, clause) for name in ("ph-tests", "ph-major-breakpoint", "ph-minor-breakpoint"))
+    return any(vs.matches_text(name, clause) for name in _PH_TARGETS)
 
 
-def _clauses(text: str, vs: ValueSets) -> list[tuple[str, frozenset[bool]]]:
-    """The clauses of a result text with the result words each holds (only clauses holding some)."""
-    found = [(clause, _clause_words(clause, vs)) for clause in _CLAUSE_SEPARATOR.split(text)]
+def _clauses(text: str, vs: ValueSets, read: Callable[[str, ValueSets], frozenset[bool]],
+             ) -> list[tuple[str, frozenset[bool]]]:
+    """The clauses of a result text with the result words `read` finds in each (only clauses holding some)."""
+    found = [(clause, read(clause, vs)) for clause in _CLAUSE_SEPARATOR.split(text)]
     return [(clause, words) for clause, words in found if words]
 
 
@@ -421,6 +445,10 @@ def _matches(vs: ValueSets, name: str, text: str) -> list[re.Match[str]]:
 
 
 def _read_ph_result(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> _Result | None:
+    """The reading, kept when unreadable (it makes Ph- unprovable); None when the Observation holds no result (a
+    dataAbsentReason, a panel of members)."""
+    if not (observation.get("interpretation") or any(key.startswith("value") for key in observation)):
+        return None
     quantity = _quantity(observation)
     positive: bool | None
     if quantity is not None:
@@ -428,9 +456,7 @@ def _read_ph_result(observation: dict[str, Any], moment: datetime, vs: ValueSets
         positive = comparator not in ("<", "<=") and (value > 0 or comparator == ">")
     else:
         positive = _qualitative(observation, vs, _ph_text_polarity)
-    if positive is None:
-        return None
-    return _Result(moment, ref(observation), positive=positive, shown="positive" if positive else "negative")
+    return _Result(moment, ref(observation), positive=positive, shown=_SHOWN[positive])
 
 
 def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> _Result | None:
@@ -446,8 +472,7 @@ def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> _
     if "dataAbsentReason" in observation:
         return _Result(moment, reference, absent=True, shown="not available")
     positive = _qualitative(observation, vs)
-    shown = {True: "positive", False: "negative", None: "unreadable"}[positive]
-    return _Result(moment, reference, positive=positive, shown=shown)
+    return _Result(moment, reference, positive=positive, shown=_SHOWN[positive])
 
 
 def _quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | None:
