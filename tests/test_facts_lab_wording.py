@@ -136,3 +136,34 @@ def test_ph_observations_without_a_result_are_not_unreadable_results():
     assert labs(absent, panel, LATER_NEGATIVE).ph_positive.value is False
     after_course_start = obs("u", KARYOTYPE, "2026-12-01", valueString="See scanned report")
     assert labs(after_course_start, LATER_NEGATIVE).ph_positive.value is False
+
+
+# ---- Ph: numbers outside the quantitative transcript tests --------------------------------------------------------
+
+
+def fish(value: float, *flags: str) -> dict:
+    interpretation = [{"coding": [{"code": flag}]} for flag in flags]  # often sent without a system
+    return obs("f", PH_FISH, "2025-03-01", valueQuantity={"value": value, "code": "%"},
+               **({"interpretation": interpretation} if interpretation else {}))
+
+
+@pytest.mark.parametrize("flag,expected", [("N", False), ("NEG", False), ("ND", False), ("A", True), ("H", True),
+                                           ("POS", True), ("DET", True)])
+def test_fish_percentage_is_read_from_the_labs_interpretation(flag, expected):
+    assert labs(fish(0.5, flag)).ph_positive.value is expected
+
+
+def test_fish_percentage_without_interpretation_is_unreadable():
+    assert labs(fish(0.5)).ph_positive == Fact(None, ("Observation/f",), note="Ph result unreadable (2025-03-01)")
+    v3 = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": "N"}
+    coded = obs("f", PH_FISH, "2025-03-01", valueQuantity={"value": 0.5, "code": "%"},
+                interpretation=[{"coding": [v3]}])
+    assert labs(coded).ph_positive.value is False
+
+
+def test_quantitative_transcript_codes_keep_greater_than_zero_positive():
+    transcript = obs("q", loinc("46434-7"), "2025-03-01", valueQuantity={"value": 0.02, "code": "%"},
+                     interpretation=[{"coding": [{"code": "N"}]}])
+    assert labs(transcript).ph_positive.value is True
+    copies = obs("k", KARYOTYPE, "2025-03-01", valueQuantity={"value": 3, "code": "{copies}"})
+    assert labs(copies).ph_positive.value is None

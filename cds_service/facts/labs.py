@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, Callable, TypeVar
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.codes import concept_text, effective_datetime, ref, to_decimal
+from cds_service.facts.codes import codings, concept_text, effective_datetime, ref, to_decimal
 from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
 from cds_service.facts.model import Fact, Measured
 from cds_service.facts.observations import ObservationIndex, trusted
@@ -23,6 +23,7 @@ from cds_service.valuesets import ValueSets, get_valuesets
 # UCUM unit -> divisor to a fraction of cells
 # Keys lower-case: a unit without a UCUM code is often the word a lab system prints ("percent").
 _MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
+_V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 _SHOWN = {True: "positive", False: "negative", None: "unreadable"}  # a qualitative reading, for notes
 _UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million", "1": ""}
 _NUMERIC_STRING = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(%)?\s*$")
@@ -283,7 +284,7 @@ def _read_ph(observation: dict[str, Any], moment: datetime, kinds: frozenset[str
              into: dict[str, list[_Result]]) -> None:
     if "ph-genes" in kinds and not _names_bcr_abl1(observation):
         return
-    result = _read_ph_result(observation, moment, vs)
+    result = _read_ph_result(observation, moment, "ph-quantity" in kinds, vs)
     if result is None:
         return
     into["ph"].append(result)
@@ -323,7 +324,8 @@ def _ph_kinds(code: Any, vs: ValueSets) -> set[str]:
     breakpoint-specific names also read "t(9;22)"."""
     kinds = {"ph"}
     for name, kind in (("ph-both-breakpoints", "ph-both"), ("ph-major-breakpoint", "ph-major"),
-                       ("ph-minor-breakpoint", "ph-minor"), ("ph-genetic-variant", "ph-genes")):
+                       ("ph-minor-breakpoint", "ph-minor"), ("ph-genetic-variant", "ph-genes"),
+                       ("ph-quantitative", "ph-quantity")):
         if vs.has_code(name, code):
             kinds.add(kind)
     if not vs.has_code("ph-tests", code):
@@ -367,10 +369,18 @@ def _qualitative(observation: dict[str, Any], vs: ValueSets, read: TextReading |
         return read(value, vs)
     if any(key.startswith("value") for key in observation):
         return None
+    return _interpretation(observation, vs, read)
+
+
+def _interpretation(observation: dict[str, Any], vs: ValueSets, read: TextReading) -> bool | None:
+    """The first interpretation that reads as positive or negative. A flag sent without a system ("N", "POS") is
+    read as the ObservationInterpretation code the element is bound to."""
     for interpretation in observation.get("interpretation") or []:
-        found = _concept_polarity(interpretation, vs, read) if isinstance(interpretation, dict) else None
-        if found is not None:
-            return found
+        if isinstance(interpretation, dict):
+            flags = [dict(c, system=c.get("system") or _V3_INTERPRETATION) for c in codings(interpretation)]
+            found = _concept_polarity(dict(interpretation, coding=flags), vs, read)
+            if found is not None:
+                return found
     return None
 
 
@@ -444,16 +454,20 @@ def _matches(vs: ValueSets, name: str, text: str) -> list[re.Match[str]]:
     return list(pattern.finditer(text)) if pattern is not None else []
 
 
-def _read_ph_result(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> _Result | None:
+def _read_ph_result(observation: dict[str, Any], moment: datetime, transcript_quantity: bool,
+                    vs: ValueSets) -> _Result | None:
     """The reading, kept when unreadable (it makes Ph- unprovable); None when the Observation holds no result (a
-    dataAbsentReason, a panel of members)."""
+    dataAbsentReason, a panel of members). "> 0 is positive" is for the quantitative transcript tests only: another
+    number (a FISH percentage, under the lab's own cutoff) is read from its interpretation, else unreadable."""
     if not (observation.get("interpretation") or any(key.startswith("value") for key in observation)):
         return None
     quantity = _quantity(observation)
     positive: bool | None
-    if quantity is not None:
+    if quantity is not None and transcript_quantity:
         value, comparator, _ = quantity
         positive = comparator not in ("<", "<=") and (value > 0 or comparator == ">")
+    elif quantity is not None:
+        positive = _interpretation(observation, vs, _ph_text_polarity)
     else:
         positive = _qualitative(observation, vs, _ph_text_polarity)
     return _Result(moment, ref(observation), positive=positive, shown=_SHOWN[positive])
