@@ -18,6 +18,7 @@ PH_FISH = {"text": "BCR-ABL1 FISH"}
     ("No MRD detected", False),
     ("No residual leukemia detected (sensitivity 0.01%)", False),
     ("MRD not detected; sensitivity 10^-4", False),
+    ("No evidence of measurable residual disease", False),
     ("Residual disease detected", True),
     ("Not detected (positive control valid)", None),  # one clause with both: unreadable
     ("Positive; negative", None),  # two results disagreeing about the same thing: unknown for MRD
