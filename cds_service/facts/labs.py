@@ -23,16 +23,17 @@ from cds_service.valuesets import ValueSets, get_valuesets
 # UCUM unit -> divisor to a fraction of cells
 # Keys lower-case: a unit without a UCUM code is often the word a lab system prints ("percent").
 _MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
-_V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-_SHOWN = {True: "positive", False: "negative", None: "unreadable"}  # a qualitative reading, for notes
 _UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million", "1": ""}
 _NUMERIC_STRING = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(%)?\s*$")
 T = TypeVar("T")
+_V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+_SHOWN = {True: "positive", False: "negative", None: "unreadable"}  # a qualitative reading, for notes
 TextReading = Callable[[str, ValueSets], bool | None]
 # Clause separators outside parentheses: "t(9;22)(q34;q11.2)" is one word, "p190 detected; p210 not" two clauses.
 _CLAUSE_SEPARATOR = re.compile(r"(?:[;,\n]|\.(?=\s|$))(?![^()]*\))")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _NEGATION_CUE = re.compile(r"(?<![a-z0-9])(?:no|without)(?![a-z0-9])", re.IGNORECASE)
+# CD19 in flow text: sentences hold lists ("positive for CD10, CD19"), so only ; . and new lines end one.
 _SENTENCE_SEPARATOR = re.compile(r"(?:[;\n]|\.(?=\s|$))(?![^()]*\))")
 _CD19 = re.compile(r"(?<![a-z0-9])cd19(?![a-z0-9])")
 _CD19_THERAPY = re.compile(r"[-\s]*(?:directed|targeted|car\b|car-t|chimeric|bispecific)")
