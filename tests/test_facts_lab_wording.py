@@ -125,10 +125,17 @@ def test_ph_negated_karyotype_notation_is_not_positive(value):
     assert labs(obs("k", KARYOTYPE, "2024-03-01", valueString=value)).ph_positive.value is not True
 
 
-@pytest.mark.parametrize("value", [{"valueString": "See scanned report"}, {"valueString": "46,XX[20]"}])
+@pytest.mark.parametrize("value", [{"valueString": "See scanned report"},
+                                   {"valueString": "47,XX,+21[15]/46,XX[5]"}])  # abnormal: its notation is not read
 def test_an_unreadable_ph_result_leaves_ph_negative_unproven(value):
     found = labs(obs("u", KARYOTYPE, "2024-03-01", **value), LATER_NEGATIVE).ph_positive
     assert found == Fact(None, ("Observation/u",), note="Ph result unreadable (2024-03-01)")
+
+
+@pytest.mark.parametrize("karyotype", ["46,XX[20]", "46,XY", " 46, xy [15] "])
+def test_a_normal_karyotype_on_a_ph_test_is_its_negative(karyotype):
+    found = labs(obs("k", KARYOTYPE, "2024-03-01", valueString=karyotype), LATER_NEGATIVE).ph_positive
+    assert found.value is False
 
 
 def test_ph_observations_without_a_result_are_not_unreadable_results():

@@ -399,7 +399,11 @@ def _text_polarity(text: str, vs: ValueSets) -> bool | None:
 
 def _ph_text_polarity(text: str, vs: ValueSets) -> bool | None:
     """A positive for either breakpoint is Ph+: "p190 DETECTED; p210 NOT DETECTED" is positive when the positive
-    clause names a breakpoint or the fusion (a clause about the assay's ABL1 control gene does not)."""
+    clause names a breakpoint or the fusion (a clause about the assay's ABL1 control gene does not). A normal
+    karyotype ("46,XY[20]") on a test named for the Philadelphia chromosome is that test's negative: no t(9;22) in
+    the cells counted (an abnormal one without t(9;22) stays unreadable: its notation is not read further)."""
+    if _NORMAL_KARYOTYPE.match(text):
+        return False
     clauses = _clauses(text, vs, _ph_clause_words)
     if any(words == {True} and _names_ph_target(clause, vs) for clause, words in clauses):
         return True
@@ -423,6 +427,7 @@ def _ph_clause_words(clause: str, vs: ValueSets) -> frozenset[bool]:
     return words
 
 
+_NORMAL_KARYOTYPE = re.compile(r"^\s*46,\s*X[XY]\s*(\[\d+\])?\s*$", re.IGNORECASE)
 _PH_TARGETS = ("ph-tests", "ph-major-breakpoint", "ph-minor-breakpoint", "ph-karyotype-positive")
 
 
