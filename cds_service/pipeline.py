@@ -247,8 +247,12 @@ def _prior_approval(request: HookRequest, group: _Group, policy: Policy, facts: 
     needs to find it: the order, the call and the coverage assertion id."""
     if not policy.reads_prior_approval:
         return Fact()  # the policy never asks: no lookup
-    found = ctx.prior_approval(request.patient_id, request.client_iss, request.tenant, policy.id, group.order_ids,
-                               facts.start_date)
+    try:
+        found = ctx.prior_approval(request.patient_id, request.client_iss, request.tenant, policy.id, group.order_ids,
+                                   facts.start_date)
+    except Exception as exc:  # the audit database is down: unknown, and every other check still runs
+        log.warning("prior approval lookup failed (%s) hookInstance=%s", type(exc).__name__, request.hook_instance)
+        return Fact(note="this service's records of earlier approvals could not be read")
     if found is None:
         return Fact(False, note="no approval of another order starting earlier in this service's records")
     assertion = f", coverage assertion {found.coverage_assertion_id}" if found.coverage_assertion_id else ""

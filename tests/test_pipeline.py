@@ -484,3 +484,23 @@ def test_an_order_whose_medication_in_the_request_is_not_blinatumomab_needs_no_r
         order["medicationReference"] = {"reference": "Medication/m1"}
     response = client.post("/cds-services/blinatumomab-coverage", json=body)
     assert (response.status_code, response.get_json()) == (200, {"cards": [], "systemActions": []})
+
+
+def test_an_audit_trail_that_cannot_be_read_leaves_the_prior_approval_unknown_and_the_dose_checked() -> None:
+    from cds_service.evaluation import EvaluationContext, evaluate
+    from cds_service.prefetch import make_record_loader
+    from cds_service.validation import hook_request
+
+    def database_down(*args: Any) -> None:
+        raise ConnectionRefusedError("the audit database is down")
+
+    def answers(prior_approval: Any) -> list[tuple[str, str]]:
+        request = hook_request(example("florida-blue-dose-above-28"), "blinatumomab-coverage")
+        load_record = make_record_loader(request, lambda server: False, 1.0)
+        context = EvaluationContext(today=date(2026, 11, 21), base_url="http://127.0.0.1", prior_approval=prior_approval)
+        return [(c["source"]["topic"]["code"], c["indicator"]) for c in evaluate(request, load_record, context).cards]
+
+    # A Florida Blue initial request needs no prior approval: the same cards, the dose warning among them (was a
+    # "technical problem" note alone).
+    assert answers(database_down) == answers(lambda *args: None)
+    assert ("off-label", "warning") in answers(database_down)
