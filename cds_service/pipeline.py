@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, Callable
 
 from pydantic import ValidationError
@@ -25,8 +26,8 @@ from cds_service.exceptions import ClientError
 from cds_service.facts.coverage import PayerMatch, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
-from cds_service.facts.order import (BLINATUMOMAB, concepts_in, is_blinatumomab, medication_concepts, medication_of,
-                                     medication_reference, order_ref, unidentified)
+from cds_service.facts.order import (BLINATUMOMAB, concepts_in, group_start, is_blinatumomab, medication_concepts,
+                                     medication_of, medication_reference, order_ref, unidentified)
 from cds_service.facts.resolve import record_resolver
 from cds_service.hook_request import HookRequest
 from cds_service.policies.engine import evaluate_policy
@@ -311,7 +312,7 @@ def _faulted(request: HookRequest, record: PatientRecord, group: _Group, ctx: Ev
     result = Evaluation()
     for order in group.targets:
         outcome = OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ)
-        payer = _payer_or_none(record, order, ctx)
+        payer = _payer_or_none(record, order, group.orders, ctx.today)
         _add(result, outcome, _fault_cards(request, order, config),
              _fault_actions(request, order, payer, ctx, config, outcome))
     return result
@@ -321,9 +322,11 @@ def _fault_cards(request: HookRequest, order: dict[str, Any], config: CardConfig
     return [fault_card(order, request.hook_instance)] if config.wants("coverage-info") else []
 
 
-def _payer_or_none(record: PatientRecord, order: dict[str, Any], ctx: EvaluationContext) -> PayerMatch | None:
+def _payer_or_none(record: PatientRecord, order: dict[str, Any], orders: list[dict[str, Any]],
+                   today: date) -> PayerMatch | None:
+    """The payer as the evaluation would have chosen it: the Coverage in force at the cycle's start, not today."""
     try:
-        return select_payer(record, order, ctx.today)
+        return select_payer(record, order, group_start(orders, today))
     except Exception:
         log.exception("payer selection failed order=%s", order_ref(order))
         return None

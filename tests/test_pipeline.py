@@ -137,6 +137,18 @@ def test_a_fault_reading_facts_answers_indeterminate(client: Any, monkeypatch: p
     assert [covered_value(a) for a in answer["systemActions"]] == ["indeterminate"]
 
 
+def test_a_fault_reading_facts_names_the_coverage_in_force_at_the_orders_start(
+        client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(pipeline, "extract_facts", broken)
+    body = example("florida-blue-mrd-positive")  # the order starts 2026-12-01
+    body["prefetch"]["coverage"]["entry"][0]["resource"]["period"] = {"start": "2026-12-01", "end": "2026-12-31"}
+    answer = post(client, body)
+    assert [covered_value(a) for a in answer["systemActions"]] == ["indeterminate"]
+
+
 def test_invalid_blinatumomab_order_is_a_400_naming_the_field(client: Any) -> None:
     body = example("aspirus-adult-relapsed-refractory-cycle1")
     body["context"]["draftOrders"]["entry"][0]["resource"]["status"] = 42
