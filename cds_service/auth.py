@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, NamedTuple, Protocol
-from urllib.parse import unquote, urlsplit
 
 import jwt
 import requests
 
-from cds_service.config import AuthConfig, ClientConfig, ConfigError
+from cds_service.config import AuthConfig, ClientConfig, ConfigError, normalized_url
 from cds_service.http_errors import Unauthorized
 from cds_service.json_codec import storable
 
@@ -242,27 +240,6 @@ def _check_tenant(claims: Mapping[str, Any], client: ClientConfig) -> None:
         raise Unauthorized(f"tenant of {client.iss} cannot be stored (NUL, lone surrogate or too long)")
 
 
-# Dot segments could climb out of an allowed prefix. Servers decode %2e (and some read "\\" as "/") before resolving
-# them, so they are looked for in the decoded path.
-_SEGMENT_SEPARATOR = re.compile(r"[/\\]")
-
-
-def _normalized(url: str) -> tuple[str, str, str] | None:
-    """(scheme, host:port, path) with default ports and trailing slashes removed; None if unusable or ambiguous."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        return None
-    if any(segment in (".", "..") for segment in _SEGMENT_SEPARATOR.split(unquote(parts.path))):
-        return None
-    default_port = {"http": 80, "https": 443}[parts.scheme]
-    host = parts.hostname if port in (None, default_port) else f"{parts.hostname}:{port}"
-    return parts.scheme, host, parts.path.rstrip("/")
-
-
 def _under(url: tuple[str, str, str], prefix: tuple[str, str, str]) -> bool:
     same_origin = url[:2] == prefix[:2]
     return same_origin and (url[2] == prefix[2] or url[2].startswith(prefix[2] + "/"))
@@ -271,10 +248,10 @@ def _under(url: tuple[str, str, str], prefix: tuple[str, str, str]) -> bool:
 def server_allowlist(local_mode: bool, client: ClientConfig | None) -> Callable[[str], bool]:
     """Whether the service may fetch from a URL: any http(s) locally; in production only the verified client's
     configured FHIR servers (prefix match on normalized URLs)."""
-    allowed = [p for p in (_normalized(u) for u in (client.fhir_servers if client else ())) if p]
+    allowed = [p for p in (normalized_url(u) for u in (client.fhir_servers if client else ())) if p]
 
     def allow(url: str) -> bool:
-        target = _normalized(url)
+        target = normalized_url(url)
         if target is None:
             return False
         return local_mode or any(_under(target, prefix) for prefix in allowed)

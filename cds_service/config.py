@@ -1,16 +1,22 @@
 """Settings from environment variables and the optional auth configuration file (docs/configuration.md)."""
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
+from urllib.parse import unquote, urlsplit
 
 LOCAL_BASE_URL = "http://127.0.0.1:8080"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 N = TypeVar("N", int, float)
+_AUTH_KEYS = ("require_jwt", "public_base_url", "clients")
+_CLIENT_KEYS = ("iss", "jwks_url", "jwks", "fhir_servers", "tenants")
 
 
 class ConfigError(ValueError):
@@ -112,35 +118,91 @@ def parse_auth_config(data: Any) -> AuthConfig:
     """Checks the auth configuration's shape (docs/configuration.md) so a typo fails at start-up, not per request."""
     if not isinstance(data, dict):
         raise ConfigError("auth configuration must be a JSON object")
-    clients = data.get("clients") or []
+    _check_keys(data, _AUTH_KEYS, "auth configuration")
+    require_jwt = data.get("require_jwt", True)
+    if not isinstance(require_jwt, bool):
+        raise ConfigError("auth configuration 'require_jwt' must be true or false")
+    clients = data.get("clients", [])
     if not isinstance(clients, list):
         raise ConfigError("auth configuration 'clients' must be a list")
+    if require_jwt and not clients:
+        raise ConfigError("auth configuration 'clients' is missing or empty: with require_jwt every call is refused")
     base = data.get("public_base_url")
-    if base is not None and not isinstance(base, str):
-        raise ConfigError("auth configuration 'public_base_url' must be a string")
-    return AuthConfig(
-        require_jwt=bool(data.get("require_jwt", True)),
-        public_base_url=base.rstrip("/") if base else None,
-        clients=tuple(_parse_client(c, i) for i, c in enumerate(clients)),
-    )
+    if base is not None:
+        _check_url(base, "auth configuration 'public_base_url'", https=False)
+    parsed = tuple(_parse_client(c, i) for i, c in enumerate(clients))
+    _check_unique_issuers(parsed)
+    return AuthConfig(require_jwt=require_jwt, public_base_url=base.rstrip("/") if base else None, clients=parsed)
 
 
 def _parse_client(data: Any, index: int) -> ClientConfig:
-    where = f"auth configuration clients[{index}]"
-    if not isinstance(data, dict) or not isinstance(data.get("iss"), str) or not data["iss"]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"auth configuration clients[{index}] must be an object")
+    iss = data.get("iss")
+    where = f"auth configuration clients[{index}]" + (f" (iss {iss})" if isinstance(iss, str) and iss else "")
+    _check_keys(data, _CLIENT_KEYS, where)
+    if not isinstance(iss, str) or not iss:
         raise ConfigError(f"{where} needs an 'iss' string")
+    jwks_url, jwks = _client_keys(data, where)
+    fhir_servers = _strings(data.get("fhir_servers"), f"{where} fhir_servers")
+    for entry in fhir_servers:
+        _check_url(entry, f"{where} fhir_servers entry", https=True)
+    tenants = _strings(data.get("tenants"), f"{where} tenants")
+    if "tenants" in data and not tenants:  # the check reads an empty list as "any tenant": omitting it says so plainly
+        raise ConfigError(f"{where} tenants is empty: list the allowed tenants, or omit the key to allow any")
+    return ClientConfig(iss=iss, jwks_url=jwks_url, jwks=jwks, fhir_servers=fhir_servers, tenants=tenants)
+
+
+def _client_keys(data: Mapping[str, Any], where: str) -> tuple[str | None, dict[str, Any] | None]:
+    """(jwks_url, jwks): exactly one of them."""
     jwks_url, jwks = data.get("jwks_url"), data.get("jwks")
     if (jwks_url is None) == (jwks is None):
         raise ConfigError(f"{where} needs exactly one of 'jwks_url' or 'jwks'")
+    if jwks_url is not None:
+        _check_url(jwks_url, f"{where} jwks_url", https=True)
     if jwks is not None and not (isinstance(jwks, dict) and isinstance(jwks.get("keys"), list)):
         raise ConfigError(f"{where} 'jwks' must be a JWK Set object with 'keys'")
-    return ClientConfig(
-        iss=data["iss"],
-        jwks_url=jwks_url,
-        jwks=jwks,
-        fhir_servers=_strings(data.get("fhir_servers"), f"{where} fhir_servers"),
-        tenants=_strings(data.get("tenants"), f"{where} tenants"),
-    )
+    return jwks_url, jwks
+
+
+def _check_keys(data: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
+    """An unknown key is a typo more often than not, and ignoring it changes the meaning silently ("tenant" for
+    "tenants" lifts the tenant restriction)."""
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+            raise ConfigError(f"{where}: unknown key {key!r}{hint}")
+
+
+def _check_unique_issuers(clients: tuple[ClientConfig, ...]) -> None:
+    # Tokens of an issuer are looked up by iss: two entries would mix one's keys with the other's servers and tenants.
+    seen: set[str] = set()
+    for index, client in enumerate(clients):
+        if client.iss in seen:
+            raise ConfigError(f"auth configuration clients[{index}]: iss {client.iss} is configured more than once")
+        seen.add(client.iss)
+
+
+def _check_url(url: Any, where: str, *, https: bool) -> None:
+    """An absolute http(s) URL that the FHIR server allowlist can compare (normalized_url). With `https`, plain http
+    only for a loopback host: tokens are sent there (the EHR's access token) or keys read from there."""
+    if not isinstance(url, str) or normalized_url(url) is None:
+        raise ConfigError(f"{where} {url!r} is not an absolute http(s) URL without credentials or ./.. segments")
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{where} {url!r} has a query or fragment")
+    if https and parts.scheme == "http" and not _loopback(parts.hostname or ""):
+        raise ConfigError(f"{where} {url!r} must use https (http only for a loopback host)")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -149,3 +211,27 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where} must be a list of strings")
     return tuple(value)
+
+
+# Dot segments could climb out of an allowed prefix. Servers decode %2e (and some read "\\" as "/") before resolving
+# them, so they are looked for in the decoded path.
+_SEGMENT_SEPARATOR = re.compile(r"[/\\]")
+
+
+def normalized_url(url: str) -> tuple[str, str, str] | None:
+    """(scheme, host:port, path) with default ports and trailing slashes removed; None if unusable or ambiguous.
+
+    The FHIR server allowlist (auth.server_allowlist) compares these; it lives here so that the configuration is
+    checked with the same rule, and an entry that could never match is refused at start-up."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return None
+    if any(segment in (".", "..") for segment in _SEGMENT_SEPARATOR.split(unquote(parts.path))):
+        return None
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.hostname if port in (None, default_port) else f"{parts.hostname}:{port}"
+    return parts.scheme, host, parts.path.rstrip("/")

@@ -1,0 +1,121 @@
+"""Start-up checks of the configuration: a typo or an unusable value stops the service with a message naming it."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from cds_service.config import ConfigError, parse_auth_config
+
+EHR = "https://ehr.example.org"
+GOOD: dict[str, Any] = {
+    "require_jwt": True,
+    "public_base_url": "https://cds.example.org",
+    "clients": [{"iss": EHR, "jwks_url": f"{EHR}/jwks.json", "fhir_servers": [f"{EHR}/fhir/r4"],
+                 "tenants": ["hospital-a"]}],
+}
+
+
+def changed(path: tuple[str | int, ...], value: Any = None, *, rename: str | None = None) -> dict[str, Any]:
+    """GOOD with the key at `path` set to `value`, or renamed to `rename` (a typo)."""
+    config = copy.deepcopy(GOOD)
+    parent: Any = config
+    for step in path[:-1]:
+        parent = parent[step]
+    if rename is not None:
+        parent[rename] = parent.pop(path[-1])
+    else:
+        parent[path[-1]] = value
+    return config
+
+
+def test_the_documented_example_is_accepted() -> None:
+    config = parse_auth_config(GOOD)
+    assert config.public_base_url == "https://cds.example.org"
+    assert config.clients[0].fhir_servers == (f"{EHR}/fhir/r4",) and config.clients[0].tenants == ("hospital-a",)
+
+
+@pytest.mark.parametrize("path, typo, suggestion", [
+    (("clients", 0, "tenants"), "tenant", "'tenants'"),  # would drop the tenant restriction
+    (("public_base_url",), "public_base_uri", "'public_base_url'"),  # every JWT would fail the audience check
+    (("clients",), "client", "'clients'"),  # no client: every call 401
+    (("clients", 0, "fhir_servers"), "fhir_server", "'fhir_servers'"),
+])
+def test_a_misspelt_key_is_named_with_the_key_meant(path: tuple[str | int, ...], typo: str, suggestion: str) -> None:
+    with pytest.raises(ConfigError, match=f"unknown key '{typo}'.*did you mean {suggestion}"):
+        parse_auth_config(changed(path, rename=typo))
+
+
+def test_an_unknown_key_with_no_close_match_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown key 'colour' \(known: iss, jwks_url"):
+        parse_auth_config(changed(("clients", 0, "colour"), "blue"))
+
+
+@pytest.mark.parametrize("clients", [[], None])
+def test_required_jwts_need_a_client(clients: Any) -> None:
+    config = changed(("clients",), clients)
+    if clients is None:
+        del config["clients"]
+    with pytest.raises(ConfigError, match="'clients'"):
+        parse_auth_config(config)
+
+
+def test_without_required_jwts_no_client_is_allowed() -> None:
+    assert parse_auth_config({"require_jwt": False}).clients == ()
+
+
+def test_require_jwt_is_a_boolean() -> None:
+    with pytest.raises(ConfigError, match="require_jwt"):
+        parse_auth_config(changed(("require_jwt",), "false"))  # a string "false" must not mean true
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ("ehr.example.org/fhir/r4", "not an absolute http"),
+    ("http://ehr.example.org/fhir/r4", "https"),
+    ("https://user:pw@ehr.example.org/fhir", "not an absolute http"),
+    ("https://ehr.example.org/fhir/../admin", "not an absolute http"),
+    ("https://ehr.example.org/fhir?_format=json", "query"),
+    ("ftp://ehr.example.org/fhir", "not an absolute http"),
+])
+def test_a_fhir_server_that_could_never_match_or_would_leak_the_token_is_refused(entry: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_auth_config(changed(("clients", 0, "fhir_servers"), [entry]))
+    assert EHR in str(raised.value) and repr(entry) in str(raised.value) and problem in str(raised.value)
+
+
+@pytest.mark.parametrize("entry", ["http://127.0.0.1:8081/fhir", "http://localhost/fhir", "http://[::1]:9/fhir",
+                                   "HTTPS://EHR.example.org:443/fhir/"])
+def test_loopback_fhir_servers_may_use_http(entry: str) -> None:
+    assert parse_auth_config(changed(("clients", 0, "fhir_servers"), [entry])).clients[0].fhir_servers == (entry,)
+
+
+@pytest.mark.parametrize("url", ["ehr.example.org/jwks.json", "http://ehr.example.org/jwks.json", 42])
+def test_a_jwks_url_is_an_absolute_https_url(url: Any) -> None:
+    with pytest.raises(ConfigError, match="jwks_url"):
+        parse_auth_config(changed(("clients", 0, "jwks_url"), url))
+
+
+def test_a_loopback_jwks_url_may_use_http() -> None:
+    config = parse_auth_config(changed(("clients", 0, "jwks_url"), "http://127.0.0.1:9000/jwks.json"))
+    assert config.clients[0].jwks_url == "http://127.0.0.1:9000/jwks.json"
+
+
+@pytest.mark.parametrize("url", ["cds.example.org", "https://cds.example.org/?x=1", 7])
+def test_public_base_url_is_an_absolute_http_url(url: Any) -> None:
+    with pytest.raises(ConfigError, match="public_base_url"):
+        parse_auth_config(changed(("public_base_url",), url))
+
+
+def test_an_issuer_is_configured_once() -> None:
+    """Two entries for one issuer would verify its tokens with one entry's keys and check the other's tenants."""
+    config = copy.deepcopy(GOOD)
+    config["clients"].append({**config["clients"][0], "tenants": ["hospital-b"]})
+    with pytest.raises(ConfigError, match=f"clients\\[1\\].*{EHR}.*more than once"):
+        parse_auth_config(config)
+
+
+def test_an_empty_tenant_list_is_refused() -> None:
+    """Documented as "the JWT's tenant must be one of them": an empty list would silently allow every tenant."""
+    with pytest.raises(ConfigError, match="tenants"):
+        parse_auth_config(changed(("clients", 0, "tenants"), []))
