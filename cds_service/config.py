@@ -12,11 +12,17 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 from urllib.parse import unquote, urlsplit
 
+from sqlalchemy import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
 LOCAL_BASE_URL = "http://127.0.0.1:8080"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 N = TypeVar("N", int, float)
 _AUTH_KEYS = ("require_jwt", "public_base_url", "clients")
 _CLIENT_KEYS = ("iss", "jwks_url", "jwks", "fhir_servers", "tenants")
+_EXAMPLE_DATABASE_URL = "postgresql+psycopg://user:password@host:5432/cds"
+# db.create_db_engine routes these to psycopg 3: they need no driver of their own.
+_PSYCOPG_NAMES = ("postgresql", "postgres")
 
 
 class ConfigError(ValueError):
@@ -64,7 +70,7 @@ class Settings:
         auth = _load_auth(env.get("CDS_AUTH_CONFIG"))
         base_url = (auth and auth.public_base_url) or env.get("CDS_PUBLIC_BASE_URL") or LOCAL_BASE_URL
         return cls(
-            database_url=env.get("CDS_DATABASE_URL") or default_database_url(env.get("CDS_DATA_DIR")),
+            database_url=_database_url(env),
             public_base_url=base_url.rstrip("/"),
             auth=auth,
             max_body_bytes=_positive(env, "CDS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, int),
@@ -77,6 +83,51 @@ class Settings:
 def default_database_url(data_dir: str | None) -> str:
     """The local default: an SQLite file in CDS_DATA_DIR (default ./data)."""
     return f"sqlite:///{(Path(data_dir or 'data') / 'cds.db').resolve()}"
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    """CDS_DATABASE_URL, else the SQLite file in CDS_DATA_DIR; checked without connecting, since a database that is
+    down at start-up is an outage for the service to ride out, not a configuration error."""
+    name = "CDS_DATABASE_URL" if env.get("CDS_DATABASE_URL") else "CDS_DATA_DIR"
+    raw = env.get("CDS_DATABASE_URL") or default_database_url(env.get("CDS_DATA_DIR"))
+    url = parse_database_url(raw, name)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        _check_writable_folder(Path(url.database).resolve().parent, name)
+    return raw
+
+
+def parse_database_url(raw: str, name: str) -> URL:
+    """`raw` read as a SQLAlchemy URL whose driver is installed, or a ConfigError naming `name`. The messages never
+    repeat the URL, which holds the password."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(f"{name} is not a database URL; expected e.g. {_EXAMPLE_DATABASE_URL}") from None
+    except ValueError:  # what make_url raises for a port that is not a number
+        raise ConfigError(f"{name}: the port of the database URL is not a number") from None
+    engine_url = url.set(drivername="postgresql+psycopg") if url.drivername in _PSYCOPG_NAMES else url
+    try:
+        engine_url.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise ConfigError(f"{name}: SQLAlchemy knows no database {url.drivername!r}; expected e.g. "
+                          f"{_EXAMPLE_DATABASE_URL} or sqlite:///path/cds.db") from None
+    except ImportError:
+        raise ConfigError(f"{name}: the driver of {url.drivername!r} is not installed (PostgreSQL: "
+                          f"pip install '.[postgres]' and {_EXAMPLE_DATABASE_URL})") from None
+    return url
+
+
+def _check_writable_folder(folder: Path, name: str) -> None:
+    """The SQLite file's folder exists or can be created (by db.create_db_engine), and can be written: checked on
+    the nearest existing ancestor, without creating anything."""
+    try:
+        existing = next(path for path in (folder, *folder.parents) if path.exists())
+    except OSError as exc:
+        raise ConfigError(f"{name} {folder}: {exc.strerror}") from None
+    if not existing.is_dir():
+        raise ConfigError(f"{name} {folder}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{name} {folder}: cannot write in {existing}")
 
 
 def _positive(env: Mapping[str, str], name: str, default: N, parse: Callable[[str], N]) -> N:

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cds_service.config import ConfigError, parse_auth_config
+from cds_service.cli import main
+from cds_service.config import ConfigError, Settings, parse_auth_config
 
 EHR = "https://ehr.example.org"
 GOOD: dict[str, Any] = {
@@ -119,3 +123,61 @@ def test_an_empty_tenant_list_is_refused() -> None:
     """Documented as "the JWT's tenant must be one of them": an empty list would silently allow every tenant."""
     with pytest.raises(ConfigError, match="tenants"):
         parse_auth_config(changed(("clients", 0, "tenants"), []))
+
+
+# --- the database and the data directory ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url, named", [
+    ("postgresql+psycopg://cds:secret@db.internal:54x2/cds", "port"),
+    ("db.internal:5432/cds secret", "not a database URL"),
+    ("postgres+psycopg2://cds:secret@db.internal/cds", "no database 'postgres+psycopg2'"),  # no such dialect
+])
+def test_a_malformed_database_url_is_named_without_its_password(url: str, named: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"CDS_DATABASE_URL": url})
+    message = str(raised.value)
+    assert message.startswith("CDS_DATABASE_URL") and named in message and "secret" not in message
+
+
+@pytest.mark.skipif(importlib.util.find_spec("MySQLdb") is not None, reason="the MySQL driver is installed here")
+def test_a_database_driver_that_is_not_installed_is_named() -> None:
+    with pytest.raises(ConfigError, match="CDS_DATABASE_URL: the driver of 'mysql\\+mysqldb' is not installed"):
+        Settings.from_env({"CDS_DATABASE_URL": "mysql+mysqldb://cds:secret@db.internal/cds"})
+
+
+@pytest.mark.parametrize("url", ["postgresql://cds:secret@127.0.0.1:1/cds", "postgres://cds@db.internal/cds",
+                                 "postgresql+psycopg://cds@db.internal:5432/cds", "sqlite://"])
+def test_a_database_that_is_not_reachable_is_no_configuration_error(url: str) -> None:
+    """Checked without connecting: a database down at start-up is an outage, which the service rides out."""
+    assert Settings.from_env({"CDS_DATABASE_URL": url}).database_url == url
+
+
+def test_a_data_directory_below_a_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "file").touch()
+    with pytest.raises(ConfigError, match=f"CDS_DATA_DIR {tmp_path / 'file' / 'x'}: {tmp_path / 'file'} is not a"):
+        Settings.from_env({"CDS_DATA_DIR": str(tmp_path / "file" / "x")})
+    with pytest.raises(ConfigError, match="CDS_DATABASE_URL"):
+        Settings.from_env({"CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'file' / 'cds.db'}"})
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_a_data_directory_that_cannot_be_written_is_named(tmp_path: Path) -> None:
+    (tmp_path / "ro").mkdir(mode=0o500)
+    with pytest.raises(ConfigError, match="CDS_DATA_DIR .*cannot write"):
+        Settings.from_env({"CDS_DATA_DIR": str(tmp_path / "ro" / "data")})
+
+
+def test_a_new_data_directory_is_accepted_and_left_to_the_database_to_create(tmp_path: Path) -> None:
+    settings = Settings.from_env({"CDS_DATA_DIR": str(tmp_path / "new" / "data")})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'new' / 'data' / 'cds.db'}"
+    assert not (tmp_path / "new").exists()
+
+
+def test_serve_exits_with_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CDS_AUTH_CONFIG", raising=False)
+    monkeypatch.setenv("CDS_DATABASE_URL", "postgresql+psycopg://cds:secret@db.internal:port/cds")
+    with pytest.raises(SystemExit) as raised:
+        main(["serve", "--port", "0"])
+    message = str(raised.value.code)
+    assert message.startswith("cds-service serve: CDS_DATABASE_URL") and "\n" not in message
+    assert "secret" not in message
