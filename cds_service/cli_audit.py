@@ -11,11 +11,14 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import inspect, make_url
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.audit import AuditStore, DecisionRow, FeedbackEntry, InvocationDetail, RejectedRow
-from cds_service.config import default_database_url
+from cds_service.config import ConfigError, default_database_url, parse_database_url
+from cds_service.db import alembic_config
 from cds_service.evaluation import OrderOutcome
 
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
@@ -111,25 +114,53 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def _open_store(args: argparse.Namespace) -> AuditStore | None:
-    """The audit database, or None (said on stderr) when there is none there: a query never creates one."""
-    # The same default as the app (config.Settings.from_env), without loading the auth configuration.
-    url = getattr(args, "database_url", None) or os.environ.get("CDS_DATABASE_URL")
-    parsed = make_url(url or default_database_url(os.environ.get("CDS_DATA_DIR")))
+    """The audit database, or None (said on stderr in one line) when it cannot be read as it is: a query never
+    creates or migrates one."""
+    try:
+        parsed = _database_url(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return None
     where = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite" and parsed.database and not os.path.exists(parsed.database):
         print(f"No audit database at {where}", file=sys.stderr)
         return None
     store = AuditStore(parsed.render_as_string(hide_password=False))
-    try:
-        found = inspect(store.engine).has_table("order_outcome")
-        problem = "" if found else f"No audit trail in {where} (the service has not run with this database)"
-    except SQLAlchemyError as exc:
-        problem = f"Cannot read the audit database at {where}: {type(exc).__name__}"
+    problem = _schema_problem(store.engine, where)
     if problem:
         print(problem, file=sys.stderr)
         store.close()
         return None
     return store
+
+
+def _database_url(args: argparse.Namespace) -> URL:
+    """The same default as the app (config.Settings.from_env), without loading the auth configuration."""
+    if getattr(args, "database_url", None):
+        return parse_database_url(args.database_url, "--database-url")
+    if os.environ.get("CDS_DATABASE_URL"):
+        return parse_database_url(os.environ["CDS_DATABASE_URL"], "CDS_DATABASE_URL")
+    return parse_database_url(default_database_url(os.environ.get("CDS_DATA_DIR")), "CDS_DATA_DIR")
+
+
+def _schema_problem(engine: Engine, where: str) -> str:
+    """Why this version cannot read the audit trail at `where` ("" when it can): none yet, or a schema at another
+    migration than this version's, whose queries would fail on missing columns."""
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        return f"Cannot read the audit database at {where}: {type(exc).__name__}"
+    scripts = ScriptDirectory.from_config(alembic_config())
+    head = scripts.get_current_head()
+    if current is None:
+        return f"No audit trail in {where} (the service has not run with this database)"
+    if current == head:
+        return ""
+    if current in {script.revision for script in scripts.walk_revisions()}:
+        return (f"The audit database at {where} is at revision {current}, this cds-service reads {head}: "
+                "start the service once to migrate it")
+    return f"The audit database at {where} is at revision {current}, newer than this cds-service ({head})"
 
 
 # --- rendering -------------------------------------------------------------------------------------------------

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from alembic import command
 
 from cds_service.audit import AuditStore, FeedbackEntry
 from cds_service.cli import main
 from cds_service.cli_audit import parse_since
+from cds_service.db import alembic_config, create_db_engine
 from tests.test_audit import invocation, outcome
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
@@ -192,3 +194,47 @@ def test_rejected_cannot_be_filtered_by_decision(audited: str, capsys: pytest.Ca
 
 def test_no_rejected_calls_is_said(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "audit", "--database-url", audited, "--rejected") == (0, "No rejected calls found.\n")
+
+
+def _database_at(url: str, revision: str) -> None:
+    """A database as an older (or newer) cds-service left it."""
+    engine = create_db_engine(url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("argv", [["audit"], ["audit", "--rejected"], ["audit", "show", "hi-p2"]])
+def test_a_database_not_yet_migrated_is_said_in_one_line(database_url: str, argv: list[str],  # noqa: F811
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The service migrates on start; this query tool never does, and says so instead of a traceback."""
+    _database_at(database_url, "0001")
+    assert main([*argv, "--database-url", database_url]) == 2
+    err = capsys.readouterr().err
+    assert "at revision 0001" in err and "start the service once to migrate it" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_database_of_a_newer_version_is_said(database_url: str,  # noqa: F811
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    _database_at(database_url, "head")
+    engine = create_db_engine(database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    engine.dispose()
+    assert main(["audit", "--database-url", database_url]) == 2
+    assert "at revision 9999, newer than this cds-service" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url, message", [
+    ("postgresql://cds:secret@127.0.0.1:1/cds", "Cannot read the audit database at postgresql://cds:***@127.0.0.1:1"),
+    ("postgresql://cds:secret@db.internal:54x2/cds", "--database-url: the port of the database URL is not a number"),
+    ("postgres+psycopg2://cds:secret@db.internal/cds", "--database-url: SQLAlchemy knows no database"),
+])
+def test_an_unusable_database_url_is_said_in_one_line_without_the_password(
+        url: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--database-url", url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and "secret" not in err and len(err.strip().splitlines()) == 1
