@@ -50,11 +50,11 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     return card
 
 
-def no_plan_card(order: dict[str, Any], coverage_received: bool = True) -> dict[str, Any]:
-    """The info card for an order whose patient has no recognized payer: no decision is made. Whether the coverage
-    data arrived at all changes what the card says (service-contract.md: it names data not received)."""
-    return _service_note(order, render_card("decision-no-plan.j2", coverage_received=coverage_received,
-                                                     plans=payer_labels()))
+def no_plan_card(order: dict[str, Any], not_received: str = "") -> dict[str, Any]:
+    """The info card for an order whose patient has no recognized payer: no decision is made. What was not received
+    ("coverage": the Coverage itself; "payer": its payer's Organization) changes what the card says
+    (service-contract.md: it names data not received)."""
+    return _service_note(order, render_card("decision-no-plan.j2", not_received=not_received, plans=payer_labels()))
 
 
 def fault_card(order: dict[str, Any], hook_instance: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, rec
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.exceptions import ClientError
-from cds_service.facts.coverage import PayerMatch, select_payer
+from cds_service.facts.coverage import PayerMatch, payer_unread, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import (BLINATUMOMAB, concepts_in, group_start, is_blinatumomab, medication_concepts,
@@ -190,7 +190,8 @@ def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, fa
     try:
         payer = select_payer(record, order, facts.start_date)
         outcome.coverage_reference = payer.coverage_reference if payer else None
-        cards, actions = _answer(request, group, facts, order, payer, ctx, config, outcome)
+        cards, actions = (_answer(request, group, facts, order, payer, ctx, config, outcome) if payer else
+                          (_without_plan(order, _plan_not_received(record, facts), group, facts, config), []))
     except Exception:
         log.exception("evaluation failed hookInstance=%s order=%s", request.hook_instance, outcome.order_id)
         cards, actions = _fault_cards(request, order, config), _fault_actions(request, order, payer, ctx, config,
@@ -210,11 +211,9 @@ def _add(result: Evaluation, outcome: OrderOutcome, cards: list[dict[str, Any]],
 
 
 def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: dict[str, Any],
-            payer: PayerMatch | None, ctx: EvaluationContext, config: CardConfig,
+            payer: PayerMatch, ctx: EvaluationContext, config: CardConfig,
             outcome: OrderOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     doses = OrderDoseChecks(order, group.orders, facts)
-    if payer is None:
-        return _without_plan(order, facts, config, doses), []
     policy = load_policy(payer.policy_id)
     decision = evaluate_policy(policy, facts, doses, _prior_approval(request, group, policy, facts, ctx))
     _record_decision(outcome, decision)
@@ -261,11 +260,18 @@ def _prior_approval(request: HookRequest, group: _Group, policy: Policy, facts: 
                 note=f"approved {found.time.date().isoformat()} (hookInstance {found.hook_instance}{assertion})")
 
 
-def _without_plan(order: dict[str, Any], facts: ClinicalFacts, config: CardConfig,
-                  doses: OrderDoseChecks) -> list[dict[str, Any]]:
+def _plan_not_received(record: PatientRecord, facts: ClinicalFacts) -> str:
+    """With no recognized plan, what was not received that might have named one ("" when nothing)."""
+    if "coverage" in facts.not_received:
+        return "coverage"
+    return "payer" if payer_unread(record, facts.start_date) else ""
+
+
+def _without_plan(order: dict[str, Any], not_received: str, group: _Group, facts: ClinicalFacts,
+                  config: CardConfig) -> list[dict[str, Any]]:
     """No recognized payer: no decision, but the dose is still checked against the label (policy-rules.md §5)."""
-    received = "coverage" not in facts.not_received
-    cards = [no_plan_card(order, received)] if config.wants("coverage-info") else []
+    doses = OrderDoseChecks(order, group.orders, facts)
+    cards = [no_plan_card(order, not_received)] if config.wants("coverage-info") else []
     dose = dose_card(order, facts, _schedule_from_phase(facts), False, SERVICE_NAME, doses)
     return cards + ([dose] if dose and config.wants("off-label") else [])
 

@@ -200,10 +200,12 @@ def test_no_plan_card_is_info_from_the_service() -> None:
 
 
 def test_no_plan_card_says_when_the_coverage_was_not_received() -> None:
-    card = no_plan_card(ORDER, coverage_received=False)
+    card = no_plan_card(ORDER, not_received="coverage")
     assert card["indicator"] == "info"
     assert card["summary"] == "Coverage data not received: health plan unknown, coverage not checked"
     assert "`coverage` not answered" in card["detail"] and "Dose checks still apply" in card["detail"]
+    payer = no_plan_card(ORDER, not_received="payer")
+    assert payer["summary"] == "Payer data not received: health plan unknown, coverage not checked"
 
 
 def test_a_met_card_lists_no_other_routes_and_counts_one_cycle_in_the_singular() -> None:

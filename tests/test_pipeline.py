@@ -265,6 +265,22 @@ def test_coverage_not_received_is_said_on_the_no_plan_card(client: Any) -> None:
     assert card["summary"].startswith("Coverage data not received") and answer["systemActions"] == []
 
 
+@pytest.mark.parametrize(("payor", "summary"), [
+    ({"reference": "Organization/payer-1"}, "Payer data not received"),  # not included, no server to read it from
+    ({"reference": "Organization/payer-1", "display": "Acme Health"}, "Payer data not received"),
+    ({"display": "Acme Health"}, "No supported health plan found"),
+])
+def test_a_payer_organization_that_was_not_received_is_said_on_the_no_plan_card(
+        client: Any, payor: dict[str, Any], summary: str) -> None:
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    body["prefetch"]["coverage"]["entry"][0]["resource"]["payor"] = [payor]
+    body.pop("fhirServer", None)
+    body.pop("fhirAuthorization", None)
+    answer = post(client, body)
+    [card] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "coverage-info"]
+    assert card["summary"].startswith(summary)
+
+
 @pytest.mark.parametrize("where,member", [((), "fhirServer"), ((), "fhirAuthorization"), ((), "extension"),
                                           (("context",), "userId"), (("context",), "encounterId")])
 def test_a_null_optional_member_is_read_as_absent(client: Any, where: tuple[str, ...], member: str) -> None:

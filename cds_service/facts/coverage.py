@@ -82,6 +82,20 @@ def _points_to(reference: str, target: str) -> bool:
     return path == target or path.endswith("/" + target)
 
 
+def payer_unread(record: PatientRecord, start: date) -> bool:
+    """Whether a Coverage in force names a payer only through an Organization that could not be read (not in the
+    record, and not readable from the EHR's server): with no plan recognized, the plan is then unknown, not
+    unsupported (service-contract.md: the card names data not received)."""
+    for coverage in well_formed_only(record.resources("coverage", "Coverage")):
+        if not _in_force(coverage, start):
+            continue
+        for payor in coverage.get("payor") or ():
+            reference = payor.get("reference") if isinstance(payor, dict) else None
+            if isinstance(reference, str) and _organization(coverage, reference, record) is None:
+                return True
+    return False
+
+
 def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> PayerMatch | None:
     """The recognized payer of the Coverage in force at `start`: among several, the one the order's `insurance`
     references, else the lowest `order` (primary), else the first."""
