@@ -26,7 +26,7 @@ def test_payer_from_payor_display(display: str, policy: str) -> None:
     cov = coverage(display, id="c1")
     match = select_payer(record(cov), ORDER, START)
     assert match is not None and match.policy_id == policy
-    assert match.coverage_reference == "Coverage/c1" and match.payer_name == display
+    assert match.coverage_reference == "Coverage/c1"
 
 
 def test_unrecognized_or_inactive_or_out_of_period_coverage_is_no_payer() -> None:
@@ -41,7 +41,7 @@ def test_unrecognized_or_inactive_or_out_of_period_coverage_is_no_payer() -> Non
 def test_payer_from_referenced_or_contained_organization() -> None:
     referenced = coverage(None, payor_reference="Organization/org1")
     match = select_payer(record(referenced, organization("Florida Blue", id="org1")), ORDER, START)
-    assert match is not None and match.policy_id == "florida-blue" and match.payer_name == "Florida Blue"
+    assert match is not None and match.policy_id == "florida-blue"
     contained = coverage(None, payor_reference="#o", contained=[organization("Aspirus Health Plan", id="o")])
     match = select_payer(record(contained), ORDER, START)
     assert match is not None and match.policy_id == "aspirus-magellan"
@@ -64,7 +64,7 @@ def operator_payers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 def test_payer_from_operator_identifier(operator_payers: None) -> None:
     org = organization(None, id="org1", identifier=("https://example.org/payer-id", "FLB-001"))
     match = select_payer(record(coverage(None, payor_reference="Organization/org1"), org), ORDER, START)
-    assert match is not None and match.policy_id == "florida-blue" and match.payer_name == "FLB-001"
+    assert match is not None and match.policy_id == "florida-blue"
 
 
 def test_several_coverages_choose_insurance_reference_then_lowest_order_then_first() -> None:

@@ -18,7 +18,6 @@ PAYERS = "payers"
 class PayerMatch:
     policy_id: str
     coverage_reference: str
-    payer_name: str
 
 
 def routed_policy_ids() -> frozenset[str]:
@@ -44,35 +43,30 @@ def _organization(coverage: dict[str, Any], reference: str, record: PatientRecor
     return record_resolver(record)(reference)
 
 
-def _payor_match(coverage: dict[str, Any], payor: dict[str, Any], record: PatientRecord) -> tuple[str, str] | None:
-    """(policy id, payer name) from the payor's display and identifier, else its Organization's name and
-    identifiers."""
-    valuesets = get_valuesets()
-    raw_display = payor.get("display")
-    display = raw_display if isinstance(raw_display, str) else ""
+def _payor_policy(coverage: dict[str, Any], payor: dict[str, Any], record: PatientRecord) -> str | None:
+    """The policy id the payor's display or identifier names, else its Organization's name or identifiers."""
     identifiers = [payor["identifier"]] if isinstance(payor.get("identifier"), dict) else []
-    policy = valuesets.policy_for(PAYERS, display, identifiers)
+    policy = _policy_named(payor.get("display"), identifiers)
     if policy:
-        return policy, display or identifiers[0].get("value", "")
+        return policy
     reference = payor.get("reference")
     organization = _organization(coverage, reference, record) if isinstance(reference, str) else None
     if not isinstance(organization, dict):
         return None
-    raw_name = organization.get("name")
-    name = raw_name if isinstance(raw_name, str) else ""
     org_identifiers = [i for i in organization.get("identifier") or () if isinstance(i, dict)]
-    policy = valuesets.policy_for(PAYERS, name, org_identifiers)
-    if policy:
-        return policy, name or str(org_identifiers[0].get("value", ""))
-    return None
+    return _policy_named(organization.get("name"), org_identifiers)
+
+
+def _policy_named(name: Any, identifiers: list[dict[str, Any]]) -> str | None:
+    return get_valuesets().policy_for(PAYERS, name if isinstance(name, str) else "", identifiers)
 
 
 def _recognized(coverage: dict[str, Any], record: PatientRecord) -> PayerMatch | None:
     for payor in coverage.get("payor") or ():
         if isinstance(payor, dict):
-            found = _payor_match(coverage, payor, record)
-            if found:
-                return PayerMatch(found[0], ref(coverage), found[1])
+            policy = _payor_policy(coverage, payor, record)
+            if policy:
+                return PayerMatch(policy, ref(coverage))
     return None
 
 
