@@ -1,0 +1,151 @@
+"""Ph / BCR::ABL1: the Ph status fact, and reading one Ph Observation (fhir-data-profile.md §Labs).
+
+A Ph test's kinds come from its code, else its name: which breakpoints its result covers, whether it is a genetic
+variant assessment (a Ph result only when it names BCR and ABL1) or a quantitative transcript test. Ph status is
+attested, else judged on the results by the course start: Ph+ from any positive, Ph- only from negatives covering
+both breakpoints.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.codes import concept_text, ref
+from cds_service.facts.lab_result import SHOWN, Result, by_moment
+from cds_service.facts.model import Fact
+from cds_service.facts.result_text import (NEGATION_CUE, agreed, clause_words, interpretation, matches, qualitative,
+                                           result_clauses, result_quantity)
+from cds_service.valuesets import ValueSets
+
+
+def ph_status(results: dict[str, list[Result]], course_start: date, received: bool,
+              attestations: Attestations) -> Fact[bool]:
+    """Ph+ if any result ever was positive; Ph- only from negative tests covering both breakpoints. "Ever" ends at
+    the course start: Ph status, like the phase, is judged as of then (policy-rules.md §1), so a later positive does
+    not change the course's pathway, nor does a later negative prove the disease was Ph- when the course began."""
+    answer = attestations.get("ph-positive")
+    if answer is not None:
+        return Fact(bool(answer.value), (answer.reference,), attested=True, note="Ph status attested")
+    ph, both, major, minor = ([r for r in results[key] if r.day <= course_start]
+                              for key in ("ph", "ph-both", "ph-major", "ph-minor"))
+    positives = sorted((r for r in ph if r.positive), key=by_moment)
+    if positives:
+        first = positives[0]
+        return Fact(True, tuple(r.reference for r in positives), note=f"BCR::ABL1 positive ({first.day})")
+    # "Never positive" cannot be shown past a result nobody could read (a karyotype written another way)
+    unreadable = max((r for r in ph if r.positive is None), key=by_moment, default=None)
+    if unreadable is not None:
+        return Fact(None, (unreadable.reference,), note=f"Ph result unreadable ({unreadable.day})")
+    whole = sorted((r for r in both if r.positive is False), key=by_moment)
+    if whole:
+        return Fact(False, (whole[-1].reference,), note=f"BCR::ABL1 negative ({whole[-1].day})")
+    major_neg = sorted((r for r in major if r.positive is False), key=by_moment)
+    minor_neg = sorted((r for r in minor if r.positive is False), key=by_moment)
+    if major_neg and minor_neg:
+        return Fact(False, (major_neg[-1].reference, minor_neg[-1].reference),
+                    note="BCR::ABL1 major and minor breakpoints negative")
+    if not received:
+        return Fact(received=False)
+    note = "no Ph test covering both breakpoints" if ph else "no Ph / BCR::ABL1 result"
+    later = len(ph) < len(results["ph"])
+    return Fact(note=f"{note} by the course start {course_start}" if later else note)
+
+
+def read_ph(observation: dict[str, Any], moment: datetime, kinds: frozenset[str], vs: ValueSets,
+            into: dict[str, list[Result]]) -> None:
+    if "ph-genes" in kinds and not _names_bcr_abl1(observation):
+        return
+    result = _read_ph_result(observation, moment, "ph-quantity" in kinds, vs)
+    if result is None:
+        return
+    into["ph"].append(result)
+    for kind in ("ph-both", "ph-major", "ph-minor"):
+        if kind in kinds:
+            into[kind].append(result)
+
+
+def ph_kinds(code: Any, vs: ValueSets) -> set[str]:
+    """Coded tests are judged by their code; uncoded ones by their name (_ph_text_kinds), since LOINC's
+    breakpoint-specific names also read "t(9;22)"."""
+    kinds = {"ph"}
+    for name, kind in (("ph-both-breakpoints", "ph-both"), ("ph-major-breakpoint", "ph-major"),
+                       ("ph-minor-breakpoint", "ph-minor"), ("ph-genetic-variant", "ph-genes"),
+                       ("ph-quantitative", "ph-quantity")):
+        if vs.has_code(name, code):
+            kinds.add(kind)
+    if not vs.has_code("ph-tests", code):
+        kinds.update(_ph_text_kinds(concept_text(code), vs))
+    return kinds
+
+
+def _ph_text_kinds(text: str, vs: ValueSets) -> set[str]:
+    """A name naming one breakpoint covers only it, whatever else it says ("BCR-ABL1 p190 PCR, Philadelphia
+    chromosome"); one naming both, or a FISH / karyotype / t(9;22) name naming neither, covers both."""
+    major, minor = vs.matches_text("ph-major-breakpoint", text), vs.matches_text("ph-minor-breakpoint", text)
+    if major != minor:
+        return {"ph-major" if major else "ph-minor"}
+    return {"ph-both"} if major or vs.matches_text("ph-both-breakpoints", text) else set()
+
+
+def _names_bcr_abl1(observation: dict[str, Any]) -> bool:
+    """A genetic variant assessment is a Ph result only when its gene components name BCR and ABL1."""
+    words = " ".join(_component_text(c) for c in observation.get("component") or [] if isinstance(c, dict)).lower()
+    return re.search(r"\bbcr\b", words) is not None and re.search(r"\babl1?\b", words) is not None
+
+
+def _component_text(component: dict[str, Any]) -> str:
+    parts = [concept_text(component.get("code")), concept_text(component.get("valueCodeableConcept"))]
+    value = component.get("valueString")
+    return " ".join(parts + [value if isinstance(value, str) else ""])
+
+
+def _ph_text_polarity(text: str, vs: ValueSets) -> bool | None:
+    """A positive for either breakpoint is Ph+: "p190 DETECTED; p210 NOT DETECTED" is positive when the positive
+    clause names a breakpoint or the fusion (a clause about the assay's ABL1 control gene does not). A normal
+    karyotype ("46,XY[20]") on a test named for the Philadelphia chromosome is that test's negative: no t(9;22) in
+    the cells counted (an abnormal one without t(9;22) stays unreadable: its notation is not read further)."""
+    if _NORMAL_KARYOTYPE.match(text):
+        return False
+    clauses = result_clauses(text, vs, _ph_clause_words)
+    if any(words == {True} and _names_ph_target(clause, vs) for clause, words in clauses):
+        return True
+    return agreed(clauses)
+
+
+def _ph_clause_words(clause: str, vs: ValueSets) -> frozenset[bool]:
+    """Result words, else a karyotype's Ph notation ("46,XX,t(9;22)(q34;q11.2)[20]"): positive unless it follows
+    "no"/"without" ("No t(9;22)")."""
+    words = clause_words(clause, vs)
+    markers = [] if words else matches(vs, "ph-karyotype-positive", clause)
+    if markers:
+        return frozenset({NEGATION_CUE.search(clause, 0, markers[0].start()) is None})
+    return words
+
+
+_NORMAL_KARYOTYPE = re.compile(r"^\s*46,\s*X[XY]\s*(\[\d+\])?\s*$", re.IGNORECASE)
+_PH_TARGETS = ("ph-tests", "ph-major-breakpoint", "ph-minor-breakpoint", "ph-karyotype-positive")
+
+
+def _names_ph_target(clause: str, vs: ValueSets) -> bool:
+    return any(vs.matches_text(name, clause) for name in _PH_TARGETS)
+
+
+def _read_ph_result(observation: dict[str, Any], moment: datetime, transcript_quantity: bool,
+                    vs: ValueSets) -> Result | None:
+    """The reading, kept when unreadable (it makes Ph- unprovable); None when the Observation holds no result (a
+    dataAbsentReason, a panel of members). "> 0 is positive" is for the quantitative transcript tests only: another
+    number (a FISH percentage, under the lab's own cutoff) is read from its interpretation, else unreadable."""
+    if not (observation.get("interpretation") or any(key.startswith("value") for key in observation)):
+        return None
+    quantity = result_quantity(observation)
+    positive: bool | None
+    if quantity is not None and transcript_quantity:
+        value, comparator, _ = quantity
+        positive = comparator not in ("<", "<=") and (value > 0 or comparator == ">")
+    elif quantity is not None:
+        positive = interpretation(observation, vs, _ph_text_polarity)
+    else:
+        positive = qualitative(observation, vs, _ph_text_polarity)
+    return Result(moment, ref(observation), positive=positive, shown=SHOWN[positive])

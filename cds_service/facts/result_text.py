@@ -1,0 +1,108 @@
+"""A lab result's words and flags: qualitative values, interpretation flags, result text read clause by clause with
+its negations, and quantities (fhir-data-profile.md §Labs).
+
+Shared by the MRD, Ph and CD19 readers (labs.py, ph.py, cd19.py). A value reads as positive or negative from its codes,
+else from its text (by default every result clause must agree); otherwise it is unreadable (None).
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any, Callable
+
+from cds_service.facts.codes import codings, concept_text, to_decimal
+from cds_service.valuesets import ValueSets
+
+_NUMERIC_STRING = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(%)?\s*$")
+_V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+TextReading = Callable[[str, ValueSets], bool | None]
+# Clause separators outside parentheses: "t(9;22)(q34;q11.2)" is one word, "p190 detected; p210 not" two clauses.
+_CLAUSE_SEPARATOR = re.compile(r"(?:[;,\n]|\.(?=\s|$))(?![^()]*\))")
+NEGATION_CUE = re.compile(r"(?<![a-z0-9])(?:no|without)(?![a-z0-9])", re.IGNORECASE)
+
+
+def qualitative(observation: dict[str, Any], vs: ValueSets, read: TextReading | None = None) -> bool | None:
+    """Positive/negative from valueCodeableConcept (codes, then text), valueString, or, with no value at all, the
+    interpretation. Text is read by `read` (default: every result clause must agree)."""
+    read = read or _text_polarity
+    concept = observation.get("valueCodeableConcept")
+    if isinstance(concept, dict):
+        return _concept_polarity(concept, vs, read)
+    value = observation.get("valueString")
+    if isinstance(value, str):
+        return read(value, vs)
+    if any(key.startswith("value") for key in observation):
+        return None
+    return interpretation(observation, vs, read)
+
+
+def interpretation(observation: dict[str, Any], vs: ValueSets, read: TextReading) -> bool | None:
+    """The first interpretation that reads as positive or negative. A flag sent without a system ("N", "POS") is
+    read as the ObservationInterpretation code the element is bound to."""
+    for interpretation in observation.get("interpretation") or []:
+        if isinstance(interpretation, dict):
+            flags = [dict(c, system=c.get("system") or _V3_INTERPRETATION) for c in codings(interpretation)]
+            found = _concept_polarity(dict(interpretation, coding=flags), vs, read)
+            if found is not None:
+                return found
+    return None
+
+
+def _concept_polarity(concept: dict[str, Any], vs: ValueSets, read: TextReading) -> bool | None:
+    if vs.has_code("result-negative", concept):
+        return False
+    if vs.has_code("result-positive", concept):
+        return True
+    return read(concept_text(concept), vs)
+
+
+def _text_polarity(text: str, vs: ValueSets) -> bool | None:
+    return agreed(result_clauses(text, vs, clause_words))
+
+
+def agreed(clauses: list[tuple[str, frozenset[bool]]]) -> bool | None:
+    """The reading every result clause agrees on; clauses that disagree ("Positive; negative") or a clause saying
+    both ("Not detected (positive control valid)") leave it unknown."""
+    found: set[bool] = set().union(*(words for _, words in clauses))
+    return found.pop() if len(found) == 1 else None
+
+
+def result_clauses(text: str, vs: ValueSets, read: Callable[[str, ValueSets], frozenset[bool]],
+                   ) -> list[tuple[str, frozenset[bool]]]:
+    """The clauses of a result text with the result words `read` finds in each (only clauses holding some)."""
+    found = [(clause, read(clause, vs)) for clause in _CLAUSE_SEPARATOR.split(text)]
+    return [(clause, words) for clause, words in found if words]
+
+
+def clause_words(clause: str, vs: ValueSets) -> frozenset[bool]:
+    """Negative phrases bind first ("not detected" holds "detected"); a positive word after "no"/"without" in the
+    clause is negated too ("No MRD detected", "No BCR-ABL1 fusion detected")."""
+    negatives = matches(vs, "result-negative", clause)
+    rest = clause
+    for match in negatives:  # blanked, not removed, so positions still line up
+        rest = rest[:match.start()] + " " * len(match.group(0)) + rest[match.end():]
+    words = {False} if negatives else set()
+    for match in matches(vs, "result-positive", rest):
+        words.add(NEGATION_CUE.search(rest, 0, match.start()) is None)
+    return frozenset(words)
+
+
+def matches(vs: ValueSets, name: str, text: str) -> list[re.Match[str]]:
+    pattern = vs[name].pattern
+    return list(pattern.finditer(text)) if pattern is not None else []
+
+
+def result_quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | None:
+    """(value, comparator, UCUM unit or "") from valueQuantity, or a numeric valueString such as "<0.01%"."""
+    quantity = observation.get("valueQuantity")
+    if isinstance(quantity, dict):
+        value = to_decimal(quantity.get("value"))
+        if value is None:
+            return None
+        unit = quantity.get("code") if quantity.get("code") is not None else quantity.get("unit")
+        return value, str(quantity.get("comparator") or ""), str(unit or "").strip().lower()
+    text = observation.get("valueString")
+    match = _NUMERIC_STRING.match(text) if isinstance(text, str) else None
+    if match is None:
+        return None
+    return Decimal(match.group(2)), match.group(1) or "", match.group(3) or ""
