@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
@@ -63,24 +63,25 @@ class Cycle:
         return first - self.last <= MAX_GAP and self.infusion_days_before(first) < INFUSION_DAYS_PER_CYCLE
 
 
-def _priors(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> Iterator[tuple[MedOrder, Span]]:
-    """The orders that are not drafts, active/completed/stopped and began before this cycle's start, with their
-    spans."""
+def _priors(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date,
+            wanted: Callable[[MedOrder], bool]) -> Iterator[Span]:
+    """The spans of the `wanted` orders that are not drafts, active/completed/stopped and began before this cycle's
+    start (a span is read only for those: reading one costs a walk over the order's dosage lines)."""
     for order in med_orders:
-        if (order.status in _PRIOR_STATUSES and order.resource.get("id") not in draft_ids
+        if (wanted(order) and order.status in _PRIOR_STATUSES and order.resource.get("id") not in draft_ids
                 and order.start is not None and order.start < start):
-            yield order, Span(order.reference, order.start, last_infusion_day(order.resource, order.start))
+            yield Span(order.reference, order.start, last_infusion_day(order.resource, order.start))
 
 
 def prior_spans(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> list[Span]:
     """Prior blinatumomab orders (not drafts, active/completed/stopped) that began before this cycle's start."""
-    spans = [span for order, span in _priors(med_orders, draft_ids, start) if "blinatumomab" in order.kinds]
+    spans = _priors(med_orders, draft_ids, start, lambda order: "blinatumomab" in order.kinds)
     return sorted(spans, key=lambda s: (s.first, s.last))
 
 
 def unidentified_spans(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> list[Span]:
     """The orders that would be prior blinatumomab orders but for their unknown drug (medications.py)."""
-    return [span for order, span in _priors(med_orders, draft_ids, start) if not order.identified]
+    return list(_priors(med_orders, draft_ids, start, lambda order: not order.identified))
 
 
 def order_level_since(spans: list[Span]) -> date | None:
