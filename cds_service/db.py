@@ -3,6 +3,11 @@
 SQLite (the default: a file under the data directory, see `config.Settings.database_url`) runs in WAL mode so the
 background audit writer and the request threads of several gunicorn workers can read while one writes. PostgreSQL
 is reached through psycopg 3.
+
+Every wait on the database is bounded (docs/audit.md §Timeouts): a request or the audit writer waiting on a server
+that does not answer would be killed with the worker by gunicorn's timeout, and the worker's queued audit records
+with it. PostgreSQL connections time out after `PG_CONNECT_TIMEOUT_SECONDS` and statements after
+`PG_STATEMENT_TIMEOUT_MS`; SQLite waits for a lock at most `_SQLITE_BUSY_TIMEOUT_MS`.
 """
 from __future__ import annotations
 
@@ -15,14 +20,34 @@ from typing import Any, Iterator
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from cds_service import json_codec
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Key of the PostgreSQL advisory lock held while migrating: any constant shared by every worker of this service.
 _PG_MIGRATION_LOCK = 0x0CD5A0D17
-_SQLITE_BUSY_TIMEOUT_MS = 10_000
+_SQLITE_BUSY_TIMEOUT_MS = 5_000  # a write transaction takes milliseconds: 5 s of waiting is another writer stuck
+PG_CONNECT_TIMEOUT_SECONDS = 2  # libpq's minimum; a URL's own connect_timeout wins
+PG_STATEMENT_TIMEOUT_MS = 5_000  # a URL's own `options=-c statement_timeout=...` wins
+# PostgreSQL SQLSTATE class 54 (program limit exceeded) is raised as an OperationalError, but the row is at fault.
+_CONTENT_SQLSTATE_CLASSES = ("54",)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be used now (not reachable, locked, its schema not yet created): a 503, not a 500."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """An error that may pass if tried again later (the database is down, locked, full, slow, or the connection
+    broke), as opposed to one the database will repeat for the same rows (a constraint, a value too long)."""
+    if isinstance(exc, DatabaseUnavailable | InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return not sqlstate.startswith(_CONTENT_SQLSTATE_CLASSES)
 
 
 def create_db_engine(database_url: str) -> Engine:
@@ -31,13 +56,29 @@ def create_db_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() == "postgresql":
+        url = _with_timeouts(url)
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, json_serializer=_json_text, hide_parameters=True)
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError:  # a volume not mounted yet is an outage like any other: connecting says so, and is retried
+            pass
     engine = create_engine(url, json_serializer=_json_text, hide_parameters=True)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _with_timeouts(url: URL) -> URL:
+    """The URL with a connect timeout and a statement timeout, unless it sets them itself (`options` already there,
+    such as a search_path, is kept: the URL's settings come after ours, and the last one wins)."""
+    query = dict(url.query)
+    query.setdefault("connect_timeout", str(PG_CONNECT_TIMEOUT_SECONDS))
+    options = query.get("options")
+    own = options if isinstance(options, str) else " ".join(options or ())
+    query["options"] = f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS} {own}".strip()
+    return url.set(query=query)
 
 
 def _json_text(value: Any) -> str:
@@ -75,7 +116,7 @@ def alembic_config() -> Config:
     return config
 
 
-def error_summary(exc: SQLAlchemyError) -> str:
+def error_summary(exc: BaseException) -> str:
     """A database error for the log, without its message: PostgreSQL's message repeats the failing row ("Failing
     row contains ..."), which holds patient ids and criteria notes. The classes and SQLSTATE say what went wrong."""
     original = exc.orig if isinstance(exc, DBAPIError) else None
@@ -104,6 +145,9 @@ def migrate(engine: Engine) -> None:
     config = alembic_config()
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
+            # No statement timeout here: a revision may rewrite a large table, and a worker waits on the lock while
+            # another migrates. The connect timeout still bounds a server that is not there.
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_MIGRATION_LOCK})
         elif engine.dialect.name == "sqlite":
             connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -57,7 +57,7 @@ def test_sqlite_engine_creates_the_data_directory_and_uses_wal(tmp_path: Path) -
     engine = create_db_engine(f"sqlite:///{tmp_path / 'new' / 'dir' / 'cds.db'}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5_000
     assert (tmp_path / "new" / "dir" / "cds.db").exists()
     engine.dispose()
 
