@@ -5,6 +5,11 @@ wakes every `_WRITE_INTERVAL_SECONDS` and writes what has gathered, in batches. 
 woke the writer for each record cost the request thread a lock hand-off and a GIL switch per call, and one
 transaction per record cost about 0.65 ms of CPU against about 0.06 ms per record in batches of 20.
 
+While the database is unavailable (down, locked, full, not answering, or not yet migrated because the worker booted
+during an outage) records stay queued and the writer tries again with a growing wait, up to `MAX_QUEUED` records:
+beyond it the oldest are dropped, logged and counted (`status().lost`). `status()` tells /healthz and /metrics how
+the writer fares.
+
 `close()` drains the deque: it runs at interpreter exit (atexit), which gunicorn workers reach on a graceful stop
 (SIGTERM → worker exits through SystemExit), and the app may also call it from gunicorn's `worker_exit` hook.
 Records still queued are visible to `prior_approval`, so a second order signed right after the first sees the
@@ -16,16 +21,17 @@ import atexit
 import logging
 import threading
 import time as clock
-from collections import deque
+from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, text
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from cds_service.db import create_db_engine, error_summary, migrate, write_transaction
+from cds_service.db import (DatabaseUnavailable, create_db_engine, error_summary, is_unavailable, migrate,
+                            write_transaction)
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
 from cds_service.evaluation import OrderOutcome, PriorApproval
 from cds_service.json_codec import storable
@@ -37,7 +43,13 @@ INITIAL = "initial"  # request type of an approval on initiation criteria (not a
 ORDER_SIGN = "order-sign"
 _BATCH_MAX = 200
 _WRITE_INTERVAL_SECONDS = 0.1
-_WRITE_ATTEMPTS = 3
+_RETRY_FIRST_SECONDS, _RETRY_MAX_SECONDS = 0.2, 5.0  # waits between attempts while the database is unavailable
+# About 5 KB a record in memory (a decision's criteria and notes): at most ~100 MB per worker, some 20 minutes of
+# a worker's records at 15 calls/s, before the oldest go.
+MAX_QUEUED = 20_000
+STALLED_SECONDS = 10.0  # writes failing (or one hanging) this long: /healthz answers 503
+DRAIN_SECONDS = 20.0  # close() at exit waits this long at most: below gunicorn's graceful_timeout (30 s by default)
+PING_SECONDS = 2.0
 _JTI_PURGE_INTERVAL = timedelta(minutes=10)
 
 
@@ -152,124 +164,318 @@ class _Pending:
         return [record for records in self._by_patient.values() for record in records.values()]
 
 
+@dataclass(frozen=True)
+class WriterStatus:
+    """How the background writer fares (AuditStore.status)."""
+
+    alive: bool  # the writer thread runs
+    schema_ready: bool  # False while the database has been unavailable since start (nothing created or migrated)
+    backlog: int  # records queued or being written
+    stalled_seconds: float  # how long the write now under way, or the failures since the last success, have lasted
+    last_error: str | None  # the latest failure's classes and SQLSTATE (never its message: it may repeat a row)
+    last_error_age_seconds: float | None
+    lost: dict[str, int]  # records given up since start, by why: queue-full, refused, unwritten
+
+    def problems(self) -> list[str]:
+        """What makes the audit trail unhealthy, for an operator: empty when records are being written."""
+        found = [] if self.alive else ["audit writer not running"]
+        if not self.schema_ready:
+            found.append("audit schema not created yet: the database has not answered since start")
+        if self.stalled_seconds > STALLED_SECONDS:
+            found.append(f"audit writes failing for {self.stalled_seconds:.0f} s")
+        return found
+
+    def as_dict(self) -> dict[str, Any]:
+        age = self.last_error_age_seconds
+        return {**asdict(self), "stalled_seconds": round(self.stalled_seconds, 1),
+                "last_error_age_seconds": None if age is None else round(age, 1)}
+
+
+class _Probe:
+    """`SELECT 1` in a thread of its own, so /healthz stops waiting at its deadline: a frozen server (its processes
+    stopped, its connections still accepted by the kernel) holds a pooled connection for ever, statement timeouts
+    being the server's to enforce."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._ok = False
+        self._thread = threading.Thread(target=self._run, args=(engine,), name="audit-ping", daemon=True)
+        self._thread.start()
+
+    def _run(self, engine: Engine) -> None:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return
+        self._ok = True
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def answered(self, timeout: float) -> bool:
+        self._thread.join(timeout)
+        return self.done() and self._ok
+
+
 class AuditStore:
     """The audit database: a background writer for invocations, synchronous jti and feedback writes, queries."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, max_queued: int = MAX_QUEUED) -> None:
         self.engine: Engine = create_db_engine(database_url)
-        self._queue: deque[InvocationRecord] = deque()  # appended by request threads, taken by the writer only
+        self._max_queued = max_queued
+        self._schema = "unchecked"  # "ready" once migrated; "pending" while the database could not be reached
+        self._next_jti_purge = datetime.min
+        self._reset_writer()
+
+    def _reset_writer(self) -> None:
+        """The writer's state, fresh."""
+        self._queue: deque[InvocationRecord] = deque()  # appended by request threads, taken by the writer
         self._pending = _Pending()  # queued or being written
-        self._lock = threading.Lock()  # guards _pending, _running, _queued and the enqueue/stop order
+        self._lock = threading.Lock()  # guards _queue, _pending, _running, _queued, _lost and the enqueue/stop order
         self._wake = threading.Event()  # set by flush and close: write now
-        self._progress = threading.Condition()  # notified as batches are done (guards _done)
+        self._progress = threading.Condition()  # notified as records are done (guards _done)
         self._queued = 0  # records ever queued
-        self._done = 0  # records ever taken off the queue and written (or given up)
+        self._done = 0  # records ever taken off the queue: written, refused by the database, or dropped
+        self._lost: Counter[str] = Counter()  # records given up, by why
         self._running = False
         self._thread: threading.Thread | None = None
-        self._next_jti_purge = datetime.min
+        self._stalled_since: float | None = None  # when the unfinished write attempt, or series of failed ones, began
+        self._last_error: tuple[str, float] | None = None  # the latest failure's summary and time
+        self._probe_lock = threading.Lock()
+        self._probe: _Probe | None = None
 
     def start(self) -> None:
-        """Create or migrate the schema, then start the background writer."""
-        migrate(self.engine)
+        """Create or migrate the schema, then start the background writer. A database unavailable now leaves the
+        migration to the writer, once the database answers: a gunicorn worker that fails to boot takes the whole
+        server down with it. Starting a running store does nothing."""
+        if self._schema == "unchecked":
+            self._migrate_or_defer()
         with self._lock:
-            if self._running:
+            if self._running and self._thread is not None and self._thread.is_alive():
                 return
             self._running = True
             self._thread = threading.Thread(target=self._write_loop, name="audit-writer", daemon=True)
             self._thread.start()
+        atexit.unregister(self.close)  # registered once, however often started
         atexit.register(self.close)
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Write everything still queued, stop the writer and release connections. Safe to call twice."""
+    def _migrate_or_defer(self) -> None:
+        try:
+            migrate(self.engine)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise  # a schema this code cannot upgrade: the start-up stops with it
+            self._schema = "pending"
+            self._note_failure(exc)
+            log.error("audit database unavailable at start (%s): /healthz answers 503 and audit records wait in "
+                      "memory until it answers and its schema is created", error_summary(exc))
+            return
+        self._schema = "ready"
+
+    def close(self, timeout: float | None = None) -> None:
+        """Write everything still queued, stop the writer and release connections. Waits at most `timeout` (default
+        DRAIN_SECONDS, below gunicorn's graceful_timeout, after which the worker is killed): what is still unwritten
+        then is logged as lost. Safe to call twice."""
         with self._lock:
             was_running, self._running = self._running, False
-        if was_running and self._thread is not None:
+        thread = self._thread
+        if was_running and thread is not None:
             self._wake.set()
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.error("audit writer did not finish within %.0f s; %d records unwritten", timeout, len(self._pending))
+            thread.join(DRAIN_SECONDS if timeout is None else timeout)
+            if thread.is_alive():
+                with self._lock:
+                    unwritten = self._pending.all()
+                log.error("audit writer did not finish within %.1f s: %d records unwritten, lost: hookInstance %s",
+                          DRAIN_SECONDS if timeout is None else timeout, len(unwritten), _ids(unwritten))
         atexit.unregister(self.close)
-        self.engine.dispose()
+        if thread is None or not thread.is_alive():  # else the writer still holds a connection: the exit closes it
+            self.engine.dispose()
 
-    def flush(self) -> None:
-        """Wait until every queued record is written (tests and the CLI; the hook path never waits)."""
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every record queued so far is written (or given up); False if `timeout` passed first. For tests
+        and the CLI: the hook path never waits."""
         with self._lock:
             if not self._running:
-                return
+                return True
             target = self._queued
         self._wake.set()
         with self._progress:
-            self._progress.wait_for(lambda: self._done >= target)
+            return self._progress.wait_for(lambda: self._done >= target, timeout)
+
+    def status(self) -> WriterStatus:
+        """The writer's health, for /healthz and /metrics."""
+        now = clock.monotonic()
+        with self._lock:
+            alive = self._running and self._thread is not None and self._thread.is_alive()
+            lost = dict(self._lost)
+        backlog = self._backlog()
+        since, error = self._stalled_since, self._last_error
+        return WriterStatus(
+            alive=alive, schema_ready=self._schema != "pending", backlog=backlog,
+            stalled_seconds=0.0 if since is None else now - since, last_error=error and error[0],
+            last_error_age_seconds=None if error is None else now - error[1], lost=lost,
+        )
 
     # --- invocations -------------------------------------------------------------------------------------------
 
     def record_invocation(self, record: InvocationRecord) -> None:
         """Queue `record` for the writer; without a running writer (not started, or closed) write it now."""
+        if not self._enqueue(record) and self._write_batch([record]):
+            self._lose([record], "unwritten", "database unavailable, no writer running")
+
+    def _enqueue(self, record: InvocationRecord) -> bool:
         with self._lock:
-            if self._running:
-                self._pending.add(record)
-                self._queue.append(record)
-                self._queued += 1
-                return
-        self._write_batch([record])
+            if not self._running:
+                return False
+            self._pending.add(record)
+            self._queue.append(record)
+            self._queued += 1
+            dropped = self._overflow()
+        self._dropped(dropped)
+        return True
+
+    def _overflow(self) -> list[InvocationRecord]:
+        """The oldest records beyond the bound, taken off the queue (under _lock): memory is bounded, and the newest
+        records are the ones still worth something to prior_approval and to an operator."""
+        return [self._queue.popleft() for _ in range(len(self._queue) - self._max_queued)]
+
+    def _dropped(self, records: list[InvocationRecord]) -> None:
+        if records:
+            self._finish(records)
+            self._lose(records, "queue-full", f"audit queue full at {self._max_queued} records")
+
+    def _lose(self, records: list[InvocationRecord], reason: str, why: str) -> None:
+        log.error("audit records lost (%s): hookInstance %s", why, _ids(records))
+        with self._lock:
+            self._lost[reason] += len(records)
 
     def _write_loop(self) -> None:
+        retry = 0.0  # the wait before the next attempt while the database is unavailable; 0 while it answers
         while True:
-            self._wake.wait(_WRITE_INTERVAL_SECONDS)
+            self._wake.wait(retry or _WRITE_INTERVAL_SECONDS)
             self._wake.clear()
             # Read before counting the queue: once close has cleared _running, nothing more is appended.
             stopping = not self._running
-            self._write_queued(len(self._queue))
-            if stopping:
+            retry = 0.0 if self._write_queued() else min(max(2 * retry, _RETRY_FIRST_SECONDS), _RETRY_MAX_SECONDS)
+            if stopping and not self._queue:  # else keep trying until close stops waiting and the process exits
                 return
 
-    def _write_queued(self, count: int) -> None:
-        """Write the `count` oldest records (what had gathered when the writer woke), `_BATCH_MAX` at a time."""
+    def _write_queued(self) -> bool:
+        """Write the records that had gathered when the writer woke, `_BATCH_MAX` a transaction, creating the schema
+        first if start() could not. False when the database is unavailable: what is left stays queued, in order."""
+        if not self._schema_ready():
+            return False
+        count = len(self._queue)
         while count > 0:
-            batch = [self._queue.popleft() for _ in range(min(count, _BATCH_MAX))]
+            batch = self._take(min(count, _BATCH_MAX))
+            if not batch:  # the queue overflowed meanwhile
+                break
             count -= len(batch)
-            self._write_batch(batch)
-            with self._progress:
-                self._done += len(batch)
-                self._progress.notify_all()
+            left = self._write_batch(batch)
+            self._finish(batch[:len(batch) - len(left)])
+            if left:
+                self._requeue(left)
+                return False
+        return True
 
-    def _write_batch(self, records: list[InvocationRecord]) -> None:
+    def _schema_ready(self) -> bool:
+        if self._schema != "pending":
+            return True
+        self._attempting()
         try:
-            self._insert_with_retries(records)
-        except (OperationalError, InterfaceError) as exc:  # the database stayed unreachable or locked
-            log.error("audit records lost after %d attempts (%s): hookInstance %s", _WRITE_ATTEMPTS,
-                      error_summary(exc), _ids(records))
-        except Exception as exc:
-            if len(records) > 1:  # one record the database refuses must not cost the others of its batch
-                for record in records:
-                    self._write_batch([record])
-            elif isinstance(exc, SQLAlchemyError):
-                log.error("audit record refused by the database (%s), lost: hookInstance %s", error_summary(exc),
-                          _ids(records))
-            else:
-                log.exception("audit record could not be written, lost: hookInstance %s", _ids(records))
+            migrate(self.engine)
+        except Exception as exc:  # whatever it is, the writer lives on, and /healthz reports it
+            self._failed(exc)
+            return False
+        self._schema = "ready"
+        self._answered()
+        return True
+
+    def _take(self, count: int) -> list[InvocationRecord]:
+        with self._lock:
+            return [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
+
+    def _requeue(self, records: list[InvocationRecord]) -> None:
+        """Back at the head of the queue, oldest first; the queue may then be over its bound."""
+        with self._lock:
+            self._queue.extendleft(reversed(records))
+            dropped = self._overflow()
+        self._dropped(dropped)
+
+    def _finish(self, records: list[InvocationRecord]) -> None:
         # Removed only after the commit: a reader that misses a record here finds it in the database.
         with self._lock:
             for record in records:
                 self._pending.remove(record)
+        with self._progress:
+            self._done += len(records)
+            self._progress.notify_all()
 
-    def _insert_with_retries(self, records: list[InvocationRecord]) -> None:
-        """Retries what may pass later (a locked or unreachable database); raises what will not, and the last."""
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
-            try:
-                with write_transaction(self.engine) as connection:
-                    _insert_records(connection, records)
-                return
-            except (OperationalError, InterfaceError) as exc:
-                if attempt == _WRITE_ATTEMPTS:
-                    raise
-                log.warning("audit write failed (attempt %d of %d): %s", attempt, _WRITE_ATTEMPTS, error_summary(exc))
-                clock.sleep(0.2 * attempt)
+    def _write_batch(self, records: list[InvocationRecord]) -> list[InvocationRecord]:
+        """Write `records` in one transaction. Returns those left unwritten because the database is unavailable, to
+        be tried again; a record the database refuses for its content (a constraint, a value too long: a bug of
+        ours) costs only itself, the batch being written again record by record."""
+        self._attempting()
+        try:
+            with write_transaction(self.engine) as connection:
+                _insert_records(connection, records)
+        except Exception as exc:
+            if is_unavailable(exc):
+                self._failed(exc)
+                return records
+            if len(records) > 1:
+                return self._write_each(records)
+            self._refused(records[0], exc)
+        self._answered()
+        return []
+
+    def _write_each(self, records: list[InvocationRecord]) -> list[InvocationRecord]:
+        for index, record in enumerate(records):
+            if self._write_batch([record]):
+                return records[index:]
+        return []
+
+    def _refused(self, record: InvocationRecord, exc: Exception) -> None:
+        if isinstance(exc, SQLAlchemyError):
+            log.error("audit record refused by the database (%s), lost: hookInstance %s", error_summary(exc),
+                      record.hook_instance)
+        else:
+            log.exception("audit record could not be written, lost: hookInstance %s", record.hook_instance)
+        with self._lock:
+            self._lost["refused"] += 1
+
+    def _attempting(self) -> None:
+        if self._stalled_since is None:
+            self._stalled_since = clock.monotonic()
+
+    def _answered(self) -> None:
+        since, self._stalled_since = self._stalled_since, None
+        if since is not None and self._last_error is not None and self._last_error[1] >= since:
+            log.warning("audit database answers again after %.1f s of failures", clock.monotonic() - since)
+
+    def _note_failure(self, exc: Exception) -> str:
+        self._attempting()
+        summary = error_summary(exc)
+        self._last_error = (summary, clock.monotonic())
+        return summary
+
+    def _failed(self, exc: Exception) -> None:
+        summary = self._note_failure(exc)
+        if is_unavailable(exc):
+            log.warning("audit database unavailable (%s): %d records wait", summary, self._backlog())
+        else:  # not an outage (a migration this code cannot run?): kept trying, and /healthz says so
+            log.error("audit database fault (%s): %d records wait", summary, self._backlog(), exc_info=exc)
+
+    def _backlog(self) -> int:
+        with self._lock:
+            return len(self._pending)
 
     # --- used JWT ids ------------------------------------------------------------------------------------------
 
     def use_jti(self, jti: str, expires_at: datetime) -> bool:
-        """Remember `jti` until `expires_at`; False if it was already used (by any worker on this database)."""
+        """Remember `jti` until `expires_at`; False if it was already used (by any worker on this database). Raises
+        when the database cannot say (DatabaseUnavailable, OperationalError): the caller answers 503."""
+        self._require_schema()
         self._purge_expired_jtis()
         try:
             with write_transaction(self.engine) as connection:
@@ -295,13 +501,14 @@ class AuditStore:
         whose authorization began before `before` (this order's start: a replacement or duplicate of the order,
         signed for the same start, proves no earlier authorization). A renewal is not counted: it proves no
         initiation criteria, and counting it would let one continuation beget the next."""
-        # Pending first, then the database: see _write_batch for why this order never misses a record.
+        # Pending first, then the database: see _finish for why this order never misses a record.
         with self._lock:
             pending = self._pending.of_patient(patient_id)
         found = [approval for record in pending
                  for approval in _approvals(record, (client_iss, tenant), policy_id, exclude_order_ids, before)]
         if found:
             return max(found, key=lambda approval: approval.time)
+        self._require_schema()
         parameters = {"patient_id": patient_id, "client": client_iss, "tenant": tenant, "policy": policy_id,
                       "exclude": list(exclude_order_ids)}
         with self.engine.connect() as connection:
@@ -330,6 +537,7 @@ class AuditStore:
         """Those of `uuids` handed out as a `kind` ("card" or "suggestion"), queued records included."""
         # Ours are UUIDs: anything else was never issued, and may not even encode as a parameter (a lone surrogate).
         uuids = {uuid for uuid in uuids if uuid.isascii()}
+        self._require_schema()
         with self._lock:
             pending = self._pending.all()
         known = {uuid for record in pending for outcome in record.outcomes
@@ -387,14 +595,19 @@ class AuditStore:
         rows = session.scalars(select(Feedback).where(Feedback.card_uuid.in_(card_uuids)).order_by(Feedback.id))
         return [_feedback_entry(row) for row in rows]
 
-    def ping(self) -> bool:
-        """Is the database reachable? (for /healthz)"""
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError:
-            return False
-        return True
+    def ping(self, timeout: float = PING_SECONDS) -> bool:
+        """Does the database answer within `timeout`? (for /healthz). While a probe hangs on a frozen server, later
+        calls wait on it instead of starting more: a hung database costs one thread."""
+        with self._probe_lock:
+            if self._probe is None or self._probe.done():
+                self._probe = _Probe(self.engine)
+            probe = self._probe
+        return probe.answered(timeout)
+
+    def _require_schema(self) -> None:
+        """The request path's reads and writes need the tables, which are not there until the database answers."""
+        if self._schema == "pending":
+            raise DatabaseUnavailable("audit schema not created yet")
 
 
 # Built once: a Florida Blue evaluation asks it on every call, and building the statement cost more than running it.
@@ -419,8 +632,13 @@ _PRIOR_APPROVAL = (
 )
 
 
+_LOGGED_IDS = 20
+
+
 def _ids(records: list[InvocationRecord]) -> str:
-    return ", ".join(record.hook_instance for record in records)
+    """The records' hookInstances for a log line: the first twenty, and how many more (a full queue is 20,000)."""
+    shown = ", ".join(record.hook_instance for record in records[:_LOGGED_IDS])
+    return shown + (f" (+{len(records) - _LOGGED_IDS} more)" if len(records) > _LOGGED_IDS else "")
 
 
 def _began_before(authorization: Any, before: date) -> bool:

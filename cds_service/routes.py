@@ -97,9 +97,15 @@ def questionnaire() -> Response:
 
 @blueprint.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    if services().store.ping():
-        return jsonify(status="ok", database="ok"), 200
-    return jsonify(status="error", database="unreachable"), 503
+    """503 when the database does not answer within PING_SECONDS, or the audit trail is not being written: a load
+    balancer then takes the worker out, and an operator reads why (no secrets: classes and SQLSTATEs only)."""
+    store = services().store
+    reachable = store.ping()
+    writer = store.status()
+    problems = ([] if reachable else ["database unreachable"]) + writer.problems()
+    body = {"status": "error" if problems else "ok", "database": "ok" if reachable else "unreachable",
+            "audit": writer.as_dict(), "problems": problems}
+    return jsonify(body), 503 if problems else 200
 
 
 def authenticate() -> None:

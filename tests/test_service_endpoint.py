@@ -94,7 +94,10 @@ def test_an_unknown_service_id_of_any_length_is_audited_within_the_column(live_s
 def test_healthz_reports_the_database(live_service: str) -> None:
     response = requests.get(live_service + "/healthz", timeout=10)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    body = response.json()
+    assert (body["status"], body["database"], body["problems"]) == ("ok", "ok", [])
+    assert body["audit"] == {"alive": True, "schema_ready": True, "backlog": 0, "stalled_seconds": 0.0,
+                             "last_error": None, "last_error_age_seconds": None, "lost": {}}
 
 
 @pytest.fixture

@@ -1,0 +1,179 @@
+"""The audit database going away and coming back (docs/audit.md §When the database is unavailable): a worker still
+boots and answers, queued records wait and are all written on recovery, the queue is bounded, /healthz says what is
+wrong, and nothing hangs on a database that does not answer. SQLite (a lock held by another process) and PostgreSQL
+(behind a proxy that goes down or freezes)."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any, Callable, Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from cds_service import audit
+from cds_service.audit import AuditStore
+from cds_service.config import Settings
+from cds_service.db import create_db_engine
+from tests.conftest import close_app, make_app
+from tests.db_outage import Outage, PostgresProxy, outage  # noqa: F401  (fixture)
+from tests.test_audit import EXAMPLE, count_invocations, invocation
+from tests.test_db import POSTGRES_URL, _postgres_schema_url
+
+SERVICE = "/cds-services/blinatumomab-coverage"
+
+
+def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within %.0f s" % seconds
+        time.sleep(0.05)
+
+
+def hook_call(app: Flask, hook_instance: str) -> Any:
+    body = json.loads(EXAMPLE.read_text())
+    body["hookInstance"] = hook_instance
+    return app.test_client().post(SERVICE, json=body)
+
+
+def health(app: Flask) -> tuple[int, dict[str, Any]]:
+    response = app.test_client().get("/healthz")
+    return response.status_code, response.get_json()
+
+
+@pytest.fixture
+def started(outage: Outage) -> Iterator[AuditStore]:
+    store = AuditStore(outage.url)
+    store.start()
+    yield store
+    outage.up()
+    store.close()
+
+
+def test_a_worker_boots_while_the_database_is_down_and_catches_up(outage: Outage) -> None:
+    """A gunicorn worker (re)started during an outage used to exit at boot, and its master with it."""
+    outage.down()
+    app = make_app(Settings(database_url=outage.url))
+    try:
+        status, body = health(app)
+        assert status == 503
+        assert any("schema" in problem for problem in body["problems"])
+        assert hook_call(app, "during-outage").status_code == 200  # the hook still answers; its record waits
+        outage.up()
+        eventually(lambda: health(app)[0] == 200)
+        store: AuditStore = app.extensions["cds_service"].store
+        store.flush()
+        assert [d.record.status for d in store.show("during-outage")] == [200]
+    finally:
+        close_app(app)
+
+
+def test_records_wait_for_the_database_however_long_it_is_away(started: AuditStore, outage: Outage) -> None:
+    """Three attempts 0.2 s and 0.4 s apart, then the batch was discarded: a 3 s outage lost nearly everything."""
+    outage.down()
+    for index in range(50):
+        started.record_invocation(invocation(f"hi-{index}"))
+        time.sleep(0.02)
+    time.sleep(1.0)
+    assert started.status().backlog == 50
+    outage.up()
+    assert started.flush(timeout=15)
+    assert count_invocations(started) == 50
+    assert started.status().lost == {}
+
+
+def test_a_full_queue_loses_its_oldest_records_and_says_so(outage: Outage, caplog: pytest.LogCaptureFixture) -> None:
+    store = AuditStore(outage.url, max_queued=5)
+    store.start()
+    try:
+        outage.down()
+        for index in range(8):
+            store.record_invocation(invocation(f"hi-{index}"))
+        assert "audit queue full" in caplog.text and "hookInstance hi-0" in caplog.text
+        assert store.status().lost == {"queue-full": 3}
+        outage.up()
+        assert store.flush(timeout=15)
+        assert sorted(d.record.hook_instance for i in range(8) for d in store.show(f"hi-{i}")) == [
+            f"hi-{i}" for i in range(3, 8)]
+    finally:
+        store.close()
+
+
+def test_healthz_is_503_while_audit_writes_fail(outage: Outage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A locked SQLite file is still readable: the database answered the ping while every write failed."""
+    monkeypatch.setattr(audit, "STALLED_SECONDS", 0.5)
+    app = make_app(Settings(database_url=outage.url))
+    try:
+        assert health(app)[0] == 200
+        outage.down()
+        hook_call(app, "unwritten")
+        eventually(lambda: any(p.startswith("audit writes failing for") for p in health(app)[1]["problems"]))
+        status, body = health(app)
+        assert (status, body["status"]) == (503, "error")
+        assert body["audit"]["backlog"] == 1 and body["audit"]["alive"] is True
+        assert body["audit"]["last_error"].startswith("OperationalError")
+        outage.up()
+        eventually(lambda: health(app)[0] == 200)
+        assert health(app)[1]["audit"]["backlog"] == 0
+    finally:
+        close_app(app)
+
+
+def test_closing_during_an_outage_is_bounded_and_names_what_is_lost(started: AuditStore, outage: Outage,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    outage.down()
+    started.record_invocation(invocation("never-written"))
+    began = time.monotonic()
+    started.close(timeout=0.5)
+    assert time.monotonic() - began < 2
+    assert "1 records unwritten" in caplog.text and "never-written" in caplog.text
+
+
+# --- a database that does not answer at all (PostgreSQL only: SQLite is a file) ---------------------------------
+
+@pytest.fixture
+def proxy() -> Iterator[PostgresProxy]:
+    if not POSTGRES_URL:
+        pytest.skip("CDS_TEST_POSTGRES_URL is not set")
+    for url in _postgres_schema_url(POSTGRES_URL):
+        forwarder = PostgresProxy(url)
+        yield forwarder
+        forwarder.close()
+
+
+@pytest.mark.postgres
+def test_postgresql_connections_have_a_connect_and_a_statement_timeout(proxy: PostgresProxy) -> None:
+    engine = create_db_engine(proxy.url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SHOW statement_timeout")).scalar() == "5s"
+        assert connection.execute(text("SHOW search_path")).scalar().startswith("cds_test_")  # the URL's options kept
+    engine.dispose()
+    proxy.freeze()
+    began = time.monotonic()
+    with pytest.raises(OperationalError):
+        engine.connect()
+    assert time.monotonic() - began < 4
+
+
+@pytest.mark.postgres
+def test_healthz_answers_503_within_seconds_when_the_database_freezes(proxy: PostgresProxy,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """A SIGSTOP'd server used to hold /healthz until gunicorn killed the worker (and its queued records)."""
+    caplog.set_level(logging.CRITICAL)
+    app = make_app(Settings(database_url=proxy.url))
+    try:
+        assert health(app)[0] == 200  # a pooled connection now exists: the frozen server holds it
+        proxy.freeze()
+        for _ in range(2):  # the second asks while the first probe still hangs
+            began = time.monotonic()
+            status, body = health(app)
+            assert (status, body["database"]) == (503, "unreachable")
+            assert time.monotonic() - began < 3
+        proxy.up()
+        eventually(lambda: health(app)[0] == 200, 15)
+    finally:
+        close_app(app)
+
