@@ -5,15 +5,16 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, json, request
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from cds_service.db import error_summary
+from cds_service.db import DatabaseUnavailable, error_summary, is_unavailable
 from cds_service.exceptions import ClientError
 
 log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
+RETRY_AFTER_SECONDS = 10  # the audit writer retries every 5 s at most: a database back by then is seen by then
 
 
 class Unauthorized(Exception):
@@ -55,7 +56,7 @@ def _rejected(status: int, reason: str) -> None:
     engineer can then see why a client's calls fail. Ids and field names only, never clinical content or tokens.
     A failed authentication is a warning; other refusals (a stray browser 404 among them) are information."""
     g.rejection = reason[:500]
-    level = logging.WARNING if status == 401 else logging.INFO
+    level = logging.WARNING if status == 401 or status >= 500 else logging.INFO
     log.log(level, "%s on %s %s: %s", status, request.method, request.path, g.rejection)
 
 
@@ -84,6 +85,17 @@ def _unauthorized(exc: Unauthorized) -> Response:
     return Response(b"", status=401, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _database_unavailable(exc: Exception) -> Response:
+    """The database is needed to answer (the JWT replay check, storing feedback) and cannot be used now: a 503 the
+    client may retry. Accepting a JWT unchecked would let a token replayed to another worker or replica through."""
+    if not is_unavailable(exc):  # an OperationalError for a row's content (SQLSTATE class 54): a fault of ours
+        return _server_fault(exc)
+    _rejected(503, f"audit database unavailable ({error_summary(exc)})")
+    response = outcome_response(503, "The audit database is unavailable; retry later", code="transient")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def _server_fault(exc: Exception) -> Response:
     if isinstance(exc, SQLAlchemyError):  # its message can repeat a row's clinical content: classes only
         log.error("database fault on %s %s: %s", request.method, request.path, error_summary(exc))
@@ -96,4 +108,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ClientError, _client_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Unauthorized, _unauthorized)
+    for unavailable in (DatabaseUnavailable, OperationalError, InterfaceError):
+        app.register_error_handler(unavailable, _database_unavailable)
     app.register_error_handler(Exception, _server_fault)

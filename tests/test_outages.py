@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -21,6 +22,7 @@ from cds_service.db import create_db_engine
 from tests.conftest import close_app, make_app
 from tests.db_outage import Outage, PostgresProxy, outage  # noqa: F401  (fixture)
 from tests.test_audit import EXAMPLE, count_invocations, invocation
+from tests.test_auth import JwksServer, auth_config, call, ec_token, jwks_server  # noqa: F401  (fixture)
 from tests.test_db import POSTGRES_URL, _postgres_schema_url
 
 SERVICE = "/cds-services/blinatumomab-coverage"
@@ -132,6 +134,19 @@ def test_closing_during_an_outage_is_bounded_and_names_what_is_lost(started: Aud
     assert "1 records unwritten" in caplog.text and "never-written" in caplog.text
 
 
+def test_audit_database_outage_is_a_503_for_feedback(outage: Outage) -> None:
+    app = make_app(Settings(database_url=outage.url))
+    try:
+        outage.down()
+        response = app.test_client().post(SERVICE + "/feedback", json={"feedback": [{"card": "c1", "outcome": "accepted"}]})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"].isdigit()
+        assert response.get_json()["issue"][0]["code"] == "transient"
+    finally:
+        outage.up()
+        close_app(app)
+
+
 # --- a database that does not answer at all (PostgreSQL only: SQLite is a file) ---------------------------------
 
 @pytest.fixture
@@ -177,3 +192,23 @@ def test_healthz_answers_503_within_seconds_when_the_database_freezes(proxy: Pos
     finally:
         close_app(app)
 
+
+def test_audit_database_outage_is_a_503_for_a_signed_hook_call(outage: Outage, tmp_path: Path,
+                                                               jwks_server: JwksServer) -> None:
+    """The jti replay check cannot be made without the database: 503 and Retry-After, never a 500. (An in-memory
+    jti list would let a token replayed to another worker or replica through: the contract forbids it.)"""
+    config_file = tmp_path / "auth.json"
+    config_file.write_text(json.dumps(auth_config(jwks_server.url)))
+    app = make_app(Settings.from_env({"CDS_AUTH_CONFIG": str(config_file), "CDS_DATABASE_URL": outage.url}))
+    try:
+        assert call(app.test_client(), ec_token()).status_code == 200
+        outage.down()
+        response = call(app.test_client(), ec_token())
+        assert response.status_code == 503
+        assert response.headers["Retry-After"].isdigit()
+        assert response.get_json()["resourceType"] == "OperationOutcome"
+        outage.up()
+        assert call(app.test_client(), ec_token()).status_code == 200
+    finally:
+        outage.up()
+        close_app(app)
