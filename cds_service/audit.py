@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import time as clock
+import weakref
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -226,9 +228,10 @@ class AuditStore:
         self._schema = "unchecked"  # "ready" once migrated; "pending" while the database could not be reached
         self._next_jti_purge = datetime.min
         self._reset_writer()
+        _STORES.add(self)
 
     def _reset_writer(self) -> None:
-        """The writer's state, fresh."""
+        """The writer's state, fresh: at creation, and in a forked child (_after_fork)."""
         self._queue: deque[InvocationRecord] = deque()  # appended by request threads, taken by the writer
         self._pending = _Pending()  # queued or being written
         self._lock = threading.Lock()  # guards _queue, _pending, _running, _queued, _lost and the enqueue/stop order
@@ -271,6 +274,16 @@ class AuditStore:
                       "memory until it answers and its schema is created", error_summary(exc))
             return
         self._schema = "ready"
+
+    def _after_fork(self) -> None:
+        """In a forked child (gunicorn --preload forks its workers from a master that created the app): the parent's
+        writer thread did not come along, its locks may have been held at the fork, and its queue is the parent's
+        to write. The child runs a writer of its own, and leaves the parent's pooled connections to the parent."""
+        was_running = self._running
+        self._reset_writer()
+        self.engine.dispose(close=False)
+        if was_running:
+            self.start()
 
     def close(self, timeout: float | None = None) -> None:
         """Write everything still queued, stop the writer and release connections. Waits at most `timeout` (default
@@ -608,6 +621,18 @@ class AuditStore:
         """The request path's reads and writes need the tables, which are not there until the database answers."""
         if self._schema == "pending":
             raise DatabaseUnavailable("audit schema not created yet")
+
+
+# Stores of this process, restarted in a forked child (AuditStore._after_fork).
+_STORES: weakref.WeakSet[AuditStore] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_STORES):
+        store._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # Built once: a Florida Blue evaluation asks it on every call, and building the statement cost more than running it.

@@ -277,6 +277,24 @@ def assert_prior_approvals(store: AuditStore) -> None:
     assert store.prior_approval("p8", client, None, ASPIRUS, (), START + timedelta(days=1)) is not None
 
 
+def test_a_forked_child_writes_its_own_records(store: AuditStore) -> None:
+    """gunicorn --preload creates the app in the master, then forks the workers: the writer thread stayed behind while
+    the flag saying it ran came along, so start() did nothing and every worker's records were silently lost."""
+    pid = os.fork()
+    if pid == 0:  # the child: its exit status says whether its record was written
+        written = False
+        try:
+            store.record_invocation(invocation("child"))
+            written = store.flush(timeout=5) and bool(store.show("child"))
+        finally:
+            os._exit(0 if written else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.show("child")
+    store.record_invocation(invocation("parent"))  # the parent's writer is untouched
+    assert store.flush(timeout=5) and store.show("parent")
+
+
 def test_ping(store: AuditStore) -> None:
     assert store.ping() is True
     unreachable = AuditStore("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
@@ -351,6 +369,28 @@ def test_a_gunicorn_worker_writes_queued_records_on_sigterm(tmp_path: Path) -> N
         server.kill()
     audit = AuditStore(url)
     assert sorted(row.hook_instance for row in audit.recent()) == [f"stop-{index}" for index in range(6)]
+    audit.close()
+
+
+def test_gunicorn_preload_workers_write_their_records(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cds.db'}"
+    port = _free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen([str(gunicorn), "--preload", "-w", "2", "-b", f"127.0.0.1:{port}",
+                               "cds_service.app:create_app()"],
+                              env={**os.environ, "CDS_DATABASE_URL": url}, stderr=subprocess.DEVNULL)
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/healthz")
+        body = json.loads(EXAMPLE.read_text())
+        for index in range(6):
+            body["hookInstance"] = f"preload-{index}"
+            requests.post(f"http://127.0.0.1:{port}/cds-services/blinatumomab-coverage", json=body, timeout=30)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(30) == 0
+    finally:
+        server.kill()
+    audit = AuditStore(url)
+    assert sorted(row.hook_instance for row in audit.recent()) == [f"preload-{index}" for index in range(6)]
     audit.close()
 
 
