@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in the order the spec shows them
     store = AuditStore(settings.database_url)
     store.start()  # registers its own atexit close, which drains the queued audit records
-    metrics = Metrics()
+    metrics = Metrics(store.status)
     app.extensions["cds_service"] = routes.Services(settings, store, metrics, _verifier(settings, store))
     register_error_handlers(app)
     # Browser clients such as the CDS Hooks sandbox send Authorization and Content-Type, so preflights must allow them.

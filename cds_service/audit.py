@@ -49,6 +49,9 @@ _RETRY_FIRST_SECONDS, _RETRY_MAX_SECONDS = 0.2, 5.0  # waits between attempts wh
 # About 5 KB a record in memory (a decision's criteria and notes): at most ~100 MB per worker, some 20 minutes of
 # a worker's records at 15 calls/s, before the oldest go.
 MAX_QUEUED = 20_000
+# Why records were given up: the queue was full, the database refused the record itself, or the database was
+# unavailable with no writer running (after close) to keep the record.
+LOSS_REASONS = ("queue-full", "refused", "unwritten")
 STALLED_SECONDS = 10.0  # writes failing (or one hanging) this long: /healthz answers 503
 DRAIN_SECONDS = 20.0  # close() at exit waits this long at most: below gunicorn's graceful_timeout (30 s by default)
 PING_SECONDS = 2.0
@@ -176,7 +179,7 @@ class WriterStatus:
     stalled_seconds: float  # how long the write now under way, or the failures since the last success, have lasted
     last_error: str | None  # the latest failure's classes and SQLSTATE (never its message: it may repeat a row)
     last_error_age_seconds: float | None
-    lost: dict[str, int]  # records given up since start, by why: queue-full, refused, unwritten
+    lost: dict[str, int]  # records given up since start, by LOSS_REASONS
 
     def problems(self) -> list[str]:
         """What makes the audit trail unhealthy, for an operator: empty when records are being written."""

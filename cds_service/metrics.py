@@ -5,8 +5,14 @@ worker counts its own requests: a scrape sees one worker's numbers (see docs/aud
 """
 from __future__ import annotations
 
+from typing import Callable, Iterator
+
 from flask import Blueprint, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from cds_service.audit import LOSS_REASONS, WriterStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The service answers in milliseconds when prefetch is complete, up to the FHIR fetch budget (3 s) when it is not.
@@ -14,9 +20,10 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 
 class Metrics:
-    """Request counts, a latency histogram and decision counts; the prometheus_client types are thread-safe."""
+    """Request counts, a latency histogram, decision counts, and the audit writer's state when given `audit` (read at
+    each scrape); the prometheus_client types are thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, audit: Callable[[], WriterStatus] | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._requests = Counter(
             "cds_requests", "HTTP requests answered, by endpoint and status", ["endpoint", "status"],
@@ -26,21 +33,47 @@ class Metrics:
             "cds_request_duration_seconds", "Time to answer an HTTP request, by endpoint", ["endpoint"],
             buckets=LATENCY_BUCKETS, registry=self.registry,
         )
+        # By hook: an order-select preview and the order-sign of the same order are two answers, not two orders.
+        # What-if calls (unsolicited-determ false) are counted apart: they ask, nobody orders.
         self._decisions = Counter(
-            "cds_decisions", "Coverage decisions made, by policy and outcome", ["policy", "decision"],
-            registry=self.registry,
+            "cds_decisions", "Coverage decisions made, by hook, policy and outcome (what-if calls apart)",
+            ["hook", "policy", "decision"], registry=self.registry,
         )
+        self._what_if = Counter(
+            "cds_what_if_decisions", "Coverage decisions of what-if calls (unsolicited-determ false)",
+            ["hook", "policy", "decision"], registry=self.registry,
+        )
+        if audit is not None:
+            self.registry.register(_AuditCollector(audit))
 
     def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
         self._requests.labels(endpoint=endpoint, status=str(status)).inc()
         self._latency.labels(endpoint=endpoint).observe(seconds)
 
-    def count_decision(self, policy: str, decision: str) -> None:
-        self._decisions.labels(policy=policy, decision=decision).inc()
+    def count_decision(self, hook: str, policy: str, decision: str, what_if: bool = False) -> None:
+        counter = self._what_if if what_if else self._decisions
+        counter.labels(hook=hook, policy=policy, decision=decision).inc()
 
     def render(self) -> str:
         """Prometheus text exposition format 0.0.4."""
         return generate_latest(self.registry).decode("utf-8")
+
+
+class _AuditCollector(Collector):
+    """The audit writer's backlog, stall and losses, asked of the store at each scrape."""
+
+    def __init__(self, status: Callable[[], WriterStatus]) -> None:
+        self._status = status
+
+    def collect(self) -> Iterator[Metric]:
+        status = self._status()
+        yield GaugeMetricFamily("cds_audit_backlog", "Audit records queued or being written", value=status.backlog)
+        yield GaugeMetricFamily("cds_audit_stalled_seconds", "How long audit writes have been failing, or one hanging",
+                                value=status.stalled_seconds)
+        lost = CounterMetricFamily("cds_audit_records_lost", "Audit records given up, by reason", labels=["reason"])
+        for reason in LOSS_REASONS:
+            lost.add_metric([reason], status.lost.get(reason, 0))
+        yield lost
 
 
 def metrics_blueprint(metrics: Metrics) -> Blueprint:

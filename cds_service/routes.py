@@ -131,9 +131,10 @@ def observe(response: Response) -> Response:
     metrics = services().metrics
     metrics.observe_request(rule, response.status_code, seconds)
     if request.endpoint == SERVICE_ENDPOINT and request.method == "POST":
+        hook: HookRequest | None = g.get("hook_request")  # set whenever there are outcomes
         for outcome in g.get("outcomes", []):
-            if outcome.policy and outcome.decision:
-                metrics.count_decision(outcome.policy, outcome.decision)
+            if hook and outcome.policy and outcome.decision:
+                metrics.count_decision(hook.hook, outcome.policy, outcome.decision, outcome.what_if)
         services().store.record_invocation(_invocation(response.status_code, seconds))
     return response
 

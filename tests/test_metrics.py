@@ -1,19 +1,23 @@
 """Metrics: the exposition text parses, counts add up, histogram buckets are cumulative, /metrics over HTTP."""
 from __future__ import annotations
 
+import json
 import threading
 from typing import Iterator
 
 import pytest
 import requests
 from flask import Flask
+from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from werkzeug.serving import make_server
 
 from cds_service.metrics import LATENCY_BUCKETS, Metrics, metrics_blueprint
+from tests.test_errors import EXAMPLES
 
 SERVICE = "/cds-services/<service_id>"
+SERVICE_PATH = "/cds-services/blinatumomab-coverage"
 
 
 def samples(text: str) -> list[Sample]:
@@ -30,14 +34,22 @@ def test_requests_and_decisions_are_counted_by_their_labels() -> None:
     metrics.observe_request(SERVICE, 200, 0.004)
     metrics.observe_request(SERVICE, 200, 0.030)
     metrics.observe_request(SERVICE, 400, 0.001)
-    metrics.count_decision("aspirus-magellan", "meets-criteria")
-    metrics.count_decision("aspirus-magellan", "meets-criteria")
-    metrics.count_decision("florida-blue", "information-needed")
+    metrics.count_decision("order-sign", "aspirus-magellan", "meets-criteria")
+    metrics.count_decision("order-sign", "aspirus-magellan", "meets-criteria")
+    metrics.count_decision("order-select", "aspirus-magellan", "meets-criteria")
+    metrics.count_decision("order-sign", "florida-blue", "information-needed")
+    metrics.count_decision("order-sign", "florida-blue", "information-needed", what_if=True)
     text = metrics.render()
     assert value(text, "cds_requests_total", endpoint=SERVICE, status="200") == 2
     assert value(text, "cds_requests_total", endpoint=SERVICE, status="400") == 1
-    assert value(text, "cds_decisions_total", policy="aspirus-magellan", decision="meets-criteria") == 2
-    assert value(text, "cds_decisions_total", policy="florida-blue", decision="information-needed") == 1
+    assert value(text, "cds_decisions_total", hook="order-sign", policy="aspirus-magellan",
+                 decision="meets-criteria") == 2
+    assert value(text, "cds_decisions_total", hook="order-select", policy="aspirus-magellan",
+                 decision="meets-criteria") == 1
+    assert value(text, "cds_decisions_total", hook="order-sign", policy="florida-blue",
+                 decision="information-needed") == 1
+    assert value(text, "cds_what_if_decisions_total", hook="order-sign", policy="florida-blue",
+                 decision="information-needed") == 1
     assert value(text, "cds_request_duration_seconds_count", endpoint=SERVICE) == 3
     assert value(text, "cds_request_duration_seconds_sum", endpoint=SERVICE) == pytest.approx(0.035)
 
@@ -63,7 +75,7 @@ def test_counting_is_thread_safe() -> None:
     def hammer() -> None:
         for _ in range(2000):
             metrics.observe_request(SERVICE, 200, 0.001)
-            metrics.count_decision("florida-blue", "criteria-not-met")
+            metrics.count_decision("order-sign", "florida-blue", "criteria-not-met")
 
     threads = [threading.Thread(target=hammer) for _ in range(4)]
     for thread in threads:
@@ -72,13 +84,15 @@ def test_counting_is_thread_safe() -> None:
         thread.join()
     text = metrics.render()
     assert value(text, "cds_requests_total", endpoint=SERVICE, status="200") == 8000
-    assert value(text, "cds_decisions_total", policy="florida-blue", decision="criteria-not-met") == 8000
+    assert value(text, "cds_decisions_total", hook="order-sign", policy="florida-blue",
+                 decision="criteria-not-met") == 8000
 
 
 def test_two_instances_do_not_share_counts() -> None:
     first, second = Metrics(), Metrics()
-    first.count_decision("florida-blue", "meets-criteria")
-    assert value(first.render(), "cds_decisions_total", policy="florida-blue", decision="meets-criteria") == 1
+    first.count_decision("order-sign", "florida-blue", "meets-criteria")
+    assert value(first.render(), "cds_decisions_total", hook="order-sign", policy="florida-blue",
+                 decision="meets-criteria") == 1
     assert not [s for s in samples(second.render()) if s.name == "cds_decisions_total"]
 
 
@@ -97,8 +111,28 @@ def metrics_server() -> Iterator[tuple[str, Metrics]]:
 
 def test_metrics_endpoint_serves_the_text_format(metrics_server: tuple[str, Metrics]) -> None:
     base_url, metrics = metrics_server
-    metrics.count_decision("aspirus-magellan", "criteria-not-met")
+    metrics.count_decision("order-sign", "aspirus-magellan", "criteria-not-met")
     response = requests.get(f"{base_url}/metrics", timeout=10)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-    assert value(response.text, "cds_decisions_total", policy="aspirus-magellan", decision="criteria-not-met") == 1
+    assert value(response.text, "cds_decisions_total", hook="order-sign", policy="aspirus-magellan",
+                 decision="criteria-not-met") == 1
+
+
+def test_one_order_previewed_asked_about_and_signed_is_one_decision_by_hook(client: FlaskClient) -> None:
+    """order-select previews and what-if calls were counted as decisions: three for one signed order."""
+    for example in ("order-select-aspirus", "what-if-unsolicited-determ-false", "aspirus-adult-maintenance"):
+        assert client.post(SERVICE_PATH, json=json.loads((EXAMPLES / f"{example}.json").read_text())).status_code == 200
+    text = client.get("/metrics").get_data(as_text=True)
+    decided = {(s.labels["hook"], s.labels["policy"]): s.value for s in samples(text) if s.name == "cds_decisions_total"}
+    assert decided == {("order-select", "aspirus-magellan"): 1, ("order-sign", "aspirus-magellan"): 1}
+    [what_if] = [s for s in samples(text) if s.name == "cds_what_if_decisions_total"]
+    assert (what_if.labels["hook"], what_if.value) == ("order-sign", 1)
+
+
+def test_the_audit_writer_is_measured(client: FlaskClient) -> None:
+    text = client.get("/metrics").get_data(as_text=True)
+    assert value(text, "cds_audit_backlog") == 0
+    assert value(text, "cds_audit_stalled_seconds") == 0
+    assert {s.labels["reason"]: s.value for s in samples(text) if s.name == "cds_audit_records_lost_total"} == {
+        "queue-full": 0, "refused": 0, "unwritten": 0}
