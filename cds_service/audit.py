@@ -187,7 +187,7 @@ class WriterStatus:
         if not self.schema_ready:
             found.append("audit schema not created yet: the database has not answered since start")
         if self.stalled_seconds > STALLED_SECONDS:
-            found.append(f"audit writes failing for {self.stalled_seconds:.0f} s")
+            found.append(f"audit writes failing or hanging for {self.stalled_seconds:.0f} s")
         return found
 
     def as_dict(self) -> dict[str, Any]:

@@ -112,7 +112,7 @@ def test_healthz_is_503_while_audit_writes_fail(outage: Outage, monkeypatch: pyt
         assert health(app)[0] == 200
         outage.down()
         hook_call(app, "unwritten")
-        eventually(lambda: any(p.startswith("audit writes failing for") for p in health(app)[1]["problems"]))
+        eventually(lambda: any(p.startswith("audit writes failing or hanging for") for p in health(app)[1]["problems"]))
         status, body = health(app)
         assert (status, body["status"]) == (503, "error")
         assert body["audit"]["backlog"] == 1 and body["audit"]["alive"] is True
