@@ -294,15 +294,15 @@ class AuditStore:
         then is logged as lost. Safe to call twice."""
         with self._lock:
             was_running, self._running = self._running, False
-        thread = self._thread
+        thread, wait = self._thread, DRAIN_SECONDS if timeout is None else timeout
         if was_running and thread is not None:
             self._wake.set()
-            thread.join(DRAIN_SECONDS if timeout is None else timeout)
+            thread.join(wait)
             if thread.is_alive():
                 with self._lock:
                     unwritten = self._pending.all()
                 log.error("audit writer did not finish within %.1f s: %d records unwritten, lost: hookInstance %s",
-                          DRAIN_SECONDS if timeout is None else timeout, len(unwritten), _ids(unwritten))
+                          wait, len(unwritten), _ids(unwritten))
         atexit.unregister(self.close)
         if thread is None or not thread.is_alive():  # else the writer still holds a connection: the exit closes it
             self.engine.dispose()

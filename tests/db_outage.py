@@ -3,7 +3,7 @@ or freeze (like a SIGSTOP'd server: the kernel accepts, nobody answers), and SQL
 BEGIN EXCLUSIVE, with a short busy timeout so the writer gives up on the lock in 0.2 s instead of 5.
 
 `outage` (fixture, parametrized like `database_url`) yields an `Outage` for an empty database: `.url`, `.down()`,
-`.up()`, and for PostgreSQL `.freeze()`.
+`.up()`; `proxy` (fixture) yields a PostgresProxy, which can also `.freeze()`.
 """
 from __future__ import annotations
 
@@ -134,9 +134,19 @@ def outage(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
         yield lock
         lock.up()
         return
+    yield from _proxied_postgres()
+
+
+@pytest.fixture
+def proxy() -> Iterator[PostgresProxy]:
+    """PostgreSQL only: an empty schema behind a PostgresProxy (for freezing, which SQLite has no equivalent of)."""
+    yield from _proxied_postgres()
+
+
+def _proxied_postgres() -> Iterator[PostgresProxy]:
     if not POSTGRES_URL:
         pytest.skip("CDS_TEST_POSTGRES_URL is not set")
     for url in _postgres_schema_url(POSTGRES_URL):
-        proxy = PostgresProxy(url)
-        yield proxy
-        proxy.close()
+        forwarder = PostgresProxy(url)
+        yield forwarder
+        forwarder.close()

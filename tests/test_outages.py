@@ -5,7 +5,6 @@ wrong, and nothing hangs on a database that does not answer. SQLite (a lock held
 from __future__ import annotations
 
 import json
-import logging
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -20,10 +19,9 @@ from cds_service.audit import AuditStore
 from cds_service.config import Settings
 from cds_service.db import create_db_engine
 from tests.conftest import close_app, make_app
-from tests.db_outage import Outage, PostgresProxy, outage  # noqa: F401  (fixture)
+from tests.db_outage import Outage, PostgresProxy, outage, proxy  # noqa: F401  (fixtures)
 from tests.test_audit import EXAMPLE, count_invocations, invocation
 from tests.test_auth import JwksServer, auth_config, call, ec_token, jwks_server  # noqa: F401  (fixture)
-from tests.test_db import POSTGRES_URL, _postgres_schema_url
 
 SERVICE = "/cds-services/blinatumomab-coverage"
 
@@ -149,16 +147,6 @@ def test_audit_database_outage_is_a_503_for_feedback(outage: Outage) -> None:
 
 # --- a database that does not answer at all (PostgreSQL only: SQLite is a file) ---------------------------------
 
-@pytest.fixture
-def proxy() -> Iterator[PostgresProxy]:
-    if not POSTGRES_URL:
-        pytest.skip("CDS_TEST_POSTGRES_URL is not set")
-    for url in _postgres_schema_url(POSTGRES_URL):
-        forwarder = PostgresProxy(url)
-        yield forwarder
-        forwarder.close()
-
-
 @pytest.mark.postgres
 def test_postgresql_connections_have_a_connect_and_a_statement_timeout(proxy: PostgresProxy) -> None:
     engine = create_db_engine(proxy.url)
@@ -174,10 +162,8 @@ def test_postgresql_connections_have_a_connect_and_a_statement_timeout(proxy: Po
 
 
 @pytest.mark.postgres
-def test_healthz_answers_503_within_seconds_when_the_database_freezes(proxy: PostgresProxy,
-                                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_healthz_answers_503_within_seconds_when_the_database_freezes(proxy: PostgresProxy) -> None:
     """A SIGSTOP'd server used to hold /healthz until gunicorn killed the worker (and its queued records)."""
-    caplog.set_level(logging.CRITICAL)
     app = make_app(Settings(database_url=proxy.url))
     try:
         assert health(app)[0] == 200  # a pooled connection now exists: the frozen server holds it
