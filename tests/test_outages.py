@@ -145,6 +145,27 @@ def test_audit_database_outage_is_a_503_for_feedback(outage: Outage) -> None:
         close_app(app)
 
 
+def test_audit_database_outage_is_a_503_for_a_signed_hook_call(outage: Outage, tmp_path: Path,
+                                                               jwks_server: JwksServer) -> None:
+    """The jti replay check cannot be made without the database: 503 and Retry-After, never a 500. (An in-memory
+    jti list would let a token replayed to another worker or replica through: the contract forbids it.)"""
+    config_file = tmp_path / "auth.json"
+    config_file.write_text(json.dumps(auth_config(jwks_server.url)))
+    app = make_app(Settings.from_env({"CDS_AUTH_CONFIG": str(config_file), "CDS_DATABASE_URL": outage.url}))
+    try:
+        assert call(app.test_client(), ec_token()).status_code == 200
+        outage.down()
+        response = call(app.test_client(), ec_token())
+        assert response.status_code == 503
+        assert response.headers["Retry-After"].isdigit()
+        assert response.get_json()["resourceType"] == "OperationOutcome"
+        outage.up()
+        assert call(app.test_client(), ec_token()).status_code == 200
+    finally:
+        outage.up()
+        close_app(app)
+
+
 # --- a database that does not answer at all (PostgreSQL only: SQLite is a file) ---------------------------------
 
 @pytest.mark.postgres
@@ -176,25 +197,4 @@ def test_healthz_answers_503_within_seconds_when_the_database_freezes(proxy: Pos
         proxy.up()
         eventually(lambda: health(app)[0] == 200, 15)
     finally:
-        close_app(app)
-
-
-def test_audit_database_outage_is_a_503_for_a_signed_hook_call(outage: Outage, tmp_path: Path,
-                                                               jwks_server: JwksServer) -> None:
-    """The jti replay check cannot be made without the database: 503 and Retry-After, never a 500. (An in-memory
-    jti list would let a token replayed to another worker or replica through: the contract forbids it.)"""
-    config_file = tmp_path / "auth.json"
-    config_file.write_text(json.dumps(auth_config(jwks_server.url)))
-    app = make_app(Settings.from_env({"CDS_AUTH_CONFIG": str(config_file), "CDS_DATABASE_URL": outage.url}))
-    try:
-        assert call(app.test_client(), ec_token()).status_code == 200
-        outage.down()
-        response = call(app.test_client(), ec_token())
-        assert response.status_code == 503
-        assert response.headers["Retry-After"].isdigit()
-        assert response.get_json()["resourceType"] == "OperationOutcome"
-        outage.up()
-        assert call(app.test_client(), ec_token()).status_code == 200
-    finally:
-        outage.up()
         close_app(app)
