@@ -15,6 +15,8 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from cds_service.db import driver_url
+
 LOCAL_BASE_URL = "http://127.0.0.1:8080"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 N = TypeVar("N", int, float)
@@ -22,7 +24,6 @@ _AUTH_KEYS = ("require_jwt", "public_base_url", "clients")
 _CLIENT_KEYS = ("iss", "jwks_url", "jwks", "fhir_servers", "tenants")
 _EXAMPLE_DATABASE_URL = "postgresql+psycopg://user:password@host:5432/cds"
 # db.create_db_engine routes these to psycopg 3: they need no driver of their own.
-_PSYCOPG_NAMES = ("postgresql", "postgres")
 
 
 class ConfigError(ValueError):
@@ -105,9 +106,8 @@ def parse_database_url(raw: str, name: str) -> URL:
         raise ConfigError(f"{name} is not a database URL; expected e.g. {_EXAMPLE_DATABASE_URL}") from None
     except ValueError:  # what make_url raises for a port that is not a number
         raise ConfigError(f"{name}: the port of the database URL is not a number") from None
-    engine_url = url.set(drivername="postgresql+psycopg") if url.drivername in _PSYCOPG_NAMES else url
     try:
-        engine_url.get_dialect().import_dbapi()
+        driver_url(url).get_dialect().import_dbapi()
     except NoSuchModuleError:
         raise ConfigError(f"{name}: SQLAlchemy knows no database {url.drivername!r}; expected e.g. "
                           f"{_EXAMPLE_DATABASE_URL} or sqlite:///path/cds.db") from None

@@ -50,12 +50,15 @@ def is_unavailable(exc: BaseException) -> bool:
     return not sqlstate.startswith(_CONTENT_SQLSTATE_CLASSES)
 
 
+def driver_url(url: URL) -> URL:
+    """The URL with the driver this service uses: plain postgresql:// (or postgres://) URLs are routed to psycopg 3."""
+    return url.set(drivername="postgresql+psycopg") if url.drivername in ("postgresql", "postgres") else url
+
+
 def create_db_engine(database_url: str) -> Engine:
-    """An engine for `database_url`; plain postgresql:// URLs are routed to psycopg 3. Statement parameters are kept
-    out of error messages (`hide_parameters`): they hold patient ids and criteria notes, and errors are logged."""
-    url = make_url(database_url)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
+    """An engine for `database_url` (`driver_url`). Statement parameters are kept out of error messages
+    (`hide_parameters`): they hold patient ids and criteria notes, and errors are logged."""
+    url = driver_url(make_url(database_url))
     if url.get_backend_name() == "postgresql":
         url = _with_timeouts(url)
     if url.get_backend_name() != "sqlite":
