@@ -42,7 +42,8 @@ def flask_call() -> Call:
 
 def direct_call() -> Call:
     """JSON parsing, validation, the PatientRecord from prefetch and `evaluate`: no Flask, no database."""
-    from cds_service.evaluation import EvaluationContext, evaluate
+    from cds_service.evaluation import EvaluationContext
+    from cds_service.pipeline import evaluate
     from cds_service.prefetch import make_record_loader
     from cds_service.validation import hook_request, parse_json_object
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from cds_service import SERVICE_ID
-from cds_service.evaluation import EvaluationContext, evaluate
+from cds_service.evaluation import EvaluationContext
+from cds_service.pipeline import evaluate
 from cds_service.exceptions import ClientError
 from cds_service.prefetch import make_record_loader
 from cds_service.validation import hook_request, parse_json_object

@@ -1,19 +1,15 @@
-"""The seam between the protocol layer and the clinical logic: hook request in, cards and system actions out.
+"""What passes the seam between the protocol layer and the clinical logic: the context an evaluation needs, and
+what it gives back (cards, system actions, and per order the outcome the audit trail keeps).
 
-The protocol layer calls `evaluate` with a validated request and a loader for the patient's FHIR data. The loader
-is called only when a draft order may be blinatumomab, so other orders never touch the FHIR server.
+The protocol layer calls `pipeline.evaluate` with a validated request, a loader for the patient's FHIR data and an
+`EvaluationContext`. The loader is called only when a draft order may be blinatumomab, so other orders never touch
+the FHIR server.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable, NamedTuple
-
-from cds_service.hook_request import HookRequest
-from cds_service.record import PatientRecord
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,10 +68,3 @@ class EvaluationContext:
     today: date
     base_url: str  # public base URL of this service, for the Questionnaire canonical and links
     prior_approval: PriorApprovalLookup = _no_prior_approval
-
-
-def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:
-    """Evaluate every blinatumomab order of the request (the selected ones for order-select)."""
-    from cds_service.pipeline import evaluate_orders
-
-    return evaluate_orders(request, load_record, ctx)

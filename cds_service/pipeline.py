@@ -1,4 +1,4 @@
-"""The clinical pipeline behind `evaluation.evaluate`: draft orders → facts → policy decision → cards and actions.
+"""The clinical pipeline, `evaluate`: draft orders → facts → policy decision → cards and actions.
 
 Blinatumomab orders of one `draftOrders` Bundle are one cycle (fhir-data-profile.md §The order): facts are read once
 for the group, then each order gets its own decision, dose card and coverage information.
@@ -63,8 +63,8 @@ class _Group:
         return tuple(order_ref(o) for o in self.orders)
 
 
-def evaluate_orders(request: HookRequest, load_record: Callable[[], PatientRecord],
-                    ctx: EvaluationContext) -> Evaluation:
+def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:
+    """Evaluate every blinatumomab order of the request (the selected ones for order-select)."""
     candidates = _medication_requests(request)
     drafts = _draft_resources(request)
     if not any(_may_be_blinatumomab(order, drafts) for _, order in candidates):

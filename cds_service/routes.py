@@ -15,7 +15,8 @@ from cds_service.audit import AuditStore, InvocationRecord
 from cds_service.auth import JwtVerifier, server_allowlist
 from cds_service.config import Settings
 from cds_service.discovery import discovery_document
-from cds_service.evaluation import Evaluation, EvaluationContext, evaluate
+from cds_service.evaluation import Evaluation, EvaluationContext
+from cds_service.pipeline import evaluate
 from cds_service.exceptions import ClientError
 from cds_service.hook_request import HookRequest
 from cds_service.http_errors import FHIR_JSON, request_body

@@ -117,7 +117,7 @@ def test_growth_exponent_reads_the_two_largest_sizes(power: int, expected: float
 
 def test_profile_names_the_project_functions(tmp_path: Path) -> None:
     summary = hotspots.profile(direct_call(), encode(workload.order_sign_request()), 3, tmp_path / "profile.txt")
-    assert "cds_service/evaluation.py" in summary
+    assert "cds_service/pipeline.py" in summary
     assert "evaluate" in (tmp_path / "profile.txt").read_text()
 
 

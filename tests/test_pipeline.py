@@ -515,7 +515,8 @@ def test_an_order_whose_medication_in_the_request_is_not_blinatumomab_needs_no_r
 
 
 def test_an_audit_trail_that_cannot_be_read_leaves_the_prior_approval_unknown_and_the_dose_checked() -> None:
-    from cds_service.evaluation import EvaluationContext, evaluate
+    from cds_service.evaluation import EvaluationContext
+    from cds_service.pipeline import evaluate
     from cds_service.prefetch import make_record_loader
     from cds_service.validation import hook_request
 
