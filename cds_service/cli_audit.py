@@ -16,7 +16,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.audit import AuditStore, DecisionRow, FeedbackEntry, InvocationDetail, RejectedRow
+from cds_service.audit import AuditStore
+from cds_service.audit_queries import DecisionRow, InvocationDetail, RejectedRow
+from cds_service.audit_rows import FeedbackEntry
 from cds_service.config import ConfigError, default_database_url, parse_database_url
 from cds_service.db import alembic_config
 from cds_service.evaluation import OrderOutcome

@@ -15,7 +15,8 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
 from cds_service import SERVICE_ID
-from cds_service.audit import AuditStore, FeedbackEntry
+from cds_service.audit import AuditStore
+from cds_service.audit_rows import FeedbackEntry
 from cds_service.exceptions import ClientError
 from cds_service.http_errors import request_body
 from cds_service.json_codec import storable

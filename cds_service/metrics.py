@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from cds_service.audit import LOSS_REASONS, WriterStatus
+from cds_service.audit_health import LOSS_REASONS, WriterStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The service answers in milliseconds when prefetch is complete, up to the FHIR fetch budget (3 s) when it is not.

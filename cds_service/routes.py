@@ -11,7 +11,8 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, json, jsonify, request
 
 from cds_service import SERVICE_ID, json_codec
-from cds_service.audit import AuditStore, InvocationRecord
+from cds_service.audit import AuditStore
+from cds_service.audit_rows import InvocationRecord
 from cds_service.auth import JwtVerifier, server_allowlist
 from cds_service.config import Settings
 from cds_service.discovery import discovery_document

@@ -21,7 +21,8 @@ from sqlalchemy import event, func, select, text
 from werkzeug.serving import make_server
 
 from cds_service.app import create_app
-from cds_service.audit import AuditStore, InvocationRecord
+from cds_service.audit import AuditStore
+from cds_service.audit_rows import InvocationRecord
 from cds_service.config import Settings
 from cds_service.db import create_db_engine
 from cds_service.db_models import Base, Invocation
@@ -193,7 +194,8 @@ def test_records_are_written_at_a_normal_interpreter_exit(database_url: str) -> 
     script = (
         "import sys\n"
         "from datetime import datetime, timezone\n"
-        "from cds_service.audit import AuditStore, InvocationRecord\n"
+        "from cds_service.audit import AuditStore\n"
+        "from cds_service.audit_rows import InvocationRecord\n"
         "store = AuditStore(sys.argv[1]); store.start()\n"
         "for i in range(50):\n"
         "    store.record_invocation(InvocationRecord(datetime.now(timezone.utc), 's', 'order-sign', f'hi-{i}',"
@@ -249,7 +251,7 @@ def test_prior_approval(store: AuditStore, database_url: str, queued: bool) -> N
             assert_prior_approvals(store)
     store.flush()
     assert_prior_approvals(store)
-    assert len(store._pending) == 0  # written records leave the index of queued ones, patients included
+    assert len(store._writer._pending) == 0  # written records leave the index of queued ones, patients included
 
 
 def assert_prior_approvals(store: AuditStore) -> None:

@@ -11,7 +11,8 @@ from typing import Any, Iterator
 import pytest
 from alembic import command
 
-from cds_service.audit import AuditStore, FeedbackEntry
+from cds_service.audit import AuditStore
+from cds_service.audit_rows import FeedbackEntry
 from cds_service.cli import main
 from cds_service.cli_audit import parse_since
 from cds_service.db import alembic_config, create_db_engine

@@ -11,7 +11,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from cds_service.audit import AuditStore, FeedbackEntry
+from cds_service.audit import AuditStore
+from cds_service.audit_rows import FeedbackEntry
 from cds_service.db_models import Feedback
 from tests.test_audit import EXAMPLE, invocation, live_app, outcome, writes_blocked  # noqa: F401  (live_app: fixture)
 from tests.test_db import database_url  # noqa: F401  (fixture)

@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from cds_service import audit
+from cds_service import audit_health
 from cds_service.audit import AuditStore
 from cds_service.config import Settings
 from cds_service.db import create_db_engine
@@ -104,7 +104,7 @@ def test_a_full_queue_loses_its_oldest_records_and_says_so(outage: Outage, caplo
 
 def test_healthz_is_503_while_audit_writes_fail(outage: Outage, monkeypatch: pytest.MonkeyPatch) -> None:
     """A locked SQLite file is still readable: the database answered the ping while every write failed."""
-    monkeypatch.setattr(audit, "STALLED_SECONDS", 0.5)
+    monkeypatch.setattr(audit_health, "STALLED_SECONDS", 0.5)
     app = make_app(Settings(database_url=outage.url))
     try:
         assert health(app)[0] == 200

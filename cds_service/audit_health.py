@@ -1,0 +1,88 @@
+"""What /healthz and /metrics are told about the audit trail (docs/audit.md §Health): the background writer's status
+and the problems it makes for an operator, and a ping of the database that stops waiting at its deadline."""
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+# Why records were given up: the queue was full, the database refused the record itself, or the database was
+# unavailable with no writer running (after close) to keep the record.
+LOSS_REASONS = ("queue-full", "refused", "unwritten")
+STALLED_SECONDS = 10.0  # writes failing (or one hanging) this long: /healthz answers 503
+PING_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class WriterStatus:
+    """How the background writer fares (AuditStore.status)."""
+
+    alive: bool  # the writer thread runs
+    schema_ready: bool  # False while the database has been unavailable since start (nothing created or migrated)
+    backlog: int  # records queued or being written
+    stalled_seconds: float  # how long the write now under way, or the failures since the last success, have lasted
+    last_error: str | None  # the latest failure's classes and SQLSTATE (never its message: it may repeat a row)
+    last_error_age_seconds: float | None
+    lost: dict[str, int]  # records given up since start, by LOSS_REASONS
+
+    def problems(self) -> list[str]:
+        """What makes the audit trail unhealthy, for an operator: empty when records are being written."""
+        found = [] if self.alive else ["audit writer not running"]
+        if not self.schema_ready:
+            found.append("audit schema not created yet: the database has not answered since start")
+        if self.stalled_seconds > STALLED_SECONDS:
+            found.append(f"audit writes failing or hanging for {self.stalled_seconds:.0f} s")
+        return found
+
+    def as_dict(self) -> dict[str, Any]:
+        age = self.last_error_age_seconds
+        return {**asdict(self), "stalled_seconds": round(self.stalled_seconds, 1),
+                "last_error_age_seconds": None if age is None else round(age, 1)}
+
+
+class _Probe:
+    """`SELECT 1` in a thread of its own, so /healthz stops waiting at its deadline: a frozen server (its processes
+    stopped, its connections still accepted by the kernel) holds a pooled connection for ever, statement timeouts
+    being the server's to enforce."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._ok = False
+        self._thread = threading.Thread(target=self._run, args=(engine,), name="audit-ping", daemon=True)
+        self._thread.start()
+
+    def _run(self, engine: Engine) -> None:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return
+        self._ok = True
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def answered(self, timeout: float) -> bool:
+        self._thread.join(timeout)
+        return self.done() and self._ok
+
+
+class DatabasePing:
+    """The ping /healthz asks (AuditStore.ping), one probe at a time. The writer holds it, so that a forked child gets
+    one of its own, its lock free."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._probe: _Probe | None = None
+
+    def answers(self, timeout: float = PING_SECONDS) -> bool:
+        """Does the database answer within `timeout`? While a probe hangs on a frozen server, later calls wait on it
+        instead of starting more: a hung database costs one thread."""
+        with self._lock:
+            if self._probe is None or self._probe.done():
+                self._probe = _Probe(self._engine)
+            probe = self._probe
+        return probe.answered(timeout)

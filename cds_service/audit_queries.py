@@ -1,0 +1,253 @@
+"""The audit trail's queries, and the writes a request waits for (docs/audit.md): the prior approval a Florida Blue
+evaluation asks for, used JWT ids (each accepted once, purged once expired), feedback and the cards it refers to,
+and the listings `cds-service audit` prints.
+
+The prior approval and the cards issued are looked up among the records the writer (audit_writer.py) still holds
+as well as in the database, so a record is found while it is being written too.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from cds_service.audit_rows import (FeedbackEntry, InvocationRecord, aware, feedback_entry, feedback_row,
+                                    invocation_record, naive_utc, utcnow)
+from cds_service.audit_writer import AuditWriter
+from cds_service.db import write_transaction
+from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
+from cds_service.evaluation import PriorApproval
+
+MEETS_CRITERIA = "meets-criteria"
+INITIAL = "initial"  # request type of an approval on initiation criteria (not a renewal)
+ORDER_SIGN = "order-sign"
+_JTI_PURGE_INTERVAL = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """One order's decision in the list `cds-service audit` prints."""
+
+    time: datetime
+    hook: str
+    hook_instance: str
+    patient_id: str | None
+    order_id: str
+    policy: str | None
+    policy_version: str | None
+    decision: str | None
+    indication: str | None
+    what_if: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "time": self.time.isoformat()}
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """One call refused with a 4xx, in the list `cds-service audit --rejected` prints."""
+
+    time: datetime
+    hook: str
+    hook_instance: str
+    client_iss: str | None
+    patient_id: str | None
+    status: int
+    reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "time": self.time.isoformat()}
+
+
+@dataclass
+class InvocationDetail:
+    """One invocation with its outcomes (criteria included) and the feedback on its cards."""
+
+    record: InvocationRecord
+    feedback: list[FeedbackEntry]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.record.as_dict(), "feedback": [entry.as_dict() for entry in self.feedback]}
+
+
+class AuditQueries:
+    """Reads of the audit database and the records still queued, and the synchronous jti and feedback writes."""
+
+    def __init__(self, engine: Engine, writer: AuditWriter) -> None:
+        self.engine = engine
+        self._writer = writer  # holds the records not yet written, and knows whether the schema is there
+        self._next_jti_purge = datetime.min
+
+    # --- used JWT ids ------------------------------------------------------------------------------------------
+
+    def use_jti(self, jti: str, expires_at: datetime) -> bool:
+        """Remember `jti` until `expires_at`; False if it was already used (by any worker on this database). Raises
+        when the database cannot say (DatabaseUnavailable, OperationalError): the caller answers 503."""
+        self._writer.require_schema()
+        self._purge_expired_jtis()
+        try:
+            with write_transaction(self.engine) as connection:
+                connection.execute(insert(UsedJti).values(jti=jti, expires_at=naive_utc(expires_at)))
+        except IntegrityError:
+            return False
+        return True
+
+    def _purge_expired_jtis(self) -> None:
+        now = utcnow()
+        if now < self._next_jti_purge:
+            return
+        self._next_jti_purge = now + _JTI_PURGE_INTERVAL
+        with write_transaction(self.engine) as connection:
+            connection.execute(delete(UsedJti).where(UsedJti.expires_at < now))
+
+    # --- prior approval ----------------------------------------------------------------------------------------
+
+    def prior_approval(self, patient_id: str, client_iss: str | None, tenant: str | None, policy_id: str,
+                       exclude_order_ids: tuple[str, ...], before: date) -> PriorApproval | None:
+        """The latest initial approval (order-sign, meets-criteria, not a what-if call) under `policy_id` of another
+        order of this patient, from the same client and tenant (patient ids are only unique within one EHR site),
+        whose authorization began before `before` (this order's start: a replacement or duplicate of the order,
+        signed for the same start, proves no earlier authorization). A renewal is not counted: it proves no
+        initiation criteria, and counting it would let one continuation beget the next."""
+        # Pending first, then the database: see AuditWriter._finish for why this order never misses a record.
+        pending = self._writer.pending_of_patient(patient_id)
+        found = [approval for record in pending
+                 for approval in _approvals(record, (client_iss, tenant), policy_id, exclude_order_ids, before)]
+        if found:
+            return max(found, key=lambda approval: approval.time)
+        self._writer.require_schema()
+        parameters = {"patient_id": patient_id, "client": client_iss, "tenant": tenant, "policy": policy_id,
+                      "exclude": list(exclude_order_ids)}
+        with self.engine.connect() as connection:
+            rows = connection.execute(_PRIOR_APPROVAL, parameters)
+            row = next((r for r in rows if _began_before(r.authorization, before)), None)
+        return None if row is None else PriorApproval(row.order_id, aware(row.time), row.hook_instance,
+                                                      row.coverage_assertion_id)
+
+    # --- feedback ----------------------------------------------------------------------------------------------
+
+    def record_feedback(self, service_id: str, entries: list[FeedbackEntry],
+                        client_iss: str | None = None) -> list[FeedbackEntry]:
+        """Store feedback items, flagging those whose card uuid was never issued. Returns them as stored."""
+        known = self.issued({entry.card_uuid for entry in entries}, "card")
+        received_at = utcnow()
+        for entry in entries:
+            entry.card_known = entry.card_uuid in known
+            entry.received_at = received_at.replace(tzinfo=timezone.utc)
+            entry.client_iss = client_iss
+        with write_transaction(self.engine) as connection, Session(connection) as session:
+            session.add_all(feedback_row(service_id, entry, received_at) for entry in entries)
+            session.flush()  # inside the write transaction, which commits it
+        return entries
+
+    def issued(self, uuids: set[str], kind: str) -> set[str]:
+        """Those of `uuids` handed out as a `kind` ("card" or "suggestion"), queued records included."""
+        # Ours are UUIDs: anything else was never issued, and may not even encode as a parameter (a lone surrogate).
+        uuids = {uuid for uuid in uuids if uuid.isascii()}
+        self._writer.require_schema()
+        pending = self._writer.pending_records()
+        known = {uuid for record in pending for outcome in record.outcomes
+                 for uuid in (outcome.card_uuids if kind == "card" else outcome.suggestion_uuids)} & uuids
+        query = select(IssuedCard.uuid).where(IssuedCard.uuid.in_(uuids - known), IssuedCard.kind == kind)
+        with self.engine.connect() as connection:
+            return known | set(connection.execute(query).scalars())
+
+    # --- queries for the command line --------------------------------------------------------------------------
+
+    def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
+               limit: int = 50) -> list[DecisionRow]:
+        """The latest order decisions, newest first."""
+        query = select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow)
+        if since is not None:
+            query = query.where(Invocation.time >= naive_utc(since))
+        if patient is not None:
+            query = query.where(Invocation.patient_id == patient)
+        if decision is not None:
+            query = query.where(OrderOutcomeRow.decision == decision)
+        query = query.order_by(Invocation.time.desc(), OrderOutcomeRow.id.desc()).limit(limit)
+        with Session(self.engine) as session:
+            return [_decision_row(invocation, outcome) for invocation, outcome in session.execute(query)]
+
+    def rejected(self, since: datetime | None = None, patient: str | None = None,
+                 limit: int = 50) -> list[RejectedRow]:
+        """The latest calls refused with a 4xx, newest first (401s included: their reason names the failed check)."""
+        query = select(Invocation).where(Invocation.status.between(400, 499))
+        if since is not None:
+            query = query.where(Invocation.time >= naive_utc(since))
+        if patient is not None:
+            query = query.where(Invocation.patient_id == patient)
+        query = query.order_by(Invocation.time.desc(), Invocation.id.desc()).limit(limit)
+        with Session(self.engine) as session:
+            return [RejectedRow(aware(row.time), row.hook, row.hook_instance, row.client_iss, row.patient_id,
+                                row.status, row.reason) for row in session.scalars(query)]
+
+    def show(self, key: str) -> list[InvocationDetail]:
+        """The invocations with this hookInstance (an EHR may send one again) or whose decision carries this
+        coverage-assertion-id (the id a claim refers to), newest first, with the feedback on their cards."""
+        asserted = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.coverage_assertion_id == key)
+        query = (
+            select(Invocation)
+            .where((Invocation.hook_instance == key) | Invocation.id.in_(asserted))
+            .options(selectinload(Invocation.outcomes).selectinload(OrderOutcomeRow.cards))
+            .order_by(Invocation.time.desc(), Invocation.id.desc())
+        )
+        with Session(self.engine) as session:
+            records = [invocation_record(invocation) for invocation in session.scalars(query)]
+            return [InvocationDetail(record, self._feedback_on(session, record)) for record in records]
+
+    @staticmethod
+    def _feedback_on(session: Session, record: InvocationRecord) -> list[FeedbackEntry]:
+        card_uuids = [uuid for outcome in record.outcomes for uuid in outcome.card_uuids]
+        rows = session.scalars(select(Feedback).where(Feedback.card_uuid.in_(card_uuids)).order_by(Feedback.id))
+        return [feedback_entry(row) for row in rows]
+
+
+# Built once: a Florida Blue evaluation asks it on every call, and building the statement cost more than running it.
+_PRIOR_APPROVAL_ROWS = 20  # the latest approvals of a patient: enough to pass over re-signed orders of one start
+_PRIOR_APPROVAL = (
+    select(OrderOutcomeRow.order_id, Invocation.time, Invocation.hook_instance, OrderOutcomeRow.coverage_assertion_id,
+           OrderOutcomeRow.authorization)
+    .join(Invocation)
+    .where(
+        Invocation.patient_id == bindparam("patient_id"),
+        Invocation.client_iss.is_not_distinct_from(bindparam("client")),
+        Invocation.tenant.is_not_distinct_from(bindparam("tenant")),
+        Invocation.hook == ORDER_SIGN,
+        OrderOutcomeRow.policy == bindparam("policy"),
+        OrderOutcomeRow.decision == MEETS_CRITERIA,
+        OrderOutcomeRow.request_type == INITIAL,
+        OrderOutcomeRow.what_if.is_(False),
+        OrderOutcomeRow.order_id.not_in(bindparam("exclude", expanding=True)),
+    )
+    .order_by(Invocation.time.desc())
+    .limit(_PRIOR_APPROVAL_ROWS)
+)
+
+
+def _began_before(authorization: Any, before: date) -> bool:
+    start = authorization.get("start") if isinstance(authorization, dict) else None
+    return isinstance(start, str) and start < before.isoformat()  # ISO dates compare as text
+
+
+def _approvals(record: InvocationRecord, caller: tuple[str | None, str | None], policy_id: str,
+               exclude: tuple[str, ...], before: date) -> list[PriorApproval]:
+    """A queued record's outcomes that _PRIOR_APPROVAL would find once written (the patient is already matched)."""
+    if (record.client_iss, record.tenant) != caller or record.hook != ORDER_SIGN:
+        return []
+    return [PriorApproval(o.order_id, record.time, record.hook_instance, o.coverage_assertion_id)
+            for o in record.outcomes
+            if o.policy == policy_id and o.decision == MEETS_CRITERIA and o.request_type == INITIAL
+            and not o.what_if and o.order_id not in exclude and _began_before(o.authorization, before)]
+
+
+def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionRow:
+    return DecisionRow(
+        time=aware(invocation.time), hook=invocation.hook, hook_instance=invocation.hook_instance,
+        patient_id=invocation.patient_id, order_id=outcome.order_id, policy=outcome.policy,
+        policy_version=outcome.policy_version, decision=outcome.decision, indication=outcome.indication,
+        what_if=outcome.what_if,
+    )

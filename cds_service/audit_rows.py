@@ -1,0 +1,164 @@
+"""The audit trail's records and their rows (docs/audit.md §What is recorded): a hook call and a feedback item as the
+service keeps them, and the mapping between them and the tables of db_models.py, both ways.
+
+Times are stored as naive UTC, and read back as aware UTC datetimes.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow
+from cds_service.evaluation import OrderOutcome
+from cds_service.json_codec import storable
+
+
+@dataclass
+class InvocationRecord:
+    """One hook call as the audit trail keeps it: ids and decisions, never tokens or the request body."""
+
+    time: datetime
+    service_id: str
+    hook: str
+    hook_instance: str
+    client_iss: str | None
+    patient_id: str | None
+    status: int
+    latency_ms: float
+    outcomes: list[OrderOutcome] = field(default_factory=list)
+    tenant: str | None = None  # the verified JWT's tenant (migration 0003)
+    reason: str | None = None  # why a 4xx refused the call: a field or check, never its content (migration 0004)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "time": self.time.isoformat()}
+
+
+@dataclass
+class FeedbackEntry:
+    """One CDS Hooks feedback item, normalized (cds_service/feedback.py parses the client's shapes)."""
+
+    card_uuid: str
+    outcome: str  # "accepted" or "overridden"
+    accepted_suggestions: list[str] = field(default_factory=list)
+    override_system: str | None = None
+    override_code: str | None = None
+    override_display: str | None = None
+    override_comment: str | None = None
+    outcome_timestamp: datetime | None = None
+    card_known: bool = True  # set when stored: False when no card with this uuid was issued
+    received_at: datetime | None = None
+    client_iss: str | None = None  # the verified JWT issuer that sent it, set when stored
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "outcome_timestamp": _iso(self.outcome_timestamp), "received_at": _iso(self.received_at)}
+
+
+# --- mapping between dataclasses and rows ----------------------------------------------------------------------
+
+def insert_records(connection: Connection, records: list[InvocationRecord]) -> None:
+    """Three statements per batch (invocations, outcomes, issued cards) through SQLAlchemy Core: the ORM's unit of
+    work cost several milliseconds of CPU per hook call, in the worker process that answers the EHR."""
+    invocation_ids = connection.execute(
+        insert(Invocation).returning(Invocation.id, sort_by_parameter_order=True),
+        [_invocation_values(record) for record in records],
+    ).scalars().all()
+    outcomes = [(invocation_id, outcome) for invocation_id, record in zip(invocation_ids, records)
+                for outcome in record.outcomes]
+    if not outcomes:
+        return
+    outcome_ids = connection.execute(
+        insert(OrderOutcomeRow).returning(OrderOutcomeRow.id, sort_by_parameter_order=True),
+        [_outcome_values(invocation_id, outcome) for invocation_id, outcome in outcomes],
+    ).scalars().all()
+    cards = [{"outcome_id": outcome_id, "uuid": uuid, "kind": kind, "topic": outcome.card_topics.get(uuid)}
+             for outcome_id, (_, outcome) in zip(outcome_ids, outcomes)
+             for kind, uuids in (("card", outcome.card_uuids), ("suggestion", outcome.suggestion_uuids))
+             for uuid in uuids]
+    if cards:
+        connection.execute(insert(IssuedCard), cards)
+
+
+def _invocation_values(record: InvocationRecord) -> dict[str, Any]:
+    return {
+        "time": naive_utc(record.time), "service_id": record.service_id, "hook": record.hook,
+        "hook_instance": record.hook_instance, "client_iss": record.client_iss, "tenant": record.tenant,
+        "patient_id": record.patient_id,
+        "status": record.status, "latency_ms": record.latency_ms, "reason": record.reason,
+    }
+
+
+def _outcome_values(invocation_id: int, outcome: OrderOutcome) -> dict[str, Any]:
+    return {
+        "invocation_id": invocation_id, "order_id": outcome.order_id, "policy": outcome.policy,
+        "policy_version": outcome.policy_version, "decision": outcome.decision, "indication": outcome.indication,
+        "request_type": outcome.request_type, "cycle": outcome.cycle,
+        "coverage_assertion_id": outcome.coverage_assertion_id, "what_if": outcome.what_if,
+        # db.py serializes the JSON columns, values JSON cannot carry as text
+        "criteria": outcome.criteria, "missing": outcome.missing, "authorization": outcome.authorization,
+        "not_received": outcome.not_received,
+        # The Coverage's id comes from prefetch, never validated: bounded to its column, and storable.
+        "coverage_reference": storable(outcome.coverage_reference[:200]) if outcome.coverage_reference else None,
+    }
+
+
+def invocation_record(row: Invocation) -> InvocationRecord:
+    return InvocationRecord(
+        time=aware(row.time), service_id=row.service_id, hook=row.hook, hook_instance=row.hook_instance,
+        client_iss=row.client_iss, patient_id=row.patient_id, status=row.status, latency_ms=row.latency_ms,
+        outcomes=[_order_outcome(o) for o in row.outcomes], tenant=row.tenant, reason=row.reason,
+    )
+
+
+def _order_outcome(row: OrderOutcomeRow) -> OrderOutcome:
+    return OrderOutcome(
+        order_id=row.order_id, policy=row.policy, policy_version=row.policy_version, decision=row.decision,
+        indication=row.indication, request_type=row.request_type, cycle=row.cycle,
+        coverage_assertion_id=row.coverage_assertion_id, what_if=row.what_if, criteria=list(row.criteria),
+        missing=list(row.missing or ()), authorization=row.authorization, not_received=list(row.not_received or ()),
+        coverage_reference=row.coverage_reference,
+        card_uuids=[card.uuid for card in row.cards if card.kind == "card"],
+        card_topics={card.uuid: card.topic for card in row.cards if card.kind == "card" and card.topic},
+        suggestion_uuids=[card.uuid for card in row.cards if card.kind == "suggestion"],
+    )
+
+
+def feedback_row(service_id: str, entry: FeedbackEntry, received_at: datetime) -> Feedback:
+    return Feedback(
+        received_at=received_at, service_id=service_id, card_uuid=entry.card_uuid, card_known=entry.card_known,
+        outcome=entry.outcome, outcome_timestamp=naive_utc(entry.outcome_timestamp) if entry.outcome_timestamp else None,
+        accepted_suggestions=list(entry.accepted_suggestions), override_system=entry.override_system,
+        override_code=entry.override_code, override_display=entry.override_display,
+        override_comment=entry.override_comment, client_iss=entry.client_iss,
+    )
+
+
+def feedback_entry(row: Feedback) -> FeedbackEntry:
+    return FeedbackEntry(
+        card_uuid=row.card_uuid, outcome=row.outcome, accepted_suggestions=list(row.accepted_suggestions),
+        override_system=row.override_system, override_code=row.override_code, override_display=row.override_display,
+        override_comment=row.override_comment,
+        outcome_timestamp=aware(row.outcome_timestamp) if row.outcome_timestamp else None,
+        card_known=row.card_known, received_at=aware(row.received_at), client_iss=row.client_iss,
+    )
+
+
+# --- times: stored as naive UTC so SQLite and PostgreSQL compare them the same way -----------------------------
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken to be UTC already."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
