@@ -9,11 +9,11 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
 import pytest
 import requests
@@ -350,50 +350,42 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_a_gunicorn_worker_writes_queued_records_on_sigterm(tmp_path: Path) -> None:
-    """The production stop: SIGTERM to gunicorn while the writer cannot write yet; nothing may be lost."""
-    url = f"sqlite:///{tmp_path / 'cds.db'}"
+def _gunicorn_run(url: str, prefix: str, args: list[str], blocked: Callable[[], ContextManager[Any]]) -> list[str]:
+    """Six hook calls to gunicorn (`args`) on `url` while `blocked()` holds, then SIGTERM; the hookInstances the
+    audit trail kept."""
     port = _free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen([str(gunicorn), "-w", "1", "-b", f"127.0.0.1:{port}", "cds_service.app:create_app()"],
+    server = subprocess.Popen([str(gunicorn), *args, "-b", f"127.0.0.1:{port}", "cds_service.app:create_app()"],
                               env={**os.environ, "CDS_DATABASE_URL": url}, stderr=subprocess.DEVNULL)
     try:
         _wait_until_up(f"http://127.0.0.1:{port}/healthz")
         body = json.loads(EXAMPLE.read_text())
-        with writes_blocked(url):
+        with blocked():
             for index in range(6):
-                body["hookInstance"] = f"stop-{index}"
+                body["hookInstance"] = f"{prefix}-{index}"
                 requests.post(f"http://127.0.0.1:{port}/cds-services/blinatumomab-coverage", json=body, timeout=30)
             server.send_signal(signal.SIGTERM)
-            time.sleep(0.5)  # the workers are stopping, their writers waiting for the lock
+            time.sleep(0.5)  # the workers are stopping, their writers waiting for the lock if it is held
         assert server.wait(30) == 0
     finally:
         server.kill()
     audit = AuditStore(url)
-    assert sorted(row.hook_instance for row in audit.recent()) == [f"stop-{index}" for index in range(6)]
+    kept = sorted(row.hook_instance for row in audit.recent())
     audit.close()
+    return kept
+
+
+def test_a_gunicorn_worker_writes_queued_records_on_sigterm(tmp_path: Path) -> None:
+    """The production stop: SIGTERM to gunicorn while the writer cannot write yet; nothing may be lost."""
+    url = f"sqlite:///{tmp_path / 'cds.db'}"
+    kept = _gunicorn_run(url, "stop", ["-w", "1"], lambda: writes_blocked(url))
+    assert kept == [f"stop-{index}" for index in range(6)]
 
 
 def test_gunicorn_preload_workers_write_their_records(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cds.db'}"
-    port = _free_port()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    server = subprocess.Popen([str(gunicorn), "--preload", "-w", "2", "-b", f"127.0.0.1:{port}",
-                               "cds_service.app:create_app()"],
-                              env={**os.environ, "CDS_DATABASE_URL": url}, stderr=subprocess.DEVNULL)
-    try:
-        _wait_until_up(f"http://127.0.0.1:{port}/healthz")
-        body = json.loads(EXAMPLE.read_text())
-        for index in range(6):
-            body["hookInstance"] = f"preload-{index}"
-            requests.post(f"http://127.0.0.1:{port}/cds-services/blinatumomab-coverage", json=body, timeout=30)
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(30) == 0
-    finally:
-        server.kill()
-    audit = AuditStore(url)
-    assert sorted(row.hook_instance for row in audit.recent()) == [f"preload-{index}" for index in range(6)]
-    audit.close()
+    kept = _gunicorn_run(url, "preload", ["--preload", "-w", "2"], nullcontext)
+    assert kept == [f"preload-{index}" for index in range(6)]
 
 
 def _wait_until_up(url: str) -> None:
