@@ -278,6 +278,18 @@ PANEL = loinc("101119-6", "Leukemia/lymphoma immunophenotyping")
     ("CD19 dim", True),
     ("Negative for CD19", False),
     ("Blasts CD22+, CD10+", None),  # does not mention CD19: ignored
+    # flow-cytometry report wording (the data-realism review)
+    ("CD20-negative, CD19-positive blasts", True),
+    ("Population is CD19-positive; CD20 negative", True),
+    ("Abnormal B-lymphoblasts positive for CD10, CD19, CD22, CD34 and TdT; negative for CD20", True),
+    ("Positive for CD10, CD19, CD22 and CD34, negative for CD20", True),  # the next list head ends the list
+    ("Blasts express CD34, CD10, CD19 (dim)", True),
+    ("Blasts CD10, CD19 and CD22 positive", True),
+    ("Blasts lack CD19; CD22 positive", False),
+    ("CD19 not assessed (post CD19-directed therapy)", None),
+    ("CD19 not evaluated", None),
+    ("Status post CD19-directed therapy; CD19 negative", False),  # a therapy's name is not a result
+    ("CD19 positive at diagnosis; CD19 negative now", None),  # one report saying both: unknown
 ])
 def test_cd19_from_immunophenotyping_text(text, expected):
     assert labs(obs("f", PANEL, "2026-09-01", valueString=text)).cd19_positive.value is expected
