@@ -27,11 +27,13 @@ def operator_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
     monkeypatch.setenv(loading.ENV_DIR, str(policies))
     monkeypatch.setenv(VALUESET_DIR, str(valuesets))
     loading.load_policy.cache_clear()
+    loading.policy_files.cache_clear()
     reload_valuesets()
     yield policies, valuesets
     monkeypatch.delenv(loading.ENV_DIR)
     monkeypatch.delenv(VALUESET_DIR)
     loading.load_policy.cache_clear()
+    loading.policy_files.cache_clear()
     reload_valuesets()
 
 

@@ -23,9 +23,11 @@ _CRITERION_KEYS = frozenset(("id", "use", "kind", "text", "citation", "missing",
                              "from_cycle")) | TEST_KEYS
 
 
+@lru_cache(maxsize=1)
 def policy_files() -> dict[str, Path]:
     """Policy id -> file: the files shipped with the service, then those of CDS_POLICY_DIR (an operator's plan, or
-    a newer version of a shipped policy: the same id replaces the shipped file)."""
+    a newer version of a shipped policy: the same id replaces the shipped file). Listed once per process: the
+    no-plan card and discovery name the plans on the request path."""
     files = {p.stem: p for p in POLICY_DIR.glob("*.toml")}
     directory = os.environ.get(ENV_DIR, "")
     if directory:
