@@ -23,8 +23,10 @@ OVERRIDE_REASONS = (
     ("plan-exception-requested", "Exception or peer-to-peer review requested from the plan"),
     ("proceed-without-coverage", "Proceeding; patient informed that the plan may not cover it"),
 )
-# The parts of the summary around the list of what to document ("<payer>: document ... to confirm coverage").
+# The parts of the summary around the list of what to document ("<payer>: document ... to confirm coverage"), and
+# around what the EHR did not send.
 _DOCUMENT_FRAME = len(": document  to confirm coverage")
+_NOT_RECEIVED_FRAME = len(": coverage not determined, EHR did not send ")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
 
@@ -102,6 +104,9 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         document = f"; or, for another indication, document {'; '.join(alternatives)}" if alternatives else ""
         room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(f": not covered as ordered — {blocked}")
         document, document_hint = (document if len(document) <= room else ""), ""
+    elif decision.not_received:  # the chart may hold it all: first say what did not arrive
+        frame = len(decision.payer_label) + _NOT_RECEIVED_FRAME
+        document, document_hint = _summary_request(decision.not_received, [], frame)
     else:  # the shown indication's items; with none of its own, what the other indications need
         frame = len(decision.payer_label) + _DOCUMENT_FRAME
         document, document_hint = _summary_request(needed or alternatives, alternatives if needed else [], frame)
@@ -152,12 +157,14 @@ def _plain(text: str) -> str:
 
 
 def _to_document(decision: Decision) -> tuple[list[str], list[str]]:
-    """`missing` split in two: what the card's own criteria (the policy-level ones and the shown indication's) need,
-    and what only other indications need. Those are alternatives: documenting them opens another route."""
+    """`missing`, less what the EHR did not send, split in two: what the card's own criteria (the policy-level ones
+    and the shown indication's) need, and what only other indications need. Those are alternatives: documenting
+    them opens another route."""
     if decision.decision != INFO_NEEDED:
         return [], []
     own = {c.missing for c in decision.criteria if c.status == UNKNOWN}
-    return ([item for item in decision.missing if item in own], [item for item in decision.missing if item not in own])
+    items = [item for item in decision.missing if item not in decision.not_received]
+    return [item for item in items if item in own], [item for item in items if item not in own]
 
 
 def _blocked(decision: Decision) -> str:

@@ -71,6 +71,8 @@ def _assertion(decision: Decision | None, questionnaire_url: str, unsolicited_de
                                                      "text": "Coverage could not be evaluated (service fault)"})]
     if decision.decision == MEETS:
         return [_code("covered", "covered"), _code("pa-needed", "satisfied" if unsolicited_determ else "auth-needed")]
+    if decision.decision == INFO_NEEDED and decision.not_received:
+        return _not_received(decision)
     if decision.decision == INFO_NEEDED:
         return [
             _code("covered", "conditional"), _code("pa-needed", "auth-needed"), _code("doc-needed", "clinical"),
@@ -80,6 +82,17 @@ def _assertion(decision: Decision | None, questionnaire_url: str, unsolicited_de
         ]
     failed = "; ".join(c.text for c in decision.not_met_criteria()) or "no indication of the policy is met"
     return [_code("covered", "not-covered"), _sub("reason", valueCodeableConcept={"text": f"Not met: {failed}"})]
+
+
+def _not_received(decision: Decision) -> list[dict[str, Any]]:
+    """Information needed that the EHR holds but did not send (a prefetch key not answered, its FHIR server not
+    reachable): a technical issue, which CRD asks to assert as `indeterminate` with reason `technical`, not as a
+    request for clinical documentation (CRD 2.2 resp-43). What the chart itself lacks is named too."""
+    text = "Not received from the EHR: " + "; ".join(decision.not_received)
+    documented = [item for item in decision.missing if item not in decision.not_received]
+    text += f". Also to document: {'; '.join(documented)}" if documented else ""
+    return [_code("covered", "indeterminate"),
+            _sub("reason", valueCodeableConcept={"coding": [dict(TECHNICAL_REASON)], "text": text})]
 
 
 _ORDER = ("coverage", "covered", "pa-needed", "doc-needed", "doc-purpose", "info-needed", "billingCode", "reason",
@@ -103,4 +116,6 @@ def _description(decision: Decision | None) -> str:
         return "Coverage information: could not be evaluated"
     outcome = {"meets-criteria": "meets criteria", "information-needed": "documentation needed",
                "criteria-not-met": "criteria not met"}[decision.decision]
+    if decision.decision == INFO_NEEDED and decision.not_received:
+        outcome = "not determined, data not received from the EHR"
     return f"Coverage information from {decision.payer_label}: {outcome}"

@@ -38,6 +38,7 @@ class CriterionResult(NamedTuple):
     attested: bool = False  # some fact deciding it came from the attestation QuestionnaireResponse
     summary: str = ""  # short phrase for card summaries when this criterion decides a denial
     critical: bool = False  # not-met makes the decision card critical (Aspirus U1)
+    received: bool = True  # False: unknown because data it needs was not received from the EHR
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +48,7 @@ class CriterionResult(NamedTuple):
             "text": self.text,
             "evidence": list(self.evidence),
             "note": self.note,  # what decided it, in words ("MRD 0.05% on 2026-11-15"): for the pharmacist
+            "received": self.received,
         }
 
 
@@ -80,6 +82,8 @@ class Decision:
     authorization: dict[str, Any] | None  # {"start", "end", "cycles"} when met
     criteria: list[CriterionResult]  # policy-level criteria, then those of the shown indication
     missing: list[str]
+    # The `missing` items that are unknown because the EHR did not send the data (a technical gap, not the chart's).
+    not_received: list[str] = field(default_factory=list)
     indications: list[IndicationResult] = field(default_factory=list)
     label_schedule: str | None = None
     critical: bool = False  # not met because of a critical criterion (a live vaccine, Aspirus U1)
@@ -98,6 +102,7 @@ class Decision:
             "authorization": dict(self.authorization) if self.authorization else None,
             "criteria": [c.as_dict() for c in self.criteria],
             "missing": list(self.missing),
+            "not-received": list(self.not_received),
         }
 
     def not_met_criteria(self) -> list[CriterionResult]:

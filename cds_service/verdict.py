@@ -19,6 +19,7 @@ class Verdict:
     note: str = ""
     missing: str = ""  # what to document when unknown (short, clinician-facing)
     details: dict = field(default_factory=dict, compare=False)  # extra machine-readable data (e.g. dose findings)
+    received: bool = True  # False: unknown because data it needs never arrived (a prefetch key not received)
 
 
 def all_of(statuses: Iterable[Status]) -> Status:

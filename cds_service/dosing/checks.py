@@ -98,7 +98,8 @@ class OrderDoseChecks:
             # Step days exist only in cycle 1: a dose fit for a later cycle may be above it on days 1-7.
             as_first = self._schedule_reading(schedule, 1)
             if as_first.status == NOT_MET:
-                return Verdict(UNKNOWN, self.evidence, f"{as_first.note} if this is cycle 1", MISSING_CYCLE)
+                return Verdict(UNKNOWN, self.evidence, f"{as_first.note} if this is cycle 1", MISSING_CYCLE,
+                               received=self.facts.cycle.number.received)
         return verdict
 
     def _schedule_reading(self, schedule: str, cycle: int | None) -> Verdict:
@@ -109,12 +110,18 @@ class OrderDoseChecks:
         if above:  # without the body size: above the label at any weight
             return Verdict(NOT_MET, self.evidence, finding_note(above[0], not missing), details=details)
         if missing:
-            return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing)
+            return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing,
+                           received=self._body_size_received())
         if unreadable_note(self.lines) or not self.lines:
             return Verdict(UNKNOWN, self.evidence, unreadable_note(self.lines) or "No dosage instruction",
                            f"{MISSING_DOSE} (or mcg/m²/day)")
         # "Not above", not "within": a dose well below the label meets the criterion (the dose card notes it).
         return Verdict(MET, self.evidence, ordered_note(self.lines, "not above the label schedule"), details=details)
+
+    def _body_size_received(self) -> bool:
+        """Whether the weight and BSA the label dose needs were unknown although received (none recorded)."""
+        body = self.facts.body
+        return all(size.received for size in (body.weight_kg, body.bsa_m2) if size.value is None)
 
     def ceiling(self, mcg_per_day: Decimal) -> Verdict:
         over = [line for line in self.lines if line.mcg_per_day is not None and line.mcg_per_day > mcg_per_day]

@@ -40,7 +40,7 @@ def _evaluate_criterion(spec: CriterionSpec, ctx: Context) -> CriterionResult:
     return CriterionResult(
         spec.result_id, status, spec.citation, spec.text, outcome.evidence, spec.kind, "; ".join(outcome.notes),
         (outcome.missing or spec.missing) if status == UNKNOWN else spec.missing, outcome.attested, spec.summary,
-        spec.critical,
+        spec.critical, outcome.received,
     )
 
 
@@ -101,6 +101,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
     # needs information is still a renewal request (policy-rules.md §2).
     shown_spec = spec or next((s for s, r in evaluated if r is shown), None)
     cycle = facts.cycle.number.value
+    unknown = _open_unknown(general, results) if decision == INFO_NEEDED else []
     return Decision(
         policy_id=policy.id, policy_version=policy.version, payer_label=policy.payer_label,
         policy_url=policy.url, policy_title=policy.title, decision=decision,
@@ -108,7 +109,8 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
         indication_title=spec.title if spec else None, cycle=cycle,
         authorization=_authorization(spec, facts) if spec and decision == MEETS else None,
         criteria=general + (list(shown.criteria) if shown else []),
-        missing=_missing(general, results) if decision == INFO_NEEDED else [],
+        missing=list(unique(c.missing for c in unknown)),
+        not_received=list(unique(c.missing for c in unknown if not c.received)),
         indications=results, label_schedule=spec.label_schedule if spec else None,
         critical=decision == NOT_MET_DECISION and any(c.critical and c.status == NOT_MET for c in general),
         shown_indication=shown.id if shown else None,
@@ -142,10 +144,11 @@ def _closest(results: list[IndicationResult]) -> IndicationResult | None:
                                        -r.count(MET)))
 
 
-def _missing(general: list[CriterionResult], results: list[IndicationResult]) -> list[str]:
-    """What to document: the unknown criteria of the indications still possible, each said once."""
+def _open_unknown(general: list[CriterionResult], results: list[IndicationResult]) -> list[CriterionResult]:
+    """The unknown criteria, policy-level and of the indications still possible, that say what would decide them:
+    what to document (or, for those whose data never arrived, what the EHR did not send)."""
     open_criteria = [c for r in results if r.status != NOT_MET for c in r.criteria]
-    return list(unique(c.missing for c in general + open_criteria if c.status == UNKNOWN and c.missing))
+    return [c for c in general + open_criteria if c.status == UNKNOWN and c.missing]
 
 
 def _request_type(spec: IndicationSpec | None, cycle: int | None) -> str:

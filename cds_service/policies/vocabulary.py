@@ -109,6 +109,7 @@ class _Outcome(NamedTuple):
     notes: tuple[str, ...] = ()
     attested: bool = False
     missing: str = ""  # what to document, from the innermost unknown part that says (dose check or sub-test)
+    received: bool = True  # False: unknown because data it needs was not received (Fact.received)
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def _compile_fact(read: Callable[[Context], Fact], matches: Callable[[Any], bool
         fact = read(ctx)
         matched = None if fact.value is None else matches(fact.value)
         if matched is None:  # no value, or a value that cannot decide the threshold (a qualitative positive MRD)
-            return _Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested, fact.missing)
+            return _Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested, fact.missing, fact.received)
         status = MET if matched else NOT_MET
         if status == NOT_MET and attested_to_exclude and not fact.attested:
             # A use the record never shows (fhir-data-profile.md: attested, else unknown) is not ruled out by an
@@ -235,12 +236,13 @@ def _compile_group(test: Mapping[str, Any]) -> Test:
             unique(n for o in deciding for n in o.notes),
             any(o.attested for o in deciding),
             next((o.missing for o in deciding if o.missing), ""),
+            all(o.received for o in deciding),
         )
     return group
 
 
 def _from_verdict(verdict: Verdict) -> _Outcome:
-    return _Outcome(verdict.status, verdict.evidence, _notes(verdict.note), False, verdict.missing)
+    return _Outcome(verdict.status, verdict.evidence, _notes(verdict.note), False, verdict.missing, verdict.received)
 
 
 def _notes(note: str) -> tuple[str, ...]:
