@@ -155,10 +155,11 @@ def test_course_anchored_authorization_in_weeks_and_an_order_after_it() -> None:
     assert lapsed.citation == "T0 (Length of Authorization)"  # the policy's section on the length of authorization, not the indication's
 
 
-@pytest.mark.parametrize(("start", "decision"), [(date(2026, 12, 14), "meets-criteria"),
-                                                  (date(2026, 12, 15), "criteria-not-met")])
-def test_the_authorization_end_is_the_first_day_after_the_period(start: date, decision: str) -> None:
-    # End = start + 2 weeks: 2026-12-15 is day 15 of a 14-day period; an order starting then gets none of it.
+@pytest.mark.parametrize(("start", "decision"), [(date(2026, 12, 15), "meets-criteria"),
+                                                  (date(2026, 12, 16), "criteria-not-met")])
+def test_an_order_starting_on_the_end_date_the_card_shows_is_within_the_period(start: date, decision: str) -> None:
+    """End = start + 2 weeks = 2026-12-15, shown as "approved to 2026-12-15" and as the CRD expiry-date: an order
+    starting that day was refused as lapsed (pharmacist review B2); one starting the day after is."""
     found = run(start=start, therapy_phase="induction", ph_positive=True, compendia_supported_use=True)
     assert found.decision == decision
 

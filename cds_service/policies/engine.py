@@ -61,9 +61,9 @@ def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts) -> tuple[Criterio
     """An order starting after the authorization its course (or renewal) earned has ended is not covered by it: a
     delayed cycle needs a new request, never an approval whose period is already over (policy-rules.md §4)."""
     period = _authorization(spec, facts)
-    # End = start + length (policy-rules.md §4): the end day is the first day after the period, so an order starting
-    # on it gets none of its infusion days authorized.
-    if date.fromisoformat(period["end"]) > facts.start_date:
+    # End = start + length (policy-rules.md §4). The card says "approved to <end>" and CRD's expiry-date is that day,
+    # so a clinician reads it as covered: an order starting on it is within the period, one starting after is not.
+    if date.fromisoformat(period["end"]) >= facts.start_date:
         return ()
     note = (f"this order starts {facts.start_date.isoformat()}, when the authorization period "
             f"{period['start']} to {period['end']} has ended")
