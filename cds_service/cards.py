@@ -12,6 +12,7 @@ from cds_service import SERVICE_NAME
 from cds_service.decision import INFO_NEEDED, MEETS, NOT_MET_DECISION, CriterionResult, Decision, IndicationResult
 from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
 from cds_service.facts.model import ClinicalFacts
+from cds_service.facts.order import order_ref
 from cds_service.policies import payer_labels
 from cds_service.questionnaire import QUESTIONS, questionnaire_url
 from cds_service.verdict import NOT_MET, UNKNOWN
@@ -37,7 +38,8 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     `determination` is False where no authorization is issued (order-select, "what if" calls): a met decision then
     says so instead of "approved".
     """
-    text = render_card("decision.j2", **_context(decision, facts, base_url), determination=determination)
+    text = render_card("decision.j2", **_context(decision, facts, base_url), determination=determination,
+                       order=_order_text(order))
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": text.summary,
@@ -84,8 +86,21 @@ def _service_note(order: dict[str, Any], text: CardText) -> dict[str, Any]:
     }
 
 
+_SIG_LIMIT = 200  # characters of the order's own dosage text on the card: enough to tell two orders apart
+
+
+def _order_text(order: dict[str, Any]) -> str:
+    """The order the card answers, as the prescriber wrote it: with several orders signed together, their cards
+    would otherwise differ only in an evidence reference (CRD 2.2 dev-24: disambiguate in the detail)."""
+    lines = order.get("dosageInstruction")
+    sig = "; ".join(line["text"] for line in lines if isinstance(line, dict) and isinstance(line.get("text"), str)
+                    ) if isinstance(lines, list) else ""
+    sig = sig if len(sig) <= _SIG_LIMIT else sig[:_SIG_LIMIT - 1] + "…"
+    return _plain(f"{order_ref(order)}: {sig}" if sig else order_ref(order))
+
+
 def _associated(order: dict[str, Any]) -> dict[str, Any]:
-    return {"davinci-crd.associated-resource": [{"reference": f"MedicationRequest/{order.get('id', '')}"}]}
+    return {"davinci-crd.associated-resource": [{"reference": order_ref(order)}]}
 
 
 def indicator(decision: Decision) -> str:
