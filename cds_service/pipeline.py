@@ -5,6 +5,7 @@ for the group, then each order gets its own decision, dose card and coverage inf
 """
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
 from dataclasses import dataclass, replace
@@ -43,6 +44,8 @@ _STATUS_CODES = frozenset(("active", "on-hold", "cancelled", "completed", "enter
                            "unknown"))
 _INTENT_CODES = frozenset(("proposal", "plan", "order", "original-order", "reflex-order", "filler-order",
                            "instance-order", "option"))
+# pydantic's error type for a key the model does not define (fhir.resources forbids extra keys).
+_UNKNOWN_ELEMENT = "extra_forbidden"
 
 
 def _no_resolve(reference: str) -> None:
@@ -148,7 +151,7 @@ def _validate_orders(candidates: list[tuple[int, dict[str, Any]]], chosen: Calla
 def _validate(index: int, order: dict[str, Any]) -> None:
     where = f"context.draftOrders.entry[{index}].resource"
     try:
-        MedicationRequest.model_validate(order)
+        _validate_known_elements(order)
     except ValidationError as exc:
         first = exc.errors()[0]
         path = ".".join(str(p) for p in first.get("loc", ()) if p != "__root__")
@@ -162,6 +165,39 @@ def _validate(index: int, order: dict[str, Any]) -> None:
     if not order.get("id"):
         raise ClientError(400, "Blinatumomab order has no id: the coverage information update must name it",
                           f"{where}.id")
+
+
+def _validate_known_elements(order: dict[str, Any]) -> None:
+    """Validate the order as a MedicationRequest, ignoring elements R4 does not define (an R5
+    `renderedDosageInstruction`, a vendor's key): CRD clients and servers SHALL ignore unexpected elements (CRD
+    2.2.1). fhir.resources forbids them, so only after a failure is a copy without them validated again: a valid
+    order is validated once, as before. The order itself is never changed (the actions return it as received)."""
+    try:
+        MedicationRequest.model_validate(order)
+    except ValidationError as exc:
+        known = _without_unknown_elements(order, exc)
+        if known is None:
+            raise
+        # Validated again: an unknown key stops its object's own checks (e.g. one medication[x]) from running.
+        _validate_known_elements(known)
+
+
+def _without_unknown_elements(order: dict[str, Any], exc: ValidationError) -> dict[str, Any] | None:
+    """A copy of the order without the elements `exc` found unknown; None when it found none, or one it names is
+    not where it says (then the error stands)."""
+    unknown = [error["loc"] for error in exc.errors() if error["type"] == _UNKNOWN_ELEMENT]
+    if not unknown:
+        return None
+    known = copy.deepcopy(order)
+    try:
+        for *path, key in unknown:
+            parent: Any = known
+            for step in path:
+                parent = parent[step]
+            del parent[key]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return known
 
 
 def _group(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], record: PatientRecord) -> _Group:

@@ -5,7 +5,7 @@ import copy
 import json
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -181,6 +181,48 @@ def test_a_blinatumomab_order_with_a_code_outside_its_binding_or_no_id_is_a_400(
     [issue] = response.get_json()["issue"]
     assert diagnostics in issue["diagnostics"]
     assert issue["expression"] == [f"context.draftOrders.entry[0].resource.{element}"]
+
+
+def with_unknown_elements(body: dict[str, Any]) -> dict[str, Any]:
+    """An R5 element on the order and a vendor's key inside its first dosage line: neither is R4."""
+    changed = copy.deepcopy(body)
+    order = changed["context"]["draftOrders"]["entry"][0]["resource"]
+    order["renderedDosageInstruction"] = "28 mcg/day continuous IV infusion"
+    order["dosageInstruction"][0]["vendorPumpProgram"] = {"id": "p-7"}
+    return changed
+
+
+def decisions(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c["extension"]["coverage-decision"] for c in answer["cards"]
+            if "coverage-decision" in c.get("extension", {})]
+
+
+def test_unknown_elements_of_the_order_are_ignored_and_returned_as_received(client: Any) -> None:
+    """CRD 2.2.1: clients and servers SHALL ignore unexpected elements; the order comes back unchanged."""
+    body = example("aspirus-relapsed-refractory-single-line-dose-too-high")
+    answer, usual = post(client, with_unknown_elements(body)), post(client, body)
+    assert decisions(answer) == decisions(usual) and topics(answer) == topics(usual)
+    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-label"]
+    [action] = answer["systemActions"]
+    for resource in (action["resource"], dose["suggestions"][0]["actions"][0]["resource"]):
+        assert resource["renderedDosageInstruction"] == "28 mcg/day continuous IV infusion"
+        assert resource["dosageInstruction"][0]["vendorPumpProgram"] == {"id": "p-7"}
+
+
+@pytest.mark.parametrize(("change", "expression", "diagnostics"), [
+    (lambda order: order.update(status=42), "status", "Input should be a valid string"),
+    # Both medication[x]: the check an unknown key would have kept from running still runs.
+    (lambda order: order.update(medicationReference={"reference": "Medication/m"}), "", "got multiple"),
+], ids=["wrong-type", "two-medications"])
+def test_unknown_elements_do_not_hide_a_real_error(
+        client: Any, change: Callable[[dict[str, Any]], None], expression: str, diagnostics: str) -> None:
+    body = with_unknown_elements(example("aspirus-adult-relapsed-refractory-cycle1"))
+    change(body["context"]["draftOrders"]["entry"][0]["resource"])
+    response = client.post(URL, json=body)
+    assert response.status_code == 400
+    [issue] = response.get_json()["issue"]
+    assert diagnostics in issue["diagnostics"] and "Extra inputs" not in issue["diagnostics"]
+    assert issue["expression"] == ["context.draftOrders.entry[0].resource" + (f".{expression}" if expression else "")]
 
 
 def test_an_invalid_order_that_is_not_blinatumomab_is_not_validated(client: Any) -> None:
