@@ -72,7 +72,7 @@ class IssuedCard(Base):
     outcome_id: Mapped[int] = mapped_column(ForeignKey("order_outcome.id", ondelete="CASCADE"), index=True)
     uuid: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # "card" or "suggestion"
-    topic: Mapped[str | None] = mapped_column(String(50))  # a card's topic (coverage-info, off-label, ...): 0003
+    topic: Mapped[str | None] = mapped_column(String(50))  # a card's topic (coverage-info, off-guideline, ...): 0003
 
 
 class Feedback(Base):

@@ -21,7 +21,7 @@ CONFIGURATION_OPTIONS: tuple[dict[str, Any], ...] = (
         "default": True,
     },
     {
-        "code": "off-label",
+        "code": "off-guideline",
         "type": "boolean",
         "name": "Dose checks",
         "description": "Return cards for doses above the label dose or well below the expected dose.",
@@ -49,6 +49,9 @@ CONFIGURATION_OPTIONS: tuple[dict[str, Any], ...] = (
         "default": DEFAULT_MAX_CARDS,
     },
 )
+# Former option codes, not offered any more but still read (deprecated): an EHR configured against one keeps working.
+# "off-label" is no code of the cdshooks-card-type code system; the dose cards' topic is "off-guideline".
+RENAMED_OPTIONS = {"off-label": "off-guideline"}
 
 
 def _service_entry(hook: str) -> dict[str, Any]:

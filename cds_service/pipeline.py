@@ -264,7 +264,7 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
     # below it is worth a note only against an indication's own schedule.
     schedule = decision.label_schedule or _schedule_from_phase(facts)
     dose = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
-    if dose and config.wants("off-label"):
+    if dose and config.wants("off-guideline"):
         cards.append(dose)
     elif dose is None and policy.dose_ceiling is not None and config.wants("limits"):
         # Within the label yet above the plan's own maximum: not covered as ordered, and as easily fixed.
@@ -309,7 +309,7 @@ def _without_plan(order: dict[str, Any], not_received: str, group: _Group, facts
     doses = OrderDoseChecks(order, group.orders, facts)
     cards = [no_plan_card(order, not_received)] if config.wants("coverage-info") else []
     dose = dose_card(order, facts, _schedule_from_phase(facts), False, SERVICE_NAME, doses)
-    return cards + ([dose] if dose and config.wants("off-label") else [])
+    return cards + ([dose] if dose and config.wants("off-guideline") else [])
 
 
 def _schedule_from_phase(facts: ClinicalFacts) -> str | None:

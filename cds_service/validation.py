@@ -12,7 +12,7 @@ from typing import Any, Callable
 from jsonschema import Draft202012Validator, ValidationError
 
 from cds_service import json_codec
-from cds_service.discovery import CONFIGURATION_OPTIONS, HOOKS
+from cds_service.discovery import CONFIGURATION_OPTIONS, HOOKS, RENAMED_OPTIONS
 from cds_service.exceptions import ClientError
 from cds_service.hook_request import HookRequest
 
@@ -170,7 +170,11 @@ def parse_configuration(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(raw, dict):
         return {}
     types = {option["code"]: option["type"] for option in CONFIGURATION_OPTIONS}
-    return {code: value for code, value in raw.items() if code in types and _has_type(value, types[code])}
+    known = {code: value for code, value in raw.items() if code in types and _has_type(value, types[code])}
+    for old, new in RENAMED_OPTIONS.items():
+        if new not in known and old in raw and _has_type(raw[old], types[new]):  # the current name wins
+            known[new] = raw[old]
+    return known
 
 
 def _has_type(value: Any, option_type: str) -> bool:

@@ -40,7 +40,7 @@ def test_crd_extension_lists_version_and_configuration_options(client: FlaskClie
         options = {o["code"]: o for o in extension["davinci-crd.configuration-options"]}
         assert {code: o["type"] for code, o in options.items()} == {
             "coverage-info": "boolean",
-            "off-label": "boolean",
+            "off-guideline": "boolean",
             "limits": "boolean",
             "unsolicited-determ": "boolean",
             "max-cards": "integer",

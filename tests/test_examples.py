@@ -14,6 +14,12 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((EXAMPLES / "expected.json").read_text())
 CRD_COVERAGE = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 COVERED = {"meets-criteria": "covered", "information-needed": "conditional", "criteria-not-met": "not-covered"}
+CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
+# The codes of that code system (HL7 Terminology), copied so the test checks the cards against it, not themselves.
+CARD_TYPE_CODES = frozenset((
+    "coverage-info", "unsolicited-determ", "claim", "insurance", "limits", "network", "appropriate-use", "cost",
+    "therapy-alternatives-opt", "therapy-alternatives-req", "clinical-reminder", "duplicate-therapy",
+    "contraindication", "guideline", "off-guideline"))
 
 
 def _topic(card: dict[str, Any]) -> str:
@@ -28,6 +34,11 @@ def _post(base_url: str, name: str) -> dict[str, Any]:
     answer = response.json()
     assert set(answer) >= {"cards", "systemActions"}
     return answer
+
+
+def _configuration_options(base_url: str) -> set[str]:
+    services = requests.get(f"{base_url}/cds-services", timeout=30).json()["services"]
+    return {o["code"] for s in services for o in s["extension"]["davinci-crd.configuration-options"]}
 
 
 def _sub_extensions(resource: dict[str, Any]) -> dict[str, Any]:
@@ -52,9 +63,13 @@ def test_example(live_service: str, name: str) -> None:
         assert answer == {"cards": [], "systemActions": []}
         return
     cards = answer["cards"]
+    offered = _configuration_options(live_service)
     for card in cards:
         assert len(card["summary"]) < 140, card["summary"]
         assert card["indicator"] in {"info", "warning", "critical"}
+        # service-contract.md §Response: a card type of the code system, which discovery offers to turn off.
+        assert card["source"]["topic"]["system"] == CARD_TYPES
+        assert _topic(card) in CARD_TYPE_CODES and _topic(card) in offered, _topic(card)
     decision_cards = [c for c in cards if "coverage-decision" in c.get("extension", {})]
     if expected["policy"] is None:
         assert decision_cards == []
@@ -99,7 +114,7 @@ def _check_decision(expected: dict[str, Any], decision_cards: list[dict[str, Any
 
 def _check_dose_and_quantity(expected: dict[str, Any], cards: list[dict[str, Any]]) -> None:
     if "dose_card" in expected:
-        dose_cards = [c for c in cards if _topic(c) == "off-label"]
+        dose_cards = [c for c in cards if _topic(c) == "off-guideline"]
         if expected["dose_card"] is None:
             assert dose_cards == []
         else:

@@ -45,7 +45,7 @@ def covered_value(action: dict[str, Any]) -> str:
 def test_card_config_reads_settings_and_ignores_unknown_ones() -> None:
     config = CardConfig.from_request({"coverage-info": False, "max-cards": 1, "colour": "blue",
                                       "unsolicited-determ": False})
-    assert not config.wants("coverage-info") and config.wants("off-label")
+    assert not config.wants("coverage-info") and config.wants("off-guideline")
     assert config.max_cards == 1 and config.unsolicited_determ is False
     assert CardConfig.from_request({"max-cards": "two"}).max_cards == DEFAULT_MAX_CARDS
 
@@ -55,13 +55,18 @@ def test_coverage_info_false_drops_decision_cards_and_actions(client: Any) -> No
                               **{"coverage-info": False})
     answer = post(client, body)
     assert answer["systemActions"] == []
-    assert topics(answer) == ["off-label"]
+    assert topics(answer) == ["off-guideline"]
 
 
-def test_off_label_false_drops_dose_cards(client: Any) -> None:
-    body = with_configuration(example("aspirus-relapsed-refractory-single-line-dose-too-high"),
-                              **{"off-label": False})
-    assert "off-label" not in topics(post(client, body))
+@pytest.mark.parametrize(("settings", "dose_card"), [
+    ({"off-guideline": False}, False),
+    ({"off-label": False}, False),  # the option's former name, still honoured (deprecated)
+    ({"off-label": False, "off-guideline": True}, True),  # the current name wins
+    ({"off-label": "no"}, True),  # of the wrong type: ignored like any setting
+])
+def test_off_guideline_false_drops_dose_cards(client: Any, settings: dict[str, Any], dose_card: bool) -> None:
+    body = with_configuration(example("aspirus-relapsed-refractory-single-line-dose-too-high"), **settings)
+    assert ("off-guideline" in topics(post(client, body))) is dose_card
 
 
 def test_max_cards_keeps_the_decision_card_first(client: Any) -> None:
@@ -74,7 +79,7 @@ def test_max_cards_keeps_the_decision_card_first(client: Any) -> None:
 def test_max_cards_keeps_a_dose_warning_before_the_no_plan_note(client: Any) -> None:
     body = with_configuration(example("no-coverage-dose-check-only"), **{"max-cards": 1})
     [card] = post(client, body)["cards"]
-    assert (card["indicator"], card["source"]["topic"]["code"]) == ("warning", "off-label")
+    assert (card["indicator"], card["source"]["topic"]["code"]) == ("warning", "off-guideline")
 
 
 def test_each_blinatumomab_order_gets_its_own_decision(client: Any) -> None:
@@ -202,7 +207,7 @@ def test_unknown_elements_of_the_order_are_ignored_and_returned_as_received(clie
     body = example("aspirus-relapsed-refractory-single-line-dose-too-high")
     answer, usual = post(client, with_unknown_elements(body)), post(client, body)
     assert decisions(answer) == decisions(usual) and topics(answer) == topics(usual)
-    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-label"]
+    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     [action] = answer["systemActions"]
     for resource in (action["resource"], dose["suggestions"][0]["actions"][0]["resource"]):
         assert resource["renderedDosageInstruction"] == "28 mcg/day continuous IV infusion"
@@ -264,7 +269,7 @@ def test_without_a_reported_indication_the_dose_follows_the_phase(client: Any) -
     [decision] = [c["extension"]["coverage-decision"] for c in answer["cards"]
                   if "coverage-decision" in c.get("extension", {})]
     assert decision["decision"] == "information-needed" and decision.get("indication") is None
-    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-label"]
+    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert dose["indicator"] == "warning" and dose["suggestions"]
 
 
@@ -297,7 +302,7 @@ def test_a_null_timing_still_gets_its_dose_correction(client: Any, timing: Any) 
     body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]["timing"] = timing
     answer = post(client, body)
     assert "coverage-info" in topics(answer)
-    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-label"]
+    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert dose["suggestions"][0]["actions"][0]["type"] == "update"
 
 
@@ -404,7 +409,7 @@ def test_a_split_dose_line_names_its_own_days_in_the_text(client: Any, text: str
     """The text is what a nurse reads: a days 1-7 line must not keep saying days 1-28."""
     body = example("aspirus-relapsed-refractory-single-line-dose-too-high")
     body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]["text"] = text
-    [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "off-label"]
+    [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     corrected = dose["suggestions"][0]["actions"][0]["resource"]
     assert [line["text"] for line in corrected["dosageInstruction"]] == expected
 
@@ -508,7 +513,7 @@ def test_dose_and_quantity_suggestions_on_one_order_each_carry_both_corrections(
     body = example("aspirus-relapsed-refractory-single-line-dose-too-high")
     body["context"]["draftOrders"]["entry"][0]["resource"]["dispenseRequest"]["quantity"]["value"] = 40
     cards = {c["source"]["topic"]["code"]: c for c in post(client, body)["cards"]}
-    dose, quantity = cards["off-label"]["suggestions"][0], cards["limits"]["suggestions"][0]
+    dose, quantity = cards["off-guideline"]["suggestions"][0], cards["limits"]["suggestions"][0]
     [dose_resource] = [a["resource"] for a in dose["actions"]]
     [quantity_resource] = [a["resource"] for a in quantity["actions"]]
     assert dose_resource == quantity_resource
@@ -578,4 +583,4 @@ def test_an_audit_trail_that_cannot_be_read_leaves_the_prior_approval_unknown_an
     # A Florida Blue initial request needs no prior approval: the same cards, the dose warning among them (was a
     # "technical problem" note alone).
     assert answers(database_down) == answers(lambda *args: None)
-    assert ("off-label", "warning") in answers(database_down)
+    assert ("off-guideline", "warning") in answers(database_down)

@@ -142,7 +142,7 @@ def test_configuration_extension_keeps_known_settings_of_the_right_type() -> Non
     body["extension"] = {
         "davinci-crd.configuration": {
             "coverage-info": False, "max-cards": 2, "unsolicited-determ": False,
-            "limits": "no", "off-label": 1, "max-cards-extra": True,
+            "limits": "no", "off-guideline": 1, "max-cards-extra": True,
         }
     }
     request = hook_request(body, "blinatumomab-coverage", client_iss="https://ehr.example.org")

@@ -25,7 +25,7 @@ from cds_service.dosing.text import days_text, mcg_text, mcg_text_against, per_m
 from cds_service.facts.model import ClinicalFacts
 
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
-DOSE_TOPIC = {"system": CARD_TYPES, "code": "off-label", "display": "Off-label dose"}
+DOSE_TOPIC = {"system": CARD_TYPES, "code": "off-guideline", "display": "Off-guideline dose"}
 QUANTITY_TOPIC = {"system": CARD_TYPES, "code": "limits", "display": "Quantity limit"}
 DOSE_LIMIT_TOPIC = {"system": CARD_TYPES, "code": "limits", "display": "Dose limit of the plan"}
 _SUMMARY_PREFIX = "Dose above label: "  # cards/dose-above.j2 and dose-below.j2 (same length)
