@@ -157,6 +157,9 @@ def _validate(index: int, order: dict[str, Any]) -> None:
         path = ".".join(str(p) for p in first.get("loc", ()) if p != "__root__")
         raise ClientError(400, f"Blinatumomab order is not a valid MedicationRequest: {first.get('msg')}",
                           where + (f".{path}" if path else "")) from None
+    except LookupError:  # fhir_core's lookup of a contained resource's model: a resourceType FHIR R4 does not have
+        raise ClientError(400, "Blinatumomab order is not a valid MedicationRequest: a contained resource has an "
+                               "unknown resourceType", f"{where}.contained") from None
     # fhir.resources checks the codes' syntax only: the required bindings are checked here.
     for element, codes in (("status", _STATUS_CODES), ("intent", _INTENT_CODES)):
         if order[element] not in codes:

@@ -168,6 +168,17 @@ def test_invalid_blinatumomab_order_is_a_400_naming_the_field(client: Any) -> No
     assert "draftOrders" in json.dumps(outcome)
 
 
+def test_a_contained_resource_of_an_unknown_type_is_a_400_not_a_silent_fault(client: Any) -> None:
+    """fhir_core raised a KeyError for it: the call was answered as the service's own fault, with no cards."""
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["contained"] = [{"resourceType": "Nope", "id": "x"}]
+    response = client.post(URL, json=body)
+    assert response.status_code == 400
+    [issue] = response.get_json()["issue"]
+    assert issue["expression"] == ["context.draftOrders.entry[0].resource.contained"]
+    assert "unknown resourceType" in issue["diagnostics"]
+
+
 @pytest.mark.parametrize(("element", "value", "diagnostics"), [
     ("status", "bogus", "status 'bogus' is not a MedicationRequest status code"),
     ("intent", "wish", "intent 'wish' is not a MedicationRequest intent code"),
