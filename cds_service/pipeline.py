@@ -86,6 +86,7 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
              [unidentified_card(order)] if config.wants("coverage-info") else [], [])
     reconcile_corrections(result.cards)
     result.cards = config.limit(result.cards)
+    _keep_sent(result)
     return result
 
 
@@ -240,13 +241,25 @@ def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, fa
 
 def _add(result: Evaluation, outcome: OrderOutcome, cards: list[dict[str, Any]],
          actions: list[dict[str, Any]]) -> None:
-    """One order's answer into the response, and the uuids it issued into its audit outcome (feedback joins them)."""
+    """One order's answer into the response, and the uuids of its cards into its audit outcome (feedback joins
+    them; `_keep_sent` forgets those max-cards cuts)."""
     outcome.card_uuids = [c["uuid"] for c in cards]
     outcome.card_topics = {c["uuid"]: c["source"]["topic"]["code"] for c in cards}
     outcome.suggestion_uuids = [s["uuid"] for c in cards for s in c.get("suggestions", [])]
     result.cards.extend(cards)
     result.system_actions.extend(actions)
     result.outcomes.append(outcome)
+
+
+def _keep_sent(result: Evaluation) -> None:
+    """Only the cards max-cards let through were issued: the audit trail keeps their uuids alone, so that feedback
+    naming a cut card counts as feedback on a card never issued."""
+    sent = {card["uuid"] for card in result.cards}
+    sent_suggestions = {s["uuid"] for card in result.cards for s in card.get("suggestions", [])}
+    for outcome in result.outcomes:
+        outcome.card_uuids = [card for card in outcome.card_uuids if card in sent]
+        outcome.card_topics = {card: topic for card, topic in outcome.card_topics.items() if card in sent}
+        outcome.suggestion_uuids = [s for s in outcome.suggestion_uuids if s in sent_suggestions]
 
 
 def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: dict[str, Any],

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry
+from cds_service.card_config import CardConfig
 from cds_service.db_models import Feedback
 from tests.test_audit import EXAMPLE, invocation, live_app, outcome, writes_blocked  # noqa: F401  (live_app: fixture)
 from tests.test_db import database_url  # noqa: F401  (fixture)
@@ -264,3 +265,42 @@ def test_feedback_keeps_the_verified_client(live_app: tuple[str, AuditStore]) ->
                           client_iss="https://ehr.example.org")
     [entry] = stored_feedback(store)
     assert entry.client_iss == "https://ehr.example.org"
+
+
+
+def call_with_max_cards(base_url: str, max_cards: int) -> dict[str, Any]:
+    """The dose-too-high example (a decision card, then a dose card with a suggestion) called with max-cards."""
+    body = json.loads((EXAMPLE.parent / "aspirus-relapsed-refractory-single-line-dose-too-high.json").read_text())
+    body["hookInstance"] = f"max-cards-{max_cards}"
+    body["extension"] = {"davinci-crd.configuration": {"max-cards": max_cards}}
+    response = requests.post(f"{base_url}/cds-services/blinatumomab-coverage", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize("max_cards, kept", [(0, []), (1, ["coverage-info"])])
+def test_cards_cut_by_max_cards_are_not_recorded_as_issued(live_app: tuple[str, AuditStore], max_cards: int,
+                                                           kept: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the cards sent are issued: feedback naming a cut card (an EHR cannot have received it) is flagged."""
+    base_url, store = live_app
+    evaluated: list[dict[str, Any]] = []  # every card evaluated, before max-cards cuts: the cut ones' uuids
+    limit = CardConfig.limit
+
+    def recording_limit(config: CardConfig, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        evaluated.extend(cards)
+        return limit(config, cards)
+
+    monkeypatch.setattr(CardConfig, "limit", recording_limit)
+    sent = call_with_max_cards(base_url, max_cards)["cards"]
+    assert [c["source"]["topic"]["code"] for c in sent] == kept
+    store.flush()
+    [recorded] = store.show(f"max-cards-{max_cards}")[0].record.outcomes
+    assert recorded.card_uuids == [c["uuid"] for c in sent]
+    assert recorded.card_topics == {c["uuid"]: c["source"]["topic"]["code"] for c in sent}
+    assert recorded.suggestion_uuids == []
+    [cut] = [c for c in evaluated if c["source"]["topic"]["code"] == "off-label"]
+    [suggestion] = [s["uuid"] for s in cut["suggestions"]]
+    body = {"feedback": [{"card": cut["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion}]},
+                         *({"card": c["uuid"], "outcome": "overridden"} for c in sent)]}
+    answer = post(base_url, body).json()
+    assert (answer["unknownCards"], answer["unknownSuggestions"]) == ([cut["uuid"]], [suggestion])
