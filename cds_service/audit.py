@@ -72,9 +72,9 @@ class AuditStore:
         """Store feedback items, flagging those whose card uuid was never issued. Returns them as stored."""
         return self._queries.record_feedback(service_id, entries, client_iss)
 
-    def issued(self, uuids: set[str], kind: str) -> set[str]:
-        """Those of `uuids` handed out as a `kind` ("card" or "suggestion"), queued records included."""
-        return self._queries.issued(uuids, kind)
+    def suggestion_cards(self, uuids: set[str]) -> dict[str, str | None]:
+        """Those of `uuids` handed out as suggestions, each with its card's uuid (None: recorded before 0005)."""
+        return self._queries.suggestion_cards(uuids)
 
     def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
                limit: int = 50) -> list[DecisionRow]:

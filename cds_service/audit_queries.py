@@ -133,7 +133,7 @@ class AuditQueries:
     def record_feedback(self, service_id: str, entries: list[FeedbackEntry],
                         client_iss: str | None = None) -> list[FeedbackEntry]:
         """Store feedback items, flagging those whose card uuid was never issued. Returns them as stored."""
-        known = self.issued({entry.card_uuid for entry in entries}, "card")
+        known = self._issued_cards({entry.card_uuid for entry in entries})
         received_at = utcnow()
         for entry in entries:
             entry.card_known = entry.card_uuid in known
@@ -144,17 +144,27 @@ class AuditQueries:
             session.flush()  # inside the write transaction, which commits it
         return entries
 
-    def issued(self, uuids: set[str], kind: str) -> set[str]:
-        """Those of `uuids` handed out as a `kind` ("card" or "suggestion"), queued records included."""
-        # Ours are UUIDs: anything else was never issued, and may not even encode as a parameter (a lone surrogate).
-        uuids = {uuid for uuid in uuids if uuid.isascii()}
+    def _issued_cards(self, uuids: set[str]) -> set[str]:
+        """Those of `uuids` handed out as cards, queued records included."""
+        uuids = _possibly_ours(uuids)
         self._writer.require_schema()
-        pending = self._writer.pending_records()
-        known = {uuid for record in pending for outcome in record.outcomes
-                 for uuid in (outcome.card_uuids if kind == "card" else outcome.suggestion_uuids)} & uuids
-        query = select(IssuedCard.uuid).where(IssuedCard.uuid.in_(uuids - known), IssuedCard.kind == kind)
+        known = {uuid for record in self._writer.pending_records() for outcome in record.outcomes
+                 for uuid in outcome.card_uuids} & uuids
+        query = select(IssuedCard.uuid).where(IssuedCard.uuid.in_(uuids - known), IssuedCard.kind == "card")
         with self.engine.connect() as connection:
             return known | set(connection.execute(query).scalars())
+
+    def suggestion_cards(self, uuids: set[str]) -> dict[str, str | None]:
+        """Those of `uuids` handed out as suggestions, each with the uuid of the card that carried it (None when
+        recorded before migration 0005), queued records included."""
+        uuids = _possibly_ours(uuids)
+        self._writer.require_schema()
+        known = {uuid: outcome.suggestion_cards.get(uuid) for record in self._writer.pending_records()
+                 for outcome in record.outcomes for uuid in outcome.suggestion_uuids if uuid in uuids}
+        query = select(IssuedCard.uuid, IssuedCard.card_uuid).where(IssuedCard.uuid.in_(uuids - known.keys()),
+                                                                    IssuedCard.kind == "suggestion")
+        with self.engine.connect() as connection:
+            return {**{uuid: card for uuid, card in connection.execute(query)}, **known}
 
     # --- queries for the command line --------------------------------------------------------------------------
 
@@ -204,6 +214,11 @@ class AuditQueries:
         card_uuids = [uuid for outcome in record.outcomes for uuid in outcome.card_uuids]
         rows = session.scalars(select(Feedback).where(Feedback.card_uuid.in_(card_uuids)).order_by(Feedback.id))
         return [feedback_entry(row) for row in rows]
+
+
+def _possibly_ours(uuids: set[str]) -> set[str]:
+    """Ours are UUIDs: anything else was never issued, and may not even encode as a parameter (a lone surrogate)."""
+    return {uuid for uuid in uuids if uuid.isascii()}
 
 
 # Built once: a Florida Blue evaluation asks it on every call, and building the statement cost more than running it.

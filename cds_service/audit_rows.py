@@ -73,7 +73,8 @@ def insert_records(connection: Connection, records: list[InvocationRecord]) -> N
         insert(OrderOutcomeRow).returning(OrderOutcomeRow.id, sort_by_parameter_order=True),
         [_outcome_values(invocation_id, outcome) for invocation_id, outcome in outcomes],
     ).scalars().all()
-    cards = [{"outcome_id": outcome_id, "uuid": uuid, "kind": kind, "topic": outcome.card_topics.get(uuid)}
+    cards = [{"outcome_id": outcome_id, "uuid": uuid, "kind": kind, "topic": outcome.card_topics.get(uuid),
+              "card_uuid": outcome.suggestion_cards.get(uuid) if kind == "suggestion" else None}
              for outcome_id, (_, outcome) in zip(outcome_ids, outcomes)
              for kind, uuids in (("card", outcome.card_uuids), ("suggestion", outcome.suggestion_uuids))
              for uuid in uuids]
@@ -122,6 +123,8 @@ def _order_outcome(row: OrderOutcomeRow) -> OrderOutcome:
         card_uuids=[card.uuid for card in row.cards if card.kind == "card"],
         card_topics={card.uuid: card.topic for card in row.cards if card.kind == "card" and card.topic},
         suggestion_uuids=[card.uuid for card in row.cards if card.kind == "suggestion"],
+        suggestion_cards={card.uuid: card.card_uuid for card in row.cards
+                          if card.kind == "suggestion" and card.card_uuid},
     )
 
 

@@ -73,6 +73,8 @@ class IssuedCard(Base):
     uuid: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # "card" or "suggestion"
     topic: Mapped[str | None] = mapped_column(String(50))  # a card's topic (coverage-info, off-guideline, ...): 0003
+    # A suggestion's card (the uuid of the card that carried it): migration 0005; null on older rows.
+    card_uuid: Mapped[str | None] = mapped_column(String(200))
 
 
 class Feedback(Base):

@@ -27,6 +27,8 @@ class OrderOutcome:
     card_uuids: list[str] = field(default_factory=list)
     card_topics: dict[str, str] = field(default_factory=dict)  # card uuid -> its topic code (coverage-info, ...)
     suggestion_uuids: list[str] = field(default_factory=list)
+    # suggestion uuid -> the card that carried it: feedback may accept a suggestion only on its own card
+    suggestion_cards: dict[str, str] = field(default_factory=dict)
     criteria: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     authorization: dict[str, Any] | None = None

@@ -2,7 +2,11 @@
 
 Lenient where real clients differ from the specification (an `overrideReason` that is a bare Coding, a reason with
 only a code, suggestions given as plain uuid strings, no `outcomeTimestamp`); strict about anything else (400 with an
-OperationOutcome naming the field). Feedback on a card uuid this service never issued is stored anyway, flagged.
+OperationOutcome naming the field).
+
+Feedback on a card uuid this service never issued is stored anyway, flagged. An accepted suggestion is kept only on
+the card that carried it: one never issued, or issued with another card, is left out of what is stored and named in
+the answer's `unknownSuggestions`.
 """
 from __future__ import annotations
 
@@ -72,16 +76,33 @@ def feedback_blueprint(store: AuditStore) -> Blueprint:
             raise ClientError(404, f"No CDS service with id {service_id!r}", "service_id", code="not-found")
         check_content_type(request.content_type)
         entries = parse_feedback(parse_json_object(request_body()))
+        unknown_suggestions = sorted(_drop_foreign_suggestions(entries, store))
         stored = store.record_feedback(service_id, entries, g.get("client_iss"))
         unknown = [entry.card_uuid for entry in stored if not entry.card_known]
-        accepted = {uuid for entry in stored for uuid in entry.accepted_suggestions}
-        unknown_suggestions = sorted(accepted - store.issued(accepted, "suggestion"))
         if unknown or unknown_suggestions:  # an integration bug on the EHR's side: say so, to them and in the log
-            log.warning("feedback naming uuids never issued: cards %s; suggestions %s",
+            log.warning("feedback naming uuids never issued: cards %s; suggestions (or not with that card) %s",
                         _for_log(unknown), _for_log(unknown_suggestions))
         return jsonify({"stored": len(stored), "unknownCards": unknown, "unknownSuggestions": unknown_suggestions})
 
     return blueprint
+
+
+def _drop_foreign_suggestions(entries: list[FeedbackEntry], store: AuditStore) -> set[str]:
+    """Keeps as accepted on each item only the suggestions issued with its card; returns the others (never issued,
+    or another card's): a suggestion of the quantity card accepted on the decision card was not what the clinician
+    accepted there."""
+    issued_with = store.suggestion_cards({uuid for entry in entries for uuid in entry.accepted_suggestions})
+    foreign: set[str] = set()
+    for entry in entries:
+        own = [uuid for uuid in entry.accepted_suggestions if _carried_by(issued_with, uuid, entry.card_uuid)]
+        foreign.update(uuid for uuid in entry.accepted_suggestions if uuid not in own)
+        entry.accepted_suggestions = own
+    return foreign
+
+
+def _carried_by(issued_with: dict[str, str | None], suggestion: str, card: str) -> bool:
+    # A suggestion recorded before migration 0005 has no card: only that it was issued can be checked.
+    return suggestion in issued_with and issued_with[suggestion] in (card, None)
 
 
 _LOGGED_IDS = 10

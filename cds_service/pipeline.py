@@ -246,6 +246,7 @@ def _add(result: Evaluation, outcome: OrderOutcome, cards: list[dict[str, Any]],
     outcome.card_uuids = [c["uuid"] for c in cards]
     outcome.card_topics = {c["uuid"]: c["source"]["topic"]["code"] for c in cards}
     outcome.suggestion_uuids = [s["uuid"] for c in cards for s in c.get("suggestions", [])]
+    outcome.suggestion_cards = {s["uuid"]: c["uuid"] for c in cards for s in c.get("suggestions", [])}
     result.cards.extend(cards)
     result.system_actions.extend(actions)
     result.outcomes.append(outcome)
@@ -255,11 +256,11 @@ def _keep_sent(result: Evaluation) -> None:
     """Only the cards max-cards let through were issued: the audit trail keeps their uuids alone, so that feedback
     naming a cut card counts as feedback on a card never issued."""
     sent = {card["uuid"] for card in result.cards}
-    sent_suggestions = {s["uuid"] for card in result.cards for s in card.get("suggestions", [])}
     for outcome in result.outcomes:
         outcome.card_uuids = [card for card in outcome.card_uuids if card in sent]
         outcome.card_topics = {card: topic for card, topic in outcome.card_topics.items() if card in sent}
-        outcome.suggestion_uuids = [s for s in outcome.suggestion_uuids if s in sent_suggestions]
+        outcome.suggestion_cards = {s: card for s, card in outcome.suggestion_cards.items() if card in sent}
+        outcome.suggestion_uuids = [s for s in outcome.suggestion_uuids if s in outcome.suggestion_cards]
 
 
 def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: dict[str, Any],

@@ -254,6 +254,20 @@ def test_prior_approval(store: AuditStore, database_url: str, queued: bool) -> N
     assert len(store._writer._pending) == 0  # written records leave the index of queued ones, patients included
 
 
+@pytest.mark.parametrize("queued", [False, True], ids=["written", "still-queued"])
+def test_issued_suggestions_are_found_with_their_card(store: AuditStore, database_url: str, queued: bool) -> None:
+    with_card = outcome(card_uuids=["card-1", "card-2"], suggestion_uuids=["sug-2"],
+                        suggestion_cards={"sug-2": "card-2"})
+    without_card = outcome("mr2", card_uuids=["card-3"], suggestion_uuids=["sug-3"])  # as recorded before 0005
+    expected = {"sug-2": "card-2", "sug-3": None}
+    with writes_blocked(database_url):
+        store.record_invocation(invocation("hi-1", "p1", with_card, without_card))
+        if queued:
+            assert store.suggestion_cards({"sug-2", "sug-3", "card-1", "never-issued"}) == expected
+    store.flush()
+    assert store.suggestion_cards({"sug-2", "sug-3", "card-1", "never-issued"}) == expected
+
+
 def assert_prior_approvals(store: AuditStore) -> None:
     client = "https://ehr.example"
     found = store.prior_approval("p1", client, None, ASPIRUS, (), START)

@@ -73,7 +73,7 @@ def test_migrate_creates_the_schema_and_is_idempotent(database_url: str) -> None
     migrate(engine)
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0004"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0005"]
     engine.dispose()
 
 

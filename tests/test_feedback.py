@@ -31,7 +31,8 @@ def post(base_url: str, body: Any, path: str = FEEDBACK, **kwargs: Any) -> reque
 
 
 def issue_card(store: AuditStore, card: str = "card-1") -> None:
-    store.record_invocation(invocation("hi-1", "p1", outcome(card_uuids=[card], suggestion_uuids=["sug-1"])))
+    issued = outcome(card_uuids=[card], suggestion_uuids=["sug-1"], suggestion_cards={"sug-1": card})
+    store.record_invocation(invocation("hi-1", "p1", issued))
     store.flush()
 
 
@@ -173,6 +174,37 @@ def test_an_accepted_suggestion_never_issued_is_reported(live_app: tuple[str, Au
     body = {"feedback": [{"card": "card-1", "outcome": "accepted",
                           "acceptedSuggestions": [{"id": "sug-1"}, {"id": "not-a-suggestion"}, {"id": "card-1"}]}]}
     assert post(base_url, body).json()["unknownSuggestions"] == ["card-1", "not-a-suggestion"]
+
+
+def test_a_suggestion_of_another_card_is_reported_and_not_stored_as_accepted(
+        live_app: tuple[str, AuditStore]) -> None:
+    """The quantity card's suggestion, accepted on the decision card: not what the clinician accepted there."""
+    base_url, store = live_app
+    body = json.loads((EXAMPLE.parent / "aspirus-quantity-over-limit.json").read_text())
+    cards = requests.post(f"{base_url}/cds-services/blinatumomab-coverage", json=body, timeout=30).json()["cards"]
+    decision, quantity = (next(c for c in cards if c["source"]["topic"]["code"] == topic)
+                          for topic in ("coverage-info", "limits"))
+    [suggestion] = [s["uuid"] for s in quantity["suggestions"]]
+    on_decision = {"card": decision["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion}]}
+    assert post(base_url, {"feedback": [on_decision]}).json() == {
+        "stored": 1, "unknownCards": [], "unknownSuggestions": [suggestion]}
+    on_quantity = {**on_decision, "card": quantity["uuid"]}
+    assert post(base_url, {"feedback": [on_quantity]}).json()["unknownSuggestions"] == []
+    store.flush()
+    [detail] = store.show(body["hookInstance"])
+    assert {(f.card_uuid, tuple(f.accepted_suggestions)) for f in detail.feedback} == {
+        (decision["uuid"], ()), (quantity["uuid"], (suggestion,))}
+
+
+def test_a_suggestion_recorded_without_its_card_is_checked_only_as_issued(live_app: tuple[str, AuditStore]) -> None:
+    """Suggestions recorded before migration 0005 have no card: accepted on any card, they are kept as before."""
+    base_url, store = live_app
+    store.record_invocation(invocation("hi-1", "p1", outcome(card_uuids=["card-1"], suggestion_uuids=["sug-1"])))
+    store.flush()
+    body = {"feedback": [{"card": "card-1", "outcome": "accepted", "acceptedSuggestions": ["sug-1"]}]}
+    assert post(base_url, body).json()["unknownSuggestions"] == []
+    [entry] = stored_feedback(store)
+    assert entry.accepted_suggestions == ["sug-1"]
 
 
 def test_a_suggestion_uuid_is_not_a_card(live_app: tuple[str, AuditStore]) -> None:
