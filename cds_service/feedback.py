@@ -1,8 +1,10 @@
 """CDS Hooks 2.0 feedback: POST /cds-services/<service_id>/feedback, stored with the card it refers to.
 
 Lenient where real clients differ from the specification (an `overrideReason` that is a bare Coding, a reason with
-only a code, suggestions given as plain uuid strings, no `outcomeTimestamp`); strict about anything else (400 with an
-OperationOutcome naming the field).
+only a code, suggestions given as plain uuid strings, no `outcomeTimestamp`, an empty `acceptedSuggestions` list on an
+overridden card); strict about anything else (400 with an OperationOutcome naming the field). That includes an
+`overridden` item listing accepted suggestions: CDS Hooks 2.0 gives `acceptedSuggestions` to accepted outcomes, and
+storing them would record a suggestion as taken on a card the clinician overrode.
 
 Feedback on a card uuid this service never issued is stored anyway, flagged. An accepted suggestion is kept only on
 the card that carried it: one never issued, or issued with another card, is left out of what is stored and named in
@@ -133,6 +135,10 @@ def _field(error: ValidationError) -> str:
 
 
 def _entry(item: dict[str, Any], index: int) -> FeedbackEntry:
+    if item["outcome"] == "overridden" and item.get("acceptedSuggestions"):
+        field = f"feedback[{index}].acceptedSuggestions"
+        raise ClientError(400, f"{field}: an overridden card has no accepted suggestions (CDS Hooks 2.0: they belong "
+                               f"to accepted outcomes)", field)
     reason = item.get("overrideReason") or {}
     wrapped = "reason" in reason or "userComment" in reason
     coding = reason.get("reason", {}) if wrapped else reason

@@ -82,7 +82,7 @@ def test_nul_in_feedback_is_stored_as_a_question_mark(live_app: tuple[str, Audit
     """PostgreSQL text refuses NUL: the feedback used to be a 500, and lost."""
     base_url, store = live_app
     reason = {"system": "s\u0000", "code": "c\u0000", "display": "d\u0000"}
-    items = [{"card": "card\u00001", "outcome": "overridden", "acceptedSuggestions": ["s\u0000"],
+    items = [{"card": "card\u00001", "outcome": "overridden",
               "overrideReason": {"reason": reason, "userComment": "a\u0000b"}}]
     response = post(base_url, {"feedback": items})
     assert response.status_code == 200, response.text
@@ -207,6 +207,14 @@ def test_a_suggestion_recorded_without_its_card_is_checked_only_as_issued(live_a
     assert entry.accepted_suggestions == ["sug-1"]
 
 
+def test_an_empty_suggestion_list_on_an_overridden_card_is_accepted(live_app: tuple[str, AuditStore]) -> None:
+    base_url, store = live_app
+    issue_card(store)
+    body = {"feedback": [{"card": "card-1", "outcome": "overridden", "acceptedSuggestions": []}]}
+    assert post(base_url, body).status_code == 200
+    assert count_feedback(store) == 1
+
+
 def test_a_suggestion_uuid_is_not_a_card(live_app: tuple[str, AuditStore]) -> None:
     base_url, store = live_app
     issue_card(store)
@@ -245,6 +253,10 @@ def test_feedback_on_a_card_whose_record_is_still_queued_is_known(live_app: tupl
      "feedback[0].overrideReason.reason"),
     ({"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": [{"uuid": "s"}]}]},
      "feedback[0].acceptedSuggestions[0].id"),
+    # CDS Hooks 2.0: accepted suggestions belong to accepted outcomes; stored, an overridden card would have one.
+    ({"feedback": [{"card": "c", "outcome": "accepted"},
+                   {"card": "c", "outcome": "overridden", "acceptedSuggestions": [{"id": "s"}]}]},
+     "feedback[1].acceptedSuggestions"),
     ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "yesterday"}]},
      "feedback[0].outcomeTimestamp"),
     ({"feedback": [{"card": "c", "outcome": "accepted"}, "accepted"]}, "feedback[1]"),
