@@ -28,9 +28,6 @@ JWKS_TTL_SECONDS = 3600.0
 # An unknown kid is either a rotated key or one anybody can make up: refetching for every such token would let
 # unauthenticated callers drive requests to the client's JWKS endpoint (and slow everyone down with it).
 JWKS_MIN_REFETCH_SECONDS = 30.0
-# CDS Hooks 2.0: a JWT's exp is at most 5 minutes in the future. Longer-lived tokens are refused, which also bounds
-# how long a jti is remembered.
-MAX_TOKEN_LIFETIME_SECONDS = 300
 TENANT_MAX_LENGTH = 200  # the audit trail's column (db_models.Invocation.tenant)
 
 
@@ -147,7 +144,7 @@ class JwtVerifier:
         client = self._client(_unverified_iss(token))
         _check_jku(header, client)
         claims = self._decode(token, header, client, audience)
-        _check_lifetime(claims)
+        _check_lifetime(claims, self.config.max_token_lifetime_seconds)
         _check_tenant(claims, client)
         self._check_replay(claims)
         tenant = claims.get("tenant")
@@ -215,10 +212,12 @@ def _unverified_iss(token: str) -> str:
     return iss
 
 
-def _check_lifetime(claims: Mapping[str, Any]) -> None:
+def _check_lifetime(claims: Mapping[str, Any], max_lifetime: int) -> None:
+    """The deployment's limit (auth configuration max_token_lifetime_seconds): it also bounds how long a jti is
+    remembered, since _check_replay keeps each one until its token expires."""
     exp = int(claims["exp"])  # PyJWT has checked that it reads as an integer, and is not past
-    if exp > time.time() + MAX_TOKEN_LIFETIME_SECONDS + LEEWAY_SECONDS:
-        raise Unauthorized(f"exp {exp} is more than {MAX_TOKEN_LIFETIME_SECONDS} s in the future")
+    if exp > time.time() + max_lifetime + LEEWAY_SECONDS:
+        raise Unauthorized(f"exp {exp} is more than {max_lifetime} s in the future")
 
 
 def _check_jku(header: Mapping[str, Any], client: ClientConfig) -> None:

@@ -20,8 +20,13 @@ from cds_service.db import driver_url
 LOCAL_BASE_URL = "http://127.0.0.1:8080"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 N = TypeVar("N", int, float)
-_AUTH_KEYS = ("require_jwt", "public_base_url", "clients")
+_AUTH_KEYS = ("require_jwt", "public_base_url", "max_token_lifetime_seconds", "clients")
 _CLIENT_KEYS = ("iss", "jwks_url", "jwks", "fhir_servers", "tenants")
+# How far ahead a JWT's exp may be (auth configuration max_token_lifetime_seconds). CDS Hooks 2.0 sets no maximum; a
+# short one bounds how long a stolen token can be replayed elsewhere and how long every accepted jti is remembered
+# (used_jti). The cap keeps that table to a day of tokens, and every accepted exp a datetime.
+DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 300
+MAX_TOKEN_LIFETIME_CAP_SECONDS = 86_400
 _EXAMPLE_DATABASE_URL = "postgresql+psycopg://user:password@host:5432/cds"
 # db.create_db_engine routes these to psycopg 3: they need no driver of their own.
 
@@ -46,6 +51,7 @@ class AuthConfig:
     require_jwt: bool
     public_base_url: str | None
     clients: tuple[ClientConfig, ...]
+    max_token_lifetime_seconds: int = DEFAULT_MAX_TOKEN_LIFETIME_SECONDS
 
     def client(self, iss: str) -> ClientConfig | None:
         return next((c for c in self.clients if c.iss == iss), None)
@@ -183,7 +189,17 @@ def parse_auth_config(data: Any) -> AuthConfig:
         _check_url(base, "auth configuration 'public_base_url'", https=False)
     parsed = tuple(_parse_client(c, i) for i, c in enumerate(clients))
     _check_unique_issuers(parsed)
-    return AuthConfig(require_jwt=require_jwt, public_base_url=base.rstrip("/") if base else None, clients=parsed)
+    return AuthConfig(require_jwt=require_jwt, public_base_url=base.rstrip("/") if base else None, clients=parsed,
+                      max_token_lifetime_seconds=_token_lifetime(data))
+
+
+def _token_lifetime(data: Mapping[str, Any]) -> int:
+    lifetime = data.get("max_token_lifetime_seconds", DEFAULT_MAX_TOKEN_LIFETIME_SECONDS)
+    whole = isinstance(lifetime, int) and not isinstance(lifetime, bool)  # a bool is an int: true is not 1 s
+    if not whole or not 0 < lifetime <= MAX_TOKEN_LIFETIME_CAP_SECONDS:
+        raise ConfigError(f"auth configuration 'max_token_lifetime_seconds' must be a whole number of seconds from 1 "
+                          f"to {MAX_TOKEN_LIFETIME_CAP_SECONDS}, got {lifetime!r}")
+    return lifetime
 
 
 def _parse_client(data: Any, index: int) -> ClientConfig:

@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,9 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Flask
 from flask.testing import FlaskClient
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from sqlalchemy import select
 
 from cds_service.auth import server_allowlist
 from cds_service.config import ClientConfig, ConfigError, Settings, parse_auth_config
+from cds_service.db_models import UsedJti
 from tests.conftest import close_app, make_app
 from tests.test_errors import sign_request
 
@@ -94,12 +97,15 @@ def auth_config(jwks_url: str) -> dict[str, Any]:
     }
 
 
+def app_with_auth(tmp_path: Path, config: dict[str, Any]) -> Flask:
+    config_file = tmp_path / "auth.json"
+    config_file.write_text(json.dumps(config))
+    return make_app(Settings.from_env({"CDS_AUTH_CONFIG": str(config_file), "CDS_DATA_DIR": str(tmp_path)}))
+
+
 @pytest.fixture
 def secure_app(tmp_path: Path, jwks_server: JwksServer) -> Iterator[Flask]:
-    config_file = tmp_path / "auth.json"
-    config_file.write_text(json.dumps(auth_config(jwks_server.url)))
-    settings = Settings.from_env({"CDS_AUTH_CONFIG": str(config_file), "CDS_DATA_DIR": str(tmp_path)})
-    application = make_app(settings)
+    application = app_with_auth(tmp_path, auth_config(jwks_server.url))
     yield application
     close_app(application)
 
@@ -225,13 +231,31 @@ def test_invalid_claims_are_rejected(secure: FlaskClient, payload: dict[str, Any
 
 @pytest.mark.parametrize("seconds_ahead", [300 + 30 + 60, 10**12])
 def test_a_token_expiring_more_than_five_minutes_ahead_is_rejected(secure_app: Flask, seconds_ahead: int) -> None:
-    """CDS Hooks 2.0: exp is at most 5 minutes in the future (30 s leeway here). An exp past year 9999 was a 500."""
+    """The default limit: exp at most 5 minutes in the future (30 s leeway here). An exp past year 9999 was a 500."""
     token = ec_token(claims(exp=int(time.time()) + seconds_ahead))
     assert_rejected(call(secure_app.test_client(), token))
     store = secure_app.extensions["cds_service"].store
     store.flush()
     [row] = store.rejected()
     assert row.status == 401 and row.reason.endswith("s in the future")
+
+
+def test_the_token_lifetime_limit_is_set_per_deployment(tmp_path: Path, jwks_server: JwksServer) -> None:
+    """CDS Hooks 2.0 sets no maximum: an EHR whose tokens live an hour is served by saying so in the auth file."""
+    application = app_with_auth(tmp_path, {**auth_config(jwks_server.url), "max_token_lifetime_seconds": 3600})
+    try:
+        client = application.test_client()
+        exp = int(time.time()) + 3000
+        token = ec_token(claims(exp=exp))
+        assert call(client, token).status_code == 200
+        assert_rejected(call(client, ec_token(claims(exp=int(time.time()) + 3600 + 30 + 60))))
+        # Its jti is remembered until the token expires (with the leeway), not for the default five minutes.
+        with application.extensions["cds_service"].store.engine.connect() as connection:
+            remembered = connection.execute(select(UsedJti.expires_at)).scalar_one()
+        assert remembered == datetime.fromtimestamp(exp + 30, timezone.utc).replace(tzinfo=None)
+        assert_rejected(call(client, token))
+    finally:
+        close_app(application)
 
 
 def test_alg_none_is_rejected(secure: FlaskClient) -> None:

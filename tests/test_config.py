@@ -69,6 +69,22 @@ def test_without_required_jwts_no_client_is_allowed() -> None:
     assert parse_auth_config({"require_jwt": False}).clients == ()
 
 
+def test_the_token_lifetime_limit_defaults_to_five_minutes() -> None:
+    assert parse_auth_config(GOOD).max_token_lifetime_seconds == 300
+    assert parse_auth_config(changed(("max_token_lifetime_seconds",), 3600)).max_token_lifetime_seconds == 3600
+
+
+@pytest.mark.parametrize("value", [0, -60, 86_401, 300.5, "300", True, None])
+def test_the_token_lifetime_limit_is_a_whole_number_of_seconds_up_to_a_day(value: Any) -> None:
+    with pytest.raises(ConfigError, match="'max_token_lifetime_seconds' must be a whole number of seconds"):
+        parse_auth_config(changed(("max_token_lifetime_seconds",), value))
+
+
+def test_a_misspelt_token_lifetime_key_is_named() -> None:
+    with pytest.raises(ConfigError, match="unknown key 'max_token_lifetime'.*did you mean 'max_token_lifetime_sec"):
+        parse_auth_config(changed(("max_token_lifetime",), 3600))
+
+
 def test_require_jwt_is_a_boolean() -> None:
     with pytest.raises(ConfigError, match="require_jwt"):
         parse_auth_config(changed(("require_jwt",), "false"))  # a string "false" must not mean true
