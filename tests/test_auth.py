@@ -209,6 +209,21 @@ def test_the_feedback_endpoint_is_protected_too(secure: FlaskClient) -> None:
     assert_rejected(secure.post(SERVICE + "/feedback", json={"feedback": []}))
 
 
+def test_a_feedback_token_is_addressed_to_the_feedback_url(secure: FlaskClient) -> None:
+    """CDS Hooks 2.0: aud is the URL of the endpoint being called, and feedback is an endpoint of its own: a token
+    for the service itself is refused there (and the other way round)."""
+    feedback = SERVICE + "/feedback"
+
+    def post_feedback(aud: Any) -> Any:
+        headers = {"Authorization": f"Bearer {ec_token(claims(aud=aud))}"}
+        return secure.post(feedback, json={"feedback": []}, headers=headers)
+
+    assert post_feedback(BASE + feedback).status_code == 200
+    assert post_feedback([BASE + feedback]).status_code == 200  # a list holding it, as RFC 7519 allows
+    assert_rejected(post_feedback(AUD))
+    assert_rejected(call(secure, ec_token(claims(aud=BASE + feedback))))
+
+
 @pytest.mark.parametrize(
     "payload",
     [
