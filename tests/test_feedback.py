@@ -342,7 +342,7 @@ def test_cards_cut_by_max_cards_are_not_recorded_as_issued(live_app: tuple[str, 
     assert recorded.card_uuids == [c["uuid"] for c in sent]
     assert recorded.card_topics == {c["uuid"]: c["source"]["topic"]["code"] for c in sent}
     assert recorded.suggestion_uuids == []
-    [cut] = [c for c in evaluated if c["source"]["topic"]["code"] == "off-label"]
+    [cut] = [c for c in evaluated if c["source"]["topic"]["code"] == "off-guideline"]
     [suggestion] = [s["uuid"] for s in cut["suggestions"]]
     body = {"feedback": [{"card": cut["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion}]},
                          *({"card": c["uuid"], "outcome": "overridden"} for c in sent)]}
