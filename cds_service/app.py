@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 
 from flask import Flask
 from flask_cors import CORS
+from jinja2 import TemplateSyntaxError
 
 from cds_service import routes
 from cds_service.audit import AuditStore
 from cds_service.auth import JwtVerifier
 from cds_service.config import ConfigError, Settings
+from cds_service.dosing import templates
 from cds_service.facts.coverage import routed_policy_ids
 from cds_service.feedback import feedback_blueprint
 from cds_service.http_errors import register_error_handlers
@@ -25,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     _configure_logging(settings.log_level)
     _check_clinical_data()
+    _check_card_templates()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in the order the spec shows them
@@ -57,6 +61,23 @@ def _check_clinical_data() -> None:
         check_policies(routed_policy_ids())
     except ValueError as exc:  # PolicyFileError, and the value sets' errors (a missing CDS_VALUESET_DIR, bad JSON)
         raise ConfigError(str(exc)) from exc
+
+
+def _check_card_templates() -> None:
+    """Every card template is in the cards folder and compiles: without one, an order gets no card and no coverage
+    information at all (the "evaluation failed" card is a template too), so a wrong CDS_CARDS_DIR, or an install
+    without the templates, stops the start-up instead."""
+    directory = templates.cards_dir()
+    where = f"{templates.ENV_DIR} {directory}" if os.environ.get(templates.ENV_DIR) else f"card templates {directory}"
+    if not directory.is_dir():
+        raise ConfigError(f"{where} is not a directory")
+    missing = templates.missing_templates(directory)
+    if missing:
+        raise ConfigError(f"{where} lacks {', '.join(missing)}")
+    try:
+        templates.compile_templates(directory)
+    except TemplateSyntaxError as exc:
+        raise ConfigError(f"{where}: {exc.name} line {exc.lineno}: {exc.message}") from None
 
 
 def _verifier(settings: Settings, store: AuditStore) -> JwtVerifier | None:

@@ -1,0 +1,109 @@
+"""The card templates: shipped in the installed package, and checked at start-up (a missing or broken one would
+leave every order without a card, without coverage information and without an audited decision)."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cds_service.config import ConfigError
+from cds_service.dosing import templates
+from tests.conftest import close_app, local_settings, make_app
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = {path.name for path in (ROOT / "cards").glob("*.j2")}
+EXAMPLE = ROOT / "fhir_examples" / "aspirus-adult-maintenance.json"
+# A hook call on the installed package, run in a process that sees only that package (not the source tree).
+_INSTALLED_CALL = """
+import json, sys
+from cds_service.app import create_app
+from cds_service.config import Settings
+from cds_service.dosing.templates import DEFAULT_CARDS_DIR
+app = create_app(Settings(database_url=sys.argv[1]))
+response = app.test_client().post("/cds-services/blinatumomab-coverage", json=json.load(open(sys.argv[2])))
+print(json.dumps({"cards_dir": str(DEFAULT_CARDS_DIR), "cards": len(response.get_json()["cards"])}))
+app.extensions["cds_service"].store.close()
+"""
+
+
+def test_the_template_list_names_every_template_the_code_renders_and_every_shipped_one() -> None:
+    code = "".join(path.read_text(encoding="utf-8") for path in (ROOT / "cds_service").rglob("*.py"))
+    rendered = set(re.findall(r'render_card\(\s*"([^"]+\.j2)"', code))
+    imported = {name for path in (ROOT / "cards").glob("*.j2")
+                for name in re.findall(r'{%-?\s*(?:import|from|include|extends)\s+"([^"]+)"',
+                                       path.read_text(encoding="utf-8"))}
+    assert rendered and imported
+    assert rendered | imported <= set(templates.TEMPLATES)
+    assert set(templates.TEMPLATES) == SHIPPED
+
+
+def test_the_built_package_holds_the_templates_and_the_service_answers_from_it(tmp_path: Path) -> None:
+    """What `pip install .` installs: setuptools' build_py output (a wheel packs exactly this), built from a copy of
+    the sources so that the checkout stays clean."""
+    source, built = tmp_path / "source", tmp_path / "built"
+    for name in ("cds_service", "cards"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py",
+                    "--build-lib", str(built)], cwd=source, check=True, capture_output=True, timeout=120)
+    assert {path.name for path in (built / "cards").glob("*.j2")} == SHIPPED
+
+    result = subprocess.run([sys.executable, "-c", _INSTALLED_CALL, f"sqlite:///{tmp_path / 'cds.db'}", str(EXAMPLE)],
+                            cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(built)},
+                            check=True, capture_output=True, text=True, timeout=120)
+    answer = json.loads(result.stdout.splitlines()[-1])
+    assert Path(answer["cards_dir"]) == built / "cards"
+    assert answer["cards"] >= 1
+
+
+@pytest.fixture
+def cards_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the shipped templates, named by CDS_CARDS_DIR."""
+    directory = tmp_path / "cards"
+    directory.mkdir()
+    for name in SHIPPED:
+        shutil.copy(ROOT / "cards" / name, directory / name)
+    monkeypatch.setenv("CDS_CARDS_DIR", str(directory))
+    return directory
+
+
+def _start(tmp_path: Path) -> None:
+    close_app(make_app(local_settings(tmp_path)))
+
+
+def test_an_operators_complete_copy_is_accepted(tmp_path: Path, cards_dir: Path) -> None:
+    _start(tmp_path)
+
+
+def test_a_cards_dir_that_does_not_exist_stops_the_start_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDS_CARDS_DIR", str(tmp_path / "nonexistent"))
+    with pytest.raises(ConfigError, match=f"^CDS_CARDS_DIR {tmp_path / 'nonexistent'} is not a directory$"):
+        _start(tmp_path)
+
+
+def test_a_cards_dir_lacking_templates_names_the_folder_and_each_missing_file(tmp_path: Path, cards_dir: Path) -> None:
+    (cards_dir / "evaluation-failed.j2").unlink()
+    (cards_dir / "dose-above.j2").unlink()
+    with pytest.raises(ConfigError, match=f"^CDS_CARDS_DIR {cards_dir} lacks evaluation-failed.j2, dose-above.j2$"):
+        _start(tmp_path)
+
+
+def test_a_template_that_does_not_compile_is_named(tmp_path: Path, cards_dir: Path) -> None:
+    (cards_dir / "quantity-over.j2").write_text("{% set summary %}Quantity{% endset %}\n{% if x %}unclosed\n")
+    with pytest.raises(ConfigError, match=f"^CDS_CARDS_DIR {cards_dir}: quantity-over.j2 line 2: "):
+        _start(tmp_path)
+
+
+def test_shipped_templates_missing_from_an_install_stop_the_start_up(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installation without the templates (what a wheel without them gave): named as the built-in folder."""
+    monkeypatch.delenv("CDS_CARDS_DIR", raising=False)
+    monkeypatch.setattr(templates, "DEFAULT_CARDS_DIR", tmp_path / "site-packages" / "cards")
+    with pytest.raises(ConfigError, match=f"^card templates {tmp_path / 'site-packages' / 'cards'} is not a direct"):
+        _start(tmp_path)
