@@ -13,6 +13,8 @@ from cds_service.app import create_app
 from cds_service.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
+# An address listening on every interface is no address a client can call: its family's loopback stands in for it.
+_WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -24,16 +26,24 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 
 def run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
-    if args.port:  # links and the JWT audience follow the address served, unless configured
-        env.setdefault("CDS_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+    # Links and the JWT audience follow the address served, unless configured (CDS_PUBLIC_BASE_URL, or the auth
+    # configuration's public_base_url, which wins over both).
+    served = served_url(args.host, args.port) if args.port and not env.get("CDS_PUBLIC_BASE_URL") else None
+    if served:
+        env["CDS_PUBLIC_BASE_URL"] = served
     try:
-        app = create_app(Settings.from_env(env))
+        settings = Settings.from_env(env)
+        app = create_app(settings)
     except ConfigError as exc:
         raise SystemExit(f"cds-service serve: {exc}") from None
+    if args.host in _WILDCARD_HOSTS and served and settings.public_base_url == served:
+        log.warning("listening on every interface (%r), but card links, the Questionnaire canonical and the JWT "
+                    "audience use %s, which only this machine can call: set CDS_PUBLIC_BASE_URL to the URL clients "
+                    "call", args.host, served)
     server = make_server(args.host, args.port, app, threaded=True)
     # SIGTERM (systemd, docker stop) exits like Ctrl-C, so the exit hooks drain the audit queue.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    log.info("serving http://%s:%d/cds-services (Ctrl-C to stop)", args.host, server.server_port)
+    log.info("serving %s/cds-services (Ctrl-C to stop)", served_url(args.host, server.server_port))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -41,3 +51,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def served_url(host: str, port: int) -> str:
+    """The URL of the address served, the public base URL when none is configured."""
+    host = _WILDCARD_HOSTS.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
