@@ -14,9 +14,10 @@ from cds_service import SERVICE_ID, json_codec
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import InvocationRecord
 from cds_service.auth import JwtVerifier, server_allowlist
+from cds_service.card_config import DECISION_EXTENSION
 from cds_service.config import Settings
 from cds_service.discovery import discovery_document
-from cds_service.evaluation import Evaluation, EvaluationContext
+from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.pipeline import evaluate
 from cds_service.exceptions import ClientError
 from cds_service.hook_request import HookRequest
@@ -63,6 +64,7 @@ def call_service(service_id: str) -> Response:
     g.hook_request = hook
     evaluation = _evaluate(hook)
     g.outcomes = evaluation.outcomes
+    g.handed_out = _handed_out(evaluation)
     return Response(_response_body(hook, evaluation), mimetype="application/json")
 
 
@@ -81,6 +83,15 @@ def _evaluate(hook: HookRequest) -> Evaluation:
     except Exception:  # a fault of ours, not the client's: the EHR must still get a usable answer
         log.exception("evaluation failed for hookInstance %s", hook.hook_instance)
         return Evaluation()
+
+
+def _handed_out(evaluation: Evaluation) -> list[OrderOutcome]:
+    """The outcomes whose decision the EHR was given, by a coverage-information action or a decision card in the
+    response: the decision metrics count these, not the decisions made but withheld (`coverage-info: false`, or a
+    decision card `max-cards` dropped on order-select), which nobody acted on."""
+    shown = {card["uuid"] for card in evaluation.cards if DECISION_EXTENSION in (card.get("extension") or {})}
+    return [outcome for outcome in evaluation.outcomes
+            if outcome.coverage_assertion_id or any(uuid in shown for uuid in outcome.card_uuids)]
 
 
 def _response_body(hook: HookRequest, evaluation: Evaluation) -> bytes:
@@ -134,7 +145,7 @@ def observe(response: Response) -> Response:
     metrics.observe_request(rule, response.status_code, seconds)
     if request.endpoint == SERVICE_ENDPOINT and request.method == "POST":
         hook: HookRequest | None = g.get("hook_request")  # set whenever there are outcomes
-        for outcome in g.get("outcomes", []):
+        for outcome in g.get("handed_out", []):
             if hook and outcome.policy and outcome.decision:
                 metrics.count_decision(hook.hook, outcome.policy, outcome.decision, outcome.what_if)
         services().store.record_invocation(_invocation(response.status_code, seconds))

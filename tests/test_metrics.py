@@ -130,6 +130,49 @@ def test_one_order_previewed_asked_about_and_signed_is_one_decision_by_hook(clie
     assert (what_if.labels["hook"], what_if.value) == ("order-sign", 1)
 
 
+def _post(client: FlaskClient, example: str, **configuration: object) -> dict:
+    body = json.loads((EXAMPLES / f"{example}.json").read_text())
+    if configuration:
+        body.setdefault("extension", {}).setdefault("davinci-crd.configuration", {}).update(configuration)
+    response = client.post(SERVICE_PATH, json=body)
+    assert response.status_code == 200
+    return dict(response.get_json())
+
+
+def _decided(client: FlaskClient, name: str = "cds_decisions_total") -> dict[str, float]:
+    """hook -> decisions counted (every example here is an Aspirus meets-criteria)."""
+    text = client.get("/metrics").get_data(as_text=True)
+    return {s.labels["hook"]: s.value for s in samples(text) if s.name == name}
+
+
+@pytest.mark.parametrize(("example", "hook"), [("aspirus-adult-maintenance", "order-sign"),
+                                               ("order-select-aspirus", "order-select")])
+def test_a_decision_withheld_by_coverage_info_false_is_not_counted(client: FlaskClient, example: str,
+                                                                   hook: str) -> None:
+    """With coverage-info false the EHR gets no decision card and no coverage-information action: no determination
+    was handed out (audit.md), so none is counted."""
+    withheld = _post(client, example, **{"coverage-info": False})
+    assert not withheld["systemActions"] and not any("coverage-decision" in c.get("extension", {})
+                                                     for c in withheld["cards"])
+    assert _decided(client) == {}
+    _post(client, example)
+    assert _decided(client) == {hook: 1}
+
+
+def test_a_what_if_decision_withheld_is_not_counted_either(client: FlaskClient) -> None:
+    _post(client, "what-if-unsolicited-determ-false", **{"coverage-info": False})
+    assert _decided(client, "cds_what_if_decisions_total") == {}
+
+
+def test_max_cards_counts_what_reached_the_ehr(client: FlaskClient) -> None:
+    """max-cards 0 drops every card: an order-sign still hands out its coverage-information action, an order-select
+    preview hands out nothing."""
+    signed = _post(client, "aspirus-adult-maintenance", **{"max-cards": 0})
+    previewed = _post(client, "order-select-aspirus", **{"max-cards": 0})
+    assert (signed["cards"], len(signed["systemActions"]), previewed) == ([], 1, {"cards": [], "systemActions": []})
+    assert _decided(client) == {"order-sign": 1}
+
+
 def test_the_audit_writer_is_measured(client: FlaskClient) -> None:
     text = client.get("/metrics").get_data(as_text=True)
     assert value(text, "cds_audit_backlog") == 0
