@@ -1,8 +1,10 @@
 """Every request in fhir_examples/ through the real HTTP endpoint, checked against the outcome written beside it."""
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -53,6 +55,24 @@ def _sub_extensions(resource: dict[str, Any]) -> dict[str, Any]:
 def test_there_are_enough_examples() -> None:
     assert len(EXPECTED) >= 25
     assert {p.stem for p in EXAMPLES.glob("*.json")} - {"expected"} == set(EXPECTED)
+
+
+def _build_examples() -> ModuleType:
+    path = EXAMPLES.parent / "tools" / "build_examples.py"
+    spec = importlib.util.spec_from_file_location("build_examples", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_examples_are_what_tools_build_examples_writes() -> None:
+    """README: "edit a case there and run tools/build_examples.py". An example or expected outcome edited here by
+    hand and not in the tool would be undone by its next run (an expected.json entry dropped: the example untested)."""
+    built = _build_examples().files()
+    assert sorted(built) == sorted(p.name for p in EXAMPLES.glob("*.json"))
+    changed = [name for name, text in built.items() if (EXAMPLES / name).read_text() != text]
+    assert changed == [], "fhir_examples/ differs from tools/build_examples.py: put the change in the tool"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -303,6 +303,12 @@ def cases() -> dict[str, tuple[Resource, dict[str, Any]]]:
         request("a12", [blinatumomab(FULL)], payer=aspirus, **RR_ADULT),
         policy="aspirus-magellan", decision="criteria-not-met", indication="adult-relapsed-refractory", cycle=1,
         dose_card="warning", dose_suggestion_lines=2)
+    # The hookInstance is made from the full name: the case was first written by hand, and keeps its id.
+    add("aspirus-relapsed-refractory-no-weight-dose-above-maximum",
+        request("aspirus-relapsed-refractory-no-weight-dose-above-maximum", [blinatumomab(FULL)], payer=aspirus,
+                **{**RR_ADULT, "observations": [ph("negative")]}),
+        policy="aspirus-magellan", decision="criteria-not-met", indication="adult-relapsed-refractory", cycle=1,
+        dose_card="warning", dose_suggestion_lines=0)
     add("aspirus-relapsed-refractory-cycle6-renewal",
         request("a13", [blinatumomab(FULL)], payer=aspirus, meds=prior_cycles(5),
                 attestations=[attestation({"response-or-stabilization": True})],
@@ -334,7 +340,7 @@ def cases() -> dict[str, tuple[Resource, dict[str, Any]]]:
     add("aspirus-immunizations-not-received",
         request("a18", [blinatumomab(STEP)], payer=aspirus, omit=("immunizations",), **RR_ADULT),
         policy="aspirus-magellan", decision="information-needed", indication="adult-relapsed-refractory",
-        cycle=1)
+        cycle=1, covered="indeterminate", not_received=["immunization history (live vaccines)"])
     # --- Florida Blue --------------------------------------------------------------------------------------------
     fb_base = dict(birth=ADULT, payer=fb, immunizations=NO_LIVE)
     add("florida-blue-mrd-positive",
@@ -416,13 +422,20 @@ def cases() -> dict[str, tuple[Resource, dict[str, Any]]]:
     return c
 
 
+def files() -> dict[str, str]:
+    """File name -> text of every file this tool writes: each example, and expected.json (tests compare them with
+    fhir_examples/, so a case edited by hand there and not here is caught before this tool would undo it)."""
+    generated = cases()
+    built = {f"{name}.json": json.dumps(body, indent=2) + "\n" for name, (body, _) in generated.items()}
+    expected = {name: outcome for name, (_, outcome) in generated.items()}
+    return {**built, "expected.json": json.dumps(expected, indent=2, sort_keys=True) + "\n"}
+
+
 def main() -> None:
-    expected = {}
-    for name, (body, outcome) in cases().items():
-        (OUT / f"{name}.json").write_text(json.dumps(body, indent=2) + "\n")
-        expected[name] = outcome
-    (OUT / "expected.json").write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n")
-    print(f"wrote {len(expected)} examples to {OUT}")
+    written = files()
+    for name, text in written.items():
+        (OUT / name).write_text(text)
+    print(f"wrote {len(written) - 1} examples to {OUT}")
 
 
 if __name__ == "__main__":
