@@ -4,7 +4,6 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
-import logging
 import os
 import re
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from cds_service.db import driver_url
 
 LOCAL_BASE_URL = "http://127.0.0.1:8080"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 N = TypeVar("N", int, float)
 _AUTH_KEYS = ("require_jwt", "public_base_url", "max_token_lifetime_seconds", "clients")
 _CLIENT_KEYS = ("iss", "jwks_url", "jwks", "fhir_servers", "tenants")
@@ -150,9 +150,11 @@ def _positive(env: Mapping[str, str], name: str, default: N, parse: Callable[[st
 
 
 def _log_level(raw: str | None) -> str:
+    # The documented names only: logging also knows NOTSET (which hands the level to the root logger, WARNING by
+    # default: less logged, not more) and the aliases WARN and FATAL.
     level = (raw or "INFO").strip().upper()
-    if level not in logging.getLevelNamesMapping():
-        raise ConfigError(f"CDS_LOG_LEVEL {raw!r} is not a logging level (DEBUG, INFO, WARNING, ERROR)")
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"CDS_LOG_LEVEL {raw!r} is not a logging level ({', '.join(LOG_LEVELS)})")
     return level
 
 

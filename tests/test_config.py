@@ -199,3 +199,16 @@ def test_serve_exits_with_one_line_naming_the_variable(monkeypatch: pytest.Monke
     message = str(raised.value.code)
     assert message.startswith("cds-service serve: CDS_DATABASE_URL") and "\n" not in message
     assert "secret" not in message
+
+
+@pytest.mark.parametrize(("raw", "level"), [(None, "INFO"), ("", "INFO"), ("debug", "DEBUG"),
+                                            (" Critical ", "CRITICAL")])
+def test_the_documented_log_levels_are_accepted_in_any_case(raw: str | None, level: str) -> None:
+    env = {} if raw is None else {"CDS_LOG_LEVEL": raw}
+    assert Settings.from_env(env).log_level == level
+
+
+@pytest.mark.parametrize("raw", ["NOTSET", "WARN", "fatal", "verbose", "10"])
+def test_other_log_levels_stop_the_start_up_listing_the_accepted_ones(raw: str) -> None:
+    with pytest.raises(ConfigError, match=r"^CDS_LOG_LEVEL .* \(DEBUG, INFO, WARNING, ERROR, CRITICAL\)$"):
+        Settings.from_env({"CDS_LOG_LEVEL": raw})
