@@ -110,6 +110,17 @@ def test_attested_items_list_the_answers_used() -> None:
                                          "multiagent-chemo-candidate"}
 
 
+@pytest.mark.parametrize(("authored", "on_file"), [("2024-03-01", True), ("2024-02-29", None)])
+def test_a_prior_authorization_attested_more_than_two_years_before_the_start_is_not_counted(
+        authored: str, on_file: bool | None) -> None:
+    """Florida Blue continuation 1: an authorization in the past two years. An answer authored before them (the
+    draft starts 2026-03-01) cannot show one: as if not given, so initiation is evaluated."""
+    answers = questionnaire_response({"prior-authorization-on-file": True}, authored=authored)
+    facts = extract_facts(record(answers), [_draft()], TODAY)
+    assert facts.prior_authorization_on_file.value is on_file
+    assert ("prior-authorization-on-file" in facts.attested_items) is bool(on_file)
+
+
 def test_not_received_data_is_reported_and_unknown() -> None:
     rec = record(not_received=("immunizations", "medicationRequests", "conditions"))
     facts = extract_facts(rec, [_draft()], TODAY)

@@ -397,6 +397,17 @@ def test_florida_blue_continuation_names_the_initial_approval_it_relies_on(clien
     assert prior["evidence"] == [f"MedicationRequest/{first_order}"]  # still the initial approval
 
 
+def test_a_prior_authorization_attested_years_ago_does_not_make_a_florida_blue_continuation(client: Any) -> None:
+    """Florida Blue continuation 1 needs an authorization in the past two years: an answer authored in 2021 for an
+    order starting 2026-12-01 cannot show one, so initiation is evaluated (6 months, its own criteria)."""
+    body = example("florida-blue-continuation")
+    [attestation] = [e["resource"] for e in body["prefetch"]["attestations"]["entry"]]
+    attestation["authored"] = "2021-03-01"
+    decision = post(client, body)["cards"][0]["extension"]["coverage-decision"]
+    assert decision["indication"] != "fb-continuation" and decision["request"] == "initial"
+    assert "fb-continuation.prior-approval" not in [c["id"] for c in decision["criteria"]]
+
+
 def test_what_only_another_indication_needs_is_asked_as_an_alternative(client: Any) -> None:
     """The closest indication (relapsed/refractory Ph-) needs CD19 only; the MRD route's result is an alternative,
     so the clinician does not read both as required."""

@@ -28,6 +28,7 @@ from cds_service.facts.toxicity import unacceptable_toxicity
 from cds_service.record import PatientRecord, Resolver
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 120  # an older birth date is a placeholder for an unknown one
+PRIOR_AUTHORIZATION_YEARS = 2  # Florida Blue continuation: an authorization "in the past two years"
 
 
 
@@ -82,7 +83,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         live_vaccine_in_window=live_vaccine_in_window(record, course_start, start),
         unacceptable_toxicity=unacceptable_toxicity(record, course_start, attestations),
         response_or_stabilization=labs.response_or_stabilization,
-        prior_authorization_on_file=_attested(attestations, "prior-authorization-on-file"),
+        prior_authorization_on_file=_prior_authorization_on_file(attestations, start),
         compendia_supported_use=_attested(attestations, "compendia-supported-use"),
         not_received=tuple(record.not_received()),
     )
@@ -135,8 +136,24 @@ def _months_between(born: date, start: date) -> int:
     return (start.year - born.year) * 12 + start.month - born.month - (start.day < born.day)
 
 
-def _attested(attestations: Attestations, link_id: str) -> Fact[Any]:
-    answer = attestations.get(link_id)
+def _prior_authorization_on_file(attestations: Attestations, start: date) -> Fact[bool]:
+    """The attested authorization in the past two years (Florida Blue Position, continuation 1; policy-rules.md
+    §3). An answer authored more than two years before the order's start cannot show an authorization within them:
+    it is not counted, so continuation does not apply and initiation is evaluated."""
+    return _attested(attestations, "prior-authorization-on-file",
+                     authored_since=_years_before(start, PRIOR_AUTHORIZATION_YEARS))
+
+
+def _years_before(day: date, years: int) -> date:
+    """The same calendar day `years` earlier; Feb 29 falls on Feb 28 (the calendar clamping of the authorization
+    periods, policies/engine.py `_add_months`)."""
+    if (day.month, day.day) == (2, 29):
+        day = day.replace(day=28)
+    return day.replace(year=day.year - years)
+
+
+def _attested(attestations: Attestations, link_id: str, authored_since: date | None = None) -> Fact[Any]:
+    answer = attestations.get(link_id, authored_since=authored_since)
     if answer is None:
         return Fact()
     return Fact(answer.value, (answer.reference,), attested=True)
