@@ -95,6 +95,31 @@ def test_later_cycle_judges_phase_at_the_course_start_and_vaccines_from_it() -> 
     assert facts.live_vaccine_in_window.value is True
 
 
+@pytest.mark.parametrize(("authored", "counted"), [("2025-12-31", False), ("2026-01-01", True)])
+def test_renewal_answers_count_from_the_course_start(authored: str, counted: bool) -> None:
+    """Aspirus IV renewal: response and toxicity on this course (from 2026-01-01); answers given during an earlier
+    course neither show a response to it nor clear the grade 3 CRS recorded since."""
+    first = medication_request(start="2026-01-01", end="2026-01-28", status="completed")
+    relapse = condition("C91.02", recorded="2025-12-20", clinical_status="relapse")
+    crs = condition("D89.833", recorded="2026-01-10")
+    answers = questionnaire_response({"response-or-stabilization": True, "unacceptable-toxicity": False},
+                                     authored=authored)
+    facts = extract_facts(record(first, relapse, crs, answers), [_draft("2026-02-12", "2026-03-11")], TODAY)
+    assert facts.cycle.course_start == date(2026, 1, 1)
+    expected = (True, False) if counted else (None, None)
+    assert (facts.response_or_stabilization.value, facts.unacceptable_toxicity.value) == expected
+
+
+@pytest.mark.parametrize(("authored", "counted"), [("2026-01-29", False), ("2026-01-30", True)])
+def test_renewal_answers_for_an_attested_cycle_the_record_does_not_show(authored: str, counted: bool) -> None:
+    """Cycle 6 attested, its earlier cycles not on record: the course start read is this order's (2026-03-01), yet
+    the course began months before. An answer written for this order (within 30 days before it) counts."""
+    answers = questionnaire_response({"cycle-number": 6, "response-or-stabilization": True}, authored=authored)
+    facts = extract_facts(record(answers), [_draft()], TODAY)
+    assert facts.cycle.number.value == 6 and facts.cycle.course_start == TODAY
+    assert facts.response_or_stabilization.value is (True if counted else None)
+
+
 def test_attested_items_list_the_answers_used() -> None:
     answers = questionnaire_response({
         "therapy-phase": "consolidation", "combination": "with-tki", "ph-positive": True,

@@ -53,9 +53,9 @@ def mrd(oid: str, day: str, **value) -> dict:
 
 
 def labs(*observations: dict, received: bool = True, answers: dict | None = None,
-         conditions: list | None = None) -> Labs:
+         conditions: list | None = None, authored: str = "2026-10-01") -> Labs:
     items = [{"linkId": link, "answer": [value]} for link, value in (answers or {}).items()]
-    response = {"resourceType": "QuestionnaireResponse", "id": "qr", "status": "completed", "authored": "2026-10-01",
+    response = {"resourceType": "QuestionnaireResponse", "id": "qr", "status": "completed", "authored": authored,
                 "questionnaire": "Questionnaire/blinatumomab-coverage-attestation",
                 "subject": {"reference": "Patient/p1"}, "item": items}
     record = PatientRecord({"resourceType": "Patient", "id": "p1"}, {
@@ -337,6 +337,14 @@ def test_response_or_stabilization():
     assert labs(received=False).response_or_stabilization.value is None
     attested = labs(answers={"response-or-stabilization": {"valueBoolean": False}}).response_or_stabilization
     assert attested.value is False and attested.attested
+
+
+def test_a_response_attested_before_the_course_is_not_counted():
+    """Aspirus IV: response or stable disease on this course (COURSE_START 2026-10-01); an answer from an earlier
+    course is no evidence of it."""
+    answer = {"response-or-stabilization": {"valueBoolean": True}}
+    assert labs(answers=answer, authored="2026-09-30").response_or_stabilization.value is None
+    assert labs(answers=answer, authored="2026-10-01").response_or_stabilization.attested
 
 
 def test_five_thousand_observations_are_all_considered() -> None:

@@ -21,8 +21,8 @@ def _toxicity(*resources: dict, not_received: tuple[str, ...] = ()) -> Fact[bool
     return unacceptable_toxicity(rec, COURSE_START, Attestations.from_record(rec))
 
 
-def _attested(value: bool) -> dict:
-    return questionnaire_response({"unacceptable-toxicity": value}, authored="2026-03-01")
+def _attested(value: bool, authored: str = "2026-03-01") -> dict:
+    return questionnaire_response({"unacceptable-toxicity": value}, authored=authored)
 
 
 @pytest.mark.parametrize("code", ["D89.834", "D89.835", "G92.04", "G92.05"])
@@ -61,6 +61,21 @@ def test_events_before_the_course_or_refuted_do_not_count() -> None:
 def test_attested_true_is_unacceptable() -> None:
     fact = _toxicity(_attested(True))
     assert fact.value is True and fact.attested
+
+
+def test_an_answer_from_before_the_course_is_not_counted() -> None:
+    """Aspirus IV: the renewal asks about toxicity on this course; an answer from an earlier one cannot clear the
+    grade 3 CRS recorded since (COURSE_START 2026-01-01)."""
+    crs = condition("D89.833", recorded="2026-01-10")
+    assert _toxicity(crs, _attested(False, authored="2025-12-31")).value is None
+    assert _toxicity(_attested(True, authored="2025-12-31")).value is False
+    assert _toxicity(crs, _attested(False, authored="2026-01-01")).value is False
+
+
+def test_answers_count_from_the_date_given() -> None:
+    rec = record(condition("D89.833", recorded="2026-01-10"), _attested(False, authored="2025-12-20"))
+    answers = Attestations.from_record(rec)
+    assert unacceptable_toxicity(rec, COURSE_START, answers, date(2025, 12, 15)).value is False
 
 
 def test_conditions_not_received_is_unknown() -> None:

@@ -408,6 +408,19 @@ def test_a_prior_authorization_attested_years_ago_does_not_make_a_florida_blue_c
     assert "fb-continuation.prior-approval" not in [c["id"] for c in decision["criteria"]]
 
 
+def test_a_response_attested_before_the_course_does_not_renew_it(client: Any) -> None:
+    """Aspirus IV: the renewal needs a response on this course (from 2026-01-05); an answer authored before it, during
+    an earlier course, is no evidence of one."""
+    body = example("aspirus-relapsed-refractory-cycle6-renewal")
+    [attestation] = [e["resource"] for e in body["prefetch"]["attestations"]["entry"]]
+    attestation["authored"] = "2025-11-25"
+    decision = post(client, body)["cards"][0]["extension"]["coverage-decision"]
+    assert (decision["decision"], decision["indication"], decision["cycle"]) == (
+        "information-needed", "adult-relapsed-refractory", 6)
+    [response] = [c for c in decision["criteria"] if c["id"].endswith(".response-or-stabilization")]
+    assert response["status"] == "unknown"
+
+
 def test_what_only_another_indication_needs_is_asked_as_an_alternative(client: Any) -> None:
     """The closest indication (relapsed/refractory Ph-) needs CD19 only; the MRD route's result is an alternative,
     so the clinician does not read both as required."""

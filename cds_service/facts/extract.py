@@ -18,10 +18,10 @@ from cds_service.facts.immunizations import live_vaccine_in_window
 from cds_service.facts.labs import read_labs
 from cds_service.facts.medications import (combination, induction_ino_mini_hyper_cvd, multiagent_chemo_candidate,
                                            read_med_orders, tki_failure)
-from cds_service.facts.model import ATTESTED_BY, ClinicalFacts, Fact, Span
+from cds_service.facts.model import ATTESTED_BY, ClinicalFacts, CycleInfo, Fact, Span
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.order import group_start
-from cds_service.facts.phase import complete_response_to_induction, therapy_phase
+from cds_service.facts.phase import COURSE_ATTESTATION_LEAD, complete_response_to_induction, therapy_phase
 from cds_service.facts.resolve import record_resolver
 from cds_service.facts.shape import well_formed_only
 from cds_service.facts.toxicity import unacceptable_toxicity
@@ -49,7 +49,8 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     med_orders = read_med_orders([*history, *other_drafts], resolve, today)
     cycle = read_cycle(record, orders, start, diagnosis, attestations, resolve, med_orders=med_orders)
     course_start = cycle.course_start
-    labs = read_labs(record, attestations, course_start, start, diagnosis, observations)
+    renewal_since = _renewal_answers_since(cycle)
+    labs = read_labs(record, attestations, course_start, start, diagnosis, observations, renewal_since)
     spans = prior_spans(med_orders, draft_ids, start)
     meds_received = record.received("medicationRequests")
     others = [o for o in med_orders if "blinatumomab" not in o.kinds]
@@ -81,13 +82,23 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         tki_failure=tki_failure(others, meds_received, attestations),
         multiagent_chemo_candidate=multiagent_chemo_candidate(attestations),
         live_vaccine_in_window=live_vaccine_in_window(record, course_start, start),
-        unacceptable_toxicity=unacceptable_toxicity(record, course_start, attestations),
+        unacceptable_toxicity=unacceptable_toxicity(record, course_start, attestations, renewal_since),
         response_or_stabilization=labs.response_or_stabilization,
         prior_authorization_on_file=_prior_authorization_on_file(attestations, start),
         compendia_supported_use=_attested(attestations, "compendia-supported-use"),
         not_received=tuple(record.not_received()),
     )
     return ClinicalFacts(**fields, attested_items=_attested_items(fields))
+
+
+def _renewal_answers_since(cycle: CycleInfo) -> date:
+    """From when the renewal answers (`response-or-stabilization`, `unacceptable-toxicity`; Aspirus IV) count: they
+    describe this course, so an answer authored before it (during an earlier course) does not. When the record shows
+    no earlier cycle of the course (an attested cycle 6 whose earlier cycles are not on record), the course began
+    before its recorded start, this order's: an answer written for this order, shortly before it, still counts."""
+    if cycle.course_start < cycle.start:
+        return cycle.course_start
+    return cycle.start - COURSE_ATTESTATION_LEAD
 
 
 class Birth(NamedTuple):

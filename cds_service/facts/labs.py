@@ -34,7 +34,7 @@ _PARENTHESES = re.compile(r"\([^()]*\)")
 
 class Labs:
     def __init__(self, results: dict[str, list[Result]], received: bool, attestations: Attestations,
-                 course_start: date, diagnosis: Diagnosis) -> None:
+                 course_start: date, diagnosis: Diagnosis, renewal_since: date) -> None:
         self._mrd = sorted((r for r in results["mrd"] if not r.absent), key=by_moment)
         # The MRD criteria describe the disease the course was started for, judged like the phase as of the course
         # start (policy-rules.md §1): a responder's undetectable MRD during an authorized course does not end it.
@@ -50,7 +50,7 @@ class Labs:
         self.mrd_persistent_or_rising = self._persistent_or_rising()
         self.mrd_unavailable = self._unavailable()
         self.cd19_positive = _latest_fact(results["cd19"], received, "no CD19 result on blasts")
-        self.response_or_stabilization = self._response(course_start, diagnosis)
+        self.response_or_stabilization = self._response(course_start, diagnosis, renewal_since)
 
     def latest_mrd_before(self, day: date) -> Fact[bool]:
         """Whether the latest MRD result on or before `day` is detectable by any measure."""
@@ -117,8 +117,9 @@ class Labs:
         later = self._mrd and self._mrd[-1].day > self._course_start
         return f", the latest by the course start {self._course_start}" if later else ""
 
-    def _response(self, course_start: date, diagnosis: Diagnosis) -> Fact[bool]:
-        answer = self._attestations.get("response-or-stabilization")
+    def _response(self, course_start: date, diagnosis: Diagnosis, renewal_since: date) -> Fact[bool]:
+        # A response to this course cannot be attested before it (extract.py `_renewal_answers_since`).
+        answer = self._attestations.get("response-or-stabilization", authored_since=renewal_since)
         if answer is not None:
             return Fact(bool(answer.value), (answer.reference,), attested=True, note="response attested")
         # Response is to this course: a negative result from before it shows nothing about the treatment.
@@ -158,10 +159,12 @@ def _latest_fact(results: list[Result], received: bool, none_note: str) -> Fact[
 
 
 def read_labs(record: PatientRecord, attestations: Attestations, course_start: date, start: date,
-              diagnosis: Diagnosis | None = None, observations: ObservationIndex | None = None) -> Labs:
+              diagnosis: Diagnosis | None = None, observations: ObservationIndex | None = None,
+              renewal_since: date | None = None) -> Labs:
     """The lab facts. `start` (the order's start) is accepted for symmetry with the other readers: MRD is judged as
     of `course_start`, the other facts on the latest result on record. `diagnosis` is read from the record when not given, and the
-    `observations` index built from it as it is (extract.py shares one index between the readers)."""
+    `observations` index built from it as it is (extract.py shares one index between the readers).
+    `renewal_since`: from when a `response-or-stabilization` answer counts (default the course start)."""
     valuesets = get_valuesets()
     index = observations or trusted(record.lists.get("observations"))
     results: dict[str, list[Result]] = {k: [] for k in ("mrd", "ph", "ph-both", "ph-major", "ph-minor", "cd19")}
@@ -169,7 +172,7 @@ def read_labs(record: PatientRecord, attestations: Attestations, course_start: d
     for observation, kinds in index.select(classify, valuesets.memo("lab-kinds")):
         _read(observation, kinds, valuesets, results)
     return Labs(results, record.received("observations"), attestations, course_start,
-                diagnosis or read_diagnosis(record, attestations))
+                diagnosis or read_diagnosis(record, attestations), renewal_since or course_start)
 
 
 def _read(observation: dict[str, Any], kinds: frozenset[str], vs: ValueSets, into: dict[str, list[Result]]) -> None:

@@ -28,11 +28,14 @@ def usable_condition(condition: dict[str, Any]) -> bool:
     return not verification & _IGNORED_VERIFICATION
 
 
-def unacceptable_toxicity(record: PatientRecord, course_start: date, attestations: Attestations) -> Fact[bool]:
+def unacceptable_toxicity(record: PatientRecord, course_start: date, attestations: Attestations,
+                          renewal_since: date | None = None) -> Fact[bool]:
+    """`renewal_since`: from when an `unacceptable-toxicity` answer counts (extract.py `_renewal_answers_since`;
+    default the course start): one given during an earlier course says nothing about this one."""
     severe, asked = _toxic_conditions(record.resources("conditions", "Condition"), course_start)
     if severe:
         return Fact(True, tuple(severe), note="grade 4-5 CRS or ICANS since the course start")
-    answer = attestations.get("unacceptable-toxicity")
+    answer = attestations.get("unacceptable-toxicity", authored_since=renewal_since or course_start)
     if answer is not None:
         return Fact(bool(answer.value), (answer.reference,), attested=True)
     if asked:
