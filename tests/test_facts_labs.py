@@ -180,6 +180,16 @@ def test_mrd_unavailable_only_when_explicit():
 
 
 
+@pytest.mark.parametrize("authored,unavailable", [("2026-09-01", False), ("2026-09-15", False), ("2026-09-16", True)])
+def test_an_mrd_result_outweighs_an_unavailable_answer_written_before_it(authored, unavailable):
+    """An MRD 0.5% on 2026-09-15 is on record by the course start: an "unavailable" answer written before it (or on
+    its day) does not make it unavailable; one written later may still say no MRD is available for this course."""
+    found = labs(mrd("m", "2026-09-15", **qty(0.5)), answers={"mrd-unavailable": {"valueBoolean": True}},
+                 authored=authored).mrd_unavailable
+    assert (found.value, found.attested) == (unavailable, unavailable)
+    assert found.evidence == (("QuestionnaireResponse/qr",) if unavailable else ("Observation/m",))
+
+
 def test_mrd_criteria_read_the_results_by_the_course_start_and_response_reads_later_ones():
     """policy-rules.md §1 judges the disease at the course start: the MRD a course was started for stands when the
     patient responds during it (COURSE_START 2026-10-01); the response criterion is what reads the later result."""

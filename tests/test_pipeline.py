@@ -421,6 +421,23 @@ def test_a_response_attested_before_the_course_does_not_renew_it(client: Any) ->
     assert response["status"] == "unknown"
 
 
+def test_an_mrd_unavailable_answer_older_than_the_mrd_result_does_not_open_maintenance(client: Any) -> None:
+    """Aspirus III maintenance needs MRD negative or unavailable: a detectable MRD of 2026-11-15 on record is not made
+    unavailable by an answer of 2024."""
+    body = example("aspirus-adult-maintenance")
+    [mrd] = [e["resource"] for e in body["prefetch"]["observations"]["entry"] if e["resource"]["id"] == "mrd-1"]
+    del mrd["valueCodeableConcept"]
+    mrd["valueQuantity"] = {"value": 0.5, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"}
+    [attestation] = [e["resource"] for e in body["prefetch"]["attestations"]["entry"]]
+    old = copy.deepcopy(attestation) | {"id": "attestation-2024", "authored": "2024-03-01",
+                                        "item": [{"linkId": "mrd-unavailable", "answer": [{"valueBoolean": True}]}]}
+    body["prefetch"]["attestations"]["entry"].append({"resource": old})
+    decision = post(client, body)["cards"][0]["extension"]["coverage-decision"]
+    assert decision["decision"] == "criteria-not-met"
+    [criterion] = [c for c in decision["criteria"] if c["id"] == "adult-maintenance.mrd-negative-or-unavailable"]
+    assert (criterion["status"], criterion["evidence"]) == ("not-met", ["Observation/mrd-1"])
+
+
 def test_what_only_another_indication_needs_is_asked_as_an_alternative(client: Any) -> None:
     """The closest indication (relapsed/refractory Ph-) needs CD19 only; the MRD route's result is an alternative,
     so the clinician does not read both as required."""

@@ -8,7 +8,7 @@ MRD arithmetic is exact (Decimal); a value without a unit is unreadable, never g
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable, TypeVar
 
@@ -97,13 +97,17 @@ class Labs:
                     note=f"MRD {kind}: {previous.shown} ({previous.day}) then {last.shown} ({last.day})")
 
     def _unavailable(self) -> Fact[bool]:
-        answer = self._attestations.get("mrd-unavailable")
+        results = self._mrd_at_start
+        # MRD is unavailable only when explicit (fhir-data-profile.md §Labs): a result on record by the course start
+        # outweighs an "unavailable" answer written before it (or on its day); one written later may still say that
+        # no MRD is available for this course.
+        since = results[-1].day + timedelta(days=1) if results else None
+        answer = self._attestations.get("mrd-unavailable", authored_since=since)
         if answer is not None:
             return Fact(bool(answer.value), (answer.reference,), attested=True, note="MRD unavailable attested")
         if not self._received:
             return Fact(received=False)
         absent = max(self._mrd_absent, key=by_moment, default=None)
-        results = self._mrd_at_start
         if absent is not None and (not results or absent.moment >= results[-1].moment):
             return Fact(True, (absent.reference,), note=f"MRD not available ({absent.day}){self._as_of()}")
         if results:
