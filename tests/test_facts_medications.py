@@ -1,12 +1,17 @@
 """Medication history facts: combination, TKI failure, induction regimen (fhir-data-profile.md §Medications)."""
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.medications import (MedOrder, combination, induction_ino_mini_hyper_cvd,
                                            multiagent_chemo_candidate, read_med_orders, tki_failure)
+from cds_service.valuesets import ENV_DIR, reload_valuesets
 from tests.factories import medication, medication_request, questionnaire_response, record
 
 START = date(2026, 3, 1)
@@ -144,6 +149,40 @@ def test_tki_failure_unknown_for_other_reasons_or_no_tki() -> None:
     assert tki_failure(_orders(other), True, NO_ANSWERS).value is None
     assert tki_failure([], True, NO_ANSWERS).value is None
     assert tki_failure([], False, NO_ANSWERS).received is False
+
+
+def _stopped_for(reason: dict[str, Any]) -> bool | None:
+    stopped = medication_request(DASATINIB, start="2025-01-01", status="stopped", statusReason=reason)
+    return tki_failure(_orders(stopped), True, NO_ANSWERS).value
+
+
+@pytest.mark.parametrize(("text", "failure"), [
+    ("Formulary switch; no intolerance or resistance", None),
+    ("Stopped, not for intolerance", None),
+    ("Switched to ponatinib without progression", None),
+    ("T315I resistance mutation not detected", None),
+    ("No insurance coverage; intolerance (pleural effusion)", True),
+    ("Cost, then resistance (T315I)", True),
+])
+def test_tki_failure_is_not_read_from_a_negated_stop_reason(text: str, failure: bool | None) -> None:
+    """Each clause of the reason is read with its negations (result_text.py): a negated failure is no failure,
+    so it stays unknown and the attestation is asked for; a clause that states one still counts."""
+    assert _stopped_for({"text": text}) is failure
+
+
+def test_tki_failure_from_a_coded_stop_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator's failure code counts whatever the words beside it say."""
+    extension = {"name": "medications-tki-failure-reasons",
+                 "codes": [{"system": "urn:local:stop-reason", "code": "TKI-FAIL", "display": "TKI failure"}]}
+    (tmp_path / "medications-tki-failure-reasons.json").write_text(json.dumps(extension))
+    monkeypatch.setenv(ENV_DIR, str(tmp_path))
+    reload_valuesets()
+    try:
+        coded = {"coding": [{"system": "urn:local:stop-reason", "code": "TKI-FAIL"}], "text": "no intolerance"}
+        assert _stopped_for(coded) is True
+    finally:
+        monkeypatch.delenv(ENV_DIR)
+        reload_valuesets()
 
 
 def test_tki_failure_attested_false_overrides() -> None:

@@ -438,6 +438,18 @@ def test_an_mrd_unavailable_answer_older_than_the_mrd_result_does_not_open_maint
     assert (criterion["status"], criterion["evidence"]) == ("not-met", ["Observation/mrd-1"])
 
 
+def test_a_tki_stop_reason_that_negates_failure_asks_for_the_attestation(client: Any) -> None:
+    """Florida Blue 1.b.iii: "no intolerance or resistance" is not a TKI failure; unknown, not met."""
+    body = example("florida-blue-relapsed-refractory-ph-positive-tki-failure")
+    [dasatinib] = [e["resource"] for e in body["prefetch"]["medicationRequests"]["entry"]]
+    dasatinib["statusReason"] = {"text": "Formulary switch; no intolerance or resistance"}
+    decision = post(client, body)["cards"][0]["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed"
+    [failure] = [c for c in decision["criteria"] if c["id"] == "fb-relapsed-refractory-ph-positive.tki-failure"]
+    assert failure["status"] == "unknown"
+    assert "TKI intolerance, inadequate response or contraindication" in decision["missing"]
+
+
 def test_what_only_another_indication_needs_is_asked_as_an_alternative(client: Any) -> None:
     """The closest indication (relapsed/refractory Ph-) needs CD19 only; the MRD route's result is an alternative,
     so the clinician does not read both as required."""

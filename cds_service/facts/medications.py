@@ -18,6 +18,7 @@ on data we could not read). Unless its route says intrathecal: whatever it is, i
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
@@ -28,8 +29,9 @@ from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
 from cds_service.facts.order import (dosage_timings, has_bounds_end, last_infusion_day, medication_concepts,
                                      order_ref, recorded_start, unidentified)
+from cds_service.facts.result_text import matches, result_clauses
 from cds_service.record import Resolver
-from cds_service.valuesets import get_valuesets
+from cds_service.valuesets import ValueSets, get_valuesets
 
 # Value sets (cds_service/valuesets/), one per kind of ingredient the rules tell apart.
 KIND_VALUE_SETS = {
@@ -45,6 +47,9 @@ TKI_FAILURE_REASONS = "medications-tki-failure-reasons"
 _CLASSIFYING_SETS = frozenset({DEXAMETHASONE, *KIND_VALUE_SETS.values()})
 _SYSTEMIC_KINDS = frozenset({"tki", "inotuzumab", "cvd-partner", "antineoplastic"})
 _ACTIVE_STATUSES = frozenset({"active", "completed", "draft"})
+# A cue before a stop reason in its clause negates it ("no intolerance", "not for resistance"). Unlike lab result
+# text (result_text.NEGATION_CUE), "not" is a cue here: no negative phrase such as "not detected" claims it.
+_REASON_NEGATION = re.compile(r"(?<![a-z0-9])(?:no|not|without)(?![a-z0-9])", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -183,13 +188,30 @@ def tki_failure(orders: list[MedOrder], received: bool, attestations: Attestatio
     answer = attestations.get("tki-failure")
     if answer is not None:
         return Fact(bool(answer.value), (answer.reference,), attested=True)
-    valuesets = get_valuesets()
     for order in orders:
         reason = order.resource.get("statusReason")
-        if ("tki" in order.kinds and order.status == "stopped" and isinstance(reason, dict)
-                and valuesets.has(TKI_FAILURE_REASONS, reason)):
+        if "tki" in order.kinds and order.status == "stopped" and isinstance(reason, dict) and _failure(reason):
             return Fact(True, (order.reference,), note=f"TKI stopped: {concept_text(reason)}")
     return Fact(received=received)
+
+
+def _failure(reason: dict[str, Any]) -> bool:
+    """Whether a stop reason says TKI failure: a code of the value set, or its words in a clause that does not
+    negate them. "Formulary switch; no intolerance or resistance" does not: a negated or unrelated reason leaves
+    the failure unknown, for the attestation (fhir-data-profile.md §Medications)."""
+    valuesets = get_valuesets()
+    if valuesets.has_code(TKI_FAILURE_REASONS, reason):
+        return True
+    clauses = result_clauses(concept_text(reason), valuesets, _failure_words)
+    return any(True in words for _, words in clauses)
+
+
+def _failure_words(clause: str, vs: ValueSets) -> frozenset[bool]:
+    """Per failure reason the clause names: True when stated, False when negated by a cue before it or by a negative
+    phrase in the clause ("T315I resistance mutation not detected")."""
+    negative = bool(matches(vs, "result-negative", clause))
+    return frozenset(not negative and _REASON_NEGATION.search(clause, 0, match.start()) is None
+                     for match in matches(vs, TKI_FAILURE_REASONS, clause))
 
 
 def induction_ino_mini_hyper_cvd(orders: list[MedOrder], course_start: date, received: bool,
