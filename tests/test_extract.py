@@ -44,6 +44,21 @@ def test_age_in_completed_years_and_months(born: str, years: int, months: int) -
     assert (birth.years.value, birth.months.value) == (Span(years, years), Span(months, months))
 
 
+@pytest.mark.parametrize(("born", "start", "months"), [
+    ("2026-10-31", "2026-11-30", 1),  # a shorter month completes on its last day
+    ("2026-10-31", "2026-11-29", 0),
+    ("2026-01-30", "2026-02-28", 1),
+    ("2026-01-28", "2026-02-27", 0),
+    ("2026-01-31", "2026-03-30", 1),  # March has a 31st: the month completes on it
+    ("2024-02-29", "2025-02-28", 12),
+])
+def test_a_month_ends_on_the_last_day_of_a_shorter_month(born: str, start: str, months: int) -> None:
+    """The calendar clamping of the authorization periods (Jan 31 + 1 month = Feb 28): born Oct 31, the infant is
+    one month old on Nov 30, for Aspirus III's "at least 1 month"."""
+    birth = read_birth(patient(born), date.fromisoformat(start))
+    assert birth.months.value == Span(months, months) and birth.years.value == Span(months // 12, months // 12)
+
+
 def test_a_partial_birth_date_gives_the_span_of_ages_it_allows() -> None:
     born_1980 = read_birth(patient("1980"), TODAY)
     assert (born_1980.years.value, born_1980.years.note) == (Span(45, 46), "born 1980: 45 or 46 years old")

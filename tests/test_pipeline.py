@@ -450,6 +450,20 @@ def test_a_tki_stop_reason_that_negates_failure_asks_for_the_attestation(client:
     assert "TKI intolerance, inadequate response or contraindication" in decision["missing"]
 
 
+def test_an_infant_born_on_the_31st_is_one_month_old_on_the_last_day_of_the_next_month(client: Any) -> None:
+    """Aspirus III pediatric "at least 1 month": born 2026-10-31, the order starting 2026-11-30 meets it."""
+    body = example("aspirus-infant-interfant")
+    body["prefetch"]["patient"]["birthDate"] = "2026-10-31"
+    body["prefetch"]["conditions"]["entry"][0]["resource"].update(onsetDateTime="2026-11-05",
+                                                                  recordedDate="2026-11-10")
+    line = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]
+    line["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-11-30", "end": "2026-12-27"}
+    decision = post(client, body)["cards"][0]["extension"]["coverage-decision"]
+    [age] = [c for c in decision["criteria"] if c["id"] == "infant-interfant.pediatric-age"]
+    assert age["status"] == "met"
+    assert (decision["decision"], decision["indication"]) == ("meets-criteria", "infant-interfant")
+
+
 def test_what_only_another_indication_needs_is_asked_as_an_alternative(client: Any) -> None:
     """The closest indication (relapsed/refractory Ph-) needs CD19 only; the MRD route's result is an alternative,
     so the clinician does not read both as required."""

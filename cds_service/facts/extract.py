@@ -6,6 +6,7 @@ age at the order's start.
 """
 from __future__ import annotations
 
+import calendar
 from datetime import date
 from typing import Any, Iterable, NamedTuple
 
@@ -110,7 +111,7 @@ class Birth(NamedTuple):
 
 
 def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
-    """Completed years and months at `start` (calendar arithmetic: a month is complete on the same day-of-month).
+    """Completed years and months at `start` (calendar arithmetic, _months_between).
     A partial birthDate (year or year-month) gives the span of ages the days it may stand for give (born "1980" is
     45 or 46 on 2026-12-01): enough for "18 or older", not for "30 or younger" at 30 or 31. `date` is the birthDate's
     first day, unless it cannot be this patient's at `start`."""
@@ -144,7 +145,11 @@ def _birth_date_problem(raw: Any, earliest: date | None, latest: date | None, st
 
 
 def _months_between(born: date, start: date) -> int:
-    return (start.year - born.year) * 12 + start.month - born.month - (start.day < born.day)
+    """Completed calendar months: a month is complete on the same day-of-month, or on the last day of a shorter
+    month, as the authorization periods count them (policies/engine.py `_add_months`: Jan 31 + 1 month = Feb 28).
+    Born Oct 31, one month old on Nov 30: Aspirus III's "at least 1 month" is met that day."""
+    month_days = calendar.monthrange(start.year, start.month)[1]
+    return (start.year - born.year) * 12 + start.month - born.month - (start.day < min(born.day, month_days))
 
 
 def _prior_authorization_on_file(attestations: Attestations, start: date) -> Fact[bool]:
