@@ -56,7 +56,7 @@ def test_notes_name_the_vaccine_and_its_date_and_an_unclear_one_says_what_to_con
     assert unclear.missing == f"whether {name} (2026-03-10) was a live vaccine"
     assert unclear.note.startswith(f"{name} dated 2026-03-10 (formulation unspecified); window between")
     partial = live_vaccine_in_window(record(immunization("03", "2026-02")), COURSE_START, START)
-    assert "dated 2026-02 (date uncertain)" in partial.note
+    assert "dated 2026-02 (date uncertain)" in partial.note and partial.missing == "the date 03 was given"
     none = live_vaccine_in_window(record(), COURSE_START, START)
     assert none.note == "no live vaccine recorded between 2026-02-15 and 2026-05-10"
 
@@ -74,3 +74,36 @@ def test_not_received_is_unknown() -> None:
 ])
 def test_a_partial_date_counts_only_when_every_possible_day_is_known(occurrence: str, expected: bool | None) -> None:
     assert _in_window(immunization("03", occurrence)) is expected
+
+
+def _undated(cvx: str = "03", **occurrence: str) -> dict:
+    vaccine = immunization(cvx)
+    del vaccine["occurrenceDateTime"]
+    return vaccine | occurrence
+
+
+@pytest.mark.parametrize("occurrence", [{"occurrenceString": "last spring"}, {"occurrenceDateTime": "2026-13-45"},
+                                        {"occurrenceDateTime": "0001-01-01"}, {}])
+def test_a_live_vaccine_without_a_readable_date_leaves_u1_unknown(occurrence: dict) -> None:
+    """U1 is an exclusion: a live vaccine may clear it only when its date places it outside the window. One whose
+    date cannot be read may be in it, so the card asks for the date (never met)."""
+    mmr = _undated(**occurrence)
+    fact = live_vaccine_in_window(record(mmr), COURSE_START, START)
+    assert (fact.value, fact.evidence, fact.missing) == (None, (f"Immunization/{mmr['id']}",), "the date 03 was given")
+    assert fact.note.startswith("03 dated" if occurrence else "03 with no date")
+
+
+@pytest.mark.parametrize(("recorded", "expected"), [
+    ("2026-02-14", False),  # recorded the day before the window (2026-02-15): given before it
+    ("2026-02-15T09:00:00Z", None),
+    ("2026-02", None),  # a partial date may be a day in the window
+])
+def test_the_recorded_date_of_an_undated_vaccine_can_place_it_before_the_window(recorded: str,
+                                                                                expected: bool | None) -> None:
+    assert _in_window(_undated(occurrenceString="childhood", recorded=recorded)) is expected
+
+
+def test_an_undated_vaccine_of_unspecified_formulation_is_unknown_and_an_inactivated_one_does_not_count() -> None:
+    zoster = live_vaccine_in_window(record(_undated("188")), COURSE_START, START)
+    assert zoster.value is None and zoster.missing.endswith("(no date) was a live vaccine")
+    assert _in_window(_undated("141", occurrenceString="last autumn")) is False

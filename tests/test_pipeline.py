@@ -464,6 +464,20 @@ def test_an_infant_born_on_the_31st_is_one_month_old_on_the_last_day_of_the_next
     assert (decision["decision"], decision["indication"]) == ("meets-criteria", "infant-interfant")
 
 
+def test_a_live_vaccine_without_a_readable_date_asks_for_its_date(client: Any) -> None:
+    """Aspirus III universal criterion (U1): a live vaccine recorded as "last week" cannot be placed outside the
+    window, so U1 is unknown, neither met nor a critical denial."""
+    body = example("aspirus-live-vaccine-critical")
+    [mmr] = [e["resource"] for e in body["prefetch"]["immunizations"]["entry"]]
+    del mmr["occurrenceDateTime"]
+    mmr["occurrenceString"] = "last week"
+    [card] = post(client, body)["cards"][:1]
+    decision = card["extension"]["coverage-decision"]
+    [u1] = [c for c in decision["criteria"] if c["id"] == "U1"]
+    assert (decision["decision"], u1["status"], card["indicator"]) == ("information-needed", "unknown", "warning")
+    assert any(item.startswith("the date ") and item.endswith(" was given") for item in decision["missing"])
+
+
 def test_what_only_another_indication_needs_is_asked_as_an_alternative(client: Any) -> None:
     """The closest indication (relapsed/refractory Ph-) needs CD19 only; the MRD route's result is an alternative,
     so the clinician does not read both as required."""

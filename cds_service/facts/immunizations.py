@@ -1,20 +1,22 @@
 """Live vaccines in the Aspirus U1 window (policy-rules.md §2 U1; fhir-data-profile.md §Immunizations).
 
 The window runs from 14 days before the course start (before initiating therapy) through 28 days after this order's
-start (while on therapy), both ends included.
+start (while on therapy), both ends included. U1 is an exclusion (policy-rules.md §1): a live vaccine clears it only
+when its date places it outside the window; one whose date cannot place it there leaves U1 unknown.
 """
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
 
-from cds_service.facts.codes import codings, effective_date, parse_end_date, ref
+from cds_service.facts.codes import codings, parse_date, parse_end_date, ref
 from cds_service.facts.model import Fact
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
 
 LIVE = "vaccines-live"
 UNSPECIFIED = "vaccines-unspecified"  # unspecified or non-replicating formulations: cannot be judged
+DATE_UNCERTAIN, FORMULATION_UNSPECIFIED = "date uncertain", "formulation unspecified"  # why U1 cannot be judged
 BEFORE_COURSE = timedelta(days=14)
 AFTER_ORDER = timedelta(days=28)
 
@@ -32,7 +34,7 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
         if immunization.get("status") != "completed":
             continue
         days = _possible_days(immunization)
-        if days is None or days[1] < first or days[0] > last:
+        if days[1] < first or days[0] > last:
             continue
         vaccine = immunization.get("vaccineCode")
         if not isinstance(vaccine, dict):
@@ -41,19 +43,22 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
         if valuesets.has(LIVE, vaccine) and certain:
             live.append(immunization)
         elif valuesets.has(LIVE, vaccine):
-            # A live vaccine whose partial date ("2026-11") may or may not fall in the window cannot clear U1.
-            unclear.append((immunization, "date uncertain"))
+            # A live vaccine whose date ("2026-11", or none readable) may or may not fall in the window cannot clear U1.
+            unclear.append((immunization, DATE_UNCERTAIN))
         elif valuesets.has(UNSPECIFIED, vaccine):
-            unclear.append((immunization, "formulation unspecified"))
+            unclear.append((immunization, FORMULATION_UNSPECIFIED))
     return _verdict(live, unclear, first, last)
 
 
-def _possible_days(immunization: dict[str, Any]) -> tuple[date, date] | None:
-    """The first and last day the immunization may have been given: a partial date spans its month or year."""
-    day = effective_date(immunization)
+def _possible_days(immunization: dict[str, Any]) -> tuple[date, date]:
+    """The first and last day the immunization may have been given: a partial date spans its month or year. Without
+    a readable occurrenceDateTime (only an occurrenceString, an invalid date) it may have been given any day up to
+    the day it was `recorded` (a record of a vaccine given follows it), or any day at all."""
     occurrence = immunization.get("occurrenceDateTime")
-    last = parse_end_date(occurrence) if isinstance(occurrence, str) else None
-    return None if day is None else (day, last or day)
+    day = parse_date(occurrence)
+    if day is not None:
+        return day, parse_end_date(occurrence) or day
+    return date.min, parse_end_date(immunization.get("recorded")) or date.max
 
 
 def _verdict(live: list[dict[str, Any]], unclear: list[tuple[dict[str, Any], str]], first: date,
@@ -62,13 +67,12 @@ def _verdict(live: list[dict[str, Any]], unclear: list[tuple[dict[str, Any], str
     "given": a record may carry a date still to come."""
     window = f"between {first.isoformat()} and {last.isoformat()}"
     if live:
-        named = "; ".join(f"{_vaccine_name(i)} dated {_day(i)}" for i in live)
+        named = "; ".join(_described(i) for i in live)
         return Fact(True, tuple(ref(i) for i in live), note=f"{named}; window {window}")
     if unclear:
-        named = "; ".join(f"{_vaccine_name(i)} dated {_day(i)} ({why})" for i, why in unclear)
-        asked = "; ".join(f"{_vaccine_name(i)} ({_day(i)})" for i, _ in unclear)
-        return Fact(None, tuple(ref(i) for i, _ in unclear), note=f"{named}; window {window}",
-                    missing=f"whether {asked} was a live vaccine")
+        named = "; ".join(f"{_described(i)} ({why})" for i, why in unclear)
+        asked = "; ".join(_question(i, why) for i, why in unclear)
+        return Fact(None, tuple(ref(i) for i, _ in unclear), note=f"{named}; window {window}", missing=asked)
     return Fact(False, note=f"no live vaccine recorded {window}")
 
 
@@ -84,9 +88,23 @@ def _vaccine_name(immunization: dict[str, Any]) -> str:
     return "vaccine"
 
 
+def _question(immunization: dict[str, Any], why: str) -> str:
+    """What would decide U1 for a vaccine that cannot be judged: its date, or whether it was a live one."""
+    if why == DATE_UNCERTAIN:
+        return f"the date {_vaccine_name(immunization)} was given"
+    return f"whether {_vaccine_name(immunization)} ({_day(immunization) or 'no date'}) was a live vaccine"
+
+
+def _described(immunization: dict[str, Any]) -> str:
+    """"MMR dated 2026-11", 'MMR dated "last spring"', "MMR with no date"."""
+    day = _day(immunization)
+    return f"{_vaccine_name(immunization)} {f'dated {day}' if day else 'with no date'}"
+
+
 def _day(immunization: dict[str, Any]) -> str:
+    """The date as recorded ("" when none): a partial date ("2026-11") stays partial, an occurrenceString is quoted."""
     occurrence = immunization.get("occurrenceDateTime")
-    if isinstance(occurrence, str) and occurrence:
-        return occurrence[:10]  # as recorded: a partial date ("2026-11") stays partial
-    day = effective_date(immunization)
-    return day.isoformat() if day else "on an unknown date"
+    if isinstance(occurrence, str) and occurrence.strip():
+        return occurrence.strip()[:10]
+    text = immunization.get("occurrenceString")
+    return f'"{text.strip()}"' if isinstance(text, str) and text.strip() else ""
