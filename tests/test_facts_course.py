@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
+
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.course import read_cycle
 from cds_service.facts.diagnosis import read_diagnosis
@@ -100,6 +102,31 @@ def test_recoding_c91_02_without_remission_does_not_restart_the_course() -> None
     old_remission = condition("C91.01", recorded="2024-11-01", clinical_status="remission")
     info = _cycle(record(*priors, *relapses, old_remission), date(2025, 5, 7))
     assert info.number.value == 4 and info.course_start == date(2025, 1, 1)
+
+
+def test_a_remission_number_attested_during_the_course_then_a_relapse_begins_a_new_course() -> None:
+    """fhir-data-profile.md §Course and cycles: "a remission record (C91.01, clinicalStatus remission, or
+    attested) made after the current course's start"."""
+    priors = _cycles(3)  # a relapsed/refractory course: cycles start 2025-01-01, 02-12, 03-26
+    relapse = condition("C91.02", recorded="2024-12-20", clinical_status="relapse")
+    recoded = condition("C91.02", recorded="2025-09-01", clinical_status="relapse")
+    start = date(2025, 9, 15)
+    remission = questionnaire_response({"remission-number": 2}, authored="2025-04-20")
+    info = _cycle(record(*priors, relapse, recoded, remission), start)
+    assert info.number.value == 1 and info.course_start == start
+    assert _cycle(record(*priors, relapse, recoded), start).number.value == 4
+
+
+@pytest.mark.parametrize("answers", [{"complete-response-to-induction": True},
+                                     {"end-of-consolidation-response": "complete"}])
+def test_a_response_to_earlier_treatment_attested_during_the_course_is_no_remission_after_its_start(
+        answers: dict[str, Any]) -> None:
+    """Both are true of most relapsed patients: they say nothing of a remission reached during this course."""
+    priors = _cycles(3)
+    relapse = condition("C91.02", recorded="2024-12-20", clinical_status="relapse")
+    recoded = condition("C91.02", recorded="2025-09-01", clinical_status="relapse")
+    answer = questionnaire_response(answers, authored="2025-04-20")
+    assert _cycle(record(*priors, relapse, recoded, answer), date(2025, 9, 15)).number.value == 4
 
 
 def test_attested_cycle_number_overrides_when_authored_after_the_latest_prior_order() -> None:

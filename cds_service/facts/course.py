@@ -2,8 +2,8 @@
 
 Prior blinatumomab orders are grouped into cycles; cycles into courses. A cycle restarts after an interruption of
 more than 7 days (the label's rule) or once it holds 28 infusion days. A course restarts only at a relapse recorded
-after a remission that itself was recorded after the course began: EHRs re-code C91.02 at every admission, which
-must not restart the count.
+after a remission that itself was recorded (or attested) after the course began: EHRs re-code C91.02 at every
+admission, which must not restart the count.
 
 An earlier order whose drug could not be identified (medications.py) may be a prior cycle: the count is then
 unknown, for the clinician to attest (`cycle-number`), rather than a guess that it was not one. Any such order begun
@@ -22,6 +22,7 @@ from cds_service.facts.model import CycleInfo, Fact
 from cds_service.facts.order import last_infusion_day
 from cds_service.record import PatientRecord, Resolver
 
+DAY = timedelta(days=1)
 MAX_GAP = timedelta(days=7)  # an interruption longer than this restarts the cycle
 INFUSION_DAYS_PER_CYCLE = 28
 _PRIOR_STATUSES = frozenset({"active", "completed", "stopped"})
@@ -100,25 +101,31 @@ def group_cycles(spans: list[Span]) -> list[Cycle]:
     return cycles
 
 
-def _new_course_at(day: date, course_start: date, records: list[StatusRecord]) -> bool:
-    """A relapse recorded on or before `day` after a remission recorded after the course's start."""
-    remission: date | None = None
-    for record in records:
-        if record.day > day:
-            break
-        if record.status == "remission" and record.day > course_start and remission is None:
-            remission = record.day
-        elif record.status == "relapsed" and remission is not None and record.day > remission:
-            return True
-    return False
+def _remission_after(course_start: date, records: list[StatusRecord], attestations: Attestations) -> date | None:
+    """The first remission recorded after the course's start (fhir-data-profile.md §Course and cycles: C91.01,
+    clinicalStatus remission, or attested). The attested one is `remission-number`, authored after the start: it
+    names the remission the patient is in when answered. `complete-response-to-induction` and
+    `end-of-consolidation-response` are not: they date a response to earlier treatment, true of most relapsed
+    patients, so they would restart an ordinary relapsed/refractory course at its next re-coded C91.02."""
+    days = [r.day for r in records if r.status == "remission" and r.day > course_start]
+    answer = attestations.get("remission-number", authored_since=course_start + DAY)
+    if answer is not None:
+        days.append(answer.authored)
+    return min(days, default=None)
 
 
-def course_cycle_starts(cycle_starts: list[date], diagnosis: Diagnosis) -> list[date]:
+def _new_course_at(day: date, course_start: date, records: list[StatusRecord], attestations: Attestations) -> bool:
+    """A relapse recorded on or before `day` after a remission recorded (or attested) after the course's start."""
+    remission = _remission_after(course_start, records, attestations)
+    return remission is not None and any(r.status == "relapsed" and remission < r.day <= day for r in records)
+
+
+def course_cycle_starts(cycle_starts: list[date], diagnosis: Diagnosis, attestations: Attestations) -> list[date]:
     """The starts of the cycles of the current (last) course, given every cycle start in order."""
     records = diagnosis.status_records()  # oldest first
     course: list[date] = []
     for cycle_start in cycle_starts:
-        if course and _new_course_at(cycle_start, course[0], records):
+        if course and _new_course_at(cycle_start, course[0], records, attestations):
             course = []
         course.append(cycle_start)
     return course
@@ -139,7 +146,7 @@ def read_cycle(record: PatientRecord, draft_orders: list[dict[str, Any]], start:
     cycles = group_cycles(spans)
     continuing = bool(cycles) and cycles[-1].takes(start)
     starts = [c.start for c in cycles] + ([] if continuing else [start])
-    course = course_cycle_starts(starts, diagnosis)
+    course = course_cycle_starts(starts, diagnosis, attestations)
     days_before = cycles[-1].infusion_days_before(start) if continuing else 0
     number = _counted(cycles, course, unread)
     if not record.received("medicationRequests"):
