@@ -104,6 +104,56 @@ def test_recoding_c91_02_without_remission_does_not_restart_the_course() -> None
     assert info.number.value == 4 and info.course_start == date(2025, 1, 1)
 
 
+_CONSOLIDATION = _cycles(4, first=date(2026, 1, 5))  # cycles start 2026-01-05, 02-16, 03-30, 05-11
+_IN_REMISSION = condition("C91.01", recorded="2025-12-20", clinical_status="remission")  # before the course
+_RELAPSE = condition("C91.02", recorded="2026-11-10", clinical_status="relapse")  # after the course
+
+
+def test_a_relapse_after_a_course_given_in_remission_begins_a_new_course() -> None:
+    """docs/policy-reading.md: the remission in force at the course start is not recorded again during it; the
+    relapse recorded after the start is a new episode, not consolidation cycle 5."""
+    info = _cycle(record(*_CONSOLIDATION, _IN_REMISSION, _RELAPSE), date(2026, 12, 1))
+    assert info.number.value == 1 and info.course_start == date(2026, 12, 1)
+    assert info.cycle_starts == (date(2026, 12, 1),)
+
+
+def test_a_relapse_during_a_course_given_in_remission_opens_a_new_course_at_the_next_cycle() -> None:
+    relapse = condition("C91.02", recorded="2026-03-10", clinical_status="relapse")  # during cycle 2
+    info = _cycle(record(*_CONSOLIDATION, _IN_REMISSION, relapse), date(2026, 12, 1))
+    assert info.number.value == 3 and info.cycle_starts == (date(2026, 3, 30), date(2026, 5, 11), date(2026, 12, 1))
+
+
+def test_a_course_attested_relapsed_refractory_was_not_given_in_remission() -> None:
+    """The relapse the course treats, recorded late, after a remission record it made stale: the attested phase
+    (fhir-data-profile.md §Therapy phase, rule 1) says the course was not given in remission."""
+    phase = questionnaire_response({"therapy-phase": "relapsed-refractory"}, authored="2026-01-02")
+    info = _cycle(record(*_CONSOLIDATION, _IN_REMISSION, _RELAPSE, phase), date(2026, 12, 1))
+    assert info.number.value == 5 and info.course_start == date(2026, 1, 5)
+    # Authored on or after the relapse record, it may describe the new course: the record decides.
+    for_the_relapse = questionnaire_response({"therapy-phase": "relapsed-refractory"}, authored="2026-11-10")
+    assert _cycle(record(*_CONSOLIDATION, _IN_REMISSION, _RELAPSE, for_the_relapse), date(2026, 12, 1)).number.value == 1
+
+
+def test_active_disease_recorded_after_the_remission_leaves_the_cycle_unknown() -> None:
+    """C91.00 by the course start may be the relapse coded without its status, or the remission coded loosely: the
+    record cannot tell whether the course was given in remission, so the clinician is asked, not denied."""
+    active = condition("C91.00", recorded="2026-01-02", clinical_status="active")
+    info = _cycle(record(*_CONSOLIDATION, _IN_REMISSION, active, _RELAPSE), date(2026, 12, 1))
+    assert info.number.value is None and info.number.received
+    assert info.number.evidence == (f"Condition/{_RELAPSE['id']}",) and "2026-11-10" in info.number.note
+    assert info.course_start == date(2026, 1, 5)
+    answer = questionnaire_response({"cycle-number": 1}, authored="2026-11-25")
+    attested = _cycle(record(*_CONSOLIDATION, _IN_REMISSION, active, _RELAPSE, answer), date(2026, 12, 1))
+    assert attested.number.value == 1 and attested.course_start == date(2026, 12, 1)
+
+
+def test_a_relapsed_course_keeps_its_count_when_c91_02_is_recoded_after_its_start() -> None:
+    relapse = condition("C91.02", recorded="2025-12-20", clinical_status="relapse")  # before cycle 1
+    old_remission = condition("C91.01", recorded="2025-06-01", clinical_status="remission")
+    info = _cycle(record(*_CONSOLIDATION, old_remission, relapse, _RELAPSE), date(2026, 12, 1))
+    assert info.number.value == 5 and info.course_start == date(2026, 1, 5)
+
+
 def test_a_remission_number_attested_during_the_course_then_a_relapse_begins_a_new_course() -> None:
     """fhir-data-profile.md §Course and cycles: "a remission record (C91.01, clinicalStatus remission, or
     attested) made after the current course's start"."""

@@ -571,6 +571,42 @@ def test_an_order_after_its_course_authorization_ended_is_not_approved(client: A
     assert covered_value(answer["systemActions"][0]) == "not-covered"
 
 
+def _status_record(body: dict[str, Any], id: str, code: str, status: str, recorded: str) -> None:
+    """Another record of the example's ALL Condition, with this ICD-10-CM code and clinicalStatus."""
+    entries = body["prefetch"]["conditions"]["entry"]
+    condition = copy.deepcopy(entries[0]["resource"])
+    condition.update(id=id, recordedDate=recorded)
+    condition["code"]["coding"] = [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}]
+    condition["clinicalStatus"]["coding"][0]["code"] = status
+    entries.append({"resource": condition})
+
+
+@pytest.mark.parametrize("active_at_start", [False, True])
+def test_a_relapse_after_a_consolidation_course_is_a_new_relapsed_course(client: Any, active_at_start: bool) -> None:
+    """Four consolidation cycles given in remission (recorded 2026-05-01, before them), a relapse recorded
+    2026-11-10, a step-dose order: cycle 1 of a relapsed/refractory course, not consolidation cycle 5, and no
+    "below label" note on the 9 mcg/day step (docs/policy-reading.md). Active disease recorded between the remission
+    and the course start leaves the cycle for the clinician to give: information needed, not a denial."""
+    body = example("aspirus-consolidation-cycle5-not-renewable")
+    _status_record(body, "all-relapse", "C91.02", "relapse", "2026-11-10")
+    if active_at_start:
+        _status_record(body, "all-active", "C91.00", "active", "2026-05-05")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    step = example("aspirus-adult-relapsed-refractory-cycle1")["context"]["draftOrders"]["entry"][0]["resource"]
+    order["dosageInstruction"] = step["dosageInstruction"]
+    answer = post(client, body)
+    [decision] = [c["extension"]["coverage-decision"] for c in answer["cards"]
+                  if "coverage-decision" in c.get("extension", {})]
+    assert "off-label" not in topics(answer)
+    if active_at_start:
+        assert (decision["decision"], decision["cycle"]) == ("information-needed", None)
+        assert "cycle number of this order" in decision["missing"]
+    else:
+        assert (decision["decision"], decision["indication"], decision["cycle"]) == (
+            "meets-criteria", "adult-relapsed-refractory", 1)
+        assert decision["authorization"]["start"] == "2026-12-01"
+
+
 @pytest.mark.parametrize("member", [{"medicationReference": "Medication/ondansetron"},
                                     {"medicationCodeableConcept": {"coding": ["x", 5]}},
                                     {"dosageInstruction": "x"}, {"contained": [5]}, {"id": 5}])

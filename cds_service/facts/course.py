@@ -1,9 +1,12 @@
 """Course and cycle of the draft blinatumomab orders (fhir-data-profile.md §Course and cycles).
 
 Prior blinatumomab orders are grouped into cycles; cycles into courses. A cycle restarts after an interruption of
-more than 7 days (the label's rule) or once it holds 28 infusion days. A course restarts only at a relapse recorded
+more than 7 days (the label's rule) or once it holds 28 infusion days. A course restarts at a relapse recorded
 after a remission that itself was recorded (or attested) after the course began: EHRs re-code C91.02 at every
-admission, which must not restart the count.
+admission, which must not restart the count. A course given in remission (its disease status at the start is
+remission) also ends at the first relapse recorded after its start: that relapse is a new episode of the disease
+(docs/policy-reading.md, "A relapse after a course given in remission"). When the record cannot tell whether the
+course was given in remission, the cycle number is unknown, for the clinician to attest, rather than a guess.
 
 An earlier order whose drug could not be identified (medications.py) may be a prior cycle: the count is then
 unknown, for the clinician to attest (`cycle-number`), rather than a guess that it was not one. Any such order begun
@@ -20,12 +23,14 @@ from cds_service.facts.diagnosis import Diagnosis, StatusRecord
 from cds_service.facts.medications import MedOrder, read_med_orders
 from cds_service.facts.model import CycleInfo, Fact
 from cds_service.facts.order import last_infusion_day
+from cds_service.facts.phase import COURSE_ATTESTATION_LEAD
 from cds_service.record import PatientRecord, Resolver
 
 DAY = timedelta(days=1)
 MAX_GAP = timedelta(days=7)  # an interruption longer than this restarts the cycle
 INFUSION_DAYS_PER_CYCLE = 28
 _PRIOR_STATUSES = frozenset({"active", "completed", "stopped"})
+_PHASES_IN_REMISSION = frozenset({"consolidation", "maintenance"})
 
 
 @dataclass(frozen=True)
@@ -114,21 +119,51 @@ def _remission_after(course_start: date, records: list[StatusRecord], attestatio
     return min(days, default=None)
 
 
-def _new_course_at(day: date, course_start: date, records: list[StatusRecord], attestations: Attestations) -> bool:
-    """A relapse recorded on or before `day` after a remission recorded (or attested) after the course's start."""
+def _given_in_remission(course_start: date, records: list[StatusRecord], attestations: Attestations,
+                        relapse: StatusRecord) -> bool | None:
+    """Whether the course was given in remission (docs/policy-reading.md), read as its phase is (fhir-data-profile.md
+    §Therapy phase): a phase other than consolidation or maintenance attested for the course before `relapse` says
+    not; else the disease status at its start. None when records of active disease (C91.00: a relapse coded without
+    its status, or a remission coded loosely) follow the last remission up to the start: the record cannot tell."""
+    phase = attestations.get("therapy-phase", authored_since=course_start - COURSE_ATTESTATION_LEAD)
+    if phase is not None and phase.authored < relapse.day and phase.value not in _PHASES_IN_REMISSION:
+        return False
+    statuses = [r.status for r in records if r.day <= course_start]
+    decided = [s for s in statuses if s != "active"]
+    if not decided or decided[-1] != "remission":
+        return False
+    return True if statuses[-1] == "remission" else None
+
+
+def _course_ended(course_start: date, relapses: list[StatusRecord], records: list[StatusRecord],
+                  attestations: Attestations) -> bool | None:
+    """Whether one of `relapses` (recorded after the course's start, oldest first) ended the course: it follows a
+    remission recorded after the start, or the course was given in remission (module docstring); None when the
+    record cannot tell."""
     remission = _remission_after(course_start, records, attestations)
-    return remission is not None and any(r.status == "relapsed" and remission < r.day <= day for r in records)
+    if remission is not None and any(r.day > remission for r in relapses):
+        return True
+    return _given_in_remission(course_start, records, attestations, relapses[0])
 
 
-def course_cycle_starts(cycle_starts: list[date], diagnosis: Diagnosis, attestations: Attestations) -> list[date]:
-    """The starts of the cycles of the current (last) course, given every cycle start in order."""
+def course_cycle_starts(cycle_starts: list[date], diagnosis: Diagnosis,
+                        attestations: Attestations) -> tuple[list[date], StatusRecord | None]:
+    """The starts of the cycles of the current (last) course, given every cycle start in order, and the relapse
+    that may have ended that course when the record cannot tell whether it did."""
     records = diagnosis.status_records()  # oldest first
     course: list[date] = []
+    unclear: StatusRecord | None = None
     for cycle_start in cycle_starts:
-        if course and _new_course_at(cycle_start, course[0], records, attestations):
-            course = []
+        unclear = None
+        if course:
+            relapses = [r for r in records if r.status == "relapsed" and course[0] < r.day <= cycle_start]
+            ended = _course_ended(course[0], relapses, records, attestations) if relapses else False
+            if ended:
+                course = []
+            elif ended is None:
+                unclear = relapses[0]
         course.append(cycle_start)
-    return course
+    return course, unclear
 
 
 def read_cycle(record: PatientRecord, draft_orders: list[dict[str, Any]], start: date, diagnosis: Diagnosis,
@@ -146,9 +181,9 @@ def read_cycle(record: PatientRecord, draft_orders: list[dict[str, Any]], start:
     cycles = group_cycles(spans)
     continuing = bool(cycles) and cycles[-1].takes(start)
     starts = [c.start for c in cycles] + ([] if continuing else [start])
-    course = course_cycle_starts(starts, diagnosis, attestations)
+    course, unclear = course_cycle_starts(starts, diagnosis, attestations)
     days_before = cycles[-1].infusion_days_before(start) if continuing else 0
-    number = _counted(cycles, course, unread)
+    number = _counted(cycles, course, unread, unclear)
     if not record.received("medicationRequests"):
         number, course = Fact(received=False), [start]
     # Nor is an answer reused that may have been given for an unidentified order.
@@ -160,11 +195,17 @@ def read_cycle(record: PatientRecord, draft_orders: list[dict[str, Any]], start:
                      infusion_days_before=days_before)
 
 
-def _counted(cycles: list[Cycle], course: list[date], unread: list[Span]) -> Fact[int]:
-    """The number of cycles in the course; unknown when an earlier order's drug is (module docstring)."""
+def _counted(cycles: list[Cycle], course: list[date], unread: list[Span], unclear: StatusRecord | None) -> Fact[int]:
+    """The number of cycles in the course; unknown when an earlier order's drug is, or when the record cannot tell
+    whether a relapse began a new course (module docstring)."""
     if unread:
         note = f"drug of {len(unread)} earlier order(s) not identified (Medication unreadable, no display)"
         return Fact(None, tuple(s.reference for s in unread), note=note + ": each may be a prior cycle")
+    if unclear is not None:
+        note = (f"relapse recorded {unclear.day.isoformat()} after the course from {course[0].isoformat()}: a new "
+                "course if that one was given in remission, but active disease is recorded between the remission "
+                "and its start")
+        return Fact(None, (unclear.reference,), note=note)
     evidence = tuple(s.reference for c in cycles if c.start >= course[0] for s in c.spans)
     return Fact(len(course), evidence, note=f"cycle {len(course)} of the course from {course[0].isoformat()}")
 
