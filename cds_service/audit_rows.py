@@ -31,6 +31,8 @@ class InvocationRecord:
     outcomes: list[OrderOutcome] = field(default_factory=list)
     tenant: str | None = None  # the verified JWT's tenant (migration 0003)
     reason: str | None = None  # why a 4xx refused the call: a field or check, never its content (migration 0004)
+    user_id: str | None = None  # context.userId: the prescriber, e.g. "PractitionerRole/123" (migration 0006)
+    encounter_id: str | None = None  # context.encounterId (migration 0006)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "time": self.time.isoformat()}
@@ -73,11 +75,8 @@ def insert_records(connection: Connection, records: list[InvocationRecord]) -> N
         insert(OrderOutcomeRow).returning(OrderOutcomeRow.id, sort_by_parameter_order=True),
         [_outcome_values(invocation_id, outcome) for invocation_id, outcome in outcomes],
     ).scalars().all()
-    cards = [{"outcome_id": outcome_id, "uuid": uuid, "kind": kind, "topic": outcome.card_topics.get(uuid),
-              "card_uuid": outcome.suggestion_cards.get(uuid) if kind == "suggestion" else None}
-             for outcome_id, (_, outcome) in zip(outcome_ids, outcomes)
-             for kind, uuids in (("card", outcome.card_uuids), ("suggestion", outcome.suggestion_uuids))
-             for uuid in uuids]
+    cards = [card for outcome_id, (_, outcome) in zip(outcome_ids, outcomes)
+             for card in _issued_values(outcome_id, outcome)]
     if cards:
         connection.execute(insert(IssuedCard), cards)
 
@@ -86,7 +85,7 @@ def _invocation_values(record: InvocationRecord) -> dict[str, Any]:
     return {
         "time": naive_utc(record.time), "service_id": record.service_id, "hook": record.hook,
         "hook_instance": record.hook_instance, "client_iss": record.client_iss, "tenant": record.tenant,
-        "patient_id": record.patient_id,
+        "patient_id": record.patient_id, "user_id": record.user_id, "encounter_id": record.encounter_id,
         "status": record.status, "latency_ms": record.latency_ms, "reason": record.reason,
     }
 
@@ -102,7 +101,26 @@ def _outcome_values(invocation_id: int, outcome: OrderOutcome) -> dict[str, Any]
         "not_received": outcome.not_received,
         # The Coverage's id comes from prefetch, never validated: bounded to its column, and storable.
         "coverage_reference": storable(outcome.coverage_reference[:200]) if outcome.coverage_reference else None,
+        "policy_digest": outcome.policy_digest, "policy_source": outcome.policy_source,
+        "valueset_digest": outcome.valueset_digest, "no_plan_reason": outcome.no_plan_reason,
+        "covered": outcome.covered, "pa_needed": outcome.pa_needed,
     }
+
+
+def _issued_values(outcome_id: int, outcome: OrderOutcome) -> list[dict[str, Any]]:
+    """The outcome's cards and suggestions with what each said. The texts are ours, but a summary or label may quote
+    the order (its dose text): bounded to their columns, and storable."""
+    cards = [{"outcome_id": outcome_id, "uuid": uuid, "kind": "card", "topic": outcome.card_topics.get(uuid),
+              "indicator": outcome.card_indicators.get(uuid), "summary": _bounded(outcome.card_summaries.get(uuid)),
+              "label": None, "card_uuid": None} for uuid in outcome.card_uuids]
+    return cards + [{"outcome_id": outcome_id, "uuid": uuid, "kind": "suggestion", "topic": None, "indicator": None,
+                     "summary": None, "label": _bounded(outcome.suggestion_labels.get(uuid)),
+                     "card_uuid": outcome.suggestion_cards.get(uuid)}
+                    for uuid in outcome.suggestion_uuids]
+
+
+def _bounded(text: str | None, limit: int = 300) -> str | None:
+    return storable(text[:limit]) if text else None
 
 
 def invocation_record(row: Invocation) -> InvocationRecord:
@@ -110,6 +128,7 @@ def invocation_record(row: Invocation) -> InvocationRecord:
         time=aware(row.time), service_id=row.service_id, hook=row.hook, hook_instance=row.hook_instance,
         client_iss=row.client_iss, patient_id=row.patient_id, status=row.status, latency_ms=row.latency_ms,
         outcomes=[_order_outcome(o) for o in row.outcomes], tenant=row.tenant, reason=row.reason,
+        user_id=row.user_id, encounter_id=row.encounter_id,
     )
 
 
@@ -125,6 +144,11 @@ def _order_outcome(row: OrderOutcomeRow) -> OrderOutcome:
         suggestion_uuids=[card.uuid for card in row.cards if card.kind == "suggestion"],
         suggestion_cards={card.uuid: card.card_uuid for card in row.cards
                           if card.kind == "suggestion" and card.card_uuid},
+        policy_digest=row.policy_digest, policy_source=row.policy_source, valueset_digest=row.valueset_digest,
+        no_plan_reason=row.no_plan_reason, covered=row.covered, pa_needed=row.pa_needed,
+        card_indicators={card.uuid: card.indicator for card in row.cards if card.kind == "card" and card.indicator},
+        card_summaries={card.uuid: card.summary for card in row.cards if card.kind == "card" and card.summary},
+        suggestion_labels={card.uuid: card.label for card in row.cards if card.kind == "suggestion" and card.label},
     )
 
 

@@ -31,6 +31,9 @@ class Invocation(Base):
     patient_id: Mapped[str | None] = mapped_column(String(200), index=True)
     status: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(String(500))  # why a 4xx refused the call: migration 0004
+    # Who asked (migration 0006): the request's context.userId (the prescriber, "PractitionerRole/123") and encounter.
+    user_id: Mapped[str | None] = mapped_column(String(200))
+    encounter_id: Mapped[str | None] = mapped_column(String(200))
     latency_ms: Mapped[float] = mapped_column(Float)
     outcomes: Mapped[list[OrderOutcomeRow]] = relationship(back_populates="invocation", order_by="OrderOutcomeRow.id")
 
@@ -59,6 +62,15 @@ class OrderOutcomeRow(Base):
     authorization: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     not_received: Mapped[list[str] | None] = mapped_column(JSON)
     coverage_reference: Mapped[str | None] = mapped_column(String(200))
+    # Migration 0006 (null on older rows). Which rules decided: the policy file's sha256 (first 16 hex digits),
+    # "shipped" or "CDS_POLICY_DIR", and the value sets' digest. Why there was no plan, when there was none. What the
+    # EHR was given: the covered and pa-needed codes of the coverage-information action sent (null when none was).
+    policy_digest: Mapped[str | None] = mapped_column(String(64))
+    policy_source: Mapped[str | None] = mapped_column(String(20))
+    valueset_digest: Mapped[str | None] = mapped_column(String(64))
+    no_plan_reason: Mapped[str | None] = mapped_column(String(50))
+    covered: Mapped[str | None] = mapped_column(String(20))
+    pa_needed: Mapped[str | None] = mapped_column(String(20))
     invocation: Mapped[Invocation] = relationship(back_populates="outcomes")
     cards: Mapped[list[IssuedCard]] = relationship(order_by="IssuedCard.id")
 
@@ -75,6 +87,10 @@ class IssuedCard(Base):
     topic: Mapped[str | None] = mapped_column(String(50))  # a card's topic (coverage-info, off-guideline, ...): 0003
     # A suggestion's card (the uuid of the card that carried it): migration 0005; null on older rows.
     card_uuid: Mapped[str | None] = mapped_column(String(200))
+    # What it said, as sent (migration 0006): a card's indicator and summary, a suggestion's label.
+    indicator: Mapped[str | None] = mapped_column(String(20))
+    summary: Mapped[str | None] = mapped_column(String(300))
+    label: Mapped[str | None] = mapped_column(String(300))
 
 
 class Feedback(Base):

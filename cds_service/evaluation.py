@@ -36,6 +36,22 @@ class OrderOutcome:
     coverage_reference: str | None = None
     # A "what if" call (davinci-crd.configuration unsolicited-determ false): never proof of a prior authorization.
     what_if: bool = False
+    # Which rules decided: the policy file's sha256 (first 16 hex digits) and its folder ("shipped" or
+    # "CDS_POLICY_DIR"), and the digest of the value sets in use (they route payers and hold the code lists).
+    policy_digest: str | None = None
+    policy_source: str | None = None
+    valueset_digest: str | None = None
+    # No recognized plan, why: "coverage-not-received" (the prefetch `coverage` never arrived), "payer-not-received"
+    # (a Coverage in force names its payer by an Organization that could not be read), "no-coverage-in-force" (none
+    # active at the cycle's start, or none at all), "payer-not-supported" (one in force, of a payer with no policy).
+    no_plan_reason: str | None = None
+    # What the EHR was given (audit_answer.py): the covered and pa-needed codes of the coverage-information action
+    # sent (None: none sent), each card's indicator and summary and each suggestion's label, by uuid.
+    covered: str | None = None
+    pa_needed: str | None = None
+    card_indicators: dict[str, str] = field(default_factory=dict)
+    card_summaries: dict[str, str] = field(default_factory=dict)
+    suggestion_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -80,10 +80,14 @@ def count_invocations(store: AuditStore) -> int:
 
 def test_an_invocation_is_written_and_shown_with_every_field(store: AuditStore) -> None:
     criteria = [{"id": "U1", "status": "met", "citation": "Aspirus III", "text": "no live vaccine", "evidence": []}]
-    recorded = invocation("hi-1", "p1", outcome(
-        request_type="initial", cycle=2, coverage_assertion_id="ca-1", card_uuids=["card-1"],
-        suggestion_uuids=["sug-1"], criteria=criteria,
-    ))
+    recorded = replace(invocation("hi-1", "p1", outcome(
+        request_type="initial", cycle=2, coverage_assertion_id="ca-1", card_uuids=["card-1", "card-2"],
+        suggestion_uuids=["sug-1"], criteria=criteria, card_topics={"card-1": "coverage-info", "card-2": "limits"},
+        policy_digest="0123456789abcdef", policy_source="CDS_POLICY_DIR", valueset_digest="fedcba9876543210",
+        covered="covered", pa_needed="satisfied", card_indicators={"card-1": "info", "card-2": "warning"},
+        card_summaries={"card-1": "Aspirus: meets criteria", "card-2": "Over the quantity limit"},
+        suggestion_labels={"sug-1": "Change to 9 mcg/day on days 1–7"},
+    )), user_id="PractitionerRole/123", encounter_id="Encounter/e1")
     store.record_invocation(recorded)
     store.flush()
     [detail] = store.show("hi-1")
@@ -110,6 +114,18 @@ def test_an_outcome_with_unstorable_client_text_is_stored(store: AuditStore, cov
     [stored] = detail.record.outcomes
     assert stored.coverage_reference == coverage[:200].replace("\udc80", "?")
     assert stored.criteria[0]["note"] == "from Coverage/cov?"
+
+
+def test_what_a_card_said_is_bounded_to_its_column_and_storable(store: AuditStore) -> None:
+    """A summary or label may quote the order's own text (its dosage instruction)."""
+    long = "Change to 9 mcg/day \udc80" + "x" * 400
+    store.record_invocation(invocation("hi-1", "p1", outcome(
+        card_uuids=["card-1"], card_summaries={"card-1": long}, suggestion_uuids=["sug-1"],
+        suggestion_labels={"sug-1": long})))
+    store.flush()
+    [stored] = store.show("hi-1")[0].record.outcomes
+    expected = long[:300].replace("\udc80", "?")
+    assert (stored.card_summaries, stored.suggestion_labels) == ({"card-1": expected}, {"sug-1": expected})
 
 
 def test_recent_lists_decisions_newest_first_with_filters(store: AuditStore) -> None:

@@ -73,7 +73,7 @@ def test_migrate_creates_the_schema_and_is_idempotent(database_url: str) -> None
     migrate(engine)
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0005"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0006"]
     engine.dispose()
 
 
@@ -98,6 +98,35 @@ def test_an_older_trail_upgrades_with_its_rows(database_url: str) -> None:
     [outcome] = detail.record.outcomes
     assert (outcome.decision, outcome.missing, outcome.authorization, outcome.not_received) == (
         "meets-criteria", [], None, [])
+
+
+def test_migration_0006_downgrades_keeping_every_row_and_upgrades_again(database_url: str) -> None:
+    """On SQLite a batch-mode drop copies the table: dropping the copied `invocation` would empty `order_outcome`
+    and `issued_card` through ON DELETE CASCADE, since the service's connections enforce foreign keys."""
+    engine = create_db_engine(database_url)
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO invocation (time, service_id, hook, hook_instance, status, latency_ms, user_id) "
+            "VALUES ('2026-11-01 10:00:00', 'blinatumomab-coverage', 'order-sign', 'hi-1', 200, 5.0, 'Practitioner/1')"
+        ))
+        connection.execute(text(
+            "INSERT INTO order_outcome (invocation_id, order_id, what_if, criteria, policy_digest) "
+            "VALUES (1, 'MedicationRequest/o1', false, '[]', '0123456789abcdef')"))
+        connection.execute(text(
+            "INSERT INTO issued_card (outcome_id, uuid, kind, summary) VALUES (1, 'c1', 'card', 'Meets criteria')"))
+    config = alembic_config()
+    for step, revision, has_columns in ((command.downgrade, "0005", False), (command.upgrade, "head", True)):
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            step(config, revision)
+        with engine.connect() as connection:
+            counts = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                      for table in ("invocation", "order_outcome", "issued_card")]
+            columns = {column["name"] for column in inspect(connection).get_columns("order_outcome")}
+        assert counts == [1, 1, 1]
+        assert ("policy_digest" in columns) is has_columns
+    engine.dispose()
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
