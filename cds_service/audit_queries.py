@@ -36,6 +36,8 @@ class DecisionRow:
     hook: str
     hook_instance: str
     patient_id: str | None
+    user_id: str | None
+    encounter_id: str | None
     order_id: str
     policy: str | None
     policy_version: str | None
@@ -262,7 +264,8 @@ def _approvals(record: InvocationRecord, caller: tuple[str | None, str | None], 
 def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionRow:
     return DecisionRow(
         time=aware(invocation.time), hook=invocation.hook, hook_instance=invocation.hook_instance,
-        patient_id=invocation.patient_id, order_id=outcome.order_id, policy=outcome.policy,
+        patient_id=invocation.patient_id, user_id=invocation.user_id, encounter_id=invocation.encounter_id,
+        order_id=outcome.order_id, policy=outcome.policy,
         policy_version=outcome.policy_version, decision=outcome.decision, indication=outcome.indication,
         what_if=outcome.what_if,
     )

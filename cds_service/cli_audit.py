@@ -198,6 +198,8 @@ def format_detail(detail: InvocationDetail) -> str:
         f"service       {record.service_id} ({record.hook})",
         f"client        {record.client_iss or '-'}{f' (tenant {record.tenant})' if record.tenant else ''}",
         f"patient       {record.patient_id or '-'}",
+        f"user          {record.user_id or '-'}",
+        f"encounter     {record.encounter_id or '-'}",
         f"status        {record.status} in {record.latency_ms:.1f} ms{f': {record.reason}' if record.reason else ''}",
     ]
     for outcome in record.outcomes:

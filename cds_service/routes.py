@@ -165,6 +165,8 @@ def _invocation(status: int, seconds: float) -> InvocationRecord:
         client_iss=g.get("client_iss"),
         tenant=g.get("tenant"),
         patient_id=_text(hook.patient_id if hook else context.get("patientId")) or None,
+        user_id=_text(hook.user_id if hook else context.get("userId")) or None,
+        encounter_id=_text(hook.encounter_id if hook else context.get("encounterId")) or None,
         status=status,
         reason=g.get("rejection"),
         latency_ms=seconds * 1000.0,

@@ -239,3 +239,27 @@ def test_an_unusable_database_url_is_said_in_one_line_without_the_password(
     assert main(["audit", "--database-url", url]) == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and "secret" not in err and len(err.strip().splitlines()) == 1
+
+
+def _example(name: str) -> dict[str, Any]:
+    return json.loads((Path(__file__).resolve().parents[1] / "fhir_examples" / f"{name}.json").read_text())
+
+
+def test_who_asked_is_recorded_and_shown(app: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The prescriber (context.userId) and the encounter, for a decision and for a refused call alike."""
+    client = app.test_client()
+    body = {**_example("aspirus-adult-maintenance"), "hookInstance": "hi-who"}
+    refused = {**body, "hookInstance": "hi-refused", "context": {**body["context"], "draftOrders": "none"}}
+    assert client.post(URL, json=body).status_code == 200
+    assert client.post(URL, json=refused).status_code == 400
+    app.extensions["cds_service"].store.flush()
+    database = f"sqlite:///{tmp_path / 'cds.db'}"
+    for hook_instance in ("hi-who", "hi-refused"):
+        _, shown = run(capsys, "audit", "--database-url", database, "show", hook_instance)
+        assert "user          Practitioner/example-oncologist" in shown
+        assert "encounter     example-encounter" in shown
+    _, out = run(capsys, "audit", "--database-url", database, "--format", "jsonl")
+    [row] = [json.loads(line) for line in out.splitlines()]
+    assert (row["user_id"], row["encounter_id"]) == ("Practitioner/example-oncologist", "example-encounter")
+    _, out = run(capsys, "audit", "--database-url", database, "show", "hi-who", "--format", "json")
+    assert json.loads(out)[0]["user_id"] == "Practitioner/example-oncologist"
