@@ -213,7 +213,8 @@ def format_detail(detail: InvocationDetail) -> str:
 def _outcome_lines(outcome: OrderOutcome) -> list[str]:
     lines = [
         f"Order {outcome.order_id}",
-        f"  policy       {outcome.policy or '-'} {outcome.policy_version or ''}".rstrip(),
+        f"  policy       {outcome.policy or '-'} {outcome.policy_version or ''}".rstrip() + _policy_file(outcome),
+        f"  value sets   {outcome.valueset_digest or '-'}",
         f"  decision     {outcome.decision or '-'}{' (what-if call)' if outcome.what_if else ''}",
         f"  indication   {outcome.indication or '-'}",
         f"  request      {outcome.request_type or '-'}, cycle {outcome.cycle if outcome.cycle is not None else '-'}",
@@ -227,6 +228,11 @@ def _outcome_lines(outcome: OrderOutcome) -> list[str]:
         "  criteria:" if outcome.criteria else "  criteria:    none",
     ]
     return lines + [f"    {_criterion_line(criterion)}" for criterion in outcome.criteria]
+
+
+def _policy_file(outcome: OrderOutcome) -> str:
+    """Which file decided: its digest and folder (rows before migration 0005 have neither)."""
+    return f" (file {outcome.policy_digest}, {outcome.policy_source})" if outcome.policy_digest else ""
 
 
 def _authorization(period: dict[str, Any] | None) -> str:

@@ -91,10 +91,16 @@ class Decision:
     policy_title: str = ""
 
     def as_extension(self) -> dict[str, Any]:
-        """The contract's `coverage-decision` object."""
+        """The contract's `coverage-decision` object, plus the digest of the policy file that decided (a pharmacist
+        matches a card to the file and to its audit record; the version alone is the file's own word)."""
+        # Imported here: the loader imports this module. The engine builds a Decision without the digest; the Policy
+        # it applied is cached by the loader, which has it.
+        from cds_service.policies.loading import policy_digest
+
         return {
             "policy": self.policy_id,
             "policy-version": self.policy_version,
+            "policy-digest": policy_digest(self.policy_id),
             "decision": self.decision,
             "request": self.request_type,
             "indication": self.indication,

@@ -36,6 +36,7 @@ from cds_service.policies.loading import load_policy
 from cds_service.policies.model import Policy
 from cds_service.questionnaire import questionnaire_url
 from cds_service.record import PatientRecord
+from cds_service.valuesets import get_valuesets
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +226,8 @@ def _group(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], r
 def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, facts: ClinicalFacts,
                   order: dict[str, Any], ctx: EvaluationContext, config: CardConfig, result: Evaluation) -> None:
     outcome = OrderOutcome(order_id=order_ref(order), cycle=facts.cycle.number.value,
-                           what_if=not config.unsolicited_determ, not_received=list(facts.not_received))
+                           what_if=not config.unsolicited_determ, not_received=list(facts.not_received),
+                           valueset_digest=get_valuesets().digest)
     payer = None
     try:
         payer = select_payer(record, order, facts.start_date)
@@ -340,6 +342,9 @@ def _schedule_from_phase(facts: ClinicalFacts) -> str | None:
 def _record_decision(outcome: OrderOutcome, decision: Decision) -> None:
     outcome.policy = decision.policy_id
     outcome.policy_version = decision.policy_version
+    # Which file decided: the version is the file's own word, which an edited copy need not change.
+    policy = load_policy(decision.policy_id)  # cached: the Policy the engine just applied
+    outcome.policy_digest, outcome.policy_source = policy.digest, policy.source
     outcome.decision = decision.decision
     outcome.indication = decision.indication
     outcome.request_type = decision.request_type

@@ -9,6 +9,7 @@ Everything is compiled once into frozensets and one regular expression per list,
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -22,6 +23,7 @@ from cds_service.facts.codes import codings, concept_text, normalize_code, norma
 BUILTIN_DIR = Path(__file__).parent / "valuesets"
 ENV_DIR = "CDS_VALUESET_DIR"
 _MEMO_SIZE = 4096
+DIGEST_LENGTH = 16  # hex digits of the sha256 kept, as for a policy file (policies/loading.py)
 _MISSING = object()
 
 
@@ -82,10 +84,14 @@ class Memo:
 
 
 class ValueSets:
-    """All value sets by name. Unknown names are an error: a typo must not silently match nothing."""
+    """All value sets by name. Unknown names are an error: a typo must not silently match nothing.
 
-    def __init__(self, sets: dict[str, ValueSet]) -> None:
+    `digest` identifies the files they were read from, for the audit trail: CDS_VALUESET_DIR changes the payer
+    routing and the code lists a decision rests on."""
+
+    def __init__(self, sets: dict[str, ValueSet], digest: str = "") -> None:
         self._sets = sets
+        self.digest = digest
         # One table from code to the lists holding it, so classifying a coding against every list is one probe.
         by_code: dict[tuple[str, str], set[str]] = {}
         for vs in sets.values():
@@ -204,13 +210,16 @@ def _text_of(obj: dict[str, Any] | None) -> str:
 # ---- loading -------------------------------------------------------------------------------------------------
 
 
-def _read_files(directory: Path) -> list[dict[str, Any]]:
+def _read_files(directory: Path, digest: hashlib._Hash) -> list[dict[str, Any]]:
+    """The directory's value set files, in name order; each file's name and bytes go into `digest`."""
     documents = []
     for path in sorted(directory.glob("*.json")):
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            data = path.read_bytes()
+            document = json.loads(data.decode("utf-8"))
         except (OSError, ValueError) as exc:
             raise ValueError(f"value set file {path} is not readable JSON: {exc}") from exc
+        digest.update(b"%s\0%d\0%s" % (os.fsencode(path.name), len(data), data))
         if not isinstance(document, dict) or not isinstance(document.get("name"), str):
             raise ValueError(f"value set file {path} needs an object with a string 'name'")
         documents.append(document)
@@ -280,14 +289,16 @@ def _pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
 
 def load_valuesets(extra_dir: str | None = None) -> ValueSets:
     """Built-in lists plus those in `extra_dir` (default: the CDS_VALUESET_DIR environment variable)."""
-    documents = _read_files(BUILTIN_DIR)
+    digest = hashlib.sha256()
+    documents = _read_files(BUILTIN_DIR, digest)
     directory = extra_dir if extra_dir is not None else os.environ.get(ENV_DIR, "")
     if directory:
         path = Path(directory)
         if not path.is_dir():
             raise ValueError(f"{ENV_DIR}={directory} is not a directory")
-        documents += _read_files(path)
-    return ValueSets({name: _compile(name, raw) for name, raw in _merge(documents).items()})
+        documents += _read_files(path, digest)
+    return ValueSets({name: _compile(name, raw) for name, raw in _merge(documents).items()},
+                     digest.hexdigest()[:DIGEST_LENGTH])
 
 
 @lru_cache(maxsize=1)

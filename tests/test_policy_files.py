@@ -2,12 +2,15 @@
 (CDS_VALUESET_DIR), no code; mistakes in either stop the start-up with a message naming the file."""
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from cds_service.cli import main
 from cds_service.config import ConfigError
 from cds_service.policies import loading
 from cds_service.valuesets import ENV_DIR as VALUESET_DIR
@@ -115,3 +118,45 @@ def test_a_payer_routed_to_a_policy_with_no_file_stops_the_start_up(
     _route(valuesets, "example-plna")
     with pytest.raises(ConfigError, match="no file: \\['example-plna'\\]"):
         make_app(local_settings(tmp_path))
+
+
+def test_the_audit_trail_and_the_card_name_the_policy_file_and_the_value_sets_that_decided(
+        tmp_path: Path, operator_dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """A replacement file of a shipped policy may keep its `version`: only the digest tells the decisions apart."""
+    policies, valuesets = operator_dirs
+    shipped = _decide(tmp_path / "shipped", "hi-shipped")
+    edited = (loading.POLICY_DIR / "florida-blue.toml").read_text(encoding="utf-8").replace("at_least = 0.1",
+                                                                                            "at_least = 0.01", 1)
+    (policies / "florida-blue.toml").write_text(edited, encoding="utf-8")
+    _route(valuesets, "florida-blue")
+    loading.load_policy.cache_clear()
+    loading.policy_files.cache_clear()
+    replaced = _decide(tmp_path / "replaced", "hi-replaced")
+
+    assert shipped["policy_version"] == replaced["policy_version"]
+    assert shipped["policy_digest"] != replaced["policy_digest"]
+    assert (shipped["policy_source"], replaced["policy_source"]) == ("shipped", "CDS_POLICY_DIR")
+    assert shipped["policy_digest"] == hashlib.sha256(
+        (loading.POLICY_DIR / "florida-blue.toml").read_bytes()).hexdigest()[:16]
+    assert replaced["policy_digest"] == hashlib.sha256(edited.encode()).hexdigest()[:16]
+    assert shipped["valueset_digest"] != replaced["valueset_digest"]  # payers.json added in CDS_VALUESET_DIR
+    for decided in (shipped, replaced):
+        assert decided["card_digest"] == decided["policy_digest"]  # the card names the file too
+    database = f"sqlite:///{tmp_path / 'replaced' / 'cds.db'}"
+    assert main(["audit", "show", "hi-replaced", "--database-url", database]) == 0
+    shown = capsys.readouterr().out
+    assert f"(file {replaced['policy_digest']}, CDS_POLICY_DIR)" in shown
+    assert f"value sets   {replaced['valueset_digest']}" in shown
+
+
+def _decide(data_dir: Path, hook_instance: str) -> dict[str, Any]:
+    """The Florida Blue example's audited outcome, and the policy digest its decision card carries."""
+    app = make_app(local_settings(data_dir))
+    try:
+        answer = app.test_client().post(SERVICE, json={**_request("Florida Blue", 0.5), "hookInstance": hook_instance})
+        store = app.extensions["cds_service"].store
+        store.flush()
+        [outcome] = store.show(hook_instance)[0].record.outcomes
+    finally:
+        close_app(app)
+    return {**asdict(outcome), "card_digest": _extension(answer.get_json())["policy-digest"]}

@@ -5,9 +5,11 @@ readings of policy-rules.md; this module knows no payer.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tomllib
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -19,6 +21,8 @@ from cds_service.policies.vocabulary import TEST_KEYS, PolicyFileError, check_te
 
 POLICY_DIR = Path(__file__).resolve().parent
 ENV_DIR = "CDS_POLICY_DIR"
+SHIPPED = "shipped"  # Policy.source of a file shipped with the service; an operator's says ENV_DIR
+DIGEST_LENGTH = 16  # hex digits of the sha256 kept: enough to tell files apart, short enough to read
 _CRITERION_KEYS = frozenset(("id", "use", "kind", "text", "citation", "missing", "summary", "critical",
                              "from_cycle")) | TEST_KEYS
 
@@ -44,18 +48,25 @@ def policy_ids() -> list[str]:
 
 @lru_cache(maxsize=None)
 def load_policy(policy_id: str) -> Policy:
-    """Read and check `<policy_id>.toml` once; later calls return the same Policy."""
+    """Read and check `<policy_id>.toml` once; later calls return the same Policy, with the digest of the bytes read
+    (the audit trail records which file decided)."""
     path = policy_files().get(policy_id)
     if path is None:
         raise KeyError(f"no policy file for {policy_id!r}")
     try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
+        data = path.read_bytes()
+        raw = tomllib.loads(data.decode("utf-8"))
         if raw.get("id") != policy_id:
             raise PolicyFileError(f"id {raw.get('id')!r} does not match the file name")
-        return parse_policy(raw)
-    except (KeyError, TypeError, ValueError) as exc:  # ValueError: TOML syntax and PolicyFileError
+        return replace(parse_policy(raw), digest=hashlib.sha256(data).hexdigest()[:DIGEST_LENGTH],
+                       source=SHIPPED if path.parent == POLICY_DIR else ENV_DIR)
+    except (KeyError, TypeError, ValueError) as exc:  # ValueError: TOML syntax, UTF-8 and PolicyFileError
         raise PolicyFileError(f"{path}: {_problem(exc)}") from exc
+
+
+def policy_digest(policy_id: str) -> str | None:
+    """The digest of the file `policy_id` is loaded from; None when no file has that id."""
+    return load_policy(policy_id).digest if policy_id in policy_files() else None
 
 
 def _problem(exc: Exception) -> str:

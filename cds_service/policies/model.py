@@ -74,6 +74,10 @@ class Policy:
     url: str
     universal: tuple[CriterionSpec, ...]
     indications: tuple[IndicationSpec, ...] = field(default_factory=tuple)
+    # Which file this is, for the audit trail (set by load_policy): the sha256 of its bytes (first 16 hex digits),
+    # and "shipped" or "CDS_POLICY_DIR". The `version` is the file's own word, which an edit need not change.
+    digest: str = ""
+    source: str = ""
 
     @cached_property
     def quantity_limit(self) -> QuantityLimit | None:
