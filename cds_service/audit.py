@@ -77,14 +77,14 @@ class AuditStore:
         return self._queries.suggestion_cards(uuids)
 
     def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
-               limit: int = 50) -> list[DecisionRow]:
+               limit: int = 50, client: str | None = None, tenant: str | None = None) -> list[DecisionRow]:
         """The latest order decisions, newest first."""
-        return self._queries.recent(since, patient, decision, limit)
+        return self._queries.recent(since, patient, decision, limit, client, tenant)
 
-    def rejected(self, since: datetime | None = None, patient: str | None = None,
-                 limit: int = 50) -> list[RejectedRow]:
+    def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
+                 client: str | None = None, tenant: str | None = None) -> list[RejectedRow]:
         """The latest calls refused with a 4xx, newest first."""
-        return self._queries.rejected(since, patient, limit)
+        return self._queries.rejected(since, patient, limit, client, tenant)
 
     def show(self, key: str) -> list[InvocationDetail]:
         """The invocations with this hookInstance or coverage-assertion-id, newest first, with their feedback."""

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, insert, select
+from sqlalchemy import ColumnElement, Engine, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -35,6 +35,8 @@ class DecisionRow:
     time: datetime
     hook: str
     hook_instance: str
+    client_iss: str | None  # patient ids mean one patient only within one client and tenant (EHR site)
+    tenant: str | None
     patient_id: str | None
     user_id: str | None
     encounter_id: str | None
@@ -57,6 +59,7 @@ class RejectedRow:
     hook: str
     hook_instance: str
     client_iss: str | None
+    tenant: str | None
     patient_id: str | None
     status: int
     reason: str | None
@@ -171,31 +174,24 @@ class AuditQueries:
     # --- queries for the command line --------------------------------------------------------------------------
 
     def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
-               limit: int = 50) -> list[DecisionRow]:
+               limit: int = 50, client: str | None = None, tenant: str | None = None) -> list[DecisionRow]:
         """The latest order decisions, newest first."""
-        query = select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow)
-        if since is not None:
-            query = query.where(Invocation.time >= naive_utc(since))
-        if patient is not None:
-            query = query.where(Invocation.patient_id == patient)
+        query = select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow).where(
+            *_calls(since, patient, client, tenant))
         if decision is not None:
             query = query.where(OrderOutcomeRow.decision == decision)
         query = query.order_by(Invocation.time.desc(), OrderOutcomeRow.id.desc()).limit(limit)
         with Session(self.engine) as session:
             return [_decision_row(invocation, outcome) for invocation, outcome in session.execute(query)]
 
-    def rejected(self, since: datetime | None = None, patient: str | None = None,
-                 limit: int = 50) -> list[RejectedRow]:
+    def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
+                 client: str | None = None, tenant: str | None = None) -> list[RejectedRow]:
         """The latest calls refused with a 4xx, newest first (401s included: their reason names the failed check)."""
-        query = select(Invocation).where(Invocation.status.between(400, 499))
-        if since is not None:
-            query = query.where(Invocation.time >= naive_utc(since))
-        if patient is not None:
-            query = query.where(Invocation.patient_id == patient)
+        query = select(Invocation).where(Invocation.status.between(400, 499), *_calls(since, patient, client, tenant))
         query = query.order_by(Invocation.time.desc(), Invocation.id.desc()).limit(limit)
         with Session(self.engine) as session:
-            return [RejectedRow(aware(row.time), row.hook, row.hook_instance, row.client_iss, row.patient_id,
-                                row.status, row.reason) for row in session.scalars(query)]
+            return [RejectedRow(aware(row.time), row.hook, row.hook_instance, row.client_iss, row.tenant,
+                                row.patient_id, row.status, row.reason) for row in session.scalars(query)]
 
     def show(self, key: str) -> list[InvocationDetail]:
         """The invocations with this hookInstance (an EHR may send one again) or whose decision carries this
@@ -261,9 +257,19 @@ def _approvals(record: InvocationRecord, caller: tuple[str | None, str | None], 
             and not o.what_if and o.order_id not in exclude and _began_before(o.authorization, before)]
 
 
+def _calls(since: datetime | None, patient: str | None, client: str | None,
+           tenant: str | None) -> list[ColumnElement[bool]]:
+    """The conditions on the invocation of the listing filters given."""
+    conditions = [column == value for column, value in ((Invocation.patient_id, patient),
+                                                        (Invocation.client_iss, client), (Invocation.tenant, tenant))
+                  if value is not None]
+    return conditions + ([Invocation.time >= naive_utc(since)] if since is not None else [])
+
+
 def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionRow:
     return DecisionRow(
         time=aware(invocation.time), hook=invocation.hook, hook_instance=invocation.hook_instance,
+        client_iss=invocation.client_iss, tenant=invocation.tenant,
         patient_id=invocation.patient_id, user_id=invocation.user_id, encounter_id=invocation.encounter_id,
         order_id=outcome.order_id, policy=outcome.policy,
         policy_version=outcome.policy_version, decision=outcome.decision, indication=outcome.indication,

@@ -25,8 +25,9 @@ from cds_service.evaluation import OrderOutcome
 
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_COLUMNS = ("time", "hook", "patient", "order", "policy", "decision", "indication", "hookInstance")
-_REJECTED_COLUMNS = ("time", "hook", "client", "patient", "status", "reason", "hookInstance")
+# A patient id means one patient only within one client and tenant: both are listed with it.
+_COLUMNS = ("time", "hook", "client", "tenant", "patient", "order", "policy", "decision", "indication", "hookInstance")
+_REJECTED_COLUMNS = ("time", "hook", "client", "tenant", "patient", "status", "reason", "hookInstance")
 DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed")
 _MAX_CELL = 40
 _WIDE_CELLS = {"reason": 90}  # the column a reader of rejected calls came for
@@ -40,7 +41,9 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     )
     parser = commands.add_parser("audit", parents=[common], help="list recent coverage decisions")
     parser.add_argument("--since", type=parse_since, help="ISO date or date-time (UTC), or relative: 30m, 24h, 7d, 2w")
-    parser.add_argument("--patient", help="only this patient id")
+    parser.add_argument("--patient", help="only this patient id (unique only within one --client and --tenant)")
+    parser.add_argument("--client", metavar="ISS", help="only calls of this client (the verified JWT's iss)")
+    parser.add_argument("--tenant", help="only calls of this tenant (the verified JWT's tenant claim)")
     parser.add_argument("--decision", choices=DECISIONS, help="only this decision")
     parser.add_argument("--rejected", action="store_true",
                         help="list the calls refused with a 4xx (and why) instead of the decisions")
@@ -82,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
         store.close()
         return 2
     try:
+        calls = {"since": args.since, "patient": args.patient, "client": args.client, "tenant": args.tenant,
+                 "limit": args.limit}
         rows: Sequence[DecisionRow | RejectedRow] = (
-            store.rejected(since=args.since, patient=args.patient, limit=args.limit) if args.rejected
-            else store.recent(since=args.since, patient=args.patient, decision=args.decision, limit=args.limit))
+            store.rejected(**calls) if args.rejected else store.recent(decision=args.decision, **calls))
     finally:
         store.close()
     if args.format == "jsonl":
@@ -180,9 +184,11 @@ def format_table(rows: Sequence[DecisionRow | RejectedRow]) -> str:
 def _table_values(row: DecisionRow | RejectedRow) -> tuple[Any, ...]:
     time = row.time.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(row, RejectedRow):
-        return time, row.hook, row.client_iss, row.patient_id, row.status, row.reason, row.hook_instance
+        return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.status, row.reason,
+                row.hook_instance)
     decision = f"{row.decision} (what-if)" if row.what_if else row.decision
-    return time, row.hook, row.patient_id, row.order_id, row.policy, decision, row.indication, row.hook_instance
+    return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.order_id, row.policy, decision,
+            row.indication, row.hook_instance)
 
 
 def _cell(value: Any, limit: int) -> str:

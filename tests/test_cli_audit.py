@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -57,9 +58,10 @@ def test_table_lists_recent_decisions_newest_first(audited: str, capsys: pytest.
     code, out = run(capsys, "audit", "--database-url", audited)
     lines = out.splitlines()
     assert code == 0
-    assert lines[0].split() == ["time", "hook", "patient", "order", "policy", "decision", "indication",
-                                "hookInstance"]
-    assert [line.split()[4] for line in lines[2:]] == ["mr-new", "mr-p2", "mr-old"]  # date and time are 2 words
+    assert lines[0].split() == ["time", "hook", "client", "tenant", "patient", "order", "policy", "decision",
+                                "indication", "hookInstance"]
+    assert [line.split()[6] for line in lines[2:]] == ["mr-new", "mr-p2", "mr-old"]  # date and time are 2 words
+    assert all(line.split()[3:5] == ["https://ehr.example", "-"] for line in lines[2:])
     assert all(line.split()[2] == "order-sign" for line in lines[2:])
     assert "meets-criteria (what-if)" in lines[2]
     assert lines[3].index("criteria-not-met") == lines[0].index("decision")  # aligned columns
@@ -84,6 +86,33 @@ def test_jsonl_output_with_filters(audited: str, capsys: pytest.CaptureFixture[s
 def test_filters(audited: str, capsys: pytest.CaptureFixture[str], filters: list[str], orders: list[str]) -> None:
     _, out = run(capsys, "audit", "--database-url", audited, "--format", "jsonl", *filters)
     assert [json.loads(line)["order_id"] for line in out.splitlines()] == orders
+
+
+def test_listings_tell_the_sites_of_a_patient_id_apart(database_url: str,  # noqa: F811
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A patient id means one patient only within one client and tenant: listings show both, and filter by them."""
+    store = AuditStore(database_url)
+    store.start()
+    store.record_invocation(replace(invocation("hi-a", "p1", outcome("mr-a")), tenant="site-a"))
+    store.record_invocation(replace(invocation("hi-b", "p1", outcome("mr-b")), tenant="site-b"))
+    store.record_invocation(replace(invocation("hi-c", "p1", outcome("mr-c")), client_iss="https://other.example"))
+    store.record_invocation(replace(invocation("hi-400", "p1"), tenant="site-b", status=400, outcomes=[]))
+    store.close()
+
+    def listed(*filters: str) -> list[tuple[str, str, str | None]]:
+        _, out = run(capsys, "audit", "--database-url", database_url, "--format", "jsonl", *filters)
+        return sorted((row.get("order_id", row["hook_instance"]), row["client_iss"], row["tenant"])
+                      for row in map(json.loads, out.splitlines()))
+
+    assert listed("--patient", "p1") == [("mr-a", "https://ehr.example", "site-a"),
+                                         ("mr-b", "https://ehr.example", "site-b"),
+                                         ("mr-c", "https://other.example", None)]
+    assert listed("--patient", "p1", "--tenant", "site-b") == [("mr-b", "https://ehr.example", "site-b")]
+    assert listed("--client", "https://other.example") == [("mr-c", "https://other.example", None)]
+    assert listed("--client", "https://ehr.example", "--tenant", "site-a") == [
+        ("mr-a", "https://ehr.example", "site-a")]
+    assert listed("--rejected", "--tenant", "site-b") == [("hi-400", "https://ehr.example", "site-b")]
+    assert listed("--rejected", "--tenant", "site-a") == []
 
 
 def test_show_prints_criteria_and_feedback(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -181,8 +210,8 @@ def test_rejected_calls_are_listed_with_why_and_never_with_what_was_sent(
     assert "Jane Doe" not in out and "Jane Doe" not in caplog.text
     assert "400 on POST /cds-services/blinatumomab-coverage: invalid at context.draftOrders" in caplog.text
     code, table = run(capsys, "audit", "--database-url", database, "--rejected")
-    assert code == 0 and table.splitlines()[0].split() == ["time", "hook", "client", "patient", "status", "reason",
-                                                           "hookInstance"]
+    assert code == 0 and table.splitlines()[0].split() == ["time", "hook", "client", "tenant", "patient", "status",
+                                                           "reason", "hookInstance"]
     assert "invalid at context.draftOrders.entry[0].resource.status" in table and "hi-ok" not in table
     _, shown = run(capsys, "audit", "--database-url", database, "show", "hi-order")
     assert "status        400 in " in shown and ": invalid at context.draftOrders.entry[0].resource.status" in shown
