@@ -17,7 +17,7 @@ from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.audit import AuditStore
-from cds_service.audit_queries import DecisionRow, InvocationDetail, RejectedRow
+from cds_service.audit_queries import ORDER_SIGN, DecisionRow, InvocationDetail, RejectedRow
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.config import ConfigError, default_database_url, parse_database_url
 from cds_service.db import alembic_config
@@ -30,6 +30,7 @@ _COLUMNS = ("time", "hook", "client", "tenant", "patient", "order", "policy", "d
 _REJECTED_COLUMNS = ("time", "hook", "client", "tenant", "patient", "status", "reason", "hookInstance")
 DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed")
 _MAX_CELL = 40
+_INDENT = " " * 15  # where the values of `show` begin
 _WIDE_CELLS = {"reason": 90}  # the column a reader of rejected calls came for
 
 
@@ -209,14 +210,15 @@ def format_detail(detail: InvocationDetail) -> str:
         f"status        {record.status} in {record.latency_ms:.1f} ms{f': {record.reason}' if record.reason else ''}",
     ]
     for outcome in record.outcomes:
-        lines += ["", *_outcome_lines(outcome)]
+        lines += ["", *_outcome_lines(outcome, record.hook)]
     topics = {uuid: topic for outcome in record.outcomes for uuid, topic in outcome.card_topics.items()}
+    labels = {uuid: label for outcome in record.outcomes for uuid, label in outcome.suggestion_labels.items()}
     lines += ["", "Feedback:" if detail.feedback else "Feedback: none"]
-    lines += [f"  {_feedback_line(entry, topics)}" for entry in detail.feedback]
+    lines += [f"  {_feedback_line(entry, topics, labels)}" for entry in detail.feedback]
     return "\n".join(lines)
 
 
-def _outcome_lines(outcome: OrderOutcome) -> list[str]:
+def _outcome_lines(outcome: OrderOutcome, hook: str) -> list[str]:
     lines = [
         f"Order {outcome.order_id}",
         f"  policy       {outcome.policy or '-'} {outcome.policy_version or ''}".rstrip() + _policy_file(outcome),
@@ -226,11 +228,12 @@ def _outcome_lines(outcome: OrderOutcome) -> list[str]:
         f"  request      {outcome.request_type or '-'}, cycle {outcome.cycle if outcome.cycle is not None else '-'}",
         f"  coverage     {outcome.coverage_reference or '-'}",
         f"  assertion    {outcome.coverage_assertion_id or '-'}",
-        f"  authorized   {_authorization(outcome.authorization)}",
+        f"  sent         {_coverage_sent(outcome)}",
+        f"  authorized   {_authorized(outcome, hook)}",
         f"  to document  {'; '.join(outcome.missing) or '-'}",
         f"  not received {', '.join(outcome.not_received) or '-'}",
-        f"  cards        {', '.join(_with_topic(uuid, outcome.card_topics) for uuid in outcome.card_uuids) or '-'}",
-        f"  suggestions  {', '.join(outcome.suggestion_uuids) or '-'}",
+        *_listed("cards", [_card(uuid, outcome) for uuid in outcome.card_uuids]),
+        *_listed("suggestions", [_suggestion(uuid, outcome.suggestion_labels) for uuid in outcome.suggestion_uuids]),
         "  criteria:" if outcome.criteria else "  criteria:    none",
     ]
     return lines + [f"    {_criterion_line(criterion)}" for criterion in outcome.criteria]
@@ -241,11 +244,61 @@ def _policy_file(outcome: OrderOutcome) -> str:
     return f" (file {outcome.policy_digest}, {outcome.policy_source})" if outcome.policy_digest else ""
 
 
-def _authorization(period: dict[str, Any] | None) -> str:
-    if not period:
+def _coverage_sent(outcome: OrderOutcome) -> str:
+    """The coverage information the EHR was given with the order."""
+    if outcome.covered is not None:
+        return f"coverage-information covered={outcome.covered}" + (
+            f", pa-needed={outcome.pa_needed}" if outcome.pa_needed else "")
+    if outcome.coverage_assertion_id is None:
+        return "no coverage information"
+    return "coverage-information (its codes are not recorded before migration 0005)"
+
+
+def _authorized(outcome: OrderOutcome, hook: str) -> str:
+    """The period, when the EHR was given it as an authorization (pa-needed satisfied, with satisfied-pa-id); else
+    why none was issued, and the period an approval would have: a what-if call or a preview approves nothing."""
+    if not outcome.authorization:
         return "-"
+    period = _period(outcome.authorization)
+    unissued = _why_not_authorized(outcome, hook)
+    return f"none issued ({unissued}); period if approved: {period}" if unissued else period
+
+
+def _why_not_authorized(outcome: OrderOutcome, hook: str) -> str:
+    """Why a met decision's period was not an authorization ("" when it was)."""
+    if outcome.what_if:
+        return "what-if call"
+    if hook != ORDER_SIGN:
+        return f"{hook} preview"
+    if outcome.coverage_assertion_id is None:
+        return "no coverage information sent"
+    if outcome.covered is None:  # a row before migration 0005: such an action carried the authorization
+        return ""
+    return "" if outcome.pa_needed == "satisfied" else f"pa-needed {outcome.pa_needed or 'not sent'}"
+
+
+def _period(period: dict[str, Any]) -> str:
     cycles = f" ({period['cycles']} cycles)" if period.get("cycles") else ""
     return f"{period.get('start')} to {period.get('end')}{cycles}"
+
+
+def _listed(label: str, items: list[str]) -> list[str]:
+    """`label`, then one item a line, aligned."""
+    if not items:
+        return [f"  {label:<12} -"]
+    return [f"  {label:<12} {items[0]}", *(_INDENT + item for item in items[1:])]
+
+
+def _card(uuid: str, outcome: OrderOutcome) -> str:
+    """The card, and what it said when it was sent: [indicator] summary (none for a card cut by max-cards, or
+    recorded before migration 0005)."""
+    indicator = outcome.card_indicators.get(uuid)
+    said = f" [{indicator}] {outcome.card_summaries.get(uuid, '')}" if indicator else ""
+    return _with_topic(uuid, outcome.card_topics) + said
+
+
+def _suggestion(uuid: str, labels: dict[str, str]) -> str:
+    return f"{uuid}: {labels[uuid]}" if uuid in labels else uuid
 
 
 def _criterion_line(criterion: dict[str, Any]) -> str:
@@ -256,17 +309,18 @@ def _criterion_line(criterion: dict[str, Any]) -> str:
     text = f" {criterion['text']}" if criterion.get("text") else ""
     line = f"{status} {criterion.get('id', '?')}{citation}{text}{f'  evidence: {evidence}' if evidence else ''}"
     note = (criterion.get("note") or "") + (" (attested)" if criterion.get("attested") else "")
-    return f"{line}\n{' ' * 15}{note.strip()}" if note.strip() else line
+    return f"{line}\n{_INDENT}{note.strip()}" if note.strip() else line
 
 
 def _with_topic(uuid: str, topics: dict[str, str]) -> str:
     return f"{uuid} ({topics[uuid]})" if uuid in topics else uuid
 
 
-def _feedback_line(entry: FeedbackEntry, topics: dict[str, str]) -> str:
+def _feedback_line(entry: FeedbackEntry, topics: dict[str, str], labels: dict[str, str]) -> str:
     parts = [f"card {_with_topic(entry.card_uuid, topics)}: {entry.outcome}"]
-    if entry.accepted_suggestions:
-        parts.append(f"suggestions {', '.join(entry.accepted_suggestions)}")
+    if entry.accepted_suggestions:  # with their labels: what the prescriber accepted to change
+        accepted = (f"{uuid} ({labels[uuid]})" if uuid in labels else uuid for uuid in entry.accepted_suggestions)
+        parts.append(f"suggestions {', '.join(accepted)}")
     reason = entry.override_display or entry.override_code
     if reason:
         parts.append(f"reason {reason}")

@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, Response, current_app, g, json, jsonify, req
 
 from cds_service import SERVICE_ID, json_codec
 from cds_service.audit import AuditStore
+from cds_service.audit_answer import record_answer
 from cds_service.audit_rows import InvocationRecord
 from cds_service.auth import JwtVerifier, server_allowlist
 from cds_service.card_config import DECISION_EXTENSION
@@ -63,6 +64,7 @@ def call_service(service_id: str) -> Response:
     hook = hook_request(body, service_id, g.get("client_iss"), g.get("tenant"))
     g.hook_request = hook
     evaluation = _evaluate(hook)
+    record_answer(evaluation)  # what the EHR is given, for the audit record
     g.outcomes = evaluation.outcomes
     g.handed_out = _handed_out(evaluation)
     return Response(_response_body(hook, evaluation), mimetype="application/json")

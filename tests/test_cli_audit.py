@@ -292,3 +292,71 @@ def test_who_asked_is_recorded_and_shown(app: Any, tmp_path: Path, capsys: pytes
     assert (row["user_id"], row["encounter_id"]) == ("Practitioner/example-oncologist", "example-encounter")
     _, out = run(capsys, "audit", "--database-url", database, "show", "hi-who", "--format", "json")
     assert json.loads(out)[0]["user_id"] == "Practitioner/example-oncologist"
+
+
+MAINTENANCE_PERIOD = "2026-12-01 to 2027-06-29 (5 cycles)"
+
+
+@pytest.mark.parametrize("name, configuration, authorized, sent", [
+    ("aspirus-adult-maintenance", {}, MAINTENANCE_PERIOD,
+     "coverage-information covered=covered, pa-needed=satisfied"),
+    ("what-if-unsolicited-determ-false", {},
+     f"none issued (what-if call); period if approved: {MAINTENANCE_PERIOD}",
+     "coverage-information covered=covered, pa-needed=auth-needed"),
+    ("order-select-aspirus", {}, "none issued (order-select preview); period if approved: ",
+     "no coverage information"),
+    ("aspirus-adult-maintenance", {"coverage-info": False},
+     f"none issued (no coverage information sent); period if approved: {MAINTENANCE_PERIOD}",
+     "no coverage information"),
+    # No card is shown, yet the action still carries satisfied-pa-id: the EHR was given the authorization.
+    ("aspirus-adult-maintenance", {"max-cards": 0}, MAINTENANCE_PERIOD,
+     "coverage-information covered=covered, pa-needed=satisfied"),
+], ids=["order-sign", "what-if", "order-select", "coverage-info-false", "max-cards-0"])
+def test_show_says_authorized_only_when_the_ehr_was_given_an_authorization(
+        app: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, configuration: dict[str, Any],
+        authorized: str, sent: str) -> None:
+    body = _example(name)
+    extension = body.setdefault("extension", {})
+    extension["davinci-crd.configuration"] = {**extension.get("davinci-crd.configuration", {}), **configuration}
+    assert app.test_client().post(URL, json={**body, "hookInstance": "hi-1"}).status_code == 200
+    app.extensions["cds_service"].store.flush()
+    _, shown = run(capsys, "audit", "--database-url", f"sqlite:///{tmp_path / 'cds.db'}", "show", "hi-1")
+    assert "decision     meets-criteria" in shown
+    assert f"  authorized   {authorized}" in shown
+    assert f"  sent         {sent}\n" in shown
+
+
+def test_show_says_what_each_card_said_and_which_change_was_accepted(
+        app: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A suggestion accepted in feedback reads as the change the prescriber accepted, in the service's words."""
+    client = app.test_client()
+    body = {**_example("aspirus-relapsed-refractory-single-line-dose-too-high"), "hookInstance": "hi-dose"}
+    cards = client.post(URL, json=body).get_json()["cards"]
+    decision, dose = cards
+    [suggestion] = dose["suggestions"]
+    feedback = {"feedback": [{"card": dose["uuid"], "outcome": "accepted",
+                              "acceptedSuggestions": [{"id": suggestion["uuid"]}]}]}
+    assert client.post(f"{URL}/feedback", json=feedback).status_code == 200
+    app.extensions["cds_service"].store.flush()
+    _, shown = run(capsys, "audit", "--database-url", f"sqlite:///{tmp_path / 'cds.db'}", "show", "hi-dose")
+    assert f"cards        {decision['uuid']} (coverage-info) [warning] {decision['summary']}\n" in shown
+    assert f"\n{' ' * 15}{dose['uuid']} (off-guideline) [warning] {dose['summary']}\n" in shown
+    assert f"suggestions  {suggestion['uuid']}: {suggestion['label']}\n" in shown
+    assert suggestion["label"].startswith("Change to 9 mcg/day on days 1–7")
+    assert f"suggestions {suggestion['uuid']} ({suggestion['label']})" in shown  # the feedback line
+
+
+def test_show_of_decisions_recorded_before_migration_0005(database_url: str,  # noqa: F811
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Such rows do not say what was sent; an order-sign action of a call that was not what-if carried the
+    authorization (satisfied-pa-id), a what-if call's did not."""
+    store = AuditStore(database_url)
+    store.start()
+    store.record_invocation(invocation("hi-signed", "p1", outcome(coverage_assertion_id="a-1")))
+    store.record_invocation(invocation("hi-what-if", "p1", outcome(coverage_assertion_id="a-2", what_if=True)))
+    store.close()
+    _, signed = run(capsys, "audit", "--database-url", database_url, "show", "hi-signed")
+    _, what_if = run(capsys, "audit", "--database-url", database_url, "show", "hi-what-if")
+    assert "authorized   2026-11-01 to 2027-05-01\n" in signed
+    assert "sent         coverage-information (its codes are not recorded before migration 0005)" in signed
+    assert "authorized   none issued (what-if call); period if approved: 2026-11-01 to 2027-05-01" in what_if
