@@ -23,6 +23,7 @@ from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcome
 from cds_service.evaluation import PriorApproval
 
 MEETS_CRITERIA = "meets-criteria"
+NO_PLAN = "no-plan"  # the listings' name for the orders decided under no plan (order_outcome.no_plan_reason)
 INITIAL = "initial"  # request type of an approval on initiation criteria (not a renewal)
 ORDER_SIGN = "order-sign"
 _JTI_PURGE_INTERVAL = timedelta(minutes=10)
@@ -46,6 +47,7 @@ class DecisionRow:
     decision: str | None
     indication: str | None
     what_if: bool
+    no_plan_reason: str | None  # why there was no plan to decide under
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "time": self.time.isoformat()}
@@ -178,7 +180,9 @@ class AuditQueries:
         """The latest order decisions, newest first."""
         query = select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow).where(
             *_calls(since, patient, client, tenant))
-        if decision is not None:
+        if decision == NO_PLAN:
+            query = query.where(OrderOutcomeRow.no_plan_reason.is_not(None))
+        elif decision is not None:
             query = query.where(OrderOutcomeRow.decision == decision)
         query = query.order_by(Invocation.time.desc(), OrderOutcomeRow.id.desc()).limit(limit)
         with Session(self.engine) as session:
@@ -273,5 +277,5 @@ def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionR
         patient_id=invocation.patient_id, user_id=invocation.user_id, encounter_id=invocation.encounter_id,
         order_id=outcome.order_id, policy=outcome.policy,
         policy_version=outcome.policy_version, decision=outcome.decision, indication=outcome.indication,
-        what_if=outcome.what_if,
+        what_if=outcome.what_if, no_plan_reason=outcome.no_plan_reason,
     )

@@ -17,7 +17,7 @@ from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.audit import AuditStore
-from cds_service.audit_queries import ORDER_SIGN, DecisionRow, InvocationDetail, RejectedRow
+from cds_service.audit_queries import NO_PLAN, ORDER_SIGN, DecisionRow, InvocationDetail, RejectedRow
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.config import ConfigError, default_database_url, parse_database_url
 from cds_service.db import alembic_config
@@ -28,7 +28,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 # A patient id means one patient only within one client and tenant: both are listed with it.
 _COLUMNS = ("time", "hook", "client", "tenant", "patient", "order", "policy", "decision", "indication", "hookInstance")
 _REJECTED_COLUMNS = ("time", "hook", "client", "tenant", "patient", "status", "reason", "hookInstance")
-DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed")
+DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed", NO_PLAN)
 _MAX_CELL = 40
 _INDENT = " " * 15  # where the values of `show` begin
 _WIDE_CELLS = {"reason": 90}  # the column a reader of rejected calls came for
@@ -187,9 +187,14 @@ def _table_values(row: DecisionRow | RejectedRow) -> tuple[Any, ...]:
     if isinstance(row, RejectedRow):
         return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.status, row.reason,
                 row.hook_instance)
-    decision = f"{row.decision} (what-if)" if row.what_if else row.decision
+    decision = _decision(row.decision, row.no_plan_reason) + (" (what-if)" if row.what_if else "")
     return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.order_id, row.policy, decision,
             row.indication, row.hook_instance)
+
+
+def _decision(decision: str | None, no_plan_reason: str | None) -> str:
+    """The decision, or why there was none: no plan, and why (rows before migration 0005 do not say)."""
+    return decision or (f"{NO_PLAN} ({no_plan_reason})" if no_plan_reason else "-")
 
 
 def _cell(value: Any, limit: int) -> str:
@@ -223,7 +228,8 @@ def _outcome_lines(outcome: OrderOutcome, hook: str) -> list[str]:
         f"Order {outcome.order_id}",
         f"  policy       {outcome.policy or '-'} {outcome.policy_version or ''}".rstrip() + _policy_file(outcome),
         f"  value sets   {outcome.valueset_digest or '-'}",
-        f"  decision     {outcome.decision or '-'}{' (what-if call)' if outcome.what_if else ''}",
+        f"  decision     {_decision(outcome.decision, outcome.no_plan_reason)}"
+        + (" (what-if call)" if outcome.what_if else ""),
         f"  indication   {outcome.indication or '-'}",
         f"  request      {outcome.request_type or '-'}, cycle {outcome.cycle if outcome.cycle is not None else '-'}",
         f"  coverage     {outcome.coverage_reference or '-'}",

@@ -24,12 +24,13 @@ from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, rec
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.exceptions import ClientError
-from cds_service.facts.coverage import PayerMatch, payer_unread, select_payer
+from cds_service.facts.coverage import PayerMatch, _in_force, payer_unread, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import (BLINATUMOMAB, concepts_in, group_start, is_blinatumomab, medication_concepts,
                                      medication_of, medication_reference, order_ref, unidentified)
 from cds_service.facts.resolve import record_resolver
+from cds_service.facts.shape import well_formed_only
 from cds_service.hook_request import HookRequest
 from cds_service.policies.engine import evaluate_policy
 from cds_service.policies.loading import load_policy
@@ -233,7 +234,7 @@ def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, fa
         payer = select_payer(record, order, facts.start_date)
         outcome.coverage_reference = payer.coverage_reference if payer else None
         cards, actions = (_answer(request, group, facts, order, payer, ctx, config, outcome) if payer else
-                          (_without_plan(order, _plan_not_received(record, facts), group, facts, config), []))
+                          (_without_plan(order, record, group, facts, config, outcome), []))
     except Exception:
         log.exception("evaluation failed hookInstance=%s order=%s", request.hook_instance, outcome.order_id)
         cards, actions = _fault_cards(request, order, config), _fault_actions(request, order, payer, ctx, config,
@@ -322,9 +323,17 @@ def _plan_not_received(record: PatientRecord, facts: ClinicalFacts) -> str:
     return "payer" if payer_unread(record, facts.start_date) else ""
 
 
-def _without_plan(order: dict[str, Any], not_received: str, group: _Group, facts: ClinicalFacts,
-                  config: CardConfig) -> list[dict[str, Any]]:
-    """No recognized payer: no decision, but the dose is still checked against the label (policy-rules.md §5)."""
+def _without_plan(order: dict[str, Any], record: PatientRecord, group: _Group, facts: ClinicalFacts,
+                  config: CardConfig, outcome: OrderOutcome) -> list[dict[str, Any]]:
+    """No recognized payer: no decision, but the dose is still checked against the label (policy-rules.md §5). The
+    audit trail keeps why there was no plan: the card says it, and an auditor must tell the cases apart."""
+    not_received = _plan_not_received(record, facts)
+    coverages = well_formed_only(record.resources("coverage", "Coverage"))  # those select_payer looked at
+    outcome.no_plan_reason = (
+        "coverage-not-received" if not_received == "coverage" else
+        "payer-not-received" if not_received == "payer" else
+        "payer-not-supported" if any(_in_force(coverage, facts.start_date) for coverage in coverages) else
+        "no-coverage-in-force")
     doses = OrderDoseChecks(order, group.orders, facts)
     cards = [no_plan_card(order, not_received)] if config.wants("coverage-info") else []
     dose = dose_card(order, facts, _schedule_from_phase(facts), False, SERVICE_NAME, doses)

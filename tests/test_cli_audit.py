@@ -360,3 +360,43 @@ def test_show_of_decisions_recorded_before_migration_0005(database_url: str,  # 
     assert "authorized   2026-11-01 to 2027-05-01\n" in signed
     assert "sent         coverage-information (its codes are not recorded before migration 0005)" in signed
     assert "authorized   none issued (what-if call); period if approved: 2026-11-01 to 2027-05-01" in what_if
+
+
+def _coverage(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The example's Coverage, changed."""
+    [entry] = body["prefetch"]["coverage"]["entry"]
+    entry["resource"] |= changes
+    return body
+
+
+def _without_coverage(body: dict[str, Any]) -> dict[str, Any]:
+    """The example without its Coverage prefetch (and no FHIR server to read it from)."""
+    del body["prefetch"]["coverage"]
+    return body
+
+
+@pytest.mark.parametrize("body, reason", [
+    (_without_coverage(_example("aspirus-adult-maintenance")), "coverage-not-received"),
+    (_coverage(_example("aspirus-adult-maintenance"), payor=[{"reference": "Organization/payer-1"}]),
+     "payer-not-received"),
+    (_example("no-coverage-dose-check-only"), "no-coverage-in-force"),
+    (_coverage(_example("aspirus-adult-maintenance"), period={"start": "2025-01-01", "end": "2025-12-31"}),
+     "no-coverage-in-force"),
+    (_example("unknown-payer"), "payer-not-supported"),
+], ids=["coverage-not-received", "payer-not-received", "no-coverage", "coverage-expired", "unsupported-payer"])
+def test_a_no_plan_order_records_why(app: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     body: dict[str, Any], reason: str) -> None:
+    """The no-plan card says why no plan was found; so must the audit trail, and --decision no-plan finds them."""
+    client = app.test_client()
+    body = {**body, "hookInstance": "hi-no-plan"}
+    decided = {**_example("aspirus-adult-maintenance"), "hookInstance": "hi-plan"}
+    assert client.post(URL, json=body).status_code == 200 and client.post(URL, json=decided).status_code == 200
+    app.extensions["cds_service"].store.flush()
+    database = f"sqlite:///{tmp_path / 'cds.db'}"
+    _, shown = run(capsys, "audit", "--database-url", database, "show", "hi-no-plan")
+    assert f"decision     no-plan ({reason})\n" in shown
+    _, out = run(capsys, "audit", "--database-url", database, "--decision", "no-plan", "--format", "jsonl")
+    assert [(row["hook_instance"], row["no_plan_reason"]) for row in map(json.loads, out.splitlines())] == [
+        ("hi-no-plan", reason)]
+    _, table = run(capsys, "audit", "--database-url", database)
+    assert f"no-plan ({reason})" in table
