@@ -86,6 +86,10 @@ class AuditStore:
         """The latest calls refused with a 4xx, newest first."""
         return self._queries.rejected(since, patient, limit, client, tenant)
 
+    def prune(self, before: datetime) -> dict[str, int]:
+        """Delete the calls before `before` with their outcomes and cards, and older feedback; rows deleted by table."""
+        return self._queries.prune(before)
+
     def show(self, key: str) -> list[InvocationDetail]:
         """The invocations with this hookInstance or coverage-assertion-id, newest first, with their feedback."""
         return self._queries.show(key)

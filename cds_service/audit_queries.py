@@ -197,6 +197,26 @@ class AuditQueries:
             return [RejectedRow(aware(row.time), row.hook, row.hook_instance, row.client_iss, row.tenant,
                                 row.patient_id, row.status, row.reason) for row in session.scalars(query)]
 
+    # --- retention ---------------------------------------------------------------------------------------------
+
+    def prune(self, before: datetime) -> dict[str, int]:
+        """Delete the invocations before `before` with their outcomes and issued cards, and the feedback received
+        before it, in one transaction; the rows deleted, by table. Children go first and explicitly: a connection
+        without foreign keys on (the sqlite3 shell's default) does not cascade, and SQLite reuses the ids of deleted
+        invocations, so an orphaned outcome would attach to a later call. Orphans an earlier deletion left behind go
+        too, whatever their age."""
+        cutoff = naive_utc(before)
+        kept_call = select(Invocation.id).where(Invocation.id == OrderOutcomeRow.invocation_id,
+                                                Invocation.time >= cutoff).exists()
+        kept_outcome = (select(OrderOutcomeRow.id).join(Invocation)
+                        .where(OrderOutcomeRow.id == IssuedCard.outcome_id, Invocation.time >= cutoff).exists())
+        deletions = (("issued_card", delete(IssuedCard).where(~kept_outcome)),
+                     ("order_outcome", delete(OrderOutcomeRow).where(~kept_call)),
+                     ("invocation", delete(Invocation).where(Invocation.time < cutoff)),
+                     ("feedback", delete(Feedback).where(Feedback.received_at < cutoff)))
+        with write_transaction(self.engine) as connection:
+            return {table: connection.execute(statement).rowcount for table, statement in deletions}
+
     def show(self, key: str) -> list[InvocationDetail]:
         """The invocations with this hookInstance (an EHR may send one again) or whose decision carries this
         coverage-assertion-id (the id a claim refers to), newest first, with the feedback on their cards."""

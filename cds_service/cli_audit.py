@@ -1,6 +1,7 @@
-"""`cds-service audit`: recent decisions as a table or JSON lines; `cds-service audit show HOOKINSTANCE-OR-ASSERTION`.
+"""`cds-service audit`: recent decisions as a table or JSON lines; `cds-service audit show HOOKINSTANCE-OR-ASSERTION`;
+`cds-service audit prune --before DATE`.
 
-A query tool: it reads the audit database and never creates, migrates or writes it."""
+A query tool: it never creates or migrates the audit database, and only `prune` writes it."""
 from __future__ import annotations
 
 import argparse
@@ -57,6 +58,11 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     show.add_argument("key", metavar="HOOKINSTANCE-OR-ASSERTION-ID")
     show.add_argument("--format", choices=("text", "json"), default="text")
     show.set_defaults(handler=run_show)
+    prune = actions.add_parser("prune", parents=[common], help="delete the calls before a date with their decisions "
+                               "and cards, and the feedback received before it (docs/audit.md §Retention)")
+    prune.add_argument("--before", type=parse_since, required=True,
+                       help="ISO date or date-time (UTC), or a span back from now: 90d, 52w")
+    prune.set_defaults(handler=run_prune)
 
 
 def parse_since(value: str) -> datetime:
@@ -117,6 +123,19 @@ def run_show(args: argparse.Namespace) -> int:
         print(json.dumps([detail.as_dict() for detail in details], indent=2))
     else:  # an EHR may send a hookInstance again: every call, newest first
         print(f"\n\n{'=' * 80}\n\n".join(format_detail(detail) for detail in details))
+    return 0
+
+
+def run_prune(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    if store is None:
+        return 2
+    try:
+        deleted = store.prune(args.before)
+    finally:
+        store.close()
+    counts = ", ".join(f"{count} {table}" for table, count in deleted.items())
+    print(f"Deleted before {args.before.isoformat()}: {counts}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -11,12 +12,14 @@ from typing import Any, Iterator
 
 import pytest
 from alembic import command
+from sqlalchemy import text, update
 
 from cds_service.audit import AuditStore
-from cds_service.audit_rows import FeedbackEntry
+from cds_service.audit_rows import FeedbackEntry, naive_utc
 from cds_service.cli import main
 from cds_service.cli_audit import parse_since
 from cds_service.db import alembic_config, create_db_engine
+from cds_service.db_models import Feedback
 from tests.test_audit import invocation, outcome
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
@@ -400,3 +403,63 @@ def test_a_no_plan_order_records_why(app: Any, tmp_path: Path, capsys: pytest.Ca
         ("hi-no-plan", reason)]
     _, table = run(capsys, "audit", "--database-url", database)
     assert f"no-plan ({reason})" in table
+
+
+def test_prune_deletes_old_calls_with_their_decisions_cards_and_feedback(database_url: str,  # noqa: F811
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    now = datetime.now(timezone.utc)
+    store = AuditStore(database_url)
+    store.start()
+    store.record_invocation(invocation("hi-old", "p1", outcome("mr-old", card_uuids=["card-old"],
+                                                               suggestion_uuids=["sug-old"]),
+                                       time=now - timedelta(days=400)))
+    store.record_invocation(invocation("hi-new", "p1", outcome("mr-new", card_uuids=["card-new"]),
+                                       time=now - timedelta(days=1)))
+    store.flush()
+    store.record_feedback("blinatumomab-coverage", [FeedbackEntry("card-old", "accepted"),
+                                                    FeedbackEntry("card-new", "accepted")])
+    with store.engine.begin() as connection:
+        connection.execute(update(Feedback).where(Feedback.card_uuid == "card-old")
+                           .values(received_at=naive_utc(now - timedelta(days=400))))
+    store.close()
+
+    code, out = run(capsys, "audit", "prune", "--before", "365d", "--database-url", database_url)
+    assert code == 0
+    assert out.endswith(": 2 issued_card, 1 order_outcome, 1 invocation, 1 feedback\n")
+    assert main(["audit", "show", "hi-old", "--database-url", database_url]) == 1
+    capsys.readouterr()
+    _, shown = run(capsys, "audit", "show", "hi-new", "--database-url", database_url)
+    assert "cards        card-new" in shown and "card card-new: accepted" in shown
+    assert _row_counts(database_url) == {"invocation": 1, "order_outcome": 1, "issued_card": 1, "feedback": 1}
+
+
+def test_prune_removes_the_orphans_of_a_deletion_without_foreign_keys(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The sqlite3 shell has foreign keys off: deleting invocations there left their outcomes and cards, and SQLite
+    gave a deleted invocation's id to the next call, which then showed someone else's old decision."""
+    path = tmp_path / "cds.db"
+    store = AuditStore(f"sqlite:///{path}")
+    store.start()
+    store.record_invocation(invocation("hi-old", "p1", outcome("mr-old", card_uuids=["card-old"])))
+    store.close()
+    shell = sqlite3.connect(path)
+    shell.execute("DELETE FROM invocation")
+    shell.commit()
+    shell.close()
+
+    code, out = run(capsys, "audit", "prune", "--before", "2000-01-01", "--database-url", f"sqlite:///{path}")
+    assert code == 0 and out.endswith(": 1 issued_card, 1 order_outcome, 0 invocation, 0 feedback\n")
+    store = AuditStore(f"sqlite:///{path}")
+    store.record_invocation(invocation("hi-after", "p2", outcome("mr-after")))  # gets the deleted call's id
+    [detail] = store.show("hi-after")
+    store.close()
+    assert [o.order_id for o in detail.record.outcomes] == ["mr-after"]
+
+
+def _row_counts(url: str) -> dict[str, int]:
+    engine = create_db_engine(url)
+    with engine.connect() as connection:
+        counts = {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                  for table in ("invocation", "order_outcome", "issued_card", "feedback")}
+    engine.dispose()
+    return counts
