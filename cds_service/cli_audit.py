@@ -212,7 +212,7 @@ def _table_values(row: DecisionRow | RejectedRow) -> tuple[Any, ...]:
 
 
 def _decision(decision: str | None, no_plan_reason: str | None) -> str:
-    """The decision, or why there was none: no plan, and why (rows before migration 0005 do not say)."""
+    """The decision, or why there was none: no plan, and why (rows before migration 0006 do not say)."""
     return decision or (f"{NO_PLAN} ({no_plan_reason})" if no_plan_reason else "-")
 
 
@@ -265,7 +265,7 @@ def _outcome_lines(outcome: OrderOutcome, hook: str) -> list[str]:
 
 
 def _policy_file(outcome: OrderOutcome) -> str:
-    """Which file decided: its digest and folder (rows before migration 0005 have neither)."""
+    """Which file decided: its digest and folder (rows before migration 0006 have neither)."""
     return f" (file {outcome.policy_digest}, {outcome.policy_source})" if outcome.policy_digest else ""
 
 
@@ -276,7 +276,7 @@ def _coverage_sent(outcome: OrderOutcome) -> str:
             f", pa-needed={outcome.pa_needed}" if outcome.pa_needed else "")
     if outcome.coverage_assertion_id is None:
         return "no coverage information"
-    return "coverage-information (its codes are not recorded before migration 0005)"
+    return "coverage-information (its codes are not recorded before migration 0006)"
 
 
 def _authorized(outcome: OrderOutcome, hook: str) -> str:
@@ -297,7 +297,7 @@ def _why_not_authorized(outcome: OrderOutcome, hook: str) -> str:
         return f"{hook} preview"
     if outcome.coverage_assertion_id is None:
         return "no coverage information sent"
-    if outcome.covered is None:  # a row before migration 0005: such an action carried the authorization
+    if outcome.covered is None:  # a row before migration 0006: such an action carried the authorization
         return ""
     return "" if outcome.pa_needed == "satisfied" else f"pa-needed {outcome.pa_needed or 'not sent'}"
 
@@ -316,7 +316,7 @@ def _listed(label: str, items: list[str]) -> list[str]:
 
 def _card(uuid: str, outcome: OrderOutcome) -> str:
     """The card, and what it said when it was sent: [indicator] summary (none for a card cut by max-cards, or
-    recorded before migration 0005)."""
+    recorded before migration 0006)."""
     indicator = outcome.card_indicators.get(uuid)
     said = f" [{indicator}] {outcome.card_summaries.get(uuid, '')}" if indicator else ""
     return _with_topic(uuid, outcome.card_topics) + said

@@ -89,18 +89,15 @@ class Decision:
     critical: bool = False  # not met because of a critical criterion (a live vaccine, Aspirus U1)
     shown_indication: str | None = None  # the matched, clinically matched or closest indication whose criteria are listed
     policy_title: str = ""
+    policy_digest: str = ""  # sha256 of the policy file's bytes, first 16 hex digits (policies/loading.py)
 
     def as_extension(self) -> dict[str, Any]:
         """The contract's `coverage-decision` object, plus the digest of the policy file that decided (a pharmacist
         matches a card to the file and to its audit record; the version alone is the file's own word)."""
-        # Imported here: the loader imports this module. The engine builds a Decision without the digest; the Policy
-        # it applied is cached by the loader, which has it.
-        from cds_service.policies.loading import policy_digest
-
         return {
             "policy": self.policy_id,
             "policy-version": self.policy_version,
-            "policy-digest": policy_digest(self.policy_id),
+            "policy-digest": self.policy_digest,
             "decision": self.decision,
             "request": self.request_type,
             "indication": self.indication,

@@ -24,7 +24,7 @@ from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, rec
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.exceptions import ClientError
-from cds_service.facts.coverage import PayerMatch, _in_force, payer_unread, select_payer
+from cds_service.facts.coverage import PayerMatch, in_force, payer_unread, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import (BLINATUMOMAB, concepts_in, group_start, is_blinatumomab, medication_concepts,
@@ -332,7 +332,7 @@ def _without_plan(order: dict[str, Any], record: PatientRecord, group: _Group, f
     outcome.no_plan_reason = (
         "coverage-not-received" if not_received == "coverage" else
         "payer-not-received" if not_received == "payer" else
-        "payer-not-supported" if any(_in_force(coverage, facts.start_date) for coverage in coverages) else
+        "payer-not-supported" if any(in_force(coverage, facts.start_date) for coverage in coverages) else
         "no-coverage-in-force")
     doses = OrderDoseChecks(order, group.orders, facts)
     cards = [no_plan_card(order, not_received)] if config.wants("coverage-info") else []

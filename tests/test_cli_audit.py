@@ -349,7 +349,7 @@ def test_show_says_what_each_card_said_and_which_change_was_accepted(
     assert f"suggestions {suggestion['uuid']} ({suggestion['label']})" in shown  # the feedback line
 
 
-def test_show_of_decisions_recorded_before_migration_0005(database_url: str,  # noqa: F811
+def test_show_of_decisions_recorded_before_migration_0006(database_url: str,  # noqa: F811
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """Such rows do not say what was sent; an order-sign action of a call that was not what-if carried the
     authorization (satisfied-pa-id), a what-if call's did not."""
@@ -361,7 +361,7 @@ def test_show_of_decisions_recorded_before_migration_0005(database_url: str,  # 
     _, signed = run(capsys, "audit", "--database-url", database_url, "show", "hi-signed")
     _, what_if = run(capsys, "audit", "--database-url", database_url, "show", "hi-what-if")
     assert "authorized   2026-11-01 to 2027-05-01\n" in signed
-    assert "sent         coverage-information (its codes are not recorded before migration 0005)" in signed
+    assert "sent         coverage-information (its codes are not recorded before migration 0006)" in signed
     assert "authorized   none issued (what-if call); period if approved: 2026-11-01 to 2027-05-01" in what_if
 
 

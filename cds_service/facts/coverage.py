@@ -25,7 +25,7 @@ def routed_policy_ids() -> frozenset[str]:
     return frozenset(get_valuesets()[PAYERS].policies.values())
 
 
-def _in_force(coverage: dict[str, Any], start: date) -> bool:
+def in_force(coverage: dict[str, Any], start: date) -> bool:
     if coverage.get("status") != "active":
         return False
     period = coverage.get("period") or {}
@@ -81,7 +81,7 @@ def payer_unread(record: PatientRecord, start: date) -> bool:
     record, and not readable from the EHR's server): with no plan recognized, the plan is then unknown, not
     unsupported (service-contract.md: the card names data not received)."""
     for coverage in well_formed_only(record.resources("coverage", "Coverage")):
-        if not _in_force(coverage, start):
+        if not in_force(coverage, start):
             continue
         for payor in coverage.get("payor") or ():
             reference = payor.get("reference") if isinstance(payor, dict) else None
@@ -96,7 +96,7 @@ def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> P
     matches = []
     # A Coverage with wrong JSON types in what is read here is ignored, never a failed evaluation (shape.py).
     for coverage in well_formed_only(record.resources("coverage", "Coverage")):
-        if _in_force(coverage, start):
+        if in_force(coverage, start):
             match = _recognized(coverage, record)
             if match:
                 matches.append((coverage, match))

@@ -104,7 +104,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
     unknown = _open_unknown(general, results) if decision == INFO_NEEDED else []
     return Decision(
         policy_id=policy.id, policy_version=policy.version, payer_label=policy.payer_label,
-        policy_url=policy.url, policy_title=policy.title, decision=decision,
+        policy_url=policy.url, policy_title=policy.title, policy_digest=policy.digest, decision=decision,
         request_type=_request_type(shown_spec, cycle), indication=spec.id if spec else None,
         indication_title=spec.title if spec else None, cycle=cycle,
         authorization=_authorization(spec, facts) if spec and decision == MEETS else None,

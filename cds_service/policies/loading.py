@@ -64,11 +64,6 @@ def load_policy(policy_id: str) -> Policy:
         raise PolicyFileError(f"{path}: {_problem(exc)}") from exc
 
 
-def policy_digest(policy_id: str) -> str | None:
-    """The digest of the file `policy_id` is loaded from; None when no file has that id."""
-    return load_policy(policy_id).digest if policy_id in policy_files() else None
-
-
 def _problem(exc: Exception) -> str:
     """A missing required key (KeyError) says only the key's name: say what it is."""
     return f"required key {exc} missing" if isinstance(exc, KeyError) else str(exc)
