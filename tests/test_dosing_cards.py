@@ -406,3 +406,59 @@ def test_an_open_ended_line_split_writes_no_empty_timing() -> None:
     assert card is not None
     step, rest = apply_suggestion(card)["dosageInstruction"]
     assert step["timing"]["repeat"]["boundsDuration"]["value"] == 7 and "timing" not in rest
+
+
+def overlapping_lines(first: Any = 28, second: Any = 20) -> dict[str, Any]:
+    """One order, two lines on the same days 1-28."""
+    return order(line(rate(first), "2026-12-01", "2026-12-28", 1), line(rate(second), "2026-12-01", "2026-12-28", 2))
+
+
+def test_lines_running_together_above_the_label_warn_without_a_suggestion() -> None:
+    """28 + 20 mcg/day is 48 a day; which line to change is the prescriber's call, so nothing one-click."""
+    card = card_for(overlapping_lines(), facts())
+    assert card is not None and card["indicator"] == "warning"
+    assert "suggestions" not in card and "selectionBehavior" not in card
+    assert card["summary"] == ("Dose above label: 48 mcg/day (lines 1 and 2 together) on days 1–28 of cycle 1; "
+                               "label is 28 mcg/day")
+    assert "| days 1–28 | 48 mcg/day (lines 1 and 2 together) | 28 mcg/day |" in card["detail"]
+    assert "No change is suggested" in card["detail"]
+    assert card["extension"]["dose-check"]["ordered"] == 48.0
+    assert "below" not in card["detail"]  # the 20 mcg/day line is never "below label" on days it adds to another
+
+
+def test_orders_running_together_each_get_the_warning() -> None:
+    first = order(line(rate(28), "2026-12-01", "2026-12-28"), id="a")
+    second = order(line(rate(28), "2026-12-01", "2026-12-28"), id="b")
+    for checked, other in ((first, "b"), (second, "a")):
+        doses = OrderDoseChecks(checked, [first, second], facts())
+        card = dose_card(checked, facts(), "standard", True, "Florida Blue", doses)
+        assert card is not None and card["indicator"] == "warning" and "suggestions" not in card
+        assert card["summary"] == (f"Dose above label: 56 mcg/day (this order and order {other} together) on days "
+                                   "1–28 of cycle 1; label is 28 mcg/day")
+
+
+def test_a_line_alone_on_its_other_days_keeps_its_own_finding() -> None:
+    """Relapsed/refractory cycle 1: one 28 mcg/day line (above on the step days 1-7) and a second order on days
+    15-20; the card names both ranges, and offers no correction that would leave the sum."""
+    first = order(line(rate(28), "2026-12-01", "2026-12-28"), id="a")
+    second = order(line(rate(10), "2026-12-15", "2026-12-20"), id="b")
+    doses = OrderDoseChecks(first, [first, second], facts())
+    card = dose_card(first, facts(), "relapsed-refractory", True, "X", doses)
+    assert card is not None and "suggestions" not in card
+    assert [f["days"] for f in card["extension"]["dose-check"]["findings"]] == [[1, 7], [15, 20]]
+    assert [f["ordered"] for f in card["extension"]["dose-check"]["findings"]] == [28.0, 38.0]
+
+
+def test_a_sum_below_the_label_is_the_below_note_and_a_sum_at_it_no_card() -> None:
+    low = card_for(overlapping_lines(5, 5), facts())
+    assert low is not None and low["indicator"] == "info" and "suggestions" not in low
+    assert low["summary"] == ("Dose below label: 10 mcg/day (lines 1 and 2 together) on days 1–28 of cycle 1; "
+                              "label is 28 mcg/day")
+    assert card_for(overlapping_lines(14, 14), facts()) is None  # each line alone would be "below label"
+
+
+def test_lines_running_together_above_the_maximum_without_a_weight() -> None:
+    card = card_for(overlapping_lines(), facts(weight=None))
+    assert card is not None and card["indicator"] == "warning" and "suggestions" not in card
+    assert card["summary"] == ("Dose above label maximum: 48 mcg/day (lines 1 and 2 together) on days 1–28; the most "
+                               "at any weight is 28 mcg/day")

@@ -146,3 +146,75 @@ def test_an_unknown_cycle_decides_the_schedule_only_when_every_cycle_agrees(writ
     if status == "unknown":
         assert verdict.missing == MISSING_CYCLE
         assert verdict.note == "28 mcg/day on days 1–7; label 9 mcg/day if this is cycle 1"
+
+
+def test_lines_on_the_same_days_are_compared_as_their_sum() -> None:
+    """28 + 20 mcg/day on days 1-28 is 48 mcg/day: above the label and Florida Blue's 28, though neither line is."""
+    both = order(line(rate(28), "2026-12-01", "2026-12-28", 1), line(rate(20), "2026-12-01", "2026-12-28", 2))
+    schedule = checks(both).schedule("standard")
+    assert schedule.status == "not-met"
+    assert schedule.note == "48 mcg/day on days 1–28 (lines 1 and 2 together); label 28 mcg/day"
+    assert schedule.details["findings"] == [{"ordered": 48.0, "expected": 28.0, "basis": "fixed", "weightKg": 70.0,
+                                             "bsaM2": None, "days": [1, 28]}]
+    ceiling = checks(both).ceiling(Decimal(28))
+    assert ceiling.status == "not-met"
+    assert ceiling.note == "48 mcg/day on days 1–28 (lines 1 and 2 together): above 28 mcg/day"
+
+
+def test_orders_of_one_cycle_on_the_same_days_are_compared_as_their_sum() -> None:
+    first = order(line(rate(28), "2026-12-01", "2026-12-28"), id="a")
+    second = order(line(rate(28), "2026-12-15", "2026-12-28"), id="b")
+    verdict = OrderDoseChecks(first, [first, second], facts()).schedule("standard")
+    assert verdict.status == "not-met"
+    assert verdict.note == "56 mcg/day on days 15–28 (this order and order b together); label 28 mcg/day"
+    assert verdict.evidence == ("MedicationRequest/a", "MedicationRequest/b")
+    ceiling = OrderDoseChecks(second, [first, second], facts()).ceiling(Decimal(28))
+    assert ceiling.status == "not-met"
+    assert ceiling.note == "56 mcg/day on days 15–28 (this order and order a together): above 28 mcg/day"
+
+
+def test_a_sum_within_the_label_meets_it_and_the_note_shows_the_sum() -> None:
+    halves = order(line(rate(14), "2026-12-01", "2026-12-28", 1), line(rate(14), "2026-12-01", "2026-12-28", 2))
+    verdict = checks(halves).schedule("standard")
+    assert verdict.status == "met"
+    assert verdict.note.endswith("; 28 mcg/day on days 1–28 (lines 1 and 2 together): not above the label schedule")
+    assert checks(halves).ceiling(Decimal(28)).status == "met"
+
+
+@pytest.mark.parametrize("group", [
+    [step_order()],  # bounded lines, one after the other
+    # no ends: the later line takes over
+    [order(line(rate(9), "2026-12-01", None, 1), line(rate(28), "2026-12-08", None, 2))],
+    [order(line(rate(9), sequence=1, boundsDuration={"value": 7, "unit": "d", "code": "d"}),
+           line(rate(28), sequence=2))],  # chained durations
+    [order(line(rate(9), "2026-12-01", "2026-12-07"), id="a"),
+     order(line(rate(28), "2026-12-08", "2026-12-28"), id="b")],  # consecutive orders
+])
+def test_sequential_lines_and_consecutive_orders_are_not_added(group: list[dict]) -> None:
+    for checked in group:
+        doses = OrderDoseChecks(checked, group, facts())
+        assert doses.together == ()
+        assert doses.schedule("relapsed-refractory").status == "met"
+        assert doses.evidence == (f"MedicationRequest/{checked['id']}",)
+
+
+def test_another_orders_unreadable_line_on_the_same_days_leaves_the_sum_unknown() -> None:
+    first = order(line(rate(28), "2026-12-01", "2026-12-28"), id="a")
+    pump = order(line(rate(5, "mL/h"), "2026-12-01", "2026-12-28"), id="b")
+    verdict = OrderDoseChecks(first, [first, pump], facts()).schedule("standard")
+    assert verdict.status == "unknown"
+    assert verdict.note == "Dose not readable (order b line 1: volume (mL/h) without a concentration)"
+    # What is readable is already above: not met, whatever the other dose is.
+    high = order(line(rate(20), "2026-12-01", "2026-12-28"), line(rate(10), "2026-12-01", "2026-12-28"), id="c")
+    above = OrderDoseChecks(high, [high, pump], facts()).schedule("standard")
+    assert above.status == "not-met"
+    assert above.note == ("30 mcg/day on days 1–28 (lines 1 and 2 of this order and order b together, not counting "
+                          "a dose that could not be read); label 28 mcg/day")
+
+
+@pytest.mark.parametrize("weight", [None, "30"])
+def test_a_sum_above_the_label_maximum_is_not_met_without_the_body_size(weight: str | None) -> None:
+    both = order(line(rate(28), "2026-12-01", "2026-12-28", 1), line(rate(20), "2026-12-01", "2026-12-28", 2))
+    verdict = checks(both, weight=weight).schedule("standard")
+    assert verdict.status == "not-met"
+    assert verdict.note == "48 mcg/day on days 1–28 (lines 1 and 2 together); label maximum at any weight 28 mcg/day"

@@ -712,3 +712,42 @@ def test_an_audit_trail_that_cannot_be_read_leaves_the_prior_approval_unknown_an
     # "technical problem" note alone).
     assert answers(database_down) == answers(lambda *args: None)
     assert ("off-guideline", "warning") in answers(database_down)
+
+
+def test_two_orders_of_a_cycle_on_the_same_days_are_judged_on_their_sum(client: Any) -> None:
+    """Two 28 mcg/day orders signed together for days 1-28 give 56 mcg/day: neither is covered under Florida Blue's
+    28 mcg/day (which has no quantity limit to catch them), and each gets the dose warning."""
+    body = example("florida-blue-consolidation")
+    [entry] = body["context"]["draftOrders"]["entry"]
+    second = copy.deepcopy(entry)
+    second["resource"]["id"] = "second-order"
+    body["context"]["draftOrders"]["entry"].append(second)
+    answer = post(client, body)
+    decisions = [c["extension"]["coverage-decision"] for c in answer["cards"] if "coverage-decision" in c["extension"]]
+    assert [d["decision"] for d in decisions] == ["criteria-not-met", "criteria-not-met"]
+    [dose_criterion] = [c for c in decisions[0]["criteria"] if c["id"].endswith("dose-at-most-28")]
+    assert dose_criterion["status"] == "not-met"
+    assert dose_criterion["evidence"] == ["MedicationRequest/blinatumomab-order", "MedicationRequest/second-order"]
+    assert dose_criterion["note"] == ("56 mcg/day on days 1–28 (this order and order second-order together): "
+                                      "above 28 mcg/day")
+    doses = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
+    assert [(c["indicator"], "suggestions" in c) for c in doses] == [("warning", False), ("warning", False)]
+    assert "limits" not in topics(answer)  # no plan-limit correction of one line: the sum is the problem
+
+
+def test_two_lines_of_one_order_on_the_same_days_are_judged_on_their_sum(client: Any) -> None:
+    body = example("aspirus-adult-consolidation-mrd-positive")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    extra = copy.deepcopy(order["dosageInstruction"][0])
+    extra["sequence"], extra["text"] = 2, "20 ug/d continuous IV infusion"
+    extra["doseAndRate"][0]["rateQuantity"]["value"] = 20
+    order["dosageInstruction"].append(extra)
+    answer = post(client, body)
+    decision = answer["cards"][0]["extension"]["coverage-decision"]
+    assert decision["decision"] == "criteria-not-met"
+    [schedule] = [c for c in decision["criteria"] if c["id"].endswith("dose-schedule")]
+    assert (schedule["status"], schedule["note"]) == ("not-met", "48 mcg/day on days 1–28 (lines 1 and 2 together); "
+                                                                 "label 28 mcg/day")
+    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
+    assert dose["indicator"] == "warning" and "suggestions" not in dose
+    assert dose["summary"].startswith("Dose above label: 48 mcg/day (lines 1 and 2 together) on days 1–28")

@@ -3,7 +3,9 @@
 Dose cards appear whatever the payer: a warning with one suggestion when a line is above the label, an info card
 when the dose is more than 10% below the label dose of a matched indication, an info card when a dose cannot be
 read. No weight (or, below 45 kg, no BSA): the label dose is unknown, so the only dose card is a warning, without a
-suggestion, for a dose above the label maximum at any weight.
+suggestion, for a dose above the label maximum at any weight. Lines running on the same days are compared as their
+sum; above the label, that is a warning without a suggestion (which line or order to change is the prescriber's
+call).
 """
 from __future__ import annotations
 
@@ -51,7 +53,8 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
         return _above_maximum_card(order, facts, lines, patient, above, missing, source_label) if above else None
     below = [f for f in findings if f.kind == BELOW]
     if above:
-        return _above_card(order, facts, lines, patient, above, source_label)
+        build = _above_together_card if any(f.together for f in above) else _above_card
+        return build(order, facts, lines, patient, above, source_label)
     reasons = [f"Line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
     if reasons or not lines:
         reasons = reasons or ["The order has no dosage instruction"]
@@ -150,6 +153,18 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
     return card
 
 
+def _above_together_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
+                         above: list[Finding], source_label: str) -> dict[str, Any]:
+    """Lines (of this order, or of the cycle's orders) that add up above the label: no one-click correction can know
+    which of them to lower, stop or move, and correcting this order's other days alone would leave the sum."""
+    unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable)
+    text = render_card("dose-above-together.j2", unreadable=unreadable,
+                       **_finding_context(facts, patient, above, lines))
+    card = _card(order, text, "warning", source_label, DOSE_TOPIC)
+    card["extension"]["dose-check"] = _dose_check(above, patient)
+    return card
+
+
 def _above_maximum_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
                         above: list[Finding], missing: str, source_label: str) -> dict[str, Any]:
     text = render_card("dose-above-maximum.j2", missing=missing, **_finding_context(facts, patient, above, lines))
@@ -187,14 +202,17 @@ def _dose_check(findings: list[Finding], patient: Patient) -> dict[str, Any]:
 
 def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Finding],
                      lines: list[DoseLine]) -> dict[str, Any]:
+    # A sum of lines is read in mcg/day: its lines may be written in different terms.
     per_m2 = {line.index for line in lines if line.form is not None and line.form.per_m2}
     rows = [
         {
             "days": days_text(f.first_day, f.last_day),
             "ordered": mcg_text(f.ordered),
+            "together": f.together.text if f.together else "",
             "expected": mcg_text(f.expected.mcg_per_day),
             # In the summary, a dose written per m² is read in the clinician's own terms first.
-            "ordered_said": _said(f.ordered, patient.bsa_m2 if f.line in per_m2 else None),
+            "ordered_said": _said(f.ordered, patient.bsa_m2 if f.line in per_m2 and not f.together else None)
+                            + (f" ({f.together.text})" if f.together else ""),
             "expected_said": _expected_said(f.expected, patient.bsa_m2 if f.line in per_m2 else None),
             "basis": _basis_text(f, patient),
             "cap": mcg_text(f.expected.cap),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
@@ -10,6 +10,7 @@ from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG
 from cds_service.dosing.quantity import VIAL_MCG, check_quantity
 from cds_service.dosing.reading import DoseLine, read_order_doses
 from cds_service.dosing.text import days_text, mcg_text, mcg_text_against
+from cds_service.dosing.together import Together, together_days
 from cds_service.facts.model import ClinicalFacts
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Verdict
 
@@ -41,17 +42,24 @@ def missing_body_size(patient: Patient) -> str:
 
 
 def finding_note(finding: Finding, size_known: bool = True) -> str:
-    """'28 mcg/day on days 1–7; label 9 mcg/day' (or, body size unknown, '...; label maximum 28 mcg/day')."""
+    """'28 mcg/day on days 1–7; label 9 mcg/day' (or, body size unknown, '...; label maximum 28 mcg/day'); a sum
+    of lines says whose: '48 mcg/day on days 1–28 (lines 1 and 2 together); label 28 mcg/day'."""
     label = "label" if size_known else "label maximum at any weight"
-    return (f"{mcg_text(finding.ordered)} mcg/day on {days_text(finding.first_day, finding.last_day)}; "
+    together = f" ({finding.together.text})" if finding.together else ""
+    return (f"{mcg_text(finding.ordered)} mcg/day on {days_text(finding.first_day, finding.last_day)}{together}; "
             f"{label} {mcg_text(finding.expected.mcg_per_day)} mcg/day")
 
 
-def ordered_note(lines: list[DoseLine], verdict: str, against: Decimal | None = None) -> str:
-    """'9 mcg/day on days 1–7; 28 mcg/day on days 8–28: not above the label schedule': what a pharmacist checks.
-    `against`: a limit the doses are told from however close (28.0008, not 28, is above 28)."""
+def ordered_note(lines: list[DoseLine], verdict: str, against: Decimal | None = None,
+                 together: Sequence[Together] = ()) -> str:
+    """'9 mcg/day on days 1–7; 28 mcg/day on days 8–28: not above the label schedule': what a pharmacist checks,
+    then the sums of lines running together. `against`: a limit the doses are told from however close (28.0008, not
+    28, is above 28)."""
     parts = [f"{_dose_text(line.mcg_per_day, against)} mcg/day on {days_text(line.first_day, line.last_day)}"
              for line in lines if line.mcg_per_day is not None]
+    if together:
+        parts += [f"{_dose_text(t.mcg_per_day, against)} mcg/day on {days_text(t.first_day, t.last_day)} ({t.text})"
+                  for t in together]
     return f"{'; '.join(parts)}: {verdict}" if parts else verdict[0].upper() + verdict[1:]
 
 
@@ -59,20 +67,28 @@ def _dose_text(mcg_per_day: Decimal, against: Decimal | None) -> str:
     return mcg_text(mcg_per_day) if against is None else mcg_text_against(mcg_per_day, against)
 
 
-def unreadable_note(lines: list[DoseLine]) -> str:
+def unreadable_note(lines: list[DoseLine], together: Sequence[Together] = ()) -> str:
+    """The lines whose dose cannot be read, and the other orders' lines running with them (their sum is unknown)."""
     reasons = [f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
+    if together:  # another order's line is named once, however many ranges it runs in
+        reasons += list(dict.fromkeys(reason for t in together for reason in t.unreadable))
     return "Dose not readable (" + "; ".join(reasons) + ")" if reasons else ""
 
 
 class OrderDoseChecks:
-    """The dose checks of one order (its own lines) and its group (the cycle's quantity)."""
+    """The dose checks of one order (its own lines, with the cycle's other orders on the days they run together)
+    and its group (the cycle's quantity)."""
 
     def __init__(self, order: dict[str, Any], group: list[dict[str, Any]], facts: ClinicalFacts) -> None:
         self.order = order
         self.group = group
         self.facts = facts
         self.lines = order_lines(order, facts)
-        self.evidence = (f"MedicationRequest/{order.get('id', '')}",)
+        others = [(str(other.get("id", "")), order_lines(other, facts)) for other in group if other is not order]
+        self.together = together_days(self.lines, others)
+        self.evidence: tuple[str, ...] = (f"MedicationRequest/{order.get('id', '')}",)
+        if self.together:  # the other orders a daily dose adds decide it too
+            self.evidence += tuple(dict.fromkeys(f"MedicationRequest/{o}" for t in self.together for o in t.orders))
         self._schedules: dict[str, Verdict] = {}  # several indications share a schedule: compare once
         self._findings: dict[tuple[str | None, int | None], tuple[Patient, list[Finding]]] = {}
 
@@ -83,7 +99,8 @@ class OrderDoseChecks:
         if (schedule, cycle) not in self._findings:
             patient = patient_for(self.facts, schedule, cycle)
             size_known = not missing_body_size(patient)
-            found = compare(self.lines, patient) if size_known else above_maximum(self.lines, patient)
+            found = (compare(self.lines, patient, self.together) if size_known
+                     else above_maximum(self.lines, patient, self.together))
             self._findings[schedule, cycle] = (patient, found)
         return self._findings[schedule, cycle]
 
@@ -112,11 +129,13 @@ class OrderDoseChecks:
         if missing:
             return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing,
                            received=self._body_size_received())
-        if unreadable_note(self.lines) or not self.lines:
-            return Verdict(UNKNOWN, self.evidence, unreadable_note(self.lines) or "No dosage instruction",
+        unreadable = unreadable_note(self.lines, self.together)
+        if unreadable or not self.lines:
+            return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
                            f"{MISSING_DOSE} (or mcg/m²/day)")
         # "Not above", not "within": a dose well below the label meets the criterion (the dose card notes it).
-        return Verdict(MET, self.evidence, ordered_note(self.lines, "not above the label schedule"), details=details)
+        note = ordered_note(self.lines, "not above the label schedule", together=self.together)
+        return Verdict(MET, self.evidence, note, details=details)
 
     def _body_size_received(self) -> bool:
         """Whether the weight and BSA the label dose needs were unknown although received (none recorded)."""
@@ -125,14 +144,17 @@ class OrderDoseChecks:
 
     def ceiling(self, mcg_per_day: Decimal) -> Verdict:
         over = [line for line in self.lines if line.mcg_per_day is not None and line.mcg_per_day > mcg_per_day]
-        if over:
-            note = ordered_note(over, f"above {mcg_text(mcg_per_day)} mcg/day", against=mcg_per_day)
+        # The plan limits the daily dose: lines running together count as their sum (a lower bound is enough).
+        over_together = [t for t in self.together if t.mcg_per_day > mcg_per_day]
+        if over or over_together:
+            note = ordered_note(over, f"above {mcg_text(mcg_per_day)} mcg/day", mcg_per_day, over_together)
             return Verdict(NOT_MET, self.evidence, note)
-        unreadable = unreadable_note(self.lines)
+        unreadable = unreadable_note(self.lines, self.together)
         if unreadable or not self.lines:
             missing = MISSING_BSA if any("BSA" in line.unreadable for line in self.lines) else MISSING_DOSE
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction", missing)
-        return Verdict(MET, self.evidence, ordered_note(self.lines, f"at most {mcg_text(mcg_per_day)} mcg/day"))
+        note = ordered_note(self.lines, f"at most {mcg_text(mcg_per_day)} mcg/day", together=self.together)
+        return Verdict(MET, self.evidence, note)
 
     def quantity(self, limit: QuantityLimit) -> Verdict:
         check = check_quantity(self.group, limit, self.facts.cycle.number.value)

@@ -2,16 +2,17 @@
 
 A line covering days whose label doses differ is compared day by day, so one 28 mcg/day line over days 1-28 of
 relapsed/refractory cycle 1 is above the label on days 1-7 only. Consecutive days with the same outcome become one
-finding.
+finding. On days a line runs together with others (`dosing.together`) their sum is compared, not the line alone.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from cds_service.dosing.expected import Expected, expected_daily_dose, is_step_day, label_maximum
 from cds_service.dosing.reading import DoseLine
+from cds_service.dosing.together import Together
 
 ABOVE = "above"
 BELOW = "below"
@@ -41,6 +42,7 @@ class Finding:
     last_day: int
     ordered: Decimal  # mcg/day
     expected: Expected
+    together: Together | None = None  # the lines run together on these days: `ordered` is their sum
 
     def as_json(self, patient: Patient) -> dict[str, Any]:
         """The shape of service-contract.md `dose-check` (numbers rounded for display only)."""
@@ -58,31 +60,53 @@ def display_number(value: Decimal | None) -> float | None:
     return None if value is None else float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def compare(lines: Iterable[DoseLine], patient: Patient) -> list[Finding]:
-    """Every range of days where a readable line is above the label, or more than 10% below it (days whose label
-    dose is unknown are skipped: callers first make sure the body size is known)."""
-    return _compare(lines, patient, patient.expected)
+def compare(lines: Iterable[DoseLine], patient: Patient, together: Sequence[Together] = ()) -> list[Finding]:
+    """Every range of days where a readable line, or the sum of lines running `together`, is above the label, or
+    more than 10% below it (days whose label dose is unknown are skipped: callers first make sure the body size is
+    known)."""
+    return _compare(lines, patient, patient.expected, together)
 
 
-def above_maximum(lines: Iterable[DoseLine], patient: Patient) -> list[Finding]:
-    """Every range of days where a readable line is above the label dose at any body size (for a patient whose
-    weight or BSA is not known: such a dose is too high whatever they weigh)."""
-    return [f for f in _compare(lines, patient, patient.maximum) if f.kind == ABOVE]
+def above_maximum(lines: Iterable[DoseLine], patient: Patient, together: Sequence[Together] = ()) -> list[Finding]:
+    """Every range of days where a readable line, or the sum of lines running `together`, is above the label dose
+    at any body size (for a patient whose weight or BSA is not known: such a dose is too high whatever they
+    weigh)."""
+    return [f for f in _compare(lines, patient, patient.maximum, together) if f.kind == ABOVE]
 
 
-def _compare(lines: Iterable[DoseLine], patient: Patient, label: Callable[[int], Expected | None]) -> list[Finding]:
+def _compare(lines: Iterable[DoseLine], patient: Patient, label: Callable[[int], Expected | None],
+             together: Sequence[Together]) -> list[Finding]:
     findings: list[Finding] = []
     for line in lines:
         if line.mcg_per_day is not None:
-            findings.extend(_line_findings(line, line.mcg_per_day, patient, label))
+            days = _alone(line, together) if together else line.days()
+            findings.extend(_line_findings(line, line.mcg_per_day, days, patient, label))
+    for shared in together:
+        # An unreadable line makes the sum a lower bound: it shows a dose above the label, never one below it.
+        findings.extend(Finding(kind, shared.lines[0], first, last, shared.mcg_per_day, expected, shared)
+                        for kind, expected, first, last in _runs(shared.days(), shared.mcg_per_day, patient, label)
+                        if shared.complete or kind == ABOVE)
     return sorted(findings, key=lambda f: (f.first_day, f.line))
 
 
-def _line_findings(line: DoseLine, ordered: Decimal, patient: Patient,
+def _line_findings(line: DoseLine, ordered: Decimal, days: Iterable[int], patient: Patient,
                    label: Callable[[int], Expected | None]) -> list[Finding]:
+    return [Finding(kind, line.index, first, last, ordered, expected)
+            for kind, expected, first, last in _runs(days, ordered, patient, label)]
+
+
+def _alone(line: DoseLine, together: Sequence[Together]) -> list[int]:
+    """The line's days on which no other line runs with it."""
+    shared = {day for t in together if line.index in t.lines for day in t.days()}
+    return [day for day in line.days() if day not in shared]
+
+
+def _runs(days: Iterable[int], ordered: Decimal, patient: Patient,
+          label: Callable[[int], Expected | None]) -> list[list[Any]]:
+    """[kind, expected, first day, last day] of consecutive days with the same outcome."""
     readings: dict[bool, tuple[str | None, Expected | None]] = {}
-    runs: list[list[Any]] = []  # [kind, expected, first day, last day] of consecutive days with the same outcome
-    for day in line.days():
+    runs: list[list[Any]] = []
+    for day in days:
         # The label dose differs only between step days and the others: read and compare it once for each.
         step = is_step_day(patient.schedule, patient.cycle, day)
         if step not in readings:
@@ -95,7 +119,7 @@ def _line_findings(line: DoseLine, ordered: Decimal, patient: Patient,
             runs[-1][3] = day
         else:
             runs.append([kind, expected, day, day])
-    return [Finding(kind, line.index, first, last, ordered, expected) for kind, expected, first, last in runs]
+    return runs
 
 
 def _kind(ordered: Decimal, expected: Expected) -> str | None:

@@ -56,10 +56,14 @@ class DoseLine:
     def basis(self) -> str:
         return "bsa" if self.form is not None and self.form.per_m2 else "fixed"
 
+    @property
+    def through(self) -> int:
+        """The last cycle day compared: an open-ended line runs to the end of the cycle's infusion days."""
+        return self.last_day if self.last_day is not None else max(self.first_day, INFUSION_DAYS)
+
     def days(self) -> range:
-        """The cycle days to compare: an open-ended line runs to the end of the cycle's infusion days."""
-        last = self.last_day if self.last_day is not None else max(self.first_day, INFUSION_DAYS)
-        return range(self.first_day, last + 1)
+        """The cycle days to compare."""
+        return range(self.first_day, self.through + 1)
 
 
 def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start: date | None = None,

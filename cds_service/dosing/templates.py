@@ -23,8 +23,8 @@ SUMMARY_LIMIT = 140
 # the start-up check (app.py) requires each of them, since an order whose card cannot be rendered gets no answer.
 TEMPLATES = (
     "decision.j2", "decision-criteria.j2", "decision-no-plan.j2", "evaluation-failed.j2", "order-unidentified.j2",
-    "dose-above.j2", "dose-above-maximum.j2", "dose-above-plan-limit.j2", "dose-below.j2", "dose-unreadable.j2",
-    "quantity-over.j2",
+    "dose-above.j2", "dose-above-maximum.j2", "dose-above-plan-limit.j2", "dose-above-together.j2", "dose-below.j2",
+    "dose-unreadable.j2", "quantity-over.j2",
 )
 
 
