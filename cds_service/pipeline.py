@@ -280,9 +280,12 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
         cards.append(decision_card(decision, facts, order, ctx.base_url, determination))
         if request.hook == "order-sign":
             actions.append(_coverage_action(order, decision, payer, ctx, config, outcome))
-    # The label dose of the reported indication; else, as without a plan, of the phase (policy-rules.md §5). A dose
-    # below it is worth a note only against an indication's own schedule.
-    schedule = decision.label_schedule or _schedule_from_phase(facts)
+    # The label dose of the reported indication; else, as without a plan, of the phase (policy-rules.md §5). A
+    # relapsed/refractory course takes the step dose whatever indication the payer reports: the label's MRD-positive
+    # regimen (no step dose) is for patients in remission (docs/dosing.md). A dose below the label dose is worth a
+    # note only against an indication's own schedule.
+    from_phase = _schedule_from_phase(facts)
+    schedule = from_phase if from_phase == "relapsed-refractory" else decision.label_schedule or from_phase
     dose = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
     if dose and config.wants("off-guideline"):
         cards.append(dose)

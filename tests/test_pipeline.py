@@ -751,3 +751,35 @@ def test_two_lines_of_one_order_on_the_same_days_are_judged_on_their_sum(client:
     [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert dose["indicator"] == "warning" and "suggestions" not in dose
     assert dose["summary"].startswith("Dose above label: 48 mcg/day (lines 1 and 2 together) on days 1–28")
+
+
+@pytest.mark.parametrize(("name", "one_line", "dose_cards"), [
+    # Relapsed, with MRD 0.5%: Florida Blue reports fb-mrd-positive (listed first).
+    ("florida-blue-relapsed-refractory-ph-negative", True,
+     ["Dose above label: 28 mcg/day on days 1–7 of cycle 1; label is 9 mcg/day"]),
+    ("florida-blue-relapsed-refractory-ph-negative", False, []),  # the step dose is not "below label" (28)
+    ("florida-blue-mrd-positive", True, []),  # in remission with MRD 0.5%: the MRD-positive regimen, no step dose
+])
+def test_a_relapsed_course_takes_the_step_dose_whatever_indication_the_payer_reports(
+        client: Any, name: str, one_line: bool, dose_cards: list[str]) -> None:
+    """The label's MRD-positive regimen is for patients in remission: a relapsed patient matched to it still needs
+    9 mcg/day on days 1-7 of cycle 1 (review r7a C1)."""
+    body = example(name)
+    mrd = example("florida-blue-mrd-positive")["prefetch"]["observations"]["entry"][2]
+    assert mrd["resource"]["id"] == "mrd-1"
+    observations = body["prefetch"]["observations"]["entry"]
+    observations[:] = [e for e in observations if e["resource"]["id"] != "mrd-1"] + [mrd]
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    if one_line:  # one 28 mcg/day line for days 1-28 of cycle 1
+        full = copy.deepcopy(order["dosageInstruction"][-1])
+        full["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-12-01", "end": "2026-12-28"}
+        order["dosageInstruction"] = [full]
+    answer = post(client, body)
+    decision = answer["cards"][0]["extension"]["coverage-decision"]
+    # Florida Blue's own dose criterion is its 28 mcg/day ceiling, whatever the schedule: still covered.
+    assert (decision["decision"], decision["indication"]) == ("meets-criteria", "fb-mrd-positive")
+    doses = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
+    assert [c["summary"] for c in doses] == dose_cards
+    if doses:
+        label = doses[0]["suggestions"][0]["label"]
+        assert label == "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
