@@ -21,7 +21,7 @@ from cds_service.coverage_info import coverage_information_action
 from cds_service.cards import decision_card, fault_card, no_plan_card, unidentified_card
 from cds_service.decision import Decision
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
-from cds_service.dosing.checks import OrderDoseChecks
+from cds_service.dosing.checks import CycleLines, OrderDoseChecks
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.exceptions import ClientError
 from cds_service.facts.coverage import PayerMatch, in_force, payer_unread, select_payer
@@ -62,6 +62,7 @@ class _Group:
     targets: list[dict[str, Any]]
     others: list[dict[str, Any]]  # the other draft MedicationRequests: a TKI signed with it is a combination
     unidentified: list[dict[str, Any]]  # answered orders whose drug is unknown (order.unidentified): a note each
+    dose_lines: CycleLines | None = None  # every order's dosage lines, read once the facts are known
 
     @property
     def order_ids(self) -> tuple[str, ...]:
@@ -100,6 +101,7 @@ def _evaluate_group(request: HookRequest, record: PatientRecord, group: _Group, 
         log.exception("fact extraction failed hookInstance=%s", request.hook_instance)
         return _faulted(request, record, group, ctx, config)
     result = Evaluation()
+    group.dose_lines = CycleLines(facts)
     for order in group.targets:
         _evaluate_one(request, record, group, facts, order, ctx, config, result)
     return result
@@ -269,7 +271,7 @@ def _keep_sent(result: Evaluation) -> None:
 def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: dict[str, Any],
             payer: PayerMatch, ctx: EvaluationContext, config: CardConfig,
             outcome: OrderOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    doses = OrderDoseChecks(order, group.orders, facts)
+    doses = OrderDoseChecks(order, group.orders, facts, group.dose_lines)
     policy = load_policy(payer.policy_id)
     decision = evaluate_policy(policy, facts, doses, _prior_approval(request, group, policy, facts, ctx))
     _record_decision(outcome, decision)
@@ -337,7 +339,7 @@ def _without_plan(order: dict[str, Any], record: PatientRecord, group: _Group, f
         "payer-not-received" if not_received == "payer" else
         "payer-not-supported" if any(in_force(coverage, facts.start_date) for coverage in coverages) else
         "no-coverage-in-force")
-    doses = OrderDoseChecks(order, group.orders, facts)
+    doses = OrderDoseChecks(order, group.orders, facts, group.dose_lines)
     cards = [no_plan_card(order, not_received)] if config.wants("coverage-info") else []
     dose = dose_card(order, facts, _schedule_from_phase(facts), False, SERVICE_NAME, doses)
     return cards + ([dose] if dose and config.wants("off-guideline") else [])

@@ -75,16 +75,33 @@ def unreadable_note(lines: list[DoseLine], together: Sequence[Together] = ()) ->
     return "Dose not readable (" + "; ".join(reasons) + ")" if reasons else ""
 
 
+class CycleLines:
+    """The dosage lines of a cycle's orders, each read once: every order's checks add the others' lines on the days
+    they run together, which would otherwise read every order once per order of the Bundle."""
+
+    def __init__(self, facts: ClinicalFacts) -> None:
+        self.facts = facts
+        self._lines: dict[int, list[DoseLine]] = {}
+
+    def of(self, order: dict[str, Any]) -> list[DoseLine]:
+        key = id(order)  # the orders are the request's own objects, alive for the whole evaluation
+        if key not in self._lines:
+            self._lines[key] = order_lines(order, self.facts)
+        return self._lines[key]
+
+
 class OrderDoseChecks:
     """The dose checks of one order (its own lines, with the cycle's other orders on the days they run together)
     and its group (the cycle's quantity)."""
 
-    def __init__(self, order: dict[str, Any], group: list[dict[str, Any]], facts: ClinicalFacts) -> None:
+    def __init__(self, order: dict[str, Any], group: list[dict[str, Any]], facts: ClinicalFacts,
+                 cycle_lines: CycleLines | None = None) -> None:
         self.order = order
         self.group = group
         self.facts = facts
-        self.lines = order_lines(order, facts)
-        others = [(str(other.get("id", "")), order_lines(other, facts)) for other in group if other is not order]
+        cycle_lines = cycle_lines or CycleLines(facts)
+        self.lines = cycle_lines.of(order)
+        others = [(str(other.get("id", "")), cycle_lines.of(other)) for other in group if other is not order]
         self.together = together_days(self.lines, others)
         self.evidence: tuple[str, ...] = (f"MedicationRequest/{order.get('id', '')}",)
         if self.together:  # the other orders a daily dose adds decide it too
