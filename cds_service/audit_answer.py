@@ -1,8 +1,8 @@
 """What the EHR was given for each order, for its audit record (docs/audit.md §What is recorded): the covered and
 pa-needed codes of the coverage-information action sent, each card's indicator and summary, each suggestion's label.
 
-Read from the answer itself once the request's configuration (`max-cards`) has cut it, so the record says what was
-sent: a card cut keeps its uuid in the outcome, and no text. This runs on the request thread: a few dictionary
+Read from the answer itself once the request's configuration (`max-cards`) has cut it (pipeline.py drops a cut
+card's uuid from its outcome too), so the record says what was sent. This runs on the request thread: a few dictionary
 lookups per card; the writer bounds the texts to their columns.
 """
 from __future__ import annotations
