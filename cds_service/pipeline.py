@@ -24,13 +24,12 @@ from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, rec
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.exceptions import ClientError
-from cds_service.facts.coverage import PayerMatch, in_force, payer_unread, select_payer
+from cds_service.facts.coverage import PayerMatch, no_plan_reason, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import (BLINATUMOMAB, concepts_in, group_start, is_blinatumomab, medication_concepts,
                                      medication_of, medication_reference, order_ref, unidentified)
 from cds_service.facts.resolve import record_resolver
-from cds_service.facts.shape import well_formed_only
 from cds_service.hook_request import HookRequest
 from cds_service.policies.engine import evaluate_policy
 from cds_service.policies.loading import load_policy
@@ -274,7 +273,7 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
     doses = OrderDoseChecks(order, group.orders, facts, group.dose_lines)
     policy = load_policy(payer.policy_id)
     decision = evaluate_policy(policy, facts, doses, _prior_approval(request, group, policy, facts, ctx))
-    _record_decision(outcome, decision)
+    _record_decision(outcome, decision, policy)
     cards: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     if config.wants("coverage-info"):
@@ -321,24 +320,12 @@ def _prior_approval(request: HookRequest, group: _Group, policy: Policy, facts: 
                 note=f"approved {found.time.date().isoformat()} (hookInstance {found.hook_instance}{assertion})")
 
 
-def _plan_not_received(record: PatientRecord, facts: ClinicalFacts) -> str:
-    """With no recognized plan, what was not received that might have named one ("" when nothing)."""
-    if "coverage" in facts.not_received:
-        return "coverage"
-    return "payer" if payer_unread(record, facts.start_date) else ""
-
-
 def _without_plan(order: dict[str, Any], record: PatientRecord, group: _Group, facts: ClinicalFacts,
                   config: CardConfig, outcome: OrderOutcome) -> list[dict[str, Any]]:
     """No recognized payer: no decision, but the dose is still checked against the label (policy-rules.md §5). The
     audit trail keeps why there was no plan: the card says it, and an auditor must tell the cases apart."""
-    not_received = _plan_not_received(record, facts)
-    coverages = well_formed_only(record.resources("coverage", "Coverage"))  # those select_payer looked at
-    outcome.no_plan_reason = (
-        "coverage-not-received" if not_received == "coverage" else
-        "payer-not-received" if not_received == "payer" else
-        "payer-not-supported" if any(in_force(coverage, facts.start_date) for coverage in coverages) else
-        "no-coverage-in-force")
+    outcome.no_plan_reason = no_plan_reason(record, facts.start_date)
+    not_received = {"coverage-not-received": "coverage", "payer-not-received": "payer"}.get(outcome.no_plan_reason, "")
     doses = OrderDoseChecks(order, group.orders, facts, group.dose_lines)
     cards = [no_plan_card(order, not_received)] if config.wants("coverage-info") else []
     dose = dose_card(order, facts, _schedule_from_phase(facts), False, SERVICE_NAME, doses)
@@ -353,11 +340,10 @@ def _schedule_from_phase(facts: ClinicalFacts) -> str | None:
     return "relapsed-refractory" if phase == "relapsed-refractory" else "standard"
 
 
-def _record_decision(outcome: OrderOutcome, decision: Decision) -> None:
+def _record_decision(outcome: OrderOutcome, decision: Decision, policy: Policy) -> None:
     outcome.policy = decision.policy_id
     outcome.policy_version = decision.policy_version
     # Which file decided: the version is the file's own word, which an edited copy need not change.
-    policy = load_policy(decision.policy_id)  # cached: the Policy the engine just applied
     outcome.policy_digest, outcome.policy_source = policy.digest, policy.source
     outcome.decision = decision.decision
     outcome.indication = decision.indication

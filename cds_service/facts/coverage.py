@@ -25,7 +25,7 @@ def routed_policy_ids() -> frozenset[str]:
     return frozenset(get_valuesets()[PAYERS].policies.values())
 
 
-def in_force(coverage: dict[str, Any], start: date) -> bool:
+def _in_force(coverage: dict[str, Any], start: date) -> bool:
     if coverage.get("status") != "active":
         return False
     period = coverage.get("period") or {}
@@ -76,17 +76,25 @@ def _points_to(reference: str, target: str) -> bool:
     return path == target or path.endswith("/" + target)
 
 
-def payer_unread(record: PatientRecord, start: date) -> bool:
-    """Whether a Coverage in force names a payer only through an Organization that could not be read (not in the
-    record, and not readable from the EHR's server): with no plan recognized, the plan is then unknown, not
-    unsupported (service-contract.md: the card names data not received)."""
-    for coverage in well_formed_only(record.resources("coverage", "Coverage")):
-        if not in_force(coverage, start):
-            continue
-        for payor in coverage.get("payor") or ():
-            reference = payor.get("reference") if isinstance(payor, dict) else None
-            if isinstance(reference, str) and _organization(coverage, reference, record) is None:
-                return True
+def no_plan_reason(record: PatientRecord, start: date) -> str:
+    """Why `select_payer` recognized no plan, as the no-plan card says it and the audit trail keeps it:
+    "coverage-not-received" (the prefetch `coverage` never arrived), "payer-not-received" (a Coverage in force names
+    its payer only through an Organization that could not be read: the plan is unknown, not unsupported;
+    service-contract.md: the card names data not received), "payer-not-supported" (one in force, of a payer with no
+    policy) or "no-coverage-in-force"."""
+    if not record.received("coverage"):
+        return "coverage-not-received"
+    current = [c for c in well_formed_only(record.resources("coverage", "Coverage")) if _in_force(c, start)]
+    if any(_payer_unread(coverage, record) for coverage in current):
+        return "payer-not-received"
+    return "payer-not-supported" if current else "no-coverage-in-force"
+
+
+def _payer_unread(coverage: dict[str, Any], record: PatientRecord) -> bool:
+    for payor in coverage.get("payor") or ():
+        reference = payor.get("reference") if isinstance(payor, dict) else None
+        if isinstance(reference, str) and _organization(coverage, reference, record) is None:
+            return True
     return False
 
 
@@ -96,7 +104,7 @@ def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> P
     matches = []
     # A Coverage with wrong JSON types in what is read here is ignored, never a failed evaluation (shape.py).
     for coverage in well_formed_only(record.resources("coverage", "Coverage")):
-        if in_force(coverage, start):
+        if _in_force(coverage, start):
             match = _recognized(coverage, record)
             if match:
                 matches.append((coverage, match))
