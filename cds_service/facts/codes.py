@@ -5,6 +5,7 @@ of Observations); these helpers are the only place that knows the FHIR shapes th
 """
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -198,3 +199,11 @@ def negated(text: str, term: str) -> bool:
     if not starts:
         return False
     return all(low[max(0, s - 16):s].endswith(_NEGATION_CUES) for s in starts)
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar months (negative: earlier); a day past the end of the target month falls on its last day (Jan 31 +
+    1 month = Feb 28). Authorization periods, ages in months and "the past two years" all count this way."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

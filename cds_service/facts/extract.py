@@ -12,7 +12,7 @@ from typing import Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.body import body_size
-from cds_service.facts.codes import parse_date, parse_end_date
+from cds_service.facts.codes import add_months, parse_date, parse_end_date
 from cds_service.facts.course import order_level_since, prior_spans, read_cycle
 from cds_service.facts.diagnosis import read_diagnosis
 from cds_service.facts.immunizations import live_vaccine_in_window
@@ -146,7 +146,7 @@ def _birth_date_problem(raw: Any, earliest: date | None, latest: date | None, st
 
 def _months_between(born: date, start: date) -> int:
     """Completed calendar months: a month is complete on the same day-of-month, or on the last day of a shorter
-    month, as the authorization periods count them (policies/engine.py `_add_months`: Jan 31 + 1 month = Feb 28).
+    month, as the authorization periods count them (codes.add_months: Jan 31 + 1 month = Feb 28).
     Born Oct 31, one month old on Nov 30: Aspirus III's "at least 1 month" is met that day."""
     month_days = calendar.monthrange(start.year, start.month)[1]
     return (start.year - born.year) * 12 + start.month - born.month - (start.day < min(born.day, month_days))
@@ -157,15 +157,7 @@ def _prior_authorization_on_file(attestations: Attestations, start: date) -> Fac
     §3). An answer authored more than two years before the order's start cannot show an authorization within them:
     it is not counted, so continuation does not apply and initiation is evaluated."""
     return _attested(attestations, "prior-authorization-on-file",
-                     authored_since=_years_before(start, PRIOR_AUTHORIZATION_YEARS))
-
-
-def _years_before(day: date, years: int) -> date:
-    """The same calendar day `years` earlier; Feb 29 falls on Feb 28 (the calendar clamping of the authorization
-    periods, policies/engine.py `_add_months`)."""
-    if (day.month, day.day) == (2, 29):
-        day = day.replace(day=28)
-    return day.replace(year=day.year - years)
+                     authored_since=add_months(start, -12 * PRIOR_AUTHORIZATION_YEARS))
 
 
 def _attested(attestations: Attestations, link_id: str, authored_since: date | None = None) -> Fact[Any]:

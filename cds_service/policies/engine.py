@@ -7,7 +7,6 @@ the decision rules of policy-rules.md §1 with the three-valued logic of cds_ser
 """
 from __future__ import annotations
 
-import calendar
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from cds_service.decision import (
     CLINICAL, INFO_NEEDED, MEETS, NOT_MET_DECISION, CriterionResult, Decision, DecisionCode, IndicationResult,
 )
 from cds_service.dosing.api import DoseChecks
+from cds_service.facts.codes import add_months
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.policies.model import AuthorizationSpec, CriterionSpec, IndicationSpec, Policy
 from cds_service.policies.vocabulary import Context, unique
@@ -177,12 +177,5 @@ def _cycle_start(facts: ClinicalFacts, number: int) -> date:
 
 
 def _period(start: date, length: AuthorizationSpec, cycles: int | None) -> dict[str, Any]:
-    end = _add_months(start, length.months + 12 * length.years) + timedelta(weeks=length.weeks)
+    end = add_months(start, length.months + 12 * length.years) + timedelta(weeks=length.weeks)
     return {"start": start.isoformat(), "end": end.isoformat(), "cycles": cycles}
-
-
-def _add_months(day: date, months: int) -> date:
-    """Calendar months; a day past the end of the target month falls on its last day (Jan 31 + 1 month = Feb 28)."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
