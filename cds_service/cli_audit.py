@@ -10,7 +10,7 @@ import os
 import re
 import sys
 from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -23,6 +23,8 @@ from cds_service.audit_rows import FeedbackEntry
 from cds_service.config import ConfigError, default_database_url, parse_database_url
 from cds_service.db import alembic_config
 from cds_service.evaluation import OrderOutcome
+
+T = TypeVar("T")
 
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -84,20 +86,15 @@ def _positive_int(value: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = _open_store(args)
-    if store is None:
-        return 2
     if args.rejected and args.decision:
         print("--rejected lists calls that got no decision: it cannot be combined with --decision", file=sys.stderr)
-        store.close()
         return 2
-    try:
-        calls = {"since": args.since, "patient": args.patient, "client": args.client, "tenant": args.tenant,
-                 "limit": args.limit}
-        rows: Sequence[DecisionRow | RejectedRow] = (
-            store.rejected(**calls) if args.rejected else store.recent(decision=args.decision, **calls))
-    finally:
-        store.close()
+    calls = {"since": args.since, "patient": args.patient, "client": args.client, "tenant": args.tenant,
+             "limit": args.limit}
+    rows: Sequence[DecisionRow | RejectedRow] | None = _query(args, lambda store: (
+        store.rejected(**calls) if args.rejected else store.recent(decision=args.decision, **calls)))
+    if rows is None:
+        return 2
     if args.format == "jsonl":
         for row in rows:
             print(json.dumps(row.as_dict()))
@@ -109,13 +106,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    store = _open_store(args)
-    if store is None:
+    details = _query(args, lambda store: store.show(args.key))
+    if details is None:
         return 2
-    try:
-        details = store.show(args.key)
-    finally:
-        store.close()
     if not details:
         print(f"No call with hookInstance or coverage-assertion-id {args.key!r}", file=sys.stderr)
         return 1
@@ -127,16 +120,23 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_prune(args: argparse.Namespace) -> int:
-    store = _open_store(args)
-    if store is None:
+    deleted = _query(args, lambda store: store.prune(args.before))
+    if deleted is None:
         return 2
-    try:
-        deleted = store.prune(args.before)
-    finally:
-        store.close()
     counts = ", ".join(f"{count} {table}" for table, count in deleted.items())
     print(f"Deleted before {args.before.isoformat()}: {counts}")
     return 0
+
+
+def _query(args: argparse.Namespace, use: Callable[[AuditStore], T]) -> T | None:
+    """`use` on the audit database, closed afterwards; None when it cannot be opened (said on stderr)."""
+    store = _open_store(args)
+    if store is None:
+        return None
+    try:
+        return use(store)
+    finally:
+        store.close()
 
 
 def _open_store(args: argparse.Namespace) -> AuditStore | None:
