@@ -7,7 +7,7 @@ must not reuse an answer from an earlier course or cycle pass `authored_since`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterator
 
@@ -19,6 +19,9 @@ QUESTIONNAIRE_SUFFIX = "Questionnaire/blinatumomab-coverage-attestation"
 _USABLE_STATUSES = frozenset({"completed", "amended"})
 
 AnswerValue = bool | int | Decimal | str
+
+# A course-level answer written shortly before the course began (e.g. at the planning visit) still describes it.
+COURSE_ATTESTATION_LEAD = timedelta(days=30)
 
 # The answer type and, for coded strings, the vocabulary of each item of the Questionnaire; an answer outside these
 # is ignored (unparseable), never guessed. Unknown linkIds accept any supported type.
@@ -69,6 +72,12 @@ class Attestations:
             if authored_since is None or dated.answer.authored >= authored_since:
                 return dated.answer
         return None
+
+
+def course_answers_since(course_start: date) -> date:
+    """From when an answer about the course counts: on or after its start, or within COURSE_ATTESTATION_LEAD before
+    it. An older one was written for an earlier course, about a disease that may have relapsed since."""
+    return course_start - COURSE_ATTESTATION_LEAD
 
 
 def _usable(response: dict[str, Any], patient_id: str | None) -> bool:

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Callable, Iterable, Iterator
 
-from cds_service.facts.attestations import Attestations
+from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
 from cds_service.facts.medications import MedOrder, read_med_orders
 from cds_service.facts.model import CycleInfo, Fact
 from cds_service.facts.order import last_infusion_day
-from cds_service.facts.phase import COURSE_ATTESTATION_LEAD
 from cds_service.record import PatientRecord, Resolver
 
 DAY = timedelta(days=1)
@@ -125,7 +124,7 @@ def _given_in_remission(course_start: date, records: list[StatusRecord], attesta
     §Therapy phase): a phase other than consolidation or maintenance attested for the course before `relapse` says
     not; else the disease status at its start. None when records of active disease (C91.00: a relapse coded without
     its status, or a remission coded loosely) follow the last remission up to the start: the record cannot tell."""
-    phase = attestations.get("therapy-phase", authored_since=course_start - COURSE_ATTESTATION_LEAD)
+    phase = attestations.get("therapy-phase", authored_since=course_answers_since(course_start))
     if phase is not None and phase.authored < relapse.day and phase.value not in _PHASES_IN_REMISSION:
         return False
     statuses = [r.status for r in records if r.day <= course_start]

@@ -10,7 +10,7 @@ import calendar
 from datetime import date
 from typing import Any, Iterable, NamedTuple
 
-from cds_service.facts.attestations import Attestations
+from cds_service.facts.attestations import COURSE_ATTESTATION_LEAD, Attestations
 from cds_service.facts.body import body_size
 from cds_service.facts.codes import add_months, parse_date, parse_end_date
 from cds_service.facts.course import order_level_since, prior_spans, read_cycle
@@ -22,7 +22,7 @@ from cds_service.facts.medications import (combination, induction_ino_mini_hyper
 from cds_service.facts.model import ATTESTED_BY, ClinicalFacts, CycleInfo, Fact, Span
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.order import group_start
-from cds_service.facts.phase import COURSE_ATTESTATION_LEAD, complete_response_to_induction, therapy_phase
+from cds_service.facts.phase import complete_response_to_induction, therapy_phase
 from cds_service.facts.resolve import record_resolver
 from cds_service.facts.shape import well_formed_only
 from cds_service.facts.toxicity import unacceptable_toxicity

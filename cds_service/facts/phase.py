@@ -6,21 +6,18 @@ responds to it.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from cds_service.facts.attestations import Attestations
+from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis
 from cds_service.facts.labs import Labs
 from cds_service.facts.model import Fact
-
-# A course-level answer written shortly before the course began (e.g. at the planning visit) still describes it.
-COURSE_ATTESTATION_LEAD = timedelta(days=30)
 
 
 def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestations: Attestations) -> Fact[str]:
     """Attested phase; else relapse/refractory evidence → relapsed-refractory; else remission with detectable MRD
     → consolidation; else unknown."""
-    answer = attestations.get("therapy-phase", authored_since=course_start - COURSE_ATTESTATION_LEAD)
+    answer = attestations.get("therapy-phase", authored_since=course_answers_since(course_start))
     if answer is not None:
         return Fact(str(answer.value), (answer.reference,), attested=True)
     status = diagnosis.status_as_of(course_start)
