@@ -150,6 +150,58 @@ def test_attested_items_list_the_answers_used() -> None:
                                          "multiagent-chemo-candidate"}
 
 
+# The answers about the state the course began in (attestations.py, docs/data-requirements.md §Attestations).
+COURSE_ANSWERS = [
+    ("complete-response-to-induction", False, "complete_response_to_induction"),
+    ("induction-ino-mini-hyper-cvd", True, "induction_ino_mini_hyper_cvd"),
+    ("multiagent-chemo-candidate", False, "multiagent_chemo_candidate"),
+    ("remission-number", 1, "remission_number"),
+    ("end-of-consolidation-response", "less-than-complete", "end_of_consolidation_response"),
+    ("compendia-supported-use", True, "compendia_supported_use"),
+]
+
+
+@pytest.mark.parametrize(("authored", "counted"), [("2026-01-29", False), ("2026-01-30", True)])
+@pytest.mark.parametrize(("link_id", "value", "fact"), COURSE_ANSWERS)
+def test_course_answers_count_from_30_days_before_the_course_start(link_id: str, value: Any, fact: str,
+                                                                   authored: str, counted: bool) -> None:
+    """This course starts 2026-03-01 (cycle 1): an older answer was written for an earlier course. Not counted, it
+    leaves the fact unknown here (the record holds nothing on it), never a not-met."""
+    answers = questionnaire_response({link_id: value}, authored=authored)
+    facts = extract_facts(record(answers), [_draft()], TODAY)
+    found = getattr(facts, fact)
+    assert (found.value, found.attested) == ((value, True) if counted else (None, False))
+    assert (link_id in facts.attested_items) is counted
+
+
+def test_answers_from_the_previous_course_give_way_to_the_record() -> None:
+    """A first course given in first remission (answered then), a relapse, and a re-induction that has not brought a
+    remission by this course: the old answers describe the first remission and the first induction."""
+    first_course = medication_request(start="2024-03-01", end="2024-03-28", status="completed")
+    cr1 = condition("C91.01", recorded="2024-02-01", clinical_status="remission")
+    relapse = condition("C91.02", recorded="2025-06-01", clinical_status="relapse")
+    old = questionnaire_response({"remission-number": 1, "complete-response-to-induction": True},
+                                 authored="2024-02-20")
+    facts = extract_facts(record(first_course, cr1, relapse, old), [_draft()], TODAY)
+    assert facts.cycle.number.value == 1 and facts.cycle.course_start == TODAY
+    assert (facts.remission_number.value, facts.remission_number.attested) == (0, False)  # in relapse: no remission
+    assert facts.complete_response_to_induction.value is None
+    assert facts.attested_items == ()
+
+
+def test_a_remission_attested_in_the_previous_course_ends_it_but_does_not_speak_for_this_one() -> None:
+    """course.py and diagnosis.py read one `remission-number` answer, each for its own course: given during the
+    previous course, it is a remission after that course's start, so the relapse after it begins this course; it
+    does not say which remission the patient is in at this course's start."""
+    first_course = medication_request(start="2025-06-01", end="2025-06-28", status="completed")
+    relapse = condition("C91.02", recorded="2025-05-20", clinical_status="relapse")
+    cr2 = questionnaire_response({"remission-number": 2}, authored="2025-07-15")
+    second_relapse = condition("C91.02", recorded="2026-01-10", clinical_status="relapse")
+    facts = extract_facts(record(first_course, relapse, cr2, second_relapse), [_draft()], TODAY)
+    assert facts.cycle.number.value == 1 and facts.cycle.course_start == TODAY
+    assert (facts.remission_number.value, facts.remission_number.attested) == (0, False)
+
+
 @pytest.mark.parametrize(("authored", "on_file"), [("2024-03-01", True), ("2024-02-29", None)])
 def test_a_prior_authorization_attested_more_than_two_years_before_the_start_is_not_counted(
         authored: str, on_file: bool | None) -> None:

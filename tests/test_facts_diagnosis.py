@@ -35,17 +35,17 @@ def condition(cid: str, code: str | None = None, *, system: str = ICD, text: str
     return resource
 
 
-def answer_response(**answers) -> dict:
+def answer_response(authored: str = "2026-01-01", **answers) -> dict:
     items = [{"linkId": link, "answer": [{("valueInteger" if isinstance(v, int) and not isinstance(v, bool)
                                            else "valueBoolean"): v}]} for link, v in answers.items()]
-    return {"resourceType": "QuestionnaireResponse", "id": "qr", "status": "completed", "authored": "2026-01-01",
+    return {"resourceType": "QuestionnaireResponse", "id": "qr", "status": "completed", "authored": authored,
             "questionnaire": "Questionnaire/blinatumomab-coverage-attestation", "subject": {"reference": "Patient/p1"},
             "item": [dict(i, linkId=i["linkId"].replace("_", "-")) for i in items]}
 
 
-def diagnosis(*conditions: dict, received: bool = True, **answers) -> Diagnosis:
+def diagnosis(*conditions: dict, received: bool = True, authored: str = "2026-01-01", **answers) -> Diagnosis:
     lists = {"conditions": list(conditions) if received else None,
-             "attestations": [answer_response(**answers)] if answers else []}
+             "attestations": [answer_response(authored, **answers)] if answers else []}
     record = PatientRecord(PATIENT, lists)
     return read_diagnosis(record, Attestations.from_record(record))
 
@@ -189,3 +189,13 @@ def test_remission_number_counts_relapse_episodes():
     assert attested.remission_number(date(2026, 1, 1)) == Fact(1, ("QuestionnaireResponse/qr",), attested=True,
                                                                 note="remission 1 attested")
     assert diagnosis(received=False).remission_number(date(2026, 1, 1)).received is False
+
+
+@pytest.mark.parametrize(("authored", "attested"), [("2025-12-01", False), ("2025-12-02", True)])
+def test_remission_number_attested_for_an_earlier_course_does_not_count(authored: str, attested: bool) -> None:
+    """The answer names the remission the patient was in when written: "first remission" from an earlier course,
+    before a relapse, is not this course's (from 30 days before its start, 2026-01-01). The record decides then:
+    in relapse at the course start, the patient is in no remission."""
+    found = diagnosis(condition("r", "C91.02", recorded="2025-11-01"), authored=authored, remission_number=1)
+    number = found.remission_number(date(2026, 1, 1))
+    assert (number.value, number.attested) == ((1, True) if attested else (0, False))

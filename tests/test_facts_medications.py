@@ -210,6 +210,17 @@ def test_induction_unknown_without_overlap_or_after_course_start() -> None:
 def test_induction_and_candidate_attested() -> None:
     answers = _answers(induction_ino_mini_hyper_cvd=False, multiagent_chemo_candidate=False)
     assert induction_ino_mini_hyper_cvd([], START, True, answers).value is False
-    candidate = multiagent_chemo_candidate(answers)
+    candidate = multiagent_chemo_candidate(START, answers)
     assert candidate.value is False and candidate.attested
-    assert multiagent_chemo_candidate(NO_ANSWERS).value is None
+    assert multiagent_chemo_candidate(START, NO_ANSWERS).value is None
+
+
+def test_induction_and_candidate_answers_from_an_earlier_course_do_not_count() -> None:
+    """Both describe this course (from 30 days before its start, 2026-01-30): the regimen of the induction that
+    preceded it, and whether the patient is a candidate now. An older answer leaves the record to decide."""
+    old = _answers(induction_ino_mini_hyper_cvd=False, multiagent_chemo_candidate=False, authored="2026-01-29")
+    assert multiagent_chemo_candidate(START, old).value is None
+    ino = medication_request(INOTUZUMAB, start="2025-10-01", end="2025-10-22", status="completed")
+    cyc = medication_request(CYCLOPHOSPHAMIDE, start="2025-10-03", end="2025-10-05", status="completed")
+    induction = induction_ino_mini_hyper_cvd(_orders(ino, cyc), START, True, old)
+    assert induction.value is True and not induction.attested

@@ -85,5 +85,17 @@ def test_no_conditions_received_is_unknown_not_received() -> None:
 def test_complete_response_attested_or_from_remission() -> None:
     assert _cr(condition("C91.01", recorded="2026-01-15", clinical_status="remission")).value is True
     assert _cr(condition("C91.02", recorded="2026-01-15", clinical_status="relapse")).value is None
-    attested = _cr(questionnaire_response({"complete-response-to-induction": False}))
+    attested = _cr(questionnaire_response({"complete-response-to-induction": False}, authored="2026-02-15"))
     assert attested.value is False and attested.attested
+
+
+def test_complete_response_attested_for_an_earlier_course_is_not_reused() -> None:
+    """The induction is the one before this course (answers from 2026-01-30): an older answer is about an earlier
+    induction, before a relapse; the record decides, or the response stays unknown."""
+    old = questionnaire_response({"complete-response-to-induction": True}, authored="2026-01-29")
+    relapse = condition("C91.02", recorded="2026-01-15", clinical_status="relapse")
+    assert _cr(old, relapse) == Fact(received=True)
+    remission = condition("C91.01", recorded="2026-02-15", clinical_status="remission")
+    assert _cr(questionnaire_response({"complete-response-to-induction": False}, authored="2026-01-29"),
+               remission).value is True
+    assert _cr(questionnaire_response({"complete-response-to-induction": True}, authored="2026-01-30")).attested

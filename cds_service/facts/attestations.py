@@ -1,8 +1,18 @@
 """The attestation QuestionnaireResponses: what structured data cannot say (fhir-data-profile.md §Attestations).
 
 Responses to Questionnaire/blinatumomab-coverage-attestation (any base, optional |version) with status completed or
-amended, about this patient, are merged item by item: per linkId the latest `authored` answer wins. Callers that
-must not reuse an answer from an earlier course or cycle pass `authored_since`.
+amended, about this patient, are merged item by item: per linkId the latest `authored` answer wins.
+
+An answer counts only for the time it can speak for: each reader passes its item's `authored_since`
+(docs/data-requirements.md §Attestations tables every linkId):
+- facts about the disease or its history (`b-cell-precursor`, `diagnosed-before-age-1`, `ph-positive` at diagnosis,
+  a `tki-failure` that happened): no limit;
+- the course, its indication and the state it began in (`therapy-phase`, `remission-number`, the response to and
+  regimen of the therapy before it, `multiagent-chemo-candidate`, `compendia-supported-use`): course_answers_since;
+- `mrd-percent` and `mrd-unavailable` stand in for an MRD result: a result on record outweighs them (labs.py);
+- the order (`combination`, `cycle-number`), the renewal (`response-or-stabilization`, `unacceptable-toxicity`) and
+  `prior-authorization-on-file`: their own windows (course.py, extract.py).
+An answer outside its window is as if not given: the record decides, or the fact stays unknown (information needed).
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from cds_service.facts.attestations import Attestations
+from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import (
     codings, concept_text, effective_datetime, negated, parse_date, parse_datetime, parse_end_date, ref,
 )
@@ -130,12 +130,15 @@ class Diagnosis:
         disease = "ALL" if latest.is_all else "lymphoblastic lymphoma"
         return Fact(latest.status, (latest.reference,), note=f"{disease} {words} ({latest.label}), {latest.day}")
 
-    def remission_number(self, as_of: date) -> Fact[int]:
-        """Which complete remission the patient is in at `as_of`: attested; else, when the disease status then is
-        remission, 1 + the distinct relapse episodes recorded on or before `as_of` (fhir-data-profile.md). The
-        policies ask for the patient to be *in* a first or second remission, so another status counts as none (0),
-        and no status leaves it unknown."""
-        answer = self._attestations.get("remission-number")
+    def remission_number(self, course_start: date) -> Fact[int]:
+        """Which complete remission the patient is in at `course_start`: attested for this course; else, when the
+        disease status then is remission, 1 + the distinct relapse episodes recorded on or before it
+        (fhir-data-profile.md). The policies ask for the patient to be *in* a first or second remission, so another
+        status counts as none (0), and no status leaves it unknown.
+        An answer names the remission the patient was in when it was written: one from an earlier course ("first
+        remission", before a relapse) does not count (course_answers_since). course.py reads the same answer only
+        when authored after the course start, for another question: whether a remission came during the course."""
+        answer = self._attestations.get("remission-number", authored_since=course_answers_since(course_start))
         if answer is not None:
             return Fact(int(answer.value), (answer.reference,), attested=True,
                         note=f"remission {answer.value} attested")
@@ -143,12 +146,12 @@ class Diagnosis:
             return Fact(received=False)
         if not self._disease:
             return Fact(note="no ALL Condition")
-        status = self.status_as_of(as_of)
+        status = self.status_as_of(course_start)
         if status.value is None:
             return Fact(note=status.note)
         if status.value != "remission":
             return Fact(0, status.evidence, note=f"not in remission: {status.note}")
-        relapses = [r for r in self.status_records() if r.status == "relapsed" and r.day <= as_of]
+        relapses = [r for r in self.status_records() if r.status == "relapsed" and r.day <= course_start]
         episodes = _episode_starts(relapses)
         earlier = f"{len(episodes)} earlier relapse episode{'s' if len(episodes) > 1 else ''}" if episodes \
             else "no earlier relapse"

@@ -10,7 +10,7 @@ import calendar
 from datetime import date
 from typing import Any, Iterable, NamedTuple
 
-from cds_service.facts.attestations import COURSE_ATTESTATION_LEAD, Attestations
+from cds_service.facts.attestations import COURSE_ATTESTATION_LEAD, Attestations, course_answers_since
 from cds_service.facts.body import body_size
 from cds_service.facts.codes import add_months, parse_date, parse_end_date
 from cds_service.facts.course import order_level_since, prior_spans, read_cycle
@@ -72,7 +72,9 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         complete_response_to_induction=complete_response_to_induction(course_start, diagnosis, attestations),
         induction_ino_mini_hyper_cvd=induction_ino_mini_hyper_cvd(others, course_start, meds_received,
                                                                   attestations),
-        end_of_consolidation_response=_attested(attestations, "end-of-consolidation-response"),
+        # The response to the consolidation before this course, not an earlier course's (attestations.py).
+        end_of_consolidation_response=_attested(attestations, "end-of-consolidation-response",
+                                                authored_since=course_answers_since(course_start)),
         ph_positive=labs.ph_positive,
         mrd_detectable=labs.mrd_detectable,
         mrd_persistent_or_rising=labs.mrd_persistent_or_rising,
@@ -81,12 +83,14 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         cd19_positive=labs.cd19_positive,
         combination=combination(others, start, meds_received, attestations, order_level_since(spans)),
         tki_failure=tki_failure(others, meds_received, attestations),
-        multiagent_chemo_candidate=multiagent_chemo_candidate(attestations),
+        multiagent_chemo_candidate=multiagent_chemo_candidate(course_start, attestations),
         live_vaccine_in_window=live_vaccine_in_window(record, course_start, start),
         unacceptable_toxicity=unacceptable_toxicity(record, course_start, attestations, renewal_since),
         response_or_stabilization=labs.response_or_stabilization,
         prior_authorization_on_file=_prior_authorization_on_file(attestations, start),
-        compendia_supported_use=_attested(attestations, "compendia-supported-use"),
+        # Florida Blue indication 2: the use of this course, which an earlier course's answer does not name.
+        compendia_supported_use=_attested(attestations, "compendia-supported-use",
+                                          authored_since=course_answers_since(course_start)),
         not_received=tuple(record.not_received()),
     )
     return ClinicalFacts(**fields, attested_items=_attested_items(fields))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
-from cds_service.facts.attestations import Attestations
+from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import concept_text, parse_end_date
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
@@ -216,9 +216,10 @@ def _failure_words(clause: str, vs: ValueSets) -> frozenset[bool]:
 
 def induction_ino_mini_hyper_cvd(orders: list[MedOrder], course_start: date, received: bool,
                                  attestations: Attestations) -> Fact[bool]:
-    """Attested; else an inotuzumab order before the course start overlapping a cyclophosphamide or
-    vincristine order; else unknown."""
-    answer = attestations.get("induction-ino-mini-hyper-cvd")
+    """Attested for this course (the induction that preceded it, not an earlier course's: course_answers_since);
+    else an inotuzumab order before the course start overlapping a cyclophosphamide or vincristine order; else
+    unknown."""
+    answer = attestations.get("induction-ino-mini-hyper-cvd", authored_since=course_answers_since(course_start))
     if answer is not None:
         return Fact(bool(answer.value), (answer.reference,), attested=True)
     earlier = [o for o in orders if o.start is not None and o.start < course_start]
@@ -229,9 +230,10 @@ def induction_ino_mini_hyper_cvd(orders: list[MedOrder], course_start: date, rec
     return Fact(received=received)
 
 
-def multiagent_chemo_candidate(attestations: Attestations) -> Fact[bool]:
-    """Only the clinician can say whether the patient is a candidate for multi-agent chemotherapy."""
-    answer = attestations.get("multiagent-chemo-candidate")
+def multiagent_chemo_candidate(course_start: date, attestations: Attestations) -> Fact[bool]:
+    """Only the clinician can say whether the patient is a candidate for multi-agent chemotherapy when this course is
+    given (Aspirus adult consolidation): an answer from an earlier course describes the patient then."""
+    answer = attestations.get("multiagent-chemo-candidate", authored_since=course_answers_since(course_start))
     if answer is None:
         return Fact()
     return Fact(bool(answer.value), (answer.reference,), attested=True)

@@ -35,8 +35,10 @@ def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestat
 
 def complete_response_to_induction(course_start: date, diagnosis: Diagnosis,
                                    attestations: Attestations) -> Fact[bool]:
-    """Attested; else met when the disease is in remission as of the course start; else unknown."""
-    answer = attestations.get("complete-response-to-induction")
+    """Attested for this course; else met when the disease is in remission as of the course start; else unknown.
+    The induction is the one that preceded this course: an answer from an earlier course is about an earlier one
+    (before a relapse, the response to the first induction), so it does not count (course_answers_since)."""
+    answer = attestations.get("complete-response-to-induction", authored_since=course_answers_since(course_start))
     if answer is not None:
         return Fact(bool(answer.value), (answer.reference,), attested=True)
     status = diagnosis.status_as_of(course_start)
