@@ -190,6 +190,18 @@ def test_an_mrd_result_outweighs_an_unavailable_answer_written_before_it(authore
     assert found.evidence == (("QuestionnaireResponse/qr",) if unavailable else ("Observation/m",))
 
 
+@pytest.mark.parametrize("authored,counted", [("2026-08-31", False), ("2026-09-01", True)])
+def test_mrd_answers_from_an_earlier_course_do_not_count(authored, counted):
+    """The MRD answers stand for the MRD this course began with (COURSE_START 2026-10-01, answers from 30 days
+    before it): an MRD typed for an earlier course would decide this one's MRD criteria. Not counted, and no result
+    on record, the MRD facts are unknown: never an MRD-negative reading nor a denial."""
+    typed = labs(answers={"mrd-percent": {"valueDecimal": 0.5}}, authored=authored)
+    assert (typed.mrd_detectable.value, typed.mrd_detectable.attested) == ((True, True) if counted else (None, False))
+    assert typed.mrd_percent.value == (Measured(Decimal("0.500")) if counted else None)
+    unavailable = labs(answers={"mrd-unavailable": {"valueBoolean": True}}, authored=authored).mrd_unavailable
+    assert (unavailable.value, unavailable.attested) == ((True, True) if counted else (None, False))
+
+
 def test_mrd_criteria_read_the_results_by_the_course_start_and_response_reads_later_ones():
     """policy-rules.md §1 judges the disease at the course start: the MRD a course was started for stands when the
     patient responds during it (COURSE_START 2026-10-01); the response criterion is what reads the later result."""

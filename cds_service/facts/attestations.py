@@ -8,8 +8,8 @@ An answer counts only for the time it can speak for: each reader passes its item
 - facts about the disease or its history (`b-cell-precursor`, `diagnosed-before-age-1`, `ph-positive` at diagnosis,
   a `tki-failure` that happened): no limit;
 - the course, its indication and the state it began in (`therapy-phase`, `remission-number`, the response to and
-  regimen of the therapy before it, `multiagent-chemo-candidate`, `compendia-supported-use`): course_answers_since;
-- `mrd-percent` and `mrd-unavailable` stand in for an MRD result: a result on record outweighs them (labs.py);
+  regimen of the therapy before it, `multiagent-chemo-candidate`, `compendia-supported-use`, `mrd-percent`,
+  `mrd-unavailable`): course_answers_since; the two MRD answers also give way to an MRD result on record (labs.py);
 - the order (`combination`, `cycle-number`), the renewal (`response-or-stabilization`, `unacceptable-toxicity`) and
   `prior-authorization-on-file`: their own windows (course.py, extract.py).
 An answer outside its window is as if not given: the record decides, or the fact stays unknown (information needed).

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable, TypeVar
 
-from cds_service.facts.attestations import Attestations
+from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.cd19 import read_cd19
 from cds_service.facts.codes import concept_text, effective_datetime, ref
 from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
@@ -71,7 +71,8 @@ class Labs:
         return Fact(received=self._received, note="no MRD result" if self._received else "")
 
     def _attested_mrd(self) -> Result | None:
-        answer = self._attestations.get("mrd-percent")
+        # It stands for the MRD the course began with: a value typed for an earlier course is an older measurement.
+        answer = self._attestations.get("mrd-percent", authored_since=course_answers_since(self._course_start))
         if answer is None:
             return None
         percent = answer.value
@@ -100,8 +101,10 @@ class Labs:
         results = self._mrd_at_start
         # MRD is unavailable only when explicit (fhir-data-profile.md §Labs): a result on record by the course start
         # outweighs an "unavailable" answer written before it (or on its day); one written later may still say that
-        # no MRD is available for this course.
-        since = results[-1].day + timedelta(days=1) if results else None
+        # no MRD is available for this course. An answer from an earlier course says nothing of this one's MRD.
+        since = course_answers_since(self._course_start)
+        if results:
+            since = max(since, results[-1].day + timedelta(days=1))
         answer = self._attestations.get("mrd-unavailable", authored_since=since)
         if answer is not None:
             return Fact(bool(answer.value), (answer.reference,), attested=True, note="MRD unavailable attested")
