@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from cds_service import SERVICE_ID
 from cds_service.facts.extract import extract_facts, read_birth
 from cds_service.facts.model import Span
-from tests.factories import medication_request, record
+from tests.factories import condition, medication_request, questionnaire_response, record
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "fhir_examples"
@@ -348,3 +348,42 @@ def test_a_coverage_with_a_contained_subscriber_still_names_its_contained_payor(
     coverage["payor"] = [{"reference": "#payer"}]
     [decision] = decisions(client, request)
     assert decision["policy"] == "aspirus-magellan"
+
+
+def _answer(request: Request, answers: dict[str, Any], authored: str) -> None:
+    add(request, "attestations", questionnaire_response(answers, authored=authored,
+                                                        subject={"reference": "Patient/example-patient"}))
+
+
+@pytest.mark.parametrize(("authored", "outcome"), [("2024-06-15", "information-needed"),
+                                                   ("2026-11-25", "meets-criteria")])
+def test_a_first_remission_attested_for_an_earlier_course_does_not_make_this_one_first_remission(
+        client: FlaskClient, authored: str, outcome: str) -> None:
+    """Aspirus pediatric MRD+ needs the first or second complete remission. "First remission", answered in 2024,
+    before two relapses: the patient is now in a third (the record), so the criterion waits for an answer about
+    this course (from 2026-11-01, 30 days before its start) instead of meeting it on the old one."""
+    request = example("aspirus-pediatric-mrd-positive")
+    for day in ("2024-09-01", "2025-09-01"):
+        add(request, "conditions", condition("C91.02", recorded=day, clinical_status="relapse",
+                                             subject={"reference": "Patient/example-patient"}))
+    _answer(request, {"remission-number": 1}, authored)
+    [decision] = decisions(client, request)
+    assert decision["decision"] == outcome
+    assert criterion(decision, "remission-or-after-consolidation") == ("met" if outcome == "meets-criteria"
+                                                                       else "unknown")
+
+
+@pytest.mark.parametrize(("authored", "outcome"), [("2024-11-20", "information-needed"),
+                                                   ("2026-11-25", "meets-criteria")])
+def test_an_mrd_typed_for_an_earlier_course_does_not_decide_this_ones_mrd(client: FlaskClient, authored: str,
+                                                                         outcome: str) -> None:
+    """Florida Blue MRD >= 0.1%, with no MRD result on record: an MRD of 0.5% typed two years ago is not the MRD
+    this course begins with; the card asks for it."""
+    request = example("florida-blue-mrd-positive")
+    request["prefetch"]["observations"]["entry"] = [
+        e for e in request["prefetch"]["observations"]["entry"] if e["resource"]["id"] != "mrd-1"]
+    _answer(request, {"mrd-percent": 0.5}, authored)
+    [decision] = decisions(client, request)
+    assert decision["decision"] == outcome
+    if outcome == "meets-criteria":
+        assert decision["indication"] == "fb-mrd-positive"
