@@ -1,10 +1,14 @@
 """CDS Hooks 2.0 Security: verifying the client's JWT, and which FHIR servers a caller may point the service at.
 
-Failures raise `Unauthorized` with a reason for the log; the token itself is never logged or stored.
+Failures raise `Unauthorized` with a reason for the log; the token itself is never logged or stored. A token whose
+signature holds but which a later check refuses (expired, wrong `aud`, over the lifetime limit, tenant not allowed,
+`jti` replayed) raises `CallerRefused`, which names its verified issuer and tenant for the audit trail. Before the
+signature is verified, the token's `iss` only picks the keys: a reason quoting it says it is unverified.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -37,6 +41,15 @@ class Caller(NamedTuple):
 
     iss: str
     tenant: str | None
+
+
+class CallerRefused(Unauthorized):
+    """A token signed by a configured client's key and refused by a later check: `caller` says who it was."""
+
+    def __init__(self, reason: str, caller: Caller) -> None:
+        super().__init__(reason)
+        self.caller = caller
+
 
 class JtiStore(Protocol):
     def use_jti(self, jti: str, expires_at: datetime) -> bool: ...
@@ -143,41 +156,30 @@ class JwtVerifier:
         header = _header(token)
         client = self._client(_unverified_iss(token))
         _check_jku(header, client)
-        claims = self._decode(token, header, client, audience)
-        _check_lifetime(claims, self.config.max_token_lifetime_seconds)
-        _check_tenant(claims, client)
-        self._check_replay(claims)
-        tenant = claims.get("tenant")
-        return Caller(client.iss, tenant if isinstance(tenant, str) else None)
+        key = self._key(client, header.get("kid"))
+        claims = _decode(token, header["alg"], key, client, audience)
+        caller = _caller(client, claims)
+        try:
+            _check_lifetime(claims, self.config.max_token_lifetime_seconds)
+            _check_tenant(claims, client)
+            self._check_replay(claims)
+        except Unauthorized as exc:
+            raise CallerRefused(exc.reason, caller) from None
+        return caller
 
     def _client(self, iss: str) -> ClientConfig:
         client = self.config.client(iss)
         if client is None:
-            raise Unauthorized(f"issuer {iss!r} is not a configured client")
+            raise Unauthorized(f"issuer {_unverified(iss)} is not a configured client")
         return client
 
     def _key(self, client: ClientConfig, kid: str | None) -> jwt.PyJWK:
         if client.iss in self._inline:
             found = _find_key(self._inline[client.iss], kid)
             if found is None:
-                raise Unauthorized(f"no key {kid!r} in the inline JWK Set of {client.iss}")
+                raise Unauthorized(f"no key {kid!r} in the inline JWK Set of issuer {_unverified(client.iss)}")
             return found
         return self._caches[client.iss].key(kid)
-
-    def _decode(self, token: str, header: Mapping[str, Any], client: ClientConfig, audience: str) -> dict[str, Any]:
-        key = self._key(client, header.get("kid"))
-        try:
-            return jwt.decode(
-                token,
-                key=key.key,
-                algorithms=[header["alg"]],
-                audience=audience,
-                issuer=client.iss,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iat", "jti", "iss", "aud"]},
-            )
-        except (jwt.PyJWTError, ValueError, TypeError) as exc:
-            raise Unauthorized(f"token from {client.iss} rejected: {type(exc).__name__}: {exc}") from None
 
     def _check_replay(self, claims: Mapping[str, Any]) -> None:
         jti = claims["jti"]
@@ -188,6 +190,53 @@ class JwtVerifier:
         key = hashlib.sha256(f"{claims['iss']}|{jti}".encode("utf-8", "surrogatepass")).hexdigest()
         if not self.jti_store.use_jti(key, expires_at):
             raise Unauthorized(f"jti reused by {claims['iss']}")
+
+
+def _decode(token: str, alg: str, key: jwt.PyJWK, client: ClientConfig, audience: str) -> dict[str, Any]:
+    """The verified claims. A refusal names the client as the token's sender only if its signature holds."""
+    try:
+        return jwt.decode(
+            token,
+            key=key.key,
+            algorithms=[alg],
+            audience=audience,
+            issuer=client.iss,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iat", "jti", "iss", "aud"]},
+        )
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    # Checked again apart, on this failing path only, so that accepted tokens are verified once.
+    signed = _signed_claims(token, alg, key)
+    if signed is None:
+        raise Unauthorized(f"token claiming issuer {_unverified(client.iss)} rejected: {problem}")
+    raise CallerRefused(f"token from {client.iss} rejected: {problem}", _caller(client, signed))
+
+
+def _signed_claims(token: str, alg: str, key: jwt.PyJWK) -> dict[str, Any] | None:
+    """The token's claims if its signature holds under `key` (no claim checked), else None."""
+    try:
+        claims = json.loads(jwt.PyJWS().decode(token, key=key.key, algorithms=[alg]))
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def _caller(client: ClientConfig, claims: Mapping[str, Any]) -> Caller:
+    """Who sent a token whose signature holds: the client (whose `iss` the claims carry, or the token would not have
+    been checked with its keys) and the tenant claim, kept only if the audit trail can store it as sent."""
+    tenant = claims.get("tenant")
+    return Caller(client.iss, tenant if _storable_tenant(tenant) else None)
+
+
+def _storable_tenant(tenant: Any) -> bool:
+    return isinstance(tenant, str) and len(tenant) <= TENANT_MAX_LENGTH and storable(tenant) == tenant
+
+
+def _unverified(iss: str) -> str:
+    """An `iss` read before any signature was checked, as a refusal's reason quotes it: anybody can write any issuer
+    into a token, so it is marked as such (and bounded: the reason is kept to 500 characters)."""
+    return f"{iss[:200]!r} (unverified)"
 
 
 def _header(token: str) -> dict[str, Any]:
@@ -227,7 +276,7 @@ def _check_jku(header: Mapping[str, Any], client: ClientConfig) -> None:
     if client.jwks_url is None:
         return
     if jku is not None and jku != client.jwks_url:
-        raise Unauthorized(f"jku {jku!r} is not the JWK Set URL configured for {client.iss}")
+        raise Unauthorized(f"jku {jku!r} is not the JWK Set URL configured for issuer {_unverified(client.iss)}")
 
 
 def _check_tenant(claims: Mapping[str, Any], client: ClientConfig) -> None:
@@ -235,7 +284,7 @@ def _check_tenant(claims: Mapping[str, Any], client: ClientConfig) -> None:
     if client.tenants and tenant not in client.tenants:
         raise Unauthorized(f"tenant {tenant!r} not allowed for {client.iss}")
     # The tenant is audited, and matched in audit queries, as sent: one the database cannot hold is refused here.
-    if isinstance(tenant, str) and (len(tenant) > TENANT_MAX_LENGTH or storable(tenant) != tenant):
+    if isinstance(tenant, str) and not _storable_tenant(tenant):
         raise Unauthorized(f"tenant of {client.iss} cannot be stored (NUL, lone surrogate or too long)")
 
 

@@ -14,7 +14,7 @@ from cds_service import SERVICE_ID, json_codec
 from cds_service.audit import AuditStore
 from cds_service.audit_answer import record_answer
 from cds_service.audit_rows import InvocationRecord
-from cds_service.auth import JwtVerifier, server_allowlist
+from cds_service.auth import CallerRefused, JwtVerifier, server_allowlist
 from cds_service.card_config import DECISION_EXTENSION
 from cds_service.config import Settings
 from cds_service.discovery import discovery_document
@@ -128,10 +128,17 @@ def authenticate() -> None:
     if request.method != "POST" or not request.path.startswith("/cds-services/"):
         return
     verifier = services().verifier
-    if verifier is not None:
+    if verifier is None:
+        return
+    try:
         caller = verifier.authenticate(request.headers.get("Authorization"), request.path)
-        if caller is not None:
-            g.client_iss, g.tenant = caller
+    except CallerRefused as refused:
+        # Signed by a configured client, refused by a later check: its audit record names that client, so the
+        # rejected calls show who keeps failing. A token whose signature did not hold names nobody there.
+        g.client_iss, g.tenant = refused.caller
+        raise
+    if caller is not None:
+        g.client_iss, g.tenant = caller
 
 
 def start_timer() -> None:

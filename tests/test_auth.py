@@ -21,6 +21,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy import select
 
 from cds_service.auth import server_allowlist
+from cds_service.cli import main
 from cds_service.config import ClientConfig, ConfigError, Settings, parse_auth_config
 from cds_service.db_models import UsedJti
 from tests.conftest import close_app, make_app
@@ -329,6 +330,85 @@ def test_the_reason_is_logged_and_audited_but_never_the_token(secure_app: Flask,
     store.flush()
     [row] = store.rejected()
     assert row.status == 401 and row.reason == f"tenant 'tenant-b' not allowed for {EHR}"
+
+
+def rejected_rows(application: Flask) -> list[Any]:
+    store = application.extensions["cds_service"].store
+    store.flush()
+    return list(reversed(store.rejected()))  # oldest first, as sent
+
+
+NOW = int(time.time())
+
+
+@pytest.mark.parametrize(
+    ("token", "tenant", "reason"),
+    [
+        (ec_token(claims(exp=NOW - 600)), "tenant-a", f"token from {EHR} rejected: ExpiredSignatureError"),
+        (ec_token(claims(aud=BASE)), "tenant-a", f"token from {EHR} rejected: InvalidAudienceError"),
+        (ec_token(claims(jti=None)), "tenant-a", f"token from {EHR} rejected: MissingRequiredClaimError"),
+        (ec_token(claims(exp=NOW + 3600)), "tenant-a", "exp "),
+        (ec_token(claims(tenant="tenant-b")), "tenant-b", f"tenant 'tenant-b' not allowed for {EHR}"),
+        (ec_token(claims(tenant=None)), None, f"tenant None not allowed for {EHR}"),
+    ],
+    ids=["expired", "wrong-aud", "no-jti", "lifetime", "tenant-not-allowed", "no-tenant"],
+)
+def test_a_token_refused_after_its_signature_held_is_audited_with_its_issuer(
+        secure_app: Flask, token: str, tenant: str | None, reason: str) -> None:
+    """A payer or security engineer reading the rejected calls sees which client keeps failing, and its tenant."""
+    assert_rejected(call(secure_app.test_client(), token))
+    [row] = rejected_rows(secure_app)
+    assert (row.status, row.client_iss, row.tenant) == (401, EHR, tenant)
+    assert row.reason.startswith(reason) and "unverified" not in row.reason
+
+
+def test_a_replayed_token_and_an_unstorable_tenant_are_audited_with_the_issuer(secure_app: Flask) -> None:
+    client = secure_app.test_client()
+    token = ec_token()
+    assert call(client, token).status_code == 200
+    assert_rejected(call(client, token))
+    unstorable = jwt.encode(claims(INLINE, tenant="site\u0000a"), RSA_KEY, algorithm="RS384", headers={"kid": "rsa-1"})
+    assert_rejected(call(client, unstorable))
+    replayed, refused_tenant = rejected_rows(secure_app)
+    assert (replayed.client_iss, replayed.tenant, replayed.reason) == (EHR, "tenant-a", f"jti reused by {EHR}")
+    assert (refused_tenant.client_iss, refused_tenant.tenant) == (INLINE, None)  # the tenant itself is not storable
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        (jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-1"}),
+         f"token claiming issuer {EHR!r} (unverified) rejected: InvalidSignatureError"),
+        (jwt.encode(claims(exp=NOW - 600), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-1"}),
+         f"token claiming issuer {EHR!r} (unverified) rejected: InvalidSignatureError"),
+        (ec_token(claims(iss="https://intruder.example.org")),
+         "issuer 'https://intruder.example.org' (unverified) is not a configured client"),
+        (ec_token(jku="https://attacker.example.org/jwks.json"),
+         "jku 'https://attacker.example.org/jwks.json' is not the JWK Set URL configured for issuer "
+         f"{EHR!r} (unverified)"),
+        (jwt.encode(claims(INLINE), RSA_KEY, algorithm="RS384", headers={"kid": "made-up"}),
+         f"no key 'made-up' in the inline JWK Set of issuer {INLINE!r} (unverified)"),
+    ],
+    ids=["forged", "forged-and-expired", "unknown-issuer", "foreign-jku", "unknown-kid"],
+)
+def test_an_unverified_issuer_is_never_audited_as_the_caller(secure_app: Flask, token: str, reason: str) -> None:
+    """Anybody can write any iss into a token: before its signature holds, the reason may quote it, marked as such,
+    and the client column stays empty."""
+    assert_rejected(call(secure_app.test_client(), token))
+    [row] = rejected_rows(secure_app)
+    assert (row.client_iss, row.tenant) == (None, None)
+    assert row.reason.startswith(reason)
+
+
+def test_the_rejected_listing_shows_the_issuer(secure_app: Flask, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert_rejected(call(secure_app.test_client(), ec_token(claims(exp=NOW - 600))))
+    rejected_rows(secure_app)  # written
+    database = f"sqlite:///{tmp_path / 'cds.db'}"
+    assert main(["audit", "--database-url", database, "--rejected", "--client", EHR]) == 0
+    [header, _, row] = capsys.readouterr().out.splitlines()
+    client_at = header.index("client")
+    assert row[client_at:].startswith(f"{EHR}  tenant-a  ")
 
 
 def test_local_mode_accepts_any_presented_token_unverified(client: FlaskClient) -> None:
