@@ -3,8 +3,9 @@
 Lenient where real clients differ from the specification (an `overrideReason` that is a bare Coding, a reason with
 only a code, suggestions given as plain uuid strings, no `outcomeTimestamp`, an empty `acceptedSuggestions` list on an
 overridden card); strict about anything else (400 with an OperationOutcome naming the field). That includes an
-`overridden` item listing accepted suggestions: CDS Hooks 2.0 gives `acceptedSuggestions` to accepted outcomes, and
-storing them would record a suggestion as taken on a card the clinician overrode.
+`overridden` item listing accepted suggestions, and an `accepted` item with an `overrideReason`: CDS Hooks 2.0 gives
+each to the other outcome, and storing them would record a suggestion as taken on a card the clinician overrode, or a
+reason for overriding a card the clinician accepted.
 
 Feedback on a card uuid this service never issued is stored anyway, flagged. An accepted suggestion is kept only on
 the card that carried it: one never issued, or issued with another card, is left out of what is stored and named in
@@ -134,11 +135,24 @@ def _field(error: ValidationError) -> str:
     return path.lstrip(".") or "$this"
 
 
+# CDS Hooks 2.0 §Feedback: accepted suggestions come with an `accepted` outcome, an override reason with an
+# `overridden` one. Stored with the other outcome, either would mislead whoever reads the trail (a suggestion taken on
+# a card the clinician overrode; a reason for overriding a card the clinician accepted).
+_OUTCOME_OF = {"acceptedSuggestions": "accepted", "overrideReason": "overridden"}
+
+
+def _check_outcome_fields(item: dict[str, Any], index: int) -> None:
+    # An empty acceptedSuggestions list says nothing, and some clients send one on every item; an empty
+    # overrideReason is already refused by the schema.
+    for name, outcome in _OUTCOME_OF.items():
+        if item.get(name) and item["outcome"] != outcome:
+            field = f"feedback[{index}].{name}"
+            raise ClientError(400, f"{field}: sent with outcome {item['outcome']!r}; CDS Hooks 2.0 gives {name} to "
+                                   f"{outcome} outcomes only", field)
+
+
 def _entry(item: dict[str, Any], index: int) -> FeedbackEntry:
-    if item["outcome"] == "overridden" and item.get("acceptedSuggestions"):
-        field = f"feedback[{index}].acceptedSuggestions"
-        raise ClientError(400, f"{field}: an overridden card has no accepted suggestions (CDS Hooks 2.0: they belong "
-                               f"to accepted outcomes)", field)
+    _check_outcome_fields(item, index)
     reason = item.get("overrideReason") or {}
     wrapped = "reason" in reason or "userComment" in reason
     coding = reason.get("reason", {}) if wrapped else reason

@@ -257,6 +257,11 @@ def test_feedback_on_a_card_whose_record_is_still_queued_is_known(live_app: tupl
     ({"feedback": [{"card": "c", "outcome": "accepted"},
                    {"card": "c", "outcome": "overridden", "acceptedSuggestions": [{"id": "s"}]}]},
      "feedback[1].acceptedSuggestions"),
+    # ... and an override reason to overridden ones: stored, an accepted card would have a reason for overriding it.
+    ({"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {"reason": CODING}},
+                   {"card": "c", "outcome": "accepted", "overrideReason": {"userComment": "fine"}}]},
+     "feedback[1].overrideReason"),
+    ({"feedback": [{"card": "c", "outcome": "accepted", "overrideReason": CODING}]}, "feedback[0].overrideReason"),
     ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "yesterday"}]},
      "feedback[0].outcomeTimestamp"),
     ({"feedback": [{"card": "c", "outcome": "accepted"}, "accepted"]}, "feedback[1]"),
