@@ -25,9 +25,14 @@ _INEXACT_FLOAT = 2.0**63  # orjson reads integers outside the 64-bit range as fl
 
 
 def check_content_type(content_type: str | None) -> None:
-    """415 unless JSON. A missing Content-Type is accepted: some CDS clients omit it."""
+    """415 unless the body is declared JSON. A missing Content-Type is refused too (service-contract.md §Errors: the
+    body is then not declared JSON; RFC 9110 §8.3 lets the recipient take it as application/octet-stream). CDS Hooks
+    clients send application/json (the specification's example, the CDS Hooks sandbox, EHRs), and only a browser
+    request declared JSON needs a CORS preflight: a page posting a body without Content-Type would otherwise reach the
+    service from any origin, whatever CDS_CORS_ORIGINS allows, whenever no JWT is required."""
     if not content_type:
-        return
+        raise ClientError(415, "Content-Type is missing; a CDS Hooks request is JSON: use application/json",
+                          code="not-supported")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type not in JSON_MEDIA_TYPES:
         raise ClientError(415, f"Content-Type {media_type!r} is not JSON; use application/json", code="not-supported")

@@ -54,7 +54,8 @@ def test_preflight_allows_authorization_and_content_type_everywhere(client: Flas
 def test_actual_responses_carry_the_allow_origin_header(client: FlaskClient) -> None:
     response = client.get("/cds-services", headers={"Origin": SANDBOX})
     assert response.headers["Access-Control-Allow-Origin"] in ("*", SANDBOX)
-    error = client.post("/cds-services/blinatumomab-coverage", data=b"nope", headers={"Origin": SANDBOX})
+    error = client.post("/cds-services/blinatumomab-coverage", data=b"nope", headers={"Origin": SANDBOX},
+                        content_type="application/json")
     assert error.status_code == 400 and error.headers["Access-Control-Allow-Origin"] in ("*", SANDBOX)
 
 

@@ -86,9 +86,26 @@ def test_valid_requests_are_answered_with_cards_and_system_actions(client: Flask
         assert response.get_json() == {"cards": [], "systemActions": []}
 
 
-@pytest.mark.parametrize("content_type", ["application/fhir+json; charset=utf-8", "application/json;charset=UTF-8", None])
-def test_json_content_types_and_a_missing_one_are_accepted(client: FlaskClient, content_type: str | None) -> None:
+@pytest.mark.parametrize("content_type", ["application/fhir+json; charset=utf-8", "application/json;charset=UTF-8",
+                                          "Application/JSON"])
+def test_json_content_types_are_accepted(client: FlaskClient, content_type: str) -> None:
     assert post(client, sign_request(), content_type).status_code == 200
+
+
+def test_the_cds_hooks_sandboxs_request_is_accepted(client: FlaskClient) -> None:
+    """The sandbox posts with axios, which declares a JSON body as application/json;charset=utf-8."""
+    headers = {"Content-Type": "application/json;charset=utf-8", "Accept": "application/json"}
+    assert client.post(SERVICE, data=json.dumps(sign_request()), headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("content_type", [None, ""])
+def test_a_missing_content_type_is_a_415(client: FlaskClient, content_type: str | None) -> None:
+    """Not declared JSON (service-contract.md §Errors). A browser page can post a body without Content-Type from any
+    origin with no CORS preflight; declared JSON, the preflight gates it by CDS_CORS_ORIGINS."""
+    headers = {"Content-Type": content_type} if content_type is not None else {}
+    response = client.post(SERVICE, data=json.dumps(sign_request()), headers=headers)
+    issue = assert_outcome(response, 415)
+    assert issue["code"] == "not-supported" and "application/json" in issue["diagnostics"]
 
 
 Mutation = Callable[[dict[str, Any]], None]

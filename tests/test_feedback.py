@@ -292,10 +292,15 @@ def test_a_body_that_is_not_a_json_object_is_a_400(live_app: tuple[str, AuditSto
 
 
 @SQLITE_ONLY
-def test_a_content_type_that_is_not_json_is_a_415(live_app: tuple[str, AuditStore]) -> None:
-    base_url, _ = live_app
-    response = post(base_url, None, data=b"feedback", headers={"Content-Type": "text/plain"})
+@pytest.mark.parametrize("headers", [{"Content-Type": "text/plain"}, {}])
+def test_a_content_type_that_is_not_json_or_none_is_a_415(live_app: tuple[str, AuditStore],
+                                                          headers: dict[str, str]) -> None:
+    base_url, store = live_app
+    response = post(base_url, None, data=json.dumps({"feedback": [{"card": "c", "outcome": "accepted"}]}),
+                    headers=headers)
     assert response.status_code == 415
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert count_feedback(store) == 0
 
 
 @SQLITE_ONLY
