@@ -5,6 +5,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, json, request
+from gunicorn.http.errors import ParseException
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
@@ -41,10 +42,21 @@ def outcome_response(status: int, message: str, expression: str | None = None, c
 _HTTP_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
 
 
+# What the WSGI server raises while the body is read, once the headers were accepted: gunicorn's parse errors of
+# chunked framing (an invalid chunk size, a missing terminator, a bad trailer; IOErrors before gunicorn 23), and any
+# server's OSError for a connection cut mid-body. werkzeug's own server raises ClientDisconnected, a 400 already.
+_UNREADABLE_BODY = (OSError, ParseException)
+
+
 def request_body() -> bytes:
     """The request body within the size limit. A body sent chunked (no Content-Length) is cut at the limit by
-    werkzeug without an error; reaching the limit that way is the same 413 as declaring a larger body."""
-    body = request.get_data(cache=False)
+    werkzeug without an error; reaching the limit that way is the same 413 as declaring a larger body. A body whose
+    framing is broken is the client's fault: a 400, not the 500 of an unexpected exception."""
+    try:
+        body = request.get_data(cache=False)
+    except _UNREADABLE_BODY as exc:
+        raise ClientError(400, f"Request body could not be read ({type(exc).__name__}): check its chunked "
+                               f"transfer encoding", code="structure") from None
     limit = request.max_content_length
     if request.content_length is None and limit is not None and len(body) >= limit:
         raise RequestEntityTooLarge()

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -15,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cds_service.http_errors import register_error_handlers
 from tests.conftest import close_app, local_settings, make_app
+from tests.test_audit import _free_port, _wait_until_up
 
 SERVICE = "/cds-services/blinatumomab-coverage"
 EXAMPLES = Path(__file__).resolve().parent.parent / "fhir_examples"
@@ -273,6 +278,43 @@ def test_a_chunked_body_over_the_limit_is_a_413(app: Flask, live_service: str, p
     padded = body + b" " * 2_000  # still valid JSON: cut at the limit it would be answered as if whole
     response = requests.post(live_service + path, data=_chunks(padded), headers=headers, timeout=10)
     assert response.status_code == 413 and response.json()["issue"][0]["code"] == "too-costly"
+
+
+@pytest.fixture(scope="module")
+def gunicorn_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """The production server, one worker, local mode on its own SQLite file."""
+    port = _free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    environment = {**os.environ, "CDS_DATA_DIR": str(tmp_path_factory.mktemp("gunicorn"))}
+    server = subprocess.Popen([str(gunicorn), "-w", "1", "-b", f"127.0.0.1:{port}", "cds_service.app:create_app()"],
+                              env=environment, stderr=subprocess.DEVNULL)
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/healthz")
+        yield port
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _raw_post(port: int, path: str, framed_body: bytes) -> tuple[int, dict[str, Any]]:
+    """POSTs a chunked body exactly as given (requests would frame it correctly); the status and the JSON answer."""
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(head + framed_body)
+        answer = b"".join(iter(lambda: connection.recv(65536), b""))
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), json.loads(rest.partition(b"\r\n\r\n")[2])
+
+
+@pytest.mark.parametrize("path", [SERVICE, SERVICE + "/feedback"])
+@pytest.mark.parametrize("framed_body", [b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n"],
+                         ids=["invalid-chunk-size", "missing-chunk-terminator"])
+def test_broken_chunked_framing_is_a_400_under_gunicorn(gunicorn_port: int, path: str, framed_body: bytes) -> None:
+    """gunicorn finds a broken chunk only as the body is read, and raised its parse error into the request: a 500."""
+    status, outcome = _raw_post(gunicorn_port, path, framed_body)
+    assert status == 400 and outcome["resourceType"] == "OperationOutcome"
+    assert outcome["issue"][0]["code"] == "structure" and "chunked" in outcome["issue"][0]["diagnostics"]
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
