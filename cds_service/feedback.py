@@ -178,9 +178,12 @@ def _timestamp(raw: str | None, field: str) -> datetime | None:
     if raw is None:
         return None
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        moment: datetime | None = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise ClientError(400, f"{field}: {raw!r} is not an ISO 8601 date-time", field) from None
+        moment = None
+    # CPython's parser stops at a trailing NUL, and took "2026-01-01T00:00:00\0" for a time.
+    if moment is None or "\x00" in raw:
+        raise ClientError(400, f"{field}: {raw!r} is not an ISO 8601 date-time", field)
     try:
         return moment.astimezone(timezone.utc) if moment.tzinfo else moment
     except OverflowError:  # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC

@@ -264,6 +264,8 @@ def test_feedback_on_a_card_whose_record_is_still_queued_is_known(live_app: tupl
     ({"feedback": [{"card": "c", "outcome": "accepted", "overrideReason": CODING}]}, "feedback[0].overrideReason"),
     ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "yesterday"}]},
      "feedback[0].outcomeTimestamp"),
+    ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-20T12:05:00\u0000"}]},
+     "feedback[0].outcomeTimestamp"),  # CPython's fromisoformat ignores a trailing NUL: it was stored as a time
     ({"feedback": [{"card": "c", "outcome": "accepted"}, "accepted"]}, "feedback[1]"),
     # Valid ISO 8601, but outside years 1 to 9999 once in UTC: were a 500.
     ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "9999-12-31T23:59:59-14:00"}]},
