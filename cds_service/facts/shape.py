@@ -2,8 +2,9 @@
 
 The readers work on raw JSON (codes.py says why) and trust the JSON types of the elements they read. A resource an
 EHR sends with a wrong type in one of those elements ("valueQuantity": "high", "code": 7) would otherwise crash the
-whole evaluation; it is ignored instead, so the fact it would have decided stays unknown (fhir-data-profile.md). Only
-the elements the readers use are checked: a malformed element nobody reads does not cost the resource.
+whole evaluation; the readers never see it instead, so the fact it would have decided stays unknown
+(fhir-data-profile.md). Only the elements the readers use are checked: a malformed element nobody reads does not
+cost the resource. `problem` says which element is wrong, in words for a note.
 
 A schema is a JSON type (a tuple of Python types), an object schema (a dict: key -> schema, checked when the key is
 present) or a one-element list (an array whose every item has that schema).
@@ -19,10 +20,18 @@ STRING: Schema = (str,)
 NUMBER: Schema = (int, float, Decimal)
 INTEGER: Schema = (int,)
 
+
+class _DateString(tuple[type, ...]):
+    """The JSON type of a FHIR date, dateTime or instant (a string): only a note's wording (`problem`) tells it from
+    STRING."""
+
+
+DATE: Schema = _DateString((str,))
+
 CODING: Schema = {"system": STRING, "code": STRING, "display": STRING}
 CONCEPT: Schema = {"coding": [CODING], "text": STRING}
 QUANTITY: Schema = {"value": NUMBER, "comparator": STRING, "unit": STRING, "system": STRING, "code": STRING}
-PERIOD: Schema = {"start": STRING, "end": STRING}
+PERIOD: Schema = {"start": DATE, "end": DATE}
 IDENTIFIER: Schema = {"system": STRING, "value": STRING}
 REFERENCE: Schema = {"reference": STRING, "display": STRING, "identifier": IDENTIFIER}
 REPEAT: Schema = {
@@ -44,28 +53,28 @@ _RESOURCE: dict[str, Any] = {"resourceType": STRING, "id": STRING, "status": STR
 # Per resourceType, the elements the readers of facts/ (and coverage selection) use.
 SCHEMAS: dict[str, Schema] = {
     "Observation": {
-        **_RESOURCE, "code": CONCEPT, "effectiveDateTime": STRING, "effectivePeriod": PERIOD,
-        "effectiveInstant": STRING, "issued": STRING, "valueQuantity": QUANTITY, "valueCodeableConcept": CONCEPT,
+        **_RESOURCE, "code": CONCEPT, "effectiveDateTime": DATE, "effectivePeriod": PERIOD,
+        "effectiveInstant": DATE, "issued": DATE, "valueQuantity": QUANTITY, "valueCodeableConcept": CONCEPT,
         "valueString": STRING, "interpretation": [CONCEPT], "dataAbsentReason": CONCEPT,
         "component": [{"code": CONCEPT, "valueCodeableConcept": CONCEPT, "valueString": STRING,
                        "valueQuantity": QUANTITY}],
     },
     "Condition": {
         **_RESOURCE, "code": CONCEPT, "clinicalStatus": CONCEPT, "verificationStatus": CONCEPT,
-        "recordedDate": STRING, "onsetDateTime": STRING, "onsetPeriod": PERIOD, "onsetAge": QUANTITY,
+        "recordedDate": DATE, "onsetDateTime": DATE, "onsetPeriod": PERIOD, "onsetAge": QUANTITY,
     },
     "MedicationRequest": {
-        **_RESOURCE, "authoredOn": STRING, "medicationCodeableConcept": CONCEPT, "medicationReference": REFERENCE,
+        **_RESOURCE, "authoredOn": DATE, "medicationCodeableConcept": CONCEPT, "medicationReference": REFERENCE,
         "statusReason": CONCEPT, "dosageInstruction": [DOSAGE],
         "dispenseRequest": {"validityPeriod": PERIOD, "quantity": QUANTITY, "expectedSupplyDuration": QUANTITY},
         "insurance": [REFERENCE],
     },
     "Medication": MEDICATION,
-    "Immunization": {**_RESOURCE, "vaccineCode": CONCEPT, "occurrenceDateTime": STRING, "recorded": STRING},
+    "Immunization": {**_RESOURCE, "vaccineCode": CONCEPT, "occurrenceDateTime": DATE, "recorded": DATE},
     # Contained resources are checked as what they are when read (a contained Patient has a list for a name).
     "Coverage": {**_RESOURCE, "period": PERIOD, "payor": [REFERENCE], "order": INTEGER},
     "Organization": {**_RESOURCE, "name": STRING, "identifier": [IDENTIFIER]},
-    "QuestionnaireResponse": {**_RESOURCE, "questionnaire": STRING, "subject": REFERENCE, "authored": STRING,
+    "QuestionnaireResponse": {**_RESOURCE, "questionnaire": STRING, "subject": REFERENCE, "authored": DATE,
                               "item": [ITEM]},
 }
 
@@ -153,3 +162,60 @@ def well_formed(resource: Any) -> bool:
 
 def well_formed_only(resources: Iterable[Any]) -> list[dict[str, Any]]:
     return [r for r in resources if well_formed(r)]
+
+
+def split_well_formed(resources: list[Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The well-formed resources, and the others (in practice none: they are looked for only then)."""
+    kept = well_formed_only(resources)
+    if len(kept) == len(resources):
+        return kept, []
+    return kept, [r for r in resources if not well_formed(r)]
+
+
+def problem(resource: Any) -> str:
+    """Why `resource` is not well-formed, in words for a note: its first element of a wrong JSON type
+    ("occurrenceDateTime is a number, not a date"); "" when it is well-formed. Walks the schema uncompiled: it runs
+    only for the rare resource that failed the compiled check."""
+    if not isinstance(resource, dict):
+        return f"it is {_json_kind(resource)}, not a resource"
+    kind = resource.get("resourceType")
+    schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
+    try:
+        return "" if schema is None else _first_problem(schema, resource, "")
+    except RecursionError:
+        return "its items are nested too deep to read"
+
+
+def _first_problem(schema: Schema, value: Any, path: str) -> str:
+    """As `compile_schema` checks: the first element of `value` (at `path`) not of its schema's type."""
+    if isinstance(schema, tuple):
+        return "" if _primitive_check(schema)(value) else f"{path} is {_json_kind(value)}, not {_expected(schema)}"
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return f"{path} is {_json_kind(value)}, not a list"
+        found = (_first_problem(schema[0], item, f"{path}[{index}]") for index, item in enumerate(value))
+    elif not isinstance(value, dict):
+        return f"{path} is {_json_kind(value)}, not an object"
+    else:
+        found = (_first_problem(schema[key], entry, f"{path}.{key}" if path else key)
+                 for key, entry in value.items() if key in schema)
+    return next((said for said in found if said), "")
+
+
+def _expected(types: tuple[type, ...]) -> str:
+    if isinstance(types, _DateString):
+        return "a date"
+    return {STRING: "text", INTEGER: "a whole number"}.get(types, "a number")
+
+
+def _json_kind(value: Any) -> str:
+    """The JSON type of a parsed value, as a pharmacist would name it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else "a number"
