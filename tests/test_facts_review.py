@@ -1,8 +1,9 @@
 """Review of the clinical facts against fhir-data-profile.md, through the real endpoint: inputs real EHRs send.
 
 Each test starts from an example request that meets the Aspirus relapsed/refractory criteria and changes one thing.
-Malformed resources in prefetch must be ignored (the fact they would decide stays unknown), never fail the
-evaluation: a failed evaluation answers with no decision card at all.
+Malformed resources in prefetch must never fail the evaluation (a failed evaluation answers with no decision card at
+all): they are not read, and the facts they bear on are unknown, never decided as if they were not there
+(facts/unreadable.py).
 """
 from __future__ import annotations
 
@@ -139,15 +140,17 @@ def test_malformed_medication_history_is_ignored(client: FlaskClient) -> None:
     assert decision["decision"] == "meets-criteria"
 
 
-def test_a_malformed_other_draft_order_is_ignored(client: FlaskClient) -> None:
-    request = example()
+def test_a_malformed_tki_drafted_with_the_order_leaves_the_combination_unknown(client: FlaskClient) -> None:
+    request = example()  # Ph-: covered as a single agent only
     request["context"]["draftOrders"]["entry"].append({"resource": {
         "resourceType": "MedicationRequest", "id": "tki", "status": "draft", "intent": "order",
         "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
                                                   "code": "282388"}]},
         "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": "soon"}}}]}})
     [decision] = decisions(client, request)
-    assert decision["decision"] in ("meets-criteria", "information-needed")
+    assert decision["decision"] == "information-needed"
+    use = next(c for c in decision["criteria"] if c["id"].endswith(".use"))
+    assert use["status"] == "unknown" and "MedicationRequest/tki" in use["evidence"]
 
 
 def test_a_non_blinatumomab_draft_with_a_string_medication_reference_is_left_alone(client: FlaskClient) -> None:
@@ -167,6 +170,66 @@ def test_a_malformed_attestation_is_ignored(client: FlaskClient) -> None:
         "item": [{"linkId": "therapy-phase", "answer": 7}]})
     [decision] = decisions(client, request)
     assert decision["decision"] == "meets-criteria"
+
+
+def _resource(request: Request, key: str, resource_id: str) -> dict[str, Any]:
+    return next(r for r in prefetched(request, key) if r["id"] == resource_id)
+
+
+def test_a_live_vaccine_whose_date_is_a_number_is_information_needed_not_an_approval(client: FlaskClient) -> None:
+    request = example("aspirus-live-vaccine-critical")
+    [decision] = decisions(client, request)
+    assert (decision["decision"], criterion(decision, "U1")) == ("criteria-not-met", "not-met")
+    _resource(request, "immunizations", "mmr-1")["occurrenceDateTime"] = 20261124  # had been dropped: U1 met
+    response = client.post(f"/cds-services/{SERVICE_ID}", json=request).get_json()
+    [card] = [c for c in response["cards"] if "coverage-decision" in c.get("extension", {})]
+    decision = card["extension"]["coverage-decision"]
+    assert (decision["decision"], criterion(decision, "U1")) == ("information-needed", "unknown")
+    u1 = next(c for c in decision["criteria"] if c["id"] == "U1")
+    assert u1["evidence"] == ["Immunization/mmr-1"]
+    assert u1["note"].startswith("Immunization/mmr-1 (a live vaccine) could not be read: occurrenceDateTime is a "
+                                 "number, not a date")
+    said = "a readable Immunization/mmr-1 (occurrenceDateTime is a number, not a date)"
+    assert decision["missing"] == [said] and said in card["summary"] and said in card["detail"]
+
+
+def test_an_earlier_cycle_that_cannot_be_read_is_not_an_approval_past_the_cycle_limit(client: FlaskClient) -> None:
+    request = example("aspirus-relapsed-refractory-cycle10-exceeds-limit")
+    [decision] = decisions(client, request)
+    assert (decision["decision"], decision["cycle"]) == ("criteria-not-met", 10)
+    _resource(request, "medicationRequests", "prior-cycle-4")["dosageInstruction"][0]["text"] = 5  # had read cycle 9
+    [decision] = decisions(client, request)
+    assert (decision["decision"], decision["cycle"]) == ("information-needed", None)
+    assert criterion(decision, "at-most-9-cycles") == "unknown"
+    assert "a readable MedicationRequest/prior-cycle-4 (dosageInstruction[0].text is a number, not text)" in \
+        decision["missing"]
+
+
+def test_a_tki_that_cannot_be_read_leaves_the_florida_blue_combination_unknown(client: FlaskClient) -> None:
+    request = example("florida-blue-induction-ph-positive-with-tki")
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "meets-criteria"
+    _resource(request, "medicationRequests", "dasatinib-1")["status"] = ["active"]
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "information-needed" and criterion(decision, "with-tki") == "unknown"
+
+
+def test_a_cd19_result_that_cannot_be_read_is_not_an_approval_on_an_older_one(client: FlaskClient) -> None:
+    request = example("florida-blue-cd19-negative-relapse")  # CD19+ at diagnosis, CD19- at relapse: not covered
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "criteria-not-met"
+    _resource(request, "observations", "cd19-relapse")["effectiveDateTime"] = 1  # had left the CD19+ one to decide
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "information-needed" and criterion(decision, "cd19-positive") == "unknown"
+
+
+def test_a_grade_4_crs_that_cannot_be_read_is_not_a_renewal(client: FlaskClient) -> None:
+    request = example("aspirus-relapsed-refractory-cycle6-renewal")
+    add(request, "conditions", {"resourceType": "Condition", "id": "crs-4", "recordedDate": 20270101, "code": {
+        "coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "D89.834"}]}})
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "information-needed"
+    assert criterion(decision, "no-unacceptable-toxicity") == "unknown"
 
 
 def test_a_malformed_server_medication_is_not_read(client: FlaskClient, fhir_server: FhirTestServer) -> None:

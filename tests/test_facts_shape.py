@@ -1,12 +1,19 @@
-"""The shape filter (facts/shape.py): which resources the readers never see, and what a note says about one."""
+"""The shape filter (facts/shape.py): which resources the readers never see, what a note says about one, and that no
+JSON of any type in any element of a resource they would read fails an evaluation (facts/unreadable.py classifies
+those it leaves out from their raw JSON)."""
 from __future__ import annotations
 
-from typing import Any
+import copy
+from datetime import date
+from typing import Any, Iterator
 
 import pytest
 
+from cds_service.facts.extract import extract_facts
 from cds_service.facts.shape import problem, split_well_formed
-from tests.factories import condition, immunization, medication_request, observation
+from tests.factories import condition, immunization, medication_request, observation, record
+
+TODAY = date(2026, 3, 1)
 
 
 @pytest.mark.parametrize(("resource", "said"), [
@@ -33,3 +40,67 @@ def test_split_keeps_the_order_and_sets_aside_the_malformed_ones() -> None:
     good, bad = condition(), condition() | {"recordedDate": 7}
     assert split_well_formed([good, bad, good]) == ([good, good], [bad])
     assert split_well_formed([good]) == ([good], [])
+
+
+_WRONG = (7, 2.5, True, "x", None, [], [7], {}, {"x": [1]})
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every element of a JSON value, nested ones included."""
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        yield (*path, key)
+        yield from _paths(child, (*path, key))
+
+
+def _replaced(resource: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(resource)
+    target: Any = changed
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return changed
+
+
+_RESOURCES = [
+    immunization("03", "2026-02-20", recorded="2026-02-21"),
+    condition("C91.02", recorded="2026-02-15", clinical_status="relapse", text="B-ALL",
+              verificationStatus={"coding": [{"code": "confirmed"}]}, onsetPeriod={"start": "2025-01"}),
+    condition("D89.834", recorded="2026-02-15"),
+    medication_request("475342", start="2026-02-01", end="2026-02-20", status="stopped", route="oral",
+                       statusReason={"text": "intolerance"}, authored="2026-01-31",
+                       dispenseRequest={"validityPeriod": {"start": "2026-02-01", "end": "2026-03"}}),
+    medication_request(start="2026-01-01", end="2026-01-28", status="completed", id="prior",
+                       medicationReference={"reference": "#m"},
+                       contained=[{"resourceType": "Medication", "id": "m", "code": {"text": "blinatumomab"}}]),
+    observation(text="MRD (flow)", effective="2026-02-20", interpretation=[{"coding": [{"code": "POS"}]}],
+                valueQuantity={"value": 0.05, "unit": "%", "comparator": "<", "code": "%"}),
+    observation("69548-6", effectivePeriod={"start": "2025-06-01", "end": "2025-06-02"},
+                component=[{"code": {"text": "gene"}, "valueString": "BCR"},
+                           {"code": {"text": "gene"}, "valueCodeableConcept": {"text": "ABL1"}}],
+                valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct", "code": "10828004"}]}),
+    observation("101119-6", effective="2026-02-20", valueString="CD19 positive"),
+    observation("29463-7", effective="2026-02-27", valueQuantity={"value": 70, "unit": "kg"}),
+]
+
+
+@pytest.mark.parametrize("resource", _RESOURCES, ids=[f"{r['resourceType']}-{i}" for i, r in enumerate(_RESOURCES)])
+def test_any_json_in_any_element_never_fails_an_evaluation(resource: dict[str, Any]) -> None:
+    draft = medication_request(start="2026-03-01", end="2026-03-28", status="draft", id="draft")
+    key = record(resource).lists  # the prefetch key of its kind, found before its resourceType may be changed
+    kind = next(name for name, found in key.items() if found)
+    for path in _paths(resource):
+        for value in _WRONG:
+            patient_record = record()
+            patient_record.lists[kind] = [_replaced(resource, path, value)]
+            facts = extract_facts(patient_record, [draft], TODAY, other_drafts=[_replaced(resource, path, value)])
+            assert facts.start_date == TODAY
+
+
+def test_entries_that_are_not_resources_never_fail_an_evaluation() -> None:
+    draft = medication_request(start="2026-03-01", end="2026-03-28", status="draft", id="draft")
+    patient_record = record()
+    for key in patient_record.lists:
+        patient_record.lists[key] = ["junk", None, 7, [{"resourceType": "Condition"}]]
+    facts = extract_facts(patient_record, [draft], TODAY, other_drafts=["junk", None])
+    assert facts.cycle.number.value == 1 and facts.live_vaccine_in_window.value is False

@@ -11,8 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from cds_service.dosing.units import decimal, unit_text
+from cds_service.facts.codes import effective_date
 from cds_service.facts.model import BodySize, Fact
 from cds_service.facts.observations import ObservationIndex, trusted
+from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
 
@@ -21,6 +23,9 @@ BSA_WINDOW = timedelta(days=30)
 ADULT_HEIGHT_WINDOW = timedelta(days=365)
 CHILD_HEIGHT_WINDOW = timedelta(days=30)
 BSA_TOLERANCE = Decimal("0.10")
+# An unreadable weight, height or BSA (unreadable.py) may be the latest of any of them: its unit tells which.
+_UNREADABLE = Relevance("a weight, height or BSA", tuple(Bearing(f"body.{size}") for size in
+                                                         ("weight_kg", "height_cm", "bsa_m2")))
 
 # Unit (UCUM code or common unit string, lower-cased) -> (kind, factor to kg / cm / m2). Exact by definition:
 # the avoirdupois pound is 0.45359237 kg and the international inch 2.54 cm.
@@ -67,6 +72,15 @@ def body_size(record: PatientRecord, start: date, age_years: int | None,
         height_cm=_plain_fact(height, "Height", "cm"),
         bsa_m2=_bsa_fact(bsa, weight, height),
     )
+
+
+def unreadable_relevance(observation: dict[str, Any], start: date) -> Relevance | None:
+    """An Observation the shape filter left out (unreadable.py) bears on the body size when its code is a weight,
+    height or BSA and its date, when readable, falls within the longest window before `start`."""
+    if not get_valuesets().has("body-size", observation.get("code")):
+        return None
+    day = effective_date(observation)
+    return None if day is not None and not start - ADULT_HEIGHT_WINDOW <= day <= start else _UNREADABLE
 
 
 def mosteller(height_cm: Decimal, weight_kg: Decimal) -> Decimal:

@@ -83,6 +83,11 @@ def codings(concept: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
 
 
+def codes_of(concept: Any) -> set[str]:
+    """The codes of a CodeableConcept's codings (`clinicalStatus`, `verificationStatus`), those that are text."""
+    return {c["code"] for c in codings(concept) if isinstance(c.get("code"), str)}
+
+
 def concept_text(concept: dict[str, Any] | None) -> str:
     """The concept's text and its codings' displays, joined: what the *text* fallbacks search."""
     if not isinstance(concept, dict):

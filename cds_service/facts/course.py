@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
-from cds_service.facts.medications import MedOrder, read_med_orders
+from cds_service.facts.medications import PRIOR_STATUSES, MedOrder, read_med_orders
 from cds_service.facts.model import CycleInfo, Fact
 from cds_service.facts.order import last_infusion_day
 from cds_service.record import PatientRecord, Resolver
@@ -28,7 +28,6 @@ from cds_service.record import PatientRecord, Resolver
 DAY = timedelta(days=1)
 MAX_GAP = timedelta(days=7)  # an interruption longer than this restarts the cycle
 INFUSION_DAYS_PER_CYCLE = 28
-_PRIOR_STATUSES = frozenset({"active", "completed", "stopped"})
 _PHASES_IN_REMISSION = frozenset({"consolidation", "maintenance"})
 
 
@@ -73,7 +72,7 @@ def _priors(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date,
     """The spans of the `wanted` orders that are not drafts, active/completed/stopped and began before this cycle's
     start (a span is read only for those: reading one costs a walk over the order's dosage lines)."""
     for order in med_orders:
-        if (wanted(order) and order.status in _PRIOR_STATUSES and order.resource.get("id") not in draft_ids
+        if (wanted(order) and order.status in PRIOR_STATUSES and order.resource.get("id") not in draft_ids
                 and order.start is not None and order.start < start):
             yield Span(order.reference, order.start, last_infusion_day(order.resource, order.start))
 

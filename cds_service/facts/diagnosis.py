@@ -11,10 +11,11 @@ from typing import Any
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import (
-    codings, concept_text, effective_datetime, negated, parse_date, parse_datetime, parse_end_date, ref,
+    codes_of, codings, concept_text, effective_datetime, negated, parse_date, parse_datetime, parse_end_date, ref,
 )
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
+from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import ValueSets, get_valuesets
 
@@ -31,6 +32,20 @@ REFRACTORY = "refractory-text"
 _IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 _STATUS_CLINICAL = frozenset({"active", "recurrence", "relapse", "remission"})  # the only ones with a disease status
 RELAPSE_EPISODE_GAP_DAYS = 30  # relapse records closer than this are the same episode (EHRs re-code at admissions)
+
+# What an unreadable lymphoblastic Condition bears on (unreadable.py). A B-lineage Condition on record stays one
+# (`_lineage`: B-lineage words win); one more ALL Condition cannot undo a diagnosis, nor a remission a response.
+_LINEAGE = Bearing("b_lineage", frozenset({True}), attested_stands=True)
+_ALL = (Bearing("all_diagnosis", frozenset({True})), Bearing("infant_all", attested_stands=True))
+_LYMPHOMA = (Bearing("lymphoblastic_lymphoma", frozenset({True})),)
+_STATUS = (  # the disease status, and what is read from it
+    Bearing("disease_status"),
+    Bearing("therapy_phase", attested_stands=True),
+    Bearing("remission_number", attested_stands=True),
+    Bearing("complete_response_to_induction", attested_stands=True),
+    Bearing("response_or_stabilization", frozenset({True}), attested_stands=True),
+)
+_COURSE = Bearing("cycle.number", attested_stands=True)  # a relapse or a remission may split the cycles into courses
 
 
 @dataclass(frozen=True)
@@ -205,9 +220,24 @@ def read_diagnosis(record: PatientRecord, attestations: Attestations) -> Diagnos
     return Diagnosis([r for r in rows if r is not None], record.received("conditions"), attestations)
 
 
+def unreadable_relevance(condition: dict[str, Any], earlier_cycles: bool) -> Relevance | None:
+    """A Condition the shape filter left out (unreadable.py) bears on the diagnosis facts when its code names a
+    lymphoblastic disease and it is not refuted or entered in error; on the disease status and what is read from it
+    when it is ALL or lymphoblastic lymphoma; on the cycle number too when there are `earlier_cycles` it may split
+    into courses (course.py)."""
+    if not _usable(condition):
+        return None
+    reading = _code_reading(condition.get("code"), get_valuesets())
+    if reading is None:
+        return None
+    bearings = (_LINEAGE, *(_ALL if reading.is_all else ()), *(_LYMPHOMA if reading.is_lymphoma else ()))
+    if reading.is_all or reading.is_lymphoma:
+        bearings += _STATUS + ((_COURSE,) if earlier_cycles else ())
+    return Relevance(reading.label, bearings)
+
+
 def _usable(condition: dict[str, Any]) -> bool:
-    verification = {c.get("code") for c in codings(condition.get("verificationStatus"))}
-    clinical = {c.get("code") for c in codings(condition.get("clinicalStatus"))}
+    verification, clinical = codes_of(condition.get("verificationStatus")), codes_of(condition.get("clinicalStatus"))
     return not (verification & _IGNORED_VERIFICATION) and "entered-in-error" not in clinical
 
 
@@ -224,11 +254,10 @@ class _CodeReading:
 
 
 def _read(condition: dict[str, Any], valuesets: ValueSets) -> _Condition | None:
-    code = condition.get("code")
-    reading = valuesets.memo("condition-codes").get(code_key(code), lambda: _read_code(code, valuesets))
+    reading = _code_reading(condition.get("code"), valuesets)
     if reading is None:
         return None  # not a lymphoblastic disease: its words say nothing about this patient's lineage
-    clinical = {c.get("code") for c in codings(condition.get("clinicalStatus"))}
+    clinical = codes_of(condition.get("clinicalStatus"))
     recorded = condition.get("recordedDate")
     onset = condition.get("onsetDateTime") or (condition.get("onsetPeriod") or {}).get("start")
     return _Condition(
@@ -244,6 +273,10 @@ def _read(condition: dict[str, Any], valuesets: ValueSets) -> _Condition | None:
         onset_age_years=_onset_age(condition.get("onsetAge")),
         label=reading.label,
     )
+
+
+def _code_reading(code: Any, valuesets: ValueSets) -> _CodeReading | None:
+    return valuesets.memo("condition-codes").get(code_key(code), lambda: _read_code(code, valuesets))
 
 
 def _read_code(code: Any, valuesets: ValueSets) -> _CodeReading | None:

@@ -2,7 +2,8 @@
 
 Order of the readings follows what depends on what (policy-rules.md §1): the start date and the medication history
 give the cycle and the course start; diagnosis and labs are then judged as of the course start, medications and
-age at the order's start.
+age at the order's start. Last, the resources the shape filter left out make the facts they bear on unknown
+(unreadable.py).
 """
 from __future__ import annotations
 
@@ -12,20 +13,27 @@ from typing import Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import COURSE_ATTESTATION_LEAD, Attestations, course_answers_since
 from cds_service.facts.body import body_size
+from cds_service.facts.body import unreadable_relevance as body_size_relevance
 from cds_service.facts.codes import add_months, parse_date, parse_end_date
 from cds_service.facts.course import order_level_since, prior_spans, read_cycle
 from cds_service.facts.diagnosis import read_diagnosis
+from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
 from cds_service.facts.immunizations import live_vaccine_in_window
+from cds_service.facts.immunizations import unreadable_relevance as vaccine_relevance
 from cds_service.facts.labs import read_labs
+from cds_service.facts.labs import unreadable_relevance as lab_relevance
 from cds_service.facts.medications import (combination, induction_ino_mini_hyper_cvd, multiagent_chemo_candidate,
                                            read_med_orders, tki_failure)
+from cds_service.facts.medications import unreadable_relevance as medication_relevance
 from cds_service.facts.model import ATTESTED_BY, ClinicalFacts, CycleInfo, Fact, Span
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.order import group_start
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
 from cds_service.facts.resolve import record_resolver
-from cds_service.facts.shape import well_formed_only
+from cds_service.facts.shape import split_well_formed
 from cds_service.facts.toxicity import unacceptable_toxicity
+from cds_service.facts.toxicity import unreadable_relevance as toxicity_relevance
+from cds_service.facts.unreadable import Unreadable, open_facts, unreadable
 from cds_service.record import PatientRecord, Resolver
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 120  # an older birth date is a placeholder for an unknown one
@@ -38,8 +46,8 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     """The facts of the blinatumomab draft `orders` (one cycle). `other_drafts` are the request's other draft
     MedicationRequests, part of the medication picture at the start date."""
     observations = ObservationIndex(record.lists.get("observations"))
-    record = _well_formed_record(record)
-    other_drafts = well_formed_only(other_drafts)
+    record, left_out = _well_formed_record(record)
+    other_drafts, left_out_drafts = split_well_formed(list(other_drafts))
     resolve = _memoized(record.resolve)
     start = group_start(orders, today)
     birth = read_birth(record.patient, start)
@@ -93,7 +101,37 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
                                           authored_since=course_answers_since(course_start)),
         not_received=tuple(record.not_received()),
     )
+    # The resources left out, in practice none: looked at only when there are some.
+    if any(left_out.values()) or left_out_drafts or observations.unreadable():
+        context = _Context(cycle, bool(spans), draft_ids, resolve)
+        open_facts(fields, _unreadable(left_out, left_out_drafts, observations.unreadable(), context))
     return ClinicalFacts(**fields, attested_items=_attested_items(fields))
+
+
+class _Context(NamedTuple):
+    """What the readers need to judge whether a resource left out bears on a fact."""
+
+    cycle: CycleInfo
+    earlier_cycles: bool  # blinatumomab orders before this cycle, which a relapse or remission may split into courses
+    draft_ids: set[str]  # the orders themselves: read from the request, whatever the record holds of them
+    resolve: Resolver
+
+
+def _unreadable(left_out: dict[str, list[Any]], drafts: list[Any], observations: list[dict[str, Any]],
+                ctx: _Context) -> list[Unreadable]:
+    """The resources the shape filter left out (per prefetch key, the other draft orders, the `observations` a
+    reader selected) that a reader finds relevant (unreadable.py)."""
+    course_start, start = ctx.cycle.course_start, ctx.cycle.start
+    orders = [r for r in (*left_out.get("medicationRequests", ()), *drafts)
+              if isinstance(r, dict) and str(r.get("id")) not in ctx.draft_ids]
+    return [
+        *unreadable(left_out.get("immunizations", ()), "Immunization",
+                    lambda r: vaccine_relevance(r, course_start, start)),
+        *unreadable(left_out.get("conditions", ()), "Condition",
+                    lambda r: diagnosis_relevance(r, ctx.earlier_cycles) or toxicity_relevance(r, course_start)),
+        *unreadable(orders, "MedicationRequest", lambda r: medication_relevance(r, ctx.resolve)),
+        *unreadable(observations, "Observation", lambda r: lab_relevance(r) or body_size_relevance(r, start)),
+    ]
 
 
 def _renewal_answers_since(cycle: CycleInfo) -> date:
@@ -191,11 +229,16 @@ def _memoized(resolve: Resolver) -> Resolver:
     return lookup
 
 
-def _well_formed_record(record: PatientRecord) -> PatientRecord:
-    """The record without the resources (or resolved Medications) whose read elements have wrong JSON types: the
-    facts they would decide stay unknown instead of the evaluation failing (shape.py). References are looked up
-    in the record first (resolve.py). Observations are many and mostly routine labs no reader uses: they stay as
+def _well_formed_record(record: PatientRecord) -> tuple[PatientRecord, dict[str, list[Any]]]:
+    """The record without the resources (or resolved Medications) whose read elements have wrong JSON types, so
+    that the evaluation does not fail on them (shape.py), and those left out per prefetch key. References are looked
+    up in the record first (resolve.py). Observations are many and mostly routine labs no reader uses: they stay as
     received, to be read only through the ObservationIndex, which checks just the ones a reader selects."""
-    lists = {key: found if found is None or key == "observations" else well_formed_only(found)
-             for key, found in record.lists.items()}
-    return PatientRecord(patient=record.patient, lists=lists, resolve=record_resolver(record))
+    lists: dict[str, list[dict[str, Any]] | None] = {}
+    left_out: dict[str, list[Any]] = {}
+    for key, found in record.lists.items():
+        if found is None or key == "observations":
+            lists[key] = found
+        else:
+            lists[key], left_out[key] = split_well_formed(found)
+    return PatientRecord(patient=record.patient, lists=lists, resolve=record_resolver(record)), left_out

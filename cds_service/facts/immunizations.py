@@ -11,6 +11,7 @@ from typing import Any
 
 from cds_service.facts.codes import codings, parse_date, parse_end_date, ref
 from cds_service.facts.model import Fact
+from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
 
@@ -19,6 +20,8 @@ UNSPECIFIED = "vaccines-unspecified"  # unspecified or non-replicating formulati
 DATE_UNCERTAIN, FORMULATION_UNSPECIFIED = "date uncertain", "formulation unspecified"  # why U1 cannot be judged
 BEFORE_COURSE = timedelta(days=14)
 AFTER_ORDER = timedelta(days=28)
+# An unreadable live vaccine leaves U1 unknown, unless a live vaccine already places U1 in the window.
+_BEARINGS = (Bearing("live_vaccine_in_window", stands=frozenset({True})),)
 
 
 def live_vaccine_in_window(record: PatientRecord, course_start: date, start: date) -> Fact[bool]:
@@ -26,7 +29,7 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
     none (immunizations received); unknown with received=False when they were never received."""
     if not record.received("immunizations"):
         return Fact(received=False)
-    first, last = course_start - BEFORE_COURSE, start + AFTER_ORDER
+    first, last = _window(course_start, start)
     live: list[dict[str, Any]] = []
     unclear: list[tuple[dict[str, Any], str]] = []  # with why it cannot be judged
     valuesets = get_valuesets()
@@ -34,7 +37,7 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
         if immunization.get("status") != "completed":
             continue
         days = _possible_days(immunization)
-        if days[1] < first or days[0] > last:
+        if _outside(days, first, last):
             continue
         vaccine = immunization.get("vaccineCode")
         if not isinstance(vaccine, dict):
@@ -48,6 +51,33 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
         elif valuesets.has(UNSPECIFIED, vaccine):
             unclear.append((immunization, FORMULATION_UNSPECIFIED))
     return _verdict(live, unclear, first, last)
+
+
+def unreadable_relevance(immunization: dict[str, Any], course_start: date, start: date) -> Relevance | None:
+    """An Immunization the shape filter left out (unreadable.py) bears on U1 when its vaccineCode names a live or
+    unspecified vaccine, unless what can be read of it rules it out: a status other than completed, dates outside
+    the window."""
+    status = immunization.get("status")
+    if isinstance(status, str) and status != "completed":
+        return None
+    if _outside(_possible_days(immunization), *_window(course_start, start)):
+        return None
+    valuesets, vaccine = get_valuesets(), immunization.get("vaccineCode")
+    if valuesets.has(LIVE, vaccine):
+        return Relevance("a live vaccine", _BEARINGS)
+    if valuesets.has(UNSPECIFIED, vaccine):
+        return Relevance("a vaccine of unspecified formulation", _BEARINGS)
+    return None
+
+
+def _window(course_start: date, start: date) -> tuple[date, date]:
+    """The first and last day of the U1 window (module docstring)."""
+    return course_start - BEFORE_COURSE, start + AFTER_ORDER
+
+
+def _outside(days: tuple[date, date], first: date, last: date) -> bool:
+    """Whether every day an immunization may have been given (`_possible_days`) is outside first..last."""
+    return days[1] < first or days[0] > last
 
 
 def _possible_days(immunization: dict[str, Any]) -> tuple[date, date]:

@@ -21,6 +21,7 @@ from cds_service.facts.model import Fact
 from cds_service.facts.observations import ObservationIndex, trusted
 from cds_service.facts.ph import ph_kinds, ph_status, read_ph
 from cds_service.facts.result_text import qualitative, result_quantity
+from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import ValueSets, get_valuesets
 
@@ -30,6 +31,18 @@ _MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) *
 _UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million", "1": ""}
 T = TypeVar("T")
 _PARENTHESES = re.compile(r"\([^()]*\)")
+# What an unreadable MRD, Ph or CD19 result bears on (unreadable.py). Any Ph+ result makes the patient Ph+ (ph.py),
+# a B-lineage stays one (diagnosis.lineage_with_cd19); the attested phase, response and Ph status decide, but not an
+# attested MRD, which a result on record by the course start outweighs.
+_MRD = (Bearing("mrd_detectable"), Bearing("mrd_percent"), Bearing("mrd_persistent_or_rising"),
+        Bearing("mrd_unavailable"), Bearing("response_or_stabilization", attested_stands=True),
+        Bearing("therapy_phase", attested_stands=True))
+_RELEVANCE = {
+    "mrd": Relevance("an MRD result", _MRD),
+    "ph": Relevance("a Ph / BCR::ABL1 result", (Bearing("ph_positive", frozenset({True}), attested_stands=True),)),
+    "cd19": Relevance("a CD19 result", (Bearing("cd19_positive"),
+                                        Bearing("b_lineage", frozenset({True}), attested_stands=True))),
+}
 
 
 class Labs:
@@ -180,6 +193,16 @@ def read_labs(record: PatientRecord, attestations: Attestations, course_start: d
         _read(observation, kinds, valuesets, results)
     return Labs(results, record.received("observations"), attestations, course_start,
                 diagnosis or read_diagnosis(record, attestations), renewal_since or course_start)
+
+
+def unreadable_relevance(observation: dict[str, Any]) -> Relevance | None:
+    """An Observation the shape filter left out (unreadable.py) bears on the facts of the results its code names."""
+    code = observation.get("code")
+    kinds = _classify(code, concept_text(code), get_valuesets())
+    found = [relevance for kind, relevance in _RELEVANCE.items() if kind in kinds]
+    if not found:
+        return None
+    return Relevance(" and ".join(r.what for r in found), tuple(b for r in found for b in r.bearings))
 
 
 def _read(observation: dict[str, Any], kinds: frozenset[str], vs: ValueSets, into: dict[str, list[Result]]) -> None:

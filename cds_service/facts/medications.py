@@ -30,6 +30,7 @@ from cds_service.facts.observations import code_key
 from cds_service.facts.order import (dosage_timings, has_bounds_end, last_infusion_day, medication_concepts,
                                      order_ref, recorded_start, unidentified)
 from cds_service.facts.result_text import matches, result_clauses
+from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import Resolver
 from cds_service.valuesets import ValueSets, get_valuesets
 
@@ -47,9 +48,27 @@ TKI_FAILURE_REASONS = "medications-tki-failure-reasons"
 _CLASSIFYING_SETS = frozenset({DEXAMETHASONE, *KIND_VALUE_SETS.values()})
 _SYSTEMIC_KINDS = frozenset({"tki", "inotuzumab", "cvd-partner", "antineoplastic"})
 _ACTIVE_STATUSES = frozenset({"active", "completed", "draft"})
+PRIOR_STATUSES = frozenset({"active", "completed", "stopped"})  # of an earlier cycle (fhir-data-profile.md §Course)
 # A cue before a stop reason in its clause negates it ("no intolerance", "not for resistance"). Unlike lab result
 # text (result_text.NEGATION_CUE), "not" is a cue here: no negative phrase such as "not detected" claims it.
 _REASON_NEGATION = re.compile(r"(?<![a-z0-9])(?:no|not|without)(?![a-z0-9])", re.IGNORECASE)
+
+# What an unreadable MedicationRequest bears on, by its drug's kinds (unreadable.py). A TKI on record makes the
+# combination "with a TKI" whatever else is given (`combination`); a TKI failure or an inotuzumab induction on record
+# stays one; an attested answer decides these facts.
+_COMBINATION = Bearing("combination", frozenset({"with-tki"}), attested_stands=True)
+_INDUCTION = Bearing("induction_ino_mini_hyper_cvd", frozenset({True}), attested_stands=True)
+# An earlier cycle that cannot be read leaves the count unknown, attested or not: an order-level answer counts only
+# when given after the latest earlier order started (course.order_level_since), and this one's start is unreadable.
+_BEARINGS_BY_KIND = {
+    "blinatumomab": (Bearing("cycle.number"),),
+    "tki": (_COMBINATION, Bearing("tki_failure", frozenset({True}), attested_stands=True)),
+    "inotuzumab": (_COMBINATION, _INDUCTION),
+    "cvd-partner": (_COMBINATION, _INDUCTION),
+    "antineoplastic": (_COMBINATION,),
+}
+_KIND_NAMES = {"blinatumomab": "a blinatumomab order", "tki": "a TKI order", "inotuzumab": "an inotuzumab order",
+               "cvd-partner": "a cyclophosphamide or vincristine order", "antineoplastic": "a chemotherapy order"}
 
 
 @dataclass(frozen=True)
@@ -95,7 +114,8 @@ def _classes_of(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
 def _has_intrathecal_line(resource: dict[str, Any]) -> bool:
     """A dosage line whose route or text says intrathecal, memoized per route and text (a few recur)."""
     memo = get_valuesets().memo("intrathecal-lines")
-    for line in resource.get("dosageInstruction") or ():
+    lines = resource.get("dosageInstruction")
+    for line in lines if isinstance(lines, list) else ():  # any JSON: unreadable_relevance reads malformed orders
         if not isinstance(line, dict):
             continue
         route = line.get("route")
@@ -151,6 +171,23 @@ def _order_kinds(resource: dict[str, Any], resolve: Resolver) -> frozenset[str] 
     if kinds & _SYSTEMIC_KINDS and (_has_intrathecal_line(resource) or intrathecal_text):
         return kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
     return kinds
+
+
+def unreadable_relevance(resource: dict[str, Any], resolve: Resolver) -> Relevance | None:
+    """A MedicationRequest the shape filter left out (unreadable.py) bears on the facts its drug's kinds decide,
+    unless its status, when readable, rules it out: entered in error, or (for the cycle count) not that of an
+    earlier cycle. One whose drug cannot be identified stays ignored: nothing readable names a drug."""
+    status = resource.get("status")
+    if status == "entered-in-error":
+        return None
+    kinds = _order_kinds(resource, resolve)
+    if kinds and isinstance(status, str) and status not in PRIOR_STATUSES:
+        kinds -= {"blinatumomab"}  # a draft or cancelled blinatumomab order is no earlier cycle
+    if not kinds:
+        return None
+    ordered = [kind for kind in KIND_VALUE_SETS if kind in kinds]
+    bearings = tuple(dict.fromkeys(bearing for kind in ordered for bearing in _BEARINGS_BY_KIND[kind]))
+    return Relevance(_KIND_NAMES[ordered[0]], bearings)
 
 
 def _refs(orders: Iterable[MedOrder]) -> tuple[str, ...]:

@@ -4,7 +4,8 @@ A request holds hundreds of routine labs of a few dozen distinct codes, and the 
 only a handful. So the Observations are grouped once by their raw code; a reader classifies each distinct code once
 and gets back the matching Observations in record order (ties between results of the same moment are resolved by
 that order). Only the selected Observations are shape-checked (shape.py), each once, so a malformed one is dropped
-as before while the routine labs nobody reads cost no check.
+while the routine labs nobody reads cost no check; the dropped ones are kept aside (`unreadable`), for unreadable.py
+to make the facts they bear on unknown.
 """
 from __future__ import annotations
 
@@ -28,13 +29,16 @@ class ObservationIndex:
         self._observations: list[dict[str, Any]] = []
         self._groups: dict[tuple[Any, ...], list[int]] = {}
         self._checked: dict[int, bool] = {}  # position -> well-formed
+        self._unreadable: list[int] = []  # positions selected and found malformed, in the order found
         # One loop without helper calls: it runs for every Observation of the request.
         for observation in observations or ():
             if not isinstance(observation, dict) or observation.get("resourceType") != "Observation":
                 continue
             status = observation.get("status")
-            if not isinstance(status, str) or status not in USABLE_STATUSES:
+            if status is None or isinstance(status, str) and status not in USABLE_STATUSES:
                 continue
+            # A status of a wrong type is kept: if a reader selects the Observation, the shape check finds it
+            # unreadable, which a result that may be final is (unreadable.py).
             position = len(self._observations)
             try:
                 positions = self._groups.setdefault(code_key(observation.get("code")), [])
@@ -59,10 +63,16 @@ class ObservationIndex:
         chosen.sort(key=_position)
         return [(self._observations[p], kind) for p, kind in chosen if self._well_formed(p)]
 
+    def unreadable(self) -> list[dict[str, Any]]:
+        """The Observations a reader selected that failed the check, in the order found (in practice none)."""
+        return [self._observations[p] for p in self._unreadable]
+
     def _well_formed(self, position: int) -> bool:
         found = self._checked.get(position)
         if found is None:
             found = self._checked[position] = self._check(self._observations[position])
+            if not found:
+                self._unreadable.append(position)
         return found
 
 

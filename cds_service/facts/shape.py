@@ -2,9 +2,9 @@
 
 The readers work on raw JSON (codes.py says why) and trust the JSON types of the elements they read. A resource an
 EHR sends with a wrong type in one of those elements ("valueQuantity": "high", "code": 7) would otherwise crash the
-whole evaluation; the readers never see it instead, so the fact it would have decided stays unknown
-(fhir-data-profile.md). Only the elements the readers use are checked: a malformed element nobody reads does not
-cost the resource. `problem` says which element is wrong, in words for a note.
+whole evaluation; the readers never see it instead. Only the elements the readers use are checked: a malformed
+element nobody reads does not cost the resource. A resource left out is not forgotten: when its code still says
+what it is, the facts it bears on become unknown (unreadable.py), and `problem` says what a note should.
 
 A schema is a JSON type (a tuple of Python types), an object schema (a dict: key -> schema, checked when the key is
 present) or a one-element list (an array whose every item has that schema).

@@ -11,21 +11,28 @@ from datetime import date
 from typing import Any
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.codes import codings, effective_date, ref
+from cds_service.facts.codes import codes_of, effective_date, ref
 from cds_service.facts.model import Fact
+from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
-from cds_service.valuesets import get_valuesets
+from cds_service.valuesets import ValueSets, get_valuesets
 
 SEVERE = "toxicity-severe"  # grade 4-5 CRS / ICANS
 ASKED = "toxicity-asked"  # events whose acceptability the clinician must judge
 IGNORED = "toxicity-ignored"  # grade 1-2 CRS / ICANS: never count, even under a broader operator-added code range
 _IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+# An unreadable toxicity Condition (unreadable.py) cannot undo an unacceptable toxicity. The answer to
+# `unacceptable-toxicity` decides the events it is asked about, never a grade 4-5 CRS or ICANS.
+_UNACCEPTABLE = frozenset({True})
+_RELEVANCE = {
+    SEVERE: Relevance("grade 4-5 CRS or ICANS", (Bearing("unacceptable_toxicity", _UNACCEPTABLE),)),
+    ASKED: Relevance("a toxicity to judge", (Bearing("unacceptable_toxicity", _UNACCEPTABLE, attested_stands=True),)),
+}
 
 
 def usable_condition(condition: dict[str, Any]) -> bool:
     """Not entered in error, not refuted (fhir-data-profile.md, general rules)."""
-    verification = {c.get("code") for c in codings(condition.get("verificationStatus"))}
-    return not verification & _IGNORED_VERIFICATION
+    return not codes_of(condition.get("verificationStatus")) & _IGNORED_VERIFICATION
 
 
 def unacceptable_toxicity(record: PatientRecord, course_start: date, attestations: Attestations,
@@ -54,11 +61,28 @@ def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> t
         day = effective_date(condition)
         if day is None or day < course_start or not usable_condition(condition):
             continue
-        code = condition.get("code")
-        if valuesets.has_code(IGNORED, code):
-            continue
-        if valuesets.has(SEVERE, code):
+        kind = _kind(condition.get("code"), valuesets)
+        if kind == SEVERE:
             severe.append(ref(condition))
-        elif valuesets.has(ASKED, code):
+        elif kind == ASKED:
             asked.append(ref(condition))
     return severe, asked
+
+
+def _kind(code: Any, valuesets: ValueSets) -> str | None:
+    """SEVERE, ASKED, or None for a code of neither list (or of a grade 1-2 event)."""
+    if valuesets.has_code(IGNORED, code):
+        return None
+    if valuesets.has(SEVERE, code):
+        return SEVERE
+    return ASKED if valuesets.has(ASKED, code) else None
+
+
+def unreadable_relevance(condition: dict[str, Any], course_start: date) -> Relevance | None:
+    """A Condition the shape filter left out (unreadable.py) bears on the toxicity when its code is a listed event,
+    unless it is refuted or entered in error or its date, when readable, is before the course start."""
+    day = effective_date(condition)
+    if day is not None and day < course_start or not usable_condition(condition):
+        return None
+    kind = _kind(condition.get("code"), get_valuesets())
+    return None if kind is None else _RELEVANCE[kind]

@@ -1,0 +1,118 @@
+"""Resources the shape filter left out (shape.py) that still matter: the facts they bear on become unknown.
+
+A resource with a wrong JSON type in an element a reader uses is never read. Dropping it silently is safe only when
+it could have supported coverage alone; a live vaccine, a TKI, an earlier blinatumomab cycle, a relapse or an MRD
+result may also exclude or limit it. An exclusion passes only on "no record of the excluded event" (policy-rules.md
+§1), which an unreadable record of it is not; and data that cannot be read is missing data: information needed,
+never a denial. So each reader says, from the resource's code (and what else of it can be read: a status that rules
+it out, a date outside the reader's window), whether the resource is of its kind and which facts it bears on
+(`Relevance`); each of those facts becomes unknown, with the resource as evidence and a note naming the element that
+could not be read. A resource whose code cannot be read, or names nothing a reader uses (a routine CBC), stays
+ignored.
+
+A fact keeps its value when the resource could not change it (`Bearing.stands`): a live vaccine already in the
+window, a Ph+ result (Ph+ is "ever positive"), or an attested answer that decides the fact whatever the record
+holds. What to document is then the criterion's own request (the attestation); otherwise the resource itself,
+readable (`Unreadable.request`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterable, NamedTuple
+
+from cds_service.facts.model import Fact
+from cds_service.facts.shape import problem
+
+
+@dataclass(frozen=True)
+class Bearing:
+    """One fact an unreadable resource of some kind bears on, and which of the fact's values it could not change."""
+
+    fact: str  # a ClinicalFacts field; "cycle.number" or "body.weight_kg" for one of its CycleInfo or BodySize
+    stands: frozenset[Any] = frozenset()  # values such a resource could not change (a live vaccine in the window)
+    attested_stands: bool = False  # an attested answer decides the fact whatever such a resource says
+
+    def kept(self, fact: Fact[Any]) -> bool:
+        return (fact.attested and self.attested_stands) or (fact.value is not None and fact.value in self.stands)
+
+
+class Relevance(NamedTuple):
+    """What a reader makes of a resource it cannot read: what it is, for the note, and the facts it bears on."""
+
+    what: str  # "a live vaccine"
+    bearings: tuple[Bearing, ...]
+
+
+Classifier = Callable[[dict[str, Any]], "Relevance | None"]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A resource the shape filter left out that a reader found relevant."""
+
+    reference: str  # "Immunization/imm-3", the evidence
+    what: str
+    problem: str  # "occurrenceDateTime is a number, not a date"
+    bearings: tuple[Bearing, ...]
+
+    @property
+    def note(self) -> str:
+        return f"{self.reference} ({self.what}) could not be read: {self.problem}"
+
+    @property
+    def request(self) -> str:
+        """What to document: the resource, readable (an attestation cannot stand for a record it would contradict)."""
+        return f"a readable {self.reference} ({self.problem})"
+
+
+def unreadable(resources: Iterable[Any], resource_type: str, classify: Classifier) -> list[Unreadable]:
+    """The `resource_type` resources among `resources` (left out by the shape filter) that `classify` finds
+    relevant. `classify` sees malformed JSON: it must not trust the types of what it reads."""
+    found = []
+    for resource in resources:
+        if not isinstance(resource, dict) or resource.get("resourceType") != resource_type:
+            continue
+        relevance = classify(resource)
+        if relevance is not None:
+            identifier = resource.get("id")
+            reference = f"{resource_type}/{identifier}" if isinstance(identifier, str) else resource_type
+            found.append(Unreadable(reference, relevance.what, problem(resource), relevance.bearings))
+    return found
+
+
+def open_facts(fields: dict[str, Any], found: list[Unreadable]) -> None:
+    """Makes unknown, in `fields` (the ClinicalFacts being built), every fact one of the `found` resources bears on
+    and could change."""
+    by_fact: dict[str, list[tuple[Unreadable, Bearing]]] = {}
+    for item in found:
+        for bearing in item.bearings:
+            by_fact.setdefault(bearing.fact, []).append((item, bearing))
+    for name, bearing_on in by_fact.items():
+        fact = _get(fields, name)
+        changing = [(item, bearing) for item, bearing in bearing_on if not bearing.kept(fact)]
+        if changing:
+            _put(fields, name, _unknown(fact, changing))
+
+
+def _unknown(fact: Fact[Any], changing: list[tuple[Unreadable, Bearing]]) -> Fact[Any]:
+    """The fact unknown: the unreadable resources first in its evidence and note, then what it rested on. A note
+    that only said nothing was found ("no MRD result") is dropped: what was found cannot be read."""
+    items = list(dict.fromkeys(item for item, _ in changing))
+    requests = [item.request for item, bearing in changing if not bearing.attested_stands]
+    rested = fact.note and (fact.known or fact.evidence)
+    without = f"; without {'it' if len(items) == 1 else 'them'}: {fact.note}" if rested else ""
+    note = "; ".join(item.note for item in items) + without
+    missing = "; ".join(dict.fromkeys(requests + ([fact.missing] if fact.missing else [])))
+    evidence = tuple(dict.fromkeys([item.reference for item in items] + list(fact.evidence)))
+    return Fact(None, evidence, note=note, missing=missing)
+
+
+def _get(fields: dict[str, Any], name: str) -> Fact[Any]:
+    holder, _, attribute = name.partition(".")
+    found: Fact[Any] = getattr(fields[holder], attribute) if attribute else fields[holder]
+    return found
+
+
+def _put(fields: dict[str, Any], name: str, fact: Fact[Any]) -> None:
+    holder, _, attribute = name.partition(".")
+    fields[holder] = replace(fields[holder], **{attribute: fact}) if attribute else fact

@@ -1,0 +1,335 @@
+"""A resource with a wrong JSON type in an element a reader uses (shape.py) is never read; when its code still says
+what it is, the facts it bears on become unknown with it as evidence, never a silent "none recorded"
+(facts/unreadable.py). Each test sets a well-formed record against the same record with one element broken."""
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Any, Callable
+
+import pytest
+
+from cds_service.facts.extract import extract_facts
+from cds_service.facts.model import ClinicalFacts
+from tests.factories import (condition, immunization, medication_request, observation, questionnaire_response,
+                             record)
+
+TODAY = date(2026, 3, 1)
+UCUM = "http://unitsofmeasure.org"
+SNOMED = "http://snomed.info/sct"
+Resource = dict[str, Any]
+
+
+def _draft(start: str = "2026-03-01", end: str = "2026-03-28") -> Resource:
+    return medication_request(start=start, end=end, status="draft", id="draft")
+
+
+def _facts(*resources: Resource, draft: Resource | None = None, other_drafts: tuple[Resource, ...] = ()
+           ) -> ClinicalFacts:
+    return extract_facts(record(*resources), [draft or _draft()], TODAY, other_drafts=list(other_drafts))
+
+
+def _broken(resource: Resource, *path: Any, value: Any = 20260301) -> Resource:
+    """A copy of `resource` with `value` (by default a number) at `path`."""
+    broken = copy.deepcopy(resource)
+    target = broken
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return broken
+
+
+def _ref(resource: Resource) -> str:
+    return f"{resource['resourceType']}/{resource['id']}"
+
+
+# ---- live vaccines (Aspirus U1) ----------------------------------------------------------------------------------
+
+
+def test_a_live_vaccine_whose_date_is_a_number_leaves_u1_unknown_and_says_which() -> None:
+    mmr = immunization("03", "2026-02-20")
+    assert _facts(mmr).live_vaccine_in_window.value is True
+    broken = _broken(mmr, "occurrenceDateTime")
+    fact = _facts(broken).live_vaccine_in_window
+    assert fact.value is None and fact.received and fact.evidence == (_ref(mmr),)
+    assert fact.note.startswith(f"{_ref(mmr)} (a live vaccine) could not be read: occurrenceDateTime is a number, "
+                                "not a date; without it: no live vaccine recorded between")
+    assert fact.missing == f"a readable {_ref(mmr)} (occurrenceDateTime is a number, not a date)"
+
+
+@pytest.mark.parametrize("path", [("status",), ("vaccineCode", "text"), ("recorded",)])
+def test_a_live_vaccine_broken_elsewhere_leaves_u1_unknown(path: tuple[str, ...]) -> None:
+    broken = _broken(immunization("03", "2026-02-20"), *path, value=["x"])
+    assert _facts(broken).live_vaccine_in_window.value is None
+
+
+def test_an_unspecified_vaccine_broken_leaves_u1_unknown() -> None:
+    fact = _facts(_broken(immunization("188", "2026-02-20"), "status", value=7)).live_vaccine_in_window
+    assert fact.value is None and "(a vaccine of unspecified formulation)" in fact.note
+
+
+@pytest.mark.parametrize("vaccine", [
+    _broken(immunization("03", "2024-02-20"), "recorded"),  # its readable date is long before the window
+    _broken(immunization("03", "2026-02-20", status="not-done"), "recorded"),
+    _broken(immunization("141", "2026-02-20"), "occurrenceDateTime"),  # inactivated influenza
+    _broken(immunization("03", "2026-02-20"), "vaccineCode", value=3),  # the code itself cannot be read
+], ids=["outside the window", "not done", "not live", "no readable code"])
+def test_a_broken_immunization_that_cannot_be_a_live_vaccine_in_the_window_is_ignored(vaccine: Resource) -> None:
+    fact = _facts(vaccine).live_vaccine_in_window
+    assert fact.value is False and fact.evidence == ()
+
+
+def test_a_live_vaccine_in_the_window_stays_one_whatever_a_broken_one_says() -> None:
+    mmr = immunization("03", "2026-02-20")
+    fact = _facts(mmr, _broken(immunization("21", "2026-02-21"), "occurrenceDateTime")).live_vaccine_in_window
+    assert fact.value is True and fact.evidence == (_ref(mmr),)
+
+
+# ---- medications --------------------------------------------------------------------------------------------------
+
+
+def _tki(status: str = "active", **extra: Any) -> Resource:
+    return medication_request("475342", start="2026-02-01", status=status, **extra)  # dasatinib, still taken
+
+
+@pytest.mark.parametrize("change", [
+    lambda tki: _broken(tki, "status", value=["active"]),
+    lambda tki: _broken(tki, "dosageInstruction", 0, "text", value=5),
+    lambda tki: _broken(tki, "authoredOn"),
+], ids=["status a list", "dosage text a number", "authoredOn a number"])
+def test_a_tki_order_that_cannot_be_read_leaves_the_combination_unknown(change: Callable[[Resource], Resource]
+                                                                        ) -> None:
+    tki = _tki(authored="2026-01-31")
+    assert _facts(tki).combination.value == "with-tki"
+    broken = change(tki)
+    facts = _facts(broken)
+    assert facts.combination.value is None and facts.combination.evidence == (_ref(tki),)
+    assert "(a TKI order) could not be read" in facts.combination.note
+    assert facts.combination.missing == ""  # the attestation answers it: the criterion's own request
+    assert facts.tki_failure.value is None and _ref(tki) in facts.tki_failure.evidence
+
+
+def test_a_broken_tki_drafted_with_the_order_leaves_the_combination_unknown() -> None:
+    drafted = medication_request("475342", status="draft", id="tki")
+    assert _facts(other_drafts=(drafted,)).combination.value == "with-tki"
+    facts = _facts(other_drafts=(_broken(drafted, "dosageInstruction", value="daily"),))
+    assert facts.combination.value is None and facts.combination.evidence == ("MedicationRequest/tki",)
+
+
+def test_an_attested_combination_and_a_tki_on_record_stand_against_a_broken_order() -> None:
+    broken_tki = _broken(_tki(), "status", value=1)
+    attested = _facts(broken_tki, questionnaire_response({"combination": "single-agent"}, authored="2026-02-25"))
+    assert attested.combination.value == "single-agent" and attested.combination.attested
+    assert _facts(_tki(), _broken(medication_request("1942950", start="2026-02-01"), "status", value=1)
+                  ).combination.value == "with-tki"
+
+
+def test_a_stopped_tki_whose_reason_cannot_be_read_says_so() -> None:
+    stopped = _tki(status="stopped", statusReason={"text": "intolerance"})
+    assert _facts(stopped).tki_failure.value is True
+    fact = _facts(_broken(stopped, "statusReason", "text", value=["intolerance"])).tki_failure
+    assert fact.value is None and fact.evidence == (_ref(stopped),) and "could not be read" in fact.note
+
+
+def test_a_broken_inotuzumab_order_before_the_course_leaves_the_induction_unknown() -> None:
+    ino = medication_request("1942950", start="2025-10-01", end="2025-10-03", status="completed")
+    vincristine = medication_request("11202", start="2025-10-01", end="2025-10-02", status="completed")
+    assert _facts(ino, vincristine).induction_ino_mini_hyper_cvd.value is True
+    fact = _facts(_broken(ino, "authoredOn"), vincristine).induction_ino_mini_hyper_cvd
+    assert fact.value is None and fact.evidence[0] == _ref(ino) and "(an inotuzumab order)" in fact.note
+
+
+@pytest.mark.parametrize("order", [
+    _broken(medication_request("6851", start="2026-02-01", route="intrathecal"), "authoredOn"),  # CNS prophylaxis
+    _broken(medication_request("3264", start="2026-02-01"), "authoredOn"),  # dexamethasone premedication
+    _broken(_tki(status="entered-in-error"), "authoredOn"),
+    _broken(_tki(), "medicationCodeableConcept", "coding", value=7),  # its drug cannot be read
+], ids=["intrathecal", "dexamethasone", "entered in error", "no readable drug"])
+def test_a_broken_order_no_rule_reads_is_ignored(order: Resource) -> None:
+    facts = _facts(order)
+    assert facts.combination.value == "single-agent" and facts.cycle.number.value == 1
+
+
+# ---- cycles -------------------------------------------------------------------------------------------------------
+
+
+def _cycles(count: int) -> list[Resource]:
+    """`count` earlier 28-day cycles, every 42 days, the last ending two weeks before the draft's start."""
+    starts = [date.fromordinal(TODAY.toordinal() - 14 - 27 - 42 * (count - 1 - i)) for i in range(count)]
+    return [medication_request(start=s, end=date.fromordinal(s.toordinal() + 27), status="completed")
+            for s in starts]
+
+
+@pytest.mark.parametrize("change", [
+    lambda order: _broken(order, "dosageInstruction", 0, "text", value=5),
+    lambda order: _broken(order, "authoredOn"),
+    lambda order: _broken(order, "status", value=None),
+], ids=["dosage text a number", "authoredOn a number", "status null"])
+def test_an_earlier_cycle_that_cannot_be_read_leaves_the_cycle_number_unknown(
+        change: Callable[[Resource], Resource]) -> None:
+    earlier = _cycles(4)
+    assert _facts(*earlier).cycle.number.value == 5
+    broken = change(earlier[1])
+    number = _facts(earlier[0], broken, *earlier[2:]).cycle.number
+    assert number.value is None and number.evidence[0] == _ref(earlier[1])  # not cycle 4: one is missing
+    assert "(a blinatumomab order) could not be read" in number.note and "without it: cycle 4" in number.note
+    assert number.missing.startswith(f"a readable {_ref(earlier[1])} (")
+
+
+def test_an_attested_cycle_number_does_not_stand_for_an_earlier_cycle_that_cannot_be_read() -> None:
+    """An order-level answer counts only when authored after the latest earlier order began: an unreadable one's
+    start is unknown, so the answer may have been given for it."""
+    earlier = _cycles(2)
+    answer = questionnaire_response({"cycle-number": 3}, authored="2026-02-27")
+    assert _facts(*earlier, answer).cycle.number.value == 3
+    assert _facts(earlier[0], _broken(earlier[1], "authoredOn"), answer).cycle.number.value is None
+
+
+def test_a_broken_blinatumomab_order_whose_status_is_no_earlier_cycle_is_ignored() -> None:
+    cancelled = _broken(_cycles(1)[0] | {"status": "cancelled"}, "authoredOn")
+    assert _facts(cancelled).cycle.number.value == 1
+
+
+def test_the_order_itself_broken_in_the_record_is_read_from_the_request() -> None:
+    draft = _draft()
+    assert _facts(_broken(draft, "authoredOn"), draft=draft).cycle.number.value == 1
+
+
+# ---- conditions ---------------------------------------------------------------------------------------------------
+
+
+def _relapse(recorded: str = "2026-02-15") -> Resource:
+    return condition("C91.02", recorded=recorded, clinical_status="relapse")
+
+
+def test_a_relapse_that_cannot_be_read_leaves_the_disease_status_and_phase_unknown() -> None:
+    remission = condition("C91.01", recorded="2025-10-01", clinical_status="remission")
+    relapse = _relapse()
+    assert (_facts(remission, relapse).disease_status.value, _facts(remission, relapse).therapy_phase.value) == \
+        ("relapsed", "relapsed-refractory")
+    facts = _facts(remission, _broken(relapse, "recordedDate"))
+    assert facts.disease_status.value is None and facts.disease_status.evidence[0] == _ref(relapse)
+    assert facts.disease_status.note.startswith(f"{_ref(relapse)} (C91.02) could not be read: recordedDate is a "
+                                                "number, not a date; without it: ALL in remission")
+    assert facts.therapy_phase.value is None and facts.remission_number.value is None
+    assert facts.all_diagnosis.value is True  # the remission record still says ALL
+
+
+def test_an_attested_phase_stands_against_a_condition_that_cannot_be_read() -> None:
+    answer = questionnaire_response({"therapy-phase": "relapsed-refractory"}, authored="2026-02-25")
+    assert _facts(_broken(_relapse(), "recordedDate"), answer).therapy_phase.value == "relapsed-refractory"
+
+
+def test_a_broken_all_condition_is_no_diagnosis_yet_says_which_one_to_read() -> None:
+    fact = _facts(_broken(_relapse(), "clinicalStatus", "coding", 0, "code", value=["relapse"])).all_diagnosis
+    assert fact.value is None and fact.evidence and "clinicalStatus.coding[0].code is a list, not text" in fact.note
+
+
+def test_a_relapse_that_cannot_be_read_leaves_the_cycle_number_unknown_only_after_earlier_cycles() -> None:
+    earlier = _cycles(1)
+    remission = condition("C91.01", recorded="2025-01-01", clinical_status="remission")
+    assert _facts(*earlier, remission).cycle.number.value == 2
+    broken = _broken(_relapse(recorded="2026-02-20"), "onsetDateTime")
+    assert _facts(*earlier, remission, broken).cycle.number.value is None  # a relapse may begin a new course
+    assert _facts(remission, broken).cycle.number.value == 1
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: _broken(c, "verificationStatus", value={"coding": [{"code": "refuted"}], "text": 7}),
+    lambda c: _broken(c, "code", value="C91.02"),
+], ids=["refuted", "no readable code"])
+def test_a_broken_condition_refuted_or_without_a_readable_code_is_ignored(change: Callable[[Resource], Resource]
+                                                                         ) -> None:
+    facts = _facts(condition("C91.01", recorded="2025-10-01", clinical_status="remission"), change(_relapse()))
+    assert facts.disease_status.value == "remission" and len(facts.disease_status.evidence) == 1
+
+
+def _renewal(*resources: Resource) -> ClinicalFacts:
+    """Facts of a later cycle of a course that began 2026-01-01."""
+    first = medication_request(start="2026-01-01", end="2026-01-28", status="completed")
+    return _facts(first, *resources, draft=_draft("2026-02-12", "2026-03-11"))
+
+
+def test_a_grade_4_crs_that_cannot_be_read_leaves_the_toxicity_unknown_even_when_attested() -> None:
+    crs = condition("D89.834", recorded="2026-01-10")
+    assert _renewal(crs).unacceptable_toxicity.value is True
+    broken = _broken(crs, "recordedDate")
+    fact = _renewal(broken).unacceptable_toxicity
+    assert fact.value is None and fact.evidence == (_ref(crs),) and "(grade 4-5 CRS or ICANS)" in fact.note
+    answer = questionnaire_response({"unacceptable-toxicity": False}, authored="2026-02-10")
+    assert _renewal(broken, answer).unacceptable_toxicity.value is None  # the answer never clears grade 4
+
+
+def test_a_toxicity_to_judge_that_cannot_be_read_is_decided_by_the_answer() -> None:
+    broken = _broken(condition("K85.90", recorded="2026-01-10"), "recordedDate")  # acute pancreatitis
+    assert _renewal(broken).unacceptable_toxicity.value is None
+    answer = questionnaire_response({"unacceptable-toxicity": False}, authored="2026-02-10")
+    assert _renewal(broken, answer).unacceptable_toxicity.value is False
+
+
+def test_a_broken_toxicity_dated_before_the_course_is_ignored() -> None:
+    old = _broken(condition("D89.834", recorded="2025-06-01"), "clinicalStatus", value="active")
+    assert _renewal(old).unacceptable_toxicity.value is False
+
+
+# ---- observations -------------------------------------------------------------------------------------------------
+
+
+def _mrd(percent: float, effective: str) -> Resource:
+    return observation(text="MRD (flow)", effective=effective,
+                       valueQuantity={"value": percent, "unit": "%", "system": UCUM, "code": "%"})
+
+
+def _ph(code: str, effective: str = "2025-06-01") -> Resource:
+    return observation("21821-4", effective=effective, valueCodeableConcept={"coding": [{"system": SNOMED,
+                                                                                          "code": code}]})
+
+
+def test_an_mrd_result_that_cannot_be_read_leaves_the_mrd_facts_unknown() -> None:
+    older, latest = _mrd(0.5, "2026-01-01"), _mrd(0.05, "2026-02-20")
+    assert _facts(older, latest).mrd_detectable.value is True
+    facts = _facts(older, _broken(latest, "valueQuantity", "value", value="0.05"))
+    for fact in (facts.mrd_detectable, facts.mrd_percent, facts.mrd_persistent_or_rising, facts.mrd_unavailable):
+        assert fact.value is None and fact.evidence[0] == _ref(latest)
+    assert facts.mrd_detectable.missing == f"a readable {_ref(latest)} (valueQuantity.value is text, not a number)"
+    assert "(an MRD result) could not be read" in facts.mrd_detectable.note
+
+
+def test_an_observation_whose_status_is_not_text_is_an_unreadable_result() -> None:
+    mrd = _mrd(0.05, "2026-02-20")
+    assert _facts(_broken(mrd, "status", value=["final"])).mrd_detectable.evidence == (_ref(mrd),)
+
+
+def test_a_ph_result_that_cannot_be_read_leaves_ph_unknown_unless_a_positive_is_on_record() -> None:
+    negative = _ph("260385009")
+    assert _facts(negative).ph_positive.value is False
+    broken = _broken(_ph("10828004", "2025-07-01"), "effectiveDateTime")
+    assert _facts(negative, broken).ph_positive.value is None
+    assert _facts(_ph("10828004"), broken).ph_positive.value is True  # Ph+ once is Ph+
+
+
+def test_a_cd19_result_that_cannot_be_read_leaves_cd19_unknown() -> None:
+    cd19 = observation("101119-6", effective="2026-02-20", valueString="Blasts CD19 negative, CD10+")
+    assert _facts(cd19).cd19_positive.value is False
+    fact = _facts(_broken(cd19, "valueString", value=["CD19 negative"])).cd19_positive
+    assert fact.value is None and fact.evidence == (_ref(cd19),) and "(a CD19 result)" in fact.note
+
+
+def _weight(kg: float, effective: str) -> Resource:
+    return observation("29463-7", effective=effective,
+                       valueQuantity={"value": kg, "unit": "kg", "system": UCUM, "code": "kg"})
+
+
+def test_a_recent_weight_that_cannot_be_read_leaves_the_weight_unknown() -> None:
+    older, recent = _weight(70, "2026-02-10"), _weight(44, "2026-02-27")
+    assert _facts(older, recent).body.weight_kg.value == 44
+    body = _facts(older, _broken(recent, "valueQuantity", "unit", value=1)).body
+    assert body.weight_kg.value is None and body.weight_kg.evidence[0] == _ref(recent)
+    assert body.bsa_m2.value is None
+    assert _facts(older, _broken(_weight(44, "2024-02-27"), "valueQuantity", "unit", value=1)
+                  ).body.weight_kg.value == 70  # one from two years ago would not be read anyway
+
+
+def test_a_broken_routine_lab_is_ignored() -> None:
+    glucose = observation("2345-7", effective="2026-02-20", valueQuantity={"value": "high", "unit": "mg/dL"})
+    assert _facts(glucose, _mrd(0.05, "2026-02-20")).mrd_detectable.value is True
