@@ -161,13 +161,26 @@ def test_a_non_blinatumomab_draft_with_a_string_medication_reference_is_left_alo
     assert decision["decision"] == "meets-criteria"
 
 
-def test_a_malformed_attestation_is_ignored(client: FlaskClient) -> None:
+def test_a_malformed_attestation_leaves_what_it_answers_unknown(client: FlaskClient) -> None:
     request = example()
     add(request, "attestations", {
         "resourceType": "QuestionnaireResponse", "id": "qr-bad", "status": "completed",
         "questionnaire": "http://example.org/Questionnaire/blinatumomab-coverage-attestation",
         "subject": "Patient/example-patient", "authored": "2026-11-20",
         "item": [{"linkId": "therapy-phase", "answer": 7}]})
+    [decision] = decisions(client, request)
+    assert decision["decision"] == "information-needed"  # its phase, if it could be read, would decide the pathway
+    assert criterion(decision, "relapsed-refractory-phase") == "unknown"
+    assert decision["missing"][0] == "a readable QuestionnaireResponse/qr-bad (subject is text, not an object)"
+
+
+def test_a_malformed_attestation_of_nothing_the_service_asks_is_ignored(client: FlaskClient) -> None:
+    request = example()
+    add(request, "attestations", {
+        "resourceType": "QuestionnaireResponse", "id": "qr-bad", "status": "completed",
+        "questionnaire": "http://example.org/Questionnaire/blinatumomab-coverage-attestation",
+        "subject": "Patient/example-patient", "authored": "2026-11-20",
+        "item": [{"linkId": "comment", "answer": 7}]})
     [decision] = decisions(client, request)
     assert decision["decision"] == "meets-criteria"
 

@@ -11,7 +11,8 @@ import pytest
 
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.shape import problem, split_well_formed
-from tests.factories import condition, immunization, medication_request, observation, record
+from tests.factories import (condition, immunization, medication_request, observation, questionnaire_response,
+                             record)
 
 TODAY = date(2026, 3, 1)
 
@@ -81,6 +82,7 @@ _RESOURCES = [
                 valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct", "code": "10828004"}]}),
     observation("101119-6", effective="2026-02-20", valueString="CD19 positive"),
     observation("29463-7", effective="2026-02-27", valueQuantity={"value": 70, "unit": "kg"}),
+    questionnaire_response({"tki-failure": True, "cycle-number": 2}, authored="2026-02-25"),
 ]
 
 

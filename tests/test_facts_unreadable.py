@@ -333,3 +333,34 @@ def test_a_recent_weight_that_cannot_be_read_leaves_the_weight_unknown() -> None
 def test_a_broken_routine_lab_is_ignored() -> None:
     glucose = observation("2345-7", effective="2026-02-20", valueQuantity={"value": "high", "unit": "mg/dL"})
     assert _facts(glucose, _mrd(0.05, "2026-02-20")).mrd_detectable.value is True
+
+
+# ---- attestations -------------------------------------------------------------------------------------------------
+
+
+def test_an_attestation_that_cannot_be_read_leaves_the_facts_it_answers_unknown() -> None:
+    stopped = _tki(status="stopped", statusReason={"text": "intolerance"})
+    answer = questionnaire_response({"tki-failure": False}, authored="2026-02-25")
+    assert _facts(stopped).tki_failure.value is True
+    broken = _broken(answer, "authored")
+    fact = _facts(stopped, broken).tki_failure
+    assert fact.value is None and fact.evidence[0] == _ref(answer)
+    assert fact.note.startswith(f"{_ref(answer)} (an attestation answering tki-failure) could not be read: authored"
+                                " is a number, not a date")
+
+
+def test_a_readable_later_answer_outranks_an_attestation_that_cannot_be_read() -> None:
+    unreadable = questionnaire_response({"tki-failure": False}, authored="2026-01-10")
+    unreadable["subject"] = "Patient/p1"  # text, not a Reference
+    assert _facts(unreadable).tki_failure.evidence == (_ref(unreadable),)
+    later = questionnaire_response({"tki-failure": True}, authored="2026-02-25")
+    assert _facts(unreadable, later).tki_failure.value is True
+    earlier = questionnaire_response({"tki-failure": True}, authored="2026-01-05")
+    assert _facts(unreadable, earlier).tki_failure.value is None
+
+
+def test_an_attestation_of_another_questionnaire_that_cannot_be_read_is_ignored() -> None:
+    other = _broken(questionnaire_response({"tki-failure": False}), "authored")
+    other["questionnaire"] = "http://example.org/Questionnaire/phq-9"
+    stopped = _tki(status="stopped", statusReason={"text": "intolerance"})
+    assert _facts(stopped, other).tki_failure.value is True

@@ -22,6 +22,8 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from cds_service.facts.codes import parse_datetime, ref, to_decimal
+from cds_service.facts.model import ATTESTED_BY
+from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.questionnaire import ITEMS
 from cds_service.record import PatientRecord
 
@@ -38,6 +40,12 @@ COURSE_ATTESTATION_LEAD = timedelta(days=30)
 _TYPES = {"boolean": bool, "choice": str, "integer": int, "decimal": Decimal}
 _ITEM_TYPES: dict[str, type] = {link_id: _TYPES[kind] for link_id, kind, _, _ in ITEMS}
 _VOCABULARIES = {link_id: frozenset(options) for link_id, _, _, options in ITEMS if options}
+# The facts each item decides, for an answer that cannot be read (unreadable.py): unknown, attested or not, since it
+# may be the latest answer.
+_BEARINGS: dict[str, tuple[Bearing, ...]] = {
+    link_id: tuple(Bearing(fact) for fact, item in ATTESTED_BY.items() if item == link_id)
+    for link_id in ATTESTED_BY.values()
+} | {"cycle-number": (Bearing("cycle.number"),)}
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,11 @@ class Attestations:
             dated.sort(key=lambda d: d.moment)  # stable: same moment keeps document order, the later one wins
         return cls(answers)
 
+    def answered_after(self, link_id: str, moment: datetime) -> bool:
+        """Whether an answer to `link_id` was authored after `moment`: it outranks any answer authored then."""
+        dated = self._answers.get(link_id, [])
+        return bool(dated) and dated[-1].moment > moment
+
     def get(self, link_id: str, authored_since: date | None = None) -> Answer | None:
         """The latest answer to `link_id`, only from responses authored on or after `authored_since` if given."""
         for dated in reversed(self._answers.get(link_id, [])):
@@ -90,36 +103,66 @@ def course_answers_since(course_start: date) -> date:
     return course_start - COURSE_ATTESTATION_LEAD
 
 
+def unreadable_relevance(response: dict[str, Any], patient_id: str | None,
+                         attestations: Attestations) -> Relevance | None:
+    """A QuestionnaireResponse the shape filter left out (unreadable.py) bears on the facts of the items it answers,
+    when it answers our Questionnaire and what else can be read of it (status, subject) does not rule it out. An item
+    a readable answer outranks (authored later than this one's readable `authored`) is not counted."""
+    status, subject = response.get("status"), response.get("subject")
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    if (isinstance(status, str) and status not in _USABLE_STATUSES or not _ours(response.get("questionnaire"))
+            or isinstance(reference, str) and not _about(reference, patient_id)):
+        return None
+    moment = parse_datetime(response.get("authored"))
+    answered = dict.fromkeys(link_id for link_id, _ in _raw_answers(response.get("item"))
+                             if isinstance(link_id, str) and link_id in _BEARINGS
+                             and not (moment is not None and attestations.answered_after(link_id, moment)))
+    if not answered:
+        return None
+    bearings = tuple(bearing for link_id in answered for bearing in _BEARINGS[link_id])
+    return Relevance(f"an attestation answering {', '.join(answered)}", bearings)
+
+
 def _usable(response: dict[str, Any], patient_id: str | None) -> bool:
-    if response.get("status") not in _USABLE_STATUSES:
-        return False
-    canonical = response.get("questionnaire")
-    if not isinstance(canonical, str) or not canonical.split("|", 1)[0].rstrip("/").endswith(QUESTIONNAIRE_SUFFIX):
+    if response.get("status") not in _USABLE_STATUSES or not _ours(response.get("questionnaire")):
         return False
     subject = (response.get("subject") or {}).get("reference")
-    if not isinstance(subject, str):
-        return False
+    return isinstance(subject, str) and _about(subject, patient_id)
+
+
+def _ours(canonical: Any) -> bool:
+    """Whether a `questionnaire` canonical names the attestation Questionnaire (any base, optional |version)."""
+    return isinstance(canonical, str) and canonical.split("|", 1)[0].rstrip("/").endswith(QUESTIONNAIRE_SUFFIX)
+
+
+def _about(subject: str, patient_id: str | None) -> bool:
     if patient_id is None:  # patient not received: still only responses about a Patient
         return "Patient/" in subject
     return subject == f"Patient/{patient_id}" or subject.endswith(f"/Patient/{patient_id}")
 
 
 def _answers_of(items: Any) -> Iterator[tuple[str, AnswerValue]]:
-    """(linkId, value) for every parseable answer, nested items (under items or under answers) included."""
+    """(linkId, value) for every parseable answer."""
+    for link_id, answer in _raw_answers(items):
+        value = _parse(link_id, answer) if isinstance(link_id, str) and isinstance(answer, dict) else None
+        if value is not None:
+            yield link_id, value
+
+
+def _raw_answers(items: Any) -> Iterator[tuple[Any, Any]]:
+    """(linkId, answer) for every answer, nested items (under items or under answers) included, as written: of any
+    JSON type (an `answer` that is not a list is one answer)."""
     if not isinstance(items, list):
         return
     for item in items:
         if not isinstance(item, dict):
             continue
-        link_id = item.get("linkId")
-        for answer in item.get("answer") or []:
-            if not isinstance(answer, dict):
-                continue
-            value = _parse(link_id, answer) if isinstance(link_id, str) else None
-            if isinstance(link_id, str) and value is not None:
-                yield link_id, value
-            yield from _answers_of(answer.get("item"))
-        yield from _answers_of(item.get("item"))
+        answers = item.get("answer")
+        for answer in answers if isinstance(answers, list) else () if answers is None else (answers,):
+            yield item.get("linkId"), answer
+            if isinstance(answer, dict):
+                yield from _raw_answers(answer.get("item"))
+        yield from _raw_answers(item.get("item"))
 
 
 _LARGEST_COUNT = 100  # cycles of a course, remissions: a blinatumomab course has at most 9 cycles

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import COURSE_ATTESTATION_LEAD, Attestations, course_answers_since
+from cds_service.facts.attestations import unreadable_relevance as attestation_relevance
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
 from cds_service.facts.codes import add_months, parse_date, parse_end_date
@@ -103,7 +104,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     )
     # The resources left out, in practice none: looked at only when there are some.
     if any(left_out.values()) or left_out_drafts or observations.unreadable():
-        context = _Context(cycle, bool(spans), draft_ids, resolve)
+        context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(spans), draft_ids, resolve)
         open_facts(fields, _unreadable(left_out, left_out_drafts, observations.unreadable(), context))
     return ClinicalFacts(**fields, attested_items=_attested_items(fields))
 
@@ -111,6 +112,8 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
 class _Context(NamedTuple):
     """What the readers need to judge whether a resource left out bears on a fact."""
 
+    patient_id: Any  # the attestations' subject
+    attestations: Attestations
     cycle: CycleInfo
     earlier_cycles: bool  # blinatumomab orders before this cycle, which a relapse or remission may split into courses
     draft_ids: set[str]  # the orders themselves: read from the request, whatever the record holds of them
@@ -130,6 +133,8 @@ def _unreadable(left_out: dict[str, list[Any]], drafts: list[Any], observations:
         *unreadable(left_out.get("conditions", ()), "Condition",
                     lambda r: diagnosis_relevance(r, ctx.earlier_cycles) or toxicity_relevance(r, course_start)),
         *unreadable(orders, "MedicationRequest", lambda r: medication_relevance(r, ctx.resolve)),
+        *unreadable(left_out.get("attestations", ()), "QuestionnaireResponse",
+                    lambda r: attestation_relevance(r, ctx.patient_id, ctx.attestations)),
         *unreadable(observations, "Observation", lambda r: lab_relevance(r) or body_size_relevance(r, start)),
     ]
 
