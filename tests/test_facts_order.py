@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from cds_service.dosing.reading import read_order_doses
 from cds_service.facts.order import (group_start, is_blinatumomab, last_infusion_day, medication_concepts, order_ref,
                                      order_start, unidentified)
 from tests.factories import concept, medication, medication_request
@@ -116,6 +117,24 @@ def test_last_infusion_day_from_period_end_duration_or_start_only() -> None:
                                      {"timing": {"repeat": {"boundsDuration": {"value": 4, "code": "wk"}}}}]
     assert last_infusion_day(duration, start) == date(2026, 1, 28)
     assert last_infusion_day(medication_request(start="2026-01-01"), start) == start
+
+
+@pytest.mark.parametrize("duration", [
+    {"value": 14, "unit": "days"},
+    {"value": 2, "unit": "weeks"},
+    {"value": 2, "unit": "wk"},
+    {"value": 2, "unit": "weeks", "system": "http://unitsofmeasure.org", "code": "wk"},
+    {"value": 336, "unit": "hours"},
+    {"value": 336, "unit": "hr", "system": "http://unitsofmeasure.org", "code": "h"},
+    {"value": 20160, "unit": "min"},
+])
+def test_a_duration_spans_the_same_days_for_the_course_as_for_the_dose_check(duration: dict[str, Any]) -> None:
+    # One unit table (dosing/units.py): 2 weeks was 14 days for the dose check but 1 day for the cycle.
+    order = medication_request()
+    order["dosageInstruction"] = [{"timing": {"repeat": {"boundsDuration": duration}}}]
+    assert last_infusion_day(order, date(2026, 1, 1)) == date(2026, 1, 14)
+    [line] = read_order_doses(order, None, date(2026, 1, 1))
+    assert line.last_day == 14
 
 
 def test_a_duration_of_years_is_not_read_as_one() -> None:

@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, Iterable
 
+from cds_service.dosing.units import time_in_days
 from cds_service.facts.codes import parse_date, parse_datetime, parse_end_date
 from cds_service.facts.shape import well_formed
 from cds_service.record import Resolver
 from cds_service.valuesets import get_valuesets
 
 BLINATUMOMAB = "medications-blinatumomab"
-
-# UCUM / common units of boundsDuration, in days.
-_DAYS_PER_UNIT = {"d": 1.0, "day": 1.0, "days": 1.0, "wk": 7.0, "week": 7.0, "h": 1 / 24, "hour": 1 / 24,
-                  "min": 1 / 1440}
 
 
 def medication_reference(resource: dict[str, Any]) -> str | None:
@@ -155,12 +153,10 @@ def period_last_day(period: Any) -> date | None:
 _LONGEST_DURATION_DAYS = 3660
 
 
-def _duration_days(duration: dict[str, Any]) -> float | None:
-    value = duration.get("value")
-    per_unit = _DAYS_PER_UNIT.get(str(duration.get("code") or duration.get("unit") or ""))
-    if not isinstance(value, (int, float)) or per_unit is None or not 0 < value * per_unit <= _LONGEST_DURATION_DAYS:
-        return None
-    return value * per_unit
+def _duration_days(duration: dict[str, Any]) -> Decimal | None:
+    """The boundsDuration in days, read as the dose check reads it (dosing/units.py), so both count the same days."""
+    days = time_in_days(duration)
+    return days if days is not None and days <= _LONGEST_DURATION_DAYS else None
 
 
 def _duration_end(timing: dict[str, Any], start: date) -> date | None:
