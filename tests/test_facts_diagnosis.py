@@ -123,6 +123,14 @@ def test_infant_all():
     assert diagnosis(onset_age).infant_all(None).value is True
 
 
+@pytest.mark.parametrize(("onset", "infant"), [("2025-02-27", True), ("2025-02-28", False), ("2025-02", None)])
+def test_a_leap_day_baby_turns_one_on_the_last_day_of_february(onset: str, infant: bool | None) -> None:
+    """The age in months of read_birth (codes.completed_months): born 2024-02-29, 12 months old on 2025-02-28, so
+    ALL diagnosed that day is not an infant's. A partial onset spanning the birthday leaves it unknown."""
+    found = diagnosis(condition("c", "C91.00", onset=onset)).infant_all(date(2024, 2, 29))
+    assert found.value is infant
+
+
 def test_status_codes_then_clinical_status_then_text():
     day = date(2026, 12, 31)
     cases = [

@@ -212,3 +212,11 @@ def add_months(day: date, months: int) -> date:
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def completed_months(born: date, day: date) -> int:
+    """Completed calendar months from `born` to `day`, counted as add_months counts them: a month is complete on
+    the same day-of-month, or on the last day of a shorter month. Born Oct 31, one month old on Nov 30 (Aspirus
+    III's "at least 1 month" is met that day); born Feb 29, one year old on Feb 28 of the next year."""
+    month_days = calendar.monthrange(day.year, day.month)[1]
+    return (day.year - born.year) * 12 + day.month - born.month - (day.day < min(born.day, month_days))

@@ -11,7 +11,8 @@ from typing import Any
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import (
-    codes_of, codings, concept_text, effective_datetime, negated, parse_date, parse_datetime, parse_end_date, ref,
+    codes_of, codings, completed_months, concept_text, effective_datetime, negated, parse_date, parse_datetime,
+    parse_end_date, ref,
 )
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
@@ -198,17 +199,10 @@ def _before_age_one(condition: _Condition, birth_date: date | None) -> bool | No
         return condition.onset_age_years < 1
     if birth_date is None or condition.onset is None or condition.onset_last is None:
         return None
-    birthday = _first_birthday(birth_date)
-    if condition.onset_last < birthday:
+    # Age as read_birth counts it: born Feb 29, one year old on Feb 28.
+    if completed_months(birth_date, condition.onset_last) < 12:
         return True
-    return False if condition.onset >= birthday else None  # a partial onset spanning the birthday: unknown
-
-
-def _first_birthday(birth_date: date) -> date:
-    try:
-        return birth_date.replace(year=birth_date.year + 1)
-    except ValueError:  # born on 29 February
-        return date(birth_date.year + 1, 3, 1)
+    return False if completed_months(birth_date, condition.onset) >= 12 else None  # a partial onset spans the birthday
 
 
 # ---- reading Conditions --------------------------------------------------------------------------------------

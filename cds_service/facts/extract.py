@@ -7,7 +7,6 @@ age at the order's start. Last, the resources the shape filter left out make the
 """
 from __future__ import annotations
 
-import calendar
 from datetime import date
 from typing import Any, Iterable, NamedTuple
 
@@ -15,7 +14,7 @@ from cds_service.facts.attestations import COURSE_ATTESTATION_LEAD, Attestations
 from cds_service.facts.attestations import unreadable_relevance as attestation_relevance
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
-from cds_service.facts.codes import add_months, parse_date, parse_end_date
+from cds_service.facts.codes import add_months, completed_months, parse_date, parse_end_date
 from cds_service.facts.course import order_level_since, prior_spans, read_cycle
 from cds_service.facts.diagnosis import read_diagnosis
 from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
@@ -158,7 +157,7 @@ class Birth(NamedTuple):
 
 
 def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
-    """Completed years and months at `start` (calendar arithmetic, _months_between).
+    """Completed years and months at `start` (calendar arithmetic, codes.completed_months).
     A partial birthDate (year or year-month) gives the span of ages the days it may stand for give (born "1980" is
     45 or 46 on 2026-12-01): enough for "18 or older", not for "30 or younger" at 30 or 31. `date` is the birthDate's
     first day, unless it cannot be this patient's at `start`."""
@@ -169,7 +168,7 @@ def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
     problem = _birth_date_problem(raw, earliest, latest, start)
     if problem or earliest is None or latest is None:
         return Birth(None, Fact(note=problem), Fact(note=problem))
-    oldest, youngest = _months_between(earliest, start), _months_between(latest, start)
+    oldest, youngest = completed_months(earliest, start), completed_months(latest, start)
     evidence = (f"Patient/{patient.get('id', '')}",)
     years, months = Span(youngest // 12, oldest // 12), Span(youngest, oldest)
     ages = f"{years.low}" if years.low == years.high else f"{years.low} or {years.high}"
@@ -186,17 +185,9 @@ def _birth_date_problem(raw: Any, earliest: date | None, latest: date | None, st
         return "birthDate is not a usable date"
     if latest > start:
         return f"born {raw}: after the order's start"
-    if _months_between(earliest, start) >= OLDEST_PLAUSIBLE_AGE_YEARS * 12:
+    if completed_months(earliest, start) >= OLDEST_PLAUSIBLE_AGE_YEARS * 12:
         return f"born {raw}: not a plausible birth date"
     return ""
-
-
-def _months_between(born: date, start: date) -> int:
-    """Completed calendar months: a month is complete on the same day-of-month, or on the last day of a shorter
-    month, as the authorization periods count them (codes.add_months: Jan 31 + 1 month = Feb 28).
-    Born Oct 31, one month old on Nov 30: Aspirus III's "at least 1 month" is met that day."""
-    month_days = calendar.monthrange(start.year, start.month)[1]
-    return (start.year - born.year) * 12 + start.month - born.month - (start.day < min(born.day, month_days))
 
 
 def _prior_authorization_on_file(attestations: Attestations, start: date) -> Fact[bool]:
