@@ -118,9 +118,23 @@ def test_infant_all():
     attested = diagnosis(condition("c", "C91.00", onset="2024-01-01"), diagnosed_before_age_1=True)
     assert attested.infant_all(birth).attested
     assert diagnosis(received=False).infant_all(birth).received is False
+
+
+@pytest.mark.parametrize(("age", "born", "infant"), [
+    ({"value": 8, "code": "mo"}, None, True),
+    ({"value": 0.5, "code": "a"}, None, True),
+    ({"value": 1, "code": "a"}, None, False),
+    ({"value": 52, "unit": "weeks"}, None, True),  # read by dosing/units.py, as boundsDuration is
+    ({"value": 53, "unit": "wk", "system": "http://unitsofmeasure.org", "code": "wk"}, None, False),
+    ({"value": 8759, "unit": "hours"}, None, True),
+    ({"value": 365, "code": "d"}, None, None),  # a year is 365 or 366 days: which needs the birth date
+    ({"value": 365, "code": "d"}, date(2024, 2, 29), False),  # one year old on 2025-02-28, day 365
+    ({"value": 365, "code": "d"}, date(2023, 3, 1), True),  # the first year holds Feb 29, 2024: 366 days
+])
+def test_infant_all_from_onset_age(age: dict, born: date | None, infant: bool | None) -> None:
     onset_age = condition("c", "C91.00")
-    onset_age["onsetAge"] = {"value": 8, "code": "mo"}
-    assert diagnosis(onset_age).infant_all(None).value is True
+    onset_age["onsetAge"] = age
+    assert diagnosis(onset_age).infant_all(born).value is infant
 
 
 @pytest.mark.parametrize(("onset", "infant"), [("2025-02-27", True), ("2025-02-28", False), ("2025-02", None)])

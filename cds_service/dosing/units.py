@@ -22,6 +22,8 @@ DAYS = {
     "s": (Decimal(1), Decimal(86400)),
     "wk": (Decimal(7), Decimal(1)),
 }
+# Calendar units (UCUM `a`, `mo`) have no fixed length in days: a quantity in them (an age) is counted in months.
+MONTHS = {"a": Decimal(12), "mo": Decimal(1)}
 VOLUME_UNITS = frozenset({"ml", "l"})
 
 _SPELLINGS = (
@@ -145,3 +147,10 @@ def time_span(quantity: dict[str, Any]) -> Span | None:
 def time_in_days(quantity: dict[str, Any]) -> Decimal | None:
     span = time_span(quantity)
     return span.days if span is not None else None
+
+
+def months_in(quantity: dict[str, Any]) -> Decimal | None:
+    """A Quantity in years or months as months, or None when it has no positive value or another unit."""
+    value = decimal(quantity.get("value"))
+    months = MONTHS.get(normalize(unit_text(quantity)))
+    return value * months if value is not None and value > 0 and months is not None else None

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
+from cds_service.dosing.units import months_in, time_in_days
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import (
-    codes_of, codings, completed_months, concept_text, effective_datetime, negated, parse_date, parse_datetime,
-    parse_end_date, ref,
+    add_months, codes_of, codings, completed_months, concept_text, effective_datetime, negated, parse_date,
+    parse_datetime, parse_end_date, ref,
 )
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
@@ -67,7 +68,7 @@ class _Condition:
     moment: datetime | None
     onset: date | None  # onset, else recordedDate: dates the diagnosis (infant ALL)
     onset_last: date | None  # the last day a partial onset ("2026-01") may stand for
-    onset_age_years: float | None
+    onset_age: dict[str, Any] | None  # onsetAge, judged with the birth date (_age_under_one)
     label: str  # "C91.02" or the text, for notes
 
 
@@ -195,8 +196,9 @@ def _episode_starts(relapses: list[StatusRecord]) -> list[StatusRecord]:
 
 
 def _before_age_one(condition: _Condition, birth_date: date | None) -> bool | None:
-    if condition.onset_age_years is not None:
-        return condition.onset_age_years < 1
+    by_age = _age_under_one(condition.onset_age, birth_date) if condition.onset_age is not None else None
+    if by_age is not None:
+        return by_age
     if birth_date is None or condition.onset is None or condition.onset_last is None:
         return None
     # Age as read_birth counts it: born Feb 29, one year old on Feb 28.
@@ -264,7 +266,7 @@ def _read(condition: dict[str, Any], valuesets: ValueSets) -> _Condition | None:
         moment=parse_datetime(recorded) or effective_datetime(condition),
         onset=parse_date(onset) or parse_date(recorded),
         onset_last=parse_end_date(onset) or parse_end_date(recorded),
-        onset_age_years=_onset_age(condition.get("onsetAge")),
+        onset_age=condition["onsetAge"] if isinstance(condition.get("onsetAge"), dict) else None,
         label=reading.label,
     )
 
@@ -310,12 +312,19 @@ def _status(reading: _CodeReading, clinical: set[Any]) -> str:
     return "active"
 
 
-def _onset_age(age: Any) -> float | None:
-    """onsetAge in years (UCUM a / mo / wk / d)."""
-    if not isinstance(age, dict) or not isinstance(age.get("value"), (int, float)):
+def _age_under_one(age: dict[str, Any], birth_date: date | None) -> bool | None:
+    """Whether an onsetAge is under one year. Years and months count as written; a length of time (days, weeks,
+    hours: dosing/units.py) against the patient's first year, 365 or 366 days, so a 365th day needs the birth date.
+    None when unreadable: the onset or recorded date then decides."""
+    months = months_in(age)
+    if months is not None:
+        return months < 12
+    days = time_in_days(age)
+    if days is None:
         return None
-    per_year = {"a": 1, "mo": 12, "wk": 52.1775, "d": 365.25}.get(str(age.get("code") or age.get("unit") or ""))
-    return age["value"] / per_year if per_year else None
+    if birth_date is not None:
+        return days < (add_months(birth_date, 12) - birth_date).days
+    return True if days < 365 else False if days >= 366 else None
 
 
 def _label(code: Any, text: str) -> str:
