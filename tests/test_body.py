@@ -5,6 +5,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from cds_service.dosing.compare import display_number
+from cds_service.dosing.text import mcg_text
 from cds_service.facts.body import body_size, mosteller
 from cds_service.record import PatientRecord
 
@@ -108,3 +110,11 @@ def test_observations_not_received() -> None:
     size = body_size(PatientRecord(patient={"resourceType": "Patient"}, lists={}), START, 40)
     assert not size.weight_kg.received and not size.weight_kg.known
     assert not size.bsa_m2.received
+
+
+def test_a_number_in_a_note_rounds_half_up_as_on_the_dose_card() -> None:
+    # body notes rounded half to even (1.125 -> "1.12") where dose cards round half up ("1.13")
+    size = body_size(record(obs("w", WEIGHT, 40.125), obs("b", BSA, 1.125)), START, 30)
+    assert size.weight_kg.note.startswith("Weight 40.13 kg")
+    assert size.bsa_m2.note.startswith("BSA 1.13 m²")
+    assert mcg_text(Decimal("1.125")) == "1.13" and display_number(Decimal("1.125")) == 1.13

@@ -7,11 +7,12 @@ finding. On days a line runs together with others (`dosing.together`) their sum 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Callable, Iterable, Sequence
 
 from cds_service.dosing.expected import Expected, expected_daily_dose, is_step_day, label_maximum
 from cds_service.dosing.reading import DoseLine
+from cds_service.dosing.text import rounded
 from cds_service.dosing.together import Together
 
 ABOVE = "above"
@@ -57,7 +58,7 @@ class Finding:
 
 
 def display_number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return None if value is None else float(rounded(value))
 
 
 def compare(lines: Iterable[DoseLine], patient: Patient, together: Sequence[Together] = ()) -> list[Finding]:

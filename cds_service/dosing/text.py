@@ -4,10 +4,15 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 
+def rounded(value: Decimal, places: int = 2) -> Decimal:
+    """`value` to `places` decimals, half up (1.125 is 1.13), without trailing zeros: how every number shown to a
+    clinician is rounded, so a value reads the same on a card and in a criterion's note."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP).normalize()
+
+
 def mcg_text(value: Decimal) -> str:
     """At most two decimals, no trailing zeros: 28, 13.9, 0.58."""
-    rounded = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
-    return f"{rounded:f}"
+    return f"{rounded(value):f}"
 
 
 def mcg_text_against(value: Decimal, limit: Decimal) -> str:
@@ -15,14 +20,13 @@ def mcg_text_against(value: Decimal, limit: Decimal) -> str:
     above 28" rather than "28, above 28"."""
     text = mcg_text(value)
     if value != limit and text == mcg_text(limit):
-        text = f"{value.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP).normalize():f}"
+        text = f"{rounded(value, 4):f}"
     return text
 
 
 def per_m2_text(per_m2: Decimal, bsa_m2: Decimal) -> str:
     """'15 mcg/m²/day × 0.932 m²': the BSA to three decimals, so that the product can be checked by hand."""
-    bsa = bsa_m2.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP).normalize()
-    return f"{mcg_text(per_m2)} mcg/m²/day × {bsa:f} m²"
+    return f"{mcg_text(per_m2)} mcg/m²/day × {rounded(bsa_m2, 3):f} m²"
 
 
 def days_text(first: int, last: int | None) -> str:

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from cds_service.dosing.text import rounded
 from cds_service.dosing.units import decimal, unit_text
 from cds_service.facts.codes import effective_date
 from cds_service.facts.model import BodySize, Fact
@@ -151,4 +152,4 @@ def _bsa_fact(bsa: Measurement | None, weight: Measurement | None, height: Measu
 
 def _show(value: Decimal) -> str:
     """Two decimals for display only; the Fact keeps the exact value."""
-    return f"{value.quantize(Decimal('0.01')).normalize():f}"
+    return f"{rounded(value):f}"
