@@ -172,3 +172,10 @@ def test_a_line_that_cannot_be_one_cycle_is_not_read(repeat: dict, reason: str) 
 def test_a_line_of_a_whole_84_day_cycle_is_read() -> None:
     found = one(rate(28), boundsPeriod={"start": "2026-12-01", "end": "2027-02-22"})
     assert (found.first_day, found.last_day, found.mcg_per_day) == (1, 84, Decimal(28))
+
+
+@pytest.mark.parametrize("value", ["1e999999999", "-1e999999999", 1e300])
+def test_an_absurd_dose_is_unreadable_not_a_failed_evaluation(value: object) -> None:
+    # codes.to_decimal: abs() of a value beyond the context's exponent range raised Overflow
+    found = one(rate(value))
+    assert found.mcg_per_day is None and found.unreadable == "no dose value"

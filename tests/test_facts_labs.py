@@ -105,6 +105,12 @@ def test_mrd_normalisation_comparators_and_qualitative(value, detectable, at_lea
     assert found.mrd_detectable.evidence == ("Observation/m1",)
 
 
+def test_an_absurd_mrd_value_is_unreadable_not_a_failed_evaluation():
+    # Read by codes.to_decimal, which bounds magnitudes as the dose reader did: 1e999999 × 100 overflowed.
+    found = labs(mrd("m1", "2026-09-20", **qty("1e999999", "1")))
+    assert found.mrd_detectable.value is None and _at_least_0_1_percent(found) is None
+
+
 def test_mrd_exact_arithmetic_and_note():
     found = labs(mrd("m1", "2026-09-20", **qty(0.1)))
     assert found.mrd_detectable.note == "MRD 0.1% (2026-09-20)"

@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.units import decimal, normalize, parse_dose_unit, time_in_days, unit_text
+from cds_service.dosing.units import normalize, parse_dose_unit, time_in_days, unit_text
+from cds_service.facts.codes import to_decimal
 
 VIAL_MCG = Decimal(35)
 _VIAL_UNITS = frozenset({"vial", "vials", "vial(s)", "{vial}", "{vials}"})
@@ -59,7 +60,7 @@ def read_quantity(order: dict[str, Any]) -> OrderQuantity:
     quantity = _dispense(order).get("quantity")
     if not isinstance(quantity, dict):
         return OrderQuantity(order, None, None)
-    value = decimal(quantity.get("value"))
+    value = to_decimal(quantity.get("value"))
     per_unit = quantity_unit_mcg(unit_text(quantity))
     if value is None or per_unit is None:
         reason = f"quantity unit {unit_text(quantity) or '(none)'!r} not readable" if value is not None else \

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from cds_service.dosing.units import DoseUnit, Span, decimal, parse_dose_unit, time_in_days, time_span, unit_text
-from cds_service.facts.codes import parse_date
+from cds_service.dosing.units import DoseUnit, Span, parse_dose_unit, time_in_days, time_span, unit_text
+from cds_service.facts.codes import parse_date, to_decimal
 from cds_service.facts.order import period_last_day
 
 # How many infusion days a line without an end covers at most: a cycle has 28 infusion days (Aspirus V).
@@ -162,7 +162,7 @@ def _read_dose(line: dict[str, Any], bsa_m2: Decimal | None) -> tuple[Decimal | 
 
 def _value(field: str, quantity: dict[str, Any]) -> Decimal | None:
     source = quantity.get("numerator") or {} if field == "rateRatio" else quantity
-    return decimal(source.get("value"))
+    return to_decimal(source.get("value"))
 
 
 def _apply(form: DoseForm, value: Decimal | None,
@@ -204,7 +204,7 @@ def _dose_form(unit: DoseUnit, quantity: dict[str, Any], repeat: dict[str, Any],
         return _per_span(entry, "doseQuantity", unit.mcg, unit.time, unit.per_m2)
     period = time_span({"value": repeat.get("period"), "code": repeat.get("periodUnit")})
     duration = time_span({"value": repeat.get("duration"), "code": repeat.get("durationUnit")})
-    frequency = decimal(repeat.get("frequency", 1))
+    frequency = to_decimal(repeat.get("frequency", 1))
     # A bag infused over `duration` that outlasts the dosing period is a continuous infusion: spread it over the bag.
     if duration is not None and (period is None or duration.days >= period.days):
         return _per_span(entry, "doseQuantity", unit.mcg, duration, unit.per_m2)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from cds_service.facts.codes import normalize_system
+from cds_service.facts.codes import normalize_system, to_decimal
 
 MCG_PER_MASS = {"ug": Decimal(1), "mg": Decimal(1000), "ng": Decimal("0.001")}
 # Days in one time unit, as a fraction: callers multiply first and divide last, so 196 mcg/wk is exactly 28 mcg/day.
@@ -58,22 +58,6 @@ class DoseUnit:
     mcg: Decimal
     per_m2: bool
     time: Span | None
-
-
-# No dose, quantity, time or body size comes near this; larger values ("1e400") cannot even be rounded for display.
-_LARGEST = Decimal(10) ** 12
-
-
-def decimal(value: Any) -> Decimal | None:
-    """A JSON number as an exact Decimal of the digits written (str() first: never a binary float expansion);
-    None for anything else and for absurd magnitudes."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        return None
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() and abs(result) < _LARGEST else None
 
 
 UCUM = "unitsofmeasure.org"
@@ -137,7 +121,7 @@ _parse_cached = lru_cache(maxsize=4096)(_parse_dose_unit)
 
 def time_span(quantity: dict[str, Any]) -> Span | None:
     """A duration Quantity (value and time unit), or None when it has no positive value or known time unit."""
-    value = decimal(quantity.get("value"))
+    value = to_decimal(quantity.get("value"))
     days = DAYS.get(normalize(unit_text(quantity)).lstrip("/"))
     if value is None or value <= 0 or days is None:
         return None
@@ -151,6 +135,6 @@ def time_in_days(quantity: dict[str, Any]) -> Decimal | None:
 
 def months_in(quantity: dict[str, Any]) -> Decimal | None:
     """A Quantity in years or months as months, or None when it has no positive value or another unit."""
-    value = decimal(quantity.get("value"))
+    value = to_decimal(quantity.get("value"))
     months = MONTHS.get(normalize(unit_text(quantity)))
     return value * months if value is not None and value > 0 and months is not None else None

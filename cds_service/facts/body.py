@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from cds_service.dosing.text import rounded
-from cds_service.dosing.units import decimal, unit_text
-from cds_service.facts.codes import effective_date
+from cds_service.dosing.units import unit_text
+from cds_service.facts.codes import effective_date, to_decimal
 from cds_service.facts.model import BodySize, Fact
 from cds_service.facts.observations import ObservationIndex, trusted
 from cds_service.facts.unreadable import Bearing, Relevance
@@ -105,7 +105,7 @@ def _measurement(obs: dict[str, Any]) -> Measurement | None:
     quantity = obs.get("valueQuantity") or {}
     unit = unit_text(quantity).lower()
     kind_factor = _UNITS.get(unit)
-    value = decimal(quantity.get("value"))
+    value = to_decimal(quantity.get("value"))
     when = _effective_date(obs)
     if kind_factor is None or value is None or value <= 0 or when is None:
         return None

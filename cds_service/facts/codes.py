@@ -63,16 +63,21 @@ def _ndc_digits(code: str) -> str:
     return "".join(part.zfill(width) for part, width in zip(parts, _NDC_WIDTHS))
 
 
+# No dose, quantity, time, body size or lab value comes near this; larger values ("1e400") cannot even be rounded for
+# display, and arithmetic on them overflows.
+_LARGEST = Decimal(10) ** 12
+
+
 def to_decimal(raw: Any) -> Decimal | None:
     """A JSON number (int, float, or Decimal when parsed with parse_float=Decimal) or numeric string as an exact
-    Decimal; None for anything else, booleans, NaN and infinities."""
+    Decimal; None for anything else, booleans, NaN, infinities and absurd magnitudes."""
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str, Decimal)):
         return None
     try:
         value = Decimal(str(raw))  # str first: a float 0.1 becomes Decimal("0.1"), not its binary expansion
     except InvalidOperation:
         return None
-    return value if value.is_finite() else None
+    return value if value.is_finite() and value.copy_abs() < _LARGEST else None  # abs() could overflow
 
 
 def codings(concept: dict[str, Any] | None) -> list[dict[str, Any]]:
