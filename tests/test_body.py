@@ -118,3 +118,16 @@ def test_a_number_in_a_note_rounds_half_up_as_on_the_dose_card() -> None:
     assert size.weight_kg.note.startswith("Weight 40.13 kg")
     assert size.bsa_m2.note.startswith("BSA 1.13 m²")
     assert mcg_text(Decimal("1.125")) == "1.13" and display_number(Decimal("1.125")) == 1.13
+
+
+def test_a_result_is_dated_as_every_observation_is() -> None:
+    """codes.effective_date, as data-requirements.md says: body.py read dates its own way and missed
+    effectiveInstant and partial dates, and dated a period by its end."""
+    instant = obs("w", WEIGHT, 50)
+    instant["effectiveInstant"] = instant.pop("effectiveDateTime") + "T08:00:00Z"
+    assert body_size(record(instant), START, 30).weight_kg.value == Decimal(50)
+    period = obs("w", WEIGHT, 50)
+    del period["effectiveDateTime"]
+    period["effectivePeriod"] = {"start": (START - timedelta(days=1)).isoformat(),
+                                 "end": (START + timedelta(days=1)).isoformat()}
+    assert body_size(record(period), START, 30).weight_kg.value == Decimal(50)

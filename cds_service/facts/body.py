@@ -106,20 +106,11 @@ def _measurement(obs: dict[str, Any]) -> Measurement | None:
     unit = unit_text(quantity).lower()
     kind_factor = _UNITS.get(unit)
     value = to_decimal(quantity.get("value"))
-    when = _effective_date(obs)
+    when = effective_date(obs)
     if kind_factor is None or value is None or value <= 0 or when is None:
         return None
     kind, factor = kind_factor
     return Measurement(kind, value * factor, when, f"Observation/{obs.get('id', '')}")
-
-
-def _effective_date(obs: dict[str, Any]) -> date | None:
-    period = obs.get("effectivePeriod") or {}
-    raw = obs.get("effectiveDateTime") or period.get("end") or period.get("start") or obs.get("issued")
-    try:
-        return date.fromisoformat(str(raw)[:10]) if raw else None
-    except ValueError:
-        return None
 
 
 def _latest(found: list[Measurement], kind: str, earliest: date) -> Measurement | None:
