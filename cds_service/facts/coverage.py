@@ -6,9 +6,9 @@ from datetime import date
 from typing import Any
 
 from cds_service.facts.codes import parse_date, parse_end_date, ref
-from cds_service.facts.resolve import record_resolver
-from cds_service.facts.shape import well_formed, well_formed_only
-from cds_service.record import PatientRecord
+from cds_service.facts.resolve import record_resolver, referenced
+from cds_service.facts.shape import well_formed_only
+from cds_service.record import PatientRecord, Resolver
 from cds_service.valuesets import get_valuesets
 
 PAYERS = "payers"
@@ -33,24 +33,14 @@ def _in_force(coverage: dict[str, Any], start: date) -> bool:
     return (first is None or first <= start) and (last is None or start <= last)
 
 
-def _organization(coverage: dict[str, Any], reference: str, record: PatientRecord) -> dict[str, Any] | None:
-    """The payor Organization: contained ("#id"), else read through the record's resolver."""
-    if reference.startswith("#"):
-        contained = coverage.get("contained")
-        return next((c for c in (contained if isinstance(contained, list) else ())
-                     if isinstance(c, dict) and c.get("resourceType") == "Organization" and c.get("id") == reference[1:]
-                     and well_formed(c)), None)
-    return record_resolver(record)(reference)
-
-
-def _payor_policy(coverage: dict[str, Any], payor: dict[str, Any], record: PatientRecord) -> str | None:
+def _payor_policy(coverage: dict[str, Any], payor: dict[str, Any], resolve: Resolver) -> str | None:
     """The policy id the payor's display or identifier names, else its Organization's name or identifiers."""
     identifiers = [payor["identifier"]] if isinstance(payor.get("identifier"), dict) else []
     policy = _policy_named(payor.get("display"), identifiers)
     if policy:
         return policy
     reference = payor.get("reference")
-    organization = _organization(coverage, reference, record) if isinstance(reference, str) else None
+    organization = referenced(coverage, reference, "Organization", resolve) if isinstance(reference, str) else None
     if not isinstance(organization, dict):
         return None
     org_identifiers = [i for i in organization.get("identifier") or () if isinstance(i, dict)]
@@ -61,10 +51,10 @@ def _policy_named(name: Any, identifiers: list[dict[str, Any]]) -> str | None:
     return get_valuesets().policy_for(PAYERS, name if isinstance(name, str) else "", identifiers)
 
 
-def _recognized(coverage: dict[str, Any], record: PatientRecord) -> PayerMatch | None:
+def _recognized(coverage: dict[str, Any], resolve: Resolver) -> PayerMatch | None:
     for payor in coverage.get("payor") or ():
         if isinstance(payor, dict):
-            policy = _payor_policy(coverage, payor, record)
+            policy = _payor_policy(coverage, payor, resolve)
             if policy:
                 return PayerMatch(policy, ref(coverage))
     return None
@@ -85,15 +75,16 @@ def no_plan_reason(record: PatientRecord, start: date) -> str:
     if not record.received("coverage"):
         return "coverage-not-received"
     current = [c for c in well_formed_only(record.resources("coverage", "Coverage")) if _in_force(c, start)]
-    if any(_payer_unread(coverage, record) for coverage in current):
+    resolve = record_resolver(record)
+    if any(_payer_unread(coverage, resolve) for coverage in current):
         return "payer-not-received"
     return "payer-not-supported" if current else "no-coverage-in-force"
 
 
-def _payer_unread(coverage: dict[str, Any], record: PatientRecord) -> bool:
+def _payer_unread(coverage: dict[str, Any], resolve: Resolver) -> bool:
     for payor in coverage.get("payor") or ():
         reference = payor.get("reference") if isinstance(payor, dict) else None
-        if isinstance(reference, str) and _organization(coverage, reference, record) is None:
+        if isinstance(reference, str) and referenced(coverage, reference, "Organization", resolve) is None:
             return True
     return False
 
@@ -102,10 +93,11 @@ def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> P
     """The recognized payer of the Coverage in force at `start`: among several, the one the order's `insurance`
     references, else the lowest `order` (primary), else the first."""
     matches = []
+    resolve = record_resolver(record)  # one lookup table for every payor reference
     # A Coverage with wrong JSON types in what is read here is ignored, never a failed evaluation (shape.py).
     for coverage in well_formed_only(record.resources("coverage", "Coverage")):
         if _in_force(coverage, start):
-            match = _recognized(coverage, record)
+            match = _recognized(coverage, resolve)
             if match:
                 matches.append((coverage, match))
     if not matches:

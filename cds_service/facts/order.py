@@ -8,7 +8,7 @@ from typing import Any, Iterable
 
 from cds_service.dosing.units import time_in_days
 from cds_service.facts.codes import parse_date, parse_datetime, parse_end_date
-from cds_service.facts.shape import well_formed
+from cds_service.facts.resolve import referenced
 from cds_service.record import Resolver
 from cds_service.valuesets import get_valuesets
 
@@ -26,16 +26,7 @@ def medication_of(resource: dict[str, Any], resolve: Resolver) -> dict[str, Any]
     """The Medication behind `medicationReference`: contained ("#id"), else read through `resolve`. A Medication
     with wrong JSON types in its code or ingredients is not read (shape.py)."""
     reference = medication_reference(resource)
-    if reference is None:
-        return None
-    if reference.startswith("#"):
-        contained = resource.get("contained")
-        found = next((c for c in (contained if isinstance(contained, list) else ())
-                      if isinstance(c, dict) and c.get("resourceType") == "Medication" and c.get("id") == reference[1:]),
-                     None)
-    else:
-        found = resolve(reference)
-    return found if well_formed(found) else None
+    return None if reference is None else referenced(resource, reference, "Medication", resolve)
 
 
 def medication_concepts(resource: dict[str, Any], resolve: Resolver) -> list[dict[str, Any]]:

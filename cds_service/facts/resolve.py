@@ -1,4 +1,5 @@
-"""Reading references (a Medication, the payor Organization) from the resources already in the record first.
+"""Reading references (a Medication, the payor Organization): contained, else from the resources already in the
+record first.
 
 EHRs often answer a prefetch search with `_include` (`MedicationRequest?...&_include=MedicationRequest:medication`,
 `Coverage?...&_include=Coverage:payor`): the referenced resource is then in the Bundle, and reading it from the FHIR
@@ -32,6 +33,18 @@ def record_resolver(record: PatientRecord) -> Resolver:
         return found if well_formed(found) else None
 
     return resolve
+
+
+def referenced(holder: dict[str, Any], reference: str, kind: str, resolve: Resolver) -> dict[str, Any] | None:
+    """The `kind` resource that `reference`, read in `holder`, points to: contained in `holder` ("#id"), else read
+    through `resolve`; None unless well-formed."""
+    if reference.startswith("#"):
+        contained = holder.get("contained")
+        found = next((c for c in (contained if isinstance(contained, list) else ())
+                      if isinstance(c, dict) and c.get("resourceType") == kind and c.get("id") == reference[1:]), None)
+    else:
+        found = resolve(reference)
+    return found if well_formed(found) else None
 
 
 def _by_reference(record: PatientRecord) -> dict[str, dict[str, Any]]:
