@@ -11,8 +11,6 @@ from typing import Any, Callable
 
 from bench.workload import SERVICE_ID, SERVICE_PATH
 
-# The service's own time budget for fetching from a FHIR server; the benchmark requests carry all their prefetch.
-FETCH_BUDGET_SECONDS = 3.0
 BASE_URL = "http://127.0.0.1:8080"
 
 Call = Callable[[bytes], dict[str, Any]]
@@ -42,6 +40,7 @@ def flask_call() -> Call:
 
 def direct_call() -> Call:
     """JSON parsing, validation, the PatientRecord from prefetch and `evaluate`: no Flask, no database."""
+    from cds_service.config import DEFAULT_FETCH_BUDGET_SECONDS
     from cds_service.evaluation import EvaluationContext
     from cds_service.pipeline import evaluate
     from cds_service.prefetch import make_record_loader
@@ -49,7 +48,7 @@ def direct_call() -> Call:
 
     def call(body: bytes) -> dict[str, Any]:
         request = hook_request(parse_json_object(body), SERVICE_ID)
-        load_record = make_record_loader(request, lambda server: False, FETCH_BUDGET_SECONDS)
+        load_record = make_record_loader(request, lambda server: False, DEFAULT_FETCH_BUDGET_SECONDS)  # all prefetched
         result = evaluate(request, load_record, EvaluationContext(today=date.today(), base_url=BASE_URL))
         return {"cards": result.cards, "systemActions": result.system_actions}
 

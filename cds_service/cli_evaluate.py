@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from cds_service import SERVICE_ID
+from cds_service.auth import server_allowlist
+from cds_service.config import DEFAULT_FETCH_BUDGET_SECONDS
 from cds_service.evaluation import EvaluationContext
 from cds_service.pipeline import evaluate
 from cds_service.exceptions import ClientError
@@ -48,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _evaluate(body: bytes, today: date, base_url: str) -> dict[str, Any]:
     request = hook_request(parse_json_object(body), SERVICE_ID)
-    load_record = make_record_loader(request, lambda url: url.startswith(("http://", "https://")), 3.0)
+    # The service's local mode: any http(s) FHIR server, with the URL checks of production.
+    load_record = make_record_loader(request, server_allowlist(True, None), DEFAULT_FETCH_BUDGET_SECONDS)
     result = evaluate(request, load_record, EvaluationContext(today=today, base_url=base_url))
     return {"cards": result.cards, "systemActions": result.system_actions}
 

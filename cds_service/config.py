@@ -18,6 +18,7 @@ from cds_service.db import driver_url
 
 LOCAL_BASE_URL = "http://127.0.0.1:8080"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+DEFAULT_FETCH_BUDGET_SECONDS = 3.0  # CDS_FETCH_BUDGET_SECONDS: how long the FHIR server reads of one request may take
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 N = TypeVar("N", int, float)
 _AUTH_KEYS = ("require_jwt", "public_base_url", "max_token_lifetime_seconds", "clients")
@@ -64,7 +65,7 @@ class Settings:
     auth: AuthConfig | None = None  # None: local mode (no JWT required, presented tokens not verified)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     cors_origins: tuple[str, ...] = ("*",)
-    fetch_budget_seconds: float = 3.0
+    fetch_budget_seconds: float = DEFAULT_FETCH_BUDGET_SECONDS
     log_level: str = "INFO"
 
     @property
@@ -82,7 +83,7 @@ class Settings:
             auth=auth,
             max_body_bytes=_positive(env, "CDS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, int),
             cors_origins=_origins(env.get("CDS_CORS_ORIGINS")),
-            fetch_budget_seconds=_positive(env, "CDS_FETCH_BUDGET_SECONDS", 3.0, float),
+            fetch_budget_seconds=_positive(env, "CDS_FETCH_BUDGET_SECONDS", DEFAULT_FETCH_BUDGET_SECONDS, float),
             log_level=_log_level(env.get("CDS_LOG_LEVEL")),
         )
 
