@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from cds_service import SERVICE_NAME
+from cds_service.card_config import DECISION_EXTENSION
 from cds_service.decision import INFO_NEEDED, MEETS, NOT_MET_DECISION, CriterionResult, Decision, IndicationResult
 from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
 from cds_service.facts.model import ClinicalFacts
@@ -47,7 +48,7 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
         "source": {"label": decision.payer_label, "topic": dict(TOPIC)},
         "detail": text.detail,
         "links": _links(decision, base_url),
-        "extension": {**_associated(order), "coverage-decision": decision.as_extension()},
+        "extension": {**_associated(order), DECISION_EXTENSION: decision.as_extension()},
     }
     if decision.decision == NOT_MET_DECISION:
         card["overrideReasons"] = _override_reasons(base_url)

@@ -14,14 +14,15 @@ from typing import Any
 
 from cds_service import SERVICE_ID
 from cds_service.auth import server_allowlist
+from cds_service.card_config import DECISION_EXTENSION
 from cds_service.config import DEFAULT_FETCH_BUDGET_SECONDS
+from cds_service.coverage_info import EXTENSION_URL
 from cds_service.evaluation import EvaluationContext
 from cds_service.pipeline import evaluate
 from cds_service.exceptions import ClientError
 from cds_service.prefetch import make_record_loader
 from cds_service.validation import hook_request, parse_json_object
 
-CRD_COVERAGE = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 STATUS_MARK = {"met": "met    ", "not-met": "NOT MET", "unknown": "unknown"}
 
 
@@ -67,7 +68,7 @@ def render(response: dict[str, Any]) -> str:
 
 def _render_card(card: dict[str, Any]) -> str:
     lines = [f"[{card['indicator'].upper()}] {card['summary']}", f"  from: {card['source']['label']}"]
-    decision = card.get("extension", {}).get("coverage-decision")
+    decision = card.get("extension", {}).get(DECISION_EXTENSION)
     if decision:
         lines.append(f"  decision: {decision['decision']}  indication: {decision['indication'] or '-'}"
                      f"  request: {decision['request']}  cycle: {decision['cycle']}")
@@ -92,7 +93,7 @@ def _criterion_line(criterion: dict[str, Any]) -> str:
 
 def _render_action(action: dict[str, Any]) -> str:
     resource = action.get("resource", {})
-    infos = [e for e in resource.get("extension", []) if e.get("url") == CRD_COVERAGE]
+    infos = [e for e in resource.get("extension", []) if e.get("url") == EXTENSION_URL]
     parts = [f"{sub['url']}={_value(sub)}" for info in infos for sub in info.get("extension", [])]
     return f"coverage information for {resource.get('resourceType')}/{resource.get('id')}: " + "; ".join(parts)
 

@@ -14,6 +14,7 @@ import uuid
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from cds_service.cards import CARD_TYPE_SYSTEM
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import OrderDoseChecks, missing_body_size
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient
@@ -26,10 +27,9 @@ from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
 from cds_service.dosing.text import days_text, mcg_text, mcg_text_against, per_m2_text
 from cds_service.facts.model import ClinicalFacts
 
-CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
-DOSE_TOPIC = {"system": CARD_TYPES, "code": "off-guideline", "display": "Off-guideline dose"}
-QUANTITY_TOPIC = {"system": CARD_TYPES, "code": "limits", "display": "Quantity limit"}
-DOSE_LIMIT_TOPIC = {"system": CARD_TYPES, "code": "limits", "display": "Dose limit of the plan"}
+DOSE_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "Off-guideline dose"}
+QUANTITY_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "limits", "display": "Quantity limit"}
+DOSE_LIMIT_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "limits", "display": "Dose limit of the plan"}
 _SUMMARY_PREFIX = "Dose above label: "  # cards/dose-above.j2 and dose-below.j2 (same length)
 SCHEDULE_TEXT = {
     "relapsed-refractory": "relapsed/refractory schedule",

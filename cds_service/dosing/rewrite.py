@@ -14,13 +14,13 @@ from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Callable
 
+from cds_service.coverage_info import EXTENSION_URL
 from cds_service.dosing.compare import Patient
 from cds_service.dosing.expected import Expected
 from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
 from cds_service.dosing.text import days_text
 from cds_service.facts.codes import parse_datetime
 
-COVERAGE_INFORMATION = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 SIGNIFICANT_DIGITS = 4
 # A day range in a dosage line's text ("days 1-28", "day 8 to 28"): a split line names its own.
 _DAY_RANGE = re.compile(r"\bdays?\s*\d+\s*(?:-|–|to|through)\s*\d+\b", re.IGNORECASE)
@@ -101,7 +101,7 @@ def without_coverage_information(order: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of the order without the coverage-information extension (the next order-sign adds a fresh one)."""
     resource = copy.deepcopy(order)
     kept = [e for e in resource.get("extension") or ()
-            if not (isinstance(e, dict) and e.get("url") == COVERAGE_INFORMATION)]
+            if not (isinstance(e, dict) and e.get("url") == EXTENSION_URL)]
     if kept:
         resource["extension"] = kept
     else:
