@@ -18,7 +18,7 @@ from cds_service.cards import CARD_TYPE_SYSTEM
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import OrderDoseChecks, missing_body_size
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient
-from cds_service.dosing.expected import Expected
+from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, Expected
 from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, check_quantity, read_quantity
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, json_number,
@@ -255,7 +255,7 @@ def _expected_said(expected: Expected, bsa_m2: Decimal | None) -> str:
 
 def _basis_text(finding: Finding, patient: Patient) -> str:
     if finding.expected.basis == "fixed" or finding.expected.per_m2 is None or patient.bsa_m2 is None:
-        return "fixed dose (45 kg or more)"
+        return f"fixed dose ({WEIGHT_BOUNDARY_KG} kg or more)"
     return per_m2_text(finding.expected.per_m2, patient.bsa_m2)
 
 

@@ -11,12 +11,13 @@ from cds_service.dosing.quantity import VIAL_MCG, check_quantity
 from cds_service.dosing.reading import DoseLine, read_order_doses
 from cds_service.dosing.text import days_text, mcg_text, mcg_text_against
 from cds_service.dosing.together import Together, together_days
+from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
 from cds_service.facts.model import ClinicalFacts
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Verdict
 
 # What to document, read after "document" in a card summary.
-MISSING_WEIGHT = "current weight (within 30 days)"
-MISSING_BSA = "height or BSA (within 30 days)"
+MISSING_WEIGHT = f"current weight (within {WEIGHT_WINDOW.days} days)"
+MISSING_BSA = f"height or BSA (within {BSA_WINDOW.days} days)"
 MISSING_DOSE = "each dosage line's dose written in mcg/day"
 MISSING_CYCLE = "cycle number of this order"
 

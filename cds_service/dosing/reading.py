@@ -14,10 +14,9 @@ from typing import Any
 
 from cds_service.dosing.units import DoseUnit, Span, parse_dose_unit, time_in_days, time_span, unit_text
 from cds_service.facts.codes import parse_date, to_decimal
+from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
 from cds_service.facts.order import period_last_day
 
-# How many infusion days a line without an end covers at most: a cycle has 28 infusion days (Aspirus V).
-INFUSION_DAYS = 28
 # A line running longer is not one cycle's (the longest is 84 days, relapsed/refractory cycles 6-9): its dose is not
 # compared day by day (a line to 9999-12-31 took a worker seconds per line), it is reported as not readable.
 LONGEST_LINE_DAYS = 84
@@ -58,8 +57,9 @@ class DoseLine:
 
     @property
     def through(self) -> int:
-        """The last cycle day compared: an open-ended line runs to the end of the cycle's infusion days."""
-        return self.last_day if self.last_day is not None else max(self.first_day, INFUSION_DAYS)
+        """The last cycle day compared: an open-ended line runs to the end of the cycle's infusion days (28,
+        Aspirus V)."""
+        return self.last_day if self.last_day is not None else max(self.first_day, INFUSION_DAYS_PER_CYCLE)
 
     def days(self) -> range:
         """The cycle days to compare."""
