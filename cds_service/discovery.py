@@ -6,7 +6,7 @@ from typing import Any
 from cds_service import SERVICE_DESCRIPTION, SERVICE_ID, SERVICE_TITLE
 from cds_service.card_config import DEFAULT_MAX_CARDS
 from cds_service.policies import payer_labels
-from cds_service.prefetch import PREFETCH_TEMPLATES
+from cds_service.record import PREFETCH_TEMPLATES
 
 HOOKS = ("order-sign", "order-select")
 CRD_VERSION = "2.2"

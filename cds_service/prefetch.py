@@ -17,20 +17,9 @@ from urllib.parse import quote
 from cds_service.exceptions import PatientUnavailable
 from cds_service.fhir_client import FhirClient, bundle_resources, next_link
 from cds_service.hook_request import HookRequest
-from cds_service.record import PatientRecord
+from cds_service.record import PREFETCH_TEMPLATES, PatientRecord
 
 log = logging.getLogger(__name__)
-
-# service-contract.md §Prefetch: keys and templates are exact (discovery publishes them).
-PREFETCH_TEMPLATES: dict[str, str] = {
-    "patient": "Patient/{{context.patientId}}",
-    "coverage": "Coverage?patient={{context.patientId}}&status=active",
-    "conditions": "Condition?patient={{context.patientId}}",
-    "observations": "Observation?patient={{context.patientId}}",
-    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
-    "immunizations": "Immunization?patient={{context.patientId}}",
-    "attestations": "QuestionnaireResponse?patient={{context.patientId}}",
-}
 
 # Reference reads share the fetch budget; when the fetch spent it all, they get one short window more, together.
 RESOLVE_GRACE_SECONDS = 1.0

@@ -8,15 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-PREFETCH_KEYS = (
-    "patient",
-    "coverage",
-    "conditions",
-    "observations",
-    "medicationRequests",
-    "immunizations",
-    "attestations",
-)
+# service-contract.md §Prefetch: keys and templates are exact (discovery publishes them; prefetch.py fetches a key
+# not answered with its template).
+PREFETCH_TEMPLATES: dict[str, str] = {
+    "patient": "Patient/{{context.patientId}}",
+    "coverage": "Coverage?patient={{context.patientId}}&status=active",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}",
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+    "immunizations": "Immunization?patient={{context.patientId}}",
+    "attestations": "QuestionnaireResponse?patient={{context.patientId}}",
+}
+PREFETCH_KEYS = tuple(PREFETCH_TEMPLATES)
 
 Resolver = Callable[[str], "dict[str, Any] | None"]
 
