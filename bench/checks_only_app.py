@@ -13,11 +13,8 @@ from bench.minimal_app import FIXED_RESPONSE
 from bench.workload import SERVICE_ID, SERVICE_PATH
 from cds_service import json_codec
 from cds_service.facts.order import is_blinatumomab
+from cds_service.record import no_server
 from cds_service.validation import check_content_type, hook_request, parse_json_object
-
-
-def _no_resolve(reference: str) -> None:
-    return None
 
 
 def create_app() -> Flask:
@@ -29,7 +26,7 @@ def create_app() -> Flask:
         check_content_type(request.headers.get("Content-Type"))
         hook = hook_request(parse_json_object(request.get_data(cache=False)), SERVICE_ID)
         for resource in hook.draft_resources():
-            if is_blinatumomab(resource, _no_resolve):
+            if is_blinatumomab(resource, no_server):
                 MedicationRequest.model_validate(resource)
         return Response(answer, mimetype="application/json")
 

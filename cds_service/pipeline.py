@@ -35,7 +35,7 @@ from cds_service.policies.engine import evaluate_policy
 from cds_service.policies.loading import load_policy
 from cds_service.policies.model import Policy
 from cds_service.questionnaire import questionnaire_url
-from cds_service.record import PatientRecord
+from cds_service.record import PatientRecord, no_server
 from cds_service.valuesets import get_valuesets
 
 log = logging.getLogger(__name__)
@@ -47,10 +47,6 @@ _INTENT_CODES = frozenset(("proposal", "plan", "order", "original-order", "refle
                            "instance-order", "option"))
 # pydantic's error type for a key the model does not define (fhir.resources forbids extra keys).
 _UNKNOWN_ELEMENT = "extra_forbidden"
-
-
-def _no_resolve(reference: str) -> None:
-    return None
 
 
 @dataclass
@@ -74,7 +70,7 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
     drafts = _draft_resources(request)
     if not any(_may_be_blinatumomab(order, drafts) for _, order in candidates):
         return Evaluation()
-    validated = _validate_orders(candidates, lambda order: is_blinatumomab(order, _no_resolve), set())
+    validated = _validate_orders(candidates, lambda order: is_blinatumomab(order, no_server), set())
     record = _with_draft_resources(drafts, load_record())
     group = _group(request, candidates, record)
     config = CardConfig.from_request(request.configuration)

@@ -24,7 +24,8 @@ PREFETCH_KEYS = tuple(PREFETCH_TEMPLATES)
 Resolver = Callable[[str], "dict[str, Any] | None"]
 
 
-def _no_server(reference: str) -> dict[str, Any] | None:
+def no_server(reference: str) -> dict[str, Any] | None:
+    """The Resolver of a record without a FHIR server: it reads nothing."""
     return None
 
 
@@ -34,7 +35,7 @@ class PatientRecord:
     # prefetch key -> resources (received) or None (not received). "patient" is kept in `patient`.
     lists: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
     # Reads "Type/id" (e.g. a Medication or Organization) from the FHIR server; None when it cannot.
-    resolve: Resolver = field(default=_no_server, repr=False)
+    resolve: Resolver = field(default=no_server, repr=False)
 
     def received(self, key: str) -> bool:
         if key == "patient":
