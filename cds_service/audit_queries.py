@@ -20,12 +20,11 @@ from cds_service.audit_rows import (FeedbackEntry, InvocationRecord, aware, feed
 from cds_service.audit_writer import AuditWriter
 from cds_service.db import write_transaction
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
+from cds_service.decision import INITIAL, MEETS
 from cds_service.evaluation import PriorApproval
+from cds_service.hook_request import ORDER_SIGN
 
-MEETS_CRITERIA = "meets-criteria"
 NO_PLAN = "no-plan"  # the listings' name for the orders decided under no plan (order_outcome.no_plan_reason)
-INITIAL = "initial"  # request type of an approval on initiation criteria (not a renewal)
-ORDER_SIGN = "order-sign"
 _JTI_PURGE_INTERVAL = timedelta(minutes=10)
 
 
@@ -255,7 +254,7 @@ _PRIOR_APPROVAL = (
         Invocation.tenant.is_not_distinct_from(bindparam("tenant")),
         Invocation.hook == ORDER_SIGN,
         OrderOutcomeRow.policy == bindparam("policy"),
-        OrderOutcomeRow.decision == MEETS_CRITERIA,
+        OrderOutcomeRow.decision == MEETS,
         OrderOutcomeRow.request_type == INITIAL,
         OrderOutcomeRow.what_if.is_(False),
         OrderOutcomeRow.order_id.not_in(bindparam("exclude", expanding=True)),
@@ -277,7 +276,7 @@ def _approvals(record: InvocationRecord, caller: tuple[str | None, str | None], 
         return []
     return [PriorApproval(o.order_id, record.time, record.hook_instance, o.coverage_assertion_id)
             for o in record.outcomes
-            if o.policy == policy_id and o.decision == MEETS_CRITERIA and o.request_type == INITIAL
+            if o.policy == policy_id and o.decision == MEETS and o.request_type == INITIAL
             and not o.what_if and o.order_id not in exclude and _began_before(o.authorization, before)]
 
 

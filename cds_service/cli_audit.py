@@ -18,11 +18,12 @@ from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.audit import AuditStore
-from cds_service.audit_queries import NO_PLAN, ORDER_SIGN, DecisionRow, InvocationDetail, RejectedRow
+from cds_service.audit_queries import NO_PLAN, DecisionRow, InvocationDetail, RejectedRow
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.config import ConfigError, default_database_url, parse_database_url
 from cds_service.db import alembic_config
 from cds_service.evaluation import OrderOutcome
+from cds_service.hook_request import ORDER_SIGN
 
 T = TypeVar("T")
 

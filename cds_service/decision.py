@@ -13,6 +13,9 @@ DecisionCode = Literal["meets-criteria", "criteria-not-met", "information-needed
 MEETS: DecisionCode = "meets-criteria"
 NOT_MET_DECISION: DecisionCode = "criteria-not-met"
 INFO_NEEDED: DecisionCode = "information-needed"
+# Request types: an authorization on initiation criteria, or the renewal of one (policy-rules.md).
+INITIAL = "initial"
+RENEWAL = "renewal"
 
 # Criterion kinds of the policy files; "clinical" is every kind but the other five (policy-rules.md §1).
 CLINICAL = "clinical"
@@ -75,7 +78,7 @@ class Decision:
     payer_label: str
     policy_url: str
     decision: DecisionCode
-    request_type: str  # "initial" or "renewal"
+    request_type: str  # INITIAL or RENEWAL
     indication: str | None  # first indication whose clinical criteria are met
     indication_title: str | None
     cycle: int | None

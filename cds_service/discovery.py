@@ -5,10 +5,11 @@ from typing import Any
 
 from cds_service import SERVICE_DESCRIPTION, SERVICE_ID, SERVICE_TITLE
 from cds_service.card_config import DEFAULT_MAX_CARDS
+from cds_service.hook_request import ORDER_SELECT, ORDER_SIGN
 from cds_service.policies import payer_labels
 from cds_service.record import PREFETCH_TEMPLATES
 
-HOOKS = ("order-sign", "order-select")
+HOOKS = (ORDER_SIGN, ORDER_SELECT)
 CRD_VERSION = "2.2"
 
 # Da Vinci CRD configuration options: a boolean per card type the service returns, plus the CRD-defined ones.

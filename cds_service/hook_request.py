@@ -4,10 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+ORDER_SIGN = "order-sign"
+ORDER_SELECT = "order-select"
+
 
 @dataclass(frozen=True)
 class HookRequest:
-    hook: str  # "order-sign" or "order-select"
+    hook: str  # ORDER_SIGN or ORDER_SELECT
     hook_instance: str
     service_id: str
     patient_id: str

@@ -30,7 +30,7 @@ from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import (BLINATUMOMAB, concepts_in, group_start, is_blinatumomab, medication_concepts,
                                      medication_of, medication_reference, order_ref, unidentified)
 from cds_service.facts.resolve import record_resolver
-from cds_service.hook_request import HookRequest
+from cds_service.hook_request import ORDER_SELECT, ORDER_SIGN, HookRequest
 from cds_service.policies.engine import evaluate_policy
 from cds_service.policies.loading import load_policy
 from cds_service.policies.model import Policy
@@ -214,7 +214,7 @@ def _group(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], r
         elif unidentified(order, concepts):
             unknown.append(order)
     others = [order for _, order in candidates if not any(order is o for o in orders)]
-    if request.hook != "order-select":
+    if request.hook != ORDER_SELECT:
         return _Group(orders, orders, others, unknown)
     selected = set(request.selections)
     return _Group(orders, [o for o in orders if order_ref(o) in selected], others,
@@ -273,9 +273,9 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
     cards: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     if config.wants("coverage-info"):
-        determination = request.hook == "order-sign" and config.unsolicited_determ
+        determination = request.hook == ORDER_SIGN and config.unsolicited_determ
         cards.append(decision_card(decision, facts, order, ctx.base_url, determination))
-        if request.hook == "order-sign":
+        if request.hook == ORDER_SIGN:
             actions.append(_coverage_action(order, decision, payer, ctx, config, outcome))
     # The label dose of the reported indication; else, as without a plan, of the phase (policy-rules.md §5). A
     # relapsed/refractory course takes the step dose whatever indication the payer reports: the label's MRD-positive
@@ -361,7 +361,7 @@ def _fault_actions(request: HookRequest, order: dict[str, Any], payer: PayerMatc
                    config: CardConfig, outcome: OrderOutcome) -> list[dict[str, Any]]:
     """A fault, not the patient's data: tell the EHR coverage is indeterminate (service-contract.md)."""
     outcome.decision = "evaluation-failed"
-    if payer is None or request.hook != "order-sign":
+    if payer is None or request.hook != ORDER_SIGN:
         return []
     outcome.policy = payer.policy_id
     return [_coverage_action(order, None, payer, ctx, config, outcome)]

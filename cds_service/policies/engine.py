@@ -11,7 +11,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from cds_service.decision import (
-    CLINICAL, INFO_NEEDED, MEETS, NOT_MET_DECISION, CriterionResult, Decision, DecisionCode, IndicationResult,
+    CLINICAL, INFO_NEEDED, INITIAL, MEETS, NOT_MET_DECISION, RENEWAL, CriterionResult, Decision, DecisionCode,
+    IndicationResult,
 )
 from cds_service.dosing.api import DoseChecks
 from cds_service.facts.codes import add_months
@@ -153,9 +154,9 @@ def _open_unknown(general: list[CriterionResult], results: list[IndicationResult
 
 def _request_type(spec: IndicationSpec | None, cycle: int | None) -> str:
     if spec is None:
-        return "initial"
+        return INITIAL
     if spec.renewal and cycle is not None and cycle >= spec.renewal.from_cycle:
-        return "renewal"
+        return RENEWAL
     return spec.request
 
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from cds_service.decision import CLINICAL, KINDS
+from cds_service.decision import CLINICAL, INITIAL, KINDS
 from cds_service.dosing.api import SCHEDULES
 from cds_service.policies.model import AuthorizationSpec, CriterionSpec, IndicationSpec, Policy, RenewalSpec, mentions
 from cds_service.policies.vocabulary import TEST_KEYS, PolicyFileError, check_test, compile_test
@@ -102,7 +102,7 @@ def _parse_indication(raw: dict[str, Any], common: dict[str, Any], authorization
     spec = IndicationSpec(
         id=raw["id"], title=raw["title"], citation=raw["citation"],
         authorization=AuthorizationSpec(**raw["authorization"], citation=authorization_citation), criteria=criteria,
-        label_schedule=raw.get("label_schedule"), request=raw.get("request", "initial"),
+        label_schedule=raw.get("label_schedule"), request=raw.get("request", INITIAL),
         renewal=RenewalSpec(**renewal) if renewal else None, exclusive_when=raw.get("exclusive_when"),
         shown_last=bool(raw.get("shown_last", False)),
     )

@@ -8,6 +8,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any, Mapping
 
+from cds_service.decision import INITIAL
 from cds_service.dosing.api import QuantityLimit
 from cds_service.policies.vocabulary import Test
 
@@ -59,7 +60,7 @@ class IndicationSpec:
     authorization: AuthorizationSpec
     criteria: tuple[CriterionSpec, ...]
     label_schedule: str | None = None
-    request: str = "initial"
+    request: str = INITIAL
     renewal: RenewalSpec | None = None
     exclusive_when: str | None = None  # id of a criterion: when met, this is the only indication evaluated
     shown_last: bool = False  # a catch-all, not-met by default: never the closest while another indication can be
