@@ -58,6 +58,12 @@ def test_events_before_the_course_or_refuted_do_not_count() -> None:
     assert _toxicity(before, refuted).value is False
 
 
+def test_a_condition_entered_in_error_does_not_count() -> None:
+    # codes.usable_condition, as the diagnosis reads Conditions: toxicity ignored the entered-in-error clinicalStatus
+    wrong = condition("D89.834", recorded="2026-01-10", clinical_status="entered-in-error")
+    assert _toxicity(wrong).value is False
+
+
 def test_attested_true_is_unacceptable() -> None:
     fact = _toxicity(_attested(True))
     assert fact.value is True and fact.attested

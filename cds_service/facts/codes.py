@@ -93,6 +93,16 @@ def codes_of(concept: Any) -> set[str]:
     return {c["code"] for c in codings(concept) if isinstance(c.get("code"), str)}
 
 
+_IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+
+
+def usable_condition(condition: dict[str, Any]) -> bool:
+    """A Condition that counts (fhir-data-profile.md, general rules): not refuted, not entered in error (whether
+    its verificationStatus or, as some EHRs write it, its clinicalStatus says so)."""
+    verification, clinical = codes_of(condition.get("verificationStatus")), codes_of(condition.get("clinicalStatus"))
+    return not (verification & _IGNORED_VERIFICATION) and "entered-in-error" not in clinical
+
+
 def concept_text(concept: dict[str, Any] | None) -> str:
     """The concept's text and its codings' displays, joined: what the *text* fallbacks search."""
     if not isinstance(concept, dict):

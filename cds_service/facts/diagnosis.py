@@ -13,7 +13,7 @@ from cds_service.dosing.units import months_in, time_in_days
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import (
     add_months, codes_of, codings, completed_months, concept_text, effective_datetime, negated, parse_date,
-    parse_datetime, parse_end_date, ref,
+    parse_datetime, parse_end_date, ref, usable_condition,
 )
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
@@ -31,7 +31,6 @@ RELAPSE = "all-relapse"
 REMISSION = "all-remission"
 REFRACTORY = "refractory-text"
 
-_IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 _STATUS_CLINICAL = frozenset({"active", "recurrence", "relapse", "remission"})  # the only ones with a disease status
 RELAPSE_EPISODE_GAP_DAYS = 30  # relapse records closer than this are the same episode (EHRs re-code at admissions)
 
@@ -212,7 +211,7 @@ def _before_age_one(condition: _Condition, birth_date: date | None) -> bool | No
 
 def read_diagnosis(record: PatientRecord, attestations: Attestations) -> Diagnosis:
     valuesets = get_valuesets()
-    rows = [_read(c, valuesets) for c in record.resources("conditions", "Condition") if _usable(c)]
+    rows = [_read(c, valuesets) for c in record.resources("conditions", "Condition") if usable_condition(c)]
     return Diagnosis([r for r in rows if r is not None], record.received("conditions"), attestations)
 
 
@@ -221,7 +220,7 @@ def unreadable_relevance(condition: dict[str, Any], earlier_cycles: bool) -> Rel
     lymphoblastic disease and it is not refuted or entered in error; on the disease status and what is read from it
     when it is ALL or lymphoblastic lymphoma; on the cycle number too when there are `earlier_cycles` it may split
     into courses (course.py)."""
-    if not _usable(condition):
+    if not usable_condition(condition):
         return None
     reading = _code_reading(condition.get("code"), get_valuesets())
     if reading is None:
@@ -230,11 +229,6 @@ def unreadable_relevance(condition: dict[str, Any], earlier_cycles: bool) -> Rel
     if reading.is_all or reading.is_lymphoma:
         bearings += _STATUS + ((_COURSE,) if earlier_cycles else ())
     return Relevance(reading.label, bearings)
-
-
-def _usable(condition: dict[str, Any]) -> bool:
-    verification, clinical = codes_of(condition.get("verificationStatus")), codes_of(condition.get("clinicalStatus"))
-    return not (verification & _IGNORED_VERIFICATION) and "entered-in-error" not in clinical
 
 
 @dataclass(frozen=True)

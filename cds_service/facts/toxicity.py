@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.codes import codes_of, effective_date, ref
+from cds_service.facts.codes import effective_date, ref, usable_condition
 from cds_service.facts.model import Fact
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
@@ -20,7 +20,6 @@ from cds_service.valuesets import ValueSets, get_valuesets
 SEVERE = "toxicity-severe"  # grade 4-5 CRS / ICANS
 ASKED = "toxicity-asked"  # events whose acceptability the clinician must judge
 IGNORED = "toxicity-ignored"  # grade 1-2 CRS / ICANS: never count, even under a broader operator-added code range
-_IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 # An unreadable toxicity Condition (unreadable.py) cannot undo an unacceptable toxicity. The answer to
 # `unacceptable-toxicity` decides the events it is asked about, never a grade 4-5 CRS or ICANS.
 _UNACCEPTABLE = frozenset({True})
@@ -29,10 +28,6 @@ _RELEVANCE = {
     ASKED: Relevance("a toxicity to judge", (Bearing("unacceptable_toxicity", _UNACCEPTABLE, attested_stands=True),)),
 }
 
-
-def usable_condition(condition: dict[str, Any]) -> bool:
-    """Not entered in error, not refuted (fhir-data-profile.md, general rules)."""
-    return not codes_of(condition.get("verificationStatus")) & _IGNORED_VERIFICATION
 
 
 def unacceptable_toxicity(record: PatientRecord, course_start: date, attestations: Attestations,
