@@ -227,11 +227,6 @@ class FhirClient:
         HAPI's are the base itself with a query: `{base}?_getpages=...`)."""
         return self._path_under_base(url) is not None
 
-    def reference_url(self, reference: str) -> str | None:
-        """The URL of "Type/id", or of an absolute reference to a "Type/id" on this server; else None."""
-        relative = self._relative_reference(reference)
-        return f"{self.base_url}/{relative}" if relative else None
-
     def read(self, reference: str, deadline: float) -> dict[str, Any] | None:
         """The resource a reference names, if the server returns one of that type before the deadline."""
         relative = self._relative_reference(reference)

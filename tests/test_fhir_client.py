@@ -122,15 +122,22 @@ def test_caps_on_pages_resources_and_bytes(limits: Limits) -> None:
         assert FhirClient(server.base_url, None).search("Observation?patient=p1", _deadline()) is not None
 
 
-def test_references_resolve_only_on_the_same_server_under_its_base() -> None:
+def test_references_are_read_only_on_the_same_server_under_its_base(fhir_server: FhirTestServer) -> None:
+    fhir_server.add({"resourceType": "Medication", "id": "m-1.2"}, {"resourceType": "Medication", "id": "m1"})
+    client = FhirClient(fhir_server.base_url + "/", None)
+    assert client.read("Medication/m-1.2", _deadline()) == {"resourceType": "Medication", "id": "m-1.2"}
+    assert client.read(fhir_server.base_url.upper() + "/Medication/m1", _deadline()) is not None
+    elsewhere = fhir_server.base_url.replace("127.0.0.1", "user@127.0.0.1")
+    for outside in (f"{elsewhere}/Medication/m1", "#m1", "Medication", "Medication/a b"):
+        assert client.read(outside, _deadline()) is None, outside
+    assert fhir_server.paths() == ["/Medication/m-1.2", "/Medication/m1"]
+    # An absolute reference is read when its URL is under the base, as a next link is (is_under_base)
     client = FhirClient("https://ehr.example.org/fhir/", None)
-    assert client.reference_url("Medication/m-1.2") == "https://ehr.example.org/fhir/Medication/m-1.2"
-    assert client.reference_url("https://EHR.example.org:443/fhir/Medication/m1") == \
-        "https://ehr.example.org/fhir/Medication/m1"
+    assert client.is_under_base("https://EHR.example.org:443/fhir/Medication/m1")
     for outside in ("https://evil.example.org/fhir/Medication/m1", "https://ehr.example.org/fhirx/Medication/m1",
                     "http://ehr.example.org/fhir/Medication/m1", "https://ehr.example.org:8443/fhir/Medication/m1",
-                    "https://user@ehr.example.org/fhir/Medication/m1", "#m1", "Medication", "Medication/a b"):
-        assert client.reference_url(outside) is None, outside
+                    "https://user@ehr.example.org/fhir/Medication/m1"):
+        assert not client.is_under_base(outside), outside
     assert client.is_under_base("https://ehr.example.org/fhir/Observation?page=2")
     assert not client.is_under_base("https://ehr.example.org\\@evil.example.org/fhir/Observation")
 
@@ -191,7 +198,7 @@ def test_hapi_next_links_to_the_base_itself_are_followed() -> None:
         assert server.requests[1].query["_getpages"] == ["Observation"]
 
 
-def test_the_base_url_with_a_query_is_under_the_base_and_names_no_resource() -> None:
+def test_the_base_url_with_a_query_is_under_the_base_and_names_no_resource(fhir_server: FhirTestServer) -> None:
     client = FhirClient("https://ehr.example.org/fhir", None)
     assert client.is_under_base("https://ehr.example.org/fhir?_getpages=abc&_getpagesoffset=20&_count=20")
     assert client.is_under_base("https://ehr.example.org/fhir/?_getpages=abc")
@@ -200,7 +207,8 @@ def test_the_base_url_with_a_query_is_under_the_base_and_names_no_resource() -> 
                     "https://ehr.example.org:8443/fhir?_getpages=abc", "http://ehr.example.org/fhir?_getpages=abc",
                     "https://user@ehr.example.org/fhir?_getpages=abc"):
         assert not client.is_under_base(outside), outside
-    assert client.reference_url("https://ehr.example.org/fhir?_getpages=abc") is None
+    assert FhirClient(fhir_server.base_url, None).read(f"{fhir_server.base_url}?_getpages=abc", _deadline()) is None
+    assert fhir_server.requests == []
 
 
 def test_all_fetches_of_a_client_share_one_byte_budget(fhir_server: FhirTestServer) -> None:
