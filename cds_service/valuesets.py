@@ -306,8 +306,3 @@ def get_valuesets() -> ValueSets:
     """The value sets, loaded once per process."""
     return load_valuesets()
 
-
-def reload_valuesets() -> ValueSets:
-    """Drop the cached value sets (tests, or after changing CDS_VALUESET_DIR) and load them again."""
-    get_valuesets.cache_clear()
-    return get_valuesets()

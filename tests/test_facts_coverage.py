@@ -9,7 +9,7 @@ from typing import Iterator
 import pytest
 
 from cds_service.facts.coverage import select_payer
-from cds_service.valuesets import ENV_DIR, reload_valuesets
+from cds_service.valuesets import ENV_DIR, get_valuesets
 from tests.factories import coverage, medication_request, organization, record
 
 START = date(2026, 3, 1)
@@ -55,10 +55,10 @@ def operator_payers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
         {"system": "http://example.org/payer-id", "code": "FLB-001", "policy": "florida-blue"}]}
     (tmp_path / "payers.json").write_text(json.dumps(extension))
     monkeypatch.setenv(ENV_DIR, str(tmp_path))
-    reload_valuesets()
+    get_valuesets.cache_clear()  # read again with the operator file
     yield
     monkeypatch.delenv(ENV_DIR)
-    reload_valuesets()
+    get_valuesets.cache_clear()
 
 
 def test_payer_from_operator_identifier(operator_payers: None) -> None:

@@ -11,7 +11,7 @@ import pytest
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.medications import (MedOrder, combination, induction_ino_mini_hyper_cvd,
                                            multiagent_chemo_candidate, read_med_orders, tki_failure)
-from cds_service.valuesets import ENV_DIR, reload_valuesets
+from cds_service.valuesets import ENV_DIR, get_valuesets
 from tests.factories import medication, medication_request, questionnaire_response, record
 
 START = date(2026, 3, 1)
@@ -176,13 +176,13 @@ def test_tki_failure_from_a_coded_stop_reason(tmp_path: Path, monkeypatch: pytes
                  "codes": [{"system": "urn:local:stop-reason", "code": "TKI-FAIL", "display": "TKI failure"}]}
     (tmp_path / "medications-tki-failure-reasons.json").write_text(json.dumps(extension))
     monkeypatch.setenv(ENV_DIR, str(tmp_path))
-    reload_valuesets()
+    get_valuesets.cache_clear()  # read again with the operator file
     try:
         coded = {"coding": [{"system": "urn:local:stop-reason", "code": "TKI-FAIL"}], "text": "no intolerance"}
         assert _stopped_for(coded) is True
     finally:
         monkeypatch.delenv(ENV_DIR)
-        reload_valuesets()
+        get_valuesets.cache_clear()
 
 
 def test_tki_failure_attested_false_overrides() -> None:

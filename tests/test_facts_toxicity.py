@@ -10,7 +10,7 @@ import pytest
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.model import Fact
 from cds_service.facts.toxicity import unacceptable_toxicity
-from cds_service.valuesets import ENV_DIR, reload_valuesets
+from cds_service.valuesets import ENV_DIR, get_valuesets
 from tests.factories import condition, questionnaire_response, record
 
 COURSE_START = date(2026, 1, 1)
@@ -96,10 +96,10 @@ def test_grades_1_2_stay_ignored_when_an_operator_adds_a_broader_code_range(
         {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "D89.83", "display": "Cytokine release syndrome"}]}
     (tmp_path / "toxicity-asked.json").write_text(json.dumps(extension))
     monkeypatch.setenv(ENV_DIR, str(tmp_path))
-    reload_valuesets()
+    get_valuesets.cache_clear()  # read again with the operator file
     try:
         assert _toxicity(condition("D89.831", recorded="2026-02-01")).value is False
         assert _toxicity(condition("D89.833", recorded="2026-02-01")).value is None
     finally:
         monkeypatch.delenv(ENV_DIR)
-        reload_valuesets()
+        get_valuesets.cache_clear()

@@ -14,7 +14,7 @@ from cds_service.cli import main
 from cds_service.config import ConfigError
 from cds_service.policies import loading
 from cds_service.valuesets import ENV_DIR as VALUESET_DIR
-from cds_service.valuesets import reload_valuesets
+from cds_service.valuesets import get_valuesets
 from tests.conftest import close_app, local_settings, make_app
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "fhir_examples" / "florida-blue-mrd-positive.json"
@@ -31,13 +31,13 @@ def operator_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
     monkeypatch.setenv(VALUESET_DIR, str(valuesets))
     loading.load_policy.cache_clear()
     loading.policy_files.cache_clear()
-    reload_valuesets()
+    get_valuesets.cache_clear()
     yield policies, valuesets
     monkeypatch.delenv(loading.ENV_DIR)
     monkeypatch.delenv(VALUESET_DIR)
     loading.load_policy.cache_clear()
     loading.policy_files.cache_clear()
-    reload_valuesets()
+    get_valuesets.cache_clear()
 
 
 def _example_plan(threshold: str = "0.01") -> str:
@@ -54,7 +54,7 @@ def _example_plan(threshold: str = "0.01") -> str:
 def _route(valuesets: Path, policy_id: str) -> None:
     routing = {"name": "payers", "codes": [], "text": [{"text": "example health plan", "policy": policy_id}]}
     (valuesets / "payers.json").write_text(json.dumps(routing), encoding="utf-8")
-    reload_valuesets()  # read once per process, as the service does at start-up
+    get_valuesets.cache_clear()  # read once per process, as the service does at start-up
 
 
 def _request(payer: str, mrd_percent: float) -> dict[str, Any]:

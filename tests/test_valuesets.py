@@ -12,7 +12,7 @@ from cds_service.facts.codes import (
     codings, concept_text, effective_date, negated, normalize_system, parse_date, parse_datetime, parse_end_date,
     ref,
 )
-from cds_service.valuesets import BUILTIN_DIR, ENV_DIR, get_valuesets, load_valuesets, reload_valuesets
+from cds_service.valuesets import BUILTIN_DIR, ENV_DIR, ValueSets, get_valuesets, load_valuesets
 
 RX = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NDC = "http://hl7.org/fhir/sid/ndc"
@@ -27,9 +27,15 @@ def coding(system: str, code: str, display: str = "") -> dict:
     return {"system": system, "code": code, "display": display} if display else {"system": system, "code": code}
 
 
+def _reloaded() -> ValueSets:
+    """The value sets read again (the process reads them once: get_valuesets is cached)."""
+    get_valuesets.cache_clear()
+    return get_valuesets()
+
+
 @pytest.fixture(scope="module")
 def vs():
-    return reload_valuesets()
+    return _reloaded()
 
 
 def test_every_builtin_file_is_a_named_list():
@@ -125,14 +131,14 @@ def test_operator_directory_extends_and_adds_lists(tmp_path: Path, monkeypatch):
     (tmp_path / "site.json").write_text(json.dumps({"name": "site-extra", "text": ["local drug"]}))
     monkeypatch.setenv(ENV_DIR, str(tmp_path))
     try:
-        sets = reload_valuesets()
+        sets = _reloaded()
         assert sets.has("mrd", coding("https://loinc.org", "99999-9"))
         assert sets.matches_text("mrd", "MRD")  # the built-in text is kept
         assert sets.matches_text("site-extra", "a Local Drug order")
         assert get_valuesets() is sets  # cached
     finally:
         monkeypatch.delenv(ENV_DIR)
-        reload_valuesets()
+        get_valuesets.cache_clear()
     assert not get_valuesets().has("mrd", coding(LOINC, "99999-9"))
 
 
@@ -263,7 +269,7 @@ def test_memo_is_bounded_and_computes_unhashable_keys_uncached():
 
 
 def test_a_reload_starts_with_empty_caches():
-    before = reload_valuesets()
+    before = _reloaded()
     before.memo("test").get("k", lambda: "old")
-    after = reload_valuesets()
+    after = _reloaded()
     assert after.memo("test").get("k", lambda: "new") == "new"
