@@ -50,7 +50,7 @@ def test_latest_weight_within_30_days_wins_and_stale_is_ignored() -> None:
     size = body_size(record(obs("old", WEIGHT, 50, days_before=20), obs("new", WEIGHT, 48, days_before=2)), START, 40)
     assert size.weight_kg.value == Decimal(48)
     stale = body_size(record(obs("w", WEIGHT, 70, days_before=31)), START, 40)
-    assert not stale.weight_kg.known
+    assert stale.weight_kg.value is None
     edge = body_size(record(obs("w", WEIGHT, 70, days_before=30)), START, 40)
     assert edge.weight_kg.value == Decimal(70)
 
@@ -58,21 +58,21 @@ def test_latest_weight_within_30_days_wins_and_stale_is_ignored() -> None:
 def test_results_after_the_start_or_not_final_are_ignored() -> None:
     size = body_size(record(obs("future", WEIGHT, 70, days_before=-1), obs("prelim", WEIGHT, 60, status="preliminary")),
                      START, 40)
-    assert not size.weight_kg.known
+    assert size.weight_kg.value is None
     amended = body_size(record(obs("w", WEIGHT, 60, status="amended")), START, 40)
     assert amended.weight_kg.value == Decimal(60)
 
 
 def test_other_codes_are_not_body_size() -> None:
     other = obs("x", ("2339-0", "kg"), 70)
-    assert not body_size(record(other), START, 40).weight_kg.known
+    assert body_size(record(other), START, 40).weight_kg.value is None
 
 
 def test_height_window_depends_on_age() -> None:
     height = obs("h", HEIGHT, 170, days_before=200)
     assert body_size(record(height), START, 40).height_cm.value == Decimal(170)
-    assert not body_size(record(height), START, 12).height_cm.known
-    assert not body_size(record(height), START, None).height_cm.known
+    assert body_size(record(height), START, 12).height_cm.value is None
+    assert body_size(record(height), START, None).height_cm.value is None
     inches = body_size(record(obs("h", ("8306-3", "[in_i]"), 30)), START, 1).height_cm.value
     assert inches == Decimal("76.2")
 
@@ -101,14 +101,14 @@ def test_recorded_bsa_without_height_is_used_unchecked() -> None:
 
 def test_no_bsa_without_height_or_recorded_value() -> None:
     size = body_size(record(obs("w", WEIGHT, 26)), START, 7)
-    assert not size.bsa_m2.known
+    assert size.bsa_m2.value is None
     stale_bsa = body_size(record(obs("b", BSA, 0.9, days_before=31)), START, 7)
-    assert not stale_bsa.bsa_m2.known
+    assert stale_bsa.bsa_m2.value is None
 
 
 def test_observations_not_received() -> None:
     size = body_size(PatientRecord(patient={"resourceType": "Patient"}, lists={}), START, 40)
-    assert not size.weight_kg.received and not size.weight_kg.known
+    assert not size.weight_kg.received and size.weight_kg.value is None
     assert not size.bsa_m2.received
 
 

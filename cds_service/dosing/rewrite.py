@@ -48,10 +48,6 @@ class Correction:
     resource: dict[str, Any]
     segments: tuple[Segment, ...]  # every segment of every line that changed, in day order
 
-    @property
-    def changed(self) -> tuple[Segment, ...]:
-        return tuple(s for s in self.segments if s.value is not None)
-
 
 def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient, anchor: date,
                   days_before: int = 0) -> Correction | None:

@@ -25,10 +25,6 @@ class Fact(Generic[T]):
     note: str = ""  # short, human readable: "MRD 0.05% on 2026-10-01"
     missing: str = ""  # when unknown, what exactly would decide it (else the criterion's own `missing` is asked)
 
-    @property
-    def known(self) -> bool:
-        return self.value is not None
-
 
 UNKNOWN_FACT: Fact = Fact()
 
