@@ -1,6 +1,6 @@
 """Code lists as data: the JSON files in cds_service/valuesets/ plus an operator's directory (CDS_VALUESET_DIR).
 
-Each file is one list: `name`, `description`, `codes` [{system, code, display}], `text` [case-insensitive words or
+Each file is one list: `name`, `description` (for the people who maintain it; not read), `codes` [{system, code, display}], `text` [case-insensitive words or
 phrases for the *text* fallbacks of fhir-data-profile.md] and optional `prefixes` [{system, code}] for code ranges
 (C91.0, K85). A file in CDS_VALUESET_DIR with a built-in name extends that list; a new name adds a list. Entries of
 the "payers" list carry a `policy` (text entries are then {text, policy} objects).
@@ -30,7 +30,6 @@ _MISSING = object()
 @dataclass(frozen=True)
 class ValueSet:
     name: str
-    description: str = ""
     codes: frozenset[tuple[str, str]] = frozenset()  # (normalized system, normalized code)
     prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # normalized system -> code prefixes
     terms: tuple[str, ...] = ()  # lowercase text fallback terms
@@ -230,8 +229,7 @@ def _merge(documents: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Same-name documents are concatenated (an operator file extends the built-in list)."""
     merged: dict[str, dict[str, Any]] = {}
     for doc in documents:
-        target = merged.setdefault(doc["name"], {"description": "", "codes": [], "prefixes": [], "text": []})
-        target["description"] = target["description"] or doc.get("description", "")
+        target = merged.setdefault(doc["name"], {"codes": [], "prefixes": [], "text": []})
         for key in ("codes", "prefixes", "text"):
             items = doc.get(key, [])
             if not isinstance(items, list):
@@ -270,7 +268,6 @@ def _compile(name: str, raw: dict[str, Any]) -> ValueSet:
             policies[_term(entry, name)] = entry["policy"]
     return ValueSet(
         name=name,
-        description=raw["description"],
         codes=codes,
         prefixes={s: tuple(p) for s, p in prefixes.items()},
         terms=terms,
