@@ -79,7 +79,7 @@ class Memo:
             if len(self._found) >= self._size:
                 self._found.clear()
             found = self._found[key] = compute()
-        return found  # type: ignore[no-any-return]
+        return found
 
 
 class ValueSets:
