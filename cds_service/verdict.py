@@ -1,7 +1,7 @@
 """Three-valued logic shared by facts, dose checks and policy evaluation (policy-rules.md §1)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Literal
 
 Status = Literal["met", "not-met", "unknown"]
@@ -18,7 +18,6 @@ class Verdict:
     evidence: tuple[str, ...] = ()
     note: str = ""
     missing: str = ""  # what to document when unknown (short, clinician-facing)
-    details: dict = field(default_factory=dict, compare=False)  # extra machine-readable data (e.g. dose findings)
     received: bool = True  # False: unknown because data it needs never arrived (a prefetch key not received)
 
 

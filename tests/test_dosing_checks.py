@@ -21,8 +21,6 @@ def test_single_full_dose_line_in_relapsed_refractory_cycle_1_exceeds_the_step_d
     assert verdict.status == "not-met"
     assert verdict.note == "28 mcg/day on days 1–7; label 9 mcg/day"
     assert verdict.evidence == ("MedicationRequest/blin-1",)
-    assert verdict.details["findings"] == [{"ordered": 28.0, "expected": 9.0, "basis": "fixed", "weightKg": 70.0,
-                                            "bsaM2": None, "days": [1, 7]}]
 
 
 def test_step_dose_order_meets_the_schedule() -> None:
@@ -154,8 +152,6 @@ def test_lines_on_the_same_days_are_compared_as_their_sum() -> None:
     schedule = checks(both).schedule("standard")
     assert schedule.status == "not-met"
     assert schedule.note == "48 mcg/day on days 1–28 (lines 1 and 2 together); label 28 mcg/day"
-    assert schedule.details["findings"] == [{"ordered": 48.0, "expected": 28.0, "basis": "fixed", "weightKg": 70.0,
-                                             "bsaM2": None, "days": [1, 28]}]
     ceiling = checks(both).ceiling(Decimal(28))
     assert ceiling.status == "not-met"
     assert ceiling.note == "48 mcg/day on days 1–28 (lines 1 and 2 together): above 28 mcg/day"

@@ -141,9 +141,8 @@ class OrderDoseChecks:
         patient, findings = self.findings(schedule, cycle)
         missing = missing_body_size(patient)
         above = [f for f in findings if f.kind == ABOVE]
-        details = {"findings": [f.as_json(patient) for f in above]}
         if above:  # without the body size: above the label at any weight
-            return Verdict(NOT_MET, self.evidence, finding_note(above[0], not missing), details=details)
+            return Verdict(NOT_MET, self.evidence, finding_note(above[0], not missing))
         if missing:
             return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing,
                            received=self._body_size_received())
@@ -153,7 +152,7 @@ class OrderDoseChecks:
                            f"{MISSING_DOSE} (or mcg/m²/day)")
         # "Not above", not "within": a dose well below the label meets the criterion (the dose card notes it).
         note = ordered_note(self.lines, "not above the label schedule", together=self.together)
-        return Verdict(MET, self.evidence, note, details=details)
+        return Verdict(MET, self.evidence, note)
 
     def _body_size_received(self) -> bool:
         """Whether the weight and BSA the label dose needs were unknown although received (none recorded)."""
