@@ -61,7 +61,7 @@ def labs(*observations: dict, received: bool = True, answers: dict | None = None
     record = PatientRecord({"resourceType": "Patient", "id": "p1"}, {
         "observations": list(observations) if received else None, "attestations": [response],
         "conditions": conditions or []})
-    return read_labs(record, Attestations.from_record(record), COURSE_START, COURSE_START)
+    return read_labs(record, Attestations.from_record(record), COURSE_START)
 
 
 # ---- MRD ------------------------------------------------------------------------------------------------------
@@ -382,6 +382,6 @@ def test_five_thousand_observations_are_all_considered() -> None:
     many = [obs(f"o{i}", kinds[i % len(kinds)], f"2026-{1 + i % 9:02d}-{1 + i % 28:02d}", **qty(i % 7))
             for i in range(5000)]
     record = PatientRecord({"resourceType": "Patient", "id": "p1"}, {"observations": many, "conditions": []})
-    result = read_labs(record, Attestations.from_record(record), COURSE_START, COURSE_START)
+    result = read_labs(record, Attestations.from_record(record), COURSE_START)
     assert result.mrd_detectable.value is not None
     assert result.mrd_detectable.evidence and result.mrd_detectable.evidence[0].startswith("Observation/")

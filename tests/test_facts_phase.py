@@ -25,7 +25,7 @@ def _phase(*resources: dict[str, Any], not_received: tuple[str, ...] = ()) -> Fa
     rec = record(*resources, not_received=not_received)
     attestations = Attestations.from_record(rec)
     diagnosis = read_diagnosis(rec, attestations)
-    labs = read_labs(rec, attestations, COURSE_START, COURSE_START, diagnosis)
+    labs = read_labs(rec, attestations, COURSE_START, diagnosis)
     return therapy_phase(COURSE_START, diagnosis, labs, attestations)
 
 

@@ -59,7 +59,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     cycle = read_cycle(record, orders, start, diagnosis, attestations, resolve, med_orders=med_orders)
     course_start = cycle.course_start
     renewal_since = _renewal_answers_since(cycle)
-    labs = read_labs(record, attestations, course_start, start, diagnosis, observations, renewal_since)
+    labs = read_labs(record, attestations, course_start, diagnosis, observations, renewal_since)
     spans = prior_spans(med_orders, draft_ids, start)
     meds_received = record.received("medicationRequests")
     others = [o for o in med_orders if "blinatumomab" not in o.kinds]

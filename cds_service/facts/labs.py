@@ -178,12 +178,12 @@ def _latest_fact(results: list[Result], received: bool, none_note: str) -> Fact[
 # ---- reading Observations ------------------------------------------------------------------------------------
 
 
-def read_labs(record: PatientRecord, attestations: Attestations, course_start: date, start: date,
+def read_labs(record: PatientRecord, attestations: Attestations, course_start: date,
               diagnosis: Diagnosis | None = None, observations: ObservationIndex | None = None,
               renewal_since: date | None = None) -> Labs:
-    """The lab facts. `start` (the order's start) is accepted for symmetry with the other readers: MRD is judged as
-    of `course_start`, the other facts on the latest result on record. `diagnosis` is read from the record when not given, and the
-    `observations` index built from it as it is (extract.py shares one index between the readers).
+    """The lab facts. MRD and Ph are judged as of `course_start` (policy-rules.md §1), CD19 on the latest result on
+    record, the response (renewals) on the results since the course start. `diagnosis` is read from the record when
+    not given, and the `observations` index built from it as it is (extract.py shares one index between the readers).
     `renewal_since`: from when a `response-or-stabilization` answer counts (default the course start)."""
     valuesets = get_valuesets()
     index = observations or trusted(record.lists.get("observations"))
