@@ -29,7 +29,6 @@ _CLIENT_KEYS = ("iss", "jwks_url", "jwks", "fhir_servers", "tenants")
 DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 300
 MAX_TOKEN_LIFETIME_CAP_SECONDS = 86_400
 _EXAMPLE_DATABASE_URL = "postgresql+psycopg://user:password@host:5432/cds"
-# db.create_db_engine routes these to psycopg 3: they need no driver of their own.
 
 
 class ConfigError(ValueError):
