@@ -6,10 +6,10 @@ import os
 import sys
 from typing import Sequence
 
+from cds_service import cli_audit, cli_evaluate, cli_serve
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from cds_service import cli_audit, cli_evaluate, cli_serve
-
     parser = argparse.ArgumentParser(prog="cds-service", description="Blinatumomab coverage CDS Hooks service")
     commands = parser.add_subparsers(dest="command", required=True)
     for module in (cli_serve, cli_evaluate, cli_audit):
