@@ -174,7 +174,7 @@ def _validate_known_elements(order: dict[str, Any]) -> None:
     """Validate the order as a MedicationRequest, ignoring elements R4 does not define (an R5
     `renderedDosageInstruction`, a vendor's key): CRD clients and servers SHALL ignore unexpected elements (CRD
     2.2.1). fhir.resources forbids them, so only after a failure is a copy without them validated again: a valid
-    order is validated once, as before. The order itself is never changed (the actions return it as received)."""
+    order is validated once. The order itself is never changed (the actions return it as received)."""
     try:
         MedicationRequest.model_validate(order)
     except ValidationError as exc:

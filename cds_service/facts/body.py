@@ -1,7 +1,8 @@
 """Weight, height and body surface area as of the order's start (fhir-data-profile.md §The patient).
 
 Which Observations count is data (value set `body-size`); whether a result is a weight, a height or a BSA is told
-by its unit, so conversions stay exact (Decimal) and the 45 kg boundary is compared on the converted value.
+by its unit, and conversions are exact (Decimal), so the dose checks compare the converted weight with their 45 kg
+boundary unrounded.
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """ClinicalFacts for one group of blinatumomab draft orders (one cycle): every reading done once, then assembled.
 
 Order of the readings follows what depends on what (policy-rules.md §1): the start date and the medication history
-give the cycle and the course start; diagnosis and labs are then judged as of the course start, medications and
-age at the order's start. Last, the resources the shape filter left out make the facts they bear on unknown
-(unreadable.py).
+give the cycle and the course start; the disease status, phase and remission, MRD, Ph and the induction regimen are
+then judged as of the course start; age, body size and the drugs given with blinatumomab at the order's start; a TKI
+failure over the whole medication history. Last, the resources the shape filter left out make the facts
+they bear on unknown (unreadable.py).
 """
 from __future__ import annotations
 

@@ -141,7 +141,8 @@ class BodySize:
 class ClinicalFacts:
     """Everything the policies read about one group of blinatumomab draft orders (one cycle) for one patient.
 
-    String-valued facts use the exact vocabularies of the attestation Questionnaire (fhir-data-profile.md).
+    String-valued facts use the exact vocabularies of the attestation Questionnaire (fhir-data-profile.md), except
+    `disease_status`, which the Questionnaire does not ask: its values are listed in VOCABULARIES.
     """
 
     start_date: date  # the order's start = day 1 of the cycle
