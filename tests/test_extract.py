@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from cds_service.facts.extract import extract_facts, read_birth
-from cds_service.facts.model import Span
+from cds_service.facts.model import AgeRange
 from tests.factories import (condition, coverage, immunization, medication_request, observation, patient,
                              questionnaire_response, record)
 
@@ -41,7 +41,7 @@ def _weight(kg: float, effective: str) -> dict[str, Any]:
 ])
 def test_age_in_completed_years_and_months(born: str, years: int, months: int) -> None:
     birth = read_birth(patient(born), TODAY)
-    assert (birth.years.value, birth.months.value) == (Span(years, years), Span(months, months))
+    assert (birth.years.value, birth.months.value) == (AgeRange(years, years), AgeRange(months, months))
 
 
 @pytest.mark.parametrize(("born", "start", "months"), [
@@ -56,14 +56,14 @@ def test_a_month_ends_on_the_last_day_of_a_shorter_month(born: str, start: str, 
     """The calendar clamping of the authorization periods (Jan 31 + 1 month = Feb 28): born Oct 31, the infant is
     one month old on Nov 30, for Aspirus III's "at least 1 month"."""
     birth = read_birth(patient(born), date.fromisoformat(start))
-    assert birth.months.value == Span(months, months) and birth.years.value == Span(months // 12, months // 12)
+    assert birth.months.value == AgeRange(months, months) and birth.years.value == AgeRange(months // 12, months // 12)
 
 
 def test_a_partial_birth_date_gives_the_span_of_ages_it_allows() -> None:
     born_1980 = read_birth(patient("1980"), TODAY)
-    assert (born_1980.years.value, born_1980.years.note) == (Span(45, 46), "born 1980: 45 or 46 years old")
-    assert born_1980.months.value == Span(542, 554)  # born 1980-12-31 .. 1980-01-01
-    assert read_birth(patient("1980-05"), TODAY).years.value == Span(45, 45)
+    assert (born_1980.years.value, born_1980.years.note) == (AgeRange(45, 46), "born 1980: 45 or 46 years old")
+    assert born_1980.months.value == AgeRange(542, 554)  # born 1980-12-31 .. 1980-01-01
+    assert read_birth(patient("1980-05"), TODAY).years.value == AgeRange(45, 45)
 
 
 def test_age_unknown_for_missing_birth_date() -> None:
@@ -80,7 +80,8 @@ def test_relapsed_adult_first_cycle() -> None:
                  patient_resource=patient("1980-05-15"))
     facts = extract_facts(rec, [_draft()], TODAY)
     assert facts.start_date == date(2026, 3, 1) and facts.cycle.number.value == 1
-    assert facts.age_years.value == Span(45, 45) and facts.all_diagnosis.value is True and facts.b_lineage.value is True
+    assert facts.age_years.value == AgeRange(45, 45)
+    assert facts.all_diagnosis.value is True and facts.b_lineage.value is True
     assert facts.disease_status.value == "relapsed" and facts.therapy_phase.value == "relapsed-refractory"
     assert facts.ph_positive.value is False
     assert facts.combination.value == "single-agent" and facts.live_vaccine_in_window.value is False
@@ -282,4 +283,4 @@ def test_the_oldest_plausible_birth_date() -> None:
     assert read_birth(patient(born.isoformat()), TODAY).years.value is None
     day_after = born + timedelta(days=1)
     birth = read_birth(patient(day_after.isoformat()), TODAY)
-    assert (birth.date, birth.years.value) == (day_after, Span(119, 119))
+    assert (birth.date, birth.years.value) == (day_after, AgeRange(119, 119))

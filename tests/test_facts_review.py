@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from cds_service import SERVICE_ID
 from cds_service.facts.extract import extract_facts, read_birth
-from cds_service.facts.model import Span
+from cds_service.facts.model import AgeRange
 from tests.factories import condition, medication_request, questionnaire_response, record
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 
@@ -358,7 +358,7 @@ def test_a_year_month_birth_date_gives_the_age_when_it_cannot_differ(client: Fla
 def test_a_birth_year_alone_leaves_an_age_near_a_boundary_unknown() -> None:
     birth = read_birth({"id": "p", "birthDate": "2011"}, date(2026, 6, 1))  # 14 or 15: the adult boundary
     assert (birth.years.value.at_least(Decimal(15)), birth.years.value.at_most(Decimal(30))) == (None, True)
-    assert read_birth({"id": "p", "birthDate": "2011-03"}, date(2026, 6, 1)).years.value == Span(15, 15)
+    assert read_birth({"id": "p", "birthDate": "2011-03"}, date(2026, 6, 1)).years.value == AgeRange(15, 15)
 
 
 def test_a_birth_year_alone_decides_when_every_age_it_allows_gives_the_same_answer(client: FlaskClient) -> None:

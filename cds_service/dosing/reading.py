@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from cds_service.dosing.units import DoseUnit, Span, parse_dose_unit, time_in_days, time_span, unit_text
+from cds_service.dosing.units import DoseUnit, Duration, parse_dose_unit, time_in_days, time_span, unit_text
 from cds_service.facts.codes import parse_date, to_decimal
 from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
 from cds_service.facts.order import period_last_day
@@ -213,6 +213,6 @@ def _dose_form(unit: DoseUnit, quantity: dict[str, Any], repeat: dict[str, Any],
     return _per_span(entry, "doseQuantity", unit.mcg * frequency, period, unit.per_m2)
 
 
-def _per_span(entry: int, field: str, mcg: Decimal, span: Span, per_m2: bool) -> DoseForm:
+def _per_span(entry: int, field: str, mcg: Decimal, span: Duration, per_m2: bool) -> DoseForm:
     """`mcg` (per value unit) given over `span`: per day that is mcg × span.den / span.num."""
     return DoseForm(entry, field, mcg * span.den, span.num, per_m2)

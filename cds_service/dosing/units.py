@@ -39,7 +39,7 @@ _SPELLINGS = (
 
 
 @dataclass(frozen=True)
-class Span:
+class Duration:
     """An exact length of time: `num / den` days."""
 
     num: Decimal
@@ -57,7 +57,7 @@ class DoseUnit:
 
     mcg: Decimal
     per_m2: bool
-    time: Span | None
+    time: Duration | None
 
 
 UCUM = "unitsofmeasure.org"
@@ -107,7 +107,7 @@ def _parse_dose_unit(unit: str) -> DoseUnit | str:
     rest = [p for p in parts[1:] if p != "m2"]
     if len(rest) > 1 or (rest and rest[0] not in DAYS):
         return f"unknown unit {_shown(unit)!r}"
-    return DoseUnit(MCG_PER_MASS[parts[0]], per_m2, Span(*DAYS[rest[0]]) if rest else None)
+    return DoseUnit(MCG_PER_MASS[parts[0]], per_m2, Duration(*DAYS[rest[0]]) if rest else None)
 
 
 def _shown(unit: str) -> str:
@@ -119,13 +119,13 @@ _normalize_cached = lru_cache(maxsize=4096)(_normalize)
 _parse_cached = lru_cache(maxsize=4096)(_parse_dose_unit)
 
 
-def time_span(quantity: dict[str, Any]) -> Span | None:
+def time_span(quantity: dict[str, Any]) -> Duration | None:
     """A duration Quantity (value and time unit), or None when it has no positive value or known time unit."""
     value = to_decimal(quantity.get("value"))
     days = DAYS.get(normalize(unit_text(quantity)).lstrip("/"))
     if value is None or value <= 0 or days is None:
         return None
-    return Span(value * days[0], days[1])
+    return Duration(value * days[0], days[1])
 
 
 def time_in_days(quantity: dict[str, Any]) -> Decimal | None:

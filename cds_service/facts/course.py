@@ -32,7 +32,7 @@ _PHASES_IN_REMISSION = frozenset({"consolidation", "maintenance"})
 
 
 @dataclass(frozen=True)
-class Span:
+class OrderSpan:
     """One prior blinatumomab order: its first and last infusion day."""
 
     reference: str
@@ -42,7 +42,7 @@ class Span:
 
 @dataclass
 class Cycle:
-    spans: list[Span] = field(default_factory=list)
+    spans: list[OrderSpan] = field(default_factory=list)
 
     @property
     def start(self) -> date:
@@ -68,33 +68,33 @@ class Cycle:
 
 
 def _priors(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date,
-            wanted: Callable[[MedOrder], bool]) -> Iterator[Span]:
+            wanted: Callable[[MedOrder], bool]) -> Iterator[OrderSpan]:
     """The spans of the `wanted` orders that are not drafts, active/completed/stopped and began before this cycle's
     start (a span is read only for those: reading one costs a walk over the order's dosage lines)."""
     for order in med_orders:
         if (wanted(order) and order.status in PRIOR_STATUSES and order.resource.get("id") not in draft_ids
                 and order.start is not None and order.start < start):
-            yield Span(order.reference, order.start, last_infusion_day(order.resource, order.start))
+            yield OrderSpan(order.reference, order.start, last_infusion_day(order.resource, order.start))
 
 
-def prior_spans(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> list[Span]:
+def prior_spans(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> list[OrderSpan]:
     """Prior blinatumomab orders (not drafts, active/completed/stopped) that began before this cycle's start."""
     spans = _priors(med_orders, draft_ids, start, lambda order: "blinatumomab" in order.kinds)
     return sorted(spans, key=lambda s: (s.first, s.last))
 
 
-def unidentified_spans(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> list[Span]:
+def unidentified_spans(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> list[OrderSpan]:
     """The orders that would be prior blinatumomab orders but for their unknown drug (medications.py)."""
     return list(_priors(med_orders, draft_ids, start, lambda order: not order.identified))
 
 
-def order_level_since(spans: list[Span]) -> date | None:
+def order_level_since(spans: list[OrderSpan]) -> date | None:
     """From when order-level answers (combination, cycle-number) count: authored after the day the latest prior
     blinatumomab order started, so an answer given for that order is not reused for this one."""
     return max(s.first for s in spans) + timedelta(days=1) if spans else None
 
 
-def group_cycles(spans: list[Span]) -> list[Cycle]:
+def group_cycles(spans: list[OrderSpan]) -> list[Cycle]:
     cycles: list[Cycle] = []
     for span in spans:
         if cycles and cycles[-1].takes(span.first):
@@ -193,7 +193,8 @@ def read_cycle(record: PatientRecord, draft_orders: list[dict[str, Any]], start:
                      infusion_days_before=days_before)
 
 
-def _counted(cycles: list[Cycle], course: list[date], unread: list[Span], unclear: StatusRecord | None) -> Fact[int]:
+def _counted(cycles: list[Cycle], course: list[date], unread: list[OrderSpan],
+             unclear: StatusRecord | None) -> Fact[int]:
     """The number of cycles in the course; unknown when an earlier order's drug is, or when the record cannot tell
     whether a relapse began a new course (module docstring)."""
     if unread:

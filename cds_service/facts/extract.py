@@ -26,7 +26,7 @@ from cds_service.facts.labs import unreadable_relevance as lab_relevance
 from cds_service.facts.medications import (combination, induction_ino_mini_hyper_cvd, multiagent_chemo_candidate,
                                            read_med_orders, tki_failure)
 from cds_service.facts.medications import unreadable_relevance as medication_relevance
-from cds_service.facts.model import ATTESTED_BY, ClinicalFacts, CycleInfo, Fact, Span
+from cds_service.facts.model import ATTESTED_BY, AgeRange, ClinicalFacts, CycleInfo, Fact
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.order import group_start
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
@@ -153,8 +153,8 @@ class Birth(NamedTuple):
     """The birthDate as the facts use it: `date` for the infant-ALL test, the age in completed years and months."""
 
     date: date | None
-    years: Fact[Span]
-    months: Fact[Span]
+    years: Fact[AgeRange]
+    months: Fact[AgeRange]
 
 
 def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
@@ -171,7 +171,7 @@ def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
         return Birth(None, Fact(note=problem), Fact(note=problem))
     oldest, youngest = completed_months(earliest, start), completed_months(latest, start)
     evidence = (f"Patient/{patient.get('id', '')}",)
-    years, months = Span(youngest // 12, oldest // 12), Span(youngest, oldest)
+    years, months = AgeRange(youngest // 12, oldest // 12), AgeRange(youngest, oldest)
     ages = f"{years.low}" if years.low == years.high else f"{years.low} or {years.high}"
     note = f"born {raw}" if len(str(raw)) == 10 else f"born {raw}: {ages} years old"
     return Birth(earliest, Fact(years, evidence, note=note), Fact(months, evidence, note=note))

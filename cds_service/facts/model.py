@@ -71,7 +71,7 @@ class Graded:
 
 
 @dataclass(frozen=True)
-class Span(Graded):
+class AgeRange(Graded):
     """A whole number known to lie in low..high: the age from a birth year alone (born "1980": 45 or 46)."""
 
     low: int
@@ -148,8 +148,8 @@ class ClinicalFacts:
     start_date: date  # the order's start = day 1 of the cycle
     cycle: CycleInfo
     body: BodySize
-    age_years: Fact[Span] = UNKNOWN_FACT  # completed years at start_date (a span when the birthDate is partial)
-    age_months: Fact[Span] = UNKNOWN_FACT  # completed months at start_date
+    age_years: Fact[AgeRange] = UNKNOWN_FACT  # completed years at start_date (a span when the birthDate is partial)
+    age_months: Fact[AgeRange] = UNKNOWN_FACT  # completed months at start_date
     # Diagnosis
     all_diagnosis: Fact[bool] = UNKNOWN_FACT  # ALL Condition (C91.0x or SNOMED ALL codes)
     lymphoblastic_lymphoma: Fact[bool] = UNKNOWN_FACT  # C83.5x Condition
