@@ -11,7 +11,7 @@ FULL_PER_M2 = Decimal(15)  # mcg/m²/day below 45 kg (and Interfant)
 STEP_PER_M2 = Decimal(5)
 STEP_DAYS = range(1, 8)  # relapsed/refractory cycle 1, days 1-7
 FIXED_TOLERANCE = Decimal("0.5")  # mcg/day above a fixed dose allowed for rounding
-BSA_TOLERANCE = Decimal("0.10")  # fraction above (and, for the info card, below) a BSA-computed dose
+BSA_DOSE_TOLERANCE = Decimal("0.10")  # fraction above (and, for the info card, below) a BSA-computed dose
 
 
 @dataclass(frozen=True)
@@ -27,12 +27,12 @@ class Expected:
         never above the cap."""
         if self.basis == "fixed":
             return self.mcg_per_day + FIXED_TOLERANCE
-        return min(self.mcg_per_day * (1 + BSA_TOLERANCE), self.cap)
+        return min(self.mcg_per_day * (1 + BSA_DOSE_TOLERANCE), self.cap)
 
     @property
     def low(self) -> Decimal:
         """Below this the dose is more than 10% under the label (an info card, never a correction)."""
-        return self.mcg_per_day * (1 - BSA_TOLERANCE)
+        return self.mcg_per_day * (1 - BSA_DOSE_TOLERANCE)
 
 
 def is_step_day(schedule: str | None, cycle: int | None, day: int) -> bool:

@@ -204,19 +204,19 @@ def _corrected_text(text: str, old: Any, new: Decimal, unit: str) -> str:
     """The instruction text kept in step with the corrected dose: the old value (exactly as coded) replaced by the
     new one (exactly as coded) when the text names it once outside its day numbers, the text left alone when it
     names no number, else a note appended (never a stale dose)."""
-    old_text = _plain(Decimal(str(old))) if isinstance(old, (int, float)) and not isinstance(old, bool) else ""
+    old_text = _as_written(Decimal(str(old))) if isinstance(old, (int, float)) and not isinstance(old, bool) else ""
     days = [match.span() for match in _DAY_NUMBERS.finditer(text)]
     hits = [match for match in re.finditer(rf"(?<![\d.]){re.escape(old_text)}(?![\d.])", text)
             if not any(start <= match.start() < end for start, end in days)] if old_text else []
     if len(hits) == 1:
         start, end = hits[0].span()
-        return text[:start] + _plain(new) + text[end:]
+        return text[:start] + _as_written(new) + text[end:]
     if not re.search(r"\d", text):
         return text
-    return f"{text} (dose corrected to {_plain(new)} {unit})".replace(" )", ")")
+    return f"{text} (dose corrected to {_as_written(new)} {unit})".replace(" )", ")")
 
 
-def _plain(value: Decimal) -> str:
+def _as_written(value: Decimal) -> str:
     """A number as written in JSON and in an instruction: 28, 13.9, 0.009 (no exponent, no trailing zeros)."""
     return f"{value.normalize():f}"
 

@@ -24,7 +24,7 @@ WEIGHT_WINDOW = timedelta(days=30)
 BSA_WINDOW = timedelta(days=30)
 ADULT_HEIGHT_WINDOW = timedelta(days=365)
 CHILD_HEIGHT_WINDOW = timedelta(days=30)
-BSA_TOLERANCE = Decimal("0.10")
+RECORDED_BSA_TOLERANCE = Decimal("0.10")  # how far a recorded BSA may be from Mosteller's and still be used
 # An unreadable weight, height or BSA (unreadable.py) may be the latest of any of them: its unit tells which.
 _UNREADABLE = Relevance("a weight, height or BSA", tuple(Bearing(f"body.{size}") for size in
                                                          ("weight_kg", "height_cm", "bsa_m2")))
@@ -129,7 +129,7 @@ def _plain_fact(measurement: Measurement | None, label: str, unit: str) -> Fact[
 def _bsa_fact(bsa: Measurement | None, weight: Measurement | None, height: Measurement | None) -> Fact[Decimal]:
     computed = mosteller(height.value, weight.value) if weight and height else None
     sources = tuple(m.reference for m in (weight, height) if m is not None)
-    if bsa is not None and (computed is None or abs(bsa.value - computed) <= BSA_TOLERANCE * computed):
+    if bsa is not None and (computed is None or abs(bsa.value - computed) <= RECORDED_BSA_TOLERANCE * computed):
         checked = ", not checked (no height)" if computed is None else \
             f", within 10% of Mosteller {_show(computed)} m²"
         note = f"BSA {_show(bsa.value)} m² recorded on {bsa.when.isoformat()}{checked}"
