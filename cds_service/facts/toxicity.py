@@ -29,7 +29,6 @@ _RELEVANCE = {
 }
 
 
-
 def unacceptable_toxicity(record: PatientRecord, course_start: date, attestations: Attestations,
                           renewal_since: date | None = None) -> Fact[bool]:
     """`renewal_since`: from when an `unacceptable-toxicity` answer counts (extract.py `_renewal_answers_since`;

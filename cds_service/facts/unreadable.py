@@ -99,7 +99,7 @@ def _unknown(fact: Fact[Any], changing: list[tuple[Unreadable, Bearing]]) -> Fac
     that only said nothing was found ("no MRD result") is dropped: what was found cannot be read."""
     items = list(dict.fromkeys(item for item, _ in changing))
     requests = [item.request for item, bearing in changing if not bearing.attested_stands]
-    rested = fact.note and (fact.known or fact.evidence)
+    rested = fact.note and (fact.value is not None or fact.evidence)
     without = f"; without {'it' if len(items) == 1 else 'them'}: {fact.note}" if rested else ""
     note = "; ".join(item.note for item in items) + without
     missing = "; ".join(dict.fromkeys(requests + ([fact.missing] if fact.missing else [])))
