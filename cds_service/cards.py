@@ -4,13 +4,12 @@ The wording lives in cards/decision*.j2; this module picks what the card shows a
 """
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
-from cds_service.decision import INFO_NEEDED, MEETS, NOT_MET_DECISION, CriterionResult, Decision, IndicationResult
+from cds_service.decision import INFO_NEEDED, MEETS, NOT_MET_DECISION, Decision, IndicationResult
 from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
@@ -29,7 +28,6 @@ OVERRIDE_REASONS = (
 # around what the EHR did not send.
 _DOCUMENT_FRAME = len(": document  to confirm coverage")
 _NOT_RECEIVED_FRAME = len(": coverage not determined, EHR did not send ")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
 
 def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any], base_url: str,
@@ -65,7 +63,7 @@ def no_plan_card(order: dict[str, Any], not_received: str = "") -> dict[str, Any
 def fault_card(order: dict[str, Any], hook_instance: str) -> dict[str, Any]:
     """The info card for an order this service failed to evaluate: without it the clinician would read silence as
     "no problem", though neither coverage nor the dose was checked."""
-    return _service_note(order, render_card("evaluation-failed.j2", hook_instance=_plain(hook_instance)))
+    return _service_note(order, render_card("evaluation-failed.j2", hook_instance=hook_instance))
 
 
 def unidentified_card(order: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +95,7 @@ def _order_text(order: dict[str, Any]) -> str:
     sig = "; ".join(line["text"] for line in lines if isinstance(line, dict) and isinstance(line.get("text"), str)
                     ) if isinstance(lines, list) else ""
     sig = sig if len(sig) <= _SIG_LIMIT else sig[:_SIG_LIMIT - 1] + "…"
-    return _plain(f"{order_ref(order)}: {sig}" if sig else order_ref(order))
+    return f"{order_ref(order)}: {sig}" if sig else order_ref(order)
 
 
 def _associated(order: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +132,7 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         "document": document,
         "document_hint": document_hint,
         "reason": _reason(decision),
-        "general": [_view(c) for c in general],
+        "general": general,
         "shown": _shown(shown),
         "shown_role": _role(decision, shown),
         # Routes still open, for a card that is not yet met (on a met card they would only distract).
@@ -149,7 +147,7 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
 def _shown(result: IndicationResult | None) -> dict[str, Any] | None:
     if result is None:
         return None
-    return {"title": result.title, "citation": result.citation, "criteria": [_view(c) for c in result.criteria]}
+    return {"title": result.title, "citation": result.citation, "criteria": result.criteria}
 
 
 def _role(decision: Decision, shown: IndicationResult | None) -> str:
@@ -158,18 +156,6 @@ def _role(decision: Decision, shown: IndicationResult | None) -> str:
     if decision.decision == MEETS:
         return "Indication met"
     return "Indication (clinical criteria met)" if decision.indication == shown.id else "Closest indication"
-
-
-def _view(criterion: CriterionResult) -> CriterionResult:
-    """The criterion with record-derived text made inert for Markdown (notes and references come from the EHR)."""
-    texts = (criterion.note, *criterion.evidence)
-    if not any(_MARKDOWN_SPECIAL.search(text) for text in texts):
-        return criterion
-    return criterion._replace(note=_plain(criterion.note), evidence=tuple(_plain(e) for e in criterion.evidence))
-
-
-def _plain(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def _to_document(decision: Decision) -> tuple[list[str], list[str]]:

@@ -2,10 +2,16 @@
 
 A template's body is the card's Markdown detail; short texts (summary, suggestion label, action description) are
 top-level `{% set %}` blocks read back from the rendered template module.
+
+Every value a template prints (`{{ ... }}`) is made inert for Markdown here, once, whatever its origin: text from the
+patient's record or the client (a vaccine name, a unit, an order's dosage text) reaches the cards through many
+variables, and a new one must not be able to forget it. Only `Markdown` (the `markdown` filter: a macro's rendered
+lines) is printed as it is. The short texts are plain text (CDS Hooks): their escapes are undone.
 """
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -28,6 +34,46 @@ TEMPLATES = (
 )
 
 
+# What GitHub-flavoured Markdown (card detail, as EHRs render it) would read as formatting in printed text: emphasis,
+# code, links and images, HTML, table cells, headings, strikethrough and the escape character itself; a list marker or
+# a numbered item's dot at the very start; a line break, which could open a heading, a list or a table row of its own.
+_SPECIAL = re.compile(r"[\\`*_\[\]<>|#~]")
+_ACTIVE = re.compile(r"[\\`*_\[\]<>|#~\r\n]")  # _SPECIAL or a line break
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+_MARKER = re.compile(r"^(\s*)(?:([-+])|(\d+)([.)]))(?=\s|$)")
+_MARKER_STARTS = " \t-+0123456789"  # how a text _MARKER matches can begin: most texts are not looked at further
+_ESCAPED = re.compile(r"\\([\\`*_\[\]<>|#~.)+-])")  # what markdown_text escapes: undone in the plain short texts
+
+
+class Markdown(str):
+    """Text that is Markdown already (a macro's rendered lines, printed through the `markdown` filter): a template
+    prints it as it is. Nothing from the record may be wrapped in it."""
+
+
+def markdown_text(value: Any) -> str:
+    """`value` as text that Markdown shows as written: its active characters backslash-escaped, line breaks made
+    spaces. The finalize of every template value, so the common case, nothing to escape, costs one search."""
+    if type(value) is not str:
+        if isinstance(value, Markdown):
+            return value
+        value = str(value)
+    if _ACTIVE.search(value) is None and (value[:1] not in _MARKER_STARTS or _MARKER.match(value) is None):
+        return value
+    return _MARKER.sub(_escaped_marker, _SPECIAL.sub(r"\\\g<0>", _LINE_BREAKS.sub(" ", value)))
+
+
+def _escaped_marker(found: re.Match[str]) -> str:
+    """Escapes the sign of "- x", or the dot of "1. x": what makes a list item of the line."""
+    indent, sign, number, dot = found.groups()
+    return f"{indent}\\{sign}" if sign else f"{indent}{number}\\{dot}"
+
+
+def plain_text(text: str) -> str:
+    """A short text (summary, label, action) as plain text: CDS Hooks does not render it as Markdown, so the escapes
+    markdown_text added to its values are undone (the templates' own words have no backslash)."""
+    return _ESCAPED.sub(r"\1", text) if "\\" in text else text
+
+
 @dataclass(frozen=True)
 class CardText:
     summary: str
@@ -38,10 +84,14 @@ class CardText:
 
 @lru_cache(maxsize=4)
 def _environment(directory: str) -> Environment:
-    # Markdown, not HTML: no autoescaping; StrictUndefined turns a template typo into an error, not a blank card.
+    # Markdown, not HTML: no HTML autoescaping, but every printed value passes markdown_text (finalize).
+    # StrictUndefined turns a template typo into an error, not a blank card.
     # auto_reload off: templates are read once per process, not stat()ed on every card (restart to reload them).
-    return Environment(loader=FileSystemLoader(directory), autoescape=False, undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False, auto_reload=False)
+    environment = Environment(loader=FileSystemLoader(directory), autoescape=False, undefined=StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False, auto_reload=False,
+                              finalize=markdown_text)
+    environment.filters["markdown"] = Markdown
+    return environment
 
 
 def cards_dir() -> Path:
@@ -64,10 +114,10 @@ def compile_templates(directory: Path) -> None:
 def render_card(template: str, **context: Any) -> CardText:
     module = _environment(str(cards_dir())).get_template(template).make_module(context)
     return CardText(
-        summary=_short(str(getattr(module, "summary", ""))),
+        summary=_short(plain_text(str(getattr(module, "summary", "")))),
         detail=str(module).strip(),
-        label=str(getattr(module, "label", "")).strip(),
-        action=str(getattr(module, "action", "")).strip(),
+        label=plain_text(str(getattr(module, "label", "")).strip()),
+        action=plain_text(str(getattr(module, "action", "")).strip()),
     )
 
 
