@@ -340,6 +340,70 @@ def test_a_quantity_limit_with_one_window_for_every_cycle() -> None:
     assert (aspirus.window(5), aspirus.window(6), aspirus.window(None)) == (42, 84, 42)
 
 
+CEILING = """
+  [[indications.criteria]]
+  id = "ceiling"
+  kind = "dose"
+  text = "At most {mcg} mcg/day"
+  citation = "T8"
+  missing = "dose"
+  dose = "ceiling"
+  mcg_per_day = {mcg}
+"""
+UNIVERSAL_CEILING = """
+[[universal]]
+id = "ceiling"
+kind = "dose"
+text = "At most 20 mcg/day"
+citation = "T8"
+missing = "dose"
+dose = "ceiling"
+mcg_per_day = 20
+"""
+
+
+def _in_every_indication(text: str, criterion: str) -> str:
+    """`criterion` appended to each indication of `text` (each ends where the next [[indications]] begins)."""
+    head, *indications = text.split("\n[[indications]]")
+    return head + "".join(f"\n[[indications]]{body.rstrip()}{criterion}" for body in indications)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    # Inside any/all: the card would apply a limit the policy applies only on one branch.
+    (THIRD_PAYER.replace('dose = "schedule"', 'all = [ { dose = "schedule" }, { dose = "ceiling", '
+                                              'mcg_per_day = 20 } ]', 1), "whole test, not part of any/all"),
+    (THIRD_PAYER + QUANTITY.format(limit="{ vials = 20, units = 700, days = 28 }").replace(
+        "quantity = { vials = 20, units = 700, days = 28 }",
+        "any = [ { quantity = { vials = 20, units = 700, days = 28 } }, { fact = \"ph_positive\", equals = true } ]"),
+     "whole test, not part of any/all"),
+    # The quantity card applies one limit to every order of the cycle.
+    (THIRD_PAYER + QUANTITY.format(limit="{ vials = 20, units = 700, days = 28 }").replace(
+        "[[universal]]\nid = \"quantity\"", "  [[indications.criteria]]\n  id = \"quantity\""),
+     "criterion 'gated.quantity': a quantity limit belongs in \\[\\[universal\\]\\]"),
+    (THIRD_PAYER + QUANTITY.format(limit="{ vials = 20, units = 700, days = 28 }")
+     + QUANTITY.format(limit="{ vials = 10, units = 350, days = 28 }").replace('id = "quantity"', 'id = "q2"'),
+     "one quantity limit per policy"),
+    # The plan-limit card applies one ceiling to every order.
+    (THIRD_PAYER + CEILING.format(mcg=20), "indication 'first' has no dose ceiling"),
+    (_in_every_indication(THIRD_PAYER, CEILING.format(mcg=20)).replace("mcg_per_day = 20", "mcg_per_day = 25", 1),
+     r"dose ceilings \['20', '25'\]: one daily ceiling per policy"),
+    (THIRD_PAYER + QUANTITY.format(limit="{ vials = 20, units = 700, days = 28 }") + "from_cycle = 2\n",
+     "criterion 'quantity': a dose ceiling or a quantity limit cannot have from_cycle"),
+    (THIRD_PAYER + UNIVERSAL_CEILING.replace("mcg_per_day = 20\n", ""), "mcg_per_day goes with dose = 'ceiling'"),
+    (THIRD_PAYER.replace('dose = "schedule"', 'dose = "schedule"\n  mcg_per_day = 20', 1),
+     "mcg_per_day goes with dose = 'ceiling'"),
+])
+def test_shapes_the_engine_or_the_cards_do_not_support_are_refused_at_load(text: str, message: str) -> None:
+    with pytest.raises(PolicyFileError, match=message):
+        policy(text)
+
+
+def test_a_policy_level_ceiling_or_one_in_every_indication_is_the_policys_ceiling() -> None:
+    assert policy(THIRD_PAYER + UNIVERSAL_CEILING).dose_ceiling == Decimal(20)
+    assert policy(_in_every_indication(THIRD_PAYER, CEILING.format(mcg=25))).dose_ceiling == Decimal(25)
+    assert load_policy("florida-blue").dose_ceiling == Decimal(28) and policy().dose_ceiling is None
+
+
 def test_shipped_policies_load_once() -> None:
     assert policy_ids() == ["aspirus-magellan", "florida-blue"]
     assert load_policy("florida-blue") is load_policy("florida-blue")

@@ -10,6 +10,7 @@ import json
 import os
 import tomllib
 from dataclasses import replace
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -17,7 +18,7 @@ from typing import Any, Iterable
 from cds_service.decision import CLINICAL, INITIAL, KINDS
 from cds_service.dosing.api import SCHEDULES
 from cds_service.policies.model import AuthorizationSpec, CriterionSpec, IndicationSpec, Policy, RenewalSpec, mentions
-from cds_service.policies.vocabulary import TEST_KEYS, PolicyFileError, check_test, compile_test
+from cds_service.policies.vocabulary import TEST_KEYS, PolicyFileError, check_test, compile_test, is_plan_limit
 
 POLICY_DIR = Path(__file__).resolve().parent
 ENV_DIR = "CDS_POLICY_DIR"
@@ -89,11 +90,40 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     common = raw.get("common", {})
     cite = raw.get("authorization_citation", "")
     indications = tuple(_parse_indication(i, common, cite) for i in raw.get("indications", []))
+    universal = tuple(_parse_criterion(c, common, "") for c in raw.get("universal", []))
+    _check_plan_limits(universal, indications)
     return Policy(
         id=raw["id"], version=str(raw["version"]), title=raw["title"], payer_label=raw["payer_label"],
-        url=raw["url"], universal=tuple(_parse_criterion(c, common, "") for c in raw.get("universal", [])),
-        indications=indications,
+        url=raw["url"], universal=universal, indications=indications,
     )
+
+
+def _check_plan_limits(universal: tuple[CriterionSpec, ...], indications: tuple[IndicationSpec, ...]) -> None:
+    """A dose ceiling and a quantity limit also make a card with a corrected order (Policy.dose_ceiling,
+    Policy.quantity_limit) for every order under the policy, not only where the criterion is evaluated: a shape
+    whose card would say something else than the policy (a limit of one indication, of some cycles) is refused."""
+    specs = [(c.id, c) for c in universal] + [(c.result_id, c) for i in indications for c in i.criteria]
+    for where, spec in specs:
+        if is_plan_limit(spec.test) and spec.from_cycle is not None:
+            raise PolicyFileError(f"criterion {where!r}: a dose ceiling or a quantity limit cannot have from_cycle: "
+                                  "its card applies it in every cycle")
+    misplaced = [c.result_id for i in indications for c in i.criteria if "quantity" in c.test]
+    if misplaced:
+        raise PolicyFileError(f"criterion {misplaced[0]!r}: a quantity limit belongs in [[universal]]: its card "
+                              "applies it to the cycle's orders whatever the indication")
+    quantity = [c.id for c in universal if "quantity" in c.test]
+    if len(quantity) > 1:
+        raise PolicyFileError(f"criteria {quantity}: one quantity limit per policy (its card applies one)")
+    ceilings = {Decimal(str(spec.test["mcg_per_day"])) for _, spec in specs if spec.test.get("dose") == "ceiling"}
+    if len(ceilings) > 1:
+        raise PolicyFileError(f"dose ceilings {sorted(map(str, ceilings))}: one daily ceiling per policy (its card "
+                              "applies one)")
+    if ceilings and not any(c.test.get("dose") == "ceiling" for c in universal):
+        lacking = [i.id for i in indications if not any(c.test.get("dose") == "ceiling" for c in i.criteria)]
+        if lacking:
+            raise PolicyFileError(f"indication {lacking[0]!r} has no dose ceiling though others have: its card "
+                                  "applies the ceiling to every order, so it goes in [[universal]] or in every "
+                                  "indication")
 
 
 def _parse_indication(raw: dict[str, Any], common: dict[str, Any], authorization_citation: str) -> IndicationSpec:

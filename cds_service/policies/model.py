@@ -82,14 +82,16 @@ class Policy:
 
     @cached_property
     def quantity_limit(self) -> QuantityLimit | None:
-        """The per-cycle quantity limit of the policy (Aspirus II), for the quantity card; None when it has none."""
+        """The per-cycle quantity limit of the policy (Aspirus II), for the quantity card: at most one, at policy
+        level (loading.py); None when it has none."""
         spec = next((c for c in self.universal if "quantity" in c.test), None)
         return QuantityLimit(**spec.test["quantity"], citation=spec.citation) if spec else None
 
     @cached_property
     def dose_ceiling(self) -> Decimal | None:
-        """The fixed daily maximum its indications' dose criteria name (Florida Blue: 28 mcg/day); None when none."""
-        tests = (c.test for i in self.indications for c in i.criteria)
+        """The fixed daily maximum of the policy (Florida Blue: 28 mcg/day), for the plan-limit card: one value, at
+        policy level or in every indication (loading.py); None when none."""
+        tests = (c.test for c in (*self.universal, *(c for i in self.indications for c in i.criteria)))
         return next((Decimal(str(t["mcg_per_day"])) for t in tests if t.get("dose") == "ceiling"), None)
 
     @cached_property

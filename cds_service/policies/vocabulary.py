@@ -44,10 +44,22 @@ def check_test(test: Mapping[str, Any], where: str) -> None:
         _check_quantity(test["quantity"], where)
     if test.get("dose") not in (None, "schedule", "ceiling"):
         raise PolicyFileError(f"{where}: dose must be 'schedule' or 'ceiling'")
+    if (test.get("dose") == "ceiling") != ("mcg_per_day" in test):
+        raise PolicyFileError(f"{where}: mcg_per_day goes with dose = 'ceiling', and only with it")
     if test.get("if_unknown") not in (None, NOT_MET):
         raise PolicyFileError(f"{where}: if_unknown can only be 'not-met'")
     for sub in test.get("any", []) + test.get("all", []):
-        check_test(sub, f"{where}.{sub.get('id', '')}")
+        sub_where = f"{where}.{sub.get('id', '')}"
+        if is_plan_limit(sub):
+            raise PolicyFileError(f"{sub_where}: a dose ceiling or a quantity limit must be a criterion's whole test, "
+                                  "not part of any/all: its card (with the corrected order) applies it to every order")
+        check_test(sub, sub_where)
+
+
+def is_plan_limit(test: Mapping[str, Any]) -> bool:
+    """A daily dose ceiling or a per-cycle quantity limit: besides its criterion, the policy's cards apply it
+    (Policy.dose_ceiling, Policy.quantity_limit), so only the shapes those read are accepted (loading.py)."""
+    return "quantity" in test or test.get("dose") == "ceiling"
 
 
 _QUANTITY_KEYS = ("vials", "units", "days", "days_continued", "continued_from_cycle")
