@@ -392,6 +392,9 @@ def _in_every_indication(text: str, criterion: str) -> str:
     (THIRD_PAYER + UNIVERSAL_CEILING.replace("mcg_per_day = 20\n", ""), "mcg_per_day goes with dose = 'ceiling'"),
     (THIRD_PAYER.replace('dose = "schedule"', 'dose = "schedule"\n  mcg_per_day = 20', 1),
      "mcg_per_day goes with dose = 'ceiling'"),
+    # The gate of an exclusive indication is evaluated in every cycle (the engine looks for its result).
+    (THIRD_PAYER.replace('missing = "prior approval"', 'missing = "prior approval"\n  from_cycle = 2', 1),
+     "criterion 'gated.approved-before': the exclusive_when criterion cannot have from_cycle"),
 ])
 def test_shapes_the_engine_or_the_cards_do_not_support_are_refused_at_load(text: str, message: str) -> None:
     with pytest.raises(PolicyFileError, match=message):

@@ -150,6 +150,10 @@ def _check_indication(spec: IndicationSpec) -> None:
         raise PolicyFileError(f"{spec.id}: criterion ids must be unique")
     if spec.exclusive_when is not None and spec.exclusive_when not in ids:
         raise PolicyFileError(f"{spec.id}: exclusive_when names no criterion of the indication")
+    gate = next((c for c in spec.criteria if c.id == spec.exclusive_when), None)
+    if gate is not None and gate.from_cycle is not None:
+        raise PolicyFileError(f"criterion {gate.result_id!r}: the exclusive_when criterion cannot have from_cycle: "
+                              "it decides which indications are evaluated, in every cycle")
     if spec.label_schedule is None and any(c.uses_schedule for c in spec.criteria):
         raise PolicyFileError(f"{spec.id}: a dose schedule criterion needs the indication's label_schedule")
 
