@@ -395,6 +395,9 @@ def _in_every_indication(text: str, criterion: str) -> str:
     # The gate of an exclusive indication is evaluated in every cycle (the engine looks for its result).
     (THIRD_PAYER.replace('missing = "prior approval"', 'missing = "prior approval"\n  from_cycle = 2', 1),
      "criterion 'gated.approved-before': the exclusive_when criterion cannot have from_cycle"),
+    # A result is named "<indication>.<criterion>": the card tells the policy-level ones by their id without a dot.
+    (THIRD_PAYER.replace('id = "no-vaccine"', 'id = "no.vaccine"', 1), "criterion id 'no.vaccine'"),
+    (THIRD_PAYER.replace('id = "second"', 'id = "second.use"', 1), "indication id 'second.use'"),
 ])
 def test_shapes_the_engine_or_the_cards_do_not_support_are_refused_at_load(text: str, message: str) -> None:
     with pytest.raises(PolicyFileError, match=message):

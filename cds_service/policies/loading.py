@@ -127,6 +127,7 @@ def _check_plan_limits(universal: tuple[CriterionSpec, ...], indications: tuple[
 
 
 def _parse_indication(raw: dict[str, Any], common: dict[str, Any], authorization_citation: str) -> IndicationSpec:
+    _check_id(raw["id"], "indication")
     criteria = tuple(_parse_criterion(c, common, raw["id"]) for c in raw["criteria"])
     renewal = raw.get("renewal")
     spec = IndicationSpec(
@@ -158,12 +159,21 @@ def _check_indication(spec: IndicationSpec) -> None:
         raise PolicyFileError(f"{spec.id}: a dose schedule criterion needs the indication's label_schedule")
 
 
+def _check_id(name: Any, what: str) -> None:
+    """A result's id is "<indication>.<criterion>", or the criterion's alone at policy level: the card tells the
+    policy-level criteria by their id without a dot (cards.py), so an id may not have one."""
+    if not isinstance(name, str) or not name or "." in name:
+        raise PolicyFileError(f"{what} id {name!r}: a non-empty string without '.' (results are named "
+                              "'<indication>.<criterion>')")
+
+
 def _parse_criterion(raw: dict[str, Any], common: dict[str, Any], indication: str) -> CriterionSpec:
     if "use" in raw:  # a shared criterion, optionally with some keys overridden
         raw = {"id": raw["use"], **common[raw["use"]], **{k: v for k, v in raw.items() if k != "use"}}
     unknown_keys = set(raw) - _CRITERION_KEYS
     if unknown_keys:
         raise PolicyFileError(f"criterion {raw.get('id')!r}: unknown keys {sorted(unknown_keys)}")
+    _check_id(raw["id"], "criterion")
     kind = raw.get("kind", CLINICAL)
     if kind not in KINDS:
         raise PolicyFileError(f"criterion {raw['id']!r}: unknown kind {kind!r}")
