@@ -14,7 +14,7 @@ from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
 from cds_service.policies import payer_labels
-from cds_service.questionnaire import QUESTIONS, questionnaire_url
+from cds_service.questionnaire import question, questionnaire_url
 from cds_service.verdict import NOT_MET, UNKNOWN
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
@@ -138,7 +138,7 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         # Routes still open, for a card that is not yet met (on a met card they would only distract).
         "others": [r.title for r in decision.indications
                    if decision.decision != MEETS and r.status != NOT_MET and shown is not None and r.id != shown.id],
-        "attested": [QUESTIONS.get(link_id, link_id) for link_id in facts.attested_items],
+        "attested": [question(link_id) for link_id in dict.fromkeys((*facts.attested_items, *decision.attested_items))],
         "not_received": list(facts.not_received),
         "questionnaire": questionnaire_url(base_url),
     }

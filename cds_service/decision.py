@@ -93,6 +93,9 @@ class Decision:
     shown_indication: str | None = None  # the matched, clinically matched or closest indication whose criteria are listed
     policy_title: str = ""
     policy_digest: str = ""  # sha256 of the policy file's bytes, first 16 hex digits (policies/loading.py)
+    # Attestation items answered within this policy's windows (an authorization within its look-back): the facts'
+    # own attested_items leave them out, as another policy's numbers may not count them.
+    attested_items: tuple[str, ...] = ()
 
     def as_extension(self) -> dict[str, Any]:
         """The contract's `coverage-decision` object, plus the digest of the policy file that decided (a pharmacist

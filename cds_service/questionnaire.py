@@ -30,14 +30,33 @@ ITEMS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("end-of-consolidation-response", "choice", "Response at the end of consolidation",
      ("complete", "less-than-complete")),
     ("tki-failure", "boolean", "Intolerance, inadequate response or contraindication to at least one TKI", ()),
-    ("prior-authorization-on-file", "boolean", "Blinatumomab authorized by a health plan in the past 2 years", ()),
+    ("prior-authorization-on-file", "boolean", "Blinatumomab authorized by a health plan", ()),  # + look-back
     ("unacceptable-toxicity", "boolean", "Unacceptable toxicity on blinatumomab", ()),
     ("response-or-stabilization", "boolean", "Response or stable disease on blinatumomab", ()),
     ("compendia-supported-use", "boolean", "FDA-labeled or NCCN category 1/2A use not listed elsewhere", ()),
 )
 
 
-QUESTIONS = {link_id: text for link_id, _, text, _ in ITEMS}  # linkId -> question, for cards naming answers
+QUESTIONS = {link_id: text for link_id, _, text, _ in ITEMS}  # linkId -> question, as written above
+PRIOR_AUTHORIZATION = "prior-authorization-on-file"
+
+
+def question(link_id: str) -> str:
+    """An item's question, as the Questionnaire asks it and cards name the answers used. The prior authorization is
+    asked within the shortest look-back the policy files give it (Florida Blue: "in the past 2 years"), so that a
+    yes holds for every plan; each plan also counts an answer only if authored within its own."""
+    text = QUESTIONS.get(link_id, link_id)
+    years = _look_back_years() if link_id == PRIOR_AUTHORIZATION else None
+    return text if years is None else f"{text} in the past {years} year{'' if years == 1 else 's'}"
+
+
+def _look_back_years() -> int | None:
+    # Imported here: the policies read the facts, which read this module's ITEMS when they are imported.
+    from cds_service.policies.loading import load_policy, policy_ids
+
+    years = [numbers["look_back_years"] for policy_id in policy_ids()
+             for fact, numbers in load_policy(policy_id).windows if fact == "prior_authorization_on_file"]
+    return min(years, default=None)
 
 
 def questionnaire_url(base_url: str) -> str:
@@ -58,12 +77,12 @@ def attestation_questionnaire(base_url: str) -> dict[str, Any]:
         "subjectType": ["Patient"],
         "description": "Facts the health plan criteria need that the record does not hold in structured form. "
                        "An answer overrides what the service infers from other data for that item.",
-        "item": [_item(*spec) for spec in ITEMS],
+        "item": [_item(link_id, answer_type, options) for link_id, answer_type, _, options in ITEMS],
     }
 
 
-def _item(link_id: str, answer_type: str, text: str, options: tuple[str, ...]) -> dict[str, Any]:
-    item: dict[str, Any] = {"linkId": link_id, "text": text, "type": answer_type, "required": False}
+def _item(link_id: str, answer_type: str, options: tuple[str, ...]) -> dict[str, Any]:
+    item: dict[str, Any] = {"linkId": link_id, "text": question(link_id), "type": answer_type, "required": False}
     if options:
         item["answerOption"] = [{"valueString": option} for option in options]
     return item

@@ -3,15 +3,17 @@ checks done when a policy file is loaded, and the Decision's contract extension.
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import PolicyFileError, evaluate_policy, load_policy, parse_policy, policy_ids
 from cds_service.verdict import Verdict
+from tests.factories import immunization, medication_request, questionnaire_response, record
 
 START = date(2027, 1, 31)
 THIRD_PAYER = """
@@ -25,12 +27,14 @@ authorization_citation = "T0 (Length of Authorization)"
 [[universal]]
 id = "no-vaccine"
 kind = "universal"
-text = "No live vaccine"
+text = "No live vaccine from {days_before_course} days before the course start to {days_after_order} days after the order"
 citation = "T1"
 missing = "vaccines"
 critical = true
 fact = "live_vaccine_in_window"
 equals = false
+days_before_course = 30
+days_after_order = 7
 
 [common.adult]
 text = "Adult"
@@ -95,11 +99,13 @@ exclusive_when = "approved-before"
 authorization = { anchor = "order", years = 1 }
   [[indications.criteria]]
   id = "approved-before"
-  text = "Approved before"
+  text = "Authorized in the past {look_back_years} year (attested), or approved before"
   citation = "T5.a"
   missing = "prior approval"
-  fact = "prior_approval"
-  equals = true
+  any = [
+    { fact = "prior_authorization_on_file", equals = true, look_back_years = 1 },
+    { fact = "prior_approval", equals = true },
+  ]
 """
 
 
@@ -141,6 +147,43 @@ def test_a_third_payer_needs_only_a_policy_file() -> None:
     assert (decision.decision, decision.indication, decision.payer_label) == ("meets-criteria", "first", "Third Plan")
     # Calendar month from Jan 31 ends on the last day of February.
     assert decision.authorization == {"start": "2027-01-31", "end": "2027-02-28", "cycles": None}
+
+
+class AllMet(Doses):
+    """Every dose check met: the shipped policies ask for the ceiling and the quantity too."""
+
+    def ceiling(self, mcg_per_day: Decimal) -> Verdict:
+        return Verdict("met")
+
+    def quantity(self, limit: Any) -> Verdict:
+        return Verdict("met")
+
+
+def test_a_third_payer_decides_by_its_own_window_and_look_back() -> None:
+    """One record, each plan's numbers: a live vaccine 20 days before the course start is outside Aspirus U1's 14 days
+    and inside this plan's 30; an authorization attested 18 months before the order is within Florida Blue's 2 years
+    and not this plan's 1. The criterion's words give the plan's own numbers."""
+    start = date(2026, 12, 1)
+    rec = record(immunization("03", start - timedelta(days=20)),
+                 questionnaire_response({"prior-authorization-on-file": True}, authored="2025-06-01"))
+    facts = extract_facts(rec, [medication_request(start="2026-12-01", end="2026-12-28", status="draft")], start)
+    third = evaluate_policy(policy(), facts, AllMet(), Fact(False))
+    aspirus = evaluate_policy(load_policy("aspirus-magellan"), facts, AllMet(), Fact(False))
+    florida = evaluate_policy(load_policy("florida-blue"), facts, AllMet(), Fact(False))
+
+    [vaccine] = [c for c in third.criteria if c.id == "no-vaccine"]
+    assert (vaccine.status, third.decision, third.critical) == ("not-met", "criteria-not-met", True)
+    assert vaccine.text == "No live vaccine from 30 days before the course start to 7 days after the order"
+    assert vaccine.note.endswith("window between 2026-11-01 and 2026-12-08")
+    assert next(c.status for c in aspirus.criteria if c.id == "U1") == "met"
+    assert [c.text for c in aspirus.criteria if c.id == "U1"] == [
+        "No live vaccine from 14 days before the course start through 28 days after this order's start"]
+
+    assert "gated" not in [r.id for r in third.indications] and third.attested_items == ()
+    assert [r.id for r in florida.indications] == ["fb-continuation"]
+    assert florida.attested_items == ("prior-authorization-on-file",)
+    [gate] = [c for r in florida.indications for c in r.criteria if c.id == "fb-continuation.prior-approval"]
+    assert gate.text.startswith("Blinatumomab authorized in the past 2 years (attested)")
 
 
 def test_course_anchored_authorization_in_weeks_and_an_order_after_it() -> None:
@@ -295,6 +338,20 @@ def test_extension_has_the_contract_keys_and_unique_ids() -> None:
     ('fact = "age_years"\nat_least = 18', 'fact = "age_years"\nat_least = true', "has no order"),
     ('fact = "age_years"\nat_least = 18', 'fact = "mrd_percent"\nequals = 0.1', "known within bounds"),
     ('fact = "age_years"\nat_least = 18', 'fact = "start_date"\nat_least = 18', "unknown fact"),
+    # A windowed fact is read with its policy's numbers: all of them, whole, within reach; no other test takes them.
+    ('days_after_order = 7\n', '', "live_vaccine_in_window needs days_before_course and days_after_order"),
+    ('days_after_order = 7', 'days_after_order = 7.5', "days_after_order 7.5: a whole number from 0 to 3660"),
+    ('days_after_order = 7', 'days_after_order = -7', "a whole number from 0"),
+    ('look_back_years = 1', 'look_back_years = 1000', "look_back_years 1000: a whole number from 0 to 100"),
+    ('at_least = 18', 'at_least = 18\nlook_back_years = 2', "age_years takes no window"),
+    ('look_back_years = 1', 'days_after_order = 7', "prior_authorization_on_file needs look_back_years"),
+    ('fact = "prior_approval", equals = true', 'fact = "prior_approval", equals = true, look_back_years = 1',
+     "prior_approval takes no window"),
+    ('missing = "prior approval"\n  any', 'missing = "prior approval"\n  look_back_years = 1\n  any',
+     r"\['look_back_years'\] go on a fact test"),
+    # The criterion's words name only numbers its test gives.
+    ('Authorized in the past {look_back_years} year', 'Authorized in the past {days_after_order} days',
+     "{days_after_order} names no single window number of its test"),
 ])
 def test_policy_file_mistakes_are_caught_at_load(old: str, new: str, message: str) -> None:
     assert old in THIRD_PAYER

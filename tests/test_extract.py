@@ -7,12 +7,16 @@ from typing import Any
 import pytest
 
 from cds_service.facts.extract import extract_facts, read_birth
-from cds_service.facts.model import AgeRange
+from cds_service.facts.model import AgeRange, read_within
+from cds_service.policies import load_policy
 from tests.factories import (condition, coverage, immunization, medication_request, observation, patient,
                              questionnaire_response, record)
 
 TODAY = date(2026, 3, 1)
 LOINC = "http://loinc.org"
+# The windowed facts are read with a policy file's numbers (Aspirus U1: 14 and 28 days; Florida Blue: 2 years).
+U1 = dict(load_policy("aspirus-magellan").windows)["live_vaccine_in_window"]
+LOOK_BACK = dict(load_policy("florida-blue").windows)["prior_authorization_on_file"]
 
 
 def _draft(start: str = "2026-03-01", end: str = "2026-03-28", id: str = "draft1") -> dict[str, Any]:
@@ -84,7 +88,7 @@ def test_relapsed_adult_first_cycle() -> None:
     assert facts.all_diagnosis.value is True and facts.b_lineage.value is True
     assert facts.disease_status.value == "relapsed" and facts.therapy_phase.value == "relapsed-refractory"
     assert facts.ph_positive.value is False
-    assert facts.combination.value == "single-agent" and facts.live_vaccine_in_window.value is False
+    assert facts.combination.value == "single-agent" and read_within(facts.live_vaccine_in_window, U1).value is False
     assert facts.unacceptable_toxicity.value is False and facts.body.weight_kg.value == 70
     assert facts.attested_items == () and facts.not_received == ()
 
@@ -108,7 +112,7 @@ def test_later_cycle_judges_phase_at_the_course_start_and_vaccines_from_it() -> 
     assert facts.cycle.number.value == 2 and facts.cycle.course_start == date(2026, 1, 1)
     assert facts.therapy_phase.value == "relapsed-refractory" and facts.disease_status.value == "relapsed"
     assert facts.complete_response_to_induction.value is None
-    assert facts.live_vaccine_in_window.value is True
+    assert read_within(facts.live_vaccine_in_window, U1).value is True
 
 
 @pytest.mark.parametrize(("authored", "counted"), [("2025-12-31", False), ("2026-01-01", True)])
@@ -144,11 +148,12 @@ def test_attested_items_list_the_answers_used() -> None:
     }, authored="2026-02-25")
     facts = extract_facts(record(answers), [_draft()], TODAY)
     assert facts.therapy_phase.value == "consolidation" and facts.combination.value == "with-tki"
-    assert facts.prior_authorization_on_file.value is True and facts.compendia_supported_use.value is False
+    assert read_within(facts.prior_authorization_on_file, LOOK_BACK).value is True
+    assert facts.compendia_supported_use.value is False
     assert facts.end_of_consolidation_response.value == "less-than-complete"
-    assert set(facts.attested_items) == {"therapy-phase", "combination", "ph-positive", "prior-authorization-on-file",
-                                         "compendia-supported-use", "end-of-consolidation-response",
-                                         "multiagent-chemo-candidate"}
+    # The prior authorization counts only within a policy's look-back: the decision names it (test_engine.py).
+    assert set(facts.attested_items) == {"therapy-phase", "combination", "ph-positive", "compendia-supported-use",
+                                         "end-of-consolidation-response", "multiagent-chemo-candidate"}
 
 
 # The answers about the state the course began in (attestations.py, docs/data-requirements.md §Attestations).
@@ -210,8 +215,7 @@ def test_a_prior_authorization_attested_more_than_two_years_before_the_start_is_
     draft starts 2026-03-01) cannot show one: as if not given, so initiation is evaluated."""
     answers = questionnaire_response({"prior-authorization-on-file": True}, authored=authored)
     facts = extract_facts(record(answers), [_draft()], TODAY)
-    assert facts.prior_authorization_on_file.value is on_file
-    assert ("prior-authorization-on-file" in facts.attested_items) is bool(on_file)
+    assert read_within(facts.prior_authorization_on_file, LOOK_BACK).value is on_file
 
 
 def test_not_received_data_is_reported_and_unknown() -> None:

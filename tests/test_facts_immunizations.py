@@ -1,4 +1,5 @@
-"""Live vaccines in the Aspirus U1 window (policy-rules.md §2 U1, fhir-data-profile.md §Immunizations)."""
+"""Live vaccines in the Aspirus U1 window (policy-rules.md §2 U1, fhir-data-profile.md §Immunizations), its numbers read
+from the policy file."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -6,14 +7,22 @@ from datetime import date, timedelta
 import pytest
 
 from cds_service.facts.immunizations import live_vaccine_in_window
+from cds_service.facts.model import Fact, read_within
+from cds_service.policies import load_policy
+from cds_service.record import PatientRecord
 from tests.factories import immunization, record
 
 COURSE_START = date(2026, 3, 1)
 START = date(2026, 4, 12)  # a later cycle of the course
+U1 = dict(load_policy("aspirus-magellan").windows)["live_vaccine_in_window"]  # 14 days before, 28 after
+
+
+def _fact(rec: PatientRecord) -> Fact[bool]:
+    return read_within(live_vaccine_in_window(rec, COURSE_START, START), U1)
 
 
 def _in_window(*immunizations: dict) -> bool | None:
-    return live_vaccine_in_window(record(*immunizations), COURSE_START, START).value
+    return _fact(record(*immunizations)).value
 
 
 @pytest.mark.parametrize(("day", "expected"), [
@@ -28,7 +37,7 @@ def test_window_boundaries(day: date, expected: bool) -> None:
 
 def test_live_vaccine_in_window_has_evidence() -> None:
     mmr = immunization("03", "2026-03-10")
-    fact = live_vaccine_in_window(record(mmr), COURSE_START, START)
+    fact = _fact(record(mmr))
     assert fact.value is True and fact.evidence == (f"Immunization/{mmr['id']}",)
 
 
@@ -40,7 +49,7 @@ def test_inactivated_and_not_completed_vaccines_do_not_count() -> None:
 
 def test_unspecified_formulation_is_unknown_unless_a_live_one_is_there() -> None:
     zoster_unspecified = immunization("188", "2026-03-10")
-    fact = live_vaccine_in_window(record(zoster_unspecified), COURSE_START, START)
+    fact = _fact(record(zoster_unspecified))
     assert fact.value is None and fact.received and fact.evidence
     assert _in_window(zoster_unspecified, immunization("21", "2026-03-11")) is True
 
@@ -48,21 +57,21 @@ def test_unspecified_formulation_is_unknown_unless_a_live_one_is_there() -> None
 def test_notes_name_the_vaccine_and_its_date_and_an_unclear_one_says_what_to_confirm() -> None:
     mmr = immunization("03", "2026-03-10")
     mmr["vaccineCode"]["text"] = "MMR"
-    live = live_vaccine_in_window(record(mmr), COURSE_START, START)
+    live = _fact(record(mmr))
     assert live.note == "MMR dated 2026-03-10; window between 2026-02-15 and 2026-05-10"
     zoster = immunization("188", "2026-03-10")
-    unclear = live_vaccine_in_window(record(zoster), COURSE_START, START)
+    unclear = _fact(record(zoster))
     name = zoster["vaccineCode"]["coding"][0].get("display") or "188"
     assert unclear.missing == f"whether {name} (2026-03-10) was a live vaccine"
     assert unclear.note.startswith(f"{name} dated 2026-03-10 (formulation unspecified); window between")
-    partial = live_vaccine_in_window(record(immunization("03", "2026-02")), COURSE_START, START)
+    partial = _fact(record(immunization("03", "2026-02")))
     assert "dated 2026-02 (date uncertain)" in partial.note and partial.missing == "the date 03 was given"
-    none = live_vaccine_in_window(record(), COURSE_START, START)
+    none = _fact(record())
     assert none.note == "no live vaccine recorded between 2026-02-15 and 2026-05-10"
 
 
 def test_not_received_is_unknown() -> None:
-    fact = live_vaccine_in_window(record(not_received=("immunizations",)), COURSE_START, START)
+    fact = _fact(record(not_received=("immunizations",)))
     assert fact.value is None and fact.received is False
 
 
@@ -88,7 +97,7 @@ def test_a_live_vaccine_without_a_readable_date_leaves_u1_unknown(occurrence: di
     """U1 is an exclusion: a live vaccine may clear it only when its date places it outside the window. One whose
     date cannot be read may be in it, so the card asks for the date (never met)."""
     mmr = _undated(**occurrence)
-    fact = live_vaccine_in_window(record(mmr), COURSE_START, START)
+    fact = _fact(record(mmr))
     assert (fact.value, fact.evidence, fact.missing) == (None, (f"Immunization/{mmr['id']}",), "the date 03 was given")
     assert fact.note.startswith("03 dated" if occurrence else "03 with no date")
 
@@ -104,6 +113,6 @@ def test_the_recorded_date_of_an_undated_vaccine_can_place_it_before_the_window(
 
 
 def test_an_undated_vaccine_of_unspecified_formulation_is_unknown_and_an_inactivated_one_does_not_count() -> None:
-    zoster = live_vaccine_in_window(record(_undated("188")), COURSE_START, START)
+    zoster = _fact(record(_undated("188")))
     assert zoster.value is None and zoster.missing.endswith("(no date) was a live vaccine")
     assert _in_window(_undated("141", occurrenceString="last autumn")) is False

@@ -10,7 +10,9 @@ from typing import Any, Iterator
 import pytest
 
 from cds_service.facts.extract import extract_facts
+from cds_service.facts.model import read_within
 from cds_service.facts.shape import problem, split_well_formed
+from cds_service.policies import load_policy
 from tests.factories import (condition, immunization, medication_request, observation, questionnaire_response,
                              record)
 
@@ -105,4 +107,5 @@ def test_entries_that_are_not_resources_never_fail_an_evaluation() -> None:
     for key in patient_record.lists:
         patient_record.lists[key] = ["junk", None, 7, [{"resourceType": "Condition"}]]
     facts = extract_facts(patient_record, [draft], TODAY, other_drafts=["junk", None])
-    assert facts.cycle.number.value == 1 and facts.live_vaccine_in_window.value is False
+    u1 = dict(load_policy("aspirus-magellan").windows)["live_vaccine_in_window"]
+    assert facts.cycle.number.value == 1 and read_within(facts.live_vaccine_in_window, u1).value is False

@@ -10,7 +10,8 @@ from typing import Any, Callable
 import pytest
 
 from cds_service.facts.extract import extract_facts
-from cds_service.facts.model import ClinicalFacts
+from cds_service.facts.model import ClinicalFacts, Fact, read_within
+from cds_service.policies import load_policy
 from tests.factories import (condition, immunization, medication_request, observation, questionnaire_response,
                              record)
 
@@ -27,6 +28,14 @@ def _draft(start: str = "2026-03-01", end: str = "2026-03-28") -> Resource:
 def _facts(*resources: Resource, draft: Resource | None = None, other_drafts: tuple[Resource, ...] = ()
            ) -> ClinicalFacts:
     return extract_facts(record(*resources), [draft or _draft()], TODAY, other_drafts=list(other_drafts))
+
+
+U1 = dict(load_policy("aspirus-magellan").windows)["live_vaccine_in_window"]  # the policy file's window
+
+
+def _u1(facts: ClinicalFacts) -> Fact[bool]:
+    """The live-vaccine fact read within Aspirus U1's window."""
+    return read_within(facts.live_vaccine_in_window, U1)
 
 
 def _broken(resource: Resource, *path: Any, value: Any = 20260301) -> Resource:
@@ -48,9 +57,9 @@ def _ref(resource: Resource) -> str:
 
 def test_a_live_vaccine_whose_date_is_a_number_leaves_u1_unknown_and_says_which() -> None:
     mmr = immunization("03", "2026-02-20")
-    assert _facts(mmr).live_vaccine_in_window.value is True
+    assert _u1(_facts(mmr)).value is True
     broken = _broken(mmr, "occurrenceDateTime")
-    fact = _facts(broken).live_vaccine_in_window
+    fact = _u1(_facts(broken))
     assert fact.value is None and fact.received and fact.evidence == (_ref(mmr),)
     assert fact.note.startswith(f"{_ref(mmr)} (a live vaccine) could not be read: occurrenceDateTime is a number, "
                                 "not a date; without it: no live vaccine recorded between")
@@ -60,11 +69,11 @@ def test_a_live_vaccine_whose_date_is_a_number_leaves_u1_unknown_and_says_which(
 @pytest.mark.parametrize("path", [("status",), ("vaccineCode", "text"), ("recorded",)])
 def test_a_live_vaccine_broken_elsewhere_leaves_u1_unknown(path: tuple[str, ...]) -> None:
     broken = _broken(immunization("03", "2026-02-20"), *path, value=["x"])
-    assert _facts(broken).live_vaccine_in_window.value is None
+    assert _u1(_facts(broken)).value is None
 
 
 def test_an_unspecified_vaccine_broken_leaves_u1_unknown() -> None:
-    fact = _facts(_broken(immunization("188", "2026-02-20"), "status", value=7)).live_vaccine_in_window
+    fact = _u1(_facts(_broken(immunization("188", "2026-02-20"), "status", value=7)))
     assert fact.value is None and "(a vaccine of unspecified formulation)" in fact.note
 
 
@@ -75,14 +84,23 @@ def test_an_unspecified_vaccine_broken_leaves_u1_unknown() -> None:
     _broken(immunization("03", "2026-02-20"), "vaccineCode", value=3),  # the code itself cannot be read
 ], ids=["outside the window", "not done", "not live", "no readable code"])
 def test_a_broken_immunization_that_cannot_be_a_live_vaccine_in_the_window_is_ignored(vaccine: Resource) -> None:
-    fact = _facts(vaccine).live_vaccine_in_window
+    fact = _u1(_facts(vaccine))
     assert fact.value is False and fact.evidence == ()
 
 
 def test_a_live_vaccine_in_the_window_stays_one_whatever_a_broken_one_says() -> None:
     mmr = immunization("03", "2026-02-20")
-    fact = _facts(mmr, _broken(immunization("21", "2026-02-21"), "occurrenceDateTime")).live_vaccine_in_window
+    fact = _u1(_facts(mmr, _broken(immunization("21", "2026-02-21"), "occurrenceDateTime")))
     assert fact.value is True and fact.evidence == (_ref(mmr),)
+
+
+def test_a_broken_vaccine_is_placed_in_each_policys_own_window() -> None:
+    """Its readable date, 20 days before the course start, is outside Aspirus U1's 14 days and inside a plan's 30:
+    ignored under the one, U1 unknown under the other (the window is the policy file's, docs/policy-reading.md)."""
+    facts = _facts(_broken(immunization("03", "2026-02-09"), "recorded"))
+    assert _u1(facts).value is False
+    wider = read_within(facts.live_vaccine_in_window, {"days_before_course": 30, "days_after_order": 28})
+    assert wider.value is None and "(a live vaccine) could not be read" in wider.note
 
 
 # ---- medications --------------------------------------------------------------------------------------------------

@@ -478,6 +478,21 @@ def test_a_live_vaccine_without_a_readable_date_asks_for_its_date(client: Any) -
     assert any(item.startswith("the date ") and item.endswith(" was given") for item in decision["missing"])
 
 
+@pytest.mark.parametrize(("authored", "continuation"), [("2024-12-01", True), ("2024-11-30", False)])
+def test_a_prior_authorization_counts_and_is_listed_within_the_policys_look_back(client: Any, authored: str,
+                                                                                 continuation: bool) -> None:
+    """Florida Blue continuation 1: an authorization in the past 2 years (the policy file's look_back_years). An
+    answer authored before them is not counted, nor listed among the answers used."""
+    body = example("florida-blue-continuation")
+    [answer] = [e["resource"] for e in body["prefetch"]["attestations"]["entry"]]
+    answer["authored"] = authored
+    [card] = post(client, body)["cards"][:1]
+    assert (card["extension"]["coverage-decision"]["indication"] == "fb-continuation") is continuation
+    listed = "Attested by the prescriber (attestation questionnaire): Blinatumomab authorized by a health plan in the " \
+             "past 2 years." in card["detail"]
+    assert listed is continuation
+
+
 def test_what_only_another_indication_needs_is_asked_as_an_alternative(client: Any) -> None:
     """The closest indication (relapsed/refractory Ph-) needs CD19 only; the MRD route's result is an alternative,
     so the clinician does not read both as required."""

@@ -92,6 +92,24 @@ def test_an_operator_adds_a_plan_with_a_policy_file_and_a_payer_entry(
     assert no_plan["summary"].startswith("No supported health plan") and "Example Health Plan" in no_plan["detail"]
 
 
+def test_the_questionnaire_asks_within_the_shortest_look_back_of_the_plans(
+        tmp_path: Path, operator_dirs: tuple[Path, Path]) -> None:
+    """The prior-authorization question takes its look-back from the policy files: with a plan that looks back one
+    year beside Florida Blue's two, a yes must hold for both, so it is asked for the past year."""
+    policies, valuesets = operator_dirs
+    plan = _example_plan().replace("look_back_years = 2", "look_back_years = 1")
+    (policies / "example-plan.toml").write_text(plan, encoding="utf-8")
+    _route(valuesets, "example-plan")
+    app = make_app(local_settings(tmp_path))
+    try:
+        served = app.test_client().get("/fhir/Questionnaire/blinatumomab-coverage-attestation").get_json()
+    finally:
+        close_app(app)
+    [item] = [i for i in served["item"] if i["linkId"] == "prior-authorization-on-file"]
+    assert item["text"] == "Blinatumomab authorized by a health plan in the past 1 year"
+    assert loading.load_policy("florida-blue").windows == (("prior_authorization_on_file", {"look_back_years": 2}),)
+
+
 def _extension(response: dict[str, Any]) -> dict[str, Any]:
     """The contract's decision extension of the response's decision card."""
     card = next(c for c in response["cards"] if "coverage-decision" in c.get("extension", {}))

@@ -8,8 +8,9 @@ they bear on unknown (unreadable.py).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable, Mapping, NamedTuple
 
 from cds_service.facts.attestations import COURSE_ATTESTATION_LEAD, Attestations, course_answers_since
 from cds_service.facts.attestations import unreadable_relevance as attestation_relevance
@@ -26,7 +27,7 @@ from cds_service.facts.labs import unreadable_relevance as lab_relevance
 from cds_service.facts.medications import (combination, induction_ino_mini_hyper_cvd, multiagent_chemo_candidate,
                                            read_med_orders, tki_failure)
 from cds_service.facts.medications import unreadable_relevance as medication_relevance
-from cds_service.facts.model import ATTESTED_BY, AgeRange, ClinicalFacts, CycleInfo, Fact
+from cds_service.facts.model import ATTESTED_BY, AgeRange, ClinicalFacts, CycleInfo, Fact, Windowed
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.order import group_start
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
@@ -38,7 +39,6 @@ from cds_service.facts.unreadable import Unreadable, open_facts, unreadable
 from cds_service.record import PatientRecord, Resolver
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 120  # an older birth date is a placeholder for an unknown one
-PRIOR_AUTHORIZATION_YEARS = 2  # Florida Blue continuation: an authorization "in the past two years"
 
 
 
@@ -191,12 +191,24 @@ def _birth_date_problem(raw: Any, earliest: date | None, latest: date | None, st
     return ""
 
 
-def _prior_authorization_on_file(attestations: Attestations, start: date) -> Fact[bool]:
-    """The attested authorization in the past two years (Florida Blue Position, continuation 1; policy-rules.md
-    §3). An answer authored more than two years before the order's start cannot show an authorization within them:
-    it is not counted, so continuation does not apply and initiation is evaluated."""
-    return _attested(attestations, "prior-authorization-on-file",
-                     authored_since=add_months(start, -12 * PRIOR_AUTHORIZATION_YEARS))
+@dataclass(frozen=True)
+class _AttestedWithin(Windowed[bool]):
+    """An attested authorization in the past `look_back_years` (Florida Blue Position, continuation 1: two;
+    policy-rules.md §3). An answer authored before them cannot show an authorization within them: it is not
+    counted, so continuation does not apply and initiation is evaluated."""
+
+    attestations: Attestations
+    link_id: str
+    start: date
+
+    def within(self, numbers: Mapping[str, int]) -> Fact[bool]:
+        since = add_months(self.start, -12 * numbers["look_back_years"])
+        return _attested(self.attestations, self.link_id, authored_since=since)
+
+
+def _prior_authorization_on_file(attestations: Attestations, start: date) -> Fact[bool] | Windowed[bool]:
+    link_id = "prior-authorization-on-file"
+    return _AttestedWithin(attestations, link_id, start) if attestations.get(link_id) is not None else Fact()
 
 
 def _attested(attestations: Attestations, link_id: str, authored_since: date | None = None) -> Fact[Any]:
@@ -208,7 +220,8 @@ def _attested(attestations: Attestations, link_id: str, authored_since: date | N
 
 def _attested_items(fields: dict[str, Any]) -> tuple[str, ...]:
     """The linkIds whose answers decided one of the ClinicalFacts `fields`."""
-    used = [link for name, link in ATTESTED_BY.items() if fields[name].attested]
+    # A windowed answer counts only within a policy's numbers: the Decision names it (Decision.attested_items).
+    used = [link for name, link in ATTESTED_BY.items() if isinstance(fields[name], Fact) and fields[name].attested]
     if fields["cycle"].number.attested:
         used.append("cycle-number")
     return tuple(dict.fromkeys(used))

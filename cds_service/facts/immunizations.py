@@ -1,16 +1,18 @@
-"""Live vaccines in the Aspirus U1 window (policy-rules.md §2 U1; fhir-data-profile.md §Immunizations).
+"""Live vaccines in a payer's window (policy-rules.md §2 U1; fhir-data-profile.md §Immunizations).
 
-The window runs from 14 days before the course start (before initiating therapy) through 28 days after this order's
-start (while on therapy), both ends included. U1 is an exclusion (policy-rules.md §1): a live vaccine clears it only
-when its date places it outside the window; one whose date cannot place it there leaves U1 unknown.
+The window runs from some days before the course start (before initiating therapy) through some days after this
+order's start (while on therapy), both ends included; the numbers are the policy file's (Aspirus U1: 14 and 28).
+U1 is an exclusion (policy-rules.md §1): a live vaccine clears it only when its date places it outside the window;
+one whose date cannot place it there leaves U1 unknown.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Mapping
 
 from cds_service.facts.codes import codings, parse_date, parse_end_date, ref
-from cds_service.facts.model import Fact
+from cds_service.facts.model import Fact, Windowed
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
@@ -18,61 +20,84 @@ from cds_service.valuesets import get_valuesets
 LIVE = "vaccines-live"
 UNSPECIFIED = "vaccines-unspecified"  # unspecified or non-replicating formulations: cannot be judged
 DATE_UNCERTAIN, FORMULATION_UNSPECIFIED = "date uncertain", "formulation unspecified"  # why U1 cannot be judged
-BEFORE_COURSE = timedelta(days=14)
-AFTER_ORDER = timedelta(days=28)
-# An unreadable live vaccine leaves U1 unknown, unless a live vaccine already places U1 in the window.
-_BEARINGS = (Bearing("live_vaccine_in_window", stands=frozenset({True})),)
 
 
-def live_vaccine_in_window(record: PatientRecord, course_start: date, start: date) -> Fact[bool]:
-    """True with the live vaccines in the window; None when only unspecified formulations are there; False when
-    none (immunizations received); unknown with received=False when they were never received."""
+@dataclass(frozen=True)
+class _Vaccine:
+    immunization: dict[str, Any]
+    first_day: date  # the days it may have been given (_possible_days)
+    last_day: date
+    live: bool  # False: a formulation that may or may not be live (UNSPECIFIED)
+
+
+@dataclass(frozen=True)
+class LiveVaccines(Windowed[bool]):
+    """The completed live (or possibly live) vaccines of the record, to be placed in a policy's window."""
+
+    course_start: date
+    start: date
+    vaccines: tuple[_Vaccine, ...]
+
+    def within(self, numbers: Mapping[str, int]) -> Fact[bool]:
+        """True with the live vaccines in the window; None when only some that cannot be judged are there; False
+        when none."""
+        first, last = _window(self.course_start, self.start, numbers)
+        live: list[dict[str, Any]] = []
+        unclear: list[tuple[dict[str, Any], str]] = []  # with why it cannot be judged
+        for vaccine in self.vaccines:
+            if _outside((vaccine.first_day, vaccine.last_day), first, last):
+                continue
+            if not vaccine.live:
+                unclear.append((vaccine.immunization, FORMULATION_UNSPECIFIED))
+            elif first <= vaccine.first_day and vaccine.last_day <= last:
+                live.append(vaccine.immunization)
+            else:  # a date ("2026-11", or none readable) that may or may not fall in the window cannot clear U1
+                unclear.append((vaccine.immunization, DATE_UNCERTAIN))
+        return _verdict(live, unclear, first, last)
+
+
+def live_vaccine_in_window(record: PatientRecord, course_start: date, start: date) -> Fact[bool] | LiveVaccines:
+    """The record's vaccines to place in a policy's window; unknown with received=False when they were never
+    received."""
     if not record.received("immunizations"):
         return Fact(received=False)
-    first, last = _window(course_start, start)
-    live: list[dict[str, Any]] = []
-    unclear: list[tuple[dict[str, Any], str]] = []  # with why it cannot be judged
     valuesets = get_valuesets()
+    vaccines = []
     for immunization in record.resources("immunizations", "Immunization"):
-        if immunization.get("status") != "completed":
+        code = immunization.get("vaccineCode")
+        if immunization.get("status") != "completed" or not isinstance(code, dict):
             continue
-        days = _possible_days(immunization)
-        if _outside(days, first, last):
-            continue
-        vaccine = immunization.get("vaccineCode")
-        if not isinstance(vaccine, dict):
-            continue
-        certain = first <= days[0] and days[1] <= last
-        if valuesets.has(LIVE, vaccine) and certain:
-            live.append(immunization)
-        elif valuesets.has(LIVE, vaccine):
-            # A live vaccine whose date ("2026-11", or none readable) may or may not fall in the window cannot clear U1.
-            unclear.append((immunization, DATE_UNCERTAIN))
-        elif valuesets.has(UNSPECIFIED, vaccine):
-            unclear.append((immunization, FORMULATION_UNSPECIFIED))
-    return _verdict(live, unclear, first, last)
+        live = valuesets.has(LIVE, code)
+        if live or valuesets.has(UNSPECIFIED, code):
+            vaccines.append(_Vaccine(immunization, *_possible_days(immunization), live))
+    return LiveVaccines(course_start, start, tuple(vaccines))
 
 
 def unreadable_relevance(immunization: dict[str, Any], course_start: date, start: date) -> Relevance | None:
     """An Immunization the shape filter left out (unreadable.py) bears on U1 when its vaccineCode names a live or
     unspecified vaccine, unless what can be read of it rules it out: a status other than completed, dates outside
-    the window."""
+    the window (a policy's numbers: judged when they are applied, Bearing.in_window)."""
     status = immunization.get("status")
     if isinstance(status, str) and status != "completed":
         return None
-    if _outside(_possible_days(immunization), *_window(course_start, start)):
-        return None
+    days = _possible_days(immunization)
+
+    def in_window(numbers: Mapping[str, int]) -> bool:
+        return not _outside(days, *_window(course_start, start, numbers))
+    # An unreadable live vaccine leaves U1 unknown, unless a live vaccine already places U1 in the window.
+    bearings = (Bearing("live_vaccine_in_window", stands=frozenset({True}), in_window=in_window),)
     valuesets, vaccine = get_valuesets(), immunization.get("vaccineCode")
     if valuesets.has(LIVE, vaccine):
-        return Relevance("a live vaccine", _BEARINGS)
+        return Relevance("a live vaccine", bearings)
     if valuesets.has(UNSPECIFIED, vaccine):
-        return Relevance("a vaccine of unspecified formulation", _BEARINGS)
+        return Relevance("a vaccine of unspecified formulation", bearings)
     return None
 
 
-def _window(course_start: date, start: date) -> tuple[date, date]:
-    """The first and last day of the U1 window (module docstring)."""
-    return course_start - BEFORE_COURSE, start + AFTER_ORDER
+def _window(course_start: date, start: date, numbers: Mapping[str, int]) -> tuple[date, date]:
+    """The first and last day of a policy's window (module docstring)."""
+    return (course_start - timedelta(days=numbers["days_before_course"]),
+            start + timedelta(days=numbers["days_after_order"]))
 
 
 def _outside(days: tuple[date, date], first: date, last: date) -> bool:

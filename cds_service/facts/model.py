@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Generic, Mapping, TypeVar
 
 from cds_service.questionnaire import ITEMS
 
@@ -27,6 +27,29 @@ class Fact(Generic[T]):
 
 
 UNKNOWN_FACT: Fact = Fact()
+
+
+class Windowed(Generic[T]):
+    """A fact read within a payer's window: live vaccines from some days before the course to some days after the
+    order, an attested authorization in the past few years. The numbers are the policy file's (docs/policy-reading.md,
+    "Windows"): the record is read once, at extraction, and `within` applies the numbers a test gives. Where no
+    number could change the reading (the data was not received, nothing was attested) the fact is a plain Fact."""
+
+    def within(self, numbers: Mapping[str, int]) -> Fact[T]:
+        raise NotImplementedError
+
+
+def read_within(found: Fact[T] | Windowed[T], numbers: Mapping[str, int]) -> Fact[T]:
+    """A windowed fact (WINDOWS) as read with a test's numbers."""
+    return found if isinstance(found, Fact) else found.within(numbers)
+
+
+# The windowed facts, and the numbers a fact test on each must give: whole numbers from 0 to their maximum (far past
+# any policy's, within the calendar's reach).
+WINDOWS: dict[str, dict[str, int]] = {
+    "live_vaccine_in_window": {"days_before_course": 3660, "days_after_order": 3660},
+    "prior_authorization_on_file": {"look_back_years": 100},
+}
 
 # ClinicalFacts field -> the attestation linkId that can decide it (for `attested_items`).
 ATTESTED_BY = {
@@ -174,12 +197,12 @@ class ClinicalFacts:
     tki_failure: Fact[bool] = UNKNOWN_FACT
     multiagent_chemo_candidate: Fact[bool] = UNKNOWN_FACT
     # Safety and renewal
-    live_vaccine_in_window: Fact[bool] = UNKNOWN_FACT  # True = a live vaccine in the U1 window
+    live_vaccine_in_window: Fact[bool] | Windowed[bool] = UNKNOWN_FACT  # True = a live vaccine in the window
     unacceptable_toxicity: Fact[bool] = UNKNOWN_FACT
     response_or_stabilization: Fact[bool] = UNKNOWN_FACT
     # Attested only
-    prior_authorization_on_file: Fact[bool] = UNKNOWN_FACT
+    prior_authorization_on_file: Fact[bool] | Windowed[bool] = UNKNOWN_FACT  # attested within the look-back
     compendia_supported_use: Fact[bool] = UNKNOWN_FACT
     # Bookkeeping for the card
-    attested_items: tuple[str, ...] = ()  # linkIds whose answers were used
+    attested_items: tuple[str, ...] = ()  # linkIds whose answers were used (a windowed one: Decision.attested_items)
     not_received: tuple[str, ...] = ()  # prefetch keys that were not received

@@ -18,9 +18,9 @@ readable (`Unreadable.request`).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
-from cds_service.facts.model import Fact
+from cds_service.facts.model import Fact, Windowed
 from cds_service.facts.shape import problem
 
 
@@ -31,6 +31,9 @@ class Bearing:
     fact: str  # a ClinicalFacts field; "cycle.number" or "body.weight_kg" for one of its CycleInfo or BodySize
     stands: frozenset[Any] = frozenset()  # values such a resource could not change (a live vaccine in the window)
     attested_stands: bool = False  # an attested answer decides the fact whatever such a resource says
+    # For a windowed fact: whether the resource may fall within a policy's numbers (an immunization's dates); None:
+    # whatever the numbers.
+    in_window: Callable[[Mapping[str, int]], bool] | None = None
 
     def kept(self, fact: Fact[Any]) -> bool:
         return (fact.attested and self.attested_stands) or (fact.value is not None and fact.value in self.stands)
@@ -89,9 +92,27 @@ def open_facts(fields: dict[str, Any], found: list[Unreadable]) -> None:
             by_fact.setdefault(bearing.fact, []).append((item, bearing))
     for name, bearing_on in by_fact.items():
         fact = _get(fields, name)
+        if isinstance(fact, Windowed):  # read with a policy's numbers: opened then
+            _put(fields, name, _OpenedWindow(fact, tuple(bearing_on)))
+            continue
         changing = [(item, bearing) for item, bearing in bearing_on if not bearing.kept(fact)]
         if changing:
             _put(fields, name, _unknown(fact, changing))
+
+
+@dataclass(frozen=True)
+class _OpenedWindow(Windowed[Any]):
+    """A windowed fact (model.Windowed) unreadable resources bear on: opened as open_facts opens the others, once a
+    test gives the numbers (a vaccine dated outside this policy's window cannot change it)."""
+
+    read: Windowed[Any]
+    bearing_on: tuple[tuple[Unreadable, Bearing], ...]
+
+    def within(self, numbers: Mapping[str, int]) -> Fact[Any]:
+        fact = self.read.within(numbers)
+        changing = [(item, bearing) for item, bearing in self.bearing_on
+                    if (bearing.in_window is None or bearing.in_window(numbers)) and not bearing.kept(fact)]
+        return _unknown(fact, changing) if changing else fact
 
 
 def _unknown(fact: Fact[Any], changing: list[tuple[Unreadable, Bearing]]) -> Fact[Any]:
@@ -107,12 +128,12 @@ def _unknown(fact: Fact[Any], changing: list[tuple[Unreadable, Bearing]]) -> Fac
     return Fact(None, evidence, note=note, missing=missing)
 
 
-def _get(fields: dict[str, Any], name: str) -> Fact[Any]:
+def _get(fields: dict[str, Any], name: str) -> Fact[Any] | Windowed[Any]:
     holder, _, attribute = name.partition(".")
-    found: Fact[Any] = getattr(fields[holder], attribute) if attribute else fields[holder]
+    found: Fact[Any] | Windowed[Any] = getattr(fields[holder], attribute) if attribute else fields[holder]
     return found
 
 
-def _put(fields: dict[str, Any], name: str, fact: Fact[Any]) -> None:
+def _put(fields: dict[str, Any], name: str, fact: Fact[Any] | Windowed[Any]) -> None:
     holder, _, attribute = name.partition(".")
     fields[holder] = replace(fields[holder], **{attribute: fact}) if attribute else fact

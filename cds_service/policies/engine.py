@@ -16,7 +16,7 @@ from cds_service.decision import (
 )
 from cds_service.dosing.api import DoseChecks
 from cds_service.facts.codes import add_months
-from cds_service.facts.model import ClinicalFacts, Fact
+from cds_service.facts.model import ATTESTED_BY, ClinicalFacts, Fact, read_within
 from cds_service.policies.model import AuthorizationSpec, CriterionSpec, IndicationSpec, Policy
 from cds_service.policies.vocabulary import Context, unique
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, all_of
@@ -114,8 +114,14 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
         not_received=list(unique(c.missing for c in unknown if not c.received)),
         indications=results, label_schedule=spec.label_schedule if spec else None,
         critical=decision == NOT_MET_DECISION and any(c.critical and c.status == NOT_MET for c in general),
-        shown_indication=shown.id if shown else None,
+        shown_indication=shown.id if shown else None, attested_items=_attested_within(policy, facts),
     )
+
+
+def _attested_within(policy: Policy, facts: ClinicalFacts) -> tuple[str, ...]:
+    """The attestation items of the windowed facts the policy reads that its numbers let count."""
+    return tuple(dict.fromkeys(ATTESTED_BY[name] for name, numbers in policy.windows
+                               if name in ATTESTED_BY and read_within(getattr(facts, name), numbers).attested))
 
 
 def _decide(general: list[Status], indications: list[Status]) -> DecisionCode:

@@ -8,16 +8,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tomllib
 from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from cds_service.decision import CLINICAL, INITIAL, KINDS
 from cds_service.dosing.api import SCHEDULES
-from cds_service.policies.model import AuthorizationSpec, CriterionSpec, IndicationSpec, Policy, RenewalSpec, mentions
+from cds_service.facts.model import WINDOWS
+from cds_service.policies.model import (
+    AuthorizationSpec, CriterionSpec, IndicationSpec, Policy, RenewalSpec, fact_tests, mentions,
+)
 from cds_service.policies.vocabulary import TEST_KEYS, PolicyFileError, check_test, compile_test, is_plan_limit
 
 POLICY_DIR = Path(__file__).resolve().parent
@@ -180,9 +184,34 @@ def _parse_criterion(raw: dict[str, Any], common: dict[str, Any], indication: st
     test = {k: v for k, v in raw.items() if k in TEST_KEYS and k not in ("id", "missing")}
     check_test(test, raw["id"])
     test_key = json.dumps(test, sort_keys=True)
+    name = raw["id"]
     return CriterionSpec(
-        id=raw["id"], kind=kind, text=raw["text"], citation=raw["citation"], missing=raw["missing"], test=test,
-        summary=raw.get("summary", ""), critical=bool(raw.get("critical", False)), from_cycle=raw.get("from_cycle"),
+        id=name, kind=kind, text=_with_numbers(raw["text"], test, name), citation=raw["citation"],
+        missing=_with_numbers(raw["missing"], test, name), test=test,
+        summary=_with_numbers(raw.get("summary", ""), test, name), critical=bool(raw.get("critical", False)),
+        from_cycle=raw.get("from_cycle"),
         test_key=test_key, uses_schedule=mentions(test, "dose", "schedule"), run=compile_test(test),
         result_id=f"{indication}.{raw['id']}" if indication else raw["id"],
     )
+
+
+_NUMBER = re.compile(r"\{(\w+)\}")
+
+
+def _with_numbers(words: str, test: Mapping[str, Any], criterion: str) -> str:
+    """A criterion's words with `{days_before_course}` (a key of its test's windows, facts/model.py WINDOWS)
+    replaced by the test's number: written once, what the card says cannot differ from what is evaluated."""
+    if "{" not in words:
+        return words
+    numbers: dict[str, set[int]] = {}
+    for fact_test in fact_tests(test):
+        for key in WINDOWS.get(fact_test["fact"], {}):
+            numbers.setdefault(key, set()).add(fact_test[key])
+
+    def number(found: re.Match[str]) -> str:
+        values = numbers.get(found.group(1), set())
+        if len(values) != 1:
+            raise PolicyFileError(f"criterion {criterion!r}: {found.group(0)} names no single window number of its "
+                                  "test")
+        return str(next(iter(values)))
+    return _NUMBER.sub(number, words)

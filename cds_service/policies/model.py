@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from cds_service.decision import INITIAL
 from cds_service.dosing.api import QuantityLimit
+from cds_service.facts.model import WINDOWS
 from cds_service.policies.vocabulary import Test
 
 
@@ -95,10 +96,25 @@ class Policy:
         return next((Decimal(str(t["mcg_per_day"])) for t in tests if t.get("dose") == "ceiling"), None)
 
     @cached_property
+    def windows(self) -> tuple[tuple[str, dict[str, int]], ...]:
+        """The windowed facts its tests read (facts/model.py WINDOWS), each with the numbers a test gives."""
+        specs = [*self.universal, *(c for i in self.indications for c in i.criteria)]
+        return tuple((t["fact"], {key: t[key] for key in WINDOWS[t["fact"]]})
+                     for spec in specs for t in fact_tests(spec.test) if t["fact"] in WINDOWS)
+
+    @cached_property
     def reads_prior_approval(self) -> bool:
         """Whether a criterion asks the audit trail for a prior approval: only then is the database queried."""
         specs = [*self.universal, *(c for i in self.indications for c in i.criteria)]
         return any(mentions(spec.test, "fact", "prior_approval") for spec in specs)
+
+
+def fact_tests(test: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The fact tests of a test, those nested in any/all included."""
+    if "fact" in test:
+        yield test
+    for sub in (*test.get("any", ()), *test.get("all", ())):
+        yield from fact_tests(sub)
 
 
 def mentions(test: Any, key: str, value: str) -> bool:

@@ -10,19 +10,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import attrgetter
-from typing import Any, Callable, Iterable, Mapping, NamedTuple, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Union, get_args, get_origin, get_type_hints
 
 from cds_service.dosing.api import DoseChecks, QuantityLimit
-from cds_service.facts.model import VOCABULARIES, ClinicalFacts, Fact, Graded
+from cds_service.facts.model import VOCABULARIES, WINDOWS, ClinicalFacts, Fact, Graded, read_within
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict, all_of, any_of
+
+
+def _value_type(hint: Any) -> type | None:
+    """T of a ClinicalFacts field Fact[T], or Fact[T] | Windowed[T]; None for the other fields."""
+    members = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    return next((get_args(m)[0] for m in members if get_origin(m) is Fact), None)
+
 
 # The type of each fact's value: the Fact fields of ClinicalFacts, and what the engine supplies itself.
 _FACT_TYPES: dict[str, type] = {
-    name: get_args(hint)[0] for name, hint in get_type_hints(ClinicalFacts).items() if get_origin(hint) is Fact
+    name: kind for name, kind in ((n, _value_type(h)) for n, h in get_type_hints(ClinicalFacts).items()) if kind
 } | {"prior_approval": bool}
 _COMPARATORS = ("equals", "in", "at_least", "at_most")
+WINDOW_KEYS = frozenset(key for numbers in WINDOWS.values() for key in numbers)
 TEST_KEYS = frozenset(("fact", "any", "all", "dose", "quantity", "cycle_at_most", "if_unknown", "mcg_per_day",
-                       "id", "missing", "attested_to_exclude", *_COMPARATORS))
+                       "id", "missing", "attested_to_exclude", *_COMPARATORS, *WINDOW_KEYS))
 
 
 class PolicyFileError(ValueError):
@@ -40,6 +49,8 @@ def check_test(test: Mapping[str, Any], where: str) -> None:
         raise PolicyFileError(f"{where}: a test needs exactly one of fact/any/all/dose/quantity/cycle_at_most")
     if "fact" in test:
         _check_fact_test(test, where)
+    elif WINDOW_KEYS & set(test):
+        raise PolicyFileError(f"{where}: {sorted(WINDOW_KEYS & set(test))} go on a fact test")
     if "quantity" in test:
         _check_quantity(test["quantity"], where)
     if test.get("dose") not in (None, "schedule", "ceiling"):
@@ -90,6 +101,20 @@ def _check_fact_test(test: Mapping[str, Any], where: str) -> None:
             problem = _value_problem(test["fact"], kind, op, value)
             if problem:
                 raise PolicyFileError(f"{where}: {op} {value!r}: {problem}")
+    _check_window(test, where)
+
+
+def _check_window(test: Mapping[str, Any], where: str) -> None:
+    """A windowed fact is read with the numbers its test gives, all of them and only those (docs/policy-reading.md,
+    "Windows"): the payer's numbers live in its file, not in the facts layer."""
+    maxima = WINDOWS.get(test["fact"], {})
+    if set(test) & WINDOW_KEYS != set(maxima):
+        needs = f"needs {' and '.join(maxima)}" if maxima else "takes no window"
+        raise PolicyFileError(f"{where}: {test['fact']} {needs}")
+    for key, maximum in maxima.items():
+        value = test[key]
+        if not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum):
+            raise PolicyFileError(f"{where}: {key} {value!r}: a whole number from 0 to {maximum}")
 
 
 def _value_problem(fact: str, kind: type, op: str, value: Any) -> str:
@@ -163,7 +188,7 @@ def compile_test(test: Mapping[str, Any]) -> Test:
 
 def _compile_head(test: Mapping[str, Any]) -> Test:
     if "fact" in test:
-        return _compile_fact(_fact_reader(test["fact"]), _matcher(test), bool(test.get("attested_to_exclude")))
+        return _compile_fact(_fact_reader(test), _matcher(test), bool(test.get("attested_to_exclude")))
     if "any" in test or "all" in test:
         return _compile_group(test)
     if "cycle_at_most" in test:
@@ -177,10 +202,14 @@ def _compile_head(test: Mapping[str, Any]) -> Test:
     return lambda ctx: _from_verdict(ctx.doses.quantity(limit))
 
 
-def _fact_reader(name: str) -> Callable[[Context], Fact]:
+def _fact_reader(test: Mapping[str, Any]) -> Callable[[Context], Fact]:
+    name = test["fact"]
     if name == "prior_approval":  # the audit trail's answer, not a clinical fact
         return lambda ctx: ctx.prior_approval
     read = attrgetter(name)
+    if name in WINDOWS:
+        numbers = {key: test[key] for key in WINDOWS[name]}
+        return lambda ctx: read_within(read(ctx.facts), numbers)
     return lambda ctx: read(ctx.facts)
 
 
