@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,7 +16,6 @@ from tests.crd_invariants import check_crd_invariants
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((EXAMPLES / "expected.json").read_text())
 CRD_COVERAGE = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
-COVERED = {"meets-criteria": "covered", "information-needed": "conditional", "criteria-not-met": "not-covered"}
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 # The codes of that code system (HL7 Terminology), copied so the test checks the cards against it, not themselves.
 CARD_TYPE_CODES = frozenset((
@@ -77,77 +77,213 @@ def test_the_examples_are_what_tools_build_examples_writes() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_example(live_service: str, name: str) -> None:
-    expected = EXPECTED[name]
+    body = _example(name)
     answer = _post(live_service, name)
-    if expected.get("empty"):
+    _check_answer(live_service, body, EXPECTED[name], answer)
+
+
+def _example(name: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
+    return body
+
+
+def _blinatumomab_order(body: dict[str, Any]) -> dict[str, Any]:
+    [order] = [e["resource"] for e in body["context"]["draftOrders"]["entry"]]
+    return order
+
+
+def _check_answer(base_url: str, body: dict[str, Any], expected: dict[str, Any], answer: dict[str, Any]) -> None:
+    if expected["empty"]:
         assert answer == {"cards": [], "systemActions": []}
         return
+    order = _blinatumomab_order(body)
     cards = answer["cards"]
-    offered = _configuration_options(live_service)
+    offered = _configuration_options(base_url)
     for card in cards:
         assert len(card["summary"]) < 140, card["summary"]
         assert card["indicator"] in {"info", "warning", "critical"}
         # service-contract.md §Response: a card type of the code system, which discovery offers to turn off.
         assert card["source"]["topic"]["system"] == CARD_TYPES
         assert _topic(card) in CARD_TYPE_CODES and _topic(card) in offered, _topic(card)
-    decision_cards = [c for c in cards if "coverage-decision" in c.get("extension", {})]
+    assert len({card["uuid"] for card in cards}) == len(cards)
+    kinds = [_card_kind(card, order) for card in cards]
+    # Every card is one the example expects: its decision, its dose and quantity cards, and without a plan at most the
+    # "no supported plan" note.
+    assert kinds.count("decision") == (expected["policy"] is not None)
+    assert kinds.count("no-plan") <= (expected["policy"] is None)
+    assert kinds.count("quantity") == (expected["quantity_card"] is not None)
+    dose_kinds = [k for k in kinds if k not in ("decision", "no-plan", "quantity")]
+    assert dose_kinds == [d["kind"] for d in expected["dose_cards"]], kinds
     if expected["policy"] is None:
-        assert decision_cards == []
         assert answer["systemActions"] == []
     else:
-        _check_decision(expected, decision_cards, answer["systemActions"])
-    _check_dose_and_quantity(expected, cards)
+        [card] = [c for c, kind in zip(cards, kinds) if kind == "decision"]
+        _check_decision(expected, card, order)
+        _check_coverage_information(expected, card, answer["systemActions"], body, order)
+    doses = [c for c, kind in zip(cards, kinds) if kind in dose_kinds]
+    for card, dose in zip(doses, expected["dose_cards"]):
+        _check_dose_card(expected, dose, card, order)
+    if expected["quantity_card"] is not None:
+        [card] = [c for c, kind in zip(cards, kinds) if kind == "quantity"]
+        _check_quantity_card(expected, card, order)
 
 
-def _check_decision(expected: dict[str, Any], decision_cards: list[dict[str, Any]],
-                    actions: list[dict[str, Any]]) -> None:
-    [card] = decision_cards
+def _card_kind(card: dict[str, Any], order: dict[str, Any]) -> str:
+    """What a card is, from its machine-readable parts (topic, indicator, extensions, what its suggestion changes),
+    never its wording."""
+    extension = card.get("extension", {})
+    topic = _topic(card)
+    if "coverage-decision" in extension:
+        return "decision"
+    if topic == "coverage-info":
+        assert card["indicator"] == "info" and "suggestions" not in card
+        return "no-plan"
+    if topic == "off-guideline":
+        check = extension.get("dose-check")
+        if card["indicator"] == "info":
+            return "below" if check else "unreadable"
+        if card.get("suggestions"):
+            return "above-label"
+        weight, bsa = check["weightKg"], check["bsaM2"]
+        body_size_known = weight is not None and (weight >= 45 or bsa is not None)
+        return "above-together" if body_size_known else "above-maximum"
+    if topic == "limits":
+        resources = [a["resource"] for s in card.get("suggestions", []) for a in s["actions"]]
+        if resources and all(r.get("dispenseRequest") == order.get("dispenseRequest") for r in resources):
+            return "above-plan-limit"  # the dose within the label, above the plan's own maximum
+        return "quantity"
+    return f"unexpected card type {topic}"
+
+
+def _check_decision(expected: dict[str, Any], card: dict[str, Any], order: dict[str, Any]) -> None:
     decision = card["extension"]["coverage-decision"]
     assert decision["policy"] == expected["policy"]
     assert decision["decision"] == expected["decision"], json.dumps(decision["criteria"], indent=1)
-    assert decision["indication"] == expected["indication"]
-    for key in ("request", "cycle"):
-        if key in expected:
-            assert decision[key] == expected[key]
-    if "authorization_end" in expected:
-        assert decision["authorization"]["end"] == expected["authorization_end"]
-    default_indicator = "info" if expected["decision"] == "meets-criteria" else "warning"
-    assert card["indicator"] == expected.get("indicator", default_indicator)
-    assert all(c["status"] in {"met", "not-met", "unknown"} for c in decision["criteria"])
+    for key in ("indication", "request", "cycle", "authorization"):
+        assert decision[key] == expected[key], key
+    assert card["indicator"] == expected["indicator"]
+    assert _topic(card) == "coverage-info"
+    assert card["source"]["label"] == expected["source_label"]
+    assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": f"MedicationRequest/{order['id']}"}]
+    statuses = [(c["id"], c["status"]) for c in decision["criteria"]]
+    assert len(dict(statuses)) == len(statuses), "a criterion shown twice"
+    assert {status for _, status in statuses} <= {"met", "not-met", "unknown"}
+    # Exactly the criteria the example is about are not met (unknown); every other one shown is met.
+    for status in ("not-met", "unknown"):
+        assert sorted(i for i, s in statuses if s == status) == expected["criteria"][status], status
     if expected["decision"] == "information-needed":
         assert decision["missing"], "information-needed must say what to document"
-    if expected.get("no_actions"):
+    else:
+        assert decision["missing"] == []
+    if expected["decision"] == "criteria-not-met":
+        assert card.get("overrideReasons")
+    questionnaire = (expected["coverage_information"] or {}).get("questionnaire")
+    if questionnaire:
+        assert questionnaire in [link["url"] for link in card.get("links", [])]
+    # What the EHR did not send is said as such, never as documentation the chart lacks.
+    assert decision["not-received"] == expected["not_received"]
+
+
+# The coded sub-extensions of the coverage information (service-contract.md §Response item 2).
+_CODES = ("covered", "pa-needed", "doc-needed", "doc-purpose", "info-needed")
+
+
+def _check_coverage_information(expected: dict[str, Any], card: dict[str, Any], actions: list[dict[str, Any]],
+                                body: dict[str, Any], order: dict[str, Any]) -> None:
+    wanted = expected["coverage_information"]
+    if wanted is None:  # order-select: cards only
         assert actions == []
         return
     [action] = actions
     assert action["type"] == "update"
-    coverage = _sub_extensions(action["resource"])
+    resource = action["resource"]
+    coverage = _sub_extensions(resource)
     assert check_crd_invariants(coverage["extension"]) == []
-    pa_needed = expected.get("pa_needed")
-    if pa_needed:
-        assert coverage["values"]["pa-needed"] == pa_needed
+    values = coverage["values"]
+    # The order as received, unchanged but for the added extension.
+    others = [e for e in resource.get("extension", []) if e is not coverage["extension"]]
+    assert {k: v for k, v in resource.items() if k != "extension"} | ({"extension": others} if others else {}) \
+        == order
+    [covered] = [e["resource"] for e in body["prefetch"]["coverage"]["entry"]]
+    assert values["coverage"] == {"reference": f"Coverage/{covered['id']}"}
+    for url in _CODES:
+        assert values.get(url) == wanted[url], url
+    assert values.get("expiry-date") == wanted["expiry-date"]
+    if expected["authorization"] is not None and wanted["expiry-date"] is not None:
+        assert values["expiry-date"] == expected["authorization"]["end"]
+    assert values.get("questionnaire") == wanted["questionnaire"]
+    assert ("satisfied-pa-id" in values) == wanted["satisfied-pa-id"]
+    if wanted["satisfied-pa-id"]:
+        assert values["satisfied-pa-id"]
+    assert {k: values["billingCode"][k] for k in ("system", "code")} == wanted["billingCode"]
+    assert values["coverage-assertion-id"]
+    assert date.fromisoformat(values["date"]) - date.today() in (timedelta(0), timedelta(days=-1))
+    _check_reason(expected, wanted["reason"], values.get("reason"), card)
+    present = {"coverage", "billingCode", "date", "coverage-assertion-id"} | {
+        url for url, value in wanted.items() if value not in (None, False) and url != "billingCode"}
+    assert set(values) == present
+
+
+def _check_reason(expected: dict[str, Any], wanted: str | None, reason: dict[str, Any] | None,
+                  card: dict[str, Any]) -> None:
+    if wanted is None:
+        assert reason is None
+        return
+    assert reason is not None and reason.get("text")
+    codes = [c["code"] for c in reason.get("coding", [])]
+    assert codes == (["technical"] if wanted == "technical" else [])
+    decision = card["extension"]["coverage-decision"]
+    # The reason names what it is about: the criteria not met, what to document, what the EHR did not send.
+    if wanted == "technical":
+        named = expected["not_received"]
+    elif expected["decision"] == "criteria-not-met":
+        named = [c["text"] for c in decision["criteria"] if c["status"] == "not-met"]
     else:
-        assert coverage["values"]["covered"] == expected.get("covered", COVERED[expected["decision"]])
-    # What the EHR did not send is said as such, never as documentation the chart lacks.
-    assert decision["not-received"] == expected.get("not_received", [])
+        named = decision["missing"]
+    assert named and all(item in reason["text"] for item in named), (named, reason["text"])
 
 
-def _check_dose_and_quantity(expected: dict[str, Any], cards: list[dict[str, Any]]) -> None:
-    if "dose_card" in expected:
-        dose_cards = [c for c in cards if _topic(c) == "off-guideline"]
-        if expected["dose_card"] is None:
-            assert dose_cards == []
-        else:
-            [dose] = dose_cards
-            assert dose["indicator"] == expected["dose_card"]
-            assert "dose-check" in dose["extension"]
-            if expected.get("dose_suggestion_lines") == 0:  # the patient's own label dose is not known
-                assert "suggestions" not in dose
-            elif expected["dose_card"] == "warning":
-                [suggestion] = dose["suggestions"]
-                [action] = suggestion["actions"]
-                lines = action["resource"]["dosageInstruction"]
-                assert len(lines) == expected.get("dose_suggestion_lines", len(lines))
-    if "quantity_card" in expected:
-        [quantity] = [c for c in cards if _topic(c) == "limits"]
-        assert quantity["indicator"] == expected["quantity_card"]
+def _check_dose_card(expected: dict[str, Any], dose: dict[str, Any], card: dict[str, Any],
+                     order: dict[str, Any]) -> None:
+    assert card["indicator"] == ("info" if dose["kind"] in ("below", "unreadable") else "warning")
+    assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": f"MedicationRequest/{order['id']}"}]
+    if expected["source_label"] is not None:
+        assert card["source"]["label"] == expected["source_label"]
+    check = card["extension"].get("dose-check")
+    if dose["kind"] != "above-plan-limit":
+        assert check is not None
+        first = {"ordered": dose["ordered"], "expected": dose["expected"], "days": dose["days"]}
+        assert {k: check[k] for k in first} == first
+        assert {k: check["findings"][0][k] for k in first} == first
+    if dose["suggestion"] is None:
+        assert not card.get("suggestions")
+        return
+    assert card["selectionBehavior"] == "at-most-one"
+    [suggestion] = card["suggestions"]
+    assert suggestion["isRecommended"] is True
+    [action] = suggestion["actions"]
+    assert action["type"] == "update"
+    corrected = action["resource"]
+    # The whole order with the corrected dose, and no coverage information (the next order-sign gives a fresh one).
+    assert {k: v for k, v in corrected.items() if k != "dosageInstruction"} == \
+        {k: v for k, v in order.items() if k != "dosageInstruction"}
+    lines = [[line["doseAndRate"][0]["rateQuantity"]["value"], line["timing"]["repeat"]["boundsPeriod"]["start"],
+              line["timing"]["repeat"]["boundsPeriod"]["end"]] for line in corrected["dosageInstruction"]]
+    assert lines == dose["suggestion"]
+
+
+def _check_quantity_card(expected: dict[str, Any], card: dict[str, Any], order: dict[str, Any]) -> None:
+    wanted = expected["quantity_card"]
+    assert card["indicator"] == wanted["indicator"]
+    assert card["source"]["label"] == expected["source_label"]
+    assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": f"MedicationRequest/{order['id']}"}]
+    assert card["selectionBehavior"] == "at-most-one"
+    [suggestion] = card["suggestions"]
+    [action] = suggestion["actions"]
+    corrected = action["resource"]
+    quantity = corrected["dispenseRequest"]["quantity"]
+    assert {"value": quantity["value"], "code": quantity["code"]} == wanted["suggested"]
+    # The whole order, only its quantity changed.
+    unchanged = json.loads(json.dumps(corrected))
+    unchanged["dispenseRequest"]["quantity"]["value"] = order["dispenseRequest"]["quantity"]["value"]
+    assert unchanged == order

@@ -1,6 +1,9 @@
 """Writes fhir_examples/*.json: one complete order-sign (or order-select) request per indication and per important
 failure, and fhir_examples/expected.json with the outcome each should produce (worked out by hand from
-policy-rules.md, not by running the service).
+policy-rules.md, not by running the service): for every example the decision, indication, request type, cycle and
+authorization (start, end, cycles), the criteria not met or unknown, the dose cards by kind and the quantity card,
+and the coverage-information sub-extensions of service-contract.md §Response item 2. tests/test_examples.py posts
+each example over HTTP and checks all of it, both ways (expected present: present; expected absent: absent).
 
 Run: .venv/bin/python tools/build_examples.py
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 OUT = Path(__file__).resolve().parents[1] / "fhir_examples"
 PID = "example-patient"
@@ -219,206 +222,316 @@ def prior_cycles(count: int, first: str = "2026-01-05") -> list[Resource]:
     return orders
 
 
+# --- Expected outcomes ------------------------------------------------------------------------------------------------
+# Each case states what a clinician or pharmacist expects for that patient (policy-rules.md), and the wire shape it
+# takes follows from service-contract.md §Response; `outcome` writes both into expected.json.
+HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+BILLING_CODE = {"system": HCPCS, "code": "J9039"}  # HCPCS J9039, blinatumomab 1 mcg (Aspirus II, the contract)
+MEETS, NOT_MET, INFO = "meets-criteria", "criteria-not-met", "information-needed"
+ASP, FB = "aspirus-magellan", "florida-blue"  # policy ids
+
+
+def authorized(weeks: int | None = None, months: int | None = None, cycles: int | None = None,
+               start: str = START) -> dict[str, Any]:
+    """policy-rules.md §4: from `start` (the course start, or the first cycle a renewal covers) for the indication's
+    length; weeks are 7 days, months by calendar (a year is 12 months)."""
+    from datetime import date, timedelta
+    first = date.fromisoformat(start)
+    if weeks is not None:
+        end = first + timedelta(days=7 * weeks)
+    else:
+        assert months is not None
+        month = first.month - 1 + months
+        end = first.replace(year=first.year + month // 12, month=month % 12 + 1)
+    return {"start": first.isoformat(), "end": end.isoformat(), "cycles": cycles}
+
+
+def dose(kind: str, ordered: float, expected: float, days: tuple[int, int],
+         suggestion: list[tuple[float, str, str]] | None = None) -> dict[str, Any]:
+    """One dose card (policy-rules.md §5), by its kind (tests/test_examples.py reads the kind from the card's topic,
+    indicator, `dose-check` extension and suggestion, never from its text): `above-label` (a warning with a one-click
+    correction), `above-maximum` (the body size is unknown, the dose is too high at any: a warning without one),
+    `above-together`, `below` (info), `above-plan-limit` (within the label, above the plan's own maximum); the first
+    off range of days, mcg/day ordered and expected there, and the corrected lines (mcg/day, first day, last day)."""
+    return {"kind": kind, "ordered": ordered, "expected": expected, "days": list(days),
+            "suggestion": [list(line) for line in suggestion] if suggestion is not None else None}
+
+
+def quantity_over(limit: float, unit: str) -> dict[str, Any]:
+    """Aspirus II: a warning quantity card whose suggestion sets dispenseRequest.quantity to the limit (in the order's
+    own unit)."""
+    return {"indicator": "warning", "suggested": {"value": limit, "code": unit}}
+
+
+def coverage_information(decision: str, authorization: dict[str, Any] | None, what_if: bool = False,
+                         not_received: bool = False) -> dict[str, Any]:
+    """service-contract.md §Response item 2, the row of the decision: each sub-extension's expected value, None where it
+    must be absent. `reason` is "text" (a text naming the criteria not met or what to document) or "technical" (coded
+    technical); `satisfied-pa-id` says whether one is present."""
+    none: dict[str, Any] = {"pa-needed": None, "doc-needed": None, "doc-purpose": None, "info-needed": None,
+                            "reason": None, "questionnaire": None, "satisfied-pa-id": False, "expiry-date": None}
+    row: dict[str, Any]
+    if decision == MEETS and what_if:
+        # unsolicited-determ false: the information-needed row's pa-needed, no satisfied-pa-id, so no expiry either
+        # (there is no authorization to expire: the call only asked what would be needed).
+        row = {"covered": "covered", "pa-needed": "auth-needed"}
+    elif decision == MEETS:
+        assert authorization is not None
+        row = {"covered": "covered", "pa-needed": "satisfied", "satisfied-pa-id": True,
+               "expiry-date": authorization["end"]}
+    elif decision == INFO and not_received:
+        # What the EHR holds but did not send is a technical gap (CRD 2.2 resp-43, docs/prefetch.md), not
+        # documentation to provide: indeterminate, reason coded technical, nothing asked for.
+        row = {"covered": "indeterminate", "reason": "technical"}
+    elif decision == INFO:
+        row = {"covered": "conditional", "pa-needed": "auth-needed", "doc-needed": "clinical", "doc-purpose": "withpa",
+               "info-needed": "OTH", "reason": "text", "questionnaire": QUESTIONNAIRE}
+    else:
+        row = {"covered": "not-covered", "reason": "text"}
+    return {**none, **row, "billingCode": BILLING_CODE}
+
+
 def cases() -> dict[str, tuple[Resource, dict[str, Any]]]:
     aspirus, fb = "Aspirus Health Plan", "Florida Blue"
     c: dict[str, tuple[Resource, dict[str, Any]]] = {}
 
-    def add(name: str, body: Resource, **expected: Any) -> None:
+    def add(name: str, body: Resource, policy: str | None, decision: str | None, indication: str | None = None,
+            cycle: int | None = None, request: str = "initial", authorization: dict[str, Any] | None = None,
+            not_met: Sequence[str] = (), unknown: Sequence[str] = (), dose_cards: Sequence[dict[str, Any]] = (),
+            quantity_card: dict[str, Any] | None = None, indicator: str | None = None,
+            not_received: Sequence[str] = (), what_if: bool = False, empty: bool = False, fetch: bool = False) -> None:
+        """`not_met` / `unknown`: the ids of the criteria the card shows not met (unknown): why the case exists; every
+        other criterion it shows is met. `request`: initial unless a renewal (policy-rules.md §2, §3). `fetch`: run
+        the case a second time with the prefetch withheld, the record served by a FHIR server."""
+        decided = policy is not None
+        assert (authorization is not None) == (decision == MEETS), f"{name}: an authorization exactly when met"
+        assert decision != NOT_MET or not_met, f"{name}: which criteria are not met?"
+        assert decision != INFO or unknown, f"{name}: which criteria are unknown?"
+        assert decided or not (not_met or unknown or not_received or what_if), name
+        payers = [e["resource"]["payor"][0]["display"] for e in (body["prefetch"].get("coverage") or {}).get(
+            "entry", [])]
+        expected: dict[str, Any] = {
+            "policy": policy,
+            "decision": decision,
+            "indication": indication if decided else None,
+            "request": request if decided else None,
+            "cycle": cycle if decided else None,
+            "authorization": authorization,
+            "criteria": {"not-met": sorted(not_met), "unknown": sorted(unknown)} if decided else None,
+            "indicator": (indicator or ("info" if decision == MEETS else "warning")) if decided else None,
+            "not_received": list(not_received) if decided else None,
+            "source_label": payers[0] if decided else None,  # the payer's name as members know it
+            "dose_cards": list(dose_cards),
+            "quantity_card": quantity_card,
+            # order-select gives cards only: no coverage-information action.
+            "coverage_information": coverage_information(decision, authorization, what_if, bool(not_received))
+            if decision is not None and body["hook"] == "order-sign" else None,
+            "empty": empty,
+            "fetched_from_fhir_server": fetch,
+        }
         c[name] = (body, expected)
 
     # --- Aspirus: every indication -----------------------------------------------------------------------------
     add("aspirus-adult-relapsed-refractory-cycle1",
         request("a1", [blinatumomab(STEP)], payer=aspirus, **RR_ADULT),
-        policy="aspirus-magellan", decision="meets-criteria", indication="adult-relapsed-refractory",
-        request="initial", cycle=1, authorization_end="2027-06-29", dose_card=None)
+        ASP, MEETS, indication="adult-relapsed-refractory", cycle=1,
+        authorization=authorized(weeks=30, cycles=5), fetch=True)
     add("aspirus-adult-consolidation-mrd-positive",
         request("a2", [blinatumomab(FULL)], payer=aspirus,
                 attestations=[attestation({"complete-response-to-induction": True})], **CONSOL_ADULT),
-        policy="aspirus-magellan", decision="meets-criteria", indication="adult-consolidation-mrd-positive",
-        request="initial", cycle=1, authorization_end="2027-05-18", dose_card=None)
+        ASP, MEETS, indication="adult-consolidation-mrd-positive", cycle=1,
+        authorization=authorized(weeks=24, cycles=4))
     add("aspirus-adult-consolidation-mrd-negative-ph-positive-tki",
         request("a3", [blinatumomab(FULL)], birth=ADULT, payer=aspirus, conditions=[REMISSION],
                 observations=[weight(72), ph("positive"), mrd_not_detected()], immunizations=NO_LIVE,
                 meds=[med_request("dasatinib-1", "475342", "dasatinib", "2026-06-01", "2027-06-01")],
                 attestations=[attestation({"therapy-phase": "consolidation", "complete-response-to-induction": True,
                                            "multiagent-chemo-candidate": False})]),
-        policy="aspirus-magellan", decision="meets-criteria", indication="adult-consolidation-mrd-negative",
-        request="initial", cycle=1, dose_card=None)
+        ASP, MEETS, indication="adult-consolidation-mrd-negative", cycle=1,
+        authorization=authorized(weeks=24, cycles=4))
     add("aspirus-adult-consolidation-mrd-unavailable",
         request("a4", [blinatumomab(FULL)], birth=ADULT, payer=aspirus, conditions=[REMISSION],
                 observations=[weight(72), ph("negative"), mrd(None)], immunizations=NO_LIVE,
                 attestations=[attestation({"therapy-phase": "consolidation", "complete-response-to-induction": True,
                                            "induction-ino-mini-hyper-cvd": True})]),
-        policy="aspirus-magellan", decision="meets-criteria", indication="adult-consolidation-mrd-unavailable",
-        request="initial", cycle=1, dose_card=None)
+        ASP, MEETS, indication="adult-consolidation-mrd-unavailable", cycle=1,
+        authorization=authorized(weeks=24, cycles=4))
     add("aspirus-adult-maintenance",
         request("a5", [blinatumomab(FULL)], birth=ADULT, payer=aspirus, conditions=[REMISSION],
                 observations=[weight(72), ph("negative"), mrd_not_detected()], immunizations=NO_LIVE,
                 attestations=[attestation({"therapy-phase": "maintenance", "combination": "alternating-with-pomp",
                                            "complete-response-to-induction": True,
                                            "induction-ino-mini-hyper-cvd": True})]),
-        policy="aspirus-magellan", decision="meets-criteria", indication="adult-maintenance", request="initial",
-        cycle=1, authorization_end="2027-06-29", dose_card=None)
+        ASP, MEETS, indication="adult-maintenance", cycle=1, authorization=authorized(weeks=30, cycles=5))
     add("aspirus-pediatric-mrd-positive",
         request("a6", [blinatumomab([line(14, "2026-12-01", "2026-12-28")])], birth=CHILD, payer=aspirus,
                 conditions=[REMISSION], observations=CHILD_BODY + [ph("negative"), mrd(0.3)],
                 immunizations=NO_LIVE),
-        policy="aspirus-magellan", decision="meets-criteria", indication="pediatric-mrd-positive",
-        request="initial", cycle=1, dose_card=None)
+        ASP, MEETS, indication="pediatric-mrd-positive", cycle=1,
+        authorization=authorized(weeks=24, cycles=4))
     add("aspirus-pediatric-less-than-cr-ph-positive",
         request("a7", [blinatumomab([line(14, "2026-12-01", "2026-12-28")])], birth=CHILD, payer=aspirus,
                 conditions=[b_all("active", "C91.00", "2026-10-20")],
                 observations=CHILD_BODY + [ph("positive")], immunizations=NO_LIVE,
                 attestations=[attestation({"therapy-phase": "consolidation",
                                            "end-of-consolidation-response": "less-than-complete"})]),
-        policy="aspirus-magellan", decision="meets-criteria", indication="pediatric-less-than-cr-ph-positive",
-        request="initial", cycle=1, dose_card=None)
+        ASP, MEETS, indication="pediatric-less-than-cr-ph-positive", cycle=1,
+        authorization=authorized(weeks=24, cycles=4))
     add("aspirus-pediatric-relapsed-refractory-bsa-step",
         request("a8", [blinatumomab([line(4.65, "2026-12-01", "2026-12-07", 1),
                                      line(13.9, "2026-12-08", "2026-12-28", 2)])],
                 birth=CHILD, payer=aspirus, conditions=[b_all()], observations=CHILD_BODY + [ph("negative")],
                 immunizations=NO_LIVE),
-        policy="aspirus-magellan", decision="meets-criteria", indication="pediatric-relapsed-refractory",
-        request="initial", cycle=1, dose_card=None)
+        ASP, MEETS, indication="pediatric-relapsed-refractory", cycle=1,
+        authorization=authorized(weeks=30, cycles=5))
     add("aspirus-infant-interfant",
         request("a9", [blinatumomab([line(5.7, "2026-12-01", "2026-12-28")], vials=28)], birth="2026-05-20",
                 payer=aspirus, conditions=[b_all("active", "C91.00", "2026-08-01", onset="2026-07-25")],
                 observations=[weight(7.5), height(66)], immunizations=NO_LIVE,
                 attestations=[attestation({"combination": "with-interfant"})]),
-        policy="aspirus-magellan", decision="meets-criteria", indication="infant-interfant", request="initial",
-        cycle=1, authorization_end="2026-12-29", dose_card=None)
+        ASP, MEETS, indication="infant-interfant", cycle=1,
+        authorization=authorized(weeks=4, cycles=1))
     # --- Aspirus: failures, renewals, limits --------------------------------------------------------------------
     add("aspirus-live-vaccine-critical",
         request("a10", [blinatumomab(STEP)], payer=aspirus, **{**RR_ADULT, "immunizations": [
             immunization("mmr-1", "03", "MMR", "2026-11-24")]}),
-        policy="aspirus-magellan", decision="criteria-not-met", indication="adult-relapsed-refractory",
-        indicator="critical", cycle=1)
+        ASP, NOT_MET, indication="adult-relapsed-refractory", cycle=1, not_met=["U1"],
+        indicator="critical", fetch=True)
     add("aspirus-consolidation-mrd-missing",
         request("a11", [blinatumomab(FULL)], birth=ADULT, payer=aspirus, conditions=[REMISSION],
                 observations=[weight(72), ph("negative")], immunizations=NO_LIVE,
                 attestations=[attestation({"therapy-phase": "consolidation",
                                            "complete-response-to-induction": True})]),
-        policy="aspirus-magellan", decision="information-needed", indication=None, cycle=1)
+        ASP, INFO, indication=None, cycle=1,
+        unknown=["adult-consolidation-mrd-positive.mrd-positive"])
     add("aspirus-relapsed-refractory-single-line-dose-too-high",
         request("a12", [blinatumomab(FULL)], payer=aspirus, **RR_ADULT),
-        policy="aspirus-magellan", decision="criteria-not-met", indication="adult-relapsed-refractory", cycle=1,
-        dose_card="warning", dose_suggestion_lines=2)
+        ASP, NOT_MET, indication="adult-relapsed-refractory", cycle=1,
+        not_met=["adult-relapsed-refractory.dose-schedule"],
+        dose_cards=[dose("above-label", 28, 9, (1, 7),
+                         suggestion=[(9, "2026-12-01", "2026-12-07"), (28, "2026-12-08", "2026-12-28")])])
     # The hookInstance is made from the full name: the case was first written by hand, and keeps its id.
     add("aspirus-relapsed-refractory-no-weight-dose-above-maximum",
         request("aspirus-relapsed-refractory-no-weight-dose-above-maximum", [blinatumomab(FULL)], payer=aspirus,
                 **{**RR_ADULT, "observations": [ph("negative")]}),
-        policy="aspirus-magellan", decision="criteria-not-met", indication="adult-relapsed-refractory", cycle=1,
-        dose_card="warning", dose_suggestion_lines=0)
+        ASP, NOT_MET, indication="adult-relapsed-refractory", cycle=1,
+        not_met=["adult-relapsed-refractory.dose-schedule"], dose_cards=[dose("above-maximum", 28, 9, (1, 7))])
     add("aspirus-relapsed-refractory-cycle6-renewal",
         request("a13", [blinatumomab(FULL)], payer=aspirus, meds=prior_cycles(5),
                 attestations=[attestation({"response-or-stabilization": True})],
                 **{**RR_ADULT, "conditions": [b_all(recorded="2025-12-20")]}),
-        policy="aspirus-magellan", decision="meets-criteria", indication="adult-relapsed-refractory",
-        request="renewal", cycle=6, authorization_end="2027-05-18", dose_card=None)
+        ASP, MEETS, indication="adult-relapsed-refractory", request="renewal", cycle=6,
+        authorization=authorized(weeks=24, cycles=2), fetch=True)
     add("aspirus-relapsed-refractory-cycle10-exceeds-limit",
         request("a14", [blinatumomab(FULL)], payer=aspirus, meds=prior_cycles(9, "2025-10-01"),
                 attestations=[attestation({"response-or-stabilization": True})],
                 **{**RR_ADULT, "conditions": [b_all(recorded="2025-09-20")]}),
-        policy="aspirus-magellan", decision="criteria-not-met", indication="adult-relapsed-refractory",
-        request="renewal", cycle=10)
+        ASP, NOT_MET, indication="adult-relapsed-refractory", request="renewal", cycle=10,
+        not_met=["adult-relapsed-refractory.at-most-9-cycles"])
     add("aspirus-consolidation-cycle5-not-renewable",
         request("a15", [blinatumomab(FULL)], birth=ADULT, payer=aspirus,
                 conditions=[b_all("remission", "C91.01", "2026-05-01")],
                 observations=[weight(72), ph("negative"), mrd(0.05, date="2026-04-20")], immunizations=NO_LIVE,
                 meds=prior_cycles(4, "2026-05-10"),
                 attestations=[attestation({"complete-response-to-induction": True})]),
-        policy="aspirus-magellan", decision="criteria-not-met", indication="adult-consolidation-mrd-positive",
-        cycle=5)
+        ASP, NOT_MET, indication="adult-consolidation-mrd-positive", cycle=5,
+        not_met=["adult-consolidation-mrd-positive.not-renewable-after-4"])
     add("aspirus-quantity-over-limit",
         request("a16", [blinatumomab(STEP, vials=40)], payer=aspirus, **RR_ADULT),
-        policy="aspirus-magellan", decision="criteria-not-met", indication="adult-relapsed-refractory", cycle=1,
-        quantity_card="warning")
+        ASP, NOT_MET, indication="adult-relapsed-refractory", cycle=1, not_met=["quantity"],
+        quantity_card=quantity_over(28, "{vial}"))
     add("aspirus-t-cell-all-not-covered",
         request("a17", [blinatumomab(STEP)], payer=aspirus, **{**RR_ADULT, "conditions": [
             b_all(text="T-cell acute lymphoblastic leukemia, relapsed")]}),
-        policy="aspirus-magellan", decision="criteria-not-met", indication=None, cycle=1)
+        ASP, NOT_MET, indication=None, cycle=1,
+        not_met=["adult-relapsed-refractory.b-cell-precursor-all"])
     add("aspirus-immunizations-not-received",
         request("a18", [blinatumomab(STEP)], payer=aspirus, omit=("immunizations",), **RR_ADULT),
-        policy="aspirus-magellan", decision="information-needed", indication="adult-relapsed-refractory",
-        cycle=1, covered="indeterminate", not_received=["immunization history (live vaccines)"])
+        ASP, INFO, indication="adult-relapsed-refractory", cycle=1, unknown=["U1"],
+        not_received=["immunization history (live vaccines)"])
     # --- Florida Blue --------------------------------------------------------------------------------------------
     fb_base = dict(birth=ADULT, payer=fb, immunizations=NO_LIVE)
     add("florida-blue-mrd-positive",
         request("f1", [blinatumomab(FULL)], conditions=[REMISSION],
                 observations=[weight(72), ph("negative"), mrd(0.5), cd19("CD19 positive blasts")], **fb_base),
-        policy="florida-blue", decision="meets-criteria", indication="fb-mrd-positive", request="initial",
-        cycle=1, authorization_end="2027-06-01")
+        FB, MEETS, indication="fb-mrd-positive", cycle=1, authorization=authorized(months=6))
     add("florida-blue-relapsed-refractory-ph-negative",
         request("f2", [blinatumomab(STEP)], conditions=[b_all()],
                 observations=[weight(80), ph("negative"), cd19("CD19+ B lymphoblasts")], **fb_base),
-        policy="florida-blue", decision="meets-criteria", indication="fb-relapsed-refractory-ph-negative",
-        request="initial", cycle=1)
+        FB, MEETS, indication="fb-relapsed-refractory-ph-negative", cycle=1,
+        authorization=authorized(months=6))
     add("florida-blue-relapsed-refractory-ph-positive-tki-failure",
         request("f3", [blinatumomab(STEP)], conditions=[b_all()],
                 observations=[weight(80), ph("positive"), cd19("CD19 positive")],
                 meds=[med_request("dasatinib-1", "475342", "dasatinib", "2026-03-01", "2026-09-01", "stopped",
                                   "Stopped for intolerance: pleural effusion")], **fb_base),
-        policy="florida-blue", decision="meets-criteria", indication="fb-relapsed-refractory-ph-positive",
-        request="initial", cycle=1)
+        FB, MEETS, indication="fb-relapsed-refractory-ph-positive", cycle=1,
+        authorization=authorized(months=6), fetch=True)
     add("florida-blue-induction-ph-positive-with-tki",
         request("f4", [blinatumomab(FULL)], conditions=[b_all("active", "C91.00", "2026-11-01")],
                 observations=[weight(80), ph("positive"), cd19("CD19 positive")],
                 meds=[med_request("dasatinib-1", "475342", "dasatinib", "2026-11-10", "2027-05-10")],
                 attestations=[attestation({"therapy-phase": "induction"})], **fb_base),
-        policy="florida-blue", decision="meets-criteria", indication="fb-induction-ph-positive-tki",
-        request="initial", cycle=1)
+        FB, MEETS, indication="fb-induction-ph-positive-tki", cycle=1,
+        authorization=authorized(months=6))
     add("florida-blue-consolidation",
         request("f5", [blinatumomab(FULL)], conditions=[REMISSION],
                 observations=[weight(72), cd19("CD19 positive")],
                 attestations=[attestation({"therapy-phase": "consolidation"})], **fb_base),
-        policy="florida-blue", decision="meets-criteria", indication="fb-consolidation-maintenance",
-        request="initial", cycle=1)
+        FB, MEETS, indication="fb-consolidation-maintenance", cycle=1,
+        authorization=authorized(months=6))
     add("florida-blue-cd19-missing",
         request("f6", [blinatumomab(STEP)], conditions=[b_all()], observations=[weight(80), ph("negative")],
                 **fb_base),
-        policy="florida-blue", decision="information-needed", indication=None, cycle=1)
+        FB, INFO, indication=None, cycle=1,
+        unknown=["fb-relapsed-refractory-ph-negative.cd19-positive"], fetch=True)
     add("florida-blue-cd19-negative-relapse",
         request("f7", [blinatumomab(STEP)], conditions=[b_all()],
                 observations=[weight(80), ph("negative"), cd19("CD19 positive", "cd19-dx", "2025-06-01"),
                               cd19("CD19 negative blasts", "cd19-relapse", "2026-11-12")], **fb_base),
-        policy="florida-blue", decision="criteria-not-met", indication=None, cycle=1)
+        FB, NOT_MET, indication=None, cycle=1,
+        not_met=["fb-relapsed-refractory-ph-negative.cd19-positive"])
     add("florida-blue-dose-above-28",
         request("f8", [blinatumomab([line(30, "2026-12-01", "2026-12-28")])], conditions=[REMISSION],
                 observations=[weight(90), mrd(0.5), cd19("CD19 positive")], **fb_base),
-        policy="florida-blue", decision="criteria-not-met", indication="fb-mrd-positive", cycle=1,
-        dose_card="warning")
+        FB, NOT_MET, indication="fb-mrd-positive", cycle=1,
+        not_met=["fb-mrd-positive.dose-at-most-28"],
+        dose_cards=[dose("above-label", 30, 28, (1, 28), suggestion=[(28, "2026-12-01", "2026-12-28")])])
     add("florida-blue-continuation",
         request("f9", [blinatumomab(FULL)], conditions=[REMISSION], observations=[weight(72)],
                 attestations=[attestation({"prior-authorization-on-file": True})], **fb_base),
-        policy="florida-blue", decision="meets-criteria", indication="fb-continuation", request="renewal",
-        cycle=1, authorization_end="2027-12-01")
+        FB, MEETS, indication="fb-continuation", request="renewal", cycle=1,
+        authorization=authorized(months=12))
     add("florida-blue-other-compendia-lymphoblastic-lymphoma",
         request("f10", [blinatumomab(FULL)],
                 conditions=[condition("lbl-1", "C83.51", "Lymphoblastic lymphoma, head and neck nodes",
                                       "active", "2026-10-01", "B-lymphoblastic lymphoma")],
                 observations=[weight(72)], attestations=[attestation({"compendia-supported-use": True})],
                 **fb_base),
-        policy="florida-blue", decision="meets-criteria", indication="fb-other-compendia", cycle=1)
+        FB, MEETS, indication="fb-other-compendia", cycle=1,
+        authorization=authorized(months=6))
     # --- No decision, protocol variants -----------------------------------------------------------------------
     add("no-coverage-dose-check-only",
         request("n1", [blinatumomab(FULL)], payer=None, **RR_ADULT),
-        policy=None, decision=None, dose_card="warning")
+        None, None,
+        dose_cards=[dose("above-label", 28, 9, (1, 7),
+                         suggestion=[(9, "2026-12-01", "2026-12-07"), (28, "2026-12-08", "2026-12-28")])])
     add("unknown-payer",
         request("n2", [blinatumomab(STEP)], payer="Acme Health Insurance", **RR_ADULT),
-        policy=None, decision=None, dose_card=None)
+        None, None)
     add("not-blinatumomab-order",
         request("n3", [med_request("imatinib-draft", "282388", "imatinib", "2026-12-01", "2027-06-01", "draft")],
                 payer=aspirus, **RR_ADULT),
-        policy=None, decision=None, empty=True)
+        None, None, empty=True)
     add("order-select-aspirus",
         request("n4", [blinatumomab(STEP)], payer=aspirus, hook="order-select", **RR_ADULT),
-        policy="aspirus-magellan", decision="meets-criteria", indication="adult-relapsed-refractory", cycle=1,
-        no_actions=True)
+        ASP, MEETS, indication="adult-relapsed-refractory", cycle=1,
+        authorization=authorized(weeks=30, cycles=5))
     add("what-if-unsolicited-determ-false",
         request("n5", [blinatumomab(STEP)], payer=aspirus, extension={
             "davinci-crd.configuration": {"unsolicited-determ": False}}, **RR_ADULT),
-        policy="aspirus-magellan", decision="meets-criteria", indication="adult-relapsed-refractory", cycle=1,
-        pa_needed="auth-needed")
+        ASP, MEETS, indication="adult-relapsed-refractory", cycle=1,
+        authorization=authorized(weeks=30, cycles=5), what_if=True)
     return c
 
 
