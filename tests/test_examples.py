@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.crd_invariants import check_crd_invariants
+from tests.fhir_server import FhirTestServer
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((EXAMPLES / "expected.json").read_text())
@@ -82,9 +83,74 @@ def test_example(live_service: str, name: str) -> None:
     _check_answer(live_service, body, EXPECTED[name], answer)
 
 
+FETCHED = sorted(name for name, expected in EXPECTED.items() if expected["fetched_from_fhir_server"])
+TOKEN = "example-access-token"
+# The paths of the reads and searches of service-contract.md §Prefetch, when no key is answered.
+RECORD_PATHS = {"/Patient/example-patient", "/Coverage", "/Condition", "/Observation", "/MedicationRequest",
+                "/Immunization", "/QuestionnaireResponse"}
+
+
+def test_some_examples_are_also_read_from_a_fhir_server() -> None:
+    assert len(FETCHED) >= 2
+
+
+@pytest.mark.parametrize("name", FETCHED)
+def test_example_read_from_a_fhir_server(live_service: str, name: str) -> None:
+    """service-contract.md §Prefetch: without a prefetch the service reads the same record from the EHR's FHIR server
+    (with the bearer token, following `next` links), and answers exactly as with the prefetch."""
+    body = _example(name)
+    prefetched = _post(live_service, name)
+    with FhirTestServer(page_size=2, token=TOKEN) as server:
+        server.add(*_prefetched_resources(body["prefetch"]))
+        withheld = {k: v for k, v in body.items() if k != "prefetch"}
+        withheld["fhirServer"] = server.base_url
+        withheld["fhirAuthorization"] = {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
+                                         "scope": "patient/*.read", "subject": "blinatumomab-coverage"}
+        fetched = _post_body(live_service, withheld)
+    assert RECORD_PATHS <= set(server.paths()), server.paths()
+    assert {r.authorization for r in server.requests} == {f"Bearer {TOKEN}"}
+    _check_answer(live_service, body, EXPECTED[name], fetched)
+    assert _comparable(fetched) == _comparable(prefetched)
+
+
 def _example(name: str) -> dict[str, Any]:
     body: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
     return body
+
+
+def _post_body(base_url: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = requests.post(f"{base_url}/cds-services/blinatumomab-coverage", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def _prefetched_resources(prefetch: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every resource of the example's prefetch, for the FHIR server to hold: the record, nothing more."""
+    resources = [prefetch["patient"]]
+    for key, value in prefetch.items():
+        if key != "patient" and value is not None:
+            resources += [entry["resource"] for entry in value.get("entry", [])]
+    return resources
+
+
+def _comparable(answer: dict[str, Any]) -> Any:
+    """The answer without what is new on every call: uuids and the coverage assertion id."""
+    text = json.dumps(answer, sort_keys=True)
+    for value in _values_of(answer, "uuid"):
+        text = text.replace(value, "<uuid>")
+    for action in answer["systemActions"]:
+        text = text.replace(_sub_extensions(action["resource"])["values"]["coverage-assertion-id"], "<assertion>")
+    return json.loads(text)
+
+
+def _values_of(node: Any, key: str) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == key and isinstance(v, str)] + [
+            found for v in node.values() for found in _values_of(v, key)]
+    if isinstance(node, list):
+        return [found for v in node for found in _values_of(v, key)]
+    return []
 
 
 def _blinatumomab_order(body: dict[str, Any]) -> dict[str, Any]:
