@@ -316,7 +316,9 @@ def _check_dose_card(expected: dict[str, Any], dose: dict[str, Any], card: dict[
     if expected["source_label"] is not None:
         assert card["source"]["label"] == expected["source_label"]
     check = card["extension"].get("dose-check")
-    if dose["kind"] != "above-plan-limit":
+    if dose["kind"] == "above-plan-limit":
+        assert check is None
+    else:
         assert check is not None
         first = {"ordered": dose["ordered"], "expected": dose["expected"], "days": dose["days"]}
         assert {k: check[k] for k in first} == first

@@ -246,14 +246,15 @@ def authorized(weeks: int | None = None, months: int | None = None, cycles: int 
     return {"start": first.isoformat(), "end": end.isoformat(), "cycles": cycles}
 
 
-def dose(kind: str, ordered: float, expected: float, days: tuple[int, int],
+def dose(kind: str, ordered: float | None, expected: float | None, days: tuple[int, int] | None,
          suggestion: list[tuple[float, str, str]] | None = None) -> dict[str, Any]:
     """One dose card (policy-rules.md §5), by its kind (tests/test_examples.py reads the kind from the card's topic,
     indicator, `dose-check` extension and suggestion, never from its text): `above-label` (a warning with a one-click
     correction), `above-maximum` (the body size is unknown, the dose is too high at any: a warning without one),
     `above-together`, `below` (info), `above-plan-limit` (within the label, above the plan's own maximum); the first
-    off range of days, mcg/day ordered and expected there, and the corrected lines (mcg/day, first day, last day)."""
-    return {"kind": kind, "ordered": ordered, "expected": expected, "days": list(days),
+    off range of days, mcg/day ordered and expected there (None for the plan-limit card, which has no `dose-check`),
+    and the corrected lines (mcg/day, first day, last day)."""
+    return {"kind": kind, "ordered": ordered, "expected": expected, "days": list(days) if days else None,
             "suggestion": [list(line) for line in suggestion] if suggestion is not None else None}
 
 
@@ -265,8 +266,8 @@ def quantity_over(limit: float, unit: str) -> dict[str, Any]:
 
 def coverage_information(decision: str, authorization: dict[str, Any] | None, what_if: bool = False,
                          not_received: bool = False) -> dict[str, Any]:
-    """service-contract.md §Response item 2, the row of the decision: each sub-extension's expected value, None where it
-    must be absent. `reason` is "text" (a text naming the criteria not met or what to document) or "technical" (coded
+    """service-contract.md §Response item 2, the row of the decision: each sub-extension's expected value, None where
+    it must be absent. `reason` is "text" (a text naming the criteria not met or what to document) or "technical" (coded
     technical); `satisfied-pa-id` says whether one is present."""
     none: dict[str, Any] = {"pa-needed": None, "doc-needed": None, "doc-purpose": None, "info-needed": None,
                             "reason": None, "questionnaire": None, "satisfied-pa-id": False, "expiry-date": None}
@@ -449,6 +450,22 @@ def cases() -> dict[str, tuple[Resource, dict[str, Any]]]:
         request("a18", [blinatumomab(STEP)], payer=aspirus, omit=("immunizations",), **RR_ADULT),
         ASP, INFO, indication="adult-relapsed-refractory", cycle=1, unknown=["U1"],
         not_received=["immunization history (live vaccines)"])
+    add("aspirus-consolidation-dose-below-label",
+        # Restarted at the step dose after an interruption: below the label dose is often deliberate (policy-rules.md
+        # §5), so the plan is met and an info card says so, without a suggestion.
+        request("a19", [blinatumomab([line(9, "2026-12-01", "2026-12-28")])], payer=aspirus,
+                attestations=[attestation({"complete-response-to-induction": True})], **CONSOL_ADULT),
+        ASP, MEETS, indication="adult-consolidation-mrd-positive", cycle=1,
+        authorization=authorized(weeks=24, cycles=4), dose_cards=[dose("below", 9, 28, (1, 28))])
+    add("aspirus-consolidation-lines-together-above-label",
+        # Two lines on the same days (a second bag entered as its own line): 14 + 20 = 34 mcg/day, above the 28 of
+        # the label. Which line to change is the prescriber's call: a warning without a suggestion; the schedule fails.
+        request("a20", [blinatumomab([line(14, "2026-12-01", "2026-12-28", 1),
+                                      line(20, "2026-12-01", "2026-12-28", 2)])], payer=aspirus,
+                attestations=[attestation({"complete-response-to-induction": True})], **CONSOL_ADULT),
+        ASP, NOT_MET, indication="adult-consolidation-mrd-positive", cycle=1,
+        not_met=["adult-consolidation-mrd-positive.dose-schedule"],
+        dose_cards=[dose("above-together", 34, 28, (1, 28))])
     # --- Florida Blue --------------------------------------------------------------------------------------------
     fb_base = dict(birth=ADULT, payer=fb, immunizations=NO_LIVE)
     add("florida-blue-mrd-positive",
@@ -480,6 +497,15 @@ def cases() -> dict[str, tuple[Resource, dict[str, Any]]]:
                 attestations=[attestation({"therapy-phase": "consolidation"})], **fb_base),
         FB, MEETS, indication="fb-consolidation-maintenance", cycle=1,
         authorization=authorized(months=6))
+    add("florida-blue-dose-28.4-above-plan-limit",
+        # 28.4 mcg/day is within the label's rounding allowance (0.5 mcg/day) but above Florida Blue's 28 mcg/day:
+        # not covered as ordered, and a warning that sets 28.
+        request("f11", [blinatumomab([line(28.4, "2026-12-01", "2026-12-28")])], conditions=[REMISSION],
+                observations=[weight(72), cd19("CD19 positive")],
+                attestations=[attestation({"therapy-phase": "consolidation"})], **fb_base),
+        FB, NOT_MET, indication="fb-consolidation-maintenance", cycle=1,
+        not_met=["fb-consolidation-maintenance.dose-at-most-28"],
+        dose_cards=[dose("above-plan-limit", None, None, None, suggestion=[(28, "2026-12-01", "2026-12-28")])])
     add("florida-blue-cd19-missing",
         request("f6", [blinatumomab(STEP)], conditions=[b_all()], observations=[weight(80), ph("negative")],
                 **fb_base),
