@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -40,15 +41,22 @@ def operator_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
     get_valuesets.cache_clear()
 
 
+def _with_mrd_threshold(text: str, threshold: str) -> str:
+    """A policy file's text with its MRD threshold (`at_least` of the `mrd_percent` test) set to `threshold`,
+    whatever the file states now."""
+    changed, count = re.subn(r'(fact = "mrd_percent"\s*\n\s*at_least = )[0-9.]+', rf"\g<1>{threshold}", text)
+    assert count == 1, "the policy file has no single mrd_percent threshold"
+    return changed
+
+
 def _example_plan(threshold: str = "0.01") -> str:
     """Florida Blue's file as another plan would write it: its own id and name, MRD of 0.01% or more."""
     text = (loading.POLICY_DIR / "florida-blue.toml").read_text(encoding="utf-8")
     for old, new in (('id = "florida-blue"', 'id = "example-plan"'),
-                     ('payer_label = "Florida Blue"', 'payer_label = "Example Health Plan"'),
-                     ('fact = "mrd_percent"\n  at_least = 0.1', f'fact = "mrd_percent"\n  at_least = {threshold}')):
+                     ('payer_label = "Florida Blue"', 'payer_label = "Example Health Plan"')):
         assert old in text
         text = text.replace(old, new, 1)
-    return text
+    return _with_mrd_threshold(text, threshold)
 
 
 def _route(valuesets: Path, policy_id: str) -> None:
@@ -116,16 +124,19 @@ def _extension(response: dict[str, Any]) -> dict[str, Any]:
     return card["extension"]["coverage-decision"]
 
 
-@pytest.mark.parametrize(("plan", "message"), [
-    (_example_plan().replace('at_least = 0.01', 'at_least_ever = 0.01'), "example-plan.toml: .*unknown keys"),
-    (_example_plan().replace('payer_label = "Example Health Plan"\n', ''), "required key 'payer_label' missing"),
-    (_example_plan().replace('id = "example-plan"', 'id = "other"'), "does not match the file name"),
-    ("id = [", "example-plan.toml"),
-])
+# The plans are written when each test runs, not at collection: a change of the shipped file fails a test, never the
+# collection of the module.
+@pytest.mark.parametrize(("mistake", "message"), [
+    (lambda: _example_plan().replace('at_least = 0.01', 'at_least_ever = 0.01'), "example-plan.toml: .*unknown keys"),
+    (lambda: _example_plan().replace('payer_label = "Example Health Plan"\n', ''),
+     "required key 'payer_label' missing"),
+    (lambda: _example_plan().replace('id = "example-plan"', 'id = "other"'), "does not match the file name"),
+    (lambda: "id = [", "example-plan.toml"),
+], ids=["unknown-key", "missing-key", "wrong-id", "not-toml"])
 def test_a_policy_file_mistake_stops_the_start_up(
-        tmp_path: Path, operator_dirs: tuple[Path, Path], plan: str, message: str) -> None:
+        tmp_path: Path, operator_dirs: tuple[Path, Path], mistake: Callable[[], str], message: str) -> None:
     policies, _ = operator_dirs
-    (policies / "example-plan.toml").write_text(plan, encoding="utf-8")
+    (policies / "example-plan.toml").write_text(mistake(), encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         make_app(local_settings(tmp_path))
 
@@ -143,8 +154,7 @@ def test_the_audit_trail_and_the_card_name_the_policy_file_and_the_value_sets_th
     """A replacement file of a shipped policy may keep its `version`: only the digest tells the decisions apart."""
     policies, valuesets = operator_dirs
     shipped = _decide(tmp_path / "shipped", "hi-shipped")
-    edited = (loading.POLICY_DIR / "florida-blue.toml").read_text(encoding="utf-8").replace("at_least = 0.1",
-                                                                                            "at_least = 0.01", 1)
+    edited = _with_mrd_threshold((loading.POLICY_DIR / "florida-blue.toml").read_text(encoding="utf-8"), "0.01")
     (policies / "florida-blue.toml").write_text(edited, encoding="utf-8")
     _route(valuesets, "florida-blue")
     loading.load_policy.cache_clear()
