@@ -10,12 +10,16 @@ import pytest
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.labs import Labs, read_labs
 from cds_service.facts.model import Fact, Measured
+from cds_service.policies import load_policy
 from cds_service.record import PatientRecord
 
 LOINC = "http://loinc.org"
 SCT = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 COURSE_START = date(2026, 10, 1)
+# Florida Blue's "MRD of 0.1% or more" (Position 1.b.i), from its policy file.
+FLORIDA_BLUE_MRD_PERCENT = next(Decimal(str(c.test["at_least"])) for i in load_policy("florida-blue").indications
+                                for c in i.criteria if c.test.get("fact") == "mrd_percent")
 MRD_CODE = {"text": "Bone marrow MRD by flow cytometry"}
 V3_INTERPRETATION = "terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
@@ -119,9 +123,10 @@ def test_mrd_exact_arithmetic_and_note():
 
 
 def _at_least_0_1_percent(found: Any) -> bool | None:
-    """Florida Blue's reading of the latest MRD (Position 1.b.i)."""
+    """Florida Blue's reading of the latest MRD (Position 1.b.i), against the threshold its policy file states (the
+    cases above are written for its 0.1%: an edit of the file shows here as the behaviour it changes)."""
     measured = found.mrd_percent.value
-    return None if measured is None else measured.at_least(Decimal("0.1"))
+    return None if measured is None else measured.at_least(FLORIDA_BLUE_MRD_PERCENT)
 
 
 def test_mrd_latest_by_effective_date_and_status_filter():

@@ -2,11 +2,15 @@
 unknown and authorization lengths (policy-rules.md §3, §4)."""
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import evaluate_policy, load_policy
@@ -14,6 +18,7 @@ from cds_service.verdict import Verdict
 
 START = date(2026, 12, 1)
 POLICY = load_policy("florida-blue")
+EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 
 
 class CeilingOnly:
@@ -58,7 +63,8 @@ BASELINES: dict[str, dict[str, Any]] = {
     "fb-continuation": dict(prior_authorization_on_file=True),
 }
 NOT_MET: dict[str, dict[str, Any]] = {
-    "b-cell-precursor-all": {"all_diagnosis": False, "lymphoblastic_lymphoma": True},
+    # T-lineage ALL: the not-met the record can give (diagnosis.py reads "no ALL" as unknown, never as False).
+    "b-cell-precursor-all": {"b_lineage": Fact(False, ("Condition/t-all",), note="T-lineage in the diagnosis")},
     "cd19-positive": {"cd19_positive": False},
     "mrd-at-least-0-1-percent": {"mrd_percent": MRD_0_05},
     "relapsed-refractory-phase": {"therapy_phase": "consolidation"},
@@ -173,3 +179,69 @@ def test_without_prior_approval_initiation_applies() -> None:
 def test_initiation_authorization_is_6_months_from_the_order_start() -> None:
     decision = decide(BASELINES["fb-mrd-positive"])
     assert decision.authorization == {"start": "2026-12-01", "end": "2027-06-01", "cycles": None}
+
+
+# --- the MRD threshold of 1.b.i, as the policy file states it ---------------------------------------------------
+
+MRD_INDICATION = next(i for i in POLICY.indications if i.id == "fb-mrd-positive")
+MRD_SPEC = next(c for c in MRD_INDICATION.criteria if c.test.get("fact") == "mrd_percent")
+MRD_THRESHOLD = Decimal(str(MRD_SPEC.test["at_least"]))  # % of cells, read from florida-blue.toml
+JUST_BELOW = MRD_THRESHOLD - MRD_THRESHOLD / 100
+# In induction and Ph-, no other use of indication 1 can be met: the MRD criterion alone decides.
+MRD_ONLY = dict(B_ALL, therapy_phase="induction", ph_positive=False)
+
+
+@pytest.mark.parametrize(("percent", "status", "outcome"), [(MRD_THRESHOLD, "met", "meets-criteria"),
+                                                            (JUST_BELOW, "not-met", "criteria-not-met")])
+def test_mrd_at_the_policys_threshold_is_met_and_just_below_it_is_not(percent: Decimal, status: str,
+                                                                      outcome: str) -> None:
+    decision = decide({**MRD_ONLY, "mrd_percent": Measured(percent)})
+    assert status_of(decision, "fb-mrd-positive", MRD_SPEC.id) == status
+    assert decision.decision == outcome
+
+
+def test_the_mrd_threshold_applied_is_the_one_the_card_states() -> None:
+    """The prescriber reads the threshold in the criterion's text and the indication's title (the card shows both):
+    an edit of `at_least` alone would decide on a number the card does not show (policy-rules.md §3: 0.1%)."""
+    stated = {Decimal(n) for n in re.findall(r"(\d+(?:\.\d+)?)\s*%", f"{MRD_SPEC.text} {MRD_INDICATION.title}")}
+    assert stated == {MRD_THRESHOLD}
+
+
+@pytest.mark.parametrize(("percent", "indication"), [(MRD_THRESHOLD, "fb-mrd-positive"),
+                                                     (JUST_BELOW, "fb-consolidation-maintenance")])
+def test_an_mrd_result_at_the_threshold_is_read_from_the_record_and_met(client: FlaskClient, percent: Decimal,
+                                                                       indication: str) -> None:
+    """The example in remission with MRD 0.5%: its result moved to the policy's threshold, and just below it (then
+    only the consolidation use of the same patient is met)."""
+    body = json.loads((EXAMPLES / "florida-blue-mrd-positive.json").read_text())
+    [mrd] = [e["resource"] for e in body["prefetch"]["observations"]["entry"] if e["resource"]["id"] == "mrd-1"]
+    mrd["valueQuantity"]["value"] = float(percent)
+    decision = _decision(client, body)
+    assert (decision["decision"], decision["indication"]) == ("meets-criteria", indication)
+    if indication == "fb-mrd-positive":
+        [criterion] = [c for c in decision["criteria"] if c["id"] == MRD_SPEC.result_id]
+        assert (criterion["status"], criterion["evidence"]) == ("met", ["Observation/mrd-1"])
+
+
+# --- B-cell precursor ALL: the not-met the record can give (T-lineage), policy-rules.md §3 -----------------------
+
+def test_t_lineage_all_is_not_b_cell_precursor_all(client: FlaskClient) -> None:
+    """diagnosis.py never finds "no ALL" (a problem list without it does not rule it out): what makes the criterion
+    not-met is T-lineage in the diagnosis. With no CD19 result on record, that lineage stands."""
+    body = json.loads((EXAMPLES / "florida-blue-relapsed-refractory-ph-negative.json").read_text())
+    [condition] = [e["resource"] for e in body["prefetch"]["conditions"]["entry"]]
+    condition["code"]["text"] = "T-cell acute lymphoblastic leukemia"
+    body["prefetch"]["observations"]["entry"] = [e for e in body["prefetch"]["observations"]["entry"]
+                                                 if e["resource"]["id"] != "cd19-1"]
+    decision = _decision(client, body)
+    assert (decision["decision"], decision["indication"]) == ("criteria-not-met", None)
+    [lineage] = [c for c in decision["criteria"] if c["id"].endswith(".b-cell-precursor-all")]
+    assert (lineage["status"], lineage["evidence"]) == ("not-met", [f"Condition/{condition['id']}"])
+
+
+def _decision(client: FlaskClient, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post("/cds-services/blinatumomab-coverage", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    [card] = [c for c in response.get_json()["cards"] if "coverage-decision" in c.get("extension", {})]
+    decision: dict[str, Any] = card["extension"]["coverage-decision"]
+    return decision
