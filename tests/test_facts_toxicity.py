@@ -64,6 +64,15 @@ def test_a_condition_entered_in_error_does_not_count() -> None:
     assert _toxicity(wrong).value is False
 
 
+@pytest.mark.parametrize(("code", "value"), [("D89.834", True), ("G92.03", None)])
+def test_an_event_recorded_on_the_course_start_day_counts(code: str, value: bool | None) -> None:
+    """"Recorded since the course start" (fhir-data-profile.md §Toxicity) includes its first day: a grade 4 CRS
+    on day 1 of the course stops the drug, a grade 3 ICANS that day is asked about."""
+    event = condition(code, recorded=COURSE_START.isoformat())
+    fact = _toxicity(event)
+    assert fact.value is value and fact.evidence == (f"Condition/{event['id']}",)
+
+
 def test_attested_true_is_unacceptable() -> None:
     fact = _toxicity(_attested(True))
     assert fact.value is True and fact.attested

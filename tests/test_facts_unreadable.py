@@ -290,6 +290,15 @@ def test_a_broken_toxicity_dated_before_the_course_is_ignored() -> None:
     assert _renewal(old).unacceptable_toxicity.value is False
 
 
+def test_a_broken_toxicity_dated_on_the_course_start_bears_on_it() -> None:
+    """The course began 2026-01-01: an event recorded that day is since the course start (fhir-data-profile.md
+    §Toxicity), readable or not."""
+    crs = condition("D89.834", recorded="2026-01-01")
+    assert _renewal(crs).unacceptable_toxicity.value is True
+    fact = _renewal(_broken(crs, "clinicalStatus", value="active")).unacceptable_toxicity
+    assert fact.value is None and fact.evidence == (_ref(crs),)
+
+
 # ---- observations -------------------------------------------------------------------------------------------------
 
 
