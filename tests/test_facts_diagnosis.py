@@ -1,12 +1,12 @@
 """Diagnosis facts from Conditions: ALL / lymphoblastic lymphoma, lineage, infant ALL, status, remission number."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.diagnosis import Diagnosis, StatusRecord, read_diagnosis
+from cds_service.facts.diagnosis import RELAPSE_EPISODE_GAP_DAYS, Diagnosis, StatusRecord, read_diagnosis
 from cds_service.facts.model import Fact
 from cds_service.record import PatientRecord
 
@@ -211,6 +211,21 @@ def test_remission_number_counts_relapse_episodes():
     assert attested.remission_number(date(2026, 1, 1)) == Fact(1, ("QuestionnaireResponse/qr",), attested=True,
                                                                 note="remission 1 attested")
     assert diagnosis(received=False).remission_number(date(2026, 1, 1)).received is False
+
+
+@pytest.mark.parametrize(("gap_days", "remission"), [(RELAPSE_EPISODE_GAP_DAYS, 2), (RELAPSE_EPISODE_GAP_DAYS + 1, 3)])
+def test_relapse_records_more_than_the_gap_apart_are_two_episodes(gap_days: int, remission: int) -> None:
+    """fhir-data-profile.md: distinct relapse episodes are relapse records *more than* 30 days apart; records exactly
+    that far apart are one episode re-coded (then one earlier relapse: second remission)."""
+    first = date(2025, 1, 1)
+    found = diagnosis(
+        condition("r1", "C91.02", recorded=first.isoformat()),
+        condition("r2", "C91.02", recorded=(first + timedelta(days=gap_days)).isoformat()),
+        condition("m", "C91.01", recorded="2025-06-01"),
+    )
+    number = found.remission_number(date(2025, 12, 31))
+    assert number.value == remission
+    assert number.evidence == ("Condition/m", "Condition/r1", "Condition/r2")[:remission]
 
 
 @pytest.mark.parametrize(("authored", "attested"), [("2025-12-01", False), ("2025-12-02", True)])
