@@ -372,6 +372,16 @@ def test_response_or_stabilization():
     assert attested.value is False and attested.attested
 
 
+def test_an_mrd_equal_to_the_one_before_the_course_is_no_response_evidence():
+    """fhir-data-profile.md §Labs: the latest MRD counts as response when *lower* than the last one before the course
+    start. An unchanged value has not fallen: the inclusion criterion stays unknown (asked), neither met nor
+    not-met."""
+    same = labs(mrd("a", "2026-09-20", **qty(0.2)), mrd("b", "2026-10-25", **qty(0.2)))
+    assert same.response_or_stabilization.value is None
+    just_lower = labs(mrd("a", "2026-09-20", **qty(0.2)), mrd("b", "2026-10-25", **qty(0.19)))
+    assert just_lower.response_or_stabilization.value is True
+
+
 def test_a_response_attested_before_the_course_is_not_counted():
     """Aspirus IV: response or stable disease on this course (COURSE_START 2026-10-01); an answer from an earlier
     course is no evidence of it."""
