@@ -2,11 +2,14 @@
 limits, renewal, age boundaries and authorization dates (policy-rules.md §2, §4)."""
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from flask.testing import FlaskClient
 
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact
 from cds_service.policies import evaluate_policy, load_policy
@@ -335,3 +338,56 @@ def test_criteria_ids_are_unique_within_a_decision() -> None:
     for values in BASELINES.values():
         ids = [c.id for c in evaluate(values).criteria]
         assert len(ids) == len(set(ids))
+
+
+# --- adult relapsed/refractory with inotuzumab ozogamicin + mini-hyper-CVD (Ph+ or Ph-) ------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
+
+
+@pytest.mark.parametrize("ph_positive", [False, True, None])
+def test_relapsed_refractory_with_ino_mini_hyper_cvd_is_met_whatever_the_ph(ph_positive: bool | None) -> None:
+    """With inotuzumab + mini-hyper-CVD neither Ph pathway is met (they need single agent, or a TKI / single agent):
+    the combination alone meets the use criterion."""
+    values = {**BASELINES["adult-relapsed-refractory"], "cycle": 1, "ph_positive": ph_positive,
+              "combination": "with-ino-mini-hyper-cvd"}
+    decision = evaluate(values)
+    assert (decision.decision, decision.indication) == ("meets-criteria", "adult-relapsed-refractory")
+    assert criterion_status(decision, "adult-relapsed-refractory", "use") == "met"
+
+
+def _medication_order(id: str, rxnorm: str, name: str, start: str, end: str) -> dict[str, Any]:
+    return {"resourceType": "MedicationRequest", "id": id, "status": "active", "intent": "order",
+            "subject": {"reference": "Patient/example-patient"},
+            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                      "code": rxnorm}], "text": name},
+            "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": start, "end": end}}}}]}
+
+
+@pytest.mark.parametrize("source", ["record", "attestation"])
+def test_a_ph_negative_relapse_treated_with_ino_mini_hyper_cvd_meets_the_relapsed_pathway(
+        client: FlaskClient, source: str) -> None:
+    """The Ph- relapsed cycle-1 example, blinatumomab given with inotuzumab + vincristine active at its start
+    (fhir-data-profile.md §Medications), or with that combination attested: the relapsed/refractory use is met
+    through its inotuzumab + mini-hyper-CVD branch, the only one a Ph- patient not on a single agent can meet."""
+    body = json.loads((EXAMPLES / "aspirus-adult-relapsed-refractory-cycle1.json").read_text())
+    if source == "record":
+        body["prefetch"]["medicationRequests"]["entry"] = [
+            {"resource": _medication_order("ino-1", "1942950", "inotuzumab ozogamicin", "2026-11-30", "2026-12-14")},
+            {"resource": _medication_order("vcr-1", "11202", "vincristine", "2026-11-30", "2026-12-14")}]
+        evidence = ["MedicationRequest/ino-1", "MedicationRequest/vcr-1"]
+    else:
+        body["prefetch"]["attestations"]["entry"] = [{"resource": {
+            "resourceType": "QuestionnaireResponse", "id": "att-1", "status": "completed", "authored": "2026-11-25",
+            "questionnaire": "http://example.org/fhir/Questionnaire/blinatumomab-coverage-attestation",
+            "subject": {"reference": "Patient/example-patient"},
+            "item": [{"linkId": "combination", "answer": [{"valueString": "with-ino-mini-hyper-cvd"}]}]}}]
+        evidence = ["QuestionnaireResponse/att-1"]
+    response = client.post("/cds-services/blinatumomab-coverage", json=body)
+    assert response.status_code == 200
+    [card] = [c for c in response.get_json()["cards"] if "coverage-decision" in c.get("extension", {})]
+    decision = card["extension"]["coverage-decision"]
+    assert (decision["decision"], decision["indication"]) == ("meets-criteria", "adult-relapsed-refractory")
+    criteria = {c["id"]: c for c in decision["criteria"]}
+    assert criteria["adult-relapsed-refractory.use"]["status"] == "met"
+    assert sorted(criteria["adult-relapsed-refractory.use"]["evidence"]) == evidence
