@@ -586,6 +586,39 @@ def test_an_order_after_its_course_authorization_ended_is_not_approved(client: A
     assert covered_value(answer["systemActions"][0]) == "not-covered"
 
 
+@pytest.mark.parametrize(("start", "lapsed"), [("2027-05-18", False), ("2027-05-19", True)])
+def test_an_order_after_its_renewal_period_ended_is_not_approved(client: Any, start: str, lapsed: bool) -> None:
+    """Aspirus relapsed/refractory renewal 1 (cycles 6-7) runs 24 weeks from cycle 6's start (policy-rules.md §4):
+    the renewal example's cycle 6 given 2026-12-01 to 12-28, so to 2027-05-18. A cycle 7 starting on that day is
+    within it; one starting the day after must not be answered 'approved to 2027-05-18'."""
+    body = example("aspirus-relapsed-refractory-cycle6-renewal")
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    cycle_6 = copy.deepcopy(draft)
+    cycle_6.update(id="prior-cycle-6", status="completed", authoredOn="2026-11-30")
+    body["prefetch"]["medicationRequests"]["entry"].append({"resource": cycle_6})
+    first = date.fromisoformat(start)
+    draft["authoredOn"] = (first - timedelta(days=1)).isoformat()
+    draft["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {
+        "start": start, "end": (first + timedelta(days=27)).isoformat()}
+    for entry in body["prefetch"]["observations"]["entry"]:
+        if entry["resource"]["id"] == "weight-1":  # a current weight for the new cycle's dose
+            entry["resource"]["effectiveDateTime"] = (first - timedelta(days=2)).isoformat()
+    answer = post(client, body)
+    [card] = [c for c in answer["cards"] if "coverage-decision" in c.get("extension", {})]
+    decision = card["extension"]["coverage-decision"]
+    assert (decision["indication"], decision["cycle"], decision["request"]) == ("adult-relapsed-refractory", 7,
+                                                                                "renewal")
+    if lapsed:
+        assert (decision["decision"], decision["authorization"]) == ("criteria-not-met", None)
+        assert "order starts after the authorization period ended" in card["summary"]
+        assert "2026-12-01 to 2027-05-18" in card["detail"]
+        assert covered_value(answer["systemActions"][0]) == "not-covered"
+    else:
+        assert (decision["decision"], decision["authorization"]) == (
+            "meets-criteria", {"start": "2026-12-01", "end": "2027-05-18", "cycles": 2})
+        assert covered_value(answer["systemActions"][0]) == "covered"
+
+
 def _status_record(body: dict[str, Any], id: str, code: str, status: str, recorded: str) -> None:
     """Another record of the example's ALL Condition, with this ICD-10-CM code and clinicalStatus."""
     entries = body["prefetch"]["conditions"]["entry"]
