@@ -5,6 +5,7 @@ import copy
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -231,12 +232,34 @@ def test_wrong_method_is_a_405(client: FlaskClient, method: str, path: str) -> N
     assert response.headers["Allow"]
 
 
-@pytest.mark.parametrize("selections", [5, 1.5, {"a": 1}, "MedicationRequest/x"])
+def blinatumomab_request() -> dict[str, Any]:
+    """An order-sign call with a decision card and a dose card to give, and another (non-blinatumomab) order."""
+    body: dict[str, Any] = json.loads((EXAMPLES / "aspirus-relapsed-refractory-single-line-dose-too-high.json")
+                                      .read_text())
+    body["context"]["draftOrders"]["entry"].append({"resource": other_order()})
+    return body
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def answer_of(client: FlaskClient, body: dict[str, Any]) -> Any:
+    """The answer, with the ids each call draws afresh (card and suggestion uuids, coverage-assertion-id) masked."""
+    response = post(client, body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    answer = json.loads(UUID.sub("<uuid>", response.get_data(as_text=True)))
+    assert answer["cards"] and answer["systemActions"]  # something to lose
+    return answer
+
+
+@pytest.mark.parametrize("selections", [5, 1.5, {"a": 1}, "MedicationRequest/x", [],
+                                        ["MedicationRequest/ondansetron-order"]])
 def test_selections_sent_with_order_sign_are_ignored(client: FlaskClient, selections: Any) -> None:
-    """order-sign has no selections; a number there was a 500 (it was read as if it were order-select's list)."""
-    body = sign_request()
+    """order-sign has no selections; a number there was a 500 (it was read as if it were order-select's list), and
+    a list there must not narrow the orders signed."""
+    body = blinatumomab_request()
     body["context"]["selections"] = selections
-    assert post(client, body).status_code == 200
+    assert answer_of(client, body) == answer_of(client, blinatumomab_request())
 
 
 def test_no_obtainable_patient_is_a_412(client: FlaskClient) -> None:
@@ -323,9 +346,13 @@ def test_a_content_type_that_is_not_json_is_a_415(client: FlaskClient, content_t
 
 
 def test_unknown_configuration_settings_are_ignored(client: FlaskClient) -> None:
-    body = sign_request()
-    body["extension"] = {"davinci-crd.configuration": {"no-such-option": 3, "max-cards": "many", "limits": False}}
-    assert post(client, body).status_code == 200
+    """service-contract.md: unknown settings, and known ones of the wrong type, are ignored: the answer is the one
+    given with the valid settings alone (`limits` is a card type the service offers)."""
+    body, reference = blinatumomab_request(), blinatumomab_request()
+    reference["extension"] = {"davinci-crd.configuration": {"limits": False}}
+    body["extension"] = {"davinci-crd.configuration": {"no-such-option": False, "max-cards": "many", "limits": False,
+                                                       "coverage-info": "no", "off-guideline": 0}}
+    assert answer_of(client, body) == answer_of(client, reference)
 
 
 def _random_json(rng: random.Random, depth: int = 0) -> Any:
