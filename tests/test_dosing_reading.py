@@ -153,8 +153,12 @@ def test_a_huge_unit_string_is_neither_kept_in_the_cache_nor_quoted_whole() -> N
     reading = parse_dose_unit("mcg/" + "x" * 100_000)
     assert isinstance(reading, str) and reading.startswith("unknown unit") and len(reading) < 100
     assert (units._parse_cached.cache_info().currsize, units._normalize_cached.cache_info().currsize) == cached_before
-    assert parse_dose_unit("mcg/d") == parse_dose_unit("mcg/d")  # short ones are cached
-    assert units._parse_cached.cache_info().hits >= 1
+    hits = units._parse_cached.cache_info().hits
+    short = parse_dose_unit("mcg/d")
+    assert isinstance(short, units.DoseUnit) and short.time is not None
+    assert (short.mcg, short.per_m2, short.time.days) == (1, False, 1)
+    assert parse_dose_unit("mcg/d") is short  # short ones are cached: read once, then found
+    assert units._parse_cached.cache_info().hits > hits
 
 
 @pytest.mark.parametrize(("repeat", "reason"), [
