@@ -78,7 +78,18 @@ def _start(tmp_path: Path) -> None:
 
 
 def test_an_operators_complete_copy_is_accepted(tmp_path: Path, cards_dir: Path) -> None:
-    _start(tmp_path)
+    """Accepted, and its wording is the one the cards carry."""
+    marker = "Reviewed wording of the example operator."
+    with (cards_dir / "decision.j2").open("a", encoding="utf-8") as template:
+        template.write(f"\n{marker}\n")
+    app = make_app(local_settings(tmp_path))
+    try:
+        response = app.test_client().post("/cds-services/blinatumomab-coverage",
+                                          json=json.loads(EXAMPLE.read_text(encoding="utf-8")))
+    finally:
+        close_app(app)
+    [card] = [c for c in response.get_json()["cards"] if "coverage-decision" in c.get("extension", {})]
+    assert card["detail"].endswith(marker)
 
 
 def test_a_cards_dir_that_does_not_exist_stops_the_start_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
