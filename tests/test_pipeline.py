@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -156,6 +157,45 @@ def test_a_fault_reading_facts_names_the_coverage_in_force_at_the_orders_start(
     body["prefetch"]["coverage"]["entry"][0]["resource"]["period"] = {"start": "2026-12-01", "end": "2026-12-31"}
     answer = post(client, body)
     assert [covered_value(a) for a in answer["systemActions"]] == ["indeterminate"]
+
+
+def _clinical_content(body: dict[str, Any]) -> list[str]:
+    """What the request says about the patient: birth date and name, diagnoses, results, doses, drugs."""
+    prefetch = body["prefetch"]
+    patient = prefetch["patient"]
+    found = [patient["birthDate"], *(n["family"] for n in patient.get("name", []))]
+    for entry in prefetch["conditions"]["entry"]:
+        code = entry["resource"]["code"]
+        found += [code["text"], *(c["code"] for c in code["coding"]), *(c["display"] for c in code["coding"])]
+    for entry in prefetch["observations"]["entry"]:
+        resource = entry["resource"]
+        found.append(resource["code"]["text"])
+        if "valueQuantity" in resource:
+            found.append(f"{resource['valueQuantity']['value']} {resource['valueQuantity']['unit']}")
+    for entry in body["context"]["draftOrders"]["entry"]:
+        order = entry["resource"]
+        found += [order["medicationCodeableConcept"]["text"], *(line["text"] for line in order["dosageInstruction"])]
+    return found
+
+
+@pytest.mark.parametrize(("broken_step", "name"), [("evaluate_policy", "aspirus-adult-relapsed-refractory-cycle1"),
+                                                   ("extract_facts", "florida-blue-mrd-positive")])
+def test_a_fault_is_logged_with_the_hook_instance_and_no_clinical_content(
+        client: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, broken_step: str,
+        name: str) -> None:
+    """service-contract.md: a fault inside evaluation is logged with the hookInstance (what an operator looks the
+    call up by); the log is no place for the patient's record."""
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(pipeline, broken_step, broken)
+    body = example(name)
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        post(client, body)
+    faults = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
+    assert faults and all(body["hookInstance"] in r.getMessage() for r in faults)
+    clinical = _clinical_content(body)
+    assert len(clinical) > 5 and [c for c in clinical if c in caplog.text] == []
 
 
 def test_invalid_blinatumomab_order_is_a_400_naming_the_field(client: Any) -> None:
