@@ -252,6 +252,19 @@ def answer_of(client: FlaskClient, body: dict[str, Any]) -> Any:
     return answer
 
 
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("GET", SERVICE + "/feedback", "POST"), ("PUT", SERVICE + "/feedback", "POST"),
+    ("POST", "/fhir/Questionnaire/blinatumomab-coverage-attestation", "GET"), ("POST", "/metrics", "GET")])
+def test_wrong_method_on_feedback_questionnaire_and_metrics_is_a_405(client: FlaskClient, method: str, path: str,
+                                                                     allowed: str) -> None:
+    """service-contract.md, Errors: a wrong method is a 405 with an OperationOutcome, on every endpoint."""
+    response = client.open(path, method=method)
+    issue = assert_outcome(response, 405)
+    assert issue["code"] == "not-supported" and method in issue["diagnostics"]
+    methods = response.headers["Allow"].split(", ")
+    assert allowed in methods and method not in methods
+
+
 @pytest.mark.parametrize("selections", [5, 1.5, {"a": 1}, "MedicationRequest/x", [],
                                         ["MedicationRequest/ondansetron-order"]])
 def test_selections_sent_with_order_sign_are_ignored(client: FlaskClient, selections: Any) -> None:
@@ -283,6 +296,20 @@ def test_a_body_over_the_configured_limit_is_a_413(small_limit_client: FlaskClie
     assert post(small_limit_client, body).status_code == 200
     body["context"]["padding"] = "x" * 2_000
     assert_outcome(post(small_limit_client, body), 413)
+
+
+def test_feedback_over_the_configured_limit_is_a_413(small_limit_client: FlaskClient) -> None:
+    """A feedback body declaring a Content-Length above the limit (the chunked case is below)."""
+    feedback = {"feedback": [{"card": "a1b2c3d4-0000-4000-8000-000000000001", "outcome": "overridden",
+                              "outcomeTimestamp": "2026-12-01T10:00:00Z"}]}
+    small = json.dumps(feedback)
+    padded = small[:-1] + ', "padding": "' + "x" * 2_000 + '"}'
+    path = SERVICE + "/feedback"
+    headers = {"Content-Type": "application/json"}
+    assert small_limit_client.post(path, data=small, headers=headers).status_code == 200
+    response = small_limit_client.post(path, data=padded, headers=headers)  # the test client declares its length
+    issue = assert_outcome(response, 413)
+    assert issue["code"] == "too-costly"
 
 
 def _chunks(data: bytes, size: int = 500) -> Iterator[bytes]:
