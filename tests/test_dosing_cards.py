@@ -11,7 +11,7 @@ import pytest
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.cards import dose_card, quantity_card
 from cds_service.dosing.checks import OrderDoseChecks
-from cds_service.dosing.expected import BSA_TOLERANCE, FULL_DOSE, FULL_PER_M2
+from cds_service.dosing.expected import BSA_DOSE_TOLERANCE, FULL_DOSE, FULL_PER_M2
 from cds_service.dosing.text import per_m2_text
 from cds_service.facts.body import body_size
 from cds_service.facts.model import ClinicalFacts
@@ -186,10 +186,10 @@ def test_below_is_info_without_suggestion_only_for_a_matched_indication() -> Non
                          ids=["fixed", "bsa"])
 def test_exactly_10_percent_below_the_label_is_no_card_and_less_is_the_below_note(
         fact_args: dict[str, Any], label: Decimal) -> None:
-    """Contract, dose cards: "more than 10% below the expected dose" (BSA_TOLERANCE) is an info card; a dose exactly
+    """Contract, dose cards: "more than 10% below the expected dose" (BSA_DOSE_TOLERANCE) is an info card; a dose exactly
     that much below it is not more."""
     facts_ = facts(**fact_args)
-    at_limit = label * (1 - BSA_TOLERANCE)
+    at_limit = label * (1 - BSA_DOSE_TOLERANCE)
     assert card_for(single_line_order(rate(float(at_limit))), facts_) is None
     below = card_for(single_line_order(rate(float(at_limit - Decimal("0.1")))), facts_)
     assert below is not None and below["indicator"] == "info" and "suggestions" not in below
