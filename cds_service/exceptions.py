@@ -1,6 +1,8 @@
 """Errors any step may raise; the protocol layer turns them into HTTP answers with an OperationOutcome."""
 from __future__ import annotations
 
+from typing import Iterable
+
 
 class ClientError(Exception):
     """Something the client sent is wrong: answered with `status` and an OperationOutcome naming `expression`."""
@@ -24,3 +26,9 @@ class PatientUnavailable(ClientError):
 
     def __init__(self, message: str = "No patient data obtainable: prefetch 'patient' missing and not fetchable") -> None:
         super().__init__(412, message, "prefetch.patient", code="not-found")
+
+
+def path_expression(parts: Iterable[str | int]) -> str:
+    """A path into the request's JSON as an OperationOutcome `expression` (FHIRPath): members joined by dots, list
+    positions in brackets (`context.draftOrders.entry[0].resource.dosageInstruction[0].timing`)."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts).lstrip(".")

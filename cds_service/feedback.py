@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from cds_service import SERVICE_ID
@@ -27,7 +27,7 @@ from cds_service.audit_rows import FeedbackEntry
 from cds_service.exceptions import ClientError
 from cds_service.http_errors import request_body
 from cds_service.json_codec import storable
-from cds_service.validation import check_content_type, parse_json_object
+from cds_service.validation import check_content_type, parse_json_object, schema_error_expression
 
 log = logging.getLogger(__name__)
 
@@ -122,17 +122,9 @@ def parse_feedback(body: dict[str, Any]) -> list[FeedbackEntry]:
     """Validate a feedback request body and normalize its items; ClientError(400) naming the field otherwise."""
     error = best_match(_VALIDATOR.iter_errors(body))
     if error is not None:
-        field = _field(error)
+        field = schema_error_expression(error)
         raise ClientError(400, f"{field}: {error.message[:300]}", field)
     return [_entry(item, index) for index, item in enumerate(body["feedback"])]
-
-
-def _field(error: ValidationError) -> str:
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
-    if error.validator == "required":
-        missing = next(name for name in error.validator_value if name not in error.instance)
-        path = f"{path}.{missing}"
-    return path.lstrip(".") or "$this"
 
 
 # CDS Hooks 2.0 §Feedback: accepted suggestions come with an `accepted` outcome, an override reason with an

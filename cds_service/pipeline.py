@@ -23,7 +23,7 @@ from cds_service.decision import Decision
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
-from cds_service.exceptions import ClientError
+from cds_service.exceptions import ClientError, path_expression
 from cds_service.facts.coverage import PayerMatch, no_plan_reason, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
@@ -154,7 +154,7 @@ def _validate(index: int, order: dict[str, Any]) -> None:
         _validate_known_elements(order)
     except ValidationError as exc:
         first = exc.errors()[0]
-        path = ".".join(str(p) for p in first.get("loc", ()) if p != "__root__")
+        path = path_expression(p for p in first.get("loc", ()) if p != "__root__")
         raise ClientError(400, f"Blinatumomab order is not a valid MedicationRequest: {first.get('msg')}",
                           where + (f".{path}" if path else "")) from None
     except LookupError:  # fhir_core's lookup of a contained resource's model: a resourceType FHIR R4 does not have

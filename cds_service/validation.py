@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from cds_service import json_codec
 from cds_service.discovery import CONFIGURATION_OPTIONS, HOOKS, RENAMED_OPTIONS
-from cds_service.exceptions import ClientError
+from cds_service.exceptions import ClientError, path_expression
 from cds_service.hook_request import HookRequest
 
 JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
@@ -97,13 +97,17 @@ _Found = tuple[ValidationError, tuple[str, ...]]
 _SECRET_FIELDS = ("fhirAuthorization", "fhirServer")
 
 
-def _expression(found: _Found) -> str:
-    error, prefix = found
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in (*prefix, *error.absolute_path)).lstrip(".")
+def schema_error_expression(error: ValidationError, prefix: tuple[str, ...] = ()) -> str:
+    """The field a schema error is about, as an OperationOutcome `expression`: for a missing member, the member."""
+    path = path_expression((*prefix, *error.absolute_path))
     if error.validator == "required":
         missing = next(name for name in error.validator_value if name not in error.instance)
         return f"{path}.{missing}" if path else missing
     return path or "$this"
+
+
+def _expression(found: _Found) -> str:
+    return schema_error_expression(*found)
 
 
 def _errors(validator: Draft202012Validator, instance: Any, prefix: tuple[str, ...]) -> list[_Found]:

@@ -269,7 +269,10 @@ def test_unknown_elements_of_the_order_are_ignored_and_returned_as_received(clie
     (lambda order: order.update(status=42), "status", "Input should be a valid string"),
     # Both medication[x]: the check an unknown key would have kept from running still runs.
     (lambda order: order.update(medicationReference={"reference": "Medication/m"}), "", "got multiple"),
-], ids=["wrong-type", "two-medications"])
+    # List positions in brackets: the expression is FHIRPath, not "dosageInstruction.0.doseAndRate.0...".
+    (lambda order: order["dosageInstruction"][0].update(doseAndRate=[{"rateQuantity": {"value": "fast"}}]),
+     "dosageInstruction[0].doseAndRate[0].rateQuantity.value", "Decimal value"),
+], ids=["wrong-type", "two-medications", "nested-in-lists"])
 def test_unknown_elements_do_not_hide_a_real_error(
         client: Any, change: Callable[[dict[str, Any]], None], expression: str, diagnostics: str) -> None:
     body = with_unknown_elements(example("aspirus-adult-relapsed-refractory-cycle1"))
