@@ -20,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 
 from cds_service.http_errors import register_error_handlers
 from tests.conftest import close_app, local_settings, make_app
+from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 from tests.test_audit import _free_port, _wait_until_up
+from tests.test_pipeline import example
 
 SERVICE = "/cds-services/blinatumomab-coverage"
 EXAMPLES = Path(__file__).resolve().parent.parent / "fhir_examples"
@@ -204,6 +206,19 @@ def test_a_missing_access_token_is_named(client: FlaskClient) -> None:
     body = sign_request() | {"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"scope": "x"}}
     issue = assert_outcome(post(client, body), 400, "fhirAuthorization.access_token")
     assert "required" in issue["diagnostics"]
+
+
+def test_the_fhir_server_scheme_is_case_insensitive(client: FlaskClient, fhir_server: FhirTestServer) -> None:
+    """RFC 3986: schemes are case-insensitive, and the allowlist compares them lowercased (docs/configuration.md): an
+    EHR writing `HTTP://` is fetched from, not refused by the schema's pattern."""
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    del body["prefetch"]["conditions"]
+    fhir_server.add(*(entry["resource"] for entry in example("aspirus-adult-relapsed-refractory-cycle1")
+                      ["prefetch"]["conditions"]["entry"]))
+    body["fhirServer"] = "HTTP" + fhir_server.base_url.removeprefix("http")
+    response = post(client, body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert fhir_server.paths() == ["/Condition"]
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe\x00", b"", b"   ", b'"a string"', b"[1, 2]", b"null", b"1e5"])
