@@ -186,6 +186,12 @@ MISPLACED_TOKENS = [
     ("fhirAuthorization", [SECRET], "fhirAuthorization", "of type object or null"),
     ("fhirAuthorization", {"access_token": [SECRET]}, "fhirAuthorization.access_token", "of type string"),
     ("fhirAuthorization", {"access_token": "t", "scope": [SECRET]}, "fhirAuthorization.scope", "of type string"),
+    # Sent as the Authorization header of every fetch, where CR/LF would inject headers (requests refuses it, and
+    # every key was then "not received": a 412 blaming the EHR's server instead of the field).
+    ("fhirAuthorization", {"access_token": f"A B\r\nX-Injected: {SECRET}"}, "fhirAuthorization.access_token",
+     "pattern"),
+    ("fhirAuthorization", {"access_token": f"{SECRET} extra"}, "fhirAuthorization.access_token", "pattern"),
+    ("fhirAuthorization", {"access_token": ""}, "fhirAuthorization.access_token", "pattern"),
     ("fhirServer", f"ftp://ehr.example.org/{SECRET}", "fhirServer", "pattern"),
     ("fhirServer", {"url": SECRET}, "fhirServer", "of type string or null"),
 ]
@@ -200,6 +206,12 @@ def test_diagnostics_never_echo_an_access_token(client: FlaskClient, field: str,
     issue = assert_outcome(response, 400, expression)
     assert problem in issue["diagnostics"]
     assert SECRET not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("token", ["t", "eyJhbGciOiJSUzM4NCJ9.eyJzdWIiOiJ4In0.c2ln-_~", "mF_9.B5f-4.1JqM", "a+b/c=="])
+def test_bearer_tokens_of_every_b64token_form_are_accepted(client: FlaskClient, token: str) -> None:
+    body = sign_request() | {"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"access_token": token}}
+    assert post(client, body).status_code == 200
 
 
 def test_a_missing_access_token_is_named(client: FlaskClient) -> None:
