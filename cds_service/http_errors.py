@@ -94,7 +94,11 @@ def _http_error(exc: HTTPException) -> Response:
 def _unauthorized(exc: Unauthorized) -> Response:
     # The reason names the check that failed (never the token) so an operator can debug a client integration.
     _rejected(401, exc.reason)
-    return Response(b"", status=401, headers={"WWW-Authenticate": "Bearer"})
+    response = Response(b"", status=401, headers={"WWW-Authenticate": "Bearer"})
+    # No body, so no media type: Flask's default (text/html) announced a page that is not there. The contract keeps
+    # the body empty (service-contract.md §Errors: no detail for a caller who is not authenticated).
+    del response.headers["Content-Type"]
+    return response
 
 
 def _database_unavailable(exc: Exception) -> Response:

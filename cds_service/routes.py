@@ -9,6 +9,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, json, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cds_service import SERVICE_ID, json_codec
 from cds_service.audit import AuditStore
@@ -149,9 +150,8 @@ def start_timer() -> None:
 def observe(response: Response) -> Response:
     """Metrics for every request; the audit record for every hook call, error statuses included."""
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
-    rule = request.url_rule.rule if request.url_rule else "unmatched"  # the rule, not the path: bounded labels
     metrics = services().metrics
-    metrics.observe_request(rule, response.status_code, seconds)
+    metrics.observe_request(_route(), response.status_code, seconds)
     if request.endpoint == SERVICE_ENDPOINT and request.method == "POST":
         hook: HookRequest | None = g.get("hook_request")  # set whenever there are outcomes
         for outcome in g.get("handed_out", []):
@@ -159,6 +159,23 @@ def observe(response: Response) -> Response:
                 metrics.count_decision(hook.hook, outcome.policy, outcome.decision, outcome.what_if)
         services().store.record_invocation(_invocation(response.status_code, seconds))
     return response
+
+
+def _route() -> str:
+    """The metrics label of a request: its route's rule, not the path (bounded labels). A method the route does not
+    allow (a 405) leaves the request without a rule; it is still that route's, found again with a method it allows.
+    Only a path no route has is "unmatched"."""
+    if request.url_rule is not None:
+        return request.url_rule.rule
+    refused = request.routing_exception
+    if isinstance(refused, MethodNotAllowed) and refused.valid_methods:
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        try:
+            rule, _ = adapter.match(method=next(iter(refused.valid_methods)), return_rule=True)
+        except HTTPException:
+            return "unmatched"
+        return rule.rule
+    return "unmatched"
 
 
 def _invocation(status: int, seconds: float) -> InvocationRecord:

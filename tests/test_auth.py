@@ -134,7 +134,9 @@ def call(client: FlaskClient, token: str | None, path: str = SERVICE) -> Any:
 
 def assert_rejected(response: Any) -> None:
     assert response.status_code == 401
-    assert response.get_data() == b""
+    assert response.get_data() == b""  # service-contract.md §Errors: no detail
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert "Content-Type" not in response.headers  # an empty body is no text/html page
 
 
 def test_es384_from_a_jwk_set_url_is_accepted(secure: FlaskClient, jwks_server: JwksServer) -> None:

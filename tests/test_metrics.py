@@ -179,3 +179,14 @@ def test_the_audit_writer_is_measured(client: FlaskClient) -> None:
     assert value(text, "cds_audit_stalled_seconds") == 0
     assert {s.labels["reason"]: s.value for s in samples(text) if s.name == "cds_audit_records_lost_total"} == {
         "queue-full": 0, "refused": 0, "unwritten": 0}
+
+
+def test_a_method_a_route_does_not_allow_is_counted_under_that_route(client: FlaskClient) -> None:
+    """A 405 is a client calling an existing endpoint the wrong way: counted as "unmatched" it hid which endpoint."""
+    assert client.get(SERVICE_PATH).status_code == 405
+    assert client.put("/cds-services").status_code == 405
+    assert client.get("/no/such/endpoint").status_code == 404
+    text = client.get("/metrics").get_data(as_text=True)
+    assert value(text, "cds_requests_total", endpoint=SERVICE, status="405") == 1
+    assert value(text, "cds_requests_total", endpoint="/cds-services", status="405") == 1
+    assert value(text, "cds_requests_total", endpoint="unmatched", status="404") == 1
