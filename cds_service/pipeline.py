@@ -70,14 +70,14 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
     drafts = _draft_resources(request)
     if not any(_may_be_blinatumomab(order, drafts) for _, order in candidates):
         return Evaluation()
-    validated = _validate_orders(candidates, lambda order: is_blinatumomab(order, no_server), set())
+    validated = _validate_orders(request, candidates, lambda order: is_blinatumomab(order, no_server), set())
     record = _with_draft_resources(drafts, load_record())
     group = _group(request, candidates, record)
     config = CardConfig.from_request(request.configuration)
     result = Evaluation()
     if group.targets:
         # Orders recognized only once their Medication was read are validated now.
-        _validate_orders(candidates, lambda order: any(order is o for o in group.orders), validated)
+        _validate_orders(request, candidates, lambda order: any(order is o for o in group.orders), validated)
         result = _evaluate_group(request, record, group, ctx, config)
     for order in group.unidentified:
         _add(result, OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ),
@@ -126,7 +126,10 @@ def _with_draft_resources(drafts: dict[str, dict[str, Any]], record: PatientReco
 
 
 def _medication_requests(request: HookRequest) -> list[tuple[int, dict[str, Any]]]:
-    return [(i, r) for i, r in enumerate(request.draft_resources()) if r.get("resourceType") == "MedicationRequest"]
+    """The draft MedicationRequests with their positions in draftOrders.entry, which a 400 names."""
+    entries = request.draft_orders.get("entry") or []
+    resources = ((i, e.get("resource")) for i, e in enumerate(entries) if isinstance(e, dict))
+    return [(i, r) for i, r in resources if isinstance(r, dict) and r.get("resourceType") == "MedicationRequest"]
 
 
 def _may_be_blinatumomab(order: dict[str, Any], drafts: dict[str, dict[str, Any]]) -> bool:
@@ -138,17 +141,39 @@ def _may_be_blinatumomab(order: dict[str, Any], drafts: dict[str, dict[str, Any]
     return medication_reference(order) is not None and medication_of(order, drafts.get) is None
 
 
-def _validate_orders(candidates: list[tuple[int, dict[str, Any]]], chosen: Callable[[dict[str, Any]], bool],
-                     done: set[int]) -> set[int]:
-    """A blinatumomab order that is not a valid MedicationRequest is a 400 (each order is validated once)."""
+def _validate_orders(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]],
+                     chosen: Callable[[dict[str, Any]], bool], done: set[int]) -> set[int]:
+    """A blinatumomab order that is not a valid MedicationRequest is a 400 (each order is validated once), and so are
+    two with the same id."""
     for index, order in candidates:
         if index not in done and chosen(order):
-            _validate(index, order)
+            _validate(index, order, _answered(request, order))
             done.add(index)
+    _check_distinct_ids([(index, order) for index, order in candidates if index in done])
     return done
 
 
-def _validate(index: int, order: dict[str, Any]) -> None:
+def _answered(request: HookRequest, order: dict[str, Any]) -> bool:
+    """Whether the order gets an answer that names it: every one on order-sign, the selected ones on order-select."""
+    return request.hook != "order-select" or order_ref(order) in request.selections
+
+
+def _check_distinct_ids(orders: list[tuple[int, dict[str, Any]]]) -> None:
+    """Each answer names its order by id (the coverage-information update, the cards' associated resource, the dose
+    of the cycle's other orders): two blinatumomab orders with one id could not be told apart."""
+    first_with: dict[str, int] = {}
+    for index, order in orders:
+        order_id = order.get("id")
+        if not order_id:  # no id: a 400 already if the order is answered, else nothing names it
+            continue
+        if order_id in first_with:
+            raise ClientError(400, f"Blinatumomab orders entry[{first_with[order_id]}] and entry[{index}] have the "
+                                   f"same id {order_id!r}: the coverage information updates must tell them apart",
+                              f"context.draftOrders.entry[{index}].resource.id")
+        first_with[order_id] = index
+
+
+def _validate(index: int, order: dict[str, Any], answered: bool) -> None:
     where = f"context.draftOrders.entry[{index}].resource"
     try:
         _validate_known_elements(order)
@@ -165,7 +190,8 @@ def _validate(index: int, order: dict[str, Any]) -> None:
         if order[element] not in codes:
             raise ClientError(400, f"Blinatumomab order {element} {order[element]!r} is not a MedicationRequest "
                                    f"{element} code", f"{where}.{element}")
-    if not order.get("id"):
+    # An order-select order not selected gets no answer, so nothing needs to name it.
+    if answered and not order.get("id"):
         raise ClientError(400, "Blinatumomab order has no id: the coverage information update must name it",
                           f"{where}.id")
 

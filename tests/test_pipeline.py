@@ -117,6 +117,33 @@ def test_order_select_answers_only_the_selected_orders(client: Any) -> None:
     assert refs == [body["context"]["selections"][0]]
 
 
+def test_order_select_does_not_need_an_id_on_an_order_it_does_not_answer(client: Any) -> None:
+    """An unselected draft gets no answer, so nothing has to name it: it was a 400 "has no id"."""
+    body = example("order-select-aspirus")
+    unselected = copy.deepcopy(body["context"]["draftOrders"]["entry"][0])
+    del unselected["resource"]["id"]
+    body["context"]["draftOrders"]["entry"].append(unselected)
+    answer = post(client, body)
+    refs = [c["extension"]["davinci-crd.associated-resource"][0]["reference"] for c in answer["cards"]
+            if "coverage-decision" in c.get("extension", {})]
+    assert refs == body["context"]["selections"]
+
+
+@pytest.mark.parametrize("name", ["aspirus-adult-relapsed-refractory-cycle1", "order-select-aspirus"])
+def test_two_blinatumomab_orders_with_one_id_are_a_400_naming_the_second(client: Any, name: str) -> None:
+    """Answered as two orders, they got two cards and a dose summed as "this order and order <its own id>"; the
+    coverage-information updates could not say which order each one is for."""
+    body = example(name)
+    entries = body["context"]["draftOrders"]["entry"]
+    entries.insert(0, {"fullUrl": "urn:uuid:an-entry-without-a-resource"})  # counted in the positions named
+    entries.append(copy.deepcopy(entries[1]))
+    response = client.post(URL, json=body)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    [issue] = response.get_json()["issue"]
+    assert issue["expression"] == ["context.draftOrders.entry[2].resource.id"]
+    assert "entry[1] and entry[2] have the same id" in issue["diagnostics"]
+
+
 def test_a_fault_in_evaluation_answers_indeterminate(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: Any) -> None:
         raise RuntimeError("injected fault")
