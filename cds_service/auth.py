@@ -29,9 +29,18 @@ ALLOWED_ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS2
 LEEWAY_SECONDS = 30
 JWKS_TIMEOUT_SECONDS = 5.0
 JWKS_TTL_SECONDS = 3600.0
-# An unknown kid is either a rotated key or one anybody can make up: refetching for every such token would let
-# unauthenticated callers drive requests to the client's JWKS endpoint (and slow everyone down with it).
+# While the client's JWK Set URL fails, the last set it gave is used for up to a day: an outage of the EHR's key host
+# must not become an outage of the service. A key the EHR withdrew stays trusted that long at most while its host is
+# down (docs/configuration.md).
+JWKS_MAX_STALE_SECONDS = 24 * 3600.0
+# A refetch for an unknown kid comes at most once per this many seconds, and so does any fetch after a failed one. An
+# unknown kid is either a rotated key or one anybody can make up: refetching for every such token would let
+# unauthenticated callers drive requests to the client's JWKS endpoint (and slow everyone down with it). And while the
+# endpoint fails, each call trying it again would wait out the timeout in turn.
 JWKS_MIN_REFETCH_SECONDS = 30.0
+# A JWK Set holds a few keys, a few KB: a body beyond this is not one, and is not read to the end.
+JWKS_MAX_BYTES = 1024 * 1024
+_CHUNK_BYTES = 64 * 1024
 TENANT_MAX_LENGTH = 200  # the audit trail's column (db_models.Invocation.tenant)
 
 
@@ -55,20 +64,30 @@ class JtiStore(Protocol):
     def use_jti(self, jti: str, expires_at: datetime) -> bool: ...
 
 
+class JwksUnavailable(Exception):
+    """Why a JWK Set could not be fetched, in words (the class of a requests or JSON error is its own reason)."""
+
+
 class JwksCache:
     """A client's JWK Set from its URL: fetched once and kept for an hour; refetched when a kid is unknown (a rotated
-    key), at most once per JWKS_MIN_REFETCH_SECONDS."""
+    key), at most once per JWKS_MIN_REFETCH_SECONDS. Past its hour, one request refetches the set while the others go
+    on with it; if that fails, the set stays in use, up to JWKS_MAX_STALE_SECONDS after it was fetched, and the next
+    attempt waits JWKS_MIN_REFETCH_SECONDS: an outage of the JWKS endpoint is not an outage of the service."""
 
-    def __init__(self, url: str, ttl_seconds: float = JWKS_TTL_SECONDS) -> None:
+    def __init__(self, url: str, ttl_seconds: float = JWKS_TTL_SECONDS,
+                 max_stale_seconds: float = JWKS_MAX_STALE_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self.url = url
         self.ttl_seconds = ttl_seconds
+        self.max_stale_seconds = max_stale_seconds
+        self._clock = clock
         self._cached: tuple[jwt.PyJWKSet, float] | None = None  # (keys, when fetched): replaced whole, read unlocked
         self._fetch_lock = threading.Lock()  # one first or hourly fetch at a time; known kids skip it once cached
         self._refetch_lock = threading.Lock()
-        self._refetched_at = float("-inf")
+        self._refetched_at = float("-inf")  # the last refetch for an unknown kid
+        self._failed_at = float("-inf")  # the last failed fetch: the next one waits JWKS_MIN_REFETCH_SECONDS
 
     def key(self, kid: str | None) -> jwt.PyJWK:
-        started = time.monotonic()
+        started = self._clock()
         keys, fetched_at = self._current()
         found = _find_key(keys, kid)
         # Only a set fetched before this lookup began can be missing a rotated key; the refetch takes no lock that
@@ -81,18 +100,47 @@ class JwksCache:
 
     def _current(self) -> tuple[jwt.PyJWKSet, float]:
         cached = self._cached
-        if cached is not None and time.monotonic() - cached[1] <= self.ttl_seconds:
+        if cached is not None and self._age(cached) <= self.ttl_seconds:
             return cached
-        with self._fetch_lock:  # the others wait for this fetch instead of making their own
+        if cached is not None and self._age(cached) <= self.max_stale_seconds:
+            return self._refreshed(cached)
+        with self._fetch_lock:  # no set to use: the others wait for this fetch instead of making their own
             cached = self._cached
-            if cached is not None and time.monotonic() - cached[1] <= self.ttl_seconds:
+            if cached is not None and self._age(cached) <= self.ttl_seconds:
                 return cached
+            if self._failed_recently():  # each caller waiting out the timeout in turn would stall them all
+                raise Unauthorized(f"JWK Set {self.url} unavailable: the last fetch failed less than "
+                                   f"{JWKS_MIN_REFETCH_SECONDS:.0f} s ago")
             return self._fetch()
+
+    def _refreshed(self, stale: tuple[jwt.PyJWKSet, float]) -> tuple[jwt.PyJWKSet, float]:
+        """The set refetched, past its TTL, by one request; the others, and all of them while the endpoint fails,
+        go on with the stale set without waiting."""
+        if not self._fetch_lock.acquire(blocking=False):
+            return stale  # another request is refetching it
+        try:
+            cached = self._cached or stale
+            if self._age(cached) <= self.ttl_seconds or self._failed_recently():
+                return cached
+            try:
+                return self._fetch()
+            except Unauthorized as failed:
+                log.warning("%s; the keys fetched %.0f s ago stay in use, up to %.0f s after their fetch",
+                            failed.reason, self._age(stale), self.max_stale_seconds)
+                return stale
+        finally:
+            self._fetch_lock.release()
+
+    def _age(self, cached: tuple[jwt.PyJWKSet, float]) -> float:
+        return self._clock() - cached[1]
+
+    def _failed_recently(self) -> bool:
+        return self._clock() - self._failed_at < JWKS_MIN_REFETCH_SECONDS
 
     def _claim_refetch(self) -> bool:
         """Whether this caller may refetch for an unknown kid now (and so no other may for a while)."""
         with self._refetch_lock:
-            now = time.monotonic()
+            now = self._clock()
             if now - self._refetched_at < JWKS_MIN_REFETCH_SECONDS:
                 return False
             self._refetched_at = now
@@ -100,13 +148,36 @@ class JwksCache:
 
     def _fetch(self) -> tuple[jwt.PyJWKSet, float]:
         try:
-            response = requests.get(self.url, timeout=JWKS_TIMEOUT_SECONDS)
-            response.raise_for_status()
-            keys = jwt.PyJWKSet.from_dict(response.json())
-        except (requests.RequestException, ValueError, jwt.PyJWTError) as exc:
-            raise Unauthorized(f"JWK Set {self.url} unavailable: {type(exc).__name__}") from None
-        self._cached = (keys, time.monotonic())
+            document = json.loads(_download(self.url))
+            if not isinstance(document, dict):
+                raise JwksUnavailable("not a JSON object")
+            keys = jwt.PyJWKSet.from_dict(document)
+        except (JwksUnavailable, requests.RequestException, ValueError, RecursionError, jwt.PyJWTError) as exc:
+            self._failed_at = self._clock()
+            reason = str(exc) if isinstance(exc, JwksUnavailable) else type(exc).__name__
+            raise Unauthorized(f"JWK Set {self.url} unavailable: {reason}") from None
+        self._cached = (keys, self._clock())
         return self._cached
+
+
+def _download(url: str) -> bytes:
+    """The body at the JWK Set URL, at most JWKS_MAX_BYTES. Redirects are not followed (as fhir_client.py does not):
+    the keys are trusted for coming from the configured URL, and a redirect could lead from it to plain http or to
+    another host."""
+    with requests.get(url, timeout=JWKS_TIMEOUT_SECONDS, allow_redirects=False, stream=True) as response:
+        if response.is_redirect:
+            raise JwksUnavailable(f"HTTP {response.status_code} redirect, not followed")
+        if not 200 <= response.status_code < 300:
+            raise JwksUnavailable(f"HTTP {response.status_code}")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > JWKS_MAX_BYTES:
+            raise JwksUnavailable(f"larger than {JWKS_MAX_BYTES} bytes")
+        body = bytearray()
+        for chunk in response.iter_content(_CHUNK_BYTES):
+            body.extend(chunk)
+            if len(body) > JWKS_MAX_BYTES:
+                raise JwksUnavailable(f"larger than {JWKS_MAX_BYTES} bytes")
+    return bytes(body)
 
 
 def _inline_keys(client: ClientConfig) -> jwt.PyJWKSet:

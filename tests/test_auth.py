@@ -20,10 +20,12 @@ from flask.testing import FlaskClient
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy import select
 
-from cds_service.auth import server_allowlist
+from cds_service.auth import (JWKS_MAX_BYTES, JWKS_MAX_STALE_SECONDS, JWKS_MIN_REFETCH_SECONDS, JWKS_TTL_SECONDS,
+                              JwksCache, server_allowlist)
 from cds_service.cli import main
 from cds_service.config import ClientConfig, ConfigError, Settings, parse_auth_config
 from cds_service.db_models import UsedJti
+from cds_service.http_errors import Unauthorized
 from tests.conftest import close_app, make_app
 from tests.test_errors import sign_request
 
@@ -35,24 +37,30 @@ INLINE = "https://inline.example.org"  # client whose keys are configured inline
 
 
 class JwksServer:
-    """Serves `keys` as a JWK Set on 127.0.0.1; counts the fetches. While `open` is clear, fetches wait (a slow
-    endpoint)."""
+    """Serves `keys` as a JWK Set on 127.0.0.1; counts the fetches, and sets `arrived` at each. While `open` is clear,
+    fetches wait (a slow endpoint). `answer`, when set, is sent instead: (status, headers, body), with no header
+    added (without Content-Length, the body ends with the connection)."""
 
     def __init__(self) -> None:
         self.keys: list[dict[str, Any]] = []
         self.fetches = 0
+        self.arrived = threading.Event()
         self.open = threading.Event()
         self.open.set()
+        self.answer: tuple[int, dict[str, str], bytes] | None = None
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 owner.fetches += 1
+                owner.arrived.set()
                 owner.open.wait(10)
                 body = json.dumps({"keys": owner.keys}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                status, headers, body = owner.answer or (200, {"Content-Type": "application/json",
+                                                               "Content-Length": str(len(body))}, body)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -201,6 +209,93 @@ def test_a_slow_refetch_for_an_unknown_kid_does_not_hold_up_known_keys(secure_ap
     finally:
         jwks_server.open.set()
         refetching.join(10)
+
+
+class Clock:
+    """time.monotonic for a JwksCache, moved on by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+DOWN = (503, {"Content-Length": "0"}, b"")
+
+
+def test_the_last_good_key_set_serves_while_the_jwks_endpoint_fails(jwks_server: JwksServer,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """Past its hour the set was dropped before the refetch: with the EHR's key host down, every call was a 401."""
+    clock = Clock()
+    cache = JwksCache(jwks_server.url, clock=clock)
+    assert cache.key("ec-1").key_id == "ec-1"
+    jwks_server.answer = DOWN
+    clock.now += JWKS_TTL_SECONDS + 1
+    with caplog.at_level(logging.WARNING, logger="cds_service.auth"):
+        assert cache.key("ec-1").key_id == "ec-1"
+        [warning] = caplog.records
+    assert "HTTP 503" in warning.getMessage() and "stay in use" in warning.getMessage()
+    assert jwks_server.fetches == 2
+    clock.now += JWKS_MIN_REFETCH_SECONDS - 1  # attempts after a failure are spaced, the stale set serves meanwhile
+    assert cache.key("ec-1").key_id == "ec-1"
+    assert jwks_server.fetches == 2 and len(caplog.records) == 1
+    jwks_server.answer = None
+    jwks_server.keys = [public_jwk(OTHER_EC_KEY, "ec-2", "ES384")]
+    clock.now += 1
+    assert cache.key("ec-2").key_id == "ec-2"  # the endpoint is back: its set replaces the stale one
+    assert jwks_server.fetches == 3
+
+
+def test_a_key_set_is_not_used_for_more_than_a_day(jwks_server: JwksServer) -> None:
+    clock = Clock()
+    cache = JwksCache(jwks_server.url, clock=clock)
+    cache.key("ec-1")
+    jwks_server.answer = DOWN
+    clock.now += JWKS_MAX_STALE_SECONDS + 1
+    with pytest.raises(Unauthorized, match="HTTP 503"):
+        cache.key("ec-1")
+    with pytest.raises(Unauthorized, match="the last fetch failed less than 30 s ago"):
+        cache.key("ec-1")  # and the next call does not wait out another attempt
+    assert jwks_server.fetches == 2
+
+
+def test_only_one_request_waits_for_a_refresh(jwks_server: JwksServer) -> None:
+    clock = Clock()
+    cache = JwksCache(jwks_server.url, clock=clock)
+    cache.key("ec-1")
+    jwks_server.open.clear()
+    jwks_server.arrived.clear()
+    clock.now += JWKS_TTL_SECONDS + 1
+    refreshing = threading.Thread(target=cache.key, args=("ec-1",))
+    refreshing.start()
+    try:
+        assert jwks_server.arrived.wait(10)  # the refresh is under way, and waits for the endpoint
+        assert cache.key("ec-1").key_id == "ec-1"  # from the stale set, without waiting for the refresh
+        assert refreshing.is_alive() and jwks_server.fetches == 2
+    finally:
+        jwks_server.open.set()
+        refreshing.join(10)
+
+
+def test_the_jwk_set_fetch_does_not_follow_redirects(jwks_server: JwksServer) -> None:
+    """The keys are trusted for coming from the configured URL: a redirect could lead to plain http or another host."""
+    redirecting = JwksServer()
+    try:
+        redirecting.answer = (302, {"Location": jwks_server.url, "Content-Length": "0"}, b"")
+        with pytest.raises(Unauthorized, match="HTTP 302 redirect, not followed"):
+            JwksCache(redirecting.url).key("ec-1")
+        assert (redirecting.fetches, jwks_server.fetches) == (1, 0)
+    finally:
+        redirecting.close()
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "until-close"])
+def test_a_jwk_set_body_is_bounded(jwks_server: JwksServer, declared: bool) -> None:
+    keys = json.dumps({"keys": [public_jwk(EC_KEY, "ec-1", "ES384")], "padding": "x" * JWKS_MAX_BYTES}).encode()
+    jwks_server.answer = (200, {"Content-Length": str(len(keys))} if declared else {}, keys)
+    with pytest.raises(Unauthorized, match=f"larger than {JWKS_MAX_BYTES} bytes"):
+        JwksCache(jwks_server.url).key("ec-1")
 
 
 def test_missing_token_is_rejected_when_required(secure: FlaskClient) -> None:
