@@ -393,7 +393,23 @@ def _fault_actions(request: HookRequest, order: dict[str, Any], payer: PayerMatc
     return [_coverage_action(order, None, payer, ctx, config, outcome)]
 
 
-def _faulted(request: HookRequest, record: PatientRecord, group: _Group, ctx: EvaluationContext,
+def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: EvaluationContext) -> Evaluation:
+    """The answer to a fault outside the per-order steps (which answer their own): as for a fault of one order, each
+    blinatumomab order the request itself shows to be one (its code, or a Medication in draftOrders: nothing is
+    fetched) and names by id gets the fault card and, when `record` tells its Coverage, the indeterminate coverage
+    information (service-contract.md §Errors)."""
+    drafts = _draft_resources(request)
+    orders = [order for _, order in _medication_requests(request)
+              if is_blinatumomab(order, drafts.get) and isinstance(order.get("id"), str) and order["id"]]
+    config = CardConfig.from_request(request.configuration)
+    group = _Group(orders, [order for order in orders if _answered(request, order)], [], [])
+    result = _faulted(request, record, group, ctx, config)
+    result.cards = config.limit(result.cards)
+    _keep_sent(result)
+    return result
+
+
+def _faulted(request: HookRequest, record: PatientRecord | None, group: _Group, ctx: EvaluationContext,
              config: CardConfig) -> Evaluation:
     result = Evaluation()
     for order in group.targets:
@@ -408,9 +424,11 @@ def _fault_cards(request: HookRequest, order: dict[str, Any], config: CardConfig
     return [fault_card(order, request.hook_instance)] if config.wants("coverage-info") else []
 
 
-def _payer_or_none(record: PatientRecord, order: dict[str, Any], orders: list[dict[str, Any]],
+def _payer_or_none(record: PatientRecord | None, order: dict[str, Any], orders: list[dict[str, Any]],
                    today: date) -> PayerMatch | None:
     """The payer as the evaluation would have chosen it: the Coverage in force at the cycle's start, not today."""
+    if record is None:
+        return None
     try:
         return select_payer(record, order, group_start(orders, today))
     except Exception:

@@ -6,7 +6,6 @@ Whatever still fails is "not received" (None), never an exception: only a missin
 """
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import time
@@ -31,16 +30,38 @@ _OWNER_ELEMENTS = ("subject", "patient", "beneficiary")
 _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]*)?$")
 
 
-def make_record_loader(
-    request: HookRequest, allow_server: Callable[[str], bool], budget_seconds: float
-) -> Callable[[], PatientRecord]:
+class RecordLoader:
+    """Builds the request's PatientRecord on its first call; later calls return the same record."""
+
+    def __init__(self, request: HookRequest, allow_server: Callable[[str], bool], budget_seconds: float) -> None:
+        self._request = request
+        self._allow_server = allow_server
+        self._budget_seconds = budget_seconds
+        self.loaded: PatientRecord | None = None  # once built
+
+    def __call__(self) -> PatientRecord:
+        if self.loaded is None:
+            self.loaded = _build_record(self._request, self._allow_server, self._budget_seconds)
+        return self.loaded
+
+    def for_fault(self) -> PatientRecord | None:
+        """What the answer to a fault can still name the Coverage from, fetching nothing more: the record if it was
+        built, else the prefetch's own (None without a prefetched patient, or if reading it fails too)."""
+        if self.loaded is not None:
+            return self.loaded
+        try:
+            return _build_record(self._request, lambda server: False, 0.0)
+        except PatientUnavailable:
+            return None
+        except Exception:  # answering a fault: what failed there may fail here as well
+            log.exception("hook %s: the prefetch could not be read either", self._request.hook_instance)
+            return None
+
+
+def make_record_loader(request: HookRequest, allow_server: Callable[[str], bool],
+                       budget_seconds: float) -> RecordLoader:
     """A loader building the request's PatientRecord on its first call (later calls return the same record)."""
-
-    @functools.cache
-    def load() -> PatientRecord:
-        return _build_record(request, allow_server, budget_seconds)
-
-    return load
+    return RecordLoader(request, allow_server, budget_seconds)
 
 
 def render(template: str, patient_id: str) -> str:

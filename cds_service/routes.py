@@ -20,7 +20,7 @@ from cds_service.card_config import DECISION_EXTENSION
 from cds_service.config import Settings
 from cds_service.discovery import discovery_document
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
-from cds_service.pipeline import evaluate
+from cds_service.pipeline import evaluate, evaluation_failed
 from cds_service.exceptions import ClientError
 from cds_service.hook_request import HookRequest
 from cds_service.http_errors import FHIR_JSON, request_body
@@ -64,28 +64,34 @@ def call_service(service_id: str) -> Response:
     g.audit_body = body
     hook = hook_request(body, service_id, g.get("client_iss"), g.get("tenant"))
     g.hook_request = hook
-    evaluation = _evaluate(hook)
+    evaluation, answer = _answer(hook)
     record_answer(evaluation)  # what the EHR is given, for the audit record
     g.outcomes = evaluation.outcomes
     g.handed_out = _handed_out(evaluation)
-    return Response(_response_body(hook, evaluation), mimetype="application/json")
+    return Response(answer, mimetype="application/json")
 
 
-def _evaluate(hook: HookRequest) -> Evaluation:
+def _answer(hook: HookRequest) -> tuple[Evaluation, bytes]:
+    """The evaluation and the response body. The pipeline answers a fault in an order's own steps itself; a fault of
+    ours outside them (fetching the record, serializing the answer) is logged with the hookInstance and answered the
+    same way, with the fault card and indeterminate coverage information: an empty answer reads as nothing to say.
+    The audit record's reason names the fault."""
     settings = services().settings
-    client = settings.auth.client(hook.client_iss) if settings.auth and hook.client_iss else None
-    allow_server = server_allowlist(settings.local_mode, client)
-    load_record = make_record_loader(hook, allow_server, settings.fetch_budget_seconds)
     context = EvaluationContext(
         today=date.today(), base_url=settings.public_base_url, prior_approval=services().store.prior_approval
     )
+    client = settings.auth.client(hook.client_iss) if settings.auth and hook.client_iss else None
+    load_record = make_record_loader(hook, server_allowlist(settings.local_mode, client), settings.fetch_budget_seconds)
     try:
-        return evaluate(hook, load_record, context)
+        evaluation = evaluate(hook, load_record, context)
+        return evaluation, _response_body(evaluation)
     except ClientError:
         raise
-    except Exception:  # a fault of ours, not the client's: the EHR must still get a usable answer
+    except Exception as exc:  # a fault of ours, not the client's: the EHR must still get a usable answer
         log.exception("evaluation failed for hookInstance %s", hook.hook_instance)
-        return Evaluation()
+        g.fault = f"evaluation failed ({type(exc).__name__}): answered as a fault"
+    evaluation = evaluation_failed(hook, load_record.for_fault(), context)
+    return evaluation, _response_body(evaluation)
 
 
 def _handed_out(evaluation: Evaluation) -> list[OrderOutcome]:
@@ -97,12 +103,8 @@ def _handed_out(evaluation: Evaluation) -> list[OrderOutcome]:
             if outcome.coverage_assertion_id or any(uuid in shown for uuid in outcome.card_uuids)]
 
 
-def _response_body(hook: HookRequest, evaluation: Evaluation) -> bytes:
-    try:
-        return json_codec.dumps({"cards": evaluation.cards, "systemActions": evaluation.system_actions})
-    except (TypeError, ValueError):
-        log.exception("response not serializable for hookInstance %s", hook.hook_instance)
-        return json_codec.dumps({"cards": [], "systemActions": []})
+def _response_body(evaluation: Evaluation) -> bytes:
+    return json_codec.dumps({"cards": evaluation.cards, "systemActions": evaluation.system_actions})
 
 
 @blueprint.get(f"/fhir/Questionnaire/{QUESTIONNAIRE_ID}")
@@ -194,7 +196,7 @@ def _invocation(status: int, seconds: float) -> InvocationRecord:
         user_id=_text(hook.user_id if hook else context.get("userId")) or None,
         encounter_id=_text(hook.encounter_id if hook else context.get("encounterId")) or None,
         status=status,
-        reason=g.get("rejection"),
+        reason=g.get("rejection") or g.get("fault"),
         latency_ms=seconds * 1000.0,
         outcomes=list(g.get("outcomes", [])),
     )

@@ -10,8 +10,9 @@ from typing import Any, Callable
 
 import pytest
 
-from cds_service import pipeline
+from cds_service import pipeline, prefetch
 from cds_service.card_config import DEFAULT_MAX_CARDS, CardConfig
+from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 URL = "/cds-services/blinatumomab-coverage"
@@ -223,6 +224,81 @@ def test_a_fault_is_logged_with_the_hook_instance_and_no_clinical_content(
     assert faults and all(body["hookInstance"] in r.getMessage() for r in faults)
     clinical = _clinical_content(body)
     assert len(clinical) > 5 and [c for c in clinical if c in caplog.text] == []
+
+
+def audited(client: Any, hook_instance: str) -> Any:
+    store = client.application.extensions["cds_service"].store
+    store.flush()
+    [detail] = store.show(hook_instance)
+    return detail.record
+
+
+def test_a_fault_fetching_the_record_answers_indeterminate_and_is_audited(
+        client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault outside the per-order steps was answered {"cards": [], "systemActions": []}, which the EHR reads as
+    nothing to say, with no trace in the audit trail (CDS_FETCH_BUDGET_SECONDS=inf overflowed a thread wait)."""
+    def broken(*args: Any) -> None:
+        raise OverflowError("timestamp out of range for platform time_t")
+
+    monkeypatch.setattr(prefetch, "_fetch_all", broken)
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    del body["prefetch"]["conditions"]
+    body["fhirServer"] = "http://127.0.0.1:9/fhir"
+    answer = post(client, body)
+    assert_fault_card(answer, body["hookInstance"])
+    [action] = answer["systemActions"]  # the Coverage is the prefetch's: nothing more is fetched
+    assert covered_value(action) == "indeterminate"
+    assert action["resource"]["id"] == body["context"]["draftOrders"]["entry"][0]["resource"]["id"]
+    record = audited(client, body["hookInstance"])
+    assert (record.status, record.reason) == (200, "evaluation failed (OverflowError): answered as a fault")
+    [outcome] = record.outcomes
+    assert (outcome.decision, outcome.covered) == ("evaluation-failed", "indeterminate")
+
+
+def test_a_fault_after_the_record_was_fetched_names_the_fetched_coverage(
+        client: Any, monkeypatch: pytest.MonkeyPatch, fhir_server: FhirTestServer) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(pipeline, "reconcile_corrections", broken)
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    fhir_server.add(*(entry["resource"] for entry in body["prefetch"].pop("coverage")["entry"]))
+    body["fhirServer"] = fhir_server.base_url
+    answer = post(client, body)
+    assert_fault_card(answer, body["hookInstance"])
+    [action] = answer["systemActions"]
+    assert covered_value(action) == "indeterminate"
+    assert fhir_server.paths() == ["/Coverage"]  # read once: the fault's answer used the record already built
+
+
+def test_an_answer_that_cannot_be_serialized_is_answered_as_a_fault(
+        client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unserializable(cards: list[dict[str, Any]]) -> None:
+        cards[0]["extension"]["not-json"] = {1j}
+
+    monkeypatch.setattr(pipeline, "reconcile_corrections", unserializable)
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    answer = post(client, body)
+    assert_fault_card(answer, body["hookInstance"])
+    assert [covered_value(a) for a in answer["systemActions"]] == ["indeterminate"]
+    assert audited(client, body["hookInstance"]).reason == "evaluation failed (TypeError): answered as a fault"
+
+
+def test_a_fault_on_order_select_answers_the_selected_orders_with_the_fault_card_only(
+        client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(pipeline, "reconcile_corrections", broken)
+    body = example("order-select-aspirus")
+    other = copy.deepcopy(body["context"]["draftOrders"]["entry"][0])
+    other["resource"]["id"] = "not-selected"
+    body["context"]["draftOrders"]["entry"].append(other)
+    answer = post(client, body)
+    assert_fault_card(answer, body["hookInstance"])
+    assert answer["systemActions"] == []
+    assert answer["cards"][0]["extension"]["davinci-crd.associated-resource"] == [
+        {"reference": body["context"]["selections"][0]}]
 
 
 def test_invalid_blinatumomab_order_is_a_400_naming_the_field(client: Any) -> None:
