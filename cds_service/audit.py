@@ -83,7 +83,7 @@ class AuditStore:
 
     def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
                  client: str | None = None, tenant: str | None = None) -> list[RejectedRow]:
-        """The latest calls refused with a 4xx, newest first."""
+        """The latest calls refused with an error status (4xx or 5xx), newest first."""
         return self._queries.rejected(since, patient, limit, client, tenant)
 
     def prune(self, before: datetime) -> dict[str, int]:

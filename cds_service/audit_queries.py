@@ -54,7 +54,8 @@ class DecisionRow:
 
 @dataclass(frozen=True)
 class RejectedRow:
-    """One call refused with a 4xx, in the list `cds-service audit --rejected` prints."""
+    """One call refused (a 4xx, or a 5xx such as the 503 of a database outage), in the list `cds-service audit
+    --rejected` prints."""
 
     time: datetime
     hook: str
@@ -189,8 +190,9 @@ class AuditQueries:
 
     def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
                  client: str | None = None, tenant: str | None = None) -> list[RejectedRow]:
-        """The latest calls refused with a 4xx, newest first (401s included: their reason names the failed check)."""
-        query = select(Invocation).where(Invocation.status.between(400, 499), *_calls(since, patient, client, tenant))
+        """The latest calls refused with an error status, newest first: 4xx (401s included: their reason names the
+        failed check) and 5xx (a 503 while the database is unavailable, a fault of ours)."""
+        query = select(Invocation).where(Invocation.status >= 400, *_calls(since, patient, client, tenant))
         query = query.order_by(Invocation.time.desc(), Invocation.id.desc()).limit(limit)
         with Session(self.engine) as session:
             return [RejectedRow(aware(row.time), row.hook, row.hook_instance, row.client_iss, row.tenant,

@@ -30,7 +30,7 @@ class InvocationRecord:
     latency_ms: float
     outcomes: list[OrderOutcome] = field(default_factory=list)
     tenant: str | None = None  # the verified JWT's tenant (migration 0003)
-    reason: str | None = None  # why a 4xx refused the call: a field or check, never its content (migration 0004)
+    reason: str | None = None  # why the call was refused, or the fault a 200 answered: never content (migration 0004)
     user_id: str | None = None  # context.userId: the prescriber, e.g. "PractitionerRole/123" (migration 0006)
     encounter_id: str | None = None  # context.encounterId (migration 0006)
 

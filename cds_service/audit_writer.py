@@ -148,7 +148,7 @@ class AuditWriter:
             if thread.is_alive():
                 with self._lock:
                     unwritten = self._pending.all()
-                log.error("audit writer did not finish within %.1f s: %d records unwritten, lost: hookInstance %s",
+                log.error("audit writer did not finish within %.1f s: %d records unwritten, lost: %s",
                           wait, len(unwritten), _ids(unwritten))
         atexit.unregister(self.close)
         if thread is None or not thread.is_alive():  # else the writer still holds a connection: the exit closes it
@@ -208,7 +208,7 @@ class AuditWriter:
             self._lose(records, "queue-full", f"audit queue full at {self._max_queued} records")
 
     def _lose(self, records: list[InvocationRecord], reason: str, why: str) -> None:
-        log.error("audit records lost (%s): hookInstance %s", why, _ids(records))
+        log.error("audit records lost (%s): %d, %s", why, len(records), _ids(records))
         with self._lock:
             self._lost[reason] += len(records)
 
@@ -300,10 +300,9 @@ class AuditWriter:
 
     def _refused(self, record: InvocationRecord, exc: Exception) -> None:
         if isinstance(exc, SQLAlchemyError):
-            log.error("audit record refused by the database (%s), lost: hookInstance %s", error_summary(exc),
-                      record.hook_instance)
+            log.error("audit record refused by the database (%s), lost: %s", error_summary(exc), _ids([record]))
         else:
-            log.exception("audit record could not be written, lost: hookInstance %s", record.hook_instance)
+            log.exception("audit record could not be written, lost: %s", _ids([record]))
         with self._lock:
             self._lost["refused"] += 1
 
@@ -371,6 +370,13 @@ _LOGGED_IDS = 20
 
 
 def _ids(records: list[InvocationRecord]) -> str:
-    """The records' hookInstances for a log line: the first twenty, and how many more (a full queue is 20,000)."""
-    shown = ", ".join(record.hook_instance for record in records[:_LOGGED_IDS])
-    return shown + (f" (+{len(records) - _LOGGED_IDS} more)" if len(records) > _LOGGED_IDS else "")
+    """The records' hookInstances for a log line: the first twenty, how many more (a full queue is 20,000), and how
+    many have none (a call refused before its body was read: a 401, or a 503 with a body that could not be read)."""
+    known = [record.hook_instance for record in records if record.hook_instance]
+    parts = []
+    if known:
+        more = f" (+{len(known) - _LOGGED_IDS} more)" if len(known) > _LOGGED_IDS else ""
+        parts.append(f"hookInstance {', '.join(known[:_LOGGED_IDS])}{more}")
+    if len(known) < len(records):
+        parts.append(f"{len(records) - len(known)} without a hookInstance")
+    return "; ".join(parts)

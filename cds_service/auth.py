@@ -60,6 +60,16 @@ class CallerRefused(Unauthorized):
         self.caller = caller
 
 
+class ReplayUnchecked(Exception):
+    """A token whose signature and claims held, but whose `jti` the store could not check (the audit database is
+    unavailable): `caller` says who sent it, `error` is what the store raised (answered 503, http_errors.py)."""
+
+    def __init__(self, caller: Caller, error: Exception) -> None:
+        super().__init__(f"jti of {caller.iss} not checked: {type(error).__name__}")
+        self.caller = caller
+        self.error = error
+
+
 class JtiStore(Protocol):
     def use_jti(self, jti: str, expires_at: datetime) -> bool: ...
 
@@ -236,6 +246,8 @@ class JwtVerifier:
             self._check_replay(claims)
         except Unauthorized as exc:
             raise CallerRefused(exc.reason, caller) from None
+        except Exception as exc:  # the jti store failed: still known is who sent the token, for the audit trail
+            raise ReplayUnchecked(caller, exc) from exc
         return caller
 
     def _client(self, iss: str) -> ClientConfig:

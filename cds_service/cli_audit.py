@@ -51,7 +51,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     parser.add_argument("--tenant", help="only calls of this tenant (the verified JWT's tenant claim)")
     parser.add_argument("--decision", choices=DECISIONS, help="only this decision")
     parser.add_argument("--rejected", action="store_true",
-                        help="list the calls refused with a 4xx (and why) instead of the decisions")
+                        help="list the calls refused with a 4xx or 5xx (and why) instead of the decisions")
     parser.add_argument("--limit", type=_positive_int, default=50, help="at most this many rows (default 50)")
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
     parser.set_defaults(handler=run)

@@ -30,7 +30,7 @@ class Invocation(Base):
     tenant: Mapped[str | None] = mapped_column(String(200))  # the verified JWT's tenant: migration 0003
     patient_id: Mapped[str | None] = mapped_column(String(200), index=True)
     status: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str | None] = mapped_column(String(500))  # why a 4xx refused the call: migration 0004
+    reason: Mapped[str | None] = mapped_column(String(500))  # why the call was refused, or the fault answered: 0004
     # Who asked (migration 0006): the request's context.userId (the prescriber, "PractitionerRole/123") and encounter.
     user_id: Mapped[str | None] = mapped_column(String(200))
     encounter_id: Mapped[str | None] = mapped_column(String(200))

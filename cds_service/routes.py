@@ -15,7 +15,7 @@ from cds_service import SERVICE_ID, json_codec
 from cds_service.audit import AuditStore
 from cds_service.audit_answer import record_answer
 from cds_service.audit_rows import InvocationRecord
-from cds_service.auth import CallerRefused, JwtVerifier, server_allowlist
+from cds_service.auth import CallerRefused, JwtVerifier, ReplayUnchecked, server_allowlist
 from cds_service.card_config import DECISION_EXTENSION
 from cds_service.config import Settings
 from cds_service.discovery import discovery_document
@@ -140,8 +140,26 @@ def authenticate() -> None:
         # rejected calls show who keeps failing. A token whose signature did not hold names nobody there.
         g.client_iss, g.tenant = refused.caller
         raise
+    except ReplayUnchecked as unchecked:
+        # A client's valid token the database could not check (a 503): its record names the client and, the
+        # caller being known, the call's ids from the body, as a 4xx's record does.
+        g.client_iss, g.tenant = unchecked.caller
+        _read_ids_for_audit()
+        raise unchecked.error from None
     if caller is not None:
         g.client_iss, g.tenant = caller
+
+
+def _read_ids_for_audit() -> None:
+    """The body of a hook call kept for its audit record, which takes its ids only (hook, hookInstance, and the
+    context's patient, user and encounter ids: routes._invocation); a body that cannot be read leaves them empty."""
+    if request.endpoint != SERVICE_ENDPOINT:
+        return
+    try:
+        check_content_type(request.headers.get("Content-Type"))
+        g.audit_body = parse_json_object(request_body())
+    except (ClientError, HTTPException):
+        return
 
 
 def start_timer() -> None:

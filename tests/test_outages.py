@@ -16,12 +16,14 @@ from sqlalchemy.exc import OperationalError
 
 from cds_service import audit_health
 from cds_service.audit import AuditStore
+from cds_service.cli import main
 from cds_service.config import Settings
 from cds_service.db import create_db_engine
 from tests.conftest import close_app, make_app
 from tests.db_outage import Outage, PostgresProxy, outage, proxy  # noqa: F401  (fixtures)
 from tests.test_audit import EXAMPLE, count_invocations, invocation
-from tests.test_auth import JwksServer, auth_config, call, ec_token, jwks_server  # noqa: F401  (fixture)
+from tests.test_auth import EHR, JwksServer, auth_config, call, ec_token, jwks_server  # noqa: F401  (fixture)
+from tests.test_errors import sign_request
 
 SERVICE = "/cds-services/blinatumomab-coverage"
 
@@ -132,6 +134,16 @@ def test_closing_during_an_outage_is_bounded_and_names_what_is_lost(started: Aud
     assert "1 records unwritten" in caplog.text and "never-written" in caplog.text
 
 
+def test_records_lost_without_a_hook_instance_are_counted_not_listed_as_blanks(
+        started: AuditStore, outage: Outage, caplog: pytest.LogCaptureFixture) -> None:
+    """A call refused before its body was read has no hookInstance: the loss said "hookInstance , , , ,"."""
+    outage.down()
+    for hook_instance in ("", "known-one", "", ""):
+        started.record_invocation(invocation(hook_instance))
+    started.close(timeout=0.5)
+    assert "4 records unwritten, lost: hookInstance known-one; 3 without a hookInstance" in caplog.text
+
+
 def test_audit_database_outage_is_a_503_for_feedback(outage: Outage) -> None:
     app = make_app(Settings(database_url=outage.url))
     try:
@@ -164,6 +176,32 @@ def test_audit_database_outage_is_a_503_for_a_signed_hook_call(outage: Outage, t
     finally:
         outage.up()
         close_app(app)
+
+
+def test_a_signed_hook_call_refused_by_an_outage_is_audited_with_its_ids_and_listed(
+        outage: Outage, tmp_path: Path, jwks_server: JwksServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """Authentication runs before the body is read: the 503's record had no hook, hookInstance or patient, and
+    `audit --rejected` listed 4xx only. The token held, so its client is known, and the body is read for the ids."""
+    config_file = tmp_path / "auth.json"
+    config_file.write_text(json.dumps(auth_config(jwks_server.url)))
+    app = make_app(Settings.from_env({"CDS_AUTH_CONFIG": str(config_file), "CDS_DATABASE_URL": outage.url}))
+    store = app.extensions["cds_service"].store
+    try:
+        assert call(app.test_client(), ec_token()).status_code == 200
+        outage.down()
+        assert call(app.test_client(), ec_token()).status_code == 503
+        outage.up()
+        assert store.flush(10)
+        [row] = store.rejected()
+        body = sign_request()
+        assert (row.status, row.hook, row.hook_instance, row.patient_id, row.client_iss, row.tenant) == (
+            503, "order-sign", body["hookInstance"], "p1", EHR, "tenant-a")
+        assert row.reason.startswith("audit database unavailable")
+    finally:
+        outage.up()
+        close_app(app)
+    assert main(["audit", "--database-url", outage.url, "--rejected", "--format", "jsonl"]) == 0
+    assert [json.loads(line)["status"] for line in capsys.readouterr().out.splitlines()] == [503]
 
 
 # --- a database that does not answer at all (PostgreSQL only: SQLite is a file) ---------------------------------
