@@ -208,7 +208,7 @@ class AuditWriter:
             self._lose(records, "queue-full", f"audit queue full at {self._max_queued} records")
 
     def _lose(self, records: list[InvocationRecord], reason: str, why: str) -> None:
-        log.error("audit records lost (%s): %d, %s", why, len(records), _ids(records))
+        log.error("audit records lost (%s): %d records, %s", why, len(records), _ids(records))
         with self._lock:
             self._lost[reason] += len(records)
 
