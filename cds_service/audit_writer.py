@@ -143,6 +143,9 @@ class AuditWriter:
             was_running, self._running = self._running, False
         thread, wait = self._thread, DRAIN_SECONDS if timeout is None else timeout
         if was_running and thread is not None:
+            backlog = self._backlog()
+            if backlog:
+                log.info("writing %d queued audit records before stopping (at most %.1f s)", backlog, wait)
             self._wake.set()
             thread.join(wait)
             if thread.is_alive():

@@ -5,14 +5,16 @@ import argparse
 import logging
 import os
 import signal
-import sys
+from types import FrameType
 
 from werkzeug.serving import make_server
 
+from cds_service import audit_writer
 from cds_service.app import create_app
 from cds_service.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # An address listening on every interface is no address a client can call: its family's loopback stands in for it.
 _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
@@ -41,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
                     "audience use %s, which only this machine can call: set CDS_PUBLIC_BASE_URL to the URL clients "
                     "call", args.host, served)
     server = make_server(args.host, args.port, app, threaded=True)
-    # SIGTERM (systemd, docker stop) exits like Ctrl-C, so the exit hooks drain the audit queue.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    for stop_signal in _STOP_SIGNALS:
+        signal.signal(stop_signal, _stop)
     log.info("serving %s/cds-services (Ctrl-C to stop)", served_url(args.host, server.server_port))
     try:
         server.serve_forever()
@@ -51,6 +53,20 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    """The first SIGTERM (systemd, docker stop) or Ctrl-C stops serving, and the exit drains the audit queue
+    (AuditWriter.close, at most DRAIN_SECONDS). Later ones are logged and ignored: raised inside the drain they cut it
+    short, and the queued records were lost without the log that names them."""
+    for stop_signal in _STOP_SIGNALS:
+        signal.signal(stop_signal, _ignore)
+    raise KeyboardInterrupt
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    log.warning("%s ignored: stopping already, queued audit records are being written (at most %.0f s; what is left "
+                "then is logged as lost)", signal.Signals(signum).name, audit_writer.DRAIN_SECONDS)
 
 
 def served_url(host: str, port: int) -> str:

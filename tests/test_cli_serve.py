@@ -1,18 +1,30 @@
 """`cds-service serve`: the public base URL (card links, the Questionnaire canonical, the JWT audience) follows the
-address served unless configured, and a wildcard address is replaced by one a client can call, with a warning."""
+address served unless configured, and a wildcard address is replaced by one a client can call, with a warning; a stop
+signal during the exit drain of the audit queue does not cut it short."""
 from __future__ import annotations
 
 import logging
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+import requests
 from flask import Flask
 
 from cds_service import cli_serve
 from cds_service.cli import main
 from cds_service.config import Settings
 from tests.conftest import close_app, make_app
+from tests.db_outage import SqliteLock
+from tests.test_pipeline import example
 
 QUESTIONNAIRE = "/fhir/Questionnaire/blinatumomab-coverage-attestation"
 
@@ -81,3 +93,63 @@ def test_a_specific_address_is_the_public_base_url(apps: list[Flask], caplog: py
     with caplog.at_level(logging.WARNING, logger="cds_service"):
         assert _serve(apps, host) == url
     assert not [r for r in caplog.records if r.name == "cds_service.cli_serve"]
+
+
+# `cds-service serve --port 0`, with the exit drain and SQLite's busy timeout shortened so that a locked database is
+# given up on in seconds (the defaults: 20 s and 5 s).
+_SERVE = ("import sys; from cds_service import audit_writer, db; audit_writer.DRAIN_SECONDS = 2.0; "
+          "db._SQLITE_BUSY_TIMEOUT_MS = 200; from cds_service.cli import main; sys.exit(main(['serve', '--port', '0']))")
+
+
+class _Served:
+    """`cds-service serve` in a subprocess; its log (stderr) read as it comes."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", _SERVE], env=env, stderr=subprocess.PIPE, text=True)
+        self.log: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def wait_for(self, text: str, seconds: float = 20.0) -> str:
+        """The first line from now on holding `text`; fails after `seconds`, or if the log ends first."""
+        deadline = time.monotonic() + seconds
+        while True:
+            line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            assert line is not None, f"{text!r} never logged:\n{''.join(self.log)}"
+            self.log.append(line)
+            if text in line:
+                return line
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_a_second_stop_signal_does_not_cut_the_exit_drain_short(tmp_path: Path, stop: signal.Signals) -> None:
+    """A second SIGTERM (or Ctrl-C) raised SystemExit inside the drain: the queued records were lost, unlogged."""
+    lock = SqliteLock(tmp_path / "data" / "cds.db")
+    env = {name: value for name, value in os.environ.items() if name not in ("CDS_AUTH_CONFIG", "CDS_PUBLIC_BASE_URL")}
+    served = _Served({**env, "CDS_DATABASE_URL": lock.url, "CDS_LOG_LEVEL": "INFO"})
+    try:
+        match = re.search(r"serving (\S+)/cds-services", served.wait_for("serving "))
+        assert match is not None
+        lock.down()  # from now on the audit record cannot be written
+        body = example("aspirus-adult-relapsed-refractory-cycle1") | {"hookInstance": "queued-at-exit"}
+        assert requests.post(match.group(1) + "/cds-services/blinatumomab-coverage", json=body, timeout=20).ok
+        served.process.send_signal(stop)
+        served.wait_for("writing 1 queued audit records before stopping")
+        served.process.send_signal(stop)
+        served.wait_for(f"{stop.name} ignored")
+        served.wait_for("1 records unwritten, lost: hookInstance queued-at-exit")
+        assert served.process.wait(20) == 0
+    finally:
+        lock.up()
+        served.stop()
