@@ -395,12 +395,13 @@ def _fault_actions(request: HookRequest, order: dict[str, Any], payer: PayerMatc
 
 def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: EvaluationContext) -> Evaluation:
     """The answer to a fault outside the per-order steps (which answer their own): as for a fault of one order, each
-    blinatumomab order the request itself shows to be one (its code, or a Medication in draftOrders: nothing is
-    fetched) and names by id gets the fault card and, when `record` tells its Coverage, the indeterminate coverage
-    information (service-contract.md §Errors)."""
+    blinatumomab order with an id gets the fault card and, when `record` tells its Coverage, the indeterminate
+    coverage information (service-contract.md §Errors). An order is known as blinatumomab by its code, or by its
+    Medication in the request or in `record` (read already, if the record was built)."""
     drafts = _draft_resources(request)
+    resolve = record_resolver(_with_draft_resources(drafts, record)) if record else drafts.get
     orders = [order for _, order in _medication_requests(request)
-              if is_blinatumomab(order, drafts.get) and isinstance(order.get("id"), str) and order["id"]]
+              if is_blinatumomab(order, resolve) and isinstance(order.get("id"), str) and order["id"]]
     config = CardConfig.from_request(request.configuration)
     group = _Group(orders, [order for order in orders if _answered(request, order)], [], [])
     result = _faulted(request, record, group, ctx, config)

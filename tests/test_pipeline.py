@@ -271,6 +271,24 @@ def test_a_fault_after_the_record_was_fetched_names_the_fetched_coverage(
     assert fhir_server.paths() == ["/Coverage"]  # read once: the fault's answer used the record already built
 
 
+def test_a_fault_answers_an_order_known_by_its_medication_on_the_server(
+        client: Any, monkeypatch: pytest.MonkeyPatch, fhir_server: FhirTestServer) -> None:
+    """Epic names the drug by a reference to a Medication on its server: the record read it, the fault's answer too."""
+    def broken(*args: Any) -> None:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(pipeline, "reconcile_corrections", broken)
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    fhir_server.add({"resourceType": "Medication", "id": "e1", "code": order.pop("medicationCodeableConcept")})
+    order["medicationReference"] = {"reference": "Medication/e1"}
+    body["fhirServer"] = fhir_server.base_url
+    answer = post(client, body)
+    assert_fault_card(answer, body["hookInstance"])
+    assert [covered_value(a) for a in answer["systemActions"]] == ["indeterminate"]
+    assert fhir_server.paths() == ["/Medication/e1"]
+
+
 def test_an_answer_that_cannot_be_serialized_is_answered_as_a_fault(
         client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     def unserializable(cards: list[dict[str, Any]]) -> None:
