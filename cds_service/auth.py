@@ -85,7 +85,8 @@ class JwksCache:
     attempt waits JWKS_MIN_REFETCH_SECONDS: an outage of the JWKS endpoint is not an outage of the service."""
 
     def __init__(self, url: str, ttl_seconds: float = JWKS_TTL_SECONDS,
-                 max_stale_seconds: float = JWKS_MAX_STALE_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+                 max_stale_seconds: float = JWKS_MAX_STALE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.url = url
         self.ttl_seconds = ttl_seconds
         self.max_stale_seconds = max_stale_seconds
