@@ -12,7 +12,7 @@ from jinja2 import TemplateSyntaxError
 from cds_service import routes
 from cds_service.audit import AuditStore
 from cds_service.auth import JwtVerifier
-from cds_service.config import ConfigError, Settings
+from cds_service.config import LOCAL_BASE_URL, ConfigError, Settings
 from cds_service.dosing import templates
 from cds_service.facts.coverage import routed_policy_ids
 from cds_service.feedback import feedback_blueprint
@@ -87,6 +87,10 @@ def _verifier(settings: Settings, store: AuditStore) -> JwtVerifier | None:
             "http(s) FHIR server is allowed. Do not expose this service; see docs/configuration.md."
         )
         return None
+    if settings.public_base_url == LOCAL_BASE_URL:
+        log.warning("the JWT audience is %s/cds-services/..., the local default: unless clients call that URL, set "
+                    "public_base_url in CDS_AUTH_CONFIG (or CDS_PUBLIC_BASE_URL) to the one they call, or every token "
+                    "is refused", LOCAL_BASE_URL)
     return JwtVerifier(settings.auth, settings.public_base_url, store)
 
 

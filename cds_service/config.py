@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -17,8 +18,21 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from cds_service.db import driver_url
 
 LOCAL_BASE_URL = "http://127.0.0.1:8080"
+# Every variable the service reads (README's table lists each). One that is set but empty or blank stops the start-up:
+# a deploy template whose secret or path is missing produces exactly that, and reading it as unset would fall back,
+# silently, to local mode (no authentication), the SQLite file in ./data, all CORS origins, or the built-in policies,
+# value sets or card wording instead of the operator's.
+VARIABLES = ("CDS_AUTH_CONFIG", "CDS_DATABASE_URL", "CDS_DATA_DIR", "CDS_MAX_BODY_BYTES", "CDS_CORS_ORIGINS",
+             "CDS_FETCH_BUDGET_SECONDS", "CDS_PUBLIC_BASE_URL", "CDS_LOG_LEVEL", "CDS_VALUESET_DIR", "CDS_POLICY_DIR",
+             "CDS_CARDS_DIR")
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+# A request body is held in memory and parsed, at about five times its size in Python objects: 100 MB already takes
+# a worker past half a gigabyte.
+MAX_BODY_BYTES_CAP = 100 * 1024 * 1024
 DEFAULT_FETCH_BUDGET_SECONDS = 3.0  # CDS_FETCH_BUDGET_SECONDS: how long the FHIR server reads of one request may take
+# The fetch, the references' extra second (prefetch.RESOLVE_GRACE_SECONDS) and the evaluation must end well before
+# gunicorn's worker timeout (30 s by default), which kills a worker mid-call, and its queued audit records with it.
+MAX_FETCH_BUDGET_SECONDS = 20
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 N = TypeVar("N", int, float)
 _AUTH_KEYS = ("require_jwt", "public_base_url", "max_token_lifetime_seconds", "clients")
@@ -74,17 +88,27 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        check_not_blank(env, VARIABLES)
         auth = _load_auth(env.get("CDS_AUTH_CONFIG"))
-        base_url = (auth and auth.public_base_url) or env.get("CDS_PUBLIC_BASE_URL") or LOCAL_BASE_URL
+        own_url = env.get("CDS_PUBLIC_BASE_URL")
+        own_url = own_url and _base_url(own_url, "CDS_PUBLIC_BASE_URL")  # checked even where the auth file's wins
         return cls(
-            database_url=_database_url(env),
-            public_base_url=base_url.rstrip("/"),
+            database_url=_database_url(env, shared=auth is not None),
+            public_base_url=(auth and auth.public_base_url) or own_url or LOCAL_BASE_URL,
             auth=auth,
-            max_body_bytes=_positive(env, "CDS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, int),
+            max_body_bytes=_number(env, "CDS_MAX_BODY_BYTES", int, DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_CAP,
+                                   "a whole number of bytes"),
             cors_origins=_origins(env.get("CDS_CORS_ORIGINS")),
-            fetch_budget_seconds=_positive(env, "CDS_FETCH_BUDGET_SECONDS", DEFAULT_FETCH_BUDGET_SECONDS, float),
+            fetch_budget_seconds=_number(env, "CDS_FETCH_BUDGET_SECONDS", float, DEFAULT_FETCH_BUDGET_SECONDS,
+                                         MAX_FETCH_BUDGET_SECONDS, "a number of seconds"),
             log_level=_log_level(env.get("CDS_LOG_LEVEL")),
         )
+
+
+def check_not_blank(env: Mapping[str, str], names: tuple[str, ...]) -> None:
+    for name in names:
+        if name in env and not env[name].strip():
+            raise ConfigError(f"{name} is set but empty: give it a value, or unset it for its default")
 
 
 def default_database_url(data_dir: str | None) -> str:
@@ -92,15 +116,27 @@ def default_database_url(data_dir: str | None) -> str:
     return f"sqlite:///{(Path(data_dir or 'data') / 'cds.db').resolve()}"
 
 
-def _database_url(env: Mapping[str, str]) -> str:
+def _database_url(env: Mapping[str, str], shared: bool) -> str:
     """CDS_DATABASE_URL, else the SQLite file in CDS_DATA_DIR; checked without connecting, since a database that is
-    down at start-up is an outage for the service to ride out, not a configuration error."""
+    down at start-up is an outage for the service to ride out, not a configuration error. `shared`: the database
+    must be one for every worker (the used-JWT-id table that refuses a replayed token)."""
     name = "CDS_DATABASE_URL" if env.get("CDS_DATABASE_URL") else "CDS_DATA_DIR"
     raw = env.get("CDS_DATABASE_URL") or default_database_url(env.get("CDS_DATA_DIR"))
     url = parse_database_url(raw, name)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+    if _in_memory(url):
+        if shared:
+            raise ConfigError(f"{name}: an in-memory SQLite database is one per process (and per thread), so a JWT "
+                              "used at one worker would be accepted again at another: use a file or PostgreSQL with "
+                              "CDS_AUTH_CONFIG")
+    elif url.get_backend_name() == "sqlite" and url.database:
         _check_writable_folder(Path(url.database).resolve().parent, name)
     return raw
+
+
+def _in_memory(url: URL) -> bool:
+    """sqlite://, sqlite:///:memory:, or an SQLite URI with mode=memory."""
+    return url.get_backend_name() == "sqlite" and (url.database in (None, "", ":memory:")
+                                                    or url.query.get("mode") == "memory")
 
 
 def parse_database_url(raw: str, name: str) -> URL:
@@ -136,16 +172,17 @@ def _check_writable_folder(folder: Path, name: str) -> None:
         raise ConfigError(f"{name} {folder}: cannot write in {existing}")
 
 
-def _positive(env: Mapping[str, str], name: str, default: N, parse: Callable[[str], N]) -> N:
+def _number(env: Mapping[str, str], name: str, parse: Callable[[str], N], default: N, cap: N, what: str) -> N:
+    """A finite number above 0 and at most `cap` (float() also reads nan, inf and 1e9); `default` when unset."""
     raw = env.get(name)
-    if not raw:
+    if raw is None:
         return default
     try:
         value = parse(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive")
+        value = None
+    if value is None or not (math.isfinite(value) and 0 < value <= cap):  # isfinite first: nan compares false
+        raise ConfigError(f"{name} must be {what} above 0 and at most {cap}, got {raw!r}")
     return value
 
 
@@ -158,13 +195,36 @@ def _log_level(raw: str | None) -> str:
     return level
 
 
+# An origin as a browser sends it: scheme://host[:port], nothing else (flask-cors compares whole strings, and reads one
+# with * ? [ ( $ as a regular expression).
+_ORIGIN = re.compile(r"(https?)://([a-z0-9.-]+|\[[0-9a-f:.]+\])(?::([0-9]{1,5}))?/?", re.IGNORECASE)
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
 def _origins(raw: str | None) -> tuple[str, ...]:
-    origins = tuple(o.strip() for o in (raw or "*").split(",") if o.strip())
-    return origins or ("*",)
+    if raw is None:
+        return ("*",)
+    entries = [entry.strip() for entry in raw.split(",") if entry.strip()]
+    if not entries:
+        raise ConfigError(f"CDS_CORS_ORIGINS {raw!r} lists no origin")
+    if "*" in entries and len(entries) > 1:
+        raise ConfigError("CDS_CORS_ORIGINS: * allows every origin: give it alone, or list the origins without it")
+    return ("*",) if entries == ["*"] else tuple(_origin(entry) for entry in entries)
+
+
+def _origin(entry: str) -> str:
+    """`entry` as the browser's Origin header says it: without a trailing slash or a default port, which would match
+    no browser."""
+    match = _ORIGIN.fullmatch(entry)
+    if match is None or int(match.group(3) or 0) > 65535:
+        raise ConfigError(f"CDS_CORS_ORIGINS {entry!r} is not an origin: scheme://host[:port] with no path, "
+                          "e.g. https://ehr.example.org")
+    scheme, host, port = match.groups()
+    return f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme.lower()] else "")
 
 
 def _load_auth(path: str | None) -> AuthConfig | None:
-    if not path:
+    if path is None:  # local mode: only when unset (set but empty stopped the start-up already)
         return None
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -188,11 +248,19 @@ def parse_auth_config(data: Any) -> AuthConfig:
         raise ConfigError("auth configuration 'clients' is missing or empty: with require_jwt every call is refused")
     base = data.get("public_base_url")
     if base is not None:
-        _check_url(base, "auth configuration 'public_base_url'", https=False)
+        base = _base_url(base, "auth configuration 'public_base_url'")
     parsed = tuple(_parse_client(c, i) for i, c in enumerate(clients))
     _check_unique_issuers(parsed)
-    return AuthConfig(require_jwt=require_jwt, public_base_url=base.rstrip("/") if base else None, clients=parsed,
+    return AuthConfig(require_jwt=require_jwt, public_base_url=base, clients=parsed,
                       max_token_lifetime_seconds=_token_lifetime(data))
+
+
+def _base_url(url: Any, where: str) -> str:
+    """The service's public URL (CDS_PUBLIC_BASE_URL, or the auth file's public_base_url), as card links, the
+    Questionnaire canonical and the JWT audience use it: checked alike wherever it comes from, without the trailing
+    slash."""
+    _check_url(url, where, https=False)
+    return str(url).rstrip("/")
 
 
 def _token_lifetime(data: Mapping[str, Any]) -> int:
@@ -256,6 +324,8 @@ def _check_unique_issuers(clients: tuple[ClientConfig, ...]) -> None:
 def _check_url(url: Any, where: str, *, https: bool) -> None:
     """An absolute http(s) URL that the FHIR server allowlist can compare (normalized_url). With `https`, plain http
     only for a loopback host: tokens are sent there (the EHR's access token) or keys read from there."""
+    if isinstance(url, str) and _has_credentials(url):  # said, not repeated: the message would print the password
+        raise ConfigError(f"{where} must not carry credentials (user:password@)")
     if not isinstance(url, str) or normalized_url(url) is None:
         raise ConfigError(f"{where} {url!r} is not an absolute http(s) URL without credentials or ./.. segments")
     parts = urlsplit(url)
@@ -263,6 +333,13 @@ def _check_url(url: Any, where: str, *, https: bool) -> None:
         raise ConfigError(f"{where} {url!r} has a query or fragment")
     if https and parts.scheme == "http" and not _loopback(parts.hostname or ""):
         raise ConfigError(f"{where} {url!r} must use https (http only for a loopback host)")
+
+
+def _has_credentials(url: str) -> bool:
+    try:
+        return "@" in urlsplit(url).netloc
+    except ValueError:  # a malformed IPv6 host: refused by the checks that follow, unless it hides credentials
+        return "@" in url
 
 
 def _loopback(host: str) -> bool:

@@ -177,6 +177,20 @@ def test_a_missing_database_is_reported_not_created(tmp_path: Path, capsys: pyte
     assert "No audit trail in" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["CDS_DATABASE_URL", "CDS_DATA_DIR"])
+def test_a_database_variable_set_but_empty_is_said_not_read_as_the_default(
+        name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read as unset, it would list (or prune) the trail in ./data instead of the one meant."""
+    monkeypatch.chdir(tmp_path)
+    _database_at(f"sqlite:///{tmp_path / 'data' / 'cds.db'}", "head")
+    monkeypatch.delenv("CDS_DATABASE_URL", raising=False)
+    monkeypatch.setenv(name, "")
+    assert main(["audit", "prune", "--before", "0d"]) == 2
+    assert capsys.readouterr().err == f"{name} is set but empty: give it a value, or unset it for its default\n"
+    assert main(["audit", "--database-url", ""]) == 2
+    assert capsys.readouterr().err.startswith("--database-url is not a database URL")
+
+
 def test_since_accepts_iso_dates_and_relative_spans() -> None:
     assert parse_since("2026-11-20") == datetime(2026, 11, 20, tzinfo=timezone.utc)
     assert parse_since("2026-11-20T08:30:00+02:00") == datetime(2026, 11, 20, 6, 30, tzinfo=timezone.utc)

@@ -3,15 +3,21 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import json
+import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cds_service.cli import main
-from cds_service.config import ConfigError, Settings, parse_auth_config
+from tests.conftest import close_app, make_app
+from cds_service.config import (LOCAL_BASE_URL, MAX_BODY_BYTES_CAP, VARIABLES, ConfigError, Settings,
+                                parse_auth_config)
 
+ROOT = Path(__file__).resolve().parents[1]
 EHR = "https://ehr.example.org"
 GOOD: dict[str, Any] = {
     "require_jwt": True,
@@ -93,7 +99,6 @@ def test_require_jwt_is_a_boolean() -> None:
 @pytest.mark.parametrize("entry, problem", [
     ("ehr.example.org/fhir/r4", "not an absolute http"),
     ("http://ehr.example.org/fhir/r4", "https"),
-    ("https://user:pw@ehr.example.org/fhir", "not an absolute http"),
     ("https://ehr.example.org/fhir/../admin", "not an absolute http"),
     ("https://ehr.example.org/fhir?_format=json", "query"),
     ("ftp://ehr.example.org/fhir", "not an absolute http"),
@@ -102,6 +107,14 @@ def test_a_fhir_server_that_could_never_match_or_would_leak_the_token_is_refused
     with pytest.raises(ConfigError) as raised:
         parse_auth_config(changed(("clients", 0, "fhir_servers"), [entry]))
     assert EHR in str(raised.value) and repr(entry) in str(raised.value) and problem in str(raised.value)
+
+
+def test_a_url_with_credentials_is_refused_without_repeating_them() -> None:
+    for config in (changed(("clients", 0, "fhir_servers"), ["https://user:pw@ehr.example.org/fhir"]),
+                   changed(("public_base_url",), "https://user:pw@cds.example.org")):
+        with pytest.raises(ConfigError, match=r"must not carry credentials \(user:password@\)$") as raised:
+            parse_auth_config(config)
+        assert "pw" not in str(raised.value)
 
 
 @pytest.mark.parametrize("entry", ["http://127.0.0.1:8081/fhir", "http://localhost/fhir", "http://[::1]:9/fhir",
@@ -201,8 +214,7 @@ def test_serve_exits_with_one_line_naming_the_variable(monkeypatch: pytest.Monke
     assert "secret" not in message
 
 
-@pytest.mark.parametrize(("raw", "level"), [(None, "INFO"), ("", "INFO"), ("debug", "DEBUG"),
-                                            (" Critical ", "CRITICAL")])
+@pytest.mark.parametrize(("raw", "level"), [(None, "INFO"), ("debug", "DEBUG"), (" Critical ", "CRITICAL")])
 def test_the_documented_log_levels_are_accepted_in_any_case(raw: str | None, level: str) -> None:
     env = {} if raw is None else {"CDS_LOG_LEVEL": raw}
     assert Settings.from_env(env).log_level == level
@@ -212,3 +224,146 @@ def test_the_documented_log_levels_are_accepted_in_any_case(raw: str | None, lev
 def test_other_log_levels_stop_the_start_up_listing_the_accepted_ones(raw: str) -> None:
     with pytest.raises(ConfigError, match=r"^CDS_LOG_LEVEL .* \(DEBUG, INFO, WARNING, ERROR, CRITICAL\)$"):
         Settings.from_env({"CDS_LOG_LEVEL": raw})
+
+
+# --- set but empty ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["", "  "])
+@pytest.mark.parametrize("name", VARIABLES)
+def test_a_variable_set_but_empty_stops_the_start_up(name: str, value: str) -> None:
+    """What a deploy template with a missing secret gives: read as unset, CDS_AUTH_CONFIG would run without
+    authentication, CDS_DATABASE_URL would write the audit trail to ./data, CDS_POLICY_DIR would drop the
+    operator's policy versions."""
+    with pytest.raises(ConfigError, match=f"^{name} is set but empty: give it a value, or unset it for its default$"):
+        Settings.from_env({name: value})
+
+
+def test_every_variable_the_service_reads_is_checked_and_documented() -> None:
+    code = "".join(path.read_text(encoding="utf-8") for path in (ROOT / "cds_service").rglob("*.py"))
+    read = set(re.findall(r'"(CDS_[A-Z_]+)"', code))
+    tables = [set(re.findall(r"^\| `(CDS_[A-Z_]+)`", (ROOT / name).read_text(encoding="utf-8"), re.MULTILINE))
+              for name in ("README.md", "docs/configuration.md")]
+    assert read == set(VARIABLES) == tables[0] == tables[1]
+
+
+def test_local_mode_only_when_the_auth_configuration_is_unset() -> None:
+    assert Settings.from_env({}).local_mode
+    with pytest.raises(ConfigError, match="^CDS_AUTH_CONFIG is set but empty"):
+        Settings.from_env({"CDS_AUTH_CONFIG": ""})
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file:cds?mode=memory&uri=true"])
+def test_jwt_mode_refuses_an_in_memory_database(tmp_path: Path, url: str) -> None:
+    """Each worker (each thread, even) would get a database of its own: a JWT used at one would be accepted again
+    at another."""
+    auth = tmp_path / "auth.json"
+    auth.write_text(json.dumps(GOOD))
+    with pytest.raises(ConfigError, match="^CDS_DATABASE_URL: an in-memory SQLite database is one per process"):
+        Settings.from_env({"CDS_AUTH_CONFIG": str(auth), "CDS_DATABASE_URL": url})
+    assert Settings.from_env({"CDS_DATABASE_URL": url}).local_mode  # local mode has no used-JWT-id table to share
+
+
+# --- numbers ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "1e9", "20.5", "0", "-1", "abc", "3s"])
+def test_the_fetch_budget_is_a_finite_number_of_seconds_up_to_twenty(raw: str) -> None:
+    """nan failed every fetch, inf overflowed, and a budget past gunicorn's 30 s timeout got workers killed."""
+    with pytest.raises(ConfigError, match=f"^CDS_FETCH_BUDGET_SECONDS must be a number of seconds above 0 and at "
+                                          f"most 20, got {re.escape(repr(raw))}$"):
+        Settings.from_env({"CDS_FETCH_BUDGET_SECONDS": raw})
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [("20", 20.0), ("0.5", 0.5), (" 3 ", 3.0)])
+def test_a_fetch_budget_in_range_is_accepted(raw: str, seconds: float) -> None:
+    assert Settings.from_env({"CDS_FETCH_BUDGET_SECONDS": raw}).fetch_budget_seconds == seconds
+
+
+@pytest.mark.parametrize("raw", ["1e9", "10.5", "0", "-5", "ten", str(MAX_BODY_BYTES_CAP + 1), "nan"])
+def test_the_body_limit_is_a_whole_number_of_bytes_up_to_the_cap(raw: str) -> None:
+    with pytest.raises(ConfigError, match=f"^CDS_MAX_BODY_BYTES must be a whole number of bytes above 0 and at most "
+                                          f"{MAX_BODY_BYTES_CAP}, got {re.escape(repr(raw))}$"):
+        Settings.from_env({"CDS_MAX_BODY_BYTES": raw})
+
+
+def test_a_body_limit_in_range_is_accepted() -> None:
+    assert Settings.from_env({"CDS_MAX_BODY_BYTES": "1"}).max_body_bytes == 1
+    assert Settings.from_env({"CDS_MAX_BODY_BYTES": str(MAX_BODY_BYTES_CAP)}).max_body_bytes == MAX_BODY_BYTES_CAP
+
+
+# --- the public base URL and the CORS origins -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("cds.example.org?q=1", "is not an absolute http(s) URL"),
+    ("not a url", "is not an absolute http(s) URL"),
+    ("ftp://x", "is not an absolute http(s) URL"),
+    ("https://cds.example.org/?q=1", "has a query or fragment"),
+    ("https://cds.example.org/#top", "has a query or fragment"),
+])
+def test_cds_public_base_url_is_checked_as_the_auth_files_public_base_url(url: str, problem: str) -> None:
+    """It ends up in card links, the CRD questionnaire canonical and the JWT audience."""
+    with pytest.raises(ConfigError, match=f"^CDS_PUBLIC_BASE_URL {re.escape(repr(url))} {re.escape(problem)}"):
+        Settings.from_env({"CDS_PUBLIC_BASE_URL": url})
+    with pytest.raises(ConfigError, match=f"^auth configuration 'public_base_url' {re.escape(repr(url))}"):
+        parse_auth_config(changed(("public_base_url",), url))
+
+
+def test_cds_public_base_url_with_credentials_is_refused_without_repeating_them() -> None:
+    with pytest.raises(ConfigError, match=r"^CDS_PUBLIC_BASE_URL must not carry credentials") as raised:
+        Settings.from_env({"CDS_PUBLIC_BASE_URL": "https://user:pw@cds.example.org"})
+    assert "pw" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("url", "base"), [("https://cds.example.org/", "https://cds.example.org"),
+                                           ("http://10.0.0.5:8080/cds/", "http://10.0.0.5:8080/cds")])
+def test_the_public_base_url_loses_its_trailing_slash(url: str, base: str) -> None:
+    assert Settings.from_env({"CDS_PUBLIC_BASE_URL": url}).public_base_url == base
+    assert parse_auth_config(changed(("public_base_url",), url)).public_base_url == base
+
+
+@pytest.mark.parametrize("raw", ["ehr2.example.org", "https://ehr.example.org/app", "null", "https://*.example.org",
+                                 "https://ehr.example.org:99999", "https://ehr.example.org?x", "ftp://ehr.example.org"])
+def test_a_cors_entry_that_is_no_origin_is_named(raw: str) -> None:
+    """Such an entry matches no browser's Origin (or, with *, is read by flask-cors as a regular expression)."""
+    with pytest.raises(ConfigError, match=f"^CDS_CORS_ORIGINS {re.escape(repr(raw))} is not an origin: "
+                                          r"scheme://host\[:port\] with no path"):
+        Settings.from_env({"CDS_CORS_ORIGINS": f"https://ok.example.org, {raw}"})
+
+
+@pytest.mark.parametrize(("raw", "problem"), [(",", "',' lists no origin"), (" , ,", "' , ,' lists no origin"),
+                                              ("*, https://ehr.example.org", ": \\* allows every origin")])
+def test_a_cors_list_without_origins_or_with_star_among_others_is_refused(raw: str, problem: str) -> None:
+    """An empty list used to mean every origin."""
+    with pytest.raises(ConfigError, match=f"^CDS_CORS_ORIGINS {problem}" if problem.startswith("'") else
+                       f"^CDS_CORS_ORIGINS{problem}"):
+        Settings.from_env({"CDS_CORS_ORIGINS": raw})
+
+
+def test_cors_origins_are_read_as_browsers_send_them(tmp_path: Path) -> None:
+    """A trailing slash or a default port would match no browser's Origin header: both are dropped."""
+    raw = "https://ehr.example.org/, https://other.example.org:443, http://127.0.0.1:3000"
+    settings = Settings.from_env({"CDS_CORS_ORIGINS": raw, "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'cds.db'}"})
+    assert settings.cors_origins == ("https://ehr.example.org", "https://other.example.org", "http://127.0.0.1:3000")
+    app = make_app(settings)
+    try:
+        answer = app.test_client().options("/cds-services", headers={"Origin": "https://ehr.example.org",
+                                                                    "Access-Control-Request-Method": "GET"})
+    finally:
+        close_app(app)
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://ehr.example.org"
+
+
+# --- start-up warnings -------------------------------------------------------------------------------------------
+
+def test_jwt_mode_without_a_public_base_url_warns_that_the_audience_is_the_local_default(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    auth = {key: value for key, value in GOOD.items() if key != "public_base_url"}
+    (tmp_path / "auth.json").write_text(json.dumps(auth))
+    env = {"CDS_AUTH_CONFIG": str(tmp_path / "auth.json"), "CDS_DATA_DIR": str(tmp_path)}
+    for configured, warned in (({}, True), ({"CDS_PUBLIC_BASE_URL": "https://cds.example.org"}, False)):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="cds_service"):
+            close_app(make_app(Settings.from_env({**env, **configured})))
+        warnings = [r.getMessage() for r in caplog.records if r.name == "cds_service.app"]
+        assert warnings == ([f"the JWT audience is {LOCAL_BASE_URL}/cds-services/..., the local default: unless clients call "
+                             "that URL, set public_base_url in CDS_AUTH_CONFIG (or CDS_PUBLIC_BASE_URL) to the one "
+                             "they call, or every token is refused"] if warned else [])
