@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+from datetime import datetime
 
 from flask import Flask
 from flask_cors import CORS
@@ -94,7 +95,21 @@ def _verifier(settings: Settings, store: AuditStore) -> JwtVerifier | None:
     return JwtVerifier(settings.auth, settings.public_base_url, store)
 
 
-def _configure_logging(level: str) -> None:
+class LogFormatter(logging.Formatter):
+    """Times with their UTC offset (2026-03-01T18:05:02.123-06:00): logs are read beside the audit trail (UTC), the
+    clinical dates (CDS_TIME_ZONE) and the EHR's own logs."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds")
+
+
+def _log_format() -> None:
     if not logging.getLogger().handlers:  # gunicorn or a test runner may have set up logging already
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        handler = logging.StreamHandler()
+        handler.setFormatter(LogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.basicConfig(handlers=[handler])
+
+
+def _configure_logging(level: str) -> None:
+    _log_format()
     logging.getLogger("cds_service").setLevel(level)

@@ -8,9 +8,11 @@ import math
 import os
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -23,8 +25,8 @@ LOCAL_BASE_URL = "http://127.0.0.1:8080"
 # silently, to local mode (no authentication), the SQLite file in ./data, all CORS origins, or the built-in policies,
 # value sets or card wording instead of the operator's.
 VARIABLES = ("CDS_AUTH_CONFIG", "CDS_DATABASE_URL", "CDS_DATA_DIR", "CDS_MAX_BODY_BYTES", "CDS_CORS_ORIGINS",
-             "CDS_FETCH_BUDGET_SECONDS", "CDS_PUBLIC_BASE_URL", "CDS_LOG_LEVEL", "CDS_VALUESET_DIR", "CDS_POLICY_DIR",
-             "CDS_CARDS_DIR")
+             "CDS_FETCH_BUDGET_SECONDS", "CDS_PUBLIC_BASE_URL", "CDS_TIME_ZONE", "CDS_LOG_LEVEL", "CDS_VALUESET_DIR",
+             "CDS_POLICY_DIR", "CDS_CARDS_DIR")
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 # A request body is held in memory and parsed, at about five times its size in Python objects: 100 MB already takes
 # a worker past half a gigabyte.
@@ -79,11 +81,17 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     cors_origins: tuple[str, ...] = ("*",)
     fetch_budget_seconds: float = DEFAULT_FETCH_BUDGET_SECONDS
+    time_zone: ZoneInfo | None = None  # of the clinical date; None: the server's local time zone
     log_level: str = "INFO"
 
     @property
     def local_mode(self) -> bool:
         return self.auth is None
+
+    def today(self) -> date:
+        """The clinical date ("today" of ages, cycle days and an order's default start) in the time zone of the
+        EHR's users: a server in UTC would otherwise date a US evening order tomorrow."""
+        return datetime.now(self.time_zone).date()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +109,7 @@ class Settings:
             cors_origins=_origins(env.get("CDS_CORS_ORIGINS")),
             fetch_budget_seconds=_number(env, "CDS_FETCH_BUDGET_SECONDS", float, DEFAULT_FETCH_BUDGET_SECONDS,
                                          MAX_FETCH_BUDGET_SECONDS, "a number of seconds"),
+            time_zone=_time_zone(env.get("CDS_TIME_ZONE")),
             log_level=_log_level(env.get("CDS_LOG_LEVEL")),
         )
 
@@ -184,6 +193,15 @@ def _number(env: Mapping[str, str], name: str, parse: Callable[[str], N], defaul
     if value is None or not (math.isfinite(value) and 0 < value <= cap):  # isfinite first: nan compares false
         raise ConfigError(f"{name} must be {what} above 0 and at most {cap}, got {raw!r}")
     return value
+
+
+def _time_zone(raw: str | None) -> ZoneInfo | None:
+    if raw is None:
+        return None
+    try:
+        return ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):  # ValueError: a path, not a name ("../x", "/etc/localtime")
+        raise ConfigError(f"CDS_TIME_ZONE {raw!r} is not an IANA time zone name (e.g. America/Chicago, UTC)") from None
 
 
 def _log_level(raw: str | None) -> str:

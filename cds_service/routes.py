@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, json, jsonify, request
@@ -78,7 +78,8 @@ def _answer(hook: HookRequest) -> tuple[Evaluation, bytes]:
     The audit record's reason names the fault."""
     settings = services().settings
     context = EvaluationContext(
-        today=date.today(), base_url=settings.public_base_url, prior_approval=services().store.prior_approval
+        today=settings.today(), base_url=settings.public_base_url,
+        prior_approval=services().store.prior_approval,
     )
     client = settings.auth.client(hook.client_iss) if settings.auth and hook.client_iss else None
     load_record = make_record_loader(hook, server_allowlist(settings.local_mode, client), settings.fetch_budget_seconds)

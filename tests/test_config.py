@@ -7,15 +7,20 @@ import json
 import logging
 import os
 import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from cds_service import routes
+from cds_service.app import LogFormatter
 from cds_service.cli import main
-from tests.conftest import close_app, make_app
 from cds_service.config import (LOCAL_BASE_URL, MAX_BODY_BYTES_CAP, VARIABLES, ConfigError, Settings,
                                 parse_auth_config)
+from cds_service.evaluation import Evaluation
+from tests.conftest import close_app, make_app
 
 ROOT = Path(__file__).resolve().parents[1]
 EHR = "https://ehr.example.org"
@@ -350,6 +355,43 @@ def test_cors_origins_are_read_as_browsers_send_them(tmp_path: Path) -> None:
     finally:
         close_app(app)
     assert answer.headers["Access-Control-Allow-Origin"] == "https://ehr.example.org"
+
+
+# --- the clinical time zone ---------------------------------------------------------------------------------------
+
+def test_the_clinical_date_follows_cds_time_zone() -> None:
+    """UTC+14 and UTC-12 are 26 hours apart: their dates differ at every moment."""
+    east = Settings.from_env({"CDS_TIME_ZONE": "Pacific/Kiritimati"}).today()
+    west = Settings.from_env({"CDS_TIME_ZONE": "Etc/GMT+12"}).today()
+    assert 1 <= (east - west).days <= 2
+
+
+def test_a_hook_call_is_evaluated_on_the_date_of_cds_time_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the server's own zone: one of these two dates differs from it at every moment."""
+    dates: list[date] = []
+    monkeypatch.setattr(routes, "evaluate", lambda hook, load, context: dates.append(context.today) or Evaluation())
+    body = json.loads((ROOT / "fhir_examples" / "aspirus-adult-maintenance.json").read_text(encoding="utf-8"))
+    for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):
+        app = make_app(Settings.from_env({"CDS_TIME_ZONE": zone, "CDS_DATA_DIR": str(tmp_path)}))
+        try:
+            assert app.test_client().post("/cds-services/blinatumomab-coverage", json=body).status_code == 200
+        finally:
+            close_app(app)
+        assert dates[-1] == datetime.now(ZoneInfo(zone)).date()
+
+
+def test_log_times_carry_their_utc_offset() -> None:
+    """Logs are read beside the audit trail (UTC) and the clinical dates (CDS_TIME_ZONE)."""
+    record = logging.LogRecord("cds_service.x", logging.INFO, __file__, 1, "hello", None, None)
+    line = LogFormatter("%(asctime)s %(message)s").format(record)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d hello", line), line
+    assert datetime.fromisoformat(line.split()[0]).timestamp() == pytest.approx(record.created, abs=0.001)
+
+
+@pytest.mark.parametrize("raw", ["Mars/Olympus_Mons", "America", "../etc/localtime", "/etc/localtime", "+02:00"])
+def test_a_time_zone_that_is_not_an_iana_name_is_refused(raw: str) -> None:
+    with pytest.raises(ConfigError, match=f"^CDS_TIME_ZONE {re.escape(repr(raw))} is not an IANA time zone name"):
+        Settings.from_env({"CDS_TIME_ZONE": raw})
 
 
 # --- start-up warnings -------------------------------------------------------------------------------------------
