@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import sys
 from datetime import datetime
 
 from flask import Flask
@@ -14,6 +15,7 @@ from cds_service import routes
 from cds_service.audit import AuditStore
 from cds_service.auth import JwtVerifier
 from cds_service.config import LOCAL_BASE_URL, ConfigError, Settings
+from cds_service.db import SchemaError
 from cds_service.dosing import templates
 from cds_service.facts.coverage import routed_policy_ids
 from cds_service.feedback import feedback_blueprint
@@ -22,19 +24,44 @@ from cds_service.metrics import Metrics, metrics_blueprint
 from cds_service.policies import check_policies
 
 log = logging.getLogger(__name__)
+# gunicorn's exit status for "App failed to load" (gunicorn.arbiter.Arbiter.APP_LOAD_ERROR): its arbiter stops,
+# where an exception would be logged with its traceback by every worker, and a worker exiting otherwise be replaced.
+APP_LOAD_ERROR = 4
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """The app for `settings` (default: from the environment). Opens the audit database, which closes at exit."""
-    settings = settings or Settings.from_env()
-    _configure_logging(settings.log_level)
+    """The app for `settings`. Opens the audit database, which closes at exit.
+
+    Without `settings` (gunicorn's `create_app()`) they are read from the environment, and a configuration error is
+    logged in one line and exits the process with APP_LOAD_ERROR."""
+    if settings is not None:
+        return _build(settings)
+    _log_format()
+    try:
+        return _build(Settings.from_env())
+    except ConfigError as exc:
+        log.error("not starting: %s", exc)
+        sys.exit(APP_LOAD_ERROR)
+
+
+def check_files() -> None:
+    """The value sets, the policy files and the card templates in use can be read and used (ConfigError if not):
+    for the app, and for `cds-service evaluate`."""
     _check_clinical_data()
     _check_card_templates()
+
+
+def _build(settings: Settings) -> Flask:
+    _configure_logging(settings.log_level)
+    check_files()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in the order the spec shows them
     store = AuditStore(settings.database_url)
-    store.start()  # registers its own atexit close, which drains the queued audit records
+    try:
+        store.start()  # registers its own atexit close, which drains the queued audit records
+    except SchemaError as exc:
+        raise ConfigError(str(exc)) from None
     metrics = Metrics(store.status)
     app.extensions["cds_service"] = routes.Services(settings, store, metrics, _verifier(settings, store))
     register_error_handlers(app)

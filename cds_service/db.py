@@ -19,6 +19,8 @@ from typing import Any, Iterator
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -33,10 +35,16 @@ PG_CONNECT_TIMEOUT_SECONDS = 2  # libpq's minimum; a URL's own connect_timeout w
 PG_STATEMENT_TIMEOUT_MS = 5_000  # a URL's own `options=-c statement_timeout=...` wins
 # PostgreSQL SQLSTATE class 54 (program limit exceeded) is raised as an OperationalError, but the row is at fault.
 _CONTENT_SQLSTATE_CLASSES = ("54",)
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 class DatabaseUnavailable(Exception):
     """The database cannot be used now (not reachable, locked, its schema not yet created): a 503, not a 500."""
+
+
+class SchemaError(Exception):
+    """This release cannot create or upgrade the audit schema (a newer release's schema, a role without the
+    privilege): trying again will not help, so the start-up stops with it."""
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -155,4 +163,28 @@ def migrate(engine: Engine) -> None:
         elif engine.dialect.name == "sqlite":
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        try:
+            _check_revision(connection, config)
+            command.upgrade(config, "head")
+        except DBAPIError as exc:
+            if is_unavailable(exc):
+                raise
+            raise SchemaError(_upgrade_failure(exc)) from exc
+
+
+def _check_revision(connection: Connection, config: Config) -> None:
+    """A schema migrated by a newer release cannot be read by this one (alembic would only say it cannot locate the
+    revision): a rollback of the service needs the database from before the upgrade."""
+    current = MigrationContext.configure(connection).get_current_revision()
+    scripts = ScriptDirectory.from_config(config)
+    if current is not None and current not in {script.revision for script in scripts.walk_revisions()}:
+        raise SchemaError(f"the audit database is at schema revision {current}, which this release does not know "
+                          f"(its newest is {scripts.get_current_head()}): a newer release migrated it; run that "
+                          "release, or restore the database from before the upgrade")
+
+
+def _upgrade_failure(exc: DBAPIError) -> str:
+    summary = f"cannot create or upgrade the audit schema: {error_summary(exc)}"
+    if getattr(exc.orig, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:
+        return f"{summary}: the database role needs CREATE on its schema (docs/configuration.md, Database)"
+    return summary

@@ -7,6 +7,9 @@ import json
 import logging
 import os
 import re
+import socket
+import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cds_service import routes
-from cds_service.app import LogFormatter
+from cds_service.app import APP_LOAD_ERROR, LogFormatter, create_app
 from cds_service.cli import main
 from cds_service.config import (LOCAL_BASE_URL, MAX_BODY_BYTES_CAP, VARIABLES, ConfigError, Settings,
                                 parse_auth_config)
@@ -394,7 +397,36 @@ def test_a_time_zone_that_is_not_an_iana_name_is_refused(raw: str) -> None:
         Settings.from_env({"CDS_TIME_ZONE": raw})
 
 
-# --- start-up warnings -------------------------------------------------------------------------------------------
+# --- start-up failures and warnings -------------------------------------------------------------------------------
+
+def test_create_app_from_the_environment_logs_a_configuration_error_in_one_line_and_exits(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """gunicorn's `create_app()`: exit status 4 (gunicorn's APP_LOAD_ERROR) stops its arbiter."""
+    monkeypatch.setenv("CDS_FETCH_BUDGET_SECONDS", "nan")
+    with caplog.at_level(logging.ERROR, logger="cds_service"), pytest.raises(SystemExit) as raised:
+        create_app()
+    assert raised.value.code == APP_LOAD_ERROR == 4
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("ERROR", "not starting: CDS_FETCH_BUDGET_SECONDS must be a number of seconds above 0 and at most 20, "
+                  "got 'nan'")]
+
+
+def test_gunicorn_stops_on_a_configuration_error_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {name: value for name, value in os.environ.items() if name not in VARIABLES}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    result = subprocess.run([str(gunicorn), "-w", "1", "-b", f"127.0.0.1:{port}", "cds_service.app:create_app()"],
+                            env={**environment, "CDS_DATA_DIR": str(tmp_path), "CDS_CORS_ORIGINS": "ehr.example.org"},
+                            capture_output=True, text=True, timeout=120)
+    ours = [line for line in result.stderr.splitlines() if "cds_service" in line]
+    assert result.returncode == 4 and "Traceback" not in result.stderr, result.stderr
+    # The time carries its UTC offset, so that it can be read beside the audit trail (UTC) and the EHR's logs.
+    assert len(ours) == 1 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d ERROR "
+                                           r"cds_service\.app: not starting: CDS_CORS_ORIGINS 'ehr\.example\.org' "
+                                           r"is not an origin: .*", ours[0]), ours
+
 
 def test_jwt_mode_without_a_public_base_url_warns_that_the_audience_is_the_local_default(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

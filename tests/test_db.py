@@ -21,8 +21,10 @@ from sqlalchemy import create_engine, inspect, make_url, text
 from alembic import command
 
 from cds_service.audit import AuditStore
-from cds_service.db import alembic_config, create_db_engine, migrate, write_transaction
+from cds_service.config import ConfigError, Settings
+from cds_service.db import SchemaError, alembic_config, create_db_engine, migrate, write_transaction
 from cds_service.db_models import Base
+from tests.conftest import make_app
 
 POSTGRES_URL = os.environ.get("CDS_TEST_POSTGRES_URL")
 TABLES = {"invocation", "order_outcome", "issued_card", "feedback", "used_jti", "alembic_version"}
@@ -136,6 +138,47 @@ def test_migrations_match_the_models(database_url: str) -> None:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_a_schema_migrated_by_a_newer_release_stops_the_start_up_with_one_line(database_url: str) -> None:
+    """A rollback of the service on the upgraded database: alembic only said it could not locate the revision, in a
+    traceback."""
+    engine = create_db_engine(database_url)
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    with pytest.raises(SchemaError, match="^the audit database is at schema revision 0099, which this release does "
+                                          "not know \\(its newest is 0006\\): a newer release migrated it"):
+        migrate(engine)
+    engine.dispose()
+    with pytest.raises(ConfigError, match="^the audit database is at schema revision 0099.*restore the database from "
+                                          "before the upgrade$"):
+        make_app(Settings(database_url=database_url))
+
+
+@pytest.mark.postgres
+def test_a_role_that_cannot_create_the_schema_stops_the_start_up_naming_the_privilege() -> None:
+    """A role with CONNECT only (PostgreSQL 15 no longer grants CREATE on `public` to everyone)."""
+    if not POSTGRES_URL:
+        pytest.skip("CDS_TEST_POSTGRES_URL is not set")
+    role, password = f"cds_test_{uuid.uuid4().hex[:12]}", uuid.uuid4().hex
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    for url in _postgres_schema_url(POSTGRES_URL):  # one fresh schema, dropped when the loop ends
+        schema = make_url(url).query["options"].split("=", 1)[1]
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE ROLE "{role}" LOGIN PASSWORD \'{password}\''))
+            connection.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"'))
+        try:
+            limited = make_url(url).set(username=role, password=password).render_as_string(hide_password=False)
+            with pytest.raises(ConfigError, match="^cannot create or upgrade the audit schema: ProgrammingError / "
+                                                  "InsufficientPrivilege \\(SQLSTATE 42501\\): the database role "
+                                                  "needs CREATE on its schema"):
+                make_app(Settings(database_url=limited))
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP OWNED BY "{role}"'))
+                connection.execute(text(f'DROP ROLE "{role}"'))
+    admin.dispose()
 
 
 def test_workers_starting_at_once_migrate_without_errors(database_url: str) -> None:
