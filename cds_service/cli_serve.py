@@ -6,7 +6,10 @@ import logging
 import os
 import signal
 from types import FrameType
+from typing import Iterable
+from wsgiref.types import StartResponse, WSGIEnvironment
 
+from flask import Flask
 from werkzeug.serving import make_server
 
 from cds_service import audit_writer
@@ -22,27 +25,25 @@ _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = commands.add_parser("serve", help="run the service locally (SQLite, werkzeug)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    parser.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 picks a free one)")
     parser.set_defaults(handler=run)
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return int(text)
+
+
 def run(args: argparse.Namespace) -> int:
-    env = dict(os.environ)
-    # Links and the JWT audience follow the address served, unless configured (CDS_PUBLIC_BASE_URL, or the auth
-    # configuration's public_base_url, which wins over both).
-    served = served_url(args.host, args.port) if args.port and not env.get("CDS_PUBLIC_BASE_URL") else None
-    if served:
-        env["CDS_PUBLIC_BASE_URL"] = served
+    # Bound first: the public base URL needs the port actually bound (--port 0 picks one). werkzeug says why it
+    # cannot bind (a port in use) and exits.
+    server = make_server(args.host, args.port, _not_ready, threaded=True)
     try:
-        settings = Settings.from_env(env)
-        app = create_app(settings)
+        server.app = _app(args.host, server.server_port)
     except ConfigError as exc:
+        server.server_close()
         raise SystemExit(f"cds-service serve: {exc}") from None
-    if args.host in _WILDCARD_HOSTS and served and settings.public_base_url == served:
-        log.warning("listening on every interface (%r), but card links, the Questionnaire canonical and the JWT "
-                    "audience use %s, which only this machine can call: set CDS_PUBLIC_BASE_URL to the URL clients "
-                    "call", args.host, served)
-    server = make_server(args.host, args.port, app, threaded=True)
     for stop_signal in _STOP_SIGNALS:
         signal.signal(stop_signal, _stop)
     log.info("serving %s/cds-services (Ctrl-C to stop)", served_url(args.host, server.server_port))
@@ -67,6 +68,29 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 def _ignore(signum: int, frame: FrameType | None) -> None:
     log.warning("%s ignored: stopping already, queued audit records are being written (at most %.0f s; what is left "
                 "then is logged as lost)", signal.Signals(signum).name, audit_writer.DRAIN_SECONDS)
+
+
+def _app(host: str, port: int) -> Flask:
+    env = dict(os.environ)
+    # Links and the JWT audience follow the address served, unless configured (CDS_PUBLIC_BASE_URL, or the auth
+    # configuration's public_base_url, which wins over both).
+    served = None if "CDS_PUBLIC_BASE_URL" in env else served_url(host, port)
+    if served:
+        env["CDS_PUBLIC_BASE_URL"] = served
+    settings = Settings.from_env(env)
+    app = create_app(settings)
+    if host in _WILDCARD_HOSTS and served and settings.public_base_url == served:
+        log.warning("listening on every interface (%r), but card links, the Questionnaire canonical and the JWT "
+                    "audience use %s, which only this machine can call: set CDS_PUBLIC_BASE_URL to the URL clients "
+                    "call", host, served)
+    return app
+
+
+def _not_ready(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    """The server's app until `_app` replaces it, before serving starts: the listening socket queues what arrives
+    meanwhile, so this never answers a request."""
+    start_response("503 Service Unavailable", [("Content-Length", "0")])
+    return []
 
 
 def served_url(host: str, port: int) -> str:

@@ -154,3 +154,23 @@ def test_a_second_stop_signal_does_not_cut_the_exit_drain_short(tmp_path: Path, 
     finally:
         lock.up()
         served.stop()
+
+
+def test_port_0_links_to_the_port_bound(apps: list[Flask]) -> None:
+    """The card links and the JWT audience pointed at 8080 while the log named the port picked."""
+    assert main(["serve", "--port", "0"]) == 0
+    assert apps[-1].extensions["cds_service"].settings.public_base_url == f"http://127.0.0.1:{_Server.server_port}"
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "http"])
+def test_a_port_out_of_range_is_refused(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["serve", "--port", port])
+    assert raised.value.code == 2 and f"{port!r} is not a port (0 to 65535)" in capsys.readouterr().err
+
+
+def test_a_public_base_url_set_but_empty_is_not_replaced_by_the_address_served(
+        apps: list[Flask], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDS_PUBLIC_BASE_URL", "")
+    with pytest.raises(SystemExit, match="^cds-service serve: CDS_PUBLIC_BASE_URL is set but empty"):
+        main(["serve", "--port", "9000"])
