@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from cds_service import SERVICE_ID
+from cds_service.app import check_files
 from cds_service.auth import server_allowlist
 from cds_service.card_config import DECISION_EXTENSION
-from cds_service.config import DEFAULT_FETCH_BUDGET_SECONDS
+from cds_service.config import ConfigError, Settings, checked_base_url
 from cds_service.coverage_info import EXTENSION_URL
 from cds_service.evaluation import EvaluationContext
 from cds_service.pipeline import evaluate
@@ -30,17 +31,37 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     parser = commands.add_parser("evaluate", help="evaluate a hook request file and print the cards")
     parser.add_argument("request", type=Path, help="a CDS Hooks request (JSON), e.g. fhir_examples/*.json")
     parser.add_argument("--json", action="store_true", help="print the raw CDS Hooks response")
-    parser.add_argument("--today", type=date.fromisoformat, default=None, help="evaluation date (YYYY-MM-DD)")
-    parser.add_argument("--base-url", default="http://127.0.0.1:8080", help="public base URL used in links")
+    parser.add_argument("--today", type=date.fromisoformat, default=None,
+                        help="evaluation date (YYYY-MM-DD; default: today in CDS_TIME_ZONE, as the service)")
+    parser.add_argument("--base-url", type=_base_url, default=None,
+                        help="public base URL used in links (default: the service's: the auth configuration's "
+                             "public_base_url, CDS_PUBLIC_BASE_URL or http://127.0.0.1:8080)")
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _base_url(text: str) -> str:
     try:
-        response = _evaluate(args.request.read_bytes(), args.today or date.today(), args.base_url)
+        return checked_base_url(text, "--base-url")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    try:  # what the service reads and checks at start-up: the cards are those it would give
+        settings = Settings.from_env()
+        check_files()
+    except ConfigError as exc:
+        print(f"cds-service evaluate: {exc}", file=sys.stderr)
+        return 2
+    try:
+        body = args.request.read_bytes()
     except OSError as exc:
         print(f"cannot read {args.request}: {exc.strerror}", file=sys.stderr)
         return 2
+    context = EvaluationContext(today=args.today or settings.today(),
+                                base_url=args.base_url or settings.public_base_url)
+    try:
+        response = _evaluate(body, context, settings.fetch_budget_seconds)
     except ClientError as exc:
         where = f" ({exc.expression})" if exc.expression else ""
         print(f"rejected with HTTP {exc.status}: {exc.message}{where}", file=sys.stderr)
@@ -49,11 +70,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(body: bytes, today: date, base_url: str) -> dict[str, Any]:
+def _evaluate(body: bytes, context: EvaluationContext, fetch_budget_seconds: float) -> dict[str, Any]:
     request = hook_request(parse_json_object(body), SERVICE_ID)
     # The service's local mode: any http(s) FHIR server, with the URL checks of production.
-    load_record = make_record_loader(request, server_allowlist(True, None), DEFAULT_FETCH_BUDGET_SECONDS)
-    result = evaluate(request, load_record, EvaluationContext(today=today, base_url=base_url))
+    load_record = make_record_loader(request, server_allowlist(True, None), fetch_budget_seconds)
+    result = evaluate(request, load_record, context)
     return {"cards": result.cards, "systemActions": result.system_actions}
 
 

@@ -98,8 +98,8 @@ class Settings:
         env = os.environ if env is None else env
         check_not_blank(env, VARIABLES)
         auth = _load_auth(env.get("CDS_AUTH_CONFIG"))
-        own_url = env.get("CDS_PUBLIC_BASE_URL")
-        own_url = own_url and _base_url(own_url, "CDS_PUBLIC_BASE_URL")  # checked even where the auth file's wins
+        own_url = env.get("CDS_PUBLIC_BASE_URL")  # checked even where the auth file's public_base_url wins
+        own_url = own_url and checked_base_url(own_url, "CDS_PUBLIC_BASE_URL")
         return cls(
             database_url=_database_url(env, shared=auth is not None),
             public_base_url=(auth and auth.public_base_url) or own_url or LOCAL_BASE_URL,
@@ -266,14 +266,14 @@ def parse_auth_config(data: Any) -> AuthConfig:
         raise ConfigError("auth configuration 'clients' is missing or empty: with require_jwt every call is refused")
     base = data.get("public_base_url")
     if base is not None:
-        base = _base_url(base, "auth configuration 'public_base_url'")
+        base = checked_base_url(base, "auth configuration 'public_base_url'")
     parsed = tuple(_parse_client(c, i) for i, c in enumerate(clients))
     _check_unique_issuers(parsed)
     return AuthConfig(require_jwt=require_jwt, public_base_url=base, clients=parsed,
                       max_token_lifetime_seconds=_token_lifetime(data))
 
 
-def _base_url(url: Any, where: str) -> str:
+def checked_base_url(url: Any, where: str) -> str:
     """The service's public URL (CDS_PUBLIC_BASE_URL, or the auth file's public_base_url), as card links, the
     Questionnaire canonical and the JWT audience use it: checked alike wherever it comes from, without the trailing
     slash."""

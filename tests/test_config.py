@@ -438,6 +438,6 @@ def test_jwt_mode_without_a_public_base_url_warns_that_the_audience_is_the_local
         with caplog.at_level(logging.WARNING, logger="cds_service"):
             close_app(make_app(Settings.from_env({**env, **configured})))
         warnings = [r.getMessage() for r in caplog.records if r.name == "cds_service.app"]
-        assert warnings == ([f"the JWT audience is {LOCAL_BASE_URL}/cds-services/..., the local default: unless clients call "
-                             "that URL, set public_base_url in CDS_AUTH_CONFIG (or CDS_PUBLIC_BASE_URL) to the one "
-                             "they call, or every token is refused"] if warned else [])
+        assert warnings == ([f"the JWT audience is {LOCAL_BASE_URL}/cds-services/..., the local default: unless "
+                             "clients call that URL, set public_base_url in CDS_AUTH_CONFIG (or CDS_PUBLIC_BASE_URL) "
+                             "to the one they call, or every token is refused"] if warned else [])
