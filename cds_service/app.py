@@ -13,6 +13,7 @@ from jinja2 import TemplateSyntaxError
 
 from cds_service import routes
 from cds_service.audit import AuditStore
+from cds_service.card_samples import SAMPLES
 from cds_service.auth import JwtVerifier
 from cds_service.config import LOCAL_BASE_URL, ConfigError, Settings
 from cds_service.db import SchemaError
@@ -92,9 +93,10 @@ def _check_clinical_data() -> None:
 
 
 def _check_card_templates() -> None:
-    """Every card template is in the cards folder and compiles: without one, an order gets no card and no coverage
-    information at all (the "evaluation failed" card is a template too), so a wrong CDS_CARDS_DIR, or an install
-    without the templates, stops the start-up instead."""
+    """Every card template is in the cards folder, compiles and renders the sample contexts: without one, an order
+    gets no card and no coverage information at all (the "evaluation failed" card is a template too), so a wrong
+    CDS_CARDS_DIR, an install without the templates, or a misspelt variable in an operator's copy stops the start-up
+    instead."""
     directory = templates.cards_dir()
     where = f"{templates.ENV_DIR} {directory}" if os.environ.get(templates.ENV_DIR) else f"card templates {directory}"
     if not directory.is_dir():
@@ -106,6 +108,9 @@ def _check_card_templates() -> None:
         templates.compile_templates(directory)
     except TemplateSyntaxError as exc:
         raise ConfigError(f"{where}: {exc.name} line {exc.lineno}: {exc.message}") from None
+    problem = templates.render_problem(directory, SAMPLES)
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
 
 
 def _verifier(settings: Settings, store: AuditStore) -> JwtVerifier | None:

@@ -2,6 +2,7 @@
 leave every order without a card, without coverage information and without an audited decision)."""
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cds_service.card_samples import SAMPLES
 from cds_service.config import ConfigError
 from cds_service.dosing import templates
 from tests.conftest import close_app, local_settings, make_app
@@ -118,3 +120,71 @@ def test_shipped_templates_missing_from_an_install_stop_the_start_up(tmp_path: P
     monkeypatch.setattr(templates, "DEFAULT_CARDS_DIR", tmp_path / "site-packages" / "cards")
     with pytest.raises(ConfigError, match=f"^card templates {tmp_path / 'site-packages' / 'cards'} is not a direct"):
         _start(tmp_path)
+
+
+@pytest.mark.parametrize(("name", "typo", "line", "error"), [
+    ("decision.j2", ("d.payer_label }}: meets", "d.payer_lable }}: meets"), 9,
+     "'cds_service.decision.Decision object' has no attribute 'payer_lable'"),
+    ("decision-criteria.j2", ("item.citation", "item.citaton"), 5,  # a macro decision.j2 imports: named itself
+     "'cds_service.decision.CriterionResult object' has no attribute 'citaton'"),
+    ("dose-below.j2", ("{{ schedule_text }}", "{{ schedule }}"), 3, "'schedule' is undefined"),
+    ("quantity-over.j2", ("limit.vials", "limit.vial"), 6,
+     "'cds_service.dosing.api.QuantityLimit object' has no attribute 'vial'"),
+])
+def test_a_misspelt_variable_in_an_operators_copy_stops_the_start_up_naming_template_and_line(
+        tmp_path: Path, cards_dir: Path, name: str, typo: tuple[str, str], line: int, error: str) -> None:
+    """It compiles, so it used to pass the start-up and turn every order reaching the template into an "evaluation
+    failed" card."""
+    path = cards_dir / name
+    path.write_text(path.read_text(encoding="utf-8").replace(*typo, 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"^CDS_CARDS_DIR {cards_dir}: {re.escape(name)} line {line}: "
+                                          f"{re.escape(error)}$"):
+        _start(tmp_path)
+
+
+def test_a_template_failing_otherwise_is_named_too(tmp_path: Path, cards_dir: Path) -> None:
+    (cards_dir / "evaluation-failed.j2").write_text("{% set summary %}x{% endset %}{{ 1 // 0 }}\n")
+    with pytest.raises(ConfigError, match=f"^CDS_CARDS_DIR {cards_dir}: evaluation-failed.j2 line 1: "
+                                          "integer division or modulo by zero$"):
+        _start(tmp_path)
+
+
+def _returned_keys(function: ast.FunctionDef) -> set[str]:
+    returns = [node.value for node in ast.walk(function) if isinstance(node, ast.Return)]
+    return {key.value for value in returns if isinstance(value, ast.Dict)
+            for key in value.keys if isinstance(key, ast.Constant)}
+
+
+def _contexts_passed() -> dict[str, set[frozenset[str]]]:
+    """For each template the code renders, the sets of names it passes: render_card's keywords, with the keys of
+    the dict literal that a helper of the same module returns, unpacked as `**helper(...)` or `**name` for
+    `name = helper(...)`."""
+    passed: dict[str, set[frozenset[str]]] = {}
+    for path in (ROOT / "cds_service").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        functions = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)]
+        returned = {function.name: _returned_keys(function) for function in functions}
+        for function in functions:
+            helpers = {target.id: node.value for node in ast.walk(function) if isinstance(node, ast.Assign)
+                       for target in node.targets if isinstance(target, ast.Name)}
+            for call in ast.walk(function):
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "render_card":
+                    template = call.args[0]
+                    assert isinstance(template, ast.Constant), ast.unparse(call)
+                    names = {keyword.arg for keyword in call.keywords if keyword.arg}
+                    for keyword in call.keywords:
+                        if keyword.arg is None:
+                            value = helpers[keyword.value.id] if isinstance(keyword.value, ast.Name) else keyword.value
+                            assert isinstance(value, ast.Call) and isinstance(value.func, ast.Name), ast.unparse(call)
+                            names |= returned[value.func.id]
+                    passed.setdefault(template.value, set()).add(frozenset(names))
+    return passed
+
+
+def test_the_start_up_samples_pass_what_the_code_passes_to_each_template() -> None:
+    """A sample lacking a name the code passes would refuse an operator's template that uses it; one with a name the
+    code does not pass would accept a template that fails on every order."""
+    sampled: dict[str, set[frozenset[str]]] = {}
+    for name, context in SAMPLES:
+        sampled.setdefault(name, set()).add(frozenset(context))
+    assert sampled == _contexts_passed()

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 import re
+import traceback
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -109,6 +110,27 @@ def compile_templates(directory: Path) -> None:
     environment = _environment(str(directory))
     for name in TEMPLATES:
         environment.get_template(name)
+
+
+def render_problem(directory: Path, samples: Iterable[tuple[str, dict[str, Any]]]) -> str:
+    """"" when every template of `directory` renders with its sample contexts (card_samples.py); else the first
+    failure: "<template> line <n>: <error>", the template being the one that failed (maybe one imported)."""
+    environment = _environment(str(directory))
+    for name, context in samples:
+        try:
+            environment.get_template(name).render(context)
+        except Exception as exc:  # an operator's template can fail as any Python code can: each stops the start-up
+            return f"{_failed_at(exc, directory, name)}: {exc}"
+    return ""
+
+
+def _failed_at(exc: Exception, directory: Path, name: str) -> str:
+    # Jinja rewrites the traceback of a failed render so that a template's frames carry its file and line.
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = Path(frame.filename)
+        if path.parent == directory and path.suffix == ".j2":
+            return f"{path.name} line {frame.lineno}"
+    return name
 
 
 def render_card(template: str, **context: Any) -> CardText:

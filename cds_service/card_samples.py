@@ -1,0 +1,86 @@
+"""Representative contexts of every card template, shaped as cards.py and dosing/cards.py pass them.
+
+The start-up renders each template in use with each of its contexts (app.py, `templates.render_problem`): a variable
+or attribute misspelt in an operator's copy (CDS_CARDS_DIR) then stops the start-up, naming the template and the
+line, instead of turning every order that reaches the template into an "evaluation failed" card. A template renders
+one branch per context, so the contexts cover the branches the code chooses between (each decision, each kind of
+no-plan card); a typo in a branch no context reaches is not found. The keys match what the code passes
+(tests/test_card_templates.py compares them).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from cds_service.decision import CriterionResult, Decision, IndicationResult
+from cds_service.dosing.api import QuantityLimit
+
+QUESTIONNAIRE = "https://cds.example.org/fhir/Questionnaire/blinatumomab-coverage-attestation"
+_MET = CriterionResult("U1", "met", "Aspirus III", "No live vaccine in the window", ("Immunization/i1",),
+                       kind="universal", note="none recorded")
+_NOT_MET = CriterionResult("adult.mrd", "not-met", "Aspirus III (ALL, adult)", "MRD detectable", ("Observation/o1",),
+                           note="MRD 0.05% on 2026-11-15 [a note]", summary="MRD detectable", critical=True)
+_UNKNOWN = CriterionResult("adult.ph", "unknown", "Aspirus III (ALL, adult)", "Ph status known", missing="Ph result",
+                           attested=True, received=False)
+_INDICATION = IndicationResult("adult", "adult relapsed/refractory", "Aspirus III (ALL, adult)", "unknown", "unknown",
+                               (_MET, _NOT_MET, _UNKNOWN))
+
+
+def _decision(decision: Any, **changes: Any) -> Decision:
+    fields: dict[str, Any] = {
+        "policy_id": "aspirus-magellan", "policy_version": "2023", "payer_label": "Aspirus Health Plan",
+        "policy_url": "https://aspirushealthplan.com/", "decision": decision, "request_type": "renewal",
+        "indication": "adult", "indication_title": "adult relapsed/refractory", "cycle": 2,
+        "authorization": {"start": "2026-11-20", "end": "2027-05-19", "cycles": 2},
+        "criteria": [_MET, _NOT_MET, _UNKNOWN], "missing": ["Ph result"], "not_received": ["immunizations"],
+        "indications": [_INDICATION], "shown_indication": "adult", "policy_title": "Blincyto (blinatumomab)",
+    }
+    return Decision(**{**fields, **changes})
+
+
+def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
+    context = {
+        "d": decision, "blocked": "", "needed": ["Ph result"], "alternatives": ["CD19 result"],
+        "document": "Ph result", "document_hint": " (another indication would need: CD19 result)",
+        "reason": "MRD detectable", "general": [_MET],
+        "shown": {"title": _INDICATION.title, "citation": _INDICATION.citation, "criteria": list(_INDICATION.criteria)},
+        "shown_role": "Closest indication", "others": ["adult consolidation"], "attested": ["Therapy phase"],
+        "not_received": ["immunizations"], "questionnaire": QUESTIONNAIRE, "determination": True,
+        "order": "MedicationRequest/mr1: 28 mcg/day continuous IV infusion",
+    }
+    return {**context, **changes}
+
+
+_FINDING = {"days": "days 1–7", "ordered": "28", "together": "MedicationRequest/mr2", "expected": "9",
+            "ordered_said": "28 mcg/day", "expected_said": "9 mcg/day", "basis": "fixed dose (45 kg or more)",
+            "cap": "9", "cap_applies": True}
+_FINDINGS = {"first": _FINDING, "findings": [_FINDING, {**_FINDING, "days": "days 8–28", "together": ""}],
+             "ranges": "28 mcg/day on days 1–7 of cycle 1; label is 9 mcg/day", "cycle": 1,
+             "body": "Weight 80 kg on 2026-11-20", "schedule_text": "relapsed/refractory schedule"}
+_PLAN_LINE = {"days": "days 1–28", "ordered": "28.3", "corrected": "28"}
+
+SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
+                                      shown_role="Indication met", others=[])),
+    ("decision.j2", _decision_context(_decision("information-needed"), blocked="dose above the label")),
+    ("decision.j2", _decision_context(_decision("information-needed"), determination=False)),
+    ("decision.j2", _decision_context(_decision("information-needed", not_received=[]), not_received=[])),
+    ("decision.j2", _decision_context(_decision("criteria-not-met", authorization=None, cycle=None, critical=True),
+                                      needed=[], alternatives=[], shown=None)),
+    ("decision-no-plan.j2", {"not_received": "coverage", "plans": ["Aspirus Health Plan", "Florida Blue"]}),
+    ("decision-no-plan.j2", {"not_received": "payer", "plans": ["Aspirus Health Plan", "Florida Blue"]}),
+    ("decision-no-plan.j2", {"not_received": "", "plans": ["Aspirus Health Plan", "Florida Blue"]}),
+    ("evaluation-failed.j2", {"hook_instance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"}),
+    ("order-unidentified.j2", {}),
+    ("dose-above.j2", {**_FINDINGS, "segments": [{"dose": "9", "days": "days 1–7", "explain": "capped at 9 mcg/day"},
+                                                 {"dose": "28", "days": "days 8–28", "explain": ""}],
+                       "unreadable": "line 3: no rate", "lines": 2, "multi": True}),
+    ("dose-above-maximum.j2", {**_FINDINGS, "missing": "current weight (within 30 days)"}),
+    ("dose-above-together.j2", {**_FINDINGS, "unreadable": "line 3: no rate"}),
+    ("dose-below.j2", _FINDINGS),
+    ("dose-above-plan-limit.j2", {"payer": "Florida Blue", "ceiling": "28", "lines": [_PLAN_LINE, _PLAN_LINE],
+                                  "first": _PLAN_LINE}),
+    ("dose-unreadable.j2", {"reasons": ["Line 1: a rate in mL/h without the concentration"]}),
+    ("quantity-over.j2", {"ordered": "40 vials (1400 mcg)", "allowed": "28 vials (980 mcg)", "window": 42,
+                          "supply": "42", "cycle": 1, "orders": 2, "target": "28 vials",
+                          "limit": QuantityLimit(vials=28, units=980, days=42, citation="Aspirus II")}),
+)
