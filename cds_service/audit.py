@@ -86,9 +86,10 @@ class AuditStore:
         """The latest calls refused with an error status (4xx or 5xx), newest first."""
         return self._queries.rejected(since, patient, limit, client, tenant)
 
-    def prune(self, before: datetime) -> dict[str, int]:
-        """Delete the calls before `before` with their outcomes and cards, and older feedback; rows deleted by table."""
-        return self._queries.prune(before)
+    def prune(self, before: datetime, dry_run: bool = False) -> dict[str, int]:
+        """Delete the calls before `before` with their outcomes and cards, and older feedback; rows deleted by table
+        (with `dry_run`, the rows that would be)."""
+        return self._queries.prune(before, dry_run)
 
     def show(self, key: str) -> list[InvocationDetail]:
         """The invocations with this hookInstance or coverage-assertion-id, newest first, with their feedback."""

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, bindparam, delete, insert, select
+from sqlalchemy import ColumnElement, Engine, bindparam, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -200,23 +200,28 @@ class AuditQueries:
 
     # --- retention ---------------------------------------------------------------------------------------------
 
-    def prune(self, before: datetime) -> dict[str, int]:
+    def prune(self, before: datetime, dry_run: bool = False) -> dict[str, int]:
         """Delete the invocations before `before` with their outcomes and issued cards, and the feedback received
-        before it, in one transaction; the rows deleted, by table. Children go first and explicitly: a connection
-        without foreign keys on (the sqlite3 shell's default) does not cascade, and SQLite reuses the ids of deleted
-        invocations, so an orphaned outcome would attach to a later call. Orphans an earlier deletion left behind go
-        too, whatever their age."""
+        before it, in one transaction; the rows deleted, by table (with `dry_run`, counted and left). Children go
+        first and explicitly: a connection without foreign keys on (the sqlite3 shell's default) does not cascade,
+        and SQLite reuses the ids of deleted invocations, so an orphaned outcome would attach to a later call.
+        Orphans an earlier deletion left behind go too, whatever their age."""
         cutoff = naive_utc(before)
         kept_call = select(Invocation.id).where(Invocation.id == OrderOutcomeRow.invocation_id,
                                                 Invocation.time >= cutoff).exists()
         kept_outcome = (select(OrderOutcomeRow.id).join(Invocation)
                         .where(OrderOutcomeRow.id == IssuedCard.outcome_id, Invocation.time >= cutoff).exists())
-        deletions = (("issued_card", delete(IssuedCard).where(~kept_outcome)),
-                     ("order_outcome", delete(OrderOutcomeRow).where(~kept_call)),
-                     ("invocation", delete(Invocation).where(Invocation.time < cutoff)),
-                     ("feedback", delete(Feedback).where(Feedback.received_at < cutoff)))
+        # Each condition holds of a row whatever the deletions before it did: they are counted alike.
+        doomed: tuple[tuple[str, Any, ColumnElement[bool]], ...] = (
+            ("issued_card", IssuedCard, ~kept_outcome), ("order_outcome", OrderOutcomeRow, ~kept_call),
+            ("invocation", Invocation, Invocation.time < cutoff), ("feedback", Feedback, Feedback.received_at < cutoff))
+        if dry_run:
+            with self.engine.connect() as connection:
+                return {table: connection.execute(select(func.count()).select_from(model).where(condition)).scalar_one()
+                        for table, model, condition in doomed}
         with write_transaction(self.engine) as connection:
-            return {table: connection.execute(statement).rowcount for table, statement in deletions}
+            return {table: connection.execute(delete(model).where(condition)).rowcount
+                    for table, model, condition in doomed}
 
     def show(self, key: str) -> list[InvocationDetail]:
         """The invocations with this hookInstance (an EHR may send one again) or whose decision carries this

@@ -64,7 +64,8 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     prune = actions.add_parser("prune", parents=[common], help="delete the calls before a date with their decisions "
                                "and cards, and the feedback received before it (docs/audit.md §Retention)")
     prune.add_argument("--before", type=parse_since, required=True,
-                       help="ISO date or date-time (UTC), or a span back from now: 90d, 52w")
+                       help="ISO date or date-time (UTC), or a span back from now: 90d, 52w (not in the future)")
+    prune.add_argument("--dry-run", action="store_true", help="print how many rows would go, delete nothing")
     prune.set_defaults(handler=run_prune)
 
 
@@ -121,11 +122,15 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_prune(args: argparse.Namespace) -> int:
-    deleted = _query(args, lambda store: store.prune(args.before))
+    if args.before > datetime.now(timezone.utc):  # a typo in the year, or a span meant back from now
+        print(f"--before {args.before.isoformat()} is in the future: it would delete every call, today's too; nothing "
+              "deleted (--before 0d deletes everything up to now)", file=sys.stderr)
+        return 2
+    deleted = _query(args, lambda store: store.prune(args.before, args.dry_run))
     if deleted is None:
         return 2
     counts = ", ".join(f"{count} {table}" for table, count in deleted.items())
-    print(f"Deleted before {args.before.isoformat()}: {counts}")
+    print(f"{'Would delete' if args.dry_run else 'Deleted'} before {args.before.isoformat()}: {counts}")
     return 0
 
 

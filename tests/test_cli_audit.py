@@ -437,14 +437,30 @@ def test_prune_deletes_old_calls_with_their_decisions_cards_and_feedback(databas
                            .values(received_at=naive_utc(now - timedelta(days=400))))
     store.close()
 
+    before = _row_counts(database_url)
+    code, out = run(capsys, "audit", "prune", "--before", "365d", "--dry-run", "--database-url", database_url)
+    assert code == 0 and out.startswith("Would delete before ")
+    assert out.endswith(": 2 issued_card, 1 order_outcome, 1 invocation, 1 feedback\n")
+    assert _row_counts(database_url) == before
     code, out = run(capsys, "audit", "prune", "--before", "365d", "--database-url", database_url)
-    assert code == 0
+    assert code == 0 and out.startswith("Deleted before ")
     assert out.endswith(": 2 issued_card, 1 order_outcome, 1 invocation, 1 feedback\n")
     assert main(["audit", "show", "hi-old", "--database-url", database_url]) == 1
     capsys.readouterr()
     _, shown = run(capsys, "audit", "show", "hi-new", "--database-url", database_url)
     assert "cards        card-new" in shown and "card card-new: accepted" in shown
     assert _row_counts(database_url) == {"invocation": 1, "order_outcome": 1, "issued_card": 1, "feedback": 1}
+
+
+@pytest.mark.parametrize("before", ["2999-01-01", (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()])
+def test_prune_refuses_a_date_in_the_future(audited: str, before: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """It would delete every call without asking: a typo in the year."""
+    counts = _row_counts(audited)
+    assert main(["audit", "prune", "--before", before, "--database-url", audited]) == 2
+    assert "is in the future: it would delete every call, today's too; nothing deleted" in capsys.readouterr().err
+    assert _row_counts(audited) == counts
+    assert main(["audit", "prune", "--before", "0d", "--dry-run", "--database-url", audited]) == 0
+    assert capsys.readouterr().out.endswith(": 1 issued_card, 3 order_outcome, 3 invocation, 1 feedback\n")
 
 
 def test_prune_removes_the_orphans_of_a_deletion_without_foreign_keys(tmp_path: Path,
