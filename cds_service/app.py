@@ -13,8 +13,8 @@ from jinja2 import TemplateSyntaxError
 
 from cds_service import routes
 from cds_service.audit import AuditStore
-from cds_service.card_samples import SAMPLES
 from cds_service.auth import JwtVerifier
+from cds_service.card_samples import SAMPLES
 from cds_service.config import LOCAL_BASE_URL, ConfigError, Settings
 from cds_service.db import SchemaError
 from cds_service.dosing import templates

@@ -115,6 +115,7 @@ class Settings:
 
 
 def check_not_blank(env: Mapping[str, str], names: tuple[str, ...]) -> None:
+    """A ConfigError for the first of `names` that `env` sets to nothing but blanks (see VARIABLES)."""
     for name in names:
         if name in env and not env[name].strip():
             raise ConfigError(f"{name} is set but empty: give it a value, or unset it for its default")
