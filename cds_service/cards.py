@@ -53,11 +53,15 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     return card
 
 
-def no_plan_card(order: dict[str, Any], not_received: str = "") -> dict[str, Any]:
+def no_plan_card(order: dict[str, Any], not_received: str = "", coverage: str | None = None,
+                 unreadable: str = "") -> dict[str, Any]:
     """The info card for an order whose patient has no recognized payer: no decision is made. What was not received
     ("coverage": the Coverage itself; "payer": its payer's Organization) changes what the card says
-    (service-contract.md: it names data not received)."""
-    return _service_note(order, render_card("decision-no-plan.j2", not_received=not_received, plans=payer_labels()))
+    (service-contract.md: it names data not received), and so does a Coverage that could not be read (`unreadable`:
+    why, shape.problem). `coverage`: the Coverage whose payer could not be known, which the card names."""
+    text = render_card("decision-no-plan.j2", not_received=not_received, coverage=coverage, unreadable=unreadable,
+                       plans=payer_labels())
+    return _service_note(order, text)
 
 
 def fault_card(order: dict[str, Any], hook_instance: str) -> dict[str, Any]:

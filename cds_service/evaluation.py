@@ -41,9 +41,11 @@ class OrderOutcome:
     policy_digest: str | None = None
     policy_source: str | None = None
     valueset_digest: str | None = None
-    # No recognized plan, why: "coverage-not-received" (the prefetch `coverage` never arrived), "payer-not-received"
-    # (a Coverage in force names its payer by an Organization that could not be read), "no-coverage-in-force" (none
-    # active at the cycle's start, or none at all), "payer-not-supported" (one in force, of a payer with no policy).
+    # No recognized plan, why (facts/coverage.py no_plan): "coverage-not-received" (the prefetch `coverage` never
+    # arrived), "coverage-unreadable" (the Coverage the payer rules choose, or may choose, could not be read: named in
+    # coverage_reference), "payer-not-received" (the one chosen names its payer by an Organization that could not be
+    # read: named in coverage_reference), "no-coverage-in-force" (none active at the cycle's start, or none at all),
+    # "payer-not-supported" (one in force, of a payer with no policy).
     no_plan_reason: str | None = None
     # What the EHR was given (audit_answer.py): the covered and pa-needed codes of the coverage-information action
     # sent (None: none sent), each card's indicator and summary and each suggestion's label, by uuid.

@@ -24,7 +24,7 @@ from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, rec
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.exceptions import ClientError, path_expression
-from cds_service.facts.coverage import PayerMatch, no_plan_reason, select_payer
+from cds_service.facts.coverage import PayerMatch, no_plan, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import (BLINATUMOMAB, concepts_in, group_start, is_blinatumomab, medication_concepts,
@@ -346,10 +346,13 @@ def _without_plan(order: dict[str, Any], record: PatientRecord, group: _Group, f
                   config: CardConfig, outcome: OrderOutcome) -> list[dict[str, Any]]:
     """No recognized payer: no decision, but the dose is still checked against the label (policy-rules.md §5). The
     audit trail keeps why there was no plan: the card says it, and an auditor must tell the cases apart."""
-    outcome.no_plan_reason = no_plan_reason(record, facts.start_date)
-    not_received = {"coverage-not-received": "coverage", "payer-not-received": "payer"}.get(outcome.no_plan_reason, "")
+    why = no_plan(record, order, facts.start_date)
+    # The Coverage whose payer could not be known, for the auditor as for the card.
+    outcome.no_plan_reason, outcome.coverage_reference = why.reason, why.coverage
+    not_received = {"coverage-not-received": "coverage", "payer-not-received": "payer"}.get(why.reason, "")
     doses = OrderDoseChecks(order, group.orders, facts, group.dose_lines)
-    cards = [no_plan_card(order, not_received)] if config.wants("coverage-info") else []
+    problem = why.unreadable.problem if why.unreadable else ""
+    cards = [no_plan_card(order, not_received, why.coverage, problem)] if config.wants("coverage-info") else []
     dose = dose_card(order, facts, _schedule_from_phase(facts), False, SERVICE_NAME, doses)
     return cards + ([dose] if dose and config.wants("off-guideline") else [])
 

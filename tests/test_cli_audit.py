@@ -400,7 +400,9 @@ def _without_coverage(body: dict[str, Any]) -> dict[str, Any]:
     (_coverage(_example("aspirus-adult-maintenance"), period={"start": "2025-01-01", "end": "2025-12-31"}),
      "no-coverage-in-force"),
     (_example("unknown-payer"), "payer-not-supported"),
-], ids=["coverage-not-received", "payer-not-received", "no-coverage", "coverage-expired", "unsupported-payer"])
+    (_coverage(_example("aspirus-adult-maintenance"), order="1"), "coverage-unreadable"),
+], ids=["coverage-not-received", "payer-not-received", "no-coverage", "coverage-expired", "unsupported-payer",
+        "coverage-unreadable"])
 def test_a_no_plan_order_records_why(app: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                      body: dict[str, Any], reason: str) -> None:
     """The no-plan card says why no plan was found; so must the audit trail, and --decision no-plan finds them."""
@@ -412,6 +414,8 @@ def test_a_no_plan_order_records_why(app: Any, tmp_path: Path, capsys: pytest.Ca
     database = f"sqlite:///{tmp_path / 'cds.db'}"
     _, shown = run(capsys, "audit", "--database-url", database, "show", "hi-no-plan")
     assert f"decision     no-plan ({reason})\n" in shown
+    if reason in ("coverage-unreadable", "payer-not-received"):  # the Coverage whose payer could not be known
+        assert f"coverage     Coverage/{body['prefetch']['coverage']['entry'][0]['resource']['id']}\n" in shown
     _, out = run(capsys, "audit", "--database-url", database, "--decision", "no-plan", "--format", "jsonl")
     assert [(row["hook_instance"], row["no_plan_reason"]) for row in map(json.loads, out.splitlines())] == [
         ("hi-no-plan", reason)]

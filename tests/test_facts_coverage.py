@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from cds_service.facts.coverage import select_payer
+from cds_service.facts.coverage import PayerMatch, no_plan, select_payer
 from cds_service.valuesets import ENV_DIR, get_valuesets
 from tests.factories import coverage, medication_request, organization, record
 
@@ -77,3 +77,43 @@ def test_several_coverages_choose_insurance_reference_then_lowest_order_then_fir
     assert select_payer(rec, insured, START).policy_id == "aspirus-magellan"  # type: ignore[union-attr]
     unordered = record(coverage("Aspirus Health Plan", id="a"), coverage("Florida Blue", id="f"))
     assert select_payer(unordered, ORDER, START).coverage_reference == "Coverage/a"  # type: ignore[union-attr]
+
+
+def test_an_unreadable_primary_coverage_leaves_the_payer_undetermined() -> None:
+    """A malformed Coverage (a wrong JSON type where the payer routing reads) may be the primary one: the secondary
+    plan's policy must not decide in its place (fhir-data-profile.md §Coverage and payer; shape.py)."""
+    primary = coverage("Aspirus Health Plan", id="a", order="1")  # text, not a whole number: its rank is unknown
+    secondary = coverage("Florida Blue", id="f", order=2)
+    rec = record(primary, secondary)
+    assert select_payer(rec, ORDER, START) is None
+    why = no_plan(rec, ORDER, START)
+    assert (why.reason, why.coverage) == ("coverage-unreadable", "Coverage/a")
+    assert why.unreadable is not None and why.unreadable.problem == "order is text, not a whole number"
+
+
+def test_the_only_coverage_unreadable_is_no_unsupported_plan() -> None:
+    rec = record(coverage("Florida Blue", id="f", period={"start": 20260101}))
+    assert select_payer(rec, ORDER, START) is None
+    assert no_plan(rec, ORDER, START)[:2] == ("coverage-unreadable", "Coverage/f")
+
+
+def test_an_unreadable_coverage_that_cannot_be_the_one_chosen_does_not_stand_in_the_way() -> None:
+    """What can be read of it still counts (unreadable.py): a status or period that puts it out of force, a rank
+    behind the primary, or an order that names another Coverage."""
+    primary = coverage("Florida Blue", id="f", order=1)
+    for other in (coverage("Aspirus Health Plan", id="a", status="cancelled", payor="Aspirus"),
+                  coverage("Aspirus Health Plan", id="a", period={"end": "2026-02-28", "start": 5}),
+                  coverage("Aspirus Health Plan", id="a", order=2, period={"start": 5})):
+        assert select_payer(record(other, primary), ORDER, START) == PayerMatch("florida-blue", "Coverage/f")
+    insured = medication_request(start=START, insurance=[{"reference": "Coverage/f"}])
+    unranked = coverage("Aspirus Health Plan", id="a", order="1")
+    assert select_payer(record(unranked, primary), insured, START) == PayerMatch("florida-blue", "Coverage/f")
+    assert select_payer(record(unranked, primary), ORDER, START) is None
+
+
+def test_a_primary_coverage_whose_payer_was_not_received_leaves_the_payer_undetermined() -> None:
+    """The same for a primary Coverage naming its payer only by an Organization that could not be read."""
+    primary = coverage(None, id="p", order=1, payor_reference="Organization/missing")
+    rec = record(primary, coverage("Florida Blue", id="f", order=2))
+    assert select_payer(rec, ORDER, START) is None
+    assert no_plan(rec, ORDER, START) == ("payer-not-received", "Coverage/p", None)

@@ -507,6 +507,24 @@ def test_a_payer_organization_that_was_not_received_is_said_on_the_no_plan_card(
     assert card["summary"].startswith(summary)
 
 
+def test_an_unreadable_primary_coverage_is_said_on_the_no_plan_card_not_decided_by_the_secondary(
+        client: Any) -> None:
+    """A primary Coverage with a wrong JSON type where the payer routing reads may be of a supported plan: another
+    plan's policy does not decide in its place, and the card names the Coverage (fhir-data-profile.md §Coverage and
+    payer)."""
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    [entry] = body["prefetch"]["coverage"]["entry"]
+    secondary = {**copy.deepcopy(entry["resource"]), "id": "secondary", "order": 2,
+                 "payor": [{"display": "Florida Blue"}]}
+    entry["resource"]["order"] = "1"
+    body["prefetch"]["coverage"]["entry"].append({"resource": secondary})
+    answer = post(client, body)
+    [card] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "coverage-info"]
+    assert card["summary"] == "Coverage data unreadable: health plan unknown, coverage not checked"
+    assert f"Coverage/{entry['resource']['id']}" in card["detail"] and "order is text" in card["detail"]
+    assert answer["systemActions"] == []
+
+
 @pytest.mark.parametrize("where,member", [((), "fhirServer"), ((), "fhirAuthorization"), ((), "extension"),
                                           (("context",), "userId"), (("context",), "encounterId")])
 def test_a_null_optional_member_is_read_as_absent(client: Any, where: tuple[str, ...], member: str) -> None:

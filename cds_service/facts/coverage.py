@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from cds_service.facts.codes import parse_date, parse_end_date, ref
 from cds_service.facts.resolve import record_resolver, referenced
-from cds_service.facts.shape import well_formed_only
+from cds_service.facts.shape import well_formed, well_formed_only
+from cds_service.facts.unreadable import Relevance, Unreadable, unreadable
 from cds_service.record import PatientRecord, Resolver
 from cds_service.valuesets import get_valuesets
 
@@ -26,9 +27,20 @@ def routed_policy_ids() -> frozenset[str]:
 
 
 def _in_force(coverage: dict[str, Any], start: date) -> bool:
-    if coverage.get("status") != "active":
-        return False
-    period = coverage.get("period") or {}
+    return coverage.get("status") == "active" and _period_includes(coverage, start)
+
+
+def _may_be_in_force(coverage: dict[str, Any], start: date) -> bool:
+    """Whether a Coverage that cannot be read (shape.py) may be in force at `start`: only what can be read of it, a
+    status other than active or a period without `start`, rules it out (unreadable.py)."""
+    status = coverage.get("status")
+    return (status == "active" or not isinstance(status, str)) and _period_includes(coverage, start)
+
+
+def _period_includes(coverage: dict[str, Any], start: date) -> bool:
+    period = coverage.get("period")
+    if not isinstance(period, dict):
+        return True
     first, last = parse_date(period.get("start")), parse_end_date(period.get("end"))
     return (first is None or first <= start) and (last is None or start <= last)
 
@@ -66,19 +78,98 @@ def _points_to(reference: str, target: str) -> bool:
     return path == target or path.endswith("/" + target)
 
 
-def no_plan_reason(record: PatientRecord, start: date) -> str:
-    """Why `select_payer` recognized no plan, as the no-plan card says it and the audit trail keeps it:
-    "coverage-not-received" (the prefetch `coverage` never arrived), "payer-not-received" (a Coverage in force names
-    its payer only through an Organization that could not be read: the plan is unknown, not unsupported;
-    service-contract.md: the card names data not received), "payer-not-supported" (one in force, of a payer with no
-    policy) or "no-coverage-in-force"."""
+@dataclass(frozen=True)
+class _Candidate:
+    """A Coverage in force that the rules of `select_payer` may choose: one of a recognized payer (`match`), or one
+    whose payer cannot be known (`match` None), which may be of a supported plan and the primary one."""
+
+    reference: str
+    order: Any  # Coverage.order as received: ranks when a whole number
+    match: PayerMatch | None
+    unreadable: Unreadable | None = None  # the Coverage itself could not be read (shape.py): why, for the note
+
+    def may_be(self, insured: list[str]) -> bool:
+        """Whether one of the order's `insurance` references may point to it (any may, when its id is unreadable)."""
+        if self.reference == "Coverage":  # no readable id: unreadable.py names it by its type alone
+            return bool(insured)
+        return any(_points_to(reference, self.reference) for reference in insured)
+
+
+def _candidates(record: PatientRecord, start: date) -> list[_Candidate]:
+    """The Coverages in force at `start` whose payer is recognized or cannot be known, in the order received."""
+    resolve = record_resolver(record)  # one lookup table for every payor reference
+    candidates: list[_Candidate] = []
+    for coverage in record.resources("coverage", "Coverage"):
+        if not well_formed(coverage):  # wrong JSON types where this reads: never read, never forgotten
+            found = unreadable([coverage], "Coverage", lambda c: _unreadable_relevance(c, start))
+            candidates.extend(_Candidate(item.reference, coverage.get("order"), None, item) for item in found)
+        elif _in_force(coverage, start):
+            match = _recognized(coverage, resolve)
+            if match is not None or _payer_unread(coverage, resolve):
+                candidates.append(_Candidate(ref(coverage), coverage.get("order"), match))
+    return candidates
+
+
+def _unreadable_relevance(coverage: dict[str, Any], start: date) -> Relevance | None:
+    """A Coverage that cannot be read bears on the payer unless what can be read of it shows it not in force. It
+    bears on no clinical fact: the payer is decided here (unreadable.py)."""
+    return Relevance("a Coverage that may be in force", ()) if _may_be_in_force(coverage, start) else None
+
+
+def _chosen(candidates: list[_Candidate], order: dict[str, Any]) -> _Candidate | None:
+    """The candidate the rules choose (fhir-data-profile.md §Coverage and payer): the one the order's `insurance`
+    references, else the lowest `order` (primary), else the first. A Coverage that cannot be read is chosen when it
+    may be: when its id or its `order` cannot be read, the rule it would pass cannot be applied to it."""
+    references = (i.get("reference") for i in order.get("insurance") or () if isinstance(i, dict))
+    insured = [reference for reference in references if isinstance(reference, str)]
+    named = next((candidate for candidate in candidates if candidate.may_be(insured)), None)
+    if named is not None:
+        return named
+    unranked = [c for c in candidates if c.order is not None and not _whole_number(c.order)]  # unreadable ones
+    if unranked:
+        return unranked[0]
+    ranked = [(c.order, index) for index, c in enumerate(candidates) if _whole_number(c.order)]
+    if ranked:
+        return candidates[min(ranked)[1]]
+    return candidates[0] if candidates else None
+
+
+def _whole_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> PayerMatch | None:
+    """The recognized payer of the Coverage in force at `start` that the rules choose (`_chosen`). None when none is
+    recognized, or when the one chosen is a Coverage, or names a payer, that cannot be read (`no_plan` says which):
+    its payer may be a supported plan, whose policy, not another Coverage's, would decide."""
+    chosen = _chosen(_candidates(record, start), order)
+    return chosen.match if chosen is not None else None
+
+
+class NoPlan(NamedTuple):
+    """Why `select_payer` chose no payer, as the no-plan card says it and the audit trail keeps it (`reason`), and
+    the Coverage chosen whose payer could not be known, if one was (`coverage`; `unreadable` when the Coverage
+    itself could not be read)."""
+
+    reason: str
+    coverage: str | None = None
+    unreadable: Unreadable | None = None
+
+
+def no_plan(record: PatientRecord, order: dict[str, Any], start: date) -> NoPlan:
+    """Why `select_payer` chose no payer for `order`: "coverage-not-received" (the prefetch `coverage` never
+    arrived), "coverage-unreadable" (the Coverage the rules choose, or may choose, could not be read: shape.py),
+    "payer-not-received" (the Coverage chosen names its payer only through an Organization that could not be read:
+    the plan is unknown, not unsupported; service-contract.md: the card names data not received),
+    "payer-not-supported" (Coverages in force, of payers with no policy) or "no-coverage-in-force"."""
     if not record.received("coverage"):
-        return "coverage-not-received"
+        return NoPlan("coverage-not-received")
+    chosen = _chosen(_candidates(record, start), order)
+    if chosen is not None:
+        reason = "coverage-unreadable" if chosen.unreadable else "payer-not-received"
+        return NoPlan(reason, chosen.reference, chosen.unreadable)
     current = [c for c in well_formed_only(record.resources("coverage", "Coverage")) if _in_force(c, start)]
-    resolve = record_resolver(record)
-    if any(_payer_unread(coverage, resolve) for coverage in current):
-        return "payer-not-received"
-    return "payer-not-supported" if current else "no-coverage-in-force"
+    return NoPlan("payer-not-supported" if current else "no-coverage-in-force")
 
 
 def _payer_unread(coverage: dict[str, Any], resolve: Resolver) -> bool:
@@ -87,26 +178,3 @@ def _payer_unread(coverage: dict[str, Any], resolve: Resolver) -> bool:
         if isinstance(reference, str) and referenced(coverage, reference, "Organization", resolve) is None:
             return True
     return False
-
-
-def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> PayerMatch | None:
-    """The recognized payer of the Coverage in force at `start`: among several, the one the order's `insurance`
-    references, else the lowest `order` (primary), else the first."""
-    matches = []
-    resolve = record_resolver(record)  # one lookup table for every payor reference
-    # A Coverage with wrong JSON types in what is read here is ignored, never a failed evaluation (shape.py).
-    for coverage in well_formed_only(record.resources("coverage", "Coverage")):
-        if _in_force(coverage, start):
-            match = _recognized(coverage, resolve)
-            if match:
-                matches.append((coverage, match))
-    if not matches:
-        return None
-    insured = [i.get("reference") for i in order.get("insurance") or () if isinstance(i, dict)]
-    for coverage, match in matches:
-        if any(_points_to(r, match.coverage_reference) for r in insured if isinstance(r, str)):
-            return match
-    ranked = [(c.get("order"), i) for i, (c, _) in enumerate(matches) if isinstance(c.get("order"), int)]
-    if ranked:
-        return matches[min(ranked)[1]][1]
-    return matches[0][1]
