@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from cds_service.valuesets import ENV_DIR, get_valuesets
 from tests.factories import condition, questionnaire_response, record
 
 COURSE_START = date(2026, 1, 1)
+EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 
 
 def _toxicity(*resources: dict, not_received: tuple[str, ...] = ()) -> Fact[bool]:
@@ -56,6 +58,46 @@ def test_events_before_the_course_or_refuted_do_not_count() -> None:
     refuted = condition("G92.05", recorded="2026-01-10",
                         verificationStatus={"coding": [{"code": "refuted"}]})
     assert _toxicity(before, refuted).value is False
+
+
+@pytest.mark.parametrize(("dated", "course_start"), [
+    ({}, COURSE_START), ({"onsetString": "during admission"}, COURSE_START),
+    ({"recordedDate": "2026-13-40"}, COURSE_START),
+    ({"recordedDate": "2026"}, date(2026, 6, 1)), ({"onsetDateTime": "2026-06"}, date(2026, 6, 15)),
+], ids=["no-date", "onset-string", "invalid-date", "year-spanning", "month-spanning"])
+def test_a_grade_4_5_event_whose_date_cannot_place_it_before_the_course_leaves_the_toxicity_unknown(
+        dated: dict[str, str], course_start: date) -> None:
+    """Only events since the course start count, so one that may be of this course cannot be ignored: undated, or
+    dated only to a year or month that spans the start. An answer cannot clear it; its date decides."""
+    crs = condition("D89.834", recorded=None, **dated)
+    for answers in ((), (_attested(False, authored=course_start.isoformat()),)):
+        rec = record(crs, *answers)
+        fact = unacceptable_toxicity(rec, course_start, Attestations.from_record(rec))
+        assert fact.value is None and fact.evidence == (f"Condition/{crs['id']}",)
+        assert fact.missing == f"the date of the grade 4-5 CRS or ICANS (Condition/{crs['id']})"
+    assert _toxicity(crs, _attested(True)).value is True
+
+
+def test_a_renewal_is_not_approved_over_an_undated_grade_4_crs(client: Any) -> None:
+    """The Aspirus renewal example, met, with a grade 4 CRS Condition that has no date: information needed, its
+    date asked for, never an approval over it (Aspirus IV)."""
+    body = json.loads((EXAMPLES / "aspirus-relapsed-refractory-cycle6-renewal.json").read_text())
+    crs = condition("D89.834", recorded=None, id="crs-undated", subject={"reference": "Patient/example-patient"})
+    body["prefetch"]["conditions"]["entry"].append({"resource": crs})
+    answer = client.post("/cds-services/blinatumomab-coverage", json=body).get_json()
+    decision = answer["cards"][0]["extension"]["coverage-decision"]
+    assert (decision["decision"], decision["request"]) == ("information-needed", "renewal")
+    assert decision["missing"] == ["the date of the grade 4-5 CRS or ICANS (Condition/crs-undated)"]
+
+
+def test_a_partial_date_before_the_course_start_still_places_the_event_before_it() -> None:
+    assert _toxicity(condition("D89.834", recorded="2025-12")).value is False
+
+
+def test_an_undated_event_to_judge_is_asked_about() -> None:
+    event = condition("G92.03", recorded=None)
+    assert _toxicity(event).value is None
+    assert _toxicity(event, _attested(False)).value is False
 
 
 def test_a_condition_entered_in_error_does_not_count() -> None:

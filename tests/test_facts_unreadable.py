@@ -290,6 +290,15 @@ def test_a_broken_toxicity_dated_before_the_course_is_ignored() -> None:
     assert _renewal(old).unacceptable_toxicity.value is False
 
 
+def test_a_broken_toxicity_whose_partial_date_spans_the_course_start_bears_on_it() -> None:
+    """A course from 2026-01-15: "2026-01" may be any day of January, so it is not dated before the course."""
+    first = medication_request(start="2026-01-15", end="2026-02-11", status="completed")
+    draft = _draft("2026-02-25", "2026-03-24")
+    for recorded, value in (("2025-12", False), ("2026-01", None)):
+        broken = _broken(condition("D89.834", recorded=recorded), "clinicalStatus", value="active")
+        assert _facts(first, broken, draft=draft).unacceptable_toxicity.value is value
+
+
 def test_a_broken_toxicity_dated_on_the_course_start_bears_on_it() -> None:
     """The course began 2026-01-01: an event recorded that day is since the course start (fhir-data-profile.md
     §Toxicity), readable or not."""

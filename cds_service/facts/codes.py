@@ -206,6 +206,12 @@ def effective_date(resource: dict[str, Any]) -> date | None:
     return parse_date(_date_value(resource))
 
 
+def effective_last_date(resource: dict[str, Any]) -> date | None:
+    """The last day the date `effective_date` reads may stand for: a partial date ("2026-01") runs to the end of its
+    month or year, so a record dated so may be from any of its days."""
+    return parse_end_date(_date_value(resource))
+
+
 _NEGATION_CUES = ("not ", "no ", "non-", "non ", "without ", "negative for ", "neg for ", "excluding ", "r/o ")
 
 

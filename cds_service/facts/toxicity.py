@@ -4,14 +4,21 @@ renewal", Aspirus IV; fhir-data-profile.md §Toxicity).
 Grade 4-5 CRS or ICANS stops blinatumomab for good, so no attestation overrides it. Other listed events (grade 3 or
 unspecified CRS/ICANS, pancreatitis, ...) allow a restart, so only the clinician can say whether they were
 unacceptable.
+
+Only events since the course start count (fhir-data-profile.md §Toxicity), and an event is left out only when its
+date places it before the course. One with no readable date (none at all, only an onsetString, an invalid date), or
+a partial date that spans the course start ("2026" for a course from June 2026), may be of this course: a grade 4-5
+CRS or ICANS dated so leaves the fact unknown, and the card asks for its date (the renewal passes on "no unacceptable
+toxicity", which such a record may contradict: policy-rules.md §1; the same rule as a live vaccine without a date,
+immunizations.py); another listed event dated so is asked about as one of this course.
 """
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.codes import effective_date, ref, usable_condition
+from cds_service.facts.codes import effective_date, effective_last_date, ref, usable_condition
 from cds_service.facts.model import Fact
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
@@ -33,34 +40,52 @@ def unacceptable_toxicity(record: PatientRecord, course_start: date, attestation
                           renewal_since: date | None = None) -> Fact[bool]:
     """`renewal_since`: from when an `unacceptable-toxicity` answer counts (extract.py `_renewal_answers_since`;
     default the course start): one given during an earlier course says nothing about this one."""
-    severe, asked = _toxic_conditions(record.resources("conditions", "Condition"), course_start)
-    if severe:
-        return Fact(True, tuple(severe), note="grade 4-5 CRS or ICANS since the course start")
+    found = _toxic_conditions(record.resources("conditions", "Condition"), course_start)
+    if found.severe:
+        return Fact(True, tuple(found.severe), note="grade 4-5 CRS or ICANS since the course start")
     answer = attestations.get("unacceptable-toxicity", authored_since=renewal_since or course_start)
+    if found.severe_undated and not (answer is not None and answer.value is True):
+        # Never cleared by an answer (module docstring): only the date tells whether it is of this course.
+        named = ", ".join(found.severe_undated)
+        return Fact(None, tuple(found.severe_undated),
+                    note=f"grade 4-5 CRS or ICANS with no date placing it before the course start ({named})",
+                    missing=f"the date of the grade 4-5 CRS or ICANS ({named})")
     if answer is not None:
         return Fact(bool(answer.value), (answer.reference,), attested=True)
-    if asked:
-        return Fact(None, tuple(asked), note="toxicity since the course start: was it unacceptable?")
+    if found.asked:
+        return Fact(None, tuple(found.asked), note="toxicity since the course start: was it unacceptable?")
     if not record.received("conditions"):
         return Fact(received=False)
     return Fact(False, note="no listed toxicity recorded since the course start")
 
 
-def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> tuple[list[str], list[str]]:
-    """References of (grade 4-5 CRS/ICANS, other listed toxicities) recorded on or after the course start."""
+class _Toxicities(NamedTuple):
+    """References of the listed events that may be of this course."""
+
+    severe: list[str]  # grade 4-5 CRS/ICANS recorded on or after the course start
+    severe_undated: list[str]  # grade 4-5 CRS/ICANS whose date does not place it before or after the course start
+    asked: list[str]  # other listed toxicities on or after the course start, or not dated before it
+
+
+def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> _Toxicities:
     valuesets = get_valuesets()
-    severe: list[str] = []
-    asked: list[str] = []
+    found = _Toxicities([], [], [])
     for condition in conditions:
-        day = effective_date(condition)
-        if day is None or day < course_start or not usable_condition(condition):
+        if _before(condition, course_start) or not usable_condition(condition):
             continue
         kind = _kind(condition.get("code"), valuesets)
         if kind == SEVERE:
-            severe.append(ref(condition))
+            since = (effective_date(condition) or date.min) >= course_start
+            (found.severe if since else found.severe_undated).append(ref(condition))
         elif kind == ASKED:
-            asked.append(ref(condition))
-    return severe, asked
+            found.asked.append(ref(condition))
+    return found
+
+
+def _before(condition: dict[str, Any], course_start: date) -> bool:
+    """Whether the Condition's date places it before the course start: every day it may stand for is."""
+    last = effective_last_date(condition)
+    return last is not None and last < course_start
 
 
 def _kind(code: Any, valuesets: ValueSets) -> str | None:
@@ -75,8 +100,7 @@ def _kind(code: Any, valuesets: ValueSets) -> str | None:
 def unreadable_relevance(condition: dict[str, Any], course_start: date) -> Relevance | None:
     """A Condition the shape filter left out (unreadable.py) bears on the toxicity when its code is a listed event,
     unless it is refuted or entered in error or its date, when readable, is before the course start."""
-    day = effective_date(condition)
-    if day is not None and day < course_start or not usable_condition(condition):
+    if _before(condition, course_start) or not usable_condition(condition):
         return None
     kind = _kind(condition.get("code"), get_valuesets())
     return None if kind is None else _RELEVANCE[kind]
