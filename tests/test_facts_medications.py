@@ -198,6 +198,23 @@ def test_induction_inferred_from_overlapping_orders_before_the_course() -> None:
     assert fact.value is True and len(fact.evidence) == 2
 
 
+@pytest.mark.parametrize(("status", "counts"), [("completed", True), ("stopped", True), ("active", True),
+                                                ("cancelled", False), ("draft", False), ("on-hold", False),
+                                                ("entered-in-error", False)])
+def test_induction_counts_inotuzumab_given_not_cancelled(status: str, counts: bool) -> None:
+    """The statuses of an earlier cycle (fhir-data-profile.md §Course and cycles): a cancelled or never-signed
+    inotuzumab order was not the induction."""
+    ino = medication_request(INOTUZUMAB, start="2025-10-01", end="2025-10-22", status=status)
+    cyc = medication_request(CYCLOPHOSPHAMIDE, start="2025-10-03", end="2025-10-05", status="completed")
+    assert induction_ino_mini_hyper_cvd(_orders(ino, cyc), START, True, NO_ANSWERS).value is (True if counts else None)
+
+
+def test_induction_does_not_count_a_cancelled_partner() -> None:
+    ino = medication_request(INOTUZUMAB, start="2025-10-01", end="2025-10-22", status="completed")
+    cyc = medication_request(CYCLOPHOSPHAMIDE, start="2025-10-03", end="2025-10-05", status="cancelled")
+    assert induction_ino_mini_hyper_cvd(_orders(ino, cyc), START, True, NO_ANSWERS).value is None
+
+
 def test_induction_unknown_without_overlap_or_after_course_start() -> None:
     ino = medication_request(INOTUZUMAB, start="2025-10-01", end="2025-10-22", status="completed")
     far = medication_request(VINCRISTINE, start="2025-12-01", end="2025-12-02", status="completed")

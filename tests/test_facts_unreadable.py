@@ -124,7 +124,9 @@ def test_a_tki_order_that_cannot_be_read_leaves_the_combination_unknown(change: 
     assert facts.combination.value is None and facts.combination.evidence == (_ref(tki),)
     assert "(a TKI order) could not be read" in facts.combination.note
     assert facts.combination.missing == ""  # the attestation answers it: the criterion's own request
-    assert facts.tki_failure.value is None and _ref(tki) in facts.tki_failure.evidence
+    # Only a stopped TKI can show a failure: one whose status reads active does not bear on it.
+    assert facts.tki_failure.value is None
+    assert (_ref(tki) in facts.tki_failure.evidence) is (broken["status"] != "active")
 
 
 def test_a_broken_tki_drafted_with_the_order_leaves_the_combination_unknown() -> None:
@@ -155,6 +157,15 @@ def test_a_broken_inotuzumab_order_before_the_course_leaves_the_induction_unknow
     assert _facts(ino, vincristine).induction_ino_mini_hyper_cvd.value is True
     fact = _facts(_broken(ino, "authoredOn"), vincristine).induction_ino_mini_hyper_cvd
     assert fact.value is None and fact.evidence[0] == _ref(ino) and "(an inotuzumab order)" in fact.note
+
+
+def test_a_broken_inotuzumab_order_whose_status_says_it_was_not_given_is_ignored() -> None:
+    """The induction reader counts the statuses of an earlier cycle (medications.PRIOR_STATUSES): a cancelled order,
+    readable or not, is no induction."""
+    vincristine = medication_request("11202", start="2025-10-01", end="2025-10-02", status="completed")
+    cancelled = medication_request("1942950", start="2025-10-01", end="2025-10-03", status="cancelled")
+    fact = _facts(_broken(cancelled, "authoredOn"), vincristine).induction_ino_mini_hyper_cvd
+    assert fact.value is None and fact.evidence == () and "could not be read" not in fact.note
 
 
 @pytest.mark.parametrize("order", [

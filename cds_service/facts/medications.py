@@ -53,16 +53,18 @@ PRIOR_STATUSES = frozenset({"active", "completed", "stopped"})  # of an earlier 
 # text (result_text.NEGATION_CUE), "not" is a cue here: no negative phrase such as "not detected" claims it.
 _REASON_NEGATION = re.compile(r"(?<![a-z0-9])(?:no|not|without)(?![a-z0-9])", re.IGNORECASE)
 
-# What an unreadable MedicationRequest bears on, by its drug's kinds (unreadable.py). A TKI on record makes the
-# combination "with a TKI" whatever else is given (`combination`); a TKI failure or an inotuzumab induction on record
-# stays one; an attested answer decides these facts.
-_COMBINATION = Bearing("combination", frozenset({"with-tki"}), attested_stands=True)
-_INDUCTION = Bearing("induction_ino_mini_hyper_cvd", frozenset({True}), attested_stands=True)
+# What an unreadable MedicationRequest bears on, by its drug's kinds (unreadable.py), with the statuses the fact's
+# reader counts (a readable status outside them rules the order out). A TKI on record makes the combination "with a
+# TKI" whatever else is given (`combination`); a TKI failure or an inotuzumab induction on record stays one; an
+# attested answer decides these facts.
+_COMBINATION = (Bearing("combination", frozenset({"with-tki"}), attested_stands=True), _ACTIVE_STATUSES)
+_INDUCTION = (Bearing("induction_ino_mini_hyper_cvd", frozenset({True}), attested_stands=True), PRIOR_STATUSES)
+_TKI_FAILURE = (Bearing("tki_failure", frozenset({True}), attested_stands=True), frozenset({"stopped"}))
 # An earlier cycle that cannot be read leaves the count unknown, attested or not: an order-level answer counts only
 # when given after the latest earlier order started (course.order_level_since), and this one's start is unreadable.
-_BEARINGS_BY_KIND = {
-    "blinatumomab": (Bearing("cycle.number"),),
-    "tki": (_COMBINATION, Bearing("tki_failure", frozenset({True}), attested_stands=True)),
+_BEARINGS_BY_KIND: dict[str, tuple[tuple[Bearing, frozenset[str]], ...]] = {
+    "blinatumomab": ((Bearing("cycle.number"), PRIOR_STATUSES),),
+    "tki": (_COMBINATION, _TKI_FAILURE),
     "inotuzumab": (_COMBINATION, _INDUCTION),
     "cvd-partner": (_COMBINATION, _INDUCTION),
     "antineoplastic": (_COMBINATION,),
@@ -175,18 +177,20 @@ def _order_kinds(resource: dict[str, Any], resolve: Resolver) -> frozenset[str] 
 
 def unreadable_relevance(resource: dict[str, Any], resolve: Resolver) -> Relevance | None:
     """A MedicationRequest the shape filter left out (unreadable.py) bears on the facts its drug's kinds decide,
-    unless its status, when readable, rules it out: entered in error, or (for the cycle count) not that of an
-    earlier cycle. One whose drug cannot be identified stays ignored: nothing readable names a drug."""
+    unless its status, when readable, rules it out: entered in error, or not one the fact's reader counts (a draft or
+    cancelled blinatumomab order is no earlier cycle; a cancelled inotuzumab order no induction). One whose drug
+    cannot be identified stays ignored: nothing readable names a drug."""
     status = resource.get("status")
     if status == "entered-in-error":
         return None
-    kinds = _order_kinds(resource, resolve)
-    if kinds and isinstance(status, str) and status not in PRIOR_STATUSES:
-        kinds -= {"blinatumomab"}  # a draft or cancelled blinatumomab order is no earlier cycle
-    if not kinds:
+    kinds = _order_kinds(resource, resolve) or frozenset()
+    by_kind = {kind: [bearing for bearing, statuses in _BEARINGS_BY_KIND[kind]
+                      if not isinstance(status, str) or status in statuses]
+               for kind in KIND_VALUE_SETS if kind in kinds}
+    ordered = [kind for kind, bearings in by_kind.items() if bearings]
+    if not ordered:
         return None
-    ordered = [kind for kind in KIND_VALUE_SETS if kind in kinds]
-    bearings = tuple(dict.fromkeys(bearing for kind in ordered for bearing in _BEARINGS_BY_KIND[kind]))
+    bearings = tuple(dict.fromkeys(bearing for kind in ordered for bearing in by_kind[kind]))
     return Relevance(_KIND_NAMES[ordered[0]], bearings)
 
 
@@ -255,11 +259,12 @@ def induction_ino_mini_hyper_cvd(orders: list[MedOrder], course_start: date, rec
                                  attestations: Attestations) -> Fact[bool]:
     """Attested for this course (the induction that preceded it, not an earlier course's: course_answers_since);
     else an inotuzumab order before the course start overlapping a cyclophosphamide or vincristine order; else
-    unknown."""
+    unknown. Only orders that were given count, by the statuses of an earlier cycle (PRIOR_STATUSES): a cancelled or
+    draft order is no induction."""
     answer = attestations.get("induction-ino-mini-hyper-cvd", authored_since=course_answers_since(course_start))
     if answer is not None:
         return Fact(bool(answer.value), (answer.reference,), attested=True)
-    earlier = [o for o in orders if o.start is not None and o.start < course_start]
+    earlier = [o for o in orders if o.status in PRIOR_STATUSES and o.start is not None and o.start < course_start]
     for ino in (o for o in earlier if "inotuzumab" in o.kinds):
         partners = [o for o in earlier if "cvd-partner" in o.kinds and o.overlaps(ino)]
         if partners:
