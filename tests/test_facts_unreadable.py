@@ -214,6 +214,34 @@ def test_an_attested_cycle_number_does_not_stand_for_an_earlier_cycle_that_canno
     assert _facts(earlier[0], _broken(earlier[1], "authoredOn"), answer).cycle.number.value is None
 
 
+def test_an_attested_combination_does_not_stand_for_an_earlier_cycle_that_cannot_be_read() -> None:
+    """The combination is order-level, scoped as the cycle number is: the answer may have been given for the
+    earlier order that cannot be read. A combination read from the other drugs' orders does not depend on it."""
+    earlier = _cycles(2)
+    answer = questionnaire_response({"combination": "with-multiagent-chemo"}, authored="2026-02-27")
+    attested = _facts(*earlier, answer).combination
+    assert attested.value == "with-multiagent-chemo" and attested.attested
+    broken = _broken(earlier[1], "authoredOn")
+    fact = _facts(earlier[0], broken, answer).combination
+    assert fact.value is None and fact.evidence[0] == _ref(earlier[1])
+    assert "(a blinatumomab order) could not be read" in fact.note
+    assert fact.missing.startswith(f"a readable {_ref(earlier[1])} (")
+    assert _facts(earlier[0], broken).combination.value == "single-agent"
+    cancelled = _broken(earlier[1] | {"status": "cancelled"}, "authoredOn")  # no earlier order: the answer stands
+    assert _facts(earlier[0], cancelled, answer).combination.attested
+
+
+def test_an_attested_combination_does_not_stand_for_an_earlier_order_whose_drug_is_unknown() -> None:
+    """As for the cycle number (course.py): an order whose Medication could not be read may be an earlier cycle."""
+    unread = medication_request(None, start="2026-02-01", end="2026-02-10", status="completed")
+    del unread["medicationCodeableConcept"]
+    unread["medicationReference"] = {"reference": "Medication/not-received"}
+    answer = questionnaire_response({"combination": "with-multiagent-chemo"}, authored="2026-01-20")
+    assert _facts(answer).combination.attested
+    fact = _facts(unread, answer).combination
+    assert (fact.value, fact.attested) == ("single-agent", False)
+
+
 def test_a_broken_blinatumomab_order_whose_status_is_no_earlier_cycle_is_ignored() -> None:
     cancelled = _broken(_cycles(1)[0] | {"status": "cancelled"}, "authoredOn")
     assert _facts(cancelled).cycle.number.value == 1

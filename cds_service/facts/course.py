@@ -88,10 +88,12 @@ def unidentified_spans(med_orders: Iterable[MedOrder], draft_ids: set[str], star
     return list(_priors(med_orders, draft_ids, start, lambda order: not order.identified))
 
 
-def order_level_since(spans: list[OrderSpan]) -> date | None:
+def order_level_since(spans: list[OrderSpan], unread: list[OrderSpan]) -> date | None:
     """From when order-level answers (combination, cycle-number) count: authored after the day the latest prior
-    blinatumomab order started, so an answer given for that order is not reused for this one."""
-    return max(s.first for s in spans) + timedelta(days=1) if spans else None
+    blinatumomab order (`spans`), or order whose drug could not be identified (`unread`: it may be one), started, so
+    an answer given for that order is not reused for this one."""
+    starts = [s.first for s in (*spans, *unread)]
+    return max(starts) + timedelta(days=1) if starts else None
 
 
 def group_cycles(spans: list[OrderSpan]) -> list[Cycle]:
@@ -184,8 +186,7 @@ def read_cycle(record: PatientRecord, draft_orders: list[dict[str, Any]], start:
     number = _counted(cycles, course, unread, unclear)
     if not record.received("medicationRequests"):
         number, course = Fact(received=False), [start]
-    # Nor is an answer reused that may have been given for an unidentified order.
-    answer = attestations.get("cycle-number", authored_since=order_level_since(spans + unread))
+    answer = attestations.get("cycle-number", authored_since=order_level_since(spans, unread))
     if answer is not None and isinstance(answer.value, int) and answer.value >= 1:
         number = Fact(answer.value, (answer.reference,), attested=True)
         course = _attested_course(starts, course, answer.value)

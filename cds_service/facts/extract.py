@@ -17,7 +17,7 @@ from cds_service.facts.attestations import unreadable_relevance as attestation_r
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
 from cds_service.facts.codes import add_months, completed_months, parse_date, parse_end_date
-from cds_service.facts.course import order_level_since, prior_spans, read_cycle
+from cds_service.facts.course import order_level_since, prior_spans, read_cycle, unidentified_spans
 from cds_service.facts.diagnosis import read_diagnosis
 from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
 from cds_service.facts.immunizations import live_vaccine_in_window
@@ -90,7 +90,8 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         mrd_percent=labs.mrd_percent,
         mrd_unavailable=labs.mrd_unavailable,
         cd19_positive=labs.cd19_positive,
-        combination=combination(others, start, meds_received, attestations, order_level_since(spans)),
+        combination=combination(others, start, meds_received, attestations,
+                                order_level_since(spans, unidentified_spans(med_orders, draft_ids, start))),
         tki_failure=tki_failure(others, meds_received, attestations),
         multiagent_chemo_candidate=multiagent_chemo_candidate(course_start, attestations),
         live_vaccine_in_window=live_vaccine_in_window(record, course_start, start),

@@ -62,8 +62,11 @@ _INDUCTION = (Bearing("induction_ino_mini_hyper_cvd", frozenset({True}), atteste
 _TKI_FAILURE = (Bearing("tki_failure", frozenset({True}), attested_stands=True), frozenset({"stopped"}))
 # An earlier cycle that cannot be read leaves the count unknown, attested or not: an order-level answer counts only
 # when given after the latest earlier order started (course.order_level_since), and this one's start is unreadable.
+# For the same reason it leaves an attested combination unknown (the answer may have been given for that order); a
+# combination read from the other drugs' orders does not depend on it.
 _BEARINGS_BY_KIND: dict[str, tuple[tuple[Bearing, frozenset[str]], ...]] = {
-    "blinatumomab": ((Bearing("cycle.number"), PRIOR_STATUSES),),
+    "blinatumomab": ((Bearing("cycle.number"), PRIOR_STATUSES),
+                     (Bearing("combination", attested_only=True), PRIOR_STATUSES)),
     "tki": (_COMBINATION, _TKI_FAILURE),
     "inotuzumab": (_COMBINATION, _INDUCTION),
     "cvd-partner": (_COMBINATION, _INDUCTION),

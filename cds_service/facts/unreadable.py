@@ -31,11 +31,16 @@ class Bearing:
     fact: str  # a ClinicalFacts field; "cycle.number" or "body.weight_kg" for one of its CycleInfo or BodySize
     stands: frozenset[Any] = frozenset()  # values such a resource could not change (a live vaccine in the window)
     attested_stands: bool = False  # an attested answer decides the fact whatever such a resource says
+    # The resource bears only on an attested answer, which may have been given for it (an order-level answer and an
+    # earlier order), not on a value the record gave.
+    attested_only: bool = False
     # For a windowed fact: whether the resource may fall within a policy's numbers (an immunization's dates); None:
     # whatever the numbers.
     in_window: Callable[[Mapping[str, int]], bool] | None = None
 
     def kept(self, fact: Fact[Any]) -> bool:
+        if self.attested_only and not fact.attested:
+            return True
         return (fact.attested and self.attested_stands) or (fact.value is not None and fact.value in self.stands)
 
 
