@@ -10,7 +10,9 @@ from typing import Any
 QUESTIONNAIRE_ID = "blinatumomab-coverage-attestation"
 QUESTIONNAIRE_VERSION = "1.0.0"
 
-# linkId, answer type, question text (our words), answer options for the string vocabularies.
+# linkId, answer type, question text (our words), answer options for the string vocabularies. An item counted only
+# for the current course (attestations.COURSE_ITEMS, and the renewal's two) says so ("this course", "currently"):
+# otherwise a clinician could not know that an answer given for an earlier course no longer counts.
 ITEMS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("therapy-phase", "choice", "Therapy phase of this blinatumomab course",
      ("induction", "consolidation", "maintenance", "relapsed-refractory")),
@@ -18,22 +20,27 @@ ITEMS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
      ("single-agent", "with-tki", "with-ino-mini-hyper-cvd", "alternating-with-pomp", "with-interfant",
       "with-multiagent-chemo")),
     ("cycle-number", "integer", "Cycle number of this order within the course", ()),
-    ("complete-response-to-induction", "boolean", "Complete response after induction therapy", ()),
-    ("induction-ino-mini-hyper-cvd", "boolean", "Induction was inotuzumab ozogamicin + mini-hyper-CVD", ()),
-    ("multiagent-chemo-candidate", "boolean", "Candidate for multi-agent chemotherapy (no = not a candidate)", ()),
-    ("mrd-unavailable", "boolean", "MRD result is not available", ()),
-    ("mrd-percent", "decimal", "Latest MRD, percent of cells (when no lab result is in the record)", ()),
+    ("complete-response-to-induction", "boolean",
+     "Complete response after the induction therapy before this course", ()),
+    ("induction-ino-mini-hyper-cvd", "boolean",
+     "Induction before this course was inotuzumab ozogamicin + mini-hyper-CVD", ()),
+    ("multiagent-chemo-candidate", "boolean",
+     "Currently a candidate for multi-agent chemotherapy (no = not a candidate)", ()),
+    ("mrd-unavailable", "boolean", "MRD result is not available for this course", ()),
+    ("mrd-percent", "decimal",
+     "Latest MRD before this course, percent of cells (when no lab result is in the record)", ()),
     ("ph-positive", "boolean", "Philadelphia chromosome / BCR::ABL1 positive at diagnosis", ()),
     ("b-cell-precursor", "boolean", "B-cell precursor lineage", ()),
     ("diagnosed-before-age-1", "boolean", "ALL diagnosed before 1 year of age", ()),
-    ("remission-number", "integer", "Complete remission number (1 = first, 2 = second)", ()),
-    ("end-of-consolidation-response", "choice", "Response at the end of consolidation",
+    ("remission-number", "integer", "Complete remission number when this course begins (1 = first, 2 = second)", ()),
+    ("end-of-consolidation-response", "choice", "Response at the end of the consolidation before this course",
      ("complete", "less-than-complete")),
     ("tki-failure", "boolean", "Intolerance, inadequate response or contraindication to at least one TKI", ()),
     ("prior-authorization-on-file", "boolean", "Blinatumomab authorized by a health plan", ()),  # + look-back
-    ("unacceptable-toxicity", "boolean", "Unacceptable toxicity on blinatumomab", ()),
-    ("response-or-stabilization", "boolean", "Response or stable disease on blinatumomab", ()),
-    ("compendia-supported-use", "boolean", "FDA-labeled or NCCN category 1/2A use not listed elsewhere", ()),
+    ("unacceptable-toxicity", "boolean", "Unacceptable toxicity on blinatumomab during this course", ()),
+    ("response-or-stabilization", "boolean", "Response or stable disease on blinatumomab during this course", ()),
+    ("compendia-supported-use", "boolean",
+     "This course is an FDA-labeled or NCCN category 1/2A use not listed elsewhere", ()),
 )
 
 

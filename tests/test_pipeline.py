@@ -525,6 +525,19 @@ def test_an_unreadable_primary_coverage_is_said_on_the_no_plan_card_not_decided_
     assert answer["systemActions"] == []
 
 
+def test_an_answer_from_before_the_course_is_named_where_the_card_asks_again(client: Any) -> None:
+    """end-of-consolidation-response counts from 30 days before the course start (docs/data-requirements.md
+    §Attestations): an older answer is not counted, and the criterion says why it is asked again."""
+    body = example("aspirus-pediatric-less-than-cr-ph-positive")  # order starts 2026-12-01
+    body["prefetch"]["attestations"]["entry"][0]["resource"]["authored"] = "2026-10-31"
+    [card] = [c for c in post(client, body)["cards"] if "coverage-decision" in c.get("extension", {})]
+    decision = card["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed"
+    [response] = [c for c in decision["criteria"] if c["id"] == "pediatric-less-than-cr-ph-positive.less-than-cr"]
+    said = "the answer of 2026-10-31 was given before this course"
+    assert (response["status"], response["note"]) == ("unknown", said) and said in card["detail"]
+
+
 @pytest.mark.parametrize("where,member", [((), "fhirServer"), ((), "fhirAuthorization"), ((), "extension"),
                                           (("context",), "userId"), (("context",), "encounterId")])
 def test_a_null_optional_member_is_read_as_absent(client: Any, where: tuple[str, ...], member: str) -> None:

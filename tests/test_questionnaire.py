@@ -8,7 +8,8 @@ import pytest
 
 from fhir.resources.R4B.questionnaire import Questionnaire
 
-from cds_service.questionnaire import QUESTIONNAIRE_ID, attestation_questionnaire, questionnaire_url
+from cds_service.facts.attestations import COURSE_ITEMS
+from cds_service.questionnaire import QUESTIONNAIRE_ID, QUESTIONS, attestation_questionnaire, questionnaire_url
 
 PROFILE = Path(__file__).resolve().parents[1].parent / "shared" / "spec" / "fhir-data-profile.md"
 TYPES = {"valueBoolean": "boolean", "valueInteger": "integer", "valueDecimal": "decimal"}
@@ -48,3 +49,11 @@ def test_items_match_the_data_profile_table() -> None:
     for link_id, (item_type, options) in expected.items():
         assert items[link_id]["type"] == item_type, link_id
         assert [o["valueString"] for o in items[link_id].get("answerOption", [])] == options, link_id
+
+
+@pytest.mark.parametrize("link_id", sorted(COURSE_ITEMS | {"unacceptable-toxicity", "response-or-stabilization"}))
+def test_items_counted_only_for_the_current_course_say_so(link_id: str) -> None:
+    """An answer given for an earlier course does not count (docs/data-requirements.md §Attestations): the question
+    says which course it asks about, so that a clinician knows to answer again."""
+    text = QUESTIONS[link_id]
+    assert re.search(r"\bthis (blinatumomab )?course\b", text, re.IGNORECASE) or text.startswith("Currently"), text

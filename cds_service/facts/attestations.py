@@ -34,6 +34,12 @@ AnswerValue = bool | int | Decimal | str
 
 # A course-level answer written shortly before the course began (e.g. at the planning visit) still describes it.
 COURSE_ATTESTATION_LEAD = timedelta(days=30)
+# The items counted from course_answers_since (module docstring; docs/data-requirements.md §Attestations).
+COURSE_ITEMS = frozenset({
+    "therapy-phase", "remission-number", "complete-response-to-induction", "induction-ino-mini-hyper-cvd",
+    "end-of-consolidation-response", "multiagent-chemo-candidate", "compendia-supported-use", "mrd-percent",
+    "mrd-unavailable",
+})
 
 # The answer type and, for coded strings, the vocabulary of each item of the Questionnaire; an answer outside these
 # is ignored (unparseable), never guessed. Unknown linkIds accept any supported type.
@@ -88,6 +94,12 @@ class Attestations:
         """Whether an answer to `link_id` was authored after `moment`: it outranks any answer authored then."""
         dated = self._answers.get(link_id, [])
         return bool(dated) and dated[-1].moment > moment
+
+    def answered_before(self, link_id: str, since: date) -> Answer | None:
+        """The latest answer to `link_id` when it was authored before `since` (none was since): an answer outside
+        its window, which a card names so that the clinician sees why the item is asked again."""
+        latest = self.get(link_id)
+        return latest if latest is not None and latest.authored < since else None
 
     def get(self, link_id: str, authored_since: date | None = None) -> Answer | None:
         """The latest answer to `link_id`, only from responses authored on or after `authored_since` if given."""

@@ -8,11 +8,12 @@ they bear on unknown (unreadable.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Iterable, Mapping, NamedTuple
 
-from cds_service.facts.attestations import COURSE_ATTESTATION_LEAD, Attestations, course_answers_since
+from cds_service.facts.attestations import (COURSE_ATTESTATION_LEAD, COURSE_ITEMS, Attestations,
+                                            course_answers_since)
 from cds_service.facts.attestations import unreadable_relevance as attestation_relevance
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
@@ -103,6 +104,9 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
                                           authored_since=course_answers_since(course_start)),
         not_received=tuple(record.not_received()),
     )
+    _name_earlier_answers(fields, attestations, {
+        **dict.fromkeys(COURSE_ITEMS, course_answers_since(course_start)),
+        **dict.fromkeys(("unacceptable-toxicity", "response-or-stabilization"), renewal_since)})
     # The resources left out, in practice none: looked at only when there are some.
     if any(left_out.values()) or left_out_drafts or observations.unreadable():
         context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(spans), draft_ids, resolve)
@@ -138,6 +142,20 @@ def _unreadable(left_out: dict[str, list[Any]], drafts: list[Any], observations:
                     lambda r: attestation_relevance(r, ctx.patient_id, ctx.attestations)),
         *unreadable(observations, "Observation", lambda r: lab_relevance(r) or body_size_relevance(r, start)),
     ]
+
+
+def _name_earlier_answers(fields: dict[str, Any], attestations: Attestations, windows: Mapping[str, date]) -> None:
+    """Says, on each fact still unknown in `fields` whose item was answered only before its window (`windows`:
+    linkId -> from when its answers count), that the answer was for an earlier course: else the card asks again
+    with no reason the clinician can see."""
+    for name, link_id in ATTESTED_BY.items():
+        fact, since = fields[name], windows.get(link_id)
+        if since is None or not isinstance(fact, Fact) or fact.value is not None:
+            continue
+        earlier = attestations.answered_before(link_id, since)
+        if earlier is not None:
+            said = f"the answer of {earlier.authored.isoformat()} was given before this course"
+            fields[name] = replace(fact, note=f"{fact.note}; {said}" if fact.note else said)
 
 
 def _renewal_answers_since(cycle: CycleInfo) -> date:
