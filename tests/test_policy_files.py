@@ -100,6 +100,47 @@ def test_an_operator_adds_a_plan_with_a_policy_file_and_a_payer_entry(
     assert no_plan["summary"].startswith("No supported health plan") and "Example Health Plan" in no_plan["detail"]
 
 
+_QUANTITY_LIMIT = """
+[[universal]]
+id = "quantity"
+kind = "quantity"
+text = "At most 28 vials per cycle"
+citation = "Example II"
+missing = "dispensed quantity with a unit (vials or mcg)"
+quantity = { vials = 28, units = 980, days = 42, days_continued = 84, continued_from_cycle = 6 }
+"""
+
+
+def test_a_plan_with_a_dose_limit_and_a_quantity_limit_gets_both_corrections_in_each_suggestion(
+        tmp_path: Path, operator_dirs: tuple[Path, Path]) -> None:
+    """The plan-limit card and the quantity card share the topic `limits`, yet correct different things: each
+    suggestion replaces the whole order, so each carries both corrections (dosing/cards.py reconcile_corrections),
+    as a dose card and a quantity card do."""
+    policies, valuesets = operator_dirs
+    (policies / "example-plan.toml").write_text(_example_plan() + _QUANTITY_LIMIT, encoding="utf-8")
+    _route(valuesets, "example-plan")
+    body = json.loads((EXAMPLE.parent / "florida-blue-relapsed-refractory-ph-negative.json").read_text())
+    body["prefetch"]["coverage"]["entry"][0]["resource"]["payor"] = [{"display": "Example Health Plan"}]
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["dispenseRequest"]["quantity"]["value"] = 40
+    order["dosageInstruction"][1]["doseAndRate"] = [{"rateQuantity": {  # 28.32 mcg/day: within the label only
+        "value": 1.18, "unit": "ug/h", "system": "http://unitsofmeasure.org", "code": "ug/h"}}]
+    app = make_app(local_settings(tmp_path))
+    try:
+        cards = app.test_client().post(SERVICE, json=body).get_json()["cards"]
+    finally:
+        close_app(app)
+    limits = {c["source"]["topic"]["display"]: c["suggestions"][0] for c in cards
+              if c["source"]["topic"]["code"] == "limits"}
+    dose, quantity = limits["Dose limit of the plan"], limits["Quantity limit"]
+    [dose_resource], [quantity_resource] = ([a["resource"] for a in s["actions"]] for s in (dose, quantity))
+    assert dose_resource == quantity_resource
+    assert dose_resource["dispenseRequest"]["quantity"]["value"] == 28
+    assert dose_resource["dosageInstruction"][1]["doseAndRate"][0]["rateQuantity"]["value"] != 1.18
+    assert dose["label"].endswith("(and quantity to 28 vials)")
+    assert quantity["label"] == "Change quantity to 28 vials (and the dose to the plan's dose limit)"
+
+
 def test_the_questionnaire_asks_within_the_shortest_look_back_of_the_plans(
         tmp_path: Path, operator_dirs: tuple[Path, Path]) -> None:
     """The prior-authorization question takes its look-back from the policy files: with a plan that looks back one

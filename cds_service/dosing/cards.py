@@ -105,27 +105,39 @@ def quantity_card(group: list[dict[str, Any]], facts: ClinicalFacts, limit: Quan
     return card
 
 
+# What a card's suggestion corrects, by the card's topic (code and display: the plan's dose limit and the quantity
+# limit share the code `limits`): the dose, and to what, or the quantity.
+_CORRECTS = (
+    (DOSE_TOPIC, "dose", "the label dose"),
+    (DOSE_LIMIT_TOPIC, "dose", "the plan's dose limit"),
+    (QUANTITY_TOPIC, "quantity", ""),
+)
+
+
 def reconcile_corrections(cards: list[dict[str, Any]]) -> None:
     """A dose and a quantity suggestion for the same order each replace the whole order: accepted together, the one
-    applied last would undo the other. Each then carries both corrections, and its label says so."""
-    by_order: dict[str, dict[str, dict[str, Any]]] = {}
+    applied last would undo the other. Each then carries both corrections, and its label says so. A dose correction
+    is the label dose's or the plan's dose limit's (never both for one order: the pipeline's plan-limit card comes
+    only without a label dose card)."""
+    by_order: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}
     for card in cards:
-        topic = card["source"]["topic"]["code"]
-        if card.get("suggestions") and topic in (DOSE_TOPIC["code"], QUANTITY_TOPIC["code"]):
-            order = card["extension"]["davinci-crd.associated-resource"][0]["reference"]
-            by_order.setdefault(order, {})[topic] = card
-    for pair in by_order.values():
-        if len(pair) == 2:
-            _combine(pair[DOSE_TOPIC["code"]]["suggestions"][0], pair[QUANTITY_TOPIC["code"]]["suggestions"][0])
+        for topic, what, to in _CORRECTS:
+            if card["source"]["topic"] == topic and card.get("suggestions"):
+                order = card["extension"]["davinci-crd.associated-resource"][0]["reference"]
+                by_order.setdefault(order, {})[what] = (card["suggestions"][0], to)
+    for found in by_order.values():
+        if len(found) == 2:
+            (dose, dose_to), (quantity, _) = found["dose"], found["quantity"]
+            _combine(dose, quantity, dose_to)
 
 
-def _combine(dose: dict[str, Any], quantity: dict[str, Any]) -> None:
+def _combine(dose: dict[str, Any], quantity: dict[str, Any], dose_to: str) -> None:
     dose_action, quantity_action = dose["actions"][0], quantity["actions"][0]
     both = copy.deepcopy(dose_action["resource"])
     both["dispenseRequest"]["quantity"] = copy.deepcopy(quantity_action["resource"]["dispenseRequest"]["quantity"])
     dose_action["resource"], quantity_action["resource"] = both, copy.deepcopy(both)
     dose["label"] += f" (and quantity to {_quantity_text(both)})"
-    quantity["label"] += " (and the dose to the label dose)"
+    quantity["label"] += f" (and the dose to {dose_to})"
     for action, other in ((dose_action, quantity_action), (quantity_action, dose_action)):
         action["description"] += f"; also: {other['description'][0].lower()}{other['description'][1:]}"
 
