@@ -56,6 +56,13 @@ _FINDING = {"days": "days 1–7", "ordered": "28", "together": "MedicationReques
 _FINDINGS = {"first": _FINDING, "findings": [_FINDING, {**_FINDING, "days": "days 8–28", "together": ""}],
              "ranges": "28 mcg/day on days 1–7 of cycle 1; label is 9 mcg/day", "cycle": 1,
              "body": "Weight 80 kg on 2026-11-20", "schedule_text": "relapsed/refractory schedule"}
+
+
+def _no_plan(not_received: str = "", coverage: str | None = None, unreadable: str = "") -> dict[str, Any]:
+    return {"not_received": not_received, "coverage": coverage, "unreadable": unreadable,
+            "plans": ["Aspirus Health Plan", "Florida Blue"]}
+
+
 _PLAN_LINE = {"days": "days 1–28", "ordered": "28.3", "corrected": "28"}
 
 SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -66,9 +73,10 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision.j2", _decision_context(_decision("information-needed", not_received=[]), not_received=[])),
     ("decision.j2", _decision_context(_decision("criteria-not-met", authorization=None, cycle=None, critical=True),
                                       needed=[], alternatives=[], shown=None)),
-    ("decision-no-plan.j2", {"not_received": "coverage", "plans": ["Aspirus Health Plan", "Florida Blue"]}),
-    ("decision-no-plan.j2", {"not_received": "payer", "plans": ["Aspirus Health Plan", "Florida Blue"]}),
-    ("decision-no-plan.j2", {"not_received": "", "plans": ["Aspirus Health Plan", "Florida Blue"]}),
+    ("decision-no-plan.j2", _no_plan(not_received="coverage")),
+    ("decision-no-plan.j2", _no_plan(not_received="payer", coverage="Coverage/primary")),
+    ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", unreadable="order is text, not a whole number")),
+    ("decision-no-plan.j2", _no_plan()),
     ("evaluation-failed.j2", {"hook_instance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"}),
     ("order-unidentified.j2", {}),
     ("dose-above.j2", {**_FINDINGS, "segments": [{"dose": "9", "days": "days 1–7", "explain": "capped at 9 mcg/day"},
