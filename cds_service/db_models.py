@@ -17,7 +17,7 @@ class Base(DeclarativeBase):
 
 
 class Invocation(Base):
-    """One hook call and the answer given."""
+    """One hook call and the answer given; or a feedback call refused (hook "feedback": routes.observe)."""
 
     __tablename__ = "invocation"
 

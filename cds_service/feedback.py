@@ -32,6 +32,10 @@ from cds_service.validation import check_content_type, parse_json_object, schema
 log = logging.getLogger(__name__)
 
 SERVICE_IDS = frozenset({SERVICE_ID})
+FEEDBACK_ENDPOINT = "feedback.receive_feedback"
+# A refused feedback call is recorded with the hook calls (routes.observe), under this hook: `audit --rejected` then
+# shows a client whose feedback keeps failing. Feedback stored is in its own table.
+AUDIT_HOOK = "feedback"
 
 # Lengths are those of the feedback table's columns (db_models.py): longer is refused here, not by the database.
 _ID = {"type": "string", "minLength": 1, "maxLength": 200}

@@ -1,10 +1,11 @@
 """The endpoints of service-contract.md: discovery, the service, the Questionnaire, health. Feedback and metrics have
-their own blueprints (feedback.py, metrics.py); this module also authenticates and audits the hook calls."""
+their own blueprints (feedback.py, metrics.py); this module also authenticates and audits the hook calls, and the
+feedback calls refused."""
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,6 +23,8 @@ from cds_service.discovery import discovery_document
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.pipeline import evaluate, evaluation_failed
 from cds_service.exceptions import ClientError
+from cds_service.feedback import AUDIT_HOOK as FEEDBACK_HOOK
+from cds_service.feedback import FEEDBACK_ENDPOINT
 from cds_service.hook_request import HookRequest
 from cds_service.http_errors import FHIR_JSON, request_body
 from cds_service.metrics import Metrics
@@ -169,7 +172,8 @@ def start_timer() -> None:
 
 
 def observe(response: Response) -> Response:
-    """Metrics for every request; the audit record for every hook call, error statuses included."""
+    """Metrics for every request; the audit record for every hook call, error statuses included, and for every
+    feedback call refused (stored feedback is recorded in its own table)."""
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
     metrics = services().metrics
     metrics.observe_request(_route(), response.status_code, seconds)
@@ -179,6 +183,10 @@ def observe(response: Response) -> Response:
             if hook and outcome.policy and outcome.decision:
                 metrics.count_decision(hook.hook, outcome.policy, outcome.decision, outcome.what_if)
         services().store.record_invocation(_invocation(response.status_code, seconds))
+    elif request.endpoint == FEEDBACK_ENDPOINT and response.status_code >= 400:
+        # Its client, tenant and reason (the field or check at fault); nothing of its body, which may hold a
+        # clinician's free text.
+        services().store.record_invocation(replace(_invocation(response.status_code, seconds), hook=FEEDBACK_HOOK))
     return response
 
 

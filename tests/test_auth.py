@@ -497,6 +497,19 @@ def test_an_unverified_issuer_is_never_audited_as_the_caller(secure_app: Flask, 
     assert row.reason.startswith(reason)
 
 
+def test_a_refused_feedback_call_is_audited_with_its_issuer(secure_app: Flask) -> None:
+    """A client whose feedback tokens keep failing shows among the rejected calls, as its hook calls would."""
+    feedback = SERVICE + "/feedback"
+    client = secure_app.test_client()
+    expired = ec_token(claims(aud=BASE + feedback, exp=NOW - 600))
+    assert_rejected(client.post(feedback, json={"feedback": []}, headers={"Authorization": f"Bearer {expired}"}))
+    assert_rejected(client.post(feedback, json={"feedback": []}))
+    signed, anonymous = rejected_rows(secure_app)
+    assert (signed.hook, signed.status, signed.client_iss, signed.tenant) == ("feedback", 401, EHR, "tenant-a")
+    assert signed.reason.startswith(f"token from {EHR} rejected: ExpiredSignatureError")
+    assert (anonymous.hook, anonymous.client_iss, anonymous.reason) == ("feedback", None, "no bearer token")
+
+
 def test_the_rejected_listing_shows_the_issuer(secure_app: Flask, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert_rejected(call(secure_app.test_client(), ec_token(claims(exp=NOW - 600))))

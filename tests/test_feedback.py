@@ -15,7 +15,8 @@ from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.card_config import CardConfig
 from cds_service.db_models import Feedback
-from tests.test_audit import EXAMPLE, invocation, live_app, outcome, writes_blocked  # noqa: F401  (live_app: fixture)
+from tests.test_audit import (EXAMPLE, invocation, live_app, outcome, stored_values,  # noqa: F401  (live_app: fixture)
+                              writes_blocked)
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
 FEEDBACK = "/cds-services/blinatumomab-coverage/feedback"
@@ -311,6 +312,27 @@ def test_an_unknown_service_id_is_a_404(live_app: tuple[str, AuditStore]) -> Non
     response = post(base_url, {"feedback": [{"card": "c", "outcome": "accepted"}]}, path="/cds-services/other/feedback")
     assert response.status_code == 404
     assert response.json()["resourceType"] == "OperationOutcome"
+    assert count_feedback(store) == 0
+
+
+@SQLITE_ONLY
+def test_refused_feedback_calls_are_audited_without_their_content(live_app: tuple[str, AuditStore]) -> None:
+    """service-contract.md §Audit trail: every feedback is recorded. A refused one was recorded nowhere, so a client
+    whose feedback kept failing was invisible: it is listed with the rejected calls, the field at fault its reason."""
+    base_url, store = live_app
+    comment = "SENTINEL-COMMENT-5d1e"
+    bad_outcome = {"feedback": [{"card": "c", "outcome": "dismissed", "overrideReason": {"userComment": comment}}]}
+    assert post(base_url, bad_outcome).status_code == 400
+    assert post(base_url, None, data=json.dumps(bad_outcome), headers={"Content-Type": "text/plain"}).status_code == 415
+    assert post(base_url, bad_outcome, path="/cds-services/other/feedback").status_code == 404
+    store.flush()
+    rows = list(reversed(store.rejected()))
+    assert [(row.hook, row.status, row.hook_instance, row.patient_id) for row in rows] == [
+        ("feedback", 400, "", None), ("feedback", 415, "", None), ("feedback", 404, "", None)]
+    assert rows[0].reason == "invalid at feedback[0].outcome"
+    assert rows[1].reason.startswith("Content-Type 'text/plain' is not JSON")
+    assert not [place for place in stored_values(store) if comment in place[1]]
+    assert store.recent() == []  # no decision, and nothing stored as feedback
     assert count_feedback(store) == 0
 
 

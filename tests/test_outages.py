@@ -145,13 +145,20 @@ def test_records_lost_without_a_hook_instance_are_counted_not_listed_as_blanks(
 
 
 def test_audit_database_outage_is_a_503_for_feedback(outage: Outage) -> None:
+    """The EHR is told the feedback was not stored; the trail records the refusal once the database is back."""
     app = make_app(Settings(database_url=outage.url))
+    store: AuditStore = app.extensions["cds_service"].store
     try:
         outage.down()
         response = app.test_client().post(SERVICE + "/feedback", json={"feedback": [{"card": "c1", "outcome": "accepted"}]})
         assert response.status_code == 503
         assert response.headers["Retry-After"].isdigit()
         assert response.get_json()["issue"][0]["code"] == "transient"
+        outage.up()
+        assert store.flush(10)
+        [row] = store.rejected()
+        assert (row.hook, row.status) == ("feedback", 503)
+        assert row.reason.startswith("audit database unavailable")
     finally:
         outage.up()
         close_app(app)
