@@ -22,10 +22,17 @@ class ClientError(Exception):
 
 
 class PatientUnavailable(ClientError):
-    """No Patient could be obtained from prefetch or the FHIR server (412)."""
+    """No Patient could be obtained from prefetch or the FHIR server (412). `why` says why it could not be fetched,
+    in the service's words (never a URL or a token), for the EHR, the log and the audit trail."""
 
-    def __init__(self, message: str = "No patient data obtainable: prefetch 'patient' missing and not fetchable") -> None:
-        super().__init__(412, message, "prefetch.patient", code="not-found")
+    def __init__(self, why: str) -> None:
+        super().__init__(412, f"No patient data obtainable: prefetch 'patient' missing and {why}", "prefetch.patient",
+                         code="not-found")
+        self.why = why
+
+    @property
+    def summary(self) -> str:
+        return f"{super().summary}: {self.why}"
 
 
 def path_expression(parts: Iterable[str | int]) -> str:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 _REFERENCE = re.compile(r"[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}")
 _CHUNK_BYTES = 64 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_REFUSALS = (401, 403)  # the access token missing, invalid, expired, or without the scope asked
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,9 @@ class FhirClient:
     """Talks to one FHIR server base URL for one hook call; every call is bounded by a deadline on the
     `time.monotonic()` clock, and all of them together by the byte and value budget of `Limits`."""
 
-    def __init__(self, base_url: str, access_token: str | None, limits: Limits = Limits()) -> None:
+    def __init__(self, base_url: str, access_token: str | None, limits: Limits = Limits(), call: str = "") -> None:
+        """`call` names whose hook call this client fetches for, by ids only (hookInstance, client): its log lines
+        begin with it."""
         self.base_url = base_url.rstrip("/")
         self._base = _origin_and_path(self.base_url)
         self._limits = limits
@@ -218,6 +221,9 @@ class FhirClient:
         self._headers = {"Accept": "application/fhir+json"}
         if access_token:
             self._headers["Authorization"] = f"Bearer {access_token}"
+        self._call = call
+        self.refused: int | None = None  # the first 401 or 403 the server answered: the token was not accepted
+        self._refused_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"FhirClient({self.base_url!r})"
@@ -316,6 +322,8 @@ class FhirClient:
         """A JSON object from GET url; redirects are refused (they could carry the token away)."""
         timeout = _time_left(deadline)
         with session.get(url, headers=self._headers, timeout=timeout, stream=True, allow_redirects=False) as response:
+            if response.status_code in _REFUSALS:
+                self._note_refusal(response.status_code)
             if not 200 <= response.status_code < 300:
                 raise FetchFailed(f"HTTP {response.status_code}")
             body = _read_body(response, deadline, self._limits.response_bytes, self._budget)
@@ -331,6 +339,19 @@ class FhirClient:
         if not isinstance(data, dict):
             raise FetchFailed("not a JSON object")
         return data
+
+
+    def _note_refusal(self, status: int) -> None:
+        """A 401 or 403 is the EHR's token or its scopes, not a missing record: the operator needs to hear of it, at
+        WARNING, once per client (that is per hook call: every key and read after the first meets the same
+        refusal). The URL stays at debug level, the token is never logged."""
+        with self._refused_lock:
+            first = self.refused is None
+            if first:
+                self.refused = status
+        if first:
+            log.warning("%s: FHIR server answered %d: what it refused is not received", self._call or "FHIR fetch",
+                        status)
 
 
 def _reason(exc: Exception) -> str:

@@ -41,7 +41,8 @@ class RecordLoader:
 
     def __call__(self) -> PatientRecord:
         if self.loaded is None:
-            self.loaded = _build_record(self._request, self._allow_server, self._budget_seconds)
+            client, unfetchable = _client_for(self._request, self._allow_server)
+            self.loaded = _build_record(self._request, client, unfetchable, self._budget_seconds)
         return self.loaded
 
     def for_fault(self) -> PatientRecord | None:
@@ -50,7 +51,7 @@ class RecordLoader:
         if self.loaded is not None:
             return self.loaded
         try:
-            return _build_record(self._request, lambda server: False, 0.0)
+            return _build_record(self._request, None, "nothing is fetched to answer a fault", 0.0)
         except PatientUnavailable:
             return None
         except Exception:  # answering a fault: what failed there may fail here as well
@@ -69,18 +70,19 @@ def render(template: str, patient_id: str) -> str:
     return template.replace("{{context.patientId}}", quote(patient_id, safe=""))
 
 
-def _build_record(request: HookRequest, allow_server: Callable[[str], bool], budget_seconds: float) -> PatientRecord:
+def _build_record(request: HookRequest, client: FhirClient | None, unfetchable: str,
+                  budget_seconds: float) -> PatientRecord:
+    """The record from the prefetch and, with a `client`, the FHIR server; without one, `unfetchable` says why."""
     deadline = time.monotonic() + budget_seconds
-    client = _client_for(request, allow_server)
     answered = {key: _answered(request.prefetch, key) for key in PREFETCH_TEMPLATES}
     prefetched_patient = _own_patient(answered.pop("patient"), request.patient_id)
     if prefetched_patient is None and client is None:
-        raise PatientUnavailable()
+        raise PatientUnavailable(unfetchable)
     missing = [key for key, value in answered.items() if value is None] + ([] if prefetched_patient else ["patient"])
     fetched = _fetch_all(client, missing, request, deadline) if client and missing else {}
     patient = prefetched_patient or _own_patient(fetched.get("patient"), request.patient_id)
     if patient is None:
-        raise PatientUnavailable()
+        raise PatientUnavailable(_not_fetched(client))
     lists = {key: _owned(value if value is not None else fetched.get(key), request.patient_id)
              for key, value in answered.items()}
     _log_not_received(request, lists)
@@ -90,16 +92,33 @@ def _build_record(request: HookRequest, allow_server: Callable[[str], bool], bud
     return record
 
 
-def _client_for(request: HookRequest, allow_server: Callable[[str], bool]) -> FhirClient | None:
-    """A client for the request's FHIR server, or None when there is none or configuration does not allow it."""
+def _client_for(request: HookRequest, allow_server: Callable[[str], bool]) -> tuple[FhirClient | None, str]:
+    """A client for the request's FHIR server; or None when there is none or configuration does not allow it, and
+    why, in the words of the 412 that a missing patient gets."""
     server = request.fhir_server
     if not server:
-        return None
+        return None, "no fhirServer to fetch it from"
     if not allow_server(server):
-        log.info("hook %s: FHIR server not allowed, nothing fetched", request.hook_instance)
-        return None
+        # A configuration or integration problem (the client's fhir_servers), not the patient's: the operator must
+        # hear of it. The URL is not logged (docs/prefetch.md §Logs).
+        log.warning("hook %s: FHIR server not allowed for client %s: nothing fetched", request.hook_instance,
+                    request.client_iss or "(none verified)")
+        return None, "fhirServer is not allowed for this client"
     token = (request.fhir_authorization or {}).get("access_token")
-    return FhirClient(server, token if isinstance(token, str) else None)
+    return FhirClient(server, token if isinstance(token, str) else None, call=_call_ids(request)), ""
+
+
+def _call_ids(request: HookRequest) -> str:
+    """The ids the log lines of a call's fetches begin with."""
+    client = f" of client {request.client_iss}" if request.client_iss else ""
+    return f"hook {request.hook_instance}{client}"
+
+
+def _not_fetched(client: FhirClient | None) -> str:
+    """Why the server did not give the patient, as far as the service can tell the EHR (no URL, no token)."""
+    if client is not None and client.refused is not None:
+        return f"the FHIR server answered {client.refused}"
+    return "the FHIR server did not return it"
 
 
 def _answered(prefetch: dict[str, Any], key: str) -> list[dict[str, Any]] | None:

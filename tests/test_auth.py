@@ -27,7 +27,7 @@ from cds_service.config import ClientConfig, ConfigError, Settings, parse_auth_c
 from cds_service.db_models import UsedJti
 from cds_service.http_errors import Unauthorized
 from tests.conftest import close_app, make_app
-from tests.test_errors import sign_request
+from tests.test_errors import EXAMPLES, sign_request
 
 BASE = "https://cds.example.org"
 SERVICE = "/cds-services/blinatumomab-coverage"
@@ -519,6 +519,21 @@ def test_the_rejected_listing_shows_the_issuer(secure_app: Flask, tmp_path: Path
     [header, _, row] = capsys.readouterr().out.splitlines()
     client_at = header.index("client")
     assert row[client_at:].startswith(f"{EHR}  tenant-a  ")
+
+
+def test_a_fhir_server_not_allowed_for_the_client_is_a_warning_and_named_in_the_412(
+        secure: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+    body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
+    del body["prefetch"]["patient"]
+    body["fhirServer"] = "https://elsewhere.example.org/fhir"
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        response = secure.post(SERVICE, json=body, headers={"Authorization": f"Bearer {ec_token()}"})
+    assert response.status_code == 412
+    diagnostics = response.get_json()["issue"][0]["diagnostics"]
+    assert diagnostics.endswith("prefetch 'patient' missing and fhirServer is not allowed for this client")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert f"hook {body['hookInstance']}: FHIR server not allowed for client {EHR}: nothing fetched" in warnings
+    assert "elsewhere.example.org" not in caplog.text
 
 
 def test_local_mode_accepts_any_presented_token_unverified(client: FlaskClient) -> None:

@@ -311,6 +311,24 @@ def test_no_obtainable_patient_is_a_412(client: FlaskClient) -> None:
     assert issue["code"] == "not-found"
 
 
+def test_a_412_says_the_fhir_server_refused_the_token(client: FlaskClient) -> None:
+    """The EHR got "missing and not fetchable" whatever happened: a token its own server refuses is its to fix. The
+    audit record's reason says it too; neither quotes the token or the URL."""
+    body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
+    del body["prefetch"]["patient"]
+    body["hookInstance"] = "refused-by-the-fhir-server"
+    with FhirTestServer(token="the-right-token") as server:
+        body["fhirServer"] = server.base_url
+        body["fhirAuthorization"] = {"access_token": "a-stale-token", "token_type": "Bearer"}
+        issue = assert_outcome(post(client, body), 412, "prefetch.patient")
+    assert issue["diagnostics"].endswith("prefetch 'patient' missing and the FHIR server answered 401")
+    store = client.application.extensions["cds_service"].store
+    store.flush()
+    [row] = [row for row in store.rejected() if row.hook_instance == body["hookInstance"]]
+    assert row.reason == "not-found at prefetch.patient: the FHIR server answered 401"
+    assert "a-stale-token" not in json.dumps(issue) + row.reason and server.base_url not in json.dumps(issue)
+
+
 @pytest.fixture
 def small_limit_client(tmp_path: Path) -> Iterator[FlaskClient]:
     application: Flask = make_app(local_settings(tmp_path, max_body_bytes=2_000))

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
+from dataclasses import replace
 from typing import Any, Callable
 
 import pytest
@@ -144,6 +146,41 @@ def test_a_server_not_allowed_is_never_contacted(fhir_server: FhirTestServer) ->
     assert fhir_server.requests == []
 
 
+def test_a_server_not_allowed_is_a_warning_once_and_named_in_the_412(fhir_server: FhirTestServer,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """The operator got an INFO line and the EHR "not fetchable": neither could tell the client's allowlist was at
+    fault. The URL is not logged, nor quoted back."""
+    request = replace(_request({}, fhir_server), client_iss="https://ehr.example.org")
+    with caplog.at_level(logging.INFO, logger="cds_service"), pytest.raises(PatientUnavailable) as raised:
+        _load(request, allow=lambda url: False)
+    [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert line.getMessage() == "hook hi-1: FHIR server not allowed for client https://ehr.example.org: nothing fetched"
+    assert raised.value.message.endswith("prefetch 'patient' missing and fhirServer is not allowed for this client")
+    assert raised.value.summary == "not-found at prefetch.patient: fhirServer is not allowed for this client"
+    assert fhir_server.base_url not in caplog.text + raised.value.message
+    assert fhir_server.requests == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_token_the_server_refuses_is_a_warning_once_and_named_in_the_412(status: int,
+                                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """Every key and read meets the same refusal: one WARNING for the call, with ids only, and the 412 says it."""
+    with FhirTestServer(token=TOKEN) as server:
+        for path in ("/Patient/p1", "/Medication/m1", *SEARCH_PATHS):
+            server.fault(path, status=status)  # a 403: the token is accepted, its scopes are not
+        request = replace(_request({}, server, token=TOKEN if status == 403 else "expired-token-456"),
+                          client_iss="https://ehr.example.org")
+        with caplog.at_level(logging.DEBUG, logger="cds_service"), pytest.raises(PatientUnavailable) as raised:
+            _load(request)
+        assert raised.value.message.endswith(f"prefetch 'patient' missing and the FHIR server answered {status}")
+        record = _load(replace(request, prefetch={"patient": PATIENT}))  # a prefetched patient: the call goes on
+        assert record.resolve("Medication/m1") is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [f"hook hi-1 of client https://ehr.example.org: FHIR server answered {status}: what it "
+                        "refused is not received"] * 2  # once for each of the two calls
+    assert TOKEN not in caplog.text and "expired-token-456" not in caplog.text
+
+
 def test_the_patient_is_fetched_when_not_prefetched_or_not_this_patient(fhir_server: FhirTestServer) -> None:
     fhir_server.add(PATIENT)
     other = {"resourceType": "Patient", "id": "p2"}
@@ -163,6 +200,7 @@ def test_no_patient_at_all_is_patient_unavailable(fhir_server: FhirTestServer) -
     with pytest.raises(PatientUnavailable) as raised:
         _load(_request({}, fhir_server))  # the server has no Patient/p1: 404
     assert raised.value.status == 412
+    assert raised.value.message.endswith("prefetch 'patient' missing and the FHIR server did not return it")
 
 
 def test_resources_of_another_patient_are_dropped(fhir_server: FhirTestServer) -> None:
