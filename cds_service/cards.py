@@ -4,6 +4,7 @@ The wording lives in cards/decision*.j2; this module picks what the card shows a
 """
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -24,6 +25,14 @@ OVERRIDE_REASONS = (
     ("plan-exception-requested", "Exception or peer-to-peer review requested from the plan"),
     ("proceed-without-coverage", "Proceeding; patient informed that the plan may not cover it"),
 )
+# The override reasons' code system. FHIR makes a code system's canonical URL the same wherever it is used ("It SHALL
+# remain the same when the code system is stored on different servers"), and service-contract.md names none: one
+# fixed URI, so that feedback codes read the same in every environment's audit trail. A URN: nothing is published at
+# it, and the service owns no domain to publish under.
+OVERRIDE_REASON_SYSTEM = "urn:uuid:8c957449-5246-4cca-9e22-88c4dbfbf5d7"
+# Cards issued before named `<public base URL>/fhir/CodeSystem/coverage-override-reason`, which differed between
+# environments (and servers): feedback still returns it on those cards.
+_BASE_URL_OVERRIDE_SYSTEM = re.compile(r"https?://[^/?#]+(?:/[^?#]*)?/fhir/CodeSystem/coverage-override-reason")
 # The parts of the summary around the list of what to document ("<payer>: document ... to confirm coverage"), and
 # around what the EHR did not send.
 _DOCUMENT_FRAME = len(": document  to confirm coverage")
@@ -49,7 +58,7 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
         "extension": {**_associated(order), DECISION_EXTENSION: decision.as_extension()},
     }
     if decision.decision == NOT_MET_DECISION:
-        card["overrideReasons"] = _override_reasons(base_url)
+        card["overrideReasons"] = _override_reasons()
     return card
 
 
@@ -231,6 +240,11 @@ def _links(decision: Decision, base_url: str) -> list[dict[str, str]]:
     return links
 
 
-def _override_reasons(base_url: str) -> list[dict[str, str]]:
-    system = f"{base_url.rstrip('/')}/fhir/CodeSystem/coverage-override-reason"
-    return [{"system": system, "code": code, "display": display} for code, display in OVERRIDE_REASONS]
+def _override_reasons() -> list[dict[str, str]]:
+    return [{"system": OVERRIDE_REASON_SYSTEM, "code": code, "display": display} for code, display in OVERRIDE_REASONS]
+
+
+def canonical_override_system(system: str) -> str:
+    """OVERRIDE_REASON_SYSTEM for either form of it, the fixed one or the base-URL one of cards issued before it;
+    any other system (an EHR's own reasons) as it is."""
+    return OVERRIDE_REASON_SYSTEM if _BASE_URL_OVERRIDE_SYSTEM.fullmatch(system) else system

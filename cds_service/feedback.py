@@ -7,6 +7,9 @@ overridden card); strict about anything else (400 with an OperationOutcome namin
 each to the other outcome, and storing them would record a suggestion as taken on a card the clinician overrode, or a
 reason for overriding a card the clinician accepted.
 
+An override reason of ours is stored under its fixed system, also when it comes back in the base-URL form of the
+cards issued before that system was fixed (cards.OVERRIDE_REASON_SYSTEM).
+
 Feedback on a card uuid this service never issued is stored anyway, flagged. An accepted suggestion is kept only on
 the card that carried it: one never issued, or issued with another card, is left out of what is stored and named in
 the answer's `unknownSuggestions`.
@@ -24,6 +27,7 @@ from jsonschema.exceptions import best_match
 from cds_service import SERVICE_ID
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry
+from cds_service.cards import canonical_override_system
 from cds_service.exceptions import ClientError
 from cds_service.http_errors import request_body
 from cds_service.json_codec import storable
@@ -157,12 +161,17 @@ def _entry(item: dict[str, Any], index: int) -> FeedbackEntry:
         outcome=item["outcome"],
         accepted_suggestions=[storable(s if isinstance(s, str) else s["id"])
                               for s in item.get("acceptedSuggestions", [])],
-        override_system=_optional(coding.get("system")),
+        override_system=_optional(_system(coding.get("system"))),
         override_code=_optional(coding.get("code")),
         override_display=_optional(coding.get("display")),
         override_comment=_optional(reason.get("userComment")) if wrapped else None,
         outcome_timestamp=_timestamp(item.get("outcomeTimestamp"), f"feedback[{index}].outcomeTimestamp"),
     )
+
+
+def _system(system: str | None) -> str | None:
+    # Our override reasons stored under one system, whichever form the card carried (cards.OVERRIDE_REASON_SYSTEM).
+    return None if system is None else canonical_override_system(system)
 
 
 def _optional(text: str | None) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.cards import decision_card, no_plan_card
+from cds_service.cards import OVERRIDE_REASON_SYSTEM, decision_card, no_plan_card
 from cds_service.coverage_info import coverage_information_action
 from tests.crd_invariants import check_crd_invariants
 from cds_service.decision import Decision
@@ -148,6 +148,14 @@ def test_live_vaccine_card_is_critical_and_says_why() -> None:
     assert card["indicator"] == "critical"
     assert "not covered — live vaccine in the exclusion window" in card["summary"]
     assert [r["code"] for r in card["overrideReasons"]][0] == "criteria-met-documentation-to-follow"
+
+
+def test_override_reasons_name_one_system_whatever_the_base_url() -> None:
+    """Built from the public base URL, the system differed between environments, and so did feedback's codes."""
+    decision, case_facts = next((d, f) for d, f in CASES if d.critical)
+    systems = {reason["system"] for base in (BASE, "http://127.0.0.1:18101")
+               for reason in decision_card(decision, case_facts, ORDER, base)["overrideReasons"]}
+    assert systems == {OVERRIDE_REASON_SYSTEM}
 
 
 @pytest.mark.parametrize(("vaccine", "ending"), [

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.card_config import CardConfig
+from cds_service.cards import OVERRIDE_REASON_SYSTEM
 from cds_service.db_models import Feedback
 from tests.test_audit import (EXAMPLE, invocation, live_app, outcome, stored_values,  # noqa: F401  (live_app: fixture)
                               writes_blocked)
@@ -114,6 +115,22 @@ def test_overridden_feedback_keeps_the_reason_and_comment(live_app: tuple[str, A
     assert (entry.override_system, entry.override_code, entry.override_display, entry.override_comment) == (
         CODING["system"], CODING["code"], CODING["display"], "seen")
     assert entry.outcome_timestamp == datetime(2026, 11, 20, 11, 5, tzinfo=timezone.utc)
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("system", [OVERRIDE_REASON_SYSTEM,
+                                    "http://127.0.0.1:18101/fhir/CodeSystem/coverage-override-reason",
+                                    "https://cds.example.org/cds/fhir/CodeSystem/coverage-override-reason"])
+def test_our_override_reasons_are_stored_under_the_fixed_system(live_app: tuple[str, AuditStore], system: str) -> None:
+    """Cards issued before the system was fixed named one built from the public base URL: feedback on them is taken,
+    and stored under the fixed system, so that a code reads the same in every environment's trail."""
+    base_url, store = live_app
+    issue_card(store)
+    reason = {"system": system, "code": "plan-exception-requested"}
+    assert post(base_url, {"feedback": [{"card": "card-1", "outcome": "overridden",
+                                         "overrideReason": {"reason": reason}}]}).status_code == 200
+    [entry] = stored_feedback(store)
+    assert (entry.override_system, entry.override_code) == (OVERRIDE_REASON_SYSTEM, "plan-exception-requested")
 
 
 @pytest.mark.parametrize("item, expected", [
