@@ -1,8 +1,8 @@
 """CDS Hooks 2.0 Security: verifying the client's JWT, and which FHIR servers a caller may point the service at.
 
 Failures raise `Unauthorized` with a reason for the log; the token itself is never logged or stored. A token whose
-signature holds but which a later check refuses (expired, wrong `aud`, over the lifetime limit, tenant not allowed,
-`jti` replayed) raises `CallerRefused`, which names its verified issuer and tenant for the audit trail. Before the
+signature holds but which a later check refuses (expired, wrong `aud`, over the lifetime limit, `iat` out of bounds,
+tenant not allowed, `jti` replayed) raises `CallerRefused`, which names its verified issuer and tenant for the audit trail. Before the
 signature is verified, the token's `iss` only picks the keys: a reason quoting it says it is unverified.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import threading
 import time
 from datetime import datetime, timezone
@@ -243,6 +244,7 @@ class JwtVerifier:
         caller = _caller(client, claims)
         try:
             _check_lifetime(claims, self.config.max_token_lifetime_seconds)
+            _check_issued_at(claims, self.config.max_token_lifetime_seconds)
             _check_tenant(claims, client)
             self._check_replay(claims)
         except Unauthorized as exc:
@@ -286,7 +288,8 @@ def _decode(token: str, alg: str, key: jwt.PyJWK, client: ClientConfig, audience
             audience=audience,
             issuer=client.iss,
             leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "iat", "jti", "iss", "aud"]},
+            # iat is checked by _check_issued_at alone: PyJWT's check let most bad values through (see there).
+            options={"require": ["exp", "iat", "jti", "iss", "aud"], "verify_iat": False},
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         problem = f"{type(exc).__name__}: {exc}"
@@ -351,6 +354,21 @@ def _check_lifetime(claims: Mapping[str, Any], max_lifetime: int) -> None:
     exp = int(claims["exp"])  # PyJWT has checked that it reads as an integer, and is not past
     if exp > time.time() + max_lifetime + LEEWAY_SECONDS:
         raise Unauthorized(f"exp {exp} is more than {max_lifetime} s in the future")
+
+
+def _check_issued_at(claims: Mapping[str, Any], max_lifetime: int) -> None:
+    """`iat` a number, not ahead of now, and not older than the lifetime limit: a token valid now (its exp not past)
+    and issued longer ago than that lived longer than the deployment allows. PyJWT took any past iat (-1e300), a
+    string of digits and `true`, and its maintainers mean to stop refusing a future one (pyjwt#939). The values are
+    not quoted: they may be hundreds of digits long."""
+    iat = claims["iat"]
+    if isinstance(iat, bool) or not isinstance(iat, int | float) or not math.isfinite(iat):
+        raise Unauthorized("iat is not a finite number")
+    now = time.time()
+    if iat > now + LEEWAY_SECONDS:
+        raise Unauthorized(f"iat is more than {LEEWAY_SECONDS} s in the future")
+    if iat < now - max_lifetime - LEEWAY_SECONDS:
+        raise Unauthorized(f"iat is more than {max_lifetime} s (the token lifetime limit) in the past")
 
 
 def _check_jku(header: Mapping[str, Any], client: ClientConfig) -> None:

@@ -459,6 +459,35 @@ def test_a_token_refused_after_its_signature_held_is_audited_with_its_issuer(
     assert row.reason.startswith(reason) and "unverified" not in row.reason
 
 
+@pytest.mark.parametrize(
+    ("iat", "reason"),
+    [
+        ("1700000000", "iat is not a finite number"),
+        (True, "iat is not a finite number"),
+        (float("nan"), "iat is not a finite number"),
+        (float("inf"), "iat is not a finite number"),
+        (-1e300, "iat is more than 300 s (the token lifetime limit) in the past"),
+        (NOW - 300 - 30 - 60, "iat is more than 300 s (the token lifetime limit) in the past"),
+        (NOW + 30 + 60, "iat is more than 30 s in the future"),
+    ],
+    ids=["string", "boolean", "nan", "infinity", "minus-1e300", "older-than-the-lifetime", "future"],
+)
+def test_an_iat_out_of_bounds_is_refused_and_audited_with_the_issuer(secure_app: Flask, iat: Any,
+                                                                    reason: str) -> None:
+    """Only exp was bounded: a token claiming to be issued at -1e300, or longer ago than any token may live, passed."""
+    assert_rejected(call(secure_app.test_client(), ec_token(claims(iat=iat, exp=int(time.time()) + 60))))
+    [row] = rejected_rows(secure_app)
+    assert (row.status, row.client_iss) == (401, EHR)
+    assert row.reason.startswith(reason)
+
+
+def test_an_iat_within_the_lifetime_is_accepted(secure: FlaskClient) -> None:
+    now = int(time.time())
+    assert call(secure, ec_token(claims(iat=now - 300, exp=now + 10))).status_code == 200
+    assert call(secure, ec_token(claims(iat=now + 20, exp=now + 60))).status_code == 200  # clock skew: the leeway
+    assert call(secure, ec_token(claims(iat=float(now), exp=now + 60))).status_code == 200
+
+
 def test_a_replayed_token_and_an_unstorable_tenant_are_audited_with_the_issuer(secure_app: Flask) -> None:
     client = secure_app.test_client()
     token = ec_token()
