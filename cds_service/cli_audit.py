@@ -29,9 +29,11 @@ T = TypeVar("T")
 
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-# A patient id means one patient only within one client and tenant: both are listed with it.
-_COLUMNS = ("time", "hook", "client", "tenant", "patient", "order", "policy", "decision", "indication", "hookInstance")
-_REJECTED_COLUMNS = ("time", "hook", "client", "tenant", "patient", "status", "reason", "hookInstance")
+# A patient id means one patient only within one client and tenant: both are listed with it. Times are UTC, as the
+# database keeps them, and say so: a reader comparing them with local logs or a clinic's clock would be hours off.
+_TIME = "time (UTC)"
+_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "order", "policy", "decision", "indication", "hookInstance")
+_REJECTED_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "status", "reason", "hookInstance")
 DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed", NO_PLAN)
 _MAX_CELL = 40
 _INDENT = " " * 15  # where the values of `show` begin
@@ -232,7 +234,7 @@ def format_detail(detail: InvocationDetail) -> str:
     record = detail.record
     lines = [
         f"hookInstance  {record.hook_instance}",
-        f"time          {record.time.isoformat()}",
+        f"time          {_utc(record.time)}",
         f"service       {record.service_id} ({record.hook})",
         f"client        {record.client_iss or '-'}{f' (tenant {record.tenant})' if record.tenant else ''}",
         f"patient       {record.patient_id or '-'}",
@@ -247,6 +249,11 @@ def format_detail(detail: InvocationDetail) -> str:
     lines += ["", "Feedback:" if detail.feedback else "Feedback: none"]
     lines += [f"  {_feedback_line(entry, topics, labels)}" for entry in detail.feedback]
     return "\n".join(lines)
+
+
+def _utc(moment: datetime) -> str:
+    """A time of `show`: in UTC (the records' times are), to the millisecond, and saying so."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "milliseconds") + " UTC"
 
 
 def _outcome_lines(outcome: OrderOutcome, hook: str) -> list[str]:
@@ -359,9 +366,9 @@ def _feedback_line(entry: FeedbackEntry, topics: dict[str, str], labels: dict[st
     if entry.override_comment:
         parts.append(f"comment {entry.override_comment!r}")
     if entry.outcome_timestamp:
-        parts.append(f"at {entry.outcome_timestamp.isoformat()}")
+        parts.append(f"at {_utc(entry.outcome_timestamp)}")
     if entry.received_at:
-        parts.append(f"received {entry.received_at.isoformat()}")
+        parts.append(f"received {_utc(entry.received_at)}")
     if entry.client_iss:
         parts.append(f"from {entry.client_iss}")
     return "; ".join(parts)

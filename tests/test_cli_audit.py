@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sqlite3
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -61,7 +62,7 @@ def test_table_lists_recent_decisions_newest_first(audited: str, capsys: pytest.
     code, out = run(capsys, "audit", "--database-url", audited)
     lines = out.splitlines()
     assert code == 0
-    assert lines[0].split() == ["time", "hook", "client", "tenant", "patient", "order", "policy", "decision",
+    assert lines[0].split() == ["time", "(UTC)", "hook", "client", "tenant", "patient", "order", "policy", "decision",
                                 "indication", "hookInstance"]
     assert [line.split()[6] for line in lines[2:]] == ["mr-new", "mr-p2", "mr-old"]  # date and time are 2 words
     assert all(line.split()[3:5] == ["https://ehr.example", "-"] for line in lines[2:])
@@ -130,6 +131,27 @@ def test_show_prints_criteria_and_feedback(audited: str, capsys: pytest.CaptureF
     # Which card was overridden: the coverage decision, not a dose warning.
     assert "card card-p2 (coverage-info): overridden; reason clinical-judgement; comment 'urgent'" in out
     assert "cards        card-p2 (coverage-info)" in out
+
+
+def test_times_are_printed_in_utc_and_say_so(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The table's times had no zone, and `show` printed "+00:00": a reader took them for local times."""
+    eastern = timezone(timedelta(hours=-5))
+    store = AuditStore(database_url)
+    store.start()
+    store.record_invocation(invocation("hi-utc", "p1", outcome("mr-utc", card_uuids=["card-utc"]),
+                                       time=datetime(2026, 11, 20, 7, 5, 0, 250000, tzinfo=eastern)))
+    store.flush()
+    store.record_feedback("blinatumomab-coverage", [FeedbackEntry(
+        "card-utc", "accepted", outcome_timestamp=datetime(2026, 11, 20, 7, 6, tzinfo=eastern))])
+    store.close()
+    _, table = run(capsys, "audit", "--database-url", database_url)
+    header, _, row = table.splitlines()
+    assert header.startswith("time (UTC)  ") and row.startswith("2026-11-20 12:05:00  ")
+    _, shown = run(capsys, "audit", "--database-url", database_url, "show", "hi-utc")
+    assert "time          2026-11-20 12:05:00.250 UTC" in shown
+    [feedback] = [line for line in shown.splitlines() if line.startswith("  card card-utc: ")]
+    assert re.fullmatch(r"  card card-utc: accepted; at 2026-11-20 12:06:00\.000 UTC; "
+                        r"received \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC", feedback)
 
 
 def test_show_as_json(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -227,8 +249,8 @@ def test_rejected_calls_are_listed_with_why_and_never_with_what_was_sent(
     assert "Jane Doe" not in out and "Jane Doe" not in caplog.text
     assert "400 on POST /cds-services/blinatumomab-coverage: invalid at context.draftOrders" in caplog.text
     code, table = run(capsys, "audit", "--database-url", database, "--rejected")
-    assert code == 0 and table.splitlines()[0].split() == ["time", "hook", "client", "tenant", "patient", "status",
-                                                           "reason", "hookInstance"]
+    assert code == 0 and table.splitlines()[0].split() == ["time", "(UTC)", "hook", "client", "tenant", "patient",
+                                                           "status", "reason", "hookInstance"]
     assert "invalid at context.draftOrders.entry[0].resource.status" in table and "hi-ok" not in table
     _, shown = run(capsys, "audit", "--database-url", database, "show", "hi-order")
     assert "status        400 in " in shown and ": invalid at context.draftOrders.entry[0].resource.status" in shown
