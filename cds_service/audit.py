@@ -4,7 +4,7 @@
 
 - audit_writer.py: the background writer of invocation records (queued, batched, kept through an outage, drained
   at exit, restarted in a forked child) and the schema's creation;
-- audit_health.py: the writer's status and the database ping, for /healthz and /metrics;
+- audit_health.py: the writer's status and the database ping, for /healthz and /metrics, and its outage log;
 - audit_queries.py: prior approval, used JWT ids, feedback, and the listings of `cds-service audit`;
 - audit_rows.py: the records (`InvocationRecord`, `FeedbackEntry`) and their mapping to the tables.
 """

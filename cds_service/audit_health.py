@@ -1,18 +1,26 @@
-"""What /healthz and /metrics are told about the audit trail (docs/audit.md §Health): the background writer's status
-and the problems it makes for an operator, and a ping of the database that stops waiting at its deadline."""
+"""What /healthz, /metrics and the log are told about the audit trail (docs/audit.md §Health): the background
+writer's status and the problems it makes for an operator, what it logs through a database outage, and a ping of the
+database that stops waiting at its deadline."""
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from cds_service.db import error_summary, is_unavailable
+
+log = logging.getLogger(__name__)
+
 # Why records were given up: the queue was full, the database refused the record itself, or the database was
 # unavailable with no writer running (after close) to keep the record.
 LOSS_REASONS = ("queue-full", "refused", "unwritten")
 STALLED_SECONDS = 10.0  # writes failing (or one hanging) this long: /healthz answers 503
+OUTAGE_REPORT_SECONDS = 60.0  # through an outage, the failed attempts are reported at most this often
 PING_SECONDS = 2.0
 
 
@@ -41,6 +49,45 @@ class WriterStatus:
         age = self.last_error_age_seconds
         return {**asdict(self), "stalled_seconds": round(self.stalled_seconds, 1),
                 "last_error_age_seconds": None if age is None else round(age, 1)}
+
+
+class OutageLog:
+    """What the writer logs while the database fails it: the first failure at ERROR, then at most one WARNING every
+    OUTAGE_REPORT_SECONDS with how many attempts failed since the last, and an INFO when it answers again. Each
+    attempt is logged at DEBUG. A WARNING for every retry (every 5 s, in every worker) buried the log and said no more
+    than the first. Each line says what failed, by the classes and codes of error_summary (no message, no secret)."""
+
+    def __init__(self) -> None:
+        self._began: float | None = None  # the first failure since the database last answered
+        self._reported_at = 0.0
+        self._unreported = 0  # failed attempts since the last ERROR or WARNING
+        self._attempts = 0  # failed attempts since the first
+
+    def failed(self, operation: str, exc: Exception, backlog: int) -> None:
+        """An attempt at `operation` ("writing 12 audit records") failed with `exc`; `backlog` records wait."""
+        now = time.monotonic()
+        what = f"{operation} failed ({error_summary(exc)}); {backlog} records wait"
+        self._attempts += 1
+        log.debug("audit database attempt %d: %s", self._attempts, what)
+        # A fault that is not an outage (a migration this code cannot run?) is kept trying too, with its traceback.
+        kind, trace = ("unavailable", None) if is_unavailable(exc) else ("fault", exc)
+        if self._began is None:
+            self._began, self._reported_at, self._unreported = now, now, 0
+            log.error("audit database %s: %s in memory, retried until it answers", kind, what, exc_info=trace)
+            return
+        self._unreported += 1
+        if now - self._reported_at >= OUTAGE_REPORT_SECONDS:
+            log.warning("audit database still %s after %.0f s: %d more attempts failed, the last %s", kind,
+                        now - self._began, self._unreported, what)
+            self._reported_at, self._unreported = now, 0
+
+    def answered(self) -> None:
+        """The database took a write (or the migration): said once, if it had failed."""
+        if self._began is None:
+            return
+        log.info("audit database answers again after %.1f s and %d failed attempts", time.monotonic() - self._began,
+                 self._attempts)
+        self._began, self._attempts = None, 0
 
 
 class _Probe:

@@ -31,7 +31,7 @@ from collections import Counter, deque
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.audit_health import PING_SECONDS, DatabasePing, WriterStatus
+from cds_service.audit_health import PING_SECONDS, DatabasePing, OutageLog, WriterStatus
 from cds_service.audit_rows import InvocationRecord, insert_records
 from cds_service.db import DatabaseUnavailable, error_summary, is_unavailable, migrate, write_transaction
 
@@ -95,6 +95,7 @@ class AuditWriter:
         self._thread: threading.Thread | None = None
         self._stalled_since: float | None = None  # when the unfinished write attempt, or series of failed ones, began
         self._last_error: tuple[str, float] | None = None  # the latest failure's summary and time
+        self._outage = OutageLog()
         self._ping = DatabasePing(self.engine)  # its lock may have been held at the fork too
 
     def start(self) -> None:
@@ -118,10 +119,8 @@ class AuditWriter:
         except Exception as exc:
             if not is_unavailable(exc):
                 raise  # a schema this code cannot upgrade: the start-up stops with it
-            self._schema = "pending"
-            self._note_failure(exc)
-            log.error("audit database unavailable at start (%s): /healthz answers 503 and audit records wait in "
-                      "memory until it answers and its schema is created", error_summary(exc))
+            self._schema = "pending"  # /healthz answers 503 until the writer has created it
+            self._failed("creating or migrating the audit schema at start", exc)
             return
         self._schema = "ready"
 
@@ -251,7 +250,7 @@ class AuditWriter:
         try:
             migrate(self.engine)
         except Exception as exc:  # whatever it is, the writer lives on, and /healthz reports it
-            self._failed(exc)
+            self._failed("creating or migrating the audit schema", exc)
             return False
         self._schema = "ready"
         self._answered()
@@ -287,7 +286,7 @@ class AuditWriter:
                 insert_records(connection, records)
         except Exception as exc:
             if is_unavailable(exc):
-                self._failed(exc)
+                self._failed(f"writing {len(records)} audit records", exc)
                 return records
             if len(records) > 1:
                 return self._write_each(records)
@@ -314,22 +313,14 @@ class AuditWriter:
             self._stalled_since = clock.monotonic()
 
     def _answered(self) -> None:
-        since, self._stalled_since = self._stalled_since, None
-        if since is not None and self._last_error is not None and self._last_error[1] >= since:
-            log.warning("audit database answers again after %.1f s of failures", clock.monotonic() - since)
+        self._stalled_since = None
+        self._outage.answered()
 
-    def _note_failure(self, exc: Exception) -> str:
+    def _failed(self, operation: str, exc: Exception) -> None:
+        """An attempt failed: kept for /healthz, and logged (OutageLog: the first at ERROR, then summaries)."""
         self._attempting()
-        summary = error_summary(exc)
-        self._last_error = (summary, clock.monotonic())
-        return summary
-
-    def _failed(self, exc: Exception) -> None:
-        summary = self._note_failure(exc)
-        if is_unavailable(exc):
-            log.warning("audit database unavailable (%s): %d records wait", summary, self._backlog())
-        else:  # not an outage (a migration this code cannot run?): kept trying, and /healthz says so
-            log.error("audit database fault (%s): %d records wait", summary, self._backlog(), exc_info=exc)
+        self._last_error = (error_summary(exc), clock.monotonic())
+        self._outage.failed(operation, exc, self._backlog())
 
     def _backlog(self) -> int:
         with self._lock:

@@ -129,11 +129,23 @@ def alembic_config() -> Config:
 
 def error_summary(exc: BaseException) -> str:
     """A database error for the log, without its message: PostgreSQL's message repeats the failing row ("Failing
-    row contains ..."), which holds patient ids and criteria notes. The classes and SQLSTATE say what went wrong."""
+    row contains ..."), which holds patient ids and criteria notes, and a connection error names the server. The
+    classes, the code (PostgreSQL's SQLSTATE, SQLite's result code: `SQLITE_BUSY`, `SQLITE_FULL`) and whether the
+    connection could not be made say what went wrong: "OperationalError / OperationalError" alone did not."""
     original = exc.orig if isinstance(exc, DBAPIError) else None
-    sqlstate = getattr(original, "sqlstate", None)
     parts = [type(exc).__name__] + ([type(original).__name__] if original is not None else [])
-    return " / ".join(parts) + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+    code = _error_code(original)
+    # SQLAlchemy wraps the errors of connecting (refused, timed out, no such file) with no statement.
+    connecting = isinstance(exc, DBAPIError) and exc.statement is None
+    return " / ".join(parts) + (f" ({code})" if code else "") + (" while connecting" if connecting else "")
+
+
+def _error_code(original: BaseException | None) -> str | None:
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate:
+        return f"SQLSTATE {sqlstate}"
+    name = getattr(original, "sqlite_errorname", None)  # sqlite3 errors since Python 3.11
+    return name if isinstance(name, str) else None
 
 
 @contextmanager

@@ -5,6 +5,8 @@ wrong, and nothing hangs on a database that does not answer. SQLite (a lock held
 from __future__ import annotations
 
 import json
+import logging
+import re
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -122,6 +124,45 @@ def test_healthz_is_503_while_audit_writes_fail(outage: Outage, monkeypatch: pyt
         assert health(app)[1]["audit"]["backlog"] == 0
     finally:
         close_app(app)
+
+
+def _writer_lines(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "cds_service.audit_health" and r.levelno == level]
+
+
+def test_an_outage_is_logged_once_with_what_failed_and_once_when_it_ends(started: AuditStore, outage: Outage,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """Each retry logged a WARNING "audit database unavailable (OperationalError / OperationalError)": every 5 s per
+    worker, saying nothing of what failed. Now the first failure says it, at ERROR; the retries go to DEBUG (within
+    the minute between reports), and the end is one INFO."""
+    caplog.set_level(logging.DEBUG, logger="cds_service")
+    outage.down()
+    started.record_invocation(invocation("during-outage"))
+    eventually(lambda: len(_writer_lines(caplog, logging.DEBUG)) >= 3)  # three attempts failed
+    outage.up()
+    assert started.flush(timeout=15)
+    [first] = _writer_lines(caplog, logging.ERROR)
+    assert first.startswith("audit database unavailable: writing 1 audit records failed (OperationalError / ")
+    assert re.search(r"\((SQLITE_BUSY|SQLSTATE \w+)\)|while connecting", first), first
+    assert _writer_lines(caplog, logging.WARNING) == []
+    [recovered] = _writer_lines(caplog, logging.INFO)
+    attempts = int(re.fullmatch(r"audit database answers again after [\d.]+ s and (\d+) failed attempts",
+                                recovered).group(1))
+    assert attempts >= 3
+
+
+def test_a_long_outage_is_reported_with_the_attempts_failed_since_the_last_report(
+        started: AuditStore, outage: Outage, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit_health, "OUTAGE_REPORT_SECONDS", 0.0)  # every retry is past the minute
+    outage.down()
+    started.record_invocation(invocation("during-outage"))
+    eventually(lambda: len(_writer_lines(caplog, logging.WARNING)) >= 2)
+    outage.up()
+    assert started.flush(timeout=15)
+    assert len(_writer_lines(caplog, logging.ERROR)) == 1
+    for line in _writer_lines(caplog, logging.WARNING):
+        assert re.fullmatch(r"audit database still unavailable after \d+ s: 1 more attempts failed, the last writing "
+                            r"1 audit records failed \(OperationalError / .*\); 1 records wait", line), line
 
 
 def test_closing_during_an_outage_is_bounded_and_names_what_is_lost(started: AuditStore, outage: Outage,
