@@ -2,8 +2,9 @@
 
 Failures raise `Unauthorized` with a reason for the log; the token itself is never logged or stored. A token whose
 signature holds but which a later check refuses (expired, wrong `aud`, over the lifetime limit, `iat` out of bounds,
-tenant not allowed, `jti` replayed) raises `CallerRefused`, which names its verified issuer and tenant for the audit trail. Before the
-signature is verified, the token's `iss` only picks the keys: a reason quoting it says it is unverified.
+tenant not allowed, `jti` replayed) raises `CallerRefused`, which names its verified issuer and tenant for the audit
+trail. Before the signature is verified, the token's `iss` only picks the keys: a reason quoting it says it is
+unverified.
 """
 from __future__ import annotations
 
