@@ -96,7 +96,7 @@ def _evaluate_group(request: HookRequest, record: PatientRecord, group: _Group, 
         log.exception("fact extraction failed hookInstance=%s", request.hook_instance)
         return _faulted(request, record, group, ctx, config)
     result = Evaluation()
-    group.dose_lines = CycleLines(facts)
+    group.dose_lines = CycleLines(group.orders, facts)
     for order in group.targets:
         _evaluate_one(request, record, group, facts, order, ctx, config, result)
     return result

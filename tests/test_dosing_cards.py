@@ -1,6 +1,7 @@
 """Dose and quantity cards: wording, the dose-check extension, and suggestions that re-check clean."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -450,6 +451,21 @@ def test_orders_running_together_each_get_the_warning() -> None:
         assert card is not None and card["indicator"] == "warning" and "suggestions" not in card
         assert card["summary"] == (f"Dose above label: 56 mcg/day (this order and order {other} together) on days "
                                    "1–28 of cycle 1; label is 28 mcg/day")
+
+
+def test_the_card_of_one_of_many_orders_reads_as_that_of_a_few() -> None:
+    """300 orders on the same days: each card names three others and counts the rest, so it reads as the card of
+    30 orders, numbers aside (it used to name the 299 others, on each of the 300 cards)."""
+    def card_text(count: int) -> str:
+        group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}") for i in range(count)]
+        card = dose_card(group[-1], facts(), "standard", True, "Florida Blue", OrderDoseChecks(group[-1], group,
+                                                                                               facts()))
+        assert card is not None and card["indicator"] == "warning" and len(card["summary"]) < 140
+        return str(card["detail"])
+
+    many = card_text(300)
+    assert "(this order and order o0, order o1, order o2 and 296 other orders together)" in many
+    assert re.sub(r"\d+", "#", many) == re.sub(r"\d+", "#", card_text(30))
 
 
 def test_a_line_alone_on_its_other_days_keeps_its_own_finding() -> None:

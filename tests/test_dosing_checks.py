@@ -1,13 +1,15 @@
 """OrderDoseChecks: schedule, ceiling and quantity verdicts for the policy engine."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import MISSING_BSA, MISSING_CYCLE, MISSING_WEIGHT, OrderDoseChecks
-from tests.test_dosing_support import dose, facts, line, order, rate, single_line_order, step_order
+from tests.test_dosing_support import START, dose, facts, line, order, rate, single_line_order, step_order
 
 ASPIRUS = QuantityLimit(vials=28, units=980, days=42, days_continued=84, continued_from_cycle=6)
 
@@ -109,6 +111,18 @@ def test_quantity_units(quantity: float | None, unit: str, status: str) -> None:
     assert verdict.status == status
 
 
+def test_the_quantity_of_many_orders_names_a_few() -> None:
+    group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}", quantity=1, quantity_unit="mL")
+             for i in range(10)]
+    verdict = OrderDoseChecks(group[7], group, facts()).quantity(ASPIRUS)
+    assert verdict.status == "unknown"
+    assert verdict.note == "; ".join(["quantity unit 'mL' not readable"] * 3 + ["7 more"])
+    assert verdict.evidence == tuple(f"MedicationRequest/o{i}" for i in (0, 1, 2, 3, 7))
+    five = group[:5]
+    assert OrderDoseChecks(five[4], five, facts()).quantity(ASPIRUS).evidence == tuple(
+        f"MedicationRequest/o{i}" for i in range(5))
+
+
 def test_quantity_adds_every_order_of_the_cycle() -> None:
     first = order(line(rate(9), "2026-12-01", "2026-12-07"), id="a", quantity=8)
     second = order(line(rate(28), "2026-12-08", "2026-12-28"), id="b", quantity=21)
@@ -206,6 +220,76 @@ def test_another_orders_unreadable_line_on_the_same_days_leaves_the_sum_unknown(
     assert above.status == "not-met"
     assert above.note == ("30 mcg/day on days 1–28 (lines 1 and 2 of this order and order b together, not counting "
                           "a dose that could not be read); label 28 mcg/day")
+
+
+def same_days(count: int, mcg: Any = 28, unit: str = "ug/d", prefix: str = "o") -> list[dict]:
+    """`count` orders of one line each on days 1-28, ids o0, o1, ..."""
+    return [order(line(rate(mcg, unit), "2026-12-01", "2026-12-28"), id=f"{prefix}{i}") for i in range(count)]
+
+
+def test_three_orders_on_the_same_days_name_both_others() -> None:
+    group = same_days(3)
+    verdict = OrderDoseChecks(group[1], group, facts()).ceiling(Decimal(28))
+    assert verdict.note == "84 mcg/day on days 1–28 (this order and order o0 and order o2 together): above 28 mcg/day"
+    assert verdict.evidence == ("MedicationRequest/o1", "MedicationRequest/o0", "MedicationRequest/o2")
+
+
+def test_many_orders_on_the_same_days_are_added_and_a_few_named() -> None:
+    """Up to five orders, every other one is named; past that the note names three and counts the rest, and the
+    evidence lists four: each of 200 orders' answers no longer names the 199 others."""
+    five = same_days(5)
+    assert OrderDoseChecks(five[0], five, facts()).schedule("standard").note == (
+        "140 mcg/day on days 1–28 (this order and order o1, order o2, order o3 and order o4 together); "
+        "label 28 mcg/day")
+    many = same_days(200, "0.5")
+    for checked, named in ((many[0], "o1, order o2, order o3"), (many[150], "o0, order o1, order o2")):
+        verdict = OrderDoseChecks(checked, many, facts()).schedule("standard")
+        assert verdict.status == "not-met"
+        assert verdict.note == (f"100 mcg/day on days 1–28 (this order and order {named} and 196 other orders "
+                                "together); label 28 mcg/day")
+        others = [f"MedicationRequest/{o}" for o in named.replace("order ", "").split(", ")]
+        assert verdict.evidence[:4] == (f"MedicationRequest/{checked['id']}", *others)
+        assert len(verdict.evidence) == 5
+
+
+def test_the_sums_of_many_orders_follow_the_days_each_runs() -> None:
+    """100 orders of 0.25 mcg/day, a quarter starting on each of days 1, 8, 15 and 22: each order's days add the
+    orders running by then."""
+    group = [order(line(rate("0.25"), (START + timedelta(days=7 * (i % 4))).isoformat(), "2026-12-28"), id=f"o{i}")
+             for i in range(100)]
+    _, findings = OrderDoseChecks(group[0], group, facts()).findings("standard")
+    assert [(f.first_day, f.last_day, f.ordered, f.kind) for f in findings] == [
+        (1, 7, Decimal("6.25"), "below"), (8, 14, Decimal("12.5"), "below"), (15, 21, Decimal("18.75"), "below"),
+        (22, 28, Decimal("25"), "below")]
+    assert [f.together.text for f in findings if f.together] == [  # the first others in the Bundle's order
+        f"this order and {named} and {count} other orders together" for named, count in (
+            ("order o4, order o8, order o12", 21), ("order o1, order o4, order o5", 46),
+            ("order o1, order o2, order o4", 71), ("order o1, order o2, order o3", 96))]
+    _, last = OrderDoseChecks(group[3], group, facts()).findings("standard")
+    assert [(f.first_day, f.last_day, f.ordered) for f in last] == [(22, 28, Decimal("25"))]
+
+
+def test_many_lines_of_one_order_on_the_same_days_are_counted_past_four() -> None:
+    four = order(*[line(rate(7), "2026-12-01", "2026-12-28", n) for n in range(1, 5)])
+    assert checks(four).schedule("standard").note.endswith("(lines 1, 2, 3 and 4 together): not above the label "
+                                                           "schedule")
+    nine = order(*[line(rate(7), "2026-12-01", "2026-12-28", n) for n in range(1, 10)])
+    assert checks(nine).schedule("standard").note == ("63 mcg/day on days 1–28 (lines 1, 2, 3 and 6 other lines "
+                                                      "together); label 28 mcg/day")
+
+
+def test_many_unreadable_orders_on_the_same_days_are_named_a_few() -> None:
+    readable = order(line(rate(10), "2026-12-01", "2026-12-28"), id="a")
+    pumps = same_days(4, 5, "mL/h", "pump")
+    verdict = OrderDoseChecks(readable, [readable, *pumps], facts()).schedule("standard")
+    assert verdict.note == "Dose not readable (" + "; ".join(
+        f"order pump{i} line 1: volume (mL/h) without a concentration" for i in range(4)) + ")"
+    pumps = same_days(100, 5, "mL/h", "pump")
+    verdict = OrderDoseChecks(readable, [readable, *pumps], facts()).schedule("standard")
+    assert verdict.status == "unknown"
+    assert verdict.note == "Dose not readable (" + "; ".join(
+        f"order pump{i} line 1: volume (mL/h) without a concentration" for i in range(3)) + \
+        "; and lines of other orders)"
 
 
 @pytest.mark.parametrize("weight", [None, "30"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -976,6 +977,49 @@ def test_two_orders_of_a_cycle_on_the_same_days_are_judged_on_their_sum(client: 
     doses = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert [(c["indicator"], "suggestions" in c) for c in doses] == [("warning", False), ("warning", False)]
     assert "limits" not in topics(answer)  # no plan-limit correction of one line: the sum is the problem
+
+
+def many_orders(name: str, count: int) -> dict[str, Any]:
+    """The example's request with `count` copies of its blinatumomab order (ids order-0, order-1, ...), all on the
+    same days: what a buggy or hostile EHR may send."""
+    body = example(name)
+    [entry] = body["context"]["draftOrders"]["entry"]
+    body["context"]["draftOrders"]["entry"] = [{**entry, "resource": {**entry["resource"], "id": f"order-{i}"}}
+                                               for i in range(count)]
+    return body
+
+
+def evaluate_directly(body: dict[str, Any], prior_approval: Callable[..., Any] = lambda *args: None) -> Any:
+    from cds_service.evaluation import EvaluationContext
+    from cds_service.pipeline import evaluate
+    from cds_service.prefetch import make_record_loader
+    from cds_service.validation import hook_request
+
+    request = hook_request(body, "blinatumomab-coverage")
+    load_record = make_record_loader(request, lambda server: False, 1.0)
+    return evaluate(request, load_record, EvaluationContext(today=date(2026, 11, 21), base_url="http://127.0.0.1",
+                                                            prior_approval=prior_approval))
+
+
+def test_many_orders_of_a_cycle_on_the_same_days_are_each_answered_with_bounded_notes(client: Any) -> None:
+    """60 copies of a 28 mcg/day order: each is not covered (1680 mcg/day), and its dose criterion names three other
+    orders and counts the rest, in the card and in the audit record alike (it named the 59 others, on each of the 60
+    answers)."""
+    answer = post(client, many_orders("florida-blue-consolidation", 60))
+    assert [covered_value(action) for action in answer["systemActions"]] == ["not-covered"] * 60
+    assert len(answer["cards"]) == DEFAULT_MAX_CARDS
+    decision = answer["cards"][0]["extension"]["coverage-decision"]
+    [dose_criterion] = [c for c in decision["criteria"] if c["id"].endswith("dose-at-most-28")]
+    assert dose_criterion["note"] == ("1680 mcg/day on days 1–28 (this order and order order-1, order order-2, order "
+                                      "order-3 and 56 other orders together): above 28 mcg/day")
+    assert dose_criterion["evidence"] == [f"MedicationRequest/order-{i}" for i in range(5)]
+
+    def last_criteria(count: int) -> str:
+        outcomes = evaluate_directly(many_orders("florida-blue-consolidation", count)).outcomes
+        assert len(outcomes) == count
+        return re.sub(r"\d+", "#", json.dumps(outcomes[-1].criteria))
+
+    assert last_criteria(60) == last_criteria(20)  # the same record, numbers aside
 
 
 def test_two_lines_of_one_order_on_the_same_days_are_judged_on_their_sum(client: Any) -> None:

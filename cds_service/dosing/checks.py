@@ -7,10 +7,10 @@ from typing import Any, Sequence
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG
-from cds_service.dosing.quantity import VIAL_MCG, check_quantity
+from cds_service.dosing.quantity import VIAL_MCG, QuantityCheck, check_quantity
 from cds_service.dosing.reading import DoseLine, read_order_doses
-from cds_service.dosing.text import days_text, mcg_text, mcg_text_against
-from cds_service.dosing.together import Together, together_days
+from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against
+from cds_service.dosing.together import SharedDays, Together
 from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
 from cds_service.facts.model import ClinicalFacts
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Verdict
@@ -69,26 +69,47 @@ def _dose_text(mcg_per_day: Decimal, against: Decimal | None) -> str:
 
 
 def unreadable_note(lines: list[DoseLine], together: Sequence[Together] = ()) -> str:
-    """The lines whose dose cannot be read, and the other orders' lines running with them (their sum is unknown)."""
+    """The lines whose dose cannot be read, and the other orders' lines running with them (their sum is unknown):
+    past NAMED + 1 of those, the first NAMED (`Together.unreadable` holds NAMED + 2 when there are more)."""
     reasons = [f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
-    if together:  # another order's line is named once, however many ranges it runs in
-        reasons += list(dict.fromkeys(reason for t in together for reason in t.unreadable))
+    # Another order's line is named once, however many ranges it runs in.
+    others = list(dict.fromkeys(reason for t in together for reason in t.unreadable))
+    reasons += others if len(others) <= NAMED + 1 else [*others[:NAMED], "and lines of other orders"]
     return "Dose not readable (" + "; ".join(reasons) + ")" if reasons else ""
 
 
 class CycleLines:
-    """The dosage lines of a cycle's orders, each read once: every order's checks add the others' lines on the days
-    they run together, which would otherwise read every order once per order of the Bundle."""
+    """What the checks of a cycle's orders share, each read once for the cycle: every order's dosage lines, the days
+    on which they run together (each order's checks add the others' lines on its days) and the cycle's quantity.
+    Read for each order, these would cost every order of the Bundle the work of all of them."""
 
-    def __init__(self, facts: ClinicalFacts) -> None:
+    def __init__(self, orders: list[dict[str, Any]], facts: ClinicalFacts) -> None:
+        self.orders = orders
         self.facts = facts
         self._lines: dict[int, list[DoseLine]] = {}
+        self._shared: SharedDays | None = None
+        self._positions: dict[int, int] = {}  # id(order) -> its place in `orders`, as SharedDays numbers them
+        self._quantities: dict[QuantityLimit, QuantityCheck] = {}
 
     def of(self, order: dict[str, Any]) -> list[DoseLine]:
         key = id(order)  # the orders are the request's own objects, alive for the whole evaluation
         if key not in self._lines:
             self._lines[key] = order_lines(order, self.facts)
         return self._lines[key]
+
+    def together(self, order: dict[str, Any]) -> tuple[Together, ...]:
+        """The ranges of `order`'s days on which more than one line of the cycle runs."""
+        if len(self.orders) == 1 and len(self.of(order)) < 2:
+            return ()  # one line alone (the usual order): nothing is added
+        if self._shared is None:
+            self._shared = SharedDays([(str(o.get("id", "")), self.of(o)) for o in self.orders])
+            self._positions = {id(o): position for position, o in enumerate(self.orders)}
+        return self._shared.of(self._positions[id(order)])
+
+    def quantity(self, limit: QuantityLimit) -> QuantityCheck:
+        if limit not in self._quantities:
+            self._quantities[limit] = check_quantity(self.orders, limit, self.facts.cycle.number.value)
+        return self._quantities[limit]
 
 
 class OrderDoseChecks:
@@ -100,13 +121,12 @@ class OrderDoseChecks:
         self.order = order
         self.group = group
         self.facts = facts
-        cycle_lines = cycle_lines or CycleLines(facts)
-        self.lines = cycle_lines.of(order)
-        others = [(str(other.get("id", "")), cycle_lines.of(other)) for other in group if other is not order]
-        self.together = together_days(self.lines, others)
-        self.evidence: tuple[str, ...] = (f"MedicationRequest/{order.get('id', '')}",)
-        if self.together:  # the other orders a daily dose adds decide it too
-            self.evidence += tuple(dict.fromkeys(f"MedicationRequest/{o}" for t in self.together for o in t.orders))
+        self.cycle = cycle_lines or CycleLines(group, facts)
+        self.lines = self.cycle.of(order)
+        self.together = self.cycle.together(order)
+        # The other orders a daily dose adds decide it too: the first NAMED + 1 of them, as the notes name them.
+        others = list(dict.fromkeys(o for t in self.together for o in t.orders))[:NAMED + 1]
+        self.evidence = tuple(f"MedicationRequest/{o}" for o in [order.get("id", ""), *others])
         self._schedules: dict[str, Verdict] = {}  # several indications share a schedule: compare once
         self._findings: dict[tuple[str | None, int | None], tuple[Patient, list[Finding]]] = {}
 
@@ -174,12 +194,21 @@ class OrderDoseChecks:
         return Verdict(MET, self.evidence, note)
 
     def quantity(self, limit: QuantityLimit) -> Verdict:
-        check = check_quantity(self.group, limit, self.facts.cycle.number.value)
-        evidence = tuple(f"MedicationRequest/{q.order.get('id', '')}" for q in check.orders)
+        check = self.cycle.quantity(limit)
+        evidence = self._cycle_evidence()
         note = (f"{mcg_text(check.total_mcg)} mcg ({mcg_text(check.total_mcg / VIAL_MCG)} vials) for "
                 f"{mcg_text(check.supply_days)} days; limit {mcg_text(check.allowed_mcg)} mcg")
         if check.over:
             return Verdict(NOT_MET, evidence, note)
         if check.unreadable:
-            return Verdict(UNKNOWN, evidence, "; ".join(check.unreadable), "Dispense quantity in vials or mcg")
+            reasons = first_few(check.unreadable[:NAMED + 1], len(check.unreadable), "more")
+            return Verdict(UNKNOWN, evidence, "; ".join(reasons), "Dispense quantity in vials or mcg")
         return Verdict(MET, evidence, note)
+
+    def _cycle_evidence(self) -> tuple[str, ...]:
+        """The cycle's orders, whose quantities add up: all of them up to NAMED + 2, else the first NAMED + 1 and this
+        order (in the Bundle's order), so that each of many orders' answers does not list them all."""
+        orders = self.group[:NAMED + 2]
+        if len(self.group) > NAMED + 2:
+            orders = orders[:NAMED + 1] + ([] if any(o is self.order for o in orders) else [self.order])
+        return tuple(f"MedicationRequest/{o.get('id', '')}" for o in orders)

@@ -6,6 +6,7 @@ finding. On days a line runs together with others (`dosing.together`) their sum 
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Sequence
@@ -97,8 +98,11 @@ def _line_findings(line: DoseLine, ordered: Decimal, days: Iterable[int], patien
 
 
 def _alone(line: DoseLine, together: Sequence[Together]) -> list[int]:
-    """The line's days on which no other line runs with it."""
-    shared = {day for t in together if line.index in t.lines for day in t.days()}
+    """The line's days on which no other line runs with it. `together` is in day order: only the ranges within the
+    line's days are read (an order of many lines runs together on many ranges)."""
+    within = together[bisect_left(together, line.first_day, key=lambda t: t.first_day):
+                      bisect_right(together, line.through, key=lambda t: t.first_day)]
+    shared = {day for t in within if line.index in t.readable for day in t.days()}
     return [day for day in line.days() if day not in shared]
 
 

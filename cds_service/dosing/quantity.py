@@ -6,6 +6,7 @@ unit is 1 mcg, so 28 vials and 980 units are the same limit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 from typing import Any
 
@@ -32,11 +33,12 @@ class QuantityCheck:
     supply_days: Decimal  # the window, or the longer expected supply duration of the orders
     allowed_mcg: Decimal  # the limit scaled to the supply
 
-    @property
+    # Read once: the check is shared by the checks of every order of the cycle.
+    @cached_property
     def total_mcg(self) -> Decimal:
         return sum((q.mcg for q in self.orders if q.mcg is not None), Decimal(0))
 
-    @property
+    @cached_property
     def unreadable(self) -> list[str]:
         return [q.unreadable for q in self.orders if q.unreadable]
 

@@ -34,3 +34,16 @@ def days_text(first: int, last: int | None) -> str:
     if last is None:
         return f"day {first} on"
     return f"day {first}" if first == last else f"days {first}–{last}"
+
+
+# A list that grows with the orders of one Bundle (the other orders a dose is added to, their unreadable lines) is
+# named in full up to NAMED + 1 items; past that, the first NAMED and how many others.
+NAMED = 3
+
+
+def first_few(items: list[str], total: int, others: str) -> list[str]:
+    """`items` (at least the first NAMED + 1 of `total`) as a note lists them: ['order a', 'order b'], or past
+    NAMED + 1, ['order a', 'order b', 'order c', '5 other orders'] (`others`: 'other orders')."""
+    if total <= NAMED + 1:
+        return items[:total]
+    return [*items[:NAMED], f"{total - NAMED} {others}"]

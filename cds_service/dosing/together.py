@@ -4,103 +4,248 @@ Two lines of one order, or lines of two orders of one cycle (one `draftOrders` B
 28 and 20 mcg/day on days 1-28 are 48 mcg/day, however each compares alone. A line that states no end runs until a
 line starting later takes over, so "9 mcg/day from day 1, 28 mcg/day from day 8" stays sequential (not 37 mcg/day on
 days 8-28); with no later line it runs to the cycle's last infusion day, as it is compared.
+
+The cycle's days are read once for all its orders (`SharedDays`), each order then reads only its own days: with many
+orders in one Bundle, no order reads every other order's lines, and a note names a few of the other orders and counts
+the rest, so neither the work nor the answer grows with the square of the number of orders.
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Sequence
+from itertools import accumulate
+from typing import Sequence, TypeVar
 
 from cds_service.dosing.reading import DoseLine
+from cds_service.dosing.text import NAMED, first_few
 
-THIS_ORDER = ""  # the order key of the checked order's own lines
+Item = TypeVar("Item")
+Span = tuple[int, int]  # the first and last cycle day a line runs (last < first: it runs no day)
 
 
 @dataclass(frozen=True)
 class Together:
-    """Consecutive cycle days on which the same lines, more than one, run together."""
+    """Consecutive cycle days on which the same lines, more than one, run together (for one order of the cycle)."""
 
     first_day: int
     last_day: int
     mcg_per_day: Decimal  # the sum of the readable lines
     complete: bool  # False: a line's dose is not readable, so the sum is a lower bound
-    lines: tuple[int, ...]  # the checked order's lines among them (indexes in dosageInstruction)
-    orders: tuple[str, ...]  # ids of the cycle's other orders with a line among them
-    unreadable: tuple[str, ...] = ()  # the other orders' lines among them whose dose is not readable, and why
+    lines: tuple[int, ...]  # the checked order's first lines among them (indexes in dosageInstruction; see text)
+    line_count: int  # how many of the checked order's lines are among them
+    readable: frozenset[int]  # every readable line of the checked order among them
+    orders: tuple[str, ...]  # ids of the first of the cycle's other orders with a line among them (see text)
+    order_count: int  # how many other orders have a line among them
+    # The first other orders' lines among them whose dose is not readable, and why: NAMED + 2 of them mean more.
+    unreadable: tuple[str, ...] = ()
 
     def days(self) -> range:
         return range(self.first_day, self.last_day + 1)
 
     @property
     def text(self) -> str:
-        """Whose doses the sum adds, as a card reads it: 'lines 1 and 2 together', 'this order and order b
-        together'."""
-        lines = f"lines {_and([str(index + 1) for index in self.lines])}" if len(self.lines) > 1 else ""
-        if not self.orders:
+        """Whose doses the sum adds, as a card reads it: 'lines 1 and 2 together', 'this order and order b together';
+        past NAMED + 1 others, the first NAMED and how many more ('this order and order b, order c, order d and 7
+        other orders together')."""
+        lines = (f"lines {_and(first_few([str(i + 1) for i in self.lines], self.line_count, 'other lines'))}"
+                 if self.line_count > 1 else "")
+        if not self.order_count:
             text = f"{lines} together"
         else:
             mine = f"{lines} of this order" if lines else "this order"
-            text = f"{mine} and {_and([f'order {order}' for order in self.orders])} together"
+            others = first_few([f"order {order}" for order in self.orders], self.order_count, "other orders")
+            text = f"{mine} and {_and(others)} together"
         return text if self.complete else f"{text}, not counting a dose that could not be read"
 
 
-def together_days(lines: list[DoseLine], others: Sequence[tuple[str, list[DoseLine]]]) -> tuple[Together, ...]:
-    """The ranges of the checked order's days on which more than one line runs: its own `lines`, and the lines of
-    the cycle's `others` orders (id, lines), all numbered on the same cycle days."""
-    if not others and len(lines) < 2:
-        return ()  # one line alone (the usual order): nothing is added
-    every = [(THIS_ORDER, line) for line in lines] + [(order, line) for order, order_lines in others
-                                                      for line in order_lines]
-    spans = _spans([line for _, line in every])
-    if not _any_overlap(spans):
-        return ()  # sequential lines and consecutive orders
-    own_days = sorted({day for (order, line), (first, last) in zip(every, spans)
-                       if order == THIS_ORDER and line.mcg_per_day is not None for day in range(first, last + 1)})
-    ranges: list[tuple[int, int, tuple[int, ...]]] = []  # first day, last day, which of `every` run
-    for day in own_days:
-        running = tuple(i for i, (first, last) in enumerate(spans) if first <= day <= last)
-        if len(running) < 2:
-            continue
-        if ranges and ranges[-1][2] == running and ranges[-1][1] == day - 1:
-            ranges[-1] = (ranges[-1][0], day, running)
-        else:
-            ranges.append((day, day, running))
-    return tuple(_together(first, last, [every[i] for i in running]) for first, last, running in ranges)
+@dataclass(frozen=True)
+class _Stretch:
+    """Consecutive cycle days on which the same lines of the cycle's orders run, more than one."""
+
+    first_day: int
+    last_day: int
+    orders: int  # how many orders have a line running
+    unreadable: int  # how many running lines have a dose that is not readable
 
 
-def _spans(lines: list[DoseLine]) -> list[tuple[int, int]]:
-    """The days each line runs (first, last; last < first when none): an open-ended line until a later one starts."""
-    starts: list[int] = []  # every line's first day, sorted: read only for a line without an end
+class SharedDays:
+    """The days on which lines of a cycle's orders (`orders`: id and lines, one entry per order) run together, read
+    once for the cycle: a sweep over the lines' first and last days cuts the cycle into stretches on which the same
+    lines run; each stretch gets its sum and the first few orders and unreadable lines among its lines. An order then
+    reads the stretches of its own days (`of`). Every step is about linear in the number of lines, and in the days a
+    readable line runs (at most a cycle's): however many orders share days, none reads the others' lines."""
+
+    def __init__(self, orders: Sequence[tuple[str, list[DoseLine]]]) -> None:
+        self._ids = [order_id for order_id, _ in orders]
+        every = [(position, line) for position, (_, lines) in enumerate(orders) for line in lines]
+        spans = _spans([line for _, line in every])
+        self._lines: list[list[tuple[DoseLine, Span]]] = [[] for _ in orders]  # each order's lines and spans
+        for (position, line), span in zip(every, spans):
+            self._lines[position].append((line, span))
+        self._stretches = _sweep(every, spans)
+        self._starts = [stretch.first_day for stretch in self._stretches]
+        self._sums = self._add_doses(every, spans)
+        # The first NAMED + 2 orders of each stretch: NAMED + 1 besides the one checked, to tell whether to count.
+        self._orders = _first_groups(self._starts, [[span for _, span in lines] for lines in self._lines], NAMED + 2)
+        self._unreadable = self._first_unreadable()
+
+    def of(self, position: int) -> tuple[Together, ...]:
+        """The ranges of the days of order `position`'s readable lines on which more than one line runs."""
+        own = self._lines[position]
+        readable: dict[int, set[int]] = {}  # stretch -> the order's readable lines running in it
+        for line, span in own:
+            if line.mcg_per_day is not None:
+                for index in self._covered(span):
+                    readable.setdefault(index, set()).add(line.index)
+        if not readable:
+            return ()
+        mine = sorted(readable)
+        starts = [self._starts[index] for index in mine]
+        # An unreadable line may run for years: its stretches are found without visiting each one.
+        named = _first_items(starts, [(*span, line.index) for line, span in own], NAMED + 1)
+        counts = _counts(starts, [span for _, span in own])
+        return tuple(self._together(index, position, named[k], counts[k], readable[index])
+                     for k, index in enumerate(mine))
+
+    def _together(self, index: int, position: int, lines: list[int], line_count: int,
+                  readable: set[int]) -> Together:
+        stretch = self._stretches[index]
+        others = [self._ids[other] for other in self._orders[index] if other != position][:NAMED + 1]
+        unreadable = [f"order {self._ids[other]} line {line.index + 1}: {line.unreadable}"
+                      for other, line in self._unreadable[index] if other != position][:NAMED + 2]
+        return Together(stretch.first_day, stretch.last_day, self._sums[index], stretch.unreadable == 0,
+                        tuple(lines), line_count, frozenset(readable), tuple(others), stretch.orders - 1,
+                        tuple(unreadable))
+
+    def _covered(self, span: Span) -> range:
+        """The stretches within `span` (a stretch lies within a line's span or outside it)."""
+        return range(bisect_left(self._starts, span[0]), bisect_right(self._starts, span[1]))
+
+    def _add_doses(self, every: list[tuple[int, DoseLine]], spans: list[Span]) -> list[Decimal]:
+        """Each stretch's sum of readable doses, added in the order of the lines: a readable line runs at most a
+        cycle, so it is added to a bounded number of stretches."""
+        sums = [Decimal(0)] * len(self._starts)
+        for (_, line), span in zip(every, spans):
+            if line.mcg_per_day is not None:
+                for index in self._covered(span):
+                    sums[index] += line.mcg_per_day
+        return sums
+
+    def _first_unreadable(self) -> list[list[tuple[int, DoseLine]]]:
+        """Each stretch's first unreadable lines, with their order's position: the first NAMED + 2 lines of each of
+        the first NAMED + 3 orders with such a line, so that besides any one order NAMED + 2 remain, if there are."""
+        unreadable = [[(line, span) for line, span in lines if line.mcg_per_day is None] for lines in self._lines]
+        orders = _first_groups(self._starts, [[span for _, span in lines] for lines in unreadable], NAMED + 3)
+        stretches: dict[int, list[int]] = {}  # order -> the stretches it is among the first in
+        for index, positions in enumerate(orders):
+            for position in positions:
+                stretches.setdefault(position, []).append(index)
+        found: list[list[tuple[int, DoseLine]]] = [[] for _ in self._starts]
+        for position in sorted(stretches):  # each stretch's lines in the orders' order
+            indexes = stretches[position]
+            starts = [self._starts[index] for index in indexes]
+            lines = _first_items(starts, [(*span, line) for line, span in unreadable[position]], NAMED + 2)
+            for index, first in zip(indexes, lines):
+                found[index].extend((position, line) for line in first)
+        return found
+
+
+def _spans(lines: list[DoseLine]) -> list[Span]:
+    """The days each line runs: an open-ended line until a later one starts."""
+    starts = sorted({line.first_day for line in lines})
     spans = []
     for line in lines:
         last = line.last_day
         if last is None:
-            starts = starts or sorted({other.first_day for other in lines})
-            later = next((start for start in starts if start > line.first_day), None)
-            last = line.through if later is None else min(line.through, later - 1)
+            later = bisect_right(starts, line.first_day)
+            last = line.through if later == len(starts) else min(line.through, starts[later] - 1)
         spans.append((line.first_day, last))
     return spans
 
 
-def _any_overlap(spans: list[tuple[int, int]]) -> bool:
-    latest_end = None
-    for first, last in sorted(spans):
-        if last < first:
-            continue  # a line ending before it starts runs no day
-        if latest_end is not None and first <= latest_end:
-            return True
-        latest_end = last if latest_end is None else max(latest_end, last)
-    return False
+def _sweep(every: list[tuple[int, DoseLine]], spans: list[Span]) -> list[_Stretch]:
+    """The stretches, in day order: the lines running change only where one starts or stops."""
+    changes: dict[int, list[tuple[int, int]]] = {}  # day -> (line, +1 starts or -1 stopped the day before)
+    for number, (first, last) in enumerate(spans):
+        if first <= last:
+            changes.setdefault(first, []).append((number, 1))
+            changes.setdefault(last + 1, []).append((number, -1))
+    running = unreadable = 0
+    per_order: dict[int, int] = {}  # order position -> its lines running
+    stretches = []
+    days = sorted(changes)
+    for day, next_day in zip(days, days[1:]):
+        for number, step in changes[day]:
+            position, line = every[number]
+            running += step
+            unreadable += step if line.mcg_per_day is None else 0
+            per_order[position] = per_order.get(position, 0) + step
+            if not per_order[position]:
+                del per_order[position]
+        if running > 1:
+            stretches.append(_Stretch(day, next_day - 1, len(per_order), unreadable))
+    return stretches
 
 
-def _together(first: int, last: int, running: list[tuple[str, DoseLine]]) -> Together:
-    doses = [line.mcg_per_day for _, line in running]
-    orders = tuple(dict.fromkeys(order for order, _ in running if order != THIS_ORDER))
-    unreadable = tuple(f"order {order} line {line.index + 1}: {line.unreadable}" for order, line in running
-                       if order != THIS_ORDER and line.mcg_per_day is None)
-    return Together(first, last, sum((dose for dose in doses if dose is not None), Decimal(0)),
-                    None not in doses, tuple(line.index for order, line in running if order == THIS_ORDER), orders,
-                    unreadable)
+def _first_groups(starts: list[int], groups: list[list[Span]], limit: int) -> list[list[int]]:
+    """For each stretch (`starts`: their first days, in order), the first `limit` groups (numbers in `groups`, in its
+    order) with a span over it: a group's spans are merged first, so that it meets each stretch once."""
+    return _first_items(starts, [(first, last, number) for number, spans in enumerate(groups)
+                                 for first, last in _merged(spans)], limit)
+
+
+def _first_items(starts: list[int], items: list[tuple[int, int, Item]], limit: int) -> list[list[Item]]:
+    """For each stretch, the first `limit` of `items` (first day, last day, item) running over it, in their order. A
+    stretch is skipped once full, so the work does not grow with how many items share it."""
+    found: list[list[Item]] = [[] for _ in starts]
+    full = _Closed()
+    for first, last, item in items:
+        index = full.next_open(bisect_left(starts, first))
+        while index < len(starts) and starts[index] <= last:
+            found[index].append(item)
+            if len(found[index]) == limit:
+                full.close(index)
+            index = full.next_open(index + 1)
+    return found
+
+
+def _merged(spans: list[Span]) -> list[Span]:
+    merged: list[Span] = []
+    for first, last in sorted(span for span in spans if span[0] <= span[1]):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _counts(starts: list[int], spans: list[Span]) -> list[int]:
+    """How many of `spans` are over each stretch."""
+    changes = [0] * (len(starts) + 1)
+    for first, last in spans:
+        if first <= last:
+            changes[bisect_left(starts, first)] += 1
+            changes[bisect_right(starts, last)] -= 1
+    return list(accumulate(changes[:-1]))
+
+
+class _Closed:
+    """Closed indexes, the next open one found in about constant time however many follow each other (a union-find
+    with path halving): visiting a stretch only while it takes an item keeps `_first_groups` linear."""
+
+    def __init__(self) -> None:
+        self._next: dict[int, int] = {}
+
+    def close(self, index: int) -> None:
+        self._next[index] = index + 1
+
+    def next_open(self, index: int) -> int:
+        while index in self._next:
+            following = self._next[index]
+            self._next[index] = self._next.get(following, following)
+            index = self._next[index]
+        return index
 
 
 def _and(items: list[str]) -> str:
