@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable
 
@@ -57,7 +57,10 @@ class _Group:
     targets: list[dict[str, Any]]
     others: list[dict[str, Any]]  # the other draft MedicationRequests: a TKI signed with it is a combination
     unidentified: list[dict[str, Any]]  # answered orders whose drug is unknown (order.unidentified): a note each
+    members: set[int]  # id() of each of `orders` (the request's own objects): membership without a scan
     dose_lines: CycleLines | None = None  # every order's dosage lines, read once the facts are known
+    # The audit trail's earlier approval by policy id: the same for every order of the group, so looked up once.
+    prior_approvals: dict[str, Fact[bool]] = field(default_factory=dict)
 
     @property
     def order_ids(self) -> tuple[str, ...]:
@@ -77,7 +80,7 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
     result = Evaluation()
     if group.targets:
         # Orders recognized only once their Medication was read are validated now.
-        _validate_orders(request, candidates, lambda order: any(order is o for o in group.orders), validated)
+        _validate_orders(request, candidates, lambda order: id(order) in group.members, validated)
         result = _evaluate_group(request, record, group, ctx, config)
     for order in group.unidentified:
         _add(result, OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ),
@@ -239,12 +242,13 @@ def _group(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], r
             orders.append(order)
         elif unidentified(order, concepts):
             unknown.append(order)
-    others = [order for _, order in candidates if not any(order is o for o in orders)]
+    members = {id(order) for order in orders}
+    others = [order for _, order in candidates if id(order) not in members]
     if request.hook != ORDER_SELECT:
-        return _Group(orders, orders, others, unknown)
+        return _Group(orders, orders, others, unknown, members)
     selected = set(request.selections)
     return _Group(orders, [o for o in orders if order_ref(o) in selected], others,
-                  [o for o in unknown if order_ref(o) in selected])
+                  [o for o in unknown if order_ref(o) in selected], members)
 
 
 def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, facts: ClinicalFacts,
@@ -329,6 +333,13 @@ def _prior_approval(request: HookRequest, group: _Group, policy: Policy, facts: 
     needs to find it: the order, the call and the coverage assertion id."""
     if not policy.reads_prior_approval:
         return Fact()  # the policy never asks: no lookup
+    if policy.id not in group.prior_approvals:
+        group.prior_approvals[policy.id] = _look_up_prior_approval(request, group, policy, facts, ctx)
+    return group.prior_approvals[policy.id]
+
+
+def _look_up_prior_approval(request: HookRequest, group: _Group, policy: Policy, facts: ClinicalFacts,
+                            ctx: EvaluationContext) -> Fact[bool]:
     try:
         found = ctx.prior_approval(request.patient_id, request.client_iss, request.tenant, policy.id, group.order_ids,
                                    facts.start_date)
@@ -406,7 +417,8 @@ def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: E
     orders = [order for _, order in _medication_requests(request)
               if is_blinatumomab(order, resolve) and isinstance(order.get("id"), str) and order["id"]]
     config = CardConfig.from_request(request.configuration)
-    group = _Group(orders, [order for order in orders if _answered(request, order)], [], [])
+    targets = [order for order in orders if _answered(request, order)]
+    group = _Group(orders, targets, [], [], {id(order) for order in orders})
     result = _faulted(request, record, group, ctx, config)
     result.cards = config.limit(result.cards)
     _keep_sent(result)
@@ -416,9 +428,10 @@ def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: E
 def _faulted(request: HookRequest, record: PatientRecord | None, group: _Group, ctx: EvaluationContext,
              config: CardConfig) -> Evaluation:
     result = Evaluation()
+    start = group_start(group.orders, ctx.today)  # the cycle's, as the evaluation would have read it
     for order in group.targets:
         outcome = OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ)
-        payer = _payer_or_none(record, order, group.orders, ctx.today)
+        payer = _payer_or_none(record, order, start)
         _add(result, outcome, _fault_cards(request, order, config),
              _fault_actions(request, order, payer, ctx, config, outcome))
     return result
@@ -428,13 +441,12 @@ def _fault_cards(request: HookRequest, order: dict[str, Any], config: CardConfig
     return [fault_card(order, request.hook_instance)] if config.wants("coverage-info") else []
 
 
-def _payer_or_none(record: PatientRecord | None, order: dict[str, Any], orders: list[dict[str, Any]],
-                   today: date) -> PayerMatch | None:
-    """The payer as the evaluation would have chosen it: the Coverage in force at the cycle's start, not today."""
+def _payer_or_none(record: PatientRecord | None, order: dict[str, Any], start: date) -> PayerMatch | None:
+    """The payer as the evaluation would have chosen it: the Coverage in force at the cycle's `start`, not today."""
     if record is None:
         return None
     try:
-        return select_payer(record, order, group_start(orders, today))
+        return select_payer(record, order, start)
     except Exception:
         log.exception("payer selection failed order=%s", order_ref(order))
         return None

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import copy
+import cProfile
 import json
 import logging
+import pstats
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -1020,6 +1022,32 @@ def test_many_orders_of_a_cycle_on_the_same_days_are_each_answered_with_bounded_
         return re.sub(r"\d+", "#", json.dumps(outcomes[-1].criteria))
 
     assert last_criteria(60) == last_criteria(20)  # the same record, numbers aside
+
+
+def test_the_prior_approval_of_many_orders_is_looked_up_once() -> None:
+    asked: list[tuple[Any, ...]] = []
+    evaluation = evaluate_directly(many_orders("florida-blue-consolidation", 30), lambda *args: asked.append(args))
+    assert len(evaluation.outcomes) == 30
+    [(_, _, _, policy, excluded, _)] = asked  # was one lookup per order, each passing every order's id
+    assert policy == "florida-blue" and len(excluded) == 30
+
+
+@pytest.mark.parametrize("facts_fail", [False, True])
+def test_the_work_of_many_orders_grows_linearly(monkeypatch: pytest.MonkeyPatch, facts_fail: bool) -> None:
+    """Counted in function calls, not time: twice the orders, about twice the calls. Every order used to read every
+    other order's lines on each of its days and name them all, and the group's ids were listed for each order; after
+    a fault reading the facts, each order read the cycle's start from every order."""
+    if facts_fail:
+        monkeypatch.setattr(pipeline, "extract_facts", lambda *args, **kwargs: 1 / 0)
+
+    def calls(count: int) -> int:
+        body = many_orders("florida-blue-consolidation", count)
+        profile = cProfile.Profile()
+        profile.runcall(evaluate_directly, body)
+        return pstats.Stats(profile).total_calls  # type: ignore[attr-defined, no-any-return]
+
+    calls(2)  # the process's caches (units, value sets, templates) filled first
+    assert calls(200) / calls(100) < 2.1
 
 
 def test_two_lines_of_one_order_on_the_same_days_are_judged_on_their_sum(client: Any) -> None:
