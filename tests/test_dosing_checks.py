@@ -1,6 +1,8 @@
 """OrderDoseChecks: schedule, ceiling and quantity verdicts for the policy engine."""
 from __future__ import annotations
 
+import cProfile
+import pstats
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -8,7 +10,7 @@ from typing import Any
 import pytest
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.checks import MISSING_BSA, MISSING_CYCLE, MISSING_WEIGHT, OrderDoseChecks
+from cds_service.dosing.checks import MISSING_BSA, MISSING_CYCLE, MISSING_WEIGHT, CycleLines, OrderDoseChecks
 from tests.test_dosing_support import START, dose, facts, line, order, rate, single_line_order, step_order
 
 ASPIRUS = QuantityLimit(vials=28, units=980, days=42, days_continued=84, continued_from_cycle=6)
@@ -123,6 +125,16 @@ def test_the_quantity_of_many_orders_names_a_few() -> None:
         f"MedicationRequest/o{i}" for i in range(5))
 
 
+def test_the_quantity_of_a_cycle_is_read_once_for_all_its_orders() -> None:
+    group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}", quantity=1) for i in range(20)]
+    cycle = CycleLines(group, facts())
+    profile = cProfile.Profile()
+    verdicts = profile.runcall(lambda: [OrderDoseChecks(o, group, facts(), cycle).quantity(ASPIRUS) for o in group])
+    assert {v.note for v in verdicts} == {"700 mcg (20 vials) for 42 days; limit 980 mcg"}
+    calls = {name: stat[1] for (_, _, name), stat in pstats.Stats(profile).stats.items()}  # type: ignore[attr-defined]
+    assert calls["read_quantity"] == 20  # was 400: each order added every order's quantity
+
+
 def test_quantity_adds_every_order_of_the_cycle() -> None:
     first = order(line(rate(9), "2026-12-01", "2026-12-07"), id="a", quantity=8)
     second = order(line(rate(28), "2026-12-08", "2026-12-28"), id="b", quantity=21)
@@ -220,6 +232,17 @@ def test_another_orders_unreadable_line_on_the_same_days_leaves_the_sum_unknown(
     assert above.status == "not-met"
     assert above.note == ("30 mcg/day on days 1–28 (lines 1 and 2 of this order and order b together, not counting "
                           "a dose that could not be read); label 28 mcg/day")
+
+
+def test_the_usual_order_is_checked_without_sweeping_the_cycle() -> None:
+    """One order whose lines follow each other (the label's step dose): one pass over its sorted days tells nothing
+    is added, as before the cycle's days were swept (counted in calls: building the sweep cost this usual request 8%
+    more instructions in its dose checks)."""
+    profile = cProfile.Profile()
+    profile.runcall(lambda: checks(step_order()).schedule("relapsed-refractory"))
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    assert {name for file, _, name in stats if file.endswith("together.py")} == {"shares_days", "_spans",
+                                                                                 "_any_overlap"}
 
 
 def same_days(count: int, mcg: Any = 28, unit: str = "ug/d", prefix: str = "o") -> list[dict]:

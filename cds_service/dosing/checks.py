@@ -10,7 +10,7 @@ from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG
 from cds_service.dosing.quantity import VIAL_MCG, QuantityCheck, check_quantity
 from cds_service.dosing.reading import DoseLine, read_order_doses
 from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against
-from cds_service.dosing.together import SharedDays, Together
+from cds_service.dosing.together import SharedDays, Together, shares_days
 from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
 from cds_service.facts.model import ClinicalFacts
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Verdict
@@ -72,9 +72,9 @@ def unreadable_note(lines: list[DoseLine], together: Sequence[Together] = ()) ->
     """The lines whose dose cannot be read, and the other orders' lines running with them (their sum is unknown):
     past NAMED + 1 of those, the first NAMED (`Together.unreadable` holds NAMED + 2 when there are more)."""
     reasons = [f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
-    # Another order's line is named once, however many ranges it runs in.
-    others = list(dict.fromkeys(reason for t in together for reason in t.unreadable))
-    reasons += others if len(others) <= NAMED + 1 else [*others[:NAMED], "and lines of other orders"]
+    if together:  # another order's line is named once, however many ranges it runs in
+        others = list(dict.fromkeys(reason for t in together for reason in t.unreadable))
+        reasons += others if len(others) <= NAMED + 1 else [*others[:NAMED], "and lines of other orders"]
     return "Dose not readable (" + "; ".join(reasons) + ")" if reasons else ""
 
 
@@ -99,8 +99,8 @@ class CycleLines:
 
     def together(self, order: dict[str, Any]) -> tuple[Together, ...]:
         """The ranges of `order`'s days on which more than one line of the cycle runs."""
-        if len(self.orders) == 1 and len(self.of(order)) < 2:
-            return ()  # one line alone (the usual order): nothing is added
+        if len(self.orders) == 1 and not shares_days(self.of(order)):
+            return ()  # the usual order: one line, or lines one after the other
         if self._shared is None:
             self._shared = SharedDays([(str(o.get("id", "")), self.of(o)) for o in self.orders])
             self._positions = {id(o): position for position, o in enumerate(self.orders)}
@@ -124,9 +124,10 @@ class OrderDoseChecks:
         self.cycle = cycle_lines or CycleLines(group, facts)
         self.lines = self.cycle.of(order)
         self.together = self.cycle.together(order)
-        # The other orders a daily dose adds decide it too: the first NAMED + 1 of them, as the notes name them.
-        others = list(dict.fromkeys(o for t in self.together for o in t.orders))[:NAMED + 1]
-        self.evidence = tuple(f"MedicationRequest/{o}" for o in [order.get("id", ""), *others])
+        self.evidence: tuple[str, ...] = (f"MedicationRequest/{order.get('id', '')}",)
+        if self.together:  # the other orders a daily dose adds decide it too: the first NAMED + 1, as notes name them
+            others = list(dict.fromkeys(o for t in self.together for o in t.orders))[:NAMED + 1]
+            self.evidence += tuple(f"MedicationRequest/{o}" for o in others)
         self._schedules: dict[str, Verdict] = {}  # several indications share a schedule: compare once
         self._findings: dict[tuple[str | None, int | None], tuple[Patient, list[Finding]]] = {}
 

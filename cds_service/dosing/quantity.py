@@ -6,7 +6,6 @@ unit is 1 mcg, so 28 vials and 980 units are the same limit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from decimal import Decimal
 from typing import Any
 
@@ -32,15 +31,10 @@ class QuantityCheck:
     window_days: int  # the limit's window for this cycle (42, or 84 in continued cycles)
     supply_days: Decimal  # the window, or the longer expected supply duration of the orders
     allowed_mcg: Decimal  # the limit scaled to the supply
-
-    # Read once: the check is shared by the checks of every order of the cycle.
-    @cached_property
-    def total_mcg(self) -> Decimal:
-        return sum((q.mcg for q in self.orders if q.mcg is not None), Decimal(0))
-
-    @cached_property
-    def unreadable(self) -> list[str]:
-        return [q.unreadable for q in self.orders if q.unreadable]
+    # Added once (the check is shared by every order of the cycle): the readable quantities, and why the others
+    # could not be read.
+    total_mcg: Decimal
+    unreadable: tuple[str, ...]
 
     @property
     def over(self) -> bool:
@@ -55,7 +49,9 @@ def check_quantity(group: list[dict[str, Any]], limit: QuantityLimit, cycle: int
     supply = max([Decimal(window)] + [s for s in supplies if s is not None])
     per_window = min(Decimal(limit.units), limit.vials * VIAL_MCG)
     allowed = per_window * supply / Decimal(window)
-    return QuantityCheck(tuple(read_quantity(o) for o in group), window, supply, allowed)
+    orders = tuple(read_quantity(o) for o in group)
+    total = sum((q.mcg for q in orders if q.mcg is not None), Decimal(0))
+    return QuantityCheck(orders, window, supply, allowed, total, tuple(q.unreadable for q in orders if q.unreadable))
 
 
 def read_quantity(order: dict[str, Any]) -> OrderQuantity:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Sequence
 
 
 def rounded(value: Decimal, places: int = 2) -> Decimal:
@@ -41,9 +42,9 @@ def days_text(first: int, last: int | None) -> str:
 NAMED = 3
 
 
-def first_few(items: list[str], total: int, others: str) -> list[str]:
+def first_few(items: Sequence[str], total: int, others: str) -> list[str]:
     """`items` (at least the first NAMED + 1 of `total`) as a note lists them: ['order a', 'order b'], or past
     NAMED + 1, ['order a', 'order b', 'order c', '5 other orders'] (`others`: 'other orders')."""
     if total <= NAMED + 1:
-        return items[:total]
+        return list(items[:total])
     return [*items[:NAMED], f"{total - NAMED} {others}"]

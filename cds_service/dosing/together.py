@@ -80,11 +80,17 @@ class SharedDays:
         self._ids = [order_id for order_id, _ in orders]
         every = [(position, line) for position, (_, lines) in enumerate(orders) for line in lines]
         spans = _spans([line for _, line in every])
-        self._lines: list[list[tuple[DoseLine, Span]]] = [[] for _ in orders]  # each order's lines and spans
-        for (position, line), span in zip(every, spans):
-            self._lines[position].append((line, span))
+        self._lines: list[list[tuple[DoseLine, Span]]] = []  # each order's lines and spans
+        self._sums: list[Decimal] = []
+        self._orders: list[list[int]] = []
+        self._unreadable: list[list[tuple[int, DoseLine]]] = []
         self._stretches = _sweep(every, spans)
         self._starts = [stretch.first_day for stretch in self._stretches]
+        if not self._stretches:
+            return  # no day shared: nothing more to read
+        self._lines = [[] for _ in orders]
+        for (position, line), span in zip(every, spans):
+            self._lines[position].append((line, span))
         self._sums = self._add_doses(every, spans)
         # The first NAMED + 2 orders of each stretch: NAMED + 1 besides the one checked, to tell whether to count.
         self._orders = _first_groups(self._starts, [[span for _, span in lines] for lines in self._lines], NAMED + 2)
@@ -92,6 +98,8 @@ class SharedDays:
 
     def of(self, position: int) -> tuple[Together, ...]:
         """The ranges of the days of order `position`'s readable lines on which more than one line runs."""
+        if not self._stretches:
+            return ()
         own = self._lines[position]
         readable: dict[int, set[int]] = {}  # stretch -> the order's readable lines running in it
         for line, span in own:
@@ -151,17 +159,35 @@ class SharedDays:
         return found
 
 
+def shares_days(lines: list[DoseLine]) -> bool:
+    """Whether two of `lines` (one order's) run on a same day: for the usual order, one pass over its sorted spans
+    instead of a `SharedDays`."""
+    return len(lines) > 1 and _any_overlap(_spans(lines))
+
+
 def _spans(lines: list[DoseLine]) -> list[Span]:
     """The days each line runs: an open-ended line until a later one starts."""
-    starts = sorted({line.first_day for line in lines})
+    starts: list[int] = []  # every line's first day, sorted: read only for a line without an end
     spans = []
     for line in lines:
         last = line.last_day
         if last is None:
+            starts = starts or sorted({other.first_day for other in lines})
             later = bisect_right(starts, line.first_day)
             last = line.through if later == len(starts) else min(line.through, starts[later] - 1)
         spans.append((line.first_day, last))
     return spans
+
+
+def _any_overlap(spans: list[Span]) -> bool:
+    latest_end: int | None = None
+    for first, last in sorted(spans):
+        if last < first:
+            continue  # a line ending before it starts runs no day
+        if latest_end is not None and first <= latest_end:
+            return True
+        latest_end = last if latest_end is None else max(latest_end, last)
+    return False
 
 
 def _sweep(every: list[tuple[int, DoseLine]], spans: list[Span]) -> list[_Stretch]:
