@@ -5,20 +5,29 @@
         server.fault("/Observation", delay=2.0)
         server.fault("/Medication/m1", trickle=0.1)  # the body a byte at a time
         server.fault("/Condition", body=b'{"resourceType": "Bundle"}')  # these bytes, with status 200
+        release = threading.Event()
+        server.fault("/Coverage", hold=release)  # no answer until the test sets release
         ... request with fhirServer=server.base_url ...
         assert server.paths() == [...]
+        assert server.requests[0].exchange.wait() == "client hung up"  # what the server saw of the client
 
 Reads `GET /Type/id`; searches `GET /Type?patient=X[&status=a,b]` (matching the subject, patient or beneficiary
 reference) answered with searchset Bundles of `page_size` entries linked by `next` (with `hapi_paging`, next links
 are HAPI's: the base URL itself with a query, `{base}?_getpages=...&_getpagesoffset=N`). Test modules get a running
 server from the `fhir_server` fixture: `from tests.fhir_server import fhir_server`.
+
+Each received request has an `exchange` telling how the server's side of it ended: "answered" (the whole answer
+written) or "client hung up" (the client closed the connection first): a test proves that a client gave up on an
+answer from what the server saw, not from a stopwatch.
 """
 from __future__ import annotations
 
 import json
+import select
+import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
@@ -32,13 +41,17 @@ _PAGING = "_page"
 # HAPI FHIR's paging parameters: its next links are `{base}?_getpages=<search id>&_getpagesoffset=<first index>`.
 _HAPI_SEARCH = "_getpages"
 _HAPI_OFFSET = "_getpagesoffset"
+# How long a held answer (`hold`, `barrier`) waits for its release before it is sent anyway: a hang guard, so that a
+# broken client fails its test instead of hanging the suite, not a speed claim.
+HANG_GUARD_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
 class Fault:
     """What to do instead of (or before) answering a path: wait `delay` seconds, then a status, broken JSON or the
     given `body` (status 200); send the body (with `trickle_headers`, the status line and headers too) a byte every
-    `trickle` seconds."""
+    `trickle` seconds. With `hold`, nothing is sent until the test sets the event (or the client hangs up); with
+    `barrier`, until as many requests as it has parties are waiting at it: all of them in flight at once."""
 
     status: int | None = None
     delay: float = 0.0
@@ -46,6 +59,30 @@ class Fault:
     body: bytes | None = None
     trickle: float = 0.0
     trickle_headers: bool = False
+    hold: threading.Event | None = None
+    barrier: threading.Barrier | None = None
+
+
+class Exchange:
+    """How the server's side of one request ended: "answered" (the whole answer was written) or "client hung up" (the
+    client closed the connection before that)."""
+
+    ANSWERED = "answered"
+    CLIENT_HUNG_UP = "client hung up"
+
+    def __init__(self) -> None:
+        self.outcome: str | None = None
+        self._ended = threading.Event()
+
+    def end(self, outcome: str) -> None:
+        if not self._ended.is_set():
+            self.outcome = outcome
+            self._ended.set()
+
+    def wait(self, timeout: float = HANG_GUARD_SECONDS) -> str | None:
+        """The outcome once the exchange has ended; None if it has not within `timeout` (a hang guard)."""
+        self._ended.wait(timeout)
+        return self.outcome
 
 
 @dataclass(frozen=True)
@@ -53,6 +90,7 @@ class ReceivedRequest:
     path: str
     query: dict[str, list[str]]
     authorization: str | None
+    exchange: Exchange = field(default_factory=Exchange, compare=False, repr=False)
 
 
 class FhirTestServer:
@@ -79,9 +117,10 @@ class FhirTestServer:
                 self._resources[(resource["resourceType"], resource["id"])] = resource
 
     def fault(self, path: str, status: int | None = None, delay: float = 0.0, invalid_json: bool = False,
-              body: bytes | None = None, trickle: float = 0.0, trickle_headers: bool = False) -> None:
+              body: bytes | None = None, trickle: float = 0.0, trickle_headers: bool = False,
+              hold: threading.Event | None = None, barrier: threading.Barrier | None = None) -> None:
         """Inject a fault on a path ("/Coverage", "/Patient/p1"), whatever the query."""
-        self._faults[path] = Fault(status, delay, invalid_json, body, trickle, trickle_headers)
+        self._faults[path] = Fault(status, delay, invalid_json, body, trickle, trickle_headers, hold, barrier)
 
     def fault_on(self, path: str) -> Fault:
         return self._faults.get(path, Fault())
@@ -99,6 +138,11 @@ class FhirTestServer:
         return self
 
     def stop(self) -> None:
+        for fault in list(self._faults.values()):  # no handler thread left waiting for a release
+            if fault.hold is not None:
+                fault.hold.set()
+            if fault.barrier is not None:
+                fault.barrier.abort()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -109,10 +153,14 @@ class FhirTestServer:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def answer(self, path: str, query: dict[str, list[str]], authorization: str | None) -> tuple[int, bytes]:
-        """(status, body) for a GET, after recording it and applying any fault."""
+    def receive(self, path: str, query: dict[str, list[str]], authorization: str | None) -> ReceivedRequest:
+        received = ReceivedRequest(path, query, authorization)
         with self._lock:
-            self.requests.append(ReceivedRequest(path, query, authorization))
+            self.requests.append(received)
+        return received
+
+    def answer(self, path: str, query: dict[str, list[str]], authorization: str | None) -> tuple[int, bytes]:
+        """(status, body) for a GET, applying any fault but holds (the handler does those)."""
         fault = self.fault_on(path)
         time.sleep(fault.delay)
         if self.token is not None and authorization != f"Bearer {self.token}":
@@ -197,30 +245,67 @@ def _head(status: int, length: int) -> bytes:
             f"Content-Length: {length}\r\n\r\n").encode()
 
 
+def _client_hung_up(connection: socket.socket) -> bool:
+    """Whether the client has closed (or shut down) its end: the connection reads as ended, without waiting."""
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+def _wait_for_release(fault: Fault, connection: socket.socket) -> bool:
+    """Waits while the fault holds the answer; False if the client hung up meanwhile. A hold ends when its event is
+    set, a barrier when all its parties have arrived (or it is broken), either after HANG_GUARD_SECONDS at most."""
+    if fault.barrier is not None:
+        try:
+            fault.barrier.wait(HANG_GUARD_SECONDS)
+        except threading.BrokenBarrierError:
+            pass  # the test sees it: barrier.broken
+    if fault.hold is not None:
+        give_up = time.monotonic() + HANG_GUARD_SECONDS
+        while not fault.hold.wait(0.01):
+            if _client_hung_up(connection):
+                return False
+            if time.monotonic() > give_up:
+                break
+    return not _client_hung_up(connection)
+
+
 def _handler_for(server: FhirTestServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             url = urlsplit(self.path)
-            status, body = server.answer(url.path, parse_qs(url.query), self.headers.get("Authorization"))
+            received = server.receive(url.path, parse_qs(url.query), self.headers.get("Authorization"))
             fault = server.fault_on(url.path)
+            if not _wait_for_release(fault, self.connection):
+                received.exchange.end(Exchange.CLIENT_HUNG_UP)
+                return
+            status, body = server.answer(url.path, parse_qs(url.query), self.headers.get("Authorization"))
             try:
                 if fault.trickle_headers:
                     self._trickle(_head(status, len(body)) + body, fault.trickle)
-                    return
-                self.send_response(status)
-                self.send_header("Content-Type", "application/fhir+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if fault.trickle:
-                    self._trickle(body, fault.trickle)
                 else:
-                    self.wfile.write(body)
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/fhir+json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    if fault.trickle:
+                        self._trickle(body, fault.trickle)
+                    else:
+                        self.wfile.write(body)
+                self.wfile.flush()
             except ConnectionError:
-                pass  # the client gave up (its time budget): expected in timeout tests
+                received.exchange.end(Exchange.CLIENT_HUNG_UP)  # the client gave up (its time budget)
+                return
+            received.exchange.end(Exchange.ANSWERED)
 
         def _trickle(self, data: bytes, interval: float) -> None:
             for i in range(len(data)):
+                if _client_hung_up(self.connection):
+                    raise ConnectionResetError("the client hung up")
                 self.wfile.write(data[i:i + 1])
+                self.wfile.flush()
                 time.sleep(interval)
 
         def log_message(self, format: str, *args: Any) -> None:

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from typing import Any
 
 import pytest
 
+from cds_service import json_codec
 from cds_service.fhir_client import FhirClient, Limits, bundle_resources
-from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (pytest fixture)
+from tests.fhir_server import Exchange, FhirTestServer, fhir_server  # noqa: F401 (pytest fixture)
 
 TOKEN = "secret-token"
 
@@ -79,31 +82,40 @@ def test_next_link_to_another_host_is_not_followed() -> None:
 
 
 def test_deadline_cuts_a_slow_server_short(fhir_server: FhirTestServer) -> None:
-    fhir_server.fault("/Observation", delay=2.0)
-    started = time.monotonic()
-    assert FhirClient(fhir_server.base_url, None).search("Observation?patient=p1", _deadline(0.3)) is None
-    assert time.monotonic() - started < 1.0
+    """The server holds its answer until the test releases it, which it does only once the search has returned: the
+    search can only have ended at its deadline, and the server saw the client hang up while it held the answer."""
+    fhir_server.add(*_observations(1))
+    release = threading.Event()
+    fhir_server.fault("/Observation", hold=release)
+    try:
+        assert FhirClient(fhir_server.base_url, None).search("Observation?patient=p1", _deadline(0.3)) is None
+        [request] = fhir_server.requests
+        assert request.exchange.wait() == Exchange.CLIENT_HUNG_UP
+    finally:
+        release.set()
 
 
 @pytest.mark.parametrize("trickle_headers", [False, True], ids=["body", "headers-and-body"])
 def test_a_read_trickled_a_byte_at_a_time_ends_at_the_deadline(fhir_server: FhirTestServer,
                                                               trickle_headers: bool) -> None:
     """Each byte comes well within the socket timeout: only a bound on the whole exchange ends the read (a reference
-    read holds up the hook call's answer)."""
+    read holds up the hook call's answer). The whole answer takes 25 s or more to send: the server sees the client
+    hang up part-way through it. (Were the read not bounded, it would end with the server's answer.)"""
     fhir_server.add({"resourceType": "Medication", "id": "m1", "text": {"status": "generated", "div": "x" * 200}})
     fhir_server.fault("/Medication/m1", trickle=0.1, trickle_headers=trickle_headers)
-    started = time.monotonic()
-    assert FhirClient(fhir_server.base_url, None).read("Medication/m1", _deadline(1.0)) is None
-    assert time.monotonic() - started < 2.5  # the whole answer takes 25 s or more
+    assert FhirClient(fhir_server.base_url, None).read("Medication/m1", _deadline(0.5)) is None
+    [request] = fhir_server.requests
+    assert request.exchange.wait(60) == Exchange.CLIENT_HUNG_UP  # 60 s: a hang guard, longer than the whole answer
 
 
 def test_a_search_trickled_a_byte_at_a_time_ends_at_the_deadline(fhir_server: FhirTestServer) -> None:
-    """The prefetch does not wait for a fetch thread past the deadline, but the thread must not run on either."""
+    """The prefetch does not wait for a fetch thread past the deadline, but the thread must not run on either: the
+    server (whose whole answer takes 50 s or more) sees the client hang up part-way through it."""
     fhir_server.add(*_observations(3))
     fhir_server.fault("/Observation", trickle=0.1)
-    started = time.monotonic()
-    assert FhirClient(fhir_server.base_url, None).search("Observation?patient=p1", _deadline(1.0)) is None
-    assert time.monotonic() - started < 2.5  # the whole answer takes 50 s or more
+    assert FhirClient(fhir_server.base_url, None).search("Observation?patient=p1", _deadline(0.5)) is None
+    [request] = fhir_server.requests
+    assert request.exchange.wait(90) == Exchange.CLIENT_HUNG_UP  # 90 s: a hang guard, longer than the whole answer
 
 
 def test_a_trickled_answer_that_ends_in_time_is_read(fhir_server: FhirTestServer) -> None:
@@ -224,24 +236,44 @@ def test_all_fetches_of_a_client_share_one_byte_budget(fhir_server: FhirTestServ
     assert FhirClient(fhir_server.base_url, None).read("Medication/m1", _deadline()) is not None
 
 
-def test_a_page_of_tiny_values_is_refused_before_it_is_parsed() -> None:
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """What the client gives the JSON codec to parse, as (size of the text, how parsing ended): the real codec runs."""
+    calls: list[tuple[int, str]] = []
+    real_loads = json_codec.loads
+
+    def loads(document: bytes | str) -> Any:
+        try:
+            value = real_loads(document)
+        except Exception as exc:
+            calls.append((len(document), type(exc).__name__))
+            raise
+        calls.append((len(document), "parsed"))
+        return value
+
+    monkeypatch.setattr(json_codec, "loads", loads)
+    return calls
+
+
+def test_a_page_of_tiny_values_is_refused_before_it_is_parsed(parsed: list[tuple[int, str]]) -> None:
     """About 4 MB of "[0]," would build some 90 MB of Python objects per page, and take a second to parse: the page
-    is refused on its count of values, the next pages are never asked for, and the search ends at once."""
+    is refused on its count of values, never handed to the parser, and the next pages are never asked for."""
     with FhirTestServer() as server:
         blob = b"[" + b",".join([b"[0]"] * 1_100_000) + b"]"
         next_url = f"{server.base_url}/Basic?patient=p1&_page=1"
         page = (b'{"resourceType": "Bundle", "type": "searchset", "link": [{"relation": "next", "url": "'
                 + next_url.encode() + b'"}], "entry": [{"resource": {"resourceType": "Basic", "x": ' + blob + b"}}]}")
         server.fault("/Basic", body=page)
-        started = time.monotonic()
         assert FhirClient(server.base_url, None).search("Basic?patient=p1", _deadline()) is None
-        assert time.monotonic() - started < 1.0
+        assert parsed == []
         assert len(server.requests) == 1
 
 
-def test_a_page_nested_too_deep_fails_at_once(fhir_server: FhirTestServer) -> None:
+def test_a_page_nested_too_deep_fails_at_once(fhir_server: FhirTestServer, parsed: list[tuple[int, str]]) -> None:
+    """Half a million levels of nesting: the codec gives up as it reads (it builds nothing), and the search fails."""
     depth = 500_000
-    fhir_server.fault("/Basic", body=b'{"resourceType": "Bundle", "entry": ' + b"[" * depth + b"]" * depth + b"}")
-    started = time.monotonic()
+    body = b'{"resourceType": "Bundle", "entry": ' + b"[" * depth + b"]" * depth + b"}"
+    fhir_server.fault("/Basic", body=body)
     assert FhirClient(fhir_server.base_url, None).search("Basic?patient=p1", _deadline()) is None
-    assert time.monotonic() - started < 0.5
+    [(size, ended)] = parsed
+    assert size == len(body) and ended != "parsed"
