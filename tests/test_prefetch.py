@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
+import threading
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -11,9 +11,9 @@ import pytest
 
 from cds_service.exceptions import PatientUnavailable
 from cds_service.hook_request import HookRequest
-from cds_service.prefetch import PREFETCH_TEMPLATES, RESOLVE_GRACE_SECONDS, make_record_loader, render
+from cds_service.prefetch import PREFETCH_TEMPLATES, make_record_loader, render
 from cds_service.record import PatientRecord
-from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (pytest fixture)
+from tests.fhir_server import HANG_GUARD_SECONDS, Exchange, FhirTestServer, fhir_server  # noqa: F401 (pytest fixture)
 
 TOKEN = "access-token-123"
 PATIENT = {"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01"}
@@ -65,15 +65,18 @@ def test_absent_keys_and_operation_outcomes_are_not_received_without_a_server() 
 
 
 def test_missing_keys_are_fetched_in_parallel_with_the_token() -> None:
+    """The server answers none of the seven fetches until all seven are in flight at once (a barrier): fetched one
+    after another, the first would wait at the barrier until it broke."""
     with FhirTestServer(token=TOKEN) as server:
         server.add(PATIENT, _of("Coverage", "cov1", status="active"), _of("Coverage", "cov2", status="cancelled"),
                    _of("Condition", "c1"), _of("Immunization", "i1"))
-        for path in SEARCH_PATHS:
-            server.fault(path, delay=0.5)
-        started = time.monotonic()
-        record = _load(_request({}, server))
-        elapsed = time.monotonic() - started
-        assert elapsed < 2.0  # six 0.5 s searches one after another would take 3 s
+        all_in_flight = threading.Barrier(len(SEARCH_PATHS) + 1)
+        for path in SEARCH_PATHS | {"/Patient/p1"}:
+            server.fault(path, barrier=all_in_flight)
+        # The budget is a hang guard, not this test's subject: longer than the barrier's, so that fetches made one
+        # after another fail on the barrier below.
+        record = _load(_request({}, server), budget=2 * HANG_GUARD_SECONDS)
+        assert not all_in_flight.broken
         assert record.not_received() == []
         assert [r["id"] for r in record.resources("coverage")] == ["cov1"]
         assert [r["id"] for r in record.resources("immunizations")] == ["i1"]
@@ -106,13 +109,19 @@ def test_no_authorization_header_without_fhir_authorization(fhir_server: FhirTes
 
 
 def test_a_slow_key_alone_is_not_received_within_the_budget(fhir_server: FhirTestServer) -> None:
-    fhir_server.add(PATIENT, _of("Condition", "c1"))
-    fhir_server.fault("/Observation", delay=2.0)
-    started = time.monotonic()
-    record = _load(_request({}, fhir_server), budget=0.5)
-    assert time.monotonic() - started < 1.6  # the slow search alone would take 2 s
-    assert record.not_received() == ["observations"]
-    assert [r["id"] for r in record.resources("conditions")] == ["c1"]
+    """The server holds the observations until the test releases them, which it does only once the record is built:
+    the budget alone ended that fetch, and its thread hung up on the server instead of running on."""
+    fhir_server.add(PATIENT, _of("Condition", "c1"), _of("Observation", "o1"))
+    release = threading.Event()
+    fhir_server.fault("/Observation", hold=release)
+    try:
+        record = _load(_request({}, fhir_server), budget=0.5)
+        assert record.not_received() == ["observations"]
+        assert [r["id"] for r in record.resources("conditions")] == ["c1"]
+        [observations] = [r for r in fhir_server.requests if r.path == "/Observation"]
+        assert observations.exchange.wait() == Exchange.CLIENT_HUNG_UP
+    finally:
+        release.set()
 
 
 def test_server_errors_make_only_their_keys_not_received(fhir_server: FhirTestServer) -> None:
@@ -233,15 +242,20 @@ def test_resolve_reads_references_with_the_token_once_each() -> None:
 
 
 def test_reads_after_a_spent_budget_share_one_short_grace_window(fhir_server: FhirTestServer) -> None:
+    """The fetch spent the whole budget: the first read gets RESOLVE_GRACE_SECONDS more, and the reads after it share
+    that window. m1 is held by the server until the test releases it (after the reads): the window ends it (the
+    server sees the client hang up), and m2, asked for once the window is over, is not read at all."""
     fhir_server.add(*({"resourceType": "Medication", "id": f"m{i}"} for i in range(3)))
-    fhir_server.fault("/Medication/m0", delay=0.3)
-    fhir_server.fault("/Medication/m1", delay=2.0)
+    release = threading.Event()
+    fhir_server.fault("/Medication/m1", hold=release)
     record = _load(_request(_full_prefetch(), fhir_server), budget=0.0)
-    started = time.monotonic()
-    assert record.resolve("Medication/m0") is not None
-    assert record.resolve("Medication/m1") is None
-    assert record.resolve("Medication/m2") is None
-    assert time.monotonic() - started < RESOLVE_GRACE_SECONDS + 0.3
+    try:
+        assert record.resolve("Medication/m0") is not None
+        assert record.resolve("Medication/m1") is None
+        assert record.resolve("Medication/m2") is None
+        assert fhir_server.requests[1].exchange.wait() == Exchange.CLIENT_HUNG_UP
+    finally:
+        release.set()
     assert fhir_server.paths() == ["/Medication/m0", "/Medication/m1"]
 
 
@@ -339,16 +353,14 @@ def test_a_paged_prefetch_bundle_leading_elsewhere_is_not_received() -> None:
 
 
 def test_everything_fetched_for_a_call_shares_one_byte_budget() -> None:
-    """Six searches paging through 3 MB pages (each under the per-response cap) stop together once the call has read
-    its 16 MB: a hostile server cannot make one hook call hold hundreds of MB."""
-    with FhirTestServer() as server:
+    """Six searches paging through 3 MB pages (each under the per-response cap), 8 pages each, stop together once the
+    call has read its 16 MB: a hostile server cannot make one hook call hold hundreds of MB. The time budget is a
+    hang guard here: it is not what stops them."""
+    with FhirTestServer(page_size=1) as server:
+        div = "x" * 3_000_000  # one string, shared by every resource
         for path in SEARCH_PATHS:
-            next_url = f"{server.base_url}{path}?patient=p1&_page=1"
-            page = _paged(next_url, {"resourceType": "Basic", "id": "b", "subject": {"reference": "Patient/p1"},
-                                     "text": {"status": "generated", "div": "x" * 3_000_000}})
-            server.fault(path, body=json.dumps(page).encode())
-        started = time.monotonic()
-        record = _load(_request({"patient": PATIENT}, server))
-        assert time.monotonic() - started < 2.0  # the budget is 3 s
+            server.add(*(_of(path.strip("/"), f"big-{i}", status="active", text={"status": "generated", "div": div})
+                         for i in range(8)))
+        record = _load(_request({"patient": PATIENT}, server), budget=HANG_GUARD_SECONDS)
         assert len(record.not_received()) == len(SEARCH_PATHS)
         assert len(server.requests) <= 16 // 3 + len(SEARCH_PATHS)  # pages read whole, and one refused per key
