@@ -155,13 +155,20 @@ def test_show_lists_every_call_sent_with_one_hook_instance_newest_first(store: A
 
 
 def test_recording_does_not_wait_for_the_database(store: AuditStore, database_url: str) -> None:
-    with writes_blocked(database_url):
-        started = time.perf_counter()
+    """The test holds the write lock until the recording is over: recording returns while the database cannot be
+    written, and the records appear once the lock is released."""
+    recorded = threading.Event()
+
+    def record() -> None:
         for index in range(100):
             store.record_invocation(invocation(f"hi-{index}"))
-        elapsed = time.perf_counter() - started
+        recorded.set()
+
+    with writes_blocked(database_url):
+        threading.Thread(target=record, name="recording", daemon=True).start()
+        # 30 s: a hang guard, not a speed claim (a write waiting for the lock would wait the busy timeout per record).
+        assert recorded.wait(30), "recording waited for the database"
         assert count_invocations(store) == 0  # still queued: the writer is waiting for the lock
-    assert elapsed < 0.5
     store.flush()
     assert count_invocations(store) == 100
 
