@@ -1,17 +1,15 @@
-"""Shared fixtures: the app in local mode on a temporary SQLite database, its test client, and the real app served
-over HTTP on loopback."""
+"""Shared fixtures: the app in local mode on a temporary SQLite database, served over real HTTP on loopback: `client`
+(a LiveClient, with the test client's small API) and `live_service` (its base URL, for `requests` itself)."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 from cds_service.config import Settings
+from tests.live_server import LiveClient, serving
 
 
 def local_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -39,16 +37,19 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def live_client(app: Flask) -> Iterator[LiveClient]:
+    """The app served by a real threaded werkzeug server on 127.0.0.1:<free port>, and a client for it."""
+    with serving(app) as client:
+        yield client
 
 
 @pytest.fixture
-def live_service(app: Flask) -> Iterator[str]:
-    """The app served by a real threaded werkzeug server on 127.0.0.1:<free port>; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="live-service", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+def client(live_client: LiveClient) -> LiveClient:
+    """Requests to the app over real HTTP (tests.live_server.LiveClient: the test client's API, through a socket)."""
+    return live_client
+
+
+@pytest.fixture
+def live_service(live_client: LiveClient) -> str:
+    """The base URL of the app served on loopback (the same server as `client`'s)."""
+    return live_client.base_url

@@ -5,10 +5,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
+from werkzeug.wrappers import Response
 
 from tests.conftest import close_app, local_settings, make_app
+from tests.live_server import LiveClient, serving
 
 SANDBOX = "https://sandbox.cds-hooks.org"
 ENDPOINTS = [
@@ -23,14 +23,15 @@ ENDPOINTS = [
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClient]:
     """One app for the whole module (these tests leave nothing behind that another could see): a faster suite."""
     application = make_app(local_settings(tmp_path_factory.mktemp("cors")))
-    yield application.test_client()
+    with serving(application) as live:
+        yield live
     close_app(application)
 
 
-def preflight(client: FlaskClient, path: str, origin: str = SANDBOX, method: str = "POST") -> TestResponse:
+def preflight(client: LiveClient, path: str, origin: str = SANDBOX, method: str = "POST") -> Response:
     return client.options(
         path,
         headers={
@@ -42,7 +43,7 @@ def preflight(client: FlaskClient, path: str, origin: str = SANDBOX, method: str
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
-def test_preflight_allows_authorization_and_content_type_everywhere(client: FlaskClient, path: str) -> None:
+def test_preflight_allows_authorization_and_content_type_everywhere(client: LiveClient, path: str) -> None:
     response = preflight(client, path)
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] in ("*", SANDBOX)
@@ -51,7 +52,7 @@ def test_preflight_allows_authorization_and_content_type_everywhere(client: Flas
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
 
 
-def test_actual_responses_carry_the_allow_origin_header(client: FlaskClient) -> None:
+def test_actual_responses_carry_the_allow_origin_header(client: LiveClient) -> None:
     response = client.get("/cds-services", headers={"Origin": SANDBOX})
     assert response.headers["Access-Control-Allow-Origin"] in ("*", SANDBOX)
     error = client.post("/cds-services/blinatumomab-coverage", data=b"nope", headers={"Origin": SANDBOX},
@@ -60,13 +61,14 @@ def test_actual_responses_carry_the_allow_origin_header(client: FlaskClient) -> 
 
 
 @pytest.fixture
-def restricted(tmp_path: Path) -> Iterator[FlaskClient]:
+def restricted(tmp_path: Path) -> Iterator[LiveClient]:
     application = make_app(local_settings(tmp_path, cors_origins=("https://ehr.example.org",)))
-    yield application.test_client()
+    with serving(application) as live:
+        yield live
     close_app(application)
 
 
-def test_configured_origins_restrict_cors(restricted: FlaskClient) -> None:
+def test_configured_origins_restrict_cors(restricted: LiveClient) -> None:
     allowed = preflight(restricted, "/cds-services/blinatumomab-coverage", origin="https://ehr.example.org")
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://ehr.example.org"
     refused = preflight(restricted, "/cds-services/blinatumomab-coverage", origin="https://elsewhere.example.org")

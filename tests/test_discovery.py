@@ -1,7 +1,7 @@
 """The discovery document: service-contract.md §Endpoints and §Prefetch."""
 from __future__ import annotations
 
-from flask.testing import FlaskClient
+from tests.live_server import LiveClient
 
 # The contract's prefetch table, copied here so the test checks the code against the spec, not against itself.
 CONTRACT_PREFETCH = {
@@ -15,7 +15,7 @@ CONTRACT_PREFETCH = {
 }
 
 
-def test_one_service_id_listed_once_per_hook(client: FlaskClient) -> None:
+def test_one_service_id_listed_once_per_hook(client: LiveClient) -> None:
     response = client.get("/cds-services")
     assert response.status_code == 200 and response.mimetype == "application/json"
     services = response.get_json()["services"]
@@ -25,7 +25,7 @@ def test_one_service_id_listed_once_per_hook(client: FlaskClient) -> None:
         assert service["title"] and service["description"]
 
 
-def test_prefetch_declares_the_seven_keys(client: FlaskClient) -> None:
+def test_prefetch_declares_the_seven_keys(client: LiveClient) -> None:
     for service in client.get("/cds-services").get_json()["services"]:
         assert set(service["prefetch"]) == set(CONTRACT_PREFETCH)
         for key, template in CONTRACT_PREFETCH.items():
@@ -33,7 +33,7 @@ def test_prefetch_declares_the_seven_keys(client: FlaskClient) -> None:
             assert service["prefetch"][key].startswith(template), key
 
 
-def test_crd_extension_lists_version_and_configuration_options(client: FlaskClient) -> None:
+def test_crd_extension_lists_version_and_configuration_options(client: LiveClient) -> None:
     for service in client.get("/cds-services").get_json()["services"]:
         extension = service["extension"]
         assert extension["davinci-crd.version"] == ["2.2"]

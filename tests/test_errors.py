@@ -15,12 +15,12 @@ from typing import Any, Callable, Iterator
 import pytest
 import requests
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
 
 from cds_service.http_errors import register_error_handlers
 from tests.conftest import close_app, local_settings, make_app
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
+from tests.live_server import LiveClient, serving
 from tests.test_audit import _free_port, _wait_until_up
 from tests.test_pipeline import example
 
@@ -30,10 +30,12 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "fhir_examples"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
-    """One app for the whole module (these tests leave nothing behind that another could see): a faster suite."""
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClient]:
+    """One app for the whole module (these tests leave nothing behind that another could see): a faster suite. It is
+    served over real HTTP on loopback: the errors are the ones an EHR gets through a socket."""
     application = make_app(local_settings(tmp_path_factory.mktemp("errors")))
-    yield application.test_client()
+    with serving(application) as live:
+        yield live
     close_app(application)
 
 
@@ -69,7 +71,7 @@ def select_request() -> dict[str, Any]:
     return body
 
 
-def post(client: FlaskClient, body: Any, content_type: str | None = "application/json") -> Any:
+def post(client: LiveClient, body: Any, content_type: str | None = "application/json") -> Any:
     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
     headers = {"Content-Type": content_type} if content_type else {}
     return client.post(SERVICE, data=data, headers=headers)
@@ -87,7 +89,7 @@ def assert_outcome(response: Any, status: int, expression: str | None = None) ->
     return issue
 
 
-def test_valid_requests_are_answered_with_cards_and_system_actions(client: FlaskClient) -> None:
+def test_valid_requests_are_answered_with_cards_and_system_actions(client: LiveClient) -> None:
     for body in (sign_request(), select_request()):
         response = post(client, body)
         assert response.status_code == 200
@@ -96,18 +98,18 @@ def test_valid_requests_are_answered_with_cards_and_system_actions(client: Flask
 
 @pytest.mark.parametrize("content_type", ["application/fhir+json; charset=utf-8", "application/json;charset=UTF-8",
                                           "Application/JSON"])
-def test_json_content_types_are_accepted(client: FlaskClient, content_type: str) -> None:
+def test_json_content_types_are_accepted(client: LiveClient, content_type: str) -> None:
     assert post(client, sign_request(), content_type).status_code == 200
 
 
-def test_the_cds_hooks_sandboxs_request_is_accepted(client: FlaskClient) -> None:
+def test_the_cds_hooks_sandboxs_request_is_accepted(client: LiveClient) -> None:
     """The sandbox posts with axios, which declares a JSON body as application/json;charset=utf-8."""
     headers = {"Content-Type": "application/json;charset=utf-8", "Accept": "application/json"}
     assert client.post(SERVICE, data=json.dumps(sign_request()), headers=headers).status_code == 200
 
 
 @pytest.mark.parametrize("content_type", [None, ""])
-def test_a_missing_content_type_is_a_415(client: FlaskClient, content_type: str | None) -> None:
+def test_a_missing_content_type_is_a_415(client: LiveClient, content_type: str | None) -> None:
     """Not declared JSON (service-contract.md §Errors). A browser page can post a body without Content-Type from any
     origin with no CORS preflight; declared JSON, the preflight gates it by CDS_CORS_ORIGINS."""
     headers = {"Content-Type": content_type} if content_type is not None else {}
@@ -173,7 +175,7 @@ BAD_REQUESTS: list[tuple[str, Callable[[], dict[str, Any]], Mutation, str]] = [
 
 @pytest.mark.parametrize("name, build, mutate, expression", BAD_REQUESTS, ids=[c[0] for c in BAD_REQUESTS])
 def test_each_invalid_field_is_a_400_naming_it(
-    client: FlaskClient, name: str, build: Callable[[], dict[str, Any]], mutate: Mutation, expression: str
+    client: LiveClient, name: str, build: Callable[[], dict[str, Any]], mutate: Mutation, expression: str
 ) -> None:
     body = build()
     mutate(body)
@@ -198,7 +200,7 @@ MISPLACED_TOKENS = [
 
 
 @pytest.mark.parametrize("field, value, expression, problem", MISPLACED_TOKENS)
-def test_diagnostics_never_echo_an_access_token(client: FlaskClient, field: str, value: Any, expression: str,
+def test_diagnostics_never_echo_an_access_token(client: LiveClient, field: str, value: Any, expression: str,
                                                 problem: str) -> None:
     """A token sent in the wrong shape is named by field and problem, never quoted back (EHRs log diagnostics)."""
     body = sign_request() | {"fhirServer": "https://ehr.example.org/fhir", field: value}
@@ -209,18 +211,18 @@ def test_diagnostics_never_echo_an_access_token(client: FlaskClient, field: str,
 
 
 @pytest.mark.parametrize("token", ["t", "eyJhbGciOiJSUzM4NCJ9.eyJzdWIiOiJ4In0.c2ln-_~", "mF_9.B5f-4.1JqM", "a+b/c=="])
-def test_bearer_tokens_of_every_b64token_form_are_accepted(client: FlaskClient, token: str) -> None:
+def test_bearer_tokens_of_every_b64token_form_are_accepted(client: LiveClient, token: str) -> None:
     body = sign_request() | {"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"access_token": token}}
     assert post(client, body).status_code == 200
 
 
-def test_a_missing_access_token_is_named(client: FlaskClient) -> None:
+def test_a_missing_access_token_is_named(client: LiveClient) -> None:
     body = sign_request() | {"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"scope": "x"}}
     issue = assert_outcome(post(client, body), 400, "fhirAuthorization.access_token")
     assert "required" in issue["diagnostics"]
 
 
-def test_the_fhir_server_scheme_is_case_insensitive(client: FlaskClient, fhir_server: FhirTestServer) -> None:
+def test_the_fhir_server_scheme_is_case_insensitive(client: LiveClient, fhir_server: FhirTestServer) -> None:
     """RFC 3986: schemes are case-insensitive, and the allowlist compares them lowercased (docs/configuration.md): an
     EHR writing `HTTP://` is fetched from, not refused by the schema's pattern."""
     body = example("aspirus-adult-relapsed-refractory-cycle1")
@@ -234,26 +236,26 @@ def test_the_fhir_server_scheme_is_case_insensitive(client: FlaskClient, fhir_se
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe\x00", b"", b"   ", b'"a string"', b"[1, 2]", b"null", b"1e5"])
-def test_a_body_that_is_not_a_json_object_is_a_400(client: FlaskClient, raw: bytes) -> None:
+def test_a_body_that_is_not_a_json_object_is_a_400(client: LiveClient, raw: bytes) -> None:
     assert_outcome(post(client, raw), 400)
 
 
 @pytest.mark.parametrize("depth", [150, 100_000])
-def test_deeply_nested_json_is_a_400(client: FlaskClient, depth: int) -> None:
+def test_deeply_nested_json_is_a_400(client: LiveClient, depth: int) -> None:
     body = sign_request()
     raw = json.dumps(body)[:-1] + ', "extension": {"x": ' + "[" * depth + "]" * depth + "}}"
     issue = assert_outcome(post(client, raw), 400)
     assert "nested" in issue["diagnostics"]
 
 
-def test_unknown_service_id_is_a_404(client: FlaskClient) -> None:
+def test_unknown_service_id_is_a_404(client: LiveClient) -> None:
     issue = assert_outcome(client.post("/cds-services/other-service", json=sign_request()), 404)
     assert issue["code"] == "not-found"
     assert_outcome(client.get("/no/such/path"), 404)
 
 
 @pytest.mark.parametrize("method, path", [("GET", SERVICE), ("PUT", SERVICE), ("POST", "/cds-services"), ("DELETE", "/healthz")])
-def test_wrong_method_is_a_405(client: FlaskClient, method: str, path: str) -> None:
+def test_wrong_method_is_a_405(client: LiveClient, method: str, path: str) -> None:
     response = client.open(path, method=method)
     assert_outcome(response, 405)
     assert response.headers["Allow"]
@@ -270,7 +272,7 @@ def blinatumomab_request() -> dict[str, Any]:
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def answer_of(client: FlaskClient, body: dict[str, Any]) -> Any:
+def answer_of(client: LiveClient, body: dict[str, Any]) -> Any:
     """The answer, with the ids each call draws afresh (card and suggestion uuids, coverage-assertion-id) masked."""
     response = post(client, body)
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -282,7 +284,7 @@ def answer_of(client: FlaskClient, body: dict[str, Any]) -> Any:
 @pytest.mark.parametrize(("method", "path", "allowed"), [
     ("GET", SERVICE + "/feedback", "POST"), ("PUT", SERVICE + "/feedback", "POST"),
     ("POST", "/fhir/Questionnaire/blinatumomab-coverage-attestation", "GET"), ("POST", "/metrics", "GET")])
-def test_wrong_method_on_feedback_questionnaire_and_metrics_is_a_405(client: FlaskClient, method: str, path: str,
+def test_wrong_method_on_feedback_questionnaire_and_metrics_is_a_405(client: LiveClient, method: str, path: str,
                                                                      allowed: str) -> None:
     """service-contract.md, Errors: a wrong method is a 405 with an OperationOutcome, on every endpoint."""
     response = client.open(path, method=method)
@@ -294,7 +296,7 @@ def test_wrong_method_on_feedback_questionnaire_and_metrics_is_a_405(client: Fla
 
 @pytest.mark.parametrize("selections", [5, 1.5, {"a": 1}, "MedicationRequest/x", [],
                                         ["MedicationRequest/ondansetron-order"]])
-def test_selections_sent_with_order_sign_are_ignored(client: FlaskClient, selections: Any) -> None:
+def test_selections_sent_with_order_sign_are_ignored(client: LiveClient, selections: Any) -> None:
     """order-sign has no selections; a number there was a 500 (it was read as if it were order-select's list), and
     a list there must not narrow the orders signed."""
     body = blinatumomab_request()
@@ -302,7 +304,7 @@ def test_selections_sent_with_order_sign_are_ignored(client: FlaskClient, select
     assert answer_of(client, body) == answer_of(client, blinatumomab_request())
 
 
-def test_no_obtainable_patient_is_a_412(client: FlaskClient) -> None:
+def test_no_obtainable_patient_is_a_412(client: LiveClient) -> None:
     body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
     del body["prefetch"]["patient"]
     body.pop("fhirServer", None)
@@ -311,7 +313,7 @@ def test_no_obtainable_patient_is_a_412(client: FlaskClient) -> None:
     assert issue["code"] == "not-found"
 
 
-def test_a_412_says_the_fhir_server_refused_the_token(client: FlaskClient) -> None:
+def test_a_412_says_the_fhir_server_refused_the_token(client: LiveClient) -> None:
     """The EHR got "missing and not fetchable" whatever happened: a token its own server refuses is its to fix. The
     audit record's reason says it too; neither quotes the token or the URL."""
     body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
@@ -330,20 +332,21 @@ def test_a_412_says_the_fhir_server_refused_the_token(client: FlaskClient) -> No
 
 
 @pytest.fixture
-def small_limit_client(tmp_path: Path) -> Iterator[FlaskClient]:
+def small_limit_client(tmp_path: Path) -> Iterator[LiveClient]:
     application: Flask = make_app(local_settings(tmp_path, max_body_bytes=2_000))
-    yield application.test_client()
+    with serving(application) as live:
+        yield live
     close_app(application)
 
 
-def test_a_body_over_the_configured_limit_is_a_413(small_limit_client: FlaskClient) -> None:
+def test_a_body_over_the_configured_limit_is_a_413(small_limit_client: LiveClient) -> None:
     body = sign_request()
     assert post(small_limit_client, body).status_code == 200
     body["context"]["padding"] = "x" * 2_000
     assert_outcome(post(small_limit_client, body), 413)
 
 
-def test_feedback_over_the_configured_limit_is_a_413(small_limit_client: FlaskClient) -> None:
+def test_feedback_over_the_configured_limit_is_a_413(small_limit_client: LiveClient) -> None:
     """A feedback body declaring a Content-Length above the limit (the chunked case is below)."""
     feedback = {"feedback": [{"card": "a1b2c3d4-0000-4000-8000-000000000001", "outcome": "overridden",
                               "outcomeTimestamp": "2026-12-01T10:00:00Z"}]}
@@ -413,11 +416,11 @@ def test_broken_chunked_framing_is_a_400_under_gunicorn(gunicorn_port: int, path
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
-def test_a_content_type_that_is_not_json_is_a_415(client: FlaskClient, content_type: str) -> None:
+def test_a_content_type_that_is_not_json_is_a_415(client: LiveClient, content_type: str) -> None:
     assert_outcome(post(client, sign_request(), content_type), 415)
 
 
-def test_unknown_configuration_settings_are_ignored(client: FlaskClient) -> None:
+def test_unknown_configuration_settings_are_ignored(client: LiveClient) -> None:
     """service-contract.md: unknown settings, and known ones of the wrong type, are ignored: the answer is the one
     given with the valid settings alone (`limits` is a card type the service offers)."""
     body, reference = blinatumomab_request(), blinatumomab_request()
@@ -465,7 +468,7 @@ def _mutated_request(rng: random.Random, examples: list[dict[str, Any]]) -> dict
     return body
 
 
-def test_garbage_never_gives_a_500(client: FlaskClient) -> None:
+def test_garbage_never_gives_a_500(client: LiveClient) -> None:
     rng = random.Random(20261121)
     examples = [json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("*.json")) if p.name != "expected.json"]
     for _ in range(300):
@@ -489,7 +492,8 @@ def test_a_database_fault_is_a_500_logged_without_the_rows_content(caplog: pytes
         # PostgreSQL repeats the failing row in its message: here, a clinician's override comment.
         raise IntegrityError("INSERT INTO feedback ...", {}, Exception("Failing row contains (patient declined)"))
 
-    response = app.test_client().post("/boom")
+    with serving(app) as client:
+        response = client.post("/boom")
     assert response.status_code == 500
     assert response.get_json()["issue"][0]["code"] == "exception"
     assert "database fault on POST /boom: IntegrityError / Exception" in caplog.text
@@ -497,7 +501,7 @@ def test_a_database_fault_is_a_500_logged_without_the_rows_content(caplog: pytes
 
 
 @pytest.mark.parametrize("resource_id", ['"all-1"', '"mrd-1"'])
-def test_an_unpaired_surrogate_in_the_record_still_gets_the_whole_answer(client: FlaskClient, resource_id: str) -> None:
+def test_an_unpaired_surrogate_in_the_record_still_gets_the_whole_answer(client: LiveClient, resource_id: str) -> None:
     """Valid JSON, invalid Unicode: orjson reads it but will not write it back, so the answer falls back."""
     raw = (EXAMPLES / "aspirus-adult-maintenance.json").read_text()
     response = post(client, raw.replace(resource_id, resource_id[:-1] + '\\udc80"').encode())
@@ -507,7 +511,7 @@ def test_an_unpaired_surrogate_in_the_record_still_gets_the_whole_answer(client:
     assert [d["decision"] for d in decisions] == ["meets-criteria"]
 
 
-def test_an_integer_beyond_64_bits_in_an_order_is_echoed_exactly(client: FlaskClient) -> None:
+def test_an_integer_beyond_64_bits_in_an_order_is_echoed_exactly(client: LiveClient) -> None:
     raw = (EXAMPLES / "aspirus-adult-maintenance.json").read_text()
     extension = '"extension": [{"url": "http://example.org/x", "valueDecimal": 123456789012345678901234567890}],'
     body = raw.replace('"resourceType": "MedicationRequest",', '"resourceType": "MedicationRequest", ' + extension, 1)
