@@ -16,10 +16,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Flask
-from flask.testing import FlaskClient
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy import select
 
+from cds_service import auth
 from cds_service.auth import (JWKS_MAX_BYTES, JWKS_MAX_STALE_SECONDS, JWKS_MIN_REFETCH_SECONDS, JWKS_TTL_SECONDS,
                               JwksCache, server_allowlist)
 from cds_service.cli import main
@@ -27,6 +27,7 @@ from cds_service.config import ClientConfig, ConfigError, Settings, parse_auth_c
 from cds_service.db_models import UsedJti
 from cds_service.http_errors import Unauthorized
 from tests.conftest import close_app, make_app
+from tests.live_server import LiveClient, serving
 from tests.test_errors import EXAMPLES, sign_request
 
 BASE = "https://cds.example.org"
@@ -36,15 +37,20 @@ EHR = "https://ehr.example.org"  # client whose keys come from a JWK Set URL; li
 INLINE = "https://inline.example.org"  # client whose keys are configured inline
 
 
+# How long the JWK Set server holds a fetch while `open` is clear, at most: a hang guard, not a speed claim.
+JWKS_HOLD_GUARD_SECONDS = 60.0
+
+
 class JwksServer:
     """Serves `keys` as a JWK Set on 127.0.0.1; counts the fetches, and sets `arrived` at each. While `open` is clear,
-    fetches wait (a slow endpoint). `answer`, when set, is sent instead: (status, headers, body), with no header
-    added (without Content-Length, the body ends with the connection)."""
+    fetches wait (a slow endpoint) until the test sets it. `answer`, when set, is sent instead: (status, headers,
+    body), with no header added (without Content-Length, the body ends with the connection)."""
 
     def __init__(self) -> None:
         self.keys: list[dict[str, Any]] = []
         self.fetches = 0
         self.arrived = threading.Event()
+        self._arrived = threading.Condition()
         self.open = threading.Event()
         self.open.set()
         self.answer: tuple[int, dict[str, str], bytes] | None = None
@@ -52,9 +58,11 @@ class JwksServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                owner.fetches += 1
+                with owner._arrived:
+                    owner.fetches += 1
+                    owner._arrived.notify_all()
                 owner.arrived.set()
-                owner.open.wait(10)
+                owner.open.wait(JWKS_HOLD_GUARD_SECONDS)
                 body = json.dumps({"keys": owner.keys}).encode()
                 status, headers, body = owner.answer or (200, {"Content-Type": "application/json",
                                                                "Content-Length": str(len(body))}, body)
@@ -71,7 +79,13 @@ class JwksServer:
         self.url = f"http://127.0.0.1:{self.server.server_port}/jwks.json"
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
+    def wait_for_fetches(self, count: int, timeout: float = 30.0) -> bool:
+        """Whether `count` fetches have reached the server (within `timeout`: a hang guard)."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self.fetches >= count, timeout)
+
     def close(self) -> None:
+        self.open.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -120,8 +134,10 @@ def secure_app(tmp_path: Path, jwks_server: JwksServer) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def secure(secure_app: Flask) -> FlaskClient:
-    return secure_app.test_client()
+def secure(secure_app: Flask) -> Iterator[LiveClient]:
+    """The secured app over real HTTP on loopback: the Authorization header travels as an EHR sends it."""
+    with serving(secure_app) as client:
+        yield client
 
 
 def claims(iss: str = EHR, **overrides: Any) -> dict[str, Any]:
@@ -135,7 +151,7 @@ def ec_token(payload: dict[str, Any] | None = None, **headers: Any) -> str:
     return jwt.encode(payload or claims(), EC_KEY, algorithm="ES384", headers={"kid": "ec-1", **headers})
 
 
-def call(client: FlaskClient, token: str | None, path: str = SERVICE) -> Any:
+def call(client: LiveClient, token: str | None, path: str = SERVICE) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return client.post(path, json=sign_request(), headers=headers)
 
@@ -147,18 +163,18 @@ def assert_rejected(response: Any) -> None:
     assert "Content-Type" not in response.headers  # an empty body is no text/html page
 
 
-def test_es384_from_a_jwk_set_url_is_accepted(secure: FlaskClient, jwks_server: JwksServer) -> None:
+def test_es384_from_a_jwk_set_url_is_accepted(secure: LiveClient, jwks_server: JwksServer) -> None:
     assert call(secure, ec_token()).status_code == 200
     assert call(secure, ec_token()).status_code == 200
     assert jwks_server.fetches == 1  # cached
 
 
-def test_the_callers_issuer_and_tenant_are_audited(secure_app: Flask) -> None:
+def test_the_callers_issuer_and_tenant_are_audited(secure_app: Flask, secure: LiveClient) -> None:
     """A patient id names one patient only within an EHR site: the audit trail keeps both, for pharmacists and the
     Florida Blue prior-approval lookup."""
     body = sign_request()
     body["hookInstance"] = "tenant-call"
-    response = secure_app.test_client().post(SERVICE, json=body, headers={"Authorization": f"Bearer {ec_token()}"})
+    response = secure.post(SERVICE, json=body, headers={"Authorization": f"Bearer {ec_token()}"})
     assert response.status_code == 200
     store = secure_app.extensions["cds_service"].store
     store.flush()
@@ -166,12 +182,12 @@ def test_the_callers_issuer_and_tenant_are_audited(secure_app: Flask) -> None:
     assert (detail.record.client_iss, detail.record.tenant) == (EHR, "tenant-a")
 
 
-def test_rs384_with_an_inline_jwk_set_is_accepted(secure: FlaskClient) -> None:
+def test_rs384_with_an_inline_jwk_set_is_accepted(secure: LiveClient) -> None:
     token = jwt.encode(claims(INLINE), RSA_KEY, algorithm="RS384", headers={"kid": "rsa-1"})
     assert call(secure, token).status_code == 200
 
 
-def test_a_rotated_key_is_found_by_one_refetch(secure: FlaskClient, jwks_server: JwksServer) -> None:
+def test_a_rotated_key_is_found_by_one_refetch(secure: LiveClient, jwks_server: JwksServer) -> None:
     assert call(secure, ec_token()).status_code == 200
     jwks_server.keys.append(public_jwk(OTHER_EC_KEY, "ec-2", "ES384"))
     token = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-2"})
@@ -181,7 +197,7 @@ def test_a_rotated_key_is_found_by_one_refetch(secure: FlaskClient, jwks_server:
     assert_rejected(call(secure, unknown))
 
 
-def test_unknown_kids_refetch_the_jwk_set_at_most_once_in_a_while(secure: FlaskClient,
+def test_unknown_kids_refetch_the_jwk_set_at_most_once_in_a_while(secure: LiveClient,
                                                                   jwks_server: JwksServer) -> None:
     """Anyone can make up a kid: without a limit, each such token would cost a request to the client's endpoint."""
     assert call(secure, ec_token()).status_code == 200
@@ -191,24 +207,30 @@ def test_unknown_kids_refetch_the_jwk_set_at_most_once_in_a_while(secure: FlaskC
     assert jwks_server.fetches == 2
 
 
-def test_a_slow_refetch_for_an_unknown_kid_does_not_hold_up_known_keys(secure_app: Flask,
-                                                                       jwks_server: JwksServer) -> None:
-    assert call(secure_app.test_client(), ec_token()).status_code == 200
+def test_a_slow_refetch_for_an_unknown_kid_does_not_hold_up_known_keys(secure: LiveClient, jwks_server: JwksServer,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The JWK Set endpoint holds the refetch for a made-up kid until the test releases it (and the service's own
+    timeout for it is longer still): a call signed with a known key is answered while the refetch is held."""
+    monkeypatch.setattr(auth, "JWKS_TIMEOUT_SECONDS", 2 * JWKS_HOLD_GUARD_SECONDS)  # only the release ends the refetch
+    assert call(secure, ec_token()).status_code == 200
     jwks_server.open.clear()
     made_up = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "made-up"})
-    refetching = threading.Thread(target=call, args=(secure_app.test_client(), made_up))
+    refetched: list[Any] = []
+    refetching = threading.Thread(target=lambda: refetched.append(call(secure, made_up)), daemon=True)
     refetching.start()
     try:
-        give_up = time.monotonic() + 5
-        while jwks_server.fetches < 2 and time.monotonic() < give_up:
-            time.sleep(0.01)
-        assert jwks_server.fetches == 2  # the refetch is under way, and waits
-        started = time.monotonic()
-        assert call(secure_app.test_client(), ec_token()).status_code == 200
-        assert time.monotonic() - started < 2.0  # it waited for the refetch to time out (5 s) before
+        assert jwks_server.wait_for_fetches(2)  # the refetch has reached the server, which holds it
+        known: list[Any] = []
+        calling = threading.Thread(target=lambda: known.append(call(secure, ec_token())), daemon=True)
+        calling.start()
+        calling.join(30)  # a hang guard, shorter than the server's hold: not a speed claim
+        assert [r.status_code for r in known] == [200], "the call with a known key waited for the refetch"
+        assert refetched == []  # the refetch is still held
     finally:
         jwks_server.open.set()
-        refetching.join(10)
+        refetching.join(30)  # a hang guard
+    assert_rejected(refetched[0])
+    assert jwks_server.fetches == 2
 
 
 class Clock:
@@ -298,16 +320,16 @@ def test_a_jwk_set_body_is_bounded(jwks_server: JwksServer, declared: bool) -> N
         JwksCache(jwks_server.url).key("ec-1")
 
 
-def test_missing_token_is_rejected_when_required(secure: FlaskClient) -> None:
+def test_missing_token_is_rejected_when_required(secure: LiveClient) -> None:
     assert_rejected(call(secure, None))
     assert_rejected(secure.post(SERVICE, json=sign_request(), headers={"Authorization": "Basic dXNlcjpwdw=="}))
 
 
-def test_the_feedback_endpoint_is_protected_too(secure: FlaskClient) -> None:
+def test_the_feedback_endpoint_is_protected_too(secure: LiveClient) -> None:
     assert_rejected(secure.post(SERVICE + "/feedback", json={"feedback": []}))
 
 
-def test_a_feedback_token_is_addressed_to_the_feedback_url(secure: FlaskClient) -> None:
+def test_a_feedback_token_is_addressed_to_the_feedback_url(secure: LiveClient) -> None:
     """CDS Hooks 2.0: aud is the URL of the endpoint being called, and feedback is an endpoint of its own: a token
     for the service itself is refused there (and the other way round)."""
     feedback = SERVICE + "/feedback"
@@ -338,15 +360,16 @@ def test_a_feedback_token_is_addressed_to_the_feedback_url(secure: FlaskClient) 
     ids=["expired", "aud-other-service", "aud-base-only", "unknown-iss", "wrong-tenant", "no-tenant", "no-jti",
          "no-iat", "no-exp"],
 )
-def test_invalid_claims_are_rejected(secure: FlaskClient, payload: dict[str, Any]) -> None:
+def test_invalid_claims_are_rejected(secure: LiveClient, payload: dict[str, Any]) -> None:
     assert_rejected(call(secure, ec_token(payload)))
 
 
 @pytest.mark.parametrize("seconds_ahead", [300 + 30 + 60, 10**12])
-def test_a_token_expiring_more_than_five_minutes_ahead_is_rejected(secure_app: Flask, seconds_ahead: int) -> None:
+def test_a_token_expiring_more_than_five_minutes_ahead_is_rejected(secure_app: Flask, secure: LiveClient,
+                                                                   seconds_ahead: int) -> None:
     """The default limit: exp at most 5 minutes in the future (30 s leeway here). An exp past year 9999 was a 500."""
     token = ec_token(claims(exp=int(time.time()) + seconds_ahead))
-    assert_rejected(call(secure_app.test_client(), token))
+    assert_rejected(call(secure, token))
     store = secure_app.extensions["cds_service"].store
     store.flush()
     [row] = store.rejected()
@@ -357,70 +380,70 @@ def test_the_token_lifetime_limit_is_set_per_deployment(tmp_path: Path, jwks_ser
     """CDS Hooks 2.0 sets no maximum: an EHR whose tokens live an hour is served by saying so in the auth file."""
     application = app_with_auth(tmp_path, {**auth_config(jwks_server.url), "max_token_lifetime_seconds": 3600})
     try:
-        client = application.test_client()
-        exp = int(time.time()) + 3000
-        token = ec_token(claims(exp=exp))
-        assert call(client, token).status_code == 200
-        assert_rejected(call(client, ec_token(claims(exp=int(time.time()) + 3600 + 30 + 60))))
-        # Its jti is remembered until the token expires (with the leeway), not for the default five minutes.
-        with application.extensions["cds_service"].store.engine.connect() as connection:
-            remembered = connection.execute(select(UsedJti.expires_at)).scalar_one()
-        assert remembered == datetime.fromtimestamp(exp + 30, timezone.utc).replace(tzinfo=None)
-        assert_rejected(call(client, token))
+        with serving(application) as client:
+            exp = int(time.time()) + 3000
+            token = ec_token(claims(exp=exp))
+            assert call(client, token).status_code == 200
+            assert_rejected(call(client, ec_token(claims(exp=int(time.time()) + 3600 + 30 + 60))))
+            # Its jti is remembered until the token expires (with the leeway), not for the default five minutes.
+            with application.extensions["cds_service"].store.engine.connect() as connection:
+                remembered = connection.execute(select(UsedJti.expires_at)).scalar_one()
+            assert remembered == datetime.fromtimestamp(exp + 30, timezone.utc).replace(tzinfo=None)
+            assert_rejected(call(client, token))
     finally:
         close_app(application)
 
 
-def test_alg_none_is_rejected(secure: FlaskClient) -> None:
+def test_alg_none_is_rejected(secure: LiveClient) -> None:
     unsigned = jwt.encode(claims(), None, algorithm="none", headers={"kid": "ec-1"})  # type: ignore[arg-type]
     assert_rejected(call(secure, unsigned))
 
 
-def test_hmac_is_rejected(secure: FlaskClient) -> None:
+def test_hmac_is_rejected(secure: LiveClient) -> None:
     assert_rejected(call(secure, jwt.encode(claims(), "a-shared-secret-of-32-bytes-or-more!", algorithm="HS256")))
 
 
-def test_a_signature_by_another_key_is_rejected(secure: FlaskClient) -> None:
+def test_a_signature_by_another_key_is_rejected(secure: LiveClient) -> None:
     forged = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-1"})
     assert_rejected(call(secure, forged))
 
 
-def test_a_replayed_jti_is_rejected(secure: FlaskClient) -> None:
+def test_a_replayed_jti_is_rejected(secure: LiveClient) -> None:
     token = ec_token()
     assert call(secure, token).status_code == 200
     assert_rejected(call(secure, token))
 
 
-def test_a_jti_that_is_not_valid_unicode_is_remembered_like_any_other(secure: FlaskClient) -> None:
+def test_a_jti_that_is_not_valid_unicode_is_remembered_like_any_other(secure: LiveClient) -> None:
     token = ec_token(claims(jti="jti-\udc80"))  # JSON can carry an unpaired surrogate; UTF-8 cannot
     assert call(secure, token).status_code == 200
     assert_rejected(call(secure, token))
 
 
-def test_jku_must_be_the_configured_jwk_set_url(secure: FlaskClient, jwks_server: JwksServer) -> None:
+def test_jku_must_be_the_configured_jwk_set_url(secure: LiveClient, jwks_server: JwksServer) -> None:
     assert_rejected(call(secure, ec_token(jku="https://attacker.example.org/jwks.json")))
     assert call(secure, ec_token(jku=jwks_server.url)).status_code == 200
 
 
-def test_jku_is_ignored_for_a_client_with_inline_keys(secure: FlaskClient) -> None:
+def test_jku_is_ignored_for_a_client_with_inline_keys(secure: LiveClient) -> None:
     """Its keys are never fetched, so jku cannot choose the key; EHRs and the CDS Hooks sandbox send one anyway."""
     headers = {"kid": "rsa-1", "jku": "https://inline.example.org/.well-known/jwks.json"}
     assert call(secure, jwt.encode(claims(INLINE), RSA_KEY, algorithm="RS384", headers=headers)).status_code == 200
 
 
 @pytest.mark.parametrize("tenant", ["site\u0000a", "site-\udc80", "t" * 201])
-def test_a_tenant_the_audit_trail_cannot_hold_is_rejected(secure: FlaskClient, tenant: str) -> None:
+def test_a_tenant_the_audit_trail_cannot_hold_is_rejected(secure: LiveClient, tenant: str) -> None:
     """The tenant is stored and matched as sent: PostgreSQL refuses NUL, UTF-8 a lone surrogate, the column 201
     characters (the INLINE client does not list its tenants)."""
     token = jwt.encode(claims(INLINE, tenant=tenant), RSA_KEY, algorithm="RS384", headers={"kid": "rsa-1"})
     assert_rejected(call(secure, token))
 
 
-def test_the_reason_is_logged_and_audited_but_never_the_token(secure_app: Flask,
+def test_the_reason_is_logged_and_audited_but_never_the_token(secure_app: Flask, secure: LiveClient,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     token = ec_token(claims(tenant="tenant-b"))
     with caplog.at_level(logging.DEBUG):
-        assert_rejected(call(secure_app.test_client(), token))
+        assert_rejected(call(secure, token))
     assert "tenant" in caplog.text
     assert token not in caplog.text and token.split(".")[2] not in caplog.text
     store = secure_app.extensions["cds_service"].store
@@ -451,9 +474,9 @@ NOW = int(time.time())
     ids=["expired", "wrong-aud", "no-jti", "lifetime", "tenant-not-allowed", "no-tenant"],
 )
 def test_a_token_refused_after_its_signature_held_is_audited_with_its_issuer(
-        secure_app: Flask, token: str, tenant: str | None, reason: str) -> None:
+        secure_app: Flask, secure: LiveClient, token: str, tenant: str | None, reason: str) -> None:
     """A payer or security engineer reading the rejected calls sees which client keeps failing, and its tenant."""
-    assert_rejected(call(secure_app.test_client(), token))
+    assert_rejected(call(secure, token))
     [row] = rejected_rows(secure_app)
     assert (row.status, row.client_iss, row.tenant) == (401, EHR, tenant)
     assert row.reason.startswith(reason) and "unverified" not in row.reason
@@ -472,24 +495,25 @@ def test_a_token_refused_after_its_signature_held_is_audited_with_its_issuer(
     ],
     ids=["string", "boolean", "nan", "infinity", "minus-1e300", "older-than-the-lifetime", "future"],
 )
-def test_an_iat_out_of_bounds_is_refused_and_audited_with_the_issuer(secure_app: Flask, iat: Any,
-                                                                    reason: str) -> None:
+def test_an_iat_out_of_bounds_is_refused_and_audited_with_the_issuer(secure_app: Flask, secure: LiveClient,
+                                                                    iat: Any, reason: str) -> None:
     """Only exp was bounded: a token claiming to be issued at -1e300, or longer ago than any token may live, passed."""
-    assert_rejected(call(secure_app.test_client(), ec_token(claims(iat=iat, exp=int(time.time()) + 60))))
+    assert_rejected(call(secure, ec_token(claims(iat=iat, exp=int(time.time()) + 60))))
     [row] = rejected_rows(secure_app)
     assert (row.status, row.client_iss) == (401, EHR)
     assert row.reason.startswith(reason)
 
 
-def test_an_iat_within_the_lifetime_is_accepted(secure: FlaskClient) -> None:
+def test_an_iat_within_the_lifetime_is_accepted(secure: LiveClient) -> None:
     now = int(time.time())
     assert call(secure, ec_token(claims(iat=now - 300, exp=now + 10))).status_code == 200
     assert call(secure, ec_token(claims(iat=now + 20, exp=now + 60))).status_code == 200  # clock skew: the leeway
     assert call(secure, ec_token(claims(iat=float(now), exp=now + 60))).status_code == 200
 
 
-def test_a_replayed_token_and_an_unstorable_tenant_are_audited_with_the_issuer(secure_app: Flask) -> None:
-    client = secure_app.test_client()
+def test_a_replayed_token_and_an_unstorable_tenant_are_audited_with_the_issuer(secure_app: Flask,
+                                                                              secure: LiveClient) -> None:
+    client = secure
     token = ec_token()
     assert call(client, token).status_code == 200
     assert_rejected(call(client, token))
@@ -517,19 +541,20 @@ def test_a_replayed_token_and_an_unstorable_tenant_are_audited_with_the_issuer(s
     ],
     ids=["forged", "forged-and-expired", "unknown-issuer", "foreign-jku", "unknown-kid"],
 )
-def test_an_unverified_issuer_is_never_audited_as_the_caller(secure_app: Flask, token: str, reason: str) -> None:
+def test_an_unverified_issuer_is_never_audited_as_the_caller(secure_app: Flask, secure: LiveClient, token: str,
+                                                            reason: str) -> None:
     """Anybody can write any iss into a token: before its signature holds, the reason may quote it, marked as such,
     and the client column stays empty."""
-    assert_rejected(call(secure_app.test_client(), token))
+    assert_rejected(call(secure, token))
     [row] = rejected_rows(secure_app)
     assert (row.client_iss, row.tenant) == (None, None)
     assert row.reason.startswith(reason)
 
 
-def test_a_refused_feedback_call_is_audited_with_its_issuer(secure_app: Flask) -> None:
+def test_a_refused_feedback_call_is_audited_with_its_issuer(secure_app: Flask, secure: LiveClient) -> None:
     """A client whose feedback tokens keep failing shows among the rejected calls, as its hook calls would."""
     feedback = SERVICE + "/feedback"
-    client = secure_app.test_client()
+    client = secure
     expired = ec_token(claims(aud=BASE + feedback, exp=NOW - 600))
     assert_rejected(client.post(feedback, json={"feedback": []}, headers={"Authorization": f"Bearer {expired}"}))
     assert_rejected(client.post(feedback, json={"feedback": []}))
@@ -539,9 +564,9 @@ def test_a_refused_feedback_call_is_audited_with_its_issuer(secure_app: Flask) -
     assert (anonymous.hook, anonymous.client_iss, anonymous.reason) == ("feedback", None, "no bearer token")
 
 
-def test_the_rejected_listing_shows_the_issuer(secure_app: Flask, tmp_path: Path,
+def test_the_rejected_listing_shows_the_issuer(secure_app: Flask, secure: LiveClient, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    assert_rejected(call(secure_app.test_client(), ec_token(claims(exp=NOW - 600))))
+    assert_rejected(call(secure, ec_token(claims(exp=NOW - 600))))
     rejected_rows(secure_app)  # written
     database = f"sqlite:///{tmp_path / 'cds.db'}"
     assert main(["audit", "--database-url", database, "--rejected", "--client", EHR]) == 0
@@ -551,7 +576,7 @@ def test_the_rejected_listing_shows_the_issuer(secure_app: Flask, tmp_path: Path
 
 
 def test_a_fhir_server_not_allowed_for_the_client_is_a_warning_and_named_in_the_412(
-        secure: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+        secure: LiveClient, caplog: pytest.LogCaptureFixture) -> None:
     body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
     del body["prefetch"]["patient"]
     body["fhirServer"] = "https://elsewhere.example.org/fhir"
@@ -565,7 +590,7 @@ def test_a_fhir_server_not_allowed_for_the_client_is_a_warning_and_named_in_the_
     assert "elsewhere.example.org" not in caplog.text
 
 
-def test_local_mode_accepts_any_presented_token_unverified(client: FlaskClient) -> None:
+def test_local_mode_accepts_any_presented_token_unverified(client: LiveClient) -> None:
     assert call(client, "not-even-a-jwt").status_code == 200
     assert call(client, None).status_code == 200
 
@@ -618,7 +643,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def test_malformed_and_mismatched_tokens_are_401_never_500(secure: FlaskClient) -> None:
+def test_malformed_and_mismatched_tokens_are_401_never_500(secure: LiveClient) -> None:
     good = ec_token()
     header, payload, signature = good.split(".")
     tokens = [
