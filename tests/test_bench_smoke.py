@@ -24,6 +24,7 @@ from bench.stats import percentile  # noqa: E402
 from bench.targets import Target  # noqa: E402
 from cds_service.record import PREFETCH_KEYS  # noqa: E402
 from cds_service.validation import hook_request, parse_json_object  # noqa: E402
+from tests.live_server import serving  # noqa: E402
 
 WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:8000/cds-services/blinatumomab-coverage
   2 threads and 16 connections
@@ -82,9 +83,9 @@ def test_quick_inprocess_steps_run_and_are_judged() -> None:
 
 
 def test_checks_only_app_answers_the_fixed_card_after_the_services_checks() -> None:
-    client = checks_only_app.create_app().test_client()
-    response = client.post(workload.SERVICE_PATH, data=encode(workload.order_sign_request()),
-                           content_type="application/json")
+    with serving(checks_only_app.create_app()) as client:
+        response = client.post(workload.SERVICE_PATH, data=encode(workload.order_sign_request()),
+                               content_type="application/json")
     assert response.status_code == 200 and response.get_json() == minimal_app.FIXED_RESPONSE
 
 

@@ -222,10 +222,10 @@ def test_since_accepts_iso_dates_and_relative_spans() -> None:
 
 
 def test_rejected_calls_are_listed_with_why_and_never_with_what_was_sent(
-        app: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+        app: Any, client: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture) -> None:
     """An integration engineer sees why a client's calls fail: the field or check, not the clinical content that
     schema messages quote back to the client."""
-    client = app.test_client()
     body = json.loads((Path(__file__).resolve().parents[1] / "fhir_examples" / "aspirus-adult-maintenance.json")
                       .read_text())
     invalid_order = json.loads(json.dumps(body))
@@ -313,9 +313,9 @@ def _example(name: str) -> dict[str, Any]:
     return json.loads((Path(__file__).resolve().parents[1] / "fhir_examples" / f"{name}.json").read_text())
 
 
-def test_who_asked_is_recorded_and_shown(app: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_who_asked_is_recorded_and_shown(app: Any, client: Any, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
     """The prescriber (context.userId) and the encounter, for a decision and for a refused call alike."""
-    client = app.test_client()
     body = {**_example("aspirus-adult-maintenance"), "hookInstance": "hi-who"}
     refused = {**body, "hookInstance": "hi-refused", "context": {**body["context"], "draftOrders": "none"}}
     assert client.post(URL, json=body).status_code == 200
@@ -352,12 +352,13 @@ MAINTENANCE_PERIOD = "2026-12-01 to 2027-06-29 (5 cycles)"
      "coverage-information covered=covered, pa-needed=satisfied"),
 ], ids=["order-sign", "what-if", "order-select", "coverage-info-false", "max-cards-0"])
 def test_show_says_authorized_only_when_the_ehr_was_given_an_authorization(
-        app: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, configuration: dict[str, Any],
+        app: Any, client: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+        configuration: dict[str, Any],
         authorized: str, sent: str) -> None:
     body = _example(name)
     extension = body.setdefault("extension", {})
     extension["davinci-crd.configuration"] = {**extension.get("davinci-crd.configuration", {}), **configuration}
-    assert app.test_client().post(URL, json={**body, "hookInstance": "hi-1"}).status_code == 200
+    assert client.post(URL, json={**body, "hookInstance": "hi-1"}).status_code == 200
     app.extensions["cds_service"].store.flush()
     _, shown = run(capsys, "audit", "--database-url", f"sqlite:///{tmp_path / 'cds.db'}", "show", "hi-1")
     assert "decision     meets-criteria" in shown
@@ -366,9 +367,8 @@ def test_show_says_authorized_only_when_the_ehr_was_given_an_authorization(
 
 
 def test_show_says_what_each_card_said_and_which_change_was_accepted(
-        app: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        app: Any, client: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A suggestion accepted in feedback reads as the change the prescriber accepted, in the service's words."""
-    client = app.test_client()
     body = {**_example("aspirus-relapsed-refractory-single-line-dose-too-high"), "hookInstance": "hi-dose"}
     cards = client.post(URL, json=body).get_json()["cards"]
     decision, dose = cards
@@ -425,10 +425,9 @@ def _without_coverage(body: dict[str, Any]) -> dict[str, Any]:
     (_coverage(_example("aspirus-adult-maintenance"), order="1"), "coverage-unreadable"),
 ], ids=["coverage-not-received", "payer-not-received", "no-coverage", "coverage-expired", "unsupported-payer",
         "coverage-unreadable"])
-def test_a_no_plan_order_records_why(app: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+def test_a_no_plan_order_records_why(app: Any, client: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                      body: dict[str, Any], reason: str) -> None:
     """The no-plan card says why no plan was found; so must the audit trail, and --decision no-plan finds them."""
-    client = app.test_client()
     body = {**body, "hookInstance": "hi-no-plan"}
     decided = {**_example("aspirus-adult-maintenance"), "hookInstance": "hi-plan"}
     assert client.post(URL, json=body).status_code == 200 and client.post(URL, json=decided).status_code == 200

@@ -24,6 +24,7 @@ from cds_service.cli import main
 from cds_service.config import Settings
 from tests.conftest import close_app, make_app
 from tests.db_outage import SqliteLock
+from tests.live_server import serving
 from tests.test_pipeline import example
 
 QUESTIONNAIRE = "/fhir/Questionnaire/blinatumomab-coverage-attestation"
@@ -72,7 +73,8 @@ def test_a_wildcard_address_links_to_loopback_and_warns(apps: list[Flask], caplo
                                                         host: str, url: str) -> None:
     with caplog.at_level(logging.WARNING, logger="cds_service"):
         assert _serve(apps, host) == url
-    questionnaire = apps[-1].test_client().get(QUESTIONNAIRE).get_json()
+    with serving(apps[-1]) as client:
+        questionnaire = client.get(QUESTIONNAIRE).get_json()
     assert questionnaire["url"] == url + QUESTIONNAIRE
     warnings = [r.getMessage() for r in caplog.records if r.name == "cds_service.cli_serve"]
     assert len(warnings) == 1 and "every interface" in warnings[0] and "set CDS_PUBLIC_BASE_URL" in warnings[0]

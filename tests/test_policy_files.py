@@ -17,6 +17,7 @@ from cds_service.policies import loading
 from cds_service.valuesets import ENV_DIR as VALUESET_DIR
 from cds_service.valuesets import get_valuesets
 from tests.conftest import close_app, local_settings, make_app
+from tests.live_server import serving
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "fhir_examples" / "florida-blue-mrd-positive.json"
 SERVICE = "/cds-services/blinatumomab-coverage"
@@ -83,10 +84,10 @@ def test_an_operator_adds_a_plan_with_a_policy_file_and_a_payer_entry(
     _route(valuesets, "example-plan")
     app = make_app(local_settings(tmp_path))
     try:
-        client = app.test_client()
-        decided = {payer: client.post(SERVICE, json=_request(payer, 0.05)).get_json()
-                   for payer in ("Example Health Plan", "Florida Blue", "Other Plan")}
-        discovery = client.get("/cds-services").get_json()
+        with serving(app) as client:
+            decided = {payer: client.post(SERVICE, json=_request(payer, 0.05)).get_json()
+                       for payer in ("Example Health Plan", "Florida Blue", "Other Plan")}
+            discovery = client.get("/cds-services").get_json()
     finally:
         close_app(app)
     example, florida = (_extension(decided[p]) for p in ("Example Health Plan", "Florida Blue"))
@@ -222,7 +223,8 @@ def _decide(data_dir: Path, hook_instance: str) -> dict[str, Any]:
     """The Florida Blue example's audited outcome, and the policy digest its decision card carries."""
     app = make_app(local_settings(data_dir))
     try:
-        answer = app.test_client().post(SERVICE, json={**_request("Florida Blue", 0.5), "hookInstance": hook_instance})
+        with serving(app) as client:
+            answer = client.post(SERVICE, json={**_request("Florida Blue", 0.5), "hookInstance": hook_instance})
         store = app.extensions["cds_service"].store
         store.flush()
         [outcome] = store.show(hook_instance)[0].record.outcomes

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from cds_service.db_models import Invocation
 from cds_service.validation import hook_request
 from tests.conftest import close_app, local_settings, make_app
+from tests.live_server import serving
 from tests.test_errors import EXAMPLES, select_request, sign_request
 
 SERVICE = "/cds-services/blinatumomab-coverage"
@@ -110,12 +111,12 @@ def app_losing_its_database(tmp_path: Path) -> Iterator[Flask]:
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(app_losing_its_database: Flask) -> None:
-    client = app_losing_its_database.test_client()
-    assert client.get("/healthz").status_code == 200
-    db_dir = Path(store(app_losing_its_database).engine.url.database).parent
-    shutil.rmtree(db_dir)
-    store(app_losing_its_database).engine.dispose()  # drop pooled connections to the deleted file
-    response = client.get("/healthz")
+    with serving(app_losing_its_database) as client:
+        assert client.get("/healthz").status_code == 200
+        db_dir = Path(store(app_losing_its_database).engine.url.database).parent
+        shutil.rmtree(db_dir)
+        store(app_losing_its_database).engine.dispose()  # drop pooled connections to the deleted file
+        response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
 
