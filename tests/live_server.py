@@ -13,6 +13,7 @@ calls do (the team guide: "Integration tests use real HTTP servers on loopback")
 from __future__ import annotations
 
 import json as jsonlib
+import socket
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
@@ -98,20 +99,28 @@ def _response(answer: requests.Response) -> Response:
 
 
 class LiveServer:
-    """A werkzeug threaded server for `app` on 127.0.0.1:<free port>, serving from a thread of its own."""
+    """A werkzeug threaded server for `app` on 127.0.0.1:<free port>, accepting connections in a thread of its own
+    (each connection is then served in a thread of its own too)."""
 
     def __init__(self, app: Flask) -> None:
         self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}"
-        # A short poll interval: stop() waits for the serving loop to notice, once per test.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), name="live-service",
-                                        daemon=True)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._accept, name="live-service", daemon=True)
         self._thread.start()
 
+    def _accept(self) -> None:
+        # handle_request waits for the next connection without polling: serve_forever's poll interval would make
+        # every stop wait for the loop to notice, once per test.
+        while not self._stopping:
+            self._server.handle_request()
+
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._stopping = True
+        with socket.create_connection(("127.0.0.1", self._server.server_port)):
+            pass  # wakes the accepting thread, which then sees _stopping
         self._thread.join(REQUEST_GUARD_SECONDS)  # a hang guard
+        self._server.server_close()
 
 
 @contextmanager
