@@ -1,7 +1,8 @@
 """Finds and reads the payer policy files (policies/*.toml, then those of CDS_POLICY_DIR) and parses each into a
 Policy, checked against the file format and test vocabulary of docs/policy-reading.md (PolicyFileError at load, never
-during an evaluation); at start-up, checks that every policy the payer routing names has a file. The files encode the
-readings of policy-rules.md; this module knows no payer.
+during an evaluation): first its structure against schemas/policy.schema.json, then what a schema cannot say. At
+start-up, checks that every policy the payer routing names has a file. The files encode the readings of
+policy-rules.md; this module knows no payer.
 """
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from cds_service.decision import CLINICAL, INITIAL, KINDS
-from cds_service.dosing.api import SCHEDULES
+from cds_service.decision import CLINICAL, INITIAL
+from cds_service.exceptions import path_expression
 from cds_service.facts.model import WINDOWS
+from cds_service.file_schemas import file_validator, schema_problem
 from cds_service.policies.model import (
     AuthorizationSpec, CriterionSpec, IndicationSpec, Policy, RenewalSpec, fact_tests, mentions,
 )
@@ -28,8 +30,6 @@ POLICY_DIR = Path(__file__).resolve().parent
 ENV_DIR = "CDS_POLICY_DIR"
 SHIPPED = "shipped"  # Policy.source of a file shipped with the service; an operator's says ENV_DIR
 DIGEST_LENGTH = 16  # hex digits of the sha256 kept: enough to tell files apart, short enough to read
-_CRITERION_KEYS = frozenset(("id", "use", "kind", "text", "citation", "missing", "summary", "critical",
-                             "from_cycle")) | TEST_KEYS
 
 
 @lru_cache(maxsize=1)
@@ -60,18 +60,13 @@ def load_policy(policy_id: str) -> Policy:
         raise KeyError(f"no policy file for {policy_id!r}")
     try:
         data = path.read_bytes()
-        raw = tomllib.loads(data.decode("utf-8"))
-        if raw.get("id") != policy_id:
-            raise PolicyFileError(f"id {raw.get('id')!r} does not match the file name")
-        return replace(parse_policy(raw), digest=hashlib.sha256(data).hexdigest()[:DIGEST_LENGTH],
+        policy = parse_policy(tomllib.loads(data.decode("utf-8")))
+        if policy.id != policy_id:
+            raise PolicyFileError(f"id {policy.id!r} does not match the file name")
+        return replace(policy, digest=hashlib.sha256(data).hexdigest()[:DIGEST_LENGTH],
                        source=SHIPPED if path.parent == POLICY_DIR else ENV_DIR)
-    except (KeyError, TypeError, ValueError) as exc:  # ValueError: TOML syntax, UTF-8 and PolicyFileError
-        raise PolicyFileError(f"{path}: {_problem(exc)}") from exc
-
-
-def _problem(exc: Exception) -> str:
-    """A missing required key (KeyError) says only the key's name: say what it is."""
-    return f"required key {exc} missing" if isinstance(exc, KeyError) else str(exc)
+    except ValueError as exc:  # TOML syntax, UTF-8 and PolicyFileError
+        raise PolicyFileError(f"{path}: {exc}") from exc
 
 
 def payer_labels() -> list[str]:
@@ -91,10 +86,12 @@ def check_policies(routed: Iterable[str]) -> None:
 
 def parse_policy(raw: dict[str, Any]) -> Policy:
     """Build a Policy from a parsed TOML document, checking it against the vocabulary (PolicyFileError)."""
+    _check_schema(raw)
     common = raw.get("common", {})
     cite = raw.get("authorization_citation", "")
-    indications = tuple(_parse_indication(i, common, cite) for i in raw.get("indications", []))
-    universal = tuple(_parse_criterion(c, common, "") for c in raw.get("universal", []))
+    indications = tuple(_parse_indication(i, common, cite, n) for n, i in enumerate(raw.get("indications", [])))
+    universal = tuple(_parse_criterion(_resolved(c, common, ("universal", n)), "")
+                      for n, c in enumerate(raw.get("universal", [])))
     _check_plan_limits(universal, indications)
     return Policy(
         id=raw["id"], version=str(raw["version"]), title=raw["title"], payer_label=raw["payer_label"],
@@ -130,26 +127,44 @@ def _check_plan_limits(universal: tuple[CriterionSpec, ...], indications: tuple[
                                   "indication")
 
 
-def _parse_indication(raw: dict[str, Any], common: dict[str, Any], authorization_citation: str) -> IndicationSpec:
-    _check_id(raw["id"], "indication")
-    criteria = tuple(_parse_criterion(c, common, raw["id"]) for c in raw["criteria"])
+def _check_schema(raw: dict[str, Any], definition: str = "", where: str = "") -> None:
+    """The structure (keys, types, enums, bounds) against schemas/policy.schema.json, or one of its $defs."""
+    problem = schema_problem(file_validator("policy", definition), raw)
+    if problem:
+        raise PolicyFileError(f"{where}: {problem}" if where else str(problem))
+
+
+def _resolved(raw: dict[str, Any], common: dict[str, Any], path: tuple[str | int, ...]) -> dict[str, Any]:
+    """A criterion, its [common.<name>] entry merged in when it has `use = "<name>"` (its own keys win): the schema
+    checked each part alone, so the whole is checked as a criterion."""
+    if "use" not in raw:
+        return raw
+    name = raw["use"]
+    where = f"{path_expression(path)} (use = {name!r})"
+    if name not in common:
+        raise PolicyFileError(f"{where}: no [common.{name}] in the file")
+    merged = {"id": name, **common[name], **{k: v for k, v in raw.items() if k != "use"}}
+    _check_schema(merged, "criterion", where)
+    return merged
+
+
+def _parse_indication(raw: dict[str, Any], common: dict[str, Any], authorization_citation: str,
+                      index: int) -> IndicationSpec:
+    criteria = tuple(_parse_criterion(_resolved(c, common, ("indications", index, "criteria", n)), raw["id"])
+                     for n, c in enumerate(raw["criteria"]))
     renewal = raw.get("renewal")
     spec = IndicationSpec(
         id=raw["id"], title=raw["title"], citation=raw["citation"],
         authorization=AuthorizationSpec(**raw["authorization"], citation=authorization_citation), criteria=criteria,
         label_schedule=raw.get("label_schedule"), request=raw.get("request", INITIAL),
         renewal=RenewalSpec(**renewal) if renewal else None, exclusive_when=raw.get("exclusive_when"),
-        shown_last=bool(raw.get("shown_last", False)),
+        shown_last=raw.get("shown_last", False),
     )
     _check_indication(spec)
     return spec
 
 
 def _check_indication(spec: IndicationSpec) -> None:
-    if spec.label_schedule is not None and spec.label_schedule not in SCHEDULES:
-        raise PolicyFileError(f"{spec.id}: unknown label_schedule {spec.label_schedule!r}")
-    if spec.authorization.anchor not in ("course", "order"):
-        raise PolicyFileError(f"{spec.id}: authorization anchor must be 'course' or 'order'")
     ids = [c.id for c in spec.criteria]
     if len(ids) != len(set(ids)):
         raise PolicyFileError(f"{spec.id}: criterion ids must be unique")
@@ -163,24 +178,9 @@ def _check_indication(spec: IndicationSpec) -> None:
         raise PolicyFileError(f"{spec.id}: a dose schedule criterion needs the indication's label_schedule")
 
 
-def _check_id(name: Any, what: str) -> None:
-    """A result's id is "<indication>.<criterion>", or the criterion's alone at policy level: the card tells the
-    policy-level criteria by their id without a dot (cards.py), so an id may not have one."""
-    if not isinstance(name, str) or not name or "." in name:
-        raise PolicyFileError(f"{what} id {name!r}: a non-empty string without '.' (results are named "
-                              "'<indication>.<criterion>')")
-
-
-def _parse_criterion(raw: dict[str, Any], common: dict[str, Any], indication: str) -> CriterionSpec:
-    if "use" in raw:  # a shared criterion, optionally with some keys overridden
-        raw = {"id": raw["use"], **common[raw["use"]], **{k: v for k, v in raw.items() if k != "use"}}
-    unknown_keys = set(raw) - _CRITERION_KEYS
-    if unknown_keys:
-        raise PolicyFileError(f"criterion {raw.get('id')!r}: unknown keys {sorted(unknown_keys)}")
-    _check_id(raw["id"], "criterion")
+def _parse_criterion(raw: dict[str, Any], indication: str) -> CriterionSpec:
+    """A criterion (its `use` resolved) whose structure the schema checked: its test is checked against the facts."""
     kind = raw.get("kind", CLINICAL)
-    if kind not in KINDS:
-        raise PolicyFileError(f"criterion {raw['id']!r}: unknown kind {kind!r}")
     test = {k: v for k, v in raw.items() if k in TEST_KEYS and k not in ("id", "missing")}
     check_test(test, raw["id"])
     test_key = json.dumps(test, sort_keys=True)
@@ -188,7 +188,7 @@ def _parse_criterion(raw: dict[str, Any], common: dict[str, Any], indication: st
     return CriterionSpec(
         id=name, kind=kind, text=_with_numbers(raw["text"], test, name), citation=raw["citation"],
         missing=_with_numbers(raw["missing"], test, name), test=test,
-        summary=_with_numbers(raw.get("summary", ""), test, name), critical=bool(raw.get("critical", False)),
+        summary=_with_numbers(raw.get("summary", ""), test, name), critical=raw.get("critical", False),
         from_cycle=raw.get("from_cycle"),
         test_key=test_key, uses_schedule=mentions(test, "dose", "schedule"), run=compile_test(test),
         result_id=f"{indication}.{raw['id']}" if indication else raw["id"],
