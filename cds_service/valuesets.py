@@ -3,7 +3,8 @@
 Each file is one list: `name`, `description` (for the people who maintain it; not read), `codes` [{system, code, display}], `text` [case-insensitive words or
 phrases for the *text* fallbacks of fhir-data-profile.md] and optional `prefixes` [{system, code}] for code ranges
 (C91.0, K85). A file in CDS_VALUESET_DIR with a built-in name extends that list; a new name adds a list. Entries of
-the "payers" list carry a `policy` (text entries are then {text, policy} objects).
+the "payers" list carry a `policy` (text entries are then {text, policy} objects). schemas/valueset.schema.json says
+the format; each file is checked against it when read.
 
 Everything is compiled once into frozensets and one regular expression per list, so a lookup is a few set probes.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Hashable, Iterable, TypeVar
 
 from cds_service.facts.codes import codings, concept_text, normalize_code, normalize_system
+from cds_service.file_schemas import file_validator, schema_problem
 
 BUILTIN_DIR = Path(__file__).parent / "valuesets"
 ENV_DIR = "CDS_VALUESET_DIR"
@@ -210,7 +212,8 @@ def _text_of(obj: dict[str, Any] | None) -> str:
 
 
 def _read_files(directory: Path, digest: hashlib._Hash) -> list[dict[str, Any]]:
-    """The directory's value set files, in name order; each file's name and bytes go into `digest`."""
+    """The directory's value set files, in name order, each checked against schemas/valueset.schema.json; each
+    file's name and bytes go into `digest`."""
     documents = []
     for path in sorted(directory.glob("*.json")):
         try:
@@ -219,8 +222,9 @@ def _read_files(directory: Path, digest: hashlib._Hash) -> list[dict[str, Any]]:
         except (OSError, ValueError) as exc:
             raise ValueError(f"value set file {path} is not readable JSON: {exc}") from exc
         digest.update(b"%s\0%d\0%s" % (os.fsencode(path.name), len(data), data))
-        if not isinstance(document, dict) or not isinstance(document.get("name"), str):
-            raise ValueError(f"value set file {path} needs an object with a string 'name'")
+        problem = schema_problem(file_validator("valueset"), document)
+        if problem:
+            raise ValueError(f"value set file {path}: {problem}")
         documents.append(document)
     return documents
 
@@ -231,41 +235,35 @@ def _merge(documents: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     for doc in documents:
         target = merged.setdefault(doc["name"], {"codes": [], "prefixes": [], "text": []})
         for key in ("codes", "prefixes", "text"):
-            items = doc.get(key, [])
-            if not isinstance(items, list):
-                raise ValueError(f"value set {doc['name']!r}: {key!r} must be a list")
-            target[key].extend(items)
+            target[key].extend(doc.get(key, []))
     return merged
 
 
-def _entry_key(entry: Any, name: str) -> tuple[str, str]:
-    if not isinstance(entry, dict) or not isinstance(entry.get("system"), str) or "code" not in entry:
-        raise ValueError(f"value set {name!r}: entries need 'system' and 'code': {entry!r}")
+def _entry_key(entry: dict[str, Any]) -> tuple[str, str]:
     system = normalize_system(entry["system"])
     return system, normalize_code(system, str(entry["code"]))
 
 
-def _term(entry: Any, name: str) -> str:
-    term = entry.get("text") if isinstance(entry, dict) else entry
-    if not isinstance(term, str) or not term.strip():
-        raise ValueError(f"value set {name!r}: text entries must be non-empty strings: {entry!r}")
+def _term(entry: str | dict[str, Any]) -> str:
+    """A text entry (a term, or {text, policy}) as matched: lowercase, without surrounding blanks."""
+    term: str = entry["text"] if isinstance(entry, dict) else entry
     return term.strip().lower()
 
 
 def _compile(name: str, raw: dict[str, Any]) -> ValueSet:
-    codes = frozenset(_entry_key(e, name) for e in raw["codes"])
+    codes = frozenset(_entry_key(e) for e in raw["codes"])
     prefixes: dict[str, list[str]] = {}
     for entry in raw["prefixes"]:
-        system, code = _entry_key(entry, name)
+        system, code = _entry_key(entry)
         prefixes.setdefault(system, []).append(code)
-    terms = tuple(dict.fromkeys(_term(e, name) for e in raw["text"]))
+    terms = tuple(dict.fromkeys(_term(e) for e in raw["text"]))
     policies: dict[Any, str] = {}
     for entry in raw["codes"]:
-        if isinstance(entry, dict) and entry.get("policy"):
-            policies[_entry_key(entry, name)] = entry["policy"]
+        if entry.get("policy"):
+            policies[_entry_key(entry)] = entry["policy"]
     for entry in raw["text"]:
         if isinstance(entry, dict) and entry.get("policy"):
-            policies[_term(entry, name)] = entry["policy"]
+            policies[_term(entry)] = entry["policy"]
     return ValueSet(
         name=name,
         codes=codes,
