@@ -1,7 +1,6 @@
 """Settings from environment variables and the optional auth configuration file (docs/configuration.md)."""
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import json
 import math
@@ -18,6 +17,8 @@ from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from cds_service.db import driver_url
+from cds_service.exceptions import path_expression
+from cds_service.file_schemas import file_validator, schema_problem
 
 LOCAL_BASE_URL = "http://127.0.0.1:8080"
 # Every variable the service reads (README's table lists each). One that is set but empty or blank stops the start-up:
@@ -37,13 +38,9 @@ DEFAULT_FETCH_BUDGET_SECONDS = 3.0  # CDS_FETCH_BUDGET_SECONDS: how long the FHI
 MAX_FETCH_BUDGET_SECONDS = 20
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 N = TypeVar("N", int, float)
-_AUTH_KEYS = ("require_jwt", "public_base_url", "max_token_lifetime_seconds", "clients")
-_CLIENT_KEYS = ("iss", "jwks_url", "jwks", "fhir_servers", "tenants")
-# How far ahead a JWT's exp may be (auth configuration max_token_lifetime_seconds). CDS Hooks 2.0 sets no maximum; a
-# short one bounds how long a stolen token can be replayed elsewhere and how long every accepted jti is remembered
-# (used_jti). The cap keeps that table to a day of tokens, and every accepted exp a datetime.
+# How far ahead a JWT's exp may be, unless the auth configuration's max_token_lifetime_seconds says (its schema caps
+# it, and says why).
 DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 300
-MAX_TOKEN_LIFETIME_CAP_SECONDS = 86_400
 _EXAMPLE_DATABASE_URL = "postgresql+psycopg://user:password@host:5432/cds"
 
 
@@ -253,16 +250,11 @@ def _load_auth(path: str | None) -> AuthConfig | None:
 
 
 def parse_auth_config(data: Any) -> AuthConfig:
-    """Checks the auth configuration's shape (docs/configuration.md) so a typo fails at start-up, not per request."""
-    if not isinstance(data, dict):
-        raise ConfigError("auth configuration must be a JSON object")
-    _check_keys(data, _AUTH_KEYS, "auth configuration")
+    """Checks the auth configuration (docs/configuration.md) so a typo fails at start-up, not per request: its shape
+    against schemas/auth-config.schema.json, then what a schema cannot say."""
+    _check_schema(data)
     require_jwt = data.get("require_jwt", True)
-    if not isinstance(require_jwt, bool):
-        raise ConfigError("auth configuration 'require_jwt' must be true or false")
     clients = data.get("clients", [])
-    if not isinstance(clients, list):
-        raise ConfigError("auth configuration 'clients' must be a list")
     if require_jwt and not clients:
         raise ConfigError("auth configuration 'clients' is missing or empty: with require_jwt every call is refused")
     base = data.get("public_base_url")
@@ -271,7 +263,25 @@ def parse_auth_config(data: Any) -> AuthConfig:
     parsed = tuple(_parse_client(c, i) for i, c in enumerate(clients))
     _check_unique_issuers(parsed)
     return AuthConfig(require_jwt=require_jwt, public_base_url=base, clients=parsed,
-                      max_token_lifetime_seconds=_token_lifetime(data))
+                      max_token_lifetime_seconds=data.get("max_token_lifetime_seconds",
+                                                          DEFAULT_MAX_TOKEN_LIFETIME_SECONDS))
+
+
+def _check_schema(data: Any) -> None:
+    """A ConfigError naming the key (and, within a client, its iss) of the file's first structural mistake. Its
+    strings are never quoted: a URL may carry a password."""
+    problem = schema_problem(file_validator("auth-config"), data, quote_text=False)
+    if problem is not None:
+        where = " ".join(part for part in ("auth configuration", path_expression(problem.path),
+                                           _client_iss(data, problem.path)) if part)
+        raise ConfigError(f"{where}: {problem.message}")
+
+
+def _client_iss(data: Any, path: tuple[str | int, ...]) -> str:
+    """"(iss X)" when `path` lies in a client that names its issuer: the name an operator knows the client by."""
+    client = data["clients"][path[1]] if len(path) > 1 and path[0] == "clients" else None
+    iss = client.get("iss") if isinstance(client, dict) else None
+    return f"(iss {iss})" if isinstance(iss, str) and iss else ""
 
 
 def checked_base_url(url: Any, where: str) -> str:
@@ -282,53 +292,17 @@ def checked_base_url(url: Any, where: str) -> str:
     return str(url).rstrip("/")
 
 
-def _token_lifetime(data: Mapping[str, Any]) -> int:
-    lifetime = data.get("max_token_lifetime_seconds", DEFAULT_MAX_TOKEN_LIFETIME_SECONDS)
-    whole = isinstance(lifetime, int) and not isinstance(lifetime, bool)  # a bool is an int: true is not 1 s
-    if not whole or not 0 < lifetime <= MAX_TOKEN_LIFETIME_CAP_SECONDS:
-        raise ConfigError(f"auth configuration 'max_token_lifetime_seconds' must be a whole number of seconds from 1 "
-                          f"to {MAX_TOKEN_LIFETIME_CAP_SECONDS}, got {lifetime!r}")
-    return lifetime
-
-
-def _parse_client(data: Any, index: int) -> ClientConfig:
-    if not isinstance(data, dict):
-        raise ConfigError(f"auth configuration clients[{index}] must be an object")
-    iss = data.get("iss")
-    where = f"auth configuration clients[{index}]" + (f" (iss {iss})" if isinstance(iss, str) and iss else "")
-    _check_keys(data, _CLIENT_KEYS, where)
-    if not isinstance(iss, str) or not iss:
-        raise ConfigError(f"{where} needs an 'iss' string")
-    jwks_url, jwks = _client_keys(data, where)
-    fhir_servers = _strings(data.get("fhir_servers"), f"{where} fhir_servers")
-    for entry in fhir_servers:
-        _check_url(entry, f"{where} fhir_servers entry", https=True)
-    tenants = _strings(data.get("tenants"), f"{where} tenants")
-    if "tenants" in data and not tenants:  # the check reads an empty list as "any tenant": omitting it says so plainly
-        raise ConfigError(f"{where} tenants is empty: list the allowed tenants, or omit the key to allow any")
-    return ClientConfig(iss=iss, jwks_url=jwks_url, jwks=jwks, fhir_servers=fhir_servers, tenants=tenants)
-
-
-def _client_keys(data: Mapping[str, Any], where: str) -> tuple[str | None, dict[str, Any] | None]:
-    """(jwks_url, jwks): exactly one of them."""
-    jwks_url, jwks = data.get("jwks_url"), data.get("jwks")
-    if (jwks_url is None) == (jwks is None):
-        raise ConfigError(f"{where} needs exactly one of 'jwks_url' or 'jwks'")
+def _parse_client(data: dict[str, Any], index: int) -> ClientConfig:
+    """A client whose shape the schema checked: its URLs as the FHIR server allowlist compares them."""
+    where = f"auth configuration clients[{index}] (iss {data['iss']})"
+    jwks_url = data.get("jwks_url")  # or jwks: the schema wants exactly one (null is as absent)
     if jwks_url is not None:
         _check_url(jwks_url, f"{where} jwks_url", https=True)
-    if jwks is not None and not (isinstance(jwks, dict) and isinstance(jwks.get("keys"), list)):
-        raise ConfigError(f"{where} 'jwks' must be a JWK Set object with 'keys'")
-    return jwks_url, jwks
-
-
-def _check_keys(data: Mapping[str, Any], known: tuple[str, ...], where: str) -> None:
-    """An unknown key is a typo more often than not, and ignoring it changes the meaning silently ("tenant" for
-    "tenants" lifts the tenant restriction)."""
-    for key in data:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
-            raise ConfigError(f"{where}: unknown key {key!r}{hint}")
+    fhir_servers = tuple(data.get("fhir_servers") or ())
+    for entry in fhir_servers:
+        _check_url(entry, f"{where} fhir_servers entry", https=True)
+    return ClientConfig(iss=data["iss"], jwks_url=jwks_url, jwks=data.get("jwks"), fhir_servers=fhir_servers,
+                        tenants=tuple(data.get("tenants", ())))
 
 
 def _check_unique_issuers(clients: tuple[ClientConfig, ...]) -> None:
@@ -368,14 +342,6 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _strings(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where} must be a list of strings")
-    return tuple(value)
 
 
 # Dot segments could climb out of an allowed prefix. Servers decode %2e (and some read "\\" as "/") before resolving
