@@ -27,7 +27,7 @@ def _whole_number(_checker: Any, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-FileValidator = validators.extend(
+_FileValidator = validators.extend(
     Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _whole_number))
 
 
@@ -36,7 +36,7 @@ def file_schema(name: str) -> dict[str, Any]:
     """schemas/<name>.schema.json, checked against the Draft 2020-12 meta-schema."""
     text = resources.files("cds_service.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
-    FileValidator.check_schema(schema)
+    _FileValidator.check_schema(schema)
     return schema
 
 
@@ -46,7 +46,7 @@ def file_validator(name: str, definition: str = "") -> Validator:
     schema = file_schema(name)
     if definition:
         schema = {"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
-    validator: Validator = FileValidator(schema)
+    validator: Validator = _FileValidator(schema)
     return validator
 
 
