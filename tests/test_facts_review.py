@@ -161,13 +161,17 @@ def test_a_non_blinatumomab_draft_with_a_string_medication_reference_is_left_alo
     assert decision["decision"] == "meets-criteria"
 
 
+def _malformed_attestation(link_id: str) -> dict[str, Any]:
+    """A QuestionnaireResponse to our Questionnaire whose subject (a string) and answer (a number) are malformed."""
+    return {"resourceType": "QuestionnaireResponse", "id": "qr-bad", "status": "completed",
+            "questionnaire": "http://example.org/Questionnaire/blinatumomab-coverage-attestation",
+            "subject": "Patient/example-patient", "authored": "2026-11-20",
+            "item": [{"linkId": link_id, "answer": 7}]}
+
+
 def test_a_malformed_attestation_leaves_what_it_answers_unknown(client: FlaskClient) -> None:
     request = example()
-    add(request, "attestations", {
-        "resourceType": "QuestionnaireResponse", "id": "qr-bad", "status": "completed",
-        "questionnaire": "http://example.org/Questionnaire/blinatumomab-coverage-attestation",
-        "subject": "Patient/example-patient", "authored": "2026-11-20",
-        "item": [{"linkId": "therapy-phase", "answer": 7}]})
+    add(request, "attestations", _malformed_attestation("therapy-phase"))
     [decision] = decisions(client, request)
     assert decision["decision"] == "information-needed"  # its phase, if it could be read, would decide the pathway
     assert criterion(decision, "relapsed-refractory-phase") == "unknown"
@@ -176,11 +180,7 @@ def test_a_malformed_attestation_leaves_what_it_answers_unknown(client: FlaskCli
 
 def test_a_malformed_attestation_of_nothing_the_service_asks_is_ignored(client: FlaskClient) -> None:
     request = example()
-    add(request, "attestations", {
-        "resourceType": "QuestionnaireResponse", "id": "qr-bad", "status": "completed",
-        "questionnaire": "http://example.org/Questionnaire/blinatumomab-coverage-attestation",
-        "subject": "Patient/example-patient", "authored": "2026-11-20",
-        "item": [{"linkId": "comment", "answer": 7}]})
+    add(request, "attestations", _malformed_attestation("comment"))
     [decision] = decisions(client, request)
     assert decision["decision"] == "meets-criteria"
 
