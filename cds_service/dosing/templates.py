@@ -134,7 +134,9 @@ def _failed_at(exc: Exception, directory: Path, name: str) -> str:
 
 
 def render_card(template: str, **context: Any) -> CardText:
-    module = _environment(str(cards_dir())).get_template(template).make_module(context)
+    # The folder as text, not cards_dir(): a Path built for every card cost more than the lookup it keys.
+    directory = os.environ.get(ENV_DIR) or str(DEFAULT_CARDS_DIR)
+    module = _environment(directory).get_template(template).make_module(context)
     return CardText(
         summary=_short(plain_text(str(getattr(module, "summary", "")))),
         detail=str(module).strip(),
