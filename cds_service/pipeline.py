@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import logging
 import uuid
-from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable
 
@@ -20,6 +19,8 @@ from cds_service.card_config import CardConfig
 from cds_service.coverage_info import coverage_information_action
 from cds_service.cards import decision_card, fault_card, no_plan_card, unidentified_card
 from cds_service.decision import Decision
+from cds_service.draft_orders import (Group, answered, draft_resources, group_orders, may_be_blinatumomab,
+                                      medication_requests, with_draft_resources)
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
@@ -27,10 +28,9 @@ from cds_service.exceptions import ClientError, path_expression
 from cds_service.facts.coverage import PayerMatch, no_plan, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
-from cds_service.facts.order import (BLINATUMOMAB, concepts_in, group_start, is_blinatumomab, medication_concepts,
-                                     medication_of, medication_reference, order_ref, unidentified)
+from cds_service.facts.order import group_start, is_blinatumomab, order_ref
 from cds_service.facts.resolve import record_resolver
-from cds_service.hook_request import ORDER_SELECT, ORDER_SIGN, HookRequest
+from cds_service.hook_request import ORDER_SIGN, HookRequest
 from cds_service.policies.engine import evaluate_policy
 from cds_service.policies.loading import load_policy
 from cds_service.policies.model import Policy
@@ -49,33 +49,15 @@ _INTENT_CODES = frozenset(("proposal", "plan", "order", "original-order", "refle
 _UNKNOWN_ELEMENT = "extra_forbidden"
 
 
-@dataclass
-class _Group:
-    """The blinatumomab draft orders of the request: all of them form the cycle; `targets` get answers."""
-
-    orders: list[dict[str, Any]]
-    targets: list[dict[str, Any]]
-    others: list[dict[str, Any]]  # the other draft MedicationRequests: a TKI signed with it is a combination
-    unidentified: list[dict[str, Any]]  # answered orders whose drug is unknown (order.unidentified): a note each
-    members: set[int]  # id() of each of `orders` (the request's own objects): membership without a scan
-    dose_lines: CycleLines | None = None  # every order's dosage lines, read once the facts are known
-    # The audit trail's earlier approval by policy id: the same for every order of the group, so looked up once.
-    prior_approvals: dict[str, Fact[bool]] = field(default_factory=dict)
-
-    @property
-    def order_ids(self) -> tuple[str, ...]:
-        return tuple(order_ref(o) for o in self.orders)
-
-
 def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:
     """Evaluate every blinatumomab order of the request (the selected ones for order-select)."""
-    candidates = _medication_requests(request)
-    drafts = _draft_resources(request)
-    if not any(_may_be_blinatumomab(order, drafts) for _, order in candidates):
+    candidates = medication_requests(request)
+    drafts = draft_resources(request)
+    if not any(may_be_blinatumomab(order, drafts) for _, order in candidates):
         return Evaluation()
     validated = _validate_orders(request, candidates, lambda order: is_blinatumomab(order, no_server), set())
-    record = _with_draft_resources(drafts, load_record())
-    group = _group(request, candidates, record)
+    record = with_draft_resources(drafts, load_record())
+    group = group_orders(request, candidates, record)
     config = CardConfig.from_request(request.configuration)
     result = Evaluation()
     if group.targets:
@@ -91,7 +73,7 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
     return result
 
 
-def _evaluate_group(request: HookRequest, record: PatientRecord, group: _Group, ctx: EvaluationContext,
+def _evaluate_group(request: HookRequest, record: PatientRecord, group: Group, ctx: EvaluationContext,
                     config: CardConfig) -> Evaluation:
     try:
         facts = extract_facts(record, group.orders, ctx.today, other_drafts=group.others)
@@ -105,60 +87,16 @@ def _evaluate_group(request: HookRequest, record: PatientRecord, group: _Group, 
     return result
 
 
-def _draft_resources(request: HookRequest) -> dict[str, dict[str, Any]]:
-    """The draftOrders resources by "Type/id" and fullUrl: a reference may point to a Medication signed with the
-    order."""
-    drafts: dict[str, dict[str, Any]] = {}
-    for entry in request.draft_orders.get("entry") or []:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
-            continue
-        if isinstance(resource.get("resourceType"), str) and isinstance(resource.get("id"), str):
-            drafts[f"{resource['resourceType']}/{resource['id']}"] = resource
-        if isinstance(entry.get("fullUrl"), str):
-            drafts[entry["fullUrl"]] = resource
-    return drafts
-
-
-def _with_draft_resources(drafts: dict[str, dict[str, Any]], record: PatientRecord) -> PatientRecord:
-    """References are looked up in draftOrders before the server."""
-    if not drafts:
-        return record
-    server = record.resolve
-    return replace(record, resolve=lambda reference: drafts.get(reference) or server(reference))
-
-
-def _medication_requests(request: HookRequest) -> list[tuple[int, dict[str, Any]]]:
-    """The draft MedicationRequests with their positions in draftOrders.entry, which a 400 names."""
-    entries = request.draft_orders.get("entry") or []
-    resources = ((i, e.get("resource")) for i, e in enumerate(entries) if isinstance(e, dict))
-    return [(i, r) for i, r in resources if isinstance(r, dict) and r.get("resourceType") == "MedicationRequest"]
-
-
-def _may_be_blinatumomab(order: dict[str, Any], drafts: dict[str, dict[str, Any]]) -> bool:
-    """Blinatumomab by its own code or a Medication in the request (contained or in draftOrders), or pointing at a
-    Medication only the EHR's server holds. Other orders are not validated (service-contract.md §Response): any
-    member may have any shape, and the patient's record is neither needed nor fetched for them."""
-    if is_blinatumomab(order, drafts.get):
-        return True
-    return medication_reference(order) is not None and medication_of(order, drafts.get) is None
-
-
 def _validate_orders(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]],
                      chosen: Callable[[dict[str, Any]], bool], done: set[int]) -> set[int]:
     """A blinatumomab order that is not a valid MedicationRequest is a 400 (each order is validated once), and so are
     two with the same id."""
     for index, order in candidates:
         if index not in done and chosen(order):
-            _validate(index, order, _answered(request, order))
+            _validate(index, order, answered(request, order))
             done.add(index)
     _check_distinct_ids([(index, order) for index, order in candidates if index in done])
     return done
-
-
-def _answered(request: HookRequest, order: dict[str, Any]) -> bool:
-    """Whether the order gets an answer that names it: every one on order-sign, the selected ones on order-select."""
-    return request.hook != "order-select" or order_ref(order) in request.selections
 
 
 def _check_distinct_ids(orders: list[tuple[int, dict[str, Any]]]) -> None:
@@ -232,26 +170,7 @@ def _without_unknown_elements(order: dict[str, Any], exc: ValidationError) -> di
     return known
 
 
-def _group(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], record: PatientRecord) -> _Group:
-    # The Medication may have come with the history (_include), as it does for the prior orders (resolve.py).
-    resolve = record_resolver(record)
-    orders, unknown = [], []
-    for _, order in candidates:
-        concepts = medication_concepts(order, resolve)
-        if concepts_in(BLINATUMOMAB, concepts):
-            orders.append(order)
-        elif unidentified(order, concepts):
-            unknown.append(order)
-    members = {id(order) for order in orders}
-    others = [order for _, order in candidates if id(order) not in members]
-    if request.hook != ORDER_SELECT:
-        return _Group(orders, orders, others, unknown, members)
-    selected = set(request.selections)
-    return _Group(orders, [o for o in orders if order_ref(o) in selected], others,
-                  [o for o in unknown if order_ref(o) in selected], members)
-
-
-def _evaluate_one(request: HookRequest, record: PatientRecord, group: _Group, facts: ClinicalFacts,
+def _evaluate_one(request: HookRequest, record: PatientRecord, group: Group, facts: ClinicalFacts,
                   order: dict[str, Any], ctx: EvaluationContext, config: CardConfig, result: Evaluation) -> None:
     outcome = OrderOutcome(order_id=order_ref(order), cycle=facts.cycle.number.value,
                            what_if=not config.unsolicited_determ, not_received=list(facts.not_received),
@@ -293,7 +212,7 @@ def _keep_sent(result: Evaluation) -> None:
         outcome.suggestion_uuids = [s for s in outcome.suggestion_uuids if s in outcome.suggestion_cards]
 
 
-def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: dict[str, Any],
+def _answer(request: HookRequest, group: Group, facts: ClinicalFacts, order: dict[str, Any],
             payer: PayerMatch, ctx: EvaluationContext, config: CardConfig,
             outcome: OrderOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     doses = OrderDoseChecks(order, group.orders, facts, group.dose_lines)
@@ -327,7 +246,7 @@ def _answer(request: HookRequest, group: _Group, facts: ClinicalFacts, order: di
     return cards, actions
 
 
-def _prior_approval(request: HookRequest, group: _Group, policy: Policy, facts: ClinicalFacts,
+def _prior_approval(request: HookRequest, group: Group, policy: Policy, facts: ClinicalFacts,
                     ctx: EvaluationContext) -> Fact[bool]:
     """The audit trail's earlier initial approval of another order (policy-rules.md §3), with what a pharmacist
     needs to find it: the order, the call and the coverage assertion id."""
@@ -338,7 +257,7 @@ def _prior_approval(request: HookRequest, group: _Group, policy: Policy, facts: 
     return group.prior_approvals[policy.id]
 
 
-def _look_up_prior_approval(request: HookRequest, group: _Group, policy: Policy, facts: ClinicalFacts,
+def _look_up_prior_approval(request: HookRequest, group: Group, policy: Policy, facts: ClinicalFacts,
                             ctx: EvaluationContext) -> Fact[bool]:
     try:
         found = ctx.prior_approval(request.patient_id, request.client_iss, request.tenant, policy.id, group.order_ids,
@@ -353,7 +272,7 @@ def _look_up_prior_approval(request: HookRequest, group: _Group, policy: Policy,
                 note=f"approved {found.time.date().isoformat()} (hookInstance {found.hook_instance}{assertion})")
 
 
-def _without_plan(order: dict[str, Any], record: PatientRecord, group: _Group, facts: ClinicalFacts,
+def _without_plan(order: dict[str, Any], record: PatientRecord, group: Group, facts: ClinicalFacts,
                   config: CardConfig, outcome: OrderOutcome) -> list[dict[str, Any]]:
     """No recognized payer: no decision, but the dose is still checked against the label (policy-rules.md §5). The
     audit trail keeps why there was no plan: the card says it, and an auditor must tell the cases apart."""
@@ -412,20 +331,20 @@ def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: E
     blinatumomab order with an id gets the fault card and, when `record` tells its Coverage, the indeterminate
     coverage information (service-contract.md §Errors). An order is known as blinatumomab by its code, or by its
     Medication in the request or in `record` (read already, if the record was built)."""
-    drafts = _draft_resources(request)
-    resolve = record_resolver(_with_draft_resources(drafts, record)) if record else drafts.get
-    orders = [order for _, order in _medication_requests(request)
+    drafts = draft_resources(request)
+    resolve = record_resolver(with_draft_resources(drafts, record)) if record else drafts.get
+    orders = [order for _, order in medication_requests(request)
               if is_blinatumomab(order, resolve) and isinstance(order.get("id"), str) and order["id"]]
     config = CardConfig.from_request(request.configuration)
-    targets = [order for order in orders if _answered(request, order)]
-    group = _Group(orders, targets, [], [], {id(order) for order in orders})
+    targets = [order for order in orders if answered(request, order)]
+    group = Group(orders, targets, [], [], {id(order) for order in orders})
     result = _faulted(request, record, group, ctx, config)
     result.cards = config.limit(result.cards)
     _keep_sent(result)
     return result
 
 
-def _faulted(request: HookRequest, record: PatientRecord | None, group: _Group, ctx: EvaluationContext,
+def _faulted(request: HookRequest, record: PatientRecord | None, group: Group, ctx: EvaluationContext,
              config: CardConfig) -> Evaluation:
     result = Evaluation()
     start = group_start(group.orders, ctx.today)  # the cycle's, as the evaluation would have read it
