@@ -5,14 +5,10 @@ for the group, then each order gets its own decision, dose card and coverage inf
 """
 from __future__ import annotations
 
-import copy
 import logging
 import uuid
 from datetime import date
 from typing import Any, Callable
-
-from pydantic import ValidationError
-from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
@@ -24,13 +20,13 @@ from cds_service.draft_orders import (Group, answered, draft_resources, group_or
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
-from cds_service.exceptions import ClientError, path_expression
 from cds_service.facts.coverage import PayerMatch, no_plan, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import group_start, is_blinatumomab, order_ref
 from cds_service.facts.resolve import record_resolver
 from cds_service.hook_request import ORDER_SIGN, HookRequest
+from cds_service.order_validation import validate_orders
 from cds_service.policies.engine import evaluate_policy
 from cds_service.policies.loading import load_policy
 from cds_service.policies.model import Policy
@@ -40,14 +36,6 @@ from cds_service.valuesets import get_valuesets
 
 log = logging.getLogger(__name__)
 
-# The required bindings of MedicationRequest.status and .intent (FHIR R4).
-_STATUS_CODES = frozenset(("active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft",
-                           "unknown"))
-_INTENT_CODES = frozenset(("proposal", "plan", "order", "original-order", "reflex-order", "filler-order",
-                           "instance-order", "option"))
-# pydantic's error type for a key the model does not define (fhir.resources forbids extra keys).
-_UNKNOWN_ELEMENT = "extra_forbidden"
-
 
 def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:
     """Evaluate every blinatumomab order of the request (the selected ones for order-select)."""
@@ -55,14 +43,14 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
     drafts = draft_resources(request)
     if not any(may_be_blinatumomab(order, drafts) for _, order in candidates):
         return Evaluation()
-    validated = _validate_orders(request, candidates, lambda order: is_blinatumomab(order, no_server), set())
+    validated = validate_orders(request, candidates, lambda order: is_blinatumomab(order, no_server), set())
     record = with_draft_resources(drafts, load_record())
     group = group_orders(request, candidates, record)
     config = CardConfig.from_request(request.configuration)
     result = Evaluation()
     if group.targets:
         # Orders recognized only once their Medication was read are validated now.
-        _validate_orders(request, candidates, lambda order: id(order) in group.members, validated)
+        validate_orders(request, candidates, lambda order: id(order) in group.members, validated)
         result = _evaluate_group(request, record, group, ctx, config)
     for order in group.unidentified:
         _add(result, OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ),
@@ -85,89 +73,6 @@ def _evaluate_group(request: HookRequest, record: PatientRecord, group: Group, c
     for order in group.targets:
         _evaluate_one(request, record, group, facts, order, ctx, config, result)
     return result
-
-
-def _validate_orders(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]],
-                     chosen: Callable[[dict[str, Any]], bool], done: set[int]) -> set[int]:
-    """A blinatumomab order that is not a valid MedicationRequest is a 400 (each order is validated once), and so are
-    two with the same id."""
-    for index, order in candidates:
-        if index not in done and chosen(order):
-            _validate(index, order, answered(request, order))
-            done.add(index)
-    _check_distinct_ids([(index, order) for index, order in candidates if index in done])
-    return done
-
-
-def _check_distinct_ids(orders: list[tuple[int, dict[str, Any]]]) -> None:
-    """Each answer names its order by id (the coverage-information update, the cards' associated resource, the dose
-    of the cycle's other orders): two blinatumomab orders with one id could not be told apart."""
-    first_with: dict[str, int] = {}
-    for index, order in orders:
-        order_id = order.get("id")
-        if not order_id:  # no id: a 400 already if the order is answered, else nothing names it
-            continue
-        if order_id in first_with:
-            raise ClientError(400, f"Blinatumomab orders entry[{first_with[order_id]}] and entry[{index}] have the "
-                                   f"same id {order_id!r}: the coverage information updates must tell them apart",
-                              f"context.draftOrders.entry[{index}].resource.id")
-        first_with[order_id] = index
-
-
-def _validate(index: int, order: dict[str, Any], answered: bool) -> None:
-    where = f"context.draftOrders.entry[{index}].resource"
-    try:
-        _validate_known_elements(order)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = path_expression(p for p in first.get("loc", ()) if p != "__root__")
-        raise ClientError(400, f"Blinatumomab order is not a valid MedicationRequest: {first.get('msg')}",
-                          where + (f".{path}" if path else "")) from None
-    except LookupError:  # fhir_core's lookup of a contained resource's model: a resourceType FHIR R4 does not have
-        raise ClientError(400, "Blinatumomab order is not a valid MedicationRequest: a contained resource has an "
-                               "unknown resourceType", f"{where}.contained") from None
-    # fhir.resources checks the codes' syntax only: the required bindings are checked here.
-    for element, codes in (("status", _STATUS_CODES), ("intent", _INTENT_CODES)):
-        if order[element] not in codes:
-            raise ClientError(400, f"Blinatumomab order {element} {order[element]!r} is not a MedicationRequest "
-                                   f"{element} code", f"{where}.{element}")
-    # An order-select order not selected gets no answer, so nothing needs to name it.
-    if answered and not order.get("id"):
-        raise ClientError(400, "Blinatumomab order has no id: the coverage information update must name it",
-                          f"{where}.id")
-
-
-def _validate_known_elements(order: dict[str, Any]) -> None:
-    """Validate the order as a MedicationRequest, ignoring elements R4 does not define (an R5
-    `renderedDosageInstruction`, a vendor's key): CRD clients and servers SHALL ignore unexpected elements (CRD
-    2.2.1). fhir.resources forbids them, so only after a failure is a copy without them validated again: a valid
-    order is validated once. The order itself is never changed (the actions return it as received)."""
-    try:
-        MedicationRequest.model_validate(order)
-    except ValidationError as exc:
-        known = _without_unknown_elements(order, exc)
-        if known is None:
-            raise
-        # Validated again: an unknown key stops its object's own checks (e.g. one medication[x]) from running.
-        _validate_known_elements(known)
-
-
-def _without_unknown_elements(order: dict[str, Any], exc: ValidationError) -> dict[str, Any] | None:
-    """A copy of the order without the elements `exc` found unknown; None when it found none, or one it names is
-    not where it says (then the error stands)."""
-    unknown = [error["loc"] for error in exc.errors() if error["type"] == _UNKNOWN_ELEMENT]
-    if not unknown:
-        return None
-    known = copy.deepcopy(order)
-    try:
-        for *path, key in unknown:
-            parent: Any = known
-            for step in path:
-                parent = parent[step]
-            del parent[key]
-    except (KeyError, IndexError, TypeError, ValueError):
-        return None
-    return known
 
 
 def _evaluate_one(request: HookRequest, record: PatientRecord, group: Group, facts: ClinicalFacts,
