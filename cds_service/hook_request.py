@@ -25,8 +25,3 @@ class HookRequest:
     configuration: dict[str, Any] = field(default_factory=dict)  # davinci-crd.configuration extension
     client_iss: str | None = None  # the verified JWT issuer, when there was one
     tenant: str | None = None  # the verified JWT's tenant, for an EHR serving several sites
-
-    def draft_resources(self) -> list[dict[str, Any]]:
-        """The resources of context.draftOrders, in order."""
-        entries = self.draft_orders.get("entry") or []
-        return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
