@@ -18,7 +18,7 @@ from cds_service.decision import Decision
 from cds_service.draft_orders import (Group, answered, draft_resources, group_orders, may_be_blinatumomab,
                                       medication_requests, with_draft_resources)
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
-from cds_service.dosing.checks import CycleLines, OrderDoseChecks
+from cds_service.dosing.checks import CycleLines, OrderDoseChecks, schedule_for
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.facts.coverage import PayerMatch, no_plan, select_payer
 from cds_service.facts.extract import extract_facts
@@ -131,12 +131,8 @@ def _answer(request: HookRequest, group: Group, facts: ClinicalFacts, order: dic
         cards.append(decision_card(decision, facts, order, ctx.base_url, determination))
         if request.hook == ORDER_SIGN:
             actions.append(_coverage_action(order, decision, payer, ctx, config, outcome))
-    # The label dose of the reported indication; else, as without a plan, of the phase (policy-rules.md §5). A
-    # relapsed/refractory course takes the step dose whatever indication the payer reports: the label's MRD-positive
-    # regimen (no step dose) is for patients in remission (docs/dosing.md). A dose below the label dose is worth a
-    # note only against an indication's own schedule.
-    from_phase = _schedule_from_phase(facts)
-    schedule = from_phase if from_phase == "relapsed-refractory" else decision.label_schedule or from_phase
+    # A dose below the label dose is worth a note only against an indication's own schedule.
+    schedule = schedule_for(facts, decision.label_schedule)
     dose = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
     if dose and config.wants("off-guideline"):
         cards.append(dose)
@@ -188,16 +184,8 @@ def _without_plan(order: dict[str, Any], record: PatientRecord, group: Group, fa
     doses = OrderDoseChecks(order, group.orders, facts, group.dose_lines)
     problem = why.unreadable.problem if why.unreadable else ""
     cards = [no_plan_card(order, not_received, why.coverage, problem)] if config.wants("coverage-info") else []
-    dose = dose_card(order, facts, _schedule_from_phase(facts), False, SERVICE_NAME, doses)
+    dose = dose_card(order, facts, schedule_for(facts), False, SERVICE_NAME, doses)
     return cards + ([dose] if dose and config.wants("off-guideline") else [])
-
-
-def _schedule_from_phase(facts: ClinicalFacts) -> str | None:
-    """Without a matched indication the label dose follows the phase (policy-rules.md §5); unknown: ceiling only."""
-    phase = facts.therapy_phase.value
-    if phase is None:
-        return None
-    return "relapsed-refractory" if phase == "relapsed-refractory" else "standard"
 
 
 def _record_decision(outcome: OrderOutcome, decision: Decision, policy: Policy) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.checks import MISSING_BSA, MISSING_CYCLE, MISSING_WEIGHT, CycleLines, OrderDoseChecks
+from cds_service.dosing.checks import (MISSING_BSA, MISSING_CYCLE, MISSING_WEIGHT, CycleLines, OrderDoseChecks,
+                                      schedule_for)
 from tests.test_dosing_support import START, dose, facts, line, order, rate, single_line_order, step_order
 
 ASPIRUS = QuantityLimit(vials=28, units=980, days=42, days_continued=84, continued_from_cycle=6)
@@ -321,3 +322,16 @@ def test_a_sum_above_the_label_maximum_is_not_met_without_the_body_size(weight: 
     verdict = checks(both, weight=weight).schedule("standard")
     assert verdict.status == "not-met"
     assert verdict.note == "48 mcg/day on days 1–28 (lines 1 and 2 together); label maximum at any weight 28 mcg/day"
+
+
+@pytest.mark.parametrize(("phase", "indication", "schedule"), [
+    ("relapsed-refractory", "standard", "relapsed-refractory"),  # the step dose whatever the payer reports
+    ("consolidation", "interfant", "interfant"),
+    ("consolidation", None, "standard"),  # no indication (or no plan): the phase's
+    ("maintenance", None, "standard"),
+    (None, "standard", "standard"),
+    (None, None, None),  # the ceiling only
+])
+def test_schedule_for_takes_the_indications_schedule_else_the_phases(phase: str | None, indication: str | None,
+                                                                      schedule: str | None) -> None:
+    assert schedule_for(facts(phase=phase), indication) == schedule

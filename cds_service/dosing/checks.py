@@ -27,6 +27,22 @@ def order_lines(order: dict[str, Any], facts: ClinicalFacts) -> list[DoseLine]:
     return read_order_doses(order, facts.body.bsa_m2.value, facts.cycle.start, facts.cycle.infusion_days_before)
 
 
+def schedule_for(facts: ClinicalFacts, indication_schedule: str | None = None) -> str | None:
+    """The label schedule an order's dose is checked against: the reported indication's (`label_schedule` of the
+    policy's indication); else, as without a plan, the phase's (policy-rules.md §5). A relapsed/refractory course
+    takes the step dose whatever indication the payer reports: the label's MRD-positive regimen (no step dose) is for
+    patients in remission (docs/dosing.md). None (phase unknown): the ceiling only."""
+    from_phase = _schedule_from_phase(facts)
+    return from_phase if from_phase == "relapsed-refractory" else indication_schedule or from_phase
+
+
+def _schedule_from_phase(facts: ClinicalFacts) -> str | None:
+    phase = facts.therapy_phase.value
+    if phase is None:
+        return None
+    return "relapsed-refractory" if phase == "relapsed-refractory" else "standard"
+
+
 def patient_for(facts: ClinicalFacts, schedule: str | None, cycle: int | None = None) -> Patient:
     """The patient as the label reads them; `cycle` replaces an unknown cycle number with a supposed one."""
     number = facts.cycle.number.value
