@@ -3,11 +3,9 @@ answer, and the blinatumomab group (fhir-data-profile.md §The order: the orders
 cycle)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from cds_service.dosing.checks import CycleLines
-from cds_service.facts.model import Fact
 from cds_service.facts.order import (BLINATUMOMAB, concepts_in, is_blinatumomab, medication_concepts, medication_of,
                                      medication_reference, order_ref, unidentified)
 from cds_service.facts.resolve import record_resolver
@@ -15,7 +13,7 @@ from cds_service.hook_request import ORDER_SELECT, HookRequest
 from cds_service.record import PatientRecord
 
 
-@dataclass
+@dataclass(frozen=True)
 class Group:
     """The blinatumomab draft orders of the request: all of them form the cycle; `targets` get answers."""
 
@@ -24,9 +22,6 @@ class Group:
     others: list[dict[str, Any]]  # the other draft MedicationRequests: a TKI signed with it is a combination
     unidentified: list[dict[str, Any]]  # answered orders whose drug is unknown (order.unidentified): a note each
     members: set[int]  # id() of each of `orders` (the request's own objects): membership without a scan
-    dose_lines: CycleLines | None = None  # every order's dosage lines, read once the facts are known
-    # The audit trail's earlier approval by policy id: the same for every order of the group, so looked up once.
-    prior_approvals: dict[str, Fact[bool]] = field(default_factory=dict)
 
     @property
     def order_ids(self) -> tuple[str, ...]:

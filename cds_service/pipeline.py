@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
@@ -37,6 +38,27 @@ from cds_service.valuesets import get_valuesets
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Call:
+    """What every step of one evaluation call shares."""
+
+    request: HookRequest
+    ctx: EvaluationContext
+    config: CardConfig  # the request's davinci-crd.configuration
+    group: Group
+
+
+@dataclass(frozen=True)
+class _Cycle:
+    """The group's cycle as read once for every order of it."""
+
+    record: PatientRecord
+    facts: ClinicalFacts
+    dose_lines: CycleLines  # every order's dosage lines
+    # The audit trail's earlier approval by policy id: the same for every order of the group, so looked up once.
+    prior_approvals: dict[str, Fact[bool]] = field(default_factory=dict)
+
+
 def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:
     """Evaluate every blinatumomab order of the request (the selected ones for order-select)."""
     candidates = medication_requests(request)
@@ -51,7 +73,7 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
     if group.targets:
         # Orders recognized only once their Medication was read are validated now.
         validate_orders(request, candidates, lambda order: id(order) in group.members, validated)
-        result = _evaluate_group(request, record, group, ctx, config)
+        result = _evaluate_group(Call(request, ctx, config, group), record)
     for order in group.unidentified:
         _add(result, OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ),
              [unidentified_card(order)] if config.wants("coverage-info") else [], [])
@@ -61,36 +83,37 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
     return result
 
 
-def _evaluate_group(request: HookRequest, record: PatientRecord, group: Group, ctx: EvaluationContext,
-                    config: CardConfig) -> Evaluation:
+def _evaluate_group(call: Call, record: PatientRecord) -> Evaluation:
+    group = call.group
     try:
-        facts = extract_facts(record, group.orders, ctx.today, other_drafts=group.others)
+        facts = extract_facts(record, group.orders, call.ctx.today, other_drafts=group.others)
     except Exception:
-        log.exception("fact extraction failed hookInstance=%s", request.hook_instance)
-        return _faulted(request, record, group, ctx, config)
+        log.exception("fact extraction failed hookInstance=%s", call.request.hook_instance)
+        return _faulted(call, record)
     result = Evaluation()
-    group.dose_lines = CycleLines(group.orders, facts)
+    cycle = _Cycle(record, facts, CycleLines(group.orders, facts))
     for order in group.targets:
-        _evaluate_one(request, record, group, facts, order, ctx, config, result)
+        _add(result, *_evaluate_one(call, cycle, order))
     return result
 
 
-def _evaluate_one(request: HookRequest, record: PatientRecord, group: Group, facts: ClinicalFacts,
-                  order: dict[str, Any], ctx: EvaluationContext, config: CardConfig, result: Evaluation) -> None:
+def _evaluate_one(call: Call, cycle: _Cycle,
+                  order: dict[str, Any]) -> tuple[OrderOutcome, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The order's audit outcome, cards and system actions."""
+    facts = cycle.facts
     outcome = OrderOutcome(order_id=order_ref(order), cycle=facts.cycle.number.value,
-                           what_if=not config.unsolicited_determ, not_received=list(facts.not_received),
+                           what_if=not call.config.unsolicited_determ, not_received=list(facts.not_received),
                            valueset_digest=get_valuesets().digest)
     payer = None
     try:
-        payer = select_payer(record, order, facts.start_date)
+        payer = select_payer(cycle.record, order, facts.start_date)
         outcome.coverage_reference = payer.coverage_reference if payer else None
-        cards, actions = (_answer(request, group, facts, order, payer, ctx, config, outcome) if payer else
-                          (_without_plan(order, record, group, facts, config, outcome), []))
+        cards, actions = (_answer(call, cycle, order, payer, outcome) if payer else
+                          (_without_plan(call, cycle, order, outcome), []))
     except Exception:
-        log.exception("evaluation failed hookInstance=%s order=%s", request.hook_instance, outcome.order_id)
-        cards, actions = _fault_cards(request, order, config), _fault_actions(request, order, payer, ctx, config,
-                                                                              outcome)
-    _add(result, outcome, cards, actions)
+        log.exception("evaluation failed hookInstance=%s order=%s", call.request.hook_instance, outcome.order_id)
+        cards, actions = _fault_cards(call, order), _fault_actions(call, order, payer, outcome)
+    return outcome, cards, actions
 
 
 def _add(result: Evaluation, outcome: OrderOutcome, cards: list[dict[str, Any]],
@@ -117,20 +140,20 @@ def _keep_sent(result: Evaluation) -> None:
         outcome.suggestion_uuids = [s for s in outcome.suggestion_uuids if s in outcome.suggestion_cards]
 
 
-def _answer(request: HookRequest, group: Group, facts: ClinicalFacts, order: dict[str, Any],
-            payer: PayerMatch, ctx: EvaluationContext, config: CardConfig,
+def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
             outcome: OrderOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    doses = OrderDoseChecks(order, group.orders, facts, group.dose_lines)
+    config, facts, group = call.config, cycle.facts, call.group
+    doses = OrderDoseChecks(order, group.orders, facts, cycle.dose_lines)
     policy = load_policy(payer.policy_id)
-    decision = evaluate_policy(policy, facts, doses, _prior_approval(request, group, policy, facts, ctx))
+    decision = evaluate_policy(policy, facts, doses, _prior_approval(call, cycle, policy))
     _record_decision(outcome, decision, policy)
     cards: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     if config.wants("coverage-info"):
-        determination = request.hook == ORDER_SIGN and config.unsolicited_determ
-        cards.append(decision_card(decision, facts, order, ctx.base_url, determination))
-        if request.hook == ORDER_SIGN:
-            actions.append(_coverage_action(order, decision, payer, ctx, config, outcome))
+        determination = call.request.hook == ORDER_SIGN and config.unsolicited_determ
+        cards.append(decision_card(decision, facts, order, call.ctx.base_url, determination))
+        if call.request.hook == ORDER_SIGN:
+            actions.append(_coverage_action(call, order, decision, payer, outcome))
     # A dose below the label dose is worth a note only against an indication's own schedule.
     schedule = schedule_for(facts, decision.label_schedule)
     dose = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
@@ -147,22 +170,21 @@ def _answer(request: HookRequest, group: Group, facts: ClinicalFacts, order: dic
     return cards, actions
 
 
-def _prior_approval(request: HookRequest, group: Group, policy: Policy, facts: ClinicalFacts,
-                    ctx: EvaluationContext) -> Fact[bool]:
+def _prior_approval(call: Call, cycle: _Cycle, policy: Policy) -> Fact[bool]:
     """The audit trail's earlier initial approval of another order (policy-rules.md §3), with what a pharmacist
     needs to find it: the order, the call and the coverage assertion id."""
     if not policy.reads_prior_approval:
         return Fact()  # the policy never asks: no lookup
-    if policy.id not in group.prior_approvals:
-        group.prior_approvals[policy.id] = _look_up_prior_approval(request, group, policy, facts, ctx)
-    return group.prior_approvals[policy.id]
+    if policy.id not in cycle.prior_approvals:
+        cycle.prior_approvals[policy.id] = _look_up_prior_approval(call, cycle, policy)
+    return cycle.prior_approvals[policy.id]
 
 
-def _look_up_prior_approval(request: HookRequest, group: Group, policy: Policy, facts: ClinicalFacts,
-                            ctx: EvaluationContext) -> Fact[bool]:
+def _look_up_prior_approval(call: Call, cycle: _Cycle, policy: Policy) -> Fact[bool]:
+    request = call.request
     try:
-        found = ctx.prior_approval(request.patient_id, request.client_iss, request.tenant, policy.id, group.order_ids,
-                                   facts.start_date)
+        found = call.ctx.prior_approval(request.patient_id, request.client_iss, request.tenant, policy.id,
+                                        call.group.order_ids, cycle.facts.start_date)
     except Exception as exc:  # the audit database is down: unknown, and every other check still runs
         log.warning("prior approval lookup failed (%s) hookInstance=%s", type(exc).__name__, request.hook_instance)
         return Fact(note="this service's records of earlier approvals could not be read")
@@ -173,15 +195,15 @@ def _look_up_prior_approval(request: HookRequest, group: Group, policy: Policy, 
                 note=f"approved {found.time.date().isoformat()} (hookInstance {found.hook_instance}{assertion})")
 
 
-def _without_plan(order: dict[str, Any], record: PatientRecord, group: Group, facts: ClinicalFacts,
-                  config: CardConfig, outcome: OrderOutcome) -> list[dict[str, Any]]:
+def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: OrderOutcome) -> list[dict[str, Any]]:
     """No recognized payer: no decision, but the dose is still checked against the label (policy-rules.md §5). The
     audit trail keeps why there was no plan: the card says it, and an auditor must tell the cases apart."""
-    why = no_plan(record, order, facts.start_date)
+    config, facts = call.config, cycle.facts
+    why = no_plan(cycle.record, order, facts.start_date)
     # The Coverage whose payer could not be known, for the auditor as for the card.
     outcome.no_plan_reason, outcome.coverage_reference = why.reason, why.coverage
     not_received = {"coverage-not-received": "coverage", "payer-not-received": "payer"}.get(why.reason, "")
-    doses = OrderDoseChecks(order, group.orders, facts, group.dose_lines)
+    doses = OrderDoseChecks(order, call.group.orders, facts, cycle.dose_lines)
     problem = why.unreadable.problem if why.unreadable else ""
     cards = [no_plan_card(order, not_received, why.coverage, problem)] if config.wants("coverage-info") else []
     dose = dose_card(order, facts, schedule_for(facts), False, SERVICE_NAME, doses)
@@ -202,21 +224,22 @@ def _record_decision(outcome: OrderOutcome, decision: Decision, policy: Policy) 
     outcome.authorization = dict(decision.authorization) if decision.authorization else None
 
 
-def _coverage_action(order: dict[str, Any], decision: Decision | None, payer: PayerMatch, ctx: EvaluationContext,
-                     config: CardConfig, outcome: OrderOutcome) -> dict[str, Any]:
+def _coverage_action(call: Call, order: dict[str, Any], decision: Decision | None, payer: PayerMatch,
+                     outcome: OrderOutcome) -> dict[str, Any]:
     outcome.coverage_assertion_id = str(uuid.uuid4())
     return coverage_information_action(order, decision, payer.coverage_reference, outcome.coverage_assertion_id,
-                                       ctx.today, questionnaire_url(ctx.base_url), config.unsolicited_determ)
+                                       call.ctx.today, questionnaire_url(call.ctx.base_url),
+                                       call.config.unsolicited_determ)
 
 
-def _fault_actions(request: HookRequest, order: dict[str, Any], payer: PayerMatch | None, ctx: EvaluationContext,
-                   config: CardConfig, outcome: OrderOutcome) -> list[dict[str, Any]]:
+def _fault_actions(call: Call, order: dict[str, Any], payer: PayerMatch | None,
+                   outcome: OrderOutcome) -> list[dict[str, Any]]:
     """A fault, not the patient's data: tell the EHR coverage is indeterminate (service-contract.md)."""
     outcome.decision = "evaluation-failed"
-    if payer is None or request.hook != ORDER_SIGN:
+    if payer is None or call.request.hook != ORDER_SIGN:
         return []
     outcome.policy = payer.policy_id
-    return [_coverage_action(order, None, payer, ctx, config, outcome)]
+    return [_coverage_action(call, order, None, payer, outcome)]
 
 
 def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: EvaluationContext) -> Evaluation:
@@ -231,26 +254,24 @@ def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: E
     config = CardConfig.from_request(request.configuration)
     targets = [order for order in orders if answered(request, order)]
     group = Group(orders, targets, [], [], {id(order) for order in orders})
-    result = _faulted(request, record, group, ctx, config)
+    result = _faulted(Call(request, ctx, config, group), record)
     result.cards = config.limit(result.cards)
     _keep_sent(result)
     return result
 
 
-def _faulted(request: HookRequest, record: PatientRecord | None, group: Group, ctx: EvaluationContext,
-             config: CardConfig) -> Evaluation:
+def _faulted(call: Call, record: PatientRecord | None) -> Evaluation:
     result = Evaluation()
-    start = group_start(group.orders, ctx.today)  # the cycle's, as the evaluation would have read it
-    for order in group.targets:
-        outcome = OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ)
+    start = group_start(call.group.orders, call.ctx.today)  # the cycle's, as the evaluation would have read it
+    for order in call.group.targets:
+        outcome = OrderOutcome(order_id=order_ref(order), what_if=not call.config.unsolicited_determ)
         payer = _payer_or_none(record, order, start)
-        _add(result, outcome, _fault_cards(request, order, config),
-             _fault_actions(request, order, payer, ctx, config, outcome))
+        _add(result, outcome, _fault_cards(call, order), _fault_actions(call, order, payer, outcome))
     return result
 
 
-def _fault_cards(request: HookRequest, order: dict[str, Any], config: CardConfig) -> list[dict[str, Any]]:
-    return [fault_card(order, request.hook_instance)] if config.wants("coverage-info") else []
+def _fault_cards(call: Call, order: dict[str, Any]) -> list[dict[str, Any]]:
+    return [fault_card(order, call.request.hook_instance)] if call.config.wants("coverage-info") else []
 
 
 def _payer_or_none(record: PatientRecord | None, order: dict[str, Any], start: date) -> PayerMatch | None:
