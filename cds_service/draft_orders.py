@@ -23,10 +23,6 @@ class Group:
     unidentified: list[dict[str, Any]]  # answered orders whose drug is unknown (order.unidentified): a note each
     members: set[int]  # id() of each of `orders` (the request's own objects): membership without a scan
 
-    @property
-    def order_ids(self) -> tuple[str, ...]:
-        return tuple(order_ref(o) for o in self.orders)
-
 
 def medication_requests(request: HookRequest) -> list[tuple[int, dict[str, Any]]]:
     """The draft MedicationRequests with their positions in draftOrders.entry, which a 400 names."""

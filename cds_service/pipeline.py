@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
 
@@ -23,7 +23,7 @@ from cds_service.dosing.checks import CycleLines, OrderDoseChecks, schedule_for
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.facts.coverage import PayerMatch, no_plan, select_payer
 from cds_service.facts.extract import extract_facts
-from cds_service.facts.model import ClinicalFacts, Fact
+from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import group_start, is_blinatumomab, order_ref
 from cds_service.facts.resolve import record_resolver
 from cds_service.hook_request import ORDER_SIGN, HookRequest
@@ -31,6 +31,7 @@ from cds_service.order_validation import validate_orders
 from cds_service.policies.engine import evaluate_policy
 from cds_service.policies.loading import load_policy
 from cds_service.policies.model import Policy
+from cds_service.prior_approval import PriorApprovals
 from cds_service.questionnaire import questionnaire_url
 from cds_service.record import PatientRecord, no_server
 from cds_service.valuesets import get_valuesets
@@ -55,8 +56,7 @@ class _Cycle:
     record: PatientRecord
     facts: ClinicalFacts
     dose_lines: CycleLines  # every order's dosage lines
-    # The audit trail's earlier approval by policy id: the same for every order of the group, so looked up once.
-    prior_approvals: dict[str, Fact[bool]] = field(default_factory=dict)
+    prior_approvals: PriorApprovals
 
 
 def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:
@@ -91,7 +91,8 @@ def _evaluate_group(call: Call, record: PatientRecord) -> Evaluation:
         log.exception("fact extraction failed hookInstance=%s", call.request.hook_instance)
         return _faulted(call, record)
     result = Evaluation()
-    cycle = _Cycle(record, facts, CycleLines(group.orders, facts))
+    prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, group.orders, facts.start_date)
+    cycle = _Cycle(record, facts, CycleLines(group.orders, facts), prior_approvals)
     for order in group.targets:
         _add(result, *_evaluate_one(call, cycle, order))
     return result
@@ -145,7 +146,7 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     config, facts, group = call.config, cycle.facts, call.group
     doses = OrderDoseChecks(order, group.orders, facts, cycle.dose_lines)
     policy = load_policy(payer.policy_id)
-    decision = evaluate_policy(policy, facts, doses, _prior_approval(call, cycle, policy))
+    decision = evaluate_policy(policy, facts, doses, cycle.prior_approvals.for_policy(policy))
     _record_decision(outcome, decision, policy)
     cards: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
@@ -168,31 +169,6 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         quantity = quantity_card(group.orders, facts, policy.quantity_limit, decision.payer_label)
         cards.extend([quantity] if quantity else [])
     return cards, actions
-
-
-def _prior_approval(call: Call, cycle: _Cycle, policy: Policy) -> Fact[bool]:
-    """The audit trail's earlier initial approval of another order (policy-rules.md §3), with what a pharmacist
-    needs to find it: the order, the call and the coverage assertion id."""
-    if not policy.reads_prior_approval:
-        return Fact()  # the policy never asks: no lookup
-    if policy.id not in cycle.prior_approvals:
-        cycle.prior_approvals[policy.id] = _look_up_prior_approval(call, cycle, policy)
-    return cycle.prior_approvals[policy.id]
-
-
-def _look_up_prior_approval(call: Call, cycle: _Cycle, policy: Policy) -> Fact[bool]:
-    request = call.request
-    try:
-        found = call.ctx.prior_approval(request.patient_id, request.client_iss, request.tenant, policy.id,
-                                        call.group.order_ids, cycle.facts.start_date)
-    except Exception as exc:  # the audit database is down: unknown, and every other check still runs
-        log.warning("prior approval lookup failed (%s) hookInstance=%s", type(exc).__name__, request.hook_instance)
-        return Fact(note="this service's records of earlier approvals could not be read")
-    if found is None:
-        return Fact(False, note="no approval of another order starting earlier in this service's records")
-    assertion = f", coverage assertion {found.coverage_assertion_id}" if found.coverage_assertion_id else ""
-    return Fact(True, (found.order_id,),
-                note=f"approved {found.time.date().isoformat()} (hookInstance {found.hook_instance}{assertion})")
 
 
 def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: OrderOutcome) -> list[dict[str, Any]]:
