@@ -62,37 +62,48 @@ def _earlier_assertion(extension: Any, coverage_reference: str) -> bool:
                for sub in extension.get("extension") or ())
 
 
-def _assertion(decision: Decision | None, questionnaire_url: str, unsolicited_determ: bool) -> list[dict[str, Any]]:
-    """The rows of the contract's table, one per outcome."""
-    if decision is None:
+def coverage_codes(decision: Decision | None, unsolicited_determ: bool = True) -> tuple[str, str | None]:
+    """The `covered` and `pa-needed` codes the coverage information asserts (pa-needed None: left out), as the
+    contract's table says; the audit record keeps them (OrderOutcome.covered and .pa_needed)."""
+    if decision is None or (decision.decision == INFO_NEEDED and decision.not_received):
         # pa-needed is left out: its value set has no code for "could not tell" (CRD 2.2 coveragePaDetail).
-        return [_code("covered", "indeterminate"),
-                _sub("reason", valueCodeableConcept={"coding": [dict(TECHNICAL_REASON)],
-                                                     "text": "Coverage could not be evaluated (service fault)"})]
+        return "indeterminate", None
     if decision.decision == MEETS:
-        return [_code("covered", "covered"), _code("pa-needed", "satisfied" if unsolicited_determ else "auth-needed")]
+        return "covered", "satisfied" if unsolicited_determ else "auth-needed"
+    if decision.decision == INFO_NEEDED:
+        return "conditional", "auth-needed"
+    return "not-covered", None
+
+
+def _assertion(decision: Decision | None, questionnaire_url: str, unsolicited_determ: bool) -> list[dict[str, Any]]:
+    """The rows of the contract's table, one per outcome: its codes, then what it adds."""
+    covered, pa_needed = coverage_codes(decision, unsolicited_determ)
+    codes = [_code("covered", covered), *([_code("pa-needed", pa_needed)] if pa_needed else [])]
+    if decision is None:
+        fault = "Coverage could not be evaluated (service fault)"
+        return [*codes, _sub("reason", valueCodeableConcept={"coding": [dict(TECHNICAL_REASON)], "text": fault})]
+    if decision.decision == MEETS:
+        return codes
     if decision.decision == INFO_NEEDED and decision.not_received:
-        return _not_received(decision)
+        return [*codes, _not_received(decision)]
     if decision.decision == INFO_NEEDED:
         return [
-            _code("covered", "conditional"), _code("pa-needed", "auth-needed"), _code("doc-needed", "clinical"),
-            _code("doc-purpose", "withpa"), _code("info-needed", "OTH"),
+            *codes, _code("doc-needed", "clinical"), _code("doc-purpose", "withpa"), _code("info-needed", "OTH"),
             _sub("reason", valueCodeableConcept={"text": "Document: " + "; ".join(decision.missing)}),
             _sub("questionnaire", valueCanonical=questionnaire_url),
         ]
     failed = "; ".join(c.text for c in decision.not_met_criteria()) or "no indication of the policy is met"
-    return [_code("covered", "not-covered"), _sub("reason", valueCodeableConcept={"text": f"Not met: {failed}"})]
+    return [*codes, _sub("reason", valueCodeableConcept={"text": f"Not met: {failed}"})]
 
 
-def _not_received(decision: Decision) -> list[dict[str, Any]]:
+def _not_received(decision: Decision) -> dict[str, Any]:
     """Information needed that the EHR holds but did not send (a prefetch key not answered, its FHIR server not
     reachable): a technical issue, which CRD asks to assert as `indeterminate` with reason `technical`, not as a
     request for clinical documentation (CRD 2.2 resp-43). What the chart itself lacks is named too."""
     text = "Not received from the EHR: " + "; ".join(decision.not_received)
     documented = [item for item in decision.missing if item not in decision.not_received]
     text += f". Also to document: {'; '.join(documented)}" if documented else ""
-    return [_code("covered", "indeterminate"),
-            _sub("reason", valueCodeableConcept={"coding": [dict(TECHNICAL_REASON)], "text": text})]
+    return _sub("reason", valueCodeableConcept={"coding": [dict(TECHNICAL_REASON)], "text": text})
 
 
 _ORDER = ("coverage", "covered", "pa-needed", "doc-needed", "doc-purpose", "info-needed", "billingCode", "reason",

@@ -47,8 +47,9 @@ class OrderOutcome:
     # read: named in coverage_reference), "no-coverage-in-force" (none active at the cycle's start, or none at all),
     # "payer-not-supported" (one in force, of a payer with no policy).
     no_plan_reason: str | None = None
-    # What the EHR was given (audit_answer.py): the covered and pa-needed codes of the coverage-information action
-    # sent (None: none sent), each card's indicator and summary and each suggestion's label, by uuid.
+    # What the EHR was given: the covered and pa-needed codes of the coverage-information action sent (None: none
+    # sent), recorded as it is built; each card's indicator and summary and each suggestion's label, by uuid, read
+    # from the cards sent (audit_answer.py).
     covered: str | None = None
     pa_needed: str | None = None
     card_indicators: dict[str, str] = field(default_factory=dict)

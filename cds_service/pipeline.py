@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
-from cds_service.coverage_info import coverage_information_action
+from cds_service.coverage_info import coverage_codes, coverage_information_action
 from cds_service.cards import decision_card, fault_card, no_plan_card, unidentified_card
 from cds_service.decision import Decision
 from cds_service.draft_orders import (Group, answered, draft_resources, group_orders, may_be_blinatumomab,
@@ -202,7 +202,9 @@ def _record_decision(outcome: OrderOutcome, decision: Decision, policy: Policy) 
 
 def _coverage_action(call: Call, order: dict[str, Any], decision: Decision | None, payer: PayerMatch,
                      outcome: OrderOutcome) -> dict[str, Any]:
+    """The order's coverage-information action, its assertion id and codes kept for the audit record."""
     outcome.coverage_assertion_id = str(uuid.uuid4())
+    outcome.covered, outcome.pa_needed = coverage_codes(decision, call.config.unsolicited_determ)
     return coverage_information_action(order, decision, payer.coverage_reference, outcome.coverage_assertion_id,
                                        call.ctx.today, questionnaire_url(call.ctx.base_url),
                                        call.config.unsolicited_determ)
