@@ -1,9 +1,9 @@
 """What the EHR was given in each order's cards, for its audit record (docs/audit.md §What is recorded): each card's
 indicator and summary, each suggestion's label. The coverage-information codes sent are recorded where the action is
-built (pipeline.py).
+built (order_answers.py).
 
-Read from the cards themselves once the request's configuration (`max-cards`) has cut them (pipeline.py drops a cut
-card's uuid from its outcome too), so the record says what was sent. This runs on the request thread: a few
+Read from the cards themselves once the request's configuration (`max-cards`) has cut them (order_answers.py drops a
+cut card's uuid from its outcome too), so the record says what was sent. This runs on the request thread: a few
 dictionary lookups per card; the writer bounds the texts to their columns.
 """
 from __future__ import annotations

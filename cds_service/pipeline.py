@@ -6,16 +6,13 @@ for the group, then each order gets its own decision, dose card and coverage inf
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
-from cds_service.coverage_info import coverage_codes, coverage_information_action
 from cds_service.cards import decision_card, fault_card, no_plan_card, unidentified_card
-from cds_service.decision import Decision
 from cds_service.draft_orders import (Group, answered, draft_resources, group_orders, may_be_blinatumomab,
                                       medication_requests, with_draft_resources)
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
@@ -27,26 +24,15 @@ from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import group_start, is_blinatumomab, order_ref
 from cds_service.facts.resolve import record_resolver
 from cds_service.hook_request import ORDER_SIGN, HookRequest
+from cds_service.order_answers import Call, add_answer, coverage_action, limit_cards, record_decision
 from cds_service.order_validation import validate_orders
 from cds_service.policies.engine import evaluate_policy
 from cds_service.policies.loading import load_policy
-from cds_service.policies.model import Policy
 from cds_service.prior_approval import PriorApprovals
-from cds_service.questionnaire import questionnaire_url
 from cds_service.record import PatientRecord, no_server
 from cds_service.valuesets import get_valuesets
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Call:
-    """What every step of one evaluation call shares."""
-
-    request: HookRequest
-    ctx: EvaluationContext
-    config: CardConfig  # the request's davinci-crd.configuration
-    group: Group
 
 
 @dataclass(frozen=True)
@@ -75,11 +61,10 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
         validate_orders(request, candidates, lambda order: id(order) in group.members, validated)
         result = _evaluate_group(Call(request, ctx, config, group), record)
     for order in group.unidentified:
-        _add(result, OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ),
+        add_answer(result, OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ),
              [unidentified_card(order)] if config.wants("coverage-info") else [], [])
     reconcile_corrections(result.cards)
-    result.cards = config.limit(result.cards)
-    _keep_sent(result)
+    limit_cards(result, config)
     return result
 
 
@@ -94,7 +79,7 @@ def _evaluate_group(call: Call, record: PatientRecord) -> Evaluation:
     prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, group.orders, facts.start_date)
     cycle = _Cycle(record, facts, CycleLines(group.orders, facts), prior_approvals)
     for order in group.targets:
-        _add(result, *_evaluate_one(call, cycle, order))
+        add_answer(result, *_evaluate_one(call, cycle, order))
     return result
 
 
@@ -117,44 +102,20 @@ def _evaluate_one(call: Call, cycle: _Cycle,
     return outcome, cards, actions
 
 
-def _add(result: Evaluation, outcome: OrderOutcome, cards: list[dict[str, Any]],
-         actions: list[dict[str, Any]]) -> None:
-    """One order's answer into the response, and the uuids of its cards into its audit outcome (feedback joins
-    them; `_keep_sent` forgets those max-cards cuts)."""
-    outcome.card_uuids = [c["uuid"] for c in cards]
-    outcome.card_topics = {c["uuid"]: c["source"]["topic"]["code"] for c in cards}
-    outcome.suggestion_uuids = [s["uuid"] for c in cards for s in c.get("suggestions", [])]
-    outcome.suggestion_cards = {s["uuid"]: c["uuid"] for c in cards for s in c.get("suggestions", [])}
-    result.cards.extend(cards)
-    result.system_actions.extend(actions)
-    result.outcomes.append(outcome)
-
-
-def _keep_sent(result: Evaluation) -> None:
-    """Only the cards max-cards let through were issued: the audit trail keeps their uuids alone, so that feedback
-    naming a cut card counts as feedback on a card never issued."""
-    sent = {card["uuid"] for card in result.cards}
-    for outcome in result.outcomes:
-        outcome.card_uuids = [card for card in outcome.card_uuids if card in sent]
-        outcome.card_topics = {card: topic for card, topic in outcome.card_topics.items() if card in sent}
-        outcome.suggestion_cards = {s: card for s, card in outcome.suggestion_cards.items() if card in sent}
-        outcome.suggestion_uuids = [s for s in outcome.suggestion_uuids if s in outcome.suggestion_cards]
-
-
 def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
             outcome: OrderOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     config, facts, group = call.config, cycle.facts, call.group
     doses = OrderDoseChecks(order, group.orders, facts, cycle.dose_lines)
     policy = load_policy(payer.policy_id)
     decision = evaluate_policy(policy, facts, doses, cycle.prior_approvals.for_policy(policy))
-    _record_decision(outcome, decision, policy)
+    record_decision(outcome, decision, policy)
     cards: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     if config.wants("coverage-info"):
         determination = call.request.hook == ORDER_SIGN and config.unsolicited_determ
         cards.append(decision_card(decision, facts, order, call.ctx.base_url, determination))
         if call.request.hook == ORDER_SIGN:
-            actions.append(_coverage_action(call, order, decision, payer, outcome))
+            actions.append(coverage_action(call, order, decision, payer, outcome))
     # A dose below the label dose is worth a note only against an indication's own schedule.
     schedule = schedule_for(facts, decision.label_schedule)
     dose = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
@@ -186,30 +147,6 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
     return cards + ([dose] if dose and config.wants("off-guideline") else [])
 
 
-def _record_decision(outcome: OrderOutcome, decision: Decision, policy: Policy) -> None:
-    outcome.policy = decision.policy_id
-    outcome.policy_version = decision.policy_version
-    # Which file decided: the version is the file's own word, which an edited copy need not change.
-    outcome.policy_digest, outcome.policy_source = policy.digest, policy.source
-    outcome.decision = decision.decision
-    outcome.indication = decision.indication
-    outcome.request_type = decision.request_type
-    # The card's criteria, and for the pharmacist which of them an attestation decided.
-    outcome.criteria = [{**c.as_dict(), "attested": c.attested} for c in decision.criteria]
-    outcome.missing = list(decision.missing)
-    outcome.authorization = dict(decision.authorization) if decision.authorization else None
-
-
-def _coverage_action(call: Call, order: dict[str, Any], decision: Decision | None, payer: PayerMatch,
-                     outcome: OrderOutcome) -> dict[str, Any]:
-    """The order's coverage-information action, its assertion id and codes kept for the audit record."""
-    outcome.coverage_assertion_id = str(uuid.uuid4())
-    outcome.covered, outcome.pa_needed = coverage_codes(decision, call.config.unsolicited_determ)
-    return coverage_information_action(order, decision, payer.coverage_reference, outcome.coverage_assertion_id,
-                                       call.ctx.today, questionnaire_url(call.ctx.base_url),
-                                       call.config.unsolicited_determ)
-
-
 def _fault_actions(call: Call, order: dict[str, Any], payer: PayerMatch | None,
                    outcome: OrderOutcome) -> list[dict[str, Any]]:
     """A fault, not the patient's data: tell the EHR coverage is indeterminate (service-contract.md)."""
@@ -217,7 +154,7 @@ def _fault_actions(call: Call, order: dict[str, Any], payer: PayerMatch | None,
     if payer is None or call.request.hook != ORDER_SIGN:
         return []
     outcome.policy = payer.policy_id
-    return [_coverage_action(call, order, None, payer, outcome)]
+    return [coverage_action(call, order, None, payer, outcome)]
 
 
 def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: EvaluationContext) -> Evaluation:
@@ -233,8 +170,7 @@ def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: E
     targets = [order for order in orders if answered(request, order)]
     group = Group(orders, targets, [], [], {id(order) for order in orders})
     result = _faulted(Call(request, ctx, config, group), record)
-    result.cards = config.limit(result.cards)
-    _keep_sent(result)
+    limit_cards(result, config)
     return result
 
 
@@ -244,7 +180,7 @@ def _faulted(call: Call, record: PatientRecord | None) -> Evaluation:
     for order in call.group.targets:
         outcome = OrderOutcome(order_id=order_ref(order), what_if=not call.config.unsolicited_determ)
         payer = _payer_or_none(record, order, start)
-        _add(result, outcome, _fault_cards(call, order), _fault_actions(call, order, payer, outcome))
+        add_answer(result, outcome, _fault_cards(call, order), _fault_actions(call, order, payer, outcome))
     return result
 
 

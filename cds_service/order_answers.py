@@ -1,0 +1,80 @@
+"""Each order's answer (cards, system actions) into the call's `Evaluation`, with what its audit outcome records of
+it (docs/audit.md §What is recorded): the decision, the coverage-information assertion, the uuids of its cards, and
+only those `max-cards` lets through. Shared by the pipeline and its fault answers, with `Call`, what every step of
+one evaluation call shares.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from cds_service.card_config import CardConfig
+from cds_service.coverage_info import coverage_codes, coverage_information_action
+from cds_service.decision import Decision
+from cds_service.draft_orders import Group
+from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
+from cds_service.facts.coverage import PayerMatch
+from cds_service.hook_request import HookRequest
+from cds_service.policies.model import Policy
+from cds_service.questionnaire import questionnaire_url
+
+
+@dataclass(frozen=True)
+class Call:
+    """What every step of one evaluation call shares."""
+
+    request: HookRequest
+    ctx: EvaluationContext
+    config: CardConfig  # the request's davinci-crd.configuration
+    group: Group
+
+
+def add_answer(result: Evaluation, outcome: OrderOutcome, cards: list[dict[str, Any]],
+               actions: list[dict[str, Any]]) -> None:
+    """One order's answer into the response, and the uuids of its cards into its audit outcome (feedback joins
+    them; `limit_cards` forgets those max-cards cuts)."""
+    outcome.card_uuids = [c["uuid"] for c in cards]
+    outcome.card_topics = {c["uuid"]: c["source"]["topic"]["code"] for c in cards}
+    outcome.suggestion_uuids = [s["uuid"] for c in cards for s in c.get("suggestions", [])]
+    outcome.suggestion_cards = {s["uuid"]: c["uuid"] for c in cards for s in c.get("suggestions", [])}
+    result.cards.extend(cards)
+    result.system_actions.extend(actions)
+    result.outcomes.append(outcome)
+
+
+def limit_cards(result: Evaluation, config: CardConfig) -> None:
+    """The cards max-cards lets through. Only they were issued: the audit trail keeps their uuids alone, so that
+    feedback naming a cut card counts as feedback on a card never issued."""
+    result.cards = config.limit(result.cards)
+    sent = {card["uuid"] for card in result.cards}
+    for outcome in result.outcomes:
+        outcome.card_uuids = [card for card in outcome.card_uuids if card in sent]
+        outcome.card_topics = {card: topic for card, topic in outcome.card_topics.items() if card in sent}
+        outcome.suggestion_cards = {s: card for s, card in outcome.suggestion_cards.items() if card in sent}
+        outcome.suggestion_uuids = [s for s in outcome.suggestion_uuids if s in outcome.suggestion_cards]
+
+
+def record_decision(outcome: OrderOutcome, decision: Decision, policy: Policy) -> None:
+    outcome.policy = decision.policy_id
+    outcome.policy_version = decision.policy_version
+    # Which file decided: the version is the file's own word, which an edited copy need not change.
+    outcome.policy_digest, outcome.policy_source = policy.digest, policy.source
+    outcome.decision = decision.decision
+    outcome.indication = decision.indication
+    outcome.request_type = decision.request_type
+    # The card's criteria, and for the pharmacist which of them an attestation decided.
+    outcome.criteria = [{**c.as_dict(), "attested": c.attested} for c in decision.criteria]
+    outcome.missing = list(decision.missing)
+    outcome.authorization = dict(decision.authorization) if decision.authorization else None
+
+
+def coverage_action(call: Call, order: dict[str, Any], decision: Decision | None, payer: PayerMatch,
+                    outcome: OrderOutcome) -> dict[str, Any]:
+    """The order's coverage-information action (`decision` None: indeterminate, a fault), its assertion id and codes
+    kept for the audit record."""
+    outcome.coverage_assertion_id = str(uuid.uuid4())
+    outcome.covered, outcome.pa_needed = coverage_codes(decision, call.config.unsolicited_determ)
+    return coverage_information_action(order, decision, payer.coverage_reference, outcome.coverage_assertion_id,
+                                       call.ctx.today, questionnaire_url(call.ctx.base_url),
+                                       call.config.unsolicited_determ)
