@@ -1,28 +1,29 @@
 """The clinical pipeline, `evaluate`: draft orders → facts → policy decision → cards and actions.
 
 Blinatumomab orders of one `draftOrders` Bundle are one cycle (fhir-data-profile.md §The order): facts are read once
-for the group, then each order gets its own decision, dose card and coverage information.
+for the group, then each order gets its own decision, dose card and coverage information. The orders are found and
+grouped by draft_orders.py and checked by order_validation.py; each order's answer goes into the `Evaluation` with
+its audit outcome by order_answers.py; a fault is answered by fault_answers.py.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Callable
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
-from cds_service.cards import decision_card, fault_card, no_plan_card, unidentified_card
-from cds_service.draft_orders import (Group, answered, draft_resources, group_orders, may_be_blinatumomab,
-                                      medication_requests, with_draft_resources)
+from cds_service.cards import decision_card, no_plan_card, unidentified_card
+from cds_service.draft_orders import (draft_resources, group_orders, may_be_blinatumomab, medication_requests,
+                                      with_draft_resources)
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, schedule_for
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.facts.coverage import PayerMatch, no_plan, select_payer
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts
-from cds_service.facts.order import group_start, is_blinatumomab, order_ref
-from cds_service.facts.resolve import record_resolver
+from cds_service.facts.order import is_blinatumomab, order_ref
+from cds_service.fault_answers import fault_answer, faulted
 from cds_service.hook_request import ORDER_SIGN, HookRequest
 from cds_service.order_answers import Call, add_answer, coverage_action, limit_cards, record_decision
 from cds_service.order_validation import validate_orders
@@ -62,7 +63,7 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
         result = _evaluate_group(Call(request, ctx, config, group), record)
     for order in group.unidentified:
         add_answer(result, OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ),
-             [unidentified_card(order)] if config.wants("coverage-info") else [], [])
+                   [unidentified_card(order)] if config.wants("coverage-info") else [], [])
     reconcile_corrections(result.cards)
     limit_cards(result, config)
     return result
@@ -74,7 +75,7 @@ def _evaluate_group(call: Call, record: PatientRecord) -> Evaluation:
         facts = extract_facts(record, group.orders, call.ctx.today, other_drafts=group.others)
     except Exception:
         log.exception("fact extraction failed hookInstance=%s", call.request.hook_instance)
-        return _faulted(call, record)
+        return faulted(call, record)
     result = Evaluation()
     prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, group.orders, facts.start_date)
     cycle = _Cycle(record, facts, CycleLines(group.orders, facts), prior_approvals)
@@ -98,7 +99,7 @@ def _evaluate_one(call: Call, cycle: _Cycle,
                           (_without_plan(call, cycle, order, outcome), []))
     except Exception:
         log.exception("evaluation failed hookInstance=%s order=%s", call.request.hook_instance, outcome.order_id)
-        cards, actions = _fault_cards(call, order), _fault_actions(call, order, payer, outcome)
+        cards, actions = fault_answer(call, order, payer, outcome)
     return outcome, cards, actions
 
 
@@ -145,55 +146,3 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
     cards = [no_plan_card(order, not_received, why.coverage, problem)] if config.wants("coverage-info") else []
     dose = dose_card(order, facts, schedule_for(facts), False, SERVICE_NAME, doses)
     return cards + ([dose] if dose and config.wants("off-guideline") else [])
-
-
-def _fault_actions(call: Call, order: dict[str, Any], payer: PayerMatch | None,
-                   outcome: OrderOutcome) -> list[dict[str, Any]]:
-    """A fault, not the patient's data: tell the EHR coverage is indeterminate (service-contract.md)."""
-    outcome.decision = "evaluation-failed"
-    if payer is None or call.request.hook != ORDER_SIGN:
-        return []
-    outcome.policy = payer.policy_id
-    return [coverage_action(call, order, None, payer, outcome)]
-
-
-def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: EvaluationContext) -> Evaluation:
-    """The answer to a fault outside the per-order steps (which answer their own): as for a fault of one order, each
-    blinatumomab order with an id gets the fault card and, when `record` tells its Coverage, the indeterminate
-    coverage information (service-contract.md §Errors). An order is known as blinatumomab by its code, or by its
-    Medication in the request or in `record` (read already, if the record was built)."""
-    drafts = draft_resources(request)
-    resolve = record_resolver(with_draft_resources(drafts, record)) if record else drafts.get
-    orders = [order for _, order in medication_requests(request)
-              if is_blinatumomab(order, resolve) and isinstance(order.get("id"), str) and order["id"]]
-    config = CardConfig.from_request(request.configuration)
-    targets = [order for order in orders if answered(request, order)]
-    group = Group(orders, targets, [], [], {id(order) for order in orders})
-    result = _faulted(Call(request, ctx, config, group), record)
-    limit_cards(result, config)
-    return result
-
-
-def _faulted(call: Call, record: PatientRecord | None) -> Evaluation:
-    result = Evaluation()
-    start = group_start(call.group.orders, call.ctx.today)  # the cycle's, as the evaluation would have read it
-    for order in call.group.targets:
-        outcome = OrderOutcome(order_id=order_ref(order), what_if=not call.config.unsolicited_determ)
-        payer = _payer_or_none(record, order, start)
-        add_answer(result, outcome, _fault_cards(call, order), _fault_actions(call, order, payer, outcome))
-    return result
-
-
-def _fault_cards(call: Call, order: dict[str, Any]) -> list[dict[str, Any]]:
-    return [fault_card(order, call.request.hook_instance)] if call.config.wants("coverage-info") else []
-
-
-def _payer_or_none(record: PatientRecord | None, order: dict[str, Any], start: date) -> PayerMatch | None:
-    """The payer as the evaluation would have chosen it: the Coverage in force at the cycle's `start`, not today."""
-    if record is None:
-        return None
-    try:
-        return select_payer(record, order, start)
-    except Exception:
-        log.exception("payer selection failed order=%s", order_ref(order))
-        return None

@@ -21,8 +21,9 @@ from cds_service.card_config import DECISION_EXTENSION
 from cds_service.config import Settings
 from cds_service.discovery import discovery_document
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
-from cds_service.pipeline import evaluate, evaluation_failed
+from cds_service.pipeline import evaluate
 from cds_service.exceptions import ClientError
+from cds_service.fault_answers import evaluation_failed
 from cds_service.feedback import AUDIT_HOOK as FEEDBACK_HOOK
 from cds_service.feedback import FEEDBACK_ENDPOINT
 from cds_service.hook_request import HookRequest
