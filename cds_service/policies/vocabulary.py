@@ -120,7 +120,7 @@ class _Outcome(NamedTuple):
 class Context:
     facts: ClinicalFacts
     doses: DoseChecks
-    prior_approval: Fact[bool]  # the audit trail's answer (pipeline.py), not a clinical fact
+    prior_approval: Fact[bool]  # the audit trail's answer (prior_approval.py), not a clinical fact
     label_schedule: str | None
     # Outcomes by (test_key, schedule) for this evaluation: the same test in several indications is run once.
     memo: dict[tuple[str, str | None], "_Outcome"] = field(default_factory=dict)
