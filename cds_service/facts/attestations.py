@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from cds_service.facts.codes import parse_datetime, ref, to_decimal
-from cds_service.facts.model import ATTESTED_BY
+from cds_service.facts.model import ATTESTED_BY, Fact
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.questionnaire import ITEMS
 from cds_service.record import PatientRecord
@@ -31,6 +31,7 @@ QUESTIONNAIRE_SUFFIX = "Questionnaire/blinatumomab-coverage-attestation"
 _USABLE_STATUSES = frozenset({"completed", "amended"})
 
 AnswerValue = bool | int | Decimal | str
+T = TypeVar("T")
 
 # A course-level answer written shortly before the course began (e.g. at the planning visit) still describes it.
 COURSE_ATTESTATION_LEAD = timedelta(days=30)
@@ -107,6 +108,17 @@ class Attestations:
             if authored_since is None or dated.answer.authored >= authored_since:
                 return dated.answer
         return None
+
+    def fact(self, link_id: str, since: date | None = None, *, cast: Callable[[AnswerValue], T],
+             note: str | Callable[[T], str] = "") -> Fact[T] | None:
+        """The latest answer to `link_id` authored on or after `since` as an attested Fact (its value `cast`, its
+        response the evidence, its `note` fixed or made from the value), or None when there is none: the reader
+        then falls back on the record."""
+        answer = self.get(link_id, authored_since=since)
+        if answer is None:
+            return None
+        value = cast(answer.value)
+        return Fact(value, (answer.reference,), attested=True, note=note(value) if callable(note) else note)
 
 
 def course_answers_since(course_start: date) -> date:

@@ -92,9 +92,9 @@ class Diagnosis:
         return Fact(True, tuple(c.reference for c in found), note=f"{what} ({found[0].label})")
 
     def _lineage(self) -> Fact[bool]:
-        answer = self._attestations.get("b-cell-precursor")
-        if answer is not None:
-            return Fact(bool(answer.value), (answer.reference,), attested=True, note="B-cell precursor attested")
+        attested = self._attestations.fact("b-cell-precursor", cast=bool, note="B-cell precursor attested")
+        if attested is not None:
+            return attested
         for wanted, note in ((True, "B-cell precursor"), (False, "T-lineage")):
             found = [c.reference for c in self._conditions if c.lineage is wanted]
             if found:
@@ -116,9 +116,9 @@ class Diagnosis:
 
     def infant_all(self, birth_date: date | None) -> Fact[bool]:
         """Attested; else whether the earliest-dated ALL Condition's onset (else recordedDate) precedes age 1."""
-        answer = self._attestations.get("diagnosed-before-age-1")
-        if answer is not None:
-            return Fact(bool(answer.value), (answer.reference,), attested=True, note="diagnosed before age 1 attested")
+        attested = self._attestations.fact("diagnosed-before-age-1", cast=bool, note="diagnosed before age 1 attested")
+        if attested is not None:
+            return attested
         if not self._received:
             return Fact(received=False)
         dated = [(c, infant) for c in self._all if (infant := _before_age_one(c, birth_date)) is not None]
@@ -154,10 +154,10 @@ class Diagnosis:
         An answer names the remission the patient was in when it was written: one from an earlier course ("first
         remission", before a relapse) does not count (course_answers_since). course.py reads the same answer only
         when authored after the course start, for another question: whether a remission came during the course."""
-        answer = self._attestations.get("remission-number", authored_since=course_answers_since(course_start))
-        if answer is not None:
-            return Fact(int(answer.value), (answer.reference,), attested=True,
-                        note=f"remission {answer.value} attested")
+        attested = self._attestations.fact("remission-number", course_answers_since(course_start), cast=int,
+                                           note=lambda number: f"remission {number} attested")
+        if attested is not None:
+            return attested
         if not self._received:
             return Fact(received=False)
         if not self._disease:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Iterable, Mapping, NamedTuple
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, TypeVar
 
-from cds_service.facts.attestations import (COURSE_ATTESTATION_LEAD, COURSE_ITEMS, Attestations,
+from cds_service.facts.attestations import (COURSE_ATTESTATION_LEAD, COURSE_ITEMS, AnswerValue, Attestations,
                                             course_answers_since)
 from cds_service.facts.attestations import unreadable_relevance as attestation_relevance
 from cds_service.facts.body import body_size
@@ -38,6 +38,8 @@ from cds_service.facts.toxicity import unacceptable_toxicity
 from cds_service.facts.toxicity import unreadable_relevance as toxicity_relevance
 from cds_service.facts.unreadable import Unreadable, open_facts, unreadable
 from cds_service.record import PatientRecord, Resolver
+
+T = TypeVar("T")
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 120  # an older birth date is a placeholder for an unknown one
 
@@ -84,7 +86,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
                                                                   attestations),
         # The response to the consolidation before this course, not an earlier course's (attestations.py).
         end_of_consolidation_response=_attested(attestations, "end-of-consolidation-response",
-                                                authored_since=course_answers_since(course_start)),
+                                                course_answers_since(course_start), str),
         ph_positive=labs.ph_positive,
         mrd_detectable=labs.mrd_detectable,
         mrd_persistent_or_rising=labs.mrd_persistent_or_rising,
@@ -101,7 +103,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         prior_authorization_on_file=_prior_authorization_on_file(attestations, start),
         # Florida Blue indication 2: the use of this course, which an earlier course's answer does not name.
         compendia_supported_use=_attested(attestations, "compendia-supported-use",
-                                          authored_since=course_answers_since(course_start)),
+                                          course_answers_since(course_start), bool),
         not_received=tuple(record.not_received()),
     )
     _name_earlier_answers(fields, attestations, {
@@ -222,7 +224,7 @@ class _AttestedWithin(Windowed[bool]):
 
     def within(self, numbers: Mapping[str, int]) -> Fact[bool]:
         since = add_months(self.start, -12 * numbers["look_back_years"])
-        return _attested(self.attestations, self.link_id, authored_since=since)
+        return _attested(self.attestations, self.link_id, since, bool)
 
 
 def _prior_authorization_on_file(attestations: Attestations, start: date) -> Fact[bool] | Windowed[bool]:
@@ -230,11 +232,10 @@ def _prior_authorization_on_file(attestations: Attestations, start: date) -> Fac
     return _AttestedWithin(attestations, link_id, start) if attestations.get(link_id) is not None else Fact()
 
 
-def _attested(attestations: Attestations, link_id: str, authored_since: date | None = None) -> Fact[Any]:
-    answer = attestations.get(link_id, authored_since=authored_since)
-    if answer is None:
-        return Fact()
-    return Fact(answer.value, (answer.reference,), attested=True)
+def _attested(attestations: Attestations, link_id: str, since: date, cast: Callable[[AnswerValue], T]) -> Fact[T]:
+    """An item only the clinician answers: unknown when not answered since `since`."""
+    found = attestations.fact(link_id, since, cast=cast)
+    return Fact() if found is None else found
 
 
 def _attested_items(fields: dict[str, Any]) -> tuple[str, ...]:

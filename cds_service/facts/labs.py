@@ -118,9 +118,9 @@ class Labs:
         since = course_answers_since(self._course_start)
         if results:
             since = max(since, results[-1].day + timedelta(days=1))
-        answer = self._attestations.get("mrd-unavailable", authored_since=since)
-        if answer is not None:
-            return Fact(bool(answer.value), (answer.reference,), attested=True, note="MRD unavailable attested")
+        attested = self._attestations.fact("mrd-unavailable", since, cast=bool, note="MRD unavailable attested")
+        if attested is not None:
+            return attested
         if not self._received:
             return Fact(received=False)
         absent = max(self._mrd_absent, key=by_moment, default=None)
@@ -139,9 +139,10 @@ class Labs:
 
     def _response(self, course_start: date, diagnosis: Diagnosis, renewal_since: date) -> Fact[bool]:
         # A response to this course cannot be attested before it (extract.py `_renewal_answers_since`).
-        answer = self._attestations.get("response-or-stabilization", authored_since=renewal_since)
-        if answer is not None:
-            return Fact(bool(answer.value), (answer.reference,), attested=True, note="response attested")
+        attested = self._attestations.fact("response-or-stabilization", renewal_since, cast=bool,
+                                           note="response attested")
+        if attested is not None:
+            return attested
         # Response is to this course: a negative result from before it shows nothing about the treatment.
         latest = self._mrd[-1] if self._mrd and self._mrd[-1].day > course_start else None
         if latest is not None and latest.detectable() is False:

@@ -205,9 +205,9 @@ def combination(orders: list[MedOrder], start: date, received: bool, attestation
                 attested_since: date | None) -> Fact[str]:
     """How blinatumomab is used at the start date. `orders` excludes the blinatumomab orders themselves;
     `attested_since` is when order-level answers start to count (course.order_level_since)."""
-    answer = attestations.get("combination", authored_since=attested_since)
-    if answer is not None:
-        return Fact(str(answer.value), (answer.reference,), attested=True)
+    attested = attestations.fact("combination", attested_since, cast=str)
+    if attested is not None:
+        return attested
     active = [o for o in orders if o.active_on(start) and o.kinds & _SYSTEMIC_KINDS]
     tkis = [o for o in active if "tki" in o.kinds]
     if tkis:
@@ -229,9 +229,9 @@ def combination(orders: list[MedOrder], start: date, received: bool, attestation
 
 def tki_failure(orders: list[MedOrder], received: bool, attestations: Attestations) -> Fact[bool]:
     """Attested; else a stopped TKI whose statusReason is intolerance, resistance, ...; else unknown."""
-    answer = attestations.get("tki-failure")
-    if answer is not None:
-        return Fact(bool(answer.value), (answer.reference,), attested=True)
+    attested = attestations.fact("tki-failure", cast=bool)
+    if attested is not None:
+        return attested
     for order in orders:
         reason = order.resource.get("statusReason")
         if "tki" in order.kinds and order.status == "stopped" and isinstance(reason, dict) and _failure(reason):
@@ -264,9 +264,9 @@ def induction_ino_mini_hyper_cvd(orders: list[MedOrder], course_start: date, rec
     else an inotuzumab order before the course start overlapping a cyclophosphamide or vincristine order; else
     unknown. Only orders that were given count, by the statuses of an earlier cycle (PRIOR_STATUSES): a cancelled or
     draft order is no induction."""
-    answer = attestations.get("induction-ino-mini-hyper-cvd", authored_since=course_answers_since(course_start))
-    if answer is not None:
-        return Fact(bool(answer.value), (answer.reference,), attested=True)
+    attested = attestations.fact("induction-ino-mini-hyper-cvd", course_answers_since(course_start), cast=bool)
+    if attested is not None:
+        return attested
     earlier = [o for o in orders if o.status in PRIOR_STATUSES and o.start is not None and o.start < course_start]
     for ino in (o for o in earlier if "inotuzumab" in o.kinds):
         partners = [o for o in earlier if "cvd-partner" in o.kinds and o.overlaps(ino)]
@@ -278,7 +278,5 @@ def induction_ino_mini_hyper_cvd(orders: list[MedOrder], course_start: date, rec
 def multiagent_chemo_candidate(course_start: date, attestations: Attestations) -> Fact[bool]:
     """Only the clinician can say whether the patient is a candidate for multi-agent chemotherapy when this course is
     given (Aspirus adult consolidation): an answer from an earlier course describes the patient then."""
-    answer = attestations.get("multiagent-chemo-candidate", authored_since=course_answers_since(course_start))
-    if answer is None:
-        return Fact()
-    return Fact(bool(answer.value), (answer.reference,), attested=True)
+    attested = attestations.fact("multiagent-chemo-candidate", course_answers_since(course_start), cast=bool)
+    return Fact() if attested is None else attested

@@ -25,9 +25,9 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
     """Ph+ if any result ever was positive; Ph- only from negative tests covering both breakpoints. "Ever" ends at
     the course start: Ph status, like the phase, is judged as of then (policy-rules.md §1), so a later positive does
     not change the course's pathway, nor does a later negative prove the disease was Ph- when the course began."""
-    answer = attestations.get("ph-positive")
-    if answer is not None:
-        return Fact(bool(answer.value), (answer.reference,), attested=True, note="Ph status attested")
+    attested = attestations.fact("ph-positive", cast=bool, note="Ph status attested")
+    if attested is not None:
+        return attested
     ph, both, major, minor = ([r for r in results[key] if r.day <= course_start]
                               for key in ("ph", "ph-both", "ph-major", "ph-minor"))
     positives = sorted((r for r in ph if r.positive), key=by_moment)

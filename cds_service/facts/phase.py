@@ -17,9 +17,9 @@ from cds_service.facts.model import Fact
 def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestations: Attestations) -> Fact[str]:
     """Attested phase; else relapse/refractory evidence → relapsed-refractory; else remission with detectable MRD
     → consolidation; else unknown."""
-    answer = attestations.get("therapy-phase", authored_since=course_answers_since(course_start))
-    if answer is not None:
-        return Fact(str(answer.value), (answer.reference,), attested=True)
+    attested = attestations.fact("therapy-phase", course_answers_since(course_start), cast=str)
+    if attested is not None:
+        return attested
     status = diagnosis.status_as_of(course_start)
     if status.value in ("relapsed", "refractory"):
         return Fact("relapsed-refractory", status.evidence, received=status.received,
@@ -38,9 +38,9 @@ def complete_response_to_induction(course_start: date, diagnosis: Diagnosis,
     """Attested for this course; else met when the disease is in remission as of the course start; else unknown.
     The induction is the one that preceded this course: an answer from an earlier course is about an earlier one
     (before a relapse, the response to the first induction), so it does not count (course_answers_since)."""
-    answer = attestations.get("complete-response-to-induction", authored_since=course_answers_since(course_start))
-    if answer is not None:
-        return Fact(bool(answer.value), (answer.reference,), attested=True)
+    attested = attestations.fact("complete-response-to-induction", course_answers_since(course_start), cast=bool)
+    if attested is not None:
+        return attested
     status = diagnosis.status_as_of(course_start)
     if status.value == "remission":
         return Fact(True, status.evidence, note="in remission at the course start")

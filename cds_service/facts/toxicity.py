@@ -43,15 +43,15 @@ def unacceptable_toxicity(record: PatientRecord, course_start: date, attestation
     found = _toxic_conditions(record.resources("conditions", "Condition"), course_start)
     if found.severe:
         return Fact(True, tuple(found.severe), note="grade 4-5 CRS or ICANS since the course start")
-    answer = attestations.get("unacceptable-toxicity", authored_since=renewal_since or course_start)
-    if found.severe_undated and not (answer is not None and answer.value is True):
+    attested = attestations.fact("unacceptable-toxicity", renewal_since or course_start, cast=bool)
+    if found.severe_undated and not (attested is not None and attested.value is True):
         # Never cleared by an answer (module docstring): only the date tells whether it is of this course.
         named = ", ".join(found.severe_undated)
         return Fact(None, tuple(found.severe_undated),
                     note=f"grade 4-5 CRS or ICANS with no date placing it before the course start ({named})",
                     missing=f"the date of the grade 4-5 CRS or ICANS ({named})")
-    if answer is not None:
-        return Fact(bool(answer.value), (answer.reference,), attested=True)
+    if attested is not None:
+        return attested
     if found.asked:
         return Fact(None, tuple(found.asked), note="toxicity since the course start: was it unacceptable?")
     if not record.received("conditions"):
