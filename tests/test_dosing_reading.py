@@ -8,6 +8,7 @@ import pytest
 from cds_service.dosing.reading import DoseLine, read_order_doses
 from cds_service.dosing import units
 from cds_service.dosing.units import parse_dose_unit
+from cds_service.facts import quantities
 from tests.test_dosing_support import START, dose, line, order, rate, rate_text, ratio
 
 BSA = Decimal("0.93")
@@ -149,10 +150,13 @@ def test_unit_grammar_rejects_two_time_units() -> None:
 
 
 def test_a_huge_unit_string_is_neither_kept_in_the_cache_nor_quoted_whole() -> None:
-    cached_before = units._parse_cached.cache_info().currsize, units._normalize_cached.cache_info().currsize
+    def cached() -> tuple[int, int]:
+        return units._parse_cached.cache_info().currsize, quantities._normalize_cached.cache_info().currsize
+
+    cached_before = cached()
     reading = parse_dose_unit("mcg/" + "x" * 100_000)
     assert isinstance(reading, str) and reading.startswith("unknown unit") and len(reading) < 100
-    assert (units._parse_cached.cache_info().currsize, units._normalize_cached.cache_info().currsize) == cached_before
+    assert cached() == cached_before
     hits = units._parse_cached.cache_info().hits
     short = parse_dose_unit("mcg/d")
     assert isinstance(short, units.DoseUnit) and short.time is not None

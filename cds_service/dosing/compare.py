@@ -13,8 +13,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 from cds_service.dosing.expected import Expected, expected_daily_dose, is_step_day, label_maximum
 from cds_service.dosing.reading import DoseLine
-from cds_service.dosing.text import rounded
 from cds_service.dosing.together import Together
+from cds_service.facts.quantities import rounded
 
 ABOVE = "above"
 BELOW = "below"

@@ -10,8 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.units import normalize, parse_dose_unit, time_in_days, unit_text
+from cds_service.dosing.units import parse_dose_unit
 from cds_service.facts.codes import to_decimal
+from cds_service.facts.quantities import normalize, time_in_days, unit_text
 
 VIAL_MCG = Decimal(35)
 _VIAL_UNITS = frozenset({"vial", "vials", "vial(s)", "{vial}", "{vials}"})

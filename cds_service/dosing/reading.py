@@ -12,10 +12,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from cds_service.dosing.units import DoseUnit, Duration, parse_dose_unit, time_in_days, time_span, unit_text
+from cds_service.dosing.units import DoseUnit, parse_dose_unit
 from cds_service.facts.codes import parse_date, to_decimal
 from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
 from cds_service.facts.order import period_last_day
+from cds_service.facts.quantities import Duration, time_in_days, time_span, unit_text
 
 # A line running longer is not one cycle's (the longest is 84 days, relapsed/refractory cycles 6-9): its dose is not
 # compared day by day (a line to 9999-12-31 took a worker seconds per line), it is reported as not readable.

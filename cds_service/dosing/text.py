@@ -1,14 +1,10 @@
 """Numbers and day ranges as clinicians read them on a card (display only: values stay exact elsewhere)."""
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Sequence
 
-
-def rounded(value: Decimal, places: int = 2) -> Decimal:
-    """`value` to `places` decimals, half up (1.125 is 1.13), without trailing zeros: how every number shown to a
-    clinician is rounded, so a value reads the same on a card and in a criterion's note."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP).normalize()
+from cds_service.facts.quantities import rounded
 
 
 def mcg_text(value: Decimal) -> str:

@@ -11,11 +11,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from cds_service.dosing.text import rounded
-from cds_service.dosing.units import unit_text
 from cds_service.facts.codes import effective_date, to_decimal
 from cds_service.facts.model import BodySize, Fact
 from cds_service.facts.observations import ObservationIndex, trusted
+from cds_service.facts.quantities import rounded, unit_text
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from cds_service.dosing.units import months_in, time_in_days
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import (
     add_months, codes_of, codings, completed_months, concept_text, effective_datetime, negated, parse_date,
@@ -17,6 +16,7 @@ from cds_service.facts.codes import (
 )
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
+from cds_service.facts.quantities import months_in, time_in_days
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import ValueSets, get_valuesets
@@ -308,7 +308,7 @@ def _status(reading: _CodeReading, clinical: set[Any]) -> str:
 
 def _age_under_one(age: dict[str, Any], birth_date: date | None) -> bool | None:
     """Whether an onsetAge is under one year. Years and months count as written; a length of time (days, weeks,
-    hours: dosing/units.py) against the patient's first year, 365 or 366 days, so a 365th day needs the birth date.
+    hours: facts/quantities.py) against the patient's first year, 365 or 366 days, so a 365th day needs the birth date.
     None when unreadable: the onset or recorded date then decides."""
     months = months_in(age)
     if months is not None:

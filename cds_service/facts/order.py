@@ -6,8 +6,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Iterable
 
-from cds_service.dosing.units import time_in_days
 from cds_service.facts.codes import parse_date, parse_datetime, parse_end_date
+from cds_service.facts.quantities import time_in_days
 from cds_service.facts.resolve import referenced
 from cds_service.record import Resolver
 from cds_service.valuesets import get_valuesets
@@ -145,7 +145,7 @@ _LONGEST_DURATION_DAYS = 3660
 
 
 def _duration_days(duration: dict[str, Any]) -> Decimal | None:
-    """The boundsDuration in days, read as the dose check reads it (dosing/units.py), so both count the same days."""
+    """The boundsDuration in days, read as the dose check reads it (facts/quantities.py): both count the same days."""
     days = time_in_days(duration)
     return days if days is not None and days <= _LONGEST_DURATION_DAYS else None
 

@@ -1,0 +1,111 @@
+"""Quantities as the record writes them: the unit of a Quantity, lengths of time and ages, read exactly; and how a
+number is rounded when a clinician reads it.
+
+Units arrive as UCUM codes (`ug/d`, `ug/(m2.d)`, `ug/h`, `wk`) or as the strings EHRs print (`mcg/day`,
+`mcg/m²/day`, `weeks`); both are normalized to one grammar `mass[/m2][/time]` before lookup. The fact readers (a
+boundsDuration, an onsetAge) and the dose checks (dosing/units.py reads dose units in the same grammar) share this
+module, so that both count the same days.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import Any
+
+from cds_service.facts.codes import normalize_system, to_decimal
+
+# Days in one time unit, as a fraction: callers multiply first and divide last, so 196 mcg/wk is exactly 28 mcg/day.
+DAYS = {
+    "d": (Decimal(1), Decimal(1)),
+    "h": (Decimal(1), Decimal(24)),
+    "min": (Decimal(1), Decimal(1440)),
+    "s": (Decimal(1), Decimal(86400)),
+    "wk": (Decimal(7), Decimal(1)),
+}
+# Calendar units (UCUM `a`, `mo`) have no fixed length in days: a quantity in them (an age) is counted in months.
+MONTHS = {"a": Decimal(12), "mo": Decimal(1)}
+
+_SPELLINGS = (
+    (r"µg|μg|mcg|microgram(s)?", "ug"),
+    (r"milligram(s)?", "mg"),
+    (r"m\^2|m²|sq\.?m", "m2"),
+    (r"\(24\.?h\)|24h(r|our)?s?|24-hours?", "d"),
+    (r"days?|/24\b", "/d"),
+    (r"h(ou)?rs?|hour", "h"),
+    (r"minutes?|mins?", "min"),
+    (r"weeks?|wks?", "wk"),
+)
+
+
+@dataclass(frozen=True)
+class Duration:
+    """An exact length of time: `num / den` days."""
+
+    num: Decimal
+    den: Decimal
+
+    @property
+    def days(self) -> Decimal:
+        return self.num / self.den
+
+
+UCUM = "unitsofmeasure.org"
+
+
+def unit_text(quantity: dict[str, Any]) -> str:
+    """The unit of a Quantity as written: its code, else its unit string. A code of another system than UCUM (an
+    NCI or local unit code) means nothing to the parser, so the unit string a person reads is used instead."""
+    system = quantity.get("system")
+    foreign = isinstance(system, str) and normalize_system(system) != UCUM
+    code = None if foreign else quantity.get("code")
+    return str(code or quantity.get("unit") or "").strip()
+
+
+# Unit strings are few and recur in every order and history: each is normalized and parsed once per process. Only
+# short strings are kept (a unit is a few characters; a client may send megabytes), at most 4,096 of them.
+CACHED_UNIT_LENGTH = 64
+
+
+def normalize(unit: str) -> str:
+    return _normalize_cached(unit) if len(unit) <= CACHED_UNIT_LENGTH else _normalize(unit)
+
+
+def _normalize(unit: str) -> str:
+    text = unit.strip().lower().replace(" ", "")
+    for pattern, replacement in _SPELLINGS:
+        text = re.sub(pattern, replacement, text)
+    # UCUM groups a compound denominator: ug/(m2.d) is ug/m2/d.
+    text = text.replace("(", "").replace(")", "").replace(".", "/")
+    return re.sub(r"/+", "/", text)
+
+
+_normalize_cached = lru_cache(maxsize=4096)(_normalize)
+
+
+def time_span(quantity: dict[str, Any]) -> Duration | None:
+    """A duration Quantity (value and time unit), or None when it has no positive value or known time unit."""
+    value = to_decimal(quantity.get("value"))
+    days = DAYS.get(normalize(unit_text(quantity)).lstrip("/"))
+    if value is None or value <= 0 or days is None:
+        return None
+    return Duration(value * days[0], days[1])
+
+
+def time_in_days(quantity: dict[str, Any]) -> Decimal | None:
+    span = time_span(quantity)
+    return span.days if span is not None else None
+
+
+def months_in(quantity: dict[str, Any]) -> Decimal | None:
+    """A Quantity in years or months as months, or None when it has no positive value or another unit."""
+    value = to_decimal(quantity.get("value"))
+    months = MONTHS.get(normalize(unit_text(quantity)))
+    return value * months if value is not None and value > 0 and months is not None else None
+
+
+def rounded(value: Decimal, places: int = 2) -> Decimal:
+    """`value` to `places` decimals, half up (1.125 is 1.13), without trailing zeros: how every number shown to a
+    clinician is rounded, so a value reads the same on a card and in a criterion's note."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP).normalize()
