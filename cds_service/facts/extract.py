@@ -18,15 +18,15 @@ from cds_service.facts.attestations import unreadable_relevance as attestation_r
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
 from cds_service.facts.codes import add_months, completed_months, parse_date, parse_end_date
-from cds_service.facts.course import order_level_since, prior_spans, read_cycle, unidentified_spans
-from cds_service.facts.diagnosis import read_diagnosis
+from cds_service.facts.course import OrderSpan, order_level_since, prior_spans, read_cycle, unidentified_spans
+from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
 from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
 from cds_service.facts.immunizations import live_vaccine_in_window
 from cds_service.facts.immunizations import unreadable_relevance as vaccine_relevance
-from cds_service.facts.labs import read_labs
+from cds_service.facts.labs import Labs, read_labs
 from cds_service.facts.labs import unreadable_relevance as lab_relevance
-from cds_service.facts.medications import (combination, induction_ino_mini_hyper_cvd, multiagent_chemo_candidate,
-                                           read_med_orders, tki_failure)
+from cds_service.facts.medications import (MedOrder, combination, induction_ino_mini_hyper_cvd,
+                                           multiagent_chemo_candidate, read_med_orders, tki_failure)
 from cds_service.facts.medications import unreadable_relevance as medication_relevance
 from cds_service.facts.model import ATTESTED_BY, AgeRange, ClinicalFacts, CycleInfo, Fact, Windowed
 from cds_service.facts.observations import ObservationIndex
@@ -54,21 +54,58 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     other_drafts, left_out_drafts = split_well_formed(list(other_drafts))
     resolve = _memoized(record.resolve)
     start = group_start(orders, today)
-    birth = read_birth(record.patient, start)
     attestations = Attestations.from_record(record)
     diagnosis = read_diagnosis(record, attestations)
     draft_ids = {str(o.get("id")) for o in orders}
     history = [r for r in record.resources("medicationRequests") if str(r.get("id")) not in draft_ids]
     med_orders = read_med_orders([*history, *other_drafts], resolve, today)
     cycle = read_cycle(record, orders, start, diagnosis, attestations, resolve, med_orders=med_orders)
-    course_start = cycle.course_start
     renewal_since = _renewal_answers_since(cycle)
-    labs = read_labs(record, attestations, course_start, diagnosis, observations, renewal_since)
+    labs = read_labs(record, attestations, cycle.course_start, diagnosis, observations, renewal_since)
     spans = prior_spans(med_orders, draft_ids, start)
-    meds_received = record.received("medicationRequests")
+    medications = _medication_facts(med_orders, draft_ids, spans, cycle, record.received("medicationRequests"),
+                                    attestations)
+    facts = _clinical_facts(record, cycle, attestations, diagnosis, labs, medications, observations, renewal_since)
+    facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal_since))
+    # The resources left out, in practice none: looked at only when there are some.
+    if any(left_out.values()) or left_out_drafts or observations.unreadable():
+        context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(spans), draft_ids, resolve)
+        facts = open_facts(facts, _unreadable(left_out, left_out_drafts, observations.unreadable(), context))
+    # Last, from the facts as they stand: an answer an unreadable resource made unknown was not used. Replacing a
+    # field of the frozen facts costs as much as building them again: only done when an answer was used.
+    used = _attested_items(facts)
+    return replace(facts, attested_items=used) if used else facts
+
+
+class _MedicationFacts(NamedTuple):
+    """What the orders of drugs other than blinatumomab say (the blinatumomab ones make the cycle)."""
+
+    combination: Fact[str]  # at the order's start
+    tki_failure: Fact[bool]  # over the whole medication history
+    induction_ino_mini_hyper_cvd: Fact[bool]  # before the course
+
+
+def _medication_facts(med_orders: list[MedOrder], draft_ids: set[str], spans: list[OrderSpan], cycle: CycleInfo,
+                      received: bool, attestations: Attestations) -> _MedicationFacts:
+    """`spans`: the prior blinatumomab orders, after which order-level answers count (course.order_level_since)."""
     others = [o for o in med_orders if "blinatumomab" not in o.kinds]
-    # The fields first, so attested_items is known before the (frozen) facts are built, once.
-    fields: dict[str, Any] = dict(
+    order_since = order_level_since(spans, unidentified_spans(med_orders, draft_ids, cycle.start))
+    return _MedicationFacts(
+        combination=combination(others, cycle.start, received, attestations, order_since),
+        tki_failure=tki_failure(others, received, attestations),
+        induction_ino_mini_hyper_cvd=induction_ino_mini_hyper_cvd(others, cycle.course_start, received,
+                                                                  attestations),
+    )
+
+
+def _clinical_facts(record: PatientRecord, cycle: CycleInfo, attestations: Attestations, diagnosis: Diagnosis,
+                    labs: Labs, medications: _MedicationFacts, observations: ObservationIndex,
+                    renewal_since: date) -> ClinicalFacts:
+    """The facts from the readings: the disease as of the course start, the patient and the drugs at the order's
+    start (module docstring). The body size is read after the labs, which select their Observations first."""
+    start, course_start = cycle.start, cycle.course_start
+    birth = read_birth(record.patient, start)
+    return ClinicalFacts(
         start_date=start,
         cycle=cycle,
         body=body_size(record, start, birth.years.value.low if birth.years.value else None, observations),
@@ -82,20 +119,15 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         therapy_phase=therapy_phase(course_start, diagnosis, labs, attestations),
         remission_number=diagnosis.remission_number(course_start),
         complete_response_to_induction=complete_response_to_induction(course_start, diagnosis, attestations),
-        induction_ino_mini_hyper_cvd=induction_ino_mini_hyper_cvd(others, course_start, meds_received,
-                                                                  attestations),
+        induction_ino_mini_hyper_cvd=medications.induction_ino_mini_hyper_cvd,
         # The response to the consolidation before this course, not an earlier course's (attestations.py).
         end_of_consolidation_response=_attested(attestations, "end-of-consolidation-response",
                                                 course_answers_since(course_start), str),
-        ph_positive=labs.ph_positive,
-        mrd_detectable=labs.mrd_detectable,
-        mrd_persistent_or_rising=labs.mrd_persistent_or_rising,
-        mrd_percent=labs.mrd_percent,
-        mrd_unavailable=labs.mrd_unavailable,
-        cd19_positive=labs.cd19_positive,
-        combination=combination(others, start, meds_received, attestations,
-                                order_level_since(spans, unidentified_spans(med_orders, draft_ids, start))),
-        tki_failure=tki_failure(others, meds_received, attestations),
+        ph_positive=labs.ph_positive, mrd_detectable=labs.mrd_detectable,
+        mrd_persistent_or_rising=labs.mrd_persistent_or_rising, mrd_percent=labs.mrd_percent,
+        mrd_unavailable=labs.mrd_unavailable, cd19_positive=labs.cd19_positive,
+        combination=medications.combination,
+        tki_failure=medications.tki_failure,
         multiagent_chemo_candidate=multiagent_chemo_candidate(course_start, attestations),
         live_vaccine_in_window=live_vaccine_in_window(record, course_start, start),
         unacceptable_toxicity=unacceptable_toxicity(record, course_start, attestations, renewal_since),
@@ -106,14 +138,6 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
                                           course_answers_since(course_start), bool),
         not_received=tuple(record.not_received()),
     )
-    _name_earlier_answers(fields, attestations, {
-        **dict.fromkeys(COURSE_ITEMS, course_answers_since(course_start)),
-        **dict.fromkeys(("unacceptable-toxicity", "response-or-stabilization"), renewal_since)})
-    # The resources left out, in practice none: looked at only when there are some.
-    if any(left_out.values()) or left_out_drafts or observations.unreadable():
-        context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(spans), draft_ids, resolve)
-        open_facts(fields, _unreadable(left_out, left_out_drafts, observations.unreadable(), context))
-    return ClinicalFacts(**fields, attested_items=_attested_items(fields))
 
 
 class _Context(NamedTuple):
@@ -146,18 +170,27 @@ def _unreadable(left_out: dict[str, list[Any]], drafts: list[Any], observations:
     ]
 
 
-def _name_earlier_answers(fields: dict[str, Any], attestations: Attestations, windows: Mapping[str, date]) -> None:
-    """Says, on each fact still unknown in `fields` whose item was answered only before its window (`windows`:
-    linkId -> from when its answers count), that the answer was for an earlier course: else the card asks again
-    with no reason the clinician can see."""
+def _answer_windows(course_start: date, renewal_since: date) -> dict[str, date]:
+    """linkId -> from when its answers count, for the items answered about this course."""
+    return {**dict.fromkeys(COURSE_ITEMS, course_answers_since(course_start)),
+            **dict.fromkeys(("unacceptable-toxicity", "response-or-stabilization"), renewal_since)}
+
+
+def _name_earlier_answers(facts: ClinicalFacts, attestations: Attestations,
+                          windows: Mapping[str, date]) -> ClinicalFacts:
+    """Says, on each fact still unknown whose item was answered only before its window (`windows`: linkId -> from
+    when its answers count), that the answer was for an earlier course: else the card asks again with no reason the
+    clinician can see."""
+    named: dict[str, Any] = {}  # field -> its fact with the note (Any: Fact[bool], Fact[str], ...)
     for name, link_id in ATTESTED_BY.items():
-        fact, since = fields[name], windows.get(link_id)
+        fact, since = getattr(facts, name), windows.get(link_id)
         if since is None or not isinstance(fact, Fact) or fact.value is not None:
             continue
         earlier = attestations.answered_before(link_id, since)
         if earlier is not None:
             said = f"the answer of {earlier.authored.isoformat()} was given before this course"
-            fields[name] = replace(fact, note=f"{fact.note}; {said}" if fact.note else said)
+            named[name] = replace(fact, note=f"{fact.note}; {said}" if fact.note else said)
+    return replace(facts, **named) if named else facts
 
 
 def _renewal_answers_since(cycle: CycleInfo) -> date:
@@ -238,11 +271,12 @@ def _attested(attestations: Attestations, link_id: str, since: date, cast: Calla
     return Fact() if found is None else found
 
 
-def _attested_items(fields: dict[str, Any]) -> tuple[str, ...]:
-    """The linkIds whose answers decided one of the ClinicalFacts `fields`."""
+def _attested_items(facts: ClinicalFacts) -> tuple[str, ...]:
+    """The linkIds whose answers decided one of the `facts`."""
     # A windowed answer counts only within a policy's numbers: the Decision names it (Decision.attested_items).
-    used = [link for name, link in ATTESTED_BY.items() if isinstance(fields[name], Fact) and fields[name].attested]
-    if fields["cycle"].number.attested:
+    used = [link for name, link in ATTESTED_BY.items()
+            if isinstance(fact := getattr(facts, name), Fact) and fact.attested]
+    if facts.cycle.number.attested:
         used.append("cycle-number")
     return tuple(dict.fromkeys(used))
 

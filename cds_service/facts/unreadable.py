@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
-from cds_service.facts.model import Fact, Windowed
+from cds_service.facts.model import ClinicalFacts, Fact, Windowed
 from cds_service.facts.shape import problem
 
 
@@ -88,21 +88,22 @@ def unreadable(resources: Iterable[Any], resource_type: str, classify: Classifie
     return found
 
 
-def open_facts(fields: dict[str, Any], found: list[Unreadable]) -> None:
-    """Makes unknown, in `fields` (the ClinicalFacts being built), every fact one of the `found` resources bears on
-    and could change."""
+def open_facts(facts: ClinicalFacts, found: list[Unreadable]) -> ClinicalFacts:
+    """The `facts` with every fact one of the `found` resources bears on and could change made unknown."""
     by_fact: dict[str, list[tuple[Unreadable, Bearing]]] = {}
     for item in found:
         for bearing in item.bearings:
             by_fact.setdefault(bearing.fact, []).append((item, bearing))
+    opened: dict[str, Any] = {}  # ClinicalFacts field -> its new value (a CycleInfo or BodySize for their facts)
     for name, bearing_on in by_fact.items():
-        fact = _get(fields, name)
+        fact = _get(facts, opened, name)
         if isinstance(fact, Windowed):  # read with a policy's numbers: opened then
-            _put(fields, name, _OpenedWindow(fact, tuple(bearing_on)))
+            _put(facts, opened, name, _OpenedWindow(fact, tuple(bearing_on)))
             continue
         changing = [(item, bearing) for item, bearing in bearing_on if not bearing.kept(fact)]
         if changing:
-            _put(fields, name, _unknown(fact, changing))
+            _put(facts, opened, name, _unknown(fact, changing))
+    return replace(facts, **opened) if opened else facts
 
 
 @dataclass(frozen=True)
@@ -133,12 +134,18 @@ def _unknown(fact: Fact[Any], changing: list[tuple[Unreadable, Bearing]]) -> Fac
     return Fact(None, evidence, note=note, missing=missing)
 
 
-def _get(fields: dict[str, Any], name: str) -> Fact[Any] | Windowed[Any]:
+def _get(facts: ClinicalFacts, opened: dict[str, Any], name: str) -> Fact[Any] | Windowed[Any]:
+    """The fact `name` ("mrd_percent", "body.weight_kg") as opened so far."""
     holder, _, attribute = name.partition(".")
-    found: Fact[Any] | Windowed[Any] = getattr(fields[holder], attribute) if attribute else fields[holder]
+    value = _current(facts, opened, holder)
+    found: Fact[Any] | Windowed[Any] = getattr(value, attribute) if attribute else value
     return found
 
 
-def _put(fields: dict[str, Any], name: str, fact: Fact[Any] | Windowed[Any]) -> None:
+def _put(facts: ClinicalFacts, opened: dict[str, Any], name: str, fact: Fact[Any] | Windowed[Any]) -> None:
     holder, _, attribute = name.partition(".")
-    fields[holder] = replace(fields[holder], **{attribute: fact}) if attribute else fact
+    opened[holder] = replace(_current(facts, opened, holder), **{attribute: fact}) if attribute else fact
+
+
+def _current(facts: ClinicalFacts, opened: dict[str, Any], field: str) -> Any:
+    return opened[field] if field in opened else getattr(facts, field)
