@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypedDict
 
 from cds_service.verdict import Status
 
@@ -71,6 +71,15 @@ class IndicationResult:
         return sum(1 for c in self.criteria if c.status == status)
 
 
+class Authorization(TypedDict):
+    """The period a met decision authorizes (policy-rules.md §4), as the contract's `coverage-decision` and the
+    audit trail write it."""
+
+    start: str  # ISO date
+    end: str  # ISO date, the last day covered (CRD's expiry-date)
+    cycles: int | None  # the cycles it covers, None when the policy does not count them
+
+
 @dataclass(frozen=True)
 class Decision:
     policy_id: str
@@ -82,7 +91,7 @@ class Decision:
     indication: str | None  # first indication whose clinical criteria are met
     indication_title: str | None
     cycle: int | None
-    authorization: dict[str, Any] | None  # {"start", "end", "cycles"} when met
+    authorization: Authorization | None  # when met
     criteria: list[CriterionResult]  # policy-level criteria, then those of the shown indication
     missing: list[str]
     # The `missing` items that are unknown because the EHR did not send the data (a technical gap, not the chart's).

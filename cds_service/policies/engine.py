@@ -8,11 +8,11 @@ the decision rules of policy-rules.md §1 with the three-valued logic of cds_ser
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import NamedTuple
 
 from cds_service.decision import (
-    CLINICAL, INFO_NEEDED, INITIAL, MEETS, NOT_MET_DECISION, RENEWAL, CriterionResult, Decision, DecisionCode,
-    IndicationResult,
+    CLINICAL, INFO_NEEDED, INITIAL, MEETS, NOT_MET_DECISION, RENEWAL, Authorization, CriterionResult, Decision,
+    DecisionCode, IndicationResult,
 )
 from cds_service.dosing.api import DoseChecks
 from cds_service.facts.codes import add_months
@@ -61,13 +61,13 @@ def _evaluate_indication(spec: IndicationSpec, ctx: Context) -> IndicationResult
 def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts) -> tuple[CriterionResult, ...]:
     """An order starting after the authorization its course (or renewal) earned has ended is not covered by it: a
     delayed cycle needs a new request, never an approval whose period is already over (policy-rules.md §4)."""
-    period = _authorization(spec, facts)
+    period = _authorization_period(spec, facts)
     # End = start + length (policy-rules.md §4). The card says "approved to <end>" and CRD's expiry-date is that day,
     # so a clinician reads it as covered: an order starting on it is within the period, one starting after is not.
-    if date.fromisoformat(period["end"]) >= facts.start_date:
+    if period.end >= facts.start_date:
         return ()
     note = (f"this order starts {facts.start_date.isoformat()}, when the authorization period "
-            f"{period['start']} to {period['end']} has ended")
+            f"{period.start.isoformat()} to {period.end.isoformat()} has ended")
     citation = spec.authorization.citation or spec.citation
     return (CriterionResult(
         f"{spec.id}.authorization-period", NOT_MET, citation, "Order starts within the authorization period",
@@ -108,7 +108,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
         policy_url=policy.url, policy_title=policy.title, policy_digest=policy.digest, decision=decision,
         request_type=_request_type(shown_spec, cycle), indication=spec.id if spec else None,
         indication_title=spec.title if spec else None, cycle=cycle,
-        authorization=_authorization(spec, facts) if spec and decision == MEETS else None,
+        authorization=_authorization_period(spec, facts).as_json() if spec and decision == MEETS else None,
         criteria=general + (list(shown.criteria) if shown else []),
         missing=list(unique(c.missing for c in unknown)),
         not_received=list(unique(c.missing for c in unknown if not c.received)),
@@ -166,7 +166,18 @@ def _request_type(spec: IndicationSpec | None, cycle: int | None) -> str:
     return spec.request
 
 
-def _authorization(spec: IndicationSpec, facts: ClinicalFacts) -> dict[str, Any]:
+class _Period(NamedTuple):
+    """An authorization period, in dates: `_period_lapsed` compares them, the Decision writes them (`as_json`)."""
+
+    start: date
+    end: date
+    cycles: int | None
+
+    def as_json(self) -> Authorization:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "cycles": self.cycles}
+
+
+def _authorization_period(spec: IndicationSpec, facts: ClinicalFacts) -> _Period:
     """policy-rules.md §4: course-anchored (renewals start at their first cycle) or order-anchored."""
     auth, renewal, cycle = spec.authorization, spec.renewal, facts.cycle.number.value
     if renewal and cycle is not None and cycle >= renewal.from_cycle:
@@ -183,6 +194,5 @@ def _cycle_start(facts: ClinicalFacts, number: int) -> date:
     return starts[number - 1] if len(starts) >= number else facts.cycle.start
 
 
-def _period(start: date, length: AuthorizationSpec, cycles: int | None) -> dict[str, Any]:
-    end = add_months(start, length.months + 12 * length.years) + timedelta(weeks=length.weeks)
-    return {"start": start.isoformat(), "end": end.isoformat(), "cycles": cycles}
+def _period(start: date, length: AuthorizationSpec, cycles: int | None) -> _Period:
+    return _Period(start, add_months(start, length.months + 12 * length.years) + timedelta(weeks=length.weeks), cycles)
