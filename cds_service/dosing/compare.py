@@ -9,7 +9,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from cds_service.dosing.expected import Expected, expected_daily_dose, is_step_day, label_maximum
 from cds_service.dosing.reading import DoseLine
@@ -106,25 +106,47 @@ def _alone(line: DoseLine, together: Sequence[Together]) -> list[int]:
     return [day for day in line.days() if day not in shared]
 
 
+class _Run(NamedTuple):
+    """Consecutive days with the same outcome."""
+
+    kind: str  # ABOVE or BELOW
+    expected: Expected
+    first: int
+    last: int
+
+
 def _runs(days: Iterable[int], ordered: Decimal, patient: Patient,
-          label: Callable[[int], Expected | None]) -> list[list[Any]]:
-    """[kind, expected, first day, last day] of consecutive days with the same outcome."""
-    readings: dict[bool, tuple[str | None, Expected | None]] = {}
-    runs: list[list[Any]] = []
+          label: Callable[[int], Expected | None]) -> list[_Run]:
+    """The runs of consecutive days (in `days` order) on which `ordered` is above or below the label."""
+    readings: dict[bool, tuple[str, Expected] | None] = {}
+    runs: list[_Run] = []
+    current: tuple[str, Expected] | None = None  # the outcome of the run still open, from day `first` to `last`
+    first = last = 0
     for day in days:
         # The label dose differs only between step days and the others: read and compare it once for each.
         step = is_step_day(patient.schedule, patient.cycle, day)
         if step not in readings:
-            expected = label(day)
-            readings[step] = (_kind(ordered, expected) if expected is not None else None, expected)
-        kind, expected = readings[step]
-        if kind is None:
+            readings[step] = _outcome(ordered, label(day))
+        outcome = readings[step]
+        if outcome is None:
             continue
-        if runs and runs[-1][0] == kind and runs[-1][1] == expected and runs[-1][3] == day - 1:
-            runs[-1][3] = day
-        else:
-            runs.append([kind, expected, day, day])
+        if outcome == current and day == last + 1:
+            last = day
+            continue
+        if current is not None:
+            runs.append(_Run(*current, first, last))
+        current, first, last = outcome, day, day
+    if current is not None:
+        runs.append(_Run(*current, first, last))
     return runs
+
+
+def _outcome(ordered: Decimal, expected: Expected | None) -> tuple[str, Expected] | None:
+    """ABOVE or BELOW with the label dose it is compared with; None when within it, or when the label is unknown."""
+    if expected is None:
+        return None
+    kind = _kind(ordered, expected)
+    return None if kind is None else (kind, expected)
 
 
 def _kind(ordered: Decimal, expected: Expected) -> str | None:
