@@ -92,8 +92,9 @@ def next_link(bundle: dict[str, Any]) -> str | None:
     if not isinstance(links, list):
         return None
     for link in links:
-        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
-            return link["url"]
+        url = link.get("url") if isinstance(link, dict) and link.get("relation") == "next" else None
+        if isinstance(url, str):
+            return url
     return None
 
 

@@ -200,16 +200,18 @@ def _parse(link_id: str, answer: dict[str, Any]) -> AnswerValue | None:
     vocabulary = _VOCABULARIES.get(link_id)
     if vocabulary is not None and value not in vocabulary:
         return None
-    if link_id in ("cycle-number", "remission-number") and not 1 <= value <= _LARGEST_COUNT:  # type: ignore[operator]
+    # The counts are integers and mrd-percent a decimal (_ITEM_TYPES, checked above).
+    if link_id in ("cycle-number", "remission-number") and isinstance(value, int) and not 1 <= value <= _LARGEST_COUNT:
         return None  # a count outside it is a typing error (and 2**31 does not fit the audit trail's column)
-    if link_id == "mrd-percent" and not 0 <= value <= 100:  # type: ignore[operator]
+    if link_id == "mrd-percent" and isinstance(value, Decimal) and not 0 <= value <= 100:
         return None
     return value
 
 
 def _raw_value(answer: dict[str, Any]) -> AnswerValue | None:
-    if isinstance(answer.get("valueBoolean"), bool):
-        return answer["valueBoolean"]
+    boolean = answer.get("valueBoolean")
+    if isinstance(boolean, bool):
+        return boolean
     integer = answer.get("valueInteger")
     if isinstance(integer, int) and not isinstance(integer, bool):
         return integer

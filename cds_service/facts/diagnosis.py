@@ -130,21 +130,21 @@ class Diagnosis:
 
     def status_records(self) -> list[StatusRecord]:
         """Every dated ALL (or lymphoblastic lymphoma) Condition's disease status, oldest first."""
-        rows = sorted((c for c in self._disease if c.status and c.day), key=_order)
-        return [StatusRecord(c.day, c.status, c.reference) for c in rows]  # type: ignore[arg-type]
+        rows = sorted(((c, StatusRecord(c.day, c.status, c.reference)) for c in self._disease if c.status and c.day),
+                      key=_order)
+        return [record for _, record in rows]
 
     def status_as_of(self, day: date) -> Fact[str]:
         """The status of the most recent qualifying ALL (or lymphoblastic lymphoma) Condition recorded on or before
         `day`."""
         if not self._received:
             return Fact(received=False)
-        rows = [c for c in self._disease if c.status and c.day and c.day <= day]
+        rows = [(c, c.status) for c in self._disease if c.status and c.day and c.day <= day]
         if not rows:
             return Fact(note="no ALL Condition with a disease status")
-        latest = max(rows, key=_order)
-        words = _STATUS_WORDS[latest.status]  # type: ignore[index]
-        disease = "ALL" if latest.is_all else "lymphoblastic lymphoma"
-        return Fact(latest.status, (latest.reference,), note=f"{disease} {words} ({latest.label}), {latest.day}")
+        latest, status = max(rows, key=_order)
+        disease, words = "ALL" if latest.is_all else "lymphoblastic lymphoma", _STATUS_WORDS[status]
+        return Fact(status, (latest.reference,), note=f"{disease} {words} ({latest.label}), {latest.day}")
 
     def remission_number(self, course_start: date) -> Fact[int]:
         """Which complete remission the patient is in at `course_start`: attested for this course; else, when the
@@ -179,7 +179,9 @@ _NO_MOMENT = datetime.min.replace(tzinfo=timezone.utc)
 _STATUS_WORDS = {"relapsed": "in relapse", "refractory": "refractory", "remission": "in remission", "active": "active"}
 
 
-def _order(condition: _Condition) -> tuple[date, datetime]:
+def _order(row: tuple[_Condition, object]) -> tuple[date, datetime]:
+    """Orders rows of a Condition and what was read of it (its status) by the Condition's date and time."""
+    condition = row[0]
     return condition.day or date.min, condition.moment or _NO_MOMENT
 
 
@@ -323,6 +325,7 @@ def _age_under_one(age: dict[str, Any], birth_date: date | None) -> bool | None:
 
 def _label(code: Any, text: str) -> str:
     for coding in codings(code):
-        if isinstance(coding.get("code"), str):
-            return coding["code"]
+        found = coding.get("code")
+        if isinstance(found, str):
+            return found
     return text or "no code"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Generic, Mapping, TypeVar
+from typing import Any, Generic, Mapping, TypeVar
 
 from cds_service.questionnaire import ITEMS
 
@@ -26,7 +26,7 @@ class Fact(Generic[T]):
     missing: str = ""  # when unknown, what exactly would decide it (else the criterion's own `missing` is asked)
 
 
-UNKNOWN_FACT: Fact = Fact()
+UNKNOWN_FACT: Fact[Any] = Fact()
 
 
 class Windowed(Generic[T]):
