@@ -124,7 +124,7 @@ def test_infant_all():
     ({"value": 8, "code": "mo"}, None, True),
     ({"value": 0.5, "code": "a"}, None, True),
     ({"value": 1, "code": "a"}, None, False),
-    ({"value": 52, "unit": "weeks"}, None, True),  # read by dosing/units.py, as boundsDuration is
+    ({"value": 52, "unit": "weeks"}, None, True),  # read by facts/quantities.py, as boundsDuration is
     ({"value": 53, "unit": "wk", "system": "http://unitsofmeasure.org", "code": "wk"}, None, False),
     ({"value": 8759, "unit": "hours"}, None, True),
     ({"value": 365, "code": "d"}, None, None),  # a year is 365 or 366 days: which needs the birth date

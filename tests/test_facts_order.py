@@ -129,7 +129,7 @@ def test_last_infusion_day_from_period_end_duration_or_start_only() -> None:
     {"value": 20160, "unit": "min"},
 ])
 def test_a_duration_spans_the_same_days_for_the_course_as_for_the_dose_check(duration: dict[str, Any]) -> None:
-    # One unit table (dosing/units.py): 2 weeks was 14 days for the dose check but 1 day for the cycle.
+    # One unit table (facts/quantities.py): 2 weeks was 14 days for the dose check but 1 day for the cycle.
     order = medication_request()
     order["dosageInstruction"] = [{"timing": {"repeat": {"boundsDuration": duration}}}]
     assert last_infusion_day(order, date(2026, 1, 1)) == date(2026, 1, 14)
