@@ -257,5 +257,5 @@ def _notes(note: str) -> tuple[str, ...]:
     return (note,) if note else ()
 
 
-def unique(items: Any) -> tuple[str, ...]:
+def unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
