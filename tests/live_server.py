@@ -74,17 +74,8 @@ class LiveClient:
     def put(self, path: str = "/", **kwargs: Any) -> Response:
         return self.open(path, "PUT", **kwargs)
 
-    def delete(self, path: str = "/", **kwargs: Any) -> Response:
-        return self.open(path, "DELETE", **kwargs)
-
-    def patch(self, path: str = "/", **kwargs: Any) -> Response:
-        return self.open(path, "PATCH", **kwargs)
-
     def options(self, path: str = "/", **kwargs: Any) -> Response:
         return self.open(path, "OPTIONS", **kwargs)
-
-    def head(self, path: str = "/", **kwargs: Any) -> Response:
-        return self.open(path, "HEAD", **kwargs)
 
     def close(self) -> None:
         self._session.close()
