@@ -3,7 +3,7 @@ answer, and the blinatumomab group (fhir-data-profile.md §The order: the orders
 cycle)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cds_service.facts.order import (BLINATUMOMAB, concepts_in, is_blinatumomab, medication_concepts, medication_of,
@@ -21,7 +21,10 @@ class Group:
     targets: list[dict[str, Any]]
     others: list[dict[str, Any]]  # the other draft MedicationRequests: a TKI signed with it is a combination
     unidentified: list[dict[str, Any]]  # answered orders whose drug is unknown (order.unidentified): a note each
-    members: set[int]  # id() of each of `orders` (the request's own objects): membership without a scan
+    members: frozenset[int] = field(init=False)  # id() of each of `orders` (the request's own objects): no scan
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "members", frozenset(id(order) for order in self.orders))
 
 
 def medication_requests(request: HookRequest) -> list[tuple[int, dict[str, Any]]]:
@@ -83,7 +86,7 @@ def group_orders(request: HookRequest, candidates: list[tuple[int, dict[str, Any
     members = {id(order) for order in orders}
     others = [order for _, order in candidates if id(order) not in members]
     if request.hook != ORDER_SELECT:
-        return Group(orders, orders, others, unknown, members)
+        return Group(orders, orders, others, unknown)
     selected = set(request.selections)
     return Group(orders, [o for o in orders if order_ref(o) in selected], others,
-                 [o for o in unknown if order_ref(o) in selected], members)
+                 [o for o in unknown if order_ref(o) in selected])

@@ -34,7 +34,7 @@ def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: E
               if is_blinatumomab(order, resolve) and isinstance(order.get("id"), str) and order["id"]]
     config = CardConfig.from_request(request.configuration)
     targets = [order for order in orders if answered(request, order)]
-    group = Group(orders, targets, [], [], {id(order) for order in orders})
+    group = Group(orders, targets, [], [])
     result = faulted(Call(request, ctx, config, group), record)
     limit_cards(result, config)
     return result
