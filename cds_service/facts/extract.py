@@ -42,6 +42,10 @@ from cds_service.record import PatientRecord, Resolver
 T = TypeVar("T")
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 120  # an older birth date is a placeholder for an unknown one
+# The prefetch keys whose resources are many and mostly of no use to the readers, shape-checked only when a reader
+# selects one (_well_formed_record leaves them as received): the routine labs (observations.ObservationIndex), the
+# supportive-care orders (medications.read_med_orders). The facts read no Coverage (coverage.py checks its own).
+_CHECKED_WHERE_READ = frozenset({"observations", "medicationRequests", "coverage"})
 
 
 
@@ -51,14 +55,15 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     MedicationRequests, part of the medication picture at the start date."""
     observations = ObservationIndex(record.lists.get("observations"))
     record, left_out = _well_formed_record(record)
-    other_drafts, left_out_drafts = split_well_formed(list(other_drafts))
     resolve = _memoized(record.resolve)
     start = group_start(orders, today)
     attestations = Attestations.from_record(record)
     diagnosis = read_diagnosis(record, attestations)
     draft_ids = {str(o.get("id")) for o in orders}
-    history = [r for r in record.resources("medicationRequests") if str(r.get("id")) not in draft_ids]
-    med_orders = read_med_orders([*history, *other_drafts], resolve, today)
+    history = [r for r in record.resources("medicationRequests")  # as received: read_med_orders checks them
+               if isinstance(r, dict) and str(r.get("id")) not in draft_ids]
+    malformed_orders: list[dict[str, Any]] = []
+    med_orders = read_med_orders([*history, *other_drafts], resolve, today, malformed=malformed_orders)
     cycle = read_cycle(record, orders, start, diagnosis, attestations, resolve, med_orders=med_orders)
     renewal_since = _renewal_answers_since(cycle)
     labs = read_labs(record, attestations, cycle.course_start, diagnosis, observations, renewal_since)
@@ -68,9 +73,9 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     facts = _clinical_facts(record, cycle, attestations, diagnosis, labs, medications, observations, renewal_since)
     facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal_since))
     # The resources left out, in practice none: looked at only when there are some.
-    if any(left_out.values()) or left_out_drafts or observations.unreadable():
+    if any(left_out.values()) or malformed_orders or observations.unreadable():
         context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(spans), draft_ids, resolve)
-        facts = open_facts(facts, _unreadable(left_out, left_out_drafts, observations.unreadable(), context))
+        facts = open_facts(facts, _unreadable(left_out, malformed_orders, observations.unreadable(), context))
     # Last, from the facts as they stand: an answer an unreadable resource made unknown was not used. Replacing a
     # field of the frozen facts costs as much as building them again: only done when an answer was used.
     used = _attested_items(facts)
@@ -151,13 +156,12 @@ class _Context(NamedTuple):
     resolve: Resolver
 
 
-def _unreadable(left_out: dict[str, list[Any]], drafts: list[Any], observations: list[dict[str, Any]],
-                ctx: _Context) -> list[Unreadable]:
-    """The resources the shape filter left out (per prefetch key, the other draft orders, the `observations` a
-    reader selected) that a reader finds relevant (unreadable.py)."""
+def _unreadable(left_out: dict[str, list[Any]], med_orders: list[dict[str, Any]],
+                observations: list[dict[str, Any]], ctx: _Context) -> list[Unreadable]:
+    """The resources the shape filter left out (per prefetch key, the `med_orders` and `observations` a reader
+    selected) that a reader finds relevant (unreadable.py)."""
     course_start, start = ctx.cycle.course_start, ctx.cycle.start
-    orders = [r for r in (*left_out.get("medicationRequests", ()), *drafts)
-              if isinstance(r, dict) and str(r.get("id")) not in ctx.draft_ids]
+    orders = [r for r in med_orders if str(r.get("id")) not in ctx.draft_ids]
     return [
         *unreadable(left_out.get("immunizations", ()), "Immunization",
                     lambda r: vaccine_relevance(r, course_start, start)),
@@ -296,12 +300,11 @@ def _memoized(resolve: Resolver) -> Resolver:
 def _well_formed_record(record: PatientRecord) -> tuple[PatientRecord, dict[str, list[Any]]]:
     """The record without the resources (or resolved Medications) whose read elements have wrong JSON types, so
     that the evaluation does not fail on them (shape.py), and those left out per prefetch key. References are looked
-    up in the record first (resolve.py). Observations are many and mostly routine labs no reader uses: they stay as
-    received, to be read only through the ObservationIndex, which checks just the ones a reader selects."""
+    up in the record first (resolve.py). The keys of _CHECKED_WHERE_READ stay as received."""
     lists: dict[str, list[dict[str, Any]] | None] = {}
     left_out: dict[str, list[Any]] = {}
     for key, found in record.lists.items():
-        if found is None or key == "observations":
+        if found is None or key in _CHECKED_WHERE_READ:
             lists[key] = found
         else:
             lists[key], left_out[key] = split_well_formed(found)

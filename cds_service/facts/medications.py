@@ -30,6 +30,7 @@ from cds_service.facts.observations import code_key
 from cds_service.facts.order import (dosage_timings, has_bounds_end, last_infusion_day, medication_concepts,
                                      order_ref, recorded_start, unidentified)
 from cds_service.facts.result_text import matches, result_clauses
+from cds_service.facts.shape import well_formed
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import Resolver
 from cds_service.valuesets import ValueSets, get_valuesets
@@ -146,18 +147,26 @@ def _span_end(resource: dict[str, Any], start: date, timings: list[dict[str, Any
     return None if resource.get("status") in ("active", "draft") else start
 
 
-def read_med_orders(resources: Iterable[dict[str, Any]], resolve: Resolver,
-                    today: date | None = None) -> list[MedOrder]:
+def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | None = None,
+                    malformed: list[dict[str, Any]] | None = None) -> list[MedOrder]:
     """Every usable MedicationRequest of a kind the rules tell apart, or whose drug is unknown, once, with its kinds.
-    Draft orders without a recorded start start `today`, as the order being signed does."""
+    Draft orders without a recorded start start `today`, as the order being signed does.
+    With a `malformed` list, `resources` are as received: each order kept is shape-checked (shape.py) once its kinds
+    are known, and one with wrong JSON types goes to `malformed` instead, for unreadable.py. The supportive-care
+    orders, much of a history, cost no check: no rule reads them, so a malformed one would be ignored anyway."""
     orders = []
     for resource in resources:
+        if not isinstance(resource, dict):  # a malformed entry, which the shape check would have dropped
+            continue
         status = resource.get("status")
         if resource.get("resourceType") != "MedicationRequest" or status == "entered-in-error":
             continue
-        kinds = _order_kinds(resource, resolve)
+        kinds = _order_kinds(resource, resolve)  # reads malformed JSON safely (unreadable_relevance calls it too)
         if kinds is not None and not kinds:
             continue  # supportive care (antiemetics, anti-infectives, premedication): no rule reads it
+        if malformed is not None and not well_formed(resource):
+            malformed.append(resource)
+            continue
         timings = dosage_timings(resource)
         start = recorded_start(resource, timings) or (today if status == "draft" else None)
         end = _span_end(resource, start, timings) if start is not None else None
