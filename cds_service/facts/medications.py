@@ -19,9 +19,8 @@ on data we could not read). Unless its route says intrathecal: whatever it is, i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import concept_text, parse_end_date
@@ -77,9 +76,9 @@ _KIND_NAMES = {"blinatumomab": "a blinatumomab order", "tki": "a TKI order", "in
                "cvd-partner": "a cyclophosphamide or vincristine order", "antineoplastic": "a chemotherapy order"}
 
 
-@dataclass(frozen=True)
-class MedOrder:
-    """One MedicationRequest as the medication rules see it."""
+class MedOrder(NamedTuple):
+    """One MedicationRequest as the medication rules see it (a NamedTuple: one is built per order of the history,
+    several times faster than a frozen dataclass)."""
 
     reference: str
     status: str
