@@ -25,6 +25,14 @@ class Fact(Generic[T]):
     note: str = ""  # short, human readable: "MRD 0.05% on 2026-10-01"
     missing: str = ""  # when unknown, what exactly would decide it (else the criterion's own `missing` is asked)
 
+    def __init__(self, value: T | None = None, evidence: tuple[str, ...] = (), attested: bool = False,
+                 received: bool = True, note: str = "", missing: str = "") -> None:
+        # The fields above, set as the frozen dataclass's own __init__ would, but without its object.__setattr__
+        # call per field: a Fact is the object an evaluation builds most (some 35), and this halves its cost.
+        fields = self.__dict__
+        fields["value"], fields["evidence"], fields["attested"] = value, evidence, attested
+        fields["received"], fields["note"], fields["missing"] = received, note, missing
+
 
 UNKNOWN_FACT: Fact[Any] = Fact()
 
