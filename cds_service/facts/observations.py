@@ -16,7 +16,6 @@ from cds_service.valuesets import Memo
 
 USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
 Kind = TypeVar("Kind")
-_ALONE = object()  # key part of an Observation grouped alone
 
 
 class ObservationIndex:
@@ -28,6 +27,7 @@ class ObservationIndex:
         self._check = check
         self._observations: list[dict[str, Any]] = []
         self._groups: dict[tuple[Any, ...], list[int]] = {}
+        self._alone: list[int] = []  # positions of the Observations whose code key is unhashable: classified alone
         self._checked: dict[int, bool] = {}  # position -> well-formed
         self._unreadable: list[int] = []  # positions selected and found malformed, in the order found
         # One loop without helper calls: it runs for every Observation of the request.
@@ -41,10 +41,9 @@ class ObservationIndex:
             # unreadable, which a result that may be final is (unreadable.py).
             position = len(self._observations)
             try:
-                positions = self._groups.setdefault(code_key(observation.get("code")), [])
-            except TypeError:  # an unhashable element (malformed, or one nobody reads): a group of its own
-                positions = self._groups.setdefault((_ALONE, position), [])
-            positions.append(position)
+                self._groups.setdefault(code_key(observation.get("code")), []).append(position)
+            except TypeError:  # an unhashable element (malformed, or one nobody reads): not grouped, not memoized
+                self._alone.append(position)
             self._observations.append(observation)
 
     def select(self, classify: Callable[[Any], Kind], memo: Memo | None = None) -> list[tuple[dict[str, Any], Kind]]:
@@ -52,14 +51,16 @@ class ObservationIndex:
         `classify` sees each distinct code once, as a raw (possibly malformed) value: it must not trust its types.
         With a `memo`, a code classified in an earlier evaluation is not classified again."""
         chosen: list[tuple[int, Kind]] = []
+        observations = self._observations
         for key, positions in self._groups.items():
-            code = self._observations[positions[0]].get("code")
-            if memo is None or _alone(key):
-                kind = classify(code)
-            else:
-                kind = memo.get(key, lambda: classify(code))
+            code = observations[positions[0]].get("code")
+            kind = classify(code) if memo is None else memo.get(key, lambda: classify(code))
             if kind:
                 chosen.extend((position, kind) for position in positions)
+        for position in self._alone:
+            kind = classify(observations[position].get("code"))
+            if kind:
+                chosen.append((position, kind))
         chosen.sort(key=_position)
         return [(self._observations[p], kind) for p, kind in chosen if self._well_formed(p)]
 
@@ -83,10 +84,6 @@ def trusted(observations: Iterable[Any] | None) -> ObservationIndex:
 
 def _trusting(observation: Any) -> bool:
     return True
-
-
-def _alone(key: tuple[Any, ...]) -> bool:
-    return bool(key) and key[0] is _ALONE
 
 
 def _position(entry: tuple[int, Any]) -> int:
