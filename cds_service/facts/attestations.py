@@ -91,6 +91,10 @@ class Attestations:
             dated.sort(key=lambda d: d.moment)  # stable: same moment keeps document order, the later one wins
         return cls(answers)
 
+    def __bool__(self) -> bool:
+        """Whether any answer was read: without one, no fact is attested and none was answered too early."""
+        return bool(self._answers)
+
     def answered_after(self, link_id: str, moment: datetime) -> bool:
         """Whether an answer to `link_id` was authored after `moment`: it outranks any answer authored then."""
         dated = self._answers.get(link_id, [])

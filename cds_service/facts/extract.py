@@ -71,14 +71,15 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     medications = _medication_facts(med_orders, draft_ids, spans, cycle, record.received("medicationRequests"),
                                     attestations)
     facts = _clinical_facts(record, cycle, attestations, diagnosis, labs, medications, observations, renewal_since)
-    facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal_since))
+    if attestations:  # the two passes over the attested facts below find nothing without an answer
+        facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal_since))
     # The resources left out, in practice none: looked at only when there are some.
     if any(left_out.values()) or malformed_orders or observations.unreadable():
         context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(spans), draft_ids, resolve)
         facts = open_facts(facts, _unreadable(left_out, malformed_orders, observations.unreadable(), context))
     # Last, from the facts as they stand: an answer an unreadable resource made unknown was not used. Replacing a
     # field of the frozen facts costs as much as building them again: only done when an answer was used.
-    used = _attested_items(facts)
+    used = _attested_items(facts) if attestations else ()
     return replace(facts, attested_items=used) if used else facts
 
 
