@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import jwt
 import pytest
@@ -458,25 +458,28 @@ def rejected_rows(application: Flask) -> list[Any]:
     return list(reversed(store.rejected()))  # oldest first, as sent
 
 
-NOW = int(time.time())
+# Claims relative to the time the test runs, not the time it was collected: a loaded machine can take minutes to
+# reach a test, and a token built at collection would by then have expired or stopped being "in the future".
+Claims = Callable[[int], dict[str, Any]]  # the time now -> the token's claims
+EXPIRED = int(time.time()) - 600  # an exp that is past whenever a test runs
 
 
 @pytest.mark.parametrize(
-    ("token", "tenant", "reason"),
+    ("make_claims", "tenant", "reason"),
     [
-        (ec_token(claims(exp=NOW - 600)), "tenant-a", f"token from {EHR} rejected: ExpiredSignatureError"),
-        (ec_token(claims(aud=BASE)), "tenant-a", f"token from {EHR} rejected: InvalidAudienceError"),
-        (ec_token(claims(jti=None)), "tenant-a", f"token from {EHR} rejected: MissingRequiredClaimError"),
-        (ec_token(claims(exp=NOW + 3600)), "tenant-a", "exp "),
-        (ec_token(claims(tenant="tenant-b")), "tenant-b", f"tenant 'tenant-b' not allowed for {EHR}"),
-        (ec_token(claims(tenant=None)), None, f"tenant None not allowed for {EHR}"),
+        (lambda now: claims(exp=now - 600), "tenant-a", f"token from {EHR} rejected: ExpiredSignatureError"),
+        (lambda now: claims(aud=BASE), "tenant-a", f"token from {EHR} rejected: InvalidAudienceError"),
+        (lambda now: claims(jti=None), "tenant-a", f"token from {EHR} rejected: MissingRequiredClaimError"),
+        (lambda now: claims(exp=now + 3600), "tenant-a", "exp "),
+        (lambda now: claims(tenant="tenant-b"), "tenant-b", f"tenant 'tenant-b' not allowed for {EHR}"),
+        (lambda now: claims(tenant=None), None, f"tenant None not allowed for {EHR}"),
     ],
     ids=["expired", "wrong-aud", "no-jti", "lifetime", "tenant-not-allowed", "no-tenant"],
 )
 def test_a_token_refused_after_its_signature_held_is_audited_with_its_issuer(
-        secure_app: Flask, secure: LiveClient, token: str, tenant: str | None, reason: str) -> None:
+        secure_app: Flask, secure: LiveClient, make_claims: Claims, tenant: str | None, reason: str) -> None:
     """A payer or security engineer reading the rejected calls sees which client keeps failing, and its tenant."""
-    assert_rejected(call(secure, token))
+    assert_rejected(call(secure, ec_token(make_claims(int(time.time())))))
     [row] = rejected_rows(secure_app)
     assert (row.status, row.client_iss, row.tenant) == (401, EHR, tenant)
     assert row.reason.startswith(reason) and "unverified" not in row.reason
@@ -490,15 +493,17 @@ def test_a_token_refused_after_its_signature_held_is_audited_with_its_issuer(
         (float("nan"), "iat is not a finite number"),
         (float("inf"), "iat is not a finite number"),
         (-1e300, "iat is more than 300 s (the token lifetime limit) in the past"),
-        (NOW - 300 - 30 - 60, "iat is more than 300 s (the token lifetime limit) in the past"),
-        (NOW + 30 + 60, "iat is more than 30 s in the future"),
+        (lambda now: now - 300 - 30 - 60, "iat is more than 300 s (the token lifetime limit) in the past"),
+        (lambda now: now + 30 + 60, "iat is more than 30 s in the future"),
     ],
     ids=["string", "boolean", "nan", "infinity", "minus-1e300", "older-than-the-lifetime", "future"],
 )
 def test_an_iat_out_of_bounds_is_refused_and_audited_with_the_issuer(secure_app: Flask, secure: LiveClient,
                                                                     iat: Any, reason: str) -> None:
     """Only exp was bounded: a token claiming to be issued at -1e300, or longer ago than any token may live, passed."""
-    assert_rejected(call(secure, ec_token(claims(iat=iat, exp=int(time.time()) + 60))))
+    now = int(time.time())
+    iat = iat(now) if callable(iat) else iat  # times relative to now, taken when the test runs
+    assert_rejected(call(secure, ec_token(claims(iat=iat, exp=now + 60))))
     [row] = rejected_rows(secure_app)
     assert (row.status, row.client_iss) == (401, EHR)
     assert row.reason.startswith(reason)
@@ -529,7 +534,7 @@ def test_a_replayed_token_and_an_unstorable_tenant_are_audited_with_the_issuer(s
     [
         (jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-1"}),
          f"token claiming issuer {EHR!r} (unverified) rejected: InvalidSignatureError"),
-        (jwt.encode(claims(exp=NOW - 600), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-1"}),
+        (jwt.encode(claims(exp=EXPIRED), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-1"}),
          f"token claiming issuer {EHR!r} (unverified) rejected: InvalidSignatureError"),
         (ec_token(claims(iss="https://intruder.example.org")),
          "issuer 'https://intruder.example.org' (unverified) is not a configured client"),
@@ -555,7 +560,7 @@ def test_a_refused_feedback_call_is_audited_with_its_issuer(secure_app: Flask, s
     """A client whose feedback tokens keep failing shows among the rejected calls, as its hook calls would."""
     feedback = SERVICE + "/feedback"
     client = secure
-    expired = ec_token(claims(aud=BASE + feedback, exp=NOW - 600))
+    expired = ec_token(claims(aud=BASE + feedback, exp=EXPIRED))
     assert_rejected(client.post(feedback, json={"feedback": []}, headers={"Authorization": f"Bearer {expired}"}))
     assert_rejected(client.post(feedback, json={"feedback": []}))
     signed, anonymous = rejected_rows(secure_app)
@@ -566,7 +571,7 @@ def test_a_refused_feedback_call_is_audited_with_its_issuer(secure_app: Flask, s
 
 def test_the_rejected_listing_shows_the_issuer(secure_app: Flask, secure: LiveClient, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    assert_rejected(call(secure, ec_token(claims(exp=NOW - 600))))
+    assert_rejected(call(secure, ec_token(claims(exp=EXPIRED))))
     rejected_rows(secure_app)  # written
     database = f"sqlite:///{tmp_path / 'cds.db'}"
     assert main(["audit", "--database-url", database, "--rejected", "--client", EHR]) == 0
