@@ -96,6 +96,7 @@ class Decision:
     missing: list[str]
     # The `missing` items that are unknown because the EHR did not send the data (a technical gap, not the chart's).
     not_received: list[str] = field(default_factory=list)
+    # The indications evaluated, in policy order: of a met decision, only the reported one (policies/engine.py).
     indications: list[IndicationResult] = field(default_factory=list)
     label_schedule: str | None = None
     critical: bool = False  # not met because of a critical criterion (a live vaccine, Aspirus U1)

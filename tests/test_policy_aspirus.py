@@ -3,6 +3,7 @@ limits, renewal, age boundaries and authorization dates (policy-rules.md §2, §
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -114,10 +115,13 @@ NOT_MET: dict[str, dict[str, Any]] = {
 NO_NOT_MET = {"remission-or-after-consolidation"}
 
 
-def evaluate(values: dict[str, Any], prior_approval: bool = False) -> Any:
+def evaluate(values: dict[str, Any], prior_approval: bool = False, only: str | None = None) -> Any:
+    """The decision; with `only`, of the policy reduced to that indication: a met decision evaluates only the
+    indication it reports, so another one is read alone."""
     values = dict(values)
     doses = values.pop("doses", Doses())
-    return evaluate_policy(POLICY, make_facts(**values), doses, Fact(prior_approval))
+    policy = replace(POLICY, indications=tuple(i for i in POLICY.indications if i.id == only)) if only else POLICY
+    return evaluate_policy(policy, make_facts(**values), doses, Fact(prior_approval))
 
 
 def indication_result(decision: Any, indication_id: str) -> Any:
@@ -154,10 +158,11 @@ NOT_MET_CASES = [(i, c) for i, c in CASES if c.id not in NO_NOT_MET]
 
 @pytest.mark.parametrize(("indication_id", "spec"), NOT_MET_CASES, ids=[f"{i}.{c.id}" for i, c in NOT_MET_CASES])
 def test_criterion_not_met(indication_id: str, spec: Any) -> None:
-    decision = evaluate({**BASELINES[indication_id], **NOT_MET[spec.id]})
-    assert criterion_status(decision, indication_id, spec.id) == "not-met"
-    assert indication_result(decision, indication_id).status == "not-met"
-    assert decision.indication != indication_id or spec.kind != "clinical"
+    values = {**BASELINES[indication_id], **NOT_MET[spec.id]}
+    alone = evaluate(values, only=indication_id)  # the values may meet another indication
+    assert criterion_status(alone, indication_id, spec.id) == "not-met"
+    assert indication_result(alone, indication_id).status == "not-met"
+    assert evaluate(values).indication != indication_id or spec.kind != "clinical"
 
 
 @pytest.mark.parametrize(("indication_id", "spec"), CASES, ids=[f"{i}.{c.id}" for i, c in CASES])
@@ -168,16 +173,18 @@ def test_criterion_unknown(indication_id: str, spec: Any) -> None:
         values["cycle"] = None
     if spec.kind == "dose":
         values["doses"] = Doses(schedule="unknown")
-    decision = evaluate(values)
-    assert criterion_status(decision, indication_id, spec.id) == "unknown"
-    assert indication_result(decision, indication_id).status == "unknown"
-    assert decision.decision != "criteria-not-met"
+    alone = evaluate(values, only=indication_id)  # the values may meet another indication
+    assert criterion_status(alone, indication_id, spec.id) == "unknown"
+    assert indication_result(alone, indication_id).status == "unknown"
+    assert evaluate(values).decision != "criteria-not-met"
 
 
 def test_dose_schedule_asked_is_the_indications_label_schedule() -> None:
-    doses = Doses()
-    evaluate({**BASELINES["infant-interfant"], "doses": doses})
-    assert "interfant" in doses.asked and "relapsed-refractory" in doses.asked and "standard" in doses.asked
+    for indication_id, schedule in (("infant-interfant", "interfant"), ("adult-relapsed-refractory",
+                                     "relapsed-refractory"), ("adult-consolidation-mrd-positive", "standard")):
+        doses = Doses()
+        evaluate({**BASELINES[indication_id], "doses": doses})
+        assert schedule in doses.asked
 
 
 # --- universal criterion and quantity -------------------------------------------------------------------------
@@ -285,15 +292,17 @@ def test_pediatric_lower_bound_is_one_month(years: int, months: int, expected: s
                                                            (30, "met", "met"), (31, "met", "not-met")])
 def test_adult_and_pediatric_age_boundaries(years: int, adult: str, pediatric: str) -> None:
     values = {**BASELINES["adult-relapsed-refractory"], "age_years": years, "age_months": years * 12}
-    decision = evaluate(values)
-    assert criterion_status(decision, "adult-relapsed-refractory", "adult-age") == adult
-    assert criterion_status(decision, "pediatric-relapsed-refractory", "pediatric-age") == pediatric
+    adult_alone = evaluate(values, only="adult-relapsed-refractory")  # each of them is met at some age
+    assert criterion_status(adult_alone, "adult-relapsed-refractory", "adult-age") == adult
+    pediatric_alone = evaluate(values, only="pediatric-relapsed-refractory")
+    assert criterion_status(pediatric_alone, "pediatric-relapsed-refractory", "pediatric-age") == pediatric
 
 
 def test_age_15_to_30_matches_adult_first() -> None:
-    decision = evaluate({**BASELINES["adult-relapsed-refractory"], "age_years": 20, "age_months": 240})
-    assert decision.indication == "adult-relapsed-refractory"
-    assert indication_result(decision, "pediatric-relapsed-refractory").status == "met"
+    values = {**BASELINES["adult-relapsed-refractory"], "age_years": 20, "age_months": 240}
+    assert evaluate(values).indication == "adult-relapsed-refractory"
+    alone = evaluate(values, only="pediatric-relapsed-refractory")
+    assert indication_result(alone, "pediatric-relapsed-refractory").status == "met"
 
 
 def test_age_14_relapsed_refractory_is_pediatric() -> None:

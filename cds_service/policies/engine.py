@@ -18,7 +18,7 @@ from cds_service.dosing.api import DoseChecks
 from cds_service.facts.codes import add_months
 from cds_service.facts.model import ATTESTED_BY, ClinicalFacts, Fact, read_within
 from cds_service.policies.model import AuthorizationSpec, CriterionSpec, IndicationSpec, Policy
-from cds_service.policies.vocabulary import Context, unique
+from cds_service.policies.vocabulary import Context, Outcome, unique
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, all_of
 
 
@@ -31,13 +31,19 @@ def _applies(spec: CriterionSpec, facts: ClinicalFacts) -> bool:
     return spec.from_cycle is None or cycle is None or cycle >= spec.from_cycle
 
 
-def _evaluate_criterion(spec: CriterionSpec, ctx: Context) -> CriterionResult:
+def _outcome(spec: CriterionSpec, ctx: Context) -> Outcome:
+    """The outcome of the criterion's test, run once per evaluation (and schedule) whichever criteria share it."""
     key = (spec.test_key, ctx.label_schedule if spec.uses_schedule else None)
     outcome = ctx.memo.get(key)
     if outcome is None:
         outcome = ctx.memo[key] = spec.run(ctx)
+    return outcome
+
+
+def _evaluate_criterion(spec: CriterionSpec, ctx: Context) -> CriterionResult:
+    outcome = _outcome(spec, ctx)
     status = outcome.status
-    # Positional, in CriterionResult's field order: about seventy are built per evaluation.
+    # Positional, in CriterionResult's field order: a decision not met builds about seventy.
     return CriterionResult(
         spec.result_id, status, spec.citation, spec.text, outcome.evidence, spec.kind, "; ".join(outcome.notes),
         (outcome.missing or spec.missing) if status == UNKNOWN else spec.missing, outcome.attested, spec.summary,
@@ -45,8 +51,12 @@ def _evaluate_criterion(spec: CriterionSpec, ctx: Context) -> CriterionResult:
     )
 
 
+def _indication_context(spec: IndicationSpec, ctx: Context) -> Context:
+    return Context(ctx.facts, ctx.doses, ctx.prior_approval, spec.label_schedule, ctx.memo)
+
+
 def _evaluate_indication(spec: IndicationSpec, ctx: Context) -> IndicationResult:
-    ctx = Context(ctx.facts, ctx.doses, ctx.prior_approval, spec.label_schedule, ctx.memo)
+    ctx = _indication_context(spec, ctx)
     results = tuple(_evaluate_criterion(c, ctx) for c in spec.criteria if _applies(c, ctx.facts))
     if all(r.status == MET for r in results):
         results += _period_lapsed(spec, ctx.facts)
@@ -56,6 +66,14 @@ def _evaluate_indication(spec: IndicationSpec, ctx: Context) -> IndicationResult
         clinical_status=all_of(r.status for r in results if r.kind == CLINICAL),
         criteria=results, label_schedule=spec.label_schedule,
     )
+
+
+def _is_met(spec: IndicationSpec, ctx: Context) -> bool:
+    """Whether the indication is met, as `_evaluate_indication` finds it, reading its criteria only up to the first
+    one not met and building no result."""
+    ctx = _indication_context(spec, ctx)
+    return (all(_outcome(c, ctx).status == MET for c in spec.criteria if _applies(c, ctx.facts))
+            and not _period_lapsed(spec, ctx.facts))
 
 
 def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts) -> tuple[CriterionResult, ...]:
@@ -74,14 +92,23 @@ def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts) -> tuple[Criterio
         (), "course-limit", note, summary="order starts after the authorization period ended"),)
 
 
-def _candidates(policy: Policy, ctx: Context) -> list[tuple[IndicationSpec, IndicationResult]]:
-    """A gated indication (exclusive_when) whose gate is met is evaluated alone; otherwise the others are."""
+def _candidates(policy: Policy, ctx: Context, general_met: bool) -> list[tuple[IndicationSpec, IndicationResult]]:
+    """A gated indication (exclusive_when) whose gate is met is evaluated alone; otherwise the others are.
+
+    With every policy-level criterion met, the first met indication (in policy order) decides: the decision is met
+    and reports it (policy-rules.md §1), and a met decision's cards and audit record read no other indication. So
+    the indications are first only checked, each up to its first criterion not met, and the first met one is the
+    only one evaluated in full; when none is met, every one is (their outcomes are memoized: no test runs twice)."""
     for spec in (s for s in policy.indications if s.exclusive_when):
         result = _evaluate_indication(spec, ctx)
         gate = next(r for r in result.criteria if r.id == f"{spec.id}.{spec.exclusive_when}")
         if gate.status == MET:
             return [(spec, result)]
-    return [(s, _evaluate_indication(s, ctx)) for s in policy.indications if not s.exclusive_when]
+    specs = [s for s in policy.indications if not s.exclusive_when]
+    met = next((s for s in specs if _is_met(s, ctx)), None) if general_met else None
+    if met is not None:
+        return [(met, _evaluate_indication(met, ctx))]
+    return [(s, _evaluate_indication(s, ctx)) for s in specs]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -92,7 +119,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
     """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group."""
     ctx = Context(facts, doses, prior_approval, None)
     general = [_evaluate_criterion(c, ctx) for c in policy.universal if _applies(c, facts)]
-    evaluated = _candidates(policy, ctx)
+    evaluated = _candidates(policy, ctx, all(c.status == MET for c in general))
     results = [r for _, r in evaluated]
     decision = _decide([c.status for c in general], [r.status for r in results])
     reported = _reported(evaluated, decision)

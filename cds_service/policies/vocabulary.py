@@ -105,7 +105,7 @@ def _value_problem(fact: str, kind: type, op: str, value: Any) -> str:
 # The test vocabulary
 # --------------------------------------------------------------------------------------------------------------
 
-class _Outcome(NamedTuple):
+class Outcome(NamedTuple):
     """The result of one test node (a tuple: built for every node of every criterion on the hot path)."""
 
     status: Status
@@ -123,27 +123,27 @@ class Context:
     prior_approval: Fact[bool]  # the audit trail's answer (prior_approval.py), not a clinical fact
     label_schedule: str | None
     # Outcomes by (test_key, schedule) for this evaluation: the same test in several indications is run once.
-    memo: dict[tuple[str, str | None], "_Outcome"] = field(default_factory=dict)
+    memo: dict[tuple[str, str | None], "Outcome"] = field(default_factory=dict)
 
 
 # A test compiled once, when the policy file is loaded, into a function of the evaluation context: an evaluation then
 # runs closures instead of re-reading the test's keys for every node of every criterion.
-Test = Callable[[Context], _Outcome]
+Test = Callable[[Context], Outcome]
 
 
 def compile_test(test: Mapping[str, Any]) -> Test:
     head = _compile_head(test)
     if test.get("if_unknown") == NOT_MET:
-        def unknown_is_not_met(ctx: Context) -> _Outcome:
+        def unknown_is_not_met(ctx: Context) -> Outcome:
             outcome = head(ctx)
             if outcome.status == UNKNOWN:
-                return _Outcome(NOT_MET, outcome.evidence, outcome.notes, outcome.attested)
+                return Outcome(NOT_MET, outcome.evidence, outcome.notes, outcome.attested)
             return outcome
         return unknown_is_not_met
     if "missing" in test:
         missing = test["missing"]
 
-        def says_what_is_missing(ctx: Context) -> _Outcome:
+        def says_what_is_missing(ctx: Context) -> Outcome:
             outcome = head(ctx)
             # The innermost unknown part that says what to document is the most precise request.
             if outcome.status == UNKNOWN and not outcome.missing:
@@ -182,17 +182,17 @@ def _fact_reader(test: Mapping[str, Any]) -> Callable[[Context], Fact]:
 
 def _compile_fact(read: Callable[[Context], Fact], matches: Callable[[Any], bool | None],
                   attested_to_exclude: bool) -> Test:
-    def fact_test(ctx: Context) -> _Outcome:
+    def fact_test(ctx: Context) -> Outcome:
         fact = read(ctx)
         matched = None if fact.value is None else matches(fact.value)
         if matched is None:  # no value, or a value that cannot decide the threshold (a qualitative positive MRD)
-            return _Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested, fact.missing, fact.received)
+            return Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested, fact.missing, fact.received)
         status = MET if matched else NOT_MET
         if status == NOT_MET and attested_to_exclude and not fact.attested:
             # A use the record never shows (fhir-data-profile.md: attested, else unknown) is not ruled out by an
             # inferred value: asking for the attestation, never an auto-denial.
             status = UNKNOWN
-        return _Outcome(status, fact.evidence, _notes(fact.note), fact.attested)
+        return Outcome(status, fact.evidence, _notes(fact.note), fact.attested)
     return fact_test
 
 
@@ -232,13 +232,13 @@ def _compile_group(test: Mapping[str, Any]) -> Test:
     children = tuple(compile_test(sub) for sub in test.get("any", test.get("all", [])))
     combine = any_of if "any" in test else all_of
 
-    def group(ctx: Context) -> _Outcome:
+    def group(ctx: Context) -> Outcome:
         outcomes = [child(ctx) for child in children]
         status = combine(o.status for o in outcomes)
         # The children that decided the group carry its evidence: the met ones of a met OR, the failing ones of an
         # AND.
         deciding = [o for o in outcomes if o.status == status]
-        return _Outcome(
+        return Outcome(
             status,
             unique(e for o in deciding for e in o.evidence),
             unique(n for o in deciding for n in o.notes),
@@ -249,8 +249,8 @@ def _compile_group(test: Mapping[str, Any]) -> Test:
     return group
 
 
-def _from_verdict(verdict: Verdict) -> _Outcome:
-    return _Outcome(verdict.status, verdict.evidence, _notes(verdict.note), False, verdict.missing, verdict.received)
+def _from_verdict(verdict: Verdict) -> Outcome:
+    return Outcome(verdict.status, verdict.evidence, _notes(verdict.note), False, verdict.missing, verdict.received)
 
 
 def _notes(note: str) -> tuple[str, ...]:
