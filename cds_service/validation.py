@@ -5,6 +5,8 @@ Every problem becomes a `ClientError` whose expression names the offending field
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable
@@ -81,13 +83,100 @@ def _inspect(data: Any, limit: int) -> tuple[bool, bool]:
     return False, inexact
 
 
+@dataclass(frozen=True)
+class _Schema:
+    """A schema's jsonschema validator, which words the errors, and `valid`, its verdict on an instance."""
+
+    validator: Draft202012Validator
+    valid: Callable[[Any], bool]
+
+
 @lru_cache(maxsize=1)
-def _validators() -> tuple[Draft202012Validator, dict[str, Draft202012Validator]]:
-    """The envelope's validator, and one per hook for its context (the schema's $defs)."""
+def _validators() -> tuple[_Schema, dict[str, _Schema]]:
+    """The envelope's schema, and one per hook for its context (the schema's $defs)."""
     schema = json.loads(resources.files("cds_service.schemas").joinpath("hook-request.json").read_text("utf-8"))
     Draft202012Validator.check_schema(schema)
     contexts = schema.pop("$defs")
-    return Draft202012Validator(schema), {hook: Draft202012Validator(s) for hook, s in contexts.items()}
+    return _schema(schema), {hook: _schema(s) for hook, s in contexts.items()}
+
+
+def _schema(schema: dict[str, Any]) -> _Schema:
+    validator = Draft202012Validator(schema)
+    return _Schema(validator, compiled_check(schema) or validator.is_valid)
+
+
+# --- the schema compiled into plain checks ------------------------------------------------------------------------
+# jsonschema's is_valid cost ~100 us a request, most of it its own machinery (a validator object created for each
+# subschema it descends into), for the few keywords hook-request.json uses. Those keywords are compiled here once into
+# closures that give the same verdict in a few microseconds; jsonschema stays the authority on what is wrong (it words
+# every 400) and judges any schema using a keyword not compiled here. tests/test_errors.py checks the two agree.
+_Check = Callable[[Any], bool]
+_ANNOTATIONS = frozenset(("$schema", "$id", "title", "description"))  # no effect on validity
+# JSON types as the Python values a JSON parser gives (no Decimal or complex); a bool is no number (jsonschema's type
+# checker).
+_TYPE_CLASSES: dict[str, tuple[type, ...]] = {
+    "object": (dict,), "array": (list,), "string": (str,), "null": (type(None),), "boolean": (bool,),
+    "number": (int, float),
+}
+
+
+def compiled_check(schema: Any) -> _Check | None:
+    """A check giving jsonschema's verdict on an instance of `schema`; None when the schema uses a keyword (or a
+    form of one) not compiled here."""
+    if not isinstance(schema, dict):
+        return None
+    checks = []
+    for keyword, value in schema.items():
+        if keyword in _ANNOTATIONS:
+            continue
+        check = _keyword_check(keyword, value)
+        if check is None:
+            return None
+        checks.append(check)
+    return lambda instance: all(check(instance) for check in checks)
+
+
+def _keyword_check(keyword: str, value: Any) -> _Check | None:
+    if keyword == "type":
+        return _type_check([value] if isinstance(value, str) else value)
+    if keyword == "required" and isinstance(value, list):
+        return lambda instance: not isinstance(instance, dict) or all(name in instance for name in value)
+    if keyword == "properties" and isinstance(value, dict):
+        return _properties_check(value)
+    if keyword == "items":
+        each = compiled_check(value)
+        return None if each is None else (
+            lambda instance: not isinstance(instance, list) or all(each(item) for item in instance))
+    if keyword == "minLength" and type(value) is int:
+        return lambda instance: not isinstance(instance, str) or len(instance) >= value
+    if keyword == "maxLength" and type(value) is int:
+        return lambda instance: not isinstance(instance, str) or len(instance) <= value
+    if keyword == "pattern" and isinstance(value, str):
+        search = re.compile(value).search  # jsonschema's pattern is re.search too
+        return lambda instance: not isinstance(instance, str) or search(instance) is not None
+    if keyword == "const" and isinstance(value, str):  # a string equals only an equal string (jsonschema's equal)
+        return lambda instance: instance == value
+    return None
+
+
+def _type_check(names: list[str]) -> _Check | None:
+    if not all(name in _TYPE_CLASSES for name in names):
+        return None  # "integer" (a float may be one) is left to jsonschema
+    classes = tuple(cls for name in names for cls in _TYPE_CLASSES[name])
+    if "number" in names and "boolean" not in names:
+        return lambda instance: isinstance(instance, classes) and not isinstance(instance, bool)
+    return lambda instance: isinstance(instance, classes)
+
+
+def _properties_check(properties: dict[str, Any]) -> _Check | None:
+    checks: dict[str, _Check] = {}
+    for name, schema in properties.items():
+        check = compiled_check(schema)
+        if check is None:
+            return None
+        checks[name] = check
+    return lambda instance: not isinstance(instance, dict) or all(
+        check(instance[name]) for name, check in checks.items() if name in instance)
 
 
 # A schema error with the path of what it validated inside the body: () for the envelope, ("context",) for a context.
@@ -110,10 +199,10 @@ def _expression(found: _Found) -> str:
     return schema_error_expression(*found)
 
 
-def _errors(validator: Draft202012Validator, instance: Any, prefix: tuple[str, ...]) -> list[_Found]:
-    if validator.is_valid(instance):  # the common case, without collecting errors
+def _errors(schema: _Schema, instance: Any, prefix: tuple[str, ...]) -> list[_Found]:
+    if schema.valid(instance):  # the common case, without collecting errors
         return []
-    return [(error, prefix) for error in validator.iter_errors(instance)]
+    return [(error, prefix) for error in schema.validator.iter_errors(instance)]
 
 
 def _schema_check(body: dict[str, Any]) -> None:
