@@ -73,10 +73,16 @@ def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]] | None:
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return []
-    resources = [r for r in (e.get("resource") for e in entries if isinstance(e, dict)) if isinstance(r, dict)]
-    if any(r.get("resourceType") == "OperationOutcome" and _reports_error(r) for r in resources):
-        return None
-    return [r for r in resources if r.get("resourceType") != "OperationOutcome"]
+    resources = []
+    for entry in entries:  # one pass: a prefetch Bundle holds a patient's history
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        if resource.get("resourceType") != "OperationOutcome":
+            resources.append(resource)
+        elif _reports_error(resource):
+            return None
+    return resources
 
 
 def _reports_error(outcome: dict[str, Any]) -> bool:
