@@ -88,9 +88,11 @@ def _environment(directory: str) -> Environment:
     # Markdown, not HTML: no HTML autoescaping, but every printed value passes markdown_text (finalize).
     # StrictUndefined turns a template typo into an error, not a blank card.
     # auto_reload off: templates are read once per process, not stat()ed on every card (restart to reload them).
+    # cache_size -1: the templates are a fixed few, kept in a plain dict rather than Jinja's LRU cache, whose every
+    # lookup takes a lock and reorders a queue (each card looks up its template, decision.j2 its macro's too).
     environment = Environment(loader=FileSystemLoader(directory), autoescape=False, undefined=StrictUndefined,
                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False, auto_reload=False,
-                              finalize=markdown_text)
+                              cache_size=-1, finalize=markdown_text)
     environment.filters["markdown"] = Markdown
     return environment
 
