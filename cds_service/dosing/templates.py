@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, MutableMapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -83,6 +83,15 @@ class CardText:
     action: str = ""
 
 
+class _CardEnvironment(Environment):
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # A template's globals as a plain dict, not Jinja's ChainMap over the environment's: each card copies its
+        # template's globals into a new context (and decision.j2's import compares them with its own), which for a
+        # ChainMap runs key by key in Python. The environment's globals never change once it is made: a copy
+        # misses nothing.
+        return {**self.globals, **(d or {})}
+
+
 @lru_cache(maxsize=4)
 def _environment(directory: str) -> Environment:
     # Markdown, not HTML: no HTML autoescaping, but every printed value passes markdown_text (finalize).
@@ -90,9 +99,9 @@ def _environment(directory: str) -> Environment:
     # auto_reload off: templates are read once per process, not stat()ed on every card (restart to reload them).
     # cache_size -1: the templates are a fixed few, kept in a plain dict rather than Jinja's LRU cache, whose every
     # lookup takes a lock and reorders a queue (each card looks up its template, decision.j2 its macro's too).
-    environment = Environment(loader=FileSystemLoader(directory), autoescape=False, undefined=StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False, auto_reload=False,
-                              cache_size=-1, finalize=markdown_text)
+    environment = _CardEnvironment(loader=FileSystemLoader(directory), autoescape=False, undefined=StrictUndefined,
+                                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
+                                   auto_reload=False, cache_size=-1, finalize=markdown_text)
     environment.filters["markdown"] = Markdown
     return environment
 
