@@ -72,6 +72,13 @@ def test_a_live_vaccine_broken_elsewhere_leaves_u1_unknown(path: tuple[str, ...]
     assert _u1(_facts(broken)).value is None
 
 
+def test_a_live_vaccine_without_a_status_broken_elsewhere_leaves_u1_unknown() -> None:
+    """No status does not rule it out, although the reader skips such a vaccine when it can read it."""
+    broken = _broken(immunization("03", "2026-02-20"), "occurrenceDateTime")
+    del broken["status"]
+    assert _u1(_facts(broken)).value is None
+
+
 def test_an_unspecified_vaccine_broken_leaves_u1_unknown() -> None:
     fact = _u1(_facts(_broken(immunization("188", "2026-02-20"), "status", value=7)))
     assert fact.value is None and "(a vaccine of unspecified formulation)" in fact.note

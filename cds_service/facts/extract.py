@@ -21,7 +21,7 @@ from cds_service.facts.codes import add_months, completed_months, parse_date, pa
 from cds_service.facts.course import OrderSpan, order_level_since, prior_spans, read_cycle, unidentified_spans
 from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
 from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
-from cds_service.facts.immunizations import live_vaccine_in_window
+from cds_service.facts.immunizations import LiveVaccines, live_vaccine_in_window
 from cds_service.facts.immunizations import unreadable_relevance as vaccine_relevance
 from cds_service.facts.labs import Labs, read_labs
 from cds_service.facts.labs import unreadable_relevance as lab_relevance
@@ -44,8 +44,9 @@ T = TypeVar("T")
 OLDEST_PLAUSIBLE_AGE_YEARS = 120  # an older birth date is a placeholder for an unknown one
 # The prefetch keys whose resources are many and mostly of no use to the readers, shape-checked only when a reader
 # selects one (_well_formed_record leaves them as received): the routine labs (observations.ObservationIndex), the
-# supportive-care orders (medications.read_med_orders). The facts read no Coverage (coverage.py checks its own).
-_CHECKED_WHERE_READ = frozenset({"observations", "medicationRequests", "coverage"})
+# supportive-care orders (medications.read_med_orders), the inactivated vaccines (live_vaccine_in_window). The facts
+# read no Coverage (coverage.py checks its own).
+_CHECKED_WHERE_READ = frozenset({"observations", "medicationRequests", "immunizations", "coverage"})
 
 
 
@@ -70,7 +71,11 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     spans = prior_spans(med_orders, draft_ids, start)
     medications = _medication_facts(med_orders, draft_ids, spans, cycle, record.received("medicationRequests"),
                                     attestations)
-    facts = _clinical_facts(record, cycle, attestations, diagnosis, labs, medications, observations, renewal_since)
+    # Left out with the resources of the other keys (for _unreadable): the vaccines the reader found malformed.
+    left_out["immunizations"] = []
+    vaccines = live_vaccine_in_window(record, cycle.course_start, start, malformed=left_out["immunizations"])
+    facts = _clinical_facts(record, cycle, attestations, diagnosis, labs, medications, vaccines, observations,
+                            renewal_since)
     if attestations:  # the two passes over the attested facts below find nothing without an answer
         facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal_since))
     # The resources left out, in practice none: looked at only when there are some.
@@ -105,8 +110,8 @@ def _medication_facts(med_orders: list[MedOrder], draft_ids: set[str], spans: li
 
 
 def _clinical_facts(record: PatientRecord, cycle: CycleInfo, attestations: Attestations, diagnosis: Diagnosis,
-                    labs: Labs, medications: _MedicationFacts, observations: ObservationIndex,
-                    renewal_since: date) -> ClinicalFacts:
+                    labs: Labs, medications: _MedicationFacts, vaccines: Fact[bool] | LiveVaccines,
+                    observations: ObservationIndex, renewal_since: date) -> ClinicalFacts:
     """The facts from the readings: the disease as of the course start, the patient and the drugs at the order's
     start (module docstring). The body size is read after the labs, which select their Observations first."""
     start, course_start = cycle.start, cycle.course_start
@@ -135,7 +140,7 @@ def _clinical_facts(record: PatientRecord, cycle: CycleInfo, attestations: Attes
         combination=medications.combination,
         tki_failure=medications.tki_failure,
         multiagent_chemo_candidate=multiagent_chemo_candidate(course_start, attestations),
-        live_vaccine_in_window=live_vaccine_in_window(record, course_start, start),
+        live_vaccine_in_window=vaccines,
         unacceptable_toxicity=unacceptable_toxicity(record, course_start, attestations, renewal_since),
         response_or_stabilization=labs.response_or_stabilization,
         prior_authorization_on_file=_prior_authorization_on_file(attestations, start),

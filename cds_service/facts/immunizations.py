@@ -13,6 +13,8 @@ from typing import Any, Mapping
 
 from cds_service.facts.codes import codings, parse_date, parse_end_date, ref
 from cds_service.facts.model import Fact, Windowed
+from cds_service.facts.observations import code_key
+from cds_service.facts.shape import well_formed
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
@@ -56,20 +58,25 @@ class LiveVaccines(Windowed[bool]):
         return _verdict(live, unclear, first, last)
 
 
-def live_vaccine_in_window(record: PatientRecord, course_start: date, start: date) -> Fact[bool] | LiveVaccines:
+def live_vaccine_in_window(record: PatientRecord, course_start: date, start: date,
+                           malformed: list[dict[str, Any]] | None = None) -> Fact[bool] | LiveVaccines:
     """The record's vaccines to place in a policy's window; unknown with received=False when they were never
-    received."""
+    received. With a `malformed` list, the Immunizations are as received: each live or unspecified one whose status
+    does not rule it out is shape-checked (shape.py), and one with wrong JSON types goes to `malformed` instead, for
+    unreadable.py. The other vaccines, most of a record, cost no check: unreadable_relevance ignores them anyway."""
     if not record.received("immunizations"):
         return Fact(received=False)
-    valuesets = get_valuesets()
     vaccines = []
-    for immunization in record.resources("immunizations", "Immunization"):
-        code = immunization.get("vaccineCode")
-        if immunization.get("status") != "completed" or not isinstance(code, dict):
+    for immunization in record.resources("immunizations"):
+        if not isinstance(immunization, dict) or immunization.get("resourceType") != "Immunization":
             continue
-        live = valuesets.has(LIVE, code)
-        if live or valuesets.has(UNSPECIFIED, code):
-            vaccines.append(_Vaccine(immunization, *_possible_days(immunization), live))
+        kind, status = _vaccine_kind(immunization.get("vaccineCode")), immunization.get("status")
+        if kind is None or isinstance(status, str) and status != "completed":
+            continue
+        if malformed is not None and not well_formed(immunization):
+            malformed.append(immunization)
+        elif status == "completed":
+            vaccines.append(_Vaccine(immunization, *_possible_days(immunization), kind == LIVE))
     return LiveVaccines(course_start, start, tuple(vaccines))
 
 
@@ -80,18 +87,27 @@ def unreadable_relevance(immunization: dict[str, Any], course_start: date, start
     status = immunization.get("status")
     if isinstance(status, str) and status != "completed":
         return None
+    kind = _vaccine_kind(immunization.get("vaccineCode"))
+    if kind is None:
+        return None
     days = _possible_days(immunization)
 
     def in_window(numbers: Mapping[str, int]) -> bool:
         return not _outside(days, *_window(course_start, start, numbers))
     # An unreadable live vaccine leaves U1 unknown, unless a live vaccine already places U1 in the window.
     bearings = (Bearing("live_vaccine_in_window", stands=frozenset({True}), in_window=in_window),)
-    valuesets, vaccine = get_valuesets(), immunization.get("vaccineCode")
-    if valuesets.has(LIVE, vaccine):
-        return Relevance("a live vaccine", bearings)
-    if valuesets.has(UNSPECIFIED, vaccine):
-        return Relevance("a vaccine of unspecified formulation", bearings)
-    return None
+    return Relevance("a live vaccine" if kind == LIVE else "a vaccine of unspecified formulation", bearings)
+
+
+def _vaccine_kind(code: Any) -> str | None:
+    """LIVE, UNSPECIFIED or None (no vaccine U1 reads), for a vaccineCode of any JSON, memoized by its code key
+    (code_key holds all the value sets read): a record's vaccines are mostly the same few inactivated ones."""
+    return get_valuesets().memo("vaccine-kinds").get(code_key(code), lambda: _vaccine_kind_of(code))
+
+
+def _vaccine_kind_of(code: Any) -> str | None:
+    valuesets = get_valuesets()
+    return next((name for name in (LIVE, UNSPECIFIED) if valuesets.has(name, code)), None)
 
 
 def _window(course_start: date, start: date, numbers: Mapping[str, int]) -> tuple[date, date]:
