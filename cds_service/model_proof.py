@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from fhir_core.types import FhirBase, FhirElementOrResourceBase
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 Check = Callable[[Any], bool]
 
@@ -49,22 +49,26 @@ class _ModelCheck:
     another (Extension, Reference and Identifier) share one check each."""
 
     def __init__(self) -> None:
-        self.fields: dict[str, tuple[bool, Check]] = {}
-        self.required: tuple[str, ...] = ()
-        self.choices: tuple[tuple[tuple[str, ...], bool], ...] = ()
+        # JSON name -> (is it an array, the check of one value, its presence bit: see _fill)
+        self.fields: dict[str, tuple[bool, Check, int]] = {}
+        self.needed = 0  # the bits that must all be present: the required elements, the required choices
         self.provable = True
 
     def __call__(self, value: Any, root: bool = False) -> bool:
         if type(value) is not dict or not self.provable:
             return False
         fields = self.fields
+        present = 0  # what is required and what is chosen is tallied in the one pass over the keys
         for key, item in value.items():
             spec = fields.get(key)
             if spec is None:
                 if root and key == "resourceType":  # checked by the proof
                     continue
                 return False
-            is_list, check = spec
+            is_list, check, bit = spec
+            if present & bit:  # a second element of one choice (medicationCodeableConcept and medicationReference)
+                return False
+            present |= bit
             if not is_list:
                 if not check(item):
                     return False
@@ -74,14 +78,7 @@ class _ModelCheck:
                 for each in item:
                     if not check(each):
                         return False
-        for key in self.required:
-            if key not in value:
-                return False
-        for names, required in self.choices:
-            present = sum(name in value for name in names)
-            if present > 1 or (required and not present):
-                return False
-        return True
+        return present & self.needed == self.needed
 
 
 _CHECKS: dict[type[FHIRAbstractModel], _ModelCheck] = {}
@@ -97,26 +94,34 @@ def _check_for(model: type[FHIRAbstractModel]) -> _ModelCheck:
 
 
 def _fill(model: type[FHIRAbstractModel], check: _ModelCheck) -> None:
+    """Each field gets a presence bit when the proof must see it: a bit of its own for a required element, one bit
+    for all the elements of a choice (two of them present is refused: the bit is already set), 0 otherwise."""
     if not _validated_as_base(model):
         check.provable = False  # a validator of its own (FHIRPrimitiveExtension): fhir.resources decides
         return
-    required: list[str] = []
+    instance_methods = model.model_construct()
+    bits: dict[str, int] = {}
+    next_bit = 1
+    for names in instance_methods.get_one_of_many_fields().values():
+        bits.update((model.model_fields[name].alias or name, next_bit) for name in names)
+        if model.model_fields[names[0]].json_schema_extra["one_of_many_required"] is True:  # type: ignore[index]
+            check.needed |= next_bit
+        next_bit <<= 1
+    required = [field.alias or name for name, field in model.model_fields.items() if field.is_required()]
+    required += [model.model_fields[name].alias or name for name, _ in instance_methods.get_required_fields()]
+    for alias in dict.fromkeys(required):
+        if alias in bits:  # required on its own and one of a choice: not a case the bits can tell
+            check.provable = False
+            return
+        bits[alias] = next_bit
+        check.needed |= next_bit
+        next_bit <<= 1
     for name, field in model.model_fields.items():
         alias = field.alias or name
         if name == "fhir_comments":
             continue  # not FHIR JSON: left to fhir.resources
         is_list, item = _unwrap(field.annotation)
-        check.fields[alias] = (is_list, _item_check(item, field.metadata))
-        if field.is_required():
-            required.append(alias)
-    instance_methods = model.model_construct()
-    for name, _ in instance_methods.get_required_fields():
-        required.append(model.model_fields[name].alias or name)
-    check.required = tuple(dict.fromkeys(required))
-    check.choices = tuple(
-        (tuple(model.model_fields[name].alias or name for name in names),
-         model.model_fields[names[0]].json_schema_extra["one_of_many_required"] is True)  # type: ignore[index]
-        for names in instance_methods.get_one_of_many_fields().values())
+        check.fields[alias] = (is_list, _item_check(item, field.metadata), bits.get(alias, 0))
 
 
 def _validated_as_base(model: type[FHIRAbstractModel]) -> bool:
@@ -152,16 +157,9 @@ def _item_check(annotation: Any, metadata: list[Any]) -> Check:
 
 @cache
 def _primitive_check(annotation: Any) -> Check:
-    validate = TypeAdapter(annotation).validator.validate_python  # the SchemaValidator: no wrapper per call
-
-    def check(value: Any) -> bool:
-        try:
-            validate(value)
-        except ValidationError:
-            return False
-        return True
-
-    return check
+    # The SchemaValidator's own verdict: validate_python's validation, answering False where it would raise a
+    # ValidationError, with neither a wrapper call nor an exception per value.
+    return TypeAdapter(annotation).validator.isinstance_python
 
 
 def _never(_value: Any) -> bool:
