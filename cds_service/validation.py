@@ -133,20 +133,34 @@ def compiled_check(schema: Any) -> _Check | None:
         if check is None:
             return None
         checks.append(check)
-    return lambda instance: all(check(instance) for check in checks)
+    return _all_of(checks)
+
+
+# The checks below loop in plain code: all() over a generator costs a generator frame and a resumption per item, more
+# than the checks themselves.
+def _all_of(checks: list[_Check]) -> _Check:
+    if len(checks) == 1:
+        return checks[0]
+
+    def check(instance: Any) -> bool:
+        for each in checks:
+            if not each(instance):
+                return False
+        return True
+
+    return check
 
 
 def _keyword_check(keyword: str, value: Any) -> _Check | None:
     if keyword == "type":
         return _type_check([value] if isinstance(value, str) else value)
     if keyword == "required" and isinstance(value, list):
-        return lambda instance: not isinstance(instance, dict) or all(name in instance for name in value)
+        return _required_check(value)
     if keyword == "properties" and isinstance(value, dict):
         return _properties_check(value)
     if keyword == "items":
         each = compiled_check(value)
-        return None if each is None else (
-            lambda instance: not isinstance(instance, list) or all(each(item) for item in instance))
+        return None if each is None else _items_check(each)
     if keyword == "minLength" and type(value) is int:
         return lambda instance: not isinstance(instance, str) or len(instance) >= value
     if keyword == "maxLength" and type(value) is int:
@@ -168,15 +182,44 @@ def _type_check(names: list[str]) -> _Check | None:
     return lambda instance: isinstance(instance, classes)
 
 
+def _required_check(names: list[str]) -> _Check:
+    def check(instance: Any) -> bool:
+        if isinstance(instance, dict):
+            for name in names:
+                if name not in instance:
+                    return False
+        return True
+
+    return check
+
+
+def _items_check(each: _Check) -> _Check:
+    def check(instance: Any) -> bool:
+        if isinstance(instance, list):
+            for item in instance:
+                if not each(item):
+                    return False
+        return True
+
+    return check
+
+
 def _properties_check(properties: dict[str, Any]) -> _Check | None:
-    checks: dict[str, _Check] = {}
+    checks: list[tuple[str, _Check]] = []
     for name, schema in properties.items():
         check = compiled_check(schema)
         if check is None:
             return None
-        checks[name] = check
-    return lambda instance: not isinstance(instance, dict) or all(
-        check(instance[name]) for name, check in checks.items() if name in instance)
+        checks.append((name, check))
+
+    def check_properties(instance: Any) -> bool:
+        if isinstance(instance, dict):
+            for name, each in checks:
+                if name in instance and not each(instance[name]):
+                    return False
+        return True
+
+    return check_properties
 
 
 # A schema error with the path of what it validated inside the body: () for the envelope, ("context",) for a context.
