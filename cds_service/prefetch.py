@@ -188,23 +188,29 @@ def _owned(resources: list[dict[str, Any]] | None, patient_id: str) -> list[dict
     if resources is None:
         return None
     own = f"Patient/{patient_id}"
-    return [r for r in resources if not _belongs_elsewhere(r, patient_id, own)]
+    # One loop, the owner elements looked for in place and the usual owner (a plain reference to this patient) told
+    # without a call: a prefetch holds a patient's history, and a call with three dict.get per resource cost a tenth
+    # of building the record.
+    kept = []
+    for resource in resources:
+        for element in _OWNER_ELEMENTS:
+            if element not in resource:
+                continue
+            owner = resource[element]
+            if (type(owner) is not dict or owner.get("reference") != own) and _names_another_patient(owner, patient_id):
+                break
+        else:
+            kept.append(resource)
+    return kept
 
 
-def _belongs_elsewhere(resource: dict[str, Any], patient_id: str, own: str) -> bool:
-    """`own` is the plain "Patient/<id>" reference: nearly every owner says just that, so the regex (absolute URLs,
-    versions) runs only for the others."""
-    for element in _OWNER_ELEMENTS:
-        owner = resource.get(element)
-        if owner is None:
-            continue
-        reference = owner.get("reference") if isinstance(owner, dict) else None
-        if reference == own or not isinstance(reference, str):
-            continue
-        match = _PATIENT_REFERENCE.search(reference)
-        if match and match.group(1) != patient_id:
-            return True
-    return False
+def _names_another_patient(owner: Any, patient_id: str) -> bool:
+    """The owner is a reference to another patient (an absolute URL, a version, another id: the regex reads them)."""
+    reference = owner.get("reference") if isinstance(owner, dict) else None
+    if not isinstance(reference, str):
+        return False
+    match = _PATIENT_REFERENCE.search(reference)
+    return match is not None and match.group(1) != patient_id
 
 
 def _log_not_received(request: HookRequest, lists: dict[str, list[dict[str, Any]] | None]) -> None:
