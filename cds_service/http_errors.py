@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, g, json, request
 from gunicorn.http.errors import ParseException
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.local import LocalProxy
 
 from cds_service.db import DatabaseUnavailable, error_summary, is_unavailable
 from cds_service.exceptions import ClientError
@@ -16,6 +17,16 @@ log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
 RETRY_AFTER_SECONDS = 10  # the audit writer retries every 5 s at most: a database back by then is seen by then
+
+
+_T = TypeVar("_T")
+
+
+def unproxied(proxy: _T) -> _T:
+    """The object behind one of Flask's context globals (`request`, `g`). Their LocalProxy finds it again on every
+    attribute read or set, which costs about ten times the access itself: a function using one several times takes
+    the object once (werkzeug documents `_get_current_object` for this)."""
+    return cast("LocalProxy[_T]", proxy)._get_current_object()
 
 
 class Unauthorized(Exception):
@@ -52,13 +63,14 @@ def request_body() -> bytes:
     """The request body within the size limit. A body sent chunked (no Content-Length) is cut at the limit by
     werkzeug without an error; reaching the limit that way is the same 413 as declaring a larger body. A body whose
     framing is broken is the client's fault: a 400, not the 500 of an unexpected exception."""
+    incoming = unproxied(request)
     try:
-        body = request.get_data(cache=False)
+        body = incoming.get_data(cache=False)
     except _UNREADABLE_BODY as exc:
         raise ClientError(400, f"Request body could not be read ({type(exc).__name__}): check its chunked "
                                f"transfer encoding", code="structure") from None
-    limit = request.max_content_length
-    if request.content_length is None and limit is not None and len(body) >= limit:
+    limit = incoming.max_content_length
+    if incoming.content_length is None and limit is not None and len(body) >= limit:
         raise RequestEntityTooLarge()
     return body
 

@@ -27,7 +27,7 @@ from cds_service.fault_answers import evaluation_failed
 from cds_service.feedback import AUDIT_HOOK as FEEDBACK_HOOK
 from cds_service.feedback import FEEDBACK_ENDPOINT
 from cds_service.hook_request import HookRequest
-from cds_service.http_errors import FHIR_JSON, request_body
+from cds_service.http_errors import FHIR_JSON, request_body, unproxied
 from cds_service.metrics import Metrics
 from cds_service.prefetch import make_record_loader
 from cds_service.questionnaire import QUESTIONNAIRE_ID, attestation_questionnaire
@@ -63,15 +63,16 @@ def discovery() -> Response:
 def call_service(service_id: str) -> Response:
     if service_id != SERVICE_ID:
         raise ClientError(404, f"No CDS service with id {service_id!r}", "service_id", code="not-found")
-    check_content_type(request.headers.get("Content-Type"))
+    call = unproxied(g)
+    check_content_type(unproxied(request).headers.get("Content-Type"))
     body = parse_json_object(request_body())
-    g.audit_body = body
-    hook = hook_request(body, service_id, g.get("client_iss"), g.get("tenant"))
-    g.hook_request = hook
+    call.audit_body = body
+    hook = hook_request(body, service_id, call.get("client_iss"), call.get("tenant"))
+    call.hook_request = hook
     evaluation, answer = _answer(hook)
     record_answer(evaluation)  # what the EHR is given, for the audit record
-    g.outcomes = evaluation.outcomes
-    g.handed_out = _handed_out(evaluation)
+    call.outcomes = evaluation.outcomes
+    call.handed_out = _handed_out(evaluation)
     return Response(answer, mimetype="application/json")
 
 
@@ -80,10 +81,10 @@ def _answer(hook: HookRequest) -> tuple[Evaluation, bytes]:
     ours outside them (fetching the record, serializing the answer) is logged with the hookInstance and answered the
     same way, with the fault card and indeterminate coverage information: an empty answer reads as nothing to say.
     The audit record's reason names the fault."""
-    settings = services().settings
+    shared = services()
+    settings = shared.settings
     context = EvaluationContext(
-        today=settings.today(), base_url=settings.public_base_url,
-        prior_approval=services().store.prior_approval,
+        today=settings.today(), base_url=settings.public_base_url, prior_approval=shared.store.prior_approval,
     )
     client = settings.auth.client(hook.client_iss) if settings.auth and hook.client_iss else None
     load_record = make_record_loader(hook, server_allowlist(settings.local_mode, client), settings.fetch_budget_seconds)
@@ -133,13 +134,14 @@ def healthz() -> tuple[Response, int]:
 
 def authenticate() -> None:
     """JWT check for every POST under /cds-services/ (the service and its feedback endpoint)."""
-    if request.method != "POST" or not request.path.startswith("/cds-services/"):
+    incoming = unproxied(request)
+    if incoming.method != "POST" or not incoming.path.startswith("/cds-services/"):
         return
     verifier = services().verifier
     if verifier is None:
         return
     try:
-        caller = verifier.authenticate(request.headers.get("Authorization"), request.path)
+        caller = verifier.authenticate(incoming.headers.get("Authorization"), incoming.path)
     except CallerRefused as refused:
         # Signed by a configured client, refused by a later check: its audit record names that client, so the
         # rejected calls show who keeps failing. A token whose signature did not hold names nobody there.
@@ -168,8 +170,9 @@ def _read_ids_for_audit() -> None:
 
 
 def start_timer() -> None:
-    g.started = time.perf_counter()
-    g.started_at = datetime.now(timezone.utc)
+    call = unproxied(g)
+    call.started = time.perf_counter()
+    call.started_at = datetime.now(timezone.utc)
 
 
 def observe(response: Response) -> Response:
