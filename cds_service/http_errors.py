@@ -69,8 +69,10 @@ def request_body() -> bytes:
     except _UNREADABLE_BODY as exc:
         raise ClientError(400, f"Request body could not be read ({type(exc).__name__}): check its chunked "
                                f"transfer encoding", code="structure") from None
-    limit = incoming.max_content_length
-    if incoming.content_length is None and limit is not None and len(body) >= limit:
+    if incoming.content_length is not None:  # a declared length werkzeug held to the limit already
+        return body
+    limit = incoming.max_content_length  # Flask reads it from the app's config, through its proxy
+    if limit is not None and len(body) >= limit:
         raise RequestEntityTooLarge()
     return body
 
