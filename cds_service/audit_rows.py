@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
+from cds_service.db import insert_rows
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow
 from cds_service.evaluation import OrderOutcome
 from cds_service.json_codec import storable
@@ -60,30 +61,20 @@ class FeedbackEntry:
 
 # --- mapping between dataclasses and rows ----------------------------------------------------------------------
 
-# The statements of insert_records, built once: building them anew took a quarter of the writer's CPU for a batch of
-# one record (what a worker writes every 0.1 s at a few calls a second).
-_INSERT_INVOCATIONS = insert(Invocation).returning(Invocation.id, sort_by_parameter_order=True)
-_INSERT_OUTCOMES = insert(OrderOutcomeRow).returning(OrderOutcomeRow.id, sort_by_parameter_order=True)
-_INSERT_CARDS = insert(IssuedCard)
-
-
 def insert_records(connection: Connection, records: list[InvocationRecord]) -> None:
-    """Three statements per batch (invocations, outcomes, issued cards) through SQLAlchemy Core: the ORM's unit of
-    work cost several milliseconds of CPU per hook call, in the worker process that answers the EHR."""
-    invocation_ids = connection.execute(
-        _INSERT_INVOCATIONS, [_invocation_values(record) for record in records]
-    ).scalars().all()
+    """Three batched INSERTs (invocations, outcomes, issued cards; db.insert_rows), in a `db.write_transaction`: the
+    ORM's unit of work cost several milliseconds of CPU per hook call, in the worker process that answers the EHR."""
+    invocation_ids = insert_rows(connection, Invocation, [_invocation_values(record) for record in records])
     outcomes = [(invocation_id, outcome) for invocation_id, record in zip(invocation_ids, records)
                 for outcome in record.outcomes]
     if not outcomes:
         return
-    outcome_ids = connection.execute(
-        _INSERT_OUTCOMES, [_outcome_values(invocation_id, outcome) for invocation_id, outcome in outcomes]
-    ).scalars().all()
+    outcome_ids = insert_rows(connection, OrderOutcomeRow,
+                              [_outcome_values(invocation_id, outcome) for invocation_id, outcome in outcomes])
     cards = [card for outcome_id, (_, outcome) in zip(outcome_ids, outcomes)
              for card in _issued_values(outcome_id, outcome)]
     if cards:
-        connection.execute(_INSERT_CARDS, cards)
+        insert_rows(connection, IssuedCard, cards, ids_needed=False)
 
 
 def _invocation_values(record: InvocationRecord) -> dict[str, Any]:

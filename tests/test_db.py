@@ -10,20 +10,22 @@ import sqlite3
 import subprocess
 import sys
 import uuid
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, insert, inspect, make_url, select, text
 
 from alembic import command
 
 from cds_service.audit import AuditStore
 from cds_service.config import ConfigError, Settings
-from cds_service.db import SchemaError, alembic_config, create_db_engine, migrate, write_transaction
-from cds_service.db_models import Base
+from cds_service.db import SchemaError, alembic_config, create_db_engine, insert_rows, migrate, write_transaction
+from cds_service.db_models import Base, Invocation, OrderOutcomeRow
 from tests.conftest import make_app
 
 POSTGRES_URL = os.environ.get("CDS_TEST_POSTGRES_URL")
@@ -203,4 +205,36 @@ def test_a_sqlite_write_transaction_holds_the_write_lock_from_its_start(tmp_path
     other.execute("BEGIN IMMEDIATE")
     other.execute("ROLLBACK")
     other.close()
+    engine.dispose()
+
+
+def test_insert_rows_stores_what_an_insert_of_sqlalchemy_would_with_the_ids_the_database_would_give(
+        database_url: str) -> None:
+    """On SQLite insert_rows gives the ids itself and bypasses SQLAlchemy's parameter handling (db._SqliteInsert):
+    each column must still be stored as SQLAlchemy stores it (a datetime's text, JSON through the engine's
+    serializer, a boolean), and the ids must follow the largest one, as the database's own would."""
+    engine = create_db_engine(database_url)
+    migrate(engine)
+    invocation = {"time": datetime(2026, 3, 1, 12, 0, 0), "service_id": "s", "hook": "order-sign",
+                  "hook_instance": "h", "client_iss": None, "tenant": "t", "patient_id": "p", "user_id": None,
+                  "encounter_id": None, "status": 200, "latency_ms": 3.5, "reason": None}
+    outcome = {"order_id": "o", "policy": None, "policy_version": "1", "decision": "d", "indication": None,
+               "request_type": "initial", "cycle": 2, "coverage_assertion_id": None, "what_if": True,
+               "criteria": [{"id": "c", "note": "≥ 18 – \ud800", "on": date(2026, 1, 2), "n": Decimal("1.5")}],
+               "missing": None, "authorization": {"start": "2026-03-01"}, "not_received": [],
+               "coverage_reference": None, "policy_digest": None, "policy_source": "shipped",
+               "valueset_digest": None, "no_plan_reason": None, "covered": None, "pa_needed": None}
+    with write_transaction(engine) as connection:
+        first = connection.execute(insert(Invocation).returning(Invocation.id), invocation).scalar_one()
+        ids = insert_rows(connection, Invocation, [invocation, {**invocation, "time": datetime(2026, 3, 1, 12, 0, 1)}])
+        assert ids == [first + 1, first + 2]
+        connection.execute(insert(OrderOutcomeRow), {**outcome, "invocation_id": first})
+        insert_rows(connection, OrderOutcomeRow, [{**outcome, "invocation_id": ids[0]}])
+        stored = {name: connection.execute(text(f"SELECT * FROM {name} ORDER BY id")).all()
+                  for name in ("invocation", "order_outcome")}
+        assert connection.execute(select(Invocation.id).order_by(Invocation.id)).scalars().all() == [first, *ids]
+    by_sqlalchemy, *by_insert_rows = stored["invocation"]
+    assert by_insert_rows[0][1:] == by_sqlalchemy[1:]
+    by_sqlalchemy, by_insert_rows = stored["order_outcome"]
+    assert by_insert_rows[2:] == by_sqlalchemy[2:]  # all but the id and the invocation's
     engine.dispose()
