@@ -45,14 +45,29 @@ class Metrics:
         )
         if audit is not None:
             self.registry.register(_AuditCollector(audit))
+        # Each label set's counter and histogram, found once: prometheus_client's labels() checks and converts the
+        # values and takes a lock at every call. The label values are bounded (routes, statuses, policies).
+        self._request_children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
+        self._decision_children: dict[tuple[str, str, str, bool], Counter] = {}
 
     def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
-        self._requests.labels(endpoint=endpoint, status=str(status)).inc()
-        self._latency.labels(endpoint=endpoint).observe(seconds)
+        children = self._request_children.get((endpoint, status))
+        if children is None:
+            children = self._request_children[(endpoint, status)] = (
+                self._requests.labels(endpoint=endpoint, status=str(status)), self._latency.labels(endpoint=endpoint)
+            )
+        requests, latency = children
+        requests.inc()
+        latency.observe(seconds)
 
     def count_decision(self, hook: str, policy: str, decision: str, what_if: bool = False) -> None:
-        counter = self._what_if if what_if else self._decisions
-        counter.labels(hook=hook, policy=policy, decision=decision).inc()
+        counter = self._decision_children.get((hook, policy, decision, what_if))
+        if counter is None:
+            family = self._what_if if what_if else self._decisions
+            counter = self._decision_children[(hook, policy, decision, what_if)] = family.labels(
+                hook=hook, policy=policy, decision=decision
+            )
+        counter.inc()
 
     def render(self) -> str:
         """Prometheus text exposition format 0.0.4."""
