@@ -51,12 +51,28 @@ class Markdown(str):
     prints it as it is. Nothing from the record may be wrapped in it."""
 
 
+class Wording(str):
+    """Fixed text printed on many cards (a policy's own words: its criteria, citations, titles), with its Markdown
+    form made once, when the text is (a policy file is loaded), rather than searched for active characters on every
+    card: a decision card prints some thirty of them, the longest of its values. Otherwise the text itself: equal to
+    it, and written as it in JSON."""
+
+    markdown: str
+
+    def __new__(cls, text: str) -> Wording:
+        wording = super().__new__(cls, text)
+        wording.markdown = markdown_text(text)
+        return wording
+
+
 def markdown_text(value: Any) -> str:
     """`value` as text that Markdown shows as written: its active characters backslash-escaped, line breaks made
     spaces. The finalize of every template value, so the common case, nothing to escape, costs one search."""
     if type(value) is not str:
         if isinstance(value, Markdown):
             return value
+        if isinstance(value, Wording):
+            return value.markdown
         value = str(value)
     if _ACTIVE.search(value) is None and (value[:1] not in _MARKER_STARTS or _MARKER.match(value) is None):
         return value

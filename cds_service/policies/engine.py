@@ -15,6 +15,7 @@ from cds_service.decision import (
     DecisionCode, IndicationResult,
 )
 from cds_service.dosing.api import DoseChecks
+from cds_service.dosing.templates import Wording
 from cds_service.facts.codes import add_months
 from cds_service.facts.model import ATTESTED_BY, ClinicalFacts, Fact, read_within
 from cds_service.policies.model import AuthorizationSpec, CriterionSpec, IndicationSpec, Policy
@@ -76,6 +77,9 @@ def _is_met(spec: IndicationSpec, ctx: Context) -> bool:
             and not _period_lapsed(spec, ctx.facts))
 
 
+_WITHIN_PERIOD = Wording("Order starts within the authorization period")
+
+
 def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts) -> tuple[CriterionResult, ...]:
     """An order starting after the authorization its course (or renewal) earned has ended is not covered by it: a
     delayed cycle needs a new request, never an approval whose period is already over (policy-rules.md §4)."""
@@ -88,7 +92,7 @@ def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts) -> tuple[Criterio
             f"{period.start.isoformat()} to {period.end.isoformat()} has ended")
     citation = spec.authorization.citation or spec.citation
     return (CriterionResult(
-        f"{spec.id}.authorization-period", NOT_MET, citation, "Order starts within the authorization period",
+        f"{spec.id}.authorization-period", NOT_MET, citation, _WITHIN_PERIOD,
         (), "course-limit", note, summary="order starts after the authorization period ended"),)
 
 

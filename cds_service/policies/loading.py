@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from cds_service.decision import CLINICAL, INITIAL
+from cds_service.dosing.templates import Wording
 from cds_service.exceptions import path_expression
 from cds_service.facts.model import WINDOWS
 from cds_service.file_schemas import file_validator, schema_problem
@@ -88,14 +89,17 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     """Build a Policy from a parsed TOML document, checking it against the vocabulary (PolicyFileError)."""
     _check_schema(raw)
     common = raw.get("common", {})
-    cite = raw.get("authorization_citation", "")
+    cite = Wording(raw.get("authorization_citation", ""))
     indications = tuple(_parse_indication(i, common, cite, n) for n, i in enumerate(raw.get("indications", [])))
     universal = tuple(_parse_criterion(_resolved(c, common, ("universal", n)), "")
                       for n, c in enumerate(raw.get("universal", [])))
     _check_plan_limits(universal, indications)
+    # The words the cards print (title, label, URL here; titles, citations, criterion texts below) are Wordings:
+    # escaped for Markdown once, here, not on every card.
     return Policy(
-        id=raw["id"], version=str(raw["version"]), title=raw["title"], payer_label=raw["payer_label"],
-        url=raw["url"], universal=universal, indications=indications,
+        id=raw["id"], version=str(raw["version"]), title=Wording(raw["title"]),
+        payer_label=Wording(raw["payer_label"]), url=Wording(raw["url"]), universal=universal,
+        indications=indications,
     )
 
 
@@ -154,7 +158,7 @@ def _parse_indication(raw: dict[str, Any], common: dict[str, Any], authorization
                      for n, c in enumerate(raw["criteria"]))
     renewal = raw.get("renewal")
     spec = IndicationSpec(
-        id=raw["id"], title=raw["title"], citation=raw["citation"],
+        id=raw["id"], title=Wording(raw["title"]), citation=Wording(raw["citation"]),
         authorization=AuthorizationSpec(**raw["authorization"], citation=authorization_citation), criteria=criteria,
         label_schedule=raw.get("label_schedule"), request=raw.get("request", INITIAL),
         renewal=RenewalSpec(**renewal) if renewal else None, exclusive_when=raw.get("exclusive_when"),
@@ -186,8 +190,8 @@ def _parse_criterion(raw: dict[str, Any], indication: str) -> CriterionSpec:
     test_key = json.dumps(test, sort_keys=True)
     name = raw["id"]
     return CriterionSpec(
-        id=name, kind=kind, text=_with_numbers(raw["text"], test, name), citation=raw["citation"],
-        missing=_with_numbers(raw["missing"], test, name), test=test,
+        id=name, kind=kind, text=Wording(_with_numbers(raw["text"], test, name)), citation=Wording(raw["citation"]),
+        missing=Wording(_with_numbers(raw["missing"], test, name)), test=test,
         summary=_with_numbers(raw.get("summary", ""), test, name), critical=raw.get("critical", False),
         from_cycle=raw.get("from_cycle"),
         test_key=test_key, uses_schedule=mentions(test, "dose", "schedule"), run=compile_test(test),
