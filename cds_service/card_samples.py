@@ -42,7 +42,7 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
         "d": decision, "blocked": "", "needed": ["Ph result"], "alternatives": ["CD19 result"],
         "document": "Ph result", "document_hint": " (another indication would need: CD19 result)",
         "reason": "MRD detectable", "general": [_MET],
-        "shown": {"title": _INDICATION.title, "citation": _INDICATION.citation, "criteria": list(_INDICATION.criteria)},
+        "shown": _INDICATION,
         "shown_role": "Closest indication", "others": ["adult consolidation"], "attested": ["Therapy phase"],
         "not_received": ["immunizations"], "questionnaire": QUESTIONNAIRE, "determination": True,
         "order": "MedicationRequest/mr1: 28 mcg/day continuous IV infusion",

@@ -146,7 +146,7 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         "document_hint": document_hint,
         "reason": _reason(decision),
         "general": general,
-        "shown": _shown(shown),
+        "shown": shown,
         "shown_role": _role(decision, shown),
         # Routes still open, for a card that is not yet met (on a met card they would only distract).
         "others": [r.title for r in decision.indications
@@ -155,12 +155,6 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         "not_received": list(facts.not_received),
         "questionnaire": questionnaire_url(base_url),
     }
-
-
-def _shown(result: IndicationResult | None) -> dict[str, Any] | None:
-    if result is None:
-        return None
-    return {"title": result.title, "citation": result.citation, "criteria": result.criteria}
 
 
 def _role(decision: Decision, shown: IndicationResult | None) -> str:
