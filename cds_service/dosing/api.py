@@ -5,7 +5,7 @@ object of this shape for a Verdict. `cds_service.dosing.checks.OrderDoseChecks` 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
@@ -29,7 +29,9 @@ class QuantityLimit:
     days: int
     days_continued: int | None = None  # the window from cycle `continued_from_cycle` on
     continued_from_cycle: int | None = None
-    citation: str = ""  # the policy section, for the quantity card
+    # The policy section, for the quantity card. Not compared: the criterion's limit (without it) and the card's are
+    # the same limit, checked once per cycle (CycleLines.quantity).
+    citation: str = field(default="", compare=False)
 
     def window(self, cycle: int | None) -> int:
         """The window in days of the order's cycle (the first one when the cycle number is unknown)."""

@@ -16,10 +16,10 @@ from typing import Any
 
 from cds_service.cards import CARD_TYPE_SYSTEM
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.checks import OrderDoseChecks, missing_body_size
+from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, Expected
-from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, check_quantity, read_quantity
+from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, read_quantity
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, json_number,
                                        without_coverage_information)
@@ -84,10 +84,12 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     return card
 
 
-def quantity_card(group: list[dict[str, Any]], facts: ClinicalFacts, limit: QuantityLimit,
-                  source_label: str) -> dict[str, Any] | None:
-    """A warning when the cycle's orders together exceed the limit, suggesting the limit on the largest order."""
-    check = check_quantity(group, limit, facts.cycle.number.value)
+def quantity_card(group: list[dict[str, Any]], facts: ClinicalFacts, limit: QuantityLimit, source_label: str,
+                  cycle: CycleLines | None = None) -> dict[str, Any] | None:
+    """A warning when the cycle's orders together exceed the limit, suggesting the limit on the largest order.
+
+    `cycle`: the group's dose lines when the policy already checked the quantity, so it is added up once."""
+    check = (cycle or CycleLines(group, facts)).quantity(limit)
     if not check.over:
         return None
     target = max((q for q in check.orders if q.mcg is not None), key=lambda q: q.mcg or 0)
