@@ -121,7 +121,7 @@ def _candidates(policy: Policy, ctx: Context, general_met: bool) -> list[tuple[I
 
 def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, prior_approval: Fact[bool]) -> Decision:
     """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group."""
-    ctx = Context(facts, doses, prior_approval, None)
+    ctx = Context(facts, doses, prior_approval, None, {})
     general = [_evaluate_criterion(c, ctx) for c in policy.universal if _applies(c, facts)]
     evaluated = _candidates(policy, ctx, all(c.status == MET for c in general))
     results = [r for _, r in evaluated]
