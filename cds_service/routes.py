@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, json, jsonify, request
+from flask import Blueprint, Flask, Request, Response, current_app, g, json, jsonify, request
+from flask.ctx import _AppCtxGlobals
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cds_service import SERVICE_ID, json_codec
@@ -178,31 +179,32 @@ def start_timer() -> None:
 def observe(response: Response) -> Response:
     """Metrics for every request; the audit record for every hook call, error statuses included, and for every
     feedback call refused (stored feedback is recorded in its own table)."""
-    seconds = time.perf_counter() - g.get("started", time.perf_counter())
-    metrics = services().metrics
-    metrics.observe_request(_route(), response.status_code, seconds)
-    if request.endpoint == SERVICE_ENDPOINT and request.method == "POST":
-        hook: HookRequest | None = g.get("hook_request")  # set whenever there are outcomes
-        for outcome in g.get("handed_out", []):
+    call, incoming, shared = unproxied(g), unproxied(request), services()
+    seconds = time.perf_counter() - call.get("started", time.perf_counter())
+    shared.metrics.observe_request(_route(incoming), response.status_code, seconds)
+    if incoming.endpoint == SERVICE_ENDPOINT and incoming.method == "POST":
+        hook: HookRequest | None = call.get("hook_request")  # set whenever there are outcomes
+        for outcome in call.get("handed_out", []):
             if hook and outcome.policy and outcome.decision:
-                metrics.count_decision(hook.hook, outcome.policy, outcome.decision, outcome.what_if)
-        services().store.record_invocation(_invocation(response.status_code, seconds))
-    elif request.endpoint == FEEDBACK_ENDPOINT and response.status_code >= 400:
+                shared.metrics.count_decision(hook.hook, outcome.policy, outcome.decision, outcome.what_if)
+        shared.store.record_invocation(_invocation(call, incoming, response.status_code, seconds))
+    elif incoming.endpoint == FEEDBACK_ENDPOINT and response.status_code >= 400:
         # Its client, tenant and reason (the field or check at fault); nothing of its body, which may hold a
         # clinician's free text.
-        services().store.record_invocation(replace(_invocation(response.status_code, seconds), hook=FEEDBACK_HOOK))
+        shared.store.record_invocation(
+            replace(_invocation(call, incoming, response.status_code, seconds), hook=FEEDBACK_HOOK))
     return response
 
 
-def _route() -> str:
+def _route(incoming: Request) -> str:
     """The metrics label of a request: its route's rule, not the path (bounded labels). A method the route does not
     allow (a 405) leaves the request without a rule; it is still that route's, found again with a method it allows.
     Only a path no route has is "unmatched"."""
-    if request.url_rule is not None:
-        return request.url_rule.rule
-    refused = request.routing_exception
+    if incoming.url_rule is not None:
+        return incoming.url_rule.rule
+    refused = incoming.routing_exception
     if isinstance(refused, MethodNotAllowed) and refused.valid_methods:
-        adapter = current_app.url_map.bind_to_environ(request.environ)
+        adapter = current_app.url_map.bind_to_environ(incoming.environ)
         try:
             rule, _ = adapter.match(method=next(iter(refused.valid_methods)), return_rule=True)
         except HTTPException:
@@ -211,25 +213,26 @@ def _route() -> str:
     return "unmatched"
 
 
-def _invocation(status: int, seconds: float) -> InvocationRecord:
-    hook: HookRequest | None = g.get("hook_request")
-    body: dict[str, Any] = g.get("audit_body") or {}
+def _invocation(call: _AppCtxGlobals, incoming: Request, status: int, seconds: float) -> InvocationRecord:
+    """The audit record of the call, from what the request's handlers left in `call` (Flask's g)."""
+    hook: HookRequest | None = call.get("hook_request")
+    body: dict[str, Any] = call.get("audit_body") or {}
     context = body.get("context")
     context = context if isinstance(context, dict) else {}
     return InvocationRecord(
-        time=g.get("started_at") or datetime.now(timezone.utc),
-        service_id=_text((request.view_args or {}).get("service_id", SERVICE_ID)),  # a 404's id is the client's
+        time=call.get("started_at") or datetime.now(timezone.utc),
+        service_id=_text((incoming.view_args or {}).get("service_id", SERVICE_ID)),  # a 404's id is the client's
         hook=hook.hook if hook else _text(body.get("hook"), 100),
         hook_instance=_text(hook.hook_instance if hook else body.get("hookInstance")),
-        client_iss=g.get("client_iss"),
-        tenant=g.get("tenant"),
+        client_iss=call.get("client_iss"),
+        tenant=call.get("tenant"),
         patient_id=_text(hook.patient_id if hook else context.get("patientId")) or None,
         user_id=_text(hook.user_id if hook else context.get("userId")) or None,
         encounter_id=_text(hook.encounter_id if hook else context.get("encounterId")) or None,
         status=status,
-        reason=g.get("rejection") or g.get("fault"),
+        reason=call.get("rejection") or call.get("fault"),
         latency_ms=seconds * 1000.0,
-        outcomes=list(g.get("outcomes", [])),
+        outcomes=list(call.get("outcomes", [])),
     )
 
 
