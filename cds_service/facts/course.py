@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
@@ -67,33 +67,34 @@ class Cycle:
         return first - self.last <= MAX_GAP and self.infusion_days_before(first) < INFUSION_DAYS_PER_CYCLE
 
 
-def _priors(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date,
-            wanted: Callable[[MedOrder], bool]) -> Iterator[OrderSpan]:
-    """The spans of the `wanted` orders that are not drafts, active/completed/stopped and began before this cycle's
-    start (a span is read only for those: reading one costs a walk over the order's dosage lines)."""
+class PriorOrders(NamedTuple):
+    """The earlier orders this cycle is counted from (not drafts, active/completed/stopped, begun before its start),
+    read once for the cycle and for the order-level answers."""
+
+    spans: list[OrderSpan]  # prior blinatumomab orders, oldest first
+    unread: list[OrderSpan]  # orders whose drug is unknown (medications.py): each may be a prior blinatumomab one
+
+    def answers_since(self) -> date | None:
+        """From when order-level answers (combination, cycle-number) count: authored after the day the latest of
+        these orders started, so an answer given for that order is not reused for this one."""
+        starts = [s.first for s in (*self.spans, *self.unread)]
+        return max(starts) + timedelta(days=1) if starts else None
+
+
+def prior_orders(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> PriorOrders:
+    """The spans of the prior blinatumomab orders and of the orders that would be ones but for their unknown drug, in
+    one pass (a span is read only for those: reading one costs a walk over the order's dosage lines)."""
+    spans: list[OrderSpan] = []
+    unread: list[OrderSpan] = []
     for order in med_orders:
-        if (wanted(order) and order.status in PRIOR_STATUSES and order.resource.get("id") not in draft_ids
+        if order.identified and "blinatumomab" not in order.kinds:
+            continue
+        if (order.status in PRIOR_STATUSES and order.resource.get("id") not in draft_ids
                 and order.start is not None and order.start < start):
-            yield OrderSpan(order.reference, order.start, last_infusion_day(order.resource, order.start))
-
-
-def prior_spans(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> list[OrderSpan]:
-    """Prior blinatumomab orders (not drafts, active/completed/stopped) that began before this cycle's start."""
-    spans = _priors(med_orders, draft_ids, start, lambda order: "blinatumomab" in order.kinds)
-    return sorted(spans, key=lambda s: (s.first, s.last))
-
-
-def unidentified_spans(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> list[OrderSpan]:
-    """The orders that would be prior blinatumomab orders but for their unknown drug (medications.py)."""
-    return list(_priors(med_orders, draft_ids, start, lambda order: not order.identified))
-
-
-def order_level_since(spans: list[OrderSpan], unread: list[OrderSpan]) -> date | None:
-    """From when order-level answers (combination, cycle-number) count: authored after the day the latest prior
-    blinatumomab order (`spans`), or order whose drug could not be identified (`unread`: it may be one), started, so
-    an answer given for that order is not reused for this one."""
-    starts = [s.first for s in (*spans, *unread)]
-    return max(starts) + timedelta(days=1) if starts else None
+            span = OrderSpan(order.reference, order.start, last_infusion_day(order.resource, order.start))
+            (spans if order.identified else unread).append(span)
+    spans.sort(key=lambda s: (s.first, s.last))
+    return PriorOrders(spans, unread)
 
 
 def group_cycles(spans: list[OrderSpan]) -> list[Cycle]:
@@ -167,17 +168,15 @@ def course_cycle_starts(cycle_starts: list[date], diagnosis: Diagnosis,
 
 
 def read_cycle(record: PatientRecord, draft_orders: list[dict[str, Any]], start: date, diagnosis: Diagnosis,
-               attestations: Attestations, resolve: Resolver,
-               med_orders: list[MedOrder] | None = None) -> CycleInfo:
+               attestations: Attestations, resolve: Resolver, priors: PriorOrders | None = None) -> CycleInfo:
     """Cycle number, course start and cycle starts for the draft blinatumomab orders starting on `start`.
 
-    `med_orders` is the record's medication history already read by `read_med_orders` (read here when omitted).
+    `priors` are the earlier orders already read by `prior_orders` (read here from the record when omitted).
     """
-    if med_orders is None:
+    if priors is None:
         med_orders = read_med_orders(record.resources("medicationRequests"), resolve)
-    draft_ids = {str(o.get("id")) for o in draft_orders}
-    spans = prior_spans(med_orders, draft_ids, start)
-    unread = unidentified_spans(med_orders, draft_ids, start)
+        priors = prior_orders(med_orders, {str(o.get("id")) for o in draft_orders}, start)
+    spans, unread = priors
     cycles = group_cycles(spans)
     continuing = bool(cycles) and cycles[-1].takes(start)
     starts = [c.start for c in cycles] + ([] if continuing else [start])
@@ -186,7 +185,7 @@ def read_cycle(record: PatientRecord, draft_orders: list[dict[str, Any]], start:
     number = _counted(cycles, course, unread, unclear)
     if not record.received("medicationRequests"):
         number, course = Fact(received=False), [start]
-    answer = attestations.get("cycle-number", authored_since=order_level_since(spans, unread))
+    answer = attestations.get("cycle-number", authored_since=priors.answers_since())
     if answer is not None and isinstance(answer.value, int) and answer.value >= 1:
         number = Fact(answer.value, (answer.reference,), attested=True)
         course = _attested_course(starts, course, answer.value)

@@ -18,7 +18,7 @@ from cds_service.facts.attestations import unreadable_relevance as attestation_r
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
 from cds_service.facts.codes import add_months, completed_months, parse_date, parse_end_date
-from cds_service.facts.course import OrderSpan, order_level_since, prior_spans, read_cycle, unidentified_spans
+from cds_service.facts.course import PriorOrders, prior_orders, read_cycle
 from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
 from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
 from cds_service.facts.immunizations import LiveVaccines, live_vaccine_in_window
@@ -65,12 +65,11 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
                if isinstance(r, dict) and str(r.get("id")) not in draft_ids]
     malformed_orders: list[dict[str, Any]] = []
     med_orders = read_med_orders([*history, *other_drafts], resolve, today, malformed=malformed_orders)
-    cycle = read_cycle(record, orders, start, diagnosis, attestations, resolve, med_orders=med_orders)
+    priors = prior_orders(med_orders, draft_ids, start)
+    cycle = read_cycle(record, orders, start, diagnosis, attestations, resolve, priors)
     renewal_since = _renewal_answers_since(cycle)
     labs = read_labs(record, attestations, cycle.course_start, diagnosis, observations, renewal_since)
-    spans = prior_spans(med_orders, draft_ids, start)
-    medications = _medication_facts(med_orders, draft_ids, spans, cycle, record.received("medicationRequests"),
-                                    attestations)
+    medications = _medication_facts(med_orders, priors, cycle, record.received("medicationRequests"), attestations)
     # Left out with the resources of the other keys (for _unreadable): the vaccines the reader found malformed.
     left_out["immunizations"] = []
     vaccines = live_vaccine_in_window(record, cycle.course_start, start, malformed=left_out["immunizations"])
@@ -80,7 +79,8 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal_since))
     # The resources left out, in practice none: looked at only when there are some.
     if any(left_out.values()) or malformed_orders or observations.unreadable():
-        context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(spans), draft_ids, resolve)
+        context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(priors.spans), draft_ids,
+                           resolve)
         facts = open_facts(facts, _unreadable(left_out, malformed_orders, observations.unreadable(), context))
     # Last, from the facts as they stand: an answer an unreadable resource made unknown was not used. Replacing a
     # field of the frozen facts costs as much as building them again: only done when an answer was used.
@@ -96,11 +96,11 @@ class _MedicationFacts(NamedTuple):
     induction_ino_mini_hyper_cvd: Fact[bool]  # before the course
 
 
-def _medication_facts(med_orders: list[MedOrder], draft_ids: set[str], spans: list[OrderSpan], cycle: CycleInfo,
-                      received: bool, attestations: Attestations) -> _MedicationFacts:
-    """`spans`: the prior blinatumomab orders, after which order-level answers count (course.order_level_since)."""
+def _medication_facts(med_orders: list[MedOrder], priors: PriorOrders, cycle: CycleInfo, received: bool,
+                      attestations: Attestations) -> _MedicationFacts:
+    """`priors`: the earlier orders after which order-level answers count (course.PriorOrders.answers_since)."""
     others = [o for o in med_orders if "blinatumomab" not in o.kinds]
-    order_since = order_level_since(spans, unidentified_spans(med_orders, draft_ids, cycle.start))
+    order_since = priors.answers_since()
     return _MedicationFacts(
         combination=combination(others, cycle.start, received, attestations, order_since),
         tki_failure=tki_failure(others, received, attestations),

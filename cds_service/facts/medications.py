@@ -61,9 +61,9 @@ _COMBINATION = (Bearing("combination", frozenset({"with-tki"}), attested_stands=
 _INDUCTION = (Bearing("induction_ino_mini_hyper_cvd", frozenset({True}), attested_stands=True), PRIOR_STATUSES)
 _TKI_FAILURE = (Bearing("tki_failure", frozenset({True}), attested_stands=True), frozenset({"stopped"}))
 # An earlier cycle that cannot be read leaves the count unknown, attested or not: an order-level answer counts only
-# when given after the latest earlier order started (course.order_level_since), and this one's start is unreadable.
-# For the same reason it leaves an attested combination unknown (the answer may have been given for that order); a
-# combination read from the other drugs' orders does not depend on it.
+# when given after the latest earlier order started (course.PriorOrders.answers_since), and this one's start is
+# unreadable. For the same reason it leaves an attested combination unknown (the answer may have been given for that
+# order); a combination read from the other drugs' orders does not depend on it.
 _BEARINGS_BY_KIND: dict[str, tuple[tuple[Bearing, frozenset[str]], ...]] = {
     "blinatumomab": ((Bearing("cycle.number"), PRIOR_STATUSES),
                      (Bearing("combination", attested_only=True), PRIOR_STATUSES)),
@@ -212,7 +212,7 @@ def _refs(orders: Iterable[MedOrder]) -> tuple[str, ...]:
 def combination(orders: list[MedOrder], start: date, received: bool, attestations: Attestations,
                 attested_since: date | None) -> Fact[str]:
     """How blinatumomab is used at the start date. `orders` excludes the blinatumomab orders themselves;
-    `attested_since` is when order-level answers start to count (course.order_level_since)."""
+    `attested_since` is when order-level answers start to count (course.PriorOrders.answers_since)."""
     attested = attestations.fact("combination", attested_since, cast=str)
     if attested is not None:
         return attested
