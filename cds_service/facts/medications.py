@@ -26,8 +26,8 @@ from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import concept_text, parse_end_date
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
-from cds_service.facts.order import (dosage_timings, has_bounds_end, last_infusion_day, medication_concepts,
-                                     order_ref, recorded_start, unidentified)
+from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts, order_ref,
+                                     recorded_start, unidentified)
 from cds_service.facts.result_text import matches, result_clauses
 from cds_service.facts.shape import well_formed
 from cds_service.facts.unreadable import Bearing, Relevance
@@ -137,9 +137,9 @@ def _intrathecal_line(route: Any, line: dict[str, Any]) -> bool:
     return valuesets.matches_text(INTRATHECAL, str(line.get("text") or ""))
 
 
-def _span_end(resource: dict[str, Any], start: date, timings: list[dict[str, Any]]) -> date | None:
-    if has_bounds_end(timings):
-        return last_infusion_day(resource, start, timings)
+def _span_end(resource: dict[str, Any], start: date, bounds: DosageBounds) -> date | None:
+    if bounds.ends:
+        return last_infusion_day(resource, start, bounds)
     validity_end = parse_end_date(((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end"))
     if validity_end is not None:
         return validity_end
@@ -166,9 +166,9 @@ def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | N
         if malformed is not None and not well_formed(resource):
             malformed.append(resource)
             continue
-        timings = dosage_timings(resource)
-        start = recorded_start(resource, timings) or (today if status == "draft" else None)
-        end = _span_end(resource, start, timings) if start is not None else None
+        bounds = dosage_bounds(resource)
+        start = recorded_start(resource, bounds) or (today if status == "draft" else None)
+        end = _span_end(resource, start, bounds) if start is not None else None
         orders.append(MedOrder(order_ref(resource), str(status), kinds or frozenset(), start, end, resource,
                                identified=kinds is not None))
     return orders

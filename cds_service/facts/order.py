@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from cds_service.facts.codes import parse_date, parse_datetime, parse_end_date
 from cds_service.facts.quantities import time_in_days
@@ -78,28 +78,44 @@ def is_blinatumomab(resource: dict[str, Any], resolve: Resolver) -> bool:
     return concepts_in(BLINATUMOMAB, medication_concepts(resource, resolve))
 
 
-def dosage_timings(order: dict[str, Any]) -> list[dict[str, Any]]:
-    """The `timing.repeat` of each dosage line: what the start and span readers below take, so a reader asking
-    several of them reads the lines once."""
-    timings = []
+class DosageBounds(NamedTuple):
+    """What an order's dosage lines (their `timing.repeat`) say of its span, read in one walk over the lines: the
+    start and span readers below take it, so a reader asking several of them reads the lines once."""
+
+    first: date | None  # the earliest boundsPeriod.start
+    last: date | None  # the latest last day of a boundsPeriod (period_last_day)
+    durations: tuple[dict[str, Any], ...]  # the lines without such a day: a boundsDuration may count from the start
+    ends: bool  # whether any line says when it ends (boundsPeriod.end or boundsDuration)
+
+
+def dosage_bounds(order: dict[str, Any]) -> DosageBounds:
+    """The order's DosageBounds."""
+    first = last = None
+    durations = []
+    ends = False
     for line in order.get("dosageInstruction") or ():
         repeat = ((line or {}).get("timing") or {}).get("repeat") if isinstance(line, dict) else None
-        if isinstance(repeat, dict):
-            timings.append(repeat)
-    return timings
+        if not isinstance(repeat, dict):
+            continue
+        period = repeat.get("boundsPeriod")
+        day = parse_date((period or {}).get("start"))
+        if day is not None and (first is None or day < first):
+            first = day
+        ends = ends or bool((period or {}).get("end") or repeat.get("boundsDuration"))
+        day = period_last_day(period)
+        if day is None:
+            durations.append(repeat)
+        elif last is None or day > last:
+            last = day
+    return DosageBounds(first, last, tuple(durations), ends)
 
 
-def _bounds_starts(timings: list[dict[str, Any]]) -> list[date]:
-    starts = (parse_date((t.get("boundsPeriod") or {}).get("start")) for t in timings)
-    return [d for d in starts if d is not None]
-
-
-def recorded_start(order: dict[str, Any], timings: list[dict[str, Any]] | None = None) -> date | None:
-    """Earliest dosage boundsPeriod.start, else dispenseRequest.validityPeriod.start, else authoredOn. `timings`:
-    the order's `dosage_timings`, when the caller has them."""
-    starts = _bounds_starts(dosage_timings(order) if timings is None else timings)
-    if starts:
-        return min(starts)
+def recorded_start(order: dict[str, Any], bounds: DosageBounds | None = None) -> date | None:
+    """Earliest dosage boundsPeriod.start, else dispenseRequest.validityPeriod.start, else authoredOn. `bounds`:
+    the order's `dosage_bounds`, when the caller has them."""
+    first = (dosage_bounds(order) if bounds is None else bounds).first
+    if first is not None:
+        return first
     validity = ((order.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("start")
     return parse_date(validity) or parse_date(order.get("authoredOn"))
 
@@ -159,20 +175,14 @@ def _duration_end(timing: dict[str, Any], start: date) -> date | None:
     return line_start + timedelta(days=math.ceil(days) - 1)
 
 
-def has_bounds_end(timings: list[dict[str, Any]]) -> bool:
-    """Whether any dosage line (of `dosage_timings`) says when it ends (boundsPeriod.end or boundsDuration)."""
-    return any((t.get("boundsPeriod") or {}).get("end") or t.get("boundsDuration") for t in timings)
-
-
-def last_infusion_day(order: dict[str, Any], start: date, timings: list[dict[str, Any]] | None = None) -> date:
+def last_infusion_day(order: dict[str, Any], start: date, bounds: DosageBounds | None = None) -> date:
     """The last day the order infuses: the latest end of its dosage bounds (boundsPeriod.end, or start plus
     boundsDuration). With no readable end the order is taken to cover its start day only: the span is never
-    guessed longer than the record shows. `timings`: the order's `dosage_timings`, when the caller has them."""
-    last = start
-    for timing in dosage_timings(order) if timings is None else timings:
-        end = period_last_day(timing.get("boundsPeriod"))
-        if end is None:  # the duration, and the line's own start, matter only without an end
-            end = _duration_end(timing, start)
+    guessed longer than the record shows. `bounds`: the order's `dosage_bounds`, when the caller has them."""
+    bounds = dosage_bounds(order) if bounds is None else bounds
+    last = start if bounds.last is None or bounds.last < start else bounds.last
+    for timing in bounds.durations:  # the duration, and the line's own start, matter only without an end
+        end = _duration_end(timing, start)
         if end is not None and end > last:
             last = end
     return last
