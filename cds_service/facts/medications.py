@@ -103,7 +103,7 @@ class MedOrder(NamedTuple):
 def _classes(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
     """Ingredient kinds of a list of concepts, and whether their text says intrathecal, memoized by their codes and
     text (histories repeat the same drugs, and so do requests; code_key holds all a classification reads)."""
-    key = tuple(code_key(c) for c in concepts)
+    key = tuple(map(code_key, concepts))  # map: no generator frame to build and resume for the usual one concept
     return get_valuesets().memo("medication-classes").get(key, lambda: _classes_of(concepts))
 
 
