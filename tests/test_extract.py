@@ -1,13 +1,15 @@
 """ClinicalFacts assembled for a group of blinatumomab draft orders (fhir-data-profile.md, all sections)."""
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from cds_service.facts.extract import extract_facts, read_birth
-from cds_service.facts.model import AgeRange, read_within
+from cds_service.facts.model import AgeRange, BodySize, ClinicalFacts, CycleInfo, Fact, read_within
 from cds_service.policies import load_policy
 from tests.factories import (condition, coverage, immunization, medication_request, observation, patient,
                              questionnaire_response, record)
@@ -288,3 +290,22 @@ def test_the_oldest_plausible_birth_date() -> None:
     day_after = born + timedelta(days=1)
     birth = read_birth(patient(day_after.isoformat()), TODAY)
     assert (birth.date, birth.years.value) == (day_after, AgeRange(119, 119))
+
+
+def test_clinical_facts_init_is_the_dataclass_fields() -> None:
+    """ClinicalFacts writes its own __init__ (model.py says why): its parameters are the fields, in order, with their
+    defaults, so construction, equality and dataclasses.replace behave as the generated one would."""
+    fields = dataclasses.fields(ClinicalFacts)
+    parameters = list(inspect.signature(ClinicalFacts.__init__).parameters.values())[1:]
+    assert [p.name for p in parameters] == [f.name for f in fields]
+    assert [p.default for p in parameters] == [
+        inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default for f in fields]
+    start = date(2026, 1, 1)
+    cycle = CycleInfo(number=Fact(1), start=start, course_start=start)
+    facts = ClinicalFacts(start_date=start, cycle=cycle, body=BodySize(), tki_failure=Fact(True))
+    assert vars(facts) == {f.name: getattr(facts, f.name) for f in fields} and facts.tki_failure == Fact(True)
+    changed = dataclasses.replace(facts, tki_failure=Fact(False))
+    assert changed.tki_failure == Fact(False) and changed != facts
+    assert dataclasses.replace(changed, tki_failure=Fact(True)) == facts
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        facts.tki_failure = Fact(False)  # type: ignore[misc]

@@ -214,3 +214,37 @@ class ClinicalFacts:
     # Bookkeeping for the card
     attested_items: tuple[str, ...] = ()  # linkIds whose answers were used (a windowed one: Decision.attested_items)
     not_received: tuple[str, ...] = ()  # prefetch keys that were not received
+
+    def __init__(self, start_date: date, cycle: CycleInfo, body: BodySize, age_years: Fact[AgeRange] = UNKNOWN_FACT,
+                 age_months: Fact[AgeRange] = UNKNOWN_FACT, all_diagnosis: Fact[bool] = UNKNOWN_FACT,
+                 lymphoblastic_lymphoma: Fact[bool] = UNKNOWN_FACT, b_lineage: Fact[bool] = UNKNOWN_FACT,
+                 infant_all: Fact[bool] = UNKNOWN_FACT, disease_status: Fact[str] = UNKNOWN_FACT,
+                 therapy_phase: Fact[str] = UNKNOWN_FACT, remission_number: Fact[int] = UNKNOWN_FACT,
+                 complete_response_to_induction: Fact[bool] = UNKNOWN_FACT,
+                 induction_ino_mini_hyper_cvd: Fact[bool] = UNKNOWN_FACT,
+                 end_of_consolidation_response: Fact[str] = UNKNOWN_FACT, ph_positive: Fact[bool] = UNKNOWN_FACT,
+                 mrd_detectable: Fact[bool] = UNKNOWN_FACT, mrd_persistent_or_rising: Fact[bool] = UNKNOWN_FACT,
+                 mrd_percent: Fact[Measured] = UNKNOWN_FACT, mrd_unavailable: Fact[bool] = UNKNOWN_FACT,
+                 cd19_positive: Fact[bool] = UNKNOWN_FACT, combination: Fact[str] = UNKNOWN_FACT,
+                 tki_failure: Fact[bool] = UNKNOWN_FACT, multiagent_chemo_candidate: Fact[bool] = UNKNOWN_FACT,
+                 live_vaccine_in_window: Fact[bool] | Windowed[bool] = UNKNOWN_FACT,
+                 unacceptable_toxicity: Fact[bool] = UNKNOWN_FACT, response_or_stabilization: Fact[bool] = UNKNOWN_FACT,
+                 prior_authorization_on_file: Fact[bool] | Windowed[bool] = UNKNOWN_FACT,
+                 compendia_supported_use: Fact[bool] = UNKNOWN_FACT, attested_items: tuple[str, ...] = (),
+                 not_received: tuple[str, ...] = ()) -> None:
+        # The fields above, set as the frozen dataclass's own __init__ would (tests/test_extract.py checks that this
+        # signature is its fields'), without its object.__setattr__ call per field, as Fact does: two thirds less.
+        self.__dict__.update(
+            start_date=start_date, cycle=cycle, body=body, age_years=age_years, age_months=age_months,
+            all_diagnosis=all_diagnosis, lymphoblastic_lymphoma=lymphoblastic_lymphoma, b_lineage=b_lineage,
+            infant_all=infant_all, disease_status=disease_status, therapy_phase=therapy_phase,
+            remission_number=remission_number, complete_response_to_induction=complete_response_to_induction,
+            induction_ino_mini_hyper_cvd=induction_ino_mini_hyper_cvd,
+            end_of_consolidation_response=end_of_consolidation_response, ph_positive=ph_positive,
+            mrd_detectable=mrd_detectable, mrd_persistent_or_rising=mrd_persistent_or_rising, mrd_percent=mrd_percent,
+            mrd_unavailable=mrd_unavailable, cd19_positive=cd19_positive, combination=combination,
+            tki_failure=tki_failure, multiagent_chemo_candidate=multiagent_chemo_candidate,
+            live_vaccine_in_window=live_vaccine_in_window, unacceptable_toxicity=unacceptable_toxicity,
+            response_or_stabilization=response_or_stabilization,
+            prior_authorization_on_file=prior_authorization_on_file, compendia_supported_use=compendia_supported_use,
+            attested_items=attested_items, not_received=not_received)
