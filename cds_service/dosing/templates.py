@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, MutableMapping
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2.filters import sync_do_join
 
 # The shipped templates, found where Python imports the `cards` package from: the source tree, an editable install or
 # site-packages alike. pip installs a wheel as plain files, so this is a folder FileSystemLoader can read.
@@ -69,12 +70,13 @@ def markdown_text(value: Any) -> str:
     """`value` as text that Markdown shows as written: its active characters backslash-escaped, line breaks made
     spaces. The finalize of every template value, so the common case, nothing to escape, costs one search."""
     if type(value) is not str:
+        if isinstance(value, Wording):  # before Markdown: a card prints a dozen Wordings for each Markdown
+            return value.markdown
         if isinstance(value, Markdown):
             return value
-        if isinstance(value, Wording):
-            return value.markdown
         value = str(value)
-    if _ACTIVE.search(value) is None and (value[:1] not in _MARKER_STARTS or _MARKER.match(value) is None):
+    # value[0], not value[:1]: no slice object for every printed text (the empty text has nothing to escape).
+    if _ACTIVE.search(value) is None and (not value or value[0] not in _MARKER_STARTS or _MARKER.match(value) is None):
         return value
     return _MARKER.sub(_escaped_marker, _SPECIAL.sub(r"\\\g<0>", _LINE_BREAKS.sub(" ", value)))
 
@@ -119,6 +121,9 @@ def _environment(directory: str) -> Environment:
                                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
                                    auto_reload=False, cache_size=-1, finalize=markdown_text)
     environment.filters["markdown"] = Markdown
+    # Jinja's `join` is a wrapper that asks, on every call, whether the environment is async before calling this,
+    # its synchronous form: a decision card joins up to nine lists (each criterion's evidence among them).
+    environment.filters["join"] = sync_do_join
     return environment
 
 
