@@ -33,10 +33,14 @@ def coverage_information_action(
     `decision` None means the evaluation failed (a fault, not the patient's data): `indeterminate`.
     `unsolicited_determ` False (a "what if" call) never asserts a satisfied prior authorization.
     """
+    # The elements in the order CRD's extension defines them: the assertion's codes, then the billing code, then
+    # what the assertion adds (a reason, the questionnaire), then the date and the ids.
+    codes, details = _assertion(decision, questionnaire_url, unsolicited_determ)
     parts = [
         _sub("coverage", valueReference={"reference": coverage_reference}),
-        *_assertion(decision, questionnaire_url, unsolicited_determ),
+        *codes,
         _sub("billingCode", valueCoding=dict(BILLING_CODE)),
+        *details,
         _sub("date", valueDate=today.isoformat()),
         _sub("coverage-assertion-id", valueString=assertion_id),
     ]
@@ -45,7 +49,7 @@ def coverage_information_action(
         parts.append(_sub("expiry-date", valueDate=decision.authorization["end"]))
     # A new top-level object with a new extension list: the order itself is left untouched (its nested elements
     # are shared, not copied: nothing after this point changes them, and the response is serialized at once).
-    coverage = {"url": EXTENSION_URL, "extension": _ordered(parts)}
+    coverage = {"url": EXTENSION_URL, "extension": parts}
     kept = [e for e in order.get("extension") or () if not _earlier_assertion(e, coverage_reference)]
     resource = {**order, "extension": [*kept, coverage]}
     return {"type": "update", "description": _description(decision), "resource": resource}
@@ -75,25 +79,27 @@ def coverage_codes(decision: Decision | None, unsolicited_determ: bool = True) -
     return "not-covered", None
 
 
-def _assertion(decision: Decision | None, questionnaire_url: str, unsolicited_determ: bool) -> list[dict[str, Any]]:
-    """The rows of the contract's table, one per outcome: its codes, then what it adds."""
+def _assertion(decision: Decision | None, questionnaire_url: str,
+               unsolicited_determ: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of the contract's table, one per outcome: its codes, and what it adds (a reason, the
+    questionnaire)."""
     covered, pa_needed = coverage_codes(decision, unsolicited_determ)
     codes = [_code("covered", covered), *([_code("pa-needed", pa_needed)] if pa_needed else [])]
     if decision is None:
         fault = "Coverage could not be evaluated (service fault)"
-        return [*codes, _sub("reason", valueCodeableConcept={"coding": [dict(TECHNICAL_REASON)], "text": fault})]
+        return codes, [_sub("reason", valueCodeableConcept={"coding": [dict(TECHNICAL_REASON)], "text": fault})]
     if decision.decision == MEETS:
-        return codes
+        return codes, []
     if decision.decision == INFO_NEEDED and decision.not_received:
-        return [*codes, _not_received(decision)]
+        return codes, [_not_received(decision)]
     if decision.decision == INFO_NEEDED:
-        return [
-            *codes, _code("doc-needed", "clinical"), _code("doc-purpose", "withpa"), _code("info-needed", "OTH"),
+        documentation = [_code("doc-needed", "clinical"), _code("doc-purpose", "withpa"), _code("info-needed", "OTH")]
+        return [*codes, *documentation], [
             _sub("reason", valueCodeableConcept={"text": "Document: " + "; ".join(decision.missing)}),
             _sub("questionnaire", valueCanonical=questionnaire_url),
         ]
     failed = "; ".join(c.text for c in decision.not_met_criteria()) or "no indication of the policy is met"
-    return [*codes, _sub("reason", valueCodeableConcept={"text": f"Not met: {failed}"})]
+    return codes, [_sub("reason", valueCodeableConcept={"text": f"Not met: {failed}"})]
 
 
 def _not_received(decision: Decision) -> dict[str, Any]:
@@ -104,14 +110,6 @@ def _not_received(decision: Decision) -> dict[str, Any]:
     documented = [item for item in decision.missing if item not in decision.not_received]
     text += f". Also to document: {'; '.join(documented)}" if documented else ""
     return _sub("reason", valueCodeableConcept={"coding": [dict(TECHNICAL_REASON)], "text": text})
-
-
-_ORDER = ("coverage", "covered", "pa-needed", "doc-needed", "doc-purpose", "info-needed", "billingCode", "reason",
-          "questionnaire", "date", "coverage-assertion-id", "satisfied-pa-id", "expiry-date")
-
-
-def _ordered(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(parts, key=lambda p: _ORDER.index(p["url"]))
 
 
 def _sub(url: str, **value: Any) -> dict[str, Any]:

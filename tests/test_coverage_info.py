@@ -89,6 +89,21 @@ def test_evaluation_failure_is_indeterminate_with_a_technical_reason() -> None:
                                            "code": "technical", "display": "Technical issue"}]
 
 
+# The extension's elements in the order CRD's StructureDefinition gives them.
+ELEMENT_ORDER = ["coverage", "covered", "pa-needed", "doc-needed", "doc-purpose", "info-needed", "billingCode",
+                 "reason", "questionnaire", "date", "coverage-assertion-id", "satisfied-pa-id", "expiry-date"]
+
+
+@pytest.mark.parametrize(("outcome", "unsolicited"), [
+    (decision("meets-criteria"), True), (decision("meets-criteria"), False), (decision("information-needed"), True),
+    (decision("information-needed", not_received=["current weight"]), True), (decision("criteria-not-met"), True),
+    (None, True),
+])
+def test_the_elements_come_in_the_extensions_order(outcome: Decision | None, unsolicited: bool) -> None:
+    urls = [p["url"] for p in action(outcome, unsolicited)["resource"]["extension"][-1]["extension"]]
+    assert urls == sorted(urls, key=ELEMENT_ORDER.index)
+
+
 @pytest.mark.parametrize("kind", ["meets-criteria", "information-needed", "criteria-not-met", None])
 def test_the_order_is_unchanged_except_for_the_added_extension(kind: str | None) -> None:
     before = copy.deepcopy(ORDER)
