@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import re
 import sys
 from datetime import datetime
 
@@ -69,7 +70,7 @@ def _build(settings: Settings) -> Flask:
     # Browser clients such as the CDS Hooks sandbox send Authorization and Content-Type, so preflights must allow them.
     CORS(
         app,
-        origins=list(settings.cors_origins),
+        origins=_cors_origins(settings.cors_origins),
         methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
         max_age=600,
@@ -90,6 +91,14 @@ def _build(settings: Settings) -> Flask:
 # (for the collector to free), so a threshold of 10,000 keeps at most a couple of MB of them (peak RSS +1 MB over 3,000
 # calls) and collections all but stop (~9 us a call).
 _GC_YOUNG_THRESHOLD = 10_000
+
+
+def _cors_origins(origins: tuple[str, ...]) -> list[str | re.Pattern[str]]:
+    """The configured origins as flask-cors must match them: each as a whole, in any case (config.py checked their
+    form). flask-cors takes a string with brackets or other regex characters for a regular expression, and matches
+    that from the start only: an IPv6 origin such as http://[::1]:8080 would then allow http://1:8080 and refuse
+    itself. "*" stays a string: every origin."""
+    return [origin if origin == "*" else re.compile(re.escape(origin) + r"\Z", re.IGNORECASE) for origin in origins]
 
 
 def _collect_young_objects_less_often() -> None:

@@ -73,3 +73,23 @@ def test_configured_origins_restrict_cors(restricted: LiveClient) -> None:
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://ehr.example.org"
     refused = preflight(restricted, "/cds-services/blinatumomab-coverage", origin="https://elsewhere.example.org")
     assert "Access-Control-Allow-Origin" not in refused.headers
+
+
+@pytest.mark.parametrize(("configured", "allowed", "refused"), [
+    ("http://[::1]:8080", ["http://[::1]:8080"], ["http://1:8080", "http://::8080", "http://[::1]:80801"]),
+    ("https://ehr.example.org", ["https://EHR.example.org"], ["https://ehr.example.org.evil.test",
+                                                              "https://ehrxexample.org"]),
+])
+def test_configured_origins_match_as_a_whole(tmp_path: Path, configured: str, allowed: list[str],
+                                             refused: list[str]) -> None:
+    """An origin is allowed only as configured (its case aside): an IPv6 origin's brackets are no regular expression,
+    and a longer origin that starts like a configured one is another site."""
+    application = make_app(local_settings(tmp_path, cors_origins=(configured,)))
+    try:
+        with serving(application) as live:
+            for origin in allowed:
+                assert preflight(live, "/cds-services", origin=origin).headers["Access-Control-Allow-Origin"] == origin
+            for origin in refused:
+                assert "Access-Control-Allow-Origin" not in preflight(live, "/cds-services", origin=origin).headers
+    finally:
+        close_app(application)
