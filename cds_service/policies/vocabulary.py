@@ -161,7 +161,7 @@ def _compile_head(test: Mapping[str, Any]) -> Test:
     if "any" in test or "all" in test:
         return _compile_group(test)
     if "cycle_at_most" in test:
-        return _compile_fact(lambda ctx: ctx.facts.cycle.number, _matcher({"at_most": test["cycle_at_most"]}), False)
+        return _compile_fact(attrgetter("facts.cycle.number"), _matcher({"at_most": test["cycle_at_most"]}), False)
     if test.get("dose") == "schedule":
         return lambda ctx: _from_verdict(ctx.doses.schedule(ctx.label_schedule or ""))
     if test.get("dose") == "ceiling":
@@ -174,12 +174,13 @@ def _compile_head(test: Mapping[str, Any]) -> Test:
 def _fact_reader(test: Mapping[str, Any]) -> Callable[[Context], Fact]:
     name = test["fact"]
     if name == "prior_approval":  # the audit trail's answer, not a clinical fact
-        return lambda ctx: ctx.prior_approval
-    read = attrgetter(name)
+        return attrgetter("prior_approval")
+    # A dotted attrgetter reads ctx.facts.<name> in C: no Python frame per fact test.
+    read = attrgetter(f"facts.{name}")
     if name in WINDOWS:
         numbers = {key: test[key] for key in WINDOWS[name]}
-        return lambda ctx: read_within(read(ctx.facts), numbers)
-    return lambda ctx: read(ctx.facts)
+        return lambda ctx: read_within(read(ctx), numbers)
+    return read
 
 
 def _compile_fact(read: Callable[[Context], Fact], matches: Callable[[Any], bool | None],
@@ -199,11 +200,10 @@ def _compile_fact(read: Callable[[Context], Fact], matches: Callable[[Any], bool
 
 
 def _matcher(test: Mapping[str, Any]) -> Callable[[Any], bool | None]:
-    checks = [(op, test[op]) for op in _COMPARATORS if op in test]
+    checks = [_comparison(op, test[op]) for op in _COMPARATORS if op in test]
     if len(checks) == 1:
-        op, expected = checks[0]
-        return lambda value: _compare(value, op, expected)
-    return lambda value: _all_true(_compare(value, op, expected) for op, expected in checks)
+        return checks[0]
+    return lambda value: _all_true(check(value) for check in checks)
 
 
 def _all_true(answers: Iterable[bool | None]) -> bool | None:
@@ -217,17 +217,17 @@ def _all_true(answers: Iterable[bool | None]) -> bool | None:
     return found
 
 
-def _compare(value: Any, op: str, expected: Any) -> bool | None:
+def _comparison(op: str, expected: Any) -> Callable[[Any], bool | None]:
+    """`value <op> expected` (None: the value cannot say), the operator chosen and a threshold converted once, when
+    the file is loaded."""
     if op == "equals":  # the values suit the fact's type: checked when the file is loaded
-        return bool(value == expected)
+        return lambda value: bool(value == expected)
     if op == "in":
-        return value in expected
-    if isinstance(value, Graded):
-        threshold = Decimal(str(expected))
-        return value.at_least(threshold) if op == "at_least" else value.at_most(threshold)
+        return lambda value: value in expected
+    threshold = Decimal(str(expected))  # for a Graded value (a lab result, an age known within bounds)
     if op == "at_least":
-        return value >= expected
-    return value <= expected
+        return lambda value: value.at_least(threshold) if isinstance(value, Graded) else value >= expected
+    return lambda value: value.at_most(threshold) if isinstance(value, Graded) else value <= expected
 
 
 def _compile_group(test: Mapping[str, Any]) -> Test:
