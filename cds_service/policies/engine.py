@@ -27,22 +27,21 @@ from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, all_of
 # Criteria and indications
 # --------------------------------------------------------------------------------------------------------------
 
-def _applies(spec: CriterionSpec, facts: ClinicalFacts) -> bool:
-    cycle = facts.cycle.number.value
-    return spec.from_cycle is None or cycle is None or cycle >= spec.from_cycle
+def _applicable(criteria: tuple[CriterionSpec, ...], cycle: int | None) -> list[CriterionSpec]:
+    """The criteria that apply to the order's cycle (a renewal criterion from its cycle on; every one when the cycle
+    is unknown)."""
+    return [c for c in criteria if c.from_cycle is None or cycle is None or cycle >= c.from_cycle]
 
 
 def _outcome(spec: CriterionSpec, ctx: Context) -> Outcome:
-    """The outcome of the criterion's test, run once per evaluation (and schedule) whichever criteria share it."""
-    key = (spec.test_key, ctx.label_schedule if spec.uses_schedule else None)
-    outcome = ctx.memo.get(key)
+    """The outcome of the criterion's test, run once per evaluation whichever criteria share it."""
+    outcome = ctx.memo.get(spec.test_key)
     if outcome is None:
-        outcome = ctx.memo[key] = spec.run(ctx)
+        outcome = ctx.memo[spec.test_key] = spec.run(ctx)
     return outcome
 
 
-def _evaluate_criterion(spec: CriterionSpec, ctx: Context) -> CriterionResult:
-    outcome = _outcome(spec, ctx)
+def _criterion_result(spec: CriterionSpec, outcome: Outcome) -> CriterionResult:
     status = outcome.status
     # Positional, in CriterionResult's field order: a decision not met builds about seventy.
     return CriterionResult(
@@ -52,51 +51,70 @@ def _evaluate_criterion(spec: CriterionSpec, ctx: Context) -> CriterionResult:
     )
 
 
-def _indication_context(spec: IndicationSpec, ctx: Context) -> Context:
-    return Context(ctx.facts, ctx.doses, ctx.prior_approval, spec.label_schedule, ctx.memo)
+def _evaluate_criterion(spec: CriterionSpec, ctx: Context) -> CriterionResult:
+    return _criterion_result(spec, _outcome(spec, ctx))
 
 
-def _evaluate_indication(spec: IndicationSpec, ctx: Context) -> IndicationResult:
-    ctx = _indication_context(spec, ctx)
-    results = tuple(_evaluate_criterion(c, ctx) for c in spec.criteria if _applies(c, ctx.facts))
-    if all(r.status == MET for r in results):
-        results += _period_lapsed(spec, ctx.facts)
-    return IndicationResult(
+class _Evaluated(NamedTuple):
+    """An indication as evaluated, with the authorization period it earns when met (the decision's, if reported)."""
+
+    spec: IndicationSpec
+    result: IndicationResult
+    period: _Period | None
+
+
+def _evaluate_indication(spec: IndicationSpec, ctx: Context) -> _Evaluated:
+    criteria = _applicable(spec.criteria, ctx.facts.cycle.number.value)
+    return _indication_result(spec, ctx.facts, criteria, [_outcome(c, ctx) for c in criteria])
+
+
+def _evaluated_if_met(spec: IndicationSpec, ctx: Context) -> _Evaluated | None:
+    """The indication evaluated, as `_evaluate_indication` does, if it is met; None as soon as one of its criteria is
+    not met (the rest are not read)."""
+    criteria = _applicable(spec.criteria, ctx.facts.cycle.number.value)
+    outcomes = []
+    for criterion in criteria:
+        outcome = _outcome(criterion, ctx)
+        if outcome.status != MET:
+            return None
+        outcomes.append(outcome)
+    evaluated = _indication_result(spec, ctx.facts, criteria, outcomes)
+    return evaluated if evaluated.period is not None else None
+
+
+def _indication_result(spec: IndicationSpec, facts: ClinicalFacts, criteria: list[CriterionSpec],
+                       outcomes: list[Outcome]) -> _Evaluated:
+    results = tuple(map(_criterion_result, criteria, outcomes))
+    period = _authorization_period(spec, facts) if all(o.status == MET for o in outcomes) else None
+    # End = start + length (policy-rules.md §4). The card says "approved to <end>" and CRD's expiry-date is that day,
+    # so a clinician reads it as covered: an order starting on it is within the period, one starting after is not.
+    if period is not None and period.end < facts.start_date:
+        results += (_period_lapsed(spec, facts, period),)
+        period = None  # not met: it earns no authorization
+    result = IndicationResult(
         id=spec.id, title=spec.title, citation=spec.citation,
         status=all_of(r.status for r in results),
         clinical_status=all_of(r.status for r in results if r.kind == CLINICAL),
         criteria=results, label_schedule=spec.label_schedule,
     )
-
-
-def _is_met(spec: IndicationSpec, ctx: Context) -> bool:
-    """Whether the indication is met, as `_evaluate_indication` finds it, reading its criteria only up to the first
-    one not met and building no result."""
-    ctx = _indication_context(spec, ctx)
-    return (all(_outcome(c, ctx).status == MET for c in spec.criteria if _applies(c, ctx.facts))
-            and not _period_lapsed(spec, ctx.facts))
+    return _Evaluated(spec, result, period)
 
 
 _WITHIN_PERIOD = Wording("Order starts within the authorization period")
 
 
-def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts) -> tuple[CriterionResult, ...]:
+def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts, period: _Period) -> CriterionResult:
     """An order starting after the authorization its course (or renewal) earned has ended is not covered by it: a
     delayed cycle needs a new request, never an approval whose period is already over (policy-rules.md §4)."""
-    period = _authorization_period(spec, facts)
-    # End = start + length (policy-rules.md §4). The card says "approved to <end>" and CRD's expiry-date is that day,
-    # so a clinician reads it as covered: an order starting on it is within the period, one starting after is not.
-    if period.end >= facts.start_date:
-        return ()
     note = (f"this order starts {facts.start_date.isoformat()}, when the authorization period "
             f"{period.start.isoformat()} to {period.end.isoformat()} has ended")
     citation = spec.authorization.citation or spec.citation
-    return (CriterionResult(
+    return CriterionResult(
         f"{spec.id}.authorization-period", NOT_MET, citation, _WITHIN_PERIOD,
-        (), "course-limit", note, summary="order starts after the authorization period ended"),)
+        (), "course-limit", note, summary="order starts after the authorization period ended")
 
 
-def _candidates(policy: Policy, ctx: Context, general_met: bool) -> list[tuple[IndicationSpec, IndicationResult]]:
+def _candidates(policy: Policy, ctx: Context, general_met: bool) -> list[_Evaluated]:
     """A gated indication (exclusive_when) whose gate is met is evaluated alone; otherwise the others are.
 
     With every policy-level criterion met, the first met indication (in policy order) decides: the decision is met
@@ -104,15 +122,15 @@ def _candidates(policy: Policy, ctx: Context, general_met: bool) -> list[tuple[I
     the indications are first only checked, each up to its first criterion not met, and the first met one is the
     only one evaluated in full; when none is met, every one is (their outcomes are memoized: no test runs twice)."""
     for spec in (s for s in policy.indications if s.exclusive_when):
-        result = _evaluate_indication(spec, ctx)
-        gate = next(r for r in result.criteria if r.id == f"{spec.id}.{spec.exclusive_when}")
+        evaluated = _evaluate_indication(spec, ctx)
+        gate = next(r for r in evaluated.result.criteria if r.id == f"{spec.id}.{spec.exclusive_when}")
         if gate.status == MET:
-            return [(spec, result)]
+            return [evaluated]
     specs = [s for s in policy.indications if not s.exclusive_when]
-    met = next((s for s in specs if _is_met(s, ctx)), None) if general_met else None
+    met = next(filter(None, (_evaluated_if_met(s, ctx) for s in specs)), None) if general_met else None
     if met is not None:
-        return [(met, _evaluate_indication(met, ctx))]
-    return [(s, _evaluate_indication(s, ctx)) for s in specs]
+        return [met]
+    return [_evaluate_indication(s, ctx) for s in specs]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -121,25 +139,28 @@ def _candidates(policy: Policy, ctx: Context, general_met: bool) -> list[tuple[I
 
 def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, prior_approval: Fact[bool]) -> Decision:
     """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group."""
-    ctx = Context(facts, doses, prior_approval, None, {})
-    general = [_evaluate_criterion(c, ctx) for c in policy.universal if _applies(c, facts)]
+    ctx = Context(facts, doses, prior_approval, {})
+    cycle = facts.cycle.number.value
+    general = [_evaluate_criterion(c, ctx) for c in _applicable(policy.universal, cycle)]
     evaluated = _candidates(policy, ctx, all(c.status == MET for c in general))
-    results = [r for _, r in evaluated]
+    results = [e.result for e in evaluated]
     decision = _decide([c.status for c in general], [r.status for r in results])
     reported = _reported(evaluated, decision)
-    shown = reported[1] if reported else _closest([r for s, r in evaluated if not s.shown_last]) or _closest(results)
-    spec = reported[0] if reported else None
+    shown = (reported.result if reported else
+             _closest([e.result for e in evaluated if not e.spec.shown_last]) or _closest(results))
+    spec = reported.spec if reported else None
     # With no reported indication the request type follows the one shown: a relapsed/refractory cycle 7 order that
     # needs information is still a renewal request (policy-rules.md §2).
-    shown_spec = spec or next((s for s, r in evaluated if r is shown), None)
-    cycle = facts.cycle.number.value
+    shown_spec = spec or next((e.spec for e in evaluated if e.result is shown), None)
     unknown = _open_unknown(general, results) if decision == INFO_NEEDED else []
+    # A met decision reports a met indication, which carries the period it earns.
+    period = reported.period if reported and decision == MEETS else None
     return Decision(
         policy_id=policy.id, policy_version=policy.version, payer_label=policy.payer_label,
         policy_url=policy.url, policy_title=policy.title, policy_digest=policy.digest, decision=decision,
         request_type=_request_type(shown_spec, cycle), indication=spec.id if spec else None,
         indication_title=spec.title if spec else None, cycle=cycle,
-        authorization=_authorization_period(spec, facts).as_json() if spec and decision == MEETS else None,
+        authorization=period.as_json() if period else None,
         criteria=general + (list(shown.criteria) if shown else []),
         missing=list(unique(c.missing for c in unknown)),
         not_received=list(unique(c.missing for c in unknown if not c.received)),
@@ -163,13 +184,11 @@ def _decide(general: list[Status], indications: list[Status]) -> DecisionCode:
     return INFO_NEEDED
 
 
-def _reported(
-    evaluated: list[tuple[IndicationSpec, IndicationResult]], decision: DecisionCode
-) -> tuple[IndicationSpec, IndicationResult] | None:
+def _reported(evaluated: list[_Evaluated], decision: DecisionCode) -> _Evaluated | None:
     """The first met indication when the decision is met, else the first whose clinical criteria are met."""
     if decision == MEETS:
-        return next((pair for pair in evaluated if pair[1].status == MET), None)
-    return next((pair for pair in evaluated if pair[1].clinical_status == MET), None)
+        return next((e for e in evaluated if e.result.status == MET), None)
+    return next((e for e in evaluated if e.result.clinical_status == MET), None)
 
 
 def _closest(results: list[IndicationResult]) -> IndicationResult | None:
@@ -198,7 +217,8 @@ def _request_type(spec: IndicationSpec | None, cycle: int | None) -> str:
 
 
 class _Period(NamedTuple):
-    """An authorization period, in dates: `_period_lapsed` compares them, the Decision writes them (`as_json`)."""
+    """An authorization period, in dates: `_period_lapsed` compares them, the Decision writes them (`as_json`).
+    Computed once per met indication: the same period decides whether it is met and is the decision's."""
 
     start: date
     end: date

@@ -91,7 +91,7 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     common = raw.get("common", {})
     cite = Wording(raw.get("authorization_citation", ""))
     indications = tuple(_parse_indication(i, common, cite, n) for n, i in enumerate(raw.get("indications", [])))
-    universal = tuple(_parse_criterion(_resolved(c, common, ("universal", n)), "")
+    universal = tuple(_parse_criterion(_resolved(c, common, ("universal", n)), "", None)
                       for n, c in enumerate(raw.get("universal", [])))
     _check_plan_limits(universal, indications)
     # The words the cards print (title, label, URL here; titles, citations, criterion texts below) are Wordings:
@@ -154,7 +154,8 @@ def _resolved(raw: dict[str, Any], common: dict[str, Any], path: tuple[str | int
 
 def _parse_indication(raw: dict[str, Any], common: dict[str, Any], authorization_citation: str,
                       index: int) -> IndicationSpec:
-    criteria = tuple(_parse_criterion(_resolved(c, common, ("indications", index, "criteria", n)), raw["id"])
+    criteria = tuple(_parse_criterion(_resolved(c, common, ("indications", index, "criteria", n)), raw["id"],
+                                      raw.get("label_schedule"))
                      for n, c in enumerate(raw["criteria"]))
     renewal = raw.get("renewal")
     spec = IndicationSpec(
@@ -182,19 +183,23 @@ def _check_indication(spec: IndicationSpec) -> None:
         raise PolicyFileError(f"{spec.id}: a dose schedule criterion needs the indication's label_schedule")
 
 
-def _parse_criterion(raw: dict[str, Any], indication: str) -> CriterionSpec:
-    """A criterion (its `use` resolved) whose structure the schema checked: its test is checked against the facts."""
+def _parse_criterion(raw: dict[str, Any], indication: str, label_schedule: str | None) -> CriterionSpec:
+    """A criterion (its `use` resolved) whose structure the schema checked: its test is checked against the facts.
+    `label_schedule`: its indication's, which a dose schedule test checks (compiled in)."""
     kind = raw.get("kind", CLINICAL)
     test = {k: v for k, v in raw.items() if k in TEST_KEYS and k not in ("id", "missing")}
     check_test(test, raw["id"])
-    test_key = json.dumps(test, sort_keys=True)
+    uses_schedule = mentions(test, "dose", "schedule")
+    schedule = label_schedule if uses_schedule else None
+    # The outcome depends on the test and, for a dose schedule test, on the schedule (never a key of a test).
+    test_key = json.dumps({**test, "label_schedule": schedule} if uses_schedule else test, sort_keys=True)
     name = raw["id"]
     return CriterionSpec(
         id=name, kind=kind, text=Wording(_with_numbers(raw["text"], test, name)), citation=Wording(raw["citation"]),
         missing=Wording(_with_numbers(raw["missing"], test, name)), test=test,
         summary=_with_numbers(raw.get("summary", ""), test, name), critical=raw.get("critical", False),
         from_cycle=raw.get("from_cycle"),
-        test_key=test_key, uses_schedule=mentions(test, "dose", "schedule"), run=compile_test(test),
+        test_key=test_key, uses_schedule=uses_schedule, run=compile_test(test, schedule),
         result_id=f"{indication}.{raw['id']}" if indication else raw["id"],
     )
 

@@ -117,15 +117,14 @@ class Outcome(NamedTuple):
 
 
 class Context(NamedTuple):
-    """What a test reads. A NamedTuple, not a frozen dataclass: an evaluation builds one per indication it checks,
-    and a frozen dataclass took about five times as long to build."""
+    """What a test reads, built once per evaluation. A NamedTuple, not a frozen dataclass: cheaper to build and read."""
 
     facts: ClinicalFacts
     doses: DoseChecks
     prior_approval: Fact[bool]  # the audit trail's answer (prior_approval.py), not a clinical fact
-    label_schedule: str | None
-    # Outcomes by (test_key, schedule) for this evaluation: the same test in several indications is run once.
-    memo: dict[tuple[str, str | None], Outcome]
+    # Outcomes by test key (CriterionSpec.test_key) for this evaluation: the same test in several indications is run
+    # once.
+    memo: dict[str, Outcome]
 
 
 # A test compiled once, when the policy file is loaded, into a function of the evaluation context: an evaluation then
@@ -133,8 +132,9 @@ class Context(NamedTuple):
 Test = Callable[[Context], Outcome]
 
 
-def compile_test(test: Mapping[str, Any]) -> Test:
-    head = _compile_head(test)
+def compile_test(test: Mapping[str, Any], label_schedule: str | None) -> Test:
+    """`label_schedule`: the schedule of the criterion's indication, which a `dose = "schedule"` test checks."""
+    head = _compile_head(test, label_schedule)
     if test.get("if_unknown") == NOT_MET:
         def unknown_is_not_met(ctx: Context) -> Outcome:
             outcome = head(ctx)
@@ -155,15 +155,16 @@ def compile_test(test: Mapping[str, Any]) -> Test:
     return head
 
 
-def _compile_head(test: Mapping[str, Any]) -> Test:
+def _compile_head(test: Mapping[str, Any], label_schedule: str | None) -> Test:
     if "fact" in test:
         return _compile_fact(_fact_reader(test), _matcher(test), bool(test.get("attested_to_exclude")))
     if "any" in test or "all" in test:
-        return _compile_group(test)
+        return _compile_group(test, label_schedule)
     if "cycle_at_most" in test:
         return _compile_fact(attrgetter("facts.cycle.number"), _matcher({"at_most": test["cycle_at_most"]}), False)
     if test.get("dose") == "schedule":
-        return lambda ctx: _from_verdict(ctx.doses.schedule(ctx.label_schedule or ""))
+        schedule = label_schedule or ""
+        return lambda ctx: _from_verdict(ctx.doses.schedule(schedule))
     if test.get("dose") == "ceiling":
         ceiling = Decimal(str(test["mcg_per_day"]))
         return lambda ctx: _from_verdict(ctx.doses.ceiling(ceiling))
@@ -230,8 +231,8 @@ def _comparison(op: str, expected: Any) -> Callable[[Any], bool | None]:
     return lambda value: value.at_most(threshold) if isinstance(value, Graded) else value <= expected
 
 
-def _compile_group(test: Mapping[str, Any]) -> Test:
-    children = tuple(compile_test(sub) for sub in test.get("any", test.get("all", [])))
+def _compile_group(test: Mapping[str, Any], label_schedule: str | None) -> Test:
+    children = tuple(compile_test(sub, label_schedule) for sub in test.get("any", test.get("all", [])))
     combine = any_of if "any" in test else all_of
 
     def group(ctx: Context) -> Outcome:
