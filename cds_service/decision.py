@@ -55,9 +55,12 @@ class CriterionResult(NamedTuple):
         }
 
 
-@dataclass(frozen=True)
-class IndicationResult:
-    """One indication (pathway) of the policy as evaluated, kept for the card."""
+class IndicationResult(NamedTuple):
+    """One indication (pathway) of the policy as evaluated, kept for the card.
+
+    A NamedTuple, not a frozen dataclass, for the reason CriterionResult is: a decision not met builds one per
+    indication of the policy, and a frozen dataclass sets each field through object.__setattr__.
+    """
 
     id: str
     title: str
@@ -67,7 +70,8 @@ class IndicationResult:
     criteria: tuple[CriterionResult, ...]
     label_schedule: str | None = None
 
-    def count(self, status: Status) -> int:
+    def count_of(self, status: Status) -> int:
+        """How many of its criteria have `status` (not tuple.count, which counts the fields)."""
         return sum(1 for c in self.criteria if c.status == status)
 
 

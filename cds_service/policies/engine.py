@@ -92,10 +92,8 @@ def _indication_result(spec: IndicationSpec, facts: ClinicalFacts, criteria: lis
         results += (_period_lapsed(spec, facts, period),)
         period = None  # not met: it earns no authorization
     result = IndicationResult(
-        id=spec.id, title=spec.title, citation=spec.citation,
-        status=all_of(r.status for r in results),
-        clinical_status=all_of(r.status for r in results if r.kind == CLINICAL),
-        criteria=results, label_schedule=spec.label_schedule,
+        spec.id, spec.title, spec.citation, all_of(r.status for r in results),
+        all_of(r.status for r in results if r.kind == CLINICAL), results, spec.label_schedule,
     )
     return _Evaluated(spec, result, period)
 
@@ -197,8 +195,8 @@ def _closest(results: list[IndicationResult]) -> IndicationResult | None:
     then the fewest not-met, fewest unknown and most met criteria; first on ties."""
     if not results:
         return None
-    return min(results, key=lambda r: (r.clinical_status == NOT_MET, r.count(NOT_MET), r.count(UNKNOWN),
-                                       -r.count(MET)))
+    return min(results, key=lambda r: (r.clinical_status == NOT_MET, r.count_of(NOT_MET), r.count_of(UNKNOWN),
+                                       -r.count_of(MET)))
 
 
 def _open_unknown(general: list[CriterionResult], results: list[IndicationResult]) -> list[CriterionResult]:
