@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cds_service.facts.observations import ObservationIndex, code_key
+from cds_service.facts.observations import ObservationIndex, code_key, trusted
 from cds_service.valuesets import Memo
 
 LOINC = "http://loinc.org"
@@ -102,3 +102,24 @@ def test_code_keys_tell_apart_what_classification_reads() -> None:
     one, other = {"system": LOINC, "code": "1"}, {"system": LOINC, "code": "2"}
     assert code_key({"coding": [one, other]}) != code_key({"coding": [one]}) != code_key({"coding": [other]})
     assert code_key({"coding": [one, "junk"]}) == code_key({"coding": [one]})  # non-dict codings are never read
+
+
+def test_a_code_sent_alternately_in_two_variants_is_grouped_without_mixing_them() -> None:
+    plain, named = loinc("1"), loinc("1", "Hemoglobin")
+    index = ObservationIndex([obs(str(i), plain if i % 2 else named) for i in range(6)])
+    classify = Counting(set())
+    classify.wanted_text = "Hemoglobin"
+    assert [o["id"] for o, _ in index.select(classify)] == ["0", "2", "4"]
+
+
+def test_codes_nested_too_deep_to_compare_are_kept_apart() -> None:
+    def code() -> dict[str, Any]:  # equal, but not the same objects: comparing them recurses to the bottom
+        deep: Any = "x"
+        for _ in range(5000):
+            deep = [deep]
+        return {"coding": [{"system": LOINC, "code": "1"}], "text": deep}
+
+    classify = Counting({"1"})
+    index = trusted([obs("a", code()), obs("b", code()), obs("c", code())])
+    assert [o["id"] for o, _ in index.select(classify)] == ["a", "b", "c"]
+    assert len(classify.seen) == 3

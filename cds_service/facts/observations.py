@@ -3,9 +3,10 @@
 A request holds hundreds of routine labs of a few dozen distinct codes, and the readers (labs.py, body.py) each keep
 only a handful. So the Observations are grouped once by their raw code; a reader classifies each distinct code once
 and gets back the matching Observations in record order (ties between results of the same moment are resolved by
-that order). Only the selected Observations are shape-checked (shape.py), each once, so a malformed one is dropped
-while the routine labs nobody reads cost no check; the dropped ones are kept aside (`unreadable`), for unreadable.py
-to make the facts they bear on unknown.
+that order). Only the selected Observations are looked at further: whether they are usable (an Observation, final,
+amended or corrected) and well-formed (shape.py), each once, so a malformed one is dropped while the routine labs
+nobody reads cost neither; the dropped ones are kept aside (`unreadable`), for unreadable.py to make the facts they
+bear on unknown.
 """
 from __future__ import annotations
 
@@ -18,6 +19,17 @@ USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
 Kind = TypeVar("Kind")
 
 
+class _Group:
+    """The positions of the Observations whose codes are equal (as parsed JSON), and that code's classification key."""
+
+    __slots__ = ("code", "key", "positions")
+
+    def __init__(self, code: Any, position: int) -> None:
+        self.code = code
+        self.key = code_key(code)
+        self.positions = [position]
+
+
 class ObservationIndex:
     """Usable Observations (status final, amended or corrected) by code; `received` tells an empty list from none."""
 
@@ -25,56 +37,79 @@ class ObservationIndex:
         """`check` decides, once per selected Observation, whether it is read at all (default: its shape)."""
         self.received = observations is not None
         self._check = check
-        self._observations: list[dict[str, Any]] = []
-        self._groups: dict[tuple[Any, ...], list[int]] = {}
-        self._alone: list[int] = []  # positions of the Observations whose code key is unhashable: classified alone
-        self._checked: dict[int, bool] = {}  # position -> well-formed
-        self._unreadable: list[int] = []  # positions selected and found malformed, in the order found
-        # One loop without helper calls: it runs for every Observation of the request.
-        for observation in observations or ():
-            if not isinstance(observation, dict) or observation.get("resourceType") != "Observation":
-                continue
-            status = observation.get("status")
-            if status is None or isinstance(status, str) and status not in USABLE_STATUSES:
-                continue
-            # A status of a wrong type is kept: if a reader selects the Observation, the shape check finds it
-            # unreadable, which a result that may be final is (unreadable.py).
-            position = len(self._observations)
+        self._observations: list[Any] = list(observations or ())  # as received: the groups hold positions in it
+        self._groups: list[_Group] = []  # in the order of their first Observation
+        self._readable: dict[int, bool] = {}  # position -> usable and well-formed
+        self._unreadable: list[int] = []  # positions selected, usable and found malformed, in the order found
+        # This loop runs for every Observation of the request, most of them routine labs no reader selects. A code
+        # is looked for in one bucket, the first coding's code as sent (else, for a code of another shape, its key),
+        # and compared, as parsed JSON (in C), with the bucket's latest group only: three subscripts, a lookup and
+        # one comparison per Observation instead of a code_key (built once per group: equal codes have equal keys),
+        # and grouping stays linear whatever the codes (the same code sent alternately in two variants makes more
+        # groups, never a wrong one). Whether a resource is a usable Observation is asked only of those a reader
+        # selects (_is_readable).
+        latest: dict[Any, _Group] = {}  # bucket -> its latest group
+        for position, observation in enumerate(self._observations):
             try:
-                self._groups.setdefault(code_key(observation.get("code")), []).append(position)
-            except TypeError:  # an unhashable element (malformed, or one nobody reads): not grouped, not memoized
-                self._alone.append(position)
-            self._observations.append(observation)
+                code = observation.get("code")
+            except AttributeError:  # not a JSON object
+                continue
+            try:
+                bucket = code["coding"][0]["code"]
+            except (KeyError, IndexError, TypeError):
+                bucket = code_key(code)
+            try:
+                group = latest.get(bucket)
+            except TypeError:  # an unhashable bucket (a malformed code): a group of its own
+                self._groups.append(_Group(code, position))
+                continue
+            try:
+                if group is not None and group.code == code:
+                    group.positions.append(position)
+                    continue
+            except RecursionError:  # nested too deep to compare (prefetch is not depth-limited): kept apart
+                pass
+            group = latest[bucket] = _Group(code, position)
+            self._groups.append(group)
 
     def select(self, classify: Callable[[Any], Kind], memo: Memo | None = None) -> list[tuple[dict[str, Any], Kind]]:
-        """The well-formed Observations whose code `classify` gives a truthy kind, with that kind, in record order.
-        `classify` sees each distinct code once, as a raw (possibly malformed) value: it must not trust its types.
-        With a `memo`, a code classified in an earlier evaluation is not classified again."""
+        """The usable, well-formed Observations whose code `classify` gives a truthy kind, with that kind, in record
+        order. `classify` sees each distinct code once, as a raw (possibly malformed) value: it must not trust its
+        types. With a `memo`, a code classified in an earlier evaluation is not classified again (an unhashable code
+        is classified every time)."""
         chosen: list[tuple[int, Kind]] = []
-        observations = self._observations
-        for key, positions in self._groups.items():
-            code = observations[positions[0]].get("code")
-            kind = classify(code) if memo is None else memo.get(key, lambda: classify(code))
+        for group in self._groups:
+            code = group.code
+            kind = classify(code) if memo is None else memo.get(group.key, lambda: classify(code))
             if kind:
-                chosen.extend((position, kind) for position in positions)
-        for position in self._alone:
-            kind = classify(observations[position].get("code"))
-            if kind:
-                chosen.append((position, kind))
+                chosen.extend((position, kind) for position in group.positions)
         chosen.sort(key=_position)
-        return [(self._observations[p], kind) for p, kind in chosen if self._well_formed(p)]
+        return [(self._observations[p], kind) for p, kind in chosen if self._is_readable(p)]
 
     def unreadable(self) -> list[dict[str, Any]]:
-        """The Observations a reader selected that failed the check, in the order found (in practice none)."""
+        """The usable Observations a reader selected that failed the check, in the order found (in practice none)."""
         return [self._observations[p] for p in self._unreadable]
 
-    def _well_formed(self, position: int) -> bool:
-        found = self._checked.get(position)
+    def _is_readable(self, position: int) -> bool:
+        found = self._readable.get(position)
         if found is None:
-            found = self._checked[position] = self._check(self._observations[position])
-            if not found:
-                self._unreadable.append(position)
+            observation = self._observations[position]
+            found = False
+            if _usable(observation):
+                found = self._check(observation)
+                if not found:
+                    self._unreadable.append(position)
+            self._readable[position] = found
         return found
+
+
+def _usable(observation: dict[str, Any]) -> bool:
+    """An Observation whose status is final, amended or corrected. A status of a wrong type is kept: the shape check
+    finds the Observation unreadable, which a result that may be final is (unreadable.py)."""
+    if observation.get("resourceType") != "Observation":
+        return False
+    status = observation.get("status")
+    return status is not None and not (isinstance(status, str) and status not in USABLE_STATUSES)
 
 
 def trusted(observations: Iterable[Any] | None) -> ObservationIndex:
@@ -93,7 +128,7 @@ def _position(entry: tuple[int, Any]) -> int:
 def code_key(code: Any) -> tuple[Any, ...]:
     """What identifies a code for classification, read from the raw dicts: its text and its codings' system, code
     and display; without `coding`, its own (valuesets.py then reads a concept with a `code` as a Coding). Codes with
-    the same key classify alike; this runs for every Observation."""
+    the same key classify alike."""
     if not isinstance(code, dict):
         return ()
     if "coding" not in code:
