@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Hashable, Iterable, TypeVar
+from typing import Any, Callable, Hashable, Iterable, TypeVar, TypeVarTuple
 
 from cds_service.facts.codes import codings, concept_text, normalize_code, normalize_system
 from cds_service.file_schemas import file_validator, schema_problem
@@ -60,6 +60,7 @@ class ValueSet:
 
 
 Result = TypeVar("Result")
+Args = TypeVarTuple("Args")
 
 
 class Memo:
@@ -71,16 +72,18 @@ class Memo:
         self._size = size
         self._found: dict[Hashable, Any] = {}
 
-    def get(self, key: Hashable, compute: Callable[[], Result]) -> Result:
-        """The cached value of `key`, else `compute()` stored under it (computed uncached for unhashable keys)."""
+    def get(self, key: Hashable, compute: Callable[[*Args], Result], *args: *Args) -> Result:
+        """The cached value of `key`, else `compute(*args)` stored under it (computed uncached for unhashable keys).
+        The arguments are passed, not closed over: a lambda per lookup cost more than the lookup (readers call this
+        for every code of the record)."""
         try:
             found = self._found.get(key, _MISSING)  # one lookup: another thread may empty the cache meanwhile
         except TypeError:
-            return compute()
+            return compute(*args)
         if found is _MISSING:
             if len(self._found) >= self._size:
                 self._found.clear()
-            found = self._found[key] = compute()
+            found = self._found[key] = compute(*args)
         return found
 
 
@@ -120,7 +123,7 @@ class ValueSets:
         system, code = coding.get("system"), coding.get("code")
         if not isinstance(system, str) or not isinstance(code, str):
             return frozenset()
-        return self._names_memo.get((system, code), lambda: self._names_of(system, code))
+        return self._names_memo.get((system, code), self._names_of, system, code)
 
     def _names_of(self, system: str, code: str) -> frozenset[str]:
         norm = normalize_system(system)

@@ -268,7 +268,7 @@ def _read(condition: dict[str, Any], valuesets: ValueSets) -> _Condition | None:
 
 
 def _code_reading(code: Any, valuesets: ValueSets) -> _CodeReading | None:
-    return valuesets.memo("condition-codes").get(code_key(code), lambda: _read_code(code, valuesets))
+    return valuesets.memo("condition-codes").get(code_key(code), _read_code, code, valuesets)
 
 
 def _read_code(code: Any, valuesets: ValueSets) -> _CodeReading | None:

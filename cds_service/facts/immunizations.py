@@ -102,7 +102,7 @@ def unreadable_relevance(immunization: dict[str, Any], course_start: date, start
 def _vaccine_kind(code: Any) -> str | None:
     """LIVE, UNSPECIFIED or None (no vaccine U1 reads), for a vaccineCode of any JSON, memoized by its code key
     (code_key holds all the value sets read): a record's vaccines are mostly the same few inactivated ones."""
-    return get_valuesets().memo("vaccine-kinds").get(code_key(code), lambda: _vaccine_kind_of(code))
+    return get_valuesets().memo("vaccine-kinds").get(code_key(code), _vaccine_kind_of, code)
 
 
 def _vaccine_kind_of(code: Any) -> str | None:

@@ -104,7 +104,7 @@ def _classes(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
     """Ingredient kinds of a list of concepts, and whether their text says intrathecal, memoized by their codes and
     text (histories repeat the same drugs, and so do requests; code_key holds all a classification reads)."""
     key = tuple(map(code_key, concepts))  # map: no generator frame to build and resume for the usual one concept
-    return get_valuesets().memo("medication-classes").get(key, lambda: _classes_of(concepts))
+    return get_valuesets().memo("medication-classes").get(key, _classes_of, concepts)
 
 
 def _classes_of(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
@@ -125,7 +125,7 @@ def _has_intrathecal_line(resource: dict[str, Any]) -> bool:
             continue
         route = line.get("route")
         key = (code_key(route), line.get("text"))
-        if memo.get(key, lambda: _intrathecal_line(route, line)):
+        if memo.get(key, _intrathecal_line, route, line):
             return True
     return False
 

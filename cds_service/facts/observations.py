@@ -80,7 +80,7 @@ class ObservationIndex:
         chosen: list[tuple[int, Kind]] = []
         for group in self._groups:
             code = group.code
-            kind = classify(code) if memo is None else memo.get(group.key, lambda: classify(code))
+            kind = classify(code) if memo is None else memo.get(group.key, classify, code)
             if kind:
                 chosen.extend((position, kind) for position in group.positions)
         chosen.sort(key=_position)
