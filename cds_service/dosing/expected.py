@@ -61,5 +61,9 @@ def expected_daily_dose(schedule: str | None, weight_kg: Decimal | None, bsa_m2:
 def label_maximum(schedule: str | None, cycle: int | None, day: int) -> Expected:
     """The highest label dose at any body size: the fixed dose from 45 kg (a BSA-based dose is capped at it).
     A dose above it is above the label whatever the patient weighs."""
-    dose = STEP_DOSE if is_step_day(schedule, cycle, day) else FULL_DOSE
-    return Expected(dose, "fixed", dose)
+    return _STEP_MAXIMUM if is_step_day(schedule, cycle, day) else _FULL_MAXIMUM
+
+
+# The two label maxima, built once: every patient from 45 kg (and every check without the body size) reads them.
+_STEP_MAXIMUM = Expected(STEP_DOSE, "fixed", STEP_DOSE)
+_FULL_MAXIMUM = Expected(FULL_DOSE, "fixed", FULL_DOSE)
