@@ -275,12 +275,19 @@ def induction_ino_mini_hyper_cvd(orders: list[MedOrder], course_start: date, rec
     attested = attestations.fact("induction-ino-mini-hyper-cvd", course_answers_since(course_start), cast=bool)
     if attested is not None:
         return attested
-    earlier = [o for o in orders if o.status in PRIOR_STATUSES and o.start is not None and o.start < course_start]
-    for ino in (o for o in earlier if "inotuzumab" in o.kinds):
-        partners = [o for o in earlier if "cvd-partner" in o.kinds and o.overlaps(ino)]
-        if partners:
-            return Fact(True, _refs([ino, *partners]), note="inotuzumab with mini-hyper-CVD before this course")
+    inotuzumab = [o for o in orders if "inotuzumab" in o.kinds]
+    if inotuzumab:  # most histories have none: their orders are then not sorted into given or not
+        earlier = _given_before(orders, course_start)
+        for ino in _given_before(inotuzumab, course_start):
+            partners = [o for o in earlier if "cvd-partner" in o.kinds and o.overlaps(ino)]
+            if partners:
+                return Fact(True, _refs([ino, *partners]), note="inotuzumab with mini-hyper-CVD before this course")
     return Fact(received=received)
+
+
+def _given_before(orders: list[MedOrder], day: date) -> list[MedOrder]:
+    """The orders given (PRIOR_STATUSES) that started before `day`."""
+    return [o for o in orders if o.status in PRIOR_STATUSES and o.start is not None and o.start < day]
 
 
 def multiagent_chemo_candidate(course_start: date, attestations: Attestations) -> Fact[bool]:
