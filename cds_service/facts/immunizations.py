@@ -17,7 +17,7 @@ from cds_service.facts.observations import code_key
 from cds_service.facts.shape import well_formed
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
-from cds_service.valuesets import get_valuesets
+from cds_service.valuesets import Memo, get_valuesets
 
 LIVE = "vaccines-live"
 UNSPECIFIED = "vaccines-unspecified"  # unspecified or non-replicating formulations: cannot be judged
@@ -67,10 +67,11 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
     if not record.received("immunizations"):
         return Fact(received=False)
     vaccines = []
+    kinds = _kinds()  # looked up once, not per vaccine
     for immunization in record.resources("immunizations"):
         if not isinstance(immunization, dict) or immunization.get("resourceType") != "Immunization":
             continue
-        kind, status = _vaccine_kind(immunization.get("vaccineCode")), immunization.get("status")
+        kind, status = _vaccine_kind(immunization.get("vaccineCode"), kinds), immunization.get("status")
         if kind is None or isinstance(status, str) and status != "completed":
             continue
         if malformed is not None and not well_formed(immunization):
@@ -87,7 +88,7 @@ def unreadable_relevance(immunization: dict[str, Any], course_start: date, start
     status = immunization.get("status")
     if isinstance(status, str) and status != "completed":
         return None
-    kind = _vaccine_kind(immunization.get("vaccineCode"))
+    kind = _vaccine_kind(immunization.get("vaccineCode"), _kinds())
     if kind is None:
         return None
     days = _possible_days(immunization)
@@ -99,10 +100,15 @@ def unreadable_relevance(immunization: dict[str, Any], course_start: date, start
     return Relevance("a live vaccine" if kind == LIVE else "a vaccine of unspecified formulation", bearings)
 
 
-def _vaccine_kind(code: Any) -> str | None:
-    """LIVE, UNSPECIFIED or None (no vaccine U1 reads), for a vaccineCode of any JSON, memoized by its code key
-    (code_key holds all the value sets read): a record's vaccines are mostly the same few inactivated ones."""
-    return get_valuesets().memo("vaccine-kinds").get(code_key(code), _vaccine_kind_of, code)
+def _kinds() -> Memo:
+    """The vaccine kinds already classified, by code key (code_key holds all the value sets read)."""
+    return get_valuesets().memo("vaccine-kinds")
+
+
+def _vaccine_kind(code: Any, kinds: Memo) -> str | None:
+    """LIVE, UNSPECIFIED or None (no vaccine U1 reads), for a vaccineCode of any JSON, memoized in `kinds` (_kinds):
+    a record's vaccines are mostly the same few inactivated ones."""
+    return kinds.get(code_key(code), _vaccine_kind_of, code)
 
 
 def _vaccine_kind_of(code: Any) -> str | None:
