@@ -28,7 +28,7 @@ from cds_service.facts.labs import unreadable_relevance as lab_relevance
 from cds_service.facts.medications import (MedOrder, combination, induction_ino_mini_hyper_cvd,
                                            multiagent_chemo_candidate, read_med_orders, tki_failure)
 from cds_service.facts.medications import unreadable_relevance as medication_relevance
-from cds_service.facts.model import ATTESTED_BY, AgeRange, ClinicalFacts, CycleInfo, Fact, Windowed
+from cds_service.facts.model import ATTESTED_BY, UNKNOWN_FACT, AgeRange, ClinicalFacts, CycleInfo, Fact, Windowed
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.order import group_start
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
@@ -272,13 +272,13 @@ class _AttestedWithin(Windowed[bool]):
 
 def _prior_authorization_on_file(attestations: Attestations, start: date) -> Fact[bool] | Windowed[bool]:
     link_id = "prior-authorization-on-file"
-    return _AttestedWithin(attestations, link_id, start) if attestations.get(link_id) is not None else Fact()
+    return _AttestedWithin(attestations, link_id, start) if attestations.get(link_id) is not None else UNKNOWN_FACT
 
 
 def _attested(attestations: Attestations, link_id: str, since: date, cast: Callable[[AnswerValue], T]) -> Fact[T]:
     """An item only the clinician answers: unknown when not answered since `since`."""
     found = attestations.fact(link_id, since, cast=cast)
-    return Fact() if found is None else found
+    return UNKNOWN_FACT if found is None else found  # shared: a Fact is frozen
 
 
 def _attested_items(facts: ClinicalFacts) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ from typing import Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import concept_text, parse_end_date
-from cds_service.facts.model import Fact
+from cds_service.facts.model import UNKNOWN_FACT, Fact
 from cds_service.facts.observations import code_key
 from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts, order_ref,
                                      recorded_start, unidentified)
@@ -294,4 +294,4 @@ def multiagent_chemo_candidate(course_start: date, attestations: Attestations) -
     """Only the clinician can say whether the patient is a candidate for multi-agent chemotherapy when this course is
     given (Aspirus adult consolidation): an answer from an earlier course describes the patient then."""
     attested = attestations.fact("multiagent-chemo-candidate", course_answers_since(course_start), cast=bool)
-    return Fact() if attested is None else attested
+    return UNKNOWN_FACT if attested is None else attested
