@@ -224,7 +224,8 @@ def test_not_received_data_is_reported_and_unknown() -> None:
     rec = record(not_received=("immunizations", "medicationRequests", "conditions"))
     facts = extract_facts(rec, [_draft()], TODAY)
     assert set(facts.not_received) == {"immunizations", "medicationRequests", "conditions"}
-    assert facts.live_vaccine_in_window.received is False and facts.combination.received is False
+    vaccines = facts.live_vaccine_in_window
+    assert isinstance(vaccines, Fact) and vaccines.received is False and facts.combination.received is False
     assert facts.unacceptable_toxicity.value is None and facts.cycle.number.value is None
 
 
