@@ -3,15 +3,23 @@ fhir.resources, never pass one fhir.resources refuses; and it proves the orders 
 from __future__ import annotations
 
 import copy
+import datetime
+import decimal
 import json
+import math
+import random
+import struct
+import typing
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
-from pydantic import ValidationError
+from fhir_core import types as fhir_types
+from pydantic import TypeAdapter, ValidationError
 
 from bench.workload import order_sign_request
+from cds_service import model_proof
 from cds_service.model_proof import proof_for
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
@@ -129,3 +137,48 @@ def test_left_to_fhir_resources_what_the_proof_cannot_show(order: dict[str, Any]
     ]:
         assert not PROVEN_VALID(unproven), unproven
         assert _accepted(unproven), unproven
+
+
+def _fhir_core_check(annotation: Any) -> Any:
+    return TypeAdapter(annotation).validator.isinstance_python
+
+
+def _days() -> Iterator[str]:
+    """Every day of years around the leap-year rules and the ends of the range, a sample of the rest, and days that
+    do not exist."""
+    rng = random.Random(7)
+    years = [1, 4, 99, 100, 400, 1900, 1999, 2000, 2023, 2024, 2026, 9999]
+    days = [day for year in years for day in range(datetime.date(year, 1, 1).toordinal(),
+                                                   datetime.date(year, 12, 31).toordinal() + 1)]
+    days += rng.sample(range(1, datetime.date.max.toordinal() + 1), 3000)
+    yield from (datetime.date.fromordinal(day).isoformat() for day in days)
+    for year in [0, *years]:
+        yield from (f"{year:04d}-{month:02d}-{day:02d}" for month in range(14) for day in range(33))
+    yield from ["2024-1-01", "2024-01-1", "20240101", "2024-W01-1", "+024-01-01", "2024-01-01 ", "２０２４-01-01",
+                "2024-01-01T00:00:00Z", "2024", "2024-01", 20240101, None]
+
+
+@pytest.mark.parametrize("fhir_type", [typing.Annotated[datetime.date, fhir_types.Date()],
+                                       typing.Annotated[datetime.datetime, fhir_types.DateTime()]],
+                         ids=["date", "dateTime"])
+def test_full_dates_proved_as_fhir_core_validates_them(fhir_type: Any) -> None:
+    proved, validated = model_proof._primitive_check(fhir_type), _fhir_core_check(fhir_type)
+    for value in _days():
+        assert proved(value) == validated(value), value
+        # What fhir_core accepts as a full date is proved without its validator.
+        assert model_proof._is_calendar_day(value) == (isinstance(value, str) and len(value) == 10
+                                                       and validated(value)), value
+
+
+def test_numbers_proved_as_fhir_core_validates_them() -> None:
+    fhir_type = typing.Annotated[decimal.Decimal, fhir_types.Decimal()]
+    proved, validated = model_proof._primitive_check(fhir_type), _fhir_core_check(fhir_type)
+    rng = random.Random(7)
+    floats = [struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0] for _ in range(20_000)]
+    int64 = [*range(-300, 300), 2**63 - 1, -2**63]
+    beyond = [2**63, -2**63 - 1, 2**64, 10**30, 10**4300, -10**4300]
+    for value in [*int64, *beyond, *floats, 0.0, -0.0, 4.65, 1e16, 1e-7, 5e-324, math.inf, -math.inf, math.nan, True,
+                  False, "1", None]:
+        assert proved(value) == validated(value), value
+    # Integers orjson reads and every finite float are proved without fhir_core's validator.
+    assert all(model_proof._is_plain_number(value) for value in [*int64, *floats] if validated(value))
