@@ -11,7 +11,7 @@ import pytest
 
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import read_within
-from cds_service.facts.shape import problem, split_well_formed
+from cds_service.facts.shape import problem, split_well_formed, well_formed
 from cds_service.policies import load_policy
 from tests.factories import (condition, immunization, medication_request, observation, questionnaire_response,
                              record)
@@ -99,6 +99,20 @@ def test_any_json_in_any_element_never_fails_an_evaluation(resource: dict[str, A
             patient_record.lists[kind] = [_replaced(resource, path, value)]
             facts = extract_facts(patient_record, [draft], TODAY, other_drafts=[_replaced(resource, path, value)])
             assert facts.start_date == TODAY
+
+
+class _Text(str):
+    """Text of a str subclass: JSON parsers do not make one, but the checks treat it as text all the same."""
+
+
+@pytest.mark.parametrize("resource", _RESOURCES, ids=[f"{r['resourceType']}-{i}" for i, r in enumerate(_RESOURCES)])
+def test_the_compiled_check_agrees_with_the_schema_walked(resource: dict[str, Any]) -> None:
+    """well_formed (compiled; objects of strings only, as a Coding, passed in one step when every value is text)
+    and problem (the schema walked element by element) agree whatever JSON replaces any element."""
+    for path in _paths(resource):
+        for value in (*_WRONG, _Text("x"), {"code": "x", "display": "y"}, {"code": "x", "display": 7}):
+            changed = _replaced(resource, path, value)
+            assert well_formed(changed) == (problem(changed) == ""), (path, value)
 
 
 def test_entries_that_are_not_resources_never_fail_an_evaluation() -> None:
