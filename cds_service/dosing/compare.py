@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
-from cds_service.dosing.expected import Expected, expected_daily_dose, is_step_day, label_maximum
+from cds_service.dosing.expected import Expected, expected_daily_dose, label_maximum, step_days
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.together import Together
 from cds_service.facts.quantities import rounded
@@ -81,29 +81,37 @@ def _compare(lines: Iterable[DoseLine], patient: Patient, label: Callable[[int],
     findings: list[Finding] = []
     for line in lines:
         if line.mcg_per_day is not None:
-            days = _alone(line, together) if together else line.days()
-            findings.extend(_line_findings(line, line.mcg_per_day, days, patient, label))
+            stretches = _alone(line, together) if together else (line.days(),)
+            findings.extend(_line_findings(line, line.mcg_per_day, stretches, patient, label))
     for shared in together:
         # An unreadable line makes the sum a lower bound: it shows a dose above the label, never one below it.
         findings.extend(Finding(kind, shared.lines[0], first, last, shared.mcg_per_day, expected, shared)
-                        for kind, expected, first, last in _runs(shared.days(), shared.mcg_per_day, patient, label)
+                        for kind, expected, first, last in _runs((shared.days(),), shared.mcg_per_day, patient, label)
                         if shared.complete or kind == ABOVE)
     return sorted(findings, key=lambda f: (f.first_day, f.line))
 
 
-def _line_findings(line: DoseLine, ordered: Decimal, days: Iterable[int], patient: Patient,
+def _line_findings(line: DoseLine, ordered: Decimal, stretches: Iterable[range], patient: Patient,
                    label: Callable[[int], Expected | None]) -> list[Finding]:
     return [Finding(kind, line.index, first, last, ordered, expected)
-            for kind, expected, first, last in _runs(days, ordered, patient, label)]
+            for kind, expected, first, last in _runs(stretches, ordered, patient, label)]
 
 
-def _alone(line: DoseLine, together: Sequence[Together]) -> list[int]:
-    """The line's days on which no other line runs with it. `together` is in day order: only the ranges within the
-    line's days are read (an order of many lines runs together on many ranges)."""
+def _alone(line: DoseLine, together: Sequence[Together]) -> list[range]:
+    """The line's days on which no other line runs with it, as stretches of consecutive days. `together` is in day
+    order: only the ranges within the line's days are read (an order of many lines runs together on many ranges)."""
     within = together[bisect_left(together, line.first_day, key=lambda t: t.first_day):
                       bisect_right(together, line.through, key=lambda t: t.first_day)]
     shared = {day for t in within if line.index in t.readable for day in t.days()}
-    return [day for day in line.days() if day not in shared]
+    stretches: list[range] = []
+    for day in line.days():
+        if day in shared:
+            continue
+        if stretches and stretches[-1].stop == day:
+            stretches[-1] = range(stretches[-1].start, day + 1)
+        else:
+            stretches.append(range(day, day + 1))
+    return stretches
 
 
 class _Run(NamedTuple):
@@ -115,30 +123,36 @@ class _Run(NamedTuple):
     last: int
 
 
-def _runs(days: Iterable[int], ordered: Decimal, patient: Patient,
+def _runs(stretches: Iterable[range], ordered: Decimal, patient: Patient,
           label: Callable[[int], Expected | None]) -> list[_Run]:
-    """The runs of consecutive days (in `days` order) on which `ordered` is above or below the label."""
+    """The runs of consecutive days on which `ordered` is above or below the label (`stretches`: ranges of
+    consecutive days, in day order)."""
+    steps = step_days(patient.schedule, patient.cycle)
     readings: dict[bool, tuple[str, Expected] | None] = {}
     runs: list[_Run] = []
-    current: tuple[str, Expected] | None = None  # the outcome of the run still open, from day `first` to `last`
-    first = last = 0
-    for day in days:
-        # The label dose differs only between step days and the others: read and compare it once for each.
-        step = is_step_day(patient.schedule, patient.cycle, day)
-        if step not in readings:
-            readings[step] = _outcome(ordered, label(day))
-        outcome = readings[step]
-        if outcome is None:
-            continue
-        if outcome == current and day == last + 1:
-            last = day
-            continue
-        if current is not None:
-            runs.append(_Run(*current, first, last))
-        current, first, last = outcome, day, day
-    if current is not None:
-        runs.append(_Run(*current, first, last))
+    for stretch in stretches:
+        for part in _split(stretch, steps):
+            # The label dose differs only between step days and the others, and each part is all one or the other:
+            # the label is read and compared once for each, not day by day.
+            step = part.start in steps
+            if step not in readings:
+                readings[step] = _outcome(ordered, label(part.start))
+            outcome = readings[step]
+            if outcome is None:
+                continue
+            if runs and runs[-1].last + 1 == part.start and (runs[-1].kind, runs[-1].expected) == outcome:
+                runs[-1] = runs[-1]._replace(last=part[-1])
+            else:
+                runs.append(_Run(*outcome, part.start, part[-1]))
     return runs
+
+
+def _split(days: range, steps: range) -> tuple[range, ...]:
+    """`days` cut where the step days begin and end: each part is all step days or none."""
+    inner = range(max(days.start, steps.start), min(days.stop, steps.stop))
+    if not inner:
+        return (days,) if days else ()
+    return tuple(part for part in (range(days.start, inner.start), inner, range(inner.stop, days.stop)) if part)
 
 
 def _outcome(ordered: Decimal, expected: Expected | None) -> tuple[str, Expected] | None:

@@ -10,6 +10,7 @@ STEP_DOSE = Decimal(9)  # mcg/day on the step days, and the cap of a BSA-based s
 FULL_PER_M2 = Decimal(15)  # mcg/m²/day below 45 kg (and Interfant)
 STEP_PER_M2 = Decimal(5)
 STEP_DAYS = range(1, 8)  # relapsed/refractory cycle 1, days 1-7
+_NO_STEP_DAYS = range(0)
 FIXED_TOLERANCE = Decimal("0.5")  # mcg/day above a fixed dose allowed for rounding
 BSA_DOSE_TOLERANCE = Decimal("0.10")  # fraction above (and, for the info card, below) a BSA-computed dose
 
@@ -35,9 +36,14 @@ class Expected:
         return self.mcg_per_day * (1 - BSA_DOSE_TOLERANCE)
 
 
+def step_days(schedule: str | None, cycle: int | None) -> range:
+    """The days that take the step dose: relapsed/refractory cycle 1 days 1-7, none otherwise."""
+    return STEP_DAYS if schedule == "relapsed-refractory" and cycle == 1 else _NO_STEP_DAYS
+
+
 def is_step_day(schedule: str | None, cycle: int | None, day: int) -> bool:
     """Relapsed/refractory cycle 1 days 1-7 take the step dose."""
-    return schedule == "relapsed-refractory" and cycle == 1 and day in STEP_DAYS
+    return day in step_days(schedule, cycle)
 
 
 def expected_daily_dose(schedule: str | None, weight_kg: Decimal | None, bsa_m2: Decimal | None, cycle: int | None,
