@@ -237,11 +237,15 @@ def _compile_group(test: Mapping[str, Any], label_schedule: str | None) -> Test:
 
     def group(ctx: Context) -> Outcome:
         outcomes = [child(ctx) for child in children]
-        status = combine([o.status for o in outcomes])
-        # The children that decided the group carry its evidence: the met ones of a met OR, the failing ones of an
-        # AND (at least one: a group has children, the schema says). Their fields are read column by column (the
-        # outcomes are tuples), each combined by a builtin: no generator per field.
-        _, evidence, notes, attested, missing, received = zip(*(o for o in outcomes if o.status == status))
+        # The outcomes are tuples: their fields are read column by column, each combined by a builtin (no generator
+        # per field).
+        statuses, evidence, notes, attested, missing, received = zip(*outcomes)
+        seen = set(statuses)
+        status = combine(seen)
+        if len(seen) > 1:
+            # The children that decided the group carry its evidence: the met ones of a met OR, the failing ones of
+            # an AND (at least one: a group has children, the schema says).
+            _, evidence, notes, attested, missing, received = zip(*(o for o in outcomes if o.status == status))
         return Outcome(status, unique(chain.from_iterable(evidence)), unique(chain.from_iterable(notes)),
                        any(attested), next(filter(None, missing), ""), all(received))
     return group
