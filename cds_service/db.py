@@ -24,7 +24,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, Insert, create_engine, event, func, insert, make_url, select, text
+from sqlalchemy import (JSON, Connection, Engine, Insert, LargeBinary, Text, bindparam, cast, create_engine, event, func,
+                        insert, make_url, select, text)
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -198,20 +199,30 @@ def _insert_returning_ids(model: type[Base]) -> Insert:
 class _SqliteInsert:
     """The INSERT of every column of a model's table, its rows passed to the driver's executemany as tuples:
     SQLAlchemy's own executemany builds and converts a dict of parameters per row, a third of the audit writer's CPU.
-    The statement and each column's conversion (a datetime as SQLite's text, JSON through `_json_text`, ...) are
+    The statement and each column's conversion (a datetime as SQLite's text, a boolean as 0 or 1, ...) are
     SQLAlchemy's own, taken once per engine; the statements go to the driver as text, which spares SQLAlchemy's
-    per-statement work (a cache key, a compiled-statement lookup): a batch of one record is the common case."""
+    per-statement work (a cache key, a compiled-statement lookup): a batch of one record is the common case.
+
+    A JSON column's value goes to the driver as the UTF-8 that orjson writes (json_codec.storable_json_utf8), and the
+    statement casts it to TEXT: the text `_json_text` gives SQLAlchemy, stored without being decoded from orjson's
+    bytes into a str for the driver to encode again (a decision's criteria are a few kB)."""
 
     def __init__(self, dialect: Dialect, model: type[Base]) -> None:
         columns = model.__table__.c
-        compiled = insert(model).compile(dialect=dialect, column_keys=columns.keys())
+        json_columns = {column.key for column in columns if isinstance(column.type, JSON)}
+        # storable_json_utf8 writes None as JSON's null, as SQLAlchemy's JSON type does unless none_as_null is set
+        if any(isinstance(column.type, JSON) and column.type.none_as_null for column in columns):
+            raise ValueError(f"{model.__name__}: a JSON column stores None as NULL, which _SqliteInsert does not")
+        statement = insert(model).values({key: cast(bindparam(key, type_=LargeBinary), Text) for key in json_columns})
+        compiled = statement.compile(dialect=dialect, column_keys=columns.keys())
         keys = list(compiled.positiontup or ())
         if keys[0] != "id" or len(keys) < 3:  # execute() puts the id first, and itemgetter of one key is no tuple
             raise ValueError(f"{model.__name__}: not a table _SqliteInsert can fill")
         self.statement = str(compiled)
         self.largest_id = str(select(func.max(columns.id)).compile(dialect=dialect))
         self._values = operator.itemgetter(*keys[1:])
-        processors = [columns[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys]
+        processors = [json_codec.storable_json_utf8 if key in json_columns
+                      else columns[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys]
         self._processors: list[tuple[int, Callable[[Any], Any]]] = [
             (index, process) for index, process in enumerate(processors) if process is not None
         ]

@@ -43,10 +43,15 @@ def storable(text: str) -> str:
 def storable_json(document: Any) -> str:
     """JSON text for a database column: `dumps`, with every string made `storable` when one is not (only then: an
     unpaired surrogate makes orjson refuse the document, and PostgreSQL's json type refuses its escape)."""
+    return storable_json_utf8(document).decode()
+
+
+def storable_json_utf8(document: Any) -> bytes:
+    """`storable_json`'s text in UTF-8, as orjson writes it: for a driver that can take it so (db._SqliteInsert)."""
     try:
-        return orjson.dumps(document, default=str).decode()
+        return orjson.dumps(document, default=str)
     except orjson.JSONEncodeError:
-        return json.dumps(_storable_strings(document), default=str)
+        return json.dumps(_storable_strings(document), default=str).encode()
 
 
 def _storable_strings(value: Any) -> Any:
