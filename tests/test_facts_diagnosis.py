@@ -174,11 +174,11 @@ def test_status_most_recent_on_or_before_day_and_qualifying_only():
     assert found.status_as_of(date(2026, 6, 1)).value == "remission"
     assert found.status_as_of(date(2026, 12, 1)).value == "remission"
     assert found.status_as_of(date(2026, 1, 1)).value is None and found.status_as_of(date(2026, 1, 1)).received
-    assert found.status_records() == [
+    assert found.status_records() == (
         StatusRecord(date(2026, 3, 1), "relapsed", "Condition/rel"),
         StatusRecord(date(2026, 6, 1), "remission", "Condition/rem"),
         StatusRecord(date(2027, 1, 1), "relapsed", "Condition/future"),
-    ]
+    )
     assert diagnosis(received=False).status_as_of(date(2026, 1, 1)) == Fact(received=False)
 
 

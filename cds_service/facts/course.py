@@ -107,7 +107,7 @@ def group_cycles(spans: list[OrderSpan]) -> list[Cycle]:
     return cycles
 
 
-def _remission_after(course_start: date, records: list[StatusRecord], attestations: Attestations) -> date | None:
+def _remission_after(course_start: date, records: tuple[StatusRecord, ...], attestations: Attestations) -> date | None:
     """The first remission recorded after the course's start (fhir-data-profile.md §Course and cycles: C91.01,
     clinicalStatus remission, or attested). The attested one is `remission-number`, authored after the start: it
     names the remission the patient is in when answered. `complete-response-to-induction` and
@@ -120,7 +120,7 @@ def _remission_after(course_start: date, records: list[StatusRecord], attestatio
     return min(days, default=None)
 
 
-def _given_in_remission(course_start: date, records: list[StatusRecord], attestations: Attestations,
+def _given_in_remission(course_start: date, records: tuple[StatusRecord, ...], attestations: Attestations,
                         relapse: StatusRecord) -> bool | None:
     """Whether the course was given in remission (docs/policy-reading.md), read as its phase is (fhir-data-profile.md
     §Therapy phase): a phase other than consolidation or maintenance attested for the course before `relapse` says
@@ -136,7 +136,7 @@ def _given_in_remission(course_start: date, records: list[StatusRecord], attesta
     return True if statuses[-1] == "remission" else None
 
 
-def _course_ended(course_start: date, relapses: list[StatusRecord], records: list[StatusRecord],
+def _course_ended(course_start: date, relapses: list[StatusRecord], records: tuple[StatusRecord, ...],
                   attestations: Attestations) -> bool | None:
     """Whether one of `relapses` (recorded after the course's start, oldest first) ended the course: it follows a
     remission recorded after the start, or the course was given in remission (module docstring); None when the

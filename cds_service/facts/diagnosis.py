@@ -83,6 +83,12 @@ class Diagnosis:
         self.all_diagnosis = self._presence(self._all, "ALL")
         self.lymphoblastic_lymphoma = self._presence([c for c in conditions if c.is_lymphoma], "lymphoblastic lymphoma")
         self.b_lineage = self._lineage()
+        # Read once: the course, the labs and remission_number each ask for the records, and the phase, the response
+        # and remission_number for the status as of the course start.
+        rows = sorted(((c, StatusRecord(c.day, c.status, c.reference)) for c in self._disease if c.status and c.day),
+                      key=_order)
+        self._records = tuple(record for _, record in rows)
+        self._status_on: dict[date, Fact[str]] = {}
 
     def _presence(self, found: list[_Condition], what: str) -> Fact[bool]:
         if not self._received:
@@ -128,15 +134,19 @@ class Diagnosis:
         when = "before" if infant else "after"
         return Fact(infant, (condition.reference,), note=f"ALL onset {when} age 1 ({condition.label})")
 
-    def status_records(self) -> list[StatusRecord]:
+    def status_records(self) -> tuple[StatusRecord, ...]:
         """Every dated ALL (or lymphoblastic lymphoma) Condition's disease status, oldest first."""
-        rows = sorted(((c, StatusRecord(c.day, c.status, c.reference)) for c in self._disease if c.status and c.day),
-                      key=_order)
-        return [record for _, record in rows]
+        return self._records
 
     def status_as_of(self, day: date) -> Fact[str]:
         """The status of the most recent qualifying ALL (or lymphoblastic lymphoma) Condition recorded on or before
         `day`."""
+        found = self._status_on.get(day)
+        if found is None:
+            found = self._status_on[day] = self._status_of(day)
+        return found
+
+    def _status_of(self, day: date) -> Fact[str]:
         if not self._received:
             return Fact(received=False)
         rows = [(c, c.status) for c in self._disease if c.status and c.day and c.day <= day]
