@@ -32,7 +32,7 @@ from cds_service.facts.result_text import matches, result_clauses
 from cds_service.facts.shape import well_formed
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import Resolver
-from cds_service.valuesets import ValueSets, get_valuesets
+from cds_service.valuesets import Memo, ValueSets, get_valuesets
 
 # Value sets (cds_service/valuesets/), one per kind of ingredient the rules tell apart.
 KIND_VALUE_SETS = {
@@ -100,11 +100,23 @@ class MedOrder(NamedTuple):
                 and (other.end is None or self.start <= other.end))
 
 
-def _classes(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
+class _Memos(NamedTuple):
+    """The classifications already made (valuesets.Memo), looked up once per reading rather than once per order."""
+
+    classes: Memo  # by the concepts' code keys: (kinds, whether their text says intrathecal)
+    lines: Memo  # by a dosage line's route key and text: whether it says intrathecal
+
+
+def _memos() -> _Memos:
+    valuesets = get_valuesets()
+    return _Memos(valuesets.memo("medication-classes"), valuesets.memo("intrathecal-lines"))
+
+
+def _classes(concepts: list[dict[str, Any]], memos: _Memos) -> tuple[frozenset[str], bool]:
     """Ingredient kinds of a list of concepts, and whether their text says intrathecal, memoized by their codes and
     text (histories repeat the same drugs, and so do requests; code_key holds all a classification reads)."""
     key = tuple(map(code_key, concepts))  # map: no generator frame to build and resume for the usual one concept
-    return get_valuesets().memo("medication-classes").get(key, _classes_of, concepts)
+    return memos.classes.get(key, _classes_of, concepts)
 
 
 def _classes_of(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
@@ -116,16 +128,15 @@ def _classes_of(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
     return frozenset(kind for kind, name in KIND_VALUE_SETS.items() if name in names), intrathecal
 
 
-def _has_intrathecal_line(resource: dict[str, Any]) -> bool:
+def _has_intrathecal_line(resource: dict[str, Any], memos: _Memos) -> bool:
     """A dosage line whose route or text says intrathecal, memoized per route and text (a few recur)."""
-    memo = get_valuesets().memo("intrathecal-lines")
     lines = resource.get("dosageInstruction")
     for line in lines if isinstance(lines, list) else ():  # any JSON: unreadable_relevance reads malformed orders
         if not isinstance(line, dict):
             continue
         route = line.get("route")
         key = (code_key(route), line.get("text"))
-        if memo.get(key, _intrathecal_line, route, line):
+        if memos.lines.get(key, _intrathecal_line, route, line):
             return True
     return False
 
@@ -154,13 +165,14 @@ def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | N
     are known, and one with wrong JSON types goes to `malformed` instead, for unreadable.py. The supportive-care
     orders, much of a history, cost no check: no rule reads them, so a malformed one would be ignored anyway."""
     orders = []
+    memos = _memos()
     for resource in resources:
         if not isinstance(resource, dict):  # a malformed entry, which the shape check would have dropped
             continue
         status = resource.get("status")
         if resource.get("resourceType") != "MedicationRequest" or status == "entered-in-error":
             continue
-        kinds = _order_kinds(resource, resolve)  # reads malformed JSON safely (unreadable_relevance calls it too)
+        kinds = _order_kinds(resource, resolve, memos)  # reads malformed JSON safely (unreadable_relevance calls it too)
         if kinds is not None and not kinds:
             continue  # supportive care (antiemetics, anti-infectives, premedication): no rule reads it
         if malformed is not None and not well_formed(resource):
@@ -174,14 +186,14 @@ def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | N
     return orders
 
 
-def _order_kinds(resource: dict[str, Any], resolve: Resolver) -> frozenset[str] | None:
+def _order_kinds(resource: dict[str, Any], resolve: Resolver, memos: _Memos) -> frozenset[str] | None:
     """The order's ingredient kinds (intrathecal orders lose their systemic kinds); None when its drug is unknown
     and may be systemic (module docstring)."""
     concepts = medication_concepts(resource, resolve)
     if unidentified(resource, concepts):
-        return frozenset() if _has_intrathecal_line(resource) else None
-    kinds, intrathecal_text = _classes(concepts)
-    if kinds & _SYSTEMIC_KINDS and (_has_intrathecal_line(resource) or intrathecal_text):
+        return frozenset() if _has_intrathecal_line(resource, memos) else None
+    kinds, intrathecal_text = _classes(concepts, memos)
+    if kinds & _SYSTEMIC_KINDS and (_has_intrathecal_line(resource, memos) or intrathecal_text):
         return kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
     return kinds
 
@@ -194,7 +206,7 @@ def unreadable_relevance(resource: dict[str, Any], resolve: Resolver) -> Relevan
     status = resource.get("status")
     if status == "entered-in-error":
         return None
-    kinds = _order_kinds(resource, resolve) or frozenset()
+    kinds = _order_kinds(resource, resolve, _memos()) or frozenset()
     by_kind = {kind: [bearing for bearing, statuses in _BEARINGS_BY_KIND[kind]
                       if not isinstance(status, str) or status in statuses]
                for kind in KIND_VALUE_SETS if kind in kinds}
