@@ -1,7 +1,6 @@
 """Which payer policy applies to an order (fhir-data-profile.md §Coverage and payer)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -15,8 +14,9 @@ from cds_service.valuesets import get_valuesets
 PAYERS = "payers"
 
 
-@dataclass(frozen=True)
-class PayerMatch:
+class PayerMatch(NamedTuple):
+    """The policy of the payer of the Coverage chosen (a NamedTuple: one is built per order)."""
+
     policy_id: str
     coverage_reference: str
 
@@ -63,12 +63,13 @@ def _policy_named(name: Any, identifiers: list[dict[str, Any]]) -> str | None:
     return get_valuesets().policy_for(PAYERS, name if isinstance(name, str) else "", identifiers)
 
 
-def _recognized(coverage: dict[str, Any], resolve: Resolver) -> PayerMatch | None:
+def _recognized(coverage: dict[str, Any], reference: str, resolve: Resolver) -> PayerMatch | None:
+    """The match of the first payor naming a policy; `reference` is the Coverage's."""
     for payor in coverage.get("payor") or ():
         if isinstance(payor, dict):
             policy = _payor_policy(coverage, payor, resolve)
             if policy:
-                return PayerMatch(policy, ref(coverage))
+                return PayerMatch(policy, reference)
     return None
 
 
@@ -78,10 +79,10 @@ def _points_to(reference: str, target: str) -> bool:
     return path == target or path.endswith("/" + target)
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
     """A Coverage in force that the rules of `select_payer` may choose: one of a recognized payer (`match`), or one
-    whose payer cannot be known (`match` None), which may be of a supported plan and the primary one."""
+    whose payer cannot be known (`match` None), which may be of a supported plan and the primary one. (A NamedTuple:
+    one is built per Coverage in force, per order.)"""
 
     reference: str
     order: Any  # Coverage.order as received: ranks when a whole number
@@ -92,7 +93,10 @@ class _Candidate:
         """Whether one of the order's `insurance` references may point to it (any may, when its id is unreadable)."""
         if self.reference == "Coverage":  # no readable id: unreadable.py names it by its type alone
             return bool(insured)
-        return any(_points_to(reference, self.reference) for reference in insured)
+        for reference in insured:  # a loop, not any(generator): the usual one reference
+            if _points_to(reference, self.reference):
+                return True
+        return False
 
 
 def _candidates(record: PatientRecord, start: date) -> list[_Candidate]:
@@ -104,9 +108,10 @@ def _candidates(record: PatientRecord, start: date) -> list[_Candidate]:
             found = unreadable([coverage], "Coverage", lambda c: _unreadable_relevance(c, start))
             candidates.extend(_Candidate(item.reference, coverage.get("order"), None, item) for item in found)
         elif _in_force(coverage, start):
-            match = _recognized(coverage, resolve)
+            reference = ref(coverage)
+            match = _recognized(coverage, reference, resolve)
             if match is not None or _payer_unread(coverage, resolve):
-                candidates.append(_Candidate(ref(coverage), coverage.get("order"), match))
+                candidates.append(_Candidate(reference, coverage.get("order"), match))
     return candidates
 
 
@@ -120,11 +125,10 @@ def _chosen(candidates: list[_Candidate], order: dict[str, Any]) -> _Candidate |
     """The candidate the rules choose (fhir-data-profile.md §Coverage and payer): the one the order's `insurance`
     references, else the lowest `order` (primary), else the first. A Coverage that cannot be read is chosen when it
     may be: when its id or its `order` cannot be read, the rule it would pass cannot be applied to it."""
-    references = (i.get("reference") for i in order.get("insurance") or () if isinstance(i, dict))
-    insured = [reference for reference in references if isinstance(reference, str)]
-    named = next((candidate for candidate in candidates if candidate.may_be(insured)), None)
-    if named is not None:
-        return named
+    insured = _insured(order)
+    for candidate in candidates:  # a loop, not next(generator): the usual one candidate
+        if candidate.may_be(insured):
+            return candidate
     unranked = [c for c in candidates if c.order is not None and not _whole_number(c.order)]  # unreadable ones
     if unranked:
         return unranked[0]
@@ -132,6 +136,16 @@ def _chosen(candidates: list[_Candidate], order: dict[str, Any]) -> _Candidate |
     if ranked:
         return candidates[min(ranked)[1]]
     return candidates[0] if candidates else None
+
+
+def _insured(order: dict[str, Any]) -> list[str]:
+    """The references of the order's `insurance`."""
+    insured = []
+    for insurance in order.get("insurance") or ():
+        reference = insurance.get("reference") if isinstance(insurance, dict) else None
+        if isinstance(reference, str):
+            insured.append(reference)
+    return insured
 
 
 def _whole_number(value: Any) -> bool:
