@@ -61,10 +61,11 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     attestations = Attestations.from_record(record)
     diagnosis = read_diagnosis(record, attestations)
     draft_ids = {str(o.get("id")) for o in orders}
-    history = [r for r in record.resources("medicationRequests")  # as received: read_med_orders checks them
-               if isinstance(r, dict) and str(r.get("id")) not in draft_ids]
     malformed_orders: list[dict[str, Any]] = []
-    med_orders = read_med_orders([*history, *other_drafts], resolve, today, malformed=malformed_orders)
+    # The history as received (read_med_orders checks the orders it keeps), without the orders being signed; then
+    # the request's other drafts, whatever their ids.
+    med_orders = read_med_orders(record.resources("medicationRequests"), resolve, today, malformed_orders, draft_ids)
+    med_orders += read_med_orders(other_drafts, resolve, today, malformed=malformed_orders)
     priors = prior_orders(med_orders, draft_ids, start)
     cycle = read_cycle(record, orders, start, diagnosis, attestations, resolve, priors)
     renewal_since = _renewal_answers_since(cycle)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Iterable, NamedTuple
+from typing import AbstractSet, Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import concept_text, parse_end_date
@@ -158,17 +158,19 @@ def _span_end(resource: dict[str, Any], start: date, bounds: DosageBounds) -> da
 
 
 def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | None = None,
-                    malformed: list[dict[str, Any]] | None = None) -> list[MedOrder]:
+                    malformed: list[dict[str, Any]] | None = None,
+                    skipped_ids: AbstractSet[str] = frozenset()) -> list[MedOrder]:
     """Every usable MedicationRequest of a kind the rules tell apart, or whose drug is unknown, once, with its kinds.
-    Draft orders without a recorded start start `today`, as the order being signed does.
+    Draft orders without a recorded start start `today`, as the order being signed does. Those whose id (as text)
+    is one of `skipped_ids` are not read: the orders being signed, which a history may also hold.
     With a `malformed` list, `resources` are as received: each order kept is shape-checked (shape.py) once its kinds
     are known, and one with wrong JSON types goes to `malformed` instead, for unreadable.py. The supportive-care
     orders, much of a history, cost no check: no rule reads them, so a malformed one would be ignored anyway."""
     orders = []
     memos = _memos()
     for resource in resources:
-        if not isinstance(resource, dict):  # a malformed entry, which the shape check would have dropped
-            continue
+        if not isinstance(resource, dict) or str(resource.get("id")) in skipped_ids:
+            continue  # not a resource (the shape check would have dropped it), or one of the orders being signed
         status = resource.get("status")
         if resource.get("resourceType") != "MedicationRequest" or status == "entered-in-error":
             continue
