@@ -80,13 +80,17 @@ class MedOrder(NamedTuple):
     """One MedicationRequest as the medication rules see it (a NamedTuple: one is built per order of the history,
     several times faster than a frozen dataclass)."""
 
-    reference: str
     status: str
     kinds: frozenset[str]
     start: date | None
     end: date | None  # last active day; None = open-ended
     resource: dict[str, Any]
     identified: bool = True  # False: its drug is unknown (module docstring), and `kinds` is empty
+
+    @property
+    def reference(self) -> str:
+        """"MedicationRequest/id": made when a fact names the order as evidence (few do), not for every order."""
+        return order_ref(self.resource)
 
     def active_on(self, day: date) -> bool:
         if self.status not in _ACTIVE_STATUSES or self.start is None or day < self.start:
@@ -183,8 +187,7 @@ def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | N
         bounds = dosage_bounds(resource)
         start = recorded_start(resource, bounds) or (today if status == "draft" else None)
         end = _span_end(resource, start, bounds) if start is not None else None
-        orders.append(MedOrder(order_ref(resource), str(status), kinds or frozenset(), start, end, resource,
-                               identified=kinds is not None))
+        orders.append(MedOrder(str(status), kinds or frozenset(), start, end, resource, kinds is not None))
     return orders
 
 
