@@ -14,6 +14,7 @@ import pytest
 
 from cds_service.card_samples import SAMPLES
 from cds_service.config import ConfigError
+from cds_service.decision import CriterionResult
 from cds_service.dosing import templates
 from tests.conftest import close_app, local_settings, make_app
 
@@ -122,11 +123,19 @@ def test_shipped_templates_missing_from_an_install_stop_the_start_up(tmp_path: P
         _start(tmp_path)
 
 
+def test_the_criteria_macro_unpacks_every_field_of_a_criterion_in_order() -> None:
+    """decision-criteria.j2 unpacks each CriterionResult by position: a field added or moved must be named there too,
+    or each line would print one field under another's name."""
+    text = (ROOT / "cards" / "decision-criteria.j2").read_text(encoding="utf-8")
+    loop = re.search(r"{% for (.+?) in items %}", text)
+    assert loop is not None and tuple(loop.group(1).split(", ")) == CriterionResult._fields
+
+
 @pytest.mark.parametrize(("name", "typo", "line", "error"), [
     ("decision.j2", ("d.payer_label }}: meets", "d.payer_lable }}: meets"), 9,
      "'cds_service.decision.Decision object' has no attribute 'payer_lable'"),
-    ("decision-criteria.j2", ("item.citation", "item.citaton"), 5,  # a macro decision.j2 imports: named itself
-     "'cds_service.decision.CriterionResult object' has no attribute 'citaton'"),
+    ("decision-criteria.j2", ("{{ citation }}", "{{ citaton }}"), 7,  # a macro decision.j2 imports: named itself
+     "'citaton' is undefined"),
     ("dose-below.j2", ("{{ schedule_text }}", "{{ schedule }}"), 3, "'schedule' is undefined"),
     ("quantity-over.j2", ("limit.vials", "limit.vial"), 6,
      "'cds_service.dosing.api.QuantityLimit object' has no attribute 'vial'"),
