@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -146,12 +146,16 @@ def parse_end_date(value: str | None) -> date | None:
     """The last day a FHIR date names, for the end of a Period: a partial end ("2026", "2026-12") runs to the end of
     its year or month, where `parse_date` would stop at its first day."""
     day = parse_date(value)
-    if day is None or not isinstance(value, str) or len(value) >= 10:
+    return day if day is None or not isinstance(value, str) else last_day_named(day, value)
+
+
+def last_day_named(day: date, value: str) -> date:
+    """The last day the FHIR date `value` names, given the `day` parse_date read it as (its first day)."""
+    if len(value) >= 10:
         return day
     if len(value) == 4:
         return date(day.year, 12, 31)
-    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    return following - timedelta(days=1)
+    return date(day.year, day.month, _days_in_month(day.year, day.month))
 
 
 def parse_datetime(value: str | None) -> datetime | None:
@@ -227,17 +231,26 @@ def negated(text: str, term: str) -> bool:
     return all(low[max(0, s - 16):s].endswith(_NEGATION_CUES) for s in starts)
 
 
+# Days in each month of a common year: calendar.monthrange, which also works out the weekday a month starts on, costs
+# several times as much, and ages and periods count months on every request.
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    return 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month - 1]
+
+
 def add_months(day: date, months: int) -> date:
     """Calendar months (negative: earlier); a day past the end of the target month falls on its last day (Jan 31 +
     1 month = Feb 28). Authorization periods, ages in months and "the past two years" all count this way."""
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return date(year, month, min(day.day, _days_in_month(year, month)))
 
 
 def completed_months(born: date, day: date) -> int:
     """Completed calendar months from `born` to `day`, counted as add_months counts them: a month is complete on
     the same day-of-month, or on the last day of a shorter month. Born Oct 31, one month old on Nov 30 (Aspirus
     III's "at least 1 month" is met that day); born Feb 29, one year old on Feb 28 of the next year."""
-    month_days = calendar.monthrange(day.year, day.month)[1]
-    return (day.year - born.year) * 12 + day.month - born.month - (day.day < min(born.day, month_days))
+    incomplete = day.day < born.day and day.day < _days_in_month(day.year, day.month)
+    return (day.year - born.year) * 12 + day.month - born.month - incomplete

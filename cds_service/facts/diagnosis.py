@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import (
@@ -56,8 +56,7 @@ class StatusRecord:
     reference: str
 
 
-@dataclass(frozen=True)
-class _Condition:
+class _Condition(NamedTuple):  # a NamedTuple: several times faster to build than a frozen dataclass
     reference: str
     is_all: bool
     is_lymphoma: bool

@@ -17,7 +17,7 @@ from cds_service.facts.attestations import (COURSE_ATTESTATION_LEAD, COURSE_ITEM
 from cds_service.facts.attestations import unreadable_relevance as attestation_relevance
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
-from cds_service.facts.codes import add_months, completed_months, parse_date, parse_end_date
+from cds_service.facts.codes import add_months, completed_months, last_day_named, parse_date
 from cds_service.facts.course import PriorOrders, prior_orders, read_cycle
 from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
 from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
@@ -229,31 +229,28 @@ def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
     first day, unless it cannot be this patient's at `start`."""
     if patient is None:
         return Birth(None, Fact(received=False), Fact(received=False))
-    raw = patient.get("birthDate")
-    earliest, latest = parse_date(raw), parse_end_date(raw)
-    problem = _birth_date_problem(raw, earliest, latest, start)
-    if problem or earliest is None or latest is None:
-        return Birth(None, Fact(note=problem), Fact(note=problem))
-    oldest, youngest = completed_months(earliest, start), completed_months(latest, start)
+    raw: Any = patient.get("birthDate")  # a str whenever parse_date reads a date from it
+    earliest = parse_date(raw)
+    if earliest is None:
+        return _no_age("no birth date" if raw is None else "birthDate is not a usable date")
+    latest, oldest = last_day_named(earliest, raw), completed_months(earliest, start)
+    if latest > start:
+        return _no_age(f"born {raw}: after the order's start")
+    # 0001-01-01 or 1900-01-01 is a placeholder some systems write for an unknown date: taken at its word it would
+    # make the patient an adult.
+    if oldest >= OLDEST_PLAUSIBLE_AGE_YEARS * 12:
+        return _no_age(f"born {raw}: not a plausible birth date")
+    youngest = completed_months(latest, start)
     evidence = (f"Patient/{patient.get('id', '')}",)
     years, months = AgeRange(youngest // 12, oldest // 12), AgeRange(youngest, oldest)
     ages = f"{years.low}" if years.low == years.high else f"{years.low} or {years.high}"
-    note = f"born {raw}" if len(str(raw)) == 10 else f"born {raw}: {ages} years old"
+    note = f"born {raw}" if len(raw) == 10 else f"born {raw}: {ages} years old"
     return Birth(earliest, Fact(years, evidence, note=note), Fact(months, evidence, note=note))
 
 
-def _birth_date_problem(raw: Any, earliest: date | None, latest: date | None, start: date) -> str:
-    """Why a birthDate gives no age at `start` ("" when it does). 0001-01-01 or 1900-01-01 is a placeholder some
-    systems write for an unknown date: taken at its word it would make the patient an adult."""
-    if raw is None:
-        return "no birth date"
-    if earliest is None or latest is None:
-        return "birthDate is not a usable date"
-    if latest > start:
-        return f"born {raw}: after the order's start"
-    if completed_months(earliest, start) >= OLDEST_PLAUSIBLE_AGE_YEARS * 12:
-        return f"born {raw}: not a plausible birth date"
-    return ""
+def _no_age(problem: str) -> Birth:
+    """Why a birthDate gives no age at the order's start."""
+    return Birth(None, Fact(note=problem), Fact(note=problem))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from cds_service.facts.codes import normalize_system, to_decimal
@@ -108,4 +108,10 @@ def months_in(quantity: dict[str, Any]) -> Decimal | None:
 def rounded(value: Decimal, places: int = 2) -> Decimal:
     """`value` to `places` decimals, half up (1.125 is 1.13), without trailing zeros: how every number shown to a
     clinician is rounded, so a value reads the same on a card and in a criterion's note."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP).normalize()
+    return value.quantize(_quantum(places), rounding=ROUND_HALF_UP).normalize()
+
+
+@cache
+def _quantum(places: int) -> Decimal:
+    """10 ** -places, made once per `places` rather than for every number shown."""
+    return Decimal(1).scaleb(-places)
