@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from cds_service.dosing.units import DoseUnit, parse_dose_unit
 from cds_service.facts.codes import parse_date, to_decimal
@@ -75,13 +75,16 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
     the cycle are added, so an order continuing a cycle lands on the right schedule days.
     """
     lines = [line if isinstance(line, dict) else {} for line in order.get("dosageInstruction") or ()]
-    anchor = cycle_start or _earliest_bounds_start(lines) or _order_date(order)
+    # Each line's timing read once: its start dates the order and places the line in the cycle.
+    timings = [_timing(line) for line in lines]
+    order_date = min((t.start for t in timings if t.start is not None), default=None) or _stated_date(order)
+    anchor = cycle_start or order_date
     ordered = sorted(range(len(lines)), key=lambda i: (line_order(lines[i]), i))
     result: dict[int, DoseLine] = {}
-    next_day = 1 + days_before + _days_after(_order_date(order), anchor)
+    next_day = 1 + days_before + _days_after(order_date, anchor)
     for index in ordered:
-        first, last, bounds = _covered_days(lines[index], anchor, days_before, next_day)
-        mcg, reason, form = _read_dose(lines[index], bsa_m2)
+        first, last, bounds = _covered_days(timings[index], anchor, days_before, next_day)
+        mcg, reason, form = _read_dose(lines[index], timings[index].repeat, bsa_m2)
         problem = _days_problem(first, last)
         if problem:
             mcg, reason, form = None, problem, None
@@ -115,27 +118,31 @@ def line_order(line: dict[str, Any]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 1_000_000
 
 
-def _repeat(line: dict[str, Any]) -> dict[str, Any]:
+class _Timing(NamedTuple):
+    """What a line says of its days, read once per line."""
+
+    repeat: dict[str, Any]  # timing.repeat ({} when none)
+    period: dict[str, Any]  # its boundsPeriod ({} when none)
+    start: date | None  # the period's start
+
+
+def _timing(line: dict[str, Any]) -> _Timing:
     repeat = (line.get("timing") or {}).get("repeat")
-    return repeat if isinstance(repeat, dict) else {}
-
-
-def _earliest_bounds_start(lines: list[dict[str, Any]]) -> date | None:
-    starts = [parse_date((_repeat(line).get("boundsPeriod") or {}).get("start")) for line in lines]
-    return min((d for d in starts if d is not None), default=None)
-
-
-def _order_date(order: dict[str, Any]) -> date | None:
-    validity = ((order.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("start")
-    lines = [line for line in order.get("dosageInstruction") or () if isinstance(line, dict)]
-    return _earliest_bounds_start(lines) or parse_date(validity) or parse_date(order.get("authoredOn"))
-
-
-def _covered_days(line: dict[str, Any], anchor: date | None, days_before: int,
-                  next_day: int) -> tuple[int, int | None, str]:
-    repeat = _repeat(line)
+    repeat = repeat if isinstance(repeat, dict) else {}
     period = repeat.get("boundsPeriod") or {}
-    start, end = parse_date(period.get("start")), period_last_day(period)
+    return _Timing(repeat, period, parse_date(period.get("start")))
+
+
+def _stated_date(order: dict[str, Any]) -> date | None:
+    """The order's date when no line has a start: its validity period's start, else when it was written."""
+    validity = ((order.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("start")
+    return parse_date(validity) or parse_date(order.get("authoredOn"))
+
+
+def _covered_days(timing: _Timing, anchor: date | None, days_before: int,
+                  next_day: int) -> tuple[int, int | None, str]:
+    repeat, period, start = timing
+    end = period_last_day(period)
     if anchor is not None and (start or end):
         first = (start - anchor).days + 1 + days_before if start else next_day
         last = (end - anchor).days + 1 + days_before if end else None
@@ -146,14 +153,15 @@ def _covered_days(line: dict[str, Any], anchor: date | None, days_before: int,
     return next_day, None, ""
 
 
-def _read_dose(line: dict[str, Any], bsa_m2: Decimal | None) -> tuple[Decimal | None, str, DoseForm | None]:
+def _read_dose(line: dict[str, Any], repeat: dict[str, Any],
+               bsa_m2: Decimal | None) -> tuple[Decimal | None, str, DoseForm | None]:
     reasons = []
     entries = [e if isinstance(e, dict) else {} for e in line.get("doseAndRate") or ()]
     for field in ("rateQuantity", "rateRatio", "doseQuantity"):
         for entry_index, entry in enumerate(entries):
             if not isinstance(entry.get(field), dict):
                 continue
-            form = _form(field, entry[field], _repeat(line), entry_index)
+            form = _form(field, entry[field], repeat, entry_index)
             if isinstance(form, str):
                 reasons.append(form)
                 continue
