@@ -144,7 +144,7 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         "alternatives": alternatives,
         "document": document,
         "document_hint": document_hint,
-        "reason": _reason(decision),
+        "reason": _reason(decision) if decision.decision == NOT_MET_DECISION else "",  # only a not-met card says it
         "general": general,
         "shown": shown,
         "shown_role": _role(decision, shown),

@@ -37,16 +37,16 @@ def coverage_information_action(
     # what the assertion adds (a reason, the questionnaire), then the date and the ids.
     codes, details = _assertion(decision, questionnaire_url, unsolicited_determ)
     parts = [
-        _sub("coverage", valueReference={"reference": coverage_reference}),
+        {"url": "coverage", "valueReference": {"reference": coverage_reference}},
         *codes,
-        _sub("billingCode", valueCoding=dict(BILLING_CODE)),
+        {"url": "billingCode", "valueCoding": dict(BILLING_CODE)},
         *details,
-        _sub("date", valueDate=today.isoformat()),
-        _sub("coverage-assertion-id", valueString=assertion_id),
+        {"url": "date", "valueDate": today.isoformat()},
+        {"url": "coverage-assertion-id", "valueString": assertion_id},
     ]
     if decision is not None and decision.decision == MEETS and unsolicited_determ and decision.authorization:
-        parts.append(_sub("satisfied-pa-id", valueString=assertion_id))
-        parts.append(_sub("expiry-date", valueDate=decision.authorization["end"]))
+        parts.append({"url": "satisfied-pa-id", "valueString": assertion_id})
+        parts.append({"url": "expiry-date", "valueDate": decision.authorization["end"]})
     # A new top-level object with a new extension list: the order itself is left untouched (its nested elements
     # are shared, not copied: nothing after this point changes them, and the response is serialized at once).
     coverage = {"url": EXTENSION_URL, "extension": parts}
@@ -87,7 +87,7 @@ def _assertion(decision: Decision | None, questionnaire_url: str,
     codes = [_code("covered", covered), *([_code("pa-needed", pa_needed)] if pa_needed else [])]
     if decision is None:
         fault = "Coverage could not be evaluated (service fault)"
-        return codes, [_sub("reason", valueCodeableConcept={"coding": [dict(TECHNICAL_REASON)], "text": fault})]
+        return codes, [_reason({"coding": [dict(TECHNICAL_REASON)], "text": fault})]
     if decision.decision == MEETS:
         return codes, []
     if decision.decision == INFO_NEEDED and decision.not_received:
@@ -95,11 +95,11 @@ def _assertion(decision: Decision | None, questionnaire_url: str,
     if decision.decision == INFO_NEEDED:
         documentation = [_code("doc-needed", "clinical"), _code("doc-purpose", "withpa"), _code("info-needed", "OTH")]
         return [*codes, *documentation], [
-            _sub("reason", valueCodeableConcept={"text": "Document: " + "; ".join(decision.missing)}),
-            _sub("questionnaire", valueCanonical=questionnaire_url),
+            _reason({"text": "Document: " + "; ".join(decision.missing)}),
+            {"url": "questionnaire", "valueCanonical": questionnaire_url},
         ]
     failed = "; ".join(c.text for c in decision.not_met_criteria()) or "no indication of the policy is met"
-    return codes, [_sub("reason", valueCodeableConcept={"text": f"Not met: {failed}"})]
+    return codes, [_reason({"text": f"Not met: {failed}"})]
 
 
 def _not_received(decision: Decision) -> dict[str, Any]:
@@ -109,15 +109,17 @@ def _not_received(decision: Decision) -> dict[str, Any]:
     text = "Not received from the EHR: " + "; ".join(decision.not_received)
     documented = [item for item in decision.missing if item not in decision.not_received]
     text += f". Also to document: {'; '.join(documented)}" if documented else ""
-    return _sub("reason", valueCodeableConcept={"coding": [dict(TECHNICAL_REASON)], "text": text})
+    return _reason({"coding": [dict(TECHNICAL_REASON)], "text": text})
 
 
-def _sub(url: str, **value: Any) -> dict[str, Any]:
-    return {"url": url, **value}
-
-
+# The sub-extensions are written as dict literals, not built by a helper taking the value as a keyword argument: that
+# made two dicts per element.
 def _code(url: str, code: str) -> dict[str, Any]:
-    return _sub(url, valueCode=code)
+    return {"url": url, "valueCode": code}
+
+
+def _reason(concept: dict[str, Any]) -> dict[str, Any]:
+    return {"url": "reason", "valueCodeableConcept": concept}
 
 
 def _description(decision: Decision | None) -> str:

@@ -64,7 +64,11 @@ def record_decision(outcome: OrderOutcome, decision: Decision, policy: Policy) -
     outcome.indication = decision.indication
     outcome.request_type = decision.request_type
     # The card's criteria, and for the pharmacist which of them an attestation decided.
-    outcome.criteria = [{**c.as_dict(), "attested": c.attested} for c in decision.criteria]
+    outcome.criteria = []
+    for criterion in decision.criteria:
+        entry = criterion.as_dict()
+        entry["attested"] = criterion.attested  # last, as the audit trail has always written it
+        outcome.criteria.append(entry)
     outcome.missing = list(decision.missing)
     outcome.authorization = dict(decision.authorization) if decision.authorization else None
 
