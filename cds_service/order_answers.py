@@ -46,7 +46,11 @@ def add_answer(result: Evaluation, outcome: OrderOutcome, cards: list[dict[str, 
 def limit_cards(result: Evaluation, config: CardConfig) -> None:
     """The cards max-cards lets through. Only they were issued: the audit trail keeps their uuids alone, so that
     feedback naming a cut card counts as feedback on a card never issued."""
-    result.cards = config.limit(result.cards)
+    issued = config.limit(result.cards)
+    cut = len(issued) < len(result.cards)
+    result.cards = issued
+    if not cut:  # every card is issued: the outcomes keep all they name
+        return
     sent = {card["uuid"] for card in result.cards}
     for outcome in result.outcomes:
         outcome.card_uuids = [card for card in outcome.card_uuids if card in sent]
