@@ -24,8 +24,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import (JSON, Connection, Engine, Insert, LargeBinary, Text, bindparam, cast, create_engine, event, func,
-                        insert, make_url, select, text)
+from sqlalchemy import (JSON, Connection, Engine, Insert, LargeBinary, Text, bindparam, cast, create_engine, event,
+                        func, insert, make_url, select, text)
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 

@@ -68,8 +68,8 @@ def test_every_example_order_is_proven_valid() -> None:
 
 
 # Replacements for a value: other JSON kinds, nulls, and strings that break one primitive's rules or another's.
-REPLACEMENTS: list[Any] = [None, 1, -1, 2**40, 1.5, True, "x", "", " ", "a b", "2024-02-30", "2024-13", "2024-01-01T10:00",
-                           "urn:x", "\u00a0", {}, [], [None], {"extension": []}, {"id": "a"}]
+REPLACEMENTS: list[Any] = [None, 1, -1, 2**40, 1.5, True, "x", "", " ", "a b", "2024-02-30", "2024-13",
+                           "2024-01-01T10:00", "urn:x", "\u00a0", {}, [], [None], {"extension": []}, {"id": "a"}]
 
 
 def _variants(value: Any) -> Iterator[Any]:

@@ -178,7 +178,8 @@ def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | N
         status = resource.get("status")
         if resource.get("resourceType") != "MedicationRequest" or status == "entered-in-error":
             continue
-        kinds = _order_kinds(resource, resolve, memos)  # reads malformed JSON safely (unreadable_relevance calls it too)
+        # _order_kinds reads malformed JSON safely (unreadable_relevance calls it too)
+        kinds = _order_kinds(resource, resolve, memos)
         if kinds is not None and not kinds:
             continue  # supportive care (antiemetics, anti-infectives, premedication): no rule reads it
         if malformed is not None and not well_formed(resource):
