@@ -18,6 +18,8 @@ class CardConfig:
     @classmethod
     def from_request(cls, configuration: dict[str, Any]) -> "CardConfig":
         """Unknown settings and settings of the wrong type are ignored, as CRD asks of services."""
+        if not configuration:  # the usual request sets nothing: the defaults, made once (a CardConfig is frozen)
+            return _DEFAULTS
         disabled = frozenset(k for k, v in configuration.items() if v is False and k != "unsolicited-determ")
         max_cards = configuration.get("max-cards")
         if not isinstance(max_cards, int) or isinstance(max_cards, bool) or max_cards < 0:
@@ -32,6 +34,9 @@ class CardConfig:
         each in their order; at most max-cards."""
         ordered = sorted(cards, key=lambda c: (_is_not_decision(c), _SEVERITY.get(str(c.get("indicator")), 3)))
         return ordered[: self.max_cards]
+
+
+_DEFAULTS = CardConfig()
 
 
 def _is_not_decision(card: dict[str, Any]) -> bool:

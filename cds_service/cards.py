@@ -11,7 +11,7 @@ from typing import Any
 from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
 from cds_service.decision import INFO_NEEDED, MEETS, NOT_MET_DECISION, Decision, IndicationResult
-from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
+from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, Wording, render_card
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
 from cds_service.policies import payer_labels
@@ -46,8 +46,11 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     `determination` is False where no authorization is issued (order-select, "what if" calls): a met decision then
     says so instead of "approved".
     """
+    reference = order_ref(order)
     text = render_card("decision.j2", **_context(decision, facts, base_url), determination=determination,
-                       order=_order_text(order))
+                       order=_order_text(order, reference))
+    extension = _associated(reference)
+    extension[DECISION_EXTENSION] = decision.as_extension()
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": text.summary,
@@ -55,7 +58,7 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
         "source": {"label": decision.payer_label, "topic": dict(TOPIC)},
         "detail": text.detail,
         "links": _links(decision, base_url),
-        "extension": {**_associated(order), DECISION_EXTENSION: decision.as_extension()},
+        "extension": extension,
     }
     if decision.decision == NOT_MET_DECISION:
         card["overrideReasons"] = _override_reasons()
@@ -94,25 +97,25 @@ def _service_note(order: dict[str, Any], text: CardText) -> dict[str, Any]:
         "indicator": "info",
         "source": {"label": SERVICE_NAME, "topic": dict(TOPIC)},
         "detail": text.detail,
-        "extension": _associated(order),
+        "extension": _associated(order_ref(order)),
     }
 
 
 _SIG_LIMIT = 200  # characters of the order's own dosage text on the card: enough to tell two orders apart
 
 
-def _order_text(order: dict[str, Any]) -> str:
+def _order_text(order: dict[str, Any], reference: str) -> str:
     """The order the card answers, as the prescriber wrote it: with several orders signed together, their cards
     would otherwise differ only in an evidence reference (CRD 2.2 dev-24: disambiguate in the detail)."""
     lines = order.get("dosageInstruction")
     sig = "; ".join(line["text"] for line in lines if isinstance(line, dict) and isinstance(line.get("text"), str)
                     ) if isinstance(lines, list) else ""
     sig = sig if len(sig) <= _SIG_LIMIT else sig[:_SIG_LIMIT - 1] + "…"
-    return f"{order_ref(order)}: {sig}" if sig else order_ref(order)
+    return f"{reference}: {sig}" if sig else reference
 
 
-def _associated(order: dict[str, Any]) -> dict[str, Any]:
-    return {"davinci-crd.associated-resource": [{"reference": order_ref(order)}]}
+def _associated(reference: str) -> dict[str, Any]:
+    return {"davinci-crd.associated-resource": [{"reference": reference}]}
 
 
 def indicator(decision: Decision) -> str:
@@ -152,17 +155,23 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         "others": [r.title for r in decision.indications
                    if decision.decision != MEETS and r.status != NOT_MET and shown is not None and r.id != shown.id],
         "attested": [question(link_id) for link_id in dict.fromkeys((*facts.attested_items, *decision.attested_items))],
-        "not_received": list(facts.not_received),
+        "not_received": facts.not_received,
         "questionnaire": questionnaire_url(base_url),
     }
+
+
+# The shown indication's role, fixed words: their Markdown form made once (Wording), not searched on every card.
+_MET_ROLE = Wording("Indication met")
+_CLINICAL_ROLE = Wording("Indication (clinical criteria met)")
+_CLOSEST_ROLE = Wording("Closest indication")
 
 
 def _role(decision: Decision, shown: IndicationResult | None) -> str:
     if shown is None:
         return ""
     if decision.decision == MEETS:
-        return "Indication met"
-    return "Indication (clinical criteria met)" if decision.indication == shown.id else "Closest indication"
+        return _MET_ROLE
+    return _CLINICAL_ROLE if decision.indication == shown.id else _CLOSEST_ROLE
 
 
 def _to_document(decision: Decision) -> tuple[list[str], list[str]]:

@@ -122,11 +122,14 @@ def _reason(concept: dict[str, Any]) -> dict[str, Any]:
     return {"url": "reason", "valueCodeableConcept": concept}
 
 
+_OUTCOME_TEXT = {"meets-criteria": "meets criteria", "information-needed": "documentation needed",
+                 "criteria-not-met": "criteria not met"}
+
+
 def _description(decision: Decision | None) -> str:
     if decision is None:
         return "Coverage information: could not be evaluated"
-    outcome = {"meets-criteria": "meets criteria", "information-needed": "documentation needed",
-               "criteria-not-met": "criteria not met"}[decision.decision]
+    outcome = _OUTCOME_TEXT[decision.decision]
     if decision.decision == INFO_NEEDED and decision.not_received:
         outcome = "not determined, data not received from the EHR"
     return f"Coverage information from {decision.payer_label}: {outcome}"

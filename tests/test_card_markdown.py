@@ -89,6 +89,8 @@ def test_a_note_from_the_record_is_text(client: Any) -> None:
     ("line\r\n## two", r"line \#\# two"),
     (Markdown("**the service's own**"), "**the service's own**"),
     (3, "3"),
+    (-1, "-1"),
+    (True, "True"),
 ])
 def test_markdown_text_escapes_what_markdown_would_read(text: Any, shown: str) -> None:
     assert markdown_text(text) == shown

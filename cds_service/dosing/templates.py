@@ -72,6 +72,8 @@ def markdown_text(value: Any) -> str:
     if type(value) is not str:
         if isinstance(value, Wording):  # before Markdown: a card prints a dozen Wordings for each Markdown
             return value.markdown
+        if type(value) is int:  # digits, maybe after a minus: never Markdown (a cycle, a count); no search
+            return str(value)
         if isinstance(value, Markdown):
             return value
         value = str(value)
