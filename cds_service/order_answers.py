@@ -36,8 +36,8 @@ def add_answer(result: Evaluation, outcome: OrderOutcome, cards: list[dict[str, 
     them; `limit_cards` forgets those max-cards cuts)."""
     outcome.card_uuids = [c["uuid"] for c in cards]
     outcome.card_topics = {c["uuid"]: c["source"]["topic"]["code"] for c in cards}
-    outcome.suggestion_uuids = [s["uuid"] for c in cards for s in c.get("suggestions", [])]
-    outcome.suggestion_cards = {s["uuid"]: c["uuid"] for c in cards for s in c.get("suggestions", [])}
+    outcome.suggestion_uuids = [s["uuid"] for c in cards for s in c.get("suggestions", ())]
+    outcome.suggestion_cards = {s["uuid"]: c["uuid"] for c in cards for s in c.get("suggestions", ())}
     result.cards.extend(cards)
     result.system_actions.extend(actions)
     result.outcomes.append(outcome)

@@ -13,11 +13,10 @@ from __future__ import annotations
 import os
 import re
 import traceback
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, MutableMapping
+from typing import Any, Iterable, MutableMapping, NamedTuple
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.filters import sync_do_join
@@ -95,8 +94,9 @@ def plain_text(text: str) -> str:
     return _ESCAPED.sub(r"\1", text) if "\\" in text else text
 
 
-@dataclass(frozen=True)
-class CardText:
+class CardText(NamedTuple):
+    """A card's texts. A NamedTuple, not a frozen dataclass, which sets each field through object.__setattr__."""
+
     summary: str
     detail: str
     label: str = ""
