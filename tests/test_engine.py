@@ -499,3 +499,19 @@ def test_an_unknown_fact_that_says_what_would_decide_it_is_asked_for_that() -> N
     assert next(c for c in decision.criteria if c.id == "first.phase").missing == precise.missing
     assert precise.missing in decision.missing
     assert next(c for c in run(therapy_phase=None).criteria if c.id == "first.phase").missing == "phase"
+
+
+def test_the_criteria_of_a_cycle_are_those_from_whose_cycle_on_they_apply() -> None:
+    """IndicationSpec.by_cycle and Policy.universal_by_cycle, worked out at load, pick what filtering would: a
+    criterion with from_cycle from that cycle on, every one when the cycle is unknown."""
+    renewal = THIRD_PAYER.replace('missing = "Ph or MRD"', 'missing = "Ph or MRD"\n  from_cycle = 4', 1).replace(
+        'missing = "attestation"', 'missing = "attestation"\n  from_cycle = 2', 1)
+    policies = [policy(), policy(renewal), load_policy("aspirus-magellan"), load_policy("florida-blue")]
+    assert {c.from_cycle for i in policies[1].indications for c in i.criteria} == {None, 2, 4}
+    for loaded in policies:
+        indications = [(i.criteria, i.by_cycle) for i in loaded.indications]
+        for criteria, by_cycle in [(loaded.universal, loaded.universal_by_cycle), *indications]:
+            for cycle in (None, -1, 0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 12):
+                assert by_cycle.of(cycle) == tuple(
+                    c for c in criteria if c.from_cycle is None or cycle is None or cycle >= c.from_cycle)
+

@@ -27,12 +27,6 @@ from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, all_of
 # Criteria and indications
 # --------------------------------------------------------------------------------------------------------------
 
-def _applicable(criteria: tuple[CriterionSpec, ...], cycle: int | None) -> list[CriterionSpec]:
-    """The criteria that apply to the order's cycle (a renewal criterion from its cycle on; every one when the cycle
-    is unknown)."""
-    return [c for c in criteria if c.from_cycle is None or cycle is None or cycle >= c.from_cycle]
-
-
 def _outcome(spec: CriterionSpec, ctx: Context) -> Outcome:
     """The outcome of the criterion's test, run once per evaluation whichever criteria share it."""
     outcome = ctx.memo.get(spec.test_key)
@@ -64,14 +58,14 @@ class _Evaluated(NamedTuple):
 
 
 def _evaluate_indication(spec: IndicationSpec, ctx: Context) -> _Evaluated:
-    criteria = _applicable(spec.criteria, ctx.facts.cycle.number.value)
+    criteria = spec.by_cycle.of(ctx.facts.cycle.number.value)
     return _indication_result(spec, ctx.facts, criteria, [_outcome(c, ctx) for c in criteria])
 
 
 def _evaluated_if_met(spec: IndicationSpec, ctx: Context) -> _Evaluated | None:
     """The indication evaluated, as `_evaluate_indication` does, if it is met; None as soon as one of its criteria is
     not met (the rest are not read)."""
-    criteria = _applicable(spec.criteria, ctx.facts.cycle.number.value)
+    criteria = spec.by_cycle.of(ctx.facts.cycle.number.value)
     outcomes = []
     for criterion in criteria:
         outcome = _outcome(criterion, ctx)
@@ -82,7 +76,7 @@ def _evaluated_if_met(spec: IndicationSpec, ctx: Context) -> _Evaluated | None:
     return evaluated if evaluated.period is not None else None
 
 
-def _indication_result(spec: IndicationSpec, facts: ClinicalFacts, criteria: list[CriterionSpec],
+def _indication_result(spec: IndicationSpec, facts: ClinicalFacts, criteria: tuple[CriterionSpec, ...],
                        outcomes: list[Outcome]) -> _Evaluated:
     results = tuple(map(_criterion_result, criteria, outcomes))
     period = _authorization_period(spec, facts) if all(o.status == MET for o in outcomes) else None
@@ -139,7 +133,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
     """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group."""
     ctx = Context(facts, doses, prior_approval, {})
     cycle = facts.cycle.number.value
-    general = [_evaluate_criterion(c, ctx) for c in _applicable(policy.universal, cycle)]
+    general = [_evaluate_criterion(c, ctx) for c in policy.universal_by_cycle.of(cycle)]
     evaluated = _candidates(policy, ctx, all(c.status == MET for c in general))
     results = [e.result for e in evaluated]
     decision = _decide([c.status for c in general], [r.status for r in results])

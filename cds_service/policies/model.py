@@ -3,6 +3,7 @@ authorization lengths and renewals (policy-rules.md §4), all data: no payer is 
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -37,6 +38,22 @@ class CriterionSpec:
     run: Test = field(kw_only=True, compare=False, repr=False)  # the test compiled (compile_test)
 
 
+class ByCycle:
+    """The criteria that apply to an order's cycle: a renewal criterion from its `from_cycle` on, every one when the
+    cycle is unknown. Worked out when the policy loads for each span of cycles between the `from_cycle` numbers, so
+    an evaluation picks a tuple instead of filtering the criteria of every indication it reads."""
+
+    def __init__(self, criteria: tuple[CriterionSpec, ...]) -> None:
+        self.every = criteria
+        self.starts = tuple(sorted({c.from_cycle for c in criteria if c.from_cycle is not None}))
+        # stages[k]: the criteria of a cycle with k of the starts at or below it (bisect_right).
+        self.stages = tuple(tuple(c for c in criteria if c.from_cycle is None or c.from_cycle in self.starts[:k])
+                            for k in range(len(self.starts) + 1))
+
+    def of(self, cycle: int | None) -> tuple[CriterionSpec, ...]:
+        return self.every if cycle is None else self.stages[bisect_right(self.starts, cycle)]
+
+
 @dataclass(frozen=True)
 class AuthorizationSpec:
     anchor: str  # "course" (Aspirus) or "order" (Florida Blue)
@@ -67,6 +84,10 @@ class IndicationSpec:
     exclusive_when: str | None = None  # id of a criterion: when met, this is the only indication evaluated
     shown_last: bool = False  # a catch-all, not-met by default: never the closest while another indication can be
 
+    @cached_property
+    def by_cycle(self) -> ByCycle:
+        return ByCycle(self.criteria)
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -81,6 +102,10 @@ class Policy:
     # and "shipped" or "CDS_POLICY_DIR". The `version` is the file's own word, which an edit need not change.
     digest: str = ""
     source: str = ""
+
+    @cached_property
+    def universal_by_cycle(self) -> ByCycle:
+        return ByCycle(self.universal)
 
     @cached_property
     def quantity_limit(self) -> QuantityLimit | None:
