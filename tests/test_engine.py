@@ -2,6 +2,8 @@
 checks done when a policy file is loaded, and the Decision's contract extension."""
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import tomllib
 from datetime import date, timedelta
 from decimal import Decimal
@@ -9,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from cds_service.decision import Decision
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import PolicyFileError, evaluate_policy, load_policy, parse_policy, policy_ids
@@ -515,3 +518,22 @@ def test_the_criteria_of_a_cycle_are_those_from_whose_cycle_on_they_apply() -> N
                 assert by_cycle.of(cycle) == tuple(
                     c for c in criteria if c.from_cycle is None or cycle is None or cycle >= c.from_cycle)
 
+
+def test_decision_init_is_the_dataclass_fields() -> None:
+    """Decision writes its own __init__ (decision.py says why): its parameters are the fields, in order, with their
+    defaults (a new empty list for a list field with a default), so construction, equality and dataclasses.replace
+    behave as the generated one would, and it stays frozen."""
+    fields = dataclasses.fields(Decision)
+    parameters = list(inspect.signature(Decision.__init__).parameters.values())[1:]
+    assert [p.name for p in parameters] == [f.name for f in fields]
+    assert [p.default for p in parameters] == [
+        None if f.default_factory is list else inspect.Parameter.empty if f.default is dataclasses.MISSING
+        else f.default for f in fields]
+    decision = run(therapy_phase="maintenance")
+    assert vars(decision) == {f.name: getattr(decision, f.name) for f in fields}
+    assert dataclasses.replace(decision) == decision and dataclasses.replace(decision, cycle=4) != decision
+    bare = Decision(*(f"{f.name}" for f in fields[:12]))
+    assert (bare.not_received, bare.indications, bare.attested_items) == ([], [], ())
+    assert bare.not_received is not Decision(*(f"{f.name}" for f in fields[:12])).not_received
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decision.cycle = 4  # type: ignore[misc]
