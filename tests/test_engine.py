@@ -537,3 +537,19 @@ def test_decision_init_is_the_dataclass_fields() -> None:
     assert bare.not_received is not Decision(*(f"{f.name}" for f in fields[:12])).not_received
     with pytest.raises(dataclasses.FrozenInstanceError):
         decision.cycle = 4  # type: ignore[misc]
+
+
+def test_criteria_with_the_same_test_share_one_compiled_test() -> None:
+    """An evaluation runs a test once, whichever criteria share it (vocabulary.Context memoizes by the compiled test):
+    the same test is one function, a dose schedule test one per label schedule."""
+    aspirus = load_policy("aspirus-magellan")
+    criteria = {(i.id, c.id): c for i in aspirus.indications for c in i.criteria}
+    adult = [i.id for i in aspirus.indications if i.id.startswith("adult-")]
+    assert len({id(criteria[i, "adult-age"].run) for i in adult}) == 1
+    assert criteria["adult-maintenance", "b-cell-precursor-all"].run is criteria[
+        "pediatric-mrd-positive", "b-cell-precursor-all"].run  # another citation, the same test
+    schedules = {i.label_schedule: criteria[i.id, "dose-schedule"].run for i in aspirus.indications
+                 if (i.id, "dose-schedule") in criteria}
+    assert len(schedules) > 1 and len(set(map(id, schedules.values()))) == len(schedules)
+    assert criteria["adult-consolidation-mrd-positive", "ph-use"].run is not criteria[
+        "adult-consolidation-mrd-negative", "ph-use"].run

@@ -27,14 +27,6 @@ from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, all_of
 # Criteria and indications
 # --------------------------------------------------------------------------------------------------------------
 
-def _outcome(spec: CriterionSpec, ctx: Context) -> Outcome:
-    """The outcome of the criterion's test, run once per evaluation whichever criteria share it."""
-    outcome = ctx.memo.get(spec.test_key)
-    if outcome is None:
-        outcome = ctx.memo[spec.test_key] = spec.run(ctx)
-    return outcome
-
-
 def _criterion_result(spec: CriterionSpec, outcome: Outcome) -> CriterionResult:
     status = outcome.status
     # Positional, in CriterionResult's field order: a decision not met builds about seventy.
@@ -46,7 +38,7 @@ def _criterion_result(spec: CriterionSpec, outcome: Outcome) -> CriterionResult:
 
 
 def _evaluate_criterion(spec: CriterionSpec, ctx: Context) -> CriterionResult:
-    return _criterion_result(spec, _outcome(spec, ctx))
+    return _criterion_result(spec, ctx[spec.run])
 
 
 class _Evaluated(NamedTuple):
@@ -59,7 +51,7 @@ class _Evaluated(NamedTuple):
 
 def _evaluate_indication(spec: IndicationSpec, ctx: Context) -> _Evaluated:
     criteria = spec.by_cycle.of(ctx.facts.cycle.number.value)
-    return _indication_result(spec, ctx.facts, criteria, [_outcome(c, ctx) for c in criteria])
+    return _indication_result(spec, ctx.facts, criteria, [ctx[c.run] for c in criteria])
 
 
 def _evaluated_if_met(spec: IndicationSpec, ctx: Context) -> _Evaluated | None:
@@ -68,7 +60,7 @@ def _evaluated_if_met(spec: IndicationSpec, ctx: Context) -> _Evaluated | None:
     criteria = spec.by_cycle.of(ctx.facts.cycle.number.value)
     outcomes = []
     for criterion in criteria:
-        outcome = _outcome(criterion, ctx)
+        outcome = ctx[criterion.run]
         if outcome.status != MET:
             return None
         outcomes.append(outcome)
@@ -131,7 +123,7 @@ def _candidates(policy: Policy, ctx: Context, general_met: bool) -> list[_Evalua
 
 def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, prior_approval: Fact[bool]) -> Decision:
     """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group."""
-    ctx = Context(facts, doses, prior_approval, {})
+    ctx = Context(facts, doses, prior_approval)
     cycle = facts.cycle.number.value
     general = [_evaluate_criterion(c, ctx) for c in policy.universal_by_cycle.of(cycle)]
     evaluated = _candidates(policy, ctx, all(c.status == MET for c in general))

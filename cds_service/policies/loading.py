@@ -25,7 +25,9 @@ from cds_service.file_schemas import file_validator, schema_problem
 from cds_service.policies.model import (
     AuthorizationSpec, CriterionSpec, IndicationSpec, Policy, RenewalSpec, fact_tests, mentions,
 )
-from cds_service.policies.vocabulary import TEST_KEYS, PolicyFileError, check_test, compile_test, is_plan_limit
+from cds_service.policies.vocabulary import (
+    TEST_KEYS, PolicyFileError, Test, check_test, compile_test, is_plan_limit,
+)
 
 POLICY_DIR = Path(__file__).resolve().parent
 ENV_DIR = "CDS_POLICY_DIR"
@@ -90,8 +92,10 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     _check_schema(raw)
     common = raw.get("common", {})
     cite = Wording(raw.get("authorization_citation", ""))
-    indications = tuple(_parse_indication(i, common, cite, n) for n, i in enumerate(raw.get("indications", [])))
-    universal = tuple(_parse_criterion(_resolved(c, common, ("universal", n)), "", None)
+    compiled: dict[str, Test] = {}  # the file's tests compiled so far, by canonical form (_parse_criterion)
+    indications = tuple(_parse_indication(i, common, cite, n, compiled)
+                        for n, i in enumerate(raw.get("indications", [])))
+    universal = tuple(_parse_criterion(_resolved(c, common, ("universal", n)), "", None, compiled)
                       for n, c in enumerate(raw.get("universal", [])))
     _check_plan_limits(universal, indications)
     # The words the cards print (title, label, URL here; titles, citations, criterion texts below) are Wordings:
@@ -153,9 +157,9 @@ def _resolved(raw: dict[str, Any], common: dict[str, Any], path: tuple[str | int
 
 
 def _parse_indication(raw: dict[str, Any], common: dict[str, Any], authorization_citation: str,
-                      index: int) -> IndicationSpec:
+                      index: int, compiled: dict[str, Test]) -> IndicationSpec:
     criteria = tuple(_parse_criterion(_resolved(c, common, ("indications", index, "criteria", n)), raw["id"],
-                                      raw.get("label_schedule"))
+                                      raw.get("label_schedule"), compiled)
                      for n, c in enumerate(raw["criteria"]))
     renewal = raw.get("renewal")
     spec = IndicationSpec(
@@ -183,23 +187,29 @@ def _check_indication(spec: IndicationSpec) -> None:
         raise PolicyFileError(f"{spec.id}: a dose schedule criterion needs the indication's label_schedule")
 
 
-def _parse_criterion(raw: dict[str, Any], indication: str, label_schedule: str | None) -> CriterionSpec:
+def _parse_criterion(raw: dict[str, Any], indication: str, label_schedule: str | None,
+                     compiled: dict[str, Test]) -> CriterionSpec:
     """A criterion (its `use` resolved) whose structure the schema checked: its test is checked against the facts.
-    `label_schedule`: its indication's, which a dose schedule test checks (compiled in)."""
+    `label_schedule`: its indication's, which a dose schedule test checks (compiled in). `compiled`: the tests of
+    the file compiled so far, which a criterion with the same test shares."""
     kind = raw.get("kind", CLINICAL)
     test = {k: v for k, v in raw.items() if k in TEST_KEYS and k not in ("id", "missing")}
     check_test(test, raw["id"])
     uses_schedule = mentions(test, "dose", "schedule")
     schedule = label_schedule if uses_schedule else None
     # The outcome depends on the test and, for a dose schedule test, on the schedule (never a key of a test).
+    # Indications repeat the same tests (age, lineage, dose): each is compiled once, and the one function run once
+    # per evaluation (vocabulary.Context memoizes the outcome by the test).
     test_key = json.dumps({**test, "label_schedule": schedule} if uses_schedule else test, sort_keys=True)
+    if test_key not in compiled:
+        compiled[test_key] = compile_test(test, schedule)
     name = raw["id"]
     return CriterionSpec(
         id=name, kind=kind, text=Wording(_with_numbers(raw["text"], test, name)), citation=Wording(raw["citation"]),
         missing=Wording(_with_numbers(raw["missing"], test, name)), test=test,
         summary=_with_numbers(raw.get("summary", ""), test, name), critical=raw.get("critical", False),
         from_cycle=raw.get("from_cycle"),
-        test_key=test_key, uses_schedule=uses_schedule, run=compile_test(test, schedule),
+        uses_schedule=uses_schedule, run=compiled[test_key],
         result_id=f"{indication}.{raw['id']}" if indication else raw["id"],
     )
 

@@ -30,12 +30,11 @@ class CriterionSpec:
     summary: str = ""
     critical: bool = False
     from_cycle: int | None = None  # applies only from this cycle number on (renewal criteria)
-    # The test in canonical form, with the label schedule a dose schedule test checks: indications repeat the same
-    # tests (age, lineage, dose), evaluated once per order.
-    test_key: str = ""
     uses_schedule: bool = False  # the outcome depends on the indication's label schedule (compiled into `run`)
     result_id: str = ""  # the id its results carry: "<indication>.<criterion>", or the criterion id at policy level
-    run: Test = field(kw_only=True, compare=False, repr=False)  # the test compiled (compile_test)
+    # The test compiled (compile_test): one function for every criterion of the policy with the same test (and label
+    # schedule, for a dose schedule test), whose outcome an evaluation memoizes (vocabulary.Context).
+    run: Test = field(kw_only=True, compare=False, repr=False)
 
 
 class ByCycle:

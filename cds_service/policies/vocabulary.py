@@ -116,15 +116,24 @@ class Outcome(NamedTuple):
     received: bool = True  # False: unknown because data it needs was not received (Fact.received)
 
 
-class Context(NamedTuple):
-    """What a test reads, built once per evaluation. A NamedTuple, not a frozen dataclass: cheaper to build and read."""
+class Context(dict["Test", Outcome]):
+    """What a test reads, one per evaluation; as a dict, the outcome of each test it has run, by the compiled test.
 
-    facts: ClinicalFacts
-    doses: DoseChecks
-    prior_approval: Fact[bool]  # the audit trail's answer (prior_approval.py), not a clinical fact
-    # Outcomes by test key (CriterionSpec.test_key) for this evaluation: the same test in several indications is run
-    # once.
-    memo: dict[str, Outcome]
+    `ctx[test]` runs the test the first time (`__missing__`) and later gives the same outcome: a test shared by
+    several criteria (the same test in several indications, compiled once when the file loads) runs once per
+    evaluation. A dict subclass, so that an outcome already there costs a lookup in C, not a Python call."""
+
+    __slots__ = ("facts", "doses", "prior_approval")
+
+    def __init__(self, facts: ClinicalFacts, doses: DoseChecks, prior_approval: Fact[bool]) -> None:
+        super().__init__()
+        self.facts = facts
+        self.doses = doses
+        self.prior_approval = prior_approval  # the audit trail's answer (prior_approval.py), not a clinical fact
+
+    def __missing__(self, test: Test) -> Outcome:
+        outcome = self[test] = test(self)
+        return outcome
 
 
 # A test compiled once, when the policy file is loaded, into a function of the evaluation context: an evaluation then
