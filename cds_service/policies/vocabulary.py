@@ -8,8 +8,9 @@ check (the label schedule, a daily ceiling, a per-cycle quantity limit) or a cyc
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, eq
 from types import UnionType
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Union, get_args, get_origin, get_type_hints
 
@@ -116,6 +117,11 @@ class Outcome(NamedTuple):
     received: bool = True  # False: unknown because data it needs was not received (Fact.received)
 
 
+# An Outcome from all six fields, in C: `Outcome(...)` runs the NamedTuple's generated __new__, a Python function
+# reached through the type's slot lookup, about twice the cost, and a test node builds one on every run.
+_outcome = partial(tuple.__new__, Outcome)
+
+
 class Context(dict["Test", Outcome]):
     """What a test reads, one per evaluation; as a dict, the outcome of each test it has run, by the compiled test.
 
@@ -198,14 +204,15 @@ def _compile_fact(read: Callable[[Context], Fact], matches: Callable[[Any], bool
     def fact_test(ctx: Context) -> Outcome:
         fact = read(ctx)
         matched = None if fact.value is None else matches(fact.value)
+        notes = (fact.note,) if fact.note else ()
         if matched is None:  # no value, or a value that cannot decide the threshold (a qualitative positive MRD)
-            return Outcome(UNKNOWN, fact.evidence, _notes(fact.note), fact.attested, fact.missing, fact.received)
+            return _outcome((UNKNOWN, fact.evidence, notes, fact.attested, fact.missing, fact.received))
         status = MET if matched else NOT_MET
         if status == NOT_MET and attested_to_exclude and not fact.attested:
             # A use the record never shows (fhir-data-profile.md: attested, else unknown) is not ruled out by an
             # inferred value: asking for the attestation, never an auto-denial.
             status = UNKNOWN
-        return Outcome(status, fact.evidence, _notes(fact.note), fact.attested)
+        return _outcome((status, fact.evidence, notes, fact.attested, "", True))
     return fact_test
 
 
@@ -230,10 +237,12 @@ def _all_true(answers: Iterable[bool | None]) -> bool | None:
 def _comparison(op: str, expected: Any) -> Callable[[Any], bool | None]:
     """`value <op> expected` (None: the value cannot say), the operator chosen and a threshold converted once, when
     the file is loaded."""
-    if op == "equals":  # the values suit the fact's type: checked when the file is loaded
-        return lambda value: bool(value == expected)
+    # `equals` and `in` as C callables (no Python frame per fact test). The values suit the fact's type (a bool, a
+    # whole number or a string of its vocabulary: checked when the file is loaded), so `expected == value` is a bool.
+    if op == "equals":
+        return partial(eq, expected)
     if op == "in":
-        return lambda value: value in expected
+        return expected.__contains__
     threshold = Decimal(str(expected))  # for a Graded value (a lab result, an age known within bounds)
     if op == "at_least":
         return lambda value: value.at_least(threshold) if isinstance(value, Graded) else value >= expected
@@ -255,13 +264,13 @@ def _compile_group(test: Mapping[str, Any], label_schedule: str | None) -> Test:
             # The children that decided the group carry its evidence: the met ones of a met OR, the failing ones of
             # an AND (at least one: a group has children, the schema says).
             _, evidence, notes, attested, missing, received = zip(*(o for o in outcomes if o.status == status))
-        return Outcome(status, unique(chain.from_iterable(evidence)), unique(chain.from_iterable(notes)),
-                       any(attested), next(filter(None, missing), ""), all(received))
+        return _outcome((status, unique(chain.from_iterable(evidence)), unique(chain.from_iterable(notes)),
+                         any(attested), next(filter(None, missing), ""), all(received)))
     return group
 
 
 def _from_verdict(verdict: Verdict) -> Outcome:
-    return Outcome(verdict.status, verdict.evidence, _notes(verdict.note), False, verdict.missing, verdict.received)
+    return _outcome((verdict.status, verdict.evidence, _notes(verdict.note), False, verdict.missing, verdict.received))
 
 
 def _notes(note: str) -> tuple[str, ...]:
