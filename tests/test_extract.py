@@ -95,6 +95,25 @@ def test_relapsed_adult_first_cycle() -> None:
     assert facts.attested_items == () and facts.not_received == ()
 
 
+_HYPERTENSION = condition("I10", recorded="2021-06-01")
+
+
+@pytest.mark.parametrize("other", [
+    _HYPERTENSION,
+    _HYPERTENSION | {"recordedDate": 20210601},  # malformed
+    _HYPERTENSION | {"code": "I10"},  # a code of the wrong JSON type
+    condition("D89.831", recorded="2026-01-10"),  # grade 1 CRS: in the toxicity lists, then ignored
+], ids=["well-formed", "malformed", "code not an object", "grade 1 CRS"])
+def test_conditions_no_reader_counts_leave_the_facts_as_they_are(other: dict[str, Any]) -> None:
+    """extract.py drops the Conditions no reader selects by code before their shape check (_conditions_read)."""
+    relapse = condition("C91.02", recorded="2026-02-15", clinical_status="relapse", text="relapsed B-ALL")
+    first = medication_request(start="2026-01-01", end="2026-01-28", status="completed")
+    renewal = _draft("2026-02-12", "2026-03-11")  # a later cycle: the toxicity since the course start is read
+    for draft, history in (([_draft()], ()), ([renewal], (first,))):
+        assert extract_facts(record(relapse, *history, other), draft, TODAY) == \
+            extract_facts(record(relapse, *history), draft, TODAY)
+
+
 def test_step_dose_orders_share_the_earliest_start_and_are_not_a_combination() -> None:
     step = _draft("2026-03-01", "2026-03-07", id="step")
     full = _draft("2026-03-08", "2026-03-28", id="full")

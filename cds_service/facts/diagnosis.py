@@ -226,6 +226,11 @@ def read_diagnosis(record: PatientRecord, attestations: Attestations) -> Diagnos
     return Diagnosis([r for r in rows if r is not None], record.received("conditions"), attestations)
 
 
+def lymphoblastic(code: Any, valuesets: ValueSets) -> bool:
+    """Whether a Condition with this code is one read_diagnosis reads: a lymphoblastic disease."""
+    return _code_reading(code, valuesets) is not None
+
+
 def unreadable_relevance(condition: dict[str, Any], earlier_cycles: bool) -> Relevance | None:
     """A Condition the shape filter left out (unreadable.py) bears on the diagnosis facts when its code names a
     lymphoblastic disease and it is not refuted or entered in error; on the disease status and what is read from it

@@ -19,7 +19,7 @@ from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
 from cds_service.facts.codes import add_months, completed_months, last_day_named, parse_date
 from cds_service.facts.course import PriorOrders, prior_orders, read_cycle
-from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
+from cds_service.facts.diagnosis import Diagnosis, lymphoblastic, read_diagnosis
 from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
 from cds_service.facts.immunizations import LiveVaccines, live_vaccine_in_window
 from cds_service.facts.immunizations import unreadable_relevance as vaccine_relevance
@@ -29,15 +29,16 @@ from cds_service.facts.medications import (MedOrder, combination, induction_ino_
                                            multiagent_chemo_candidate, read_med_orders, tki_failure)
 from cds_service.facts.medications import unreadable_relevance as medication_relevance
 from cds_service.facts.model import ATTESTED_BY, UNKNOWN_FACT, AgeRange, ClinicalFacts, CycleInfo, Fact, Windowed
-from cds_service.facts.observations import ObservationIndex
+from cds_service.facts.observations import ObservationIndex, code_key
 from cds_service.facts.order import group_start
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
 from cds_service.facts.resolve import record_resolver
 from cds_service.facts.shape import split_well_formed
-from cds_service.facts.toxicity import unacceptable_toxicity
+from cds_service.facts.toxicity import ASKED, SEVERE, unacceptable_toxicity
 from cds_service.facts.toxicity import unreadable_relevance as toxicity_relevance
 from cds_service.facts.unreadable import Unreadable, open_facts, unreadable
 from cds_service.record import PatientRecord, Resolver
+from cds_service.valuesets import ValueSets, get_valuesets
 
 T = TypeVar("T")
 
@@ -304,12 +305,30 @@ def _memoized(resolve: Resolver) -> Resolver:
 def _well_formed_record(record: PatientRecord) -> tuple[PatientRecord, dict[str, list[Any]]]:
     """The record without the resources (or resolved Medications) whose read elements have wrong JSON types, so
     that the evaluation does not fail on them (shape.py), and those left out per prefetch key. References are looked
-    up in the record first (resolve.py). The keys of _CHECKED_WHERE_READ stay as received."""
+    up in the record first (resolve.py). The keys of _CHECKED_WHERE_READ stay as received; the Conditions no reader
+    selects are dropped unchecked (_conditions_read)."""
     lists: dict[str, list[dict[str, Any]] | None] = {}
     left_out: dict[str, list[Any]] = {}
     for key, found in record.lists.items():
         if found is None or key in _CHECKED_WHERE_READ:
             lists[key] = found
         else:
-            lists[key], left_out[key] = split_well_formed(found)
+            lists[key], left_out[key] = split_well_formed(_conditions_read(found) if key == "conditions" else found)
     return PatientRecord(patient=record.patient, lists=lists, resolve=record_resolver(record)), left_out
+
+
+def _conditions_read(conditions: list[Any]) -> list[Any]:
+    """The Conditions without those whose code no reader selects: most of a problem list (hypertension, diabetes).
+    Both readers (diagnosis.py, toxicity.py) skip such a Condition, and judge it irrelevant when it is malformed
+    (unreadable_relevance): dropped before the shape check, it costs neither that check nor their readings."""
+    valuesets = get_valuesets()
+    memo = valuesets.memo("conditions-read")
+    return [c for c in conditions
+            if not (isinstance(c, dict) and c.get("resourceType") == "Condition")
+            or memo.get(code_key(c.get("code")), _read_by_code, c.get("code"), valuesets)]
+
+
+def _read_by_code(code: Any, valuesets: ValueSets) -> bool:
+    """A lymphoblastic disease (diagnosis.py) or an event of the toxicity lists (a grade 1-2 one toxicity.py then
+    ignores is kept too)."""
+    return lymphoblastic(code, valuesets) or valuesets.has(SEVERE, code) or valuesets.has(ASKED, code)
