@@ -4,7 +4,7 @@ cycle)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Container
 
 from cds_service.facts.order import (BLINATUMOMAB, concepts_in, is_blinatumomab, medication_concepts, medication_of,
                                      medication_reference, order_ref, unidentified)
@@ -71,13 +71,18 @@ def answered(request: HookRequest, order: dict[str, Any]) -> bool:
     return request.hook != "order-select" or order_ref(order) in request.selections
 
 
-def group_orders(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], record: PatientRecord) -> Group:
+def group_orders(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]], record: PatientRecord,
+                 known: Container[int]) -> Group:
     """The blinatumomab orders among `candidates` (the request's MedicationRequests), known by their Medication's
-    code wherever it is."""
+    code wherever it is. `known`: the id() of those already known to be (is_blinatumomab without a Resolver), which
+    no Medication read now can make otherwise: their concepts are not read again."""
     # The Medication may have come with the history (_include), as it does for the prior orders (resolve.py).
     resolve = record_resolver(record)
     orders, unknown = [], []
     for _, order in candidates:
+        if id(order) in known:
+            orders.append(order)
+            continue
         concepts = medication_concepts(order, resolve)
         if concepts_in(BLINATUMOMAB, concepts):
             orders.append(order)

@@ -50,11 +50,14 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
     """Evaluate every blinatumomab order of the request (the selected ones for order-select)."""
     candidates = medication_requests(request)
     drafts = draft_resources(request)
-    if not any(may_be_blinatumomab(order, drafts) for _, order in candidates):
+    # Blinatumomab by the order's own code or a contained Medication: known before any other resource is read, and
+    # whatever is read later (group_orders takes them as they are).
+    known = {id(order) for _, order in candidates if is_blinatumomab(order, no_server)}
+    if not known and not any(may_be_blinatumomab(order, drafts) for _, order in candidates):
         return Evaluation()
-    validated = validate_orders(request, candidates, lambda order: is_blinatumomab(order, no_server), set())
+    validated = validate_orders(request, candidates, lambda order: id(order) in known, set())
     record = with_draft_resources(drafts, load_record())
-    group = group_orders(request, candidates, record)
+    group = group_orders(request, candidates, record, known)
     config = CardConfig.from_request(request.configuration)
     result = Evaluation()
     if group.targets:
