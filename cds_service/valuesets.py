@@ -16,8 +16,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
-from typing import Any, Callable, Hashable, Iterable, TypeVar, TypeVarTuple
+from typing import Any, Callable, Hashable, Iterable, Sequence, TypeVar, TypeVarTuple
 
 from cds_service.facts.codes import codings, concept_text, normalize_code, normalize_system
 from cds_service.file_schemas import file_validator, schema_problem
@@ -60,6 +61,7 @@ class ValueSet:
 
 
 Result = TypeVar("Result")
+Arg = TypeVar("Arg")
 Args = TypeVarTuple("Args")
 
 
@@ -84,6 +86,20 @@ class Memo:
             if len(self._found) >= self._size:
                 self._found.clear()
             found = self._found[key] = compute(*args)
+        return found
+
+    def get_each(self, keys: Sequence[Hashable], compute: Callable[[Arg], Result], args: Sequence[Arg]) -> list[Result]:
+        """`get(key, compute, arg)` for each key and its argument, in order. The cached values are looked up in one
+        pass in C (the Observation index asks for every distinct code of the record at once, most of them routine
+        labs classified in an earlier evaluation); only the missing ones are computed, one by one."""
+        try:
+            found = list(map(self._found.get, keys, repeat(_MISSING)))
+        except TypeError:  # an unhashable key among them
+            return [self.get(key, compute, arg) for key, arg in zip(keys, args)]
+        if _MISSING in found:
+            for i, value in enumerate(found):
+                if value is _MISSING:
+                    found[i] = self.get(keys[i], compute, args[i])
         return found
 
 

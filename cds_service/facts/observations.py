@@ -10,6 +10,7 @@ bear on unknown.
 """
 from __future__ import annotations
 
+from itertools import compress
 from typing import Any, Callable, Iterable, TypeVar
 
 from cds_service.facts.shape import well_formed
@@ -17,17 +18,6 @@ from cds_service.valuesets import Memo
 
 USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
 Kind = TypeVar("Kind")
-
-
-class _Group:
-    """The positions of the Observations whose codes are equal (as parsed JSON), and that code's classification key."""
-
-    __slots__ = ("code", "key", "positions")
-
-    def __init__(self, code: Any, position: int) -> None:
-        self.code = code
-        self.key = code_key(code)
-        self.positions = [position]
 
 
 class ObservationIndex:
@@ -38,7 +28,10 @@ class ObservationIndex:
         self.received = observations is not None
         self._check = check
         self._observations: list[Any] = list(observations or ())  # as received: the groups hold positions in it
-        self._groups: list[_Group] = []  # in the order of their first Observation
+        # The groups of Observations whose codes are equal (as parsed JSON), in the order of their first Observation,
+        # as parallel lists (no object per group): the code, its classification key and the Observations' positions.
+        codes: list[Any] = []
+        positions: list[list[int]] = []
         self._readable: dict[int, bool] = {}  # position -> usable and well-formed
         self._unreadable: list[int] = []  # positions selected, usable and found malformed, in the order found
         # This loop runs for every Observation of the request, most of them routine labs no reader selects. A code
@@ -48,7 +41,7 @@ class ObservationIndex:
         # and grouping stays linear whatever the codes (the same code sent alternately in two variants makes more
         # groups, never a wrong one). Whether a resource is a usable Observation is asked only of those a reader
         # selects (_is_readable).
-        latest: dict[Any, _Group] = {}  # bucket -> its latest group
+        latest: dict[Any, int] = {}  # bucket -> its latest group
         for position, observation in enumerate(self._observations):
             try:
                 code = observation.get("code")
@@ -61,29 +54,34 @@ class ObservationIndex:
             try:
                 group = latest.get(bucket)
             except TypeError:  # an unhashable bucket (a malformed code): a group of its own
-                self._groups.append(_Group(code, position))
+                codes.append(code)
+                positions.append([position])
                 continue
             try:
-                if group is not None and group.code == code:
-                    group.positions.append(position)
+                if group is not None and codes[group] == code:
+                    positions[group].append(position)
                     continue
             except RecursionError:  # nested too deep to compare (prefetch is not depth-limited): kept apart
                 pass
-            group = latest[bucket] = _Group(code, position)
-            self._groups.append(group)
+            latest[bucket] = len(codes)
+            codes.append(code)
+            positions.append([position])
+        self._codes = codes
+        self._keys = list(map(code_key, codes))
+        self._positions = positions
 
     def select(self, classify: Callable[[Any], Kind], memo: Memo | None = None) -> list[tuple[dict[str, Any], Kind]]:
         """The usable, well-formed Observations whose code `classify` gives a truthy kind, with that kind, in record
         order. `classify` sees each distinct code once, as a raw (possibly malformed) value: it must not trust its
         types. With a `memo`, a code classified in an earlier evaluation is not classified again (an unhashable code
         is classified every time)."""
-        chosen: list[tuple[int, Kind]] = []
-        for group in self._groups:
-            code = group.code
-            kind = classify(code) if memo is None else memo.get(group.key, classify, code)
-            if kind:
-                chosen.extend((position, kind) for position in group.positions)
-        chosen.sort(key=_position)
+        codes = self._codes
+        kinds = list(map(classify, codes)) if memo is None else memo.get_each(self._keys, classify, codes)
+        # Every group's kind is asked for at once and the few chosen groups are picked out in C (compress), not by a
+        # memo lookup and a test per group in Python: most groups are routine labs no reader selects.
+        chosen = [(position, kind) for kind, positions in compress(zip(kinds, self._positions), kinds)
+                  for position in positions]
+        chosen.sort()  # by position: positions are distinct, so kinds are never compared
         return [(self._observations[p], kind) for p, kind in chosen if self._is_readable(p)]
 
     def unreadable(self) -> list[dict[str, Any]]:
@@ -119,10 +117,6 @@ def trusted(observations: Iterable[Any] | None) -> ObservationIndex:
 
 def _trusting(observation: Any) -> bool:
     return True
-
-
-def _position(entry: tuple[int, Any]) -> int:
-    return entry[0]
 
 
 def code_key(code: Any) -> tuple[Any, ...]:
