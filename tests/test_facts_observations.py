@@ -104,6 +104,19 @@ def test_code_keys_tell_apart_what_classification_reads() -> None:
     assert code_key({"coding": [one, "junk"]}) == code_key({"coding": [one]})  # non-dict codings are never read
 
 
+def test_a_memo_answers_many_keys_at_once_computing_only_the_missing() -> None:
+    memo, computed = Memo(), list[str]()  # Memo.get_each, as ObservationIndex.select asks
+    with_unhashable: list[Any] = ["c", ["a list"]]
+
+    def compute(arg: str) -> str:
+        computed.append(arg)
+        return arg.upper()
+
+    assert memo.get_each(["a", "b"], compute, ["a", "b"]) == ["A", "B"]
+    assert memo.get_each(["b", "c", "a"], compute, ["b", "c", "a"]) == ["B", "C", "A"] and computed == ["a", "b", "c"]
+    assert memo.get_each(with_unhashable, compute, ["c", "d"]) == ["C", "D"] and computed[3:] == ["d"]
+
+
 def test_a_code_sent_alternately_in_two_variants_is_grouped_without_mixing_them() -> None:
     plain, named = loinc("1"), loinc("1", "Hemoglobin")
     index = ObservationIndex([obs(str(i), plain if i % 2 else named) for i in range(6)])
