@@ -24,7 +24,8 @@ from alembic import command
 
 from cds_service.audit import AuditStore
 from cds_service.config import ConfigError, Settings
-from cds_service.db import SchemaError, alembic_config, create_db_engine, insert_rows, migrate, write_transaction
+from cds_service.db import (SchemaError, _SqliteInsert, alembic_config, create_db_engine, insert_rows, migrate,
+                            write_transaction)
 from cds_service.db_models import Base, Invocation, OrderOutcomeRow
 from tests.conftest import make_app
 
@@ -238,3 +239,13 @@ def test_insert_rows_stores_what_an_insert_of_sqlalchemy_would_with_the_ids_the_
     by_sqlalchemy, by_insert_rows = stored["order_outcome"]
     assert by_insert_rows[2:] == by_sqlalchemy[2:]  # all but the id and the invocation's
     engine.dispose()
+
+
+@pytest.mark.parametrize("moment", [datetime(2026, 3, 1, 12, 0, 0), datetime(2026, 12, 31, 23, 59, 59, 999_999),
+                                    datetime(999, 1, 2, 3, 4, 5, 6), datetime(1, 1, 1)])
+def test_insert_rows_writes_a_datetime_as_the_text_of_sqlalchemy_on_sqlite(moment: datetime) -> None:
+    """db._SqliteInsert writes a time by datetime.isoformat, not SQLAlchemy's processor: the same text."""
+    dialect = create_engine("sqlite://").dialect
+    by_sqlalchemy = Invocation.__table__.c.time.type.dialect_impl(dialect).bind_processor(dialect)
+    by_insert_rows = dict(_SqliteInsert(dialect, Invocation)._processors)[1]  # the time follows the id
+    assert by_insert_rows(moment) == by_sqlalchemy(moment)
