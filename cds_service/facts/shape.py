@@ -96,30 +96,23 @@ def compile_schema(schema: Schema, memo: dict[int, Check] | None = None) -> Chec
     if isinstance(schema, list):
         return _list_check(compile_schema(schema[0], memo))
     checks: dict[str, Check] = {}
-    # Elements whose check is a bare isinstance (strings, mostly) are tested inline: no call per element.
-    plain: dict[str, tuple[type, ...]] = {}
+    # One lookup per element. A text element's check is str.__instancecheck__ (_primitive_check), called in C: no
+    # Python frame, and no second table of inline isinstance tests to look the key up in first.
+    check_of = checks.get
 
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
             return False
         for key, entry in value.items():
-            types = plain.get(key)
-            if types is not None:
-                if not isinstance(entry, types):
-                    return False
-                continue
-            sub = checks.get(key)
+            sub = check_of(key)
             if sub is not None and not sub(entry):
                 return False
         return True
 
     memo[id(schema)] = check
     for key, sub in schema.items():
-        if isinstance(sub, tuple) and not _admits_bool(sub):
-            plain[key] = sub
-        else:
-            checks[key] = compile_schema(sub, memo)
-    if not checks and all(isinstance("", types) for types in plain.values()):
+        checks[key] = compile_schema(sub, memo)
+    if all(isinstance(sub, tuple) and isinstance("", sub) for sub in schema.values()):
         memo[id(schema)] = _strings_first(check)
         return memo[id(schema)]
     return check
@@ -159,6 +152,8 @@ def _admits_bool(types: tuple[type, ...]) -> bool:
 
 
 def _primitive_check(types: tuple[type, ...]) -> Check:
+    if len(types) == 1 and not _admits_bool(types):
+        return types[0].__instancecheck__  # isinstance(value, types), as a C function: no Python frame per element
     if bool in types:
         return lambda value: isinstance(value, types)
     # JSON booleans are never numbers, although bool is an int in Python.
