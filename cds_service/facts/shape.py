@@ -94,7 +94,7 @@ def compile_schema(schema: Schema, memo: dict[int, Check] | None = None) -> Chec
     if isinstance(schema, tuple):
         return _primitive_check(schema)
     if isinstance(schema, list):
-        return _list_check(compile_schema(schema[0], memo))
+        return _list_check(compile_schema(schema[0], memo), _strings_only(schema[0]))
     checks: dict[str, Check] = {}
     # One lookup per element. A text element's check is str.__instancecheck__ (_primitive_check), called in C: no
     # Python frame, and no second table of inline isinstance tests to look the key up in first.
@@ -112,13 +112,31 @@ def compile_schema(schema: Schema, memo: dict[int, Check] | None = None) -> Chec
     memo[id(schema)] = check
     for key, sub in schema.items():
         checks[key] = compile_schema(sub, memo)
-    if all(isinstance(sub, tuple) and isinstance("", sub) for sub in schema.values()):
+    if len(checks) == 1:  # a Timing's repeat, an ingredient's concept
+        memo[id(schema)] = _one_element(*checks.items())
+        return memo[id(schema)]
+    if _strings_only(schema):
         memo[id(schema)] = _strings_first(check)
         return memo[id(schema)]
     return check
 
 
+_ABSENT = object()  # not an element of the object: `value.get(key)` would say None, a JSON null
 _STRS = repeat(str)  # stateless: map(isinstance, values, _STRS) asks isinstance(value, str) of each value
+
+
+def _one_element(element: tuple[str, Check]) -> Check:
+    """For an object schema of one element: that element looked up, instead of a loop over every element of the
+    object (its iterator costs more than the lookup)."""
+    key, check = element
+
+    def one_element(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return False
+        entry = value.get(key, _ABSENT)
+        return entry is _ABSENT or check(entry)
+
+    return one_element
 
 
 def _strings_first(check: Check) -> Check:
@@ -134,7 +152,14 @@ def _strings_first(check: Check) -> Check:
     return strings_first
 
 
-def _list_check(item: Check) -> Check:
+def _strings_only(schema: Schema) -> bool:
+    """An object schema of strings only (a Coding, a Period, an Identifier): see _strings_first."""
+    return isinstance(schema, dict) and all(isinstance(sub, tuple) and isinstance("", sub) for sub in schema.values())
+
+
+def _list_check(item: Check, strings_only: bool = False) -> Check:
+    """`strings_only`: `item` is a _strings_first check (the codings of a concept), whose test of an object of text
+    is made here, without a call per item."""
     def check(value: Any) -> bool:
         if not isinstance(value, list):
             return False
@@ -143,7 +168,15 @@ def _list_check(item: Check) -> Check:
                 return False
         return True
 
-    return check
+    def strings_first(value: Any) -> bool:
+        if not isinstance(value, list):
+            return False
+        for entry in value:
+            if not (isinstance(entry, dict) and all(map(isinstance, entry.values(), _STRS))) and not item(entry):
+                return False
+        return True
+
+    return strings_first if strings_only else check
 
 
 def _admits_bool(types: tuple[type, ...]) -> bool:
