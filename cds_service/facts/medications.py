@@ -199,7 +199,7 @@ def _order_kinds(resource: dict[str, Any], resolve: Resolver, memos: _Memos) -> 
     if unidentified(resource, concepts):
         return frozenset() if _has_intrathecal_line(resource, memos) else None
     kinds, intrathecal_text = _classes(concepts, memos)
-    if kinds & _SYSTEMIC_KINDS and (_has_intrathecal_line(resource, memos) or intrathecal_text):
+    if not kinds.isdisjoint(_SYSTEMIC_KINDS) and (intrathecal_text or _has_intrathecal_line(resource, memos)):
         return kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
     return kinds
 

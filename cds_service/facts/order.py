@@ -144,9 +144,9 @@ def period_last_day(period: Any) -> date | None:
     at 08:00 and taken down at 08:00 is days 1-7, not 1-8); without one, an end at midnight closes the day before."""
     if not isinstance(period, dict):
         return None
-    end = period.get("end")
+    end: Any = period.get("end")  # a str whenever parse_end_date reads a date from it
     last = parse_end_date(end)
-    if last is None or not isinstance(end, str) or not _has_time(end):
+    if last is None or len(end) <= 10:  # a date, not a date-time
         return last
     start = period.get("start")
     first, began, stopped = parse_date(start), parse_datetime(start), parse_datetime(end)
