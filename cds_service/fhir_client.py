@@ -80,12 +80,12 @@ def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]] | None:
             continue
         if resource.get("resourceType") != "OperationOutcome":
             resources.append(resource)
-        elif _reports_error(resource):
+        elif reports_error(resource):
             return None
     return resources
 
 
-def _reports_error(outcome: dict[str, Any]) -> bool:
+def reports_error(outcome: dict[str, Any]) -> bool:
     """Whether an OperationOutcome has an issue of severity error or fatal (warnings and information do not count)."""
     issues = outcome.get("issue")
     return isinstance(issues, list) and any(

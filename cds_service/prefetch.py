@@ -14,7 +14,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from cds_service.exceptions import PatientUnavailable
-from cds_service.fhir_client import FhirClient, bundle_resources, next_link
+from cds_service.fhir_client import FhirClient, bundle_resources, next_link, reports_error
 from cds_service.hook_request import HookRequest
 from cds_service.record import PREFETCH_TEMPLATES, PatientRecord
 
@@ -74,7 +74,7 @@ def _build_record(request: HookRequest, client: FhirClient | None, unfetchable: 
                   budget_seconds: float) -> PatientRecord:
     """The record from the prefetch and, with a `client`, the FHIR server; without one, `unfetchable` says why."""
     deadline = time.monotonic() + budget_seconds
-    answered = {key: _answered(request.prefetch, key) for key in PREFETCH_TEMPLATES}
+    answered = {key: _answered(request.prefetch, key, request.patient_id) for key in PREFETCH_TEMPLATES}
     prefetched_patient = _own_patient(answered.pop("patient"), request.patient_id)
     if prefetched_patient is None and client is None:
         raise PatientUnavailable(unfetchable)
@@ -83,7 +83,7 @@ def _build_record(request: HookRequest, client: FhirClient | None, unfetchable: 
     patient = prefetched_patient or _own_patient(fetched.get("patient"), request.patient_id)
     if patient is None:
         raise PatientUnavailable(_not_fetched(client))
-    lists = {key: _owned(value if value is not None else fetched.get(key), request.patient_id)
+    lists = {key: value if value is not None else _owned(fetched.get(key), request.patient_id)
              for key, value in answered.items()}
     _log_not_received(request, lists)
     record = PatientRecord(patient=patient, lists=lists)
@@ -121,9 +121,9 @@ def _not_fetched(client: FhirClient | None) -> str:
     return "the FHIR server did not return it"
 
 
-def _answered(prefetch: dict[str, Any], key: str) -> list[dict[str, Any]] | None:
-    """The resources of an answered key (null: none); None when absent or not a usable answer (an OperationOutcome, a
-    Bundle reporting an error)."""
+def _answered(prefetch: dict[str, Any], key: str, patient_id: str) -> list[dict[str, Any]] | None:
+    """The resources of an answered key (null: none), those of a search key without another patient's (`_owned`);
+    None when absent or not a usable answer (an OperationOutcome, a Bundle reporting an error)."""
     if key not in prefetch:
         return None
     value = prefetch[key]
@@ -133,7 +133,9 @@ def _answered(prefetch: dict[str, Any], key: str) -> list[dict[str, Any]] | None
         return None
     if value.get("resourceType") == "Bundle":
         # A next link: the rest of the answer is on the server (`_fetch_key` follows it when there is one).
-        return bundle_resources(value) if next_link(value) is None else None
+        if next_link(value) is not None:
+            return None
+        return bundle_resources(value) if key == "patient" else _owned_entries(value, patient_id)
     # A single resource is how EHRs answer the `patient` read; for a search key it is not a valid answer.
     return [value] if key == "patient" and value.get("resourceType") == "Patient" else None
 
@@ -187,12 +189,29 @@ def _owned(resources: list[dict[str, Any]] | None, patient_id: str) -> list[dict
     """Drops resources that plainly belong to another patient: never assume the client or server filtered."""
     if resources is None:
         return None
+    return _owned_entries({"entry": [{"resource": resource} for resource in resources]}, patient_id)
+
+
+def _owned_entries(bundle: dict[str, Any], patient_id: str) -> list[dict[str, Any]] | None:
+    """The resources of a search Bundle as `bundle_resources` reads them (None when an OperationOutcome reports an
+    error), without those that plainly belong to another patient (`_owned`)."""
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return []
     own = f"Patient/{patient_id}"
-    # One loop, the owner elements looked for in place and the usual owner (a plain reference to this patient) told
-    # without a call: a prefetch holds a patient's history, and a call with three dict.get per resource cost a tenth
-    # of building the record.
+    # One loop over the entries, taking each resource and telling whose it is: a prefetch holds a patient's history,
+    # and a second pass over its resources cost a tenth of building the record. The owner elements are looked for in
+    # place and the usual owner (a plain reference to this patient) told without a call. A fetched list (`_owned`) is
+    # read as the entries it came from.
     kept = []
-    for resource in resources:
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        if resource.get("resourceType") == "OperationOutcome":
+            if reports_error(resource):
+                return None
+            continue
         for element in _OWNER_ELEMENTS:
             if element not in resource:
                 continue
