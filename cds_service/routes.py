@@ -37,7 +37,6 @@ from cds_service.validation import check_content_type, hook_request, parse_json_
 
 log = logging.getLogger(__name__)
 
-blueprint = Blueprint("cds", __name__)
 SERVICE_ENDPOINT = "cds.call_service"
 
 
@@ -51,18 +50,11 @@ class Services:
     verifier: JwtVerifier | None  # None in local mode: tokens are neither required nor verified
 
 
-def services() -> Services:
-    found: Services = current_app.extensions["cds_service"]
-    return found
-
-
-@blueprint.get("/cds-services")
 def discovery() -> Response:
     return jsonify(discovery_document())
 
 
-@blueprint.post("/cds-services/<service_id>")
-def call_service(service_id: str) -> Response:
+def call_service(shared: Services, service_id: str) -> Response:
     if service_id != SERVICE_ID:
         raise ClientError(404, f"No CDS service with id {service_id!r}", "service_id", code="not-found")
     call = unproxied(g)
@@ -71,19 +63,18 @@ def call_service(service_id: str) -> Response:
     call.audit_body = body
     hook = hook_request(body, service_id, call.get("client_iss"), call.get("tenant"))
     call.hook_request = hook
-    evaluation, answer = _answer(hook)
+    evaluation, answer = _answer(shared, hook)
     record_answer(evaluation)  # what the EHR is given, for the audit record
     call.outcomes = evaluation.outcomes
     call.handed_out = _handed_out(evaluation)
     return Response(answer, mimetype="application/json")
 
 
-def _answer(hook: HookRequest) -> tuple[Evaluation, bytes]:
+def _answer(shared: Services, hook: HookRequest) -> tuple[Evaluation, bytes]:
     """The evaluation and the response body. The pipeline answers a fault in an order's own steps itself; a fault of
     ours outside them (fetching the record, serializing the answer) is logged with the hookInstance and answered the
     same way, with the fault card and indeterminate coverage information: an empty answer reads as nothing to say.
     The audit record's reason names the fault."""
-    shared = services()
     settings = shared.settings
     context = EvaluationContext(
         today=settings.today(), base_url=settings.public_base_url, prior_approval=shared.store.prior_approval,
@@ -115,17 +106,15 @@ def _response_body(evaluation: Evaluation) -> bytes:
     return json_codec.dumps({"cards": evaluation.cards, "systemActions": evaluation.system_actions})
 
 
-@blueprint.get(f"/fhir/Questionnaire/{QUESTIONNAIRE_ID}")
-def questionnaire() -> Response:
-    body = json.dumps(attestation_questionnaire(services().settings.public_base_url))
+def questionnaire(shared: Services) -> Response:
+    body = json.dumps(attestation_questionnaire(shared.settings.public_base_url))
     return Response(body, mimetype=FHIR_JSON)
 
 
-@blueprint.get("/healthz")
-def healthz() -> tuple[Response, int]:
+def healthz(shared: Services) -> tuple[Response, int]:
     """503 when the database does not answer within PING_SECONDS, or the audit trail is not being written: a load
     balancer then takes the worker out, and an operator reads why (no secrets: classes and SQLSTATEs only)."""
-    store = services().store
+    store = shared.store
     reachable = store.ping()
     writer = store.status()
     problems = ([] if reachable else ["database unreachable"]) + writer.problems()
@@ -244,10 +233,17 @@ def _text(value: Any, limit: int = 200) -> str:
 
 
 def register(app: Flask) -> None:
-    """The endpoints and the request hooks, the hooks bound to the app's services (create_app put them in its
-    extensions first): finding them through Flask's current_app proxy (`services()`) cost ~10 k instructions."""
+    """The endpoints and the request hooks, bound to the app's services (create_app put them in its extensions
+    first): finding them through Flask's current_app proxy cost ~10 k instructions a request."""
     shared: Services = app.extensions["cds_service"]
     app.before_request(start_timer)
     app.before_request(partial(authenticate, shared))
     app.after_request(partial(observe, shared))
+    blueprint = Blueprint("cds", __name__)
+    blueprint.add_url_rule("/cds-services", view_func=discovery, methods=["GET"])
+    blueprint.add_url_rule("/cds-services/<service_id>", "call_service", partial(call_service, shared),
+                           methods=["POST"])
+    blueprint.add_url_rule(f"/fhir/Questionnaire/{QUESTIONNAIRE_ID}", "questionnaire", partial(questionnaire, shared),
+                           methods=["GET"])
+    blueprint.add_url_rule("/healthz", "healthz", partial(healthz, shared), methods=["GET"])
     app.register_blueprint(blueprint)
