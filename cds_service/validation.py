@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -133,6 +134,9 @@ def compiled_check(schema: Any) -> _Check | None:
     form of one) not compiled here."""
     if not isinstance(schema, dict):
         return None
+    string = _string_check(schema)
+    if string is not None:
+        return string
     checks = []
     for keyword, value in schema.items():
         if keyword in _ANNOTATIONS:
@@ -179,6 +183,27 @@ def _keyword_check(keyword: str, value: Any) -> _Check | None:
     if keyword == "const" and isinstance(value, str):  # a string equals only an equal string (jsonschema's equal)
         return lambda instance: instance == value
     return None
+
+
+_STRING_KEYWORDS = frozenset(("type", "minLength", "maxLength"))
+
+
+def _string_check(schema: dict[str, Any]) -> _Check | None:
+    """A string schema's type and lengths (the request's ids: hookInstance, patientId, userId...) in one check, not a
+    check per keyword and a loop over them: three calls less per id. None for any other schema."""
+    if not schema.keys() - _ANNOTATIONS <= _STRING_KEYWORDS or schema.get("type") not in ("string", ["string", "null"]):
+        return None
+    low, high = schema.get("minLength", 0), schema.get("maxLength", sys.maxsize)
+    if type(low) is not int or type(high) is not int:
+        return None
+    nullable = schema["type"] != "string"
+
+    def check(instance: Any) -> bool:
+        if isinstance(instance, str):
+            return low <= len(instance) <= high
+        return nullable and instance is None
+
+    return check
 
 
 def _type_check(names: list[str]) -> _Check | None:
