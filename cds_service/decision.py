@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, NamedTuple, TypedDict
 
 from cds_service.verdict import Status
@@ -141,10 +142,17 @@ class Decision:
             "indication": self.indication,
             "cycle": self.cycle,
             "authorization": dict(self.authorization) if self.authorization else None,
-            "criteria": [c.as_dict() for c in self.criteria],
+            "criteria": self.criteria_dicts,
             "missing": list(self.missing),
             "not-received": list(self.not_received),
         }
+
+    @cached_property
+    def criteria_dicts(self) -> list[dict[str, Any]]:
+        """`criteria` as the card writes them (CriterionResult.as_dict), made once for the card and the audit record
+        (order_answers.record_decision copies each dict to add its `attested`). Shared, not copied: neither the
+        response nor the audit trail changes them."""
+        return [c.as_dict() for c in self.criteria]
 
     def not_met_criteria(self) -> list[CriterionResult]:
         return [c for c in self.criteria if c.status == "not-met"]

@@ -68,11 +68,9 @@ def record_decision(outcome: OrderOutcome, decision: Decision, policy: Policy) -
     outcome.indication = decision.indication
     outcome.request_type = decision.request_type
     # The card's criteria, and for the pharmacist which of them an attestation decided.
-    outcome.criteria = []
-    for criterion in decision.criteria:
-        entry = criterion.as_dict()
-        entry["attested"] = criterion.attested  # last, as the audit trail has always written it
-        outcome.criteria.append(entry)
+    # 'attested' last, as the audit trail has always written it; the card's own dicts are left without it.
+    outcome.criteria = [{**entry, "attested": criterion.attested}
+                        for entry, criterion in zip(decision.criteria_dicts, decision.criteria)]
     outcome.missing = list(decision.missing)
     outcome.authorization = dict(decision.authorization) if decision.authorization else None
 

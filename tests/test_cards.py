@@ -166,7 +166,7 @@ def test_a_long_vaccine_note_is_shortened_by_clauses_never_cut_in_a_date(vaccine
     decision, case_facts = next((d, f) for d, f in CASES if d.critical)
     note = f"{vaccine} dated 2026-11-24; window between 2026-11-17 and 2026-12-29"
     criteria = [c._replace(note=note) if c.critical else c for c in decision.criteria]
-    card = decision_card(Decision(**{**decision.__dict__, "criteria": criteria}), case_facts, ORDER, BASE)
+    card = decision_card(replace(decision, criteria=criteria), case_facts, ORDER, BASE)
     assert card["summary"].endswith(ending) and len(card["summary"]) < 140
 
 
@@ -184,7 +184,7 @@ def test_record_text_cannot_inject_markdown() -> None:
     decision, case_facts = pick("meets-criteria")
     note = "[click](http://evil.example) *bold*"
     criteria = [c._replace(note=note) for c in decision.criteria]
-    decision = Decision(**{**decision.__dict__, "criteria": criteria})
+    decision = replace(decision, criteria=criteria)
     detail = decision_card(decision, case_facts, ORDER, BASE)["detail"]
     assert "[click](http" not in detail
     assert "\\[click\\]" in detail
