@@ -97,8 +97,8 @@ class Attestations:
 
     def answered_after(self, link_id: str, moment: datetime) -> bool:
         """Whether an answer to `link_id` was authored after `moment`: it outranks any answer authored then."""
-        dated = self._answers.get(link_id, [])
-        return bool(dated) and dated[-1].moment > moment
+        dated = self._answers.get(link_id)
+        return bool(dated and dated[-1].moment > moment)
 
     def answered_before(self, link_id: str, since: date) -> Answer | None:
         """The latest answer to `link_id` when it was authored before `since` (none was since): an answer outside
@@ -108,7 +108,10 @@ class Attestations:
 
     def get(self, link_id: str, authored_since: date | None = None) -> Answer | None:
         """The latest answer to `link_id`, only from responses authored on or after `authored_since` if given."""
-        for dated in reversed(self._answers.get(link_id, [])):
+        answers = self._answers.get(link_id)
+        if not answers:  # the usual case, asked of every item a fact may be attested by: no list made for it
+            return None
+        for dated in reversed(answers):
             if authored_since is None or dated.answer.authored >= authored_since:
                 return dated.answer
         return None
