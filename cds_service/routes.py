@@ -11,7 +11,6 @@ from functools import partial
 from typing import Any
 
 from flask import Blueprint, Flask, Request, Response, current_app, g, json, jsonify, request
-from flask.ctx import _AppCtxGlobals
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from cds_service import SERVICE_ID, json_codec
@@ -58,10 +57,12 @@ def call_service(shared: Services, service_id: str) -> Response:
     if service_id != SERVICE_ID:
         raise ClientError(404, f"No CDS service with id {service_id!r}", "service_id", code="not-found")
     call = unproxied(g)
-    check_content_type(unproxied(request).headers.get("Content-Type"))
+    # the environ's CONTENT_TYPE: what werkzeug's headers.get("Content-Type") returns, read without its Python calls
+    check_content_type(unproxied(request).environ.get("CONTENT_TYPE"))
     body = parse_json_object(request_body())
     call.audit_body = body
-    hook = hook_request(body, service_id, call.get("client_iss"), call.get("tenant"))
+    values = vars(call)  # g's values: its get() is a Python method over this dict
+    hook = hook_request(body, service_id, values.get("client_iss"), values.get("tenant"))
     call.hook_request = hook
     evaluation, answer = _answer(shared, hook)
     record_answer(evaluation)  # what the EHR is given, for the audit record
@@ -160,16 +161,19 @@ def _read_ids_for_audit() -> None:
         return
 
 
-def start_timer() -> None:
+def start(shared: Services) -> None:
+    """The request's start (its latency and its audit record's time), then its caller (`authenticate`): one
+    before_request hook, not two, as Flask looks at each hook (is it a coroutine?) on every request."""
     call = unproxied(g)
     call.started = time.perf_counter()
     call.started_at = datetime.now(timezone.utc)
+    authenticate(shared)
 
 
 def observe(shared: Services, response: Response) -> Response:
     """Metrics for every request; the audit record for every hook call, error statuses included, and for every
     feedback call refused (stored feedback is recorded in its own table)."""
-    call, incoming = unproxied(g), unproxied(request)
+    call, incoming = vars(unproxied(g)), unproxied(request)  # g's values: its get() is a Python method over them
     seconds = time.perf_counter() - call.get("started", time.perf_counter())
     shared.metrics.observe_request(_route(incoming), response.status_code, seconds)
     if incoming.endpoint == SERVICE_ENDPOINT and incoming.method == "POST":
@@ -203,8 +207,8 @@ def _route(incoming: Request) -> str:
     return "unmatched"
 
 
-def _invocation(call: _AppCtxGlobals, incoming: Request, status: int, seconds: float) -> InvocationRecord:
-    """The audit record of the call, from what the request's handlers left in `call` (Flask's g)."""
+def _invocation(call: dict[str, Any], incoming: Request, status: int, seconds: float) -> InvocationRecord:
+    """The audit record of the call, from what the request's handlers left in `call` (Flask's g, its values)."""
     hook: HookRequest | None = call.get("hook_request")
     body: dict[str, Any] = call.get("audit_body") or {}
     context = body.get("context")
@@ -236,8 +240,7 @@ def register(app: Flask) -> None:
     """The endpoints and the request hooks, bound to the app's services (create_app put them in its extensions
     first): finding them through Flask's current_app proxy cost ~10 k instructions a request."""
     shared: Services = app.extensions["cds_service"]
-    app.before_request(start_timer)
-    app.before_request(partial(authenticate, shared))
+    app.before_request(partial(start, shared))
     app.after_request(partial(observe, shared))
     blueprint = Blueprint("cds", __name__)
     blueprint.add_url_rule("/cds-services", view_func=discovery, methods=["GET"])
