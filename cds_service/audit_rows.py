@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from cds_service.db import insert_rows
+from cds_service.db import insert_rows, largest_ids
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow
 from cds_service.evaluation import OrderOutcome
 from cds_service.json_codec import storable
@@ -63,14 +63,18 @@ class FeedbackEntry:
 
 def insert_records(connection: Connection, records: list[InvocationRecord]) -> None:
     """Three batched INSERTs (invocations, outcomes, issued cards; db.insert_rows), in a `db.write_transaction`: the
-    ORM's unit of work cost several milliseconds of CPU per hook call, in the worker process that answers the EHR."""
-    invocation_ids = insert_rows(connection, Invocation, [_invocation_values(record) for record in records])
+    ORM's unit of work cost several milliseconds of CPU per hook call, in the worker process that answers the EHR.
+    On SQLite the largest ids of the invocations and the outcomes are read in one query for both."""
+    largest_invocation, largest_outcome = largest_ids(connection, (Invocation, OrderOutcomeRow))
+    invocation_ids = insert_rows(connection, Invocation, [_invocation_values(record) for record in records],
+                                 largest_id=largest_invocation)
     outcomes = [(invocation_id, outcome) for invocation_id, record in zip(invocation_ids, records)
                 for outcome in record.outcomes]
     if not outcomes:
         return
     outcome_ids = insert_rows(connection, OrderOutcomeRow,
-                              [_outcome_values(invocation_id, outcome) for invocation_id, outcome in outcomes])
+                              [_outcome_values(invocation_id, outcome) for invocation_id, outcome in outcomes],
+                              largest_id=largest_outcome)
     cards = [card for outcome_id, (_, outcome) in zip(outcome_ids, outcomes)
              for card in _issued_values(outcome_id, outcome)]
     if cards:

@@ -165,8 +165,18 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+def largest_ids(connection: Connection, models: tuple[type[Base], ...]) -> list[int | None]:
+    """For `insert_rows`: on SQLite, the largest id in each model's table (0 in an empty one), read in one query
+    (one per batch of audit records, not one per table); Nones elsewhere, where the INSERT returns the ids.
+    The ids stay the largest only under the write lock of the `write_transaction` they are read in."""
+    if connection.dialect.name != "sqlite":
+        return [None] * len(models)
+    queries = ", ".join(f"({_sqlite_insert(connection.dialect, model).largest_id})" for model in models)
+    return [largest or 0 for largest in connection.exec_driver_sql(f"SELECT {queries}").one()]
+
+
 def insert_rows(connection: Connection, model: type[Base], rows: list[dict[str, Any]],
-                ids_needed: bool = True) -> list[int]:
+                ids_needed: bool = True, largest_id: int | None = None) -> list[int]:
     """Insert `rows` (every column but the integer primary key `id`) into `model`'s table, in a `write_transaction`.
     Returns their ids, in order (none unless `ids_needed`).
 
@@ -174,7 +184,8 @@ def insert_rows(connection: Connection, model: type[Base], rows: list[dict[str, 
     row's, so SQLAlchemy would insert row by row, which took half the audit writer's CPU: here the ids are given
     instead, the ones SQLite would give (the largest id + 1, the next, ...), read under the write lock that
     write_transaction took at BEGIN IMMEDIATE (several workers write the same file), and the rows go through the
-    driver's executemany (_SqliteInsert)."""
+    driver's executemany (_SqliteInsert). The largest id is read here unless given (`largest_ids`, read in the same
+    transaction before any of the table's rows were inserted)."""
     if connection.dialect.name != "sqlite":
         if not ids_needed:
             connection.execute(insert(model), rows)
@@ -184,7 +195,9 @@ def insert_rows(connection: Connection, model: type[Base], rows: list[dict[str, 
     if not ids_needed:
         sqlite_insert.execute(connection, [None] * len(rows), rows)  # a null id: SQLite gives the next
         return []
-    first = (connection.exec_driver_sql(sqlite_insert.largest_id).scalar() or 0) + 1
+    if largest_id is None:
+        largest_id = connection.exec_driver_sql(sqlite_insert.largest_id).scalar() or 0
+    first = largest_id + 1
     ids = list(range(first, first + len(rows)))
     sqlite_insert.execute(connection, ids, rows)
     return ids

@@ -24,8 +24,8 @@ from alembic import command
 
 from cds_service.audit import AuditStore
 from cds_service.config import ConfigError, Settings
-from cds_service.db import (SchemaError, _SqliteInsert, alembic_config, create_db_engine, insert_rows, migrate,
-                            write_transaction)
+from cds_service.db import (SchemaError, _SqliteInsert, alembic_config, create_db_engine, insert_rows, largest_ids,
+                            migrate, write_transaction)
 from cds_service.db_models import Base, Invocation, OrderOutcomeRow
 from tests.conftest import make_app
 
@@ -213,7 +213,8 @@ def test_insert_rows_stores_what_an_insert_of_sqlalchemy_would_with_the_ids_the_
         database_url: str) -> None:
     """On SQLite insert_rows gives the ids itself and bypasses SQLAlchemy's parameter handling (db._SqliteInsert):
     each column must still be stored as SQLAlchemy stores it (a datetime's text, JSON through the engine's
-    serializer, a boolean), and the ids must follow the largest one, as the database's own would."""
+    serializer, a boolean), and the ids must follow the largest one, as the database's own would: read by
+    insert_rows, or given to it (largest_ids, one query for several tables)."""
     engine = create_db_engine(database_url)
     migrate(engine)
     invocation = {"time": datetime(2026, 3, 1, 12, 0, 0), "service_id": "s", "hook": "order-sign",
@@ -227,7 +228,10 @@ def test_insert_rows_stores_what_an_insert_of_sqlalchemy_would_with_the_ids_the_
                "valueset_digest": None, "no_plan_reason": None, "covered": None, "pa_needed": None}
     with write_transaction(engine) as connection:
         first = connection.execute(insert(Invocation).returning(Invocation.id), invocation).scalar_one()
-        ids = insert_rows(connection, Invocation, [invocation, {**invocation, "time": datetime(2026, 3, 1, 12, 0, 1)}])
+        largest = largest_ids(connection, (Invocation, OrderOutcomeRow))
+        assert largest == ([first, 0] if connection.dialect.name == "sqlite" else [None, None])  # PostgreSQL: RETURNING
+        ids = insert_rows(connection, Invocation, [invocation, {**invocation, "time": datetime(2026, 3, 1, 12, 0, 1)}],
+                          largest_id=largest[0])
         assert ids == [first + 1, first + 2]
         connection.execute(insert(OrderOutcomeRow), {**outcome, "invocation_id": first})
         insert_rows(connection, OrderOutcomeRow, [{**outcome, "invocation_id": ids[0]}])
