@@ -58,11 +58,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from _postgres_schema_url(POSTGRES_URL)
 
 
-def test_sqlite_engine_creates_the_data_directory_and_uses_wal(tmp_path: Path) -> None:
+def test_sqlite_engine_creates_the_data_directory_and_uses_wal_and_a_larger_page_cache(tmp_path: Path) -> None:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'new' / 'dir' / 'cds.db'}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5_000
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -32_000  # KiB: 32 MB, not the 2 MB default
     assert (tmp_path / "new" / "dir" / "cds.db").exists()
     engine.dispose()
 
