@@ -30,6 +30,9 @@ _REFERENCE = re.compile(r"[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}")
 _CHUNK_BYTES = 64 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REFUSALS = (401, 403)  # the access token missing, invalid, expired, or without the scope asked
+# The elements that name whose record a resource is (Coverage says it with `beneficiary`).
+_OWNER_ELEMENTS = ("subject", "patient", "beneficiary")
+_PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]*)?$")
 
 
 @dataclass(frozen=True)
@@ -66,23 +69,47 @@ class _Budget:
                 raise FetchFailed("the call's byte or JSON value budget is spent")
 
 
-def bundle_resources(bundle: dict[str, Any]) -> list[dict[str, Any]] | None:
+def bundle_resources(bundle: dict[str, Any], patient_id: str | None = None) -> list[dict[str, Any]] | None:
     """The entry resources of a Bundle, without the OperationOutcomes a server adds to a searchset; None when one of
     those reports an error: the server says its results are incomplete (FHIR R4 search, `search.mode` "outcome"),
-    and what is there must not be taken for the whole list."""
+    and what is there must not be taken for the whole list. With a `patient_id`, also without the resources that
+    plainly belong to another patient (`_names_another_patient`): never assume the client or server filtered."""
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return []
+    # Without a patient, no owner element is looked at: the loop below then keeps every resource.
+    owner_elements = _OWNER_ELEMENTS if patient_id is not None else ()
+    own = f"Patient/{patient_id}"
+    # One loop over the entries, taking each resource and telling whose it is: a prefetch holds a patient's history,
+    # and a second pass over its resources cost a tenth of building the record. The owner elements are looked for in
+    # place and the usual owner (a plain reference to this patient) told without a call.
     resources = []
-    for entry in entries:  # one pass: a prefetch Bundle holds a patient's history
+    for entry in entries:
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             continue
-        if resource.get("resourceType") != "OperationOutcome":
+        if resource.get("resourceType") == "OperationOutcome":
+            if reports_error(resource):
+                return None
+            continue
+        for element in owner_elements:
+            if element not in resource:
+                continue
+            owner = resource[element]
+            if (type(owner) is not dict or owner.get("reference") != own) and _names_another_patient(owner, patient_id):
+                break
+        else:
             resources.append(resource)
-        elif reports_error(resource):
-            return None
     return resources
+
+
+def _names_another_patient(owner: Any, patient_id: str | None) -> bool:
+    """The owner is a reference to another patient (an absolute URL, a version, another id: the regex reads them)."""
+    reference = owner.get("reference") if isinstance(owner, dict) else None
+    if not isinstance(reference, str):
+        return False
+    match = _PATIENT_REFERENCE.search(reference)
+    return match is not None and match.group(1) != patient_id
 
 
 def reports_error(outcome: dict[str, Any]) -> bool:

@@ -7,14 +7,13 @@ Whatever still fails is "not received" (None), never an exception: only a missin
 from __future__ import annotations
 
 import logging
-import re
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Callable
 from urllib.parse import quote
 
 from cds_service.exceptions import PatientUnavailable
-from cds_service.fhir_client import FhirClient, bundle_resources, next_link, reports_error
+from cds_service.fhir_client import FhirClient, bundle_resources, next_link
 from cds_service.hook_request import HookRequest
 from cds_service.record import PREFETCH_TEMPLATES, PatientRecord
 
@@ -24,10 +23,6 @@ log = logging.getLogger(__name__)
 RESOLVE_GRACE_SECONDS = 1.0
 # Distinct reads per call, so a record full of references cannot pile up responses in memory.
 MAX_RESOLVES = 200
-
-# The elements that name whose record a resource is (Coverage says it with `beneficiary`).
-_OWNER_ELEMENTS = ("subject", "patient", "beneficiary")
-_PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]*)?$")
 
 
 class RecordLoader:
@@ -135,7 +130,7 @@ def _answered(prefetch: dict[str, Any], key: str, patient_id: str) -> list[dict[
         # A next link: the rest of the answer is on the server (`_fetch_key` follows it when there is one).
         if next_link(value) is not None:
             return None
-        return bundle_resources(value) if key == "patient" else _owned_entries(value, patient_id)
+        return bundle_resources(value, None if key == "patient" else patient_id)
     # A single resource is how EHRs answer the `patient` read; for a search key it is not a valid answer.
     return [value] if key == "patient" and value.get("resourceType") == "Patient" else None
 
@@ -186,50 +181,11 @@ def _own_patient(candidates: list[dict[str, Any]] | None, patient_id: str) -> di
 
 
 def _owned(resources: list[dict[str, Any]] | None, patient_id: str) -> list[dict[str, Any]] | None:
-    """Drops resources that plainly belong to another patient: never assume the client or server filtered."""
+    """Drops resources that plainly belong to another patient, as `bundle_resources` does for a prefetched Bundle."""
     if resources is None:
         return None
-    return _owned_entries({"entry": [{"resource": resource} for resource in resources]}, patient_id)
-
-
-def _owned_entries(bundle: dict[str, Any], patient_id: str) -> list[dict[str, Any]] | None:
-    """The resources of a search Bundle as `bundle_resources` reads them (None when an OperationOutcome reports an
-    error), without those that plainly belong to another patient (`_owned`)."""
-    entries = bundle.get("entry")
-    if not isinstance(entries, list):
-        return []
-    own = f"Patient/{patient_id}"
-    # One loop over the entries, taking each resource and telling whose it is: a prefetch holds a patient's history,
-    # and a second pass over its resources cost a tenth of building the record. The owner elements are looked for in
-    # place and the usual owner (a plain reference to this patient) told without a call. A fetched list (`_owned`) is
-    # read as the entries it came from.
-    kept = []
-    for entry in entries:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
-            continue
-        if resource.get("resourceType") == "OperationOutcome":
-            if reports_error(resource):
-                return None
-            continue
-        for element in _OWNER_ELEMENTS:
-            if element not in resource:
-                continue
-            owner = resource[element]
-            if (type(owner) is not dict or owner.get("reference") != own) and _names_another_patient(owner, patient_id):
-                break
-        else:
-            kept.append(resource)
-    return kept
-
-
-def _names_another_patient(owner: Any, patient_id: str) -> bool:
-    """The owner is a reference to another patient (an absolute URL, a version, another id: the regex reads them)."""
-    reference = owner.get("reference") if isinstance(owner, dict) else None
-    if not isinstance(reference, str):
-        return False
-    match = _PATIENT_REFERENCE.search(reference)
-    return match is not None and match.group(1) != patient_id
+    # Read as the entries the fetched list came from: one ownership loop (its OperationOutcomes are already gone).
+    return bundle_resources({"entry": [{"resource": resource} for resource in resources]}, patient_id)
 
 
 def _log_not_received(request: HookRequest, lists: dict[str, list[dict[str, Any]] | None]) -> None:

@@ -165,6 +165,21 @@ def test_bundle_resources_skips_outcomes_and_junk() -> None:
     assert bundle_resources({**bundle, "entry": [*bundle["entry"], {"resource": error}]}) is None
 
 
+def test_bundle_resources_of_a_patient_drop_another_patients() -> None:
+    mine = {"resourceType": "Observation", "id": "o1", "subject": {"reference": "Patient/p1"}}
+    absolute = {"resourceType": "Immunization", "id": "i1", "patient": {"reference": "http://x/fhir/Patient/p1"}}
+    unnamed = {"resourceType": "Observation", "id": "o2", "subject": {"display": "somebody"}}
+    theirs = [{"resourceType": "Observation", "id": "o3", "subject": {"reference": "Patient/p2"}},
+              {"resourceType": "Coverage", "id": "c1", "beneficiary": {"reference": "Patient/p2/_history/4"}},
+              {"resourceType": "Condition", "id": "c2", "subject": {"reference": "Patient/p1"},
+               "patient": {"reference": "http://x/fhir/Patient/p2"}}]
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in (mine, *theirs, absolute, unnamed)]}
+    assert bundle_resources(bundle, "p1") == [mine, absolute, unnamed]
+    assert bundle_resources(bundle) == [mine, *theirs, absolute, unnamed]
+    error = {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}
+    assert bundle_resources({"entry": [*bundle["entry"], {"resource": error}]}, "p1") is None
+
+
 def _searchset(*entries: dict, next_url: str | None = None) -> bytes:
     links = [{"relation": "next", "url": next_url}] if next_url else []
     return json.dumps({"resourceType": "Bundle", "type": "searchset", "entry": list(entries), "link": links}).encode()
