@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, NamedTuple
 
-from cds_service.facts.codes import parse_date, parse_datetime, parse_end_date
+from cds_service.facts.codes import last_day_named, parse_date, parse_datetime
 from cds_service.facts.quantities import time_in_days
 from cds_service.facts.resolve import referenced
 from cds_service.record import Resolver
@@ -94,14 +94,14 @@ def dosage_bounds(order: dict[str, Any]) -> DosageBounds:
     durations = []
     ends = False
     for line in order.get("dosageInstruction") or ():
-        repeat = ((line or {}).get("timing") or {}).get("repeat") if isinstance(line, dict) else None
+        repeat = (line.get("timing") or {}).get("repeat") if isinstance(line, dict) else None
         if not isinstance(repeat, dict):
             continue
-        period = repeat.get("boundsPeriod")
-        day = parse_date((period or {}).get("start"))
+        period = repeat.get("boundsPeriod") or {}
+        day = parse_date(period.get("start"))
         if day is not None and (first is None or day < first):
             first = day
-        ends = ends or bool((period or {}).get("end") or repeat.get("boundsDuration"))
+        ends = ends or bool(period.get("end") or repeat.get("boundsDuration"))
         day = period_last_day(period)
         if day is None:
             durations.append(repeat)
@@ -144,10 +144,12 @@ def period_last_day(period: Any) -> date | None:
     at 08:00 and taken down at 08:00 is days 1-7, not 1-8); without one, an end at midnight closes the day before."""
     if not isinstance(period, dict):
         return None
-    end: Any = period.get("end")  # a str whenever parse_end_date reads a date from it
-    last = parse_end_date(end)
-    if last is None or len(end) <= 10:  # a date, not a date-time
+    end: Any = period.get("end")  # a str whenever parse_date reads a date from it
+    last = parse_date(end)
+    if last is None or len(end) == 10:  # a full date
         return last
+    if len(end) < 10:  # a year or a month, to its last day (as parse_end_date reads it, one call less)
+        return last_day_named(last, end)
     start = period.get("start")
     first, began, stopped = parse_date(start), parse_datetime(start), parse_datetime(end)
     if _has_time(start) and first is not None and began is not None and stopped is not None and stopped > began:
