@@ -92,11 +92,6 @@ class MedOrder(NamedTuple):
         """"MedicationRequest/id": made when a fact names the order as evidence (few do), not for every order."""
         return order_ref(self.resource)
 
-    def active_on(self, day: date) -> bool:
-        if self.status not in _ACTIVE_STATUSES or self.start is None or day < self.start:
-            return False
-        return self.end is None or day <= self.end
-
     def overlaps(self, other: MedOrder) -> bool:
         if self.start is None or other.start is None:
             return False
@@ -223,6 +218,13 @@ def unreadable_relevance(resource: dict[str, Any], resolve: Resolver) -> Relevan
     return Relevance(_KIND_NAMES[ordered[0]], bearings)
 
 
+def _active_on(orders: list[MedOrder], day: date) -> list[MedOrder]:
+    """The orders active on `day` (module docstring), in one comprehension: a method call per order cost more than
+    the test (the combination asks it of every order of the history)."""
+    return [o for o in orders
+            if o.status in _ACTIVE_STATUSES and o.start is not None and o.start <= day and (o.end is None or day <= o.end)]
+
+
 def _refs(orders: Iterable[MedOrder]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(o.reference for o in orders))
 
@@ -234,12 +236,13 @@ def combination(orders: list[MedOrder], start: date, received: bool, attestation
     attested = attestations.fact("combination", attested_since, cast=str)
     if attested is not None:
         return attested
-    active = [o for o in orders if o.active_on(start) and o.kinds & _SYSTEMIC_KINDS]
+    on_start = _active_on(orders, start)
+    active = [o for o in on_start if o.kinds & _SYSTEMIC_KINDS]
     tkis = [o for o in active if "tki" in o.kinds]
     if tkis:
         return Fact("with-tki", _refs(tkis), note="TKI active at the start date")
     # Only a TKI decides whatever else is given (the order of these tests); an unknown drug may be one.
-    unknown = [o for o in orders if not o.identified and o.active_on(start)]
+    unknown = [o for o in on_start if not o.identified]
     if unknown:
         return Fact(None, _refs(unknown), note="the drug of an order active at the start date could not be identified")
     ino = [o for o in active if "inotuzumab" in o.kinds]
@@ -259,8 +262,10 @@ def tki_failure(orders: list[MedOrder], received: bool, attestations: Attestatio
     if attested is not None:
         return attested
     for order in orders:
+        if "tki" not in order.kinds or order.status != "stopped":
+            continue  # most orders: their stop reason is not read
         reason = order.resource.get("statusReason")
-        if "tki" in order.kinds and order.status == "stopped" and isinstance(reason, dict) and _failure(reason):
+        if isinstance(reason, dict) and _failure(reason):
             return Fact(True, (order.reference,), note=f"TKI stopped: {concept_text(reason)}")
     return Fact(received=received)
 
