@@ -6,10 +6,9 @@ boundary unrounded.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from cds_service.facts.codes import effective_date, to_decimal
 from cds_service.facts.model import BodySize, Fact
@@ -46,8 +45,7 @@ _UNITS: dict[str, tuple[str, Decimal]] = {
 }
 
 
-@dataclass(frozen=True)
-class Measurement:
+class Measurement(NamedTuple):  # a NamedTuple: built in one step, not a frozen dataclass's setattr per field
     kind: str  # "weight" (kg), "height" (cm) or "bsa" (m2)
     value: Decimal
     when: date

@@ -5,7 +5,7 @@ ph.py) are queries over those rows.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -25,10 +25,17 @@ class Result:
     comparator: str = ""
     shown: str = ""  # "0.05%", "negative": for notes
     absent: bool = False  # dataAbsentReason: explicitly unavailable
+    day: date = field(init=False, repr=False, compare=False)  # the moment's calendar day, what the facts compare
 
-    @property
-    def day(self) -> date:
-        return self.moment.date()
+    def __init__(self, moment: datetime, reference: str, positive: bool | None = None,
+                 fraction: Decimal | None = None, comparator: str = "", shown: str = "", absent: bool = False) -> None:
+        # The fields above, set as the frozen dataclass's own __init__ would, but without its object.__setattr__
+        # call per field (as Fact does); the day is taken once here, not on each of the dozen or so times the lab
+        # facts compare it.
+        fields = self.__dict__
+        fields["moment"], fields["reference"], fields["positive"] = moment, reference, positive
+        fields["fraction"], fields["comparator"], fields["shown"] = fraction, comparator, shown
+        fields["absent"], fields["day"] = absent, moment.date()
 
     def detectable(self) -> bool | None:
         """Aspirus reading: > 0 or qualitatively positive; `<`/`<=` means not detected at that sensitivity."""
