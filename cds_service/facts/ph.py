@@ -28,8 +28,7 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
     attested = attestations.fact("ph-positive", cast=bool, note="Ph status attested")
     if attested is not None:
         return attested
-    ph, both, major, minor = ([r for r in results[key] if r.day <= course_start]
-                              for key in ("ph", "ph-both", "ph-major", "ph-minor"))
+    ph = [r for r in results["ph"] if r.day <= course_start]
     positives = sorted((r for r in ph if r.positive), key=by_moment)
     if positives:
         first = positives[0]
@@ -38,11 +37,11 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
     unreadable = max((r for r in ph if r.positive is None), key=by_moment, default=None)
     if unreadable is not None:
         return Fact(None, (unreadable.reference,), note=f"Ph result unreadable ({unreadable.day})")
-    whole = sorted((r for r in both if r.positive is False), key=by_moment)
+    whole = _negatives(results["ph-both"], course_start)
     if whole:
         return Fact(False, (whole[-1].reference,), note=f"BCR::ABL1 negative ({whole[-1].day})")
-    major_neg = sorted((r for r in major if r.positive is False), key=by_moment)
-    minor_neg = sorted((r for r in minor if r.positive is False), key=by_moment)
+    major_neg = _negatives(results["ph-major"], course_start)
+    minor_neg = _negatives(results["ph-minor"], course_start)
     if major_neg and minor_neg:
         return Fact(False, (major_neg[-1].reference, minor_neg[-1].reference),
                     note="BCR::ABL1 major and minor breakpoints negative")
@@ -51,6 +50,11 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
     note = "no Ph test covering both breakpoints" if ph else "no Ph / BCR::ABL1 result"
     later = len(ph) < len(results["ph"])
     return Fact(note=f"{note} by the course start {course_start}" if later else note)
+
+
+def _negatives(results: list[Result], course_start: date) -> list[Result]:
+    """The negative results dated by the course start, oldest first (each list filtered only when it is asked)."""
+    return sorted((r for r in results if r.positive is False and r.day <= course_start), key=by_moment)
 
 
 def read_ph(observation: dict[str, Any], moment: datetime, kinds: frozenset[str], vs: ValueSets,
