@@ -136,3 +136,12 @@ def test_codes_nested_too_deep_to_compare_are_kept_apart() -> None:
     index = trusted([obs("a", code()), obs("b", code()), obs("c", code())])
     assert [o["id"] for o, _ in index.select(classify)] == ["a", "b", "c"]
     assert len(classify.seen) == 3
+
+
+def test_readers_sharing_a_classification_classify_once_and_keep_their_own_kinds() -> None:
+    index = ObservationIndex([obs("a", loinc("1")), obs("b", loinc("2")), obs("c", loinc("1")), obs("d", loinc("3"))])
+    classify = Counting({"1", "2"})
+    assert [o["id"] for o, _ in index.select(classify, keep="1".__eq__)] == ["a", "c"]
+    assert [o["id"] for o, _ in index.select(classify, keep="2".__eq__)] == ["b"]
+    assert [o["id"] for o, _ in index.select(classify)] == ["a", "b", "c"]
+    assert len(classify.seen) == 3

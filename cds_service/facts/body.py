@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from cds_service.facts.codes import effective_date, to_decimal
+from cds_service.facts.labs import BODY_SIZE, observation_kinds
 from cds_service.facts.model import BodySize, Fact
 from cds_service.facts.observations import ObservationIndex, trusted
 from cds_service.facts.quantities import rounded, unit_text
@@ -88,10 +89,9 @@ def mosteller(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
 
 
 def _measurements(observations: ObservationIndex, start: date) -> list[Measurement]:
-    valuesets = get_valuesets()
     found = []
-    is_body_size = lambda code: valuesets.has("body-size", code or {})  # noqa: E731
-    for obs, _ in observations.select(is_body_size, valuesets.memo("body-size")):
+    # The labs' classification, which tells body sizes too: the index classifies its codes once for both readers.
+    for obs, _ in observations.select(observation_kinds, get_valuesets().memo("observation-kinds"), BODY_SIZE.issubset):
         measurement = _measurement(obs)
         # Only what was known on the start date: a result dated after it does not describe the order.
         if measurement is not None and measurement.when <= start:

@@ -189,11 +189,23 @@ def read_labs(record: PatientRecord, attestations: Attestations, course_start: d
     valuesets = get_valuesets()
     index = observations or trusted(record.lists.get("observations"))
     results: dict[str, list[Result]] = {k: [] for k in ("mrd", "ph", "ph-both", "ph-major", "ph-minor", "cd19")}
-    classify = lambda code: _classify(code, concept_text(code), valuesets)  # noqa: E731
-    for observation, kinds in index.select(classify, valuesets.memo("lab-kinds")):
+    # Body sizes alone are body.py's: it selects them from the same classification.
+    for observation, kinds in index.select(observation_kinds, valuesets.memo("observation-kinds"), BODY_SIZE.__ne__):
         _read(observation, kinds, valuesets, results)
     return Labs(results, record.received("observations"), attestations, course_start,
                 diagnosis or read_diagnosis(record, attestations), renewal_since or course_start)
+
+
+BODY_SIZE = frozenset({"body-size"})
+
+
+def observation_kinds(code: Any) -> frozenset[str]:
+    """What the Observations of a code are to the readers sharing the index (extract.py): their lab kinds, and
+    "body-size" for a weight, height or BSA (value set `body-size`). One classification for both readers, so the
+    index's codes are looked up in the memo once per evaluation, not once per reader."""
+    valuesets = get_valuesets()
+    kinds = _classify(code, concept_text(code), valuesets)
+    return kinds | BODY_SIZE if valuesets.has("body-size", code or {}) else kinds
 
 
 def unreadable_relevance(observation: dict[str, Any]) -> Relevance | None:

@@ -69,12 +69,22 @@ class ObservationIndex:
         self._codes = codes
         self._keys = list(map(code_key, codes))
         self._positions = positions
+        self._chosen: dict[Callable[[Any], Any], list[tuple[int, Any]]] = {}  # classify -> (position, kind)
 
-    def select(self, classify: Callable[[Any], Kind], memo: Memo | None = None) -> list[tuple[dict[str, Any], Kind]]:
-        """The usable, well-formed Observations whose code `classify` gives a truthy kind, with that kind, in record
-        order. `classify` sees each distinct code once, as a raw (possibly malformed) value: it must not trust its
-        types. With a `memo`, a code classified in an earlier evaluation is not classified again (an unhashable code
-        is classified every time)."""
+    def select(self, classify: Callable[[Any], Kind], memo: Memo | None = None,
+               keep: Callable[[Kind], object] | None = None) -> list[tuple[dict[str, Any], Kind]]:
+        """The usable, well-formed Observations whose code `classify` gives a truthy kind (and, with `keep`, a kind
+        it keeps), with that kind, in record order. `classify` sees each distinct code once, as a raw (possibly
+        malformed) value: it must not trust its types. With a `memo`, a code classified in an earlier evaluation is
+        not classified again (an unhashable code is classified every time). Readers that share one `classify` (each
+        keeping its own kinds) share one pass over the codes: its choice is kept for the index's life."""
+        chosen = self._chosen.get(classify)
+        if chosen is None:
+            chosen = self._chosen[classify] = self._choose(classify, memo)
+        return [(self._observations[p], kind) for p, kind in chosen
+                if (keep is None or keep(kind)) and self._is_readable(p)]
+
+    def _choose(self, classify: Callable[[Any], Kind], memo: Memo | None) -> list[tuple[int, Kind]]:
         codes = self._codes
         kinds = list(map(classify, codes)) if memo is None else memo.get_each(self._keys, classify, codes)
         # Every group's kind is asked for at once and the few chosen groups are picked out in C (compress), not by a
@@ -82,7 +92,7 @@ class ObservationIndex:
         chosen = [(position, kind) for kind, positions in compress(zip(kinds, self._positions), kinds)
                   for position in positions]
         chosen.sort()  # by position: positions are distinct, so kinds are never compared
-        return [(self._observations[p], kind) for p, kind in chosen if self._is_readable(p)]
+        return chosen
 
     def unreadable(self) -> list[dict[str, Any]]:
         """The usable Observations a reader selected that failed the check, in the order found (in practice none)."""
