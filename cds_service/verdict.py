@@ -1,8 +1,7 @@
 """Three-valued logic shared by facts, dose checks and policy evaluation (policy-rules.md §1)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Iterable, Literal, NamedTuple
 
 Status = Literal["met", "not-met", "unknown"]
 MET: Status = "met"
@@ -10,9 +9,11 @@ NOT_MET: Status = "not-met"
 UNKNOWN: Status = "unknown"
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of one test: its status, the resources that decided it, and a short note for the card."""
+class Verdict(NamedTuple):
+    """The outcome of one test: its status, the resources that decided it, and a short note for the card.
+
+    A NamedTuple, as the engine's Outcome and CriterionResult: a frozen dataclass sets each field through
+    object.__setattr__, twice the cost of building a tuple, and every dose check returns a new one."""
 
     status: Status
     evidence: tuple[str, ...] = ()
@@ -21,17 +22,17 @@ class Verdict:
     received: bool = True  # False: unknown because data it needs never arrived (a prefetch key not received)
 
 
+# The rank of each status under AND (not-met over unknown over met) and under OR, its dual: a combination is its
+# highest-ranked status, found by max in C (a policy group combines its children's statuses on every evaluation).
+AND_RANK = {MET: 0, UNKNOWN: 1, NOT_MET: 2}
+OR_RANK = {NOT_MET: 0, UNKNOWN: 1, MET: 2}
+
+
 def all_of(statuses: Iterable[Status]) -> Status:
     """AND: not-met if any is not-met, else unknown if any is unknown, else met."""
-    seen = set(statuses)
-    if NOT_MET in seen:
-        return NOT_MET
-    return UNKNOWN if UNKNOWN in seen else MET
+    return max(statuses, key=AND_RANK.__getitem__, default=MET)
 
 
 def any_of(statuses: Iterable[Status]) -> Status:
     """OR, the dual of AND: met if any is met, else unknown if any is unknown, else not-met."""
-    seen = set(statuses)
-    if MET in seen:
-        return MET
-    return UNKNOWN if UNKNOWN in seen else NOT_MET
+    return max(statuses, key=OR_RANK.__getitem__, default=NOT_MET)
