@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import cProfile
+import dataclasses
+import inspect
 import pstats
 from datetime import timedelta
 from decimal import Decimal
@@ -12,6 +14,9 @@ import pytest
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import (MISSING_BSA, MISSING_CYCLE, MISSING_WEIGHT, CycleLines, OrderDoseChecks,
                                       schedule_for)
+from cds_service.dosing.compare import Patient
+from cds_service.dosing.quantity import OrderQuantity, QuantityCheck
+from cds_service.dosing.reading import DoseForm, DoseLine
 from tests.test_dosing_support import START, dose, facts, line, order, rate, single_line_order, step_order
 
 ASPIRUS = QuantityLimit(vials=28, units=980, days=42, days_continued=84, continued_from_cycle=6)
@@ -335,3 +340,20 @@ def test_a_sum_above_the_label_maximum_is_not_met_without_the_body_size(weight: 
 def test_schedule_for_takes_the_indications_schedule_else_the_phases(phase: str | None, indication: str | None,
                                                                       schedule: str | None) -> None:
     assert schedule_for(facts(phase=phase), indication) == schedule
+
+
+@pytest.mark.parametrize("cls", [DoseForm, DoseLine, Patient, OrderQuantity, QuantityCheck])
+def test_dosing_values_init_is_the_dataclass_fields(cls: type) -> None:
+    """These frozen dataclasses write their own __init__ (without object.__setattr__ per field, as facts/model.Fact):
+    its parameters are the fields, in order, with their defaults, so construction, equality and dataclasses.replace
+    behave as the generated one would, and each stays frozen."""
+    fields = dataclasses.fields(cls)
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    assert [p.name for p in parameters] == [f.name for f in fields]
+    assert [p.default for p in parameters] == [
+        inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default for f in fields]
+    value = cls(*(f"{f.name}" for f in fields))
+    assert vars(value) == {f.name: f.name for f in fields}
+    assert dataclasses.replace(value) == value and dataclasses.replace(value, **{fields[0].name: 0}) != value
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(value, fields[0].name, 0)

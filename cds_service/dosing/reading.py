@@ -34,6 +34,13 @@ class DoseForm:
     denominator: Decimal
     per_m2: bool
 
+    def __init__(self, entry: int, field: str, numerator: Decimal, denominator: Decimal, per_m2: bool) -> None:
+        # Set as the frozen dataclass's own __init__ would, without its object.__setattr__ per field (as
+        # facts/model.Fact): every readable dosage line builds one.
+        fields = self.__dict__
+        fields["entry"], fields["field"], fields["numerator"] = entry, field, numerator
+        fields["denominator"], fields["per_m2"] = denominator, per_m2
+
     def daily(self, value: Decimal, bsa_m2: Decimal | None) -> Decimal:
         return value * self.numerator * (bsa_m2 if self.per_m2 and bsa_m2 is not None else 1) / self.denominator
 
@@ -51,6 +58,15 @@ class DoseLine:
     unreadable: str = ""  # why the dose could not be read (then mcg_per_day is None)
     form: DoseForm | None = None
     bounds: str = ""  # "period", "duration" or "" (none): how the line states its days
+
+    def __init__(self, index: int, first_day: int, last_day: int | None, mcg_per_day: Decimal | None = None,
+                 unreadable: str = "", form: DoseForm | None = None, bounds: str = "") -> None:
+        # Set as the frozen dataclass's own __init__ would, without its object.__setattr__ per field (as
+        # facts/model.Fact): every dosage line of every order builds one.
+        fields = self.__dict__
+        fields["index"], fields["first_day"], fields["last_day"] = index, first_day, last_day
+        fields["mcg_per_day"], fields["unreadable"] = mcg_per_day, unreadable
+        fields["form"], fields["bounds"] = form, bounds
 
     @property
     def basis(self) -> str:
