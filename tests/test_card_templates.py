@@ -134,7 +134,7 @@ def test_the_criteria_macro_unpacks_every_field_of_a_criterion_in_order() -> Non
 @pytest.mark.parametrize(("name", "typo", "line", "error"), [
     ("decision.j2", ("d.payer_label }}: meets", "d.payer_lable }}: meets"), 9,
      "'cds_service.decision.Decision object' has no attribute 'payer_lable'"),
-    ("decision-criteria.j2", ("{{ citation }}", "{{ citaton }}"), 7,  # a macro decision.j2 imports: named itself
+    ("decision-criteria.j2", ("{{ citation }}", "{{ citaton }}"), 16,  # a macro decision.j2 imports: named itself
      "'citaton' is undefined"),
     ("dose-below.j2", ("{{ schedule_text }}", "{{ schedule }}"), 3, "'schedule' is undefined"),
     ("quantity-over.j2", ("limit.vials", "limit.vial"), 6,
