@@ -26,10 +26,10 @@ from jinja2.filters import sync_do_join
 DEFAULT_CARDS_DIR = Path(str(resources.files("cards")))
 ENV_DIR = "CDS_CARDS_DIR"
 SUMMARY_LIMIT = 140
-# Every template the service renders (cds_service/cards.py, dosing/cards.py) or a template imports (decision.j2):
+# Every template the service renders (cds_service/cards.py, dosing/cards.py):
 # the start-up check (app.py) requires each of them, since an order whose card cannot be rendered gets no answer.
 TEMPLATES = (
-    "decision.j2", "decision-criteria.j2", "decision-no-plan.j2", "evaluation-failed.j2", "order-unidentified.j2",
+    "decision.j2", "decision-no-plan.j2", "evaluation-failed.j2", "order-unidentified.j2",
     "dose-above.j2", "dose-above-maximum.j2", "dose-above-plan-limit.j2", "dose-above-together.j2", "dose-below.j2",
     "dose-unreadable.j2", "quantity-over.j2",
 )
