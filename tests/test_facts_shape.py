@@ -11,7 +11,7 @@ import pytest
 
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import read_within
-from cds_service.facts.shape import problem, split_well_formed, well_formed
+from cds_service.facts.shape import SCHEMAS, direct_check, problem, split_well_formed, well_formed
 from cds_service.policies import load_policy
 from tests.factories import (condition, immunization, medication_request, observation, questionnaire_response,
                              record)
@@ -113,6 +113,28 @@ def test_the_compiled_check_agrees_with_the_schema_walked(resource: dict[str, An
         for value in (*_WRONG, _Text("x"), {"code": "x", "display": "y"}, {"code": "x", "display": 7}):
             changed = _replaced(resource, path, value)
             assert well_formed(changed) == (problem(changed) == ""), (path, value)
+
+
+def test_a_direct_check_is_well_formed_for_its_type_and_refused_for_a_schema_referring_to_itself() -> None:
+    """direct_check (read_med_orders' shape check) says what well_formed says of an object of its resourceType,
+    whatever JSON replaces any element but the type; a schema whose checks may nest without end has none."""
+    check = direct_check("MedicationRequest")
+    for resource in (r for r in _RESOURCES if r["resourceType"] == "MedicationRequest"):
+        for path in _paths(resource):
+            for value in (*_WRONG, {"code": "x", "display": 7}):
+                changed = _replaced(resource, path, value)
+                if changed.get("resourceType") == "MedicationRequest":
+                    assert check(changed) == well_formed(changed), (path, value)
+    refused = [kind for kind in SCHEMAS if not _has_direct_check(kind)]
+    assert refused == ["QuestionnaireResponse"]
+
+
+def _has_direct_check(kind: str) -> bool:
+    try:
+        direct_check(kind)
+    except ValueError:
+        return False
+    return True
 
 
 def test_entries_that_are_not_resources_never_fail_an_evaluation() -> None:

@@ -29,7 +29,7 @@ from cds_service.facts.observations import code_key
 from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts, order_ref,
                                      recorded_start, unidentified)
 from cds_service.facts.result_text import matches, result_clauses
-from cds_service.facts.shape import well_formed
+from cds_service.facts.shape import direct_check
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import Resolver
 from cds_service.valuesets import Memo, ValueSets, get_valuesets
@@ -72,6 +72,9 @@ _BEARINGS_BY_KIND: dict[str, tuple[tuple[Bearing, frozenset[str]], ...]] = {
     "cvd-partner": (_COMBINATION, _INDUCTION),
     "antineoplastic": (_COMBINATION,),
 }
+# The shape check of a MedicationRequest (shape.py), called directly: read_med_orders knows each order it checks is
+# an object of that type, so well_formed's dispatch on the resource would only repeat its own tests.
+_WELL_FORMED = direct_check("MedicationRequest")
 _KIND_NAMES = {"blinatumomab": "a blinatumomab order", "tki": "a TKI order", "inotuzumab": "an inotuzumab order",
                "cvd-partner": "a cyclophosphamide or vincristine order", "antineoplastic": "a chemotherapy order"}
 
@@ -177,7 +180,7 @@ def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | N
         kinds = _order_kinds(resource, resolve, memos)
         if kinds is not None and not kinds:
             continue  # supportive care (antiemetics, anti-infectives, premedication): no rule reads it
-        if malformed is not None and not well_formed(resource):
+        if malformed is not None and not _WELL_FORMED(resource):
             malformed.append(resource)
             continue
         bounds = dosage_bounds(resource)

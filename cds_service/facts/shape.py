@@ -216,6 +216,25 @@ def well_formed(resource: Any) -> bool:
         return False
 
 
+def direct_check(kind: str) -> Check:
+    """The compiled check of `kind`'s resources, for a reader that knows it holds an object of that resourceType:
+    it skips well_formed's dispatch (an object? of which type? a RecursionError?). Only for a schema that does not
+    refer to itself (not a QuestionnaireResponse's), so that nesting, bounded by the schema, cannot raise the
+    RecursionError well_formed catches."""
+    if _refers_to_itself(SCHEMAS[kind]):
+        raise ValueError(f"the {kind} schema refers to itself: use well_formed")
+    return _CHECKS[kind]
+
+
+def _refers_to_itself(schema: Schema, within: frozenset[int] = frozenset()) -> bool:
+    if isinstance(schema, tuple):
+        return False
+    if id(schema) in within:
+        return True
+    inner = within | {id(schema)}
+    return any(_refers_to_itself(sub, inner) for sub in (schema if isinstance(schema, list) else schema.values()))
+
+
 def well_formed_only(resources: Iterable[Any]) -> list[dict[str, Any]]:
     return [r for r in resources if well_formed(r)]
 
