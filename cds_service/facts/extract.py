@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Callable, Iterable, Mapping, NamedTuple, TypeVar
+from typing import Any, Callable, Mapping, NamedTuple, Sequence, TypeVar
 
 from cds_service.facts.attestations import (COURSE_ATTESTATION_LEAD, COURSE_ITEMS, AnswerValue, Attestations,
                                             course_answers_since)
@@ -52,7 +52,7 @@ _CHECKED_WHERE_READ = frozenset({"observations", "medicationRequests", "immuniza
 
 
 def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: date,
-                  other_drafts: Iterable[dict[str, Any]] = ()) -> ClinicalFacts:
+                  other_drafts: Sequence[dict[str, Any]] = ()) -> ClinicalFacts:
     """The facts of the blinatumomab draft `orders` (one cycle). `other_drafts` are the request's other draft
     MedicationRequests, part of the medication picture at the start date."""
     observations = ObservationIndex(record.lists.get("observations"))
@@ -64,9 +64,11 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     draft_ids = {str(o.get("id")) for o in orders}
     malformed_orders: list[dict[str, Any]] = []
     # The history as received (read_med_orders checks the orders it keeps), without the orders being signed; then
-    # the request's other drafts, whatever their ids.
+    # the request's other drafts, whatever their ids: read only when there are some (most requests sign one order),
+    # as a reading costs its set-up (the classification memos) even over no orders.
     med_orders = read_med_orders(record.resources("medicationRequests"), resolve, today, malformed_orders, draft_ids)
-    med_orders += read_med_orders(other_drafts, resolve, today, malformed=malformed_orders)
+    if other_drafts:
+        med_orders += read_med_orders(other_drafts, resolve, today, malformed=malformed_orders)
     priors = prior_orders(med_orders, draft_ids, start)
     cycle = read_cycle(record, orders, start, diagnosis, attestations, resolve, priors)
     renewal_since = _renewal_answers_since(cycle)
