@@ -114,14 +114,9 @@ def _memos() -> _Memos:
     return _Memos(valuesets.memo("medication-classes"), valuesets.memo("intrathecal-lines"))
 
 
-def _classes(concepts: list[dict[str, Any]], memos: _Memos) -> tuple[frozenset[str], bool]:
-    """Ingredient kinds of a list of concepts, and whether their text says intrathecal, memoized by their codes and
-    text (histories repeat the same drugs, and so do requests; code_key holds all a classification reads)."""
-    key = tuple(map(code_key, concepts))  # map: no generator frame to build and resume for the usual one concept
-    return memos.classes.get(key, _classes_of, concepts)
-
-
 def _classes_of(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
+    """Ingredient kinds of a list of concepts, and whether their text says intrathecal (_order_kinds memoizes them
+    by the concepts' code keys: code_key holds all a classification reads)."""
     valuesets = get_valuesets()
     intrathecal = any(valuesets.matches_text(INTRATHECAL, concept_text(c)) for c in concepts)
     names = valuesets.members(_CLASSIFYING_SETS, concepts)
@@ -196,7 +191,9 @@ def _order_kinds(resource: dict[str, Any], resolve: Resolver, memos: _Memos) -> 
     concepts = medication_concepts(resource, resolve)
     if unidentified(resource, concepts):
         return frozenset() if _has_intrathecal_line(resource, memos) else None
-    kinds, intrathecal_text = _classes(concepts, memos)
+    # Memoized by the concepts' codes and text: histories repeat the same drugs, and so do requests. map: no
+    # generator frame to build and resume for the usual one concept.
+    kinds, intrathecal_text = memos.classes.get(tuple(map(code_key, concepts)), _classes_of, concepts)
     if not kinds.isdisjoint(_SYSTEMIC_KINDS) and (intrathecal_text or _has_intrathecal_line(resource, memos)):
         return kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
     return kinds
