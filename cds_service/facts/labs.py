@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.cd19 import read_cd19
 from cds_service.facts.codes import concept_text, effective_datetime, ref
 from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
 from cds_service.facts.lab_result import SHOWN, Result, by_moment
-from cds_service.facts.model import Fact
+from cds_service.facts.model import Fact, Measured
 from cds_service.facts.observations import ObservationIndex, trusted
 from cds_service.facts.ph import ph_kinds, ph_status, read_ph
 from cds_service.facts.result_text import qualitative, result_quantity
@@ -29,7 +29,6 @@ from cds_service.valuesets import ValueSets, get_valuesets
 # Keys lower-case: a unit without a UCUM code is often the word a lab system prints ("percent").
 _MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
 _UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million", "1": ""}
-T = TypeVar("T")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 # What an unreadable MRD, Ph or CD19 result bears on (unreadable.py). Any Ph+ result makes the patient Ph+ (ph.py),
 # a B-lineage stays one (diagnosis.lineage_with_cd19); the attested phase, response and Ph status decide, but not an
@@ -57,9 +56,12 @@ class Labs:
         self._course_start = course_start
         self._received = received
         self._attestations = attestations
+        # Said in the note of every fact read from a result as of the course start when later results exist and were
+        # not the ones read: made once here, not for each such note.
+        later = self._mrd and self._mrd[-1].day > course_start
+        self._as_of = f", the latest by the course start {course_start}" if later else ""
         self.ph_positive = ph_status(results, course_start, received, attestations)
-        self.mrd_detectable = self._mrd_fact(self._mrd_at_start, lambda r: r.detectable())
-        self.mrd_percent = self._mrd_fact(self._mrd_at_start, Result.measured_percent)
+        self.mrd_detectable, self.mrd_percent = self._mrd_facts(self._mrd_at_start)
         self.mrd_persistent_or_rising = self._persistent_or_rising()
         self.mrd_unavailable = self._unavailable()
         self.cd19_positive = _latest_fact(results["cd19"], received, "no CD19 result on blasts")
@@ -67,21 +69,26 @@ class Labs:
 
     def latest_mrd_before(self, day: date) -> Fact[bool]:
         """Whether the latest MRD result on or before `day` is detectable by any measure."""
-        return self._mrd_fact(self._mrd_by(day), lambda r: r.detectable())
+        return self._mrd_facts(self._mrd_by(day))[0]
 
     def _mrd_by(self, day: date) -> list[Result]:
         """The MRD results dated on or before `day`, oldest first."""
         return [r for r in self._mrd if r.day <= day]
 
-    def _mrd_fact(self, results: list[Result], reading: Callable[[Result], T | None]) -> Fact[T]:
+    def _mrd_facts(self, results: list[Result]) -> tuple[Fact[bool], Fact[Measured]]:
+        """Whether the latest of `results` is detectable, and its value: one source, evidence and note for both."""
         if results:
             latest = results[-1]
-            return Fact(reading(latest), (latest.reference,), note=f"MRD {latest.shown} ({latest.day}){self._as_of()}")
+            evidence, note = (latest.reference,), f"MRD {latest.shown} ({latest.day}){self._as_of}"
+            return Fact(latest.detectable(), evidence, note=note), Fact(latest.measured_percent(), evidence, note=note)
         # Attested only when the record holds no MRD result from before the course start.
         attested = None if self._mrd_at_start else self._attested_mrd()
         if attested is not None:
-            return Fact(reading(attested), (attested.reference,), attested=True, note=f"MRD {attested.shown} attested")
-        return Fact(received=self._received, note="no MRD result" if self._received else "")
+            evidence, note = (attested.reference,), f"MRD {attested.shown} attested"
+            return (Fact(attested.detectable(), evidence, attested=True, note=note),
+                    Fact(attested.measured_percent(), evidence, attested=True, note=note))
+        unknown: Fact[Any] = Fact(received=self._received, note="no MRD result" if self._received else "")
+        return unknown, unknown  # one frozen Fact read both ways
 
     def _attested_mrd(self) -> Result | None:
         # It stands for the MRD the course began with: a value typed for an earlier course is an older measurement.
@@ -125,17 +132,12 @@ class Labs:
             return Fact(received=False)
         absent = max(self._mrd_absent, key=by_moment, default=None)
         if absent is not None and (not results or absent.moment >= results[-1].moment):
-            return Fact(True, (absent.reference,), note=f"MRD not available ({absent.day}){self._as_of()}")
+            return Fact(True, (absent.reference,), note=f"MRD not available ({absent.day}){self._as_of}")
         if results:
             latest = results[-1]
-            return Fact(False, (latest.reference,), note=f"MRD result on record ({latest.day}){self._as_of()}")
+            return Fact(False, (latest.reference,), note=f"MRD result on record ({latest.day}){self._as_of}")
         # Inclusion criterion: with no MRD result at all, unavailability is not shown either way.
         return Fact(None, note="no MRD result on record")
-
-    def _as_of(self) -> str:
-        """Says so when results after the course start exist and were not the ones read."""
-        later = self._mrd and self._mrd[-1].day > self._course_start
-        return f", the latest by the course start {self._course_start}" if later else ""
 
     def _response(self, course_start: date, diagnosis: Diagnosis, renewal_since: date) -> Fact[bool]:
         # A response to this course cannot be attested before it (extract.py `_renewal_answers_since`).
