@@ -61,16 +61,15 @@ def body_size(record: PatientRecord, start: date, age_years: int | None,
     if not record.received("observations"):
         missing: Fact[Decimal] = Fact(received=False)
         return BodySize(weight_kg=missing, height_cm=missing, bsa_m2=missing)
-    found = _measurements(observations or trusted(record.lists.get("observations")), start)
     # An unknown age gets the stricter (pediatric) height window: a stale height could skew a child's BSA.
     height_window = ADULT_HEIGHT_WINDOW if age_years is not None and age_years >= 18 else CHILD_HEIGHT_WINDOW
-    weight = _latest(found, "weight", start - WEIGHT_WINDOW)
-    height = _latest(found, "height", start - height_window)
-    bsa = _latest(found, "bsa", start - BSA_WINDOW)
+    earliest = {"weight": start - WEIGHT_WINDOW, "height": start - height_window, "bsa": start - BSA_WINDOW}
+    latest = _latest(observations or trusted(record.lists.get("observations")), start, earliest)
+    weight, height = latest.get("weight"), latest.get("height")
     return BodySize(
         weight_kg=_plain_fact(weight, "Weight", "kg"),
         height_cm=_plain_fact(height, "Height", "cm"),
-        bsa_m2=_bsa_fact(bsa, weight, height),
+        bsa_m2=_bsa_fact(latest.get("bsa"), weight, height),
     )
 
 
@@ -88,15 +87,19 @@ def mosteller(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
     return (height_cm * weight_kg / Decimal(3600)).sqrt()
 
 
-def _measurements(observations: ObservationIndex, start: date) -> list[Measurement]:
-    found = []
+def _latest(observations: ObservationIndex, start: date, earliest: dict[str, date]) -> dict[str, Measurement]:
+    """Kind -> the latest measurement of that kind dated from its `earliest` day to `start` (of a day's, the first
+    in record order): one pass over the Observations for the three kinds."""
+    latest: dict[str, Measurement] = {}
     # The labs' classification, which tells body sizes too: the index classifies its codes once for both readers.
     for obs, _ in observations.select(observation_kinds, get_valuesets().memo("observation-kinds"), BODY_SIZE.issubset):
         measurement = _measurement(obs)
         # Only what was known on the start date: a result dated after it does not describe the order.
-        if measurement is not None and measurement.when <= start:
-            found.append(measurement)
-    return found
+        if measurement is not None and earliest[measurement.kind] <= measurement.when <= start:
+            found = latest.get(measurement.kind)
+            if found is None or measurement.when > found.when:
+                latest[measurement.kind] = measurement
+    return latest
 
 
 def _measurement(obs: dict[str, Any]) -> Measurement | None:
@@ -109,11 +112,6 @@ def _measurement(obs: dict[str, Any]) -> Measurement | None:
         return None
     kind, factor = kind_factor
     return Measurement(kind, value * factor, when, f"Observation/{obs.get('id', '')}")
-
-
-def _latest(found: list[Measurement], kind: str, earliest: date) -> Measurement | None:
-    candidates = [m for m in found if m.kind == kind and m.when >= earliest]
-    return max(candidates, key=lambda m: m.when, default=None)
 
 
 def _plain_fact(measurement: Measurement | None, label: str, unit: str) -> Fact[Decimal]:
