@@ -95,6 +95,19 @@ def test_an_operators_complete_copy_is_accepted(tmp_path: Path, cards_dir: Path)
     assert card["detail"].endswith(marker)
 
 
+def test_an_operators_macro_printed_through_the_markdown_filter_keeps_its_markdown(cards_dir: Path) -> None:
+    """No shipped template uses the `markdown` filter any more, but an operator's copy made from an earlier version
+    may: a macro's output printed through it is kept as the macro wrote it, while the values inside the macro are
+    still made inert."""
+    (cards_dir / "evaluation-failed.j2").write_text(
+        "{% macro reference(id) %}**Reference:** `{{ id }}`{% endmacro %}\n"
+        "{% set summary %}Not checked{% endset %}\n"
+        "{{ reference(hook_instance) | markdown }}\n", encoding="utf-8")
+    text = templates.render_card("evaluation-failed.j2", hook_instance="a*b_c")
+    assert text.detail == r"**Reference:** `a\*b\_c`"
+    assert (text.summary, text.label, text.action) == ("Not checked", "", "")
+
+
 def test_a_cards_dir_that_does_not_exist_stops_the_start_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CDS_CARDS_DIR", str(tmp_path / "nonexistent"))
     with pytest.raises(ConfigError, match=f"^CDS_CARDS_DIR {tmp_path / 'nonexistent'} is not a directory$"):

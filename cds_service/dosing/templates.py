@@ -48,7 +48,11 @@ _ESCAPED = re.compile(r"\\([\\`*_\[\]<>|#~.)+-])")  # what markdown_text escapes
 
 class Markdown(str):
     """Text that is Markdown already (a macro's rendered lines, printed through the `markdown` filter): a template
-    prints it as it is. Nothing from the record may be wrapped in it."""
+    prints it as it is. Nothing from the record may be wrapped in it.
+
+    No shipped template uses the filter now (decision.j2 writes its criteria itself), but it stays: an operator's
+    reviewed copy of the cards folder (CDS_CARDS_DIR) made from an earlier version may print a macro's output with
+    `| markdown`, and must keep starting and rendering as it did (cards/README.md documents the filter)."""
 
 
 class Wording(str):
@@ -122,7 +126,7 @@ def _environment(directory: str) -> Environment:
     environment = _CardEnvironment(loader=FileSystemLoader(directory), autoescape=False, undefined=StrictUndefined,
                                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
                                    auto_reload=False, cache_size=-1, finalize=markdown_text)
-    environment.filters["markdown"] = Markdown
+    environment.filters["markdown"] = Markdown  # for operators' macros (see Markdown)
     # Jinja's `join` is a wrapper that asks, on every call, whether the environment is async before calling this,
     # its synchronous form: a decision card joins up to nine lists (each criterion's evidence among them).
     environment.filters["join"] = sync_do_join
@@ -171,11 +175,14 @@ def render_card(template: str, **context: Any) -> CardText:
     # The folder as text, not cards_dir(): a Path built for every card cost more than the lookup it keys.
     directory = os.environ.get(ENV_DIR) or str(DEFAULT_CARDS_DIR)
     module = _environment(directory).get_template(template).make_module(context)
+    # The template's top-level {% set %}s, read from the module's __dict__ (where Jinja puts them), not by getattr
+    # with a default: most cards set no label and no action, and each such getattr raised and cleared an error.
+    names = module.__dict__
     return CardText(
-        summary=_short(plain_text(str(getattr(module, "summary", "")))),
+        summary=_short(plain_text(str(names.get("summary", "")))),
         detail=str(module).strip(),
-        label=plain_text(str(getattr(module, "label", "")).strip()),
-        action=plain_text(str(getattr(module, "action", "")).strip()),
+        label=plain_text(str(names.get("label", "")).strip()),
+        action=plain_text(str(names.get("action", "")).strip()),
     )
 
 
