@@ -123,9 +123,11 @@ class CycleLines:
         return self._shared.of(self._positions[id(order)])
 
     def quantity(self, limit: QuantityLimit) -> QuantityCheck:
-        if limit not in self._quantities:
-            self._quantities[limit] = check_quantity(self.orders, limit, self.facts.cycle.number.value)
-        return self._quantities[limit]
+        # One lookup, not `in` then [ ]: each hashes the limit, a dataclass, in Python.
+        check = self._quantities.get(limit)
+        if check is None:
+            check = self._quantities[limit] = check_quantity(self.orders, limit, self.facts.cycle.number.value)
+        return check
 
 
 class OrderDoseChecks:
@@ -160,9 +162,10 @@ class OrderDoseChecks:
         return self._findings[schedule, cycle]
 
     def schedule(self, schedule: str) -> Verdict:
-        if schedule not in self._schedules:
-            self._schedules[schedule] = self._schedule(schedule)
-        return self._schedules[schedule]
+        verdict = self._schedules.get(schedule)
+        if verdict is None:
+            verdict = self._schedules[schedule] = self._schedule(schedule)
+        return verdict
 
     def _schedule(self, schedule: str) -> Verdict:
         verdict = self._schedule_reading(schedule, None)
