@@ -18,7 +18,7 @@ from cds_service.decision import (
 from cds_service.dosing.api import DoseChecks
 from cds_service.dosing.templates import Wording
 from cds_service.facts.codes import add_months
-from cds_service.facts.model import ATTESTED_BY, ClinicalFacts, Fact, read_within
+from cds_service.facts.model import ClinicalFacts, Fact, read_within
 from cds_service.policies.model import AuthorizationSpec, CriterionSpec, IndicationSpec, Policy
 from cds_service.policies.vocabulary import Context, Outcome, unique
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, all_of
@@ -162,8 +162,8 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
 
 def _attested_within(policy: Policy, facts: ClinicalFacts) -> tuple[str, ...]:
     """The attestation items of the windowed facts the policy reads that its numbers let count."""
-    return tuple(dict.fromkeys(ATTESTED_BY[name] for name, numbers in policy.windows
-                               if name in ATTESTED_BY and read_within(getattr(facts, name), numbers).attested))
+    return tuple(dict.fromkeys(item for name, numbers, item in policy.attestable_windows
+                               if read_within(getattr(facts, name), numbers).attested))
 
 
 def _decide(general: list[Status], indications: list[Status]) -> DecisionCode:

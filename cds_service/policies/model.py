@@ -11,7 +11,7 @@ from typing import Any, Iterator, Mapping
 
 from cds_service.decision import INITIAL
 from cds_service.dosing.api import QuantityLimit
-from cds_service.facts.model import WINDOWS
+from cds_service.facts.model import ATTESTED_BY, WINDOWS
 from cds_service.policies.vocabulary import Test
 
 
@@ -126,6 +126,12 @@ class Policy:
         specs = [*self.universal, *(c for i in self.indications for c in i.criteria)]
         return tuple((t["fact"], {key: t[key] for key in WINDOWS[t["fact"]]})
                      for spec in specs for t in fact_tests(spec.test) if t["fact"] in WINDOWS)
+
+    @cached_property
+    def attestable_windows(self) -> tuple[tuple[str, dict[str, int], str], ...]:
+        """The `windows` an attestation can decide (facts/model.py ATTESTED_BY), each with that attestation item:
+        picked once, not for every decision (`attested_items`)."""
+        return tuple((name, numbers, ATTESTED_BY[name]) for name, numbers in self.windows if name in ATTESTED_BY)
 
     @cached_property
     def reads_prior_approval(self) -> bool:
