@@ -43,10 +43,6 @@ def _criterion_result(spec: CriterionSpec, outcome: Outcome) -> CriterionResult:
     ))
 
 
-def _evaluate_criterion(spec: CriterionSpec, ctx: Context) -> CriterionResult:
-    return _criterion_result(spec, ctx[spec.run])
-
-
 class _Evaluated(NamedTuple):
     """An indication as evaluated, with the authorization period it earns when met (the decision's, if reported)."""
 
@@ -55,18 +51,19 @@ class _Evaluated(NamedTuple):
     period: _Period | None
 
 
-def _evaluate_indication(spec: IndicationSpec, ctx: Context) -> _Evaluated:
-    criteria = spec.by_cycle.of(ctx.facts.cycle.number.value)
-    return _indication_result(spec, ctx.facts, criteria, [ctx[c.run] for c in criteria])
+def _evaluate_indication(spec: IndicationSpec, ctx: Context, cycle: int | None) -> _Evaluated:
+    criteria, runs = spec.by_cycle.with_runs(cycle)
+    # ctx[run] by map: each test's outcome, run (Context.__missing__) or memoized, with no Python loop.
+    return _indication_result(spec, ctx.facts, criteria, list(map(ctx.__getitem__, runs)))
 
 
-def _evaluated_if_met(spec: IndicationSpec, ctx: Context) -> _Evaluated | None:
+def _evaluated_if_met(spec: IndicationSpec, ctx: Context, cycle: int | None) -> _Evaluated | None:
     """The indication evaluated, as `_evaluate_indication` does, if it is met; None as soon as one of its criteria is
     not met (the rest are not read)."""
-    criteria = spec.by_cycle.of(ctx.facts.cycle.number.value)
+    criteria, runs = spec.by_cycle.with_runs(cycle)
     outcomes = []
-    for criterion in criteria:
-        outcome = ctx[criterion.run]
+    for run in runs:
+        outcome = ctx[run]
         if outcome.status != MET:
             return None
         outcomes.append(outcome)
@@ -104,7 +101,7 @@ def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts, period: _Period) 
         (), "course-limit", note, summary="order starts after the authorization period ended")
 
 
-def _candidates(policy: Policy, ctx: Context, general_met: bool) -> list[_Evaluated]:
+def _candidates(policy: Policy, ctx: Context, cycle: int | None, general_met: bool) -> list[_Evaluated]:
     """A gated indication (exclusive_when) whose gate is met is evaluated alone; otherwise the others are.
 
     With every policy-level criterion met, the first met indication (in policy order) decides: the decision is met
@@ -112,15 +109,15 @@ def _candidates(policy: Policy, ctx: Context, general_met: bool) -> list[_Evalua
     the indications are first only checked, each up to its first criterion not met, and the first met one is the
     only one evaluated in full; when none is met, every one is (their outcomes are memoized: no test runs twice)."""
     for spec in (s for s in policy.indications if s.exclusive_when):
-        evaluated = _evaluate_indication(spec, ctx)
+        evaluated = _evaluate_indication(spec, ctx, cycle)
         gate = next(r for r in evaluated.result.criteria if r.id == f"{spec.id}.{spec.exclusive_when}")
         if gate.status == MET:
             return [evaluated]
     specs = [s for s in policy.indications if not s.exclusive_when]
-    met = next(filter(None, (_evaluated_if_met(s, ctx) for s in specs)), None) if general_met else None
+    met = next(filter(None, (_evaluated_if_met(s, ctx, cycle) for s in specs)), None) if general_met else None
     if met is not None:
         return [met]
-    return [_evaluate_indication(s, ctx) for s in specs]
+    return [_evaluate_indication(s, ctx, cycle) for s in specs]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -131,8 +128,9 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
     """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group."""
     ctx = Context(facts, doses, prior_approval)
     cycle = facts.cycle.number.value
-    general = [_evaluate_criterion(c, ctx) for c in policy.universal_by_cycle.of(cycle)]
-    evaluated = _candidates(policy, ctx, all(c.status == MET for c in general))
+    criteria, runs = policy.universal_by_cycle.with_runs(cycle)
+    general = list(map(_criterion_result, criteria, map(ctx.__getitem__, runs)))
+    evaluated = _candidates(policy, ctx, cycle, all(c.status == MET for c in general))
     results = [e.result for e in evaluated]
     decision = _decide([c.status for c in general], [r.status for r in results])
     reported = _reported(evaluated, decision)

@@ -40,17 +40,27 @@ class CriterionSpec:
 class ByCycle:
     """The criteria that apply to an order's cycle: a renewal criterion from its `from_cycle` on, every one when the
     cycle is unknown. Worked out when the policy loads for each span of cycles between the `from_cycle` numbers, so
-    an evaluation picks a tuple instead of filtering the criteria of every indication it reads."""
+    an evaluation picks a tuple instead of filtering the criteria of every indication it reads. Each with their
+    compiled tests (`run`), in the same order: the engine looks their outcomes up by map, with no Python loop."""
 
     def __init__(self, criteria: tuple[CriterionSpec, ...]) -> None:
-        self.every = criteria
+        self.every = _with_runs(criteria)
         self.starts = tuple(sorted({c.from_cycle for c in criteria if c.from_cycle is not None}))
         # stages[k]: the criteria of a cycle with k of the starts at or below it (bisect_right).
-        self.stages = tuple(tuple(c for c in criteria if c.from_cycle is None or c.from_cycle in self.starts[:k])
+        self.stages = tuple(_with_runs(tuple(c for c in criteria
+                                             if c.from_cycle is None or c.from_cycle in self.starts[:k]))
                             for k in range(len(self.starts) + 1))
 
-    def of(self, cycle: int | None) -> tuple[CriterionSpec, ...]:
+    def with_runs(self, cycle: int | None) -> tuple[tuple[CriterionSpec, ...], tuple[Test, ...]]:
+        """The criteria of `cycle` and their compiled tests."""
         return self.every if cycle is None else self.stages[bisect_right(self.starts, cycle)]
+
+    def of(self, cycle: int | None) -> tuple[CriterionSpec, ...]:
+        return self.with_runs(cycle)[0]
+
+
+def _with_runs(criteria: tuple[CriterionSpec, ...]) -> tuple[tuple[CriterionSpec, ...], tuple[Test, ...]]:
+    return criteria, tuple(c.run for c in criteria)
 
 
 @dataclass(frozen=True)
