@@ -15,8 +15,8 @@ from cds_service.facts.attestations import Attestations
 from cds_service.facts.codes import concept_text, ref
 from cds_service.facts.lab_result import SHOWN, Result, by_moment
 from cds_service.facts.model import Fact
-from cds_service.facts.result_text import (NEGATION_CUE, agreed, clause_words, interpretation, matches, qualitative,
-                                           result_clauses, result_quantity)
+from cds_service.facts.result_text import (NEGATION_CUE, agreed, clause_words, has_value, interpretation, matches,
+                                           qualitative, result_clauses, result_quantity)
 from cds_service.valuesets import ValueSets
 
 
@@ -29,21 +29,22 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
     if attested is not None:
         return attested
     ph = [r for r in results["ph"] if r.day <= course_start]
-    positives = sorted((r for r in ph if r.positive), key=by_moment)
+    positives = [r for r in ph if r.positive]
     if positives:
-        first = positives[0]
-        return Fact(True, tuple(r.reference for r in positives), note=f"BCR::ABL1 positive ({first.day})")
+        positives.sort(key=by_moment)
+        return Fact(True, tuple(r.reference for r in positives), note=f"BCR::ABL1 positive ({positives[0].day})")
     # "Never positive" cannot be shown past a result nobody could read (a karyotype written another way)
-    unreadable = max((r for r in ph if r.positive is None), key=by_moment, default=None)
-    if unreadable is not None:
-        return Fact(None, (unreadable.reference,), note=f"Ph result unreadable ({unreadable.day})")
-    whole = _negatives(results["ph-both"], course_start)
-    if whole:
-        return Fact(False, (whole[-1].reference,), note=f"BCR::ABL1 negative ({whole[-1].day})")
-    major_neg = _negatives(results["ph-major"], course_start)
-    minor_neg = _negatives(results["ph-minor"], course_start)
-    if major_neg and minor_neg:
-        return Fact(False, (major_neg[-1].reference, minor_neg[-1].reference),
+    unreadable = [r for r in ph if r.positive is None]
+    if unreadable:
+        latest = max(unreadable, key=by_moment)
+        return Fact(None, (latest.reference,), note=f"Ph result unreadable ({latest.day})")
+    whole = _latest_negative(results["ph-both"], course_start)
+    if whole is not None:
+        return Fact(False, (whole.reference,), note=f"BCR::ABL1 negative ({whole.day})")
+    major_neg = _latest_negative(results["ph-major"], course_start)
+    minor_neg = _latest_negative(results["ph-minor"], course_start)
+    if major_neg is not None and minor_neg is not None:
+        return Fact(False, (major_neg.reference, minor_neg.reference),
                     note="BCR::ABL1 major and minor breakpoints negative")
     if not received:
         return Fact(received=False)
@@ -52,9 +53,11 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
     return Fact(note=f"{note} by the course start {course_start}" if later else note)
 
 
-def _negatives(results: list[Result], course_start: date) -> list[Result]:
-    """The negative results dated by the course start, oldest first (each list filtered only when it is asked)."""
-    return sorted((r for r in results if r.positive is False and r.day <= course_start), key=by_moment)
+def _latest_negative(results: list[Result], course_start: date) -> Result | None:
+    """The latest negative result dated by the course start (of equally dated ones, the last listed); each list is
+    filtered only when it is asked."""
+    negatives = [r for r in results if r.positive is False and r.day <= course_start]
+    return max(reversed(negatives), key=by_moment, default=None)
 
 
 def read_ph(observation: dict[str, Any], moment: datetime, kinds: frozenset[str], vs: ValueSets,
@@ -65,9 +68,11 @@ def read_ph(observation: dict[str, Any], moment: datetime, kinds: frozenset[str]
     if result is None:
         return
     into["ph"].append(result)
-    for kind in ("ph-both", "ph-major", "ph-minor"):
-        if kind in kinds:
-            into[kind].append(result)
+    for kind in kinds & _BREAKPOINT_KINDS:
+        into[kind].append(result)
+
+
+_BREAKPOINT_KINDS = frozenset({"ph-both", "ph-major", "ph-minor"})
 
 
 def ph_kinds(code: Any, vs: ValueSets) -> set[str]:
@@ -141,7 +146,7 @@ def _read_ph_result(observation: dict[str, Any], moment: datetime, transcript_qu
     """The reading, kept when unreadable (it makes Ph- unprovable); None when the Observation holds no result (a
     dataAbsentReason, a panel of members). "> 0 is positive" is for the quantitative transcript tests only: another
     number (a FISH percentage, under the lab's own cutoff) is read from its interpretation, else unreadable."""
-    if not (observation.get("interpretation") or any(key.startswith("value") for key in observation)):
+    if not (observation.get("interpretation") or has_value(observation)):
         return None
     quantity = result_quantity(observation)
     positive: bool | None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from itertools import repeat
 from typing import Any, Callable
 
 from cds_service.facts.codes import codings, concept_text, to_decimal
@@ -31,9 +32,15 @@ def qualitative(observation: dict[str, Any], vs: ValueSets, read: TextReading | 
     value = observation.get("valueString")
     if isinstance(value, str):
         return read(value, vs)
-    if any(key.startswith("value") for key in observation):
+    if has_value(observation):
         return None
     return interpretation(observation, vs, read)
+
+
+def has_value(observation: dict[str, Any]) -> bool:
+    """Whether the Observation holds a value[x] element, whatever its type."""
+    # The keys are tested in C (map), not by a generator expression resuming a Python frame per key.
+    return any(map(str.startswith, observation, repeat("value")))
 
 
 def interpretation(observation: dict[str, Any], vs: ValueSets, read: TextReading) -> bool | None:
@@ -49,9 +56,10 @@ def interpretation(observation: dict[str, Any], vs: ValueSets, read: TextReading
 
 
 def _concept_polarity(concept: dict[str, Any], vs: ValueSets, read: TextReading) -> bool | None:
-    if vs.has_code("result-negative", concept):
+    names = vs.code_names(concept)  # one lookup for both lists
+    if "result-negative" in names:
         return False
-    if vs.has_code("result-positive", concept):
+    if "result-positive" in names:
         return True
     return read(concept_text(concept), vs)
 
