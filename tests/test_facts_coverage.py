@@ -67,6 +67,16 @@ def test_payer_from_operator_identifier(operator_payers: None) -> None:
     assert match is not None and match.policy_id == "florida-blue"
 
 
+def test_payer_memo_keyed_by_name_and_identifiers(operator_payers: None) -> None:
+    """The payer lookup is memoized across requests: a name seen before, now with other identifiers, is looked up
+    again."""
+    plain = organization("Acme Health", id="org1")
+    identified = organization("Acme Health", id="org1", identifier=("https://example.org/payer-id", "FLB-001"))
+    for org, policy in [(plain, None), (identified, "florida-blue"), (plain, None), (identified, "florida-blue")]:
+        match = select_payer(record(coverage(None, payor_reference="Organization/org1"), org), ORDER, START)
+        assert (match.policy_id if match else None) == policy
+
+
 def test_several_coverages_choose_insurance_reference_then_lowest_order_then_first() -> None:
     secondary = coverage("Aspirus Health Plan", id="a", order=2)
     primary = coverage("Florida Blue", id="f", order=1)

@@ -60,7 +60,13 @@ def _payor_policy(coverage: dict[str, Any], payor: dict[str, Any], resolve: Reso
 
 
 def _policy_named(name: Any, identifiers: list[dict[str, Any]]) -> str | None:
-    return get_valuesets().policy_for(PAYERS, name if isinstance(name, str) else "", identifiers)
+    """The policy a payer's name or identifiers name, memoized by exactly what `policy_for` reads of them: payer
+    names repeat across requests as codes do, say nothing of the patient, and matching one runs a regular
+    expression over it."""
+    valuesets = get_valuesets()
+    text = name if isinstance(name, str) else ""
+    key = (text, tuple([(i.get("system"), i.get("value")) for i in identifiers]))
+    return valuesets.memo("payer-policies").get(key, valuesets.policy_for, PAYERS, text, identifiers)
 
 
 def _recognized(coverage: dict[str, Any], reference: str, resolve: Resolver) -> PayerMatch | None:
