@@ -66,9 +66,10 @@ Args = TypeVarTuple("Args")
 
 
 class Memo:
-    """A bounded cache of what readers derive from codes alone (a classification), kept with the value sets it
-    was derived from. Codes repeat across requests (routine labs, common drugs); request data is not ours to trust,
-    so the cache is emptied when full rather than allowed to grow."""
+    """A bounded cache of what readers derive from codes or a payer's name alone (a classification, the payer's
+    policy: nothing about the patient), kept with the value sets it was derived from. Codes and payers repeat across
+    requests (routine labs, common drugs, a region's plans); request data is not ours to trust, so the cache is
+    emptied when full rather than allowed to grow."""
 
     def __init__(self, size: int = _MEMO_SIZE) -> None:
         self._size = size
