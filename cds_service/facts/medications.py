@@ -221,8 +221,8 @@ def unreadable_relevance(resource: dict[str, Any], resolve: Resolver) -> Relevan
 def _active_on(orders: list[MedOrder], day: date) -> list[MedOrder]:
     """The orders active on `day` (module docstring), in one comprehension: a method call per order cost more than
     the test (the combination asks it of every order of the history)."""
-    return [o for o in orders
-            if o.status in _ACTIVE_STATUSES and o.start is not None and o.start <= day and (o.end is None or day <= o.end)]
+    return [o for o in orders if o.status in _ACTIVE_STATUSES
+            and o.start is not None and o.start <= day and (o.end is None or day <= o.end)]
 
 
 def _refs(orders: Iterable[MedOrder]) -> tuple[str, ...]:
