@@ -256,8 +256,8 @@ def _compile_group(test: Mapping[str, Any], label_schedule: str | None) -> Test:
     rank = (OR_RANK if "any" in test else AND_RANK).__getitem__
 
     def group(ctx: Context) -> Outcome:
-        # The children run, and their outcomes' fields read column by column and deduplicated (unique's work), by
-        # builtins in C: no comprehension, generator or helper call per group.
+        # The children run, and their outcomes' fields are read column by column, by builtins in C: no comprehension
+        # or generator per group.
         outcomes = tuple(map(call, children, repeat(ctx)))
         statuses, evidence, notes, attested, missing, received = zip(*outcomes)
         status = statuses[0]
@@ -266,9 +266,8 @@ def _compile_group(test: Mapping[str, Any], label_schedule: str | None) -> Test:
             # The children that decided the group carry its evidence: the met ones of a met OR, the failing ones of
             # an AND (at least one: a group has children, the schema says).
             _, evidence, notes, attested, missing, received = zip(*(o for o in outcomes if o.status == status))
-        return _outcome((status, tuple(dict.fromkeys(chain.from_iterable(evidence))),
-                         tuple(dict.fromkeys(chain.from_iterable(notes))), any(attested),
-                         next(filter(None, missing), ""), all(received)))
+        return _outcome((status, unique(chain.from_iterable(evidence)), unique(chain.from_iterable(notes)),
+                         any(attested), next(filter(None, missing), ""), all(received)))
     return group
 
 
