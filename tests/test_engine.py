@@ -515,8 +515,10 @@ def test_the_criteria_of_a_cycle_are_those_from_whose_cycle_on_they_apply() -> N
         indications = [(i.criteria, i.by_cycle) for i in loaded.indications]
         for criteria, by_cycle in [(loaded.universal, loaded.universal_by_cycle), *indications]:
             for cycle in (None, -1, 0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 12):
-                assert by_cycle.of(cycle) == tuple(
+                picked, runs = by_cycle.with_runs(cycle)
+                assert picked == tuple(
                     c for c in criteria if c.from_cycle is None or cycle is None or cycle >= c.from_cycle)
+                assert runs == tuple(c.run for c in picked)
 
 
 def test_decision_init_is_the_dataclass_fields() -> None:

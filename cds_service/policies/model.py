@@ -55,9 +55,6 @@ class ByCycle:
         """The criteria of `cycle` and their compiled tests."""
         return self.every if cycle is None else self.stages[bisect_right(self.starts, cycle)]
 
-    def of(self, cycle: int | None) -> tuple[CriterionSpec, ...]:
-        return self.with_runs(cycle)[0]
-
 
 def _with_runs(criteria: tuple[CriterionSpec, ...]) -> tuple[tuple[CriterionSpec, ...], tuple[Test, ...]]:
     return criteria, tuple(c.run for c in criteria)
