@@ -3,7 +3,7 @@ answer, and the blinatumomab group (fhir-data-profile.md §The order: the orders
 cycle)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Container
 
 from cds_service.facts.order import (BLINATUMOMAB, concepts_in, is_blinatumomab, medication_concepts, medication_of,
@@ -54,7 +54,8 @@ def with_draft_resources(drafts: dict[str, dict[str, Any]], record: PatientRecor
     if not drafts:
         return record
     server = record.resolve
-    return replace(record, resolve=lambda reference: drafts.get(reference) or server(reference))
+    # Built directly rather than by dataclasses.replace, which reads the fields one by one (once a request).
+    return PatientRecord(record.patient, record.lists, lambda reference: drafts.get(reference) or server(reference))
 
 
 def may_be_blinatumomab(order: dict[str, Any], drafts: dict[str, dict[str, Any]]) -> bool:
