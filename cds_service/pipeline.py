@@ -61,8 +61,10 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
     config = CardConfig.from_request(request.configuration)
     result = Evaluation()
     if group.targets:
-        # Orders recognized only once their Medication was read are validated now.
-        validate_orders(request, candidates, lambda order: id(order) in group.members, validated)
+        # Orders recognized only once their Medication was read are validated now (the group holds every known one:
+        # with no other, all are validated already).
+        if len(group.orders) > len(known):
+            validate_orders(request, candidates, lambda order: id(order) in group.members, validated)
         result = _evaluate_group(Call(request, ctx, config, group), record)
     for order in group.unidentified:
         add_answer(result, OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ),
