@@ -11,6 +11,7 @@ import pytest
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.medications import (MedOrder, combination, induction_ino_mini_hyper_cvd,
                                            multiagent_chemo_candidate, read_med_orders, tki_failure)
+from cds_service.facts.order import DosageBounds, dosage_bounds
 from cds_service.valuesets import ENV_DIR, get_valuesets
 from tests.factories import medication, medication_request, questionnaire_response, record
 
@@ -27,6 +28,19 @@ def _none(reference: str) -> None:
 def _orders(*resources: dict[str, Any]) -> list[MedOrder]:
     return read_med_orders(resources, _none, START)
 
+
+
+def test_an_order_read_is_the_medorder_of_its_fields() -> None:
+    """read_med_orders and dosage_bounds build their NamedTuples with tuple.__new__ (no generated __new__ frame):
+    each must still be the tuple its class builds from the same fields, every field set."""
+    resource = medication_request(VINCRISTINE, start=date(2026, 2, 1), end="2026-02-07", status="completed")
+    order, = _orders(resource)
+    assert len(order) == len(MedOrder._fields)
+    assert order == MedOrder(order.status, order.kinds, order.start, order.end, order.resource, order.identified)
+    assert (order.start, order.end, order.identified) == (date(2026, 2, 1), date(2026, 2, 7), True)
+    bounds = dosage_bounds(resource)
+    assert len(bounds) == len(DosageBounds._fields)
+    assert bounds == DosageBounds(date(2026, 2, 1), date(2026, 2, 7), (), True)
 
 def _combination(*resources: dict[str, Any], received: bool = True, answers: Attestations = NO_ANSWERS,
                  since: date | None = None) -> str | None:

@@ -181,7 +181,9 @@ def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | N
         bounds = dosage_bounds(resource)
         start = recorded_start(resource, bounds) or (today if status == "draft" else None)
         end = _span_end(resource, start, bounds) if start is not None else None
-        orders.append(MedOrder(str(status), kinds or frozenset(), start, end, resource, kinds is not None))
+        # Every field given, the tuple built directly: a NamedTuple's generated __new__ is a Python frame per order.
+        orders.append(tuple.__new__(MedOrder, (str(status), kinds or frozenset(), start, end, resource,
+                                               kinds is not None)))
     return orders
 
 

@@ -107,7 +107,8 @@ def dosage_bounds(order: dict[str, Any]) -> DosageBounds:
             durations.append(repeat)
         elif last is None or day > last:
             last = day
-    return DosageBounds(first, last, tuple(durations), ends)
+    # The tuple built directly: a NamedTuple's generated __new__ is a Python frame (one per order read).
+    return tuple.__new__(DosageBounds, (first, last, tuple(durations), ends))
 
 
 def recorded_start(order: dict[str, Any], bounds: DosageBounds | None = None) -> date | None:
