@@ -505,20 +505,22 @@ def test_an_unknown_fact_that_says_what_would_decide_it_is_asked_for_that() -> N
 
 
 def test_the_criteria_of_a_cycle_are_those_from_whose_cycle_on_they_apply() -> None:
-    """IndicationSpec.by_cycle and Policy.universal_by_cycle, worked out at load, pick what filtering would: a
-    criterion with from_cycle from that cycle on, every one when the cycle is unknown."""
+    """Policy.by_cycle, worked out at load, picks what filtering would: a criterion with from_cycle from that cycle
+    on, every one when the cycle is unknown; the indications gated by exclusive_when apart from the others."""
     renewal = THIRD_PAYER.replace('missing = "Ph or MRD"', 'missing = "Ph or MRD"\n  from_cycle = 4', 1).replace(
         'missing = "attestation"', 'missing = "attestation"\n  from_cycle = 2', 1)
     policies = [policy(), policy(renewal), load_policy("aspirus-magellan"), load_policy("florida-blue")]
     assert {c.from_cycle for i in policies[1].indications for c in i.criteria} == {None, 2, 4}
     for loaded in policies:
-        indications = [(i.criteria, i.by_cycle) for i in loaded.indications]
-        for criteria, by_cycle in [(loaded.universal, loaded.universal_by_cycle), *indications]:
-            for cycle in (None, -1, 0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 12):
-                picked, runs = by_cycle.with_runs(cycle)
-                assert picked == tuple(
+        for cycle in (None, -1, 0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 12):
+            stage = loaded.by_cycle.of(cycle)
+            assert [i for i, _ in stage.gated] == [i for i in loaded.indications if i.exclusive_when]
+            assert [i for i, _ in stage.ungated] == [i for i in loaded.indications if not i.exclusive_when]
+            picked = [(loaded.universal, stage.universal), *((i.criteria, a) for i, a in stage.gated + stage.ungated)]
+            for criteria, (applying, runs) in picked:
+                assert applying == tuple(
                     c for c in criteria if c.from_cycle is None or cycle is None or cycle >= c.from_cycle)
-                assert runs == tuple(c.run for c in picked)
+                assert runs == tuple(c.run for c in applying)
 
 
 def test_decision_init_is_the_dataclass_fields() -> None:

@@ -19,7 +19,7 @@ from cds_service.dosing.api import DoseChecks
 from cds_service.dosing.templates import Wording
 from cds_service.facts.codes import add_months
 from cds_service.facts.model import ClinicalFacts, Fact, read_within
-from cds_service.policies.model import AuthorizationSpec, CriterionSpec, IndicationSpec, Policy
+from cds_service.policies.model import AuthorizationSpec, Criteria, CriterionSpec, IndicationSpec, Policy, Stage
 from cds_service.policies.vocabulary import Context, Outcome, unique
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, all_of
 
@@ -51,40 +51,48 @@ class _Evaluated(NamedTuple):
     period: _Period | None
 
 
-def _evaluate_indication(spec: IndicationSpec, ctx: Context, cycle: int | None) -> _Evaluated:
-    criteria, runs = spec.by_cycle.with_runs(cycle)
+def _evaluate_indication(spec: IndicationSpec, applying: Criteria, ctx: Context) -> _Evaluated:
+    """`applying`: the indication's criteria of the order's cycle, with their compiled tests."""
+    criteria, runs = applying
     # ctx[run] by map: each test's outcome, run (Context.__missing__) or memoized, with no Python loop.
-    return _indication_result(spec, ctx.facts, criteria, list(map(ctx.__getitem__, runs)))
+    outcomes = list(map(ctx.__getitem__, runs))
+    return _indication_result(spec, ctx.facts, criteria, outcomes, all(o.status == MET for o in outcomes))
 
 
-def _evaluated_if_met(spec: IndicationSpec, ctx: Context, cycle: int | None) -> _Evaluated | None:
+def _evaluated_if_met(spec: IndicationSpec, applying: Criteria, ctx: Context) -> _Evaluated | None:
     """The indication evaluated, as `_evaluate_indication` does, if it is met; None as soon as one of its criteria is
     not met (the rest are not read)."""
-    criteria, runs = spec.by_cycle.with_runs(cycle)
+    criteria, runs = applying
     outcomes = []
     for run in runs:
         outcome = ctx[run]
         if outcome.status != MET:
             return None
         outcomes.append(outcome)
-    evaluated = _indication_result(spec, ctx.facts, criteria, outcomes)
+    evaluated = _indication_result(spec, ctx.facts, criteria, outcomes, True)
     return evaluated if evaluated.period is not None else None
 
 
 def _indication_result(spec: IndicationSpec, facts: ClinicalFacts, criteria: tuple[CriterionSpec, ...],
-                       outcomes: list[Outcome]) -> _Evaluated:
+                       outcomes: list[Outcome], met: bool) -> _Evaluated:
+    """`met`: every outcome is met. The indication is then met, and earns its authorization period, unless the
+    order starts after that period has ended."""
     results = tuple(map(_criterion_result, criteria, outcomes))
-    period = _authorization_period(spec, facts) if all(o.status == MET for o in outcomes) else None
-    # End = start + length (policy-rules.md §4). The card says "approved to <end>" and CRD's expiry-date is that day,
-    # so a clinician reads it as covered: an order starting on it is within the period, one starting after is not.
-    if period is not None and period.end < facts.start_date:
-        results += (_period_lapsed(spec, facts, period),)
-        period = None  # not met: it earns no authorization
+    if met:
+        period = _authorization_period(spec, facts)
+        # End = start + length (policy-rules.md §4). The card says "approved to <end>" and CRD's expiry-date is that
+        # day, so a clinician reads it as covered: an order starting on it is within the period, one starting after
+        # is not.
+        if period.end >= facts.start_date:
+            # Every criterion met: so are the clinical ones (all_of of none is met too).
+            met_result = IndicationResult(spec.id, spec.title, spec.citation, MET, MET, results, spec.label_schedule)
+            return _Evaluated(spec, met_result, period)
+        results += (_period_lapsed(spec, facts, period),)  # not met: it earns no authorization
     result = IndicationResult(
         spec.id, spec.title, spec.citation, all_of(r.status for r in results),
         all_of(r.status for r in results if r.kind == CLINICAL), results, spec.label_schedule,
     )
-    return _Evaluated(spec, result, period)
+    return _Evaluated(spec, result, None)
 
 
 _WITHIN_PERIOD = Wording("Order starts within the authorization period")
@@ -101,23 +109,22 @@ def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts, period: _Period) 
         (), "course-limit", note, summary="order starts after the authorization period ended")
 
 
-def _candidates(policy: Policy, ctx: Context, cycle: int | None, general_met: bool) -> list[_Evaluated]:
+def _candidates(stage: Stage, ctx: Context, general_met: bool) -> list[_Evaluated]:
     """A gated indication (exclusive_when) whose gate is met is evaluated alone; otherwise the others are.
 
     With every policy-level criterion met, the first met indication (in policy order) decides: the decision is met
     and reports it (policy-rules.md §1), and a met decision's cards and audit record read no other indication. So
     the indications are first only checked, each up to its first criterion not met, and the first met one is the
     only one evaluated in full; when none is met, every one is (their outcomes are memoized: no test runs twice)."""
-    for spec in (s for s in policy.indications if s.exclusive_when):
-        evaluated = _evaluate_indication(spec, ctx, cycle)
+    for spec, applying in stage.gated:
+        evaluated = _evaluate_indication(spec, applying, ctx)
         gate = next(r for r in evaluated.result.criteria if r.id == f"{spec.id}.{spec.exclusive_when}")
         if gate.status == MET:
             return [evaluated]
-    specs = [s for s in policy.indications if not s.exclusive_when]
-    met = next(filter(None, (_evaluated_if_met(s, ctx, cycle) for s in specs)), None) if general_met else None
+    met = next(filter(None, (_evaluated_if_met(*s, ctx) for s in stage.ungated)), None) if general_met else None
     if met is not None:
         return [met]
-    return [_evaluate_indication(s, ctx, cycle) for s in specs]
+    return [_evaluate_indication(*s, ctx) for s in stage.ungated]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -128,9 +135,10 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
     """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group."""
     ctx = Context(facts, doses, prior_approval)
     cycle = facts.cycle.number.value
-    criteria, runs = policy.universal_by_cycle.with_runs(cycle)
+    stage = policy.by_cycle.of(cycle)
+    criteria, runs = stage.universal
     general = list(map(_criterion_result, criteria, map(ctx.__getitem__, runs)))
-    evaluated = _candidates(policy, ctx, cycle, all(c.status == MET for c in general))
+    evaluated = _candidates(stage, ctx, all(c.status == MET for c in general))
     results = [e.result for e in evaluated]
     decision = _decide([c.status for c in general], [r.status for r in results])
     reported = _reported(evaluated, decision)

@@ -7,7 +7,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, NamedTuple
 
 from cds_service.decision import INITIAL
 from cds_service.dosing.api import QuantityLimit
@@ -35,29 +35,6 @@ class CriterionSpec:
     # The test compiled (compile_test): one function for every criterion of the policy with the same test (and label
     # schedule, for a dose schedule test), whose outcome an evaluation memoizes (vocabulary.Context).
     run: Test = field(kw_only=True, compare=False, repr=False)
-
-
-class ByCycle:
-    """The criteria that apply to an order's cycle: a renewal criterion from its `from_cycle` on, every one when the
-    cycle is unknown. Worked out when the policy loads for each span of cycles between the `from_cycle` numbers, so
-    an evaluation picks a tuple instead of filtering the criteria of every indication it reads. Each with their
-    compiled tests (`run`), in the same order: the engine looks their outcomes up by map, with no Python loop."""
-
-    def __init__(self, criteria: tuple[CriterionSpec, ...]) -> None:
-        self.every = _with_runs(criteria)
-        self.starts = tuple(sorted({c.from_cycle for c in criteria if c.from_cycle is not None}))
-        # stages[k]: the criteria of a cycle with k of the starts at or below it (bisect_right).
-        self.stages = tuple(_with_runs(tuple(c for c in criteria
-                                             if c.from_cycle is None or c.from_cycle in self.starts[:k]))
-                            for k in range(len(self.starts) + 1))
-
-    def with_runs(self, cycle: int | None) -> tuple[tuple[CriterionSpec, ...], tuple[Test, ...]]:
-        """The criteria of `cycle` and their compiled tests."""
-        return self.every if cycle is None else self.stages[bisect_right(self.starts, cycle)]
-
-
-def _with_runs(criteria: tuple[CriterionSpec, ...]) -> tuple[tuple[CriterionSpec, ...], tuple[Test, ...]]:
-    return criteria, tuple(c.run for c in criteria)
 
 
 @dataclass(frozen=True)
@@ -90,9 +67,47 @@ class IndicationSpec:
     exclusive_when: str | None = None  # id of a criterion: when met, this is the only indication evaluated
     shown_last: bool = False  # a catch-all, not-met by default: never the closest while another indication can be
 
-    @cached_property
-    def by_cycle(self) -> ByCycle:
-        return ByCycle(self.criteria)
+
+# Criteria in policy order with their compiled tests (`run`), in the same order: the engine looks their outcomes up
+# by map, with no Python loop.
+Criteria = tuple[tuple[CriterionSpec, ...], tuple[Test, ...]]
+
+
+class Stage(NamedTuple):
+    """What an evaluation reads of the policy for an order's cycle: the policy-level criteria that apply, and each
+    indication with its criteria that apply, those gated by `exclusive_when` apart from the others (each in policy
+    order)."""
+
+    universal: Criteria
+    gated: tuple[tuple[IndicationSpec, Criteria], ...]
+    ungated: tuple[tuple[IndicationSpec, Criteria], ...]
+
+
+class ByCycle:
+    """The criteria that apply to an order's cycle: a renewal criterion from its `from_cycle` on, every one when the
+    cycle is unknown. Worked out when the policy loads for each span of cycles between the `from_cycle` numbers of
+    the policy, so an evaluation picks one Stage instead of filtering the criteria of every indication it reads."""
+
+    def __init__(self, universal: tuple[CriterionSpec, ...], indications: tuple[IndicationSpec, ...]) -> None:
+        every = (*universal, *(c for i in indications for c in i.criteria))
+        self.starts = tuple(sorted({c.from_cycle for c in every if c.from_cycle is not None}))
+        self.every = _stage(universal, indications, self.starts)
+        # stages[k]: the criteria of a cycle with k of the starts at or below it (bisect_right).
+        self.stages = tuple(_stage(universal, indications, self.starts[:k]) for k in range(len(self.starts) + 1))
+
+    def of(self, cycle: int | None) -> Stage:
+        """The criteria of `cycle`, with their compiled tests."""
+        return self.every if cycle is None else self.stages[bisect_right(self.starts, cycle)]
+
+
+def _stage(universal: tuple[CriterionSpec, ...], indications: tuple[IndicationSpec, ...],
+           starts: tuple[int, ...]) -> Stage:
+    """The criteria that apply from `starts` on (those without a from_cycle, and those from one of them)."""
+    def applying(criteria: tuple[CriterionSpec, ...]) -> Criteria:
+        picked = tuple(c for c in criteria if c.from_cycle is None or c.from_cycle in starts)
+        return picked, tuple(c.run for c in picked)
+    return Stage(applying(universal), tuple((i, applying(i.criteria)) for i in indications if i.exclusive_when),
+                 tuple((i, applying(i.criteria)) for i in indications if not i.exclusive_when))
 
 
 @dataclass(frozen=True)
@@ -110,8 +125,8 @@ class Policy:
     source: str = ""
 
     @cached_property
-    def universal_by_cycle(self) -> ByCycle:
-        return ByCycle(self.universal)
+    def by_cycle(self) -> ByCycle:
+        return ByCycle(self.universal, self.indications)
 
     @cached_property
     def quantity_limit(self) -> QuantityLimit | None:
