@@ -138,9 +138,10 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
     stage = policy.by_cycle.of(cycle)
     criteria, runs = stage.universal
     general = list(map(_criterion_result, criteria, map(ctx.__getitem__, runs)))
-    evaluated = _candidates(stage, ctx, all(c.status == MET for c in general))
+    general_statuses = [c.status for c in general]
+    evaluated = _candidates(stage, ctx, general_statuses.count(MET) == len(general_statuses))
     results = [e.result for e in evaluated]
-    decision = _decide([c.status for c in general], [r.status for r in results])
+    decision = _decide(general_statuses, [r.status for r in results])
     reported = _reported(evaluated, decision)
     shown = (reported.result if reported else
              _closest([e.result for e in evaluated if not e.spec.shown_last]) or _closest(results))
@@ -148,7 +149,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
     # With no reported indication the request type follows the one shown: a relapsed/refractory cycle 7 order that
     # needs information is still a renewal request (policy-rules.md §2).
     shown_spec = spec or next((e.spec for e in evaluated if e.result is shown), None)
-    unknown = _open_unknown(general, results) if decision == INFO_NEEDED else []
+    missing, not_received = _to_document(general, results) if decision == INFO_NEEDED else ([], [])
     # A met decision reports a met indication, which carries the period it earns.
     period = reported.period if reported and decision == MEETS else None
     return Decision(
@@ -158,8 +159,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
         indication_title=spec.title if spec else None, cycle=cycle,
         authorization=period.as_json() if period else None,
         criteria=general + (list(shown.criteria) if shown else []),
-        missing=list(unique(c.missing for c in unknown)),
-        not_received=list(unique(c.missing for c in unknown if not c.received)),
+        missing=missing, not_received=not_received,
         indications=results, label_schedule=spec.label_schedule if spec else None,
         critical=decision == NOT_MET_DECISION and any(c.critical and c.status == NOT_MET for c in general),
         shown_indication=shown.id if shown else None, attested_items=_attested_within(policy, facts),
@@ -197,11 +197,12 @@ def _closest(results: list[IndicationResult]) -> IndicationResult | None:
                                        -r.count_of(MET)))
 
 
-def _open_unknown(general: list[CriterionResult], results: list[IndicationResult]) -> list[CriterionResult]:
-    """The unknown criteria, policy-level and of the indications still possible, that say what would decide them:
-    what to document (or, for those whose data never arrived, what the EHR did not send)."""
+def _to_document(general: list[CriterionResult], results: list[IndicationResult]) -> tuple[list[str], list[str]]:
+    """What the unknown criteria, policy-level and of the indications still possible, say would decide them: what to
+    document, and of that what the EHR did not send (the data of those criteria never arrived)."""
     open_criteria = [c for r in results if r.status != NOT_MET for c in r.criteria]
-    return [c for c in general + open_criteria if c.status == UNKNOWN and c.missing]
+    unknown = [c for c in general + open_criteria if c.status == UNKNOWN and c.missing]
+    return list(unique(c.missing for c in unknown)), list(unique(c.missing for c in unknown if not c.received))
 
 
 def _request_type(spec: IndicationSpec | None, cycle: int | None) -> str:

@@ -149,7 +149,10 @@ Test = Callable[[Context], Outcome]
 
 def compile_test(test: Mapping[str, Any], label_schedule: str | None) -> Test:
     """`label_schedule`: the schedule of the criterion's indication, which a `dose = "schedule"` test checks."""
-    head = _compile_head(test, label_schedule)
+    # A sub-test's `missing` is what its unknown outcome asks for when no part of it says: the innermost unknown part
+    # that says what to document is the most precise request. Written by the test itself into its unknown outcome,
+    # not by a wrapper called on every run.
+    head = _compile_head(test, label_schedule, test.get("missing", ""))
     if test.get("if_unknown") == NOT_MET:
         def unknown_is_not_met(ctx: Context) -> Outcome:
             outcome = head(ctx)
@@ -157,34 +160,26 @@ def compile_test(test: Mapping[str, Any], label_schedule: str | None) -> Test:
                 return Outcome(NOT_MET, outcome.evidence, outcome.notes, outcome.attested)
             return outcome
         return unknown_is_not_met
-    if "missing" in test:
-        missing = test["missing"]
-
-        def says_what_is_missing(ctx: Context) -> Outcome:
-            outcome = head(ctx)
-            # The innermost unknown part that says what to document is the most precise request.
-            if outcome.status == UNKNOWN and not outcome.missing:
-                return outcome._replace(missing=missing)
-            return outcome
-        return says_what_is_missing
     return head
 
 
-def _compile_head(test: Mapping[str, Any], label_schedule: str | None) -> Test:
+def _compile_head(test: Mapping[str, Any], label_schedule: str | None, missing: str) -> Test:
+    """`missing`: what an unknown outcome asks for when the fact, dose check or sub-tests deciding it do not say."""
     if "fact" in test:
-        return _compile_fact(_fact_reader(test), _matcher(test), bool(test.get("attested_to_exclude")))
+        return _compile_fact(_fact_reader(test), _matcher(test), bool(test.get("attested_to_exclude")), missing)
     if "any" in test or "all" in test:
-        return _compile_group(test, label_schedule)
+        return _compile_group(test, label_schedule, missing)
     if "cycle_at_most" in test:
-        return _compile_fact(attrgetter("facts.cycle.number"), _matcher({"at_most": test["cycle_at_most"]}), False)
+        return _compile_fact(attrgetter("facts.cycle.number"), _matcher({"at_most": test["cycle_at_most"]}), False,
+                             missing)
     if test.get("dose") == "schedule":
         schedule = label_schedule or ""
-        return lambda ctx: _from_verdict(ctx.doses.schedule(schedule))
+        return lambda ctx: _from_verdict(ctx.doses.schedule(schedule), missing)
     if test.get("dose") == "ceiling":
         ceiling = Decimal(str(test["mcg_per_day"]))
-        return lambda ctx: _from_verdict(ctx.doses.ceiling(ceiling))
+        return lambda ctx: _from_verdict(ctx.doses.ceiling(ceiling), missing)
     limit = QuantityLimit(**test["quantity"])
-    return lambda ctx: _from_verdict(ctx.doses.quantity(limit))
+    return lambda ctx: _from_verdict(ctx.doses.quantity(limit), missing)
 
 
 def _fact_reader(test: Mapping[str, Any]) -> Callable[[Context], Fact]:
@@ -200,19 +195,18 @@ def _fact_reader(test: Mapping[str, Any]) -> Callable[[Context], Fact]:
 
 
 def _compile_fact(read: Callable[[Context], Fact], matches: Callable[[Any], bool | None],
-                  attested_to_exclude: bool) -> Test:
+                  attested_to_exclude: bool, missing: str) -> Test:
     def fact_test(ctx: Context) -> Outcome:
         fact = read(ctx)
         matched = None if fact.value is None else matches(fact.value)
         notes = (fact.note,) if fact.note else ()
         if matched is None:  # no value, or a value that cannot decide the threshold (a qualitative positive MRD)
-            return _outcome((UNKNOWN, fact.evidence, notes, fact.attested, fact.missing, fact.received))
-        status = MET if matched else NOT_MET
-        if status == NOT_MET and attested_to_exclude and not fact.attested:
+            return _outcome((UNKNOWN, fact.evidence, notes, fact.attested, fact.missing or missing, fact.received))
+        if not matched and attested_to_exclude and not fact.attested:
             # A use the record never shows (fhir-data-profile.md: attested, else unknown) is not ruled out by an
             # inferred value: asking for the attestation, never an auto-denial.
-            status = UNKNOWN
-        return _outcome((status, fact.evidence, notes, fact.attested, "", True))
+            return _outcome((UNKNOWN, fact.evidence, notes, False, missing, True))
+        return _outcome((MET if matched else NOT_MET, fact.evidence, notes, fact.attested, "", True))
     return fact_test
 
 
@@ -249,7 +243,7 @@ def _comparison(op: str, expected: Any) -> Callable[[Any], bool | None]:
     return lambda value: value.at_most(threshold) if isinstance(value, Graded) else value <= expected
 
 
-def _compile_group(test: Mapping[str, Any], label_schedule: str | None) -> Test:
+def _compile_group(test: Mapping[str, Any], label_schedule: str | None, missing: str) -> Test:
     children = tuple(compile_test(sub, label_schedule) for sub in test.get("any", test.get("all", [])))
     # Children that disagree give the group the highest-ranked of their statuses (verdict.all_of, any_of), found
     # here by max in C, without a Python call.
@@ -259,20 +253,23 @@ def _compile_group(test: Mapping[str, Any], label_schedule: str | None) -> Test:
         # The children run, and their outcomes' fields are read column by column, by builtins in C: no comprehension
         # or generator per group.
         outcomes = tuple(map(call, children, repeat(ctx)))
-        statuses, evidence, notes, attested, missing, received = zip(*outcomes)
+        statuses, evidence, notes, attested, asks, received = zip(*outcomes)
         status = statuses[0]
         if statuses.count(status) != len(statuses):
             status = max(statuses, key=rank)
             # The children that decided the group carry its evidence: the met ones of a met OR, the failing ones of
             # an AND (at least one: a group has children, the schema says).
-            _, evidence, notes, attested, missing, received = zip(*(o for o in outcomes if o.status == status))
+            _, evidence, notes, attested, asks, received = zip(*(o for o in outcomes if o.status == status))
         return _outcome((status, unique(chain.from_iterable(evidence)), unique(chain.from_iterable(notes)),
-                         any(attested), next(filter(None, missing), ""), all(received)))
+                         any(attested), next(filter(None, asks), missing if status == UNKNOWN else ""),
+                         all(received)))
     return group
 
 
-def _from_verdict(verdict: Verdict) -> Outcome:
-    return _outcome((verdict.status, verdict.evidence, _notes(verdict.note), False, verdict.missing, verdict.received))
+def _from_verdict(verdict: Verdict, missing: str) -> Outcome:
+    """`missing`: what an unknown verdict asks for when it does not say."""
+    asks = verdict.missing or (missing if verdict.status == UNKNOWN else "")
+    return _outcome((verdict.status, verdict.evidence, _notes(verdict.note), False, asks, verdict.received))
 
 
 def _notes(note: str) -> tuple[str, ...]:
