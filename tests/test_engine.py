@@ -7,6 +7,7 @@ import inspect
 import tomllib
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from cds_service.decision import Decision
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import PolicyFileError, evaluate_policy, load_policy, parse_policy, policy_ids
+from cds_service.policies.vocabulary import Context, compile_test
 from cds_service.verdict import Verdict
 from tests.factories import immunization, medication_request, questionnaire_response, record
 
@@ -557,3 +559,42 @@ def test_criteria_with_the_same_test_share_one_compiled_test() -> None:
     assert len(schedules) > 1 and len(set(map(id, schedules.values()))) == len(schedules)
     assert criteria["adult-consolidation-mrd-positive", "ph-use"].run is not criteria[
         "adult-consolidation-mrd-negative", "ph-use"].run
+
+
+class _Doses:
+    """Dose checks that answer every schedule with one verdict."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+
+    def schedule(self, schedule: str) -> Verdict:
+        return self.verdict
+
+
+_SUB = {"id": "sub", "missing": "the sub-test's"}
+
+
+@pytest.mark.parametrize("test, fact, verdict, status, missing", [
+    ({**_SUB, "fact": "ph_positive", "equals": True}, Fact(None, missing="the fact's"), None, "unknown", "the fact's"),
+    ({**_SUB, "fact": "ph_positive", "equals": True}, Fact(None), None, "unknown", "the sub-test's"),
+    ({**_SUB, "fact": "ph_positive", "equals": True}, Fact(True), None, "met", ""),
+    ({**_SUB, "fact": "ph_positive", "equals": True}, Fact(False), None, "not-met", ""),
+    ({**_SUB, "fact": "ph_positive", "equals": True, "attested_to_exclude": True}, Fact(False), None, "unknown",
+     "the sub-test's"),
+    ({**_SUB, "fact": "ph_positive", "equals": True, "if_unknown": "not-met"}, Fact(None), None, "not-met", ""),
+    ({**_SUB, "any": [{"fact": "ph_positive", "equals": True}]}, Fact(None), None, "unknown", "the sub-test's"),
+    ({**_SUB, "any": [{"fact": "ph_positive", "equals": True, "missing": "the child's"}]}, Fact(None), None,
+     "unknown", "the child's"),
+    ({**_SUB, "all": [{"fact": "ph_positive", "equals": True}]}, Fact(False), None, "not-met", ""),
+    ({**_SUB, "dose": "schedule"}, Fact(), Verdict("unknown"), "unknown", "the sub-test's"),
+    ({**_SUB, "dose": "schedule"}, Fact(), Verdict("unknown", missing="the check's"), "unknown", "the check's"),
+    ({**_SUB, "dose": "schedule"}, Fact(), Verdict("met"), "met", ""),
+])
+def test_a_sub_test_asks_for_its_missing_only_when_unknown_and_no_part_says(
+        test: dict[str, Any], fact: Fact[bool], verdict: Verdict | None, status: str, missing: str) -> None:
+    """The innermost unknown part that says what to document is asked for; else the sub-test's own `missing`; a
+    met or not-met outcome asks for nothing (vocabulary.compile_test writes it into the test's unknown outcome)."""
+    facts, doses = SimpleNamespace(ph_positive=fact), _Doses(verdict or Verdict("met"))
+    ctx = Context(facts, doses, Fact())  # type: ignore[arg-type]
+    outcome = compile_test(test, "standard")(ctx)
+    assert (outcome.status, outcome.missing) == (status, missing)
