@@ -7,7 +7,7 @@ the decision rules of policy-rules.md §1 with the three-valued logic of cds_ser
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from functools import partial
 from typing import NamedTuple
 
@@ -17,9 +17,8 @@ from cds_service.decision import (
 )
 from cds_service.dosing.api import DoseChecks
 from cds_service.dosing.templates import Wording
-from cds_service.facts.codes import add_months
 from cds_service.facts.model import ClinicalFacts, Fact, read_within
-from cds_service.policies.model import AuthorizationSpec, Criteria, CriterionSpec, IndicationSpec, Policy, Stage
+from cds_service.policies.model import Criteria, CriterionSpec, IndicationSpec, Policy, Stage
 from cds_service.policies.vocabulary import Context, Outcome, unique
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, all_of
 
@@ -231,16 +230,12 @@ def _authorization_period(spec: IndicationSpec, facts: ClinicalFacts) -> _Period
     if renewal and cycle is not None and cycle >= renewal.from_cycle:
         first = renewal.from_cycle + (cycle - renewal.from_cycle) // renewal.cycles_per_renewal * renewal.cycles_per_renewal
         start = _cycle_start(facts, first)
-        return _period(start, AuthorizationSpec("course", weeks=renewal.weeks), renewal.cycles_per_renewal)
+        return _Period(start, renewal.authorization.end(start), renewal.cycles_per_renewal)
     start = facts.cycle.course_start if auth.anchor == "course" else facts.start_date
-    return _period(start, auth, auth.cycles)
+    return _Period(start, auth.end(start), auth.cycles)
 
 
 def _cycle_start(facts: ClinicalFacts, number: int) -> date:
     starts = facts.cycle.cycle_starts
     # An attested cycle number can run ahead of the counted cycles: then this cycle's own start is the anchor.
     return starts[number - 1] if len(starts) >= number else facts.cycle.start
-
-
-def _period(start: date, length: AuthorizationSpec, cycles: int | None) -> _Period:
-    return _Period(start, add_months(start, length.months + 12 * length.years) + timedelta(weeks=length.weeks), cycles)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Any, Iterator, Mapping, NamedTuple
 
 from cds_service.decision import INITIAL
 from cds_service.dosing.api import QuantityLimit
+from cds_service.facts.codes import add_months
 from cds_service.facts.model import ATTESTED_BY, WINDOWS
 from cds_service.policies.vocabulary import Test
 
@@ -46,12 +48,31 @@ class AuthorizationSpec:
     cycles: int | None = None
     citation: str = ""  # the policy's section on the length of authorization (policy file `authorization_citation`)
 
+    def end(self, start: date) -> date:
+        """The end of an authorization of this length from `start` (policy-rules.md §4): its calendar months, then
+        its weeks. Months of none leave the day as it is (add_months is not called)."""
+        return add_months(start, self._months) + self._weeks if self._months else start + self._weeks
+
+    # The length as `end` adds it, worked out once: every met decision computes the end of its period.
+    @cached_property
+    def _months(self) -> int:
+        return self.months + 12 * self.years
+
+    @cached_property
+    def _weeks(self) -> timedelta:
+        return timedelta(weeks=self.weeks)
+
 
 @dataclass(frozen=True)
 class RenewalSpec:
     from_cycle: int
     cycles_per_renewal: int
     weeks: int
+
+    @cached_property
+    def authorization(self) -> AuthorizationSpec:
+        """The length of a renewal's authorization, anchored at its first cycle."""
+        return AuthorizationSpec("course", weeks=self.weeks)
 
 
 @dataclass(frozen=True)
