@@ -20,9 +20,10 @@ from typing import Any, NamedTuple
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.codes import effective_date, effective_last_date, ref, usable_condition
 from cds_service.facts.model import Fact
+from cds_service.facts.observations import code_key
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
-from cds_service.valuesets import ValueSets, get_valuesets
+from cds_service.valuesets import Memo, get_valuesets
 
 SEVERE = "toxicity-severe"  # grade 4-5 CRS / ICANS
 ASKED = "toxicity-asked"  # events whose acceptability the clinician must judge
@@ -68,12 +69,14 @@ class _Toxicities(NamedTuple):
 
 
 def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> _Toxicities:
-    valuesets = get_valuesets()
+    kinds = _kinds()
     found = _Toxicities([], [], [])
     for condition in conditions:
-        if _before(condition, course_start) or not usable_condition(condition):
+        # The kind first: most Conditions read are the disease's own (diagnosis.py), of no list, and then neither
+        # their dates nor their status need reading.
+        kind = _kind(condition.get("code"), kinds)
+        if kind is None or _before(condition, course_start) or not usable_condition(condition):
             continue
-        kind = _kind(condition.get("code"), valuesets)
         if kind == SEVERE:
             since = (effective_date(condition) or date.min) >= course_start
             (found.severe if since else found.severe_undated).append(ref(condition))
@@ -88,8 +91,18 @@ def _before(condition: dict[str, Any], course_start: date) -> bool:
     return last is not None and last < course_start
 
 
-def _kind(code: Any, valuesets: ValueSets) -> str | None:
-    """SEVERE, ASKED, or None for a code of neither list (or of a grade 1-2 event)."""
+def _kinds() -> Memo:
+    """The toxicity kinds already classified, by code key: a patient's Conditions recur in every request."""
+    return get_valuesets().memo("toxicity-kinds")
+
+
+def _kind(code: Any, kinds: Memo) -> str | None:
+    """SEVERE, ASKED, or None for a code of neither list (or of a grade 1-2 event), memoized in `kinds` (_kinds)."""
+    return kinds.get(code_key(code), _kind_of, code)
+
+
+def _kind_of(code: Any) -> str | None:
+    valuesets = get_valuesets()
     if valuesets.has_code(IGNORED, code):
         return None
     if valuesets.has(SEVERE, code):
@@ -100,7 +113,7 @@ def _kind(code: Any, valuesets: ValueSets) -> str | None:
 def unreadable_relevance(condition: dict[str, Any], course_start: date) -> Relevance | None:
     """A Condition the shape filter left out (unreadable.py) bears on the toxicity when its code is a listed event,
     unless it is refuted or entered in error or its date, when readable, is before the course start."""
-    if _before(condition, course_start) or not usable_condition(condition):
+    kind = _kind(condition.get("code"), _kinds())
+    if kind is None or _before(condition, course_start) or not usable_condition(condition):
         return None
-    kind = _kind(condition.get("code"), get_valuesets())
-    return None if kind is None else _RELEVANCE[kind]
+    return _RELEVANCE[kind]
