@@ -121,7 +121,8 @@ class Attestations:
         """The latest answer to `link_id` authored on or after `since` as an attested Fact (its value `cast`, its
         response the evidence, its `note` fixed or made from the value), or None when there is none: the reader
         then falls back on the record."""
-        answer = self.get(link_id, authored_since=since)
+        # Asked of every item a fact may be attested by, mostly unanswered: no call to `get` for those.
+        answer = self.get(link_id, authored_since=since) if link_id in self._answers else None
         if answer is None:
             return None
         value = cast(answer.value)

@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import (
-    add_months, codes_of, codings, completed_months, concept_text, effective_datetime, negated, parse_date,
-    parse_datetime, parse_end_date, ref, usable_condition,
+    add_months, codes_of, codings, completed_months, concept_text, effective_datetime, last_day_named, negated,
+    parse_date, parse_datetime, ref, usable_condition,
 )
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
@@ -264,18 +264,20 @@ def _read(condition: dict[str, Any], valuesets: ValueSets) -> _Condition | None:
     if reading is None:
         return None  # not a lymphoblastic disease: its words say nothing about this patient's lineage
     clinical = codes_of(condition.get("clinicalStatus"))
-    recorded = condition.get("recordedDate")
-    onset = condition.get("onsetDateTime") or (condition.get("onsetPeriod") or {}).get("start")
+    recorded: Any = condition.get("recordedDate")  # a str whenever parse_date reads a date from it
+    onset: Any = condition.get("onsetDateTime") or (condition.get("onsetPeriod") or {}).get("start")
+    recorded_day, onset_day = parse_date(recorded), parse_date(onset)  # each read once for the dates below
     return _Condition(
         reference=ref(condition),
         is_all=reading.is_all,
         is_lymphoma=reading.is_lymphoma,
         lineage=reading.lineage,
         status=_status(reading, clinical) if clinical & _STATUS_CLINICAL else None,
-        day=parse_date(recorded) or parse_date(onset),
+        day=recorded_day or onset_day,
         moment=parse_datetime(recorded) or effective_datetime(condition),
-        onset=parse_date(onset) or parse_date(recorded),
-        onset_last=parse_end_date(onset) or parse_end_date(recorded),
+        onset=onset_day or recorded_day,
+        onset_last=(last_day_named(onset_day, onset) if onset_day else
+                    last_day_named(recorded_day, recorded) if recorded_day else None),
         onset_age=condition["onsetAge"] if isinstance(condition.get("onsetAge"), dict) else None,
         label=reading.label,
     )
