@@ -6,12 +6,14 @@ from typing import Any, NamedTuple
 
 from cds_service.facts.codes import parse_date, parse_end_date, ref
 from cds_service.facts.resolve import record_resolver, referenced
-from cds_service.facts.shape import well_formed, well_formed_only
+from cds_service.facts.shape import direct_check, well_formed_only
 from cds_service.facts.unreadable import Relevance, Unreadable, unreadable
 from cds_service.record import PatientRecord, Resolver
 from cds_service.valuesets import get_valuesets
 
 PAYERS = "payers"
+# The Coverages read are objects of that resourceType (PatientRecord.resources): checked without well_formed's dispatch.
+_WELL_FORMED = direct_check("Coverage")
 
 
 class PayerMatch(NamedTuple):
@@ -110,7 +112,7 @@ def _candidates(record: PatientRecord, start: date) -> list[_Candidate]:
     resolve = record_resolver(record)  # one lookup table for every payor reference
     candidates: list[_Candidate] = []
     for coverage in record.resources("coverage", "Coverage"):
-        if not well_formed(coverage):  # wrong JSON types where this reads: never read, never forgotten
+        if not _WELL_FORMED(coverage):  # wrong JSON types where this reads: never read, never forgotten
             found = unreadable([coverage], "Coverage", lambda c: _unreadable_relevance(c, start))
             candidates.extend(_Candidate(item.reference, coverage.get("order"), None, item) for item in found)
         elif _in_force(coverage, start):
