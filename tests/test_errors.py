@@ -569,3 +569,22 @@ def _decimal_values(value: Any) -> list[Any]:
         own = [value["valueDecimal"]] if "valueDecimal" in value else []
         return own + [v for x in value.values() for v in _decimal_values(x)]
     return [v for x in value for v in _decimal_values(x)] if isinstance(value, list) else []
+
+
+def test_the_app_works_out_once_which_registered_functions_are_coroutines(app: Flask) -> None:
+    """app._App.ensure_sync: a function registered when the app was built is returned as it is, from the answers
+    worked out then; any other is asked as Flask asks it, and not remembered (nothing of a request is kept)."""
+    for view in app.view_functions.values():
+        assert app.ensure_sync(view) is view
+    before = dict(app._sync)  # type: ignore[attr-defined]
+
+    def later() -> str:
+        return "answered"
+
+    async def coroutine() -> str:
+        return "answered"
+
+    assert app.ensure_sync(later) is later
+    with pytest.raises(RuntimeError, match="async"):  # Flask's own answer: it would wrap it, given its async extra
+        app.ensure_sync(coroutine)
+    assert app._sync == before  # type: ignore[attr-defined]
