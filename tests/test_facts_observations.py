@@ -82,16 +82,29 @@ def test_the_default_check_is_the_shape_check() -> None:
     assert [o["id"] for o, _ in index.select(Counting({"1"}))] == ["good"]
 
 
-def test_unhashable_codes_are_grouped_alone_and_kept_out_of_the_memo() -> None:
-    # Well-formed (a concept's own system is not read when it has no code), yet its key cannot be hashed.
-    weird = {"text": "MRD", "system": ["not", "a", "string"]}
+def test_codes_are_keyed_by_their_json_text_equal_ones_classified_once_across_evaluations() -> None:
+    weird = {"text": "MRD", "system": ["not", "a", "string"]}  # well-formed: a concept's own system is not read
     memo = Memo()
-    index = ObservationIndex([obs("w1", weird), obs("w2", weird), obs("n", loinc("1"))])
+    index = ObservationIndex([obs("w1", weird), obs("w2", dict(weird)), obs("n", loinc("1"))])
     classify = Counting({"1"})
     classify.wanted_text = "MRD"
     assert [o["id"] for o, _ in index.select(classify, memo)] == ["w1", "w2", "n"]
-    assert len(classify.seen) == 3  # two lone groups plus one shared code
-    assert len(ObservationIndex([obs("w3", weird)]).select(classify, memo)) == 1 and len(classify.seen) == 4
+    assert len(classify.seen) == 2
+    assert len(ObservationIndex([obs("w3", dict(weird))]).select(classify, memo)) == 1 and len(classify.seen) == 2
+
+
+def test_codes_orjson_cannot_write_are_keyed_by_what_classification_reads() -> None:
+    # An integer beyond 64 bits (the standard library's parser reads one): where classification does not read it,
+    # equal codes share a code_key; where the key holds a list, it does not hash: classified every time, not kept.
+    big = {"coding": [{"system": LOINC, "code": "1", "version": 2**70}]}
+    unhashable = {"text": "MRD", "system": ["not", 2**70]}
+    memo = Memo()
+    index = ObservationIndex([obs("b1", big), obs("u1", unhashable), obs("b2", big), obs("u2", unhashable)])
+    classify = Counting({"1"})
+    classify.wanted_text = "MRD"
+    assert [o["id"] for o, _ in index.select(classify, memo)] == ["b1", "u1", "b2", "u2"]
+    assert len(classify.seen) == 3  # one shared key, two unhashable ones
+    assert len(ObservationIndex([obs("u3", unhashable)]).select(classify, memo)) == 1 and len(classify.seen) == 4
 
 
 def test_code_keys_tell_apart_what_classification_reads() -> None:
@@ -125,8 +138,8 @@ def test_a_code_sent_alternately_in_two_variants_is_grouped_without_mixing_them(
     assert [o["id"] for o, _ in index.select(classify)] == ["0", "2", "4"]
 
 
-def test_codes_nested_too_deep_to_compare_are_kept_apart() -> None:
-    def code() -> dict[str, Any]:  # equal, but not the same objects: comparing them recurses to the bottom
+def test_codes_nested_too_deep_to_write_are_classified_each() -> None:
+    def code() -> dict[str, Any]:  # equal, but nested beyond what orjson writes: keyed by a code_key that cannot hash
         deep: Any = "x"
         for _ in range(5000):
             deep = [deep]

@@ -1,23 +1,28 @@
 """The record's usable Observations indexed once per evaluation by their code, for every reader that selects some.
 
 A request holds hundreds of routine labs of a few dozen distinct codes, and the readers (labs.py, body.py) each keep
-only a handful. So the Observations are grouped once by their raw code; a reader classifies each distinct code once
-and gets back the matching Observations in record order (ties between results of the same moment are resolved by
-that order). Only the selected Observations are looked at further: whether they are usable (an Observation, final,
-amended or corrected) and well-formed (shape.py), each once, so a malformed one is dropped while the routine labs
-nobody reads cost neither; the dropped ones are kept aside (`unreadable`), for unreadable.py to make the facts they
-bear on unknown.
+only a handful. So each Observation's code is keyed once by its JSON text; a reader classifies each distinct code once
+(keys it classified in an earlier evaluation not at all) and gets back the matching Observations in record order (ties
+between results of the same moment are resolved by that order). Only the selected Observations are looked at further:
+whether they are usable (an Observation, final, amended or corrected) and well-formed (shape.py), each once, so a
+malformed one is dropped while the routine labs nobody reads cost neither; the dropped ones are kept aside
+(`unreadable`), for unreadable.py to make the facts they bear on unknown.
 """
 from __future__ import annotations
 
-from itertools import compress
-from typing import Any, Callable, Iterable, TypeVar
+from itertools import compress, repeat
+from typing import Any, Callable, Hashable, Iterable, TypeVar
+
+import orjson
 
 from cds_service.facts.shape import well_formed
 from cds_service.valuesets import Memo
 
 USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
 Kind = TypeVar("Kind")
+# A code's JSON text is its key: values of types JSON does not have (a subclass of str or dict, a date) are refused,
+# not written as the JSON of another value (_key).
+_JSON_ONLY = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 class ObservationIndex:
@@ -27,57 +32,36 @@ class ObservationIndex:
         """`check` decides, once per selected Observation, whether it is read at all (default: its shape)."""
         self.received = observations is not None
         self._check = check
-        self._observations: list[Any] = list(observations or ())  # as received: the groups hold positions in it
-        # The groups of Observations whose codes are equal (as parsed JSON), in the order of their first Observation,
-        # as parallel lists (no object per group): the code, its classification key and the Observations' positions.
-        codes: list[Any] = []
-        positions: list[list[int]] = []
+        self._observations: list[Any] = list(observations or ())  # the positions below are in this list
+        # Each Observation's code and its key, by position. This runs for every Observation of the request, most of
+        # them routine labs no reader selects: so in C (a map each), the keys being the codes' JSON text, which
+        # needs no grouping of equal codes in Python (nor a code_key per code): equal codes have equal texts, and
+        # a reader's memo finds a code it classified by its text, once per evaluation or across evaluations.
+        try:
+            codes = list(map(dict.get, self._observations, repeat("code")))
+        except TypeError:  # an entry that is not a JSON object (in practice none): never selected, so left out
+            self._observations = [o for o in self._observations if isinstance(o, dict)]
+            codes = [o.get("code") for o in self._observations]
+        keys: list[Hashable]
+        try:
+            keys = list(map(orjson.dumps, codes, repeat(None), repeat(_JSON_ONLY)))
+        except orjson.JSONEncodeError:  # a code orjson cannot write (in practice none): keyed one by one
+            keys = list(map(_key, codes))
+        self._codes = codes
+        self._keys = keys
         self._readable: dict[int, bool] = {}  # position -> usable and well-formed
         self._unreadable: list[int] = []  # positions selected, usable and found malformed, in the order found
-        # This loop runs for every Observation of the request, most of them routine labs no reader selects. A code
-        # is looked for in one bucket, the first coding's code as sent (else, for a code of another shape, its key),
-        # and compared, as parsed JSON (in C), with the bucket's latest group only: three subscripts, a lookup and
-        # one comparison per Observation instead of a code_key (built once per group: equal codes have equal keys),
-        # and grouping stays linear whatever the codes (the same code sent alternately in two variants makes more
-        # groups, never a wrong one). Whether a resource is a usable Observation is asked only of those a reader
-        # selects (_is_readable).
-        latest: dict[Any, int] = {}  # bucket -> its latest group
-        for position, observation in enumerate(self._observations):
-            try:
-                code = observation.get("code")
-            except AttributeError:  # not a JSON object
-                continue
-            try:
-                bucket = code["coding"][0]["code"]
-            except (KeyError, IndexError, TypeError):
-                bucket = code_key(code)
-            try:
-                group = latest.get(bucket)
-            except TypeError:  # an unhashable bucket (a malformed code): a group of its own
-                codes.append(code)
-                positions.append([position])
-                continue
-            try:
-                if group is not None and codes[group] == code:
-                    positions[group].append(position)
-                    continue
-            except RecursionError:  # nested too deep to compare (prefetch is not depth-limited): kept apart
-                pass
-            latest[bucket] = len(codes)
-            codes.append(code)
-            positions.append([position])
-        self._codes = codes
-        self._keys = list(map(code_key, codes))
-        self._positions = positions
         self._chosen: dict[Callable[[Any], Any], list[tuple[int, Any]]] = {}  # classify -> (position, kind)
 
     def select(self, classify: Callable[[Any], Kind], memo: Memo | None = None,
                keep: Callable[[Kind], object] | None = None) -> list[tuple[dict[str, Any], Kind]]:
         """The usable, well-formed Observations whose code `classify` gives a truthy kind (and, with `keep`, a kind
         it keeps), with that kind, in record order. `classify` sees each distinct code once, as a raw (possibly
-        malformed) value: it must not trust its types. With a `memo`, a code classified in an earlier evaluation is
-        not classified again (an unhashable code is classified every time). Readers that share one `classify` (each
-        keeping its own kinds) share one pass over the codes: its choice is kept for the index's life."""
+        malformed) value: it must not trust its types, and must read a NaN or an infinity (which the standard
+        library's parser reads, json_codec.py) as it reads null, their JSON text (the key) being null's. With a
+        `memo`, a code classified in an earlier evaluation is not classified again (a code whose key does not hash
+        is classified every time). Readers that share one `classify` (each keeping its own kinds) share one pass
+        over the codes: its choice is kept for the index's life."""
         chosen = self._chosen.get(classify)
         if chosen is None:
             chosen = self._chosen[classify] = self._choose(classify, memo)
@@ -85,14 +69,10 @@ class ObservationIndex:
                 if (keep is None or keep(kind)) and self._is_readable(p)]
 
     def _choose(self, classify: Callable[[Any], Kind], memo: Memo | None) -> list[tuple[int, Kind]]:
-        codes = self._codes
-        kinds = list(map(classify, codes)) if memo is None else memo.get_each(self._keys, classify, codes)
-        # Every group's kind is asked for at once and the few chosen groups are picked out in C (compress), not by a
-        # memo lookup and a test per group in Python: most groups are routine labs no reader selects.
-        chosen = [(position, kind) for kind, positions in compress(zip(kinds, self._positions), kinds)
-                  for position in positions]
-        chosen.sort()  # by position: positions are distinct, so kinds are never compared
-        return chosen
+        # Every code's kind is looked up at once and the few chosen positions are picked out in C (compress), not by
+        # a test per Observation in Python. Without a memo, one of this choice's own classifies each code once.
+        kinds = (Memo() if memo is None else memo).get_each(self._keys, classify, self._codes)
+        return [(position, kinds[position]) for position in compress(range(len(kinds)), kinds)]
 
     def unreadable(self) -> list[dict[str, Any]]:
         """The usable Observations a reader selected that failed the check, in the order found (in practice none)."""
@@ -127,6 +107,15 @@ def trusted(observations: Iterable[Any] | None) -> ObservationIndex:
 
 def _trusting(observation: Any) -> bool:
     return True
+
+
+def _key(code: Any) -> Hashable:
+    """The key of a code: its JSON text; for a code orjson cannot write (an integer beyond 64 bits, an unpaired
+    surrogate, nesting beyond orjson's limit), what its classification reads (code_key), which may not hash."""
+    try:
+        return orjson.dumps(code, None, _JSON_ONLY)
+    except orjson.JSONEncodeError:
+        return code_key(code)
 
 
 def code_key(code: Any) -> tuple[Any, ...]:
