@@ -96,27 +96,11 @@ def codes_of(concept: Any) -> set[str]:
 _IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 
 
-_ENTERED_IN_ERROR = frozenset({"entered-in-error"})
-
-
 def usable_condition(condition: dict[str, Any]) -> bool:
     """A Condition that counts (fhir-data-profile.md, general rules): not refuted, not entered in error (whether
     its verificationStatus or, as some EHRs write it, its clinicalStatus says so)."""
-    return not (_has_code(condition.get("verificationStatus"), _IGNORED_VERIFICATION)
-                or _has_code(condition.get("clinicalStatus"), _ENTERED_IN_ERROR))
-
-
-def _has_code(concept: Any, wanted: frozenset[str]) -> bool:
-    """Whether one of `codes_of(concept)` is `wanted`: a loop that stops at the first, no list or set built (asked
-    of every Condition the diagnosis reads)."""
-    found = concept.get("coding") if isinstance(concept, dict) else None
-    if not isinstance(found, list):
-        return False
-    for coding in found:
-        code = coding.get("code") if isinstance(coding, dict) else None
-        if isinstance(code, str) and code in wanted:
-            return True
-    return False
+    verification, clinical = codes_of(condition.get("verificationStatus")), codes_of(condition.get("clinicalStatus"))
+    return not (verification & _IGNORED_VERIFICATION) and "entered-in-error" not in clinical
 
 
 def concept_text(concept: dict[str, Any] | None) -> str:
