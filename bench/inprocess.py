@@ -43,13 +43,26 @@ def _request_body(kind: str, size: int) -> bytes:
 
 
 def measure_scaling(call: Call, kind: str, sizes: tuple[int, ...], budget: Budget) -> list[ScalePoint]:
-    """Median time per record size; the other list keeps its realistic default size."""
-    points = []
-    for size in sizes:
-        body = _request_body(kind, size)
-        durations = time_calls(lambda: call(body), budget.max_calls, budget.max_seconds, warmup=1)
-        points.append(ScalePoint(kind, size, percentile(durations, 0.5) * 1000, len(durations), len(body) // 1024))
-    return points
+    """Median time per record size; the other list keeps its realistic default size.
+
+    The sizes take turns, one call each per round (the order rotating), so that a slow spell of the machine falls on
+    every size alike: the growth exponent compares medians taken over the same stretch of time.
+    """
+    bodies = [_request_body(kind, size) for size in sizes]
+    for body in bodies:
+        call(body)  # warm-up: the first call of a size fills caches a warm server already has
+    durations: list[list[float]] = [[] for _ in sizes]
+    deadline = time.perf_counter() + budget.max_seconds * len(sizes)
+    for round_number in range(budget.max_calls):
+        if time.perf_counter() >= deadline:
+            break
+        turn = round_number % len(sizes)
+        for index in [*range(turn, len(sizes)), *range(turn)]:
+            began = time.perf_counter()
+            call(bodies[index])
+            durations[index].append(time.perf_counter() - began)
+    return [ScalePoint(kind, size, percentile(timed, 0.5) * 1000, len(timed), len(body) // 1024)
+            for size, body, timed in zip(sizes, bodies, durations)]
 
 
 def growth_exponent(points: list[ScalePoint]) -> float:

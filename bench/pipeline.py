@@ -39,7 +39,12 @@ def flask_call() -> Call:
 
 
 def direct_call() -> Call:
-    """JSON parsing, validation, the PatientRecord from prefetch and `evaluate`: no Flask, no database."""
+    """JSON parsing, validation, the PatientRecord from prefetch and `evaluate`: no Flask, no database.
+
+    The garbage collector runs as in a worker (`settle_collector`): at Python's defaults, full collections re-scan
+    every loaded module's objects, which a worker has frozen, and a call's time would depend on them.
+    """
+    from cds_service.app import settle_collector
     from cds_service.config import DEFAULT_FETCH_BUDGET_SECONDS
     from cds_service.evaluation import EvaluationContext
     from cds_service.pipeline import evaluate
@@ -52,6 +57,7 @@ def direct_call() -> Call:
         result = evaluate(request, load_record, EvaluationContext(today=date.today(), base_url=BASE_URL))
         return {"cards": result.cards, "systemActions": result.system_actions}
 
+    settle_collector()
     return call
 
 

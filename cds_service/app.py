@@ -80,10 +80,7 @@ def _build(settings: Settings) -> Flask:
     app.register_blueprint(feedback_blueprint(store))
     app.register_blueprint(metrics_blueprint(metrics))
     app.remember_sync()
-    # What is loaded by now (Flask, SQLAlchemy, the FHIR models' schemas) lives as long as the worker: take it out of
-    # the collector's view, so that full collections stop re-scanning it (they paused a request for ~20 ms).
-    gc.freeze()
-    _collect_young_objects_less_often()
+    settle_collector()
     return app
 
 
@@ -125,9 +122,13 @@ def _cors_origins(origins: tuple[str, ...]) -> list[str | re.Pattern[str]]:
     return [origin if origin == "*" else re.compile(re.escape(origin) + r"\Z", re.IGNORECASE) for origin in origins]
 
 
-def _collect_young_objects_less_often() -> None:
-    """Process-wide, like gc.freeze: set in each gunicorn worker, which builds its app after the fork (or inherited
-    from the master with --preload), and in the `cds-service serve` process."""
+def settle_collector() -> None:
+    """The garbage collector as a worker runs with once its app is built (the benchmark's in-process path sets it
+    too, to measure what a worker pays). Process-wide: set in each gunicorn worker, which builds its app after the
+    fork (or inherited from the master with --preload), and in the `cds-service serve` process."""
+    # What is loaded by now (Flask, SQLAlchemy, the FHIR models' schemas) lives as long as the worker: take it out of
+    # the collector's view, so that full collections stop re-scanning it (they paused a request for ~20 ms).
+    gc.freeze()
     _young, *older = gc.get_threshold()
     gc.set_threshold(max(_young, _GC_YOUNG_THRESHOLD), *older)
 

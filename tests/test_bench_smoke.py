@@ -4,6 +4,7 @@ No timing assertions (the machine is noisy) and no HTTP: `make bench` runs the s
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -15,7 +16,7 @@ from fhir.resources.R4B import get_fhir_model_class
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` lives at the repository root
 
 from bench import checks_only_app, hotspots, minimal_app, run, workload  # noqa: E402
-from bench.inprocess import Budget, ScalePoint, growth_exponent  # noqa: E402
+from bench.inprocess import Budget, ScalePoint, growth_exponent, measure_scaling  # noqa: E402
 from bench.load import parse_wrk  # noqa: E402
 from bench.pipeline import direct_call, encode  # noqa: E402
 from bench.servers import cpu_seconds  # noqa: E402
@@ -80,6 +81,28 @@ def test_quick_inprocess_steps_run_and_are_judged() -> None:
     names = [t.name for t in run.judge(report)]
     assert names == ["in-process p50, realistic request", "growth exponent, observations",
                      "growth exponent, medicationRequests"]
+
+
+def test_scaling_sizes_take_turns_so_a_slow_spell_falls_on_each() -> None:
+    sizes = (10, 100, 1_000)
+    seen: list[int] = []  # the body lengths called with, in order
+
+    def call(body: bytes) -> dict[str, object]:
+        seen.append(len(body))
+        return {}
+
+    points = measure_scaling(call, "observations", sizes, Budget(3, 60.0))
+    by_length = {length: index for index, length in enumerate(sorted(set(seen)))}
+    order = [by_length[length] for length in seen]
+    assert order == [0, 1, 2] + [0, 1, 2] + [1, 2, 0] + [2, 0, 1]  # warm-up, then rounds in rotating order
+    assert [(p.size, p.calls) for p in points] == [(10, 3), (100, 3), (1_000, 3)]
+
+
+def test_direct_path_runs_with_the_workers_garbage_collector() -> None:
+    gc.unfreeze()  # as at Python's start: an app built by an earlier test has set both
+    gc.set_threshold(700, 10, 10)
+    direct_call()
+    assert gc.get_freeze_count() > 0 and gc.get_threshold()[0] >= 10_000
 
 
 def test_checks_only_app_answers_the_fixed_card_after_the_services_checks() -> None:
