@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make `bench` importable
 
-from bench import comparison, hotspots, inprocess, targets, workload  # noqa: E402
+from bench import comparison, hotspots, inprocess, machine, targets, workload  # noqa: E402
 from bench.inprocess import Budget, ScalePoint  # noqa: E402
 from bench.load import CONNECTIONS  # noqa: E402
 from bench.pipeline import PIPELINES, Call, describe, encode  # noqa: E402
@@ -57,6 +57,8 @@ class Report:
     targets: list[targets.Target] = field(default_factory=list)
     # 1-minute load average at the start and the end: above the core count, other work skewed the numbers.
     load_average: list[float] = field(default_factory=list)
+    # bench/machine.py's loop at the start and the end: how fast the machine ran plain Python meanwhile.
+    reference_loop_ms: list[float] = field(default_factory=list)
 
 
 def code_version() -> str:
@@ -159,8 +161,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = make_plan(args)
-    report = Report(pipeline=args.pipeline, commit=code_version(), load_average=[os.getloadavg()[0]])
-    print(f"code {report.commit or 'unknown'}; {os.cpu_count()} cores, load average {report.load_average[0]:.2f}")
+    report = Report(pipeline=args.pipeline, commit=code_version(), load_average=[os.getloadavg()[0]],
+                    reference_loop_ms=[machine.reference_loop_ms()])
+    print(f"code {report.commit or 'unknown'}; {os.cpu_count()} cores, load average {report.load_average[0]:.2f}, "
+          f"reference loop {report.reference_loop_ms[0]:.1f} ms (bench/machine.py: what plain Python costs here)")
     with tempfile.TemporaryDirectory(prefix="cds-bench-") as folder:
         # An in-process app reads its settings when created: a throw-away database, never the developer's.
         os.environ["CDS_DATABASE_URL"] = f"sqlite:///{Path(folder) / 'inprocess.db'}"
@@ -173,11 +177,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_http:
             run_http(report, plan, Path(folder))
     report.load_average.append(os.getloadavg()[0])
+    report.reference_loop_ms.append(machine.reference_loop_ms())
     report.targets = judge(report)
     print("targets (2-core machine):")
     for target in report.targets:
         print("  " + target.line())
-    print(f"load average at the end {report.load_average[-1]:.2f}; results: {save(report)}")
+    print(f"load average at the end {report.load_average[-1]:.2f}, reference loop {report.reference_loop_ms[-1]:.1f} ms; "
+          f"results: {save(report)}")
     return 0
 
 

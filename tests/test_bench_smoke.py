@@ -15,7 +15,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` lives at the repository root
 
-from bench import checks_only_app, hotspots, minimal_app, run, workload  # noqa: E402
+from bench import checks_only_app, hotspots, machine, minimal_app, run, workload  # noqa: E402
 from bench.inprocess import Budget, ScalePoint, growth_exponent, measure_scaling  # noqa: E402
 from bench.load import parse_wrk  # noqa: E402
 from bench.pipeline import direct_call, encode  # noqa: E402
@@ -144,6 +144,12 @@ def test_profile_names_the_project_functions(tmp_path: Path) -> None:
     summary = hotspots.profile(direct_call(), encode(workload.order_sign_request()), 3, tmp_path / "profile.txt")
     assert "cds_service/pipeline.py" in summary
     assert "evaluate" in (tmp_path / "profile.txt").read_text()
+
+
+def test_reference_loop_does_its_fixed_work_and_is_timed() -> None:
+    n = machine.ITERATIONS
+    assert machine._loop() == n * (n - 1) // 2 + 1024  # the running sum, plus the table's 1,024 keys
+    assert machine.reference_loop_ms() > 0
 
 
 def test_targets_compare_in_the_stated_direction() -> None:
