@@ -30,8 +30,6 @@ _REFERENCE = re.compile(r"[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}")
 _CHUNK_BYTES = 64 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REFUSALS = (401, 403)  # the access token missing, invalid, expired, or without the scope asked
-# The elements that name whose record a resource is (Coverage says it with `beneficiary`).
-_OWNER_ELEMENTS = ("subject", "patient", "beneficiary")
 _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]*)?$")
 
 
@@ -77,12 +75,12 @@ def bundle_resources(bundle: dict[str, Any], patient_id: str | None = None) -> l
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return []
-    # Without a patient, no owner element is looked at: the loop below then keeps every resource.
-    owner_elements = _OWNER_ELEMENTS if patient_id is not None else ()
     usual_owner = {"reference": f"Patient/{patient_id}"}
     # One loop over the entries, taking each resource and telling whose it is: a prefetch holds a patient's history,
-    # and a second pass over its resources cost a tenth of building the record. The owner elements are looked for in
-    # place and the usual owner (a plain reference to this patient) told by one dict comparison, without a call.
+    # and a second pass over its resources cost a tenth of building the record. The elements naming whose record a
+    # resource is (Coverage says it with `beneficiary`) are written out, not looped over: a loop made an iterator per
+    # resource (~0.8 % of a request). The usual owner (a plain reference to this patient) is told by one dict
+    # comparison, without a call.
     resources = []
     for entry in entries:
         resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -92,14 +90,15 @@ def bundle_resources(bundle: dict[str, Any], patient_id: str | None = None) -> l
             if reports_error(resource):
                 return None
             continue
-        for element in owner_elements:
-            if element not in resource:
-                continue
-            owner = resource[element]
-            if owner != usual_owner and _names_another_patient(owner, patient_id):
-                break
-        else:
-            resources.append(resource)
+        if patient_id is not None and (
+                ("subject" in resource and resource["subject"] != usual_owner
+                 and _names_another_patient(resource["subject"], patient_id))
+                or ("patient" in resource and resource["patient"] != usual_owner
+                    and _names_another_patient(resource["patient"], patient_id))
+                or ("beneficiary" in resource and resource["beneficiary"] != usual_owner
+                    and _names_another_patient(resource["beneficiary"], patient_id))):
+            continue
+        resources.append(resource)
     return resources
 
 
