@@ -182,8 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("targets (2-core machine):")
     for target in report.targets:
         print("  " + target.line())
-    print(f"load average at the end {report.load_average[-1]:.2f}, reference loop {report.reference_loop_ms[-1]:.1f} ms; "
-          f"results: {save(report)}")
+    print(f"load average at the end {report.load_average[-1]:.2f}, "
+          f"reference loop {report.reference_loop_ms[-1]:.1f} ms; results: {save(report)}")
     return 0
 
 
