@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, TypeVar, cast
+from typing import IO, Any, TypeVar, cast
 
 from flask import Flask, Response, g, json, request
 from gunicorn.http.errors import ParseException
@@ -64,17 +64,26 @@ def request_body() -> bytes:
     werkzeug without an error; reaching the limit that way is the same 413 as declaring a larger body. A body whose
     framing is broken is the client's fault: a 400, not the 500 of an unexpected exception."""
     incoming = unproxied(request)
+    declared = incoming.content_length  # werkzeug held a declared length to the limit already
     try:
-        body = incoming.get_data(cache=False)
+        body = _read_declared(incoming.stream, declared) if declared else incoming.get_data(cache=False)
     except _UNREADABLE_BODY as exc:
         raise ClientError(400, f"Request body could not be read ({type(exc).__name__}): check its chunked "
                                f"transfer encoding", code="structure") from None
-    if incoming.content_length is not None:  # a declared length werkzeug held to the limit already
+    if declared is not None:
         return body
     limit = incoming.max_content_length  # Flask reads it from the app's config, through its proxy
     if limit is not None and len(body) >= limit:
         raise RequestEntityTooLarge()
     return body
+
+
+def _read_declared(stream: IO[bytes], length: int) -> bytes:
+    """A body of a declared length, read as `get_data` reads it (what is short of the length is read on as
+    werkzeug's stream reads the rest: a client gone is a 400) but in one read of that length: get_data's
+    reads of 64 KiB copy a body six times over (werkzeug's LimitedStream.readall, io.RawIOBase.read)."""
+    body = stream.read(length)
+    return body if len(body) >= length else body + stream.read()
 
 
 def _rejected(status: int, reason: str) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import itertools
 import json
 import os
@@ -418,6 +419,45 @@ def test_a_chunked_body_over_the_limit_is_a_413(app: Flask, live_service: str, p
     padded = body + b" " * 2_000  # still valid JSON: cut at the limit it would be answered as if whole
     response = requests.post(live_service + path, data=_chunks(padded), headers=headers, timeout=10)
     assert response.status_code == 413 and response.json()["issue"][0]["code"] == "too-costly"
+
+
+class _Trickle(io.RawIOBase):
+    """A wsgi.input handing out at most `step` bytes a read, as a socket may."""
+
+    def __init__(self, data: bytes, step: int = 1_000) -> None:
+        self._data, self._at, self._step = data, 0, step
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = min(len(buffer), self._step, len(self._data) - self._at)
+        buffer[:size] = self._data[self._at:self._at + size]
+        self._at += size
+        return size
+
+
+def _wsgi_post(app: Flask, stream: Any, length: int) -> tuple[str, bytes]:
+    """POSTs the service through the WSGI callable with the given input and Content-Length."""
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": SERVICE, "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+               "SERVER_PROTOCOL": "HTTP/1.1", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(length),
+               "wsgi.input": stream, "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr}
+    status: list[str] = []
+    body = b"".join(app.wsgi_app(environ, lambda answered, headers, exc_info=None: status.append(answered)))
+    return status[0], body
+
+
+def test_a_body_read_in_short_pieces_is_read_whole(app: Flask) -> None:
+    body = json.dumps(sign_request()).encode()
+    assert _wsgi_post(app, _Trickle(body), len(body)) == _wsgi_post(app, io.BytesIO(body), len(body))
+    assert _wsgi_post(app, _Trickle(body), len(body))[0] == "200 OK"
+
+
+def test_a_body_shorter_than_its_content_length_is_a_400(app: Flask) -> None:
+    """The client went away mid-body (werkzeug's ClientDisconnected): refused, not parsed as cut."""
+    body = json.dumps(sign_request()).encode()
+    status, answer = _wsgi_post(app, _Trickle(body), len(body) + 10)
+    assert status.startswith("400") and json.loads(answer)["resourceType"] == "OperationOutcome"
 
 
 @pytest.fixture(scope="module")
