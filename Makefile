@@ -1,5 +1,12 @@
 # The two commands a new user needs: `make run` and `make test`. Both create the virtual environment on first use.
-PYTHON ?= python3
+# The interpreter for the virtual environment: the system's python3 when it is 3.11 or newer and can make one
+# (Debian and Ubuntu build theirs with profile-guided and link-time optimisation: this service's calls run 20-30 %
+# faster on it than on a default pyenv build, docs/performance.md), else python3 from PATH. Override: PYTHON=...
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell (for candidate in /usr/bin/python3 python3; do \
+	$$candidate -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$candidate; \
+	done; echo python3) | head -n 1)
+endif
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1

@@ -6,7 +6,10 @@ loop's time puts a run's figures in proportion: on a machine where it takes 1.5 
 """
 from __future__ import annotations
 
+import os
+import platform
 import statistics
+import sys
 import time
 
 ITERATIONS = 500_000
@@ -31,3 +34,12 @@ def reference_loop_ms() -> float:
         _loop()
         durations.append(time.perf_counter() - began)
     return statistics.median(durations) * 1000
+
+
+def interpreter() -> str:
+    """The Python that runs the benchmark and the servers, e.g. "CPython 3.11.2, /usr/bin/python3.11".
+
+    Builds of one version differ: a distribution's python3, built with profile-guided and link-time optimisation,
+    ran this service's calls about a quarter faster than a default pyenv build on the same machine.
+    """
+    return f"{platform.python_implementation()} {platform.python_version()}, {os.path.realpath(sys.executable)}"

@@ -49,6 +49,7 @@ class Plan:
 class Report:
     pipeline: str = ""
     commit: str = ""  # `git describe --always --dirty` of the code measured ("" outside a git checkout)
+    interpreter: str = ""  # bench/machine.interpreter(): the venv's Python, which the gunicorn servers run too
     answer: str = ""
     resources: int = 0
     latency: Summary | None = None
@@ -161,9 +162,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = make_plan(args)
-    report = Report(pipeline=args.pipeline, commit=code_version(), load_average=[os.getloadavg()[0]],
-                    reference_loop_ms=[machine.reference_loop_ms()])
-    print(f"code {report.commit or 'unknown'}; {os.cpu_count()} cores, load average {report.load_average[0]:.2f}, "
+    report = Report(pipeline=args.pipeline, commit=code_version(), interpreter=machine.interpreter(),
+                    load_average=[os.getloadavg()[0]], reference_loop_ms=[machine.reference_loop_ms()])
+    print(f"code {report.commit or 'unknown'}; {report.interpreter}; {os.cpu_count()} cores, "
+          f"load average {report.load_average[0]:.2f}, "
           f"reference loop {report.reference_loop_ms[0]:.1f} ms (bench/machine.py: what plain Python costs here)")
     with tempfile.TemporaryDirectory(prefix="cds-bench-") as folder:
         # An in-process app reads its settings when created: a throw-away database, never the developer's.

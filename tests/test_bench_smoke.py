@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -168,3 +169,9 @@ def test_cpu_seconds_reads_the_process_cpu_from_proc() -> None:
 
 def test_the_run_records_the_code_version() -> None:
     assert run.code_version()  # the tests run from a git checkout
+
+
+def test_the_run_names_the_interpreter_it_ran_on() -> None:
+    name = machine.interpreter()
+    assert name.startswith(f"{platform.python_implementation()} {platform.python_version()}, ")
+    assert Path(name.split(", ", 1)[1]).is_file()  # the real file behind the venv's link
