@@ -1,7 +1,8 @@
 # The two commands a new user needs: `make run` and `make test`. Both create the virtual environment on first use.
 # The interpreter for the virtual environment: the system's python3 when it is 3.11 or newer and can make one
-# (Debian and Ubuntu build theirs with profile-guided and link-time optimisation: this service's calls run 20-30 %
-# faster on it than on a default pyenv build, docs/performance.md), else python3 from PATH. Override: PYTHON=...
+# (Debian and Ubuntu build theirs with profile-guided and link-time optimisation: this service's calls took about a
+# quarter less time on it than on a default pyenv build, docs/performance.md), else python3 from PATH. PYTHON=...
+# chooses another.
 ifeq ($(origin PYTHON),undefined)
 PYTHON := $(shell (for candidate in /usr/bin/python3 python3; do \
 	$$candidate -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$candidate; \
