@@ -40,6 +40,6 @@ def interpreter() -> str:
     """The Python that runs the benchmark and the servers, e.g. "CPython 3.11.2, /usr/bin/python3.11".
 
     Builds of one version differ: a distribution's python3, built with profile-guided and link-time optimisation,
-    ran this service's calls about a quarter faster than a default pyenv build on the same machine.
+    ran this service's calls in about a quarter less time than a default pyenv build on the same machine.
     """
     return f"{platform.python_implementation()} {platform.python_version()}, {os.path.realpath(sys.executable)}"
