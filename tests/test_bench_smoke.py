@@ -1,24 +1,26 @@
 """The benchmark harness works: valid requests, the in-process steps run, the pure helpers compute right.
 
-No timing assertions (the machine is noisy) and no HTTP: `make bench` runs the servers.
+No timing assertions (the machine is noisy). `make bench` runs the servers; here only small loopback apps.
 """
 from __future__ import annotations
 
 import gc
+import json
 import os
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
 
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
+from flask import Flask, request
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` lives at the repository root
 
-from bench import checks_only_app, hotspots, machine, minimal_app, run, workload  # noqa: E402
+from bench import checks_only_app, hotspots, load, machine, minimal_app, run, workload  # noqa: E402
 from bench.inprocess import Budget, ScalePoint, growth_exponent, measure_scaling  # noqa: E402
-from bench.load import parse_wrk  # noqa: E402
 from bench.pipeline import direct_call, encode  # noqa: E402
 from bench.servers import cpu_seconds  # noqa: E402
 from bench.stats import percentile  # noqa: E402
@@ -124,8 +126,35 @@ def test_checks_only_app_validates_the_blinatumomab_order() -> None:
     assert raised.value.expression == "context.draftOrders.entry[0].resource.dosageInstruction[0].timing"
 
 
+@pytest.mark.parametrize("client", ["wrk", "python"])
+def test_each_request_of_the_load_is_the_body_for_another_patient(client: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every occurrence of the patient id gets the same unique suffix, and nothing else in the body changes."""
+    if client == "wrk" and not shutil.which("wrk"):
+        pytest.skip("wrk is not installed (Debian package wrk)")
+    if client == "python":
+        monkeypatch.setattr(load.shutil, "which", lambda name: None)
+    template = encode(workload.order_sign_request()).decode()
+    received: list[str] = []
+    app = Flask(__name__)
+
+    @app.post(workload.SERVICE_PATH)
+    def record() -> dict[str, list[str]]:
+        received.append(request.get_data(as_text=True))
+        return {"cards": []}
+
+    with serving(app) as live:
+        result = load.run_load(live.base_url + workload.SERVICE_PATH, template.encode(), 1, workload.PATIENT_ID)
+    patients = [json.loads(body)["context"]["patientId"] for body in received]
+    assert result.tool == client and result.errors == 0 and len(received) >= 10
+    assert len(set(patients)) == len(patients) and workload.PATIENT_ID not in patients
+    for body, patient in zip(received, patients):
+        assert body.count(patient) == template.count(workload.PATIENT_ID) > 1
+        assert body.replace(patient, workload.PATIENT_ID) == template
+
+
 def test_parse_wrk_converts_units_and_counts_errors() -> None:
-    result = parse_wrk(WRK_OUTPUT)
+    result = load.parse_wrk(WRK_OUTPUT)
     assert (result.requests, result.errors, result.requests_per_s) == (2471, 7, 1230.04)
     assert result.p50_ms == pytest.approx(0.85) and result.p99_ms == pytest.approx(1200.0)
 
