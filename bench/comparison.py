@@ -23,10 +23,12 @@ MIB_TO_MB = 1.048576
 @dataclass
 class Comparison:
     results: dict[str, LoadResult] = field(default_factory=dict)  # app name -> medians over the rounds
+    rounds: dict[str, list[LoadResult]] = field(default_factory=dict)  # app name -> each round's, in order
     worker_peak_mb: dict[str, list[float]] = field(default_factory=dict)  # app name -> per worker, highest seen
     # App name -> median over the rounds of the workers' CPU (all threads, user + system) per answered request: what
     # the app costs, apart from the load generator and the kernel's side of the sockets.
     worker_cpu_ms: dict[str, float] = field(default_factory=dict)
+    rounds_cpu_ms: dict[str, list[float]] = field(default_factory=dict)  # app name -> each round's, in order
 
     @property
     def ratio(self) -> float:
@@ -36,6 +38,13 @@ class Comparison:
     def ratio_to(self, baseline: str) -> float:
         """Service throughput as a fraction of `baseline`'s."""
         return self.results["service"].requests_per_s / self.results[baseline].requests_per_s
+
+    def spread(self, name: str) -> str:
+        """Each round's requests/s, p99 and worker CPU of app `name`: how far the machine moved under the medians."""
+        found = self.rounds[name]
+        return (f"rounds: {', '.join(f'{r.requests_per_s:.0f}' for r in found)} req/s, "
+                f"p99 {', '.join(f'{r.p99_ms:.1f}' for r in found)} ms, "
+                f"worker CPU {', '.join(f'{ms:.2f}' for ms in self.rounds_cpu_ms[name])} ms/request")
 
 
 def _median_result(results: list[LoadResult]) -> LoadResult:
@@ -79,7 +88,8 @@ def compare(seconds: float, rounds: int, folder: Path) -> Comparison:
             runs[name].append(run)
             seen = comparison.worker_peak_mb.get(name, run.peaks_mb)
             comparison.worker_peak_mb[name] = [max(a, b) for a, b in zip(seen, run.peaks_mb)]
-    comparison.results = {name: _median_result([r.result for r in found]) for name, found in runs.items()}
-    comparison.worker_cpu_ms = {name: statistics.median(r.cpu_ms_per_request for r in found)
-                                for name, found in runs.items()}
+    comparison.rounds = {name: [r.result for r in found] for name, found in runs.items()}
+    comparison.results = {name: _median_result(found) for name, found in comparison.rounds.items()}
+    comparison.rounds_cpu_ms = {name: [r.cpu_ms_per_request for r in found] for name, found in runs.items()}
+    comparison.worker_cpu_ms = {name: statistics.median(found) for name, found in comparison.rounds_cpu_ms.items()}
     return comparison

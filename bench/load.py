@@ -47,7 +47,6 @@ end
 """
 
 
-
 @dataclass(frozen=True)
 class LoadResult:
     tool: str

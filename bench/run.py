@@ -105,6 +105,7 @@ def run_http(report: Report, plan: Plan, folder: Path) -> None:
               f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}  ({result.tool})  "
               f"worker CPU {http.worker_cpu_ms[name]:.2f} ms/request  "
               f"worker peak RSS {', '.join(f'{mb:.0f}' for mb in http.worker_peak_mb[name])} MB")
+        print(f"  {'':>11}  {http.spread(name)}")
     print(f"  throughput ratio service/minimal: {http.ratio:.2f} (the target); "
           f"service/checks-only: {http.ratio_to('checks-only'):.2f}")
 
