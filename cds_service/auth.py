@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Protocol
 import jwt
 import requests
 
+from cds_service.bounded_http import session_until
 from cds_service.config import AuthConfig, ClientConfig, ConfigError, normalized_url
 from cds_service.http_errors import Unauthorized
 from cds_service.json_codec import storable
@@ -88,10 +89,11 @@ class JwksCache:
 
     def __init__(self, url: str, ttl_seconds: float = JWKS_TTL_SECONDS,
                  max_stale_seconds: float = JWKS_MAX_STALE_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, timeout_seconds: float = JWKS_TIMEOUT_SECONDS) -> None:
         self.url = url
         self.ttl_seconds = ttl_seconds
         self.max_stale_seconds = max_stale_seconds
+        self.timeout_seconds = timeout_seconds
         self._clock = clock
         self._cached: tuple[jwt.PyJWKSet, float] | None = None  # (keys, when fetched): replaced whole, read unlocked
         self._fetch_lock = threading.Lock()  # one first or hourly fetch at a time; known kids skip it once cached
@@ -161,7 +163,7 @@ class JwksCache:
 
     def _fetch(self) -> tuple[jwt.PyJWKSet, float]:
         try:
-            document = json.loads(_download(self.url))
+            document = json.loads(_download(self.url, self.timeout_seconds))
             if not isinstance(document, dict):
                 raise JwksUnavailable("not a JSON object")
             keys = jwt.PyJWKSet.from_dict(document)
@@ -173,23 +175,39 @@ class JwksCache:
         return self._cached
 
 
-def _download(url: str) -> bytes:
-    """The body at the JWK Set URL, at most JWKS_MAX_BYTES. Redirects are not followed (as fhir_client.py does not):
-    the keys are trusted for coming from the configured URL, and a redirect could lead from it to plain http or to
-    another host."""
-    with requests.get(url, timeout=JWKS_TIMEOUT_SECONDS, allow_redirects=False, stream=True) as response:
-        if response.is_redirect:
-            raise JwksUnavailable(f"HTTP {response.status_code} redirect, not followed")
-        if not 200 <= response.status_code < 300:
-            raise JwksUnavailable(f"HTTP {response.status_code}")
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > JWKS_MAX_BYTES:
+def _download(url: str, seconds: float) -> bytes:
+    """The body at the JWK Set URL, at most JWKS_MAX_BYTES, all of it within `seconds`: the request thread that
+    fetches waits meanwhile, and an endpoint sending a byte now and then would otherwise hold it past gunicorn's
+    timeout (bounded_http.py). Redirects are not followed (as fhir_client.py does not): the keys are trusted for
+    coming from the configured URL, and a redirect could lead from it to plain http or to another host."""
+    deadline = time.monotonic() + seconds
+    too_late = f"not received within {seconds:g} s"
+    try:
+        with session_until(deadline) as session, \
+                session.get(url, timeout=seconds, allow_redirects=False, stream=True) as response:
+            body = _capped_body(response)
+    except requests.RequestException:
+        if time.monotonic() < deadline:
+            raise
+        raise JwksUnavailable(too_late) from None
+    if time.monotonic() >= deadline:  # a body read until the connection closes ends quietly when it is shut down
+        raise JwksUnavailable(too_late)
+    return body
+
+
+def _capped_body(response: requests.Response) -> bytes:
+    if response.is_redirect:
+        raise JwksUnavailable(f"HTTP {response.status_code} redirect, not followed")
+    if not 200 <= response.status_code < 300:
+        raise JwksUnavailable(f"HTTP {response.status_code}")
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > JWKS_MAX_BYTES:
+        raise JwksUnavailable(f"larger than {JWKS_MAX_BYTES} bytes")
+    body = bytearray()
+    for chunk in response.iter_content(_CHUNK_BYTES):
+        body.extend(chunk)
+        if len(body) > JWKS_MAX_BYTES:
             raise JwksUnavailable(f"larger than {JWKS_MAX_BYTES} bytes")
-        body = bytearray()
-        for chunk in response.iter_content(_CHUNK_BYTES):
-            body.extend(chunk)
-            if len(body) > JWKS_MAX_BYTES:
-                raise JwksUnavailable(f"larger than {JWKS_MAX_BYTES} bytes")
     return bytes(body)
 
 

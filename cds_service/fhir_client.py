@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import parse_url
 
 from cds_service import json_codec
+from cds_service.bounded_http import session_until
 
 log = logging.getLogger(__name__)
 
@@ -144,102 +140,6 @@ def _origin_and_path(url: str) -> tuple[str, str, int | None, str] | None:
     return parts.scheme, parts.host.lower(), port, parts.path or ""
 
 
-class _Watchdog:
-    """Shuts down the connections of one fetch when its deadline passes.
-
-    A socket timeout bounds each wait for bytes, not a whole response: a server sending a byte now and then (in the
-    headers, the body, or compressed data that decodes to nothing) would otherwise hold the fetch, and the thread
-    doing it, far past the budget. Connections made in a thread while its watchdog is active register with it.
-    """
-
-    _active = threading.local()
-
-    def __init__(self, deadline: float) -> None:
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._expired = False
-        self._closed = False
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> None:
-        _Watchdog._active.current = self
-        self._timer.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        _Watchdog._active.current = None
-        self._timer.cancel()
-        with self._lock:  # waits for an _expire under way: no shutdown after the session has closed the sockets
-            self._closed = True
-
-    @classmethod
-    def register(cls, sock: socket.socket) -> None:
-        watchdog: _Watchdog | None = getattr(cls._active, "current", None)
-        if watchdog is None:
-            return
-        with watchdog._lock:
-            if watchdog._expired:
-                _shut_down(sock)
-            else:
-                watchdog._sockets.append(sock)
-
-    def _expire(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._expired = True
-            for sock in self._sockets:
-                _shut_down(sock)
-
-
-def _shut_down(sock: socket.socket) -> None:
-    """Ends any read under way on the socket in another thread (it sees end of file)."""
-    try:
-        # The plain socket's method even for TLS: SSLSocket.shutdown would also drop its SSL object under the reader.
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        _Watchdog.register(self.sock)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _Watchdog.register(self.sock)
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-class _WatchedAdapter(HTTPAdapter):
-    """Connects through the watched connection classes. (Through a proxy set in the environment, connections are not
-    watched: their reads are bounded by the socket timeout and the checks between body chunks only.)"""
-
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-
-@contextmanager
-def _session(deadline: float) -> Iterator[requests.Session]:
-    """A session for one read or search, whose connections are shut down at the deadline."""
-    with requests.Session() as session, _Watchdog(deadline):
-        adapter = _WatchedAdapter()
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        yield session
-
-
 class FhirClient:
     """Talks to one FHIR server base URL for one hook call; every call is bounded by a deadline on the
     `time.monotonic()` clock, and all of them together by the byte and value budget of `Limits`."""
@@ -273,7 +173,7 @@ class FhirClient:
             return None
         url = f"{self.base_url}/{relative}"
         try:
-            with _session(deadline) as session:
+            with session_until(deadline) as session:
                 resource = self._get_json(session, url, deadline)
         except (FetchFailed, requests.RequestException) as exc:
             log.debug("FHIR read %s failed: %s", url, _reason(exc))
@@ -318,7 +218,7 @@ class FhirClient:
     def _search(self, url: str, resources: list[dict[str, Any]], deadline: float) -> list[dict[str, Any]] | None:
         """`resources` with those of the page at url and every page after it, or None on any failure."""
         try:
-            with _session(deadline) as session:
+            with session_until(deadline) as session:
                 return self._all_pages(session, url, resources, deadline)
         except (FetchFailed, requests.RequestException) as exc:
             log.debug("FHIR search %s failed: %s", url, _reason(exc))

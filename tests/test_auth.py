@@ -44,7 +44,8 @@ JWKS_HOLD_GUARD_SECONDS = 60.0
 class JwksServer:
     """Serves `keys` as a JWK Set on 127.0.0.1; counts the fetches, and sets `arrived` at each. While `open` is clear,
     fetches wait (a slow endpoint) until the test sets it. `answer`, when set, is sent instead: (status, headers,
-    body), with no header added (without Content-Length, the body ends with the connection)."""
+    body), with no header added (without Content-Length, the body ends with the connection). With `trickle`, the
+    body goes a byte every `trickle` seconds, and `bytes_sent` counts what went before the client hung up."""
 
     def __init__(self) -> None:
         self.keys: list[dict[str, Any]] = []
@@ -54,6 +55,8 @@ class JwksServer:
         self.open = threading.Event()
         self.open.set()
         self.answer: tuple[int, dict[str, str], bytes] | None = None
+        self.trickle = 0.0
+        self.bytes_sent = 0
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,7 +73,17 @@ class JwksServer:
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
+                if not owner.trickle:
+                    self.wfile.write(body)
+                    return
+                for byte in body:
+                    time.sleep(owner.trickle)
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        return  # the client hung up
+                    owner.bytes_sent += 1
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -310,6 +323,18 @@ def test_the_jwk_set_fetch_does_not_follow_redirects(jwks_server: JwksServer) ->
         assert (redirecting.fetches, jwks_server.fetches) == (1, 0)
     finally:
         redirecting.close()
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "until-close"])
+def test_a_trickling_jwk_set_endpoint_is_given_up_at_the_timeout(jwks_server: JwksServer, declared: bool) -> None:
+    """A byte every 50 ms passes every socket timeout; the whole fetch is still bounded, so the request thread
+    waiting on it is not held until gunicorn's timeout kills the worker."""
+    keys = json.dumps({"keys": [public_jwk(EC_KEY, "ec-1", "ES384")]}).encode()  # about 300 bytes: 15 s at that pace
+    jwks_server.answer = (200, {"Content-Length": str(len(keys))} if declared else {}, keys)
+    jwks_server.trickle = 0.05
+    with pytest.raises(Unauthorized, match="unavailable: not received within 0.5 s"):
+        JwksCache(jwks_server.url, timeout_seconds=0.5).key("ec-1")
+    assert 0 < jwks_server.bytes_sent < len(keys) // 2
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "until-close"])

@@ -1,0 +1,112 @@
+"""HTTP fetches bounded as a whole: a requests session whose connections are shut down when a deadline passes.
+
+A socket timeout bounds each wait for bytes, not a whole response: a server sending a byte now and then would hold
+the fetch, and the worker thread doing it, far past any budget (and past gunicorn's timeout, which kills the worker).
+The FHIR client (fhir_client.py) and the JWK Set fetch (auth.py) both go through `session_until`.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+
+class _Watchdog:
+    """Shuts down the connections of one fetch when its deadline passes, wherever a read is under way: in the
+    headers, the body, or compressed data that decodes to nothing. Connections made in a thread while its watchdog
+    is active register with it."""
+
+    _active = threading.local()
+
+    def __init__(self, deadline: float) -> None:
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._expired = False
+        self._closed = False
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> None:
+        _Watchdog._active.current = self
+        self._timer.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        _Watchdog._active.current = None
+        self._timer.cancel()
+        with self._lock:  # waits for an _expire under way: no shutdown after the session has closed the sockets
+            self._closed = True
+
+    @classmethod
+    def register(cls, sock: socket.socket) -> None:
+        watchdog: _Watchdog | None = getattr(cls._active, "current", None)
+        if watchdog is None:
+            return
+        with watchdog._lock:
+            if watchdog._expired:
+                _shut_down(sock)
+            else:
+                watchdog._sockets.append(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._expired = True
+            for sock in self._sockets:
+                _shut_down(sock)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    """Ends any read under way on the socket in another thread (it sees end of file)."""
+    try:
+        # The plain socket's method even for TLS: SSLSocket.shutdown would also drop its SSL object under the reader.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _Watchdog.register(self.sock)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _Watchdog.register(self.sock)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """Connects through the watched connection classes. (Through a proxy set in the environment, connections are not
+    watched: their reads are bounded by the socket timeout and the checks between body chunks only.)"""
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+@contextmanager
+def session_until(deadline: float) -> Iterator[requests.Session]:
+    """A session whose connections are shut down at `deadline` (on the `time.monotonic()` clock), for the thread
+    that enters it."""
+    with requests.Session() as session, _Watchdog(deadline):
+        adapter = _WatchedAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        yield session
