@@ -20,15 +20,23 @@ WARMUP_SECONDS = 2.0  # the first requests fill each worker's caches
 MIB_TO_MB = 1.048576
 
 
+@dataclass(frozen=True)
+class Round:
+    """One load run of one app."""
+
+    result: LoadResult
+    peaks_mb: list[float]
+    cpu_ms_per_request: float
+
+
 @dataclass
 class Comparison:
     results: dict[str, LoadResult] = field(default_factory=dict)  # app name -> medians over the rounds
-    rounds: dict[str, list[LoadResult]] = field(default_factory=dict)  # app name -> each round's, in order
+    rounds: dict[str, list[Round]] = field(default_factory=dict)  # app name -> each round, in order
     worker_peak_mb: dict[str, list[float]] = field(default_factory=dict)  # app name -> per worker, highest seen
     # App name -> median over the rounds of the workers' CPU (all threads, user + system) per answered request: what
     # the app costs, apart from the load generator and the kernel's side of the sockets.
     worker_cpu_ms: dict[str, float] = field(default_factory=dict)
-    rounds_cpu_ms: dict[str, list[float]] = field(default_factory=dict)  # app name -> each round's, in order
 
     @property
     def ratio(self) -> float:
@@ -42,9 +50,9 @@ class Comparison:
     def spread(self, name: str) -> str:
         """Each round's requests/s, p99 and worker CPU of app `name`: how far the machine moved under the medians."""
         found = self.rounds[name]
-        return (f"rounds: {', '.join(f'{r.requests_per_s:.0f}' for r in found)} req/s, "
-                f"p99 {', '.join(f'{r.p99_ms:.1f}' for r in found)} ms, "
-                f"worker CPU {', '.join(f'{ms:.2f}' for ms in self.rounds_cpu_ms[name])} ms/request")
+        return (f"rounds: {', '.join(f'{r.result.requests_per_s:.0f}' for r in found)} req/s, "
+                f"p99 {', '.join(f'{r.result.p99_ms:.1f}' for r in found)} ms, "
+                f"worker CPU {', '.join(f'{r.cpu_ms_per_request:.2f}' for r in found)} ms/request")
 
 
 def _median_result(results: list[LoadResult]) -> LoadResult:
@@ -58,14 +66,7 @@ def _median_result(results: list[LoadResult]) -> LoadResult:
     )
 
 
-@dataclass(frozen=True)
-class _Run:
-    result: LoadResult
-    peaks_mb: list[float]
-    cpu_ms_per_request: float
-
-
-def _load_one(name: str, folder: Path, body: bytes, seconds: float) -> _Run:
+def _load_one(name: str, folder: Path, body: bytes, seconds: float) -> Round:
     env = {"CDS_DATABASE_URL": f"sqlite:///{folder / f'{name}.db'}"}
     with gunicorn(name, APPS[name], env, body, folder / f"{name}.log") as server:
         run_load(server.url, body, min(WARMUP_SECONDS, seconds), workload.PATIENT_ID)
@@ -74,22 +75,20 @@ def _load_one(name: str, folder: Path, body: bytes, seconds: float) -> _Run:
         result = run_load(server.url, body, seconds, workload.PATIENT_ID)
         cpu = sum(cpu_seconds(pid) for pid in workers) - cpu_before
         peaks = [peak_rss_mib(pid) * MIB_TO_MB for pid in workers]
-    return _Run(result, peaks, cpu * 1000 / max(result.requests, 1))
+    return Round(result, peaks, cpu * 1000 / max(result.requests, 1))
 
 
 def compare(seconds: float, rounds: int, folder: Path) -> Comparison:
     """`rounds` load runs of `seconds` per app, alternating the order of the apps (the machine drifts)."""
     body = encode(workload.order_sign_request())
-    runs: dict[str, list[_Run]] = {name: [] for name in APPS}
-    comparison = Comparison()
+    by_app: dict[str, list[Round]] = {name: [] for name in APPS}
     for round_number in range(rounds):
         for name in list(APPS) if round_number % 2 == 0 else list(APPS)[::-1]:
-            run = _load_one(name, folder, body, seconds)
-            runs[name].append(run)
-            seen = comparison.worker_peak_mb.get(name, run.peaks_mb)
-            comparison.worker_peak_mb[name] = [max(a, b) for a, b in zip(seen, run.peaks_mb)]
-    comparison.rounds = {name: [r.result for r in found] for name, found in runs.items()}
-    comparison.results = {name: _median_result(found) for name, found in comparison.rounds.items()}
-    comparison.rounds_cpu_ms = {name: [r.cpu_ms_per_request for r in found] for name, found in runs.items()}
-    comparison.worker_cpu_ms = {name: statistics.median(found) for name, found in comparison.rounds_cpu_ms.items()}
-    return comparison
+            by_app[name].append(_load_one(name, folder, body, seconds))
+    return Comparison(
+        results={name: _median_result([r.result for r in found]) for name, found in by_app.items()},
+        rounds=by_app,
+        worker_peak_mb={name: [max(peaks) for peaks in zip(*(r.peaks_mb for r in found))]
+                        for name, found in by_app.items()},
+        worker_cpu_ms={name: statistics.median(r.cpu_ms_per_request for r in found) for name, found in by_app.items()},
+    )

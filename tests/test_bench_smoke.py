@@ -20,7 +20,7 @@ from flask import Flask, request
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` lives at the repository root
 
 from bench import checks_only_app, hotspots, load, machine, minimal_app, run, workload  # noqa: E402
-from bench.comparison import Comparison  # noqa: E402
+from bench.comparison import Comparison, Round  # noqa: E402
 from bench.inprocess import Budget, ScalePoint, growth_exponent, measure_scaling  # noqa: E402
 from bench.pipeline import direct_call, encode  # noqa: E402
 from bench.servers import cpu_seconds  # noqa: E402
@@ -161,9 +161,11 @@ def test_parse_wrk_converts_units_and_counts_errors() -> None:
 
 
 def test_spread_lists_each_round_in_order() -> None:
-    rounds = [load.LoadResult("wrk", 4000, 0, 400.4, 30.0, 48.25), load.LoadResult("wrk", 5000, 0, 500.6, 25.0, 41.0)]
-    comparison = Comparison(rounds={"service": rounds}, rounds_cpu_ms={"service": [3.456, 3.1]})
-    assert comparison.spread("service") == "rounds: 400, 501 req/s, p99 48.2, 41.0 ms, worker CPU 3.46, 3.10 ms/request"
+    rounds = [Round(load.LoadResult("wrk", 4000, 0, 400.4, 30.0, 48.25), [98.0, 99.0], 3.456),
+              Round(load.LoadResult("wrk", 5000, 0, 500.6, 25.0, 41.0), [98.5, 98.0], 3.1)]
+    comparison = Comparison(rounds={"service": rounds})
+    assert comparison.spread("service") == ("rounds: 400, 501 req/s, p99 48.2, 41.0 ms, "
+                                            "worker CPU 3.46, 3.10 ms/request")
 
 
 def test_percentile_interpolates() -> None:
