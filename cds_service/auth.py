@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Protocol
 import jwt
 import requests
 
-from cds_service.bounded_http import session_until
+from cds_service.bounded_http import TooLarge, read_capped, session_until
 from cds_service.config import AuthConfig, ClientConfig, ConfigError, normalized_url
 from cds_service.http_errors import Unauthorized
 from cds_service.json_codec import storable
@@ -43,7 +43,6 @@ JWKS_MAX_STALE_SECONDS = 24 * 3600.0
 JWKS_MIN_REFETCH_SECONDS = 30.0
 # A JWK Set holds a few keys, a few KB: a body beyond this is not one, and is not read to the end.
 JWKS_MAX_BYTES = 1024 * 1024
-_CHUNK_BYTES = 64 * 1024
 TENANT_MAX_LENGTH = 200  # the audit trail's column (db_models.Invocation.tenant)
 
 
@@ -200,15 +199,10 @@ def _capped_body(response: requests.Response) -> bytes:
         raise JwksUnavailable(f"HTTP {response.status_code} redirect, not followed")
     if not 200 <= response.status_code < 300:
         raise JwksUnavailable(f"HTTP {response.status_code}")
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > JWKS_MAX_BYTES:
-        raise JwksUnavailable(f"larger than {JWKS_MAX_BYTES} bytes")
-    body = bytearray()
-    for chunk in response.iter_content(_CHUNK_BYTES):
-        body.extend(chunk)
-        if len(body) > JWKS_MAX_BYTES:
-            raise JwksUnavailable(f"larger than {JWKS_MAX_BYTES} bytes")
-    return bytes(body)
+    try:
+        return read_capped(response, JWKS_MAX_BYTES)
+    except TooLarge:
+        raise JwksUnavailable(f"larger than {JWKS_MAX_BYTES} bytes") from None
 
 
 def _inline_keys(client: ClientConfig) -> jwt.PyJWKSet:

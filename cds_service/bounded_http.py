@@ -2,7 +2,8 @@
 
 A socket timeout bounds each wait for bytes, not a whole response: a server sending a byte now and then would hold
 the fetch, and the worker thread doing it, far past any budget (and past gunicorn's timeout, which kills the worker).
-The FHIR client (fhir_client.py) and the JWK Set fetch (auth.py) both go through `session_until`.
+The FHIR client (fhir_client.py) and the JWK Set fetch (auth.py) both go through `session_until`, and read bodies
+with `read_capped`.
 """
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+_CHUNK_BYTES = 64 * 1024
 
 
 class _Watchdog:
@@ -110,3 +113,24 @@ def session_until(deadline: float) -> Iterator[requests.Session]:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         yield session
+
+
+class TooLarge(Exception):
+    """A body past its cap, by its Content-Length or by the bytes that arrived."""
+
+
+def read_capped(response: requests.Response, max_bytes: int, on_chunk: Callable[[int], None] = lambda size: None,
+                declared_cap: int | None = None) -> bytes:
+    """The (decompressed) body of a streamed response, given up with TooLarge as soon as it grows past `max_bytes`,
+    or before a byte is read when its Content-Length is over `declared_cap` (default `max_bytes`). `on_chunk` gets
+    each chunk's size as it arrives (a byte budget to spend, a deadline to check) and may raise to stop the read."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > (max_bytes if declared_cap is None else declared_cap):
+        raise TooLarge
+    body = bytearray()
+    for chunk in response.iter_content(_CHUNK_BYTES):
+        body.extend(chunk)
+        on_chunk(len(chunk))
+        if len(body) > max_bytes:
+            raise TooLarge
+    return bytes(body)

@@ -17,13 +17,12 @@ import requests
 from urllib3.util import parse_url
 
 from cds_service import json_codec
-from cds_service.bounded_http import session_until
+from cds_service.bounded_http import TooLarge, read_capped, session_until
 
 log = logging.getLogger(__name__)
 
 # A relative reference "Type/id" (FHIR id: 1-64 of [A-Za-z0-9-.]); anything else is not read from the server.
 _REFERENCE = re.compile(r"[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}")
-_CHUNK_BYTES = 64 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REFUSALS = (401, 403)  # the access token missing, invalid, expired, or without the scope asked
 _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]*)?$")
@@ -302,17 +301,14 @@ def _time_left(deadline: float) -> float:
 def _read_body(response: requests.Response, deadline: float, max_bytes: int, budget: _Budget) -> bytes:
     """The (decompressed) body, given up when it grows past max_bytes or the call's byte budget, or the deadline
     passes mid-transfer."""
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > min(max_bytes, budget.bytes_left):
-        raise FetchFailed("response too large")
-    body = bytearray()
-    for chunk in response.iter_content(_CHUNK_BYTES):
-        body.extend(chunk)
-        budget.spend(size=len(chunk))
-        if len(body) > max_bytes:
-            raise FetchFailed("response too large")
+    def each_chunk(size: int) -> None:
+        budget.spend(size=size)
         _time_left(deadline)
-    return bytes(body)
+
+    try:
+        return read_capped(response, max_bytes, each_chunk, declared_cap=min(max_bytes, budget.bytes_left))
+    except TooLarge:
+        raise FetchFailed("response too large") from None
 
 
 def _json_values(body: bytes) -> int:
