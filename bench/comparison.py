@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench import workload
 from bench.load import LoadResult, run_load
+from bench.machine import CpuTimes
 from bench.pipeline import encode
 from bench.servers import cpu_seconds, gunicorn, peak_rss_mib, worker_pids
 
@@ -27,6 +28,9 @@ class Round:
     result: LoadResult
     peaks_mb: list[float]
     cpu_ms_per_request: float
+    # The machine's CPU time the hypervisor gave to other machines meanwhile: a round that lost much of it is slow
+    # for a reason outside the app (on a shared virtual machine one round in a few loses 10-20 %).
+    steal_percent: float
 
 
 @dataclass
@@ -48,11 +52,13 @@ class Comparison:
         return self.results["service"].requests_per_s / self.results[baseline].requests_per_s
 
     def spread(self, name: str) -> str:
-        """Each round's requests/s, p99 and worker CPU of app `name`: how far the machine moved under the medians."""
+        """Each round's requests/s, p99, worker CPU and stolen time of app `name`: how far the machine moved under
+        the medians."""
         found = self.rounds[name]
         return (f"rounds: {', '.join(f'{r.result.requests_per_s:.0f}' for r in found)} req/s, "
                 f"p99 {', '.join(f'{r.result.p99_ms:.1f}' for r in found)} ms, "
-                f"worker CPU {', '.join(f'{r.cpu_ms_per_request:.2f}' for r in found)} ms/request")
+                f"worker CPU {', '.join(f'{r.cpu_ms_per_request:.2f}' for r in found)} ms/request, "
+                f"stolen {', '.join(f'{r.steal_percent:.0f}' for r in found)} %")
 
 
 def _median_result(results: list[LoadResult]) -> LoadResult:
@@ -71,11 +77,12 @@ def _load_one(name: str, folder: Path, body: bytes, seconds: float) -> Round:
     with gunicorn(name, APPS[name], env, body, folder / f"{name}.log") as server:
         run_load(server.url, body, min(WARMUP_SECONDS, seconds), workload.PATIENT_ID)
         workers = worker_pids(server.process.pid)
-        cpu_before = sum(cpu_seconds(pid) for pid in workers)
+        cpu_before, machine_before = sum(cpu_seconds(pid) for pid in workers), CpuTimes.now()
         result = run_load(server.url, body, seconds, workload.PATIENT_ID)
         cpu = sum(cpu_seconds(pid) for pid in workers) - cpu_before
+        stolen = machine_before.steal_percent_until(CpuTimes.now())
         peaks = [peak_rss_mib(pid) * MIB_TO_MB for pid in workers]
-    return Round(result, peaks, cpu * 1000 / max(result.requests, 1))
+    return Round(result, peaks, cpu * 1000 / max(result.requests, 1), stolen)
 
 
 def compare(seconds: float, rounds: int, folder: Path) -> Comparison:

@@ -3,6 +3,7 @@
 The targets are absolute (milliseconds on a 2-core machine), but machines of that size differ, and a virtual
 machine's speed drifts with its neighbours' load (within one hour here, this loop's time has varied by half). The
 loop's time puts a run's figures in proportion: on a machine where it takes 1.5 times as long, so does each call.
+`CpuTimes` says how much of a stretch of time the hypervisor gave to other machines (steal).
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import platform
 import statistics
 import sys
 import time
+from pathlib import Path
+from typing import NamedTuple
 
 ITERATIONS = 500_000
 REPEATS = 5
@@ -43,3 +46,21 @@ def interpreter() -> str:
     ran this service's calls in about a quarter less time than a default pyenv build on the same machine.
     """
     return f"{platform.python_implementation()} {platform.python_version()}, {os.path.realpath(sys.executable)}"
+
+
+class CpuTimes(NamedTuple):
+    """The whole machine's CPU time so far, all cores, in clock ticks (the first line of /proc/stat)."""
+
+    steal: int  # time the hypervisor ran other machines while this one had work
+    total: int
+
+    @classmethod
+    def now(cls) -> CpuTimes:
+        # cpu user nice system idle iowait irq softirq steal guest guest_nice (guest time is already in user)
+        ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        return cls(ticks[7], sum(ticks))
+
+    def steal_percent_until(self, later: CpuTimes) -> float:
+        """The share of the time between this reading and `later` stolen by the hypervisor, in percent."""
+        elapsed = later.total - self.total
+        return 100.0 * (later.steal - self.steal) / elapsed if elapsed > 0 else 0.0

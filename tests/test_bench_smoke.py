@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` lives
 from bench import checks_only_app, hotspots, load, machine, minimal_app, run, workload  # noqa: E402
 from bench.comparison import Comparison, Round  # noqa: E402
 from bench.inprocess import Budget, ScalePoint, growth_exponent, measure_scaling  # noqa: E402
+from bench.machine import CpuTimes  # noqa: E402
 from bench.pipeline import direct_call, encode  # noqa: E402
 from bench.servers import cpu_seconds  # noqa: E402
 from bench.stats import percentile  # noqa: E402
@@ -161,11 +162,18 @@ def test_parse_wrk_converts_units_and_counts_errors() -> None:
 
 
 def test_spread_lists_each_round_in_order() -> None:
-    rounds = [Round(load.LoadResult("wrk", 4000, 0, 400.4, 30.0, 48.25), [98.0, 99.0], 3.456),
-              Round(load.LoadResult("wrk", 5000, 0, 500.6, 25.0, 41.0), [98.5, 98.0], 3.1)]
+    rounds = [Round(load.LoadResult("wrk", 4000, 0, 400.4, 30.0, 48.25), [98.0, 99.0], 3.456, 14.6),
+              Round(load.LoadResult("wrk", 5000, 0, 500.6, 25.0, 41.0), [98.5, 98.0], 3.1, 0.2)]
     comparison = Comparison(rounds={"service": rounds})
     assert comparison.spread("service") == ("rounds: 400, 501 req/s, p99 48.2, 41.0 ms, "
-                                            "worker CPU 3.46, 3.10 ms/request")
+                                            "worker CPU 3.46, 3.10 ms/request, stolen 15, 0 %")
+
+
+def test_steal_share_is_the_stolen_part_of_the_ticks_between_two_readings() -> None:
+    assert CpuTimes(steal=10, total=1000).steal_percent_until(CpuTimes(steal=40, total=1200)) == pytest.approx(15.0)
+    assert CpuTimes(steal=10, total=1000).steal_percent_until(CpuTimes(steal=10, total=1000)) == 0.0
+    now = CpuTimes.now()  # this machine's own /proc/stat: steal is one of the ticks counted
+    assert 0 <= now.steal <= now.total
 
 
 def test_percentile_interpolates() -> None:
