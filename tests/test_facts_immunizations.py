@@ -35,6 +35,11 @@ def test_window_boundaries(day: date, expected: bool) -> None:
     assert _in_window(immunization("03", day)) is expected
 
 
+@pytest.mark.parametrize("cvx", ["56", "204"])  # live dengue (Dengvaxia), live Ebola Zaire (Ervebo)
+def test_live_vaccines_beyond_the_profiles_list_count(cvx: str) -> None:
+    assert _in_window(immunization(cvx, COURSE_START - timedelta(days=7))) is True
+
+
 def test_live_vaccine_in_window_has_evidence() -> None:
     mmr = immunization("03", "2026-03-10")
     fact = _fact(record(mmr))

@@ -74,6 +74,20 @@ def test_other_antineoplastic_is_multiagent_chemo() -> None:
     assert _combination(medication_request(None, text="cytarabine 100 mg", status="draft")) == "with-multiagent-chemo"
 
 
+@pytest.mark.parametrize("drug", ["DAUNOrubicin 20 mg injection", "idarubicin", "mitoxantrone", "etoposide",
+                                  "ifosfamide", "thioguanine 40 mg tablet", "nelarabine", "clofarabine",
+                                  "pegaspargase", "asparaginase Erwinia chrysanthemi (recombinant)-rywn",
+                                  "calaspargase pegol"])
+def test_the_other_antineoplastics_of_all_regimens_by_name_are_multiagent_chemo(drug: str) -> None:
+    # Beyond fhir-data-profile.md's list: with one of them active, the regimen is not single agent (Aspirus III).
+    assert _combination(medication_request(None, text=drug, start="2026-02-20", end="2026-03-10")) \
+        == "with-multiagent-chemo"
+
+
+def test_asciminib_is_a_tki() -> None:
+    assert _combination(medication_request(None, text="asciminib 40 mg tablet", authored="2026-02-01")) == "with-tki"
+
+
 def test_dexamethasone_and_intrathecal_never_count() -> None:
     dex = medication_request(DEXAMETHASONE, start="2026-03-01", end="2026-03-02")
     intrathecal = medication_request(METHOTREXATE, start="2026-03-01", end="2026-03-01", route="Intrathecal")

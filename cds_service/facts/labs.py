@@ -28,7 +28,7 @@ from cds_service.valuesets import ValueSets, get_valuesets
 # UCUM unit -> divisor to a fraction of cells
 # Keys lower-case: a unit without a UCUM code is often the word a lab system prints ("percent").
 _MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
-_UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million", "1": ""}
+_UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million"}
 _PARENTHESES = re.compile(r"\([^()]*\)")
 # What an unreadable MRD, Ph or CD19 result bears on (unreadable.py). Any Ph+ result makes the patient Ph+ (ph.py),
 # a B-lineage stays one (diagnosis.lineage_with_cd19); the attested phase, response and Ph status decide, but not an
@@ -262,6 +262,14 @@ def _mrd_assay_parameter(text: str, vs: ValueSets) -> bool:
 # ---- values ---------------------------------------------------------------------------------------------------
 
 
+def _shown_mrd(value: Decimal, comparator: str, unit: str) -> str:
+    """The value as sent, for a note. A fraction of cells (unit "1") also as a percent: "MRD 0.001" alone reads as
+    0.001 %, a hundred times less than it is."""
+    if unit == "1":
+        return f"{comparator}{value} = {comparator}{(value * 100).normalize():f}%"
+    return f"{comparator}{value}{_UNIT_WORDS[unit]}"
+
+
 def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> Result | None:
     reference = ref(observation)
     quantity = result_quantity(observation)
@@ -271,7 +279,7 @@ def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> R
         if divisor is None:  # no or unknown unit: unreadable, never guessed
             return Result(moment, reference, shown=f"{comparator}{value} (no usable unit)")
         return Result(moment, reference, fraction=value / divisor, comparator=comparator,
-                      shown=f"{comparator}{value}{_UNIT_WORDS[unit]}")
+                      shown=_shown_mrd(value, comparator, unit))
     if "dataAbsentReason" in observation:
         return Result(moment, reference, absent=True, shown="not available")
     positive = qualitative(observation, vs)
