@@ -20,7 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from cds_service.audit import AuditStore
 from cds_service.audit_queries import NO_PLAN, DecisionRow, InvocationDetail, RejectedRow
 from cds_service.audit_rows import FeedbackEntry
-from cds_service.config import ConfigError, check_not_blank, default_database_url, parse_database_url
+from cds_service.config import (ConfigError, check_not_blank, check_not_misspelt, default_database_url,
+                                parse_database_url)
 from cds_service.db import alembic_config
 from cds_service.evaluation import OrderOutcome
 from cds_service.hook_request import ORDER_SIGN
@@ -173,6 +174,7 @@ def _database_url(args: argparse.Namespace) -> URL:
     if getattr(args, "database_url", None) is not None:
         return parse_database_url(args.database_url, "--database-url")
     check_not_blank(os.environ, ("CDS_DATABASE_URL", "CDS_DATA_DIR"))  # not the trail of ./data instead
+    check_not_misspelt(os.environ)
     if os.environ.get("CDS_DATABASE_URL"):
         return parse_database_url(os.environ["CDS_DATABASE_URL"], "CDS_DATABASE_URL")
     return parse_database_url(default_database_url(os.environ.get("CDS_DATA_DIR")), "CDS_DATA_DIR")

@@ -1,6 +1,7 @@
 """Settings from environment variables and the optional auth configuration file (docs/configuration.md)."""
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import math
@@ -28,6 +29,9 @@ LOCAL_BASE_URL = "http://127.0.0.1:8080"
 VARIABLES = ("CDS_AUTH_CONFIG", "CDS_DATABASE_URL", "CDS_DATA_DIR", "CDS_MAX_BODY_BYTES", "CDS_CORS_ORIGINS",
              "CDS_FETCH_BUDGET_SECONDS", "CDS_PUBLIC_BASE_URL", "CDS_TIME_ZONE", "CDS_LOG_LEVEL", "CDS_VALUESET_DIR",
              "CDS_POLICY_DIR", "CDS_CARDS_DIR")
+# How alike a CDS_ name this service does not read must be to one it reads to be taken for a misspelling of it
+# (difflib's ratio: CDS_AUTH_CONFIGURATION 0.81, CDS_DB_URL 0.77 to CDS_DATABASE_URL).
+_MISSPELLING_RATIO = 0.75
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 # A request body is held in memory and parsed, at about five times its size in Python objects: 100 MB already takes
 # a worker past half a gigabyte.
@@ -94,6 +98,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         check_not_blank(env, VARIABLES)
+        check_not_misspelt(env)
         auth = _load_auth(env.get("CDS_AUTH_CONFIG"))
         own_url = env.get("CDS_PUBLIC_BASE_URL")  # checked even where the auth file's public_base_url wins
         own_url = own_url and checked_base_url(own_url, "CDS_PUBLIC_BASE_URL")
@@ -116,6 +121,18 @@ def check_not_blank(env: Mapping[str, str], names: tuple[str, ...]) -> None:
     for name in names:
         if name in env and not env[name].strip():
             raise ConfigError(f"{name} is set but empty: give it a value, or unset it for its default")
+
+
+def check_not_misspelt(env: Mapping[str, str]) -> None:
+    """A ConfigError for a variable named like one of VARIABLES but not one of them: the one meant would be unset, and
+    a misspelt CDS_AUTH_CONFIG runs the service in local mode, with no authentication. CDS_ names unlike any of them
+    (another program's, the test suite's CDS_TEST_POSTGRES_URL) are left alone."""
+    for name in sorted(env):
+        if name.startswith("CDS_") and name not in VARIABLES:
+            meant = difflib.get_close_matches(name, VARIABLES, n=2, cutoff=_MISSPELLING_RATIO)
+            if meant:
+                raise ConfigError(f"{name} is not a variable of this service: did you mean {' or '.join(meant)}? "
+                                  "Rename or unset it")
 
 
 def default_database_url(data_dir: str | None) -> str:

@@ -247,6 +247,19 @@ def test_a_variable_set_but_empty_stops_the_start_up(name: str, value: str) -> N
         Settings.from_env({name: value})
 
 
+@pytest.mark.parametrize(("name", "meant"), [("CDS_AUTH_CONFIGURATION", "CDS_AUTH_CONFIG"),
+                                             ("CDS_DATABSE_URL", "CDS_DATABASE_URL"),
+                                             ("CDS_DB_URL", "CDS_DATABASE_URL"), ("CDS_TIMEZONE", "CDS_TIME_ZONE")])
+def test_a_misspelt_variable_stops_the_start_up_naming_the_one_meant(name: str, meant: str) -> None:
+    """The variable meant is unset meanwhile: a misspelt CDS_AUTH_CONFIG would run without authentication."""
+    with pytest.raises(ConfigError, match=f"^{name} is not a variable of this service: did you mean {meant}[ ?]"):
+        Settings.from_env({name: "x"})
+
+
+def test_other_programs_cds_variables_are_left_alone() -> None:
+    assert Settings.from_env({"CDS_TEST_POSTGRES_URL": "postgresql://x", "CDS_HOME": "/opt/cds"}).local_mode
+
+
 def test_every_variable_the_service_reads_is_checked_and_documented() -> None:
     code = "".join(path.read_text(encoding="utf-8") for path in (ROOT / "cds_service").rglob("*.py"))
     read = set(re.findall(r'"(CDS_[A-Z_]+)"', code))
