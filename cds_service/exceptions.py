@@ -22,12 +22,13 @@ class ClientError(Exception):
 
 
 class PatientUnavailable(ClientError):
-    """No Patient could be obtained from prefetch or the FHIR server (412). `why` says why it could not be fetched,
-    in the service's words (never a URL or a token), for the EHR, the log and the audit trail."""
+    """No Patient could be obtained from prefetch or the FHIR server (412). `prefetched` says what was wrong with
+    prefetch 'patient' ("missing", "not a Patient", ...) and `why` why the Patient could not be fetched instead, in the
+    service's words (never a URL, a token or the client's values), for the EHR, the log and the audit trail."""
 
-    def __init__(self, why: str) -> None:
-        super().__init__(412, f"No patient data obtainable: prefetch 'patient' missing and {why}", "prefetch.patient",
-                         code="not-found")
+    def __init__(self, why: str, prefetched: str = "missing") -> None:
+        super().__init__(412, f"No patient data obtainable: prefetch 'patient' {prefetched} and {why}",
+                         "prefetch.patient", code="not-found")
         self.why = why
 
     @property

@@ -72,12 +72,12 @@ def _build_record(request: HookRequest, client: FhirClient | None, unfetchable: 
     answered = {key: _answered(request.prefetch, key, request.patient_id) for key in PREFETCH_TEMPLATES}
     prefetched_patient = _own_patient(answered.pop("patient"), request.patient_id)
     if prefetched_patient is None and client is None:
-        raise PatientUnavailable(unfetchable)
+        raise PatientUnavailable(unfetchable, _patient_problem(request.prefetch, request.patient_id))
     missing = [key for key, value in answered.items() if value is None] + ([] if prefetched_patient else ["patient"])
     fetched = _fetch_all(client, missing, request, deadline) if client and missing else {}
     patient = prefetched_patient or _own_patient(fetched.get("patient"), request.patient_id)
     if patient is None:
-        raise PatientUnavailable(_not_fetched(client))
+        raise PatientUnavailable(_not_fetched(client), _patient_problem(request.prefetch, request.patient_id))
     lists = {key: value if value is not None else _owned(fetched.get(key), request.patient_id)
              for key, value in answered.items()}
     _log_not_received(request, lists)
@@ -170,6 +170,18 @@ def _result(future: Future[list[dict[str, Any]] | None]) -> list[dict[str, Any]]
         log.error("FHIR fetch failed unexpectedly", exc_info=future.exception())
         return None
     return future.result()
+
+
+def _patient_problem(prefetch: dict[str, Any], patient_id: str) -> str:
+    """What is wrong with prefetch 'patient', which gave no Patient of context.patientId: an integration engineer
+    with a mismatched id must not be sent looking for a missing key."""
+    if "patient" not in prefetch:
+        return "missing"
+    if prefetch["patient"] is None:
+        return "is null"
+    if any(r.get("resourceType") == "Patient" for r in _answered(prefetch, "patient", patient_id) or []):
+        return "is another patient's (its id is not context.patientId)"
+    return "is not a Patient"
 
 
 def _own_patient(candidates: list[dict[str, Any]] | None, patient_id: str) -> dict[str, Any] | None:

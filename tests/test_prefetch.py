@@ -205,6 +205,22 @@ def test_a_patient_in_a_bundle_is_accepted() -> None:
     assert _load(_request(_full_prefetch() | {"patient": _bundle(PATIENT)})).patient == PATIENT
 
 
+@pytest.mark.parametrize(("answer", "said"), [
+    ({"resourceType": "Patient", "id": "p2"}, "is another patient's (its id is not context.patientId)"),
+    ({"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "id": "p2"}}]},
+     "is another patient's (its id is not context.patientId)"),
+    ({"resourceType": "Observation", "id": "o1"}, "is not a Patient"),
+    ("Patient/p1", "is not a Patient"),
+    (None, "is null"),
+])
+def test_the_412_says_what_was_wrong_with_the_prefetched_patient(answer: Any, said: str) -> None:
+    """A mismatched patientId is not a missing key: the engineer must be told which it is."""
+    with pytest.raises(PatientUnavailable) as raised:
+        _load(_request(_full_prefetch() | {"patient": answer}))
+    assert raised.value.message == (f"No patient data obtainable: prefetch 'patient' {said} and no fhirServer to "
+                                    "fetch it from")
+
+
 def test_no_patient_at_all_is_patient_unavailable(fhir_server: FhirTestServer) -> None:
     with pytest.raises(PatientUnavailable):
         _load(_request({key: None for key in PREFETCH_TEMPLATES}))
