@@ -17,8 +17,10 @@ from typing import Iterator
 from bench.workload import SERVICE_PATH
 
 REPO = Path(__file__).resolve().parent.parent
-# The README's production settings (`gunicorn -w 2 --preload`, sync workers by default); both apps get exactly these.
-GUNICORN_SETTINGS = ("--workers", "2", "--worker-class", "sync", "--preload", "--log-level", "warning")
+# The README's production settings (`gunicorn -w 2 --preload --no-control-socket`, sync workers by default); both apps
+# get exactly these.
+GUNICORN_SETTINGS = ("--workers", "2", "--worker-class", "sync", "--preload", "--no-control-socket", "--log-level",
+                     "warning")
 START_TIMEOUT_SECONDS = 30.0
 
 
