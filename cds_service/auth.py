@@ -306,6 +306,8 @@ def _decode(token: str, alg: str, key: jwt.PyJWK, client: ClientConfig, audience
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         problem = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, jwt.InvalidAudienceError):  # the first thing an engineer needs, and our own URL
+            problem += f"; this endpoint expects aud {audience}"
     # Checked again apart, on this failing path only, so that accepted tokens are verified once.
     signed = _signed_claims(token, alg, key)
     if signed is None:

@@ -493,7 +493,8 @@ EXPIRED = int(time.time()) - 600  # an exp that is past whenever a test runs
     ("make_claims", "tenant", "reason"),
     [
         (lambda now: claims(exp=now - 600), "tenant-a", f"token from {EHR} rejected: ExpiredSignatureError"),
-        (lambda now: claims(aud=BASE), "tenant-a", f"token from {EHR} rejected: InvalidAudienceError"),
+        (lambda now: claims(aud=BASE), "tenant-a",
+         f"token from {EHR} rejected: InvalidAudienceError: Audience doesn't match; this endpoint expects aud {AUD}"),
         (lambda now: claims(jti=None), "tenant-a", f"token from {EHR} rejected: MissingRequiredClaimError"),
         (lambda now: claims(exp=now + 3600), "tenant-a", "exp "),
         (lambda now: claims(tenant="tenant-b"), "tenant-b", f"tenant 'tenant-b' not allowed for {EHR}"),
