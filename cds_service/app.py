@@ -58,6 +58,9 @@ def _build(settings: Settings) -> Flask:
     _configure_logging(settings.log_level)
     check_files()
     app = _App(__name__)
+    # `/cds-services/` and `.../blinatumomab-coverage/` are answered as without the slash: an EHR's base URL
+    # configured with one should not turn every call into a 404.
+    app.url_map.strict_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in the order the spec shows them
     store = AuditStore(settings.database_url)

@@ -291,6 +291,13 @@ def test_deeply_nested_json_is_a_400(client: LiveClient, depth: int) -> None:
     assert "nested" in issue["diagnostics"]
 
 
+def test_a_trailing_slash_is_answered_as_without_it(client: LiveClient) -> None:
+    assert client.get("/cds-services/").json["services"][0]["id"] == "blinatumomab-coverage"
+    body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
+    answer = client.post(SERVICE + "/", json=body)
+    assert answer.status_code == 200 and answer.json["cards"][0]["summary"].startswith("Aspirus")
+
+
 def test_unknown_service_id_is_a_404(client: LiveClient) -> None:
     issue = assert_outcome(client.post("/cds-services/other-service", json=sign_request()), 404)
     assert issue["code"] == "not-found"
