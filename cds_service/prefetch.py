@@ -74,13 +74,13 @@ def _build_record(request: HookRequest, client: FhirClient | None, unfetchable: 
     if prefetched_patient is None and client is None:
         raise PatientUnavailable(unfetchable, _patient_problem(request.prefetch, request.patient_id))
     missing = [key for key, value in answered.items() if value is None] + ([] if prefetched_patient else ["patient"])
-    fetched = _fetch_all(client, missing, request, deadline) if client and missing else {}
+    fetched, late = _fetch_all(client, missing, request, deadline) if client and missing else ({}, frozenset())
     patient = prefetched_patient or _own_patient(fetched.get("patient"), request.patient_id)
     if patient is None:
         raise PatientUnavailable(_not_fetched(client), _patient_problem(request.prefetch, request.patient_id))
     lists = {key: value if value is not None else _owned(fetched.get(key), request.patient_id)
              for key, value in answered.items()}
-    _log_not_received(request, lists)
+    _log_not_received(request, lists, lambda key: _server_said(client, unfetchable, key in late))
     record = PatientRecord(patient=patient, lists=lists)
     if client is not None:
         record.resolve = _Resolver(client, deadline)
@@ -137,14 +137,16 @@ def _answered(prefetch: dict[str, Any], key: str, patient_id: str) -> list[dict[
 
 def _fetch_all(
     client: FhirClient, keys: list[str], request: HookRequest, deadline: float
-) -> dict[str, list[dict[str, Any]] | None]:
-    """Every key fetched in parallel; what has not arrived by the deadline is not received."""
+) -> tuple[dict[str, list[dict[str, Any]] | None], frozenset[str]]:
+    """Every key fetched in parallel; what has not arrived by the deadline is not received. Also the keys whose
+    fetch was still under way then."""
     pool = ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="fhir-fetch")
     futures = {key: pool.submit(_fetch_key, client, key, request, deadline) for key in keys}
     wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
     # Do not wait for stragglers: their own request timeouts end them just after the deadline.
     pool.shutdown(wait=False, cancel_futures=True)
-    return {key: _result(future) for key, future in futures.items()}
+    late = frozenset(key for key, future in futures.items() if not future.done())
+    return {key: _result(future) for key, future in futures.items()}, late
 
 
 def _fetch_key(client: FhirClient, key: str, request: HookRequest, deadline: float) -> list[dict[str, Any]] | None:
@@ -200,10 +202,33 @@ def _owned(resources: list[dict[str, Any]] | None, patient_id: str) -> list[dict
     return bundle_resources({"entry": [{"resource": resource} for resource in resources]}, patient_id)
 
 
-def _log_not_received(request: HookRequest, lists: dict[str, list[dict[str, Any]] | None]) -> None:
+def _log_not_received(request: HookRequest, lists: dict[str, list[dict[str, Any]] | None],
+                      server_said: Callable[[str], str]) -> None:
+    """One line for the keys not received, each with what its prefetch was and what the FHIR server did: a key sent
+    malformed, one never sent and a fetch that ran out of time read alike on the cards ("EHR did not send")."""
     missing = [key for key, value in lists.items() if value is None]
     if missing:
-        log.info("hook %s: prefetch not received: %s", request.hook_instance, ", ".join(missing))
+        log.info("hook %s: not received: %s", request.hook_instance,
+                 ", ".join(f"{key} (prefetch {_prefetch_said(request.prefetch, key)}; {server_said(key)})"
+                           for key in missing))
+
+
+def _prefetch_said(prefetch: dict[str, Any], key: str) -> str:
+    """Why a key's prefetch gave no list, by the shape of what was sent alone (never its content)."""
+    if key not in prefetch:
+        return "absent"
+    value = prefetch[key]
+    kind = value.get("resourceType") if isinstance(value, dict) else None
+    if kind == "Bundle":
+        return "a first page only" if next_link(value) is not None else "a Bundle reporting an error"
+    return "an OperationOutcome" if kind == "OperationOutcome" else "not a Bundle"
+
+
+def _server_said(client: FhirClient | None, unfetchable: str, late: bool) -> str:
+    """What came of fetching a key, in the words of the log (the reasons of failed reads are at DEBUG, with URLs)."""
+    if client is None:
+        return unfetchable
+    return "FHIR server: no answer within the fetch budget" if late else "FHIR server: read failed"
 
 
 class _Resolver:

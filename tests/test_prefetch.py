@@ -108,22 +108,46 @@ def test_no_authorization_header_without_fhir_authorization(fhir_server: FhirTes
     assert fhir_server.requests[0].authorization is None
 
 
-def test_a_slow_key_alone_is_not_received_within_the_budget(fhir_server: FhirTestServer) -> None:
+def test_a_slow_key_alone_is_not_received_within_the_budget(fhir_server: FhirTestServer,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
     """The server holds the observations until the test releases them, which it does only once the record is built:
     the budget alone ended that fetch, and its thread hung up on the server instead of running on."""
     fhir_server.add(PATIENT, _of("Condition", "c1"), _of("Observation", "o1"))
+    fhir_server.fault("/Immunization", status=500)
     release = threading.Event()
     fhir_server.fault("/Observation", hold=release)
     try:
         # The budget runs out for the held key only: long enough for the other keys on a loaded machine (at 0.5 s
         # the conditions were once not received either).
-        record = _load(_request({}, fhir_server), budget=2.0)
-        assert record.not_received() == ["observations"]
+        with caplog.at_level(logging.INFO, logger="cds_service"):
+            record = _load(_request({}, fhir_server), budget=2.0)
+        assert record.not_received() == ["observations", "immunizations"]
+        assert [r.getMessage() for r in caplog.records if "not received" in r.getMessage()] == [
+            "hook hi-1: not received: observations (prefetch absent; FHIR server: no answer within the fetch budget), "
+            "immunizations (prefetch absent; FHIR server: read failed)"]
         assert [r["id"] for r in record.resources("conditions")] == ["c1"]
         [observations] = [r for r in fhir_server.requests if r.path == "/Observation"]
         assert observations.exchange.wait() == Exchange.CLIENT_HUNG_UP
     finally:
         release.set()
+
+
+def test_the_log_says_how_each_key_not_received_was_sent(caplog: pytest.LogCaptureFixture) -> None:
+    """A key sent malformed and one never sent read alike on the cards: the integration engineer reads the log."""
+    error = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "exception"}]}
+    prefetch = _full_prefetch() | {"conditions": PATIENT, "observations": [], "coverage": error,
+                                   "immunizations": _bundle(error),
+                                   "attestations": _bundle() | {"link": [{"relation": "next", "url": "x"}]}}
+    del prefetch["medicationRequests"]
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        _load(_request(prefetch))
+    [line] = [r.getMessage() for r in caplog.records if "not received" in r.getMessage()]
+    assert line == ("hook hi-1: not received: coverage (prefetch an OperationOutcome; no fhirServer to fetch it from), "
+                    "conditions (prefetch not a Bundle; no fhirServer to fetch it from), "
+                    "observations (prefetch not a Bundle; no fhirServer to fetch it from), "
+                    "medicationRequests (prefetch absent; no fhirServer to fetch it from), "
+                    "immunizations (prefetch a Bundle reporting an error; no fhirServer to fetch it from), "
+                    "attestations (prefetch a first page only; no fhirServer to fetch it from)")
 
 
 def test_server_errors_make_only_their_keys_not_received(fhir_server: FhirTestServer) -> None:
