@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from cds_service.facts import result_text
 from cds_service.facts.model import Fact
 from tests.test_facts_labs import MRD_CODE, NEGATIVE, labs, loinc, obs
 
@@ -156,3 +157,35 @@ def test_quantitative_transcript_codes_keep_greater_than_zero_positive():
     assert labs(transcript).ph_positive.value is True
     copies = obs("k", KARYOTYPE, "2025-03-01", valueQuantity={"value": 3, "code": "{copies}"})
     assert labs(copies).ph_positive.value is None
+
+
+# ---- text the readers bound ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,clauses", [
+    ("t(9;22)(q34;q11.2) detected; p210 not", ["t(9;22)(q34;q11.2) detected", " p210 not"]),
+    ("(a; b) c; d", ["(a; b) c", " d"]),
+    ("a; b)", ["a; b)"]),  # the next parenthesis closes: inside, as the lookahead the splitter replaced read it
+    ("a; (b; c", ["a", " (b", " c"]),
+    ("MRD 0.01%. Not detected", ["MRD 0.01%", " Not detected"]),
+])
+def test_result_text_is_split_into_clauses_outside_parentheses(text, clauses):
+    assert result_text.ClauseSplitter(r"[;,\n]|\.(?=\s|$)").split(text) == clauses
+
+
+def test_a_result_text_longer_than_the_limit_is_left_unread():
+    """Request text is not ours to trust: past the limit it is not read at all, and the fact stays unknown."""
+    padding = " " * (result_text.MAX_RESULT_TEXT - len("Residual disease detected"))
+    assert labs(obs("m", MRD_CODE, "2026-09-01", valueString="Residual disease detected" + padding)
+                ).mrd_detectable.value is True
+    assert labs(obs("m", MRD_CODE, "2026-09-01", valueString="Residual disease detected" + padding + " ")
+                ).mrd_detectable.value is None
+    panel = {"coding": [{"system": "http://loinc.org", "code": "101119-6"}]}
+    assert labs(obs("f", panel, "2026-09-01", valueString="CD19 positive " * 400)).cd19_positive.value is None
+    assert labs(obs("f", panel, "2026-09-01", valueString="CD19 positive " * 200)).cd19_positive.value is True
+
+
+@pytest.mark.parametrize("text,expected", [(" " * 5000 + "0.5 %  \n", True), (" " * 70_000 + "x", None),
+                                           ("<\t0.01%", False)])
+def test_a_numeric_result_is_read_whatever_whitespace_surrounds_it(text, expected):
+    assert labs(obs("m", MRD_CODE, "2026-09-01", valueString=text)).mrd_detectable.value is expected

@@ -11,11 +11,11 @@ from typing import Any
 
 from cds_service.facts.codes import concept_text, ref
 from cds_service.facts.lab_result import Result
-from cds_service.facts.result_text import qualitative
+from cds_service.facts.result_text import MAX_RESULT_TEXT, ClauseSplitter, qualitative
 from cds_service.valuesets import ValueSets
 
 # CD19 in flow text: sentences hold lists ("positive for CD10, CD19"), so only ; . and new lines end one.
-_SENTENCE_SEPARATOR = re.compile(r"(?:[;\n]|\.(?=\s|$))(?![^()]*\))")
+_SENTENCES = ClauseSplitter(r"[;\n]|\.(?=\s|$)")
 _CD19 = re.compile(r"(?<![a-z0-9])cd19(?![a-z0-9])")
 _CD19_THERAPY = re.compile(r"[-\s]*(?:directed|targeted|car\b|car-t|chimeric|bispecific)")
 # A sign attached to CD19 ("CD19+", "CD19-", "CD19 (+)"); a hyphen before a word joins the word ("CD19-positive").
@@ -60,9 +60,12 @@ def _cd19_component(observation: dict[str, Any], vs: ValueSets) -> bool | None:
 
 def _cd19_in_text(text: str) -> bool | None:
     """CD19 in a flow report: each mention is read in its sentence (_cd19_mention). Mentions that disagree, or a
-    "CD19 not assessed", leave the report unknown; mentions without a qualifier (a therapy's name) say nothing."""
+    "CD19 not assessed", leave the report unknown; mentions without a qualifier (a therapy's name) say nothing. A
+    report longer than MAX_RESULT_TEXT is not read: each mention is read against the rest of its sentence."""
+    if len(text) > MAX_RESULT_TEXT:
+        return None
     said: set[str] = set()
-    for sentence in _SENTENCE_SEPARATOR.split(text.lower()):
+    for sentence in _SENTENCES.split(text.lower()):
         said.update(_cd19_mention(sentence[:m.start()], sentence[m.end():]) for m in _CD19.finditer(sentence))
     said.discard("")
     return _CD19_READINGS.get(said.pop()) if len(said) == 1 else None

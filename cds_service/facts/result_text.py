@@ -14,11 +14,15 @@ from typing import Any, Callable
 from cds_service.facts.codes import codings, concept_text, to_decimal
 from cds_service.valuesets import ValueSets
 
-_NUMERIC_STRING = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(%)?\s*$")
+# Matched against the stripped text: whitespace at both ends of the pattern, next to the optional comparator, let a
+# run of spaces be split between them every way there is (20,000 spaces took seconds).
+_NUMERIC_STRING = re.compile(r"(<=|>=|<|>)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(%)?")
 _V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 TextReading = Callable[[str, ValueSets], bool | None]
-# Clause separators outside parentheses: "t(9;22)(q34;q11.2)" is one word, "p190 detected; p210 not" two clauses.
-_CLAUSE_SEPARATOR = re.compile(r"(?:[;,\n]|\.(?=\s|$))(?![^()]*\))")
+# The longest result text read, in characters (a flow report's interpretation runs to a few hundred). Longer text is
+# left unread, and the fact it bears on unknown: the reading of a clause costs up to the square of its length, and
+# request text is not ours to trust.
+MAX_RESULT_TEXT = 4_000
 NEGATION_CUE = re.compile(r"(?<![a-z0-9])(?:no|without)(?![a-z0-9])", re.IGNORECASE)
 
 
@@ -75,10 +79,42 @@ def agreed(clauses: list[tuple[str, frozenset[bool]]]) -> bool | None:
     return found.pop() if len(found) == 1 else None
 
 
+class ClauseSplitter:
+    """Splits text at separators outside parentheses: "t(9;22)(q34;q11.2)" is one word, "p190 detected; p210 not" two
+    clauses. A separator is inside parentheses when the next parenthesis after it is a closing one. Worked out in one
+    pass from the right: a lookahead for that parenthesis at every separator re-read the rest of the text, a cost
+    that grew with the square of the number of separators."""
+
+    def __init__(self, separators: str) -> None:
+        self._plain = re.compile(separators)
+        self._tokens = re.compile(rf"[()]|{separators}")
+
+    def split(self, text: str) -> list[str]:
+        if ")" not in text:  # the usual result text: no separator can be inside parentheses
+            return self._plain.split(text)
+        cuts: list[tuple[int, int]] = []
+        closing_next = False  # whether the next parenthesis to the right of the position is a closing one
+        for token in reversed(list(self._tokens.finditer(text))):
+            found = token.group()
+            if found in "()":
+                closing_next = found == ")"
+            elif not closing_next:
+                cuts.append(token.span())
+        starts = [0, *(end for _, end in reversed(cuts))]
+        ends = [*(start for start, _ in reversed(cuts)), len(text)]
+        return [text[start:end] for start, end in zip(starts, ends)]
+
+
+_CLAUSES = ClauseSplitter(r"[;,\n]|\.(?=\s|$)")
+
+
 def result_clauses(text: str, vs: ValueSets, read: Callable[[str, ValueSets], frozenset[bool]],
                    ) -> list[tuple[str, frozenset[bool]]]:
-    """The clauses of a result text with the result words `read` finds in each (only clauses holding some)."""
-    found = [(clause, read(clause, vs)) for clause in _CLAUSE_SEPARATOR.split(text)]
+    """The clauses of a result text with the result words `read` finds in each (only clauses holding some); none
+    for a text longer than MAX_RESULT_TEXT."""
+    if len(text) > MAX_RESULT_TEXT:
+        return []
+    found = [(clause, read(clause, vs)) for clause in _CLAUSES.split(text)]
     return [(clause, words) for clause, words in found if words]
 
 
@@ -110,7 +146,7 @@ def result_quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | N
         unit = quantity.get("code") if quantity.get("code") is not None else quantity.get("unit")
         return value, str(quantity.get("comparator") or ""), str(unit or "").strip().lower()
     text = observation.get("valueString")
-    match = _NUMERIC_STRING.match(text) if isinstance(text, str) else None
+    match = _NUMERIC_STRING.fullmatch(text.strip()) if isinstance(text, str) else None
     if match is None:
         return None
     return Decimal(match.group(2)), match.group(1) or "", match.group(3) or ""
