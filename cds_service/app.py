@@ -25,6 +25,7 @@ from cds_service.feedback import feedback_blueprint
 from cds_service.http_errors import register_error_handlers
 from cds_service.metrics import Metrics, metrics_blueprint
 from cds_service.policies import check_policies
+from cds_service.printable import printable
 
 log = logging.getLogger(__name__)
 # gunicorn's exit status for "App failed to load" (gunicorn.arbiter.Arbiter.APP_LOAD_ERROR): its arbiter stops,
@@ -182,10 +183,16 @@ def _verifier(settings: Settings, store: AuditStore) -> JwtVerifier | None:
 
 class LogFormatter(logging.Formatter):
     """Times with their UTC offset (2026-03-01T18:05:02.123-06:00): logs are read beside the audit trail (UTC), the
-    clinical dates (CDS_TIME_ZONE) and the EHR's own logs."""
+    clinical dates (CDS_TIME_ZONE) and the EHR's own logs. One line per message: control characters escaped."""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # The client's values in a message (a path, a hookInstance) cannot start a forged line (printable.py); a
+        # traceback, which format() appends after this, keeps its lines.
+        record.message = printable(record.message)
+        return super().formatMessage(record)
 
 
 def _log_format() -> None:

@@ -25,6 +25,7 @@ from cds_service.config import (ConfigError, check_not_blank, check_not_misspelt
 from cds_service.db import alembic_config
 from cds_service.evaluation import OrderOutcome
 from cds_service.hook_request import ORDER_SIGN
+from cds_service.printable import printable
 
 T = TypeVar("T")
 
@@ -228,7 +229,7 @@ def _decision(decision: str | None, no_plan_reason: str | None) -> str:
 
 
 def _cell(value: Any, limit: int) -> str:
-    text = "-" if value is None else str(value)
+    text = "-" if value is None else printable(str(value))  # a client's id could drive the terminal (printable.py)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -250,7 +251,7 @@ def format_detail(detail: InvocationDetail) -> str:
     labels = {uuid: label for outcome in record.outcomes for uuid, label in outcome.suggestion_labels.items()}
     lines += ["", "Feedback:" if detail.feedback else "Feedback: none"]
     lines += [f"  {_feedback_line(entry, topics, labels)}" for entry in detail.feedback]
-    return "\n".join(lines)
+    return "\n".join(map(printable, lines))  # each line one line: a comment's newline or escape printed escaped
 
 
 def _utc(moment: datetime) -> str:

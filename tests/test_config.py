@@ -405,6 +405,20 @@ def test_log_times_carry_their_utc_offset() -> None:
     assert datetime.fromisoformat(line.split()[0]).timestamp() == pytest.approx(record.created, abs=0.001)
 
 
+def test_a_log_message_is_one_line_whatever_the_client_sent() -> None:
+    """A path with %0a decoded to a newline forged a log line; a traceback still has its lines."""
+    forged = "404 on GET /x\n2026-11-23T00:00:00.000+00:00 WARNING cds_service: jti reused\x1b[2J"
+    record = logging.LogRecord("cds_service.x", logging.INFO, __file__, 1, "%s", (forged,), None)
+    line = LogFormatter("%(levelname)s %(message)s").format(record)
+    assert line == "INFO 404 on GET /x\\n2026-11-23T00:00:00.000+00:00 WARNING cds_service: jti reused\\x1b[2J"
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failed = logging.LogRecord("cds_service.x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    lines = LogFormatter("%(message)s").format(failed).splitlines()
+    assert lines[:2] == ["failed", "Traceback (most recent call last):"]
+
+
 @pytest.mark.parametrize("raw", ["Mars/Olympus_Mons", "America", "../etc/localtime", "/etc/localtime", "+02:00"])
 def test_a_time_zone_that_is_not_an_iana_name_is_refused(raw: str) -> None:
     with pytest.raises(ConfigError, match=f"^CDS_TIME_ZONE {re.escape(repr(raw))} is not an IANA time zone name"):
