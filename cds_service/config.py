@@ -362,8 +362,15 @@ def _loopback(host: str) -> bool:
 
 
 # Dot segments could climb out of an allowed prefix. Servers decode %2e (and some read "\\" as "/") before resolving
-# them, so they are looked for in the decoded path.
+# them, so they are looked for in the decoded path; and Java servlet containers (Tomcat, Jetty: HAPI FHIR's) drop a
+# segment's ";parameters" first, so "..;x" is "..".
 _SEGMENT_SEPARATOR = re.compile(r"[/\\]")
+
+
+def has_dot_segment(path: str) -> bool:
+    """Whether a URL path holds a "." or ".." segment as a server would resolve it (comment above): a path that could
+    climb out of the prefix it seems to be under."""
+    return any(segment.split(";", 1)[0] in (".", "..") for segment in _SEGMENT_SEPARATOR.split(unquote(path)))
 
 
 def normalized_url(url: str) -> tuple[str, str, str] | None:
@@ -378,7 +385,7 @@ def normalized_url(url: str) -> tuple[str, str, str] | None:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
         return None
-    if any(segment in (".", "..") for segment in _SEGMENT_SEPARATOR.split(unquote(parts.path))):
+    if has_dot_segment(parts.path):
         return None
     default_port = {"http": 80, "https": 443}[parts.scheme]
     host = parts.hostname if port in (None, default_port) else f"{parts.hostname}:{port}"

@@ -18,6 +18,7 @@ from urllib3.util import parse_url
 
 from cds_service import json_codec
 from cds_service.bounded_http import TooLarge, read_capped, session_until
+from cds_service.config import has_dot_segment
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,9 @@ class FhirClient:
         if target[3] == base_path:
             return ""
         prefix = base_path + "/"
-        return target[3][len(prefix):] if target[3].startswith(prefix) else None
+        below = target[3][len(prefix):] if target[3].startswith(prefix) else None
+        # urllib3 resolves plain dot segments, but not "%2e%2e" nor "..;", which the server may (config.py)
+        return None if below is None or has_dot_segment(below) else below
 
     def search(self, query: str, deadline: float) -> list[dict[str, Any]] | None:
         """All resources of a search ("Type?params", relative to the base), every page, or None on any failure."""

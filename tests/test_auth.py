@@ -656,12 +656,15 @@ def test_production_allows_only_the_clients_fhir_servers() -> None:
 
 
 @pytest.mark.parametrize("path", ["%2e%2e/admin", "%2E%2E/admin", ".%2e/admin", "%2E./admin", "%2e/admin",
-                                  "%2e%2e%2Fadmin", "..%5Cadmin", "./admin"])
+                                  "%2e%2e%2Fadmin", "..%5Cadmin", "./admin", "..;/admin", "..;jsessionid=1/admin",
+                                  "%2e%2e%3b/admin", ".;x/admin"])
 def test_dot_segments_are_refused_however_encoded(path: str) -> None:
-    """Servers decode %2e before resolving dot segments: tenant-a/%2e%2e/tenant-b is tenant-b."""
+    """Servers decode %2e before resolving dot segments: tenant-a/%2e%2e/tenant-b is tenant-b; servlet containers
+    drop a segment's ;parameters first: tenant-a/..;/tenant-b is tenant-b too."""
     allow = server_allowlist(False, ClientConfig(iss=EHR, jwks_url="x", fhir_servers=("https://ehr.example.org/fhir",)))
     assert not allow(f"https://ehr.example.org/fhir/{path}")
     assert allow("https://ehr.example.org/fhir/%2e%2e.admin/Patient")
+    assert allow("https://ehr.example.org/fhir/Patient;x=1/..x")
 
 
 def test_local_mode_allows_any_http_server() -> None:
