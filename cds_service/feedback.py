@@ -41,17 +41,22 @@ FEEDBACK_ENDPOINT = "feedback.receive_feedback"
 # shows a client whose feedback keeps failing. Feedback stored is in its own table.
 AUDIT_HOOK = "feedback"
 
-# Lengths are those of the feedback table's columns (db_models.py): longer is refused here, not by the database.
+# Lengths are those of the feedback table's columns (db_models.py): longer is refused here, not by the database. The
+# free text (a Coding's display, the clinician's comment) is stored as sent, in text columns: bounded here too, well
+# above what a person types, so that one call cannot write megabytes to the trail.
 _ID = {"type": "string", "minLength": 1, "maxLength": 200}
+_FREE_TEXT_MAX = 10_000
+# Feedback is sent per card, and a call shows at most a few cards (max-cards): more items than this is not feedback.
+_ITEMS_MAX = 100
 _CODING = {
     "type": "object",
     "properties": {"system": {"type": "string", "maxLength": 500}, "code": {"type": "string", "maxLength": 200},
-                   "display": {"type": "string"}},
+                   "display": {"type": "string", "maxLength": _FREE_TEXT_MAX}},
     "anyOf": [{"required": ["code"]}, {"required": ["display"]}],
 }
 _OVERRIDE_REASON = {
     "type": "object",
-    "properties": {"reason": _CODING, "userComment": {"type": "string"}},
+    "properties": {"reason": _CODING, "userComment": {"type": "string", "maxLength": _FREE_TEXT_MAX}},
     # Either the specified {"reason": Coding, "userComment": ...} or a bare Coding.
     "anyOf": [{"required": ["reason"]}, {"required": ["userComment"]}, _CODING],
 }
@@ -72,7 +77,7 @@ _ITEM = {
 FEEDBACK_SCHEMA = {
     "type": "object",
     "required": ["feedback"],
-    "properties": {"feedback": {"type": "array", "items": _ITEM}},
+    "properties": {"feedback": {"type": "array", "items": _ITEM, "maxItems": _ITEMS_MAX}},
 }
 _VALIDATOR = Draft202012Validator(FEEDBACK_SCHEMA)
 

@@ -62,13 +62,13 @@ def test_accepted_feedback_is_stored_with_the_card(live_app: tuple[str, AuditSto
     assert entry.outcome_timestamp == datetime(2026, 11, 20, 12, 5, tzinfo=timezone.utc)
 
 
-def test_feedback_at_the_column_lengths_is_stored(live_app: tuple[str, AuditStore]) -> None:
+def test_feedback_at_the_length_and_item_limits_is_stored(live_app: tuple[str, AuditStore]) -> None:
     base_url, store = live_app
-    reason = {"system": "s" * 500, "code": "c" * 200, "display": "d" * 2000}
-    item = {"card": "u" * 200, "outcome": "overridden", "overrideReason": {"reason": reason, "userComment": "x" * 5000}}
-    response = post(base_url, {"feedback": [item]})
+    reason = {"system": "s" * 500, "code": "c" * 200, "display": "d" * 10_000}
+    item = {"card": "u" * 200, "outcome": "overridden", "overrideReason": {"reason": reason, "userComment": "x" * 10_000}}
+    response = post(base_url, {"feedback": [item] * 100})
     assert response.status_code == 200, response.text
-    assert count_feedback(store) == 1
+    assert count_feedback(store) == 100
 
 
 def test_feedback_with_an_unpaired_surrogate_is_stored(live_app: tuple[str, AuditStore]) -> None:
@@ -285,6 +285,12 @@ def test_feedback_on_a_card_whose_record_is_still_queued_is_known(live_app: tupl
     ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-20T12:05:00\u0000"}]},
      "feedback[0].outcomeTimestamp"),  # CPython's fromisoformat ignores a trailing NUL: it was stored as a time
     ({"feedback": [{"card": "c", "outcome": "accepted"}, "accepted"]}, "feedback[1]"),
+    # Free text bounded, and the number of items: one call must not write megabytes to the trail.
+    ({"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {"userComment": "x" * 10_001}}]},
+     "feedback[0].overrideReason.userComment"),
+    ({"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {"reason": {"display": "d" * 10_001}}}]},
+     "feedback[0].overrideReason.reason.display"),
+    ({"feedback": [{"card": f"c{i}", "outcome": "accepted"} for i in range(101)]}, "feedback"),
     # Valid ISO 8601, but outside years 1 to 9999 once in UTC: were a 500.
     ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "9999-12-31T23:59:59-14:00"}]},
      "feedback[0].outcomeTimestamp"),
