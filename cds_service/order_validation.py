@@ -1,6 +1,6 @@
 """The request-level checks of the blinatumomab draft orders, each a 400 (service-contract.md): a valid
 MedicationRequest (fhir.resources, unknown elements ignored), the required bindings of its status and intent, an id
-when it is answered, no two with the same id."""
+when it is answered, no two with the same id; and no more of them than one call answers."""
 from __future__ import annotations
 
 import copy
@@ -23,6 +23,10 @@ _INTENT_CODES = frozenset(("proposal", "plan", "order", "original-order", "refle
 _PROVEN_VALID = proof_for(MedicationRequest)
 # pydantic's error type for a key the model does not define (fhir.resources forbids extra keys).
 _UNKNOWN_ELEMENT = "extra_forbidden"
+# The most blinatumomab orders one call answers. A cycle is one to a few orders (bag changes); each costs about a
+# millisecond and a half to answer, so a body of thousands of copies would hold a worker for seconds, past gunicorn's
+# timeout on a slow machine (a security review's finding: 9,000 orders in a 9 MB body).
+MAX_ORDERS = 50
 
 
 def validate_orders(request: HookRequest, candidates: list[tuple[int, dict[str, Any]]],
@@ -32,6 +36,10 @@ def validate_orders(request: HookRequest, candidates: list[tuple[int, dict[str, 
     `candidates` are the request's MedicationRequests with their positions (draft_orders.medication_requests);
     those `chosen` are validated unless their position is in `done` (each order is validated once), which is
     returned with theirs added."""
+    count = sum(1 for _, order in candidates if chosen(order))
+    if count > MAX_ORDERS:
+        raise ClientError(400, f"{count} blinatumomab orders in one call: at most {MAX_ORDERS} are answered",
+                          "context.draftOrders.entry", code="too-costly")
     for index, order in candidates:
         if index not in done and chosen(order):
             _validate(index, order, answered(request, order))

@@ -20,6 +20,7 @@ from flask import Flask
 from sqlalchemy.exc import IntegrityError
 
 from cds_service.http_errors import register_error_handlers
+from cds_service.order_validation import MAX_ORDERS
 from tests.conftest import close_app, local_settings, make_app
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 from tests.live_server import LiveClient, serving
@@ -296,6 +297,22 @@ def test_a_trailing_slash_is_answered_as_without_it(client: LiveClient) -> None:
     body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
     answer = client.post(SERVICE + "/", json=body)
     assert answer.status_code == 200 and answer.json["cards"][0]["summary"].startswith("Aspirus")
+
+
+def test_more_blinatumomab_orders_than_one_call_answers_is_a_400(client: LiveClient) -> None:
+    """Each answered order costs real work: thousands of copies would hold a worker past gunicorn's timeout."""
+    body = json.loads((EXAMPLES / "aspirus-adult-relapsed-refractory-cycle1.json").read_text())
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    assert order["resourceType"] == "MedicationRequest"
+
+    def with_orders(count: int) -> dict[str, Any]:
+        entries = [{"resource": {**order, "id": f"o{i}"}} for i in range(count)]
+        return {**body, "context": {**body["context"], "draftOrders": {**body["context"]["draftOrders"],
+                                                                        "entry": entries}}}
+
+    assert client.post(SERVICE, json=with_orders(MAX_ORDERS)).status_code == 200
+    issue = assert_outcome(client.post(SERVICE, json=with_orders(MAX_ORDERS + 1)), 400, "context.draftOrders.entry")
+    assert issue["code"] == "too-costly" and issue["diagnostics"].startswith(f"{MAX_ORDERS + 1} blinatumomab orders")
 
 
 def test_unknown_service_id_is_a_404(client: LiveClient) -> None:
