@@ -13,8 +13,9 @@ from typing import Any, Callable
 
 import pytest
 
-from cds_service import pipeline, prefetch
+from cds_service import order_validation, pipeline, prefetch
 from cds_service.card_config import DEFAULT_MAX_CARDS, CardConfig
+from cds_service.order_validation import MAX_ORDERS
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
@@ -1004,16 +1005,16 @@ def evaluate_directly(body: dict[str, Any], prior_approval: Callable[..., Any] =
 
 
 def test_many_orders_of_a_cycle_on_the_same_days_are_each_answered_with_bounded_notes(client: Any) -> None:
-    """60 copies of a 28 mcg/day order: each is not covered (1680 mcg/day), and its dose criterion names three other
-    orders and counts the rest, in the card and in the audit record alike (it named the 59 others, on each of the 60
-    answers)."""
-    answer = post(client, many_orders("florida-blue-consolidation", 60))
-    assert [covered_value(action) for action in answer["systemActions"]] == ["not-covered"] * 60
+    """50 copies of a 28 mcg/day order (the most one call answers): each is not covered (1400 mcg/day), and its dose
+    criterion names three other orders and counts the rest, in the card and in the audit record alike (it named the
+    49 others, on each of the 50 answers)."""
+    answer = post(client, many_orders("florida-blue-consolidation", MAX_ORDERS))
+    assert [covered_value(action) for action in answer["systemActions"]] == ["not-covered"] * MAX_ORDERS
     assert len(answer["cards"]) == DEFAULT_MAX_CARDS
     decision = answer["cards"][0]["extension"]["coverage-decision"]
     [dose_criterion] = [c for c in decision["criteria"] if c["id"].endswith("dose-at-most-28")]
-    assert dose_criterion["note"] == ("1680 mcg/day on days 1–28 (this order and order order-1, order order-2, order "
-                                      "order-3 and 56 other orders together): above 28 mcg/day")
+    assert dose_criterion["note"] == ("1400 mcg/day on days 1–28 (this order and order order-1, order order-2, order "
+                                      "order-3 and 46 other orders together): above 28 mcg/day")
     assert dose_criterion["evidence"] == [f"MedicationRequest/order-{i}" for i in range(5)]
 
     def last_criteria(count: int) -> str:
@@ -1021,7 +1022,7 @@ def test_many_orders_of_a_cycle_on_the_same_days_are_each_answered_with_bounded_
         assert len(outcomes) == count
         return re.sub(r"\d+", "#", json.dumps(outcomes[-1].criteria))
 
-    assert last_criteria(60) == last_criteria(20)  # the same record, numbers aside
+    assert last_criteria(MAX_ORDERS) == last_criteria(20)  # the same record, numbers aside
 
 
 def test_the_prior_approval_of_many_orders_is_looked_up_once() -> None:
@@ -1039,6 +1040,7 @@ def test_the_work_of_many_orders_grows_linearly(monkeypatch: pytest.MonkeyPatch,
     a fault reading the facts, each order read the cycle's start from every order."""
     if facts_fail:
         monkeypatch.setattr(pipeline, "extract_facts", lambda *args, **kwargs: 1 / 0)
+    monkeypatch.setattr(order_validation, "MAX_ORDERS", 1000)  # the cap per call aside: how the work grows
 
     def calls(count: int) -> int:
         body = many_orders("florida-blue-consolidation", count)
