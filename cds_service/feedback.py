@@ -89,7 +89,7 @@ def feedback_blueprint(store: AuditStore) -> Blueprint:
     @blueprint.post("/cds-services/<service_id>/feedback")
     def receive_feedback(service_id: str) -> Response:
         if service_id not in SERVICE_IDS:
-            raise ClientError(404, f"No CDS service with id {service_id!r}", "service_id", code="not-found")
+            raise ClientError(404, f"No CDS service with id {service_id!r}", code="not-found")
         check_content_type(request.content_type)
         entries = parse_feedback(parse_json_object(request_body()))
         unknown_suggestions = sorted(_drop_foreign_suggestions(entries, store))

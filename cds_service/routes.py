@@ -55,7 +55,7 @@ def discovery() -> Response:
 
 def call_service(shared: Services, service_id: str) -> Response:
     if service_id != SERVICE_ID:
-        raise ClientError(404, f"No CDS service with id {service_id!r}", "service_id", code="not-found")
+        raise ClientError(404, f"No CDS service with id {service_id!r}", code="not-found")
     call = unproxied(g)
     # the environ's CONTENT_TYPE: what werkzeug's headers.get("Content-Type") returns, read without its Python calls
     check_content_type(unproxied(request).environ.get("CONTENT_TYPE"))

@@ -317,7 +317,9 @@ def test_more_blinatumomab_orders_than_one_call_answers_is_a_400(client: LiveCli
 
 def test_unknown_service_id_is_a_404(client: LiveClient) -> None:
     issue = assert_outcome(client.post("/cds-services/other-service", json=sign_request()), 404)
-    assert issue["code"] == "not-found"
+    # The id is in the URL, not the request's JSON: no FHIRPath expression names it.
+    assert issue["code"] == "not-found" and "expression" not in issue
+    assert issue["diagnostics"] == "No CDS service with id 'other-service'"
     assert_outcome(client.get("/no/such/path"), 404)
 
 
