@@ -80,7 +80,7 @@ def _build_record(request: HookRequest, client: FhirClient | None, unfetchable: 
         raise PatientUnavailable(_not_fetched(client), _patient_problem(request.prefetch, request.patient_id))
     lists = {key: value if value is not None else _owned(fetched.get(key), request.patient_id)
              for key, value in answered.items()}
-    _log_not_received(request, lists, lambda key: _server_said(client, unfetchable, key in late))
+    _log_not_received(request, lists, client, unfetchable, late)
     record = PatientRecord(patient=patient, lists=lists)
     if client is not None:
         record.resolve = _Resolver(client, deadline)
@@ -202,15 +202,16 @@ def _owned(resources: list[dict[str, Any]] | None, patient_id: str) -> list[dict
     return bundle_resources({"entry": [{"resource": resource} for resource in resources]}, patient_id)
 
 
-def _log_not_received(request: HookRequest, lists: dict[str, list[dict[str, Any]] | None],
-                      server_said: Callable[[str], str]) -> None:
+def _log_not_received(request: HookRequest, lists: dict[str, list[dict[str, Any]] | None], client: FhirClient | None,
+                      unfetchable: str, late: frozenset[str]) -> None:
     """One line for the keys not received, each with what its prefetch was and what the FHIR server did: a key sent
-    malformed, one never sent and a fetch that ran out of time read alike on the cards ("EHR did not send")."""
+    malformed, one never sent and a fetch that ran out of time read alike on the cards ("EHR did not send").
+    `unfetchable`: why there is no `client`; `late`: the keys whose fetch was still under way at the deadline."""
     missing = [key for key, value in lists.items() if value is None]
     if missing:
         log.info("hook %s: not received: %s", request.hook_instance,
-                 ", ".join(f"{key} (prefetch {_prefetch_said(request.prefetch, key)}; {server_said(key)})"
-                           for key in missing))
+                 ", ".join(f"{key} (prefetch {_prefetch_said(request.prefetch, key)}; "
+                           f"{_server_said(client, unfetchable, key in late)})" for key in missing))
 
 
 def _prefetch_said(prefetch: dict[str, Any], key: str) -> str:
