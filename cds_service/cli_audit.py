@@ -79,7 +79,7 @@ def parse_since(value: str) -> datetime:
     if match:
         return datetime.now(timezone.utc) - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r}: use an ISO date/date-time or 30m, 24h, 7d, 2w") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -188,7 +188,7 @@ def _timestamp(raw: str | None, field: str) -> datetime | None:
     if raw is None:
         return None
     try:
-        moment: datetime | None = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        moment: datetime | None = datetime.fromisoformat(raw)
     except ValueError:
         moment = None
     # CPython's parser stops at a trailing NUL, and took "2026-01-01T00:00:00\0" for a time.

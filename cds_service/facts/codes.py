@@ -116,7 +116,11 @@ def ref(resource: dict[str, Any]) -> str:
     return f"{resource.get('resourceType', 'Resource')}/{resource.get('id', '')}"
 
 
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+# A FHIR date or dateTime, written as FHIR writes it (a time without seconds or zone read too: EHRs send those). Other
+# ISO 8601 forms Python would parse (a week date, a space for the T, a date followed by text) are not clinical dates
+# a reader should guess at: unreadable, so the fact they date is unknown.
+_FHIR_DATE_TIME = re.compile(
+    r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?")
 # Years outside these are placeholders (0001-01-01; 9999-12-31 for "no end") or typing errors, never clinical dates:
 # read as absent, and date arithmetic (a month added, a zone applied) stays far from date.min and date.max.
 _YEARS = range(1800, 2201)
@@ -127,17 +131,14 @@ def parse_date(value: str | None) -> date | None:
 
     A partial date stands for its first day; a date-time keeps its own calendar day (the clinically recorded day).
     """
-    if not isinstance(value, str):
+    if not isinstance(value, str) or _FHIR_DATE_TIME.fullmatch(value) is None:
         return None
     try:
         if len(value) >= 10:  # full date, or date-time: the calendar day as written, in its own zone
             found = date.fromisoformat(value[:10])
         else:
-            match = _DATE.match(value)
-            if match is None:
-                return None
-            found = date(int(match.group(1)), int(match.group(2) or 1), int(match.group(3) or 1))
-    except ValueError:
+            found = date(int(value[:4]), int(value[5:7] or 1), 1)
+    except ValueError:  # no such month or day
         return None
     return found if found.year in _YEARS else None
 
@@ -163,8 +164,10 @@ def parse_datetime(value: str | None) -> datetime | None:
     if not isinstance(value, str):
         return None
     if len(value) > 10:
+        if _FHIR_DATE_TIME.fullmatch(value) is None:
+            return None
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             return None
         if parsed.year not in _YEARS:
