@@ -24,7 +24,7 @@ from cds_service.facts.coverage import routed_policy_ids
 from cds_service.feedback import feedback_blueprint
 from cds_service.http_errors import register_error_handlers
 from cds_service.metrics import Metrics, metrics_blueprint
-from cds_service.policies import check_policies
+from cds_service.policies import check_policies, payer_labels
 from cds_service.printable import printable
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,8 @@ def _build(settings: Settings) -> Flask:
     except SchemaError as exc:
         raise ConfigError(str(exc)) from None
     metrics = Metrics(store.status)
-    app.extensions["cds_service"] = routes.Services(settings, store, metrics, _verifier(settings, store))
+    app.extensions["cds_service"] = routes.Services(settings, store, metrics, _verifier(settings, store),
+                                                      tuple(payer_labels()))
     register_error_handlers(app)
     # Browser clients such as the CDS Hooks sandbox send Authorization and Content-Type, so preflights must allow them.
     CORS(

@@ -4,35 +4,23 @@ The wording lives in cards/decision*.j2; this module picks what the card shows a
 """
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
-from cds_service.decision import INFO_NEEDED, MEETS, NOT_MET_DECISION, Decision, IndicationResult
+from cds_service.decision import Decision, IndicationResult
+from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, Wording, render_card
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
+from cds_service.override_reasons import override_reasons
 from cds_service.policies import payer_labels
 from cds_service.questionnaire import question, questionnaire_url
 from cds_service.verdict import NOT_MET, UNKNOWN
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "coverage-info", "display": "Coverage Information"}
-OVERRIDE_REASONS = (
-    ("criteria-met-documentation-to-follow", "Criteria are met; documentation will be sent to the plan"),
-    ("plan-exception-requested", "Exception or peer-to-peer review requested from the plan"),
-    ("proceed-without-coverage", "Proceeding; patient informed that the plan may not cover it"),
-)
-# The override reasons' code system. FHIR makes a code system's canonical URL the same wherever it is used ("It SHALL
-# remain the same when the code system is stored on different servers"), and service-contract.md names none: one
-# fixed URI, so that feedback codes read the same in every environment's audit trail. A URN: nothing is published at
-# it, and the service owns no domain to publish under.
-OVERRIDE_REASON_SYSTEM = "urn:uuid:8c957449-5246-4cca-9e22-88c4dbfbf5d7"
-# Cards issued before named `<public base URL>/fhir/CodeSystem/coverage-override-reason`, which differed between
-# environments (and servers): feedback still returns it on those cards.
-_BASE_URL_OVERRIDE_SYSTEM = re.compile(r"https?://[^/?#]+(?:/[^?#]*)?/fhir/CodeSystem/coverage-override-reason")
 # The parts of the summary around the list of what to document ("<payer>: document ... to confirm coverage"), and
 # around what the EHR did not send.
 _DOCUMENT_FRAME = len(": document  to confirm coverage")
@@ -61,7 +49,7 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
         "extension": extension,
     }
     if decision.decision == NOT_MET_DECISION:
-        card["overrideReasons"] = _override_reasons()
+        card["overrideReasons"] = override_reasons()
     return card
 
 
@@ -241,13 +229,3 @@ def _links(decision: Decision, base_url: str) -> list[dict[str, str]]:
     if decision.decision == INFO_NEEDED:
         links.append({"label": "Attestation questionnaire", "url": questionnaire_url(base_url), "type": "absolute"})
     return links
-
-
-def _override_reasons() -> list[dict[str, str]]:
-    return [{"system": OVERRIDE_REASON_SYSTEM, "code": code, "display": display} for code, display in OVERRIDE_REASONS]
-
-
-def canonical_override_system(system: str) -> str:
-    """OVERRIDE_REASON_SYSTEM for either form of it, the fixed one or the base-URL one of cards issued before it;
-    any other system (an EHR's own reasons) as it is."""
-    return OVERRIDE_REASON_SYSTEM if _BASE_URL_OVERRIDE_SYSTEM.fullmatch(system) else system

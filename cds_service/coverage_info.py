@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from cds_service.decision import INFO_NEEDED, MEETS, Decision
+from cds_service.decision import Decision
+from cds_service.evaluation import INFO_NEEDED, MEETS
 
 EXTENSION_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 HCPCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"

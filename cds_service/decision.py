@@ -8,15 +8,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, NamedTuple, TypedDict
 
+from cds_service.evaluation import INFO_NEEDED, MEETS, DecisionCode
 from cds_service.verdict import Status
-
-DecisionCode = Literal["meets-criteria", "criteria-not-met", "information-needed"]
-MEETS: DecisionCode = "meets-criteria"
-NOT_MET_DECISION: DecisionCode = "criteria-not-met"
-INFO_NEEDED: DecisionCode = "information-needed"
-# Request types: an authorization on initiation criteria, or the renewal of one (policy-rules.md).
-INITIAL = "initial"
-RENEWAL = "renewal"
 
 # Criterion kinds of the policy files; "clinical" is every kind but the other five (policy-rules.md §1).
 CLINICAL = "clinical"

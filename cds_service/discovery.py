@@ -1,12 +1,12 @@
 """The CDS Hooks discovery document (service-contract.md §Endpoints): one service id, listed once per hook."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from cds_service import SERVICE_DESCRIPTION, SERVICE_ID, SERVICE_TITLE
 from cds_service.card_config import DEFAULT_MAX_CARDS
 from cds_service.hook_request import ORDER_SELECT, ORDER_SIGN
-from cds_service.policies import payer_labels
 from cds_service.record import PREFETCH_TEMPLATES
 
 HOOKS = (ORDER_SIGN, ORDER_SELECT)
@@ -55,12 +55,12 @@ CONFIGURATION_OPTIONS: tuple[dict[str, Any], ...] = (
 RENAMED_OPTIONS = {"off-label": "off-guideline"}
 
 
-def _service_entry(hook: str) -> dict[str, Any]:
+def _service_entry(hook: str, plans: str) -> dict[str, Any]:
     return {
         "hook": hook,
         "id": SERVICE_ID,
         "title": SERVICE_TITLE,
-        "description": SERVICE_DESCRIPTION.format(plans=", ".join(payer_labels())),
+        "description": SERVICE_DESCRIPTION.format(plans=plans),
         "prefetch": dict(PREFETCH_TEMPLATES),
         "extension": {
             "davinci-crd.version": [CRD_VERSION],
@@ -69,5 +69,8 @@ def _service_entry(hook: str) -> dict[str, Any]:
     }
 
 
-def discovery_document() -> dict[str, Any]:
-    return {"services": [_service_entry(hook) for hook in HOOKS]}
+def discovery_document(plans: Iterable[str]) -> dict[str, Any]:
+    """The document announcing the service, whose description names the health `plans` it applies (by their labels:
+    the composition root reads them from the policies, which this protocol module does not import)."""
+    listed = ", ".join(plans)
+    return {"services": [_service_entry(hook, listed) for hook in HOOKS]}

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Literal, NamedTuple
+
+# The decisions of service-contract.md (the coverage-decision extension), and the audit trail's outcome of an order a
+# fault of ours left undecided: the seam's vocabulary, read by the audit trail's queries as well as the clinical side.
+DecisionCode = Literal["meets-criteria", "criteria-not-met", "information-needed"]
+MEETS: DecisionCode = "meets-criteria"
+NOT_MET_DECISION: DecisionCode = "criteria-not-met"
+INFO_NEEDED: DecisionCode = "information-needed"
+EVALUATION_FAILED = "evaluation-failed"
+# Request types: an authorization on initiation criteria, or the renewal of one (policy-rules.md).
+INITIAL = "initial"
+RENEWAL = "renewal"
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any
 from cds_service.card_config import CardConfig
 from cds_service.cards import fault_card
 from cds_service.draft_orders import Group, answered, draft_resources, medication_requests, with_draft_resources
-from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
+from cds_service.evaluation import EVALUATION_FAILED, Evaluation, EvaluationContext, OrderOutcome
 from cds_service.facts.coverage import PayerMatch, select_payer
 from cds_service.facts.order import group_start, is_blinatumomab, order_ref
 from cds_service.facts.resolve import record_resolver
@@ -55,7 +55,7 @@ def fault_answer(call: Call, order: dict[str, Any], payer: PayerMatch | None,
                  outcome: OrderOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One order's fault card and coverage-information action, its audit outcome "evaluation-failed"."""
     cards = [fault_card(order, call.request.hook_instance)] if call.config.wants("coverage-info") else []
-    outcome.decision = "evaluation-failed"
+    outcome.decision = EVALUATION_FAILED
     if payer is None or call.request.hook != ORDER_SIGN:
         return cards, []
     outcome.policy = payer.policy_id

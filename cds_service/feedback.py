@@ -8,7 +8,7 @@ each to the other outcome, and storing them would record a suggestion as taken o
 reason for overriding a card the clinician accepted.
 
 An override reason of ours is stored under its fixed system, also when it comes back in the base-URL form of the
-cards issued before that system was fixed (cards.OVERRIDE_REASON_SYSTEM).
+cards issued before that system was fixed (override_reasons.OVERRIDE_REASON_SYSTEM).
 
 Feedback on a card uuid this service never issued is stored anyway, flagged. An accepted suggestion is kept only on
 the card that carried it: one never issued, or issued with another card, is left out of what is stored and named in
@@ -27,10 +27,10 @@ from jsonschema.exceptions import best_match
 from cds_service import SERVICE_ID
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry
-from cds_service.cards import canonical_override_system
 from cds_service.exceptions import ClientError
 from cds_service.http_errors import request_body
 from cds_service.json_codec import storable
+from cds_service.override_reasons import canonical_override_system
 from cds_service.validation import check_content_type, parse_json_object, schema_error_expression
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ def _entry(item: dict[str, Any], index: int) -> FeedbackEntry:
 
 
 def _system(system: str | None) -> str | None:
-    # Our override reasons stored under one system, whichever form the card carried (cards.OVERRIDE_REASON_SYSTEM).
+    # Our override reasons stored under one system, whichever form the card carried (override_reasons.OVERRIDE_REASON_SYSTEM).
     return None if system is None else canonical_override_system(system)
 
 

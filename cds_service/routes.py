@@ -47,10 +47,11 @@ class Services:
     store: AuditStore
     metrics: Metrics
     verifier: JwtVerifier | None  # None in local mode: tokens are neither required nor verified
+    plans: tuple[str, ...] = ()  # the health plans applied, by name, for the discovery document
 
 
-def discovery() -> Response:
-    return jsonify(discovery_document())
+def discovery(shared: Services) -> Response:
+    return jsonify(discovery_document(shared.plans))
 
 
 def call_service(shared: Services, service_id: str) -> Response:
@@ -243,7 +244,7 @@ def register(app: Flask) -> None:
     app.before_request(partial(start, shared))
     app.after_request(partial(observe, shared))
     blueprint = Blueprint("cds", __name__)
-    blueprint.add_url_rule("/cds-services", view_func=discovery, methods=["GET"])
+    blueprint.add_url_rule("/cds-services", "discovery", partial(discovery, shared), methods=["GET"])
     blueprint.add_url_rule("/cds-services/<service_id>", "call_service", partial(call_service, shared),
                            methods=["POST"])
     blueprint.add_url_rule(f"/fhir/Questionnaire/{QUESTIONNAIRE_ID}", "questionnaire", partial(questionnaire, shared),

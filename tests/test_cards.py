@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.cards import OVERRIDE_REASON_SYSTEM, decision_card, no_plan_card
+from cds_service.cards import decision_card, no_plan_card
+from cds_service.override_reasons import OVERRIDE_REASON_SYSTEM
 from cds_service.coverage_info import coverage_information_action
 from tests.crd_invariants import check_crd_invariants
 from cds_service.decision import Decision

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.card_config import CardConfig
-from cds_service.cards import OVERRIDE_REASON_SYSTEM
+from cds_service.override_reasons import OVERRIDE_REASON_SYSTEM
 from cds_service.db_models import Feedback
 from tests.test_audit import (EXAMPLE, invocation, live_app, outcome, stored_values,  # noqa: F401  (live_app: fixture)
                               writes_blocked)

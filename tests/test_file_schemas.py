@@ -14,7 +14,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from cds_service.config import ConfigError, parse_auth_config
-from cds_service.decision import INITIAL, KINDS, RENEWAL
+from cds_service.decision import KINDS
+from cds_service.evaluation import INITIAL, RENEWAL
 from cds_service.dosing.api import SCHEDULES
 from cds_service.facts.model import WINDOWS
 from cds_service.file_schemas import file_schema

@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any, Iterator, Mapping, NamedTuple
 
-from cds_service.decision import INITIAL
+from cds_service.evaluation import INITIAL
 from cds_service.dosing.api import QuantityLimit
 from cds_service.facts.codes import add_months
 from cds_service.facts.model import ATTESTED_BY, WINDOWS
