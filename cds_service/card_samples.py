@@ -41,7 +41,7 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
     context = {
         "d": decision, "blocked": "", "needed": ["Ph result"], "alternatives": ["CD19 result"],
         "document": "Ph result", "document_hint": " (another indication would need: CD19 result)",
-        "reason": "MRD detectable", "general": [_MET],
+        "reason": "MRD detectable", "as_ordered": False, "general": [_MET],
         "shown": _INDICATION,
         "shown_role": "Closest indication", "others": ["adult consolidation"], "attested": ["Therapy phase"],
         "not_received": ["immunizations"], "questionnaire": QUESTIONNAIRE, "determination": True,
@@ -73,6 +73,8 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision.j2", _decision_context(_decision("information-needed", not_received=[]), not_received=[])),
     ("decision.j2", _decision_context(_decision("criteria-not-met", authorization=None, cycle=None, critical=True),
                                       needed=[], alternatives=[], shown=None)),
+    ("decision.j2", _decision_context(_decision("criteria-not-met", authorization=None), needed=[], alternatives=[],
+                                      as_ordered=True, reason="meets adult consolidation except dose above the label")),
     ("decision-no-plan.j2", _no_plan(not_received="coverage")),
     ("decision-no-plan.j2", _no_plan(not_received="payer", coverage="Coverage/primary")),
     ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", unreadable="order is text, not a whole number")),

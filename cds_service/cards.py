@@ -136,6 +136,7 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         "document": document,
         "document_hint": document_hint,
         "reason": _reason(decision) if decision.decision == NOT_MET_DECISION else "",  # only a not-met card says it
+        "as_ordered": _as_ordered(decision),
         "general": general,
         "shown": shown,
         "shown_role": _role(decision, shown),
@@ -202,6 +203,17 @@ def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> 
     return needed[0], ""  # render_card shortens an overlong first item
 
 
+# Criteria the order itself fails, which a corrected order meets: its dose, its quantity.
+_ORDER_KINDS = ("dose", "quantity")
+
+
+def _as_ordered(decision: Decision) -> bool:
+    """Not covered because of what the order says (its dose, its quantity), not the patient's chart: the summary says
+    "not covered as ordered", so that it does not read as a denial of the drug (the dose card corrects it)."""
+    failed = decision.not_met_criteria()
+    return decision.decision == NOT_MET_DECISION and bool(failed) and failed[0].kind in _ORDER_KINDS
+
+
 def _reason(decision: Decision) -> str:
     """Why it is not covered: the first not-met criterion, policy-level ones first, in the plan's terms."""
     failed = decision.not_met_criteria()
@@ -209,7 +221,8 @@ def _reason(decision: Decision) -> str:
         return "no indication of the policy is met"
     first = failed[0]
     reason = first.summary or first.text
-    room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(": not covered — ")
+    frame = ": not covered as ordered — " if first.kind in _ORDER_KINDS else ": not covered — "
+    room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(frame)
     if first.critical and first.note:
         # The evidence in full if it fits, else its first clause (the vaccine and its date, not the window): a
         # summary cut in the middle of a date misleads.
@@ -220,7 +233,8 @@ def _reason(decision: Decision) -> str:
         shown = f"{required}; record: {first.note}" if first.note and not first.critical else required
         return shown if len(shown) <= room else required
     if decision.indication_title and first.kind != "universal":
-        return f"meets {decision.indication_title} except {reason}"
+        met_except = f"meets {decision.indication_title} except {reason}"
+        return met_except if len(met_except) <= room else reason  # the failure, not the indication, is the news
     return reason
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from cds_service.cards import decision_card
@@ -117,14 +118,26 @@ def test_denial_on_a_course_limit_says_which_indication_is_otherwise_met(client:
     assert len(card["summary"]) < 140
 
 
+@pytest.mark.parametrize("name", ["aspirus-relapsed-refractory-single-line-dose-too-high", "florida-blue-dose-above-28",
+                                  "aspirus-quantity-over-limit"])
+def test_a_denial_for_the_orders_dose_or_quantity_says_as_ordered(client: FlaskClient, name: str) -> None:
+    """A corrected order is covered: "not covered" alone reads as a denial of the drug."""
+    card = _post_example(client, name)
+    assert card["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
+    assert ": not covered as ordered — meets " in card["summary"] and len(card["summary"]) < 140
+
+
 def test_every_except_summary_fits_without_being_cut() -> None:
     """The longest indication title with the longest failing phrase still fits: a cut summary loses its reason."""
     for policy in (ASPIRUS, load_policy("florida-blue")):
         phrases = [c for c in policy.universal if c.kind == "quantity"]
         for indication in policy.indications:
             for failing in phrases + [c for c in indication.criteria if c.kind != "clinical"]:
-                summary = f"{policy.payer_label}: not covered — meets {indication.title} except " \
+                frame = " as ordered" if failing.kind in ("dose", "quantity") else ""
+                summary = f"{policy.payer_label}: not covered{frame} — meets {indication.title} except " \
                           f"{failing.summary or failing.text}"
+                if frame:  # the order's own failure alone when the indication does not fit beside it
+                    summary = min(summary, f"{policy.payer_label}: not covered{frame} — {failing.summary}", key=len)
                 assert len(summary) < 140, summary
                 assert not (failing.summary or failing.text)[0].isupper(), failing.id  # reads on after "except"
 
