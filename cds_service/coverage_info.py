@@ -96,11 +96,20 @@ def _assertion(decision: Decision | None, questionnaire_url: str,
     if decision.decision == INFO_NEEDED:
         documentation = [_code("doc-needed", "clinical"), _code("doc-purpose", "withpa"), _code("info-needed", "OTH")]
         return [*codes, *documentation], [
-            _reason({"text": "Document: " + "; ".join(decision.missing)}),
+            _reason({"text": _documentation_text(decision)}),
             {"url": "questionnaire", "valueCanonical": questionnaire_url},
         ]
     failed = "; ".join(c.text for c in decision.not_met_criteria()) or "no indication of the policy is met"
     return codes, [_reason({"text": f"Not met: {failed}"})]
+
+
+def _documentation_text(decision: Decision) -> str:
+    """What to document; first, when the reported indication's clinical criteria are met and the order fails on
+    something else of it (its dose, a course limit), that failure: correcting the order is the shorter way to
+    coverage, and documentation only opens other indications (the card's summary says the same)."""
+    document = "Document: " + "; ".join(decision.missing)
+    failed = decision.not_met_criteria() if decision.indication else []
+    return f"Not met as ordered: {'; '.join(c.text for c in failed)}. Or d{document[1:]}" if failed else document
 
 
 def _not_received(decision: Decision) -> dict[str, Any]:

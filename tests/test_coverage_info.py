@@ -74,6 +74,17 @@ def test_information_needed_is_conditional_with_the_questionnaire() -> None:
     assert values["questionnaire"] == QUESTIONNAIRE
 
 
+def test_information_needed_with_the_order_failing_its_indication_says_that_first() -> None:
+    """The reported indication's clinical criteria are met and its dose schedule is not: correcting the order is the
+    way to coverage; the documentation only opens other indications."""
+    dose = CriterionResult("pediatric-relapsed-refractory.dose", "not-met", "Aspirus V",
+                           "Daily dose per the label schedule", kind="dose")
+    values = subs(action(decision("information-needed", criteria=[dose])))
+    assert values["covered"] == "conditional"
+    assert values["reason"]["text"] == ("Not met as ordered: Daily dose per the label schedule. "
+                                        "Or document: MRD result; current weight")
+
+
 def test_criteria_not_met_is_not_covered_without_pa_needed() -> None:
     values = subs(action(decision("criteria-not-met")))
     assert values["covered"] == "not-covered"
