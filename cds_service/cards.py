@@ -184,22 +184,22 @@ def _blocked(decision: Decision) -> str:
 
 
 def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> tuple[str, str]:
-    """What the summary asks to document: as many needed items as fit beside the `frame` (the summary's other
-    text), then how many more; then, briefly, that other indications would need other items (so the list does not
-    read as all required)."""
+    """What the summary asks to document: every needed item with what other indications would need instead, if it
+    all fits beside the `frame` (the summary's other text); else as many needed items as fit, then how many more, and
+    the alternatives left to the detail. The card's own items come first: a count of another indication's items
+    ("would need 3 more") hid them and told the clinician nothing to act on."""
     if not needed:
         return "the missing information", ""
     # "Would need", not "or": another indication may need these besides, not instead of, the shown one's.
     hint = f" (another indication would need: {'; '.join(alternatives)})" if alternatives else ""
-    noun = "item" if len(alternatives) == 1 else "items"
-    short_hint = f" (another indication would need {len(alternatives)} more {noun})" if alternatives else ""
-    for suffix in (hint, short_hint):
-        budget = SUMMARY_LIMIT - 1 - frame - len(suffix)
-        for count in range(len(needed), 0, -1):
-            more = len(needed) - count
-            text = "; ".join(needed[:count]) + (f" (+{more} more)" if more else "")
-            if len(text) <= budget:
-                return text, suffix
+    if len("; ".join(needed)) <= SUMMARY_LIMIT - 1 - frame - len(hint):
+        return "; ".join(needed), hint
+    budget = SUMMARY_LIMIT - 1 - frame
+    for count in range(len(needed), 0, -1):
+        more = len(needed) - count
+        text = "; ".join(needed[:count]) + (f" (+{more} more)" if more else "")
+        if len(text) <= budget:
+            return text, ""
     return needed[0], ""  # render_card shortens an overlong first item
 
 
