@@ -17,6 +17,7 @@ from cds_service.facts.order import order_ref
 from cds_service.override_reasons import override_reasons
 from cds_service.policies import payer_labels
 from cds_service.questionnaire import question, questionnaire_url
+from cds_service.record import DATA_NAMES
 from cds_service.verdict import NOT_MET, UNKNOWN
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
@@ -118,13 +119,14 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
     shown = next((r for r in decision.indications if r.id == decision.shown_indication), None)
     needed, alternatives = _to_document(decision)
     blocked = _blocked(decision)
+    data_names = [DATA_NAMES.get(key, key) for key in facts.not_received]
     if blocked:  # documentation opens only other indications: named in full after the failure, or left to the detail
         document = f"; or, for another indication, document {'; '.join(alternatives)}" if alternatives else ""
         room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(f": not covered as ordered — {blocked}")
         document, document_hint = (document if len(document) <= room else ""), ""
-    elif decision.not_received:  # the chart may hold it all: first say what did not arrive
+    elif decision.not_received:  # the chart may hold it all: first say what did not arrive, the data by its name
         frame = len(decision.payer_label) + _NOT_RECEIVED_FRAME
-        document, document_hint = _summary_request(decision.not_received, [], frame)
+        document, document_hint = _summary_request(list(data_names) or decision.not_received, [], frame)
     else:  # the shown indication's items; with none of its own, what the other indications need
         frame = len(decision.payer_label) + _DOCUMENT_FRAME
         document, document_hint = _summary_request(needed or alternatives, alternatives if needed else [], frame)
@@ -144,7 +146,7 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         "others": [r.title for r in decision.indications
                    if decision.decision != MEETS and r.status != NOT_MET and shown is not None and r.id != shown.id],
         "attested": [question(link_id) for link_id in dict.fromkeys((*facts.attested_items, *decision.attested_items))],
-        "not_received": facts.not_received,
+        "not_received": data_names,
         "questionnaire": questionnaire_url(base_url),
     }
 

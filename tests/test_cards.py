@@ -178,7 +178,7 @@ def test_attested_facts_and_data_not_received_are_shown() -> None:
     card = decision_card(decision, case_facts, ORDER, BASE)
     assert ("Attested by the prescriber (attestation questionnaire): Therapy phase of this blinatumomab course; "
             "How blinatumomab is used in this order.") in card["detail"]
-    assert "Data not received (criteria depending on it are unknown): immunizations." in card["detail"]
+    assert "Data not received (no criterion was left unknown by it): immunizations." in card["detail"]
 
 
 def test_record_text_cannot_inject_markdown() -> None:
