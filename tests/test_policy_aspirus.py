@@ -258,7 +258,7 @@ def test_renewal_with_toxicity_to_judge_asks_about_it() -> None:
     decision = evaluate({**BASELINES["adult-relapsed-refractory"], "unacceptable_toxicity": None})
     assert decision.decision == "information-needed"
     assert decision.indication == "adult-relapsed-refractory"
-    assert "whether the toxicity recorded was unacceptable" in decision.missing
+    assert "whether the toxicity recorded was unacceptable" in decision.missing  # the policy's words, facts unnamed
 
 
 def test_maintenance_cycle_6_is_not_met_and_5_is_met() -> None:

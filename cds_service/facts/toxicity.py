@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.codes import effective_date, effective_last_date, ref, usable_condition
+from cds_service.facts.codes import codings, concept_text, effective_date, effective_last_date, ref, usable_condition
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
 from cds_service.facts.unreadable import Bearing, Relevance
@@ -43,7 +43,8 @@ def unacceptable_toxicity(record: PatientRecord, course_start: date, attestation
     default the course start): one given during an earlier course says nothing about this one."""
     found = _toxic_conditions(record.resources("conditions", "Condition"), course_start)
     if found.severe:
-        return Fact(True, tuple(found.severe), note="grade 4-5 CRS or ICANS since the course start")
+        return Fact(True, tuple(found.severe),
+                    note=f"grade 4-5 CRS or ICANS since the course start: {_named(found.severe, found.events)}")
     attested = attestations.fact("unacceptable-toxicity", renewal_since or course_start, cast=bool)
     if found.severe_undated and not (attested is not None and attested.value is True):
         # Never cleared by an answer (module docstring): only the date tells whether it is of this course.
@@ -54,7 +55,9 @@ def unacceptable_toxicity(record: PatientRecord, course_start: date, attestation
     if attested is not None:
         return attested
     if found.asked:
-        return Fact(None, tuple(found.asked), note="toxicity since the course start: was it unacceptable?")
+        named = _named(found.asked, found.events)
+        return Fact(None, tuple(found.asked), note=f"since the course start: {named}; was it unacceptable?",
+                    missing=f"whether the toxicity was unacceptable: {named}")
     if not record.received("conditions"):
         return Fact(received=False)
     return Fact(False, note="no listed toxicity recorded since the course start")
@@ -66,22 +69,44 @@ class _Toxicities(NamedTuple):
     severe: list[str]  # grade 4-5 CRS/ICANS recorded on or after the course start
     severe_undated: list[str]  # grade 4-5 CRS/ICANS whose date does not place it before or after the course start
     asked: list[str]  # other listed toxicities on or after the course start, or not dated before it
+    events: dict[str, str]  # reference -> the event as the card names it: what was recorded, and when
+
+
+_NAMED_MAX = 3  # events named on a card; the evidence lists every one
+
+
+def _named(references: list[str], events: dict[str, str]) -> str:
+    named = "; ".join(events[reference] for reference in references[:_NAMED_MAX])
+    more = len(references) - _NAMED_MAX
+    return f"{named} (+{more} more)" if more > 0 else named
+
+
+def _event(condition: dict[str, Any]) -> str:
+    """The event as recorded (its text or display, else its code) and its date: which event, and when, is what the
+    clinician is asked to judge."""
+    code = condition.get("code")
+    name = concept_text(code).split(" | ")[0] or next(
+        (str(c.get("code")) for c in codings(code) if c.get("code") is not None), "listed toxicity")
+    day = effective_date(condition)
+    return f"{name} ({day.isoformat()})" if day else f"{name} (undated)"
 
 
 def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> _Toxicities:
     kinds = _kinds()
-    found = _Toxicities([], [], [])
+    found = _Toxicities([], [], [], {})
     for condition in conditions:
         # The kind first: most Conditions read are the disease's own (diagnosis.py), of no list, and then neither
         # their dates nor their status need reading.
         kind = _kind(condition.get("code"), kinds)
         if kind is None or _before(condition, course_start) or not usable_condition(condition):
             continue
+        reference = ref(condition)
         if kind == SEVERE:
             since = (effective_date(condition) or date.min) >= course_start
-            (found.severe if since else found.severe_undated).append(ref(condition))
+            (found.severe if since else found.severe_undated).append(reference)
         elif kind == ASKED:
-            found.asked.append(ref(condition))
+            found.asked.append(reference)
+        found.events[reference] = _event(condition)
     return found
 
 
