@@ -44,6 +44,19 @@ def test_typed_values_and_coding_code():
     assert found.get("tki-failure") is None
 
 
+def test_an_attested_fact_names_the_answer_and_its_date():
+    """A pharmacist checks the criterion against what was answered: "attested" alone hid a no."""
+    found = attestations(response("q1", "2026-09-01T10:00:00Z", [
+        item("multiagent-chemo-candidate", valueBoolean=False), item("therapy-phase", valueString="consolidation"),
+        item("remission-number", valueInteger=2), item("ph-positive", valueBoolean=True)]))
+    assert found.fact("multiagent-chemo-candidate", cast=bool).note == "attested: no (answered 2026-09-01)"
+    assert found.fact("therapy-phase", cast=str).note == "attested: consolidation (answered 2026-09-01)"
+    assert found.fact("ph-positive", cast=bool, note="Ph status attested").note == \
+        "Ph status attested: yes (answered 2026-09-01)"
+    assert found.fact("remission-number", cast=int, note=lambda n: f"remission {n} attested").note == \
+        "remission 2 attested (answered 2026-09-01)"
+
+
 def test_unparseable_answers_are_ignored():
     found = attestations(response("q1", "2026-09-01", [
         item("ph-positive", valueString="yes"), item("cycle-number", valueBoolean=True),

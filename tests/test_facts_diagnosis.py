@@ -209,7 +209,7 @@ def test_remission_number_counts_relapse_episodes():
     assert diagnosis(condition("x", "C92.00")).remission_number(date(2026, 1, 1)).value is None
     attested = diagnosis(condition("r", "C91.02", recorded="2025-01-01"), remission_number=1)
     assert attested.remission_number(date(2026, 1, 1)) == Fact(1, ("QuestionnaireResponse/qr",), attested=True,
-                                                                note="remission 1 attested")
+                                                                note="remission 1 attested (answered 2026-01-01)")
     assert diagnosis(received=False).remission_number(date(2026, 1, 1)).received is False
 
 

@@ -126,7 +126,13 @@ class Attestations:
         if answer is None:
             return None
         value = cast(answer.value)
-        return Fact(value, (answer.reference,), attested=True, note=note(value) if callable(note) else note)
+        # The answer and its date on the card: a pharmacist checks the criterion against them.
+        said = note(value) if callable(note) else f"{note or 'attested'}: {_shown(answer.value)}"
+        return Fact(value, (answer.reference,), attested=True, note=f"{said} (answered {answer.authored.isoformat()})")
+
+
+def _shown(value: AnswerValue) -> str:
+    return ("yes" if value else "no") if isinstance(value, bool) else str(value)
 
 
 def course_answers_since(course_start: date) -> date:
