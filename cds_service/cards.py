@@ -230,14 +230,22 @@ def _reason(decision: Decision) -> str:
         # summary cut in the middle of a date misleads.
         fitting = (f"{reason} ({note})" for note in (first.note, first.note.split(";")[0]))
         reason = next((text for text in fitting if len(text) <= room), reason)
-    if first.kind == "clinical":  # what the policy requires, then what the record showed instead, if it fits
-        required = f"requires {reason}"
-        shown = f"{required}; record: {first.note}" if first.note and not first.critical else required
+    if first.kind == "clinical":  # what the policy requires, then what the chart showed instead, if it fits
+        required = f"requires {_mid_sentence(reason)}"
+        shown = f"{required}; chart: {first.note}" if first.note and not first.critical else required
         return shown if len(shown) <= room else required
     if decision.indication_title and first.kind != "universal":
         met_except = f"meets {decision.indication_title} except {reason}"
         return met_except if len(met_except) <= room else reason  # the failure, not the indication, is the news
     return reason
+
+
+def _mid_sentence(text: str) -> str:
+    """A criterion's text, written to stand alone ("Age from 1 month ..."), read on after "requires": its first word
+    lowercased when it is a plain capitalized word, never an abbreviation ("Ph+", "CD19+", "B-cell", "ALL")."""
+    word = text.split(" ", 1)[0]
+    plain = len(word) > 2 and word.isalpha() and word[0].isupper() and word[1:].islower()
+    return text[0].lower() + text[1:] if plain else text
 
 
 def _links(decision: Decision, base_url: str) -> list[dict[str, str]]:

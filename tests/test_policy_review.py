@@ -157,7 +157,18 @@ def test_florida_blue_denial_shows_the_b_all_failure_not_the_catch_all() -> None
 def test_a_clinical_denial_says_what_the_record_showed_when_it_fits(client: FlaskClient) -> None:
     card = _post_example(client, "aspirus-t-cell-all-not-covered")
     assert card["summary"] == ("Aspirus Health Plan: not covered — requires B-cell precursor ALL; "
-                               "record: T-lineage in the diagnosis")
+                               "chart: T-lineage in the diagnosis")
+
+
+def test_a_criterion_read_on_after_requires_starts_lowercase_unless_an_abbreviation() -> None:
+    """v17 of the clinician's review: "requires Age from 1 month ..." read as a typo."""
+    from cds_service.cards import _mid_sentence
+
+    assert _mid_sentence("Age from 1 month through 30 years") == "age from 1 month through 30 years"
+    assert _mid_sentence("Used as consolidation therapy") == "used as consolidation therapy"
+    for kept in ("Ph+ with or without a TKI", "CD19+ disease", "B-cell precursor ALL", "ALL in remission",
+                 "MRD positive", "Ph- as a single agent", "TKI failure"):
+        assert _mid_sentence(kept) == kept
 
 
 def test_florida_blue_lymphoblastic_lymphoma_denial_points_to_indication_2() -> None:
