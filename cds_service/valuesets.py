@@ -198,7 +198,10 @@ class ValueSets:
         return self[name].matches_text(text)
 
     def policy_for(self, name: str, text: str = "", identifiers: Iterable[dict[str, Any]] = ()) -> str | None:
-        """The policy id of the first entry matching an identifier ({system, value}) or a name fragment."""
+        """The policy id of the first entry matching an identifier ({system, value}), else of the name fragments the
+        payer's name contains, when they all name one policy. A name containing two plans' fragments ("Florida Blue
+        Example Health") names no plan: which one applies is not guessed (the longer fragment wins where fragments
+        overlap: "Florida Blue Medicare" is found before "Florida Blue")."""
         vs = self[name]
         for identifier in identifiers:
             system, value = identifier.get("system"), identifier.get("value")
@@ -207,10 +210,8 @@ class ValueSets:
                 found = vs.policies.get((norm, normalize_code(norm, value)))
                 if found:
                     return found
-        for term in vs.find_terms(text):
-            if term in vs.policies:
-                return vs.policies[term]
-        return None
+        named = {vs.policies[term] for term in vs.find_terms(text) if term in vs.policies}
+        return named.pop() if len(named) == 1 else None
 
 
 def _as_codings(obj: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -124,6 +124,9 @@ def test_payer_policy_by_name_and_operator_identifier(tmp_path: Path):
     assert sets.policy_for("payers", "Acme Health", [{"system": "https://example.org/payer-id", "value": "ABC123"}]) \
         == "florida-blue"
     assert sets.policy_for("payers", "Blue Shield of California") is None
+    # A name holding two plans' fragments names neither: which applies is not guessed (was the alphabetical first).
+    assert sets.policy_for("payers", "Florida Blue / Aspirus Health Plan") is None
+    assert sets.policy_for("payers", "Florida Blue (Blue Cross and Blue Shield of Florida)") == "florida-blue"
 
 
 def test_operator_directory_extends_and_adds_lists(tmp_path: Path, monkeypatch):
