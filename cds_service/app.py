@@ -24,7 +24,7 @@ from cds_service.facts.coverage import routed_policy_ids
 from cds_service.feedback import feedback_blueprint
 from cds_service.http_errors import register_error_handlers
 from cds_service.metrics import Metrics, metrics_blueprint
-from cds_service.policies import check_policies, payer_labels
+from cds_service.policies import check_policies, payer_labels, policy_ids
 from cds_service.printable import printable
 
 log = logging.getLogger(__name__)
@@ -142,9 +142,14 @@ def _check_clinical_data() -> None:
     """Read the value sets and policy files now: a mistake in them stops the start-up with a message, instead of
     failing the first order of that plan with an "evaluation failed" card."""
     try:
-        check_policies(routed_policy_ids())
+        routed = routed_policy_ids()
+        check_policies(routed)
     except ValueError as exc:  # PolicyFileError, and the value sets' errors (a missing CDS_VALUESET_DIR, bad JSON)
         raise ConfigError(str(exc)) from exc
+    unrouted = sorted(set(policy_ids()) - routed)
+    if unrouted:  # an operator's file without its payers.json entry: loaded and announced, yet never applied
+        log.warning("no payer is routed to the policies %s (payers value set, docs/data-requirements.md): no order "
+                    "is decided by them", ", ".join(unrouted))
 
 
 def _check_card_templates() -> None:

@@ -101,6 +101,15 @@ def test_an_operator_adds_a_plan_with_a_policy_file_and_a_payer_entry(
     assert no_plan["summary"].startswith("No supported health plan") and "Example Health Plan" in no_plan["detail"]
 
 
+def test_a_policy_file_no_payer_is_routed_to_is_named_at_start_up(
+        tmp_path: Path, operator_dirs: tuple[Path, Path], caplog: pytest.LogCaptureFixture) -> None:
+    policies, _ = operator_dirs
+    (policies / "example-plan.toml").write_text(_example_plan(), encoding="utf-8")
+    app = make_app(local_settings(tmp_path))
+    close_app(app)
+    assert "no payer is routed to the policies example-plan" in caplog.text
+
+
 _QUANTITY_LIMIT = """
 [[universal]]
 id = "quantity"
