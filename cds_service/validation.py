@@ -54,7 +54,8 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     if too_deep:
         raise ClientError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     if inexact:  # orjson read an integer beyond 64 bits as a float, and the orders are echoed back: read exactly
-        data = _parsed(body, json.loads)
+        exact: dict[str, Any] = _parsed(body, json.loads)  # the same object, read again
+        return exact
     return data
 
 
@@ -301,7 +302,8 @@ def _message(found: _Found) -> str:
     if path and path[0] in _SECRET_FIELDS:
         return _without_value(error)
     # jsonschema messages quote the offending value, which may be huge: keep the diagnostics readable.
-    return error.message if len(error.message) <= 300 else error.message[:300] + "..."
+    message: str = error.message
+    return message if len(message) <= 300 else message[:300] + "..."
 
 
 def _without_value(error: ValidationError) -> str:

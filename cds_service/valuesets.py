@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Callable, Hashable, Iterable, Sequence, TypeVar, TypeVarTuple
+from typing import Any, Callable, Hashable, Iterable, Sequence, TypeVar, TypeVarTuple, cast
 
 from cds_service.facts.codes import codings, concept_text, normalize_code, normalize_system
 from cds_service.file_schemas import file_validator, schema_problem
@@ -87,7 +87,7 @@ class Memo:
             if len(self._found) >= self._size:
                 self._found.clear()
             found = self._found[key] = compute(*args)
-        return found
+        return cast(Result, found)  # stored by compute(*args) under this key
 
     def get_each(self, keys: Sequence[Hashable], compute: Callable[[Arg], Result], args: Sequence[Arg]) -> list[Result]:
         """`get(key, compute, arg)` for each key and its argument, in order. The cached values are looked up in one

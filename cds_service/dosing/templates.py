@@ -81,9 +81,10 @@ def markdown_text(value: Any) -> str:
             return value
         value = str(value)
     # value[0], not value[:1]: no slice object for every printed text (the empty text has nothing to escape).
-    if _ACTIVE.search(value) is None and (not value or value[0] not in _MARKER_STARTS or _MARKER.match(value) is None):
-        return value
-    return _MARKER.sub(_escaped_marker, _SPECIAL.sub(r"\\\g<0>", _LINE_BREAKS.sub(" ", value)))
+    text: str = value
+    if _ACTIVE.search(text) is None and (not text or text[0] not in _MARKER_STARTS or _MARKER.match(text) is None):
+        return text
+    return _MARKER.sub(_escaped_marker, _SPECIAL.sub(r"\\\g<0>", _LINE_BREAKS.sub(" ", text)))
 
 
 def _escaped_marker(found: re.Match[str]) -> str:

@@ -182,7 +182,7 @@ def _compile_head(test: Mapping[str, Any], label_schedule: str | None, missing: 
     return lambda ctx: _from_verdict(ctx.doses.quantity(limit), missing)
 
 
-def _fact_reader(test: Mapping[str, Any]) -> Callable[[Context], Fact]:
+def _fact_reader(test: Mapping[str, Any]) -> Callable[[Context], Fact[Any]]:
     name = test["fact"]
     if name == "prior_approval":  # the audit trail's answer, not a clinical fact
         return attrgetter("prior_approval")
@@ -194,7 +194,7 @@ def _fact_reader(test: Mapping[str, Any]) -> Callable[[Context], Fact]:
     return read
 
 
-def _compile_fact(read: Callable[[Context], Fact], matches: Callable[[Any], bool | None],
+def _compile_fact(read: Callable[[Context], Fact[Any]], matches: Callable[[Any], bool | None],
                   attested_to_exclude: bool, missing: str) -> Test:
     def fact_test(ctx: Context) -> Outcome:
         fact = read(ctx)
@@ -236,7 +236,8 @@ def _comparison(op: str, expected: Any) -> Callable[[Any], bool | None]:
     if op == "equals":
         return partial(eq, expected)
     if op == "in":
-        return expected.__contains__
+        contains: Callable[[Any], bool] = expected.__contains__
+        return contains
     threshold = Decimal(str(expected))  # for a Graded value (a lab result, an age known within bounds)
     if op == "at_least":
         return lambda value: value.at_least(threshold) if isinstance(value, Graded) else value >= expected
