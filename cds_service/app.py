@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import re
 import sys
 from datetime import datetime
@@ -11,21 +10,18 @@ from typing import Any, Callable
 
 from flask import Flask
 from flask_cors import CORS
-from jinja2 import TemplateSyntaxError
 
 from cds_service import routes
 from cds_service.audit import AuditStore
 from cds_service.auth import JwtVerifier
-from cds_service.card_samples import SAMPLES
 from cds_service.config import LOCAL_BASE_URL, ConfigError, Settings
 from cds_service.db import SchemaError
-from cds_service.dosing import templates
-from cds_service.facts.coverage import routed_policy_ids
 from cds_service.feedback import feedback_blueprint
 from cds_service.http_errors import register_error_handlers
 from cds_service.metrics import Metrics, metrics_blueprint
-from cds_service.policies import check_policies, payer_labels, policy_ids
+from cds_service.policies import payer_labels
 from cds_service.printable import printable
+from cds_service.startup_checks import check_files
 
 log = logging.getLogger(__name__)
 # gunicorn's exit status for "App failed to load" (gunicorn.arbiter.Arbiter.APP_LOAD_ERROR): its arbiter stops,
@@ -46,13 +42,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     except ConfigError as exc:
         log.error("not starting: %s", exc)
         sys.exit(APP_LOAD_ERROR)
-
-
-def check_files() -> None:
-    """The value sets, the policy files and the card templates in use can be read and used (ConfigError if not):
-    for the app, and for `cds-service evaluate`."""
-    _check_clinical_data()
-    _check_card_templates()
 
 
 def _build(settings: Settings) -> Flask:
@@ -136,41 +125,6 @@ def settle_collector() -> None:
     gc.freeze()
     _young, *older = gc.get_threshold()
     gc.set_threshold(max(_young, _GC_YOUNG_THRESHOLD), *older)
-
-
-def _check_clinical_data() -> None:
-    """Read the value sets and policy files now: a mistake in them stops the start-up with a message, instead of
-    failing the first order of that plan with an "evaluation failed" card."""
-    try:
-        routed = routed_policy_ids()
-        check_policies(routed)
-    except ValueError as exc:  # PolicyFileError, and the value sets' errors (a missing CDS_VALUESET_DIR, bad JSON)
-        raise ConfigError(str(exc)) from exc
-    unrouted = sorted(set(policy_ids()) - routed)
-    if unrouted:  # an operator's file without its payers.json entry: loaded and announced, yet never applied
-        log.warning("no payer is routed to the policies %s (payers value set, docs/data-requirements.md): no order "
-                    "is decided by them", ", ".join(unrouted))
-
-
-def _check_card_templates() -> None:
-    """Every card template is in the cards folder, compiles and renders the sample contexts: without one, an order
-    gets no card and no coverage information at all (the "evaluation failed" card is a template too), so a wrong
-    CDS_CARDS_DIR, an install without the templates, or a misspelt variable in an operator's copy stops the start-up
-    instead."""
-    directory = templates.cards_dir()
-    where = f"{templates.ENV_DIR} {directory}" if os.environ.get(templates.ENV_DIR) else f"card templates {directory}"
-    if not directory.is_dir():
-        raise ConfigError(f"{where} is not a directory")
-    missing = templates.missing_templates(directory)
-    if missing:
-        raise ConfigError(f"{where} lacks {', '.join(missing)}")
-    try:
-        templates.compile_templates(directory)
-    except TemplateSyntaxError as exc:
-        raise ConfigError(f"{where}: {exc.name} line {exc.lineno}: {exc.message}") from None
-    problem = templates.render_problem(directory, SAMPLES)
-    if problem:
-        raise ConfigError(f"{where}: {problem}")
 
 
 def _verifier(settings: Settings, store: AuditStore) -> JwtVerifier | None:
