@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal, NamedTuple, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
-from cds_service.evaluation import INFO_NEEDED, MEETS, DecisionCode
+from cds_service.evaluation import DecisionCode
 from cds_service.verdict import Status
 
 # Criterion kinds of the policy files; "clinical" is every kind but the other five (policy-rules.md §1).

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from cds_service.card_config import CardConfig
+from cds_service.card_config import DECISION_EXTENSION, CardConfig
 from cds_service.coverage_info import coverage_codes, coverage_information_action
 from cds_service.decision import Decision
 from cds_service.draft_orders import Group
@@ -45,18 +45,19 @@ def add_answer(result: Evaluation, outcome: OrderOutcome, cards: list[dict[str, 
 
 def limit_cards(result: Evaluation, config: CardConfig) -> None:
     """The cards max-cards lets through. Only they were issued: the audit trail keeps their uuids alone, so that
-    feedback naming a cut card counts as feedback on a card never issued."""
+    feedback naming a cut card counts as feedback on a card never issued. Then which decisions were handed out."""
     issued = config.limit(result.cards)
-    cut = len(issued) < len(result.cards)
-    result.cards = issued
-    if not cut:  # every card is issued: the outcomes keep all they name
-        return
-    sent = {card["uuid"] for card in result.cards}
+    if len(issued) < len(result.cards):
+        result.cards = issued
+        sent = {card["uuid"] for card in result.cards}
+        for outcome in result.outcomes:
+            outcome.card_uuids = [card for card in outcome.card_uuids if card in sent]
+            outcome.card_topics = {card: topic for card, topic in outcome.card_topics.items() if card in sent}
+            outcome.suggestion_cards = {s: card for s, card in outcome.suggestion_cards.items() if card in sent}
+            outcome.suggestion_uuids = [s for s in outcome.suggestion_uuids if s in outcome.suggestion_cards]
+    decisions = {card["uuid"] for card in result.cards if DECISION_EXTENSION in (card.get("extension") or {})}
     for outcome in result.outcomes:
-        outcome.card_uuids = [card for card in outcome.card_uuids if card in sent]
-        outcome.card_topics = {card: topic for card, topic in outcome.card_topics.items() if card in sent}
-        outcome.suggestion_cards = {s: card for s, card in outcome.suggestion_cards.items() if card in sent}
-        outcome.suggestion_uuids = [s for s in outcome.suggestion_uuids if s in outcome.suggestion_cards]
+        outcome.handed_out = bool(outcome.coverage_assertion_id) or not decisions.isdisjoint(outcome.card_uuids)
 
 
 def record_decision(outcome: OrderOutcome, decision: Decision, policy: Policy) -> None:

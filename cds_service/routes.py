@@ -18,10 +18,9 @@ from cds_service.audit import AuditStore
 from cds_service.audit_answer import record_answer
 from cds_service.audit_rows import InvocationRecord
 from cds_service.auth import CallerRefused, JwtVerifier, ReplayUnchecked, server_allowlist
-from cds_service.card_config import DECISION_EXTENSION
 from cds_service.config import Settings
 from cds_service.discovery import discovery_document
-from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
+from cds_service.evaluation import Evaluation, EvaluationContext
 from cds_service.pipeline import evaluate
 from cds_service.exceptions import ClientError
 from cds_service.fault_answers import evaluation_failed
@@ -68,7 +67,7 @@ def call_service(shared: Services, service_id: str) -> Response:
     evaluation, answer = _answer(shared, hook)
     record_answer(evaluation)  # what the EHR is given, for the audit record
     call.outcomes = evaluation.outcomes
-    call.handed_out = _handed_out(evaluation)
+    call.handed_out = [outcome for outcome in evaluation.outcomes if outcome.handed_out]
     return Response(answer, mimetype="application/json")
 
 
@@ -93,15 +92,6 @@ def _answer(shared: Services, hook: HookRequest) -> tuple[Evaluation, bytes]:
         g.fault = f"evaluation failed ({type(exc).__name__}): answered as a fault"
     evaluation = evaluation_failed(hook, load_record.for_fault(), context)
     return evaluation, _response_body(evaluation)
-
-
-def _handed_out(evaluation: Evaluation) -> list[OrderOutcome]:
-    """The outcomes whose decision the EHR was given, by a coverage-information action or a decision card in the
-    response: the decision metrics count these, not the decisions made but withheld (`coverage-info: false`, or a
-    decision card `max-cards` dropped on order-select), which nobody acted on."""
-    shown = {card["uuid"] for card in evaluation.cards if DECISION_EXTENSION in (card.get("extension") or {})}
-    return [outcome for outcome in evaluation.outcomes
-            if outcome.coverage_assertion_id or any(uuid in shown for uuid in outcome.card_uuids)]
 
 
 def _response_body(evaluation: Evaluation) -> bytes:
