@@ -165,6 +165,53 @@ def test_criterion_not_met(indication_id: str, spec: Any) -> None:
     assert evaluate(values).indication != indication_id or spec.kind != "clinical"
 
 
+# Each other way a criterion is met (a branch of its `any`, a value of its `in` list) from the indication's baseline,
+# and the branches' own not-met cases: a branch dropped from the policy file, or a value from a list, fails one.
+MET_BY_BRANCH: list[tuple[str, str, dict[str, Any]]] = [
+    ("adult-consolidation-mrd-positive", "lymphoblastic lymphoma (Appendix 1)",
+     {"all_diagnosis": False, "lymphoblastic_lymphoma": True}),
+    ("adult-consolidation-mrd-positive", "persistent or rising MRD", {"mrd_detectable": False,
+                                                                     "mrd_persistent_or_rising": True}),
+    ("adult-consolidation-mrd-positive", "Ph+ with a TKI", {"ph_positive": True, "combination": "with-tki"}),
+    ("adult-consolidation-mrd-positive", "Ph+ alone", {"ph_positive": True, "combination": "single-agent"}),
+    ("adult-consolidation-mrd-negative", "Ph+ with a TKI, not a candidate",
+     {"ph_positive": True, "combination": "with-tki", "multiagent_chemo_candidate": False}),
+    ("adult-consolidation-mrd-negative", "Ph- alone, not a candidate",
+     {"induction_ino_mini_hyper_cvd": False, "multiagent_chemo_candidate": False}),
+    ("adult-maintenance", "MRD unavailable", {"mrd_detectable": None, "mrd_unavailable": True}),
+    ("adult-relapsed-refractory", "Ph+ with a TKI", {"ph_positive": True, "combination": "with-tki"}),
+    ("pediatric-mrd-positive", "second remission", {"remission_number": 2}),
+    ("pediatric-mrd-positive", "after consolidation, complete response",
+     {"remission_number": 3, "end_of_consolidation_response": "complete"}),
+    ("pediatric-mrd-positive", "after consolidation, less than complete response",
+     {"remission_number": 3, "end_of_consolidation_response": "less-than-complete"}),
+]
+NOT_MET_BY_BRANCH: list[tuple[str, str, dict[str, Any]]] = [
+    ("adult-consolidation-mrd-negative", "Ph+ with a TKI, a candidate",
+     {"ph_positive": True, "combination": "with-tki", "multiagent_chemo_candidate": True}),
+    ("adult-consolidation-mrd-negative", "Ph- alone, a candidate, no inotuzumab induction",
+     {"induction_ino_mini_hyper_cvd": False, "multiagent_chemo_candidate": True}),
+    ("adult-consolidation-mrd-positive", "Ph+ with multi-agent chemotherapy",
+     {"ph_positive": True, "combination": "with-multiagent-chemo"}),
+    ("pediatric-mrd-positive", "third remission, no end-of-consolidation response",
+     {"remission_number": 3, "end_of_consolidation_response": None}),
+]
+
+
+@pytest.mark.parametrize(("indication_id", "case", "changes"), MET_BY_BRANCH, ids=[c for _, c, _ in MET_BY_BRANCH])
+def test_each_branch_of_a_criterion_meets_it(indication_id: str, case: str, changes: dict[str, Any]) -> None:
+    alone = evaluate({**BASELINES[indication_id], **changes}, only=indication_id)
+    assert indication_result(alone, indication_id).status == "met", case
+
+
+@pytest.mark.parametrize(("indication_id", "case", "changes"), NOT_MET_BY_BRANCH,
+                         ids=[c for _, c, _ in NOT_MET_BY_BRANCH])
+def test_a_branch_not_met_leaves_the_indication_not_met(indication_id: str, case: str,
+                                                        changes: dict[str, Any]) -> None:
+    alone = evaluate({**BASELINES[indication_id], **changes}, only=indication_id)
+    assert indication_result(alone, indication_id).status != "met", case
+
+
 @pytest.mark.parametrize(("indication_id", "spec"), CASES, ids=[f"{i}.{c.id}" for i, c in CASES])
 def test_criterion_unknown(indication_id: str, spec: Any) -> None:
     values = dict(BASELINES[indication_id])
