@@ -380,6 +380,27 @@ def test_renewal_starts_at_its_first_cycle(cycle: int, first: int) -> None:
                                       "end": (begin + timedelta(weeks=24)).isoformat(), "cycles": 2}
 
 
+# policy-rules.md §1 tables: each indication's authorization, initial at cycle 1 and the renewal at cycle 6.
+AUTHORIZATIONS = [
+    ("adult-consolidation-mrd-positive", 1, 24, 4), ("adult-consolidation-mrd-negative", 1, 24, 4),
+    ("adult-consolidation-mrd-unavailable", 1, 24, 4), ("adult-maintenance", 1, 30, 5),
+    ("adult-relapsed-refractory", 1, 30, 5), ("adult-relapsed-refractory", 6, 24, 2),
+    ("pediatric-mrd-positive", 1, 24, 4), ("pediatric-less-than-cr-ph-positive", 1, 24, 4),
+    ("pediatric-relapsed-refractory", 1, 30, 5), ("pediatric-relapsed-refractory", 6, 24, 2),
+    ("infant-interfant", 1, 4, 1),
+]
+
+
+@pytest.mark.parametrize(("indication_id", "cycle", "weeks", "cycles"), AUTHORIZATIONS)
+def test_each_indications_authorization_length(indication_id: str, cycle: int, weeks: int, cycles: int) -> None:
+    starts = tuple(START - timedelta(days=42 * (cycle - n)) for n in range(1, cycle + 1))
+    decision = evaluate({**BASELINES[indication_id], "cycle": cycle, "starts": starts})
+    assert decision.indication == indication_id
+    begin = starts[-1] if cycle > 1 else START
+    assert decision.authorization == {"start": begin.isoformat(), "end": (begin + timedelta(weeks=weeks)).isoformat(),
+                                      "cycles": cycles}
+
+
 def test_renewal_with_attested_cycle_beyond_the_counted_ones_starts_at_this_cycle() -> None:
     decision = evaluate({**BASELINES["adult-relapsed-refractory"], "cycle": 7, "starts": (START,)})
     assert decision.authorization["start"] == START.isoformat()
