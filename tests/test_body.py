@@ -5,6 +5,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from cds_service.dosing.compare import display_number
 from cds_service.dosing.text import mcg_text
 from cds_service.facts.body import body_size, mosteller
@@ -91,6 +93,13 @@ def test_implausible_recorded_bsa_is_replaced_by_mosteller() -> None:
     assert size.bsa_m2.value == mosteller(Decimal(120), Decimal(26))
     assert set(size.bsa_m2.evidence) == {"Observation/w", "Observation/h"}
     assert "Mosteller" in size.bsa_m2.note and "differs" in size.bsa_m2.note
+
+
+@pytest.mark.parametrize(("recorded", "used"), [(1.02, True), (1.03, False), (0.84, True), (0.83, False)])
+def test_a_recorded_bsa_is_used_within_ten_percent_of_mosteller(recorded: float, used: bool) -> None:
+    """Mosteller 0.931 m² here: 0.838 to 1.024 is within 10%."""
+    size = body_size(record(obs("w", WEIGHT, 26), obs("h", HEIGHT, 120), obs("b", BSA, recorded)), START, 7)
+    assert (size.bsa_m2.evidence == ("Observation/b",)) is used
 
 
 def test_recorded_bsa_without_height_is_used_unchecked() -> None:

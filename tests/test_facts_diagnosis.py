@@ -187,6 +187,16 @@ def test_onset_dates_status_when_no_recorded_date():
     assert found.status_as_of(date(2026, 3, 1)).value == "remission"
 
 
+@pytest.mark.parametrize(("gap_days", "episodes"), [(30, 1), (31, 2)])
+def test_relapse_records_more_than_30_days_apart_are_two_episodes(gap_days: int, episodes: int) -> None:
+    """Relapse records within 30 days are one episode (EHRs re-code at admissions); a longer gap is a second relapse,
+    and the remission after it the third."""
+    second = (date(2025, 1, 1) + timedelta(days=gap_days)).isoformat()
+    found = diagnosis(condition("r1", "C91.02", recorded="2025-01-01"), condition("r2", "C91.02", recorded=second),
+                      condition("m", "C91.01", recorded="2025-06-01"))
+    assert found.remission_number(date(2025, 12, 31)).value == episodes + 1
+
+
 def test_remission_number_counts_relapse_episodes():
     found = diagnosis(
         condition("r1", "C91.02", recorded="2025-01-01"),

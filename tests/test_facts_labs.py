@@ -367,6 +367,8 @@ def test_response_or_stabilization():
     assert before_only.response_or_stabilization.value is None  # both before the course start
     negative_before = labs(mrd("n", "2026-09-01", **NEGATIVE))  # before the course: no response to it
     assert negative_before.response_or_stabilization.value is None
+    negative_on_start = labs(mrd("n", "2026-10-01", **NEGATIVE))  # drawn the day the course began: its baseline
+    assert negative_on_start.response_or_stabilization.value is None
     remission = {"resourceType": "Condition", "id": "r", "code": {"coding": [
         {"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C91.01"}]},
         "clinicalStatus": {"coding": [{"code": "remission"}]}, "recordedDate": "2026-10-28"}
