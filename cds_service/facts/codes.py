@@ -116,11 +116,18 @@ def ref(resource: dict[str, Any]) -> str:
     return f"{resource.get('resourceType', 'Resource')}/{resource.get('id', '')}"
 
 
-# A FHIR date or dateTime, written as FHIR writes it (a time without seconds or zone read too: EHRs send those). Other
-# ISO 8601 forms Python would parse (a week date, a space for the T, a date followed by text) are not clinical dates
-# a reader should guess at: unreadable, so the fact they date is unknown.
-_FHIR_DATE_TIME = re.compile(
-    r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?")
+def _fhir_shaped(value: str) -> bool:
+    """Whether a date or dateTime is laid out as FHIR writes one: YYYY, YYYY-MM, YYYY-MM-DD, or a date and "T" and a
+    time (the parsers then check the digits and the time). Other ISO 8601 forms Python would parse (a week date
+    "2026-W44-1", a space for the T, a date followed by text) are not clinical dates a reader should guess at:
+    unreadable, so the fact they date is unknown. Plain index tests: dates are read dozens of times a request."""
+    size = len(value)
+    if size >= 10:
+        return value[4] == "-" and value[7] == "-" and (size == 10 or value[10] == "T") and value.isascii()
+    digits = value[:4] + value[5:] if size == 7 and value[4] == "-" else value if size == 4 else ""
+    return digits.isdigit() and digits.isascii()
+
+
 # Years outside these are placeholders (0001-01-01; 9999-12-31 for "no end") or typing errors, never clinical dates:
 # read as absent, and date arithmetic (a month added, a zone applied) stays far from date.min and date.max.
 _YEARS = range(1800, 2201)
@@ -131,14 +138,16 @@ def parse_date(value: str | None) -> date | None:
 
     A partial date stands for its first day; a date-time keeps its own calendar day (the clinically recorded day).
     """
-    if not isinstance(value, str) or _FHIR_DATE_TIME.fullmatch(value) is None:
+    if not isinstance(value, str) or not _fhir_shaped(value):
         return None
     try:
-        if len(value) >= 10:  # full date, or date-time: the calendar day as written, in its own zone
-            found = date.fromisoformat(value[:10])
-        else:
+        if len(value) > 10:  # a date-time, checked whole: the calendar day as written, in its own zone
+            found = datetime.fromisoformat(value).date()
+        elif len(value) == 10:
+            found = date.fromisoformat(value)
+        else:  # year, or year and month (int() would take non-ASCII digits: _fhir_shaped refused them)
             found = date(int(value[:4]), int(value[5:7] or 1), 1)
-    except ValueError:  # no such month or day
+    except ValueError:  # no such month or day, or no time after the T
         return None
     return found if found.year in _YEARS else None
 
@@ -164,7 +173,7 @@ def parse_datetime(value: str | None) -> datetime | None:
     if not isinstance(value, str):
         return None
     if len(value) > 10:
-        if _FHIR_DATE_TIME.fullmatch(value) is None:
+        if not _fhir_shaped(value):
             return None
         try:
             parsed = datetime.fromisoformat(value)
