@@ -226,9 +226,12 @@ def _reason(decision: Decision) -> str:
     frame = ": not covered as ordered — " if first.kind in _ORDER_KINDS else ": not covered — "
     room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(frame)
     if first.critical and first.note:
-        # The evidence in full if it fits, else its first clause (the vaccine and its date, not the window): a
-        # summary cut in the middle of a date misleads.
-        fitting = (f"{reason} ({note})" for note in (first.note, first.note.split(";")[0]))
+        # The evidence in full if it fits, else its first clause (the vaccine and its date, not the window), else
+        # that clause with the vaccine's name shortened: a summary cut in the middle of a date misleads, and one
+        # without the vaccine and its date leaves the clinician to open the card for them.
+        clause = first.note.split(";")[0]
+        notes = (first.note, clause, _name_shortened(clause, room - len(reason) - len(" ()")))
+        fitting = (f"{reason} ({note})" for note in notes if note)
         reason = next((text for text in fitting if len(text) <= room), reason)
     if first.kind == "clinical":  # what the policy requires, then what the chart showed instead, if it fits
         required = f"requires {_mid_sentence(reason)}"
@@ -238,6 +241,22 @@ def _reason(decision: Decision) -> str:
         met_except = f"meets {decision.indication_title} except {reason}"
         return met_except if len(met_except) <= room else reason  # the failure, not the indication, is the news
     return reason
+
+
+_DATED = " dated "
+_SHORTEST_NAME = 8  # characters of a vaccine's name kept at least: fewer no longer name it
+
+
+def _name_shortened(clause: str, width: int) -> str:
+    """"<name> dated <date>" within `width` characters, the name cut with an ellipsis and the date kept whole; ""
+    when it cannot be done."""
+    at = clause.find(_DATED)
+    keep = width - (len(clause) - at) - 1
+    if at < 0 or keep < _SHORTEST_NAME:
+        return ""
+    name = clause[:keep]
+    words = name[:name.rfind(" ")] if name.rfind(" ") >= _SHORTEST_NAME else name  # cut between words
+    return words.rstrip(" ,") + "…" + clause[at:]
 
 
 def _mid_sentence(text: str) -> str:

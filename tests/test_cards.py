@@ -147,7 +147,7 @@ def test_live_vaccine_card_is_critical_and_says_why() -> None:
     decision, case_facts = next((d, f) for d, f in CASES if d.critical)
     card = decision_card(decision, case_facts, ORDER, BASE)
     assert card["indicator"] == "critical"
-    assert "not covered — live vaccine in the exclusion window" in card["summary"]
+    assert "not covered — live vaccine too close to treatment" in card["summary"]
     assert [r["code"] for r in card["overrideReasons"]][0] == "criteria-met-documentation-to-follow"
 
 
@@ -161,7 +161,8 @@ def test_override_reasons_name_one_system_whatever_the_base_url() -> None:
 
 @pytest.mark.parametrize(("vaccine", "ending"), [
     ("MMRV ProQuad live vaccine", "(MMRV ProQuad live vaccine dated 2026-11-24)"),
-    ("measles, mumps, rubella and varicella virus vaccine live", "live vaccine in the exclusion window"),
+    ("measles, mumps, rubella and varicella virus vaccine live",
+     "(measles, mumps, rubella and varicella virus… dated 2026-11-24)"),
 ])
 def test_a_long_vaccine_note_is_shortened_by_clauses_never_cut_in_a_date(vaccine: str, ending: str) -> None:
     decision, case_facts = next((d, f) for d, f in CASES if d.critical)
