@@ -96,9 +96,12 @@ def test_prior_orders_whose_drug_cannot_be_identified_ask_for_the_cycle_number(c
 def test_an_unidentified_order_signed_with_blinatumomab_leaves_the_combination_to_attest(client: Any) -> None:
     """It may be a TKI or chemotherapy given with it: "single agent" (which this Ph- pathway needs) is not assumed."""
     body = example("aspirus-adult-relapsed-refractory-cycle1")
+    # Starting with the blinatumomab order (2026-12-01), whatever day the test runs: an order with no start starts
+    # the day it is signed, which after that date no longer overlaps it.
     other = {"resourceType": "MedicationRequest", "id": "other", "status": "draft", "intent": "order",
              "subject": {"reference": "Patient/example-patient"},
-             "medicationReference": {"reference": "Medication/e777"}}
+             "medicationReference": {"reference": "Medication/e777"},
+             "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": "2026-12-01"}}}}]}
     body["context"]["draftOrders"]["entry"].append({"resource": other})
     [decision] = decisions(post(client, body))
     assert decision["decision"] == "information-needed"
