@@ -9,15 +9,25 @@ from cds_service.coverage_info import EXTENSION_URL
 COVERED_CODES = ("covered", "not-covered", "conditional", "indeterminate")
 PA_CODES = ("no-auth", "auth-needed", "satisfied", "performpa", "conditional")  # no "indeterminate" in CRD 2.2
 SINGLE = ("coverage", "covered", "date", "coverage-assertion-id")  # exactly once each
+# Each sub-extension's value[x] as CRD 2.2's profile types it: an EHR validating against it refuses another type.
+VALUE_TYPES = {
+    "coverage": "valueReference", "covered": "valueCode", "pa-needed": "valueCode", "doc-needed": "valueCode",
+    "doc-purpose": "valueCode", "info-needed": "valueCode", "billingCode": "valueCoding",
+    "reason": "valueCodeableConcept", "questionnaire": "valueCanonical", "date": "valueDate",
+    "coverage-assertion-id": "valueString", "satisfied-pa-id": "valueString", "expiry-date": "valueDate",
+}
 
 
 def check_crd_invariants(extension: dict[str, Any]) -> list[str]:
     """The CRD rules of ext-coverage-information (crd-ci-q1..q5 and cardinalities); empty when valid."""
     subs: dict[str, list[Any]] = {}
+    problems = []
     for part in extension.get("extension", []):
-        value = next((v for k, v in part.items() if k.startswith("value")), None)
-        subs.setdefault(part.get("url"), []).append(value)
-    problems = [f"{name} must occur exactly once" for name in SINGLE if len(subs.get(name, [])) != 1]
+        url, values = part.get("url"), [k for k in part if k.startswith("value")]
+        if values != [VALUE_TYPES.get(url)]:
+            problems.append(f"{url}: {values} where CRD 2.2 has {VALUE_TYPES.get(url, 'no such sub-extension')}")
+        subs.setdefault(url, []).append(part.get(values[0]) if values else None)
+    problems += [f"{name} must occur exactly once" for name in SINGLE if len(subs.get(name, [])) != 1]
     if extension.get("url") != EXTENSION_URL:
         problems.append("wrong extension url")
     return problems + _value_rules(subs)

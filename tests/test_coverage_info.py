@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cds_service.coverage_info import EXTENSION_URL, coverage_information_action
-from tests.crd_invariants import check_crd_invariants
+from tests.crd_invariants import VALUE_TYPES, check_crd_invariants
 from cds_service.decision import CriterionResult, Decision
 
 TODAY = date(2026, 11, 21)
@@ -156,8 +156,21 @@ def test_a_signed_again_order_carries_only_the_new_assertion_for_its_coverage() 
 
 
 def extension_of(*parts: tuple[str, str]) -> dict[str, Any]:
-    base = [("coverage", "ref"), ("date", "2026-11-21"), ("coverage-assertion-id", "a")]
-    return {"url": EXTENSION_URL, "extension": [{"url": u, "valueCode": v} for u, v in base + list(parts)]}
+    base = [("coverage", {"reference": "Coverage/c"}), ("date", "2026-11-21"), ("coverage-assertion-id", "a")]
+    return {"url": EXTENSION_URL,
+            "extension": [{"url": u, VALUE_TYPES.get(u, "valueCode"): v} for u, v in base + list(parts)]}
+
+
+@pytest.mark.parametrize(("part", "problem"), [
+    ({"url": "expiry-date", "valueString": "2027-01-01"}, "expiry-date: ['valueString'] where CRD 2.2 has valueDate"),
+    ({"url": "questionnaire", "valueUri": "https://q"}, "where CRD 2.2 has valueCanonical"),
+    ({"url": "covered"}, "covered: [] where CRD 2.2 has valueCode"),
+    ({"url": "made-up", "valueCode": "x"}, "no such sub-extension"),
+])
+def test_a_sub_extension_of_another_value_type_is_refused(part: dict[str, Any], problem: str) -> None:
+    extension = extension_of(("covered", "covered"), ("pa-needed", "no-auth"))
+    extension["extension"].append(part)
+    assert any(problem in found for found in check_crd_invariants(extension))
 
 
 @pytest.mark.parametrize(("parts", "problem"), [
