@@ -75,6 +75,8 @@ def test_height_window_depends_on_age() -> None:
     assert body_size(record(height), START, 40).height_cm.value == Decimal(170)
     assert body_size(record(height), START, 12).height_cm.value is None
     assert body_size(record(height), START, None).height_cm.value is None
+    assert body_size(record(height), START, 18).height_cm.value == Decimal(170)  # an adult's window from 18
+    assert body_size(record(height), START, 17).height_cm.value is None
     inches = body_size(record(obs("h", ("8306-3", "[in_i]"), 30)), START, 1).height_cm.value
     assert inches == Decimal("76.2")
 

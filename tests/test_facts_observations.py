@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from cds_service.facts.observations import ObservationIndex, code_key, trusted
 from cds_service.valuesets import Memo
 
@@ -61,6 +63,16 @@ def test_only_usable_dict_observations_are_indexed() -> None:
                               obs("ok", loinc("1"), status="amended")])
     assert [o["id"] for o, _ in index.select(Counting({"1"}))] == ["ok"]
     assert index.received and not ObservationIndex(None).received
+
+
+@pytest.mark.parametrize(("status", "read"), [
+    ("final", True), ("amended", True), ("corrected", True), ("preliminary", False), ("registered", False),
+    ("cancelled", False), ("entered-in-error", False), ("unknown", False),
+])
+def test_observations_are_read_when_final_amended_or_corrected(status: str, read: bool) -> None:
+    """fhir-data-profile.md §General rules: a corrected MRD or weight must count, a preliminary one not."""
+    index = ObservationIndex([obs("o", loinc("1"), status=status)])
+    assert bool(index.select(Counting({"1"}))) is read
 
 
 def test_malformed_selected_observations_are_dropped_and_checked_once() -> None:
