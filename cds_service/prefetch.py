@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from functools import partial
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -142,11 +143,21 @@ def _fetch_all(
     fetch was still under way then."""
     pool = ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="fhir-fetch")
     futures = {key: pool.submit(_fetch_key, client, key, request, deadline) for key in keys}
+    ended: dict[str, float] = {}  # when each fetch ended, by key
+    for key, future in futures.items():
+        future.add_done_callback(partial(_note_end, ended, key))
     wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
     # Do not wait for stragglers: their own request timeouts end them just after the deadline.
     pool.shutdown(wait=False, cancel_futures=True)
-    late = frozenset(key for key, future in futures.items() if not future.done())
-    return {key: _result(future) for key, future in futures.items()}, late
+    results = {key: _result(future) for key, future in futures.items()}
+    # Late: still under way, or ended empty once the deadline had passed (the deadline shut its connection down,
+    # and on a busy machine that thread may end before this one wakes from the wait).
+    late = frozenset(key for key in futures if results[key] is None and ended.get(key, deadline) >= deadline)
+    return results, late
+
+
+def _note_end(ended: dict[str, float], key: str, _: Future[Any]) -> None:
+    ended[key] = time.monotonic()
 
 
 def _fetch_key(client: FhirClient, key: str, request: HookRequest, deadline: float) -> list[dict[str, Any]] | None:
