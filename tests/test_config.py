@@ -83,6 +83,12 @@ def test_without_required_jwts_no_client_is_allowed() -> None:
     assert parse_auth_config({"require_jwt": False}).clients == ()
 
 
+def test_the_contracts_defaults_body_limit_10_mb_fetch_budget_3_s() -> None:
+    """The README and service-contract.md state them: written out here, not read back from the constants."""
+    settings = Settings.from_env({})
+    assert (settings.max_body_bytes, settings.fetch_budget_seconds) == (10 * 1024 * 1024, 3.0)
+
+
 def test_the_token_lifetime_limit_defaults_to_five_minutes() -> None:
     assert parse_auth_config(GOOD).max_token_lifetime_seconds == 300
     assert parse_auth_config(changed(("max_token_lifetime_seconds",), 3600)).max_token_lifetime_seconds == 3600

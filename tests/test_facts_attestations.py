@@ -118,7 +118,7 @@ def test_nested_items_under_groups_and_answers():
 def test_canonical_forms_accepted(canonical):
     found = attestations(response("q1", "2026-09-01", [item("ph-positive", valueBoolean=True)],
                                   questionnaire=canonical))
-    assert found.get("ph-positive") is not None
+    assert found.get("ph-positive") == Answer(True, date(2026, 9, 1), "QuestionnaireResponse/q1")
 
 
 @pytest.mark.parametrize("overrides", [
