@@ -884,6 +884,21 @@ def test_a_relapsed_lymphoblastic_lymphoma_takes_the_aspirus_relapsed_pathway(cl
     assert (phase["status"], phase["evidence"]) == ("met", ["Condition/lbl-1"])
 
 
+def test_a_quantity_in_a_unit_that_cannot_be_counted_asks_for_it(client: Any) -> None:
+    """Aspirus II unknown: 40 mL cannot be counted in vials, so the limit is neither met nor exceeded: information
+    needed, and no quantity card (which would correct an amount it cannot read)."""
+    body = example("aspirus-quantity-over-limit")
+    for entry in body["context"]["draftOrders"]["entry"]:
+        entry["resource"]["dispenseRequest"]["quantity"] = {"value": 40, "unit": "mL",
+                                                            "system": "http://unitsofmeasure.org", "code": "mL"}
+    answer = post(client, body)
+    [decision] = [c["extension"]["coverage-decision"] for c in answer["cards"] if "coverage-decision" in c["extension"]]
+    assert decision["decision"] == "information-needed"
+    assert [c["status"] for c in decision["criteria"] if c["id"] == "quantity"] == ["unknown"]
+    assert "dispensed quantity in vials or mcg" in decision["missing"]
+    assert not [c for c in answer["cards"] if c["summary"].startswith("Quantity above")]
+
+
 def test_dose_and_quantity_suggestions_on_one_order_each_carry_both_corrections(client: Any) -> None:
     """Each suggestion replaces the whole order: accepted together, the later must not undo the earlier."""
     body = example("aspirus-relapsed-refractory-single-line-dose-too-high")

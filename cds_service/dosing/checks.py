@@ -222,7 +222,7 @@ class OrderDoseChecks:
             return Verdict(NOT_MET, evidence, note)
         if check.unreadable:
             reasons = first_few(check.unreadable[:NAMED + 1], len(check.unreadable), "more")
-            return Verdict(UNKNOWN, evidence, "; ".join(reasons), "Dispense quantity in vials or mcg")
+            return Verdict(UNKNOWN, evidence, "; ".join(reasons), "dispensed quantity in vials or mcg")
         return Verdict(MET, evidence, note)
 
     def _cycle_evidence(self) -> tuple[str, ...]:
