@@ -20,8 +20,7 @@ from cds_service.audit_rows import (FeedbackEntry, InvocationRecord, aware, feed
 from cds_service.audit_writer import AuditWriter
 from cds_service.db import write_transaction
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
-from cds_service.evaluation import INITIAL, MEETS
-from cds_service.evaluation import PriorApproval
+from cds_service.evaluation import INITIAL, MEETS, PriorApproval
 from cds_service.hook_request import ORDER_SIGN
 
 NO_PLAN = "no-plan"  # the listings' name for the orders decided under no plan (order_outcome.no_plan_reason)

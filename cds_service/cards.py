@@ -126,7 +126,7 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         document, document_hint = (document if len(document) <= room else ""), ""
     elif decision.not_received:  # the chart may hold it all: first say what did not arrive, the data by its name
         frame = len(decision.payer_label) + _NOT_RECEIVED_FRAME
-        document, document_hint = _summary_request(list(data_names) or decision.not_received, [], frame)
+        document, document_hint = _summary_request(data_names or decision.not_received, [], frame)
     else:  # the shown indication's items; with none of its own, what the other indications need
         frame = len(decision.payer_label) + _DOCUMENT_FRAME
         document, document_hint = _summary_request(needed or alternatives, alternatives if needed else [], frame)
@@ -212,8 +212,10 @@ _ORDER_KINDS = ("dose", "quantity")
 def _as_ordered(decision: Decision) -> bool:
     """Not covered because of what the order says (its dose, its quantity), not the patient's chart: the summary says
     "not covered as ordered", so that it does not read as a denial of the drug (the dose card corrects it)."""
+    if decision.decision != NOT_MET_DECISION:
+        return False
     failed = decision.not_met_criteria()
-    return decision.decision == NOT_MET_DECISION and bool(failed) and failed[0].kind in _ORDER_KINDS
+    return bool(failed) and failed[0].kind in _ORDER_KINDS
 
 
 def _reason(decision: Decision) -> str:

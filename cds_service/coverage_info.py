@@ -107,9 +107,11 @@ def _documentation_text(decision: Decision) -> str:
     """What to document; first, when the reported indication's clinical criteria are met and the order fails on
     something else of it (its dose, a course limit), that failure: correcting the order is the shorter way to
     coverage, and documentation only opens other indications (the card's summary says the same)."""
-    document = "Document: " + "; ".join(decision.missing)
+    missing = "; ".join(decision.missing)
     failed = decision.not_met_criteria() if decision.indication else []
-    return f"Not met as ordered: {'; '.join(c.text for c in failed)}. Or d{document[1:]}" if failed else document
+    if not failed:
+        return f"Document: {missing}"
+    return f"Not met as ordered: {'; '.join(c.text for c in failed)}. Or document: {missing}"
 
 
 def _not_received(decision: Decision) -> dict[str, Any]:

@@ -175,7 +175,8 @@ def _entry(item: dict[str, Any], index: int) -> FeedbackEntry:
 
 
 def _system(system: str | None) -> str | None:
-    # Our override reasons stored under one system, whichever form the card carried (override_reasons.OVERRIDE_REASON_SYSTEM).
+    # Our override reasons stored under one system, whichever form the card carried
+    # (override_reasons.OVERRIDE_REASON_SYSTEM).
     return None if system is None else canonical_override_system(system)
 
 
