@@ -210,12 +210,13 @@ _ORDER_KINDS = ("dose", "quantity")
 
 
 def _as_ordered(decision: Decision) -> bool:
-    """Not covered because of what the order says (its dose, its quantity), not the patient's chart: the summary says
-    "not covered as ordered", so that it does not read as a denial of the drug (the dose card corrects it)."""
+    """Not covered only because of what the order says (its dose, its quantity), not the patient's chart: the summary
+    says "not covered as ordered", so that it does not read as a denial of the drug (the dose card corrects it). A
+    chart that fails too (T-cell ALL ordered above the quantity limit) is not covered whatever the order says."""
     if decision.decision != NOT_MET_DECISION:
         return False
     failed = decision.not_met_criteria()
-    return bool(failed) and failed[0].kind in _ORDER_KINDS
+    return bool(failed) and all(c.kind in _ORDER_KINDS for c in failed)
 
 
 def _reason(decision: Decision) -> str:
@@ -225,7 +226,7 @@ def _reason(decision: Decision) -> str:
         return "no indication of the policy is met"
     first = failed[0]
     reason = first.summary or first.text
-    frame = ": not covered as ordered — " if first.kind in _ORDER_KINDS else ": not covered — "
+    frame = ": not covered as ordered — " if _as_ordered(decision) else ": not covered — "
     room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(frame)
     if first.critical and first.note:
         # The evidence in full if it fits, else its first clause (the vaccine and its date, not the window), else

@@ -47,8 +47,7 @@ def test_the_card_names_each_event_and_its_date() -> None:
     """Which event, and when, is what the clinician is asked to judge (or told stopped the renewal)."""
     crs = condition("D89.833", recorded="2026-01-07", text="Cytokine release syndrome, grade 3")
     asked = _toxicity(crs)
-    assert asked.note == "since the course start: Cytokine release syndrome, grade 3 (2026-01-07); was it unacceptable?"
-    assert asked.missing == "whether the toxicity was unacceptable: Cytokine release syndrome, grade 3 (2026-01-07)"
+    assert asked.note == "since the course start: Cytokine release syndrome, grade 3 (2026-01-07)"
     icans = [condition("G92.04", recorded=f"2026-01-1{day}") for day in range(5)]
     severe = _toxicity(*icans)
     assert severe.value is True and len(severe.evidence) == 5

@@ -127,6 +127,20 @@ def test_a_denial_for_the_orders_dose_or_quantity_says_as_ordered(client: FlaskC
     assert ": not covered as ordered — meets " in card["summary"] and len(card["summary"]) < 140
 
 
+def test_a_chart_that_fails_too_is_not_covered_whatever_the_order_says(client: FlaskClient) -> None:
+    """T-cell ALL ordered above the quantity limit: the quantity is the first failure (a policy-level criterion), yet
+    correcting it would not get coverage, so the summary must not say "as ordered"."""
+    body = json.loads((EXAMPLES / "aspirus-t-cell-all-not-covered.json").read_text())
+    for entry in body["context"]["draftOrders"]["entry"]:
+        entry["resource"]["dispenseRequest"]["quantity"] = {"value": 40, "unit": "vial",
+                                                            "system": "http://unitsofmeasure.org", "code": "{vial}"}
+    response = client.post(URL, json=body)
+    [card] = [c for c in response.get_json()["cards"] if "coverage-decision" in c.get("extension", {})]
+    assert ["quantity" in c["id"] for c in card["extension"]["coverage-decision"]["criteria"]
+            if c["status"] == "not-met"].count(True) == 1
+    assert card["summary"].startswith("Aspirus Health Plan: not covered — ")
+
+
 def test_every_except_summary_fits_without_being_cut() -> None:
     """The longest indication title with the longest failing phrase still fits: a cut summary loses its reason."""
     for policy in (ASPIRUS, load_policy("florida-blue")):

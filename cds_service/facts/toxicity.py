@@ -55,9 +55,7 @@ def unacceptable_toxicity(record: PatientRecord, course_start: date, attestation
     if attested is not None:
         return attested
     if found.asked:
-        named = _named(found.asked, found.events)
-        return Fact(None, tuple(found.asked), note=f"since the course start: {named}; was it unacceptable?",
-                    missing=f"whether the toxicity was unacceptable: {named}")
+        return Fact(None, tuple(found.asked), note=f"since the course start: {_named(found.asked, found.events)}")
     if not record.received("conditions"):
         return Fact(received=False)
     return Fact(False, note="no listed toxicity recorded since the course start")
