@@ -18,7 +18,7 @@ from cds_service.override_reasons import override_reasons
 from cds_service.policies import payer_labels
 from cds_service.questionnaire import question, questionnaire_url
 from cds_service.record import DATA_NAMES
-from cds_service.verdict import NOT_MET, UNKNOWN
+from cds_service.verdict import NOT_MET
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "coverage-info", "display": "Coverage Information"}
@@ -117,7 +117,7 @@ def indicator(decision: Decision) -> str:
 def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[str, Any]:
     general = [c for c in decision.criteria if "." not in c.id]
     shown = next((r for r in decision.indications if r.id == decision.shown_indication), None)
-    needed, alternatives = _to_document(decision)
+    needed, alternatives = decision.to_document()
     blocked = _blocked(decision)
     data_names = [DATA_NAMES.get(key, key) for key in facts.not_received]
     if blocked:  # documentation opens only other indications: named in full after the failure, or left to the detail
@@ -163,17 +163,6 @@ def _role(decision: Decision, shown: IndicationResult | None) -> str:
     if decision.decision == MEETS:
         return _MET_ROLE
     return _CLINICAL_ROLE if decision.indication == shown.id else _CLOSEST_ROLE
-
-
-def _to_document(decision: Decision) -> tuple[list[str], list[str]]:
-    """`missing`, less what the EHR did not send, split in two: what the card's own criteria (the policy-level ones
-    and the shown indication's) need, and what only other indications need. Those are alternatives: documenting
-    them opens another route."""
-    if decision.decision != INFO_NEEDED:
-        return [], []
-    own = {c.missing for c in decision.criteria if c.status == UNKNOWN}
-    items = [item for item in decision.missing if item not in decision.not_received]
-    return [item for item in items if item in own], [item for item in items if item not in own]
 
 
 def _blocked(decision: Decision) -> str:

@@ -107,11 +107,14 @@ def _documentation_text(decision: Decision) -> str:
     """What to document; first, when the reported indication's clinical criteria are met and the order fails on
     something else of it (its dose, a course limit), that failure: correcting the order is the shorter way to
     coverage, and documentation only opens other indications (the card's summary says the same)."""
-    missing = "; ".join(decision.missing)
+    own, alternatives = decision.to_document()
+    document = "; ".join(own or alternatives)
+    if own and alternatives:  # as the card says it: a pharmacist must not read the other route's items as required
+        document += f". Another indication would need: {'; '.join(alternatives)}"
     failed = decision.not_met_criteria() if decision.indication else []
-    if not failed:
-        return f"Document: {missing}"
-    return f"Not met as ordered: {'; '.join(c.text for c in failed)}. Or document: {missing}"
+    if failed:
+        return f"Not met as ordered: {'; '.join(c.text for c in failed)}. Or document: {document}"
+    return f"Document: {document}"
 
 
 def _not_received(decision: Decision) -> dict[str, Any]:

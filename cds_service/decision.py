@@ -149,3 +149,13 @@ class Decision:
 
     def not_met_criteria(self) -> list[CriterionResult]:
         return [c for c in self.criteria if c.status == "not-met"]
+
+    def to_document(self) -> tuple[list[str], list[str]]:
+        """`missing`, less what the EHR did not send, split in two: what the card's own criteria (the policy-level
+        ones and the shown indication's) need, and what only other indications need. Those are alternatives:
+        documenting them opens another route. Empty unless information is needed."""
+        if self.decision != "information-needed":
+            return [], []
+        own = {c.missing for c in self.criteria if c.status == "unknown"}
+        items = [item for item in self.missing if item not in self.not_received]
+        return [item for item in items if item in own], [item for item in items if item not in own]

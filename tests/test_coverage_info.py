@@ -74,6 +74,15 @@ def test_information_needed_is_conditional_with_the_questionnaire() -> None:
     assert values["questionnaire"] == QUESTIONNAIRE
 
 
+def test_information_needed_names_the_cards_own_items_apart_from_another_indications() -> None:
+    """As the card: the shown indication's items, then what only another indication would need, never one list a
+    pharmacist reads as all required."""
+    weight = CriterionResult("adult-relapsed-refractory.dose", "unknown", "Aspirus V", "Daily dose per the label",
+                             missing="current weight")
+    values = subs(action(decision("information-needed", criteria=[weight])))
+    assert values["reason"]["text"] == "Document: current weight. Another indication would need: MRD result"
+
+
 def test_information_needed_with_the_order_failing_its_indication_says_that_first() -> None:
     """The reported indication's clinical criteria are met and its dose schedule is not: correcting the order is the
     way to coverage; the documentation only opens other indications."""
