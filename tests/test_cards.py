@@ -243,6 +243,9 @@ def test_information_needed_leads_with_the_failure_of_an_otherwise_met_indicatio
     assert card["summary"].startswith(f"{decision.payer_label}: not covered as ordered — meets "
                                       f"{decision.indication_title} except {failing.summary or failing.text}")
     assert len(card["summary"]) < 140
+    # The heading says what the summary says, not only "more documentation needed".
+    assert card["detail"].startswith(f"**{decision.payer_label}: not covered as ordered, or documentation for another "
+                                     "indication**")
     # What to document belongs to other indications: the detail says so, instead of listing it as this one's.
     assert "**What to document for another indication of the policy**" in card["detail"]
     assert "- MRD result" in card["detail"]

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator, TypeVar
 from cds_service.facts.codes import parse_datetime, ref, to_decimal
 from cds_service.facts.model import ATTESTED_BY, Fact
 from cds_service.facts.unreadable import Bearing, Relevance
-from cds_service.questionnaire import ITEMS
+from cds_service.questionnaire import ITEMS, QUESTIONS
 from cds_service.record import PatientRecord
 
 QUESTIONNAIRE_SUFFIX = "Questionnaire/blinatumomab-coverage-attestation"
@@ -127,7 +127,7 @@ class Attestations:
             return None
         value = cast(answer.value)
         # The answer and its date on the card: a pharmacist checks the criterion against them.
-        said = note(value) if callable(note) else f"{note or 'attested'}: {_shown(answer.value)}"
+        said = note(value) if callable(note) else f"{note or QUESTIONS.get(link_id, link_id)}: {_shown(answer.value)}"
         return Fact(value, (answer.reference,), attested=True, note=f"{said} (answered {answer.authored.isoformat()})")
 
 
