@@ -118,12 +118,13 @@ def ref(resource: dict[str, Any]) -> str:
 
 def _fhir_shaped(value: str) -> bool:
     """Whether a date or dateTime is laid out as FHIR writes one: YYYY, YYYY-MM, YYYY-MM-DD, or a date and "T" and a
-    time (the parsers then check the digits and the time). Other ISO 8601 forms Python would parse (a week date
-    "2026-W44-1", a space for the T, a date followed by text) are not clinical dates a reader should guess at:
-    unreadable, so the fact they date is unknown. Plain index tests: dates are read dozens of times a request."""
+    time (the parsers then check the digits and the time); a space for the T is read too (RFC 3339 allows it, and EHR
+    interfaces send it). Other ISO 8601 forms Python would parse (a week date "2026-W44-1", a date followed by text)
+    are not clinical dates a reader should guess at: unreadable, so the fact they date is unknown. Plain index tests:
+    dates are read dozens of times a request."""
     size = len(value)
     if size >= 10:
-        return value[4] == "-" and value[7] == "-" and (size == 10 or value[10] == "T") and value.isascii()
+        return value[4] == "-" and value[7] == "-" and (size == 10 or value[10] in "T ") and value.isascii()
     digits = value[:4] + value[5:] if size == 7 and value[4] == "-" else value if size == 4 else ""
     return digits.isdigit() and digits.isascii()
 
