@@ -44,7 +44,7 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
         "reason": "MRD detectable", "as_ordered": False, "general": [_MET],
         "shown": _INDICATION,
         "shown_role": "Closest indication", "others": ["adult consolidation"], "attested": ["Therapy phase"],
-        "not_received": ["immunizations"], "questionnaire": QUESTIONNAIRE, "determination": True,
+        "not_received": ["immunizations"], "questionnaire": QUESTIONNAIRE, "determination": True, "label_notes": [],
         "order": "MedicationRequest/mr1: 28 mcg/day continuous IV infusion",
     }
     return {**context, **changes}
@@ -68,6 +68,9 @@ _PLAN_LINE = {"days": "days 1–28", "ordered": "28.3", "corrected": "28"}
 SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
                                       shown_role="Indication met", others=[])),
+    ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
+                                      shown_role="Indication met", others=[],
+                                      label_notes=["Live vaccine near treatment: MMR dated 2026-11-24."])),
     ("decision.j2", _decision_context(_decision("information-needed"), blocked="dose above the label")),
     ("decision.j2", _decision_context(_decision("information-needed"), determination=False)),
     ("decision.j2", _decision_context(_decision("information-needed", not_received=[]), not_received=[])),

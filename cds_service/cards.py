@@ -14,6 +14,7 @@ from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, Wording, render_card
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
+from cds_service.label_safety import label_notes
 from cds_service.override_reasons import override_reasons
 from cds_service.policies import payer_labels
 from cds_service.questionnaire import question, questionnaire_url
@@ -147,6 +148,7 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
                    if decision.decision != MEETS and r.status != NOT_MET and shown is not None and r.id != shown.id],
         "attested": [question(link_id) for link_id in dict.fromkeys((*facts.attested_items, *decision.attested_items))],
         "not_received": data_names,
+        "label_notes": label_notes(decision, facts),
         "questionnaire": questionnaire_url(base_url),
     }
 
