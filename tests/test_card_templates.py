@@ -144,21 +144,22 @@ def test_the_criteria_macro_unpacks_every_field_of_a_criterion_in_order() -> Non
     assert loop is not None and tuple(loop.group(1).split(", ")) == CriterionResult._fields
 
 
-@pytest.mark.parametrize(("name", "typo", "line", "error"), [
-    ("decision.j2", ("d.payer_label }}: meets", "d.payer_lable }}: meets"), 12,
+@pytest.mark.parametrize(("name", "typo", "error"), [
+    ("decision.j2", ("d.payer_label }}: meets", "d.payer_lable }}: meets"),
      "'cds_service.decision.Decision object' has no attribute 'payer_lable'"),
-    ("decision.j2", ("{{ citation }}", "{{ citaton }}"), 69,  # a criterion's line
-     "'citaton' is undefined"),
-    ("dose-below.j2", ("{{ schedule_text }}", "{{ schedule }}"), 3, "'schedule' is undefined"),
-    ("quantity-over.j2", ("limit.vials", "limit.vial"), 6,
+    ("decision.j2", ("{{ citation }}", "{{ citaton }}"), "'citaton' is undefined"),  # a criterion's line
+    ("dose-below.j2", ("{{ schedule_text }}", "{{ schedule }}"), "'schedule' is undefined"),
+    ("quantity-over.j2", ("limit.vials", "limit.vial"),
      "'cds_service.dosing.api.QuantityLimit object' has no attribute 'vial'"),
 ])
 def test_a_misspelt_variable_in_an_operators_copy_stops_the_start_up_naming_template_and_line(
-        tmp_path: Path, cards_dir: Path, name: str, typo: tuple[str, str], line: int, error: str) -> None:
+        tmp_path: Path, cards_dir: Path, name: str, typo: tuple[str, str], error: str) -> None:
     """It compiles, so it used to pass the start-up and turn every order reaching the template into an "evaluation
-    failed" card."""
+    failed" card. The line named is the one the typo is on."""
     path = cards_dir / name
-    path.write_text(path.read_text(encoding="utf-8").replace(*typo, 1), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    line = next(number for number, content in enumerate(text.splitlines(), 1) if typo[0] in content)
+    path.write_text(text.replace(*typo, 1), encoding="utf-8")
     with pytest.raises(ConfigError, match=f"^CDS_CARDS_DIR {cards_dir}: {re.escape(name)} line {line}: "
                                           f"{re.escape(error)}$"):
         _start(tmp_path)
