@@ -415,6 +415,18 @@ def test_a_body_over_the_configured_limit_is_a_413(small_limit_client: LiveClien
     assert_outcome(post(small_limit_client, body), 413)
 
 
+def test_the_default_limit_is_10_mib(client: LiveClient) -> None:
+    """service-contract.md's default, through a socket: a body of 10 MiB is read, one byte more is a 413."""
+    body = sign_request()
+    body["context"]["padding"] = ""
+    size = len(json.dumps(body).encode())
+    body["context"]["padding"] = "x" * (10 * 1024 * 1024 - size)
+    assert len(json.dumps(body).encode()) == 10 * 1024 * 1024
+    assert post(client, body).status_code == 200
+    body["context"]["padding"] += "x"
+    assert_outcome(post(client, body), 413)
+
+
 def test_feedback_over_the_configured_limit_is_a_413(small_limit_client: LiveClient) -> None:
     """A feedback body declaring a Content-Length above the limit (the chunked case is below)."""
     feedback = {"feedback": [{"card": "a1b2c3d4-0000-4000-8000-000000000001", "outcome": "overridden",
