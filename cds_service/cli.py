@@ -1,4 +1,4 @@
-"""`cds-service` command line: serve, evaluate, audit. Each subcommand lives in its own module."""
+"""`cds-service` command line: serve, evaluate, check, audit. Each subcommand lives in its own module."""
 from __future__ import annotations
 
 import argparse
@@ -6,13 +6,13 @@ import os
 import sys
 from typing import Sequence
 
-from cds_service import cli_audit, cli_evaluate, cli_serve
+from cds_service import cli_audit, cli_check, cli_evaluate, cli_serve
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cds-service", description="Blinatumomab coverage CDS Hooks service")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (cli_serve, cli_evaluate, cli_audit):
+    for module in (cli_serve, cli_evaluate, cli_check, cli_audit):
         module.register(commands)
     return parser
 

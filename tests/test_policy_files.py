@@ -110,6 +110,19 @@ def test_a_policy_file_no_payer_is_routed_to_is_named_at_start_up(
     assert "no payer is routed to the policies example-plan" in caplog.text
 
 
+def test_cds_service_check_lists_an_operators_plan_and_says_when_it_is_never_applied(
+        operator_dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    policies, valuesets = operator_dirs
+    (policies / "example-plan.toml").write_text(_example_plan(), encoding="utf-8")
+    assert main(["check"]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("policy example-plan: ")]
+    assert line.startswith("policy example-plan: Example Health Plan, version ") and line.endswith("never applied")
+    _route(valuesets, "example-plan")
+    assert main(["check"]) == 0
+    listed = capsys.readouterr().out
+    assert "(CDS_POLICY_DIR)\n" in listed and "never applied" not in listed
+
+
 _QUANTITY_LIMIT = """
 [[universal]]
 id = "quantity"
