@@ -168,12 +168,8 @@ def _role(decision: Decision, shown: IndicationResult | None) -> str:
 
 
 def _blocked(decision: Decision) -> str:
-    """Information needed, but the reported indication's clinical criteria are met and something else of it fails
-    (its dose, a course limit): that failure comes first in the summary, since fixing the order is the shorter way to
-    coverage than documenting another indication."""
-    if decision.decision != INFO_NEEDED or not decision.indication:
-        return ""
-    return _reason(decision) if decision.not_met_criteria() else ""
+    """The failure the summary puts first (Decision.blocking), worded as a not-met card's reason; "" when none."""
+    return _reason(decision) if decision.blocking() else ""
 
 
 def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> tuple[str, str]:

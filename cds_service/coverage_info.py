@@ -111,7 +111,7 @@ def _documentation_text(decision: Decision) -> str:
     document = "; ".join(own or alternatives)
     if own and alternatives:  # as the card says it: a pharmacist must not read the other route's items as required
         document += f". Another indication would need: {'; '.join(alternatives)}"
-    failed = decision.not_met_criteria() if decision.indication else []
+    failed = decision.blocking()
     if failed:
         return f"Not met as ordered: {'; '.join(c.text for c in failed)}. Or document: {document}"
     return f"Document: {document}"

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple, TypedDict
 
-from cds_service.evaluation import DecisionCode
-from cds_service.verdict import Status
+from cds_service.evaluation import INFO_NEEDED, DecisionCode
+from cds_service.verdict import NOT_MET, UNKNOWN, Status
 
 # Criterion kinds of the policy files; "clinical" is every kind but the other five (policy-rules.md §1).
 CLINICAL = "clinical"
@@ -148,14 +148,20 @@ class Decision:
         return [c.as_dict() for c in self.criteria]
 
     def not_met_criteria(self) -> list[CriterionResult]:
-        return [c for c in self.criteria if c.status == "not-met"]
+        return [c for c in self.criteria if c.status == NOT_MET]
+
+    def blocking(self) -> list[CriterionResult]:
+        """Information needed, yet the reported indication's clinical criteria are met and something else of it fails
+        (its dose, a course limit): those failures, which the card's summary and the coverage information's reason
+        put first, since correcting the order is the shorter way to coverage. Else none."""
+        return self.not_met_criteria() if self.decision == INFO_NEEDED and self.indication else []
 
     def to_document(self) -> tuple[list[str], list[str]]:
         """`missing`, less what the EHR did not send, split in two: what the card's own criteria (the policy-level
         ones and the shown indication's) need, and what only other indications need. Those are alternatives:
         documenting them opens another route. Empty unless information is needed."""
-        if self.decision != "information-needed":
+        if self.decision != INFO_NEEDED:
             return [], []
-        own = {c.missing for c in self.criteria if c.status == "unknown"}
+        own = {c.missing for c in self.criteria if c.status == UNKNOWN}
         items = [item for item in self.missing if item not in self.not_received]
         return [item for item in items if item in own], [item for item in items if item not in own]

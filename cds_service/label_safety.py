@@ -21,7 +21,7 @@ def label_notes(decision: Decision, facts: ClinicalFacts) -> list[str]:
     shown = {reference for c in decision.not_met_criteria() for reference in c.evidence}
     notes = []
     toxicity = facts.unacceptable_toxicity
-    if _recorded(toxicity, shown) and toxicity.note.startswith("grade 4-5"):
+    if _recorded(toxicity, shown):  # True from the chart only for a grade 4-5 CRS or ICANS (toxicity.py)
         notes.append(f"{toxicity.note[:1].upper()}{toxicity.note[1:]}. The label says to discontinue blinatumomab "
                      "permanently after grade 4 cytokine release syndrome or neurological toxicity.")
     vaccine = read_within(facts.live_vaccine_in_window, _VACCINE_WINDOW)
