@@ -31,7 +31,8 @@ from cds_service.exceptions import ClientError
 from cds_service.http_errors import request_body
 from cds_service.json_codec import storable
 from cds_service.override_reasons import canonical_override_system
-from cds_service.validation import check_content_type, parse_json_object, schema_error_expression
+from cds_service.validation import (check_content_type, error_message, parse_json_object, schema_error_expression,
+                                   worded_errors)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ _ITEM = {
         "outcome": {"enum": ["accepted", "overridden"]},
         "acceptedSuggestions": {
             "type": "array",
+            "maxItems": _ITEMS_MAX,
             "items": {"anyOf": [_ID, {"type": "object", "required": ["id"], "properties": {"id": _ID}}]},
         },
         "overrideReason": _OVERRIDE_REASON,
@@ -77,7 +79,8 @@ _ITEM = {
 FEEDBACK_SCHEMA = {
     "type": "object",
     "required": ["feedback"],
-    "properties": {"feedback": {"type": "array", "items": _ITEM, "maxItems": _ITEMS_MAX}},
+    # maxItems before items: an oversized list is refused without reading its items (validation.worded_errors)
+    "properties": {"feedback": {"type": "array", "maxItems": _ITEMS_MAX, "items": _ITEM}},
 }
 _VALIDATOR = Draft202012Validator(FEEDBACK_SCHEMA)
 
@@ -133,10 +136,10 @@ def _for_log(ids: list[str]) -> str:
 
 def parse_feedback(body: dict[str, Any]) -> list[FeedbackEntry]:
     """Validate a feedback request body and normalize its items; ClientError(400) naming the field otherwise."""
-    error = best_match(_VALIDATOR.iter_errors(body))
+    error = best_match(worded_errors(_VALIDATOR, body))
     if error is not None:
         field = schema_error_expression(error)
-        raise ClientError(400, f"{field}: {error.message[:300]}", field)
+        raise ClientError(400, f"{field}: {error_message(error)}", field)
     return [_entry(item, index) for index, item in enumerate(body["feedback"])]
 
 

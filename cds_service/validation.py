@@ -10,9 +10,11 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable
+from itertools import islice
+from typing import Any, Callable, Iterator
 
 from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.protocols import Validator
 
 from cds_service import json_codec
 from cds_service.discovery import CONFIGURATION_OPTIONS, HOOKS, RENAMED_OPTIONS
@@ -25,6 +27,9 @@ CONFIGURATION_EXTENSION = "davinci-crd.configuration"
 # exhaust the recursion of the code that walks it later.
 MAX_JSON_DEPTH = 100
 _INEXACT_FLOAT = 2.0**63  # orjson reads integers outside the 64-bit range as floats
+# Schema errors looked at to word a 400: enough to pick the most relevant one.
+_ERRORS_WORDED = 20
+_SIZE_LIMITS = frozenset({"maxItems", "maxProperties", "maxLength"})
 
 
 def check_content_type(content_type: str | None) -> None:
@@ -279,7 +284,18 @@ def _expression(found: _Found) -> str:
 def _errors(schema: _Schema, instance: Any, prefix: tuple[str, ...]) -> list[_Found]:
     if schema.valid(instance):  # the common case, without collecting errors
         return []
-    return [(error, prefix) for error in schema.validator.iter_errors(instance)]
+    return [(error, prefix) for error in worded_errors(schema.validator, instance)]
+
+
+def worded_errors(validator: Validator, instance: Any) -> Iterator[ValidationError]:
+    """The first few schema errors of `instance`, from which a 400 is worded. jsonschema makes an error for every bad
+    item of an array, lazily: taken whole, a 2 MB array of a million zeros held a worker past gunicorn's timeout. A
+    size limit broken ends them, so that a schema listing `maxItems` before `items` never reads an oversized array's
+    items."""
+    for error in islice(validator.iter_errors(instance), _ERRORS_WORDED):
+        yield error
+        if error.validator in _SIZE_LIMITS:
+            return
 
 
 def _schema_check(body: dict[str, Any]) -> None:
@@ -301,7 +317,15 @@ def _message(found: _Found) -> str:
     path = (*prefix, *error.absolute_path)
     if path and path[0] in _SECRET_FIELDS:
         return _without_value(error)
-    # jsonschema messages quote the offending value, which may be huge: keep the diagnostics readable.
+    return error_message(error)
+
+
+def error_message(error: ValidationError) -> str:
+    """jsonschema's message, readable: it quotes the offending value, which may be huge. An oversized value is not
+    quoted at all (its message would be cut before saying what is wrong)."""
+    if error.validator in _SIZE_LIMITS:
+        unit = "characters" if error.validator == "maxLength" else "items"
+        return f"is longer than {error.validator_value} {unit}"
     message: str = error.message
     return message if len(message) <= 300 else message[:300] + "..."
 

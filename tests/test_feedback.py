@@ -292,6 +292,9 @@ def test_feedback_on_a_card_whose_record_is_still_queued_is_known(live_app: tupl
     ({"feedback": [{"card": "c", "outcome": "overridden", "overrideReason": {"reason": {"display": "d" * 10_001}}}]},
      "feedback[0].overrideReason.reason.display"),
     ({"feedback": [{"card": f"c{i}", "outcome": "accepted"} for i in range(101)]}, "feedback"),
+    ({"feedback": [0] * 1_000_000}, "feedback"),  # its items not read: a 500 after 30 s when each was worded
+    ({"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": ["s"] * 101}]},
+     "feedback[0].acceptedSuggestions"),
     # Valid ISO 8601, but outside years 1 to 9999 once in UTC: were a 500.
     ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "9999-12-31T23:59:59-14:00"}]},
      "feedback[0].outcomeTimestamp"),
