@@ -8,10 +8,11 @@ from datetime import date
 from typing import Any, Iterator
 
 import pytest
+from fhir.resources.R4B import get_fhir_model_class
 
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import read_within
-from cds_service.facts.shape import SCHEMAS, direct_check, problem, split_well_formed, well_formed
+from cds_service.facts.shape import SCHEMAS, STATUSES, direct_check, problem, split_well_formed, well_formed
 from cds_service.policies import load_policy
 from tests.factories import (condition, immunization, medication_request, observation, questionnaire_response,
                              record)
@@ -22,7 +23,14 @@ TODAY = date(2026, 3, 1)
 @pytest.mark.parametrize(("resource", "said"), [
     (immunization(occurrence="2026-02-20") | {"occurrenceDateTime": 20260220},
      "occurrenceDateTime is a number, not a date"),
-    (medication_request(start="2026-02-01") | {"status": ["active"]}, "status is a list, not text"),
+    (medication_request(start="2026-02-01") | {"status": ["active"]},
+     "status is a list, not a code FHIR defines for it"),
+    # A code or date that is text but names nothing: quoted, cut at 20 characters.
+    (medication_request(start="2026-02-01") | {"status": "active "},
+     "status is 'active ', not a code FHIR defines for it"),
+    (observation("29463-7", effectiveDateTime="2026-13-01"), "effectiveDateTime is '2026-13-01', not a date"),
+    (condition(onsetPeriod={"start": "2026-1-1"}), "onsetPeriod.start is '2026-1-1', not a date"),
+    (immunization(occurrence="x" * 30), f"occurrenceDateTime is {'x' * 20 + '…'!r}, not a date"),
     (medication_request(dosageInstruction=[{"text": "daily"}, {"sequence": "2"}]),
      "dosageInstruction[1].sequence is text, not a whole number"),
     (observation("29463-7", valueQuantity={"value": True, "unit": "kg"}),
@@ -33,6 +41,14 @@ TODAY = date(2026, 3, 1)
 ])
 def test_a_problem_names_the_first_element_of_a_wrong_type(resource: Any, said: str) -> None:
     assert problem(resource) == said
+
+
+@pytest.mark.parametrize("kind", sorted(STATUSES))
+def test_the_status_codes_are_fhirs(kind: str) -> None:
+    """fhir.resources lists each status value set (Observation's only in part, ending "+")."""
+    model = get_fhir_model_class(kind)
+    listed = model.model_fields["status"].json_schema_extra["enum_values"]  # type: ignore[index]
+    assert set(listed) - {"+"} <= STATUSES[kind] and (listed[-1] == "+" or set(listed) == STATUSES[kind])
 
 
 def test_a_well_formed_resource_or_one_without_a_schema_has_no_problem() -> None:

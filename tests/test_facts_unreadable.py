@@ -121,7 +121,10 @@ def _tki(status: str = "active", **extra: Any) -> Resource:
     lambda tki: _broken(tki, "status", value=["active"]),
     lambda tki: _broken(tki, "dosageInstruction", 0, "text", value=5),
     lambda tki: _broken(tki, "authoredOn"),
-], ids=["status a list", "dosage text a number", "authoredOn a number"])
+    # Text that names no status or no day: passed over as if not active, it had made the order single-agent.
+    lambda tki: _broken(tki, "status", value="active "),
+    lambda tki: _broken(tki, "dosageInstruction", 0, "timing", "repeat", "boundsPeriod", "end", value="2026-1-1"),
+], ids=["status a list", "dosage text a number", "authoredOn a number", "status not a code", "end not a date"])
 def test_a_tki_order_that_cannot_be_read_leaves_the_combination_unknown(change: Callable[[Resource], Resource]
                                                                         ) -> None:
     tki = _tki(authored="2026-01-31")
@@ -200,7 +203,9 @@ def _cycles(count: int) -> list[Resource]:
     lambda order: _broken(order, "dosageInstruction", 0, "text", value=5),
     lambda order: _broken(order, "authoredOn"),
     lambda order: _broken(order, "status", value=None),
-], ids=["dosage text a number", "authoredOn a number", "status null"])
+    lambda order: _broken(order, "status", value=""),  # had been no earlier cycle: the count one short, a denial
+    lambda order: _broken(order, "authoredOn", value="2026-02-30"),
+], ids=["dosage text a number", "authoredOn a number", "status null", "status empty", "authoredOn no such day"])
 def test_an_earlier_cycle_that_cannot_be_read_leaves_the_cycle_number_unknown(
         change: Callable[[Resource], Resource]) -> None:
     earlier = _cycles(4)
@@ -395,6 +400,16 @@ def test_a_cd19_result_that_cannot_be_read_leaves_cd19_unknown() -> None:
     assert _facts(cd19).cd19_positive.value is False
     fact = _facts(_broken(cd19, "valueString", value=["CD19 negative"])).cd19_positive
     assert fact.value is None and fact.evidence == (_ref(cd19),) and "(a CD19 result)" in fact.note
+
+
+def test_a_later_cd19_result_whose_date_names_no_day_leaves_cd19_unknown() -> None:
+    """The latest result decides: one whose date cannot be read may be the latest (it had let an older one decide)."""
+    older = observation("101119-6", effective="2026-01-10", valueString="Blasts CD19 positive")
+    later = observation("101119-6", effective="2026-02-20", valueString="Blasts CD19 negative", id="cd19-later")
+    assert _facts(older, later).cd19_positive.value is False
+    for date_text in ("", "2026-13-01", "２０２６-02-20"):
+        fact = _facts(older, _broken(later, "effectiveDateTime", value=date_text)).cd19_positive
+        assert fact.value is None and _ref(later) in fact.evidence, date_text
 
 
 def _weight(kg: float, effective: str) -> Resource:

@@ -10,7 +10,7 @@ import pytest
 
 from cds_service.facts.codes import (
     codings, concept_text, effective_date, negated, normalize_system, parse_date, parse_datetime, parse_end_date,
-    ref,
+    readable_date, ref,
 )
 from cds_service.valuesets import BUILTIN_DIR, ENV_DIR, ValueSets, get_valuesets, load_valuesets
 
@@ -201,9 +201,21 @@ def test_dates_not_written_as_fhir_writes_them_are_unreadable(value):
     ("2026-11-01T10:00Z", datetime(2026, 11, 1, 10, tzinfo=timezone.utc)),
     ("2026-11-01 10:00:00Z", datetime(2026, 11, 1, 10, tzinfo=timezone.utc)),  # RFC 3339's space for the T
     ("2026-11-01T10:00:00.123456789-05:00", datetime(2026, 11, 1, 15, 0, 0, 123456, tzinfo=timezone.utc)),
+    # A leap second (FHIR's dateTime allows :60) is the second before it: unread, it had dropped an order's line.
+    ("2026-11-01T23:59:60Z", datetime(2026, 11, 1, 23, 59, 59, tzinfo=timezone.utc)),
+    ("2026-11-01T23:59:60.5Z", datetime(2026, 11, 1, 23, 59, 59, 500000, tzinfo=timezone.utc)),
 ])
 def test_fhir_date_times_with_short_times_or_long_fractions_are_read(value, expected):
     assert parse_datetime(value) == expected and parse_date(value) == date(2026, 11, 1)
+
+
+@pytest.mark.parametrize("value,readable", [
+    ("2026-11-01", True), ("2026", True), ("2026-11-01T23:59:60Z", True),
+    ("9999-12-31", True), ("0001-01-01", True),  # placeholders: days, that parse_date reads as absent
+    ("2026-13-01", False), ("2026-02-30", False), ("2026-1-1", False), ("", False), ("2026-W44-1", False),
+])
+def test_a_readable_date_names_a_day_whatever_its_year(value, readable):
+    assert readable_date(value) is readable
 
 
 def test_parse_datetime_keeps_zones_and_assumes_utc():

@@ -141,16 +141,37 @@ def parse_date(value: str | None) -> date | None:
     """
     if not isinstance(value, str) or not _fhir_shaped(value):
         return None
+    found = _calendar_day(value)
+    return found if found is not None and found.year in _YEARS else None
+
+
+@lru_cache(maxsize=4096)  # a history repeats its dates, and the shape check reads each before the readers do
+def _calendar_day(value: str) -> date | None:
+    """The day a date laid out as FHIR writes one (_fhir_shaped) names, whatever its year; None when there is no
+    such day or time."""
     try:
         if len(value) > 10:  # a date-time, checked whole: the calendar day as written, in its own zone
-            found = datetime.fromisoformat(value).date()
-        elif len(value) == 10:
-            found = date.fromisoformat(value)
-        else:  # year, or year and month (int() would take non-ASCII digits: _fhir_shaped refused them)
-            found = date(int(value[:4]), int(value[5:7] or 1), 1)
+            return _datetime(value).date()
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        # year, or year and month (int() would take non-ASCII digits: _fhir_shaped refused them)
+        return date(int(value[:4]), int(value[5:7] or 1), 1)
     except ValueError:  # no such month or day, or no time after the T
         return None
-    return found if found.year in _YEARS else None
+
+
+def _datetime(value: str) -> datetime:
+    """datetime.fromisoformat, and a leap second (FHIR's dateTime allows "23:59:60") read as the second before it:
+    Python has no 60th second, and the day it falls on is what a reader wants."""
+    if value[16:19] == ":60":
+        value = value[:17] + "59" + value[19:]
+    return datetime.fromisoformat(value)
+
+
+def readable_date(value: str) -> bool:
+    """Whether a FHIR date, dateTime or instant names a day (its year may still be a placeholder parse_date reads as
+    absent): what the shape check asks of every date a reader may use."""
+    return _fhir_shaped(value) and _calendar_day(value) is not None
 
 
 def parse_end_date(value: str | None) -> date | None:
@@ -177,7 +198,7 @@ def parse_datetime(value: str | None) -> datetime | None:
         if not _fhir_shaped(value):
             return None
         try:
-            parsed = datetime.fromisoformat(value)
+            parsed = _datetime(value)
         except ValueError:
             return None
         if parsed.year not in _YEARS:

@@ -29,7 +29,7 @@ from cds_service.facts.observations import code_key
 from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts, order_ref,
                                      recorded_start, unidentified)
 from cds_service.facts.result_text import matches, result_clauses
-from cds_service.facts.shape import direct_check
+from cds_service.facts.shape import STATUSES, direct_check
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import Resolver
 from cds_service.valuesets import Memo, ValueSets, get_valuesets
@@ -210,8 +210,8 @@ def unreadable_relevance(resource: dict[str, Any], resolve: Resolver) -> Relevan
     if status == "entered-in-error":
         return None
     kinds = _order_kinds(resource, resolve, _memos()) or frozenset()
-    by_kind = {kind: [bearing for bearing, statuses in _BEARINGS_BY_KIND[kind]
-                      if not isinstance(status, str) or status in statuses]
+    readable = status in STATUSES["MedicationRequest"] if isinstance(status, str) else False  # "active " is unread
+    by_kind = {kind: [bearing for bearing, statuses in _BEARINGS_BY_KIND[kind] if not readable or status in statuses]
                for kind in KIND_VALUE_SETS if kind in kinds}
     ordered = [kind for kind, bearings in by_kind.items() if bearings]
     if not ordered:

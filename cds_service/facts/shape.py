@@ -14,7 +14,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Union
 
-Schema = Union[tuple[type, ...], dict[str, Any], list[Any]]
+from cds_service.facts.codes import readable_date
+
+Schema = Union[tuple[type, ...], frozenset[str], dict[str, Any], list[Any]]
 
 STRING: Schema = (str,)
 NUMBER: Schema = (int, float, Decimal)
@@ -22,11 +24,20 @@ INTEGER: Schema = (int,)
 
 
 class _DateString(tuple[type, ...]):
-    """The JSON type of a FHIR date, dateTime or instant (a string): only a note's wording (`problem`) tells it from
-    STRING."""
+    """A FHIR date, dateTime or instant: a string naming a day (codes.readable_date). One that names none ("2026-1-1",
+    "2026-13-01", "") had been passed over by the readers, so that an older result decided, or an order ran forever."""
 
 
 DATE: Schema = _DateString((str,))
+
+
+class _Codes(frozenset[str]):
+    """A required code's value set (a resource's status): a string outside it ("active ", "") is no status a reader
+    can act on. Read as text, such a status had dropped a TKI or an earlier cycle's order without a word."""
+
+
+def _codes(*codes: str) -> _Codes:
+    return _Codes(codes)
 
 CODING: Schema = {"system": STRING, "code": STRING, "display": STRING}
 CONCEPT: Schema = {"coding": [CODING], "text": STRING}
@@ -50,13 +61,24 @@ ITEM.update({"answer": [ANSWER], "item": [ITEM]})
 MEDICATION: Schema = {"id": STRING, "code": CONCEPT, "ingredient": [{"itemCodeableConcept": CONCEPT}]}
 
 _RESOURCE: dict[str, Any] = {"resourceType": STRING, "id": STRING, "status": STRING}
+# FHIR R4 status value sets (observation-status, medicationrequest-status, immunization-status, fm-status,
+# questionnaire-answers-status): tests/test_facts_shape.py compares them with fhir.resources' where it lists them whole.
+STATUSES: dict[str, _Codes] = {
+    "Observation": _codes("registered", "preliminary", "final", "amended", "corrected", "cancelled",
+                          "entered-in-error", "unknown"),
+    "MedicationRequest": _codes("active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft",
+                                "unknown"),
+    "Immunization": _codes("completed", "entered-in-error", "not-done"),
+    "Coverage": _codes("active", "cancelled", "draft", "entered-in-error"),
+    "QuestionnaireResponse": _codes("in-progress", "completed", "amended", "entered-in-error", "stopped"),
+}
 # Per resourceType, the elements the readers of facts/ (and coverage selection) use.
 SCHEMAS: dict[str, Schema] = {
     "Observation": {
-        **_RESOURCE, "code": CONCEPT, "effectiveDateTime": DATE, "effectivePeriod": PERIOD,
-        "effectiveInstant": DATE, "issued": DATE, "valueQuantity": QUANTITY, "valueCodeableConcept": CONCEPT,
-        "valueString": STRING, "interpretation": [CONCEPT], "dataAbsentReason": CONCEPT,
-        "component": [{"code": CONCEPT, "valueCodeableConcept": CONCEPT, "valueString": STRING,
+        **_RESOURCE, "status": STATUSES["Observation"], "code": CONCEPT, "effectiveDateTime": DATE,
+        "effectivePeriod": PERIOD, "effectiveInstant": DATE, "issued": DATE, "valueQuantity": QUANTITY,
+        "valueCodeableConcept": CONCEPT, "valueString": STRING, "interpretation": [CONCEPT],
+        "dataAbsentReason": CONCEPT, "component": [{"code": CONCEPT, "valueCodeableConcept": CONCEPT, "valueString": STRING,
                        "valueQuantity": QUANTITY}],
     },
     "Condition": {
@@ -64,18 +86,21 @@ SCHEMAS: dict[str, Schema] = {
         "recordedDate": DATE, "onsetDateTime": DATE, "onsetPeriod": PERIOD, "onsetAge": QUANTITY,
     },
     "MedicationRequest": {
-        **_RESOURCE, "authoredOn": DATE, "medicationCodeableConcept": CONCEPT, "medicationReference": REFERENCE,
-        "statusReason": CONCEPT, "dosageInstruction": [DOSAGE],
+        **_RESOURCE, "status": STATUSES["MedicationRequest"], "authoredOn": DATE,
+        "medicationCodeableConcept": CONCEPT, "medicationReference": REFERENCE, "statusReason": CONCEPT,
+        "dosageInstruction": [DOSAGE],
         "dispenseRequest": {"validityPeriod": PERIOD, "quantity": QUANTITY, "expectedSupplyDuration": QUANTITY},
         "insurance": [REFERENCE],
     },
     "Medication": MEDICATION,
-    "Immunization": {**_RESOURCE, "vaccineCode": CONCEPT, "occurrenceDateTime": DATE, "recorded": DATE},
+    "Immunization": {**_RESOURCE, "status": STATUSES["Immunization"], "vaccineCode": CONCEPT,
+                     "occurrenceDateTime": DATE, "recorded": DATE},
     # Contained resources are checked as what they are when read (a contained Patient has a list for a name).
-    "Coverage": {**_RESOURCE, "period": PERIOD, "payor": [REFERENCE], "order": INTEGER},
+    "Coverage": {**_RESOURCE, "status": STATUSES["Coverage"], "period": PERIOD, "payor": [REFERENCE],
+                 "order": INTEGER},
     "Organization": {**_RESOURCE, "name": STRING, "identifier": [IDENTIFIER]},
-    "QuestionnaireResponse": {**_RESOURCE, "questionnaire": STRING, "subject": REFERENCE, "authored": DATE,
-                              "item": [ITEM]},
+    "QuestionnaireResponse": {**_RESOURCE, "status": STATUSES["QuestionnaireResponse"], "questionnaire": STRING,
+                              "subject": REFERENCE, "authored": DATE, "item": [ITEM]},
 }
 
 
@@ -90,6 +115,10 @@ def compile_schema(schema: Schema, memo: dict[int, Check] | None = None) -> Chec
     memo = {} if memo is None else memo
     if id(schema) in memo:
         return memo[id(schema)]
+    if isinstance(schema, frozenset):
+        return _code_check(schema)
+    if isinstance(schema, _DateString):
+        return _date_check
     if isinstance(schema, tuple):
         return _primitive_check(schema)
     if isinstance(schema, list):
@@ -155,8 +184,10 @@ def _strings_first(check: Check) -> Check:
 
 
 def _strings_only(schema: Schema) -> bool:
-    """An object schema of strings only (a Coding, a Period, an Identifier): see _strings_first."""
-    return isinstance(schema, dict) and all(isinstance(sub, tuple) and isinstance("", sub) for sub in schema.values())
+    """An object schema of any strings only (a Coding, an Identifier; not a Period, whose dates must name days): see
+    _strings_first."""
+    return isinstance(schema, dict) and all(isinstance(sub, tuple) and not isinstance(sub, _DateString)
+                                            and isinstance("", sub) for sub in schema.values())
 
 
 def _list_check(item: Check, strings_only: bool = False) -> Check:
@@ -190,6 +221,14 @@ def _list_check(item: Check, strings_only: bool = False) -> Check:
 def _admits_bool(types: tuple[type, ...]) -> bool:
     """Whether isinstance alone would let a JSON boolean through (bool is an int in Python)."""
     return any(issubclass(bool, t) for t in types)
+
+
+def _code_check(codes: frozenset[str]) -> Check:
+    return lambda value: isinstance(value, str) and value in codes
+
+
+def _date_check(value: Any) -> bool:
+    return isinstance(value, str) and readable_date(value)
 
 
 def _primitive_check(types: tuple[type, ...]) -> Check:
@@ -227,7 +266,7 @@ def direct_check(kind: str) -> Check:
 
 
 def _refers_to_itself(schema: Schema, within: frozenset[int] = frozenset()) -> bool:
-    if isinstance(schema, tuple):
+    if isinstance(schema, (tuple, frozenset)):
         return False
     if id(schema) in within:
         return True
@@ -263,6 +302,10 @@ def problem(resource: Any) -> str:
 
 def _first_problem(schema: Schema, value: Any, path: str) -> str:
     """As `compile_schema` checks: the first element of `value` (at `path`) not of its schema's type."""
+    if isinstance(schema, frozenset):
+        return "" if _code_check(schema)(value) else f"{path} is {_quoted(value)}, not a code FHIR defines for it"
+    if isinstance(schema, _DateString) and isinstance(value, str):
+        return "" if readable_date(value) else f"{path} is {_quoted(value)}, not a date"
     if isinstance(schema, tuple):
         return "" if _primitive_check(schema)(value) else f"{path} is {_json_kind(value)}, not {_expected(schema)}"
     if isinstance(schema, list):
@@ -281,6 +324,11 @@ def _expected(types: tuple[type, ...]) -> str:
     if isinstance(types, _DateString):
         return "a date"
     return {STRING: "text", INTEGER: "a whole number"}.get(types, "a number")
+
+
+def _quoted(value: Any) -> str:
+    """A bad code or date as a note shows it: quoted and short (the text is the EHR's, of any length)."""
+    return repr(value[:20] + "…" if len(value) > 20 else value) if isinstance(value, str) else _json_kind(value)
 
 
 def _json_kind(value: Any) -> str:
