@@ -11,16 +11,16 @@ from pydantic import ValidationError
 
 from cds_service.draft_orders import answered
 from cds_service.exceptions import ClientError, path_expression
+from cds_service.facts.shape import STATUSES, direct_check, problem_at
 from cds_service.hook_request import HookRequest
 from cds_service.model_proof import proof_for
 
-# The required bindings of MedicationRequest.status and .intent (FHIR R4).
-_STATUS_CODES = frozenset(("active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft",
-                           "unknown"))
+# The required binding of MedicationRequest.intent (FHIR R4); its status's is shape.STATUSES'.
 _INTENT_CODES = frozenset(("proposal", "plan", "order", "original-order", "reflex-order", "filler-order",
                            "instance-order", "option"))
 # Built at import (~70 ms): the quick proof that an order is a valid MedicationRequest (model_proof.py).
 _PROVEN_VALID = proof_for(MedicationRequest)
+_WELL_FORMED = direct_check("MedicationRequest")
 # pydantic's error type for a key the model does not define (fhir.resources forbids extra keys).
 _UNKNOWN_ELEMENT = "extra_forbidden"
 # The most blinatumomab orders one call answers. A cycle is one to a few orders (bag changes); each costs about a
@@ -76,10 +76,17 @@ def _validate(index: int, order: dict[str, Any], answered: bool) -> None:
         raise ClientError(400, "Blinatumomab order is not a valid MedicationRequest: a contained resource has an "
                                "unknown resourceType", f"{where}.contained") from None
     # fhir.resources checks the codes' syntax only: the required bindings are checked here.
-    for element, codes in (("status", _STATUS_CODES), ("intent", _INTENT_CODES)):
+    for element, codes in (("status", STATUSES["MedicationRequest"]), ("intent", _INTENT_CODES)):
         if order[element] not in codes:
             raise ClientError(400, f"Blinatumomab order {element} {order[element]!r} is not a MedicationRequest "
                                    f"{element} code", f"{where}.{element}")
+    # fhir.resources takes a JSON number for a dateTime (as a Unix time) and text for a number, which FHIR JSON does
+    # not allow: the readers would pass such a value over (an order's start read as absent dropped its first line).
+    # The elements they read are checked as they check a record's (facts/shape.py).
+    path, said = ("", "") if _WELL_FORMED(order) else problem_at(order, nulls_absent=True)
+    if said:
+        raise ClientError(400, f"Blinatumomab order is not a valid MedicationRequest: {path} {said}",
+                          f"{where}.{path}")
     # An order-select order not selected gets no answer, so nothing needs to name it.
     if answered and not order.get("id"):
         raise ClientError(400, "Blinatumomab order has no id: the coverage information update must name it",

@@ -364,6 +364,28 @@ def test_a_blinatumomab_order_with_a_code_outside_its_binding_or_no_id_is_a_400(
     assert issue["expression"] == [f"context.draftOrders.entry[0].resource.{element}"]
 
 
+@pytest.mark.parametrize(("path", "value", "said"), [
+    # fhir.resources takes each of these (a number as a Unix time, text for a number); FHIR JSON does not.
+    ("authoredOn", 1.5, "is a number, not a date"),
+    ("dosageInstruction[0].timing.repeat.boundsPeriod.start", 123, "is a number, not a date"),
+    ("dispenseRequest.quantity.value", "28", "is text, not a number"),
+    ("dosageInstruction[0].sequence", "1", "is text, not a whole number"),
+])
+def test_a_blinatumomab_order_with_a_value_of_the_wrong_json_type_is_a_400(
+        client: Any, path: str, value: Any, said: str) -> None:
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    target = body["context"]["draftOrders"]["entry"][0]["resource"]
+    *steps, last = re.findall(r"\w+|\d+", path)
+    for step in steps:
+        target = target[int(step) if step.isdigit() else step]
+    target[last] = value
+    response = client.post(URL, json=body)
+    assert response.status_code == 400
+    [issue] = response.get_json()["issue"]
+    assert issue["diagnostics"].endswith(f"{path} {said}")
+    assert issue["expression"] == [f"context.draftOrders.entry[0].resource.{path}"]
+
+
 def with_unknown_elements(body: dict[str, Any]) -> dict[str, Any]:
     """An R5 element on the order and a vendor's key inside its first dosage line: neither is R4."""
     changed = copy.deepcopy(body)

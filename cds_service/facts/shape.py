@@ -78,7 +78,8 @@ SCHEMAS: dict[str, Schema] = {
         **_RESOURCE, "status": STATUSES["Observation"], "code": CONCEPT, "effectiveDateTime": DATE,
         "effectivePeriod": PERIOD, "effectiveInstant": DATE, "issued": DATE, "valueQuantity": QUANTITY,
         "valueCodeableConcept": CONCEPT, "valueString": STRING, "interpretation": [CONCEPT],
-        "dataAbsentReason": CONCEPT, "component": [{"code": CONCEPT, "valueCodeableConcept": CONCEPT, "valueString": STRING,
+        "dataAbsentReason": CONCEPT,
+        "component": [{"code": CONCEPT, "valueCodeableConcept": CONCEPT, "valueString": STRING,
                        "valueQuantity": QUANTITY}],
     },
     "Condition": {
@@ -288,36 +289,50 @@ def split_well_formed(resources: list[Any]) -> tuple[list[dict[str, Any]], list[
 
 def problem(resource: Any) -> str:
     """Why `resource` is not well-formed, in words for a note: its first element of a wrong JSON type
-    ("occurrenceDateTime is a number, not a date"); "" when it is well-formed. Walks the schema uncompiled: it runs
-    only for the rare resource that failed the compiled check."""
+    ("occurrenceDateTime is a number, not a date"); "" when it is well-formed."""
+    path, said = problem_at(resource)
+    return f"{path} {said}" if path else said
+
+
+def problem_at(resource: Any, nulls_absent: bool = False) -> tuple[str, str]:
+    """The path of the first element of `resource` that is not well-formed and what is wrong with it ("is a number,
+    not a date"), or ("", why it is no resource at all), or ("", "") when it is well-formed; with `nulls_absent`, a
+    JSON null counts as an absent element (the readers of an order being signed write around them). Walks the schema
+    uncompiled: call it for a resource that failed the compiled check."""
     if not isinstance(resource, dict):
-        return f"it is {_json_kind(resource)}, not a resource"
+        return "", f"it is {_json_kind(resource)}, not a resource"
     kind = resource.get("resourceType")
     schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
     try:
-        return "" if schema is None else _first_problem(schema, resource, "")
+        return ("", "") if schema is None else _first_problem(schema, resource, "", nulls_absent)
     except RecursionError:
-        return "its items are nested too deep to read"
+        return "", "its items are nested too deep to read"
 
 
-def _first_problem(schema: Schema, value: Any, path: str) -> str:
+def _first_problem(schema: Schema, value: Any, path: str, nulls_absent: bool) -> tuple[str, str]:
     """As `compile_schema` checks: the first element of `value` (at `path`) not of its schema's type."""
+    if value is None and nulls_absent:
+        return "", ""
     if isinstance(schema, frozenset):
-        return "" if _code_check(schema)(value) else f"{path} is {_quoted(value)}, not a code FHIR defines for it"
+        return _unless(_code_check(schema)(value), path, f"is {_quoted(value)}, not a code FHIR defines for it")
     if isinstance(schema, _DateString) and isinstance(value, str):
-        return "" if readable_date(value) else f"{path} is {_quoted(value)}, not a date"
+        return _unless(readable_date(value), path, f"is {_quoted(value)}, not a date")
     if isinstance(schema, tuple):
-        return "" if _primitive_check(schema)(value) else f"{path} is {_json_kind(value)}, not {_expected(schema)}"
+        return _unless(_primitive_check(schema)(value), path, f"is {_json_kind(value)}, not {_expected(schema)}")
     if isinstance(schema, list):
         if not isinstance(value, list):
-            return f"{path} is {_json_kind(value)}, not a list"
-        found = (_first_problem(schema[0], item, f"{path}[{index}]") for index, item in enumerate(value))
+            return path, f"is {_json_kind(value)}, not a list"
+        found = (_first_problem(schema[0], item, f"{path}[{index}]", nulls_absent) for index, item in enumerate(value))
     elif not isinstance(value, dict):
-        return f"{path} is {_json_kind(value)}, not an object"
+        return path, f"is {_json_kind(value)}, not an object"
     else:
-        found = (_first_problem(schema[key], entry, f"{path}.{key}" if path else key)
+        found = (_first_problem(schema[key], entry, f"{path}.{key}" if path else key, nulls_absent)
                  for key, entry in value.items() if key in schema)
-    return next((said for said in found if said), "")
+    return next((said for said in found if said[1]), ("", ""))
+
+
+def _unless(valid: bool, path: str, said: str) -> tuple[str, str]:
+    return ("", "") if valid else (path, said)
 
 
 def _expected(types: tuple[type, ...]) -> str:
