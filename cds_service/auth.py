@@ -205,11 +205,46 @@ def _capped_body(response: requests.Response) -> bytes:
         raise JwksUnavailable(f"larger than {JWKS_MAX_BYTES} bytes") from None
 
 
+def inline_key_sets(config: AuthConfig) -> dict[str, jwt.PyJWKSet]:
+    """Each client's inline JWK Set by issuer, as the verifier uses it: loaded at start-up by the app and by
+    `cds-service check` alike, so that the check passes only a file the service starts with. A set without a usable
+    key is a ConfigError; an unusable key beside usable ones is a warning naming its kid."""
+    return {c.iss: _inline_keys(c) for c in config.clients if c.jwks is not None}
+
+
 def _inline_keys(client: ClientConfig) -> jwt.PyJWKSet:
+    where = f"inline jwks of client {client.iss}"
+    keys = (client.jwks or {}).get("keys", [])
+    verdicts = [(key, _unusable(key)) for key in keys]
+    usable = [key for key, problem in verdicts if problem is None]
+    unusable = [f"{_kid(key)} ({problem})" for key, problem in verdicts if problem is not None]
+    if not usable:
+        # PyJWT's own message for this guesses "Perhaps 'cryptography' is not installed?", which it always is here.
+        raise ConfigError(f"{where}: no usable key" + (f"; not usable: {', '.join(unusable)}" if unusable else ""))
+    if unusable:
+        log.warning("%s: keys not usable, ignored (tokens signed with them are refused): %s", where,
+                    ", ".join(unusable))
+    return jwt.PyJWKSet(usable)
+
+
+def _kid(key: Any) -> str:
+    kid = key.get("kid") if isinstance(key, dict) else None
+    return f"kid {kid[:100]!r}" if isinstance(kid, str) else "a key without a kid"
+
+
+def _unusable(key: Any) -> str | None:
+    """Why a JWK cannot verify any token the service accepts, or None when it can."""
+    if not isinstance(key, dict):
+        return "not a JSON object"
     try:
-        return jwt.PyJWKSet.from_dict(client.jwks or {})
+        algorithm = jwt.PyJWK(key).algorithm_name
     except jwt.PyJWTError as exc:
-        raise ConfigError(f"inline jwks of client {client.iss}: {exc}") from None
+        # Some of PyJWT's messages end with the whole JWK ("kty is not found: {...}"): a private key pasted by
+        # mistake must not reach the log.
+        return str(exc).split(": {")[0]
+    if algorithm not in ALLOWED_ALGORITHMS:
+        return f"algorithm {algorithm} is not accepted"
+    return None
 
 
 def _find_key(keys: jwt.PyJWKSet | None, kid: str | None) -> jwt.PyJWK | None:
@@ -237,7 +272,7 @@ class JwtVerifier:
         self.public_base_url = public_base_url.rstrip("/")
         self.jti_store = jti_store
         self._caches = {c.iss: JwksCache(c.jwks_url) for c in config.clients if c.jwks_url}
-        self._inline = {c.iss: _inline_keys(c) for c in config.clients if c.jwks is not None}
+        self._inline = inline_key_sets(config)
 
     def authenticate(self, authorization: str | None, path: str) -> Caller | None:
         """The verified caller, or None when no token was sent and none is required."""

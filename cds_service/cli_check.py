@@ -8,6 +8,7 @@ import sys
 
 from sqlalchemy.engine import make_url
 
+from cds_service.auth import inline_key_sets
 from cds_service.config import ConfigError, Settings
 from cds_service.dosing.templates import cards_dir
 from cds_service.facts.coverage import routed_policy_ids
@@ -26,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
     try:  # what the service reads and checks at start-up, in the same words
         settings = Settings.from_env()
         check_files()
+        if settings.auth is not None:
+            inline_key_sets(settings.auth)
     except ConfigError as exc:
         print(f"cds-service check: {exc}", file=sys.stderr)
         return 2

@@ -200,6 +200,20 @@ def test_rs384_with_an_inline_jwk_set_is_accepted(secure: LiveClient) -> None:
     assert call(secure, token).status_code == 200
 
 
+def test_the_usable_key_of_an_inline_set_with_an_unusable_one_verifies_tokens(tmp_path: Path) -> None:
+    """The service starts with such a set (tests/test_cli_check.py: with a warning naming the unusable kid)."""
+    config = auth_config("https://ehr.example.org/jwks")
+    unusable = {"kty": "EC", "crv": "P-384", "kid": "broken", "x": "a", "y": "b"}
+    config["clients"][1]["jwks"]["keys"].insert(0, unusable)
+    application = app_with_auth(tmp_path, config)
+    try:
+        with serving(application) as client:
+            token = jwt.encode(claims(INLINE), RSA_KEY, algorithm="RS384", headers={"kid": "rsa-1"})
+            assert call(client, token).status_code == 200
+    finally:
+        close_app(application)
+
+
 def test_a_rotated_key_is_found_by_one_refetch(secure: LiveClient, jwks_server: JwksServer) -> None:
     assert call(secure, ec_token()).status_code == 200
     jwks_server.keys.append(public_jwk(OTHER_EC_KEY, "ec-2", "ES384"))

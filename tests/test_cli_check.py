@@ -1,9 +1,18 @@
 """`cds-service check`: the start-up checks and what the service would apply, without serving or a request."""
 from __future__ import annotations
 
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
 
 from cds_service.cli import main
+from cds_service.config import ConfigError, Settings
+from tests.conftest import close_app, make_app
 
 
 def test_it_lists_the_plans_the_value_sets_the_templates_and_the_mode(capsys: pytest.CaptureFixture[str],
@@ -23,3 +32,48 @@ def test_a_bad_setting_is_named_and_exits_2(capsys: pytest.CaptureFixture[str],
     monkeypatch.setenv("CDS_FETCH_BUDGET_SECONDS", "0")
     assert main(["check"]) == 2
     assert capsys.readouterr().err.startswith("cds-service check: CDS_FETCH_BUDGET_SECONDS")
+
+
+UNUSABLE_KEY = {"kty": "EC", "crv": "P-384", "kid": "k1", "x": "a", "y": "b"}  # x and y are no curve point
+
+
+def auth_file(tmp_path: Path, keys: list[dict[str, Any]]) -> Path:
+    config = {"require_jwt": True, "public_base_url": "https://cds.example.org",
+              "clients": [{"iss": "https://inline.example.org", "jwks": {"keys": keys}}]}
+    path = tmp_path / "auth.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_an_inline_jwk_set_without_a_usable_key_fails_the_check_as_it_fails_the_start(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check passed this file ("JWT required") and the server then refused to start."""
+    hmac = {"kty": "oct", "k": "c2VjcmV0", "kid": "shared"}  # a key PyJWT reads, for an algorithm we refuse
+    monkeypatch.setenv("CDS_AUTH_CONFIG", str(auth_file(tmp_path, [UNUSABLE_KEY, hmac])))
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cds-service check: inline jwks of client https://inline.example.org: no usable key; "
+                          "not usable: kid 'k1' (Unable to construct key from JWK: ")
+    assert "kid 'shared' (algorithm HS256 is not accepted)" in err and "cryptography" not in err
+    with pytest.raises(ConfigError) as refused:
+        make_app(Settings.from_env())
+    assert f"cds-service check: {refused.value}\n" == err
+
+
+def test_an_unusable_key_beside_a_usable_one_is_a_warning_naming_its_kid(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The service starts (the usable key verifies tokens) and says which key it ignores, at the check and at start."""
+    good = {**ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP384R1()).public_key(), as_dict=True), "kid": "k2"}
+    monkeypatch.setenv("CDS_AUTH_CONFIG", str(auth_file(tmp_path, [UNUSABLE_KEY, good])))
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
+    warning = ("inline jwks of client https://inline.example.org: keys not usable, ignored (tokens signed with them "
+               "are refused): kid 'k1' (Unable to construct key from JWK: ")
+    with caplog.at_level(logging.WARNING, logger="cds_service"):
+        assert main(["check"]) == 0
+        assert "JWT required" in capsys.readouterr().out
+        assert [r.getMessage() for r in caplog.records if r.getMessage().startswith(warning)]
+        caplog.clear()
+        close_app(make_app(Settings.from_env()))
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith(warning)]
