@@ -31,6 +31,7 @@ from cds_service.exceptions import ClientError
 from cds_service.http_errors import request_body
 from cds_service.json_codec import storable
 from cds_service.override_reasons import canonical_override_system
+from cds_service.printable import quoted_id
 from cds_service.validation import (check_content_type, error_message, parse_json_object, schema_error_expression,
                                    worded_errors)
 
@@ -128,9 +129,8 @@ _LOGGED_IDS = 10
 
 
 def _for_log(ids: list[str]) -> str:
-    """Client-chosen ids as a log line can carry them: quoted (a newline in one cannot forge a line), cut to 80
-    characters, at most ten (a 5 MB id made a 5 MB line)."""
-    shown = ", ".join(repr(i[:80]) for i in ids[:_LOGGED_IDS]) or "-"
+    """Client-chosen ids as a log line can carry them: each quoted and cut (printable.quoted_id), at most ten."""
+    shown = ", ".join(quoted_id(i) for i in ids[:_LOGGED_IDS]) or "-"
     return shown + (f" (+{len(ids) - _LOGGED_IDS} more)" if len(ids) > _LOGGED_IDS else "")
 
 

@@ -12,6 +12,7 @@ from werkzeug.local import LocalProxy
 
 from cds_service.db import DatabaseUnavailable, error_summary, is_unavailable
 from cds_service.exceptions import ClientError
+from cds_service.printable import quoted_id
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,15 @@ def _rejected(status: int, reason: str) -> None:
     A failed authentication is a warning; other refusals (a stray browser 404 among them) are information."""
     g.rejection = reason[:500]
     level = logging.WARNING if status == 401 or status >= 500 else logging.INFO
-    log.log(level, "%s on %s %s: %s", status, request.method, request.path, g.rejection)
+    log.log(level, "%s on %s %s%s: %s", status, request.method, request.path, _hook_instance(), g.rejection)
+
+
+def _hook_instance() -> str:
+    """", hookInstance '<id>'" of a hook call whose body was read and had one as a string (routes keep the body for
+    the audit record): the id that finds the call in the EHR's logs and in `cds-service audit show`."""
+    body = vars(unproxied(g)).get("audit_body")
+    instance = body.get("hookInstance") if isinstance(body, dict) else None
+    return f", hookInstance {quoted_id(instance)}" if isinstance(instance, str) else ""
 
 
 def _client_error(exc: ClientError) -> Response:

@@ -17,5 +17,11 @@ def printable(text: str) -> str:
     return _CONTROL.sub(_escaped, text)
 
 
+def quoted_id(text: str) -> str:
+    """A client-chosen id as a log line carries it: quoted (a newline in it cannot forge a line, even where the log
+    is not formatted by app.LogFormatter) and cut to 80 characters (a 5 MB id made a 5 MB line)."""
+    return repr(text[:80])
+
+
 def _escaped(control: re.Match[str]) -> str:
     return control.group().encode("unicode_escape").decode("ascii")

@@ -247,7 +247,8 @@ def test_rejected_calls_are_listed_with_why_and_never_with_what_was_sent(
         ("hi-order", 400, "invalid at context.draftOrders.entry[0].resource.status"),
     ]
     assert "Jane Doe" not in out and "Jane Doe" not in caplog.text
-    assert "400 on POST /cds-services/blinatumomab-coverage: invalid at context.draftOrders" in caplog.text
+    assert ("400 on POST /cds-services/blinatumomab-coverage, hookInstance 'hi-quoted': invalid at context.draftOrders"
+            in caplog.text)
     code, table = run(capsys, "audit", "--database-url", database, "--rejected")
     assert code == 0 and table.splitlines()[0].split() == ["time", "(UTC)", "hook", "client", "tenant", "patient",
                                                            "status", "reason", "hookInstance"]

@@ -5,6 +5,7 @@ import copy
 import io
 import itertools
 import json
+import logging
 import os
 import random
 import re
@@ -399,6 +400,40 @@ def test_no_obtainable_patient_is_a_412(client: LiveClient) -> None:
     body.pop("fhirAuthorization", None)
     issue = assert_outcome(post(client, body), 412)
     assert issue["code"] == "not-found"
+
+
+def _without_patient() -> dict[str, Any]:
+    body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
+    del body["prefetch"]["patient"]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("hook_instance", "make_body", "status"),
+    [("forged\nWARNING line " + "x" * 300, sign_request, 400),  # too long: the 400 is about it
+     ("call\u2028412", _without_patient, 412)],
+    ids=["400", "412"],
+)
+def test_a_refused_hook_call_is_logged_with_its_hook_instance_quoted_and_cut(
+        client: LiveClient, caplog: pytest.LogCaptureFixture, hook_instance: str,
+        make_body: Callable[[], dict[str, Any]], status: int) -> None:
+    """The hookInstance finds the call in the EHR's logs and the audit trail; it is the client's text, so it is
+    quoted (no forged line) and cut, as feedback.py logs card ids."""
+    body = make_body()
+    body["hookInstance"] = hook_instance
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        assert post(client, body).status_code == status
+    logged = [r.getMessage() for r in caplog.records if r.name == "cds_service.http_errors"]
+    assert [m for m in logged if m.startswith(f"{status} on POST {SERVICE}, hookInstance {hook_instance[:80]!r}: ")]
+    assert hook_instance[:81] not in caplog.text
+
+
+def test_a_refusal_before_the_body_is_read_is_logged_without_a_hook_instance(
+        client: LiveClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        assert post(client, b"{not json").status_code == 400
+    logged = [r.getMessage() for r in caplog.records if r.name == "cds_service.http_errors"]
+    assert [m for m in logged if m.startswith(f"400 on POST {SERVICE}: Request body is not valid JSON")]
 
 
 def test_a_412_says_the_fhir_server_refused_the_token(client: LiveClient) -> None:

@@ -247,9 +247,11 @@ def test_audit_database_outage_is_a_503_for_a_signed_hook_call(outage: Outage, t
 
 
 def test_a_signed_hook_call_refused_by_an_outage_is_audited_with_its_ids_and_listed(
-        outage: Outage, tmp_path: Path, jwks_server: JwksServer, capsys: pytest.CaptureFixture[str]) -> None:
+        outage: Outage, tmp_path: Path, jwks_server: JwksServer, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture) -> None:
     """Authentication runs before the body is read: the 503's record had no hook, hookInstance or patient, and
-    `audit --rejected` listed 4xx only. The token held, so its client is known, and the body is read for the ids."""
+    `audit --rejected` listed 4xx only. The token held, so its client is known, and the body is read for the ids
+    (its log line names the hookInstance too)."""
     config_file = tmp_path / "auth.json"
     config_file.write_text(json.dumps(auth_config(jwks_server.url)))
     app = make_app(Settings.from_env({"CDS_AUTH_CONFIG": str(config_file), "CDS_DATABASE_URL": outage.url}))
@@ -257,11 +259,14 @@ def test_a_signed_hook_call_refused_by_an_outage_is_audited_with_its_ids_and_lis
     try:
         assert call(app.test_client(), ec_token()).status_code == 200
         outage.down()
-        assert call(app.test_client(), ec_token()).status_code == 503
+        with caplog.at_level(logging.INFO, logger="cds_service"):
+            assert call(app.test_client(), ec_token()).status_code == 503
         outage.up()
         assert store.flush(10)
         [row] = store.rejected()
         body = sign_request()
+        assert f"503 on POST {SERVICE}, hookInstance {body['hookInstance']!r}: audit database unavailable" \
+            in caplog.text
         assert (row.status, row.hook, row.hook_instance, row.patient_id, row.client_iss, row.tenant) == (
             503, "order-sign", body["hookInstance"], "p1", EHR, "tenant-a")
         assert row.reason.startswith("audit database unavailable")
