@@ -60,11 +60,24 @@ _HTTP_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "
 _UNREADABLE_BODY = (OSError, ParseException)
 
 
+class UnsupportedContentCoding(ClientError):
+    """A body sent in a content coding (gzip, br, ...): answered 415 with Accept-Encoding (RFC 9110 §15.5.16)."""
+
+    def __init__(self, coding: str) -> None:
+        super().__init__(415, f"Content-Encoding {quoted_id(coding)} is not supported; send the body uncompressed "
+                              f"(identity)", code="not-supported")
+
+
 def request_body() -> bytes:
-    """The request body within the size limit. A body sent chunked (no Content-Length) is cut at the limit by
+    """The request body within the size limit, as sent: a body in a content coding other than identity is refused
+    (415, RFC 9110 §8.4), not decoded, which read gzip as JSON text (a 400 quoting byte 0x8b), and which would let a
+    few KB of gzip grow past CDS_MAX_BODY_BYTES. A body sent chunked (no Content-Length) is cut at the limit by
     werkzeug without an error; reaching the limit that way is the same 413 as declaring a larger body. A body whose
     framing is broken is the client's fault: a 400, not the 500 of an unexpected exception."""
     incoming = unproxied(request)
+    coding = incoming.environ.get("HTTP_CONTENT_ENCODING", "")
+    if any(c.strip().lower() not in ("", "identity") for c in coding.split(",")):
+        raise UnsupportedContentCoding(coding)
     declared = incoming.content_length  # werkzeug held a declared length to the limit already
     try:
         body = _read_declared(incoming.stream, declared) if declared else incoming.get_data(cache=False)
@@ -107,6 +120,12 @@ def _hook_instance() -> str:
 def _client_error(exc: ClientError) -> Response:
     _rejected(exc.status, exc.summary)
     return outcome_response(exc.status, exc.message, exc.expression, exc.code)
+
+
+def _unsupported_content_coding(exc: UnsupportedContentCoding) -> Response:
+    response = _client_error(exc)
+    response.headers["Accept-Encoding"] = "identity"  # the codings the service would have read
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response:
@@ -154,6 +173,7 @@ def _server_fault(exc: Exception) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ClientError, _client_error)
+    app.register_error_handler(UnsupportedContentCoding, _unsupported_content_coding)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Unauthorized, _unauthorized)
     for unavailable in (DatabaseUnavailable, OperationalError, InterfaceError):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import gzip
 import io
 import itertools
 import json
@@ -122,6 +123,24 @@ def test_a_missing_content_type_is_a_415(client: LiveClient, content_type: str |
     response = client.post(SERVICE, data=json.dumps(sign_request()), headers=headers)
     issue = assert_outcome(response, 415)
     assert issue["code"] == "not-supported" and "application/json" in issue["diagnostics"]
+
+
+@pytest.mark.parametrize("coding", ["gzip", "GZIP", "identity, gzip", "br"])
+def test_a_body_in_a_content_coding_is_a_415_naming_it(client: LiveClient, coding: str) -> None:
+    """RFC 9110 §8.4: 415 for a content coding the service does not read (it was read as JSON text: a 400 quoting
+    byte 0x8b); Accept-Encoding says which it would read."""
+    headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+    response = client.post(SERVICE, data=gzip.compress(json.dumps(sign_request()).encode()), headers=headers)
+    issue = assert_outcome(response, 415)
+    assert issue["code"] == "not-supported"
+    assert issue["diagnostics"] == f"Content-Encoding {coding!r} is not supported; send the body uncompressed " \
+                                   "(identity)"
+    assert response.headers["Accept-Encoding"] == "identity"
+
+
+def test_a_body_declared_identity_is_read(client: LiveClient) -> None:
+    headers = {"Content-Type": "application/json", "Content-Encoding": "identity"}
+    assert client.post(SERVICE, data=json.dumps(sign_request()), headers=headers).status_code == 200
 
 
 Mutation = Callable[[dict[str, Any]], None]

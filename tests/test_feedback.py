@@ -2,6 +2,7 @@
 about the shapes real clients send, strict about garbage."""
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from datetime import datetime, timezone
@@ -330,6 +331,17 @@ def test_a_content_type_that_is_not_json_or_none_is_a_415(live_app: tuple[str, A
                     headers=headers)
     assert response.status_code == 415
     assert response.json()["resourceType"] == "OperationOutcome"
+    assert count_feedback(store) == 0
+
+
+@SQLITE_ONLY
+def test_a_body_in_a_content_coding_is_a_415(live_app: tuple[str, AuditStore]) -> None:
+    """RFC 9110 §8.4: not a 400 saying the gzip bytes are not JSON."""
+    base_url, store = live_app
+    data = gzip.compress(json.dumps({"feedback": [{"card": "c", "outcome": "accepted"}]}).encode())
+    response = post(base_url, None, data=data, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert response.status_code == 415 and response.headers["Accept-Encoding"] == "identity"
+    assert response.json()["issue"][0]["diagnostics"].startswith("Content-Encoding 'gzip' is not supported")
     assert count_feedback(store) == 0
 
 
