@@ -63,11 +63,15 @@ def _build(settings: Settings) -> Flask:
                                                       tuple(payer_labels()))
     register_error_handlers(app)
     # Browser clients such as the CDS Hooks sandbox send Authorization and Content-Type, so preflights must allow them.
+    # A public https page (the sandbox) calling the service on 127.0.0.1 or a private address is private network
+    # access to Chrome, whose preflight asks for it (Access-Control-Request-Private-Network): flask-cors allows it only
+    # to an origin the CORS configuration allows, so CDS_CORS_ORIGINS stays the one gate.
     CORS(
         app,
         origins=_cors_origins(settings.cors_origins),
         methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
+        allow_private_network=True,
         max_age=600,
     )
     routes.register(app)

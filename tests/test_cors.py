@@ -31,15 +31,13 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClient]:
     close_app(application)
 
 
-def preflight(client: LiveClient, path: str, origin: str = SANDBOX, method: str = "POST") -> Response:
-    return client.options(
-        path,
-        headers={
-            "Origin": origin,
-            "Access-Control-Request-Method": method,
-            "Access-Control-Request-Headers": "authorization, content-type",
-        },
-    )
+def preflight(client: LiveClient, path: str, origin: str = SANDBOX, method: str = "POST",
+              private_network: bool = False) -> Response:
+    headers = {"Origin": origin, "Access-Control-Request-Method": method,
+               "Access-Control-Request-Headers": "authorization, content-type"}
+    if private_network:  # Chrome's Private Network Access: a public page calling 127.0.0.1 or a private address
+        headers["Access-Control-Request-Private-Network"] = "true"
+    return client.options(path, headers=headers)
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -50,6 +48,15 @@ def test_preflight_allows_authorization_and_content_type_everywhere(client: Live
     allowed_headers = response.headers["Access-Control-Allow-Headers"].lower()
     assert "authorization" in allowed_headers and "content-type" in allowed_headers
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_local_mode_allows_the_public_sandbox_to_reach_a_private_address(client: LiveClient, path: str) -> None:
+    """The README's sandbox setup: https://sandbox.cds-hooks.org calling http://127.0.0.1:8080. Chrome refuses the
+    call unless the preflight answers Access-Control-Allow-Private-Network: true (flask-cors's default is false)."""
+    response = preflight(client, path, private_network=True)
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Private-Network"] == "true"
 
 
 def test_actual_responses_carry_the_allow_origin_header(client: LiveClient) -> None:
@@ -73,6 +80,14 @@ def test_configured_origins_restrict_cors(restricted: LiveClient) -> None:
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://ehr.example.org"
     refused = preflight(restricted, "/cds-services/blinatumomab-coverage", origin="https://elsewhere.example.org")
     assert "Access-Control-Allow-Origin" not in refused.headers
+
+
+def test_private_network_access_is_allowed_only_to_an_allowed_origin(restricted: LiveClient) -> None:
+    path = "/cds-services/blinatumomab-coverage"
+    allowed = preflight(restricted, path, origin="https://ehr.example.org", private_network=True)
+    assert allowed.headers["Access-Control-Allow-Private-Network"] == "true"
+    refused = preflight(restricted, path, origin="https://elsewhere.example.org", private_network=True)
+    assert "Access-Control-Allow-Private-Network" not in refused.headers
 
 
 @pytest.mark.parametrize(("configured", "allowed", "refused"), [
