@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 from typing import Any, Callable
 
-from flask import Flask
+from flask import Flask, Response
 from flask_cors import CORS
 
 from cds_service import routes
@@ -62,6 +62,8 @@ def _build(settings: Settings) -> Flask:
     app.extensions["cds_service"] = routes.Services(settings, store, metrics, _verifier(settings, store),
                                                       tuple(payer_labels()))
     register_error_handlers(app)
+    if settings.cors_origins != ("*",):  # registered before CORS, so that it runs after flask-cors's own hook
+        app.after_request(_vary_on_origin)
     # Browser clients such as the CDS Hooks sandbox send Authorization and Content-Type, so preflights must allow them.
     # A public https page (the sandbox) calling the service on 127.0.0.1 or a private address is private network
     # access to Chrome, whose preflight asks for it (Access-Control-Request-Private-Network): flask-cors allows it only
@@ -118,6 +120,14 @@ def _cors_origins(origins: tuple[str, ...]) -> list[str | re.Pattern[str]]:
     that from the start only: an IPv6 origin such as http://[::1]:8080 would then allow http://1:8080 and refuse
     itself. "*" stays a string: every origin."""
     return [origin if origin == "*" else re.compile(re.escape(origin) + r"\Z", re.IGNORECASE) for origin in origins]
+
+
+def _vary_on_origin(response: Response) -> Response:
+    """Vary: Origin on every response when CORS allows a list of origins: whether a response carries
+    Access-Control-Allow-Origin depends on the request's Origin, so a cache must not serve one origin's answer to
+    another. flask-cors adds it only to the responses of an allowed origin."""
+    response.vary.add("Origin")
+    return response
 
 
 def settle_collector() -> None:

@@ -82,6 +82,18 @@ def test_configured_origins_restrict_cors(restricted: LiveClient) -> None:
     assert "Access-Control-Allow-Origin" not in refused.headers
 
 
+@pytest.mark.parametrize("origin", ["https://ehr.example.org", "https://elsewhere.example.org", None])
+def test_every_response_varies_on_origin_when_origins_are_listed(restricted: LiveClient, origin: str | None) -> None:
+    """Whether a response allows its caller depends on Origin: a cache holding a refused origin's answer (or one
+    without Origin) would serve it to the allowed origin, whose browser then refuses it. Once, never twice."""
+    headers = {"Origin": origin} if origin else {}
+    for response in (restricted.get("/cds-services", headers=headers),
+                     restricted.post("/cds-services/blinatumomab-coverage", data=b"nope", headers=headers,
+                                     content_type="application/json"),
+                     preflight(restricted, "/cds-services", origin=origin or "https://other.example.org")):
+        assert response.headers.getlist("Vary") == ["Origin"]
+
+
 def test_private_network_access_is_allowed_only_to_an_allowed_origin(restricted: LiveClient) -> None:
     path = "/cds-services/blinatumomab-coverage"
     allowed = preflight(restricted, path, origin="https://ehr.example.org", private_network=True)
