@@ -109,7 +109,7 @@ class JwksCache:
         if found is None and fetched_at < started and self._claim_refetch():
             found = _find_key(self._fetch()[0], kid)
         if found is None:
-            raise Unauthorized(f"no key {kid!r} in the JWK Set of {self.url}")
+            raise _no_key(kid, f"the JWK Set of {self.url}")
         return found
 
     def _current(self) -> tuple[jwt.PyJWKSet, float]:
@@ -255,6 +255,24 @@ def _find_key(keys: jwt.PyJWKSet | None, kid: str | None) -> jwt.PyJWK | None:
     return next((k for k in keys.keys if k.key_id == kid), None)
 
 
+def _no_key(kid: Any, where: str) -> Unauthorized:
+    if kid is None:  # _find_key takes the only key of a set without one; a set of several leaves it unknown
+        return Unauthorized(f"the JWT header has no kid (CDS Hooks requires one), and {where} holds several keys")
+    return Unauthorized(f"no key {kid!r} in {where}")
+
+
+# The key type each allowed algorithm family signs with (ALLOWED_ALGORITHMS).
+_KEY_TYPES = {"ES": "EC", "RS": "RSA", "PS": "RSA"}
+
+
+def _check_key_type(key: jwt.PyJWK, alg: str, client: ClientConfig) -> None:
+    """The key the kid names is of the type the token's algorithm needs: PyJWT's own refusal of another ("TypeError:
+    Expecting a PEM-formatted key.") said nothing of the kid or the algorithm."""
+    if key.key_type != _KEY_TYPES[alg[:2]]:
+        raise Unauthorized(f"key {key.key_id!r} of issuer {_unverified(client.iss)} is an {key.key_type} key; the "
+                           f"token is signed with {alg}")
+
+
 def bearer_token(authorization: str | None) -> str | None:
     if not authorization:
         return None
@@ -288,6 +306,7 @@ class JwtVerifier:
         client = self._client(_unverified_iss(token))
         _check_jku(header, client)
         key = self._key(client, header.get("kid"))
+        _check_key_type(key, header["alg"], client)
         claims = _decode(token, header["alg"], key, client, audience)
         caller = _caller(client, claims)
         try:
@@ -311,7 +330,7 @@ class JwtVerifier:
         if client.iss in self._inline:
             found = _find_key(self._inline[client.iss], kid)
             if found is None:
-                raise Unauthorized(f"no key {kid!r} in the inline JWK Set of issuer {_unverified(client.iss)}")
+                raise _no_key(kid, f"the inline JWK Set of issuer {_unverified(client.iss)}")
             return found
         return self._caches[client.iss].key(kid)
 

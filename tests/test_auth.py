@@ -583,8 +583,13 @@ def test_a_replayed_token_and_an_unstorable_tenant_are_audited_with_the_issuer(s
          f"{EHR!r} (unverified)"),
         (jwt.encode(claims(INLINE), RSA_KEY, algorithm="RS384", headers={"kid": "made-up"}),
          f"no key 'made-up' in the inline JWK Set of issuer {INLINE!r} (unverified)"),
+        (jwt.encode(claims(), RSA_KEY, algorithm="PS256", headers={"kid": "ec-1"}),
+         f"key 'ec-1' of issuer {EHR!r} (unverified) is an EC key; the token is signed with PS256"),
+        (jwt.encode(claims(INLINE), EC_KEY, algorithm="ES384", headers={"kid": "rsa-1"}),
+         f"key 'rsa-1' of issuer {INLINE!r} (unverified) is an RSA key; the token is signed with ES384"),
     ],
-    ids=["forged", "forged-and-expired", "unknown-issuer", "foreign-jku", "unknown-kid"],
+    ids=["forged", "forged-and-expired", "unknown-issuer", "foreign-jku", "unknown-kid", "rsa-alg-ec-key",
+         "ec-alg-rsa-key"],
 )
 def test_an_unverified_issuer_is_never_audited_as_the_caller(secure_app: Flask, secure: LiveClient, token: str,
                                                             reason: str) -> None:
@@ -594,6 +599,21 @@ def test_an_unverified_issuer_is_never_audited_as_the_caller(secure_app: Flask, 
     [row] = rejected_rows(secure_app)
     assert (row.client_iss, row.tenant) == (None, None)
     assert row.reason.startswith(reason)
+
+
+def test_a_token_without_kid_is_refused_in_words_when_the_set_holds_several_keys(
+        secure_app: Flask, secure: LiveClient, jwks_server: JwksServer) -> None:
+    """The only key of a set is taken for a token without kid; among several, the reason says what is missing (it
+    said "no key None in the JWK Set of ...")."""
+    no_kid = jwt.encode(claims(), EC_KEY, algorithm="ES384")
+    assert call(secure, no_kid).status_code == 200
+    jwks_server.keys.append(public_jwk(OTHER_EC_KEY, "ec-2", "ES384"))
+    second_key = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-2"})
+    assert call(secure, second_key).status_code == 200  # the set of two keys is now in use
+    assert_rejected(call(secure, jwt.encode(claims(), EC_KEY, algorithm="ES384")))
+    [row] = rejected_rows(secure_app)
+    assert row.reason == (f"the JWT header has no kid (CDS Hooks requires one), and the JWK Set of {jwks_server.url} "
+                          "holds several keys")
 
 
 def test_a_refused_feedback_call_is_audited_with_its_issuer(secure_app: Flask, secure: LiveClient) -> None:
