@@ -117,6 +117,29 @@ def test_no_bsa_without_height_or_recorded_value() -> None:
     assert stale_bsa.bsa_m2.value is None
 
 
+@pytest.mark.parametrize(("code", "value"), [
+    (WEIGHT, 0.001), (WEIGHT, 1e-300), (WEIGHT, 0), (WEIGHT, -5), (WEIGHT, 800), (HEIGHT, 12), (HEIGHT, 300),
+])
+def test_the_latest_implausible_size_leaves_it_and_the_bsa_unknown(code: tuple[str, str], value: float) -> None:
+    """Not dosed by (a label dose of 0 mcg/day) nor passed over for an older plausible one."""
+    older = [obs("w0", WEIGHT, 26, days_before=10), obs("h0", HEIGHT, 120, days_before=10)]
+    assert body_size(record(*older), START, 7).bsa_m2.value is not None
+    size = body_size(record(*older, obs("bad", code, value)), START, 7)
+    fact = size.weight_kg if code == WEIGHT else size.height_cm
+    assert fact.value is None and fact.evidence == ("Observation/bad",) and "not a plausible" in fact.note
+    assert size.bsa_m2.value is None and size.bsa_m2.evidence == ("Observation/bad",)
+
+
+@pytest.mark.parametrize(("value", "plausible"), [(0.3, True), (0.29, False), (700, True), (701, False)])
+def test_weights_from_the_smallest_newborns_on_are_plausible(value: float, plausible: bool) -> None:
+    assert (body_size(record(obs("w", WEIGHT, value)), START, 0).weight_kg.value is not None) is plausible
+
+
+def test_an_implausible_recorded_bsa_without_height_is_unknown() -> None:
+    size = body_size(record(obs("w", WEIGHT, 26), obs("b", BSA, 9)), START, 7)
+    assert size.bsa_m2.value is None and "not plausible" in size.bsa_m2.note
+
+
 def test_observations_not_received() -> None:
     size = body_size(PatientRecord(patient={"resourceType": "Patient"}, lists={}), START, 40)
     assert not size.weight_kg.received and size.weight_kg.value is None

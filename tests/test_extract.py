@@ -297,6 +297,7 @@ def test_large_record_is_read_correctly() -> None:
     ("9999-12-31", "birthDate is not a usable date"),  # a placeholder year (facts/codes.py)
     ("0001-01-01", "birthDate is not a usable date"),
     ("1980-02-30", "birthDate is not a usable date"),
+    ("1980-05-10T10:00:00", "birthDate is not a usable date"),  # a dateTime, not a FHIR date
 ])
 def test_an_impossible_birth_date_gives_no_age_and_says_why(born: str, note: str) -> None:
     birth = read_birth(patient(born), TODAY)

@@ -24,6 +24,13 @@ BSA_WINDOW = timedelta(days=30)
 ADULT_HEIGHT_WINDOW = timedelta(days=365)
 CHILD_HEIGHT_WINDOW = timedelta(days=30)
 RECORDED_BSA_TOLERANCE = Decimal("0.10")  # how far a recorded BSA may be from Mosteller's and still be used
+# Values no patient has (the smallest live-born infants weigh about 0.3 kg, BSA 0.05 m²): typing or unit errors. The
+# latest such one leaves its size unknown rather than letting an older one decide, or dosing by it (a weight of
+# 0.001 kg had given a label dose of 0 mcg/day, and so a denial).
+_PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
+    "weight": (Decimal("0.3"), Decimal(700)), "height": (Decimal(20), Decimal(280)),
+    "bsa": (Decimal("0.05"), Decimal(5)),
+}
 # An unreadable weight, height or BSA (unreadable.py) may be the latest of any of them: its unit tells which.
 _UNREADABLE = Relevance("a weight, height or BSA", tuple(Bearing(f"body.{size}") for size in
                                                          ("weight_kg", "height_cm", "bsa_m2")))
@@ -108,21 +115,37 @@ def _measurement(obs: dict[str, Any]) -> Measurement | None:
     kind_factor = _UNITS.get(unit)
     value = to_decimal(quantity.get("value"))
     when = effective_date(obs)
-    if kind_factor is None or value is None or value <= 0 or when is None:
+    if kind_factor is None or value is None or when is None:
         return None
     kind, factor = kind_factor
     return Measurement(kind, value * factor, when, f"Observation/{obs.get('id', '')}")
+
+
+def _plausible(measurement: Measurement | None) -> bool:
+    if measurement is None:
+        return False
+    low, high = _PLAUSIBLE[measurement.kind]
+    return low <= measurement.value <= high
 
 
 def _plain_fact(measurement: Measurement | None, label: str, unit: str) -> Fact[Decimal]:
     if measurement is None:
         return Fact()
     note = f"{label} {_show(measurement.value)} {unit} on {measurement.when.isoformat()}"
+    if not _plausible(measurement):
+        return Fact(evidence=(measurement.reference,), note=f"{note}: not a plausible {label.lower()}")
     return Fact(value=measurement.value, evidence=(measurement.reference,), note=note)
 
 
 def _bsa_fact(bsa: Measurement | None, weight: Measurement | None, height: Measurement | None) -> Fact[Decimal]:
+    implausible = [m for m in (weight, height) if m is not None and not _plausible(m)]
+    if implausible:
+        kinds = " and ".join(m.kind for m in implausible)
+        return Fact(evidence=tuple(m.reference for m in implausible), note=f"no BSA: not a plausible {kinds}")
     computed = mosteller(height.value, weight.value) if weight and height else None
+    if bsa is not None and computed is None and not _plausible(bsa):
+        return Fact(evidence=(bsa.reference,),
+                    note=f"BSA {_show(bsa.value)} m² recorded on {bsa.when.isoformat()}: not plausible")
     sources = tuple(m.reference for m in (weight, height) if m is not None)
     if bsa is not None and (computed is None or abs(bsa.value - computed) <= RECORDED_BSA_TOLERANCE * computed):
         checked = ", not checked (no height)" if computed is None else \

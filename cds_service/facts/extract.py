@@ -233,7 +233,8 @@ def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
     if patient is None:
         return Birth(None, Fact(received=False), Fact(received=False))
     raw: Any = patient.get("birthDate")  # a str whenever parse_date reads a date from it
-    earliest = parse_date(raw)
+    # A FHIR date, never a dateTime: "2026-11-21T10:00:00" is no birthDate (it had made an adult a newborn).
+    earliest = parse_date(raw) if not isinstance(raw, str) or len(raw) <= 10 else None
     if earliest is None:
         return _no_age("no birth date" if raw is None else "birthDate is not a usable date")
     latest, oldest = last_day_named(earliest, raw), completed_months(earliest, start)
