@@ -235,6 +235,46 @@ def test_dose_schedule_asked_is_the_indications_label_schedule() -> None:
         assert schedule in doses.asked
 
 
+# --- Ph status and the use (Aspirus III: adult consolidation MRD+, adult relapsed/refractory) ------------------
+
+PH_RESULT = "Ph / BCR::ABL1 result (t(9;22) FISH or karyotype, or p190 and p210 PCR)"
+PH_USE = [("adult-consolidation-mrd-positive", "ph-use"), ("adult-relapsed-refractory", "use")]
+
+
+@pytest.mark.parametrize(("indication_id", "criterion"), PH_USE)
+def test_a_single_agent_needs_no_ph_result(indication_id: str, criterion: str) -> None:
+    """Ph+ "with or without a TKI" and Ph- as a single agent: a single agent is covered whatever the Ph status."""
+    decision = evaluate({**BASELINES[indication_id], "ph_positive": None})
+    assert (decision.decision, decision.indication) == ("meets-criteria", indication_id)
+    assert criterion_status(decision, indication_id, criterion) == "met"
+    assert PH_RESULT not in decision.missing
+
+
+@pytest.mark.parametrize(("indication_id", "criterion"), PH_USE)
+def test_with_a_tki_the_ph_result_is_asked_for(indication_id: str, criterion: str) -> None:
+    decision = evaluate({**BASELINES[indication_id], "ph_positive": None, "combination": "with-tki"})
+    assert decision.decision == "information-needed"
+    assert criterion_status(decision, indication_id, criterion) == "unknown"
+    assert PH_RESULT in decision.missing
+
+
+@pytest.mark.parametrize(("indication_id", "criterion"), PH_USE)
+@pytest.mark.parametrize(("ph_positive", "combination"), [(False, "with-tki"), (True, "with-multiagent-chemo")])
+def test_a_use_the_ph_status_does_not_cover_is_not_met(indication_id: str, criterion: str, ph_positive: bool,
+                                                       combination: str) -> None:
+    values = {**BASELINES[indication_id], "ph_positive": ph_positive, "combination": combination}
+    alone = evaluate(values, only=indication_id)
+    assert criterion_status(alone, indication_id, criterion) == "not-met"
+    assert evaluate(values).indication != indication_id
+
+
+@pytest.mark.parametrize(("indication_id", "criterion"), PH_USE)
+def test_an_unknown_use_asks_how_blinatumomab_is_used(indication_id: str, criterion: str) -> None:
+    decision = evaluate({**BASELINES[indication_id], "ph_positive": None, "combination": None})
+    assert criterion_status(decision, indication_id, criterion) == "unknown"
+    assert "how blinatumomab is used (single agent or combination)" in decision.missing
+
+
 # --- universal criterion and quantity -------------------------------------------------------------------------
 
 def test_live_vaccine_is_critical_not_met_with_the_clinical_indication_reported() -> None:

@@ -77,7 +77,8 @@ def test_infant_with_a_record_derived_combination_asks_for_the_interfant_attesta
 # policy-rules.md §2: relapsed/refractory cycles 6 and later are renewal requests, also while information is needed.
 
 def test_relapsed_refractory_cycle_7_needing_information_is_a_renewal_request() -> None:
-    values: dict[str, Any] = dict(ADULT, therapy_phase="relapsed-refractory", ph_positive=None, combination="single-agent",
+    # With a TKI the use needs Ph+ (a single agent would be met whatever the Ph status).
+    values: dict[str, Any] = dict(ADULT, therapy_phase="relapsed-refractory", ph_positive=None, combination="with-tki",
                   unacceptable_toxicity=False, response_or_stabilization=True)
     decision = evaluate_policy(ASPIRUS, facts(cycle=7, **values), DosesMet(), Fact(False))
     assert decision.decision == "information-needed"
