@@ -278,7 +278,7 @@ def _outcome_lines(outcome: OrderOutcome, hook: str) -> list[str]:
         *_listed("suggestions", [_suggestion(uuid, outcome.suggestion_labels) for uuid in outcome.suggestion_uuids]),
         "  criteria:" if outcome.criteria else "  criteria:    none",
     ]
-    return lines + [f"    {_criterion_line(criterion)}" for criterion in outcome.criteria]
+    return lines + [line for criterion in outcome.criteria for line in _criterion_lines(criterion)]
 
 
 def _policy_file(outcome: OrderOutcome) -> str:
@@ -343,15 +343,17 @@ def _suggestion(uuid: str, labels: dict[str, str]) -> str:
     return f"{uuid}: {labels[uuid]}" if uuid in labels else uuid
 
 
-def _criterion_line(criterion: dict[str, Any]) -> str:
-    """The criterion, then on a second line what decided it (its note), which is what a pharmacist checks."""
+def _criterion_lines(criterion: dict[str, Any]) -> list[str]:
+    """The criterion, then on a second line what decided it (its note), which is what a pharmacist checks. Two
+    lines, not one string with a newline: format_detail escapes each line's control characters (the stored note's
+    too), so a newline joined in here would be printed as "\\n"."""
     status = f"[{criterion.get('status', '?')}]".ljust(10)
     citation = f" ({criterion['citation']})" if criterion.get("citation") else ""
     evidence = ", ".join(criterion.get("evidence") or ())
     text = f" {criterion['text']}" if criterion.get("text") else ""
     line = f"{status} {criterion.get('id', '?')}{citation}{text}{f'  evidence: {evidence}' if evidence else ''}"
     note = (criterion.get("note") or "") + (" (attested)" if criterion.get("attested") else "")
-    return f"{line}\n{_INDENT}{note.strip()}" if note.strip() else line
+    return [f"    {line}", f"{_INDENT}{note.strip()}"] if note.strip() else [f"    {line}"]
 
 
 def _with_topic(uuid: str, topics: dict[str, str]) -> str:

@@ -125,7 +125,8 @@ def test_show_prints_criteria_and_feedback(audited: str, capsys: pytest.CaptureF
     assert "patient       p2" in out
     assert "decision     criteria-not-met" in out
     assert "[not-met]  aspirus-U1 (Aspirus III) No live vaccine in the window  evidence: Immunization/imm1" in out
-    assert "MMR given 2026-11-24 (attested)" in out  # what decided it, on the line below
+    assert " " * 15 + "MMR given 2026-11-24 (attested)" in out.splitlines()  # what decided it, on the line below
+    assert "\\n" not in out
     assert "to document  MRD result" in out and "not received immunizations" in out
     assert "coverage     Coverage/cov-1" in out
     # Which card was overridden: the coverage decision, not a dose warning.
@@ -349,6 +350,23 @@ def test_a_clients_control_characters_are_printed_escaped(app: Any, client: Any,
     _, shown = run(capsys, "audit", "--database-url", database, "show", body["hookInstance"])
     assert "\x1b" not in shown and "\x07" not in shown
     assert "user          Practitioner/a\\nstatus  200" in shown.splitlines()
+
+
+def test_a_stored_notes_control_characters_stay_escaped_on_its_own_line(database_url: str,  # noqa: F811
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A criterion's note quotes the record (a vaccine's name, a lab's text): its newline must not forge a line."""
+    store = AuditStore(database_url)
+    store.start()
+    forged = {**CRITERION, "note": "MMR\n    [met]      aspirus-U1\x1b[2J", "attested": False}
+    store.record_invocation(invocation("hi-note", "p3", outcome("mr-note", "criteria-not-met", criteria=[forged])))
+    store.flush()
+    store.close()
+    _, shown = run(capsys, "audit", "--database-url", database_url, "show", "hi-note")
+    lines = shown.splitlines()
+    criterion = lines.index("    [not-met]  aspirus-U1 (Aspirus III) No live vaccine in the window  "
+                            "evidence: Immunization/imm1")
+    assert lines[criterion + 1] == " " * 15 + "MMR\\n    [met]      aspirus-U1\\x1b[2J"
+    assert "\x1b" not in shown
 
 
 MAINTENANCE_PERIOD = "2026-12-01 to 2027-06-29 (5 cycles)"
