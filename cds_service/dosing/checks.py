@@ -94,6 +94,17 @@ def unreadable_note(lines: list[DoseLine], together: Sequence[Together] = ()) ->
     return "Dose not readable (" + "; ".join(reasons) + ")" if reasons else ""
 
 
+def _quantity_note(check: QuantityCheck) -> str:
+    """The cycle's quantity with the supply the orders state, then the limit per its window: the check's supply (at
+    least the window) is not the supply ordered. A supply longer than the window scales the limit: said too."""
+    supply = "not stated" if check.ordered_days is None else f"{mcg_text(check.ordered_days)} days"
+    ordered = f"{mcg_text(check.total_mcg)} mcg ({mcg_text(check.total_mcg / VIAL_MCG)} vials), supply {supply}"
+    limit = f"limit {mcg_text(check.window_mcg)} mcg per {check.window_days} days"
+    if check.supply_days > check.window_days:
+        limit += f" ({mcg_text(check.allowed_mcg)} mcg for {mcg_text(check.supply_days)} days)"
+    return f"{ordered}; {limit}"
+
+
 class CycleLines:
     """What the checks of a cycle's orders share, each read once for the cycle: every order's dosage lines, the days
     on which they run together (each order's checks add the others' lines on its days) and the cycle's quantity.
@@ -216,8 +227,7 @@ class OrderDoseChecks:
     def quantity(self, limit: QuantityLimit) -> Verdict:
         check = self.cycle.quantity(limit)
         evidence = self._cycle_evidence()
-        note = (f"{mcg_text(check.total_mcg)} mcg ({mcg_text(check.total_mcg / VIAL_MCG)} vials) for "
-                f"{mcg_text(check.supply_days)} days; limit {mcg_text(check.allowed_mcg)} mcg")
+        note = _quantity_note(check)
         if check.over:
             return Verdict(NOT_MET, evidence, note)
         if check.unreadable:

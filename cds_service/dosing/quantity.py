@@ -37,6 +37,8 @@ class OrderQuantity:
 class QuantityCheck:
     orders: tuple[OrderQuantity, ...]
     window_days: int  # the limit's window for this cycle (42, or 84 in continued cycles)
+    window_mcg: Decimal  # the limit per window
+    ordered_days: Decimal | None  # the orders' longest expected supply duration (None: no order states one)
     supply_days: Decimal  # the window, or the longer expected supply duration of the orders
     allowed_mcg: Decimal  # the limit scaled to the supply
     # Added once (the check is shared by every order of the cycle): the readable quantities, and why the others
@@ -44,12 +46,14 @@ class QuantityCheck:
     total_mcg: Decimal
     unreadable: tuple[str, ...]
 
-    def __init__(self, orders: tuple[OrderQuantity, ...], window_days: int, supply_days: Decimal,
-                 allowed_mcg: Decimal, total_mcg: Decimal, unreadable: tuple[str, ...]) -> None:
+    def __init__(self, orders: tuple[OrderQuantity, ...], window_days: int, window_mcg: Decimal,
+                 ordered_days: Decimal | None, supply_days: Decimal, allowed_mcg: Decimal, total_mcg: Decimal,
+                 unreadable: tuple[str, ...]) -> None:
         # Set as the frozen dataclass's own __init__ would, without its object.__setattr__ per field (as
         # facts/model.Fact): a cycle under a quantity limit builds one.
         fields = self.__dict__
-        fields["orders"], fields["window_days"], fields["supply_days"] = orders, window_days, supply_days
+        fields["orders"], fields["window_days"], fields["window_mcg"] = orders, window_days, window_mcg
+        fields["ordered_days"], fields["supply_days"] = ordered_days, supply_days
         fields["allowed_mcg"], fields["total_mcg"], fields["unreadable"] = allowed_mcg, total_mcg, unreadable
 
     @property
@@ -62,12 +66,14 @@ def check_quantity(group: list[dict[str, Any]], limit: QuantityLimit, cycle: int
     allows proportionally more (policy-rules.md §2, Aspirus II)."""
     window = limit.window(cycle)
     supplies = [time_in_days(_dispense(o).get("expectedSupplyDuration") or {}) for o in group]
-    supply = max([Decimal(window)] + [s for s in supplies if s is not None])
+    ordered = max((s for s in supplies if s is not None), default=None)
+    supply = max(Decimal(window), ordered or Decimal(0))
     per_window = min(Decimal(limit.units), limit.vials * VIAL_MCG)
     allowed = per_window * supply / Decimal(window)
     orders = tuple(read_quantity(o) for o in group)
     total = sum((q.mcg for q in orders if q.mcg is not None), Decimal(0))
-    return QuantityCheck(orders, window, supply, allowed, total, tuple(q.unreadable for q in orders if q.unreadable))
+    return QuantityCheck(orders, window, per_window, ordered, supply, allowed, total,
+                         tuple(q.unreadable for q in orders if q.unreadable))
 
 
 def read_quantity(order: dict[str, Any]) -> OrderQuantity:
