@@ -229,14 +229,36 @@ def test_a_remission_attested_in_the_previous_course_ends_it_but_does_not_speak_
     assert (facts.remission_number.value, facts.remission_number.attested) == (0, False)
 
 
-@pytest.mark.parametrize(("authored", "on_file"), [("2024-03-01", True), ("2024-02-29", None)])
-def test_a_prior_authorization_attested_more_than_two_years_before_the_start_is_not_counted(
-        authored: str, on_file: bool | None) -> None:
-    """Florida Blue continuation 1: an authorization in the past two years. An answer authored before them (the
-    draft starts 2026-03-01) cannot show one: as if not given, so initiation is evaluated."""
+@pytest.mark.parametrize(("authored", "on_file"), [("2024-03-01", None), ("2026-01-29", None), ("2026-01-30", True)])
+def test_a_prior_authorization_counts_only_when_attested_for_this_order(authored: str, on_file: bool | None) -> None:
+    """Florida Blue continuation 1: an authorization "in the past two years", said as of the answer. Two years old,
+    an answer would vouch for one four years before this order (2026-03-01, cycle 1, no earlier order): only an
+    answer for this course counts (from 30 days before its start), an older one is as if not given."""
     answers = questionnaire_response({"prior-authorization-on-file": True}, authored=authored)
     facts = extract_facts(record(answers), [_draft()], TODAY)
     assert read_within(facts.prior_authorization_on_file, LOOK_BACK).value is on_file
+
+
+@pytest.mark.parametrize(("authored", "on_file"), [("2026-01-18", None), ("2026-01-19", True)])
+def test_a_prior_authorization_attested_for_the_previous_order_is_not_counted(authored: str,
+                                                                              on_file: bool | None) -> None:
+    """Cycle 2: the answer given for cycle 1 (started 2026-01-18) is not reused, as `combination`'s is not."""
+    cycle_1 = medication_request(start="2026-01-18", end="2026-02-14", status="completed")
+    answers = questionnaire_response({"prior-authorization-on-file": True}, authored=authored)
+    facts = extract_facts(record(cycle_1, answers), [_draft()], TODAY)
+    assert facts.cycle.number.value == 2
+    fact = read_within(facts.prior_authorization_on_file, LOOK_BACK)
+    assert fact.value is on_file
+    assert not on_file or fact.note.endswith(f"(answered {authored})")  # the card names the answer used
+
+
+@pytest.mark.parametrize(("authored", "on_file"), [("2026-02-28", None), ("2026-03-01", True)])
+def test_a_prior_authorization_within_this_order_still_needs_the_look_back(authored: str,
+                                                                           on_file: bool | None) -> None:
+    """A plan whose look-back is shorter than the time since the answer (here none) does not count it."""
+    answers = questionnaire_response({"prior-authorization-on-file": True}, authored=authored)
+    facts = extract_facts(record(answers), [_draft()], TODAY)
+    assert read_within(facts.prior_authorization_on_file, {"look_back_years": 0}).value is on_file
 
 
 def test_not_received_data_is_reported_and_unknown() -> None:

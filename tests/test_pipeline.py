@@ -699,11 +699,12 @@ def test_a_live_vaccine_without_a_readable_date_asks_for_its_date(client: Any) -
     assert any(item.startswith("the date ") and item.endswith(" was given") for item in decision["missing"])
 
 
-@pytest.mark.parametrize(("authored", "continuation"), [("2024-12-01", True), ("2024-11-30", False)])
-def test_a_prior_authorization_counts_and_is_listed_within_the_policys_look_back(client: Any, authored: str,
-                                                                                 continuation: bool) -> None:
-    """Florida Blue continuation 1: an authorization in the past 2 years (the policy file's look_back_years). An
-    answer authored before them is not counted, nor listed among the answers used."""
+@pytest.mark.parametrize(("authored", "continuation"), [("2026-11-01", True), ("2026-10-31", False)])
+def test_a_prior_authorization_counts_and_is_listed_when_given_for_this_order(client: Any, authored: str,
+                                                                              continuation: bool) -> None:
+    """Florida Blue continuation 1: an authorization in the past 2 years, as of an answer given for this order (the
+    course starts 2026-12-01: from 30 days before it). An older answer is not counted, nor listed among the answers
+    used."""
     body = example("florida-blue-continuation")
     [answer] = [e["resource"] for e in body["prefetch"]["attestations"]["entry"]]
     answer["authored"] = authored

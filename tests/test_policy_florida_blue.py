@@ -182,6 +182,25 @@ def test_without_prior_approval_initiation_applies() -> None:
     assert "fb-continuation" not in [r.id for r in decision.indications]
 
 
+@pytest.mark.parametrize(("authored", "continued"), [("2025-01-10", False), ("2026-11-25", True)])
+def test_an_attested_prior_authorization_counts_when_given_for_this_order(client: FlaskClient, authored: str,
+                                                                         continued: bool) -> None:
+    """"Authorized in the past two years" as of an answer 23 months old vouches for one almost four years before the
+    order (2026-12-01, cycle 1): only an answer for this course (from 30 days before its start) counts. An older one
+    is as if not given: initiation is evaluated, never a denial from its age."""
+    body = json.loads((EXAMPLES / "florida-blue-continuation.json").read_text())
+    [answers] = [e["resource"] for e in body["prefetch"]["attestations"]["entry"]]
+    answers["authored"] = authored
+    decision = _decision(client, body)
+    assert (decision["indication"] == "fb-continuation", decision["request"]) == (
+        (True, "renewal") if continued else (False, "initial"))
+    if continued:
+        [gate] = [c for c in decision["criteria"] if c["id"] == "fb-continuation.prior-approval"]
+        assert gate["status"] == "met" and gate["note"].endswith(f"(answered {authored})")
+    else:
+        assert "fb-continuation.prior-approval" not in [c["id"] for c in decision["criteria"]]
+
+
 def test_initiation_authorization_is_6_months_from_the_order_start() -> None:
     decision = decide(BASELINES["fb-mrd-positive"])
     assert decision.authorization == {"start": "2026-12-01", "end": "2027-06-01", "cycles": None}

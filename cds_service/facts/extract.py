@@ -78,7 +78,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     left_out["immunizations"] = []
     vaccines = live_vaccine_in_window(record, cycle.course_start, start, malformed=left_out["immunizations"])
     facts = _clinical_facts(record, cycle, attestations, diagnosis, labs, medications, vaccines, observations,
-                            renewal_since)
+                            renewal_since, priors.answers_since())
     if attestations:  # the two passes over the attested facts below find nothing without an answer
         facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal_since))
     # The resources left out, in practice none: looked at only when there are some.
@@ -115,9 +115,10 @@ def _medication_facts(med_orders: list[MedOrder], priors: PriorOrders, cycle: Cy
 
 def _clinical_facts(record: PatientRecord, cycle: CycleInfo, attestations: Attestations, diagnosis: Diagnosis,
                     labs: Labs, medications: _MedicationFacts, vaccines: Fact[bool] | LiveVaccines,
-                    observations: ObservationIndex, renewal_since: date) -> ClinicalFacts:
+                    observations: ObservationIndex, renewal_since: date, order_since: date | None) -> ClinicalFacts:
     """The facts from the readings: the disease as of the course start, the patient and the drugs at the order's
-    start (module docstring). The body size is read after the labs, which select their Observations first."""
+    start (module docstring). The body size is read after the labs, which select their Observations first.
+    `order_since`: from when order-level answers count (course.PriorOrders.answers_since)."""
     start, course_start = cycle.start, cycle.course_start
     birth = read_birth(record.patient, start)
     return ClinicalFacts(
@@ -147,7 +148,8 @@ def _clinical_facts(record: PatientRecord, cycle: CycleInfo, attestations: Attes
         live_vaccine_in_window=vaccines,
         unacceptable_toxicity=unacceptable_toxicity(record, course_start, attestations, renewal_since),
         response_or_stabilization=labs.response_or_stabilization,
-        prior_authorization_on_file=_prior_authorization_on_file(attestations, start),
+        prior_authorization_on_file=_prior_authorization_on_file(
+            attestations, start, max(course_answers_since(course_start), order_since or date.min)),
         # Florida Blue indication 2: the use of this course, which an earlier course's answer does not name.
         compendia_supported_use=_attested(attestations, "compendia-supported-use",
                                           course_answers_since(course_start), bool),
@@ -260,21 +262,27 @@ def _no_age(problem: str) -> Birth:
 @dataclass(frozen=True)
 class _AttestedWithin(Windowed[bool]):
     """An attested authorization in the past `look_back_years` (Florida Blue Position, continuation 1: two;
-    policy-rules.md §3). An answer authored before them cannot show an authorization within them: it is not
-    counted, so continuation does not apply and initiation is evaluated."""
+    policy-rules.md §3). "In the past two years" is said as of the answer: 23 months old, it would vouch for an
+    authorization almost four years before the order. So an answer counts only when given for this order
+    (`answers_since`: after the latest earlier blinatumomab order started, and not before this course's window)
+    and within the look-back; an older one is as if not given, and initiation is evaluated."""
 
     attestations: Attestations
     link_id: str
     start: date
+    answers_since: date
 
     def within(self, numbers: Mapping[str, int]) -> Fact[bool]:
-        since = add_months(self.start, -12 * numbers["look_back_years"])
+        since = max(add_months(self.start, -12 * numbers["look_back_years"]), self.answers_since)
         return _attested(self.attestations, self.link_id, since, bool)
 
 
-def _prior_authorization_on_file(attestations: Attestations, start: date) -> Fact[bool] | Windowed[bool]:
+def _prior_authorization_on_file(attestations: Attestations, start: date,
+                                 answers_since: date) -> Fact[bool] | Windowed[bool]:
     link_id = "prior-authorization-on-file"
-    return _AttestedWithin(attestations, link_id, start) if attestations.get(link_id) is not None else UNKNOWN_FACT
+    if attestations.get(link_id) is None:
+        return UNKNOWN_FACT
+    return _AttestedWithin(attestations, link_id, start, answers_since)
 
 
 def _attested(attestations: Attestations, link_id: str, since: date, cast: Callable[[AnswerValue], T]) -> Fact[T]:
