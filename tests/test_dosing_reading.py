@@ -124,6 +124,26 @@ def test_sequence_and_bounds_duration_chain_the_days() -> None:
     assert list(lines[0].days()) == list(range(8, 29))  # an open line runs to the cycle's 28th infusion day
 
 
+@pytest.mark.parametrize("written", [
+    order(line(rate(9), sequence=1), line(rate(28), "2026-12-08", "2026-12-28", sequence=2)),
+    order(line(rate(9)), line(rate(28), "2026-12-08", "2026-12-28")),  # unnumbered: in their written order
+    order(line(rate(9), sequence=1), line(rate(28), sequence=2)),
+])
+def test_a_line_stating_no_days_that_another_follows_leaves_the_order_unplaced(written: dict) -> None:
+    """Where the first line ends and where the cycle starts are not guessed: read as running to day 28 it had added
+    up with the second (37 mcg/day), and without it the second line's start became day 1."""
+    lines = read_order_doses(written, None, START)
+    assert all(x.mcg_per_day is None for x in lines)
+    assert "line 1 states no days" in lines[0].unreadable and lines[1].unreadable == lines[0].unreadable
+
+
+def test_lines_stating_no_days_given_together_or_last_are_read() -> None:
+    together = read_order_doses(order(line(rate(9), sequence=1), line(rate(19), sequence=1)), None, START)
+    assert [(x.mcg_per_day, x.first_day, x.through) for x in together] == [(9, 1, 28), (19, 1, 28)]
+    last = read_order_doses(order(line(rate(9), "2026-12-01", "2026-12-07"), line(rate(28))), None, START)
+    assert [(x.mcg_per_day, x.first_day, x.through) for x in last] == [(9, 1, 7), (28, 8, 28)]
+
+
 def test_bounds_duration_in_weeks_and_hours() -> None:
     assert one(rate(9), boundsDuration={"value": 1, "code": "wk"}).last_day == 7
     assert one(rate(9), boundsDuration={"value": 168, "code": "h"}).last_day == 7

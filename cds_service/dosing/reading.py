@@ -96,17 +96,41 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
     order_date = min((t.start for t in timings if t.start is not None), default=None) or _stated_date(order)
     anchor = cycle_start or order_date
     ordered = sorted(range(len(lines)), key=lambda i: (line_order(lines[i]), i))
+    sequences = [line_order(lines[i]) for i in ordered]
     result: dict[int, DoseLine] = {}
     next_day = 1 + days_before + _days_after(order_date, anchor)
-    for index in ordered:
+    for position, index in enumerate(ordered):
         first, last, bounds = _covered_days(timings[index], anchor, days_before, next_day)
         mcg, reason, form = _read_dose(lines[index], timings[index].repeat, bsa_m2)
         problem = _days_problem(first, last)
+        if not bounds and _followed(sequences, position):
+            return _unplaced(lines, index)
         if problem:
             mcg, reason, form = None, problem, None
         result[index] = DoseLine(index, first, last, mcg, reason, form, bounds)
         next_day = last + 1 if last is not None else next_day
     return [result[i] for i in range(len(lines))]
+
+
+_NO_SEQUENCE = 1_000_000  # line_order of a line without a sequence number
+
+
+def _unplaced(lines: list[dict[str, Any]], index: int) -> list[DoseLine]:
+    """Every line unreadable when line `index`, which states no days, is followed by another: a line stating no days
+    runs to the end of the cycle, which is right for the last line (or lines given together, with one sequence
+    number) but not for one that another follows. Read so, a step dose's first line without its timing ran all 28
+    days beside the second (37 mcg/day), or the second line's start became day 1 (28 mcg/day in days 1-7): denials
+    either way. Where the line ends, and where the cycle starts, are not guessed."""
+    reason = (f"line {index + 1} states no days (no boundsPeriod or boundsDuration) and a later line follows it, "
+              "so the order's days cannot be placed")
+    return [DoseLine(i, 1, None, unreadable=reason) for i in range(len(lines))]
+
+
+def _followed(sequences: list[int], position: int) -> bool:
+    """Whether a line after the one at `position` (in sequence order) follows it rather than runs with it: it has
+    another sequence number, or neither has one (unnumbered lines run in their written order)."""
+    own = sequences[position]
+    return any(later != own or own == _NO_SEQUENCE for later in sequences[position + 1:])
 
 
 def _days_problem(first: int, last: int | None) -> str:
@@ -131,7 +155,7 @@ def _days_after(day: date | None, anchor: date | None) -> int:
 def line_order(line: dict[str, Any]) -> int:
     """A line's sequence number (lines without one come last, in their written order)."""
     value = line.get("sequence")
-    return value if isinstance(value, int) and not isinstance(value, bool) else 1_000_000
+    return value if isinstance(value, int) and not isinstance(value, bool) else _NO_SEQUENCE
 
 
 class _Timing(NamedTuple):
