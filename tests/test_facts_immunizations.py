@@ -59,6 +59,25 @@ def test_unspecified_formulation_is_unknown_unless_a_live_one_is_there() -> None
     assert _in_window(zoster_unspecified, immunization("21", "2026-03-11")) is True
 
 
+@pytest.mark.parametrize("vaccine_code", [
+    {"text": "MMR live vaccine"},
+    {"coding": [{"system": "urn:oid:1.2.3.4", "code": "MMR-LOCAL", "display": "MMR"}]},
+    None,
+])
+def test_a_vaccine_without_a_cvx_code_in_the_window_leaves_u1_unknown(vaccine_code: dict | None) -> None:
+    """Which vaccine it was cannot be told, nor whether it was live: passed over, an MMR written as text cleared U1."""
+    unnamed = immunization("03", "2026-03-10")
+    del unnamed["vaccineCode"]
+    if vaccine_code is not None:
+        unnamed["vaccineCode"] = vaccine_code
+    fact = _fact(record(unnamed))
+    assert fact.value is None and fact.evidence == (f"Immunization/{unnamed['id']}",)
+    assert "(no CVX code)" in fact.note and "was a live vaccine" in fact.missing
+    assert _in_window(unnamed, immunization("21", "2026-03-11")) is True  # a live one in the window decides
+    unnamed["occurrenceDateTime"] = "2025-01-10"
+    assert _in_window(unnamed) is False  # outside the window, whatever it was
+
+
 def test_notes_name_the_vaccine_and_its_date_and_an_unclear_one_says_what_to_confirm() -> None:
     mmr = immunization("03", "2026-03-10")
     mmr["vaccineCode"]["text"] = "MMR"

@@ -88,11 +88,17 @@ def test_an_unspecified_vaccine_broken_leaves_u1_unknown() -> None:
     _broken(immunization("03", "2024-02-20"), "recorded"),  # its readable date is long before the window
     _broken(immunization("03", "2026-02-20", status="not-done"), "recorded"),
     _broken(immunization("141", "2026-02-20"), "occurrenceDateTime"),  # inactivated influenza
-    _broken(immunization("03", "2026-02-20"), "vaccineCode", value=3),  # the code itself cannot be read
-], ids=["outside the window", "not done", "not live", "no readable code"])
+], ids=["outside the window", "not done", "not live"])
 def test_a_broken_immunization_that_cannot_be_a_live_vaccine_in_the_window_is_ignored(vaccine: Resource) -> None:
     fact = _u1(_facts(vaccine))
     assert fact.value is False and fact.evidence == ()
+
+
+def test_a_vaccine_in_the_window_whose_code_cannot_be_read_leaves_u1_unknown() -> None:
+    """Any vaccine may be a live one when no CVX code says which it is (facts/immunizations.py)."""
+    broken = _broken(immunization("03", "2026-02-20"), "vaccineCode", value=3)
+    fact = _u1(_facts(broken))
+    assert fact.value is None and fact.evidence == (_ref(broken),) and "(a vaccine without a CVX code)" in fact.note
 
 
 def test_a_live_vaccine_in_the_window_stays_one_whatever_a_broken_one_says() -> None:

@@ -21,7 +21,14 @@ from cds_service.valuesets import Memo, get_valuesets
 
 LIVE = "vaccines-live"
 UNSPECIFIED = "vaccines-unspecified"  # unspecified or non-replicating formulations: cannot be judged
-DATE_UNCERTAIN, FORMULATION_UNSPECIFIED = "date uncertain", "formulation unspecified"  # why U1 cannot be judged
+# No CVX code (only text, a local code, none at all): which vaccine it was cannot be told, so whether it was live
+# cannot either. Passed over, an MMR written as text had cleared U1.
+UNIDENTIFIED = "unidentified"
+CVX = "http://hl7.org/fhir/sid/cvx"
+# Why U1 cannot be judged.
+DATE_UNCERTAIN, FORMULATION_UNSPECIFIED = "date uncertain", "formulation unspecified"
+NO_CVX_CODE = "no CVX code"
+_UNCLEAR_KINDS = {UNSPECIFIED: FORMULATION_UNSPECIFIED, UNIDENTIFIED: NO_CVX_CODE}
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,7 @@ class _Vaccine:
     immunization: dict[str, Any]
     first_day: date  # the days it may have been given (_possible_days)
     last_day: date
-    live: bool  # False: a formulation that may or may not be live (UNSPECIFIED)
+    kind: str  # LIVE, or one that may or may not be live (UNSPECIFIED, UNIDENTIFIED)
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,8 @@ class LiveVaccines(Windowed[bool]):
         for vaccine in self.vaccines:
             if _outside((vaccine.first_day, vaccine.last_day), first, last):
                 continue
-            if not vaccine.live:
-                unclear.append((vaccine.immunization, FORMULATION_UNSPECIFIED))
+            if vaccine.kind != LIVE:
+                unclear.append((vaccine.immunization, _UNCLEAR_KINDS[vaccine.kind]))
             elif first <= vaccine.first_day and vaccine.last_day <= last:
                 live.append(vaccine.immunization)
             else:  # a date ("2026-11", or none readable) that may or may not fall in the window cannot clear U1
@@ -77,7 +84,7 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
         if malformed is not None and not well_formed(immunization):
             malformed.append(immunization)
         elif status == "completed":
-            vaccines.append(_Vaccine(immunization, *_possible_days(immunization), kind == LIVE))
+            vaccines.append(_Vaccine(immunization, *_possible_days(immunization), kind))
     return LiveVaccines(course_start, start, tuple(vaccines))
 
 
@@ -97,7 +104,11 @@ def unreadable_relevance(immunization: dict[str, Any], course_start: date, start
         return not _outside(days, *_window(course_start, start, numbers))
     # An unreadable live vaccine leaves U1 unknown, unless a live vaccine already places U1 in the window.
     bearings = (Bearing("live_vaccine_in_window", stands=frozenset({True}), in_window=in_window),)
-    return Relevance("a live vaccine" if kind == LIVE else "a vaccine of unspecified formulation", bearings)
+    return Relevance(_DESCRIBED[kind], bearings)
+
+
+_DESCRIBED = {LIVE: "a live vaccine", UNSPECIFIED: "a vaccine of unspecified formulation",
+              UNIDENTIFIED: "a vaccine without a CVX code"}
 
 
 def _kinds() -> Memo:
@@ -106,14 +117,17 @@ def _kinds() -> Memo:
 
 
 def _vaccine_kind(code: Any, kinds: Memo) -> str | None:
-    """LIVE, UNSPECIFIED or None (no vaccine U1 reads), for a vaccineCode of any JSON, memoized in `kinds` (_kinds):
-    a record's vaccines are mostly the same few inactivated ones."""
+    """LIVE, UNSPECIFIED, UNIDENTIFIED or None (a vaccine its CVX code shows not live), for a vaccineCode of any JSON,
+    memoized in `kinds` (_kinds): a record's vaccines are mostly the same few inactivated ones."""
     return kinds.get(code_key(code), _vaccine_kind_of, code)
 
 
 def _vaccine_kind_of(code: Any) -> str | None:
     valuesets = get_valuesets()
-    return next((name for name in (LIVE, UNSPECIFIED) if valuesets.has(name, code)), None)
+    kind = next((name for name in (LIVE, UNSPECIFIED) if valuesets.has(name, code)), None)
+    if kind is None and not any(coding.get("system") == CVX and coding.get("code") for coding in codings(code)):
+        return UNIDENTIFIED
+    return kind
 
 
 def _window(course_start: date, start: date, numbers: Mapping[str, int]) -> tuple[date, date]:
