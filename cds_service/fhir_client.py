@@ -66,11 +66,16 @@ class _Budget:
 def bundle_resources(bundle: dict[str, Any], patient_id: str | None = None) -> list[dict[str, Any]] | None:
     """The entry resources of a Bundle, without the OperationOutcomes a server adds to a searchset; None when one of
     those reports an error: the server says its results are incomplete (FHIR R4 search, `search.mode` "outcome"),
-    and what is there must not be taken for the whole list. With a `patient_id`, also without the resources that
-    plainly belong to another patient (`_names_another_patient`): never assume the client or server filtered."""
+    and what is there must not be taken for the whole list. None too when an entry is no resource (not an object,
+    no object for its resource, a resourceType that is no FHIR name): it may have been any record, an earlier cycle
+    or a live vaccine, so the list is not taken for whole either (passed over, such an entry had let a tenth cycle
+    through). With a `patient_id`, also without the resources that plainly belong to another patient
+    (`_names_another_patient`): never assume the client or server filtered."""
     entries = bundle.get("entry")
-    if not isinstance(entries, list):
+    if entries is None:
         return []
+    if not isinstance(entries, list):
+        return None
     usual_owner = {"reference": f"Patient/{patient_id}"}
     # One loop over the entries, taking each resource and telling whose it is: a prefetch holds a patient's history,
     # and a second pass over its resources cost a tenth of building the record. The elements naming whose record a
@@ -81,11 +86,14 @@ def bundle_resources(bundle: dict[str, Any], patient_id: str | None = None) -> l
     for entry in entries:
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
-            continue
-        if resource.get("resourceType") == "OperationOutcome":
+            return None
+        kind = resource.get("resourceType")
+        if kind == "OperationOutcome":
             if reports_error(resource):
                 return None
             continue
+        if type(kind) is not str or not (kind.isalpha() and kind.isascii() and kind[0].isupper()):
+            return None
         if patient_id is not None and (
                 ("subject" in resource and resource["subject"] != usual_owner
                  and _names_another_patient(resource["subject"], patient_id))

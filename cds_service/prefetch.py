@@ -232,7 +232,9 @@ def _prefetch_said(prefetch: dict[str, Any], key: str) -> str:
     value = prefetch[key]
     kind = value.get("resourceType") if isinstance(value, dict) else None
     if kind == "Bundle":
-        return "a first page only" if next_link(value) is not None else "a Bundle reporting an error"
+        if next_link(value) is not None:
+            return "a first page only"
+        return "a Bundle reporting an error, or with an entry that is no resource"
     return "an OperationOutcome" if kind == "OperationOutcome" else "not a Bundle"
 
 

@@ -155,15 +155,28 @@ def test_references_are_read_only_on_the_same_server_under_its_base(fhir_server:
     assert not client.is_under_base("https://ehr.example.org\\@evil.example.org/fhir/Observation")
 
 
-def test_bundle_resources_skips_outcomes_and_junk() -> None:
+def test_bundle_resources_skips_outcomes() -> None:
     bundle = {"resourceType": "Bundle", "entry": [
         {"resource": {"resourceType": "Condition", "id": "c1"}},
-        {"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}},
-        {"fullUrl": "urn:uuid:x"}, "junk"]}
+        {"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}}]}
     assert bundle_resources(bundle) == [{"resourceType": "Condition", "id": "c1"}]
-    assert bundle_resources({"resourceType": "Bundle", "entry": "junk"}) == []
+    assert bundle_resources({"resourceType": "Bundle"}) == []
+    assert bundle_resources({"resourceType": "Bundle", "entry": []}) == []
     error = {"resourceType": "OperationOutcome", "issue": [{"severity": "warning"}, {"severity": "fatal"}]}
     assert bundle_resources({**bundle, "entry": [*bundle["entry"], {"resource": error}]}) is None
+
+
+@pytest.mark.parametrize("junk", [
+    "junk", None, 5, {"fullUrl": "urn:uuid:x"}, {"resource": None}, {"resource": 5}, {"resource": {}},
+    {"resource": {"resourceType": "MedicationRequest "}}, {"resource": {"resourceType": "medicationRequest"}},
+    {"resource": {"resourceType": 7}},
+])
+def test_a_bundle_with_an_entry_that_is_no_resource_is_not_taken_whole(junk: Any) -> None:
+    """The entry may have been any record (an earlier cycle, a live vaccine): the list is as unusable as one a server
+    says is incomplete."""
+    good = {"resource": {"resourceType": "Condition", "id": "c1"}}
+    assert bundle_resources({"resourceType": "Bundle", "entry": [good, junk]}) is None
+    assert bundle_resources({"resourceType": "Bundle", "entry": "junk"}) is None
 
 
 def test_bundle_resources_of_a_patient_drop_another_patients() -> None:

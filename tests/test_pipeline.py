@@ -386,6 +386,17 @@ def test_a_blinatumomab_order_with_a_value_of_the_wrong_json_type_is_a_400(
     assert issue["expression"] == [f"context.draftOrders.entry[0].resource.{path}"]
 
 
+@pytest.mark.parametrize("junk", ["x", {"resource": None}, {"resource": {"resourceType": "MedicationRequest "}}])
+def test_a_medication_history_with_an_entry_that_is_no_resource_decides_nothing(client: Any, junk: Any) -> None:
+    """The tenth cycle is refused on the history as sent; with one of its earlier cycles unreadable, it had been
+    approved as the ninth."""
+    body = example("aspirus-relapsed-refractory-cycle10-exceeds-limit")
+    body["prefetch"]["medicationRequests"]["entry"][4] = junk
+    [decision] = [c["extension"]["coverage-decision"] for c in post(client, body)["cards"]
+                  if "coverage-decision" in c.get("extension", {})]
+    assert decision["decision"] not in ("meets-criteria", "criteria-not-met")
+
+
 def with_unknown_elements(body: dict[str, Any]) -> dict[str, Any]:
     """An R5 element on the order and a vendor's key inside its first dosage line: neither is R4."""
     changed = copy.deepcopy(body)

@@ -146,7 +146,8 @@ def test_the_log_says_how_each_key_not_received_was_sent(caplog: pytest.LogCaptu
                     "conditions (prefetch not a Bundle; no fhirServer to fetch it from), "
                     "observations (prefetch not a Bundle; no fhirServer to fetch it from), "
                     "medicationRequests (prefetch absent; no fhirServer to fetch it from), "
-                    "immunizations (prefetch a Bundle reporting an error; no fhirServer to fetch it from), "
+                    "immunizations (prefetch a Bundle reporting an error, or with an entry that is no resource; "
+                    "no fhirServer to fetch it from), "
                     "attestations (prefetch a first page only; no fhirServer to fetch it from)")
 
 
