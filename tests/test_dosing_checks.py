@@ -97,9 +97,14 @@ def test_ceiling_28() -> None:
     assert under.status == "met" and under.note.endswith("28 mcg/day on days 1–28: at most 28 mcg/day")
     over = checks(single_line_order(rate(30))).ceiling(Decimal(28))
     assert over.status == "not-met" and over.note == "30 mcg/day on days 1–28: above 28 mcg/day"
-    # 1.1667 mcg/h is 28.0008 mcg/day: shown so, not as "28 ... above 28".
-    barely = checks(single_line_order(rate(1.1667, "ug/h"))).ceiling(Decimal(28))
-    assert barely.note == "28.0008 mcg/day on days 1–28: above 28 mcg/day"
+    # 1.1667 mcg/h, 28 mcg/day written to four decimals, is 28.0008 mcg/day: above by a conversion's rounding only.
+    rounded = checks(single_line_order(rate(1.1667, "ug/h"))).ceiling(Decimal(28))
+    assert rounded.status == "met" and rounded.note == (
+        "28.0008 mcg/day on days 1–28: at most 28 mcg/day (above it by less than 0.005 mcg/day: a unit conversion's "
+        "rounding)")
+    # 1.1669 mcg/h is 28.0056 mcg/day, 28.01 to the hundredth: shown so, not as "28 ... above 28".
+    barely = checks(single_line_order(rate(1.1669, "ug/h"))).ceiling(Decimal(28))
+    assert barely.status == "not-met" and barely.note == "28.01 mcg/day on days 1–28: above 28 mcg/day"
     # The ceiling needs no weight; only a dose per m² needs a BSA to be read.
     assert checks(single_line_order(rate(28)), weight=None).ceiling(Decimal(28)).status == "met"
     per_m2 = checks(single_line_order(rate(15, "ug/m2/d")), weight=None).ceiling(Decimal(28))

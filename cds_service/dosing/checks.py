@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
-from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG
+from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling
 from cds_service.dosing.quantity import VIAL_MCG, QuantityCheck, check_quantity
 from cds_service.dosing.reading import DoseLine, read_order_doses
 from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against
@@ -211,9 +211,10 @@ class OrderDoseChecks:
         return all(size.received for size in (body.weight_kg, body.bsa_m2) if size.value is None)
 
     def ceiling(self, mcg_per_day: Decimal) -> Verdict:
-        over = [line for line in self.lines if line.mcg_per_day is not None and line.mcg_per_day > mcg_per_day]
+        over = [line for line in self.lines
+                if line.mcg_per_day is not None and above_ceiling(line.mcg_per_day, mcg_per_day)]
         # The plan limits the daily dose: lines running together count as their sum (a lower bound is enough).
-        over_together = [t for t in self.together if t.mcg_per_day > mcg_per_day]
+        over_together = [t for t in self.together if above_ceiling(t.mcg_per_day, mcg_per_day)]
         if over or over_together:
             note = ordered_note(over, f"above {mcg_text(mcg_per_day)} mcg/day", mcg_per_day, over_together)
             return Verdict(NOT_MET, self.evidence, note)
@@ -221,7 +222,10 @@ class OrderDoseChecks:
         if unreadable or not self.lines:
             missing = MISSING_BSA if any("BSA" in line.unreadable for line in self.lines) else MISSING_DOSE
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction", missing)
-        note = ordered_note(self.lines, f"at most {mcg_text(mcg_per_day)} mcg/day", together=self.together)
+        note = ordered_note(self.lines, f"at most {mcg_text(mcg_per_day)} mcg/day", mcg_per_day, self.together)
+        doses = [line.mcg_per_day for line in self.lines] + [t.mcg_per_day for t in self.together]
+        if any(dose is not None and dose > mcg_per_day for dose in doses):
+            note += " (above it by less than 0.005 mcg/day: a unit conversion's rounding)"
         return Verdict(MET, self.evidence, note)
 
     def quantity(self, limit: QuantityLimit) -> Verdict:

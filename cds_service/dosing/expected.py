@@ -13,6 +13,14 @@ STEP_DAYS = range(1, 8)  # relapsed/refractory cycle 1, days 1-7
 _NO_STEP_DAYS = range(0)
 FIXED_TOLERANCE = Decimal("0.5")  # mcg/day above a fixed dose allowed for rounding
 BSA_DOSE_TOLERANCE = Decimal("0.10")  # fraction above (and, for the info card, below) a BSA-computed dose
+# A payer's fixed daily maximum has no rounding allowance (Florida Blue: 28.3 mcg/day is above 28), but a unit
+# conversion's rounding is not a dose: 1.1667 mcg/h, 28 mcg/day written to four decimals, is 28.0008 mcg/day. A dose
+# is above the maximum once rounded to hundredths of a mcg/day, finer than any pump or bag is set.
+CEILING_ROUNDING = Decimal("0.005")
+
+
+def above_ceiling(mcg_per_day: Decimal, ceiling: Decimal) -> bool:
+    return mcg_per_day >= ceiling + CEILING_ROUNDING
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from cds_service.coverage_info import EXTENSION_URL
 from cds_service.dosing.compare import Patient
-from cds_service.dosing.expected import Expected
+from cds_service.dosing.expected import Expected, above_ceiling
 from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
 from cds_service.dosing.text import days_text
 from cds_service.facts.codes import parse_datetime
@@ -79,7 +79,7 @@ def correct_to_ceiling(order: dict[str, Any], lines: list[DoseLine], ceiling: De
     expected = Expected(ceiling, "fixed", ceiling)
     changed: dict[int, Segment] = {}
     for line in lines:
-        if line.mcg_per_day is not None and line.form is not None and line.mcg_per_day > ceiling:
+        if line.mcg_per_day is not None and line.form is not None and above_ceiling(line.mcg_per_day, ceiling):
             value = corrected_value(line.form, expected, bsa_m2)
             changed[line.index] = Segment(line.index, line.first_day, line.last_day, value,
                                           line.form.daily(value, bsa_m2), expected)
