@@ -4,10 +4,12 @@ when it is answered, no two with the same id; and no more of them than one call 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, Callable
 
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from cds_service.draft_orders import answered
 from cds_service.exceptions import ClientError, path_expression
@@ -23,6 +25,17 @@ _PROVEN_VALID = proof_for(MedicationRequest)
 _WELL_FORMED = direct_check("MedicationRequest")
 # pydantic's error type for a key the model does not define (fhir.resources forbids extra keys).
 _UNKNOWN_ELEMENT = "extra_forbidden"
+# What a pydantic error type (less its _type or _parsing) expects, as a pharmacist would name it: the 400 says "is a
+# list, not text", never pydantic's "Input should be a valid string".
+_EXPECTED = {"string": "text", "int": "a whole number", "int_from_float": "a whole number", "float": "a number",
+             "decimal": "a number", "bool": "true or false", "list": "a list", "date": "a date", "datetime": "a date",
+             "dict": "an object", "model": "an object"}
+_JSON_KINDS = {str: "text", list: "a list", dict: "an object", bool: "true or false", int: "a number",
+               float: "a number", type(None): "null"}
+# Steps of a pydantic `loc` that are fhir.resources' own, not elements of the FHIR JSON: a FHIRPath has no place for
+# them (its validators report a complex value of the wrong kind at "root", a resourceType at "resource_type").
+_MODEL_STEPS = frozenset(("root", "__root__", "resource_type"))
+_PRIMITIVE_MISMATCH = re.compile(r"Value error, (\w+) value string does not match spec regex")
 # The most blinatumomab orders one call answers. A cycle is one to a few orders (bag changes); each costs about a
 # millisecond and a half to answer, so a body of thousands of copies would hold a worker for seconds, past gunicorn's
 # timeout on a slow machine (a security review's finding: 9,000 orders in a 9 MB body).
@@ -68,9 +81,9 @@ def _validate(index: int, order: dict[str, Any], answered: bool) -> None:
     try:
         _validate_known_elements(order)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        path = path_expression(p for p in first.get("loc", ()) if p != "__root__")
-        raise ClientError(400, f"Blinatumomab order is not a valid MedicationRequest: {first.get('msg')}",
+        path, said = _worded(exc.errors()[0])
+        where_said = f"{path} {said}" if path else said  # a problem of the whole order names no element
+        raise ClientError(400, f"Blinatumomab order is not a valid MedicationRequest: {where_said}",
                           where + (f".{path}" if path else "")) from None
     except LookupError:  # fhir_core's lookup of a contained resource's model: a resourceType FHIR R4 does not have
         raise ClientError(400, "Blinatumomab order is not a valid MedicationRequest: a contained resource has an "
@@ -91,6 +104,48 @@ def _validate(index: int, order: dict[str, Any], answered: bool) -> None:
     if answered and not order.get("id"):
         raise ClientError(400, "Blinatumomab order has no id: the coverage information update must name it",
                           f"{where}.id")
+
+
+def _worded(error: ErrorDetails) -> tuple[str, str]:
+    """The FHIR path of the element a pydantic error names, and what is wrong with it in plain words. fhir.resources
+    judges; only its wording is replaced where it speaks Python: a list where an object belongs ("Value is expected
+    from the instance of Quantity, but got type <class 'list'>"), text there (it parses text as JSON: "Invalid JSON:
+    expected value at line 1 column 1"), a resourceType inside an element (it quotes its module, over three lines)."""
+    kind, value = error["type"], error["input"]
+    path = path_expression(step for step in error["loc"] if step not in _MODEL_STEPS)
+    if kind in ("model_validation_format", "json_invalid") and type(value) in _JSON_KINDS and type(value) is not dict:
+        return path, f"is {_json_kind(value)}, not an object"
+    if kind == "fhir-validation-wrong-resource-type":
+        return path, _resource_type_said(error.get("ctx") or {})
+    if kind == "list_type" and isinstance(value, list):  # fhir.resources' own check of a list's items
+        return path, "holds a null item"
+    expected = _EXPECTED.get(kind.removesuffix("_type").removesuffix("_parsing"))
+    if expected is not None:
+        return path, f"is {_json_kind(value)}, not {expected}"
+    if kind in ("missing", "model_field_validation.missing"):
+        return path, "is required"
+    # fhir_core's check of a primitive's regular expression: "DateTime value string does not match spec regex."
+    primitive = _PRIMITIVE_MISMATCH.match(str(error["msg"]))
+    if primitive:
+        name = primitive[1]
+        return path, f"is not a valid FHIR {name[0].lower()}{name[1:]}"
+    # Any other (a value outside its range, two medication[x]): pydantic's words, on one line.
+    said = " ".join(str(error["msg"]).removeprefix("Value error, ").split())
+    return path, f"is invalid: {said}" if path else said
+
+
+def _json_kind(value: Any) -> str:
+    return _JSON_KINDS.get(type(value), "a value")
+
+
+def _resource_type_said(context: dict[str, Any]) -> str:
+    """What is wrong with an element holding a resourceType, naming the FHIR type it was read as: fhir.resources has
+    a module per FHIR type (quantity.Quantity); its class for an element of one resource or type
+    (MedicationRequestDispenseRequest, DosageDoseAndRate) is no FHIR name."""
+    module, name = str(context.get("module_name", "")), str(context.get("class_name", ""))
+    if name and module.rpartition(".")[2] == name.lower():
+        return f"has an element {name} does not define: resourceType"
+    return "has an element FHIR does not define there: resourceType"
 
 
 def _validate_known_elements(order: dict[str, Any]) -> None:
