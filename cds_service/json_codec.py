@@ -11,17 +11,32 @@ the standard library writes (escaped): those documents fall back too.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, Callable
 
 import orjson
 
 
+class Unreadable(ValueError):
+    """JSON the service does not read, though a parser might: its message says why in plain words (no Python)."""
+
+
 def loads(document: bytes | str) -> Any:
-    """Parse JSON; raises ValueError (or RecursionError for absurd nesting) exactly as `json.loads` would."""
+    """Parse JSON; raises ValueError (or RecursionError for absurd nesting) as `json.loads` would, or `Unreadable`."""
     try:
         return orjson.loads(document)
     except orjson.JSONDecodeError:
-        return json.loads(document)
+        return json.loads(document, parse_int=_integer)
+
+
+def _integer(digits: str) -> int:
+    """An integer of the fallback parser. Python refuses to read one of more than 4,300 digits (by default), in words
+    that send the client to sys.set_int_max_str_digits(): said here as what it is, a number too long."""
+    limit = sys.get_int_max_str_digits()  # 0: no limit
+    length = len(digits.lstrip("-"))
+    if limit and length > limit:
+        raise Unreadable(f"a number of {length} digits is too long to read (at most {limit})")
+    return int(digits)
 
 
 def dumps(document: Any, default: Callable[[Any], Any] | None = None) -> bytes:

@@ -69,6 +69,8 @@ def _parsed(body: bytes, loads: Callable[[bytes], Any]) -> Any:
         return loads(body)
     except RecursionError:
         raise ClientError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except json_codec.Unreadable as exc:
+        raise ClientError(400, f"Request body cannot be read: {exc}") from None
     except ValueError as exc:  # also UnicodeDecodeError
         raise ClientError(400, f"Request body is not valid JSON: {exc}") from None
 

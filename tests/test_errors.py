@@ -323,6 +323,13 @@ def test_a_body_that_is_not_a_json_object_is_a_400(client: LiveClient, raw: byte
     assert_outcome(post(client, raw), 400)
 
 
+def test_a_number_too_long_to_read_is_a_400_saying_so(client: LiveClient) -> None:
+    body = json.dumps(sign_request())[:-1] + ', "extension": {"x": ' + "1" * 5000 + "}}"
+    issue = assert_outcome(post(client, body), 400)
+    said = "a number of 5000 digits is too long to read (at most 4300)"
+    assert issue["diagnostics"] == f"Request body cannot be read: {said}"
+
+
 @pytest.mark.parametrize("depth", [150, 100_000])
 def test_deeply_nested_json_is_a_400(client: LiveClient, depth: int) -> None:
     body = sign_request()

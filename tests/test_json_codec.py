@@ -36,6 +36,14 @@ def test_an_integer_beyond_64_bits_reads_as_a_float_as_rfc_8259_allows() -> None
     assert json_codec.loads(b'{"value": 123456789012345678901234567890}') == {"value": 1.2345678901234568e29}
 
 
+def test_an_integer_too_long_for_python_is_refused_in_plain_words() -> None:
+    """Python reads at most 4,300 digits (by default) and said so by naming sys.set_int_max_str_digits()."""
+    assert json_codec.loads(b'{"value": ' + b"9" * 4300 + b"}") == {"value": int("9" * 4300)}
+    with pytest.raises(json_codec.Unreadable) as raised:
+        json_codec.loads(b'{"value": -' + b"9" * 4301 + b"}")
+    assert str(raised.value) == "a number of 4301 digits is too long to read (at most 4300)"
+
+
 @pytest.mark.parametrize("raw", [b"", b"{", b'{"a": 1,}', b"\xff\xfe\x00", b'{"a": "\x01"}'])
 def test_invalid_json_raises_the_standard_library_error(raw: bytes) -> None:
     with pytest.raises(ValueError) as raised:
