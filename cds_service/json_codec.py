@@ -1,16 +1,21 @@
-"""JSON in and out of the service's hot paths: orjson, with the standard library for what orjson refuses.
+"""JSON in and out of the service's hot paths: orjson, with the standard library for what orjson cannot do.
 
 Parsing a request with its prefetch takes about half the time with orjson, and writing a response a fifteenth.
-orjson refuses some JSON the standard library reads (NaN and Infinity, numbers beyond the range of a double, UTF-16
-and UTF-32, a byte order mark, nesting deeper than 1,024 levels): those documents fall back to `json.loads`, so what
-is accepted, and the error messages of what is not, are the standard library's. One difference remains: orjson reads
-an integer beyond 64 bits as a float (RFC 8259 §6 leaves that range to implementations); validation.py re-reads a
+Reading, both parsers keep to RFC 8259 as exchanged between systems: UTF-8 text without a byte order mark (§8.1; not
+UTF-16 or UTF-32), numbers without NaN or Infinity (§6), strings of Unicode characters (§8.2: an unpaired surrogate,
+escaped or encoded, is none, and "the behavior of software that receives" one "is unpredictable"; it was echoed in
+answers and stored as "?" in the audit trail). orjson refuses all of these; so does the standard library as set up
+here (it reads them all by default). It reads what orjson refuses although RFC 8259 allows it: numbers beyond the range
+of a double (a number read as infinite is refused, an integer is read exactly up to Python's 4,300 digits) and nesting
+deeper than 1,024 levels (a RecursionError past Python's recursion limit). One difference remains: orjson reads an
+integer beyond 64 bits as a float (RFC 8259 §6 leaves that range to implementations); validation.py re-reads a
 request whose echoed part holds one. Writing, orjson refuses unpaired surrogates and integers beyond 64 bits, which
 the standard library writes (escaped): those documents fall back too.
 """
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any, Callable
 
@@ -26,7 +31,38 @@ def loads(document: bytes | str) -> Any:
     try:
         return orjson.loads(document)
     except orjson.JSONDecodeError:
-        return json.loads(document, parse_int=_integer)
+        text = _utf8_text(document) if isinstance(document, bytes) else document
+        value = json.loads(text, parse_int=_integer, parse_float=_finite, parse_constant=_not_a_number)
+        try:  # only a string holding a surrogate cannot be written in UTF-8
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise Unreadable(f"a string holds an unpaired surrogate (\\u{ord(exc.object[exc.start]):04x}), which is no "
+                             f"Unicode character (RFC 8259 §8.2)") from None
+        return value
+
+
+def _utf8_text(document: bytes) -> str:
+    """`json.loads` reads UTF-16 and UTF-32 too, and UTF-8 with a byte order mark or encoded surrogates."""
+    encoding = json.detect_encoding(document)
+    if encoding == "utf-8-sig":
+        raise Unreadable("it starts with a byte order mark, which JSON text must not (RFC 8259 §8.1)")
+    if encoding != "utf-8":
+        raise Unreadable(f"it is {encoding.upper()} text, and JSON between systems is UTF-8 (RFC 8259 §8.1)")
+    try:
+        return document.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"byte {exc.start} is not UTF-8, which JSON between systems is (RFC 8259 §8.1)") from None
+
+
+def _not_a_number(name: str) -> float:
+    raise Unreadable(f"{name} is not a JSON number (RFC 8259 §6)")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise Unreadable(f"the number {text[:20]}{'…' if len(text) > 20 else ''} is beyond the range of a double")
+    return number
 
 
 def _integer(digits: str) -> int:

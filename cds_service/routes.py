@@ -222,8 +222,8 @@ def _invocation(call: dict[str, Any], incoming: Request, status: int, seconds: f
 
 
 def _text(value: Any, limit: int = 200) -> str:
-    """A client's field made safe to store: a string, bounded by its column's length, encodable as UTF-8 (JSON can
-    carry an unpaired surrogate, which the database driver refuses: it becomes "?")."""
+    """A client's field made safe to store: a string, bounded by its column's length, without what a database
+    refuses (json_codec.storable: a NUL becomes "?"; json_codec.loads refuses an unpaired surrogate already)."""
     return json_codec.storable(value[:limit]) if isinstance(value, str) else ""
 
 

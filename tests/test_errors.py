@@ -700,15 +700,29 @@ def test_a_database_fault_is_a_500_logged_without_the_rows_content(caplog: pytes
     assert "patient declined" not in caplog.text
 
 
-@pytest.mark.parametrize("resource_id", ['"all-1"', '"mrd-1"'])
-def test_an_unpaired_surrogate_in_the_record_still_gets_the_whole_answer(client: LiveClient, resource_id: str) -> None:
-    """Valid JSON, invalid Unicode: orjson reads it but will not write it back, so the answer falls back."""
+NOT_RFC_8259 = [
+    ("-Infinity in prefetch", lambda raw: raw.replace('"value": 72', '"value": -Infinity', 1).encode(),
+     "-Infinity is not a JSON number (RFC 8259 §6)"),
+    ("NaN in prefetch", lambda raw: raw.replace('"value": 72', '"value": NaN', 1).encode(),
+     "NaN is not a JSON number (RFC 8259 §6)"),
+    ("UTF-16", lambda raw: raw.encode("utf-16"),
+     "it is UTF-16 text, and JSON between systems is UTF-8 (RFC 8259 §8.1)"),
+    # Valid JSON, invalid Unicode: the key came back in the answer, the audit trail stored the id as "?".
+    ("unpaired surrogate in a key", lambda raw: raw.replace('"system":', '"sys\\ud800tem":', 1).encode(),
+     "a string holds an unpaired surrogate (\\ud800), which is no Unicode character (RFC 8259 §8.2)"),
+    ("unpaired surrogate in a record's id", lambda raw: raw.replace('"mrd-1"', '"mrd-1\\udc80"').encode(),
+     "a string holds an unpaired surrogate (\\udc80), which is no Unicode character (RFC 8259 §8.2)"),
+]
+
+
+@pytest.mark.parametrize("name, change, said", NOT_RFC_8259, ids=[c[0] for c in NOT_RFC_8259])
+def test_json_that_rfc_8259_does_not_allow_between_systems_is_a_400_naming_the_problem(
+        client: LiveClient, name: str, change: Callable[[str], bytes], said: str) -> None:
+    """orjson refuses each; the standard library, which reads what orjson refuses, read each and answered."""
     raw = (EXAMPLES / "aspirus-adult-maintenance.json").read_text()
-    response = post(client, raw.replace(resource_id, resource_id[:-1] + '\\udc80"').encode())
-    assert response.status_code == 200
-    decisions = [c["extension"]["coverage-decision"] for c in response.get_json()["cards"]
-                 if "coverage-decision" in c.get("extension", {})]
-    assert [d["decision"] for d in decisions] == ["meets-criteria"]
+    assert post(client, raw.encode()).status_code == 200
+    issue = assert_outcome(post(client, change(raw)), 400)
+    assert issue["diagnostics"] == f"Request body cannot be read: {said}"
 
 
 def test_an_integer_beyond_64_bits_in_an_order_is_echoed_exactly(client: LiveClient) -> None:

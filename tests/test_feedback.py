@@ -73,13 +73,14 @@ def test_feedback_at_the_length_and_item_limits_is_stored(live_app: tuple[str, A
     assert count_feedback(store) == 100
 
 
-def test_feedback_with_an_unpaired_surrogate_is_stored(live_app: tuple[str, AuditStore]) -> None:
+def test_feedback_with_an_unpaired_surrogate_is_a_400(live_app: tuple[str, AuditStore]) -> None:
+    """No Unicode character (RFC 8259 §8.2): the feedback body is read as a hook call's is (json_codec)."""
     base_url, store = live_app
     data = b'{"feedback": [{"card": "c\\udc80", "outcome": "accepted", "acceptedSuggestions": ["s\\udc80"]}]}'
     response = post(base_url, None, data=data, headers={"Content-Type": "application/json"})
-    assert response.status_code == 200, response.text
-    assert count_feedback(store) == 1
-    assert len(response.json()["unknownCards"]) == len(response.json()["unknownSuggestions"]) == 1
+    assert response.status_code == 400, response.text
+    assert "unpaired surrogate" in response.json()["issue"][0]["diagnostics"]
+    assert count_feedback(store) == 0
 
 
 def test_nul_in_feedback_is_stored_as_a_question_mark(live_app: tuple[str, AuditStore]) -> None:
