@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.protocols import Validator
 
 from cds_service import json_codec
+from cds_service.config import normalized_url
 from cds_service.discovery import CONFIGURATION_OPTIONS, HOOKS, RENAMED_OPTIONS
 from cds_service.exceptions import ClientError, path_expression
 from cds_service.hook_request import HookRequest
@@ -347,8 +348,22 @@ def _semantic_checks(body: dict[str, Any]) -> None:
         raise ClientError(400, f"hook {body['hook']!r} is not declared by this service ({', '.join(HOOKS)})", "hook")
     if body.get("fhirAuthorization") is not None and body.get("fhirServer") is None:
         raise ClientError(400, "fhirAuthorization was sent without fhirServer", "fhirAuthorization")
+    if body.get("fhirServer") is not None:
+        _check_fhir_server(body["fhirServer"])
     if body["hook"] == "order-select":
         _check_selections(body["context"])
+
+
+def _check_fhir_server(url: str) -> None:
+    """A fhirServer the service could never fetch from is the client's mistake, a 400: not the 412 of a server the
+    configuration does not allow (the allowlist's comparison, config.normalized_url, had refused it silently). Nor
+    is one with a query or a fragment, which a FHIR base URL has neither of: the searches appended to it would be
+    another URL than the base meant. The URL is not quoted back (it may hold a token pasted in by mistake)."""
+    if normalized_url(url) is None:
+        raise ClientError(400, "fhirServer is malformed: not an http(s) URL with a host and a valid port (and no "
+                               "user, password or dot segments)", "fhirServer")
+    if "?" in url or "#" in url:  # RFC 3986: delimiters, found nowhere else in a URL without a user or password
+        raise ClientError(400, "fhirServer has a query or a fragment: a FHIR base URL has neither", "fhirServer")
 
 
 def _check_selections(context: dict[str, Any]) -> None:

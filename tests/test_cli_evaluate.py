@@ -14,6 +14,7 @@ from cds_service import cli_evaluate
 from cds_service.cli import main
 from cds_service.config import DEFAULT_FETCH_BUDGET_SECONDS, VARIABLES
 from cds_service.evaluation import EvaluationContext
+from cds_service.exceptions import ClientError
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (pytest fixture)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
@@ -101,8 +102,11 @@ def _evaluated_with_server(fhir_server_url: str) -> None:
 
 
 def test_the_server_allowlist_of_local_mode_decides_what_is_fetched(fhir_server: FhirTestServer) -> None:
-    # The command had its own test (any http(s) URL), which let through what auth.server_allowlist refuses.
-    _evaluated_with_server(fhir_server.base_url.replace("http://", "http://user@"))
+    # The command had its own test (any http(s) URL), which let through what auth.server_allowlist refuses. A URL the
+    # allowlist could never allow is now refused with the request, as the service refuses it (a 400).
+    with pytest.raises(ClientError) as raised:
+        _evaluated_with_server(fhir_server.base_url.replace("http://", "http://user@"))
+    assert (raised.value.status, raised.value.expression) == (400, "fhirServer")
     assert fhir_server.requests == []
     _evaluated_with_server(fhir_server.base_url)
     assert fhir_server.requests != []

@@ -191,6 +191,9 @@ BAD_REQUESTS: list[tuple[str, Callable[[], dict[str, Any]], Mutation, str]] = [
     ("fhirAuthorization without fhirServer", sign_request, _setting("fhirAuthorization", {"access_token": "t"}),
      "fhirAuthorization"),
     ("fhirServer not http", sign_request, _setting("fhirServer", "file:///etc/passwd"), "fhirServer"),
+    ("fhirServer port out of range", sign_request, _setting("fhirServer", "https://ehr.example.org:99999/fhir"),
+     "fhirServer"),
+    ("fhirServer without a host", sign_request, _setting("fhirServer", "http:///ok"), "fhirServer"),
     ("prefetch not an object", sign_request, _setting("prefetch", []), "prefetch"),
     ("missing selections", select_request, _without("context.selections"), "context.selections"),
     ("selections not an array", select_request, _setting("context.selections", "MedicationRequest/x"),
@@ -303,6 +306,22 @@ def test_a_missing_access_token_is_named(client: LiveClient) -> None:
     body = sign_request() | {"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"scope": "x"}}
     issue = assert_outcome(post(client, body), 400, "fhirAuthorization.access_token")
     assert "required" in issue["diagnostics"]
+
+
+@pytest.mark.parametrize("server, said", [
+    ("https://ehr.example.org:99999/fhir", "fhirServer is malformed: not an http(s) URL with a host and a valid port"),
+    ("http:///ok", "fhirServer is malformed: not an http(s) URL with a host and a valid port"),
+    ("https://ehr.example.org/fhir?x=1", "fhirServer has a query or a fragment: a FHIR base URL has neither"),
+    ("https://ehr.example.org/fhir#f", "fhirServer has a query or a fragment: a FHIR base URL has neither"),
+    ("https://ehr.example.org/fhir?", "fhirServer has a query or a fragment: a FHIR base URL has neither"),
+])
+def test_a_fhir_server_that_is_no_fhir_base_url_is_a_400_not_a_412(client: LiveClient, server: str, said: str) -> None:
+    """It was answered 412 "fhirServer is not allowed for this client" (the allowlist refused it), or, with a query or
+    a fragment, fetched from with the searches appended after them."""
+    body = sign_request() | {"fhirServer": server}
+    del body["prefetch"]["patient"]
+    issue = assert_outcome(post(client, body), 400, "fhirServer")
+    assert issue["diagnostics"].startswith(said)
 
 
 def test_the_fhir_server_scheme_is_case_insensitive(client: LiveClient, fhir_server: FhirTestServer) -> None:
