@@ -343,9 +343,24 @@ def _without_value(error: ValidationError) -> str:
     return f"does not satisfy the schema's {error.validator} {error.validator_value!r} (value not shown)"
 
 
+# The request's ids are the audit trail's keys, found again by `cds-service audit show` and in the EHR's logs: a
+# control character (C0, DEL, C1) there is a broken client (PostgreSQL cannot even store NUL: it became "?", and the
+# call could not be found), and a NUL in patientId failed the patient's fetch: a 412. No stricter rule than that (FHIR
+# ids are [A-Za-z0-9-.]{1,64}): the schema takes any id its columns hold, as EHRs send ids of their own making.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTEXT_IDS = ("patientId", "userId", "encounterId")
+
+
 def _semantic_checks(body: dict[str, Any]) -> None:
     if body["hook"] not in HOOKS:
         raise ClientError(400, f"hook {body['hook']!r} is not declared by this service ({', '.join(HOOKS)})", "hook")
+    context = body["context"]
+    ids = {"hookInstance": body["hookInstance"], **{f"context.{name}": context.get(name) for name in _CONTEXT_IDS}}
+    for field, value in ids.items():
+        control = _CONTROL.search(value) if isinstance(value, str) else None
+        if control:
+            raise ClientError(400, f"{field} holds a control character (U+{ord(control[0]):04X}); an id is printable "
+                                   f"text", field)
     if body.get("fhirAuthorization") is not None and body.get("fhirServer") is None:
         raise ClientError(400, "fhirAuthorization was sent without fhirServer", "fhirAuthorization")
     if body.get("fhirServer") is not None:

@@ -184,6 +184,13 @@ BAD_REQUESTS: list[tuple[str, Callable[[], dict[str, Any]], Mutation, str]] = [
     ("missing patientId", sign_request, _without("context.patientId"), "context.patientId"),
     ("patientId not a string", sign_request, _setting("context.patientId", 12), "context.patientId"),
     ("patientId too long", sign_request, _setting("context.patientId", "p" * 201), "context.patientId"),
+    # A control character in an id: a NUL in patientId failed the patient's fetch (a 412), one in hookInstance was
+    # audited as "?" where `cds-service audit show` could not find it.
+    ("NUL in patientId", sign_request, _setting("context.patientId", "p\u00001"), "context.patientId"),
+    ("line feed in patientId", sign_request, _setting("context.patientId", "p1\n"), "context.patientId"),
+    ("NUL in hookInstance", sign_request, _setting("hookInstance", "a\u0000b"), "hookInstance"),
+    ("C1 control in userId", sign_request, _setting("context.userId", "Practitioner/\u0085"), "context.userId"),
+    ("DEL in encounterId", sign_request, _setting("context.encounterId", "e\u007f"), "context.encounterId"),
     ("missing draftOrders", sign_request, _without("context.draftOrders"), "context.draftOrders"),
     ("draftOrders not a Bundle", sign_request, _setting("context.draftOrders", {"resourceType": "List"}),
      "context.draftOrders.resourceType"),
@@ -306,6 +313,13 @@ def test_a_missing_access_token_is_named(client: LiveClient) -> None:
     body = sign_request() | {"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"scope": "x"}}
     issue = assert_outcome(post(client, body), 400, "fhirAuthorization.access_token")
     assert "required" in issue["diagnostics"]
+
+
+def test_a_control_character_in_an_id_is_named_in_plain_words(client: LiveClient) -> None:
+    body = sign_request()
+    body["context"]["patientId"] = "p\u00001"
+    issue = assert_outcome(post(client, body), 400, "context.patientId")
+    assert issue["diagnostics"] == "context.patientId holds a control character (U+0000); an id is printable text"
 
 
 @pytest.mark.parametrize("server, said", [

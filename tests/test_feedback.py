@@ -98,14 +98,18 @@ def test_nul_in_feedback_is_stored_as_a_question_mark(live_app: tuple[str, Audit
     assert tuple(stored) == ("card?1", "s?", "c?", "d?", "a?b")
 
 
-def test_a_hook_call_with_nul_in_its_hook_instance_is_audited(live_app: tuple[str, AuditStore]) -> None:
-    """The audit record of a hook call goes through the same json_codec.storable (routes._text)."""
+def test_a_hook_call_with_nul_in_its_hook_instance_is_a_400(live_app: tuple[str, AuditStore]) -> None:
+    """It was answered and audited as "nul-?-call" (json_codec.storable), which `cds-service audit show` with the
+    client's id could not find: the id is refused instead, and the refusal audited."""
     base_url, store = live_app
     body = json.loads(EXAMPLE.read_text())
     body["hookInstance"] = "nul-\u0000-call"
-    assert requests.post(f"{base_url}/cds-services/blinatumomab-coverage", json=body, timeout=30).status_code == 200
+    response = requests.post(f"{base_url}/cds-services/blinatumomab-coverage", json=body, timeout=30)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["hookInstance"]
     store.flush()
-    assert len(store.show("nul-?-call")) == 1
+    [refused] = store.show("nul-?-call")
+    assert (refused.record.status, refused.record.reason) == (400, "invalid at hookInstance")
 
 
 def test_overridden_feedback_keeps_the_reason_and_comment(live_app: tuple[str, AuditStore]) -> None:
