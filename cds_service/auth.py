@@ -452,6 +452,10 @@ def _check_jku(header: Mapping[str, Any], client: ClientConfig) -> None:
 
 def _check_tenant(claims: Mapping[str, Any], client: ClientConfig) -> None:
     tenant = claims.get("tenant")
+    # CDS Hooks makes the tenant a string. Another JSON type was taken as no tenant when none is configured, so a
+    # call from a multi-site EHR was audited without its site; the value is not repeated (it may be large).
+    if tenant is not None and not isinstance(tenant, str):
+        raise Unauthorized(f"tenant of {client.iss} is not a string")
     if client.tenants and tenant not in client.tenants:
         raise Unauthorized(f"tenant {tenant!r} not allowed for {client.iss}")
     # The tenant is audited, and matched in audit queries, as sent: one the database cannot hold is refused here.

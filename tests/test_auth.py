@@ -478,6 +478,14 @@ def test_a_tenant_the_audit_trail_cannot_hold_is_rejected(secure: LiveClient, te
     assert_rejected(call(secure, token))
 
 
+@pytest.mark.parametrize("tenant", [{"id": "site-a"}, ["site-a"], 7, True])
+def test_a_tenant_that_is_not_a_string_is_rejected(secure_app: Flask, secure: LiveClient, tenant: Any) -> None:
+    """It was taken as no tenant (the INLINE client does not list its tenants), and the call answered."""
+    token = jwt.encode(claims(INLINE, tenant=tenant), RSA_KEY, algorithm="RS384", headers={"kid": "rsa-1"})
+    assert_rejected(call(secure, token))
+    assert rejected_rows(secure_app)[-1].reason == f"tenant of {INLINE} is not a string"
+
+
 def test_the_reason_is_logged_and_audited_but_never_the_token(secure_app: Flask, secure: LiveClient,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
     token = ec_token(claims(tenant="tenant-b"))
