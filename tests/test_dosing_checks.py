@@ -29,14 +29,27 @@ def checks(order_: dict, **fact_args: object) -> OrderDoseChecks:
 def test_single_full_dose_line_in_relapsed_refractory_cycle_1_exceeds_the_step_dose() -> None:
     verdict = checks(single_line_order(rate(28))).schedule("relapsed-refractory")
     assert verdict.status == "not-met"
-    assert verdict.note == "28 mcg/day on days 1–7; label 9 mcg/day"
-    assert verdict.evidence == ("MedicationRequest/blin-1",)
+    assert verdict.note == "28 mcg/day on days 1–7; label 9 mcg/day (for weight 70 kg)"
+    assert verdict.evidence == ("MedicationRequest/blin-1", "Observation/w")  # the weight it was read for
+
+
+@pytest.mark.parametrize(("weight", "read_for", "evidence"), [
+    ("44", "weight 44 kg; BSA 1.3 m²", ("Observation/w", "Observation/b")),  # below 45 kg: per m²
+    ("45", "weight 45 kg", ("Observation/w",)),  # the BSA on record plays no part
+])
+def test_the_schedule_verdict_names_the_body_size_it_was_read_for(weight: str, read_for: str,
+                                                                  evidence: tuple[str, ...]) -> None:
+    """Which dosing applied (fixed at 45 kg and above, per m² below) is what a pharmacist checks first."""
+    verdict = checks(single_line_order(rate(9)), weight=weight, bsa="1.3").schedule("standard")
+    assert verdict.note.endswith(f"(for {read_for})")
+    assert verdict.evidence == ("MedicationRequest/blin-1", *evidence)
 
 
 def test_step_dose_order_meets_the_schedule() -> None:
     met = checks(step_order()).schedule("relapsed-refractory")
     assert met.status == "met"
-    assert met.note == "9 mcg/day on days 1–7; 28 mcg/day on days 8–28: not above the label schedule"  # checkable
+    assert met.note == ("9 mcg/day on days 1–7; 28 mcg/day on days 8–28: not above the label schedule"
+                        " (for weight 70 kg)")  # checkable, with the weight it was read for
     assert checks(single_line_order(rate(28)), cycle=2).schedule("relapsed-refractory").status == "met"
     assert checks(single_line_order(rate(28))).schedule("standard").status == "met"
 
@@ -192,7 +205,7 @@ def test_an_unknown_cycle_decides_the_schedule_only_when_every_cycle_agrees(writ
     assert verdict.status == status
     if status == "unknown":
         assert verdict.missing == MISSING_CYCLE
-        assert verdict.note == "28 mcg/day on days 1–7; label 9 mcg/day if this is cycle 1"
+        assert verdict.note == "28 mcg/day on days 1–7; label 9 mcg/day (for weight 70 kg) if this is cycle 1"
 
 
 def test_lines_on_the_same_days_are_compared_as_their_sum() -> None:
@@ -200,7 +213,7 @@ def test_lines_on_the_same_days_are_compared_as_their_sum() -> None:
     both = order(line(rate(28), "2026-12-01", "2026-12-28", 1), line(rate(20), "2026-12-01", "2026-12-28", 2))
     schedule = checks(both).schedule("standard")
     assert schedule.status == "not-met"
-    assert schedule.note == "48 mcg/day on days 1–28 (lines 1 and 2 together); label 28 mcg/day"
+    assert schedule.note == "48 mcg/day on days 1–28 (lines 1 and 2 together); label 28 mcg/day (for weight 70 kg)"
     ceiling = checks(both).ceiling(Decimal(28))
     assert ceiling.status == "not-met"
     assert ceiling.note == "48 mcg/day on days 1–28 (lines 1 and 2 together): above 28 mcg/day"
@@ -211,8 +224,9 @@ def test_orders_of_one_cycle_on_the_same_days_are_compared_as_their_sum() -> Non
     second = order(line(rate(28), "2026-12-15", "2026-12-28"), id="b")
     verdict = OrderDoseChecks(first, [first, second], facts()).schedule("standard")
     assert verdict.status == "not-met"
-    assert verdict.note == "56 mcg/day on days 15–28 (this order and order b together); label 28 mcg/day"
-    assert verdict.evidence == ("MedicationRequest/a", "MedicationRequest/b")
+    assert verdict.note == ("56 mcg/day on days 15–28 (this order and order b together); label 28 mcg/day"
+                            " (for weight 70 kg)")
+    assert verdict.evidence == ("MedicationRequest/a", "MedicationRequest/b", "Observation/w")
     ceiling = OrderDoseChecks(second, [first, second], facts()).ceiling(Decimal(28))
     assert ceiling.status == "not-met"
     assert ceiling.note == "56 mcg/day on days 15–28 (this order and order a together): above 28 mcg/day"
@@ -222,7 +236,8 @@ def test_a_sum_within_the_label_meets_it_and_the_note_shows_the_sum() -> None:
     halves = order(line(rate(14), "2026-12-01", "2026-12-28", 1), line(rate(14), "2026-12-01", "2026-12-28", 2))
     verdict = checks(halves).schedule("standard")
     assert verdict.status == "met"
-    assert verdict.note.endswith("; 28 mcg/day on days 1–28 (lines 1 and 2 together): not above the label schedule")
+    assert verdict.note.endswith("; 28 mcg/day on days 1–28 (lines 1 and 2 together): not above the label schedule"
+                                 " (for weight 70 kg)")
     assert checks(halves).ceiling(Decimal(28)).status == "met"
 
 
@@ -254,7 +269,7 @@ def test_another_orders_unreadable_line_on_the_same_days_leaves_the_sum_unknown(
     above = OrderDoseChecks(high, [high, pump], facts()).schedule("standard")
     assert above.status == "not-met"
     assert above.note == ("30 mcg/day on days 1–28 (lines 1 and 2 of this order and order b together, not counting "
-                          "a dose that could not be read); label 28 mcg/day")
+                          "a dose that could not be read); label 28 mcg/day (for weight 70 kg)")
 
 
 def test_the_usual_order_is_checked_without_sweeping_the_cycle() -> None:
@@ -286,16 +301,16 @@ def test_many_orders_on_the_same_days_are_added_and_a_few_named() -> None:
     five = same_days(5)
     assert OrderDoseChecks(five[0], five, facts()).schedule("standard").note == (
         "140 mcg/day on days 1–28 (this order and order o1, order o2, order o3 and order o4 together); "
-        "label 28 mcg/day")
+        "label 28 mcg/day (for weight 70 kg)")
     many = same_days(200, "0.5")
     for checked, named in ((many[0], "o1, order o2, order o3"), (many[150], "o0, order o1, order o2")):
         verdict = OrderDoseChecks(checked, many, facts()).schedule("standard")
         assert verdict.status == "not-met"
         assert verdict.note == (f"100 mcg/day on days 1–28 (this order and order {named} and 196 other orders "
-                                "together); label 28 mcg/day")
+                                "together); label 28 mcg/day (for weight 70 kg)")
         others = [f"MedicationRequest/{o}" for o in named.replace("order ", "").split(", ")]
         assert verdict.evidence[:4] == (f"MedicationRequest/{checked['id']}", *others)
-        assert len(verdict.evidence) == 5
+        assert len(verdict.evidence) == 6  # and the weight
 
 
 def test_the_sums_of_many_orders_follow_the_days_each_runs() -> None:
@@ -318,10 +333,10 @@ def test_the_sums_of_many_orders_follow_the_days_each_runs() -> None:
 def test_many_lines_of_one_order_on_the_same_days_are_counted_past_four() -> None:
     four = order(*[line(rate(7), "2026-12-01", "2026-12-28", n) for n in range(1, 5)])
     assert checks(four).schedule("standard").note.endswith("(lines 1, 2, 3 and 4 together): not above the label "
-                                                           "schedule")
+                                                           "schedule (for weight 70 kg)")
     nine = order(*[line(rate(7), "2026-12-01", "2026-12-28", n) for n in range(1, 10)])
     assert checks(nine).schedule("standard").note == ("63 mcg/day on days 1–28 (lines 1, 2, 3 and 6 other lines "
-                                                      "together); label 28 mcg/day")
+                                                      "together); label 28 mcg/day (for weight 70 kg)")
 
 
 def test_many_unreadable_orders_on_the_same_days_are_named_a_few() -> None:

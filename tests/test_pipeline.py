@@ -1127,7 +1127,7 @@ def test_two_lines_of_one_order_on_the_same_days_are_judged_on_their_sum(client:
     assert decision["decision"] == "criteria-not-met"
     [schedule] = [c for c in decision["criteria"] if c["id"].endswith("dose-schedule")]
     assert (schedule["status"], schedule["note"]) == ("not-met", "48 mcg/day on days 1–28 (lines 1 and 2 together); "
-                                                                 "label 28 mcg/day")
+                                                                 "label 28 mcg/day (for weight 72 kg on 2026-11-20)")
     [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert dose["indicator"] == "warning" and "suggestions" not in dose
     assert dose["summary"].startswith("Dose above label: 48 mcg/day (lines 1 and 2 together) on days 1–28")

@@ -13,7 +13,7 @@ from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_t
 from cds_service.dosing.together import SharedDays, Together, shares_days
 from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
 from cds_service.facts.model import ClinicalFacts
-from cds_service.verdict import MET, NOT_MET, UNKNOWN, Verdict
+from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict
 
 # What to document, read after "document" in a card summary.
 MISSING_WEIGHT = f"current weight (within {WEIGHT_WINDOW.days} days)"
@@ -56,6 +56,11 @@ def missing_body_size(patient: Patient) -> str:
     light = patient.weight_kg is not None and patient.weight_kg < WEIGHT_BOUNDARY_KG
     below = patient.schedule == "interfant" or light
     return MISSING_BSA if below and patient.bsa_m2 is None else ""
+
+
+def _mid_sentence(note: str) -> str:
+    """"Weight 25 kg on ..." as words inside a sentence; "BSA ..." keeps its capitals."""
+    return note[0].lower() + note[1:] if note[1:2].islower() else note
 
 
 def finding_note(finding: Finding, size_known: bool = True) -> str:
@@ -193,7 +198,9 @@ class OrderDoseChecks:
         missing = missing_body_size(patient)
         above = [f for f in findings if f.kind == ABOVE]
         if above:  # without the body size: above the label at any weight
-            return Verdict(NOT_MET, self.evidence, finding_note(above[0], not missing))
+            if missing:
+                return Verdict(NOT_MET, self.evidence, finding_note(above[0], False))
+            return self._sized(NOT_MET, finding_note(above[0]), patient)
         if missing:
             return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing,
                            received=self._body_size_received())
@@ -202,8 +209,20 @@ class OrderDoseChecks:
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
                            f"{MISSING_DOSE} (or mcg/m²/day)")
         # "Not above", not "within": a dose well below the label meets the criterion (the dose card notes it).
-        note = ordered_note(self.lines, "not above the label schedule", together=self.together)
-        return Verdict(MET, self.evidence, note)
+        return self._sized(MET, ordered_note(self.lines, "not above the label schedule", together=self.together),
+                           patient)
+
+    def _sized(self, status: Status, note: str, patient: Patient) -> Verdict:
+        """A verdict on the label dose with the body size it was read for, as evidence and in the note: the weight
+        (the 45 kg boundary), and the BSA when the label dose is per m². A pharmacist checks which one applied."""
+        body = self.facts.body
+        sizes = [body.weight_kg] if patient.weight_kg is not None else []
+        if patient.bsa_m2 is not None and (patient.schedule == "interfant" or patient.weight_kg is None
+                                           or patient.weight_kg < WEIGHT_BOUNDARY_KG):
+            sizes.append(body.bsa_m2)
+        evidence = tuple(dict.fromkeys(self.evidence + tuple(e for size in sizes for e in size.evidence)))
+        read_for = "; ".join(_mid_sentence(size.note) for size in sizes if size.note)
+        return Verdict(status, evidence, f"{note} (for {read_for})" if read_for else note)
 
     def _body_size_received(self) -> bool:
         """Whether the weight and BSA the label dose needs were unknown although received (none recorded)."""
