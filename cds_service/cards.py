@@ -189,7 +189,18 @@ def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> 
         text = "; ".join(needed[:count]) + (f" (+{more} more)" if more else "")
         if len(text) <= budget:
             return text, ""
-    return needed[0], ""  # render_card shortens an overlong first item
+    # The first item alone is too long: cut between its words, so that the summary still ends as it says ("to
+    # confirm coverage"), not cut in mid-word at the limit; the detail lists it whole.
+    counted = f" (+{len(needed) - 1} more)" if len(needed) > 1 else ""
+    return _cut_between_words(needed[0], budget - len(counted)) + counted, ""
+
+
+def _cut_between_words(text: str, width: int) -> str:
+    """`text` within `width` characters, cut after a whole word with an ellipsis."""
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1]
+    return (cut[:cut.rfind(" ")] if " " in cut else cut).rstrip(" ,;") + "…"
 
 
 # Criteria the order itself fails, which a corrected order meets: its dose, its quantity.

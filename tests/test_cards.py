@@ -143,6 +143,21 @@ def test_information_needed_card_lists_what_to_document_with_citations_and_evide
     assert f"{BASE}/fhir/Questionnaire/blinatumomab-coverage-attestation" in card["detail"]
 
 
+@pytest.mark.parametrize("items", [1, 2])
+def test_an_item_too_long_for_the_summary_is_cut_between_words_and_the_summary_ends_whole(items: int) -> None:
+    """Cut at the limit, it had ended "to confirm c…"."""
+    decision, case_facts = pick("information-needed")
+    long_item = "Ph status, use with a TKI or alone, induction regimen or candidacy for multi-agent chemotherapy " * 2
+    others = [f"item {n}" for n in range(items - 1)]
+    unknown = [c for c in decision.criteria if c.status == "unknown"][:items]
+    assert len(unknown) == items
+    wanted = [long_item, *others]
+    shown = [c._replace(missing=wanted[unknown.index(c)]) if c in unknown else c for c in decision.criteria]
+    card = decision_card(replace(decision, criteria=shown, missing=wanted), case_facts, ORDER, BASE)
+    assert len(card["summary"]) < 140 and card["summary"].endswith("to confirm coverage")
+    assert ("… (+1 more) to confirm" if items == 2 else "… to confirm") in card["summary"]
+
+
 def test_live_vaccine_card_is_critical_and_says_why() -> None:
     decision, case_facts = next((d, f) for d, f in CASES if d.critical)
     card = decision_card(decision, case_facts, ORDER, BASE)
