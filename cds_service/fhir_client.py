@@ -92,7 +92,7 @@ def bundle_resources(bundle: dict[str, Any], patient_id: str | None = None) -> l
             if reports_error(resource):
                 return None
             continue
-        if type(kind) is not str or not (kind.isalpha() and kind.isascii() and kind[0].isupper()):
+        if kind.__class__ is not str or (kind not in _RESOURCE_NAMES and not _fhir_name(kind)):
             return None
         if patient_id is not None and (
                 ("subject" in resource and resource["subject"] != usual_owner
@@ -104,6 +104,18 @@ def bundle_resources(bundle: dict[str, Any], patient_id: str | None = None) -> l
             continue
         resources.append(resource)
     return resources
+
+
+# The resource types a patient's record usually holds, told from a FHIR name without a call (bundle_resources runs
+# for every entry of a history).
+_RESOURCE_NAMES = frozenset(("Observation", "Condition", "MedicationRequest", "Medication", "Immunization",
+                             "Coverage", "Organization", "QuestionnaireResponse", "Patient"))
+
+
+def _fhir_name(kind: str) -> bool:
+    """Whether `kind` is written as a FHIR resource type is (ASCII letters, a capital first): "MedicationRequest "
+    or "medicationRequest" is none, and the entry is no resource."""
+    return kind.isalpha() and kind.isascii() and kind[0].isupper()
 
 
 def _names_another_patient(owner: Any, patient_id: str | None) -> bool:

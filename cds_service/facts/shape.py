@@ -147,6 +147,9 @@ def compile_schema(schema: Schema, memo: dict[int, Check] | None = None) -> Chec
     if _strings_only(schema):
         memo[id(schema)] = _strings_first(check)
         return memo[id(schema)]
+    if all(isinstance(sub, _DateString) for sub in schema.values()):  # a Period
+        memo[id(schema)] = _dates_first(check)
+        return memo[id(schema)]
     return check
 
 
@@ -182,6 +185,20 @@ def _strings_first(check: Check) -> Check:
         return True
 
     return strings_first
+
+
+def _dates_first(check: Check) -> Check:
+    """For an object schema of dates only (a Period): an object whose values are all dates already found readable
+    passes, by a loop over its values alone (as _strings_first); any other value gets `check`."""
+    def dates_first(value: Any) -> bool:
+        if not isinstance(value, dict):
+            return False
+        for entry in value.values():
+            if entry.__class__ is not str or entry not in _READABLE_DATES:
+                return check(value)
+        return True
+
+    return dates_first
 
 
 def _strings_only(schema: Schema) -> bool:
@@ -228,8 +245,22 @@ def _code_check(codes: frozenset[str]) -> Check:
     return lambda value: isinstance(value, str) and value in codes
 
 
+# The dates already found readable, so that each is parsed once: a record repeats its dates, and requests the same
+# patient's. Bounded (any client can send new strings): past the bound, dates are parsed each time.
+_READABLE_DATES: set[str] = set()
+_READABLE_DATES_KEPT = 65_536
+
+
 def _date_check(value: Any) -> bool:
-    return isinstance(value, str) and readable_date(value)
+    if value.__class__ is not str:  # JSON text is a str, never a subclass
+        return False
+    if value in _READABLE_DATES:
+        return True
+    if not readable_date(value):
+        return False
+    if len(_READABLE_DATES) < _READABLE_DATES_KEPT:
+        _READABLE_DATES.add(value)
+    return True
 
 
 def _primitive_check(types: tuple[type, ...]) -> Check:
