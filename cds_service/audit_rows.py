@@ -97,8 +97,8 @@ def _outcome_values(invocation_id: int, outcome: OrderOutcome) -> dict[str, Any]
         "request_type": outcome.request_type, "cycle": outcome.cycle,
         "coverage_assertion_id": outcome.coverage_assertion_id, "what_if": outcome.what_if,
         # db.py serializes the JSON columns, values JSON cannot carry as text
-        "criteria": outcome.criteria, "missing": outcome.missing, "authorization": outcome.authorization,
-        "not_received": outcome.not_received,
+        "criteria": outcome.criteria, "indications": outcome.indications, "missing": outcome.missing,
+        "authorization": outcome.authorization, "not_received": outcome.not_received,
         # The Coverage's id comes from prefetch, never validated: bounded to its column, and storable.
         "coverage_reference": storable(outcome.coverage_reference[:200]) if outcome.coverage_reference else None,
         "policy_digest": outcome.policy_digest, "policy_source": outcome.policy_source,
@@ -137,6 +137,7 @@ def _order_outcome(row: OrderOutcomeRow) -> OrderOutcome:
         order_id=row.order_id, policy=row.policy, policy_version=row.policy_version, decision=row.decision,
         indication=row.indication, request_type=row.request_type, cycle=row.cycle,
         coverage_assertion_id=row.coverage_assertion_id, what_if=row.what_if, criteria=list(row.criteria),
+        indications=list(row.indications or ()),
         missing=list(row.missing or ()), authorization=row.authorization, not_received=list(row.not_received or ()),
         coverage_reference=row.coverage_reference,
         card_uuids=[card.uuid for card in row.cards if card.kind == "card"],

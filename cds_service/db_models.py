@@ -71,6 +71,9 @@ class OrderOutcomeRow(Base):
     no_plan_reason: Mapped[str | None] = mapped_column(String(50))
     covered: Mapped[str | None] = mapped_column(String(20))
     pa_needed: Mapped[str | None] = mapped_column(String(20))
+    # Migration 0007 (null on older rows): every indication evaluated, {id, status, not_met, unknown} with criterion
+    # ids, so a denial shows every pathway and why it failed, not only the one its card showed.
+    indications: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     invocation: Mapped[Invocation] = relationship(back_populates="outcomes")
     cards: Mapped[list[IssuedCard]] = relationship(order_by="IssuedCard.id")
 

@@ -68,6 +68,17 @@ class IndicationResult(NamedTuple):
         """How many of its criteria have `status` (not tuple.count, which counts the fields)."""
         return sum(1 for c in self.criteria if c.status == status)
 
+    def as_audit_entry(self) -> dict[str, Any]:
+        """What the audit trail keeps of it beside the shown indication's criteria: its status and the ids of its
+        criteria not met and unknown, so a denial reads as every pathway and why it failed (docs/audit.md). Ids and
+        statuses only: the notes quote the patient's record, and the shown indication's are kept in full already."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "not_met": [c.id for c in self.criteria if c.status == NOT_MET],
+            "unknown": [c.id for c in self.criteria if c.status == UNKNOWN],
+        }
+
 
 class Authorization(TypedDict):
     """The period a met decision authorizes (policy-rules.md §4), as the contract's `coverage-decision` and the

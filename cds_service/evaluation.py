@@ -41,6 +41,9 @@ class OrderOutcome:
     # suggestion uuid -> the card that carried it: feedback may accept a suggestion only on its own card
     suggestion_cards: dict[str, str] = field(default_factory=dict)
     criteria: list[dict[str, Any]] = field(default_factory=list)
+    # Every indication evaluated (of a met decision only the met one: the others are not read), each
+    # {id, status, not_met, unknown} with the ids of its criteria not met and unknown (IndicationResult.as_audit_entry).
+    indications: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     authorization: dict[str, Any] | None = None
     not_received: list[str] = field(default_factory=list)  # prefetch keys never received: their criteria unknown

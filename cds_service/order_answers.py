@@ -72,6 +72,8 @@ def record_decision(outcome: OrderOutcome, decision: Decision, policy: Policy) -
     # 'attested' last, as the audit trail has always written it; the card's own dicts are left without it.
     outcome.criteria = [{**entry, "attested": criterion.attested}
                         for entry, criterion in zip(decision.criteria_dicts, decision.criteria)]
+    # Every indication evaluated, compactly: with the card's one alone, a denial could not be reconstructed.
+    outcome.indications = [indication.as_audit_entry() for indication in decision.indications]
     outcome.missing = list(decision.missing)
     outcome.authorization = dict(decision.authorization) if decision.authorization else None
 

@@ -87,6 +87,8 @@ def test_an_invocation_is_written_and_shown_with_every_field(store: AuditStore) 
         covered="covered", pa_needed="satisfied", card_indicators={"card-1": "info", "card-2": "warning"},
         card_summaries={"card-1": "Aspirus: meets criteria", "card-2": "Over the quantity limit"},
         suggestion_labels={"sug-1": "Change to 9 mcg/day on days 1–7"},
+        indications=[{"id": "adult-maintenance", "status": "unknown", "not_met": [],
+                      "unknown": ["adult-maintenance.mrd-negative-or-unavailable"]}],
     )), user_id="PractitionerRole/123", encounter_id="Encounter/e1")
     store.record_invocation(recorded)
     store.flush()
@@ -371,6 +373,62 @@ def test_no_token_is_ever_stored(live_app: tuple[str, AuditStore]) -> None:
     store.flush()
     assert count_invocations(store) == 1
     assert not [place for place in stored_values(store) if sentinel in place[1]]
+
+
+ASPIRUS_INDICATIONS = [
+    "adult-consolidation-mrd-positive", "adult-consolidation-mrd-negative", "adult-consolidation-mrd-unavailable",
+    "adult-maintenance", "adult-relapsed-refractory", "pediatric-mrd-positive", "pediatric-less-than-cr-ph-positive",
+    "pediatric-relapsed-refractory", "infant-interfant",
+]
+
+
+def _decided(base_url: str, store: AuditStore, example: str) -> OrderOutcome:
+    """The audit outcome of the example's order, sent to the service."""
+    body = {**json.loads((EXAMPLE.parent / f"{example}.json").read_text()), "hookInstance": f"hi-{example}"}
+    assert requests.post(f"{base_url}/cds-services/blinatumomab-coverage", json=body, timeout=30).status_code == 200
+    store.flush()
+    [detail] = store.show(f"hi-{example}")
+    [decided] = detail.record.outcomes
+    return decided
+
+
+def test_a_denial_records_every_indication_and_the_criteria_that_failed(live_app: tuple[str, AuditStore]) -> None:
+    """The card shows one indication's criteria; a denial is every indication not met, so the trail keeps each of
+    the nine with the ids of its criteria not met and unknown, or the denial could not be reconstructed."""
+    decided = _decided(*live_app, "aspirus-t-cell-all-not-covered")
+    assert decided.decision == "criteria-not-met"
+    assert [(entry["id"], entry["status"]) for entry in decided.indications] == [
+        (indication, "not-met") for indication in ASPIRUS_INDICATIONS]
+    by_id = {entry["id"]: entry for entry in decided.indications}
+    assert by_id["adult-relapsed-refractory"] == {"id": "adult-relapsed-refractory", "status": "not-met",
+                                                  "not_met": ["adult-relapsed-refractory.b-cell-precursor-all"],
+                                                  "unknown": []}
+    assert by_id["adult-consolidation-mrd-positive"]["unknown"] == [
+        "adult-consolidation-mrd-positive.complete-response", "adult-consolidation-mrd-positive.mrd-positive"]
+    # The card showed adult relapsed/refractory, whose criteria are stored in full: its entry agrees with them.
+    not_met = [criterion["id"] for criterion in decided.criteria if criterion["status"] == "not-met"]
+    assert not_met == by_id["adult-relapsed-refractory"]["not_met"]
+    assert all(set(entry) == {"id", "status", "not_met", "unknown"} for entry in decided.indications)  # no notes
+
+
+def test_information_needed_records_the_indications_still_open_and_what_they_lack(
+        live_app: tuple[str, AuditStore]) -> None:
+    base_url, store = live_app
+    needed = _decided(base_url, store, "aspirus-consolidation-mrd-missing")
+    assert needed.decision == "information-needed"
+    assert [entry["id"] for entry in needed.indications] == ASPIRUS_INDICATIONS
+    assert [entry for entry in needed.indications if entry["status"] != "not-met"] == [
+        {"id": "adult-consolidation-mrd-positive", "status": "unknown", "not_met": [],
+         "unknown": ["adult-consolidation-mrd-positive.mrd-positive"]},
+        {"id": "adult-consolidation-mrd-negative", "status": "unknown", "not_met": [],
+         "unknown": ["adult-consolidation-mrd-negative.mrd-negative", "adult-consolidation-mrd-negative.ph-use"]},
+        {"id": "adult-consolidation-mrd-unavailable", "status": "unknown", "not_met": [],
+         "unknown": ["adult-consolidation-mrd-unavailable.mrd-unavailable",
+                     "adult-consolidation-mrd-unavailable.ino-induction-or-not-candidate"]},
+    ]
+    # A met decision evaluated its met indication alone (docs/policy-reading.md §The decision).
+    met = _decided(base_url, store, "aspirus-adult-maintenance")
+    assert met.indications == [{"id": "adult-maintenance", "status": "met", "not_met": [], "unknown": []}]
 
 
 def stored_values(store: AuditStore) -> Iterator[tuple[str, str]]:

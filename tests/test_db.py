@@ -17,8 +17,9 @@ from typing import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, insert, inspect, make_url, select, text
+from sqlalchemy import Engine, create_engine, insert, inspect, make_url, select, text
 
 from alembic import command
 
@@ -79,23 +80,31 @@ def test_migrate_creates_the_schema_and_is_idempotent(database_url: str) -> None
     migrate(engine)
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0006"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0007"]
     engine.dispose()
+
+
+def _decided_at(engine: Engine, revision: str, hook_instance: str) -> Config:
+    """The schema at `revision`, holding one call and its decision as that release wrote them; the Alembic config
+    for further steps."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.execute(text(
+            "INSERT INTO invocation (time, service_id, hook, hook_instance, status, latency_ms) "
+            "VALUES ('2026-11-01 10:00:00', 'blinatumomab-coverage', 'order-sign', :hook_instance, 200, 5.0)"),
+            {"hook_instance": hook_instance})
+        connection.execute(text(
+            "INSERT INTO order_outcome (invocation_id, order_id, decision, what_if, criteria) "
+            "VALUES (1, 'MedicationRequest/o1', 'meets-criteria', false, '[]')"))
+    return config
 
 
 def test_an_older_trail_upgrades_with_its_rows(database_url: str) -> None:
     """Rows written before migration 0003 read back with the new outcome details empty."""
     engine = create_db_engine(database_url)
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
-        connection.execute(text(
-            "INSERT INTO invocation (time, service_id, hook, hook_instance, status, latency_ms) "
-            "VALUES ('2026-11-01 10:00:00', 'blinatumomab-coverage', 'order-sign', 'hi-old', 200, 5.0)"))
-        connection.execute(text(
-            "INSERT INTO order_outcome (invocation_id, order_id, decision, what_if, criteria) "
-            "VALUES (1, 'MedicationRequest/o1', 'meets-criteria', false, '[]')"))
+    _decided_at(engine, "0002", "hi-old")
     migrate(engine)
     engine.dispose()
     store = AuditStore(database_url)
@@ -135,6 +144,32 @@ def test_migration_0006_downgrades_keeping_every_row_and_upgrades_again(database
     engine.dispose()
 
 
+def test_migration_0007_keeps_older_decisions_without_indications_and_downgrades(database_url: str) -> None:
+    """A decision recorded at 0006 reads back with no indications (null, not a guess); a downgrade drops the column
+    and keeps every row, its issued cards included (SQLite's batch drop would have deleted them by cascade)."""
+    engine = create_db_engine(database_url)
+    config = _decided_at(engine, "0006", "hi-0006")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO issued_card (outcome_id, uuid, kind) VALUES (1, 'c1', 'card')"))
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT indications FROM order_outcome")).scalar() is None
+    store = AuditStore(database_url)
+    [detail] = store.show("hi-0006")
+    store.close()
+    assert [outcome.indications for outcome in detail.record.outcomes] == [[]]
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+    with engine.connect() as connection:
+        counts = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                  for table in ("invocation", "order_outcome", "issued_card")]
+        columns = {column["name"] for column in inspect(connection).get_columns("order_outcome")}
+    engine.dispose()
+    assert counts == [1, 1, 1]
+    assert "indications" not in columns and "policy_digest" in columns
+
+
 def test_migrations_match_the_models(database_url: str) -> None:
     engine = create_db_engine(database_url)
     migrate(engine)
@@ -152,7 +187,7 @@ def test_a_schema_migrated_by_a_newer_release_stops_the_start_up_with_one_line(d
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(SchemaError, match="^the audit database is at schema revision 0099, which this release does "
-                                          "not know \\(its newest is 0006\\): a newer release migrated it"):
+                                          "not know \\(its newest is 0007\\): a newer release migrated it"):
         migrate(engine)
     engine.dispose()
     with pytest.raises(ConfigError, match="^the audit database is at schema revision 0099.*restore the database from "
@@ -224,6 +259,7 @@ def test_insert_rows_stores_what_an_insert_of_sqlalchemy_would_with_the_ids_the_
     outcome = {"order_id": "o", "policy": None, "policy_version": "1", "decision": "d", "indication": None,
                "request_type": "initial", "cycle": 2, "coverage_assertion_id": None, "what_if": True,
                "criteria": [{"id": "c", "note": "≥ 18 – \ud800", "on": date(2026, 1, 2), "n": Decimal("1.5")}],
+               "indications": [{"id": "i", "status": "not-met", "not_met": ["i.c"], "unknown": []}],
                "missing": None, "authorization": {"start": "2026-03-01"}, "not_received": [],
                "coverage_reference": None, "policy_digest": None, "policy_source": "shipped",
                "valueset_digest": None, "no_plan_reason": None, "covered": None, "pa_needed": None}
