@@ -278,7 +278,11 @@ def _outcome_lines(outcome: OrderOutcome, hook: str) -> list[str]:
         *_listed("suggestions", [_suggestion(uuid, outcome.suggestion_labels) for uuid in outcome.suggestion_uuids]),
         "  criteria:" if outcome.criteria else "  criteria:    none",
     ]
-    return lines + [line for criterion in outcome.criteria for line in _criterion_lines(criterion)]
+    lines += [line for criterion in outcome.criteria for line in _criterion_lines(criterion)]
+    # Every pathway and why it failed (rows before migration 0007 do not say): a denial is every indication not met.
+    if outcome.indications:
+        lines += ["  indications evaluated:", *map(_indication_line, outcome.indications)]
+    return lines
 
 
 def _policy_file(outcome: OrderOutcome) -> str:
@@ -354,6 +358,16 @@ def _criterion_lines(criterion: dict[str, Any]) -> list[str]:
     line = f"{status} {criterion.get('id', '?')}{citation}{text}{f'  evidence: {evidence}' if evidence else ''}"
     note = (criterion.get("note") or "") + (" (attested)" if criterion.get("attested") else "")
     return [f"    {line}", f"{_INDENT}{note.strip()}"] if note.strip() else [f"    {line}"]
+
+
+def _indication_line(indication: dict[str, Any]) -> str:
+    """`not-met   adult-relapsed-refractory: relapsed-refractory-phase (unknown: mrd)`: its criteria that failed,
+    named without the indication's id that prefixes theirs."""
+    name = str(indication.get("id", "?"))
+    not_met, unknown = (", ".join(str(criterion).removeprefix(f"{name}.") for criterion in indication.get(key) or ())
+                        for key in ("not_met", "unknown"))
+    failed = f"{not_met} (unknown: {unknown})" if not_met and unknown else not_met or unknown
+    return f"    {str(indication.get('status', '?')):<9} {name}{f': {failed}' if failed else ''}"
 
 
 def _with_topic(uuid: str, topics: dict[str, str]) -> str:

@@ -370,6 +370,43 @@ def test_a_stored_notes_control_characters_stay_escaped_on_its_own_line(database
     assert "\x1b" not in shown
 
 
+def test_show_lists_every_indication_evaluated_and_why_it_failed(app: Any, client: Any, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Under the criteria of the indication the card showed, one line per indication evaluated: a pharmacist reads a
+    denial as every pathway and the criteria that failed it, named without the indication's prefix."""
+    for name in ("aspirus-t-cell-all-not-covered", "aspirus-consolidation-mrd-missing"):
+        assert client.post(URL, json={**_example(name), "hookInstance": f"hi-{name}"}).status_code == 200
+    app.extensions["cds_service"].store.flush()
+    database = f"sqlite:///{tmp_path / 'cds.db'}"
+    _, denied = run(capsys, "audit", "--database-url", database, "show", "hi-aspirus-t-cell-all-not-covered")
+    lines = denied.splitlines()
+    listed = lines[lines.index("  indications evaluated:") + 1:lines.index("Feedback: none") - 1]
+    assert len(listed) == 9 and all(line.startswith("    not-met   ") for line in listed)
+    assert listed[0] == ("    not-met   adult-consolidation-mrd-positive: b-cell-precursor-all, consolidation-phase "
+                         "(unknown: complete-response, mrd-positive)")
+    assert "    not-met   adult-relapsed-refractory: b-cell-precursor-all" in listed
+    assert lines.index("  criteria:") < lines.index("  indications evaluated:")
+    _, needed = run(capsys, "audit", "--database-url", database, "show", "hi-aspirus-consolidation-mrd-missing")
+    assert "\n  indications evaluated:\n    unknown   adult-consolidation-mrd-positive: mrd-positive\n" in needed
+    assert "    unknown   adult-consolidation-mrd-negative: mrd-negative, ph-use\n" in needed
+
+
+def test_a_stored_indications_control_characters_are_printed_escaped(database_url: str,  # noqa: F811
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The ids are the policy file's, yet `show` prints nothing stored unescaped: a CDS_POLICY_DIR file is an
+    operator's text."""
+    store = AuditStore(database_url)
+    store.start()
+    forged = {"id": "x\n    met       y\x1b[2J", "status": "not-met", "not_met": ["x\n    met       y\x1b[2J.c"],
+              "unknown": []}
+    store.record_invocation(invocation("hi-forged", "p3", outcome("mr-forged", "criteria-not-met",
+                                                                  indications=[forged])))
+    store.close()
+    _, shown = run(capsys, "audit", "--database-url", database_url, "show", "hi-forged")
+    assert "\x1b" not in shown
+    assert "    not-met   x\\n    met       y\\x1b[2J: c" in shown.splitlines()
+
+
 MAINTENANCE_PERIOD = "2026-12-01 to 2027-06-29 (5 cycles)"
 
 
@@ -436,6 +473,7 @@ def test_show_of_decisions_recorded_before_migration_0006(database_url: str,  # 
     assert "authorized   2026-11-01 to 2027-05-01\n" in signed
     assert "sent         coverage-information (its codes are not recorded before migration 0006)" in signed
     assert "authorized   none issued (what-if call); period if approved: 2026-11-01 to 2027-05-01" in what_if
+    assert "indications evaluated" not in signed  # recorded since migration 0007 only
 
 
 def _coverage(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
