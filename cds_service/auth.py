@@ -21,7 +21,8 @@ import jwt
 import requests
 
 from cds_service.bounded_http import TooLarge, read_capped, session_until
-from cds_service.config import AuthConfig, ClientConfig, ConfigError, normalized_url
+from cds_service.config import AuthConfig, ClientConfig, ConfigError
+from cds_service.urls import normalized_url
 from cds_service.http_errors import Unauthorized
 from cds_service.json_codec import storable
 

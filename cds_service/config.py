@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import URL, make_url
@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from cds_service.db import driver_url
 from cds_service.exceptions import path_expression
 from cds_service.file_schemas import file_validator, schema_problem
+from cds_service.urls import normalized_url
 
 LOCAL_BASE_URL = "http://127.0.0.1:8080"
 # Every variable the service reads (README's table lists each). One that is set but empty or blank stops the start-up:
@@ -361,32 +362,3 @@ def _loopback(host: str) -> bool:
         return False
 
 
-# Dot segments could climb out of an allowed prefix. Servers decode %2e (and some read "\\" as "/") before resolving
-# them, so they are looked for in the decoded path; and Java servlet containers (Tomcat, Jetty: HAPI FHIR's) drop a
-# segment's ";parameters" first, so "..;x" is "..".
-_SEGMENT_SEPARATOR = re.compile(r"[/\\]")
-
-
-def has_dot_segment(path: str) -> bool:
-    """Whether a URL path holds a "." or ".." segment as a server would resolve it (comment above): a path that could
-    climb out of the prefix it seems to be under."""
-    return any(segment.split(";", 1)[0] in (".", "..") for segment in _SEGMENT_SEPARATOR.split(unquote(path)))
-
-
-def normalized_url(url: str) -> tuple[str, str, str] | None:
-    """(scheme, host:port, path) with default ports and trailing slashes removed; None if unusable or ambiguous.
-
-    The FHIR server allowlist (auth.server_allowlist) compares these; it lives here so that the configuration is
-    checked with the same rule, and an entry that could never match is refused at start-up."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
-        return None
-    if has_dot_segment(parts.path):
-        return None
-    default_port = {"http": 80, "https": 443}[parts.scheme]
-    host = parts.hostname if port in (None, default_port) else f"{parts.hostname}:{port}"
-    return parts.scheme, host, parts.path.rstrip("/")

@@ -18,7 +18,7 @@ from urllib3.util import parse_url
 
 from cds_service import json_codec
 from cds_service.bounded_http import TooLarge, read_capped, session_until
-from cds_service.config import has_dot_segment
+from cds_service.urls import has_dot_segment
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.protocols import Validator
 
 from cds_service import json_codec
-from cds_service.config import normalized_url
+from cds_service.urls import normalized_url
 from cds_service.discovery import CONFIGURATION_OPTIONS, HOOKS, RENAMED_OPTIONS
 from cds_service.exceptions import ClientError, path_expression
 from cds_service.hook_request import HookRequest
@@ -371,7 +371,7 @@ def _semantic_checks(body: dict[str, Any]) -> None:
 
 def _check_fhir_server(url: str) -> None:
     """A fhirServer the service could never fetch from is the client's mistake, a 400: not the 412 of a server the
-    configuration does not allow (the allowlist's comparison, config.normalized_url, had refused it silently). Nor
+    configuration does not allow (the allowlist's comparison, urls.normalized_url, had refused it silently). Nor
     is one with a query or a fragment, which a FHIR base URL has neither of: the searches appended to it would be
     another URL than the base meant. The URL is not quoted back (it may hold a token pasted in by mistake)."""
     if normalized_url(url) is None:

@@ -32,3 +32,11 @@ def test_protocol_modules_load_nothing_clinical(module: str) -> None:
                                     "decision", "verdict"])
 def test_clinical_modules_load_no_web_framework(module: str) -> None:
     assert _loaded(f"cds_service.{module}") & set(WEB) == set()
+
+
+@pytest.mark.parametrize("module", ["validation", "hook_request", "json_codec", "order_validation"])
+def test_request_checks_load_no_database_stack(module: str) -> None:
+    """The checks every request passes before any clinical reading: the benchmark's checks-only app measures them
+    alone, and with the configuration's URL rule imported from config they had brought SQLAlchemy and Alembic along
+    (30 MB more per worker)."""
+    assert _loaded(f"cds_service.{module}") & {"sqlalchemy", "alembic", "config", "db"} == set()
