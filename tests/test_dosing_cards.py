@@ -322,6 +322,10 @@ def test_quantity_in_84_day_cycles() -> None:
     cycle_6 = facts(cycle=6)
     card = quantity_card([quantity_order(40, supply=84)], cycle_6, ASPIRUS, "Aspirus Health Plan")
     assert card is not None and apply_suggestion(card)["dispenseRequest"]["quantity"]["value"] == 28
+    # The days are the limit's (its window here), not said of the order: its supply may be shorter (42 days).
+    shorter = quantity_card([quantity_order(40, supply=42)], cycle_6, ASPIRUS, "Aspirus Health Plan")
+    assert shorter is not None and shorter["summary"] == (
+        "Quantity above plan limit: 40 vials (1400 mcg) in cycle 6; limit is 28 vials (980 mcg) for 84 days")
     assert quantity_card([quantity_order(40, supply=84)], facts(cycle=5), ASPIRUS, "Aspirus Health Plan") is None
 
 
