@@ -166,10 +166,10 @@ class JwksCache:
             document = json.loads(_download(self.url, self.timeout_seconds))
             if not isinstance(document, dict):
                 raise JwksUnavailable("not a JSON object")
-            keys = jwt.PyJWKSet.from_dict(document)
+            keys = _usable_key_set(document, f"JWK Set {self.url}")
         except (JwksUnavailable, requests.RequestException, ValueError, RecursionError, jwt.PyJWTError) as exc:
             self._failed_at = self._clock()
-            reason = str(exc) if isinstance(exc, JwksUnavailable) else type(exc).__name__
+            reason = str(exc) if isinstance(exc, (JwksUnavailable, _NoUsableKey)) else type(exc).__name__
             raise Unauthorized(f"JWK Set {self.url} unavailable: {reason}") from None
         self._cached = (keys, self._clock())
         return self._cached
@@ -215,13 +215,28 @@ def inline_key_sets(config: AuthConfig) -> dict[str, jwt.PyJWKSet]:
 
 def _inline_keys(client: ClientConfig) -> jwt.PyJWKSet:
     where = f"inline jwks of client {client.iss}"
-    keys = (client.jwks or {}).get("keys", [])
+    try:
+        return _usable_key_set(client.jwks or {}, where)
+    except _NoUsableKey as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+class _NoUsableKey(ValueError):
+    """A JWK Set none of whose keys can verify a token the service accepts: the message says why, key by key."""
+
+
+def _usable_key_set(document: dict[str, Any], where: str) -> jwt.PyJWKSet:
+    """The usable keys of a JWK Set, inline or fetched; _NoUsableKey when there is none. An unusable key beside usable
+    ones is a warning naming its kid. PyJWT's own message for a set without a usable key guesses "Perhaps
+    'cryptography' is not installed?", which it always is here."""
+    keys = document.get("keys")
+    if not isinstance(keys, list):
+        raise _NoUsableKey("no list of keys")
     verdicts = [(key, _unusable(key)) for key in keys]
     usable = [key for key, problem in verdicts if problem is None]
     unusable = [f"{_kid(key)} ({problem})" for key, problem in verdicts if problem is not None]
     if not usable:
-        # PyJWT's own message for this guesses "Perhaps 'cryptography' is not installed?", which it always is here.
-        raise ConfigError(f"{where}: no usable key" + (f"; not usable: {', '.join(unusable)}" if unusable else ""))
+        raise _NoUsableKey("no usable key" + (f"; not usable: {', '.join(unusable)}" if unusable else ""))
     if unusable:
         log.warning("%s: keys not usable, ignored (tokens signed with them are refused): %s", where,
                     ", ".join(unusable))

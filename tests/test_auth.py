@@ -359,6 +359,18 @@ def test_a_jwk_set_body_is_bounded(jwks_server: JwksServer, declared: bool) -> N
         JwksCache(jwks_server.url).key("ec-1")
 
 
+def test_a_fetched_jwk_set_without_a_usable_key_is_named_so(jwks_server: JwksServer,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """Not PyJWT's bare error name; a usable key beside an unusable one is used, the other named in a warning."""
+    bad = {"kty": "EC", "crv": "P-384", "kid": "bad-1", "x": "a", "y": "b"}
+    jwks_server.answer = (200, {}, json.dumps({"keys": [bad]}).encode())
+    with pytest.raises(Unauthorized, match="unavailable: no usable key; not usable: kid 'bad-1'"):
+        JwksCache(jwks_server.url).key("bad-1")
+    jwks_server.answer = (200, {}, json.dumps({"keys": [bad, public_jwk(EC_KEY, "ec-1", "ES384")]}).encode())
+    assert JwksCache(jwks_server.url).key("ec-1").key_id == "ec-1"
+    assert any("bad-1" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
 def test_missing_token_is_rejected_when_required(secure: LiveClient) -> None:
     assert_rejected(call(secure, None))
     assert_rejected(secure.post(SERVICE, json=sign_request(), headers={"Authorization": "Basic dXNlcjpwdw=="}))
