@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.checks import (MISSING_BSA, MISSING_CYCLE, MISSING_WEIGHT, CycleLines, OrderDoseChecks,
-                                      schedule_for)
+from cds_service.dosing.checks import (MISSING_BSA, MISSING_CYCLE, MISSING_DAYS, MISSING_WEIGHT, CycleLines,
+                                      OrderDoseChecks, schedule_for)
 from cds_service.dosing.compare import Patient
 from cds_service.dosing.quantity import OrderQuantity, QuantityCheck
 from cds_service.dosing.reading import DoseForm, DoseLine
+from cds_service.facts.model import BodySize, Fact
 from tests.test_dosing_support import START, dose, facts, line, order, rate, single_line_order, step_order
 
 ASPIRUS = QuantityLimit(vials=28, units=980, days=42, days_continued=84, continued_from_cycle=6)
@@ -43,6 +44,21 @@ def test_the_schedule_verdict_names_the_body_size_it_was_read_for(weight: str, r
     verdict = checks(single_line_order(rate(9)), weight=weight, bsa="1.3").schedule("standard")
     assert verdict.note.endswith(f"(for {read_for})")
     assert verdict.evidence == ("MedicationRequest/blin-1", *evidence)
+
+
+def test_lines_that_cannot_be_placed_ask_for_their_days() -> None:
+    unplaced = order(line(rate(9), sequence=1), line(rate(28), "2026-12-08", "2026-12-28", sequence=2))
+    for verdict in (checks(unplaced).schedule("standard"), checks(unplaced).ceiling(Decimal(28))):
+        assert verdict.status == "unknown" and verdict.missing == MISSING_DAYS
+
+
+def test_a_weight_on_record_that_cannot_be_used_is_named_in_the_unknown_schedule() -> None:
+    weight = Fact[Decimal](evidence=("Observation/w",), note="Weight 0.001 kg on 2026-11-20: not a plausible weight")
+    implausible = dataclasses.replace(facts(), body=BodySize(weight_kg=weight))
+    verdict = OrderDoseChecks(step_order(), [step_order()], implausible).schedule("standard")
+    assert verdict.status == "unknown" and verdict.evidence == ("MedicationRequest/blin-1", "Observation/w")
+    assert verdict.note == ("Label dose not known without body size (weight 0.001 kg on 2026-11-20: not a plausible "
+                            "weight)")
 
 
 def test_step_dose_order_meets_the_schedule() -> None:

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from cds_service.dosing.reading import DoseLine, read_order_doses
+from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
 from cds_service.dosing import units
 from cds_service.dosing.units import parse_dose_unit
 from cds_service.facts import quantities
@@ -134,7 +134,7 @@ def test_a_line_stating_no_days_that_another_follows_leaves_the_order_unplaced(w
     up with the second (37 mcg/day), and without it the second line's start became day 1."""
     lines = read_order_doses(written, None, START)
     assert all(x.mcg_per_day is None for x in lines)
-    assert "line 1 states no days" in lines[0].unreadable and lines[1].unreadable == lines[0].unreadable
+    assert lines[0].unreadable == NO_DAYS and lines[1].unreadable == "placed by line 1, which states no days"
 
 
 def test_lines_stating_no_days_given_together_or_last_are_read() -> None:

@@ -8,7 +8,7 @@ from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling
 from cds_service.dosing.quantity import VIAL_MCG, QuantityCheck, check_quantity
-from cds_service.dosing.reading import DoseLine, read_order_doses
+from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
 from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against
 from cds_service.dosing.together import SharedDays, Together, shares_days
 from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
@@ -19,6 +19,7 @@ from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict
 MISSING_WEIGHT = f"current weight (within {WEIGHT_WINDOW.days} days)"
 MISSING_BSA = f"height or BSA (within {BSA_WINDOW.days} days)"
 MISSING_DOSE = "each dosage line's dose written in mcg/day"
+MISSING_DAYS = "each dosage line's days (its start and end, or its duration)"
 MISSING_CYCLE = "cycle number of this order"
 
 
@@ -202,12 +203,20 @@ class OrderDoseChecks:
                 return Verdict(NOT_MET, self.evidence, finding_note(above[0], False))
             return self._sized(NOT_MET, finding_note(above[0]), patient)
         if missing:
-            return Verdict(UNKNOWN, self.evidence, "Label dose not known without body size", missing,
-                           received=self._body_size_received())
+            # A weight or BSA on record that could not be used says why (not plausible, not checked): the pharmacist
+            # sees what the chart holds, not only that no size was used.
+            body = self.facts.body
+            unused = [size for size in (body.weight_kg, body.bsa_m2) if size.value is None and size.note]
+            if len(unused) == 2 and set(unused[1].evidence) <= set(unused[0].evidence):
+                unused = unused[:1]  # no BSA because of that weight: said once
+            evidence = tuple(dict.fromkeys(self.evidence + tuple(e for size in unused for e in size.evidence)))
+            said = "; ".join(_mid_sentence(size.note) for size in unused)
+            return Verdict(UNKNOWN, evidence, "Label dose not known without body size" + (f" ({said})" if said else ""),
+                           missing, received=self._body_size_received())
         unreadable = unreadable_note(self.lines, self.together)
         if unreadable or not self.lines:
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
-                           f"{MISSING_DOSE} (or mcg/m²/day)")
+                           self._missing_reading(f"{MISSING_DOSE} (or mcg/m²/day)"))
         # "Not above", not "within": a dose well below the label meets the criterion (the dose card notes it).
         return self._sized(MET, ordered_note(self.lines, "not above the label schedule", together=self.together),
                            patient)
@@ -223,6 +232,10 @@ class OrderDoseChecks:
         evidence = tuple(dict.fromkeys(self.evidence + tuple(e for size in sizes for e in size.evidence)))
         read_for = "; ".join(_mid_sentence(size.note) for size in sizes if size.note)
         return Verdict(status, evidence, f"{note} (for {read_for})" if read_for else note)
+
+    def _missing_reading(self, otherwise: str) -> str:
+        """What to document for lines that cannot be read: their days when that is what is missing, else `otherwise`."""
+        return MISSING_DAYS if any(line.unreadable == NO_DAYS for line in self.lines) else otherwise
 
     def _body_size_received(self) -> bool:
         """Whether the weight and BSA the label dose needs were unknown although received (none recorded)."""
@@ -240,7 +253,8 @@ class OrderDoseChecks:
         unreadable = unreadable_note(self.lines, self.together)
         if unreadable or not self.lines:
             missing = MISSING_BSA if any("BSA" in line.unreadable for line in self.lines) else MISSING_DOSE
-            return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction", missing)
+            return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
+                           self._missing_reading(missing))
         note = ordered_note(self.lines, f"at most {mcg_text(mcg_per_day)} mcg/day", mcg_per_day, self.together)
         doses = [line.mcg_per_day for line in self.lines] + [t.mcg_per_day for t in self.together]
         if any(dose is not None and dose > mcg_per_day for dose in doses):

@@ -113,6 +113,8 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
 
 
 _NO_SEQUENCE = 1_000_000  # line_order of a line without a sequence number
+NO_DAYS = ("it states no days (no boundsPeriod or boundsDuration) and a later line follows it, so the order's days "
+           "cannot be placed")
 
 
 def _unplaced(lines: list[dict[str, Any]], index: int) -> list[DoseLine]:
@@ -121,9 +123,8 @@ def _unplaced(lines: list[dict[str, Any]], index: int) -> list[DoseLine]:
     number) but not for one that another follows. Read so, a step dose's first line without its timing ran all 28
     days beside the second (37 mcg/day), or the second line's start became day 1 (28 mcg/day in days 1-7): denials
     either way. Where the line ends, and where the cycle starts, are not guessed."""
-    reason = (f"line {index + 1} states no days (no boundsPeriod or boundsDuration) and a later line follows it, "
-              "so the order's days cannot be placed")
-    return [DoseLine(i, 1, None, unreadable=reason) for i in range(len(lines))]
+    after = f"placed by line {index + 1}, which states no days"
+    return [DoseLine(i, 1, None, unreadable=NO_DAYS if i == index else after) for i in range(len(lines))]
 
 
 def _followed(sequences: list[int], position: int) -> bool:

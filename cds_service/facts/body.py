@@ -131,9 +131,10 @@ def _plausible(measurement: Measurement | None) -> bool:
 def _plain_fact(measurement: Measurement | None, label: str, unit: str) -> Fact[Decimal]:
     if measurement is None:
         return Fact()
-    note = f"{label} {_show(measurement.value)} {unit} on {measurement.when.isoformat()}"
-    if not _plausible(measurement):
+    if not _plausible(measurement):  # shown as recorded, not rounded: 0.001 kg is not "0 kg"
+        note = f"{label} {measurement.value:.3g} {unit} on {measurement.when.isoformat()}"
         return Fact(evidence=(measurement.reference,), note=f"{note}: not a plausible {label.lower()}")
+    note = f"{label} {_show(measurement.value)} {unit} on {measurement.when.isoformat()}"
     return Fact(value=measurement.value, evidence=(measurement.reference,), note=note)
 
 
