@@ -13,7 +13,7 @@ from pydantic_core import ErrorDetails
 
 from cds_service.draft_orders import answered
 from cds_service.exceptions import ClientError, path_expression
-from cds_service.facts.shape import STATUSES, direct_check, problem_at
+from cds_service.facts.shape import STATUSES, direct_check, json_kind, problem_at
 from cds_service.hook_request import HookRequest
 from cds_service.model_proof import proof_for
 
@@ -30,8 +30,8 @@ _UNKNOWN_ELEMENT = "extra_forbidden"
 _EXPECTED = {"string": "text", "int": "a whole number", "int_from_float": "a whole number", "float": "a number",
              "decimal": "a number", "bool": "true or false", "list": "a list", "date": "a date", "datetime": "a date",
              "dict": "an object", "model": "an object"}
-_JSON_KINDS = {str: "text", list: "a list", dict: "an object", bool: "true or false", int: "a number",
-               float: "a number", type(None): "null"}
+# The JSON values other than an object, named by shape.json_kind (pydantic's input may be any Python object).
+_NOT_OBJECTS = (str, list, bool, int, float, type(None))
 # Steps of a pydantic `loc` that are fhir.resources' own, not elements of the FHIR JSON: a FHIRPath has no place for
 # them (its validators report a complex value of the wrong kind at "root", a resourceType at "resource_type").
 _MODEL_STEPS = frozenset(("root", "__root__", "resource_type"))
@@ -113,15 +113,15 @@ def _worded(error: ErrorDetails) -> tuple[str, str]:
     expected value at line 1 column 1"), a resourceType inside an element (it quotes its module, over three lines)."""
     kind, value = error["type"], error["input"]
     path = path_expression(step for step in error["loc"] if step not in _MODEL_STEPS)
-    if kind in ("model_validation_format", "json_invalid") and type(value) in _JSON_KINDS and type(value) is not dict:
-        return path, f"is {_json_kind(value)}, not an object"
+    if kind in ("model_validation_format", "json_invalid") and type(value) in _NOT_OBJECTS:
+        return path, f"is {json_kind(value)}, not an object"
     if kind == "fhir-validation-wrong-resource-type":
         return path, _resource_type_said(error.get("ctx") or {})
     if kind == "list_type" and isinstance(value, list):  # fhir.resources' own check of a list's items
         return path, "holds a null item"
     expected = _EXPECTED.get(kind.removesuffix("_type").removesuffix("_parsing"))
     if expected is not None:
-        return path, f"is {_json_kind(value)}, not {expected}"
+        return path, f"is {json_kind(value)}, not {expected}"
     if kind in ("missing", "model_field_validation.missing"):
         return path, "is required"
     # fhir_core's check of a primitive's regular expression: "DateTime value string does not match spec regex."
@@ -132,10 +132,6 @@ def _worded(error: ErrorDetails) -> tuple[str, str]:
     # Any other (a value outside its range, two medication[x]): pydantic's words, on one line.
     said = " ".join(str(error["msg"]).removeprefix("Value error, ").split())
     return path, f"is invalid: {said}" if path else said
-
-
-def _json_kind(value: Any) -> str:
-    return _JSON_KINDS.get(type(value), "a value")
 
 
 def _resource_type_said(context: dict[str, Any]) -> str:

@@ -331,7 +331,7 @@ def problem_at(resource: Any, nulls_absent: bool = False) -> tuple[str, str]:
     JSON null counts as an absent element (the readers of an order being signed write around them). Walks the schema
     uncompiled: call it for a resource that failed the compiled check."""
     if not isinstance(resource, dict):
-        return "", f"it is {_json_kind(resource)}, not a resource"
+        return "", f"it is {json_kind(resource)}, not a resource"
     kind = resource.get("resourceType")
     schema = SCHEMAS.get(kind) if isinstance(kind, str) else None
     try:
@@ -349,13 +349,13 @@ def _first_problem(schema: Schema, value: Any, path: str, nulls_absent: bool) ->
     if isinstance(schema, _DateString) and isinstance(value, str):
         return _unless(readable_date(value), path, f"is {_quoted(value)}, not a date")
     if isinstance(schema, tuple):
-        return _unless(_primitive_check(schema)(value), path, f"is {_json_kind(value)}, not {_expected(schema)}")
+        return _unless(_primitive_check(schema)(value), path, f"is {json_kind(value)}, not {_expected(schema)}")
     if isinstance(schema, list):
         if not isinstance(value, list):
-            return path, f"is {_json_kind(value)}, not a list"
+            return path, f"is {json_kind(value)}, not a list"
         found = (_first_problem(schema[0], item, f"{path}[{index}]", nulls_absent) for index, item in enumerate(value))
     elif not isinstance(value, dict):
-        return path, f"is {_json_kind(value)}, not an object"
+        return path, f"is {json_kind(value)}, not an object"
     else:
         found = (_first_problem(schema[key], entry, f"{path}.{key}" if path else key, nulls_absent)
                  for key, entry in value.items() if key in schema)
@@ -374,10 +374,10 @@ def _expected(types: tuple[type, ...]) -> str:
 
 def _quoted(value: Any) -> str:
     """A bad code or date as a note shows it: quoted and short (the text is the EHR's, of any length)."""
-    return repr(value[:20] + "…" if len(value) > 20 else value) if isinstance(value, str) else _json_kind(value)
+    return repr(value[:20] + "…" if len(value) > 20 else value) if isinstance(value, str) else json_kind(value)
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     """The JSON type of a parsed value, as a pharmacist would name it."""
     if value is None:
         return "null"
