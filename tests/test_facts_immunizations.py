@@ -59,6 +59,13 @@ def test_unspecified_formulation_is_unknown_unless_a_live_one_is_there() -> None
     assert _in_window(zoster_unspecified, immunization("21", "2026-03-11")) is True
 
 
+@pytest.mark.parametrize("system", ["https://hl7.org/fhir/sid/cvx/", "urn:oid:2.16.840.1.113883.12.292"])
+def test_a_cvx_code_written_with_another_form_of_its_system_still_identifies_the_vaccine(system: str) -> None:
+    flu = immunization("141", "2026-03-10")
+    flu["vaccineCode"]["coding"][0]["system"] = system
+    assert _in_window(flu) is False  # inactivated influenza, not "no CVX code"
+
+
 @pytest.mark.parametrize("vaccine_code", [
     {"text": "MMR live vaccine"},
     {"coding": [{"system": "urn:oid:1.2.3.4", "code": "MMR-LOCAL", "display": "MMR"}]},

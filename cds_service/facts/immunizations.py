@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Mapping
 
-from cds_service.facts.codes import codings, parse_date, parse_end_date, ref
+from cds_service.facts.codes import CVX, codings, normalize_system, parse_date, parse_end_date, ref
 from cds_service.facts.model import Fact, Windowed
 from cds_service.facts.observations import code_key
 from cds_service.facts.shape import well_formed
@@ -24,7 +24,6 @@ UNSPECIFIED = "vaccines-unspecified"  # unspecified or non-replicating formulati
 # No CVX code (only text, a local code, none at all): which vaccine it was cannot be told, so whether it was live
 # cannot either. Passed over, an MMR written as text had cleared U1.
 UNIDENTIFIED = "unidentified"
-CVX = "http://hl7.org/fhir/sid/cvx"
 # Why U1 cannot be judged.
 DATE_UNCERTAIN, FORMULATION_UNSPECIFIED = "date uncertain", "formulation unspecified"
 NO_CVX_CODE = "no CVX code"
@@ -125,9 +124,15 @@ def _vaccine_kind(code: Any, kinds: Memo) -> str | None:
 def _vaccine_kind_of(code: Any) -> str | None:
     valuesets = get_valuesets()
     kind = next((name for name in (LIVE, UNSPECIFIED) if valuesets.has(name, code)), None)
-    if kind is None and not any(coding.get("system") == CVX and coding.get("code") for coding in codings(code)):
+    if kind is None and not any(_is_cvx(coding) for coding in codings(code)):
         return UNIDENTIFIED
     return kind
+
+
+def _is_cvx(coding: dict[str, Any]) -> bool:
+    """A CVX coding, its system written as the value sets match it (http or https, the OID: codes.normalize_system)."""
+    system, code = coding.get("system"), coding.get("code")
+    return isinstance(system, str) and normalize_system(system) == CVX and isinstance(code, str) and bool(code.strip())
 
 
 def _window(course_start: date, start: date, numbers: Mapping[str, int]) -> tuple[date, date]:
