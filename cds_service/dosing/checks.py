@@ -12,7 +12,7 @@ from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
 from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against
 from cds_service.dosing.together import SharedDays, Together, shares_days
 from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
-from cds_service.facts.model import ClinicalFacts
+from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict
 
 # What to document, read after "document" in a card summary.
@@ -209,8 +209,7 @@ class OrderDoseChecks:
             unused = [size for size in (body.weight_kg, body.bsa_m2) if size.value is None and size.note]
             if len(unused) == 2 and set(unused[1].evidence) <= set(unused[0].evidence):
                 unused = unused[:1]  # no BSA because of that weight: said once
-            evidence = tuple(dict.fromkeys(self.evidence + tuple(e for size in unused for e in size.evidence)))
-            said = "; ".join(_mid_sentence(size.note) for size in unused)
+            evidence, said = self._with_sizes(unused)
             return Verdict(UNKNOWN, evidence, "Label dose not known without body size" + (f" ({said})" if said else ""),
                            missing, received=self._body_size_received())
         unreadable = unreadable_note(self.lines, self.together)
@@ -229,9 +228,13 @@ class OrderDoseChecks:
         if patient.bsa_m2 is not None and (patient.schedule == "interfant" or patient.weight_kg is None
                                            or patient.weight_kg < WEIGHT_BOUNDARY_KG):
             sizes.append(body.bsa_m2)
-        evidence = tuple(dict.fromkeys(self.evidence + tuple(e for size in sizes for e in size.evidence)))
-        read_for = "; ".join(_mid_sentence(size.note) for size in sizes if size.note)
+        evidence, read_for = self._with_sizes(sizes)
         return Verdict(status, evidence, f"{note} (for {read_for})" if read_for else note)
+
+    def _with_sizes(self, sizes: list[Fact[Decimal]]) -> tuple[tuple[str, ...], str]:
+        """The order's evidence with the body sizes', and the sizes' notes as words within a sentence."""
+        evidence = tuple(dict.fromkeys(self.evidence + tuple(e for size in sizes for e in size.evidence)))
+        return evidence, "; ".join(_mid_sentence(size.note) for size in sizes if size.note)
 
     def _missing_reading(self, otherwise: str) -> str:
         """What to document for lines that cannot be read: their days when that is what is missing, else `otherwise`."""
