@@ -12,6 +12,7 @@ from cds_service.card_config import DECISION_EXTENSION
 from cds_service.decision import Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, Wording, render_card
+from cds_service.dosing.text import mid_sentence
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
 from cds_service.label_safety import label_notes
@@ -195,12 +196,14 @@ def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> 
     return _cut_between_words(needed[0], budget - len(counted)) + counted, ""
 
 
-def _cut_between_words(text: str, width: int) -> str:
-    """`text` within `width` characters, cut after a whole word with an ellipsis."""
+def _cut_between_words(text: str, width: int, shortest: int = 1) -> str:
+    """`text` within `width` characters, cut after a whole word with an ellipsis; cut within a word only when the
+    whole words would keep fewer than `shortest` characters."""
     if len(text) <= width:
         return text
     cut = text[:width - 1]
-    return (cut[:cut.rfind(" ")] if " " in cut else cut).rstrip(" ,;") + "…"
+    space = cut.rfind(" ")
+    return (cut[:space] if space >= shortest else cut).rstrip(" ,;") + "…"
 
 
 # Criteria the order itself fails, which a corrected order meets: its dose, its quantity.
@@ -235,7 +238,7 @@ def _reason(decision: Decision) -> str:
         fitting = (f"{reason} ({note})" for note in notes if note)
         reason = next((text for text in fitting if len(text) <= room), reason)
     if first.kind == "clinical":  # what the policy requires, then what the chart showed instead, if it fits
-        required = f"requires {_mid_sentence(reason)}"
+        required = f"requires {mid_sentence(reason)}"
         shown = f"{required}; chart: {first.note}" if first.note and not first.critical else required
         return shown if len(shown) <= room else required
     if decision.indication_title and first.kind != "universal":
@@ -252,20 +255,10 @@ def _name_shortened(clause: str, width: int) -> str:
     """"<name> dated <date>" within `width` characters, the name cut with an ellipsis and the date kept whole; ""
     when it cannot be done."""
     at = clause.find(_DATED)
-    keep = width - (len(clause) - at) - 1
-    if at < 0 or keep < _SHORTEST_NAME:
+    room = width - (len(clause) - at)  # for the name and its ellipsis
+    if at < 0 or room - 1 < _SHORTEST_NAME:
         return ""
-    name = clause[:keep]
-    words = name[:name.rfind(" ")] if name.rfind(" ") >= _SHORTEST_NAME else name  # cut between words
-    return words.rstrip(" ,") + "…" + clause[at:]
-
-
-def _mid_sentence(text: str) -> str:
-    """A criterion's text, written to stand alone ("Age from 1 month ..."), read on after "requires": its first word
-    lowercased when it is a plain capitalized word, never an abbreviation ("Ph+", "CD19+", "B-cell", "ALL")."""
-    word = text.split(" ", 1)[0]
-    plain = len(word) > 2 and word.isalpha() and word[0].isupper() and word[1:].islower()
-    return text[0].lower() + text[1:] if plain else text
+    return _cut_between_words(clause[:at], room, _SHORTEST_NAME) + clause[at:]
 
 
 def _links(decision: Decision, base_url: str) -> list[dict[str, str]]:

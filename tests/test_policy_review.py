@@ -177,13 +177,14 @@ def test_a_clinical_denial_says_what_the_record_showed_when_it_fits(client: Flas
 
 def test_a_criterion_read_on_after_requires_starts_lowercase_unless_an_abbreviation() -> None:
     """v17 of the clinician's review: "requires Age from 1 month ..." read as a typo."""
-    from cds_service.cards import _mid_sentence
+    from cds_service.dosing.text import mid_sentence
 
-    assert _mid_sentence("Age from 1 month through 30 years") == "age from 1 month through 30 years"
-    assert _mid_sentence("Used as consolidation therapy") == "used as consolidation therapy"
+    assert mid_sentence("Age from 1 month through 30 years") == "age from 1 month through 30 years"
+    assert mid_sentence("Used as consolidation therapy") == "used as consolidation therapy"
+    assert mid_sentence("Weight 25 kg on 2026-11-20") == "weight 25 kg on 2026-11-20"  # a body size in a dose note
     for kept in ("Ph+ with or without a TKI", "CD19+ disease", "B-cell precursor ALL", "ALL in remission",
-                 "MRD positive", "Ph- as a single agent", "TKI failure"):
-        assert _mid_sentence(kept) == kept
+                 "MRD positive", "Ph- as a single agent", "TKI failure", "BSA 0.93 m² by Mosteller", ""):
+        assert mid_sentence(kept) == kept
 
 
 def test_florida_blue_lymphoblastic_lymphoma_denial_points_to_indication_2() -> None:

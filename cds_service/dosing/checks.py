@@ -9,7 +9,7 @@ from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, c
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling
 from cds_service.dosing.quantity import VIAL_MCG, QuantityCheck, check_quantity
 from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
-from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against
+from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against, mid_sentence
 from cds_service.dosing.together import SharedDays, Together, shares_days
 from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
 from cds_service.facts.model import ClinicalFacts, Fact
@@ -57,11 +57,6 @@ def missing_body_size(patient: Patient) -> str:
     light = patient.weight_kg is not None and patient.weight_kg < WEIGHT_BOUNDARY_KG
     below = patient.schedule == "interfant" or light
     return MISSING_BSA if below and patient.bsa_m2 is None else ""
-
-
-def _mid_sentence(note: str) -> str:
-    """"Weight 25 kg on ..." as words inside a sentence; "BSA ..." keeps its capitals."""
-    return note[0].lower() + note[1:] if note[1:2].islower() else note
 
 
 def finding_note(finding: Finding, size_known: bool = True) -> str:
@@ -234,7 +229,7 @@ class OrderDoseChecks:
     def _with_sizes(self, sizes: list[Fact[Decimal]]) -> tuple[tuple[str, ...], str]:
         """The order's evidence with the body sizes', and the sizes' notes as words within a sentence."""
         evidence = tuple(dict.fromkeys(self.evidence + tuple(e for size in sizes for e in size.evidence)))
-        return evidence, "; ".join(_mid_sentence(size.note) for size in sizes if size.note)
+        return evidence, "; ".join(mid_sentence(size.note) for size in sizes if size.note)
 
     def _missing_reading(self, otherwise: str) -> str:
         """What to document for lines that cannot be read: their days when that is what is missing, else `otherwise`."""

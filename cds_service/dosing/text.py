@@ -1,4 +1,4 @@
-"""Numbers and day ranges as clinicians read them on a card (display only: values stay exact elsewhere)."""
+"""Numbers, day ranges and words as clinicians read them on a card (display only: values stay exact elsewhere)."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -44,3 +44,11 @@ def first_few(items: Sequence[str], total: int, others: str) -> list[str]:
     if total <= NAMED + 1:
         return list(items[:total])
     return [*items[:NAMED], f"{total - NAMED} {others}"]
+
+
+def mid_sentence(text: str) -> str:
+    """A text written to stand alone ("Age from 1 month ...", "Weight 25 kg on ...") read on inside a sentence: its
+    first word lowercased when it is a plain capitalized word, never an abbreviation ("Ph+", "CD19+", "BSA", "ALL")."""
+    word = text.split(" ", 1)[0]
+    plain = len(word) > 2 and word.isalpha() and word[0].isupper() and word[1:].islower()
+    return text[0].lower() + text[1:] if plain else text
