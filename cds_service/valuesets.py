@@ -65,6 +65,19 @@ Arg = TypeVar("Arg")
 Args = TypeVarTuple("Args")
 
 
+# Characters of text a kept key may hold: codes, displays and payer names are short, and a client may send megabytes
+# in one; its key is computed for, not kept (the count bound alone would let a few thousand such keys stay).
+_KEPT_KEY_SIZE = 2048
+
+
+def _key_size(key: Hashable) -> int:
+    """The characters of text in a key (a string, bytes, or a tuple of them, as the readers make): read only when a
+    value is computed, which the cache makes rare."""
+    if isinstance(key, (str, bytes)):
+        return len(key)
+    return sum(map(_key_size, key)) if isinstance(key, tuple) else 1
+
+
 class Memo:
     """A bounded cache of what readers derive from codes or a payer's name alone (a classification, the payer's
     policy: nothing about the patient), kept with the value sets it was derived from. Codes and payers repeat across
@@ -84,10 +97,12 @@ class Memo:
         except TypeError:
             return compute(*args)
         if found is _MISSING:
-            if len(self._found) >= self._size:
-                self._found.clear()
-            found = self._found[key] = compute(*args)
-        return cast(Result, found)  # stored by compute(*args) under this key
+            found = compute(*args)
+            if _key_size(key) <= _KEPT_KEY_SIZE:
+                if len(self._found) >= self._size:
+                    self._found.clear()
+                self._found[key] = found
+        return cast(Result, found)  # computed by compute(*args) for this key
 
     def get_each(self, keys: Sequence[Hashable], compute: Callable[[Arg], Result], args: Sequence[Arg]) -> list[Result]:
         """`get(key, compute, arg)` for each key and its argument, in order. The cached values are looked up in one

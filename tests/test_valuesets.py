@@ -218,6 +218,21 @@ def test_a_readable_date_names_a_day_whatever_its_year(value, readable):
     assert readable_date(value) is readable
 
 
+def test_a_date_longer_than_any_fhir_date_time_is_unreadable_and_not_remembered():
+    """FHIR allows at most nine decimals of seconds; Python reads any number. A client's 100 kB "date" had been read
+    and kept in two process-wide caches (the date parser's and the shape check's) for as long as the worker ran."""
+    from cds_service.facts import codes, shape
+
+    longest = "2026-11-01T10:00:00.123456789+14:00"
+    assert readable_date(longest) and parse_date(longest) == date(2026, 11, 1)
+    too_long = "2026-11-01T10:00:00." + "0" * 100_000
+    kept = codes._calendar_day.cache_info().currsize
+    assert not readable_date(too_long) and parse_date(too_long) is None and parse_datetime(too_long) is None
+    assert not shape.well_formed({"resourceType": "Observation", "status": "final", "effectiveDateTime": too_long})
+    assert shape.problem_at({"resourceType": "Observation", "effectiveDateTime": too_long})[0] == "effectiveDateTime"
+    assert codes._calendar_day.cache_info().currsize == kept and too_long not in shape._READABLE_DATES
+
+
 def test_parse_datetime_keeps_zones_and_assumes_utc():
     assert parse_datetime("2026-09-02T10:00:00+02:00") == datetime(2026, 9, 2, 8, tzinfo=timezone.utc)
     assert parse_datetime("2026-09-02T10:00:00Z") == datetime(2026, 9, 2, 10, tzinfo=timezone.utc)
@@ -284,6 +299,30 @@ def test_names_for_covers_codes_and_prefixes(vs):
     assert vs.names_for({"system": RX}) == frozenset()
     with pytest.raises(KeyError):
         vs.has_code("no-such-list", {})
+
+
+def test_a_long_key_is_computed_for_but_not_kept():
+    """Codes and names are short; a client's megabyte code must not stay in a process-wide cache."""
+    from cds_service.valuesets import Memo
+
+    memo = Memo()
+    calls: list[str] = []
+    huge = ("text", True, ("http://loinc.org", "x" * 100_000, None))
+    for _ in range(2):
+        memo.get(huge, lambda: calls.append("huge") or "kind")
+        memo.get(("text", True, ("http://loinc.org", "1234-5", None)), lambda: calls.append("short") or "kind")
+    assert calls == ["huge", "short", "huge"]
+    same = [b"x" * 100_000, b"x" * 100_000]
+    assert memo.get_each(same, lambda arg: calls.append(arg) or arg, ["a", "b"]) == ["a", "b"]
+    assert calls[-2:] == ["a", "b"]
+
+
+def test_a_long_system_uri_is_normalized_but_not_remembered():
+    from cds_service.facts import codes
+
+    kept = codes._normalized_cached.cache_info().currsize
+    assert normalize_system("HTTPS://LOINC.org/" + "x" * 100_000 + "/") == "loinc.org/" + "x" * 100_000
+    assert codes._normalized_cached.cache_info().currsize == kept
 
 
 def test_memo_is_bounded_and_computes_unhashable_keys_uncached():

@@ -29,9 +29,17 @@ CVX = "hl7.org/fhir/sid/cvx"
 _NDC_WIDTHS = (5, 4, 2)  # the 11-digit HIPAA form pads each hyphenated segment to 5-4-2
 
 
-@lru_cache(maxsize=1024)
+# System URIs are few and short; a client may send megabytes in one. Only short ones are remembered, so that the
+# process-wide cache cannot be made to hold a client's text.
+_CACHED_SYSTEM_LENGTH = 256
+
+
 def normalize_system(uri: str) -> str:
     """A system URI without scheme, case or trailing slash, so http:// and https:// forms compare equal."""
+    return _normalized_cached(uri) if len(uri) <= _CACHED_SYSTEM_LENGTH else _normalized(uri)
+
+
+def _normalized(uri: str) -> str:
     lowered = uri.strip().lower()
     if lowered in _OID_SYSTEMS:
         return _OID_SYSTEMS[lowered]
@@ -40,6 +48,9 @@ def normalize_system(uri: str) -> str:
             lowered = lowered[len(scheme):]
             break
     return lowered.rstrip("/")
+
+
+_normalized_cached = lru_cache(maxsize=1024)(_normalized)
 
 
 def normalize_code(system: str, code: str) -> str:
@@ -116,6 +127,11 @@ def ref(resource: dict[str, Any]) -> str:
     return f"{resource.get('resourceType', 'Resource')}/{resource.get('id', '')}"
 
 
+# FHIR's longest dateTime or instant: nine decimals of seconds and a zone. Python would read a longer one (any number
+# of decimals); none is a clinical date, and the date caches (_calendar_day, shape.py's) keep no client text that long.
+_LONGEST_DATE = len("2026-01-01T00:00:00.000000000+14:00")
+
+
 def _fhir_shaped(value: str) -> bool:
     """Whether a date or dateTime is laid out as FHIR writes one: YYYY, YYYY-MM, YYYY-MM-DD, or a date and "T" and a
     time (the parsers then check the digits and the time); a space for the T is read too (RFC 3339 allows it, and EHR
@@ -124,7 +140,8 @@ def _fhir_shaped(value: str) -> bool:
     dates are read dozens of times a request."""
     size = len(value)
     if size >= 10:
-        return value[4] == "-" and value[7] == "-" and (size == 10 or value[10] in "T ") and value.isascii()
+        return (size <= _LONGEST_DATE and value[4] == "-" and value[7] == "-" and (size == 10 or value[10] in "T ")
+                and value.isascii())
     digits = value[:4] + value[5:] if size == 7 and value[4] == "-" else value if size == 4 else ""
     return digits.isdigit() and digits.isascii()
 
