@@ -58,9 +58,11 @@ _FINDINGS = {"first": _FINDING, "findings": [_FINDING, {**_FINDING, "days": "day
              "body": "Weight 80 kg on 2026-11-20", "schedule_text": "relapsed/refractory schedule"}
 
 
-def _no_plan(not_received: str = "", coverage: str | None = None, unreadable: str = "") -> dict[str, Any]:
+def _no_plan(not_received: str = "", coverage: str | None = None, unreadable: str = "",
+             label_notes: tuple[str, ...] = ()) -> dict[str, Any]:
     return {"not_received": not_received, "coverage": coverage, "unreadable": unreadable,
-            "plans": ["Aspirus Health Plan", "Florida Blue"]}
+            "plans": ["Aspirus Health Plan", "Florida Blue"], "label_notes": list(label_notes),
+            "dose_checked": not label_notes}
 
 
 _PLAN_LINE = {"days": "days 1–28", "ordered": "28.3", "corrected": "28"}
@@ -82,6 +84,7 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision-no-plan.j2", _no_plan(not_received="payer", coverage="Coverage/primary")),
     ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", unreadable="order is text, not a whole number")),
     ("decision-no-plan.j2", _no_plan()),
+    ("decision-no-plan.j2", _no_plan(label_notes=("Dose not checked against the label: no current weight.",))),
     ("evaluation-failed.j2", {"hook_instance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"}),
     ("order-unidentified.j2", {}),
     ("dose-above.j2", {**_FINDINGS, "segments": [{"dose": "9", "days": "days 1–7", "explain": "capped at 9 mcg/day"},

@@ -11,11 +11,12 @@ from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
 from cds_service.decision import Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
+from cds_service.dosing.checks import DoseReading
 from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, Wording, render_card
 from cds_service.dosing.text import mid_sentence
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
-from cds_service.label_safety import label_notes
+from cds_service.label_safety import LabelNote, label_notes
 from cds_service.override_reasons import override_reasons
 from cds_service.policies import payer_labels
 from cds_service.questionnaire import question, questionnaire_url
@@ -31,21 +32,23 @@ _NOT_RECEIVED_FRAME = len(": coverage not determined, EHR did not send ")
 
 
 def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any], base_url: str,
-                  determination: bool = True) -> dict[str, Any]:
+                  dose: DoseReading, determination: bool = True) -> dict[str, Any]:
     """The CDS Hooks card for a Decision: summary, indicator, Markdown detail, links, override reasons, extension.
 
-    `determination` is False where no authorization is issued (order-select, "what if" calls): a met decision then
-    says so instead of "approved".
+    `dose`: what the label dose check made of the order, for the label's notes (label_safety.py). `determination`
+    is False where no authorization is issued (order-select, "what if" calls): a met decision then says so instead
+    of "approved".
     """
     reference = order_ref(order)
-    text = render_card("decision.j2", **_context(decision, facts, base_url), determination=determination,
-                       order=_order_text(order, reference))
+    notes = label_notes(decision, facts, dose)
+    text = render_card("decision.j2", **_context(decision, facts, base_url), label_notes=[n.text for n in notes],
+                       determination=determination, order=_order_text(order, reference))
     extension = _associated(reference)
     extension[DECISION_EXTENSION] = decision.as_extension()
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
-        "summary": text.summary,
-        "indicator": indicator(decision),
+        "summary": _with_label_summary(text.summary, notes, f" ({decision.indication_title})"),
+        "indicator": _raised(indicator(decision), notes),
         "source": {"label": decision.payer_label, "topic": dict(TOPIC)},
         "detail": text.detail,
         "links": _links(decision, base_url),
@@ -56,15 +59,20 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     return card
 
 
-def no_plan_card(order: dict[str, Any], not_received: str = "", coverage: str | None = None,
-                 unreadable: str = "") -> dict[str, Any]:
+def no_plan_card(order: dict[str, Any], facts: ClinicalFacts, dose: DoseReading, not_received: str = "",
+                 coverage: str | None = None, unreadable: str = "") -> dict[str, Any]:
     """The info card for an order whose patient has no recognized payer: no decision is made. What was not received
     ("coverage": the Coverage itself; "payer": its payer's Organization) changes what the card says
     (service-contract.md: it names data not received), and so does a Coverage that could not be read (`unreadable`:
-    why, shape.problem). `coverage`: the Coverage whose payer could not be known, which the card names."""
+    why, shape.problem). `coverage`: the Coverage whose payer could not be known, which the card names. The label's
+    notes (label_safety.py) are said here too: no policy reads the chart in their place."""
+    notes = label_notes(None, facts, dose)
     text = render_card("decision-no-plan.j2", not_received=not_received, coverage=coverage, unreadable=unreadable,
-                       plans=payer_labels())
-    return _service_note(order, text)
+                       plans=payer_labels(), label_notes=[n.text for n in notes],
+                       dose_checked=not dose.missing or dose.above)
+    card = _service_note(order, text)
+    card["summary"], card["indicator"] = _with_label_summary(text.summary, notes), _raised("info", notes)
+    return card
 
 
 def fault_card(order: dict[str, Any], hook_instance: str) -> dict[str, Any]:
@@ -109,6 +117,23 @@ def _associated(reference: str) -> dict[str, Any]:
     return {"davinci-crd.associated-resource": [{"reference": reference}]}
 
 
+def _with_label_summary(summary: str, notes: list[LabelNote], droppable: str = "") -> str:
+    """The summary with what the label's notes add, as many as fit (the `droppable` part of the summary, the
+    indication's name, given up first: the detail names it, and the label's word matters more)."""
+    added = [note.summary for note in notes if note.summary]
+    for base in (summary, summary.replace(droppable, "", 1) if droppable else summary):
+        for count in range(len(added), 0, -1):
+            text = f"{base} — {'; '.join(added[:count])}"
+            if len(text) < SUMMARY_LIMIT:
+                return text
+    return summary
+
+
+def _raised(indicator: str, notes: list[LabelNote]) -> str:
+    """At least warning when the summary names a label note (an approval must not read as all clear)."""
+    return "warning" if indicator == "info" and any(note.summary for note in notes) else indicator
+
+
 def indicator(decision: Decision) -> str:
     """info when met; critical when not met because of a live vaccine (Aspirus U1); warning otherwise."""
     if decision.decision == MEETS:
@@ -149,7 +174,6 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
                    if decision.decision != MEETS and r.status != NOT_MET and shown is not None and r.id != shown.id],
         "attested": [question(link_id) for link_id in dict.fromkeys((*facts.attested_items, *decision.attested_items))],
         "not_received": data_names,
-        "label_notes": label_notes(decision, facts),
         "questionnaire": questionnaire_url(base_url),
     }
 

@@ -1,34 +1,67 @@
-"""What the blinatumomab label says about the patient's chart, whatever the payer's policy reads: a grade 4 CRS or
-neurological toxicity this course (the label: discontinue permanently), a live vaccine near treatment (the label:
-not within 2 weeks before treatment, during it, or until immune recovery). Florida Blue's policy reads neither, and
-Aspirus's reads the toxicity only for a renewal, so a decision card could approve such an order without a word.
+"""What the blinatumomab label says about the patient's chart and the order, whatever the payer's policy reads: a
+grade 4 CRS or neurological toxicity this course (the label: discontinue permanently), a live vaccine near
+treatment (the label: not within 2 weeks before treatment, during it, or until immune recovery), and a dose that
+could not be checked against the label. A policy may read none of these (or the toxicity only for a renewal), and
+without a recognized plan nothing does, so a card could approve such an order, or say nothing, without a word.
 
-service-contract.md lists the cards a response carries, so these are lines of the decision card's detail, not cards
-of their own: a note for the clinician, never a change to the decision.
+service-contract.md lists the cards a response carries, so these are lines of the decision card's detail (or of the
+card saying no plan was found), not cards of their own: a note for the clinician, never a change to the decision.
+A note the summary names raises the card's indicator to warning: a clinician who reads only the summary must not
+see a plain approval.
 """
 from __future__ import annotations
 
-from cds_service.decision import Decision
-from cds_service.facts.model import ClinicalFacts, Fact, read_within
+from typing import NamedTuple
 
-# The label's "at least 2 weeks prior to the start of treatment, during treatment": the window Aspirus U1 reads, from
-# 14 days before the course start to the 28th day of this order's infusion.
+from cds_service.decision import Decision
+from cds_service.dosing.checks import DoseReading
+from cds_service.facts.model import ClinicalFacts, Fact, read_within
+from cds_service.verdict import MET
+
+# The label's "at least 2 weeks prior to the start of treatment, during treatment": the window the live-vaccine
+# criterion reads, from 14 days before the course start to the 28th day of this order's infusion.
 _VACCINE_WINDOW = {"days_before_course": 14, "days_after_order": 28}
 
 
-def label_notes(decision: Decision, facts: ClinicalFacts) -> list[str]:
-    """The label's word on what the chart shows, unless a criterion of the decision already failed on it."""
-    shown = {reference for c in decision.not_met_criteria() for reference in c.evidence}
+class LabelNote(NamedTuple):
+    text: str  # the detail's line
+    summary: str = ""  # the few words the card's summary adds ("": the detail only, and the indicator as it is)
+
+
+def label_notes(decision: Decision | None, facts: ClinicalFacts, dose: DoseReading) -> list[LabelNote]:
+    """The label's word on what the chart and the order show, unless a criterion of the `decision` (None: no plan
+    was found) already failed on it or asks for it."""
+    shown = {reference for c in decision.not_met_criteria() for reference in c.evidence} if decision else set()
     notes = []
     toxicity = facts.unacceptable_toxicity
     if _recorded(toxicity, shown):  # True from the chart only for a grade 4-5 CRS or ICANS (toxicity.py)
-        notes.append(f"{toxicity.note[:1].upper()}{toxicity.note[1:]}. The label says to discontinue blinatumomab "
-                     "permanently after grade 4 cytokine release syndrome or neurological toxicity.")
+        notes.append(LabelNote(
+            f"{toxicity.note[:1].upper()}{toxicity.note[1:]}. The label says to discontinue blinatumomab permanently "
+            "after grade 4 cytokine release syndrome or neurological toxicity.",
+            "label: stop after grade 4 CRS or ICANS"))
     vaccine = read_within(facts.live_vaccine_in_window, _VACCINE_WINDOW)
     if _recorded(vaccine, shown):
-        notes.append(f"Live vaccine near treatment: {vaccine.note}. The label advises against live vaccines from 2 "
-                     "weeks before treatment, during it and until immune recovery.")
+        notes.append(LabelNote(
+            f"Live vaccine near treatment: {vaccine.note}. The label advises against live vaccines from 2 weeks "
+            "before treatment, during it and until immune recovery.",
+            "label: live vaccine near treatment"))
+    notes.extend(_dose_notes(decision, dose))
     return notes
+
+
+def _dose_notes(decision: Decision | None, dose: DoseReading) -> list[LabelNote]:
+    if dose.missing and not dose.above and not (decision and dose.missing in decision.missing):
+        # Unless the decision asks for it already (a policy that reads the label dose): nothing else would say the
+        # dose went unchecked, and a child's dose is per m² of body surface.
+        return [LabelNote(
+            f"Dose not checked against the label: the chart has no {dose.missing}. The label dose is fixed from "
+            "45 kg and per m² of body surface below it.",
+            f"dose not checked: no {dose.missing.split(' (')[0]}")]
+    if dose.above and decision and any(c.kind == "dose" and c.status == MET for c in decision.criteria):
+        # The plan's own dose limit met beside a dose card saying the dose is above the label: the tick alone reads
+        # as "the dose is right".
+        return [LabelNote("The plan's dose limit is met, but the dose is above the label dose: see the dose card.")]
+    return []
 
 
 def _recorded(fact: Fact[bool], shown: set[str]) -> bool:

@@ -17,7 +17,7 @@ from cds_service.cards import decision_card, no_plan_card, unidentified_card
 from cds_service.draft_orders import (draft_resources, group_orders, may_be_blinatumomab, medication_requests,
                                       with_draft_resources)
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
-from cds_service.dosing.checks import CycleLines, OrderDoseChecks, schedule_for
+from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.facts.coverage import PayerMatch, no_plan, select_payer
 from cds_service.facts.extract import extract_facts
@@ -117,13 +117,14 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     record_decision(outcome, decision, policy)
     cards: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
+    schedule = schedule_for(facts, decision.label_schedule)
     if config.wants("coverage-info"):
         determination = call.request.hook == ORDER_SIGN and config.unsolicited_determ
-        cards.append(decision_card(decision, facts, order, call.ctx.base_url, determination))
+        reading = _shown_reading(doses.reading(schedule), config)
+        cards.append(decision_card(decision, facts, order, call.ctx.base_url, reading, determination))
         if call.request.hook == ORDER_SIGN:
             actions.append(coverage_action(call, order, decision, payer, outcome))
     # A dose below the label dose is worth a note only against an indication's own schedule.
-    schedule = schedule_for(facts, decision.label_schedule)
     dose = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
     if dose and config.wants("off-guideline"):
         cards.append(dose)
@@ -148,6 +149,15 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
     not_received = {"coverage-not-received": "coverage", "payer-not-received": "payer"}.get(why.reason, "")
     doses = OrderDoseChecks(order, call.group.orders, facts, cycle.dose_lines)
     problem = why.unreadable.problem if why.unreadable else ""
-    cards = [no_plan_card(order, not_received, why.coverage, problem)] if config.wants("coverage-info") else []
-    dose = dose_card(order, facts, schedule_for(facts), False, SERVICE_NAME, doses)
+    schedule = schedule_for(facts)
+    reading = _shown_reading(doses.reading(schedule), config)
+    cards = ([no_plan_card(order, facts, reading, not_received, why.coverage, problem)]
+             if config.wants("coverage-info") else [])
+    dose = dose_card(order, facts, schedule, False, SERVICE_NAME, doses)
     return cards + ([dose] if dose and config.wants("off-guideline") else [])
+
+
+def _shown_reading(reading: DoseReading, config: CardConfig) -> DoseReading:
+    """The dose reading as the cards shown tell it: with dose cards turned off (off-guideline), none says the dose
+    is above the label, so the decision card must not point to one."""
+    return reading if config.wants("off-guideline") else reading._replace(above=False)

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from cds_service.cards import decision_card, no_plan_card
+from cds_service.label_safety import label_notes
 from cds_service.override_reasons import OVERRIDE_REASON_SYSTEM
 from cds_service.coverage_info import coverage_information_action
 from tests.crd_invariants import check_crd_invariants
 from cds_service.decision import Decision
+from cds_service.dosing.checks import DoseReading
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import evaluate_policy, load_policy
 from cds_service.verdict import Verdict
@@ -22,6 +24,7 @@ from cds_service.verdict import Verdict
 START = date(2026, 12, 1)
 BASE = "https://cds.example.org"
 ORDER = {"resourceType": "MedicationRequest", "id": "blin-1", "status": "draft", "intent": "order"}
+CHECKED = DoseReading(missing="", above=False)  # the label dose checked, and not above it
 BOOLEAN = (True, True, False, None)
 DOMAINS: dict[str, tuple[Any, ...]] = {
     "age_years": (0, 10, 15, 30, 31, 40, None),
@@ -89,7 +92,7 @@ def test_the_random_cases_cover_every_decision_of_both_policies() -> None:
 
 def test_every_summary_is_short_and_names_the_payer() -> None:
     for decision, case_facts in CASES:
-        card = decision_card(decision, case_facts, ORDER, BASE)
+        card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
         assert 0 < len(card["summary"]) < 140, card["summary"]
         assert card["summary"].startswith(decision.payer_label + ":")
         assert "\n" not in card["summary"]
@@ -97,8 +100,10 @@ def test_every_summary_is_short_and_names_the_payer() -> None:
 
 def test_every_card_has_the_contract_shape() -> None:
     for decision, case_facts in CASES:
-        card = decision_card(decision, case_facts, ORDER, BASE)
+        card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
         expected = {"meets-criteria": "info", "information-needed": "warning", "criteria-not-met": "warning"}
+        if any(note.summary for note in label_notes(decision, case_facts, CHECKED)):
+            expected["meets-criteria"] = "warning"  # the label's word in the summary: no plain approval
         assert card["indicator"] == ("critical" if decision.critical else expected[decision.decision])
         assert card["source"]["topic"] == {"system": "http://terminology.hl7.org/CodeSystem/cdshooks-card-type",
                                            "code": "coverage-info", "display": "Coverage Information"}
@@ -119,12 +124,14 @@ def test_every_coverage_action_satisfies_the_crd_invariants() -> None:
 
 
 def pick(kind: str, policy: str = "aspirus-magellan") -> tuple[Decision, ClinicalFacts]:
-    return next((d, f) for d, f in CASES if d.decision == kind and d.policy_id == policy and not d.critical)
+    """A random case of `kind` under `policy`, neither critical nor with a label note (those change the card)."""
+    return next((d, f) for d, f in CASES if d.decision == kind and d.policy_id == policy and not d.critical
+                and not label_notes(d, f, CHECKED))
 
 
 def test_met_card_gives_the_indication_and_authorization_end() -> None:
     decision, case_facts = pick("meets-criteria")
-    card = decision_card(decision, case_facts, ORDER, BASE)
+    card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
     assert f"meets criteria ({decision.indication_title})" in card["summary"]
     assert decision.authorization["end"] in card["summary"]
     assert "Indication met" in card["detail"]
@@ -132,7 +139,7 @@ def test_met_card_gives_the_indication_and_authorization_end() -> None:
 
 def test_information_needed_card_lists_what_to_document_with_citations_and_evidence() -> None:
     decision, case_facts = pick("information-needed")
-    card = decision_card(decision, case_facts, ORDER, BASE)
+    card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
     assert card["summary"].endswith("to confirm coverage")
     assert all(item in card["detail"] for item in decision.missing)
     assert "**document:**" in card["detail"]
@@ -153,14 +160,14 @@ def test_an_item_too_long_for_the_summary_is_cut_between_words_and_the_summary_e
     assert len(unknown) == items
     wanted = [long_item, *others]
     shown = [c._replace(missing=wanted[unknown.index(c)]) if c in unknown else c for c in decision.criteria]
-    card = decision_card(replace(decision, criteria=shown, missing=wanted), case_facts, ORDER, BASE)
+    card = decision_card(replace(decision, criteria=shown, missing=wanted), case_facts, ORDER, BASE, CHECKED)
     assert len(card["summary"]) < 140 and card["summary"].endswith("to confirm coverage")
     assert ("… (+1 more) to confirm" if items == 2 else "… to confirm") in card["summary"]
 
 
 def test_live_vaccine_card_is_critical_and_says_why() -> None:
     decision, case_facts = next((d, f) for d, f in CASES if d.critical)
-    card = decision_card(decision, case_facts, ORDER, BASE)
+    card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
     assert card["indicator"] == "critical"
     assert "not covered — live vaccine too close to treatment" in card["summary"]
     assert [r["code"] for r in card["overrideReasons"]][0] == "criteria-met-documentation-to-follow"
@@ -170,7 +177,7 @@ def test_override_reasons_name_one_system_whatever_the_base_url() -> None:
     """Built from the public base URL, the system differed between environments, and so did feedback's codes."""
     decision, case_facts = next((d, f) for d, f in CASES if d.critical)
     systems = {reason["system"] for base in (BASE, "http://127.0.0.1:18101")
-               for reason in decision_card(decision, case_facts, ORDER, base)["overrideReasons"]}
+               for reason in decision_card(decision, case_facts, ORDER, base, CHECKED)["overrideReasons"]}
     assert systems == {OVERRIDE_REASON_SYSTEM}
 
 
@@ -183,7 +190,7 @@ def test_a_long_vaccine_note_is_shortened_by_clauses_never_cut_in_a_date(vaccine
     decision, case_facts = next((d, f) for d, f in CASES if d.critical)
     note = f"{vaccine} dated 2026-11-24; window between 2026-11-17 and 2026-12-29"
     criteria = [c._replace(note=note) if c.critical else c for c in decision.criteria]
-    card = decision_card(replace(decision, criteria=criteria), case_facts, ORDER, BASE)
+    card = decision_card(replace(decision, criteria=criteria), case_facts, ORDER, BASE, CHECKED)
     assert card["summary"].endswith(ending) and len(card["summary"]) < 140
 
 
@@ -191,7 +198,7 @@ def test_attested_facts_and_data_not_received_are_shown() -> None:
     decision, case_facts = pick("information-needed", "florida-blue")
     case_facts = ClinicalFacts(start_date=START, cycle=case_facts.cycle, body=BodySize(),
                                attested_items=("therapy-phase", "combination"), not_received=("immunizations",))
-    card = decision_card(decision, case_facts, ORDER, BASE)
+    card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
     assert ("Attested by the prescriber (attestation questionnaire): Therapy phase of this blinatumomab course; "
             "How blinatumomab is used in this order.") in card["detail"]
     assert "Data not received (no criterion was left unknown by it): immunizations." in card["detail"]
@@ -202,7 +209,7 @@ def test_record_text_cannot_inject_markdown() -> None:
     note = "[click](http://evil.example) *bold*"
     criteria = [c._replace(note=note) for c in decision.criteria]
     decision = replace(decision, criteria=criteria)
-    detail = decision_card(decision, case_facts, ORDER, BASE)["detail"]
+    detail = decision_card(decision, case_facts, ORDER, BASE, CHECKED)["detail"]
     assert "[click](http" not in detail
     assert "\\[click\\]" in detail
 
@@ -211,32 +218,33 @@ def test_cards_dir_can_be_overridden(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (tmp_path / "decision.j2").write_text("{% set summary %}{{ d.payer_label }}: custom{% endset %}custom detail")
     monkeypatch.setenv("CDS_CARDS_DIR", str(tmp_path))
     decision, case_facts = pick("meets-criteria")
-    card = decision_card(decision, case_facts, ORDER, BASE)
+    card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
     assert (card["summary"], card["detail"]) == ("Aspirus Health Plan: custom", "custom detail")
 
 
 def test_no_plan_card_is_info_from_the_service() -> None:
-    card = no_plan_card(ORDER)
+    card = no_plan_card(ORDER, pick("meets-criteria")[1], CHECKED)
     assert card["indicator"] == "info"
     assert card["source"]["label"] == "Blinatumomab coverage check"
     assert card["summary"] == "No supported health plan found: coverage not checked"
-    assert "Dose checks still apply" in card["detail"]
+    assert "The dose is still checked against the label" in card["detail"]
     assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": "MedicationRequest/blin-1"}]
 
 
 def test_no_plan_card_says_when_the_coverage_was_not_received() -> None:
-    card = no_plan_card(ORDER, not_received="coverage")
+    case_facts = pick("meets-criteria")[1]
+    card = no_plan_card(ORDER, case_facts, CHECKED, not_received="coverage")
     assert card["indicator"] == "info"
     assert card["summary"] == "Coverage data not received: health plan unknown, coverage not checked"
-    assert "`coverage` not answered" in card["detail"] and "Dose checks still apply" in card["detail"]
-    payer = no_plan_card(ORDER, not_received="payer")
+    assert "`coverage` not answered" in card["detail"] and "still checked against the label" in card["detail"]
+    payer = no_plan_card(ORDER, case_facts, CHECKED, not_received="payer")
     assert payer["summary"] == "Payer data not received: health plan unknown, coverage not checked"
 
 
 def test_a_met_card_lists_no_other_routes_and_counts_one_cycle_in_the_singular() -> None:
     decision, case_facts = pick("meets-criteria")
     one_cycle = replace(decision, authorization={"start": "2026-12-01", "end": "2026-12-29", "cycles": 1})
-    card = decision_card(one_cycle, case_facts, ORDER, BASE)
+    card = decision_card(one_cycle, case_facts, ORDER, BASE, CHECKED)
     assert "Other indications still possible" not in card["detail"]
     assert "(1 cycle)." in card["detail"]
 
@@ -253,7 +261,7 @@ def test_information_needed_leads_with_the_failure_of_an_otherwise_met_indicatio
                        combination="single-agent", live_vaccine_in_window=False, unacceptable_toxicity=False)
     decision = evaluate_policy(load_policy("aspirus-magellan"), case_facts, DoseAbove("met"), Fact(False))
     assert (decision.decision, decision.indication) == ("information-needed", "pediatric-relapsed-refractory")
-    card = decision_card(decision, case_facts, ORDER, BASE)
+    card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
     failing = decision.not_met_criteria()[0]
     assert card["summary"].startswith(f"{decision.payer_label}: not covered as ordered — meets "
                                       f"{decision.indication_title} except {failing.summary or failing.text}")

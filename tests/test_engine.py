@@ -199,7 +199,8 @@ def test_course_anchored_authorization_in_weeks_and_an_order_after_it() -> None:
     [lapsed] = [c for c in decision.criteria if c.id == "second.authorization-period"]
     assert (lapsed.status, lapsed.kind) == ("not-met", "course-limit")
     assert lapsed.note == ("this order starts 2027-01-31, when the authorization period 2026-12-01 to 2026-12-15 "
-                           "has ended")
+                           "has ended: the plan needs a new request for it")
+    assert lapsed.summary == "order starts after the authorization ended (2026-12-15): new request needed"
     assert lapsed.citation == "T0 (Length of Authorization)"  # the policy's section on the length of authorization, not the indication's
 
 

@@ -1,5 +1,7 @@
-"""The label's word on the chart, on the decision card whatever the payer's policy reads (cds_service/label_safety.py):
-a grade 4 CRS or ICANS this course, a live vaccine near treatment; never twice, never for an attested answer."""
+"""The label's word on the chart and the order, on the decision card whatever the payer's policy reads, and on the
+card saying no plan was found (cds_service/label_safety.py): a grade 4 CRS or ICANS this course, a live vaccine near
+treatment, a dose that could not be checked; never twice, never for an attested answer. A note the summary names
+raises an approval to warning."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -8,7 +10,7 @@ from typing import Any
 from cds_service.decision import CriterionResult
 from cds_service.facts.model import Fact
 from cds_service.label_safety import label_notes
-from tests.test_cards import pick
+from tests.test_cards import CHECKED, pick
 from tests.test_pipeline import example, post
 
 ICANS = Fact(True, ("Condition/icans-1",), note="grade 4-5 CRS or ICANS since the course start: ICANS grade 4 "
@@ -17,7 +19,7 @@ ICANS = Fact(True, ("Condition/icans-1",), note="grade 4-5 CRS or ICANS since th
 
 def test_a_grade_4_toxicity_the_policy_did_not_read_is_noted() -> None:
     decision, facts = pick("meets-criteria")
-    [note] = label_notes(decision, replace(facts, unacceptable_toxicity=ICANS))
+    [note] = [n.text for n in label_notes(decision, replace(facts, unacceptable_toxicity=ICANS), CHECKED)]
     assert note.startswith("Grade 4-5 CRS or ICANS since the course start: ICANS grade 4 (2026-10-12).")
     assert "discontinue blinatumomab permanently" in note
 
@@ -27,9 +29,9 @@ def test_no_note_when_a_criterion_failed_on_it_or_the_prescriber_answered_it() -
     failed = CriterionResult("no-unacceptable-toxicity", "not-met", "Aspirus IV", "No unacceptable toxicity",
                              evidence=ICANS.evidence)
     assert label_notes(replace(decision, criteria=[*decision.criteria, failed]),
-                       replace(facts, unacceptable_toxicity=ICANS)) == []
+                       replace(facts, unacceptable_toxicity=ICANS), CHECKED) == []
     attested = Fact(True, ("QuestionnaireResponse/a",), attested=True, note="grade 4-5 CRS or ICANS")
-    assert label_notes(decision, replace(facts, unacceptable_toxicity=attested)) == []
+    assert label_notes(decision, replace(facts, unacceptable_toxicity=attested), CHECKED) == []
 
 
 def _with_mmr(body: dict[str, Any], day: str) -> dict[str, Any]:
@@ -54,3 +56,88 @@ def test_a_live_vaccine_long_before_treatment_is_not_noted(client: Any) -> None:
 def test_aspirus_says_it_once_as_its_critical_criterion(client: Any) -> None:
     [card] = post(client, example("aspirus-live-vaccine-critical"))["cards"][:1]
     assert card["indicator"] == "critical" and "Label safety" not in card["detail"]
+
+
+def _with_crs4(body: dict[str, Any]) -> dict[str, Any]:
+    """A first cycle from 2026-10-20 with a grade 4 CRS on its fourth day (the relapse diagnosed before it): the order
+    is the course's second cycle."""
+    patient = {"reference": "Patient/example-patient"}
+    body["prefetch"]["conditions"]["entry"][0]["resource"]["recordedDate"] = "2026-10-01"
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    body["prefetch"]["medicationRequests"]["entry"].append({"resource": {
+        "resourceType": "MedicationRequest", "id": "cycle-1", "status": "completed", "intent": "order",
+        "subject": patient, "medicationCodeableConcept": draft["medicationCodeableConcept"],
+        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": "2026-10-20", "end": "2026-11-16"}}},
+                               "doseAndRate": [{"rateQuantity": {"value": 28, "unit": "ug/d", "code": "ug/d",
+                                                                 "system": "http://unitsofmeasure.org"}}]}]}})
+    body["prefetch"]["conditions"]["entry"].append({"resource": {
+        "resourceType": "Condition", "id": "crs-4", "subject": patient,
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                       "code": "resolved"}]},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "D89.834",
+                             "display": "Cytokine release syndrome, grade 4"}]},
+        "onsetDateTime": "2026-10-23"}})
+    return body
+
+
+def test_a_grade_4_crs_under_an_approval_raises_the_card_and_is_named_in_its_summary(client: Any) -> None:
+    """The clinician's review: the only card read "meets criteria ... approved" (info), the label's "discontinue
+    permanently" in the detail alone."""
+    body = _with_crs4(example("florida-blue-relapsed-refractory-ph-negative"))
+    [card, *_] = post(client, body)["cards"]
+    assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    assert card["indicator"] == "warning"
+    assert "label: stop after grade 4 CRS or ICANS" in card["summary"] and len(card["summary"]) < 140
+    assert "**Label safety:** Grade 4-5 CRS or ICANS since the course start" in card["detail"]
+
+
+def test_without_a_plan_the_label_notes_are_on_the_no_plan_card(client: Any) -> None:
+    body = _with_crs4(example("unknown-payer"))
+    [card, *_] = post(client, body)["cards"]
+    assert card["source"]["label"] == "Blinatumomab coverage check" and card["indicator"] == "warning"
+    assert card["summary"].endswith("— label: stop after grade 4 CRS or ICANS")
+    assert "**Label safety:** Grade 4-5 CRS or ICANS" in card["detail"]
+
+
+def _without_weight(body: dict[str, Any]) -> dict[str, Any]:
+    entries = body["prefetch"]["observations"]["entry"]
+    body["prefetch"]["observations"]["entry"] = [e for e in entries if not any(
+        c.get("code") in ("29463-7", "3141-9", "8302-2", "8277-6") for c in e["resource"]["code"].get("coding", []))]
+    return body
+
+
+def test_a_dose_the_label_check_could_not_read_is_said_where_the_plan_does_not_ask(client: Any) -> None:
+    """Florida Blue reads no weight: without one its approval said nothing of the label dose, for a child too."""
+    [card, *others] = post(client, _without_weight(example("florida-blue-relapsed-refractory-ph-negative")))["cards"]
+    assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    assert card["indicator"] == "warning" and "dose not checked: no current weight" in card["summary"]
+    assert "Dose not checked against the label: the chart has no current weight" in card["detail"]
+    assert not [c for c in others if c["source"]["topic"]["code"] == "off-guideline"]  # policy-rules.md §5: no card
+
+
+def test_a_plan_that_asks_for_the_weight_is_not_told_twice(client: Any) -> None:
+    [card, *_] = post(client, _without_weight(example("aspirus-adult-relapsed-refractory-cycle1")))["cards"]
+    decision = card["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed" and any("weight" in m for m in decision["missing"])
+    assert "Dose not checked" not in card["detail"]
+
+
+def test_the_no_plan_card_says_when_the_dose_could_not_be_checked(client: Any) -> None:
+    [card, *_] = post(client, _without_weight(example("unknown-payer")))["cards"]
+    assert card["indicator"] == "warning" and card["summary"].endswith("— dose not checked: no current weight")
+    assert "Dose not checked against the label" in card["detail"]
+    assert "still checked against the label" not in card["detail"]
+
+
+def test_a_plan_dose_limit_met_beside_a_dose_above_the_label_points_to_the_dose_card(client: Any) -> None:
+    """Florida Blue's 28 mcg/day limit met by a flat 28 mcg/day cycle 1: its tick alone read as "the dose is right"
+    beside a dose card saying days 1-7 are above the label's 9 mcg/day."""
+    body = example("florida-blue-relapsed-refractory-ph-negative")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    line = order["dosageInstruction"][-1]
+    line["timing"]["repeat"]["boundsPeriod"]["start"] = "2026-12-01"  # 28 mcg/day from day 1
+    order["dosageInstruction"] = [line]
+    answer = post(client, body)
+    card = answer["cards"][0]
+    assert [c["indicator"] for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"] == ["warning"]
+    assert "The plan's dose limit is met, but the dose is above the label dose: see the dose card." in card["detail"]

@@ -828,7 +828,7 @@ def test_an_order_after_its_course_authorization_ended_is_not_approved(client: A
     decision = card["extension"]["coverage-decision"]
     assert (decision["decision"], decision["indication"], decision["cycle"], decision["authorization"]) == (
         "criteria-not-met", "adult-consolidation-mrd-positive", 4, None)
-    assert "order starts after the authorization period ended" in card["summary"]
+    assert "order starts after the authorization ended (2026-09-16): new request needed" in card["summary"]
     assert "2026-04-01 to 2026-09-16" in card["detail"]
     assert covered_value(answer["systemActions"][0]) == "not-covered"
 
@@ -857,7 +857,7 @@ def test_an_order_after_its_renewal_period_ended_is_not_approved(client: Any, st
                                                                                 "renewal")
     if lapsed:
         assert (decision["decision"], decision["authorization"]) == ("criteria-not-met", None)
-        assert "order starts after the authorization period ended" in card["summary"]
+        assert "order starts after the authorization ended (2027-05-18): new request needed" in card["summary"]
         assert "2026-12-01 to 2027-05-18" in card["detail"]
         assert covered_value(answer["systemActions"][0]) == "not-covered"
     else:

@@ -14,6 +14,7 @@ from cds_service.cards import decision_card
 from cds_service.facts.model import Fact
 from cds_service.policies import evaluate_policy, load_policy
 from cds_service.verdict import Verdict
+from tests.test_cards import CHECKED
 from tests.test_policy_aspirus import make_facts as facts  # plain values are record-derived, not attested
 
 ASPIRUS = load_policy("aspirus-magellan")
@@ -165,7 +166,7 @@ def test_florida_blue_denial_shows_the_b_all_failure_not_the_catch_all() -> None
     decision = evaluate_policy(load_policy("florida-blue"), facts(**values), DosesMet(), Fact(False))
     assert decision.decision == "criteria-not-met"
     assert decision.shown_indication == "fb-relapsed-refractory-ph-negative"
-    card = decision_card(decision, facts(**values), {"id": "blin"}, "http://cds.example.org")
+    card = decision_card(decision, facts(**values), {"id": "blin"}, "http://cds.example.org", CHECKED)
     assert card["summary"] == "Florida Blue: not covered — requires CD19+ disease on the latest immunophenotype"
 
 
@@ -191,7 +192,7 @@ def test_florida_blue_lymphoblastic_lymphoma_denial_points_to_indication_2() -> 
     values: dict[str, Any] = dict(ADULT, all_diagnosis=False, lymphoblastic_lymphoma=True, compendia_supported_use=None)
     decision = evaluate_policy(load_policy("florida-blue"), facts(**values), DosesMet(), Fact(False))
     assert decision.decision == "criteria-not-met"
-    card = decision_card(decision, facts(**values), {"id": "blin"}, "http://cds.example.org")
+    card = decision_card(decision, facts(**values), {"id": "blin"}, "http://cds.example.org", CHECKED)
     assert card["summary"].endswith("requires B-cell precursor ALL (lymphoblastic lymphoma only under indication 2)")
 
 

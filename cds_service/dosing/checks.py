@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
@@ -142,6 +142,13 @@ class CycleLines:
         return check
 
 
+class DoseReading(NamedTuple):
+    """What the label dose check made of an order, for what the label's notes say (label_safety.py)."""
+
+    missing: str  # the body size the label dose needs and the chart lacks (what to document), "" when known
+    above: bool  # above the label dose (or its maximum at any body size): a dose card says so
+
+
 class OrderDoseChecks:
     """The dose checks of one order (its own lines, with the cycle's other orders on the days they run together)
     and its group (the cycle's quantity)."""
@@ -172,6 +179,10 @@ class OrderDoseChecks:
                      else above_maximum(self.lines, patient, self.together))
             self._findings[schedule, cycle] = (patient, found)
         return self._findings[schedule, cycle]
+
+    def reading(self, schedule: str | None) -> DoseReading:
+        patient, findings = self.findings(schedule)
+        return DoseReading(missing_body_size(patient), any(f.kind == ABOVE for f in findings))
 
     def schedule(self, schedule: str) -> Verdict:
         verdict = self._schedules.get(schedule)

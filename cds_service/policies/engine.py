@@ -97,13 +97,14 @@ _WITHIN_PERIOD = Wording("Order starts within the authorization period")
 
 def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts, period: _Period) -> CriterionResult:
     """An order starting after the authorization its course (or renewal) earned has ended is not covered by it: a
-    delayed cycle needs a new request, never an approval whose period is already over (policy-rules.md §4)."""
+    delayed cycle needs a new request, never an approval whose period is already over (policy-rules.md §4). The
+    card says so, the next step with it: a bare "not covered" read as a denial of the drug."""
     note = (f"this order starts {facts.start_date.isoformat()}, when the authorization period "
-            f"{period.start.isoformat()} to {period.end.isoformat()} has ended")
+            f"{period.start.isoformat()} to {period.end.isoformat()} has ended: the plan needs a new request for it")
     citation = spec.authorization.citation or spec.citation
     return CriterionResult(
-        f"{spec.id}.authorization-period", NOT_MET, citation, _WITHIN_PERIOD,
-        (), "course-limit", note, summary="order starts after the authorization period ended")
+        f"{spec.id}.authorization-period", NOT_MET, citation, _WITHIN_PERIOD, (), "course-limit", note,
+        summary=f"order starts after the authorization ended ({period.end.isoformat()}): new request needed")
 
 
 def _candidates(stage: Stage, ctx: Context, general_met: bool) -> list[_Evaluated]:
@@ -226,7 +227,8 @@ def _authorization_period(spec: IndicationSpec, facts: ClinicalFacts) -> _Period
     """policy-rules.md §4: course-anchored (renewals start at their first cycle) or order-anchored."""
     auth, renewal, cycle = spec.authorization, spec.renewal, facts.cycle.number.value
     if renewal and cycle is not None and cycle >= renewal.from_cycle:
-        first = renewal.from_cycle + (cycle - renewal.from_cycle) // renewal.cycles_per_renewal * renewal.cycles_per_renewal
+        per = renewal.cycles_per_renewal
+        first = renewal.from_cycle + (cycle - renewal.from_cycle) // per * per
         start = _cycle_start(facts, first)
         return _Period(start, renewal.authorization.end(start), renewal.cycles_per_renewal)
     start = facts.cycle.course_start if auth.anchor == "course" else facts.start_date
