@@ -67,6 +67,7 @@ def test_remission_with_detectable_mrd_is_consolidation() -> None:
     remission = condition("C91.01", recorded="2026-01-15", clinical_status="remission")
     fact = _phase(remission, _mrd(0.05, "2026-02-20"))
     assert fact.value == "consolidation" and len(fact.evidence) == 2
+    assert fact.note.startswith("inferred (not documented)")  # a pharmacist weighs an inferred phase apart
 
 
 def test_remission_with_undetectable_or_no_mrd_is_unknown() -> None:

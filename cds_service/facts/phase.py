@@ -27,8 +27,10 @@ def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestat
     if status.value == "remission":
         mrd = labs.latest_mrd_before(course_start)
         if mrd.value is True:
+            # Said to be inferred: a pharmacist weighs a phase the chart implies differently from one documented
+            # (fhir-data-profile.md, therapy phase rule 3), and the attestation can state it.
             return Fact("consolidation", status.evidence + mrd.evidence,
-                        note="in remission with detectable MRD at the course start")
+                        note="inferred (not documented): in remission with detectable MRD at the course start")
         return Fact(received=mrd.received)
     return Fact(received=status.received)
 
