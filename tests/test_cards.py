@@ -272,3 +272,13 @@ def test_information_needed_leads_with_the_failure_of_an_otherwise_met_indicatio
     # What to document belongs to other indications: the detail says so, instead of listing it as this one's.
     assert "**What to document for another indication of the policy**" in card["detail"]
     assert "- MRD result" in card["detail"]
+
+
+def test_a_not_met_card_heads_its_detail_with_the_summary_words() -> None:
+    """The clinician's review: the summary said "not covered", the detail's heading "criteria not met"."""
+    decision, case_facts = pick("criteria-not-met")
+    card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
+    heading = card["detail"].split("\n", 1)[0]
+    said = "not covered as ordered" if "not covered as ordered" in card["summary"] else "not covered"
+    assert f"{decision.payer_label}: not covered" in card["summary"]
+    assert heading.startswith(f"**{decision.payer_label}: {said}**")
