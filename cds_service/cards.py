@@ -12,8 +12,9 @@ from cds_service.card_config import DECISION_EXTENSION
 from cds_service.decision import Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
+from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, Wording, render_card
-from cds_service.dosing.text import mid_sentence
+from cds_service.dosing.text import days_text, mcg_text, mid_sentence
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
 from cds_service.label_safety import LabelNote, label_notes
@@ -32,12 +33,13 @@ _NOT_RECEIVED_FRAME = len(": coverage not determined, EHR did not send ")
 
 
 def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any], base_url: str,
-                  dose: DoseReading, determination: bool = True) -> dict[str, Any]:
+                  dose: DoseReading, determination: bool = True, which: str = "") -> dict[str, Any]:
     """The CDS Hooks card for a Decision: summary, indicator, Markdown detail, links, override reasons, extension.
 
     `dose`: what the label dose check made of the order, for the label's notes (label_safety.py). `determination`
     is False where no authorization is issued (order-select, "what if" calls): a met decision then says so instead
-    of "approved".
+    of "approved". `which`: words telling the order from the others answered with it (order_words), "" when it is
+    alone: the summary ends with them when they fit, else two cards' summaries could read the same.
     """
     reference = order_ref(order)
     notes = label_notes(decision, facts, dose)
@@ -47,7 +49,8 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     extension[DECISION_EXTENSION] = decision.as_extension()
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
-        "summary": _with_label_summary(text.summary, notes, f" ({decision.indication_title})"),
+        "summary": _with_added(text.summary, [n.summary for n in notes if n.summary] + ([which] if which else []),
+                               f" ({decision.indication_title})"),
         "indicator": _raised(indicator(decision), notes),
         "source": {"label": decision.payer_label, "topic": dict(TOPIC)},
         "detail": text.detail,
@@ -71,7 +74,8 @@ def no_plan_card(order: dict[str, Any], facts: ClinicalFacts, dose: DoseReading,
                        plans=payer_labels(), label_notes=[n.text for n in notes],
                        dose_checked=not dose.missing or dose.above)
     card = _service_note(order, text)
-    card["summary"], card["indicator"] = _with_label_summary(text.summary, notes), _raised("info", notes)
+    card["summary"] = _with_added(text.summary, [n.summary for n in notes if n.summary])
+    card["indicator"] = _raised("info", notes)
     return card
 
 
@@ -117,10 +121,16 @@ def _associated(reference: str) -> dict[str, Any]:
     return {"davinci-crd.associated-resource": [{"reference": reference}]}
 
 
-def _with_label_summary(summary: str, notes: list[LabelNote], droppable: str = "") -> str:
-    """The summary with what the label's notes add, as many as fit (the `droppable` part of the summary, the
-    indication's name, given up first: the detail names it, and the label's word matters more)."""
-    added = [note.summary for note in notes if note.summary]
+def order_words(lines: list[DoseLine]) -> str:
+    """An order as its dose tells it from others signed with it: "order of 9 mcg/day on days 1–7" ("" unread)."""
+    parts = [f"{mcg_text(line.mcg_per_day)} mcg/day on {days_text(line.first_day, line.last_day)}"
+             for line in lines if line.mcg_per_day is not None]
+    return f"order of {'; '.join(parts[:2])}{'; …' if len(parts) > 2 else ''}" if parts else ""
+
+
+def _with_added(summary: str, added: list[str], droppable: str = "") -> str:
+    """The summary with the `added` phrases (the label's notes, then which order it is), as many as fit in order:
+    the `droppable` part of the summary (the indication's name) is given up first, since the detail names it."""
     for base in (summary, summary.replace(droppable, "", 1) if droppable else summary):
         for count in range(len(added), 0, -1):
             text = f"{base} — {'; '.join(added[:count])}"

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
-from cds_service.cards import decision_card, no_plan_card, unidentified_card
+from cds_service.cards import decision_card, no_plan_card, order_words, unidentified_card
 from cds_service.draft_orders import (draft_resources, group_orders, may_be_blinatumomab, medication_requests,
                                       with_draft_resources)
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
@@ -121,7 +121,8 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     if config.wants("coverage-info"):
         determination = call.request.hook == ORDER_SIGN and config.unsolicited_determ
         reading = _shown_reading(doses.reading(schedule), config)
-        cards.append(decision_card(decision, facts, order, call.ctx.base_url, reading, determination))
+        which = order_words(doses.lines) if len(group.targets) > 1 else ""
+        cards.append(decision_card(decision, facts, order, call.ctx.base_url, reading, determination, which))
         if call.request.hook == ORDER_SIGN:
             actions.append(coverage_action(call, order, decision, payer, outcome))
     # A dose below the label dose is worth a note only against an indication's own schedule.

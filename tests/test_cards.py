@@ -15,6 +15,7 @@ from cds_service.label_safety import label_notes
 from cds_service.override_reasons import OVERRIDE_REASON_SYSTEM
 from cds_service.coverage_info import coverage_information_action
 from tests.crd_invariants import check_crd_invariants
+from tests.test_pipeline import example, post
 from cds_service.decision import Decision
 from cds_service.dosing.checks import DoseReading
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
@@ -282,3 +283,21 @@ def test_a_not_met_card_heads_its_detail_with_the_summary_words() -> None:
     said = "not covered as ordered" if "not covered as ordered" in card["summary"] else "not covered"
     assert f"{decision.payer_label}: not covered" in card["summary"]
     assert heading.startswith(f"**{decision.payer_label}: {said}**")
+
+
+def test_orders_signed_together_are_told_apart_in_their_summaries(client: Any) -> None:
+    """The clinician's review: a step dose written as two orders gave two cards with the same summary."""
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    entries = body["context"]["draftOrders"]["entry"]
+    step = entries[0]["resource"]
+    full = {**step, "id": "blin-full", "dosageInstruction": step["dosageInstruction"][1:]}
+    full.pop("dispenseRequest", None)  # the cycle's vials on the first order only: within the quantity limit
+    step["dosageInstruction"] = step["dosageInstruction"][:1]
+    entries.append({"resource": full})
+    answer = post(client, body)
+    summaries = [c["summary"] for c in answer["cards"] if "coverage-decision" in c["extension"]]
+    assert len(summaries) == 2 and len(set(summaries)) == 2, summaries
+    assert summaries[0].endswith("— order of 9 mcg/day on days 1–7")
+    assert summaries[1].endswith("— order of 28 mcg/day on days 8–28")
+    alone = post(client, example("aspirus-adult-relapsed-refractory-cycle1"))["cards"][0]["summary"]
+    assert "order of" not in alone
