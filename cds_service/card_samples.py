@@ -44,7 +44,8 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
         "reason": "MRD detectable", "as_ordered": False, "general": [_MET],
         "shown": _INDICATION,
         "shown_role": "Closest indication", "others": ["adult consolidation"], "attested": ["Therapy phase"],
-        "not_received": ["immunizations"], "questionnaire": QUESTIONNAIRE, "determination": True, "label_notes": [],
+        "not_received": ["immunizations"], "askable": True, "questionnaire": QUESTIONNAIRE, "determination": True,
+        "label_notes": [],
         "order": "MedicationRequest/mr1: 28 mcg/day continuous IV infusion",
     }
     return {**context, **changes}

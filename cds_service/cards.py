@@ -22,7 +22,7 @@ from cds_service.override_reasons import override_reasons
 from cds_service.policies import payer_labels
 from cds_service.questionnaire import question, questionnaire_url
 from cds_service.record import DATA_NAMES
-from cds_service.verdict import NOT_MET
+from cds_service.verdict import NOT_MET, UNKNOWN
 
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "coverage-info", "display": "Coverage Information"}
@@ -184,8 +184,18 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
                    if decision.decision != MEETS and r.status != NOT_MET and shown is not None and r.id != shown.id],
         "attested": [question(link_id) for link_id in dict.fromkeys((*facts.attested_items, *decision.attested_items))],
         "not_received": data_names,
+        # Whether the attestation Questionnaire can answer something left unknown: it asks about some facts only,
+        # and offering it for a weight or a lab result it cannot record sent clinicians to a form of no use.
+        "askable": _askable(decision, [*needed, *alternatives, *decision.not_received]),
         "questionnaire": questionnaire_url(base_url),
     }
+
+
+def _askable(decision: Decision, asked: list[str]) -> bool:
+    """Whether the attestation Questionnaire can answer one of the `asked` items (what the card asks to document)."""
+    answerable = {c.missing for c in (*decision.criteria, *(c for r in decision.indications for c in r.criteria))
+                  if c.askable and c.status == UNKNOWN}
+    return not answerable.isdisjoint(asked)
 
 
 # The shown indication's role, fixed words: their Markdown form made once (Wording), not searched on every card.

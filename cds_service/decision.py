@@ -36,6 +36,7 @@ class CriterionResult(NamedTuple):
     summary: str = ""  # short phrase for card summaries when this criterion decides a denial
     critical: bool = False  # not-met makes the decision card critical (Aspirus U1)
     received: bool = True  # False: unknown because data it needs was not received from the EHR
+    askable: bool = False  # unknown, the attestation Questionnaire can answer it (CriterionSpec.askable)
 
     def as_dict(self) -> dict[str, Any]:
         return {

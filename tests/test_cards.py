@@ -301,3 +301,16 @@ def test_orders_signed_together_are_told_apart_in_their_summaries(client: Any) -
     assert summaries[1].endswith("— order of 28 mcg/day on days 8–28")
     alone = post(client, example("aspirus-adult-relapsed-refractory-cycle1"))["cards"][0]["summary"]
     assert "order of" not in alone
+
+
+def test_the_questionnaire_is_offered_only_for_what_it_asks_about(client: Any) -> None:
+    """The clinician's review: it was offered when only a weight was missing, which it cannot record."""
+    from tests.test_label_safety import _without_weight
+
+    offer = "What the record cannot show can be answered in the [attestation questionnaire]"
+    weight = post(client, _without_weight(example("aspirus-adult-relapsed-refractory-cycle1")))["cards"][0]
+    assert weight["extension"]["coverage-decision"]["decision"] == "information-needed"
+    assert offer not in weight["detail"]
+    assert "Attestation questionnaire" in [link["label"] for link in weight["links"]]  # the contract's link stays
+    mrd = post(client, example("aspirus-consolidation-mrd-missing"))["cards"][0]
+    assert mrd["extension"]["coverage-decision"]["decision"] == "information-needed" and offer in mrd["detail"]

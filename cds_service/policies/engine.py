@@ -36,7 +36,7 @@ def _criterion_result(spec: CriterionSpec, outcome: Outcome) -> CriterionResult:
     return _new_result((
         spec.result_id, status, spec.citation, spec.text, outcome.evidence, spec.kind, "; ".join(outcome.notes),
         (outcome.missing or spec.missing) if status == UNKNOWN else spec.missing, outcome.attested, spec.summary,
-        spec.critical, outcome.received,
+        spec.critical, outcome.received, spec.askable,
     ))
 
 

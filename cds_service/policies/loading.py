@@ -21,7 +21,7 @@ from cds_service.decision import CLINICAL
 from cds_service.evaluation import INITIAL
 from cds_service.dosing.templates import Wording
 from cds_service.exceptions import path_expression
-from cds_service.facts.model import WINDOWS
+from cds_service.facts.model import ATTESTED_BY, WINDOWS
 from cds_service.file_schemas import file_validator, schema_problem
 from cds_service.policies.model import (
     AuthorizationSpec, CriterionSpec, IndicationSpec, Policy, RenewalSpec, fact_tests, mentions,
@@ -212,7 +212,16 @@ def _parse_criterion(raw: dict[str, Any], indication: str, label_schedule: str |
         from_cycle=raw.get("from_cycle"),
         uses_schedule=uses_schedule, run=compiled[test_key],
         result_id=f"{indication}.{raw['id']}" if indication else raw["id"],
+        askable=_reads_attestable(test),
     )
+
+
+def _reads_attestable(test: Mapping[str, Any]) -> bool:
+    """Whether a test (or one of its sub-tests) reads a fact the attestation Questionnaire asks about: only then can
+    the card say the Questionnaire answers what it leaves unknown."""
+    if "fact" in test:
+        return test["fact"] in ATTESTED_BY
+    return any(_reads_attestable(sub) for sub in (*test.get("any", ()), *test.get("all", ())))
 
 
 _NUMBER = re.compile(r"\{(\w+)\}")

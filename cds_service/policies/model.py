@@ -34,6 +34,7 @@ class CriterionSpec:
     from_cycle: int | None = None  # applies only from this cycle number on (renewal criteria)
     uses_schedule: bool = False  # the outcome depends on the indication's label schedule (compiled into `run`)
     result_id: str = ""  # the id its results carry: "<indication>.<criterion>", or the criterion id at policy level
+    askable: bool = False  # it reads a fact the attestation Questionnaire asks about (facts/model.ATTESTED_BY)
     # The test compiled (compile_test): one function for every criterion of the policy with the same test (and label
     # schedule, for a dose schedule test), whose outcome an evaluation memoizes (vocabulary.Context).
     run: Test = field(kw_only=True, compare=False, repr=False)
