@@ -447,19 +447,42 @@ def test_lines_running_together_above_the_label_warn_without_a_suggestion() -> N
 
 
 def test_orders_running_together_each_get_the_warning() -> None:
-    first = order(line(rate(28), "2026-12-01", "2026-12-28"), id="a")
-    second = order(line(rate(28), "2026-12-01", "2026-12-28"), id="b")
-    for checked, other in ((first, "b"), (second, "a")):
+    """The other order is said in words a clinician reads (its id is nothing they see); one with the same lines is
+    said to look like a duplicate."""
+    first = order(line(rate(28), "2026-12-01", "2026-12-28"), id="blin-a")
+    second = order(line(rate(20), "2026-12-01", "2026-12-28"), id="blin-b")
+    for checked in (first, second):
         doses = OrderDoseChecks(checked, [first, second], facts())
         card = dose_card(checked, facts(), "standard", True, "Florida Blue", doses)
         assert card is not None and card["indicator"] == "warning" and "suggestions" not in card
-        assert card["summary"] == (f"Dose above label: 56 mcg/day (this order and order {other} together) on days "
-                                   "1–28 of cycle 1; label is 28 mcg/day")
+        assert card["summary"] == ("Dose above label: 48 mcg/day (2 blinatumomab orders together) on days 1–28 of "
+                                   "cycle 1; label is 28 mcg/day")
+        assert ("| days 1–28 | 48 mcg/day (this order and the other blinatumomab order being signed together) | "
+                "28 mcg/day |") in card["detail"]
+        assert "blin-" not in card["detail"] + card["summary"]
+
+
+def test_a_duplicate_order_is_said_to_look_like_one() -> None:
+    first = step_order()
+    copy_ = step_order() | {"id": "blin-dup"}
+    card = dose_card(first, facts(), "relapsed-refractory", True, "X", OrderDoseChecks(first, [first, copy_], facts()))
+    assert card is not None and "blin-dup" not in card["summary"] + card["detail"]
+    assert "(this order and a likely duplicate order)" in card["summary"] and len(card["summary"]) < 140
+    assert ("| days 8–28 | 56 mcg/day (this order and the other blinatumomab order being signed, which has the same "
+            "dosage lines: likely a duplicate order) | 28 mcg/day |") in card["detail"]
+    # The same days, other lines: another order, not a duplicate; a third order: counted, never a duplicate.
+    other = order(line(rate(9), "2026-12-01", "2026-12-28"), id="other")
+    card = dose_card(first, facts(), "relapsed-refractory", True, "X", OrderDoseChecks(first, [first, other], facts()))
+    assert card is not None and "duplicate" not in card["summary"] + card["detail"]
+    group = [first, copy_, step_order() | {"id": "third"}]
+    card = dose_card(first, facts(), "relapsed-refractory", True, "X", OrderDoseChecks(first, group, facts()))
+    assert card is not None and "duplicate" not in card["summary"] + card["detail"]
+    assert "(this order and 2 other blinatumomab orders being signed together)" in card["detail"]
 
 
 def test_the_card_of_one_of_many_orders_reads_as_that_of_a_few() -> None:
-    """300 orders on the same days: each card names three others and counts the rest, so it reads as the card of
-    30 orders, numbers aside (it used to name the 299 others, on each of the 300 cards)."""
+    """300 orders on the same days: each card counts the others, so it reads as the card of 30 orders, numbers aside
+    (it used to name the 299 others, on each of the 300 cards)."""
     def card_text(count: int) -> str:
         group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}") for i in range(count)]
         card = dose_card(group[-1], facts(), "standard", True, "Florida Blue", OrderDoseChecks(group[-1], group,
@@ -468,7 +491,7 @@ def test_the_card_of_one_of_many_orders_reads_as_that_of_a_few() -> None:
         return str(card["detail"])
 
     many = card_text(300)
-    assert "(this order and order o0, order o1, order o2 and 296 other orders together)" in many
+    assert "(this order and 299 other blinatumomab orders being signed together)" in many
     assert re.sub(r"\d+", "#", many) == re.sub(r"\d+", "#", card_text(30))
 
 

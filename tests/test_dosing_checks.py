@@ -240,12 +240,13 @@ def test_orders_of_one_cycle_on_the_same_days_are_compared_as_their_sum() -> Non
     second = order(line(rate(28), "2026-12-15", "2026-12-28"), id="b")
     verdict = OrderDoseChecks(first, [first, second], facts()).schedule("standard")
     assert verdict.status == "not-met"
-    assert verdict.note == ("56 mcg/day on days 15–28 (this order and order b together); label 28 mcg/day"
-                            " (for weight 70 kg)")
+    assert verdict.note == ("56 mcg/day on days 15–28 (this order and the other blinatumomab order being signed "
+                            "together); label 28 mcg/day (for weight 70 kg)")
     assert verdict.evidence == ("MedicationRequest/a", "MedicationRequest/b", "Observation/w")
     ceiling = OrderDoseChecks(second, [first, second], facts()).ceiling(Decimal(28))
     assert ceiling.status == "not-met"
-    assert ceiling.note == "56 mcg/day on days 15–28 (this order and order a together): above 28 mcg/day"
+    assert ceiling.note == ("56 mcg/day on days 15–28 (this order and the other blinatumomab order being signed "
+                            "together): above 28 mcg/day")
 
 
 def test_a_sum_within_the_label_meets_it_and_the_note_shows_the_sum() -> None:
@@ -284,8 +285,9 @@ def test_another_orders_unreadable_line_on_the_same_days_leaves_the_sum_unknown(
     high = order(line(rate(20), "2026-12-01", "2026-12-28"), line(rate(10), "2026-12-01", "2026-12-28"), id="c")
     above = OrderDoseChecks(high, [high, pump], facts()).schedule("standard")
     assert above.status == "not-met"
-    assert above.note == ("30 mcg/day on days 1–28 (lines 1 and 2 of this order and order b together, not counting "
-                          "a dose that could not be read); label 28 mcg/day (for weight 70 kg)")
+    assert above.note == ("30 mcg/day on days 1–28 (lines 1 and 2 of this order and the other blinatumomab order "
+                          "being signed together, not counting a dose that could not be read); label 28 mcg/day (for "
+                          "weight 70 kg)")
 
 
 def test_the_usual_order_is_checked_without_sweeping_the_cycle() -> None:
@@ -304,28 +306,29 @@ def same_days(count: int, mcg: Any = 28, unit: str = "ug/d", prefix: str = "o") 
     return [order(line(rate(mcg, unit), "2026-12-01", "2026-12-28"), id=f"{prefix}{i}") for i in range(count)]
 
 
-def test_three_orders_on_the_same_days_name_both_others() -> None:
+def test_three_orders_on_the_same_days_count_both_others_and_cite_them() -> None:
     group = same_days(3)
     verdict = OrderDoseChecks(group[1], group, facts()).ceiling(Decimal(28))
-    assert verdict.note == "84 mcg/day on days 1–28 (this order and order o0 and order o2 together): above 28 mcg/day"
+    assert verdict.note == ("84 mcg/day on days 1–28 (this order and 2 other blinatumomab orders being signed "
+                            "together): above 28 mcg/day")
     assert verdict.evidence == ("MedicationRequest/o1", "MedicationRequest/o0", "MedicationRequest/o2")
 
 
-def test_many_orders_on_the_same_days_are_added_and_a_few_named() -> None:
-    """Up to five orders, every other one is named; past that the note names three and counts the rest, and the
-    evidence lists four: each of 200 orders' answers no longer names the 199 others."""
+def test_many_orders_on_the_same_days_are_added_counted_and_a_few_cited() -> None:
+    """The note counts the other orders (their ids are nothing a clinician sees); the evidence lists up to four:
+    each of 200 orders' answers no longer names the 199 others."""
     five = same_days(5)
     assert OrderDoseChecks(five[0], five, facts()).schedule("standard").note == (
-        "140 mcg/day on days 1–28 (this order and order o1, order o2, order o3 and order o4 together); "
+        "140 mcg/day on days 1–28 (this order and 4 other blinatumomab orders being signed together); "
         "label 28 mcg/day (for weight 70 kg)")
     many = same_days(200, "0.5")
-    for checked, named in ((many[0], "o1, order o2, order o3"), (many[150], "o0, order o1, order o2")):
+    for checked, named in ((many[0], ("o1", "o2", "o3", "o4")), (many[150], ("o0", "o1", "o2", "o3"))):
         verdict = OrderDoseChecks(checked, many, facts()).schedule("standard")
         assert verdict.status == "not-met"
-        assert verdict.note == (f"100 mcg/day on days 1–28 (this order and order {named} and 196 other orders "
+        assert verdict.note == ("100 mcg/day on days 1–28 (this order and 199 other blinatumomab orders being signed "
                                 "together); label 28 mcg/day (for weight 70 kg)")
-        others = [f"MedicationRequest/{o}" for o in named.replace("order ", "").split(", ")]
-        assert verdict.evidence[:4] == (f"MedicationRequest/{checked['id']}", *others)
+        cited = (checked["id"], *named)
+        assert verdict.evidence[:5] == tuple(f"MedicationRequest/{o}" for o in cited)
         assert len(verdict.evidence) == 6  # and the weight
 
 
@@ -338,10 +341,10 @@ def test_the_sums_of_many_orders_follow_the_days_each_runs() -> None:
     assert [(f.first_day, f.last_day, f.ordered, f.kind) for f in findings] == [
         (1, 7, Decimal("6.25"), "below"), (8, 14, Decimal("12.5"), "below"), (15, 21, Decimal("18.75"), "below"),
         (22, 28, Decimal("25"), "below")]
-    assert [f.together.text for f in findings if f.together] == [  # the first others in the Bundle's order
-        f"this order and {named} and {count} other orders together" for named, count in (
-            ("order o4, order o8, order o12", 21), ("order o1, order o4, order o5", 46),
-            ("order o1, order o2, order o4", 71), ("order o1, order o2, order o3", 96))]
+    assert [f.together.text for f in findings if f.together] == [
+        f"this order and {count} other blinatumomab orders being signed together" for count in (24, 49, 74, 99)]
+    assert [f.together.orders for f in findings if f.together] == [  # cited: the first others in the Bundle's order
+        ("o4", "o8", "o12", "o16"), ("o1", "o4", "o5", "o8"), ("o1", "o2", "o4", "o5"), ("o1", "o2", "o3", "o4")]
     _, last = OrderDoseChecks(group[3], group, facts()).findings("standard")
     assert [(f.first_day, f.last_day, f.ordered) for f in last] == [(22, 28, Decimal("25"))]
 

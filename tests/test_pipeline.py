@@ -1038,8 +1038,9 @@ def test_two_orders_of_a_cycle_on_the_same_days_are_judged_on_their_sum(client: 
     [dose_criterion] = [c for c in decisions[0]["criteria"] if c["id"].endswith("dose-at-most-28")]
     assert dose_criterion["status"] == "not-met"
     assert dose_criterion["evidence"] == ["MedicationRequest/blinatumomab-order", "MedicationRequest/second-order"]
-    assert dose_criterion["note"] == ("56 mcg/day on days 1–28 (this order and order second-order together): "
-                                      "above 28 mcg/day")
+    assert dose_criterion["note"] == ("56 mcg/day on days 1–28 (this order and the other blinatumomab order being "
+                                      "signed, which has the same dosage lines: likely a duplicate order): above 28 "
+                                      "mcg/day")
     doses = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert [(c["indicator"], "suggestions" in c) for c in doses] == [("warning", False), ("warning", False)]
     assert "limits" not in topics(answer)  # no plan-limit correction of one line: the sum is the problem
@@ -1069,15 +1070,15 @@ def evaluate_directly(body: dict[str, Any], prior_approval: Callable[..., Any] =
 
 def test_many_orders_of_a_cycle_on_the_same_days_are_each_answered_with_bounded_notes(client: Any) -> None:
     """50 copies of a 28 mcg/day order (the most one call answers): each is not covered (1400 mcg/day), and its dose
-    criterion names three other orders and counts the rest, in the card and in the audit record alike (it named the
-    49 others, on each of the 50 answers)."""
+    criterion counts the other orders and its evidence cites four, in the card and in the audit record alike (it named
+    the 49 others, on each of the 50 answers)."""
     answer = post(client, many_orders("florida-blue-consolidation", MAX_ORDERS))
     assert [covered_value(action) for action in answer["systemActions"]] == ["not-covered"] * MAX_ORDERS
     assert len(answer["cards"]) == DEFAULT_MAX_CARDS
     decision = answer["cards"][0]["extension"]["coverage-decision"]
     [dose_criterion] = [c for c in decision["criteria"] if c["id"].endswith("dose-at-most-28")]
-    assert dose_criterion["note"] == ("1400 mcg/day on days 1–28 (this order and order order-1, order order-2, order "
-                                      "order-3 and 46 other orders together): above 28 mcg/day")
+    assert dose_criterion["note"] == ("1400 mcg/day on days 1–28 (this order and 49 other blinatumomab orders being "
+                                      "signed together): above 28 mcg/day")
     assert dose_criterion["evidence"] == [f"MedicationRequest/order-{i}" for i in range(5)]
 
     def last_criteria(count: int) -> str:

@@ -226,7 +226,7 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
             "expected": mcg_text(f.expected.mcg_per_day),
             # In the summary, a dose written per m² is read in the clinician's own terms first.
             "ordered_said": _said(f.ordered, patient.bsa_m2 if f.line in per_m2 and not f.together else None)
-                            + (f" ({f.together.text})" if f.together else ""),
+                            + (f" ({f.together.brief})" if f.together else ""),
             "expected_said": _expected_said(f.expected, patient.bsa_m2 if f.line in per_m2 else None),
             "basis": _basis_text(f, patient),
             "cap": mcg_text(f.expected.cap),

@@ -33,14 +33,15 @@ def days_text(first: int, last: int | None) -> str:
     return f"day {first}" if first == last else f"days {first}–{last}"
 
 
-# A list that grows with the orders of one Bundle (the other orders a dose is added to, their unreadable lines) is
-# named in full up to NAMED + 1 items; past that, the first NAMED and how many others.
+# A list that grows with the lines or orders of one Bundle (an order's lines running together, the other orders'
+# unreadable lines, unreadable quantities; the other orders themselves are counted, never named) is named in full up
+# to NAMED + 1 items; past that, the first NAMED and how many others.
 NAMED = 3
 
 
 def first_few(items: Sequence[str], total: int, others: str) -> list[str]:
-    """`items` (at least the first NAMED + 1 of `total`) as a note lists them: ['order a', 'order b'], or past
-    NAMED + 1, ['order a', 'order b', 'order c', '5 other orders'] (`others`: 'other orders')."""
+    """`items` (at least the first NAMED + 1 of `total`) as a note lists them: ['1', '2'], or past NAMED + 1, ['1',
+    '2', '3', '6 other lines'] (`others`: 'other lines')."""
     if total <= NAMED + 1:
         return list(items[:total])
     return [*items[:NAMED], f"{total - NAMED} {others}"]

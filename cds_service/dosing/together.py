@@ -6,8 +6,9 @@ line starting later takes over, so "9 mcg/day from day 1, 28 mcg/day from day 8"
 days 8-28); with no later line it runs to the cycle's last infusion day, as it is compared.
 
 The cycle's days are read once for all its orders (`SharedDays`), each order then reads only its own days: with many
-orders in one Bundle, no order reads every other order's lines, and a note names a few of the other orders and counts
-the rest, so neither the work nor the answer grows with the square of the number of orders.
+orders in one Bundle, no order reads every other order's lines, a note counts the other orders (a clinician does not
+see their ids) and the criterion's evidence names a few, so neither the work nor the answer grows with the square of the
+number of orders.
 """
 from __future__ import annotations
 
@@ -35,28 +36,48 @@ class Together:
     lines: tuple[int, ...]  # the checked order's first lines among them (indexes in dosageInstruction; see text)
     line_count: int  # how many of the checked order's lines are among them
     readable: frozenset[int]  # every readable line of the checked order among them
-    orders: tuple[str, ...]  # ids of the first of the cycle's other orders with a line among them (see text)
+    orders: tuple[str, ...]  # ids of the first of the cycle's other orders with a line among them (for evidence)
     order_count: int  # how many other orders have a line among them
     # The first other orders' lines among them whose dose is not readable, and why: NAMED + 2 of them mean more.
     unreadable: tuple[str, ...] = ()
+    duplicate: bool = False  # one other order, whose dosage lines are the same as the checked order's
 
     def days(self) -> range:
         return range(self.first_day, self.last_day + 1)
 
     @property
     def text(self) -> str:
-        """Whose doses the sum adds, as a card reads it: 'lines 1 and 2 together', 'this order and order b together';
-        past NAMED + 1 others, the first NAMED and how many more ('this order and order b, order c, order d and 7
-        other orders together')."""
-        lines = (f"lines {_and(first_few([str(i + 1) for i in self.lines], self.line_count, 'other lines'))}"
-                 if self.line_count > 1 else "")
+        """Whose doses the sum adds, as a card's detail and a criterion's note read it: 'lines 1 and 2 together',
+        'this order and the other blinatumomab order being signed together', 'lines 1 and 2 of this order and 3 other
+        blinatumomab orders being signed together'. The other orders are counted, never named: their ids are nothing
+        a clinician sees. Another order with the same dosage lines is said to look like a duplicate."""
+        lines = self._lines()
         if not self.order_count:
             text = f"{lines} together"
         else:
             mine = f"{lines} of this order" if lines else "this order"
-            others = first_few([f"order {order}" for order in self.orders], self.order_count, "other orders")
-            text = f"{mine} and {_and(others)} together"
+            others = ("the other blinatumomab order being signed" if self.order_count == 1
+                      else f"{self.order_count} other blinatumomab orders being signed")
+            text = (f"{mine} and {others}, which has the same dosage lines: likely a duplicate order" if self.duplicate
+                    else f"{mine} and {others} together")
         return text if self.complete else f"{text}, not counting a dose that could not be read"
+
+    @property
+    def brief(self) -> str:
+        """`text` as short as a card summary needs (140 characters in all): 'lines 1 and 2 together', '2 blinatumomab
+        orders together', 'this order and a likely duplicate order'."""
+        if not self.order_count:
+            text = f"{self._lines()} together"
+        else:
+            text = ("this order and a likely duplicate order" if self.duplicate
+                    else f"{self.order_count + 1} blinatumomab orders together")
+        return text if self.complete else f"{text}, not counting an unreadable dose"
+
+    def _lines(self) -> str:
+        """'lines 1 and 2' ('lines 1, 2, 3 and 6 other lines'), or '' when one line of this order is among them."""
+        if self.line_count < 2:
+            return ""
+        return f"lines {_and(first_few([str(i + 1) for i in self.lines], self.line_count, 'other lines'))}"
 
 
 @dataclass(frozen=True)
@@ -84,6 +105,7 @@ class SharedDays:
         self._sums: list[Decimal] = []
         self._orders: list[list[int]] = []
         self._unreadable: list[list[tuple[int, DoseLine]]] = []
+        self._kinds: list[int] = []  # each order's kind of lines (see below)
         self._stretches = _sweep(every, spans)
         self._starts = [stretch.first_day for stretch in self._stretches]
         if not self._stretches:
@@ -95,6 +117,9 @@ class SharedDays:
         # The first NAMED + 2 orders of each stretch: NAMED + 1 besides the one checked, to tell whether to count.
         self._orders = _first_groups(self._starts, [[span for _, span in lines] for lines in self._lines], NAMED + 2)
         self._unreadable = self._first_unreadable()
+        # Each order's lines as one value, numbered by kind: two orders of one kind have the same lines (a duplicate).
+        kinds: dict[tuple[DoseLine, ...], int] = {}
+        self._kinds = [kinds.setdefault(tuple(lines), len(kinds)) for _, lines in orders]
 
     def of(self, position: int) -> tuple[Together, ...]:
         """The ranges of the days of order `position`'s readable lines on which more than one line runs."""
@@ -119,12 +144,13 @@ class SharedDays:
     def _together(self, index: int, position: int, lines: list[int], line_count: int,
                   readable: set[int]) -> Together:
         stretch = self._stretches[index]
-        others = [self._ids[other] for other in self._orders[index] if other != position][:NAMED + 1]
+        others = [other for other in self._orders[index] if other != position][:NAMED + 1]
+        duplicate = stretch.orders == 2 and self._kinds[others[0]] == self._kinds[position]
         unreadable = [f"order {self._ids[other]} line {line.index + 1}: {line.unreadable}"
                       for other, line in self._unreadable[index] if other != position][:NAMED + 2]
         return Together(stretch.first_day, stretch.last_day, self._sums[index], stretch.unreadable == 0,
-                        tuple(lines), line_count, frozenset(readable), tuple(others), stretch.orders - 1,
-                        tuple(unreadable))
+                        tuple(lines), line_count, frozenset(readable), tuple(self._ids[other] for other in others),
+                        stretch.orders - 1, tuple(unreadable), duplicate)
 
     def _covered(self, span: Span) -> range:
         """The stretches within `span` (a stretch lies within a line's span or outside it)."""
