@@ -54,7 +54,8 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
 _FINDING = {"days": "days 1–7", "ordered": "28", "together": "MedicationRequest/mr2", "expected": "9",
             "ordered_said": "28 mcg/day", "expected_said": "9 mcg/day", "basis": "fixed dose (45 kg or more)",
             "cap": "9", "cap_applies": True}
-_FINDINGS = {"first": _FINDING, "findings": [_FINDING, {**_FINDING, "days": "days 8–28", "together": ""}],
+_FINDINGS = {"first": _FINDING, "worst": _FINDING,
+             "findings": [_FINDING, {**_FINDING, "days": "days 8–28", "together": ""}],
              "ranges": "28 mcg/day on days 1–7 of cycle 1; label is 9 mcg/day", "cycle": 1,
              "body": "Weight 80 kg on 2026-11-20", "schedule_text": "relapsed/refractory schedule"}
 

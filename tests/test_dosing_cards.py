@@ -12,7 +12,8 @@ import pytest
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.cards import dose_card, quantity_card
 from cds_service.dosing.checks import OrderDoseChecks
-from cds_service.dosing.expected import BSA_DOSE_TOLERANCE, FULL_DOSE, FULL_PER_M2
+from cds_service.dosing.compare import Finding, most_severe
+from cds_service.dosing.expected import BSA_DOSE_TOLERANCE, FULL_DOSE, FULL_PER_M2, Expected
 from cds_service.dosing.text import per_m2_text
 from cds_service.facts.body import body_size
 from cds_service.facts.model import ClinicalFacts
@@ -513,6 +514,45 @@ def test_a_sum_below_the_label_is_the_below_note_and_a_sum_at_it_no_card() -> No
     assert low["summary"] == ("Dose below label: 10 mcg/day (lines 1 and 2 together) on days 1–28 of cycle 1; "
                               "label is 28 mcg/day")
     assert card_for(overlapping_lines(14, 14), facts()) is None  # each line alone would be "below label"
+
+
+def test_a_summary_too_short_for_every_range_names_the_most_severe() -> None:
+    """A duplicate of the step-dose order: 18 against 9 mcg/day on days 1-7, 56 against 28 on days 8-28. The summary
+    has room for one: the one most above the label (as many times the label, and more mcg/day over), not the first;
+    the detail and the dose-check extension keep every range in day order."""
+    first = step_order()
+    group = [first, step_order() | {"id": "blin-dup"}]
+    card = dose_card(first, facts(), "relapsed-refractory", True, "X", OrderDoseChecks(first, group, facts()))
+    assert card is not None
+    assert card["summary"] == ("Dose above label: 56 mcg/day (this order and a likely duplicate order) on days 8–28 "
+                               "of cycle 1; label is 28 mcg/day (+1 more)")
+    check = card["extension"]["dose-check"]
+    assert check["days"] == [1, 7] and [f["days"] for f in check["findings"]] == [[1, 7], [8, 28]]
+    assert card["detail"].index("| days 1–7 |") < card["detail"].index("| days 8–28 |")
+    without_weight = dose_card(first, facts(weight=None), "relapsed-refractory", True, "X",
+                               OrderDoseChecks(first, group, facts(weight=None)))
+    assert without_weight is not None
+    assert without_weight["summary"] == ("Dose above label maximum: 56 mcg/day (this order and a likely duplicate "
+                                         "order) on days 8–28 (+1 more); the most at any weight is 28 mcg/day")
+
+
+@pytest.mark.parametrize(("step", "full", "worst"), [
+    (5, 28, "56 mcg/day (this order and a likely duplicate order) on days 8–28 of cycle 1; label is 28 mcg/day"),
+    (9, 25, "18 mcg/day (this order and a likely duplicate order) on days 1–7 of cycle 1; label is 9 mcg/day"),
+])
+def test_the_most_severe_is_the_largest_ratio_to_the_label(step: int, full: int, worst: str) -> None:
+    """10 against 9 mcg/day is less severe than 56 against 28; 18 against 9 (twice) more than 50 against 28, though
+    that is more mcg/day over."""
+    lines = order(line(rate(step), "2026-12-01", "2026-12-07", 1), line(rate(full), "2026-12-08", "2026-12-28", 2))
+    group = [lines, lines | {"id": "blin-dup"}]
+    card = dose_card(lines, facts(), "relapsed-refractory", True, "X", OrderDoseChecks(lines, group, facts()))
+    assert card is not None and card["summary"] == f"Dose above label: {worst} (+1 more)"
+
+
+def test_of_findings_equally_severe_the_earliest_is_the_most_severe() -> None:
+    expected = Expected(Decimal(28), "fixed", Decimal(28))
+    early, late = (Finding("above", 0, first, first + 6, Decimal(40), expected) for first in (1, 15))
+    assert most_severe([early, late]) is early
 
 
 def test_lines_running_together_above_the_maximum_without_a_weight() -> None:

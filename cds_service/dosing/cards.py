@@ -17,7 +17,7 @@ from typing import Any
 from cds_service.cards import CARD_TYPE_SYSTEM
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size
-from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient
+from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, Expected
 from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, read_quantity
 from cds_service.dosing.reading import DoseLine
@@ -235,8 +235,9 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
         for f in findings
     ]
     body = "; ".join(fact.note for fact in (facts.body.weight_kg, facts.body.bsa_m2) if fact.note)
-    return {"first": rows[0], "findings": rows, "ranges": _ranges(rows, patient.cycle), "cycle": patient.cycle,
-            "body": body,
+    worst = rows[findings.index(most_severe(findings))]
+    return {"first": rows[0], "worst": worst, "findings": rows, "ranges": _ranges(rows, worst, patient.cycle),
+            "cycle": patient.cycle, "body": body,
             "schedule_text": SCHEDULE_TEXT.get(patient.schedule, patient.schedule)}
 
 
@@ -248,12 +249,12 @@ def _said(mcg_per_day: Decimal, bsa_m2: Decimal | None, per_m2: Decimal | None =
     return f"{mcg_text(per_m2)} mcg/m²/day ({mcg_text(mcg_per_day)} mcg/day)"
 
 
-def _ranges(rows: list[dict[str, Any]], cycle: int | None) -> str:
+def _ranges(rows: list[dict[str, Any]], worst: dict[str, Any], cycle: int | None) -> str:
     """The summary's account of the off days, after "Dose above (below) label: ": every range when they fit (a
-    clinician correcting days 1-7 must not miss days 8-28), else the first and how many more."""
-    first = rows[0]
+    clinician correcting days 1-7 must not miss days 8-28), else the `worst` (`most_severe`: 56 mcg/day against 28
+    on days 8-28 rather than the first, 18 against 9 on days 1-7) and how many more."""
     of_cycle = f" of cycle {cycle}" if cycle else ""
-    one = f"{first['ordered_said']} on {first['days']}{of_cycle}; label is {first['expected_said']}"
+    one = f"{worst['ordered_said']} on {worst['days']}{of_cycle}; label is {worst['expected_said']}"
     if len(rows) == 1:
         return one
     every = "; ".join(f"{r['ordered_said']} on {r['days']} (label {r['expected_said']})" for r in rows)

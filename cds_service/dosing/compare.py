@@ -53,6 +53,13 @@ class Finding:
     expected: Expected
     together: Together | None = None  # the lines run together on these days: `ordered` is their sum
 
+    @property
+    def severity(self) -> tuple[Decimal, Decimal]:
+        """How far the dose is from the label dose: relative to it first (56 against 28 mcg/day is 1, twice the
+        label; 9 against 28 is 0.68), then in mcg/day (56 against 28 is worse than 18 against 9)."""
+        off = abs(self.ordered - self.expected.mcg_per_day)
+        return off / self.expected.mcg_per_day, off
+
     def as_json(self, patient: Patient) -> dict[str, Any]:
         """The shape of service-contract.md `dose-check` (numbers rounded for display only)."""
         return {
@@ -63,6 +70,13 @@ class Finding:
             "bsaM2": display_number(patient.bsa_m2),
             "days": [self.first_day, self.last_day],
         }
+
+
+def most_severe(findings: Sequence[Finding]) -> Finding:
+    """The finding farthest from its label dose (`Finding.severity`): above the label, the largest ordered/expected
+    ratio, of equal ratios the most mcg/day over; of equals, the earliest days (`findings` are in day order, as
+    `compare` gives them, and `max` keeps the first of equals)."""
+    return max(findings, key=lambda finding: finding.severity)
 
 
 def display_number(value: Decimal | None) -> float | None:
