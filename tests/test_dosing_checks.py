@@ -34,6 +34,29 @@ def test_single_full_dose_line_in_relapsed_refractory_cycle_1_exceeds_the_step_d
     assert verdict.evidence == ("MedicationRequest/blin-1", "Observation/w")  # the weight it was read for
 
 
+def test_the_schedule_verdict_names_every_range_above_the_label() -> None:
+    """44 kg, BSA 1.475 m², the step-dose order: 9 against 7.38 mcg/day on days 1-7 and 28 against 22.13 on days
+    8-28. The note named days 1-7 only; correcting them would leave days 8-28."""
+    verdict = checks(step_order(), weight="44", bsa="1.475").schedule("relapsed-refractory")
+    assert verdict.status == "not-met"
+    assert verdict.note == ("9 mcg/day on days 1–7 (label 7.38 mcg/day); 28 mcg/day on days 8–28 (label 22.13 "
+                            "mcg/day) (for weight 44 kg; BSA 1.475 m²)")
+    without_weight = checks(order(line(rate(28), "2026-12-01", "2026-12-07", 1),
+                                  line(rate(40), "2026-12-08", "2026-12-28", 2)), weight=None)
+    assert without_weight.schedule("relapsed-refractory").note == (
+        "28 mcg/day on days 1–7 (label maximum at any weight 9 mcg/day); 40 mcg/day on days 8–28 (label maximum at "
+        "any weight 28 mcg/day)")
+
+
+def test_past_four_ranges_the_note_names_the_three_most_severe() -> None:
+    doses = (30, 40, 50, 35, 60, 31)  # one day each: days 1, 3, 5, 7, 9, 11
+    lines = [line(rate(mcg), (START + timedelta(days=2 * n)).isoformat(), (START + timedelta(days=2 * n)).isoformat(),
+                  n + 1) for n, mcg in enumerate(doses)]
+    verdict = checks(order(*lines)).schedule("standard")
+    assert verdict.note == ("40 mcg/day on day 3 (label 28 mcg/day); 50 mcg/day on day 5 (label 28 mcg/day); 60 "
+                            "mcg/day on day 9 (label 28 mcg/day); and 3 more day ranges (for weight 70 kg)")
+
+
 @pytest.mark.parametrize(("weight", "read_for", "evidence"), [
     ("44", "weight 44 kg; BSA 1.3 m²", ("Observation/w", "Observation/b")),  # below 45 kg: per m²
     ("45", "weight 45 kg", ("Observation/w",)),  # the BSA on record plays no part

@@ -59,13 +59,29 @@ def missing_body_size(patient: Patient) -> str:
     return MISSING_BSA if below and patient.bsa_m2 is None else ""
 
 
-def finding_note(finding: Finding, size_known: bool = True) -> str:
-    """'28 mcg/day on days 1–7; label 9 mcg/day' (or, body size unknown, '...; label maximum 28 mcg/day'); a sum
-    of lines says whose: '48 mcg/day on days 1–28 (lines 1 and 2 together); label 28 mcg/day'."""
+def findings_note(findings: Sequence[Finding], size_known: bool = True) -> str:
+    """Every off range: one as '28 mcg/day on days 1–7; label 9 mcg/day' (or, body size unknown, '...; label maximum
+    at any weight 28 mcg/day'), a sum of lines saying whose ('48 mcg/day on days 1–28 (lines 1 and 2 together); label
+    28 mcg/day'); several as '9 mcg/day on days 1–7 (label 7.38 mcg/day); 28 mcg/day on days 8–28 (label 22.13
+    mcg/day)'. Past NAMED + 1 ranges (an order of many lines), the NAMED most severe (`most_severe`) and how many
+    more: a pharmacist correcting days 1-7 must not miss days 8-28, and a note does not grow with the order."""
     label = "label" if size_known else "label maximum at any weight"
-    together = f" ({finding.together.text})" if finding.together else ""
-    return (f"{mcg_text(finding.ordered)} mcg/day on {days_text(finding.first_day, finding.last_day)}{together}; "
-            f"{label} {mcg_text(finding.expected.mcg_per_day)} mcg/day")
+    if len(findings) == 1:
+        [finding] = findings
+        together = f" ({finding.together.text})" if finding.together else ""
+        return f"{_ordered_on(finding)}{together}; {label} {mcg_text(finding.expected.mcg_per_day)} mcg/day"
+    shown = list(findings)
+    if len(findings) > NAMED + 1:  # `sorted` keeps the earlier of equals first, as `most_severe` does
+        worst = sorted(range(len(findings)), key=lambda index: findings[index].severity, reverse=True)[:NAMED]
+        shown = [findings[index] for index in sorted(worst)]
+    parts = [f"{_ordered_on(f)} ({f'{f.together.text}; ' if f.together else ''}{label} "
+             f"{mcg_text(f.expected.mcg_per_day)} mcg/day)" for f in shown]
+    more = len(findings) - len(shown)
+    return "; ".join(parts) + (f"; and {more} more day ranges" if more else "")
+
+
+def _ordered_on(finding: Finding) -> str:
+    return f"{mcg_text(finding.ordered)} mcg/day on {days_text(finding.first_day, finding.last_day)}"
 
 
 def ordered_note(lines: list[DoseLine], verdict: str, against: Decimal | None = None,
@@ -206,8 +222,8 @@ class OrderDoseChecks:
         above = [f for f in findings if f.kind == ABOVE]
         if above:  # without the body size: above the label at any weight
             if missing:
-                return Verdict(NOT_MET, self.evidence, finding_note(above[0], False))
-            return self._sized(NOT_MET, finding_note(above[0]), patient)
+                return Verdict(NOT_MET, self.evidence, findings_note(above, False))
+            return self._sized(NOT_MET, findings_note(above), patient)
         if missing:
             # A weight or BSA on record that could not be used says why (not plausible, not checked): the pharmacist
             # sees what the chart holds, not only that no size was used.
