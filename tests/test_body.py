@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cds_service.dosing.compare import display_number
-from cds_service.dosing.text import mcg_text
+from cds_service.dosing.text import mcg_text, per_m2_text
 from cds_service.facts.body import body_size, mosteller
 from cds_service.record import PatientRecord
 
@@ -92,7 +92,8 @@ def test_recorded_bsa_within_ten_percent_of_mosteller_is_used() -> None:
 
 def test_implausible_recorded_bsa_is_replaced_by_mosteller() -> None:
     size = body_size(record(obs("w", WEIGHT, 26), obs("h", HEIGHT, 120), obs("b", BSA, 1.5)), START, 7)
-    assert size.bsa_m2.value == mosteller(Decimal(120), Decimal(26))
+    assert size.bsa_m2.value == Decimal("0.931")  # Mosteller 0.93095, used as shown: to three decimals
+    assert size.bsa_m2.note.startswith("BSA 0.931 m² by Mosteller")
     assert set(size.bsa_m2.evidence) == {"Observation/w", "Observation/h"}
     assert "Mosteller" in size.bsa_m2.note and "differs" in size.bsa_m2.note
 
@@ -148,10 +149,12 @@ def test_observations_not_received() -> None:
 
 def test_a_number_in_a_note_rounds_half_up_as_on_the_dose_card() -> None:
     # body notes rounded half to even (1.125 -> "1.12") where dose cards round half up ("1.13")
-    size = body_size(record(obs("w", WEIGHT, 40.125), obs("b", BSA, 1.125)), START, 30)
+    size = body_size(record(obs("w", WEIGHT, 40.125), obs("b", BSA, 1.1125)), START, 30)
     assert size.weight_kg.note.startswith("Weight 40.13 kg")
-    assert size.bsa_m2.note.startswith("BSA 1.13 m²")
+    assert size.bsa_m2.note.startswith("BSA 1.113 m²")  # a BSA to three decimals, as the dose card's basis
+    assert size.bsa_m2.value == Decimal("1.113")  # and dosed as shown
     assert mcg_text(Decimal("1.125")) == "1.13" and display_number(Decimal("1.125")) == 1.13
+    assert per_m2_text(Decimal(15), Decimal("1.1125")) == "15 mcg/m²/day × 1.113 m²"
 
 
 def test_a_result_is_dated_as_every_observation_is() -> None:

@@ -16,6 +16,7 @@ from cds_service.dosing.compare import Finding, most_severe
 from cds_service.dosing.expected import BSA_DOSE_TOLERANCE, FULL_DOSE, FULL_PER_M2, Expected
 from cds_service.dosing.text import per_m2_text
 from cds_service.facts.body import body_size
+from cds_service.facts.quantities import rounded
 from cds_service.facts.model import ClinicalFacts
 from cds_service.record import PatientRecord
 from tests.test_dosing_support import (
@@ -264,8 +265,27 @@ def test_implausible_recorded_bsa_is_replaced_by_mosteller_in_the_dose() -> None
                                      _observation("b", "8277-6", 1.5, "m2", 2))
     card = card_for(single_line_order(rate(20)), child)  # 15 × 1.5 = 22.5 would allow 20; Mosteller 0.93 does not
     assert card is not None and card["indicator"] == "warning"
-    assert card["extension"]["dose-check"]["bsaM2"] == 0.93
+    assert card["extension"]["dose-check"]["bsaM2"] == 0.931
     assert_clean(apply_suggestion(card), child, "standard")
+
+
+def test_the_bsa_reads_the_same_everywhere_on_the_card_and_its_arithmetic_checks_by_hand() -> None:
+    """44 kg, 178 cm: Mosteller 1.47498 m². The body-size note said 1.47, the basis 1.475 and the label dose 7.37: a
+    pharmacist doing 5 × 1.47 got 7.35. The BSA is now used and shown to three decimals, and the card's products are
+    those of the numbers it shows."""
+    adult = _facts_from_observations(_observation("w", "29463-7", 44, "kg", 2),
+                                     _observation("h", "8302-2", 178, "cm", 2))
+    card = card_for(step_order(), adult, "relapsed-refractory")
+    assert card is not None
+    assert set(re.findall(r"([\d.]+) m²", card["detail"] + card["suggestions"][0]["label"])) == {"1.475"}
+    assert "BSA 1.475 m² by Mosteller" in card["detail"] and card["extension"]["dose-check"]["bsaM2"] == 1.475
+    shown = Decimal("1.475")
+    for per_m2, label in ((5, "7.38"), (15, "22.13")):  # 7.375 and 22.125, half up as every number shown
+        assert f"| {per_m2} mcg/m²/day × 1.475 m² |" in card["detail"]
+        assert f"{rounded(per_m2 * shown):f}" == label and f"| {label} mcg/day |" in card["detail"]
+    verdict = OrderDoseChecks(step_order(), [step_order()], adult).schedule("relapsed-refractory")
+    assert verdict.note.endswith("(label 22.13 mcg/day) (for weight 44 kg on 2026-11-29; BSA 1.475 m² by Mosteller "
+                                 "from height and weight)")
 
 
 def test_cards_dir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

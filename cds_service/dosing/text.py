@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Sequence
 
-from cds_service.facts.quantities import rounded
+from cds_service.facts.quantities import BSA_PLACES, rounded
 
 
 def mcg_text(value: Decimal) -> str:
@@ -22,8 +22,9 @@ def mcg_text_against(value: Decimal, limit: Decimal) -> str:
 
 
 def per_m2_text(per_m2: Decimal, bsa_m2: Decimal) -> str:
-    """'15 mcg/m²/day × 0.932 m²': the BSA to three decimals, so that the product can be checked by hand."""
-    return f"{mcg_text(per_m2)} mcg/m²/day × {rounded(bsa_m2, 3):f} m²"
+    """'15 mcg/m²/day × 0.932 m²': the BSA as the body-size note shows it and the dose is computed from (three
+    decimals, facts/quantities.BSA_PLACES), so that the product can be checked by hand."""
+    return f"{mcg_text(per_m2)} mcg/m²/day × {rounded(bsa_m2, BSA_PLACES):f} m²"
 
 
 def days_text(first: int, last: int | None) -> str:

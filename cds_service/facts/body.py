@@ -2,7 +2,8 @@
 
 Which Observations count is data (value set `body-size`); whether a result is a weight, a height or a BSA is told
 by its unit, and conversions are exact (Decimal), so the dose checks compare the converted weight with their 45 kg
-boundary unrounded.
+boundary unrounded. A BSA (recorded, or Mosteller's square root) is used as it is shown, to three decimals
+(`BSA_PLACES`), so that a card's per-m² arithmetic checks by hand.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from cds_service.facts.codes import effective_date, to_decimal
 from cds_service.facts.labs import BODY_SIZE, observation_kinds
 from cds_service.facts.model import BodySize, Fact
 from cds_service.facts.observations import ObservationIndex, trusted
-from cds_service.facts.quantities import rounded, unit_text
+from cds_service.facts.quantities import BSA_PLACES, rounded, unit_text
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
@@ -146,21 +147,28 @@ def _bsa_fact(bsa: Measurement | None, weight: Measurement | None, height: Measu
     computed = mosteller(height.value, weight.value) if weight and height else None
     if bsa is not None and computed is None and not _plausible(bsa):
         return Fact(evidence=(bsa.reference,),
-                    note=f"BSA {_show(bsa.value)} m² recorded on {bsa.when.isoformat()}: not plausible")
+                    note=f"BSA {_bsa(bsa.value)} m² recorded on {bsa.when.isoformat()}: not plausible")
     sources = tuple(m.reference for m in (weight, height) if m is not None)
     if bsa is not None and (computed is None or abs(bsa.value - computed) <= RECORDED_BSA_TOLERANCE * computed):
         checked = ", not checked (no height)" if computed is None else \
-            f", within 10% of Mosteller {_show(computed)} m²"
-        note = f"BSA {_show(bsa.value)} m² recorded on {bsa.when.isoformat()}{checked}"
-        return Fact(value=bsa.value, evidence=(bsa.reference,), note=note)
+            f", within 10% of Mosteller {_bsa(computed)} m²"
+        used = rounded(bsa.value, BSA_PLACES)
+        note = f"BSA {used:f} m² recorded on {bsa.when.isoformat()}{checked}"
+        return Fact(value=used, evidence=(bsa.reference,), note=note)
     if computed is None:
         return Fact()
-    note = f"BSA {_show(computed)} m² by Mosteller from height and weight"
+    used = rounded(computed, BSA_PLACES)
+    note = f"BSA {used:f} m² by Mosteller from height and weight"
     if bsa is not None:
-        note += f" (recorded {_show(bsa.value)} m² differs by more than 10%)"
-    return Fact(value=computed, evidence=sources, note=note)
+        note += f" (recorded {_bsa(bsa.value)} m² differs by more than 10%)"
+    return Fact(value=used, evidence=sources, note=note)
 
 
 def _show(value: Decimal) -> str:
     """Two decimals for display only; the Fact keeps the exact value."""
     return f"{rounded(value):f}"
+
+
+def _bsa(value: Decimal) -> str:
+    """A BSA as dosed by and shown: three decimals."""
+    return f"{rounded(value, BSA_PLACES):f}"

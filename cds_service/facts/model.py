@@ -165,7 +165,7 @@ class BodySize:
 
     weight_kg: Fact[Decimal] = UNKNOWN_FACT
     height_cm: Fact[Decimal] = UNKNOWN_FACT
-    bsa_m2: Fact[Decimal] = UNKNOWN_FACT  # recorded (if plausible) else Mosteller; note says which
+    bsa_m2: Fact[Decimal] = UNKNOWN_FACT  # recorded (if plausible) else Mosteller, to 3 decimals; note says which
 
 
 @dataclass(frozen=True)

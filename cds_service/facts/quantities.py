@@ -105,6 +105,12 @@ def months_in(quantity: dict[str, Any]) -> Decimal | None:
     return value * months if value is not None and value > 0 and months is not None else None
 
 
+# A BSA is dosed by (facts/body.py) and shown everywhere (the body-size note, a dose card's "15 mcg/m²/day × 1.475 m²",
+# the dose-check extension) to three decimals: the card's arithmetic then checks by hand (5 × 1.475 = 7.375, shown
+# 7.38), where a note's 1.47 beside a line's 1.475 gave 7.35 against the card's 7.37.
+BSA_PLACES = 3
+
+
 def rounded(value: Decimal, places: int = 2) -> Decimal:
     """`value` to `places` decimals, half up (1.125 is 1.13), without trailing zeros: how every number shown to a
     clinician is rounded, so a value reads the same on a card and in a criterion's note."""
