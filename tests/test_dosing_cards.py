@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.cards import dose_card, quantity_card
+from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.dosing.compare import Finding, most_severe
 from cds_service.dosing.expected import BSA_DOSE_TOLERANCE, FULL_DOSE, FULL_PER_M2, Expected
@@ -111,6 +111,58 @@ def test_correction_keeps_the_orders_representation(dose_and_rate: dict, field: 
         assert corrected_ratio["denominator"] == dose_and_rate[field]["denominator"]
     assert corrected_entry["unit"] == written["unit"] and corrected_entry.get("code") == written.get("code")
     assert_clean(resource, facts_, "standard")
+
+
+BAG_48_H = {"duration": 48, "durationUnit": "h", "frequency": 1, "period": 48, "periodUnit": "h"}
+
+
+@pytest.mark.parametrize(("written", "weight", "bsa", "schedule", "label"), [
+    # The label names what the action writes, and the label dose a clinician knows (1.166 mcg/h is 27.98 mcg/day).
+    (rate(1.5, "ug/h"), "70", None, "standard", "Change to 1.166 mcg/h (28 mcg/day)"),
+    (rate_text(1.5, "mcg/hr"), "70", None, "standard", "Change to 1.166 mcg/h (28 mcg/day)"),
+    (rate(0.035, "mg/d"), "70", None, "standard", "Change to 0.028 mg/day (28 mcg/day)"),
+    (ratio(70, "ug", 2, "d"), "70", None, "standard", "Change to 56 mcg per 2 days (28 mcg/day)"),
+    (ratio(35, "ug", 1, "d"), "70", None, "standard", "Change to 28 mcg/day"),
+    (dose(70), "70", None, "standard", "Change to 56 mcg per dose (28 mcg/day)"),
+    (rate_text(35, "mcg/day"), "70", None, "standard", "Change to 28 mcg/day"),
+    (rate(20, "ug/(m2.d)"), "30", "1.1", "standard", "Change to 15 mcg/m²/day (16.5 mcg/day at 1.1 m²)"),
+    (rate(1.5, "ug/h"), "30", "1.1", "standard", "Change to 0.6875 mcg/h (16.5 mcg/day: 15 mcg/m²/day × 1.1 m²)"),
+    (rate(1.25, "ug/h"), "40", "2.0", "relapsed-refractory",
+     "Change to 0.375 mcg/h (capped at 9 mcg/day) on days 1–7, then 1.166 mcg/h (capped at 28 mcg/day) on days 8–28"),
+    (rate(1.1667, "ug/h"), "70", None, "relapsed-refractory",  # days 8-28 kept as written
+     "Change to 0.375 mcg/h (9 mcg/day) on days 1–7, then 1.1667 mcg/h (28 mcg/day) on days 8–28"),
+])
+def test_the_suggestion_label_names_the_dose_as_the_action_writes_it(written: dict[str, Any], weight: str,
+                                                                     bsa: str | None, schedule: str,
+                                                                     label: str) -> None:
+    facts_ = facts(weight=weight, bsa=bsa)
+    timing = BAG_48_H if "doseQuantity" in written else {}
+    card = card_for(order(line(written, "2026-12-01", "2026-12-28", **timing)), facts_, schedule)
+    assert card is not None and card["suggestions"][0]["label"] == label
+    field = next(iter(written))
+    value = first_value(apply_suggestion(card), field)
+    assert label.startswith(f"Change to {value} ")  # the number the action writes
+    assert_clean(apply_suggestion(card), facts_, schedule)
+
+
+def test_a_rate_in_ml_per_hour_gets_no_suggestion_to_label() -> None:
+    """mL/h has no concentration to read it by: the dose is not checked, so there is no correction to word."""
+    card = card_for(single_line_order(rate(5, "mL/h")), facts())
+    assert card is not None and card["indicator"] == "info" and "suggestions" not in card
+
+
+def test_the_plan_limit_label_names_each_lines_dose_as_written() -> None:
+    """Florida Blue's 28 mcg/day: a line in mcg/h is corrected to 1.166 mcg/h, one in mcg/day to 28."""
+    two = order(line(rate(1.18, "ug/h"), "2026-12-01", "2026-12-14", 1),
+                line(rate(28.4), "2026-12-15", "2026-12-28", 2))
+    card = ceiling_card(two, facts(), Decimal(28), "Florida Blue", OrderDoseChecks(two, [two], facts()))
+    assert card is not None
+    assert card["suggestions"][0]["label"] == ("Change to 1.166 mcg/h on days 1–14, 28 mcg/day on days 15–28, within "
+                                               "the plan's 28 mcg/day")
+    both = order(line(rate(28.4), "2026-12-01", "2026-12-14", 1), line(rate(28.3), "2026-12-15", "2026-12-28", 2))
+    card = ceiling_card(both, facts(), Decimal(28), "Florida Blue", OrderDoseChecks(both, [both], facts()))
+    assert card is not None
+    assert card["suggestions"][0]["label"] == "Change to 28 mcg/day (each line), within the plan's 28 mcg/day"
 
 
 def test_bag_over_48_hours_is_corrected_per_bag() -> None:

@@ -977,7 +977,7 @@ def test_a_dose_within_the_label_but_above_florida_blues_28_gets_a_one_click_cor
     assert card["indicator"] == "warning"
     assert card["summary"] == "Dose above Florida Blue's 28 mcg/day limit: 28.32 mcg/day on days 8–28"
     [suggestion] = card["suggestions"]
-    assert suggestion["label"] == "Change to 27.98 mcg/day, within the plan's 28 mcg/day"  # 1.166 mcg/h, rounded down
+    assert suggestion["label"] == "Change to 1.166 mcg/h, within the plan's 28 mcg/day"  # as the action writes it
     corrected = suggestion["actions"][0]["resource"]
     assert corrected["dosageInstruction"][1]["doseAndRate"][0]["rateQuantity"]["value"] == 1.166
     assert corrected["dosageInstruction"][0] == order["dosageInstruction"][0]  # the 9 mcg/day line is untouched

@@ -20,11 +20,11 @@ from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, Expected
 from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, read_quantity
-from cds_service.dosing.reading import DoseLine
-from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, json_number,
-                                       without_coverage_information)
+from cds_service.dosing.reading import DoseForm, DoseLine
+from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, corrected_daily,
+                                       json_number, without_coverage_information, written_dose)
 from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
-from cds_service.dosing.text import days_text, mcg_text, mcg_text_against, per_m2_text
+from cds_service.dosing.text import bsa_text, days_text, mcg_text, mcg_text_against, per_m2_text
 from cds_service.facts.model import ClinicalFacts
 
 DOSE_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "Off-guideline dose"}
@@ -77,7 +77,13 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     ordered = {line.index: line.mcg_per_day for line in checks.lines if line.mcg_per_day is not None}
     rows = [{"days": days_text(s.first_day, s.last_day), "ordered": mcg_text_against(ordered[s.line], ceiling),
              "corrected": mcg_text(s.mcg_per_day)} for s in correction.segments]
-    text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), lines=rows, first=rows[0])
+    # The label names what the suggestion writes (1.166 mcg/h, not its 27.98 mcg/day): per line when they differ.
+    forms = _forms(checks.lines)
+    written = [" ".join(_written(order, forms, s)) for s in correction.segments]
+    change = (written[0] + (" (each line)" if len(written) > 1 else "") if len(set(written)) == 1
+              else ", ".join(f"{w} on {row['days']}" for w, row in zip(written, rows)))
+    text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), lines=rows, first=rows[0],
+                       change=change)
     card = _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
     card["selectionBehavior"] = "at-most-one"
     card["suggestions"] = [_suggestion(text, correction.resource)]
@@ -155,7 +161,7 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
     correction = correct_order(order, lines, patient, facts.cycle.start, facts.cycle.infusion_days_before)
     context = _finding_context(facts, patient, above, lines)
     unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable)
-    segments = _label_segments(correction, patient) if correction else []
+    segments = _label_segments(order, lines, correction, patient) if correction else []
     lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
     text = render_card("dose-above.j2", segments=segments, unreadable=unreadable, lines=lines_after,
                        multi=lines_after > 1, **context)
@@ -274,24 +280,55 @@ def _basis_text(finding: Finding, patient: Patient) -> str:
     return per_m2_text(finding.expected.per_m2, patient.bsa_m2)
 
 
-def _label_segments(correction: Correction, patient: Patient) -> list[dict[str, Any]]:
-    return [
-        {
-            "dose": mcg_text(s.mcg_per_day),
-            "days": days_text(s.first_day, s.last_day),
-            "explain": _explain(s, patient),
-        }
-        for s in correction.segments
-    ]
+def _label_segments(order: dict[str, Any], lines: list[DoseLine], correction: Correction,
+                    patient: Patient) -> list[dict[str, Any]]:
+    forms = _forms(lines)
+    segments = []
+    for s in correction.segments:
+        value, unit = _written(order, forms, s)
+        segments.append({"written": f"{value} {unit}", "days": days_text(s.first_day, s.last_day),
+                         "explain": _explain(s, forms[s.line], unit, patient)})
+    return segments
 
 
-def _explain(segment: Segment, patient: Patient) -> str:
+def _forms(lines: list[DoseLine]) -> dict[int, DoseForm]:
+    """Each read line's dose form, by its index: every corrected line has one."""
+    return {line.index: line.form for line in lines if line.form is not None}
+
+
+def _written(order: dict[str, Any], forms: dict[int, DoseForm], segment: Segment) -> tuple[str, str]:
+    """What the suggestion writes on a segment's line, and its unit: ('1.166', 'mcg/h'), not its 27.98 mcg/day."""
+    return written_dose(order["dosageInstruction"][segment.line], forms[segment.line], segment.value)
+
+
+def _explain(segment: Segment, form: DoseForm, unit: str, patient: Patient) -> str:
+    """What a segment's dose is, after it in the suggestion's label. In mcg/day: the BSA dose it follows ('15
+    mcg/m²/day × 0.93 m²') or its cap. In another unit (1.166 mcg/h, 0.028 mg/day, 15 mcg/m²/day), the label dose
+    too, as a clinician knows it: '28 mcg/day', '13.9 mcg/day: 15 mcg/m²/day × 0.93 m²', '22.13 mcg/day at 1.475
+    m²' (or its cap)."""
+    expected = segment.expected
+    if unit == "mcg/day" or (expected is not None and _capped(expected, patient)):
+        return _basis(segment, patient)
+    daily = f"{mcg_text(segment.mcg_per_day if expected is None else corrected_daily(form, expected))} mcg/day"
+    if form.per_m2 and patient.bsa_m2 is not None:
+        return f"{daily} at {bsa_text(patient.bsa_m2)}"
+    basis = _basis(segment, patient)
+    return f"{daily}: {basis}" if basis else daily
+
+
+def _basis(segment: Segment, patient: Patient) -> str:
     expected = segment.expected
     if expected is None or expected.basis != "bsa" or expected.per_m2 is None or patient.bsa_m2 is None:
         return ""
-    if expected.mcg_per_day == expected.cap and expected.per_m2 * patient.bsa_m2 > expected.cap:
+    if _capped(expected, patient):
         return f"capped at {mcg_text(expected.cap)} mcg/day"
     return per_m2_text(expected.per_m2, patient.bsa_m2)
+
+
+def _capped(expected: Expected, patient: Patient) -> bool:
+    """Whether the label dose is the cap, the BSA dose being above it."""
+    return (expected.basis == "bsa" and expected.per_m2 is not None and patient.bsa_m2 is not None
+            and expected.mcg_per_day == expected.cap and expected.per_m2 * patient.bsa_m2 > expected.cap)
 
 
 def _quantity_value(check: QuantityCheck, target: OrderQuantity) -> Decimal | None:

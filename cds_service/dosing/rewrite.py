@@ -18,8 +18,9 @@ from cds_service.coverage_info import EXTENSION_URL
 from cds_service.dosing.compare import Patient
 from cds_service.dosing.expected import Expected, above_ceiling
 from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
-from cds_service.dosing.text import days_text
-from cds_service.facts.codes import parse_datetime
+from cds_service.dosing.text import days_text, per_time_said, unit_said
+from cds_service.facts.codes import parse_datetime, to_decimal
+from cds_service.facts.quantities import DAYS, normalize, unit_text
 
 SIGNIFICANT_DIGITS = 4
 # A day range in a dosage line's text ("days 1-28", "day 8 to 28"): a split line names its own.
@@ -111,11 +112,30 @@ def corrected_value(form: DoseForm, expected: Expected, bsa_m2: Decimal | None) 
         uncapped = expected.per_m2 is not None and expected.mcg_per_day == expected.per_m2 * bsa_m2
         per_m2 = expected.per_m2 if uncapped and expected.per_m2 is not None else expected.mcg_per_day / bsa_m2
         return _round_down(form.value_for(per_m2))
-    daily = expected.mcg_per_day
-    if expected.basis == "bsa":
-        # A BSA-computed dose is prepared to a tenth of a microgram: 15 × 0.93 = 13.95 is given as 13.9.
-        daily = daily.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
-    return _round_down(form.value_for(daily))
+    return _round_down(form.value_for(corrected_daily(form, expected)))
+
+
+def corrected_daily(form: DoseForm, expected: Expected) -> Decimal:
+    """The daily dose a correction writes, before the line's unit rounds it down (1.166 mcg/h is 27.98 mcg/day, for
+    28): the label dose, and for a line not written per m² a BSA-computed one prepared to a tenth of a microgram (15 ×
+    0.93 = 13.95 is given as 13.9)."""
+    if expected.basis == "bsa" and not form.per_m2:
+        return expected.mcg_per_day.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    return expected.mcg_per_day
+
+
+def written_dose(line: dict[str, Any], form: DoseForm, value: Decimal | None) -> tuple[str, str]:
+    """`value` (None: the line's own) and its unit, as the line writes them and a clinician reads them: ('1.166',
+    'mcg/h'), ('0.028', 'mg/day'), ('15', 'mcg/m²/day'), ('56', 'mcg per 2 days'), ('56', 'mcg per dose')."""
+    holder = _value_holder(line, form)
+    number = value if value is not None else to_decimal(holder.get("value"))
+    unit = unit_said(unit_text(holder))
+    if form.field == "rateRatio":
+        denominator = line["doseAndRate"][form.entry][form.field].get("denominator") or {}
+        unit += per_time_said(to_decimal(denominator.get("value")) or Decimal(1), unit_text(denominator))
+    elif form.field == "doseQuantity" and normalize(unit_text(holder)).split("/")[-1] not in DAYS:
+        unit += " per dose"  # an amount given on the line's timing, not a rate
+    return ("" if number is None else _as_written(number)), unit  # a line with a dose form has its value
 
 
 def _round_down(value: Decimal) -> Decimal:
@@ -186,10 +206,14 @@ def _days_in_text(text: str, segment: Segment, continued: bool) -> str:
     return f"{text} ({days})"
 
 
+def _value_holder(line: dict[str, Any], form: DoseForm) -> dict[str, Any]:
+    """The Quantity whose value is the line's dose (of a rate ratio, the numerator)."""
+    holder: dict[str, Any] = line["doseAndRate"][form.entry][form.field]
+    return holder["numerator"] if form.field == "rateRatio" else holder
+
+
 def _set_value(line: dict[str, Any], form: DoseForm, value: Decimal) -> None:
-    holder = line["doseAndRate"][form.entry][form.field]
-    if form.field == "rateRatio":
-        holder = holder["numerator"]
+    holder = _value_holder(line, form)
     old = holder.get("value")
     holder["value"] = json_number(value)
     unit = str(holder.get("unit") or holder.get("code") or "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Sequence
 
-from cds_service.facts.quantities import BSA_PLACES, rounded
+from cds_service.facts.quantities import BSA_PLACES, normalize, rounded
 
 
 def mcg_text(value: Decimal) -> str:
@@ -22,9 +22,33 @@ def mcg_text_against(value: Decimal, limit: Decimal) -> str:
 
 
 def per_m2_text(per_m2: Decimal, bsa_m2: Decimal) -> str:
-    """'15 mcg/m²/day × 0.932 m²': the BSA as the body-size note shows it and the dose is computed from (three
-    decimals, facts/quantities.BSA_PLACES), so that the product can be checked by hand."""
-    return f"{mcg_text(per_m2)} mcg/m²/day × {rounded(bsa_m2, BSA_PLACES):f} m²"
+    """'15 mcg/m²/day × 0.932 m²', so that the product can be checked by hand."""
+    return f"{mcg_text(per_m2)} mcg/m²/day × {bsa_text(bsa_m2)}"
+
+
+def bsa_text(bsa_m2: Decimal) -> str:
+    """'0.932 m²': the BSA as the body-size note shows it and the dose is computed from (three decimals,
+    facts/quantities.BSA_PLACES)."""
+    return f"{rounded(bsa_m2, BSA_PLACES):f} m²"
+
+
+# A dose unit's parts (facts/quantities.normalize: 'ug/m2/d') as a clinician writes them ('mcg/m²/day').
+_UNIT_WORDS = {"ug": "mcg", "m2": "m²", "d": "day", "wk": "week"}
+_TIMES = {"d": "days", "wk": "weeks"}  # a length of time in words ('per 2 days'); h, min and s as they are
+
+
+def unit_said(unit: str) -> str:
+    """A readable dose unit as a clinician reads it: 'ug/h' and 'mcg/hr' are 'mcg/h', 'ug/(m2.d)' 'mcg/m²/day', 'mg/d'
+    'mg/day'."""
+    return "/".join(_UNIT_WORDS.get(part, part) for part in normalize(unit).split("/"))
+
+
+def per_time_said(value: Decimal, unit: str) -> str:
+    """A rate ratio's denominator after its amount: '/day', '/h', ' per 2 days', ' per 48 h'."""
+    time = normalize(unit).lstrip("/")
+    if value == 1:
+        return f"/{_UNIT_WORDS.get(time, time)}"
+    return f" per {value.normalize():f} {_TIMES.get(time, time)}"
 
 
 def days_text(first: int, last: int | None) -> str:
