@@ -10,15 +10,20 @@ from typing import Any
 QUESTIONNAIRE_ID = "blinatumomab-coverage-attestation"
 QUESTIONNAIRE_VERSION = "1.0.0"
 
-# linkId, answer type, question text (our words), answer options for the string vocabularies. An item counted only
-# for the current course (attestations.COURSE_ITEMS, and the renewal's two) says so ("this course", "currently"):
-# otherwise a clinician could not know that an answer given for an earlier course no longer counts.
-ITEMS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+# linkId, answer type, question text (our words), answer options for the string vocabularies: each code (what an EHR
+# sends, fhir-data-profile.md §Attestations) with its words, which a card shows for it. An item counted only for the
+# current course (attestations.COURSE_ITEMS, and the renewal's two) says so ("this course", "currently"): otherwise a
+# clinician could not know that an answer given for an earlier course no longer counts.
+ITEMS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
     ("therapy-phase", "choice", "Therapy phase of this blinatumomab course",
-     ("induction", "consolidation", "maintenance", "relapsed-refractory")),
+     (("induction", "induction"), ("consolidation", "consolidation"), ("maintenance", "maintenance"),
+      ("relapsed-refractory", "relapsed or refractory disease"))),
     ("combination", "choice", "How blinatumomab is used in this order",
-     ("single-agent", "with-tki", "with-ino-mini-hyper-cvd", "alternating-with-pomp", "with-interfant",
-      "with-multiagent-chemo")),
+     (("single-agent", "as a single agent"), ("with-tki", "with a tyrosine kinase inhibitor (TKI)"),
+      ("with-ino-mini-hyper-cvd", "with inotuzumab ozogamicin + mini-hyper-CVD"),
+      ("alternating-with-pomp", "as a single agent alternating with POMP"),
+      ("with-interfant", "with an Interfant chemotherapy protocol"),
+      ("with-multiagent-chemo", "with multi-agent chemotherapy"))),
     ("cycle-number", "integer", "Cycle number of this order within the course", ()),
     ("complete-response-to-induction", "boolean",
      "Complete response after the induction therapy before this course", ()),
@@ -34,7 +39,7 @@ ITEMS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("diagnosed-before-age-1", "boolean", "ALL diagnosed before 1 year of age", ()),
     ("remission-number", "integer", "Complete remission number when this course begins (1 = first, 2 = second)", ()),
     ("end-of-consolidation-response", "choice", "Response at the end of the consolidation before this course",
-     ("complete", "less-than-complete")),
+     (("complete", "complete response"), ("less-than-complete", "less than complete response"))),
     ("tki-failure", "boolean", "Intolerance, inadequate response or contraindication to at least one TKI", ()),
     ("prior-authorization-on-file", "boolean", "Blinatumomab authorized by a health plan", ()),  # + look-back
     ("unacceptable-toxicity", "boolean", "Unacceptable toxicity on blinatumomab during this course", ()),
@@ -45,6 +50,8 @@ ITEMS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 
 
 QUESTIONS = {link_id: text for link_id, _, text, _ in ITEMS}  # linkId -> question, as written above
+# linkId -> its answer codes, each with its words (the one table of them: cards never reword a code themselves).
+ANSWER_WORDS = {link_id: dict(options) for link_id, _, _, options in ITEMS if options}
 PRIOR_AUTHORIZATION = "prior-authorization-on-file"
 
 
@@ -88,8 +95,8 @@ def attestation_questionnaire(base_url: str) -> dict[str, Any]:
     }
 
 
-def _item(link_id: str, answer_type: str, options: tuple[str, ...]) -> dict[str, Any]:
+def _item(link_id: str, answer_type: str, options: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     item: dict[str, Any] = {"linkId": link_id, "text": question(link_id), "type": answer_type, "required": False}
-    if options:
-        item["answerOption"] = [{"valueString": option} for option in options]
+    if options:  # the codes as valueString (the data profile's answers): R4 gives a string option no display
+        item["answerOption"] = [{"valueString": code} for code, _ in options]
     return item

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator, TypeVar
 from cds_service.facts.codes import parse_datetime, ref, to_decimal
 from cds_service.facts.model import ATTESTED_BY, Fact
 from cds_service.facts.unreadable import Bearing, Relevance
-from cds_service.questionnaire import ITEMS, QUESTIONS
+from cds_service.questionnaire import ANSWER_WORDS, ITEMS, QUESTIONS
 from cds_service.record import PatientRecord
 
 QUESTIONNAIRE_SUFFIX = "Questionnaire/blinatumomab-coverage-attestation"
@@ -46,7 +46,7 @@ COURSE_ITEMS = frozenset({
 # is ignored (unparseable), never guessed. Unknown linkIds accept any supported type.
 _TYPES = {"boolean": bool, "choice": str, "integer": int, "decimal": Decimal}
 _ITEM_TYPES: dict[str, type] = {link_id: _TYPES[kind] for link_id, kind, _, _ in ITEMS}
-_VOCABULARIES = {link_id: frozenset(options) for link_id, _, _, options in ITEMS if options}
+_VOCABULARIES = {link_id: frozenset(words) for link_id, words in ANSWER_WORDS.items()}
 # The facts each item decides, for an answer that cannot be read (unreadable.py): unknown, attested or not, since it
 # may be the latest answer.
 _BEARINGS: dict[str, tuple[Bearing, ...]] = {
@@ -127,12 +127,20 @@ class Attestations:
             return None
         value = cast(answer.value)
         # The answer and its date on the card: a pharmacist checks the criterion against them.
-        said = note(value) if callable(note) else f"{note or QUESTIONS.get(link_id, link_id)}: {_shown(answer.value)}"
+        if callable(note):
+            said = note(value)
+        else:
+            said = f"{note or QUESTIONS.get(link_id, link_id)}: {_shown(link_id, answer.value)}"
         return Fact(value, (answer.reference,), attested=True, note=f"{said} (answered {answer.authored.isoformat()})")
 
 
-def _shown(value: AnswerValue) -> str:
-    return ("yes" if value else "no") if isinstance(value, bool) else str(value)
+def _shown(link_id: str, value: AnswerValue) -> str:
+    """An answer in words: yes or no, a code's words from the Questionnaire's table, a number as given."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return ANSWER_WORDS.get(link_id, {}).get(value, value)
+    return str(value)
 
 
 def course_answers_since(course_start: date) -> date:

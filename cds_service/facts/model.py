@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, Mapping, TypeVar
 
-from cds_service.questionnaire import ITEMS
+from cds_service.questionnaire import ANSWER_WORDS
 
 T = TypeVar("T")
 
@@ -81,7 +81,7 @@ ATTESTED_BY = {
     "prior_authorization_on_file": "prior-authorization-on-file",
     "compendia_supported_use": "compendia-supported-use",
 }
-_OPTIONS = {link_id: frozenset(options) for link_id, _, _, options in ITEMS if options}
+_OPTIONS = {link_id: frozenset(words) for link_id, words in ANSWER_WORDS.items()}
 # The values each string-valued fact takes (the Questionnaire's answer options where it asks the item), against which
 # policy files are checked when loaded.
 VOCABULARIES: dict[str, frozenset[str]] = {

@@ -1,0 +1,46 @@
+"""Clinician review of the words a card and the coverage information show: one test per finding, each failing
+before its fix."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from cds_service.questionnaire import ANSWER_WORDS
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
+URL = "/cds-services/blinatumomab-coverage"
+
+
+def example(name: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
+    return body
+
+
+def decision_card(client: FlaskClient, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(URL, json=body)
+    assert response.status_code == 200
+    answer: dict[str, Any] = response.get_json()
+    return next(c for c in answer["cards"] if "coverage-decision" in c.get("extension", {}))
+
+
+# An attested answer in words: the codes are what an EHR sends, not what a clinician reads.
+
+def test_an_attested_combination_is_shown_in_words(client: FlaskClient) -> None:
+    detail = decision_card(client, example("aspirus-infant-interfant"))["detail"]
+    assert "How blinatumomab is used in this order: with an Interfant chemotherapy protocol (answered" in detail
+    assert "with-interfant" not in detail
+
+
+def test_an_attested_end_of_consolidation_response_is_shown_in_words(client: FlaskClient) -> None:
+    detail = decision_card(client, example("aspirus-pediatric-less-than-cr-ph-positive"))["detail"]
+    assert "Response at the end of the consolidation before this course: less than complete response" in detail
+    assert "less-than-complete" not in detail
+
+
+def test_every_answer_code_has_its_own_words() -> None:
+    for link_id, words in ANSWER_WORDS.items():
+        for code, said in words.items():
+            assert said and ("-" not in code or said != code), (link_id, code)
