@@ -12,8 +12,9 @@ QUESTIONNAIRE_VERSION = "1.0.0"
 
 # linkId, answer type, question text (our words), answer options for the string vocabularies: each code (what an EHR
 # sends, fhir-data-profile.md §Attestations) with its words, which a card shows for it. An item counted only for the
-# current course (attestations.COURSE_ITEMS, and the renewal's two) says so ("this course", "currently"): otherwise a
-# clinician could not know that an answer given for an earlier course no longer counts.
+# current course (attestations.COURSE_ITEMS, and the renewal's two) says so ("this course", "now"): otherwise a
+# clinician could not know that an answer given for an earlier course no longer counts. A yes/no question is asked
+# plainly, so that its line on a card ("<question>: no") reads without a double negative.
 ITEMS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
     ("therapy-phase", "choice", "Therapy phase of this blinatumomab course",
      (("induction", "induction"), ("consolidation", "consolidation"), ("maintenance", "maintenance"),
@@ -29,8 +30,7 @@ ITEMS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
      "Complete response after the induction therapy before this course", ()),
     ("induction-ino-mini-hyper-cvd", "boolean",
      "Induction before this course was inotuzumab ozogamicin + mini-hyper-CVD", ()),
-    ("multiagent-chemo-candidate", "boolean",
-     "Currently a candidate for multi-agent chemotherapy (no = not a candidate)", ()),
+    ("multiagent-chemo-candidate", "boolean", "Candidate for multi-agent chemotherapy now", ()),
     ("mrd-unavailable", "boolean", "MRD result is not available for this course", ()),
     ("mrd-percent", "decimal",
      "Latest MRD before this course, percent of cells (when no lab result is in the record)", ()),

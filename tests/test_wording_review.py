@@ -44,3 +44,9 @@ def test_every_answer_code_has_its_own_words() -> None:
     for link_id, words in ANSWER_WORDS.items():
         for code, said in words.items():
             assert said and ("-" not in code or said != code), (link_id, code)
+
+
+def test_the_multi_agent_chemotherapy_answer_reads_without_a_double_negative(client: FlaskClient) -> None:
+    detail = decision_card(client, example("aspirus-adult-consolidation-mrd-negative-ph-positive-tki"))["detail"]
+    assert "Candidate for multi-agent chemotherapy now: no (answered 2026-11-25)" in detail
+    assert "no = not a candidate" not in detail
