@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from cds_service.decision import Decision
+from cds_service.decision import CLINICAL, CriterionResult, Decision
+from cds_service.dosing.text import mid_sentence
 from cds_service.evaluation import INFO_NEEDED, MEETS
 
 EXTENSION_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
@@ -99,8 +100,19 @@ def _assertion(decision: Decision | None, questionnaire_url: str,
             _reason({"text": _documentation_text(decision)}),
             {"url": "questionnaire", "valueCanonical": questionnaire_url},
         ]
-    failed = "; ".join(c.text for c in decision.not_met_criteria()) or "no indication of the policy is met"
+    failed = "; ".join(map(_finding, decision.not_met_criteria())) or "no indication of the policy is met"
     return codes, [_reason({"text": f"Not met: {failed}"})]
+
+
+def _finding(criterion: CriterionResult) -> str:
+    """A failed criterion as what was found, not as the rule it states ("Not met: No live vaccine from 14 days
+    before ..." read as if none was given): its summary, worded as the failure, with its evidence note; a clinical
+    requirement as "requires ...", with what the chart showed (as the card's summary says them)."""
+    if criterion.kind == CLINICAL:
+        required = f"requires {mid_sentence(criterion.summary or criterion.text)}"
+        return f"{required} (chart: {criterion.note})" if criterion.note else required
+    found = criterion.summary or criterion.text
+    return f"{found} ({criterion.note})" if criterion.note else found
 
 
 def _documentation_text(decision: Decision) -> str:
@@ -113,7 +125,7 @@ def _documentation_text(decision: Decision) -> str:
         document += f". Another indication would need: {'; '.join(alternatives)}"
     failed = decision.blocking()
     if failed:
-        return f"Not met as ordered: {'; '.join(c.text for c in failed)}. Or document: {document}"
+        return f"Not met as ordered: {'; '.join(map(_finding, failed))}. Or document: {document}"
     return f"Document: {document}"
 
 

@@ -28,7 +28,8 @@ def decision(kind: str, **changes: Any) -> Decision:
         indication="adult-relapsed-refractory", indication_title="adult relapsed/refractory ALL", cycle=1,
         authorization={"start": "2026-12-01", "end": "2027-06-29", "cycles": 5} if kind == "meets-criteria" else None,
         criteria=[CriterionResult("quantity", "not-met" if kind == "criteria-not-met" else "met",
-                                  "Aspirus II", "At most 28 vials per cycle")],
+                                  "Aspirus II", "At most 28 vials per cycle", kind="quantity",
+                                  note="1400 mcg (40 vials)", summary="more than 28 vials per cycle")],
         missing=["MRD result", "current weight"] if kind == "information-needed" else [],
     )
     values.update(changes)
@@ -87,10 +88,11 @@ def test_information_needed_with_the_order_failing_its_indication_says_that_firs
     """The reported indication's clinical criteria are met and its dose schedule is not: correcting the order is the
     way to coverage; the documentation only opens other indications."""
     dose = CriterionResult("pediatric-relapsed-refractory.dose", "not-met", "Aspirus V",
-                           "Daily dose per the label schedule", kind="dose")
+                           "Daily dose per the label schedule", kind="dose", note="28 mcg/day on days 1–7",
+                           summary="dose above the label schedule")
     values = subs(action(decision("information-needed", criteria=[dose])))
     assert values["covered"] == "conditional"
-    assert values["reason"]["text"] == ("Not met as ordered: Daily dose per the label schedule. "
+    assert values["reason"]["text"] == ("Not met as ordered: dose above the label schedule (28 mcg/day on days 1–7). "
                                         "Or document: MRD result; current weight")
 
 
@@ -98,7 +100,27 @@ def test_criteria_not_met_is_not_covered_without_pa_needed() -> None:
     values = subs(action(decision("criteria-not-met")))
     assert values["covered"] == "not-covered"
     assert "pa-needed" not in values
-    assert values["reason"]["text"] == "Not met: At most 28 vials per cycle"
+    assert values["reason"]["text"] == "Not met: more than 28 vials per cycle (1400 mcg (40 vials))"
+
+
+def test_the_reason_not_met_says_what_was_found_not_the_rule_it_failed() -> None:
+    """Clinician review: "Not met: No live vaccine from 14 days before ..." and "Not met: Order starts within the
+    authorization period" read as the opposite of what happened. A finding reads as one: the criterion's summary (the
+    failure) with its evidence; a clinical requirement as "requires ...", with what the chart showed."""
+    vaccine = CriterionResult("U1", "not-met", "Aspirus III", "No live vaccine from 14 days before the course start",
+                              ("Immunization/mmr-1",), kind="universal", critical=True,
+                              note="MMR dated 2026-11-24; window between 2026-11-17 and 2026-12-29",
+                              summary="live vaccine too close to treatment")
+    lineage = CriterionResult("adult.b-cell", "not-met", "Aspirus III", "B-cell precursor ALL, with B-lineage evidence",
+                              note="T-lineage in the diagnosis", summary="B-cell precursor ALL")
+    period = CriterionResult("adult.authorization-period", "not-met", "Aspirus I",
+                             "Order starts within the authorization period", kind="course-limit",
+                             summary="order starts after the authorization period ended")
+    values = subs(action(decision("criteria-not-met", criteria=[vaccine, lineage, period])))
+    assert values["reason"]["text"] == (
+        "Not met: live vaccine too close to treatment (MMR dated 2026-11-24; window between 2026-11-17 and "
+        "2026-12-29); requires B-cell precursor ALL (chart: T-lineage in the diagnosis); order starts after the "
+        "authorization period ended")
 
 
 def test_evaluation_failure_is_indeterminate_with_a_technical_reason() -> None:

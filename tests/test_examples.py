@@ -299,14 +299,15 @@ def _check_reason(expected: dict[str, Any], wanted: str | None, reason: dict[str
     codes = [c["code"] for c in reason.get("coding", [])]
     assert codes == (["technical"] if wanted == "technical" else [])
     decision = card["extension"]["coverage-decision"]
-    # The reason names what it is about: the criteria not met, what to document, what the EHR did not send.
+    # The reason names what it is about: what was found for the criteria not met (their evidence notes), what to
+    # document, what the EHR did not send.
     if wanted == "technical":
         named = expected["not_received"]
     elif expected["decision"] == "criteria-not-met":
-        named = [c["text"] for c in decision["criteria"] if c["status"] == "not-met"]
+        named = [c["note"] for c in decision["criteria"] if c["status"] == "not-met"]
     else:
         named = decision["missing"]
-    assert named and all(item in reason["text"] for item in named), (named, reason["text"])
+    assert named and all(item and item in reason["text"] for item in named), (named, reason["text"])
 
 
 def _check_dose_card(expected: dict[str, Any], dose: dict[str, Any], card: dict[str, Any],
