@@ -132,7 +132,7 @@ class AuditQueries:
             rows = connection.execute(_PRIOR_APPROVAL, parameters)
             row = next((r for r in rows if _began_before(r.authorization, before)), None)
         return None if row is None else PriorApproval(row.order_id, aware(row.time), row.hook_instance,
-                                                      row.coverage_assertion_id)
+                                                      row.coverage_assertion_id, *_period(row.authorization))
 
     # --- feedback ----------------------------------------------------------------------------------------------
 
@@ -275,12 +275,20 @@ def _began_before(authorization: Any, before: date) -> bool:
     return isinstance(start, str) and start < before.isoformat()  # ISO dates compare as text
 
 
+def _period(authorization: Any) -> tuple[str, str]:
+    """The start and end of an approval's authorization (one _began_before accepted: a dict with a start), as
+    recorded."""
+    end = authorization.get("end")
+    return str(authorization["start"]), end if isinstance(end, str) else ""
+
+
 def _approvals(record: InvocationRecord, caller: tuple[str | None, str | None], policy_id: str,
                exclude: tuple[str, ...], before: date) -> list[PriorApproval]:
     """A queued record's outcomes that _PRIOR_APPROVAL would find once written (the patient is already matched)."""
     if (record.client_iss, record.tenant) != caller or record.hook != ORDER_SIGN:
         return []
-    return [PriorApproval(o.order_id, record.time, record.hook_instance, o.coverage_assertion_id)
+    return [PriorApproval(o.order_id, record.time, record.hook_instance, o.coverage_assertion_id,
+                          *_period(o.authorization))
             for o in record.outcomes
             if o.policy == policy_id and o.decision == MEETS and o.request_type == INITIAL
             and not o.what_if and o.order_id not in exclude and _began_before(o.authorization, before)]

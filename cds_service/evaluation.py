@@ -89,6 +89,8 @@ class PriorApproval(NamedTuple):
     time: datetime
     hook_instance: str
     coverage_assertion_id: str | None
+    start: str  # the period it authorized, ISO dates as recorded ("" for an end not recorded)
+    end: str
 
 
 # (patient id, calling client, its tenant, policy id, order ids to exclude, this order's start) -> the latest

@@ -1,6 +1,7 @@
 """The prior approval a policy may read (policy-rules.md §3): this service's earlier initial approval of another order
 of the patient, found in the audit trail through `EvaluationContext.prior_approval` (the audit store's query in the
-service), as a `Fact` with what a pharmacist needs to find it: the order, the call and the coverage assertion id.
+service), as a `Fact` saying when it was approved and for which period, with what a pharmacist needs to find it:
+the order, the call and the coverage assertion id.
 
 Not a clinical fact: the policy engine takes it beside `ClinicalFacts`.
 """
@@ -46,6 +47,10 @@ class PriorApprovals:
             return Fact(note="this service's records of earlier approvals could not be read")
         if found is None:
             return Fact(False, note="no approval of another order starting earlier in this service's records")
+        # What a clinician and a pharmacist read first: when it was approved, for which period; then the ids that
+        # find it in the audit trail (cds-service audit).
+        period = f" for {found.start} to {found.end}" if found.end else f" from {found.start}"
         assertion = f", coverage assertion {found.coverage_assertion_id}" if found.coverage_assertion_id else ""
         return Fact(True, (found.order_id,),
-                    note=f"approved {found.time.date().isoformat()} (hookInstance {found.hook_instance}{assertion})")
+                    note=f"approved on {found.time.date().isoformat()}{period} (this service's records: hookInstance "
+                         f"{found.hook_instance}{assertion})")

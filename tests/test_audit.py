@@ -296,7 +296,7 @@ def test_issued_suggestions_are_found_with_their_card(store: AuditStore, databas
 def assert_prior_approvals(store: AuditStore) -> None:
     client = "https://ehr.example"
     found = store.prior_approval("p1", client, None, ASPIRUS, (), START)
-    assert found == PriorApproval("mr1", NOW, "sign", None)
+    assert found == PriorApproval("mr1", NOW, "sign", None, "2026-11-01", "2027-05-01")  # with the period approved
     assert store.prior_approval("p1", client, None, ASPIRUS, ("other-order",), START) == found
     assert store.prior_approval("p1", client, None, ASPIRUS, ("mr1",), START) is None  # the same order is no prior approval
     assert store.prior_approval("p1", client, None, "florida-blue", (), START) is None

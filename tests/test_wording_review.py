@@ -3,6 +3,7 @@ before its fix."""
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,21 @@ def test_the_multi_agent_chemotherapy_answer_reads_without_a_double_negative(cli
     detail = decision_card(client, example("aspirus-adult-consolidation-mrd-negative-ph-positive-tki"))["detail"]
     assert "Candidate for multi-agent chemotherapy now: no (answered 2026-11-25)" in detail
     assert "no = not a candidate" not in detail
+
+
+def test_a_prior_approval_in_the_audit_trail_leads_with_its_date_and_period() -> None:
+    """Florida Blue continuation relied on this service's earlier approval: the note said only ids ("(hookInstance
+    0456..., coverage assertion 94a7...)"). The date and the period come first; the ids, which `cds-service audit`
+    finds, after them."""
+    from cds_service.evaluation import PriorApproval
+    from cds_service.policies import load_policy
+    from cds_service.prior_approval import PriorApprovals
+    from cds_service.validation import hook_request
+
+    request = hook_request(example("florida-blue-continuation"), "blinatumomab-coverage")
+    earlier = PriorApproval("MedicationRequest/first", datetime(2026, 5, 28, 15, tzinfo=timezone.utc), "0456a3fe",
+                            "94a71c07", "2026-06-01", "2026-11-30")
+    fact = PriorApprovals(lambda *args: earlier, request, [], date(2026, 12, 1)).for_policy(load_policy("florida-blue"))
+    assert (fact.value, fact.evidence) == (True, ("MedicationRequest/first",))
+    assert fact.note == ("approved on 2026-05-28 for 2026-06-01 to 2026-11-30 (this service's records: hookInstance "
+                         "0456a3fe, coverage assertion 94a71c07)")
