@@ -69,3 +69,22 @@ def test_a_prior_approval_in_the_audit_trail_leads_with_its_date_and_period() ->
     assert (fact.value, fact.evidence) == (True, ("MedicationRequest/first",))
     assert fact.note == ("approved on 2026-05-28 for 2026-06-01 to 2026-11-30 (this service's records: hookInstance "
                          "0456a3fe, coverage assertion 94a71c07)")
+
+
+def test_a_baby_under_a_month_is_given_its_age_in_days_and_the_day_it_is_a_month_old(client: FlaskClient) -> None:
+    """"requires age from 1 month ...; chart: born 2026-11-02" left the reader to work out the age and when it is
+    enough. The month as the age criterion counts it (codes.completed_months): born Oct 31, a month old on Nov 30."""
+    from cds_service.facts.extract import read_birth
+
+    patient = {"resourceType": "Patient", "id": "p", "birthDate": "2026-10-31"}
+    under_a_month = read_birth(patient, date(2026, 11, 29)).months.note
+    assert under_a_month == "born 2026-10-31 (29 days old; 1 month old on 2026-11-30)"
+    assert read_birth(patient, date(2026, 11, 1)).years.note == "born 2026-10-31 (1 day old; 1 month old on 2026-11-30)"
+    assert read_birth(patient, date(2026, 11, 30)).months.note == "born 2026-10-31"  # a month old: no more said
+
+    body = example("aspirus-infant-interfant")
+    body["prefetch"]["patient"]["birthDate"] = "2026-11-02"  # the order starts 2026-12-01
+    card = decision_card(client, body)
+    assert card["summary"] == ("Aspirus Health Plan: not covered — requires age 1 month through 30 years; chart: "
+                               "born 2026-11-02 (29 days old; 1 month old on 2026-12-02)")
+    assert "Patient/example-patient; born 2026-11-02 (29 days old; 1 month old on 2026-12-02)" in card["detail"]

@@ -228,7 +228,8 @@ class Birth(NamedTuple):
 
 
 def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
-    """Completed years and months at `start` (calendar arithmetic, codes.completed_months).
+    """Completed years and months at `start` (calendar arithmetic, codes.completed_months); under a month, the note
+    says the days and the day the month is complete.
     A partial birthDate (year or year-month) gives the span of ages the days it may stand for give (born "1980" is
     45 or 46 on 2026-12-01): enough for "18 or older", not for "30 or younger" at 30 or 31. `date` is the birthDate's
     first day, unless it cannot be this patient's at `start`."""
@@ -251,7 +252,17 @@ def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
     years, months = AgeRange(youngest // 12, oldest // 12), AgeRange(youngest, oldest)
     ages = f"{years.low}" if years.low == years.high else f"{years.low} or {years.high}"
     note = f"born {raw}" if len(raw) == 10 else f"born {raw}: {ages} years old"
+    if len(raw) == 10 and oldest == 0:
+        note += _days_old(earliest, start)
     return Birth(earliest, Fact(years, evidence, note=note), Fact(months, evidence, note=note))
+
+
+def _days_old(born: date, start: date) -> str:
+    """For a baby not yet a month old at the order's `start`: the age in days and the day it is one month old (as
+    completed_months counts a month: born Oct 31, one month old on Nov 30), so that no reader works out either from
+    the birth date."""
+    days = (start - born).days
+    return f" ({days} day{'' if days == 1 else 's'} old; 1 month old on {add_months(born, 1).isoformat()})"
 
 
 def _no_age(problem: str) -> Birth:
