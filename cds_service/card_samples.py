@@ -75,6 +75,10 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
                                       shown_role="Indication met", others=[],
                                       label_notes=["Live vaccine near treatment: MMR dated 2026-11-24."])),
+    ("decision.j2", _decision_context(  # a policy that counts no cycles (Florida Blue): no cycle named
+        _decision("meets-criteria", not_received=[], counts_cycles=False,
+                  authorization={"start": "2026-11-20", "end": "2027-11-20", "cycles": None}),
+        needed=[], alternatives=[], shown_role="Indication met", others=[])),
     ("decision.j2", _decision_context(_decision("information-needed"), blocked="dose above the label")),
     ("decision.j2", _decision_context(_decision("information-needed"), determination=False)),
     ("decision.j2", _decision_context(_decision("information-needed", not_received=[]), not_received=[])),

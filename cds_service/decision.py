@@ -116,13 +116,17 @@ class Decision:
     # Attestation items answered within this policy's windows (an authorization within its look-back): the facts'
     # own attested_items leave them out, as another policy's numbers may not count them.
     attested_items: tuple[str, ...] = ()
+    # The policy counts its authorizations in cycles (Policy.counts_cycles): else the card does not name the order's
+    # cycle, which the extension still gives (`cycle`).
+    counts_cycles: bool = True
 
     def __init__(self, policy_id: str, policy_version: str, payer_label: str, policy_url: str, decision: DecisionCode,
                  request_type: str, indication: str | None, indication_title: str | None, cycle: int | None,
                  authorization: Authorization | None, criteria: list[CriterionResult], missing: list[str],
                  not_received: list[str] | None = None, indications: list[IndicationResult] | None = None,
                  label_schedule: str | None = None, critical: bool = False, shown_indication: str | None = None,
-                 policy_title: str = "", policy_digest: str = "", attested_items: tuple[str, ...] = ()) -> None:
+                 policy_title: str = "", policy_digest: str = "", attested_items: tuple[str, ...] = (),
+                 counts_cycles: bool = True) -> None:
         # The fields above, set as the frozen dataclass's own __init__ would (a new empty list for each list not
         # given; tests/test_engine.py checks that this signature is the fields'), without its object.__setattr__
         # call per field, as facts/model.py's Fact and ClinicalFacts do: about a third of the cost of building one.
@@ -133,7 +137,7 @@ class Decision:
             not_received=[] if not_received is None else not_received,
             indications=[] if indications is None else indications, label_schedule=label_schedule,
             critical=critical, shown_indication=shown_indication, policy_title=policy_title,
-            policy_digest=policy_digest, attested_items=attested_items)
+            policy_digest=policy_digest, attested_items=attested_items, counts_cycles=counts_cycles)
 
     def as_extension(self) -> dict[str, Any]:
         """The contract's `coverage-decision` object, plus the digest of the policy file that decided (a pharmacist

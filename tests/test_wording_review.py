@@ -88,3 +88,15 @@ def test_a_baby_under_a_month_is_given_its_age_in_days_and_the_day_it_is_a_month
     assert card["summary"] == ("Aspirus Health Plan: not covered — requires age 1 month through 30 years; chart: "
                                "born 2026-11-02 (29 days old; 1 month old on 2026-12-02)")
     assert "Patient/example-patient; born 2026-11-02 (29 days old; 1 month old on 2026-12-02)" in card["detail"]
+
+
+def test_a_florida_blue_renewal_does_not_name_the_cycle_the_record_counts(client: FlaskClient) -> None:
+    """"Request: renewal; cycle 1" read as a contradiction: the cycle is the order's within the course the record
+    shows, and a continuation's earlier cycles need not be on record. Florida Blue counts no cycles (its authorization
+    is a period from the order's start), so its card does not name one; the extension keeps `cycle`. Aspirus, which
+    authorizes in cycles, still names it."""
+    card = decision_card(client, example("florida-blue-continuation"))
+    assert "Request: renewal." in card["detail"] and "cycle 1" not in card["detail"]
+    assert card["extension"]["coverage-decision"]["cycle"] == 1
+    aspirus = decision_card(client, example("aspirus-relapsed-refractory-cycle6-renewal"))
+    assert "Request: renewal; cycle 6." in aspirus["detail"]

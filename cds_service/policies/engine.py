@@ -161,6 +161,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
         indications=results, label_schedule=spec.label_schedule if spec else None,
         critical=decision == NOT_MET_DECISION and any(c.critical and c.status == NOT_MET for c in general),
         shown_indication=shown.id if shown else None, attested_items=_attested_within(policy, facts),
+        counts_cycles=policy.counts_cycles,
     )
 
 

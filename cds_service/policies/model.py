@@ -178,6 +178,13 @@ class Policy:
         return tuple((name, numbers, ATTESTED_BY[name]) for name, numbers in self.windows if name in ATTESTED_BY)
 
     @cached_property
+    def counts_cycles(self) -> bool:
+        """Whether its authorizations are counted in cycles (an indication's `cycles`, a renewal by cycles): only
+        then does the cycle number the record gives an order bear on its authorization. Florida Blue's are periods
+        from the order's start: a continuation whose earlier cycles are not on record is a renewal in "cycle 1"."""
+        return any(i.authorization.cycles is not None or i.renewal is not None for i in self.indications)
+
+    @cached_property
     def reads_prior_approval(self) -> bool:
         """Whether a criterion asks the audit trail for a prior approval: only then is the database queried."""
         specs = [*self.universal, *(c for i in self.indications for c in i.criteria)]
