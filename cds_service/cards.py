@@ -274,11 +274,12 @@ def _reason(decision: Decision) -> str:
     frame = ": not covered as ordered — " if _as_ordered(decision) else ": not covered — "
     room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(frame)
     if first.critical and first.note:
-        # The evidence in full if it fits, else its first clause (the vaccine and its date, not the window), else
-        # that clause with the vaccine's name shortened: a summary cut in the middle of a date misleads, and one
-        # without the vaccine and its date leaves the clinician to open the card for them.
-        clause = first.note.split(";")[0]
-        notes = (first.note, clause, _name_shortened(clause, room - len(reason) - len(" ()")))
+        # The evidence in full if it fits, else as many of its first clauses as fit (the vaccine and its date, then
+        # the window), else the first with the vaccine's name shortened: a summary cut in the middle of a date
+        # misleads, and one without the vaccine and its date leaves the clinician to open the card for them.
+        clauses = first.note.split(";")
+        notes = (*(";".join(clauses[:count]) for count in range(len(clauses), 0, -1)),
+                 _name_shortened(clauses[0], room - len(reason) - len(" ()")))
         fitting = (f"{reason} ({note})" for note in notes if note)
         reason = next((text for text in fitting if len(text) <= room), reason)
     if first.kind == "clinical":  # what the policy requires, then what the chart showed instead, if it fits

@@ -179,7 +179,8 @@ def test_a_third_payer_decides_by_its_own_window_and_look_back() -> None:
     [vaccine] = [c for c in third.criteria if c.id == "no-vaccine"]
     assert (vaccine.status, third.decision, third.critical) == ("not-met", "criteria-not-met", True)
     assert vaccine.text == "No live vaccine from 30 days before the course start to 7 days after the order"
-    assert vaccine.note.endswith("window between 2026-11-01 and 2026-12-08")
+    assert vaccine.note.endswith("window between 2026-11-01 and 2026-12-08; a start on or after 2026-12-12 would be "
+                                 "more than 30 days after it")  # the plan's 30 days, the window's too
     assert next(c.status for c in aspirus.criteria if c.id == "U1") == "met"
     assert [c.text for c in aspirus.criteria if c.id == "U1"] == [
         "No live vaccine from 14 days before the course start through 28 days after this order's start"]

@@ -147,3 +147,33 @@ def test_an_undated_vaccine_of_unspecified_formulation_is_unknown_and_an_inactiv
     zoster = _fact(record(_undated("188")))
     assert zoster.value is None and zoster.missing.endswith("(no date) was a live vaccine")
     assert _in_window(_undated("141", occurrenceString="last autumn")) is False
+
+
+def _first_cycle(start: date, *immunizations: dict) -> Fact[bool]:
+    """U1 for an order that begins its course on `start`."""
+    return read_within(live_vaccine_in_window(record(*immunizations), start, start), U1)
+
+
+def test_a_live_vaccine_before_a_first_cycle_says_from_when_a_start_would_be_clear_of_it() -> None:
+    """Clinician review: the denial named the vaccine and the window, not what would change it. For an order that
+    begins its course, the earliest start placing the vaccines more than the window's 14 days before it, as
+    information: that start is clear of the window, the day before it is not (both ends included)."""
+    mmr = immunization("03", "2026-11-24")
+    mmr["vaccineCode"]["text"] = "MMR"
+    assert _first_cycle(date(2026, 12, 1), mmr).note == (
+        "MMR dated 2026-11-24; window between 2026-11-17 and 2026-12-29; a start on or after 2026-12-09 would be "
+        "more than 14 days after it")
+    assert (_first_cycle(date(2026, 12, 9), mmr).value, _first_cycle(date(2026, 12, 8), mmr).value) == (False, True)
+    varicella = immunization("21", "2026-11-20")
+    assert _first_cycle(date(2026, 12, 1), varicella, mmr).note.endswith(
+        "a start on or after 2026-12-09 would be more than 14 days after them")
+
+
+def test_no_later_start_is_offered_for_a_vaccine_during_treatment_or_before_a_course_begun_earlier() -> None:
+    start = date(2026, 12, 1)
+    assert "a start on or after" not in _first_cycle(start, immunization("03", "2026-12-05")).note
+    assert "a start on or after" not in _first_cycle(start, immunization("03", "2026-11-24"),
+                                                     immunization("21", "2026-12-01")).note
+    later_cycle = read_within(live_vaccine_in_window(record(immunization("03", "2026-11-24")), date(2026, 11, 30),
+                                                     date(2027, 1, 11)), U1)
+    assert later_cycle.value is True and "a start on or after" not in later_cycle.note

@@ -50,7 +50,7 @@ class LiveVaccines(Windowed[bool]):
         """True with the live vaccines in the window; None when only some that cannot be judged are there; False
         when none."""
         first, last = _window(self.course_start, self.start, numbers)
-        live: list[dict[str, Any]] = []
+        live: list[_Vaccine] = []
         unclear: list[tuple[dict[str, Any], str]] = []  # with why it cannot be judged
         for vaccine in self.vaccines:
             if _outside((vaccine.first_day, vaccine.last_day), first, last):
@@ -58,10 +58,22 @@ class LiveVaccines(Windowed[bool]):
             if vaccine.kind != LIVE:
                 unclear.append((vaccine.immunization, _UNCLEAR_KINDS[vaccine.kind]))
             elif first <= vaccine.first_day and vaccine.last_day <= last:
-                live.append(vaccine.immunization)
+                live.append(vaccine)
             else:  # a date ("2026-11", or none readable) that may or may not fall in the window cannot clear U1
                 unclear.append((vaccine.immunization, DATE_UNCERTAIN))
-        return _verdict(live, unclear, first, last)
+        later = self._later_start(live, numbers["days_before_course"]) if live else ""
+        return _verdict([v.immunization for v in live], unclear, first, last, later)
+
+    def _later_start(self, live: list[_Vaccine], days_before: int) -> str:
+        """The earliest start that would place the live vaccines more than `days_before` days before treatment (the
+        window's first day, both ends included, after them), as information: only for an order that begins its
+        course (a later cycle's course has begun, whatever this order's start) and vaccines dated before it (one
+        given during treatment no later start clears); "" otherwise."""
+        if self.course_start != self.start or any(v.last_day >= self.start for v in live):
+            return ""
+        earliest = max(v.last_day for v in live) + timedelta(days=days_before + 1)
+        them = "it" if len(live) == 1 else "them"
+        return f"a start on or after {earliest.isoformat()} would be more than {days_before} days after {them}"
 
 
 def live_vaccine_in_window(record: PatientRecord, course_start: date, start: date,
@@ -158,13 +170,14 @@ def _possible_days(immunization: dict[str, Any]) -> tuple[date, date]:
 
 
 def _verdict(live: list[dict[str, Any]], unclear: list[tuple[dict[str, Any], str]], first: date,
-             last: date) -> Fact[bool]:
-    """The vaccines are named with their dates, as the clinician knows them; the window follows. "Dated", not
-    "given": a record may carry a date still to come."""
+             last: date, later: str) -> Fact[bool]:
+    """The vaccines are named with their dates, as the clinician knows them; the window follows, then what a later
+    start would do (`later`, LiveVaccines._later_start). "Dated", not "given": a record may carry a date still to
+    come."""
     window = f"between {first.isoformat()} and {last.isoformat()}"
     if live:
         named = "; ".join(_described(i) for i in live)
-        return Fact(True, tuple(ref(i) for i in live), note=f"{named}; window {window}")
+        return Fact(True, tuple(ref(i) for i in live), note=f"{named}; window {window}{f'; {later}' if later else ''}")
     if unclear:
         named = "; ".join(f"{_described(i)} ({why})" for i, why in unclear)
         asked = "; ".join(_question(i, why) for i, why in unclear)
