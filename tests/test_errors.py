@@ -71,6 +71,11 @@ def sign_request() -> dict[str, Any]:
     }
 
 
+def _selecting_an_order_whose_id_ends_in_a_line_feed(body: dict[str, Any]) -> None:
+    body["context"]["draftOrders"]["entry"][0]["resource"]["id"] = "ondansetron-order\n"
+    body["context"]["selections"] = ["MedicationRequest/ondansetron-order\n"]
+
+
 def select_request() -> dict[str, Any]:
     body = sign_request()
     body["hook"] = "order-select"
@@ -208,6 +213,10 @@ BAD_REQUESTS: list[tuple[str, Callable[[], dict[str, Any]], Mutation, str]] = [
     ("selection not a reference", select_request, _setting("context.selections", [3]), "context.selections[0]"),
     ("selection not in draftOrders", select_request, _setting("context.selections", ["MedicationRequest/other"]),
      "context.selections[0]"),
+    # An order that is not blinatumomab is not validated, so its id may end in a line feed: the selection naming it
+    # passed the pattern (Python's `$` matches before a final line feed).
+    ("selection ending in a line feed", select_request, _selecting_an_order_whose_id_ends_in_a_line_feed,
+     "context.selections[0]"),
 ]
 
 
@@ -223,7 +232,8 @@ def test_each_invalid_field_is_a_400_naming_it(
 # Values for every schema keyword's edge: each type, empty and overlong strings, near misses of the patterns.
 _ODD_VALUES: list[Any] = [None, True, 0, 1.5, 2**70, "", "x", "h" * 200, "h" * 201, "Bundle", "bundle", [], ["x"], [3],
                           {}, {"resourceType": "Bundle"}, "https://ehr.example.org/fhir", "HtTp://x", "http://a b",
-                          "ftp://x", "abc.DEF-123~+/==", "a=b", "MedicationRequest/x", "MedicationRequest/x/y"]
+                          "ftp://x", "abc.DEF-123~+/==", "a=b", "MedicationRequest/x", "MedicationRequest/x/y",
+                          "https://x\n", "abc==\n", "MedicationRequest/x\n"]
 
 
 def _variants(value: Any, depth: int = 0) -> Iterator[Any]:
@@ -287,6 +297,10 @@ MISPLACED_TOKENS = [
      "pattern"),
     ("fhirAuthorization", {"access_token": f"{SECRET} extra"}, "fhirAuthorization.access_token", "pattern"),
     ("fhirAuthorization", {"access_token": ""}, "fhirAuthorization.access_token", "pattern"),
+    # Python's `$` also matches before a final line feed: "token\n" passed the pattern, and requests then refused
+    # the header, failing every fetch.
+    ("fhirAuthorization", {"access_token": f"{SECRET}\n"}, "fhirAuthorization.access_token", "pattern"),
+    ("fhirServer", f"https://ehr.example.org/{SECRET}\n", "fhirServer", "pattern"),
     ("fhirServer", f"ftp://ehr.example.org/{SECRET}", "fhirServer", "pattern"),
     ("fhirServer", {"url": SECRET}, "fhirServer", "of type string or null"),
 ]
