@@ -187,7 +187,9 @@ class FhirClient:
         return self._path_under_base(url) is not None
 
     def read(self, reference: str, deadline: float) -> dict[str, Any] | None:
-        """The resource a reference names, if the server returns one of that type before the deadline."""
+        """The resource a reference names, if the server returns one of that type and id (or without an id) before
+        the deadline: another Medication than the one asked for is not the order's drug, as another Patient is not
+        the patient (prefetch._own_patient)."""
         relative = self._relative_reference(reference)
         if relative is None:
             return None
@@ -198,8 +200,12 @@ class FhirClient:
         except (FetchFailed, requests.RequestException) as exc:
             log.debug("FHIR read %s failed: %s", url, _reason(exc))
             return None
-        if resource.get("resourceType") != relative.split("/", 1)[0]:
+        kind, asked_id = relative.split("/", 1)
+        if resource.get("resourceType") != kind:
             log.debug("FHIR read %s: not the resource type asked for", url)
+            return None
+        if resource.get("id") not in (None, asked_id):
+            log.debug("FHIR read %s: another resource than the one asked for (its id differs)", url)
             return None
         return resource
 

@@ -45,6 +45,23 @@ def test_read_of_the_wrong_resource_type_or_a_missing_one_is_none(fhir_server: F
     assert fhir_server.paths() == ["/Organization/m1"]
 
 
+@pytest.mark.parametrize("reference", ["Medication/med1", "Organization/org1", "Patient/p1"])
+def test_a_read_answered_with_another_resource_of_that_type_is_none(fhir_server: FhirTestServer,
+                                                                    reference: str) -> None:
+    """Another Medication than the one the order names is not the order's drug (nor another Organization its
+    payer): refused as another patient's Patient is, not received."""
+    kind = reference.split("/")[0]
+    fhir_server.fault(f"/{reference}", body=json.dumps({"resourceType": kind, "id": "other"}).encode())
+    client = FhirClient(fhir_server.base_url, None)
+    assert client.read(reference, _deadline()) is None
+    assert client.read(f"{fhir_server.base_url}/{reference}", _deadline()) is None
+
+
+def test_a_read_answered_without_an_id_is_taken(fhir_server: FhirTestServer) -> None:
+    fhir_server.fault("/Medication/med1", body=b'{"resourceType": "Medication"}')
+    assert FhirClient(fhir_server.base_url, None).read("Medication/med1", _deadline()) == {"resourceType": "Medication"}
+
+
 def test_search_follows_next_links_over_several_pages() -> None:
     with FhirTestServer(page_size=2, token=TOKEN) as server:
         server.add(*_observations(5), *_observations(2, patient="p2"))
