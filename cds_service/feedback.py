@@ -188,7 +188,8 @@ def _optional(text: str | None) -> str | None:
 
 
 def _timestamp(raw: str | None, field: str) -> datetime | None:
-    """The timestamp in UTC (naive ones are taken to be UTC already), as the feedback table keeps it."""
+    """The timestamp in UTC (naive ones are taken to be UTC already), as the feedback table keeps it. A 400 quotes
+    the value cut (printable.quoted_id): a 2 MB one came back whole."""
     if raw is None:
         return None
     try:
@@ -197,8 +198,8 @@ def _timestamp(raw: str | None, field: str) -> datetime | None:
         moment = None
     # CPython's parser stops at a trailing NUL, and took "2026-01-01T00:00:00\0" for a time.
     if moment is None or "\x00" in raw:
-        raise ClientError(400, f"{field}: {raw!r} is not an ISO 8601 date-time", field)
+        raise ClientError(400, f"{field}: {quoted_id(raw)} is not an ISO 8601 date-time", field)
     try:
         return moment.astimezone(timezone.utc) if moment.tzinfo else moment
     except OverflowError:  # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
-        raise ClientError(400, f"{field}: {raw!r} is outside the years 1 to 9999 in UTC", field) from None
+        raise ClientError(400, f"{field}: {quoted_id(raw)} is outside the years 1 to 9999 in UTC", field) from None

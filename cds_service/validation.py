@@ -21,6 +21,7 @@ from cds_service.urls import normalized_url
 from cds_service.discovery import CONFIGURATION_OPTIONS, HOOKS, RENAMED_OPTIONS
 from cds_service.exceptions import ClientError, path_expression
 from cds_service.hook_request import HookRequest
+from cds_service.printable import quoted_id
 
 JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
 CONFIGURATION_EXTENSION = "davinci-crd.configuration"
@@ -353,7 +354,9 @@ _CONTEXT_IDS = ("patientId", "userId", "encounterId")
 
 def _semantic_checks(body: dict[str, Any]) -> None:
     if body["hook"] not in HOOKS:
-        raise ClientError(400, f"hook {body['hook']!r} is not declared by this service ({', '.join(HOOKS)})", "hook")
+        # Quoted cut (printable.quoted_id), as every value a 400 quotes: a 2 MB one came back whole.
+        raise ClientError(400, f"hook {quoted_id(body['hook'])} is not declared by this service "
+                               f"({', '.join(HOOKS)})", "hook")
     context = body["context"]
     ids = {"hookInstance": body["hookInstance"], **{f"context.{name}": context.get(name) for name in _CONTEXT_IDS}}
     for field, value in ids.items():
@@ -390,9 +393,8 @@ def _check_selections(context: dict[str, Any]) -> None:
     }
     for index, reference in enumerate(context["selections"]):
         if reference not in drafted:
-            raise ClientError(
-                400, f"selection {reference!r} names no resource of draftOrders", f"context.selections[{index}]"
-            )
+            raise ClientError(400, f"selection {quoted_id(reference)} names no resource of draftOrders",
+                              f"context.selections[{index}]")
 
 
 def parse_configuration(body: dict[str, Any]) -> dict[str, Any]:

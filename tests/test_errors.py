@@ -317,6 +317,21 @@ def test_diagnostics_never_echo_an_access_token(client: LiveClient, field: str, 
     assert SECRET not in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("build, mutate, expression", [
+    (sign_request, _setting("hook", "h" * 2_000_000), "hook"),
+    (select_request, _setting("context.selections", ["MedicationRequest/" + "x" * 2_000_000]),
+     "context.selections[0]"),
+])
+def test_a_400_quotes_a_long_value_cut(client: LiveClient, build: Callable[[], dict[str, Any]], mutate: Mutation,
+                                       expression: str) -> None:
+    """An undeclared hook or a selection naming no order was quoted back whole: a 2 MB one made a 2 MB answer."""
+    body = build()
+    mutate(body)
+    response = post(client, body)
+    assert_outcome(response, 400, expression)
+    assert len(response.get_data()) < 1_000
+
+
 @pytest.mark.parametrize("token", ["t", "eyJhbGciOiJSUzM4NCJ9.eyJzdWIiOiJ4In0.c2ln-_~", "mF_9.B5f-4.1JqM", "a+b/c=="])
 def test_bearer_tokens_of_every_b64token_form_are_accepted(client: LiveClient, token: str) -> None:
     body = sign_request() | {"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"access_token": token}}

@@ -319,6 +319,19 @@ def test_garbage_is_a_400_naming_the_field(live_app: tuple[str, AuditStore], bod
 
 
 @SQLITE_ONLY
+@pytest.mark.parametrize("timestamp", ["x" * 2_000_000, "9999-12-31T23:59:59-14:00" + " " * 2_000_000])
+def test_a_400_quotes_a_bad_timestamp_cut(live_app: tuple[str, AuditStore], timestamp: str) -> None:
+    """A 2 MB outcomeTimestamp came back whole in the diagnostics, as other 400s' values do not."""
+    base_url, _ = live_app
+    response = post(base_url, {"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": timestamp}]})
+    assert response.status_code == 400
+    [issue] = response.json()["issue"]
+    assert issue["expression"] == ["feedback[0].outcomeTimestamp"]
+    assert issue["diagnostics"].startswith(f"feedback[0].outcomeTimestamp: {timestamp[:40]!r}"[:-1])
+    assert len(response.content) < 1_000
+
+
+@SQLITE_ONLY
 @pytest.mark.parametrize("data", [b"not json", b"[1, 2]", b""])
 def test_a_body_that_is_not_a_json_object_is_a_400(live_app: tuple[str, AuditStore], data: bytes) -> None:
     base_url, _ = live_app
