@@ -25,7 +25,7 @@ from cds_service.config import (ConfigError, check_not_blank, check_not_misspelt
 from cds_service.db import alembic_config
 from cds_service.evaluation import OrderOutcome
 from cds_service.hook_request import ORDER_SIGN
-from cds_service.printable import printable
+from cds_service.printable import printable, quoted_id
 
 T = TypeVar("T")
 
@@ -40,6 +40,8 @@ DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evalua
 _MAX_CELL = 40
 _INDENT = " " * 15  # where the values of `show` begin
 _WIDE_CELLS = {"reason": 90}  # the column a reader of rejected calls came for
+# The largest LIMIT SQLite (a 64-bit integer) and PostgreSQL (bigint) take: a larger one failed inside the query.
+_MAX_LIMIT = 2**63 - 1
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -50,9 +52,11 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     )
     parser = commands.add_parser("audit", parents=[common], help="list recent coverage decisions")
     parser.add_argument("--since", type=parse_since, help="ISO date or date-time (UTC), or relative: 30m, 24h, 7d, 2w")
-    parser.add_argument("--patient", help="only this patient id (unique only within one --client and --tenant)")
-    parser.add_argument("--client", metavar="ISS", help="only calls of this client (the verified JWT's iss)")
-    parser.add_argument("--tenant", help="only calls of this tenant (the verified JWT's tenant claim)")
+    parser.add_argument("--patient", type=_text,
+                        help="only this patient id (unique only within one --client and --tenant)")
+    parser.add_argument("--client", type=_text, metavar="ISS",
+                        help="only calls of this client (the verified JWT's iss)")
+    parser.add_argument("--tenant", type=_text, help="only calls of this tenant (the verified JWT's tenant claim)")
     parser.add_argument("--decision", choices=DECISIONS, help="only this decision")
     parser.add_argument("--rejected", action="store_true",
                         help="list the calls refused with a 4xx or 5xx (and why) instead of the decisions")
@@ -62,7 +66,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     actions = parser.add_subparsers(dest="action")
     show = actions.add_parser("show", parents=[common], help="one call with its criteria and feedback, found by its "
                               "hookInstance or by a coverage-assertion-id")
-    show.add_argument("key", metavar="HOOKINSTANCE-OR-ASSERTION-ID")
+    show.add_argument("key", type=_text, metavar="HOOKINSTANCE-OR-ASSERTION-ID")
     show.add_argument("--format", choices=("text", "json"), default="text")
     show.set_defaults(handler=run_show)
     prune = actions.add_parser("prune", parents=[common], help="delete the calls before a date with their decisions "
@@ -74,21 +78,37 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 
 
 def parse_since(value: str) -> datetime:
-    """`24h`-style relative spans count back from now; ISO dates and date-times without a zone are UTC."""
+    """`24h`-style relative spans count back from now; ISO dates and date-times without a zone are UTC. The moment
+    in UTC, as the database keeps times: one that is not in the years 1 to 9999 there (`9999d`, or
+    `9999-12-31T23:59:59-14:00`) is refused here, not by a traceback of the query."""
     match = _RELATIVE.match(value.strip())
-    if match:
-        return datetime.now(timezone.utc) - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     try:
+        if match:
+            return datetime.now(timezone.utc) - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
         moment = datetime.fromisoformat(value.strip())
+        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r}: use an ISO date/date-time or 30m, 24h, 7d, 2w") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        raise argparse.ArgumentTypeError(f"{quoted_id(value)}: use an ISO date/date-time or 30m, 24h, 7d, 2w") from None
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"{quoted_id(value)}: not within the years 1 to 9999 in UTC") from None
 
 
 def _positive_int(value: str) -> int:
-    if not value.isdigit() or int(value) == 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a positive integer")
-    return int(value)
+    # Checked by length before int(), which refuses more than 4,300 digits with a ValueError.
+    number = int(value) if value.isascii() and value.isdigit() and len(value) <= len(str(_MAX_LIMIT)) else 0
+    if not 0 < number <= _MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"{quoted_id(value)} is not a positive integer up to {_MAX_LIMIT}")
+    return number
+
+
+def _text(value: str) -> str:
+    """An id to look up, as given. On POSIX, Python keeps the bytes of an argument that is not UTF-8 as lone
+    surrogates, which no query can send: such an argument is refused, quoted escaped and cut."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(f"{quoted_id(value)} is not UTF-8 text") from None
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,7 +136,7 @@ def run_show(args: argparse.Namespace) -> int:
     if details is None:
         return 2
     if not details:
-        print(f"No call with hookInstance or coverage-assertion-id {args.key!r}", file=sys.stderr)
+        print(f"No call with hookInstance or coverage-assertion-id {quoted_id(args.key)}", file=sys.stderr)
         return 1
     if args.format == "json":
         print(json.dumps([detail.as_dict() for detail in details], indent=2))

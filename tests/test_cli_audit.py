@@ -222,6 +222,46 @@ def test_since_accepts_iso_dates_and_relative_spans() -> None:
         parse_since("last tuesday")
 
 
+@pytest.mark.parametrize("argv, said", [
+    # Python keeps the bytes of an argument that is not UTF-8 as lone surrogates: no query could send them.
+    (["show", "hi-p2\udcff"], "HOOKINSTANCE-OR-ASSERTION-ID: 'hi-p2\\udcff' is not UTF-8 text"),
+    (["--patient", "p\udcff"], "--patient: 'p\\udcff' is not UTF-8 text"),
+    (["--client", "\udcfe"], "--client: '\\udcfe' is not UTF-8 text"),
+    (["--tenant", "t\udc80"], "--tenant: 't\\udc80' is not UTF-8 text"),
+    # Spans and moments outside the years datetime holds, in UTC
+    (["--since", "9999999999d"], "--since: '9999999999d': not within the years 1 to 9999 in UTC"),
+    (["--since", "99999999999999999999m"], "--since: '99999999999999999999m': not within the years 1 to 9999 in UTC"),
+    (["prune", "--before", "9999999999w"], "--before: '9999999999w': not within the years 1 to 9999 in UTC"),
+    (["--since", "9999-12-31T23:59:59-14:00"], "not within the years 1 to 9999 in UTC"),
+    (["--since", "0001-01-01T00:00:00+14:00"], "not within the years 1 to 9999 in UTC"),
+    (["prune", "--before", "0001-01-01T00:00:00+14:00"], "not within the years 1 to 9999 in UTC"),
+    # A LIMIT beyond a 64-bit integer overflowed inside SQLite; digits int() cannot read were a ValueError
+    (["--limit", "100000000000000000000"], "--limit: '100000000000000000000' is not a positive integer up to "),
+    (["--limit", "9223372036854775808"], "is not a positive integer up to 9223372036854775807"),
+    (["--limit", "\u00b2"], "--limit: '\u00b2' is not a positive integer"),
+    (["--limit", "9" * 5000], "--limit: '" + "9" * 80 + "' is not a positive integer"),
+    (["--since", "x" * 100_000], "--since: '" + "x" * 80 + "': use an ISO date"),
+])
+def test_arguments_no_query_can_take_are_a_usage_error(audited: str, capsys: pytest.CaptureFixture[str],
+                                                        argv: list[str], said: str) -> None:
+    """Each was a traceback and exit status 1; now refused as `--since 2026-13-01` is: a usage error, status 2."""
+    with pytest.raises(SystemExit) as exit_status:
+        main(["audit", *argv, "--database-url", audited])
+    assert exit_status.value.code == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert re.match(r"cds-service audit( show| prune)?: error: argument ", error) and said in error
+    assert len(error) < 250
+
+
+def test_the_largest_limit_is_taken(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "audit", "--limit", "9223372036854775807", "--database-url", audited)[0] == 0
+
+
+def test_show_of_a_long_unknown_key_echoes_it_cut(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "show", "k" * 100_000, "--database-url", audited]) == 1
+    assert capsys.readouterr().err == f"No call with hookInstance or coverage-assertion-id {'k' * 80!r}\n"
+
+
 def test_rejected_calls_are_listed_with_why_and_never_with_what_was_sent(
         app: Any, client: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         caplog: pytest.LogCaptureFixture) -> None:
