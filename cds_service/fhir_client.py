@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -127,6 +127,24 @@ def _names_another_patient(owner: Any, patient_id: str | None) -> bool:
     return match is not None and match.group(1) != patient_id
 
 
+def declared_total(bundle: dict[str, Any]) -> int:
+    """How many resources a search Bundle says the search matched (`total`, on any of its pages); 0 when it does not
+    say (or says it in another JSON type than a whole number)."""
+    total = bundle.get("total")
+    return total if total.__class__ is int else 0
+
+
+def of_other_types_only(resources: list[dict[str, Any]], searched: str) -> bool:
+    """Whether a search's resources are all of another type than the one searched (Observations answering an
+    Immunization search): the answer to another search, which says nothing of what was searched for. Resources of
+    other types beside some of the type searched (a Medication included with its MedicationRequests) are read as
+    they are."""
+    for resource in resources:
+        if resource.get("resourceType") == searched:
+            return False
+    return bool(resources)
+
+
 def reports_error(outcome: dict[str, Any]) -> bool:
     """Whether an OperationOutcome has an issue of severity error or fatal (warnings and information do not count)."""
     issues = outcome.get("issue")
@@ -158,6 +176,16 @@ def _origin_and_path(url: str) -> tuple[str, str, int | None, str] | None:
         return None
     port = parts.port or _DEFAULT_PORTS[parts.scheme]
     return parts.scheme, parts.host.lower(), port, parts.path or ""
+
+
+@dataclass
+class _Search:
+    """A search under way: the resource type searched, the resources of the pages read so far, and the most
+    resources a page said the search matched (`total`)."""
+
+    searched: str
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
 
 
 class FhirClient:
@@ -230,53 +258,59 @@ class FhirClient:
 
     def search(self, query: str, deadline: float) -> list[dict[str, Any]] | None:
         """All resources of a search ("Type?params", relative to the base), every page, or None on any failure."""
-        return self._search(f"{self.base_url}/{query}", [], deadline)
+        return self._search(f"{self.base_url}/{query}", _Search(query.partition("?")[0]), deadline)
 
-    def search_after(self, bundle: dict[str, Any], deadline: float) -> list[dict[str, Any]] | None:
-        """The resources of a search page received elsewhere (a paged prefetch answer) and of every page after it,
-        following its next links as `search` does; None on any failure."""
-        resources: list[dict[str, Any]] = []
+    def search_after(self, bundle: dict[str, Any], searched: str, deadline: float) -> list[dict[str, Any]] | None:
+        """The resources of a search for `searched` (a resource type) whose first page was received elsewhere (a
+        paged prefetch answer), and of every page after it, following its next links as `search` does; None on any
+        failure."""
+        found = _Search(searched)
         try:
-            next_url = self._add_page(bundle, resources)
+            next_url = self._add_page(bundle, found)
         except FetchFailed as exc:
             log.debug("FHIR search after a prefetched page failed: %s", exc)
             return None
-        return self._search(next_url, resources, deadline) if next_url else resources
+        return self._search(next_url, found, deadline) if next_url else found.resources
 
-    def _search(self, url: str, resources: list[dict[str, Any]], deadline: float) -> list[dict[str, Any]] | None:
-        """`resources` with those of the page at url and every page after it, or None on any failure."""
+    def _search(self, url: str, found: _Search, deadline: float) -> list[dict[str, Any]] | None:
+        """The resources `found` so far with those of the page at url and every page after it, or None on any
+        failure."""
         try:
             with session_until(deadline) as session:
-                return self._all_pages(session, url, resources, deadline)
+                return self._all_pages(session, url, found, deadline)
         except (FetchFailed, requests.RequestException) as exc:
             log.debug("FHIR search %s failed: %s", url, _reason(exc))
             return None
 
-    def _all_pages(
-        self, session: requests.Session, url: str, resources: list[dict[str, Any]], deadline: float
-    ) -> list[dict[str, Any]]:
+    def _all_pages(self, session: requests.Session, url: str, found: _Search, deadline: float) -> list[dict[str, Any]]:
         for _ in range(self._limits.pages):
             bundle = self._get_json(session, url, deadline)
             if bundle.get("resourceType") != "Bundle":
                 raise FetchFailed("not a Bundle")
-            next_url = self._add_page(bundle, resources)
+            next_url = self._add_page(bundle, found)
             if next_url is None:
-                return resources
+                return found.resources
             url = next_url
         raise FetchFailed("too many pages")
 
-    def _add_page(self, bundle: dict[str, Any], resources: list[dict[str, Any]]) -> str | None:
-        """Adds a search page's resources to `resources`; the URL of the next page, if there is one."""
+    def _add_page(self, bundle: dict[str, Any], found: _Search) -> str | None:
+        """Adds a search page's resources to those `found`; the URL of the next page, if there is one. A page that
+        cannot belong to a whole answer fails the search: "nothing more recorded" would be a guess."""
         page = bundle_resources(bundle)
         if page is None:
             raise FetchFailed("the server reports an error: results incomplete")
-        resources.extend(page)
-        if len(resources) > self._limits.resources:
+        if of_other_types_only(page, found.searched):
+            raise FetchFailed(f"a page of other resource types than {found.searched}")
+        found.resources.extend(page)
+        if len(found.resources) > self._limits.resources:
             raise FetchFailed("too many resources")
+        found.total = max(found.total, declared_total(bundle))
         next_url = next_link(bundle)
-        # Incomplete results would read as "nothing more recorded": a next link we will not follow fails the search.
+        # A next link we will not follow fails the search, as does a last page short of the total the search matched.
         if next_url is not None and not self.is_under_base(next_url):
             raise FetchFailed("next link leaves the server base")
+        if next_url is None and found.total > len(found.resources):
+            raise FetchFailed(f"{len(found.resources)} resources of the {found.total} the search matched (total)")
         return next_url
 
     def _get_json(self, session: requests.Session, url: str, deadline: float) -> dict[str, Any]:

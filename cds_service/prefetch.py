@@ -14,7 +14,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from cds_service.exceptions import PatientUnavailable
-from cds_service.fhir_client import FhirClient, bundle_resources, next_link
+from cds_service.fhir_client import FhirClient, bundle_resources, declared_total, next_link, of_other_types_only
 from cds_service.hook_request import HookRequest
 from cds_service.record import PREFETCH_TEMPLATES, PatientRecord
 
@@ -131,9 +131,32 @@ def _answered(prefetch: dict[str, Any], key: str, patient_id: str) -> list[dict[
         # A next link: the rest of the answer is on the server (`_fetch_key` follows it when there is one).
         if next_link(value) is not None:
             return None
-        return bundle_resources(value, None if key == "patient" else patient_id)
+        if key == "patient":
+            return bundle_resources(value)
+        resources = bundle_resources(value, patient_id)
+        return None if _unusable(value, resources, key) else resources
     # A single resource is how EHRs answer the `patient` read; for a search key it is not a valid answer.
     return [value] if key == "patient" and value.get("resourceType") == "Patient" else None
+
+
+def _unusable(bundle: dict[str, Any], resources: list[dict[str, Any]] | None, key: str) -> str | None:
+    """Why a prefetched search Bundle without a next link, whose resources bundle_resources gave, cannot be the whole
+    answer to its key's search, in the words of the log; None when it can. Another patient's resources, dropped from
+    `resources`, count as received against the Bundle's `total` (counted only when there are fewer than it)."""
+    if resources is None:
+        return "a Bundle reporting an error, or with an entry that is no resource"
+    if of_other_types_only(resources, _searched(key)):
+        return "a Bundle of other resource types than searched"
+    total = declared_total(bundle)
+    if total > len(resources) and total > sum(entry["resource"].get("resourceType") != "OperationOutcome"
+                                              for entry in bundle.get("entry") or ()):
+        return "a Bundle with fewer entries than its total"
+    return None
+
+
+def _searched(key: str) -> str:
+    """The resource type a key's search is for ("Immunization" for `immunizations`)."""
+    return PREFETCH_TEMPLATES[key].partition("?")[0]
 
 
 def _fetch_all(
@@ -166,7 +189,7 @@ def _fetch_key(client: FhirClient, key: str, request: HookRequest, deadline: flo
         patient = client.read(query, deadline)
         return [patient] if patient is not None else None
     first_page = _first_page(request.prefetch, key)
-    return client.search_after(first_page, deadline) if first_page else client.search(query, deadline)
+    return client.search_after(first_page, _searched(key), deadline) if first_page else client.search(query, deadline)
 
 
 def _first_page(prefetch: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -221,11 +244,11 @@ def _log_not_received(request: HookRequest, lists: dict[str, list[dict[str, Any]
     missing = [key for key, value in lists.items() if value is None]
     if missing:
         log.info("hook %s: not received: %s", request.hook_instance,
-                 ", ".join(f"{key} (prefetch {_prefetch_said(request.prefetch, key)}; "
+                 ", ".join(f"{key} (prefetch {_prefetch_said(request.prefetch, key, request.patient_id)}; "
                            f"{_server_said(client, unfetchable, key in late)})" for key in missing))
 
 
-def _prefetch_said(prefetch: dict[str, Any], key: str) -> str:
+def _prefetch_said(prefetch: dict[str, Any], key: str, patient_id: str) -> str:
     """Why a key's prefetch gave no list, by the shape of what was sent alone (never its content)."""
     if key not in prefetch:
         return "absent"
@@ -234,7 +257,7 @@ def _prefetch_said(prefetch: dict[str, Any], key: str) -> str:
     if kind == "Bundle":
         if next_link(value) is not None:
             return "a first page only"
-        return "a Bundle reporting an error, or with an entry that is no resource"
+        return _unusable(value, bundle_resources(value, patient_id), key) or "a Bundle"
     return "an OperationOutcome" if kind == "OperationOutcome" else "not a Bundle"
 
 

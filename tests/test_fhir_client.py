@@ -247,6 +247,59 @@ def test_an_error_on_a_later_page_fails_the_search(fhir_server: FhirTestServer) 
     assert FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()) is None
     assert fhir_server.paths() == ["/Immunization", "/"]
 
+def _with_total(body: bytes, total: Any) -> bytes:
+    return json.dumps(json.loads(body) | {"total": total}).encode()
+
+
+def test_a_search_whose_last_page_falls_short_of_its_total_fails(fhir_server: FhirTestServer) -> None:
+    """A searchset saying it matched 3 Immunizations, holding one and no next link: the other two may be the live
+    vaccine. Entries that are OperationOutcomes do not count."""
+    immunization = {"resource": {"resourceType": "Immunization", "id": "i1"}}
+    fhir_server.fault("/Immunization", body=_with_total(_searchset(immunization, _outcome_entry("warning")), 2))
+    fhir_server.fault("/Condition", body=_with_total(_searchset(), 1))
+    client = FhirClient(fhir_server.base_url, None)
+    assert client.search("Immunization?patient=p1", _deadline()) is None
+    assert client.search("Condition?patient=p1", _deadline()) is None
+
+
+def test_a_total_is_counted_over_every_page(fhir_server: FhirTestServer) -> None:
+    first = _with_total(_searchset({"resource": {"resourceType": "Immunization", "id": "i1"}},
+                                   next_url=f"{fhir_server.base_url}/?page=2"), 2)
+    fhir_server.fault("/Immunization", body=first)
+    client = FhirClient(fhir_server.base_url, None)
+    fhir_server.fault("/", body=_searchset({"resource": {"resourceType": "Immunization", "id": "i2"}}))
+    assert [r["id"] for r in client.search("Immunization?patient=p1", _deadline()) or []] == ["i1", "i2"]
+    fhir_server.fault("/", body=_searchset())  # the second page empty: one of the two the search matched
+    assert client.search("Immunization?patient=p1", _deadline()) is None
+
+
+@pytest.mark.parametrize("total", [1, 0, None, "9", 1.5, True])
+def test_a_total_the_entries_reach_or_that_is_no_count_is_no_gap(fhir_server: FhirTestServer, total: Any) -> None:
+    fhir_server.fault("/Immunization", body=_with_total(
+        _searchset({"resource": {"resourceType": "Immunization", "id": "i1"}}), total))
+    assert FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()) is not None
+
+
+def test_a_search_answered_with_other_resource_types_only_fails(fhir_server: FhirTestServer) -> None:
+    """Observations answering an Immunization search are another search's answer: read as "no immunization
+    recorded", they gave an approval."""
+    fhir_server.fault("/Immunization", body=_searchset({"resource": {"resourceType": "Observation", "id": "o1"}}))
+    assert FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()) is None
+    first = _searchset({"resource": {"resourceType": "Condition", "id": "c1"}}, next_url=f"{fhir_server.base_url}/?p=2")
+    fhir_server.fault("/Condition", body=first)
+    fhir_server.fault("/", body=_searchset({"resource": {"resourceType": "Observation", "id": "o1"}}))
+    assert FhirClient(fhir_server.base_url, None).search("Condition?patient=p1", _deadline()) is None
+
+
+def test_other_resource_types_beside_the_type_searched_are_kept(fhir_server: FhirTestServer) -> None:
+    """A Medication included with the MedicationRequests that name it (`_include`)."""
+    order = {"resourceType": "MedicationRequest", "id": "mr1"}
+    drug = {"resourceType": "Medication", "id": "m1"}
+    fhir_server.fault("/MedicationRequest", body=_searchset({"resource": order},
+                                                            {"resource": drug, "search": {"mode": "include"}}))
+    assert FhirClient(fhir_server.base_url, None).search("MedicationRequest?patient=p1", _deadline()) == [order, drug]
+
+
 def test_hapi_next_links_to_the_base_itself_are_followed() -> None:
     with FhirTestServer(page_size=2, hapi_paging=True) as server:
         server.add(*_observations(5))

@@ -4,8 +4,10 @@ arrive, the coverage information is `indeterminate` with reason `technical`, and
 what the received record does not show. Over real HTTP, with a FHIR server standing in for the EHR's."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
 import requests
 
 from tests.crd_invariants import check_crd_invariants
@@ -107,3 +109,26 @@ def test_attestations_not_sent_leave_missing_chart_data_as_documentation(live_se
     assert decision["not-received"] == []
     coverage = _coverage(answer)
     assert (coverage["covered"], coverage["doc-needed"]) == ("conditional", "clinical")
+
+
+_SHORT_OF_TOTAL = {"resourceType": "Bundle", "type": "searchset", "total": 1, "entry": []}
+_OTHER_TYPE = {"resourceType": "Bundle", "type": "searchset", "total": 1, "entry": [{"resource": {
+    "resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "weight"}}}]}
+
+
+@pytest.mark.parametrize("answer", [_SHORT_OF_TOTAL, _OTHER_TYPE], ids=["short of its total", "of another type"])
+def test_a_search_answer_that_cannot_be_whole_is_not_received(live_service: str, fhir_server: FhirTestServer,
+                                                              answer: dict[str, Any]) -> None:
+    """The tester's hostile server: a searchset saying it matched an Immunization and holding none, or holding an
+    Observation instead, read as "no live vaccine recorded" and approved the order. Fetched, or prefetched."""
+    fhir_server.fault("/Immunization", body=json.dumps({**answer, "total": 0, "entry": []}).encode())
+    decision = _decision_card(_post(live_service, _fetched_from(fhir_server, "immunizations")))
+    assert decision["extension"]["coverage-decision"]["decision"] == "meets-criteria"  # a whole empty answer
+    fhir_server.fault("/Immunization", body=json.dumps(answer).encode())
+    prefetched = example(ADULT)
+    prefetched["prefetch"]["immunizations"] = answer
+    for body in (_fetched_from(fhir_server, "immunizations"), prefetched):
+        decision = _decision_card(_post(live_service, body))["extension"]["coverage-decision"]
+        assert decision["decision"] == "information-needed"
+        [vaccines] = [c for c in decision["criteria"] if c["id"] == "U1"]
+        assert (vaccines["status"], vaccines["received"]) == ("unknown", False)

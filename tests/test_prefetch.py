@@ -371,6 +371,45 @@ def test_a_fetched_search_reporting_an_error_is_not_received(fhir_server: FhirTe
     assert _load(_request(prefetch, fhir_server)).not_received() == ["immunizations"]
 
 
+def test_a_prefetch_bundle_short_of_its_total_is_not_an_answer() -> None:
+    """A searchset saying it matched two Immunizations, holding one and no next link: the other may be the live
+    vaccine. Another patient's resource, dropped, was received: it counts against the total."""
+    short = _bundle(_of("Immunization", "flu")) | {"total": 2}
+    record = _load(_request(_full_prefetch() | {"immunizations": short, "conditions": _bundle() | {"total": 1}}))
+    assert record.not_received() == ["conditions", "immunizations"]
+    whole = _bundle(_of("Immunization", "flu"), _of("Immunization", "mmr", patient="p2")) | {"total": 2}
+    assert [r["id"] for r in _load(_request(_full_prefetch() | {"immunizations": whole})).resources("immunizations")] \
+        == ["flu"]
+
+
+def test_a_prefetch_bundle_of_other_resource_types_only_is_not_an_answer() -> None:
+    """Observations under `immunizations` answer another search: read as "no live vaccine", they gave an approval."""
+    record = _load(_request(_full_prefetch() | {"immunizations": _bundle(_of("Observation", "o1"))}))
+    assert record.not_received() == ["immunizations"]
+    drug = {"resourceType": "Medication", "id": "m1"}
+    orders = _bundle(_of("MedicationRequest", "mr1"), drug)  # a Medication beside the orders naming it is kept
+    assert _load(_request(_full_prefetch() | {"medicationRequests": orders})).resources("medicationRequests")[1] == drug
+
+
+def test_an_unusable_prefetch_bundle_is_fetched_again_and_logged(fhir_server: FhirTestServer,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    fhir_server.add(LIVE_VACCINE)
+    prefetch = _full_prefetch() | {"immunizations": _bundle() | {"total": 1},
+                                   "conditions": _bundle(_of("Observation", "o1"))}
+    record = _load(_request(prefetch, fhir_server))
+    assert [r["id"] for r in record.resources("immunizations")] == ["mmr"]
+    assert record.resources("conditions") == [] and record.received("conditions")
+    assert sorted(fhir_server.paths()) == ["/Condition", "/Immunization"]
+    fhir_server.fault("/Immunization", status=500)
+    fhir_server.fault("/Condition", status=500)
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        _load(_request(prefetch, fhir_server))
+    [line] = [r.getMessage() for r in caplog.records if "not received" in r.getMessage()]
+    assert line == ("hook hi-1: not received: "
+                    "conditions (prefetch a Bundle of other resource types than searched; FHIR server: read failed), "
+                    "immunizations (prefetch a Bundle with fewer entries than its total; FHIR server: read failed)")
+
+
 def test_a_paged_prefetch_bundle_is_completed_from_its_next_link() -> None:
     with FhirTestServer(page_size=1) as server:
         server.add(_of("Immunization", "flu"), LIVE_VACCINE)
