@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import Engine
 
 from cds_service.audit_health import PING_SECONDS, WriterStatus
-from cds_service.audit_queries import AuditQueries, DecisionRow, InvocationDetail, RejectedRow
+from cds_service.audit_queries import AuditQueries, DecisionRow, FeedbackReceipt, InvocationDetail, RejectedRow
 from cds_service.audit_rows import FeedbackEntry, InvocationRecord
 from cds_service.audit_writer import MAX_QUEUED, AuditWriter
 from cds_service.db import create_db_engine
@@ -68,13 +68,9 @@ class AuditStore:
         return self._queries.prior_approval(patient_id, client_iss, tenant, policy_id, exclude_order_ids, before)
 
     def record_feedback(self, service_id: str, entries: list[FeedbackEntry],
-                        client_iss: str | None = None) -> list[FeedbackEntry]:
-        """Store feedback items, flagging those whose card uuid was never issued. Returns them as stored."""
+                        client_iss: str | None = None) -> FeedbackReceipt:
+        """Store feedback items as received; the card and suggestion uuids they name not issued so far."""
         return self._queries.record_feedback(service_id, entries, client_iss)
-
-    def suggestion_cards(self, uuids: set[str]) -> dict[str, str | None]:
-        """Those of `uuids` handed out as suggestions, each with its card's uuid (None: recorded before 0005)."""
-        return self._queries.suggestion_cards(uuids)
 
     def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
                limit: int = 50, client: str | None = None, tenant: str | None = None) -> list[DecisionRow]:

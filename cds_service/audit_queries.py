@@ -69,6 +69,17 @@ class RejectedRow:
         return {**asdict(self), "time": self.time.isoformat()}
 
 
+@dataclass(frozen=True)
+class FeedbackReceipt:
+    """What feedback named that does not match what was issued *so far*: card uuids, and accepted suggestions never
+    issued or issued with another card than the item's. The items are stored as received all the same: a call
+    answered by another worker reaches the database up to 0.1 s after its answer (later while the database is slow),
+    and feedback on its cards may come first; `show` works the match out again when it reads them."""
+
+    unknown_cards: list[str]
+    unknown_suggestions: list[str]
+
+
 @dataclass
 class InvocationDetail:
     """One invocation with its outcomes (criteria included) and the feedback on its cards."""
@@ -137,18 +148,30 @@ class AuditQueries:
     # --- feedback ----------------------------------------------------------------------------------------------
 
     def record_feedback(self, service_id: str, entries: list[FeedbackEntry],
-                        client_iss: str | None = None) -> list[FeedbackEntry]:
-        """Store feedback items, flagging those whose card uuid was never issued. Returns them as stored."""
+                        client_iss: str | None = None) -> FeedbackReceipt:
+        """Store feedback items as received; what they name that was not issued so far (records still queued in
+        this worker included), for the answer and the log."""
         known = self._issued_cards({entry.card_uuid for entry in entries})
+        receipt = FeedbackReceipt(
+            unknown_cards=[entry.card_uuid for entry in entries if entry.card_uuid not in known],
+            unknown_suggestions=sorted({uuid for unknown in self._unknown_suggestions(entries) for uuid in unknown}))
         received_at = utcnow()
         for entry in entries:
-            entry.card_known = entry.card_uuid in known
             entry.received_at = received_at.replace(tzinfo=timezone.utc)
             entry.client_iss = client_iss
         with write_transaction(self.engine) as connection, Session(connection) as session:
             session.add_all(feedback_row(service_id, entry, received_at) for entry in entries)
             session.flush()  # inside the write transaction, which commits it
-        return entries
+        return receipt
+
+    def _unknown_suggestions(self, entries: list[FeedbackEntry]) -> list[list[str]]:
+        """For each item, its accepted suggestions not issued with its card: never issued, or issued with another
+        card (a suggestion of the quantity card accepted on the decision card was not what the clinician accepted
+        there). A suggestion recorded before migration 0005 has no card: only that it was issued is checked."""
+        issued_with = self._suggestion_cards({uuid for entry in entries for uuid in entry.accepted_suggestions})
+        return [[uuid for uuid in entry.accepted_suggestions
+                 if uuid not in issued_with or issued_with[uuid] not in (entry.card_uuid, None)]
+                for entry in entries]
 
     def _issued_cards(self, uuids: set[str]) -> set[str]:
         """Those of `uuids` handed out as cards, queued records included."""
@@ -160,7 +183,7 @@ class AuditQueries:
         with self.engine.connect() as connection:
             return known | set(connection.execute(query).scalars())
 
-    def suggestion_cards(self, uuids: set[str]) -> dict[str, str | None]:
+    def _suggestion_cards(self, uuids: set[str]) -> dict[str, str | None]:
         """Those of `uuids` handed out as suggestions, each with the uuid of the card that carried it (None when
         recorded before migration 0005), queued records included."""
         uuids = _possibly_ours(uuids)
@@ -236,11 +259,15 @@ class AuditQueries:
             records = [invocation_record(invocation) for invocation in session.scalars(query)]
             return [InvocationDetail(record, self._feedback_on(session, record)) for record in records]
 
-    @staticmethod
-    def _feedback_on(session: Session, record: InvocationRecord) -> list[FeedbackEntry]:
+    def _feedback_on(self, session: Session, record: InvocationRecord) -> list[FeedbackEntry]:
+        """The feedback on the call's cards, each with the accepted suggestions not issued with its card worked out
+        now: stored as received, feedback may have arrived before the call was written."""
         card_uuids = [uuid for outcome in record.outcomes for uuid in outcome.card_uuids]
         rows = session.scalars(select(Feedback).where(Feedback.card_uuid.in_(card_uuids)).order_by(Feedback.id))
-        return [feedback_entry(row) for row in rows]
+        entries = [feedback_entry(row) for row in rows]
+        for entry, unknown in zip(entries, self._unknown_suggestions(entries)):
+            entry.unknown_suggestions = unknown
+        return entries
 
 
 def _possibly_ours(uuids: set[str]) -> set[str]:

@@ -41,19 +41,22 @@ class InvocationRecord:
 
 @dataclass
 class FeedbackEntry:
-    """One CDS Hooks feedback item, normalized (cds_service/feedback.py parses the client's shapes)."""
+    """One CDS Hooks feedback item, normalized (cds_service/feedback.py parses the client's shapes), stored as
+    received."""
 
     card_uuid: str
     outcome: str  # "accepted" or "overridden"
-    accepted_suggestions: list[str] = field(default_factory=list)
+    accepted_suggestions: list[str] = field(default_factory=list)  # as the EHR sent them
     override_system: str | None = None
     override_code: str | None = None
     override_display: str | None = None
     override_comment: str | None = None
     outcome_timestamp: datetime | None = None
-    card_known: bool = True  # set when stored: False when no card with this uuid was issued
     received_at: datetime | None = None
     client_iss: str | None = None  # the verified JWT issuer that sent it, set when stored
+    # Worked out when read (audit_queries.AuditQueries.show): those of accepted_suggestions never issued with this
+    # card (never issued at all, or with another card). Not stored: the call issuing them may be written later.
+    unknown_suggestions: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "outcome_timestamp": _iso(self.outcome_timestamp), "received_at": _iso(self.received_at)}
@@ -155,7 +158,7 @@ def _order_outcome(row: OrderOutcomeRow) -> OrderOutcome:
 
 def feedback_row(service_id: str, entry: FeedbackEntry, received_at: datetime) -> Feedback:
     return Feedback(
-        received_at=received_at, service_id=service_id, card_uuid=entry.card_uuid, card_known=entry.card_known,
+        received_at=received_at, service_id=service_id, card_uuid=entry.card_uuid,
         outcome=entry.outcome, outcome_timestamp=naive_utc(entry.outcome_timestamp) if entry.outcome_timestamp else None,
         accepted_suggestions=list(entry.accepted_suggestions), override_system=entry.override_system,
         override_code=entry.override_code, override_display=entry.override_display,
@@ -169,7 +172,7 @@ def feedback_entry(row: Feedback) -> FeedbackEntry:
         override_system=row.override_system, override_code=row.override_code, override_display=row.override_display,
         override_comment=row.override_comment,
         outcome_timestamp=aware(row.outcome_timestamp) if row.outcome_timestamp else None,
-        card_known=row.card_known, received_at=aware(row.received_at), client_iss=row.client_iss,
+        received_at=aware(row.received_at), client_iss=row.client_iss,
     )
 
 

@@ -396,9 +396,12 @@ def _with_topic(uuid: str, topics: dict[str, str]) -> str:
 
 def _feedback_line(entry: FeedbackEntry, topics: dict[str, str], labels: dict[str, str]) -> str:
     parts = [f"card {_with_topic(entry.card_uuid, topics)}: {entry.outcome}"]
-    if entry.accepted_suggestions:  # with their labels: what the prescriber accepted to change
-        accepted = (f"{uuid} ({labels[uuid]})" if uuid in labels else uuid for uuid in entry.accepted_suggestions)
+    issued = [uuid for uuid in entry.accepted_suggestions if uuid not in entry.unknown_suggestions]
+    if issued:  # with their labels: what the prescriber accepted to change
+        accepted = (f"{uuid} ({labels[uuid]})" if uuid in labels else uuid for uuid in issued)
         parts.append(f"suggestions {', '.join(accepted)}")
+    if entry.unknown_suggestions:  # sent back by the EHR, but not what this card offered
+        parts.append(f"suggestions not issued with this card {', '.join(entry.unknown_suggestions)}")
     reason = entry.override_display or entry.override_code
     if reason:
         parts.append(f"reason {reason}")

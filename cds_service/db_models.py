@@ -97,7 +97,9 @@ class IssuedCard(Base):
 
 
 class Feedback(Base):
-    """One CDS Hooks feedback item, joined to the issued card by `card_uuid`."""
+    """One CDS Hooks feedback item as received, joined to the issued card by `card_uuid`. Whether that card and the
+    accepted suggestions were issued is worked out when the trail is read (migration 0008): the call that issued
+    them may reach the database after the feedback on them, when another worker answered it."""
 
     __tablename__ = "feedback"
 
@@ -105,7 +107,6 @@ class Feedback(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime)
     service_id: Mapped[str] = mapped_column(String(200))
     card_uuid: Mapped[str] = mapped_column(String(200), index=True)
-    card_known: Mapped[bool] = mapped_column(Boolean)  # False: no card with this uuid was issued (still stored)
     outcome: Mapped[str] = mapped_column(String(20))
     outcome_timestamp: Mapped[datetime | None] = mapped_column(DateTime)
     accepted_suggestions: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -10,9 +10,10 @@ reason for overriding a card the clinician accepted.
 An override reason of ours is stored under its fixed system, also when it comes back in the base-URL form of the
 cards issued before that system was fixed (override_reasons.OVERRIDE_REASON_SYSTEM).
 
-Feedback on a card uuid this service never issued is stored anyway, flagged. An accepted suggestion is kept only on
-the card that carried it: one never issued, or issued with another card, is left out of what is stored and named in
-the answer's `unknownSuggestions`.
+Feedback is stored as received, on whatever card uuid it names and with every suggestion it accepts. Whether the card
+and the suggestions were issued (a suggestion with that card) is worked out when the trail is read, not here: the
+call that issued them may have been answered by another worker, whose audit writer writes it up to 0.1 s later (later
+while the database is slow). The answer names the uuids not matched so far (`unknownCards`, `unknownSuggestions`).
 """
 from __future__ import annotations
 
@@ -96,33 +97,14 @@ def feedback_blueprint(store: AuditStore) -> Blueprint:
             raise ClientError(404, f"No CDS service with id {service_id!r}", code="not-found")
         check_content_type(request.content_type)
         entries = parse_feedback(parse_json_object(request_body()))
-        unknown_suggestions = sorted(_drop_foreign_suggestions(entries, store))
-        stored = store.record_feedback(service_id, entries, g.get("client_iss"))
-        unknown = [entry.card_uuid for entry in stored if not entry.card_known]
-        if unknown or unknown_suggestions:  # an integration bug on the EHR's side: say so, to them and in the log
-            log.warning("feedback naming uuids never issued: cards %s; suggestions (or not with that card) %s",
+        receipt = store.record_feedback(service_id, entries, g.get("client_iss"))
+        unknown, unknown_suggestions = receipt.unknown_cards, receipt.unknown_suggestions
+        if unknown or unknown_suggestions:  # an EHR bug, or the call written later by another worker: say so
+            log.warning("feedback naming uuids not issued (so far): cards %s; suggestions (or not with that card) %s",
                         _for_log(unknown), _for_log(unknown_suggestions))
-        return jsonify({"stored": len(stored), "unknownCards": unknown, "unknownSuggestions": unknown_suggestions})
+        return jsonify({"stored": len(entries), "unknownCards": unknown, "unknownSuggestions": unknown_suggestions})
 
     return blueprint
-
-
-def _drop_foreign_suggestions(entries: list[FeedbackEntry], store: AuditStore) -> set[str]:
-    """Keeps as accepted on each item only the suggestions issued with its card; returns the others (never issued,
-    or another card's): a suggestion of the quantity card accepted on the decision card was not what the clinician
-    accepted there."""
-    issued_with = store.suggestion_cards({uuid for entry in entries for uuid in entry.accepted_suggestions})
-    foreign: set[str] = set()
-    for entry in entries:
-        own = [uuid for uuid in entry.accepted_suggestions if _carried_by(issued_with, uuid, entry.card_uuid)]
-        foreign.update(uuid for uuid in entry.accepted_suggestions if uuid not in own)
-        entry.accepted_suggestions = own
-    return foreign
-
-
-def _carried_by(issued_with: dict[str, str | None], suggestion: str, card: str) -> bool:
-    # A suggestion recorded before migration 0005 has no card: only that it was issued can be checked.
-    return suggestion in issued_with and issued_with[suggestion] in (card, None)
 
 
 _LOGGED_IDS = 10

@@ -22,7 +22,8 @@ from werkzeug.serving import make_server
 
 from cds_service.app import create_app
 from cds_service.audit import AuditStore
-from cds_service.audit_rows import InvocationRecord
+from cds_service.audit_queries import FeedbackReceipt
+from cds_service.audit_rows import FeedbackEntry, InvocationRecord
 from cds_service.config import Settings
 from cds_service.db import create_db_engine
 from cds_service.db_models import Base, Invocation
@@ -284,13 +285,18 @@ def test_issued_suggestions_are_found_with_their_card(store: AuditStore, databas
     with_card = outcome(card_uuids=["card-1", "card-2"], suggestion_uuids=["sug-2"],
                         suggestion_cards={"sug-2": "card-2"})
     without_card = outcome("mr2", card_uuids=["card-3"], suggestion_uuids=["sug-3"])  # as recorded before 0005
-    expected = {"sug-2": "card-2", "sug-3": None}
+    # sug-3, recorded without its card, is checked only as issued; card-1 is no suggestion; sug-2 is card-2's.
+    feedback = [FeedbackEntry("card-2", "accepted", ["sug-2", "sug-3", "card-1", "never-issued"]),
+                FeedbackEntry("card-1", "accepted", ["sug-2"])]
+    expected = FeedbackReceipt(unknown_cards=[], unknown_suggestions=["card-1", "never-issued", "sug-2"])
     with writes_blocked(database_url):
         store.record_invocation(invocation("hi-1", "p1", with_card, without_card))
-        if queued:
-            assert store.suggestion_cards({"sug-2", "sug-3", "card-1", "never-issued"}) == expected
+        if queued:  # a feedback write waits for the lock: it is asked from the queue alone, not stored
+            assert store._queries._unknown_suggestions(feedback) == [["card-1", "never-issued"], ["sug-2"]]
     store.flush()
-    assert store.suggestion_cards({"sug-2", "sug-3", "card-1", "never-issued"}) == expected
+    assert store.record_feedback("blinatumomab-coverage", feedback) == expected
+    [detail] = store.show("hi-1")
+    assert [entry.unknown_suggestions for entry in detail.feedback] == [["card-1", "never-issued"], ["sug-2"]]
 
 
 def assert_prior_approvals(store: AuditStore) -> None:
@@ -345,15 +351,24 @@ def test_ping(store: AuditStore) -> None:
 
 @pytest.fixture
 def live_app(database_url: str) -> Iterator[tuple[str, AuditStore]]:
+    with running_app(database_url) as served:
+        yield served
+
+
+@contextmanager
+def running_app(database_url: str) -> Iterator[tuple[str, AuditStore]]:
+    """The app served on loopback, with an audit writer of its own (a worker of several, when run twice at once)."""
     app = create_app(Settings(database_url=database_url))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     # A short poll interval: shutdown() waits for one poll, and every feedback test stops a server.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", app.extensions["cds_service"].store
-    server.shutdown()
-    thread.join(5)
-    app.extensions["cds_service"].store.close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app.extensions["cds_service"].store
+    finally:
+        server.shutdown()
+        thread.join(5)
+        app.extensions["cds_service"].store.close()
 
 
 def test_no_token_is_ever_stored(live_app: tuple[str, AuditStore]) -> None:

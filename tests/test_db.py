@@ -80,7 +80,7 @@ def test_migrate_creates_the_schema_and_is_idempotent(database_url: str) -> None
     migrate(engine)
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0007"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0008"]
     engine.dispose()
 
 
@@ -170,6 +170,39 @@ def test_migration_0007_keeps_older_decisions_without_indications_and_downgrades
     assert "indications" not in columns and "policy_digest" in columns
 
 
+def test_migration_0008_keeps_feedback_as_received_and_downgrades_working_out_card_known(database_url: str) -> None:
+    """Feedback stored at 0007 keeps its rows; whether its card was issued is worked out when read, so a row flagged
+    unknown because its call was written after it (another worker's queue) reads as on that call's card. A downgrade
+    gives the column back, worked out from the cards issued, NOT NULL as 0007 had it."""
+    engine = create_db_engine(database_url)
+    config = _decided_at(engine, "0007", "hi-0007")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO issued_card (outcome_id, uuid, kind) VALUES (1, 'c1', 'card')"))
+        connection.execute(text(
+            "INSERT INTO feedback (received_at, service_id, card_uuid, card_known, outcome, accepted_suggestions) "
+            "VALUES ('2026-11-01 10:00:00', 'blinatumomab-coverage', :card, false, 'accepted', '[]')"),
+            [{"card": "c1"}, {"card": "never-issued"}])
+    migrate(engine)
+    with engine.connect() as connection:
+        assert "card_known" not in {column["name"] for column in inspect(connection).get_columns("feedback")}
+    store = AuditStore(database_url)
+    [detail] = store.show("hi-0007")
+    store.close()
+    assert [(entry.card_uuid, entry.outcome) for entry in detail.feedback] == [("c1", "accepted")]
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+    with engine.connect() as connection:
+        known = {card: flag for card, flag in connection.execute(text("SELECT card_uuid, card_known FROM feedback"))}
+        [column] = [c for c in inspect(connection).get_columns("feedback") if c["name"] == "card_known"]
+        counts = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                  for table in ("invocation", "order_outcome", "issued_card", "feedback")]
+    assert {card: bool(flag) for card, flag in known.items()} == {"c1": True, "never-issued": False}
+    assert column["nullable"] is False and counts == [1, 1, 1, 2]
+    migrate(engine)
+    engine.dispose()
+
+
 def test_migrations_match_the_models(database_url: str) -> None:
     engine = create_db_engine(database_url)
     migrate(engine)
@@ -187,7 +220,7 @@ def test_a_schema_migrated_by_a_newer_release_stops_the_start_up_with_one_line(d
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(SchemaError, match="^the audit database is at schema revision 0099, which this release does "
-                                          "not know \\(its newest is 0007\\): a newer release migrated it"):
+                                          "not know \\(its newest is 0008\\): a newer release migrated it"):
         migrate(engine)
     engine.dispose()
     with pytest.raises(ConfigError, match="^the audit database is at schema revision 0099.*restore the database from "

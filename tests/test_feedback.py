@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.card_config import CardConfig
+from cds_service.cli import main
 from cds_service.override_reasons import OVERRIDE_REASON_SYSTEM
 from cds_service.db_models import Feedback
-from tests.test_audit import (EXAMPLE, invocation, live_app, outcome, stored_values,  # noqa: F401  (live_app: fixture)
-                              writes_blocked)
+from tests.test_audit import (EXAMPLE, invocation, live_app, outcome, running_app,  # noqa: F401  (live_app: fixture)
+                              stored_values, writes_blocked)
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
 FEEDBACK = "/cds-services/blinatumomab-coverage/feedback"
@@ -58,8 +59,8 @@ def test_accepted_feedback_is_stored_with_the_card(live_app: tuple[str, AuditSto
     assert response.status_code == 200
     assert response.json() == {"stored": 1, "unknownCards": [], "unknownSuggestions": []}
     [entry] = stored_feedback(store)
-    assert (entry.card_uuid, entry.outcome, entry.accepted_suggestions, entry.card_known) == (
-        "card-1", "accepted", ["sug-1"], True)
+    assert (entry.card_uuid, entry.outcome, entry.accepted_suggestions, entry.unknown_suggestions) == (
+        "card-1", "accepted", ["sug-1"], [])
     assert entry.outcome_timestamp == datetime(2026, 11, 20, 12, 5, tzinfo=timezone.utc)
 
 
@@ -173,14 +174,14 @@ def test_unknown_ids_are_logged_quoted_and_bounded(live_app: tuple[str, AuditSto
     body = {"feedback": [{"card": forged, "outcome": "accepted", "acceptedSuggestions": many}]}
     with caplog.at_level("WARNING", logger="cds_service.feedback"):
         assert post(base_url, body).status_code == 200
-    [line] = [r.getMessage() for r in caplog.records if "never issued" in r.getMessage()]
+    [line] = [r.getMessage() for r in caplog.records if "not issued (so far)" in r.getMessage()]
     assert "\n" not in line and "'x\\n2026-11-21 ERROR" in line
     assert "(+10 more)" in line and len(line) < 1200  # ten ids of 80 characters, not twenty of 193
     too_long = {"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": ["y" * 201]}]}
     assert post(base_url, too_long).status_code == 400
 
 
-def test_feedback_on_an_unknown_card_is_stored_and_flagged(live_app: tuple[str, AuditStore]) -> None:
+def test_feedback_on_an_unknown_card_is_stored_and_named_in_the_answer(live_app: tuple[str, AuditStore]) -> None:
     base_url, store = live_app
     issue_card(store)
     body = {"feedback": [{"card": "card-1", "outcome": "accepted"}, {"card": "never-issued", "outcome": "accepted"}]}
@@ -188,8 +189,8 @@ def test_feedback_on_an_unknown_card_is_stored_and_flagged(live_app: tuple[str, 
     assert response.status_code == 200
     assert response.json() == {"stored": 2, "unknownCards": ["never-issued"], "unknownSuggestions": []}
     with store.engine.connect() as connection:
-        flags = dict(connection.execute(select(Feedback.card_uuid, Feedback.card_known)).all())
-    assert flags == {"card-1": True, "never-issued": False}
+        assert sorted(connection.execute(select(Feedback.card_uuid)).scalars()) == ["card-1", "never-issued"]
+    assert [entry.card_uuid for entry in stored_feedback(store)] == ["card-1"]
 
 
 def test_an_accepted_suggestion_never_issued_is_reported(live_app: tuple[str, AuditStore]) -> None:
@@ -201,9 +202,10 @@ def test_an_accepted_suggestion_never_issued_is_reported(live_app: tuple[str, Au
     assert post(base_url, body).json()["unknownSuggestions"] == ["card-1", "not-a-suggestion"]
 
 
-def test_a_suggestion_of_another_card_is_reported_and_not_stored_as_accepted(
+def test_a_suggestion_of_another_card_is_reported_and_read_as_not_issued_with_it(
         live_app: tuple[str, AuditStore]) -> None:
-    """The quantity card's suggestion, accepted on the decision card: not what the clinician accepted there."""
+    """The quantity card's suggestion, accepted on the decision card: not what the clinician accepted there. Stored
+    as received, it is told apart when the trail is read."""
     base_url, store = live_app
     body = json.loads((EXAMPLE.parent / "aspirus-quantity-over-limit.json").read_text())
     cards = requests.post(f"{base_url}/cds-services/blinatumomab-coverage", json=body, timeout=30).json()["cards"]
@@ -217,8 +219,8 @@ def test_a_suggestion_of_another_card_is_reported_and_not_stored_as_accepted(
     assert post(base_url, {"feedback": [on_quantity]}).json()["unknownSuggestions"] == []
     store.flush()
     [detail] = store.show(body["hookInstance"])
-    assert {(f.card_uuid, tuple(f.accepted_suggestions)) for f in detail.feedback} == {
-        (decision["uuid"], ()), (quantity["uuid"], (suggestion,))}
+    assert {(f.card_uuid, tuple(f.accepted_suggestions), tuple(f.unknown_suggestions)) for f in detail.feedback} == {
+        (decision["uuid"], (suggestion,), (suggestion,)), (quantity["uuid"], (suggestion,), ())}
 
 
 def test_a_suggestion_recorded_without_its_card_is_checked_only_as_issued(live_app: tuple[str, AuditStore]) -> None:
@@ -260,6 +262,49 @@ def test_feedback_on_a_card_whose_record_is_still_queued_is_known(live_app: tupl
     poster.join(30)
     assert answers[0].status_code == 200
     assert answers[0].json()["unknownCards"] == []
+
+
+def test_feedback_answered_by_another_worker_before_the_call_is_written_keeps_the_accepted_change(
+        live_app: tuple[str, AuditStore], database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two workers: one answers the hook call, whose record waits in its writer's queue (written every 0.1 s, later
+    while the database is slow); the other takes the feedback accepting the dose correction at once. The feedback was
+    stored with card_known false and no accepted suggestion, for good: the accepted change was lost."""
+    base_url, store = live_app
+    body = json.loads((EXAMPLE.parent / "aspirus-relapsed-refractory-single-line-dose-too-high.json").read_text())
+    body["hookInstance"] = "race-1"
+    answers: list[requests.Response] = []
+    with running_app(database_url) as (other_worker, _):
+        with writes_blocked(database_url):  # the hook call's record cannot be written yet: it stays queued
+            cards = requests.post(f"{base_url}/cds-services/blinatumomab-coverage", json=body, timeout=30).json()
+            [(card, suggestion)] = [(c, s) for c in cards["cards"] for s in c.get("suggestions", ())]
+            item = {"card": card["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion["uuid"]}]}
+            # On SQLite the feedback insert waits for the lock too, so it is posted from another thread.
+            poster = threading.Thread(target=lambda: answers.append(post(other_worker, {"feedback": [item]})))
+            poster.start()
+            poster.join(0.5)
+        poster.join(30)
+    # The other worker could not know the card yet, and says so; what it stored is what was sent.
+    assert answers[0].json() == {"stored": 1, "unknownCards": [card["uuid"]],
+                                 "unknownSuggestions": [suggestion["uuid"]]}
+    store.flush()
+    [detail] = store.show("race-1")
+    [entry] = detail.feedback
+    assert (entry.card_uuid, entry.accepted_suggestions, entry.unknown_suggestions) == (
+        card["uuid"], [suggestion["uuid"]], [])
+    assert main(["audit", "show", "race-1", "--database-url", database_url]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith(f"  card {card['uuid']}")]
+    assert f"accepted; suggestions {suggestion['uuid']} ({suggestion['label']})" in line
+
+
+def test_show_tells_a_suggestion_never_issued_with_the_card(live_app: tuple[str, AuditStore], database_url: str,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    base_url, store = live_app
+    issue_card(store)
+    body = {"feedback": [{"card": "card-1", "outcome": "accepted", "acceptedSuggestions": ["sug-1", "sug-x"]}]}
+    assert post(base_url, body).json()["unknownSuggestions"] == ["sug-x"]
+    assert main(["audit", "show", "hi-1", "--database-url", database_url]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  card card-1")]
+    assert line.startswith("  card card-1: accepted; suggestions sug-1; suggestions not issued with this card sug-x; ")
 
 
 @SQLITE_ONLY
