@@ -115,6 +115,9 @@ class Feedback(Base):
     override_display: Mapped[str | None] = mapped_column(Text)
     override_comment: Mapped[str | None] = mapped_column(Text)
     client_iss: Mapped[str | None] = mapped_column(String(500))  # added in migration 0002
+    # Not written since migration 0008 (worked out when read), kept nullable so that a worker of the older release,
+    # still running during a rolling upgrade, can store feedback: its insert names the column.
+    card_known: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class UsedJti(Base):

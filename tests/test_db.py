@@ -172,8 +172,9 @@ def test_migration_0007_keeps_older_decisions_without_indications_and_downgrades
 
 def test_migration_0008_keeps_feedback_as_received_and_downgrades_working_out_card_known(database_url: str) -> None:
     """Feedback stored at 0007 keeps its rows; whether its card was issued is worked out when read, so a row flagged
-    unknown because its call was written after it (another worker's queue) reads as on that call's card. A downgrade
-    gives the column back, worked out from the cards issued, NOT NULL as 0007 had it."""
+    unknown because its call was written after it (another worker's queue) reads as on that call's card. The column
+    stays, nullable and unwritten, so an older release's worker can still insert during a rolling upgrade. A
+    downgrade works it out from the cards issued for the rows stored since, NOT NULL as 0007 had it."""
     engine = create_db_engine(database_url)
     config = _decided_at(engine, "0007", "hi-0007")
     with engine.begin() as connection:
@@ -183,22 +184,27 @@ def test_migration_0008_keeps_feedback_as_received_and_downgrades_working_out_ca
             "VALUES ('2026-11-01 10:00:00', 'blinatumomab-coverage', :card, false, 'accepted', '[]')"),
             [{"card": "c1"}, {"card": "never-issued"}])
     migrate(engine)
-    with engine.connect() as connection:
-        assert "card_known" not in {column["name"] for column in inspect(connection).get_columns("feedback")}
+    with engine.begin() as connection:
+        [column] = [c for c in inspect(connection).get_columns("feedback") if c["name"] == "card_known"]
+        assert column["nullable"] is True  # kept, not written: an older release's worker still inserts it
+        connection.execute(text(
+            "INSERT INTO feedback (received_at, service_id, card_uuid, outcome, accepted_suggestions) "
+            "VALUES ('2026-11-01 10:01:00', 'blinatumomab-coverage', 'c1', 'accepted', '[]')"))
     store = AuditStore(database_url)
     [detail] = store.show("hi-0007")
     store.close()
-    assert [(entry.card_uuid, entry.outcome) for entry in detail.feedback] == [("c1", "accepted")]
+    assert [(entry.card_uuid, entry.outcome) for entry in detail.feedback] == [("c1", "accepted")] * 2
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0007")
     with engine.connect() as connection:
-        known = {card: flag for card, flag in connection.execute(text("SELECT card_uuid, card_known FROM feedback"))}
+        known = list(connection.execute(text("SELECT card_uuid, card_known FROM feedback")))
         [column] = [c for c in inspect(connection).get_columns("feedback") if c["name"] == "card_known"]
         counts = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
                   for table in ("invocation", "order_outcome", "issued_card", "feedback")]
-    assert {card: bool(flag) for card, flag in known.items()} == {"c1": True, "never-issued": False}
-    assert column["nullable"] is False and counts == [1, 1, 1, 2]
+    # As stored at 0007 (false, decided on arrival), and the row stored since worked out from the cards issued.
+    assert sorted((card, bool(flag)) for card, flag in known) == [("c1", False), ("c1", True), ("never-issued", False)]
+    assert column["nullable"] is False and counts == [1, 1, 1, 3]
     migrate(engine)
     engine.dispose()
 
