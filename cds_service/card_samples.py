@@ -1,6 +1,6 @@
 """Representative contexts of every card template, shaped as cards.py and dosing/cards.py pass them.
 
-The start-up renders each template in use with each of its contexts (app.py, `templates.render_problem`): a variable
+The start-up renders each template in use with each of its contexts (app.py, `card_text.render_problem`): a variable
 or attribute misspelt in an operator's copy (CDS_CARDS_DIR) then stops the start-up, naming the template and the
 line, instead of turning every order that reaches the template into an "evaluation failed" card. A template renders
 one branch per context, so the contexts cover the branches the code chooses between (each decision, each kind of

@@ -9,11 +9,11 @@ from typing import Any
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
+from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, Wording, render_card
 from cds_service.decision import Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
 from cds_service.dosing.reading import DoseLine
-from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, Wording, render_card
 from cds_service.dosing.text import days_text, mcg_text, mid_sentence
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
@@ -24,7 +24,6 @@ from cds_service.questionnaire import question, questionnaire_url
 from cds_service.record import DATA_NAMES
 from cds_service.verdict import NOT_MET, UNKNOWN
 
-CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "coverage-info", "display": "Coverage Information"}
 # The parts of the summary around the list of what to document ("<payer>: document ... to confirm coverage"), and
 # around what the EHR did not send.

@@ -8,9 +8,9 @@ import os
 
 from jinja2 import TemplateSyntaxError
 
+from cds_service import card_text
 from cds_service.card_samples import SAMPLES
 from cds_service.config import ConfigError
-from cds_service.dosing import templates
 from cds_service.facts.coverage import routed_policy_ids
 from cds_service.policies import check_policies, policy_ids
 
@@ -42,17 +42,17 @@ def _check_card_templates() -> None:
     gets no card and no coverage information at all (the "evaluation failed" card is a template too), so a wrong
     CDS_CARDS_DIR, an install without the templates, or a misspelt variable in an operator's copy stops the start-up
     instead."""
-    directory = templates.cards_dir()
-    where = f"{templates.ENV_DIR} {directory}" if os.environ.get(templates.ENV_DIR) else f"card templates {directory}"
+    directory = card_text.cards_dir()
+    where = f"{card_text.ENV_DIR} {directory}" if os.environ.get(card_text.ENV_DIR) else f"card templates {directory}"
     if not directory.is_dir():
         raise ConfigError(f"{where} is not a directory")
-    missing = templates.missing_templates(directory)
+    missing = card_text.missing_templates(directory)
     if missing:
         raise ConfigError(f"{where} lacks {', '.join(missing)}")
     try:
-        templates.compile_templates(directory)
+        card_text.compile_templates(directory)
     except TemplateSyntaxError as exc:
         raise ConfigError(f"{where}: {exc.name} line {exc.lineno}: {exc.message}") from None
-    problem = templates.render_problem(directory, SAMPLES)
+    problem = card_text.render_problem(directory, SAMPLES)
     if problem:
         raise ConfigError(f"{where}: {problem}")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.dosing.templates import Markdown, markdown_text, plain_text
+from cds_service.card_text import Markdown, markdown_text, plain_text
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 URL = "/cds-services/blinatumomab-coverage"

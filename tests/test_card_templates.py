@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from cds_service import card_text
 from cds_service.card_samples import SAMPLES
 from cds_service.config import ConfigError
 from cds_service.decision import CriterionResult
-from cds_service.dosing import templates
 from tests.conftest import close_app, local_settings, make_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +26,7 @@ _INSTALLED_CALL = """
 import json, sys
 from cds_service.app import create_app
 from cds_service.config import Settings
-from cds_service.dosing.templates import DEFAULT_CARDS_DIR
+from cds_service.card_text import DEFAULT_CARDS_DIR
 app = create_app(Settings(database_url=sys.argv[1]))
 response = app.test_client().post("/cds-services/blinatumomab-coverage", json=json.load(open(sys.argv[2])))
 print(json.dumps({"cards_dir": str(DEFAULT_CARDS_DIR), "cards": len(response.get_json()["cards"])}))
@@ -41,8 +41,8 @@ def test_the_template_list_names_every_template_the_code_renders_and_every_shipp
                 for name in re.findall(r'{%-?\s*(?:import|from|include|extends)\s+"([^"]+)"',
                                        path.read_text(encoding="utf-8"))}
     assert rendered
-    assert rendered | imported <= set(templates.TEMPLATES)
-    assert set(templates.TEMPLATES) == SHIPPED
+    assert rendered | imported <= set(card_text.TEMPLATES)
+    assert set(card_text.TEMPLATES) == SHIPPED
 
 
 def test_the_built_package_holds_the_templates_and_the_service_answers_from_it(tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_an_operators_macro_printed_through_the_markdown_filter_keeps_its_markdo
         "{% macro reference(id) %}**Reference:** `{{ id }}`{% endmacro %}\n"
         "{% set summary %}Not checked{% endset %}\n"
         "{{ reference(hook_instance) | markdown }}\n", encoding="utf-8")
-    text = templates.render_card("evaluation-failed.j2", hook_instance="a*b_c")
+    text = card_text.render_card("evaluation-failed.j2", hook_instance="a*b_c")
     assert text.detail == r"**Reference:** `a\*b\_c`"
     assert (text.summary, text.label, text.action) == ("Not checked", "", "")
 
@@ -131,7 +131,7 @@ def test_shipped_templates_missing_from_an_install_stop_the_start_up(tmp_path: P
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """An installation without the templates (what a wheel without them gave): named as the built-in folder."""
     monkeypatch.delenv("CDS_CARDS_DIR", raising=False)
-    monkeypatch.setattr(templates, "DEFAULT_CARDS_DIR", tmp_path / "site-packages" / "cards")
+    monkeypatch.setattr(card_text, "DEFAULT_CARDS_DIR", tmp_path / "site-packages" / "cards")
     with pytest.raises(ConfigError, match=f"^card templates {tmp_path / 'site-packages' / 'cards'} is not a direct"):
         _start(tmp_path)
 

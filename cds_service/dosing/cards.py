@@ -14,7 +14,7 @@ import uuid
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from cds_service.cards import CARD_TYPE_SYSTEM
+from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, render_card
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
@@ -23,7 +23,6 @@ from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, 
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, corrected_daily,
                                        json_number, without_coverage_information, written_dose)
-from cds_service.dosing.templates import SUMMARY_LIMIT, CardText, render_card
 from cds_service.dosing.text import bsa_text, days_text, mcg_text, mcg_text_against, per_m2_text
 from cds_service.facts.model import ClinicalFacts
 

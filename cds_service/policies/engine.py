@@ -11,10 +11,10 @@ from datetime import date
 from functools import partial
 from typing import NamedTuple
 
+from cds_service.card_text import Wording
 from cds_service.decision import CLINICAL, Authorization, CriterionResult, Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, INITIAL, MEETS, NOT_MET_DECISION, RENEWAL, DecisionCode
 from cds_service.dosing.api import DoseChecks
-from cds_service.dosing.templates import Wording
 from cds_service.facts.model import ClinicalFacts, Fact, read_within
 from cds_service.policies.model import Criteria, CriterionSpec, IndicationSpec, Policy, Stage
 from cds_service.policies.vocabulary import Context, Outcome, unique

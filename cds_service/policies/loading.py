@@ -17,9 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from cds_service.card_text import Wording
 from cds_service.decision import CLINICAL
 from cds_service.evaluation import INITIAL
-from cds_service.dosing.templates import Wording
 from cds_service.exceptions import path_expression
 from cds_service.facts.model import ATTESTED_BY, WINDOWS
 from cds_service.file_schemas import file_validator, schema_problem

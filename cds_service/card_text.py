@@ -1,4 +1,6 @@
-"""Card wording from the Jinja2 templates of the top-level `cards` package (env CDS_CARDS_DIR overrides the folder).
+"""Card wording from the Jinja2 templates of the top-level `cards` package (env CDS_CARDS_DIR overrides the folder),
+for every card of the service: the decision cards (cards.py) and the dose and quantity cards (dosing/cards.py). The
+policies make their fixed texts `Wording`s when their files are loaded.
 
 A template's body is the card's Markdown detail; short texts (summary, suggestion label, action description) are
 top-level `{% set %}` blocks read back from the rendered template module.
@@ -26,6 +28,8 @@ from jinja2.filters import sync_do_join
 DEFAULT_CARDS_DIR = Path(str(resources.files("cards")))
 ENV_DIR = "CDS_CARDS_DIR"
 SUMMARY_LIMIT = 140
+# The code system of a card's topic (CDS Hooks card types, as Da Vinci CRD uses them).
+CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 # Every template the service renders (cds_service/cards.py, dosing/cards.py):
 # the start-up check (app.py) requires each of them, since an order whose card cannot be rendered gets no answer.
 TEMPLATES = (
