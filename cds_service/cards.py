@@ -21,10 +21,16 @@ from cds_service.label_safety import LabelNote, label_notes
 from cds_service.override_reasons import override_reasons
 from cds_service.policies import payer_labels
 from cds_service.questionnaire import question, questionnaire_url
-from cds_service.record import DATA_NAMES
 from cds_service.verdict import NOT_MET, UNKNOWN
 
 TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "coverage-info", "display": "Coverage Information"}
+# What each prefetch key (record.PREFETCH_TEMPLATES) carries, as a clinician names it: the decision card says what
+# the EHR did not send.
+DATA_NAMES: dict[str, str] = {
+    "patient": "patient demographics", "coverage": "insurance coverage", "conditions": "diagnoses",
+    "observations": "lab results and vital signs", "medicationRequests": "medication history",
+    "immunizations": "immunizations", "attestations": "attestation answers",
+}
 # The parts of the summary around the list of what to document ("<payer>: document ... to confirm coverage"), and
 # around what the EHR did not send.
 _DOCUMENT_FRAME = len(": document  to confirm coverage")

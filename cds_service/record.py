@@ -20,12 +20,6 @@ PREFETCH_TEMPLATES: dict[str, str] = {
     "attestations": "QuestionnaireResponse?patient={{context.patientId}}",
 }
 PREFETCH_KEYS = tuple(PREFETCH_TEMPLATES)
-# What each key carries, as a clinician names it (a card that says what the EHR did not send).
-DATA_NAMES: dict[str, str] = {
-    "patient": "patient demographics", "coverage": "insurance coverage", "conditions": "diagnoses",
-    "observations": "lab results and vital signs", "medicationRequests": "medication history",
-    "immunizations": "immunizations", "attestations": "attestation answers",
-}
 
 Resolver = Callable[[str], "dict[str, Any] | None"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.cards import decision_card, no_plan_card
+from cds_service.cards import DATA_NAMES, decision_card, no_plan_card
 from cds_service.label_safety import label_notes
 from cds_service.override_reasons import OVERRIDE_REASON_SYSTEM
 from cds_service.coverage_info import coverage_information_action
@@ -20,6 +20,7 @@ from cds_service.decision import Decision
 from cds_service.dosing.checks import DoseReading
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import evaluate_policy, load_policy
+from cds_service.record import PREFETCH_KEYS
 from cds_service.verdict import Verdict
 
 START = date(2026, 12, 1)
@@ -230,6 +231,11 @@ def test_no_plan_card_is_info_from_the_service() -> None:
     assert card["summary"] == "No supported health plan found: coverage not checked"
     assert "The dose is still checked against the label" in card["detail"]
     assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": "MedicationRequest/blin-1"}]
+
+
+def test_every_prefetch_key_has_a_name_for_the_card() -> None:
+    """A key added to the prefetch templates is named in clinicians' words when not received, not by its key."""
+    assert set(DATA_NAMES) == set(PREFETCH_KEYS)
 
 
 def test_no_plan_card_says_when_the_coverage_was_not_received() -> None:
