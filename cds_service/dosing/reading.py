@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from cds_service.dosing.units import DoseUnit, parse_dose_unit
 from cds_service.facts.codes import parse_date, to_decimal
 from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
-from cds_service.facts.order import period_last_day
+from cds_service.facts.order import period_last_day, stated_start
 from cds_service.facts.quantities import Duration, time_in_days, time_span, unit_text
 
 # A line running longer is not one cycle's (the longest is 84 days, relapsed/refractory cycles 6-9): its dose is not
@@ -91,9 +91,10 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
     the cycle are added, so an order continuing a cycle lands on the right schedule days.
     """
     lines = [line if isinstance(line, dict) else {} for line in order.get("dosageInstruction") or ()]
-    # Each line's timing read once: its start dates the order and places the line in the cycle.
+    # Each line's timing read once: its start dates the order and places the line in the cycle (the order's date as
+    # facts/order.recorded_start reads it, from these starts rather than another walk over the lines).
     timings = [_timing(line) for line in lines]
-    order_date = min((t.start for t in timings if t.start is not None), default=None) or _stated_date(order)
+    order_date = min((t.start for t in timings if t.start is not None), default=None) or stated_start(order)
     anchor = cycle_start or order_date
     ordered = sorted(range(len(lines)), key=lambda i: (line_order(lines[i]), i))
     sequences = [line_order(lines[i]) for i in ordered]
@@ -172,12 +173,6 @@ def _timing(line: dict[str, Any]) -> _Timing:
     repeat = repeat if isinstance(repeat, dict) else {}
     period = repeat.get("boundsPeriod") or {}
     return _Timing(repeat, period, parse_date(period.get("start")))
-
-
-def _stated_date(order: dict[str, Any]) -> date | None:
-    """The order's date when no line has a start: its validity period's start, else when it was written."""
-    validity = ((order.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("start")
-    return parse_date(validity) or parse_date(order.get("authoredOn"))
 
 
 def _covered_days(timing: _Timing, anchor: date | None, days_before: int,

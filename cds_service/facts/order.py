@@ -112,11 +112,15 @@ def dosage_bounds(order: dict[str, Any]) -> DosageBounds:
 
 
 def recorded_start(order: dict[str, Any], bounds: DosageBounds | None = None) -> date | None:
-    """Earliest dosage boundsPeriod.start, else dispenseRequest.validityPeriod.start, else authoredOn. `bounds`:
-    the order's `dosage_bounds`, when the caller has them."""
+    """Earliest dosage boundsPeriod.start, else the `stated_start`. `bounds`: the order's `dosage_bounds`, when the
+    caller has them."""
     first = (dosage_bounds(order) if bounds is None else bounds).first
-    if first is not None:
-        return first
+    return first if first is not None else stated_start(order)
+
+
+def stated_start(order: dict[str, Any]) -> date | None:
+    """The order's start when no dosage line gives one: dispenseRequest.validityPeriod.start, else authoredOn. The
+    dose reading (dosing/reading.py), which reads each line's start itself, falls back on it as recorded_start does."""
     validity = ((order.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("start")
     return parse_date(validity) or parse_date(order.get("authoredOn"))
 
