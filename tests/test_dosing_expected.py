@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from cds_service.dosing.expected import expected_daily_dose
+from cds_service.dosing.expected import dosed_by_bsa, expected_daily_dose
 from cds_service.facts.body import body_size
 from cds_service.record import PatientRecord
 
@@ -25,6 +25,15 @@ def test_relapsed_refractory_step_days_from_45_kg(cycle: int | None, day: int, d
 def test_full_dose_every_day_outside_relapsed_refractory_cycle_1(schedule: str | None) -> None:
     expected = expected_daily_dose(schedule, D(70), None, 1, 1)
     assert expected is not None and expected.mcg_per_day == 28
+
+
+@pytest.mark.parametrize(("schedule", "weight", "by_bsa"), [
+    ("interfant", D(70), True), ("interfant", None, True), ("standard", D("44.9"), True), ("standard", D(45), False),
+    ("relapsed-refractory", None, False), (None, D(20), True),
+])
+def test_dosed_by_bsa_for_interfant_and_below_45_kg(schedule: str | None, weight: Decimal | None,
+                                                    by_bsa: bool) -> None:
+    assert dosed_by_bsa(schedule, weight) is by_bsa
 
 
 def test_below_45_kg_is_dosed_by_bsa() -> None:

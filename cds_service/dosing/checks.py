@@ -6,7 +6,7 @@ from typing import Any, NamedTuple, Sequence
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
-from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling
+from cds_service.dosing.expected import above_ceiling, dosed_by_bsa
 from cds_service.dosing.quantity import VIAL_MCG, QuantityCheck, check_quantity
 from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
 from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against, mid_sentence
@@ -54,9 +54,7 @@ def missing_body_size(patient: Patient) -> str:
     """What to document so the label dose is known ("" once it is)."""
     if patient.weight_kg is None and not (patient.schedule == "interfant" and patient.bsa_m2 is not None):
         return MISSING_WEIGHT
-    light = patient.weight_kg is not None and patient.weight_kg < WEIGHT_BOUNDARY_KG
-    below = patient.schedule == "interfant" or light
-    return MISSING_BSA if below and patient.bsa_m2 is None else ""
+    return MISSING_BSA if patient.bsa_m2 is None and dosed_by_bsa(patient.schedule, patient.weight_kg) else ""
 
 
 def findings_note(findings: Sequence[Finding], size_known: bool = True) -> str:
@@ -247,8 +245,8 @@ class OrderDoseChecks:
         (the 45 kg boundary), and the BSA when the label dose is per m². A pharmacist checks which one applied."""
         body = self.facts.body
         sizes = [body.weight_kg] if patient.weight_kg is not None else []
-        if patient.bsa_m2 is not None and (patient.schedule == "interfant" or patient.weight_kg is None
-                                           or patient.weight_kg < WEIGHT_BOUNDARY_KG):
+        # (An unknown weight here is Interfant's: missing_body_size asks for it otherwise.)
+        if patient.bsa_m2 is not None and dosed_by_bsa(patient.schedule, patient.weight_kg):
             sizes.append(body.bsa_m2)
         evidence, read_for = self._with_sizes(sizes)
         return Verdict(status, evidence, f"{note} (for {read_for})" if read_for else note)

@@ -54,15 +54,21 @@ def is_step_day(schedule: str | None, cycle: int | None, day: int) -> bool:
     return day in step_days(schedule, cycle)
 
 
+def dosed_by_bsa(schedule: str | None, weight_kg: Decimal | None) -> bool:
+    """Whether the label dose is per m² of BSA: for Interfant whatever the weight, otherwise below 45 kg (from 45 kg,
+    a fixed dose). False for an unknown weight outside Interfant: no label dose is known yet."""
+    return schedule == "interfant" or (weight_kg is not None and weight_kg < WEIGHT_BOUNDARY_KG)
+
+
 def expected_daily_dose(schedule: str | None, weight_kg: Decimal | None, bsa_m2: Decimal | None, cycle: int | None,
                         day: int) -> Expected | None:
     """The label dose on one cycle day, or None when the body size needed is not known.
 
     `schedule` is one of `SCHEDULES`; None (no indication, phase unknown) gives the ceiling only: the full dose.
-    Interfant is dosed by BSA whatever the weight; otherwise below 45 kg by BSA, from 45 kg a fixed dose.
+    Per m² of BSA when `dosed_by_bsa`, else a fixed dose.
     """
     step = is_step_day(schedule, cycle, day)
-    if schedule == "interfant" or (weight_kg is not None and weight_kg < WEIGHT_BOUNDARY_KG):
+    if dosed_by_bsa(schedule, weight_kg):
         if bsa_m2 is None:
             return None
         per_m2, cap = (STEP_PER_M2, STEP_DOSE) if step else (FULL_PER_M2, FULL_DOSE)
