@@ -13,6 +13,7 @@ from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_t
 from cds_service.dosing.together import SharedDays, Together, shares_days
 from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
 from cds_service.facts.model import ClinicalFacts, Fact
+from cds_service.facts.order import order_ref
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict
 
 # What to document, read after "document" in a card summary.
@@ -175,7 +176,7 @@ class OrderDoseChecks:
         self.cycle = cycle_lines or CycleLines(group, facts)
         self.lines = self.cycle.of(order)
         self.together = self.cycle.together(order)
-        self.evidence: tuple[str, ...] = (f"MedicationRequest/{order.get('id', '')}",)
+        self.evidence: tuple[str, ...] = (order_ref(order),)
         if self.together:  # the other orders a daily dose adds decide it too: the first NAMED + 1, as notes name them
             others = list(dict.fromkeys(o for t in self.together for o in t.orders))[:NAMED + 1]
             self.evidence += tuple(f"MedicationRequest/{o}" for o in others)
@@ -301,4 +302,4 @@ class OrderDoseChecks:
         orders = self.group[:NAMED + 2]
         if len(self.group) > NAMED + 2:
             orders = orders[:NAMED + 1] + ([] if any(o is self.order for o in orders) else [self.order])
-        return tuple(f"MedicationRequest/{o.get('id', '')}" for o in orders)
+        return tuple(map(order_ref, orders))
