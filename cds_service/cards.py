@@ -9,7 +9,8 @@ from typing import Any
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
-from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, Wording, render_card
+from cds_service.card_text import (CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, Wording, associated, card_shell,
+                                   render_card)
 from cds_service.decision import Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
@@ -50,7 +51,7 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     notes = label_notes(decision, facts, dose)
     text = render_card("decision.j2", **_context(decision, facts, base_url), label_notes=[n.text for n in notes],
                        determination=determination, order=_order_text(order, reference))
-    extension = _associated(reference)
+    extension = associated(reference)
     extension[DECISION_EXTENSION] = decision.as_extension()
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
@@ -99,14 +100,7 @@ def unidentified_card(order: dict[str, Any]) -> dict[str, Any]:
 
 def _service_note(order: dict[str, Any], text: CardText) -> dict[str, Any]:
     """An info card from this service itself, not from a payer's decision."""
-    return {
-        "uuid": str(uuid.uuid4()),
-        "summary": text.summary,
-        "indicator": "info",
-        "source": {"label": SERVICE_NAME, "topic": dict(TOPIC)},
-        "detail": text.detail,
-        "extension": _associated(order_ref(order)),
-    }
+    return card_shell(order_ref(order), text, "info", SERVICE_NAME, TOPIC)
 
 
 _SIG_LIMIT = 200  # characters of the order's own dosage text on the card: enough to tell two orders apart
@@ -120,10 +114,6 @@ def _order_text(order: dict[str, Any], reference: str) -> str:
                     ) if isinstance(lines, list) else ""
     sig = sig if len(sig) <= _SIG_LIMIT else sig[:_SIG_LIMIT - 1] + "…"
     return f"{reference}: {sig}" if sig else reference
-
-
-def _associated(reference: str) -> dict[str, Any]:
-    return {"davinci-crd.associated-resource": [{"reference": reference}]}
 
 
 def order_words(lines: list[DoseLine]) -> str:

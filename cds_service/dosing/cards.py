@@ -14,7 +14,7 @@ import uuid
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, render_card
+from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, card_shell, render_card
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
@@ -25,6 +25,7 @@ from cds_service.dosing.rewrite import (Correction, Segment, correct_order, corr
                                        json_number, without_coverage_information, written_dose)
 from cds_service.dosing.text import bsa_text, days_text, mcg_text, mcg_text_against, per_m2_text
 from cds_service.facts.model import ClinicalFacts
+from cds_service.facts.order import order_ref
 
 DOSE_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "Off-guideline dose"}
 QUANTITY_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "limits", "display": "Quantity limit"}
@@ -194,14 +195,7 @@ def _above_maximum_card(order: dict[str, Any], facts: ClinicalFacts, lines: list
 
 def _card(order: dict[str, Any], text: CardText, indicator: str, source_label: str,
           topic: dict[str, str]) -> dict[str, Any]:
-    return {
-        "uuid": str(uuid.uuid4()),
-        "summary": text.summary,
-        "indicator": indicator,
-        "detail": text.detail,
-        "source": {"label": source_label, "topic": dict(topic)},
-        "extension": {"davinci-crd.associated-resource": [{"reference": f"MedicationRequest/{order.get('id', '')}"}]},
-    }
+    return card_shell(order_ref(order), text, indicator, source_label, topic, detail_first=True)
 
 
 def _suggestion(text: CardText, resource: dict[str, Any]) -> dict[str, Any]:
