@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from cds_service.facts.codes import effective_date, to_decimal
+from cds_service.facts.codes import effective_date, ref, to_decimal
 from cds_service.facts.labs import BODY_SIZE, observation_kinds
 from cds_service.facts.model import BodySize, Fact
 from cds_service.facts.observations import ObservationIndex, trusted
@@ -119,7 +119,7 @@ def _measurement(obs: dict[str, Any]) -> Measurement | None:
     if kind_factor is None or value is None or when is None:
         return None
     kind, factor = kind_factor
-    return Measurement(kind, value * factor, when, f"Observation/{obs.get('id', '')}")
+    return Measurement(kind, value * factor, when, ref(obs))
 
 
 def _plausible(measurement: Measurement | None) -> bool:

@@ -17,7 +17,7 @@ from cds_service.facts.attestations import (COURSE_ATTESTATION_LEAD, COURSE_ITEM
 from cds_service.facts.attestations import unreadable_relevance as attestation_relevance
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
-from cds_service.facts.codes import add_months, completed_months, last_day_named, parse_date
+from cds_service.facts.codes import add_months, completed_months, last_day_named, parse_date, ref
 from cds_service.facts.course import PriorOrders, prior_orders, read_cycle
 from cds_service.facts.diagnosis import Diagnosis, lymphoblastic, read_diagnosis
 from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
@@ -248,7 +248,7 @@ def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
     if oldest >= OLDEST_PLAUSIBLE_AGE_YEARS * 12:
         return _no_age(f"born {raw}: not a plausible birth date")
     youngest = completed_months(latest, start)
-    evidence = (f"Patient/{patient.get('id', '')}",)
+    evidence = (ref(patient),)  # a Patient: prefetch.py keeps no other resource as the patient
     years, months = AgeRange(youngest // 12, oldest // 12), AgeRange(youngest, oldest)
     ages = f"{years.low}" if years.low == years.high else f"{years.low} or {years.high}"
     note = f"born {raw}" if len(raw) == 10 else f"born {raw}: {ages} years old"
