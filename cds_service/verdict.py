@@ -22,8 +22,10 @@ class Verdict(NamedTuple):
     received: bool = True  # False: unknown because data it needs never arrived (a prefetch key not received)
 
 
-# The rank of each status under AND (not-met over unknown over met) and under OR, its dual: a combination is its
-# highest-ranked status, found by max in C (a policy group combines its children's statuses on every evaluation).
+# The rank of each status under AND (not-met over unknown over met) and under OR, its dual (met over unknown over
+# not-met): a combination is its highest-ranked status, found by max in C. A policy group (policies/vocabulary.py)
+# combines its children's statuses so on every evaluation, with the rank itself: calling all_of there cost a Python
+# frame per group, 0.7 % of evaluate_policy's instructions, and no OR is needed elsewhere.
 AND_RANK = {MET: 0, UNKNOWN: 1, NOT_MET: 2}
 OR_RANK = {NOT_MET: 0, UNKNOWN: 1, MET: 2}
 
@@ -31,8 +33,3 @@ OR_RANK = {NOT_MET: 0, UNKNOWN: 1, MET: 2}
 def all_of(statuses: Iterable[Status]) -> Status:
     """AND: not-met if any is not-met, else unknown if any is unknown, else met."""
     return max(statuses, key=AND_RANK.__getitem__, default=MET)
-
-
-def any_of(statuses: Iterable[Status]) -> Status:
-    """OR, the dual of AND: met if any is met, else unknown if any is unknown, else not-met."""
-    return max(statuses, key=OR_RANK.__getitem__, default=NOT_MET)

@@ -316,6 +316,25 @@ def test_a_threshold_on_a_reported_value_is_three_valued(reported: Measured, at_
         assert next(c for c in found if c.id == "second.ph-or-mrd").status == expected, op
 
 
+@pytest.mark.parametrize(("reported", "status"), [
+    (Measured(Decimal("0.03")), "met"),
+    (Measured(Decimal("0.005")), "not-met"),  # below the range
+    (Measured(Decimal("0.1")), "not-met"),  # above it
+    (Measured(Decimal("0.005"), "<"), "not-met"),
+    (Measured(Decimal("0.02"), ">"), "unknown"),  # at least 0.01, perhaps above 0.05
+    (Measured(Decimal("0.1"), "<"), "unknown"),
+    (Measured(None, positive=True), "unknown"),
+])
+def test_a_range_is_the_three_valued_and_of_its_bounds(reported: Measured, status: str) -> None:
+    text = THIRD_PAYER.replace('fact = "mrd_detectable", equals = true',
+                               'fact = "mrd_percent", at_least = 0.01, at_most = 0.05')
+    facts = ClinicalFacts(start_date=START, cycle=CycleInfo(number=Fact(1), start=START, course_start=START),
+                          body=BodySize(), ph_positive=Fact(False), mrd_percent=Fact(reported))
+    decision = evaluate_policy(policy(text), facts, Doses(), Fact(False))
+    found = next(r for r in decision.indications if r.id == "second").criteria
+    assert next(c for c in found if c.id == "second.ph-or-mrd").status == status
+
+
 def test_extension_has_the_contract_keys_and_unique_ids() -> None:
     extension = run(therapy_phase="maintenance").as_extension()
     assert {"policy", "decision", "request", "indication", "cycle", "authorization", "criteria",

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple, Union, get_args
 
 from cds_service.dosing.api import DoseChecks, QuantityLimit
 from cds_service.facts.model import VOCABULARIES, WINDOWS, ClinicalFacts, Fact, Graded, read_within
-from cds_service.verdict import AND_RANK, MET, NOT_MET, OR_RANK, UNKNOWN, Status, Verdict
+from cds_service.verdict import AND_RANK, MET, NOT_MET, OR_RANK, UNKNOWN, Status, Verdict, all_of
 
 
 def _value_type(hint: Any) -> type | None:
@@ -214,18 +214,13 @@ def _matcher(test: Mapping[str, Any]) -> Callable[[Any], bool | None]:
     checks = [_comparison(op, test[op]) for op in _COMPARATORS if op in test]
     if len(checks) == 1:
         return checks[0]
-    return lambda value: _all_true(check(value) for check in checks)
+    # Several comparisons (at_least and at_most: a range) must all hold: their answers combined by verdict.all_of.
+    return lambda value: _ANSWER[all_of(_STATUS[check(value)] for check in checks)]
 
 
-def _all_true(answers: Iterable[bool | None]) -> bool | None:
-    """Three-valued AND: False if any is False, else None if any cannot say."""
-    found: bool | None = True
-    for answer in answers:
-        if answer is False:
-            return False
-        if answer is None:
-            found = None
-    return found
+# A comparison's answer (None: the value cannot say) as a status, and back.
+_STATUS: dict[bool | None, Status] = {True: MET, False: NOT_MET, None: UNKNOWN}
+_ANSWER: dict[Status, bool | None] = {MET: True, NOT_MET: False, UNKNOWN: None}
 
 
 def _comparison(op: str, expected: Any) -> Callable[[Any], bool | None]:
@@ -246,8 +241,8 @@ def _comparison(op: str, expected: Any) -> Callable[[Any], bool | None]:
 
 def _compile_group(test: Mapping[str, Any], label_schedule: str | None, missing: str) -> Test:
     children = tuple(compile_test(sub, label_schedule) for sub in test.get("any", test.get("all", [])))
-    # Children that disagree give the group the highest-ranked of their statuses (verdict.all_of, any_of), found
-    # here by max in C, without a Python call.
+    # Children that disagree give the group the highest-ranked of their statuses (AND or OR, verdict.py), found here
+    # by max in C, without the Python call of verdict.all_of.
     rank = (OR_RANK if "any" in test else AND_RANK).__getitem__
 
     def group(ctx: Context) -> Outcome:
