@@ -229,7 +229,7 @@ def _form(field: str, quantity: dict[str, Any], repeat: dict[str, Any], entry: i
         if unit.time is None:
             return f"rate without a time unit ({unit_text(quantity)})"
         return _per_span(entry, field, unit.mcg, unit.time, unit.per_m2)
-    return _dose_form(unit, quantity, repeat, entry)
+    return _dose_form(unit, repeat, entry)
 
 
 def _ratio_form(ratio: dict[str, Any], entry: int) -> DoseForm | str:
@@ -242,7 +242,7 @@ def _ratio_form(ratio: dict[str, Any], entry: int) -> DoseForm | str:
     return _per_span(entry, "rateRatio", numerator.mcg, denominator, numerator.per_m2)
 
 
-def _dose_form(unit: DoseUnit, quantity: dict[str, Any], repeat: dict[str, Any], entry: int) -> DoseForm | str:
+def _dose_form(unit: DoseUnit, repeat: dict[str, Any], entry: int) -> DoseForm | str:
     """A dose per administration: per day, per its period (frequency/period), or per bag over its duration."""
     if unit.time is not None:
         # A dose written as a rate (ug/d in doseQuantity) is already a daily amount per its unit.
