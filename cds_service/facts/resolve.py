@@ -21,16 +21,15 @@ def _key(reference: str) -> str:
 
 def record_resolver(record: PatientRecord) -> Resolver:
     """Looks a reference up among the record's resources, else reads it through `record.resolve`. The lookup table
-    is built on the first reference read: most evaluations read none."""
+    is built on the first reference read: most evaluations read none. What it finds is not checked here: every
+    reference is read through `referenced`, which returns a well-formed resource or None."""
     index: dict[str, dict[str, Any]] = {}
 
     def resolve(reference: str) -> dict[str, Any] | None:
         if not index:
             index.update(_by_reference(record))
         found = index.get(_key(reference))
-        if found is None:
-            found = record.resolve(reference)
-        return found if well_formed(found) else None
+        return record.resolve(reference) if found is None else found
 
     return resolve
 
