@@ -313,7 +313,11 @@ def _attested_items(facts: ClinicalFacts) -> tuple[str, ...]:
 
 
 def _memoized(resolve: Resolver) -> Resolver:
-    """Each referenced Medication or Organization is read once per evaluation (it may be a FHIR server call)."""
+    """Each referenced Medication or Organization is read once per evaluation (it may be a FHIR server call).
+
+    Not redundant with prefetch's _Resolver, which caches its server reads too: a PatientRecord's `resolve` need
+    not cache (a caller's own, as tests/test_extract.py's server that counts reads; without this memo it is called
+    once per order naming the Medication), and a repeated reference skips the record's lookup (resolve.py)."""
     cache: dict[str, dict[str, Any] | None] = {}
 
     def lookup(reference: str) -> dict[str, Any] | None:
