@@ -235,6 +235,8 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
     ]
     body = "; ".join(fact.note for fact in (facts.body.weight_kg, facts.body.bsa_m2) if fact.note)
     worst = rows[findings.index(most_severe(findings))]
+    # `first` and `cycle` are printed by no shipped template since the summaries name the ranges (`ranges`), but
+    # stay in the context the templates' headers document: an operator's copy may print them (cards/README.md).
     return {"first": rows[0], "worst": worst, "findings": rows, "ranges": _ranges(rows, worst, patient.cycle),
             "cycle": patient.cycle, "body": body,
             "schedule_text": SCHEDULE_TEXT.get(patient.schedule, patient.schedule)}
