@@ -135,7 +135,7 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         cards.extend([limit] if limit else [])
     # The quantity limit applies to the cycle's orders together: one card, with the first answered order.
     if policy.quantity_limit is not None and config.wants("limits") and order is group.targets[0]:
-        quantity = quantity_card(group.orders, facts, policy.quantity_limit, decision.payer_label, cycle.dose_lines)
+        quantity = quantity_card(facts, policy.quantity_limit, decision.payer_label, cycle.dose_lines)
         cards.extend([quantity] if quantity else [])
     return cards, actions
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from cds_service.facts.body import body_size
+from cds_service.facts.model import BodySize
+from cds_service.facts.observations import trusted
 from cds_service.record import PatientRecord, Resolver
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -227,3 +230,8 @@ def record(*resources: Resource, patient_resource: Resource | None = None, not_r
         lists[key] = None
     chosen_patient = patient_resource or (patient() if with_patient else None)
     return PatientRecord(patient=chosen_patient, lists=lists, resolve=resolve or server.get)
+
+
+def body_sizes(rec: PatientRecord, start: date, age_years: int | None) -> BodySize:
+    """facts/body.body_size of the record's Observations, taken as well-formed (extract.py checks their shape)."""
+    return body_size(rec, start, age_years, trusted(rec.lists.get("observations")))

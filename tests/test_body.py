@@ -9,8 +9,9 @@ import pytest
 
 from cds_service.dosing.compare import display_number
 from cds_service.dosing.text import mcg_text, per_m2_text
-from cds_service.facts.body import body_size, mosteller
+from cds_service.facts.body import mosteller
 from cds_service.record import PatientRecord
+from tests.factories import body_sizes
 
 START = date(2026, 11, 20)
 WEIGHT = ("29463-7", "kg")
@@ -35,63 +36,64 @@ def record(*observations: dict[str, Any]) -> PatientRecord:
 
 
 def test_weight_in_kg_is_exact_decimal() -> None:
-    size = body_size(record(obs("w", WEIGHT, 44.9)), START, 30)
+    size = body_sizes(record(obs("w", WEIGHT, 44.9)), START, 30)
     assert size.weight_kg.value == Decimal("44.9")
     assert size.weight_kg.evidence == ("Observation/w",)
 
 
 def test_pounds_and_grams_convert_exactly() -> None:
-    pounds = body_size(record(obs("w", WEIGHT, 99, unit="[lb_av]")), START, 30).weight_kg.value
+    pounds = body_sizes(record(obs("w", WEIGHT, 99, unit="[lb_av]")), START, 30).weight_kg.value
     assert pounds == Decimal("44.90564463")
     assert pounds < 45  # 99 lb is below the 45 kg boundary without any rounding
-    grams = body_size(record(obs("w", ("3141-9", "g"), 45000)), START, 30).weight_kg.value
+    grams = body_sizes(record(obs("w", ("3141-9", "g"), 45000)), START, 30).weight_kg.value
     assert grams == Decimal(45)
 
 
 def test_latest_weight_within_30_days_wins_and_stale_is_ignored() -> None:
-    size = body_size(record(obs("old", WEIGHT, 50, days_before=20), obs("new", WEIGHT, 48, days_before=2)), START, 40)
+    size = body_sizes(record(obs("old", WEIGHT, 50, days_before=20), obs("new", WEIGHT, 48, days_before=2)), START, 40)
     assert size.weight_kg.value == Decimal(48)
-    stale = body_size(record(obs("w", WEIGHT, 70, days_before=31)), START, 40)
+    stale = body_sizes(record(obs("w", WEIGHT, 70, days_before=31)), START, 40)
     assert stale.weight_kg.value is None
-    edge = body_size(record(obs("w", WEIGHT, 70, days_before=30)), START, 40)
+    edge = body_sizes(record(obs("w", WEIGHT, 70, days_before=30)), START, 40)
     assert edge.weight_kg.value == Decimal(70)
 
 
 def test_results_after_the_start_or_not_final_are_ignored() -> None:
-    size = body_size(record(obs("future", WEIGHT, 70, days_before=-1), obs("prelim", WEIGHT, 60, status="preliminary")),
-                     START, 40)
+    size = body_sizes(record(obs("future", WEIGHT, 70, days_before=-1),
+                             obs("prelim", WEIGHT, 60, status="preliminary")),
+                      START, 40)
     assert size.weight_kg.value is None
-    amended = body_size(record(obs("w", WEIGHT, 60, status="amended")), START, 40)
+    amended = body_sizes(record(obs("w", WEIGHT, 60, status="amended")), START, 40)
     assert amended.weight_kg.value == Decimal(60)
 
 
 def test_other_codes_are_not_body_size() -> None:
     other = obs("x", ("2339-0", "kg"), 70)
-    assert body_size(record(other), START, 40).weight_kg.value is None
+    assert body_sizes(record(other), START, 40).weight_kg.value is None
 
 
 def test_height_window_depends_on_age() -> None:
     height = obs("h", HEIGHT, 170, days_before=200)
-    assert body_size(record(height), START, 40).height_cm.value == Decimal(170)
-    assert body_size(record(height), START, 12).height_cm.value is None
-    assert body_size(record(height), START, None).height_cm.value is None
-    assert body_size(record(height), START, 18).height_cm.value == Decimal(170)  # an adult's window from 18
-    assert body_size(record(height), START, 17).height_cm.value is None
-    inches = body_size(record(obs("h", ("8306-3", "[in_i]"), 30)), START, 1).height_cm.value
+    assert body_sizes(record(height), START, 40).height_cm.value == Decimal(170)
+    assert body_sizes(record(height), START, 12).height_cm.value is None
+    assert body_sizes(record(height), START, None).height_cm.value is None
+    assert body_sizes(record(height), START, 18).height_cm.value == Decimal(170)  # an adult's window from 18
+    assert body_sizes(record(height), START, 17).height_cm.value is None
+    inches = body_sizes(record(obs("h", ("8306-3", "[in_i]"), 30)), START, 1).height_cm.value
     assert inches == Decimal("76.2")
 
 
 def test_recorded_bsa_within_ten_percent_of_mosteller_is_used() -> None:
     computed = mosteller(Decimal(120), Decimal(26))
     assert computed.quantize(Decimal("0.001")) == Decimal("0.931")
-    size = body_size(record(obs("w", WEIGHT, 26), obs("h", HEIGHT, 120), obs("b", BSA, 1.0)), START, 7)
+    size = body_sizes(record(obs("w", WEIGHT, 26), obs("h", HEIGHT, 120), obs("b", BSA, 1.0)), START, 7)
     assert size.bsa_m2.value == Decimal("1.0")
     assert size.bsa_m2.evidence == ("Observation/b",)
     assert "recorded" in size.bsa_m2.note
 
 
 def test_implausible_recorded_bsa_is_replaced_by_mosteller() -> None:
-    size = body_size(record(obs("w", WEIGHT, 26), obs("h", HEIGHT, 120), obs("b", BSA, 1.5)), START, 7)
+    size = body_sizes(record(obs("w", WEIGHT, 26), obs("h", HEIGHT, 120), obs("b", BSA, 1.5)), START, 7)
     assert size.bsa_m2.value == Decimal("0.931")  # Mosteller 0.93095, used as shown: to three decimals
     assert size.bsa_m2.note.startswith("BSA 0.931 m² by Mosteller")
     assert set(size.bsa_m2.evidence) == {"Observation/w", "Observation/h"}
@@ -101,20 +103,20 @@ def test_implausible_recorded_bsa_is_replaced_by_mosteller() -> None:
 @pytest.mark.parametrize(("recorded", "used"), [(1.02, True), (1.03, False), (0.84, True), (0.83, False)])
 def test_a_recorded_bsa_is_used_within_ten_percent_of_mosteller(recorded: float, used: bool) -> None:
     """Mosteller 0.931 m² here: 0.838 to 1.024 is within 10%."""
-    size = body_size(record(obs("w", WEIGHT, 26), obs("h", HEIGHT, 120), obs("b", BSA, recorded)), START, 7)
+    size = body_sizes(record(obs("w", WEIGHT, 26), obs("h", HEIGHT, 120), obs("b", BSA, recorded)), START, 7)
     assert (size.bsa_m2.evidence == ("Observation/b",)) is used
 
 
 def test_recorded_bsa_without_height_is_used_unchecked() -> None:
-    size = body_size(record(obs("w", WEIGHT, 26), obs("b", BSA, 2.5)), START, 7)
+    size = body_sizes(record(obs("w", WEIGHT, 26), obs("b", BSA, 2.5)), START, 7)
     assert size.bsa_m2.value == Decimal("2.5")
     assert "not checked" in size.bsa_m2.note
 
 
 def test_no_bsa_without_height_or_recorded_value() -> None:
-    size = body_size(record(obs("w", WEIGHT, 26)), START, 7)
+    size = body_sizes(record(obs("w", WEIGHT, 26)), START, 7)
     assert size.bsa_m2.value is None
-    stale_bsa = body_size(record(obs("b", BSA, 0.9, days_before=31)), START, 7)
+    stale_bsa = body_sizes(record(obs("b", BSA, 0.9, days_before=31)), START, 7)
     assert stale_bsa.bsa_m2.value is None
 
 
@@ -124,8 +126,8 @@ def test_no_bsa_without_height_or_recorded_value() -> None:
 def test_the_latest_implausible_size_leaves_it_and_the_bsa_unknown(code: tuple[str, str], value: float) -> None:
     """Not dosed by (a label dose of 0 mcg/day) nor passed over for an older plausible one."""
     older = [obs("w0", WEIGHT, 26, days_before=10), obs("h0", HEIGHT, 120, days_before=10)]
-    assert body_size(record(*older), START, 7).bsa_m2.value is not None
-    size = body_size(record(*older, obs("bad", code, value)), START, 7)
+    assert body_sizes(record(*older), START, 7).bsa_m2.value is not None
+    size = body_sizes(record(*older, obs("bad", code, value)), START, 7)
     fact = size.weight_kg if code == WEIGHT else size.height_cm
     assert fact.value is None and fact.evidence == ("Observation/bad",) and "not a plausible" in fact.note
     assert size.bsa_m2.value is None and size.bsa_m2.evidence == ("Observation/bad",)
@@ -133,23 +135,23 @@ def test_the_latest_implausible_size_leaves_it_and_the_bsa_unknown(code: tuple[s
 
 @pytest.mark.parametrize(("value", "plausible"), [(0.3, True), (0.29, False), (700, True), (701, False)])
 def test_weights_from_the_smallest_newborns_on_are_plausible(value: float, plausible: bool) -> None:
-    assert (body_size(record(obs("w", WEIGHT, value)), START, 0).weight_kg.value is not None) is plausible
+    assert (body_sizes(record(obs("w", WEIGHT, value)), START, 0).weight_kg.value is not None) is plausible
 
 
 def test_an_implausible_recorded_bsa_without_height_is_unknown() -> None:
-    size = body_size(record(obs("w", WEIGHT, 26), obs("b", BSA, 9)), START, 7)
+    size = body_sizes(record(obs("w", WEIGHT, 26), obs("b", BSA, 9)), START, 7)
     assert size.bsa_m2.value is None and "not plausible" in size.bsa_m2.note
 
 
 def test_observations_not_received() -> None:
-    size = body_size(PatientRecord(patient={"resourceType": "Patient"}, lists={}), START, 40)
+    size = body_sizes(PatientRecord(patient={"resourceType": "Patient"}, lists={}), START, 40)
     assert not size.weight_kg.received and size.weight_kg.value is None
     assert not size.bsa_m2.received
 
 
 def test_a_number_in_a_note_rounds_half_up_as_on_the_dose_card() -> None:
     # body notes rounded half to even (1.125 -> "1.12") where dose cards round half up ("1.13")
-    size = body_size(record(obs("w", WEIGHT, 40.125), obs("b", BSA, 1.1125)), START, 30)
+    size = body_sizes(record(obs("w", WEIGHT, 40.125), obs("b", BSA, 1.1125)), START, 30)
     assert size.weight_kg.note.startswith("Weight 40.13 kg")
     assert size.bsa_m2.note.startswith("BSA 1.113 m²")  # a BSA to three decimals, as the dose card's basis
     assert size.bsa_m2.value == Decimal("1.113")  # and dosed as shown
@@ -162,9 +164,9 @@ def test_a_result_is_dated_as_every_observation_is() -> None:
     effectiveInstant and partial dates, and dated a period by its end."""
     instant = obs("w", WEIGHT, 50)
     instant["effectiveInstant"] = instant.pop("effectiveDateTime") + "T08:00:00Z"
-    assert body_size(record(instant), START, 30).weight_kg.value == Decimal(50)
+    assert body_sizes(record(instant), START, 30).weight_kg.value == Decimal(50)
     period = obs("w", WEIGHT, 50)
     del period["effectiveDateTime"]
     period["effectivePeriod"] = {"start": (START - timedelta(days=1)).isoformat(),
                                  "end": (START + timedelta(days=1)).isoformat()}
-    assert body_size(record(period), START, 30).weight_kg.value == Decimal(50)
+    assert body_sizes(record(period), START, 30).weight_kg.value == Decimal(50)

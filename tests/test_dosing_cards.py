@@ -11,17 +11,17 @@ import pytest
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card
-from cds_service.dosing.checks import OrderDoseChecks
+from cds_service.dosing.checks import CycleLines
 from cds_service.dosing.compare import Finding, most_severe
 from cds_service.dosing.expected import BSA_DOSE_TOLERANCE, FULL_DOSE, FULL_PER_M2, Expected
 from cds_service.dosing.text import per_m2_text
-from cds_service.facts.body import body_size
 from cds_service.facts.quantities import rounded
 from cds_service.facts.model import ClinicalFacts
 from cds_service.record import PatientRecord
+from tests.factories import body_sizes
 from tests.test_dosing_support import (
-    COVERAGE_INFORMATION, START, apply_suggestion, dose, facts, first_value, line, order, rate, rate_text, ratio,
-    single_line_order, step_order,
+    COVERAGE_INFORMATION, START, apply_suggestion, dose, facts, first_value, line, order, order_checks, rate, rate_text,
+    ratio, single_line_order, step_order,
 )
 
 ASPIRUS = QuantityLimit(vials=28, units=980, days=42, days_continued=84, continued_from_cycle=6)
@@ -30,13 +30,17 @@ CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 
 def card_for(order_: dict[str, Any], facts_: ClinicalFacts, schedule: str | None = "standard",
              matched: bool = True) -> dict[str, Any] | None:
-    return dose_card(order_, facts_, schedule, matched, "Aspirus Health Plan")
+    return dose_card(order_, facts_, schedule, matched, "Aspirus Health Plan", order_checks(order_, [order_], facts_))
+
+
+def quantity_card_for(group: list[dict[str, Any]], facts_: ClinicalFacts) -> dict[str, Any] | None:
+    return quantity_card(facts_, ASPIRUS, "Aspirus Health Plan", CycleLines(group, facts_))
 
 
 def assert_clean(resource: dict[str, Any], facts_: ClinicalFacts, schedule: str) -> None:
     """The accepted suggestion passes the schedule and raises no card of its own."""
     assert card_for(resource, facts_, schedule) is None
-    assert OrderDoseChecks(resource, [resource], facts_).schedule(schedule).status == "met"
+    assert order_checks(resource, [resource], facts_).schedule(schedule).status == "met"
 
 
 def test_relapsed_refractory_single_line_becomes_two_lines() -> None:
@@ -155,12 +159,12 @@ def test_the_plan_limit_label_names_each_lines_dose_as_written() -> None:
     """Florida Blue's 28 mcg/day: a line in mcg/h is corrected to 1.166 mcg/h, one in mcg/day to 28."""
     two = order(line(rate(1.18, "ug/h"), "2026-12-01", "2026-12-14", 1),
                 line(rate(28.4), "2026-12-15", "2026-12-28", 2))
-    card = ceiling_card(two, facts(), Decimal(28), "Florida Blue", OrderDoseChecks(two, [two], facts()))
+    card = ceiling_card(two, facts(), Decimal(28), "Florida Blue", order_checks(two, [two], facts()))
     assert card is not None
     assert card["suggestions"][0]["label"] == ("Change to 1.166 mcg/h on days 1–14, 28 mcg/day on days 15–28, within "
                                                "the plan's 28 mcg/day")
     both = order(line(rate(28.4), "2026-12-01", "2026-12-14", 1), line(rate(28.3), "2026-12-15", "2026-12-28", 2))
-    card = ceiling_card(both, facts(), Decimal(28), "Florida Blue", OrderDoseChecks(both, [both], facts()))
+    card = ceiling_card(both, facts(), Decimal(28), "Florida Blue", order_checks(both, [both], facts()))
     assert card is not None
     assert card["suggestions"][0]["label"] == "Change to 28 mcg/day (each line), within the plan's 28 mcg/day"
 
@@ -299,7 +303,7 @@ def _observation(ident: str, code: str, value: float, unit: str, days_before: in
 def _facts_from_observations(*observations: dict[str, Any]) -> ClinicalFacts:
     record = PatientRecord(patient={"resourceType": "Patient"}, lists={"observations": list(observations)})
     base = facts()
-    return ClinicalFacts(start_date=START, cycle=base.cycle, body=body_size(record, START, 8))
+    return ClinicalFacts(start_date=START, cycle=base.cycle, body=body_sizes(record, START, 8))
 
 
 def test_stale_weight_gives_no_corrected_dose() -> None:
@@ -335,7 +339,7 @@ def test_the_bsa_reads_the_same_everywhere_on_the_card_and_its_arithmetic_checks
     for per_m2, label in ((5, "7.38"), (15, "22.13")):  # 7.375 and 22.125, half up as every number shown
         assert f"| {per_m2} mcg/m²/day × 1.475 m² |" in card["detail"]
         assert f"{rounded(per_m2 * shown):f}" == label and f"| {label} mcg/day |" in card["detail"]
-    verdict = OrderDoseChecks(step_order(), [step_order()], adult).schedule("relapsed-refractory")
+    verdict = order_checks(step_order(), [step_order()], adult).schedule("relapsed-refractory")
     assert verdict.note.endswith("(label 22.13 mcg/day) (for weight 44 kg on 2026-11-29; BSA 1.475 m² by Mosteller "
                                  "from height and weight)")
 
@@ -363,7 +367,7 @@ def test_quantity_card_sets_the_limit_in_the_orders_unit(quantity: float, unit: 
                                                          label: str) -> None:
     facts_ = facts()
     written = quantity_order(quantity, unit)
-    card = quantity_card([written], facts_, ASPIRUS, "Aspirus Health Plan")
+    card = quantity_card_for([written], facts_)
     assert card is not None
     assert card["indicator"] == "warning" and card["source"]["topic"]["code"] == "limits"
     assert len(card["summary"]) < 140 and "limit" in card["summary"]
@@ -371,35 +375,35 @@ def test_quantity_card_sets_the_limit_in_the_orders_unit(quantity: float, unit: 
     resource = apply_suggestion(card)
     assert resource["dispenseRequest"]["quantity"]["value"] == corrected
     assert resource["dispenseRequest"]["quantity"]["code"] == unit
-    assert quantity_card([resource], facts_, ASPIRUS, "Aspirus Health Plan") is None
-    assert OrderDoseChecks(resource, [resource], facts_).quantity(ASPIRUS).status == "met"
+    assert quantity_card_for([resource], facts_) is None
+    assert order_checks(resource, [resource], facts_).quantity(ASPIRUS).status == "met"
 
 
 def test_quantity_card_for_a_group_reduces_the_largest_order() -> None:
     facts_ = facts()
     small, large = quantity_order(8, id="step"), quantity_order(30, id="full")
-    card = quantity_card([small, large], facts_, ASPIRUS, "Aspirus Health Plan")
+    card = quantity_card_for([small, large], facts_)
     assert card is not None
     resource = apply_suggestion(card)
     assert resource["id"] == "full" and resource["dispenseRequest"]["quantity"]["value"] == 20
-    assert quantity_card([small, resource], facts_, ASPIRUS, "Aspirus Health Plan") is None
+    assert quantity_card_for([small, resource], facts_) is None
 
 
 def test_quantity_within_limit_or_unreadable_gives_no_card() -> None:
-    assert quantity_card([quantity_order(28)], facts(), ASPIRUS, "Aspirus Health Plan") is None
-    assert quantity_card([quantity_order(56, supply=84)], facts(), ASPIRUS, "Aspirus Health Plan") is None
-    assert quantity_card([quantity_order(40, "mL")], facts(), ASPIRUS, "Aspirus Health Plan") is None
+    assert quantity_card_for([quantity_order(28)], facts()) is None
+    assert quantity_card_for([quantity_order(56, supply=84)], facts()) is None
+    assert quantity_card_for([quantity_order(40, "mL")], facts()) is None
 
 
 def test_quantity_in_84_day_cycles() -> None:
     cycle_6 = facts(cycle=6)
-    card = quantity_card([quantity_order(40, supply=84)], cycle_6, ASPIRUS, "Aspirus Health Plan")
+    card = quantity_card_for([quantity_order(40, supply=84)], cycle_6)
     assert card is not None and apply_suggestion(card)["dispenseRequest"]["quantity"]["value"] == 28
     # The days are the limit's (its window here), not said of the order: its supply may be shorter (42 days).
-    shorter = quantity_card([quantity_order(40, supply=42)], cycle_6, ASPIRUS, "Aspirus Health Plan")
+    shorter = quantity_card_for([quantity_order(40, supply=42)], cycle_6)
     assert shorter is not None and shorter["summary"] == (
         "Quantity above plan limit: 40 vials (1400 mcg) in cycle 6; limit is 28 vials (980 mcg) for 84 days")
-    assert quantity_card([quantity_order(40, supply=84)], facts(cycle=5), ASPIRUS, "Aspirus Health Plan") is None
+    assert quantity_card_for([quantity_order(40, supply=84)], facts(cycle=5)) is None
 
 
 def test_dates_of_a_continued_cycle() -> None:
@@ -525,7 +529,7 @@ def test_orders_running_together_each_get_the_warning() -> None:
     first = order(line(rate(28), "2026-12-01", "2026-12-28"), id="blin-a")
     second = order(line(rate(20), "2026-12-01", "2026-12-28"), id="blin-b")
     for checked in (first, second):
-        doses = OrderDoseChecks(checked, [first, second], facts())
+        doses = order_checks(checked, [first, second], facts())
         card = dose_card(checked, facts(), "standard", True, "Florida Blue", doses)
         assert card is not None and card["indicator"] == "warning" and "suggestions" not in card
         assert card["summary"] == ("Dose above label: 48 mcg/day (2 blinatumomab orders together) on days 1–28 of "
@@ -538,17 +542,17 @@ def test_orders_running_together_each_get_the_warning() -> None:
 def test_a_duplicate_order_is_said_to_look_like_one() -> None:
     first = step_order()
     copy_ = step_order() | {"id": "blin-dup"}
-    card = dose_card(first, facts(), "relapsed-refractory", True, "X", OrderDoseChecks(first, [first, copy_], facts()))
+    card = dose_card(first, facts(), "relapsed-refractory", True, "X", order_checks(first, [first, copy_], facts()))
     assert card is not None and "blin-dup" not in card["summary"] + card["detail"]
     assert "(this order and a likely duplicate order)" in card["summary"] and len(card["summary"]) < 140
     assert ("| days 8–28 | 56 mcg/day (this order and the other blinatumomab order being signed, which has the same "
             "dosage lines: likely a duplicate order) | 28 mcg/day |") in card["detail"]
     # The same days, other lines: another order, not a duplicate; a third order: counted, never a duplicate.
     other = order(line(rate(9), "2026-12-01", "2026-12-28"), id="other")
-    card = dose_card(first, facts(), "relapsed-refractory", True, "X", OrderDoseChecks(first, [first, other], facts()))
+    card = dose_card(first, facts(), "relapsed-refractory", True, "X", order_checks(first, [first, other], facts()))
     assert card is not None and "duplicate" not in card["summary"] + card["detail"]
     group = [first, copy_, step_order() | {"id": "third"}]
-    card = dose_card(first, facts(), "relapsed-refractory", True, "X", OrderDoseChecks(first, group, facts()))
+    card = dose_card(first, facts(), "relapsed-refractory", True, "X", order_checks(first, group, facts()))
     assert card is not None and "duplicate" not in card["summary"] + card["detail"]
     assert "(this order and 2 other blinatumomab orders being signed together)" in card["detail"]
 
@@ -558,7 +562,7 @@ def test_the_card_of_one_of_many_orders_reads_as_that_of_a_few() -> None:
     (it used to name the 299 others, on each of the 300 cards)."""
     def card_text(count: int) -> str:
         group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}") for i in range(count)]
-        card = dose_card(group[-1], facts(), "standard", True, "Florida Blue", OrderDoseChecks(group[-1], group,
+        card = dose_card(group[-1], facts(), "standard", True, "Florida Blue", order_checks(group[-1], group,
                                                                                                facts()))
         assert card is not None and card["indicator"] == "warning" and len(card["summary"]) < 140
         return str(card["detail"])
@@ -573,7 +577,7 @@ def test_a_line_alone_on_its_other_days_keeps_its_own_finding() -> None:
     15-20; the card names both ranges, and offers no correction that would leave the sum."""
     first = order(line(rate(28), "2026-12-01", "2026-12-28"), id="a")
     second = order(line(rate(10), "2026-12-15", "2026-12-20"), id="b")
-    doses = OrderDoseChecks(first, [first, second], facts())
+    doses = order_checks(first, [first, second], facts())
     card = dose_card(first, facts(), "relapsed-refractory", True, "X", doses)
     assert card is not None and "suggestions" not in card
     assert [f["days"] for f in card["extension"]["dose-check"]["findings"]] == [[1, 7], [15, 20]]
@@ -594,7 +598,7 @@ def test_a_summary_too_short_for_every_range_names_the_most_severe() -> None:
     the detail and the dose-check extension keep every range in day order."""
     first = step_order()
     group = [first, step_order() | {"id": "blin-dup"}]
-    card = dose_card(first, facts(), "relapsed-refractory", True, "X", OrderDoseChecks(first, group, facts()))
+    card = dose_card(first, facts(), "relapsed-refractory", True, "X", order_checks(first, group, facts()))
     assert card is not None
     assert card["summary"] == ("Dose above label: 56 mcg/day (this order and a likely duplicate order) on days 8–28 "
                                "of cycle 1; label is 28 mcg/day (+1 more)")
@@ -602,7 +606,7 @@ def test_a_summary_too_short_for_every_range_names_the_most_severe() -> None:
     assert check["days"] == [1, 7] and [f["days"] for f in check["findings"]] == [[1, 7], [8, 28]]
     assert card["detail"].index("| days 1–7 |") < card["detail"].index("| days 8–28 |")
     without_weight = dose_card(first, facts(weight=None), "relapsed-refractory", True, "X",
-                               OrderDoseChecks(first, group, facts(weight=None)))
+                               order_checks(first, group, facts(weight=None)))
     assert without_weight is not None
     assert without_weight["summary"] == ("Dose above label maximum: 56 mcg/day (this order and a likely duplicate "
                                          "order) on days 8–28 (+1 more); the most at any weight is 28 mcg/day")
@@ -617,7 +621,7 @@ def test_the_most_severe_is_the_largest_ratio_to_the_label(step: int, full: int,
     that is more mcg/day over."""
     lines = order(line(rate(step), "2026-12-01", "2026-12-07", 1), line(rate(full), "2026-12-08", "2026-12-28", 2))
     group = [lines, lines | {"id": "blin-dup"}]
-    card = dose_card(lines, facts(), "relapsed-refractory", True, "X", OrderDoseChecks(lines, group, facts()))
+    card = dose_card(lines, facts(), "relapsed-refractory", True, "X", order_checks(lines, group, facts()))
     assert card is not None and card["summary"] == f"Dose above label: {worst} (+1 more)"
 
 

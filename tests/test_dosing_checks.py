@@ -18,13 +18,14 @@ from cds_service.dosing.compare import Patient
 from cds_service.dosing.quantity import OrderQuantity, QuantityCheck
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.facts.model import BodySize, Fact
-from tests.test_dosing_support import START, dose, facts, line, order, rate, single_line_order, step_order
+from tests.test_dosing_support import (START, dose, facts, line, order, order_checks, rate, single_line_order,
+                                      step_order)
 
 ASPIRUS = QuantityLimit(vials=28, units=980, days=42, days_continued=84, continued_from_cycle=6)
 
 
 def checks(order_: dict, **fact_args: object) -> OrderDoseChecks:
-    return OrderDoseChecks(order_, [order_], facts(**fact_args))  # type: ignore[arg-type]
+    return order_checks(order_, [order_], facts(**fact_args))  # type: ignore[arg-type]
 
 
 def test_single_full_dose_line_in_relapsed_refractory_cycle_1_exceeds_the_step_dose() -> None:
@@ -78,7 +79,7 @@ def test_lines_that_cannot_be_placed_ask_for_their_days() -> None:
 def test_a_weight_on_record_that_cannot_be_used_is_named_in_the_unknown_schedule() -> None:
     weight = Fact[Decimal](evidence=("Observation/w",), note="Weight 0.001 kg on 2026-11-20: not a plausible weight")
     implausible = dataclasses.replace(facts(), body=BodySize(weight_kg=weight))
-    verdict = OrderDoseChecks(step_order(), [step_order()], implausible).schedule("standard")
+    verdict = order_checks(step_order(), [step_order()], implausible).schedule("standard")
     assert verdict.status == "unknown" and verdict.evidence == ("MedicationRequest/blin-1", "Observation/w")
     assert verdict.note == ("Label dose not known without body size (weight 0.001 kg on 2026-11-20: not a plausible "
                             "weight)")
@@ -179,12 +180,12 @@ def test_quantity_units(quantity: float | None, unit: str, status: str) -> None:
 def test_the_quantity_of_many_orders_names_a_few() -> None:
     group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}", quantity=1, quantity_unit="mL")
              for i in range(10)]
-    verdict = OrderDoseChecks(group[7], group, facts()).quantity(ASPIRUS)
+    verdict = order_checks(group[7], group, facts()).quantity(ASPIRUS)
     assert verdict.status == "unknown"
     assert verdict.note == "; ".join(["quantity unit 'mL' not readable"] * 3 + ["7 more"])
     assert verdict.evidence == tuple(f"MedicationRequest/o{i}" for i in (0, 1, 2, 3, 7))
     five = group[:5]
-    assert OrderDoseChecks(five[4], five, facts()).quantity(ASPIRUS).evidence == tuple(
+    assert order_checks(five[4], five, facts()).quantity(ASPIRUS).evidence == tuple(
         f"MedicationRequest/o{i}" for i in range(5))
 
 
@@ -201,7 +202,7 @@ def test_the_quantity_of_a_cycle_is_read_once_for_all_its_orders() -> None:
 def test_quantity_adds_every_order_of_the_cycle() -> None:
     first = order(line(rate(9), "2026-12-01", "2026-12-07"), id="a", quantity=8)
     second = order(line(rate(28), "2026-12-08", "2026-12-28"), id="b", quantity=21)
-    verdict = OrderDoseChecks(first, [first, second], facts()).quantity(ASPIRUS)
+    verdict = order_checks(first, [first, second], facts()).quantity(ASPIRUS)
     assert verdict.status == "not-met"
     assert set(verdict.evidence) == {"MedicationRequest/a", "MedicationRequest/b"}
 
@@ -240,7 +241,7 @@ def test_dose_quantity_with_frequency_is_checked() -> None:
     (single_line_order(rate(40)), "not-met"),  # above in any cycle
 ])
 def test_an_unknown_cycle_decides_the_schedule_only_when_every_cycle_agrees(written: dict, status: str) -> None:
-    verdict = OrderDoseChecks(written, [written], facts(cycle=None)).schedule("relapsed-refractory")
+    verdict = order_checks(written, [written], facts(cycle=None)).schedule("relapsed-refractory")
     assert verdict.status == status
     if status == "unknown":
         assert verdict.missing == MISSING_CYCLE
@@ -261,12 +262,12 @@ def test_lines_on_the_same_days_are_compared_as_their_sum() -> None:
 def test_orders_of_one_cycle_on_the_same_days_are_compared_as_their_sum() -> None:
     first = order(line(rate(28), "2026-12-01", "2026-12-28"), id="a")
     second = order(line(rate(28), "2026-12-15", "2026-12-28"), id="b")
-    verdict = OrderDoseChecks(first, [first, second], facts()).schedule("standard")
+    verdict = order_checks(first, [first, second], facts()).schedule("standard")
     assert verdict.status == "not-met"
     assert verdict.note == ("56 mcg/day on days 15–28 (this order and the other blinatumomab order being signed "
                             "together); label 28 mcg/day (for weight 70 kg)")
     assert verdict.evidence == ("MedicationRequest/a", "MedicationRequest/b", "Observation/w")
-    ceiling = OrderDoseChecks(second, [first, second], facts()).ceiling(Decimal(28))
+    ceiling = order_checks(second, [first, second], facts()).ceiling(Decimal(28))
     assert ceiling.status == "not-met"
     assert ceiling.note == ("56 mcg/day on days 15–28 (this order and the other blinatumomab order being signed "
                             "together): above 28 mcg/day")
@@ -292,7 +293,7 @@ def test_a_sum_within_the_label_meets_it_and_the_note_shows_the_sum() -> None:
 ])
 def test_sequential_lines_and_consecutive_orders_are_not_added(group: list[dict]) -> None:
     for checked in group:
-        doses = OrderDoseChecks(checked, group, facts())
+        doses = order_checks(checked, group, facts())
         assert doses.together == ()
         assert doses.schedule("relapsed-refractory").status == "met"
         assert doses.evidence == (f"MedicationRequest/{checked['id']}",)
@@ -301,12 +302,12 @@ def test_sequential_lines_and_consecutive_orders_are_not_added(group: list[dict]
 def test_another_orders_unreadable_line_on_the_same_days_leaves_the_sum_unknown() -> None:
     first = order(line(rate(28), "2026-12-01", "2026-12-28"), id="a")
     pump = order(line(rate(5, "mL/h"), "2026-12-01", "2026-12-28"), id="b")
-    verdict = OrderDoseChecks(first, [first, pump], facts()).schedule("standard")
+    verdict = order_checks(first, [first, pump], facts()).schedule("standard")
     assert verdict.status == "unknown"
     assert verdict.note == "Dose not readable (order b line 1: volume (mL/h) without a concentration)"
     # What is readable is already above: not met, whatever the other dose is.
     high = order(line(rate(20), "2026-12-01", "2026-12-28"), line(rate(10), "2026-12-01", "2026-12-28"), id="c")
-    above = OrderDoseChecks(high, [high, pump], facts()).schedule("standard")
+    above = order_checks(high, [high, pump], facts()).schedule("standard")
     assert above.status == "not-met"
     assert above.note == ("30 mcg/day on days 1–28 (lines 1 and 2 of this order and the other blinatumomab order "
                           "being signed together, not counting a dose that could not be read); label 28 mcg/day (for "
@@ -331,7 +332,7 @@ def same_days(count: int, mcg: Any = 28, unit: str = "ug/d", prefix: str = "o") 
 
 def test_three_orders_on_the_same_days_count_both_others_and_cite_them() -> None:
     group = same_days(3)
-    verdict = OrderDoseChecks(group[1], group, facts()).ceiling(Decimal(28))
+    verdict = order_checks(group[1], group, facts()).ceiling(Decimal(28))
     assert verdict.note == ("84 mcg/day on days 1–28 (this order and 2 other blinatumomab orders being signed "
                             "together): above 28 mcg/day")
     assert verdict.evidence == ("MedicationRequest/o1", "MedicationRequest/o0", "MedicationRequest/o2")
@@ -341,12 +342,12 @@ def test_many_orders_on_the_same_days_are_added_counted_and_a_few_cited() -> Non
     """The note counts the other orders (their ids are nothing a clinician sees); the evidence lists up to four:
     each of 200 orders' answers no longer names the 199 others."""
     five = same_days(5)
-    assert OrderDoseChecks(five[0], five, facts()).schedule("standard").note == (
+    assert order_checks(five[0], five, facts()).schedule("standard").note == (
         "140 mcg/day on days 1–28 (this order and 4 other blinatumomab orders being signed together); "
         "label 28 mcg/day (for weight 70 kg)")
     many = same_days(200, "0.5")
     for checked, named in ((many[0], ("o1", "o2", "o3", "o4")), (many[150], ("o0", "o1", "o2", "o3"))):
-        verdict = OrderDoseChecks(checked, many, facts()).schedule("standard")
+        verdict = order_checks(checked, many, facts()).schedule("standard")
         assert verdict.status == "not-met"
         assert verdict.note == ("100 mcg/day on days 1–28 (this order and 199 other blinatumomab orders being signed "
                                 "together); label 28 mcg/day (for weight 70 kg)")
@@ -360,7 +361,7 @@ def test_the_sums_of_many_orders_follow_the_days_each_runs() -> None:
     orders running by then."""
     group = [order(line(rate("0.25"), (START + timedelta(days=7 * (i % 4))).isoformat(), "2026-12-28"), id=f"o{i}")
              for i in range(100)]
-    _, findings = OrderDoseChecks(group[0], group, facts()).findings("standard")
+    _, findings = order_checks(group[0], group, facts()).findings("standard")
     assert [(f.first_day, f.last_day, f.ordered, f.kind) for f in findings] == [
         (1, 7, Decimal("6.25"), "below"), (8, 14, Decimal("12.5"), "below"), (15, 21, Decimal("18.75"), "below"),
         (22, 28, Decimal("25"), "below")]
@@ -368,7 +369,7 @@ def test_the_sums_of_many_orders_follow_the_days_each_runs() -> None:
         f"this order and {count} other blinatumomab orders being signed together" for count in (24, 49, 74, 99)]
     assert [f.together.orders for f in findings if f.together] == [  # cited: the first others in the Bundle's order
         ("o4", "o8", "o12", "o16"), ("o1", "o4", "o5", "o8"), ("o1", "o2", "o4", "o5"), ("o1", "o2", "o3", "o4")]
-    _, last = OrderDoseChecks(group[3], group, facts()).findings("standard")
+    _, last = order_checks(group[3], group, facts()).findings("standard")
     assert [(f.first_day, f.last_day, f.ordered) for f in last] == [(22, 28, Decimal("25"))]
 
 
@@ -384,11 +385,11 @@ def test_many_lines_of_one_order_on_the_same_days_are_counted_past_four() -> Non
 def test_many_unreadable_orders_on_the_same_days_are_named_a_few() -> None:
     readable = order(line(rate(10), "2026-12-01", "2026-12-28"), id="a")
     pumps = same_days(4, 5, "mL/h", "pump")
-    verdict = OrderDoseChecks(readable, [readable, *pumps], facts()).schedule("standard")
+    verdict = order_checks(readable, [readable, *pumps], facts()).schedule("standard")
     assert verdict.note == "Dose not readable (" + "; ".join(
         f"order pump{i} line 1: volume (mL/h) without a concentration" for i in range(4)) + ")"
     pumps = same_days(100, 5, "mL/h", "pump")
-    verdict = OrderDoseChecks(readable, [readable, *pumps], facts()).schedule("standard")
+    verdict = order_checks(readable, [readable, *pumps], facts()).schedule("standard")
     assert verdict.status == "unknown"
     assert verdict.note == "Dose not readable (" + "; ".join(
         f"order pump{i} line 1: volume (mL/h) without a concentration" for i in range(3)) + \

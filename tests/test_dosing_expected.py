@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from cds_service.dosing.expected import dosed_by_bsa, expected_daily_dose
-from cds_service.facts.body import body_size
 from cds_service.record import PatientRecord
+from tests.factories import body_sizes
 
 D = Decimal
 BSA = D("0.93")
@@ -79,11 +79,11 @@ def _weight_record(value: float, unit: str) -> PatientRecord:
 
 
 def test_99_pounds_is_below_45_kg_and_needs_bsa() -> None:
-    weight = body_size(_weight_record(99, "[lb_av]"), date(2026, 12, 1), 12).weight_kg.value
+    weight = body_sizes(_weight_record(99, "[lb_av]"), date(2026, 12, 1), 12).weight_kg.value
     assert weight is not None
     assert expected_daily_dose("standard", weight, None, 1, 1) is None  # 44.9 kg: BSA needed
     by_bsa = expected_daily_dose("standard", weight, BSA, 1, 1)
     assert by_bsa is not None and by_bsa.basis == "bsa"
-    at_boundary = body_size(_weight_record(45, "kg"), date(2026, 12, 1), 12).weight_kg.value
+    at_boundary = body_sizes(_weight_record(45, "kg"), date(2026, 12, 1), 12).weight_kg.value
     fixed = expected_daily_dose("standard", at_boundary, None, 1, 1)
     assert fixed is not None and fixed.basis == "fixed"

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from cds_service.dosing.checks import CycleLines, OrderDoseChecks
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact
 
 START = date(2026, 12, 1)
@@ -91,6 +92,11 @@ def facts(weight: str | None = "70", bsa: str | None = None, cycle: int | None =
         body=body,
         therapy_phase=Fact(phase),
     )
+
+
+def order_checks(order_: dict[str, Any], group: list[dict[str, Any]], facts_: ClinicalFacts) -> OrderDoseChecks:
+    """The order's dose checks with its group's lines, as the pipeline builds them."""
+    return OrderDoseChecks(order_, group, facts_, CycleLines(group, facts_))
 
 
 def apply_suggestion(card: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.course import read_cycle
+from cds_service.facts.course import prior_orders, read_cycle
 from cds_service.facts.diagnosis import read_diagnosis
+from cds_service.facts.medications import read_med_orders
 from cds_service.facts.model import CycleInfo
 from cds_service.record import PatientRecord
 from tests.factories import condition, medication_request, questionnaire_response, record
@@ -17,9 +18,12 @@ DAY = timedelta(days=1)
 
 
 def _cycle(rec: PatientRecord, start: date, draft: dict[str, Any] | None = None) -> CycleInfo:
+    """The cycle of a `draft` order starting on `start` (today), the earlier orders read as extract.py reads them."""
     attestations = Attestations.from_record(rec)
-    draft = draft or medication_request(start=start, status="draft", id="draft")
-    return read_cycle(rec, [draft], start, read_diagnosis(rec, attestations), attestations, rec.resolve)
+    draft_ids = {str((draft or {"id": "draft"}).get("id"))}
+    history = read_med_orders(rec.resources("medicationRequests"), rec.resolve, start, [], draft_ids)
+    priors = prior_orders(history, draft_ids, start)
+    return read_cycle(rec, start, read_diagnosis(rec, attestations), attestations, priors)
 
 
 def _prior(first: date, days: int = 28, status: str = "completed") -> dict[str, Any]:

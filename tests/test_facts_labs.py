@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 
 from cds_service.facts.attestations import Attestations
+from cds_service.facts.diagnosis import read_diagnosis
 from cds_service.facts.labs import Labs, read_labs
 from cds_service.facts.model import Fact, Measured
+from cds_service.facts.observations import trusted
 from cds_service.policies import load_policy
 from cds_service.record import PatientRecord
 
@@ -65,7 +67,15 @@ def labs(*observations: dict, received: bool = True, answers: dict | None = None
     record = PatientRecord({"resourceType": "Patient", "id": "p1"}, {
         "observations": list(observations) if received else None, "attestations": [response],
         "conditions": conditions or []})
-    return read_labs(record, Attestations.from_record(record), COURSE_START)
+    return read_record_labs(record)
+
+
+def read_record_labs(record: PatientRecord) -> Labs:
+    """The lab facts with the diagnosis, and the renewal answers counted from the course start, as extract.py reads
+    them; the Observations taken as well-formed (the reader alone: extract.py checks their shape)."""
+    attestations = Attestations.from_record(record)
+    return read_labs(record, attestations, COURSE_START, read_diagnosis(record, attestations),
+                     trusted(record.lists.get("observations")), COURSE_START)
 
 
 # ---- MRD ------------------------------------------------------------------------------------------------------
@@ -405,6 +415,6 @@ def test_five_thousand_observations_are_all_considered() -> None:
     many = [obs(f"o{i}", kinds[i % len(kinds)], f"2026-{1 + i % 9:02d}-{1 + i % 28:02d}", **qty(i % 7))
             for i in range(5000)]
     record = PatientRecord({"resourceType": "Patient", "id": "p1"}, {"observations": many, "conditions": []})
-    result = read_labs(record, Attestations.from_record(record), COURSE_START)
+    result = read_record_labs(record)
     assert result.mrd_detectable.value is not None
     assert result.mrd_detectable.evidence and result.mrd_detectable.evidence[0].startswith("Observation/")

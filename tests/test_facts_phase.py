@@ -9,6 +9,7 @@ from cds_service.facts.attestations import Attestations
 from cds_service.facts.diagnosis import read_diagnosis
 from cds_service.facts.labs import read_labs
 from cds_service.facts.model import Fact
+from cds_service.facts.observations import trusted
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
 from tests.factories import condition, observation, questionnaire_response, record
 
@@ -25,7 +26,8 @@ def _phase(*resources: dict[str, Any], not_received: tuple[str, ...] = ()) -> Fa
     rec = record(*resources, not_received=not_received)
     attestations = Attestations.from_record(rec)
     diagnosis = read_diagnosis(rec, attestations)
-    labs = read_labs(rec, attestations, COURSE_START, diagnosis)
+    labs = read_labs(rec, attestations, COURSE_START, diagnosis, trusted(rec.lists.get("observations")),
+                     COURSE_START)
     return therapy_phase(COURSE_START, diagnosis, labs, attestations)
 
 

@@ -40,11 +40,10 @@ SCHEDULE_TEXT = {
 
 
 def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None, matched_indication: bool,
-              source_label: str, checks: OrderDoseChecks | None = None) -> dict[str, Any] | None:
+              source_label: str, checks: OrderDoseChecks) -> dict[str, Any] | None:
     """The order's dose card, or None when the dose is at the label (or the label dose is unknown).
 
-    `checks`: the order's dose checks when the policy already ran them, so lines are read and compared once."""
-    checks = checks or OrderDoseChecks(order, [order], facts)
+    `checks`: the order's dose checks, which the policy may have run already: lines are read and compared once."""
     lines = checks.lines
     patient, findings = checks.findings(schedule)
     above = [f for f in findings if f.kind == ABOVE]
@@ -90,12 +89,12 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     return card
 
 
-def quantity_card(group: list[dict[str, Any]], facts: ClinicalFacts, limit: QuantityLimit, source_label: str,
-                  cycle: CycleLines | None = None) -> dict[str, Any] | None:
+def quantity_card(facts: ClinicalFacts, limit: QuantityLimit, source_label: str,
+                  cycle: CycleLines) -> dict[str, Any] | None:
     """A warning when the cycle's orders together exceed the limit, suggesting the limit on the largest order.
 
-    `cycle`: the group's dose lines when the policy already checked the quantity, so it is added up once."""
-    check = (cycle or CycleLines(group, facts)).quantity(limit)
+    `cycle`: the group's dose lines, whose quantity the policy may have checked already: it is added up once."""
+    check = cycle.quantity(limit)
     if not check.over:
         return None
     target = max((q for q in check.orders if q.mcg is not None), key=lambda q: q.mcg or 0)

@@ -169,11 +169,11 @@ class OrderDoseChecks:
     and its group (the cycle's quantity)."""
 
     def __init__(self, order: dict[str, Any], group: list[dict[str, Any]], facts: ClinicalFacts,
-                 cycle_lines: CycleLines | None = None) -> None:
+                 cycle_lines: CycleLines) -> None:
         self.order = order
         self.group = group
         self.facts = facts
-        self.cycle = cycle_lines or CycleLines(group, facts)
+        self.cycle = cycle_lines
         self.lines = self.cycle.of(order)
         self.together = self.cycle.together(order)
         self.evidence: tuple[str, ...] = (order_ref(order),)

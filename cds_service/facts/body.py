@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from cds_service.facts.codes import effective_date, ref, to_decimal
 from cds_service.facts.labs import BODY_SIZE, observation_kinds
 from cds_service.facts.model import BodySize, Fact
-from cds_service.facts.observations import ObservationIndex, trusted
+from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.quantities import BSA_PLACES, rounded, unit_text
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
@@ -61,18 +61,16 @@ class Measurement(NamedTuple):  # a NamedTuple: built in one step, not a frozen 
     reference: str
 
 
-def body_size(record: PatientRecord, start: date, age_years: int | None,
-              observations: ObservationIndex | None = None) -> BodySize:
+def body_size(record: PatientRecord, start: date, age_years: int | None, observations: ObservationIndex) -> BodySize:
     """Latest weight (30 days), height (12 months for adults, 30 days under 18) and a checked BSA as of `start`.
-    The `observations` index is built from the record as it is when not given (extract.py shares one between
-    the readers)."""
+    `observations`: the record's index, which extract.py shares between the readers."""
     if not record.received("observations"):
         missing: Fact[Decimal] = Fact(received=False)
         return BodySize(weight_kg=missing, height_cm=missing, bsa_m2=missing)
     # An unknown age gets the stricter (pediatric) height window: a stale height could skew a child's BSA.
     height_window = ADULT_HEIGHT_WINDOW if age_years is not None and age_years >= 18 else CHILD_HEIGHT_WINDOW
     earliest = {"weight": start - WEIGHT_WINDOW, "height": start - height_window, "bsa": start - BSA_WINDOW}
-    latest = _latest(observations or trusted(record.lists.get("observations")), start, earliest)
+    latest = _latest(observations, start, earliest)
     weight, height = latest.get("weight"), latest.get("height")
     return BodySize(
         weight_kg=_plain_fact(weight, "Weight", "kg"),

@@ -20,10 +20,10 @@ from typing import Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
-from cds_service.facts.medications import PRIOR_STATUSES, MedOrder, read_med_orders
+from cds_service.facts.medications import PRIOR_STATUSES, MedOrder
 from cds_service.facts.model import CycleInfo, Fact
 from cds_service.facts.order import last_infusion_day
-from cds_service.record import PatientRecord, Resolver
+from cds_service.record import PatientRecord
 
 DAY = timedelta(days=1)
 MAX_GAP = timedelta(days=7)  # an interruption longer than this restarts the cycle
@@ -167,15 +167,10 @@ def course_cycle_starts(cycle_starts: list[date], diagnosis: Diagnosis,
     return course, unclear
 
 
-def read_cycle(record: PatientRecord, draft_orders: list[dict[str, Any]], start: date, diagnosis: Diagnosis,
-               attestations: Attestations, resolve: Resolver, priors: PriorOrders | None = None) -> CycleInfo:
-    """Cycle number, course start and cycle starts for the draft blinatumomab orders starting on `start`.
-
-    `priors` are the earlier orders already read by `prior_orders` (read here from the record when omitted).
-    """
-    if priors is None:
-        med_orders = read_med_orders(record.resources("medicationRequests"), resolve)
-        priors = prior_orders(med_orders, {str(o.get("id")) for o in draft_orders}, start)
+def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attestations: Attestations,
+               priors: PriorOrders) -> CycleInfo:
+    """Cycle number, course start and cycle starts for the draft blinatumomab orders starting on `start`, given the
+    earlier orders `prior_orders` found (extract.py)."""
     spans, unread = priors
     cycles = group_cycles(spans)
     continuing = bool(cycles) and cycles[-1].takes(start)

@@ -70,7 +70,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     if other_drafts:
         med_orders += read_med_orders(other_drafts, resolve, today, malformed=malformed_orders)
     priors = prior_orders(med_orders, draft_ids, start)
-    cycle = read_cycle(record, orders, start, diagnosis, attestations, resolve, priors)
+    cycle = read_cycle(record, start, diagnosis, attestations, priors)
     renewal_since = _renewal_answers_since(cycle)
     labs = read_labs(record, attestations, cycle.course_start, diagnosis, observations, renewal_since)
     medications = _medication_facts(med_orders, priors, cycle, record.received("medicationRequests"), attestations)

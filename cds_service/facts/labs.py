@@ -15,10 +15,10 @@ from typing import Any
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.cd19 import read_cd19
 from cds_service.facts.codes import concept_text, effective_datetime, ref
-from cds_service.facts.diagnosis import Diagnosis, read_diagnosis
+from cds_service.facts.diagnosis import Diagnosis
 from cds_service.facts.lab_result import SHOWN, Result, by_moment
 from cds_service.facts.model import Fact, Measured
-from cds_service.facts.observations import ObservationIndex, trusted
+from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.ph import ph_kinds, ph_status, read_ph
 from cds_service.facts.result_text import qualitative, result_quantity
 from cds_service.facts.unreadable import Bearing, Relevance
@@ -181,21 +181,19 @@ def _latest_fact(results: list[Result], received: bool, none_note: str) -> Fact[
 # ---- reading Observations ------------------------------------------------------------------------------------
 
 
-def read_labs(record: PatientRecord, attestations: Attestations, course_start: date,
-              diagnosis: Diagnosis | None = None, observations: ObservationIndex | None = None,
-              renewal_since: date | None = None) -> Labs:
+def read_labs(record: PatientRecord, attestations: Attestations, course_start: date, diagnosis: Diagnosis,
+              observations: ObservationIndex, renewal_since: date) -> Labs:
     """The lab facts. MRD and Ph are judged as of `course_start` (policy-rules.md §1), CD19 on the latest result on
-    record, the response (renewals) on the results since the course start. `diagnosis` is read from the record when
-    not given, and the `observations` index built from it as it is (extract.py shares one index between the readers).
-    `renewal_since`: from when a `response-or-stabilization` answer counts (default the course start)."""
+    record, the response (renewals) on the results since the course start. `observations`: the record's index, which
+    extract.py shares between the readers. `renewal_since`: from when a `response-or-stabilization` answer counts."""
     valuesets = get_valuesets()
-    index = observations or trusted(record.lists.get("observations"))
     results: dict[str, list[Result]] = {k: [] for k in ("mrd", "ph", "ph-both", "ph-major", "ph-minor", "cd19")}
     # Body sizes alone are body.py's: it selects them from the same classification.
-    for observation, kinds in index.select(observation_kinds, valuesets.memo("observation-kinds"), BODY_SIZE.__ne__):
+    selected = observations.select(observation_kinds, valuesets.memo("observation-kinds"), BODY_SIZE.__ne__)
+    for observation, kinds in selected:
         _read(observation, kinds, valuesets, results)
     return Labs(results, record.received("observations"), attestations, course_start,
-                diagnosis or read_diagnosis(record, attestations), renewal_since or course_start)
+                diagnosis, renewal_since)
 
 
 BODY_SIZE = frozenset({"body-size"})
