@@ -29,13 +29,6 @@ class Patient:
     bsa_m2: Decimal | None
     cycle: int | None
 
-    def __init__(self, schedule: str | None, weight_kg: Decimal | None, bsa_m2: Decimal | None,
-                 cycle: int | None) -> None:
-        # Set as the frozen dataclass's own __init__ would, without its object.__setattr__ per field (as
-        # facts/model.Fact): every dose check reads the label for one.
-        fields = self.__dict__
-        fields["schedule"], fields["weight_kg"], fields["bsa_m2"], fields["cycle"] = schedule, weight_kg, bsa_m2, cycle
-
     def expected(self, day: int) -> Expected | None:
         return expected_daily_dose(self.schedule, self.weight_kg, self.bsa_m2, self.cycle, day)
 

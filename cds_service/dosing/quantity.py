@@ -25,13 +25,6 @@ class OrderQuantity:
     per_unit: Decimal | None  # mcg per unit of the order's own quantity unit (35 for vials)
     unreadable: str = ""
 
-    def __init__(self, order: dict[str, Any], mcg: Decimal | None, per_unit: Decimal | None,
-                 unreadable: str = "") -> None:
-        # Set as the frozen dataclass's own __init__ would, without its object.__setattr__ per field (as
-        # facts/model.Fact): every order of a cycle under a quantity limit builds one.
-        fields = self.__dict__
-        fields["order"], fields["mcg"], fields["per_unit"], fields["unreadable"] = order, mcg, per_unit, unreadable
-
 
 @dataclass(frozen=True)
 class QuantityCheck:
@@ -45,16 +38,6 @@ class QuantityCheck:
     # could not be read.
     total_mcg: Decimal
     unreadable: tuple[str, ...]
-
-    def __init__(self, orders: tuple[OrderQuantity, ...], window_days: int, window_mcg: Decimal,
-                 ordered_days: Decimal | None, supply_days: Decimal, allowed_mcg: Decimal, total_mcg: Decimal,
-                 unreadable: tuple[str, ...]) -> None:
-        # Set as the frozen dataclass's own __init__ would, without its object.__setattr__ per field (as
-        # facts/model.Fact): a cycle under a quantity limit builds one.
-        fields = self.__dict__
-        fields["orders"], fields["window_days"], fields["window_mcg"] = orders, window_days, window_mcg
-        fields["ordered_days"], fields["supply_days"] = ordered_days, supply_days
-        fields["allowed_mcg"], fields["total_mcg"], fields["unreadable"] = allowed_mcg, total_mcg, unreadable
 
     @property
     def over(self) -> bool:
