@@ -1,11 +1,11 @@
 """Representative contexts of every card template, shaped as cards.py and dosing/cards.py pass them.
 
-The start-up renders each template in use with each of its contexts (app.py, `card_text.render_problem`): a variable
-or attribute misspelt in an operator's copy (CDS_CARDS_DIR) then stops the start-up, naming the template and the
-line, instead of turning every order that reaches the template into an "evaluation failed" card. A template renders
-one branch per context, so the contexts cover the branches the code chooses between (each decision, each kind of
-no-plan card); a typo in a branch no context reaches is not found. The keys match what the code passes
-(tests/test_card_templates.py compares them).
+The start-up renders each template in use with each of its contexts (startup_checks.py,
+`card_text.render_problem`): a variable or attribute misspelt in an operator's copy (CDS_CARDS_DIR) then stops the
+start-up, naming the template and the line, instead of turning every order that reaches the template into an
+"evaluation failed" card. A template renders one branch per context, so the contexts cover the branches the code
+chooses between (each decision, each kind of no-plan card); a typo in a branch no context reaches is not found. The
+keys match what the code passes (tests/test_card_templates.py compares them).
 """
 from __future__ import annotations
 

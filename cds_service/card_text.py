@@ -31,8 +31,8 @@ ENV_DIR = "CDS_CARDS_DIR"
 SUMMARY_LIMIT = 140
 # The code system of a card's topic (CDS Hooks card types, as Da Vinci CRD uses them).
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
-# Every template the service renders (cds_service/cards.py, dosing/cards.py):
-# the start-up check (app.py) requires each of them, since an order whose card cannot be rendered gets no answer.
+# Every template the service renders (cds_service/cards.py, dosing/cards.py): the start-up check
+# (startup_checks.py) requires each of them, since an order whose card cannot be rendered gets no answer.
 TEMPLATES = (
     "decision.j2", "decision-no-plan.j2", "evaluation-failed.j2", "order-unidentified.j2",
     "dose-above.j2", "dose-above-maximum.j2", "dose-above-plan-limit.j2", "dose-above-together.j2", "dose-below.j2",

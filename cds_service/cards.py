@@ -1,6 +1,8 @@
-"""The decision card of one order under one payer policy (service-contract.md, Response item 1).
+"""The decision card of one order under one payer policy (service-contract.md, Response item 1), and the cards
+the service says on its own: no recognized plan, an evaluation that failed, an order whose drug is unknown.
 
-The wording lives in cards/decision*.j2; this module picks what the card shows and shapes the CDS Hooks card.
+The wording lives in cards/decision.j2, decision-no-plan.j2, evaluation-failed.j2 and order-unidentified.j2; this
+module picks what each card shows and shapes the CDS Hooks card.
 """
 from __future__ import annotations
 
@@ -140,7 +142,7 @@ def _raised(indicator: str, notes: list[LabelNote]) -> str:
 
 
 def indicator(decision: Decision) -> str:
-    """info when met; critical when not met because of a live vaccine (Aspirus U1); warning otherwise."""
+    """info when met; critical when not met because of a criterion its policy marks critical; warning otherwise."""
     if decision.decision == MEETS:
         return "info"
     return "critical" if decision.critical else "warning"

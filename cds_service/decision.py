@@ -34,7 +34,7 @@ class CriterionResult(NamedTuple):
     missing: str = ""  # what to document when unknown
     attested: bool = False  # some fact deciding it came from the attestation QuestionnaireResponse
     summary: str = ""  # short phrase for card summaries when this criterion decides a denial
-    critical: bool = False  # not-met makes the decision card critical (Aspirus U1)
+    critical: bool = False  # marked critical in the policy: its failure makes the decision card critical
     received: bool = True  # False: unknown because data it needs was not received from the EHR
     askable: bool = False  # unknown, the attestation Questionnaire can answer it (CriterionSpec.askable)
 
@@ -109,7 +109,7 @@ class Decision:
     # The indications evaluated, in policy order: of a met decision, only the reported one (policies/engine.py).
     indications: list[IndicationResult] = field(default_factory=list)
     label_schedule: str | None = None
-    critical: bool = False  # not met because of a critical criterion (a live vaccine, Aspirus U1)
+    critical: bool = False  # not met because of a criterion its policy marks critical
     shown_indication: str | None = None  # the matched, clinically matched or closest indication whose criteria are listed
     policy_title: str = ""
     policy_digest: str = ""  # sha256 of the policy file's bytes, first 16 hex digits (policies/loading.py)

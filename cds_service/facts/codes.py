@@ -1,7 +1,9 @@
 """Small typed accessors over raw FHIR dicts: systems, codings, text, references and FHIR partial dates.
 
 The fact readers work on raw JSON dicts (no full model validation per resource, which is far too slow for thousands
-of Observations); these helpers are the only place that knows the FHIR shapes they read.
+of Observations); these helpers read the shapes the readers share (a CodeableConcept, a reference, a partial date), so
+that each reader does not read them its own way. Quantities are quantities.py's, references read contained or from
+the record resolve.py's, and which JSON types the readers may rely on shape.py's.
 """
 from __future__ import annotations
 

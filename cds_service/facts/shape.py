@@ -6,8 +6,9 @@ whole evaluation; the readers never see it instead. Only the elements the reader
 element nobody reads does not cost the resource. A resource left out is not forgotten: when its code still says
 what it is, the facts it bears on become unknown (unreadable.py), and `problem` says what a note should.
 
-A schema is a JSON type (a tuple of Python types), an object schema (a dict: key -> schema, checked when the key is
-present) or a one-element list (an array whose every item has that schema).
+A schema is a JSON type (a tuple of Python types; DATE, a string that names a day), a code set (a frozenset: a string
+of the required value set), an object schema (a dict: key -> schema, checked when the key is present) or a
+one-element list (an array whose every item has that schema).
 """
 from __future__ import annotations
 
