@@ -103,8 +103,10 @@ def test_ph_positive_karyotype_is_read(karyotype):
 
 
 @pytest.mark.parametrize("value", ["No t(9;22) detected", "46,XX,t(9;22) not identified"])
-def test_ph_negated_karyotype_notation_is_not_positive(value):
-    assert labs(obs("k", KARYOTYPE, "2024-03-01", valueString=value)).ph_positive.value is not True
+def test_ph_negated_karyotype_notation_is_negative(value):
+    """Read as the negative it states, not as unknown (which `is not True` had let pass)."""
+    found = labs(obs("k", KARYOTYPE, "2024-03-01", valueString=value)).ph_positive
+    assert found == Fact(False, ("Observation/k",), note="BCR::ABL1 negative (2024-03-01)")
 
 
 @pytest.mark.parametrize("value", [{"valueString": "See scanned report"},
