@@ -11,9 +11,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from cds_service.cards import decision_card
+from cds_service.decision import CriterionResult, Decision
+from cds_service.evaluation import INITIAL, NOT_MET_DECISION
 from cds_service.facts.model import Fact
 from cds_service.policies import evaluate_policy, load_policy
-from cds_service.verdict import Verdict
+from cds_service.verdict import NOT_MET, Verdict
 from tests.test_cards import CHECKED
 from tests.test_policy_aspirus import make_facts as facts  # plain values are record-derived, not attested
 
@@ -144,18 +146,23 @@ def test_a_chart_that_fails_too_is_not_covered_whatever_the_order_says(client: F
 
 
 def test_every_except_summary_fits_without_being_cut() -> None:
-    """The longest indication title with the longest failing phrase still fits: a cut summary loses its reason."""
+    """Each indication with each of its failing non-clinical criteria (and the policy's quantity limit): the decision
+    card's summary keeps the failure whole, beside the indication when it fits: a cut summary loses its reason."""
     for policy in (ASPIRUS, load_policy("florida-blue")):
         phrases = [c for c in policy.universal if c.kind == "quantity"]
         for indication in policy.indications:
             for failing in phrases + [c for c in indication.criteria if c.kind != "clinical"]:
-                frame = " as ordered" if failing.kind in ("dose", "quantity") else ""
-                summary = f"{policy.payer_label}: not covered{frame} — meets {indication.title} except " \
-                          f"{failing.summary or failing.text}"
-                if frame:  # the order's own failure alone when the indication does not fit beside it
-                    summary = min(summary, f"{policy.payer_label}: not covered{frame} — {failing.summary}", key=len)
+                reason = failing.summary or failing.text
+                assert not reason[0].isupper(), failing.id  # reads on after "except"
+                result = CriterionResult(failing.result_id, NOT_MET, failing.citation, failing.text,
+                                         kind=failing.kind, summary=failing.summary)
+                decision = Decision(policy.id, policy.version, policy.payer_label, policy.url, NOT_MET_DECISION,
+                                    INITIAL, indication.id, indication.title, 1, None, [result], [])
+                card = decision_card(decision, facts(**MAINTENANCE), {"id": "blin"}, "http://cds.example.org",
+                                     CHECKED)
+                summary = card["summary"]
                 assert len(summary) < 140, summary
-                assert not (failing.summary or failing.text)[0].isupper(), failing.id  # reads on after "except"
+                assert summary.endswith((f" — meets {indication.title} except {reason}", f" — {reason}")), summary
 
 
 # The card shows the closest indication when none is clinically met. Florida Blue indication 2 is a catch-all that is
