@@ -150,7 +150,7 @@ def _reason(concept: dict[str, Any]) -> dict[str, Any]:
 
 
 _OUTCOME_TEXT = {"meets-criteria": "meets criteria", "information-needed": "documentation needed",
-                 "criteria-not-met": "criteria not met"}
+                 "criteria-not-met": "not covered"}  # the decision card's words
 
 
 def _description(decision: Decision | None) -> str:

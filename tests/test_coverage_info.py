@@ -159,6 +159,15 @@ def test_the_order_is_unchanged_except_for_the_added_extension(kind: str | None)
     assert result["description"]
 
 
+@pytest.mark.parametrize(("kind", "said"), [("meets-criteria", "meets criteria"),
+                                           ("information-needed", "documentation needed"),
+                                           ("criteria-not-met", "not covered")])
+def test_the_action_description_says_the_outcome_in_the_cards_words(kind: str, said: str) -> None:
+    """The clinician's second review: the action read "criteria not met" beside a card saying "not covered"."""
+    found = action(decision(kind))
+    assert found["description"].startswith("Coverage information from ") and found["description"].endswith(f": {said}")
+
+
 def test_an_order_without_extensions_gets_one() -> None:
     bare = {"resourceType": "MedicationRequest", "id": "x"}
     result = coverage_information_action(bare, decision("meets-criteria"), "Coverage/c", "a", TODAY, QUESTIONNAIRE)
