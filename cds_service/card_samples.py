@@ -106,5 +106,10 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("dose-unreadable.j2", {"reasons": ["Line 1: a rate in mL/h without the concentration"]}),
     ("quantity-over.j2", {"ordered": "40 vials (1400 mcg)", "allowed": "28 vials (980 mcg)", "window": 42,
                           "supply": "42", "cycle": 1, "orders": 2, "target": "28 vials",
-                          "limit": QuantityLimit(vials=28, units=980, days=42, citation="Aspirus II")}),
+                          "limit": QuantityLimit(vials=28, units=980, days=42, citation="Aspirus II"),
+                          "overlapping": False}),
+    ("quantity-over.j2", {"ordered": "40 vials (1400 mcg)", "allowed": "28 vials (980 mcg)", "window": 42,
+                          "supply": "42", "cycle": 1, "orders": 2, "target": "",
+                          "limit": QuantityLimit(vials=28, units=980, days=42, citation="Aspirus II"),
+                          "overlapping": True}),
 )

@@ -57,7 +57,7 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     extension[DECISION_EXTENSION] = decision.as_extension()
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
-        "summary": _with_added(text.summary, [n.summary for n in notes if n.summary] + ([which] if which else []),
+        "summary": _with_added(text.summary, [n.summary for n in notes if n.summary], which,
                                f" ({decision.indication_title})"),
         "indicator": _raised(indicator(decision), notes),
         "source": {"label": decision.payer_label, "topic": dict(TOPIC)},
@@ -125,20 +125,25 @@ def order_words(lines: list[DoseLine]) -> str:
     return f"order of {'; '.join(parts[:2])}{'; …' if len(parts) > 2 else ''}" if parts else ""
 
 
-def _with_added(summary: str, added: list[str], droppable: str = "") -> str:
-    """The summary with the `added` phrases (the label's notes, then which order it is), as many as fit in order:
-    the `droppable` part of the summary (the indication's name) is given up first, since the detail names it."""
-    for base in (summary, summary.replace(droppable, "", 1) if droppable else summary):
-        for count in range(len(added), 0, -1):
-            text = f"{base} — {'; '.join(added[:count])}"
-            if len(text) < SUMMARY_LIMIT:
-                return text
-    return summary
+def _with_added(summary: str, label: list[str], which: str = "", droppable: str = "") -> str:
+    """The summary opened by the `label` notes' words, which are never left out (the payer's outcome after them is
+    cut between words if need be, its `droppable` part, the indication's name, given up first), and closed by
+    `which` order it is when that fits too."""
+    opening = f"{'; '.join(label)} — " if label else ""
+    shorter = summary.replace(droppable, "", 1) if droppable else summary
+    closing = f" — {which}" if which else ""
+    for base, end in ((summary, closing), (shorter, closing), (summary, ""), (shorter, "")):
+        if len(opening) + len(base) + len(end) < SUMMARY_LIMIT:
+            return opening + base + end
+    return opening + _cut_between_words(shorter, SUMMARY_LIMIT - 1 - len(opening))
+
+
+_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
 def _raised(indicator: str, notes: list[LabelNote]) -> str:
-    """At least warning when the summary names a label note (an approval must not read as all clear)."""
-    return "warning" if indicator == "info" and any(note.summary for note in notes) else indicator
+    """The card's indicator, raised to the most urgent a note its summary names asks for (label_safety.LabelNote)."""
+    return max([indicator, *(note.indicator for note in notes if note.summary)], key=_RANK.__getitem__)
 
 
 def indicator(decision: Decision) -> str:
@@ -262,13 +267,15 @@ def _as_ordered(decision: Decision) -> bool:
 
 
 def _reason(decision: Decision) -> str:
-    """Why it is not covered: the first not-met criterion, policy-level ones first, in the plan's terms."""
+    """Why it is not covered: the first not-met criterion, policy-level ones first, in the plan's terms; of an order
+    failing on both its dose and its quantity, the dose (a doubled dose matters more than the vials it takes)."""
     failed = decision.not_met_criteria()
     if not failed:
         return "no indication of the policy is met"
-    first = failed[0]
+    as_ordered = _as_ordered(decision)
+    first = next((c for c in failed if c.kind == "dose"), failed[0]) if as_ordered else failed[0]
     reason = first.summary or first.text
-    frame = ": not covered as ordered — " if _as_ordered(decision) else ": not covered — "
+    frame = ": not covered as ordered — " if as_ordered else ": not covered — "
     room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(frame)
     if first.critical and first.note:
         # The evidence in full if it fits, else as many of its first clauses as fit (the vaccine and its date, then

@@ -6,8 +6,9 @@ without a recognized plan nothing does, so a card could approve such an order, o
 
 service-contract.md lists the cards a response carries, so these are lines of the decision card's detail (or of the
 card saying no plan was found), not cards of their own: a note for the clinician, never a change to the decision.
-A note the summary names raises the card's indicator to warning: a clinician who reads only the summary must not
-see a plain approval.
+A note the summary names opens the card's summary, before the payer's outcome, and raises the card's indicator (to
+critical for what the label says stops or defers the drug, whatever the payer; to warning for a dose not checked): a
+clinician who reads only the summary must not see a plain approval, and must see the label's word first.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ _VACCINE_WINDOW = {"days_before_course": 14, "days_after_order": 28}
 
 class LabelNote(NamedTuple):
     text: str  # the detail's line
-    summary: str = ""  # the few words the card's summary adds ("": the detail only, and the indicator as it is)
+    summary: str = ""  # the words the card's summary opens with ("": the detail only, and the indicator as it is)
+    indicator: str = "warning"  # the least indicator of a card whose summary names it
 
 
 def label_notes(decision: Decision | None, facts: ClinicalFacts, dose: DoseReading) -> list[LabelNote]:
@@ -38,13 +40,13 @@ def label_notes(decision: Decision | None, facts: ClinicalFacts, dose: DoseReadi
         notes.append(LabelNote(
             f"{toxicity.note[:1].upper()}{toxicity.note[1:]}. The label says to discontinue blinatumomab permanently "
             "after grade 4 cytokine release syndrome or neurological toxicity.",
-            "label: stop after grade 4 CRS or ICANS"))
+            "Grade 4 CRS/ICANS this course: label says discontinue permanently", "critical"))
     vaccine = read_within(facts.live_vaccine_in_window, _VACCINE_WINDOW)
     if _recorded(vaccine, shown):
         notes.append(LabelNote(
             f"Live vaccine near treatment: {vaccine.note}. The label advises against live vaccines from 2 weeks "
             "before treatment, during it and until immune recovery.",
-            "label: live vaccine near treatment"))
+            "Live vaccine near treatment: label advises against it", "critical"))
     notes.extend(_dose_notes(decision, dose))
     return notes
 
@@ -56,7 +58,7 @@ def _dose_notes(decision: Decision | None, dose: DoseReading) -> list[LabelNote]
         return [LabelNote(
             f"Dose not checked against the label: the chart has no {dose.missing}. The label dose is fixed from "
             "45 kg and per m² of body surface below it.",
-            f"dose not checked: no {dose.missing.split(' (')[0]}")]
+            f"Dose not checked against the label: no {dose.missing.split(' (')[0]}")]
     if dose.above and decision and any(c.kind == "dose" and c.status == MET for c in decision.criteria):
         # The plan's own dose limit met beside a dose card saying the dose is above the label: the tick alone reads
         # as "the dose is right".

@@ -16,7 +16,7 @@ from cds_service.override_reasons import OVERRIDE_REASON_SYSTEM
 from cds_service.coverage_info import coverage_information_action
 from tests.crd_invariants import check_crd_invariants
 from tests.test_pipeline import example, post
-from cds_service.decision import Decision
+from cds_service.decision import CriterionResult, Decision
 from cds_service.dosing.checks import DoseReading
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import evaluate_policy, load_policy
@@ -96,7 +96,7 @@ def test_every_summary_is_short_and_names_the_payer() -> None:
     for decision, case_facts in CASES:
         card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
         assert 0 < len(card["summary"]) < 140, card["summary"]
-        assert card["summary"].startswith(decision.payer_label + ":")
+        assert f"{decision.payer_label}:" in card["summary"]  # after the label's word, when there is one
         assert "\n" not in card["summary"]
 
 
@@ -105,7 +105,8 @@ def test_every_card_has_the_contract_shape() -> None:
         card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
         expected = {"meets-criteria": "info", "information-needed": "warning", "criteria-not-met": "warning"}
         if any(note.summary for note in label_notes(decision, case_facts, CHECKED)):
-            expected["meets-criteria"] = "warning"  # the label's word in the summary: no plain approval
+            # The label's word on a grade 4 toxicity or a live vaccine in the summary: critical whatever the payer.
+            expected = dict.fromkeys(expected, "critical")
         assert card["indicator"] == ("critical" if decision.critical else expected[decision.decision])
         assert card["source"]["topic"] == {"system": "http://terminology.hl7.org/CodeSystem/cdshooks-card-type",
                                            "code": "coverage-info", "display": "Coverage Information"}
@@ -320,3 +321,17 @@ def test_the_questionnaire_is_offered_only_for_what_it_asks_about(client: Any) -
     assert "Attestation questionnaire" in [link["label"] for link in weight["links"]]  # the contract's link stays
     mrd = post(client, example("aspirus-consolidation-mrd-missing"))["cards"][0]
     assert mrd["extension"]["coverage-decision"]["decision"] == "information-needed" and offer in mrd["detail"]
+
+
+def test_an_order_failing_on_dose_and_quantity_names_the_dose() -> None:
+    """The clinician's second review: a duplicate order's card led with "more than 28 vials" rather than the doubled
+    dose."""
+    decision, case_facts = pick("criteria-not-met")
+    dose = CriterionResult("adult.dose", "not-met", "Aspirus V", "Daily dose per the label", kind="dose",
+                           summary="dose above the label schedule")
+    quantity = CriterionResult("quantity", "not-met", "Aspirus II", "At most 28 vials", kind="quantity",
+                               summary="more than 28 vials (980 units) per cycle")
+    met = [c for c in decision.criteria if c.status == "met"]
+    card = decision_card(replace(decision, criteria=[quantity, *met, dose]), case_facts, ORDER, BASE, CHECKED)
+    assert "not covered as ordered" in card["summary"] and "dose above the label schedule" in card["summary"]
+    assert "vials" not in card["summary"]

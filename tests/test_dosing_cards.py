@@ -379,14 +379,32 @@ def test_quantity_card_sets_the_limit_in_the_orders_unit(quantity: float, unit: 
     assert order_checks(resource, [resource], facts_).quantity(ASPIRUS).status == "met"
 
 
+def _split_step(step_vials: float, full_vials: float) -> list[dict]:
+    """The label's step dose written as two orders: 9 mcg/day on days 1-7, 28 mcg/day on days 8-28."""
+    return [order(line(rate(9), "2026-12-01", "2026-12-07", sequence=1), id="step", quantity=step_vials),
+            order(line(rate(28), "2026-12-08", "2026-12-28", sequence=1), id="full", quantity=full_vials)]
+
+
 def test_quantity_card_for_a_group_reduces_the_largest_order() -> None:
     facts_ = facts()
-    small, large = quantity_order(8, id="step"), quantity_order(30, id="full")
+    small, large = _split_step(8, 30)
     card = quantity_card_for([small, large], facts_)
     assert card is not None
     resource = apply_suggestion(card)
     assert resource["id"] == "full" and resource["dispenseRequest"]["quantity"]["value"] == 20
     assert quantity_card_for([small, resource], facts_) is None
+
+
+def test_quantity_over_with_orders_on_the_same_days_suggests_no_cut() -> None:
+    """The clinician's second review: a 9 mcg/day order on days 1-7 beside a 28 mcg/day one on days 1-28 had the
+    quantity card recommend cutting the 28-day order to 26 vials, leaving its own infusion short; the overlap (a dose
+    card of its own) is what to correct."""
+    facts_ = facts()
+    overlapping = [order(line(rate(9), "2026-12-01", "2026-12-07", sequence=1), id="step", quantity=3),
+                   quantity_order(28, id="full")]
+    card = quantity_card_for(overlapping, facts_)
+    assert card is not None and card["indicator"] == "warning" and "suggestions" not in card
+    assert "correct or cancel the overlapping order first" in card["detail"]
 
 
 def test_quantity_within_limit_or_unreadable_gives_no_card() -> None:

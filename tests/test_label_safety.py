@@ -1,7 +1,7 @@
 """The label's word on the chart and the order, on the decision card whatever the payer's policy reads, and on the
 card saying no plan was found (cds_service/label_safety.py): a grade 4 CRS or ICANS this course, a live vaccine near
 treatment, a dose that could not be checked; never twice, never for an attested answer. A note the summary names
-raises an approval to warning."""
+opens it, is never cut from it, and raises the card's indicator, whatever the payer."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -86,16 +86,18 @@ def test_a_grade_4_crs_under_an_approval_raises_the_card_and_is_named_in_its_sum
     body = _with_crs4(example("florida-blue-relapsed-refractory-ph-negative"))
     [card, *_] = post(client, body)["cards"]
     assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
-    assert card["indicator"] == "warning"
-    assert "label: stop after grade 4 CRS or ICANS" in card["summary"] and len(card["summary"]) < 140
+    assert card["indicator"] == "critical"  # the label stops the drug for good: whatever the payer reads
+    assert card["summary"].startswith("Grade 4 CRS/ICANS this course: label says discontinue permanently — Florida "
+                                      "Blue: meets criteria") and len(card["summary"]) < 140
     assert "**Label safety:** Grade 4-5 CRS or ICANS since the course start" in card["detail"]
 
 
 def test_without_a_plan_the_label_notes_are_on_the_no_plan_card(client: Any) -> None:
     body = _with_crs4(example("unknown-payer"))
     [card, *_] = post(client, body)["cards"]
-    assert card["source"]["label"] == "Blinatumomab coverage check" and card["indicator"] == "warning"
-    assert card["summary"].endswith("— label: stop after grade 4 CRS or ICANS")
+    assert card["source"]["label"] == "Blinatumomab coverage check" and card["indicator"] == "critical"
+    assert card["summary"] == ("Grade 4 CRS/ICANS this course: label says discontinue permanently — No supported "
+                               "health plan found: coverage not checked")
     assert "**Label safety:** Grade 4-5 CRS or ICANS" in card["detail"]
 
 
@@ -112,7 +114,8 @@ def test_a_dose_the_label_check_could_not_read_is_said_where_the_plan_does_not_a
     """Florida Blue reads no weight: without one its approval said nothing of the label dose, for a child too."""
     [card, *others] = post(client, _without_weight(example("florida-blue-relapsed-refractory-ph-negative")))["cards"]
     assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
-    assert card["indicator"] == "warning" and "dose not checked: no current weight" in card["summary"]
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("Dose not checked against the label: no current weight — Florida Blue: meets")
     assert "Dose not checked against the label: the chart has no current weight" in card["detail"]
     assert not [c for c in others if c["source"]["topic"]["code"] == "off-guideline"]  # policy-rules.md §5: no card
 
@@ -126,7 +129,8 @@ def test_a_plan_that_asks_for_the_weight_is_not_told_twice(client: Any) -> None:
 
 def test_the_no_plan_card_says_when_the_dose_could_not_be_checked(client: Any) -> None:
     [card, *_] = post(client, _without_weight(example("unknown-payer")))["cards"]
-    assert card["indicator"] == "warning" and card["summary"].endswith("— dose not checked: no current weight")
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("Dose not checked against the label: no current weight — No supported")
     assert "Dose not checked against the label" in card["detail"]
     assert "still checked against the label" not in card["detail"]
 
@@ -143,3 +147,26 @@ def test_a_plan_dose_limit_met_beside_a_dose_above_the_label_points_to_the_dose_
     card = answer["cards"][0]
     assert [c["indicator"] for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"] == ["warning"]
     assert "The plan's dose limit is met, but the dose is above the label dose: see the dose card." in card["detail"]
+
+
+def test_the_label_word_is_never_cut_from_a_long_summary(client: Any) -> None:
+    """The clinician's second review: a grade 4 CRS beside a not-covered-as-ordered dose left the summary without it
+    (it had been added only when it fitted), while the dose card recommended a corrected dose."""
+    body = _with_crs4(example("aspirus-adult-relapsed-refractory-cycle1"))
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["dosageInstruction"] = order["dosageInstruction"][-1:]
+    order["dosageInstruction"][0]["doseAndRate"][0]["rateQuantity"]["value"] = 32
+    order["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-12-01", "end": "2026-12-28"}
+    answer = post(client, body)
+    card = answer["cards"][0]
+    assert card["extension"]["coverage-decision"]["decision"] in ("criteria-not-met", "information-needed")
+    assert card["summary"].startswith("Grade 4 CRS/ICANS this course: label says discontinue permanently — Aspirus")
+    assert len(card["summary"]) < 140 and card["indicator"] == "critical"
+    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
+    assert [s["isRecommended"] for s in dose["suggestions"]] == [False]  # no dose to recommend for a drug to stop
+
+
+def test_a_live_vaccine_is_critical_whatever_the_payer(client: Any) -> None:
+    [card] = post(client, _with_mmr(example("florida-blue-relapsed-refractory-ph-negative"), "2026-11-24"))["cards"][:1]
+    assert card["indicator"] == "critical"
+    assert card["summary"].startswith("Live vaccine near treatment: label advises against it — Florida Blue: meets")

@@ -85,7 +85,7 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
                        change=change)
     card = _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
     card["selectionBehavior"] = "at-most-one"
-    card["suggestions"] = [_suggestion(text, correction.resource)]
+    card["suggestions"] = [_suggestion(text, correction.resource, facts)]
     return card
 
 
@@ -98,17 +98,21 @@ def quantity_card(facts: ClinicalFacts, limit: QuantityLimit, source_label: str,
     if not check.over:
         return None
     target = max((q for q in check.orders if q.mcg is not None), key=lambda q: q.mcg or 0)
-    value = _quantity_value(check, target)
+    # Orders running on the same days (a duplicate, a step dose written twice) are what to correct first: cutting the
+    # largest one's quantity would leave its own infusion short. The dose card says which days.
+    overlapping = any(cycle.together(q.order) for q in check.orders)
+    value = None if overlapping else _quantity_value(check, target)
     text = render_card("quantity-over.j2", ordered=_amount(check.total_mcg), allowed=_amount(check.allowed_mcg),
                        window=check.window_days, supply=mcg_text(check.supply_days), cycle=facts.cycle.number.value,
                        orders=len([q for q in check.orders if q.mcg is not None]),
-                       target=_in_unit(value, target) if value is not None else "", limit=limit)
+                       target=_in_unit(value, target) if value is not None else "", limit=limit,
+                       overlapping=overlapping)
     card = _card(target.order, text, "warning", source_label, QUANTITY_TOPIC)
     if value is not None:
         resource = without_coverage_information(target.order)
         resource["dispenseRequest"]["quantity"]["value"] = json_number(value)
         card["selectionBehavior"] = "at-most-one"
-        card["suggestions"] = [_suggestion(text, resource)]
+        card["suggestions"] = [_suggestion(text, resource, facts)]
     return card
 
 
@@ -168,7 +172,7 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
     card["extension"]["dose-check"] = _dose_check(above, patient)
     if correction is not None:
         card["selectionBehavior"] = "at-most-one"
-        card["suggestions"] = [_suggestion(text, correction.resource)]
+        card["suggestions"] = [_suggestion(text, correction.resource, facts)]
     return card
 
 
@@ -197,11 +201,14 @@ def _card(order: dict[str, Any], text: CardText, indicator: str, source_label: s
     return card_shell(order_ref(order), text, indicator, source_label, topic, detail_first=True)
 
 
-def _suggestion(text: CardText, resource: dict[str, Any]) -> dict[str, Any]:
+def _suggestion(text: CardText, resource: dict[str, Any], facts: ClinicalFacts) -> dict[str, Any]:
+    """The one-click correction, recommended unless the chart (or the prescriber) says the drug is to stop for an
+    unacceptable toxicity (a grade 4 CRS or ICANS: the label says discontinue permanently): a corrected dose is then
+    offered, not advised."""
     return {
         "uuid": str(uuid.uuid4()),
         "label": text.label,
-        "isRecommended": True,
+        "isRecommended": facts.unacceptable_toxicity.value is not True,
         "actions": [{"type": "update", "description": text.action, "resource": resource}],
     }
 
