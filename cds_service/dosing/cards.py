@@ -265,7 +265,11 @@ def _ranges(rows: list[dict[str, Any]], worst: dict[str, Any], cycle: int | None
     if len(rows) == 1:
         return one
     every = "; ".join(f"{r['ordered_said']} on {r['days']} (label {r['expected_said']})" for r in rows)
-    return every if len(_SUMMARY_PREFIX) + len(every) < SUMMARY_LIMIT else f"{one} (+{len(rows) - 1} more)"
+    if len(_SUMMARY_PREFIX) + len(every) < SUMMARY_LIMIT:
+        return every
+    more = len(rows) - 1
+    said = f"{one} (+{more} more day range{'s' if more > 1 else ''})"  # a bare "+1 more" read as a dose
+    return said if len(_SUMMARY_PREFIX) + len(said) < SUMMARY_LIMIT else f"{one} (+{more} more)"
 
 
 def _expected_said(expected: Expected, bsa_m2: Decimal | None) -> str:
