@@ -192,25 +192,12 @@ def render_card(template: str, **context: Any) -> CardText:
     )
 
 
-def card_shell(reference: str, text: CardText, indicator: str, label: str, topic: dict[str, str],
-               detail_first: bool = False) -> dict[str, Any]:
+def card_shell(reference: str, text: CardText, indicator: str, label: str, topic: dict[str, str]) -> dict[str, Any]:
     """A CDS Hooks card of the rendered `text` answering the order `reference`: a new uuid, the summary, the
-    indicator, the source (`label` and a copy of `topic`), the Markdown detail and the extension naming the order.
-    `detail_first`: the detail before the source, the order the dose and quantity cards have always written their
-    keys in (kept: a response is the same bytes as before)."""
-    source = {"label": label, "topic": dict(topic)}
-    card: dict[str, Any] = {"uuid": str(uuid.uuid4()), "summary": text.summary, "indicator": indicator}
-    if detail_first:
-        card["detail"], card["source"] = text.detail, source
-    else:
-        card["source"], card["detail"] = source, text.detail
-    card["extension"] = associated(reference)
-    return card
-
-
-def associated(reference: str) -> dict[str, Any]:
-    """A card's extension naming the order it answers (Da Vinci CRD's associated resource)."""
-    return {"davinci-crd.associated-resource": [{"reference": reference}]}
+    indicator, the source (`label` and a copy of `topic`), the Markdown detail and the extension naming the order."""
+    return {"uuid": str(uuid.uuid4()), "summary": text.summary, "indicator": indicator,
+            "source": {"label": label, "topic": dict(topic)}, "detail": text.detail,
+            "extension": {"davinci-crd.associated-resource": [{"reference": reference}]}}
 
 
 def _short(text: str) -> str:

@@ -6,13 +6,11 @@ module picks what each card shows and shapes the CDS Hooks card.
 """
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
-from cds_service.card_text import (CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, Wording, associated, card_shell,
-                                   render_card)
+from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, Wording, card_shell, render_card
 from cds_service.decision import Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
@@ -53,18 +51,12 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     notes = label_notes(decision, facts, dose)
     text = render_card("decision.j2", **_context(decision, facts, base_url), label_notes=[n.text for n in notes],
                        determination=determination, order=_order_text(order, reference))
-    extension = associated(reference)
-    extension[DECISION_EXTENSION] = decision.as_extension()
-    card: dict[str, Any] = {
-        "uuid": str(uuid.uuid4()),
-        "summary": _with_added(text.summary, [n.summary for n in notes if n.summary], which,
-                               f" ({decision.indication_title})"),
-        "indicator": _raised(indicator(decision), notes),
-        "source": {"label": decision.payer_label, "topic": dict(TOPIC)},
-        "detail": text.detail,
-        "links": _links(decision, base_url),
-        "extension": extension,
-    }
+    summary = _with_added(text.summary, [n.summary for n in notes if n.summary], which,
+                          f" ({decision.indication_title})")
+    card = card_shell(reference, text._replace(summary=summary), _raised(indicator(decision), notes),
+                      decision.payer_label, TOPIC)
+    card["extension"][DECISION_EXTENSION] = decision.as_extension()
+    card["links"] = _links(decision, base_url)
     if decision.decision == NOT_MET_DECISION:
         card["overrideReasons"] = override_reasons()
     return card
@@ -81,10 +73,8 @@ def no_plan_card(order: dict[str, Any], facts: ClinicalFacts, dose: DoseReading,
     text = render_card("decision-no-plan.j2", not_received=not_received, coverage=coverage, unreadable=unreadable,
                        plans=payer_labels(), label_notes=[n.text for n in notes],
                        dose_checked=not dose.missing or dose.above)
-    card = _service_note(order, text)
-    card["summary"] = _with_added(text.summary, [n.summary for n in notes if n.summary])
-    card["indicator"] = _raised("info", notes)
-    return card
+    summary = _with_added(text.summary, [n.summary for n in notes if n.summary])
+    return card_shell(order_ref(order), text._replace(summary=summary), _raised("info", notes), SERVICE_NAME, TOPIC)
 
 
 def fault_card(order: dict[str, Any], hook_instance: str) -> dict[str, Any]:

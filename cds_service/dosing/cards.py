@@ -198,7 +198,7 @@ def _above_maximum_card(order: dict[str, Any], facts: ClinicalFacts, lines: list
 
 def _card(order: dict[str, Any], text: CardText, indicator: str, source_label: str,
           topic: dict[str, str]) -> dict[str, Any]:
-    return card_shell(order_ref(order), text, indicator, source_label, topic, detail_first=True)
+    return card_shell(order_ref(order), text, indicator, source_label, topic)
 
 
 def _suggestion(text: CardText, resource: dict[str, Any], facts: ClinicalFacts) -> dict[str, Any]:
