@@ -21,6 +21,13 @@ class ClientError(Exception):
         return f"{self.code} at {self.expression}" if self.expression else self.message
 
 
+class UnknownService(ClientError):
+    """A service id this service does not declare (404): the hook call's path and the feedback path alike."""
+
+    def __init__(self, service_id: str) -> None:
+        super().__init__(404, f"No CDS service with id {service_id!r}", code="not-found")
+
+
 class PatientUnavailable(ClientError):
     """No Patient could be obtained from prefetch or the FHIR server (412). `prefetched` says what was wrong with
     prefetch 'patient' ("missing", "not a Patient", ...) and `why` why the Patient could not be fetched instead, in the

@@ -28,7 +28,7 @@ from jsonschema.exceptions import best_match
 from cds_service import SERVICE_ID
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry
-from cds_service.exceptions import ClientError
+from cds_service.exceptions import ClientError, UnknownService
 from cds_service.http_errors import request_body
 from cds_service.json_codec import storable
 from cds_service.override_reasons import canonical_override_system
@@ -94,7 +94,7 @@ def feedback_blueprint(store: AuditStore) -> Blueprint:
     @blueprint.post("/cds-services/<service_id>/feedback")
     def receive_feedback(service_id: str) -> Response:
         if service_id not in SERVICE_IDS:
-            raise ClientError(404, f"No CDS service with id {service_id!r}", code="not-found")
+            raise UnknownService(service_id)
         check_content_type(request.content_type)
         entries = parse_feedback(parse_json_object(request_body()))
         receipt = store.record_feedback(service_id, entries, g.get("client_iss"))

@@ -22,7 +22,7 @@ from cds_service.config import Settings
 from cds_service.discovery import discovery_document
 from cds_service.evaluation import Evaluation, EvaluationContext
 from cds_service.pipeline import evaluate
-from cds_service.exceptions import ClientError
+from cds_service.exceptions import ClientError, UnknownService
 from cds_service.fault_answers import evaluation_failed
 from cds_service.feedback import AUDIT_HOOK as FEEDBACK_HOOK
 from cds_service.feedback import FEEDBACK_ENDPOINT
@@ -55,7 +55,7 @@ def discovery(shared: Services) -> Response:
 
 def call_service(shared: Services, service_id: str) -> Response:
     if service_id != SERVICE_ID:
-        raise ClientError(404, f"No CDS service with id {service_id!r}", code="not-found")
+        raise UnknownService(service_id)
     call = unproxied(g)
     # the environ's CONTENT_TYPE: what werkzeug's headers.get("Content-Type") returns, read without its Python calls
     check_content_type(unproxied(request).environ.get("CONTENT_TYPE"))
