@@ -48,12 +48,12 @@ def direct_call() -> Call:
     from cds_service.config import DEFAULT_FETCH_BUDGET_SECONDS
     from cds_service.evaluation import EvaluationContext
     from cds_service.pipeline import evaluate
-    from cds_service.prefetch import make_record_loader
+    from cds_service.prefetch import RecordLoader
     from cds_service.validation import hook_request, parse_json_object
 
     def call(body: bytes) -> dict[str, Any]:
         request = hook_request(parse_json_object(body), SERVICE_ID)
-        load_record = make_record_loader(request, lambda server: False, DEFAULT_FETCH_BUDGET_SECONDS)  # all prefetched
+        load_record = RecordLoader(request, lambda server: False, DEFAULT_FETCH_BUDGET_SECONDS)  # all prefetched
         result = evaluate(request, load_record, EvaluationContext(today=date.today(), base_url=BASE_URL))
         return {"cards": result.cards, "systemActions": result.system_actions}
 

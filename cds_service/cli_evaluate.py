@@ -20,7 +20,7 @@ from cds_service.coverage_info import EXTENSION_URL
 from cds_service.evaluation import EvaluationContext
 from cds_service.pipeline import evaluate
 from cds_service.exceptions import ClientError
-from cds_service.prefetch import make_record_loader
+from cds_service.prefetch import RecordLoader
 from cds_service.startup_checks import check_files
 from cds_service.validation import hook_request, parse_json_object
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 def _evaluate(body: bytes, context: EvaluationContext, fetch_budget_seconds: float) -> dict[str, Any]:
     request = hook_request(parse_json_object(body), SERVICE_ID)
     # The service's local mode: any http(s) FHIR server, with the URL checks of production.
-    load_record = make_record_loader(request, server_allowlist(True, None), fetch_budget_seconds)
+    load_record = RecordLoader(request, server_allowlist(True, None), fetch_budget_seconds)
     result = evaluate(request, load_record, context)
     return {"cards": result.cards, "systemActions": result.system_actions}
 

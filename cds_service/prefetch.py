@@ -55,12 +55,6 @@ class RecordLoader:
             return None
 
 
-def make_record_loader(request: HookRequest, allow_server: Callable[[str], bool],
-                       budget_seconds: float) -> RecordLoader:
-    """A loader building the request's PatientRecord on its first call (later calls return the same record)."""
-    return RecordLoader(request, allow_server, budget_seconds)
-
-
 def render(template: str, patient_id: str) -> str:
     """A prefetch template with context.patientId filled in, URL-encoded."""
     return template.replace("{{context.patientId}}", quote(patient_id, safe=""))

@@ -29,7 +29,7 @@ from cds_service.feedback import FEEDBACK_ENDPOINT
 from cds_service.hook_request import HookRequest
 from cds_service.http_errors import FHIR_JSON, request_body, unproxied
 from cds_service.metrics import Metrics
-from cds_service.prefetch import make_record_loader
+from cds_service.prefetch import RecordLoader
 from cds_service.questionnaire import QUESTIONNAIRE_ID, attestation_questionnaire
 from cds_service.validation import check_content_type, hook_request, parse_json_object
 
@@ -81,7 +81,7 @@ def _answer(shared: Services, hook: HookRequest) -> tuple[Evaluation, bytes]:
         today=settings.today(), base_url=settings.public_base_url, prior_approval=shared.store.prior_approval,
     )
     client = settings.auth.client(hook.client_iss) if settings.auth and hook.client_iss else None
-    load_record = make_record_loader(hook, server_allowlist(settings.local_mode, client), settings.fetch_budget_seconds)
+    load_record = RecordLoader(hook, server_allowlist(settings.local_mode, client), settings.fetch_budget_seconds)
     try:
         evaluation = evaluate(hook, load_record, context)
         return evaluation, _response_body(evaluation)

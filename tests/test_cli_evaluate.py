@@ -44,7 +44,7 @@ def test_links_follow_cds_public_base_url(capsys: pytest.CaptureFixture[str], mo
 def test_the_fetch_budget_and_the_clinical_date_are_the_services(capsys: pytest.CaptureFixture[str],
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     used: dict[str, Any] = {}
-    real_loader, real_evaluate = cli_evaluate.make_record_loader, cli_evaluate.evaluate
+    real_loader, real_evaluate = cli_evaluate.RecordLoader, cli_evaluate.evaluate
 
     def loader(request: Any, allow: Any, budget: float) -> Any:
         used["budget"] = budget
@@ -54,7 +54,7 @@ def test_the_fetch_budget_and_the_clinical_date_are_the_services(capsys: pytest.
         used["today"] = context.today
         return real_evaluate(request, load, context)
 
-    monkeypatch.setattr(cli_evaluate, "make_record_loader", loader)
+    monkeypatch.setattr(cli_evaluate, "RecordLoader", loader)
     monkeypatch.setattr(cli_evaluate, "evaluate", evaluate)
     monkeypatch.setenv("CDS_FETCH_BUDGET_SECONDS", "7.5")
     monkeypatch.setenv("CDS_TIME_ZONE", "Pacific/Kiritimati")

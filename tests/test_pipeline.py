@@ -1006,7 +1006,7 @@ def test_an_order_whose_medication_in_the_request_is_not_blinatumomab_needs_no_r
 def test_an_audit_trail_that_cannot_be_read_leaves_the_prior_approval_unknown_and_the_dose_checked() -> None:
     from cds_service.evaluation import EvaluationContext
     from cds_service.pipeline import evaluate
-    from cds_service.prefetch import make_record_loader
+    from cds_service.prefetch import RecordLoader
     from cds_service.validation import hook_request
 
     def database_down(*args: Any) -> None:
@@ -1014,7 +1014,7 @@ def test_an_audit_trail_that_cannot_be_read_leaves_the_prior_approval_unknown_an
 
     def answers(prior_approval: Any) -> list[tuple[str, str]]:
         request = hook_request(example("florida-blue-dose-above-28"), "blinatumomab-coverage")
-        load_record = make_record_loader(request, lambda server: False, 1.0)
+        load_record = RecordLoader(request, lambda server: False, 1.0)
         context = EvaluationContext(today=date(2026, 11, 21), base_url="http://127.0.0.1", prior_approval=prior_approval)
         return [(c["source"]["topic"]["code"], c["indicator"]) for c in evaluate(request, load_record, context).cards]
 
@@ -1059,11 +1059,11 @@ def many_orders(name: str, count: int) -> dict[str, Any]:
 def evaluate_directly(body: dict[str, Any], prior_approval: Callable[..., Any] = lambda *args: None) -> Any:
     from cds_service.evaluation import EvaluationContext
     from cds_service.pipeline import evaluate
-    from cds_service.prefetch import make_record_loader
+    from cds_service.prefetch import RecordLoader
     from cds_service.validation import hook_request
 
     request = hook_request(body, "blinatumomab-coverage")
-    load_record = make_record_loader(request, lambda server: False, 1.0)
+    load_record = RecordLoader(request, lambda server: False, 1.0)
     return evaluate(request, load_record, EvaluationContext(today=date(2026, 11, 21), base_url="http://127.0.0.1",
                                                             prior_approval=prior_approval))
 

@@ -1,4 +1,4 @@
-"""make_record_loader: prefetch answered or not, fetching the rest from a real FHIR test server."""
+"""RecordLoader: prefetch answered or not, fetching the rest from a real FHIR test server."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ import pytest
 
 from cds_service.exceptions import PatientUnavailable
 from cds_service.hook_request import HookRequest
-from cds_service.prefetch import PREFETCH_TEMPLATES, make_record_loader, render
+from cds_service.prefetch import PREFETCH_TEMPLATES, RecordLoader, render
 from cds_service.record import PatientRecord
 from tests.fhir_server import HANG_GUARD_SECONDS, Exchange, FhirTestServer, fhir_server  # noqa: F401 (pytest fixture)
 
@@ -39,7 +39,7 @@ def _request(prefetch: dict[str, Any], server: FhirTestServer | None = None, tok
 
 
 def _load(request: HookRequest, allow: Callable[[str], bool] = lambda url: True, budget: float = 3.0) -> PatientRecord:
-    return make_record_loader(request, allow, budget)()
+    return RecordLoader(request, allow, budget)()
 
 
 def _full_prefetch() -> dict[str, Any]:
@@ -304,7 +304,7 @@ def test_reads_after_a_spent_budget_share_one_short_grace_window(fhir_server: Fh
 
 def test_the_loader_builds_the_record_once(fhir_server: FhirTestServer) -> None:
     fhir_server.add(PATIENT)
-    load = make_record_loader(_request({}, fhir_server), lambda url: True, 3.0)
+    load = RecordLoader(_request({}, fhir_server), lambda url: True, 3.0)
     assert load() is load()
     assert len(fhir_server.requests) == len(PREFETCH_TEMPLATES)
 
