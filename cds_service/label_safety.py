@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from cds_service.decision import Decision
+from cds_service.evaluation import NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
 from cds_service.facts.model import ClinicalFacts, Fact, read_within
 from cds_service.verdict import MET
@@ -54,11 +55,13 @@ def label_notes(decision: Decision | None, facts: ClinicalFacts, dose: DoseReadi
 def _dose_notes(decision: Decision | None, dose: DoseReading) -> list[LabelNote]:
     if dose.missing and not dose.above and not (decision and dose.missing in decision.missing):
         # Unless the decision asks for it already (a policy that reads the label dose): nothing else would say the
-        # dose went unchecked, and a child's dose is per m² of body surface.
+        # dose went unchecked, and a child's dose is per m² of body surface. In the summary unless the order is not
+        # covered anyway: why it is not is then the news, and the card a warning already.
+        summary = "" if decision and decision.decision == NOT_MET_DECISION else \
+            f"Dose not checked against the label: no {dose.missing.split(' (')[0]}"
         return [LabelNote(
             f"Dose not checked against the label: the chart has no {dose.missing}. The label dose is fixed from "
-            "45 kg and per m² of body surface below it.",
-            f"Dose not checked against the label: no {dose.missing.split(' (')[0]}")]
+            "45 kg and per m² of body surface below it.", summary)]
     if dose.above and decision and any(c.kind == "dose" and c.status == MET for c in decision.criteria):
         # The plan's own dose limit met beside a dose card saying the dose is above the label: the tick alone reads
         # as "the dose is right".

@@ -170,3 +170,13 @@ def test_a_live_vaccine_is_critical_whatever_the_payer(client: Any) -> None:
     [card] = post(client, _with_mmr(example("florida-blue-relapsed-refractory-ph-negative"), "2026-11-24"))["cards"][:1]
     assert card["indicator"] == "critical"
     assert card["summary"].startswith("Live vaccine near treatment: label advises against it — Florida Blue: meets")
+
+
+def test_a_dose_not_checked_stays_in_the_detail_of_a_card_not_covered_anyway(client: Any) -> None:
+    """Why the order is not covered is the news of a not-met card (a warning already); the unchecked dose is said in
+    its detail."""
+    body = _without_weight(example("florida-blue-cd19-negative-relapse"))
+    [card, *_] = post(client, body)["cards"]
+    assert card["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
+    assert card["summary"].startswith("Florida Blue: not covered") and card["indicator"] == "warning"
+    assert "Dose not checked against the label: the chart has no current weight" in card["detail"]
