@@ -2,7 +2,7 @@
 
 A socket timeout bounds each wait for bytes, not a whole response: a server sending a byte now and then would hold
 the fetch, and the worker thread doing it, far past any budget (and past gunicorn's timeout, which kills the worker).
-The FHIR client (fhir_client.py) and the JWK Set fetch (auth.py) both go through `session_until`, and read bodies
+The FHIR client (fhir_client.py) and the JWK Set fetch (jwks.py) both go through `session_until`, and read bodies
 with `read_capped`.
 """
 from __future__ import annotations

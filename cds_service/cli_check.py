@@ -8,10 +8,10 @@ import sys
 
 from sqlalchemy.engine import make_url
 
-from cds_service.auth import inline_key_sets
 from cds_service.card_text import cards_dir
 from cds_service.config import ConfigError, Settings
 from cds_service.facts.coverage import routed_policy_ids
+from cds_service.jwks import inline_key_sets
 from cds_service.policies import load_policy, policy_ids
 from cds_service.startup_checks import check_files
 from cds_service.valuesets import get_valuesets

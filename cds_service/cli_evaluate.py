@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from cds_service import SERVICE_ID
-from cds_service.auth import server_allowlist
 from cds_service.card_config import DECISION_EXTENSION
 from cds_service.config import ConfigError, Settings, checked_base_url
 from cds_service.coverage_info import EXTENSION_URL
@@ -22,6 +21,7 @@ from cds_service.pipeline import evaluate
 from cds_service.exceptions import ClientError
 from cds_service.prefetch import RecordLoader
 from cds_service.startup_checks import check_files
+from cds_service.urls import server_allowlist
 from cds_service.validation import hook_request, parse_json_object
 
 STATUS_MARK = {"met": "met    ", "not-met": "NOT MET", "unknown": "unknown"}

@@ -17,7 +17,7 @@ from cds_service import SERVICE_ID, json_codec
 from cds_service.audit import AuditStore
 from cds_service.audit_answer import record_answer
 from cds_service.audit_rows import InvocationRecord
-from cds_service.auth import CallerRefused, JwtVerifier, ReplayUnchecked, server_allowlist
+from cds_service.auth import CallerRefused, JwtVerifier, ReplayUnchecked
 from cds_service.config import Settings
 from cds_service.discovery import discovery_document
 from cds_service.evaluation import Evaluation, EvaluationContext
@@ -31,6 +31,7 @@ from cds_service.http_errors import FHIR_JSON, request_body, unproxied
 from cds_service.metrics import Metrics
 from cds_service.prefetch import RecordLoader
 from cds_service.questionnaire import QUESTIONNAIRE_ID, attestation_questionnaire
+from cds_service.urls import server_allowlist
 from cds_service.validation import check_content_type, hook_request, parse_json_object
 
 log = logging.getLogger(__name__)

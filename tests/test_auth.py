@@ -19,13 +19,14 @@ from flask import Flask
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy import select
 
-from cds_service import auth
-from cds_service.auth import (JWKS_MAX_BYTES, JWKS_MAX_STALE_SECONDS, JWKS_MIN_REFETCH_SECONDS, JWKS_TTL_SECONDS,
-                              JwksCache, server_allowlist)
+from cds_service import jwks
 from cds_service.cli import main
 from cds_service.config import ClientConfig, ConfigError, Settings, parse_auth_config
 from cds_service.db_models import UsedJti
 from cds_service.http_errors import Unauthorized
+from cds_service.jwks import (JWKS_MAX_BYTES, JWKS_MAX_STALE_SECONDS, JWKS_MIN_REFETCH_SECONDS, JWKS_TTL_SECONDS,
+                              JwksCache)
+from cds_service.urls import server_allowlist
 from tests.conftest import close_app, make_app
 from tests.live_server import LiveClient, serving
 from tests.test_errors import EXAMPLES, sign_request
@@ -238,7 +239,7 @@ def test_a_slow_refetch_for_an_unknown_kid_does_not_hold_up_known_keys(secure: L
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """The JWK Set endpoint holds the refetch for a made-up kid until the test releases it (and the service's own
     timeout for it is longer still): a call signed with a known key is answered while the refetch is held."""
-    monkeypatch.setattr(auth, "JWKS_TIMEOUT_SECONDS", 2 * JWKS_HOLD_GUARD_SECONDS)  # only the release ends the refetch
+    monkeypatch.setattr(jwks, "JWKS_TIMEOUT_SECONDS", 2 * JWKS_HOLD_GUARD_SECONDS)  # only the release ends the refetch
     assert call(secure, ec_token()).status_code == 200
     jwks_server.open.clear()
     made_up = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "made-up"})
@@ -281,7 +282,7 @@ def test_the_last_good_key_set_serves_while_the_jwks_endpoint_fails(jwks_server:
     assert cache.key("ec-1").key_id == "ec-1"
     jwks_server.answer = DOWN
     clock.now += JWKS_TTL_SECONDS + 1
-    with caplog.at_level(logging.WARNING, logger="cds_service.auth"):
+    with caplog.at_level(logging.WARNING, logger="cds_service.jwks"):
         assert cache.key("ec-1").key_id == "ec-1"
         [warning] = caplog.records
     assert "HTTP 503" in warning.getMessage() and "stay in use" in warning.getMessage()

@@ -102,7 +102,7 @@ def _evaluated_with_server(fhir_server_url: str) -> None:
 
 
 def test_the_server_allowlist_of_local_mode_decides_what_is_fetched(fhir_server: FhirTestServer) -> None:
-    # The command had its own test (any http(s) URL), which let through what auth.server_allowlist refuses. A URL the
+    # The command had its own test (any http(s) URL), which let through what urls.server_allowlist refuses. A URL the
     # allowlist could never allow is now refused with the request, as the service refuses it (a 400).
     with pytest.raises(ClientError) as raised:
         _evaluated_with_server(fhir_server.base_url.replace("http://", "http://user@"))

@@ -12,8 +12,8 @@ import pytest
 import cds_service
 
 # The protocol layer: knows nothing about blinatumomab.
-PROTOCOL = ["validation", "hook_request", "auth", "prefetch", "fhir_client", "bounded_http", "discovery", "feedback",
-            "http_errors", "exceptions", "json_codec", "config", "metrics", "record", "printable", "urls",
+PROTOCOL = ["validation", "hook_request", "auth", "jwks", "prefetch", "fhir_client", "bounded_http", "discovery",
+            "feedback", "http_errors", "exceptions", "json_codec", "config", "metrics", "record", "printable", "urls",
             "card_config"]
 # What both sides use, loaded by the protocol layer too: clinical knowledge in them would reach it.
 SHARED = ["evaluation",  # the seam's types and vocabulary
