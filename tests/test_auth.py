@@ -235,11 +235,11 @@ def test_unknown_kids_refetch_the_jwk_set_at_most_once_in_a_while(secure: LiveCl
     assert jwks_server.fetches == 2
 
 
-def test_a_slow_refetch_for_an_unknown_kid_does_not_hold_up_known_keys(secure: LiveClient, jwks_server: JwksServer,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """The JWK Set endpoint holds the refetch for a made-up kid until the test releases it (and the service's own
-    timeout for it is longer still): a call signed with a known key is answered while the refetch is held."""
-    monkeypatch.setattr(jwks, "JWKS_TIMEOUT_SECONDS", 2 * JWKS_HOLD_GUARD_SECONDS)  # only the release ends the refetch
+def test_a_slow_refetch_for_an_unknown_kid_does_not_hold_up_known_keys(secure: LiveClient,
+                                                                       jwks_server: JwksServer) -> None:
+    """The JWK Set endpoint holds the refetch for a made-up kid until the test releases it (or the service's own
+    timeout, jwks.JWKS_TIMEOUT_SECONDS, ends it): a call signed with a known key is answered while the refetch is
+    held."""
     assert call(secure, ec_token()).status_code == 200
     jwks_server.open.clear()
     made_up = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "made-up"})
