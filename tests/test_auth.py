@@ -19,7 +19,6 @@ from flask import Flask
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy import select
 
-from cds_service import jwks
 from cds_service.cli import main
 from cds_service.config import ClientConfig, ConfigError, Settings, parse_auth_config
 from cds_service.db_models import UsedJti
