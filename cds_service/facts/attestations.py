@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterator, TypeVar
 
 from cds_service.facts.codes import parse_datetime, ref, to_decimal
-from cds_service.facts.model import ATTESTED_BY, Fact
+from cds_service.facts.model import ANSWER_CODES, ATTESTED_BY, Fact
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.questionnaire import ANSWER_WORDS, ITEMS, QUESTIONS
 from cds_service.record import PatientRecord
@@ -42,11 +42,10 @@ COURSE_ITEMS = frozenset({
     "mrd-unavailable",
 })
 
-# The answer type and, for coded strings, the vocabulary of each item of the Questionnaire; an answer outside these
-# is ignored (unparseable), never guessed. Unknown linkIds accept any supported type.
+# The answer type of each item of the Questionnaire, and for coded strings its codes (model.ANSWER_CODES); an
+# answer outside these is ignored (unparseable), never guessed. Unknown linkIds accept any supported type.
 _TYPES = {"boolean": bool, "choice": str, "integer": int, "decimal": Decimal}
 _ITEM_TYPES: dict[str, type] = {link_id: _TYPES[kind] for link_id, kind, _, _ in ITEMS}
-_VOCABULARIES = {link_id: frozenset(words) for link_id, words in ANSWER_WORDS.items()}
 # The facts each item decides, for an answer that cannot be read (unreadable.py): unknown, attested or not, since it
 # may be the latest answer.
 _BEARINGS: dict[str, tuple[Bearing, ...]] = {
@@ -219,7 +218,7 @@ def _parse(link_id: str, answer: dict[str, Any]) -> AnswerValue | None:
     expected = _ITEM_TYPES.get(link_id)
     if value is None or (expected is not None and type(value) is not expected):
         return None
-    vocabulary = _VOCABULARIES.get(link_id)
+    vocabulary = ANSWER_CODES.get(link_id)
     if vocabulary is not None and value not in vocabulary:
         return None
     # The counts are integers and mrd-percent a decimal (_ITEM_TYPES, checked above).

@@ -81,12 +81,13 @@ ATTESTED_BY = {
     "prior_authorization_on_file": "prior-authorization-on-file",
     "compendia_supported_use": "compendia-supported-use",
 }
-_OPTIONS = {link_id: frozenset(words) for link_id, words in ANSWER_WORDS.items()}
+# The answer codes of each coded item of the Questionnaire (attestations.py reads only these).
+ANSWER_CODES = {link_id: frozenset(words) for link_id, words in ANSWER_WORDS.items()}
 # The values each string-valued fact takes (the Questionnaire's answer options where it asks the item), against which
 # policy files are checked when loaded.
 VOCABULARIES: dict[str, frozenset[str]] = {
     "disease_status": frozenset({"relapsed", "refractory", "remission", "active"}),
-    **{fact: _OPTIONS[link_id] for fact, link_id in ATTESTED_BY.items() if link_id in _OPTIONS},
+    **{fact: ANSWER_CODES[link_id] for fact, link_id in ATTESTED_BY.items() if link_id in ANSWER_CODES},
 }
 
 
