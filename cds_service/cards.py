@@ -11,7 +11,7 @@ from typing import Any
 from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
 from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, Wording, card_shell, render_card
-from cds_service.decision import Decision, IndicationResult
+from cds_service.decision import CLINICAL, CriterionResult, Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
 from cds_service.dosing.reading import DoseLine
@@ -174,6 +174,7 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         # Routes still open, for a card that is not yet met (on a met card they would only distract).
         "others": [r.title for r in decision.indications
                    if decision.decision != MEETS and r.status != NOT_MET and shown is not None and r.id != shown.id],
+        "not_met_others": _not_met_others(decision, shown),
         "attested": [question(link_id) for link_id in dict.fromkeys((*facts.attested_items, *decision.attested_items))],
         "not_received": data_names,
         # Whether the attestation Questionnaire can answer something left unknown: it asks about some facts only,
@@ -181,6 +182,18 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         "askable": _askable(decision, [*needed, *alternatives, *decision.not_received]),
         "questionnaire": questionnaire_url(base_url),
     }
+
+
+def _not_met_others(decision: Decision, shown: IndicationResult | None) -> list[tuple[str, str, list[CriterionResult]]]:
+    """On a card that is not met, the indications not met besides the one shown, each (title, citation) with the
+    criteria it fails: a pharmacist verifies every pathway from the card (two may fail on one criterion each, and the
+    one shown is the first of them). Of an indication whose clinical criteria fail, those only: its dose or course
+    limit would be noise for a pathway the patient is not on."""
+    if decision.decision == MEETS:
+        return []
+    return [(r.title, r.citation, [c for c in r.criteria if c.status == NOT_MET
+                                   and (c.kind == CLINICAL or r.clinical_status != NOT_MET)])
+            for r in decision.indications if r.status == NOT_MET and (shown is None or r.id != shown.id)]
 
 
 def _askable(decision: Decision, asked: list[str]) -> bool:

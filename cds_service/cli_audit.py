@@ -10,6 +10,7 @@ import os
 import re
 import sys
 from datetime import datetime, timedelta, timezone
+from itertools import chain
 from typing import Any, Callable, Sequence, TypeVar
 
 from alembic.runtime.migration import MigrationContext
@@ -301,7 +302,7 @@ def _outcome_lines(outcome: OrderOutcome, hook: str) -> list[str]:
     lines += [line for criterion in outcome.criteria for line in _criterion_lines(criterion)]
     # Every pathway and why it failed (rows before migration 0007 do not say): a denial is every indication not met.
     if outcome.indications:
-        lines += ["  indications evaluated:", *map(_indication_line, outcome.indications)]
+        lines += ["  indications evaluated:", *chain.from_iterable(map(_indication_lines, outcome.indications))]
     return lines
 
 
@@ -380,14 +381,18 @@ def _criterion_lines(criterion: dict[str, Any]) -> list[str]:
     return [f"    {line}", f"{_INDENT}{note.strip()}"] if note.strip() else [f"    {line}"]
 
 
-def _indication_line(indication: dict[str, Any]) -> str:
+def _indication_lines(indication: dict[str, Any]) -> list[str]:
     """`not-met   adult-relapsed-refractory: relapsed-refractory-phase (unknown: mrd)`: its criteria that failed,
-    named without the indication's id that prefixes theirs."""
+    named without the indication's id that prefixes theirs; under it, what the record showed for each not met (rows
+    before the notes were kept have none)."""
     name = str(indication.get("id", "?"))
     not_met, unknown = (", ".join(str(criterion).removeprefix(f"{name}.") for criterion in indication.get(key) or ())
                         for key in ("not_met", "unknown"))
     failed = f"{not_met} (unknown: {unknown})" if not_met and unknown else not_met or unknown
-    return f"    {str(indication.get('status', '?')):<9} {name}{f': {failed}' if failed else ''}"
+    notes = indication.get("notes")
+    shown = notes.items() if isinstance(notes, dict) else ()
+    return [f"    {str(indication.get('status', '?')):<9} {name}{f': {failed}' if failed else ''}",
+            *(f"{_INDENT}{str(criterion).removeprefix(f'{name}.')}: {note}" for criterion, note in shown)]
 
 
 def _with_topic(uuid: str, topics: dict[str, str]) -> str:

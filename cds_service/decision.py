@@ -70,14 +70,16 @@ class IndicationResult(NamedTuple):
         return sum(1 for c in self.criteria if c.status == status)
 
     def as_audit_entry(self) -> dict[str, Any]:
-        """What the audit trail keeps of it beside the shown indication's criteria: its status and the ids of its
-        criteria not met and unknown, so a denial reads as every pathway and why it failed (docs/audit.md). Ids and
-        statuses only: the notes quote the patient's record, and the shown indication's are kept in full already."""
+        """What the audit trail keeps of it beside the shown indication's criteria: its status, the ids of its
+        criteria not met and unknown, and what the record showed for those not met (their notes, by id), so a denial
+        reads as every pathway and why it failed, the values that decided included (docs/audit.md)."""
+        not_met = [c for c in self.criteria if c.status == NOT_MET]
         return {
             "id": self.id,
             "status": self.status,
-            "not_met": [c.id for c in self.criteria if c.status == NOT_MET],
+            "not_met": [c.id for c in not_met],
             "unknown": [c.id for c in self.criteria if c.status == UNKNOWN],
+            "notes": {c.id: c.note for c in not_met if c.note},
         }
 
 

@@ -415,15 +415,19 @@ def test_a_denial_records_every_indication_and_the_criteria_that_failed(live_app
     assert [(entry["id"], entry["status"]) for entry in decided.indications] == [
         (indication, "not-met") for indication in ASPIRUS_INDICATIONS]
     by_id = {entry["id"]: entry for entry in decided.indications}
-    assert by_id["adult-relapsed-refractory"] == {"id": "adult-relapsed-refractory", "status": "not-met",
-                                                  "not_met": ["adult-relapsed-refractory.b-cell-precursor-all"],
-                                                  "unknown": []}
+    assert by_id["adult-relapsed-refractory"] == {
+        "id": "adult-relapsed-refractory", "status": "not-met",
+        "not_met": ["adult-relapsed-refractory.b-cell-precursor-all"],
+        "unknown": [], "notes": {"adult-relapsed-refractory.b-cell-precursor-all": "T-lineage in the diagnosis"}}
     assert by_id["adult-consolidation-mrd-positive"]["unknown"] == [
         "adult-consolidation-mrd-positive.complete-response", "adult-consolidation-mrd-positive.mrd-positive"]
     # The card showed adult relapsed/refractory, whose criteria are stored in full: its entry agrees with them.
-    not_met = [criterion["id"] for criterion in decided.criteria if criterion["status"] == "not-met"]
-    assert not_met == by_id["adult-relapsed-refractory"]["not_met"]
-    assert all(set(entry) == {"id", "status", "not_met", "unknown"} for entry in decided.indications)  # no notes
+    not_met = {criterion["id"]: criterion["note"] for criterion in decided.criteria
+               if criterion["status"] == "not-met"}
+    assert not_met == by_id["adult-relapsed-refractory"]["notes"]
+    # What the record showed is kept for every pathway, not only the one shown: why the infant pathway failed.
+    assert by_id["infant-interfant"]["notes"] == {"infant-interfant.pediatric-age": "born 1980-05-10",
+                                                  "infant-interfant.infant-all": "ALL onset after age 1 (C91.02)"}
 
 
 def test_information_needed_records_the_indications_still_open_and_what_they_lack(
@@ -434,16 +438,17 @@ def test_information_needed_records_the_indications_still_open_and_what_they_lac
     assert [entry["id"] for entry in needed.indications] == ASPIRUS_INDICATIONS
     assert [entry for entry in needed.indications if entry["status"] != "not-met"] == [
         {"id": "adult-consolidation-mrd-positive", "status": "unknown", "not_met": [],
-         "unknown": ["adult-consolidation-mrd-positive.mrd-positive"]},
+         "unknown": ["adult-consolidation-mrd-positive.mrd-positive"], "notes": {}},
         {"id": "adult-consolidation-mrd-negative", "status": "unknown", "not_met": [],
-         "unknown": ["adult-consolidation-mrd-negative.mrd-negative", "adult-consolidation-mrd-negative.ph-use"]},
+         "unknown": ["adult-consolidation-mrd-negative.mrd-negative", "adult-consolidation-mrd-negative.ph-use"],
+         "notes": {}},
         {"id": "adult-consolidation-mrd-unavailable", "status": "unknown", "not_met": [],
          "unknown": ["adult-consolidation-mrd-unavailable.mrd-unavailable",
-                     "adult-consolidation-mrd-unavailable.ino-induction-or-not-candidate"]},
+                     "adult-consolidation-mrd-unavailable.ino-induction-or-not-candidate"], "notes": {}},
     ]
     # A met decision evaluated its met indication alone (docs/policy-reading.md §The decision).
     met = _decided(base_url, store, "aspirus-adult-maintenance")
-    assert met.indications == [{"id": "adult-maintenance", "status": "met", "not_met": [], "unknown": []}]
+    assert met.indications == [{"id": "adult-maintenance", "status": "met", "not_met": [], "unknown": [], "notes": {}}]
 
 
 def stored_values(store: AuditStore) -> Iterator[tuple[str, str]]:

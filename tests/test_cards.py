@@ -335,3 +335,32 @@ def test_an_order_failing_on_dose_and_quantity_names_the_dose() -> None:
     card = decision_card(replace(decision, criteria=[quantity, *met, dose]), case_facts, ORDER, BASE, CHECKED)
     assert "not covered as ordered" in card["summary"] and "dose above the label schedule" in card["summary"]
     assert "vials" not in card["summary"]
+
+
+def test_a_card_not_met_names_every_other_pathway_and_what_failed_it(client: Any) -> None:
+    """An MRD-negative Ph+ adult in consolidation without a TKI fails the MRD-positive pathway on its MRD and the
+    MRD-negative one on its use: the card shows the first, and lists the second with its failure (and every other
+    pathway with its clinical failures only), so a pharmacist verifies the denial from the card."""
+    body = example("aspirus-adult-consolidation-mrd-negative-ph-positive-tki")
+    body["prefetch"]["medicationRequests"] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    [card] = post(client, body)["cards"]
+    assert card["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
+    detail = card["detail"]
+    listed = detail[detail.index("**Other indications, not met**"):].strip().split("\n\n\n")[1].split("\n\n")[0]
+    listed = listed.splitlines()
+    assert [line.split(" (_")[0] for line in listed] == [
+        "- adult consolidation, MRD negative", "- adult consolidation, MRD unavailable", "- adult maintenance",
+        "- adult relapsed/refractory ALL", "- pediatric MRD-positive ALL",
+        "- pediatric less than CR after consolidation, Ph+", "- pediatric relapsed/refractory ALL",
+        "- infant ALL with an Interfant regimen"]
+    assert listed[0].count("❌") == 1 and "Ph+ with a TKI" in listed[0] and "BCR::ABL1 positive" in listed[0]
+    # A pathway failing clinically is not also charged with this order's dose (its step dose is not this course's).
+    relapsed = next(line for line in listed if line.startswith("- adult relapsed/refractory ALL"))
+    assert "❌ Relapsed or refractory disease" in relapsed and "Daily dose" not in relapsed
+    assert "**Closest indication: adult consolidation, MRD positive**" in detail  # the one shown is not listed again
+
+
+def test_a_met_card_lists_no_pathway_not_met(client: Any) -> None:
+    [card] = post(client, example("aspirus-adult-maintenance"))["cards"]
+    assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    assert "Other indications, not met" not in card["detail"]

@@ -413,7 +413,8 @@ def test_a_stored_notes_control_characters_stay_escaped_on_its_own_line(database
 def test_show_lists_every_indication_evaluated_and_why_it_failed(app: Any, client: Any, tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """Under the criteria of the indication the card showed, one line per indication evaluated: a pharmacist reads a
-    denial as every pathway and the criteria that failed it, named without the indication's prefix."""
+    denial as every pathway and the criteria that failed it, named without the indication's prefix, each criterion
+    not met with what the record showed under it."""
     for name in ("aspirus-t-cell-all-not-covered", "aspirus-consolidation-mrd-missing"):
         assert client.post(URL, json={**_example(name), "hookInstance": f"hi-{name}"}).status_code == 200
     app.extensions["cds_service"].store.flush()
@@ -421,10 +422,15 @@ def test_show_lists_every_indication_evaluated_and_why_it_failed(app: Any, clien
     _, denied = run(capsys, "audit", "--database-url", database, "show", "hi-aspirus-t-cell-all-not-covered")
     lines = denied.splitlines()
     listed = lines[lines.index("  indications evaluated:") + 1:lines.index("Feedback: none") - 1]
-    assert len(listed) == 9 and all(line.startswith("    not-met   ") for line in listed)
-    assert listed[0] == ("    not-met   adult-consolidation-mrd-positive: b-cell-precursor-all, consolidation-phase "
-                         "(unknown: complete-response, mrd-positive)")
-    assert "    not-met   adult-relapsed-refractory: b-cell-precursor-all" in listed
+    headings = [line for line in listed if not line.startswith(" " * 15)]
+    assert len(headings) == 9 and all(line.startswith("    not-met   ") for line in headings)
+    assert listed[:3] == [
+        "    not-met   adult-consolidation-mrd-positive: b-cell-precursor-all, consolidation-phase "
+        "(unknown: complete-response, mrd-positive)",
+        "               b-cell-precursor-all: T-lineage in the diagnosis",
+        "               consolidation-phase: relapsed as of the course start"]
+    relapsed = listed.index("    not-met   adult-relapsed-refractory: b-cell-precursor-all")
+    assert listed[relapsed + 1] == "               b-cell-precursor-all: T-lineage in the diagnosis"
     assert lines.index("  criteria:") < lines.index("  indications evaluated:")
     _, needed = run(capsys, "audit", "--database-url", database, "show", "hi-aspirus-consolidation-mrd-missing")
     assert "\n  indications evaluated:\n    unknown   adult-consolidation-mrd-positive: mrd-positive\n" in needed
