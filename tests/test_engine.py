@@ -619,3 +619,20 @@ def test_a_sub_test_asks_for_its_missing_only_when_unknown_and_no_part_says(
     ctx = Context(facts, doses, Fact())  # type: ignore[arg-type]
     outcome = compile_test(test, "standard")(ctx)
     assert (outcome.status, outcome.missing) == (status, missing)
+
+
+@pytest.mark.parametrize("test, status, notes", [
+    # An unknown OR: the alternatives ruled out say why, beside the one left open ("third remission" is shown).
+    ({"any": [{"fact": "remission_number", "in": [1, 2]}, {"fact": "ph_positive", "equals": True}]}, "unknown",
+     ("remission 3 attested", "no Ph result")),
+    # A met OR keeps its met branches only; a not-met AND its failing ones.
+    ({"any": [{"fact": "remission_number", "in": [3]}, {"fact": "ph_positive", "equals": True}]}, "met",
+     ("remission 3 attested",)),
+    ({"all": [{"fact": "remission_number", "in": [1, 2]}, {"fact": "ph_positive", "equals": True}]}, "not-met",
+     ("remission 3 attested",)),
+])
+def test_a_group_shows_what_decided_it(test: dict[str, Any], status: str, notes: tuple[str, ...]) -> None:
+    facts = SimpleNamespace(remission_number=Fact(3, ("QuestionnaireResponse/qr",), note="remission 3 attested"),
+                            ph_positive=Fact(None, note="no Ph result"))
+    outcome = compile_test(test, "standard")(Context(facts, _Doses(Verdict("met")), Fact()))  # type: ignore[arg-type]
+    assert (outcome.status, outcome.notes) == (status, notes)

@@ -243,7 +243,8 @@ def _compile_group(test: Mapping[str, Any], label_schedule: str | None, missing:
     children = tuple(compile_test(sub, label_schedule) for sub in test.get("any", test.get("all", [])))
     # Children that disagree give the group the highest-ranked of their statuses (AND or OR, verdict.py), found here
     # by max in C, without the Python call of verdict.all_of.
-    rank = (OR_RANK if "any" in test else AND_RANK).__getitem__
+    is_or = "any" in test
+    rank = (OR_RANK if is_or else AND_RANK).__getitem__
 
     def group(ctx: Context) -> Outcome:
         # The children run, and their outcomes' fields are read column by column, by builtins in C: no comprehension
@@ -254,8 +255,10 @@ def _compile_group(test: Mapping[str, Any], label_schedule: str | None, missing:
         if statuses.count(status) != len(statuses):
             status = max(statuses, key=rank)
             # The children that decided the group carry its evidence: the met ones of a met OR, the failing ones of
-            # an AND (at least one: a group has children, the schema says).
-            _, evidence, notes, attested, asks, received = zip(*(o for o in outcomes if o.status == status))
+            # an AND (at least one: a group has children, the schema says). An unknown OR keeps its not-met
+            # children's too: what ruled those alternatives out ("third remission, attested") is part of the answer.
+            shown = (UNKNOWN, NOT_MET) if is_or and status == UNKNOWN else (status,)
+            _, evidence, notes, attested, asks, received = zip(*(o for o in outcomes if o.status in shown))
         return _outcome((status, unique(chain.from_iterable(evidence)), unique(chain.from_iterable(notes)),
                          any(attested), next(filter(None, asks), missing if status == UNKNOWN else ""),
                          all(received)))
