@@ -108,9 +108,26 @@ def test_a_recorded_bsa_is_used_within_ten_percent_of_mosteller(recorded: float,
 
 
 def test_recorded_bsa_without_height_is_used_unchecked() -> None:
-    size = body_sizes(record(obs("w", WEIGHT, 26), obs("b", BSA, 2.5)), START, 7)
-    assert size.bsa_m2.value == Decimal("2.5")
+    size = body_sizes(record(obs("w", WEIGHT, 26), obs("b", BSA, 0.95)), START, 7)
+    assert size.bsa_m2.value == Decimal("0.95")
     assert "not checked" in size.bsa_m2.note
+    assert body_sizes(record(obs("b", BSA, 2.5)), START, 7).bsa_m2.value == Decimal("2.5")  # no weight either
+
+
+@pytest.mark.parametrize(("bsa", "used"), [
+    (1.5, False),  # 25 kg: Mosteller would need 324 cm
+    (1.39, True), (1.40, False),  # 278.2 cm and 282.2 cm: the plausible heights end at 280
+    (0.373, True), (0.372, False),  # 20.03 cm and 19.93 cm: they begin at 20
+])
+def test_a_recorded_bsa_without_height_must_fit_the_weight(bsa: float, used: bool) -> None:
+    """No height to check it by, but the weight still rules out a BSA that no height could give (by Mosteller): a
+    child dosed by 1.5 m² at 25 kg would get about 1.6 times the label dose. The BSA is then unknown, and a height
+    is asked for."""
+    size = body_sizes(record(obs("w", WEIGHT, 25), obs("b", BSA, bsa)), START, 7)
+    assert (size.bsa_m2.value is not None) is used
+    if not used:
+        assert size.bsa_m2.evidence == ("Observation/b", "Observation/w")
+        assert f"BSA {bsa:g} m² recorded on 2026-11-19: not plausible for weight 25 kg" in size.bsa_m2.note
 
 
 def test_no_bsa_without_height_or_recorded_value() -> None:

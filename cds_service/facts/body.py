@@ -146,6 +146,15 @@ def _bsa_fact(bsa: Measurement | None, weight: Measurement | None, height: Measu
     if bsa is not None and computed is None and not _plausible(bsa):
         return Fact(evidence=(bsa.reference,),
                     note=f"BSA {_bsa(bsa.value)} m² recorded on {bsa.when.isoformat()}: not plausible")
+    if bsa is not None and computed is None and weight is not None:
+        # No height to check it by (fhir-data-profile.md: then used as recorded), but the weight still tells a BSA
+        # no one could have: Mosteller's, solved for the height, needs one no patient has (1.5 m² at 25 kg: 324 cm).
+        # Dosing a child by it would give an adult's dose.
+        implied = Measurement("height", Decimal(3600) * bsa.value * bsa.value / weight.value, bsa.when, "")
+        if not _plausible(implied):
+            note = (f"BSA {_bsa(bsa.value)} m² recorded on {bsa.when.isoformat()}: not plausible for weight "
+                    f"{_show(weight.value)} kg (Mosteller would need a height of {implied.value:.0f} cm)")
+            return Fact(evidence=(bsa.reference, weight.reference), note=note)
     sources = tuple(m.reference for m in (weight, height) if m is not None)
     if bsa is not None and (computed is None or abs(bsa.value - computed) <= RECORDED_BSA_TOLERANCE * computed):
         checked = ", not checked (no height)" if computed is None else \
