@@ -364,3 +364,16 @@ def test_a_met_card_lists_no_pathway_not_met(client: Any) -> None:
     [card] = post(client, example("aspirus-adult-maintenance"))["cards"]
     assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
     assert "Other indications, not met" not in card["detail"]
+
+
+def test_a_lymphoma_without_the_compendia_answer_is_named_with_the_route_left_open(client: Any) -> None:
+    """Florida Blue, lymphoblastic lymphoma, no answer about another labeled or NCCN use: the B-ALL criterion names
+    the lymphoma on record beside "ALL diagnosis", and indication 2 says it was not answered, not that the record
+    lacks something (the card asked for an ALL diagnosis only)."""
+    body = example("florida-blue-other-compendia-lymphoblastic-lymphoma")
+    body["prefetch"]["attestations"] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    [card] = post(client, body)["cards"]
+    detail = card["detail"]
+    assert "no ALL Condition; lymphoblastic lymphoma on record (C83.5" in detail
+    position_2 = next(line for line in detail.splitlines() if line.startswith("- other FDA-labeled or NCCN 1/2A use"))
+    assert position_2.endswith("(_Florida Blue Position 2.a_): not answered in the attestation questionnaire")

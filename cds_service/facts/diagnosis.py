@@ -79,8 +79,12 @@ class Diagnosis:
         self._disease = [c for c in conditions if c.is_all or c.is_lymphoma]
         self._received = received
         self._attestations = attestations
-        self.all_diagnosis = self._presence(self._all, "ALL")
-        self.lymphoblastic_lymphoma = self._presence([c for c in conditions if c.is_lymphoma], "lymphoblastic lymphoma")
+        lymphoma = [c for c in conditions if c.is_lymphoma]
+        # With no ALL, the lymphoma on record is said: Florida Blue reads it only under its indication 2, and a card
+        # asking for "ALL diagnosis" alone would invite coding the lymphoma as ALL.
+        instead = f"; lymphoblastic lymphoma on record ({lymphoma[0].label})" if lymphoma else ""
+        self.all_diagnosis = self._presence(self._all, "ALL", instead)
+        self.lymphoblastic_lymphoma = self._presence(lymphoma, "lymphoblastic lymphoma")
         self.b_lineage = self._lineage()
         # Read once: the course, the labs and remission_number each ask for the records, and the phase, the response
         # and remission_number for the status as of the course start.
@@ -89,11 +93,11 @@ class Diagnosis:
         self._records = tuple(record for _, record in rows)
         self._status_on: dict[date, Fact[str]] = {}
 
-    def _presence(self, found: list[_Condition], what: str) -> Fact[bool]:
+    def _presence(self, found: list[_Condition], what: str, instead: str = "") -> Fact[bool]:
         if not self._received:
             return Fact(received=False)
         if not found:  # an inclusion criterion: a list without it does not rule it out (policy-rules.md §1)
-            return Fact(note=f"no {what} Condition")
+            return Fact(note=f"no {what} Condition{instead}")
         return Fact(True, tuple(c.reference for c in found), note=f"{what} ({found[0].label})")
 
     def _lineage(self) -> Fact[bool]:

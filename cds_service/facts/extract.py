@@ -205,7 +205,8 @@ def _name_earlier_answers(facts: ClinicalFacts, attestations: Attestations,
         earlier = attestations.answered_before(link_id, since)
         if earlier is not None:
             said = f"the answer of {earlier.authored.isoformat()} was given before this course"
-            named[name] = replace(fact, note=f"{fact.note}; {said}" if fact.note else said)
+            # An item only the clinician answers said "not answered": it was, for another course.
+            named[name] = replace(fact, note=f"{fact.note}; {said}" if fact.note and fact is not _NOT_ANSWERED else said)
     return replace(facts, **named) if named else facts
 
 
@@ -296,10 +297,15 @@ def _prior_authorization_on_file(attestations: Attestations, start: date,
     return _AttestedWithin(attestations, link_id, start, answers_since)
 
 
+# An item only the clinician answers, not answered: said on the card, so that an unknown or a pathway not met for want
+# of it is not read as something the record lacks. Shared: a Fact is frozen.
+_NOT_ANSWERED: Fact[Any] = Fact(note="not answered in the attestation questionnaire")
+
+
 def _attested(attestations: Attestations, link_id: str, since: date, cast: Callable[[AnswerValue], T]) -> Fact[T]:
     """An item only the clinician answers: unknown when not answered since `since`."""
     found = attestations.fact(link_id, since, cast=cast)
-    return UNKNOWN_FACT if found is None else found  # shared: a Fact is frozen
+    return _NOT_ANSWERED if found is None else found
 
 
 def _attested_items(facts: ClinicalFacts) -> tuple[str, ...]:
