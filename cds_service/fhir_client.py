@@ -1,8 +1,9 @@
 """A small FHIR R4 client for the EHR's FHIR server: reads and paged searches, bounded in time, size and memory.
 
-Every public method answers None on any failure instead of raising: a failed fetch means "not received", which the
-clinical logic turns into `unknown` criteria (service-contract.md §Prefetch). The access token only ever goes into
-the Authorization header; nothing here logs it, and URLs are logged at debug level only.
+No public method raises on a failure: a read answers None, a search a `Failure` saying why (for the log). A failed
+fetch means "not received", which the clinical logic turns into `unknown` criteria (service-contract.md §Prefetch).
+The access token only ever goes into the Authorization header; nothing here logs it, and URLs are logged at debug
+level only.
 """
 from __future__ import annotations
 
@@ -31,9 +32,15 @@ _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]*)?$")
 
 @dataclass(frozen=True)
 class Limits:
-    """Caps, so a hostile or broken server cannot exhaust memory or time, or loop us forever."""
+    """Caps, so a hostile or broken server cannot exhaust memory or time, or loop us forever; and the page size asked
+    for, which the page cap is set against."""
 
-    pages: int = 50  # per search
+    # Resources a page, asked of the server (`_count`); a server may give fewer (most cap it, some page at their own
+    # default whatever is asked). With pages × page_size = resources, a server that gives what is asked reaches the
+    # resource cap before the page cap, and one paging at 20 still gets a 2,000-result chart through; the page cap
+    # (and the time budget) stop a server paging forever with tiny or empty pages.
+    page_size: int = 200
+    pages: int = 100  # per search
     resources: int = 20_000  # per search
     response_bytes: int = 10 * 1024 * 1024
     # Per client, that is per hook call: everything it reads (all keys, pages and reference reads) spends from these.
@@ -44,7 +51,21 @@ class Limits:
 
 
 class FetchFailed(Exception):
-    """Why a fetch was given up; caught inside this module, never seen by callers."""
+    """Why a fetch was given up; caught inside this module, never seen by callers (they get a `Failure`)."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a search gave no answer, in words a log line at INFO may carry: the HTTP status the server answered, or
+    what was wrong with its answer or the exchange ("too many pages", "ReadTimeout"). Never a URL, a query, a token or
+    anything of the record: only the module's own words and numbers."""
+
+    reason: str
+    status: int | None = None  # the HTTP status that ended the search, when one did
 
 
 class _Budget:
@@ -226,7 +247,7 @@ class FhirClient:
             with session_until(deadline) as session:
                 resource = self._get_json(session, url, deadline)
         except (FetchFailed, requests.RequestException) as exc:
-            log.debug("FHIR read %s failed: %s", url, _reason(exc))
+            log.debug("FHIR read %s failed: %s", url, _failure(exc).reason)
             return None
         kind, asked_id = relative.split("/", 1)
         if resource.get("resourceType") != kind:
@@ -256,31 +277,35 @@ class FhirClient:
         # urllib3 resolves plain dot segments, but not "%2e%2e" nor "..;", which the server may (config.py)
         return None if below is None or has_dot_segment(below) else below
 
-    def search(self, query: str, deadline: float) -> list[dict[str, Any]] | None:
-        """All resources of a search ("Type?params", relative to the base), every page, or None on any failure."""
-        return self._search(f"{self.base_url}/{query}", _Search(query.partition("?")[0]), deadline)
+    def search(self, query: str, deadline: float) -> list[dict[str, Any]] | Failure:
+        """All resources of a search ("Type?params", relative to the base), every page, or why it failed. Pages of
+        `Limits.page_size` are asked for (`_count`): a long chart at a server's default of 20 a page would need
+        more pages than the cap allows."""
+        separator = "&" if "?" in query else "?"
+        url = f"{self.base_url}/{query}{separator}_count={self._limits.page_size}"
+        return self._search(url, _Search(query.partition("?")[0]), deadline)
 
-    def search_after(self, bundle: dict[str, Any], searched: str, deadline: float) -> list[dict[str, Any]] | None:
+    def search_after(self, bundle: dict[str, Any], searched: str, deadline: float) -> list[dict[str, Any]] | Failure:
         """The resources of a search for `searched` (a resource type) whose first page was received elsewhere (a
-        paged prefetch answer), and of every page after it, following its next links as `search` does; None on any
-        failure."""
+        paged prefetch answer), and of every page after it, following its next links as `search` does; or why it
+        failed."""
         found = _Search(searched)
         try:
             next_url = self._add_page(bundle, found)
         except FetchFailed as exc:
             log.debug("FHIR search after a prefetched page failed: %s", exc)
-            return None
+            return _failure(exc)
         return self._search(next_url, found, deadline) if next_url else found.resources
 
-    def _search(self, url: str, found: _Search, deadline: float) -> list[dict[str, Any]] | None:
-        """The resources `found` so far with those of the page at url and every page after it, or None on any
-        failure."""
+    def _search(self, url: str, found: _Search, deadline: float) -> list[dict[str, Any]] | Failure:
+        """The resources `found` so far with those of the page at url and every page after it, or why it failed."""
         try:
             with session_until(deadline) as session:
                 return self._all_pages(session, url, found, deadline)
         except (FetchFailed, requests.RequestException) as exc:
-            log.debug("FHIR search %s failed: %s", url, _reason(exc))
-            return None
+            failure = _failure(exc)
+            log.debug("FHIR search %s failed: %s", url, failure.reason)
+            return failure
 
     def _all_pages(self, session: requests.Session, url: str, found: _Search, deadline: float) -> list[dict[str, Any]]:
         for _ in range(self._limits.pages):
@@ -320,7 +345,7 @@ class FhirClient:
             if response.status_code in _REFUSALS:
                 self._note_refusal(response.status_code)
             if not 200 <= response.status_code < 300:
-                raise FetchFailed(f"HTTP {response.status_code}")
+                raise FetchFailed(f"HTTP {response.status_code}", response.status_code)
             body = _read_body(response, deadline, self._limits.response_bytes, self._budget)
         # Parsing cannot be interrupted, holds the GIL, and builds objects many times the text's size: it is paid for
         # before, and started only while there is time left. (Deep nesting needs no check: the codec gives up on it as
@@ -349,9 +374,11 @@ class FhirClient:
                         status)
 
 
-def _reason(exc: Exception) -> str:
+def _failure(exc: FetchFailed | requests.RequestException) -> Failure:
     # A requests exception's text can be long and repeat the URL; its type says enough.
-    return str(exc) if isinstance(exc, FetchFailed) else type(exc).__name__
+    if isinstance(exc, FetchFailed):
+        return Failure(str(exc), exc.status)
+    return Failure(type(exc).__name__)
 
 
 def _time_left(deadline: float) -> float:

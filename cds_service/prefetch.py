@@ -14,7 +14,9 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from cds_service.exceptions import PatientUnavailable
-from cds_service.fhir_client import FhirClient, bundle_resources, declared_total, next_link, of_other_types_only
+from cds_service.fhir_client import (
+    Failure, FhirClient, bundle_resources, declared_total, next_link, of_other_types_only,
+)
 from cds_service.hook_request import HookRequest
 from cds_service.record import PREFETCH_TEMPLATES, PatientRecord
 
@@ -70,12 +72,13 @@ def _build_record(request: HookRequest, client: FhirClient | None, unfetchable: 
         raise PatientUnavailable(unfetchable, _patient_problem(request.prefetch, request.patient_id))
     missing = [key for key, value in answered.items() if value is None] + ([] if prefetched_patient else ["patient"])
     fetched, late = _fetch_all(client, missing, request, deadline) if client and missing else ({}, frozenset())
-    patient = prefetched_patient or _own_patient(fetched.get("patient"), request.patient_id)
+    patient = prefetched_patient or _own_patient(_listed(fetched.get("patient")), request.patient_id)
     if patient is None:
         raise PatientUnavailable(_not_fetched(client), _patient_problem(request.prefetch, request.patient_id))
-    lists = {key: value if value is not None else _owned(fetched.get(key), request.patient_id)
+    lists = {key: value if value is not None else _owned(_listed(fetched.get(key)), request.patient_id)
              for key, value in answered.items()}
-    _log_not_received(request, lists, client, unfetchable, late)
+    failures = {key: found for key, found in fetched.items() if isinstance(found, Failure)}
+    _log_not_received(request, lists, client, unfetchable, late, failures)
     record = PatientRecord(patient=patient, lists=lists)
     if client is not None:
         record.resolve = _Resolver(client, deadline)
@@ -155,7 +158,7 @@ def _searched(key: str) -> str:
 
 def _fetch_all(
     client: FhirClient, keys: list[str], request: HookRequest, deadline: float
-) -> tuple[dict[str, list[dict[str, Any]] | None], frozenset[str]]:
+) -> tuple[dict[str, list[dict[str, Any]] | Failure], frozenset[str]]:
     """Every key fetched in parallel; what has not arrived by the deadline is not received. Also the keys whose
     fetch was still under way then."""
     pool = ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="fhir-fetch")
@@ -169,7 +172,8 @@ def _fetch_all(
     results = {key: _result(future) for key, future in futures.items()}
     # Late: still under way, or ended empty once the deadline had passed (the deadline shut its connection down,
     # and on a busy machine that thread may end before this one wakes from the wait).
-    late = frozenset(key for key in futures if results[key] is None and ended.get(key, deadline) >= deadline)
+    late = frozenset(key for key in futures
+                     if isinstance(results[key], Failure) and ended.get(key, deadline) >= deadline)
     return results, late
 
 
@@ -177,13 +181,18 @@ def _note_end(ended: dict[str, float], key: str, _: Future[Any]) -> None:
     ended[key] = time.monotonic()
 
 
-def _fetch_key(client: FhirClient, key: str, request: HookRequest, deadline: float) -> list[dict[str, Any]] | None:
+def _fetch_key(client: FhirClient, key: str, request: HookRequest, deadline: float) -> list[dict[str, Any]] | Failure:
     query = render(PREFETCH_TEMPLATES[key], request.patient_id)
     if key == "patient":
         patient = client.read(query, deadline)
-        return [patient] if patient is not None else None
+        return [patient] if patient is not None else Failure("no Patient returned")
     first_page = _first_page(request.prefetch, key)
     return client.search_after(first_page, _searched(key), deadline) if first_page else client.search(query, deadline)
+
+
+def _listed(found: list[dict[str, Any]] | Failure | None) -> list[dict[str, Any]] | None:
+    """The resources fetched for a key; None when its fetch failed, or it was not fetched."""
+    return None if isinstance(found, Failure) else found
 
 
 def _first_page(prefetch: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -193,12 +202,12 @@ def _first_page(prefetch: dict[str, Any], key: str) -> dict[str, Any] | None:
     return value if paged else None
 
 
-def _result(future: Future[list[dict[str, Any]] | None]) -> list[dict[str, Any]] | None:
+def _result(future: Future[list[dict[str, Any]] | Failure]) -> list[dict[str, Any]] | Failure:
     if not future.done() or future.cancelled():
-        return None
+        return Failure("no answer within the fetch budget")
     if future.exception() is not None:
         log.error("FHIR fetch failed unexpectedly", exc_info=future.exception())
-        return None
+        return Failure("an error of the service (logged)")
     return future.result()
 
 
@@ -231,15 +240,16 @@ def _owned(resources: list[dict[str, Any]] | None, patient_id: str) -> list[dict
 
 
 def _log_not_received(request: HookRequest, lists: dict[str, list[dict[str, Any]] | None], client: FhirClient | None,
-                      unfetchable: str, late: frozenset[str]) -> None:
+                      unfetchable: str, late: frozenset[str], failures: dict[str, Failure]) -> None:
     """One line for the keys not received, each with what its prefetch was and what the FHIR server did: a key sent
     malformed, one never sent and a fetch that ran out of time read alike on the cards ("EHR did not send").
-    `unfetchable`: why there is no `client`; `late`: the keys whose fetch was still under way at the deadline."""
+    `unfetchable`: why there is no `client`; `late`: the keys whose fetch was still under way at the deadline;
+    `failures`: why the others' fetches failed (an HTTP status: the integration engineer's first question)."""
     missing = [key for key, value in lists.items() if value is None]
     if missing:
         log.info("hook %s: not received: %s", request.hook_instance,
                  ", ".join(f"{key} (prefetch {_prefetch_said(request.prefetch, key, request.patient_id)}; "
-                           f"{_server_said(client, unfetchable, key in late)})" for key in missing))
+                           f"{_server_said(client, unfetchable, key in late, failures.get(key))})" for key in missing))
 
 
 def _prefetch_said(prefetch: dict[str, Any], key: str, patient_id: str) -> str:
@@ -255,11 +265,14 @@ def _prefetch_said(prefetch: dict[str, Any], key: str, patient_id: str) -> str:
     return "an OperationOutcome" if kind == "OperationOutcome" else "not a Bundle"
 
 
-def _server_said(client: FhirClient | None, unfetchable: str, late: bool) -> str:
-    """What came of fetching a key, in the words of the log (the reasons of failed reads are at DEBUG, with URLs)."""
+def _server_said(client: FhirClient | None, unfetchable: str, late: bool, failure: Failure | None) -> str:
+    """What came of fetching a key, in the words of the log: the failure's reason (a status, "too many pages"), never
+    its URL or query (those are at DEBUG)."""
     if client is None:
         return unfetchable
-    return "FHIR server: no answer within the fetch budget" if late else "FHIR server: read failed"
+    if late:
+        return "FHIR server: no answer within the fetch budget"
+    return f"FHIR server: read failed ({failure.reason})" if failure else "FHIR server: read failed"
 
 
 class _Resolver:

@@ -12,9 +12,10 @@
         assert server.requests[0].exchange.wait() == "client hung up"  # what the server saw of the client
 
 Reads `GET /Type/id`; searches `GET /Type?patient=X[&status=a,b]` (matching the subject, patient or beneficiary
-reference) answered with searchset Bundles of `page_size` entries linked by `next` (with `hapi_paging`, next links
-are HAPI's: the base URL itself with a query, `{base}?_getpages=...&_getpagesoffset=N`). Test modules get a running
-server from the `fhir_server` fixture: `from tests.fhir_server import fhir_server`.
+reference) answered with searchset Bundles linked by `next` (with `hapi_paging`, next links are HAPI's: the base URL
+itself with a query, `{base}?_getpages=...&_getpagesoffset=N`). A page holds `page_size` entries, or what `_count`
+asks up to `max_page_size` (by default `page_size`: a server that pages at its own size whatever is asked).
+Test modules get a running server from the `fhir_server` fixture: `from tests.fhir_server import fhir_server`.
 
 Each received request has an `exchange` telling how the server's side of it ended: "answered" (the whole answer
 written) or "client hung up" (the client closed the connection first): a test proves that a client gave up on an
@@ -38,6 +39,7 @@ import pytest
 _OWNER_ELEMENTS = ("subject", "patient", "beneficiary")
 # The page parameter of our own next links; other unknown parameters are ignored, as lenient servers do.
 _PAGING = "_page"
+_COUNT = "_count"
 # HAPI FHIR's paging parameters: its next links are `{base}?_getpages=<search id>&_getpagesoffset=<first index>`.
 _HAPI_SEARCH = "_getpages"
 _HAPI_OFFSET = "_getpagesoffset"
@@ -94,8 +96,10 @@ class ReceivedRequest:
 
 
 class FhirTestServer:
-    def __init__(self, page_size: int = 50, token: str | None = None, hapi_paging: bool = False) -> None:
-        self.page_size = page_size
+    def __init__(self, page_size: int = 50, token: str | None = None, hapi_paging: bool = False,
+                 max_page_size: int | None = None) -> None:
+        self.page_size = page_size  # entries a page when the search does not ask (`_count`)
+        self.max_page_size = page_size if max_page_size is None else max_page_size  # the most `_count` is granted
         self.hapi_paging = hapi_paging
         self.token = token  # when set, requests without "Bearer <token>" get 401
         self.next_link_base: str | None = None  # when set, next links point there (a hostile server)
@@ -187,25 +191,32 @@ class FhirTestServer:
 
     def _search_page(self, resource_type: str, query: dict[str, list[str]]) -> dict[str, Any]:
         matches = [r for (t, _), r in sorted(self._resources.items()) if t == resource_type and _matches(r, query)]
-        start = _page_start(query, self.page_size)
+        size = self._page_size(query)
+        start = _page_start(query, size)
         bundle: dict[str, Any] = {
             "resourceType": "Bundle",
             "type": "searchset",
             "total": len(matches),
-            "entry": [{"resource": r, "search": {"mode": "match"}} for r in matches[start:start + self.page_size]],
+            "entry": [{"resource": r, "search": {"mode": "match"}} for r in matches[start:start + size]],
             "link": [],
         }
-        if start + self.page_size < len(matches):
-            bundle["link"].append({"relation": "next", "url": self._next_url(resource_type, query, start)})
+        if start + size < len(matches):
+            bundle["link"].append({"relation": "next", "url": self._next_url(resource_type, query, start, size)})
         return bundle
 
-    def _next_url(self, resource_type: str, query: dict[str, list[str]], start: int) -> str:
+    def _page_size(self, query: dict[str, list[str]]) -> int:
+        """What `_count` asks, up to the most this server grants; its own page size when nothing usable is asked.
+        (Our next links carry the search's `_count`, so every page of a search has the same size.)"""
+        asked = query.get(_COUNT, [""])[0]
+        return min(int(asked), self.max_page_size) if asked.isdigit() and int(asked) > 0 else self.page_size
+
+    def _next_url(self, resource_type: str, query: dict[str, list[str]], start: int, size: int) -> str:
         params = {k: v[0] for k, v in query.items() if k not in (_PAGING, _HAPI_SEARCH, _HAPI_OFFSET)}
         base = self.next_link_base or self.base_url
         if self.hapi_paging:
-            hapi = {_HAPI_SEARCH: resource_type, _HAPI_OFFSET: str(start + self.page_size), "_bundletype": "searchset"}
+            hapi = {_HAPI_SEARCH: resource_type, _HAPI_OFFSET: str(start + size), "_bundletype": "searchset"}
             return f"{base}?{urlencode(hapi | params)}"
-        return f"{base}/{resource_type}?{urlencode(params | {_PAGING: str(start // self.page_size + 1)})}"
+        return f"{base}/{resource_type}?{urlencode(params | {_PAGING: str(start // size + 1)})}"
 
 
 def _page_start(query: dict[str, list[str]], page_size: int) -> int:

@@ -102,15 +102,42 @@ def test_example_read_from_a_fhir_server(live_service: str, name: str) -> None:
     prefetched = _post(live_service, name)
     with FhirTestServer(page_size=2, token=TOKEN) as server:
         server.add(*_prefetched_resources(body["prefetch"]))
-        withheld = {k: v for k, v in body.items() if k != "prefetch"}
-        withheld["fhirServer"] = server.base_url
-        withheld["fhirAuthorization"] = {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
-                                         "scope": "patient/*.read", "subject": "blinatumomab-coverage"}
-        fetched = _post_body(live_service, withheld)
+        fetched = _post_body(live_service, _without_prefetch(body, server))
     assert RECORD_PATHS <= set(server.paths()), server.paths()
     assert {r.authorization for r in server.requests} == {f"Bearer {TOKEN}"}
     _check_answer(live_service, body, EXPECTED[name], fetched)
     assert _comparable(fetched) == _comparable(prefetched)
+
+
+MRD_BY_TEXT = "aspirus-adult-consolidation-mrd-positive"  # its MRD result has no code, only text
+
+
+def test_a_long_chart_is_read_whole_from_a_fhir_server(live_service: str) -> None:
+    """A busy oncology chart: 1,200 routine results besides those the decision reads. At a server's default of 20 a
+    page they took 60 pages, past the page cap, and the whole list was not received; asked for 200 a page, the
+    server sends them in 7, and the answer is the prefetch's."""
+    body = _example(MRD_BY_TEXT)
+    prefetched = _post(live_service, MRD_BY_TEXT)
+    routine = [{"resourceType": "Observation", "id": f"hemoglobin-{i}", "status": "final",
+                "subject": {"reference": f"Patient/{body['context']['patientId']}"},
+                "code": {"coding": [{"system": "http://loinc.org", "code": "718-7", "display": "Hemoglobin"}]},
+                "effectiveDateTime": "2026-10-01", "valueQuantity": {"value": 11.2, "unit": "g/dL"}}
+               for i in range(1200)]
+    with FhirTestServer(page_size=20, max_page_size=1000, token=TOKEN) as server:
+        server.add(*_prefetched_resources(body["prefetch"]), *routine)
+        fetched = _post_body(live_service, _without_prefetch(body, server))
+    assert server.paths().count("/Observation") == 7
+    _check_answer(live_service, body, EXPECTED[MRD_BY_TEXT], fetched)
+    assert _comparable(fetched) == _comparable(prefetched)
+
+
+def _without_prefetch(body: dict[str, Any], server: FhirTestServer) -> dict[str, Any]:
+    """The request with no prefetch, to be read from `server` with the bearer token."""
+    withheld = {k: v for k, v in body.items() if k != "prefetch"}
+    withheld["fhirServer"] = server.base_url
+    withheld["fhirAuthorization"] = {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
+                                     "scope": "patient/*.read", "subject": "blinatumomab-coverage"}
+    return withheld
 
 
 def _example(name: str) -> dict[str, Any]:

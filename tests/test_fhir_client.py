@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from cds_service import json_codec
-from cds_service.fhir_client import FhirClient, Limits, bundle_resources
-from tests.fhir_server import Exchange, FhirTestServer, fhir_server  # noqa: F401 (pytest fixture)
+from cds_service.fhir_client import Failure, FhirClient, Limits, bundle_resources
+from tests.fhir_server import HANG_GUARD_SECONDS, Exchange, FhirTestServer, fhir_server  # noqa: F401 (fixture)
 
 TOKEN = "secret-token"
 
@@ -66,7 +66,7 @@ def test_search_follows_next_links_over_several_pages() -> None:
     with FhirTestServer(page_size=2, token=TOKEN) as server:
         server.add(*_observations(5), *_observations(2, patient="p2"))
         found = FhirClient(server.base_url, TOKEN).search("Observation?patient=p1", _deadline())
-        assert found is not None
+        assert isinstance(found, list)
         assert sorted(r["id"] for r in found) == [f"o{i}" for i in range(5)]
         assert len(server.requests) == 3
         assert all(r.authorization == f"Bearer {TOKEN}" for r in server.requests)
@@ -75,25 +75,25 @@ def test_search_follows_next_links_over_several_pages() -> None:
 @pytest.mark.parametrize("fault", [{"status": 500}, {"status": 302}, {"invalid_json": True}])
 def test_server_faults_make_the_search_fail(fhir_server: FhirTestServer, fault: dict) -> None:
     fhir_server.fault("/Condition", **fault)
-    assert FhirClient(fhir_server.base_url, None).search("Condition?patient=p1", _deadline()) is None
+    assert isinstance(FhirClient(fhir_server.base_url, None).search("Condition?patient=p1", _deadline()), Failure)
 
 
 def test_wrong_token_is_a_401_and_a_failure() -> None:
     with FhirTestServer(token=TOKEN) as server:
-        assert FhirClient(server.base_url, "other").search("Condition?patient=p1", _deadline()) is None
+        assert isinstance(FhirClient(server.base_url, "other").search("Condition?patient=p1", _deadline()), Failure)
         assert FhirClient(server.base_url, TOKEN).search("Condition?patient=p1", _deadline()) == []
 
 
 def test_a_search_answered_with_something_other_than_a_bundle_fails(fhir_server: FhirTestServer) -> None:
     fhir_server.add({"resourceType": "Patient", "id": "p1"})
-    assert FhirClient(fhir_server.base_url, None).search("Patient/p1?x=1", _deadline()) is None
+    assert isinstance(FhirClient(fhir_server.base_url, None).search("Patient/p1?x=1", _deadline()), Failure)
 
 
 def test_next_link_to_another_host_is_not_followed() -> None:
     with FhirTestServer(page_size=1) as server, FhirTestServer() as elsewhere:
         server.add(*_observations(3))
         server.next_link_base = elsewhere.base_url
-        assert FhirClient(server.base_url, TOKEN).search("Observation?patient=p1", _deadline()) is None
+        assert isinstance(FhirClient(server.base_url, TOKEN).search("Observation?patient=p1", _deadline()), Failure)
         assert elsewhere.requests == []
         assert len(server.requests) == 1
 
@@ -105,7 +105,8 @@ def test_deadline_cuts_a_slow_server_short(fhir_server: FhirTestServer) -> None:
     release = threading.Event()
     fhir_server.fault("/Observation", hold=release)
     try:
-        assert FhirClient(fhir_server.base_url, None).search("Observation?patient=p1", _deadline(0.3)) is None
+        found = FhirClient(fhir_server.base_url, None).search("Observation?patient=p1", _deadline(0.3))
+        assert isinstance(found, Failure)
         [request] = fhir_server.requests
         assert request.exchange.wait() == Exchange.CLIENT_HUNG_UP
     finally:
@@ -130,7 +131,7 @@ def test_a_search_trickled_a_byte_at_a_time_ends_at_the_deadline(fhir_server: Fh
     server (whose whole answer takes 50 s or more) sees the client hang up part-way through it."""
     fhir_server.add(*_observations(3))
     fhir_server.fault("/Observation", trickle=0.1)
-    assert FhirClient(fhir_server.base_url, None).search("Observation?patient=p1", _deadline(0.5)) is None
+    assert isinstance(FhirClient(fhir_server.base_url, None).search("Observation?patient=p1", _deadline(0.5)), Failure)
     [request] = fhir_server.requests
     assert request.exchange.wait(90) == Exchange.CLIENT_HUNG_UP  # 90 s: a hang guard, longer than the whole answer
 
@@ -147,8 +148,47 @@ def test_a_trickled_answer_that_ends_in_time_is_read(fhir_server: FhirTestServer
 def test_caps_on_pages_resources_and_bytes(limits: Limits) -> None:
     with FhirTestServer(page_size=2) as server:
         server.add(*_observations(5))
-        assert FhirClient(server.base_url, None, limits).search("Observation?patient=p1", _deadline()) is None
-        assert FhirClient(server.base_url, None).search("Observation?patient=p1", _deadline()) is not None
+        capped = FhirClient(server.base_url, None, limits).search("Observation?patient=p1", _deadline())
+        assert isinstance(capped, Failure)
+        assert isinstance(FhirClient(server.base_url, None).search("Observation?patient=p1", _deadline()), list)
+
+
+def test_a_failed_search_says_why_without_its_url(fhir_server: FhirTestServer) -> None:
+    """The reason goes into the INFO line of the keys not received: the status the server answered, or what was wrong
+    with its answer, and never the URL (it names the patient) or the token."""
+    fhir_server.fault("/Condition", status=503)
+    fhir_server.fault("/Immunization", invalid_json=True)
+    client = FhirClient(fhir_server.base_url, TOKEN)
+    assert client.search("Condition?patient=p1", _deadline()) == Failure("HTTP 503", 503)
+    assert client.search("Immunization?patient=p1", _deadline()) == Failure("invalid JSON")
+
+
+def test_searches_ask_for_large_pages() -> None:
+    """A busy oncology chart: 1,200 Observations at a server's default of 20 a page took 60 pages, past the cap, and
+    the whole list was not received. Asked for 200 a page (`_count`), the server answers in 6."""
+    with FhirTestServer(page_size=20, max_page_size=1000) as server:
+        server.add(*_observations(1200))
+        found = FhirClient(server.base_url, None).search("Observation?patient=p1", _deadline())
+        assert isinstance(found, list) and len(found) == 1200
+        assert len(server.requests) == 6
+        assert {r.query["_count"][0] for r in server.requests} == {"200"}
+
+
+def test_a_long_chart_is_read_whole_from_a_server_that_pages_at_20_whatever_is_asked() -> None:
+    """Servers cap `_count` themselves: at 20 a page, 1,200 Observations are 60 pages, within the page cap."""
+    with FhirTestServer(page_size=20) as server:
+        server.add(*_observations(1200))
+        found = FhirClient(server.base_url, None).search("Observation?patient=p1", _deadline(HANG_GUARD_SECONDS))
+        assert isinstance(found, list) and sorted(r["id"] for r in found) == sorted(f"o{i}" for i in range(1200))
+        assert len(server.requests) == 60
+
+
+def test_a_server_paging_forever_is_stopped_by_the_page_cap(fhir_server: FhirTestServer) -> None:
+    """Every page empty and linked to another: the search gives up after the page cap, however much time is left."""
+    fhir_server.fault("/Observation", body=_searchset(next_url=f"{fhir_server.base_url}/Observation?patient=p1"))
+    found = FhirClient(fhir_server.base_url, None).search("Observation?patient=p1", _deadline(HANG_GUARD_SECONDS))
+    assert found == Failure("too many pages")
+    assert len(fhir_server.requests) == Limits().pages
 
 
 def test_references_are_read_only_on_the_same_server_under_its_base(fhir_server: FhirTestServer) -> None:
@@ -228,7 +268,7 @@ def test_a_search_whose_bundle_reports_an_error_fails(fhir_server: FhirTestServe
     """An error OperationOutcome in a searchset says the results are incomplete: "no live vaccine" would be a guess."""
     immunization = {"resource": {"resourceType": "Immunization", "id": "i1"}}
     fhir_server.fault("/Immunization", body=_searchset(immunization, _outcome_entry(severity, mode)))
-    assert FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()) is None
+    assert isinstance(FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()), Failure)
 
 
 @pytest.mark.parametrize("severity", ["warning", "information"])
@@ -244,7 +284,7 @@ def test_an_error_on_a_later_page_fails_the_search(fhir_server: FhirTestServer) 
     first = _searchset({"resource": {"resourceType": "Immunization", "id": "i1"}},
                        next_url=f"{fhir_server.base_url}/?page=2")
     fhir_server.fault("/Immunization", body=first)
-    assert FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()) is None
+    assert isinstance(FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()), Failure)
     assert fhir_server.paths() == ["/Immunization", "/"]
 
 def _with_total(body: bytes, total: Any) -> bytes:
@@ -258,8 +298,8 @@ def test_a_search_whose_last_page_falls_short_of_its_total_fails(fhir_server: Fh
     fhir_server.fault("/Immunization", body=_with_total(_searchset(immunization, _outcome_entry("warning")), 2))
     fhir_server.fault("/Condition", body=_with_total(_searchset(), 1))
     client = FhirClient(fhir_server.base_url, None)
-    assert client.search("Immunization?patient=p1", _deadline()) is None
-    assert client.search("Condition?patient=p1", _deadline()) is None
+    assert isinstance(client.search("Immunization?patient=p1", _deadline()), Failure)
+    assert isinstance(client.search("Condition?patient=p1", _deadline()), Failure)
 
 
 def test_a_total_is_counted_over_every_page(fhir_server: FhirTestServer) -> None:
@@ -268,27 +308,28 @@ def test_a_total_is_counted_over_every_page(fhir_server: FhirTestServer) -> None
     fhir_server.fault("/Immunization", body=first)
     client = FhirClient(fhir_server.base_url, None)
     fhir_server.fault("/", body=_searchset({"resource": {"resourceType": "Immunization", "id": "i2"}}))
-    assert [r["id"] for r in client.search("Immunization?patient=p1", _deadline()) or []] == ["i1", "i2"]
+    found = client.search("Immunization?patient=p1", _deadline())
+    assert isinstance(found, list) and [r["id"] for r in found] == ["i1", "i2"]
     fhir_server.fault("/", body=_searchset())  # the second page empty: one of the two the search matched
-    assert client.search("Immunization?patient=p1", _deadline()) is None
+    assert isinstance(client.search("Immunization?patient=p1", _deadline()), Failure)
 
 
 @pytest.mark.parametrize("total", [1, 0, None, "9", 1.5, True])
 def test_a_total_the_entries_reach_or_that_is_no_count_is_no_gap(fhir_server: FhirTestServer, total: Any) -> None:
     fhir_server.fault("/Immunization", body=_with_total(
         _searchset({"resource": {"resourceType": "Immunization", "id": "i1"}}), total))
-    assert FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()) is not None
+    assert isinstance(FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()), list)
 
 
 def test_a_search_answered_with_other_resource_types_only_fails(fhir_server: FhirTestServer) -> None:
     """Observations answering an Immunization search are another search's answer: read as "no immunization
     recorded", they gave an approval."""
     fhir_server.fault("/Immunization", body=_searchset({"resource": {"resourceType": "Observation", "id": "o1"}}))
-    assert FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()) is None
+    assert isinstance(FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()), Failure)
     first = _searchset({"resource": {"resourceType": "Condition", "id": "c1"}}, next_url=f"{fhir_server.base_url}/?p=2")
     fhir_server.fault("/Condition", body=first)
     fhir_server.fault("/", body=_searchset({"resource": {"resourceType": "Observation", "id": "o1"}}))
-    assert FhirClient(fhir_server.base_url, None).search("Condition?patient=p1", _deadline()) is None
+    assert isinstance(FhirClient(fhir_server.base_url, None).search("Condition?patient=p1", _deadline()), Failure)
 
 
 def test_other_resource_types_beside_the_type_searched_are_kept(fhir_server: FhirTestServer) -> None:
@@ -304,7 +345,7 @@ def test_hapi_next_links_to_the_base_itself_are_followed() -> None:
     with FhirTestServer(page_size=2, hapi_paging=True) as server:
         server.add(*_observations(5))
         found = FhirClient(server.base_url + "/", None).search("Observation?patient=p1", _deadline())
-        assert found is not None and sorted(r["id"] for r in found) == [f"o{i}" for i in range(5)]
+        assert isinstance(found, list) and sorted(r["id"] for r in found) == [f"o{i}" for i in range(5)]
         assert server.paths() == ["/Observation", "/", "/"]
         assert server.requests[1].query["_getpages"] == ["Observation"]
 
@@ -328,9 +369,9 @@ def test_all_fetches_of_a_client_share_one_byte_budget(fhir_server: FhirTestServ
     fhir_server.fault("/Observation", body=page)
     fhir_server.add({"resourceType": "Medication", "id": "m1"})
     client = FhirClient(fhir_server.base_url, None, Limits(request_bytes=len(page) * 2 + 10))
-    assert client.search("Observation?patient=p1", _deadline()) is not None
-    assert client.search("Observation?patient=p1", _deadline()) is not None
-    assert client.search("Observation?patient=p1", _deadline()) is None
+    assert isinstance(client.search("Observation?patient=p1", _deadline()), list)
+    assert isinstance(client.search("Observation?patient=p1", _deadline()), list)
+    assert isinstance(client.search("Observation?patient=p1", _deadline()), Failure)
     assert client.read("Medication/m1", _deadline()) is None  # the budget is spent
     assert FhirClient(fhir_server.base_url, None).read("Medication/m1", _deadline()) is not None
 
@@ -363,7 +404,7 @@ def test_a_page_of_tiny_values_is_refused_before_it_is_parsed(parsed: list[tuple
         page = (b'{"resourceType": "Bundle", "type": "searchset", "link": [{"relation": "next", "url": "'
                 + next_url.encode() + b'"}], "entry": [{"resource": {"resourceType": "Basic", "x": ' + blob + b"}}]}")
         server.fault("/Basic", body=page)
-        assert FhirClient(server.base_url, None).search("Basic?patient=p1", _deadline()) is None
+        assert isinstance(FhirClient(server.base_url, None).search("Basic?patient=p1", _deadline()), Failure)
         assert parsed == []
         assert len(server.requests) == 1
 
@@ -373,6 +414,6 @@ def test_a_page_nested_too_deep_fails_at_once(fhir_server: FhirTestServer, parse
     depth = 500_000
     body = b'{"resourceType": "Bundle", "entry": ' + b"[" * depth + b"]" * depth + b"}"
     fhir_server.fault("/Basic", body=body)
-    assert FhirClient(fhir_server.base_url, None).search("Basic?patient=p1", _deadline()) is None
+    assert isinstance(FhirClient(fhir_server.base_url, None).search("Basic?patient=p1", _deadline()), Failure)
     [(size, ended)] = parsed
     assert size == len(body) and ended != "parsed"

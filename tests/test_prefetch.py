@@ -83,7 +83,7 @@ def test_missing_keys_are_fetched_in_parallel_with_the_token() -> None:
         assert sorted(server.paths()) == sorted(SEARCH_PATHS | {"/Patient/p1"})
         assert {r.authorization for r in server.requests} == {f"Bearer {TOKEN}"}
         assert next(r for r in server.requests if r.path == "/Coverage").query == \
-            {"patient": ["p1"], "status": ["active"]}
+            {"patient": ["p1"], "status": ["active"], "_count": ["200"]}
 
 
 def test_only_the_missing_keys_are_fetched(fhir_server: FhirTestServer) -> None:
@@ -124,7 +124,7 @@ def test_a_slow_key_alone_is_not_received_within_the_budget(fhir_server: FhirTes
         assert record.not_received() == ["observations", "immunizations"]
         assert [r.getMessage() for r in caplog.records if "not received" in r.getMessage()] == [
             "hook hi-1: not received: observations (prefetch absent; FHIR server: no answer within the fetch budget), "
-            "immunizations (prefetch absent; FHIR server: read failed)"]
+            "immunizations (prefetch absent; FHIR server: read failed (HTTP 500))"]
         assert [r["id"] for r in record.resources("conditions")] == ["c1"]
         [observations] = [r for r in fhir_server.requests if r.path == "/Observation"]
         assert observations.exchange.wait() == Exchange.CLIENT_HUNG_UP
@@ -406,8 +406,9 @@ def test_an_unusable_prefetch_bundle_is_fetched_again_and_logged(fhir_server: Fh
         _load(_request(prefetch, fhir_server))
     [line] = [r.getMessage() for r in caplog.records if "not received" in r.getMessage()]
     assert line == ("hook hi-1: not received: "
-                    "conditions (prefetch a Bundle of other resource types than searched; FHIR server: read failed), "
-                    "immunizations (prefetch a Bundle with fewer entries than its total; FHIR server: read failed)")
+                    "conditions (prefetch a Bundle of other resource types than searched; FHIR server: read failed "
+                    "(HTTP 500)), immunizations (prefetch a Bundle with fewer entries than its total; FHIR server: "
+                    "read failed (HTTP 500))")
 
 
 def test_a_paged_prefetch_bundle_is_completed_from_its_next_link() -> None:
