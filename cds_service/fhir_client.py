@@ -11,6 +11,8 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -284,6 +286,27 @@ class FhirClient:
         separator = "&" if "?" in query else "?"
         url = f"{self.base_url}/{query}{separator}_count={self._limits.page_size}"
         return self._search(url, _Search(query.partition("?")[0]), deadline)
+
+    def search_merged(self, queries: Sequence[str], deadline: float) -> list[dict[str, Any]] | Failure:
+        """The resources of several searches, run at once (the narrower searches standing in for one a server
+        refuses), each resource once, in the order of the searches; or why one of them failed: the others alone are
+        not the whole answer. A resource is known by its type and id: one matching two of the searches (two
+        categories), or a server ignoring the narrowing, must not make one result count twice."""
+        with ThreadPoolExecutor(max_workers=len(queries), thread_name_prefix="fhir-search") as pool:
+            answers = list(pool.map(lambda query: self.search(query, deadline), queries))
+        merged: list[dict[str, Any]] = []
+        seen: set[tuple[Any, str]] = set()
+        for answer in answers:
+            if isinstance(answer, Failure):
+                return answer
+            for resource in answer:
+                rid = resource.get("id")
+                if isinstance(rid, str):  # without an id (no server sends that), kept: it cannot be told the same
+                    if (resource.get("resourceType"), rid) in seen:
+                        continue
+                    seen.add((resource.get("resourceType"), rid))
+                merged.append(resource)
+        return merged
 
     def search_after(self, bundle: dict[str, Any], searched: str, deadline: float) -> list[dict[str, Any]] | Failure:
         """The resources of a search for `searched` (a resource type) whose first page was received elsewhere (a

@@ -27,6 +27,18 @@ RESOLVE_GRACE_SECONDS = 1.0
 # Distinct reads per call, so a record full of references cannot pile up responses in memory.
 MAX_RESOLVES = 200
 
+# service-contract.md §Prefetch lets the service narrow a search. A key's template is asked first, as it is: it loses
+# nothing (the readers take Observations by code text alone, MRD has no code, and many records carry no category).
+# A server that refuses it as too broad (HTTP 400: Epic will not search Observations without a category or a code) is
+# asked these searches instead, at once, and their answers merged: the categories of the facts read from
+# Observations (fhir-data-profile.md: MRD, Ph, CD19 are laboratory results; weight, height and BSA vital signs),
+# one a search, since an OR list of categories is only a MAY of US Core. docs/prefetch.md §Narrowed searches.
+NARROWED_SEARCHES: dict[str, tuple[str, ...]] = {
+    "observations": ("Observation?patient={{context.patientId}}&category=laboratory",
+                     "Observation?patient={{context.patientId}}&category=vital-signs"),
+}
+TOO_BROAD = 400  # how a server refuses a search it wants narrower (Epic: an OperationOutcome, code "required")
+
 
 class RecordLoader:
     """Builds the request's PatientRecord on its first call; later calls return the same record."""
@@ -187,7 +199,16 @@ def _fetch_key(client: FhirClient, key: str, request: HookRequest, deadline: flo
         patient = client.read(query, deadline)
         return [patient] if patient is not None else Failure("no Patient returned")
     first_page = _first_page(request.prefetch, key)
-    return client.search_after(first_page, _searched(key), deadline) if first_page else client.search(query, deadline)
+    if first_page:
+        return client.search_after(first_page, _searched(key), deadline)
+    found = client.search(query, deadline)
+    narrowed = NARROWED_SEARCHES.get(key)
+    if not narrowed or not isinstance(found, Failure) or found.status != TOO_BROAD:
+        return found
+    log.debug("hook %s: %s: the FHIR server refused the search (HTTP %d): narrowed searches instead",
+              request.hook_instance, key, TOO_BROAD)
+    merged = client.search_merged([render(search, request.patient_id) for search in narrowed], deadline)
+    return Failure(f"narrowed search: {merged.reason}", merged.status) if isinstance(merged, Failure) else merged
 
 
 def _listed(found: list[dict[str, Any]] | Failure | None) -> list[dict[str, Any]] | None:

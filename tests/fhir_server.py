@@ -11,10 +11,12 @@
         assert server.paths() == [...]
         assert server.requests[0].exchange.wait() == "client hung up"  # what the server saw of the client
 
-Reads `GET /Type/id`; searches `GET /Type?patient=X[&status=a,b]` (matching the subject, patient or beneficiary
-reference) answered with searchset Bundles linked by `next` (with `hapi_paging`, next links are HAPI's: the base URL
-itself with a query, `{base}?_getpages=...&_getpagesoffset=N`). A page holds `page_size` entries, or what `_count`
-asks up to `max_page_size` (by default `page_size`: a server that pages at its own size whatever is asked).
+Reads `GET /Type/id`; searches `GET /Type?patient=X[&status=a,b][&category=c][&code=[system|]c,...]` (matching the
+subject, patient or beneficiary reference; category and code as token searches, a comma list read as OR) answered
+with searchset Bundles linked by `next` (with `hapi_paging`, next links are HAPI's: the base URL itself with a query,
+`{base}?_getpages=...&_getpagesoffset=N`). A page holds `page_size` entries, or what `_count` asks up to
+`max_page_size` (by default `page_size`: a server that pages at its own size whatever is asked). With
+`narrowed_observations`, the server is Epic's: an Observation search without `category` or `code` is refused (400).
 Test modules get a running server from the `fhir_server` fixture: `from tests.fhir_server import fhir_server`.
 
 Each received request has an `exchange` telling how the server's side of it ended: "answered" (the whole answer
@@ -40,6 +42,9 @@ _OWNER_ELEMENTS = ("subject", "patient", "beneficiary")
 # The page parameter of our own next links; other unknown parameters are ignored, as lenient servers do.
 _PAGING = "_page"
 _COUNT = "_count"
+# The token search parameters the server honours, on any resource type: a resource's CodeableConcept (or list of
+# them) under the same name.
+_TOKEN_PARAMETERS = ("category", "code")
 # HAPI FHIR's paging parameters: its next links are `{base}?_getpages=<search id>&_getpagesoffset=<first index>`.
 _HAPI_SEARCH = "_getpages"
 _HAPI_OFFSET = "_getpagesoffset"
@@ -97,9 +102,10 @@ class ReceivedRequest:
 
 class FhirTestServer:
     def __init__(self, page_size: int = 50, token: str | None = None, hapi_paging: bool = False,
-                 max_page_size: int | None = None) -> None:
+                 max_page_size: int | None = None, narrowed_observations: bool = False) -> None:
         self.page_size = page_size  # entries a page when the search does not ask (`_count`)
         self.max_page_size = page_size if max_page_size is None else max_page_size  # the most `_count` is granted
+        self.narrowed_observations = narrowed_observations  # when set, Observation searches need a category or code
         self.hapi_paging = hapi_paging
         self.token = token  # when set, requests without "Bearer <token>" get 401
         self.next_link_base: str | None = None  # when set, next links point there (a hostile server)
@@ -123,10 +129,15 @@ class FhirTestServer:
     def fault(self, path: str, status: int | None = None, delay: float = 0.0, invalid_json: bool = False,
               body: bytes | None = None, trickle: float = 0.0, trickle_headers: bool = False,
               hold: threading.Event | None = None, barrier: threading.Barrier | None = None) -> None:
-        """Inject a fault on a path ("/Coverage", "/Patient/p1"), whatever the query."""
+        """Inject a fault on a path ("/Coverage", "/Patient/p1"), whatever the query; or on the requests of a path
+        with one parameter ("/Observation?category=vital-signs"), which comes before a fault on the path alone."""
         self._faults[path] = Fault(status, delay, invalid_json, body, trickle, trickle_headers, hold, barrier)
 
-    def fault_on(self, path: str) -> Fault:
+    def fault_on(self, path: str, query: dict[str, list[str]]) -> Fault:
+        for name, values in query.items():
+            for value in values:
+                if f"{path}?{name}={value}" in self._faults:
+                    return self._faults[f"{path}?{name}={value}"]
         return self._faults.get(path, Fault())
 
     def paths(self) -> list[str]:
@@ -165,7 +176,7 @@ class FhirTestServer:
 
     def answer(self, path: str, query: dict[str, list[str]], authorization: str | None) -> tuple[int, bytes]:
         """(status, body) for a GET, applying any fault but holds (the handler does those)."""
-        fault = self.fault_on(path)
+        fault = self.fault_on(path, query)
         time.sleep(fault.delay)
         if self.token is not None and authorization != f"Bearer {self.token}":
             return 401, _json(_outcome("login", "missing or wrong bearer token"))
@@ -184,6 +195,9 @@ class FhirTestServer:
             resource = self._resources.get((parts[0], parts[1]))
             return (200, resource) if resource else (404, _outcome("not-found", f"{path} not found"))
         if len(parts) == 1 and parts[0]:
+            if self.narrowed_observations and parts[0] == "Observation" and not set(_TOKEN_PARAMETERS) & set(query):
+                # as Epic refuses it (an OperationOutcome of severity fatal, code "required")
+                return 400, _outcome("required", "a category or a code is required", severity="fatal")
             return 200, self._search_page(parts[0], query)
         if parts == [""] and _HAPI_SEARCH in query:  # a HAPI next link: the search's type travels as its id
             return 200, self._search_page(query[_HAPI_SEARCH][0], query)
@@ -233,7 +247,21 @@ def _matches(resource: dict[str, Any], query: dict[str, list[str]]) -> bool:
     if patient is not None and not any(_names_patient(resource.get(e), patient) for e in _OWNER_ELEMENTS):
         return False
     statuses = query.get("status", [None])[0]
-    return statuses is None or resource.get("status") in statuses.split(",")
+    if statuses is not None and resource.get("status") not in statuses.split(","):
+        return False
+    return all(_has_token(resource.get(name), query[name][0]) for name in _TOKEN_PARAMETERS if name in query)
+
+
+def _has_token(concepts: Any, wanted: str) -> bool:
+    """Whether a CodeableConcept (or one of a list of them) has a coding of one of the tokens of a comma list, each
+    `code` (any system) or `system|code`. A resource without the element matches none."""
+    codings = [coding for concept in (concepts if isinstance(concepts, list) else [concepts])
+               if isinstance(concept, dict) for coding in concept.get("coding") or () if isinstance(coding, dict)]
+    for token in wanted.split(","):
+        system, _, code = token.rpartition("|")
+        if any(c.get("code") == code and (not system or c.get("system") == system) for c in codings):
+            return True
+    return False
 
 
 def _names_patient(owner: Any, patient_id: str) -> bool:
@@ -242,8 +270,8 @@ def _names_patient(owner: Any, patient_id: str) -> bool:
                                            reference.endswith(f"/Patient/{patient_id}"))
 
 
-def _outcome(code: str, text: str) -> dict[str, Any]:
-    return {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": code, "diagnostics": text}]}
+def _outcome(code: str, text: str, severity: str = "error") -> dict[str, Any]:
+    return {"resourceType": "OperationOutcome", "issue": [{"severity": severity, "code": code, "diagnostics": text}]}
 
 
 def _json(body: dict[str, Any]) -> bytes:
@@ -288,7 +316,7 @@ def _handler_for(server: FhirTestServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             url = urlsplit(self.path)
             received = server.receive(url.path, parse_qs(url.query), self.headers.get("Authorization"))
-            fault = server.fault_on(url.path)
+            fault = server.fault_on(url.path, parse_qs(url.query))
             if not _wait_for_release(fault, self.connection):
                 received.exchange.end(Exchange.CLIENT_HUNG_UP)
                 return

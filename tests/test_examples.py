@@ -109,7 +109,37 @@ def test_example_read_from_a_fhir_server(live_service: str, name: str) -> None:
     assert _comparable(fetched) == _comparable(prefetched)
 
 
+# The examples' Observations carry no category (the readers need none); Epic files each under one: the body size as
+# vital signs, the MRD, Ph and CD19 results as laboratory results.
+VITAL_SIGNS = frozenset(("29463-7", "3141-9", "8302-2", "8306-3", "8277-6"))
+CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 MRD_BY_TEXT = "aspirus-adult-consolidation-mrd-positive"  # its MRD result has no code, only text
+
+
+@pytest.mark.parametrize("name", [*FETCHED, MRD_BY_TEXT])
+def test_example_read_from_a_fhir_server_refusing_observation_searches_by_patient_alone(live_service: str,
+                                                                                       name: str) -> None:
+    """The integration engineer's case: Epic answers 400 to `Observation?patient=<id>`, and every such call ended
+    "coverage not determined, EHR did not send lab results and vital signs". The service asks again by category and
+    answers exactly as with the prefetch."""
+    body = _example(name)
+    prefetched = _post(live_service, name)
+    with FhirTestServer(page_size=2, token=TOKEN, narrowed_observations=True) as server:
+        server.add(*(_filed_under_a_category(r) for r in _prefetched_resources(body["prefetch"])))
+        fetched = _post_body(live_service, _without_prefetch(body, server))
+    searches = [r.query.get("category", ["none"])[0] for r in server.requests
+                if r.path == "/Observation" and "_page" not in r.query]
+    assert searches[0] == "none" and sorted(searches[1:]) == ["laboratory", "vital-signs"], searches
+    _check_answer(live_service, body, EXPECTED[name], fetched)
+    assert _comparable(fetched) == _comparable(prefetched)
+
+
+def _filed_under_a_category(resource: dict[str, Any]) -> dict[str, Any]:
+    if resource["resourceType"] != "Observation":
+        return resource
+    codes = {coding["code"] for coding in resource["code"].get("coding", [])}
+    category = "vital-signs" if codes & VITAL_SIGNS else "laboratory"
+    return resource | {"category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": category}]}]}
 
 
 def test_a_long_chart_is_read_whole_from_a_fhir_server(live_service: str) -> None:

@@ -191,6 +191,34 @@ def test_a_server_paging_forever_is_stopped_by_the_page_cap(fhir_server: FhirTes
     assert len(fhir_server.requests) == Limits().pages
 
 
+CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+BY_CATEGORY = ("Observation?patient=p1&category=laboratory", "Observation?patient=p1&category=vital-signs")
+
+
+def _categorized(rid: str, *categories: str) -> dict[str, Any]:
+    return {"resourceType": "Observation", "id": rid, "status": "final", "subject": {"reference": "Patient/p1"},
+            "category": [{"coding": [{"system": CATEGORY_SYSTEM, "code": code}]} for code in categories]}
+
+
+def test_merged_searches_run_at_once_and_keep_each_resource_once(fhir_server: FhirTestServer) -> None:
+    """The server answers neither search until both are in flight (a barrier). A resource both answer (one filed
+    under two categories) is kept once, where the first search put it."""
+    fhir_server.add(_categorized("o1", "laboratory"), _categorized("o2", "vital-signs"),
+                    _categorized("o3", "vital-signs", "laboratory"), _categorized("o4", "social-history"))
+    both_in_flight = threading.Barrier(2)
+    fhir_server.fault("/Observation", barrier=both_in_flight)
+    found = FhirClient(fhir_server.base_url, None).search_merged(BY_CATEGORY, _deadline(HANG_GUARD_SECONDS))
+    assert not both_in_flight.broken
+    assert isinstance(found, list) and [r["id"] for r in found] == ["o1", "o3", "o2"]
+
+
+def test_merged_searches_fail_when_one_of_them_fails(fhir_server: FhirTestServer) -> None:
+    """The laboratory results alone are not the whole answer: no weight would read as "no weight recorded"."""
+    fhir_server.add(_categorized("o1", "laboratory"), _categorized("o2", "vital-signs"))
+    fhir_server.fault("/Observation?category=vital-signs", status=500)
+    found = FhirClient(fhir_server.base_url, None).search_merged(BY_CATEGORY, _deadline())
+    assert found == Failure("HTTP 500", 500)
+
 def test_references_are_read_only_on_the_same_server_under_its_base(fhir_server: FhirTestServer) -> None:
     fhir_server.add({"resourceType": "Medication", "id": "m-1.2"}, {"resourceType": "Medication", "id": "m1"})
     client = FhirClient(fhir_server.base_url + "/", None)

@@ -101,6 +101,71 @@ def test_fetch_follows_paging() -> None:
         assert server.paths() == ["/Observation"] * 3
 
 
+CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+
+def _observation(rid: str, *categories: str, **fields: Any) -> dict[str, Any]:
+    return _of("Observation", rid, status="final", **fields,
+               category=[{"coding": [{"system": CATEGORY_SYSTEM, "code": code}]} for code in categories])
+
+
+def _observation_searches(server: FhirTestServer) -> list[dict[str, list[str]]]:
+    return [r.query for r in server.requests if r.path == "/Observation"]
+
+
+def test_observations_are_searched_by_category_on_a_server_refusing_a_search_by_patient_alone(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Epic answers 400 to an Observation search without a category or a code: the laboratory results (an MRD result
+    known by its text alone among them) and the vital signs are asked for, each by its category, and merged. What
+    the service never reads (social history) is not asked for."""
+    mrd = _observation("mrd", "laboratory", code={"text": "MRD by flow cytometry (bone marrow)"})
+    weight = _observation("weight", "vital-signs", code={"coding": [{"system": "http://loinc.org", "code": "29463-7"}]})
+    with FhirTestServer(page_size=2, token=TOKEN, narrowed_observations=True) as server:
+        server.add(PATIENT, mrd, weight, _observation("smoking", "social-history"),
+                   *(_observation(f"lab{i}", "laboratory") for i in range(3)))
+        prefetch = _full_prefetch()
+        del prefetch["observations"]
+        with caplog.at_level(logging.INFO, logger="cds_service"):
+            record = _load(_request(prefetch, server))
+        assert record.not_received() == []
+        assert [r["id"] for r in record.resources("observations")] == ["lab0", "lab1", "lab2", "mrd", "weight"]
+        first, *narrowed = _observation_searches(server)
+        assert first == {"patient": ["p1"], "_count": ["200"]}
+        assert {q["category"][0] for q in narrowed} == {"laboratory", "vital-signs"}
+        assert all(q["_count"] == ["200"] and q["patient"] == ["p1"] for q in narrowed)
+        assert {r.authorization for r in server.requests} == {f"Bearer {TOKEN}"}
+    assert "not received" not in caplog.text
+
+
+def test_a_server_answering_the_search_by_patient_is_not_asked_by_category(fhir_server: FhirTestServer) -> None:
+    """Asked first as the template asks, a server that answers gives every Observation: one without a category, and
+    one of a category the narrowed searches do not ask for, may be what a reader takes (MRD is known by its text)."""
+    fhir_server.add(_of("Observation", "uncategorized", status="final"), _observation("exam", "exam"))
+    prefetch = _full_prefetch()
+    del prefetch["observations"]
+    record = _load(_request(prefetch, fhir_server))
+    assert [r["id"] for r in record.resources("observations")] == ["exam", "uncategorized"]
+    assert _observation_searches(fhir_server) == [{"patient": ["p1"], "_count": ["200"]}]
+
+
+def test_a_key_not_received_is_logged_with_the_status_the_server_answered(caplog: pytest.LogCaptureFixture) -> None:
+    """The integration engineer's first question: what did the server answer? The INFO line says it for each key,
+    with ids only: no URL, no query, no token. A 400 to a search other than the Observations' is not narrowed."""
+    with FhirTestServer(token=TOKEN, narrowed_observations=True) as server:
+        server.add(PATIENT, _observation("weight", "vital-signs"))
+        server.fault("/Observation?category=vital-signs", status=503)
+        server.fault("/Condition", status=400)
+        prefetch = _full_prefetch()
+        del prefetch["observations"], prefetch["conditions"]
+        with caplog.at_level(logging.INFO, logger="cds_service"):
+            record = _load(_request(prefetch, server))
+        assert record.not_received() == ["conditions", "observations"]
+        assert [r.path for r in server.requests].count("/Condition") == 1
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert line == ("hook hi-1: not received: conditions (prefetch absent; FHIR server: read failed (HTTP 400)), "
+                    "observations (prefetch absent; FHIR server: read failed (narrowed search: HTTP 503))")
+    assert TOKEN not in caplog.text and server.base_url not in line and "category" not in line
+
 def test_no_authorization_header_without_fhir_authorization(fhir_server: FhirTestServer) -> None:
     prefetch = _full_prefetch()
     del prefetch["conditions"]
