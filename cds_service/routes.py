@@ -1,4 +1,4 @@
-"""The endpoints of service-contract.md: discovery, the service, the Questionnaire, health. Feedback and metrics have
+"""The endpoints of service-contract.md: discovery, the service, the Questionnaire, health (and readiness). Feedback and metrics have
 their own blueprints (feedback.py, metrics.py); this module also authenticates and audits the hook calls, and the
 feedback calls refused."""
 from __future__ import annotations
@@ -104,16 +104,29 @@ def questionnaire(shared: Services) -> Response:
     return Response(body, mimetype=FHIR_JSON)
 
 
-def healthz(shared: Services) -> tuple[Response, int]:
-    """503 when the database does not answer within PING_SECONDS, or the audit trail is not being written: a load
-    balancer then takes the worker out, and an operator reads why (no secrets: classes and SQLSTATEs only)."""
+def healthz(shared: Services) -> Response:
+    """Liveness: 200 while the process serves, whatever the database's state, so that a liveness probe does not restart
+    a worker through a database outage (its queued audit records would go with it). The body still says whether the
+    database answers and how the audit trail fares (service-contract.md), as /readyz does."""
+    return jsonify(_health(shared)[0])
+
+
+def readyz(shared: Services) -> tuple[Response, int]:
+    """Readiness: 503 when the database does not answer within PING_SECONDS, or the audit trail is not being written:
+    a load balancer or Kubernetes then sends calls elsewhere, and an operator reads why in the body."""
+    body, ready = _health(shared)
+    return jsonify(body), 200 if ready else 503
+
+
+def _health(shared: Services) -> tuple[dict[str, Any], bool]:
+    """The state both answer with (no secrets: error classes, SQLSTATEs and causes only), and whether it is ready."""
     store = shared.store
     reachable = store.ping()
     writer = store.status()
     problems = ([] if reachable else ["database unreachable"]) + writer.problems()
     body = {"status": "error" if problems else "ok", "database": "ok" if reachable else "unreachable",
             "audit": writer.as_dict(), "problems": problems}
-    return jsonify(body), 503 if problems else 200
+    return body, not problems
 
 
 def authenticate(shared: Services) -> None:
@@ -241,4 +254,5 @@ def register(app: Flask) -> None:
     blueprint.add_url_rule(f"/fhir/Questionnaire/{QUESTIONNAIRE_ID}", "questionnaire", partial(questionnaire, shared),
                            methods=["GET"])
     blueprint.add_url_rule("/healthz", "healthz", partial(healthz, shared), methods=["GET"])
+    blueprint.add_url_rule("/readyz", "readyz", partial(readyz, shared), methods=["GET"])
     app.register_blueprint(blueprint)

@@ -17,6 +17,7 @@ ENDPOINTS = [
     "/cds-services/blinatumomab-coverage/feedback",
     "/fhir/Questionnaire/blinatumomab-coverage-attestation",
     "/healthz",
+    "/readyz",
     "/metrics",
 ]
 

@@ -1,5 +1,5 @@
 """The audit database going away and coming back (docs/audit.md §When the database is unavailable): a worker still
-boots and answers, queued records wait and are all written on recovery, the queue is bounded, /healthz says what is
+boots and answers, queued records wait and are all written on recovery, the queue is bounded, /readyz says what is
 wrong, and nothing hangs on a database that does not answer. SQLite (a lock held by another process) and PostgreSQL
 (behind a proxy that goes down or freezes)."""
 from __future__ import annotations
@@ -62,7 +62,9 @@ def hook_call(client: LiveClient, hook_instance: str) -> Any:
 
 
 def health(client: LiveClient) -> tuple[int, dict[str, Any]]:
-    response = client.get("/healthz")
+    """The readiness answer (/readyz); /healthz, the liveness answer, is 200 whatever the database's state."""
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/readyz")
     return response.status_code, response.get_json()
 
 
@@ -129,7 +131,7 @@ def test_a_full_queue_loses_its_oldest_records_and_says_so(outage: Outage, caplo
         store.close()
 
 
-def test_healthz_is_503_while_audit_writes_fail(outage: Outage, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_not_ready_while_audit_writes_fail(outage: Outage, monkeypatch: pytest.MonkeyPatch) -> None:
     """A locked SQLite file is still readable: the database answered the ping while every write failed."""
     monkeypatch.setattr(audit_health, "STALLED_SECONDS", 0.5)
     with served(Settings(database_url=outage.url)) as (_, client):
@@ -303,10 +305,10 @@ def test_postgresql_connections_have_a_connect_and_a_statement_timeout(proxy: Po
 
 
 @pytest.mark.postgres
-def test_healthz_answers_503_while_the_database_is_frozen(proxy: PostgresProxy) -> None:
-    """A SIGSTOP'd server used to hold /healthz until gunicorn killed the worker (and its queued records). The server
-    stays frozen until both answers are in: they can only come from the ping giving up. (The client's request
-    timeout is a hang guard.)"""
+def test_not_ready_while_the_database_is_frozen(proxy: PostgresProxy) -> None:
+    """A SIGSTOP'd server used to hold /healthz (then also the readiness answer) until gunicorn killed the worker (and
+    its queued records). The server stays frozen until the answers are in: they can only come from the ping giving
+    up. (The client's request timeout is a hang guard.)"""
     with served(Settings(database_url=proxy.url)) as (_, client):
         assert health(client)[0] == 200  # a pooled connection now exists: the frozen server holds it
         proxy.freeze()

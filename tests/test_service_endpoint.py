@@ -94,8 +94,9 @@ def test_an_unknown_service_id_of_any_length_is_audited_within_the_column(live_s
     assert [(service_id, status) for service_id, status in rows if status == 404] == [("x" * 200, 404)]
 
 
-def test_healthz_reports_the_database(live_service: str) -> None:
-    response = requests.get(live_service + "/healthz", timeout=10)
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_health_and_readiness_report_the_database(live_service: str, path: str) -> None:
+    response = requests.get(live_service + path, timeout=10)
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["database"], body["problems"]) == ("ok", "ok", [])
@@ -112,15 +113,21 @@ def app_losing_its_database(tmp_path: Path) -> Iterator[Flask]:
     close_app(application)
 
 
-def test_healthz_is_503_when_the_database_is_unreachable(app_losing_its_database: Flask) -> None:
+def test_an_unreachable_database_is_not_ready_yet_the_service_is_alive(app_losing_its_database: Flask) -> None:
+    """/healthz is the liveness answer: it was 503 here, and a liveness probe restarted workers through a database
+    outage, dropping the audit records they held. It still says what is wrong; /readyz is the 503."""
     with serving(app_losing_its_database) as client:
-        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 200
         db_dir = Path(store(app_losing_its_database).engine.url.database).parent
         shutil.rmtree(db_dir)
         store(app_losing_its_database).engine.dispose()  # drop pooled connections to the deleted file
-        response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.get_json()["database"] == "unreachable"
+        ready, alive = client.get("/readyz"), client.get("/healthz")
+    assert ready.status_code == 503
+    assert alive.status_code == 200
+    for response in (ready, alive):
+        body = response.get_json()
+        assert (body["status"], body["database"]) == ("error", "unreachable")
+        assert body["problems"][0].startswith("database unreachable")
 
 
 def test_the_attestation_questionnaire_is_served(live_service: str) -> None:
