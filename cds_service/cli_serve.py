@@ -10,7 +10,7 @@ from typing import Iterable
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from cds_service import audit_writer
 from cds_service.app import create_app
@@ -38,7 +38,7 @@ def _port(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     # Bound first: the public base URL needs the port actually bound (--port 0 picks one). werkzeug says why it
     # cannot bind (a port in use) and exits.
-    server = make_server(args.host, args.port, _not_ready, threaded=True)
+    server = make_server(args.host, args.port, _not_ready, threaded=True, request_handler=_PlainRequestLog)
     try:
         server.app = _app(args.host, server.server_port)
     except ConfigError as exc:
@@ -54,6 +54,16 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+class _PlainRequestLog(WSGIRequestHandler):
+    """werkzeug's request handler, its line per request without ANSI colours: werkzeug colours the request of a 3xx,
+    4xx or 5xx for a terminal whatever the log goes to, and the service's log format escapes control characters
+    (app.LogFormatter), so a 404 read `"\\x1b[33mGET /x HTTP/1.1\\x1b[0m" 404`. werkzeug has no public switch for it."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The request line as received (werkzeug's shows the path decoded); the log format escapes what it holds.
+        self.log("info", '"%s" %s %s', self.requestline, code, size)
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:

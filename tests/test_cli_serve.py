@@ -176,3 +176,19 @@ def test_a_public_base_url_set_but_empty_is_not_replaced_by_the_address_served(
     monkeypatch.setenv("CDS_PUBLIC_BASE_URL", "")
     with pytest.raises(SystemExit, match="^cds-service serve: CDS_PUBLIC_BASE_URL is set but empty"):
         main(["serve", "--port", "9000"])
+
+
+def test_the_request_lines_carry_no_terminal_colours(tmp_path: Path) -> None:
+    """werkzeug coloured the request of a 4xx for a terminal, and the log format escaped the codes into the line:
+    `"\\x1b[33mGET /no/such/page HTTP/1.1\\x1b[0m" 404`."""
+    env = {name: value for name, value in os.environ.items() if name not in ("CDS_AUTH_CONFIG", "CDS_PUBLIC_BASE_URL")}
+    served = _Served({**env, "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'cds.db'}", "CDS_LOG_LEVEL": "INFO"})
+    try:
+        match = re.search(r"serving (\S+)/cds-services", served.wait_for("serving "))
+        assert match is not None
+        for path, status in (("/no/such/page", 404), ("/cds-services", 200)):
+            assert requests.get(match.group(1) + path, timeout=20).status_code == status
+            line = served.wait_for(f'"GET {path} HTTP/1.1" {status}')
+            assert " INFO werkzeug: 127.0.0.1 " in line and "\x1b" not in line and "x1b" not in line, line
+    finally:
+        served.stop()
