@@ -52,9 +52,9 @@ class AuditStore:
         """The writer's health, for /healthz and /metrics."""
         return self._writer.status()
 
-    def ping(self, timeout: float = PING_SECONDS) -> bool:
-        """Does the database answer within `timeout`? (for /healthz)"""
-        return self._writer.ping(timeout)
+    def database_problem(self, timeout: float = PING_SECONDS) -> str | None:
+        """Why the database did not answer `SELECT 1` within `timeout`, None when it did (for /healthz, /readyz)."""
+        return self._writer.database_problem(timeout)
 
     # --- queries and synchronous writes (audit_queries.py) -----------------------------------------------------
 

@@ -96,7 +96,7 @@ class _Probe:
     being the server's to enforce."""
 
     def __init__(self, engine: Engine) -> None:
-        self._ok = False
+        self._error: str | None = None
         self._thread = threading.Thread(target=self._run, args=(engine,), name="audit-ping", daemon=True)
         self._thread.start()
 
@@ -104,32 +104,32 @@ class _Probe:
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-        except SQLAlchemyError:
-            return
-        self._ok = True
+        except SQLAlchemyError as exc:
+            self._error = error_summary(exc)  # what an operator reads in /readyz: a password refused, not "down"
 
     def done(self) -> bool:
         return not self._thread.is_alive()
 
-    def answered(self, timeout: float) -> bool:
+    def problem(self, timeout: float) -> str | None:
         self._thread.join(timeout)
-        return self.done() and self._ok
+        return self._error if self.done() else f"no answer within {timeout:g} s"
 
 
 class DatabasePing:
-    """The ping /healthz asks (AuditStore.ping), one probe at a time. The writer holds it, so that a forked child gets
-    one of its own, its lock free."""
+    """The ping /healthz and /readyz ask (AuditStore.database_problem), one probe at a time. The writer holds it, so
+    that a forked child gets one of its own, its lock free."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._lock = threading.Lock()
         self._probe: _Probe | None = None
 
-    def answers(self, timeout: float = PING_SECONDS) -> bool:
-        """Does the database answer within `timeout`? While a probe hangs on a frozen server, later calls wait on it
-        instead of starting more: a hung database costs one thread."""
+    def problem(self, timeout: float = PING_SECONDS) -> str | None:
+        """Why the database did not answer within `timeout` (classes, codes and cause: db.error_summary), None when it
+        did. While a probe hangs on a frozen server, later calls wait on it instead of starting more: a hung database
+        costs one thread."""
         with self._lock:
             if self._probe is None or self._probe.done():
                 self._probe = _Probe(self._engine)
             probe = self._probe
-        return probe.answered(timeout)
+        return probe.problem(timeout)

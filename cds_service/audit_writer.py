@@ -9,7 +9,7 @@ transaction per record cost about 0.65 ms of CPU against about 0.06 ms per recor
 While the database is unavailable (down, locked, full, not answering, or not yet migrated because the worker booted
 during an outage) records stay queued and the writer tries again with a growing wait, up to `MAX_QUEUED` records:
 beyond it the oldest are dropped, logged and counted (`status().lost`). `status()` tells /healthz and /metrics how
-the writer fares (audit_health.py); `ping()` asks the database for /healthz. The writer also creates or migrates
+the writer fares (audit_health.py); `database_problem()` asks the database for /healthz and /readyz. The writer also creates or migrates
 the schema: at `start()`, or once the database answers if it did not then.
 
 `close()` drains the deque: it runs at interpreter exit (atexit), which gunicorn workers reach on a graceful stop
@@ -33,7 +33,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.audit_health import PING_SECONDS, DatabasePing, OutageLog, WriterStatus
 from cds_service.audit_rows import InvocationRecord, insert_records
-from cds_service.db import DatabaseUnavailable, error_summary, is_unavailable, migrate, write_transaction
+from cds_service.db import (DatabaseUnavailable, error_summary, is_unavailable, migrate, printable_url,
+                            write_transaction)
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +120,11 @@ class AuditWriter:
         except Exception as exc:
             if not is_unavailable(exc):
                 raise  # a schema this code cannot upgrade: the start-up stops with it
-            self._schema = "pending"  # /healthz answers 503 until the writer has created it
-            self._failed("creating or migrating the audit schema at start", exc)
+            self._schema = "pending"  # /readyz answers 503 until the writer has created it
+            # Which database, said once at start: the cause (a password refused, no such database) is the operator's
+            # to fix there. Without the URL's query, which holds our timeouts (and a password, printable_url hides).
+            where = printable_url(self.engine.url.set(query={}))
+            self._failed(f"creating or migrating the audit schema of {where} at start", exc)
             return
         self._schema = "ready"
 
@@ -343,9 +347,9 @@ class AuditWriter:
         if self._schema == "pending":
             raise DatabaseUnavailable("audit schema not created yet")
 
-    def ping(self, timeout: float = PING_SECONDS) -> bool:
-        """Does the database answer within `timeout`? (for /healthz)"""
-        return self._ping.answers(timeout)
+    def database_problem(self, timeout: float = PING_SECONDS) -> str | None:
+        """Why the database did not answer `SELECT 1` within `timeout`, None when it did (for /healthz, /readyz)."""
+        return self._ping.problem(timeout)
 
 
 # Writers of this process, restarted in a forked child (AuditWriter._after_fork).

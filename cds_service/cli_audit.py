@@ -13,8 +13,6 @@ from datetime import datetime, timedelta, timezone
 from itertools import chain
 from typing import Any, Callable, Sequence, TypeVar
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,7 +21,7 @@ from cds_service.audit_queries import NO_PLAN, DecisionRow, InvocationDetail, Re
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.config import (ConfigError, check_not_blank, check_not_misspelt, default_database_url,
                                 parse_database_url)
-from cds_service.db import alembic_config
+from cds_service.db import error_summary, printable_url, schema_revision
 from cds_service.evaluation import OrderOutcome
 from cds_service.hook_request import ORDER_SIGN
 from cds_service.printable import printable, quoted_id
@@ -178,7 +176,7 @@ def _open_store(args: argparse.Namespace) -> AuditStore | None:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return None
-    where = parsed.render_as_string(hide_password=True)
+    where = printable_url(parsed)
     if parsed.get_backend_name() == "sqlite" and parsed.database and not os.path.exists(parsed.database):
         print(f"No audit database at {where}", file=sys.stderr)
         return None
@@ -207,16 +205,15 @@ def _schema_problem(engine: Engine, where: str) -> str:
     migration than this version's, whose queries would fail on missing columns."""
     try:
         with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
-    except SQLAlchemyError as exc:
-        return f"Cannot read the audit database at {where}: {type(exc).__name__}"
-    scripts = ScriptDirectory.from_config(alembic_config())
-    head = scripts.get_current_head()
+            revision = schema_revision(connection)
+    except SQLAlchemyError as exc:  # its cause in the service's words: a password refused is not an outage
+        return f"Cannot read the audit database at {where}: {error_summary(exc)}"
+    current, head = revision.current, revision.head
     if current is None:
         return f"No audit trail in {where} (the service has not run with this database)"
     if current == head:
         return ""
-    if current in {script.revision for script in scripts.walk_revisions()}:
+    if revision.known:
         return (f"The audit database at {where} is at revision {current}, this cds-service reads {head}: "
                 "start the service once to migrate it")
     return f"The audit database at {where} is at revision {current}, newer than this cds-service ({head})"

@@ -1,15 +1,20 @@
 """`cds-service check`: the configuration and the clinical files the service would start with, checked and listed
 without serving and without a request: what an operator runs after editing the environment, CDS_POLICY_DIR,
-CDS_VALUESET_DIR or CDS_CARDS_DIR, before restarting the service."""
+CDS_VALUESET_DIR or CDS_CARDS_DIR, before restarting the service. With `--connect`, also the audit database: whether
+it lets the service in (a password refused, a database that does not exist, no server there) and where its schema
+stands."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.card_text import cards_dir
 from cds_service.config import ConfigError, Settings
+from cds_service.db import create_db_engine, error_summary, printable_url, schema_revision
 from cds_service.facts.coverage import routed_policy_ids
 from cds_service.jwks import inline_key_sets
 from cds_service.policies import load_policy, policy_ids
@@ -20,6 +25,9 @@ from cds_service.valuesets import get_valuesets
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = commands.add_parser("check", help="check the configuration and the policy, value-set and card files the "
                                                "service would start with, and list what it would apply")
+    parser.add_argument("--connect", action="store_true",
+                        help="also connect to the audit database and read its schema revision, as the service would "
+                             "at start (a PostgreSQL server that does not answer is given up after 2 s)")
     parser.set_defaults(handler=run)
 
 
@@ -42,5 +50,39 @@ def run(args: argparse.Namespace) -> int:
     print(f"card templates: {cards_dir()}")
     mode = "JWT required (CDS_AUTH_CONFIG)" if settings.auth else "local mode: no JWT required (no CDS_AUTH_CONFIG)"
     print(f"{mode}; public base URL {settings.public_base_url}")
-    print(f"audit database: {make_url(settings.database_url).render_as_string(hide_password=True)}")
+    url = make_url(settings.database_url)
+    if not args.connect:
+        print(f"audit database: {printable_url(url)} (not connected: --connect tries it)")
+        return 0
+    usable, state = _database_state(settings.database_url)
+    if not usable:
+        print(f"cds-service check: audit database {printable_url(url)} cannot be used: {state}", file=sys.stderr)
+        return 2
+    print(f"audit database: {printable_url(url)}: {state}")
     return 0
+
+
+def _database_state(database_url: str) -> tuple[bool, str]:
+    """Whether the service could use the audit database at start, and what it would find there in one phrase:
+    where the schema stands (the service creates or migrates it), or why it cannot (db.error_summary: classes and
+    the cause, never the driver's message, which names the server and the user, nor the password)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not os.path.exists(url.database):  # connecting would create it: the check changes nothing
+        return True, "no SQLite file yet: the service creates it at start"
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            revision = schema_revision(connection)
+    except SQLAlchemyError as exc:
+        return False, error_summary(exc)
+    finally:
+        engine.dispose()
+    if revision.current is None:
+        return True, "connected; no audit schema yet: the service creates it at start"
+    if revision.current == revision.head:
+        return True, f"connected; schema at revision {revision.current}, this release's"
+    if revision.known:
+        return True, f"connected; schema at revision {revision.current}: the service migrates it to {revision.head}"
+    return False, (f"its schema is at revision {revision.current}, which this release does not know (its newest is "
+                   f"{revision.head}): the service would not start")

@@ -12,10 +12,12 @@ with it. PostgreSQL connections time out after `PG_CONNECT_TIMEOUT_SECONDS` and 
 from __future__ import annotations
 
 import operator
+import re
 import sqlite3
 import time
 import weakref
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from functools import cache
@@ -142,14 +144,17 @@ def alembic_config() -> Config:
 def error_summary(exc: BaseException) -> str:
     """A database error for the log, without its message: PostgreSQL's message repeats the failing row ("Failing
     row contains ..."), which holds patient ids and criteria notes, and a connection error names the server. The
-    classes, the code (PostgreSQL's SQLSTATE, SQLite's result code: `SQLITE_BUSY`, `SQLITE_FULL`) and whether the
-    connection could not be made say what went wrong: "OperationalError / OperationalError" alone did not."""
+    classes, the code (PostgreSQL's SQLSTATE, SQLite's result code: `SQLITE_BUSY`, `SQLITE_FULL`), whether the
+    connection could not be made, and the cause in the service's words (`error_cause`) say what went wrong:
+    "OperationalError / OperationalError" alone did not, and a wrong password read as a network outage."""
     original = exc.orig if isinstance(exc, DBAPIError) else None
     parts = [type(exc).__name__] + ([type(original).__name__] if original is not None else [])
     code = _error_code(original)
     # SQLAlchemy wraps the errors of connecting (refused, timed out, no such file) with no statement.
     connecting = isinstance(exc, DBAPIError) and exc.statement is None
-    return " / ".join(parts) + (f" ({code})" if code else "") + (" while connecting" if connecting else "")
+    cause = error_cause(exc)
+    return (" / ".join(parts) + (f" ({code})" if code else "") + (" while connecting" if connecting else "")
+            + (f": {cause}" if cause else ""))
 
 
 def _error_code(original: BaseException | None) -> str | None:
@@ -158,6 +163,65 @@ def _error_code(original: BaseException | None) -> str | None:
         return f"SQLSTATE {sqlstate}"
     name = getattr(original, "sqlite_errorname", None)  # sqlite3 errors since Python 3.11
     return name if isinstance(name, str) else None
+
+
+# A connection the PostgreSQL server refused carries no SQLSTATE: libpq reports the server's error as text only
+# (psycopg's `sqlstate` is None; its class is plain OperationalError). The cause is then read from libpq's words,
+# which are never printed themselves (they name the server and the user). A server whose messages are in another
+# language (lc_messages) is left at "while connecting".
+_CONNECT_CAUSES = (
+    (re.compile(r"password authentication failed"),  # SQLSTATE 28P01
+     "password authentication failed: check the user and password of the database URL"),
+    (re.compile(r'no pg_hba\.conf entry|role ".*" does not exist'),  # 28000
+     "the server does not accept this user from this host: no such role, or no pg_hba.conf entry for it"),
+    (re.compile(r"no password supplied"), "the server asks for a password, and the database URL has none"),
+    (re.compile(r'database ".*" does not exist'), "the database named in the URL does not exist"),  # 3D000
+    (re.compile(r"permission denied for database"),  # 42501
+     "permission denied: the role may not connect to this database (CONNECT privilege)"),
+    (re.compile(r"too many clients|too many connections"), "the server has no connection free"),  # 53300
+    (re.compile(r"the database system is (starting up|shutting down|in recovery mode)"),  # 57P03
+     "the server is starting up, shutting down or recovering"),
+    (re.compile(r"Connection refused"), "connection refused: nothing listens at the URL's host and port"),
+    (re.compile(r"timeout expired|timed out"), "no answer within the connect timeout"),
+    (re.compile(r"failed to resolve host|could not translate host name|Name or service not known"),
+     "the URL's host name does not resolve"),
+)
+# SQLite's result codes (sqlite3's sqlite_errorname) in the service's words.
+_SQLITE_CAUSES = {
+    "SQLITE_BUSY": "the SQLite file is locked by another process",
+    "SQLITE_CANTOPEN": "the SQLite file cannot be opened: its folder is missing or not writable",
+    "SQLITE_READONLY": "the SQLite file is read-only",
+    "SQLITE_PERM": "the SQLite file may not be accessed (permissions)",
+    "SQLITE_FULL": "the disk of the SQLite file is full",
+    "SQLITE_IOERR": "the disk failed a read or a write of the SQLite file",
+    "SQLITE_NOTADB": "the file is not an SQLite database",
+    "SQLITE_CORRUPT": "the SQLite file is corrupt",
+}
+
+
+def error_cause(exc: BaseException) -> str | None:
+    """What an operator should read in a database error, in the service's words, when the driver says it: a
+    password refused, a database that does not exist, a permission, connection refused or timed out, an SQLite file
+    locked or read-only. None when it does not: the classes and codes of error_summary are all there is."""
+    original = exc.orig if isinstance(exc, DBAPIError) else None
+    name = getattr(original, "sqlite_errorname", None)
+    if isinstance(name, str):  # an extended code (SQLITE_READONLY_DBMOVED) has its primary code's cause
+        return _SQLITE_CAUSES.get("_".join(name.split("_")[:2]))
+    if isinstance(exc, DBAPIError) and exc.statement is None and original is not None:
+        text = str(original)
+        return next((cause for words, cause in _CONNECT_CAUSES if words.search(text)), None)
+    return None
+
+
+# libpq's connection parameters that hold a secret: they may stand in a URL's query, where SQLAlchemy prints them.
+_SECRET_PARAMETERS = ("password", "sslpassword")
+
+
+def printable_url(url: URL) -> str:
+    """A database URL to show an operator (a log line, the CLI): the password hidden as SQLAlchemy hides it
+    (`***`), and so is one given as a query parameter (`?password=...`, which libpq takes), which SQLAlchemy prints."""
+    hidden = {key: "***" if key.lower() in _SECRET_PARAMETERS else value for key, value in url.query.items()}
+    return url.set(query=hidden).render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
 
 
 @contextmanager
@@ -325,15 +389,32 @@ def migrate(engine: Engine) -> None:
             raise SchemaError(_upgrade_failure(exc)) from exc
 
 
+@dataclass(frozen=True)
+class SchemaRevision:
+    """Where a database's audit schema stands against this release's migrations."""
+
+    current: str | None  # None: no audit schema yet
+    head: str  # this release's newest revision
+    known: bool  # `current` is one of this release's revisions (or None): else a newer release migrated it
+
+
+def schema_revision(connection: Connection, config: Config | None = None) -> SchemaRevision:
+    """The audit schema's revision in the database `connection` reaches (for the start-up, `cds-service check
+    --connect` and `cds-service audit`)."""
+    current = MigrationContext.configure(connection).get_current_revision()
+    scripts = ScriptDirectory.from_config(config or alembic_config())
+    known = current is None or current in {script.revision for script in scripts.walk_revisions()}
+    return SchemaRevision(current, str(scripts.get_current_head()), known)
+
+
 def _check_revision(connection: Connection, config: Config) -> None:
     """A schema migrated by a newer release cannot be read by this one (alembic would only say it cannot locate the
     revision): a rollback of the service needs the database from before the upgrade."""
-    current = MigrationContext.configure(connection).get_current_revision()
-    scripts = ScriptDirectory.from_config(config)
-    if current is not None and current not in {script.revision for script in scripts.walk_revisions()}:
-        raise SchemaError(f"the audit database is at schema revision {current}, which this release does not know "
-                          f"(its newest is {scripts.get_current_head()}): a newer release migrated it; run that "
-                          "release, or restore the database from before the upgrade")
+    revision = schema_revision(connection, config)
+    if not revision.known:
+        raise SchemaError(f"the audit database is at schema revision {revision.current}, which this release does not "
+                          f"know (its newest is {revision.head}): a newer release migrated it; run that release, or "
+                          "restore the database from before the upgrade")
 
 
 def _upgrade_failure(exc: DBAPIError) -> str:

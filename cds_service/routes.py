@@ -121,10 +121,10 @@ def readyz(shared: Services) -> tuple[Response, int]:
 def _health(shared: Services) -> tuple[dict[str, Any], bool]:
     """The state both answer with (no secrets: error classes, SQLSTATEs and causes only), and whether it is ready."""
     store = shared.store
-    reachable = store.ping()
+    unreachable = store.database_problem()
     writer = store.status()
-    problems = ([] if reachable else ["database unreachable"]) + writer.problems()
-    body = {"status": "error" if problems else "ok", "database": "ok" if reachable else "unreachable",
+    problems = ([] if unreachable is None else [f"database unreachable: {unreachable}"]) + writer.problems()
+    body = {"status": "error" if problems else "ok", "database": "ok" if unreachable is None else "unreachable",
             "audit": writer.as_dict(), "problems": problems}
     return body, not problems
 

@@ -342,10 +342,11 @@ def test_a_forked_child_writes_its_own_records(store: AuditStore) -> None:
     assert store.flush(timeout=5) and store.show("parent")
 
 
-def test_ping(store: AuditStore) -> None:
-    assert store.ping() is True
+def test_the_database_ping_says_why_it_failed(store: AuditStore) -> None:
+    assert store.database_problem() is None
     unreachable = AuditStore("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
-    assert unreachable.ping() is False
+    assert unreachable.database_problem() == ("OperationalError / OperationalError while connecting: connection "
+                                              "refused: nothing listens at the URL's host and port")
     unreachable.close()
 
 

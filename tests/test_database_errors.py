@@ -1,0 +1,187 @@
+"""A database that will not let the service in is said as such, never as a network outage, and never with its
+password: at start-up (the log, /readyz), by `cds-service check --connect` and by `cds-service audit`. PostgreSQL
+refusals (a wrong password, a database that does not exist, a role without CONNECT) need a server that asks roles
+other than the test's own for their password (.ci/run's pg_hba.conf); nothing listening and SQLite's cases need none."""
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
+
+from cds_service.cli import main
+from cds_service.config import Settings
+from cds_service.db import printable_url
+from tests.conftest import close_app, make_app
+from tests.live_server import serving
+from tests.test_db import POSTGRES_URL
+
+SECRET = "s3cret-" + uuid.uuid4().hex[:8]
+WRONG = "wr0ng-" + uuid.uuid4().hex[:8]
+REFUSED = "password authentication failed: check the user and password of the database URL"
+
+
+def check(capsys: pytest.CaptureFixture[str], url: str) -> tuple[int, str, str]:
+    """`cds-service check --connect` against `url` (CDS_DATABASE_URL): its status, stdout and stderr."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CDS_DATABASE_URL", url)
+        env.delenv("CDS_AUTH_CONFIG", raising=False)
+        code = main(["check", "--connect"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def audit(capsys: pytest.CaptureFixture[str], url: str) -> tuple[int, str]:
+    code = main(["audit", "--database-url", url])
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture
+def role() -> Iterator[str]:
+    """A role of its own, with the password SECRET, on the test server: CDS_TEST_POSTGRES_URL as that role."""
+    if not POSTGRES_URL:
+        pytest.skip("CDS_TEST_POSTGRES_URL is not set")
+    name = f"cds_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{SECRET}'"))
+    url = make_url(POSTGRES_URL).set(username=name, password=SECRET)
+    try:
+        wrong = create_engine(url.set(password=WRONG))
+        try:
+            wrong.connect().close()
+            pytest.skip("the test server lets a role in with any password (trust in pg_hba.conf; .ci/run's asks)")
+        except OperationalError:
+            pass
+        finally:
+            wrong.dispose()
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP OWNED BY "{name}"'))
+            connection.execute(text(f'DROP ROLE "{name}"'))
+        admin.dispose()
+
+
+def with_password(url: str, password: str) -> str:
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
+@pytest.mark.postgres
+def test_a_wrong_password_is_said_by_check_and_audit_without_the_password(
+        role: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`check` exited 0 without connecting, and `audit` printed "OperationalError" alone."""
+    wrong = with_password(role, WRONG)
+    code, out, err = check(capsys, wrong)
+    assert code == 2 and err.startswith(f"cds-service check: audit database {printable_url(make_url(wrong))} cannot "
+                                        "be used: OperationalError / OperationalError while connecting: " + REFUSED)
+    code, err = audit(capsys, wrong)
+    assert code == 2 and err.endswith(f"OperationalError / OperationalError while connecting: {REFUSED}\n")
+    assert WRONG not in out + err and ":***@" in err
+    code, out, err = check(capsys, role)
+    assert code == 0 and "connected; no audit schema yet: the service creates it at start" in out
+
+
+@pytest.mark.postgres
+def test_a_wrong_password_at_start_is_logged_as_such_and_readiness_says_it(
+        role: str, caplog: pytest.LogCaptureFixture) -> None:
+    """gunicorn booted, logged `OperationalError ... retried until it answers`, and /healthz said "unreachable": a
+    password refused read as a network outage. It still boots (the password may be fixed on the server's side), and
+    says which database refused it and why; /healthz stays 200 (liveness), /readyz is the 503 with the cause."""
+    wrong = with_password(role, WRONG)
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        app = make_app(Settings(database_url=wrong))
+    try:
+        where = printable_url(make_url(wrong).set(query={}))
+        [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+        assert line == (f"audit database unavailable: creating or migrating the audit schema of {where} at start "
+                        f"failed (OperationalError / OperationalError while connecting: {REFUSED}); 0 records wait in "
+                        "memory, retried until it answers")
+        with serving(app) as client:
+            assert client.get("/healthz").status_code == 200
+            ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert f"database unreachable: OperationalError / OperationalError while connecting: {REFUSED}" in \
+            ready.get_json()["problems"]
+    finally:
+        close_app(app)
+    assert WRONG not in caplog.text + ready.get_data(as_text=True)
+
+
+@pytest.mark.postgres
+def test_a_database_that_does_not_exist_is_said(role: str, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = make_url(role).set(database=f"cds_missing_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
+    code, _, err = check(capsys, missing)
+    assert code == 2 and err.endswith("while connecting: the database named in the URL does not exist\n")
+    assert SECRET not in err
+
+
+@pytest.mark.postgres
+def test_a_role_that_may_not_connect_is_said(role: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert POSTGRES_URL
+    database = f"cds_closed_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+        connection.execute(text(f'REVOKE CONNECT ON DATABASE "{database}" FROM PUBLIC'))
+    try:
+        code, _, err = check(capsys, make_url(role).set(database=database).render_as_string(hide_password=False))
+        assert code == 2 and err.endswith(
+            "while connecting: permission denied: the role may not connect to this database (CONNECT privilege)\n")
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{database}"'))
+        admin.dispose()
+
+
+def test_nothing_listening_is_said_as_a_refused_connection(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"postgresql+psycopg://cds:{SECRET}@127.0.0.1:1/cds"
+    code, _, err = check(capsys, url)
+    assert code == 2 and err == ("cds-service check: audit database postgresql+psycopg://cds:***@127.0.0.1:1/cds cannot "
+                                 "be used: OperationalError / OperationalError while connecting: connection refused: "
+                                 "nothing listens at the URL's host and port\n")
+    code, err = audit(capsys, url)
+    assert code == 2 and err.endswith("connection refused: nothing listens at the URL's host and port\n")
+    assert SECRET not in err
+
+
+def test_a_file_that_is_no_sqlite_database_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "cds.db").write_bytes(b"not a database, " * 100)
+    code, _, err = check(capsys, f"sqlite:///{tmp_path / 'cds.db'}")
+    assert code == 2 and err.endswith("DatabaseError / DatabaseError (SQLITE_NOTADB) while connecting: the file is not "
+                                      "an SQLite database\n"), err
+
+
+def test_check_without_connect_does_not_connect_and_says_so(capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDS_DATABASE_URL", f"postgresql+psycopg://cds:{SECRET}@127.0.0.1:1/cds")
+    assert main(["check"]) == 0
+    assert "audit database: postgresql+psycopg://cds:***@127.0.0.1:1/cds (not connected: --connect tries it)" in \
+        capsys.readouterr().out
+
+
+def test_check_creates_no_sqlite_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = check(capsys, f"sqlite:///{tmp_path / 'cds.db'}")
+    assert code == 0 and out.rstrip().endswith(": no SQLite file yet: the service creates it at start")
+    assert not (tmp_path / "cds.db").exists()
+
+
+@pytest.mark.parametrize("url, shown", [
+    (f"postgresql+psycopg://cds:{SECRET}@db.internal:5432/cds", "postgresql+psycopg://cds:***@db.internal:5432/cds"),
+    # libpq takes a password as a query parameter too, where SQLAlchemy's rendering printed it
+    (f"postgresql+psycopg://cds@db.internal/cds?password={SECRET}&sslmode=require",
+     "postgresql+psycopg://cds@db.internal/cds?password=***&sslmode=require"),
+    (f"postgresql://cds@db.internal/cds?sslpassword={SECRET}", "postgresql://cds@db.internal/cds?sslpassword=***"),
+])
+def test_a_printed_database_url_never_holds_a_password(url: str, shown: str) -> None:
+    assert printable_url(make_url(url)) == shown
+
+
+def test_the_commands_hide_a_password_given_as_a_query_parameter(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"postgresql+psycopg://cds@127.0.0.1:1/cds?password={SECRET}"
+    for code, err in (check(capsys, url)[::2], audit(capsys, url)):
+        assert code == 2 and "127.0.0.1:1/cds?password=***" in err and SECRET not in err
