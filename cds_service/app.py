@@ -73,6 +73,7 @@ def _build(settings: Settings) -> Flask:
         origins=_cors_origins(settings.cors_origins),
         methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
+        expose_headers=[routes.REQUEST_ID_HEADER],  # a browser client may read the id its call is logged under
         allow_private_network=True,
         max_age=600,
     )

@@ -100,25 +100,15 @@ def _read_declared(stream: IO[bytes], length: int) -> bytes:
     return body if len(body) >= length else body + stream.read()
 
 
-def _rejected(status: int, reason: str) -> None:
-    """The reason a call was refused, logged and kept for its audit record (routes.observe): an integration
-    engineer can then see why a client's calls fail. Ids and field names only, never clinical content or tokens.
-    A failed authentication is a warning; other refusals (a stray browser 404 among them) are information."""
+def _rejected(reason: str) -> None:
+    """The reason a call was refused, kept for the request's log line and its audit record (routes.observe): an
+    integration engineer can then see why a client's calls fail. Ids and field names only, never clinical content or
+    tokens."""
     g.rejection = reason[:500]
-    level = logging.WARNING if status == 401 or status >= 500 else logging.INFO
-    log.log(level, "%s on %s %s%s: %s", status, request.method, request.path, _hook_instance(), g.rejection)
-
-
-def _hook_instance() -> str:
-    """", hookInstance '<id>'" of a hook call whose body was read and had one as a string (routes keep the body for
-    the audit record): the id that finds the call in the EHR's logs and in `cds-service audit show`."""
-    body = vars(unproxied(g)).get("audit_body")
-    instance = body.get("hookInstance") if isinstance(body, dict) else None
-    return f", hookInstance {quoted_id(instance)}" if isinstance(instance, str) else ""
 
 
 def _client_error(exc: ClientError) -> Response:
-    _rejected(exc.status, exc.summary)
+    _rejected(exc.summary)
     return outcome_response(exc.status, exc.message, exc.expression, exc.code)
 
 
@@ -135,7 +125,7 @@ def _http_error(exc: HTTPException) -> Response:
         405: f"Method {request.method} is not allowed on {request.path}",
         413: "Request body is larger than the configured limit",
     }.get(status, exc.description or exc.name)
-    _rejected(status, message)
+    _rejected(message)
     response = outcome_response(status, message, code=_HTTP_CODES.get(status, "processing"))
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
@@ -144,7 +134,7 @@ def _http_error(exc: HTTPException) -> Response:
 
 def _unauthorized(exc: Unauthorized) -> Response:
     # The reason names the check that failed (never the token) so an operator can debug a client integration.
-    _rejected(401, exc.reason)
+    _rejected(exc.reason)
     response = Response(b"", status=401, headers={"WWW-Authenticate": "Bearer"})
     # No body, so no media type: Flask's default (text/html) announced a page that is not there. The contract keeps
     # the body empty (service-contract.md §Errors: no detail for a caller who is not authenticated).
@@ -157,7 +147,7 @@ def _database_unavailable(exc: Exception) -> Response:
     client may retry. Accepting a JWT unchecked would let a token replayed to another worker or replica through."""
     if not is_unavailable(exc):  # an OperationalError for a row's content (SQLSTATE class 54): a fault of ours
         return _server_fault(exc)
-    _rejected(503, f"audit database unavailable ({error_summary(exc)})")
+    _rejected(f"audit database unavailable ({error_summary(exc)})")
     response = outcome_response(503, "The audit database is unavailable; retry later", code="transient")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

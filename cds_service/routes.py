@@ -4,6 +4,8 @@ feedback calls refused."""
 from __future__ import annotations
 
 import logging
+import os
+import re
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -30,6 +32,7 @@ from cds_service.hook_request import HookRequest
 from cds_service.http_errors import FHIR_JSON, request_body, unproxied
 from cds_service.metrics import Metrics
 from cds_service.prefetch import RecordLoader
+from cds_service.printable import quoted_id
 from cds_service.questionnaire import QUESTIONNAIRE_ID, attestation_questionnaire
 from cds_service.urls import server_allowlist
 from cds_service.validation import check_content_type, hook_request, parse_json_object
@@ -37,6 +40,10 @@ from cds_service.validation import check_content_type, hook_request, parse_json_
 log = logging.getLogger(__name__)
 
 SERVICE_ENDPOINT = "cds.call_service"
+REQUEST_ID_HEADER = "X-Request-ID"
+# A client's (or proxy's) request id is echoed only if it is a plain token of at most 128 characters: UUIDs, hex, ULIDs,
+# base64. Anything else is replaced, so that what the log line and the response carry is bounded and inert.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._~:/+=@-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ def call_service(shared: Services, service_id: str) -> Response:
     record_answer(evaluation)  # what the EHR is given, for the audit record
     call.outcomes = evaluation.outcomes
     call.handed_out = [outcome for outcome in evaluation.outcomes if outcome.handed_out]
+    call.cards = len(evaluation.cards)
     return Response(answer, mimetype="application/json")
 
 
@@ -176,23 +184,63 @@ def start(shared: Services) -> None:
 
 
 def observe(shared: Services, response: Response) -> Response:
-    """Metrics for every request; the audit record for every hook call, error statuses included, and for every
-    feedback call refused (stored feedback is recorded in its own table)."""
+    """Metrics and the request id for every request; the audit record for every hook call, error statuses included,
+    and for every feedback call refused (stored feedback is recorded in its own table); one log line for every hook
+    and feedback call, and for every request refused."""
     call, incoming = vars(unproxied(g)), unproxied(request)  # g's values: its get() is a Python method over them
     seconds = time.perf_counter() - call.get("started", time.perf_counter())
-    shared.metrics.observe_request(_route(incoming), response.status_code, seconds)
-    if incoming.endpoint == SERVICE_ENDPOINT and incoming.method == "POST":
+    status = response.status_code
+    shared.metrics.observe_request(_route(incoming), status, seconds)
+    request_id = _request_id(incoming.environ.get("HTTP_X_REQUEST_ID"))
+    response.headers[REQUEST_ID_HEADER] = request_id
+    endpoint, posted = incoming.endpoint, incoming.method == "POST"
+    if endpoint == SERVICE_ENDPOINT and posted:
         hook: HookRequest | None = call.get("hook_request")  # set whenever there are outcomes
         for outcome in call.get("handed_out", []):
             if hook and outcome.policy and outcome.decision:
                 shared.metrics.count_decision(hook.hook, outcome.policy, outcome.decision, outcome.what_if)
-        shared.store.record_invocation(_invocation(call, incoming, response.status_code, seconds))
-    elif incoming.endpoint == FEEDBACK_ENDPOINT and response.status_code >= 400:
+        shared.store.record_invocation(_invocation(call, incoming, status, seconds))
+    elif endpoint == FEEDBACK_ENDPOINT and status >= 400:
         # Its client, tenant and reason (the field or check at fault); nothing of its body, which may hold a
         # clinician's free text.
-        shared.store.record_invocation(
-            replace(_invocation(call, incoming, response.status_code, seconds), hook=FEEDBACK_HOOK))
+        shared.store.record_invocation(replace(_invocation(call, incoming, status, seconds), hook=FEEDBACK_HOOK))
+    if (posted and endpoint in (SERVICE_ENDPOINT, FEEDBACK_ENDPOINT)) or "rejection" in call:
+        _log_request(call, incoming, status, seconds, request_id)
     return response
+
+
+def _request_id(sent: str | None) -> str:
+    """The client's X-Request-ID when it is a plain token (_REQUEST_ID), else a new one: 128 random bits in hex,
+    the form nginx's $request_id has."""
+    return sent if sent is not None and _REQUEST_ID.fullmatch(sent) else os.urandom(16).hex()
+
+
+def _log_request(call: dict[str, Any], incoming: Request, status: int, seconds: float, request_id: str) -> None:
+    """One line per hook or feedback call, and per request refused: what finds it in the EHR's logs, the audit trail
+    (`cds-service audit show`) and a proxy's log (the request id), and numbers. Ids and numbers only: never a token,
+    nor anything of the body but its hookInstance and hook, quoted (they are the client's text). A failed
+    authentication or a 5xx is a warning, anything else information (a stray browser 404 among them)."""
+    hook: HookRequest | None = call.get("hook_request")
+    body = call.get("audit_body")
+    body = body if isinstance(body, dict) else {}
+    instance = hook.hook_instance if hook else body.get("hookInstance")
+    named = f", hookInstance {quoted_id(instance)}" if isinstance(instance, str) else ""
+    fields = []
+    if hook:
+        fields.append(f"hook={hook.hook}")
+    elif isinstance(body.get("hook"), str):  # a call refused by its checks: the client's text, quoted
+        fields.append(f"hook={quoted_id(body['hook'])}")
+    if "cards" in call:  # answered: the orders it decided and the cards it returned
+        fields += [f"orders={len(call['outcomes'])}", f"cards={call['cards']}"]
+    if "feedback_items" in call:
+        fields.append(f"items={call['feedback_items']}")
+    if call.get("client_iss"):  # set only when the token's signature held: a configured client's issuer
+        fields.append(f"iss={call['client_iss']}")
+    fields += [f"ms={seconds * 1000:.1f}", f"remote={incoming.environ.get('REMOTE_ADDR', '-')}",
+               f"request_id={request_id}"]
+    level = logging.WARNING if status == 401 or status >= 500 else logging.INFO
+    log.log(level, "%s on %s %s%s: %s; %s", status, incoming.method, incoming.path, named,
+            call.get("rejection") or call.get("fault") or "ok", " ".join(fields))
 
 
 def _route(incoming: Request) -> str:

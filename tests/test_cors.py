@@ -63,6 +63,7 @@ def test_local_mode_allows_the_public_sandbox_to_reach_a_private_address(client:
 def test_actual_responses_carry_the_allow_origin_header(client: LiveClient) -> None:
     response = client.get("/cds-services", headers={"Origin": SANDBOX})
     assert response.headers["Access-Control-Allow-Origin"] in ("*", SANDBOX)
+    assert response.headers["Access-Control-Expose-Headers"] == "X-Request-ID"  # the id its call is logged under
     error = client.post("/cds-services/blinatumomab-coverage", data=b"nope", headers={"Origin": SANDBOX},
                         content_type="application/json")
     assert error.status_code == 400 and error.headers["Access-Control-Allow-Origin"] in ("*", SANDBOX)

@@ -511,7 +511,7 @@ def test_a_refused_hook_call_is_logged_with_its_hook_instance_quoted_and_cut(
     body["hookInstance"] = hook_instance
     with caplog.at_level(logging.INFO, logger="cds_service"):
         assert post(client, body).status_code == status
-    logged = [r.getMessage() for r in caplog.records if r.name == "cds_service.http_errors"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "cds_service.routes"]
     assert [m for m in logged if m.startswith(f"{status} on POST {SERVICE}, hookInstance {hook_instance[:80]!r}: ")]
     assert hook_instance[:81] not in caplog.text
 
@@ -520,7 +520,7 @@ def test_a_refusal_before_the_body_is_read_is_logged_without_a_hook_instance(
         client: LiveClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="cds_service"):
         assert post(client, b"{not json").status_code == 400
-    logged = [r.getMessage() for r in caplog.records if r.name == "cds_service.http_errors"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "cds_service.routes"]
     assert [m for m in logged if m.startswith(f"400 on POST {SERVICE}: Request body is not valid JSON")]
 
 
