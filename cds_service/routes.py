@@ -1,6 +1,6 @@
-"""The endpoints of service-contract.md: discovery, the service, the Questionnaire, health (and readiness). Feedback and metrics have
-their own blueprints (feedback.py, metrics.py); this module also authenticates and audits the hook calls, and the
-feedback calls refused."""
+"""The endpoints of service-contract.md: discovery, the service, the Questionnaire, health (and readiness). Feedback and
+metrics have their own blueprints (feedback.py, metrics.py); this module also authenticates and audits the hook calls,
+and the feedback calls refused, and logs each call."""
 from __future__ import annotations
 
 import logging

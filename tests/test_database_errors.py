@@ -141,9 +141,9 @@ def test_a_role_that_may_not_connect_is_said(role: str, capsys: pytest.CaptureFi
 def test_nothing_listening_is_said_as_a_refused_connection(capsys: pytest.CaptureFixture[str]) -> None:
     url = f"postgresql+psycopg://cds:{SECRET}@127.0.0.1:1/cds"
     code, _, err = check(capsys, url)
-    assert code == 2 and err == ("cds-service check: audit database postgresql+psycopg://cds:***@127.0.0.1:1/cds cannot "
-                                 "be used: OperationalError / OperationalError while connecting: connection refused: "
-                                 "nothing listens at the URL's host and port\n")
+    assert code == 2 and err == ("cds-service check: audit database postgresql+psycopg://cds:***@127.0.0.1:1/cds "
+                                 "cannot be used: OperationalError / OperationalError while connecting: connection "
+                                 "refused: nothing listens at the URL's host and port\n")
     code, err = audit(capsys, url)
     assert code == 2 and err.endswith("connection refused: nothing listens at the URL's host and port\n")
     assert SECRET not in err
