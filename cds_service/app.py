@@ -5,7 +5,6 @@ import gc
 import logging
 import re
 import sys
-from datetime import datetime
 from typing import Any, Callable
 
 from flask import Flask, Response
@@ -18,9 +17,9 @@ from cds_service.config import LOCAL_BASE_URL, ConfigError, Settings
 from cds_service.db import SchemaError
 from cds_service.feedback import feedback_blueprint
 from cds_service.http_errors import register_error_handlers
+from cds_service.log_format import LINE_FORMAT, LogFormatter
 from cds_service.metrics import Metrics, metrics_blueprint
 from cds_service.policies import payer_labels
-from cds_service.printable import printable
 from cds_service.startup_checks import check_files
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,11 @@ def _build(settings: Settings) -> Flask:
         store.start()  # registers its own atexit close, which drains the queued audit records
     except SchemaError as exc:
         raise ConfigError(str(exc)) from None
-    metrics = Metrics(store.status)
+    metrics = Metrics(store.status, settings.metrics_dir)
+    if settings.metrics_dir is not None:
+        # A scrape another worker answers reads this worker's audit state from the metric files: the writer keeps it
+        # current. A single process's scrape asks its writer (Metrics.render), with no work in between.
+        store.report_status(metrics.publish_audit)
     app.extensions["cds_service"] = routes.Services(settings, store, metrics, _verifier(settings, store),
                                                       tuple(payer_labels()))
     register_error_handlers(app)
@@ -156,24 +159,10 @@ def _verifier(settings: Settings, store: AuditStore) -> JwtVerifier | None:
     return JwtVerifier(settings.auth, settings.public_base_url, store)
 
 
-class LogFormatter(logging.Formatter):
-    """Times with their UTC offset (2026-03-01T18:05:02.123-06:00): logs are read beside the audit trail (UTC), the
-    clinical dates (CDS_TIME_ZONE) and the EHR's own logs. One line per message: control characters escaped."""
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        return datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds")
-
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        # The client's values in a message (a path, a hookInstance) cannot start a forged line (printable.py); a
-        # traceback, which format() appends after this, keeps its lines.
-        record.message = printable(record.message)
-        return super().formatMessage(record)
-
-
 def _log_format() -> None:
     if not logging.getLogger().handlers:  # gunicorn or a test runner may have set up logging already
         handler = logging.StreamHandler()
-        handler.setFormatter(LogFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(LogFormatter(LINE_FORMAT))
         logging.basicConfig(handlers=[handler])
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Callable
 
 from sqlalchemy import Engine
 
@@ -47,6 +48,10 @@ class AuditStore:
     def record_invocation(self, record: InvocationRecord) -> None:
         """Queue `record` for the writer; without a running writer (not started, or closed) write it now."""
         self._writer.record_invocation(record)
+
+    def report_status(self, report: Callable[[WriterStatus], None]) -> None:
+        """Have the writer hand its status to `report` as it runs (every 0.1 s), for metrics other processes read."""
+        self._writer.report_status(report)
 
     def status(self) -> WriterStatus:
         """The writer's health, for /healthz and /metrics."""

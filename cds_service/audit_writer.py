@@ -9,8 +9,8 @@ transaction per record cost about 0.65 ms of CPU against about 0.06 ms per recor
 While the database is unavailable (down, locked, full, not answering, or not yet migrated because the worker booted
 during an outage) records stay queued and the writer tries again with a growing wait, up to `MAX_QUEUED` records:
 beyond it the oldest are dropped, logged and counted (`status().lost`). `status()` tells /healthz and /metrics how
-the writer fares (audit_health.py); `database_problem()` asks the database for /healthz and /readyz. The writer also creates or migrates
-the schema: at `start()`, or once the database answers if it did not then.
+the writer fares (audit_health.py); `database_problem()` asks the database for /healthz and /readyz. The writer also
+creates or migrates the schema: at `start()`, or once the database answers if it did not then.
 
 `close()` drains the deque: it runs at interpreter exit (atexit), which gunicorn workers reach on a graceful stop
 (SIGTERM → worker exits through SystemExit), and the app may also call it from gunicorn's `worker_exit` hook.
@@ -27,6 +27,7 @@ import threading
 import time as clock
 import weakref
 from collections import Counter, deque
+from typing import Callable
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -79,6 +80,8 @@ class AuditWriter:
         self.engine = engine
         self._max_queued = max_queued
         self._schema = "unchecked"  # "ready" once migrated; "pending" while the database could not be reached
+        self._report: Callable[[WriterStatus], None] | None = None  # report_status
+        self._report_failed = False
         self._reset()
         _WRITERS.add(self)
 
@@ -171,6 +174,22 @@ class AuditWriter:
         with self._progress:
             return self._progress.wait_for(lambda: self._done >= target, timeout)
 
+    def report_status(self, report: Callable[[WriterStatus], None]) -> None:
+        """Have the writer hand its status to `report` each time it wakes (every 0.1 s; through an outage, at each
+        attempt): the metrics of gunicorn's other workers read it from there (metrics.Metrics.publish_audit)."""
+        self._report = report
+
+    def _publish(self) -> None:
+        if self._report is None:
+            return
+        try:
+            self._report(self.status())
+        except Exception:  # the audit trail matters more than its metrics (a full metrics folder): said once
+            if not self._report_failed:
+                self._report_failed = True
+                log.exception("the audit writer's status could not be published to the metrics; records are written "
+                              "as before")
+
     def status(self) -> WriterStatus:
         """The writer's health, for /healthz and /metrics."""
         now = clock.monotonic()
@@ -226,6 +245,7 @@ class AuditWriter:
             # Read before counting the queue: once close has cleared _running, nothing more is appended.
             stopping = not self._running
             retry = 0.0 if self._write_queued() else min(max(2 * retry, _RETRY_FIRST_SECONDS), _RETRY_MAX_SECONDS)
+            self._publish()
             if stopping and not self._queue:  # else keep trying until close stops waiting and the process exits
                 return
 

@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
 class _PlainRequestLog(WSGIRequestHandler):
     """werkzeug's request handler, its line per request without ANSI colours: werkzeug colours the request of a 3xx,
     4xx or 5xx for a terminal whatever the log goes to, and the service's log format escapes control characters
-    (app.LogFormatter), so a 404 read `"\\x1b[33mGET /x HTTP/1.1\\x1b[0m" 404`. werkzeug has no public switch for it."""
+    (log_format.LogFormatter), so a 404 read `"\\x1b[33mGET /x HTTP/1.1\\x1b[0m" 404`. werkzeug has no public
+    switch for it."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # The request line as received (werkzeug's shows the path decoded); the log format escapes what it holds.

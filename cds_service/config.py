@@ -47,6 +47,9 @@ N = TypeVar("N", int, float)
 # it, and says why).
 DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 300
 _EXAMPLE_DATABASE_URL = "postgresql+psycopg://user:password@host:5432/cds"
+# prometheus_client's own variable: set, every process counts into files in that folder, and /metrics adds up those of
+# all gunicorn workers (metrics.py). prometheus_client reads it when imported: it must be in gunicorn's environment.
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class ConfigError(ValueError):
@@ -85,6 +88,7 @@ class Settings:
     fetch_budget_seconds: float = DEFAULT_FETCH_BUDGET_SECONDS
     time_zone: ZoneInfo | None = None  # of the clinical date; None: the server's local time zone
     log_level: str = "INFO"
+    metrics_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR; None: each process its own metrics
 
     @property
     def local_mode(self) -> bool:
@@ -114,6 +118,7 @@ class Settings:
                                          MAX_FETCH_BUDGET_SECONDS, "a number of seconds"),
             time_zone=_time_zone(env.get("CDS_TIME_ZONE")),
             log_level=_log_level(env.get("CDS_LOG_LEVEL")),
+            metrics_dir=_metrics_dir(env.get(METRICS_DIR_VARIABLE)),
         )
 
 
@@ -195,6 +200,21 @@ def _check_writable_folder(folder: Path, name: str) -> None:
         raise ConfigError(f"{name} {folder}: {existing} is not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"{name} {folder}: cannot write in {existing}")
+
+
+def _metrics_dir(raw: str | None) -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR: an existing folder the service can write in. prometheus_client takes the variable
+    set to anything, empty included, for multiprocess mode, and would write its files wherever that leads (an empty
+    value: the working directory), or fail at the first metric."""
+    if raw is None:
+        return None
+    folder = Path(raw)
+    if not raw.strip() or not folder.is_dir():
+        raise ConfigError(f"{METRICS_DIR_VARIABLE} {raw!r} is not a directory: create it (empty, one per gunicorn "
+                          "instance) or unset the variable")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"{METRICS_DIR_VARIABLE} {raw!r}: cannot write in it")
+    return raw
 
 
 def _number(env: Mapping[str, str], name: str, parse: Callable[[str], N], default: N, cap: N, what: str) -> N:

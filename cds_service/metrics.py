@@ -1,16 +1,19 @@
 """Prometheus metrics at GET /metrics (docs/audit.md §Metrics).
 
 Each `Metrics` owns its registry, so several apps in one process (tests) do not share counters. Under gunicorn every
-worker counts its own requests: a scrape sees one worker's numbers (see docs/audit.md for the caveat).
+worker counts in its own process: with PROMETHEUS_MULTIPROC_DIR set (prometheus_client's multiprocess mode, README
+§Production), each worker's counts go to files in that folder and a scrape adds up every worker's, whichever worker
+answers it; without it, a scrape sees the answering worker's numbers alone.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator
+import os
+import threading
+from typing import Callable
 
 from flask import Blueprint, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from cds_service.audit_health import LOSS_REASONS, WriterStatus
 
@@ -18,12 +21,20 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # The service answers in milliseconds when prefetch is complete, up to the FHIR fetch budget (3 s) when it is not.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+# Held while the audit writer's state is written into the metrics, and across a fork: with gunicorn --preload the
+# master's audit writer publishes too (multiprocess mode), and a worker forked while it held prometheus_client's lock
+# of the metric files would wait on that lock for ever.
+_PUBLISHING = threading.Lock()
+os.register_at_fork(before=_PUBLISHING.acquire, after_in_parent=_PUBLISHING.release,
+                    after_in_child=_PUBLISHING.release)
+
 
 class Metrics:
-    """Request counts, a latency histogram, decision counts, and the audit writer's state when given `audit` (read at
-    each scrape); the prometheus_client types are thread-safe."""
+    """Request counts, a latency histogram, decision counts, and the audit writer's state when given `audit` (asked at
+    each scrape, and, in multiprocess mode, published by the writer: `publish_audit`); the prometheus_client types
+    are thread-safe. `multiprocess_dir`: PROMETHEUS_MULTIPROC_DIR (config.Settings.metrics_dir)."""
 
-    def __init__(self, audit: Callable[[], WriterStatus] | None = None) -> None:
+    def __init__(self, audit: Callable[[], WriterStatus] | None = None, multiprocess_dir: str | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._requests = Counter(
             "cds_requests", "HTTP requests answered, by endpoint and status", ["endpoint", "status"],
@@ -43,8 +54,23 @@ class Metrics:
             "cds_what_if_decisions", "Coverage decisions of what-if calls (unsolicited-determ false)",
             ["hook", "policy", "decision"], registry=self.registry,
         )
-        if audit is not None:
-            self.registry.register(_AuditCollector(audit))
+        self._audit = audit
+        # Across workers (multiprocess mode) the backlog of the live ones adds up, the longest stall is the one to see,
+        # and records lost stay counted after their worker is gone (a counter); a dead worker's backlog and stall go
+        # with it (gunicorn_config.child_exit).
+        self._backlog = Gauge("cds_audit_backlog", "Audit records queued or being written",
+                              multiprocess_mode="livesum", registry=self.registry)
+        self._stalled = Gauge("cds_audit_stalled_seconds", "How long audit writes have been failing, or one hanging",
+                              multiprocess_mode="livemax", registry=self.registry)
+        lost = Counter("cds_audit_records_lost", "Audit records given up, by reason", ["reason"],
+                       registry=self.registry)
+        self._lost = {reason: lost.labels(reason=reason) for reason in LOSS_REASONS}
+        self._lost_published = (os.getpid(), dict.fromkeys(LOSS_REASONS, 0))
+        # What a scrape renders: this registry, or, in multiprocess mode, every process's files.
+        self._exposed = self.registry
+        if multiprocess_dir is not None:
+            self._exposed = CollectorRegistry()
+            MultiProcessCollector(self._exposed, path=multiprocess_dir)  # type: ignore[no-untyped-call]  # untyped
         # Each label set's counter and histogram, found once: prometheus_client's labels() checks and converts the
         # values and takes a lock at every call. The label values are bounded (routes, statuses, policies).
         self._request_children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
@@ -69,26 +95,28 @@ class Metrics:
             )
         counter.inc()
 
+    def publish_audit(self, status: WriterStatus) -> None:
+        """The audit writer's state into the metrics: at each scrape (this process's, fresh), and in multiprocess mode
+        by the writer as it runs, for the scrapes another worker answers."""
+        with _PUBLISHING:
+            self._backlog.set(status.backlog)
+            self._stalled.set(status.stalled_seconds)
+            # The writer counts its losses since it started; the counter takes what was not published yet. A forked
+            # worker starts both anew (prometheus_client gives it files of its own).
+            pid, published = self._lost_published
+            if pid != os.getpid():
+                self._lost_published = pid, published = os.getpid(), dict.fromkeys(LOSS_REASONS, 0)
+            for reason, counter in self._lost.items():
+                more = status.lost.get(reason, 0) - published[reason]
+                if more > 0:
+                    counter.inc(more)
+                    published[reason] += more
+
     def render(self) -> str:
         """Prometheus text exposition format 0.0.4."""
-        return generate_latest(self.registry).decode("utf-8")
-
-
-class _AuditCollector(Collector):
-    """The audit writer's backlog, stall and losses, asked of the store at each scrape."""
-
-    def __init__(self, status: Callable[[], WriterStatus]) -> None:
-        self._status = status
-
-    def collect(self) -> Iterator[Metric]:
-        status = self._status()
-        yield GaugeMetricFamily("cds_audit_backlog", "Audit records queued or being written", value=status.backlog)
-        yield GaugeMetricFamily("cds_audit_stalled_seconds", "How long audit writes have been failing, or one hanging",
-                                value=status.stalled_seconds)
-        lost = CounterMetricFamily("cds_audit_records_lost", "Audit records given up, by reason", labels=["reason"])
-        for reason in LOSS_REASONS:
-            lost.add_metric([reason], status.lost.get(reason, 0))
-        yield lost
+        if self._audit is not None:
+            self.publish_audit(self._audit())
+        return generate_latest(self._exposed).decode("utf-8")
 
 
 def metrics_blueprint(metrics: Metrics) -> Blueprint:

@@ -19,7 +19,7 @@ def printable(text: str) -> str:
 
 def quoted_id(text: str) -> str:
     """A client-chosen id as a log line carries it: quoted (a newline in it cannot forge a line, even where the log
-    is not formatted by app.LogFormatter) and cut to 80 characters (a 5 MB id made a 5 MB line)."""
+    is not formatted by log_format.LogFormatter) and cut to 80 characters (a 5 MB id made a 5 MB line)."""
     return repr(text[:80])
 
 

@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cds_service import routes
-from cds_service.app import APP_LOAD_ERROR, LogFormatter, create_app
+from cds_service.app import APP_LOAD_ERROR, create_app
 from cds_service.cli import main
 from cds_service.config import (LOCAL_BASE_URL, MAX_BODY_BYTES_CAP, VARIABLES, ConfigError, Settings,
                                 parse_auth_config)
 from cds_service.evaluation import Evaluation
+from cds_service.log_format import LogFormatter
 from tests.conftest import close_app, make_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,6 +240,17 @@ def test_the_documented_log_levels_are_accepted_in_any_case(raw: str | None, lev
 def test_other_log_levels_stop_the_start_up_listing_the_accepted_ones(raw: str) -> None:
     with pytest.raises(ConfigError, match=r"^CDS_LOG_LEVEL .* \(DEBUG, INFO, WARNING, ERROR, CRITICAL\)$"):
         Settings.from_env({"CDS_LOG_LEVEL": raw})
+
+
+def test_the_metrics_folder_is_read_when_it_is_one_the_service_can_write_in(tmp_path: Path) -> None:
+    """PROMETHEUS_MULTIPROC_DIR: prometheus_client takes it set to anything (empty too) for multiprocess mode, and
+    wrote its files wherever it led, or failed at the first metric."""
+    assert Settings.from_env({}).metrics_dir is None
+    assert Settings.from_env({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}).metrics_dir == str(tmp_path)
+    (tmp_path / "file").write_text("")
+    for raw in ("", " ", str(tmp_path / "missing"), str(tmp_path / "file")):
+        with pytest.raises(ConfigError, match=f"^PROMETHEUS_MULTIPROC_DIR {re.escape(repr(raw))} is not a directory"):
+            Settings.from_env({"PROMETHEUS_MULTIPROC_DIR": raw})
 
 
 # --- set but empty ----------------------------------------------------------------------------------------------

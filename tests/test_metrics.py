@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from werkzeug.serving import make_server
 
+from cds_service.audit_health import WriterStatus
 from cds_service.metrics import LATENCY_BUCKETS, Metrics, metrics_blueprint
 from tests.test_errors import EXAMPLES
 
@@ -190,3 +191,15 @@ def test_a_method_a_route_does_not_allow_is_counted_under_that_route(client: Fla
     assert value(text, "cds_requests_total", endpoint=SERVICE, status="405") == 1
     assert value(text, "cds_requests_total", endpoint="/cds-services", status="405") == 1
     assert value(text, "cds_requests_total", endpoint="unmatched", status="404") == 1
+
+
+def test_records_lost_are_counted_once_however_often_the_writer_reports() -> None:
+    """The writer reports what it lost since it started (audit_writer); the counter adds only what is new."""
+    metrics = Metrics()
+    for lost in ({"queue-full": 3}, {"queue-full": 3}, {"queue-full": 5, "refused": 1}):
+        metrics.publish_audit(WriterStatus(alive=True, schema_ready=True, backlog=2, stalled_seconds=1.5,
+                                           last_error=None, last_error_age_seconds=None, lost=lost))
+    text = metrics.render()
+    assert {s.labels["reason"]: s.value for s in samples(text) if s.name == "cds_audit_records_lost_total"} == {
+        "queue-full": 5, "refused": 1, "unwritten": 0}
+    assert (value(text, "cds_audit_backlog"), value(text, "cds_audit_stalled_seconds")) == (2, 1.5)

@@ -1,0 +1,64 @@
+"""The gunicorn settings the service ships (README §Production), installed with the package:
+
+    gunicorn -c python:cds_service.gunicorn_config -w 2 --preload ... 'cds_service.app:create_app()'
+
+- gunicorn's own lines in the service's format (log_format.py): one time format in one log, where gunicorn's
+  `[2026-03-01 18:05:02 -0600] [123] [INFO] ...` stood beside the service's `2026-03-01T18:05:02.123-06:00 INFO ...`;
+- its access log, when asked for (`--access-logfile -`), without a time of its own and with the request id;
+- prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set (metrics.py): the folder emptied when
+  gunicorn starts, a dead worker's live gauges removed.
+
+Only gunicorn reads this module: its master imports it, so it loads nothing of the app (without --preload a worker
+loads the app after the fork, and a HUP loads it anew). Every lowercase name here that is a gunicorn setting is one.
+"""
+from __future__ import annotations
+
+import logging.handlers
+import os
+from pathlib import Path
+from typing import Any
+
+from gunicorn import glogging
+from prometheus_client import multiprocess
+
+from cds_service.log_format import LINE_FORMAT, LogFormatter
+
+# prometheus_client's variable (config.METRICS_DIR_VARIABLE, which checks it for the app: config loads too much for
+# gunicorn's master to import it here).
+_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+# The time is the line's own (LogFormatter), so the access format has none (gunicorn's %(t)s). Ids and numbers: the
+# peer, the request line, the status, the bytes sent, the milliseconds taken, the request id the response carries
+# (routes.observe), and the client's User-Agent.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s ms=%(M)s request_id=%({x-request-id}o)s "%(a)s"'
+
+
+class ServiceLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type information
+    """gunicorn's logger with the service's line format on the handlers it sets up (its error log, and its access log
+    when one is asked for); a syslog handler keeps syslog's format."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        formatter = LogFormatter(LINE_FORMAT)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                if not isinstance(handler, logging.handlers.SysLogHandler):
+                    handler.setFormatter(formatter)
+
+
+logger_class = ServiceLogger
+
+
+def on_starting(server: Any) -> None:
+    """The metric files of a previous run would add its counts to this one's, and its workers' live gauges would
+    never go: prometheus_client asks for the folder to be emptied before the processes start."""
+    folder = os.environ.get(_METRICS_DIR)
+    if folder and Path(folder).is_dir():  # not a folder: the app says so, and gunicorn stops
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink(missing_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker gone (stopped, killed, replaced): its backlog and stall leave the sums; its counts stay counted."""
+    if os.environ.get(_METRICS_DIR):
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]  # untyped in prometheus_client
