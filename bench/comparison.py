@@ -73,7 +73,9 @@ def _median_result(results: list[LoadResult]) -> LoadResult:
 
 
 def _load_one(name: str, folder: Path, body: bytes, seconds: float) -> Round:
-    env = {"CDS_DATABASE_URL": f"sqlite:///{folder / f'{name}.db'}"}
+    metrics = folder / f"{name}-metrics"  # the README's multiprocess metrics: a folder of its own per server
+    metrics.mkdir(exist_ok=True)
+    env = {"CDS_DATABASE_URL": f"sqlite:///{folder / f'{name}.db'}", "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
     with gunicorn(name, APPS[name], env, body, folder / f"{name}.log") as server:
         run_load(server.url, body, min(WARMUP_SECONDS, seconds), workload.PATIENT_ID)
         workers = worker_pids(server.process.pid)

@@ -17,10 +17,11 @@ from typing import Iterator
 from bench.workload import SERVICE_PATH
 
 REPO = Path(__file__).resolve().parent.parent
-# The README's production settings (`gunicorn -w 2 --preload --no-control-socket`, sync workers by default); both apps
-# get exactly these.
-GUNICORN_SETTINGS = ("--workers", "2", "--worker-class", "sync", "--preload", "--no-control-socket", "--log-level",
-                     "warning")
+# The README's production settings (`gunicorn -c python:cds_service.gunicorn_config -w 2 --preload
+# --no-control-socket`, sync workers by default, PROMETHEUS_MULTIPROC_DIR set: bench/comparison.py); both apps get
+# exactly these.
+GUNICORN_SETTINGS = ("--config", "python:cds_service.gunicorn_config", "--workers", "2", "--worker-class", "sync",
+                     "--preload", "--no-control-socket", "--log-level", "warning")
 START_TIMEOUT_SECONDS = 30.0
 
 
