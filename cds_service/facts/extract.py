@@ -206,7 +206,8 @@ def _name_earlier_answers(facts: ClinicalFacts, attestations: Attestations,
         if earlier is not None:
             said = f"the answer of {earlier.authored.isoformat()} was given before this course"
             # An item only the clinician answers said "not answered": it was, for another course.
-            named[name] = replace(fact, note=f"{fact.note}; {said}" if fact.note and fact is not _NOT_ANSWERED else said)
+            kept = fact.note and fact is not _NOT_ANSWERED
+            named[name] = replace(fact, note=f"{fact.note}; {said}" if kept else said)
     return replace(facts, **named) if named else facts
 
 
