@@ -13,12 +13,12 @@ from flask_cors import CORS
 from cds_service import routes
 from cds_service.audit import AuditStore
 from cds_service.auth import JwtVerifier
-from cds_service.config import LOCAL_BASE_URL, ConfigError, Settings
+from cds_service.config import LOCAL_BASE_URL, METRICS_DIR_VARIABLE, ConfigError, Settings
 from cds_service.db import SchemaError
 from cds_service.feedback import feedback_blueprint
 from cds_service.http_errors import register_error_handlers
 from cds_service.log_format import LINE_FORMAT, LogFormatter
-from cds_service.metrics import Metrics, metrics_blueprint
+from cds_service.metrics import Metrics, metrics_blueprint, writes_metric_files
 from cds_service.policies import payer_labels
 from cds_service.startup_checks import check_files
 
@@ -57,6 +57,10 @@ def _build(settings: Settings) -> Flask:
         store.start()  # registers its own atexit close, which drains the queued audit records
     except SchemaError as exc:
         raise ConfigError(str(exc)) from None
+    if settings.metrics_dir is not None and not writes_metric_files():
+        raise ConfigError(f"{METRICS_DIR_VARIABLE} was set after prometheus_client was imported, which then keeps "
+                          "every metric in memory: set it in gunicorn's environment before gunicorn starts (not with "
+                          "-e or raw_env)")
     metrics = Metrics(store.status, settings.metrics_dir)
     if settings.metrics_dir is not None:
         # A scrape another worker answers reads this worker's audit state from the metric files: the writer keeps it

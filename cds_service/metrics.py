@@ -12,7 +12,7 @@ import threading
 from typing import Callable
 
 from flask import Blueprint, Response
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from cds_service.audit_health import LOSS_REASONS, WriterStatus
@@ -27,6 +27,14 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 _PUBLISHING = threading.Lock()
 os.register_at_fork(before=_PUBLISHING.acquire, after_in_parent=_PUBLISHING.release,
                     after_in_child=_PUBLISHING.release)
+
+
+def writes_metric_files() -> bool:
+    """Whether this process's metrics go to PROMETHEUS_MULTIPROC_DIR's files. prometheus_client decides once, when it
+    is first imported: a variable set later (gunicorn's `-e` or `raw_env`, applied after its master has imported the
+    shipped configuration, and with it prometheus_client) leaves every metric in memory, and a scrape of the folder
+    would answer an empty page."""
+    return values.ValueClass is not values.MutexValue
 
 
 class Metrics:

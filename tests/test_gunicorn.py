@@ -195,3 +195,21 @@ def test_gunicorn_and_the_service_log_in_one_format(server: Gunicorn) -> None:
     [line] = [line for line in accessed if "request_id=probe-7" in line]
     assert LINE.match(line) and re.search(r' INFO gunicorn\.access: 127\.0\.0\.1 "GET /cds-services HTTP/1\.1" 200 '
                                           r'\d+ ms=\d+ request_id=probe-7 "python-requests/', line), line
+
+
+def test_a_metrics_folder_given_with_gunicorns_e_stops_the_start(tmp_path: Path) -> None:
+    """`-e PROMETHEUS_MULTIPROC_DIR=...` is applied after gunicorn's master has imported the shipped configuration and
+    prometheus_client with it, which then keeps the metrics in memory: the scrapes would read an empty folder. The
+    start stops, saying so, instead of serving empty metrics."""
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("CDS_") and name != "PROMETHEUS_MULTIPROC_DIR"}
+    env["CDS_DATA_DIR"] = str(tmp_path / "data")
+    finished = subprocess.run(
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", "python:cds_service.gunicorn_config", "-w", "1",
+         "--preload", "--no-control-socket", "-e", f"PROMETHEUS_MULTIPROC_DIR={metrics_dir}",
+         "-b", f"127.0.0.1:{free_port()}", "cds_service.app:create_app()"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=GUARD_SECONDS)
+    assert finished.returncode != 0
+    assert "PROMETHEUS_MULTIPROC_DIR was set after prometheus_client was imported" in finished.stderr
