@@ -1,4 +1,4 @@
-"""What /healthz, /metrics and the log are told about the audit trail (docs/audit.md §Health): the background
+"""What /healthz, /readyz, /metrics and the log are told about the audit trail (docs/audit.md §Health): the background
 writer's status and the problems it makes for an operator, what it logs through a database outage, and a ping of the
 database that stops waiting at its deadline."""
 from __future__ import annotations
@@ -19,9 +19,10 @@ log = logging.getLogger(__name__)
 # Why records were given up: the queue was full, the database refused the record itself, or the database was
 # unavailable with no writer running (after close) to keep the record.
 LOSS_REASONS = ("queue-full", "refused", "unwritten")
-STALLED_SECONDS = 10.0  # writes failing (or one hanging) this long: /healthz answers 503
+STALLED_SECONDS = 10.0  # writes failing (or one hanging) this long: /readyz answers 503
 OUTAGE_REPORT_SECONDS = 60.0  # through an outage, the failed attempts are reported at most this often
-PING_SECONDS = 2.0
+PING_SECONDS = 2.0  # /readyz
+LIVENESS_PING_SECONDS = 0.5  # /healthz: answered within a liveness probe's 1 s default
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,13 @@ class OutageLog:
 
 
 class _Probe:
-    """`SELECT 1` in a thread of its own, so /healthz stops waiting at its deadline: a frozen server (its processes
-    stopped, its connections still accepted by the kernel) holds a pooled connection for ever, statement timeouts
-    being the server's to enforce."""
+    """`SELECT 1` in a thread of its own, so /healthz and /readyz stop waiting at their deadline: a frozen server (its
+    processes stopped, its connections still accepted by the kernel) holds a pooled connection for ever, statement
+    timeouts being the server's to enforce."""
 
     def __init__(self, engine: Engine) -> None:
-        self._error: str | None = None
+        # A problem until the answer came: a probe ended by anything but SELECT 1's answer must not read as healthy.
+        self._error: str | None = "the ping ended without an answer"
         self._thread = threading.Thread(target=self._run, args=(engine,), name="audit-ping", daemon=True)
         self._thread.start()
 
@@ -106,6 +108,10 @@ class _Probe:
                 connection.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
             self._error = error_summary(exc)  # what an operator reads in /readyz: a password refused, not "down"
+        except Exception as exc:  # a driver's own error (an OSError from a connection factory): still not ready
+            self._error = type(exc).__name__
+        else:
+            self._error = None
 
     def done(self) -> bool:
         return not self._thread.is_alive()

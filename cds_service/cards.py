@@ -185,9 +185,10 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
 
 
 def _not_met_others(decision: Decision, shown: IndicationResult | None) -> list[tuple[str, str, list[CriterionResult]]]:
-    """On a card that is not met, the indications not met besides the one shown, each (title, citation) with the
-    criteria it fails: a pharmacist verifies every pathway from the card (two may fail on one criterion each, and the
-    one shown is the first of them). Of an indication whose clinical criteria fail, those only: its dose or course
+    """On a card that is no approval (not met, or information needed), the indications not met besides the one shown,
+    each (title, citation) with the criteria it fails: a pharmacist verifies every pathway from the card (two may fail
+    on one criterion each, and the one shown is the first of them; a route closed only for want of an answer, Florida
+    Blue's indication 2, says so). Of an indication whose clinical criteria fail, those only: its dose or course
     limit would be noise for a pathway the patient is not on."""
     if decision.decision == MEETS:
         return []

@@ -9,11 +9,10 @@ from cds_service.card_config import DEFAULT_MAX_CARDS
 from cds_service.hook_request import ORDER_SELECT, ORDER_SIGN
 from cds_service.record import PREFETCH_TEMPLATES
 
-HOOKS = (ORDER_SIGN, ORDER_SELECT)
-# The order of the discovery entries: order-sign last. The public CDS Hooks sandbox keeps one service per discovery URL
-# and id, the last entry listed, and the contract gives both hooks one id: order-sign, which carries the coverage
+# In the order of the discovery entries: order-sign last. The public CDS Hooks sandbox keeps one service per discovery
+# URL and id, the last entry listed, and the contract gives both hooks one id: order-sign, which carries the coverage
 # decision and CRD's coverage information, is the one it must keep.
-LISTED_HOOKS = (ORDER_SELECT, ORDER_SIGN)
+HOOKS = (ORDER_SELECT, ORDER_SIGN)
 CRD_VERSION = "2.2"
 
 # Da Vinci CRD configuration options: a boolean per card type the service returns, plus the CRD-defined ones.
@@ -78,4 +77,4 @@ def discovery_document(plans: Iterable[str]) -> dict[str, Any]:
     """The document announcing the service, whose description names the health `plans` it applies (by their labels:
     the composition root reads them from the policies, which this protocol module does not import)."""
     listed = ", ".join(plans)
-    return {"services": [_service_entry(hook, listed) for hook in LISTED_HOOKS]}
+    return {"services": [_service_entry(hook, listed) for hook in HOOKS]}

@@ -4,8 +4,8 @@ and the feedback calls refused, and logs each call."""
 from __future__ import annotations
 
 import logging
-import os
 import re
+import secrets
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from cds_service import SERVICE_ID, json_codec
 from cds_service.audit import AuditStore
 from cds_service.audit_answer import record_answer
+from cds_service.audit_health import LIVENESS_PING_SECONDS, PING_SECONDS
 from cds_service.audit_rows import InvocationRecord
 from cds_service.auth import CallerRefused, JwtVerifier, ReplayUnchecked
 from cds_service.config import Settings
@@ -116,20 +117,21 @@ def healthz(shared: Services) -> Response:
     """Liveness: 200 while the process serves, whatever the database's state, so that a liveness probe does not restart
     a worker through a database outage (its queued audit records would go with it). The body still says whether the
     database answers and how the audit trail fares (service-contract.md), as /readyz does."""
-    return jsonify(_health(shared)[0])
+    return jsonify(_health(shared, LIVENESS_PING_SECONDS)[0])
 
 
 def readyz(shared: Services) -> tuple[Response, int]:
     """Readiness: 503 when the database does not answer within PING_SECONDS, or the audit trail is not being written:
     a load balancer or Kubernetes then sends calls elsewhere, and an operator reads why in the body."""
-    body, ready = _health(shared)
+    body, ready = _health(shared, PING_SECONDS)
     return jsonify(body), 200 if ready else 503
 
 
-def _health(shared: Services) -> tuple[dict[str, Any], bool]:
-    """The state both answer with (no secrets: error classes, SQLSTATEs and causes only), and whether it is ready."""
+def _health(shared: Services, ping_seconds: float) -> tuple[dict[str, Any], bool]:
+    """The state both answer with (no secrets: error classes, SQLSTATEs and causes only), and whether it is ready;
+    the database asked for at most `ping_seconds`."""
     store = shared.store
-    unreachable = store.database_problem()
+    unreachable = store.database_problem(ping_seconds)
     writer = store.status()
     problems = ([] if unreachable is None else [f"database unreachable: {unreachable}"]) + writer.problems()
     body = {"status": "error" if problems else "ok", "database": "ok" if unreachable is None else "unreachable",
@@ -212,7 +214,7 @@ def observe(shared: Services, response: Response) -> Response:
 def _request_id(sent: str | None) -> str:
     """The client's X-Request-ID when it is a plain token (_REQUEST_ID), else a new one: 128 random bits in hex,
     the form nginx's $request_id has."""
-    return sent if sent is not None and _REQUEST_ID.fullmatch(sent) else os.urandom(16).hex()
+    return sent if sent is not None and _REQUEST_ID.fullmatch(sent) else secrets.token_hex(16)
 
 
 def _log_request(call: dict[str, Any], incoming: Request, status: int, seconds: float, request_id: str) -> None:

@@ -5,6 +5,7 @@ import random
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 
@@ -346,8 +347,8 @@ def test_a_card_not_met_names_every_other_pathway_and_what_failed_it(client: Any
     [card] = post(client, body)["cards"]
     assert card["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
     detail = card["detail"]
-    listed = detail[detail.index("**Other indications, not met**"):].strip().split("\n\n\n")[1].split("\n\n")[0]
-    listed = listed.splitlines()
+    after = detail[detail.index("**Other indications, not met**"):].splitlines()[1:]
+    listed = list(takewhile(lambda line: line.startswith("- "), (line for line in after if line.strip())))
     assert [line.split(" (_")[0] for line in listed] == [
         "- adult consolidation, MRD negative", "- adult consolidation, MRD unavailable", "- adult maintenance",
         "- adult relapsed/refractory ALL", "- pediatric MRD-positive ALL",

@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
+from cds_service.audit_health import DatabasePing
 from cds_service.cli import main
 from cds_service.config import Settings
 from cds_service.db import printable_url
@@ -185,3 +186,14 @@ def test_the_commands_hide_a_password_given_as_a_query_parameter(capsys: pytest.
     url = f"postgresql+psycopg://cds@127.0.0.1:1/cds?password={SECRET}"
     for code, err in (check(capsys, url)[::2], audit(capsys, url)):
         assert code == 2 and "127.0.0.1:1/cds?password=***" in err and SECRET not in err
+
+
+def test_a_ping_ended_by_an_error_of_no_database_class_is_a_problem(tmp_path: Path) -> None:
+    """A probe that ends otherwise than with SELECT 1's answer (a connection factory raising OSError) is not ready:
+    the answer defaulted to healthy when only SQLAlchemy's errors were caught."""
+    def refuse() -> Any:
+        raise OSError("no route to the database")
+
+    ping = DatabasePing(create_engine(f"sqlite:///{tmp_path / 'x.db'}", creator=refuse))
+    assert ping.problem() == "OSError"
+    assert DatabasePing(create_engine(f"sqlite:///{tmp_path / 'y.db'}")).problem() is None

@@ -315,5 +315,8 @@ def test_not_ready_while_the_database_is_frozen(proxy: PostgresProxy) -> None:
         for _ in range(2):  # the second asks while the first probe still hangs
             status, body = health(client)
             assert (status, body["database"]) == (503, "unreachable")
+        # The liveness answer waits on the hanging probe for less than a liveness probe's 1 s default.
+        alive = client.get("/healthz").get_json()
+        assert "database unreachable: no answer within 0.5 s" in alive["problems"]
         proxy.up()
         eventually(lambda: health(client)[0] == 200, 15)
