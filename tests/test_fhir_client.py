@@ -219,6 +219,7 @@ def test_merged_searches_fail_when_one_of_them_fails(fhir_server: FhirTestServer
     found = FhirClient(fhir_server.base_url, None).search_merged(BY_CATEGORY, _deadline())
     assert found == Failure("HTTP 500", 500)
 
+
 def test_references_are_read_only_on_the_same_server_under_its_base(fhir_server: FhirTestServer) -> None:
     fhir_server.add({"resourceType": "Medication", "id": "m-1.2"}, {"resourceType": "Medication", "id": "m1"})
     client = FhirClient(fhir_server.base_url + "/", None)
@@ -314,6 +315,7 @@ def test_an_error_on_a_later_page_fails_the_search(fhir_server: FhirTestServer) 
     fhir_server.fault("/Immunization", body=first)
     assert isinstance(FhirClient(fhir_server.base_url, None).search("Immunization?patient=p1", _deadline()), Failure)
     assert fhir_server.paths() == ["/Immunization", "/"]
+
 
 def _with_total(body: bytes, total: Any) -> bytes:
     return json.dumps(json.loads(body) | {"total": total}).encode()

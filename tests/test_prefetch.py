@@ -166,6 +166,7 @@ def test_a_key_not_received_is_logged_with_the_status_the_server_answered(caplog
                     "observations (prefetch absent; FHIR server: read failed (narrowed search: HTTP 503))")
     assert TOKEN not in caplog.text and server.base_url not in line and "category" not in line
 
+
 def test_no_authorization_header_without_fhir_authorization(fhir_server: FhirTestServer) -> None:
     prefetch = _full_prefetch()
     del prefetch["conditions"]
