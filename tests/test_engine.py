@@ -349,7 +349,7 @@ def test_extension_has_the_contract_keys_and_unique_ids() -> None:
     ('kind = "dose"', 'kind = "cosmetic"', r"criteria\[2\]\.kind: must be one of 'clinical', .*, got 'cosmetic'"),
     ('label_schedule = "standard"', 'label_schedule = "weekly"', r"label_schedule: must be one of .*, got 'weekly'"),
     ('exclusive_when = "approved-before"', 'exclusive_when = "nothing"', "exclusive_when"),
-    ('if_unknown = "not-met"', 'if_unknown = "met"', "if_unknown"),
+    ('if_unknown = "not-met"', 'if_unknown = "maybe"', "if_unknown"),
     ('at_least = 18', 'greater = 18', r"common\.adult: unknown key 'greater'"),
     ('anchor = "order", months = 1', 'anchor = "moon", months = 1', "anchor"),
     ('label_schedule = "standard"\n', '', "needs the indication's label_schedule"),

@@ -80,8 +80,12 @@ NOT_MET: dict[str, dict[str, Any]] = {
     "consolidation-or-maintenance": {"therapy_phase": "induction"},
     "dose-at-most-28": {"doses": CeilingOnly("not-met")},
     "compendia-supported-use": {"compendia_supported_use": False},
+    # B-cell precursor ALL on record: indication 1's diagnosis, which an attestation of another use must not bypass.
+    "not-b-all": {"all_diagnosis": True, "b_lineage": True},
     "prior-approval": {"prior_authorization_on_file": False},
 }
+# An exclusion, met without contrary evidence: unknown only when the Conditions were not received.
+UNKNOWN_WHEN_NOT_RECEIVED = {"not-b-all"}
 CASES = [(i.id, c) for i in POLICY.indications for c in i.criteria]
 
 
@@ -114,7 +118,8 @@ def test_criterion_unknown(indication_id: str, spec: Any) -> None:
     values = dict(BASELINES[indication_id])
     groups = spec.test.get("all", []) + spec.test.get("any", [])
     names = [spec.test["fact"]] if "fact" in spec.test else [s["fact"] for s in groups]
-    values.update({name: None for name in names if name != "prior_approval"})
+    unknown = Fact(received=False) if spec.id in UNKNOWN_WHEN_NOT_RECEIVED else None
+    values.update({name: unknown for name in names if name != "prior_approval"})
     if spec.kind == "dose":
         values["doses"] = CeilingOnly("unknown")
     decision = decide(values)
@@ -270,3 +275,17 @@ def _decision(client: FlaskClient, body: dict[str, Any]) -> dict[str, Any]:
     [card] = [c for c in response.get_json()["cards"] if "coverage-decision" in c.get("extension", {})]
     decision: dict[str, Any] = card["extension"]["coverage-decision"]
     return decision
+
+
+@pytest.mark.parametrize(("diagnosis", "decision"), [
+    (dict(all_diagnosis=True, b_lineage=True, cd19_positive=False), "criteria-not-met"),  # CD19-negative B-ALL
+    (dict(all_diagnosis=None, lymphoblastic_lymphoma=True), "meets-criteria"),  # lymphoblastic lymphoma
+    (dict(all_diagnosis=True, b_lineage=Fact(False, ("Condition/t",), note="T-lineage")), "meets-criteria"),
+    (dict(all_diagnosis=True, b_lineage=None), "information-needed"),  # ALL of unknown lineage: its lineage asked
+])
+def test_an_attested_other_use_does_not_cover_b_all(diagnosis: dict[str, Any], decision: str) -> None:
+    """Indication 2 is for diagnoses not listed in indication 1: an attestation of another use approved a CD19-negative
+    B-ALL relapse (an anti-CD19 drug). Met for a lymphoma or T-lineage ALL, as before."""
+    found = decide({**diagnosis, "therapy_phase": "relapsed-refractory", "compendia_supported_use": True})
+    assert found.decision == decision
+    assert found.indication == ("fb-other-compendia" if decision == "meets-criteria" else None)

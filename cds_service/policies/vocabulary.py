@@ -160,6 +160,14 @@ def compile_test(test: Mapping[str, Any], label_schedule: str | None) -> Test:
                 return Outcome(NOT_MET, outcome.evidence, outcome.notes, outcome.attested)
             return outcome
         return unknown_is_not_met
+    if test.get("if_unknown") == MET:
+        # An exclusion (policy-rules.md §1): met without contrary evidence, but only once the data was received.
+        def unknown_is_met(ctx: Context) -> Outcome:
+            outcome = head(ctx)
+            if outcome.status == UNKNOWN and outcome.received:
+                return Outcome(MET, outcome.evidence, outcome.notes, outcome.attested)
+            return outcome
+        return unknown_is_met
     return head
 
 
