@@ -377,4 +377,4 @@ def test_a_lymphoma_without_the_compendia_answer_is_named_with_the_route_left_op
     detail = card["detail"]
     assert "no ALL Condition; lymphoblastic lymphoma on record (C83.5" in detail
     position_2 = next(line for line in detail.splitlines() if line.startswith("- other FDA-labeled or NCCN 1/2A use"))
-    assert position_2.endswith("(_Florida Blue Position 2.a_): not answered in the attestation questionnaire")
+    assert position_2.endswith("use not listed elsewhere: not answered in the attestation questionnaire")

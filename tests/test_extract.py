@@ -93,6 +93,12 @@ def test_relapsed_adult_first_cycle() -> None:
     assert facts.combination.value == "single-agent" and read_within(facts.live_vaccine_in_window, U1).value is False
     assert facts.unacceptable_toxicity.value is False and facts.body.weight_kg.value == 70
     assert facts.attested_items == () and facts.not_received == ()
+    # The items only the clinician answers, not answered, say which question (beside another item's answer on one
+    # criterion, "not answered" alone read as contradicting it).
+    assert facts.end_of_consolidation_response == Fact(
+        note="Response at the end of the consolidation before this course: not answered in the attestation questionnaire")
+    assert facts.compendia_supported_use.value is None and facts.compendia_supported_use.note.startswith(
+        "This course is an FDA-labeled or NCCN category 1/2A use not listed elsewhere: not answered")
 
 
 _HYPERTENSION = condition("I10", recorded="2021-06-01")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache
 from typing import Any, Callable, Mapping, NamedTuple, Sequence, TypeVar
 
 from cds_service.facts.attestations import (COURSE_ATTESTATION_LEAD, COURSE_ITEMS, AnswerValue, Attestations,
@@ -37,6 +38,7 @@ from cds_service.facts.shape import split_well_formed
 from cds_service.facts.toxicity import ASKED, SEVERE, unacceptable_toxicity
 from cds_service.facts.toxicity import unreadable_relevance as toxicity_relevance
 from cds_service.facts.unreadable import Unreadable, open_facts, unreadable
+from cds_service.questionnaire import question
 from cds_service.record import PatientRecord, Resolver
 from cds_service.valuesets import ValueSets, get_valuesets
 
@@ -206,7 +208,7 @@ def _name_earlier_answers(facts: ClinicalFacts, attestations: Attestations,
         if earlier is not None:
             said = f"the answer of {earlier.authored.isoformat()} was given before this course"
             # An item only the clinician answers said "not answered": it was, for another course.
-            kept = fact.note and fact is not _NOT_ANSWERED
+            kept = fact.note and fact is not _not_answered(link_id)
             named[name] = replace(fact, note=f"{fact.note}; {said}" if kept else said)
     return replace(facts, **named) if named else facts
 
@@ -298,15 +300,18 @@ def _prior_authorization_on_file(attestations: Attestations, start: date,
     return _AttestedWithin(attestations, link_id, start, answers_since)
 
 
-# An item only the clinician answers, not answered: said on the card, so that an unknown or a pathway not met for want
-# of it is not read as something the record lacks. Shared: a Fact is frozen.
-_NOT_ANSWERED: Fact[Any] = Fact(note="not answered in the attestation questionnaire")
+@cache
+def _not_answered(link_id: str) -> Fact[Any]:
+    """An item only the clinician answers, not answered: said on the card by its question, so that an unknown or a
+    pathway not met for want of it is not read as something the record lacks, nor as another item of the same
+    criterion ("remission 3 attested" beside it). One per item: a Fact is frozen."""
+    return Fact(note=f"{question(link_id)}: not answered in the attestation questionnaire")
 
 
 def _attested(attestations: Attestations, link_id: str, since: date, cast: Callable[[AnswerValue], T]) -> Fact[T]:
     """An item only the clinician answers: unknown when not answered since `since`."""
     found = attestations.fact(link_id, since, cast=cast)
-    return _NOT_ANSWERED if found is None else found
+    return _not_answered(link_id) if found is None else found
 
 
 def _attested_items(facts: ClinicalFacts) -> tuple[str, ...]:
