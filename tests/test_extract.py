@@ -95,8 +95,8 @@ def test_relapsed_adult_first_cycle() -> None:
     assert facts.attested_items == () and facts.not_received == ()
     # The items only the clinician answers, not answered, say which question (beside another item's answer on one
     # criterion, "not answered" alone read as contradicting it).
-    assert facts.end_of_consolidation_response == Fact(
-        note="Response at the end of the consolidation before this course: not answered in the attestation questionnaire")
+    assert facts.end_of_consolidation_response == Fact(note="Response at the end of the consolidation before this "
+                                                            "course: not answered in the attestation questionnaire")
     assert facts.compendia_supported_use.value is None and facts.compendia_supported_use.note.startswith(
         "This course is an FDA-labeled or NCCN category 1/2A use not listed elsewhere: not answered")
 
