@@ -44,7 +44,7 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
         "reason": "MRD detectable", "as_ordered": False, "general": [_MET],
         "shown": _INDICATION,
         "shown_role": "Closest indication", "others": ["adult consolidation"],
-        "not_met_others": [("pediatric MRD-positive", "Aspirus III (ALL, pediatric)", [_NOT_MET])],
+        "not_met_others": [("pediatric MRD-positive; infant ALL", [_NOT_MET])],
         "attested": ["Therapy phase"],
         "not_received": ["immunizations"], "askable": True, "questionnaire": QUESTIONNAIRE, "determination": True,
         "label_notes": [],

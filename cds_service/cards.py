@@ -184,17 +184,24 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
     }
 
 
-def _not_met_others(decision: Decision, shown: IndicationResult | None) -> list[tuple[str, str, list[CriterionResult]]]:
+def _not_met_others(decision: Decision, shown: IndicationResult | None) -> list[tuple[str, list[CriterionResult]]]:
     """On a card that is no approval (not met, or information needed), the indications not met besides the one shown,
-    each (title, citation) with the criteria it fails: a pharmacist verifies every pathway from the card (two may fail
-    on one criterion each, and the one shown is the first of them; a route closed only for want of an answer, Florida
-    Blue's indication 2, says so). Of an indication whose clinical criteria fail, those only: its dose or course
-    limit would be noise for a pathway the patient is not on."""
+    each with the first criterion it fails (clinical first: the dose of a pathway the patient is not on is no news),
+    and those failing on the same criterion and finding named together ("pediatric MRD-positive ALL; pediatric
+    relapsed/refractory ALL: age ..., born 1980-05-10"): a pharmacist sees why every pathway is closed (two may fail
+    on one criterion each, and the one shown is the first of them) without a line per pathway repeating one finding.
+    The audit trail keeps every criterion of each (docs/audit.md)."""
     if decision.decision == MEETS:
         return []
-    return [(r.title, r.citation, [c for c in r.criteria if c.status == NOT_MET
-                                   and (c.kind == CLINICAL or r.clinical_status != NOT_MET)])
-            for r in decision.indications if r.status == NOT_MET and (shown is None or r.id != shown.id)]
+    grouped: dict[tuple[str, str, str], tuple[list[str], CriterionResult]] = {}
+    for result in decision.indications:
+        if result.status != NOT_MET or (shown is not None and result.id == shown.id):
+            continue
+        failed = [c for c in result.criteria if c.status == NOT_MET]
+        first = next((c for c in failed if c.kind == CLINICAL), failed[0])
+        titles, _ = grouped.setdefault((first.text, first.citation, first.note), ([], first))
+        titles.append(result.title)
+    return [("; ".join(titles), [first]) for titles, first in grouped.values()]
 
 
 def _askable(decision: Decision, asked: list[str]) -> bool:

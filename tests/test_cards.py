@@ -340,8 +340,9 @@ def test_an_order_failing_on_dose_and_quantity_names_the_dose() -> None:
 
 def test_a_card_not_met_names_every_other_pathway_and_what_failed_it(client: Any) -> None:
     """An MRD-negative Ph+ adult in consolidation without a TKI fails the MRD-positive pathway on its MRD and the
-    MRD-negative one on its use: the card shows the first, and lists the second with its failure (and every other
-    pathway with its clinical failures only), so a pharmacist verifies the denial from the card."""
+    MRD-negative one on its use: the card shows the first, and lists the second with its failure; every other pathway
+    with its first clinical failure, those failing on the same finding in one line (the four pediatric and infant
+    pathways on the age), so a pharmacist verifies the denial from the card."""
     body = example("aspirus-adult-consolidation-mrd-negative-ph-positive-tki")
     body["prefetch"]["medicationRequests"] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
     [card] = post(client, body)["cards"]
@@ -349,15 +350,16 @@ def test_a_card_not_met_names_every_other_pathway_and_what_failed_it(client: Any
     detail = card["detail"]
     after = detail[detail.index("**Other indications, not met**"):].splitlines()[1:]
     listed = list(takewhile(lambda line: line.startswith("- "), (line for line in after if line.strip())))
-    assert [line.split(" (_")[0] for line in listed] == [
+    assert [line.split(": ❌")[0] for line in listed] == [
         "- adult consolidation, MRD negative", "- adult consolidation, MRD unavailable", "- adult maintenance",
-        "- adult relapsed/refractory ALL", "- pediatric MRD-positive ALL",
-        "- pediatric less than CR after consolidation, Ph+", "- pediatric relapsed/refractory ALL",
-        "- infant ALL with an Interfant regimen"]
+        "- adult relapsed/refractory ALL",
+        "- pediatric MRD-positive ALL; pediatric less than CR after consolidation, Ph+; pediatric "
+        "relapsed/refractory ALL; infant ALL with an Interfant regimen"]
     assert listed[0].count("❌") == 1 and "Ph+ with a TKI" in listed[0] and "BCR::ABL1 positive" in listed[0]
-    # A pathway failing clinically is not also charged with this order's dose (its step dose is not this course's).
-    relapsed = next(line for line in listed if line.startswith("- adult relapsed/refractory ALL"))
-    assert "❌ Relapsed or refractory disease" in relapsed and "Daily dose" not in relapsed
+    # A pathway failing clinically is not charged with this order's dose (its step dose is not this course's).
+    assert listed[3].endswith("❌ Relapsed or refractory disease (_Aspirus III, relapsed or refractory disease_): "
+                              "Therapy phase of this blinatumomab course: consolidation (answered 2026-11-25)")
+    assert listed[4].endswith("(_Aspirus III (ALL, pediatric) and its AYA note_): born 1980-05-10")
     assert "**Closest indication: adult consolidation, MRD positive**" in detail  # the one shown is not listed again
 
 
