@@ -79,8 +79,8 @@ def test_a_weight_on_record_that_cannot_be_used_is_named_in_the_unknown_schedule
     implausible = dataclasses.replace(facts(), body=BodySize(weight_kg=weight))
     verdict = order_checks(step_order(), [step_order()], implausible).schedule("standard")
     assert verdict.status == "unknown" and verdict.evidence == ("MedicationRequest/blin-1", "Observation/w")
-    assert verdict.note == ("Label dose not known without body size (weight 0.001 kg on 2026-11-20: not a plausible "
-                            "weight)")
+    assert verdict.note == ("Label dose not known without a usable body size (weight 0.001 kg on 2026-11-20: not a "
+                            "plausible weight)")
 
 
 def test_step_dose_order_meets_the_schedule() -> None:

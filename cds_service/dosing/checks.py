@@ -231,8 +231,10 @@ class OrderDoseChecks:
             if len(unused) == 2 and set(unused[1].evidence) <= set(unused[0].evidence):
                 unused = unused[:1]  # no BSA because of that weight: said once
             evidence, said = self._with_sizes(unused)
-            return Verdict(UNKNOWN, evidence, "Label dose not known without body size" + (f" ({said})" if said else ""),
-                           missing, received=self._body_size_received())
+            # "usable": a size is on record, and saying "without body size" beside it read as a contradiction.
+            note = f"Label dose not known without a usable body size ({said})" if said else \
+                "Label dose not known without body size"
+            return Verdict(UNKNOWN, evidence, note, missing, received=self._body_size_received())
         unreadable = unreadable_note(self.lines, self.together)
         if unreadable or not self.lines:
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
