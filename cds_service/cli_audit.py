@@ -380,8 +380,8 @@ def _criterion_lines(criterion: dict[str, Any]) -> list[str]:
 
 def _indication_lines(indication: dict[str, Any]) -> list[str]:
     """`not-met   adult-relapsed-refractory: relapsed-refractory-phase (unknown: mrd)`: its criteria that failed,
-    named without the indication's id that prefixes theirs; under it, what the record showed for each not met (rows
-    before the notes were kept have none)."""
+    named without the indication's id that prefixes theirs; under it, what the record showed for each (rows before
+    the notes were kept have none)."""
     name = str(indication.get("id", "?"))
     not_met, unknown = (", ".join(str(criterion).removeprefix(f"{name}.") for criterion in indication.get(key) or ())
                         for key in ("not_met", "unknown"))

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any, NamedTuple, TypedDict
 
 from cds_service.evaluation import INFO_NEEDED, DecisionCode
-from cds_service.verdict import NOT_MET, UNKNOWN, Status
+from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status
 
 # Criterion kinds of the policy files; "clinical" is every kind but the other five (policy-rules.md §1).
 CLINICAL = "clinical"
@@ -71,15 +71,14 @@ class IndicationResult(NamedTuple):
 
     def as_audit_entry(self) -> dict[str, Any]:
         """What the audit trail keeps of it beside the shown indication's criteria: its status, the ids of its
-        criteria not met and unknown, and what the record showed for those not met (their notes, by id), so a denial
-        reads as every pathway and why it failed, the values that decided included (docs/audit.md)."""
-        not_met = [c for c in self.criteria if c.status == NOT_MET]
+        criteria not met and unknown, and what the record showed for those (their notes, by id), so a denial or a
+        request for documentation reads as every pathway and why, the values that decided included (docs/audit.md)."""
         return {
             "id": self.id,
             "status": self.status,
-            "not_met": [c.id for c in not_met],
+            "not_met": [c.id for c in self.criteria if c.status == NOT_MET],
             "unknown": [c.id for c in self.criteria if c.status == UNKNOWN],
-            "notes": {c.id: c.note for c in not_met if c.note},
+            "notes": {c.id: c.note for c in self.criteria if c.status != MET and c.note},
         }
 
 

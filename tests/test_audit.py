@@ -427,8 +427,10 @@ def test_a_denial_records_every_indication_and_the_criteria_that_failed(live_app
                if criterion["status"] == "not-met"}
     assert not_met == by_id["adult-relapsed-refractory"]["notes"]
     # What the record showed is kept for every pathway, not only the one shown: why the infant pathway failed.
-    assert by_id["infant-interfant"]["notes"] == {"infant-interfant.pediatric-age": "born 1980-05-10",
-                                                  "infant-interfant.infant-all": "ALL onset after age 1 (C91.02)"}
+    assert by_id["infant-interfant"]["notes"] == {
+        "infant-interfant.pediatric-age": "born 1980-05-10",
+        "infant-interfant.infant-all": "ALL onset after age 1 (C91.02)",
+        "infant-interfant.with-interfant": "no other antineoplastic active at the start date"}  # unknown: said too
 
 
 def test_information_needed_records_the_indications_still_open_and_what_they_lack(
@@ -437,16 +439,18 @@ def test_information_needed_records_the_indications_still_open_and_what_they_lac
     needed = _decided(base_url, store, "aspirus-consolidation-mrd-missing")
     assert needed.decision == "information-needed"
     assert [entry["id"] for entry in needed.indications] == ASPIRUS_INDICATIONS
-    assert [entry for entry in needed.indications if entry["status"] != "not-met"] == [
+    still_open = [entry for entry in needed.indications if entry["status"] != "not-met"]
+    assert [{key: value for key, value in entry.items() if key != "notes"} for entry in still_open] == [
         {"id": "adult-consolidation-mrd-positive", "status": "unknown", "not_met": [],
-         "unknown": ["adult-consolidation-mrd-positive.mrd-positive"], "notes": {}},
+         "unknown": ["adult-consolidation-mrd-positive.mrd-positive"]},
         {"id": "adult-consolidation-mrd-negative", "status": "unknown", "not_met": [],
-         "unknown": ["adult-consolidation-mrd-negative.mrd-negative", "adult-consolidation-mrd-negative.ph-use"],
-         "notes": {}},
+         "unknown": ["adult-consolidation-mrd-negative.mrd-negative", "adult-consolidation-mrd-negative.ph-use"]},
         {"id": "adult-consolidation-mrd-unavailable", "status": "unknown", "not_met": [],
          "unknown": ["adult-consolidation-mrd-unavailable.mrd-unavailable",
-                     "adult-consolidation-mrd-unavailable.ino-induction-or-not-candidate"], "notes": {}},
+                     "adult-consolidation-mrd-unavailable.ino-induction-or-not-candidate"]},
     ]
+    # What the record showed for an unknown criterion is kept too: what is missing, in the service's words.
+    assert still_open[0]["notes"] == {"adult-consolidation-mrd-positive.mrd-positive": "no MRD result"}
     # A met decision evaluated its met indication alone (docs/policy-reading.md §The decision).
     met = _decided(base_url, store, "aspirus-adult-maintenance")
     assert met.indications == [{"id": "adult-maintenance", "status": "met", "not_met": [], "unknown": [], "notes": {}}]
