@@ -209,14 +209,13 @@ def _schema_problem(engine: Engine, where: str) -> str:
     except SQLAlchemyError as exc:  # its cause in the service's words: a password refused is not an outage
         return f"Cannot read the audit database at {where}: {error_summary(exc)}"
     current, head = revision.current, revision.head
-    if current is None:
-        return f"No audit trail in {where} (the service has not run with this database)"
-    if current == head:
-        return ""
-    if revision.known:
-        return (f"The audit database at {where} is at revision {current}, this cds-service reads {head}: "
-                "start the service once to migrate it")
-    return f"The audit database at {where} is at revision {current}, newer than this cds-service ({head})"
+    return {
+        "none": f"No audit trail in {where} (the service has not run with this database)",
+        "head": "",
+        "older": (f"The audit database at {where} is at revision {current}, this cds-service reads {head}: "
+                  "start the service once to migrate it"),
+        "newer": f"The audit database at {where} is at revision {current}, newer than this cds-service ({head})",
+    }[revision.stage]
 
 
 # --- rendering -------------------------------------------------------------------------------------------------

@@ -78,11 +78,11 @@ def _database_state(database_url: str) -> tuple[bool, str]:
         return False, error_summary(exc)
     finally:
         engine.dispose()
-    if revision.current is None:
-        return True, "connected; no audit schema yet: the service creates it at start"
-    if revision.current == revision.head:
-        return True, f"connected; schema at revision {revision.current}, this release's"
-    if revision.known:
-        return True, f"connected; schema at revision {revision.current}: the service migrates it to {revision.head}"
-    return False, (f"its schema is at revision {revision.current}, which this release does not know (its newest is "
-                   f"{revision.head}): the service would not start")
+    current, head = revision.current, revision.head
+    return {
+        "none": (True, "connected; no audit schema yet: the service creates it at start"),
+        "head": (True, f"connected; schema at revision {current}, this release's"),
+        "older": (True, f"connected; schema at revision {current}: the service migrates it to {head}"),
+        "newer": (False, f"its schema is at revision {current}, which this release does not know (its newest is "
+                         f"{head}): the service would not start"),
+    }[revision.stage]

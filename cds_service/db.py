@@ -397,6 +397,16 @@ class SchemaRevision:
     head: str  # this release's newest revision
     known: bool  # `current` is one of this release's revisions (or None): else a newer release migrated it
 
+    @property
+    def stage(self) -> str:
+        """"none" (no schema yet), "head" (this release's), "older" (the service migrates it) or "newer" (a newer
+        release migrated it: this one cannot read it)."""
+        if self.current is None:
+            return "none"
+        if self.current == self.head:
+            return "head"
+        return "older" if self.known else "newer"
+
 
 def schema_revision(connection: Connection, config: Config | None = None) -> SchemaRevision:
     """The audit schema's revision in the database `connection` reaches (for the start-up, `cds-service check
