@@ -246,12 +246,13 @@ class AuditQueries:
                     for table, model, condition in doomed}
 
     def show(self, key: str) -> list[InvocationDetail]:
-        """The invocations with this hookInstance (an EHR may send one again) or whose decision carries this
-        coverage-assertion-id (the id a claim refers to), newest first, with the feedback on their cards."""
+        """The invocations with this hookInstance (an EHR may send one again), this request id (the X-Request-ID of
+        the log line and of a proxy's access log) or whose decision carries this coverage-assertion-id (the id a claim
+        refers to), newest first, with the feedback on their cards."""
         asserted = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.coverage_assertion_id == key)
         query = (
             select(Invocation)
-            .where((Invocation.hook_instance == key) | Invocation.id.in_(asserted))
+            .where((Invocation.hook_instance == key) | (Invocation.request_id == key) | Invocation.id.in_(asserted))
             .options(selectinload(Invocation.outcomes).selectinload(OrderOutcomeRow.cards))
             .order_by(Invocation.time.desc(), Invocation.id.desc())
         )

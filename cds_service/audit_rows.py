@@ -34,6 +34,7 @@ class InvocationRecord:
     reason: str | None = None  # why the call was refused, or the fault a 200 answered: never content (migration 0004)
     user_id: str | None = None  # context.userId: the prescriber, e.g. "PractitionerRole/123" (migration 0006)
     encounter_id: str | None = None  # context.encounterId (migration 0006)
+    request_id: str | None = None  # the X-Request-ID the response carried (migration 0009)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "time": self.time.isoformat()}
@@ -89,6 +90,7 @@ def _invocation_values(record: InvocationRecord) -> dict[str, Any]:
         "time": naive_utc(record.time), "service_id": record.service_id, "hook": record.hook,
         "hook_instance": record.hook_instance, "client_iss": record.client_iss, "tenant": record.tenant,
         "patient_id": record.patient_id, "user_id": record.user_id, "encounter_id": record.encounter_id,
+        "request_id": record.request_id,
         "status": record.status, "latency_ms": record.latency_ms, "reason": record.reason,
     }
 
@@ -131,7 +133,7 @@ def invocation_record(row: Invocation) -> InvocationRecord:
         time=aware(row.time), service_id=row.service_id, hook=row.hook, hook_instance=row.hook_instance,
         client_iss=row.client_iss, patient_id=row.patient_id, status=row.status, latency_ms=row.latency_ms,
         outcomes=[_order_outcome(o) for o in row.outcomes], tenant=row.tenant, reason=row.reason,
-        user_id=row.user_id, encounter_id=row.encounter_id,
+        user_id=row.user_id, encounter_id=row.encounter_id, request_id=row.request_id,
     )
 
 

@@ -64,8 +64,8 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     parser.set_defaults(handler=run)
     actions = parser.add_subparsers(dest="action")
     show = actions.add_parser("show", parents=[common], help="one call with its criteria and feedback, found by its "
-                              "hookInstance or by a coverage-assertion-id")
-    show.add_argument("key", type=_text, metavar="HOOKINSTANCE-OR-ASSERTION-ID")
+                              "hookInstance, its request id (X-Request-ID) or a coverage-assertion-id")
+    show.add_argument("key", type=_text, metavar="HOOKINSTANCE-REQUEST-ID-OR-ASSERTION-ID")
     show.add_argument("--format", choices=("text", "json"), default="text")
     show.set_defaults(handler=run_show)
     prune = actions.add_parser("prune", parents=[common], help="delete the calls before a date with their decisions "
@@ -135,7 +135,7 @@ def run_show(args: argparse.Namespace) -> int:
     if details is None:
         return 2
     if not details:
-        print(f"No call with hookInstance or coverage-assertion-id {quoted_id(args.key)}", file=sys.stderr)
+        print(f"No call with hookInstance, request id or coverage-assertion-id {quoted_id(args.key)}", file=sys.stderr)
         return 1
     if args.format == "json":
         print(json.dumps([detail.as_dict() for detail in details], indent=2))
@@ -260,6 +260,7 @@ def format_detail(detail: InvocationDetail) -> str:
         f"patient       {record.patient_id or '-'}",
         f"user          {record.user_id or '-'}",
         f"encounter     {record.encounter_id or '-'}",
+        f"request id    {record.request_id or '-'}",
         f"status        {record.status} in {record.latency_ms:.1f} ms{f': {record.reason}' if record.reason else ''}",
     ]
     for outcome in record.outcomes:

@@ -34,6 +34,8 @@ class Invocation(Base):
     # Who asked (migration 0006): the request's context.userId (the prescriber, "PractitionerRole/123") and encounter.
     user_id: Mapped[str | None] = mapped_column(String(200))
     encounter_id: Mapped[str | None] = mapped_column(String(200))
+    # The X-Request-ID the response carried (migration 0009): what the log line and a proxy's access log name.
+    request_id: Mapped[str | None] = mapped_column(String(128), index=True)
     latency_ms: Mapped[float] = mapped_column(Float)
     outcomes: Mapped[list[OrderOutcomeRow]] = relationship(back_populates="invocation", order_by="OrderOutcomeRow.id")
 

@@ -201,11 +201,12 @@ def observe(shared: Services, response: Response) -> Response:
         for outcome in call.get("handed_out", []):
             if hook and outcome.policy and outcome.decision:
                 shared.metrics.count_decision(hook.hook, outcome.policy, outcome.decision, outcome.what_if)
-        shared.store.record_invocation(_invocation(call, incoming, status, seconds))
+        shared.store.record_invocation(_invocation(call, incoming, status, seconds, request_id))
     elif endpoint == FEEDBACK_ENDPOINT and status >= 400:
         # Its client, tenant and reason (the field or check at fault); nothing of its body, which may hold a
         # clinician's free text.
-        shared.store.record_invocation(replace(_invocation(call, incoming, status, seconds), hook=FEEDBACK_HOOK))
+        shared.store.record_invocation(replace(_invocation(call, incoming, status, seconds, request_id),
+                                               hook=FEEDBACK_HOOK))
     if (posted and endpoint in (SERVICE_ENDPOINT, FEEDBACK_ENDPOINT)) or "rejection" in call:
         _log_request(call, incoming, status, seconds, request_id)
     return response
@@ -262,8 +263,10 @@ def _route(incoming: Request) -> str:
     return "unmatched"
 
 
-def _invocation(call: dict[str, Any], incoming: Request, status: int, seconds: float) -> InvocationRecord:
-    """The audit record of the call, from what the request's handlers left in `call` (Flask's g, its values)."""
+def _invocation(call: dict[str, Any], incoming: Request, status: int, seconds: float,
+                request_id: str) -> InvocationRecord:
+    """The audit record of the call, from what the request's handlers left in `call` (Flask's g, its values), with
+    the request id its response and log line carry (`_request_id`: a plain token, safe to store as it is)."""
     hook: HookRequest | None = call.get("hook_request")
     body: dict[str, Any] = call.get("audit_body") or {}
     context = body.get("context")
@@ -282,6 +285,7 @@ def _invocation(call: dict[str, Any], incoming: Request, status: int, seconds: f
         reason=call.get("rejection") or call.get("fault"),
         latency_ms=seconds * 1000.0,
         outcomes=list(call.get("outcomes", [])),
+        request_id=request_id,
     )
 
 

@@ -224,7 +224,7 @@ def test_since_accepts_iso_dates_and_relative_spans() -> None:
 
 @pytest.mark.parametrize("argv, said", [
     # Python keeps the bytes of an argument that is not UTF-8 as lone surrogates: no query could send them.
-    (["show", "hi-p2\udcff"], "HOOKINSTANCE-OR-ASSERTION-ID: 'hi-p2\\udcff' is not UTF-8 text"),
+    (["show", "hi-p2\udcff"], "HOOKINSTANCE-REQUEST-ID-OR-ASSERTION-ID: 'hi-p2\\udcff' is not UTF-8 text"),
     (["--patient", "p\udcff"], "--patient: 'p\\udcff' is not UTF-8 text"),
     (["--client", "\udcfe"], "--client: '\\udcfe' is not UTF-8 text"),
     (["--tenant", "t\udc80"], "--tenant: 't\\udc80' is not UTF-8 text"),
@@ -259,7 +259,7 @@ def test_the_largest_limit_is_taken(audited: str, capsys: pytest.CaptureFixture[
 
 def test_show_of_a_long_unknown_key_echoes_it_cut(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "show", "k" * 100_000, "--database-url", audited]) == 1
-    assert capsys.readouterr().err == f"No call with hookInstance or coverage-assertion-id {'k' * 80!r}\n"
+    assert capsys.readouterr().err == f"No call with hookInstance, request id or coverage-assertion-id {'k' * 80!r}\n"
 
 
 def test_rejected_calls_are_listed_with_why_and_never_with_what_was_sent(

@@ -80,7 +80,7 @@ def test_migrate_creates_the_schema_and_is_idempotent(database_url: str) -> None
     migrate(engine)
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0008"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0009"]
     engine.dispose()
 
 
@@ -209,6 +209,30 @@ def test_migration_0008_keeps_feedback_as_received_and_downgrades_working_out_ca
     engine.dispose()
 
 
+def test_migration_0009_keeps_older_calls_without_a_request_id_and_downgrades(database_url: str) -> None:
+    """A call recorded at 0008 reads back with no request id (null: it was never kept) and is found as before; a
+    downgrade drops the column and its index and keeps every row."""
+    engine = create_db_engine(database_url)
+    config = _decided_at(engine, "0008", "hi-0008")
+    migrate(engine)
+    store = AuditStore(database_url)
+    [detail] = store.show("hi-0008")
+    store.close()
+    assert detail.record.request_id is None
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008")
+    with engine.connect() as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("invocation")}
+        indexes = {index["name"] for index in inspect(connection).get_indexes("invocation")}
+        counts = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                  for table in ("invocation", "order_outcome")]
+    migrate(engine)
+    engine.dispose()
+    assert "request_id" not in columns and "ix_invocation_request_id" not in indexes and "user_id" in columns
+    assert counts == [1, 1]
+
+
 def test_migrations_match_the_models(database_url: str) -> None:
     engine = create_db_engine(database_url)
     migrate(engine)
@@ -226,7 +250,7 @@ def test_a_schema_migrated_by_a_newer_release_stops_the_start_up_with_one_line(d
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(SchemaError, match="^the audit database is at schema revision 0099, which this release does "
-                                          "not know \\(its newest is 0008\\): a newer release migrated it"):
+                                          "not know \\(its newest is 0009\\): a newer release migrated it"):
         migrate(engine)
     engine.dispose()
     with pytest.raises(ConfigError, match="^the audit database is at schema revision 0099.*restore the database from "
@@ -294,7 +318,7 @@ def test_insert_rows_stores_what_an_insert_of_sqlalchemy_would_with_the_ids_the_
     migrate(engine)
     invocation = {"time": datetime(2026, 3, 1, 12, 0, 0), "service_id": "s", "hook": "order-sign",
                   "hook_instance": "h", "client_iss": None, "tenant": "t", "patient_id": "p", "user_id": None,
-                  "encounter_id": None, "status": 200, "latency_ms": 3.5, "reason": None}
+                  "encounter_id": None, "request_id": "r", "status": 200, "latency_ms": 3.5, "reason": None}
     outcome = {"order_id": "o", "policy": None, "policy_version": "1", "decision": "d", "indication": None,
                "request_type": "initial", "cycle": 2, "coverage_assertion_id": None, "what_if": True,
                "criteria": [{"id": "c", "note": "≥ 18 – \ud800", "on": date(2026, 1, 2), "n": Decimal("1.5")}],

@@ -9,7 +9,9 @@ import re
 from typing import Any
 
 import pytest
+from flask import Flask
 
+from cds_service.cli_audit import format_detail
 from tests.live_server import LiveClient
 from tests.test_auth import EHR, call, ec_token, jwks_server, secure, secure_app  # noqa: F401  (fixtures)
 from tests.test_errors import EXAMPLES
@@ -57,6 +59,24 @@ def test_a_clients_request_id_is_echoed_when_it_is_a_plain_token(client: LiveCli
     assert (request_id == sent) is echoed and (echoed or GENERATED_ID.fullmatch(request_id))
     [line] = lines(caplog)
     assert line.getMessage().endswith(f" request_id={request_id}")
+
+
+@pytest.mark.parametrize("sent", [None, "req-7f3a.42:b/9+c="])
+def test_the_audit_record_keeps_the_request_id_and_show_finds_the_call_by_it(app: Flask, client: LiveClient,
+                                                                              sent: str | None) -> None:
+    """A log line, or a proxy's, leads to the decision: the record had no id in common with the line but the
+    hookInstance, which an EHR may send again and a proxy never logs."""
+    body = example()
+    answered = client.post(SERVICE, json=body, headers={"X-Request-ID": sent} if sent else {})
+    refused = client.post(SERVICE, json={**body, "hook": "order-dispatch", "hookInstance": "refused-call"})
+    store = app.extensions["cds_service"].store
+    store.flush()
+    for response, hook_instance in ((answered, body["hookInstance"]), (refused, "refused-call")):
+        request_id = response.headers["X-Request-ID"]
+        assert request_id == sent if sent and response is answered else GENERATED_ID.fullmatch(request_id)
+        [detail] = store.show(request_id)
+        assert (detail.record.hook_instance, detail.record.request_id) == (hook_instance, request_id)
+        assert f"request id    {request_id}" in format_detail(detail).splitlines()
 
 
 def test_every_response_carries_a_request_id_and_a_success_elsewhere_logs_nothing(
