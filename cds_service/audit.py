@@ -72,10 +72,11 @@ class AuditStore:
         """The latest initial approval under `policy_id` of another order of this patient, from this client."""
         return self._queries.prior_approval(patient_id, client_iss, tenant, policy_id, exclude_order_ids, before)
 
-    def record_feedback(self, service_id: str, entries: list[FeedbackEntry],
-                        client_iss: str | None = None) -> FeedbackReceipt:
-        """Store feedback items as received; the card and suggestion uuids they name not issued so far."""
-        return self._queries.record_feedback(service_id, entries, client_iss)
+    def record_feedback(self, service_id: str, entries: list[FeedbackEntry], client_iss: str | None = None,
+                        tenant: str | None = None) -> FeedbackReceipt:
+        """Store feedback items as received from `client_iss` and `tenant`; the card and suggestion uuids they name
+        not issued so far to that sender."""
+        return self._queries.record_feedback(service_id, entries, client_iss, tenant)
 
     def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
                limit: int = 50, client: str | None = None, tenant: str | None = None) -> list[DecisionRow]:

@@ -147,18 +147,22 @@ class AuditQueries:
 
     # --- feedback ----------------------------------------------------------------------------------------------
 
-    def record_feedback(self, service_id: str, entries: list[FeedbackEntry],
-                        client_iss: str | None = None) -> FeedbackReceipt:
-        """Store feedback items as received; what they name that was not issued so far (records still queued in
-        this worker included), for the answer and the log."""
-        known = self._issued_cards({entry.card_uuid for entry in entries})
+    def record_feedback(self, service_id: str, entries: list[FeedbackEntry], client_iss: str | None = None,
+                        tenant: str | None = None) -> FeedbackReceipt:
+        """Store feedback items as received, as sent by `client_iss` and `tenant` (the verified JWT's); what they name
+        that was not issued so far to that sender (records still queued in this worker included), for the answer and
+        the log. A card issued to another client or tenant is unknown to this one: its feedback is stored, and never
+        shown with that card (`show`), and the answer does not tell it was issued at all."""
+        known = self._issued_cards({entry.card_uuid for entry in entries}, (client_iss, tenant))
+        unknown_suggestions = [suggestions if entry.card_uuid in known else entry.accepted_suggestions
+                               for entry, suggestions in zip(entries, self._unknown_suggestions(entries))]
         receipt = FeedbackReceipt(
             unknown_cards=[entry.card_uuid for entry in entries if entry.card_uuid not in known],
-            unknown_suggestions=sorted({uuid for unknown in self._unknown_suggestions(entries) for uuid in unknown}))
+            unknown_suggestions=sorted({uuid for unknown in unknown_suggestions for uuid in unknown}))
         received_at = utcnow()
         for entry in entries:
             entry.received_at = received_at.replace(tzinfo=timezone.utc)
-            entry.client_iss = client_iss
+            entry.client_iss, entry.tenant = client_iss, tenant
         with write_transaction(self.engine) as connection, Session(connection) as session:
             session.add_all(feedback_row(service_id, entry, received_at) for entry in entries)
             session.flush()  # inside the write transaction, which commits it
@@ -173,13 +177,18 @@ class AuditQueries:
                  if uuid not in issued_with or issued_with[uuid] not in (entry.card_uuid, None)]
                 for entry in entries]
 
-    def _issued_cards(self, uuids: set[str]) -> set[str]:
-        """Those of `uuids` handed out as cards, queued records included."""
+    def _issued_cards(self, uuids: set[str], owner: tuple[str | None, str | None]) -> set[str]:
+        """Those of `uuids` handed out as cards in calls of `owner` (client and tenant), queued records included."""
         uuids = _possibly_ours(uuids)
         self._writer.require_schema()
-        known = {uuid for record in self._writer.pending_records() for outcome in record.outcomes
-                 for uuid in outcome.card_uuids} & uuids
-        query = select(IssuedCard.uuid).where(IssuedCard.uuid.in_(uuids - known), IssuedCard.kind == "card")
+        known = {uuid for record in self._writer.pending_records() if (record.client_iss, record.tenant) == owner
+                 for outcome in record.outcomes for uuid in outcome.card_uuids} & uuids
+        query = (select(IssuedCard.uuid)
+                 .join(OrderOutcomeRow, OrderOutcomeRow.id == IssuedCard.outcome_id)
+                 .join(Invocation, Invocation.id == OrderOutcomeRow.invocation_id)
+                 .where(IssuedCard.uuid.in_(uuids - known), IssuedCard.kind == "card",
+                        Invocation.client_iss.is_not_distinct_from(owner[0]),
+                        Invocation.tenant.is_not_distinct_from(owner[1])))
         with self.engine.connect() as connection:
             return known | set(connection.execute(query).scalars())
 
@@ -261,10 +270,13 @@ class AuditQueries:
             return [InvocationDetail(record, self._feedback_on(session, record)) for record in records]
 
     def _feedback_on(self, session: Session, record: InvocationRecord) -> list[FeedbackEntry]:
-        """The feedback on the call's cards, each with the accepted suggestions not issued with its card worked out
-        now: stored as received, feedback may have arrived before the call was written."""
+        """The feedback on the call's cards sent by the call's own client and tenant, each with the accepted
+        suggestions not issued with its card worked out now: stored as received, feedback may have arrived before the
+        call was written. Feedback from anyone else naming these cards is not the clinician's who saw them."""
         card_uuids = [uuid for outcome in record.outcomes for uuid in outcome.card_uuids]
-        rows = session.scalars(select(Feedback).where(Feedback.card_uuid.in_(card_uuids)).order_by(Feedback.id))
+        rows = session.scalars(select(Feedback).where(
+            Feedback.card_uuid.in_(card_uuids), Feedback.client_iss.is_not_distinct_from(record.client_iss),
+            Feedback.tenant.is_not_distinct_from(record.tenant)).order_by(Feedback.id))
         entries = [feedback_entry(row) for row in rows]
         for entry, unknown in zip(entries, self._unknown_suggestions(entries)):
             entry.unknown_suggestions = unknown

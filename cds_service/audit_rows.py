@@ -55,6 +55,7 @@ class FeedbackEntry:
     outcome_timestamp: datetime | None = None
     received_at: datetime | None = None
     client_iss: str | None = None  # the verified JWT issuer that sent it, set when stored
+    tenant: str | None = None  # and its verified tenant (migration 0009)
     # Worked out when read (audit_queries.AuditQueries.show): those of accepted_suggestions never issued with this
     # card (never issued at all, or with another card). Not stored: the call issuing them may be written later.
     unknown_suggestions: list[str] = field(default_factory=list)
@@ -164,7 +165,7 @@ def feedback_row(service_id: str, entry: FeedbackEntry, received_at: datetime) -
         outcome=entry.outcome, outcome_timestamp=naive_utc(entry.outcome_timestamp) if entry.outcome_timestamp else None,
         accepted_suggestions=list(entry.accepted_suggestions), override_system=entry.override_system,
         override_code=entry.override_code, override_display=entry.override_display,
-        override_comment=entry.override_comment, client_iss=entry.client_iss,
+        override_comment=entry.override_comment, client_iss=entry.client_iss, tenant=entry.tenant,
     )
 
 
@@ -174,7 +175,7 @@ def feedback_entry(row: Feedback) -> FeedbackEntry:
         override_system=row.override_system, override_code=row.override_code, override_display=row.override_display,
         override_comment=row.override_comment,
         outcome_timestamp=aware(row.outcome_timestamp) if row.outcome_timestamp else None,
-        received_at=aware(row.received_at), client_iss=row.client_iss,
+        received_at=aware(row.received_at), client_iss=row.client_iss, tenant=row.tenant,
     )
 
 

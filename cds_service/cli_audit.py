@@ -413,6 +413,4 @@ def _feedback_line(entry: FeedbackEntry, topics: dict[str, str], labels: dict[st
         parts.append(f"at {_utc(entry.outcome_timestamp)}")
     if entry.received_at:
         parts.append(f"received {_utc(entry.received_at)}")
-    if entry.client_iss:
-        parts.append(f"from {entry.client_iss}")
-    return "; ".join(parts)
+    return "; ".join(parts)  # no sender: only the call's own client and tenant's feedback is shown (audit_queries)

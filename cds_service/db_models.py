@@ -117,6 +117,8 @@ class Feedback(Base):
     override_display: Mapped[str | None] = mapped_column(Text)
     override_comment: Mapped[str | None] = mapped_column(Text)
     client_iss: Mapped[str | None] = mapped_column(String(500))  # added in migration 0002
+    # The sender's verified tenant (migration 0009): feedback counts on the cards of its own client and tenant only.
+    tenant: Mapped[str | None] = mapped_column(String(200))
     # Not written since migration 0008 (worked out when read), kept nullable so that a worker of the older release,
     # still running during a rolling upgrade, can store feedback: its insert names the column.
     card_known: Mapped[bool | None] = mapped_column(Boolean)

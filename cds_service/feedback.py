@@ -97,7 +97,7 @@ def feedback_blueprint(store: AuditStore) -> Blueprint:
             raise UnknownService(service_id)
         check_content_type(request.content_type)
         entries = parse_feedback(parse_json_object(request_body()))
-        receipt = store.record_feedback(service_id, entries, g.get("client_iss"))
+        receipt = store.record_feedback(service_id, entries, g.get("client_iss"), g.get("tenant"))
         g.feedback_items = len(entries)  # for the call's log line (routes.observe)
         unknown, unknown_suggestions = receipt.unknown_cards, receipt.unknown_suggestions
         if unknown or unknown_suggestions:  # an EHR bug, or the call written later by another worker: say so

@@ -45,10 +45,13 @@ def outcome(order_id: str = "mr1", decision: str = "meets-criteria", policy: str
                         **{"request_type": "initial", "authorization": dict(APPROVED), **extra})
 
 
+CLIENT = "https://ehr.example"  # the client of invocation(): feedback on its cards must come from it (no tenant)
+
+
 def invocation(hook_instance: str = "hi-1", patient_id: str = "p1", *outcomes: OrderOutcome, hook: str = "order-sign",
                time: datetime = NOW) -> InvocationRecord:
     return InvocationRecord(time=time, service_id="blinatumomab-coverage", hook=hook, hook_instance=hook_instance,
-                            client_iss="https://ehr.example", patient_id=patient_id, status=200, latency_ms=8.5,
+                            client_iss=CLIENT, patient_id=patient_id, status=200, latency_ms=8.5,
                             outcomes=list(outcomes) or [outcome()])
 
 
@@ -294,7 +297,7 @@ def test_issued_suggestions_are_found_with_their_card(store: AuditStore, databas
         if queued:  # a feedback write waits for the lock: it is asked from the queue alone, not stored
             assert store._queries._unknown_suggestions(feedback) == [["card-1", "never-issued"], ["sug-2"]]
     store.flush()
-    assert store.record_feedback("blinatumomab-coverage", feedback) == expected
+    assert store.record_feedback("blinatumomab-coverage", feedback, CLIENT) == expected
     [detail] = store.show("hi-1")
     assert [entry.unknown_suggestions for entry in detail.feedback] == [["card-1", "never-issued"], ["sug-2"]]
 

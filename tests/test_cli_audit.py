@@ -21,7 +21,7 @@ from cds_service.cli import main
 from cds_service.cli_audit import parse_since
 from cds_service.db import alembic_config, create_db_engine
 from cds_service.db_models import Feedback
-from tests.test_audit import invocation, outcome
+from tests.test_audit import CLIENT, invocation, outcome
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
 URL = "/cds-services/blinatumomab-coverage"
@@ -48,7 +48,7 @@ def audited(database_url: str) -> Iterator[str]:
     store.flush()
     store.record_feedback("blinatumomab-coverage", [
         FeedbackEntry("card-p2", "overridden", override_code="clinical-judgement", override_comment="urgent"),
-    ])
+    ], CLIENT)
     store.close()
     yield database_url
 
@@ -143,7 +143,7 @@ def test_times_are_printed_in_utc_and_say_so(database_url: str, capsys: pytest.C
                                        time=datetime(2026, 11, 20, 7, 5, 0, 250000, tzinfo=eastern)))
     store.flush()
     store.record_feedback("blinatumomab-coverage", [FeedbackEntry(
-        "card-utc", "accepted", outcome_timestamp=datetime(2026, 11, 20, 7, 6, tzinfo=eastern))])
+        "card-utc", "accepted", outcome_timestamp=datetime(2026, 11, 20, 7, 6, tzinfo=eastern))], CLIENT)
     store.close()
     _, table = run(capsys, "audit", "--database-url", database_url)
     header, _, row = table.splitlines()
@@ -577,7 +577,7 @@ def test_prune_deletes_old_calls_with_their_decisions_cards_and_feedback(databas
                                        time=now - timedelta(days=1)))
     store.flush()
     store.record_feedback("blinatumomab-coverage", [FeedbackEntry("card-old", "accepted"),
-                                                    FeedbackEntry("card-new", "accepted")])
+                                                    FeedbackEntry("card-new", "accepted")], CLIENT)
     with store.engine.begin() as connection:
         connection.execute(update(Feedback).where(Feedback.card_uuid == "card-old")
                            .values(received_at=naive_utc(now - timedelta(days=400))))

@@ -209,28 +209,43 @@ def test_migration_0008_keeps_feedback_as_received_and_downgrades_working_out_ca
     engine.dispose()
 
 
-def test_migration_0009_keeps_older_calls_without_a_request_id_and_downgrades(database_url: str) -> None:
-    """A call recorded at 0008 reads back with no request id (null: it was never kept) and is found as before; a
-    downgrade drops the column and its index and keeps every row."""
+def test_migration_0009_keeps_older_calls_and_their_own_clients_feedback_and_downgrades(database_url: str) -> None:
+    """A call recorded at 0008 reads back with no request id (null: it was never kept) and is found as before. Its
+    client's feedback stored then takes the call's tenant, and is still shown with it; another client's is not. A
+    downgrade drops the columns and the index and keeps every row."""
     engine = create_db_engine(database_url)
     config = _decided_at(engine, "0008", "hi-0008")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE invocation SET client_iss = 'https://a.example', tenant = 'site-a'"))
+        connection.execute(text("INSERT INTO issued_card (outcome_id, uuid, kind) VALUES (1, 'c1', 'card')"))
+        connection.execute(text(
+            "INSERT INTO feedback (received_at, service_id, card_uuid, outcome, accepted_suggestions, client_iss) "
+            "VALUES ('2026-11-01 10:00:00', 'blinatumomab-coverage', :card, 'overridden', '[]', :client)"),
+            [{"card": "c1", "client": "https://a.example"}, {"card": "c1", "client": "https://b.example"},
+             {"card": "c1", "client": None}, {"card": "never-issued", "client": "https://a.example"}])
     migrate(engine)
+    with engine.connect() as connection:
+        tenants = list(connection.execute(text("SELECT tenant FROM feedback ORDER BY id")).scalars())
     store = AuditStore(database_url)
     [detail] = store.show("hi-0008")
     store.close()
     assert detail.record.request_id is None
+    assert tenants == ["site-a", None, None, None]
+    assert [(entry.client_iss, entry.tenant) for entry in detail.feedback] == [("https://a.example", "site-a")]
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0008")
     with engine.connect() as connection:
         columns = {column["name"] for column in inspect(connection).get_columns("invocation")}
+        feedback_columns = {column["name"] for column in inspect(connection).get_columns("feedback")}
         indexes = {index["name"] for index in inspect(connection).get_indexes("invocation")}
         counts = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
-                  for table in ("invocation", "order_outcome")]
+                  for table in ("invocation", "order_outcome", "issued_card", "feedback")]
     migrate(engine)
     engine.dispose()
     assert "request_id" not in columns and "ix_invocation_request_id" not in indexes and "user_id" in columns
-    assert counts == [1, 1]
+    assert "tenant" not in feedback_columns and "client_iss" in feedback_columns
+    assert counts == [1, 1, 1, 4]
 
 
 def test_migrations_match_the_models(database_url: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -13,13 +14,14 @@ import requests
 from sqlalchemy import func, select
 
 from cds_service.audit import AuditStore
-from cds_service.audit_rows import FeedbackEntry
+from cds_service.audit_rows import FeedbackEntry, InvocationRecord
+from cds_service.evaluation import OrderOutcome
 from cds_service.card_config import CardConfig
 from cds_service.cli import main
 from cds_service.override_reasons import OVERRIDE_REASON_SYSTEM
 from cds_service.db_models import Feedback
-from tests.test_audit import (EXAMPLE, invocation, live_app, outcome, running_app,  # noqa: F401  (live_app: fixture)
-                              stored_values, writes_blocked)
+from tests.test_audit import (CLIENT, EXAMPLE, invocation, live_app, outcome,  # noqa: F401  (fixtures)
+                              running_app, store, stored_values, writes_blocked)
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
 FEEDBACK = "/cds-services/blinatumomab-coverage/feedback"
@@ -34,9 +36,14 @@ def post(base_url: str, body: Any, path: str = FEEDBACK, **kwargs: Any) -> reque
     return requests.post(base_url + path, timeout=30, **kwargs)
 
 
+def local_call(*outcomes: OrderOutcome) -> InvocationRecord:
+    """A call of live_app's local mode, whose feedback comes from the same caller: no client, no tenant."""
+    return replace(invocation("hi-1", "p1", *outcomes), client_iss=None)
+
+
 def issue_card(store: AuditStore, card: str = "card-1") -> None:
     issued = outcome(card_uuids=[card], suggestion_uuids=["sug-1"], suggestion_cards={"sug-1": card})
-    store.record_invocation(invocation("hi-1", "p1", issued))
+    store.record_invocation(local_call(issued))
     store.flush()
 
 
@@ -226,7 +233,7 @@ def test_a_suggestion_of_another_card_is_reported_and_read_as_not_issued_with_it
 def test_a_suggestion_recorded_without_its_card_is_checked_only_as_issued(live_app: tuple[str, AuditStore]) -> None:
     """Suggestions recorded before migration 0005 have no card: accepted on any card, they are kept as before."""
     base_url, store = live_app
-    store.record_invocation(invocation("hi-1", "p1", outcome(card_uuids=["card-1"], suggestion_uuids=["sug-1"])))
+    store.record_invocation(local_call(outcome(card_uuids=["card-1"], suggestion_uuids=["sug-1"])))
     store.flush()
     body = {"feedback": [{"card": "card-1", "outcome": "accepted", "acceptedSuggestions": ["sug-1"]}]}
     assert post(base_url, body).json()["unknownSuggestions"] == []
@@ -254,7 +261,7 @@ def test_feedback_on_a_card_whose_record_is_still_queued_is_known(live_app: tupl
     answers: list[requests.Response] = []
     body = {"feedback": [{"card": "queued-card", "outcome": "accepted"}]}
     with writes_blocked(database_url):  # the invocation cannot be written: it stays queued
-        store.record_invocation(invocation("hi-1", "p1", outcome(card_uuids=["queued-card"])))
+        store.record_invocation(local_call(outcome(card_uuids=["queued-card"])))
         # On SQLite the feedback insert itself waits for the lock too, so it is posted from another thread.
         poster = threading.Thread(target=lambda: answers.append(post(base_url, body)))
         poster.start()
@@ -438,13 +445,33 @@ def test_refused_feedback_calls_are_audited_without_their_content(live_app: tupl
     assert count_feedback(store) == 0
 
 
-def test_feedback_keeps_the_verified_client(live_app: tuple[str, AuditStore]) -> None:
-    _, store = live_app
-    issue_card(store)
-    store.record_feedback("blinatumomab-coverage", [FeedbackEntry(card_uuid="card-1", outcome="accepted")],
-                          client_iss="https://ehr.example.org")
-    [entry] = stored_feedback(store)
-    assert entry.client_iss == "https://ehr.example.org"
+OWNER = (CLIENT, "site-a")  # the client and tenant whose call issued the card
+STRANGERS = [(CLIENT, "site-b"), (CLIENT, None), ("https://other.example", "site-a"), (None, None)]
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["written", "still-queued"])
+def test_a_card_is_known_only_to_the_client_and_tenant_it_was_issued_to(store: AuditStore, database_url: str,
+                                                                       queued: bool) -> None:
+    """Any configured client (or, with require_jwt false, anyone) could name another EHR's card uuid: its override
+    and comment were listed with that EHR's decision, and the answer told the card existed."""
+    issued = outcome(card_uuids=["card-1"], suggestion_uuids=["sug-1"], suggestion_cards={"sug-1": "card-1"})
+    call = replace(invocation("hi-1", "p1", issued), tenant="site-a")
+    if queued:
+        with writes_blocked(database_url):
+            store.record_invocation(call)
+            known = [store._queries._issued_cards({"card-1"}, sender) for sender in [OWNER, *STRANGERS]]
+        assert known == [{"card-1"}] + [set()] * len(STRANGERS)
+        return
+    store.record_invocation(call)
+    store.flush()
+    for client_iss, tenant in [OWNER, *STRANGERS]:
+        entry = FeedbackEntry("card-1", "accepted", ["sug-1"], override_comment=f"from {client_iss} {tenant}")
+        receipt = store.record_feedback("blinatumomab-coverage", [entry], client_iss, tenant)
+        owned = (client_iss, tenant) == OWNER
+        assert (receipt.unknown_cards, receipt.unknown_suggestions) == (([], []) if owned else (["card-1"], ["sug-1"]))
+    [detail] = store.show("hi-1")
+    assert [(entry.client_iss, entry.tenant) for entry in detail.feedback] == [OWNER]
+    assert count_feedback(store) == 1 + len(STRANGERS)  # stored as received all the same, apart from the card's call
 
 
 
