@@ -221,9 +221,14 @@ def test_remission_number_counts_relapse_episodes():
     first = diagnosis(condition("a", "C91.01", recorded="2025-01-01")).remission_number(date(2026, 1, 1))
     assert (first.value, first.note) == (1, "ALL in remission (C91.01), 2025-01-01; no earlier relapse")
     assert diagnosis(condition("x", "C92.00")).remission_number(date(2026, 1, 1)).value is None
+    # The answer decides; a record in relapse at the course start is named beside it, for the pharmacist.
     attested = diagnosis(condition("r", "C91.02", recorded="2025-01-01"), remission_number=1)
-    assert attested.remission_number(date(2026, 1, 1)) == Fact(1, ("QuestionnaireResponse/qr",), attested=True,
-                                                                note="remission 1 attested (answered 2026-01-01)")
+    assert attested.remission_number(date(2026, 1, 1)) == Fact(
+        1, ("QuestionnaireResponse/qr", "Condition/r"), attested=True,
+        note="remission 1 attested (answered 2026-01-01); the record says ALL in relapse (C91.02), 2025-01-01")
+    in_remission = diagnosis(condition("m", "C91.01", recorded="2025-01-01"), remission_number=1)
+    assert in_remission.remission_number(date(2026, 1, 1)) == Fact(1, ("QuestionnaireResponse/qr",), attested=True,
+                                                                    note="remission 1 attested (answered 2026-01-01)")
     assert diagnosis(received=False).remission_number(date(2026, 1, 1)).received is False
 
 

@@ -487,13 +487,15 @@ def test_a_medication_signed_in_the_same_bundle_identifies_the_order(client: Any
 
 def test_without_a_reported_indication_the_dose_follows_the_phase(client: Any) -> None:
     """policy-rules.md §5: no matched indication (the age is unknown) → the relapsed/refractory cycle 1 step dose, so
-    28 mcg/day on days 1-7 is still a warning with a correction, as it is when no plan is recognized."""
+    28 mcg/day on days 1-7 is still a warning with a correction, as it is when no plan is recognized. Every
+    pathway's dose criterion reads that schedule too (a relapsed/refractory course takes the step dose whatever the
+    indication), so no pathway covers the order as written: not covered as ordered, not a question about the age."""
     body = example("aspirus-relapsed-refractory-single-line-dose-too-high")
     del body["prefetch"]["patient"]["birthDate"]
     answer = post(client, body)
     [decision] = [c["extension"]["coverage-decision"] for c in answer["cards"]
                   if "coverage-decision" in c.get("extension", {})]
-    assert decision["decision"] == "information-needed" and decision.get("indication") is None
+    assert decision["decision"] == "criteria-not-met" and decision.get("indication") is None
     [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert dose["indicator"] == "warning" and dose["suggestions"]
 
@@ -518,6 +520,29 @@ def test_a_child_in_relapse_is_not_in_first_or_second_remission(client: Any) -> 
     [decision] = [c["extension"]["coverage-decision"] for c in post(client, body)["cards"]
                   if "coverage-decision" in c.get("extension", {})]
     assert decision["indication"] == "pediatric-relapsed-refractory"
+
+
+def test_a_remission_attested_against_a_relapse_record_is_dosed_as_relapsed_on_both_cards(client: Any) -> None:
+    """A child charted in relapse whose prescriber attests a second remission: the pediatric MRD+ pathway had approved
+    14 mcg/day from day 1 (its dose criterion read the MRD+ schedule) while the dose card, reading the relapse, asked
+    for the step dose. Both now read the step dose (the remission criterion names the record it contradicts:
+    test_facts_diagnosis)."""
+    body = example("aspirus-pediatric-mrd-positive")
+    [entry] = body["prefetch"]["conditions"]["entry"]
+    entry["resource"]["code"]["coding"][0].update(code="C91.02", display="ALL in relapse")
+    entry["resource"]["clinicalStatus"]["coding"][0]["code"] = "relapse"
+    body["prefetch"]["attestations"]["entry"] = [{"resource": {
+        "resourceType": "QuestionnaireResponse", "id": "qr-1", "status": "completed", "authored": "2026-11-25",
+        "subject": {"reference": f"Patient/{body['context']['patientId']}"},
+        "item": [{"linkId": "remission-number", "answer": [{"valueInteger": 2}]}]}}]
+    answer = post(client, body)
+    [card] = [c for c in answer["cards"] if "coverage-decision" in c.get("extension", {})]
+    decision = card["extension"]["coverage-decision"]
+    assert decision["decision"] == "criteria-not-met" and card["summary"].endswith("dose above the label schedule")
+    [mrd_positive] = [line for line in card["detail"].splitlines() if line.startswith("- pediatric MRD-positive ALL")]
+    assert mrd_positive.endswith("a relapsed/refractory course takes the step dose")
+    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
+    assert "(relapsed/refractory schedule)" in dose["detail"] and dose["suggestions"]
 
 
 @pytest.mark.parametrize("timing", [None, {"repeat": None}])

@@ -200,9 +200,15 @@ class OrderDoseChecks:
         return DoseReading(missing_body_size(patient), any(f.kind == ABOVE for f in findings))
 
     def schedule(self, schedule: str) -> Verdict:
+        """The verdict of an indication's dose criterion, against the schedule the dose card checks (schedule_for):
+        a relapsed/refractory course takes the step dose under any indication, and a criterion read against another
+        schedule had approved the dose the dose card called above the label."""
         verdict = self._schedules.get(schedule)
         if verdict is None:
-            verdict = self._schedules[schedule] = self._schedule(schedule)
+            applied = schedule_for(self.facts, schedule) or schedule
+            verdict = self._schedules[schedule] = self._schedule(applied)
+            if applied != schedule and verdict.status == NOT_MET:
+                verdict = verdict._replace(note=f"{verdict.note}; a relapsed/refractory course takes the step dose")
         return verdict
 
     def _schedule(self, schedule: str) -> Verdict:

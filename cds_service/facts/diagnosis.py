@@ -5,7 +5,7 @@ Conditions were never received is `Fact(None, received=False)`, unless an attest
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any, NamedTuple
 
@@ -170,7 +170,7 @@ class Diagnosis:
         attested = self._attestations.fact("remission-number", course_answers_since(course_start), cast=int,
                                            note=lambda number: f"remission {number} attested")
         if attested is not None:
-            return attested
+            return self._against_the_record(attested, course_start)
         if not self._received:
             return Fact(received=False)
         if not self._disease:
@@ -186,6 +186,19 @@ class Diagnosis:
             else "no earlier relapse"
         return Fact(1 + len(episodes), (*status.evidence, *(r.reference for r in episodes)),
                     note=f"{status.note}; {earlier}")
+
+
+    def _against_the_record(self, attested: Fact[int], course_start: date) -> Fact[int]:
+        """An attested remission the record contradicts (relapsed or refractory at the course start) says so: the
+        answer decides, and a pharmacist sees that the chart disagrees (the dose is checked as relapsed/refractory,
+        dosing/checks.schedule_for)."""
+        if not attested.value or not self._disease:
+            return attested
+        status = self.status_as_of(course_start)
+        if status.value not in ("relapsed", "refractory"):
+            return attested
+        return replace(attested, evidence=attested.evidence + status.evidence,
+                       note=f"{attested.note}; the record says {status.note}")
 
 
 _NO_MOMENT = datetime.min.replace(tzinfo=timezone.utc)
