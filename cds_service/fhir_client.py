@@ -279,21 +279,23 @@ class FhirClient:
         # urllib3 resolves plain dot segments, but not "%2e%2e" nor "..;", which the server may (config.py)
         return None if below is None or has_dot_segment(below) else below
 
-    def search(self, query: str, deadline: float) -> list[dict[str, Any]] | Failure:
+    def search(self, query: str, deadline: float, counted: bool = True) -> list[dict[str, Any]] | Failure:
         """All resources of a search ("Type?params", relative to the base), every page, or why it failed. Pages of
         `Limits.page_size` are asked for (`_count`): a long chart at a server's default of 20 a page would need
-        more pages than the cap allows."""
+        more pages than the cap allows. Not `counted`: without `_count`, at the server's own page size, for a server
+        that refuses it (the page cap and the budgets are the same)."""
         separator = "&" if "?" in query else "?"
-        url = f"{self.base_url}/{query}{separator}_count={self._limits.page_size}"
-        return self._search(url, _Search(query.partition("?")[0]), deadline)
+        count = f"{separator}_count={self._limits.page_size}" if counted else ""
+        return self._search(f"{self.base_url}/{query}{count}", _Search(query.partition("?")[0]), deadline)
 
-    def search_merged(self, queries: Sequence[str], deadline: float) -> list[dict[str, Any]] | Failure:
-        """The resources of several searches, run at once (the narrower searches standing in for one a server
-        refuses), each resource once, in the order of the searches; or why one of them failed: the others alone are
-        not the whole answer. A resource is known by its type and id: one matching two of the searches (two
-        categories), or a server ignoring the narrowing, must not make one result count twice."""
+    def search_merged(self, queries: Sequence[str], deadline: float,
+                      counted: bool = True) -> list[dict[str, Any]] | Failure:
+        """The resources of several searches (`counted` or not, as `search`), run at once (the narrower searches
+        standing in for one a server refuses), each resource once, in the order of the searches; or why one of them
+        failed: the others alone are not the whole answer. A resource is known by its type and id: one matching two
+        of the searches (two categories), or a server ignoring the narrowing, must not make one result count twice."""
         with ThreadPoolExecutor(max_workers=len(queries), thread_name_prefix="fhir-search") as pool:
-            answers = list(pool.map(lambda query: self.search(query, deadline), queries))
+            answers = list(pool.map(lambda query: self.search(query, deadline, counted), queries))
         merged: list[dict[str, Any]] = []
         seen: set[tuple[Any, str]] = set()
         for answer in answers:

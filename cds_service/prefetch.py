@@ -37,7 +37,10 @@ NARROWED_SEARCHES: dict[str, tuple[str, ...]] = {
     "observations": ("Observation?patient={{context.patientId}}&category=laboratory",
                      "Observation?patient={{context.patientId}}&category=vital-signs"),
 }
-TOO_BROAD = 400  # how a server refuses a search it wants narrower (Epic: an OperationOutcome, code "required")
+# How a server refuses a search as asked: one it wants narrower (Epic: an OperationOutcome, code "required"), or one
+# with a parameter it does not support, such as the `_count` the service adds (unsupported, or above the server's
+# maximum: FHIR R4 lets a server answer 400 to a parameter it does not support, under `handling=strict`).
+REFUSED = 400
 
 
 class RecordLoader:
@@ -201,14 +204,42 @@ def _fetch_key(client: FhirClient, key: str, request: HookRequest, deadline: flo
     first_page = _first_page(request.prefetch, key)
     if first_page:
         return client.search_after(first_page, _searched(key), deadline)
+    return _search_key(client, key, query, request, deadline)
+
+
+def _search_key(client: FhirClient, key: str, query: str, request: HookRequest,
+                deadline: float) -> list[dict[str, Any]] | Failure:
+    """A key's search, asked again while the server refuses it as asked (HTTP 400): without the `_count` the service
+    adds, and for `observations` narrowed (§Narrowed searches) too. docs/prefetch.md §Searches a server refuses."""
+    narrowed = [render(search, request.patient_id) for search in NARROWED_SEARCHES.get(key, ())]
     found = client.search(query, deadline)
-    narrowed = NARROWED_SEARCHES.get(key)
-    if not narrowed or not isinstance(found, Failure) or found.status != TOO_BROAD:
+    # The narrowed searches come before dropping `_count`: the common 400 to the search by patient alone is Epic's,
+    # which takes `_count`, and it keeps its two round trips (the 400, then the narrowed searches at once). A server
+    # refusing `_count` refuses them too, and pays a third: the search by patient alone without `_count`, which
+    # loses nothing (narrowed searches lose the Observations filed under no category). Only a server refusing both
+    # pays a fourth, the narrowed searches without `_count`. Dropping `_count` first would cost Epic a third on
+    # every call.
+    if narrowed and _refused(found):
+        log.debug("hook %s: %s: the FHIR server refused the search (HTTP %d): narrowed searches instead",
+                  request.hook_instance, key, REFUSED)
+        found = _labelled(client.search_merged(narrowed, deadline), "narrowed search")
+    if not _refused(found):
         return found
-    log.debug("hook %s: %s: the FHIR server refused the search (HTTP %d): narrowed searches instead",
-              request.hook_instance, key, TOO_BROAD)
-    merged = client.search_merged([render(search, request.patient_id) for search in narrowed], deadline)
-    return Failure(f"narrowed search: {merged.reason}", merged.status) if isinstance(merged, Failure) else merged
+    log.info("hook %s: %s: the FHIR server answered %d to the search with _count: searching without _count",
+             request.hook_instance, key, REFUSED)
+    found = _labelled(client.search(query, deadline, counted=False), "without _count")
+    if narrowed and _refused(found):
+        found = _labelled(client.search_merged(narrowed, deadline, counted=False), "narrowed search without _count")
+    return found
+
+
+def _refused(found: list[dict[str, Any]] | Failure) -> bool:
+    return isinstance(found, Failure) and found.status == REFUSED
+
+
+def _labelled(found: list[dict[str, Any]] | Failure, search: str) -> list[dict[str, Any]] | Failure:
+    """A failure of a search other than the key's own, named so in the log's reason ("narrowed search: HTTP 503")."""
+    return Failure(f"{search}: {found.reason}", found.status) if isinstance(found, Failure) else found
 
 
 def _listed(found: list[dict[str, Any]] | Failure | None) -> list[dict[str, Any]] | None:

@@ -15,8 +15,10 @@ Reads `GET /Type/id`; searches `GET /Type?patient=X[&status=a,b][&category=c][&c
 subject, patient or beneficiary reference; category and code as token searches, a comma list read as OR) answered
 with searchset Bundles linked by `next` (with `hapi_paging`, next links are HAPI's: the base URL itself with a query,
 `{base}?_getpages=...&_getpagesoffset=N`). A page holds `page_size` entries, or what `_count` asks up to
-`max_page_size` (by default `page_size`: a server that pages at its own size whatever is asked). With
-`narrowed_observations`, the server is Epic's: an Observation search without `category` or `code` is refused (400).
+`max_page_size` (by default `page_size`: a server that pages at its own size whatever is asked); with
+`refuse_count`, a search with `_count` is refused (400), as by a server strict about parameters it does not support.
+With `narrowed_observations`, the server is Epic's: an Observation search without `category` or `code` is refused
+(400).
 Test modules get a running server from the `fhir_server` fixture: `from tests.fhir_server import fhir_server`.
 
 Each received request has an `exchange` telling how the server's side of it ended: "answered" (the whole answer
@@ -102,9 +104,11 @@ class ReceivedRequest:
 
 class FhirTestServer:
     def __init__(self, page_size: int = 50, token: str | None = None, hapi_paging: bool = False,
-                 max_page_size: int | None = None, narrowed_observations: bool = False) -> None:
+                 max_page_size: int | None = None, narrowed_observations: bool = False,
+                 refuse_count: bool = False) -> None:
         self.page_size = page_size  # entries a page when the search does not ask (`_count`)
         self.max_page_size = page_size if max_page_size is None else max_page_size  # the most `_count` is granted
+        self.refuse_count = refuse_count  # when set, a search with `_count` is refused (400)
         self.narrowed_observations = narrowed_observations  # when set, Observation searches need a category or code
         self.hapi_paging = hapi_paging
         self.token = token  # when set, requests without "Bearer <token>" get 401
@@ -195,6 +199,8 @@ class FhirTestServer:
             resource = self._resources.get((parts[0], parts[1]))
             return (200, resource) if resource else (404, _outcome("not-found", f"{path} not found"))
         if len(parts) == 1 and parts[0]:
+            if self.refuse_count and _COUNT in query:  # as a server answers a parameter it does not support
+                return 400, _outcome("not-supported", "_count is not supported", severity="fatal")
             if self.narrowed_observations and parts[0] == "Observation" and not set(_TOKEN_PARAMETERS) & set(query):
                 # as Epic refuses it (an OperationOutcome of severity fatal, code "required")
                 return 400, _outcome("required", "a category or a code is required", severity="fatal")

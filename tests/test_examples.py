@@ -94,13 +94,15 @@ def test_some_examples_are_also_read_from_a_fhir_server() -> None:
     assert len(FETCHED) >= 2
 
 
+@pytest.mark.parametrize("refuse_count", [False, True], ids=["", "refusing _count"])
 @pytest.mark.parametrize("name", FETCHED)
-def test_example_read_from_a_fhir_server(live_service: str, name: str) -> None:
+def test_example_read_from_a_fhir_server(live_service: str, name: str, refuse_count: bool) -> None:
     """service-contract.md §Prefetch: without a prefetch the service reads the same record from the EHR's FHIR server
-    (with the bearer token, following `next` links), and answers exactly as with the prefetch."""
+    (with the bearer token, following `next` links), and answers exactly as with the prefetch; from a server refusing
+    `_count` (400) too, asked again without it."""
     body = _example(name)
     prefetched = _post(live_service, name)
-    with FhirTestServer(page_size=2, token=TOKEN) as server:
+    with FhirTestServer(page_size=2, token=TOKEN, refuse_count=refuse_count) as server:
         server.add(*_prefetched_resources(body["prefetch"]))
         fetched = _post_body(live_service, _without_prefetch(body, server))
     assert RECORD_PATHS <= set(server.paths()), server.paths()

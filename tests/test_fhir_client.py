@@ -183,6 +183,17 @@ def test_a_long_chart_is_read_whole_from_a_server_that_pages_at_20_whatever_is_a
         assert len(server.requests) == 60
 
 
+def test_a_search_not_counted_asks_no_page_size_and_pages_at_the_servers() -> None:
+    """For a server refusing `_count` (400): without it, the pages are the server's own size."""
+    with FhirTestServer(page_size=20, refuse_count=True) as server:
+        server.add(*_observations(50))
+        client = FhirClient(server.base_url, None)
+        assert client.search("Observation?patient=p1", _deadline()) == Failure("HTTP 400", 400)
+        found = client.search("Observation?patient=p1", _deadline(), counted=False)
+        assert isinstance(found, list) and len(found) == 50
+        assert ["_count" in r.query for r in server.requests] == [True, False, False, False]
+
+
 def test_a_server_paging_forever_is_stopped_by_the_page_cap(fhir_server: FhirTestServer) -> None:
     """Every page empty and linked to another: the search gives up after the page cap, however much time is left."""
     fhir_server.fault("/Observation", body=_searchset(next_url=f"{fhir_server.base_url}/Observation?patient=p1"))
@@ -218,6 +229,14 @@ def test_merged_searches_fail_when_one_of_them_fails(fhir_server: FhirTestServer
     fhir_server.fault("/Observation?category=vital-signs", status=500)
     found = FhirClient(fhir_server.base_url, None).search_merged(BY_CATEGORY, _deadline())
     assert found == Failure("HTTP 500", 500)
+
+
+def test_merged_searches_not_counted_ask_no_page_size() -> None:
+    with FhirTestServer(refuse_count=True) as server:
+        server.add(_categorized("o1", "laboratory"), _categorized("o2", "vital-signs"))
+        found = FhirClient(server.base_url, None).search_merged(BY_CATEGORY, _deadline(), counted=False)
+        assert isinstance(found, list) and [r["id"] for r in found] == ["o1", "o2"]
+        assert [sorted(r.query) for r in server.requests] == [["category", "patient"]] * 2
 
 
 def test_references_are_read_only_on_the_same_server_under_its_base(fhir_server: FhirTestServer) -> None:

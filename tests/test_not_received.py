@@ -73,6 +73,20 @@ def test_a_failing_fhir_server_is_a_technical_gap_not_documentation(live_service
     assert not {"pa-needed", "doc-needed", "questionnaire"} & set(coverage)
 
 
+def test_a_server_refusing_a_search_with_and_without_count_is_a_technical_gap(live_service: str,
+                                                                              fhir_server: FhirTestServer) -> None:
+    """A 400 asked again without `_count` (the Observations narrowed too, with and without it), and a 400 again: the
+    keys are not received, never read as nothing recorded (which would let a live vaccine through)."""
+    for path in ("/Observation", "/Immunization"):
+        fhir_server.fault(path, status=400)
+    answer = _post(live_service, _fetched_from(fhir_server, "observations", "immunizations"))
+    decision = _decision_card(answer)["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed"
+    assert {"immunization history (live vaccines)", "current weight (within 30 days)"} <= set(decision["not-received"])
+    assert (fhir_server.paths().count("/Immunization"), fhir_server.paths().count("/Observation")) == (2, 6)
+    assert _coverage(answer)["reason"]["coding"] == [TECHNICAL]
+
+
 def test_the_criteria_say_which_unknowns_were_not_received(live_service: str, fhir_server: FhirTestServer) -> None:
     fhir_server.fault("/Immunization", status=500)
     decision = _decision_card(_post(live_service, _fetched_from(fhir_server, "immunizations")))

@@ -113,6 +113,20 @@ def _observation_searches(server: FhirTestServer) -> list[dict[str, list[str]]]:
     return [r.query for r in server.requests if r.path == "/Observation"]
 
 
+def _observation_asks(server: FhirTestServer) -> list[tuple[str, bool]]:
+    """Each first page of an Observation search asked: (its category or "none", whether it asked `_count`)."""
+    return [(query.get("category", ["none"])[0], "_count" in query) for query in _observation_searches(server)
+            if "_page" not in query]
+
+
+def _load_without(server: FhirTestServer, *keys: str) -> PatientRecord:
+    """The record of a full prefetch without `keys`, those fetched from `server`."""
+    prefetch = _full_prefetch()
+    for key in keys:
+        del prefetch[key]
+    return _load(_request(prefetch, server))
+
+
 def test_observations_are_searched_by_category_on_a_server_refusing_a_search_by_patient_alone(
         caplog: pytest.LogCaptureFixture) -> None:
     """Epic answers 400 to an Observation search without a category or a code: the laboratory results (an MRD result
@@ -150,21 +164,79 @@ def test_a_server_answering_the_search_by_patient_is_not_asked_by_category(fhir_
 
 def test_a_key_not_received_is_logged_with_the_status_the_server_answered(caplog: pytest.LogCaptureFixture) -> None:
     """The integration engineer's first question: what did the server answer? The INFO line says it for each key,
-    with ids only: no URL, no query, no token. A 400 to a search other than the Observations' is not narrowed."""
+    with ids only: no URL, no query, no token. A 400 to a search other than the Observations' is not narrowed, only
+    asked again without `_count`; a narrowed search failing otherwise than with a 400 is not asked again."""
     with FhirTestServer(token=TOKEN, narrowed_observations=True) as server:
         server.add(PATIENT, _observation("weight", "vital-signs"))
         server.fault("/Observation?category=vital-signs", status=503)
         server.fault("/Condition", status=400)
-        prefetch = _full_prefetch()
-        del prefetch["observations"], prefetch["conditions"]
         with caplog.at_level(logging.INFO, logger="cds_service"):
-            record = _load(_request(prefetch, server))
+            record = _load_without(server, "observations", "conditions")
         assert record.not_received() == ["conditions", "observations"]
-        assert [r.path for r in server.requests].count("/Condition") == 1
-    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
-    assert line == ("hook hi-1: not received: conditions (prefetch absent; FHIR server: read failed (HTTP 400)), "
-                    "observations (prefetch absent; FHIR server: read failed (narrowed search: HTTP 503))")
+        assert [sorted(r.query) for r in server.requests if r.path == "/Condition"] == [["_count", "patient"],
+                                                                                        ["patient"]]
+        assert len(_observation_searches(server)) == 3
+    *_, line = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert line == ("hook hi-1: not received: conditions (prefetch absent; FHIR server: read failed (without _count: "
+                    "HTTP 400)), observations (prefetch absent; FHIR server: read failed (narrowed search: HTTP 503))")
     assert TOKEN not in caplog.text and server.base_url not in line and "category" not in line
+
+
+def test_every_key_is_read_from_a_server_refusing_count(caplog: pytest.LogCaptureFixture) -> None:
+    """A server answering 400 to `_count` (a parameter it does not support) made every fetched key not received. Each
+    search is asked again without it; the Observations' after the narrowed searches, refused too, and then as the
+    template asks: every Observation, one filed under no category among them. Logged at INFO, ids only."""
+    with FhirTestServer(page_size=2, token=TOKEN, refuse_count=True) as server:
+        server.add(PATIENT, _of("Coverage", "cov1", status="active"), _of("Condition", "c1"),
+                   _of("Observation", "uncategorized", status="final"), _observation("weight", "vital-signs"),
+                   *(_observation(f"lab{i}", "laboratory") for i in range(3)))
+        with caplog.at_level(logging.INFO, logger="cds_service"):
+            record = _load(_request({}, server))
+        assert record.not_received() == []
+        assert [r["id"] for r in record.resources("coverage")] == ["cov1"]
+        assert [r["id"] for r in record.resources("observations")] == ["lab0", "lab1", "lab2", "uncategorized",
+                                                                       "weight"]
+        first_pages = [r.path for r in server.requests if r.path != "/Patient/p1" and "_page" not in r.query]
+        assert sorted(first_pages) == sorted([*SEARCH_PATHS, *SEARCH_PATHS, "/Observation", "/Observation"])
+        asks = _observation_asks(server)
+        assert asks[0] == ("none", True) and asks[3:] == [("none", False)]
+        assert sorted(asks[1:3]) == [("laboratory", True), ("vital-signs", True)]
+    dropped = sorted(r.getMessage() for r in caplog.records if "_count" in r.getMessage())
+    assert dropped == [f"hook hi-1: {key}: the FHIR server answered 400 to the search with _count: searching "
+                       f"without _count" for key in sorted(PREFETCH_TEMPLATES) if key != "patient"]
+    assert all(r.levelno == logging.INFO for r in caplog.records if "_count" in r.getMessage())
+    assert TOKEN not in caplog.text and server.base_url not in caplog.text
+
+
+def test_observations_are_searched_by_category_without_count_on_a_server_refusing_both() -> None:
+    """Epic's refusal of a search by patient alone and a refusal of `_count` on one server: the narrowed searches
+    without `_count`, after the three refused, six requests in four round trips."""
+    with FhirTestServer(page_size=2, narrowed_observations=True, refuse_count=True) as server:
+        server.add(PATIENT, _observation("weight", "vital-signs"), _observation("mrd", "laboratory"))
+        record = _load_without(server, "observations")
+        assert [r["id"] for r in record.resources("observations")] == ["mrd", "weight"]
+        asks = _observation_asks(server)
+        assert asks[0] == ("none", True) and asks[3] == ("none", False)
+        assert sorted(asks[1:3]) == [("laboratory", True), ("vital-signs", True)]
+        assert sorted(asks[4:]) == [("laboratory", False), ("vital-signs", False)]
+
+
+def test_a_search_refused_with_and_without_count_is_not_received(caplog: pytest.LogCaptureFixture) -> None:
+    """Every search answered 400, `_count` or not: two requests for the conditions, six for the observations (the
+    search by patient alone and the narrowed ones, each with `_count` and without), and neither key received."""
+    with FhirTestServer() as server:
+        server.add(PATIENT)
+        server.fault("/Condition", status=400)
+        server.fault("/Observation", status=400)
+        with caplog.at_level(logging.INFO, logger="cds_service"):
+            record = _load_without(server, "observations", "conditions")
+        assert record.not_received() == ["conditions", "observations"]
+        assert server.paths().count("/Condition") == 2
+        asks = _observation_asks(server)
+        assert len(asks) == 6 and asks[0] == ("none", True) and asks[3] == ("none", False)
+    assert caplog.records[-1].getMessage() == (
+        "hook hi-1: not received: conditions (prefetch absent; FHIR server: read failed (without _count: HTTP 400)), "
+        "observations (prefetch absent; FHIR server: read failed (narrowed search without _count: HTTP 400))")
 
 
 def test_no_authorization_header_without_fhir_authorization(fhir_server: FhirTestServer) -> None:
