@@ -29,7 +29,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import (JSON, Column, Connection, DateTime, Engine, Insert, LargeBinary, Table, Text, bindparam, cast,
                         create_engine, event, func, insert, make_url, select, text)
-from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.engine import URL, Dialect, ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from cds_service import json_codec
@@ -82,8 +82,15 @@ def create_db_engine(database_url: str) -> Engine:
     url = driver_url(make_url(database_url))
     if url.get_backend_name() == "postgresql":
         url = _with_timeouts(url)
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, json_serializer=_json_text, hide_parameters=True)
+    if url.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(url)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_text, hide_parameters=True)
+    event.listen(engine, "handle_error", _note_connection_in_use)
+    return engine
+
+
+def _sqlite_engine(url: URL) -> Engine:
     if url.database and url.database != ":memory:":
         try:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -144,17 +151,47 @@ def alembic_config() -> Config:
 def error_summary(exc: BaseException) -> str:
     """A database error for the log, without its message: PostgreSQL's message repeats the failing row ("Failing
     row contains ..."), which holds patient ids and criteria notes, and a connection error names the server. The
-    classes, the code (PostgreSQL's SQLSTATE, SQLite's result code: `SQLITE_BUSY`, `SQLITE_FULL`), whether the
-    connection could not be made, and the cause in the service's words (`error_cause`) say what went wrong:
-    "OperationalError / OperationalError" alone did not, and a wrong password read as a network outage."""
+    classes, the code (PostgreSQL's SQLSTATE, SQLite's result code: `SQLITE_BUSY`, `SQLITE_FULL`), when it happened
+    (`_phase`: while connecting, at commit or rollback, during a statement), and the cause in the service's words
+    (`error_cause`) say what went wrong: "OperationalError / OperationalError" alone did not, a wrong password read as
+    a network outage, and a connection lost at commit as one that could not be made."""
     original = exc.orig if isinstance(exc, DBAPIError) else None
     parts = [type(exc).__name__] + ([type(original).__name__] if original is not None else [])
     code = _error_code(original)
-    # SQLAlchemy wraps the errors of connecting (refused, timed out, no such file) with no statement.
-    connecting = isinstance(exc, DBAPIError) and exc.statement is None
     cause = error_cause(exc)
-    return (" / ".join(parts) + (f" ({code})" if code else "") + (" while connecting" if connecting else "")
-            + (f": {cause}" if cause else ""))
+    return " / ".join(parts) + (f" ({code})" if code else "") + _phase(exc) + (f": {cause}" if cause else "")
+
+
+# Set on the errors SQLAlchemy raises with a connection in use (_note_connection_in_use). SQLAlchemy wraps the errors
+# of connecting (refused, timed out, no such file) without a statement, but also those of a commit or a rollback: only
+# this tells them apart (an SQLITE_FULL at commit is no file that could not be opened).
+_CONNECTION_IN_USE = "cds_connection_in_use"
+
+
+def _note_connection_in_use(context: ExceptionContext) -> None:
+    """handle_error: SQLAlchemy names the Connection in use, except when the error is one of connecting (a new one,
+    or one invalidated and connecting again)."""
+    connection = context.connection
+    if connection is not None and not connection.invalidated and context.sqlalchemy_exception is not None:
+        setattr(context.sqlalchemy_exception, _CONNECTION_IN_USE, True)
+
+
+def _connecting(exc: BaseException) -> bool:
+    """An error of connecting: without a statement, and without a connection that was in use (an engine not made by
+    create_db_engine says nothing of that, and its errors without a statement are taken for connecting, as they were).
+    A connection SQLAlchemy found lost (`connection_invalidated`) had been made."""
+    return (isinstance(exc, DBAPIError) and exc.statement is None and not exc.connection_invalidated
+            and not getattr(exc, _CONNECTION_IN_USE, False))
+
+
+def _phase(exc: BaseException) -> str:
+    """When a database error happened, in the words error_summary puts after the code: nothing for an error of a
+    statement on a connection that stays usable (the statement or its rows were refused)."""
+    if not isinstance(exc, DBAPIError):
+        return ""
+    if exc.statement is not None:
+        return " during a statement" if exc.connection_invalidated else ""
+    return " while connecting" if _connecting(exc) else " at commit or rollback"
 
 
 def _error_code(original: BaseException | None) -> str | None:
@@ -201,13 +238,16 @@ _SQLITE_CAUSES = {
 
 def error_cause(exc: BaseException) -> str | None:
     """What an operator should read in a database error, in the service's words, when the driver says it: a
-    password refused, a database that does not exist, a permission, connection refused or timed out, an SQLite file
-    locked or read-only. None when it does not: the classes and codes of error_summary are all there is."""
+    password refused, a database that does not exist, a permission, connection refused or timed out, a connection
+    lost, an SQLite file locked or read-only. None when it does not: the classes and codes of error_summary are all
+    there is."""
     original = exc.orig if isinstance(exc, DBAPIError) else None
     name = getattr(original, "sqlite_errorname", None)
     if isinstance(name, str):  # an extended code (SQLITE_READONLY_DBMOVED) has its primary code's cause
         return _SQLITE_CAUSES.get("_".join(name.split("_")[:2]))
-    if isinstance(exc, DBAPIError) and exc.statement is None and original is not None:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:  # SQLAlchemy's reading of the driver's error
+        return "the connection was lost or closed"
+    if _connecting(exc) and original is not None:
         text = str(original)
         return next((cause for words, cause in _CONNECT_CAUSES if words.search(text)), None)
     return None

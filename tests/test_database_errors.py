@@ -5,18 +5,20 @@ other than the test's own for their password (.ci/run's pg_hba.conf); nothing li
 from __future__ import annotations
 
 import logging
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
+import psycopg
 import pytest
-from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from cds_service.audit_health import DatabasePing
 from cds_service.cli import main
 from cds_service.config import Settings
-from cds_service.db import printable_url
+from cds_service.db import create_db_engine, error_summary, printable_url
 from tests.conftest import close_app, make_app
 from tests.live_server import serving
 from tests.test_db import POSTGRES_URL
@@ -197,3 +199,95 @@ def test_a_ping_ended_by_an_error_of_no_database_class_is_a_problem(tmp_path: Pa
     ping = DatabasePing(create_engine(f"sqlite:///{tmp_path / 'x.db'}", creator=refuse))
     assert ping.problem() == "OSError"
     assert DatabasePing(create_engine(f"sqlite:///{tmp_path / 'y.db'}")).problem() is None
+
+
+LOST = "the connection was lost or closed"
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """The service's engine on an SQLite file with a table whose foreign key is checked at commit."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'data' / 'cds.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        connection.exec_driver_sql("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) DEFERRABLE "
+                                   "INITIALLY DEFERRED)")
+    yield engine
+    engine.dispose()
+
+
+def _close_under(connection: Connection) -> None:
+    """Closes the driver's connection under SQLAlchemy's, as a server ending it would."""
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
+    driver.close()
+
+
+def test_a_connection_closed_before_its_commit_is_lost_at_commit_not_while_connecting(engine: Engine) -> None:
+    """The audit writer's batch commit on a connection the server had closed read "... while connecting", as if the
+    database could not be reached at all. The driver's connection closed under the transaction is that case."""
+    with pytest.raises(ProgrammingError) as raised:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO parent VALUES (1)")
+            _close_under(connection)
+    assert error_summary(raised.value) == f"ProgrammingError / ProgrammingError at commit or rollback: {LOST}"
+
+
+def test_a_connection_closed_before_a_statement_is_lost_during_a_statement(engine: Engine) -> None:
+    with pytest.raises(ProgrammingError) as raised:
+        with engine.begin() as connection:
+            _close_under(connection)
+            connection.exec_driver_sql("INSERT INTO parent VALUES (1)")
+    assert error_summary(raised.value) == f"ProgrammingError / ProgrammingError during a statement: {LOST}"
+
+
+def test_a_commit_refused_on_a_connection_that_stays_usable_is_at_commit(engine: Engine) -> None:
+    """Refused without a statement, but not while connecting: a foreign key SQLite checks at commit."""
+    with pytest.raises(IntegrityError) as raised:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO child VALUES (1)")
+    assert error_summary(raised.value) == ("IntegrityError / IntegrityError (SQLITE_CONSTRAINT_FOREIGNKEY) at commit "
+                                           "or rollback")
+
+
+def test_connecting_again_after_a_connection_was_lost_is_while_connecting(engine: Engine, tmp_path: Path) -> None:
+    """A connection in use, invalidated, that cannot connect again at its next transaction: connecting failed."""
+    with engine.connect() as connection:
+        connection.invalidate()
+        shutil.rmtree(tmp_path / "data")
+        with pytest.raises(OperationalError) as raised:
+            connection.begin()
+    assert error_summary(raised.value) == ("OperationalError / OperationalError (SQLITE_CANTOPEN) while connecting: "
+                                           "the SQLite file cannot be opened: its folder is missing or not writable")
+
+
+def test_a_postgresql_connection_lost_at_commit_is_said_as_lost() -> None:
+    """What SQLAlchemy raises when psycopg's commit finds the server gone (the connection broken: invalidated). The
+    libpq text is not read as a cause of connecting ("timeout expired" in it is no connect timeout)."""
+    lost = psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly (timeout "
+                                    "expired)")
+    assert error_summary(OperationalError(None, None, lost, connection_invalidated=True)) == \
+        f"OperationalError / OperationalError at commit or rollback: {LOST}"
+    assert error_summary(OperationalError("INSERT INTO invocation ...", None, lost, connection_invalidated=True)) == \
+        f"OperationalError / OperationalError during a statement: {LOST}"
+
+
+@pytest.mark.postgres
+def test_a_postgresql_connection_ended_by_the_server_before_commit_is_lost_at_commit() -> None:
+    """The server ends the connection (pg_terminate_backend, as on a restart or an idle timeout) while a transaction
+    is open: the commit fails, at commit, the connection lost."""
+    if not POSTGRES_URL:
+        pytest.skip("CDS_TEST_POSTGRES_URL is not set")
+    engine = create_db_engine(POSTGRES_URL)
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            with engine.begin() as connection:
+                pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+                with admin.connect() as other:
+                    other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        assert error_summary(raised.value) == ("OperationalError / AdminShutdown (SQLSTATE 57P01) at commit or "
+                                               f"rollback: {LOST}")
+    finally:
+        engine.dispose()
+        admin.dispose()
