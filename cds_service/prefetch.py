@@ -238,7 +238,8 @@ def _refused(found: list[dict[str, Any]] | Failure) -> bool:
 
 
 def _labelled(found: list[dict[str, Any]] | Failure, search: str) -> list[dict[str, Any]] | Failure:
-    """A failure of a search other than the key's own, named so in the log's reason ("narrowed search: HTTP 503")."""
+    """A failure of a search asked in place of the key's own (narrowed, or without `_count`), named so in the log's
+    reason ("narrowed search: HTTP 503")."""
     return Failure(f"{search}: {found.reason}", found.status) if isinstance(found, Failure) else found
 
 
