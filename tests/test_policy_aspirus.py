@@ -275,6 +275,20 @@ def test_an_unknown_use_asks_how_blinatumomab_is_used(indication_id: str, criter
     assert "how blinatumomab is used (single agent or combination)" in decision.missing
 
 
+@pytest.mark.parametrize(("remission_number", "asked"), [
+    (3, "response at the end of consolidation"),  # the remission answered: only the other alternative is open
+    (None, "remission number, or the response at the end of consolidation"),
+])
+def test_the_pediatric_mrd_remission_criterion_asks_only_for_what_is_still_open(remission_number: int | None,
+                                                                              asked: str) -> None:
+    """A third remission attested had the card ask again for "remission number, or the response at the end of
+    consolidation" (clinical review)."""
+    decision = evaluate({**BASELINES["pediatric-mrd-positive"], "remission_number": remission_number},
+                        only="pediatric-mrd-positive")
+    assert criterion_status(decision, "pediatric-mrd-positive", "remission-or-after-consolidation") == "unknown"
+    assert decision.missing == [asked]
+
+
 # --- universal criterion and quantity -------------------------------------------------------------------------
 
 def test_live_vaccine_is_critical_not_met_with_the_clinical_indication_reported() -> None:
