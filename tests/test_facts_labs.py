@@ -119,6 +119,14 @@ def test_mrd_normalisation_comparators_and_qualitative(value, detectable, at_lea
     assert found.mrd_detectable.evidence == ("Observation/m1",)
 
 
+def test_an_mrd_below_a_coarse_detection_limit_asks_for_a_more_sensitive_result():
+    """"<0.5%" cannot decide a 0.1% threshold: the card had asked for a "quantitative MRD result (%)", which the
+    record holds (clinical review)."""
+    censored = labs(mrd("m1", "2026-09-20", **qty(0.5, comparator="<"))).mrd_percent
+    assert censored.missing == "an MRD result with a lower detection limit (the latest: <0.5%)"
+    assert labs(mrd("m1", "2026-09-20", **qty(0.05))).mrd_percent.missing == ""
+
+
 def test_an_absurd_mrd_value_is_unreadable_not_a_failed_evaluation():
     # Read by codes.to_decimal, which bounds magnitudes as the dose reader did: 1e999999 × 100 overflowed.
     found = labs(mrd("m1", "2026-09-20", **qty("1e999999", "1")))

@@ -74,7 +74,12 @@ def test_remission_with_detectable_mrd_is_consolidation() -> None:
 
 def test_remission_with_undetectable_or_no_mrd_is_unknown() -> None:
     remission = condition("C91.01", recorded="2026-01-15", clinical_status="remission")
-    assert _phase(remission, _mrd(0, "2026-02-20")).value is None
+    unknown = _phase(remission, _mrd(0, "2026-02-20"))
+    # The remission on record is named and the phase asked for: "relapsed or refractory?" had been asked of a
+    # patient charted in remission (clinical review).
+    assert (unknown.value, unknown.evidence, unknown.missing) == (
+        None, (f"Condition/{remission['id']}",), "therapy phase of this course")
+    assert unknown.note == "ALL in remission (C91.01), 2026-01-15: the phase of this course is not documented"
     assert _phase(remission).value is None
     positive_after_start = _mrd(0.05, "2026-03-05")
     assert _phase(remission, _mrd(0, "2026-02-20"), positive_after_start).value is None

@@ -80,7 +80,12 @@ class Labs:
         if results:
             latest = results[-1]
             evidence, note = (latest.reference,), f"MRD {latest.shown} ({latest.day}){self._as_of}"
-            return Fact(latest.detectable(), evidence, note=note), Fact(latest.measured_percent(), evidence, note=note)
+            # Below a detection limit above a policy's threshold ("<0.5%" against 0.1%), the value cannot decide it: a
+            # more sensitive result can, where "quantitative MRD result" asked for what the record holds.
+            finer = (f"an MRD result with a lower detection limit (the latest: {latest.shown})"
+                     if latest.comparator in ("<", "<=") else "")
+            return (Fact(latest.detectable(), evidence, note=note),
+                    Fact(latest.measured_percent(), evidence, note=note, missing=finer))
         # Attested only when the record holds no MRD result from before the course start.
         attested = None if self._mrd_at_start else self._attested_mrd()
         if attested is not None:

@@ -14,6 +14,10 @@ from cds_service.facts.labs import Labs
 from cds_service.facts.model import Fact
 
 
+# What decides the phase, in the words the policy files' phase criteria ask with: the card asks for it once.
+MISSING_PHASE = "therapy phase of this course"
+
+
 def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestations: Attestations) -> Fact[str]:
     """Attested phase; else relapse/refractory evidence → relapsed-refractory; else remission with detectable MRD
     → consolidation; else unknown."""
@@ -31,7 +35,11 @@ def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestat
             # (fhir-data-profile.md, therapy phase rule 3), and the attestation can state it.
             return Fact("consolidation", status.evidence + mrd.evidence,
                         note="inferred (not documented): in remission with detectable MRD at the course start")
-        return Fact(received=mrd.received)
+        # Unknown (fhir-data-profile.md, rule 4): consolidation or maintenance, or a relapse the problem list does not
+        # show yet. The remission on record is named, and the phase asked for as such: "disease status (relapsed or
+        # refractory?)" had been asked of a patient charted in remission.
+        return Fact(None, status.evidence, received=mrd.received, missing=MISSING_PHASE,
+                    note=f"{status.note}: the phase of this course is not documented")
     return Fact(received=status.received)
 
 
