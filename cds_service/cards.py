@@ -49,16 +49,17 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     """
     reference = order_ref(order)
     notes = label_notes(decision, facts, dose)
-    text = render_card("decision.j2", **_context(decision, facts, base_url), label_notes=[n.text for n in notes],
-                       determination=determination, order=_order_text(order, reference))
-    summary = _with_added(text.summary, [n.summary for n in notes if n.summary], which,
-                          f" ({decision.indication_title})")
-    card = card_shell(reference, text._replace(summary=summary), _raised(indicator(decision), notes),
-                      decision.payer_label, TOPIC)
+    opening = _opening(notes)
+    text = render_card("decision.j2", **_context(decision, facts, base_url, len(opening)),
+                       label_notes=[n.text for n in notes], determination=determination,
+                       order=_order_text(order, reference))
+    summary = _with_added(text.summary, opening, which, f" ({decision.indication_title})")
+    raised = _raised(indicator(decision), notes)
+    card = card_shell(reference, text._replace(summary=summary), raised, decision.payer_label, TOPIC)
     card["extension"][DECISION_EXTENSION] = decision.as_extension()
     card["links"] = _links(decision, base_url)
     if decision.decision == NOT_MET_DECISION:
-        card["overrideReasons"] = override_reasons()
+        card["overrideReasons"] = override_reasons(critical=raised == "critical")
     return card
 
 
@@ -73,7 +74,7 @@ def no_plan_card(order: dict[str, Any], facts: ClinicalFacts, dose: DoseReading,
     text = render_card("decision-no-plan.j2", not_received=not_received, coverage=coverage, unreadable=unreadable,
                        plans=payer_labels(), label_notes=[n.text for n in notes],
                        dose_checked=not dose.missing or dose.above)
-    summary = _with_added(text.summary, [n.summary for n in notes if n.summary])
+    summary = _with_added(text.summary, _opening(notes))
     return card_shell(order_ref(order), text._replace(summary=summary), _raised("info", notes), SERVICE_NAME, TOPIC)
 
 
@@ -115,11 +116,16 @@ def order_words(lines: list[DoseLine]) -> str:
     return f"order of {'; '.join(parts[:2])}{'; …' if len(parts) > 2 else ''}" if parts else ""
 
 
-def _with_added(summary: str, label: list[str], which: str = "", droppable: str = "") -> str:
-    """The summary opened by the `label` notes' words, which are never left out (the payer's outcome after them is
-    cut between words if need be, its `droppable` part, the indication's name, given up first), and closed by
-    `which` order it is when that fits too."""
-    opening = f"{'; '.join(label)} — " if label else ""
+def _opening(notes: list[LabelNote]) -> str:
+    """What opens the summary: the words of the label notes it names, before the payer's outcome ("" when none)."""
+    label = [note.summary for note in notes if note.summary]
+    return f"{'; '.join(label)} — " if label else ""
+
+
+def _with_added(summary: str, opening: str, which: str = "", droppable: str = "") -> str:
+    """The summary after its `opening` (_opening), which is never left out (the payer's outcome after it is cut
+    between words if need be, its `droppable` part, the indication's name, given up first), and closed by `which`
+    order it is when that fits too."""
     shorter = summary.replace(droppable, "", 1) if droppable else summary
     closing = f" — {which}" if which else ""
     for base, end in ((summary, closing), (shorter, closing), (summary, ""), (shorter, "")):
@@ -143,21 +149,25 @@ def indicator(decision: Decision) -> str:
     return "critical" if decision.critical else "warning"
 
 
-def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[str, Any]:
+def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: int) -> dict[str, Any]:
+    """What decision.j2 is given. `opening`: the characters the label's words take before the payer's outcome in the
+    summary (_opening); the outcome's parts are fitted to what is left, or the cut after them had taken the reason
+    ("not covered — meets adult relapsed/refractory…")."""
     general = [c for c in decision.criteria if "." not in c.id]
     shown = next((r for r in decision.indications if r.id == decision.shown_indication), None)
     needed, alternatives = decision.to_document()
-    blocked = _blocked(decision)
+    blocked = _blocked(decision, opening)
     data_names = [DATA_NAMES.get(key, key) for key in facts.not_received]
+    before = opening + len(decision.payer_label)  # the summary's characters before the payer's outcome
     if blocked:  # documentation opens only other indications: named in full after the failure, or left to the detail
         document = f"; or, for another indication, document {'; '.join(alternatives)}" if alternatives else ""
-        room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(f": not covered as ordered — {blocked}")
+        room = SUMMARY_LIMIT - 1 - before - len(f": not covered as ordered — {blocked}")
         document, document_hint = (document if len(document) <= room else ""), ""
     elif decision.not_received:  # the chart may hold it all: first say what did not arrive, the data by its name
-        frame = len(decision.payer_label) + _NOT_RECEIVED_FRAME
+        frame = before + _NOT_RECEIVED_FRAME
         document, document_hint = _summary_request(data_names or decision.not_received, [], frame)
     else:  # the shown indication's items; with none of its own, what the other indications need
-        frame = len(decision.payer_label) + _DOCUMENT_FRAME
+        frame = before + _DOCUMENT_FRAME
         document, document_hint = _summary_request(needed or alternatives, alternatives if needed else [], frame)
     return {
         "d": decision,
@@ -166,7 +176,8 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str) -> dict[st
         "alternatives": alternatives,
         "document": document,
         "document_hint": document_hint,
-        "reason": _reason(decision) if decision.decision == NOT_MET_DECISION else "",  # only a not-met card says it
+        # Only a not-met card says it.
+        "reason": _reason(decision, opening) if decision.decision == NOT_MET_DECISION else "",
         "as_ordered": _as_ordered(decision),
         "general": general,
         "shown": shown,
@@ -225,9 +236,9 @@ def _role(decision: Decision, shown: IndicationResult | None) -> str:
     return _CLINICAL_ROLE if decision.indication == shown.id else _CLOSEST_ROLE
 
 
-def _blocked(decision: Decision) -> str:
+def _blocked(decision: Decision, opening: int) -> str:
     """The failure the summary puts first (Decision.blocking), worded as a not-met card's reason; "" when none."""
-    return _reason(decision) if decision.blocking() else ""
+    return _reason(decision, opening) if decision.blocking() else ""
 
 
 def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> tuple[str, str]:
@@ -277,9 +288,10 @@ def _as_ordered(decision: Decision) -> bool:
     return bool(failed) and all(c.kind in _ORDER_KINDS for c in failed)
 
 
-def _reason(decision: Decision) -> str:
+def _reason(decision: Decision, opening: int) -> str:
     """Why it is not covered: the first not-met criterion, policy-level ones first, in the plan's terms; of an order
-    failing on both its dose and its quantity, the dose (a doubled dose matters more than the vials it takes)."""
+    failing on both its dose and its quantity, the dose (a doubled dose matters more than the vials it takes). Fitted
+    to the summary after an `opening` of that many characters (_context)."""
     failed = decision.not_met_criteria()
     if not failed:
         return "no indication of the policy is met"
@@ -287,7 +299,7 @@ def _reason(decision: Decision) -> str:
     first = next((c for c in failed if c.kind == "dose"), failed[0]) if as_ordered else failed[0]
     reason = first.summary or first.text
     frame = ": not covered as ordered — " if as_ordered else ": not covered — "
-    room = SUMMARY_LIMIT - 1 - len(decision.payer_label) - len(frame)
+    room = SUMMARY_LIMIT - 1 - opening - len(decision.payer_label) - len(frame)
     if first.critical and first.note:
         # The evidence in full if it fits, else as many of its first clauses as fit (the vaccine and its date, then
         # the window), else the first with the vaccine's name shortened: a summary cut in the middle of a date

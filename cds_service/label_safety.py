@@ -23,6 +23,11 @@ from cds_service.verdict import MET
 # The label's "at least 2 weeks prior to the start of treatment, during treatment": the window the live-vaccine
 # criterion reads, from 14 days before the course start to the 28th day of this order's infusion.
 _VACCINE_WINDOW = {"days_before_course": 14, "days_after_order": 28}
+# The label's word, after the chart's finding or alone (_line).
+_DISCONTINUE = ("The label says to discontinue blinatumomab permanently after grade 4 cytokine release syndrome or "
+                "neurological toxicity")
+_NO_LIVE_VACCINE = ("The label advises against live vaccines from 2 weeks before treatment, during it and until immune "
+                    "recovery")
 
 
 class LabelNote(NamedTuple):
@@ -33,23 +38,35 @@ class LabelNote(NamedTuple):
 
 def label_notes(decision: Decision | None, facts: ClinicalFacts, dose: DoseReading) -> list[LabelNote]:
     """The label's word on what the chart and the order show, unless a criterion of the `decision` (None: no plan
-    was found) already failed on it or asks for it."""
-    shown = {reference for c in decision.not_met_criteria() for reference in c.evidence} if decision else set()
+    was found) asks for it, or failed on it and is critical: the card then says it in its summary and is critical
+    already (Aspirus U1's live vaccine). A criterion failed on it that is not critical (Aspirus's renewal toxicity
+    criterion) shows the finding in the detail, but neither the label's word nor its urgency: the note keeps its
+    summary and indicator, and its line leaves the finding to that criterion (else the same fact twice in one
+    detail)."""
+    failed = decision.not_met_criteria() if decision else []
+    said = {reference for c in failed if c.critical for reference in c.evidence}
+    shown = {reference for c in failed if not c.critical for reference in c.evidence}
     notes = []
     toxicity = facts.unacceptable_toxicity
-    if _recorded(toxicity, shown):  # True from the chart only for a grade 4-5 CRS or ICANS (toxicity.py)
+    if _recorded(toxicity, said):  # True from the chart only for a grade 4-5 CRS or ICANS (toxicity.py)
         notes.append(LabelNote(
-            f"{toxicity.note[:1].upper()}{toxicity.note[1:]}. The label says to discontinue blinatumomab permanently "
-            "after grade 4 cytokine release syndrome or neurological toxicity.",
+            _line(f"{toxicity.note[:1].upper()}{toxicity.note[1:]}", _DISCONTINUE, toxicity, shown),
             "Grade 4 CRS/ICANS this course: label says discontinue permanently", "critical"))
     vaccine = read_within(facts.live_vaccine_in_window, _VACCINE_WINDOW)
-    if _recorded(vaccine, shown):
+    if _recorded(vaccine, said):
         notes.append(LabelNote(
-            f"Live vaccine near treatment: {vaccine.note}. The label advises against live vaccines from 2 weeks "
-            "before treatment, during it and until immune recovery.",
+            _line(f"Live vaccine near treatment: {vaccine.note}", _NO_LIVE_VACCINE, vaccine, shown),
             "Live vaccine near treatment: label advises against it", "critical"))
     notes.extend(_dose_notes(decision, dose))
     return notes
+
+
+def _line(finding: str, label: str, fact: Fact[bool], shown: set[str]) -> str:
+    """The detail's line: the chart's `finding`, then the `label`'s word; the label's word alone when a criterion not
+    met, listed below it, shows the finding already."""
+    if shown.intersection(fact.evidence):
+        return f"{label}: see the criterion not met below for what the chart records."
+    return f"{finding}. {label}."
 
 
 def _dose_notes(decision: Decision | None, dose: DoseReading) -> list[LabelNote]:
@@ -69,6 +86,7 @@ def _dose_notes(decision: Decision | None, dose: DoseReading) -> list[LabelNote]
     return []
 
 
-def _recorded(fact: Fact[bool], shown: set[str]) -> bool:
-    """True from the chart (not an answer the prescriber gave, who knows it), and not already a failed criterion."""
-    return fact.value is True and not fact.attested and not shown.intersection(fact.evidence)
+def _recorded(fact: Fact[bool], said: set[str]) -> bool:
+    """True from the chart (not an answer the prescriber gave, who knows it), and not already a failed critical
+    criterion."""
+    return fact.value is True and not fact.attested and not said.intersection(fact.evidence)

@@ -20,9 +20,15 @@ OVERRIDE_REASON_SYSTEM = "urn:uuid:8c957449-5246-4cca-9e22-88c4dbfbf5d7"
 _BASE_URL_OVERRIDE_SYSTEM = re.compile(r"https?://[^/?#]+(?:/[^?#]*)?/fhir/CodeSystem/coverage-override-reason")
 
 
-def override_reasons() -> list[dict[str, str]]:
-    """The reasons as the `overrideReasons` Codings of a card."""
-    return [{"system": OVERRIDE_REASON_SYSTEM, "code": code, "display": display} for code, display in OVERRIDE_REASONS]
+# Not offered on a critical card (the label, or the plan, says the drug is to stop or wait): a coded "proceeding,
+# the plan may not pay" would record going on against that word as a mere matter of coverage.
+_PROCEEDING = "proceed-without-coverage"
+
+
+def override_reasons(critical: bool = False) -> list[dict[str, str]]:
+    """The reasons as the `overrideReasons` Codings of a card; of a `critical` one, none that proceeds."""
+    return [{"system": OVERRIDE_REASON_SYSTEM, "code": code, "display": display} for code, display in OVERRIDE_REASONS
+            if not (critical and code == _PROCEEDING)]
 
 
 def canonical_override_system(system: str) -> str:

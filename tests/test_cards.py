@@ -174,7 +174,9 @@ def test_live_vaccine_card_is_critical_and_says_why() -> None:
     card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
     assert card["indicator"] == "critical"
     assert "not covered — live vaccine too close to treatment" in card["summary"]
-    assert [r["code"] for r in card["overrideReasons"]][0] == "criteria-met-documentation-to-follow"
+    # Not "proceeding, the plan may not pay": the card's word is to wait, not about who pays.
+    assert [r["code"] for r in card["overrideReasons"]] == ["criteria-met-documentation-to-follow",
+                                                            "plan-exception-requested"]
 
 
 def test_override_reasons_name_one_system_whatever_the_base_url() -> None:

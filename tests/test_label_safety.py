@@ -24,14 +24,29 @@ def test_a_grade_4_toxicity_the_policy_did_not_read_is_noted() -> None:
     assert "discontinue blinatumomab permanently" in note
 
 
-def test_no_note_when_a_criterion_failed_on_it_or_the_prescriber_answered_it() -> None:
+def test_no_note_when_a_critical_criterion_failed_on_it_or_the_prescriber_answered_it() -> None:
+    """A critical criterion failed on it says it already, in the summary and the indicator (Aspirus U1)."""
     decision, facts = pick("meets-criteria")
     failed = CriterionResult("no-unacceptable-toxicity", "not-met", "Aspirus IV", "No unacceptable toxicity",
-                             evidence=ICANS.evidence)
+                             evidence=ICANS.evidence, critical=True)
     assert label_notes(replace(decision, criteria=[*decision.criteria, failed]),
                        replace(facts, unacceptable_toxicity=ICANS), CHECKED) == []
     attested = Fact(True, ("QuestionnaireResponse/a",), attested=True, note="grade 4-5 CRS or ICANS")
     assert label_notes(decision, replace(facts, unacceptable_toxicity=attested), CHECKED) == []
+
+
+def test_a_finding_a_criterion_shows_keeps_the_label_word_but_is_not_said_twice() -> None:
+    """Aspirus's renewal criterion fails on the grade 4 ICANS as a warning, and shows the event in the detail: the
+    note still opens the summary and makes the card critical, its line gives the label's word alone."""
+    decision, facts = pick("meets-criteria")
+    failed = CriterionResult("no-unacceptable-toxicity", "not-met", "Aspirus IV", "No unacceptable toxicity",
+                             evidence=ICANS.evidence)
+    [note] = label_notes(replace(decision, criteria=[*decision.criteria, failed]),
+                         replace(facts, unacceptable_toxicity=ICANS), CHECKED)
+    assert (note.summary, note.indicator) == ("Grade 4 CRS/ICANS this course: label says discontinue permanently",
+                                              "critical")
+    assert note.text.startswith("The label says to discontinue blinatumomab permanently after grade 4")
+    assert "ICANS grade 4 (2026-10-12)" not in note.text and "criterion not met below" in note.text
 
 
 def _with_mmr(body: dict[str, Any], day: str) -> dict[str, Any]:
@@ -108,6 +123,32 @@ def _without_weight(body: dict[str, Any]) -> dict[str, Any]:
     if "total" in bundle:  # a searchset's total above its entries is no whole answer (docs/prefetch.md)
         bundle["total"] = len(bundle["entry"])
     return body
+
+
+def _with_icans4(body: dict[str, Any]) -> dict[str, Any]:
+    """A grade 4 ICANS on the third day of the course (its first cycle from 2026-01-05)."""
+    body["prefetch"]["conditions"]["entry"].append({"resource": {
+        "resourceType": "Condition", "id": "icans-1", "subject": {"reference": "Patient/example-patient"},
+        "recordedDate": "2026-01-07",
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G92.04",
+                             "display": "ICANS grade 4"}]}}})
+    return body
+
+
+def test_a_grade_4_icans_failing_the_renewal_is_critical_and_says_the_label_first(client: Any) -> None:
+    """The clinicians' review (case 31): the renewal's toxicity criterion failed on the ICANS, so the label's word was
+    left out, and the card was a warning offering to proceed without coverage, while the same ICANS outside a
+    renewal made a critical card saying "discontinue permanently"."""
+    [card, *_] = post(client, _with_icans4(example("aspirus-relapsed-refractory-cycle6-renewal")))["cards"]
+    decision = card["extension"]["coverage-decision"]
+    assert (decision["decision"], decision["request"]) == ("criteria-not-met", "renewal")
+    assert card["indicator"] == "critical"
+    assert card["summary"] == ("Grade 4 CRS/ICANS this course: label says discontinue permanently — Aspirus Health "
+                               "Plan: not covered — unacceptable toxicity")
+    assert "**Label safety:** The label says to discontinue blinatumomab permanently" in card["detail"]
+    assert card["detail"].count("ICANS grade 4 (2026-01-07)") == 1  # the criterion not met shows the event, once
+    assert [r["code"] for r in card["overrideReasons"]] == ["criteria-met-documentation-to-follow",
+                                                            "plan-exception-requested"]
 
 
 def test_a_dose_the_label_check_could_not_read_is_said_where_the_plan_does_not_ask(client: Any) -> None:
