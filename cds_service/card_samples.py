@@ -63,10 +63,17 @@ _FINDINGS = {"first": _FINDING, "worst": _FINDING,
 
 
 def _no_plan(not_received: str = "", coverage: str | None = None, unreadable: str = "",
-             label_notes: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"not_received": not_received, "coverage": coverage, "unreadable": unreadable,
+             label_notes: tuple[str, ...] = (), out_of_force: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"not_received": not_received, "coverage": coverage, "unreadable": unreadable, "out_of_force": out_of_force,
             "plans": ["Aspirus Health Plan", "Florida Blue"], "label_notes": list(label_notes),
             "dose_checked": not label_notes}
+
+
+# A supported plan's Coverage whose period leaves out the order's start (cards._out_of_force_context): ended, not
+# yet begun.
+_ENDED = {"payer": "Florida Blue", "start": "2026-01-01", "end": "2026-11-30", "order_start": "2026-12-01",
+          "ended": True}
+_NOT_YET = {**_ENDED, "start": "2027-01-01", "end": "", "ended": False}
 
 
 _PLAN_LINE = {"days": "days 1–28", "ordered": "28.3", "corrected": "28"}
@@ -92,6 +99,8 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision-no-plan.j2", _no_plan(not_received="payer", coverage="Coverage/primary")),
     ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", unreadable="order is text, not a whole number")),
     ("decision-no-plan.j2", _no_plan()),
+    ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", out_of_force=_ENDED)),
+    ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", out_of_force=_NOT_YET)),
     ("decision-no-plan.j2", _no_plan(label_notes=("Dose not checked against the label: no current weight.",))),
     ("evaluation-failed.j2", {"hook_instance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"}),
     ("order-unidentified.j2", {}),

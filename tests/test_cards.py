@@ -19,6 +19,7 @@ from tests.crd_invariants import check_crd_invariants
 from tests.test_pipeline import example, post
 from cds_service.decision import CriterionResult, Decision
 from cds_service.dosing.checks import DoseReading
+from cds_service.facts.coverage import OutOfForce, PayerMatch
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import evaluate_policy, load_policy
 from cds_service.record import PREFETCH_KEYS
@@ -250,6 +251,18 @@ def test_no_plan_card_says_when_the_coverage_was_not_received() -> None:
     assert "`coverage` not answered" in card["detail"] and "still checked against the label" in card["detail"]
     payer = no_plan_card(ORDER, case_facts, CHECKED, not_received="payer")
     assert payer["summary"] == "Payer data not received: health plan unknown, coverage not checked"
+
+
+def test_no_plan_card_names_a_supported_plan_out_of_force_after_the_label_word() -> None:
+    """The Coverage's end and the order's start after the label's word, cut between words if need be."""
+    facts = pick("meets-criteria")[1]
+    lapsed = OutOfForce(PayerMatch("florida-blue", "Coverage/f"), date(2026, 1, 1), date(2026, 11, 30))
+    card = no_plan_card(ORDER, facts, DoseReading(missing="current weight", above=False), coverage="Coverage/f",
+                        out_of_force=lapsed)
+    assert card["summary"].startswith("Dose not checked against the label: no current weight — Florida Blue "
+                                      "coverage ends 2026-11-30, before this order starts (2026-12-01)")
+    assert len(card["summary"]) < 140
+    assert "(Coverage/f, 2026-01-01 to 2026-11-30)" in card["detail"]
 
 
 def test_a_met_card_lists_no_other_routes_and_counts_one_cycle_in_the_singular() -> None:

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from cds_service.facts.coverage import PayerMatch, no_plan, select_payer
+from cds_service.facts.coverage import NoPlan, OutOfForce, PayerMatch, no_plan, select_payer
 from cds_service.valuesets import ENV_DIR, get_valuesets
 from tests.factories import coverage, medication_request, organization, record
 
@@ -126,4 +126,27 @@ def test_a_primary_coverage_whose_payer_was_not_received_leaves_the_payer_undete
     primary = coverage(None, id="p", order=1, payor_reference="Organization/missing")
     rec = record(primary, coverage("Florida Blue", id="f", order=2))
     assert select_payer(rec, ORDER, START) is None
-    assert no_plan(rec, ORDER, START) == ("payer-not-received", "Coverage/p", None)
+    assert no_plan(rec, ORDER, START) == NoPlan("payer-not-received", "Coverage/p")
+
+
+def test_a_supported_plan_out_of_force_at_the_start_is_named_not_taken_for_no_plan() -> None:
+    """Ended before the order's start, or starting after it: the card says so, not "no supported plan" (the audit
+    reason stays no-coverage-in-force, with the Coverage)."""
+    ended = coverage("Florida Blue", id="f", start="2025-03-01", end="2026-02-28")
+    assert no_plan(record(ended), ORDER, START) == NoPlan(
+        "no-coverage-in-force", "Coverage/f",
+        out_of_force=OutOfForce(PayerMatch("florida-blue", "Coverage/f"), date(2025, 3, 1), date(2026, 2, 28)))
+    later = coverage("Aspirus Health Plan", id="a", start="2026-04-01")
+    assert no_plan(record(later), ORDER, START).out_of_force == OutOfForce(
+        PayerMatch("aspirus-magellan", "Coverage/a"), date(2026, 4, 1), None)
+    insured = medication_request(start=START, insurance=[{"reference": "Coverage/a"}])
+    assert no_plan(record(ended, later), insured, START).coverage == "Coverage/a"  # the rules of select_payer
+
+
+def test_only_an_active_coverage_of_a_supported_plan_is_named_out_of_force() -> None:
+    for other in (coverage("Acme Health", end="2026-02-28"), coverage("Florida Blue", status="cancelled"),
+                  coverage("Florida Blue", status="cancelled", end="2026-02-28")):
+        assert no_plan(record(other), ORDER, START) == NoPlan("no-coverage-in-force")
+    in_force = coverage("Acme Health", id="x")  # another payer's Coverage in force is the patient's plan
+    assert no_plan(record(in_force, coverage("Florida Blue", end="2026-02-28")), ORDER, START) == NoPlan(
+        "payer-not-supported")

@@ -582,6 +582,31 @@ def test_a_payer_organization_that_was_not_received_is_said_on_the_no_plan_card(
     assert card["summary"].startswith(summary)
 
 
+@pytest.mark.parametrize(("period", "summary", "said"), [
+    ({"start": "2026-01-01", "end": "2026-11-30"},
+     "Florida Blue coverage ends 2026-11-30, before this order starts (2026-12-01): coverage not checked",
+     "(Coverage/coverage-1, 2026-01-01 to 2026-11-30) ends before this order starts on 2026-12-01"),
+    ({"start": "2027-01-01"},
+     "Florida Blue coverage starts 2027-01-01, after this order starts (2026-12-01): coverage not checked",
+     "(Coverage/coverage-1, from 2027-01-01) starts after this order starts on 2026-12-01"),
+], ids=["ended", "not-yet"])
+def test_a_supported_plan_out_of_force_at_the_order_start_is_named_on_the_no_plan_card(
+        client: Any, period: dict[str, str], summary: str, said: str) -> None:
+    """The clinicians' review (case 54): a Florida Blue Coverage ending the day before the order's start read "No
+    supported health plan found". No plan decides (fhir-data-profile.md §Coverage and payer: the Coverages in force),
+    so no coverage information is sent (service-contract.md, Response), but the card names the Coverage and its
+    period, and says what to check."""
+    body = example("florida-blue-relapsed-refractory-ph-negative")  # the order starts 2026-12-01
+    [entry] = body["prefetch"]["coverage"]["entry"]
+    entry["resource"] |= {"id": "coverage-1", "period": period}
+    answer = post(client, body)
+    [card] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "coverage-info"]
+    assert (card["summary"], card["indicator"]) == (summary, "info") and len(summary) < 140
+    detail = " ".join(card["detail"].split())  # as Markdown shows it: its line breaks are spaces
+    assert said in detail and "Check the patient's current coverage and eligibility" in detail
+    assert answer["systemActions"] == []
+
+
 def test_an_unreadable_primary_coverage_is_said_on_the_no_plan_card_not_decided_by_the_secondary(
         client: Any) -> None:
     """A primary Coverage with a wrong JSON type where the payer routing reads may be of a supported plan: another

@@ -168,14 +168,25 @@ def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> P
     return chosen.match if chosen is not None else None
 
 
+class OutOfForce(NamedTuple):
+    """A Coverage of a supported plan (`payer`), active, whose period leaves out the order's start: it ended before
+    (`end`), or starts after it (`start`)."""
+
+    payer: PayerMatch
+    start: date | None
+    end: date | None
+
+
 class NoPlan(NamedTuple):
     """Why `select_payer` chose no payer, as the no-plan card says it and the audit trail keeps it (`reason`), and
-    the Coverage chosen whose payer could not be known, if one was (`coverage`; `unreadable` when the Coverage
-    itself could not be read)."""
+    the Coverage the card names, if any (`coverage`): the one chosen whose payer could not be known (`unreadable`
+    when the Coverage itself could not be read), or, with none in force, a supported plan's out of force at the start
+    (`out_of_force`)."""
 
     reason: str
     coverage: str | None = None
     unreadable: Unreadable | None = None
+    out_of_force: OutOfForce | None = None
 
 
 def no_plan(record: PatientRecord, order: dict[str, Any], start: date) -> NoPlan:
@@ -183,15 +194,38 @@ def no_plan(record: PatientRecord, order: dict[str, Any], start: date) -> NoPlan
     arrived), "coverage-unreadable" (the Coverage the rules choose, or may choose, could not be read: shape.py),
     "payer-not-received" (the Coverage chosen names its payer only through an Organization that could not be read:
     the plan is unknown, not unsupported; service-contract.md: the card names data not received),
-    "payer-not-supported" (Coverages in force, of payers with no policy) or "no-coverage-in-force"."""
+    "payer-not-supported" (Coverages in force, of payers with no policy) or "no-coverage-in-force" (with the
+    supported plan's Coverage out of force at `start` the rules would choose, if there is one)."""
     if not record.received("coverage"):
         return NoPlan("coverage-not-received")
     chosen = _chosen(_candidates(record, start), order)
     if chosen is not None:
         reason = "coverage-unreadable" if chosen.unreadable else "payer-not-received"
         return NoPlan(reason, chosen.reference, chosen.unreadable)
-    current = [c for c in well_formed_only(record.resources("coverage", "Coverage")) if _in_force(c, start)]
-    return NoPlan("payer-not-supported" if current else "no-coverage-in-force")
+    coverages = well_formed_only(record.resources("coverage", "Coverage"))
+    if any(_in_force(c, start) for c in coverages):
+        return NoPlan("payer-not-supported")
+    lapsed = _out_of_force(record, coverages, order, start)
+    return NoPlan("no-coverage-in-force", lapsed.payer.coverage_reference if lapsed else None, out_of_force=lapsed)
+
+
+def _out_of_force(record: PatientRecord, coverages: list[dict[str, Any]], order: dict[str, Any],
+                  start: date) -> OutOfForce | None:
+    """Of the active `coverages` of a supported plan whose period leaves out `start`, the one the rules of
+    `select_payer` would choose were they in force: a patient with such a Coverage has a plan, not "no supported
+    plan", and the card says which and when it is in force."""
+    resolve = record_resolver(record)
+    found: list[tuple[_Candidate, OutOfForce]] = []
+    for coverage in coverages:
+        if coverage.get("status") != "active" or _period_includes(coverage, start):
+            continue
+        match = _recognized(coverage, ref(coverage), resolve)
+        if match is not None:  # a period leaves out `start`: there is one, and it is an object (shape.py)
+            period = coverage["period"]
+            found.append((_Candidate(match.coverage_reference, coverage.get("order"), match),
+                          OutOfForce(match, parse_date(period.get("start")), parse_end_date(period.get("end")))))
+    chosen = _chosen([candidate for candidate, _ in found], order)
+    return next((lapsed for candidate, lapsed in found if candidate is chosen), None)
 
 
 def _payer_unread(coverage: dict[str, Any], resolve: Resolver) -> bool:
