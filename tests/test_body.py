@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import pytest
 
 from cds_service.dosing.compare import display_number
 from cds_service.dosing.text import mcg_text, per_m2_text
-from cds_service.facts.body import mosteller
+from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa, mosteller
 from cds_service.record import PatientRecord
 from tests.factories import body_sizes
 
@@ -128,6 +128,19 @@ def test_a_recorded_bsa_without_height_must_fit_the_weight(bsa: float, used: boo
     if not used:
         assert size.bsa_m2.evidence == ("Observation/b", "Observation/w")
         assert f"BSA {bsa:g} m² recorded on 2026-11-19: not plausible for weight 25 kg" in size.bsa_m2.note
+
+
+@pytest.mark.parametrize("weight", [18, 44.9])
+def test_largest_bsa_is_the_largest_used_at_a_weight_without_a_height(weight: float) -> None:
+    """The dose checks suppose it for a child weighed without a height (docs/dosing.md): it must be the largest BSA
+    this module would use at that weight, computed from the tallest height accepted or recorded without a height
+    (18 kg: 1.183216 m², Mosteller at 280 cm, is used as 1.183; 0.001 m² more would need a taller patient)."""
+    kg = Decimal(str(weight))
+    exact = mosteller(TALLEST_HEIGHT_CM, kg).quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
+    by_height = body_sizes(record(obs("w", WEIGHT, weight), obs("h", HEIGHT, float(TALLEST_HEIGHT_CM))), START, 7)
+    recorded = [body_sizes(record(obs("w", WEIGHT, weight), obs("b", BSA, float(bsa))), START, 7).bsa_m2.value
+                for bsa in (exact, exact + Decimal("0.001"))]
+    assert [by_height.bsa_m2.value, *recorded] == [largest_bsa(kg), largest_bsa(kg), None]
 
 
 def test_no_bsa_without_height_or_recorded_value() -> None:

@@ -259,25 +259,55 @@ def test_no_card_without_weight_and_none_at_the_label() -> None:
     assert card_for(single_line_order(rate(28)), facts(weight=None)) is None
     assert card_for(step_order(), facts(weight=None), "relapsed-refractory") is None
     assert card_for(single_line_order(rate(13)), facts(weight="30")) is None  # below 45 kg without BSA
-    assert card_for(single_line_order(rate(28.5)), facts(weight="30")) is None  # maybe above the BSA dose: unknown
+    # 30 kg: at most 15 × 1.528 m² (its BSA at 280 cm) = 22.92 mcg/day, +10% = 25.21: maybe above its BSA dose
+    assert card_for(single_line_order(rate(25.2)), facts(weight="30")) is None
     assert card_for(step_order(), facts(), "relapsed-refractory") is None
 
 
-@pytest.mark.parametrize(("fact_args", "missing"), [({"weight": None}, "current weight (within 30 days)"),
-                                                    ({"weight": "30"}, "height or BSA (within 30 days)")])
-def test_above_the_maximum_at_any_weight_warns_without_a_suggestion(fact_args: dict[str, Any], missing: str) -> None:
+def test_above_the_maximum_at_any_weight_warns_without_a_suggestion() -> None:
     # 28 mcg/day on the step days of relapsed/refractory cycle 1 is above 9 mcg/day whatever the patient weighs.
-    card = card_for(single_line_order(rate(28)), facts(**fact_args), "relapsed-refractory")
+    card = card_for(single_line_order(rate(28)), facts(weight=None), "relapsed-refractory")
     assert card is not None and card["indicator"] == "warning"
     assert "suggestions" not in card and "selectionBehavior" not in card
     assert card["summary"] == ("Dose above label maximum: 28 mcg/day on days 1–7; "
                                "the most at any weight is 9 mcg/day")
-    assert f"Not on file: {missing}." in card["detail"]
+    assert "Not on file: current weight (within 30 days)." in card["detail"]
     assert card["extension"]["dose-check"]["days"] == [1, 7]
-    assert card["extension"]["dose-check"]["weightKg"] == (None if fact_args["weight"] is None else 30.0)
-    ten_fold = card_for(single_line_order(rate(280)), facts(**fact_args), "standard")
+    assert card["extension"]["dose-check"]["weightKg"] is None
+    ten_fold = card_for(single_line_order(rate(280)), facts(weight=None), "standard")
     assert ten_fold is not None and "280 mcg/day on days 1–28" in ten_fold["summary"]
     assert "the most at any weight is 28 mcg/day" in ten_fold["summary"]
+
+
+def test_below_45_kg_without_height_above_the_label_at_any_height_warns_and_asks_for_a_height() -> None:
+    """An adult's 28 mcg/day for an 18 kg child: even at 280 cm, the tallest height accepted, its BSA is 1.183 m², so
+    the label dose is at most 17.75 mcg/day (5.92 on the step days). No corrected dose without the BSA."""
+    card = card_for(single_line_order(rate(28)), facts(weight="18"), "relapsed-refractory")
+    assert card is not None and card["indicator"] == "warning"
+    assert "suggestions" not in card and "selectionBehavior" not in card
+    assert card["summary"] == ("Under 45 kg, dose above label at any height: 28 mcg/day on days 1–7 (+1 more); "
+                               "record a height")
+    assert "| days 1–7 | 28 mcg/day | 5.92 mcg/day |" in card["detail"]
+    assert "| days 8–28 | 28 mcg/day | 17.75 mcg/day |" in card["detail"]
+    assert "Even at 280 cm, the tallest height the service accepts, 18 kg gives a BSA of 1.183 m²" in " ".join(
+        card["detail"].split())
+    assert "Not on file: height or BSA (within 30 days)." in card["detail"]
+    check = card["extension"]["dose-check"]
+    assert (check["weightKg"], check["bsaM2"], check["basis"], check["expected"]) == (18.0, None, "bsa", 5.92)
+
+
+@pytest.mark.parametrize(("weight", "value", "card"), [
+    ("18", 19.5, False), ("18", 19.6, True),  # at most 17.745 mcg/day at any height, +10%: 19.52
+    ("44.9", 28, False), ("44.9", 28.4, True),  # the BSA dose at 280 cm is capped at 28, with no allowance above it
+    ("45", 28.4, False),  # from 45 kg: 28 mcg/day +0.5, and the BSA plays no part
+])
+def test_the_card_above_the_label_at_any_height_has_its_boundaries(weight: str, value: float, card: bool) -> None:
+    assert (card_for(single_line_order(rate(value)), facts(weight=weight)) is not None) is card
+
+
+def test_interfant_without_bsa_is_dosed_per_m2_at_any_weight() -> None:
+    card = card_for(single_line_order(rate(28)), facts(weight="8"), "interfant")  # 8 kg: 0.789 m² at 280 cm
+    assert card is not None and card["summary"].startswith("Interfant, dose above label at any height: ")
 
 
 def test_unreadable_dose_is_reported() -> None:
@@ -628,6 +658,11 @@ def test_a_summary_too_short_for_every_range_names_the_most_severe() -> None:
     assert without_weight is not None
     assert without_weight["summary"] == ("Dose above label maximum: 56 mcg/day (this order and a likely duplicate "
                                          "order) on days 8–28 (+1 more); the most at any weight is 28 mcg/day")
+    without_height = dose_card(first, facts(weight="30"), "relapsed-refractory", True, "X",
+                               order_checks(first, group, facts(weight="30")))
+    assert without_height is not None
+    assert without_height["summary"] == ("Under 45 kg, dose above label at any height: 56 mcg/day (this order and a "
+                                         "likely duplicate order) on days 8–28 (+1 more); record a height")
 
 
 @pytest.mark.parametrize(("step", "full", "worst"), [

@@ -127,9 +127,37 @@ def test_missing_weight_or_bsa_is_unknown() -> None:
 def test_above_the_label_maximum_is_not_met_whatever_the_weight(weight: str | None) -> None:
     verdict = checks(single_line_order(rate(28.6)), weight=weight).schedule("standard")
     assert verdict.status == "not-met"
-    assert verdict.note == "28.6 mcg/day on days 1–28; label maximum at any weight 28 mcg/day"
     step_days = checks(single_line_order(rate(28)), weight=weight).schedule("relapsed-refractory")
-    assert step_days.status == "not-met" and step_days.note.startswith("28 mcg/day on days 1–7;")
+    assert step_days.status == "not-met" and step_days.note.startswith("28 mcg/day on days 1–7")
+
+
+def test_without_a_weight_the_note_names_the_maximum_at_any_weight() -> None:
+    verdict = checks(single_line_order(rate(28.6)), weight=None).schedule("standard")
+    assert verdict.note == "28.6 mcg/day on days 1–28; label maximum at any weight 28 mcg/day"
+
+
+@pytest.mark.parametrize(("weight", "value", "status"), [
+    # 18 kg: even at 280 cm, BSA 1.183 m², so at most 15 × 1.183 = 17.745 mcg/day, +10% = 19.52
+    ("18", "19.5", "unknown"),
+    ("18", "19.6", "not-met"),
+    ("18", "28", "not-met"),  # an adult's dose for an 18 kg child: above the label at any height
+    # 44.9 kg: the BSA dose at 280 cm reaches the cap, which allows no rounding above it; from 45 kg 28.5 does.
+    ("44.9", "28", "unknown"),
+    ("44.9", "28.4", "not-met"),
+    ("45", "28.4", "met"),
+])
+def test_below_45_kg_without_height_a_dose_above_the_label_at_any_height_is_not_met(weight: str, value: str,
+                                                                                   status: str) -> None:
+    verdict = checks(single_line_order(rate(float(value))), weight=weight).schedule("standard")
+    assert verdict.status == status
+    assert verdict.missing == (MISSING_BSA if status == "unknown" else "")
+
+
+def test_the_note_above_the_label_at_any_height_names_it_and_the_weight() -> None:
+    verdict = checks(single_line_order(rate(28)), weight="18").schedule("relapsed-refractory")
+    assert verdict.note == ("28 mcg/day on days 1–7 (label maximum at any height 5.92 mcg/day); 28 mcg/day on days "
+                            "8–28 (label maximum at any height 17.75 mcg/day) (for weight 18 kg)")
+    assert verdict.evidence == ("MedicationRequest/blin-1", "Observation/w")  # the weight the maximum was read for
 
 
 def test_unreadable_dose_is_unknown_with_the_reason() -> None:
@@ -394,12 +422,15 @@ def test_many_unreadable_orders_on_the_same_days_are_named_a_few() -> None:
         "; and lines of other orders)"
 
 
-@pytest.mark.parametrize("weight", [None, "30"])
-def test_a_sum_above_the_label_maximum_is_not_met_without_the_body_size(weight: str | None) -> None:
+@pytest.mark.parametrize(("weight", "maximum"), [
+    (None, "label maximum at any weight 28 mcg/day"),
+    ("30", "label maximum at any height 22.92 mcg/day (for weight 30 kg)"),  # 15 × 1.528 m², its BSA at 280 cm
+])
+def test_a_sum_above_the_label_maximum_is_not_met_without_the_body_size(weight: str | None, maximum: str) -> None:
     both = order(line(rate(28), "2026-12-01", "2026-12-28", 1), line(rate(20), "2026-12-01", "2026-12-28", 2))
     verdict = checks(both, weight=weight).schedule("standard")
     assert verdict.status == "not-met"
-    assert verdict.note == "48 mcg/day on days 1–28 (lines 1 and 2 together); label maximum at any weight 28 mcg/day"
+    assert verdict.note == f"48 mcg/day on days 1–28 (lines 1 and 2 together); {maximum}"
 
 
 @pytest.mark.parametrize(("phase", "indication", "schedule"), [

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from cds_service.dosing.expected import dosed_by_bsa, expected_daily_dose
+from cds_service.dosing.expected import dosed_by_bsa, expected_daily_dose, label_maximum
 from cds_service.record import PatientRecord
 from tests.factories import body_sizes
 
@@ -61,6 +61,21 @@ def test_unknown_without_the_body_size_it_needs() -> None:
     assert expected_daily_dose("standard", None, BSA, 1, 1) is None
     assert expected_daily_dose("standard", D("44.9"), None, 1, 1) is None
     assert expected_daily_dose(None, None, None, 1, 1) is None
+
+
+@pytest.mark.parametrize(("schedule", "weight", "day", "maximum", "allowed"), [
+    # 18 kg at 280 cm, the tallest height accepted: BSA 1.183 m²; 15 (5 on step days) mcg/m²/day, +10%.
+    ("relapsed-refractory", D(18), 8, D("17.745"), D("19.5195")),
+    ("relapsed-refractory", D(18), 1, D("5.915"), D("6.5065")),
+    ("standard", D("44.9"), 1, D(28), D(28)),  # 1.869 m²: 28.035, capped, and no rounding allowance above the cap
+    ("standard", D(45), 1, D(28), D("28.5")),  # from 45 kg the fixed dose and its 0.5 mcg/day allowance
+    ("standard", None, 1, D(28), D("28.5")),  # no weight: the fixed dose, the most at any weight
+    ("relapsed-refractory", None, 1, D(9), D("9.5")),
+])
+def test_label_maximum_at_any_height_for_a_weight_dosed_by_bsa(schedule: str, weight: Decimal | None, day: int,
+                                                                maximum: Decimal, allowed: Decimal) -> None:
+    expected = label_maximum(schedule, weight, 1, day)
+    assert (expected.mcg_per_day, expected.allowed) == (maximum, allowed)
 
 
 def test_tolerances() -> None:

@@ -221,3 +221,29 @@ def test_a_dose_not_checked_stays_in_the_detail_of_a_card_not_covered_anyway(cli
     assert card["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
     assert card["summary"].startswith("Florida Blue: not covered") and card["indicator"] == "warning"
     assert "Dose not checked against the label: the chart has no current weight" in card["detail"]
+
+
+CHILD_WITHOUT_HEIGHT = "florida-blue-child-no-height-dose-above-label-at-any-height"  # 18 kg, the adult step dose
+
+
+def test_a_dose_above_the_label_at_any_height_is_not_said_to_be_unchecked(client: Any) -> None:
+    """Below 45 kg without a height the label dose is unknown, but not how high it can be (docs/dosing.md): the
+    decision card must not say "not checked" beside a dose card saying the dose is above the label."""
+    card, dose = post(client, example(CHILD_WITHOUT_HEIGHT))["cards"]
+    assert card["indicator"] == "info" and card["summary"].startswith("Florida Blue: meets criteria")
+    assert "Dose not checked" not in card["detail"]
+    assert "The plan's dose limit is met, but the dose is above the label dose: see the dose card." in card["detail"]
+    assert dose["summary"] == ("Under 45 kg, dose above label at any height: 28 mcg/day on days 8–28 (+1 more); "
+                               "record a height")
+
+
+def test_a_dose_within_the_label_at_some_height_is_said_to_be_unchecked(client: Any) -> None:
+    """Just within the label dose at 280 cm (18 kg, BSA 1.183 m²: 5.915 and 17.745 mcg/day, +10%): no dose card, and
+    the decision card says the dose was not checked and what to record."""
+    body = example(CHILD_WITHOUT_HEIGHT)
+    step, full = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"]
+    step["doseAndRate"][0]["rateQuantity"]["value"] = 6.5
+    full["doseAndRate"][0]["rateQuantity"]["value"] = 19.5
+    [card] = post(client, body)["cards"]
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("Dose not checked against the label: no height or BSA — Florida Blue: meets")

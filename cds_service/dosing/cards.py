@@ -3,9 +3,9 @@
 Dose cards appear whatever the payer: a warning with one suggestion when a line is above the label, an info card
 when the dose is more than 10% below the label dose of a matched indication, an info card when a dose cannot be
 read. No weight (or, below 45 kg, no BSA): the label dose is unknown, so the only dose card is a warning, without a
-suggestion, for a dose above the label maximum at any weight. Lines running on the same days are compared as their
-sum; above the label, that is a warning without a suggestion (which line or order to change is the prescriber's
-call).
+suggestion, for a dose above the label maximum at any weight (weighed below 45 kg: at any height). Lines running on
+the same days are compared as their sum; above the label, that is a warning without a suggestion (which line or
+order to change is the prescriber's call).
 """
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, corrected_daily,
                                        json_number, without_coverage_information, written_dose)
 from cds_service.dosing.text import bsa_text, days_text, mcg_text, mcg_text_against, per_m2_text
+from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
+from cds_service.facts.quantities import rounded
 
 DOSE_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "Off-guideline dose"}
 QUANTITY_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "limits", "display": "Quantity limit"}
@@ -190,10 +192,22 @@ def _above_together_card(order: dict[str, Any], facts: ClinicalFacts, lines: lis
 
 def _above_maximum_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
                         above: list[Finding], missing: str, source_label: str) -> dict[str, Any]:
-    text = render_card("dose-above-maximum.j2", missing=missing, **_finding_context(facts, patient, above, lines))
+    text = render_card("dose-above-maximum.j2", missing=missing, any_height=_any_height(patient),
+                       **_finding_context(facts, patient, above, lines))
     card = _card(order, text, "warning", source_label, DOSE_TOPIC)
     card["extension"]["dose-check"] = _dose_check(above, patient)
     return card
+
+
+def _any_height(patient: Patient) -> dict[str, str] | None:
+    """For a weighed patient dosed by BSA who has no BSA (`label_maximum`): why the label dose is per m², and the
+    tallest height accepted and the BSA it gives at this weight, for which the label maximum shown was computed.
+    None without a weight: the maximum is the fixed dose."""
+    if patient.weight_kg is None:
+        return None
+    return {"why": "Interfant" if patient.schedule == "interfant" else f"Under {WEIGHT_BOUNDARY_KG} kg",
+            "weight": f"{rounded(patient.weight_kg):f}", "tallest": f"{TALLEST_HEIGHT_CM}",
+            "bsa": bsa_text(largest_bsa(patient.weight_kg))}
 
 
 def _card(order: dict[str, Any], text: CardText, indicator: str, source_label: str,

@@ -22,6 +22,9 @@ MISSING_BSA = f"height or BSA (within {BSA_WINDOW.days} days)"
 MISSING_DOSE = "each dosage line's dose written in mcg/day"
 MISSING_DAYS = "each dosage line's days (its start and end, or its duration)"
 MISSING_CYCLE = "cycle number of this order"
+# How a note names the dose a finding is compared with: the patient's label dose, or without the body size it needs
+# (`missing_body_size`), the most the label allows at any weight, or for a weighed patient dosed by BSA at any height.
+_LABEL_NAMED = {"": "label", MISSING_WEIGHT: "label maximum at any weight", MISSING_BSA: "label maximum at any height"}
 
 
 def order_lines(order: dict[str, Any], facts: ClinicalFacts) -> list[DoseLine]:
@@ -58,13 +61,14 @@ def missing_body_size(patient: Patient) -> str:
     return MISSING_BSA if patient.bsa_m2 is None and dosed_by_bsa(patient.schedule, patient.weight_kg) else ""
 
 
-def findings_note(findings: Sequence[Finding], size_known: bool = True) -> str:
-    """Every off range: one as '28 mcg/day on days 1–7; label 9 mcg/day' (or, body size unknown, '...; label maximum
-    at any weight 28 mcg/day'), a sum of lines saying whose ('48 mcg/day on days 1–28 (lines 1 and 2 together); label
-    28 mcg/day'); several as '9 mcg/day on days 1–7 (label 7.38 mcg/day); 28 mcg/day on days 8–28 (label 22.13
-    mcg/day)'. Past NAMED + 1 ranges (an order of many lines), the NAMED most severe (`most_severe`) and how many
-    more: a pharmacist correcting days 1-7 must not miss days 8-28, and a note does not grow with the order."""
-    label = "label" if size_known else "label maximum at any weight"
+def findings_note(findings: Sequence[Finding], missing: str = "") -> str:
+    """Every off range: one as '28 mcg/day on days 1–7; label 9 mcg/day' (or, `missing` a body size, '...; label
+    maximum at any weight 28 mcg/day', '...; label maximum at any height 17.75 mcg/day'), a sum of lines saying whose
+    ('48 mcg/day on days 1–28 (lines 1 and 2 together); label 28 mcg/day'); several as '9 mcg/day on days 1–7
+    (label 7.38 mcg/day); 28 mcg/day on days 8–28 (label 22.13 mcg/day)'. Past NAMED + 1 ranges (an order of many
+    lines), the NAMED most severe (`most_severe`) and how many more: a pharmacist correcting days 1-7 must not miss
+    days 8-28, and a note does not grow with the order."""
+    label = _LABEL_NAMED[missing]
     if len(findings) == 1:
         [finding] = findings
         together = f" ({finding.together.text})" if finding.together else ""
@@ -225,10 +229,8 @@ class OrderDoseChecks:
         patient, findings = self.findings(schedule, cycle)
         missing = missing_body_size(patient)
         above = [f for f in findings if f.kind == ABOVE]
-        if above:  # without the body size: above the label at any weight
-            if missing:
-                return Verdict(NOT_MET, self.evidence, findings_note(above, False))
-            return self._sized(NOT_MET, findings_note(above), patient)
+        if above:  # without the body size: above the label at any weight (or, weighed, at any height)
+            return self._sized(NOT_MET, findings_note(above, missing), patient)
         if missing:
             # A weight or BSA on record that could not be used says why (not plausible, not checked): the pharmacist
             # sees what the chart holds, not only that no size was used.

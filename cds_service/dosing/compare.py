@@ -33,7 +33,7 @@ class Patient:
         return expected_daily_dose(self.schedule, self.weight_kg, self.bsa_m2, self.cycle, day)
 
     def maximum(self, day: int) -> Expected:
-        return label_maximum(self.schedule, self.cycle, day)
+        return label_maximum(self.schedule, self.weight_kg, self.cycle, day)
 
 
 @dataclass(frozen=True)

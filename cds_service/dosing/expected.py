@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from cds_service.facts.body import largest_bsa
+
 WEIGHT_BOUNDARY_KG = Decimal(45)
 FULL_DOSE = Decimal(28)  # mcg/day, and the cap of a BSA-based full dose
 STEP_DOSE = Decimal(9)  # mcg/day on the step days, and the cap of a BSA-based step dose
@@ -69,21 +71,30 @@ def expected_daily_dose(schedule: str | None, weight_kg: Decimal | None, bsa_m2:
     """
     step = is_step_day(schedule, cycle, day)
     if dosed_by_bsa(schedule, weight_kg):
-        if bsa_m2 is None:
-            return None
-        per_m2, cap = (STEP_PER_M2, STEP_DOSE) if step else (FULL_PER_M2, FULL_DOSE)
-        return Expected(min(per_m2 * bsa_m2, cap), "bsa", cap, per_m2)
-    if weight_kg is None:
-        return None
-    return label_maximum(schedule, cycle, day)
+        return None if bsa_m2 is None else _by_bsa(step, bsa_m2)
+    return None if weight_kg is None else _fixed(step)
 
 
-def label_maximum(schedule: str | None, cycle: int | None, day: int) -> Expected:
-    """The highest label dose at any body size: the fixed dose from 45 kg (a BSA-based dose is capped at it).
-    A dose above it is above the label whatever the patient weighs."""
-    return _STEP_MAXIMUM if is_step_day(schedule, cycle, day) else _FULL_MAXIMUM
+def label_maximum(schedule: str | None, weight_kg: Decimal | None, cycle: int | None, day: int) -> Expected:
+    """The highest label dose at any body size the record leaves open; a dose above it is above the label whatever
+    the patient's size. Without a weight (or from 45 kg), the fixed dose (a BSA-based dose is capped at it). Weighed
+    and dosed by BSA (below 45 kg, or Interfant) without a BSA: the BSA dose at the tallest height accepted
+    (`largest_bsa`)."""
+    step = is_step_day(schedule, cycle, day)
+    if weight_kg is not None and dosed_by_bsa(schedule, weight_kg):
+        return _by_bsa(step, largest_bsa(weight_kg))
+    return _fixed(step)
 
 
-# The two label maxima, built once: every patient from 45 kg (and every check without the body size) reads them.
+def _fixed(step: bool) -> Expected:
+    return _STEP_MAXIMUM if step else _FULL_MAXIMUM
+
+
+def _by_bsa(step: bool, bsa_m2: Decimal) -> Expected:
+    per_m2, cap = (STEP_PER_M2, STEP_DOSE) if step else (FULL_PER_M2, FULL_DOSE)
+    return Expected(min(per_m2 * bsa_m2, cap), "bsa", cap, per_m2)
+
+
+# The two label maxima, built once: every patient from 45 kg (and every check without a weight) reads them.
 _STEP_MAXIMUM = Expected(STEP_DOSE, "fixed", STEP_DOSE)
 _FULL_MAXIMUM = Expected(FULL_DOSE, "fixed", FULL_DOSE)

@@ -25,11 +25,17 @@ BSA_WINDOW = timedelta(days=30)
 ADULT_HEIGHT_WINDOW = timedelta(days=365)
 CHILD_HEIGHT_WINDOW = timedelta(days=30)
 RECORDED_BSA_TOLERANCE = Decimal("0.10")  # how far a recorded BSA may be from Mosteller's and still be used
+# The tallest height accepted (the tallest person on record measured 272 cm). The dose checks suppose it for a child
+# weighed without a height or BSA (`largest_bsa`): at that weight no accepted height gives a larger Mosteller BSA, and
+# a BSA recorded without a height that would need a taller patient is not used, so a dose above the label at this
+# height is above it whatever height is recorded. A realistic height for the weight would catch more overdoses, but
+# would be a guess that a tall, thin child could prove wrong: the card says "at any height".
+TALLEST_HEIGHT_CM = Decimal(280)
 # Values no patient has (the smallest live-born infants weigh about 0.3 kg, BSA 0.05 m²): typing or unit errors. The
 # latest such one leaves its size unknown rather than letting an older one decide, or dosing by it (a weight of
 # 0.001 kg had given a label dose of 0 mcg/day, and so a denial).
 _PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
-    "weight": (Decimal("0.3"), Decimal(700)), "height": (Decimal(20), Decimal(280)),
+    "weight": (Decimal("0.3"), Decimal(700)), "height": (Decimal(20), TALLEST_HEIGHT_CM),
     "bsa": (Decimal("0.05"), Decimal(5)),
 }
 # An unreadable weight, height or BSA (unreadable.py) may be the latest of any of them: its unit tells which.
@@ -91,6 +97,12 @@ def unreadable_relevance(observation: dict[str, Any], start: date) -> Relevance 
 def mosteller(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
     """Mosteller BSA in m2: the square root of height (cm) times weight (kg) over 3600."""
     return (height_cm * weight_kg / Decimal(3600)).sqrt()
+
+
+def largest_bsa(weight_kg: Decimal) -> Decimal:
+    """The largest BSA used for a patient of this weight, as it would be used (three decimals): Mosteller at the
+    tallest height accepted."""
+    return rounded(mosteller(TALLEST_HEIGHT_CM, weight_kg), BSA_PLACES)
 
 
 def _latest(observations: ObservationIndex, start: date, earliest: dict[str, date]) -> dict[str, Measurement]:
