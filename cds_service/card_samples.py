@@ -108,7 +108,7 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
                                                   "explain": "capped at 9 mcg/day"},
                                                  {"written": "1.166 mcg/h", "days": "days 8–28",
                                                   "explain": "28 mcg/day"}],
-                       "unreadable": "line 3: no rate", "lines": 2, "multi": True}),
+                       "unreadable": "line 3: no rate", "lines": 2, "multi": True, "in_mcg": True}),
     ("dose-above-maximum.j2", {**_FINDINGS, "missing": "current weight (within 30 days)", "any_height": None}),
     ("dose-above-maximum.j2", {**_FINDINGS, "missing": "height or BSA (within 30 days)",
                                "any_height": {"why": "Under 45 kg", "weight": "18", "tallest": "280",

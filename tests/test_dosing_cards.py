@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card
@@ -20,8 +21,8 @@ from cds_service.facts.model import ClinicalFacts
 from cds_service.record import PatientRecord
 from tests.factories import body_sizes
 from tests.test_dosing_support import (
-    COVERAGE_INFORMATION, START, apply_suggestion, dose, facts, first_value, line, order, order_checks, rate, rate_text,
-    ratio, single_line_order, step_order,
+    COVERAGE_INFORMATION, START, UCUM, apply_suggestion, dose, facts, first_value, line, order, order_checks, rate,
+    rate_text, ratio, single_line_order, step_order,
 )
 
 ASPIRUS = QuantityLimit(vials=28, units=980, days=42, days_continued=84, continued_from_cycle=6)
@@ -135,6 +136,14 @@ BAG_48_H = {"duration": 48, "durationUnit": "h", "frequency": 1, "period": 48, "
      "Change to 0.375 mcg/h (capped at 9 mcg/day) on days 1–7, then 1.166 mcg/h (capped at 28 mcg/day) on days 8–28"),
     (rate(1.1667, "ug/h"), "70", None, "relapsed-refractory",  # days 8-28 kept as written
      "Change to 0.375 mcg/h (9 mcg/day) on days 1–7, then 1.1667 mcg/h (28 mcg/day) on days 8–28"),
+    # From 45 kg a dose per m² is corrected to the fixed dose, in mcg: per day for a rate, else per dose or per the
+    # ratio's denominator (the BSA plays no part in the label dose).
+    (rate(20, "ug/m2/d"), "70", "1.9", "standard", "Change to 28 mcg/day"),
+    (rate_text(1, "mcg/m2/hr"), "70", "1.9", "standard", "Change to 28 mcg/day"),
+    (ratio(60, "ug/m2", 2, "d"), "70", "1.9", "standard", "Change to 56 mcg per 2 days (28 mcg/day)"),
+    (dose(60, "ug/m2"), "70", "1.9", "standard", "Change to 56 mcg per dose (28 mcg/day)"),
+    (rate(16, "ug/m2/d"), "70", "1.9", "relapsed-refractory",
+     "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"),
 ])
 def test_the_suggestion_label_names_the_dose_as_the_action_writes_it(written: dict[str, Any], weight: str,
                                                                      bsa: str | None, schedule: str,
@@ -190,6 +199,38 @@ def test_per_m2_order_is_corrected_per_m2() -> None:
     resource = apply_suggestion(card)
     assert first_value(resource) == 15
     assert_clean(resource, facts_, "standard")
+
+
+@pytest.mark.parametrize(("weight", "label", "value", "unit"), [
+    ("44.9", "Change to 14.73 mcg/m²/day (capped at 28 mcg/day)", 14.73, "ug/m2/d"),  # per m², 28 / 1.9 rounded down
+    ("45", "Change to 28 mcg/day", 28, "ug/d"),  # from 45 kg the fixed dose, whatever the BSA
+])
+def test_a_dose_per_m2_is_corrected_in_mcg_per_day_from_45_kg(weight: str, label: str, value: float,
+                                                              unit: str) -> None:
+    """An adult's order written per m² was corrected to 14.07 mcg/m²/day (28 mcg/day at 1.989 m²): pharmacy had to
+    recompute the label's 28 mcg/day. Below 45 kg the label dose is per m², and stays so."""
+    facts_ = facts(weight=weight, bsa="1.9")
+    written = order(line(rate(20, "ug/m2/d"), "2026-12-01", "2026-12-28") | {"text": "20 ug/m2/d continuous IV"})
+    card = card_for(written, facts_)
+    assert card is not None and card["suggestions"][0]["label"] == label
+    resource = apply_suggestion(card)
+    [corrected] = resource["dosageInstruction"]
+    assert corrected["doseAndRate"][0]["rateQuantity"] == {"value": value, "unit": unit, "system": UCUM, "code": unit}
+    assert corrected["text"] == f"{value} {unit} continuous IV"
+    MedicationRequest.model_validate(resource)  # a valid R4 MedicationRequest, as the update action requires
+    assert_clean(resource, facts_, "standard")
+
+
+@pytest.mark.parametrize(("text", "corrected"), [
+    ("16 mcg/m²/day x 28 days", "28 ug/d x 28 days"),
+    ("16 mcg/(m2.d), bag changed every 24 h", "28 ug/d, bag changed every 24 h"),
+    ("16 per m2 daily", "16 per m2 daily (dose corrected to 28 ug/d)"),  # no unit after the dose: never left per m²
+])
+def test_a_text_per_m2_corrected_in_mcg_names_the_new_unit(text: str, corrected: str) -> None:
+    written = order(line(rate(16, "ug/m2/d"), "2026-12-01", "2026-12-28") | {"text": text})
+    card = card_for(written, facts(weight="70", bsa="1.9"))
+    assert card is not None
+    assert apply_suggestion(card)["dosageInstruction"][0]["text"] == corrected
 
 
 def test_open_ended_single_line_splits_with_a_duration() -> None:

@@ -105,6 +105,24 @@ def test_the_step_dose_suggestion_for_a_timed_period_passes_the_check_itself(cli
     assert decision["decision"] == "meets-criteria"
 
 
+def test_an_adults_dose_per_m2_is_corrected_in_mcg_per_day_and_signs_clean(client: FlaskClient) -> None:
+    """From 45 kg the label dose is fixed: an order written per m² is corrected to 9 then 28 mcg/day, not to
+    4.524 and 14.07 mcg/m²/day. Signed again, the corrected order passes the endpoint's check of a blinatumomab order
+    (an R4 MedicationRequest, fhir.resources) and the label."""
+    request = example("aspirus-adult-relapsed-refractory-dose-per-m2-too-high")
+    _, [dose] = answer(client, request)
+    corrected = dose["suggestions"][0]["actions"][0]["resource"]
+    rates = [line["doseAndRate"][0]["rateQuantity"] for line in corrected["dosageInstruction"]]
+    assert rates == [{"value": mcg, "unit": "ug/d", "system": "http://unitsofmeasure.org", "code": "ug/d"}
+                     for mcg in (9, 28)]
+    assert [line["text"] for line in corrected["dosageInstruction"]] == ["9 ug/d continuous IV infusion",
+                                                                         "28 ug/d continuous IV infusion"]
+    the_order(request).clear()
+    the_order(request).update(corrected)
+    [decision], doses = answer(client, request)
+    assert doses == [] and decision["decision"] == "meets-criteria"
+
+
 def _full_dose_line(request: Request) -> dict[str, Any]:
     line: dict[str, Any] = the_order(request)["dosageInstruction"][1]
     return line

@@ -398,6 +398,8 @@ def _check_dose_card(expected: dict[str, Any], dose: dict[str, Any], card: dict[
     lines = [[line["doseAndRate"][0]["rateQuantity"]["value"], line["timing"]["repeat"]["boundsPeriod"]["start"],
               line["timing"]["repeat"]["boundsPeriod"]["end"]] for line in corrected["dosageInstruction"]]
     assert lines == dose["suggestion"]
+    # In mcg/day, as the expected lines are: an order written per m² too, for a patient from 45 kg.
+    assert {line["doseAndRate"][0]["rateQuantity"]["code"] for line in corrected["dosageInstruction"]} == {"ug/d"}
 
 
 def _check_quantity_card(expected: dict[str, Any], card: dict[str, Any], order: dict[str, Any]) -> None:

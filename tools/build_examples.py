@@ -412,6 +412,17 @@ def cases() -> dict[str, tuple[Resource, dict[str, Any]]]:
         dose_cards=[dose("above-label", 28, 9, (1, 7),
                          suggestion=[(9, "2026-12-01", "2026-12-07"), (28, "2026-12-08", "2026-12-28")])])
     # The hookInstance is made from the full name: the case was first written by hand, and keeps its id.
+    add("aspirus-adult-relapsed-refractory-dose-per-m2-too-high",
+        # An adult (80 kg, 1.989 m²) ordered the children's 5 then 15 mcg/m²/day: 9.95 and 29.84 mcg/day, above the
+        # label's fixed 9 and 28. From 45 kg the label dose does not depend on the BSA: the correction writes 9 and
+        # 28 mcg/day (ug/d), not 4.524 and 14.07 mcg/m²/day for pharmacy to recompute.
+        request("a21", [blinatumomab([line(5, "2026-12-01", "2026-12-07", 1, "ug/m2/d"),
+                                      line(15, "2026-12-08", "2026-12-28", 2, "ug/m2/d")])], payer=aspirus,
+                **RR_ADULT),
+        ASP, NOT_MET, indication="adult-relapsed-refractory", cycle=1,
+        not_met=["adult-relapsed-refractory.dose-schedule"],
+        dose_cards=[dose("above-label", 9.95, 9, (1, 7),
+                         suggestion=[(9, "2026-12-01", "2026-12-07"), (28, "2026-12-08", "2026-12-28")])])
     add("aspirus-relapsed-refractory-no-weight-dose-above-maximum",
         request("aspirus-relapsed-refractory-no-weight-dose-above-maximum", [blinatumomab(FULL)], payer=aspirus,
                 **{**RR_ADULT, "observations": [ph("negative")]}),

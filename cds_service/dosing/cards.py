@@ -168,8 +168,9 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
     unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable)
     segments = _label_segments(order, lines, correction, patient) if correction else []
     lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
+    in_mcg = correction is not None and any(s.unit for s in correction.segments)
     text = render_card("dose-above.j2", segments=segments, unreadable=unreadable, lines=lines_after,
-                       multi=lines_after > 1, **context)
+                       multi=lines_after > 1, in_mcg=in_mcg, **context)
     card = _card(order, text, "warning", source_label, DOSE_TOPIC)
     card["extension"]["dose-check"] = _dose_check(above, patient)
     if correction is not None:
@@ -317,7 +318,7 @@ def _forms(lines: list[DoseLine]) -> dict[int, DoseForm]:
 
 def _written(order: dict[str, Any], forms: dict[int, DoseForm], segment: Segment) -> tuple[str, str]:
     """What the suggestion writes on a segment's line, and its unit: ('1.166', 'mcg/h'), not its 27.98 mcg/day."""
-    return written_dose(order["dosageInstruction"][segment.line], forms[segment.line], segment.value)
+    return written_dose(order["dosageInstruction"][segment.line], forms[segment.line], segment.value, segment.unit)
 
 
 def _explain(segment: Segment, form: DoseForm, unit: str, patient: Patient) -> str:
@@ -329,7 +330,7 @@ def _explain(segment: Segment, form: DoseForm, unit: str, patient: Patient) -> s
     if unit == "mcg/day" or (expected is not None and _capped(expected, patient)):
         return _basis(segment, patient)
     daily = f"{mcg_text(segment.mcg_per_day if expected is None else corrected_daily(form, expected))} mcg/day"
-    if form.per_m2 and patient.bsa_m2 is not None:
+    if form.per_m2 and segment.unit is None and patient.bsa_m2 is not None:  # still per m²
         return f"{daily} at {bsa_text(patient.bsa_m2)}"
     basis = _basis(segment, patient)
     return f"{daily}: {basis}" if basis else daily

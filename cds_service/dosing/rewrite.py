@@ -1,5 +1,6 @@
 """The corrected order of a dose suggestion: every line above the label set to the label dose, written in the same
-representation the order used (service-contract.md §Response item 3).
+representation the order used (service-contract.md §Response item 3), except that a line per m² corrected to a fixed
+dose (from 45 kg the label dose is mcg/day whatever the BSA) is written in mcg, so that no one recomputes it.
 
 A line whose days need different doses (a single relapsed/refractory cycle-1 line: step days 1-7, then the full
 dose) is split into consecutive lines. Corrected values are rounded down, never up, so a correction is never above
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Callable
@@ -19,10 +20,18 @@ from cds_service.dosing.compare import Patient
 from cds_service.dosing.expected import Expected, above_ceiling
 from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
 from cds_service.dosing.text import days_text, per_time_said, unit_said
+from cds_service.dosing.units import parse_dose_unit
 from cds_service.facts.codes import parse_datetime, to_decimal
 from cds_service.facts.quantities import DAYS, normalize, unit_text
 
 SIGNIFICANT_DIGITS = 4
+UCUM = "http://unitsofmeasure.org"
+# What a line per m² corrected to a fixed dose is written in: mcg per day for a rate (or a dose written with a time
+# unit), else mcg per dose or per its ratio's denominator, its timing kept.
+MCG_PER_DAY, MCG = "ug/d", "ug"
+# A dose per m² as a text writes it after its number ("5 ug/m2/d", "15 mcg/m²/day", "15 mcg/(m2.d)"): replaced whole
+# when the line is written in mcg, never left saying per m².
+_PER_M2_UNIT = r"\s*[^\s,;]*(?:m2|m²|m\^2)[^\s,;]*"
 # A day range in a dosage line's text ("days 1-28", "day 8 to 28"): a split line names its own.
 _DAY_RANGE = re.compile(r"\bdays?\s*\d+\s*(?:-|–|to|through)\s*\d+\b", re.IGNORECASE)
 # A length of treatment ("x 28 days", "for 28 days"): a split line states its own.
@@ -39,9 +48,10 @@ class Segment:
     line: int
     first_day: int
     last_day: int | None  # None: the open end of a line without one
-    value: Decimal | None  # the corrected value in the line's own unit; None keeps the original
+    value: Decimal | None  # the corrected value in the line's own unit (or `unit`); None keeps the original
     mcg_per_day: Decimal  # the daily dose of the segment after the correction
     expected: Expected | None  # the label dose the correction follows (None when kept)
+    unit: str | None = None  # the UCUM code `value` is in when not the line's own (a line per m² set to a fixed dose)
 
 
 @dataclass(frozen=True)
@@ -53,7 +63,8 @@ class Correction:
 def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient, anchor: date,
                   days_before: int = 0) -> Correction | None:
     """The order with every above-label day corrected, or None when no readable line is above the label."""
-    by_line = {line.index: _segments(line, patient) for line in lines}
+    written = order.get("dosageInstruction") or []
+    by_line = {line.index: _segments(line, written[line.index], patient) for line in lines}
     changed = {index: segs for index, segs in by_line.items() if any(s.value is not None for s in segs)}
     if not changed:
         return None
@@ -124,18 +135,21 @@ def corrected_daily(form: DoseForm, expected: Expected) -> Decimal:
     return expected.mcg_per_day
 
 
-def written_dose(line: dict[str, Any], form: DoseForm, value: Decimal | None) -> tuple[str, str]:
-    """`value` (None: the line's own) and its unit, as the line writes them and a clinician reads them: ('1.166',
-    'mcg/h'), ('0.028', 'mg/day'), ('15', 'mcg/m²/day'), ('56', 'mcg per 2 days'), ('56', 'mcg per dose')."""
+def written_dose(line: dict[str, Any], form: DoseForm, value: Decimal | None,
+                 unit: str | None = None) -> tuple[str, str]:
+    """`value` (None: the line's own) and its unit (`unit`, a UCUM code, when not the line's own), as the line
+    writes them and a clinician reads them: ('1.166', 'mcg/h'), ('0.028', 'mg/day'), ('15', 'mcg/m²/day'), ('56',
+    'mcg per 2 days'), ('56', 'mcg per dose')."""
     holder = _value_holder(line, form)
     number = value if value is not None else to_decimal(holder.get("value"))
-    unit = unit_said(unit_text(holder))
+    code = unit if unit is not None else unit_text(holder)
+    said = unit_said(code)
     if form.field == "rateRatio":
         denominator = line["doseAndRate"][form.entry][form.field].get("denominator") or {}
-        unit += per_time_said(to_decimal(denominator.get("value")) or Decimal(1), unit_text(denominator))
-    elif form.field == "doseQuantity" and normalize(unit_text(holder)).split("/")[-1] not in DAYS:
-        unit += " per dose"  # an amount given on the line's timing, not a rate
-    return ("" if number is None else _as_written(number)), unit  # a line with a dose form has its value
+        said += per_time_said(to_decimal(denominator.get("value")) or Decimal(1), unit_text(denominator))
+    elif form.field == "doseQuantity" and normalize(code).split("/")[-1] not in DAYS:
+        said += " per dose"  # an amount given on the line's timing, not a rate
+    return ("" if number is None else _as_written(number)), said  # a line with a dose form has its value
 
 
 def _round_down(value: Decimal) -> Decimal:
@@ -145,29 +159,43 @@ def _round_down(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_DOWN).normalize()
 
 
-def _segments(line: DoseLine, patient: Patient) -> list[Segment]:
+def _segments(line: DoseLine, written: dict[str, Any], patient: Patient) -> list[Segment]:
     if line.mcg_per_day is None or line.form is None:
         return []
+    in_mcg = _in_mcg(written, line.form) if line.form.per_m2 else None
     segments: list[Segment] = []
     for day in line.days():
-        segment = _day_segment(line, line.form, line.mcg_per_day, patient, day)
+        segment = _day_segment(line, line.form, in_mcg, line.mcg_per_day, patient, day)
         last = segments[-1] if segments else None
-        if last and last.value == segment.value and last.mcg_per_day == segment.mcg_per_day:
-            segments[-1] = Segment(line.index, last.first_day, day, last.value, last.mcg_per_day, last.expected)
+        if last and (last.value, last.mcg_per_day, last.unit) == (segment.value, segment.mcg_per_day, segment.unit):
+            segments[-1] = replace(last, last_day=day)
         else:
             segments.append(segment)
     if line.last_day is None:  # the open end stays open
-        tail = segments[-1]
-        segments[-1] = Segment(tail.line, tail.first_day, None, tail.value, tail.mcg_per_day, tail.expected)
+        segments[-1] = replace(segments[-1], last_day=None)
     return segments
 
 
-def _day_segment(line: DoseLine, form: DoseForm, ordered: Decimal, patient: Patient, day: int) -> Segment:
+def _day_segment(line: DoseLine, form: DoseForm, in_mcg: tuple[DoseForm, str] | None, ordered: Decimal,
+                 patient: Patient, day: int) -> Segment:
+    """`in_mcg`: for a line per m², how it is written in mcg (`_in_mcg`), should the day's label dose be fixed."""
     expected = patient.expected(day)
     if expected is None or ordered <= expected.allowed:
         return Segment(line.index, day, day, None, ordered, None)
-    value = corrected_value(form, expected, patient.bsa_m2)
-    return Segment(line.index, day, day, value, form.daily(value, patient.bsa_m2), expected)
+    written, unit = in_mcg if in_mcg is not None and expected.basis == "fixed" else (form, None)
+    value = corrected_value(written, expected, patient.bsa_m2)
+    return Segment(line.index, day, day, value, written.daily(value, patient.bsa_m2), expected, unit)
+
+
+def _in_mcg(line: dict[str, Any], form: DoseForm) -> tuple[DoseForm, str]:
+    """A line per m² written as a fixed dose: the form that reads it, and its UCUM code. A rate (or a dose with a time
+    unit) becomes mcg/day (`ug/d`, value 1 for 1 mcg/day whatever its time unit was); an amount per dose, or a ratio's
+    numerator, becomes mcg over the same timing or denominator (`ug`)."""
+    unit = parse_dose_unit(unit_text(_value_holder(line, form)))
+    assert not isinstance(unit, str)  # the line was read by this unit
+    if unit.time is not None:
+        return DoseForm(form.entry, form.field, Decimal(1), Decimal(1), False), MCG_PER_DAY
+    return DoseForm(form.entry, form.field, form.numerator / unit.mcg, form.denominator, False), MCG
 
 
 def _rewrite_line(original: dict[str, Any], line: DoseLine, segments: list[Segment], anchor: date,
@@ -179,7 +207,7 @@ def _rewrite_line(original: dict[str, Any], line: DoseLine, segments: list[Segme
             _set_bounds(copy_, line, segment, position == 0, position == len(segments) - 1, anchor, days_before)
             _edit_texts(copy_, lambda text: _days_in_text(text, segment, days_before > 0))
         if segment.value is not None and line.form is not None:
-            _set_value(copy_, line.form, segment.value)
+            _set_value(copy_, line.form, segment.value, segment.unit)
         rewritten.append(copy_)
     return rewritten
 
@@ -212,29 +240,34 @@ def _value_holder(line: dict[str, Any], form: DoseForm) -> dict[str, Any]:
     return holder["numerator"] if form.field == "rateRatio" else holder
 
 
-def _set_value(line: dict[str, Any], form: DoseForm, value: Decimal) -> None:
+def _set_value(line: dict[str, Any], form: DoseForm, value: Decimal, unit: str | None) -> None:
+    """`value` in the line's own unit, or in `unit` (a UCUM code), which then replaces the unit per m²."""
     holder = _value_holder(line, form)
     old = holder.get("value")
     holder["value"] = json_number(value)
-    unit = str(holder.get("unit") or holder.get("code") or "")
-    _edit_texts(line, lambda text: _corrected_text(text, old, value, unit))
+    if unit is not None:
+        holder.update(unit=unit, system=UCUM, code=unit)
+    written = str(holder.get("unit") or holder.get("code") or "")
+    _edit_texts(line, lambda text: _corrected_text(text, old, value, written, unit is not None))
 
 
 def json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _corrected_text(text: str, old: Any, new: Decimal, unit: str) -> str:
+def _corrected_text(text: str, old: Any, new: Decimal, unit: str, from_per_m2: bool = False) -> str:
     """The instruction text kept in step with the corrected dose: the old value (exactly as coded) replaced by the
     new one (exactly as coded) when the text names it once outside its day numbers, the text left alone when it
-    names no number, else a note appended (never a stale dose)."""
+    names no number, else a note appended (never a stale dose). `from_per_m2`: the line was per m² and is now in
+    `unit`; the old value is then replaced only with the unit per m² after it ("5 ug/m2/d" becomes "9 ug/d")."""
     old_text = _as_written(Decimal(str(old))) if isinstance(old, (int, float)) and not isinstance(old, bool) else ""
     days = [match.span() for match in _DAY_NUMBERS.finditer(text)]
-    hits = [match for match in re.finditer(rf"(?<![\d.]){re.escape(old_text)}(?![\d.])", text)
+    after = _PER_M2_UNIT if from_per_m2 else ""
+    hits = [match for match in re.finditer(rf"(?<![\d.]){re.escape(old_text)}(?![\d.]){after}", text)
             if not any(start <= match.start() < end for start, end in days)] if old_text else []
     if len(hits) == 1:
         start, end = hits[0].span()
-        return text[:start] + _as_written(new) + text[end:]
+        return text[:start] + _as_written(new) + (f" {unit}" if from_per_m2 else "") + text[end:]
     if not re.search(r"\d", text):
         return text
     return f"{text} (dose corrected to {_as_written(new)} {unit})".replace(" )", ")")
@@ -262,7 +295,7 @@ def _set_bounds(line: dict[str, Any], dose: DoseLine, segment: Segment, first: b
         return
     assert segment.last_day is not None  # only the last segment of an open line has no end
     days = segment.last_day - segment.first_day + 1
-    repeat["boundsDuration"] = {"value": days, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}
+    repeat["boundsDuration"] = {"value": days, "unit": "days", "system": UCUM, "code": "d"}
 
 
 def _object_at(parent: dict[str, Any], key: str) -> dict[str, Any]:
