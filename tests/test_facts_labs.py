@@ -127,6 +127,14 @@ def test_an_mrd_below_a_coarse_detection_limit_asks_for_a_more_sensitive_result(
     assert labs(mrd("m1", "2026-09-20", **qty(0.05))).mrd_percent.missing == ""
 
 
+@pytest.mark.parametrize("taken, age", [("2026-07-02", ""), ("2026-07-01", ", 3 months before the course start"),
+                                        ("2025-09-01", ", 13 months before the course start")])
+def test_an_old_mrd_says_how_old_it_is(taken, age):
+    """No window decides (the latest result does, however old), but a 15-month-old MRD deciding a new course read like
+    a fresh one: its age is named from three months on (clinical review)."""
+    assert labs(mrd("m1", taken, **qty(0.05))).mrd_detectable.note == f"MRD 0.05% ({taken}{age})"
+
+
 def test_an_absurd_mrd_value_is_unreadable_not_a_failed_evaluation():
     # Read by codes.to_decimal, which bounds magnitudes as the dose reader did: 1e999999 × 100 overflowed.
     found = labs(mrd("m1", "2026-09-20", **qty("1e999999", "1")))

@@ -14,7 +14,7 @@ from typing import Any
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.cd19 import read_cd19
-from cds_service.facts.codes import concept_text, effective_datetime, ref
+from cds_service.facts.codes import completed_months, concept_text, effective_datetime, ref
 from cds_service.facts.diagnosis import Diagnosis
 from cds_service.facts.lab_result import SHOWN, Result, by_moment
 from cds_service.facts.model import Fact, Measured
@@ -27,6 +27,8 @@ from cds_service.valuesets import ValueSets, get_valuesets
 
 # UCUM unit -> divisor to a fraction of cells
 # Keys lower-case: a unit without a UCUM code is often the word a lab system prints ("percent").
+# From this age a result read for the course start says how old it is (a note only: no window decides).
+STALE_MRD_MONTHS = 3
 _MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
 _UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million"}
 _PARENTHESES = re.compile(r"\([^()]*\)")
@@ -79,7 +81,7 @@ class Labs:
         """Whether the latest of `results` is detectable, and its value: one source, evidence and note for both."""
         if results:
             latest = results[-1]
-            evidence, note = (latest.reference,), f"MRD {latest.shown} ({latest.day}){self._as_of}"
+            evidence, note = (latest.reference,), f"MRD {latest.shown} ({latest.day}{self._age(latest)}){self._as_of}"
             # Below a detection limit above a policy's threshold ("<0.5%" against 0.1%), the value cannot decide it: a
             # more sensitive result can, where "quantitative MRD result" asked for what the record holds.
             finer = (f"an MRD result with a lower detection limit (the latest: {latest.shown})"
@@ -94,6 +96,12 @@ class Labs:
                     Fact(attested.measured_percent(), evidence, attested=True, note=note))
         unknown: Fact[Any] = Fact(received=self._received, note="no MRD result" if self._received else "")
         return unknown, unknown  # one frozen Fact read both ways
+
+    def _age(self, result: Result) -> str:
+        """How long before the course start a result read for it was taken, when that is long enough for a
+        pharmacist to weigh (the profile sets no window: the latest result decides, however old)."""
+        months = completed_months(result.day, self._course_start)
+        return f", {months} months before the course start" if months >= STALE_MRD_MONTHS else ""
 
     def _attested_mrd(self) -> Result | None:
         # It stands for the MRD the course began with: a value typed for an earlier course is an older measurement.
