@@ -545,6 +545,23 @@ def test_a_remission_attested_against_a_relapse_record_is_dosed_as_relapsed_on_b
     assert "(relapsed/refractory schedule)" in dose["detail"] and dose["suggestions"]
 
 
+def test_a_continuation_counted_as_cycle_1_says_the_cycle_number_can_be_attested(client: Any) -> None:
+    """Florida Blue continuation attested, a relapse on record, no earlier blinatumomab order: the step dose of a first
+    cycle is asked for, and the card says why and how to answer otherwise (clinical review)."""
+    body = example("florida-blue-continuation")
+    [entry] = body["prefetch"]["conditions"]["entry"]
+    entry["resource"]["code"]["coding"][0].update(code="C91.02", display="ALL in relapse")
+    entry["resource"]["clinicalStatus"]["coding"][0]["code"] = "relapse"
+    entry["resource"]["recordedDate"] = "2026-06-10"
+    [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
+    assert "days 1–7 of cycle 1" in dose["summary"]
+    assert ("Cycle 1 as the record counts it (cycle 1 of the course from 2026-12-01), though an earlier authorization "
+            "is attested") in dose["detail"]
+    first_cycle = post(client, example("aspirus-relapsed-refractory-single-line-dose-too-high"))
+    [plain] = [c for c in first_cycle["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
+    assert "as the record counts it" not in plain["detail"]  # no earlier authorization: a first cycle, said nothing
+
+
 @pytest.mark.parametrize("timing", [None, {"repeat": None}])
 def test_a_null_timing_still_gets_its_dose_correction(client: Any, timing: Any) -> None:
     """JSON nulls pass the MedicationRequest validation; the correction must write around them, not fault."""

@@ -18,14 +18,14 @@ from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, car
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
-from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, Expected
+from cds_service.dosing.expected import STEP_DAYS, WEIGHT_BOUNDARY_KG, Expected
 from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, read_quantity
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, corrected_daily,
                                        json_number, without_coverage_information, written_dose)
 from cds_service.dosing.text import bsa_text, days_text, mcg_text, mcg_text_against, per_m2_text
 from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa
-from cds_service.facts.model import ClinicalFacts
+from cds_service.facts.model import WINDOWS, ClinicalFacts, read_within
 from cds_service.facts.order import order_ref
 from cds_service.facts.quantities import rounded
 
@@ -260,7 +260,21 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
     # stay in the context the templates' headers document: an operator's copy may print them (cards/README.md).
     return {"first": rows[0], "worst": worst, "findings": rows, "ranges": _ranges(rows, worst, patient.cycle),
             "cycle": patient.cycle, "body": body,
-            "schedule_text": SCHEDULE_TEXT.get(patient.schedule, patient.schedule)}
+            "schedule_text": SCHEDULE_TEXT.get(patient.schedule, patient.schedule),
+            "counted_first_cycle": _counted_first_cycle(facts, patient, findings)}
+
+
+def _counted_first_cycle(facts: ClinicalFacts, patient: Patient, findings: list[Finding]) -> str:
+    """How the record makes this cycle 1, when step days are at stake for a patient with an earlier authorization
+    attested: a continuation whose earlier cycles are not on record is asked for the step dose of a first cycle, and
+    the clinician should know the cycle number can be attested instead (clinical review). "" otherwise."""
+    number = facts.cycle.number
+    if number.value != 1 or number.attested or patient.schedule != "relapsed-refractory":
+        return ""
+    if not any(f.first_day in STEP_DAYS for f in findings):
+        return ""
+    earlier = read_within(facts.prior_authorization_on_file, WINDOWS["prior_authorization_on_file"])
+    return number.note if earlier.value is True else ""
 
 
 def _said(mcg_per_day: Decimal, bsa_m2: Decimal | None, per_m2: Decimal | None = None) -> str:
