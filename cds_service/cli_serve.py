@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 from types import FrameType
-from typing import Iterable
+from typing import Any, Iterable
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 from flask import Flask
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # An address listening on every interface is no address a client can call: its family's loopback stands in for it.
 _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+# A query string, up to the blank that ends the request target. It can carry a credential (`?access_token=<JWT>`,
+# which some clients send though the service reads none there), and the log must never hold one.
+_QUERY = re.compile(r"\?\S*")
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -57,14 +61,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 class _PlainRequestLog(WSGIRequestHandler):
-    """werkzeug's request handler, its line per request without ANSI colours: werkzeug colours the request of a 3xx,
-    4xx or 5xx for a terminal whatever the log goes to, and the service's log format escapes control characters
-    (log_format.LogFormatter), so a 404 read `"\\x1b[33mGET /x HTTP/1.1\\x1b[0m" 404`. werkzeug has no public
-    switch for it."""
+    """werkzeug's request handler, its line per request without ANSI colours and without the query string: werkzeug
+    colours the request of a 3xx, 4xx or 5xx for a terminal whatever the log goes to, and the service's log format
+    escapes control characters (log_format.LogFormatter), so a 404 read `"\\x1b[33mGET /x HTTP/1.1\\x1b[0m" 404`.
+    werkzeug has no public switch for it."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # The request line as received (werkzeug's shows the path decoded); the log format escapes what it holds.
-        self.log("info", '"%s" %s %s', self.requestline, code, size)
+        # The request line as received (werkzeug's shows the path decoded) less its query string, also when the line
+        # is malformed (a 400 before the path was parsed); the log format escapes what it holds.
+        self.log("info", '"%s" %s %s', _QUERY.sub("", self.requestline), code, size)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # http.server's 400 for a malformed request line quotes the whole line ("Bad request syntax ('GET /?a=b c
+        # HTTP/1.1')").
+        self.log("error", format, *(_QUERY.sub("", arg) if isinstance(arg, str) else arg for arg in args))
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:

@@ -28,9 +28,10 @@ from cds_service.log_format import LINE_FORMAT, LogFormatter
 _METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 # The time is the line's own (LogFormatter), so the access format has none (gunicorn's %(t)s). Ids and numbers: the
-# peer, the request line, the status, the bytes sent, the milliseconds taken, the request id the response carries
-# (routes.observe), and the client's User-Agent.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s ms=%(M)s request_id=%({x-request-id}o)s "%(a)s"'
+# peer, the method, path and protocol, the status, the bytes sent, the milliseconds taken, the request id the response
+# carries (routes.observe), and the client's User-Agent. The path without its query string (%(U)s, not the request
+# line %(r)s): a query can carry a credential (`?access_token=<JWT>`), and the log must never hold one.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s ms=%(M)s request_id=%({x-request-id}o)s "%(a)s"'
 
 
 class ServiceLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type information

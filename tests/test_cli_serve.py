@@ -8,6 +8,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -192,3 +193,25 @@ def test_the_request_lines_carry_no_terminal_colours(tmp_path: Path) -> None:
             assert " INFO werkzeug: 127.0.0.1 " in line and "\x1b" not in line and "x1b" not in line, line
     finally:
         served.stop()
+
+
+def test_the_request_line_leaves_out_the_query_string(tmp_path: Path) -> None:
+    """A token sent in the query (`?access_token=<JWT>`) was written to the log with the request line; so was one in
+    a malformed request line, answered 400 before its path was parsed."""
+    env = {name: value for name, value in os.environ.items() if name not in ("CDS_AUTH_CONFIG", "CDS_PUBLIC_BASE_URL")}
+    served = _Served({**env, "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'cds.db'}", "CDS_LOG_LEVEL": "INFO"})
+    try:
+        match = re.search(r"serving (\S+)/cds-services", served.wait_for("serving "))
+        assert match is not None
+        answer = requests.get(match.group(1) + "/cds-services", params={"access_token": "secret-1"}, timeout=20)
+        assert answer.status_code == 200
+        served.wait_for('"GET /cds-services HTTP/1.1" 200')
+        host, port = match.group(1).removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=20) as connection:
+            connection.sendall(b"GET /cds-services?access_token=secret-2 extra HTTP/1.1\r\n\r\n")
+            assert b" 400 " in connection.recv(4096)
+        served.wait_for("Bad request syntax ('GET /cds-services extra HTTP/1.1')")
+        served.wait_for('"GET /cds-services extra HTTP/1.1" 400')
+    finally:
+        served.stop()
+    assert "secret-" not in "".join(served.log)

@@ -213,3 +213,15 @@ def test_a_metrics_folder_given_with_gunicorns_e_stops_the_start(tmp_path: Path)
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=GUARD_SECONDS)
     assert finished.returncode != 0
     assert "PROMETHEUS_MULTIPROC_DIR was set after prometheus_client was imported" in finished.stderr
+
+
+def test_the_access_log_leaves_out_the_query_string(server: Gunicorn) -> None:
+    """The access format logged the request line (%(r)s), query and all: a token sent as `?access_token=<JWT>` was
+    written to the log."""
+    answer = requests.get(server.url + DISCOVERY, params={"access_token": "secret-1"}, timeout=10,
+                          headers={"X-Request-ID": "probe-8"})
+    assert answer.status_code == 200
+    server.stop()
+    [line] = [line for line in server.stdout.read_text().splitlines() if "request_id=probe-8" in line]
+    assert ' INFO gunicorn.access: 127.0.0.1 "GET /cds-services HTTP/1.1" 200 ' in line, line
+    assert "secret-1" not in server.stdout.read_text() + server.stderr.read_text()

@@ -126,3 +126,16 @@ def test_a_signed_call_names_its_client_and_a_401_its_caller_without_the_token(
     assert re.fullmatch(rf"401 on POST {SERVICE}: .+; ms=\d+\.\d remote=127\.0\.0\.1 request_id=[0-9a-f]{{32}}",
                         anonymous.getMessage()), anonymous.getMessage()
     assert token not in caplog.text and token.split(".")[2] not in caplog.text
+
+
+def test_the_line_of_a_call_leaves_out_the_query_string(secure: LiveClient,  # noqa: F811
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """A token sent in the query (`?access_token=<JWT>`, which the service does not read) is not logged: the line
+    names the path alone."""
+    token = ec_token()
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        response = secure.post(SERVICE, json=example(), query_string={"access_token": token})
+    assert response.status_code == 401
+    [line] = lines(caplog)
+    assert line.getMessage().startswith(f"401 on POST {SERVICE}: no bearer token; "), line.getMessage()
+    assert token.split(".")[2] not in caplog.text and "access_token" not in caplog.text
