@@ -12,6 +12,7 @@ with it. PostgreSQL connections time out after `PG_CONNECT_TIMEOUT_SECONDS` and 
 from __future__ import annotations
 
 import operator
+import os
 import re
 import sqlite3
 import time
@@ -92,13 +93,24 @@ def create_db_engine(database_url: str) -> Engine:
 
 def _sqlite_engine(url: URL) -> Engine:
     if url.database and url.database != ":memory:":
-        try:
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        except OSError:  # a volume not mounted yet is an outage like any other: connecting says so, and is retried
-            pass
+        _create_private(Path(url.database))
     engine = create_engine(url, json_serializer=_json_text, hide_parameters=True)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _create_private(database: Path) -> None:
+    """A new SQLite database's folder (0700) and empty file (0600), for the service's user alone: the audit trail
+    holds PHI, and under the usual umask (022) SQLite would create the file readable by every user. SQLite gives the
+    -wal and -shm files the database file's mode. A folder or file that exists is left as it is: an operator may have
+    opened it to a group on purpose. An empty file is an empty database to SQLite."""
+    try:
+        database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        # A file that exists (FileExistsError) is the operator's, or another worker's created meanwhile. Anything else
+        # (a volume not mounted yet) is an outage like any other: connecting says so, and is retried.
+        pass
 
 
 def _with_timeouts(url: URL) -> URL:

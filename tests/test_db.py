@@ -28,9 +28,11 @@ from cds_service.config import ConfigError, Settings
 from cds_service.db import (SchemaError, _SqliteInsert, alembic_config, create_db_engine, insert_rows, largest_ids,
                             migrate, write_transaction)
 from cds_service.db_models import Base, Invocation, OrderOutcomeRow
-from tests.conftest import make_app
+from tests.conftest import close_app, make_app
+from tests.live_server import serving
 
 POSTGRES_URL = os.environ.get("CDS_TEST_POSTGRES_URL")
+HOOK_CALL = Path(__file__).resolve().parent.parent / "fhir_examples" / "aspirus-adult-maintenance.json"
 TABLES = {"invocation", "order_outcome", "issued_card", "feedback", "used_jti", "alembic_version"}
 
 
@@ -67,6 +69,53 @@ def test_sqlite_engine_creates_the_data_directory_and_uses_wal_and_a_larger_page
         assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -32_000  # KiB: 32 MB, not the 2 MB default
     assert (tmp_path / "new" / "dir" / "cds.db").exists()
     engine.dispose()
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The usual umask, under which a file created without a mode of its own is readable by every user."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_a_new_data_directory_and_its_database_are_the_service_users_alone(tmp_path: Path, umask_022: None) -> None:
+    """The audit trail holds PHI, and its folder, database, -wal and -shm files were created readable by every user
+    (0755 and 0644)."""
+    data = tmp_path / "data"
+    application = make_app(Settings.from_env({"CDS_DATA_DIR": str(data)}))
+    try:
+        with serving(application) as client:
+            assert client.post("/cds-services/blinatumomab-coverage", data=HOOK_CALL.read_bytes(),
+                               content_type="application/json").status_code == 200
+        application.extensions["cds_service"].store.flush()  # written: the -wal and -shm files are there while open
+        files = [data / name for name in ("cds.db", "cds.db-wal", "cds.db-shm")]
+        assert [(path.name, mode(path)) for path in [data, *files]] == [
+            ("data", 0o700), ("cds.db", 0o600), ("cds.db-wal", 0o600), ("cds.db-shm", 0o600)]
+    finally:
+        close_app(application)
+
+
+def test_an_existing_folder_and_database_keep_the_modes_the_operator_gave_them(tmp_path: Path,
+                                                                               umask_022: None) -> None:
+    """Opened to a group on purpose (a backup user's, say): only what the service creates is made private."""
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o750)
+    database = data / "cds.db"
+    database.touch()
+    database.chmod(0o640)
+    engine = create_db_engine(f"sqlite:///{database}")
+    try:
+        migrate(engine)  # writes the schema: the -wal and -shm files are there while the pool holds a connection
+        modes = [mode(path) for path in (data, database, data / "cds.db-wal", data / "cds.db-shm")]
+        assert modes == [0o750, 0o640, 0o640, 0o640]  # SQLite gives -wal and -shm the database file's mode
+    finally:
+        engine.dispose()
 
 
 def test_plain_postgresql_urls_use_psycopg_3() -> None:
