@@ -2,10 +2,10 @@
 (jwks.py).
 
 Failures raise `Unauthorized` with a reason for the log; the token itself is never logged or stored. A token whose
-signature holds but which a later check refuses (expired, wrong `aud`, over the lifetime limit, `iat` out of bounds,
-tenant not allowed, `jti` replayed) raises `CallerRefused`, which names its verified issuer and tenant for the audit
-trail. Before the signature is verified, the token's `iss` only picks the keys: a reason quoting it says it is
-unverified.
+signature holds but which a later check refuses (expired, wrong `aud`, a time claim not a number, over the lifetime
+limit, `iat` out of bounds, tenant not allowed, `jti` replayed) raises `CallerRefused`, which names its verified
+issuer and tenant for the audit trail. Before the signature is verified, the token's `iss` only picks the keys: a
+reason quoting it says it is unverified.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import jwt
 from cds_service.config import AuthConfig, ClientConfig
 from cds_service.http_errors import Unauthorized
 from cds_service.json_codec import storable
-from cds_service.jwks import ALLOWED_ALGORITHMS, JwksCache, find_key, inline_key_sets, no_key
+from cds_service.jwks import ALLOWED_ALGORITHMS, JwksCache, declared_algorithm, find_key, inline_key_sets, no_key
 
 LEEWAY_SECONDS = 30
 TENANT_MAX_LENGTH = 200  # the audit trail's column (db_models.Invocation.tenant)
@@ -61,14 +61,20 @@ class JtiStore(Protocol):
 
 # The key type each allowed algorithm family signs with (ALLOWED_ALGORITHMS).
 _KEY_TYPES = {"ES": "EC", "RS": "RSA", "PS": "RSA"}
+# The NumericDate claims (RFC 7519 §4.1.4-6), JSON numbers.
+_DATE_CLAIMS = ("exp", "nbf", "iat")
 
 
-def _check_key_type(key: jwt.PyJWK, alg: str, client: ClientConfig) -> None:
-    """The key the kid names is of the type the token's algorithm needs: PyJWT's own refusal of another ("TypeError:
-    Expecting a PEM-formatted key.") said nothing of the kid or the algorithm."""
+def _check_key_fits(key: jwt.PyJWK, alg: str, client: ClientConfig) -> None:
+    """The key the kid names is of the type the token's algorithm needs, and for that algorithm if its JWK names one
+    (RFC 7517 §4.4): PyJWT checks neither. Its own refusal of another type ("TypeError: Expecting a PEM-formatted
+    key.") said nothing of the kid or the algorithm; a key published for RS384 verified a PS384 token."""
+    named = f"key {key.key_id!r} of issuer {_unverified(client.iss)}"
     if key.key_type != _KEY_TYPES[alg[:2]]:
-        raise Unauthorized(f"key {key.key_id!r} of issuer {_unverified(client.iss)} is an {key.key_type} key; the "
-                           f"token is signed with {alg}")
+        raise Unauthorized(f"{named} is an {key.key_type} key; the token is signed with {alg}")
+    declared = declared_algorithm(key)
+    if declared is not None and declared != alg:
+        raise Unauthorized(f"{named} is for {declared}; the token is signed with {alg}")
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -104,10 +110,11 @@ class JwtVerifier:
         client = self._client(_unverified_iss(token))
         _check_jku(header, client)
         key = self._key(client, header.get("kid"))
-        _check_key_type(key, header["alg"], client)
+        _check_key_fits(key, header["alg"], client)
         claims = _decode(token, header["alg"], key, client, audience)
         caller = _caller(client, claims)
         try:
+            _check_dates_are_numbers(claims)
             _check_lifetime(claims, self.config.max_token_lifetime_seconds)
             _check_issued_at(claims, self.config.max_token_lifetime_seconds)
             _check_tenant(claims, client)
@@ -215,22 +222,32 @@ def _unverified_iss(token: str) -> str:
     return iss
 
 
+def _check_dates_are_numbers(claims: Mapping[str, Any]) -> None:
+    """`exp`, `nbf` and `iat`, where present, JSON numbers: PyJWT reads exp and nbf with int(), so it took a string
+    of digits ("1795436889") or `true` for a time, and any iat (_check_issued_at). The values are not quoted: they
+    may be hundreds of digits long."""
+    for name in _DATE_CLAIMS:
+        if name in claims and not _finite_number(claims[name]):
+            raise Unauthorized(f"{name} is not a finite number")
+
+
+def _finite_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
 def _check_lifetime(claims: Mapping[str, Any], max_lifetime: int) -> None:
     """The deployment's limit (auth configuration max_token_lifetime_seconds): it also bounds how long a jti is
     remembered, since _check_replay keeps each one until its token expires."""
-    exp = int(claims["exp"])  # PyJWT has checked that it reads as an integer, and is not past
+    exp = int(claims["exp"])  # a number (_check_dates_are_numbers), not past (PyJWT)
     if exp > time.time() + max_lifetime + LEEWAY_SECONDS:
         raise Unauthorized(f"exp {exp} is more than {max_lifetime} s in the future")
 
 
 def _check_issued_at(claims: Mapping[str, Any], max_lifetime: int) -> None:
-    """`iat` a number, not ahead of now, and not older than the lifetime limit: a token valid now (its exp not past)
-    and issued longer ago than that lived longer than the deployment allows. PyJWT took any past iat (-1e300), a
-    string of digits and `true`, and its maintainers mean to stop refusing a future one (pyjwt#939). The values are
-    not quoted: they may be hundreds of digits long."""
+    """`iat` (a number: _check_dates_are_numbers) not ahead of now, and not older than the lifetime limit: a token
+    valid now (its exp not past) and issued longer ago than that lived longer than the deployment allows. PyJWT took
+    any past iat (-1e300), and its maintainers mean to stop refusing a future one (pyjwt#939)."""
     iat = claims["iat"]
-    if isinstance(iat, bool) or not isinstance(iat, int | float) or not math.isfinite(iat):
-        raise Unauthorized("iat is not a finite number")
     now = time.time()
     if iat > now + LEEWAY_SECONDS:
         raise Unauthorized(f"iat is more than {LEEWAY_SECONDS} s in the future")

@@ -1,5 +1,6 @@
 """A client's JWK Set: the keys a JWT is verified with, fetched from the client's `jwks_url` (cached, refreshed, kept
-through an outage of its host) or configured inline; either way only the keys usable for an accepted algorithm.
+through an outage of its host) or configured inline; either way only the keys usable for an accepted algorithm and
+for signatures.
 
 auth.py verifies tokens with them; `cds-service check` loads the inline sets as the app does. A failure to fetch or
 find a key raises `Unauthorized` with a reason for the log.
@@ -214,6 +215,8 @@ def _unusable(key: Any) -> str | None:
     """Why a JWK cannot verify any token the service accepts, or None when it can."""
     if not isinstance(key, dict):
         return "not a JSON object"
+    if "use" in key and key["use"] != "sig":  # a key published for encryption (RFC 7517 §4.2) signs nothing
+        return f"use {str(key['use'])[:20]!r} is not 'sig'"
     try:
         algorithm = jwt.PyJWK(key).algorithm_name
     except jwt.PyJWTError as exc:
@@ -223,6 +226,12 @@ def _unusable(key: Any) -> str | None:
     if algorithm not in ALLOWED_ALGORITHMS:
         return f"algorithm {algorithm} is not accepted"
     return None
+
+
+def declared_algorithm(key: jwt.PyJWK) -> Any:
+    """The `alg` the key's JWK declares, or None. PyJWK has no property for it (its algorithm_name is guessed from
+    the key type when the JWK declares none) but keeps the JWK, as its kty, kid and use properties read it."""
+    return key._jwk_data.get("alg")
 
 
 def find_key(keys: jwt.PyJWKSet | None, kid: str | None) -> jwt.PyJWK | None:

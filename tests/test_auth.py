@@ -214,6 +214,38 @@ def test_the_usable_key_of_an_inline_set_with_an_unusable_one_verifies_tokens(tm
         close_app(application)
 
 
+def test_a_jwk_that_declares_no_algorithm_verifies_any_of_its_key_type(secure: LiveClient,
+                                                                      jwks_server: JwksServer) -> None:
+    """Only an `alg` the JWK declares binds it to one algorithm (PyJWK's algorithm_name guesses RS256 for it)."""
+    jwks_server.keys = [{k: v for k, v in public_jwk(RSA_KEY, "rsa-any", "RS384").items() if k != "alg"}]
+    for algorithm in ("RS384", "PS384", "RS256"):
+        token = jwt.encode(claims(), RSA_KEY, algorithm=algorithm, headers={"kid": "rsa-any"})
+        assert call(secure, token).status_code == 200, algorithm
+
+
+def test_a_key_published_for_encryption_verifies_no_signature(secure_app: Flask, secure: LiveClient,
+                                                              jwks_server: JwksServer,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """A JWK whose `use` is "enc" verified tokens like a signing key; it is now left out of the set, named in a
+    warning."""
+    jwks_server.keys = [{**public_jwk(EC_KEY, "ec-1", "ES384"), "use": "enc"},
+                        public_jwk(OTHER_EC_KEY, "ec-2", "ES384")]
+    with caplog.at_level(logging.WARNING, logger="cds_service.jwks"):
+        assert_rejected(call(secure, ec_token()))
+    assert "kid 'ec-1' (use 'enc' is not 'sig')" in caplog.text
+    signing_key = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-2"})
+    assert call(secure, signing_key).status_code == 200
+    [row] = rejected_rows(secure_app)
+    assert row.reason == f"no key 'ec-1' in the JWK Set of {jwks_server.url}"
+
+
+def test_an_inline_set_of_encryption_keys_alone_stops_the_start(tmp_path: Path) -> None:
+    config = auth_config("https://ehr.example.org/jwks")
+    config["clients"][1]["jwks"]["keys"][0]["use"] = "enc"
+    with pytest.raises(ConfigError, match=r"no usable key; not usable: kid 'rsa-1' \(use 'enc' is not 'sig'\)"):
+        app_with_auth(tmp_path, config)
+
+
 def test_a_rotated_key_is_found_by_one_refetch(secure: LiveClient, jwks_server: JwksServer) -> None:
     assert call(secure, ec_token()).status_code == 200
     jwks_server.keys.append(public_jwk(OTHER_EC_KEY, "ec-2", "ES384"))
@@ -569,6 +601,30 @@ def test_an_iat_out_of_bounds_is_refused_and_audited_with_the_issuer(secure_app:
     assert row.reason.startswith(reason)
 
 
+@pytest.mark.parametrize(
+    ("make_claims", "reason"),
+    [
+        (lambda now: claims(exp=str(now + 60)), "exp is not a finite number"),
+        (lambda now: claims(nbf=str(now - 10)), "nbf is not a finite number"),
+        (lambda now: claims(nbf=True), "nbf is not a finite number"),
+        (lambda now: claims(iat=str(now)), "iat is not a finite number"),
+    ],
+    ids=["exp-string", "nbf-string", "nbf-boolean", "iat-string"],
+)
+def test_a_time_claim_that_is_not_a_json_number_is_refused_and_audited_with_the_issuer(
+        secure_app: Flask, secure: LiveClient, make_claims: Claims, reason: str) -> None:
+    """RFC 7519 makes exp, nbf and iat numbers: PyJWT read exp and nbf with int(), so "1795436889" (a string) passed
+    as a time, and `true` as 1, where a string iat was refused."""
+    assert_rejected(call(secure, ec_token(make_claims(int(time.time())))))
+    [row] = rejected_rows(secure_app)
+    assert (row.status, row.client_iss, row.reason) == (401, EHR, reason)
+
+
+def test_numeric_times_with_a_fraction_and_an_nbf_are_accepted(secure: LiveClient) -> None:
+    now = time.time()
+    assert call(secure, ec_token(claims(exp=now + 60.5, iat=now, nbf=int(now) - 10))).status_code == 200
+
+
 def test_an_iat_within_the_lifetime_is_accepted(secure: LiveClient) -> None:
     now = int(time.time())
     assert call(secure, ec_token(claims(iat=now - 300, exp=now + 10))).status_code == 200
@@ -607,9 +663,12 @@ def test_a_replayed_token_and_an_unstorable_tenant_are_audited_with_the_issuer(s
          f"key 'ec-1' of issuer {EHR!r} (unverified) is an EC key; the token is signed with PS256"),
         (jwt.encode(claims(INLINE), EC_KEY, algorithm="ES384", headers={"kid": "rsa-1"}),
          f"key 'rsa-1' of issuer {INLINE!r} (unverified) is an RSA key; the token is signed with ES384"),
+        # It was accepted: PyJWT verifies with the token's algorithm whatever the JWK declares.
+        (jwt.encode(claims(INLINE), RSA_KEY, algorithm="PS384", headers={"kid": "rsa-1"}),
+         f"key 'rsa-1' of issuer {INLINE!r} (unverified) is for RS384; the token is signed with PS384"),
     ],
     ids=["forged", "forged-and-expired", "unknown-issuer", "foreign-jku", "unknown-kid", "rsa-alg-ec-key",
-         "ec-alg-rsa-key"],
+         "ec-alg-rsa-key", "alg-not-the-jwks"],
 )
 def test_an_unverified_issuer_is_never_audited_as_the_caller(secure_app: Flask, secure: LiveClient, token: str,
                                                             reason: str) -> None:
