@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _evaluate(body: bytes, context: EvaluationContext, fetch_budget_seconds: float) -> dict[str, Any]:
     request = hook_request(parse_json_object(body), SERVICE_ID)
-    # The service's local mode: any http(s) FHIR server, with the URL checks of production.
+    # The service's local mode: any http(s) FHIR server but an internal one, with the URL checks of production.
     load_record = RecordLoader(request, server_allowlist(True, None), fetch_budget_seconds)
     result = evaluate(request, load_record, context)
     return {"cards": result.cards, "systemActions": result.system_actions}

@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from cds_service.db import driver_url
 from cds_service.exceptions import path_expression
 from cds_service.file_schemas import file_validator, schema_problem
-from cds_service.urls import normalized_url
+from cds_service.urls import internal_host, normalized_url
 
 LOCAL_BASE_URL = "http://127.0.0.1:8080"
 # Every variable the service reads (README's table lists each). One that is set but empty or blank stops the start-up:
@@ -339,6 +339,9 @@ def _parse_client(data: dict[str, Any], index: int) -> ClientConfig:
     fhir_servers = tuple(data.get("fhir_servers") or ())
     for entry in fhir_servers:
         _check_url(entry, f"{where} fhir_servers entry", https=True)
+        if internal_host(entry):  # the allowlist refuses these whatever the configuration says
+            raise ConfigError(f"{where} fhir_servers entry {entry!r} is a link-local or cloud metadata host, never "
+                              "fetched from")
     return ClientConfig(iss=data["iss"], jwks_url=jwks_url, jwks=data.get("jwks"), fhir_servers=fhir_servers,
                         tenants=tuple(data.get("tenants", ())))
 

@@ -3,7 +3,9 @@ module of its own, so that request validation reads them without loading the con
 the client configuration is imported for its type alone."""
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import unquote, urlsplit
 
@@ -14,6 +16,11 @@ if TYPE_CHECKING:
 # them, so they are looked for in the decoded path; and Java servlet containers (Tomcat, Jetty: HAPI FHIR's) drop a
 # segment's ";parameters" first, so "..;x" is "..".
 _SEGMENT_SEPARATOR = re.compile(r"[/\\]")
+# Cloud instance metadata services hand the instance's credentials to whoever asks from inside it, and the service
+# sends the request's access token to its fhirServer. Their names, and AWS's IPv6 address (a unique local one); the
+# IPv4 ones (169.254.169.254 and others) are link-local, refused as such.
+_METADATA_NAMES = frozenset({"metadata.google.internal", "metadata"})
+_METADATA_ADDRESSES = frozenset({ipaddress.IPv6Address("fd00:ec2::254")})
 
 
 def has_dot_segment(path: str) -> bool:
@@ -42,6 +49,35 @@ def normalized_url(url: str) -> tuple[str, str, str] | None:
     return parts.scheme, host, parts.path.rstrip("/")
 
 
+def internal_host(url: str) -> bool:
+    """Whether a URL's host is a cloud metadata service's (by name or address) or a link-local address
+    (169.254.0.0/16, fe80::/10): never fetched from, whatever the configuration. Names are not resolved (a lookup per
+    call is slow, and its answer could change before the fetch): a name leading to such an address is not caught."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return False  # no URL at all: normalized_url refuses it
+    address = _literal_address(host)
+    if address is None:
+        return host in _METADATA_NAMES
+    return address.is_link_local or address in _METADATA_ADDRESSES
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host written as one stands for, as the resolver reads it: also IPv4 in inet_aton's other forms
+    ("2852039166", "0xa9.0xfe.0xa9.0xfe", "169.254.43518"), and the IPv4 address an IPv4-mapped IPv6 one carries."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except (OSError, ValueError):  # a name (ValueError: one inet_aton cannot even take, as with a NUL)
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def _under(url: tuple[str, str, str], prefix: tuple[str, str, str]) -> bool:
     same_origin = url[:2] == prefix[:2]
     return same_origin and (url[2] == prefix[2] or url[2].startswith(prefix[2] + "/"))
@@ -49,12 +85,12 @@ def _under(url: tuple[str, str, str], prefix: tuple[str, str, str]) -> bool:
 
 def server_allowlist(local_mode: bool, client: ClientConfig | None) -> Callable[[str], bool]:
     """Whether the service may fetch from a URL: any http(s) locally; in production only the verified client's
-    configured FHIR servers (prefix match on normalized URLs)."""
+    configured FHIR servers (prefix match on normalized URLs); in no mode an internal host (internal_host)."""
     allowed = [p for p in (normalized_url(u) for u in (client.fhir_servers if client else ())) if p]
 
     def allow(url: str) -> bool:
         target = normalized_url(url)
-        if target is None:
+        if target is None or internal_host(url):
             return False
         return local_mode or any(_under(target, prefix) for prefix in allowed)
 

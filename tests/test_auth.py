@@ -786,6 +786,47 @@ def test_local_mode_allows_any_http_server() -> None:
     assert not allow("file:///etc/passwd") and not allow("ftp://x/fhir")
 
 
+INTERNAL_HOSTS = ["http://169.254.169.254/computeMetadata/v1", "https://169.254.10.20:8443/fhir",
+                  "http://[fe80::1]/fhir", "http://[fe80::1%25eth0]/fhir", "http://[fd00:ec2::254]/latest",
+                  "http://[::ffff:169.254.169.254]/", "http://metadata.google.internal/fhir",
+                  "http://METADATA.Google.Internal./fhir", "http://metadata/fhir",
+                  # IPv4 as the resolver also reads it (inet_aton): decimal, hexadecimal, octal, a 16-bit last part
+                  "http://2852039166/fhir", "http://0xa9fea9fe/fhir", "http://0251.0376.0251.0376/fhir",
+                  "http://169.254.43518/fhir"]
+
+
+@pytest.mark.parametrize("url", INTERNAL_HOSTS)
+def test_link_local_and_cloud_metadata_hosts_are_refused_in_every_mode(url: str) -> None:
+    """The access token of the request goes to its fhirServer, and a metadata service hands the instance's
+    credentials to whoever asks from inside it: local mode allowed any http(s) server."""
+    assert not server_allowlist(True, None)(url)
+    assert not server_allowlist(False, ClientConfig(iss=EHR, jwks_url="x", fhir_servers=(url,)))(url)
+
+
+@pytest.mark.parametrize("url", ["http://metadata.example.org/fhir", "http://10.0.0.5/fhir", "http://[::1]:8080/fhir",
+                                 "http://169.253.255.255/fhir", "http://[fec0::1]/fhir", "http://172.16.0.1/fhir"])
+def test_hosts_near_the_internal_ones_are_still_allowed_locally(url: str) -> None:
+    assert server_allowlist(True, None)(url)
+
+
+def test_a_metadata_fhir_server_is_answered_as_one_not_allowed_and_never_contacted(
+        client: LiveClient, caplog: pytest.LogCaptureFixture) -> None:
+    """Local mode sent the request's access token there (and a missing patient waited out the fetch)."""
+    body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
+    del body["prefetch"]["patient"]
+    body["fhirServer"] = "http://169.254.169.254/computeMetadata/v1"
+    body["fhirAuthorization"] = {"access_token": "ehr-access-token", "token_type": "Bearer", "expires_in": 300,
+                                 "scope": "patient/*.read", "subject": "cds-service"}
+    with caplog.at_level(logging.DEBUG):
+        response = client.post(SERVICE, json=body)
+    assert response.status_code == 412
+    diagnostics = response.get_json()["issue"][0]["diagnostics"]
+    assert diagnostics.endswith("prefetch 'patient' missing and fhirServer is not allowed for this client")
+    assert f"hook {body['hookInstance']}: FHIR server not allowed for client (none verified): nothing fetched" in \
+        caplog.text
+    assert "169.254" not in caplog.text
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

@@ -118,6 +118,8 @@ def test_require_jwt_is_a_boolean() -> None:
     ("https://ehr.example.org/fhir/../admin", "not an absolute http"),
     ("https://ehr.example.org/fhir?_format=json", "query"),
     ("ftp://ehr.example.org/fhir", "not an absolute http"),
+    ("https://169.254.10.1/fhir", "link-local or cloud metadata host"),
+    ("https://metadata.google.internal/fhir", "link-local or cloud metadata host"),
 ])
 def test_a_fhir_server_that_could_never_match_or_would_leak_the_token_is_refused(entry: str, problem: str) -> None:
     with pytest.raises(ConfigError) as raised:
