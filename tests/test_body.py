@@ -114,33 +114,36 @@ def test_recorded_bsa_without_height_is_used_unchecked() -> None:
     assert body_sizes(record(obs("b", BSA, 2.5)), START, 7).bsa_m2.value == Decimal("2.5")  # no weight either
 
 
-@pytest.mark.parametrize(("bsa", "used"), [
-    (1.5, False),  # 25 kg: Mosteller would need 324 cm
-    (1.39, True), (1.40, False),  # 278.2 cm and 282.2 cm: the plausible heights end at 280
-    (0.373, True), (0.372, False),  # 20.03 cm and 19.93 cm: they begin at 20
+@pytest.mark.parametrize(("weight", "bsa", "used"), [
+    (25, 1.5, False),  # Mosteller would need 324 cm
+    (25, 1.3, False),  # 243 cm: a height, but a BMI of 4.2 (a review case: dosed by it, 40% above the label)
+    (25, 1.10, True), (25, 1.11, False),  # BMI 8.1 and 7.9: the plausible ones begin at 8
+    (25, 0.59, True), (25, 0.58, False),  # BMI 99.7 and 106.0: they end at 100
+    (200, 3.94, True), (200, 3.95, False),  # 279.4 cm and 280.8 cm: the plausible heights end at 280
 ])
-def test_a_recorded_bsa_without_height_must_fit_the_weight(bsa: float, used: bool) -> None:
-    """No height to check it by, but the weight still rules out a BSA that no height could give (by Mosteller): a
-    child dosed by 1.5 m² at 25 kg would get about 1.6 times the label dose. The BSA is then unknown, and a height
-    is asked for."""
-    size = body_sizes(record(obs("w", WEIGHT, 25), obs("b", BSA, bsa)), START, 7)
+def test_a_recorded_bsa_without_height_must_fit_the_weight(weight: int, bsa: float, used: bool) -> None:
+    """No height to check it by, but the weight still rules out a BSA that no height could give (by Mosteller), or
+    none a patient of that weight has: a child dosed by 1.5 m² at 25 kg would get about 1.6 times the label dose. The
+    BSA is then unknown, and a height is asked for."""
+    size = body_sizes(record(obs("w", WEIGHT, weight), obs("b", BSA, bsa)), START, 7)
     assert (size.bsa_m2.value is not None) is used
     if not used:
         assert size.bsa_m2.evidence == ("Observation/b", "Observation/w")
-        assert f"BSA {bsa:g} m² recorded on 2026-11-19: not plausible for weight 25 kg" in size.bsa_m2.note
+        assert f"BSA {bsa:g} m² recorded on 2026-11-19: not plausible for weight {weight} kg" in size.bsa_m2.note
 
 
 @pytest.mark.parametrize("weight", [18, 44.9])
 def test_largest_bsa_is_the_largest_used_at_a_weight_without_a_height(weight: float) -> None:
     """The dose checks suppose it for a child weighed without a height (docs/dosing.md): it must be the largest BSA
-    this module would use at that weight, computed from the tallest height accepted or recorded without a height
-    (18 kg: 1.183216 m², Mosteller at 280 cm, is used as 1.183; 0.001 m² more would need a taller patient)."""
+    this module would use at that weight, computed from the tallest height accepted (18 kg: 1.183216 m², Mosteller
+    at 280 cm, is used as 1.183). Recorded without a height, neither it nor 0.001 m² more is used: it would need a
+    BMI no patient has (2.3 at 18 kg), and more a taller patient."""
     kg = Decimal(str(weight))
     exact = mosteller(TALLEST_HEIGHT_CM, kg).quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
     by_height = body_sizes(record(obs("w", WEIGHT, weight), obs("h", HEIGHT, float(TALLEST_HEIGHT_CM))), START, 7)
     recorded = [body_sizes(record(obs("w", WEIGHT, weight), obs("b", BSA, float(bsa))), START, 7).bsa_m2.value
                 for bsa in (exact, exact + Decimal("0.001"))]
-    assert [by_height.bsa_m2.value, *recorded] == [largest_bsa(kg), largest_bsa(kg), None]
+    assert [by_height.bsa_m2.value, *recorded] == [largest_bsa(kg), None, None]
 
 
 def test_no_bsa_without_height_or_recorded_value() -> None:

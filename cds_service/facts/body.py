@@ -38,6 +38,9 @@ _PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
     "weight": (Decimal("0.3"), Decimal(700)), "height": (Decimal(20), TALLEST_HEIGHT_CM),
     "bsa": (Decimal("0.05"), Decimal(5)),
 }
+# The body mass index a weight and a height implied by a recorded BSA must give (kg/m²): below 8 no patient is, the
+# smallest preterm infants included (about 8), above 100 hardly any. Outside it the BSA is not the patient's.
+_PLAUSIBLE_BMI = (Decimal(8), Decimal(100))
 # An unreadable weight, height or BSA (unreadable.py) may be the latest of any of them: its unit tells which.
 _UNREADABLE = Relevance("a weight, height or BSA", tuple(Bearing(f"body.{size}") for size in
                                                          ("weight_kg", "height_cm", "bsa_m2")))
@@ -97,6 +100,11 @@ def unreadable_relevance(observation: dict[str, Any], start: date) -> Relevance 
 def mosteller(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
     """Mosteller BSA in m2: the square root of height (cm) times weight (kg) over 3600."""
     return (height_cm * weight_kg / Decimal(3600)).sqrt()
+
+
+def _plausible_bmi(weight_kg: Decimal, height_cm: Decimal) -> bool:
+    low, high = _PLAUSIBLE_BMI
+    return low <= weight_kg * 10000 / (height_cm * height_cm) <= high
 
 
 def largest_bsa(weight_kg: Decimal) -> Decimal:
@@ -160,10 +168,11 @@ def _bsa_fact(bsa: Measurement | None, weight: Measurement | None, height: Measu
                     note=f"BSA {_bsa(bsa.value)} m² recorded on {bsa.when.isoformat()}: not plausible")
     if bsa is not None and computed is None and weight is not None:
         # No height to check it by (fhir-data-profile.md: then used as recorded), but the weight still tells a BSA
-        # no one could have: Mosteller's, solved for the height, needs one no patient has (1.5 m² at 25 kg: 324 cm).
-        # Dosing a child by it would give an adult's dose.
+        # no one could have: Mosteller's, solved for the height, needs one no patient has (1.5 m² at 25 kg: 324 cm),
+        # or one no patient of that weight has (1.3 m² at 25 kg: 243 cm, a BMI of 4). Dosing a child by it would give
+        # an adult's dose, or half again the child's.
         implied = Measurement("height", Decimal(3600) * bsa.value * bsa.value / weight.value, bsa.when, "")
-        if not _plausible(implied):
+        if not (_plausible(implied) and _plausible_bmi(weight.value, implied.value)):
             note = (f"BSA {_bsa(bsa.value)} m² recorded on {bsa.when.isoformat()}: not plausible for weight "
                     f"{_show(weight.value)} kg (Mosteller would need a height of {implied.value:.0f} cm)")
             return Fact(evidence=(bsa.reference, weight.reference), note=note)
