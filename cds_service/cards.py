@@ -52,7 +52,10 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     reference = order_ref(order)
     notes = label_notes(decision, facts, dose)
     opening = _opening(notes)
-    text = render_card("decision.j2", **_context(decision, facts, base_url, len(opening)),
+    # The room `which` takes is kept for it: a not-met reason fitted to the whole summary had pushed it out, and two
+    # orders' cards read the same.
+    taken = len(opening) + (len(f" — {which}") if which else 0)
+    text = render_card("decision.j2", **_context(decision, facts, base_url, taken),
                        label_notes=[n.text for n in notes], determination=determination,
                        order=_order_text(order, reference))
     summary = _with_added(text.summary, opening, which, f" ({decision.indication_title})")

@@ -1,6 +1,7 @@
 """Decision cards: summary, indicator, source, detail, links, override reasons, extension (service-contract.md)."""
 from __future__ import annotations
 
+import copy
 import random
 from dataclasses import replace
 from datetime import date
@@ -308,13 +309,18 @@ def test_a_not_met_card_heads_its_detail_with_the_summary_words() -> None:
     assert heading.startswith(f"**{decision.payer_label}: {said}**")
 
 
-def test_orders_signed_together_are_told_apart_in_their_summaries(client: Any) -> None:
-    """The clinician's review: a step dose written as two orders gave two cards with the same summary."""
+@pytest.mark.parametrize("full_order_vials", [None, 28])
+def test_orders_signed_together_are_told_apart_in_their_summaries(client: Any, full_order_vials: int | None) -> None:
+    """The clinician's review: a step dose written as two orders gave two cards with the same summary; and again
+    when they were not covered (28 vials on each: over the cycle's limit), the reason having taken the room."""
     body = example("aspirus-adult-relapsed-refractory-cycle1")
     entries = body["context"]["draftOrders"]["entry"]
     step = entries[0]["resource"]
     full = {**step, "id": "blin-full", "dosageInstruction": step["dosageInstruction"][1:]}
     full.pop("dispenseRequest", None)  # the cycle's vials on the first order only: within the quantity limit
+    if full_order_vials:
+        full["dispenseRequest"] = copy.deepcopy(step["dispenseRequest"])
+        full["dispenseRequest"]["quantity"]["value"] = full_order_vials
     step["dosageInstruction"] = step["dosageInstruction"][:1]
     entries.append({"resource": full})
     answer = post(client, body)
@@ -322,6 +328,7 @@ def test_orders_signed_together_are_told_apart_in_their_summaries(client: Any) -
     assert len(summaries) == 2 and len(set(summaries)) == 2, summaries
     assert summaries[0].endswith("— order of 9 mcg/day on days 1–7")
     assert summaries[1].endswith("— order of 28 mcg/day on days 8–28")
+    assert all(("not covered as ordered — more than 28 vials" in s) is bool(full_order_vials) for s in summaries)
     alone = post(client, example("aspirus-adult-relapsed-refractory-cycle1"))["cards"][0]["summary"]
     assert "order of" not in alone
 
@@ -393,5 +400,7 @@ def test_a_lymphoma_without_the_compendia_answer_is_named_with_the_route_left_op
     [card] = post(client, body)["cards"]
     detail = card["detail"]
     assert "no ALL Condition; lymphoblastic lymphoma on record (C83.5" in detail
+    # What to document, and so the summary, asks for an ALL diagnosis only if there is one (clinical review).
+    assert card["summary"].startswith("Florida Blue: document ALL diagnosis, if ALL (lymphoblastic lymphoma on record)")
     position_2 = next(line for line in detail.splitlines() if line.startswith("- other FDA-labeled or NCCN 1/2A use"))
     assert position_2.endswith("use not listed elsewhere: not answered in the attestation questionnaire")

@@ -83,7 +83,7 @@ class Diagnosis:
         # With no ALL, the lymphoma on record is said: Florida Blue reads it only under its indication 2, and a card
         # asking for "ALL diagnosis" alone would invite coding the lymphoma as ALL.
         instead = f"; lymphoblastic lymphoma on record ({lymphoma[0].label})" if lymphoma else ""
-        self.all_diagnosis = self._presence(self._all, "ALL", instead)
+        self.all_diagnosis = self._presence(self._all, "ALL", instead, ALL_BESIDE_LYMPHOMA if lymphoma else "")
         self.lymphoblastic_lymphoma = self._presence(lymphoma, "lymphoblastic lymphoma")
         self.b_lineage = self._lineage()
         # Read once: the course, the labs and remission_number each ask for the records, and the phase, the response
@@ -93,11 +93,11 @@ class Diagnosis:
         self._records = tuple(record for _, record in rows)
         self._status_on: dict[date, Fact[str]] = {}
 
-    def _presence(self, found: list[_Condition], what: str, instead: str = "") -> Fact[bool]:
+    def _presence(self, found: list[_Condition], what: str, instead: str = "", ask: str = "") -> Fact[bool]:
         if not self._received:
             return Fact(received=False)
         if not found:  # an inclusion criterion: a list without it does not rule it out (policy-rules.md §1)
-            return Fact(note=f"no {what} Condition{instead}")
+            return Fact(note=f"no {what} Condition{instead}", missing=ask)
         return Fact(True, tuple(c.reference for c in found), note=f"{what} ({found[0].label})")
 
     def _lineage(self) -> Fact[bool]:
@@ -201,6 +201,9 @@ class Diagnosis:
                        note=f"{attested.note}; the record says {status.note}")
 
 
+# What an unknown ALL diagnosis asks for when the record shows lymphoblastic lymphoma instead: the card's summary had
+# asked for "ALL diagnosis", inviting the lymphoma to be coded as ALL (clinical review).
+ALL_BESIDE_LYMPHOMA = "ALL diagnosis, if ALL (lymphoblastic lymphoma on record)"
 _NO_MOMENT = datetime.min.replace(tzinfo=timezone.utc)
 _STATUS_WORDS = {"relapsed": "in relapse", "refractory": "refractory", "remission": "in remission", "active": "active"}
 
