@@ -731,3 +731,51 @@ def test_lines_running_together_above_the_maximum_without_a_weight() -> None:
     assert card is not None and card["indicator"] == "warning" and "suggestions" not in card
     assert card["summary"] == ("Dose above label maximum: 48 mcg/day (lines 1 and 2 together) on days 1–28; the most "
                                "at any weight is 28 mcg/day")
+
+
+@pytest.mark.parametrize(("written", "schedule", "summary", "label", "value", "unit"), [
+    (rate(15, "ug/m2/d"), "standard", "Dose per m² not checked without a BSA; from 45 kg the label dose is 28 mcg/day",
+     "Change to 28 mcg/day", 28, "ug/d"),
+    (dose(30, "ug/m2"), "standard", "Dose per m² not checked without a BSA; from 45 kg the label dose is 28 mcg/day",
+     "Change to 56 mcg per dose (28 mcg/day)", 56, "ug"),
+    (rate(15, "ug/m2/d"), "relapsed-refractory",
+     "Dose per m² not checked without a BSA; from 45 kg the label dose is 9 mcg/day on days 1–7, 28 mcg/day on days "
+     "8–28", "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28", 9, "ug/d"),
+])
+def test_a_dose_per_m2_without_a_bsa_from_45_kg_is_offered_the_fixed_dose(
+        written: dict[str, Any], schedule: str, summary: str, label: str, value: float, unit: str) -> None:
+    """An 80 kg adult ordered 15 mcg/m²/day without a height was told to write the dose "in mcg/day", though it was
+    written: only a BSA is missing, and from 45 kg the label dose is fixed whatever the BSA."""
+    facts_ = facts(weight="45")
+    repeat = {"frequency": 1, "period": 2, "periodUnit": "d"} if "doseQuantity" in written else {}
+    card = card_for(order(line(written, "2026-12-01", "2026-12-28", **repeat)), facts_, schedule)
+    assert card is not None and card["indicator"] == "warning" and card["summary"] == summary
+    assert "cannot be converted to mcg/day" in card["detail"] and "(45 kg on record)" in card["detail"]
+    assert card["suggestions"][0]["label"] == label
+    resource = apply_suggestion(card)
+    field = "doseQuantity" if "doseQuantity" in written else "rateQuantity"
+    assert resource["dosageInstruction"][0]["doseAndRate"][0][field] == {"value": value, "unit": unit,
+                                                                         "system": UCUM, "code": unit}
+    MedicationRequest.model_validate(resource)
+    assert_clean(resource, facts_, schedule)
+
+
+@pytest.mark.parametrize(("per_m2", "offered"), [("13.5", True), ("13.4", False), ("5", False)])
+def test_a_dose_per_m2_well_below_the_label_without_a_bsa_is_not_raised(per_m2: str, offered: bool) -> None:
+    """More than 10% below the label's 15 mcg/m²/day may be deliberate: no correction up to 28 mcg/day, a height or
+    BSA is asked for instead."""
+    card = card_for(single_line_order(rate(float(per_m2), "ug/m2/d")), facts(weight="80", cycle=2))
+    assert card is not None and card["indicator"] == ("warning" if offered else "info")
+    assert bool(card.get("suggestions")) is offered
+    assert offered or "record a height or BSA to check it" in card["detail"]
+
+
+def test_a_dose_per_m2_without_a_bsa_below_45_kg_asks_for_a_height() -> None:
+    # 44.9 kg: the label dose is per m², unknown without a BSA; at most 15 mcg/m²/day is not above it at any height.
+    assert card_for(single_line_order(rate(15, "ug/m2/d")), facts(weight="44.9", cycle=2)) is None
+
+
+def test_a_dose_per_m2_without_a_bsa_beside_another_line_is_not_corrected() -> None:
+    both = order(line(rate(15, "ug/m2/d"), "2026-12-01", "2026-12-28"), line(rate(9), "2026-12-01", "2026-12-28"))
+    card = card_for(both, facts(weight="80", cycle=2))
+    assert card is not None and card["indicator"] == "info" and "suggestions" not in card

@@ -461,3 +461,15 @@ def test_dosing_values_init_is_the_dataclass_fields(cls: type) -> None:
     assert dataclasses.replace(value) == value and dataclasses.replace(value, **{fields[0].name: 0}) != value
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(value, fields[0].name, 0)
+
+
+@pytest.mark.parametrize(("weight", "note"), [
+    ("45", "Dose not readable (line 1: dose per m² needs a BSA (or weight and height)); from 45 kg the label dose is a "
+           "fixed dose in mcg/day"),
+    ("44.9", "Label dose not known without body size"),
+])
+def test_a_dose_per_m2_without_a_bsa_asks_for_a_height_not_the_dose(weight: str, note: str) -> None:
+    """The dose is written (per m²): what is missing is a BSA, from 45 kg as below it; "document each dosage line's
+    dose written in mcg/day" read as if none were."""
+    verdict = checks(single_line_order(rate(15, "ug/m2/d")), weight=weight, cycle=2).schedule("standard")
+    assert (verdict.status, verdict.note, verdict.missing) == ("unknown", note, "height or BSA (within 30 days)")

@@ -16,13 +16,14 @@ from typing import Any
 
 from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, card_shell, render_card
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size
+from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size, needs_bsa_only
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
-from cds_service.dosing.expected import STEP_DAYS, WEIGHT_BOUNDARY_KG, Expected
+from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_DAYS, STEP_PER_M2, WEIGHT_BOUNDARY_KG,
+                                        Expected, is_step_day)
 from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, read_quantity
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, corrected_daily,
-                                       json_number, without_coverage_information, written_dose)
+                                       json_number, per_m2_daily, without_coverage_information, written_dose)
 from cds_service.dosing.text import bsa_text, days_text, mcg_text, mcg_text_against, per_m2_text
 from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa
 from cds_service.facts.model import WINDOWS, ClinicalFacts, read_within
@@ -56,6 +57,8 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
     if above:
         build = _above_together_card if any(f.together for f in above) else _above_card
         return build(order, facts, lines, patient, above, source_label)
+    if needs_bsa_only(lines, checks.together):  # from 45 kg, outside Interfant: missing_body_size asks no BSA
+        return _per_m2_without_bsa_card(order, facts, lines, patient, source_label, not checks.together)
     reasons = [f"Line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
     if reasons or not lines:
         reasons = reasons or ["The order has no dosage instruction"]
@@ -177,6 +180,56 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
         card["selectionBehavior"] = "at-most-one"
         card["suggestions"] = [_suggestion(text, correction.resource, facts)]
     return card
+
+
+def _per_m2_without_bsa_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
+                             source_label: str, alone: bool) -> dict[str, Any]:
+    """A dose per m² for a patient from 45 kg without a BSA: not checked, but from 45 kg the label dose is fixed
+    whatever the BSA, so the correction to it in mcg/day is offered (as with a BSA, `rewrite._in_mcg`) when the dose
+    per m² is the label's regimen or above it. A dose per m² more than 10% below it (5 mcg/m²/day after days 1-7)
+    may be a deliberate reduction: raising it is not offered, and a height or BSA is asked for, as for a child.
+    `alone`: no other line runs on its days (whose sum a one-click correction cannot settle)."""
+    unread = [line for line in lines if line.needs_bsa]
+    correction = correct_order(order, lines, patient, facts.cycle.start, facts.cycle.infusion_days_before,
+                               unread_per_m2=True) if alone and _label_regimen(order, unread, patient) else None
+    segments = _label_segments(order, lines, correction, patient) if correction else []
+    lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
+    text = render_card("dose-per-m2-without-bsa.j2", lines=[line.index + 1 for line in unread],
+                       weight=f"{rounded(patient.weight_kg or Decimal(0)):f}", fixed=_fixed_doses(unread, patient),
+                       segments=segments, multi=lines_after > 1)
+    card = _card(order, text, "warning" if correction else "info", source_label, DOSE_TOPIC)
+    if correction is not None:
+        card["selectionBehavior"] = "at-most-one"
+        card["suggestions"] = [_suggestion(text, correction.resource, facts)]
+    return card
+
+
+def _label_regimen(order: dict[str, Any], lines: list[DoseLine], patient: Patient) -> bool:
+    """Whether each line's dose per m² is, on every day, at least the label's dose per m² (15, 5 on step days) less
+    the 10% below which a dose is "below label"."""
+    for line in lines:
+        assert line.form is not None  # unread for want of a BSA, its form was read
+        per_m2 = per_m2_daily(order["dosageInstruction"][line.index], line.form)
+        for day in line.days():
+            label = STEP_PER_M2 if is_step_day(patient.schedule, patient.cycle, day) else FULL_PER_M2
+            if per_m2 is None or per_m2 < label * (1 - BSA_DOSE_TOLERANCE):
+                return False
+    return True
+
+
+def _fixed_doses(lines: list[DoseLine], patient: Patient) -> str:
+    """The label's fixed doses on the lines' days: '28 mcg/day', '9 mcg/day on days 1–7, 28 mcg/day on days 8–28'."""
+    ranges: list[list[Any]] = []  # [first day, last day, mcg/day]
+    for day in sorted({day for line in lines for day in line.days()}):
+        expected = patient.expected(day)
+        assert expected is not None  # fixed from 45 kg: known without a BSA
+        if ranges and ranges[-1][2] == expected.mcg_per_day and ranges[-1][1] == day - 1:
+            ranges[-1][1] = day
+        else:
+            ranges.append([day, day, expected.mcg_per_day])
+    if len(ranges) == 1:
+        return f"{mcg_text(ranges[0][2])} mcg/day"
+    return ", ".join(f"{mcg_text(mcg)} mcg/day on {days_text(first, last)}" for first, last, mcg in ranges)
 
 
 def _above_together_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,

@@ -6,7 +6,7 @@ from typing import Any, NamedTuple, Sequence
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
-from cds_service.dosing.expected import above_ceiling, dosed_by_bsa
+from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling, dosed_by_bsa
 from cds_service.dosing.quantity import VIAL_MCG, QuantityCheck, check_quantity
 from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
 from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against, mid_sentence
@@ -59,6 +59,12 @@ def missing_body_size(patient: Patient) -> str:
     if patient.weight_kg is None and not (patient.schedule == "interfant" and patient.bsa_m2 is not None):
         return MISSING_WEIGHT
     return MISSING_BSA if patient.bsa_m2 is None and dosed_by_bsa(patient.schedule, patient.weight_kg) else ""
+
+
+def needs_bsa_only(lines: list[DoseLine], together: Sequence[Together] = ()) -> bool:
+    """Whether every line that cannot be read is this order's, written per m² and unread for want of a BSA."""
+    unreadable = [line for line in lines if line.unreadable]
+    return bool(unreadable) and all(line.needs_bsa for line in unreadable) and not any(t.unreadable for t in together)
 
 
 def findings_note(findings: Sequence[Finding], missing: str = "") -> str:
@@ -244,6 +250,11 @@ class OrderDoseChecks:
                 "Label dose not known without body size"
             return Verdict(UNKNOWN, evidence, note, missing, received=self._body_size_received())
         unreadable = unreadable_note(self.lines, self.together)
+        if unreadable and needs_bsa_only(self.lines, self.together):
+            # From 45 kg: the dose is written, per m², and only a BSA converts it; the label dose itself is fixed
+            # (the dose card offers it). Asking for the dose "in mcg/day" read as if none were written.
+            note = f"{unreadable}; from {WEIGHT_BOUNDARY_KG} kg the label dose is a fixed dose in mcg/day"
+            return Verdict(UNKNOWN, self.evidence, note, MISSING_BSA, received=self._body_size_received())
         if unreadable or not self.lines:
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
                            self._missing_reading(f"{MISSING_DOSE} (or mcg/m²/day)"))
@@ -286,7 +297,7 @@ class OrderDoseChecks:
             return Verdict(NOT_MET, self.evidence, note)
         unreadable = unreadable_note(self.lines, self.together)
         if unreadable or not self.lines:
-            missing = MISSING_BSA if any("BSA" in line.unreadable for line in self.lines) else MISSING_DOSE
+            missing = MISSING_BSA if any(line.needs_bsa for line in self.lines) else MISSING_DOSE
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
                            self._missing_reading(missing))
         note = ordered_note(self.lines, f"at most {mcg_text(mcg_per_day)} mcg/day", mcg_per_day, self.together)

@@ -69,6 +69,11 @@ class DoseLine:
         fields["form"], fields["bounds"] = form, bounds
 
     @property
+    def needs_bsa(self) -> bool:
+        """Written per m², and unread for want of a BSA: from 45 kg its label dose is known all the same."""
+        return self.unreadable == NO_BSA
+
+    @property
     def basis(self) -> str:
         return "bsa" if self.form is not None and self.form.per_m2 else "fixed"
 
@@ -114,6 +119,7 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
 
 
 _NO_SEQUENCE = 1_000_000  # line_order of a line without a sequence number
+NO_BSA = "dose per m² needs a BSA (or weight and height)"
 NO_DAYS = ("it states no days (no boundsPeriod or boundsDuration) and a later line follows it, so the order's days "
            "cannot be placed")
 
@@ -215,7 +221,7 @@ def _apply(form: DoseForm, value: Decimal | None,
     if value is None or value < 0:
         return None, "no dose value", form
     if form.per_m2 and bsa_m2 is None:
-        return None, "dose per m² needs a BSA (or weight and height)", form
+        return None, NO_BSA, form
     return form.daily(value, bsa_m2), "", form
 
 

@@ -61,10 +61,13 @@ class Correction:
 
 
 def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient, anchor: date,
-                  days_before: int = 0) -> Correction | None:
-    """The order with every above-label day corrected, or None when no readable line is above the label."""
+                  days_before: int = 0, unread_per_m2: bool = False) -> Correction | None:
+    """The order with every above-label day corrected, or None when no readable line is above the label.
+
+    `unread_per_m2`: lines per m² unread for want of a BSA (`DoseLine.needs_bsa`; from 45 kg) are set to the label's
+    fixed dose on every day, in mcg: their dose per day is not known, the label dose is."""
     written = order.get("dosageInstruction") or []
-    by_line = {line.index: _segments(line, written[line.index], patient) for line in lines}
+    by_line = {line.index: _segments(line, written[line.index], patient, unread_per_m2) for line in lines}
     changed = {index: segs for index, segs in by_line.items() if any(s.value is not None for s in segs)}
     if not changed:
         return None
@@ -159,8 +162,14 @@ def _round_down(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_DOWN).normalize()
 
 
-def _segments(line: DoseLine, written: dict[str, Any], patient: Patient) -> list[Segment]:
-    if line.mcg_per_day is None or line.form is None:
+def per_m2_daily(line: dict[str, Any], form: DoseForm) -> Decimal | None:
+    """A line per m²'s dose in mcg/m²/day, read without a BSA."""
+    value = to_decimal(_value_holder(line, form).get("value"))
+    return None if value is None else form.daily(value, None)
+
+
+def _segments(line: DoseLine, written: dict[str, Any], patient: Patient, unread_per_m2: bool) -> list[Segment]:
+    if line.form is None or (line.mcg_per_day is None and not (unread_per_m2 and line.needs_bsa)):
         return []
     in_mcg = _in_mcg(written, line.form) if line.form.per_m2 else None
     segments: list[Segment] = []
@@ -176,12 +185,15 @@ def _segments(line: DoseLine, written: dict[str, Any], patient: Patient) -> list
     return segments
 
 
-def _day_segment(line: DoseLine, form: DoseForm, in_mcg: tuple[DoseForm, str] | None, ordered: Decimal,
+def _day_segment(line: DoseLine, form: DoseForm, in_mcg: tuple[DoseForm, str] | None, ordered: Decimal | None,
                  patient: Patient, day: int) -> Segment:
-    """`in_mcg`: for a line per m², how it is written in mcg (`_in_mcg`), should the day's label dose be fixed."""
+    """`in_mcg`: for a line per m², how it is written in mcg (`_in_mcg`), should the day's label dose be fixed.
+    `ordered` None: a line per m² without a BSA, set to the fixed label dose whatever it is."""
     expected = patient.expected(day)
-    if expected is None or ordered <= expected.allowed:
+    if ordered is not None and (expected is None or ordered <= expected.allowed):
         return Segment(line.index, day, day, None, ordered, None)
+    # Unread per m², the label dose is fixed (checks.needs_bsa_only: from 45 kg, outside Interfant), so known.
+    assert expected is not None
     written, unit = in_mcg if in_mcg is not None and expected.basis == "fixed" else (form, None)
     value = corrected_value(written, expected, patient.bsa_m2)
     return Segment(line.index, day, day, value, written.daily(value, patient.bsa_m2), expected, unit)
