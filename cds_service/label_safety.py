@@ -1,8 +1,9 @@
 """What the blinatumomab label says about the patient's chart and the order, whatever the payer's policy reads: a
-grade 4 CRS or neurological toxicity this course (the label: discontinue permanently), a live vaccine near
-treatment (the label: not within 2 weeks before treatment, during it, or until immune recovery), and a dose that
-could not be checked against the label. A policy may read none of these (or the toxicity only for a renewal), and
-without a recognized plan nothing does, so a card could approve such an order, or say nothing, without a word.
+grade 4 CRS or neurological toxicity, this course or an earlier one (the label: discontinue permanently, for the
+patient rather than the course), a live vaccine near treatment (the label: not within 2 weeks before treatment,
+during it, or until immune recovery), and a dose that could not be checked against the label. A policy may read none
+of these (or the toxicity only for a renewal, and only this course's), and without a recognized plan nothing does, so
+a card could approve such an order, or say nothing, without a word.
 
 service-contract.md lists the cards a response carries, so these are lines of the decision card's detail (or of the
 card saying no plan was found), not cards of their own: a note for the clinician, never a change to the decision.
@@ -12,7 +13,7 @@ clinician who reads only the summary must not see a plain approval, and must see
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cds_service.decision import Decision
 from cds_service.evaluation import NOT_MET_DECISION
@@ -26,6 +27,7 @@ _VACCINE_WINDOW = {"days_before_course": 14, "days_after_order": 28}
 # The label's word, after the chart's finding or alone (_line).
 _DISCONTINUE = ("The label says to discontinue blinatumomab permanently after grade 4 cytokine release syndrome or "
                 "neurological toxicity")
+_DISCONTINUE_EVER = f"{_DISCONTINUE}: every later course too, even once the event resolved"
 _NO_LIVE_VACCINE = ("The label advises against live vaccines from 2 weeks before treatment, during it and until immune "
                     "recovery")
 
@@ -47,11 +49,21 @@ def label_notes(decision: Decision | None, facts: ClinicalFacts, dose: DoseReadi
     said = {reference for c in failed if c.critical for reference in c.evidence}
     shown = {reference for c in failed if not c.critical for reference in c.evidence}
     notes = []
-    toxicity = facts.unacceptable_toxicity
-    if _recorded(toxicity, said):  # True from the chart only for a grade 4-5 CRS or ICANS (toxicity.py)
+    toxicity, earlier = facts.unacceptable_toxicity, facts.severe_toxicity_before_course
+    # True from the chart only for a grade 4-5 CRS or ICANS (toxicity.py). One this course says the label's word
+    # already (here or in a critical criterion): an earlier course's would say it twice.
+    if toxicity.value is True and not toxicity.attested:
+        if _recorded(toxicity, said):
+            notes.append(LabelNote(
+                _line(f"{toxicity.note[:1].upper()}{toxicity.note[1:]}", _DISCONTINUE, toxicity, shown),
+                "Grade 4 CRS/ICANS this course: label says discontinue permanently", "critical"))
+    elif earlier.value and _recorded(earlier, said):
+        # No payer's window reaches an earlier course (Aspirus's renewal criterion reads this one), but the label's
+        # discontinuation is for the patient. The summary says when it was, not to be read as this course's.
         notes.append(LabelNote(
-            _line(f"{toxicity.note[:1].upper()}{toxicity.note[1:]}", _DISCONTINUE, toxicity, shown),
-            "Grade 4 CRS/ICANS this course: label says discontinue permanently", "critical"))
+            _line(f"{earlier.note[:1].upper()}{earlier.note[1:]}", _DISCONTINUE_EVER, earlier, shown),
+            f"Grade 4 CRS/ICANS on {earlier.value[0].isoformat()} (earlier course): label says discontinue "
+            "permanently", "critical"))
     vaccine = read_within(facts.live_vaccine_in_window, _VACCINE_WINDOW)
     if _recorded(vaccine, said):
         notes.append(LabelNote(
@@ -61,7 +73,7 @@ def label_notes(decision: Decision | None, facts: ClinicalFacts, dose: DoseReadi
     return notes
 
 
-def _line(finding: str, label: str, fact: Fact[bool], shown: set[str]) -> str:
+def _line(finding: str, label: str, fact: Fact[Any], shown: set[str]) -> str:
     """The detail's line: the chart's `finding`, then the `label`'s word; the label's word alone when a criterion not
     met, listed below it, shows the finding already."""
     if shown.intersection(fact.evidence):
@@ -86,7 +98,7 @@ def _dose_notes(decision: Decision | None, dose: DoseReading) -> list[LabelNote]
     return []
 
 
-def _recorded(fact: Fact[bool], said: set[str]) -> bool:
-    """True from the chart (not an answer the prescriber gave, who knows it), and not already a failed critical
-    criterion."""
-    return fact.value is True and not fact.attested and not said.intersection(fact.evidence)
+def _recorded(fact: Fact[Any], said: set[str]) -> bool:
+    """True (or, for the days of an earlier course's events, not empty) from the chart (not an answer the prescriber
+    gave, who knows it), and not already a failed critical criterion."""
+    return bool(fact.value) and not fact.attested and not said.intersection(fact.evidence)

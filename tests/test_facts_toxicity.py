@@ -1,4 +1,5 @@
-"""Unacceptable toxicity since the course start (policy-rules.md §2 renewal, fhir-data-profile.md §Toxicity)."""
+"""Unacceptable toxicity since the course start (policy-rules.md §2 renewal, fhir-data-profile.md §Toxicity), and the
+grade 4-5 CRS or ICANS of earlier courses the label reads (label_safety.py)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,7 @@ import pytest
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.model import Fact
-from cds_service.facts.toxicity import unacceptable_toxicity
+from cds_service.facts.toxicity import severe_toxicity_before_course, unacceptable_toxicity
 from cds_service.valuesets import ENV_DIR, get_valuesets
 from tests.factories import condition, questionnaire_response, record
 
@@ -166,3 +167,20 @@ def test_grades_1_2_stay_ignored_when_an_operator_adds_a_broader_code_range(
     finally:
         monkeypatch.delenv(ENV_DIR)
         get_valuesets.cache_clear()
+
+
+def test_the_label_reads_grade_4_5_events_before_the_course_resolved_or_not() -> None:
+    """The label discontinues blinatumomab permanently: a grade 4-5 CRS or ICANS of an earlier course counts, resolved
+    and abated or not; one of this course is unacceptable_toxicity's, and entered-in-error, refuted or grade 3 none."""
+    older = condition("D89.834", recorded="2024-06-02", text="CRS grade 4")
+    resolved = condition("G92.04", recorded="2025-03-06", clinical_status="resolved", abatementDateTime="2025-03-12")
+    this_course = condition("G92.05", recorded="2026-01-10")
+    wrong = condition("G92.04", recorded="2025-04-01", clinical_status="entered-in-error")
+    refuted = condition("D89.835", recorded="2025-04-01", verificationStatus={"coding": [{"code": "refuted"}]})
+    grade_3 = condition("G92.03", recorded="2025-04-01")
+    fact = severe_toxicity_before_course(record(older, resolved, this_course, wrong, refuted, grade_3), COURSE_START)
+    assert fact.value == (date(2025, 3, 6), date(2024, 6, 2))  # the latest first: the card's summary names it
+    assert fact.evidence == (f"Condition/{resolved['id']}", f"Condition/{older['id']}")
+    assert fact.note == "grade 4-5 CRS or ICANS before this course: G92.04 (2025-03-06); CRS grade 4 (2024-06-02)"
+    assert severe_toxicity_before_course(record(this_course), COURSE_START).value == ()
+    assert severe_toxicity_before_course(record(not_received=("conditions",)), COURSE_START).received is False

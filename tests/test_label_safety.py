@@ -1,11 +1,14 @@
 """The label's word on the chart and the order, on the decision card whatever the payer's policy reads, and on the
-card saying no plan was found (cds_service/label_safety.py): a grade 4 CRS or ICANS this course, a live vaccine near
-treatment, a dose that could not be checked; never twice, never for an attested answer. A note the summary names
-opens it, is never cut from it, and raises the card's indicator, whatever the payer."""
+card saying no plan was found (cds_service/label_safety.py): a grade 4 CRS or ICANS this course or an earlier one, a
+live vaccine near treatment, a dose that could not be checked; never twice, never for an attested answer. A note the
+summary names opens it, is never cut from it, and raises the card's indicator, whatever the payer."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from typing import Any
+
+import pytest
 
 from cds_service.decision import CriterionResult
 from cds_service.facts.model import Fact
@@ -73,18 +76,24 @@ def test_aspirus_says_it_once_as_its_critical_criterion(client: Any) -> None:
     assert card["indicator"] == "critical" and "Label safety" not in card["detail"]
 
 
+def _with_earlier_cycle(body: dict[str, Any], order_id: str, start: str, end: str) -> None:
+    """A completed 28 mcg/day blinatumomab cycle from `start` to `end`, before the order."""
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    body["prefetch"]["medicationRequests"]["entry"].append({"resource": {
+        "resourceType": "MedicationRequest", "id": order_id, "status": "completed", "intent": "order",
+        "subject": {"reference": "Patient/example-patient"},
+        "medicationCodeableConcept": draft["medicationCodeableConcept"],
+        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": start, "end": end}}},
+                               "doseAndRate": [{"rateQuantity": {"value": 28, "unit": "ug/d", "code": "ug/d",
+                                                                 "system": "http://unitsofmeasure.org"}}]}]}})
+
+
 def _with_crs4(body: dict[str, Any]) -> dict[str, Any]:
     """A first cycle from 2026-10-20 with a grade 4 CRS on its fourth day (the relapse diagnosed before it): the order
     is the course's second cycle."""
     patient = {"reference": "Patient/example-patient"}
     body["prefetch"]["conditions"]["entry"][0]["resource"]["recordedDate"] = "2026-10-01"
-    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
-    body["prefetch"]["medicationRequests"]["entry"].append({"resource": {
-        "resourceType": "MedicationRequest", "id": "cycle-1", "status": "completed", "intent": "order",
-        "subject": patient, "medicationCodeableConcept": draft["medicationCodeableConcept"],
-        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": "2026-10-20", "end": "2026-11-16"}}},
-                               "doseAndRate": [{"rateQuantity": {"value": 28, "unit": "ug/d", "code": "ug/d",
-                                                                 "system": "http://unitsofmeasure.org"}}]}]}})
+    _with_earlier_cycle(body, "cycle-1", "2026-10-20", "2026-11-16")
     body["prefetch"]["conditions"]["entry"].append({"resource": {
         "resourceType": "Condition", "id": "crs-4", "subject": patient,
         "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
@@ -247,3 +256,92 @@ def test_a_dose_within_the_label_at_some_height_is_said_to_be_unchecked(client: 
     [card] = post(client, body)["cards"]
     assert card["indicator"] == "warning"
     assert card["summary"].startswith("Dose not checked against the label: no height or BSA — Florida Blue: meets")
+
+
+def _with_earlier_course_icans4(body: dict[str, Any], **icans: Any) -> dict[str, Any]:
+    """A course in March 2025 (relapse, one cycle, then remission) with a grade 4 ICANS on its fourth day, resolved
+    and abated since: the order is cycle 1 of a new course, after the relapse of 2026-11-10."""
+    patient = {"reference": "Patient/example-patient"}
+    conditions = body["prefetch"]["conditions"]["entry"]
+    for day, code, status in (("2025-02-15", "C91.02", "relapse"), ("2025-05-01", "C91.01", "remission")):
+        conditions.append({"resource": {
+            "resourceType": "Condition", "id": f"all-{day}", "subject": patient, "recordedDate": day,
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                           "code": status}]},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}],
+                     "text": "B-cell precursor acute lymphoblastic leukemia"}}})
+    conditions.append({"resource": {
+        "resourceType": "Condition", "id": "icans-2025", "subject": patient, "recordedDate": "2025-03-06",
+        "abatementDateTime": "2025-03-12",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                       "code": "resolved"}]},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G92.04",
+                             "display": "ICANS grade 4"}]}, **icans}})
+    _with_earlier_cycle(body, "course-2025", "2025-03-03", "2025-03-30")
+    return body
+
+
+EARLIER = "Grade 4 CRS/ICANS on 2025-03-06 (earlier course): label says discontinue permanently"
+
+
+@pytest.mark.parametrize(("example_name", "payer"), [
+    ("aspirus-adult-relapsed-refractory-cycle1", "Aspirus Health Plan"),
+    ("florida-blue-relapsed-refractory-ph-negative", "Florida Blue")])
+def test_a_grade_4_icans_of_an_earlier_course_is_the_label_word_first(client: Any, example_name: str,
+                                                                      payer: str) -> None:
+    """The clinicians' review (cases N57, N58): a grade 4 ICANS in a 2025 course, then remission and a new relapse;
+    the card read "meets criteria ... approved" (info), as the note read only this course. The label's
+    "discontinue permanently" is for the patient, resolved or not; the payer's decision is its own."""
+    [card, *_] = post(client, _with_earlier_course_icans4(example(example_name)))["cards"]
+    assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    assert card["indicator"] == "critical"
+    assert card["summary"].startswith(f"{EARLIER} — {payer}: meets criteria") and len(card["summary"]) < 140
+    assert ("**Label safety:** Grade 4-5 CRS or ICANS before this course: ICANS grade 4 (2025-03-06). The label says "
+            "to discontinue blinatumomab permanently") in card["detail"]
+    assert "every later course too, even once the event resolved" in card["detail"]
+
+
+def test_an_earlier_course_grade_4_icans_is_on_the_no_plan_card(client: Any) -> None:
+    [card, *_] = post(client, _with_earlier_course_icans4(example("unknown-payer")))["cards"]
+    assert card["indicator"] == "critical"
+    assert card["summary"] == f"{EARLIER} — No supported health plan found: coverage not checked"
+    assert "**Label safety:** Grade 4-5 CRS or ICANS before this course" in card["detail"]
+
+
+def test_an_earlier_icans_entered_in_error_is_no_event(client: Any) -> None:
+    status = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                          "code": "entered-in-error"}]}
+    body = _with_earlier_course_icans4(example("florida-blue-relapsed-refractory-ph-negative"), clinicalStatus=status)
+    [card, *_] = post(client, body)["cards"]
+    assert card["indicator"] == "info" and "Label safety" not in card["detail"]
+
+
+def test_an_earlier_course_event_beside_one_of_this_course_is_not_said_twice() -> None:
+    decision, facts = pick("meets-criteria")
+    earlier: Fact[tuple[date, ...]] = Fact((date(2025, 3, 6),), ("Condition/icans-2025",),
+                                           note="grade 4-5 CRS or ICANS before this course: ICANS grade 4 (2025-03-06)")
+    [note] = label_notes(decision, replace(facts, unacceptable_toxicity=ICANS, severe_toxicity_before_course=earlier),
+                         CHECKED)
+    assert note.summary.startswith("Grade 4 CRS/ICANS this course") and "2025-03-06" not in note.text
+    [alone] = label_notes(decision, replace(facts, severe_toxicity_before_course=earlier), CHECKED)
+    assert (alone.summary, alone.indicator) == (EARLIER, "critical")
+
+
+def test_the_aspirus_renewal_criterion_keeps_its_course_window(client: Any) -> None:
+    """Aspirus IV reads unacceptable toxicity since the course start: a renewal is not refused over an earlier
+    course's ICANS, while the label's note is there."""
+    body = _with_earlier_course_icans4(example("aspirus-relapsed-refractory-cycle6-renewal"))
+    [card, *_] = post(client, body)["cards"]
+    decision = card["extension"]["coverage-decision"]
+    [toxicity] = [c for c in decision["criteria"] if "toxicity" in c["id"]]
+    assert toxicity["status"] == "met" and card["summary"].startswith(EARLIER)
+
+
+def test_no_dose_is_recommended_after_an_earlier_course_grade_4_icans(client: Any) -> None:
+    """As after one this course (test_the_label_word_is_never_cut_from_a_long_summary): the drug is to stop."""
+    body = _with_earlier_course_icans4(example("florida-blue-relapsed-refractory-ph-negative"))
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["dosageInstruction"] = order["dosageInstruction"][-1:]
+    order["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-12-01", "end": "2026-12-28"}
+    [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
+    assert [s["isRecommended"] for s in dose["suggestions"]] == [False]

@@ -271,12 +271,13 @@ def _card(order: dict[str, Any], text: CardText, indicator: str, source_label: s
 
 def _suggestion(text: CardText, resource: dict[str, Any], facts: ClinicalFacts) -> dict[str, Any]:
     """The one-click correction, recommended unless the chart (or the prescriber) says the drug is to stop for an
-    unacceptable toxicity (a grade 4 CRS or ICANS: the label says discontinue permanently): a corrected dose is then
-    offered, not advised."""
+    unacceptable toxicity (a grade 4 CRS or ICANS, this course or an earlier one: the label says discontinue
+    permanently): a corrected dose is then offered, not advised."""
     return {
         "uuid": str(uuid.uuid4()),
         "label": text.label,
-        "isRecommended": facts.unacceptable_toxicity.value is not True,
+        "isRecommended": facts.unacceptable_toxicity.value is not True
+        and not facts.severe_toxicity_before_course.value,
         "actions": [{"type": "update", "description": text.action, "resource": resource}],
     }
 

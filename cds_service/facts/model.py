@@ -207,7 +207,9 @@ class ClinicalFacts:
     multiagent_chemo_candidate: Fact[bool] = UNKNOWN_FACT
     # Safety and renewal
     live_vaccine_in_window: Fact[bool] | Windowed[bool] = UNKNOWN_FACT  # True = a live vaccine in the window
-    unacceptable_toxicity: Fact[bool] = UNKNOWN_FACT
+    unacceptable_toxicity: Fact[bool] = UNKNOWN_FACT  # since the course start (Aspirus renewal)
+    # Days of grade 4-5 CRS or ICANS before the course start, latest first: the label reads them (label_safety.py)
+    severe_toxicity_before_course: Fact[tuple[date, ...]] = UNKNOWN_FACT
     response_or_stabilization: Fact[bool] = UNKNOWN_FACT
     # Attested only
     prior_authorization_on_file: Fact[bool] | Windowed[bool] = UNKNOWN_FACT  # attested within the look-back
@@ -229,7 +231,9 @@ class ClinicalFacts:
                  cd19_positive: Fact[bool] = UNKNOWN_FACT, combination: Fact[str] = UNKNOWN_FACT,
                  tki_failure: Fact[bool] = UNKNOWN_FACT, multiagent_chemo_candidate: Fact[bool] = UNKNOWN_FACT,
                  live_vaccine_in_window: Fact[bool] | Windowed[bool] = UNKNOWN_FACT,
-                 unacceptable_toxicity: Fact[bool] = UNKNOWN_FACT, response_or_stabilization: Fact[bool] = UNKNOWN_FACT,
+                 unacceptable_toxicity: Fact[bool] = UNKNOWN_FACT,
+                 severe_toxicity_before_course: Fact[tuple[date, ...]] = UNKNOWN_FACT,
+                 response_or_stabilization: Fact[bool] = UNKNOWN_FACT,
                  prior_authorization_on_file: Fact[bool] | Windowed[bool] = UNKNOWN_FACT,
                  compendia_supported_use: Fact[bool] = UNKNOWN_FACT, attested_items: tuple[str, ...] = (),
                  not_received: tuple[str, ...] = ()) -> None:
@@ -246,6 +250,7 @@ class ClinicalFacts:
             mrd_unavailable=mrd_unavailable, cd19_positive=cd19_positive, combination=combination,
             tki_failure=tki_failure, multiagent_chemo_candidate=multiagent_chemo_candidate,
             live_vaccine_in_window=live_vaccine_in_window, unacceptable_toxicity=unacceptable_toxicity,
+            severe_toxicity_before_course=severe_toxicity_before_course,
             response_or_stabilization=response_or_stabilization,
             prior_authorization_on_file=prior_authorization_on_file, compendia_supported_use=compendia_supported_use,
             attested_items=attested_items, not_received=not_received)

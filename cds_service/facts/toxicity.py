@@ -11,6 +11,10 @@ a partial date that spans the course start ("2026" for a course from June 2026),
 CRS or ICANS dated so leaves the fact unknown, and the card asks for its date (the renewal passes on "no unacceptable
 toxicity", which such a record may contradict: policy-rules.md §1; the same rule as a live vaccine without a date,
 immunizations.py); another listed event dated so is asked about as one of this course.
+
+The label reads no course: it discontinues blinatumomab permanently after a grade 4 CRS or ICANS, so one dated before
+the course start is read too (`severe_toxicity_before_course`), for the label's note (label_safety.py) and the dose
+card's correction (offered, not advised: dosing/cards.py), never for a renewal.
 """
 from __future__ import annotations
 
@@ -59,6 +63,24 @@ def unacceptable_toxicity(record: PatientRecord, course_start: date, attestation
     if not record.received("conditions"):
         return Fact(received=False)
     return Fact(False, note="no listed toxicity recorded since the course start")
+
+
+def severe_toxicity_before_course(record: PatientRecord, course_start: date) -> Fact[tuple[date, ...]]:
+    """The days of the grade 4-5 CRS or ICANS dated before the course start, latest first (() when none), for the
+    label's note (label_safety.py): no policy's window reaches an earlier course, but the label's "discontinue
+    permanently" is for the patient. A resolved clinicalStatus or an abatement date does not take one back; a refuted
+    or entered-in-error record is no event (usable_condition)."""
+    if not record.received("conditions"):
+        return Fact(received=False)
+    kinds = _kinds()
+    found = [(effective_date(c) or date.min, ref(c), _event(c)) for c in record.resources("conditions", "Condition")
+             if _kind(c.get("code"), kinds) == SEVERE and _before(c, course_start) and usable_condition(c)]
+    found.sort(reverse=True)  # _before read a date, so `date.min` never stands in for one
+    if not found:
+        return Fact((), note="no grade 4-5 CRS or ICANS recorded before the course start")
+    references = [reference for _, reference, _ in found]
+    return Fact(tuple(day for day, _, _ in found), tuple(references),
+                note=f"grade 4-5 CRS or ICANS before this course: {_named(references, {r: e for _, r, e in found})}")
 
 
 class _Toxicities(NamedTuple):
