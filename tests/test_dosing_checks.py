@@ -464,8 +464,8 @@ def test_dosing_values_init_is_the_dataclass_fields(cls: type) -> None:
 
 
 @pytest.mark.parametrize(("weight", "note"), [
-    ("45", "Dose not readable (line 1: dose per m² needs a BSA (or weight and height)); from 45 kg the label dose is a "
-           "fixed dose in mcg/day"),
+    ("45", "Dose not readable (line 1: dose per m² needs a BSA (or weight and height)); from 45 kg the label dose "
+           "is a fixed dose in mcg/day"),
     ("44.9", "Label dose not known without body size"),
 ])
 def test_a_dose_per_m2_without_a_bsa_asks_for_a_height_not_the_dose(weight: str, note: str) -> None:

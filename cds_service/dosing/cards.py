@@ -218,7 +218,7 @@ def _label_regimen(order: dict[str, Any], lines: list[DoseLine], patient: Patien
 
 
 def _fixed_doses(lines: list[DoseLine], patient: Patient) -> str:
-    """The label's fixed doses on the lines' days: '28 mcg/day', '9 mcg/day on days 1–7, 28 mcg/day on days 8–28'."""
+    """The label's fixed doses on the lines' days ("9 mcg/day on days 1–7, 28 mcg/day on days 8–28")."""
     ranges: list[list[Any]] = []  # [first day, last day, mcg/day]
     for day in sorted({day for line in lines for day in line.days()}):
         expected = patient.expected(day)
