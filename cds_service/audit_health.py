@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.db import error_summary, is_unavailable
+from cds_service.db import error_summary, is_unavailable, printable_url
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class WriterStatus:
     schema_ready: bool  # False while the database has been unavailable since start (nothing created or migrated)
     backlog: int  # records queued or being written
     stalled_seconds: float  # how long the write now under way, or the failures since the last success, have lasted
-    last_error: str | None  # the latest failure's classes and SQLSTATE (never its message: it may repeat a row)
+    last_error: str | None  # the latest failure's kind, "unavailable" or "fault" (error_kind); its cause is logged
     last_error_age_seconds: float | None
     lost: dict[str, int]  # records given up since start, by LOSS_REASONS
 
@@ -71,7 +71,8 @@ class OutageLog:
         self._attempts += 1
         log.debug("audit database attempt %d: %s", self._attempts, what)
         # A fault that is not an outage (a migration this code cannot run?) is kept trying too, with its traceback.
-        kind, trace = ("unavailable", None) if is_unavailable(exc) else ("fault", exc)
+        kind = error_kind(exc)
+        trace = exc if kind == "fault" else None
         if self._began is None:
             self._began, self._reported_at, self._unreported = now, now, 0
             log.error("audit database %s: %s in memory, retried until it answers", kind, what, exc_info=trace)
@@ -91,6 +92,12 @@ class OutageLog:
         self._began, self._attempts = None, 0
 
 
+def error_kind(exc: Exception) -> str:
+    """A database failure as /healthz and /readyz may say it: "unavailable" (an outage, a refusal to connect) or
+    "fault". Those are answered to anyone who asks, so they say no more: the cause is in the log."""
+    return "unavailable" if is_unavailable(exc) else "fault"
+
+
 class _Probe:
     """`SELECT 1` in a thread of its own, so /healthz and /readyz stop waiting at their deadline: a frozen server (its
     processes stopped, its connections still accepted by the kernel) holds a pooled connection for ever, statement
@@ -107,7 +114,7 @@ class _Probe:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
-            self._error = error_summary(exc)  # what an operator reads in /readyz: a password refused, not "down"
+            self._error = error_summary(exc)  # what an operator reads in the log: a password refused, not "down"
         except Exception as exc:  # a driver's own error (an OSError from a connection factory): still not ready
             self._error = type(exc).__name__
         else:
@@ -118,7 +125,40 @@ class _Probe:
 
     def problem(self, timeout: float) -> str | None:
         self._thread.join(timeout)
-        return self._error if self.done() else f"no answer within {timeout:g} s"
+        return self._error if self.done() else NO_ANSWER
+
+
+# The cause of a ping still waiting at its caller's deadline. Without the deadline, which is /healthz's 0.5 s or
+# /readyz's 2 s: a frozen server asked by both would otherwise read as a cause changing at every probe (PingLog).
+NO_ANSWER = "no answer to SELECT 1 before the health check's deadline"
+
+
+class PingLog:
+    """What the log is told of the health checks' pings, which /healthz and /readyz do not say (they answer anyone
+    who can reach them: a database refusing a password is no caller's business): the first failure, and a cause that
+    changes, at WARNING with the database's URL (its password hidden); the same cause again at most once every
+    OUTAGE_REPORT_SECONDS, with how many pings failed since; an INFO when the database answers again."""
+
+    def __init__(self, where: str) -> None:
+        self._where = where
+        self._cause: str | None = None  # the last failure's cause, None while the database answers
+        self._reported_at = 0.0
+        self._unreported = 0  # failed pings since the last WARNING
+
+    def seen(self, cause: str | None) -> None:
+        """A ping ended (or its caller stopped waiting) with `cause`, None when the database answered."""
+        now = time.monotonic()
+        if cause is None:
+            if self._cause is not None:
+                log.info("audit database %s answers the health checks again", self._where)
+            self._cause = None
+            return
+        if cause != self._cause or now - self._reported_at >= OUTAGE_REPORT_SECONDS:
+            again = f" ({self._unreported} more pings failed)" if cause == self._cause and self._unreported else ""
+            log.warning("audit database %s not ready: %s%s", self._where, cause, again)
+            self._cause, self._reported_at, self._unreported = cause, now, 0
+            return
+        self._unreported += 1
 
 
 class DatabasePing:
@@ -129,13 +169,18 @@ class DatabasePing:
         self._engine = engine
         self._lock = threading.Lock()
         self._probe: _Probe | None = None
+        # Without the URL's query, which holds our timeouts (and a password, printable_url hides).
+        self._log = PingLog(printable_url(engine.url.set(query={})))
 
     def problem(self, timeout: float = PING_SECONDS) -> str | None:
-        """Why the database did not answer within `timeout` (classes, codes and cause: db.error_summary), None when it
-        did. While a probe hangs on a frozen server, later calls wait on it instead of starting more: a hung database
-        costs one thread."""
+        """Why the database did not answer within `timeout` (classes, codes and cause: db.error_summary, or
+        NO_ANSWER), None when it did; logged (PingLog). While a probe hangs on a frozen server, later calls wait on it
+        instead of starting more: a hung database costs one thread."""
         with self._lock:
             if self._probe is None or self._probe.done():
                 self._probe = _Probe(self._engine)
             probe = self._probe
-        return probe.problem(timeout)
+        cause = probe.problem(timeout)
+        with self._lock:
+            self._log.seen(cause)
+        return cause

@@ -32,7 +32,7 @@ from typing import Callable
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.audit_health import PING_SECONDS, DatabasePing, OutageLog, WriterStatus
+from cds_service.audit_health import PING_SECONDS, DatabasePing, OutageLog, WriterStatus, error_kind
 from cds_service.audit_rows import InvocationRecord, insert_records
 from cds_service.db import (DatabaseUnavailable, error_summary, is_unavailable, migrate, printable_url,
                             write_transaction)
@@ -98,7 +98,7 @@ class AuditWriter:
         self._running = False
         self._thread: threading.Thread | None = None
         self._stalled_since: float | None = None  # when the unfinished write attempt, or series of failed ones, began
-        self._last_error: tuple[str, float] | None = None  # the latest failure's summary and time
+        self._last_error: tuple[str, float] | None = None  # the latest failure's kind (error_kind) and time
         self._outage = OutageLog()
         self._ping = DatabasePing(self.engine)  # its lock may have been held at the fork too
 
@@ -343,7 +343,7 @@ class AuditWriter:
     def _failed(self, operation: str, exc: Exception) -> None:
         """An attempt failed: kept for /healthz, and logged (OutageLog: the first at ERROR, then summaries)."""
         self._attempting()
-        self._last_error = (error_summary(exc), clock.monotonic())
+        self._last_error = (error_kind(exc), clock.monotonic())  # its cause: logged by OutageLog
         self._outage.failed(operation, exc, self._backlog())
 
     def _backlog(self) -> int:

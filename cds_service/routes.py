@@ -128,12 +128,13 @@ def readyz(shared: Services) -> tuple[Response, int]:
 
 
 def _health(shared: Services, ping_seconds: float) -> tuple[dict[str, Any], bool]:
-    """The state both answer with (no secrets: error classes, SQLSTATEs and causes only), and whether it is ready;
-    the database asked for at most `ping_seconds`."""
+    """The state both answer with, and whether it is ready; the database asked for at most `ping_seconds`. Anyone who
+    reaches them is answered, so they say that the database does not answer, not why (a password refused, a host
+    name): the cause is logged (audit_health.PingLog, OutageLog)."""
     store = shared.store
     unreachable = store.database_problem(ping_seconds)
     writer = store.status()
-    problems = ([] if unreachable is None else [f"database unreachable: {unreachable}"]) + writer.problems()
+    problems = ([] if unreachable is None else ["database unreachable"]) + writer.problems()
     body = {"status": "error" if problems else "ok", "database": "ok" if unreachable is None else "unreachable",
             "audit": writer.as_dict(), "problems": problems}
     return body, not problems

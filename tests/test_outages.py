@@ -143,7 +143,7 @@ def test_not_ready_while_audit_writes_fail(outage: Outage, monkeypatch: pytest.M
         status, body = health(client)
         assert (status, body["status"]) == (503, "error")
         assert body["audit"]["backlog"] == 1 and body["audit"]["alive"] is True
-        assert body["audit"]["last_error"].startswith("OperationalError")
+        assert body["audit"]["last_error"] == "unavailable"  # the cause is the log's (OutageLog)
         outage.up()
         eventually(lambda: health(client)[0] == 200)
         assert health(client)[1]["audit"]["backlog"] == 0
@@ -186,6 +186,38 @@ def test_a_long_outage_is_reported_with_the_attempts_failed_since_the_last_repor
     for line in _writer_lines(caplog, logging.WARNING):
         assert re.fullmatch(r"audit database still unavailable after \d+ s: 1 more attempts failed, the last writing "
                             r"1 audit records failed \(OperationalError / .*\); 1 records wait", line), line
+
+
+def test_the_health_checks_pings_are_logged_once_per_cause_and_when_they_answer_again(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/healthz and /readyz no longer say why the database does not answer: the log does, without a line for every
+    probe (every 5 s per worker), nor one whenever /healthz's and /readyz's deadlines alternate on a frozen server."""
+    caplog.set_level(logging.INFO, logger="cds_service")
+    pings = audit_health.PingLog("postgresql+psycopg://cds:***@db/cds")
+    for cause in (None, "refused", "refused", audit_health.NO_ANSWER, audit_health.NO_ANSWER, None, None):
+        pings.seen(cause)
+    monkeypatch.setattr(audit_health, "OUTAGE_REPORT_SECONDS", 0.0)  # every ping is past the minute
+    for _ in range(2):
+        pings.seen("refused")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "audit database postgresql+psycopg://cds:***@db/cds not ready: refused"),
+        ("WARNING", f"audit database postgresql+psycopg://cds:***@db/cds not ready: {audit_health.NO_ANSWER}"),
+        ("INFO", "audit database postgresql+psycopg://cds:***@db/cds answers the health checks again"),
+        ("WARNING", "audit database postgresql+psycopg://cds:***@db/cds not ready: refused"),
+        ("WARNING", "audit database postgresql+psycopg://cds:***@db/cds not ready: refused")]
+
+
+def test_a_cause_that_lasts_is_logged_again_with_the_pings_failed_since(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level(logging.INFO, logger="cds_service")
+    pings = audit_health.PingLog("sqlite:///audit.db")
+    for _ in range(3):
+        pings.seen("locked")
+    monkeypatch.setattr(audit_health, "OUTAGE_REPORT_SECONDS", 0.0)
+    pings.seen("locked")
+    assert [r.getMessage() for r in caplog.records] == ["audit database sqlite:///audit.db not ready: locked",
+                                                        "audit database sqlite:///audit.db not ready: locked (2 more "
+                                                        "pings failed)"]
 
 
 def test_closing_during_an_outage_is_bounded_and_names_what_is_lost(started: AuditStore, outage: Outage,
@@ -305,18 +337,24 @@ def test_postgresql_connections_have_a_connect_and_a_statement_timeout(proxy: Po
 
 
 @pytest.mark.postgres
-def test_not_ready_while_the_database_is_frozen(proxy: PostgresProxy) -> None:
+def test_not_ready_while_the_database_is_frozen(proxy: PostgresProxy, caplog: pytest.LogCaptureFixture) -> None:
     """A SIGSTOP'd server used to hold /healthz (then also the readiness answer) until gunicorn killed the worker (and
     its queued records). The server stays frozen until the answers are in: they can only come from the ping giving
     up. (The client's request timeout is a hang guard.)"""
     with served(Settings(database_url=proxy.url)) as (_, client):
         assert health(client)[0] == 200  # a pooled connection now exists: the frozen server holds it
+        caplog.set_level(logging.INFO, logger="cds_service.audit_health")
         proxy.freeze()
         for _ in range(2):  # the second asks while the first probe still hangs
             status, body = health(client)
             assert (status, body["database"]) == (503, "unreachable")
         # The liveness answer waits on the hanging probe for less than a liveness probe's 1 s default.
         alive = client.get("/healthz").get_json()
-        assert "database unreachable: no answer within 0.5 s" in alive["problems"]
+        assert alive["problems"] == ["database unreachable"]
         proxy.up()
         eventually(lambda: health(client)[0] == 200, 15)
+    # Said once though /healthz (0.5 s) and /readyz (2 s) gave up at different deadlines, and once when it answered.
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "cds_service.audit_health"]
+    assert [message for _, message in lines if message.endswith(audit_health.NO_ANSWER)] == [lines[0][1]]
+    assert lines[0][0] == "WARNING" and lines[-1][0] == "INFO"
+    assert lines[-1][1].endswith("answers the health checks again")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -113,9 +114,12 @@ def app_losing_its_database(tmp_path: Path) -> Iterator[Flask]:
     close_app(application)
 
 
-def test_an_unreachable_database_is_not_ready_yet_the_service_is_alive(app_losing_its_database: Flask) -> None:
+def test_an_unreachable_database_is_not_ready_yet_the_service_is_alive(app_losing_its_database: Flask,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
     """/healthz is the liveness answer: it was 503 here, and a liveness probe restarted workers through a database
-    outage, dropping the audit records they held. It still says what is wrong; /readyz is the 503."""
+    outage, dropping the audit records they held. It still says what is wrong; /readyz is the 503. Neither says why:
+    they answer anyone who reaches them, and said the database's error and its cause; the log says it."""
+    caplog.set_level(logging.WARNING, logger="cds_service.audit_health")
     with serving(app_losing_its_database) as client:
         assert client.get("/readyz").status_code == 200
         db_dir = Path(store(app_losing_its_database).engine.url.database).parent
@@ -126,8 +130,12 @@ def test_an_unreachable_database_is_not_ready_yet_the_service_is_alive(app_losin
     assert alive.status_code == 200
     for response in (ready, alive):
         body = response.get_json()
-        assert (body["status"], body["database"]) == ("error", "unreachable")
-        assert body["problems"][0].startswith("database unreachable")
+        assert (body["status"], body["database"], body["problems"]) == ("error", "unreachable",
+                                                                         ["database unreachable"])
+        assert "SQLite" not in response.get_data(as_text=True)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "cds_service.audit_health"]
+    assert line.endswith("not ready: OperationalError / OperationalError (SQLITE_CANTOPEN) while connecting: the "
+                         "SQLite file cannot be opened: its folder is missing or not writable")
 
 
 def test_the_attestation_questionnaire_is_served(live_service: str) -> None:
