@@ -6,7 +6,7 @@
   `[2026-03-01 18:05:02 -0600] [123] [INFO] ...` stood beside the service's `2026-03-01T18:05:02.123-06:00 INFO ...`;
 - its access log, when asked for (`--access-logfile -`), without a time of its own and with the request id;
 - prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set (metrics.py): the folder emptied when
-  gunicorn starts, a dead worker's live gauges removed.
+  gunicorn starts, a dead worker's live gauges removed, and only the workers publishing (not a --preload master).
 
 Only gunicorn reads this module: its master imports it, so it loads nothing of the app (without --preload a worker
 loads the app after the fork, and a HUP loads it anew). Every lowercase name here that is a gunicorn setting is one.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging.handlers
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,16 @@ def on_starting(server: Any) -> None:
     if folder and Path(folder).is_dir():  # not a folder: the app says so, and gunicorn stops
         for stale in Path(folder).glob("*.db"):
             stale.unlink(missing_ok=True)
+
+
+def when_ready(server: Any) -> None:
+    """In the master, before it forks the workers. With --preload it built the app, whose audit writer publishes its
+    state to the metrics; the master answers no request, and its live gauges would never be removed (child_exit is
+    for workers): it stops (metrics.stop_publishing). Without --preload the app is not in this process, and nothing
+    of it is imported here."""
+    metrics = sys.modules.get("cds_service.metrics")
+    if metrics is not None:
+        metrics.stop_publishing()
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -13,6 +13,7 @@ from typing import Callable
 
 from flask import Blueprint, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
+from prometheus_client import multiprocess
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from cds_service.audit_health import LOSS_REASONS, WriterStatus
@@ -22,11 +23,33 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 # Held while the audit writer's state is written into the metrics, and across a fork: with gunicorn --preload the
-# master's audit writer publishes too (multiprocess mode), and a worker forked while it held prometheus_client's lock
-# of the metric files would wait on that lock for ever.
+# master builds the app, and its audit writer publishes until gunicorn is ready to fork the workers (stop_publishing);
+# a worker forked while it held prometheus_client's lock of the metric files would wait on that lock for ever.
 _PUBLISHING = threading.Lock()
+_stopped = False  # stop_publishing was called in this process: gunicorn's master
+
+
+def _after_fork_in_child() -> None:
+    global _stopped
+    _stopped = False  # a worker publishes, though its master stopped
+    _PUBLISHING.release()
+
+
 os.register_at_fork(before=_PUBLISHING.acquire, after_in_parent=_PUBLISHING.release,
-                    after_in_child=_PUBLISHING.release)
+                    after_in_child=_after_fork_in_child)
+
+
+def stop_publishing() -> None:
+    """For gunicorn's master, once --preload has built the app in it (gunicorn_config.when_ready): it answers no
+    request, so only its workers publish. Its live gauges are removed too: prometheus_client's child_exit hook removes
+    a dead worker's, never the master's, whose backlog and stall would stay in the livesum and livemax sums as long as
+    gunicorn runs (the shipped on_starting, which runs after --preload, deletes the master's files; a folder emptied
+    by a start-up script, as prometheus_client advises, keeps them)."""
+    global _stopped
+    with _PUBLISHING:
+        _stopped = True
+        if writes_metric_files():
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # untyped
 
 
 def writes_metric_files() -> bool:
@@ -105,8 +128,10 @@ class Metrics:
 
     def publish_audit(self, status: WriterStatus) -> None:
         """The audit writer's state into the metrics: at each scrape (this process's, fresh), and in multiprocess mode
-        by the writer as it runs, for the scrapes another worker answers."""
+        by the writer as it runs, for the scrapes another worker answers. Not after stop_publishing."""
         with _PUBLISHING:
+            if _stopped:
+                return
             self._backlog.set(status.backlog)
             self._stalled.set(status.stalled_seconds)
             # The writer counts its losses since it started; the counter takes what was not published yet. A forked

@@ -47,7 +47,7 @@ class Gunicorn:
     """`gunicorn -c python:cds_service.gunicorn_config -w 2 --preload` with an access log, in local mode on SQLite, its
     metrics in `metrics_dir`; stdout (the access log) and stderr (its log and the service's) kept in files."""
 
-    def __init__(self, tmp_path: Path, metrics_dir: Path) -> None:
+    def __init__(self, tmp_path: Path, metrics_dir: Path, config: str = "python:cds_service.gunicorn_config") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.metrics_dir = metrics_dir
@@ -58,7 +58,7 @@ class Gunicorn:
         gunicorn = Path(sys.executable).with_name("gunicorn")
         with self.stdout.open("w") as out, self.stderr.open("w") as err:
             self.process = subprocess.Popen(
-                [str(gunicorn), "-c", "python:cds_service.gunicorn_config", "-w", "2", "--preload",
+                [str(gunicorn), "-c", config, "-w", "2", "--preload",
                  "--no-control-socket", "--access-logfile", "-", "-b", f"127.0.0.1:{self.port}",
                  "cds_service.app:create_app()"], env=env, cwd=ROOT, stdout=out, stderr=err)
         deadline = time.monotonic() + GUARD_SECONDS
@@ -153,6 +153,29 @@ def test_metrics_add_up_across_workers_in_every_scrape(server: Gunicorn) -> None
     assert [discovered(server) for _ in range(6)] == [sent] * 6
     assert not list(server.metrics_dir.glob(f"gauge_live*_{dead}.db"))
     assert (server.metrics_dir / f"counter_{dead}.db").exists()
+
+
+def test_the_preloading_master_publishes_no_metrics(tmp_path: Path) -> None:
+    """--preload builds the app in the master, whose audit writer published its backlog and stall as a worker's:
+    live gauges that no child_exit removes, added to the workers' for as long as gunicorn ran. The shipped on_starting,
+    which runs after --preload, happened to delete the master's files; a folder emptied by a start-up script (as
+    prometheus_client advises) under a configuration of one's own kept them. when_ready stops the master publishing."""
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    config = tmp_path / "gunicorn_conf.py"  # the shipped hooks but on_starting: the folder is emptied before the start
+    config.write_text("from cds_service.gunicorn_config import access_log_format, child_exit, logger_class, "
+                      "when_ready  # noqa: F401\n")
+    server = Gunicorn(tmp_path, metrics_dir, str(config))
+    try:
+        assert requests.get(server.url + DISCOVERY, timeout=10).status_code == 200
+        assert scraped(server, "cds_audit_backlog") == 0
+        workers, master = server.workers(), server.process.pid
+        gauges = {path.name for path in metrics_dir.glob("gauge_*.db")}
+        assert gauges == {f"gauge_{mode}_{pid}.db" for mode in ("livesum", "livemax") for pid in workers}
+        # What the master wrote before it stopped, while it built the app: its losses, none.
+        assert counted_by(server, master, sample="cds_audit_records_lost_total", label="") == 0
+    finally:
+        server.stop()
 
 
 def test_the_audit_backlog_of_every_worker_is_in_every_scrape(server: Gunicorn) -> None:

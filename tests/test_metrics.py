@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from typing import Iterator
 
@@ -9,12 +10,14 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from werkzeug.serving import make_server
 
 from cds_service.audit_health import WriterStatus
-from cds_service.metrics import LATENCY_BUCKETS, Metrics, metrics_blueprint
+from cds_service import metrics as metrics_module
+from cds_service.metrics import LATENCY_BUCKETS, Metrics, metrics_blueprint, stop_publishing
 from tests.test_errors import EXAMPLES
 
 SERVICE = "/cds-services/<service_id>"
@@ -203,3 +206,26 @@ def test_records_lost_are_counted_once_however_often_the_writer_reports() -> Non
     assert {s.labels["reason"]: s.value for s in samples(text) if s.name == "cds_audit_records_lost_total"} == {
         "queue-full": 5, "refused": 1, "unwritten": 0}
     assert (value(text, "cds_audit_backlog"), value(text, "cds_audit_stalled_seconds")) == (2, 1.5)
+
+
+def test_a_preloading_masters_writer_stops_publishing_and_its_workers_publish(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """gunicorn's master (--preload) stops at when_ready (gunicorn_config); a process forked after that is a worker."""
+    monkeypatch.setattr(metrics_module, "_stopped", False)
+    metrics = Metrics()
+
+    def publish(backlog: int) -> None:
+        metrics.publish_audit(WriterStatus(alive=True, schema_ready=True, backlog=backlog, stalled_seconds=0.0,
+                                           last_error=None, last_error_age_seconds=None, lost={"refused": backlog}))
+
+    publish(2)
+    stop_publishing()
+    publish(5)
+    text = generate_latest(metrics.registry).decode()  # not render(), which publishes
+    assert value(text, "cds_audit_backlog") == 2 and value(text, "cds_audit_records_lost_total", reason="refused") == 2
+    child = os.fork()
+    if child == 0:  # the worker: publishes, though its master stopped
+        publish(7)
+        os._exit(0 if value(generate_latest(metrics.registry).decode(), "cds_audit_backlog") == 7 else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
