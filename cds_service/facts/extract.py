@@ -35,7 +35,7 @@ from cds_service.facts.order import group_start
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
 from cds_service.facts.resolve import record_resolver
 from cds_service.facts.shape import split_well_formed
-from cds_service.facts.toxicity import ASKED, SEVERE, severe_toxicity_before_course, unacceptable_toxicity
+from cds_service.facts.toxicity import ASKED, SEVERE, ToxicityReading
 from cds_service.facts.toxicity import unreadable_relevance as toxicity_relevance
 from cds_service.facts.unreadable import Unreadable, open_facts, unreadable
 from cds_service.questionnaire import question
@@ -123,6 +123,7 @@ def _clinical_facts(record: PatientRecord, cycle: CycleInfo, attestations: Attes
     `order_since`: from when order-level answers count (course.PriorOrders.answers_since)."""
     start, course_start = cycle.start, cycle.course_start
     birth = read_birth(record.patient, start)
+    toxicity = ToxicityReading(record, course_start)
     return ClinicalFacts(
         start_date=start,
         cycle=cycle,
@@ -148,8 +149,8 @@ def _clinical_facts(record: PatientRecord, cycle: CycleInfo, attestations: Attes
         tki_failure=medications.tki_failure,
         multiagent_chemo_candidate=multiagent_chemo_candidate(course_start, attestations),
         live_vaccine_in_window=vaccines,
-        unacceptable_toxicity=unacceptable_toxicity(record, course_start, attestations, renewal_since),
-        severe_toxicity_before_course=severe_toxicity_before_course(record, course_start),
+        unacceptable_toxicity=toxicity.unacceptable(attestations, renewal_since),
+        severe_toxicity_before_course=toxicity.severe_before_course(),
         response_or_stabilization=labs.response_or_stabilization,
         prior_authorization_on_file=_prior_authorization_on_file(
             attestations, start, max(course_answers_since(course_start), order_since or date.min)),

@@ -14,7 +14,8 @@ immunizations.py); another listed event dated so is asked about as one of this c
 
 The label reads no course: it discontinues blinatumomab permanently after a grade 4 CRS or ICANS, so one dated before
 the course start is read too (`severe_toxicity_before_course`), for the label's note (label_safety.py) and the dose
-card's correction (offered, not advised: dosing/cards.py), never for a renewal.
+card's correction (offered, not advised: dosing/cards.py), never for a renewal. One pass over the Conditions gives
+both facts (ToxicityReading).
 """
 from __future__ import annotations
 
@@ -43,52 +44,69 @@ _RELEVANCE = {
 
 def unacceptable_toxicity(record: PatientRecord, course_start: date, attestations: Attestations,
                           renewal_since: date | None = None) -> Fact[bool]:
-    """`renewal_since`: from when an `unacceptable-toxicity` answer counts (extract.py `_renewal_answers_since`;
-    default the course start): one given during an earlier course says nothing about this one."""
-    found = _toxic_conditions(record.resources("conditions", "Condition"), course_start)
-    if found.severe:
-        return Fact(True, tuple(found.severe),
-                    note=f"grade 4-5 CRS or ICANS since the course start: {_named(found.severe, found.events)}")
-    attested = attestations.fact("unacceptable-toxicity", renewal_since or course_start, cast=bool)
-    if found.severe_undated and not (attested is not None and attested.value is True):
-        # Never cleared by an answer (module docstring): only the date tells whether it is of this course.
-        named = ", ".join(found.severe_undated)
-        return Fact(None, tuple(found.severe_undated),
-                    note=f"grade 4-5 CRS or ICANS with no date placing it before the course start ({named})",
-                    missing=f"the date of the grade 4-5 CRS or ICANS ({named})")
-    if attested is not None:
-        return attested
-    if found.asked:
-        return Fact(None, tuple(found.asked), note=f"since the course start: {_named(found.asked, found.events)}")
-    if not record.received("conditions"):
-        return Fact(received=False)
-    return Fact(False, note="no listed toxicity recorded since the course start")
+    """The renewal's fact alone (ToxicityReading.unacceptable); extract.py reads both facts in one pass."""
+    return ToxicityReading(record, course_start).unacceptable(attestations, renewal_since)
 
 
 def severe_toxicity_before_course(record: PatientRecord, course_start: date) -> Fact[tuple[date, ...]]:
-    """The days of the grade 4-5 CRS or ICANS dated before the course start, latest first (() when none), for the
-    label's note (label_safety.py): no policy's window reaches an earlier course, but the label's "discontinue
-    permanently" is for the patient. A resolved clinicalStatus or an abatement date does not take one back; a refuted
-    or entered-in-error record is no event (usable_condition)."""
-    if not record.received("conditions"):
-        return Fact(received=False)
-    kinds = _kinds()
-    found = [(effective_date(c) or date.min, ref(c), _event(c)) for c in record.resources("conditions", "Condition")
-             if _kind(c.get("code"), kinds) == SEVERE and _before(c, course_start) and usable_condition(c)]
-    found.sort(reverse=True)  # _before read a date, so `date.min` never stands in for one
-    if not found:
-        return Fact((), note="no grade 4-5 CRS or ICANS recorded before the course start")
-    references = [reference for _, reference, _ in found]
-    return Fact(tuple(day for day, _, _ in found), tuple(references),
-                note=f"grade 4-5 CRS or ICANS before this course: {_named(references, {r: e for _, r, e in found})}")
+    """The label's fact alone (ToxicityReading.severe_before_course)."""
+    return ToxicityReading(record, course_start).severe_before_course()
+
+
+class ToxicityReading:
+    """The listed toxicities of the record's Conditions, read once for both facts: those that may be of this course
+    (the renewal's `unacceptable_toxicity`) and the grade 4-5 CRS or ICANS dated before it (the label's)."""
+
+    def __init__(self, record: PatientRecord, course_start: date) -> None:
+        self._course_start = course_start
+        self._received = record.received("conditions")
+        self._found = _toxic_conditions(record.resources("conditions", "Condition"), course_start)
+
+    def unacceptable(self, attestations: Attestations, renewal_since: date | None = None) -> Fact[bool]:
+        """Unacceptable toxicity since the course start. `renewal_since`: from when an `unacceptable-toxicity` answer
+        counts (extract.py `_renewal_answers_since`; default the course start): one given during an earlier course
+        says nothing about this one."""
+        found = self._found
+        if found.severe:
+            return Fact(True, tuple(found.severe),
+                        note=f"grade 4-5 CRS or ICANS since the course start: {_named(found.severe, found.events)}")
+        attested = attestations.fact("unacceptable-toxicity", renewal_since or self._course_start, cast=bool)
+        if found.severe_undated and not (attested is not None and attested.value is True):
+            # Never cleared by an answer (module docstring): only the date tells whether it is of this course.
+            named = ", ".join(found.severe_undated)
+            return Fact(None, tuple(found.severe_undated),
+                        note=f"grade 4-5 CRS or ICANS with no date placing it before the course start ({named})",
+                        missing=f"the date of the grade 4-5 CRS or ICANS ({named})")
+        if attested is not None:
+            return attested
+        if found.asked:
+            return Fact(None, tuple(found.asked), note=f"since the course start: {_named(found.asked, found.events)}")
+        if not self._received:
+            return Fact(received=False)
+        return Fact(False, note="no listed toxicity recorded since the course start")
+
+    def severe_before_course(self) -> Fact[tuple[date, ...]]:
+        """The days of the grade 4-5 CRS or ICANS dated before the course start, latest first (() when none), for the
+        label's note (label_safety.py): no policy's window reaches an earlier course, but the label's "discontinue
+        permanently" is for the patient. A resolved clinicalStatus or an abatement date does not take one back; a
+        refuted or entered-in-error record is no event (usable_condition)."""
+        if not self._received:
+            return Fact(received=False)
+        earlier = sorted(self._found.severe_before, reverse=True)  # dated: `date.min` never stands in for a date
+        if not earlier:
+            return Fact((), note="no grade 4-5 CRS or ICANS recorded before the course start")
+        references = [reference for _, reference in earlier]
+        return Fact(tuple(day for day, _ in earlier), tuple(references),
+                    note=f"grade 4-5 CRS or ICANS before this course: {_named(references, self._found.events)}")
 
 
 class _Toxicities(NamedTuple):
-    """References of the listed events that may be of this course."""
+    """References of the listed events, by where their dates place them."""
 
     severe: list[str]  # grade 4-5 CRS/ICANS recorded on or after the course start
     severe_undated: list[str]  # grade 4-5 CRS/ICANS whose date does not place it before or after the course start
     asked: list[str]  # other listed toxicities on or after the course start, or not dated before it
+    severe_before: list[tuple[date, str]]  # grade 4-5 CRS/ICANS dated before the course start: (its day, reference)
     events: dict[str, str]  # reference -> the event as the card names it: what was recorded, and when
 
 
@@ -113,18 +131,22 @@ def _event(condition: dict[str, Any]) -> str:
 
 def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> _Toxicities:
     kinds = _kinds()
-    found = _Toxicities([], [], [], {})
+    found = _Toxicities([], [], [], [], {})
     for condition in conditions:
         # The kind first: most Conditions read are the disease's own (diagnosis.py), of no list, and then neither
         # their dates nor their status need reading.
         kind = _kind(condition.get("code"), kinds)
-        if kind is None or _before(condition, course_start) or not usable_condition(condition):
+        if kind is None or not usable_condition(condition):
             continue
         reference = ref(condition)
-        if kind == SEVERE:
+        if _before(condition, course_start):
+            if kind != SEVERE:  # an earlier course's: only the label's grade 4-5 CRS or ICANS reaches it
+                continue
+            found.severe_before.append((effective_date(condition) or date.min, reference))
+        elif kind == SEVERE:
             since = (effective_date(condition) or date.min) >= course_start
             (found.severe if since else found.severe_undated).append(reference)
-        elif kind == ASKED:
+        else:
             found.asked.append(reference)
         found.events[reference] = _event(condition)
     return found
