@@ -636,3 +636,24 @@ def test_a_group_shows_what_decided_it(test: dict[str, Any], status: str, notes:
                             ph_positive=Fact(None, note="no Ph result"))
     outcome = compile_test(test, "standard")(Context(facts, _Doses(Verdict("met")), Fact()))  # type: ignore[arg-type]
     assert (outcome.status, outcome.notes) == (status, notes)
+
+
+_PH, _MRD, _CR = ({"fact": name, "equals": True} for name in ("ph_positive", "mrd_detectable", "cd19_positive"))
+
+
+@pytest.mark.parametrize("children, asked", [
+    # Not met (Ph-): never asked for; the open one that says is, one that says nothing is left out.
+    ([{**_PH, "missing": "Ph"}, {**_MRD, "missing": "MRD"}, _CR], "MRD"),
+    # Any open alternative would settle it: each that says is asked for, once.
+    ([{**_MRD, "missing": "MRD"}, {**_CR, "missing": "CD19"}], "MRD, or CD19"),
+    ([{**_MRD, "missing": "MRD"}, {**_CR, "missing": "MRD"}], "MRD"),
+    # No open alternative says: the group's own `missing`.
+    ([{**_PH, "missing": "Ph"}, _MRD], "the group's"),
+])
+def test_an_unknown_or_asks_for_each_open_alternative_that_says(children: list[dict[str, Any]], asked: str) -> None:
+    """An unknown OR asked for its first open alternative that said, or, when none did, for its own `missing`, which
+    names every alternative, those already not met too."""
+    facts = SimpleNamespace(ph_positive=Fact(False), mrd_detectable=Fact(None), cd19_positive=Fact(None))
+    test = {"missing": "the group's", "any": children}
+    outcome = compile_test(test, "standard")(Context(facts, _Doses(Verdict("met")), Fact()))  # type: ignore[arg-type]
+    assert (outcome.status, outcome.missing) == ("unknown", asked)

@@ -277,7 +277,7 @@ def test_an_unknown_use_asks_how_blinatumomab_is_used(indication_id: str, criter
 
 @pytest.mark.parametrize(("remission_number", "asked"), [
     (3, "response at the end of consolidation"),  # the remission answered: only the other alternative is open
-    (None, "remission number, or the response at the end of consolidation"),
+    (None, "remission number, or response at the end of consolidation"),
 ])
 def test_the_pediatric_mrd_remission_criterion_asks_only_for_what_is_still_open(remission_number: int | None,
                                                                               asked: str) -> None:
@@ -523,3 +523,25 @@ def test_a_ph_negative_relapse_treated_with_ino_mini_hyper_cvd_meets_the_relapse
     criteria = {c["id"]: c for c in decision["criteria"]}
     assert criteria["adult-relapsed-refractory.use"]["status"] == "met"
     assert sorted(criteria["adult-relapsed-refractory.use"]["evidence"]) == evidence
+
+
+# --- an unknown OR asks only for the alternatives still open ------------------------------------------------------
+
+INDUCTION, CANDIDACY = "induction regimen", "candidacy for multi-agent chemotherapy"
+
+
+@pytest.mark.parametrize(("induction", "candidate", "asked"), [
+    (False, None, CANDIDACY),  # the induction known, not inotuzumab + mini-hyper-CVD: only the candidacy is open
+    (None, True, INDUCTION),  # a candidate for multi-agent chemotherapy: only the induction regimen is open
+    (None, None, f"{INDUCTION}, or {CANDIDACY}"),
+])
+@pytest.mark.parametrize("indication_id", ["adult-consolidation-mrd-unavailable", "adult-consolidation-mrd-negative"])
+def test_the_induction_or_candidacy_criterion_asks_only_for_what_is_still_open(
+        indication_id: str, induction: bool | None, candidate: bool | None, asked: str) -> None:
+    """The card asked for "induction regimen, or candidacy for multi-agent chemotherapy" whichever was answered: the
+    alternatives carried no `missing`, so the criterion's own, naming both, was asked for."""
+    values = {**BASELINES[indication_id], "ph_positive": False, "combination": "single-agent",
+              "induction_ino_mini_hyper_cvd": induction, "multiagent_chemo_candidate": candidate}
+    decision = evaluate(values, only=indication_id)
+    assert decision.decision == "information-needed"
+    assert decision.missing == [asked]

@@ -267,10 +267,20 @@ def _compile_group(test: Mapping[str, Any], label_schedule: str | None, missing:
             # children's too: what ruled those alternatives out ("third remission, attested") is part of the answer.
             shown = (UNKNOWN, NOT_MET) if is_or and status == UNKNOWN else (status,)
             _, evidence, notes, attested, asks, received = zip(*(o for o in outcomes if o.status in shown))
+        if is_or and status == UNKNOWN:
+            ask = _open_alternatives(outcomes) or missing
+        else:
+            ask = next(filter(None, asks), missing if status == UNKNOWN else "")
         return _outcome((status, unique(chain.from_iterable(evidence)), unique(chain.from_iterable(notes)),
-                         any(attested), next(filter(None, asks), missing if status == UNKNOWN else ""),
-                         all(received)))
+                         any(attested), ask, all(received)))
     return group
+
+
+def _open_alternatives(outcomes: tuple[Outcome, ...]) -> str:
+    """What an unknown OR asks for: any of its unknown alternatives would settle it, so each that says what to document
+    is asked for ("A, or B"); one already not met, never (its group's `missing`, naming every alternative, was asked
+    for whenever the open one said nothing). "" when none says: the group's own `missing` then."""
+    return ", or ".join(unique(o.missing for o in outcomes if o.status == UNKNOWN and o.missing))
 
 
 def _from_verdict(verdict: Verdict, missing: str) -> Outcome:
