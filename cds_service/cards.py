@@ -233,9 +233,10 @@ def _not_met_others(decision: Decision, shown: IndicationResult | None) -> list[
 
 
 def _askable(decision: Decision, asked: list[str]) -> bool:
-    """Whether the attestation Questionnaire can answer one of the `asked` items (what the card asks to document)."""
+    """Whether the attestation Questionnaire can answer one of the `asked` items (what the card asks to document):
+    an unknown criterion's, or an unanswered attestation-only one's (not met, not attested: engine._answer_wanting)."""
     answerable = {c.missing for c in (*decision.criteria, *(c for r in decision.indications for c in r.criteria))
-                  if c.askable and c.status == UNKNOWN}
+                  if c.askable and (c.status == UNKNOWN or (c.status == NOT_MET and not c.attested))}
     return not answerable.isdisjoint(asked)
 
 

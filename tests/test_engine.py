@@ -236,6 +236,19 @@ def test_if_unknown_not_met_keeps_an_attestation_only_pathway_from_asking() -> N
     assert decision.decision == "criteria-not-met"
 
 
+@pytest.mark.parametrize(("ph_positive", "compendia", "asked"), [
+    (True, None, ["phase", "attestation"]),  # "second" wants the answer alone: named, though it stays not met
+    (None, None, ["phase"]),  # its Ph-or-MRD criterion open too: the answer alone would not meet it
+    (True, Fact(False, ("QuestionnaireResponse/q",), attested=True), ["phase"]),  # answered: no
+])
+def test_an_attestation_only_pathway_is_named_when_its_answer_alone_would_meet_it(
+        ph_positive: bool | None, compendia: Fact[bool] | None, asked: list[str]) -> None:
+    decision = run(therapy_phase=None, ph_positive=ph_positive, compendia_supported_use=compendia)
+    assert decision.decision == "information-needed"
+    assert next(r for r in decision.indications if r.id == "second").status == "not-met"
+    assert decision.missing == asked
+
+
 def test_or_group_is_met_by_one_branch_and_keeps_its_evidence() -> None:
     decision = run(therapy_phase="induction", ph_positive=None, mrd_detectable=True, compendia_supported_use=True)
     criterion = next(c for c in decision.criteria if c.id == "second.ph-or-mrd")

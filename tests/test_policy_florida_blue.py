@@ -159,6 +159,34 @@ def test_dose_above_28_reports_the_indication() -> None:
     assert decision.label_schedule == "standard"
 
 
+COMPENDIA = "attestation of an FDA-labeled or NCCN 1/2A use"
+# What the facts give for a lymphoblastic lymphoma with no ALL on record (diagnosis.py).
+LYMPHOMA = dict(all_diagnosis=Fact(None, note="no ALL Condition; lymphoblastic lymphoma on record (C83.51)",
+                                   missing="ALL diagnosis, if ALL (lymphoblastic lymphoma on record)"),
+                lymphoblastic_lymphoma=True, b_lineage=True, cd19_positive=None, therapy_phase="consolidation")
+
+
+@pytest.mark.parametrize(("changes", "asked"), [
+    ({}, [COMPENDIA]),
+    ({"compendia_supported_use": Fact(False, ("QuestionnaireResponse/q",), attested=True)}, []),  # answered: no
+    # The answer alone would not meet it: the dose unread (asked for all the same), or above 28 mcg/day.
+    ({"doses": CeilingOnly("unknown")}, []),
+    ({"doses": CeilingOnly("not-met")}, []),
+])
+def test_a_lymphoma_without_all_is_pointed_to_indication_2(changes: dict[str, Any], asked: list[str]) -> None:
+    """Lymphoblastic lymphoma with no ALL on record, no answer about another labeled or NCCN use: the card asked only
+    for indication 1's B-ALL evidence, though indication 2, which that answer alone would meet, is the plan's route.
+    It stays not met (policy-rules.md §3: it must not turn a denial into a request); what to document names it."""
+    decision = decide({**LYMPHOMA, **changes})
+    other = next(r for r in decision.indications if r.id == "fb-other-compendia")
+    assert other.status == "not-met"
+    assert [item for item in decision.missing if item in asked] == asked
+    assert (COMPENDIA in decision.missing) == bool(asked)
+    if asked:
+        assert decision.decision == "information-needed"
+        assert decision.missing[0] == "ALL diagnosis, if ALL (lymphoblastic lymphoma on record)"
+
+
 def test_lymphoblastic_lymphoma_is_only_indication_2() -> None:
     decision = decide({**BASELINES["fb-other-compendia"], "compendia_supported_use": None, "b_lineage": True,
                        "cd19_positive": True, "therapy_phase": "relapsed-refractory", "ph_positive": False})

@@ -147,7 +147,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
     # With no reported indication the request type follows the one shown: a relapsed/refractory cycle 7 order that
     # needs information is still a renewal request (policy-rules.md §2).
     shown_spec = spec or next((e.spec for e in evaluated if e.result is shown), None)
-    missing, not_received = _to_document(general, results) if decision == INFO_NEEDED else ([], [])
+    missing, not_received = _to_document(general, evaluated) if decision == INFO_NEEDED else ([], [])
     # A met decision reports a met indication, which carries the period it earns.
     period = reported.period if reported and decision == MEETS else None
     return Decision(
@@ -196,12 +196,28 @@ def _closest(results: list[IndicationResult]) -> IndicationResult | None:
                                        -r.count_of(MET)))
 
 
-def _to_document(general: list[CriterionResult], results: list[IndicationResult]) -> tuple[list[str], list[str]]:
+def _to_document(general: list[CriterionResult], evaluated: list[_Evaluated]) -> tuple[list[str], list[str]]:
     """What the unknown criteria, policy-level and of the indications still possible, say would decide them: what to
-    document, and of that what the EHR did not send (the data of those criteria never arrived)."""
-    open_criteria = [c for r in results if r.status != NOT_MET for c in r.criteria]
-    unknown = [c for c in general + open_criteria if c.status == UNKNOWN and c.missing]
+    document, and of that what the EHR did not send (the data of those criteria never arrived). Then the answers that
+    alone would meet an indication not met (_answer_wanting)."""
+    open_criteria = [c for e in evaluated if e.result.status != NOT_MET for c in e.result.criteria]
+    wanting = [c for e in evaluated if e.result.status == NOT_MET for c in _answer_wanting(e)]
+    unknown = [c for c in general + open_criteria + wanting if c.status != MET and c.missing]
     return list(unique(c.missing for c in unknown)), list(unique(c.missing for c in unknown if not c.received))
+
+
+def _answer_wanting(evaluated: _Evaluated) -> list[CriterionResult]:
+    """The criteria of a not-met indication that an answer alone would meet: every other criterion met, these not
+    met only because an attestation-only test (`if_unknown = "not-met"`) was not answered (not attested). Such an
+    indication stays not met (Florida Blue indication 2, policy-rules.md §3: its absence must not turn a denial into
+    a request), but a card that needs information anyway names the answer: with a lymphoblastic lymphoma and no ALL
+    on record it is the plan's route, and the card pointed only to indication 1's B-ALL evidence. With another
+    criterion open the pathway asks for nothing, as before (the answer would not settle it)."""
+    tests = {c.result_id: c.test for c in evaluated.spec.criteria}
+    wanting = [c for c in evaluated.result.criteria if c.status != MET]
+    if any(c.status != NOT_MET or c.attested or tests.get(c.id, {}).get("if_unknown") != NOT_MET for c in wanting):
+        return []
+    return wanting
 
 
 def _request_type(spec: IndicationSpec | None, cycle: int | None) -> str:
