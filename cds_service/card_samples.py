@@ -73,8 +73,9 @@ def _no_plan(not_received: str = "", coverage: str | None = None, unreadable: st
 # A supported plan's Coverage whose period leaves out the order's start (cards._out_of_force_context): ended, not
 # yet begun.
 _ENDED = {"payer": "Florida Blue", "start": "2026-01-01", "end": "2026-11-30", "order_start": "2026-12-01",
-          "ended": True}
+          "ended": True, "in_force": ""}
 _NOT_YET = {**_ENDED, "start": "2027-01-01", "end": "", "ended": False}
+_BESIDE_ANOTHER = {**_ENDED, "in_force": "Coverage/other"}  # an unsupported plan's Coverage in force
 
 
 _PLAN_LINE = {"days": "days 1–28", "ordered": "28.3", "corrected": "28"}
@@ -102,6 +103,7 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision-no-plan.j2", _no_plan()),
     ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", out_of_force=_ENDED)),
     ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", out_of_force=_NOT_YET)),
+    ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", out_of_force=_BESIDE_ANOTHER)),
     ("decision-no-plan.j2", _no_plan(label_notes=("Dose not checked against the label: no current weight.",))),
     ("evaluation-failed.j2", {"hook_instance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"}),
     ("order-unidentified.j2", {}),

@@ -69,30 +69,33 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
 
 
 def no_plan_card(order: dict[str, Any], facts: ClinicalFacts, dose: DoseReading, not_received: str = "",
-                 coverage: str | None = None, unreadable: str = "",
-                 out_of_force: OutOfForce | None = None) -> dict[str, Any]:
+                 coverage: str | None = None, unreadable: str = "", out_of_force: OutOfForce | None = None,
+                 in_force: str | None = None) -> dict[str, Any]:
     """The info card for an order whose patient has no recognized payer: no decision is made. What was not received
     ("coverage": the Coverage itself; "payer": its payer's Organization) changes what the card says
     (service-contract.md: it names data not received), and so does a Coverage that could not be read (`unreadable`:
     why, shape.problem), or a supported plan's Coverage out of force at the order's start (`out_of_force`): the
-    patient has a plan, not "no supported plan". `coverage`: the Coverage the card names (facts/coverage.py NoPlan).
+    patient has had a plan, not "no supported plan", and may have another in force (`in_force`, an unsupported
+    plan's Coverage). `coverage`: the Coverage the card names (facts/coverage.py NoPlan).
     The label's notes (label_safety.py) are said here too: no policy reads the chart in their place."""
     notes = label_notes(None, facts, dose)
+    lapsed = _out_of_force_context(out_of_force, facts.start_date, in_force)
     text = render_card("decision-no-plan.j2", not_received=not_received, coverage=coverage, unreadable=unreadable,
-                       out_of_force=_out_of_force_context(out_of_force, facts.start_date), plans=payer_labels(),
+                       out_of_force=lapsed, plans=payer_labels(),
                        label_notes=[n.text for n in notes], dose_checked=not dose.missing or dose.above)
     summary = _with_added(text.summary, _opening(notes))
     return card_shell(order_ref(order), text._replace(summary=summary), _raised("info", notes), SERVICE_NAME, TOPIC)
 
 
-def _out_of_force_context(out_of_force: OutOfForce | None, start: date) -> dict[str, Any] | None:
-    """What the no-plan card says of a supported plan's Coverage whose period leaves out the order's `start`."""
+def _out_of_force_context(out_of_force: OutOfForce | None, start: date, in_force: str | None) -> dict[str, Any] | None:
+    """What the no-plan card says of a supported plan's Coverage whose period leaves out the order's `start`, and of
+    the unsupported plan's Coverage in force then (`in_force`, "" when none)."""
     if out_of_force is None:
         return None
     first, last = out_of_force.start, out_of_force.end
     return {"payer": load_policy(out_of_force.payer.policy_id).payer_label,
             "start": first.isoformat() if first else "", "end": last.isoformat() if last else "",
-            "order_start": start.isoformat(), "ended": last is not None and last < start}
+            "order_start": start.isoformat(), "ended": last is not None and last < start, "in_force": in_force or ""}
 
 
 def fault_card(order: dict[str, Any], hook_instance: str) -> dict[str, Any]:

@@ -58,9 +58,9 @@ class OrderOutcome:
     # No recognized plan, why (facts/coverage.py no_plan): "coverage-not-received" (the prefetch `coverage` never
     # arrived), "coverage-unreadable" (the Coverage the payer rules choose, or may choose, could not be read: named in
     # coverage_reference), "payer-not-received" (the one chosen names its payer by an Organization that could not be
-    # read: named in coverage_reference), "no-coverage-in-force" (none active at the cycle's start, or none at all; a
-    # supported plan's Coverage out of force at the start named in coverage_reference), "payer-not-supported" (one in
-    # force, of a payer with no policy).
+    # read: named in coverage_reference), "no-coverage-in-force" (none active at the cycle's start, or none at all),
+    # "payer-not-supported" (one in force, of a payer with no policy); with either of these two, a supported plan's
+    # Coverage out of force at the start is named in coverage_reference.
     no_plan_reason: str | None = None
     # What the EHR was given: the covered and pa-needed codes of the coverage-information action sent (None: none
     # sent), recorded as it is built; each card's indicator and summary and each suggestion's label, by uuid, read

@@ -152,7 +152,7 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
     problem = why.unreadable.problem if why.unreadable else ""
     schedule = schedule_for(facts)
     reading = _shown_reading(doses.reading(schedule), config)
-    cards = ([no_plan_card(order, facts, reading, not_received, why.coverage, problem, why.out_of_force)]
+    cards = ([no_plan_card(order, facts, reading, not_received, why.coverage, problem, why.out_of_force, why.in_force)]
              if config.wants("coverage-info") else [])
     dose = dose_card(order, facts, schedule, False, SERVICE_NAME, doses)
     return cards + ([dose] if dose and config.wants("off-guideline") else [])

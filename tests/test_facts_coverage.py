@@ -147,6 +147,25 @@ def test_only_an_active_coverage_of_a_supported_plan_is_named_out_of_force() -> 
     for other in (coverage("Acme Health", end="2026-02-28"), coverage("Florida Blue", status="cancelled"),
                   coverage("Florida Blue", status="cancelled", end="2026-02-28")):
         assert no_plan(record(other), ORDER, START) == NoPlan("no-coverage-in-force")
-    in_force = coverage("Acme Health", id="x")  # another payer's Coverage in force is the patient's plan
-    assert no_plan(record(in_force, coverage("Florida Blue", end="2026-02-28")), ORDER, START) == NoPlan(
-        "payer-not-supported")
+    in_force = coverage("Acme Health", id="x")  # another payer's Coverage in force: still named
+    assert no_plan(record(in_force, coverage("Florida Blue", status="cancelled")), ORDER, START) == NoPlan(
+        "payer-not-supported", in_force="Coverage/x")
+
+
+def test_a_supported_plan_out_of_force_is_named_beside_another_plan_in_force() -> None:
+    """The clinical review: a lapsed Florida Blue Coverage was named only when no Coverage was in force; beside an
+    unsupported plan's Coverage in force the card said only "no supported plan". The reason stays
+    payer-not-supported (one is in force); the lapsed Coverage is named, and the one in force too."""
+    acme = coverage("Acme Health", id="x", start="2026-03-01")
+    ended = coverage("Florida Blue", id="f", start="2025-03-01", end="2026-02-28")
+    lapsed = OutOfForce(PayerMatch("florida-blue", "Coverage/f"), date(2025, 3, 1), date(2026, 2, 28))
+    assert no_plan(record(acme, ended), ORDER, START) == NoPlan(
+        "payer-not-supported", "Coverage/f", out_of_force=lapsed, in_force="Coverage/x")
+    later = coverage("Aspirus Health Plan", id="a", start="2026-04-01")
+    why = no_plan(record(acme, later), ORDER, START)
+    assert (why.coverage, why.in_force) == ("Coverage/a", "Coverage/x") and why.out_of_force is not None
+    # The Coverage in force named is the one the rules would choose among them: the lowest order.
+    first, primary = coverage("Acme Health", id="x", order=2), coverage("Other Health", id="y", order=1)
+    assert no_plan(record(first, primary, ended), ORDER, START).in_force == "Coverage/y"
+    # A supported plan's Coverage in force on the start day (its last day) is chosen: no no-plan card at all.
+    assert select_payer(record(acme, coverage("Florida Blue", end="2026-03-01")), ORDER, START) is not None

@@ -624,6 +624,48 @@ def test_a_supported_plan_out_of_force_at_the_order_start_is_named_on_the_no_pla
     assert answer["systemActions"] == []
 
 
+@pytest.mark.parametrize(("period", "summary", "said"), [
+    ({"start": "2026-01-01", "end": "2026-11-30"},
+     "Florida Blue coverage ends 2026-11-30, before this order starts (2026-12-01); plan in force not supported: "
+     "coverage not checked",
+     "(Coverage/coverage-1, 2026-01-01 to 2026-11-30) ends before this order starts on 2026-12-01, so it is not in "
+     "force for this order; the coverage in force on that day (Coverage/acme) is with a plan this service does not "
+     "support (Aspirus Health Plan, Florida Blue), and no coverage decision is made"),
+    ({"start": "2027-01-01"},
+     "Florida Blue coverage starts 2027-01-01, after this order starts (2026-12-01); plan in force not supported: "
+     "coverage not checked",
+     "(Coverage/coverage-1, from 2027-01-01) starts after this order starts on 2026-12-01, so it is not in force"),
+], ids=["ended", "not-yet"])
+def test_a_supported_plan_out_of_force_is_named_beside_an_unsupported_plan_in_force(
+        client: Any, period: dict[str, str], summary: str, said: str) -> None:
+    """The clinical and pharmacy review: with another plan's Coverage in force, a lapsed Florida Blue Coverage was not
+    named ("No supported health plan found"). No plan decides still, and no coverage information is sent; the card
+    names the lapsed Coverage and the one in force, and the audit trail keeps the lapsed one."""
+    body = example("florida-blue-relapsed-refractory-ph-negative")  # the order starts 2026-12-01
+    [entry] = body["prefetch"]["coverage"]["entry"]
+    entry["resource"] |= {"id": "coverage-1", "period": period}
+    acme = copy.deepcopy(entry["resource"]) | {"id": "acme", "payor": [{"display": "Acme Health"}],
+                                               "period": {"start": "2026-12-01"}}
+    body["prefetch"]["coverage"]["entry"].append({"resource": acme})
+    answer = post(client, body)
+    [card] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "coverage-info"]
+    assert (card["summary"], card["indicator"]) == (summary, "info") and len(summary) < 140
+    detail = " ".join(card["detail"].split())
+    assert said in detail and "Check the patient's current coverage and eligibility" in detail
+    assert answer["systemActions"] == []
+    [outcome] = audited(client, body["hookInstance"]).outcomes
+    assert (outcome.no_plan_reason, outcome.coverage_reference) == ("payer-not-supported", "Coverage/coverage-1")
+
+
+def test_an_unsupported_plan_in_force_alone_is_still_no_supported_plan(client: Any) -> None:
+    """Without a supported plan's Coverage out of force, the card is the plain one, as before."""
+    body = example("florida-blue-relapsed-refractory-ph-negative")
+    [entry] = body["prefetch"]["coverage"]["entry"]
+    entry["resource"]["payor"] = [{"display": "Acme Health"}]
+    [card] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "coverage-info"]
+    assert card["summary"] == "No supported health plan found: coverage not checked"
+
+
 def test_an_unreadable_primary_coverage_is_said_on_the_no_plan_card_not_decided_by_the_secondary(
         client: Any) -> None:
     """A primary Coverage with a wrong JSON type where the payer routing reads may be of a supported plan: another

@@ -180,13 +180,15 @@ class OutOfForce(NamedTuple):
 class NoPlan(NamedTuple):
     """Why `select_payer` chose no payer, as the no-plan card says it and the audit trail keeps it (`reason`), and
     the Coverage the card names, if any (`coverage`): the one chosen whose payer could not be known (`unreadable`
-    when the Coverage itself could not be read), or, with none in force, a supported plan's out of force at the start
-    (`out_of_force`)."""
+    when the Coverage itself could not be read), or, with none of a supported plan in force, a supported plan's out
+    of force at the start (`out_of_force`). `in_force`: with Coverages in force of payers with no policy, the one the
+    rules would choose among them."""
 
     reason: str
     coverage: str | None = None
     unreadable: Unreadable | None = None
     out_of_force: OutOfForce | None = None
+    in_force: str | None = None
 
 
 def no_plan(record: PatientRecord, order: dict[str, Any], start: date) -> NoPlan:
@@ -194,8 +196,10 @@ def no_plan(record: PatientRecord, order: dict[str, Any], start: date) -> NoPlan
     arrived), "coverage-unreadable" (the Coverage the rules choose, or may choose, could not be read: shape.py),
     "payer-not-received" (the Coverage chosen names its payer only through an Organization that could not be read:
     the plan is unknown, not unsupported; service-contract.md: the card names data not received),
-    "payer-not-supported" (Coverages in force, of payers with no policy) or "no-coverage-in-force" (with the
-    supported plan's Coverage out of force at `start` the rules would choose, if there is one)."""
+    "payer-not-supported" (Coverages in force, of payers with no policy: the one the rules would choose named) or
+    "no-coverage-in-force"; with either of the last two, the supported plan's Coverage out of force at `start` the
+    rules would choose, if there is one: a patient whose Florida Blue Coverage ended and who has another plan now
+    still has the card say which plan ended, and when."""
     if not record.received("coverage"):
         return NoPlan("coverage-not-received")
     chosen = _chosen(_candidates(record, start), order)
@@ -203,10 +207,12 @@ def no_plan(record: PatientRecord, order: dict[str, Any], start: date) -> NoPlan
         reason = "coverage-unreadable" if chosen.unreadable else "payer-not-received"
         return NoPlan(reason, chosen.reference, chosen.unreadable)
     coverages = well_formed_only(record.resources("coverage", "Coverage"))
-    if any(_in_force(c, start) for c in coverages):
-        return NoPlan("payer-not-supported")
     lapsed = _out_of_force(record, coverages, order, start)
-    return NoPlan("no-coverage-in-force", lapsed.payer.coverage_reference if lapsed else None, out_of_force=lapsed)
+    named = lapsed.payer.coverage_reference if lapsed else None
+    in_force = _chosen([_Candidate(ref(c), c.get("order"), None) for c in coverages if _in_force(c, start)], order)
+    if in_force is not None:
+        return NoPlan("payer-not-supported", named, out_of_force=lapsed, in_force=in_force.reference)
+    return NoPlan("no-coverage-in-force", named, out_of_force=lapsed)
 
 
 def _out_of_force(record: PatientRecord, coverages: list[dict[str, Any]], order: dict[str, Any],
