@@ -48,9 +48,14 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
         "attested": ["Therapy phase"],
         "not_received": ["immunizations"], "askable": True, "questionnaire": QUESTIONNAIRE, "determination": True,
         "label_notes": [],
-        "order": "MedicationRequest/mr1: 28 mcg/day continuous IV infusion",
+        "order": "MedicationRequest/mr1: 28 mcg/day continuous IV infusion", "coverage": None,
     }
     return {**context, **changes}
+
+
+# The Coverage a decision is for, ending within the cycle (cards._coverage_context).
+_MID_CYCLE = {"reference": "Coverage/c1", "period": "2026-01-01 to 2026-12-15", "end": "2026-12-15",
+              "last_day": "2026-12-28", "mid_cycle": True}
 
 
 _FINDING = {"days": "days 1–7", "ordered": "28", "together": "MedicationRequest/mr2", "expected": "9",
@@ -86,6 +91,8 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
                                       shown_role="Indication met", others=[],
                                       label_notes=["Live vaccine near treatment: MMR dated 2026-11-24."])),
+    ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
+                                      shown_role="Indication met", others=[], coverage=_MID_CYCLE)),
     ("decision.j2", _decision_context(  # a policy that counts no cycles (Florida Blue): no cycle named
         _decision("meets-criteria", not_received=[], counts_cycles=False,
                   authorization={"start": "2026-11-20", "end": "2027-11-20", "cycles": None}),

@@ -17,7 +17,7 @@ from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.text import days_text, mcg_text, mid_sentence
-from cds_service.facts.coverage import OutOfForce
+from cds_service.facts.coverage import OutOfForce, Standing
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
 from cds_service.label_safety import LabelNote, label_notes
@@ -41,13 +41,15 @@ _NOT_RECEIVED_FRAME = len(": coverage not determined, EHR did not send ")
 
 
 def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any], base_url: str,
-                  dose: DoseReading, determination: bool = True, which: str = "") -> dict[str, Any]:
+                  dose: DoseReading, determination: bool = True, which: str = "", coverage: Standing | None = None,
+                  last_day: date | None = None) -> dict[str, Any]:
     """The CDS Hooks card for a Decision: summary, indicator, Markdown detail, links, override reasons, extension.
 
     `dose`: what the label dose check made of the order, for the label's notes (label_safety.py). `determination`
     is False where no authorization is issued (order-select, "what if" calls): a met decision then says so instead
     of "approved". `which`: words telling the order from the others answered with it (order_words), "" when it is
-    alone: the summary ends with them when they fit, else two cards' summaries could read the same.
+    alone: the summary ends with them when they fit, else two cards' summaries could read the same. `coverage`: the
+    Coverage the decision is for, and `last_day` the cycle's last infusion day (_coverage_context).
     """
     reference = order_ref(order)
     notes = label_notes(decision, facts, dose)
@@ -55,10 +57,12 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     # The room `which` takes is kept for it: a not-met reason fitted to the whole summary had pushed it out, and two
     # orders' cards read the same.
     taken = len(opening) + (len(f" — {which}") if which else 0)
+    said = _coverage_context(coverage, facts.start_date, last_day)
     text = render_card("decision.j2", **_context(decision, facts, base_url, taken),
                        label_notes=[n.text for n in notes], determination=determination,
-                       order=_order_text(order, reference))
-    summary = _with_added(text.summary, opening, which, f" ({decision.indication_title})")
+                       order=_order_text(order, reference), coverage=said)
+    ends = f"; coverage ends {said['end']}, mid-cycle" if said else ""  # as decision.j2's met summary says it
+    summary = _with_added(text.summary, opening, which, (f" ({decision.indication_title})", ends))
     raised = _raised(indicator(decision), notes)
     card = card_shell(reference, text._replace(summary=summary), raised, decision.payer_label, TOPIC)
     card["extension"][DECISION_EXTENSION] = decision.as_extension()
@@ -66,6 +70,18 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     if decision.decision == NOT_MET_DECISION:
         card["overrideReasons"] = override_reasons(critical=raised == "critical")
     return card
+
+
+def _coverage_context(coverage: Standing | None, start: date, last_day: date | None) -> dict[str, Any] | None:
+    """What the decision card says of the Coverage it is for, None when nothing: a period ending on or after the
+    cycle's `start` (else no plan decides) and before its `last_day`, which the policies' criteria do not read, so
+    that an approval does not read as covering the whole cycle."""
+    if coverage is None or coverage.end is None or last_day is None or not start <= coverage.end < last_day:
+        return None
+    end = coverage.end.isoformat()
+    period = f"{coverage.start.isoformat()} to {end}" if coverage.start else f"until {end}"
+    return {"reference": coverage.reference, "period": period, "end": end, "last_day": last_day.isoformat(),
+            "mid_cycle": True}
 
 
 def no_plan_card(order: dict[str, Any], facts: ClinicalFacts, dose: DoseReading, not_received: str = "",
@@ -142,16 +158,19 @@ def _opening(notes: list[LabelNote]) -> str:
     return f"{'; '.join(label)} — " if label else ""
 
 
-def _with_added(summary: str, opening: str, which: str = "", droppable: str = "") -> str:
+def _with_added(summary: str, opening: str, which: str = "", droppable: tuple[str, ...] = ()) -> str:
     """The summary after its `opening` (_opening), which is never left out (the payer's outcome after it is cut
-    between words if need be, its `droppable` part, the indication's name, given up first), and closed by `which`
-    order it is when that fits too."""
-    shorter = summary.replace(droppable, "", 1) if droppable else summary
+    between words if need be, its `droppable` parts given up first, one after the other: the indication's name, then
+    when the coverage ends, which the detail says too), and closed by `which` order it is when that fits too."""
+    bases = [summary]
+    for part in droppable:
+        bases.append(bases[-1].replace(part, "", 1) if part else bases[-1])
     closing = f" — {which}" if which else ""
-    for base, end in ((summary, closing), (shorter, closing), (summary, ""), (shorter, "")):
-        if len(opening) + len(base) + len(end) < SUMMARY_LIMIT:
-            return opening + base + end
-    return opening + _cut_between_words(shorter, SUMMARY_LIMIT - 1 - len(opening))
+    for end in (closing, ""):
+        for base in bases:
+            if len(opening) + len(base) + len(end) < SUMMARY_LIMIT:
+                return opening + base + end
+    return opening + _cut_between_words(bases[-1], SUMMARY_LIMIT - 1 - len(opening))
 
 
 _RANK = {"info": 0, "warning": 1, "critical": 2}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Callable
 
 from cds_service import SERVICE_NAME
@@ -19,10 +20,10 @@ from cds_service.draft_orders import (draft_resources, group_orders, may_be_blin
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
-from cds_service.facts.coverage import PayerMatch, no_plan, select_payer
+from cds_service.facts.coverage import PayerMatch, no_plan, select_payer, standing
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts
-from cds_service.facts.order import is_blinatumomab, order_ref
+from cds_service.facts.order import is_blinatumomab, last_infusion_day, order_ref, order_start
 from cds_service.fault_answers import fault_answer, faulted
 from cds_service.hook_request import ORDER_SIGN, HookRequest
 from cds_service.order_answers import Call, add_answer, coverage_action, limit_cards, record_decision
@@ -44,6 +45,7 @@ class _Cycle:
     facts: ClinicalFacts
     dose_lines: CycleLines  # every order's dosage lines
     prior_approvals: PriorApprovals
+    last_day: date  # the last infusion day of the cycle's orders: a Coverage ending before it ends mid-cycle
 
 
 def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:
@@ -83,7 +85,8 @@ def _evaluate_group(call: Call, record: PatientRecord) -> Evaluation:
         return faulted(call, record)
     result = Evaluation()
     prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, group.orders, facts.start_date)
-    cycle = _Cycle(record, facts, CycleLines(group.orders, facts), prior_approvals)
+    last_day = max(last_infusion_day(order, order_start(order, call.ctx.today)) for order in group.orders)
+    cycle = _Cycle(record, facts, CycleLines(group.orders, facts), prior_approvals, last_day)
     for order in group.targets:
         add_answer(result, *_evaluate_one(call, cycle, order))
     return result
@@ -122,7 +125,9 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         determination = call.request.hook == ORDER_SIGN and config.unsolicited_determ
         reading = _shown_reading(doses.reading(schedule), config)
         which = order_words(doses.lines) if len(group.targets) > 1 else ""
-        cards.append(decision_card(decision, facts, order, call.ctx.base_url, reading, determination, which))
+        coverage = standing(cycle.record, payer, facts.start_date)
+        cards.append(decision_card(decision, facts, order, call.ctx.base_url, reading, determination, which,
+                                   coverage, cycle.last_day))
         if call.request.hook == ORDER_SIGN:
             actions.append(coverage_action(call, order, decision, payer, outcome))
     # A dose below the label dose is worth a note only against an indication's own schedule.

@@ -20,7 +20,7 @@ from tests.crd_invariants import check_crd_invariants
 from tests.test_pipeline import example, post
 from cds_service.decision import CriterionResult, Decision
 from cds_service.dosing.checks import DoseReading
-from cds_service.facts.coverage import OutOfForce, PayerMatch
+from cds_service.facts.coverage import OutOfForce, PayerMatch, Standing
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import evaluate_policy, load_policy
 from cds_service.record import PREFETCH_KEYS
@@ -264,6 +264,28 @@ def test_no_plan_card_names_a_supported_plan_out_of_force_after_the_label_word()
                                       "coverage ends 2026-11-30, before this order starts (2026-12-01)")
     assert len(card["summary"]) < 140
     assert "(Coverage/f, 2026-01-01 to 2026-11-30)" in card["detail"]
+
+
+def test_a_coverage_ending_mid_cycle_gives_way_in_the_summary_after_the_indication_and_before_the_label() -> None:
+    """The indication's name gives way first, then the coverage's end (the detail says it still), never cut in the
+    middle; the label's word before it stays."""
+    decision, case_facts = pick("meets-criteria")
+    coverage = Standing("Coverage/c1", date(2026, 1, 1), date(2026, 12, 15))
+    which = "order of 9 mcg/day on days 1–7"
+    card = decision_card(decision, case_facts, ORDER, BASE, CHECKED, which=which, coverage=coverage,
+                         last_day=date(2026, 12, 28))
+    assert card["summary"] == ("Aspirus Health Plan: meets criteria, approved to 2027-05-18; coverage ends 2026-12-15, "
+                               f"mid-cycle — {which}")
+    card = decision_card(decision, case_facts, ORDER, BASE, DoseReading(missing="current weight", above=False),
+                         coverage=coverage, last_day=date(2026, 12, 28))
+    assert card["summary"] == ("Dose not checked against the label: no current weight — Aspirus Health Plan: meets "
+                               "criteria, approved to 2027-05-18")
+    assert "(Coverage/c1, 2026-01-01 to 2026-12-15)" in card["detail"]
+    # Ending on the last infusion day, or before the start (no plan decides then): nothing said.
+    for end in (date(2026, 12, 28), date(2026, 11, 30)):
+        card = decision_card(decision, case_facts, ORDER, BASE, CHECKED, coverage=coverage._replace(end=end),
+                             last_day=date(2026, 12, 28))
+        assert "mid-cycle" not in card["summary"] + card["detail"]
 
 
 def test_a_met_card_lists_no_other_routes_and_counts_one_cycle_in_the_singular() -> None:

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from cds_service.facts.coverage import NoPlan, OutOfForce, PayerMatch, no_plan, select_payer
+from cds_service.facts.coverage import NoPlan, OutOfForce, PayerMatch, Standing, no_plan, select_payer, standing
 from cds_service.valuesets import ENV_DIR, get_valuesets
 from tests.factories import coverage, medication_request, organization, record
 
@@ -169,3 +169,16 @@ def test_a_supported_plan_out_of_force_is_named_beside_another_plan_in_force() -
     assert no_plan(record(first, primary, ended), ORDER, START).in_force == "Coverage/y"
     # A supported plan's Coverage in force on the start day (its last day) is chosen: no no-plan card at all.
     assert select_payer(record(acme, coverage("Florida Blue", end="2026-03-01")), ORDER, START) is not None
+
+
+def test_the_standing_of_the_coverage_chosen_gives_its_period() -> None:
+    """The decision card reads the period of the Coverage the payer rules chose (a partial end is its last day)."""
+    chosen = coverage("Florida Blue", id="f", start="2026-01-01", end="2026-03")
+    other = coverage("Florida Blue", id="g", end="2026-02-28")  # out of force: not the one chosen
+    match = select_payer(record(other, chosen), ORDER, START)
+    assert match is not None
+    assert standing(record(other, chosen), match, START) == Standing("Coverage/f", date(2026, 1, 1),
+                                                                     date(2026, 3, 31))
+    open_ended = coverage("Florida Blue", id="f")
+    assert standing(record(open_ended), PayerMatch("florida-blue", "Coverage/f"), START) == Standing(
+        "Coverage/f", None, None)

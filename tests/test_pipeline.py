@@ -666,6 +666,70 @@ def test_an_unsupported_plan_in_force_alone_is_still_no_supported_plan(client: A
     assert card["summary"] == "No supported health plan found: coverage not checked"
 
 
+def _with_coverage_period(body: dict[str, Any], period: dict[str, str]) -> dict[str, Any]:
+    [entry] = body["prefetch"]["coverage"]["entry"]
+    entry["resource"] |= {"id": "coverage-1", "period": period}
+    return body
+
+
+MID_CYCLE = ("Coverage ends mid-cycle: the patient's Florida Blue coverage (Coverage/coverage-1, 2026-01-01 to "
+             "{end}) ends before this cycle's last infusion day, 2026-12-28.")
+
+
+@pytest.mark.parametrize("end", ["2026-12-01", "2026-12-15", "2026-12-27"])
+def test_a_coverage_ending_within_the_cycle_is_said_on_the_decision_card(client: Any, end: str) -> None:
+    """The clinical and pharmacy review: a Coverage ending after the cycle's start (2026-12-01) and before its last
+    infusion day (2026-12-28) gave no word of it. The decision stays the policy's (policy-rules.md: the criteria do
+    not read the coverage period), with its coverage information; the summary and the detail say when the coverage
+    ends."""
+    body = _with_coverage_period(example("florida-blue-relapsed-refractory-ph-negative"),
+                                 {"start": "2026-01-01", "end": end})
+    answer = post(client, body)
+    card = answer["cards"][0]
+    decision = card["extension"]["coverage-decision"]
+    assert (decision["decision"], decision["authorization"]["end"]) == ("meets-criteria", "2027-06-01")
+    assert card["indicator"] == "info" and covered_value(answer["systemActions"][0]) == "covered"
+    assert card["summary"] == ("Florida Blue: meets criteria (relapsed/refractory Ph- B-ALL), approved to 2027-06-01; "
+                               f"coverage ends {end}, mid-cycle")
+    detail = " ".join(card["detail"].replace("*", "").split())
+    assert MID_CYCLE.format(end=end) in detail
+    assert "check the patient's eligibility and coverage for the rest of the cycle" in detail
+
+
+@pytest.mark.parametrize("end", ["2026-12-28", "2026-12", "2027-01-31", None])
+def test_a_coverage_in_force_to_the_cycles_last_infusion_day_says_nothing_of_its_end(client: Any,
+                                                                                     end: str | None) -> None:
+    """Ending on the last infusion day, in its month (a partial date is its last day), later, or never."""
+    period = {"start": "2026-01-01", **({"end": end} if end else {})}
+    card = post(client, _with_coverage_period(example("florida-blue-relapsed-refractory-ph-negative"), period))
+    card = card["cards"][0]
+    assert card["summary"] == "Florida Blue: meets criteria (relapsed/refractory Ph- B-ALL), approved to 2027-06-01"
+    assert "mid-cycle" not in card["detail"]
+
+
+def test_a_coverage_ending_within_the_cycle_is_said_on_every_card_of_the_cycle_and_not_only_when_met(
+        client: Any) -> None:
+    """Two orders of one cycle (days 1-7, days 8-28) and a coverage ending on day 10: the first order's own days end
+    before it, the cycle's do not. A card that is no approval says it in its detail."""
+    body = _with_coverage_period(example("aspirus-adult-relapsed-refractory-cycle1"),
+                                 {"start": "2026-01-01", "end": "2026-12-10"})
+    [entry] = body["context"]["draftOrders"]["entry"]
+    step, full = copy.deepcopy(entry), copy.deepcopy(entry)
+    step["resource"]["id"], full["resource"]["id"] = "step-order", "full-order"
+    step["resource"]["dosageInstruction"] = entry["resource"]["dosageInstruction"][:1]
+    full["resource"]["dosageInstruction"] = entry["resource"]["dosageInstruction"][1:]
+    body["context"]["draftOrders"]["entry"] = [step, full]
+    cards = [c for c in post(client, body)["cards"] if "coverage-decision" in c["extension"]]
+    assert len(cards) == 2
+    for card in cards:
+        assert "Coverage ends mid-cycle" in card["detail"] and "(Coverage/coverage-1, 2026-01-01 to 2026-12-10)" \
+            in " ".join(card["detail"].split())
+    needed = _with_coverage_period(example("florida-blue-cd19-missing"), {"start": "2026-01-01", "end": "2026-12-10"})
+    [card] = [c for c in post(client, needed)["cards"] if "coverage-decision" in c["extension"]]
+    assert card["extension"]["coverage-decision"]["decision"] == "information-needed"
+    assert "Coverage ends mid-cycle" in card["detail"] and "mid-cycle" not in card["summary"]
+
+
 def test_an_unreadable_primary_coverage_is_said_on_the_no_plan_card_not_decided_by_the_secondary(
         client: Any) -> None:
     """A primary Coverage with a wrong JSON type where the payer routing reads may be of a supported plan: another

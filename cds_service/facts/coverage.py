@@ -168,6 +168,27 @@ def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> P
     return chosen.match if chosen is not None else None
 
 
+class Standing(NamedTuple):
+    """The Coverage `select_payer` chose, as the decision card names it beside its plan: its period (`start`, `end`,
+    None when open), which the policies' criteria do not read."""
+
+    reference: str
+    start: date | None
+    end: date | None
+
+
+def standing(record: PatientRecord, payer: PayerMatch, start: date) -> Standing:
+    """The Coverage in force at `start` that `payer` names (select_payer chose it: it was read and is in force)."""
+    for coverage in well_formed_only(record.resources("coverage", "Coverage")):
+        if ref(coverage) == payer.coverage_reference and _in_force(coverage, start):
+            period = coverage.get("period")  # an object or absent: well formed
+            if isinstance(period, dict):
+                return Standing(payer.coverage_reference, parse_date(period.get("start")),
+                                parse_end_date(period.get("end")))
+            return Standing(payer.coverage_reference, None, None)
+    return Standing(payer.coverage_reference, None, None)
+
+
 class OutOfForce(NamedTuple):
     """A Coverage of a supported plan (`payer`), active, whose period leaves out the order's start: it ended before
     (`end`), or starts after it (`start`)."""
