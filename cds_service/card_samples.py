@@ -49,13 +49,19 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
         "not_received": ["immunizations"], "askable": True, "questionnaire": QUESTIONNAIRE, "determination": True,
         "label_notes": [],
         "order": "MedicationRequest/mr1: 28 mcg/day continuous IV infusion", "coverage": None,
+        "payer": decision.payer_label,
     }
     return {**context, **changes}
 
 
 # The Coverage a decision is for, ending within the cycle (cards._coverage_context).
 _MID_CYCLE = {"reference": "Coverage/c1", "period": "2026-01-01 to 2026-12-15", "end": "2026-12-15",
-              "last_day": "2026-12-28", "mid_cycle": True}
+              "last_day": "2026-12-28", "mid_cycle": True, "secondary": False, "order": None, "primary": "",
+              "primary_order": None, "primary_plan": ""}
+# The secondary coverage, below a supported plan's primary one; and with no primary received.
+_SECONDARY = {**_MID_CYCLE, "mid_cycle": False, "secondary": True, "order": 2, "primary": "Coverage/c0",
+              "primary_order": 1, "primary_plan": "Florida Blue"}
+_SECONDARY_ALONE = {**_SECONDARY, "primary": "", "primary_order": None, "primary_plan": ""}
 
 
 _FINDING = {"days": "days 1–7", "ordered": "28", "together": "MedicationRequest/mr2", "expected": "9",
@@ -93,6 +99,10 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
                                       label_notes=["Live vaccine near treatment: MMR dated 2026-11-24."])),
     ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
                                       shown_role="Indication met", others=[], coverage=_MID_CYCLE)),
+    ("decision.j2", _decision_context(_decision("information-needed"), coverage=_SECONDARY,
+                                      payer="Aspirus Health Plan (secondary coverage)")),
+    ("decision.j2", _decision_context(_decision("criteria-not-met", authorization=None), coverage=_SECONDARY_ALONE,
+                                      payer="Aspirus Health Plan (secondary coverage)")),
     ("decision.j2", _decision_context(  # a policy that counts no cycles (Florida Blue): no cycle named
         _decision("meets-criteria", not_received=[], counts_cycles=False,
                   authorization={"start": "2026-11-20", "end": "2027-11-20", "cycles": None}),

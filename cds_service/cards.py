@@ -56,13 +56,18 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     opening = _opening(notes)
     # The room `which` takes is kept for it: a not-met reason fitted to the whole summary had pushed it out, and two
     # orders' cards read the same.
-    taken = len(opening) + (len(f" — {which}") if which else 0)
     said = _coverage_context(coverage, facts.start_date, last_day)
+    # The payer as the summary names it: a secondary coverage's decision says so, as the primary's rules come first;
+    # after a label's word, the room left is the outcome's, and the detail says it.
+    rank = " (secondary coverage)" if said and said["secondary"] and not opening else ""
+    taken = len(opening) + (len(f" — {which}") if which else 0) + len(rank)
     text = render_card("decision.j2", **_context(decision, facts, base_url, taken),
                        label_notes=[n.text for n in notes], determination=determination,
-                       order=_order_text(order, reference), coverage=said)
-    ends = f"; coverage ends {said['end']}, mid-cycle" if said else ""  # as decision.j2's met summary says it
-    summary = _with_added(text.summary, opening, which, (f" ({decision.indication_title})", ends))
+                       order=_order_text(order, reference), coverage=said, payer=decision.payer_label + rank)
+    # As decision.j2's met summary says it.
+    ends = f"; coverage ends {said['end']}, mid-cycle" if said and said["mid_cycle"] else ""
+    # What the detail says too gives way, when the label's word leaves no room: the indication's name first.
+    summary = _with_added(text.summary, opening, which, (f" ({decision.indication_title})", ends, rank))
     raised = _raised(indicator(decision), notes)
     card = card_shell(reference, text._replace(summary=summary), raised, decision.payer_label, TOPIC)
     card["extension"][DECISION_EXTENSION] = decision.as_extension()
@@ -73,15 +78,29 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
 
 
 def _coverage_context(coverage: Standing | None, start: date, last_day: date | None) -> dict[str, Any] | None:
-    """What the decision card says of the Coverage it is for, None when nothing: a period ending on or after the
-    cycle's `start` (else no plan decides) and before its `last_day`, which the policies' criteria do not read, so
-    that an approval does not read as covering the whole cycle."""
-    if coverage is None or coverage.end is None or last_day is None or not start <= coverage.end < last_day:
+    """What the decision card says of the Coverage it is for, None when nothing: that it is the secondary coverage
+    (its primary named, if the record holds it), or that its period ends on or after the cycle's `start` (else no
+    plan decides) and before its `last_day`. The policies' criteria read neither, so the card says them: an
+    approval must not read as covering the whole cycle, nor as the only plan's word."""
+    if coverage is None:
         return None
-    end = coverage.end.isoformat()
-    period = f"{coverage.start.isoformat()} to {end}" if coverage.start else f"until {end}"
-    return {"reference": coverage.reference, "period": period, "end": end, "last_day": last_day.isoformat(),
-            "mid_cycle": True}
+    end = coverage.end.isoformat() if coverage.end else ""
+    mid_cycle = coverage.end is not None and last_day is not None and start <= coverage.end < last_day
+    if not (mid_cycle or coverage.secondary):
+        return None
+    primary = coverage.primary
+    return {"reference": coverage.reference, "period": _period_text(coverage.start, end), "end": end,
+            "last_day": last_day.isoformat() if last_day else "", "mid_cycle": mid_cycle,
+            "secondary": coverage.secondary, "order": coverage.order,
+            "primary": primary.reference if primary else "", "primary_order": primary.order if primary else None,
+            "primary_plan": load_policy(primary.policy_id).payer_label if primary and primary.policy_id else ""}
+
+
+def _period_text(first: date | None, end: str) -> str:
+    """A Coverage's period as the card writes it ("" when open-ended: then only its rank is said)."""
+    if not end:
+        return f"from {first.isoformat()}" if first else ""
+    return f"{first.isoformat()} to {end}" if first else f"until {end}"
 
 
 def no_plan_card(order: dict[str, Any], facts: ClinicalFacts, dose: DoseReading, not_received: str = "",
@@ -161,7 +180,8 @@ def _opening(notes: list[LabelNote]) -> str:
 def _with_added(summary: str, opening: str, which: str = "", droppable: tuple[str, ...] = ()) -> str:
     """The summary after its `opening` (_opening), which is never left out (the payer's outcome after it is cut
     between words if need be, its `droppable` parts given up first, one after the other: the indication's name, then
-    when the coverage ends, which the detail says too), and closed by `which` order it is when that fits too."""
+    when the coverage ends and that it is the secondary one, which the detail says too), and closed by `which` order
+    it is when that fits too."""
     bases = [summary]
     for part in droppable:
         bases.append(bases[-1].replace(part, "", 1) if part else bases[-1])

@@ -145,7 +145,7 @@ def test_the_criteria_macro_unpacks_every_field_of_a_criterion_in_order() -> Non
 
 
 @pytest.mark.parametrize(("name", "typo", "error"), [
-    ("decision.j2", ("d.payer_label }}: meets", "d.payer_lable }}: meets"),
+    ("decision.j2", ("d.payer_label }}: {% if", "d.payer_lable }}: {% if"),  # the heading
      "'cds_service.decision.Decision object' has no attribute 'payer_lable'"),
     ("decision.j2", ("{{ citation }}", "{{ citaton }}"), "'citaton' is undefined"),  # a criterion's line
     ("dose-below.j2", ("{{ schedule_text }}", "{{ schedule }}"), "'schedule' is undefined"),

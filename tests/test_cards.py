@@ -20,7 +20,7 @@ from tests.crd_invariants import check_crd_invariants
 from tests.test_pipeline import example, post
 from cds_service.decision import CriterionResult, Decision
 from cds_service.dosing.checks import DoseReading
-from cds_service.facts.coverage import OutOfForce, PayerMatch, Standing
+from cds_service.facts.coverage import OutOfForce, PayerMatch, Primary, Standing
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
 from cds_service.policies import evaluate_policy, load_policy
 from cds_service.record import PREFETCH_KEYS
@@ -286,6 +286,22 @@ def test_a_coverage_ending_mid_cycle_gives_way_in_the_summary_after_the_indicati
         card = decision_card(decision, case_facts, ORDER, BASE, CHECKED, coverage=coverage._replace(end=end),
                              last_day=date(2026, 12, 28))
         assert "mid-cycle" not in card["summary"] + card["detail"]
+
+
+def test_a_secondary_coverage_card_fits_its_reason_to_the_room_the_words_take() -> None:
+    """"(secondary coverage)" after the payer is counted in the room left for a not-met reason or a documentation
+    request; after a label's word that leaves no room, it gives way (the detail says it). The summary is never cut
+    where the same card of a primary coverage is not."""
+    secondary = Standing("Coverage/c2", None, None, 2, True, Primary("Coverage/c1", 1, None))
+    for decision, case_facts in CASES:
+        primary = decision_card(decision, case_facts, ORDER, BASE, CHECKED)["summary"]
+        card = decision_card(decision, case_facts, ORDER, BASE, CHECKED, coverage=secondary)
+        summary = card["summary"]
+        assert len(summary) < 140 and (not summary.endswith("…") or primary.endswith("…")), summary
+        if not label_notes(decision, case_facts, CHECKED):  # no label's word before the payer
+            assert summary.startswith(f"{decision.payer_label} (secondary coverage): "), summary
+        assert "(Coverage/c2, order 2); the primary coverage (Coverage/c1, order 1) pays first" in " ".join(
+            card["detail"].split())
 
 
 def test_a_met_card_lists_no_other_routes_and_counts_one_cycle_in_the_singular() -> None:

@@ -8,7 +8,8 @@ from typing import Iterator
 
 import pytest
 
-from cds_service.facts.coverage import NoPlan, OutOfForce, PayerMatch, Standing, no_plan, select_payer, standing
+from cds_service.facts.coverage import (NoPlan, OutOfForce, PayerMatch, Primary, Standing, no_plan, select_payer,
+                                       standing)
 from cds_service.valuesets import ENV_DIR, get_valuesets
 from tests.factories import coverage, medication_request, organization, record
 
@@ -182,3 +183,26 @@ def test_the_standing_of_the_coverage_chosen_gives_its_period() -> None:
     open_ended = coverage("Florida Blue", id="f")
     assert standing(record(open_ended), PayerMatch("florida-blue", "Coverage/f"), START) == Standing(
         "Coverage/f", None, None)
+
+
+def test_the_standing_says_whether_the_coverage_chosen_is_secondary() -> None:
+    """Coverage.order ranks the Coverages in force: the one chosen is secondary when ranked after the first, or after
+    another in force (named, with its plan when supported); unranked, only after one ranked first."""
+    def rank(chosen: dict[str, object], *others: dict[str, object]) -> tuple[int | None, bool, object]:
+        rec = record(*others, chosen)
+        found = standing(rec, PayerMatch("florida-blue", str(chosen["resourceType"]) + "/f"), START)
+        return found.order, found.secondary, found.primary
+
+    acme = coverage("Acme Health", id="x", order=1)
+    assert rank(coverage("Florida Blue", id="f", order=2), acme) == (2, True, Primary("Coverage/x", 1, None))
+    assert rank(coverage("Florida Blue", id="f", order=2)) == (2, True, None)
+    assert rank(coverage("Florida Blue", id="f"), acme) == (None, True, Primary("Coverage/x", 1, None))
+    aspirus = coverage("Aspirus Health Plan", id="a", order=1)
+    assert rank(coverage("Florida Blue", id="f", order=3), coverage("Acme Health", order=2), aspirus) == (
+        3, True, Primary("Coverage/a", 1, "aspirus-magellan"))
+    for chosen, others in ((coverage("Florida Blue", id="f"), ()),
+                           (coverage("Florida Blue", id="f", order=1), (acme,)),  # tied: not after it
+                           (coverage("Florida Blue", id="f"), (coverage("Acme Health", order=2),)),
+                           (coverage("Florida Blue", id="f", order=1), (coverage("Acme Health", end="2026-02-28",
+                                                                                 order=0),))):  # out of force
+        assert rank(chosen, *others)[1:] == (False, None)

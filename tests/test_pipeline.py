@@ -730,6 +730,86 @@ def test_a_coverage_ending_within_the_cycle_is_said_on_every_card_of_the_cycle_a
     assert "Coverage ends mid-cycle" in card["detail"] and "mid-cycle" not in card["summary"]
 
 
+def _with_coverages(body: dict[str, Any], order: int | None, *others: tuple[str, str, int | None]) -> dict[str, Any]:
+    """The example's Coverage (id coverage-1) with `order`, and other Coverages in force: (id, payer, order)."""
+    [entry] = body["prefetch"]["coverage"]["entry"]
+    entry["resource"]["id"] = "coverage-1"
+    if order is not None:
+        entry["resource"]["order"] = order
+    for other_id, payer, other_order in others:
+        other = copy.deepcopy(entry["resource"]) | {"id": other_id, "payor": [{"display": payer}]}
+        other.pop("order", None)
+        other |= {"order": other_order} if other_order is not None else {}
+        body["prefetch"]["coverage"]["entry"].append({"resource": other})
+    return body
+
+
+SECONDARY = ("Secondary coverage: this decision is Florida Blue's, the patient's secondary coverage "
+             "(Coverage/coverage-1{order}); {primary}, and its rules apply before Florida Blue's: check them first "
+             "(coordination of benefits).")
+
+
+@pytest.mark.parametrize(("order", "others", "said"), [
+    (2, [("acme", "Acme Health", 1)], (", order 2", "the primary coverage (Coverage/acme, order 1) pays first")),
+    (2, [], (", order 2", "the primary coverage is not among the Coverages received")),
+    (None, [("acme", "Acme Health", 1)], ("", "the primary coverage (Coverage/acme, order 1) pays first")),
+    (3, [("acme", "Acme Health", 2), ("other", "Other Health", 1)],
+     (", order 3", "the primary coverage (Coverage/other, order 1) pays first")),
+], ids=["below-an-unsupported-primary", "order-2-alone", "unranked-beside-a-primary", "third"])
+def test_a_secondary_coverage_is_said_to_be_secondary_and_still_decided(
+        client: Any, order: int | None, others: list[tuple[str, str, int | None]], said: tuple[str, str]) -> None:
+    """The clinical and pharmacy review: a Florida Blue Coverage with order 2, below another plan's primary one,
+    gave a card that did not say so. fhir-data-profile.md §Coverage and payer chooses among the recognized Coverages,
+    so Florida Blue still decides (its decision and coverage information are unchanged); the card says it is the
+    secondary coverage and that the primary's rules come first."""
+    body = _with_coverages(example("florida-blue-relapsed-refractory-ph-negative"), order, *others)
+    answer = post(client, body)
+    card = answer["cards"][0]
+    assert card["summary"] == ("Florida Blue (secondary coverage): meets criteria (relapsed/refractory Ph- B-ALL), "
+                               "approved to 2027-06-01")
+    assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    assert covered_value(answer["systemActions"][0]) == "covered"
+    detail = " ".join(card["detail"].replace("*", "").split())
+    assert SECONDARY.format(order=said[0], primary=said[1]) in detail
+
+
+@pytest.mark.parametrize(("order", "others"), [
+    (None, []), (1, []), (1, [("acme", "Acme Health", 2)]), (1, [("acme", "Acme Health", 1)]),
+    (None, [("acme", "Acme Health", None)]),
+], ids=["alone", "order-1", "primary", "tied", "unranked"])
+def test_a_primary_or_only_coverage_is_not_said_to_be_secondary(
+        client: Any, order: int | None, others: list[tuple[str, str, int | None]]) -> None:
+    body = _with_coverages(example("florida-blue-relapsed-refractory-ph-negative"), order, *others)
+    card = post(client, body)["cards"][0]
+    assert card["summary"].startswith("Florida Blue: meets criteria") and "secondary" not in card["detail"].lower()
+
+
+def test_a_supported_secondary_coverage_the_order_names_is_decided_and_names_the_supported_primary(
+        client: Any) -> None:
+    """Aspirus primary, Florida Blue secondary, the order's insurance naming Florida Blue's: Florida Blue decides (the
+    rules' first step), and its card names the Aspirus Coverage as the primary. Without the reference Aspirus
+    decides, as the primary, and nothing is said."""
+    body = _with_coverages(example("florida-blue-relapsed-refractory-ph-negative"), 2,
+                           ("aspirus", "Aspirus Health Plan", 1))
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    unnamed = copy.deepcopy(body)
+    order["insurance"] = [{"reference": "Coverage/coverage-1"}]
+    card = post(client, body)["cards"][0]
+    assert card["summary"].startswith("Florida Blue (secondary coverage): ")
+    detail = " ".join(card["detail"].split())
+    assert "the primary coverage (Coverage/aspirus, order 1, Aspirus Health Plan) pays first" in detail
+    card = post(client, unnamed)["cards"][0]
+    assert card["source"]["label"] == "Aspirus Health Plan" and "secondary" not in card["summary"]
+
+
+def test_a_secondary_coverage_card_asking_for_documentation_keeps_its_summary_short(client: Any) -> None:
+    body = _with_coverages(example("florida-blue-cd19-missing"), 2, ("acme", "Acme Health", 1))
+    card = [c for c in post(client, body)["cards"] if "coverage-decision" in c["extension"]][0]
+    assert card["extension"]["coverage-decision"]["decision"] == "information-needed"
+    assert card["summary"].startswith("Florida Blue (secondary coverage): document ")
+    assert len(card["summary"]) < 140 and not card["summary"].endswith("…")
+
+
 def test_an_unreadable_primary_coverage_is_said_on_the_no_plan_card_not_decided_by_the_secondary(
         client: Any) -> None:
     """A primary Coverage with a wrong JSON type where the payer routing reads may be of a supported plan: another

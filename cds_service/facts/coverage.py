@@ -168,25 +168,56 @@ def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> P
     return chosen.match if chosen is not None else None
 
 
+class Primary(NamedTuple):
+    """A Coverage in force ranked before the one chosen: the lowest `order` among the others."""
+
+    reference: str
+    order: int
+    policy_id: str | None  # its plan's policy, when this service supports the plan
+
+
 class Standing(NamedTuple):
     """The Coverage `select_payer` chose, as the decision card names it beside its plan: its period (`start`, `end`,
-    None when open), which the policies' criteria do not read."""
+    None when open), which the policies' criteria do not read, and its rank: its `order` (a whole number, else None),
+    and whether it is the secondary coverage (`secondary`: ranked after the first, or after the `primary` in force).
+    The rules choose among the recognized Coverages only (fhir-data-profile.md §Coverage and payer): a plan may decide
+    as the secondary coverage, whose primary's rules apply first (coordination of benefits), and the card says so."""
 
     reference: str
     start: date | None
     end: date | None
+    order: int | None = None
+    secondary: bool = False
+    primary: Primary | None = None
 
 
 def standing(record: PatientRecord, payer: PayerMatch, start: date) -> Standing:
-    """The Coverage in force at `start` that `payer` names (select_payer chose it: it was read and is in force)."""
+    """The Coverage in force at `start` that `payer` names (select_payer chose it: it was read and is in force), and
+    the first-ranked of the other Coverages in force when it is ranked before it. An unranked Coverage chosen is
+    secondary only to a Coverage ranked first (order 1): Coverage.order ranks the Coverages in force."""
+    chosen: dict[str, Any] | None = None
+    ranked: list[dict[str, Any]] = []
     for coverage in well_formed_only(record.resources("coverage", "Coverage")):
-        if ref(coverage) == payer.coverage_reference and _in_force(coverage, start):
-            period = coverage.get("period")  # an object or absent: well formed
-            if isinstance(period, dict):
-                return Standing(payer.coverage_reference, parse_date(period.get("start")),
-                                parse_end_date(period.get("end")))
-            return Standing(payer.coverage_reference, None, None)
-    return Standing(payer.coverage_reference, None, None)
+        if not _in_force(coverage, start):
+            continue
+        if chosen is None and ref(coverage) == payer.coverage_reference:
+            chosen = coverage
+        elif _whole_number(coverage.get("order")):
+            ranked.append(coverage)
+    if chosen is None:
+        return Standing(payer.coverage_reference, None, None)
+    period = chosen.get("period") or {}  # an object or absent: well formed
+    order = chosen["order"] if _whole_number(chosen.get("order")) else None
+    first = min(ranked, key=lambda c: int(c["order"]), default=None)
+    ahead = first if first is not None and first["order"] < (order or 2) else None
+    primary = Primary(ref(ahead), ahead["order"], _policy_of(record, ahead)) if ahead else None
+    return Standing(payer.coverage_reference, parse_date(period.get("start")), parse_end_date(period.get("end")),
+                    order, primary is not None or (order or 1) > 1, primary)
+
+
+def _policy_of(record: PatientRecord, coverage: dict[str, Any]) -> str | None:
+    match = _recognized(coverage, ref(coverage), record_resolver(record))
+    return match.policy_id if match else None
 
 
 class OutOfForce(NamedTuple):
