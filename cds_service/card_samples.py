@@ -109,6 +109,9 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
         needed=[], alternatives=[], shown_role="Indication met", others=[])),
     ("decision.j2", _decision_context(_decision("information-needed"), blocked="dose above the label")),
     ("decision.j2", _decision_context(_decision("information-needed"), determination=False)),
+    ("decision.j2", _decision_context(_decision(  # an attested authorization too old to count
+        "information-needed", not_counted=("Blinatumomab authorized: yes, answered 2024-11-30, more than 2 years "
+                                           "before this order's start (2026-12-01); continuation not applied",)))),
     ("decision.j2", _decision_context(_decision("information-needed", not_received=[]), not_received=[])),
     ("decision.j2", _decision_context(_decision("criteria-not-met", authorization=None, cycle=None, critical=True),
                                       needed=[], alternatives=[], shown=None)),

@@ -120,6 +120,10 @@ class Decision:
     # The policy counts its authorizations in cycles (Policy.counts_cycles): else the card does not name the order's
     # cycle, which the extension still gives (`cycle`).
     counts_cycles: bool = True
+    # Attestation answers outside this policy's windows that would have opened an indication it then left aside (an
+    # authorization attested too long ago, and the continuation not applied), in words: the card says why they did
+    # not count.
+    not_counted: tuple[str, ...] = ()
 
     def __init__(self, policy_id: str, policy_version: str, payer_label: str, policy_url: str, decision: DecisionCode,
                  request_type: str, indication: str | None, indication_title: str | None, cycle: int | None,
@@ -127,7 +131,7 @@ class Decision:
                  not_received: list[str] | None = None, indications: list[IndicationResult] | None = None,
                  label_schedule: str | None = None, critical: bool = False, shown_indication: str | None = None,
                  policy_title: str = "", policy_digest: str = "", attested_items: tuple[str, ...] = (),
-                 counts_cycles: bool = True) -> None:
+                 counts_cycles: bool = True, not_counted: tuple[str, ...] = ()) -> None:
         # The fields above, set as the frozen dataclass's own __init__ would (a new empty list for each list not
         # given; tests/test_engine.py checks that this signature is the fields'), without its object.__setattr__
         # call per field, as facts/model.py's Fact and ClinicalFacts do: about a third of the cost of building one.
@@ -138,7 +142,8 @@ class Decision:
             not_received=[] if not_received is None else not_received,
             indications=[] if indications is None else indications, label_schedule=label_schedule,
             critical=critical, shown_indication=shown_indication, policy_title=policy_title,
-            policy_digest=policy_digest, attested_items=attested_items, counts_cycles=counts_cycles)
+            policy_digest=policy_digest, attested_items=attested_items, counts_cycles=counts_cycles,
+            not_counted=not_counted)
 
     def as_extension(self) -> dict[str, Any]:
         """The contract's `coverage-decision` object, plus the digest of the policy file that decided (a pharmacist

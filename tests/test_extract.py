@@ -267,6 +267,58 @@ def test_a_prior_authorization_within_this_order_still_needs_the_look_back(autho
     assert read_within(facts.prior_authorization_on_file, {"look_back_years": 0}).value is on_file
 
 
+QUESTION = "Blinatumomab authorized by a health plan in the past 2 years: yes, answered"
+
+
+@pytest.mark.parametrize(("authored", "why"), [
+    ("2024-02-29", "more than 2 years before this order's start (2026-03-01)"),
+    ("2024-03-01", "before this course's window (answers count from 2026-01-30, 30 days before its start)"),
+    ("2026-01-29", "before this course's window (answers count from 2026-01-30, 30 days before its start)"),
+])
+def test_a_prior_authorization_answered_outside_its_window_says_why_it_is_not_counted(authored: str,
+                                                                                      why: str) -> None:
+    """The clinical and pharmacy review: an authorization attested two years and one day before the order's start
+    was dropped without a word. Still not counted (unknown: initiation is evaluated), the fact now names the answer
+    (its evidence) and the window it falls outside: the look-back when it is older than that, else the answers'
+    own window (docs/data-requirements.md §Attestations). Exactly two years old, only the latter leaves it out."""
+    answers = questionnaire_response({"prior-authorization-on-file": True}, authored=authored)
+    facts = extract_facts(record(answers), [_draft()], TODAY)
+    fact = read_within(facts.prior_authorization_on_file, LOOK_BACK)
+    assert (fact.value, fact.evidence) == (None, (f"QuestionnaireResponse/{answers['id']}",))
+    assert fact.note == f"{QUESTION} {authored}, {why}"
+
+
+@pytest.mark.parametrize(("authored", "on_file"), [("2024-02-29", None), ("2024-03-01", True)])
+def test_the_look_back_decides_when_the_answers_window_reaches_further(authored: str, on_file: bool | None) -> None:
+    """Cycle 2 of a course begun in January 2024 (no relapse since): the order's window opens the day after that
+    order started, so the two years before this order's start decide, to the day."""
+    cycle_1 = medication_request(start="2024-01-10", end="2024-02-06", status="completed")
+    answers = questionnaire_response({"prior-authorization-on-file": True}, authored=authored)
+    facts = extract_facts(record(cycle_1, answers), [_draft()], TODAY)
+    assert (facts.cycle.number.value, facts.cycle.course_start) == (2, date(2024, 1, 10))
+    fact = read_within(facts.prior_authorization_on_file, LOOK_BACK)
+    assert fact.value is on_file
+    if on_file is None:
+        assert fact.note == f"{QUESTION} {authored}, more than 2 years before this order's start (2026-03-01)"
+
+
+def test_a_prior_authorization_answered_for_the_previous_order_says_so() -> None:
+    cycle_1 = medication_request(start="2026-01-18", end="2026-02-14", status="completed")
+    answers = questionnaire_response({"prior-authorization-on-file": True}, authored="2026-01-18")
+    fact = read_within(extract_facts(record(cycle_1, answers), [_draft()], TODAY).prior_authorization_on_file,
+                       LOOK_BACK)
+    assert fact.value is None
+    assert fact.note == (f"{QUESTION} 2026-01-18, on or before the day the latest earlier blinatumomab order started "
+                         "(2026-01-18): given for that order")
+
+
+def test_a_prior_authorization_denied_outside_its_window_is_not_named() -> None:
+    """An old "no" is not counted either, and its age changes nothing: initiation is evaluated with or without it."""
+    answers = questionnaire_response({"prior-authorization-on-file": False}, authored="2024-02-29")
+    fact = read_within(extract_facts(record(answers), [_draft()], TODAY).prior_authorization_on_file, LOOK_BACK)
+    assert (fact.value, fact.evidence) == (None, ()) and "yes, answered" not in fact.note
+
+
 def test_not_received_data_is_reported_and_unknown() -> None:
     rec = record(not_received=("immunizations", "medicationRequests", "conditions"))
     facts = extract_facts(rec, [_draft()], TODAY)

@@ -906,6 +906,58 @@ def test_a_prior_authorization_attested_years_ago_does_not_make_a_florida_blue_c
     assert "fb-continuation.prior-approval" not in [c["id"] for c in decision["criteria"]]
 
 
+NOT_COUNTED = ("Attestation answer not counted: Blinatumomab authorized by a health plan in the past 2 years: yes, "
+               "answered {authored}, {why}; continuation of therapy not applied (Florida Blue Position, continuation "
+               "1): the other indications are evaluated.")
+
+
+@pytest.mark.parametrize(("authored", "why"), [
+    ("2024-11-30", "more than 2 years before this order's start (2026-12-01)"),
+    ("2024-12-01", "before this course's window (answers count from 2026-11-01, 30 days before its start)"),
+    ("2026-10-31", "before this course's window (answers count from 2026-11-01, 30 days before its start)"),
+])
+def test_a_prior_authorization_attested_outside_its_window_is_named_on_the_card(client: Any, authored: str,
+                                                                               why: str) -> None:
+    """The clinical and pharmacy review: an authorization attested two years and one day before the course start
+    (2026-12-01) was dropped without a word. It still does not count (Florida Blue continuation 1, "in the past two
+    years", as of an answer given for this order: docs/data-requirements.md §Attestations), and initiation is
+    evaluated; the card now names the answer, its date, the window it falls outside and the continuation it did not
+    open. Exactly two years before the start, it is the course's window that leaves it out."""
+    body = example("florida-blue-continuation")
+    [attestation] = [e["resource"] for e in body["prefetch"]["attestations"]["entry"]]
+    attestation["authored"] = authored
+    card = post(client, body)["cards"][0]
+    decision = card["extension"]["coverage-decision"]
+    assert (decision["request"], decision["indication"]) == ("initial", None)
+    assert NOT_COUNTED.format(authored=authored, why=why) in " ".join(card["detail"].replace("*", "").split())
+    assert "Attested by the prescriber" not in card["detail"]
+
+
+@pytest.mark.parametrize("authored", ["2026-11-01", "2026-11-25"])
+def test_a_prior_authorization_attested_within_its_window_is_counted_and_not_said_to_be_left_out(
+        client: Any, authored: str) -> None:
+    body = example("florida-blue-continuation")
+    [attestation] = [e["resource"] for e in body["prefetch"]["attestations"]["entry"]]
+    attestation["authored"] = authored
+    card = post(client, body)["cards"][0]
+    assert card["extension"]["coverage-decision"]["indication"] == "fb-continuation"
+    assert "not counted" not in card["detail"]
+
+
+def test_an_old_prior_authorization_is_not_named_under_a_plan_that_does_not_read_it(client: Any) -> None:
+    """Aspirus has no continuation by attestation: the answer bears on nothing of its decision."""
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    old = {"resourceType": "QuestionnaireResponse", "id": "old-pa", "status": "completed",
+           "subject": body["prefetch"]["patient"] and {"reference": f"Patient/{body['prefetch']['patient']['id']}"},
+           "questionnaire": "http://127.0.0.1:8080/fhir/Questionnaire/blinatumomab-coverage-attestation",
+           "authored": "2024-11-30",
+           "item": [{"linkId": "prior-authorization-on-file", "answer": [{"valueBoolean": True}]}]}
+    body["prefetch"]["attestations"] = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": old}]}
+    card = post(client, body)["cards"][0]
+    assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    assert "not counted" not in card["detail"]
+
+
 def test_a_response_attested_before_the_course_does_not_renew_it(client: Any) -> None:
     """Aspirus IV: the renewal needs a response on this course (from 2026-01-05); an answer authored before it, during
     an earlier course, is no evidence of one."""

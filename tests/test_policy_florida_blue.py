@@ -215,6 +215,21 @@ def test_without_prior_approval_initiation_applies() -> None:
     assert "fb-continuation" not in [r.id for r in decision.indications]
 
 
+def test_an_attested_authorization_outside_its_window_is_said_only_where_it_left_the_continuation_aside() -> None:
+    """The facts name an answer outside its window as the evidence of an unknown fact (facts/extract.py): the
+    decision says it, with the continuation it did not open. Not when this service's records opened the
+    continuation all the same, nor for an unknown fact without an answer behind it."""
+    old = Fact(None, ("QuestionnaireResponse/old",), note="authorized: yes, answered 2024-11-30, too old")
+    values = {**BASELINES["fb-relapsed-refractory-ph-negative"], "prior_authorization_on_file": old}
+    decision = decide(values)
+    assert (decision.decision, decision.request_type) == ("meets-criteria", "initial")
+    assert decision.not_counted == ("authorized: yes, answered 2024-11-30, too old; continuation of therapy not "
+                                    "applied (Florida Blue Position, continuation 1): the other indications are "
+                                    "evaluated",)
+    assert decide(values, prior_approval=True).not_counted == ()  # continuation by the initial approval
+    assert decide({**values, "prior_authorization_on_file": Fact(None, note="not answered")}).not_counted == ()
+
+
 @pytest.mark.parametrize(("authored", "continued"), [("2025-01-10", False), ("2026-11-25", True)])
 def test_an_attested_prior_authorization_counts_when_given_for_this_order(client: FlaskClient, authored: str,
                                                                          continued: bool) -> None:

@@ -9,12 +9,12 @@ they bear on unknown (unreadable.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from typing import Any, Callable, Mapping, NamedTuple, Sequence, TypeVar
 
-from cds_service.facts.attestations import (COURSE_ATTESTATION_LEAD, COURSE_ITEMS, AnswerValue, Attestations,
-                                            course_answers_since)
+from cds_service.facts.attestations import (COURSE_ATTESTATION_LEAD, COURSE_ITEMS, Answer, AnswerValue,
+                                            Attestations, course_answers_since)
 from cds_service.facts.attestations import unreadable_relevance as attestation_relevance
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
@@ -153,7 +153,7 @@ def _clinical_facts(record: PatientRecord, cycle: CycleInfo, attestations: Attes
         severe_toxicity_before_course=toxicity.severe_before_course(),
         response_or_stabilization=labs.response_or_stabilization,
         prior_authorization_on_file=_prior_authorization_on_file(
-            attestations, start, max(course_answers_since(course_start), order_since or date.min)),
+            attestations, start, course_answers_since(course_start), order_since),
         # Florida Blue indication 2: the use of this course, which an earlier course's answer does not name.
         compendia_supported_use=_attested(attestations, "compendia-supported-use",
                                           course_answers_since(course_start), bool),
@@ -280,26 +280,45 @@ def _no_age(problem: str) -> Birth:
 class _AttestedWithin(Windowed[bool]):
     """An attested authorization in the past `look_back_years` (Florida Blue Position, continuation 1: two;
     policy-rules.md §3). "In the past two years" is said as of the answer: 23 months old, it would vouch for an
-    authorization almost four years before the order. So an answer counts only when given for this order
-    (`answers_since`: after the latest earlier blinatumomab order started, and not before this course's window)
-    and within the look-back; an older one is as if not given, and initiation is evaluated."""
+    authorization almost four years before the order. So an answer counts only when given for this order (after
+    the latest earlier blinatumomab order started, `order_since`, and not before this course's window,
+    `course_since`) and within the look-back; an older one is as if not given, and initiation is evaluated. An older
+    "yes" is named, with the window it falls outside (`_outside`): the card says why it did not count."""
 
     attestations: Attestations
     link_id: str
     start: date
-    answers_since: date
+    course_since: date
+    order_since: date | None
 
     def within(self, numbers: Mapping[str, int]) -> Fact[bool]:
-        since = max(add_months(self.start, -12 * numbers["look_back_years"]), self.answers_since)
-        return _attested(self.attestations, self.link_id, since, bool)
+        years = numbers["look_back_years"]
+        since = max(add_months(self.start, -12 * years), self.course_since, self.order_since or date.min)
+        found = _attested(self.attestations, self.link_id, since, bool)
+        earlier = self.attestations.answered_before(self.link_id, since) if found.value is None else None
+        if earlier is None or earlier.value is not True:  # an older "no" changes nothing: initiation either way
+            return found
+        said = f"{question(self.link_id)}: yes, answered {earlier.authored.isoformat()}"
+        return Fact(None, (earlier.reference,), note=f"{said}, {self._outside(earlier, years)}")
+
+    def _outside(self, answer: Answer, years: int) -> str:
+        """The window `answer` falls outside: the look-back when it is older than that, else the answers' own."""
+        if answer.authored < add_months(self.start, -12 * years):
+            return f"more than {years} year{'' if years == 1 else 's'} before this order's start ({self.start})"
+        if self.order_since is not None and answer.authored < self.order_since:
+            started = self.order_since - timedelta(days=1)
+            return (f"on or before the day the latest earlier blinatumomab order started ({started}): given for that "
+                    "order")
+        lead = COURSE_ATTESTATION_LEAD.days
+        return f"before this course's window (answers count from {self.course_since}, {lead} days before its start)"
 
 
-def _prior_authorization_on_file(attestations: Attestations, start: date,
-                                 answers_since: date) -> Fact[bool] | Windowed[bool]:
+def _prior_authorization_on_file(attestations: Attestations, start: date, course_since: date,
+                                 order_since: date | None) -> Fact[bool] | Windowed[bool]:
     link_id = "prior-authorization-on-file"
     if attestations.get(link_id) is None:
         return UNKNOWN_FACT
-    return _AttestedWithin(attestations, link_id, start, answers_since)
+    return _AttestedWithin(attestations, link_id, start, course_since, order_since)
 
 
 @cache

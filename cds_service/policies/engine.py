@@ -107,22 +107,33 @@ def _period_lapsed(spec: IndicationSpec, facts: ClinicalFacts, period: _Period) 
         summary=f"order starts after the authorization ended ({period.end.isoformat()}): new request needed")
 
 
-def _candidates(stage: Stage, ctx: Context, general_met: bool) -> list[_Evaluated]:
-    """A gated indication (exclusive_when) whose gate is met is evaluated alone; otherwise the others are.
+class _Gate(NamedTuple):
+    """A gated indication left aside, its gate not met: its title and the gate's criterion, for the card to say
+    what an answer outside its window did not open (_not_counted)."""
+
+    title: str
+    gate: CriterionResult
+
+
+def _candidates(stage: Stage, ctx: Context, general_met: bool) -> tuple[list[_Evaluated], list[_Gate]]:
+    """A gated indication (exclusive_when) whose gate is met is evaluated alone; otherwise the others are, and the
+    gated ones are left aside (returned second).
 
     With every policy-level criterion met, the first met indication (in policy order) decides: the decision is met
     and reports it (policy-rules.md §1), and a met decision's cards and audit record read no other indication. So
     the indications are first only checked, each up to its first criterion not met, and the first met one is the
     only one evaluated in full; when none is met, every one is (their outcomes are memoized: no test runs twice)."""
+    aside: list[_Gate] = []
     for spec, applying in stage.gated:
         evaluated = _evaluate_indication(spec, applying, ctx)
         gate = next(r for r in evaluated.result.criteria if r.id == f"{spec.id}.{spec.exclusive_when}")
         if gate.status == MET:
-            return [evaluated]
+            return [evaluated], []
+        aside.append(_Gate(spec.title, gate))
     met = next(filter(None, (_evaluated_if_met(*s, ctx) for s in stage.ungated)), None) if general_met else None
     if met is not None:
-        return [met]
-    return [_evaluate_indication(*s, ctx) for s in stage.ungated]
+        return [met], aside
+    return [_evaluate_indication(*s, ctx) for s in stage.ungated], aside
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -137,7 +148,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
     criteria, runs = stage.universal
     general = list(map(_criterion_result, criteria, map(ctx.__getitem__, runs)))
     general_statuses = [c.status for c in general]
-    evaluated = _candidates(stage, ctx, general_statuses.count(MET) == len(general_statuses))
+    evaluated, aside = _candidates(stage, ctx, general_statuses.count(MET) == len(general_statuses))
     results = [e.result for e in evaluated]
     decision = _decide(general_statuses, [r.status for r in results])
     reported = _reported(evaluated, decision)
@@ -161,7 +172,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, pri
         indications=results, label_schedule=spec.label_schedule if spec else None,
         critical=decision == NOT_MET_DECISION and any(c.critical and c.status == NOT_MET for c in general),
         shown_indication=shown.id if shown else None, attested_items=_attested_within(policy, facts),
-        counts_cycles=policy.counts_cycles,
+        counts_cycles=policy.counts_cycles, not_counted=_not_counted(policy, facts, aside) if aside else (),
     )
 
 
@@ -169,6 +180,22 @@ def _attested_within(policy: Policy, facts: ClinicalFacts) -> tuple[str, ...]:
     """The attestation items of the windowed facts the policy reads that its numbers let count."""
     return tuple(dict.fromkeys(item for name, numbers, item in policy.attestable_windows
                                if read_within(getattr(facts, name), numbers).attested))
+
+
+def _not_counted(policy: Policy, facts: ClinicalFacts, aside: list[_Gate]) -> tuple[str, ...]:
+    """The attested answers the policy's windows leave out (facts/extract.py names one as the evidence of its unknown
+    fact) whose gate was left unmet, each with that gate's indication: an authorization attested too long ago was
+    otherwise dropped without a word, the continuation it would have opened not listed."""
+    said = []
+    for name, numbers, _ in policy.attestable_windows:
+        fact = read_within(getattr(facts, name), numbers)
+        if fact.value is not None or not fact.evidence:
+            continue
+        for title, gate in aside:
+            if set(fact.evidence) <= set(gate.evidence):
+                said.append(f"{fact.note}; {title} not applied ({gate.citation}): the other indications are "
+                            "evaluated")
+    return tuple(said)
 
 
 def _decide(general: list[Status], indications: list[Status]) -> DecisionCode:
