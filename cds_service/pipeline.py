@@ -136,7 +136,7 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         cards.append(dose)
     elif dose is None and policy.dose_ceiling is not None and config.wants("limits"):
         # Within the label yet above the plan's own maximum: not covered as ordered, and as easily fixed.
-        limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses)
+        limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses, schedule)
         cards.extend([limit] if limit else [])
     # The quantity limit applies to the cycle's orders together: one card, with the first answered order.
     if policy.quantity_limit is not None and config.wants("limits") and order is group.targets[0]:

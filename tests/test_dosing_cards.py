@@ -168,14 +168,43 @@ def test_the_plan_limit_label_names_each_lines_dose_as_written() -> None:
     """Florida Blue's 28 mcg/day: a line in mcg/h is corrected to 1.166 mcg/h, one in mcg/day to 28."""
     two = order(line(rate(1.18, "ug/h"), "2026-12-01", "2026-12-14", 1),
                 line(rate(28.4), "2026-12-15", "2026-12-28", 2))
-    card = ceiling_card(two, facts(), Decimal(28), "Florida Blue", order_checks(two, [two], facts()))
+    card = ceiling_card(two, facts(), Decimal(28), "Florida Blue", order_checks(two, [two], facts()), None)
     assert card is not None
     assert card["suggestions"][0]["label"] == ("Change to 1.166 mcg/h on days 1–14, 28 mcg/day on days 15–28, within "
                                                "the plan's 28 mcg/day")
     both = order(line(rate(28.4), "2026-12-01", "2026-12-14", 1), line(rate(28.3), "2026-12-15", "2026-12-28", 2))
-    card = ceiling_card(both, facts(), Decimal(28), "Florida Blue", order_checks(both, [both], facts()))
+    card = ceiling_card(both, facts(), Decimal(28), "Florida Blue", order_checks(both, [both], facts()),
+                        None)
     assert card is not None
     assert card["suggestions"][0]["label"] == "Change to 28 mcg/day (each line)"  # not "..., within the plan's 28"
+
+
+@pytest.mark.parametrize(("weight", "schedule", "label", "written"), [
+    # From 45 kg the label dose is a fixed 28 mcg/day: the plan's limit is written so, in mcg/day (clinical review:
+    # an 80 kg adult's 15.2 mcg/m²/day became 14.97 mcg/m²/day).
+    ("80", "standard", "Change to 28 mcg/day", (28, "ug/d")),
+    ("45", "relapsed-refractory", "Change to 28 mcg/day", (28, "ug/d")),
+    # Per m² where the label dose is: under 45 kg, for Interfant at any weight, and with no weight to tell.
+    ("44.9", "standard", "Change to 14.97 mcg/m²/day, within the plan's 28 mcg/day", (14.97, "ug/(m2.d)")),
+    ("80", "interfant", "Change to 14.97 mcg/m²/day, within the plan's 28 mcg/day", (14.97, "ug/(m2.d)")),
+    (None, "standard", "Change to 14.97 mcg/m²/day, within the plan's 28 mcg/day", (14.97, "ug/(m2.d)")),
+])
+def test_the_plan_limit_of_a_dose_per_m2_is_fixed_from_45_kg(weight: str | None, schedule: str, label: str,
+                                                            written: tuple[float, str]) -> None:
+    facts_ = facts(weight=weight, bsa="1.87")  # 15.2 mcg/m²/day × 1.87 m² = 28.42 mcg/day
+    per_m2 = single_line_order({"rateQuantity": {"value": 15.2, "unit": "mcg/m2/day", "system": UCUM,
+                                                 "code": "ug/(m2.d)"}})
+    per_m2["dosageInstruction"][0]["text"] = "15.2 mcg/m2/day continuous IV infusion"
+    card = ceiling_card(per_m2, facts_, Decimal(28), "Florida Blue", order_checks(per_m2, [per_m2], facts_), schedule)
+    assert card is not None
+    assert card["suggestions"][0]["label"] == label
+    resource = apply_suggestion(card)
+    quantity = resource["dosageInstruction"][0]["doseAndRate"][0]["rateQuantity"]
+    assert (quantity["value"], quantity["code"]) == written
+    fixed = written[1] == "ug/d"
+    assert ("from 45 kg the label dose is a fixed dose in mcg/day" in card["detail"]) is fixed
+    assert (resource["dosageInstruction"][0]["text"] == "28 ug/d continuous IV infusion") is fixed
+    assert order_checks(resource, [resource], facts_).ceiling(Decimal(28)).status == "met"
 
 
 def test_bag_over_48_hours_is_corrected_per_bag() -> None:

@@ -19,7 +19,7 @@ from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size, needs_bsa_only
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
 from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_DAYS, STEP_PER_M2, WEIGHT_BOUNDARY_KG,
-                                        Expected, is_step_day)
+                                        Expected, dosed_by_bsa, is_step_day)
 from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, read_quantity
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, corrected_daily,
@@ -72,10 +72,15 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
 
 
 def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, payer: str,
-                 checks: OrderDoseChecks) -> dict[str, Any] | None:
+                 checks: OrderDoseChecks, schedule: str | None) -> dict[str, Any] | None:
     """A warning, with a one-click correction, for lines above a payer's fixed daily maximum that the label allows
-    (Florida Blue's 28 mcg/day has no rounding allowance: 28.3 is within the label, not within the plan)."""
-    correction = correct_to_ceiling(order, checks.lines, ceiling, facts.body.bsa_m2.value)
+    (Florida Blue's 28 mcg/day has no rounding allowance: 28.3 is within the label, not within the plan).
+
+    From 45 kg (outside Interfant, `schedule`) the label dose is a fixed mcg/day: a line per m² is corrected to the
+    maximum in mcg/day, not per m² (the label's per m² dosing is for patients under 45 kg)."""
+    weight = facts.body.weight_kg.value
+    fixed = weight is not None and not dosed_by_bsa(schedule, weight)
+    correction = correct_to_ceiling(order, checks.lines, ceiling, facts.body.bsa_m2.value, fixed)
     if correction is None:
         return None
     ordered = {line.index: line.mcg_per_day for line in checks.lines if line.mcg_per_day is not None}
@@ -87,7 +92,7 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     change = (written[0] + (" (each line)" if len(written) > 1 else "") if len(set(written)) == 1
               else ", ".join(f"{w} on {row['days']}" for w, row in zip(written, rows)))
     text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), lines=rows, first=rows[0],
-                       change=change)
+                       change=change, in_mcg=any(s.unit for s in correction.segments))
     card = _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
     card["selectionBehavior"] = "at-most-one"
     card["suggestions"] = [_suggestion(text, correction.resource, facts)]

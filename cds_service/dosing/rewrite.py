@@ -87,17 +87,23 @@ def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient
     return Correction(resource, tuple(segments))
 
 
-def correct_to_ceiling(order: dict[str, Any], lines: list[DoseLine], ceiling: Decimal,
-                       bsa_m2: Decimal | None) -> Correction | None:
+def correct_to_ceiling(order: dict[str, Any], lines: list[DoseLine], ceiling: Decimal, bsa_m2: Decimal | None,
+                       fixed_dose: bool) -> Correction | None:
     """The order with every readable line above a payer's fixed daily maximum set to it (never above it: rounded
-    down), or None when no line is above it. Lines are not split: the maximum is the same on every day."""
+    down), or None when no line is above it. Lines are not split: the maximum is the same on every day.
+
+    `fixed_dose`: the patient's label dose is a fixed dose (from 45 kg, outside Interfant), so a line per m² is set
+    to the maximum in mcg, as the label correction writes it (`_in_mcg`), not to the maximum divided by the BSA."""
     expected = Expected(ceiling, "fixed", ceiling)
+    dosage = order.get("dosageInstruction") or []
     changed: dict[int, Segment] = {}
     for line in lines:
         if line.mcg_per_day is not None and line.form is not None and above_ceiling(line.mcg_per_day, ceiling):
-            value = corrected_value(line.form, expected, bsa_m2)
+            form, unit = (_in_mcg(dosage[line.index], line.form) if fixed_dose and line.form.per_m2
+                          else (line.form, None))
+            value = corrected_value(form, expected, bsa_m2)
             changed[line.index] = Segment(line.index, line.first_day, line.last_day, value,
-                                          line.form.daily(value, bsa_m2), expected)
+                                          form.daily(value, bsa_m2), expected, unit)
     if not changed:
         return None
     resource = without_coverage_information(order)
