@@ -89,6 +89,20 @@ _NOT_YET = {**_ENDED, "start": "2027-01-01", "end": "", "ended": False}
 _BESIDE_ANOTHER = {**_ENDED, "in_force": "Coverage/other"}  # an unsupported plan's Coverage in force
 
 
+def _row(**changed: Any) -> dict[str, Any]:
+    """A row of the quantity card's table: an order against what its own days use."""
+    return {"which": "9 mcg/day on days 1–7", "this": False, "answered": True, "finding": "above", "why": "",
+            "ordered": "20 vials", "dose": "63", "fewest": "2", "most": "7", "unit": "vials", **changed}
+
+
+def _quantity(**changed: Any) -> dict[str, Any]:
+    """A quantity card's context (dosing/cards.py quantity_card), with `changed`."""
+    return {"ordered": "41 vials (1435 mcg)", "allowed": "28 vials (980 mcg)", "window": 42, "supply": "42",
+            "cycle": 1, "orders": 2, "target": "", "which": "this order", "rows": [_row(this=True), _row()],
+            "more": 0, "overlapping": False, "unselected": False,
+            "limit": QuantityLimit(vials=28, units=980, days=42, citation="Aspirus II"), **changed}
+
+
 _PLAN_LINE = {"days": "days 1–28", "ordered": "28.3", "corrected": "28"}
 
 SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -147,12 +161,12 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("dose-per-m2-without-bsa.j2", {"lines": [1, 2], "weight": "80", "segments": [], "multi": True,
                                     "fixed": "9 mcg/day on days 1–7, 28 mcg/day on days 8–28"}),
     ("dose-unreadable.j2", {"reasons": ["Line 1: a rate in mL/h without the concentration"]}),
-    ("quantity-over.j2", {"ordered": "40 vials (1400 mcg)", "allowed": "28 vials (980 mcg)", "window": 42,
-                          "supply": "42", "cycle": 1, "orders": 2, "target": "28 vials",
-                          "limit": QuantityLimit(vials=28, units=980, days=42, citation="Aspirus II"),
-                          "overlapping": False}),
-    ("quantity-over.j2", {"ordered": "40 vials (1400 mcg)", "allowed": "28 vials (980 mcg)", "window": 42,
-                          "supply": "42", "cycle": 1, "orders": 2, "target": "",
-                          "limit": QuantityLimit(vials=28, units=980, days=42, citation="Aspirus II"),
-                          "overlapping": True}),
+    ("quantity-over.j2", _quantity(target="7 vials", which="order of 9 mcg/day on days 1–7")),
+    ("quantity-over.j2", _quantity(overlapping=True, rows=[_row(finding="undecided", why="it runs on the same days as "
+                                                                "another blinatumomab order of the cycle")])),
+    ("quantity-over.j2", _quantity(unselected=True, rows=[_row(this=True, finding="within"),
+                                                          _row(answered=False), _row(finding="no quantity")])),
+    ("quantity-over.j2", _quantity(cycle=None, orders=1, more=2,
+                                   rows=[_row(finding="short"), _row(finding="unreadable",
+                                                                     why="quantity unit 'mL' not readable")])),
 )

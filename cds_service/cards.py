@@ -15,8 +15,7 @@ from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, Wor
 from cds_service.decision import CLINICAL, CriterionResult, Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
-from cds_service.dosing.reading import DoseLine
-from cds_service.dosing.text import days_text, mcg_text, mid_sentence
+from cds_service.dosing.text import mid_sentence
 from cds_service.facts.coverage import OutOfForce, Standing
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
@@ -47,9 +46,9 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
 
     `dose`: what the label dose check made of the order, for the label's notes (label_safety.py). `determination`
     is False where no authorization is issued (order-select, "what if" calls): a met decision then says so instead
-    of "approved". `which`: words telling the order from the others answered with it (order_words), "" when it is
-    alone: the summary ends with them when they fit, else two cards' summaries could read the same. `coverage`: the
-    Coverage the decision is for, and `last_day` the cycle's last infusion day (_coverage_context).
+    of "approved". `which`: words telling the order from the others answered with it (dosing.text.order_words), ""
+    when it is alone: the summary ends with them when they fit, else two cards' summaries could read the same.
+    `coverage`: the Coverage the decision is for, and `last_day` the cycle's last infusion day (_coverage_context).
     """
     reference = order_ref(order)
     notes = label_notes(decision, facts, dose)
@@ -162,13 +161,6 @@ def _order_text(order: dict[str, Any], reference: str) -> str:
                     ) if isinstance(lines, list) else ""
     sig = sig if len(sig) <= _SIG_LIMIT else sig[:_SIG_LIMIT - 1] + "…"
     return f"{reference}: {sig}" if sig else reference
-
-
-def order_words(lines: list[DoseLine]) -> str:
-    """An order as its dose tells it from others signed with it: "order of 9 mcg/day on days 1–7" ("" unread)."""
-    parts = [f"{mcg_text(line.mcg_per_day)} mcg/day on {days_text(line.first_day, line.last_day)}"
-             for line in lines if line.mcg_per_day is not None]
-    return f"order of {'; '.join(parts[:2])}{'; …' if len(parts) > 2 else ''}" if parts else ""
 
 
 def _opening(notes: list[LabelNote]) -> str:

@@ -14,11 +14,12 @@ from typing import Any, Callable
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
-from cds_service.cards import decision_card, no_plan_card, order_words, unidentified_card
+from cds_service.cards import decision_card, no_plan_card, unidentified_card
 from cds_service.draft_orders import (draft_resources, group_orders, may_be_blinatumomab, medication_requests,
                                       with_draft_resources)
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
+from cds_service.dosing.text import order_words
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.facts.coverage import PayerMatch, no_plan, select_payer, standing
 from cds_service.facts.extract import extract_facts
@@ -46,6 +47,7 @@ class _Cycle:
     dose_lines: CycleLines  # every order's dosage lines
     prior_approvals: PriorApprovals
     last_day: date  # the last infusion day of the cycle's orders: a Coverage ending before it ends mid-cycle
+    answered: frozenset[int]  # id() of the orders answered (order-select: the selected ones, the only ones named)
 
 
 def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:
@@ -86,7 +88,8 @@ def _evaluate_group(call: Call, record: PatientRecord) -> Evaluation:
     result = Evaluation()
     prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, group.orders, facts.start_date)
     last_day = max(last_infusion_day(order, order_start(order, call.ctx.today)) for order in group.orders)
-    cycle = _Cycle(record, facts, CycleLines(group.orders, facts), prior_approvals, last_day)
+    cycle = _Cycle(record, facts, CycleLines(group.orders, facts), prior_approvals, last_day,
+                   frozenset(id(order) for order in group.targets))
     for order in group.targets:
         add_answer(result, *_evaluate_one(call, cycle, order))
     return result
@@ -138,9 +141,11 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         # Within the label yet above the plan's own maximum: not covered as ordered, and as easily fixed.
         limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses, schedule)
         cards.extend([limit] if limit else [])
-    # The quantity limit applies to the cycle's orders together: one card, with the first answered order.
-    if policy.quantity_limit is not None and config.wants("limits") and order is group.targets[0]:
-        quantity = quantity_card(facts, policy.quantity_limit, decision.payer_label, cycle.dose_lines)
+    # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
+    # is more than its days use, else one, without a suggestion, with the first answered order.
+    if policy.quantity_limit is not None and config.wants("limits"):
+        quantity = quantity_card(order, facts, policy.quantity_limit, decision.payer_label, cycle.dose_lines,
+                                 cycle.answered, order is group.targets[0])
         cards.extend([quantity] if quantity else [])
     return cards, actions
 

@@ -34,8 +34,20 @@ def card_for(order_: dict[str, Any], facts_: ClinicalFacts, schedule: str | None
     return dose_card(order_, facts_, schedule, matched, "Aspirus Health Plan", order_checks(order_, [order_], facts_))
 
 
+def quantity_cards_for(group: list[dict[str, Any]], facts_: ClinicalFacts,
+                       answered: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The quantity cards of the orders `answered` (all of them by default), as the pipeline asks for them."""
+    cycle, chosen = CycleLines(group, facts_), answered or group
+    ids = frozenset(id(o) for o in chosen)
+    cards = [quantity_card(o, facts_, ASPIRUS, "Aspirus Health Plan", cycle, ids, o is chosen[0]) for o in chosen]
+    return [card for card in cards if card is not None]
+
+
 def quantity_card_for(group: list[dict[str, Any]], facts_: ClinicalFacts) -> dict[str, Any] | None:
-    return quantity_card(facts_, ASPIRUS, "Aspirus Health Plan", CycleLines(group, facts_))
+    """The one quantity card of the cycle's orders, if any."""
+    cards = quantity_cards_for(group, facts_)
+    assert len(cards) <= 1
+    return cards[0] if cards else None
 
 
 def assert_clean(resource: dict[str, Any], facts_: ClinicalFacts, schedule: str) -> None:
@@ -485,14 +497,73 @@ def _split_step(step_vials: float, full_vials: float) -> list[dict]:
             order(line(rate(28), "2026-12-08", "2026-12-28", sequence=1), id="full", quantity=full_vials)]
 
 
-def test_quantity_card_for_a_group_reduces_the_largest_order() -> None:
+def test_each_order_of_a_group_above_its_own_days_is_set_to_them() -> None:
+    """8 vials for 7 days at 9 mcg/day and 30 for 21 days at 28 mcg/day: each more than its days use (a bag a day:
+    7 and 21). The largest order used to be cut to what the limit left (20 vials), the step order's excess kept."""
     facts_ = facts()
-    small, large = _split_step(8, 30)
-    card = quantity_card_for([small, large], facts_)
-    assert card is not None
-    resource = apply_suggestion(card)
-    assert resource["id"] == "full" and resource["dispenseRequest"]["quantity"]["value"] == 20
-    assert quantity_card_for([small, resource], facts_) is None
+    step, full = _split_step(8, 30)
+    cards = quantity_cards_for([step, full], facts_)
+    assert [(c["extension"]["davinci-crd.associated-resource"][0]["reference"],
+             apply_suggestion(c)["dispenseRequest"]["quantity"]["value"]) for c in cards] == [
+        ("MedicationRequest/step", 7), ("MedicationRequest/full", 21)]
+    assert quantity_cards_for([apply_suggestion(cards[0]), apply_suggestion(cards[1])], facts_) == []
+
+
+@pytest.mark.parametrize(("step_vials", "full_vials", "corrected"), [
+    (20, 21, [("step", 7)]),  # the review's case: the full-dose order was cut to 8 vials (588 mcg needs 17 at least)
+    (3, 30, [("full", 21)]),  # the full-dose order was set to 25: what the limit left, more than its 21 days use
+    (25, 8, [("step", 7)]),  # the full-dose order's 8 vials are short of its dose: said, not raised (its bags decide)
+    (2, 27, [("full", 21)]),  # 2 vials hold the step's 63 mcg (a 7-day bag): within; 27 is above 21
+])
+def test_only_an_order_whose_own_quantity_is_wrong_is_corrected(step_vials: int, full_vials: int,
+                                                                corrected: list[tuple[str, int]]) -> None:
+    cards = quantity_cards_for(_split_step(step_vials, full_vials), facts())
+    assert [(apply_suggestion(c)["id"], apply_suggestion(c)["dispenseRequest"]["quantity"]["value"])
+            for c in cards if "suggestions" in c] == corrected
+
+
+@pytest.mark.parametrize(("unit", "step", "full", "corrected", "label"), [
+    ("ug", 700, 735, 245, "Change quantity to 245 mcg"),  # 7 vials' worth: 63 mcg in a bag a day of whole vials
+    ("mg", 0.7, 0.735, 0.245, "Change quantity to 0.245 mg"),
+])
+def test_an_orders_own_need_is_in_its_own_unit(unit: str, step: float, full: float, corrected: float,
+                                               label: str) -> None:
+    orders = [order(line(rate(9), "2026-12-01", "2026-12-07", sequence=1), id="step", quantity=step,
+                    quantity_unit=unit),
+              order(line(rate(28), "2026-12-08", "2026-12-28", sequence=1), id="full", quantity=full,
+                    quantity_unit=unit)]
+    [card] = quantity_cards_for(orders, facts())
+    assert card["suggestions"][0]["label"] == label
+    assert apply_suggestion(card)["dispenseRequest"]["quantity"] == {"value": corrected, "unit": unit,
+                                                                     "system": UCUM, "code": unit}
+
+
+def test_orders_within_their_own_days_get_a_card_without_a_correction() -> None:
+    """Over the limit though each order holds at most what its own days use (the full-dose order runs days 8-35): no
+    order's quantity is wrong on its own, so none is changed; the first order's card says why."""
+    step = order(line(rate(9), "2026-12-01", "2026-12-07", sequence=1), id="step", quantity=7)
+    full = order(line(rate(28), "2026-12-08", "2027-01-04", sequence=1), id="full", quantity=28)
+    [card] = quantity_cards_for([step, full], facts())
+    assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": "MedicationRequest/step"}]
+    assert "suggestions" not in card and "selectionBehavior" not in card
+    assert "Each order holds at most what its own days use" in card["detail"]
+    row = "| 28 mcg/day on days 8–35 | 28 vials | 784 mcg: 23 to 28 vials | within what its days use |"
+    assert row in card["detail"]
+
+
+def test_the_quantity_table_of_many_orders_names_a_few_and_this_order() -> None:
+    """Twelve orders one day each (28 mcg/day, 3 vials): each above what its day uses (1 vial), each with its card,
+    whose table names the first three orders and its own, and counts the others."""
+    orders = [order(line(rate(28), f"2026-12-{day:02d}", f"2026-12-{day:02d}", sequence=1), id=f"o{day}",
+                    quantity=3) for day in range(1, 13)]
+    cards = quantity_cards_for(orders, facts())
+    assert [apply_suggestion(c)["dispenseRequest"]["quantity"]["value"] for c in cards] == [1] * 12
+    last = cards[-1]["detail"]
+    assert [row.split(" |")[0] for row in last.splitlines() if row.startswith("| 28 mcg/day")] == [
+        "| 28 mcg/day on day 1", "| 28 mcg/day on day 2", "| 28 mcg/day on day 3",
+        "| 28 mcg/day on day 12 (this order)"]
+    assert "And 8 more orders of the cycle." in last
+    assert all(len(c["summary"]) < 140 for c in cards)
 
 
 def test_quantity_over_with_orders_on_the_same_days_suggests_no_cut() -> None:

@@ -1,13 +1,43 @@
-"""Clinician and payer-pharmacist review of the quantity and plan-limit cards, through the real endpoint."""
+"""Clinician and payer-pharmacist review of the quantity and plan-limit cards, through the real endpoint.
+
+The label's relapsed/refractory cycle 1 signed as two orders (9 mcg/day on days 1-7, 28 mcg/day on days 8-28): each
+order's quantity is compared with what its own days use, and only an order whose own quantity is wrong is corrected
+(docs/dosing.md, "Quantity of each order"). On order-select only the selected orders get cards and suggestions.
+"""
 from __future__ import annotations
 
 import copy
+import cProfile
+import pstats
+from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
-from cds_service import SERVICE_ID
+from cds_service import SERVICE_ID, order_validation
 from tests.test_facts_review import Request, add, example, the_order
+from tests.test_pipeline import evaluate_directly
+
+STEP, FULL = "MedicationRequest/step", "MedicationRequest/full"
+
+
+def split_step(step_vials: float, full_vials: float) -> Request:
+    """The Aspirus example's cycle 1 as two orders: the step dose (days 1-7) and the full dose (days 8-28)."""
+    request = example()
+    written = the_order(request)
+    step, full = copy.deepcopy(written), copy.deepcopy(written)
+    for part, name, line, vials in ((step, "step", 0, step_vials), (full, "full", 1, full_vials)):
+        part["id"], part["dosageInstruction"] = name, [written["dosageInstruction"][line]]
+        part["dispenseRequest"]["quantity"]["value"] = vials
+    request["context"]["draftOrders"]["entry"] = [{"resource": step}, {"resource": full}]
+    return request
+
+
+def selecting(request: Request, *selected: str) -> Request:
+    request["hook"] = "order-select"
+    request["context"]["selections"] = list(selected)
+    return request
 
 
 def post(client: FlaskClient, request: Request) -> list[dict[str, Any]]:
@@ -16,6 +46,121 @@ def post(client: FlaskClient, request: Request) -> list[dict[str, Any]]:
     cards: list[dict[str, Any]] = response.get_json()["cards"]
     return cards
 
+
+def quantity_cards(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [c for c in cards if c["summary"].startswith("Quantity above")]
+
+
+def named(card: dict[str, Any]) -> list[str]:
+    return [r["reference"] for r in card["extension"]["davinci-crd.associated-resource"]]
+
+
+def corrections(card: dict[str, Any]) -> list[tuple[str, Any]]:
+    """What each suggestion of the card sets: (the order it updates, its quantity)."""
+    return [(f"MedicationRequest/{a['resource']['id']}", a['resource']['dispenseRequest']['quantity']['value'])
+            for s in card.get("suggestions", []) for a in s["actions"]]
+
+
+def accept(request: Request, card: dict[str, Any]) -> None:
+    """The clinician accepts the card's suggestions: each updates its order in draftOrders."""
+    entries = request["context"]["draftOrders"]["entry"]
+    for suggestion in card.get("suggestions", []):
+        for action in suggestion["actions"]:
+            [entry] = [e for e in entries if e["resource"]["id"] == action["resource"]["id"]]
+            entry["resource"] = copy.deepcopy(action["resource"])
+
+
+def quantity_status(cards: list[dict[str, Any]]) -> list[str]:
+    return [next(c["status"] for c in card["extension"]["coverage-decision"]["criteria"] if c["id"] == "quantity")
+            for card in cards if "coverage-decision" in card["extension"]]
+
+
+# 1. A step dose split across two orders
+
+
+def test_the_step_orders_excess_is_corrected_not_the_full_dose_order(client: FlaskClient) -> None:
+    """The review's case: 20 vials for days 1-7 at 9 mcg/day and 21 for days 8-28 at 28 mcg/day (41 in all). The
+    card cut the full-dose order to 8 vials, a third of what its 588 mcg need; the step order's quantity is the wrong
+    one: its 7 days use at most 7 vials (a bag a day)."""
+    request = split_step(20, 21)
+    [card] = quantity_cards(post(client, request))
+    assert named(card) == [STEP]
+    assert corrections(card) == [(STEP, 7)]
+    assert card["suggestions"][0]["label"] == "Change quantity to 7 vials"
+    assert card["selectionBehavior"] == "at-most-one"
+    assert len(card["summary"]) < 140
+    assert "588 mcg" in card["detail"] and "21 vials" in card["detail"]  # the full-dose order's own need, met
+    accept(request, card)
+    again = post(client, request)
+    assert quantity_cards(again) == [] and quantity_status(again) == ["met", "met"]
+
+
+def test_an_over_large_full_dose_order_is_set_to_its_own_days_not_to_what_the_limit_leaves(
+        client: FlaskClient) -> None:
+    request = split_step(3, 30)  # 30 vials for 21 days: the card suggested 25, what the limit left after 3
+    [card] = quantity_cards(post(client, request))
+    assert named(card) == [FULL] and corrections(card) == [(FULL, 21)]
+
+
+def test_two_orders_each_above_their_own_days_each_get_their_correction(client: FlaskClient) -> None:
+    """A warning that concerns two orders gave no suggestion at all: each wrong order now has its own card."""
+    request = split_step(20, 30)
+    cards = quantity_cards(post(client, request))
+    assert [(named(c), corrections(c)) for c in cards] == [([STEP], [(STEP, 7)]), ([FULL], [(FULL, 21)])]
+    assert len({c["summary"] for c in cards}) == 2  # each says which order it corrects
+    for card in cards:
+        accept(request, card)
+    assert quantity_cards(post(client, request)) == []
+
+
+def test_a_short_order_is_said_but_not_raised_since_its_bags_decide_how_many_vials(client: FlaskClient) -> None:
+    """25 + 8 vials: the step order's excess is corrected; the full-dose order's 8 vials hold less than its 588 mcg
+    (17 vials at least, 21 with a bag a day): said in the detail, with no value the bags do not decide."""
+    [card] = quantity_cards(post(client, split_step(25, 8)))
+    assert corrections(card) == [(STEP, 7)]
+    assert "less than its dose" in card["detail"]
+
+
+def test_orders_within_their_own_days_get_no_correction_and_are_told_why(client: FlaskClient) -> None:
+    """Each order within what its own days use, yet the cycle over the limit (a full-dose order of 28 days after the
+    step days): no order's quantity is wrong on its own, so no value is suggested; the detail says so."""
+    request = split_step(7, 28)
+    full = request["context"]["draftOrders"]["entry"][1]["resource"]
+    full["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["end"] = "2027-01-04"  # days 8-35
+    [card] = quantity_cards(post(client, request))
+    assert "suggestions" not in card and card["indicator"] == "warning"
+    assert "what its own days use" in card["detail"]
+
+
+def test_an_order_whose_dose_cannot_be_read_is_not_corrected(client: FlaskClient) -> None:
+    request = split_step(7, 30)
+    full = request["context"]["draftOrders"]["entry"][1]["resource"]
+    full["dosageInstruction"][0]["doseAndRate"] = [{"rateQuantity": {"value": 10, "unit": "mL/h"}}]
+    [card] = quantity_cards(post(client, request))
+    assert "suggestions" not in card
+    assert "dose could not be read" in card["detail"]
+
+
+# 2. order-select: only the selected orders
+
+
+@pytest.mark.parametrize(("step_vials", "full_vials", "selected", "expected"), [
+    (3, 30, [STEP], []),  # the wrong order is not selected: the card names the selected one, and suggests nothing
+    (3, 30, [FULL], [(FULL, 21)]),
+    (20, 21, [STEP], [(STEP, 7)]),
+    (20, 21, [FULL], []),
+    (20, 30, [STEP, FULL], [(STEP, 7), (FULL, 21)]),
+])
+def test_order_select_cards_act_only_on_selected_orders(client: FlaskClient, step_vials: int, full_vials: int,
+                                                       selected: list[str], expected: list[tuple[str, int]]) -> None:
+    cards = post(client, selecting(split_step(step_vials, full_vials), *selected))
+    found = quantity_cards(cards)
+    assert found, "the cycle is over the limit: a quantity card"
+    assert all(set(named(card)) <= set(selected) for card in cards)
+    assert [c for card in found for c in corrections(card)] == expected
+    if not expected:
+        [card] = found
+        assert "not among the orders selected" in card["detail"]
 
 
 # 3. Florida Blue's plan limit from 45 kg
@@ -55,3 +200,39 @@ def test_florida_blue_limit_for_an_adult_is_the_fixed_28_mcg_per_day(client: Fla
     again = post(client, request)
     assert again[0]["extension"]["coverage-decision"]["decision"] == "meets-criteria"
     assert [c for c in again if c["source"]["topic"]["code"] in ("limits", "off-guideline")] == []
+
+
+def test_the_quantity_cards_of_many_orders_grow_linearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Orders of one day each, 3 vials for a 1-vial day: each gets its own correction, and its card's table names a
+    few orders. Counted in function calls, not time: twice the orders, about twice the calls (each card had read
+    every order of the cycle)."""
+    monkeypatch.setattr(order_validation, "MAX_ORDERS", 1000)
+
+    def one_day_orders(count: int) -> Request:
+        request = example("aspirus-quantity-over-limit")
+        [entry] = request["context"]["draftOrders"]["entry"]
+        request["context"]["draftOrders"]["entry"] = [{"resource": _one_day(entry["resource"], day)}
+                                                      for day in range(count)]
+        request["extension"] = {"davinci-crd.configuration": {"max-cards": 10_000, "coverage-info": False}}
+        return request
+
+    def calls(count: int) -> int:
+        profile = cProfile.Profile()
+        evaluation = profile.runcall(evaluate_directly, one_day_orders(count))
+        assert [len(c.get("suggestions", ())) for c in quantity_cards(evaluation.cards)] == [1] * count
+        return pstats.Stats(profile).total_calls  # type: ignore[attr-defined, no-any-return]
+
+    calls(10)  # the process's caches (units, value sets, templates) filled first (10 × 3 vials: over the limit)
+    assert calls(200) / calls(100) < 2.1
+
+
+def _one_day(order: dict[str, Any], day: int) -> dict[str, Any]:
+    """The order's 28 mcg/day line on one day only (cycle day `day` + 1), holding 3 vials."""
+    one = copy.deepcopy(order)
+    one["id"] = f"order-{day}"
+    line = one["dosageInstruction"][1]
+    start = (date(2026, 12, 1) + timedelta(days=day)).isoformat()
+    line["timing"]["repeat"]["boundsPeriod"] = {"start": start, "end": start}
+    one["dosageInstruction"] = [line]
+    one["dispenseRequest"]["quantity"]["value"] = 3
+    return one

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import copy
 import uuid
-from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from decimal import Decimal
+from typing import AbstractSet, Any
 
 from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, card_shell, render_card
 from cds_service.dosing.api import QuantityLimit
@@ -20,11 +20,13 @@ from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
 from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_DAYS, STEP_PER_M2, WEIGHT_BOUNDARY_KG,
                                         Expected, dosed_by_bsa, is_step_day)
-from cds_service.dosing.quantity import VIAL_MCG, OrderQuantity, QuantityCheck, read_quantity
+from cds_service.dosing.quantity import (VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck,
+                                        read_quantity)
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, corrected_daily,
                                        json_number, per_m2_daily, without_coverage_information, written_dose)
-from cds_service.dosing.text import bsa_text, days_text, mcg_text, mcg_text_against, per_m2_text
+from cds_service.dosing.text import (NAMED, bsa_text, days_text, dose_words, mcg_text, mcg_text_against, order_words,
+                                    per_m2_text)
 from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa
 from cds_service.facts.model import WINDOWS, ClinicalFacts, read_within
 from cds_service.facts.order import order_ref
@@ -99,31 +101,77 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     return card
 
 
-def quantity_card(facts: ClinicalFacts, limit: QuantityLimit, source_label: str,
-                  cycle: CycleLines) -> dict[str, Any] | None:
-    """A warning when the cycle's orders together exceed the limit, suggesting the limit on the largest order.
+def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLimit, source_label: str,
+                  cycle: CycleLines, answered: AbstractSet[int], first: bool) -> dict[str, Any] | None:
+    """`order`'s quantity card when the cycle's orders together exceed the limit (policy-rules.md §2, Aspirus II).
 
-    `cycle`: the group's dose lines, whose quantity the policy may have checked already: it is added up once."""
+    Each order's quantity is compared with what its own lines use on their own days (`OrderNeed`): an order holding
+    more gets a warning whose suggestion sets it to that, whatever the others hold (the largest order cut to what the
+    limit left had set a full-dose order to 8 vials, beside a step-dose order holding 20). When no answered order
+    (`answered`: id() of each; on order-select the selected ones, the only ones a card may change or name) has such a
+    correction, the `first` answered order gets the warning without a suggestion, and its detail says why for each
+    order. `cycle`: the group's dose lines, whose quantity and needs are read once."""
     check = cycle.quantity(limit)
     if not check.over:
         return None
-    target = max((q for q in check.orders if q.mcg is not None), key=lambda q: q.mcg or 0)
-    # Orders running on the same days (a duplicate, a step dose written twice) are what to correct first: cutting the
-    # largest one's quantity would leave its own infusion short. The dose card says which days.
-    overlapping = any(cycle.together(q.order) for q in check.orders)
-    value = None if overlapping else _quantity_value(check, target)
-    text = render_card("quantity-over.j2", ordered=_amount(check.total_mcg), allowed=_amount(check.allowed_mcg),
-                       window=check.window_days, supply=mcg_text(check.supply_days), cycle=facts.cycle.number.value,
-                       orders=len([q for q in check.orders if q.mcg is not None]),
-                       target=_in_unit(value, target) if value is not None else "", limit=limit,
-                       overlapping=overlapping)
-    card = _card(target.order, text, "warning", source_label, QUANTITY_TOPIC)
+    needs = cycle.needs(limit)
+    mine = needs.of[id(order)]
+    if not mine.above and (not first or any(key in answered for key in needs.above)):
+        return None
+    target = mine.quantity
+    value = mine.most_mcg / target.per_unit if mine.above and target.per_unit else None
+    which = order_words(cycle.of(order)) if len(check.orders) > 1 else ""
+    context = _quantity_context(check, needs, _need_rows(check, needs, cycle, order, answered), facts, limit,
+                                _in_unit(value, target) if value is not None else "", answered)
+    text = render_card("quantity-over.j2", which=which or "this order", **context)
+    if len(text.summary) >= SUMMARY_LIMIT and which:  # the order's dose in words did not fit: "this order"
+        text = render_card("quantity-over.j2", which="this order", **context)
+    card = _card(order, text, "warning", source_label, QUANTITY_TOPIC)
     if value is not None:
-        resource = without_coverage_information(target.order)
+        resource = without_coverage_information(order)
         resource["dispenseRequest"]["quantity"]["value"] = json_number(value)
         card["selectionBehavior"] = "at-most-one"
         card["suggestions"] = [_suggestion(text, resource, facts)]
     return card
+
+
+def _quantity_context(check: QuantityCheck, needs: CycleNeeds, rows: list[dict[str, Any]], facts: ClinicalFacts,
+                      limit: QuantityLimit, target: str, answered: AbstractSet[int]) -> dict[str, Any]:
+    """quantity-over.j2's context but `which` (see its header). `unselected` is said on the card without a
+    correction (one a request), where it is why there is none."""
+    return {"ordered": _amount(check.total_mcg), "allowed": _amount(check.allowed_mcg), "window": check.window_days,
+            "supply": mcg_text(check.supply_days), "cycle": facts.cycle.number.value, "orders": check.counted,
+            "limit": limit, "target": target, "rows": rows, "more": len(check.orders) - len(rows),
+            "overlapping": needs.shared,
+            "unselected": not target and any(key not in answered for key in needs.above)}
+
+
+def _need_rows(check: QuantityCheck, needs: CycleNeeds, cycle: CycleLines, order: dict[str, Any],
+               answered: AbstractSet[int]) -> list[dict[str, Any]]:
+    """The quantity card's table: the cycle's orders up to NAMED + 1, else the first NAMED and this order (as the
+    quantity criterion's evidence names them), each against what its own days use."""
+    shown = list(enumerate(check.orders))[:NAMED + 1]
+    if len(check.orders) > NAMED + 1:
+        position = needs.positions[id(order)]
+        shown = shown[:NAMED] + ([] if position < NAMED else [(position, check.orders[position])])
+    return [_need_row(position, needs.of[id(q.order)], cycle.of(q.order), q.order is order, id(q.order) in answered)
+            for position, q in shown]
+
+
+def _need_row(position: int, need: OrderNeed, lines: list[DoseLine], this: bool, answered: bool) -> dict[str, Any]:
+    """One order of the table (quantity-over.j2's `rows`), named by its dose, as clinicians see no order ids."""
+    quantity = need.quantity
+    finding = ("no quantity" if quantity.mcg is None and not quantity.unreadable else
+               "unreadable" if quantity.mcg is None else "undecided" if need.undecided else
+               "above" if need.above else "short" if need.short else "within")
+    per_unit = quantity.per_unit or Decimal(1)  # an order without a readable quantity has no need shown
+    told = quantity.per_unit is not None and not need.undecided
+    return {"which": dose_words(lines) or f"blinatumomab order {position + 1}", "this": this,
+            "answered": answered, "finding": finding, "why": need.undecided or quantity.unreadable,
+            "ordered": _in_unit(quantity.mcg / per_unit, quantity) if quantity.mcg is not None else "",
+            "dose": mcg_text(need.dose_mcg) if told else "", "unit": _unit(quantity),
+            "fewest": _number(need.fewest_mcg / per_unit, quantity) if told else "",
+            "most": _number(need.most_mcg / per_unit, quantity) if told else ""}
 
 
 # What a card's suggestion corrects, by the card's topic (code and display: the plan's dose limit and the quantity
@@ -424,20 +472,19 @@ def _capped(expected: Expected, patient: Patient) -> bool:
             and expected.mcg_per_day == expected.cap and expected.per_m2 * patient.bsa_m2 > expected.cap)
 
 
-def _quantity_value(check: QuantityCheck, target: OrderQuantity) -> Decimal | None:
-    """The target order's quantity, in its own unit, that brings the cycle's total to the limit (rounded down)."""
-    if target.mcg is None or target.per_unit is None:
-        return None
-    room = check.allowed_mcg - (check.total_mcg - target.mcg)
-    if room <= 0:
-        return None
-    step = Decimal(1) if target.per_unit == VIAL_MCG else Decimal(1) / target.per_unit
-    return (room / target.per_unit).quantize(step, rounding=ROUND_DOWN)
-
-
 def _in_unit(value: Decimal, quantity: OrderQuantity) -> str:
-    unit = "vials" if quantity.per_unit == VIAL_MCG else "mcg" if quantity.per_unit == 1 else "mg"
-    return f"{mcg_text(value)} {unit}"
+    """'7 vials', '245 mcg', '0.245 mg': a value in the unit of the order's own quantity."""
+    return f"{_number(value, quantity)} {_unit(quantity)}"
+
+
+def _number(value: Decimal, quantity: OrderQuantity) -> str:
+    """A value in the unit of the order's quantity as a card shows it: in mg to the mcg (a vial is 0.035 mg: two
+    decimals would show 0.245 mg, what a suggestion writes, as 0.25)."""
+    return f"{rounded(value, 3 if _unit(quantity) == 'mg' else 2):f}"
+
+
+def _unit(quantity: OrderQuantity) -> str:
+    return "vials" if quantity.per_unit == VIAL_MCG else "mcg" if quantity.per_unit == 1 else "mg"
 
 
 def _amount(mcg: Decimal) -> str:

@@ -7,7 +7,8 @@ from typing import Any, NamedTuple, Sequence
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling, dosed_by_bsa
-from cds_service.dosing.quantity import VIAL_MCG, QuantityCheck, check_quantity
+from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, QuantityCheck, check_quantity,
+                                        order_need)
 from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
 from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against, mid_sentence
 from cds_service.dosing.together import SharedDays, Together, shares_days
@@ -143,6 +144,7 @@ class CycleLines:
         self._shared: SharedDays | None = None
         self._positions: dict[int, int] = {}  # id(order) -> its place in `orders`, as SharedDays numbers them
         self._quantities: dict[QuantityLimit, QuantityCheck] = {}
+        self._needs: dict[QuantityLimit, CycleNeeds] = {}
 
     def of(self, order: dict[str, Any]) -> list[DoseLine]:
         key = id(order)  # the orders are the request's own objects, alive for the whole evaluation
@@ -165,6 +167,18 @@ class CycleLines:
         if check is None:
             check = self._quantities[limit] = check_quantity(self.orders, limit, self.facts.cycle.number.value)
         return check
+
+    def needs(self, limit: QuantityLimit) -> CycleNeeds:
+        """Each order's quantity against what its own lines use (`order_need`): read once for the cycle, for the
+        quantity cards of all its orders."""
+        needs = self._needs.get(limit)
+        if needs is None:
+            of = {id(q.order): order_need(q, self.of(q.order), any(t.order_count for t in self.together(q.order)))
+                  for q in self.quantity(limit).orders}
+            needs = self._needs[limit] = CycleNeeds(of, any(n.undecided == SHARED_DAYS for n in of.values()),
+                                                    tuple(key for key, need in of.items() if need.above),
+                                                    {key: position for position, key in enumerate(of)})
+        return needs
 
 
 class DoseReading(NamedTuple):

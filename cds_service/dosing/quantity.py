@@ -2,14 +2,19 @@
 
 Quantities are added across every draft order of the cycle, in mcg: a vial holds 35 mcg and one HCPCS J9039 billing
 unit is 1 mcg, so 28 vials and 980 units are the same limit.
+
+Over the limit, each order's quantity is compared with what its own dosage lines use on their own days (`OrderNeed`),
+so that the order whose own quantity is wrong is the one corrected (docs/dosing.md, "Quantity of each order").
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from cds_service.dosing.api import QuantityLimit
+from cds_service.dosing.expected import FULL_DOSE
+from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.units import parse_dose_unit
 from cds_service.facts.codes import to_decimal
 from cds_service.facts.quantities import normalize, time_in_days, unit_text
@@ -38,10 +43,71 @@ class QuantityCheck:
     # could not be read.
     total_mcg: Decimal
     unreadable: tuple[str, ...]
+    counted: int  # how many orders have a readable quantity
 
     @property
     def over(self) -> bool:
         return self.total_mcg > self.allowed_mcg
+
+
+@dataclass(frozen=True)
+class OrderNeed:
+    """What one order's own dosage lines use on their own days, against its quantity. A vial is single-use (the
+    label; Florida Blue, Drug Availability), so a bag takes whole vials: from the fewest vials that hold the dose
+    (bags of several days) up to a bag a day. A day's dose counts at most the label's 28 mcg/day: a dose above it is
+    the dose card's to correct, not a reason to dispense more."""
+
+    quantity: OrderQuantity
+    dose_mcg: Decimal  # the dose over the order's days
+    fewest_mcg: Decimal  # the least the quantity must hold: the dose, in vials the whole vials that hold it
+    most_mcg: Decimal  # the most its days use: a bag a day of whole vials
+    undecided: str = ""  # why the order's own need is not told ("" when it is): its quantity is then left alone
+
+    @property
+    def above(self) -> bool:
+        """More than its own days use: the quantity to correct, to `most_mcg`."""
+        mcg = self.quantity.mcg
+        return not self.undecided and mcg is not None and mcg > self.most_mcg
+
+    @property
+    def short(self) -> bool:
+        """Less than its own dose. Not corrected: how many vials it needs depends on how long its bags are."""
+        mcg = self.quantity.mcg
+        return not self.undecided and mcg is not None and mcg < self.fewest_mcg
+
+
+@dataclass(frozen=True)
+class CycleNeeds:
+    """Each order's need by id() of the order (`order_need`, in the Bundle's order), and what the quantity cards of
+    the cycle's orders say of them all: read once for the cycle, not for each card."""
+
+    of: dict[int, OrderNeed]
+    shared: bool  # some orders run on the same days: their needs are not told
+    above: tuple[int, ...]  # id() of the orders holding more than their own days use
+    positions: dict[int, int]  # id() of each order -> its place in the Bundle's order
+
+
+SHARED_DAYS = "it runs on the same days as another blinatumomab order of the cycle (see the dose card)"
+UNREAD_DOSE = "its dose could not be read"
+
+
+def order_need(quantity: OrderQuantity, lines: list[DoseLine], shares_days: bool) -> OrderNeed:
+    """`quantity` against what `lines`, one order's, use. `shares_days`: a line of another order of the cycle runs
+    on its days, so which of them the quantity is for is the prescriber's call (a duplicate, a replacement)."""
+    nothing = Decimal(0)
+    if shares_days:
+        return OrderNeed(quantity, nothing, nothing, nothing, SHARED_DAYS)
+    if not lines or any(line.mcg_per_day is None for line in lines):
+        return OrderNeed(quantity, nothing, nothing, nothing, UNREAD_DOSE)
+    dose = vials = nothing
+    for line in lines:
+        assert line.mcg_per_day is not None  # checked above
+        daily, days = min(line.mcg_per_day, FULL_DOSE), len(line.days())
+        dose += daily * days
+        vials += (daily / VIAL_MCG).to_integral_value(rounding=ROUND_CEILING) * days
+    in_vials = quantity.per_unit == VIAL_MCG
+    fewest = (dose / VIAL_MCG).to_integral_value(rounding=ROUND_CEILING) * VIAL_MCG if in_vials else dose
+    return OrderNeed(quantity, dose, fewest, vials * VIAL_MCG)
 
 
 def check_quantity(group: list[dict[str, Any]], limit: QuantityLimit, cycle: int | None) -> QuantityCheck:
@@ -56,7 +122,7 @@ def check_quantity(group: list[dict[str, Any]], limit: QuantityLimit, cycle: int
     orders = tuple(read_quantity(o) for o in group)
     total = sum((q.mcg for q in orders if q.mcg is not None), Decimal(0))
     return QuantityCheck(orders, window, per_window, ordered, supply, allowed, total,
-                         tuple(q.unreadable for q in orders if q.unreadable))
+                         tuple(q.unreadable for q in orders if q.unreadable), sum(q.mcg is not None for q in orders))
 
 
 def read_quantity(order: dict[str, Any]) -> OrderQuantity:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Sequence
 
+from cds_service.dosing.reading import DoseLine
 from cds_service.facts.quantities import BSA_PLACES, normalize, rounded
 
 
@@ -56,6 +57,20 @@ def days_text(first: int, last: int | None) -> str:
     if last is None:
         return f"day {first} on"
     return f"day {first}" if first == last else f"days {first}–{last}"
+
+
+def order_words(lines: list[DoseLine]) -> str:
+    """An order as its dose tells it from others signed with it: "order of 9 mcg/day on days 1–7" ("" unread)."""
+    words = dose_words(lines)
+    return f"order of {words}" if words else ""
+
+
+def dose_words(lines: list[DoseLine]) -> str:
+    """An order's dose in words, its first two readable lines: "9 mcg/day on days 1–7; 28 mcg/day on days 8–28; …"
+    ("" unread)."""
+    parts = [f"{mcg_text(line.mcg_per_day)} mcg/day on {days_text(line.first_day, line.last_day)}"
+             for line in lines if line.mcg_per_day is not None]
+    return f"{'; '.join(parts[:2])}{'; …' if len(parts) > 2 else ''}"
 
 
 # A list that grows with the lines or orders of one Bundle (an order's lines running together, the other orders'
