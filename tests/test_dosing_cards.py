@@ -538,6 +538,18 @@ def test_an_orders_own_need_is_in_its_own_unit(unit: str, step: float, full: flo
                                                                      "system": UCUM, "code": unit}
 
 
+def test_a_quantity_summary_names_the_order_by_its_dose_when_that_fits() -> None:
+    """Two cards of one cycle must not read the same: the order's dose in words, or "this order" past 140."""
+    two_lines = order(line(rate(9), "2026-12-01", "2026-12-07", sequence=1),
+                      line(rate(28), "2026-12-08", "2026-12-14", sequence=2), id="first", quantity=40)
+    one_line = order(line(rate(28), "2026-12-15", "2026-12-28", sequence=1), id="second", quantity=30)
+    first, second = quantity_cards_for([two_lines, one_line], facts())
+    assert first["summary"] == ("Quantity above plan limit: 70 vials in cycle 1, limit 28 vials; this order uses at "
+                                "most 14 vials, not 40")
+    assert second["summary"] == ("Quantity above plan limit: 70 vials in cycle 1, limit 28 vials; order of 28 mcg/day "
+                                 "on days 15–28 uses at most 14 vials, not 30")
+
+
 def test_orders_within_their_own_days_get_a_card_without_a_correction() -> None:
     """Over the limit though each order holds at most what its own days use (the full-dose order runs days 8-35): no
     order's quantity is wrong on its own, so none is changed; the first order's card says why."""

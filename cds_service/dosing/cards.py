@@ -101,6 +101,9 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     return card
 
 
+_THIS_ORDER = "this order"  # how the quantity card's summary names its order when its dose in words does not fit
+
+
 def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLimit, source_label: str,
                   cycle: CycleLines, answered: AbstractSet[int], first: bool) -> dict[str, Any] | None:
     """`order`'s quantity card when the cycle's orders together exceed the limit (policy-rules.md §2, Aspirus II).
@@ -123,9 +126,11 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     which = order_words(cycle.of(order)) if len(check.orders) > 1 else ""
     context = _quantity_context(check, needs, _need_rows(check, needs, cycle, order, answered), facts, limit,
                                 _in_unit(value, target) if value is not None else "", answered)
-    text = render_card("quantity-over.j2", which=which or "this order", **context)
-    if len(text.summary) >= SUMMARY_LIMIT and which:  # the order's dose in words did not fit: "this order"
-        text = render_card("quantity-over.j2", which="this order", **context)
+    text = render_card("quantity-over.j2", which=_THIS_ORDER, **context)
+    # The order's dose in words in the summary when they fit (two orders' cards must not read the same), else
+    # "this order": a summary cut short would lose what the suggestion sets.
+    if value is not None and which and len(text.summary) - len(_THIS_ORDER) + len(which) < SUMMARY_LIMIT:
+        text = render_card("quantity-over.j2", which=which, **context)
     card = _card(order, text, "warning", source_label, QUANTITY_TOPIC)
     if value is not None:
         resource = without_coverage_information(order)
