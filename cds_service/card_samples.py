@@ -64,7 +64,7 @@ _SECONDARY = {**_MID_CYCLE, "mid_cycle": False, "secondary": True, "order": 2, "
 _SECONDARY_ALONE = {**_SECONDARY, "primary": "", "primary_order": None, "primary_plan": ""}
 
 
-_FINDING = {"days": "days 1–7", "ordered": "28", "together": "MedicationRequest/mr2", "expected": "9",
+_FINDING = {"days": "days 1–7", "ordered": "28", "read": "", "together": "MedicationRequest/mr2", "expected": "9",
             "ordered_said": "28 mcg/day", "expected_said": "9 mcg/day", "basis": "fixed dose (45 kg or more)",
             "cap": "9", "cap_applies": True}
 _FINDINGS = {"first": _FINDING, "worst": _FINDING,
@@ -145,7 +145,10 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
                                                   "explain": "capped at 9 mcg/day"},
                                                  {"written": "1.166 mcg/h", "days": "days 8–28",
                                                   "explain": "28 mcg/day"}],
-                       "unreadable": "line 3: no rate", "lines": 2, "multi": True, "in_mcg": True}),
+                       "unreadable": "line 3: no rate", "lines": 2, "multi": True, "in_mcg": True, "by_volume": ""}),
+    ("dose-above.j2", {**_FINDINGS, "findings": [{**_FINDING, "read": "12 mL/h of 28 mcg per 240 mL"}],
+                       "segments": [], "unreadable": "", "lines": 1, "multi": False, "in_mcg": False,
+                       "by_volume": "line 1 (12 mL/h of 28 mcg per 240 mL)"}),
     ("dose-above-maximum.j2", {**_FINDINGS, "missing": "current weight (within 30 days)", "any_height": None}),
     ("dose-above-maximum.j2", {**_FINDINGS, "missing": "height or BSA (within 30 days)",
                                "any_height": {"why": "Under 45 kg", "weight": "18", "tallest": "280",

@@ -58,6 +58,24 @@ def with_draft_resources(drafts: dict[str, dict[str, Any]], record: PatientRecor
     return PatientRecord(record.patient, record.lists, lambda reference: drafts.get(reference) or server(reference))
 
 
+def order_medications(orders: list[dict[str, Any]], known: Container[int], record: PatientRecord,
+                      drafts: dict[str, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """id() of each order that references a Medication -> that Medication, whose strength reads a dose in mL/h
+    (dosing/reading.py): contained, signed with the order (draftOrders) or in the prefetch. An order known without its
+    Medication (`known`: by its own code or its reference's display) gets none read from the FHIR server for this;
+    for one known by its Medication, it is the one read to know it (read once: the server's reads are kept)."""
+    found: dict[int, dict[str, Any]] = {}
+    in_request = record_resolver(PatientRecord(record.patient, record.lists, drafts.get))
+    everywhere = record_resolver(record)
+    for order in orders:
+        if medication_reference(order) is None:
+            continue
+        medication = medication_of(order, in_request if id(order) in known else everywhere)
+        if medication is not None:
+            found[id(order)] = medication
+    return found
+
+
 def may_be_blinatumomab(order: dict[str, Any], drafts: dict[str, dict[str, Any]]) -> bool:
     """Blinatumomab by its own code or a Medication in the request (contained or in draftOrders), or pointing at a
     Medication only the EHR's server holds. Other orders are not validated (service-contract.md §Response): any

@@ -16,7 +16,7 @@ from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
 from cds_service.cards import decision_card, no_plan_card, unidentified_card
 from cds_service.draft_orders import (draft_resources, group_orders, may_be_blinatumomab, medication_requests,
-                                      with_draft_resources)
+                                      order_medications, with_draft_resources)
 from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
 from cds_service.dosing.text import order_words
@@ -69,7 +69,8 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
         # with no other, all are validated already).
         if len(group.orders) > len(known):
             validate_orders(request, candidates, lambda order: id(order) in group.members, validated)
-        result = _evaluate_group(Call(request, ctx, config, group), record)
+        medications = order_medications(group.orders, known, record, drafts)
+        result = _evaluate_group(Call(request, ctx, config, group), record, medications)
     for order in group.unidentified:
         add_answer(result, OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ),
                    [unidentified_card(order)] if config.wants("coverage-info") else [], [])
@@ -78,7 +79,8 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
     return result
 
 
-def _evaluate_group(call: Call, record: PatientRecord) -> Evaluation:
+def _evaluate_group(call: Call, record: PatientRecord, medications: dict[int, dict[str, Any]]) -> Evaluation:
+    """`medications`: id() of each order -> the Medication it references (draft_orders.order_medications)."""
     group = call.group
     try:
         facts = extract_facts(record, group.orders, call.ctx.today, other_drafts=group.others)
@@ -88,7 +90,7 @@ def _evaluate_group(call: Call, record: PatientRecord) -> Evaluation:
     result = Evaluation()
     prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, group.orders, facts.start_date)
     last_day = max(last_infusion_day(order, order_start(order, call.ctx.today)) for order in group.orders)
-    cycle = _Cycle(record, facts, CycleLines(group.orders, facts), prior_approvals, last_day,
+    cycle = _Cycle(record, facts, CycleLines(group.orders, facts, medications), prior_approvals, last_day,
                    frozenset(id(order) for order in group.targets))
     for order in group.targets:
         add_answer(result, *_evaluate_one(call, cycle, order))

@@ -330,7 +330,8 @@ def test_another_orders_unreadable_line_on_the_same_days_leaves_the_sum_unknown(
     pump = order(line(rate(5, "mL/h"), "2026-12-01", "2026-12-28"), id="b")
     verdict = order_checks(first, [first, pump], facts()).schedule("standard")
     assert verdict.status == "unknown"
-    assert verdict.note == "Dose not readable (order b line 1: volume (mL/h) without a concentration)"
+    assert verdict.note == ("Dose not readable (order b line 1: volume (mL/h) without a concentration: the order "
+                            "names no Medication with a strength)")
     # What is readable is already above: not met, whatever the other dose is.
     high = order(line(rate(20), "2026-12-01", "2026-12-28"), line(rate(10), "2026-12-01", "2026-12-28"), id="c")
     above = order_checks(high, [high, pump], facts()).schedule("standard")
@@ -412,13 +413,12 @@ def test_many_unreadable_orders_on_the_same_days_are_named_a_few() -> None:
     readable = order(line(rate(10), "2026-12-01", "2026-12-28"), id="a")
     pumps = same_days(4, 5, "mL/h", "pump")
     verdict = order_checks(readable, [readable, *pumps], facts()).schedule("standard")
-    assert verdict.note == "Dose not readable (" + "; ".join(
-        f"order pump{i} line 1: volume (mL/h) without a concentration" for i in range(4)) + ")"
+    why = "volume (mL/h) without a concentration: the order names no Medication with a strength"
+    assert verdict.note == "Dose not readable (" + "; ".join(f"order pump{i} line 1: {why}" for i in range(4)) + ")"
     pumps = same_days(100, 5, "mL/h", "pump")
     verdict = order_checks(readable, [readable, *pumps], facts()).schedule("standard")
     assert verdict.status == "unknown"
-    assert verdict.note == "Dose not readable (" + "; ".join(
-        f"order pump{i} line 1: volume (mL/h) without a concentration" for i in range(3)) + \
+    assert verdict.note == "Dose not readable (" + "; ".join(f"order pump{i} line 1: {why}" for i in range(3)) + \
         "; and lines of other orders)"
 
 

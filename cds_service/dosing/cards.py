@@ -224,14 +224,19 @@ def _quantity_text(order: dict[str, Any]) -> str:
 
 def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
                 above: list[Finding], source_label: str) -> dict[str, Any]:
-    correction = correct_order(order, lines, patient, facts.cycle.start, facts.cycle.infusion_days_before)
+    """A warning with the one-click correction; without one when a line above the label is a volume read through
+    its Medication's strength (`DoseForm.volume`): the rate alone is not the dose to change (the bag's contents are
+    pharmacy's, and a new rate changes how long it runs), and correcting the other lines would leave it above."""
+    by_volume = "; ".join(dict.fromkeys(f"line {f.line + 1} ({f.volume})" for f in above if f.volume))
+    correction = None if by_volume else correct_order(order, lines, patient, facts.cycle.start,
+                                                      facts.cycle.infusion_days_before)
     context = _finding_context(facts, patient, above, lines)
     unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable)
     segments = _label_segments(order, lines, correction, patient) if correction else []
     lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
     in_mcg = correction is not None and any(s.unit for s in correction.segments)
     text = render_card("dose-above.j2", segments=segments, unreadable=unreadable, lines=lines_after,
-                       multi=lines_after > 1, in_mcg=in_mcg, **context)
+                       multi=lines_after > 1, in_mcg=in_mcg, by_volume=by_volume, **context)
     card = _card(order, text, "warning", source_label, DOSE_TOPIC)
     card["extension"]["dose-check"] = _dose_check(above, patient)
     if correction is not None:
@@ -354,6 +359,7 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
         {
             "days": days_text(f.first_day, f.last_day),
             "ordered": mcg_text(f.ordered),
+            "read": f.volume,  # how a volume was read: "12 mL/h of 28 mcg per 240 mL"
             "together": f.together.text if f.together else "",
             "expected": mcg_text(f.expected.mcg_per_day),
             # In the summary, a dose written per m² is read in the clinician's own terms first.

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, NamedTuple, Sequence
+from types import MappingProxyType
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
@@ -28,9 +29,12 @@ MISSING_CYCLE = "cycle number of this order"
 _LABEL_NAMED = {"": "label", MISSING_WEIGHT: "label maximum at any weight", MISSING_BSA: "label maximum at any height"}
 
 
-def order_lines(order: dict[str, Any], facts: ClinicalFacts) -> list[DoseLine]:
-    """The order's dosage lines, days numbered within the cycle of `facts`."""
-    return read_order_doses(order, facts.body.bsa_m2.value, facts.cycle.start, facts.cycle.infusion_days_before)
+def order_lines(order: dict[str, Any], facts: ClinicalFacts,
+                medication: dict[str, Any] | None = None) -> list[DoseLine]:
+    """The order's dosage lines, days numbered within the cycle of `facts`; `medication`: the Medication it references,
+    whose strength reads a volume (a contained one is read from the order)."""
+    return read_order_doses(order, facts.body.bsa_m2.value, facts.cycle.start, facts.cycle.infusion_days_before,
+                            medication)
 
 
 def schedule_for(facts: ClinicalFacts, indication_schedule: str | None = None) -> str | None:
@@ -91,7 +95,9 @@ def findings_note(findings: Sequence[Finding], missing: str = "") -> str:
 
 
 def _ordered_on(finding: Finding) -> str:
-    return f"{mcg_text(finding.ordered)} mcg/day on {days_text(finding.first_day, finding.last_day)}"
+    """'33.6 mcg/day on days 1–28', with how a volume was read: '(12 mL/h of 28 mcg per 240 mL)'."""
+    volume = f" ({finding.volume})" if finding.volume else ""
+    return f"{mcg_text(finding.ordered)} mcg/day on {days_text(finding.first_day, finding.last_day)}{volume}"
 
 
 def ordered_note(lines: list[DoseLine], verdict: str, against: Decimal | None = None,
@@ -100,6 +106,7 @@ def ordered_note(lines: list[DoseLine], verdict: str, against: Decimal | None = 
     then the sums of lines running together. `against`: a limit the doses are told from however close (28.0008, not
     28, is above 28)."""
     parts = [f"{_dose_text(line.mcg_per_day, against)} mcg/day on {days_text(line.first_day, line.last_day)}"
+             + (f" ({line.form.volume})" if line.form is not None and line.form.volume else "")
              for line in lines if line.mcg_per_day is not None]
     if together:
         parts += [f"{_dose_text(t.mcg_per_day, against)} mcg/day on {days_text(t.first_day, t.last_day)} ({t.text})"
@@ -132,14 +139,19 @@ def _quantity_note(check: QuantityCheck) -> str:
     return f"{ordered}; {limit}"
 
 
+_NONE: Mapping[int, dict[str, Any]] = MappingProxyType({})
+
+
 class CycleLines:
     """What the checks of a cycle's orders share, each read once for the cycle: every order's dosage lines, the days
     on which they run together (each order's checks add the others' lines on its days) and the cycle's quantity.
     Read for each order, these would cost every order of the Bundle the work of all of them."""
 
-    def __init__(self, orders: list[dict[str, Any]], facts: ClinicalFacts) -> None:
+    def __init__(self, orders: list[dict[str, Any]], facts: ClinicalFacts,
+                 medications: Mapping[int, dict[str, Any]] = _NONE) -> None:
         self.orders = orders
         self.facts = facts
+        self._medications = medications  # id(order) -> the Medication it references, as the request holds it
         self._lines: dict[int, list[DoseLine]] = {}
         self._shared: SharedDays | None = None
         self._positions: dict[int, int] = {}  # id(order) -> its place in `orders`, as SharedDays numbers them
@@ -149,7 +161,7 @@ class CycleLines:
     def of(self, order: dict[str, Any]) -> list[DoseLine]:
         key = id(order)  # the orders are the request's own objects, alive for the whole evaluation
         if key not in self._lines:
-            self._lines[key] = order_lines(order, self.facts)
+            self._lines[key] = order_lines(order, self.facts, self._medications.get(key))
         return self._lines[key]
 
     def together(self, order: dict[str, Any]) -> tuple[Together, ...]:

@@ -45,6 +45,7 @@ class Finding:
     ordered: Decimal  # mcg/day
     expected: Expected
     together: Together | None = None  # the lines run together on these days: `ordered` is their sum
+    volume: str = ""  # how the line's volume was read (DoseForm.volume): "12 mL/h of 28 mcg per 240 mL"
 
     @property
     def severity(self) -> tuple[Decimal, Decimal]:
@@ -107,7 +108,8 @@ def _compare(lines: Iterable[DoseLine], patient: Patient, label: Callable[[int],
 
 def _line_findings(line: DoseLine, ordered: Decimal, stretches: Iterable[range], patient: Patient,
                    label: Callable[[int], Expected | None]) -> list[Finding]:
-    return [Finding(kind, line.index, first, last, ordered, expected)
+    volume = line.form.volume if line.form is not None else ""
+    return [Finding(kind, line.index, first, last, ordered, expected, volume=volume)
             for kind, expected, first, last in _runs(stretches, ordered, patient, label)]
 
 

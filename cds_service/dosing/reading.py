@@ -2,7 +2,9 @@
 
 A dose is read from, in this order of preference, `rateQuantity`, `rateRatio` or `doseQuantity` of a line's
 `doseAndRate`; a dose that cannot be read exactly is `unreadable` with the reason, never guessed (fhir-data-profile.md
-§The order). Arithmetic is exact (Decimal); rounding happens only for display.
+§The order). A volume (mL/h) is read through the strength of the order's Medication (mcg per mL), which the caller
+hands over (contained in the order, it is read from the order): the dose reading reads no reference. Arithmetic is
+exact (Decimal); rounding happens only for display.
 """
 from __future__ import annotations
 
@@ -12,11 +14,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from cds_service.dosing.units import DoseUnit, parse_dose_unit
+from cds_service.dosing.text import per_time_said, unit_said
+from cds_service.dosing.units import (Concentration, DoseUnit, is_volume, parse_dose_unit, read_concentration,
+                                      volume_dose_unit)
 from cds_service.facts.codes import parse_date, to_decimal
 from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
-from cds_service.facts.order import period_last_day, stated_start
-from cds_service.facts.quantities import Duration, time_in_days, time_span, unit_text
+from cds_service.facts.order import (blinatumomab_strength, medication_of, medication_reference, period_last_day,
+                                     stated_start)
+from cds_service.facts.quantities import CACHED_UNIT_LENGTH, Duration, time_in_days, time_span, unit_text
+from cds_service.record import no_server
 
 # A line running longer is not one cycle's (the longest is 84 days, relapsed/refractory cycles 6-9): its dose is not
 # compared day by day (a line to 9999-12-31 took a worker seconds per line), it is reported as not readable.
@@ -33,13 +39,17 @@ class DoseForm:
     numerator: Decimal
     denominator: Decimal
     per_m2: bool
+    # A volume read through the Medication's strength, as written and with it: "10 mL/h of 28 mcg per 240 mL" ("" for
+    # a mass). No correction rewrites such a line: the bag's contents, pharmacy's, set its dose as much as the rate.
+    volume: str = ""
 
-    def __init__(self, entry: int, field: str, numerator: Decimal, denominator: Decimal, per_m2: bool) -> None:
+    def __init__(self, entry: int, field: str, numerator: Decimal, denominator: Decimal, per_m2: bool,
+                 volume: str = "") -> None:
         # Set as the frozen dataclass's own __init__ would, without its object.__setattr__ per field (as
         # facts/model.Fact): every readable dosage line builds one.
         fields = self.__dict__
         fields["entry"], fields["field"], fields["numerator"] = entry, field, numerator
-        fields["denominator"], fields["per_m2"] = denominator, per_m2
+        fields["denominator"], fields["per_m2"], fields["volume"] = denominator, per_m2, volume
 
     def daily(self, value: Decimal, bsa_m2: Decimal | None) -> Decimal:
         return value * self.numerator * (bsa_m2 if self.per_m2 and bsa_m2 is not None else 1) / self.denominator
@@ -89,11 +99,13 @@ class DoseLine:
 
 
 def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start: date | None = None,
-                     days_before: int = 0) -> list[DoseLine]:
+                     days_before: int = 0, medication: dict[str, Any] | None = None) -> list[DoseLine]:
     """Every dosage line with its mcg/day (or why unreadable) and its cycle days.
 
     Day 1 is `cycle_start` (default: the order's own earliest start); `days_before` infusion days already given in
-    the cycle are added, so an order continuing a cycle lands on the right schedule days.
+    the cycle are added, so an order continuing a cycle lands on the right schedule days. `medication`: the Medication
+    the order references, as the request holds it (None: a contained one is read from the order), whose strength
+    reads a volume.
     """
     lines = [line if isinstance(line, dict) else {} for line in order.get("dosageInstruction") or ()]
     # Each line's timing read once: its start dates the order and places the line in the cycle (the order's date as
@@ -105,9 +117,10 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
     sequences = [line_order(lines[i]) for i in ordered]
     result: dict[int, DoseLine] = {}
     next_day = 1 + days_before + _days_after(order_date, anchor)
+    strength = _Strength(order, medication)
     for position, index in enumerate(ordered):
         first, last, bounds = _covered_days(timings[index], anchor, days_before, next_day)
-        mcg, reason, form = _read_dose(lines[index], timings[index].repeat, bsa_m2)
+        mcg, reason, form = _read_dose(lines[index], timings[index].repeat, bsa_m2, strength)
         problem = _days_problem(first, last)
         if not bounds and _followed(sequences, position):
             return _unplaced(lines, index)
@@ -195,15 +208,42 @@ def _covered_days(timing: _Timing, anchor: date | None, days_before: int,
     return next_day, None, ""
 
 
-def _read_dose(line: dict[str, Any], repeat: dict[str, Any],
-               bsa_m2: Decimal | None) -> tuple[Decimal | None, str, DoseForm | None]:
+class _Strength:
+    """The order's Medication's strength as a concentration, or why there is none: read for the first line given
+    in a volume (most orders have none)."""
+
+    def __init__(self, order: dict[str, Any], medication: dict[str, Any] | None) -> None:
+        self._order, self._medication = order, medication
+        self._read: Concentration | str | None = None
+
+    def get(self) -> Concentration | str:
+        if self._read is None:
+            self._read = self._concentration()
+        return self._read
+
+    def _concentration(self) -> Concentration | str:
+        medication = self._medication
+        if medication is None:
+            reference = medication_reference(self._order)
+            if reference is None:
+                return "the order names no Medication with a strength"
+            medication = medication_of(self._order, no_server)  # contained: the order's own data
+            if medication is None:
+                shown = reference if len(reference) <= CACHED_UNIT_LENGTH else reference[:CACHED_UNIT_LENGTH] + "…"
+                return f"its Medication ({shown}) is not in the request"
+        strength = blinatumomab_strength(medication)
+        return strength if isinstance(strength, str) else read_concentration(strength)
+
+
+def _read_dose(line: dict[str, Any], repeat: dict[str, Any], bsa_m2: Decimal | None,
+               strength: _Strength) -> tuple[Decimal | None, str, DoseForm | None]:
     reasons = []
     entries = [e if isinstance(e, dict) else {} for e in line.get("doseAndRate") or ()]
     for field in ("rateQuantity", "rateRatio", "doseQuantity"):
         for entry_index, entry in enumerate(entries):
             if not isinstance(entry.get(field), dict):
                 continue
-            form = _form(field, entry[field], repeat, entry_index)
+            form = _form(field, entry[field], repeat, entry_index, strength)
             if isinstance(form, str):
                 reasons.append(form)
                 continue
@@ -225,45 +265,70 @@ def _apply(form: DoseForm, value: Decimal | None,
     return form.daily(value, bsa_m2), "", form
 
 
-def _form(field: str, quantity: dict[str, Any], repeat: dict[str, Any], entry: int) -> DoseForm | str:
+def _form(field: str, quantity: dict[str, Any], repeat: dict[str, Any], entry: int,
+          strength: _Strength) -> DoseForm | str:
     if field == "rateRatio":
-        return _ratio_form(quantity, entry)
-    unit = parse_dose_unit(unit_text(quantity))
+        return _ratio_form(quantity, entry, strength)
+    unit = _unit(quantity, strength)
     if isinstance(unit, str):
         return unit
+    volume = _volume(unit, quantity)
     if field == "rateQuantity":
         if unit.time is None:
             return f"rate without a time unit ({unit_text(quantity)})"
-        return _per_span(entry, field, unit.mcg, unit.time, unit.per_m2)
-    return _dose_form(unit, repeat, entry)
+        return _per_span(entry, field, unit, unit.time, volume=volume)
+    return _dose_form(unit, repeat, entry, volume)
 
 
-def _ratio_form(ratio: dict[str, Any], entry: int) -> DoseForm | str:
-    numerator = parse_dose_unit(unit_text(ratio.get("numerator") or {}))
+def _unit(quantity: dict[str, Any], strength: _Strength) -> DoseUnit | str:
+    """A quantity's dose unit: a mass, or a volume through the Medication's strength."""
+    text = unit_text(quantity)
+    unit = parse_dose_unit(text)
+    return volume_dose_unit(text, strength.get()) if isinstance(unit, str) and is_volume(text) else unit
+
+
+def _volume(unit: DoseUnit, quantity: dict[str, Any], per: dict[str, Any] | None = None) -> str:
+    """How a volume was read, as written and through which strength: "10 mL/h of 28 mcg per 240 mL", "240 mL per
+    24 h of ..." (`per`: a rate ratio's denominator); "" for a mass."""
+    if unit.concentration is None:
+        return ""
+    value = to_decimal(quantity.get("value"))
+    written = f"{'?' if value is None else f'{value.normalize():f}'} {unit_said(unit_text(quantity))}"
+    if per is not None:
+        written += per_time_said(to_decimal(per.get("value")) or Decimal(1), unit_text(per))
+    return f"{written} of {unit.concentration.text}"
+
+
+def _ratio_form(ratio: dict[str, Any], entry: int, strength: _Strength) -> DoseForm | str:
+    amount = ratio.get("numerator") or {}
+    numerator = _unit(amount, strength)
     if isinstance(numerator, str):
         return numerator
-    denominator = time_span(ratio.get("denominator") or {})
+    per = ratio.get("denominator") or {}
+    denominator = time_span(per)
     if numerator.time is not None or denominator is None:
         return "rate ratio without a time denominator"
-    return _per_span(entry, "rateRatio", numerator.mcg, denominator, numerator.per_m2)
+    return _per_span(entry, "rateRatio", numerator, denominator, volume=_volume(numerator, amount, per))
 
 
-def _dose_form(unit: DoseUnit, repeat: dict[str, Any], entry: int) -> DoseForm | str:
+def _dose_form(unit: DoseUnit, repeat: dict[str, Any], entry: int, volume: str) -> DoseForm | str:
     """A dose per administration: per day, per its period (frequency/period), or per bag over its duration."""
     if unit.time is not None:
         # A dose written as a rate (ug/d in doseQuantity) is already a daily amount per its unit.
-        return _per_span(entry, "doseQuantity", unit.mcg, unit.time, unit.per_m2)
+        return _per_span(entry, "doseQuantity", unit, unit.time, volume=volume)
     period = time_span({"value": repeat.get("period"), "code": repeat.get("periodUnit")})
     duration = time_span({"value": repeat.get("duration"), "code": repeat.get("durationUnit")})
     frequency = to_decimal(repeat.get("frequency", 1))
     # A bag infused over `duration` that outlasts the dosing period is a continuous infusion: spread it over the bag.
     if duration is not None and (period is None or duration.days >= period.days):
-        return _per_span(entry, "doseQuantity", unit.mcg, duration, unit.per_m2)
+        return _per_span(entry, "doseQuantity", unit, duration, volume=volume)
     if period is None or frequency is None or frequency <= 0:
         return "dose without timing (frequency and period)"
-    return _per_span(entry, "doseQuantity", unit.mcg * frequency, period, unit.per_m2)
+    return _per_span(entry, "doseQuantity", unit, period, frequency, volume)
 
 
-def _per_span(entry: int, field: str, mcg: Decimal, span: Duration, per_m2: bool) -> DoseForm:
-    """`mcg` (per value unit) given over `span`: per day that is mcg × span.den / span.num."""
-    return DoseForm(entry, field, mcg * span.den, span.num, per_m2)
+def _per_span(entry: int, field: str, unit: DoseUnit, span: Duration, times: Decimal = Decimal(1),
+              volume: str = "") -> DoseForm:
+    """`times` values in `unit` given over `span`: per day that is mcg × times × span.den / span.num (a volume's mL
+    of a concentration divide last too)."""
+    return DoseForm(entry, field, unit.mcg * times * span.den, span.num * unit.per_ml, unit.per_m2, volume)

@@ -99,6 +99,8 @@ def correct_to_ceiling(order: dict[str, Any], lines: list[DoseLine], ceiling: De
     changed: dict[int, Segment] = {}
     for line in lines:
         if line.mcg_per_day is not None and line.form is not None and above_ceiling(line.mcg_per_day, ceiling):
+            if line.form.volume:
+                return None  # a volume is not rewritten (DoseForm.volume): a correction of the others would not do
             form, unit = (_in_mcg(dosage[line.index], line.form) if fixed_dose and line.form.per_m2
                           else (line.form, None))
             value = corrected_value(form, expected, bsa_m2)
@@ -175,7 +177,8 @@ def per_m2_daily(line: dict[str, Any], form: DoseForm) -> Decimal | None:
 
 
 def _segments(line: DoseLine, written: dict[str, Any], patient: Patient, unread_per_m2: bool) -> list[Segment]:
-    if line.form is None or (line.mcg_per_day is None and not (unread_per_m2 and line.needs_bsa)):
+    """The line's segments; none for a line never rewritten: unread, or a volume (`DoseForm.volume`)."""
+    if line.form is None or line.form.volume or (line.mcg_per_day is None and not (unread_per_m2 and line.needs_bsa)):
         return []
     in_mcg = _in_mcg(written, line.form) if line.form.per_m2 else None
     segments: list[Segment] = []

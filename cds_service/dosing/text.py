@@ -34,7 +34,7 @@ def bsa_text(bsa_m2: Decimal) -> str:
 
 
 # A dose unit's parts (facts/quantities.normalize: 'ug/m2/d') as a clinician writes them ('mcg/m²/day').
-_UNIT_WORDS = {"ug": "mcg", "m2": "m²", "d": "day", "wk": "week"}
+_UNIT_WORDS = {"ug": "mcg", "m2": "m²", "d": "day", "wk": "week", "ml": "mL", "l": "L"}
 _TIMES = {"d": "days", "wk": "weeks"}  # a length of time in words ('per 2 days'); h, min and s as they are
 
 

@@ -57,6 +57,31 @@ def _medication_codes(medication: dict[str, Any] | None) -> list[dict[str, Any]]
     return found
 
 
+def blinatumomab_strength(medication: dict[str, Any]) -> dict[str, Any] | str:
+    """The `ingredient.strength` (a Ratio) of blinatumomab in a Medication, or why there is none. The ingredients
+    naming blinatumomab give it; else a Medication of one ingredient (its own code says what it is). A bag lists its
+    diluent too: sodium chloride's 9 mg/mL read as blinatumomab's strength would be a dose of grams."""
+    ingredients = [i for i in medication.get("ingredient") or () if isinstance(i, dict)]
+    named = [i for i in ingredients if concepts_in(BLINATUMOMAB, _item_concepts(i))]
+    chosen = named or (ingredients if len(ingredients) == 1 else [])
+    strengths: list[dict[str, Any]] = [i["strength"] for i in chosen if isinstance(i.get("strength"), dict)]
+    if not strengths:
+        return "its Medication gives no strength of blinatumomab"
+    if any(s != strengths[0] for s in strengths):
+        return f"its Medication gives {len(strengths)} different strengths of blinatumomab"
+    return strengths[0]
+
+
+def _item_concepts(ingredient: dict[str, Any]) -> list[dict[str, Any]]:
+    """What an ingredient names: its concept, or its reference's display as a concept's text."""
+    item = ingredient.get("itemCodeableConcept")
+    if isinstance(item, dict):
+        return [item]
+    pointer = ingredient.get("itemReference")
+    display = pointer.get("display") if isinstance(pointer, dict) else None
+    return [{"text": display}] if isinstance(display, str) else []
+
+
 def unidentified(resource: dict[str, Any], concepts: list[dict[str, Any]]) -> bool:
     """Whether `concepts`, the order's medication_concepts, leave what it orders unknown: it names its drug only by a
     reference whose Medication could not be read (not contained, not in the request, no server or a failed read)
