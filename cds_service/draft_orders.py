@@ -1,6 +1,6 @@
 """The request's draft orders: its MedicationRequests by position, its resources by reference, which orders get an
 answer, and the blinatumomab group (fhir-data-profile.md §The order: the orders of one `draftOrders` Bundle are one
-cycle)."""
+cycle, unless the cycle rule separates them: facts/course.signed_cycles)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

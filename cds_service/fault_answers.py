@@ -13,6 +13,7 @@ from cds_service.card_config import CardConfig
 from cds_service.cards import fault_card
 from cds_service.draft_orders import Group, answered, draft_resources, medication_requests, with_draft_resources
 from cds_service.evaluation import EVALUATION_FAILED, Evaluation, EvaluationContext, OrderOutcome
+from cds_service.facts.course import signed_cycles
 from cds_service.facts.coverage import PayerMatch, select_payer
 from cds_service.facts.order import group_start, is_blinatumomab, order_ref
 from cds_service.facts.resolve import record_resolver
@@ -43,12 +44,22 @@ def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: E
 def faulted(call: Call, record: PatientRecord | None) -> Evaluation:
     """The fault answer of every answered order of the group; `record` None: not read, no Coverage known."""
     result = Evaluation()
-    start = group_start(call.group.orders, call.ctx.today)  # the cycle's, as the evaluation would have read it
+    starts: dict[int, date] = {}  # id() of each order -> its cycle's start, as the evaluation would have read it
+    for cycle in signed_cycles(call.group.orders, call.ctx.today):
+        start = group_start(cycle, call.ctx.today)
+        starts.update((id(order), start) for order in cycle)
     for order in call.group.targets:
-        outcome = OrderOutcome(order_id=order_ref(order), what_if=not call.config.unsolicited_determ)
-        payer = _payer_or_none(record, order, start)
-        add_answer(result, outcome, *fault_answer(call, order, payer, outcome))
+        add_answer(result, *fault_outcome(call, record, order, starts[id(order)]))
     return result
+
+
+def fault_outcome(call: Call, record: PatientRecord | None, order: dict[str, Any],
+                  start: date) -> tuple[OrderOutcome, list[dict[str, Any]], list[dict[str, Any]]]:
+    """One answered order's fault answer and audit outcome; `start`: its cycle's start, when the Coverage in force
+    is read."""
+    outcome = OrderOutcome(order_id=order_ref(order), what_if=not call.config.unsolicited_determ)
+    payer = _payer_or_none(record, order, start)
+    return (outcome, *fault_answer(call, order, payer, outcome))
 
 
 def fault_answer(call: Call, order: dict[str, Any], payer: PayerMatch | None,

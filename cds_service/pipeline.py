@@ -1,7 +1,8 @@
 """The clinical pipeline, `evaluate`: draft orders → facts → policy decision → cards and actions.
 
-Blinatumomab orders of one `draftOrders` Bundle are one cycle (fhir-data-profile.md §The order): facts are read once
-for the group, then each order gets its own decision, dose card and coverage information. The orders are found and
+Blinatumomab orders of one `draftOrders` Bundle are one cycle (fhir-data-profile.md §The order) unless the label's
+cycle rule separates them (cycle 1 and cycle 2 signed together: facts/course.signed_cycles): facts are read once for
+each cycle, then each order gets its own decision, dose card and coverage information. The orders are found and
 grouped by draft_orders.py and checked by order_validation.py; each order's answer goes into the `Evaluation` with
 its audit outcome by order_answers.py; a fault is answered by fault_answers.py.
 """
@@ -21,11 +22,12 @@ from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, rec
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
 from cds_service.dosing.text import order_words
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
+from cds_service.facts.course import signed_cycles
 from cds_service.facts.coverage import PayerMatch, no_plan, select_payer, standing
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts
-from cds_service.facts.order import is_blinatumomab, last_infusion_day, order_ref, order_start
-from cds_service.fault_answers import fault_answer, faulted
+from cds_service.facts.order import group_start, is_blinatumomab, last_infusion_day, order_ref, order_start
+from cds_service.fault_answers import fault_answer, fault_outcome
 from cds_service.hook_request import ORDER_SIGN, HookRequest
 from cds_service.order_answers import Call, add_answer, coverage_action, limit_cards, record_decision
 from cds_service.order_validation import validate_orders
@@ -38,9 +40,12 @@ from cds_service.valuesets import get_valuesets
 log = logging.getLogger(__name__)
 
 
+Answer = tuple[OrderOutcome, list[dict[str, Any]], list[dict[str, Any]]]  # an order's outcome, cards, actions
+
+
 @dataclass(frozen=True)
 class _Cycle:
-    """The group's cycle as read once for every order of it."""
+    """One cycle of the group as read once for every order of it."""
 
     record: PatientRecord
     facts: ClinicalFacts
@@ -48,6 +53,9 @@ class _Cycle:
     prior_approvals: PriorApprovals
     last_day: date  # the last infusion day of the cycle's orders: a Coverage ending before it ends mid-cycle
     answered: frozenset[int]  # id() of the orders answered (order-select: the selected ones, the only ones named)
+    orders: list[dict[str, Any]]  # the cycle's blinatumomab orders (the group's, unless cycles are signed together)
+    first: dict[str, Any]  # its first answered order, which the cycle's quantity card goes with
+    named: str  # "cycle 2" when the call signs several cycles (a decision card says which), else ""
 
 
 def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:
@@ -80,25 +88,47 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
 
 
 def _evaluate_group(call: Call, record: PatientRecord, medications: dict[int, dict[str, Any]]) -> Evaluation:
-    """`medications`: id() of each order -> the Medication it references (draft_orders.order_medications)."""
-    group = call.group
-    try:
-        facts = extract_facts(record, group.orders, call.ctx.today, other_drafts=group.others)
-    except Exception:
-        log.exception("fact extraction failed hookInstance=%s", call.request.hook_instance)
-        return faulted(call, record)
+    """Each cycle of the group (course.signed_cycles: cycle 1 and cycle 2 signed together are two; most calls sign
+    one) read once, after the cycles before it; then its orders answered, in the Bundle's order. `medications`: id()
+    of each order -> the Medication it references (draft_orders.order_medications)."""
+    answers: dict[int, Answer] = {}
+    earlier: list[list[dict[str, Any]]] = []
+    cycles = signed_cycles(call.group.orders, call.ctx.today)
+    for orders in cycles:
+        answers.update(_evaluate_cycle(call, record, medications, orders, earlier, len(cycles) > 1))
+        earlier.append(orders)
     result = Evaluation()
-    prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, group.orders, facts.start_date)
-    last_day = max(last_infusion_day(order, order_start(order, call.ctx.today)) for order in group.orders)
-    cycle = _Cycle(record, facts, CycleLines(group.orders, facts, medications), prior_approvals, last_day,
-                   frozenset(id(order) for order in group.targets))
-    for order in group.targets:
-        add_answer(result, *_evaluate_one(call, cycle, order))
+    for order in call.group.targets:
+        add_answer(result, *answers[id(order)])
     return result
 
 
-def _evaluate_one(call: Call, cycle: _Cycle,
-                  order: dict[str, Any]) -> tuple[OrderOutcome, list[dict[str, Any]], list[dict[str, Any]]]:
+def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, dict[str, Any]],
+                    orders: list[dict[str, Any]], earlier: list[list[dict[str, Any]]],
+                    several: bool) -> dict[int, Answer]:
+    """The answers of a cycle's answered orders, by id(); `earlier`: the cycles signed before it; `several`: whether
+    the call signs more than one. A cycle none of whose orders is answered (order-select) is not read: it counts
+    only as an earlier cycle."""
+    members = {id(order) for order in orders}
+    targets = [order for order in call.group.targets if id(order) in members]
+    if not targets:
+        return {}
+    try:
+        facts = extract_facts(record, orders, call.ctx.today, other_drafts=call.group.others, earlier=earlier)
+    except Exception:
+        log.exception("fact extraction failed hookInstance=%s", call.request.hook_instance)
+        start = group_start(orders, call.ctx.today)
+        return {id(order): fault_outcome(call, record, order, start) for order in targets}
+    prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, orders, facts.start_date)
+    number = facts.cycle.number.value
+    named = "" if not several else f"cycle {number}" if number else f"cycle from {facts.start_date.isoformat()}"
+    last_day = max(last_infusion_day(order, order_start(order, call.ctx.today)) for order in orders)
+    cycle = _Cycle(record, facts, CycleLines(orders, facts, medications), prior_approvals, last_day,
+                   frozenset(id(order) for order in targets), orders, targets[0], named)
+    return {id(order): _evaluate_one(call, cycle, order) for order in targets}
+
+
+def _evaluate_one(call: Call, cycle: _Cycle, order: dict[str, Any]) -> Answer:
     """The order's audit outcome, cards and system actions."""
     facts = cycle.facts
     outcome = OrderOutcome(order_id=order_ref(order), cycle=facts.cycle.number.value,
@@ -119,7 +149,7 @@ def _evaluate_one(call: Call, cycle: _Cycle,
 def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
             outcome: OrderOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     config, facts, group = call.config, cycle.facts, call.group
-    doses = OrderDoseChecks(order, group.orders, facts, cycle.dose_lines)
+    doses = OrderDoseChecks(order, cycle.orders, facts, cycle.dose_lines)
     policy = load_policy(payer.policy_id)
     decision = evaluate_policy(policy, facts, doses, cycle.prior_approvals.for_policy(policy))
     record_decision(outcome, decision, policy)
@@ -129,7 +159,7 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     if config.wants("coverage-info"):
         determination = call.request.hook == ORDER_SIGN and config.unsolicited_determ
         reading = _shown_reading(doses.reading(schedule), config)
-        which = order_words(doses.lines) if len(group.targets) > 1 else ""
+        which = order_words(doses.lines, cycle.named) if len(group.targets) > 1 else ""
         coverage = standing(cycle.record, payer, facts.start_date)
         cards.append(decision_card(decision, facts, order, call.ctx.base_url, reading, determination, which,
                                    coverage, cycle.last_day))
@@ -144,10 +174,10 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses, schedule)
         cards.extend([limit] if limit else [])
     # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
-    # is more than its days use, else one, without a suggestion, with the first answered order.
+    # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
     if policy.quantity_limit is not None and config.wants("limits"):
         quantity = quantity_card(order, facts, policy.quantity_limit, decision.payer_label, cycle.dose_lines,
-                                 cycle.answered, order is group.targets[0])
+                                 cycle.answered, order is cycle.first)
         cards.extend([quantity] if quantity else [])
     return cards, actions
 
@@ -160,7 +190,7 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
     # The Coverage whose payer could not be known, for the auditor as for the card.
     outcome.no_plan_reason, outcome.coverage_reference = why.reason, why.coverage
     not_received = {"coverage-not-received": "coverage", "payer-not-received": "payer"}.get(why.reason, "")
-    doses = OrderDoseChecks(order, call.group.orders, facts, cycle.dose_lines)
+    doses = OrderDoseChecks(order, cycle.orders, facts, cycle.dose_lines)
     problem = why.unreadable.problem if why.unreadable else ""
     schedule = schedule_for(facts)
     reading = _shown_reading(doses.reading(schedule), config)

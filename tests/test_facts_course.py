@@ -1,13 +1,14 @@
 """Cycles and courses of blinatumomab (fhir-data-profile.md §Course and cycles)."""
 from __future__ import annotations
 
+import random
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.course import prior_orders, read_cycle
+from cds_service.facts.course import group_cycles, prior_orders, read_cycle, signed_cycles, signed_span
 from cds_service.facts.diagnosis import read_diagnosis
 from cds_service.facts.medications import read_med_orders
 from cds_service.facts.model import CycleInfo
@@ -241,3 +242,88 @@ def test_medication_requests_not_received_leave_the_number_unknown() -> None:
     info = _cycle(record(not_received=("medicationRequests",)), date(2026, 1, 1))
     assert info.number.value is None and info.number.received is False
     assert info.course_start == date(2026, 1, 1)
+
+
+def _draft(id: str, first: date | None, days: int | None = 28) -> dict[str, Any]:
+    """A draft order from `first` for `days` days (None: its line states no end; `first` None: no dates at all)."""
+    end = None if first is None or days is None else first + (days - 1) * DAY
+    return medication_request(id=id, start=first, end=end, status="draft")
+
+
+def _ids(cycles: list[list[dict[str, Any]]]) -> list[list[str]]:
+    return [[order["id"] for order in cycle] for cycle in cycles]
+
+
+def test_orders_signed_together_are_one_cycle_unless_the_cycle_rule_separates_them() -> None:
+    day_1 = date(2026, 12, 1)
+    step, full = _draft("step", day_1, 7), _draft("full", day_1 + 7 * DAY, 21)
+    # A step dose written as two orders, a duplicate on the same days: one cycle, in the Bundle's order.
+    assert _ids(signed_cycles([full, step, _draft("again", day_1)], day_1)) == [["full", "step", "again"]]
+    # 28 days, then 14 days off: the next order is cycle 2, whichever the Bundle lists first.
+    second = _draft("second", day_1 + 42 * DAY)
+    assert _ids(signed_cycles([second, step, full], day_1)) == [["step", "full"], ["second"]]
+    # A gap of 7 days after the last infusion day continues the cycle, of 8 starts the next (Cycle.takes).
+    short = _draft("short", day_1, 10)
+    assert _ids(signed_cycles([short, _draft("on", day_1 + 16 * DAY, 10)], day_1)) == [["short", "on"]]
+    assert _ids(signed_cycles([short, _draft("off", day_1 + 17 * DAY, 10)], day_1)) == [["short"], ["off"]]
+    # 28 infusion days given: an order the next day begins the next cycle.
+    assert _ids(signed_cycles([step, full, _draft("next", day_1 + 28 * DAY)], day_1)) == \
+        [["step", "full"], ["next"]]
+    three = [_draft(f"c{n}", day_1 + 42 * n * DAY) for n in range(3)]
+    assert _ids(signed_cycles(three, day_1)) == [["c0"], ["c1"], ["c2"]]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_signed_orders_are_grouped_as_earlier_orders_are(seed: int) -> None:
+    """signed_cycles counts the infusion days as a cycle grows; Cycle.takes counts them again for each order (which
+    for 50 orders on the same days is quadratic): both must cut the same cycles."""
+    chance = random.Random(seed)
+    day_1 = date(2026, 12, 1)
+    drafts = [_draft(f"o{n}", day_1 + chance.randrange(90) * DAY, chance.choice([None, 1, 5, 7, 14, 21, 28]))
+              for n in range(chance.randrange(2, 12))]
+    spans = sorted((signed_span(order, day_1) for order in drafts), key=lambda span: (span.first, span.last))
+    expected = [sorted(span.reference.split("/")[1] for span in cycle.spans) for cycle in group_cycles(spans)]
+    assert [sorted(ids) for ids in _ids(signed_cycles(drafts, day_1))] == expected
+
+
+def test_a_signed_line_without_an_end_runs_to_the_cycles_28th_day() -> None:
+    """As the dose check runs it: "9 mcg/day from day 1" and "28 mcg/day from day 10" are one cycle, though the first
+    order's span, read as an earlier order's, is its first day only."""
+    day_1 = date(2026, 12, 1)
+    first, later = _draft("from-1", day_1, None), _draft("from-10", day_1 + 9 * DAY, None)
+    assert signed_span(first, day_1).last == day_1 + 27 * DAY
+    assert _ids(signed_cycles([first, later], day_1)) == [["from-1", "from-10"]]
+    assert _ids(signed_cycles([first, _draft("cycle-2", day_1 + 42 * DAY)], day_1)) == [["from-1"], ["cycle-2"]]
+    undated = [_draft("a", None), _draft("b", None)]  # both start today
+    assert _ids(signed_cycles(undated, day_1)) == [["a", "b"]]
+
+
+def _signed_cycle(rec: PatientRecord, earlier: list[list[dict[str, Any]]], start: date) -> CycleInfo:
+    """The cycle of a draft starting on `start`, signed after the cycles `earlier` in the same call."""
+    attestations = Attestations.from_record(rec)
+    signed = [order for cycle in earlier for order in cycle]
+    draft_ids = {"draft", *(order["id"] for order in signed)}
+    history = read_med_orders(rec.resources("medicationRequests"), rec.resolve, start, [], draft_ids)
+    priors = prior_orders(history, draft_ids, start, [signed_span(o, start) for o in signed], len(earlier))
+    return read_cycle(rec, start, read_diagnosis(rec, attestations), attestations, priors)
+
+
+def test_a_cycle_signed_after_others_in_the_call_counts_them() -> None:
+    day_1 = date(2026, 12, 1)
+    cycle_1 = [_draft("step", day_1, 7), _draft("full", day_1 + 7 * DAY, 21)]
+    info = _signed_cycle(record(), [cycle_1], day_1 + 42 * DAY)
+    assert info.number.value == 2 and info.infusion_days_before == 0
+    assert info.cycle_starts == (day_1, day_1 + 42 * DAY) and info.course_start == day_1
+    assert info.number.evidence == ("MedicationRequest/step", "MedicationRequest/full")
+    # With the history: cycle 3 of the course.
+    third = _signed_cycle(record(_prior(day_1 - 42 * DAY)), [cycle_1], day_1 + 42 * DAY)
+    assert third.number.value == 3 and third.course_start == day_1 - 42 * DAY
+
+
+def test_the_calls_attested_cycle_number_is_the_first_signed_cycles() -> None:
+    """Answered once for the call (today, before either cycle starts): cycle 4 for the first, so 5 for the next."""
+    day_1 = date(2026, 12, 1)
+    answer = questionnaire_response({"cycle-number": 4}, authored="2026-11-21")
+    info = _signed_cycle(record(answer), [[_draft("c4", day_1)]], day_1 + 42 * DAY)
+    assert (info.number.value, info.number.attested) == (5, True)
+    assert info.number.note == "cycle 4 attested for the first cycle signed with it"

@@ -59,10 +59,14 @@ def days_text(first: int, last: int | None) -> str:
     return f"day {first}" if first == last else f"days {first}–{last}"
 
 
-def order_words(lines: list[DoseLine]) -> str:
-    """An order as its dose tells it from others signed with it: "order of 9 mcg/day on days 1–7" ("" unread)."""
+def order_words(lines: list[DoseLine], cycle: str = "") -> str:
+    """An order as its dose tells it from others signed with it: "order of 9 mcg/day on days 1–7" ("" unread); with
+    `cycle` when the call signs several cycles, whose days each count from their own start: "cycle 2 order of 28
+    mcg/day on days 1–28" (two such orders of cycles 2 and 3 read alike without it)."""
     words = dose_words(lines)
-    return f"order of {words}" if words else ""
+    if not words:
+        return f"{cycle} order" if cycle else ""
+    return f"{cycle + ' ' if cycle else ''}order of {words}"
 
 
 def dose_words(lines: list[DoseLine]) -> str:

@@ -11,18 +11,22 @@ course was given in remission, the cycle number is unknown, for the clinician to
 An earlier order whose drug could not be identified (medications.py) may be a prior cycle: the count is then
 unknown, for the clinician to attest (`cycle-number`), rather than a guess that it was not one. Any such order begun
 before this cycle counts, however old: which cycle or course it would join depends on what it was.
+
+Orders signed together (one `draftOrders` Bundle) are one cycle unless the same rule separates them
+(`signed_cycles`): cycle 1 and cycle 2 signed in one call are two cycles, the second counted, numbered and dosed
+from its own start as if signed after the first.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
 from cds_service.facts.medications import PRIOR_STATUSES, MedOrder
 from cds_service.facts.model import CycleInfo, Fact
-from cds_service.facts.order import last_infusion_day
+from cds_service.facts.order import last_infusion_day, order_ref, order_start, period_last_day
 from cds_service.record import PatientRecord
 
 DAY = timedelta(days=1)
@@ -67,12 +71,87 @@ class Cycle:
         return first - self.last <= MAX_GAP and self.infusion_days_before(first) < INFUSION_DAYS_PER_CYCLE
 
 
+def signed_cycles(orders: list[dict[str, Any]], today: date) -> list[list[dict[str, Any]]]:
+    """The blinatumomab orders signed together, as the cycles they are, oldest first (each in the Bundle's order):
+    an order starts the next cycle when it starts more than 7 days after the cycle's last infusion day, or once the
+    cycle holds 28 infusion days (`Cycle.takes`, the rule for earlier orders). A step dose written as two orders, or
+    two orders on the same days, stay one cycle. Linear in the orders after sorting them: the infusion days are
+    counted as the cycle grows, not again for each order."""
+    if len(orders) < 2:
+        return [orders]
+    spans = sorted(((signed_span(order, today), position) for position, order in enumerate(orders)),
+                   key=lambda item: (item[0].first, item[0].last, item[1]))
+    cycles: list[list[int]] = []
+    growing: _Growing | None = None
+    for span, position in spans:
+        if growing is not None and growing.takes(span):
+            growing.add(span)
+            cycles[-1].append(position)
+        else:
+            growing = _Growing(span)
+            cycles.append([position])
+    return [[orders[position] for position in sorted(cycle)] for cycle in cycles]
+
+
+def signed_span(order: dict[str, Any], today: date) -> OrderSpan:
+    """A signed order's infusion days: as an earlier order's, except that a dosage line stating no end runs to the
+    cycle's 28th infusion day, as the dose check runs it (an earlier order's span is never guessed longer)."""
+    first = order_start(order, today)
+    last = last_infusion_day(order, first)
+    if _runs_open(order):
+        last = max(last, first + (INFUSION_DAYS_PER_CYCLE - 1) * DAY)
+    return OrderSpan(order_ref(order), first, last)
+
+
+def _runs_open(order: dict[str, Any]) -> bool:
+    """Whether a dosage line of the order states no end (no boundsPeriod end, no boundsDuration)."""
+    for line in order.get("dosageInstruction") or ():
+        timing = line.get("timing") if isinstance(line, dict) else None
+        repeat = timing.get("repeat") if isinstance(timing, dict) else None
+        repeat = repeat if isinstance(repeat, dict) else {}
+        if period_last_day(repeat.get("boundsPeriod")) is None and not repeat.get("boundsDuration"):
+            return True
+    return False
+
+
+class _Growing:
+    """A cycle of signed orders as it grows, spans added in order of their first day: its last infusion day and its
+    infusion days, the merged days counted (`counted`) but for the last stretch (`stretch`), which a later span can
+    only extend (it starts no earlier than it)."""
+
+    def __init__(self, span: OrderSpan) -> None:
+        self.last = span.last
+        self.counted = 0
+        self.stretch = (span.first, span.last)
+
+    def infusion_days_before(self, day: date) -> int:
+        first, last = self.stretch
+        return self.counted + max(0, (min(last, day - DAY) - first).days + 1)
+
+    def takes(self, span: OrderSpan) -> bool:
+        """`Cycle.takes`, counted without walking the days."""
+        return span.first - self.last <= MAX_GAP and self.infusion_days_before(span.first) < INFUSION_DAYS_PER_CYCLE
+
+    def add(self, span: OrderSpan) -> None:
+        first, last = self.stretch
+        if span.first <= last + DAY:
+            self.stretch = (first, max(last, span.last))
+        else:
+            self.counted += (last - first).days + 1
+            self.stretch = (span.first, span.last)
+        self.last = max(self.last, span.last)
+
+
 class PriorOrders(NamedTuple):
     """The earlier orders this cycle is counted from (not drafts, active/completed/stopped, begun before its start),
     read once for the cycle and for the order-level answers."""
 
     spans: list[OrderSpan]  # prior blinatumomab orders, oldest first
     unread: list[OrderSpan]  # orders whose drug is unknown (medications.py): each may be a prior blinatumomab one
+    # The orders of the cycles signed before this one in the same call (signed_cycles): earlier cycles, which do not
+    # move `answers_since`: an answer given for the call speaks for each of its cycles.
+    signed: tuple[OrderSpan, ...] = ()
+    signed_count: int = 0  # how many cycles they are
 
     def answers_since(self) -> date | None:
         """From when order-level answers (combination, cycle-number) count: authored after the day the latest of
@@ -81,9 +160,11 @@ class PriorOrders(NamedTuple):
         return max(starts) + timedelta(days=1) if starts else None
 
 
-def prior_orders(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date) -> PriorOrders:
+def prior_orders(med_orders: Iterable[MedOrder], draft_ids: set[str], start: date,
+                 signed: Sequence[OrderSpan] = (), signed_count: int = 0) -> PriorOrders:
     """The spans of the prior blinatumomab orders and of the orders that would be ones but for their unknown drug, in
-    one pass (a span is read only for those: reading one costs a walk over the order's dosage lines)."""
+    one pass (a span is read only for those: reading one costs a walk over the order's dosage lines). `signed`: the
+    spans (`signed_span`) of the orders of the `signed_count` cycles signed before this one in the same call."""
     spans: list[OrderSpan] = []
     unread: list[OrderSpan] = []
     for order in med_orders:
@@ -94,7 +175,7 @@ def prior_orders(med_orders: Iterable[MedOrder], draft_ids: set[str], start: dat
             span = OrderSpan(order.reference, order.start, last_infusion_day(order.resource, order.start))
             (spans if order.identified else unread).append(span)
     spans.sort(key=lambda s: (s.first, s.last))
-    return PriorOrders(spans, unread)
+    return PriorOrders(spans, unread, tuple(signed), signed_count)
 
 
 def group_cycles(spans: list[OrderSpan]) -> list[Cycle]:
@@ -171,8 +252,8 @@ def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attesta
                priors: PriorOrders) -> CycleInfo:
     """Cycle number, course start and cycle starts for the draft blinatumomab orders starting on `start`, given the
     earlier orders `prior_orders` found (extract.py)."""
-    spans, unread = priors
-    cycles = group_cycles(spans)
+    spans, unread, signed, signed_before = priors
+    cycles = group_cycles(sorted([*spans, *signed], key=lambda s: (s.first, s.last)) if signed else spans)
     continuing = bool(cycles) and cycles[-1].takes(start)
     starts = [c.start for c in cycles] + ([] if continuing else [start])
     course, unclear = course_cycle_starts(starts, diagnosis, attestations)
@@ -182,8 +263,11 @@ def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attesta
         number, course = Fact(received=False), [start]
     answer = attestations.get("cycle-number", authored_since=priors.answers_since())
     if answer is not None and isinstance(answer.value, int) and answer.value >= 1:
-        number = Fact(answer.value, (answer.reference,), attested=True)
-        course = _attested_course(starts, course, answer.value)
+        # The call's answer is the first cycle signed in it: each cycle signed after it in the call is one more.
+        value = answer.value + signed_before
+        note = f"cycle {answer.value} attested for the first cycle signed with it" if signed_before else ""
+        number = Fact(value, (answer.reference,), attested=True, note=note)
+        course = _attested_course(starts, course, value)
     return CycleInfo(number=number, start=start, course_start=course[0], cycle_starts=tuple(course),
                      infusion_days_before=days_before)
 

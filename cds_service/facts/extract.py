@@ -19,7 +19,7 @@ from cds_service.facts.attestations import unreadable_relevance as attestation_r
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
 from cds_service.facts.codes import add_months, completed_months, last_day_named, parse_date, ref
-from cds_service.facts.course import PriorOrders, prior_orders, read_cycle
+from cds_service.facts.course import PriorOrders, prior_orders, read_cycle, signed_span
 from cds_service.facts.diagnosis import Diagnosis, lymphoblastic, read_diagnosis
 from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
 from cds_service.facts.immunizations import LiveVaccines, live_vaccine_in_window
@@ -54,16 +54,19 @@ _CHECKED_WHERE_READ = frozenset({"observations", "medicationRequests", "immuniza
 
 
 def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: date,
-                  other_drafts: Sequence[dict[str, Any]] = ()) -> ClinicalFacts:
+                  other_drafts: Sequence[dict[str, Any]] = (),
+                  earlier: Sequence[Sequence[dict[str, Any]]] = ()) -> ClinicalFacts:
     """The facts of the blinatumomab draft `orders` (one cycle). `other_drafts` are the request's other draft
-    MedicationRequests, part of the medication picture at the start date."""
+    MedicationRequests, part of the medication picture at the start date. `earlier`: the cycles of blinatumomab
+    orders signed in the same call before this one (course.signed_cycles), which count as its earlier cycles."""
     observations = ObservationIndex(record.lists.get("observations"))
     record, left_out = _well_formed_record(record)
     resolve = _memoized(record.resolve)
     start = group_start(orders, today)
     attestations = Attestations.from_record(record)
     diagnosis = read_diagnosis(record, attestations)
-    draft_ids = {str(o.get("id")) for o in orders}
+    signed = [order for cycle in earlier for order in cycle]
+    draft_ids = {str(o.get("id")) for o in (*orders, *signed)}
     malformed_orders: list[dict[str, Any]] = []
     # The history as received (read_med_orders checks the orders it keeps), without the orders being signed; then
     # the request's other drafts, whatever their ids: read only when there are some (most requests sign one order),
@@ -71,7 +74,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     med_orders = read_med_orders(record.resources("medicationRequests"), resolve, today, malformed_orders, draft_ids)
     if other_drafts:
         med_orders += read_med_orders(other_drafts, resolve, today, malformed=malformed_orders)
-    priors = prior_orders(med_orders, draft_ids, start)
+    priors = prior_orders(med_orders, draft_ids, start, [signed_span(o, today) for o in signed], len(earlier))
     cycle = read_cycle(record, start, diagnosis, attestations, priors)
     renewal_since = _renewal_answers_since(cycle)
     labs = read_labs(record, attestations, cycle.course_start, diagnosis, observations, renewal_since)
@@ -85,8 +88,8 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal_since))
     # The resources left out, in practice none: looked at only when there are some.
     if any(left_out.values()) or malformed_orders or observations.unreadable():
-        context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(priors.spans), draft_ids,
-                           resolve)
+        context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(priors.spans or signed),
+                           draft_ids, resolve)
         facts = open_facts(facts, _unreadable(left_out, malformed_orders, observations.unreadable(), context))
     # Last, from the facts as they stand: an answer an unreadable resource made unknown was not used. Replacing a
     # field of the frozen facts costs as much as building them again: only done when an answer was used.

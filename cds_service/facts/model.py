@@ -154,7 +154,7 @@ class CycleInfo:
     """Where the order sits in the patient's blinatumomab history (fhir-data-profile.md §Course and cycles)."""
 
     number: Fact[int]  # cycle number of this order within the course (attested cycle-number overrides)
-    start: date  # day 1 of this cycle (the earliest start of the draft blinatumomab orders)
+    start: date  # day 1 of this cycle (the earliest start of its draft blinatumomab orders)
     course_start: date  # start of the first cycle of the course (= start for cycle 1)
     cycle_starts: tuple[date, ...] = ()  # start of every cycle of the course, cycle 1 first, this cycle last
     infusion_days_before: int = 0  # infusion days already given in this cycle when the order continues it
