@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from cds_service.dosing.reading import DoseLine
 from cds_service.facts.quantities import BSA_PLACES, normalize, rounded
+
+if TYPE_CHECKING:  # reading.py words its own notes with this module's functions
+    from cds_service.dosing.reading import DoseLine
 
 
 def mcg_text(value: Decimal) -> str:
