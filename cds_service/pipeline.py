@@ -22,11 +22,11 @@ from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, rec
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
 from cds_service.dosing.text import order_words
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
-from cds_service.facts.course import signed_cycles
+from cds_service.facts.course import signed_cycles, signed_span
 from cds_service.facts.coverage import PayerMatch, no_plan, select_payer, standing
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts
-from cds_service.facts.order import group_start, is_blinatumomab, last_infusion_day, order_ref, order_start
+from cds_service.facts.order import group_start, is_blinatumomab, order_ref
 from cds_service.fault_answers import fault_answer, fault_outcome
 from cds_service.hook_request import ORDER_SIGN, HookRequest
 from cds_service.order_answers import Call, add_answer, coverage_action, limit_cards, record_decision
@@ -122,7 +122,7 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
     prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, orders, facts.start_date)
     number = facts.cycle.number.value
     named = "" if not several else f"cycle {number}" if number else f"cycle from {facts.start_date.isoformat()}"
-    last_day = max(last_infusion_day(order, order_start(order, call.ctx.today)) for order in orders)
+    last_day = max(signed_span(order, call.ctx.today).last for order in orders)  # an open line: to day 28
     cycle = _Cycle(record, facts, CycleLines(orders, facts, medications), prior_approvals, last_day,
                    frozenset(id(order) for order in targets), orders, targets[0], named)
     return {id(order): _evaluate_one(call, cycle, order) for order in targets}

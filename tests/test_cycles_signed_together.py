@@ -177,3 +177,41 @@ def test_a_single_order_spanning_two_cycles_is_read_as_one_cycle_from_its_start(
     line["doseAndRate"][0]["rateQuantity"]["value"] = 40
     [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert dose["summary"] == "Dose above label: 40 mcg/day on days 43–70 of cycle 1; label is 28 mcg/day"
+
+
+def _coverage_ending(body: dict[str, Any], end: str) -> dict[str, Any]:
+    [entry] = body["prefetch"]["coverage"]["entry"]
+    entry["resource"]["period"] = {"start": "2026-01-01", "end": end}
+    return body
+
+
+def test_a_coverage_ending_within_cycle_2_is_said_on_cycle_2s_card_only(client: Any) -> None:
+    """Each cycle's last infusion day is its own (cycle 1: 2026-12-28; cycle 2: 2027-02-08): a Coverage ending on
+    2027-01-20 ends after cycle 1 and within cycle 2."""
+    cards = by_order(post(client, _coverage_ending(with_cycle_2(), "2027-01-20")))
+    first, second = (" ".join(c["detail"] for c in cards[o]) for o in ("blinatumomab-order", "cycle-2-order"))
+    assert "Coverage ends mid-cycle" not in first
+    assert "Coverage ends mid-cycle" in second and "last infusion day, 2027-02-08" in " ".join(second.split())
+
+
+def test_a_line_without_an_end_runs_to_day_28_for_the_coverage_too(client: Any) -> None:
+    """A dosage line that states no end runs to the cycle's 28th day, as the dose check runs it: a Coverage ending on
+    day 15 ends mid-cycle (the line's start alone had been taken as the cycle's last day)."""
+    body = _coverage_ending(example(EXAMPLE), "2026-12-15")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    line = order["dosageInstruction"][1]
+    line["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-12-01"}
+    order["dosageInstruction"] = [line]
+    [card] = [c for c in post(client, body)["cards"] if "coverage-decision" in c["extension"]]
+    assert "last infusion day, 2026-12-28" in " ".join(card["detail"].split())
+
+
+def test_two_cycles_over_the_quantity_limit_get_a_quantity_card_each(client: Any) -> None:
+    """The quantity limit is per cycle: each cycle's card goes with its own order and names its own cycle."""
+    body = with_cycle_2()
+    for entry in body["context"]["draftOrders"]["entry"]:
+        entry["resource"]["dispenseRequest"]["quantity"]["value"] = 40
+    cards = by_order(post(client, body))
+    for order, number in (("blinatumomab-order", 1), ("cycle-2-order", 2)):
+        [quantity] = [c for c in cards[order] if "Quantity above plan limit" in c["summary"]]
+        assert f"in cycle {number}" in quantity["summary"]

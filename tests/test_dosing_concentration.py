@@ -249,3 +249,12 @@ def test_a_volume_within_the_label_but_above_florida_blues_28_is_not_rewritten_e
     assert (decision["decision"], ceiling["status"]) == ("criteria-not-met", "not-met")
     assert ceiling["note"].startswith("28.3 mcg/day on days 1–28 (10 mL/h of 28.3 mcg per 240 mL): above 28 mcg/day")
     assert [c["source"]["topic"]["code"] for c in answer["cards"]] == ["coverage-info"]
+
+
+@pytest.mark.parametrize("volume", [1e-300, "1e-30"])
+def test_a_strength_in_a_vanishing_volume_is_a_dose_above_the_label_not_a_fault(client: Any, volume: Any) -> None:
+    """28 mcg per 1e-300 mL makes about 1e303 mcg/day: too many digits to round for display, which raised, and the
+    order got the technical-problem card. It is a dose above the label, with its warning."""
+    criterion, [card] = answered(with_contained(bag(strength(28, "ug", volume))), client)
+    assert criterion["status"] == "not-met" and "label 28 mcg/day" in criterion["note"]
+    assert card["indicator"] == "warning" and len(card["summary"]) < 140

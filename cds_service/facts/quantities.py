@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, getcontext
 from functools import cache, lru_cache
 from typing import Any
 
@@ -113,7 +113,11 @@ BSA_PLACES = 3
 
 def rounded(value: Decimal, places: int = 2) -> Decimal:
     """`value` to `places` decimals, half up (1.125 is 1.13), without trailing zeros: how every number shown to a
-    clinician is rounded, so a value reads the same on a card and in a criterion's note."""
+    clinician is rounded, so a value reads the same on a card and in a criterion's note. A value with more digits
+    than the context's precision holds at `places` (a dose read through a volume of 1e-300 mL) is shown as it is:
+    quantize would raise, and the order be answered as a fault rather than as above the label."""
+    if value.is_finite() and value.adjusted() >= getcontext().prec - places:
+        return value.normalize()
     return value.quantize(_quantum(places), rounding=ROUND_HALF_UP).normalize()
 
 
