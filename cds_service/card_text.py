@@ -111,6 +111,9 @@ class CardText(NamedTuple):
     detail: str
     label: str = ""
     action: str = ""
+    # The summary's whole line, before render_card's cut at the limit: a card composing its summary by parts gives
+    # them up whole from it (cards.decision_card), where the cut text would keep a phrase cut in its middle.
+    line: str = ""
 
 
 class _CardEnvironment(Environment):
@@ -184,11 +187,13 @@ def render_card(template: str, **context: Any) -> CardText:
     # The template's top-level {% set %}s, read from the module's __dict__ (where Jinja puts them), not by getattr
     # with a default: most cards set no label and no action, and each such getattr raised and cleared an error.
     names = module.__dict__
+    line = " ".join(plain_text(str(names.get("summary", ""))).split())
     return CardText(
-        summary=_short(plain_text(str(names.get("summary", "")))),
+        summary=_short(line),
         detail=str(module).strip(),
         label=plain_text(str(names.get("label", "")).strip()),
         action=plain_text(str(names.get("action", "")).strip()),
+        line=line,
     )
 
 

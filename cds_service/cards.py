@@ -52,28 +52,44 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     """
     reference = order_ref(order)
     notes = label_notes(decision, facts, dose)
-    opening = _opening(notes)
-    # The room `which` takes is kept for it: a not-met reason fitted to the whole summary had pushed it out, and two
-    # orders' cards read the same.
     said = _coverage_context(coverage, facts.start_date, last_day)
-    # The payer as the summary names it: a secondary coverage's decision says so, as the primary's rules come first;
-    # after a label's word, the room left is the outcome's, and the detail says it.
-    rank = " (secondary coverage)" if said and said["secondary"] and not opening else ""
-    taken = len(opening) + (len(f" — {which}") if which else 0) + len(rank)
-    text = render_card("decision.j2", **_context(decision, facts, base_url, taken),
-                       label_notes=[n.text for n in notes], determination=determination,
-                       order=_order_text(order, reference), coverage=said, payer=decision.payer_label + rank)
-    # As decision.j2's met summary says it.
-    ends = f"; coverage ends {said['end']}, mid-cycle" if said and said["mid_cycle"] else ""
-    # What the detail says too gives way, when the label's word leaves no room: the indication's name first.
-    summary = _with_added(text.summary, opening, which, (f" ({decision.indication_title})", ends, rank))
+    text = _decision_text(decision, facts, base_url, notes, which, said, determination, _order_text(order, reference))
     raised = _raised(indicator(decision), notes)
-    card = card_shell(reference, text._replace(summary=summary), raised, decision.payer_label, TOPIC)
+    card = card_shell(reference, text, raised, decision.payer_label, TOPIC)
     card["extension"][DECISION_EXTENSION] = decision.as_extension()
     card["links"] = _links(decision, base_url)
     if decision.decision == NOT_MET_DECISION:
         card["overrideReasons"] = override_reasons(critical=raised == "critical")
     return card
+
+
+def _decision_text(decision: Decision, facts: ClinicalFacts, base_url: str, notes: list[LabelNote], which: str,
+                   said: dict[str, Any] | None, determination: bool, order: str) -> CardText:
+    """decision.j2's texts, the summary composed within the limit and given up by whole parts, never cut in one.
+
+    The label's word opens it, then the payer and its outcome: those stay (several notes in short when in full they
+    leave the outcome no room, _openings). Given up first, one after the other, as the detail says them too: the
+    indication's name, when the coverage ends mid-cycle, that it is the secondary coverage; then the words naming
+    the order among those signed with it (`which`), which the outcome had been fitted to leave room for: without
+    them, the outcome is fitted to the whole room again (its reason or list in full)."""
+    # As decision.j2's met summary says it.
+    ends = f"; coverage ends {said['end']}, mid-cycle" if said and said["mid_cycle"] else ""
+    layouts = [(opening, closing) for opening in _openings(notes)
+               for closing in ([f" — {which}"] if which else []) + [""]]
+    text = CardText("", "")
+    for opening, closing in layouts:
+        # The payer as the summary names it: a secondary coverage's decision says so, as the primary's rules come
+        # first; after a label's word, the room left is the outcome's, and the detail says it.
+        rank = " (secondary coverage)" if said and said["secondary"] and not opening else ""
+        taken = len(opening) + len(closing) + len(rank)
+        text = render_card("decision.j2", **_context(decision, facts, base_url, taken), coverage=said,
+                           label_notes=[n.text for n in notes], payer=decision.payer_label + rank,
+                           determination=determination, order=order)
+        summary = _fitted(text.line, opening, closing, (f" ({decision.indication_title})", ends, rank))
+        if summary:
+            return text._replace(summary=summary)
+    # No outcome of this service is that long (tests/test_cards.py tries them): cut between words all the same.
+    return text._replace(summary=_cut_between_words(layouts[-1][0] + text.line, SUMMARY_LIMIT - 1))
 
 
 def _coverage_context(coverage: Standing | None, start: date, last_day: date | None) -> dict[str, Any] | None:
@@ -117,7 +133,8 @@ def no_plan_card(order: dict[str, Any], facts: ClinicalFacts, dose: DoseReading,
     text = render_card("decision-no-plan.j2", not_received=not_received, coverage=coverage, unreadable=unreadable,
                        out_of_force=lapsed, plans=payer_labels(),
                        label_notes=[n.text for n in notes], dose_checked=not dose.missing or dose.above)
-    summary = _with_added(text.summary, _opening(notes))
+    summary = next((fitted for opening in _openings(notes) if (fitted := _fitted(text.line, opening))),
+                   _cut_between_words(_openings(notes)[-1] + text.line, SUMMARY_LIMIT - 1))
     return card_shell(order_ref(order), text._replace(summary=summary), _raised("info", notes), SERVICE_NAME, TOPIC)
 
 
@@ -163,26 +180,28 @@ def _order_text(order: dict[str, Any], reference: str) -> str:
     return f"{reference}: {sig}" if sig else reference
 
 
-def _opening(notes: list[LabelNote]) -> str:
-    """What opens the summary: the words of the label notes it names, before the payer's outcome ("" when none)."""
-    label = [note.summary for note in notes if note.summary]
-    return f"{'; '.join(label)} — " if label else ""
+def _openings(notes: list[LabelNote]) -> list[str]:
+    """What may open the summary, the first that leaves the payer's outcome room: the words of the label notes it
+    names, before the outcome ("" when none); else each in short (LabelNote.short); else the first (the most urgent:
+    label_notes lists them so) in short and how many more the detail says."""
+    named = [note for note in notes if note.summary]
+    if not named:
+        return [""]
+    more = len(named) - 1
+    forms = ("; ".join(n.summary for n in named), "; ".join(n.short or n.summary for n in named),
+             f"{named[0].short or named[0].summary} (+{more} label note{'s' if more > 1 else ''})" if more else "")
+    return [f"{form} — " for form in dict.fromkeys(forms) if form]
 
 
-def _with_added(summary: str, opening: str, which: str = "", droppable: tuple[str, ...] = ()) -> str:
-    """The summary after its `opening` (_opening), which is never left out (the payer's outcome after it is cut
-    between words if need be, its `droppable` parts given up first, one after the other: the indication's name, then
-    when the coverage ends and that it is the secondary one, which the detail says too), and closed by `which` order
-    it is when that fits too."""
-    bases = [summary]
-    for part in droppable:
-        bases.append(bases[-1].replace(part, "", 1) if part else bases[-1])
-    closing = f" — {which}" if which else ""
-    for end in (closing, ""):
-        for base in bases:
-            if len(opening) + len(base) + len(end) < SUMMARY_LIMIT:
-                return opening + base + end
-    return opening + _cut_between_words(bases[-1], SUMMARY_LIMIT - 1 - len(opening))
+def _fitted(summary: str, opening: str, closing: str = "", droppable: tuple[str, ...] = ()) -> str:
+    """`opening` + `summary` + `closing` under the limit, the `droppable` parts of `summary` given up whole, one after
+    the other; "" when even the summary without them does not fit."""
+    base = summary
+    for part in ("", *droppable):
+        base = base.replace(part, "", 1) if part else base
+        if len(opening) + len(base) + len(closing) < SUMMARY_LIMIT:
+            return opening + base + closing
+    return ""
 
 
 _RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -293,6 +312,9 @@ def _blocked(decision: Decision, opening: int) -> str:
     return _reason(decision, opening) if decision.blocking() else ""
 
 
+_SHORTEST_CUT_ITEM = 40  # characters of room at least for the start of an item too long for the summary
+
+
 def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> tuple[str, str]:
     """What the summary asks to document: every needed item with what other indications would need instead, if it
     all fits beside the `frame` (the summary's other text); else as many needed items as fit, then how many more, and
@@ -311,9 +333,12 @@ def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> 
         if len(text) <= budget:
             return text, ""
     # The first item alone is too long: cut between its words, so that the summary still ends as it says ("to
-    # confirm coverage"), not cut in mid-word at the limit; the detail lists it whole.
+    # confirm coverage"), not cut in mid-word at the limit; the detail lists it whole. With too little room for its
+    # first words (a label's word before the payer), how many items: a word or two of it named nothing ("ALL…").
     counted = f" (+{len(needed) - 1} more)" if len(needed) > 1 else ""
-    return _cut_between_words(needed[0], budget - len(counted)) + counted, ""
+    if budget - len(counted) >= _SHORTEST_CUT_ITEM:
+        return _cut_between_words(needed[0], budget - len(counted)) + counted, ""
+    return (f"{len(needed)} items" if len(needed) > 1 else "1 item"), ""
 
 
 def _cut_between_words(text: str, width: int, shortest: int = 1) -> str:

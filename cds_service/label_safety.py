@@ -36,6 +36,8 @@ class LabelNote(NamedTuple):
     text: str  # the detail's line
     summary: str = ""  # the words the card's summary opens with ("": the detail only, and the indicator as it is)
     indicator: str = "warning"  # the least indicator of a card whose summary names it
+    # The summary's words in short, when several notes with a payer's outcome do not fit in full ("": the summary)
+    short: str = ""
 
 
 def label_notes(decision: Decision | None, facts: ClinicalFacts, dose: DoseReading) -> list[LabelNote]:
@@ -56,19 +58,20 @@ def label_notes(decision: Decision | None, facts: ClinicalFacts, dose: DoseReadi
         if _recorded(toxicity, said):
             notes.append(LabelNote(
                 _line(f"{toxicity.note[:1].upper()}{toxicity.note[1:]}", _DISCONTINUE, toxicity, shown),
-                "Grade 4 CRS/ICANS this course: label says discontinue permanently", "critical"))
+                "Grade 4 CRS/ICANS this course: label says discontinue permanently", "critical",
+                "Grade 4 CRS/ICANS: discontinue permanently"))
     elif earlier.value and _recorded(earlier, said):
         # No payer's window reaches an earlier course (Aspirus's renewal criterion reads this one), but the label's
         # discontinuation is for the patient. The summary says when it was, not to be read as this course's.
         notes.append(LabelNote(
             _line(f"{earlier.note[:1].upper()}{earlier.note[1:]}", _DISCONTINUE_EVER, earlier, shown),
             f"Grade 4 CRS/ICANS on {earlier.value[0].isoformat()} (earlier course): label says discontinue "
-            "permanently", "critical"))
+            "permanently", "critical", "Grade 4 CRS/ICANS: discontinue permanently"))
     vaccine = read_within(facts.live_vaccine_in_window, _VACCINE_WINDOW)
     if _recorded(vaccine, said):
         notes.append(LabelNote(
             _line(f"Live vaccine near treatment: {vaccine.note}", _NO_LIVE_VACCINE, vaccine, shown),
-            "Live vaccine near treatment: label advises against it", "critical"))
+            "Live vaccine near treatment: label advises against it", "critical", "Live vaccine near treatment"))
     notes.extend(_dose_notes(decision, dose))
     return notes
 
@@ -86,11 +89,12 @@ def _dose_notes(decision: Decision | None, dose: DoseReading) -> list[LabelNote]
         # Unless the decision asks for it already (a policy that reads the label dose): nothing else would say the
         # dose went unchecked, and a child's dose is per m² of body surface. In the summary unless the order is not
         # covered anyway: why it is not is then the news, and the card a warning already.
+        what = dose.missing.split(' (')[0]
         summary = "" if decision and decision.decision == NOT_MET_DECISION else \
-            f"Dose not checked against the label: no {dose.missing.split(' (')[0]}"
+            f"Dose not checked against the label: no {what}"
         return [LabelNote(
             f"Dose not checked against the label: the chart has no {dose.missing}. The label dose is fixed from "
-            "45 kg and per m² of body surface below it.", summary)]
+            "45 kg and per m² of body surface below it.", summary, short=summary and f"Dose not checked: no {what}")]
     if dose.above and decision and any(c.kind == "dose" and c.status == MET for c in decision.criteria):
         # The plan's own dose limit met beside a dose card saying the dose is above the label: the tick alone reads
         # as "the dose is right".

@@ -260,8 +260,9 @@ def test_no_plan_card_names_a_supported_plan_out_of_force_after_the_label_word()
     lapsed = OutOfForce(PayerMatch("florida-blue", "Coverage/f"), date(2026, 1, 1), date(2026, 11, 30))
     card = no_plan_card(ORDER, facts, DoseReading(missing="current weight", above=False), coverage="Coverage/f",
                         out_of_force=lapsed)
-    assert card["summary"].startswith("Dose not checked against the label: no current weight — Florida Blue "
-                                      "coverage ends 2026-11-30, before this order starts (2026-12-01)")
+    # The label's word in short: in full, it left the outcome cut in its middle.
+    assert card["summary"] == ("Dose not checked: no current weight — Florida Blue coverage ends 2026-11-30, before "
+                               "this order starts (2026-12-01): coverage not checked")
     assert len(card["summary"]) < 140
     assert "(Coverage/f, 2026-01-01 to 2026-11-30)" in card["detail"]
 
@@ -447,3 +448,48 @@ def test_a_lymphoma_without_the_compendia_answer_is_named_with_the_route_left_op
     others = detail.split("Other indications of the policy would need:")[1].split("\n\n")[1]
     assert "- attestation of an FDA-labeled or NCCN 1/2A use" in others.splitlines()
     assert "can be answered in the [attestation questionnaire]" in detail
+
+
+_ICANS = Fact(True, ("Condition/icans-1",), note="grade 4-5 CRS or ICANS since the course start: ICANS grade 4")
+_EARLIER = Fact((date(2025, 3, 6),), ("Condition/icans-2025",), note="grade 4-5 CRS or ICANS before this course")
+_VACCINE = Fact(True, ("Immunization/mmr-1",), note="MMR dated 2026-11-24")
+_LABEL_FINDINGS: tuple[dict[str, Any], ...] = (
+    {}, {"unacceptable_toxicity": _ICANS}, {"severe_toxicity_before_course": _EARLIER},
+    {"live_vaccine_in_window": _VACCINE}, {"unacceptable_toxicity": _ICANS, "live_vaccine_in_window": _VACCINE},
+    {"severe_toxicity_before_course": _EARLIER, "live_vaccine_in_window": _VACCINE})
+_WHICH = ("", "order of 9 mcg/day on days 1–7", "cycle 2 order of 28 mcg/day on days 1–28",
+          "cycle from 2026-12-01 order of 9 mcg/day on days 1–7; 28 mcg/day on days 8–28; …")
+_STANDINGS = (None, Standing("Coverage/c1", date(2026, 1, 1), date(2026, 12, 15)),
+              Standing("Coverage/c2", None, None, 2, True, Primary("Coverage/c1", 1, None)),
+              Standing("Coverage/c2", date(2026, 1, 1), date(2026, 12, 15), 2, True, Primary("Coverage/c1", 1, None)))
+
+
+def test_a_crowded_summary_gives_up_whole_parts_and_keeps_the_label_word_and_the_outcome() -> None:
+    """The label's word, a payer, a secondary coverage ending mid-cycle and orders signed together: the room left
+    for the outcome had gone negative, and the summary was cut in its middle ("Florida Blue:…", "document …"). Each
+    optional part is there whole or not at all, the label's word (in short if need be) and the outcome always."""
+    rng = random.Random(20261215)
+    outcomes = {"meets-criteria": ": meets criteria", "criteria-not-met": ": not covered",
+                "information-needed": ": "}
+    for decision, case_facts in rng.sample(CASES, 150):
+        for findings in _LABEL_FINDINGS:
+            crowded = replace(case_facts, **findings)
+            which, coverage = rng.choice(_WHICH), rng.choice(_STANDINGS)
+            dose = rng.choice((CHECKED, DoseReading(missing="current weight", above=False)))
+            card = decision_card(decision, crowded, ORDER, BASE, dose, rng.random() < 0.8, which, coverage,
+                                 date(2026, 12, 28))
+            summary = card["summary"]
+            assert len(summary) < 140, summary
+            body = summary.removesuffix(f" — {which}") if which else summary
+            # No cut at the limit; a not-met reason (a criterion's text) longer than the room left by the label's word
+            # is the one part still cut, between words, after "not covered — ".
+            assert not body.endswith("…") or " — requires " in body or ": not covered — " in body, summary
+            named = [n for n in label_notes(decision, crowded, dose) if n.summary]
+            assert not named or summary.startswith((named[0].summary, named[0].short)), summary
+            assert f"{decision.payer_label}{outcomes[decision.decision]}" in summary or (
+                f"{decision.payer_label} (secondary coverage){outcomes[decision.decision]}" in summary), summary
+            title = decision.indication_title or "none"
+            for part, whole in (("coverage ends", "; coverage ends 2026-12-15, mid-cycle"),
+                                ("(secondary", " (secondary coverage)"), ("order of", f" — {which}"),
+                                (f" ({title[:12]}", f" ({title})")):
+                assert part not in summary or whole in summary, (part, summary)

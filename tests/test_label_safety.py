@@ -210,7 +210,9 @@ def test_the_label_word_is_never_cut_from_a_long_summary(client: Any) -> None:
     answer = post(client, body)
     card = answer["cards"][0]
     assert card["extension"]["coverage-decision"]["decision"] in ("criteria-not-met", "information-needed")
-    assert card["summary"].startswith("Grade 4 CRS/ICANS this course: label says discontinue permanently — Aspirus")
+    # In short, where in full it left the outcome cut in its middle.
+    assert card["summary"].startswith("Grade 4 CRS/ICANS: discontinue permanently — Aspirus Health Plan: not covered")
+    assert not card["summary"].endswith("…")
     assert len(card["summary"]) < 140 and card["indicator"] == "critical"
     [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert [s["isRecommended"] for s in dose["suggestions"]] == [False]  # no dose to recommend for a drug to stop
@@ -282,20 +284,22 @@ def _with_earlier_course_icans4(body: dict[str, Any], **icans: Any) -> dict[str,
 
 
 EARLIER = "Grade 4 CRS/ICANS on 2025-03-06 (earlier course): label says discontinue permanently"
+EARLIER_SHORT = "Grade 4 CRS/ICANS: discontinue permanently"  # when in full the outcome has no room
 
 
-@pytest.mark.parametrize(("example_name", "payer"), [
-    ("aspirus-adult-relapsed-refractory-cycle1", "Aspirus Health Plan"),
-    ("florida-blue-relapsed-refractory-ph-negative", "Florida Blue")])
+@pytest.mark.parametrize(("example_name", "payer", "opening"), [
+    ("aspirus-adult-relapsed-refractory-cycle1", "Aspirus Health Plan", EARLIER_SHORT),
+    ("florida-blue-relapsed-refractory-ph-negative", "Florida Blue", EARLIER)])
 def test_a_grade_4_icans_of_an_earlier_course_is_the_label_word_first(client: Any, example_name: str,
-                                                                      payer: str) -> None:
+                                                                      payer: str, opening: str) -> None:
     """The clinicians' review (cases N57, N58): a grade 4 ICANS in a 2025 course, then remission and a new relapse;
     the card read "meets criteria ... approved" (info), as the note read only this course. The label's
     "discontinue permanently" is for the patient, resolved or not; the payer's decision is its own."""
     [card, *_] = post(client, _with_earlier_course_icans4(example(example_name)))["cards"]
     assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
     assert card["indicator"] == "critical"
-    assert card["summary"].startswith(f"{EARLIER} — {payer}: meets criteria") and len(card["summary"]) < 140
+    assert card["summary"].startswith(f"{opening} — {payer}: meets criteria") and len(card["summary"]) < 140
+    assert "approved to" in card["summary"] and not card["summary"].endswith("…")  # the outcome whole
     assert ("**Label safety:** Grade 4-5 CRS or ICANS before this course: ICANS grade 4 (2025-03-06). The label says "
             "to discontinue blinatumomab permanently") in card["detail"]
     assert "every later course too, even once the event resolved" in card["detail"]
@@ -334,7 +338,7 @@ def test_the_aspirus_renewal_criterion_keeps_its_course_window(client: Any) -> N
     [card, *_] = post(client, body)["cards"]
     decision = card["extension"]["coverage-decision"]
     [toxicity] = [c for c in decision["criteria"] if "toxicity" in c["id"]]
-    assert toxicity["status"] == "met" and card["summary"].startswith(EARLIER)
+    assert toxicity["status"] == "met" and card["summary"].startswith(EARLIER_SHORT)
 
 
 def test_no_dose_is_recommended_after_an_earlier_course_grade_4_icans(client: Any) -> None:
