@@ -163,6 +163,10 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
                                     "segments": [{"written": "28 mcg/day", "days": "days 1–28", "explain": ""}]}),
     ("dose-per-m2-without-bsa.j2", {"lines": [1, 2], "weight": "80", "segments": [], "multi": True,
                                     "fixed": "9 mcg/day on days 1–7, 28 mcg/day on days 8–28"}),
+    ("dose-past-cycle.j2", {"last": 35, "days": "days 29–35", "infusion_day": None, "end": "2026-12-28",
+                            "cycle": 1, "combined": False, "unreadable": ""}),
+    ("dose-past-cycle.j2", {"last": 40, "days": "days 34–40", "infusion_day": 35, "end": "", "cycle": None,
+                            "combined": True, "unreadable": "line 2: no dose or rate"}),
     ("dose-unreadable.j2", {"reasons": ["Line 1: a rate in mL/h without the concentration"]}),
     ("quantity-over.j2", _quantity(target="7 vials", which="order of 9 mcg/day on days 1–7")),
     ("quantity-over.j2", _quantity(overlapping=True, rows=[_row(finding="undecided", why="it runs on the same days as "

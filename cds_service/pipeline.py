@@ -18,7 +18,8 @@ from cds_service.card_config import CardConfig
 from cds_service.cards import decision_card, no_plan_card, unidentified_card
 from cds_service.draft_orders import (draft_resources, group_orders, may_be_blinatumomab, medication_requests,
                                       order_medications, with_draft_resources)
-from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card, reconcile_corrections
+from cds_service.dosing.cards import (ceiling_card, cycle_days_card, dose_card, quantity_card,
+                                     reconcile_corrections)
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
 from cds_service.dosing.text import order_words
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
@@ -166,11 +167,13 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         if call.request.hook == ORDER_SIGN:
             actions.append(coverage_action(call, order, decision, payer, outcome))
     # A dose below the label dose is worth a note only against an indication's own schedule.
-    dose = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
+    label = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
+    dose = cycle_days_card(label, order, facts, decision.payer_label, doses)
     if dose and config.wants("off-guideline"):
         cards.append(dose)
-    elif dose is None and policy.dose_ceiling is not None and config.wants("limits"):
-        # Within the label yet above the plan's own maximum: not covered as ordered, and as easily fixed.
+    if label is None and policy.dose_ceiling is not None and config.wants("limits"):
+        # Within the label yet above the plan's own maximum: not covered as ordered, and as easily fixed. (Days past
+        # the cycle's 28th infusion day are a card of their own, whose dose the plan's limit still corrects.)
         limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses, schedule)
         cards.extend([limit] if limit else [])
     # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
@@ -196,7 +199,8 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
     reading = _shown_reading(doses.reading(schedule), config)
     cards = ([no_plan_card(order, facts, reading, not_received, why.coverage, problem, why.out_of_force, why.in_force)]
              if config.wants("coverage-info") else [])
-    dose = dose_card(order, facts, schedule, False, SERVICE_NAME, doses)
+    dose = cycle_days_card(dose_card(order, facts, schedule, False, SERVICE_NAME, doses), order, facts, SERVICE_NAME,
+                           doses)
     return cards + ([dose] if dose and config.wants("off-guideline") else [])
 
 

@@ -18,6 +18,7 @@ from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, car
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size, needs_bsa_only
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
+from cds_service.dosing.cycle_end import PastCycle
 from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_DAYS, STEP_PER_M2, WEIGHT_BOUNDARY_KG,
                                         Expected, dosed_by_bsa, is_step_day)
 from cds_service.dosing.quantity import (VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck,
@@ -71,6 +72,37 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
         card["extension"]["dose-check"] = _dose_check(below, patient)
         return card
     return None
+
+
+def cycle_days_card(card: dict[str, Any] | None, order: dict[str, Any], facts: ClinicalFacts, source_label: str,
+                    checks: OrderDoseChecks) -> dict[str, Any] | None:
+    """The dose card `dose_card` gave (`card`), saying too that the order runs past its cycle's 28th infusion day
+    (`dosing.cycle_end`); or, when `card` is not a warning (none, or an info card: a dose below the label, or not
+    read), a warning saying that alone. Without a suggestion: where the order should end is the prescriber's call
+    (a line may be a step dose's, or continue a cycle), and the label card's correction sets the dose only."""
+    past = checks.past
+    if past is None:
+        return card
+    if card is None or card["indicator"] != "warning":
+        unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in checks.lines if line.unreadable)
+        alone = _past_context(past, facts, unreadable)
+        return _card(order, render_card("dose-past-cycle.j2", combined=False, **alone), "warning", source_label,
+                     DOSE_TOPIC)
+    added = _past_context(past, facts, "")  # the card's own detail names its unread lines
+    text = render_card("dose-past-cycle.j2", combined=True, **added)
+    summary = f"{card['summary']}; {text.summary}"
+    if len(summary) < SUMMARY_LIMIT:  # else the detail says it: the dose above the label is the summary's news
+        card["summary"] = summary
+    card["detail"] = f"{card['detail'].rstrip()}\n\n{text.detail.strip()}\n"
+    return card
+
+
+def _past_context(past: PastCycle, facts: ClinicalFacts, unreadable: str) -> dict[str, Any]:
+    """dose-past-cycle.j2's context but `combined` (see its header)."""
+    return {"last": past.last, "days": days_text(past.first, past.last),
+            "infusion_day": None if past.infusion_day == past.last else past.infusion_day,
+            "end": past.end.isoformat() if past.end else "", "cycle": facts.cycle.number.value,
+            "unreadable": unreadable}
 
 
 def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, payer: str,

@@ -7,6 +7,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
+from cds_service.dosing.cycle_end import PastCycle, cycle_infusion_days, past_cycle
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling, dosed_by_bsa
 from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, QuantityCheck, check_quantity,
                                         order_need)
@@ -157,6 +158,7 @@ class CycleLines:
         self._positions: dict[int, int] = {}  # id(order) -> its place in `orders`, as SharedDays numbers them
         self._quantities: dict[QuantityLimit, QuantityCheck] = {}
         self._needs: dict[QuantityLimit, CycleNeeds] = {}
+        self._infusion_days: list[int] | None = None
 
     def of(self, order: dict[str, Any]) -> list[DoseLine]:
         key = id(order)  # the orders are the request's own objects, alive for the whole evaluation
@@ -172,6 +174,13 @@ class CycleLines:
             self._shared = SharedDays([(str(o.get("id", "")), self.of(o)) for o in self.orders])
             self._positions = {id(o): position for position, o in enumerate(self.orders)}
         return self._shared.of(self._positions[id(order)])
+
+    def past_cycle(self, order: dict[str, Any]) -> PastCycle | None:
+        """`order`'s days past the cycle's 28th infusion day, counted over every order of the cycle."""
+        if self._infusion_days is None:
+            self._infusion_days = cycle_infusion_days(self.of(o) for o in self.orders)
+        cycle = self.facts.cycle
+        return past_cycle(self.of(order), self._infusion_days, cycle.infusion_days_before, cycle.start)
 
     def quantity(self, limit: QuantityLimit) -> QuantityCheck:
         # One lookup, not `in` then [ ]: each hashes the limit, a dataclass, in Python.
@@ -198,6 +207,7 @@ class DoseReading(NamedTuple):
 
     missing: str  # the body size the label dose needs and the chart lacks (what to document), "" when known
     above: bool  # above the label dose (or its maximum at any body size): a dose card says so
+    past: bool = False  # runs past the cycle's 28th infusion day: a dose card says so
 
 
 class OrderDoseChecks:
@@ -218,6 +228,14 @@ class OrderDoseChecks:
             self.evidence += tuple(f"MedicationRequest/{o}" for o in others)
         self._schedules: dict[str, Verdict] = {}  # several indications share a schedule: compare once
         self._findings: dict[tuple[str | None, int | None], tuple[Patient, list[Finding]]] = {}
+        self._past: tuple[PastCycle | None] | None = None
+
+    @property
+    def past(self) -> PastCycle | None:
+        """The order's days past its cycle's 28th infusion day (`dosing.cycle_end`), read once."""
+        if self._past is None:
+            self._past = (self.cycle.past_cycle(self.order),)
+        return self._past[0]
 
     def findings(self, schedule: str | None, cycle: int | None = None) -> tuple[Patient, list[Finding]]:
         """The label reading for `schedule` (None: the ceiling) and every off range of days; when the body size the
@@ -233,7 +251,7 @@ class OrderDoseChecks:
 
     def reading(self, schedule: str | None) -> DoseReading:
         patient, findings = self.findings(schedule)
-        return DoseReading(missing_body_size(patient), any(f.kind == ABOVE for f in findings))
+        return DoseReading(missing_body_size(patient), any(f.kind == ABOVE for f in findings), self.past is not None)
 
     def schedule(self, schedule: str) -> Verdict:
         """The verdict of an indication's dose criterion, against the schedule the dose card checks (schedule_for):
@@ -261,8 +279,11 @@ class OrderDoseChecks:
         patient, findings = self.findings(schedule, cycle)
         missing = missing_body_size(patient)
         above = [f for f in findings if f.kind == ABOVE]
+        past = f"; {self.past.note}" if self.past else ""
         if above:  # without the body size: above the label at any weight (or, weighed, at any height)
-            return self._sized(NOT_MET, findings_note(above, missing), patient)
+            return self._sized(NOT_MET, findings_note(above, missing) + past, patient)
+        if self.past:  # whatever the dose and the body size: the label's cycle has 28 infusion days
+            return Verdict(NOT_MET, self.evidence, self.past.note[0].upper() + self.past.note[1:])
         if missing:
             # A weight or BSA on record that could not be used says why (not plausible, not checked): the pharmacist
             # sees what the chart holds, not only that no size was used.

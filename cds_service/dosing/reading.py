@@ -97,6 +97,14 @@ class DoseLine:
         """The cycle days to compare."""
         return range(self.first_day, self.through + 1)
 
+    @property
+    def placed(self) -> bool:
+        """Whether the line's days are known: not placed by a line stating none (`_unplaced`), not ending before they
+        begin, not longer than a cycle (`_days_problem`: such days are never walked)."""
+        if self.unreadable == NO_DAYS or self.unreadable.startswith(_PLACED_BY):
+            return False
+        return self.first_day <= self.through < self.first_day + LONGEST_LINE_DAYS
+
 
 def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start: date | None = None,
                      days_before: int = 0, medication: dict[str, Any] | None = None) -> list[DoseLine]:
@@ -135,6 +143,7 @@ _NO_SEQUENCE = 1_000_000  # line_order of a line without a sequence number
 NO_BSA = "dose per m² needs a BSA (or weight and height)"
 NO_DAYS = ("it states no days (no boundsPeriod or boundsDuration) and a later line follows it, so the order's days "
            "cannot be placed")
+_PLACED_BY = "placed by line "  # the reason of the lines an unplaced line places (`_unplaced`)
 
 
 def _unplaced(lines: list[dict[str, Any]], index: int) -> list[DoseLine]:
@@ -143,7 +152,7 @@ def _unplaced(lines: list[dict[str, Any]], index: int) -> list[DoseLine]:
     number) but not for one that another follows. Read so, a step dose's first line without its timing ran all 28
     days beside the second (37 mcg/day), or the second line's start became day 1 (28 mcg/day in days 1-7): denials
     either way. Where the line ends, and where the cycle starts, are not guessed."""
-    after = f"placed by line {index + 1}, which states no days"
+    after = f"{_PLACED_BY}{index + 1}, which states no days"
     return [DoseLine(i, 1, None, unreadable=NO_DAYS if i == index else after) for i in range(len(lines))]
 
 
