@@ -121,3 +121,14 @@ def test_the_service_answers_an_order_past_day_28_with_its_dose_card(client: Any
     assert criterion(found, "dose-schedule")["note"].startswith("Runs to day 35:")
     [dose] = [c for c in cards if c["source"]["topic"]["code"] == "off-guideline"]
     assert dose["indicator"] == "warning" and dose["summary"].startswith("Infusion past day 28 of cycle 1")
+
+
+def test_days_after_a_break_of_more_than_7_days_are_a_cycle_of_their_own() -> None:
+    """One order holding cycle 1 (days 1-28) and cycle 2 (days 43-70) runs no day past either; resumed after 4 days
+    without infusion (days 33-40), the cycle goes on, past its 28th infusion day."""
+    cycle_2 = line(rate(28), "2027-01-12", "2027-02-08", sequence=3)
+    two_cycles = checks_of(order(*step_order()["dosageInstruction"], cycle_2))
+    assert two_cycles.past is None and two_cycles.schedule("relapsed-refractory").status == "met"
+    resumed = checks_of(order(*step_order()["dosageInstruction"], line(rate(28), "2027-01-02", "2027-01-09", 3)))
+    assert resumed.schedule("relapsed-refractory").note == (
+        f"Runs to day 40 (infusion day 36): {PAST} (days 33–40 past them)")

@@ -15,7 +15,7 @@ from typing import Iterable, NamedTuple, Sequence
 
 from cds_service.dosing.reading import DoseLine, cycle_day_date
 from cds_service.dosing.text import days_text
-from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
+from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_GAP
 
 TREATMENT_FREE_DAYS = 14  # after the 28 infusion days of a cycle (the label)
 
@@ -46,15 +46,24 @@ def cycle_infusion_days(orders_lines: Iterable[Sequence[DoseLine]]) -> list[int]
 def past_cycle(lines: Sequence[DoseLine], infusion_days: Sequence[int], days_before: int,
                cycle_start: date | None) -> PastCycle | None:
     """`lines`' days past the 28th infusion day of the cycle (`infusion_days`: `cycle_infusion_days`, numbered after
-    the `days_before` infusion days given before them), or None when they have none."""
-    left = INFUSION_DAYS_PER_CYCLE - days_before  # the cycle's infusion days still to give (a cycle holding 28 ends)
-    if left < 1 or len(infusion_days) <= left:
-        return None
-    day_28 = infusion_days[left - 1]
-    mine = [line.through for line in lines if line.placed and line.through > day_28]
-    if not mine:
-        return None
-    first = max(day_28 + 1, min(line.first_day for line in lines if line.placed and line.through > day_28))
-    last = max(mine)
-    end = None if cycle_start is None else cycle_day_date(cycle_start, day_28, days_before)
-    return PastCycle(first, last, days_before + bisect_right(infusion_days, last), day_28, end)
+    the `days_before` infusion days given before them), or None when they have none. Days more than 7 after the last
+    infusion day begin a cycle of their own, counted from 1 (the label's rule, facts/course.py): one order holding
+    cycle 1 on days 1-28 and cycle 2 on days 43-70 runs no day past either."""
+    mine = {day for line in lines if line.placed for day in line.days()}
+    given = days_before
+    for stretch in _cycles(infusion_days):
+        left = INFUSION_DAYS_PER_CYCLE - given  # the infusion days still to give in this cycle
+        past = sorted(mine.intersection(stretch[max(left, 0):]))
+        if left >= 1 and past:
+            day_28, last = stretch[left - 1], past[-1]
+            end = None if cycle_start is None else cycle_day_date(cycle_start, day_28, days_before)
+            return PastCycle(past[0], last, given + bisect_right(stretch, last), day_28, end)
+        given = 0
+    return None
+
+
+def _cycles(infusion_days: Sequence[int]) -> list[Sequence[int]]:
+    """`infusion_days` cut where more than 7 days pass without infusion: each part a cycle of its own."""
+    cuts = [index for index in range(1, len(infusion_days))
+            if infusion_days[index] - infusion_days[index - 1] > MAX_GAP.days]
+    return [infusion_days[start:stop] for start, stop in zip([0, *cuts], [*cuts, len(infusion_days)])]
