@@ -103,7 +103,8 @@ def _quantity(**changed: Any) -> dict[str, Any]:
             "limit": QuantityLimit(vials=28, units=980, days=42, citation="Aspirus II"), **changed}
 
 
-_PLAN_LINE = {"days": "days 1–28", "ordered": "28.3", "corrected": "28"}
+_PLAN_LINE = {"days": "days 1–28", "ordered": "28.3", "corrected": "28", "read": ""}
+_PLAN_VOLUME = {"days": "days 1–14", "ordered": "28.3", "corrected": "", "read": "10 mL/h of 28.3 mcg per 240 mL"}
 
 SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
@@ -156,9 +157,13 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("dose-above-together.j2", {**_FINDINGS, "unreadable": "line 3: no rate"}),
     ("dose-below.j2", _FINDINGS),
     ("dose-above-plan-limit.j2", {"payer": "Florida Blue", "ceiling": "28", "lines": [_PLAN_LINE, _PLAN_LINE],
-                                  "first": _PLAN_LINE, "change": "28 mcg/day (each line)", "in_mcg": False}),
+                                  "first": _PLAN_LINE, "change": "28 mcg/day (each line)", "in_mcg": False,
+                                  "by_volume": ""}),
     ("dose-above-plan-limit.j2", {"payer": "Florida Blue", "ceiling": "28", "lines": [_PLAN_LINE],
-                                  "first": _PLAN_LINE, "change": "28 mcg/day", "in_mcg": True}),
+                                  "first": _PLAN_LINE, "change": "28 mcg/day", "in_mcg": True, "by_volume": ""}),
+    ("dose-above-plan-limit.j2", {"payer": "Florida Blue", "ceiling": "28", "lines": [_PLAN_VOLUME, _PLAN_LINE],
+                                  "first": _PLAN_VOLUME, "change": "", "in_mcg": False,
+                                  "by_volume": "line 1 (10 mL/h of 28.3 mcg per 240 mL)"}),
     ("dose-per-m2-without-bsa.j2", {"lines": [1], "weight": "80", "fixed": "28 mcg/day", "multi": False,
                                     "segments": [{"written": "28 mcg/day", "days": "days 1–28", "explain": ""}]}),
     ("dose-per-m2-without-bsa.j2", {"lines": [1, 2], "weight": "80", "segments": [], "multi": True,

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from cds_service.dosing.cards import ceiling_card
 from cds_service.dosing.reading import read_order_doses
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
-from tests.test_dosing_support import START, line, order, rate, ratio
+from tests.test_dosing_support import START, facts, line, order, order_checks, rate, ratio
 from tests.test_pipeline import example, post
 
 UCUM = "http://unitsofmeasure.org"
@@ -236,19 +237,54 @@ def test_a_contained_medication_is_read_without_being_handed_over() -> None:
     assert missing.mcg_per_day is None and "its Medication (#elsewhere) is not in the request" in missing.unreadable
 
 
-def test_a_volume_within_the_label_but_above_florida_blues_28_is_not_rewritten_either(client: Any) -> None:
-    """10 mL/h of 28.3 mcg per 240 mL is 28.3 mcg/day: within the label's rounding, above the plan's 28. The plan
-    limit card's one-click correction writes a rate: none for a volume, the decision card says why it is not met."""
+def florida_blue_bag(client: Any, mcg: Any) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """Florida Blue's order at 10 mL/h of a bag of `mcg` in 240 mL (`mcg` mcg/day): the decision, its 28 mcg/day
+    criterion and the other cards."""
     body = example("florida-blue-consolidation")
     order_ = in_ml_per_hour(body)
-    order_["contained"] = [bag(strength(28.3, "ug"))]
+    order_["contained"] = [bag(strength(mcg, "ug"))]
     order_["medicationReference"] = {"reference": "#bag"}
     answer = post(client, body)
     decision = answer["cards"][0]["extension"]["coverage-decision"]
     [ceiling] = [c for c in decision["criteria"] if c["id"].endswith("dose-at-most-28")]
+    return decision, ceiling, answer["cards"][1:]
+
+
+def test_a_volume_within_the_label_but_above_florida_blues_28_gets_the_plan_limit_card_without_a_correction(
+        client: Any) -> None:
+    """10 mL/h of 28.3 mcg per 240 mL is 28.3 mcg/day: within the label's rounding, above the plan's 28. The plan
+    limit card says so, naming the dose read from the rate; its one-click correction would write a rate: none for a
+    volume (pharmacy's bag sets the dose), as the label card words it. It was only the decision card's denial."""
+    decision, ceiling, [card] = florida_blue_bag(client, 28.3)
     assert (decision["decision"], ceiling["status"]) == ("criteria-not-met", "not-met")
     assert ceiling["note"].startswith("28.3 mcg/day on days 1–28 (10 mL/h of 28.3 mcg per 240 mL): above 28 mcg/day")
-    assert [c["source"]["topic"]["code"] for c in answer["cards"]] == ["coverage-info"]
+    assert card["source"]["topic"] == {"system": "http://terminology.hl7.org/CodeSystem/cdshooks-card-type",
+                                       "code": "limits", "display": "Dose limit of the plan"}
+    assert card["indicator"] == "warning" and "suggestions" not in card and "selectionBehavior" not in card
+    assert card["summary"] == "Dose above Florida Blue's 28 mcg/day limit: 28.3 mcg/day on days 1–28"
+    assert "| days 1–28 | 28.3 mcg/day (10 mL/h of 28.3 mcg per 240 mL) |" in card["detail"]
+    assert ("No one-click correction: line 1 (10 mL/h of 28.3 mcg per 240 mL) is a volume, read with its "
+            "Medication's strength.") in card["detail"]
+    assert "have pharmacy recalculate the dose within 28 mcg/day" in " ".join(card["detail"].split())
+
+
+def test_a_volume_above_the_plan_limit_beside_a_line_in_mcg_leaves_both_uncorrected() -> None:
+    """Correcting the line in mcg alone would leave the volume above the limit: no suggestion, both lines shown."""
+    written = order(line(rate(10, "mL/h"), "2026-12-01", "2026-12-14", sequence=1),
+                    line(rate("28.4"), "2026-12-15", "2026-12-28", sequence=2),
+                    contained=[bag(strength("28.3", "ug"))], medicationReference={"reference": "#bag"})
+    card = ceiling_card(written, facts(), Decimal(28), "Florida Blue", order_checks(written, [written], facts()), None)
+    assert card is not None and card["indicator"] == "warning" and "suggestions" not in card
+    assert card["summary"] == "Dose above Florida Blue's 28 mcg/day limit: 28.3 mcg/day on days 1–14 (+1 more)"
+    assert "| days 15–28 | 28.4 mcg/day |" in card["detail"]
+    assert "No one-click correction: line 1 (10 mL/h of 28.3 mcg per 240 mL) is a volume" in card["detail"]
+
+
+@pytest.mark.parametrize("mcg", [28, "27.9"])
+def test_a_volume_at_or_under_florida_blues_28_gets_no_plan_limit_card(client: Any, mcg: Any) -> None:
+    decision, ceiling, cards = florida_blue_bag(client, mcg)
+    assert (decision["decision"], ceiling["status"]) == ("meets-criteria", "met")
+    assert cards == []
 
 
 @pytest.mark.parametrize("volume", [1e-300, "1e-30"])

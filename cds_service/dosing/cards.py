@@ -20,7 +20,7 @@ from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
 from cds_service.dosing.cycle_end import PastCycle
 from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_DAYS, STEP_PER_M2, WEIGHT_BOUNDARY_KG,
-                                        Expected, dosed_by_bsa, is_step_day)
+                                        Expected, above_ceiling, dosed_by_bsa, is_step_day)
 from cds_service.dosing.quantity import (VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck,
                                         read_quantity)
 from cds_service.dosing.reading import DoseForm, DoseLine
@@ -108,29 +108,51 @@ def _past_context(past: PastCycle, facts: ClinicalFacts, unreadable: str) -> dic
 def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, payer: str,
                  checks: OrderDoseChecks, schedule: str | None) -> dict[str, Any] | None:
     """A warning, with a one-click correction, for lines above a payer's fixed daily maximum that the label allows
-    (Florida Blue's 28 mcg/day has no rounding allowance: 28.3 is within the label, not within the plan).
+    (Florida Blue's 28 mcg/day has no rounding allowance: 28.3 is within the label, not within the plan); without
+    one when such a line is a volume (`_ceiling_by_volume_card`).
 
     From 45 kg (outside Interfant, `schedule`) the label dose is a fixed mcg/day: a line per m² is corrected to the
     maximum in mcg/day, not per m² (the label's per m² dosing is for patients under 45 kg)."""
+    over = sorted(((line, line.mcg_per_day) for line in checks.lines
+                   if line.mcg_per_day is not None and above_ceiling(line.mcg_per_day, ceiling)),
+                  key=lambda item: (item[0].first_day, item[0].index))
+    if not over:
+        return None
+    if any(line.form is not None and line.form.volume for line, _ in over):
+        return _ceiling_by_volume_card(order, ceiling, payer, over)
     weight = facts.body.weight_kg.value
     fixed = weight is not None and not dosed_by_bsa(schedule, weight)
     correction = correct_to_ceiling(order, checks.lines, ceiling, facts.body.bsa_m2.value, fixed)
-    if correction is None:
-        return None
-    ordered = {line.index: line.mcg_per_day for line in checks.lines if line.mcg_per_day is not None}
+    assert correction is not None  # a line is above the maximum, and none is a volume
+    ordered = {line.index: mcg for line, mcg in over}
     rows = [{"days": days_text(s.first_day, s.last_day), "ordered": mcg_text_against(ordered[s.line], ceiling),
-             "corrected": mcg_text(s.mcg_per_day)} for s in correction.segments]
+             "corrected": mcg_text(s.mcg_per_day), "read": ""} for s in correction.segments]
     # The label names what the suggestion writes (1.166 mcg/h, not its 27.98 mcg/day): per line when they differ.
     forms = _forms(checks.lines)
     written = [" ".join(_written(order, forms, s)) for s in correction.segments]
     change = (written[0] + (" (each line)" if len(written) > 1 else "") if len(set(written)) == 1
               else ", ".join(f"{w} on {row['days']}" for w, row in zip(written, rows)))
     text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), lines=rows, first=rows[0],
-                       change=change, in_mcg=any(s.unit for s in correction.segments))
+                       change=change, in_mcg=any(s.unit for s in correction.segments), by_volume="")
     card = _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
     card["selectionBehavior"] = "at-most-one"
     card["suggestions"] = [_suggestion(text, correction.resource, facts)]
     return card
+
+
+def _ceiling_by_volume_card(order: dict[str, Any], ceiling: Decimal, payer: str,
+                            over: list[tuple[DoseLine, Decimal]]) -> dict[str, Any]:
+    """The plan limit card when a line above it is a volume read through its Medication's strength: a warning
+    naming the dose read and the limit, without a correction, as the label card's for a volume (`_above_card`): the
+    bag's contents, which pharmacy prepares, set the dose as much as the rate. Correcting the other lines alone would
+    leave the volume above the limit. `over`: the lines above the limit, with their mcg/day, in day order."""
+    rows = [{"days": days_text(line.first_day, line.last_day), "ordered": mcg_text_against(mcg, ceiling),
+             "corrected": "", "read": line.form.volume if line.form else ""} for line, mcg in over]
+    by_volume = "; ".join(f"line {line.index + 1} ({line.form.volume})" for line, _ in over
+                          if line.form is not None and line.form.volume)
+    text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), lines=rows, first=rows[0],
+                       change="", in_mcg=False, by_volume=by_volume)
+    return _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
 
 
 _THIS_ORDER = "this order"  # how the quantity card's summary names its order when its dose in words does not fit

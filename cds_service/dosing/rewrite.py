@@ -99,8 +99,8 @@ def correct_to_ceiling(order: dict[str, Any], lines: list[DoseLine], ceiling: De
     changed: dict[int, Segment] = {}
     for line in lines:
         if line.mcg_per_day is not None and line.form is not None and above_ceiling(line.mcg_per_day, ceiling):
-            if line.form.volume:
-                return None  # a volume is not rewritten (DoseForm.volume): a correction of the others would not do
+            # A volume is not rewritten (DoseForm.volume): cards.ceiling_card gives such lines no correction.
+            assert not line.form.volume
             form, unit = (_in_mcg(dosage[line.index], line.form) if fixed_dose and line.form.per_m2
                           else (line.form, None))
             value = corrected_value(form, expected, bsa_m2)
