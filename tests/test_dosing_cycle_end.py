@@ -2,16 +2,22 @@
 without. 28 mcg/day on days 8-35 passed the dose check as "not above the label schedule" (clinical review)."""
 from __future__ import annotations
 
+import copy
 from typing import Any
+
+import pytest
 
 from cds_service.dosing.cards import cycle_days_card, dose_card
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.facts.model import ClinicalFacts
 from tests.test_cycles_signed_together import by_order, criterion, decision, with_cycle_2
-from tests.test_dosing_support import facts, line, order, order_checks, rate
-from tests.test_pipeline import example, post
+from tests.test_dosing_concentration import bag, strength
+from tests.test_dosing_support import (COVERAGE_INFORMATION, UCUM, apply_suggestion, facts, line, order, order_checks,
+                                      rate)
+from tests.test_pipeline import example, post, with_configuration
 
 PAST = "the label gives 28 infusion days, then 14 without"
+DAYS_DISPLAY, DOSE_AND_DAYS_DISPLAY = "Infusion days of the cycle", "Off-guideline dose and infusion days"
 
 
 def step_order(end: str | None = "2026-12-28", start: str = "2026-12-08") -> dict[str, Any]:
@@ -28,6 +34,20 @@ def card(checks: OrderDoseChecks, schedule: str = "relapsed-refractory") -> dict
     return cycle_days_card(label, checks.order, checks.facts, "Plan", checks)
 
 
+def ended_on(written: dict[str, Any], index: int, **repeat: Any) -> dict[str, Any]:
+    """`written` as the suggestion should leave it: line `index`'s timing.repeat updated with `repeat`, nothing else."""
+    expected = copy.deepcopy(written)
+    expected["dosageInstruction"][index]["timing"]["repeat"].update(repeat)
+    return expected
+
+
+def assert_clean(resource: dict[str, Any], facts_: ClinicalFacts | None = None) -> None:
+    """The accepted suggestion runs no day past the cycle, meets the schedule and raises no dose card."""
+    checks = checks_of(resource, facts_)
+    assert checks.past is None and checks.schedule("relapsed-refractory").status == "met"
+    assert card(checks) is None
+
+
 def test_days_8_to_35_run_past_the_28_infusion_days() -> None:
     checks = checks_of(step_order("2027-01-04"))  # day 35
     verdict = checks.schedule("relapsed-refractory")
@@ -35,11 +55,90 @@ def test_days_8_to_35_run_past_the_28_infusion_days() -> None:
     assert verdict.note == f"Runs to day 35: {PAST} (days 29–35 past them)"
     assert checks.reading("relapsed-refractory").past
     found = card(checks)
-    assert found is not None and found["indicator"] == "warning" and "suggestions" not in found
+    assert found is not None and found["indicator"] == "warning"
     assert found["summary"] == ("Infusion past day 28 of cycle 1: runs to day 35; label gives 28 infusion days, then "
                                 "14 off")
     assert len(found["summary"]) < 140
     assert "2026-12-28" in found["detail"] and "days 29–35" in found["detail"]
+
+
+def test_the_days_card_offers_to_end_the_line_on_the_28th_infusion_day() -> None:
+    """The one-click fix: the line running past day 28 ends on its date, nothing else of the order changes."""
+    written = step_order("2027-01-04")
+    found = card(checks_of(written))
+    assert found is not None and found["source"]["topic"]["display"] == DAYS_DISPLAY
+    assert found["selectionBehavior"] == "at-most-one"
+    [suggestion] = found["suggestions"]
+    assert suggestion["label"] == "End the infusion on 2026-12-28, the 28th infusion day"
+    assert suggestion["isRecommended"]
+    resource = apply_suggestion(found)
+    assert resource == ended_on(written, 1, boundsPeriod={"start": "2026-12-08", "end": "2026-12-28"})
+    assert "the suggestion ends the" in found["detail"]
+    assert_clean(resource)
+
+
+@pytest.mark.parametrize(("timing", "ended"), [
+    # A line stating its days by a duration keeps one (28 days from day 8 are days 8-35; days 8-28 are 21).
+    ({"boundsDuration": {"value": 4, "unit": "wk", "system": UCUM, "code": "wk"}},
+     {"boundsDuration": {"value": 21, "unit": "days", "system": UCUM, "code": "d"}}),
+    # A timed period ends when the infusion stops: the morning after the 28th infusion day, at the start's time.
+    ({"boundsPeriod": {"start": "2026-12-08T10:00:00-05:00", "end": "2027-01-05T10:00:00-05:00"}},
+     {"boundsPeriod": {"start": "2026-12-08T10:00:00-05:00", "end": "2026-12-29T10:00:00-05:00"}}),
+])
+def test_the_line_is_ended_in_its_own_form(timing: dict[str, Any], ended: dict[str, Any]) -> None:
+    written = order(line(rate(9), "2026-12-01", "2026-12-07", sequence=1),
+                    {**line(rate(28), sequence=2), "timing": {"repeat": timing}})
+    found = card(checks_of(written))
+    assert found is not None
+    resource = apply_suggestion(found)
+    expected = copy.deepcopy(written)
+    expected["dosageInstruction"][1]["timing"]["repeat"] = ended
+    assert resource == expected
+    assert_clean(resource)
+
+
+@pytest.mark.parametrize(("text", "ended"), [
+    ("28 mcg/day days 8-35", "28 mcg/day days 8–28"),
+    ("28 mcg/day x 28 days", "28 mcg/day x 21 days"),
+    ("28 mcg/day continuous", "28 mcg/day continuous"),  # no days stated, none added
+])
+def test_the_days_the_ended_lines_text_states_become_its_own(text: str, ended: str) -> None:
+    written = step_order("2027-01-04")
+    written["dosageInstruction"][1]["text"] = text
+    resource = apply_suggestion(card(checks_of(written)) or {})
+    assert resource["dosageInstruction"][1]["text"] == ended
+
+
+def test_the_suggestion_drops_the_coverage_information() -> None:
+    written = step_order("2027-01-04")
+    written["extension"] = [{"url": COVERAGE_INFORMATION, "extension": []}]
+    resource = apply_suggestion(card(checks_of(written)) or {})
+    assert "extension" not in resource
+
+
+@pytest.mark.parametrize(("written", "why"), [
+    # A line of its own after the 28th infusion day would have to be removed: the prescriber's call.
+    (order(*step_order()["dosageInstruction"], line(rate(28), "2026-12-29", "2027-01-04", sequence=3)),
+     "line 3 starts after it: removing lines is the prescriber's call"),
+    # Two lines running past it (together on the same days): which one to end, or both, is not clear.
+    (order(line(rate(9), "2026-12-01", "2026-12-07", sequence=1), line(rate(14), "2026-12-08", "2027-01-04", 2),
+           line(rate(14), "2026-12-08", "2027-01-04", sequence=2)), "2 lines run past it"),
+])
+def test_no_suggestion_when_ending_one_line_is_not_the_whole_change(written: dict[str, Any], why: str) -> None:
+    found = card(checks_of(written))
+    assert found is not None and found["indicator"] == "warning" and "suggestions" not in found
+    assert f"No one-click end: {why}." in found["detail"]
+    assert "then sign again" in found["detail"]
+
+
+def test_a_line_written_as_a_volume_is_not_ended_in_one_click() -> None:
+    """As the dose corrections leave a volume (mL/h of the bag's strength) to pharmacy, so does the end."""
+    written = order(line(rate(9), "2026-12-01", "2026-12-07", sequence=1),
+                    line(rate(10, "mL/h"), "2026-12-08", "2027-01-04", sequence=2),
+                    contained=[bag(strength(28, "ug"))], medicationReference={"reference": "#bag"})
+    found = card(checks_of(written))
+    assert found is not None and "suggestions" not in found
+    assert "No one-click end: line 2 (10 mL/h of 28 mcg per 240 mL) is a volume" in found["detail"]
 
 
 def test_days_8_to_28_and_an_open_ended_line_stay_within_the_cycle() -> None:
@@ -81,6 +180,9 @@ def test_an_order_continuing_a_cycle_counts_the_days_already_given() -> None:
     assert verdict.status == "not-met" and verdict.note == f"Runs to day 35: {PAST} (days 29–35 past them)"
     found = card(runs_on, "standard")
     assert found is not None and "2026-12-08" in found["detail"]  # the 28th infusion day, the 8th of this order
+    resource = apply_suggestion(found)
+    assert resource["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-08"
+    assert checks_of(resource, continuing).past is None
     assert checks_of(order(line(rate(28), "2026-12-01")), continuing).past is None  # open-ended: to day 28
 
 
@@ -96,6 +198,45 @@ def test_a_dose_above_the_label_and_days_past_the_cycle_are_one_card() -> None:
     assert found["summary"].startswith("Dose above label: ") and "runs to day 35" in found["summary"]
     assert len(found["summary"]) < 140
     assert "End the infusion on the 28th infusion day, 2026-12-28" in found["detail"]
+
+
+def test_the_dose_correction_of_an_order_past_the_cycle_ends_it_too() -> None:
+    """One suggestion carries both corrections: two, each replacing the whole order, would undo each other."""
+    found = card(checks_of(order(line(rate(28), "2026-12-01", "2027-01-04", sequence=1))))
+    assert found is not None and found["source"]["topic"]["display"] == DOSE_AND_DAYS_DISPLAY
+    [suggestion] = found["suggestions"]
+    assert suggestion["label"] == ("Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28, and end the "
+                                   "infusion on 2026-12-28, the 28th infusion day")
+    assert suggestion["actions"][0]["description"].endswith(
+        "; end the infusion on 2026-12-28, the cycle's 28th infusion day")
+    resource = apply_suggestion(found)
+    assert [(d["doseAndRate"][0]["rateQuantity"]["value"], d["timing"]["repeat"]["boundsPeriod"])
+            for d in resource["dosageInstruction"]] == [(9, {"start": "2026-12-01", "end": "2026-12-07"}),
+                                                       (28, {"start": "2026-12-08", "end": "2026-12-28"})]
+    assert "the suggestion does both" in found["detail"]
+    assert_clean(resource)
+
+
+def test_a_dose_correction_beside_an_end_that_is_not_one_says_it_corrects_the_dose_only() -> None:
+    written = order(line(rate(28), "2026-12-01", "2027-01-04", sequence=1),
+                    line(rate(28), "2027-01-05", "2027-01-07", sequence=2))
+    found = card(checks_of(written))
+    assert found is not None and found["source"]["topic"]["display"] == "Off-guideline dose"
+    resource = apply_suggestion(found)
+    assert resource["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2027-01-04"
+    assert {**resource["dosageInstruction"][2], "sequence": 2} == written["dosageInstruction"][1]  # renumbered
+    assert "end the infusion" not in found["suggestions"][0]["label"]
+    assert ("No one-click end in the suggestion, which corrects the dose only: line 2 starts after it"
+            in found["detail"])
+
+
+def test_a_dose_card_without_a_correction_offers_no_end_alone() -> None:
+    """Lines together above the label: no correction of the dose, and ending the days alone would leave it."""
+    written = order(line(rate(28), "2026-12-01", "2027-01-04", sequence=1),
+                    line(rate(20), "2026-12-01", "2026-12-28", sequence=1))
+    found = card(checks_of(written), "standard")
+    assert found is not None and found["indicator"] == "warning" and "suggestions" not in found
+    assert "runs to day 35" in found["summary"] and "No one-click end" not in found["detail"]
 
 
 def test_without_a_weight_the_days_past_the_cycle_are_still_not_met() -> None:
@@ -121,6 +262,95 @@ def test_the_service_answers_an_order_past_day_28_with_its_dose_card(client: Any
     assert criterion(found, "dose-schedule")["note"].startswith("Runs to day 35:")
     [dose] = [c for c in cards if c["source"]["topic"]["code"] == "off-guideline"]
     assert dose["indicator"] == "warning" and dose["summary"].startswith("Infusion past day 28 of cycle 1")
+    resource = apply_suggestion(dose)
+    assert resource == ended_on(entry["resource"], 1, boundsPeriod={"start": "2026-12-08", "end": "2026-12-28"})
+    entry["resource"] = resource
+    again = by_order(post(client, body))["blinatumomab-order"]
+    assert criterion(decision(again), "dose-schedule")["status"] == "met"
+    assert [c["source"]["topic"]["code"] for c in again] == ["coverage-info"]
+
+
+def test_order_select_offers_the_end_as_it_offers_a_dose_correction(client: Any) -> None:
+    body = past_day_28("aspirus-adult-relapsed-refractory-cycle1")
+    body["hook"] = "order-select"
+    body["context"]["selections"] = ["MedicationRequest/blinatumomab-order"]
+    [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
+    assert apply_suggestion(dose)["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-28"
+
+
+def past_day_28(name: str) -> dict[str, Any]:
+    """The example's order with its last line running to day 35."""
+    body = example(name)
+    written = body["context"]["draftOrders"]["entry"][0]["resource"]
+    written["dosageInstruction"][-1]["timing"]["repeat"]["boundsPeriod"]["end"] = "2027-01-04"
+    return body
+
+
+def suggestions_by_display(cards: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {c["source"]["topic"]["display"]: c["suggestions"][0] for c in cards if c.get("suggestions")}
+
+
+def resource_of(suggestion: dict[str, Any]) -> dict[str, Any]:
+    [action] = suggestion["actions"]
+    resource: dict[str, Any] = action["resource"]
+    return resource
+
+
+def beside_a_quantity_correction(client: Any, name: str, display: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The suggestions of the card of topic `display` and of the quantity card for the example's order running past
+    day 28 with 40 vials: each replaces the whole order, so each carries both corrections."""
+    body = past_day_28(name)
+    body["context"]["draftOrders"]["entry"][0]["resource"]["dispenseRequest"]["quantity"]["value"] = 40
+    found = suggestions_by_display(post(client, body)["cards"])
+    other, quantity = found[display], found["Quantity limit"]
+    assert resource_of(other) == resource_of(quantity)
+    return other, quantity
+
+
+def test_the_end_and_a_quantity_correction_each_carry_both(client: Any) -> None:
+    days, quantity = beside_a_quantity_correction(client, "aspirus-adult-relapsed-refractory-cycle1", DAYS_DISPLAY)
+    # What the order's days use as written (days 1-35: 35 vials at most), the quantity card's own correction.
+    assert resource_of(days)["dispenseRequest"]["quantity"]["value"] == 35
+    assert resource_of(days)["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-28"
+    assert days["label"].endswith("(and quantity to 35 vials)")
+    assert quantity["label"] == "Change quantity to 35 vials (and the end to the 28th infusion day)"
+
+
+def test_a_dose_and_end_correction_and_a_quantity_correction_each_carry_all(client: Any) -> None:
+    dose, quantity = beside_a_quantity_correction(client, "aspirus-relapsed-refractory-single-line-dose-too-high",
+                                                  DOSE_AND_DAYS_DISPLAY)
+    lines = resource_of(dose)["dosageInstruction"]
+    assert [d["doseAndRate"][0]["rateQuantity"]["value"] for d in lines] == [9, 28]
+    assert lines[1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-28"
+    assert quantity["label"] == ("Change quantity to 35 vials (and the dose to the label dose and the end to the 28th "
+                                 "infusion day)")
+
+
+def florida_blue_above_its_limit_past_day_28() -> dict[str, Any]:
+    """1.18 mcg/h (28.32 mcg/day: within the label, above Florida Blue's 28) on days 8-35."""
+    body = past_day_28("florida-blue-relapsed-refractory-ph-negative")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][1]["doseAndRate"] = [
+        {"rateQuantity": {"value": 1.18, "unit": "ug/h", "system": UCUM, "code": "ug/h"}}]
+    return body
+
+
+def test_the_end_and_florida_blues_plan_limit_correction_each_carry_both(client: Any) -> None:
+    """The plan limit card corrects the dose, the days card ends the line; accepted in either order, neither undoes
+    the other."""
+    body = florida_blue_above_its_limit_past_day_28()
+    entry = body["context"]["draftOrders"]["entry"][0]
+    found = suggestions_by_display(post(client, body)["cards"])
+    days, limit = found[DAYS_DISPLAY], found["Dose limit of the plan"]
+    assert resource_of(days) == resource_of(limit)
+    full = resource_of(days)["dosageInstruction"][1]
+    assert full["doseAndRate"][0]["rateQuantity"]["value"] == 1.166
+    assert full["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-28"
+    assert days["label"].endswith("(and the dose to the plan's dose limit)")
+    assert limit["label"].endswith("(and the end to the 28th infusion day)")
+    entry["resource"] = resource_of(limit)
+    again = post(client, body)
+    assert again["cards"][0]["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    assert [c["source"]["topic"]["code"] for c in again["cards"]] == ["coverage-info"]
 
 
 def test_days_after_a_break_of_more_than_7_days_are_a_cycle_of_their_own() -> None:
@@ -132,3 +362,11 @@ def test_days_after_a_break_of_more_than_7_days_are_a_cycle_of_their_own() -> No
     resumed = checks_of(order(*step_order()["dosageInstruction"], line(rate(28), "2027-01-02", "2027-01-09", 3)))
     assert resumed.schedule("relapsed-refractory").note == (
         f"Runs to day 40 (infusion day 36): {PAST} (days 33–40 past them)")
+
+
+def test_without_dose_cards_the_plan_limit_correction_does_not_end_the_line(client: Any) -> None:
+    """Dose cards turned off (off-guideline): no card says the days, so no suggestion changes them."""
+    body = with_configuration(florida_blue_above_its_limit_past_day_28(), **{"off-guideline": False})
+    [limit] = suggestions_by_display(post(client, body)["cards"]).values()
+    assert limit["label"] == "Change to 1.166 mcg/h, within the plan's 28 mcg/day"
+    assert resource_of(limit)["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2027-01-04"

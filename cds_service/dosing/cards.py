@@ -18,7 +18,7 @@ from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, car
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size, needs_bsa_only
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
-from cds_service.dosing.cycle_end import PastCycle
+from cds_service.dosing.cycle_end import CycleEnd, PastCycle
 from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_DAYS, STEP_PER_M2, WEIGHT_BOUNDARY_KG,
                                         Expected, above_ceiling, dosed_by_bsa, is_step_day)
 from cds_service.dosing.quantity import (VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck,
@@ -34,6 +34,11 @@ from cds_service.facts.order import order_ref
 from cds_service.facts.quantities import rounded
 
 DOSE_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "Off-guideline dose"}
+# Days past a cycle's 28th infusion day: alone, or on the dose card whose suggestion ends them too. Told apart by their
+# display, as the two `limits` topics are, for what their suggestions correct (reconcile_corrections).
+DAYS_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "Infusion days of the cycle"}
+DOSE_AND_DAYS_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline",
+                       "display": "Off-guideline dose and infusion days"}
 QUANTITY_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "limits", "display": "Quantity limit"}
 DOSE_LIMIT_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "limits", "display": "Dose limit of the plan"}
 _SUMMARY_PREFIX = "Dose above label: "  # cards/dose-above.j2 and dose-below.j2 (same length)
@@ -49,7 +54,8 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
               source_label: str, checks: OrderDoseChecks) -> dict[str, Any] | None:
     """The order's dose card, or None when the dose is at the label (or the label dose is unknown).
 
-    `checks`: the order's dose checks, which the policy may have run already: lines are read and compared once."""
+    `checks`: the order's dose checks, which the policy may have run already: lines are read and compared once. A
+    correction is written on the order ended on its cycle's 28th infusion day when it runs past it (`_to_correct`)."""
     lines = checks.lines
     patient, findings = checks.findings(schedule)
     above = [f for f in findings if f.kind == ABOVE]
@@ -57,11 +63,13 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
     if missing:
         return _above_maximum_card(order, facts, lines, patient, above, missing, source_label) if above else None
     below = [f for f in findings if f.kind == BELOW]
+    if above and any(f.together for f in above):
+        return _above_together_card(order, facts, lines, patient, above, source_label)
     if above:
-        build = _above_together_card if any(f.together for f in above) else _above_card
-        return build(order, facts, lines, patient, above, source_label)
+        return _above_card(order, facts, lines, patient, above, source_label, _to_correct(checks))
     if needs_bsa_only(lines, checks.together):  # from 45 kg, outside Interfant: missing_body_size asks no BSA
-        return _per_m2_without_bsa_card(order, facts, lines, patient, source_label, not checks.together)
+        return _per_m2_without_bsa_card(order, facts, lines, patient, source_label, not checks.together,
+                                        _to_correct(checks))
     reasons = [f"Line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
     if reasons or not lines:
         reasons = reasons or ["The order has no dosage instruction"]
@@ -78,41 +86,76 @@ def cycle_days_card(card: dict[str, Any] | None, order: dict[str, Any], facts: C
                     checks: OrderDoseChecks) -> dict[str, Any] | None:
     """The dose card `dose_card` gave (`card`), saying too that the order runs past its cycle's 28th infusion day
     (`dosing.cycle_end`); or, when `card` is not a warning (none, or an info card: a dose below the label, or not
-    read), a warning saying that alone. Without a suggestion: where the order should end is the prescriber's call
-    (a line may be a step dose's, or continue a cycle), and the label card's correction sets the dose only."""
+    read), a warning saying that alone. Its one-click correction ends the order's line running past the day there,
+    when that is the whole change (`OrderDoseChecks.ending`); on a dose card with a correction, that suggestion
+    carries the end already (`dose_card` corrects the order so ended), and its label says so. A warning without a
+    suggestion gets none: ending the days alone would leave the dose it could not correct."""
     past = checks.past
     if past is None:
         return card
+    ending = checks.ending
     if card is None or card["indicator"] != "warning":
         unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in checks.lines if line.unreadable)
-        alone = _past_context(past, facts, unreadable)
-        return _card(order, render_card("dose-past-cycle.j2", combined=False, **alone), "warning", source_label,
-                     DOSE_TOPIC)
-    added = _past_context(past, facts, "")  # the card's own detail names its unread lines
+        return _days_card(order, facts, source_label, past, ending, unreadable)
+    suggestions = card.get("suggestions") or []
+    ends = bool(suggestions) and isinstance(ending, CycleEnd)
+    # Why the suggestion does not end the days is said beside one only: without one, the card says why already.
+    why_not = ending if suggestions and isinstance(ending, str) else ""
+    added = _past_context(past, facts, "", ends, why_not)  # the card's own detail names its unread lines
     text = render_card("dose-past-cycle.j2", combined=True, **added)
     summary = f"{card['summary']}; {text.summary}"
     if len(summary) < SUMMARY_LIMIT:  # else the detail says it: the dose above the label is the summary's news
         card["summary"] = summary
     card["detail"] = f"{card['detail'].rstrip()}\n\n{text.detail.strip()}\n"
+    if ends:
+        action = suggestions[0]["actions"][0]
+        suggestions[0]["label"] += f", {text.label}"
+        action["description"] += f"; {text.action}"
+        card["source"]["topic"] = dict(DOSE_AND_DAYS_TOPIC)
     return card
 
 
-def _past_context(past: PastCycle, facts: ClinicalFacts, unreadable: str) -> dict[str, Any]:
+def _days_card(order: dict[str, Any], facts: ClinicalFacts, source_label: str, past: PastCycle,
+               ending: CycleEnd | str, unreadable: str) -> dict[str, Any]:
+    """The warning that the order runs past its cycle's 28th infusion day, with the correction ending it there when
+    that is one (`ending`)."""
+    offered = isinstance(ending, CycleEnd)
+    alone = _past_context(past, facts, unreadable, offered, ending if isinstance(ending, str) else "")
+    text = render_card("dose-past-cycle.j2", combined=False, **alone)
+    card = _card(order, text, "warning", source_label, DAYS_TOPIC)
+    if isinstance(ending, CycleEnd):
+        card["selectionBehavior"] = "at-most-one"
+        card["suggestions"] = [_suggestion(text, ending.order, facts)]
+    return card
+
+
+def _past_context(past: PastCycle, facts: ClinicalFacts, unreadable: str, offered: bool,
+                  why_not: str) -> dict[str, Any]:
     """dose-past-cycle.j2's context but `combined` (see its header)."""
     return {"last": past.last, "days": days_text(past.first, past.last),
             "infusion_day": None if past.infusion_day == past.last else past.infusion_day,
             "end": past.end.isoformat() if past.end else "", "cycle": facts.cycle.number.value,
-            "unreadable": unreadable}
+            "unreadable": unreadable, "offered": offered, "why_not": why_not}
+
+
+def _to_correct(checks: OrderDoseChecks) -> tuple[dict[str, Any], list[DoseLine]]:
+    """The order and lines a dose correction rewrites: the order ended on its cycle's 28th infusion day when that is
+    a one-click correction (`OrderDoseChecks.ending`), so that the card's one suggestion carries both corrections
+    (two suggestions, each replacing the whole order, would undo each other); else the order as written."""
+    ending = checks.ending
+    return (ending.order, ending.lines) if isinstance(ending, CycleEnd) else (checks.order, checks.lines)
 
 
 def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, payer: str,
-                 checks: OrderDoseChecks, schedule: str | None) -> dict[str, Any] | None:
+                 checks: OrderDoseChecks, schedule: str | None, ended: bool = False) -> dict[str, Any] | None:
     """A warning, with a one-click correction, for lines above a payer's fixed daily maximum that the label allows
     (Florida Blue's 28 mcg/day has no rounding allowance: 28.3 is within the label, not within the plan); without
     one when such a line is a volume (`_ceiling_by_volume_card`).
 
     From 45 kg (outside Interfant, `schedule`) the label dose is a fixed mcg/day: a line per m² is corrected to the
-    maximum in mcg/day, not per m² (the label's per m² dosing is for patients under 45 kg)."""
+    maximum in mcg/day, not per m² (the label's per m² dosing is for patients under 45 kg). `ended`: the days card
+    beside it offers to end the order on its cycle's 28th infusion day; the correction is then written on the order
+    so ended (`_to_correct`), and reconcile_corrections gives both suggestions the order with both corrections."""
     over = sorted(((line, line.mcg_per_day) for line in checks.lines
                    if line.mcg_per_day is not None and above_ceiling(line.mcg_per_day, ceiling)),
                   key=lambda item: (item[0].first_day, item[0].index))
@@ -122,7 +165,8 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
         return _ceiling_by_volume_card(order, ceiling, payer, over)
     weight = facts.body.weight_kg.value
     fixed = weight is not None and not dosed_by_bsa(schedule, weight)
-    correction = correct_to_ceiling(order, checks.lines, ceiling, facts.body.bsa_m2.value, fixed)
+    corrected, lines = _to_correct(checks) if ended else (order, checks.lines)
+    correction = correct_to_ceiling(corrected, lines, ceiling, facts.body.bsa_m2.value, fixed)
     assert correction is not None  # a line is above the maximum, and none is a volume
     ordered = {line.index: mcg for line, mcg in over}
     rows = [{"days": days_text(s.first_day, s.last_day), "ordered": mcg_text_against(ordered[s.line], ceiling),
@@ -234,40 +278,50 @@ def _need_row(position: int, need: OrderNeed, lines: list[DoseLine], this: bool,
 
 
 # What a card's suggestion corrects, by the card's topic (code and display: the plan's dose limit and the quantity
-# limit share the code `limits`): the dose, and to what, or the quantity.
+# limit share the code `limits`, the dose and days cards `off-guideline`), as another suggestion's label names it
+# ("" for the quantity, named by its value). In this order, the one whose dosage lines a combined order takes.
 _CORRECTS = (
-    (DOSE_TOPIC, "dose", "the label dose"),
-    (DOSE_LIMIT_TOPIC, "dose", "the plan's dose limit"),
-    (QUANTITY_TOPIC, "quantity", ""),
+    (DOSE_TOPIC, "the dose to the label dose"),
+    (DOSE_AND_DAYS_TOPIC, "the dose to the label dose and the end to the 28th infusion day"),
+    (DOSE_LIMIT_TOPIC, "the dose to the plan's dose limit"),
+    (DAYS_TOPIC, "the end to the 28th infusion day"),
+    (QUANTITY_TOPIC, ""),
 )
 
 
 def reconcile_corrections(cards: list[dict[str, Any]]) -> None:
-    """A dose and a quantity suggestion for the same order each replace the whole order: accepted together, the one
-    applied last would undo the other. Each then carries both corrections, and its label says so. A dose correction
-    is the label dose's or the plan's dose limit's (never both for one order: the pipeline's plan-limit card comes
-    only without a label dose card)."""
-    by_order: dict[str, dict[str, tuple[dict[str, Any], str]]] = {}
+    """Suggestions for the same order each replace the whole order: accepted together, the one applied last would
+    undo the others. Each then carries every correction, and its label says so. A dose correction is the label
+    dose's or the plan's dose limit's (never both for one order: the pipeline's plan-limit card comes only without a
+    label dose card); an end on the 28th infusion day is written into it where the order has both (the days card
+    then offers the end alone, and the plan limit's correction is written on the order so ended)."""
+    by_order: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for card in cards:
-        for topic, what, to in _CORRECTS:
-            if card["source"]["topic"] == topic and card.get("suggestions"):
+        if card.get("suggestions"):
+            topic = card["source"]["topic"]
+            kind = next((rank for rank, (corrects, _) in enumerate(_CORRECTS) if corrects == topic), None)
+            if kind is not None:
                 order = card["extension"]["davinci-crd.associated-resource"][0]["reference"]
-                by_order.setdefault(order, {})[what] = (card["suggestions"][0], to)
+                by_order.setdefault(order, []).append((kind, card["suggestions"][0]))
     for found in by_order.values():
-        if len(found) == 2:
-            (dose, dose_to), (quantity, _) = found["dose"], found["quantity"]
-            _combine(dose, quantity, dose_to)
+        if len(found) > 1:
+            _combine(sorted(found, key=lambda item: item[0]))
 
 
-def _combine(dose: dict[str, Any], quantity: dict[str, Any], dose_to: str) -> None:
-    dose_action, quantity_action = dose["actions"][0], quantity["actions"][0]
-    both = copy.deepcopy(dose_action["resource"])
-    both["dispenseRequest"]["quantity"] = copy.deepcopy(quantity_action["resource"]["dispenseRequest"]["quantity"])
-    dose_action["resource"], quantity_action["resource"] = both, copy.deepcopy(both)
-    dose["label"] += f" (and quantity to {_quantity_text(both)})"
-    quantity["label"] += f" (and the dose to {dose_to})"
-    for action, other in ((dose_action, quantity_action), (quantity_action, dose_action)):
-        action["description"] += f"; also: {other['description'][0].lower()}{other['description'][1:]}"
+def _combine(found: list[tuple[int, dict[str, Any]]]) -> None:
+    """`found`: each suggestion of one order with its rank in `_CORRECTS`, in that order. The order they all write
+    takes the first one's dosage lines and the quantity correction's quantity."""
+    actions = [suggestion["actions"][0] for _, suggestion in found]
+    merged = copy.deepcopy(actions[0]["resource"])
+    if _CORRECTS[found[-1][0]][0] is QUANTITY_TOPIC:
+        merged["dispenseRequest"]["quantity"] = copy.deepcopy(actions[-1]["resource"]["dispenseRequest"]["quantity"])
+    says = [_CORRECTS[kind][1] or f"quantity to {_quantity_text(merged)}" for kind, _ in found]
+    described = [f"{action['description'][0].lower()}{action['description'][1:]}" for action in actions]
+    for position, (_, suggestion) in enumerate(found):
+        others = [index for index in range(len(found)) if index != position]
+        suggestion["label"] += f" (and {' and '.join(says[index] for index in others)})"
+        actions[position]["resource"] = copy.deepcopy(merged)
+        actions[position]["description"] += "".join(f"; also: {described[index]}" for index in others)
 
 
 def _quantity_text(order: dict[str, Any]) -> str:
@@ -277,16 +331,19 @@ def _quantity_text(order: dict[str, Any]) -> str:
 
 
 def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
-                above: list[Finding], source_label: str) -> dict[str, Any]:
-    """A warning with the one-click correction; without one when a line above the label is a volume read through
-    its Medication's strength (`DoseForm.volume`): the rate alone is not the dose to change (the bag's contents are
-    pharmacy's, and a new rate changes how long it runs), and correcting the other lines would leave it above."""
+                above: list[Finding], source_label: str,
+                to_correct: tuple[dict[str, Any], list[DoseLine]]) -> dict[str, Any]:
+    """A warning with the one-click correction (of `to_correct`, `_to_correct`); without one when a line above the
+    label is a volume read through its Medication's strength (`DoseForm.volume`): the rate alone is not the dose to
+    change (the bag's contents are pharmacy's, and a new rate changes how long it runs), and correcting the other
+    lines would leave it above."""
     by_volume = "; ".join(dict.fromkeys(f"line {f.line + 1} ({f.volume})" for f in above if f.volume))
-    correction = None if by_volume else correct_order(order, lines, patient, facts.cycle.start,
+    written, corrected = to_correct
+    correction = None if by_volume else correct_order(written, corrected, patient, facts.cycle.start,
                                                       facts.cycle.infusion_days_before)
     context = _finding_context(facts, patient, above, lines)
     unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable)
-    segments = _label_segments(order, lines, correction, patient) if correction else []
+    segments = _label_segments(written, corrected, correction, patient) if correction else []
     lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
     in_mcg = correction is not None and any(s.unit for s in correction.segments)
     text = render_card("dose-above.j2", segments=segments, unreadable=unreadable, lines=lines_after,
@@ -300,16 +357,19 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
 
 
 def _per_m2_without_bsa_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
-                             source_label: str, alone: bool) -> dict[str, Any]:
+                             source_label: str, alone: bool,
+                             to_correct: tuple[dict[str, Any], list[DoseLine]]) -> dict[str, Any]:
     """A dose per m² for a patient from 45 kg without a BSA: not checked, but from 45 kg the label dose is fixed
     whatever the BSA, so the correction to it in mcg/day is offered (as with a BSA, `rewrite._in_mcg`) when the dose
     per m² is the label's regimen or above it. A dose per m² more than 10% below it (5 mcg/m²/day after days 1-7)
     may be a deliberate reduction: raising it is not offered, and a height or BSA is asked for, as for a child.
-    `alone`: no other line runs on its days (whose sum a one-click correction cannot settle)."""
+    `alone`: no other line runs on its days (whose sum a one-click correction cannot settle). `to_correct`: the order
+    and lines the correction rewrites (`_to_correct`)."""
     unread = [line for line in lines if line.needs_bsa]
-    correction = correct_order(order, lines, patient, facts.cycle.start, facts.cycle.infusion_days_before,
+    written, corrected = to_correct
+    correction = correct_order(written, corrected, patient, facts.cycle.start, facts.cycle.infusion_days_before,
                                unread_per_m2=True) if alone and _label_regimen(order, unread, patient) else None
-    segments = _label_segments(order, lines, correction, patient) if correction else []
+    segments = _label_segments(written, corrected, correction, patient) if correction else []
     lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
     text = render_card("dose-per-m2-without-bsa.j2", lines=[line.index + 1 for line in unread],
                        weight=f"{rounded(patient.weight_kg or Decimal(0)):f}", fixed=_fixed_doses(unread, patient),

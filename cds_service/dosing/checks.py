@@ -7,7 +7,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
-from cds_service.dosing.cycle_end import PastCycle, cycle_infusion_days, past_cycle
+from cds_service.dosing.cycle_end import CycleEnd, PastCycle, cycle_end, cycle_infusion_days, past_cycle
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling, dosed_by_bsa
 from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, QuantityCheck, check_quantity,
                                         order_need)
@@ -229,6 +229,7 @@ class OrderDoseChecks:
         self._schedules: dict[str, Verdict] = {}  # several indications share a schedule: compare once
         self._findings: dict[tuple[str | None, int | None], tuple[Patient, list[Finding]]] = {}
         self._past: tuple[PastCycle | None] | None = None
+        self._ending: CycleEnd | str | None = None
 
     @property
     def past(self) -> PastCycle | None:
@@ -236,6 +237,17 @@ class OrderDoseChecks:
         if self._past is None:
             self._past = (self.cycle.past_cycle(self.order),)
         return self._past[0]
+
+    @property
+    def ending(self) -> CycleEnd | str:
+        """The order ending on its cycle's 28th infusion day when it runs past it and that is a one-click correction
+        (`cycle_end.cycle_end`), else why not ("" when it does not run past it, or the day's date is unknown). Read
+        once, for the dose card whose suggestion carries it and the plan dose limit card beside it."""
+        if self._ending is None:
+            past, cycle = self.past, self.facts.cycle
+            self._ending = "" if past is None else cycle_end(self.order, self.lines, past, cycle.start,
+                                                            cycle.infusion_days_before)
+        return self._ending
 
     def findings(self, schedule: str | None, cycle: int | None = None) -> tuple[Patient, list[Finding]]:
         """The label reading for `schedule` (None: the ceiling) and every off range of days; when the body size the

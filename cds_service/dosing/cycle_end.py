@@ -10,10 +10,12 @@ dose written as two orders: days 1-7 and 8-35), after the `days_before` already 
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import replace
 from datetime import date
-from typing import Iterable, NamedTuple, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from cds_service.dosing.reading import DoseLine, cycle_day_date
+from cds_service.dosing.rewrite import end_line
 from cds_service.dosing.text import days_text
 from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_GAP
 
@@ -35,6 +37,49 @@ class PastCycle(NamedTuple):
         counted = "" if self.infusion_day == self.last else f" (infusion day {self.infusion_day})"
         return (f"runs to day {self.last}{counted}: the label gives {INFUSION_DAYS_PER_CYCLE} infusion days, then "
                 f"{TREATMENT_FREE_DAYS} without ({days_text(self.first, self.last)} past them)")
+
+    def runs_past(self, line: DoseLine) -> bool:
+        """Whether `line` has days past the 28th infusion day in this cycle (a line after a break of more than 7 days
+        is the next cycle's)."""
+        return line.placed and line.first_day <= self.last and line.through > self.day_28
+
+
+class CycleEnd(NamedTuple):
+    """The one-click correction of an order running past its cycle's 28th infusion day: its line running past it
+    ended there."""
+
+    order: dict[str, Any]  # the corrected order, without its coverage information (rewrite.end_line)
+    lines: list[DoseLine]  # the order's dose lines as corrected: the ended line's last day is the 28th infusion day
+    end: date  # the 28th infusion day's date
+
+
+def cycle_end(order: dict[str, Any], lines: Sequence[DoseLine], past: PastCycle, cycle_start: date | None,
+              days_before: int) -> CycleEnd | str:
+    """`order` ending on its cycle's 28th infusion day (`past`: its days past it), or why that is no one-click
+    correction ("" when the day's date is not known). It is one when a single line runs past the day: ending that
+    line there is then the whole change (it states its end, boundsPeriod.end or boundsDuration: a line stating none
+    runs to day 28, never past it).
+
+    A line starting after the 28th infusion day is not removed: the prescriber wrote those days as a line of their own
+    (a cycle dated too early, a dose meant for later), not as a length typed too long, and a suggestion deleting a
+    line would drop an instruction no one has read; so the card stays a warning. As with the dose corrections, a line
+    whose dose was not read, or a volume (pharmacy's bags set it: `DoseForm.volume`), is not rewritten."""
+    if past.end is None or cycle_start is None:
+        return ""
+    later = [line for line in lines if past.runs_past(line)]
+    after = [line for line in later if line.first_day > past.day_28]
+    if after:
+        return (f"line {after[0].index + 1} starts after it" if len(after) == 1
+                else f"{len(after)} lines start after it") + ": removing lines is the prescriber's call"
+    if len(later) > 1:
+        return f"{len(later)} lines run past it"
+    [line] = later
+    if line.form is None:
+        return f"the dose of line {line.index + 1} could not be read"
+    if line.form.volume:
+        return f"line {line.index + 1} ({line.form.volume}) is a volume, whose bags pharmacy prepares"
+    return CycleEnd(end_line(order, line, past.day_28, cycle_start, days_before),
+                    [replace(line, last_day=past.day_28) if other is line else other for other in lines], past.end)
 
 
 def cycle_infusion_days(orders_lines: Iterable[Sequence[DoseLine]]) -> list[int]:

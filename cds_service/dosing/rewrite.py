@@ -4,7 +4,7 @@ dose (from 45 kg the label dose is mcg/day whatever the BSA) is written in mcg, 
 
 A line whose days need different doses (a single relapsed/refractory cycle-1 line: step days 1-7, then the full
 dose) is split into consecutive lines. Corrected values are rounded down, never up, so a correction is never above
-the label caps itself.
+the label caps itself. A line running past its cycle's 28th infusion day is ended there (`end_line`).
 """
 from __future__ import annotations
 
@@ -116,6 +116,18 @@ def correct_to_ceiling(order: dict[str, Any], lines: list[DoseLine], ceiling: De
     return Correction(resource, tuple(sorted(changed.values(), key=lambda s: (s.first_day, s.line))))
 
 
+def end_line(order: dict[str, Any], line: DoseLine, last_day: int, anchor: date, days_before: int) -> dict[str, Any]:
+    """The order (without its coverage information) with dosage line `line`, which states its end, ending on cycle
+    day `last_day`: its boundsPeriod.end (in the period's own form) or its boundsDuration. A day range or length its
+    texts state becomes the line's own; a text stating none is left as it is (nothing else of the line changed)."""
+    resource = without_coverage_information(order)
+    written = resource["dosageInstruction"][line.index]
+    days = (line.first_day, last_day)
+    _set_bounds(written, line, days, True, False, anchor, days_before)
+    _edit_texts(written, lambda text: _days_in_text(text, days, days_before > 0, add=False))
+    return resource
+
+
 def without_coverage_information(order: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of the order without the coverage-information extension (the next order-sign adds a fresh one)."""
     resource = copy.deepcopy(order)
@@ -225,8 +237,9 @@ def _rewrite_line(original: dict[str, Any], line: DoseLine, segments: list[Segme
     for position, segment in enumerate(segments):
         copy_ = copy.deepcopy(original)
         if len(segments) > 1:
-            _set_bounds(copy_, line, segment, position == 0, position == len(segments) - 1, anchor, days_before)
-            _edit_texts(copy_, lambda text: _days_in_text(text, segment, days_before > 0))
+            days = (segment.first_day, segment.last_day)
+            _set_bounds(copy_, line, days, position == 0, position == len(segments) - 1, anchor, days_before)
+            _edit_texts(copy_, lambda text: _days_in_text(text, days, days_before > 0))
         if segment.value is not None and line.form is not None:
             _set_value(copy_, line.form, segment.value, segment.unit)
         rewritten.append(copy_)
@@ -239,20 +252,19 @@ def _edit_texts(line: dict[str, Any], edit: Callable[[str], str]) -> None:
             line[key] = edit(line[key])
 
 
-def _days_in_text(text: str, segment: Segment, continued: bool) -> str:
+def _days_in_text(text: str, days: tuple[int, int | None], continued: bool, add: bool = True) -> str:
     """A split line's instruction names its own days (nurses read the text): the one day range the text names is
-    replaced, else the days are added, and a stated length ("x 28 days") becomes the line's own; a text left saying
-    "days 1-28" on a days 1-7 line would mislead. An order continuing a cycle counts the cycle's days, not its own:
-    "cycle days 4–7"."""
-    days = days_text(segment.first_day, segment.last_day) if segment.last_day is not None \
-        else f"from day {segment.first_day}"
-    days = f"cycle {days}" if continued else days
-    if segment.last_day is not None and len(_DURATION.findall(text)) == 1:
-        length = segment.last_day - segment.first_day + 1
-        text = _DURATION.sub(lambda m: m.group(0).replace(m.group(1), str(length)), text)
+    replaced, else the days are added (unless not `add`), and a stated length ("x 28 days") becomes the line's own; a
+    text left saying "days 1-28" on a days 1-7 line would mislead. An order continuing a cycle counts the cycle's
+    days, not its own: "cycle days 4–7"."""
+    first, last = days
+    said = days_text(first, last) if last is not None else f"from day {first}"
+    said = f"cycle {said}" if continued else said
+    if last is not None and len(_DURATION.findall(text)) == 1:
+        text = _DURATION.sub(lambda m: m.group(0).replace(m.group(1), str(last - first + 1)), text)
     if len(_DAY_RANGE.findall(text)) == 1:
-        return _DAY_RANGE.sub(days, text)
-    return f"{text} ({days})"
+        return _DAY_RANGE.sub(said, text)
+    return f"{text} ({said})" if add else text
 
 
 def _value_holder(line: dict[str, Any], form: DoseForm) -> dict[str, Any]:
@@ -299,24 +311,26 @@ def _as_written(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def _set_bounds(line: dict[str, Any], dose: DoseLine, segment: Segment, first: bool, last: bool, anchor: date,
-                days_before: int) -> None:
+def _set_bounds(line: dict[str, Any], dose: DoseLine, days: tuple[int, int | None], first: bool, last: bool,
+                anchor: date, days_before: int) -> None:
+    """The bounds of `line` (read as `dose`) set to cycle `days`, first and last day, in its own form. `first`: the
+    line's start is kept; `last`: so is its end."""
     if last and dose.bounds == "":
         return  # an open-ended line stays open after its split-off first days (no empty timing written)
+    first_day, last_day = days
     repeat = _object_at(_object_at(line, "timing"), "repeat")
     if dose.bounds == "period":
         period = repeat["boundsPeriod"]
         timed = _start_moment(period.get("start"))
         if not first:
-            period["start"] = _boundary(cycle_day_date(anchor, segment.first_day, days_before), timed)
-        if not last and segment.last_day is not None:
+            period["start"] = _boundary(cycle_day_date(anchor, first_day, days_before), timed)
+        if not last and last_day is not None:
             # A timed period ends when the next segment starts (its end is exclusive); a date is inclusive.
-            day = cycle_day_date(anchor, segment.last_day + (1 if timed else 0), days_before)
+            day = cycle_day_date(anchor, last_day + (1 if timed else 0), days_before)
             period["end"] = _boundary(day, timed)
         return
-    assert segment.last_day is not None  # only the last segment of an open line has no end
-    days = segment.last_day - segment.first_day + 1
-    repeat["boundsDuration"] = {"value": days, "unit": "days", "system": UCUM, "code": "d"}
+    assert last_day is not None  # only the last segment of an open line has no end
+    repeat["boundsDuration"] = {"value": last_day - first_day + 1, "unit": "days", "system": UCUM, "code": "d"}
 
 
 def _object_at(parent: dict[str, Any], key: str) -> dict[str, Any]:
