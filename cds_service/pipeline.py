@@ -169,13 +169,13 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     # A dose below the label dose is worth a note only against an indication's own schedule.
     label = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
     dose = cycle_days_card(label, order, facts, decision.payer_label, doses)
-    dose = dose if dose and config.wants("off-guideline") else None
-    cards.extend([dose] if dose else [])
+    if dose and config.wants("off-guideline"):
+        cards.append(dose)
     if label is None and policy.dose_ceiling is not None and config.wants("limits"):
         # Within the label yet above the plan's own maximum: not covered as ordered, and as easily fixed. (Days past
         # the cycle's 28th infusion day are a card of their own, whose dose the plan's limit still corrects, on the
         # order that card's suggestion ends: reconcile_corrections gives each suggestion both.)
-        ended = dose is not None and "suggestions" in dose
+        ended = dose is not None and "suggestions" in dose and config.wants("off-guideline")
         limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses, schedule, ended)
         cards.extend([limit] if limit else [])
     # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
