@@ -29,11 +29,13 @@ def coverage_information_action(
     today: date,
     questionnaire_url: str,
     unsolicited_determ: bool = True,
+    secondary: bool = False,
 ) -> dict[str, Any]:
     """An `update` system action: the order as received plus one coverage-information extension.
 
     `decision` None means the evaluation failed (a fault, not the patient's data): `indeterminate`.
     `unsolicited_determ` False (a "what if" call) never asserts a satisfied prior authorization.
+    `secondary`: the Coverage is the patient's secondary one (facts/coverage.Standing), which the description says.
     """
     # The elements in the order CRD's extension defines them: the assertion's codes, then the billing code, then
     # what the assertion adds (a reason, the questionnaire), then the date and the ids.
@@ -54,7 +56,7 @@ def coverage_information_action(
     coverage = {"url": EXTENSION_URL, "extension": parts}
     kept = [e for e in order.get("extension") or () if not _earlier_assertion(e, coverage_reference)]
     resource = {**order, "extension": [*kept, coverage]}
-    return {"type": "update", "description": _description(decision), "resource": resource}
+    return {"type": "update", "description": _description(decision, secondary), "resource": resource}
 
 
 def _earlier_assertion(extension: Any, coverage_reference: str) -> bool:
@@ -153,10 +155,13 @@ _OUTCOME_TEXT = {"meets-criteria": "meets criteria", "information-needed": "docu
                  "criteria-not-met": "not covered"}  # the decision card's words
 
 
-def _description(decision: Decision | None) -> str:
+def _description(decision: Decision | None, secondary: bool) -> str:
+    """What staff filing the order read: the payer as the decision card's summary names it (a secondary coverage's
+    decision says so: the primary's rules come first) and the outcome in the card's words."""
     if decision is None:
         return "Coverage information: could not be evaluated"
     outcome = _OUTCOME_TEXT[decision.decision]
     if decision.decision == INFO_NEEDED and decision.not_received:
         outcome = "not determined, data not received from the EHR"
-    return f"Coverage information from {decision.payer_label}: {outcome}"
+    rank = " (secondary coverage)" if secondary else ""
+    return f"Coverage information from {decision.payer_label}{rank}: {outcome}"

@@ -79,11 +79,11 @@ def record_decision(outcome: OrderOutcome, decision: Decision, policy: Policy) -
 
 
 def coverage_action(call: Call, order: dict[str, Any], decision: Decision | None, payer: PayerMatch,
-                    outcome: OrderOutcome) -> dict[str, Any]:
+                    outcome: OrderOutcome, secondary: bool = False) -> dict[str, Any]:
     """The order's coverage-information action (`decision` None: indeterminate, a fault), its assertion id and codes
-    kept for the audit record."""
+    kept for the audit record. `secondary`: the payer's Coverage is the patient's secondary one."""
     outcome.coverage_assertion_id = str(uuid.uuid4())
     outcome.covered, outcome.pa_needed = coverage_codes(decision, call.config.unsolicited_determ)
     return coverage_information_action(order, decision, payer.coverage_reference, outcome.coverage_assertion_id,
                                        call.ctx.today, questionnaire_url(call.ctx.base_url),
-                                       call.config.unsolicited_determ)
+                                       call.config.unsolicited_determ, secondary)

@@ -165,7 +165,7 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         cards.append(decision_card(decision, facts, order, call.ctx.base_url, reading, determination, which,
                                    coverage, cycle.last_day))
         if call.request.hook == ORDER_SIGN:
-            actions.append(coverage_action(call, order, decision, payer, outcome))
+            actions.append(coverage_action(call, order, decision, payer, outcome, coverage.secondary))
     # A dose below the label dose is worth a note only against an indication's own schedule.
     label = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
     dose = cycle_days_card(label, order, facts, decision.payer_label, doses)

@@ -168,6 +168,18 @@ def test_the_action_description_says_the_outcome_in_the_cards_words(kind: str, s
     assert found["description"].startswith("Coverage information from ") and found["description"].endswith(f": {said}")
 
 
+@pytest.mark.parametrize("kind", ["meets-criteria", "information-needed", "criteria-not-met"])
+def test_the_action_description_says_a_secondary_coverage_as_the_card_does(kind: str) -> None:
+    """Staff filing the order read the description: a secondary coverage's decision says so there too, after the
+    payer as the card's summary does; a primary (or only) coverage's says nothing of its rank."""
+    secondary = coverage_information_action(ORDER, decision(kind), "Coverage/cov-2", "a", TODAY, QUESTIONNAIRE,
+                                            secondary=True)["description"]
+    primary = action(decision(kind))["description"]
+    assert secondary.startswith("Coverage information from Aspirus Health Plan (secondary coverage): ")
+    assert primary.startswith("Coverage information from Aspirus Health Plan: ") and "secondary" not in primary
+    assert secondary.split(": ", 1)[1] == primary.split(": ", 1)[1]
+
+
 def test_an_order_without_extensions_gets_one() -> None:
     bare = {"resourceType": "MedicationRequest", "id": "x"}
     result = coverage_information_action(bare, decision("meets-criteria"), "Coverage/c", "a", TODAY, QUESTIONNAIRE)

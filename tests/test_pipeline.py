@@ -769,6 +769,8 @@ def test_a_secondary_coverage_is_said_to_be_secondary_and_still_decided(
                                "approved to 2027-06-01")
     assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
     assert covered_value(answer["systemActions"][0]) == "covered"
+    assert answer["systemActions"][0]["description"] == (
+        "Coverage information from Florida Blue (secondary coverage): meets criteria")
     detail = " ".join(card["detail"].replace("*", "").split())
     assert SECONDARY.format(order=said[0], primary=said[1]) in detail
 
@@ -780,8 +782,10 @@ def test_a_secondary_coverage_is_said_to_be_secondary_and_still_decided(
 def test_a_primary_or_only_coverage_is_not_said_to_be_secondary(
         client: Any, order: int | None, others: list[tuple[str, str, int | None]]) -> None:
     body = _with_coverages(example("florida-blue-relapsed-refractory-ph-negative"), order, *others)
-    card = post(client, body)["cards"][0]
+    answer = post(client, body)
+    card = answer["cards"][0]
     assert card["summary"].startswith("Florida Blue: meets criteria") and "secondary" not in card["detail"].lower()
+    assert answer["systemActions"][0]["description"] == "Coverage information from Florida Blue: meets criteria"
 
 
 def test_a_supported_secondary_coverage_the_order_names_is_decided_and_names_the_supported_primary(
