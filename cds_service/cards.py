@@ -71,24 +71,26 @@ def _decision_text(decision: Decision, facts: ClinicalFacts, base_url: str, note
     leave the outcome no room, _openings). Given up first, one after the other, as the detail says them too: the
     indication's name, when the coverage ends mid-cycle, that it is the secondary coverage; then the words naming
     the order among those signed with it (`which`), which the outcome had been fitted to leave room for: without
-    them, the outcome is fitted to the whole room again (its reason or list in full)."""
+    them, the outcome is fitted to the whole room again (its reason or list in full). Last, with the label's word
+    in every form, a not-met reason's closing aside ("(not renewable)", _without_aside), before any cut."""
     # As decision.j2's met summary says it.
     ends = f"; coverage ends {said['end']}, mid-cycle" if said and said["mid_cycle"] else ""
-    layouts = [(opening, closing) for opening in _openings(notes)
+    layouts = [(opening, closing, asides) for asides in (True, False) for opening in _openings(notes)
                for closing in ([f" — {which}"] if which else []) + [""]]
     text = CardText("", "")
-    for opening, closing in layouts:
+    for opening, closing, asides in layouts:
         # The payer as the summary names it: a secondary coverage's decision says so, as the primary's rules come
         # first; after a label's word, the room left is the outcome's, and the detail says it.
         rank = " (secondary coverage)" if said and said["secondary"] and not opening else ""
         taken = len(opening) + len(closing) + len(rank)
-        text = render_card("decision.j2", **_context(decision, facts, base_url, taken), coverage=said,
+        text = render_card("decision.j2", **_context(decision, facts, base_url, taken, asides), coverage=said,
                            label_notes=[n.text for n in notes], payer=decision.payer_label + rank,
                            determination=determination, order=order)
         summary = _fitted(text.line, opening, closing, (f" ({decision.indication_title})", ends, rank))
         if summary:
             return text._replace(summary=summary)
-    # No outcome of this service is that long (tests/test_cards.py tries them): cut between words all the same.
+    # A reason too long even so (a criterion's long text, under the label's word): cut after a whole word of it,
+    # the only part left to cut (the label's word and the payer fit: _openings); the detail has it whole.
     return text._replace(summary=_cut_between_words(layouts[-1][0] + text.line, SUMMARY_LIMIT - 1))
 
 
@@ -219,14 +221,14 @@ def indicator(decision: Decision) -> str:
     return "critical" if decision.critical else "warning"
 
 
-def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: int) -> dict[str, Any]:
+def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: int, asides: bool) -> dict[str, Any]:
     """What decision.j2 is given. `opening`: the characters the label's words take before the payer's outcome in the
     summary (_opening); the outcome's parts are fitted to what is left, or the cut after them had taken the reason
-    ("not covered — meets adult relapsed/refractory…")."""
+    ("not covered — meets adult relapsed/refractory…"). `asides` False: the reason without its aside (_reason)."""
     general = [c for c in decision.criteria if "." not in c.id]
     shown = next((r for r in decision.indications if r.id == decision.shown_indication), None)
     needed, alternatives = decision.to_document()
-    blocked = _blocked(decision, opening)
+    blocked = _blocked(decision, opening, asides)
     data_names = [DATA_NAMES.get(key, key) for key in facts.not_received]
     before = opening + len(decision.payer_label)  # the summary's characters before the payer's outcome
     if blocked:  # documentation opens only other indications: named in full after the failure, or left to the detail
@@ -247,7 +249,7 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: i
         "document": document,
         "document_hint": document_hint,
         # Only a not-met card says it.
-        "reason": _reason(decision, opening) if decision.decision == NOT_MET_DECISION else "",
+        "reason": _reason(decision, opening, asides) if decision.decision == NOT_MET_DECISION else "",
         "as_ordered": _as_ordered(decision),
         "general": general,
         "shown": shown,
@@ -307,9 +309,9 @@ def _role(decision: Decision, shown: IndicationResult | None) -> str:
     return _CLINICAL_ROLE if decision.indication == shown.id else _CLOSEST_ROLE
 
 
-def _blocked(decision: Decision, opening: int) -> str:
+def _blocked(decision: Decision, opening: int, asides: bool) -> str:
     """The failure the summary puts first (Decision.blocking), worded as a not-met card's reason; "" when none."""
-    return _reason(decision, opening) if decision.blocking() else ""
+    return _reason(decision, opening, asides) if decision.blocking() else ""
 
 
 _SHORTEST_CUT_ITEM = 40  # characters of room at least for the start of an item too long for the summary
@@ -365,16 +367,18 @@ def _as_ordered(decision: Decision) -> bool:
     return bool(failed) and all(c.kind in _ORDER_KINDS for c in failed)
 
 
-def _reason(decision: Decision, opening: int) -> str:
+def _reason(decision: Decision, opening: int, asides: bool) -> str:
     """Why it is not covered: the first not-met criterion, policy-level ones first, in the plan's terms; of an order
     failing on both its dose and its quantity, the dose (a doubled dose matters more than the vials it takes). Fitted
-    to the summary after an `opening` of that many characters (_context)."""
+    to the summary after an `opening` of that many characters (_context); `asides` False: without its closing aside
+    (_without_aside)."""
     failed = decision.not_met_criteria()
     if not failed:
         return "no indication of the policy is met"
     as_ordered = _as_ordered(decision)
     first = next((c for c in failed if c.kind == "dose"), failed[0]) if as_ordered else failed[0]
     reason = first.summary or first.text
+    reason = reason if asides else _without_aside(reason)
     frame = ": not covered as ordered — " if as_ordered else ": not covered — "
     room = SUMMARY_LIMIT - 1 - opening - len(decision.payer_label) - len(frame)
     if first.critical and first.note:
@@ -394,6 +398,19 @@ def _reason(decision: Decision, opening: int) -> str:
         met_except = f"meets {decision.indication_title} except {reason}"
         return met_except if len(met_except) <= room else reason  # the failure, not the indication, is the news
     return reason
+
+
+def _without_aside(text: str) -> str:
+    """`text` without the parenthesis closing it ("more than 5 maintenance cycles (not renewable)" → "... cycles"),
+    a whole part the detail still says: a summary had cut it in its middle ("(not…"). `text` when it has none."""
+    if not text.endswith(")"):
+        return text
+    depth = 0
+    for at in range(len(text) - 1, 0, -1):
+        depth += (text[at] == ")") - (text[at] == "(")
+        if depth == 0:
+            return text[:at - 1] if text[at - 1] == " " else text
+    return text
 
 
 _DATED = " dated "

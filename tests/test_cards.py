@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from cds_service import cards
 from cds_service.cards import DATA_NAMES, decision_card, no_plan_card
 from cds_service.label_safety import label_notes
 from cds_service.override_reasons import OVERRIDE_REASON_SYSTEM
@@ -19,6 +21,7 @@ from cds_service.coverage_info import coverage_information_action
 from tests.crd_invariants import check_crd_invariants
 from tests.test_pipeline import example, post
 from cds_service.decision import CriterionResult, Decision
+from cds_service.evaluation import NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
 from cds_service.facts.coverage import OutOfForce, PayerMatch, Primary, Standing
 from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
@@ -464,6 +467,37 @@ _STANDINGS = (None, Standing("Coverage/c1", date(2026, 1, 1), date(2026, 12, 15)
               Standing("Coverage/c2", date(2026, 1, 1), date(2026, 12, 15), 2, True, Primary("Coverage/c1", 1, None)))
 
 
+def _uncut(*arguments: Any) -> str:
+    """The decision card's summary composed with room for every part whole: what a fitted summary's parts came
+    from (its reason with the chart's finding or the indication, its list of what to document in full)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cards, "SUMMARY_LIMIT", 10_000)
+        summary: str = decision_card(*arguments)["summary"]
+        return summary
+
+
+def _words_cut(summary: str, full: str) -> list[str]:
+    """The words `summary` cuts in their middle: before each of its ellipses, its last words (up to three) found in
+    the `full` text only where a letter or a digit follows them. Each is found there: the summary adds no words."""
+    cut = []
+    for at in (at for at, character in enumerate(summary) if character == "…"):
+        words = " ".join(summary[:at].split(" ")[-3:])
+        ends = [found.end() for found in re.finditer(re.escape(words), full)]
+        assert ends, (words, full)
+        if all(full[end:end + 1].isalnum() for end in ends):
+            cut.append(words)
+    return cut
+
+
+def test_words_cut_compares_with_the_full_text() -> None:
+    """The check itself: "(not…" is a whole word of "(not renewable)", "renew…" is not, nor "ALL…" of "ALLERGY"."""
+    full = "Florida Blue: not covered — more than 5 maintenance cycles (not renewable); ALLERGY"
+    assert _words_cut("Florida Blue: not covered — more than 5 maintenance cycles (not…", full) == []
+    assert _words_cut("Florida Blue: not covered — more than 5 maintenance cycles (not renew…", full) == [
+        "cycles (not renew"]
+    assert _words_cut("cycles (not renewable); ALL…", full) == ["(not renewable); ALL"]
+
+
 def test_a_crowded_summary_gives_up_whole_parts_and_keeps_the_label_word_and_the_outcome() -> None:
     """The label's word, a payer, a secondary coverage ending mid-cycle and orders signed together: the room left
     for the outcome had gone negative, and the summary was cut in its middle ("Florida Blue:…", "document …"). Each
@@ -476,14 +510,15 @@ def test_a_crowded_summary_gives_up_whole_parts_and_keeps_the_label_word_and_the
             crowded = replace(case_facts, **findings)
             which, coverage = rng.choice(_WHICH), rng.choice(_STANDINGS)
             dose = rng.choice((CHECKED, DoseReading(missing="current weight", above=False)))
-            card = decision_card(decision, crowded, ORDER, BASE, dose, rng.random() < 0.8, which, coverage,
-                                 date(2026, 12, 28))
-            summary = card["summary"]
+            arguments = (decision, crowded, ORDER, BASE, dose, rng.random() < 0.8, which, coverage, date(2026, 12, 28))
+            summary = decision_card(*arguments)["summary"]
             assert len(summary) < 140, summary
             body = summary.removesuffix(f" — {which}") if which else summary
             # No cut at the limit; a not-met reason (a criterion's text) longer than the room left by the label's word
             # is the one part still cut, between words, after "not covered — ".
             assert not body.endswith("…") or " — requires " in body or ": not covered — " in body, summary
+            if "…" in body:
+                assert _words_cut(body, _uncut(*arguments)) == [], summary
             named = [n for n in label_notes(decision, crowded, dose) if n.summary]
             assert not named or summary.startswith((named[0].summary, named[0].short)), summary
             assert f"{decision.payer_label}{outcomes[decision.decision]}" in summary or (
@@ -493,3 +528,20 @@ def test_a_crowded_summary_gives_up_whole_parts_and_keeps_the_label_word_and_the
                                 ("(secondary", " (secondary coverage)"), ("order of", f" — {which}"),
                                 (f" ({title[:12]}", f" ({title})")):
                 assert part not in summary or whole in summary, (part, summary)
+
+
+@pytest.mark.parametrize(("summary", "kept"), [
+    ("more than 5 maintenance cycles (not renewable)", "more than 5 maintenance cycles"),
+    ("more than one Interfant cycle (not renewable)", "more than one Interfant cycle"),
+])
+def test_a_reason_too_long_under_the_label_word_gives_up_its_aside_whole(summary: str, kept: str) -> None:
+    """A grade 4 ICANS and a live vaccine before a not-met reason: even with the label's word in short, the reason
+    with its aside did not fit and was cut in it ("(not…"). It gives up its aside, whole (the detail says the
+    criterion in full), and so leaves room for both label notes in short."""
+    decision, case_facts = next((d, f) for d, f in CASES if d.decision == NOT_MET_DECISION
+                                and d.not_met_criteria()[0].summary == summary)
+    crowded = replace(case_facts, unacceptable_toxicity=_ICANS, live_vaccine_in_window=_VACCINE)
+    card = decision_card(decision, crowded, ORDER, BASE, CHECKED)
+    assert card["summary"] == ("Grade 4 CRS/ICANS: discontinue permanently; Live vaccine near treatment — "
+                               f"Aspirus Health Plan: not covered — {kept}")
+    assert decision.not_met_criteria()[0].text in card["detail"]
