@@ -23,7 +23,7 @@ from cds_service.dosing.cards import (ceiling_card, cycle_days_card, dose_card, 
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
 from cds_service.dosing.text import order_words
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
-from cds_service.facts.course import signed_cycles, signed_span
+from cds_service.facts.course import SignedCycle, dated_cycles
 from cds_service.facts.coverage import PayerMatch, no_plan, select_payer, standing
 from cds_service.facts.extract import extract_facts
 from cds_service.facts.model import ClinicalFacts
@@ -94,10 +94,10 @@ def _evaluate_group(call: Call, record: PatientRecord, medications: dict[int, di
     of each order -> the Medication it references (draft_orders.order_medications)."""
     answers: dict[int, Answer] = {}
     earlier: list[list[dict[str, Any]]] = []
-    cycles = signed_cycles(call.group.orders, call.ctx.today)
-    for orders in cycles:
-        answers.update(_evaluate_cycle(call, record, medications, orders, earlier, len(cycles) > 1))
-        earlier.append(orders)
+    cycles = dated_cycles(call.group.orders, call.ctx.today)
+    for cycle in cycles:
+        answers.update(_evaluate_cycle(call, record, medications, cycle, earlier, len(cycles) > 1))
+        earlier.append(cycle.orders)
     result = Evaluation()
     for order in call.group.targets:
         add_answer(result, *answers[id(order)])
@@ -105,11 +105,11 @@ def _evaluate_group(call: Call, record: PatientRecord, medications: dict[int, di
 
 
 def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, dict[str, Any]],
-                    orders: list[dict[str, Any]], earlier: list[list[dict[str, Any]]],
-                    several: bool) -> dict[int, Answer]:
+                    signed: SignedCycle, earlier: list[list[dict[str, Any]]], several: bool) -> dict[int, Answer]:
     """The answers of a cycle's answered orders, by id(); `earlier`: the cycles signed before it; `several`: whether
     the call signs more than one. A cycle none of whose orders is answered (order-select) is not read: it counts
     only as an earlier cycle."""
+    orders = signed.orders
     members = {id(order) for order in orders}
     targets = [order for order in call.group.targets if id(order) in members]
     if not targets:
@@ -123,8 +123,7 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
     prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, orders, facts.start_date)
     number = facts.cycle.number.value
     named = "" if not several else f"cycle {number}" if number else f"cycle from {facts.start_date.isoformat()}"
-    last_day = max(signed_span(order, call.ctx.today).last for order in orders)  # an open line: to day 28
-    cycle = _Cycle(record, facts, CycleLines(orders, facts, medications), prior_approvals, last_day,
+    cycle = _Cycle(record, facts, CycleLines(orders, facts, medications), prior_approvals, signed.last,
                    frozenset(id(order) for order in targets), orders, targets[0], named)
     return {id(order): _evaluate_one(call, cycle, order) for order in targets}
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from cds_service.facts.attestations import Attestations
-from cds_service.facts.course import group_cycles, prior_orders, read_cycle, signed_cycles, signed_span
+from cds_service.facts.course import (dated_cycles, group_cycles, prior_orders, read_cycle, signed_cycles,
+                                     signed_span)
 from cds_service.facts.diagnosis import read_diagnosis
 from cds_service.facts.medications import read_med_orders
 from cds_service.facts.model import CycleInfo
@@ -271,6 +272,27 @@ def test_orders_signed_together_are_one_cycle_unless_the_cycle_rule_separates_th
         [["step", "full"], ["next"]]
     three = [_draft(f"c{n}", day_1 + 42 * n * DAY) for n in range(3)]
     assert _ids(signed_cycles(three, day_1)) == [["c0"], ["c1"], ["c2"]]
+
+
+def test_each_cycle_signed_together_comes_with_its_own_last_infusion_day() -> None:
+    """Cycle 1 as a step dose in two orders (days 1-7, 8-28) and cycle 2 from day 43 in a line without an end (to its
+    day 28), the Bundle listing cycle 2 first: each cycle's last day is its own orders' (a Coverage ending between
+    them ends within cycle 2 only). One order alone: its own last day."""
+    day_1 = date(2026, 12, 1)
+    step, full = _draft("step", day_1, 7), _draft("full", day_1 + 7 * DAY, 21)
+    second = _draft("second", day_1 + 42 * DAY, None)
+    cycles = dated_cycles([second, full, step], day_1)
+    assert [([order["id"] for order in cycle.orders], cycle.last) for cycle in cycles] == [
+        (["full", "step"], day_1 + 27 * DAY), (["second"], day_1 + 69 * DAY)]
+    assert dated_cycles([step], day_1) == [([step], day_1 + 6 * DAY)]
+    # Any orders: the cycles signed_cycles cuts, each with the last day of its orders' spans.
+    chance = random.Random(20261201)
+    for _ in range(20):
+        drafts = [_draft(f"o{n}", day_1 + chance.randrange(90) * DAY, chance.choice([None, 1, 7, 21, 28]))
+                  for n in range(chance.randrange(2, 12))]
+        assert [(cycle.orders, cycle.last) for cycle in dated_cycles(drafts, day_1)] == [
+            (orders, max(signed_span(order, day_1).last for order in orders))
+            for orders in signed_cycles(drafts, day_1)]
 
 
 @pytest.mark.parametrize("seed", range(20))

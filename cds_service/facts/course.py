@@ -71,6 +71,14 @@ class Cycle:
         return first - self.last <= MAX_GAP and self.infusion_days_before(first) < INFUSION_DAYS_PER_CYCLE
 
 
+class SignedCycle(NamedTuple):
+    """A cycle of the orders signed together: its orders, in the Bundle's order, and its last infusion day (a line
+    without an end running to the cycle's 28th day, `signed_span`): a Coverage ending before it ends mid-cycle."""
+
+    orders: list[dict[str, Any]]
+    last: date
+
+
 def signed_cycles(orders: list[dict[str, Any]], today: date) -> list[list[dict[str, Any]]]:
     """The blinatumomab orders signed together, as the cycles they are, oldest first (each in the Bundle's order):
     an order starts the next cycle when it starts more than 7 days after the cycle's last infusion day, or once the
@@ -79,18 +87,29 @@ def signed_cycles(orders: list[dict[str, Any]], today: date) -> list[list[dict[s
     counted as the cycle grows, not again for each order."""
     if len(orders) < 2:
         return [orders]
+    return [cycle.orders for cycle in _grouped(orders, today)]
+
+
+def dated_cycles(orders: list[dict[str, Any]], today: date) -> list[SignedCycle]:
+    """`signed_cycles` with each cycle's last infusion day, each order's span read once. `orders`: one at least."""
+    if len(orders) < 2:  # most calls: the one order's span, and no grouping
+        return [SignedCycle(orders, signed_span(orders[0], today).last)]
+    return _grouped(orders, today)
+
+
+def _grouped(orders: list[dict[str, Any]], today: date) -> list[SignedCycle]:
+    """The cycles of two orders or more (signed_cycles), each with its last infusion day as it grew."""
     spans = sorted(((signed_span(order, today), position) for position, order in enumerate(orders)),
                    key=lambda item: (item[0].first, item[0].last, item[1]))
-    cycles: list[list[int]] = []
-    growing: _Growing | None = None
+    cycles: list[tuple[_Growing, list[int]]] = []
     for span, position in spans:
-        if growing is not None and growing.takes(span):
-            growing.add(span)
-            cycles[-1].append(position)
+        if cycles and cycles[-1][0].takes(span):
+            cycles[-1][0].add(span)
+            cycles[-1][1].append(position)
         else:
-            growing = _Growing(span)
-            cycles.append([position])
-    return [[orders[position] for position in sorted(cycle)] for cycle in cycles]
+            cycles.append((_Growing(span), [position]))
+    return [SignedCycle([orders[position] for position in sorted(positions)], growing.last)
+            for growing, positions in cycles]
 
 
 def signed_span(order: dict[str, Any], today: date) -> OrderSpan:
