@@ -165,6 +165,24 @@ def test_every_except_summary_fits_without_being_cut() -> None:
                 assert summary.endswith((f" — meets {indication.title} except {reason}", f" — {reason}")), summary
 
 
+def test_every_clinical_denial_summary_keeps_its_reason_whole() -> None:
+    """Each clinical criterion that can deny (not a continuation gate, whose failure sends the order to initiation):
+    its reason ("requires ...", the summary else the text) fits the decision card's summary whole. Aspirus III's
+    MRD-negative Ph/use criterion (187 characters) was cut in the middle of its reason."""
+    for policy in (ASPIRUS, load_policy("florida-blue")):
+        for indication in policy.indications:
+            for failing in (c for c in indication.criteria if c.kind == "clinical"):
+                if failing.id == indication.exclusive_when:
+                    continue
+                result = CriterionResult(failing.result_id, NOT_MET, failing.citation, failing.text,
+                                         kind=failing.kind, summary=failing.summary)
+                decision = Decision(policy.id, policy.version, policy.payer_label, policy.url, NOT_MET_DECISION,
+                                    INITIAL, indication.id, indication.title, 1, None, [result], [])
+                summary = decision_card(decision, facts(**MAINTENANCE), {"id": "blin"}, "http://cds.example.org",
+                                        CHECKED)["summary"]
+                assert "…" not in summary and len(summary) < 140, (failing.result_id, summary)
+
+
 # The card shows the closest indication when none is clinically met. Florida Blue indication 2 is a catch-all that is
 # not-met by default (no attestation): it must not hide the real reason (here CD19-negative B-ALL) from the card.
 
