@@ -93,11 +93,11 @@ def _evaluate_group(call: Call, record: PatientRecord, medications: dict[int, di
     one) read once, after the cycles before it; then its orders answered, in the Bundle's order. `medications`: id()
     of each order -> the Medication it references (draft_orders.order_medications)."""
     answers: dict[int, Answer] = {}
-    earlier: list[list[dict[str, Any]]] = []
+    earlier: list[SignedCycle] = []
     cycles = dated_cycles(call.group.orders, call.ctx.today)
     for cycle in cycles:
         answers.update(_evaluate_cycle(call, record, medications, cycle, earlier, len(cycles) > 1))
-        earlier.append(cycle.orders)
+        earlier.append(cycle)
     result = Evaluation()
     for order in call.group.targets:
         add_answer(result, *answers[id(order)])
@@ -105,7 +105,7 @@ def _evaluate_group(call: Call, record: PatientRecord, medications: dict[int, di
 
 
 def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, dict[str, Any]],
-                    signed: SignedCycle, earlier: list[list[dict[str, Any]]], several: bool) -> dict[int, Answer]:
+                    signed: SignedCycle, earlier: list[SignedCycle], several: bool) -> dict[int, Answer]:
     """The answers of a cycle's answered orders, by id(); `earlier`: the cycles signed before it; `several`: whether
     the call signs more than one. A cycle none of whose orders is answered (order-select) is not read: it counts
     only as an earlier cycle."""

@@ -277,21 +277,23 @@ def test_orders_signed_together_are_one_cycle_unless_the_cycle_rule_separates_th
 def test_each_cycle_signed_together_comes_with_its_own_last_infusion_day() -> None:
     """Cycle 1 as a step dose in two orders (days 1-7, 8-28) and cycle 2 from day 43 in a line without an end (to its
     day 28), the Bundle listing cycle 2 first: each cycle's last day is its own orders' (a Coverage ending between
-    them ends within cycle 2 only). One order alone: its own last day."""
+    them ends within cycle 2 only), and each order's span in the order of the cycle's orders (a later cycle reads
+    them as earlier orders). One order alone: its own last day."""
     day_1 = date(2026, 12, 1)
     step, full = _draft("step", day_1, 7), _draft("full", day_1 + 7 * DAY, 21)
     second = _draft("second", day_1 + 42 * DAY, None)
     cycles = dated_cycles([second, full, step], day_1)
     assert [([order["id"] for order in cycle.orders], cycle.last) for cycle in cycles] == [
         (["full", "step"], day_1 + 27 * DAY), (["second"], day_1 + 69 * DAY)]
-    assert dated_cycles([step], day_1) == [([step], day_1 + 6 * DAY)]
+    assert [(cycle.orders, cycle.last) for cycle in dated_cycles([step], day_1)] == [([step], day_1 + 6 * DAY)]
     # Any orders: the cycles signed_cycles cuts, each with the last day of its orders' spans.
     chance = random.Random(20261201)
     for _ in range(20):
         drafts = [_draft(f"o{n}", day_1 + chance.randrange(90) * DAY, chance.choice([None, 1, 7, 21, 28]))
                   for n in range(chance.randrange(2, 12))]
-        assert [(cycle.orders, cycle.last) for cycle in dated_cycles(drafts, day_1)] == [
-            (orders, max(signed_span(order, day_1).last for order in orders))
+        assert [(cycle.orders, cycle.last, cycle.spans) for cycle in dated_cycles(drafts, day_1)] == [
+            (orders, max(signed_span(order, day_1).last for order in orders),
+             [signed_span(order, day_1) for order in orders])
             for orders in signed_cycles(drafts, day_1)]
 
 

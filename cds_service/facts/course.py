@@ -73,10 +73,12 @@ class Cycle:
 
 class SignedCycle(NamedTuple):
     """A cycle of the orders signed together: its orders, in the Bundle's order, and its last infusion day (a line
-    without an end running to the cycle's 28th day, `signed_span`): a Coverage ending before it ends mid-cycle."""
+    without an end running to the cycle's 28th day, `signed_span`): a Coverage ending before it ends mid-cycle.
+    `spans`: its orders' signed spans, in the same order, which a later cycle of the call reads as earlier ones."""
 
     orders: list[dict[str, Any]]
     last: date
+    spans: list[OrderSpan]
 
 
 def signed_cycles(orders: list[dict[str, Any]], today: date) -> list[list[dict[str, Any]]]:
@@ -93,7 +95,8 @@ def signed_cycles(orders: list[dict[str, Any]], today: date) -> list[list[dict[s
 def dated_cycles(orders: list[dict[str, Any]], today: date) -> list[SignedCycle]:
     """`signed_cycles` with each cycle's last infusion day, each order's span read once. `orders`: one at least."""
     if len(orders) < 2:  # most calls: the one order's span, and no grouping
-        return [SignedCycle(orders, signed_span(orders[0], today).last)]
+        span = signed_span(orders[0], today)
+        return [SignedCycle(orders, span.last, [span])]
     return _grouped(orders, today)
 
 
@@ -108,7 +111,9 @@ def _grouped(orders: list[dict[str, Any]], today: date) -> list[SignedCycle]:
             cycles[-1][1].append(position)
         else:
             cycles.append((_Growing(span), [position]))
-    return [SignedCycle([orders[position] for position in sorted(positions)], growing.last)
+    by_position = {position: span for span, position in spans}
+    return [SignedCycle([orders[position] for position in sorted(positions)], growing.last,
+                        [by_position[position] for position in sorted(positions)])
             for growing, positions in cycles]
 
 

@@ -19,7 +19,7 @@ from cds_service.facts.attestations import unreadable_relevance as attestation_r
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
 from cds_service.facts.codes import add_months, completed_months, last_day_named, parse_date, ref
-from cds_service.facts.course import PriorOrders, prior_orders, read_cycle, signed_span
+from cds_service.facts.course import PriorOrders, SignedCycle, prior_orders, read_cycle
 from cds_service.facts.diagnosis import Diagnosis, lymphoblastic, read_diagnosis
 from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
 from cds_service.facts.immunizations import LiveVaccines, live_vaccine_in_window
@@ -55,17 +55,17 @@ _CHECKED_WHERE_READ = frozenset({"observations", "medicationRequests", "immuniza
 
 def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: date,
                   other_drafts: Sequence[dict[str, Any]] = (),
-                  earlier: Sequence[Sequence[dict[str, Any]]] = ()) -> ClinicalFacts:
+                  earlier: Sequence[SignedCycle] = ()) -> ClinicalFacts:
     """The facts of the blinatumomab draft `orders` (one cycle). `other_drafts` are the request's other draft
     MedicationRequests, part of the medication picture at the start date. `earlier`: the cycles of blinatumomab
-    orders signed in the same call before this one (course.signed_cycles), which count as its earlier cycles."""
+    orders signed in the same call before this one (course.dated_cycles), which count as its earlier cycles."""
     observations = ObservationIndex(record.lists.get("observations"))
     record, left_out = _well_formed_record(record)
     resolve = _memoized(record.resolve)
     start = group_start(orders, today)
     attestations = Attestations.from_record(record)
     diagnosis = read_diagnosis(record, attestations)
-    signed = [order for cycle in earlier for order in cycle]
+    signed = [order for cycle in earlier for order in cycle.orders]
     draft_ids = {str(o.get("id")) for o in (*orders, *signed)}
     malformed_orders: list[dict[str, Any]] = []
     # The history as received (read_med_orders checks the orders it keeps), without the orders being signed; then
@@ -74,7 +74,8 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     med_orders = read_med_orders(record.resources("medicationRequests"), resolve, today, malformed_orders, draft_ids)
     if other_drafts:
         med_orders += read_med_orders(other_drafts, resolve, today, malformed=malformed_orders)
-    priors = prior_orders(med_orders, draft_ids, start, [signed_span(o, today) for o in signed], len(earlier))
+    priors = prior_orders(med_orders, draft_ids, start, [span for cycle in earlier for span in cycle.spans],
+                          len(earlier))
     cycle = read_cycle(record, start, diagnosis, attestations, priors)
     renewal_since = _renewal_answers_since(cycle)
     labs = read_labs(record, attestations, cycle.course_start, diagnosis, observations, renewal_since)
