@@ -170,18 +170,20 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     dose = cycle_days_card(label, order, facts, decision.payer_label, doses)
     if dose and config.wants("off-guideline"):
         cards.append(dose)
+    # A dose card's suggestion shown beside the limits cards: the order it writes may end on the cycle's 28th
+    # infusion day, and their corrections are written on the order so ended (reconcile_corrections gives each
+    # suggestion every correction).
+    ended = dose is not None and "suggestions" in dose and config.wants("off-guideline")
     if label is None and policy.dose_ceiling is not None and config.wants("limits"):
         # Within the label yet above the plan's own maximum: not covered as ordered, and as easily fixed. (Days past
-        # the cycle's 28th infusion day are a card of their own, whose dose the plan's limit still corrects, on the
-        # order that card's suggestion ends: reconcile_corrections gives each suggestion both.)
-        ended = dose is not None and "suggestions" in dose and config.wants("off-guideline")
+        # the cycle's 28th infusion day are a card of their own, whose dose the plan's limit still corrects.)
         limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses, schedule, ended)
         cards.extend([limit] if limit else [])
     # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
     # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
     if policy.quantity_limit is not None and config.wants("limits"):
         quantity = quantity_card(order, facts, policy.quantity_limit, decision.payer_label, cycle.dose_lines,
-                                 cycle.answered, order is cycle.first)
+                                 cycle.answered, order is cycle.first, doses if ended else None)
         cards.extend([quantity] if quantity else [])
     return cards, actions
 

@@ -296,12 +296,17 @@ def resource_of(suggestion: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
+def with_40_vials(name: str) -> dict[str, Any]:
+    """The example's order running past day 28 (`past_day_28`) with 40 vials, above Aspirus's 28."""
+    body = past_day_28(name)
+    body["context"]["draftOrders"]["entry"][0]["resource"]["dispenseRequest"]["quantity"]["value"] = 40
+    return body
+
+
 def beside_a_quantity_correction(client: Any, name: str, display: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The suggestions of the card of topic `display` and of the quantity card for the example's order running past
     day 28 with 40 vials: each replaces the whole order, so each carries both corrections."""
-    body = past_day_28(name)
-    body["context"]["draftOrders"]["entry"][0]["resource"]["dispenseRequest"]["quantity"]["value"] = 40
-    found = suggestions_by_display(post(client, body)["cards"])
+    found = suggestions_by_display(post(client, with_40_vials(name))["cards"])
     other, quantity = found[display], found["Quantity limit"]
     assert resource_of(other) == resource_of(quantity)
     return other, quantity
@@ -309,11 +314,21 @@ def beside_a_quantity_correction(client: Any, name: str, display: str) -> tuple[
 
 def test_the_end_and_a_quantity_correction_each_carry_both(client: Any) -> None:
     days, quantity = beside_a_quantity_correction(client, "aspirus-adult-relapsed-refractory-cycle1", DAYS_DISPLAY)
-    # What the order's days use as written (days 1-35: 35 vials at most), the quantity card's own correction.
-    assert resource_of(days)["dispenseRequest"]["quantity"]["value"] == 35
+    # What the order's days use once ended on day 28 (28 vials at most), not the 35 of its days 1-35 as written.
+    assert resource_of(days)["dispenseRequest"]["quantity"]["value"] == 28
     assert resource_of(days)["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-28"
-    assert days["label"].endswith("(and quantity to 35 vials)")
-    assert quantity["label"] == "Change quantity to 35 vials (and the end to the 28th infusion day)"
+    assert days["label"].endswith("(and quantity to 28 vials)")
+    assert quantity["label"] == "Change quantity to 28 vials (and the end to the 28th infusion day)"
+
+
+@pytest.mark.parametrize("display", [DAYS_DISPLAY, "Quantity limit"])
+def test_accepting_the_end_with_the_quantity_and_signing_again_gives_neither_card(client: Any, display: str) -> None:
+    body = with_40_vials("aspirus-adult-relapsed-refractory-cycle1")
+    entry = body["context"]["draftOrders"]["entry"][0]
+    entry["resource"] = resource_of(suggestions_by_display(post(client, body)["cards"])[display])
+    again = post(client, body)["cards"]
+    assert again[0]["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    assert [c["source"]["topic"]["code"] for c in again] == ["coverage-info"]
 
 
 def test_a_dose_and_end_correction_and_a_quantity_correction_each_carry_all(client: Any) -> None:
@@ -322,7 +337,7 @@ def test_a_dose_and_end_correction_and_a_quantity_correction_each_carry_all(clie
     lines = resource_of(dose)["dosageInstruction"]
     assert [d["doseAndRate"][0]["rateQuantity"]["value"] for d in lines] == [9, 28]
     assert lines[1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-28"
-    assert quantity["label"] == ("Change quantity to 35 vials (and the dose to the label dose and the end to the 28th "
+    assert quantity["label"] == ("Change quantity to 28 vials (and the dose to the label dose and the end to the 28th "
                                  "infusion day)")
 
 

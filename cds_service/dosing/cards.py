@@ -21,7 +21,7 @@ from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_seve
 from cds_service.dosing.cycle_end import CycleEnd, PastCycle
 from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_DAYS, STEP_PER_M2, WEIGHT_BOUNDARY_KG,
                                         Expected, above_ceiling, dosed_by_bsa, is_step_day)
-from cds_service.dosing.quantity import (VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck,
+from cds_service.dosing.quantity import (VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck, order_need,
                                         read_quantity)
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, corrected_daily,
@@ -203,7 +203,8 @@ _THIS_ORDER = "this order"  # how the quantity card's summary names its order wh
 
 
 def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLimit, source_label: str,
-                  cycle: CycleLines, answered: AbstractSet[int], first: bool) -> dict[str, Any] | None:
+                  cycle: CycleLines, answered: AbstractSet[int], first: bool,
+                  ended: OrderDoseChecks | None = None) -> dict[str, Any] | None:
     """`order`'s quantity card when the cycle's orders together exceed the limit (policy-rules.md §2, Aspirus II).
 
     Each order's quantity is compared with what its own lines use on their own days (`OrderNeed`): an order holding
@@ -211,7 +212,9 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     limit left had set a full-dose order to 8 vials, beside a step-dose order holding 20). When no answered order
     (`answered`: id() of each; on order-select the selected ones, the only ones a card may change or name) has such a
     correction, the `first` answered order gets the warning without a suggestion, and its detail says why for each
-    order. `cycle`: the group's dose lines, whose quantity and needs are read once."""
+    order. `cycle`: the group's dose lines, whose quantity and needs are read once. `ended`: the order's checks when
+    the days card beside it offers to end it on its cycle's 28th infusion day (as `ceiling_card`'s): the suggestion,
+    which reconcile_corrections gives the end too, then sets what the ended lines use (`_ended_need`)."""
     check = cycle.quantity(limit)
     if not check.over:
         return None
@@ -220,7 +223,7 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     if not mine.above and (not first or any(key in answered for key in needs.above)):
         return None
     target = mine.quantity
-    value = mine.most_mcg / target.per_unit if mine.above and target.per_unit else None
+    value = _ended_need(mine, ended) / target.per_unit if mine.above and target.per_unit else None
     which = order_words(cycle.of(order)) if len(check.orders) > 1 else ""
     context = _quantity_context(check, needs, _need_rows(check, needs, cycle, order, answered), facts, limit,
                                 _in_unit(value, target) if value is not None else "", answered)
@@ -236,6 +239,16 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
         card["selectionBehavior"] = "at-most-one"
         card["suggestions"] = [_suggestion(text, resource, facts)]
     return card
+
+
+def _ended_need(mine: OrderNeed, ended: OrderDoseChecks | None) -> Decimal:
+    """The most the order's days use as its suggestion leaves them: ended on the 28th infusion day when that is offered
+    beside it (every suggestion of the order then carries the end), else as written. Read from the days as written,
+    days 1-35 would set 35 vials on an order ended on day 28, and signing again would ask for 28."""
+    ending = ended.ending if ended is not None else ""
+    if not isinstance(ending, CycleEnd):
+        return mine.most_mcg
+    return order_need(mine.quantity, ending.lines, False).most_mcg  # above: no other order runs on its days
 
 
 def _quantity_context(check: QuantityCheck, needs: CycleNeeds, rows: list[dict[str, Any]], facts: ClinicalFacts,
@@ -310,7 +323,8 @@ def reconcile_corrections(cards: list[dict[str, Any]]) -> None:
 
 def _combine(found: list[tuple[int, dict[str, Any]]]) -> None:
     """`found`: each suggestion of one order with its rank in `_CORRECTS`, in that order. The order they all write
-    takes the first one's dosage lines and the quantity correction's quantity."""
+    takes the first one's dosage lines and the quantity correction's quantity (what the lines use once ended, when
+    the end on the 28th infusion day is offered: `quantity_card`'s `ended`)."""
     actions = [suggestion["actions"][0] for _, suggestion in found]
     merged = copy.deepcopy(actions[0]["resource"])
     if _CORRECTS[found[-1][0]][0] is QUANTITY_TOPIC:
