@@ -385,3 +385,17 @@ def test_without_dose_cards_the_plan_limit_correction_does_not_end_the_line(clie
     [limit] = suggestions_by_display(post(client, body)["cards"]).values()
     assert limit["label"] == "Change to 1.166 mcg/h, within the plan's 28 mcg/day"
     assert resource_of(limit)["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2027-01-04"
+
+
+def test_the_per_m2_card_states_the_label_dose_on_the_days_its_suggestion_leaves() -> None:
+    """15 mcg/m²/day on days 1-35 for an 80 kg adult without a BSA: the suggestion sets 9 then 28 mcg/day and ends
+    the line on day 28, and the card says the label dose on days 8-28, not on the days 8-35 as written."""
+    facts_ = facts(weight="80")
+    found = card(checks_of(order(line(rate(15, "ug/m2/d"), "2026-12-01", "2027-01-04")), facts_))
+    assert found is not None and found["source"]["topic"]["display"] == DOSE_AND_DAYS_DISPLAY
+    fixed = "from 45 kg the label dose is 9 mcg/day on days 1–7, 28 mcg/day on days 8–28"
+    assert found["summary"].startswith(f"Dose per m² not checked without a BSA; {fixed}")
+    assert "days 8–35" not in found["detail"]
+    resource = apply_suggestion(found)
+    assert resource["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-28"
+    assert_clean(resource, facts_)

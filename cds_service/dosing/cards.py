@@ -385,8 +385,10 @@ def _per_m2_without_bsa_card(order: dict[str, Any], facts: ClinicalFacts, lines:
                                unread_per_m2=True) if alone and _label_regimen(order, unread, patient) else None
     segments = _label_segments(written, corrected, correction, patient) if correction else []
     lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
+    # The label doses on the days the suggestion leaves: ended on the 28th infusion day when it ends the order.
+    fixed = _fixed_doses([line for line in corrected if line.needs_bsa], patient)
     text = render_card("dose-per-m2-without-bsa.j2", lines=[line.index + 1 for line in unread],
-                       weight=f"{rounded(patient.weight_kg or Decimal(0)):f}", fixed=_fixed_doses(unread, patient),
+                       weight=f"{rounded(patient.weight_kg or Decimal(0)):f}", fixed=fixed,
                        segments=segments, multi=lines_after > 1)
     card = _card(order, text, "warning" if correction else "info", source_label, DOSE_TOPIC)
     if correction is not None:
