@@ -368,6 +368,14 @@ def test_the_end_and_florida_blues_plan_limit_correction_each_carry_both(client:
     assert [c["source"]["topic"]["code"] for c in again["cards"]] == ["coverage-info"]
 
 
+def test_the_plan_limit_card_names_the_dose_on_the_days_it_was_ordered_for(client: Any) -> None:
+    """Corrected on the order ended on day 28, the card still says 28.32 mcg/day was ordered for days 8-35."""
+    [limit] = [c for c in post(client, florida_blue_above_its_limit_past_day_28())["cards"]
+               if c["source"]["topic"]["display"] == "Dose limit of the plan"]
+    assert limit["summary"] == "Dose above Florida Blue's 28 mcg/day limit: 28.32 mcg/day on days 8–35"
+    assert "| days 8–35 | 28.32 mcg/day" in limit["detail"] and "days 8–28" not in limit["detail"]
+
+
 def test_days_after_a_break_of_more_than_7_days_are_a_cycle_of_their_own() -> None:
     """One order holding cycle 1 (days 1-28) and cycle 2 (days 43-70) runs no day past either; resumed after 4 days
     without infusion (days 33-40), the cycle goes on, past its 28th infusion day."""

@@ -168,14 +168,17 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     corrected, lines = _to_correct(checks) if ended else (order, checks.lines)
     correction = correct_to_ceiling(corrected, lines, ceiling, facts.body.bsa_m2.value, fixed)
     assert correction is not None  # a line is above the maximum, and none is a volume
-    ordered = {line.index: mcg for line, mcg in over}
-    rows = [{"days": days_text(s.first_day, s.last_day), "ordered": mcg_text_against(ordered[s.line], ceiling),
+    # What was ordered on the days it was ordered for (a line ended on the 28th infusion day was ordered to day 35),
+    # beside what the suggestion writes.
+    ordered = {line.index: (days_text(line.first_day, line.last_day), mcg) for line, mcg in over}
+    rows = [{"days": ordered[s.line][0], "ordered": mcg_text_against(ordered[s.line][1], ceiling),
              "corrected": mcg_text(s.mcg_per_day), "read": ""} for s in correction.segments]
     # The label names what the suggestion writes (1.166 mcg/h, not its 27.98 mcg/day): per line when they differ.
     forms = _forms(checks.lines)
     written = [" ".join(_written(order, forms, s)) for s in correction.segments]
     change = (written[0] + (" (each line)" if len(written) > 1 else "") if len(set(written)) == 1
-              else ", ".join(f"{w} on {row['days']}" for w, row in zip(written, rows)))
+              else ", ".join(f"{w} on {days_text(s.first_day, s.last_day)}"
+                             for w, s in zip(written, correction.segments)))
     text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), lines=rows, first=rows[0],
                        change=change, in_mcg=any(s.unit for s in correction.segments), by_volume="")
     card = _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
