@@ -35,9 +35,12 @@ def card(checks: OrderDoseChecks, schedule: str = "relapsed-refractory") -> dict
 
 
 def ended_on(written: dict[str, Any], index: int, **repeat: Any) -> dict[str, Any]:
-    """`written` as the suggestion should leave it: line `index`'s timing.repeat updated with `repeat`, nothing else."""
+    """`written` as the suggestion should leave it: line `index`'s timing.repeat updated with `repeat` and its text,
+    which states no days, saying the end (the 28th infusion day, 2026-12-28); nothing else."""
     expected = copy.deepcopy(written)
-    expected["dosageInstruction"][index]["timing"]["repeat"].update(repeat)
+    ended = expected["dosageInstruction"][index]
+    ended["timing"]["repeat"].update(repeat)
+    ended["text"] += " (ends 2026-12-28)"
     return expected
 
 
@@ -91,7 +94,7 @@ def test_the_line_is_ended_in_its_own_form(timing: dict[str, Any], ended: dict[s
     found = card(checks_of(written))
     assert found is not None
     resource = apply_suggestion(found)
-    expected = copy.deepcopy(written)
+    expected = ended_on(written, 1)
     expected["dosageInstruction"][1]["timing"]["repeat"] = ended
     assert resource == expected
     assert_clean(resource)
@@ -100,13 +103,25 @@ def test_the_line_is_ended_in_its_own_form(timing: dict[str, Any], ended: dict[s
 @pytest.mark.parametrize(("text", "ended"), [
     ("28 mcg/day days 8-35", "28 mcg/day days 8–28"),
     ("28 mcg/day x 28 days", "28 mcg/day x 21 days"),
-    ("28 mcg/day continuous", "28 mcg/day continuous"),  # no days stated, none added
+    ("28 mcg/day continuous", "28 mcg/day continuous (ends 2026-12-28)"),  # no days stated: the end added
 ])
 def test_the_days_the_ended_lines_text_states_become_its_own(text: str, ended: str) -> None:
     written = step_order("2027-01-04")
     written["dosageInstruction"][1]["text"] = text
     resource = apply_suggestion(card(checks_of(written)) or {})
     assert resource["dosageInstruction"][1]["text"] == ended
+
+
+@pytest.mark.parametrize("text", ["28 mcg/day for 4 weeks", "28 mcg/day Dec 8 through Jan 4",
+                                  "28 mcg/day days 8-21, then days 22-35"])
+def test_no_end_in_one_click_when_the_text_states_its_days_in_another_form(text: str) -> None:
+    """Ended, the line would keep a text contradicting its timing (nurses read the text): the card says why."""
+    written = step_order("2027-01-04")
+    written["dosageInstruction"][1]["patientInstruction"] = text
+    found = card(checks_of(written))
+    assert found is not None and found["indicator"] == "warning" and "suggestions" not in found
+    assert ("No one-click end: the text of line 2 states its days in a form the suggestion cannot rewrite."
+            in found["detail"])
 
 
 def test_the_suggestion_drops_the_coverage_information() -> None:

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any, Iterable, NamedTuple, Sequence
 
 from cds_service.dosing.reading import DoseLine, cycle_day_date
-from cds_service.dosing.rewrite import end_line
+from cds_service.dosing.rewrite import days_unread, end_line
 from cds_service.dosing.text import days_text
 from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_GAP
 
@@ -78,6 +78,8 @@ def cycle_end(order: dict[str, Any], lines: Sequence[DoseLine], past: PastCycle,
         return f"the dose of line {line.index + 1} could not be read"
     if line.form.volume:
         return f"line {line.index + 1} ({line.form.volume}) is a volume, whose bags pharmacy prepares"
+    if days_unread(order["dosageInstruction"][line.index]):
+        return f"the text of line {line.index + 1} states its days in a form the suggestion cannot rewrite"
     return CycleEnd(end_line(order, line, past.day_28, cycle_start, days_before),
                     [replace(line, last_day=past.day_28) if other is line else other for other in lines], past.end)
 

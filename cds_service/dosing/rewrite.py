@@ -39,6 +39,13 @@ _DURATION = re.compile(r"(?:\b(?:x|for)|×)\s*(\d+)\s*(?:days?|d)\b", re.IGNOREC
 # Numbers that count days, never doses: a dose in the text is looked for outside them ("28 mcg/day, days 1-28").
 _DAY_NUMBERS = re.compile(rf"{_DAY_RANGE.pattern}|\bdays?\s*\d+\b|{_DURATION.pattern}", re.IGNORECASE)
 _INSTRUCTION_TEXTS = ("text", "patientInstruction")  # what a nurse and a patient read
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+          r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")
+# Days stated in a form no rewrite here reads: weeks or months, dates ("Dec 8", "8 December", "12/8", "2027-01-04"),
+# a single day or an end ("until day 35", "through"), a length in days left over. Looked for once the one day range and
+# the one length `_days_in_text` rewrites are taken out.
+_OTHER_DAYS = re.compile(rf"\b(?:weeks?|wks?|months?|until|till|through|thru)\b|\b{_MONTH}\s*\d|\d\s*{_MONTH}\b"
+                         r"|\d\s*[/-]\s*\d|\bdays?\s*\d|\d\s*days?\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -119,13 +126,28 @@ def correct_to_ceiling(order: dict[str, Any], lines: list[DoseLine], ceiling: De
 def end_line(order: dict[str, Any], line: DoseLine, last_day: int, anchor: date, days_before: int) -> dict[str, Any]:
     """The order (without its coverage information) with dosage line `line`, which states its end, ending on cycle
     day `last_day`: its boundsPeriod.end (in the period's own form) or its boundsDuration. A day range or length its
-    texts state becomes the line's own; a text stating none is left as it is (nothing else of the line changed)."""
+    texts state becomes the line's own; a text stating none gets "(ends 2026-12-28)" (nurses read the text: it must
+    not leave "for 28 days" beside the new end); nothing else of the line changes. Its texts state no days in another
+    form (`days_unread`)."""
     resource = without_coverage_information(order)
     written = resource["dosageInstruction"][line.index]
     days = (line.first_day, last_day)
     _set_bounds(written, line, days, True, False, anchor, days_before)
-    _edit_texts(written, lambda text: _days_in_text(text, days, days_before > 0, add=False))
+    ends = f"ends {cycle_day_date(anchor, last_day, days_before).isoformat()}"
+    _edit_texts(written, lambda text: _days_in_text(text, days, days_before > 0, ends))
     return resource
+
+
+def days_unread(line: dict[str, Any]) -> bool:
+    """Whether a text of the dosage line states its days in a form `end_line` would not rewrite ("for 4 weeks",
+    "Dec 8 through Jan 4", two day ranges): ended, the line would keep a text contradicting its timing."""
+    for text in (line.get(key) for key in _INSTRUCTION_TEXTS):
+        if isinstance(text, str):
+            for stated in (_DAY_RANGE, _DURATION):
+                text = stated.sub(" ", text) if len(stated.findall(text)) == 1 else text
+            if _OTHER_DAYS.search(text):
+                return True
+    return False
 
 
 def without_coverage_information(order: dict[str, Any]) -> dict[str, Any]:
@@ -252,19 +274,23 @@ def _edit_texts(line: dict[str, Any], edit: Callable[[str], str]) -> None:
             line[key] = edit(line[key])
 
 
-def _days_in_text(text: str, days: tuple[int, int | None], continued: bool, add: bool = True) -> str:
+def _days_in_text(text: str, days: tuple[int, int | None], continued: bool, added: str = "") -> str:
     """A split line's instruction names its own days (nurses read the text): the one day range the text names is
-    replaced, else the days are added (unless not `add`), and a stated length ("x 28 days") becomes the line's own; a
-    text left saying "days 1-28" on a days 1-7 line would mislead. An order continuing a cycle counts the cycle's
-    days, not its own: "cycle days 4–7"."""
+    replaced, else the days are added, and a stated length ("x 28 days") becomes the line's own; a text left saying
+    "days 1-28" on a days 1-7 line would mislead. An order continuing a cycle counts the cycle's days, not its own:
+    "cycle days 4–7". `added`: what a text stating neither range nor length gets in place of the days ("ends
+    2026-12-28": an ended line's text, which said nothing of its days)."""
     first, last = days
     said = days_text(first, last) if last is not None else f"from day {first}"
     said = f"cycle {said}" if continued else said
-    if last is not None and len(_DURATION.findall(text)) == 1:
+    length = last is not None and len(_DURATION.findall(text)) == 1
+    if length:
         text = _DURATION.sub(lambda m: m.group(0).replace(m.group(1), str(last - first + 1)), text)
     if len(_DAY_RANGE.findall(text)) == 1:
         return _DAY_RANGE.sub(said, text)
-    return f"{text} ({said})" if add else text
+    if added:
+        return text if length else f"{text} ({added})"
+    return f"{text} ({said})"
 
 
 def _value_holder(line: dict[str, Any], form: DoseForm) -> dict[str, Any]:
