@@ -283,9 +283,10 @@ def _days_in_text(text: str, days: tuple[int, int | None], continued: bool, adde
     first, last = days
     said = days_text(first, last) if last is not None else f"from day {first}"
     said = f"cycle {said}" if continued else said
-    length = last is not None and len(_DURATION.findall(text)) == 1
+    count = "" if last is None else str(last - first + 1)
+    length = bool(count) and len(_DURATION.findall(text)) == 1
     if length:
-        text = _DURATION.sub(lambda m: m.group(0).replace(m.group(1), str(last - first + 1)), text)
+        text = _DURATION.sub(lambda m: m.group(0).replace(m.group(1), count), text)
     if len(_DAY_RANGE.findall(text)) == 1:
         return _DAY_RANGE.sub(said, text)
     if added:
