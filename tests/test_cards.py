@@ -490,7 +490,8 @@ def _words_cut(summary: str, full: str) -> list[str]:
 
 
 def test_words_cut_compares_with_the_full_text() -> None:
-    """The check itself: "(not…" is a whole word of "(not renewable)", "renew…" is not, nor "ALL…" of "ALLERGY"."""
+    """The check itself: "(not…" is a whole word of "(not renewable)", "renew…" is not, nor "ALL…" of
+    "ALLERGY"."""
     full = "Florida Blue: not covered — more than 5 maintenance cycles (not renewable); ALLERGY"
     assert _words_cut("Florida Blue: not covered — more than 5 maintenance cycles (not…", full) == []
     assert _words_cut("Florida Blue: not covered — more than 5 maintenance cycles (not renew…", full) == [

@@ -166,8 +166,9 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     weight = facts.body.weight_kg.value
     fixed = weight is not None and not dosed_by_bsa(schedule, weight)
     corrected, lines = _to_correct(checks) if ended else (order, checks.lines)
-    correction = correct_to_ceiling(corrected, lines, ceiling, facts.body.bsa_m2.value, fixed)
-    assert correction is not None  # a line is above the maximum, and none is a volume
+    above = {line.index for line, _ in over}
+    correction = correct_to_ceiling(corrected, [line for line in lines if line.index in above], ceiling,
+                                    facts.body.bsa_m2.value, fixed)
     # What was ordered on the days it was ordered for (a line ended on the 28th infusion day was ordered to day 35),
     # beside what the suggestion writes.
     ordered = {line.index: (days_text(line.first_day, line.last_day), mcg) for line, mcg in over}

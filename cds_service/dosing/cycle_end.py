@@ -50,7 +50,6 @@ class CycleEnd(NamedTuple):
 
     order: dict[str, Any]  # the corrected order, without its coverage information (rewrite.end_line)
     lines: list[DoseLine]  # the order's dose lines as corrected: the ended line's last day is the 28th infusion day
-    end: date  # the 28th infusion day's date
 
 
 def cycle_end(order: dict[str, Any], lines: Sequence[DoseLine], past: PastCycle, cycle_start: date | None,
@@ -81,7 +80,7 @@ def cycle_end(order: dict[str, Any], lines: Sequence[DoseLine], past: PastCycle,
     if days_unread(order["dosageInstruction"][line.index]):
         return f"the text of line {line.index + 1} states its days in a form the suggestion cannot rewrite"
     return CycleEnd(end_line(order, line, past.day_28, cycle_start, days_before),
-                    [replace(line, last_day=past.day_28) if other is line else other for other in lines], past.end)
+                    [replace(line, last_day=past.day_28) if other is line else other for other in lines])
 
 
 def cycle_infusion_days(orders_lines: Iterable[Sequence[DoseLine]]) -> list[int]:

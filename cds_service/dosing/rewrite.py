@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from cds_service.coverage_info import EXTENSION_URL
 from cds_service.dosing.compare import Patient
-from cds_service.dosing.expected import Expected, above_ceiling
+from cds_service.dosing.expected import Expected
 from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
 from cds_service.dosing.text import days_text, per_time_said, unit_said
 from cds_service.dosing.units import parse_dose_unit
@@ -94,33 +94,26 @@ def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient
     return Correction(resource, tuple(segments))
 
 
-def correct_to_ceiling(order: dict[str, Any], lines: list[DoseLine], ceiling: Decimal, bsa_m2: Decimal | None,
-                       fixed_dose: bool) -> Correction | None:
-    """The order with every readable line above a payer's fixed daily maximum set to it (never above it: rounded
-    down), or None when no line is above it. Lines are not split: the maximum is the same on every day.
+def correct_to_ceiling(order: dict[str, Any], over: list[DoseLine], ceiling: Decimal, bsa_m2: Decimal | None,
+                       fixed_dose: bool) -> Correction:
+    """The order with each of `over`, its lines above a payer's fixed daily maximum (`cards.ceiling_card`: read, none
+    a volume), set to it (never above it: rounded down). Lines are not split: the maximum is the same on every day.
 
     `fixed_dose`: the patient's label dose is a fixed dose (from 45 kg, outside Interfant), so a line per m² is set
     to the maximum in mcg, as the label correction writes it (`_in_mcg`), not to the maximum divided by the BSA."""
     expected = Expected(ceiling, "fixed", ceiling)
-    dosage = order.get("dosageInstruction") or []
-    changed: dict[int, Segment] = {}
-    for line in lines:
-        if line.mcg_per_day is not None and line.form is not None and above_ceiling(line.mcg_per_day, ceiling):
-            # A volume is not rewritten (DoseForm.volume): cards.ceiling_card gives such lines no correction.
-            assert not line.form.volume
-            form, unit = (_in_mcg(dosage[line.index], line.form) if fixed_dose and line.form.per_m2
-                          else (line.form, None))
-            value = corrected_value(form, expected, bsa_m2)
-            changed[line.index] = Segment(line.index, line.first_day, line.last_day, value,
-                                          form.daily(value, bsa_m2), expected, unit)
-    if not changed:
-        return None
     resource = without_coverage_information(order)
-    dosage = resource.get("dosageInstruction") or []
-    for line in lines:
-        if line.index in changed:
-            [dosage[line.index]] = _rewrite_line(dosage[line.index], line, [changed[line.index]], date.min, 0)
-    return Correction(resource, tuple(sorted(changed.values(), key=lambda s: (s.first_day, s.line))))
+    dosage = resource["dosageInstruction"]
+    segments = []
+    for line in over:
+        assert line.form is not None  # its dose was read
+        form, unit = (_in_mcg(dosage[line.index], line.form) if fixed_dose and line.form.per_m2
+                      else (line.form, None))
+        value = corrected_value(form, expected, bsa_m2)
+        segment = Segment(line.index, line.first_day, line.last_day, value, form.daily(value, bsa_m2), expected, unit)
+        [dosage[line.index]] = _rewrite_line(dosage[line.index], line, [segment], date.min, 0)
+        segments.append(segment)
+    return Correction(resource, tuple(sorted(segments, key=lambda s: (s.first_day, s.line))))
 
 
 def end_line(order: dict[str, Any], line: DoseLine, last_day: int, anchor: date, days_before: int) -> dict[str, Any]:
