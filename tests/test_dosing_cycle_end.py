@@ -422,3 +422,26 @@ def test_the_per_m2_card_states_the_label_dose_on_the_days_its_suggestion_leaves
     resource = apply_suggestion(found)
     assert resource["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-28"
     assert_clean(resource, facts_)
+
+
+def with_35_vials() -> dict[str, Any]:
+    """Aspirus's adult cycle 1 running to day 35 with 35 vials: what its days 1-35 as written use at most, over the
+    plan's 28."""
+    body = past_day_28("aspirus-adult-relapsed-refractory-cycle1")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["dispenseRequest"]["quantity"]["value"] = 35
+    return body
+
+
+@pytest.mark.parametrize("display", [DAYS_DISPLAY, "Quantity limit"])
+def test_a_quantity_its_days_use_only_as_written_is_corrected_with_the_end(client: Any, display: str) -> None:
+    """35 vials for days 1-35 is no more than its days use as written, but the days card ends it on day 28: judged
+    on the ended lines, the quantity card corrects it to 28 beside the end, so one click fixes both."""
+    body = with_35_vials()
+    found = suggestions_by_display(post(client, body)["cards"])
+    assert resource_of(found[DAYS_DISPLAY]) == resource_of(found["Quantity limit"])
+    assert found["Quantity limit"]["label"] == "Change quantity to 28 vials (and the end to the 28th infusion day)"
+    entry = body["context"]["draftOrders"]["entry"][0]
+    entry["resource"] = resource_of(found[display])
+    again = post(client, body)["cards"]
+    assert again[0]["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    assert [c["source"]["topic"]["code"] for c in again] == ["coverage-info"]

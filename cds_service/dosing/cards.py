@@ -217,17 +217,18 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     (`answered`: id() of each; on order-select the selected ones, the only ones a card may change or name) has such a
     correction, the `first` answered order gets the warning without a suggestion, and its detail says why for each
     order. `cycle`: the group's dose lines, whose quantity and needs are read once. `ended`: the order's checks when
-    the days card beside it offers to end it on its cycle's 28th infusion day (as `ceiling_card`'s): the suggestion,
-    which reconcile_corrections gives the end too, then sets what the ended lines use (`_ended_need`)."""
+    the days card beside it offers to end it on its cycle's 28th infusion day (as `ceiling_card`'s): the order is then
+    judged on the ended lines (`_ended_need`), and its suggestion, which reconcile_corrections gives the end too, sets
+    what they use."""
     check = cycle.quantity(limit)
     if not check.over:
         return None
     needs = cycle.needs(limit)
-    mine = needs.of[id(order)]
+    mine = _ended_need(needs.of[id(order)], ended)
     if not mine.above and (not first or any(key in answered for key in needs.above)):
         return None
     target = mine.quantity
-    value = _ended_need(mine, ended) / target.per_unit if mine.above and target.per_unit else None
+    value = mine.most_mcg / target.per_unit if mine.above and target.per_unit else None
     which = order_words(cycle.of(order)) if len(check.orders) > 1 else ""
     context = _quantity_context(check, needs, _need_rows(check, needs, cycle, order, answered), facts, limit,
                                 _in_unit(value, target) if value is not None else "", answered)
@@ -245,14 +246,14 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     return card
 
 
-def _ended_need(mine: OrderNeed, ended: OrderDoseChecks | None) -> Decimal:
-    """The most the order's days use as its suggestion leaves them: ended on the 28th infusion day when that is offered
-    beside it (every suggestion of the order then carries the end), else as written. Read from the days as written,
-    days 1-35 would set 35 vials on an order ended on day 28, and signing again would ask for 28."""
+def _ended_need(mine: OrderNeed, ended: OrderDoseChecks | None) -> OrderNeed:
+    """The order's need as its suggestions leave its days: ended on the 28th infusion day when that is offered beside
+    it (every suggestion of the order then carries the end), else `mine`, as written. Judged as written, days 1-35
+    with 35 vials got no correction (40 were set to 35), and signing the ended order again asked for 28."""
     ending = ended.ending if ended is not None else ""
-    if not isinstance(ending, CycleEnd):
-        return mine.most_mcg
-    return order_need(mine.quantity, ending.lines, False).most_mcg  # above: no other order runs on its days
+    if not isinstance(ending, CycleEnd) or mine.undecided:  # undecided: shared days, or a dose not read
+        return mine
+    return order_need(mine.quantity, ending.lines, False)
 
 
 def _quantity_context(check: QuantityCheck, needs: CycleNeeds, rows: list[dict[str, Any]], facts: ClinicalFacts,
