@@ -445,3 +445,12 @@ def test_a_quantity_its_days_use_only_as_written_is_corrected_with_the_end(clien
     again = post(client, body)["cards"]
     assert again[0]["extension"]["coverage-decision"]["decision"] == "meets-criteria"
     assert [c["source"]["topic"]["code"] for c in again] == ["coverage-info"]
+
+
+def test_the_quantity_cards_row_states_what_the_ended_lines_use(client: Any) -> None:
+    """The table names what the order uses as its suggestion ends it (days 1-28: 651 mcg, at most 28 vials), not its
+    days 1-35 as written (847 mcg, at most 35), which would contradict the 28 vials the suggestion sets."""
+    [quantity] = [c for c in post(client, with_35_vials())["cards"] if c["source"]["topic"]["code"] == "limits"]
+    [row] = [line for line in quantity["detail"].splitlines() if "(this order)" in line]
+    assert row == ("| 9 mcg/day on days 1–7; 28 mcg/day on days 8–35 (this order) | 35 vials | ended on day 28 (28th "
+                   "infusion day): 651 mcg: 19 to 28 vials | more than its days use |")

@@ -217,20 +217,24 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     (`answered`: id() of each; on order-select the selected ones, the only ones a card may change or name) has such a
     correction, the `first` answered order gets the warning without a suggestion, and its detail says why for each
     order. `cycle`: the group's dose lines, whose quantity and needs are read once. `ended`: the order's checks when
-    the days card beside it offers to end it on its cycle's 28th infusion day (as `ceiling_card`'s): the order is then
-    judged on the ended lines (`_ended_need`), and its suggestion, which reconcile_corrections gives the end too, sets
-    what they use."""
+    the days card beside it offers to end it on its cycle's 28th infusion day (as `ceiling_card`'s): the `first`
+    order, or one above its days as written, is then judged on the ended lines (`_ended_need`), and its suggestion,
+    which reconcile_corrections gives the end too, sets what they use."""
     check = cycle.quantity(limit)
     if not check.over:
         return None
     needs = cycle.needs(limit)
-    mine = _ended_need(needs.of[id(order)], ended)
+    written = needs.of[id(order)]
+    # This order's need as its suggestions leave its days. A later order within its days as written is left to the
+    # first's card, which, the cycle's needs being read as written, says that no order is above its own days.
+    own = _ended_need(written, ended) if first or written.above else (written, None)
+    mine = own[0]
     if not mine.above and (not first or any(key in answered for key in needs.above)):
         return None
     target = mine.quantity
     value = mine.most_mcg / target.per_unit if mine.above and target.per_unit else None
     which = order_words(cycle.of(order)) if len(check.orders) > 1 else ""
-    context = _quantity_context(check, needs, _need_rows(check, needs, cycle, order, answered), facts, limit,
+    context = _quantity_context(check, needs, _need_rows(check, needs, cycle, order, answered, own), facts, limit,
                                 _in_unit(value, target) if value is not None else "", answered)
     text = render_card("quantity-over.j2", which=_THIS_ORDER, **context)
     # The order's dose in words in the summary when they fit (two orders' cards must not read the same), else
@@ -246,14 +250,16 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     return card
 
 
-def _ended_need(mine: OrderNeed, ended: OrderDoseChecks | None) -> OrderNeed:
-    """The order's need as its suggestions leave its days: ended on the 28th infusion day when that is offered beside
-    it (every suggestion of the order then carries the end), else `mine`, as written. Judged as written, days 1-35
-    with 35 vials got no correction (40 were set to 35), and signing the ended order again asked for 28."""
+def _ended_need(mine: OrderNeed, ended: OrderDoseChecks | None) -> tuple[OrderNeed, int | None]:
+    """The order's need as its suggestions leave its days, and the cycle day they end it on: its 28th infusion day
+    when that end is offered beside it (every suggestion of the order then carries the end), else `mine`, as written,
+    and None. Judged as written, days 1-35 with 35 vials got no correction (40 were set to 35), and signing the ended
+    order again asked for 28."""
     ending = ended.ending if ended is not None else ""
     if not isinstance(ending, CycleEnd) or mine.undecided:  # undecided: shared days, or a dose not read
-        return mine
-    return order_need(mine.quantity, ending.lines, False)
+        return mine, None
+    assert ended is not None and ended.past is not None  # an end is offered for days past the 28th infusion day
+    return order_need(mine.quantity, ending.lines, False), ended.past.day_28
 
 
 def _quantity_context(check: QuantityCheck, needs: CycleNeeds, rows: list[dict[str, Any]], facts: ClinicalFacts,
@@ -268,19 +274,22 @@ def _quantity_context(check: QuantityCheck, needs: CycleNeeds, rows: list[dict[s
 
 
 def _need_rows(check: QuantityCheck, needs: CycleNeeds, cycle: CycleLines, order: dict[str, Any],
-               answered: AbstractSet[int]) -> list[dict[str, Any]]:
+               answered: AbstractSet[int], own: tuple[OrderNeed, int | None]) -> list[dict[str, Any]]:
     """The quantity card's table: the cycle's orders up to NAMED + 1, else the first NAMED and this order (as the
-    quantity criterion's evidence names them), each against what its own days use."""
+    quantity criterion's evidence names them), each against what its own days use; this order's as its suggestions
+    leave them (`own`: `_ended_need`), so that the table does not contradict the quantity its suggestion sets."""
     shown = list(enumerate(check.orders))[:NAMED + 1]
     if len(check.orders) > NAMED + 1:
         position = needs.positions[id(order)]
         shown = shown[:NAMED] + ([] if position < NAMED else [(position, check.orders[position])])
-    return [_need_row(position, needs.of[id(q.order)], cycle.of(q.order), q.order is order, id(q.order) in answered)
-            for position, q in shown]
+    return [_need_row(position, *(own if q.order is order else (needs.of[id(q.order)], None)), cycle.of(q.order),
+                      q.order is order, id(q.order) in answered) for position, q in shown]
 
 
-def _need_row(position: int, need: OrderNeed, lines: list[DoseLine], this: bool, answered: bool) -> dict[str, Any]:
-    """One order of the table (quantity-over.j2's `rows`), named by its dose, as clinicians see no order ids."""
+def _need_row(position: int, need: OrderNeed, ends_on: int | None, lines: list[DoseLine], this: bool,
+              answered: bool) -> dict[str, Any]:
+    """One order of the table (quantity-over.j2's `rows`), named by its dose, as clinicians see no order ids (its
+    days as written); `need` on its days ended on cycle day `ends_on` when its suggestion ends it there."""
     quantity = need.quantity
     finding = ("no quantity" if quantity.mcg is None and not quantity.unreadable else
                "unreadable" if quantity.mcg is None else "undecided" if need.undecided else
@@ -288,7 +297,7 @@ def _need_row(position: int, need: OrderNeed, lines: list[DoseLine], this: bool,
     per_unit = quantity.per_unit or Decimal(1)  # an order without a readable quantity has no need shown
     told = quantity.per_unit is not None and not need.undecided
     return {"which": dose_words(lines) or f"blinatumomab order {position + 1}", "this": this,
-            "answered": answered, "finding": finding, "why": need.undecided or quantity.unreadable,
+            "answered": answered, "finding": finding, "why": need.undecided or quantity.unreadable, "ended": ends_on,
             "ordered": _in_unit(quantity.mcg / per_unit, quantity) if quantity.mcg is not None else "",
             "dose": mcg_text(need.dose_mcg) if told else "", "unit": _unit(quantity),
             "fewest": _number(need.fewest_mcg / per_unit, quantity) if told else "",
