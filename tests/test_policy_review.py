@@ -183,6 +183,15 @@ def test_every_clinical_denial_summary_keeps_its_reason_whole() -> None:
                 assert "…" not in summary and len(summary) < 140, (failing.result_id, summary)
 
 
+def test_the_mrd_negative_ph_use_summary_keeps_every_condition_that_denies() -> None:
+    """Second review: "requires Ph+ with a TKI, or Ph- as a single agent" read as met by a Ph- single-agent patient
+    who is a candidate for multi-agent chemotherapy after standard induction, whom the criterion denies."""
+    [criterion] = [c for i in ASPIRUS.indications if i.id == "adult-consolidation-mrd-negative" for c in i.criteria
+                   if c.id == "ph-use"]
+    for condition in ("Ph+ with TKI", "Ph- alone", "not a multi-agent chemo candidate", "after ino induction"):
+        assert condition in criterion.summary
+
+
 # The card shows the closest indication when none is clinically met. Florida Blue indication 2 is a catch-all that is
 # not-met by default (no attestation): it must not hide the real reason (here CD19-negative B-ALL) from the card.
 
