@@ -113,7 +113,9 @@ def test_the_days_the_ended_lines_text_states_become_its_own(text: str, ended: s
 
 
 @pytest.mark.parametrize("text", ["28 mcg/day for 4 weeks", "28 mcg/day Dec 8 through Jan 4",
-                                  "28 mcg/day days 8-21, then days 22-35"])
+                                  "28 mcg/day days 8-21, then days 22-35", "28 mcg/day for 28 consecutive days",
+                                  "28 mcg/day, 28-day infusion", "28 mcg/day D8-D35", "28 mcg/day d8-d35",
+                                  "28 mcg/day (D8–D35)", "28 mcg/day, start 8-Dec, stop 4-Jan"])
 def test_no_end_in_one_click_when_the_text_states_its_days_in_another_form(text: str) -> None:
     """Ended, the line would keep a text contradicting its timing (nurses read the text): the card says why."""
     written = step_order("2027-01-04")
@@ -122,6 +124,16 @@ def test_no_end_in_one_click_when_the_text_states_its_days_in_another_form(text:
     assert found is not None and found["indicator"] == "warning" and "suggestions" not in found
     assert ("No one-click end: the text of line 2 states its days in a form the suggestion cannot rewrite."
             in found["detail"])
+
+
+@pytest.mark.parametrize("text", ["28 mcg/day 10 mL/hr", "28 mcg/day 1.17 mcg/h"])
+def test_a_dose_per_day_followed_by_a_number_states_no_days(text: str) -> None:
+    """"/day 10" is a rate's unit and the next number, not day 10: the one-click end stays."""
+    written = step_order("2027-01-04")
+    written["dosageInstruction"][1]["patientInstruction"] = text
+    found = card(checks_of(written))
+    assert found is not None and found.get("suggestions")
+    assert apply_suggestion(found)["dosageInstruction"][1]["patientInstruction"].startswith(f"{text} (")
 
 
 def test_the_suggestion_drops_the_coverage_information() -> None:

@@ -32,20 +32,23 @@ MCG_PER_DAY, MCG = "ug/d", "ug"
 # A dose per m² as a text writes it after its number ("5 ug/m2/d", "15 mcg/m²/day", "15 mcg/(m2.d)"): replaced whole
 # when the line is written in mcg, never left saying per m².
 _PER_M2_UNIT = r"\s*[^\s,;]*(?:m2|m²|m\^2)[^\s,;]*"
+# The word day(s) starting a day statement: never right after "/", where it is a rate's unit ("28 mcg/day 10 mL/hr").
+_DAY_WORD = r"(?<!/)\bdays?"
 # A day range in a dosage line's text ("days 1-28", "day 8 to 28"): a split line names its own.
-_DAY_RANGE = re.compile(r"\bdays?\s*\d+\s*(?:-|–|to|through)\s*\d+\b", re.IGNORECASE)
+_DAY_RANGE = re.compile(rf"{_DAY_WORD}\s*\d+\s*(?:-|–|to|through)\s*\d+\b", re.IGNORECASE)
 # A length of treatment ("x 28 days", "for 28 days"): a split line states its own.
 _DURATION = re.compile(r"(?:\b(?:x|for)|×)\s*(\d+)\s*(?:days?|d)\b", re.IGNORECASE)
 # Numbers that count days, never doses: a dose in the text is looked for outside them ("28 mcg/day, days 1-28").
-_DAY_NUMBERS = re.compile(rf"{_DAY_RANGE.pattern}|\bdays?\s*\d+\b|{_DURATION.pattern}", re.IGNORECASE)
+_DAY_NUMBERS = re.compile(rf"{_DAY_RANGE.pattern}|{_DAY_WORD}\s*\d+\b|{_DURATION.pattern}", re.IGNORECASE)
 _INSTRUCTION_TEXTS = ("text", "patientInstruction")  # what a nurse and a patient read
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
           r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")
-# Days stated in a form no rewrite here reads: weeks or months, dates ("Dec 8", "8 December", "12/8", "2027-01-04"),
-# a single day or an end ("until day 35", "through"), a length in days left over. Looked for once the one day range and
-# the one length `_days_in_text` rewrites are taken out.
-_OTHER_DAYS = re.compile(rf"\b(?:weeks?|wks?|months?|until|till|through|thru)\b|\b{_MONTH}\s*\d|\d\s*{_MONTH}\b"
-                         r"|\d\s*[/-]\s*\d|\bdays?\s*\d|\d\s*days?\b", re.IGNORECASE)
+# Days stated in a form no rewrite here reads: weeks or months, dates ("Dec 8", "8-Dec", "12/8", "2027-01-04"), a
+# single day or an end ("until day 35", "through"), a length in days left over ("28 days", "28-day", "28 consecutive
+# days"), days as D8-D35. Looked for once the one day range and the one length `_days_in_text` rewrites are taken out.
+_OTHER_DAYS = re.compile(rf"\b(?:weeks?|wks?|months?|until|till|through|thru)\b|\b{_MONTH}[\s./-]*\d"
+                         rf"|\d[\s./-]*{_MONTH}\b|\d\s*[/–-]\s*\d|{_DAY_WORD}\s*\d|\d\s*-?\s*days?\b"
+                         r"|\d\s+\w+\s+days?\b|\bD\d+\s*[-–]\s*D?\d", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
