@@ -36,11 +36,12 @@ def card(checks: OrderDoseChecks, schedule: str = "relapsed-refractory") -> dict
 
 def ended_on(written: dict[str, Any], index: int, **repeat: Any) -> dict[str, Any]:
     """`written` as the suggestion should leave it: line `index`'s timing.repeat updated with `repeat` and its text,
-    which states no days, saying the end (the 28th infusion day, 2026-12-28); nothing else."""
+    which states no days, saying the last infusion day (the 28th, 2026-12-28; a timed period ends the morning after
+    it, so "ends 2026-12-28" would misstate it); nothing else."""
     expected = copy.deepcopy(written)
     ended = expected["dosageInstruction"][index]
     ended["timing"]["repeat"].update(repeat)
-    ended["text"] += " (ends 2026-12-28)"
+    ended["text"] += " (last infusion day 2026-12-28)"
     return expected
 
 
@@ -103,7 +104,7 @@ def test_the_line_is_ended_in_its_own_form(timing: dict[str, Any], ended: dict[s
 @pytest.mark.parametrize(("text", "ended"), [
     ("28 mcg/day days 8-35", "28 mcg/day days 8–28"),
     ("28 mcg/day x 28 days", "28 mcg/day x 21 days"),
-    ("28 mcg/day continuous", "28 mcg/day continuous (ends 2026-12-28)"),  # no days stated: the end added
+    ("28 mcg/day continuous", "28 mcg/day continuous (last infusion day 2026-12-28)"),  # no days stated: added
 ])
 def test_the_days_the_ended_lines_text_states_become_its_own(text: str, ended: str) -> None:
     written = step_order("2027-01-04")

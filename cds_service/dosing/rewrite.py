@@ -122,14 +122,15 @@ def correct_to_ceiling(order: dict[str, Any], over: list[DoseLine], ceiling: Dec
 def end_line(order: dict[str, Any], line: DoseLine, last_day: int, anchor: date, days_before: int) -> dict[str, Any]:
     """The order (without its coverage information) with dosage line `line`, which states its end, ending on cycle
     day `last_day`: its boundsPeriod.end (in the period's own form) or its boundsDuration. A day range or length its
-    texts state becomes the line's own; a text stating none gets "(ends 2026-12-28)" (nurses read the text: it must
-    not leave "for 28 days" beside the new end); nothing else of the line changes. Its texts state no days in another
+    texts state becomes the line's own; a text stating none gets "(last infusion day 2026-12-28)" (nurses read the
+    text: it must not leave "for 28 days" beside the new end; "ends" would misstate a timed period, which ends the
+    morning after); nothing else of the line changes. Its texts state no days in another
     form (`days_unread`)."""
     resource = without_coverage_information(order)
     written = resource["dosageInstruction"][line.index]
     days = (line.first_day, last_day)
     _set_bounds(written, line, days, True, False, anchor, days_before)
-    ends = f"ends {cycle_day_date(anchor, last_day, days_before).isoformat()}"
+    ends = f"last infusion day {cycle_day_date(anchor, last_day, days_before).isoformat()}"
     _edit_texts(written, lambda text: _days_in_text(text, days, days_before > 0, ends))
     return resource
 
@@ -274,8 +275,8 @@ def _days_in_text(text: str, days: tuple[int, int | None], continued: bool, adde
     """A split line's instruction names its own days (nurses read the text): the one day range the text names is
     replaced, else the days are added, and a stated length ("x 28 days") becomes the line's own; a text left saying
     "days 1-28" on a days 1-7 line would mislead. An order continuing a cycle counts the cycle's days, not its own:
-    "cycle days 4–7". `added`: what a text stating neither range nor length gets in place of the days ("ends
-    2026-12-28": an ended line's text, which said nothing of its days)."""
+    "cycle days 4–7". `added`: what a text stating neither range nor length gets in place of the days ("last
+    infusion day 2026-12-28": an ended line's text, which said nothing of its days)."""
     first, last = days
     said = days_text(first, last) if last is not None else f"from day {first}"
     said = f"cycle {said}" if continued else said
