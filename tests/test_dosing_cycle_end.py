@@ -467,3 +467,12 @@ def test_the_quantity_cards_row_states_what_the_ended_lines_use(client: Any) -> 
     [row] = [line for line in quantity["detail"].splitlines() if "(this order)" in line]
     assert row == ("| 9 mcg/day on days 1–7; 28 mcg/day on days 8–35 (this order) | 35 vials | ended on day 28 (28th "
                    "infusion day): 651 mcg: 19 to 28 vials | more than its days use |")
+
+
+def test_the_quantity_row_beside_a_dose_and_end_correction_states_what_its_lines_use(client: Any) -> None:
+    """28 mcg/day on days 1-35 with 40 vials: the suggestion writes 9 mcg/day on days 1-7, then 28 to day 28 (651
+    mcg), so the row says so, not the 784 mcg of 28 mcg/day on days 1-28."""
+    cards = post(client, with_40_vials("aspirus-relapsed-refractory-single-line-dose-too-high"))["cards"]
+    [quantity] = [c for c in cards if c["source"]["topic"]["display"] == "Quantity limit"]
+    [row] = [line for line in quantity["detail"].splitlines() if "(this order)" in line]
+    assert "ended on day 28 (28th infusion day): 651 mcg: 19 to 28 vials" in row

@@ -208,7 +208,7 @@ _THIS_ORDER = "this order"  # how the quantity card's summary names its order wh
 
 def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLimit, source_label: str,
                   cycle: CycleLines, answered: AbstractSet[int], first: bool,
-                  ended: OrderDoseChecks | None = None) -> dict[str, Any] | None:
+                  ended: OrderDoseChecks | None = None, dose: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """`order`'s quantity card when the cycle's orders together exceed the limit (policy-rules.md §2, Aspirus II).
 
     Each order's quantity is compared with what its own lines use on their own days (`OrderNeed`): an order holding
@@ -219,7 +219,8 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     order. `cycle`: the group's dose lines, whose quantity and needs are read once. `ended`: the order's checks when
     the days card beside it offers to end it on its cycle's 28th infusion day (as `ceiling_card`'s): the `first`
     order, or one above its days as written, is then judged on the ended lines (`_ended_need`), and its suggestion,
-    which reconcile_corrections gives the end too, sets what they use."""
+    which reconcile_corrections gives the end too, sets what they use. `dose`: the dose card beside it; when its
+    suggestion corrects the dose of the ended order too, the ended lines are those it writes."""
     check = cycle.quantity(limit)
     if not check.over:
         return None
@@ -227,7 +228,8 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     written = needs.of[id(order)]
     # This order's need as its suggestions leave its days. A later order within its days as written is left to the
     # first's card, which, the cycle's needs being read as written, says that no order is above its own days.
-    own = _ended_need(written, ended) if first or written.above else (written, None)
+    own = (_ended_need(written, ended, _dose_corrected(cycle, order, dose)) if first or written.above
+           else (written, None))
     mine = own[0]
     if not mine.above and (not first or any(key in answered for key in needs.above)):
         return None
@@ -250,16 +252,26 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     return card
 
 
-def _ended_need(mine: OrderNeed, ended: OrderDoseChecks | None) -> tuple[OrderNeed, int | None]:
+def _ended_need(mine: OrderNeed, ended: OrderDoseChecks | None,
+                corrected: list[DoseLine] | None) -> tuple[OrderNeed, int | None]:
     """The order's need as its suggestions leave its days, and the cycle day they end it on: its 28th infusion day
     when that end is offered beside it (every suggestion of the order then carries the end), else `mine`, as written,
     and None. Judged as written, days 1-35 with 35 vials got no correction (40 were set to 35), and signing the ended
-    order again asked for 28."""
+    order again asked for 28. `corrected`: the lines of the ended order as a dose correction beside the end writes
+    them (`_dose_corrected`): 9 mcg/day on days 1-7 use less than the 28 mcg/day written."""
     ending = ended.ending if ended is not None else ""
     if not isinstance(ending, CycleEnd) or mine.undecided:  # undecided: shared days, or a dose not read
         return mine, None
     assert ended is not None and ended.past is not None  # an end is offered for days past the 28th infusion day
-    return order_need(mine.quantity, ending.lines, False), ended.past.day_28
+    return order_need(mine.quantity, corrected or ending.lines, False), ended.past.day_28
+
+
+def _dose_corrected(cycle: CycleLines, order: dict[str, Any], dose: dict[str, Any] | None) -> list[DoseLine] | None:
+    """The dosage lines `dose`'s suggestion writes when it corrects the dose of the order it ends (its topic
+    DOSE_AND_DAYS_TOPIC), else None."""
+    if dose is None or dose["source"]["topic"] != DOSE_AND_DAYS_TOPIC:
+        return None
+    return cycle.rewritten(order, dose["suggestions"][0]["actions"][0]["resource"])
 
 
 def _quantity_context(check: QuantityCheck, needs: CycleNeeds, rows: list[dict[str, Any]], facts: ClinicalFacts,

@@ -166,6 +166,10 @@ class CycleLines:
             self._lines[key] = order_lines(order, self.facts, self._medications.get(key))
         return self._lines[key]
 
+    def rewritten(self, order: dict[str, Any], resource: dict[str, Any]) -> list[DoseLine]:
+        """The dosage lines of `resource`, a suggestion's rewrite of `order`, read with `order`'s Medication."""
+        return order_lines(resource, self.facts, self._medications.get(id(order)))
+
     def together(self, order: dict[str, Any]) -> tuple[Together, ...]:
         """The ranges of `order`'s days on which more than one line of the cycle runs."""
         if len(self.orders) == 1 and not shares_days(self.of(order)):
