@@ -124,8 +124,7 @@ def end_line(order: dict[str, Any], line: DoseLine, last_day: int, anchor: date,
     day `last_day`: its boundsPeriod.end (in the period's own form) or its boundsDuration. A day range or length its
     texts state becomes the line's own; a text stating none gets "(last infusion day 2026-12-28)" (nurses read the
     text: it must not leave "for 28 days" beside the new end; "ends" would misstate a timed period, which ends the
-    morning after); nothing else of the line changes. Its texts state no days in another
-    form (`days_unread`)."""
+    morning after); nothing else of the line changes. Its texts state no days in another form (`days_unread`)."""
     resource = without_coverage_information(order)
     written = resource["dosageInstruction"][line.index]
     days = (line.first_day, last_day)
