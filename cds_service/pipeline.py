@@ -183,7 +183,7 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
     if policy.quantity_limit is not None and config.wants("limits"):
         quantity = quantity_card(order, facts, policy.quantity_limit, decision.payer_label, cycle.dose_lines,
-                                 cycle.answered, order is cycle.first, doses if ended else None, dose)
+                                 cycle.answered, order is cycle.first, doses.ended() if ended else None)
         cards.extend([quantity] if quantity else [])
     return cards, actions
 

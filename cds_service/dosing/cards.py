@@ -18,7 +18,7 @@ from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, car
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size, needs_bsa_only
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
-from cds_service.dosing.cycle_end import CycleEnd, PastCycle
+from cds_service.dosing.cycle_end import CycleEnd, Ended, PastCycle
 from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_DAYS, STEP_PER_M2, WEIGHT_BOUNDARY_KG,
                                         Expected, above_ceiling, dosed_by_bsa, is_step_day)
 from cds_service.dosing.quantity import (VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck, order_need,
@@ -55,7 +55,8 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
     """The order's dose card, or None when the dose is at the label (or the label dose is unknown).
 
     `checks`: the order's dose checks, which the policy may have run already: lines are read and compared once. A
-    correction is written on the order ended on its cycle's 28th infusion day when it runs past it (`_to_correct`)."""
+    correction is written on the order ended on its cycle's 28th infusion day when it runs past it (`_to_correct`),
+    and recorded on `checks` (`OrderDoseChecks.record_correction`: the lines the quantity card judges)."""
     lines = checks.lines
     patient, findings = checks.findings(schedule)
     above = [f for f in findings if f.kind == ABOVE]
@@ -66,10 +67,9 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
     if above and any(f.together for f in above):
         return _above_together_card(order, facts, lines, patient, above, source_label)
     if above:
-        return _above_card(order, facts, lines, patient, above, source_label, _to_correct(checks))
+        return _above_card(order, facts, lines, patient, above, source_label, checks)
     if needs_bsa_only(lines, checks.together):  # from 45 kg, outside Interfant: missing_body_size asks no BSA
-        return _per_m2_without_bsa_card(order, facts, lines, patient, source_label, not checks.together,
-                                        _to_correct(checks))
+        return _per_m2_without_bsa_card(order, facts, lines, patient, source_label, not checks.together, checks)
     reasons = [f"Line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
     if reasons or not lines:
         reasons = reasons or ["The order has no dosage instruction"]
@@ -208,7 +208,7 @@ _THIS_ORDER = "this order"  # how the quantity card's summary names its order wh
 
 def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLimit, source_label: str,
                   cycle: CycleLines, answered: AbstractSet[int], first: bool,
-                  ended: OrderDoseChecks | None = None, dose: dict[str, Any] | None = None) -> dict[str, Any] | None:
+                  ended: Ended | None = None) -> dict[str, Any] | None:
     """`order`'s quantity card when the cycle's orders together exceed the limit (policy-rules.md §2, Aspirus II).
 
     Each order's quantity is compared with what its own lines use on their own days (`OrderNeed`): an order holding
@@ -216,11 +216,11 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     limit left had set a full-dose order to 8 vials, beside a step-dose order holding 20). When no answered order
     (`answered`: id() of each; on order-select the selected ones, the only ones a card may change or name) has such a
     correction, the `first` answered order gets the warning without a suggestion, and its detail says why for each
-    order. `cycle`: the group's dose lines, whose quantity and needs are read once. `ended`: the order's checks when
-    the days card beside it offers to end it on its cycle's 28th infusion day (as `ceiling_card`'s): the `first`
-    order, or one above its days as written, is then judged on the ended lines (`_ended_need`), and its suggestion,
-    which reconcile_corrections gives the end too, sets what they use. `dose`: the dose card beside it; when its
-    suggestion corrects the dose of the ended order too, the ended lines are those it writes."""
+    order. `cycle`: the group's dose lines, whose quantity and needs are read once. `ended`: the order as its
+    suggestions leave it when the days card beside it offers to end it on its cycle's 28th infusion day
+    (`OrderDoseChecks.ended`: the lines the dose card's suggestion writes when it corrects the dose too); the `first`
+    order, or one above its days as written, is then judged on those lines (`_ended_need`), and its suggestion, which
+    reconcile_corrections gives the end too, sets what they use."""
     check = cycle.quantity(limit)
     if not check.over:
         return None
@@ -228,8 +228,7 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     written = needs.of[id(order)]
     # This order's need as its suggestions leave its days. A later order within its days as written is left to the
     # first's card, which, the cycle's needs being read as written, says that no order is above its own days.
-    own = (_ended_need(written, ended, _dose_corrected(cycle, order, dose)) if first or written.above
-           else (written, None))
+    own = _ended_need(written, ended) if first or written.above else (written, None)
     mine = own[0]
     if not mine.above and (not first or any(key in answered for key in needs.above)):
         return None
@@ -252,26 +251,15 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     return card
 
 
-def _ended_need(mine: OrderNeed, ended: OrderDoseChecks | None,
-                corrected: list[DoseLine] | None) -> tuple[OrderNeed, int | None]:
+def _ended_need(mine: OrderNeed, ended: Ended | None) -> tuple[OrderNeed, int | None]:
     """The order's need as its suggestions leave its days, and the cycle day they end it on: its 28th infusion day
-    when that end is offered beside it (every suggestion of the order then carries the end), else `mine`, as written,
-    and None. Judged as written, days 1-35 with 35 vials got no correction (40 were set to 35), and signing the ended
-    order again asked for 28. `corrected`: the lines of the ended order as a dose correction beside the end writes
-    them (`_dose_corrected`): 9 mcg/day on days 1-7 use less than the 28 mcg/day written."""
-    ending = ended.ending if ended is not None else ""
-    if not isinstance(ending, CycleEnd) or mine.undecided:  # undecided: shared days, or a dose not read
+    when that end is offered beside it (every suggestion of the order then carries the end), judged on `ended`'s lines
+    (9 mcg/day on days 1-7 use less than the 28 mcg/day written, when the dose card's suggestion corrects the dose
+    too); else `mine`, as written, and None. Judged as written, days 1-35 with 35 vials got no correction (40 were
+    set to 35), and signing the ended order again asked for 28."""
+    if ended is None or mine.undecided:  # undecided: shared days, or a dose not read
         return mine, None
-    assert ended is not None and ended.past is not None  # an end is offered for days past the 28th infusion day
-    return order_need(mine.quantity, corrected or ending.lines, False), ended.past.day_28
-
-
-def _dose_corrected(cycle: CycleLines, order: dict[str, Any], dose: dict[str, Any] | None) -> list[DoseLine] | None:
-    """The dosage lines `dose`'s suggestion writes when it corrects the dose of the order it ends (its topic
-    DOSE_AND_DAYS_TOPIC), else None."""
-    if dose is None or dose["source"]["topic"] != DOSE_AND_DAYS_TOPIC:
-        return None
-    return cycle.rewritten(order, dose["suggestions"][0]["actions"][0]["resource"])
+    return order_need(mine.quantity, ended.lines, False), ended.day
 
 
 def _quantity_context(check: QuantityCheck, needs: CycleNeeds, rows: list[dict[str, Any]], facts: ClinicalFacts,
@@ -371,14 +359,13 @@ def _quantity_text(order: dict[str, Any]) -> str:
 
 
 def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
-                above: list[Finding], source_label: str,
-                to_correct: tuple[dict[str, Any], list[DoseLine]]) -> dict[str, Any]:
-    """A warning with the one-click correction (of `to_correct`, `_to_correct`); without one when a line above the
-    label is a volume read through its Medication's strength (`DoseForm.volume`): the rate alone is not the dose to
-    change (the bag's contents are pharmacy's, and a new rate changes how long it runs), and correcting the other
-    lines would leave it above."""
+                above: list[Finding], source_label: str, checks: OrderDoseChecks) -> dict[str, Any]:
+    """A warning with the one-click correction (of the order and lines `_to_correct` gives); without one when a line
+    above the label is a volume read through its Medication's strength (`DoseForm.volume`): the rate alone is not the
+    dose to change (the bag's contents are pharmacy's, and a new rate changes how long it runs), and correcting the
+    other lines would leave it above."""
     by_volume = "; ".join(dict.fromkeys(f"line {f.line + 1} ({f.volume})" for f in above if f.volume))
-    written, corrected = to_correct
+    written, corrected = _to_correct(checks)
     correction = None if by_volume else correct_order(written, corrected, patient, facts.cycle.start,
                                                       facts.cycle.infusion_days_before)
     context = _finding_context(facts, patient, above, lines)
@@ -391,22 +378,20 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
     card = _card(order, text, "warning", source_label, DOSE_TOPIC)
     card["extension"]["dose-check"] = _dose_check(above, patient)
     if correction is not None:
-        card["selectionBehavior"] = "at-most-one"
-        card["suggestions"] = [_suggestion(text, correction.resource, facts)]
+        _suggest(card, text, correction, facts, checks)
     return card
 
 
 def _per_m2_without_bsa_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
-                             source_label: str, alone: bool,
-                             to_correct: tuple[dict[str, Any], list[DoseLine]]) -> dict[str, Any]:
+                             source_label: str, alone: bool, checks: OrderDoseChecks) -> dict[str, Any]:
     """A dose per m² for a patient from 45 kg without a BSA: not checked, but from 45 kg the label dose is fixed
     whatever the BSA, so the correction to it in mcg/day is offered (as with a BSA, `rewrite._in_mcg`) when the dose
     per m² is the label's regimen or above it. A dose per m² more than 10% below it (5 mcg/m²/day after days 1-7)
     may be a deliberate reduction: raising it is not offered, and a height or BSA is asked for, as for a child.
-    `alone`: no other line runs on its days (whose sum a one-click correction cannot settle). `to_correct`: the order
-    and lines the correction rewrites (`_to_correct`)."""
+    `alone`: no other line runs on its days (whose sum a one-click correction cannot settle). The correction rewrites
+    the order and lines `_to_correct` gives."""
     unread = [line for line in lines if line.needs_bsa]
-    written, corrected = to_correct
+    written, corrected = _to_correct(checks)
     correction = correct_order(written, corrected, patient, facts.cycle.start, facts.cycle.infusion_days_before,
                                unread_per_m2=True) if alone and _label_regimen(order, unread, patient) else None
     segments = _label_segments(written, corrected, correction, patient) if correction else []
@@ -418,9 +403,16 @@ def _per_m2_without_bsa_card(order: dict[str, Any], facts: ClinicalFacts, lines:
                        segments=segments, multi=lines_after > 1)
     card = _card(order, text, "warning" if correction else "info", source_label, DOSE_TOPIC)
     if correction is not None:
-        card["selectionBehavior"] = "at-most-one"
-        card["suggestions"] = [_suggestion(text, correction.resource, facts)]
+        _suggest(card, text, correction, facts, checks)
     return card
+
+
+def _suggest(card: dict[str, Any], text: CardText, correction: Correction, facts: ClinicalFacts,
+             checks: OrderDoseChecks) -> None:
+    """The dose card's one suggestion, `correction`, recorded on `checks` as the lines it writes."""
+    card["selectionBehavior"] = "at-most-one"
+    card["suggestions"] = [_suggestion(text, correction.resource, facts)]
+    checks.record_correction(correction.resource)
 
 
 def _label_regimen(order: dict[str, Any], lines: list[DoseLine], patient: Patient) -> bool:

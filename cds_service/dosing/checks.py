@@ -7,7 +7,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
-from cds_service.dosing.cycle_end import CycleEnd, PastCycle, cycle_end, cycle_infusion_days, past_cycle
+from cds_service.dosing.cycle_end import CycleEnd, Ended, PastCycle, cycle_end, cycle_infusion_days, past_cycle
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling, dosed_by_bsa
 from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, QuantityCheck, check_quantity,
                                         order_need)
@@ -234,6 +234,8 @@ class OrderDoseChecks:
         self._findings: dict[tuple[str | None, int | None], tuple[Patient, list[Finding]]] = {}
         self._past: tuple[PastCycle | None] | None = None
         self._ending: CycleEnd | str | None = None
+        # The dosage lines the dose card's suggestion writes (`record_correction`), None while it corrects no dose.
+        self.corrected: list[DoseLine] | None = None
 
     @property
     def past(self) -> PastCycle | None:
@@ -252,6 +254,22 @@ class OrderDoseChecks:
             self._ending = "" if past is None else cycle_end(self.order, self.lines, past, cycle.start,
                                                             cycle.infusion_days_before)
         return self._ending
+
+    def record_correction(self, resource: dict[str, Any]) -> None:
+        """The dose card's suggestion writes `resource`, the order with its dose corrected (dosing.cards calls this
+        as it builds the suggestion): `corrected` is then its dosage lines, for the quantity card (`ended`)."""
+        self.corrected = self.cycle.rewritten(self.order, resource)
+
+    def ended(self) -> Ended | None:
+        """The order as its suggestions leave it when they end it on its cycle's 28th infusion day (`ending`): the
+        lines the dose card's suggestion writes when it corrects the dose too (its correction is written on the order
+        so ended), else the ended lines; None when that end is no one-click correction."""
+        ending = self.ending
+        if not isinstance(ending, CycleEnd):
+            return None
+        assert self.past is not None  # an end is offered for days past the 28th infusion day
+        corrected = self.corrected
+        return Ended(ending.lines if corrected is None else corrected, self.past.day_28, corrected is not None)
 
     def findings(self, schedule: str | None, cycle: int | None = None) -> tuple[Patient, list[Finding]]:
         """The label reading for `schedule` (None: the ceiling) and every off range of days; when the body size the
