@@ -18,6 +18,7 @@ from cds_service.card_config import CardConfig
 from cds_service.cards import decision_card, no_plan_card, unidentified_card
 from cds_service.draft_orders import (draft_resources, group_orders, may_be_blinatumomab, medication_requests,
                                       order_medications, with_draft_resources)
+from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.cards import (ceiling_card, cycle_days_card, dose_card, quantity_card,
                                      reconcile_corrections)
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
@@ -57,6 +58,16 @@ class _Cycle:
     orders: list[dict[str, Any]]  # the cycle's blinatumomab orders (the group's, unless cycles are signed together)
     first: dict[str, Any]  # its first answered order, which the cycle's quantity card goes with
     named: str  # "cycle 2" when the call signs several cycles (a decision card says which), else ""
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """An order's answer but its quantity card, built once every answered order of its cycle has its dose card."""
+
+    order: dict[str, Any]
+    answer: Answer
+    payer: PayerMatch | None
+    limit: tuple[QuantityLimit, str] | None = None  # the plan's quantity limit and its label, when a card may come
 
 
 def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx: EvaluationContext) -> Evaluation:
@@ -125,11 +136,14 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
     named = "" if not several else f"cycle {number}" if number else f"cycle from {facts.start_date.isoformat()}"
     cycle = _Cycle(record, facts, CycleLines(orders, facts, medications), prior_approvals, signed.last,
                    frozenset(id(order) for order in targets), orders, targets[0], named)
-    return {id(order): _evaluate_one(call, cycle, order) for order in targets}
+    pending = [_evaluate_one(call, cycle, order) for order in targets]
+    # The quantity cards last: each judges every order of the cycle as the suggestions offered for it leave it, and
+    # a later order's end on the 28th infusion day is offered by its own dose card (CycleLines.offer_end).
+    return {id(each.order): _with_quantity(call, cycle, each) for each in pending}
 
 
-def _evaluate_one(call: Call, cycle: _Cycle, order: dict[str, Any]) -> Answer:
-    """The order's audit outcome, cards and system actions."""
+def _evaluate_one(call: Call, cycle: _Cycle, order: dict[str, Any]) -> _Pending:
+    """The order's audit outcome, cards and system actions, but its quantity card."""
     facts = cycle.facts
     outcome = OrderOutcome(order_id=order_ref(order), cycle=facts.cycle.number.value,
                            what_if=not call.config.unsolicited_determ, not_received=list(facts.not_received),
@@ -138,16 +152,38 @@ def _evaluate_one(call: Call, cycle: _Cycle, order: dict[str, Any]) -> Answer:
     try:
         payer = select_payer(cycle.record, order, facts.start_date)
         outcome.coverage_reference = payer.coverage_reference if payer else None
-        cards, actions = (_answer(call, cycle, order, payer, outcome) if payer else
-                          (_without_plan(call, cycle, order, outcome), []))
+        if payer is None:
+            return _Pending(order, (outcome, _without_plan(call, cycle, order, outcome), []), payer)
+        cards, actions, limit = _answer(call, cycle, order, payer, outcome)
+        return _Pending(order, (outcome, cards, actions), payer, limit)
     except Exception:
-        log.exception("evaluation failed hookInstance=%s order=%s", call.request.hook_instance, outcome.order_id)
-        cards, actions = fault_answer(call, order, payer, outcome)
+        return _Pending(order, _fault(call, order, payer, outcome), payer)
+
+
+def _with_quantity(call: Call, cycle: _Cycle, pending: _Pending) -> Answer:
+    """The order's answer with its quantity card last, or the fault answer should building it fail."""
+    if pending.limit is None:
+        return pending.answer
+    outcome, cards, actions = pending.answer
+    order, (limit, label) = pending.order, pending.limit
+    try:
+        card = quantity_card(order, cycle.facts, limit, label, cycle.dose_lines, cycle.answered, order is cycle.first)
+    except Exception:
+        return _fault(call, order, pending.payer, outcome)
+    return outcome, cards + ([card] if card else []), actions
+
+
+def _fault(call: Call, order: dict[str, Any], payer: PayerMatch | None, outcome: OrderOutcome) -> Answer:
+    """The fault answer of an order whose evaluation raised (logged with its traceback)."""
+    log.exception("evaluation failed hookInstance=%s order=%s", call.request.hook_instance, outcome.order_id)
+    cards, actions = fault_answer(call, order, payer, outcome)
     return outcome, cards, actions
 
 
-def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
-            outcome: OrderOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch, outcome: OrderOutcome
+            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[QuantityLimit, str] | None]:
+    """The order's cards and actions but its quantity card, and the quantity limit that card is built with (None:
+    no card)."""
     config, facts, group = call.config, cycle.facts, call.group
     doses = OrderDoseChecks(order, cycle.orders, facts, cycle.dose_lines)
     policy = load_policy(payer.policy_id)
@@ -179,13 +215,14 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         # the cycle's 28th infusion day are a card of their own, whose dose the plan's limit still corrects.)
         limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses, schedule, ended)
         cards.extend([limit] if limit else [])
+    offered = doses.ended() if ended else None
+    if offered is not None:  # its quantity is judged on the lines the end leaves
+        cycle.dose_lines.offer_end(order, offered)
     # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
     # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
     if policy.quantity_limit is not None and config.wants("limits"):
-        quantity = quantity_card(order, facts, policy.quantity_limit, decision.payer_label, cycle.dose_lines,
-                                 cycle.answered, order is cycle.first, doses.ended() if ended else None)
-        cards.extend([quantity] if quantity else [])
-    return cards, actions
+        return cards, actions, (policy.quantity_limit, decision.payer_label)
+    return cards, actions, None
 
 
 def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: OrderOutcome) -> list[dict[str, Any]]:

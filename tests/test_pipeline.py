@@ -149,11 +149,13 @@ def test_two_blinatumomab_orders_with_one_id_are_a_400_naming_the_second(client:
     assert "entry[1] and entry[2] have the same id" in issue["diagnostics"]
 
 
-def test_a_fault_in_evaluation_answers_indeterminate(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("broken_step", ["evaluate_policy", "quantity_card"])  # the quantity card is built last
+def test_a_fault_in_evaluation_answers_indeterminate(client: Any, monkeypatch: pytest.MonkeyPatch,
+                                                    broken_step: str) -> None:
     def broken(*args: Any) -> None:
         raise RuntimeError("injected fault")
 
-    monkeypatch.setattr(pipeline, "evaluate_policy", broken)
+    monkeypatch.setattr(pipeline, broken_step, broken)
     body = example("aspirus-adult-relapsed-refractory-cycle1")
     answer = post(client, body)
     [action] = answer["systemActions"]

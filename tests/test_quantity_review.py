@@ -121,15 +121,49 @@ def test_a_short_order_is_said_but_not_raised_since_its_bags_decide_how_many_via
     assert "less than its dose" in card["detail"]
 
 
+def full_past_day_28(request: Request, text: str = "") -> dict[str, Any]:
+    """`request`'s full-dose order running to day 35 (days 8-35), `text` added to its dosage text."""
+    full: dict[str, Any] = request["context"]["draftOrders"]["entry"][1]["resource"]
+    line = full["dosageInstruction"][0]
+    line["timing"]["repeat"]["boundsPeriod"]["end"] = "2027-01-04"
+    line["text"] += text
+    return full
+
+
 def test_orders_within_their_own_days_get_no_correction_and_are_told_why(client: FlaskClient) -> None:
     """Each order within what its own days use, yet the cycle over the limit (a full-dose order of 28 days after the
-    step days): no order's quantity is wrong on its own, so no value is suggested; the detail says so."""
+    step days, whose text, "for 4 weeks", no one-click end rewrites): no order's quantity is wrong on its own, so no
+    value is suggested; the detail says so."""
     request = split_step(7, 28)
-    full = request["context"]["draftOrders"]["entry"][1]["resource"]
-    full["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["end"] = "2027-01-04"  # days 8-35
+    full_past_day_28(request, " for 4 weeks")
     [card] = quantity_cards(post(client, request))
     assert "suggestions" not in card and card["indicator"] == "warning"
     assert "what its own days use" in card["detail"]
+
+
+def days_and_dose_cards(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [c for c in cards if c["source"]["topic"]["code"] in ("off-guideline", "limits")]
+
+
+@pytest.mark.parametrize("full_dose", [28, 30])
+def test_a_later_order_ended_on_day_28_has_its_quantity_corrected_with_the_end(client: FlaskClient,
+                                                                              full_dose: int) -> None:
+    """The full-dose order of days 8-35 holds 28 vials, within its days as written, and its days card ends it on day
+    28 (at 30 mcg/day, the dose card's suggestion corrects the dose too): judged on the ended days 8-28, it holds
+    more than the 21 vials they use, so its quantity card sets 21 beside the end, not the step order's card saying
+    that no order is above its own days. Accepting every suggestion once and signing again gives no other card."""
+    request = split_step(7, 28)
+    full_past_day_28(request)["dosageInstruction"][0]["doseAndRate"][0]["rateQuantity"]["value"] = full_dose
+    cards = post(client, request)
+    [card] = quantity_cards(cards)
+    assert named(card) == [FULL] and corrections(card) == [(FULL, 21)]
+    ended = [s["actions"][0]["resource"] for c in days_and_dose_cards(cards) for s in c.get("suggestions", [])]
+    assert len(ended) == 2 and ended[0] == ended[1]  # the days (or dose and days) card's carries the quantity too
+    for found in days_and_dose_cards(cards):
+        accept(request, found)
+    again = post(client, request)
+    assert [c["source"]["topic"]["code"] for c in again] == ["coverage-info", "coverage-info"]
+    assert quantity_status(again) == ["met", "met"]
 
 
 def test_an_order_whose_dose_cannot_be_read_is_not_corrected(client: FlaskClient) -> None:

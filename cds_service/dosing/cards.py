@@ -21,8 +21,7 @@ from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_seve
 from cds_service.dosing.cycle_end import CycleEnd, Ended, PastCycle
 from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_DAYS, STEP_PER_M2, WEIGHT_BOUNDARY_KG,
                                         Expected, above_ceiling, dosed_by_bsa, is_step_day)
-from cds_service.dosing.quantity import (VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck, order_need,
-                                        read_quantity)
+from cds_service.dosing.quantity import VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck, read_quantity
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, corrected_daily,
                                        json_number, per_m2_daily, without_coverage_information, written_dose)
@@ -207,8 +206,7 @@ _THIS_ORDER = "this order"  # how the quantity card's summary names its order wh
 
 
 def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLimit, source_label: str,
-                  cycle: CycleLines, answered: AbstractSet[int], first: bool,
-                  ended: Ended | None = None) -> dict[str, Any] | None:
+                  cycle: CycleLines, answered: AbstractSet[int], first: bool) -> dict[str, Any] | None:
     """`order`'s quantity card when the cycle's orders together exceed the limit (policy-rules.md §2, Aspirus II).
 
     Each order's quantity is compared with what its own lines use on their own days (`OrderNeed`): an order holding
@@ -216,26 +214,21 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     limit left had set a full-dose order to 8 vials, beside a step-dose order holding 20). When no answered order
     (`answered`: id() of each; on order-select the selected ones, the only ones a card may change or name) has such a
     correction, the `first` answered order gets the warning without a suggestion, and its detail says why for each
-    order. `cycle`: the group's dose lines, whose quantity and needs are read once. `ended`: the order as its
-    suggestions leave it when the days card beside it offers to end it on its cycle's 28th infusion day
-    (`OrderDoseChecks.ended`: the lines the dose card's suggestion writes when it corrects the dose too); the `first`
-    order, or one above its days as written, is then judged on those lines (`_ended_need`), and its suggestion, which
-    reconcile_corrections gives the end too, sets what they use."""
+    order. `cycle`: the group's dose lines, whose quantity and needs are read once. An order whose cards offer to end
+    it on its cycle's 28th infusion day is judged on its lines so ended (`CycleLines.offer_end`; as the dose card's
+    suggestion writes them when it corrects the dose too), and its suggestion, which reconcile_corrections gives the
+    end too, sets what they use."""
     check = cycle.quantity(limit)
     if not check.over:
         return None
     needs = cycle.needs(limit)
-    written = needs.of[id(order)]
-    # This order's need as its suggestions leave its days. A later order within its days as written is left to the
-    # first's card, which, the cycle's needs being read as written, says that no order is above its own days.
-    own = _ended_need(written, ended) if first or written.above else (written, None)
-    mine = own[0]
+    mine = needs.of[id(order)]
     if not mine.above and (not first or any(key in answered for key in needs.above)):
         return None
     target = mine.quantity
     value = mine.most_mcg / target.per_unit if mine.above and target.per_unit else None
     which = order_words(cycle.of(order)) if len(check.orders) > 1 else ""
-    context = _quantity_context(check, needs, _need_rows(check, needs, cycle, order, answered, own), facts, limit,
+    context = _quantity_context(check, needs, _need_rows(check, needs, cycle, order, answered), facts, limit,
                                 _in_unit(value, target) if value is not None else "", answered)
     text = render_card("quantity-over.j2", which=_THIS_ORDER, **context)
     # The order's dose in words in the summary when they fit (two orders' cards must not read the same), else
@@ -251,17 +244,6 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     return card
 
 
-def _ended_need(mine: OrderNeed, ended: Ended | None) -> tuple[OrderNeed, int | None]:
-    """The order's need as its suggestions leave its days, and the cycle day they end it on: its 28th infusion day
-    when that end is offered beside it (every suggestion of the order then carries the end), judged on `ended`'s lines
-    (9 mcg/day on days 1-7 use less than the 28 mcg/day written, when the dose card's suggestion corrects the dose
-    too); else `mine`, as written, and None. Judged as written, days 1-35 with 35 vials got no correction (40 were
-    set to 35), and signing the ended order again asked for 28."""
-    if ended is None or mine.undecided:  # undecided: shared days, or a dose not read
-        return mine, None
-    return order_need(mine.quantity, ended.lines, False), ended.day
-
-
 def _quantity_context(check: QuantityCheck, needs: CycleNeeds, rows: list[dict[str, Any]], facts: ClinicalFacts,
                       limit: QuantityLimit, target: str, answered: AbstractSet[int]) -> dict[str, Any]:
     """quantity-over.j2's context but `which` (see its header). `unselected` is said on the card without a
@@ -274,22 +256,22 @@ def _quantity_context(check: QuantityCheck, needs: CycleNeeds, rows: list[dict[s
 
 
 def _need_rows(check: QuantityCheck, needs: CycleNeeds, cycle: CycleLines, order: dict[str, Any],
-               answered: AbstractSet[int], own: tuple[OrderNeed, int | None]) -> list[dict[str, Any]]:
+               answered: AbstractSet[int]) -> list[dict[str, Any]]:
     """The quantity card's table: the cycle's orders up to NAMED + 1, else the first NAMED and this order (as the
-    quantity criterion's evidence names them), each against what its own days use; this order's as its suggestions
-    leave them (`own`: `_ended_need`), so that the table does not contradict the quantity its suggestion sets."""
+    quantity criterion's evidence names them), each against what its own days use as its suggestions leave them
+    (`CycleNeeds.ended`), so that the table does not contradict the quantity a suggestion sets."""
     shown = list(enumerate(check.orders))[:NAMED + 1]
     if len(check.orders) > NAMED + 1:
         position = needs.positions[id(order)]
         shown = shown[:NAMED] + ([] if position < NAMED else [(position, check.orders[position])])
-    return [_need_row(position, *(own if q.order is order else (needs.of[id(q.order)], None)), cycle.of(q.order),
+    return [_need_row(position, needs.of[id(q.order)], needs.ended.get(id(q.order)), cycle.of(q.order),
                       q.order is order, id(q.order) in answered) for position, q in shown]
 
 
-def _need_row(position: int, need: OrderNeed, ends_on: int | None, lines: list[DoseLine], this: bool,
+def _need_row(position: int, need: OrderNeed, ended: Ended | None, lines: list[DoseLine], this: bool,
               answered: bool) -> dict[str, Any]:
     """One order of the table (quantity-over.j2's `rows`), named by its dose, as clinicians see no order ids (its
-    days as written); `need` on its days ended on cycle day `ends_on` when its suggestion ends it there."""
+    days as written); `need` on its days as `ended`, the end on its 28th infusion day, leaves them when offered."""
     quantity = need.quantity
     finding = ("no quantity" if quantity.mcg is None and not quantity.unreadable else
                "unreadable" if quantity.mcg is None else "undecided" if need.undecided else
@@ -297,7 +279,8 @@ def _need_row(position: int, need: OrderNeed, ends_on: int | None, lines: list[D
     per_unit = quantity.per_unit or Decimal(1)  # an order without a readable quantity has no need shown
     told = quantity.per_unit is not None and not need.undecided
     return {"which": dose_words(lines) or f"blinatumomab order {position + 1}", "this": this,
-            "answered": answered, "finding": finding, "why": need.undecided or quantity.unreadable, "ended": ends_on,
+            "answered": answered, "finding": finding, "why": need.undecided or quantity.unreadable,
+            "ended": ended.day if ended else None,
             "ordered": _in_unit(quantity.mcg / per_unit, quantity) if quantity.mcg is not None else "",
             "dose": mcg_text(need.dose_mcg) if told else "", "unit": _unit(quantity),
             "fewest": _number(need.fewest_mcg / per_unit, quantity) if told else "",
@@ -338,7 +321,7 @@ def reconcile_corrections(cards: list[dict[str, Any]]) -> None:
 def _combine(found: list[tuple[int, dict[str, Any]]]) -> None:
     """`found`: each suggestion of one order with its rank in `_CORRECTS`, in that order. The order they all write
     takes the first one's dosage lines and the quantity correction's quantity (what the lines use once ended, when
-    the end on the 28th infusion day is offered: `quantity_card`'s `ended`)."""
+    the end on the 28th infusion day is offered: `CycleLines.offer_end`)."""
     actions = [suggestion["actions"][0] for _, suggestion in found]
     merged = copy.deepcopy(actions[0]["resource"])
     if _CORRECTS[found[-1][0]][0] is QUANTITY_TOPIC:

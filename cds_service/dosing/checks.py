@@ -9,8 +9,8 @@ from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
 from cds_service.dosing.cycle_end import CycleEnd, Ended, PastCycle, cycle_end, cycle_infusion_days, past_cycle
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling, dosed_by_bsa
-from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, QuantityCheck, check_quantity,
-                                        order_need)
+from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck,
+                                        check_quantity, order_need)
 from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
 from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against, mid_sentence
 from cds_service.dosing.together import SharedDays, Together, shares_days
@@ -159,6 +159,7 @@ class CycleLines:
         self._quantities: dict[QuantityLimit, QuantityCheck] = {}
         self._needs: dict[QuantityLimit, CycleNeeds] = {}
         self._infusion_days: list[int] | None = None
+        self._ended: dict[int, Ended] = {}  # id(order) -> the order as the end its cards offer leaves it (`offer_end`)
 
     def of(self, order: dict[str, Any]) -> list[DoseLine]:
         key = id(order)  # the orders are the request's own objects, alive for the whole evaluation
@@ -193,17 +194,36 @@ class CycleLines:
             check = self._quantities[limit] = check_quantity(self.orders, limit, self.facts.cycle.number.value)
         return check
 
+    def offer_end(self, order: dict[str, Any], ended: Ended) -> None:
+        """`order`'s cards offer to end it on its cycle's 28th infusion day, leaving it as `ended`
+        (`OrderDoseChecks.ended`): its quantity is judged on those lines (`needs`)."""
+        assert not self._needs, "the cycle's needs were read before this order's end was offered"
+        self._ended[id(order)] = ended
+
     def needs(self, limit: QuantityLimit) -> CycleNeeds:
-        """Each order's quantity against what its own lines use (`order_need`): read once for the cycle, for the
-        quantity cards of all its orders."""
+        """Each order's quantity against what its own lines use (`order_need`) as its suggestions leave them: read
+        once for the cycle, for the quantity cards of all its orders, once every order's end is offered
+        (`offer_end`). Judged as written, an order ended on day 28 (days 8-35 with 28 vials: within its days as
+        written) was corrected only on signing it again."""
         needs = self._needs.get(limit)
         if needs is None:
-            of = {id(q.order): order_need(q, self.of(q.order), any(t.order_count for t in self.together(q.order)))
-                  for q in self.quantity(limit).orders}
+            judged = {id(q.order): self._need(q) for q in self.quantity(limit).orders}
+            of = {key: need for key, (need, _) in judged.items()}
             needs = self._needs[limit] = CycleNeeds(of, any(n.undecided == SHARED_DAYS for n in of.values()),
                                                     tuple(key for key, need in of.items() if need.above),
-                                                    {key: position for position, key in enumerate(of)})
+                                                    {key: position for position, key in enumerate(of)},
+                                                    {key: ended for key, (_, ended) in judged.items() if ended})
         return needs
+
+    def _need(self, quantity: OrderQuantity) -> tuple[OrderNeed, Ended | None]:
+        """The need of `quantity`'s order, and how the end offered leaves it when that is what it is judged on: a
+        need not told as written (days shared with another order, a dose not read) stays untold."""
+        order = quantity.order
+        need = order_need(quantity, self.of(order), any(t.order_count for t in self.together(order)))
+        ended = self._ended.get(id(order))
+        if ended is None or need.undecided:
+            return need, None
+        return order_need(quantity, ended.lines, False), ended
 
 
 class DoseReading(NamedTuple):

@@ -13,6 +13,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from cds_service.dosing.api import QuantityLimit
+from cds_service.dosing.cycle_end import Ended
 from cds_service.dosing.expected import FULL_DOSE
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.units import parse_dose_unit
@@ -78,13 +79,15 @@ class OrderNeed:
 
 @dataclass(frozen=True)
 class CycleNeeds:
-    """Each order's need by id() of the order (`order_need`, in the Bundle's order), and what the quantity cards of
-    the cycle's orders say of them all: read once for the cycle, not for each card."""
+    """Each order's need by id() of the order (`order_need`, in the Bundle's order; an order whose cards offer to end
+    it on its cycle's 28th infusion day on its lines so ended), and what the quantity cards of the cycle's orders say
+    of them all: read once for the cycle, not for each card."""
 
     of: dict[int, OrderNeed]
     shared: bool  # some orders run on the same days: their needs are not told
     above: tuple[int, ...]  # id() of the orders holding more than their own days use
     positions: dict[int, int]  # id() of each order -> its place in the Bundle's order
+    ended: dict[int, Ended]  # id() of each order judged as the end on its 28th infusion day leaves it -> that end
 
 
 SHARED_DAYS = "it runs on the same days as another blinatumomab order of the cycle (see the dose card)"
