@@ -93,7 +93,7 @@ def _row(**changed: Any) -> dict[str, Any]:
     """A row of the quantity card's table: an order against what its own days use."""
     return {"which": "9 mcg/day on days 1–7", "this": False, "answered": True, "finding": "above", "why": "",
             "ordered": "20 vials", "dose": "63", "fewest": "2", "most": "7", "unit": "vials", "ended": None,
-            **changed}
+            "corrected": False, **changed}
 
 
 def _quantity(**changed: Any) -> dict[str, Any]:
@@ -180,6 +180,7 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("dose-unreadable.j2", {"reasons": ["Line 1: a rate in mL/h without the concentration"]}),
     ("quantity-over.j2", _quantity(target="7 vials", which="order of 9 mcg/day on days 1–7")),
     ("quantity-over.j2", _quantity(target="28 vials", rows=[_row(this=True, ended=28)])),
+    ("quantity-over.j2", _quantity(target="28 vials", rows=[_row(this=True, ended=28, corrected=True)])),
     ("quantity-over.j2", _quantity(overlapping=True, rows=[_row(finding="undecided", why="it runs on the same days as "
                                                                 "another blinatumomab order of the cycle")])),
     ("quantity-over.j2", _quantity(unselected=True, rows=[_row(this=True, finding="within"),

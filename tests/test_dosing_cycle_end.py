@@ -73,7 +73,7 @@ def test_the_days_card_offers_to_end_the_line_on_the_28th_infusion_day() -> None
     assert found is not None and found["source"]["topic"]["display"] == DAYS_DISPLAY
     assert found["selectionBehavior"] == "at-most-one"
     [suggestion] = found["suggestions"]
-    assert suggestion["label"] == "End the infusion on 2026-12-28, the 28th infusion day"
+    assert suggestion["label"] == "End after infusion day 28 (2026-12-28)"
     assert suggestion["isRecommended"]
     resource = apply_suggestion(found)
     assert resource == ended_on(written, 1, boundsPeriod={"start": "2026-12-08", "end": "2026-12-28"})
@@ -90,10 +90,14 @@ def test_the_days_card_offers_to_end_the_line_on_the_28th_infusion_day() -> None
      {"boundsPeriod": {"start": "2026-12-08T10:00:00-05:00", "end": "2026-12-29T10:00:00-05:00"}}),
 ])
 def test_the_line_is_ended_in_its_own_form(timing: dict[str, Any], ended: dict[str, Any]) -> None:
+    """Whatever the form, the label says what it writes: the infusion ends after the 28th infusion day, whose date it
+    names (a timed end the morning after it: "End the infusion on 2026-12-28" misstated it)."""
     written = order(line(rate(9), "2026-12-01", "2026-12-07", sequence=1),
                     {**line(rate(28), sequence=2), "timing": {"repeat": timing}})
     found = card(checks_of(written))
     assert found is not None
+    assert found["suggestions"][0]["label"] == "End after infusion day 28 (2026-12-28)"
+    assert "End the infusion after the 28th infusion day (2026-12-28)" in found["detail"]
     resource = apply_suggestion(found)
     expected = ended_on(written, 1)
     expected["dosageInstruction"][1]["timing"]["repeat"] = ended
@@ -225,7 +229,7 @@ def test_a_dose_above_the_label_and_days_past_the_cycle_are_one_card() -> None:
     assert found is not None and found["suggestions"]
     assert found["summary"].startswith("Dose above label: ") and "runs to day 35" in found["summary"]
     assert len(found["summary"]) < 140
-    assert "End the infusion on the 28th infusion day, 2026-12-28" in found["detail"]
+    assert "End the infusion after the 28th infusion day (2026-12-28)" in found["detail"]
 
 
 def test_the_dose_correction_of_an_order_past_the_cycle_ends_it_too() -> None:
@@ -233,10 +237,10 @@ def test_the_dose_correction_of_an_order_past_the_cycle_ends_it_too() -> None:
     found = card(checks_of(order(line(rate(28), "2026-12-01", "2027-01-04", sequence=1))))
     assert found is not None and found["source"]["topic"]["display"] == DOSE_AND_DAYS_DISPLAY
     [suggestion] = found["suggestions"]
-    assert suggestion["label"] == ("Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28, and end the "
-                                   "infusion on 2026-12-28, the 28th infusion day")
+    assert suggestion["label"] == ("Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28, and end after "
+                                   "infusion day 28 (2026-12-28)")
     assert suggestion["actions"][0]["description"].endswith(
-        "; end the infusion on 2026-12-28, the cycle's 28th infusion day")
+        "; end the infusion after infusion day 28 (2026-12-28)")
     resource = apply_suggestion(found)
     assert [(d["doseAndRate"][0]["rateQuantity"]["value"], d["timing"]["repeat"]["boundsPeriod"])
             for d in resource["dosageInstruction"]] == [(9, {"start": "2026-12-01", "end": "2026-12-07"}),
@@ -253,7 +257,7 @@ def test_a_dose_correction_beside_an_end_that_is_not_one_says_it_corrects_the_do
     resource = apply_suggestion(found)
     assert resource["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2027-01-04"
     assert {**resource["dosageInstruction"][2], "sequence": 2} == written["dosageInstruction"][1]  # renumbered
-    assert "end the infusion" not in found["suggestions"][0]["label"]
+    assert "end after" not in found["suggestions"][0]["label"]
     assert ("No one-click end in the suggestion, which corrects the dose only: line 2 starts after it"
             in found["detail"])
 
@@ -471,8 +475,8 @@ def test_the_quantity_cards_row_states_what_the_ended_lines_use(client: Any) -> 
 
 def test_the_quantity_row_beside_a_dose_and_end_correction_states_what_its_lines_use(client: Any) -> None:
     """28 mcg/day on days 1-35 with 40 vials: the suggestion writes 9 mcg/day on days 1-7, then 28 to day 28 (651
-    mcg), so the row says so, not the 784 mcg of 28 mcg/day on days 1-28."""
+    mcg), so the row says so, not the 784 mcg of 28 mcg/day on days 1-28, and that the dose is corrected too."""
     cards = post(client, with_40_vials("aspirus-relapsed-refractory-single-line-dose-too-high"))["cards"]
     [quantity] = [c for c in cards if c["source"]["topic"]["display"] == "Quantity limit"]
     [row] = [line for line in quantity["detail"].splitlines() if "(this order)" in line]
-    assert "ended on day 28 (28th infusion day): 651 mcg: 19 to 28 vials" in row
+    assert "| dose corrected and ended on day 28 (28th infusion day): 651 mcg: 19 to 28 vials |" in row

@@ -157,6 +157,8 @@ def test_a_later_order_ended_on_day_28_has_its_quantity_corrected_with_the_end(c
     cards = post(client, request)
     [card] = quantity_cards(cards)
     assert named(card) == [FULL] and corrections(card) == [(FULL, 21)]
+    corrected = "dose corrected and " if full_dose > 28 else ""
+    assert f"| {corrected}ended on day 28 (28th infusion day): 588 mcg: 17 to 21 vials |" in card["detail"]
     ended = [s["actions"][0]["resource"] for c in days_and_dose_cards(cards) for s in c.get("suggestions", [])]
     assert len(ended) == 2 and ended[0] == ended[1]  # the days (or dose and days) card's carries the quantity too
     for found in days_and_dose_cards(cards):

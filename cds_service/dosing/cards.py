@@ -280,7 +280,7 @@ def _need_row(position: int, need: OrderNeed, ended: Ended | None, lines: list[D
     told = quantity.per_unit is not None and not need.undecided
     return {"which": dose_words(lines) or f"blinatumomab order {position + 1}", "this": this,
             "answered": answered, "finding": finding, "why": need.undecided or quantity.unreadable,
-            "ended": ended.day if ended else None,
+            "ended": ended.day if ended else None, "corrected": ended is not None and ended.dose_corrected,
             "ordered": _in_unit(quantity.mcg / per_unit, quantity) if quantity.mcg is not None else "",
             "dose": mcg_text(need.dose_mcg) if told else "", "unit": _unit(quantity),
             "fewest": _number(need.fewest_mcg / per_unit, quantity) if told else "",
