@@ -102,19 +102,29 @@ def dated_cycles(orders: list[dict[str, Any]], today: date) -> list[SignedCycle]
 
 def _grouped(orders: list[dict[str, Any]], today: date) -> list[SignedCycle]:
     """The cycles of two orders or more (signed_cycles), each with its last infusion day as it grew."""
-    spans = sorted(((signed_span(order, today), position) for position, order in enumerate(orders)),
-                   key=lambda item: (item[0].first, item[0].last, item[1]))
+    spans = [signed_span(order, today) for order in orders]
+    return [SignedCycle([orders[position] for position in positions], last, [spans[position] for position in positions])
+            for last, positions in _span_groups(spans)]
+
+
+def span_cycles(spans: Sequence[OrderSpan]) -> list[list[int]]:
+    """The positions of `spans` grouped into the cycles they are, oldest first, each in the given order: the rule of
+    `signed_cycles`, for the spans of one order's dosage lines too (dosing/span.py)."""
+    return [positions for _, positions in _span_groups(spans)]
+
+
+def _span_groups(spans: Sequence[OrderSpan]) -> list[tuple[date, list[int]]]:
+    """`span_cycles`, each cycle with its last infusion day as it grew."""
+    ordered = sorted(range(len(spans)), key=lambda position: (spans[position].first, spans[position].last, position))
     cycles: list[tuple[_Growing, list[int]]] = []
-    for span, position in spans:
+    for position in ordered:
+        span = spans[position]
         if cycles and cycles[-1][0].takes(span):
             cycles[-1][0].add(span)
             cycles[-1][1].append(position)
         else:
             cycles.append((_Growing(span), [position]))
-    by_position = {position: span for span, position in spans}
-    return [SignedCycle([orders[position] for position in sorted(positions)], growing.last,
-                        [by_position[position] for position in sorted(positions)])
-            for growing, positions in cycles]
+    return [(growing.last, sorted(positions)) for growing, positions in cycles]
 
 
 def signed_span(order: dict[str, Any], today: date) -> OrderSpan:
