@@ -3,7 +3,8 @@
 Blinatumomab orders of one `draftOrders` Bundle are one cycle (fhir-data-profile.md §The order) unless the label's
 cycle rule separates them (cycle 1 and cycle 2 signed together: facts/course.signed_cycles): facts are read once for
 each cycle, then each order gets its own decision, dose card and coverage information. The orders are found and
-grouped by draft_orders.py and checked by order_validation.py; each order's answer goes into the `Evaluation` with
+grouped by draft_orders.py and checked by order_validation.py; an order whose own lines fall in several cycles
+has no quantity verdict (dosing/span.py); each order's answer goes into the `Evaluation` with
 its audit outcome by order_answers.py; a fault is answered by fault_answers.py.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.cards import (ceiling_card, cycle_days_card, dose_card, quantity_card,
                                      reconcile_corrections)
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
+from cds_service.dosing.span import CycleSpans
 from cds_service.dosing.text import order_words
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.facts.course import SignedCycle, dated_cycles
@@ -52,6 +54,7 @@ class _Cycle:
     record: PatientRecord
     facts: ClinicalFacts
     dose_lines: CycleLines  # every order's dosage lines
+    spans: CycleSpans  # the orders whose own lines fall in several cycles (one order per cycle is asked)
     prior_approvals: PriorApprovals
     last_day: date  # the last infusion day of the cycle's orders: a Coverage ending before it ends mid-cycle
     answered: frozenset[int]  # id() of the orders answered (order-select: the selected ones, the only ones named)
@@ -134,7 +137,8 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
     prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, orders, facts.start_date)
     number = facts.cycle.number.value
     named = "" if not several else f"cycle {number}" if number else f"cycle from {facts.start_date.isoformat()}"
-    cycle = _Cycle(record, facts, CycleLines(orders, facts, medications), prior_approvals, signed.last,
+    lines = CycleLines(orders, facts, medications)
+    cycle = _Cycle(record, facts, lines, CycleSpans(orders, facts, lines, medications), prior_approvals, signed.last,
                    frozenset(id(order) for order in targets), orders, targets[0], named)
     pending = [_evaluate_one(call, cycle, order) for order in targets]
     # The quantity cards last: each judges every order of the cycle as the suggestions offered for it leave it, and
@@ -187,7 +191,8 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     config, facts, group = call.config, cycle.facts, call.group
     doses = OrderDoseChecks(order, cycle.orders, facts, cycle.dose_lines)
     policy = load_policy(payer.policy_id)
-    decision = evaluate_policy(policy, facts, doses, cycle.prior_approvals.for_policy(policy))
+    checks = cycle.spans.checks(doses, order)  # no quantity verdict while an order of the cycle spans cycles
+    decision = evaluate_policy(policy, facts, checks, cycle.prior_approvals.for_policy(policy))
     record_decision(outcome, decision, policy)
     cards: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
@@ -220,7 +225,8 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         cycle.dose_lines.offer_end(order, offered)
     # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
     # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
-    if policy.quantity_limit is not None and config.wants("limits"):
+    # Not while an order of the cycle holds another cycle's days: no cycle's quantity is known (dosing/span.py).
+    if policy.quantity_limit is not None and config.wants("limits") and not cycle.spans.parts:
         return cards, actions, (policy.quantity_limit, decision.payer_label)
     return cards, actions, None
 

@@ -1,0 +1,105 @@
+"""One order whose dosage lines fall in more than one cycle (docs/dosing.md, "One order, several cycles").
+
+The label gives each cycle 28 days of continuous infusion, then 14 without; facts/course.py starts a new cycle after
+an interruption of more than 7 days or once 28 infusion days are given. Orders signed together are cut into cycles
+by that rule (`course.dated_cycles`), but one order's lines are not: an order of cycle 1 on 2026-12-01..28 and
+cycle 2 on 2027-01-12..02-08 was judged as one cycle, its 56 vials a quantity above the per-cycle limit. Its lines
+are grouped here by the same rule (`course.span_cycles`), for the card that splits it (dosing/split.py) and for the
+quantity criterion, which cannot read a cycle's quantity off such an order (`PerCycleChecks`).
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Mapping, NamedTuple, Sequence
+
+from cds_service.dosing.api import DoseChecks, QuantityLimit
+from cds_service.dosing.checks import CycleLines
+from cds_service.dosing.reading import DoseLine, cycle_day_date
+from cds_service.facts.course import OrderSpan, span_cycles
+from cds_service.facts.model import ClinicalFacts
+from cds_service.facts.order import order_ref
+from cds_service.verdict import UNKNOWN, Verdict
+
+# What the quantity criterion asks for, after "document" on the decision card.
+MISSING_PER_CYCLE = "quantity per cycle (one order per cycle)"
+
+
+class CyclePart(NamedTuple):
+    """The dosage lines of one order that fall in one cycle, and that cycle's first and last infusion day."""
+
+    lines: tuple[DoseLine, ...]  # in the order's written order
+    first: date
+    last: date
+
+
+def cycle_parts(lines: Sequence[DoseLine], start: date, days_before: int) -> list[CyclePart]:
+    """The cycles `lines` (one order's, numbered from cycle day 1 on `start`, after `days_before` infusion days)
+    fall in, oldest first; [] when they fall in one. A line whose days are not known (`DoseLine.placed`) is in none:
+    where it belongs is not told (a line stating no end runs to the cycle's 28th day, as the dose check runs it)."""
+    placed = [line for line in lines if line.placed]
+    if len(placed) < 2:
+        return []
+    spans = [OrderSpan(str(line.index), cycle_day_date(start, line.first_day, days_before),
+                       cycle_day_date(start, line.through, days_before)) for line in placed]
+    groups = span_cycles(spans)
+    if len(groups) < 2:
+        return []
+    return [CyclePart(tuple(placed[p] for p in group), min(spans[p].first for p in group),
+                      max(spans[p].last for p in group)) for group in groups]
+
+
+class CycleSpans:
+    """The orders of one cycle (as `course.dated_cycles` cut the call) whose own lines fall in several cycles, read
+    once for the cycle: each such order gets its card, and no order of the cycle a quantity verdict."""
+
+    def __init__(self, orders: list[dict[str, Any]], facts: ClinicalFacts, lines: CycleLines,
+                 medications: Mapping[int, dict[str, Any]]) -> None:
+        self.facts = facts
+        self._medications = medications  # id(order) -> the Medication it references (draft_orders.order_medications)
+        cycle = facts.cycle
+        # Only orders of two lines or more can span cycles: the usual order reads nothing more here.
+        found = ((order, cycle_parts(lines.of(order), cycle.start, cycle.infusion_days_before))
+                 for order in orders if len(order.get("dosageInstruction") or ()) > 1)
+        self.parts: Mapping[int, list[CyclePart]] = {id(order): parts for order, parts in found if parts}
+        self._spanning = [order_ref(order) for order in orders if id(order) in self.parts]
+
+    def of(self, order: dict[str, Any]) -> list[CyclePart]:
+        """The cycles `order`'s lines fall in; [] when one."""
+        return self.parts.get(id(order), [])
+
+    def medication(self, order: dict[str, Any]) -> dict[str, Any] | None:
+        return self._medications.get(id(order))
+
+    def checks(self, checks: DoseChecks, order: dict[str, Any]) -> DoseChecks:
+        """`order`'s dose checks as the policy reads them: with the quantity unknown when an order of the cycle spans
+        cycles (`PerCycleChecks`), else `checks` themselves."""
+        if not self._spanning:
+            return checks
+        return PerCycleChecks(checks, self._spanning, len(self.of(order)))
+
+
+class PerCycleChecks:
+    """Dose checks whose quantity verdict is unknown: the plan limits each cycle's quantity (Aspirus II), and an order
+    holding several cycles' days gives one quantity for them all, which no cycle's limit can be read against. Not a
+    denial (policy-rules.md §1: what cannot be read gives information-needed): the split card (dosing/split.py) sets
+    each cycle's order to the quantity its own days use. The dose verdicts are the order's own."""
+
+    def __init__(self, checks: DoseChecks, spanning: list[str], cycles: int) -> None:
+        self._checks = checks
+        self._spanning = tuple(spanning)  # the cycle's orders spanning cycles, as references
+        self._cycles = cycles  # how many cycles this order's lines fall in (0: another order of its cycle spans)
+
+    def schedule(self, schedule: str) -> Verdict:
+        return self._checks.schedule(schedule)
+
+    def ceiling(self, mcg_per_day: Decimal) -> Verdict:
+        return self._checks.ceiling(mcg_per_day)
+
+    def quantity(self, limit: QuantityLimit) -> Verdict:
+        if self._cycles:
+            note = (f"this order's dosage lines fall in {self._cycles} cycles: its quantity is not one cycle's, "
+                    "which the limit is for")
+        else:
+            note = "an order of this cycle also holds another cycle's days: the cycle's quantity is not known"
+        return Verdict(UNKNOWN, self._spanning, note, MISSING_PER_CYCLE)
