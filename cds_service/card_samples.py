@@ -107,6 +107,17 @@ def _quantity(**changed: Any) -> dict[str, Any]:
 _PLAN_LINE = {"days": "days 1–28", "ordered": "28.3", "corrected": "28", "read": ""}
 _PLAN_VOLUME = {"days": "days 1–14", "ordered": "28.3", "corrected": "", "read": "10 mL/h of 28.3 mcg per 240 mL"}
 
+# One cycle of an order whose lines fall in several (order-spans-cycles.j2's `parts`).
+_SPAN_PART = {"name": "cycle 2", "this": False, "lines": "lines 2 and 3", "doses": "28 mcg/day on days 1–28",
+              "dates": "2027-01-12 to 2027-02-08", "quantity": "28 vials"}
+
+
+def _spans(**changes: Any) -> dict[str, Any]:
+    context = {"cycles": 2, "starts": ["2026-12-01", "2027-01-12"], "parts": [{**_SPAN_PART, "this": True}, _SPAN_PART],
+               "offered": True, "why_not": "", "quantity_left": "", "described": 0, "withheld": False}
+    return {**context, **changes}
+
+
 SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
                                       shown_role="Indication met", others=[])),
@@ -188,4 +199,10 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("quantity-over.j2", _quantity(cycle=None, orders=1, more=2,
                                    rows=[_row(finding="short"), _row(finding="unreadable",
                                                                      why="quantity unit 'mL' not readable")])),
+    ("order-spans-cycles.j2", _spans(described=1)),
+    ("order-spans-cycles.j2", _spans(withheld=True)),
+    ("order-spans-cycles.j2", _spans(cycles=3, starts=["2026-12-01", "2027-01-12", "2027-02-23"], offered=False,
+                                     why_not="line 3's days could not be read, so the cycle it "
+                                     "belongs to is not known", quantity_left="its dose could not be read",
+                                     parts=[{**_SPAN_PART, "quantity": "", "doses": ""}, _SPAN_PART, _SPAN_PART])),
 )

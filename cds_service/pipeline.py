@@ -4,7 +4,7 @@ Blinatumomab orders of one `draftOrders` Bundle are one cycle (fhir-data-profile
 cycle rule separates them (cycle 1 and cycle 2 signed together: facts/course.signed_cycles): facts are read once for
 each cycle, then each order gets its own decision, dose card and coverage information. The orders are found and
 grouped by draft_orders.py and checked by order_validation.py; an order whose own lines fall in several cycles
-has no quantity verdict (dosing/span.py); each order's answer goes into the `Evaluation` with
+gets the card splitting it (dosing/span.py, split_card.py); each order's answer goes into the `Evaluation` with
 its audit outcome by order_answers.py; a fault is answered by fault_answers.py.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ from cds_service.dosing.cards import (ceiling_card, cycle_days_card, dose_card, 
                                      reconcile_corrections)
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
 from cds_service.dosing.span import CycleSpans
+from cds_service.dosing.split_card import split_card, withhold_corrections
 from cds_service.dosing.text import order_words
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.facts.course import SignedCycle, dated_cycles
@@ -206,6 +207,8 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
                                    coverage, cycle.last_day))
         if call.request.hook == ORDER_SIGN:
             actions.append(coverage_action(call, order, decision, payer, outcome, coverage.secondary))
+    split = split_card(order, cycle.spans, decision.payer_label) if config.wants("off-guideline") else None
+    cards.extend([split.card] if split else [])  # beside the decision: the order's real problem
     # A dose below the label dose is worth a note only against an indication's own schedule.
     label = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
     dose = cycle_days_card(label, order, facts, decision.payer_label, doses)
@@ -226,9 +229,10 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
     # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
     # Not while an order of the cycle holds another cycle's days: no cycle's quantity is known (dosing/span.py).
-    if policy.quantity_limit is not None and config.wants("limits") and not cycle.spans.parts:
-        return cards, actions, (policy.quantity_limit, decision.payer_label)
-    return cards, actions, None
+    quantity_limit = policy.quantity_limit if config.wants("limits") and not cycle.spans.parts else None
+    if split:
+        withhold_corrections(cards, split)
+    return cards, actions, (quantity_limit, decision.payer_label) if quantity_limit is not None else None
 
 
 def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: OrderOutcome) -> list[dict[str, Any]]:
@@ -247,7 +251,11 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
              if config.wants("coverage-info") else [])
     dose = cycle_days_card(dose_card(order, facts, schedule, False, SERVICE_NAME, doses), order, facts, SERVICE_NAME,
                            doses)
-    return cards + ([dose] if dose and config.wants("off-guideline") else [])
+    split = split_card(order, cycle.spans, SERVICE_NAME) if config.wants("off-guideline") else None
+    cards += ([split.card] if split else []) + ([dose] if dose and config.wants("off-guideline") else [])
+    if split:
+        withhold_corrections(cards, split)
+    return cards
 
 
 def _shown_reading(reading: DoseReading, config: CardConfig) -> DoseReading:

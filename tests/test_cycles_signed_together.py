@@ -160,7 +160,8 @@ def test_a_fault_reading_one_cycle_leaves_the_other_answered(client: Any, monkey
 def test_a_single_order_spanning_two_cycles_keeps_its_dose_verdicts_read_from_its_start(client: Any) -> None:
     """One order's lines are read from its start, so cycle 2's line is days 43-70. The label dose is the same on
     those days (the step dose is days 1-7 of cycle 1 only): the dose verdicts hold. Its quantity is no cycle's, so
-    the decision asks for one order per cycle (tests/test_order_spans_cycles.py)."""
+    the decision asks for one order per cycle (tests/test_order_spans_cycles.py), and its dose card offers no
+    correction beside the split (each would write the order back whole)."""
     body = example(EXAMPLE)
     order = body["context"]["draftOrders"]["entry"][0]["resource"]
     line = copy.deepcopy(order["dosageInstruction"][1])
@@ -177,6 +178,7 @@ def test_a_single_order_spanning_two_cycles_keeps_its_dose_verdicts_read_from_it
     line["doseAndRate"][0]["rateQuantity"]["value"] = 40
     [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["display"] == "Off-guideline dose"]
     assert dose["summary"] == "Dose above label: 40 mcg/day on days 43–70 of cycle 1; label is 28 mcg/day"
+    assert "suggestions" not in dose and "No one-click correction here" in dose["detail"]
 
 
 def _coverage_ending(body: dict[str, Any], end: str) -> dict[str, Any]:

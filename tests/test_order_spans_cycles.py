@@ -1,19 +1,26 @@
-"""One order whose dosage lines fall in two cycles or more (dosing/span.py): told by the rule of facts/course.py, and
-a decision that asks for one order per cycle rather than denying the quantity."""
+"""One order whose dosage lines fall in two cycles or more (dosing/span.py, split.py, split_card.py): told by the
+rule of facts/course.py, a warning with a one-click split into one order per cycle, a decision that asks for one order
+per cycle rather than denying the quantity, and, once split, the path of cycles signed together."""
 from __future__ import annotations
 
 import copy
+import uuid
+from datetime import date
 from typing import Any
+
+from flask import Flask
 
 from cds_service.dosing.reading import read_order_doses
 from cds_service.dosing.span import MISSING_PER_CYCLE, cycle_parts
 from cds_service.facts.order import recorded_start
-from tests.test_cycles_signed_together import by_order, criterion, decision
-from tests.test_pipeline import covered_value, example, post
+from tests.test_cycles_signed_together import by_order, criterion, decision, with_weight_on
+from tests.test_label_safety import _with_crs4
+from tests.test_pipeline import CRD_COVERAGE, covered_value, example, post
 
 EXAMPLE = "aspirus-adult-consolidation-mrd-positive"  # 28 mcg/day 2026-12-01..28, 28 vials, adult, Aspirus
 CYCLE_2 = ("2027-01-12", "2027-02-08")  # after cycle 1's 28 days and 14 days off
 CYCLE_3 = ("2027-02-23", "2027-03-22")
+SPLIT = "One order per cycle"  # the split card's topic display
 UCUM = "http://unitsofmeasure.org"
 
 
@@ -70,7 +77,7 @@ def test_lines_running_together_in_a_later_cycle_are_its_lines_and_unread_days_a
         [0], [1]]
 
 
-# The decision before the split
+# The card and its suggestion
 
 
 def spanning(name: str = EXAMPLE, quantity: float | None = 56, *periods: tuple[str, str]) -> dict[str, Any]:
@@ -90,6 +97,140 @@ def spanning(name: str = EXAMPLE, quantity: float | None = 56, *periods: tuple[s
     order["requester"] = {"reference": "Practitioner/prescriber-1"}
     order["identifier"] = [{"system": "urn:example:orders", "value": "ord-1"}]
     return body
+
+
+def split_of(answer: dict[str, Any]) -> dict[str, Any]:
+    [card] = [c for c in answer["cards"] if c["source"]["topic"].get("display") == SPLIT]
+    return card
+
+
+def test_the_card_says_the_order_covers_two_cycles_and_names_each_cycles_days_and_dates(client: Any) -> None:
+    card = split_of(post(client, spanning()))
+    assert card["summary"] == "Order covers 2 cycles (from 2026-12-01 and 2027-01-12): sign one order per cycle"
+    assert (card["indicator"], card["source"]["label"], card["source"]["topic"]["code"]) == (
+        "warning", "Aspirus Health Plan", "off-guideline")
+    assert "| cycle 1 (this order) | line 1: 28 mcg/day on days 1–28 | 2026-12-01 to 2026-12-28 | 28 vials |" in \
+        card["detail"]
+    assert "| cycle 2 (new order) | line 2: 28 mcg/day on days 1–28 | 2027-01-12 to 2027-02-08 | 28 vials |" in \
+        card["detail"]
+
+
+def test_the_suggestion_updates_the_order_to_cycle_1_and_creates_cycle_2s_order(client: Any) -> None:
+    body = spanning()
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    card = split_of(post(client, body))
+    assert card["selectionBehavior"] == "at-most-one"
+    [suggestion] = card["suggestions"]
+    assert (suggestion["label"], suggestion["isRecommended"]) == ("Split into 2 orders, one per cycle", True)
+    update, create = suggestion["actions"]
+    assert (update["type"], create["type"]) == ("update", "create")
+    assert update["description"] == "Keep this order for cycle 1 only (2026-12-01 to 2026-12-28), quantity 28 vials"
+    assert create["description"].startswith("Create a draft order for cycle 2 (2027-01-12 to 2027-02-08)")
+    kept, new = update["resource"], create["resource"]
+    assert kept["id"] == order["id"] and kept["identifier"] == order["identifier"]
+    assert kept["dosageInstruction"] == order["dosageInstruction"][:1]
+    assert str(uuid.UUID(new["id"])) == new["id"] and new["status"] == "draft" and "identifier" not in new
+    for key in ("medicationCodeableConcept", "subject", "requester", "intent", "authoredOn"):
+        assert new[key] == order[key], key
+    assert [line["timing"]["repeat"]["boundsPeriod"] for line in new["dosageInstruction"]] == [
+        {"start": CYCLE_2[0], "end": CYCLE_2[1]}]
+    assert new["dosageInstruction"][0]["sequence"] == 1  # renumbered from 1
+    assert [r["dispenseRequest"]["quantity"]["value"] for r in (kept, new)] == [28, 28]
+    assert all(CRD_COVERAGE not in str(r.get("extension")) for r in (kept, new))
+
+
+def test_a_quantity_in_mcg_is_split_in_mcg(client: Any) -> None:
+    body = spanning(quantity=1960)
+    quantity = body["context"]["draftOrders"]["entry"][0]["resource"]["dispenseRequest"]["quantity"]
+    quantity.update({"unit": "ug", "code": "ug"})
+    actions = split_of(post(client, body))["suggestions"][0]["actions"]
+    assert [a["resource"]["dispenseRequest"]["quantity"] for a in actions] == [dict(quantity, value=980)] * 2
+    assert actions[1]["description"].endswith(", quantity 980 ug")
+
+
+def test_a_quantity_not_read_is_left_on_the_order_and_said(client: Any) -> None:
+    body = spanning()
+    quantity = body["context"]["draftOrders"]["entry"][0]["resource"]["dispenseRequest"]["quantity"]
+    quantity.update({"unit": "mL", "code": "mL"})
+    card = split_of(post(client, body))
+    kept, new = (a["resource"]["dispenseRequest"] for a in card["suggestions"][0]["actions"])
+    assert kept["quantity"] == quantity and "quantity" not in new
+    assert "Quantity not split: quantity unit 'mL' not readable." in " ".join(card["detail"].split())
+    assert "| unchanged |" in card["detail"] and "| none |" in card["detail"]
+
+
+def test_a_dose_not_read_leaves_the_quantity(client: Any) -> None:
+    body = spanning()
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    del order["dosageInstruction"][1]["doseAndRate"]
+    card = split_of(post(client, body))
+    assert [a["resource"]["dispenseRequest"].get("quantity", {}).get("value")
+            for a in card["suggestions"][0]["actions"]] == [56, None]
+    assert "Quantity not split: its dose could not be read." in " ".join(card["detail"].split())
+
+
+def test_an_order_without_a_quantity_is_split_without_one(client: Any) -> None:
+    card = split_of(post(client, spanning(quantity=None)))
+    assert all("quantity" not in a["resource"]["dispenseRequest"] for a in card["suggestions"][0]["actions"])
+    assert "Quantity not split" not in card["detail"]
+
+
+def test_three_cycles_give_an_update_and_two_creates(client: Any) -> None:
+    card = split_of(post(client, spanning(EXAMPLE, 84, CYCLE_2, CYCLE_3)))
+    assert card["summary"] == ("Order covers 3 cycles (from 2026-12-01, 2027-01-12 and 2027-02-23): sign one order "
+                               "per cycle")
+    actions = card["suggestions"][0]["actions"]
+    assert [a["type"] for a in actions] == ["update", "create", "create"]
+    assert len({a["resource"]["id"] for a in actions}) == 3
+    assert "cycle 3 (2027-02-23 to 2027-03-22)" in actions[2]["description"]
+
+
+def test_a_line_whose_days_are_not_read_stops_the_one_click_split(client: Any) -> None:
+    body = spanning()
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    extra = copy.deepcopy(order["dosageInstruction"][1])
+    extra["sequence"] = 3
+    extra["timing"]["repeat"]["boundsPeriod"] = {"start": "2027-03-01", "end": "2027-02-01"}
+    order["dosageInstruction"].append(extra)
+    card = split_of(post(client, body))
+    assert "suggestions" not in card and "selectionBehavior" not in card
+    assert "No one-click split: line 3's days could not be read" in " ".join(card["detail"].split())
+
+
+def test_the_split_is_offered_not_recommended_when_the_label_says_stop(client: Any) -> None:
+    [suggestion] = split_of(post(client, _with_crs4(spanning())))["suggestions"]
+    assert suggestion["isRecommended"] is False
+
+
+def test_the_other_cards_of_the_order_offer_no_correction_beside_the_split(client: Any) -> None:
+    """A dose correction replaces the whole order: accepted after the split it would write cycle 2's line back."""
+    body = spanning()
+    line = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]
+    line["doseAndRate"][0]["rateQuantity"]["value"] = 40
+    answer = post(client, body)
+    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["display"] == "Off-guideline dose"]
+    assert "suggestions" not in dose and "selectionBehavior" not in dose
+    assert "**No one-click correction here:** this order's dosage lines fall in 2 cycles." in dose["detail"]
+    assert split_of(answer)["suggestions"]
+
+
+def test_a_plan_limit_correction_is_withheld_beside_the_split_and_kept_with_dose_cards_turned_off(client: Any) -> None:
+    body = spanning("florida-blue-dose-28.4-above-plan-limit")
+    [limit] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "limits"]
+    assert "suggestions" not in limit and "No one-click correction here" in limit["detail"]
+    body["extension"] = {"davinci-crd.configuration": {"off-guideline": False}}
+    answer = post(client, body)
+    assert not [c for c in answer["cards"] if c["source"]["topic"].get("display") == SPLIT]
+    [limit] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "limits"]
+    assert limit["suggestions"] and "No one-click correction here" not in limit["detail"]
+
+
+def test_without_a_plan_the_card_comes_from_the_service(client: Any) -> None:
+    card = split_of(post(client, spanning("no-coverage-dose-check-only")))
+    assert card["source"]["label"] != "Aspirus Health Plan" and card["suggestions"]
+
+
+# The decision before the split
 
 
 def test_aspirus_asks_for_one_order_per_cycle_rather_than_denying_the_quantity(client: Any) -> None:
@@ -121,6 +262,7 @@ def test_an_order_signed_in_the_spanning_orders_cycle_has_its_quantity_unknown_t
     cards = by_order(post(client, body))
     quantity = criterion(decision(cards["other-order"]), "quantity")
     assert quantity["status"] == "unknown" and "an order of this cycle also holds" in quantity["note"]
+    assert not [c for c in cards["other-order"] if c["source"]["topic"].get("display") == SPLIT]
 
 
 def test_a_real_denial_is_still_said(client: Any) -> None:
@@ -135,3 +277,50 @@ def test_a_real_denial_is_still_said(client: Any) -> None:
 def test_florida_blue_without_a_quantity_limit_keeps_its_decision(client: Any) -> None:
     answer = post(client, spanning("florida-blue-consolidation"))
     assert decision(answer["cards"])["decision"] == "meets-criteria"
+    assert split_of(answer)["source"]["label"] == "Florida Blue"
+
+
+# Accepted and signed again: the path of cycles signed together
+
+
+def accept(body: dict[str, Any], card: dict[str, Any]) -> None:
+    """The clinician accepts the card's suggestion: an update replaces its order in draftOrders, a create adds one."""
+    entries = body["context"]["draftOrders"]["entry"]
+    for action in card["suggestions"][0]["actions"]:
+        resource = copy.deepcopy(action["resource"])
+        if action["type"] == "update":
+            [entry] = [e for e in entries if e["resource"]["id"] == resource["id"]]
+            entry["resource"] = resource
+        else:
+            entries.append({"resource": resource})
+
+
+def test_signed_again_after_the_split_each_cycle_is_covered_on_its_own(client: Any, app: Flask) -> None:
+    body = with_weight_on(spanning(), "2027-01-05")  # weighed within 30 days of cycle 2's start
+    first = post(client, body)
+    accept(body, split_of(first))
+    body["hookInstance"] = str(uuid.uuid4())
+    cards = by_order(post(client, body))
+    new_id = next(order for order in cards if order != "blinatumomab-order")
+    one, two = decision(cards["blinatumomab-order"]), decision(cards[new_id])
+    assert [(d["cycle"], d["decision"]) for d in (one, two)] == [(1, "meets-criteria"), (2, "meets-criteria")]
+    for found in (one, two):
+        assert criterion(found, "quantity")["note"].startswith("980 mcg (28 vials)")
+    assert [c["source"]["topic"]["code"] for c in (*cards["blinatumomab-order"], *cards[new_id])] == [
+        "coverage-info", "coverage-info"]
+    assert date.fromisoformat(two["authorization"]["start"]) == date(2026, 12, 1)  # the course's start
+
+
+def test_the_card_and_its_suggestion_are_audited(client: Any, app: Flask) -> None:
+    body = spanning()
+    answer = post(client, body)
+    card = split_of(answer)
+    store = app.extensions["cds_service"].store
+    store.flush()
+    [recorded] = store.show(body["hookInstance"])
+    [outcome] = recorded.record.outcomes
+    [suggestion] = card["suggestions"]
+    assert outcome.card_topics[card["uuid"]] == "off-guideline"
+    assert outcome.suggestion_cards == {suggestion["uuid"]: card["uuid"]}
+    assert outcome.suggestion_labels == {suggestion["uuid"]: "Split into 2 orders, one per cycle"}
+    assert outcome.card_summaries[card["uuid"]] == card["summary"]
