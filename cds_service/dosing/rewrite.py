@@ -34,12 +34,20 @@ MCG_PER_DAY, MCG = "ug/d", "ug"
 _PER_M2_UNIT = r"\s*[^\s,;]*(?:m2|m²|m\^2)[^\s,;]*"
 # The word day(s) starting a day statement: never right after "/", where it is a rate's unit ("28 mcg/day 10 mL/hr").
 _DAY_WORD = r"(?<!/)\bdays?"
-# A day range in a dosage line's text ("days 1-28", "day 8 to 28"): a split line names its own.
-_DAY_RANGE = re.compile(rf"{_DAY_WORD}\s*\d+\s*(?:-|–|to|through)\s*\d+\b", re.IGNORECASE)
+# A date as FHIR and `end_line` write it ("2026-12-28"): neither a day range ("day 2026-12") nor a dose ("28").
+_DATE = r"\b\d{4}-\d{2}-\d{2}\b"
+# A day range in a dosage line's text ("days 1-28", "day 8 to 28"): a split line names its own. Never the start of
+# a date ("last infusion day 2026-12-28" is no days 2026-12).
+_DAY_RANGE = re.compile(rf"{_DAY_WORD}\s*\d+\s*(?:-|–|to|through)\s*\d+\b(?![-–/.]\d)", re.IGNORECASE)
 # A length of treatment ("x 28 days", "for 28 days"): a split line states its own.
 _DURATION = re.compile(r"(?:\b(?:x|for)|×)\s*(\d+)\s*(?:days?|d)\b", re.IGNORECASE)
 # Numbers that count days, never doses: a dose in the text is looked for outside them ("28 mcg/day, days 1-28").
-_DAY_NUMBERS = re.compile(rf"{_DAY_RANGE.pattern}|{_DAY_WORD}\s*\d+\b|{_DURATION.pattern}", re.IGNORECASE)
+_DAY_NUMBERS = re.compile(rf"(?:{_DAY_WORD}\s*)?{_DATE}|{_DAY_RANGE.pattern}|{_DAY_WORD}\s*\d+\b|{_DURATION.pattern}",
+                          re.IGNORECASE)
+# What `end_line` adds to a text stating no days; read again when the ended line is split, whose earlier parts end
+# before that day.
+_LAST_DAY = "last infusion day"
+_LAST_DAY_NOTE = re.compile(rf"\s*\(({_LAST_DAY} {_DATE})\)")
 _INSTRUCTION_TEXTS = ("text", "patientInstruction")  # what a nurse and a patient read
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
           r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")
@@ -129,8 +137,8 @@ def end_line(order: dict[str, Any], line: DoseLine, last_day: int, anchor: date,
     written = resource["dosageInstruction"][line.index]
     days = (line.first_day, last_day)
     _set_bounds(written, line, days, True, False, anchor, days_before)
-    ends = f"last infusion day {cycle_day_date(anchor, last_day, days_before).isoformat()}"
-    _edit_texts(written, lambda text: _days_in_text(text, days, days_before > 0, ends))
+    ends = f"{_LAST_DAY} {cycle_day_date(anchor, last_day, days_before).isoformat()}"
+    _edit_texts(written, lambda text: _ended_text(text, days, days_before > 0, ends))
     return resource
 
 
@@ -255,9 +263,9 @@ def _rewrite_line(original: dict[str, Any], line: DoseLine, segments: list[Segme
     for position, segment in enumerate(segments):
         copy_ = copy.deepcopy(original)
         if len(segments) > 1:
-            days = (segment.first_day, segment.last_day)
-            _set_bounds(copy_, line, days, position == 0, position == len(segments) - 1, anchor, days_before)
-            _edit_texts(copy_, lambda text: _days_in_text(text, days, days_before > 0))
+            days, last = (segment.first_day, segment.last_day), position == len(segments) - 1
+            _set_bounds(copy_, line, days, position == 0, last, anchor, days_before)
+            _edit_texts(copy_, lambda text: _split_text(text, days, days_before > 0, last))
         if segment.value is not None and line.form is not None:
             _set_value(copy_, line.form, segment.value, segment.unit)
         rewritten.append(copy_)
@@ -270,24 +278,44 @@ def _edit_texts(line: dict[str, Any], edit: Callable[[str], str]) -> None:
             line[key] = edit(line[key])
 
 
-def _days_in_text(text: str, days: tuple[int, int | None], continued: bool, added: str = "") -> str:
-    """A split line's instruction names its own days (nurses read the text): the one day range the text names is
-    replaced, else the days are added, and a stated length ("x 28 days") becomes the line's own; a text left saying
-    "days 1-28" on a days 1-7 line would mislead. An order continuing a cycle counts the cycle's days, not its own:
-    "cycle days 4–7". `added`: what a text stating neither range nor length gets in place of the days ("last
-    infusion day 2026-12-28": an ended line's text, which said nothing of its days)."""
+def _ended_text(text: str, days: tuple[int, int], continued: bool, ends: str) -> str:
+    """An ended line's instruction (nurses read the text): the one day range or length it states becomes the line's
+    own; a text stating neither gets `ends` ("last infusion day 2026-12-28") instead."""
+    text, ranged, length = _own_days(text, days, continued)
+    return text if ranged or length else f"{text} ({ends})"
+
+
+def _split_text(text: str, days: tuple[int, int | None], continued: bool, last: bool) -> str:
+    """A split line's instruction names its own days: the one day range the text names is replaced, else the days
+    are added ("(days 1–7)"); a text left saying "days 1-28" on a days 1-7 line would mislead. The last infusion day
+    an ended line's text states (`end_line`) is said by the line's `last` part only, with its days: "(days 8–28, last
+    infusion day 2026-12-28)"; an earlier part, ending before it, drops it."""
+    note = _LAST_DAY_NOTE.search(text)
+    if note is not None:
+        text = text[:note.start()] + text[note.end():]
+    text, ranged, _ = _own_days(text, days, continued)
+    added = ([] if ranged else [_days_said(days, continued)]) + ([note.group(1)] if note and last else [])
+    return f"{text} ({', '.join(added)})" if added else text
+
+
+def _own_days(text: str, days: tuple[int, int | None], continued: bool) -> tuple[str, bool, bool]:
+    """The text with the one day range it states and its one length ("x 28 days") made the line's `days`, and whether
+    it stated that range, that length."""
     first, last = days
-    said = days_text(first, last) if last is not None else f"from day {first}"
-    said = f"cycle {said}" if continued else said
     count = "" if last is None else str(last - first + 1)
     length = bool(count) and len(_DURATION.findall(text)) == 1
     if length:
         text = _DURATION.sub(lambda m: m.group(0).replace(m.group(1), count), text)
-    if len(_DAY_RANGE.findall(text)) == 1:
-        return _DAY_RANGE.sub(said, text)
-    if added:
-        return text if length else f"{text} ({added})"
-    return f"{text} ({said})"
+    ranged = len(_DAY_RANGE.findall(text)) == 1
+    return (_DAY_RANGE.sub(_days_said(days, continued), text) if ranged else text), ranged, length
+
+
+def _days_said(days: tuple[int, int | None], continued: bool) -> str:
+    """"days 1–7", "from day 8" (no end); an order continuing a cycle counts the cycle's days, not its own, and says
+    so: "cycle days 4–7"."""
+    first, last = days
+    said = days_text(first, last) if last is not None else f"from day {first}"
+    return f"cycle {said}" if continued else said
 
 
 def _value_holder(line: dict[str, Any], form: DoseForm) -> dict[str, Any]:

@@ -1,0 +1,93 @@
+"""The instruction texts a one-click correction writes (dosing/rewrite.py): `text` and `patientInstruction` are what
+the nurse reads on the MAR and the patient reads, so each corrected line's text states its own dose and days."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from cds_service.facts.model import ClinicalFacts
+from tests.test_dosing_cycle_end import DOSE_AND_DAYS_DISPLAY, card, checks_of, resource_of, suggestions_by_display
+from tests.test_dosing_support import apply_suggestion, facts, line, order, rate
+from tests.test_pipeline import example, post
+
+CONTINUED = facts(start=date(2026, 12, 7), days_before=3)  # the order's first day is cycle day 4
+
+
+def corrected_texts(written: dict[str, Any], facts_: ClinicalFacts | None = None,
+                    key: str = "text") -> list[str]:
+    """The texts of the order the relapsed/refractory cycle-1 dose card's one suggestion writes."""
+    found = card(checks_of(written, facts_))
+    assert found is not None
+    return [item[key] for item in apply_suggestion(found)["dosageInstruction"]]
+
+
+def days_1_to_35(text: str, start: str = "2026-12-01", end: str = "2027-01-04") -> dict[str, Any]:
+    """One line of 28 mcg/day from `start` to `end` (day 35), relapsed/refractory cycle 1: split into 9 mcg/day on
+    days 1-7, then 28, and ended on the 28th infusion day."""
+    return order(line(rate(28), start, end, sequence=1) | {"text": text, "patientInstruction": text})
+
+
+@pytest.mark.parametrize(("text", "facts_", "expected"), [
+    # No days stated: the end adds the last infusion day, which only the last part keeps, with its days. The date
+    # is no day range ("day 2026-12") and its 28 no dose: the 9 mcg/day part does not say 28 mcg/day.
+    ("28 mcg/day continuous IV infusion", None,
+     ["9 mcg/day continuous IV infusion (days 1–7)",
+      "28 mcg/day continuous IV infusion (days 8–28, last infusion day 2026-12-28)"]),
+    ("28 mcg/day continuous IV infusion", CONTINUED,
+     ["9 mcg/day continuous IV infusion (cycle days 4–7)",
+      "28 mcg/day continuous IV infusion (cycle days 8–28, last infusion day 2026-12-31)"]),
+    # A day range: ended, then split, each part's own.
+    ("28 mcg/day days 1-35", None, ["9 mcg/day days 1–7", "28 mcg/day days 8–28"]),
+    # A length: each part's own length, and its days.
+    ("28 mcg/day x 35 days", None, ["9 mcg/day x 7 days (days 1–7)", "28 mcg/day x 21 days (days 8–28)"]),
+])
+def test_an_ended_and_split_line_states_each_parts_dose_and_days(text: str, facts_: ClinicalFacts | None,
+                                                                  expected: list[str]) -> None:
+    start = "2026-12-07" if facts_ is CONTINUED else "2026-12-01"
+    written = days_1_to_35(text, start)
+    assert corrected_texts(written, facts_) == expected
+    assert corrected_texts(written, facts_, "patientInstruction") == expected
+
+
+def test_a_timed_period_ended_and_split_states_the_last_infusion_day() -> None:
+    """A timed period ends the morning after its last infusion day: the text says that day, not the end's date."""
+    written = days_1_to_35("28 mcg/day continuous IV", "2026-12-01T10:00:00-06:00", "2027-01-05T10:00:00-06:00")
+    found = card(checks_of(written))
+    assert found is not None
+    step, full = apply_suggestion(found)["dosageInstruction"]
+    assert full["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-29T10:00:00-06:00"
+    assert [step["text"], full["text"]] == ["9 mcg/day continuous IV (days 1–7)",
+                                            "28 mcg/day continuous IV (days 8–28, last infusion day 2026-12-28)"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # The prescriber's own last infusion day: the days 1-7 part does not end then.
+    ("28 mcg/day (last infusion day 2026-12-28)",
+     ["9 mcg/day (days 1–7)", "28 mcg/day (days 8–28, last infusion day 2026-12-28)"]),
+    # A date is neither a day range nor a dose: its "28" is not the dose written twice.
+    ("28 mcg/day, ordered 2026-11-28", ["9 mcg/day, ordered 2026-11-28 (days 1–7)",
+                                        "28 mcg/day, ordered 2026-11-28 (days 8–28)"]),
+    ("28 mcg/day days 1-28, ordered 2026-11-28", ["9 mcg/day days 1–7, ordered 2026-11-28",
+                                                  "28 mcg/day days 8–28, ordered 2026-11-28"]),
+])
+def test_a_split_line_reads_no_date_as_its_days_or_dose(text: str, expected: list[str]) -> None:
+    written = order(line(rate(28), "2026-12-01", "2026-12-28", sequence=1) | {"text": text})
+    assert corrected_texts(written) == expected
+
+
+def test_the_services_dose_and_end_correction_writes_each_lines_text(client: Any) -> None:
+    """Over HTTP: the single-line order of 28 mcg/day on days 1-35, its text stating no days; the suggestion's lines
+    state their own dose and days, and signing them again gives no dose card."""
+    body = example("aspirus-relapsed-refractory-single-line-dose-too-high")
+    entry = body["context"]["draftOrders"]["entry"][0]
+    entry["resource"]["dosageInstruction"][0]["text"] = "28 mcg/day continuous IV infusion"
+    entry["resource"]["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["end"] = "2027-01-04"
+    suggestion = suggestions_by_display(post(client, body)["cards"])[DOSE_AND_DAYS_DISPLAY]
+    entry["resource"] = resource_of(suggestion)
+    assert [item["text"] for item in entry["resource"]["dosageInstruction"]] == [
+        "9 mcg/day continuous IV infusion (days 1–7)",
+        "28 mcg/day continuous IV infusion (days 8–28, last infusion day 2026-12-28)"]
+    again = post(client, body)["cards"]
+    assert [c["source"]["topic"]["code"] for c in again] == ["coverage-info"]
