@@ -3,13 +3,15 @@ the nurse reads on the MAR and the patient reads, so each corrected line's text 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from cds_service.dosing.cards import ceiling_card, dose_card
 from cds_service.facts.model import ClinicalFacts
 from tests.test_dosing_cycle_end import DOSE_AND_DAYS_DISPLAY, card, checks_of, resource_of, suggestions_by_display
-from tests.test_dosing_support import apply_suggestion, facts, line, order, rate
+from tests.test_dosing_support import apply_suggestion, facts, line, order, order_checks, rate
 from tests.test_pipeline import example, post
 
 CONTINUED = facts(start=date(2026, 12, 7), days_before=3)  # the order's first day is cycle day 4
@@ -91,3 +93,70 @@ def test_the_services_dose_and_end_correction_writes_each_lines_text(client: Any
         "28 mcg/day continuous IV infusion (days 8–28, last infusion day 2026-12-28)"]
     again = post(client, body)["cards"]
     assert [c["source"]["topic"]["code"] for c in again] == ["coverage-info"]
+
+
+def label_corrected(written: dict[str, Any], facts_: ClinicalFacts, schedule: str = "standard") -> list[str]:
+    """The texts of the order the label dose card's one suggestion writes."""
+    found = dose_card(written, facts_, schedule, True, "Plan", order_checks(written, [written], facts_))
+    assert found is not None
+    return [item["text"] for item in apply_suggestion(found)["dosageInstruction"]]
+
+
+def days_1_to_28(dose_and_rate: dict[str, Any], text: str) -> dict[str, Any]:
+    return order(line(dose_and_rate, "2026-12-01", "2026-12-28", sequence=1) | {"text": text})
+
+
+ADULT, CHILD, ADULT_WITH_BSA = facts(), facts(weight="25", bsa="0.932"), facts(weight="70", bsa="1.9")
+
+
+@pytest.mark.parametrize(("dose_and_rate", "facts_", "text", "expected"), [
+    # Every dose the text states, in each unit, from the new dose: 28 mcg/day is 1.166 mcg/h rounded down, as a
+    # correction in mcg/h is written; the coded one exactly as coded.
+    (rate(35), ADULT, "35 mcg/day (1.458 mcg/h) IV", "28 mcg/day (1.166 mcg/h) IV"),
+    (rate(35), ADULT, "35 mcg/day = 0.035 mg/day", "28 mcg/day = 0.028 mg/day"),
+    (rate(35), ADULT, "35 micrograms per day (1.458 micrograms per hour)",
+     "28 micrograms per day (1.166 micrograms per hour)"),
+    (rate(35), ADULT, "35 mcg/24h continuous", "28 mcg/24h continuous"),
+    (rate(1.46, "ug/h"), ADULT, "1.46 mcg/h (35.04 mcg/day) IV", "1.166 mcg/h (27.98 mcg/day) IV"),
+    # A volume rate is no dose: the label's 24-hour bag runs at 10 mL/h whatever its dose.
+    (rate(35), ADULT, "35 mcg/day at 10 mL/hr", "28 mcg/day at 10 mL/hr"),
+    # A line per m² (a child): its dose per m² as coded, its dose in mcg/day at the BSA.
+    (rate(20, "ug/m2/d"), CHILD, "20 mcg/m2/day (18.64 mcg/day)", "15 mcg/m2/day (13.98 mcg/day)"),
+    # A line per m² set to the fixed dose from 45 kg: the coded dose and its unit, and the other dose in mcg/day.
+    (rate(16, "ug/m2/d"), ADULT_WITH_BSA, "16 mcg/m2/day (30.4 mcg/day)", "28 ug/d (28 mcg/day)"),
+])
+def test_every_dose_a_text_states_is_restated(dose_and_rate: dict[str, Any], facts_: ClinicalFacts, text: str,
+                                              expected: str) -> None:
+    assert label_corrected(days_1_to_28(dose_and_rate, text), facts_) == [expected]
+
+
+@pytest.mark.parametrize(("dose_and_rate", "facts_", "text"), [
+    # The old value again, not as a dose rate: which it is cannot be told.
+    (rate(35), ADULT, "35 mcg/day, 35 mcg per bag"),
+    # A dose rate that is not the old dose to its digits: another drug's, or a slip (35 mcg/day is 1.458 mcg/h).
+    (rate(35), ADULT, "35 mcg/day (premedication: dexamethasone 20 mg/day)"),
+    (rate(35), ADULT, "35 mcg/day (2.5 mcg/h)"),
+    # A dose per m² of a line in mcg (a child's), or of a line per m² now in mcg: the BSA is the text's to state.
+    (rate(20), CHILD, "20 mcg/day (21.46 mcg/m2/day)"),
+    (rate(16, "ug/m2/d"), ADULT_WITH_BSA, "16 mcg/m2/day (0.666 mcg/m2/h)"),
+])
+def test_a_text_not_rewritten_whole_is_kept_with_the_correction_said(dose_and_rate: dict[str, Any],
+                                                                     facts_: ClinicalFacts, text: str) -> None:
+    [corrected] = label_corrected(days_1_to_28(dose_and_rate, text), facts_)
+    assert corrected.startswith(f"{text} (dose corrected to ") and corrected.endswith(" ug/d)")
+
+
+def test_a_split_line_restates_the_second_dose_of_its_step_part_only() -> None:
+    written = days_1_to_28(rate(28), "28 mcg/day (1.167 mcg/h) continuous IV infusion days 1-28")
+    assert label_corrected(written, ADULT, "relapsed-refractory") == [
+        "9 mcg/day (0.375 mcg/h) continuous IV infusion days 1–7",
+        "28 mcg/day (1.167 mcg/h) continuous IV infusion days 8–28"]  # its dose unchanged: its text too
+
+
+def test_the_plan_limit_correction_restates_every_dose_of_the_text() -> None:
+    written = days_1_to_28(rate(1.18, "ug/h"), "1.18 mcg/h (28.32 mcg/day) continuous IV infusion days 1-28")
+    found = ceiling_card(written, ADULT, Decimal(28), "Florida Blue", order_checks(written, [written], ADULT),
+                         "standard")
+    assert found is not None
+    [corrected] = apply_suggestion(found)["dosageInstruction"]
+    assert corrected["text"] == "1.166 mcg/h (27.98 mcg/day) continuous IV infusion days 1-28"

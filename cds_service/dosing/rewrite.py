@@ -13,14 +13,14 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from cds_service.coverage_info import EXTENSION_URL
 from cds_service.dosing.compare import Patient
 from cds_service.dosing.expected import Expected
 from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
 from cds_service.dosing.text import days_text, per_time_said, unit_said
-from cds_service.dosing.units import parse_dose_unit
+from cds_service.dosing.units import DoseUnit, parse_dose_unit
 from cds_service.facts.codes import parse_datetime, to_decimal
 from cds_service.facts.quantities import DAYS, normalize, unit_text
 
@@ -48,6 +48,14 @@ _DAY_NUMBERS = re.compile(rf"(?:{_DAY_WORD}\s*)?{_DATE}|{_DAY_RANGE.pattern}|{_D
 # before that day.
 _LAST_DAY = "last infusion day"
 _LAST_DAY_NOTE = re.compile(rf"\s*\(({_LAST_DAY} {_DATE})\)")
+# A dose a text states as a mass per time, per m² or not ("28 mcg/day", "1.167 mcg/h", "15 mcg/(m2.d)", "0.028 mg
+# per day"): every one is restated when the dose changes. A volume ("10 mL/hr") states no dose: the bag sets it.
+_MASS = r"(?:mcg|ug|[µμ]g|micrograms?|mg|milligrams?)"
+_PER = r"\s*(?:/|\bper\b)\s*"
+_AREA = r"(?:m2|m²|m\^2)"
+_TIME = r"(?:24\s*h(?:ours?|rs?)?|days?|d|hours?|hrs?|h|minutes?|mins?|weeks?|wks?|wk)"
+_STATED_DOSE = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*({_MASS}(?:{_PER}{_AREA})?{_PER}{_TIME}"
+                          rf"|{_MASS}/\({_AREA}\.{_TIME}\))(?![\w²])", re.IGNORECASE)
 _INSTRUCTION_TEXTS = ("text", "patientInstruction")  # what a nurse and a patient read
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
           r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")
@@ -266,8 +274,8 @@ def _rewrite_line(original: dict[str, Any], line: DoseLine, segments: list[Segme
             days, last = (segment.first_day, segment.last_day), position == len(segments) - 1
             _set_bounds(copy_, line, days, position == 0, last, anchor, days_before)
             _edit_texts(copy_, lambda text: _split_text(text, days, days_before > 0, last))
-        if segment.value is not None and line.form is not None:
-            _set_value(copy_, line.form, segment.value, segment.unit)
+        if segment.value is not None:
+            _set_value(copy_, line, segment)
         rewritten.append(copy_)
     return rewritten
 
@@ -324,37 +332,118 @@ def _value_holder(line: dict[str, Any], form: DoseForm) -> dict[str, Any]:
     return holder["numerator"] if form.field == "rateRatio" else holder
 
 
-def _set_value(line: dict[str, Any], form: DoseForm, value: Decimal, unit: str | None) -> None:
-    """`value` in the line's own unit, or in `unit` (a UCUM code), which then replaces the unit per m²."""
+def _set_value(line: dict[str, Any], dose: DoseLine, segment: Segment) -> None:
+    """The line (read as `dose`) set to the segment's value: in the line's own unit, or in the segment's `unit` (a
+    UCUM code), which then replaces the unit per m². Its texts restate the dose."""
+    form = dose.form
+    assert form is not None and segment.value is not None  # a line read, a segment that changes it
     holder = _value_holder(line, form)
-    old = holder.get("value")
-    holder["value"] = json_number(value)
-    if unit is not None:
-        holder.update(unit=unit, system=UCUM, code=unit)
-    written = str(holder.get("unit") or holder.get("code") or "")
-    _edit_texts(line, lambda text: _corrected_text(text, old, value, written, unit is not None))
+    old, old_unit = to_decimal(holder.get("value")), parse_dose_unit(unit_text(holder))
+    holder["value"] = json_number(segment.value)
+    if segment.unit is not None:
+        holder.update(unit=segment.unit, system=UCUM, code=segment.unit)
+    before = _Daily(dose.mcg_per_day, None if old is None or not form.per_m2 else form.daily(old, None))
+    after = _Daily(segment.mcg_per_day, form.daily(segment.value, None) if segment.unit is None and form.per_m2
+                   else None)
+    new = _NewDose(old, old_unit, segment.value, str(holder.get("unit") or holder.get("code") or ""),
+                   segment.unit is not None, before, after)
+    _edit_texts(line, lambda text: _corrected_text(text, new))
 
 
 def json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _corrected_text(text: str, old: Any, new: Decimal, unit: str, from_per_m2: bool = False) -> str:
-    """The instruction text kept in step with the corrected dose: the old value (exactly as coded) replaced by the
-    new one (exactly as coded) when the text names it once outside its day numbers, the text left alone when it
-    names no number, else a note appended (never a stale dose). `from_per_m2`: the line was per m² and is now in
-    `unit`; the old value is then replaced only with the unit per m² after it ("5 ug/m2/d" becomes "9 ug/d")."""
-    old_text = _as_written(Decimal(str(old))) if isinstance(old, (int, float)) and not isinstance(old, bool) else ""
+class _Daily(NamedTuple):
+    """A line's dose a day, in mcg and per m² (None where it is not known: per m² of a line in mcg, in mcg of a line
+    per m² without a BSA)."""
+
+    mcg: Decimal | None
+    per_m2: Decimal | None
+
+    def per(self, unit: DoseUnit) -> Decimal | None:
+        """The dose in a rate unit a text states ("mcg/h", "mg/day", "mcg/m²/day"), exactly."""
+        amount = self.per_m2 if unit.per_m2 else self.mcg
+        if amount is None or unit.time is None:
+            return None
+        return amount * unit.time.num / (unit.time.den * unit.mcg)
+
+
+@dataclass(frozen=True)
+class _NewDose:
+    """A corrected line's dose, as its texts restate it (`_corrected_text`)."""
+
+    old: Decimal | None  # the value coded before
+    old_unit: DoseUnit | str  # its unit (`parse_dose_unit`)
+    value: Decimal  # the value coded now
+    unit: str  # the unit coded now, as written ("ug/d")
+    from_per_m2: bool  # the line was per m² and is now in `unit`, a fixed dose
+    before: _Daily
+    after: _Daily  # per m² only for a line still per m²
+
+    @property
+    def coded(self) -> str:
+        """The value as coded; for a line per m² now in mcg, with its unit ("9 ug/d"), replacing the one per m²."""
+        return f"{_as_written(self.value)} {self.unit}" if self.from_per_m2 else _as_written(self.value)
+
+    def is_coded(self, stated: re.Match[str]) -> bool:
+        """Whether a dose the text states (`_STATED_DOSE`) is the old value in the unit it was coded in."""
+        return Decimal(stated.group(1)) == self.old and _stated_unit(stated) == self.old_unit
+
+    def restated(self, stated: re.Match[str]) -> tuple[int, int, str] | None:
+        """Where a dose the text states is replaced, and by what: the value as coded for the dose as it was coded
+        (`coded`); else, when it is the old dose in another unit to the digits it is written with ("1.167 mcg/h" at
+        28 mcg/day), the new dose in that unit, rounded down as a correction is ("0.375 mcg/h" at 9 mcg/day). None
+        when it is not the old dose (another drug's, a slip) or cannot be restated (per m² on a line that is not,
+        whose BSA the text would name)."""
+        if self.is_coded(stated):
+            return stated.start(1), stated.end(2 if self.from_per_m2 else 1), self.coded
+        unit = _stated_unit(stated)
+        if isinstance(unit, str):
+            return None
+        said, was, now = Decimal(stated.group(1)), self.before.per(unit), self.after.per(unit)
+        written_to = Decimal(1).scaleb(-len(stated.group(1).partition(".")[2]))  # its last digit's place
+        if was is None or now is None or abs(said - was) >= written_to:
+            return None
+        return stated.start(1), stated.end(1), _as_written(_round_down(now))
+
+
+def _stated_unit(stated: re.Match[str]) -> DoseUnit | str:
+    return parse_dose_unit(re.sub(r"\s*\bper\b\s*", "/", stated.group(2), flags=re.IGNORECASE))
+
+
+def _corrected_text(text: str, dose: _NewDose) -> str:
+    """The instruction text kept in step with the corrected dose (nurses read it): every dose it states as a rate is
+    restated (`_NewDose.restated`: "28 mcg/day (1.167 mcg/h)" becomes "9 mcg/day (0.375 mcg/h)"), and the old value
+    (exactly as coded) named once outside them and the day numbers becomes the new one ("1 bag (35 mcg) daily").
+    A text naming no number is left alone; one that cannot be rewritten whole (a dose it states not restated, the
+    old value named again) is kept and gets a note, never a stale dose beside a new one. For a line per m² now in
+    mcg, the old value is replaced only with a unit per m² after it."""
     days = [match.span() for match in _DAY_NUMBERS.finditer(text)]
-    after = _PER_M2_UNIT if from_per_m2 else ""
-    hits = [match for match in re.finditer(rf"(?<![\d.]){re.escape(old_text)}(?![\d.]){after}", text)
-            if not any(start <= match.start() < end for start, end in days)] if old_text else []
-    if len(hits) == 1:
-        start, end = hits[0].span()
-        return text[:start] + _as_written(new) + (f" {unit}" if from_per_m2 else "") + text[end:]
-    if not re.search(r"\d", text):
-        return text
-    return f"{text} (dose corrected to {_as_written(new)} {unit})".replace(" )", ")")
+    stated = [match for match in _STATED_DOSE.finditer(text) if not _within(match.start(), days)]
+    edits = [edit for edit in map(dose.restated, stated) if edit is not None]
+    old = "" if dose.old is None else _as_written(dose.old)
+    after = _PER_M2_UNIT if dose.from_per_m2 else ""
+    taken = days + [match.span() for match in stated]
+    hits = [match for match in re.finditer(rf"(?<![\d.]){re.escape(old)}(?![\d.]){after}", text)
+            if not _within(match.start(), taken)] if old else []
+    if len(edits) < len(stated) or (hits and (len(hits) > 1 or any(map(dose.is_coded, stated)))):
+        return _noted(text, dose)
+    edits += [(hit.start(), hit.end(), dose.coded) for hit in hits]
+    if not edits:
+        return _noted(text, dose) if re.search(r"\d", text) else text
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def _within(position: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in spans)
+
+
+def _noted(text: str, dose: _NewDose) -> str:
+    """A text not rewritten whole, with the correction said after it."""
+    return f"{text} (dose corrected to {_as_written(dose.value)} {dose.unit})".replace(" )", ")")
 
 
 def _as_written(value: Decimal) -> str:
