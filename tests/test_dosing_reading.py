@@ -189,12 +189,29 @@ def test_a_huge_unit_string_is_neither_kept_in_the_cache_nor_quoted_whole() -> N
     ({"boundsPeriod": {"start": "2026-12-01", "end": "2027-12-31"}}, "it runs 396 days, longer than a cycle (at most 84)"),
     ({"boundsDuration": {"value": 1000000, "unit": "wk", "code": "wk"}}, "it runs 7000000 days, longer than a cycle"),
     ({"boundsPeriod": {"start": "2026-12-10", "end": "2026-12-01"}}, "its end is before its start"),
+    # Timed, an hour before its start on the same date: read as that date, it had been day 1.
+    ({"boundsPeriod": {"start": "2026-12-01T10:00:00Z", "end": "2026-12-01T09:00:00Z"}}, "its end is before its start"),
+    ({"boundsPeriod": {"start": "2026-12-01T10:00:00Z", "end": "2026-11-28T09:00:00Z"}}, "its end is before its start"),
+    ({"boundsPeriod": {"start": "2026-12-01T10:00:00Z", "end": "2026-12-01T10:00:00Z"}},
+     "it ends at the moment it starts"),
+    ({"boundsPeriod": {"start": "2026-12-01T10:00:00+01:00", "end": "2026-12-01T09:00:00Z"}},
+     "it ends at the moment it starts"),  # the same moment in two zones
 ])
 def test_a_line_that_cannot_be_one_cycle_is_not_read(repeat: dict, reason: str) -> None:
     """Compared day by day, a line to 9999 held a worker for seconds; and a line ending before it starts covers no
     day, so it passed every dose check."""
     found = one(rate(28), **repeat)
     assert found.mcg_per_day is None and found.unreadable.startswith(reason)
+
+
+@pytest.mark.parametrize(("start", "end"), [
+    ("2026-12-01", "2026-12-01"),  # a date end is inclusive: its start day
+    ("2026-12-01T10:00:00Z", "2026-12-01T11:00:00Z"),  # an hour's infusion
+    ("2026-12-01T10:00:00Z", "2026-12-01T10:00:00.001Z"),
+])
+def test_a_period_ending_on_its_start_day_after_it_starts_is_that_day(start: str, end: str) -> None:
+    found = one(rate(28), boundsPeriod={"start": start, "end": end})
+    assert (found.first_day, found.last_day, found.mcg_per_day) == (1, 1, Decimal(28))
 
 
 def test_a_line_of_a_whole_84_day_cycle_is_read() -> None:

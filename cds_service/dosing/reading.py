@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from cds_service.dosing.text import per_time_said, unit_said
 from cds_service.dosing.units import (Concentration, DoseUnit, is_volume, parse_dose_unit, read_concentration,
                                       volume_dose_unit)
-from cds_service.facts.codes import parse_date, to_decimal
+from cds_service.facts.codes import parse_date, parse_datetime, to_decimal
 from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
 from cds_service.facts.order import (blinatumomab_strength, medication_of, medication_reference, period_last_day,
                                      stated_start)
@@ -129,7 +129,7 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
     for position, index in enumerate(ordered):
         first, last, bounds = _covered_days(timings[index], anchor, days_before, next_day)
         mcg, reason, form = _read_dose(lines[index], timings[index].repeat, bsa_m2, strength)
-        problem = _days_problem(first, last)
+        problem = _days_problem(first, last, timings[index].period)
         if not bounds and _followed(sequences, position):
             return _unplaced(lines, index)
         if problem:
@@ -163,14 +163,23 @@ def _followed(sequences: list[int], position: int) -> bool:
     return any(later != own or own == _NO_SEQUENCE for later in sequences[position + 1:])
 
 
-def _days_problem(first: int, last: int | None) -> str:
+def _days_problem(first: int, last: int | None, period: dict[str, Any]) -> str:
     if last is None:
         return ""
     if last < first:
-        return "its end is before its start"
+        # A period ending the moment it starts covers no day either (period_last_day), but ends before nothing.
+        return _NO_TIME if _ends_as_it_starts(period) else "its end is before its start"
     if last - first + 1 > LONGEST_LINE_DAYS:
         return f"it runs {last - first + 1} days, longer than a cycle (at most {LONGEST_LINE_DAYS})"
     return ""
+
+
+_NO_TIME = "it ends at the moment it starts"
+
+
+def _ends_as_it_starts(period: dict[str, Any]) -> bool:
+    began = parse_datetime(period.get("start"))
+    return began is not None and began == parse_datetime(period.get("end"))
 
 
 def cycle_day_date(anchor: date, day: int, days_before: int = 0) -> date:

@@ -171,7 +171,9 @@ def _has_time(value: Any) -> bool:
 def period_last_day(period: Any) -> date | None:
     """The last infusion day of a dosage boundsPeriod. An end date is inclusive. An end date-time is the moment the
     infusion stops: from a start date-time the period covers its length rounded up to whole days (a 7-day bag hung
-    at 08:00 and taken down at 08:00 is days 1-7, not 1-8); without one, an end at midnight closes the day before."""
+    at 08:00 and taken down at 08:00 is days 1-7, not 1-8), and none when it ends at or before its start (its last
+    day is then before its first: 09:00 on the day hung at 10:00 is no day 1); without one, an end at midnight closes
+    the day before."""
     if not isinstance(period, dict):
         return None
     end: Any = period.get("end")  # a str whenever parse_date reads a date from it
@@ -182,7 +184,7 @@ def period_last_day(period: Any) -> date | None:
         return last_day_named(last, end)
     start = period.get("start")
     first, began, stopped = parse_date(start), parse_datetime(start), parse_datetime(end)
-    if _has_time(start) and first is not None and began is not None and stopped is not None and stopped > began:
+    if _has_time(start) and first is not None and began is not None and stopped is not None:
         return first + timedelta(days=math.ceil((stopped - began) / timedelta(days=1)) - 1)
     return last - timedelta(days=1) if end[10:19] == "T00:00:00" else last
 
