@@ -210,7 +210,8 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     split = split_card(order, cycle.spans, decision.payer_label) if config.wants("off-guideline") else None
     cards.extend([split.card] if split else [])  # beside the decision: the order's real problem
     # A dose below the label dose is worth a note only against an indication's own schedule.
-    label = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses)
+    label = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses,
+                      policy.dose_ceiling)
     dose = cycle_days_card(label, order, facts, decision.payer_label, doses)
     if dose and config.wants("off-guideline"):
         cards.append(dose)

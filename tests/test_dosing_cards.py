@@ -219,6 +219,69 @@ def test_the_plan_limit_of_a_dose_per_m2_is_fixed_from_45_kg(weight: str | None,
     assert order_checks(resource, [resource], facts_).ceiling(Decimal(28)).status == "met"
 
 
+def _florida_blue_dose_card(order_: dict[str, Any], facts_: ClinicalFacts,
+                            ceiling: Decimal | None) -> dict[str, Any]:
+    card = dose_card(order_, facts_, "relapsed-refractory", True, "Florida Blue",
+                     order_checks(order_, [order_], facts_), ceiling)
+    assert card is not None
+    return card
+
+
+def _rates(resource: dict[str, Any]) -> list[tuple[Any, str]]:
+    return [(d["doseAndRate"][0]["rateQuantity"]["value"], d["doseAndRate"][0]["rateQuantity"]["code"])
+            for d in resource["dosageInstruction"]]
+
+
+PLAN_NOTE = "The suggestion sets days 8–28 to the label dose too: within the label's rounding, but above Florida Blue's"
+
+
+@pytest.mark.parametrize(("written", "kept", "capped"), [
+    # 28.32 mcg/day on days 8-28 is within the label's rounding, not within Florida Blue's 28: it had been kept.
+    (rate(1.18, "ug/h"), "then 1.18 mcg/h (28.32 mcg/day) on days 8–28",
+     "then 1.166 mcg/h (28 mcg/day) on days 8–28"),
+    (rate(28.4), "then 28.4 mcg/day on days 8–28", "then 28 mcg/day on days 8–28"),
+    # 28.0008 mcg/day meets the plan's limit (a conversion's rounding is no dose): kept as written either way.
+    (rate(1.1667, "ug/h"), "then 1.1667 mcg/h (28 mcg/day) on days 8–28",
+     "then 1.1667 mcg/h (28 mcg/day) on days 8–28"),
+])
+def test_the_label_correction_keeps_a_day_as_written_only_within_the_plans_ceiling(written: dict[str, Any],
+                                                                                  kept: str, capped: str) -> None:
+    """Relapsed/refractory cycle 1 written as one line: the step days are corrected, and the other days kept as
+    written when within the label; with a payer's daily maximum (Florida Blue, policy-rules.md §3), within it too."""
+    one_line = order(line(written, "2026-12-01", "2026-12-28"))
+    without = _florida_blue_dose_card(one_line, facts(), None)  # no plan ceiling: Aspirus, or no plan
+    assert without["suggestions"][0]["label"].endswith(kept) and PLAN_NOTE not in without["detail"]
+    card = _florida_blue_dose_card(one_line, facts(), Decimal(28))
+    assert card["suggestions"][0]["label"].endswith(capped)
+    assert (PLAN_NOTE in card["detail"]) is (kept != capped)
+    resource = apply_suggestion(card)
+    assert_clean(resource, facts(), "relapsed-refractory")
+    assert order_checks(resource, [resource], facts()).ceiling(Decimal(28)).status == "met"
+
+
+def test_a_line_the_label_correction_would_not_touch_is_set_within_the_plans_ceiling() -> None:
+    """Days 8-28 written on a line of their own at 28.4 mcg/day (within the label) beside step days above it: the
+    correction rewrote the step line alone, and the plan refused the order it wrote."""
+    two = order(line(rate(28), "2026-12-01", "2026-12-07", 1), line(rate(28.4), "2026-12-08", "2026-12-28", 2))
+    assert _rates(apply_suggestion(_florida_blue_dose_card(two, facts(), None))) == [(9, "ug/d"), (28.4, "ug/d")]
+    card = _florida_blue_dose_card(two, facts(), Decimal(28))
+    assert card["suggestions"][0]["label"] == "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
+    assert _rates(apply_suggestion(card)) == [(9, "ug/d"), (28, "ug/d")] and PLAN_NOTE in card["detail"]
+
+
+def test_the_per_m2_correction_without_a_bsa_sets_another_line_within_the_plans_ceiling() -> None:
+    """From 45 kg without a BSA, 5 mcg/m²/day on days 1-7 is set to 9 mcg/day; a line of 28.4 mcg/day on days 8-28
+    beside it is set to 28 under Florida Blue's limit, and kept where there is none."""
+    facts_ = facts(weight="80")
+    two = order(line(rate(5, "ug/m2/d"), "2026-12-01", "2026-12-07", 1),
+                line(rate(28.4), "2026-12-08", "2026-12-28", 2))
+    without = _florida_blue_dose_card(two, facts_, None)
+    assert _rates(apply_suggestion(without)) == [(9, "ug/d"), (28.4, "ug/d")] and PLAN_NOTE not in without["detail"]
+    card = _florida_blue_dose_card(two, facts_, Decimal(28))
+    assert card["summary"].startswith("Dose per m² not checked without a BSA")
+    assert _rates(apply_suggestion(card)) == [(9, "ug/d"), (28, "ug/d")] and PLAN_NOTE in card["detail"]
+
+
 def test_bag_over_48_hours_is_corrected_per_bag() -> None:
     facts_ = facts()
     bag = order(line(dose(70), "2026-12-01", "2026-12-28", duration=48, durationUnit="h", frequency=1, period=48,

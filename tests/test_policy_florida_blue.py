@@ -332,3 +332,50 @@ def test_an_attested_other_use_does_not_cover_b_all(diagnosis: dict[str, Any], d
     found = decide({**diagnosis, "therapy_phase": "relapsed-refractory", "compendia_supported_use": True})
     assert found.decision == decision
     assert found.indication == ("fb-other-compendia" if decision == "meets-criteria" else None)
+
+
+def _full_dose(rate: dict[str, Any], start: str) -> dict[str, Any]:
+    """The example's days 8-28 line (sequence 2) at `rate` from `start`."""
+    return {"text": f"{rate['value']} {rate['unit']} continuous IV infusion",
+            "timing": {"repeat": {"boundsPeriod": {"start": start, "end": "2026-12-28"}}},
+            "doseAndRate": [{"rateQuantity": {"system": "http://unitsofmeasure.org", **rate}}]}
+
+
+MCG_H_118 = {"value": 1.18, "unit": "ug/h", "code": "ug/h"}  # 28.32 mcg/day
+MCG_DAY_284 = {"value": 28.4, "unit": "ug/d", "code": "ug/d"}
+
+
+@pytest.mark.parametrize(("step", "full", "label", "values"), [
+    # One line on days 1-28 (fb5_rr_118mcgh, fb3_rr_284_single): split, its days 8-28 had been kept as written.
+    (None, _full_dose(MCG_H_118, "2026-12-01"),
+     "Change to 0.375 mcg/h (9 mcg/day) on days 1–7, then 1.166 mcg/h (28 mcg/day) on days 8–28", [0.375, 1.166]),
+    (None, _full_dose(MCG_DAY_284, "2026-12-01"),
+     "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28", [9, 28]),
+    # The days 8-28 line of its own, which the correction of the step line had left alone.
+    (28, _full_dose(MCG_DAY_284, "2026-12-08"), "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28",
+     [9, 28]),
+])
+def test_the_label_dose_correction_signed_again_is_covered(client: FlaskClient, step: int | None,
+                                                           full: dict[str, Any], label: str,
+                                                           values: list[float]) -> None:
+    """Relapsed/refractory cycle 1 with days 8-28 within the label's rounding but above the plan's 28 mcg/day
+    (Florida Blue Position 1.d): the label card's one suggestion sets every line within both, so that signing it
+    again gives no dose card and no plan dose limit card (it had given "not covered" and "Change to 1.166 mcg/h")."""
+    body = json.loads((EXAMPLES / "florida-blue-relapsed-refractory-ph-negative.json").read_text())
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    step_line, full_line = order["dosageInstruction"]
+    full_line.update(full)
+    if step is None:
+        order["dosageInstruction"] = [full_line]
+    else:
+        step_line["doseAndRate"][0]["rateQuantity"]["value"] = step
+    first = client.post("/cds-services/blinatumomab-coverage", json=body).get_json()["cards"]
+    assert first[0]["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
+    [suggestion] = [s for card in first for s in card.get("suggestions") or ()]
+    assert suggestion["label"] == label
+    corrected = suggestion["actions"][0]["resource"]
+    assert [d["doseAndRate"][0]["rateQuantity"]["value"] for d in corrected["dosageInstruction"]] == values
+    body["context"]["draftOrders"]["entry"][0]["resource"] = corrected
+    again = client.post("/cds-services/blinatumomab-coverage", json=body).get_json()["cards"]
+    assert [card["source"]["topic"]["code"] for card in again] == ["coverage-info"]
+    assert again[0]["extension"]["coverage-decision"]["decision"] == "meets-criteria"

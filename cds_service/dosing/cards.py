@@ -50,12 +50,13 @@ SCHEDULE_TEXT = {
 
 
 def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None, matched_indication: bool,
-              source_label: str, checks: OrderDoseChecks) -> dict[str, Any] | None:
+              source_label: str, checks: OrderDoseChecks, ceiling: Decimal | None = None) -> dict[str, Any] | None:
     """The order's dose card, or None when the dose is at the label (or the label dose is unknown).
 
     `checks`: the order's dose checks, which the policy may have run already: lines are read and compared once. A
     correction is written on the order ended on its cycle's 28th infusion day when it runs past it (`_to_correct`),
-    and recorded on `checks` (`OrderDoseChecks.record_correction`: the lines the quantity card judges)."""
+    and recorded on `checks` (`OrderDoseChecks.record_correction`: the lines the quantity card judges). `ceiling`:
+    the payer's daily maximum, which the correction keeps within (`rewrite.correct_order`)."""
     lines = checks.lines
     patient, findings = checks.findings(schedule)
     above = [f for f in findings if f.kind == ABOVE]
@@ -66,9 +67,10 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
     if above and any(f.together for f in above):
         return _above_together_card(order, facts, lines, patient, above, source_label)
     if above:
-        return _above_card(order, facts, lines, patient, above, source_label, checks)
+        return _above_card(order, facts, lines, patient, above, source_label, checks, ceiling)
     if needs_bsa_only(lines, checks.together):  # from 45 kg, outside Interfant: missing_body_size asks no BSA
-        return _per_m2_without_bsa_card(order, facts, lines, patient, source_label, not checks.together, checks)
+        return _per_m2_without_bsa_card(order, facts, lines, patient, source_label, not checks.together, checks,
+                                        ceiling)
     reasons = [f"Line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
     if reasons or not lines:
         reasons = reasons or ["The order has no dosage instruction"]
@@ -342,7 +344,8 @@ def _quantity_text(order: dict[str, Any]) -> str:
 
 
 def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
-                above: list[Finding], source_label: str, checks: OrderDoseChecks) -> dict[str, Any]:
+                above: list[Finding], source_label: str, checks: OrderDoseChecks,
+                ceiling: Decimal | None) -> dict[str, Any]:
     """A warning with the one-click correction (of the order and lines `_to_correct` gives); without one when a line
     above the label is a volume read through its Medication's strength (`DoseForm.volume`): the rate alone is not the
     dose to change (the bag's contents are pharmacy's, and a new rate changes how long it runs), and correcting the
@@ -350,14 +353,15 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
     by_volume = "; ".join(dict.fromkeys(f"line {f.line + 1} ({f.volume})" for f in above if f.volume))
     written, corrected = _to_correct(checks)
     correction = None if by_volume else correct_order(written, corrected, patient, facts.cycle.start,
-                                                      facts.cycle.infusion_days_before)
+                                                      facts.cycle.infusion_days_before, ceiling=ceiling)
     context = _finding_context(facts, patient, above, lines)
     unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable)
     segments = _label_segments(written, corrected, correction, patient) if correction else []
     lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
     in_mcg = correction is not None and any(s.unit for s in correction.segments)
     text = render_card("dose-above.j2", segments=segments, unreadable=unreadable, lines=lines_after,
-                       multi=lines_after > 1, in_mcg=in_mcg, by_volume=by_volume, **context)
+                       multi=lines_after > 1, in_mcg=in_mcg, by_volume=by_volume,
+                       plan=_plan_limit(correction, source_label, ceiling), **context)
     card = _card(order, text, "warning", source_label, DOSE_TOPIC)
     card["extension"]["dose-check"] = _dose_check(above, patient)
     if correction is not None:
@@ -365,8 +369,17 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
     return card
 
 
+def _plan_limit(correction: Correction | None, payer: str, ceiling: Decimal | None) -> dict[str, str] | None:
+    """The dose cards' `plan`: the days the correction sets to the label dose though within the label's rounding,
+    being above the payer's `ceiling` (`Segment.for_ceiling`), else None. A clinician sees days 8-28 change that the
+    card does not call above the label."""
+    days = [days_text(s.first_day, s.last_day) for s in correction.segments if s.for_ceiling] if correction else []
+    return {"days": ", ".join(days), "payer": payer, "ceiling": mcg_text(ceiling)} if days and ceiling else None
+
+
 def _per_m2_without_bsa_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
-                             source_label: str, alone: bool, checks: OrderDoseChecks) -> dict[str, Any]:
+                             source_label: str, alone: bool, checks: OrderDoseChecks,
+                             ceiling: Decimal | None) -> dict[str, Any]:
     """A dose per m² for a patient from 45 kg without a BSA: not checked, but from 45 kg the label dose is fixed
     whatever the BSA, so the correction to it in mcg/day is offered (as with a BSA, `rewrite._in_mcg`) when the dose
     per m² is the label's regimen or above it. A dose per m² more than 10% below it (5 mcg/m²/day after days 1-7)
@@ -375,15 +388,16 @@ def _per_m2_without_bsa_card(order: dict[str, Any], facts: ClinicalFacts, lines:
     the order and lines `_to_correct` gives."""
     unread = [line for line in lines if line.needs_bsa]
     written, corrected = _to_correct(checks)
+    offered = alone and _label_regimen(order, unread, patient)
     correction = correct_order(written, corrected, patient, facts.cycle.start, facts.cycle.infusion_days_before,
-                               unread_per_m2=True) if alone and _label_regimen(order, unread, patient) else None
+                               unread_per_m2=True, ceiling=ceiling) if offered else None
     segments = _label_segments(written, corrected, correction, patient) if correction else []
     lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
     # The label doses on the days the suggestion leaves: ended on the 28th infusion day when it ends the order.
     fixed = _fixed_doses([line for line in corrected if line.needs_bsa], patient)
     text = render_card("dose-per-m2-without-bsa.j2", lines=[line.index + 1 for line in unread],
                        weight=f"{rounded(patient.weight_kg or Decimal(0)):f}", fixed=fixed,
-                       segments=segments, multi=lines_after > 1)
+                       segments=segments, multi=lines_after > 1, plan=_plan_limit(correction, source_label, ceiling))
     card = _card(order, text, "warning" if correction else "info", source_label, DOSE_TOPIC)
     if correction is not None:
         _suggest(card, text, correction, facts, checks)

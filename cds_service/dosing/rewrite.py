@@ -17,7 +17,7 @@ from typing import Any, Callable, NamedTuple
 
 from cds_service.coverage_info import EXTENSION_URL
 from cds_service.dosing.compare import Patient
-from cds_service.dosing.expected import Expected
+from cds_service.dosing.expected import Expected, above_ceiling
 from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
 from cds_service.dosing.text import days_text, per_time_said, unit_said
 from cds_service.dosing.units import DoseUnit, parse_dose_unit
@@ -78,6 +78,7 @@ class Segment:
     mcg_per_day: Decimal  # the daily dose of the segment after the correction
     expected: Expected | None  # the label dose the correction follows (None when kept)
     unit: str | None = None  # the UCUM code `value` is in when not the line's own (a line per m² set to a fixed dose)
+    for_ceiling: bool = False  # within the label's rounding, set to the label dose for the payer's maximum alone
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,15 @@ class Correction:
 
 
 def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient, anchor: date,
-                  days_before: int = 0, unread_per_m2: bool = False) -> Correction | None:
+                  days_before: int = 0, unread_per_m2: bool = False,
+                  ceiling: Decimal | None = None) -> Correction | None:
     """The order with every above-label day corrected, or None when no readable line is above the label.
 
     `unread_per_m2`: lines per m² unread for want of a BSA (`DoseLine.needs_bsa`; from 45 kg) are set to the label's
-    fixed dose on every day, in mcg: their dose per day is not known, the label dose is."""
+    fixed dose on every day, in mcg: their dose per day is not known, the label dose is. `ceiling`: the payer's daily
+    maximum (Florida Blue's 28 mcg/day), above which a day within the label's rounding is set to the label dose too."""
     written = order.get("dosageInstruction") or []
-    by_line = {line.index: _segments(line, written[line.index], patient, unread_per_m2) for line in lines}
+    by_line = {line.index: _segments(line, written[line.index], patient, unread_per_m2, ceiling) for line in lines}
     changed = {index: segs for index, segs in by_line.items() if any(s.value is not None for s in segs)}
     if not changed:
         return None
@@ -222,14 +225,15 @@ def per_m2_daily(line: dict[str, Any], form: DoseForm) -> Decimal | None:
     return None if value is None else form.daily(value, None)
 
 
-def _segments(line: DoseLine, written: dict[str, Any], patient: Patient, unread_per_m2: bool) -> list[Segment]:
+def _segments(line: DoseLine, written: dict[str, Any], patient: Patient, unread_per_m2: bool,
+              ceiling: Decimal | None) -> list[Segment]:
     """The line's segments; none for a line never rewritten: unread, or a volume (`DoseForm.volume`)."""
     if line.form is None or line.form.volume or (line.mcg_per_day is None and not (unread_per_m2 and line.needs_bsa)):
         return []
     in_mcg = _in_mcg(written, line.form) if line.form.per_m2 else None
     segments: list[Segment] = []
     for day in line.days():
-        segment = _day_segment(line, line.form, in_mcg, line.mcg_per_day, patient, day)
+        segment = _day_segment(line, line.form, in_mcg, line.mcg_per_day, patient, day, ceiling)
         last = segments[-1] if segments else None
         if last and (last.value, last.mcg_per_day, last.unit) == (segment.value, segment.mcg_per_day, segment.unit):
             segments[-1] = replace(last, last_day=day)
@@ -241,17 +245,25 @@ def _segments(line: DoseLine, written: dict[str, Any], patient: Patient, unread_
 
 
 def _day_segment(line: DoseLine, form: DoseForm, in_mcg: tuple[DoseForm, str] | None, ordered: Decimal | None,
-                 patient: Patient, day: int) -> Segment:
+                 patient: Patient, day: int, ceiling: Decimal | None) -> Segment:
     """`in_mcg`: for a line per m², how it is written in mcg (`_in_mcg`), should the day's label dose be fixed.
     `ordered` None: a line per m² without a BSA, set to the fixed label dose whatever it is."""
     expected = patient.expected(day)
-    if ordered is not None and (expected is None or ordered <= expected.allowed):
+    if ordered is not None and (expected is None or _kept(ordered, expected, ceiling)):
         return Segment(line.index, day, day, None, ordered, None)
     # Unread per m², the label dose is fixed (checks.needs_bsa_only: from 45 kg, outside Interfant), so known.
     assert expected is not None
     written, unit = in_mcg if in_mcg is not None and expected.basis == "fixed" else (form, None)
     value = corrected_value(written, expected, patient.bsa_m2)
-    return Segment(line.index, day, day, value, written.daily(value, patient.bsa_m2), expected, unit)
+    for_ceiling = ordered is not None and ordered <= expected.allowed  # not `_kept` for the ceiling alone
+    return Segment(line.index, day, day, value, written.daily(value, patient.bsa_m2), expected, unit, for_ceiling)
+
+
+def _kept(ordered: Decimal, expected: Expected, ceiling: Decimal | None) -> bool:
+    """Whether a day's dose stays as written: within the label's rounding, and within the payer's daily `ceiling`
+    when there is one (28.32 mcg/day kept on days 8-28 beside the step days' correction was refused by Florida Blue,
+    whose plan limit card comes only without this one)."""
+    return ordered <= expected.allowed and (ceiling is None or not above_ceiling(ordered, ceiling))
 
 
 def _in_mcg(line: dict[str, Any], form: DoseForm) -> tuple[DoseForm, str]:
