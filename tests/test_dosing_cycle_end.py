@@ -408,15 +408,27 @@ def test_the_plan_limit_card_names_the_dose_on_the_days_it_was_ordered_for(clien
     assert "| days 8–35 | 28.32 mcg/day" in limit["detail"] and "days 8–28" not in limit["detail"]
 
 
-def test_days_after_a_break_of_more_than_7_days_are_a_cycle_of_their_own() -> None:
-    """One order holding cycle 1 (days 1-28) and cycle 2 (days 43-70) runs no day past either; resumed after 4 days
-    without infusion (days 33-40), the cycle goes on, past its 28th infusion day."""
+def test_days_after_the_labels_14_days_without_infusion_are_a_cycle_of_their_own() -> None:
+    """One order holding cycle 1 (days 1-28) and cycle 2 (days 43-70, after 14 days without infusion) runs no day
+    past either; resumed after 4 days without infusion (days 33-40), or 9 or 13 (more than 7, but the 28 infusion
+    days are given: no interrupted cycle to restart, and too soon for the next), the cycle goes on, past its 28th
+    infusion day. The split card reads the lines so too (course.span_cycles)."""
     cycle_2 = line(rate(28), "2027-01-12", "2027-02-08", sequence=3)
     two_cycles = checks_of(order(*step_order()["dosageInstruction"], cycle_2))
     assert two_cycles.past is None and two_cycles.schedule("relapsed-refractory").status == "met"
-    resumed = checks_of(order(*step_order()["dosageInstruction"], line(rate(28), "2027-01-02", "2027-01-09", 3)))
-    assert resumed.schedule("relapsed-refractory").note == (
-        f"Runs to day 40 (infusion day 36): {PAST} (days 33–40 past them)")
+    resumed = [("2027-01-02", "2027-01-09", "Runs to day 40 (infusion day 36)", "days 33–40"),
+               ("2027-01-07", "2027-01-14", "Runs to day 45 (infusion day 36)", "days 38–45"),
+               ("2027-01-11", "2027-01-14", "Runs to day 45 (infusion day 32)", "days 42–45")]
+    for start, end, runs, past in resumed:
+        checks = checks_of(order(*step_order()["dosageInstruction"], line(rate(28), start, end, 3)))
+        assert checks.schedule("relapsed-refractory").note == f"{runs}: {PAST} ({past} past them)"
+
+
+def test_an_interrupted_cycle_restarts_after_more_than_7_days_without_infusion() -> None:
+    """10 infusion days, then 9 without: the label's restart, counted from 1 (no day past the 28th)."""
+    restarted = checks_of(order(line(rate(28), "2026-12-01", "2026-12-10", sequence=1),
+                                line(rate(28), "2026-12-20", "2027-01-16", sequence=2)))
+    assert restarted.past is None
 
 
 def test_without_dose_cards_the_plan_limit_correction_does_not_end_the_line(client: Any) -> None:

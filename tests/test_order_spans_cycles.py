@@ -55,9 +55,32 @@ def test_a_line_starting_7_days_after_the_last_infusion_day_continues_the_cycle(
         ([0], "2026-12-01", "2026-12-14"), ([1], "2026-12-22", "2027-01-04")]
 
 
-def test_a_line_starting_once_28_infusion_days_are_given_begins_the_next_cycle() -> None:
-    assert parts(("2026-12-01", "2026-12-28"), ("2026-12-29", "2027-01-04")) == [
-        ([0], "2026-12-01", "2026-12-28"), ([1], "2026-12-29", "2027-01-04")]
+def test_after_28_infusion_days_a_line_within_the_14_days_without_infusion_continues_the_cycle() -> None:
+    """Its days are past the 28th infusion day (the days card's), not a cycle to split off after a short rest: 13
+    days without infusion (a start on 2027-01-11) are one cycle, 14 (2027-01-12) two; the day after, 8 days off
+    (more than 7: the restart of an interrupted cycle), are one cycle too."""
+    for later in (("2026-12-29", "2027-01-04"), ("2027-01-06", "2027-01-12"), ("2027-01-11", "2027-02-07")):
+        assert parts(("2026-12-01", "2026-12-28"), later) == []
+    assert parts(("2026-12-01", "2026-12-28"), ("2027-01-12", "2027-02-08")) == [
+        ([0], "2026-12-01", "2026-12-28"), ([1], "2027-01-12", "2027-02-08")]
+
+
+def test_the_rest_is_counted_from_the_last_infusion_day() -> None:
+    """A first line running past day 28 (to 2027-01-04): 14 days without infusion after it, not after day 28."""
+    assert parts(("2026-12-01", "2027-01-04"), ("2027-01-18", "2027-02-14")) == []
+    assert [lines for lines, _, _ in parts(("2026-12-01", "2027-01-04"), ("2027-01-19", "2027-02-15"))] == [[0], [1]]
+
+
+def test_infusion_days_given_before_the_order_count_towards_the_28() -> None:
+    """An order continuing a cycle of 20 infusion days: its days 21-28, then a line after 9 days without infusion,
+    are one cycle (days past the 28th infusion day), as the days card counts them; given nothing before, the 9 days
+    off restart an interrupted cycle."""
+    order = {"resourceType": "MedicationRequest", "dosageInstruction": [
+        _line("2026-12-01", "2026-12-08", 1), _line("2026-12-18", "2027-01-14", 2)]}
+    lines = read_order_doses(order, None, date(2026, 12, 1), 20)
+    assert cycle_parts(lines, date(2026, 12, 1), 20) == []
+    alone = read_order_doses(order, None)
+    assert len(cycle_parts(alone, date(2026, 12, 1), 0)) == 2
 
 
 def test_lines_stating_no_dates_are_one_cycle() -> None:

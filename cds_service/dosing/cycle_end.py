@@ -4,8 +4,10 @@ dose, and 28 mcg/day on days 8-35 passed as "not above the label schedule" (clin
 finding of their own (docs/dosing.md, "Infusion days of a cycle").
 
 Infusion days, not calendar days, are counted: an interruption of up to 7 days keeps the cycle (facts/course.py), so
-days 1-7, then 12-32, are 28 infusion days. The cycle's infusion days are those of every order of the cycle (a step
-dose written as two orders: days 1-7 and 8-35), after the `days_before` already given when the orders continue it.
+days 1-7, then 12-32, are 28 infusion days; after the 28th, days within the label's 14 days without infusion are
+still the cycle's, past its 28th (as one order's lines are grouped: course.span_cycles). The cycle's infusion days
+are those of every order of the cycle (a step dose written as two orders: days 1-7 and 8-35), after the
+`days_before` already given when the orders continue it.
 """
 from __future__ import annotations
 
@@ -17,9 +19,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 from cds_service.dosing.reading import DoseLine, cycle_day_date
 from cds_service.dosing.rewrite import days_unread, end_line
 from cds_service.dosing.text import days_text
-from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_GAP
-
-TREATMENT_FREE_DAYS = 14  # after the 28 infusion days of a cycle (the label)
+from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_GAP, TREATMENT_FREE_DAYS
 
 
 class PastCycle(NamedTuple):
@@ -101,12 +101,13 @@ def cycle_infusion_days(orders_lines: Iterable[Sequence[DoseLine]]) -> list[int]
 def past_cycle(lines: Sequence[DoseLine], infusion_days: Sequence[int], days_before: int,
                cycle_start: date | None) -> PastCycle | None:
     """`lines`' days past the 28th infusion day of the cycle (`infusion_days`: `cycle_infusion_days`, numbered after
-    the `days_before` infusion days given before them), or None when they have none. Days more than 7 after the last
-    infusion day begin a cycle of their own, counted from 1 (the label's rule, facts/course.py): one order holding
-    cycle 1 on days 1-28 and cycle 2 on days 43-70 runs no day past either."""
+    the `days_before` infusion days given before them), or None when they have none. A cycle of their own, counted
+    from 1, begins after more than 7 days without infusion (the label's restart, facts/course.py), or once 28 infusion
+    days are given after the label's 14 without (`_cycles`): one order holding cycle 1 on days 1-28 and cycle 2 on
+    days 43-70 runs no day past either, while days 30-35 after days 1-28 are past the 28th infusion day."""
     mine = {day for line in lines if line.placed for day in line.days()}
     given = days_before
-    for stretch in _cycles(infusion_days):
+    for stretch in _cycles(infusion_days, days_before):
         left = INFUSION_DAYS_PER_CYCLE - given  # the infusion days still to give in this cycle
         past = sorted(mine.intersection(stretch[max(left, 0):]))
         if left >= 1 and past:
@@ -117,8 +118,16 @@ def past_cycle(lines: Sequence[DoseLine], infusion_days: Sequence[int], days_bef
     return None
 
 
-def _cycles(infusion_days: Sequence[int]) -> list[Sequence[int]]:
-    """`infusion_days` cut where more than 7 days pass without infusion: each part a cycle of its own."""
-    cuts = [index for index in range(1, len(infusion_days))
-            if infusion_days[index] - infusion_days[index - 1] > MAX_GAP.days]
+def _cycles(infusion_days: Sequence[int], given: int) -> list[Sequence[int]]:
+    """`infusion_days` (the first cycle's after `given` days already given) cut where a cycle of their own begins, as
+    course.span_cycles cuts one order's lines: after more than 7 days without infusion while the cycle has not given
+    its 28 infusion days, after 14 days without once it has."""
+    cuts: list[int] = []
+    count = given + 1  # the cycle's infusion days through infusion_days[index - 1]
+    for index in range(1, len(infusion_days)):
+        gap = infusion_days[index] - infusion_days[index - 1]
+        if gap - 1 >= TREATMENT_FREE_DAYS if count >= INFUSION_DAYS_PER_CYCLE else gap > MAX_GAP.days:
+            cuts.append(index)
+            count = 0
+        count += 1
     return [infusion_days[start:stop] for start, stop in zip([0, *cuts], [*cuts, len(infusion_days)])]

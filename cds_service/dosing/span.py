@@ -5,7 +5,9 @@ an interruption of more than 7 days or once 28 infusion days are given. Orders s
 by that rule (`course.dated_cycles`), but one order's lines are not: an order of cycle 1 on 2026-12-01..28 and
 cycle 2 on 2027-01-12..02-08 was judged as one cycle, its 56 vials a quantity above the per-cycle limit. Its lines
 are grouped here by the same rule (`course.span_cycles`), for the card that splits it (dosing/split.py) and for the
-quantity criterion, which cannot read a cycle's quantity off such an order (`PerCycleChecks`).
+quantity criterion, which cannot read a cycle's quantity off such an order (`PerCycleChecks`). But for one thing:
+after 28 infusion days, lines starting within the label's 14 days without infusion are no cycle to split off (which
+would start it after a short rest) but the cycle's days past its 28th infusion day, which the days card ends there.
 """
 from __future__ import annotations
 
@@ -34,15 +36,16 @@ class CyclePart(NamedTuple):
 
 
 def cycle_parts(lines: Sequence[DoseLine], start: date, days_before: int) -> list[CyclePart]:
-    """The cycles `lines` (one order's, numbered from cycle day 1 on `start`, after `days_before` infusion days)
-    fall in, oldest first; [] when they fall in one. A line whose days are not known (`DoseLine.placed`) is in none:
-    where it belongs is not told (a line stating no end runs to the cycle's 28th day, as the dose check runs it)."""
+    """The cycles `lines` (one order's, numbered from cycle day 1 on `start`, after `days_before` infusion days,
+    which count towards the first cycle's 28) fall in, oldest first; [] when they fall in one. A line whose days are
+    not known (`DoseLine.placed`) is in none: where it belongs is not told (a line stating no end runs to the cycle's
+    28th day, as the dose check runs it)."""
     placed = [line for line in lines if line.placed]
     if len(placed) < 2:
         return []
     spans = [OrderSpan(str(line.index), cycle_day_date(start, line.first_day, days_before),
                        cycle_day_date(start, line.through, days_before)) for line in placed]
-    groups = span_cycles(spans)
+    groups = span_cycles(spans, days_before)
     if len(groups) < 2:
         return []
     return [CyclePart(tuple(placed[p] for p in group), min(spans[p].first for p in group),

@@ -15,6 +15,10 @@ before this cycle counts, however old: which cycle or course it would join depen
 Orders signed together (one `draftOrders` Bundle) are one cycle unless the same rule separates them
 (`signed_cycles`): cycle 1 and cycle 2 signed in one call are two cycles, the second counted, numbered and dosed
 from its own start as if signed after the first.
+
+The label follows a cycle's 28 infusion days with 14 days without infusion. One order's own lines are not cut within
+them (`span_cycles`): days within the 14 days after a full cycle are its days past the 28th infusion day, not a cycle
+of their own.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from cds_service.record import PatientRecord
 DAY = timedelta(days=1)
 MAX_GAP = timedelta(days=7)  # an interruption longer than this restarts the cycle
 INFUSION_DAYS_PER_CYCLE = 28
+TREATMENT_FREE_DAYS = 14  # the label's days without infusion after a cycle's 28 infusion days
 _PHASES_IN_REMISSION = frozenset({"consolidation", "maintenance"})
 
 
@@ -71,6 +76,11 @@ class Cycle:
         return first - self.last <= MAX_GAP and self.infusion_days_before(first) < INFUSION_DAYS_PER_CYCLE
 
 
+def days_off(last: date, first: date) -> int:
+    """The days without infusion between a last infusion day and a later first one (the day after: 0)."""
+    return (first - last).days - 1
+
+
 class SignedCycle(NamedTuple):
     """A cycle of the orders signed together: its orders, in the Bundle's order, and its last infusion day (a line
     without an end running to the cycle's 28th day, `signed_span`): a Coverage ending before it ends mid-cycle.
@@ -107,23 +117,27 @@ def _grouped(orders: list[dict[str, Any]], today: date) -> list[SignedCycle]:
             for last, positions in _span_groups(spans)]
 
 
-def span_cycles(spans: Sequence[OrderSpan]) -> list[list[int]]:
-    """The positions of `spans` grouped into the cycles they are, oldest first, each in the given order: the rule of
-    `signed_cycles`, for the spans of one order's dosage lines too (dosing/span.py)."""
-    return [positions for _, positions in _span_groups(spans)]
+def span_cycles(spans: Sequence[OrderSpan], given: int = 0) -> list[list[int]]:
+    """The positions of one order's dosage line `spans` (dosing/span.py) grouped into the cycles they are, oldest
+    first, each in the given order: the rule of `signed_cycles`, but that once the cycle gave its 28 infusion days
+    (`given` of them before the first span, when the order continues a cycle) a line starting within the label's 14
+    days without infusion continues it (its days past the 28th infusion day, which the days card ends there), rather
+    than beginning a cycle to split off after a short rest. The days card counts them so (dosing/cycle_end.py)."""
+    return [positions for _, positions in _span_groups(spans, rested=True, given=given)]
 
 
-def _span_groups(spans: Sequence[OrderSpan]) -> list[tuple[date, list[int]]]:
-    """`span_cycles`, each cycle with its last infusion day as it grew."""
+def _span_groups(spans: Sequence[OrderSpan], rested: bool = False, given: int = 0) -> list[tuple[date, list[int]]]:
+    """The cycles of `spans` (`signed_cycles`; `rested`: `span_cycles`), each with its last infusion day as it
+    grew; `given`: the first cycle's infusion days before its first span."""
     ordered = sorted(range(len(spans)), key=lambda position: (spans[position].first, spans[position].last, position))
     cycles: list[tuple[_Growing, list[int]]] = []
     for position in ordered:
         span = spans[position]
-        if cycles and cycles[-1][0].takes(span):
+        if cycles and cycles[-1][0].takes(span, rested):
             cycles[-1][0].add(span)
             cycles[-1][1].append(position)
         else:
-            cycles.append((_Growing(span), [position]))
+            cycles.append((_Growing(span, 0 if cycles else given), [position]))
     return [(growing.last, sorted(positions)) for growing, positions in cycles]
 
 
@@ -153,18 +167,22 @@ class _Growing:
     infusion days, the merged days counted (`counted`) but for the last stretch (`stretch`), which a later span can
     only extend (it starts no earlier than it)."""
 
-    def __init__(self, span: OrderSpan) -> None:
+    def __init__(self, span: OrderSpan, given: int) -> None:
         self.last = span.last
-        self.counted = 0
+        self.counted = given
         self.stretch = (span.first, span.last)
 
     def infusion_days_before(self, day: date) -> int:
         first, last = self.stretch
         return self.counted + max(0, (min(last, day - DAY) - first).days + 1)
 
-    def takes(self, span: OrderSpan) -> bool:
-        """`Cycle.takes`, counted without walking the days."""
-        return span.first - self.last <= MAX_GAP and self.infusion_days_before(span.first) < INFUSION_DAYS_PER_CYCLE
+    def takes(self, span: OrderSpan, rested: bool) -> bool:
+        """`Cycle.takes`, counted without walking the days; `rested`: once 28 infusion days are given, a span starting
+        within the 14 days without infusion after the last of them continues the cycle (`span_cycles`)."""
+        full = self.infusion_days_before(span.first) >= INFUSION_DAYS_PER_CYCLE
+        if rested and full:
+            return days_off(self.last, span.first) < TREATMENT_FREE_DAYS
+        return span.first - self.last <= MAX_GAP and not full
 
     def add(self, span: OrderSpan) -> None:
         first, last = self.stretch
