@@ -23,6 +23,7 @@ from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.cards import (ceiling_card, cycle_days_card, dose_card, quantity_card,
                                      reconcile_corrections)
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
+from cds_service.dosing.rest_card import rest_card
 from cds_service.dosing.span import CycleSpans
 from cds_service.dosing.split_card import split_card, withhold_corrections
 from cds_service.dosing.text import order_words
@@ -213,8 +214,9 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     label = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses,
                       policy.dose_ceiling)
     dose = cycle_days_card(label, order, facts, decision.payer_label, doses)
-    if dose and config.wants("off-guideline"):
-        cards.append(dose)
+    rest = rest_card(order, decision.payer_label, doses)
+    if config.wants("off-guideline"):
+        cards.extend(card for card in (dose, rest) if card)
     # A dose card's suggestion shown beside the limits cards: the order it writes may end on the cycle's 28th
     # infusion day, and their corrections are written on the order so ended (reconcile_corrections gives each
     # suggestion every correction).
@@ -253,7 +255,8 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
     dose = cycle_days_card(dose_card(order, facts, schedule, False, SERVICE_NAME, doses), order, facts, SERVICE_NAME,
                            doses)
     split = split_card(order, cycle.spans, SERVICE_NAME) if config.wants("off-guideline") else None
-    cards += ([split.card] if split else []) + ([dose] if dose and config.wants("off-guideline") else [])
+    rest = rest_card(order, SERVICE_NAME, doses)
+    cards += ([split.card] if split else []) + [card for card in (dose, rest) if card and config.wants("off-guideline")]
     if split:
         withhold_corrections(cards, split)
     return cards

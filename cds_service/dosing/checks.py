@@ -12,6 +12,7 @@ from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling, dosed
 from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck,
                                         check_quantity, order_need)
 from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
+from cds_service.dosing.rest import ShortRest, short_rest
 from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against, mid_sentence
 from cds_service.dosing.together import SharedDays, Together, shares_days
 from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
@@ -253,6 +254,7 @@ class OrderDoseChecks:
         self._schedules: dict[str, Verdict] = {}  # several indications share a schedule: compare once
         self._findings: dict[tuple[str | None, int | None], tuple[Patient, list[Finding]]] = {}
         self._past: tuple[PastCycle | None] | None = None
+        self.rest: ShortRest | None = short_rest(order, facts)  # its cycle started within the label's 14 days off
         self._ending: CycleEnd | str | None = None
         # The dosage lines the dose card's suggestion writes (`record_correction`), None while it corrects no dose.
         self.corrected: list[DoseLine] | None = None
@@ -333,11 +335,12 @@ class OrderDoseChecks:
         patient, findings = self.findings(schedule, cycle)
         missing = missing_body_size(patient)
         above = [f for f in findings if f.kind == ABOVE]
-        past = f"; {self.past.note}" if self.past else ""
+        days = [found.note for found in (self.past, self.rest) if found]
         if above:  # without the body size: above the label at any weight (or, weighed, at any height)
-            return self._sized(NOT_MET, findings_note(above, missing) + past, patient)
-        if self.past:  # whatever the dose and the body size: the label's cycle has 28 infusion days
-            return Verdict(NOT_MET, self.evidence, self.past.note[0].upper() + self.past.note[1:])
+            return self._with_rest(self._sized(NOT_MET, "; ".join([findings_note(above, missing), *days]), patient))
+        if days:  # whatever the dose and the body size: the label's cycle has 28 infusion days, then 14 without
+            note = "; ".join(days)
+            return self._with_rest(Verdict(NOT_MET, self.evidence, note[0].upper() + note[1:]))
         if missing:
             # A weight or BSA on record that could not be used says why (not plausible, not checked): the pharmacist
             # sees what the chart holds, not only that no size was used.
@@ -362,6 +365,12 @@ class OrderDoseChecks:
         # "Not above", not "within": a dose well below the label meets the criterion (the dose card notes it).
         return self._sized(MET, ordered_note(self.lines, "not above the label schedule", together=self.together),
                            patient)
+
+    def _with_rest(self, verdict: Verdict) -> Verdict:
+        """`verdict` with the orders of the cycle before as evidence when this order starts its cycle too early."""
+        if self.rest is None:
+            return verdict
+        return verdict._replace(evidence=tuple(dict.fromkeys(verdict.evidence + self.rest.evidence)))
 
     def _sized(self, status: Status, note: str, patient: Patient) -> Verdict:
         """A verdict on the label dose with the body size it was read for, as evidence and in the note: the weight

@@ -16,9 +16,11 @@ Orders signed together (one `draftOrders` Bundle) are one cycle unless the same 
 (`signed_cycles`): cycle 1 and cycle 2 signed in one call are two cycles, the second counted, numbered and dosed
 from its own start as if signed after the first.
 
-The label follows a cycle's 28 infusion days with 14 days without infusion. One order's own lines are not cut within
-them (`span_cycles`): days within the 14 days after a full cycle are its days past the 28th infusion day, not a cycle
-of their own.
+The label follows a cycle's 28 infusion days with 14 days without infusion. Counting leniently, as above, is right
+for reading what was given; a cycle started within those 14 days is a finding of the dose check (dosing/rest.py),
+which reads the cycle before it here (`CycleInfo.previous`). One order's own lines are not cut there
+(`span_cycles`): days within the 14 days after a full cycle are its days past the 28th infusion day, not a cycle of
+their own.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
 from cds_service.facts.medications import PRIOR_STATUSES, MedOrder
-from cds_service.facts.model import CycleInfo, Fact
+from cds_service.facts.model import CycleInfo, Fact, PreviousCycle
 from cds_service.facts.order import last_infusion_day, order_ref, order_start, period_last_day
 from cds_service.record import PatientRecord
 
@@ -74,6 +76,10 @@ class Cycle:
     def takes(self, first: date) -> bool:
         """Whether an order starting on `first` continues this cycle."""
         return first - self.last <= MAX_GAP and self.infusion_days_before(first) < INFUSION_DAYS_PER_CYCLE
+
+    def full(self) -> bool:
+        """Whether the cycle gave its 28 infusion days."""
+        return self.infusion_days_before(self.last + DAY) >= INFUSION_DAYS_PER_CYCLE
 
 
 def days_off(last: date, first: date) -> int:
@@ -320,8 +326,16 @@ def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attesta
         note = f"cycle {answer.value} attested for the first cycle signed with it" if signed_before else ""
         number = Fact(value, (answer.reference,), attested=True, note=note)
         course = _attested_course(starts, course, value)
+    previous = None if continuing or not cycles else _previous(cycles[-1])
     return CycleInfo(number=number, start=start, course_start=course[0], cycle_starts=tuple(course),
-                     infusion_days_before=days_before)
+                     infusion_days_before=days_before, previous=previous)
+
+
+def _previous(cycle: Cycle) -> PreviousCycle | None:
+    """`cycle`, the one before a new cycle, when it gave its 28 infusion days; None when it was interrupted (more
+    than 7 days without infusion restart a cycle: the label's restart, not a short rest) or its days are not known
+    (an earlier order without a readable end covers its start day only)."""
+    return PreviousCycle(cycle.last, tuple(span.reference for span in cycle.spans)) if cycle.full() else None
 
 
 def _counted(cycles: list[Cycle], course: list[date], unread: list[OrderSpan],

@@ -150,6 +150,15 @@ class Measured(Graded):
 
 
 @dataclass(frozen=True)
+class PreviousCycle:
+    """The cycle before this one, when it gave its 28 infusion days: the label's 14 days without infusion follow its
+    last infusion day (dosing/rest.py). An earlier order's or one signed in the same call."""
+
+    last: date  # its last infusion day
+    evidence: tuple[str, ...]  # its orders
+
+
+@dataclass(frozen=True)
 class CycleInfo:
     """Where the order sits in the patient's blinatumomab history (fhir-data-profile.md §Course and cycles)."""
 
@@ -158,6 +167,7 @@ class CycleInfo:
     course_start: date  # start of the first cycle of the course (= start for cycle 1)
     cycle_starts: tuple[date, ...] = ()  # start of every cycle of the course, cycle 1 first, this cycle last
     infusion_days_before: int = 0  # infusion days already given in this cycle when the order continues it
+    previous: PreviousCycle | None = None  # the cycle before, when it gave its 28 infusion days and this one is new
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,22 @@
+"""The card of an order starting its cycle within the label's 14 days without infusion (dosing/rest.py): a warning
+of the days card's topic, without a suggestion (moving the order's dates is the prescriber's call, and a one-click
+shift would move every dosage line, the dispense and what the nurses read)."""
+from __future__ import annotations
+
+from typing import Any
+
+from cds_service.card_text import card_shell, render_card
+from cds_service.dosing.cards import DAYS_TOPIC
+from cds_service.dosing.checks import OrderDoseChecks
+from cds_service.facts.order import order_ref
+
+
+def rest_card(order: dict[str, Any], source_label: str, checks: OrderDoseChecks) -> dict[str, Any] | None:
+    """The warning that `order` starts its cycle too soon after the one before (`OrderDoseChecks.rest`), or None."""
+    rest = checks.rest
+    if rest is None:
+        return None
+    text = render_card("cycle-rest.j2", cycle=rest.cycle, previous=rest.previous, days_off=rest.days_off,
+                       last=rest.previous_last.isoformat(), start=rest.start.isoformat(),
+                       earliest=rest.earliest.isoformat())
+    return card_shell(order_ref(order), text, "warning", source_label, DAYS_TOPIC)
