@@ -17,7 +17,8 @@ from datetime import date
 from typing import Any, Iterable, NamedTuple, Sequence
 
 from cds_service.dosing.reading import DoseLine, cycle_day_date
-from cds_service.dosing.rewrite import days_unread, end_line
+from cds_service.dosing.instruction_text import days_unread
+from cds_service.dosing.rewrite import end_line
 from cds_service.dosing.text import days_text
 from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_GAP, TREATMENT_FREE_DAYS
 

@@ -9,62 +9,26 @@ the label caps itself. A line running past its cycle's 28th infusion day is ende
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Callable, NamedTuple
+from typing import Any
 
 from cds_service.coverage_info import EXTENSION_URL
 from cds_service.dosing.compare import Patient
 from cds_service.dosing.expected import Expected, above_ceiling
 from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
-from cds_service.dosing.text import days_text, per_time_said, unit_said
-from cds_service.dosing.units import DoseUnit, parse_dose_unit
+from cds_service.dosing.instruction_text import (LAST_DAY, Daily, NewDose, as_written, corrected_text, edit_texts,
+                                                 ended_text, round_down, split_text)
+from cds_service.dosing.text import per_time_said, unit_said
+from cds_service.dosing.units import parse_dose_unit
 from cds_service.facts.codes import parse_datetime, to_decimal
 from cds_service.facts.quantities import DAYS, normalize, unit_text
 
-SIGNIFICANT_DIGITS = 4
 UCUM = "http://unitsofmeasure.org"
 # What a line per m² corrected to a fixed dose is written in: mcg per day for a rate (or a dose written with a time
 # unit), else mcg per dose or per its ratio's denominator, its timing kept.
 MCG_PER_DAY, MCG = "ug/d", "ug"
-# A dose per m² as a text writes it after its number ("5 ug/m2/d", "15 mcg/m²/day", "15 mcg/(m2.d)"): replaced whole
-# when the line is written in mcg, never left saying per m².
-_PER_M2_UNIT = r"\s*[^\s,;]*(?:m2|m²|m\^2)[^\s,;]*"
-# The word day(s) starting a day statement: never right after "/", where it is a rate's unit ("28 mcg/day 10 mL/hr").
-_DAY_WORD = r"(?<!/)\bdays?"
-# A date as FHIR and `end_line` write it ("2026-12-28"): neither a day range ("day 2026-12") nor a dose ("28").
-_DATE = r"\b\d{4}-\d{2}-\d{2}\b"
-# A day range in a dosage line's text ("days 1-28", "day 8 to 28"): a split line names its own. Never the start of
-# a date ("last infusion day 2026-12-28" is no days 2026-12).
-_DAY_RANGE = re.compile(rf"{_DAY_WORD}\s*\d+\s*(?:-|–|to|through)\s*\d+\b(?![-–/.]\d)", re.IGNORECASE)
-# A length of treatment ("x 28 days", "for 28 days"): a split line states its own.
-_DURATION = re.compile(r"(?:\b(?:x|for)|×)\s*(\d+)\s*(?:days?|d)\b", re.IGNORECASE)
-# Numbers that count days, never doses: a dose in the text is looked for outside them ("28 mcg/day, days 1-28").
-_DAY_NUMBERS = re.compile(rf"(?:{_DAY_WORD}\s*)?{_DATE}|{_DAY_RANGE.pattern}|{_DAY_WORD}\s*\d+\b|{_DURATION.pattern}",
-                          re.IGNORECASE)
-# What `end_line` adds to a text stating no days; read again when the ended line is split, whose earlier parts end
-# before that day.
-_LAST_DAY = "last infusion day"
-_LAST_DAY_NOTE = re.compile(rf"\s*\(({_LAST_DAY} {_DATE})\)")
-# A dose a text states as a mass per time, per m² or not ("28 mcg/day", "1.167 mcg/h", "15 mcg/(m2.d)", "0.028 mg
-# per day"): every one is restated when the dose changes. A volume ("10 mL/hr") states no dose: the bag sets it.
-_MASS = r"(?:mcg|ug|[µμ]g|micrograms?|mg|milligrams?)"
-_PER = r"\s*(?:/|\bper\b)\s*"
-_AREA = r"(?:m2|m²|m\^2)"
-_TIME = r"(?:24\s*h(?:ours?|rs?)?|days?|d|hours?|hrs?|h|minutes?|mins?|weeks?|wks?|wk)"
-_STATED_DOSE = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*({_MASS}(?:{_PER}{_AREA})?{_PER}{_TIME}"
-                          rf"|{_MASS}/\({_AREA}\.{_TIME}\))(?![\w²])", re.IGNORECASE)
-_INSTRUCTION_TEXTS = ("text", "patientInstruction")  # what a nurse and a patient read
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
-          r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")
-# Days stated in a form no rewrite here reads: weeks or months, dates ("Dec 8", "8-Dec", "12/8", "2027-01-04"), a
-# single day or an end ("until day 35", "through"), a length in days left over ("28 days", "28-day", "28 consecutive
-# days"), days as D8-D35. Looked for once the one day range and the one length `_days_in_text` rewrites are taken out.
-_OTHER_DAYS = re.compile(rf"\b(?:weeks?|wks?|months?|until|till|through|thru)\b|\b{_MONTH}[\s./-]*\d"
-                         rf"|\d[\s./-]*{_MONTH}\b|\d\s*[/–-]\s*\d|{_DAY_WORD}\s*\d|\d\s*-?\s*days?\b"
-                         r"|\d\s+\w+\s+days?\b|\bD\d+\s*[-–]\s*D?\d", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -143,26 +107,15 @@ def end_line(order: dict[str, Any], line: DoseLine, last_day: int, anchor: date,
     day `last_day`: its boundsPeriod.end (in the period's own form) or its boundsDuration. A day range or length its
     texts state becomes the line's own; a text stating none gets "(last infusion day 2026-12-28)" (nurses read the
     text: it must not leave "for 28 days" beside the new end; "ends" would misstate a timed period, which ends the
-    morning after); nothing else of the line changes. Its texts state no days in another form (`days_unread`)."""
+    morning after); nothing else of the line changes. Its texts state no days in another form
+    (`instruction_text.days_unread`)."""
     resource = without_coverage_information(order)
     written = resource["dosageInstruction"][line.index]
     days = (line.first_day, last_day)
     _set_bounds(written, line, days, True, False, anchor, days_before)
-    ends = f"{_LAST_DAY} {cycle_day_date(anchor, last_day, days_before).isoformat()}"
-    _edit_texts(written, lambda text: _ended_text(text, days, days_before > 0, ends))
+    ends = f"{LAST_DAY} {cycle_day_date(anchor, last_day, days_before).isoformat()}"
+    edit_texts(written, lambda text: ended_text(text, days, days_before > 0, ends))
     return resource
-
-
-def days_unread(line: dict[str, Any]) -> bool:
-    """Whether a text of the dosage line states its days in a form `end_line` would not rewrite ("for 4 weeks",
-    "Dec 8 through Jan 4", two day ranges): ended, the line would keep a text contradicting its timing."""
-    for text in (line.get(key) for key in _INSTRUCTION_TEXTS):
-        if isinstance(text, str):
-            for stated in (_DAY_RANGE, _DURATION):
-                text = stated.sub(" ", text) if len(stated.findall(text)) == 1 else text
-            if _OTHER_DAYS.search(text):
-                return True
-    return False
 
 
 def without_coverage_information(order: dict[str, Any]) -> dict[str, Any]:
@@ -182,8 +135,8 @@ def corrected_value(form: DoseForm, expected: Expected, bsa_m2: Decimal | None) 
     if form.per_m2 and bsa_m2:
         uncapped = expected.per_m2 is not None and expected.mcg_per_day == expected.per_m2 * bsa_m2
         per_m2 = expected.per_m2 if uncapped and expected.per_m2 is not None else expected.mcg_per_day / bsa_m2
-        return _round_down(form.value_for(per_m2))
-    return _round_down(form.value_for(corrected_daily(form, expected)))
+        return round_down(form.value_for(per_m2))
+    return round_down(form.value_for(corrected_daily(form, expected)))
 
 
 def corrected_daily(form: DoseForm, expected: Expected) -> Decimal:
@@ -209,14 +162,7 @@ def written_dose(line: dict[str, Any], form: DoseForm, value: Decimal | None,
         said += per_time_said(to_decimal(denominator.get("value")) or Decimal(1), unit_text(denominator))
     elif form.field == "doseQuantity" and normalize(code).split("/")[-1] not in DAYS:
         said += " per dose"  # an amount given on the line's timing, not a rate
-    return ("" if number is None else _as_written(number)), said  # a line with a dose form has its value
-
-
-def _round_down(value: Decimal) -> Decimal:
-    if value == 0:
-        return value
-    exponent = value.adjusted() - SIGNIFICANT_DIGITS + 1
-    return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_DOWN).normalize()
+    return ("" if number is None else as_written(number)), said  # a line with a dose form has its value
 
 
 def per_m2_daily(line: dict[str, Any], form: DoseForm) -> Decimal | None:
@@ -285,57 +231,11 @@ def _rewrite_line(original: dict[str, Any], line: DoseLine, segments: list[Segme
         if len(segments) > 1:
             days, last = (segment.first_day, segment.last_day), position == len(segments) - 1
             _set_bounds(copy_, line, days, position == 0, last, anchor, days_before)
-            _edit_texts(copy_, lambda text: _split_text(text, days, days_before > 0, last))
+            edit_texts(copy_, lambda text: split_text(text, days, days_before > 0, last))
         if segment.value is not None:
             _set_value(copy_, line, segment)
         rewritten.append(copy_)
     return rewritten
-
-
-def _edit_texts(line: dict[str, Any], edit: Callable[[str], str]) -> None:
-    for key in _INSTRUCTION_TEXTS:
-        if isinstance(line.get(key), str):
-            line[key] = edit(line[key])
-
-
-def _ended_text(text: str, days: tuple[int, int], continued: bool, ends: str) -> str:
-    """An ended line's instruction (nurses read the text): the one day range or length it states becomes the line's
-    own; a text stating neither gets `ends` ("last infusion day 2026-12-28") instead."""
-    text, ranged, length = _own_days(text, days, continued)
-    return text if ranged or length else f"{text} ({ends})"
-
-
-def _split_text(text: str, days: tuple[int, int | None], continued: bool, last: bool) -> str:
-    """A split line's instruction names its own days: the one day range the text names is replaced, else the days
-    are added ("(days 1–7)"); a text left saying "days 1-28" on a days 1-7 line would mislead. The last infusion day
-    an ended line's text states (`end_line`) is said by the line's `last` part only, with its days: "(days 8–28, last
-    infusion day 2026-12-28)"; an earlier part, ending before it, drops it."""
-    note = _LAST_DAY_NOTE.search(text)
-    if note is not None:
-        text = text[:note.start()] + text[note.end():]
-    text, ranged, _ = _own_days(text, days, continued)
-    added = ([] if ranged else [_days_said(days, continued)]) + ([note.group(1)] if note and last else [])
-    return f"{text} ({', '.join(added)})" if added else text
-
-
-def _own_days(text: str, days: tuple[int, int | None], continued: bool) -> tuple[str, bool, bool]:
-    """The text with the one day range it states and its one length ("x 28 days") made the line's `days`, and whether
-    it stated that range, that length."""
-    first, last = days
-    count = "" if last is None else str(last - first + 1)
-    length = bool(count) and len(_DURATION.findall(text)) == 1
-    if length:
-        text = _DURATION.sub(lambda m: m.group(0).replace(m.group(1), count), text)
-    ranged = len(_DAY_RANGE.findall(text)) == 1
-    return (_DAY_RANGE.sub(_days_said(days, continued), text) if ranged else text), ranged, length
-
-
-def _days_said(days: tuple[int, int | None], continued: bool) -> str:
-    """"days 1–7", "from day 8" (no end); an order continuing a cycle counts the cycle's days, not its own, and says
-    so: "cycle days 4–7"."""
-    first, last = days
-    said = days_text(first, last) if last is not None else f"from day {first}"
-    return f"cycle {said}" if continued else said
 
 
 def _value_holder(line: dict[str, Any], form: DoseForm) -> dict[str, Any]:
@@ -354,113 +254,16 @@ def _set_value(line: dict[str, Any], dose: DoseLine, segment: Segment) -> None:
     holder["value"] = json_number(segment.value)
     if segment.unit is not None:
         holder.update(unit=segment.unit, system=UCUM, code=segment.unit)
-    before = _Daily(dose.mcg_per_day, None if old is None or not form.per_m2 else form.daily(old, None))
-    after = _Daily(segment.mcg_per_day, form.daily(segment.value, None) if segment.unit is None and form.per_m2
+    before = Daily(dose.mcg_per_day, None if old is None or not form.per_m2 else form.daily(old, None))
+    after = Daily(segment.mcg_per_day, form.daily(segment.value, None) if segment.unit is None and form.per_m2
                    else None)
-    new = _NewDose(old, old_unit, segment.value, str(holder.get("unit") or holder.get("code") or ""),
+    new = NewDose(old, old_unit, segment.value, str(holder.get("unit") or holder.get("code") or ""),
                    segment.unit is not None, before, after)
-    _edit_texts(line, lambda text: _corrected_text(text, new))
+    edit_texts(line, lambda text: corrected_text(text, new))
 
 
 def json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
-
-
-class _Daily(NamedTuple):
-    """A line's dose a day, in mcg and per m² (None where it is not known: per m² of a line in mcg, in mcg of a line
-    per m² without a BSA)."""
-
-    mcg: Decimal | None
-    per_m2: Decimal | None
-
-    def per(self, unit: DoseUnit) -> Decimal | None:
-        """The dose in a rate unit a text states ("mcg/h", "mg/day", "mcg/m²/day"), exactly."""
-        amount = self.per_m2 if unit.per_m2 else self.mcg
-        if amount is None or unit.time is None:
-            return None
-        return amount * unit.time.num / (unit.time.den * unit.mcg)
-
-
-@dataclass(frozen=True)
-class _NewDose:
-    """A corrected line's dose, as its texts restate it (`_corrected_text`)."""
-
-    old: Decimal | None  # the value coded before
-    old_unit: DoseUnit | str  # its unit (`parse_dose_unit`)
-    value: Decimal  # the value coded now
-    unit: str  # the unit coded now, as written ("ug/d")
-    from_per_m2: bool  # the line was per m² and is now in `unit`, a fixed dose
-    before: _Daily
-    after: _Daily  # per m² only for a line still per m²
-
-    @property
-    def coded(self) -> str:
-        """The value as coded; for a line per m² now in mcg, with its unit ("9 ug/d"), replacing the one per m²."""
-        return f"{_as_written(self.value)} {self.unit}" if self.from_per_m2 else _as_written(self.value)
-
-    def is_coded(self, stated: re.Match[str]) -> bool:
-        """Whether a dose the text states (`_STATED_DOSE`) is the old value in the unit it was coded in."""
-        return Decimal(stated.group(1)) == self.old and _stated_unit(stated) == self.old_unit
-
-    def restated(self, stated: re.Match[str]) -> tuple[int, int, str] | None:
-        """Where a dose the text states is replaced, and by what: the value as coded for the dose as it was coded
-        (`coded`); else, when it is the old dose in another unit to the digits it is written with ("1.167 mcg/h" at
-        28 mcg/day), the new dose in that unit, rounded down as a correction is ("0.375 mcg/h" at 9 mcg/day). None
-        when it is not the old dose (another drug's, a slip) or cannot be restated (per m² on a line that is not,
-        whose BSA the text would name)."""
-        if self.is_coded(stated):
-            return stated.start(1), stated.end(2 if self.from_per_m2 else 1), self.coded
-        unit = _stated_unit(stated)
-        if isinstance(unit, str):
-            return None
-        said, was, now = Decimal(stated.group(1)), self.before.per(unit), self.after.per(unit)
-        written_to = Decimal(1).scaleb(-len(stated.group(1).partition(".")[2]))  # its last digit's place
-        if was is None or now is None or abs(said - was) >= written_to:
-            return None
-        return stated.start(1), stated.end(1), _as_written(_round_down(now))
-
-
-def _stated_unit(stated: re.Match[str]) -> DoseUnit | str:
-    return parse_dose_unit(re.sub(r"\s*\bper\b\s*", "/", stated.group(2), flags=re.IGNORECASE))
-
-
-def _corrected_text(text: str, dose: _NewDose) -> str:
-    """The instruction text kept in step with the corrected dose (nurses read it): every dose it states as a rate is
-    restated (`_NewDose.restated`: "28 mcg/day (1.167 mcg/h)" becomes "9 mcg/day (0.375 mcg/h)"), and the old value
-    (exactly as coded) named once outside them and the day numbers becomes the new one ("1 bag (35 mcg) daily").
-    A text naming no number is left alone; one that cannot be rewritten whole (a dose it states not restated, the
-    old value named again) is kept and gets a note, never a stale dose beside a new one. For a line per m² now in
-    mcg, the old value is replaced only with a unit per m² after it."""
-    days = [match.span() for match in _DAY_NUMBERS.finditer(text)]
-    stated = [match for match in _STATED_DOSE.finditer(text) if not _within(match.start(), days)]
-    edits = [edit for edit in map(dose.restated, stated) if edit is not None]
-    old = "" if dose.old is None else _as_written(dose.old)
-    after = _PER_M2_UNIT if dose.from_per_m2 else ""
-    taken = days + [match.span() for match in stated]
-    hits = [match for match in re.finditer(rf"(?<![\d.]){re.escape(old)}(?![\d.]){after}", text)
-            if not _within(match.start(), taken)] if old else []
-    if len(edits) < len(stated) or (hits and (len(hits) > 1 or any(map(dose.is_coded, stated)))):
-        return _noted(text, dose)
-    edits += [(hit.start(), hit.end(), dose.coded) for hit in hits]
-    if not edits:
-        return _noted(text, dose) if re.search(r"\d", text) else text
-    for start, end, new in sorted(edits, reverse=True):
-        text = text[:start] + new + text[end:]
-    return text
-
-
-def _within(position: int, spans: list[tuple[int, int]]) -> bool:
-    return any(start <= position < end for start, end in spans)
-
-
-def _noted(text: str, dose: _NewDose) -> str:
-    """A text not rewritten whole, with the correction said after it."""
-    return f"{text} (dose corrected to {_as_written(dose.value)} {dose.unit})".replace(" )", ")")
-
-
-def _as_written(value: Decimal) -> str:
-    """A number as written in JSON and in an instruction: 28, 13.9, 0.009 (no exponent, no trailing zeros)."""
-    return f"{value.normalize():f}"
 
 
 def _set_bounds(line: dict[str, Any], dose: DoseLine, days: tuple[int, int | None], first: bool, last: bool,
