@@ -204,6 +204,7 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("quantity-over.j2", _quantity(target="7 vials", which="order of 9 mcg/day on days 1–7")),
     ("quantity-over.j2", _quantity(target="28 vials", rows=[_row(this=True, ended=28)])),
     ("quantity-over.j2", _quantity(target="28 vials", rows=[_row(this=True, ended=28, corrected=True)])),
+    ("quantity-over.j2", _quantity(target="28 vials", rows=[_row(this=True, corrected=True)])),
     ("quantity-over.j2", _quantity(overlapping=True, rows=[_row(finding="undecided", why="it runs on the same days as "
                                                                 "another blinatumomab order of the cycle")])),
     ("quantity-over.j2", _quantity(unselected=True, rows=[_row(this=True, finding="within"),

@@ -144,7 +144,7 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
                    frozenset(id(order) for order in targets), orders, targets[0], named)
     pending = [_evaluate_one(call, cycle, order) for order in targets]
     # The quantity cards last: each judges every order of the cycle as the suggestions offered for it leave it, and
-    # a later order's end on the 28th infusion day is offered by its own dose card (CycleLines.offer_end).
+    # a later order's end on the 28th infusion day is offered by its own dose card (CycleLines.offer).
     return {id(each.order): _with_quantity(call, cycle, each) for each in pending}
 
 
@@ -226,9 +226,9 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         # the cycle's 28th infusion day are a card of their own, whose dose the plan's limit still corrects.)
         limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses, schedule, ended)
         cards.extend([limit] if limit else [])
-    offered = doses.ended() if ended else None
-    if offered is not None:  # its quantity is judged on the lines the end leaves
-        cycle.dose_lines.offer_end(order, offered)
+    offered = doses.offered() if ended else None
+    if offered is not None:  # its quantity is judged on the lines the suggestion writes
+        cycle.dose_lines.offer(order, offered)
     # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
     # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
     # Not while an order of the cycle holds another cycle's days: no cycle's quantity is known (dosing/span.py).

@@ -273,3 +273,68 @@ def _one_day(order: dict[str, Any], day: int) -> dict[str, Any]:
     one["dosageInstruction"] = [line]
     one["dispenseRequest"]["quantity"]["value"] = 3
     return one
+
+
+# 4. A dose per m² not read without a BSA, which the dose card rewrites in mcg/day
+
+
+def per_m2_without_bsa(last_day: int, vials: int) -> Request:
+    """An 80 kg adult with no height, so no BSA: one order of 15 mcg/m²/day on days 1 to `last_day` (28 or 35) of
+    relapsed/refractory cycle 1, holding `vials`. From 45 kg the dose card rewrites it as the label's fixed dose."""
+    request = example()
+    observations = request["prefetch"]["observations"]
+    observations["entry"] = [e for e in observations["entry"] if e["resource"]["code"]["coding"][0]["code"] != "8302-2"]
+    observations["total"] = len(observations["entry"])  # a Bundle short of its total is not received whole
+    order = the_order(request)
+    line = order["dosageInstruction"][1]
+    line["sequence"] = 1
+    line["doseAndRate"] = [{"rateQuantity": {"value": 15, "unit": "ug/m2/d", "system": "http://unitsofmeasure.org",
+                                             "code": "ug/m2/d"}}]
+    end = date(2026, 12, 1) + timedelta(days=last_day - 1)
+    line["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-12-01", "end": end.isoformat()}
+    line["text"] = f"15 mcg/m2/day continuous IV infusion days 1-{last_day}"
+    order["dosageInstruction"] = [line]
+    order["dispenseRequest"]["quantity"]["value"] = vials
+    return request
+
+
+def dose_suggestion(cards: list[dict[str, Any]]) -> dict[str, Any]:
+    [suggestion] = [s for c in cards if c["source"]["topic"]["code"] == "off-guideline" for s in c["suggestions"]]
+    return suggestion
+
+
+@pytest.mark.parametrize(("last_day", "row", "also"), [
+    (35, "dose corrected and ended on day 28 (28th infusion day): 651 mcg: 19 to 28 vials",
+     "the dose to the label dose and the end to the 28th infusion day"),
+    (28, "dose corrected: 651 mcg: 19 to 28 vials", "the dose to the label dose"),
+])
+def test_a_dose_not_read_as_written_is_judged_on_the_lines_its_correction_writes(
+        client: FlaskClient, last_day: int, row: str, also: str) -> None:
+    """40 vials: the quantity card said "its dose could not be read" with no suggestion, and the dose card's
+    suggestion (9 mcg/day on days 1-7, then 28, ended on day 28 for days 1-35) left 40 vials, so signing it gave a
+    new card "Change quantity to 28 vials". Judged on the lines the correction writes, the one click fixes both."""
+    request = per_m2_without_bsa(last_day, 40)
+    cards = post(client, request)
+    [card] = quantity_cards(cards)
+    assert corrections(card) == [(f"MedicationRequest/{the_order(request)['id']}", 28)]
+    assert card["suggestions"][0]["label"] == f"Change quantity to 28 vials (and {also})"
+    assert f"| 40 vials | {row} | more than its days use |" in card["detail"]
+    suggestion = dose_suggestion(cards)
+    assert suggestion["label"].endswith("(and quantity to 28 vials)")
+    assert suggestion["actions"][0]["resource"] == card["suggestions"][0]["actions"][0]["resource"]
+    request["context"]["draftOrders"]["entry"][0]["resource"] = copy.deepcopy(suggestion["actions"][0]["resource"])
+    again = post(client, request)
+    assert [c["source"]["topic"]["code"] for c in again] == ["coverage-info"]
+    assert again[0]["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+
+
+def test_a_dose_not_read_within_the_limit_gets_the_dose_correction_alone(client: FlaskClient) -> None:
+    """Days 1-28 with 28 vials: no quantity card, and the dose card's suggestion leaves the quantity alone."""
+    request = per_m2_without_bsa(28, 28)
+    cards = post(client, request)
+    assert quantity_cards(cards) == []
+    suggestion = dose_suggestion(cards)
+    assert suggestion["label"] == "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
+    assert suggestion["actions"][0]["resource"]["dispenseRequest"]["quantity"]["value"] == 28
+    request["context"]["draftOrders"]["entry"][0]["resource"] = copy.deepcopy(suggestion["actions"][0]["resource"])
+    assert [c["source"]["topic"]["code"] for c in post(client, request)] == ["coverage-info"]

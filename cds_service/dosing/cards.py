@@ -18,10 +18,11 @@ from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, car
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size, needs_bsa_only
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
-from cds_service.dosing.cycle_end import CycleEnd, Ended, PastCycle
+from cds_service.dosing.cycle_end import CycleEnd, PastCycle
 from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_DAYS, STEP_PER_M2, WEIGHT_BOUNDARY_KG,
                                         Expected, above_ceiling, dosed_by_bsa, is_step_day)
-from cds_service.dosing.quantity import VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck, read_quantity
+from cds_service.dosing.quantity import (VIAL_MCG, CycleNeeds, Offered, OrderNeed, OrderQuantity, QuantityCheck,
+                                        read_quantity)
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, corrected_daily,
                                        json_number, per_m2_daily, without_coverage_information, written_dose)
@@ -216,10 +217,10 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     limit left had set a full-dose order to 8 vials, beside a step-dose order holding 20). When no answered order
     (`answered`: id() of each; on order-select the selected ones, the only ones a card may change or name) has such a
     correction, the `first` answered order gets the warning without a suggestion, and its detail says why for each
-    order. `cycle`: the group's dose lines, whose quantity and needs are read once. An order whose cards offer to end
-    it on its cycle's 28th infusion day is judged on its lines so ended (`CycleLines.offer_end`; as the dose card's
-    suggestion writes them when it corrects the dose too), and its suggestion, which reconcile_corrections gives the
-    end too, sets what they use."""
+    order. `cycle`: the group's dose lines, whose quantity and needs are read once. An order whose dose or days card
+    offers a suggestion rewriting its lines (the dose corrected, the end on its cycle's 28th infusion day, or both)
+    is judged on the lines it writes (`CycleLines.offer`), even when its dose as written could not be read, and its
+    suggestion, which reconcile_corrections gives that correction too, sets what they use."""
     check = cycle.quantity(limit)
     if not check.over:
         return None
@@ -261,19 +262,19 @@ def _need_rows(check: QuantityCheck, needs: CycleNeeds, cycle: CycleLines, order
                answered: AbstractSet[int]) -> list[dict[str, Any]]:
     """The quantity card's table: the cycle's orders up to NAMED + 1, else the first NAMED and this order (as the
     quantity criterion's evidence names them), each against what its own days use as its suggestions leave them
-    (`CycleNeeds.ended`), so that the table does not contradict the quantity a suggestion sets."""
+    (`CycleNeeds.offered`), so that the table does not contradict the quantity a suggestion sets."""
     shown = list(enumerate(check.orders))[:NAMED + 1]
     if len(check.orders) > NAMED + 1:
         position = needs.positions[id(order)]
         shown = shown[:NAMED] + ([] if position < NAMED else [(position, check.orders[position])])
-    return [_need_row(position, needs.of[id(q.order)], needs.ended.get(id(q.order)), cycle.of(q.order),
+    return [_need_row(position, needs.of[id(q.order)], needs.offered.get(id(q.order)), cycle.of(q.order),
                       q.order is order, id(q.order) in answered) for position, q in shown]
 
 
-def _need_row(position: int, need: OrderNeed, ended: Ended | None, lines: list[DoseLine], this: bool,
+def _need_row(position: int, need: OrderNeed, offered: Offered | None, lines: list[DoseLine], this: bool,
               answered: bool) -> dict[str, Any]:
     """One order of the table (quantity-over.j2's `rows`), named by its dose, as clinicians see no order ids (its
-    days as written); `need` on its days as `ended`, the end on its 28th infusion day, leaves them when offered."""
+    dose and days as written); `need` on the lines its suggestion writes (`offered`) when it rewrites them."""
     quantity = need.quantity
     finding = ("no quantity" if quantity.mcg is None and not quantity.unreadable else
                "unreadable" if quantity.mcg is None else "undecided" if need.undecided else
@@ -282,7 +283,7 @@ def _need_row(position: int, need: OrderNeed, ended: Ended | None, lines: list[D
     told = quantity.per_unit is not None and not need.undecided
     return {"which": dose_words(lines) or f"blinatumomab order {position + 1}", "this": this,
             "answered": answered, "finding": finding, "why": need.undecided or quantity.unreadable,
-            "ended": ended.day if ended else None, "corrected": ended is not None and ended.dose_corrected,
+            "ended": offered.ended if offered else None, "corrected": offered is not None and offered.dose_corrected,
             "ordered": _in_unit(quantity.mcg / per_unit, quantity) if quantity.mcg is not None else "",
             "dose": mcg_text(need.dose_mcg) if told else "", "unit": _unit(quantity),
             "fewest": _number(need.fewest_mcg / per_unit, quantity) if told else "",
@@ -323,7 +324,7 @@ def reconcile_corrections(cards: list[dict[str, Any]]) -> None:
 def _combine(found: list[tuple[int, dict[str, Any]]]) -> None:
     """`found`: each suggestion of one order with its rank in `_CORRECTS`, in that order. The order they all write
     takes the first one's dosage lines and the quantity correction's quantity (what the lines use once ended, when
-    the end on the 28th infusion day is offered: `CycleLines.offer_end`)."""
+    the end on the 28th infusion day or the dose correction is offered: `CycleLines.offer`)."""
     actions = [suggestion["actions"][0] for _, suggestion in found]
     merged = copy.deepcopy(actions[0]["resource"])
     if _CORRECTS[found[-1][0]][0] is QUANTITY_TOPIC:

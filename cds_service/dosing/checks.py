@@ -7,10 +7,10 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
-from cds_service.dosing.cycle_end import CycleEnd, Ended, PastCycle, cycle_end, cycle_infusion_days, past_cycle
+from cds_service.dosing.cycle_end import CycleEnd, PastCycle, cycle_end, cycle_infusion_days, past_cycle
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling, dosed_by_bsa
-from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, OrderNeed, OrderQuantity, QuantityCheck,
-                                        check_quantity, order_need)
+from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, Offered, OrderNeed, OrderQuantity,
+                                        QuantityCheck, check_quantity, order_need)
 from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
 from cds_service.dosing.rest import ShortRest, short_rest
 from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against, mid_sentence
@@ -160,7 +160,7 @@ class CycleLines:
         self._quantities: dict[QuantityLimit, QuantityCheck] = {}
         self._needs: dict[QuantityLimit, CycleNeeds] = {}
         self._infusion_days: list[int] | None = None
-        self._ended: dict[int, Ended] = {}  # id(order) -> the order as the end its cards offer leaves it (`offer_end`)
+        self._offered: dict[int, Offered] = {}  # id(order) -> its lines as its suggestion writes them (`offer`)
 
     def of(self, order: dict[str, Any]) -> list[DoseLine]:
         key = id(order)  # the orders are the request's own objects, alive for the whole evaluation
@@ -195,17 +195,17 @@ class CycleLines:
             check = self._quantities[limit] = check_quantity(self.orders, limit, self.facts.cycle.number.value)
         return check
 
-    def offer_end(self, order: dict[str, Any], ended: Ended) -> None:
-        """`order`'s cards offer to end it on its cycle's 28th infusion day, leaving it as `ended`
-        (`OrderDoseChecks.ended`): its quantity is judged on those lines (`needs`)."""
-        assert not self._needs, "the cycle's needs were read before this order's end was offered"
-        self._ended[id(order)] = ended
+    def offer(self, order: dict[str, Any], offered: Offered) -> None:
+        """`order`'s cards offer a suggestion writing its lines as `offered` (`OrderDoseChecks.offered`): its quantity
+        is judged on those lines (`needs`)."""
+        assert not self._needs, "the cycle's needs were read before this order's suggestion was offered"
+        self._offered[id(order)] = offered
 
     def needs(self, limit: QuantityLimit) -> CycleNeeds:
         """Each order's quantity against what its own lines use (`order_need`) as its suggestions leave them: read
-        once for the cycle, for the quantity cards of all its orders, once every order's end is offered
-        (`offer_end`). Judged as written, an order ended on day 28 (days 8-35 with 28 vials: within its days as
-        written) was corrected only on signing it again."""
+        once for the cycle, for the quantity cards of all its orders, once every order's suggestion is offered
+        (`offer`). Judged as written, an order ended on day 28 (days 8-35 with 28 vials: within its days as
+        written), or whose dose per m² was not read without a BSA, was corrected only on signing it again."""
         needs = self._needs.get(limit)
         if needs is None:
             judged = {id(q.order): self._need(q) for q in self.quantity(limit).orders}
@@ -213,18 +213,19 @@ class CycleLines:
             needs = self._needs[limit] = CycleNeeds(of, any(n.undecided == SHARED_DAYS for n in of.values()),
                                                     tuple(key for key, need in of.items() if need.above),
                                                     {key: position for position, key in enumerate(of)},
-                                                    {key: ended for key, (_, ended) in judged.items() if ended})
+                                                    {key: offered for key, (_, offered) in judged.items() if offered})
         return needs
 
-    def _need(self, quantity: OrderQuantity) -> tuple[OrderNeed, Ended | None]:
-        """The need of `quantity`'s order, and how the end offered leaves it when that is what it is judged on: a
-        need not told as written (days shared with another order, a dose not read) stays untold."""
+    def _need(self, quantity: OrderQuantity) -> tuple[OrderNeed, Offered | None]:
+        """The need of `quantity`'s order, and the lines its suggestion writes when that is what it is judged on. An
+        order running on the same days as another stays untold (which of them the quantity is for is the
+        prescriber's call); a dose not read as written is told on the lines the suggestion writes, which is what
+        the quantity card's suggestion is combined with (reconcile_corrections)."""
         order = quantity.order
-        need = order_need(quantity, self.of(order), any(t.order_count for t in self.together(order)))
-        ended = self._ended.get(id(order))
-        if ended is None or need.undecided:
-            return need, None
-        return order_need(quantity, ended.lines, False), ended
+        shared = any(t.order_count for t in self.together(order))
+        offered = None if shared else self._offered.get(id(order))
+        need = order_need(quantity, self.of(order) if offered is None else offered.lines, shared)
+        return need, offered if offered is not None and not need.undecided else None
 
 
 class DoseReading(NamedTuple):
@@ -279,19 +280,18 @@ class OrderDoseChecks:
 
     def record_correction(self, resource: dict[str, Any]) -> None:
         """The dose card's suggestion writes `resource`, the order with its dose corrected (dosing.cards calls this
-        as it builds the suggestion): `corrected` is then its dosage lines, for the quantity card (`ended`)."""
+        as it builds the suggestion): `corrected` is then its dosage lines, for the quantity card (`offered`)."""
         self.corrected = self.cycle.rewritten(self.order, resource)
 
-    def ended(self) -> Ended | None:
-        """The order as its suggestions leave it when they end it on its cycle's 28th infusion day (`ending`): the
-        lines the dose card's suggestion writes when it corrects the dose too (its correction is written on the order
-        so ended), else the ended lines; None when that end is no one-click correction."""
-        ending = self.ending
-        if not isinstance(ending, CycleEnd):
-            return None
-        assert self.past is not None  # an end is offered for days past the 28th infusion day
-        corrected = self.corrected
-        return Ended(ending.lines if corrected is None else corrected, self.past.day_28, corrected is not None)
+    def offered(self) -> Offered | None:
+        """The order's lines as its dose or days card's suggestion writes them: the dose card's correction (written on
+        the order ended on its cycle's 28th infusion day when that end is a one-click correction, `ending`), else
+        that end alone; None when the suggestion rewrites no line."""
+        ending, corrected = self.ending, self.corrected
+        day = self.past.day_28 if isinstance(ending, CycleEnd) and self.past is not None else None
+        if corrected is not None:
+            return Offered(corrected, day, True)
+        return Offered(ending.lines, day, False) if isinstance(ending, CycleEnd) else None
 
     def findings(self, schedule: str | None, cycle: int | None = None) -> tuple[Patient, list[Finding]]:
         """The label reading for `schedule` (None: the ceiling) and every off range of days; when the body size the

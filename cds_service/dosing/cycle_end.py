@@ -53,15 +53,6 @@ class CycleEnd(NamedTuple):
     lines: list[DoseLine]  # the order's dose lines as corrected: the ended line's last day is the 28th infusion day
 
 
-class Ended(NamedTuple):
-    """An order as the suggestions offered for it leave it when they end it on its cycle's 28th infusion day: what its
-    quantity is judged on (docs/dosing.md, "Quantity of each order")."""
-
-    lines: list[DoseLine]  # its dosage lines ended there, as the dose card's suggestion writes them when it has one
-    day: int  # the cycle day it ends on, the 28th infusion day
-    dose_corrected: bool  # the same suggestion corrects the dose too
-
-
 def cycle_end(order: dict[str, Any], lines: Sequence[DoseLine], past: PastCycle, cycle_start: date | None,
               days_before: int) -> CycleEnd | str:
     """`order` ending on its cycle's 28th infusion day (`past`: its days past it), or why that is no one-click

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.cycle_end import Ended
 from cds_service.dosing.expected import FULL_DOSE
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.units import parse_dose_unit
@@ -77,17 +76,27 @@ class OrderNeed:
         return not self.undecided and mcg is not None and mcg < self.fewest_mcg
 
 
+class Offered(NamedTuple):
+    """An order as the suggestion offered for it leaves its dosage lines, when it rewrites them (the dose corrected,
+    the end on its cycle's 28th infusion day, or both): what its quantity is judged on (docs/dosing.md, "Quantity of
+    each order")."""
+
+    lines: list[DoseLine]  # its dosage lines as the suggestion writes them
+    ended: int | None  # the cycle day it ends them on, the 28th infusion day; None when it does not end them
+    dose_corrected: bool  # it corrects their dose (the dose card's suggestion)
+
+
 @dataclass(frozen=True)
 class CycleNeeds:
-    """Each order's need by id() of the order (`order_need`, in the Bundle's order; an order whose cards offer to end
-    it on its cycle's 28th infusion day on its lines so ended), and what the quantity cards of the cycle's orders say
-    of them all: read once for the cycle, not for each card."""
+    """Each order's need by id() of the order (`order_need`, in the Bundle's order; an order whose suggestion rewrites
+    its lines on the lines it writes), and what the quantity cards of the cycle's orders say of them all: read once
+    for the cycle, not for each card."""
 
     of: dict[int, OrderNeed]
     shared: bool  # some orders run on the same days: their needs are not told
     above: tuple[int, ...]  # id() of the orders holding more than their own days use
     positions: dict[int, int]  # id() of each order -> its place in the Bundle's order
-    ended: dict[int, Ended]  # id() of each order judged as the end on its 28th infusion day leaves it -> that end
+    offered: dict[int, Offered]  # id() of each order judged on the lines its suggestion writes -> those lines
 
 
 SHARED_DAYS = "it runs on the same days as another blinatumomab order of the cycle (see the dose card)"
