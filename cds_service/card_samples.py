@@ -93,16 +93,21 @@ def _row(**changed: Any) -> dict[str, Any]:
     """A row of the quantity card's table: an order against what its own days use."""
     return {"which": "9 mcg/day on days 1–7", "this": False, "answered": True, "finding": "above", "why": "",
             "ordered": "20 vials", "dose": "63", "fewest": "2", "most": "7", "unit": "vials", "ended": None,
-            "corrected": False, **changed}
+            "corrected": False, "beyond": False, **changed}
 
 
 def _quantity(**changed: Any) -> dict[str, Any]:
     """A quantity card's context (dosing/cards.py quantity_card), with `changed`."""
     return {"ordered": "41 vials (1435 mcg)", "allowed": "28 vials (980 mcg)", "window": 42, "supply": "42",
-            "cycle": 1, "orders": 2, "target": "", "which": "this order", "rows": [_row(this=True), _row()],
-            "more": 0, "overlapping": False, "unselected": False,
+            "cycle": 1, "orders": 2, "several": True, "target": "", "which": "this order",
+            "rows": [_row(this=True), _row()], "more": 0, "overlapping": False, "unselected": False, "unread": False,
+            "beyond": False,
             "limit": QuantityLimit(vials=28, units=980, days=42, citation="Aspirus II"), **changed}
 
+
+# An order whose dose could not be read: what its days use at most (a bag a day), less than it holds.
+_UNREAD_ROW = _row(this=True, finding="undecided", why="its dose could not be read", beyond=True, ordered="40 vials",
+                   dose="", fewest="", most="35")
 
 _PLAN_LINE = {"days": "days 1–28", "ordered": "28.3", "corrected": "28", "read": ""}
 _PLAN_VOLUME = {"days": "days 1–14", "ordered": "28.3", "corrected": "", "read": "10 mL/h of 28.3 mcg per 240 mL"}
@@ -205,6 +210,11 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("quantity-over.j2", _quantity(target="28 vials", rows=[_row(this=True, ended=28)])),
     ("quantity-over.j2", _quantity(target="28 vials", rows=[_row(this=True, ended=28, corrected=True)])),
     ("quantity-over.j2", _quantity(target="28 vials", rows=[_row(this=True, corrected=True)])),
+    ("quantity-over.j2", _quantity(orders=1, several=False, target="7 vials", rows=[_row(this=True)])),
+    ("quantity-over.j2", _quantity(orders=1, several=False, rows=[_row(this=True, finding="short")])),
+    ("quantity-over.j2", _quantity(orders=1, several=False, unread=True, beyond=True, rows=[_UNREAD_ROW])),
+    ("quantity-over.j2", _quantity(unread=True, beyond=True, rows=[_row(this=True, finding="within"),
+                                                                   {**_UNREAD_ROW, "this": False}])),
     ("quantity-over.j2", _quantity(overlapping=True, rows=[_row(finding="undecided", why="it runs on the same days as "
                                                                 "another blinatumomab order of the cycle")])),
     ("quantity-over.j2", _quantity(unselected=True, rows=[_row(this=True, finding="within"),

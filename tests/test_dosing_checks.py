@@ -225,6 +225,21 @@ def test_the_quantity_of_a_cycle_is_read_once_for_all_its_orders() -> None:
     assert calls["read_quantity"] == 20  # was 400: each order added every order's quantity
 
 
+@pytest.mark.parametrize(("vials", "end", "why", "most", "beyond"), [
+    (40, "2027-01-04", "its dose could not be read", 35, True),  # days 1-35: a bag a day at most, fewer than 40
+    (35, "2027-01-04", "its dose could not be read", 35, False),
+    (40, "2026-11-30", "its days could not be read", 0, False),  # an end before its start: its days are not known
+])
+def test_the_days_alone_bound_an_order_whose_dose_is_not_read(vials: int, end: str, why: str, most: int,
+                                                                beyond: bool) -> None:
+    """A rate in mL/h without a concentration: its need is not told, and it is never corrected, but its days still
+    bound what it uses, a bag a day counted at most at the label's 28 mcg/day (one vial), as for a dose read."""
+    written = order(line(rate(10, "mL/h"), "2026-12-01", end), quantity=vials)
+    need = CycleLines([written], facts()).needs(ASPIRUS).of[id(written)]
+    assert (need.undecided, need.most_mcg, need.beyond_days) == (why, most * 35, beyond)
+    assert not need.above and not need.short
+
+
 def test_quantity_adds_every_order_of_the_cycle() -> None:
     first = order(line(rate(9), "2026-12-01", "2026-12-07"), id="a", quantity=8)
     second = order(line(rate(28), "2026-12-08", "2026-12-28"), id="b", quantity=21)

@@ -10,14 +10,14 @@ import copy
 import cProfile
 import pstats
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from flask.testing import FlaskClient
 
 from cds_service import SERVICE_ID, order_validation
 from tests.test_facts_review import Request, add, example, the_order
-from tests.test_pipeline import evaluate_directly
+from tests.test_pipeline import evaluate_directly, with_configuration
 
 STEP, FULL = "MedicationRequest/step", "MedicationRequest/full"
 
@@ -70,6 +70,15 @@ def accept(request: Request, card: dict[str, Any]) -> None:
             entry["resource"] = copy.deepcopy(action["resource"])
 
 
+def text(card: dict[str, Any]) -> str:
+    """The card's detail with its lines joined, as Markdown shows it."""
+    return " ".join(card["detail"].split())
+
+
+# The quantity card's sentences about the cycle's orders together, wrong on a cycle of one order.
+SEVERAL = ("Each order", "Other orders", "together their days", "no other order", "every order")
+
+
 def quantity_status(cards: list[dict[str, Any]]) -> list[str]:
     return [next(c["status"] for c in card["extension"]["coverage-decision"]["criteria"] if c["id"] == "quantity")
             for card in cards if "coverage-decision" in card["extension"]]
@@ -90,6 +99,7 @@ def test_the_step_orders_excess_is_corrected_not_the_full_dose_order(client: Fla
     assert card["selectionBehavior"] == "at-most-one"
     assert len(card["summary"]) < 140
     assert "588 mcg" in card["detail"] and "21 vials" in card["detail"]  # the full-dose order's own need, met
+    assert "Each order is compared" in text(card) and "Other orders are left as they are" in text(card)
     accept(request, card)
     again = post(client, request)
     assert quantity_cards(again) == [] and quantity_status(again) == ["met", "met"]
@@ -139,6 +149,25 @@ def test_orders_within_their_own_days_get_no_correction_and_are_told_why(client:
     [card] = quantity_cards(post(client, request))
     assert "suggestions" not in card and card["indicator"] == "warning"
     assert "what its own days use" in card["detail"]
+    assert "Each order holds at most what its own days use" in text(card)
+    assert "together their days and doses use more than the plan allows" in text(card)
+
+
+def test_a_single_order_within_its_days_is_told_so_in_the_words_of_one_order(client: FlaskClient) -> None:
+    """One order of days 1-35 ("for 5 weeks": no one-click end) holding the 35 vials its days use at most, above the
+    plan's 28: the card's text speaks of this order, not of orders whose days "together" use too much."""
+    request = example()
+    full = the_order(request)["dosageInstruction"][1]
+    full["timing"]["repeat"]["boundsPeriod"]["end"] = "2027-01-04"
+    full["text"] += " for 5 weeks"
+    the_order(request)["dispenseRequest"]["quantity"]["value"] = 35
+    [card] = quantity_cards(post(client, request))
+    assert "suggestions" not in card
+    assert "| 35 vials | 847 mcg: 25 to 35 vials | within what its days use |" in card["detail"]
+    assert "The order is compared with what its dosage lines use on their days" in text(card)
+    assert ("This order holds no more than its days use, so no change is suggested: its days and dose use more than "
+            "the plan allows. Check its days and dose.") in text(card)
+    assert not [words for words in SEVERAL if words in text(card)]
 
 
 def days_and_dose_cards(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -174,7 +203,12 @@ def test_an_order_whose_dose_cannot_be_read_is_not_corrected(client: FlaskClient
     full["dosageInstruction"][0]["doseAndRate"] = [{"rateQuantity": {"value": 10, "unit": "mL/h"}}]
     [card] = quantity_cards(post(client, request))
     assert "suggestions" not in card
-    assert "dose could not be read" in card["detail"]
+    assert ("| 30 vials | at most 21 vials | more than its days use at most; not corrected: its dose could not be "
+            "read |") in card["detail"]
+    assert ("An order whose dose or days could not be read is not checked (one of them holds more than its days use "
+            "at most, a bag a day at up to the label's 28 mcg/day), and no other order holds more than its own days "
+            "use, so no change is suggested.") in text(card)
+    assert "Each order holds at most" not in text(card)
 
 
 # 2. order-select: only the selected orders
@@ -319,6 +353,7 @@ def test_a_dose_not_read_as_written_is_judged_on_the_lines_its_correction_writes
     assert corrections(card) == [(f"MedicationRequest/{the_order(request)['id']}", 28)]
     assert card["suggestions"][0]["label"] == f"Change quantity to 28 vials (and {also})"
     assert f"| 40 vials | {row} | more than its days use |" in card["detail"]
+    assert not [words for words in SEVERAL if words in text(card)]
     suggestion = dose_suggestion(cards)
     assert suggestion["label"].endswith("(and quantity to 28 vials)")
     assert suggestion["actions"][0]["resource"] == card["suggestions"][0]["actions"][0]["resource"]
@@ -338,3 +373,30 @@ def test_a_dose_not_read_within_the_limit_gets_the_dose_correction_alone(client:
     assert suggestion["actions"][0]["resource"]["dispenseRequest"]["quantity"]["value"] == 28
     request["context"]["draftOrders"]["entry"][0]["resource"] = copy.deepcopy(suggestion["actions"][0]["resource"])
     assert [c["source"]["topic"]["code"] for c in post(client, request)] == ["coverage-info"]
+
+
+def volume_without_strength(request: Request) -> Request:
+    """`request`'s order written as 10 mL/h, with no concentration to read it by: its dose is not read, and no
+    suggestion rewrites it."""
+    the_order(request)["dosageInstruction"][0]["doseAndRate"] = [{"rateQuantity": {"value": 10, "unit": "mL/h"}}]
+    return request
+
+
+@pytest.mark.parametrize("unread", [
+    lambda: with_configuration(per_m2_without_bsa(35, 40), **{"off-guideline": False}),  # no dose card rewrites it
+    lambda: volume_without_strength(per_m2_without_bsa(35, 40)),
+], ids=["per m2, dose cards off", "volume without strength"])
+def test_a_single_order_whose_dose_is_not_read_is_told_what_its_days_alone_bound(
+        client: FlaskClient, unread: Callable[[], Request]) -> None:
+    """Nothing rewrites its lines: no correction, as its dose is not known, but its days 1-35 use at most 35 vials (a
+    bag a day at up to the label's 28 mcg/day), fewer than its 40; said in the words of one order (the card went on
+    "Each order holds at most what its own days use ... together their days", about a cycle of one order)."""
+    [card] = quantity_cards(post(client, unread()))
+    assert "suggestions" not in card
+    assert ("| 40 vials | at most 35 vials | more than its days use at most; not corrected: its dose could not be "
+            "read |") in card["detail"]
+    assert "The order is compared with what its dosage lines use on their days" in text(card)
+    assert ("Its dose could not be read, so its quantity is not checked and no change is suggested; its days alone use "
+            "at most 35 vials (a bag a day at up to the label's 28 mcg/day), less than the 40 vials it holds. Once its "
+            "dosage lines can be read, signing again checks its quantity.") in text(card)
+    assert not [words for words in SEVERAL if words in text(card)]

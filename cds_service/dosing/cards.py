@@ -21,8 +21,8 @@ from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_seve
 from cds_service.dosing.cycle_end import CycleEnd, PastCycle
 from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_DAYS, STEP_PER_M2, WEIGHT_BOUNDARY_KG,
                                         Expected, above_ceiling, dosed_by_bsa, is_step_day)
-from cds_service.dosing.quantity import (VIAL_MCG, CycleNeeds, Offered, OrderNeed, OrderQuantity, QuantityCheck,
-                                        read_quantity)
+from cds_service.dosing.quantity import (UNREAD, VIAL_MCG, CycleNeeds, Offered, OrderNeed, OrderQuantity,
+                                        QuantityCheck, read_quantity)
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, corrected_daily,
                                        json_number, per_m2_daily, without_coverage_information, written_dose)
@@ -249,13 +249,15 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
 
 def _quantity_context(check: QuantityCheck, needs: CycleNeeds, rows: list[dict[str, Any]], facts: ClinicalFacts,
                       limit: QuantityLimit, target: str, answered: AbstractSet[int]) -> dict[str, Any]:
-    """quantity-over.j2's context but `which` (see its header). `unselected` is said on the card without a
-    correction (one a request), where it is why there is none."""
+    """quantity-over.j2's context but `which` (see its header). `unselected` and `unread` are said on the card
+    without a correction (one a request), where they are why there is none: read only for it."""
     return {"ordered": _amount(check.total_mcg), "allowed": _amount(check.allowed_mcg), "window": check.window_days,
             "supply": mcg_text(check.supply_days), "cycle": facts.cycle.number.value, "orders": check.counted,
-            "limit": limit, "target": target, "rows": rows, "more": len(check.orders) - len(rows),
-            "overlapping": needs.shared,
-            "unselected": not target and any(key not in answered for key in needs.above)}
+            "several": len(check.orders) > 1, "limit": limit, "target": target, "rows": rows,
+            "more": len(check.orders) - len(rows), "overlapping": needs.shared,
+            "unselected": not target and any(key not in answered for key in needs.above),
+            "unread": not target and any(need.undecided in UNREAD for need in needs.of.values()),
+            "beyond": not target and any(need.beyond_days for need in needs.of.values())}
 
 
 def _need_rows(check: QuantityCheck, needs: CycleNeeds, cycle: CycleLines, order: dict[str, Any],
@@ -281,13 +283,15 @@ def _need_row(position: int, need: OrderNeed, offered: Offered | None, lines: li
                "above" if need.above else "short" if need.short else "within")
     per_unit = quantity.per_unit or Decimal(1)  # an order without a readable quantity has no need shown
     told = quantity.per_unit is not None and not need.undecided
+    bound = quantity.per_unit is not None and need.most_mcg > 0  # told, or the days of a dose not read bound it
     return {"which": dose_words(lines) or f"blinatumomab order {position + 1}", "this": this,
             "answered": answered, "finding": finding, "why": need.undecided or quantity.unreadable,
+            "beyond": need.beyond_days,
             "ended": offered.ended if offered else None, "corrected": offered is not None and offered.dose_corrected,
             "ordered": _in_unit(quantity.mcg / per_unit, quantity) if quantity.mcg is not None else "",
             "dose": mcg_text(need.dose_mcg) if told else "", "unit": _unit(quantity),
             "fewest": _number(need.fewest_mcg / per_unit, quantity) if told else "",
-            "most": _number(need.most_mcg / per_unit, quantity) if told else ""}
+            "most": _number(need.most_mcg / per_unit, quantity) if bound else ""}
 
 
 # What a card's suggestion corrects, by the card's topic (code and display: the plan's dose limit and the quantity

@@ -60,7 +60,7 @@ class OrderNeed:
     quantity: OrderQuantity
     dose_mcg: Decimal  # the dose over the order's days
     fewest_mcg: Decimal  # the least the quantity must hold: the dose, in vials the whole vials that hold it
-    most_mcg: Decimal  # the most its days use: a bag a day of whole vials
+    most_mcg: Decimal  # the most its days use: a bag a day of whole vials (0 when its days are not told)
     undecided: str = ""  # why the order's own need is not told ("" when it is): its quantity is then left alone
 
     @property
@@ -74,6 +74,13 @@ class OrderNeed:
         """Less than its own dose. Not corrected: how many vials it needs depends on how long its bags are."""
         mcg = self.quantity.mcg
         return not self.undecided and mcg is not None and mcg < self.fewest_mcg
+
+    @property
+    def beyond_days(self) -> bool:
+        """Its dose not read, more than its days use at most. Said, not corrected: the dose the quantity is for is
+        not known."""
+        mcg = self.quantity.mcg
+        return self.undecided == UNREAD_DOSE and mcg is not None and mcg > self.most_mcg > 0
 
 
 class Offered(NamedTuple):
@@ -101,6 +108,8 @@ class CycleNeeds:
 
 SHARED_DAYS = "it runs on the same days as another blinatumomab order of the cycle (see the dose card)"
 UNREAD_DOSE = "its dose could not be read"
+UNREAD_DAYS = "its days could not be read"
+UNREAD = (UNREAD_DOSE, UNREAD_DAYS)
 
 
 def order_need(quantity: OrderQuantity, lines: list[DoseLine], shares_days: bool) -> OrderNeed:
@@ -109,17 +118,27 @@ def order_need(quantity: OrderQuantity, lines: list[DoseLine], shares_days: bool
     nothing = Decimal(0)
     if shares_days:
         return OrderNeed(quantity, nothing, nothing, nothing, SHARED_DAYS)
+    if any(not line.placed for line in lines):
+        return OrderNeed(quantity, nothing, nothing, nothing, UNREAD_DAYS)
+    most = sum((_bag_a_day(line) for line in lines), nothing)
     if not lines or any(line.mcg_per_day is None for line in lines):
-        return OrderNeed(quantity, nothing, nothing, nothing, UNREAD_DOSE)
-    dose = vials = nothing
-    for line in lines:
-        assert line.mcg_per_day is not None  # checked above
-        daily, days = min(line.mcg_per_day, FULL_DOSE), len(line.days())
-        dose += daily * days
-        vials += (daily / VIAL_MCG).to_integral_value(rounding=ROUND_CEILING) * days
+        # Its days alone still bound what it uses, as for a dose read: a day counts at most the label's 28 mcg/day.
+        return OrderNeed(quantity, nothing, nothing, most, UNREAD_DOSE)
+    dose = sum((_daily(line) * len(line.days()) for line in lines), nothing)
     in_vials = quantity.per_unit == VIAL_MCG
     fewest = (dose / VIAL_MCG).to_integral_value(rounding=ROUND_CEILING) * VIAL_MCG if in_vials else dose
-    return OrderNeed(quantity, dose, fewest, vials * VIAL_MCG)
+    return OrderNeed(quantity, dose, fewest, most)
+
+
+def _daily(line: DoseLine) -> Decimal:
+    """The line's dose a day as what its days use counts it: at most the label's 28 mcg/day, a dose above it being
+    the dose card's to correct; a dose not read counts as that most."""
+    return FULL_DOSE if line.mcg_per_day is None else min(line.mcg_per_day, FULL_DOSE)
+
+
+def _bag_a_day(line: DoseLine) -> Decimal:
+    """The most the line's days use, in mcg: a bag a day of whole vials."""
+    return (_daily(line) / VIAL_MCG).to_integral_value(rounding=ROUND_CEILING) * len(line.days()) * VIAL_MCG
 
 
 def check_quantity(group: list[dict[str, Any]], limit: QuantityLimit, cycle: int | None) -> QuantityCheck:
