@@ -22,6 +22,7 @@ from cds_service.config import AuthConfig, ClientConfig
 from cds_service.http_errors import Unauthorized
 from cds_service.json_codec import storable
 from cds_service.jwks import ALLOWED_ALGORITHMS, JwksCache, declared_algorithm, find_key, inline_key_sets, no_key
+from cds_service.printable import json_value
 
 LEEWAY_SECONDS = 30
 TENANT_MAX_LENGTH = 200  # the audit trail's column (db_models.Invocation.tenant)
@@ -69,7 +70,7 @@ def _check_key_fits(key: jwt.PyJWK, alg: str, client: ClientConfig) -> None:
     """The key the kid names is of the type the token's algorithm needs, and for that algorithm if its JWK names one
     (RFC 7517 §4.4): PyJWT checks neither. Its own refusal of another type ("TypeError: Expecting a PEM-formatted
     key.") said nothing of the kid or the algorithm; a key published for RS384 verified a PS384 token."""
-    named = f"key {key.key_id!r} of issuer {_unverified(client.iss)}"
+    named = f"key {json_value(key.key_id)} of issuer {_unverified(client.iss)}"
     if key.key_type != _KEY_TYPES[alg[:2]]:
         raise Unauthorized(f"{named} is an {key.key_type} key; the token is signed with {alg}")
     declared = declared_algorithm(key)
@@ -197,7 +198,7 @@ def _storable_tenant(tenant: Any) -> bool:
 def _unverified(iss: str) -> str:
     """An `iss` read before any signature was checked, as a refusal's reason quotes it: anybody can write any issuer
     into a token, so it is marked as such (and bounded: the reason is kept to 500 characters)."""
-    return f"{iss[:200]!r} (unverified)"
+    return f"{json_value(iss, 200)} (unverified)"
 
 
 def _header(token: str) -> dict[str, Any]:
@@ -206,7 +207,7 @@ def _header(token: str) -> dict[str, Any]:
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"malformed JWT header: {type(exc).__name__}") from None
     if header.get("alg") not in ALLOWED_ALGORITHMS:
-        raise Unauthorized(f"algorithm {header.get('alg')!r} not allowed")
+        raise Unauthorized(f"algorithm {json_value(header.get('alg'))} not allowed")
     return header
 
 
@@ -262,7 +263,8 @@ def _check_jku(header: Mapping[str, Any], client: ClientConfig) -> None:
     if client.jwks_url is None:
         return
     if jku is not None and jku != client.jwks_url:
-        raise Unauthorized(f"jku {jku!r} is not the JWK Set URL configured for issuer {_unverified(client.iss)}")
+        raise Unauthorized(f"jku {json_value(jku, 200)} is not the JWK Set URL configured for issuer "
+                           f"{_unverified(client.iss)}")
 
 
 def _check_tenant(claims: Mapping[str, Any], client: ClientConfig) -> None:
@@ -272,7 +274,7 @@ def _check_tenant(claims: Mapping[str, Any], client: ClientConfig) -> None:
     if tenant is not None and not isinstance(tenant, str):
         raise Unauthorized(f"tenant of {client.iss} is not a string")
     if client.tenants and tenant not in client.tenants:
-        raise Unauthorized(f"tenant {tenant!r} not allowed for {client.iss}")
+        raise Unauthorized(f"tenant {json_value(tenant)} not allowed for {client.iss}")
     # The tenant is audited, and matched in audit queries, as sent: one the database cannot hold is refused here.
     if isinstance(tenant, str) and not _storable_tenant(tenant):
         raise Unauthorized(f"tenant of {client.iss} cannot be stored (NUL, lone surrogate or too long)")

@@ -24,7 +24,7 @@ from cds_service.config import (ConfigError, check_not_blank, check_not_misspelt
 from cds_service.db import error_summary, printable_url, schema_revision
 from cds_service.evaluation import OrderOutcome
 from cds_service.hook_request import ORDER_SIGN
-from cds_service.printable import printable, quoted_id
+from cds_service.printable import json_value, printable, quoted_id
 
 T = TypeVar("T")
 
@@ -408,7 +408,7 @@ def _feedback_line(entry: FeedbackEntry, topics: dict[str, str], labels: dict[st
     if reason:
         parts.append(f"reason {reason}")
     if entry.override_comment:
-        parts.append(f"comment {entry.override_comment!r}")
+        parts.append(f"comment {json_value(entry.override_comment, None)}")
     if entry.outcome_timestamp:
         parts.append(f"at {_utc(entry.outcome_timestamp)}")
     if entry.received_at:

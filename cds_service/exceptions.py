@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from cds_service.printable import quoted_id
+
 
 class ClientError(Exception):
     """Something the client sent is wrong: answered with `status` and an OperationOutcome naming `expression`."""
@@ -25,7 +27,7 @@ class UnknownService(ClientError):
     """A service id this service does not declare (404): the hook call's path and the feedback path alike."""
 
     def __init__(self, service_id: str) -> None:
-        super().__init__(404, f"No CDS service with id {service_id!r}", code="not-found")
+        super().__init__(404, f"No CDS service with id {quoted_id(service_id)}", code="not-found")
 
 
 class PatientUnavailable(ClientError):

@@ -138,8 +138,8 @@ def _check_outcome_fields(item: dict[str, Any], index: int) -> None:
     for name, outcome in _OUTCOME_OF.items():
         if item.get(name) and item["outcome"] != outcome:
             field = f"feedback[{index}].{name}"
-            raise ClientError(400, f"{field}: sent with outcome {item['outcome']!r}; CDS Hooks 2.0 gives {name} to "
-                                   f"{outcome} outcomes only", field)
+            raise ClientError(400, f"{field}: sent with outcome {quoted_id(item['outcome'])}; CDS Hooks 2.0 gives "
+                                   f"{name} to {outcome} outcomes only", field)
 
 
 def _entry(item: dict[str, Any], index: int) -> FeedbackEntry:

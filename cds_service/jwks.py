@@ -19,6 +19,7 @@ import requests
 from cds_service.bounded_http import TooLarge, read_capped, session_until
 from cds_service.config import AuthConfig, ClientConfig, ConfigError
 from cds_service.http_errors import Unauthorized
+from cds_service.printable import json_value
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def _usable_key_set(document: dict[str, Any], where: str) -> jwt.PyJWKSet:
 
 def _kid(key: Any) -> str:
     kid = key.get("kid") if isinstance(key, dict) else None
-    return f"kid {kid[:100]!r}" if isinstance(kid, str) else "a key without a kid"
+    return f"kid {json_value(kid, 100)}" if isinstance(kid, str) else "a key without a kid"
 
 
 def _unusable(key: Any) -> str | None:
@@ -216,7 +217,7 @@ def _unusable(key: Any) -> str | None:
     if not isinstance(key, dict):
         return "not a JSON object"
     if "use" in key and key["use"] != "sig":  # a key published for encryption (RFC 7517 §4.2) signs nothing
-        return f"use {str(key['use'])[:20]!r} is not 'sig'"
+        return f"use {json_value(key['use'], 20)} is not \"sig\""
     try:
         algorithm = jwt.PyJWK(key).algorithm_name
     except jwt.PyJWTError as exc:
@@ -245,4 +246,4 @@ def find_key(keys: jwt.PyJWKSet | None, kid: str | None) -> jwt.PyJWK | None:
 def no_key(kid: Any, where: str) -> Unauthorized:
     if kid is None:  # find_key takes the only key of a set without one; a set of several leaves it unknown
         return Unauthorized(f"the JWT header has no kid (CDS Hooks requires one), and {where} holds several keys")
-    return Unauthorized(f"no key {kid!r} in {where}")
+    return Unauthorized(f"no key {json_value(kid)} in {where}")

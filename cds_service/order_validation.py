@@ -16,6 +16,7 @@ from cds_service.exceptions import ClientError, path_expression
 from cds_service.facts.shape import STATUSES, direct_check, json_kind, problem_at
 from cds_service.hook_request import HookRequest
 from cds_service.model_proof import proof_for
+from cds_service.printable import json_value
 
 # The required binding of MedicationRequest.intent (FHIR R4); its status's is shape.STATUSES'.
 _INTENT_CODES = frozenset(("proposal", "plan", "order", "original-order", "reflex-order", "filler-order",
@@ -71,7 +72,8 @@ def _check_distinct_ids(orders: list[tuple[int, dict[str, Any]]]) -> None:
             continue
         if order_id in first_with:
             raise ClientError(400, f"Blinatumomab orders entry[{first_with[order_id]}] and entry[{index}] have the "
-                                   f"same id {order_id!r}: the coverage information updates must tell them apart",
+                                   f"same id {json_value(order_id)}: the coverage information updates must tell them "
+                                   f"apart",
                               f"context.draftOrders.entry[{index}].resource.id")
         first_with[order_id] = index
 
@@ -91,8 +93,8 @@ def _validate(index: int, order: dict[str, Any], answered: bool) -> None:
     # fhir.resources checks the codes' syntax only: the required bindings are checked here.
     for element, codes in (("status", STATUSES["MedicationRequest"]), ("intent", _INTENT_CODES)):
         if order[element] not in codes:
-            raise ClientError(400, f"Blinatumomab order {element} {order[element]!r} is not a MedicationRequest "
-                                   f"{element} code", f"{where}.{element}")
+            raise ClientError(400, f"Blinatumomab order {element} {json_value(order[element])} is not a "
+                                   f"MedicationRequest {element} code", f"{where}.{element}")
     # fhir.resources takes a JSON number for a dateTime (as a Unix time) and text for a number, which FHIR JSON does
     # not allow: the readers would pass such a value over (an order's start read as absent dropped its first line).
     # The elements they read are checked as they check a record's (facts/shape.py).

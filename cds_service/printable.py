@@ -3,13 +3,21 @@
 A path, a hookInstance or a clinician's comment is the client's text: a newline in it would start a forged log line
 ("... WARNING ... jti reused by ..."), and an escape sequence would drive the terminal of whoever reads the audit
 trail. Control characters are printed escaped instead, as Python writes them in a string ("\\n", "\\x1b").
+
+A value a message quotes back is written as JSON writes it (`null`, `true`, `"text"`): the client sent JSON, and
+Python's `None` or `'text'` named values it never sent.
 """
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators (which some viewers break lines at).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# What json.dumps leaves raw that _CONTROL escapes, and lone surrogates (JSON's "\\ud800", which no encoder writes).
+_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+QUOTED_LENGTH = 80  # characters of a quoted string: a 5 MB id made a 5 MB line
 
 
 def printable(text: str) -> str:
@@ -18,10 +26,26 @@ def printable(text: str) -> str:
 
 
 def quoted_id(text: str) -> str:
-    """A client-chosen id as a log line carries it: quoted (a newline in it cannot forge a line, even where the log
-    is not formatted by log_format.LogFormatter) and cut to 80 characters (a 5 MB id made a 5 MB line)."""
-    return repr(text[:80])
+    """A client-chosen id as a log line or a message carries it: a JSON string (a newline in it cannot forge a line,
+    even where the log is not formatted by log_format.LogFormatter), cut to QUOTED_LENGTH characters."""
+    return json_value(text)
+
+
+def json_value(value: Any, limit: int | None = QUOTED_LENGTH) -> str:
+    """A client's JSON value as a message quotes it: a string, number, `true`, `false` or `null` as JSON writes it,
+    every control character and lone surrogate escaped (`\\u0085`, still JSON), a string cut to `limit` characters
+    (None: whole); an object or an array by its kind, not its content (it may be megabytes, or clinical), unless
+    empty."""
+    if isinstance(value, dict | list):
+        return json.dumps(value) if not value else ("an object" if isinstance(value, dict) else "an array")
+    if isinstance(value, str):
+        value = value[:limit]
+    return _JSON_RAW.sub(_json_escaped, json.dumps(value, ensure_ascii=False))
 
 
 def _escaped(control: re.Match[str]) -> str:
     return control.group().encode("unicode_escape").decode("ascii")
+
+
+def _json_escaped(control: re.Match[str]) -> str:
+    return f"\\u{ord(control.group()):04x}"

@@ -23,7 +23,7 @@ from cds_service.urls import normalized_url
 from cds_service.discovery import CONFIGURATION_OPTIONS, HOOKS, RENAMED_OPTIONS
 from cds_service.exceptions import ClientError, path_expression
 from cds_service.hook_request import HookRequest
-from cds_service.printable import quoted_id
+from cds_service.printable import json_value, quoted_id
 from cds_service.schema_checks import compiled_check
 
 JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
@@ -48,7 +48,8 @@ def check_content_type(content_type: str | None) -> None:
                           code="not-supported")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type not in JSON_MEDIA_TYPES:
-        raise ClientError(415, f"Content-Type {media_type!r} is not JSON; use application/json", code="not-supported")
+        raise ClientError(415, f"Content-Type {quoted_id(media_type)} is not JSON; use application/json",
+                          code="not-supported")
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         raise ClientError(400, "Request body is empty; a CDS Hooks request is a JSON object")
     data = _parsed(body, json_codec.loads)
     if not isinstance(data, dict):
-        raise ClientError(400, f"Request body must be a JSON object, not {type(data).__name__}")
+        raise ClientError(400, f"Request body must be a JSON object, got {json_value(data)}")
     # Prefetch resources are only read at known paths, never walked recursively, so their depth cannot hurt; the
     # rest (context, orders echoed back in the response) is checked. This keeps the check off the bulk of the body.
     too_deep, inexact = _inspect({k: v for k, v in data.items() if k != "prefetch"}, MAX_JSON_DEPTH)

@@ -232,17 +232,17 @@ def test_a_key_published_for_encryption_verifies_no_signature(secure_app: Flask,
                         public_jwk(OTHER_EC_KEY, "ec-2", "ES384")]
     with caplog.at_level(logging.WARNING, logger="cds_service.jwks"):
         assert_rejected(call(secure, ec_token()))
-    assert "kid 'ec-1' (use 'enc' is not 'sig')" in caplog.text
+    assert 'kid "ec-1" (use "enc" is not "sig")' in caplog.text
     signing_key = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-2"})
     assert call(secure, signing_key).status_code == 200
     [row] = rejected_rows(secure_app)
-    assert row.reason == f"no key 'ec-1' in the JWK Set of {jwks_server.url}"
+    assert row.reason == f'no key "ec-1" in the JWK Set of {jwks_server.url}'
 
 
 def test_an_inline_set_of_encryption_keys_alone_stops_the_start(tmp_path: Path) -> None:
     config = auth_config("https://ehr.example.org/jwks")
     config["clients"][1]["jwks"]["keys"][0]["use"] = "enc"
-    with pytest.raises(ConfigError, match=r"no usable key; not usable: kid 'rsa-1' \(use 'enc' is not 'sig'\)"):
+    with pytest.raises(ConfigError, match=r'no usable key; not usable: kid "rsa-1" \(use "enc" is not "sig"\)'):
         app_with_auth(tmp_path, config)
 
 
@@ -396,7 +396,7 @@ def test_a_fetched_jwk_set_without_a_usable_key_is_named_so(jwks_server: JwksSer
     """Not PyJWT's bare error name; a usable key beside an unusable one is used, the other named in a warning."""
     bad = {"kty": "EC", "crv": "P-384", "kid": "bad-1", "x": "a", "y": "b"}
     jwks_server.answer = (200, {}, json.dumps({"keys": [bad]}).encode())
-    with pytest.raises(Unauthorized, match="unavailable: no usable key; not usable: kid 'bad-1'"):
+    with pytest.raises(Unauthorized, match='unavailable: no usable key; not usable: kid "bad-1"'):
         JwksCache(jwks_server.url).key("bad-1")
     jwks_server.answer = (200, {}, json.dumps({"keys": [bad, public_jwk(EC_KEY, "ec-1", "ES384")]}).encode())
     assert JwksCache(jwks_server.url).key("ec-1").key_id == "ec-1"
@@ -540,7 +540,7 @@ def test_the_reason_is_logged_and_audited_but_never_the_token(secure_app: Flask,
     store = secure_app.extensions["cds_service"].store
     store.flush()
     [row] = store.rejected()
-    assert row.status == 401 and row.reason == f"tenant 'tenant-b' not allowed for {EHR}"
+    assert row.status == 401 and row.reason == f'tenant "tenant-b" not allowed for {EHR}'
 
 
 def rejected_rows(application: Flask) -> list[Any]:
@@ -563,8 +563,8 @@ EXPIRED = int(time.time()) - 600  # an exp that is past whenever a test runs
          f"token from {EHR} rejected: InvalidAudienceError: Audience doesn't match; this endpoint expects aud {AUD}"),
         (lambda now: claims(jti=None), "tenant-a", f"token from {EHR} rejected: MissingRequiredClaimError"),
         (lambda now: claims(exp=now + 3600), "tenant-a", "exp "),
-        (lambda now: claims(tenant="tenant-b"), "tenant-b", f"tenant 'tenant-b' not allowed for {EHR}"),
-        (lambda now: claims(tenant=None), None, f"tenant None not allowed for {EHR}"),
+        (lambda now: claims(tenant="tenant-b"), "tenant-b", f'tenant "tenant-b" not allowed for {EHR}'),
+        (lambda now: claims(tenant=None), None, f"tenant null not allowed for {EHR}"),
     ],
     ids=["expired", "wrong-aud", "no-jti", "lifetime", "tenant-not-allowed", "no-tenant"],
 )
@@ -649,23 +649,23 @@ def test_a_replayed_token_and_an_unstorable_tenant_are_audited_with_the_issuer(s
     ("token", "reason"),
     [
         (jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-1"}),
-         f"token claiming issuer {EHR!r} (unverified) rejected: InvalidSignatureError"),
+         f"token claiming issuer \"{EHR}\" (unverified) rejected: InvalidSignatureError"),
         (jwt.encode(claims(exp=EXPIRED), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-1"}),
-         f"token claiming issuer {EHR!r} (unverified) rejected: InvalidSignatureError"),
+         f"token claiming issuer \"{EHR}\" (unverified) rejected: InvalidSignatureError"),
         (ec_token(claims(iss="https://intruder.example.org")),
-         "issuer 'https://intruder.example.org' (unverified) is not a configured client"),
+         "issuer \"https://intruder.example.org\" (unverified) is not a configured client"),
         (ec_token(jku="https://attacker.example.org/jwks.json"),
-         "jku 'https://attacker.example.org/jwks.json' is not the JWK Set URL configured for issuer "
-         f"{EHR!r} (unverified)"),
+         "jku \"https://attacker.example.org/jwks.json\" is not the JWK Set URL configured for issuer "
+         f"\"{EHR}\" (unverified)"),
         (jwt.encode(claims(INLINE), RSA_KEY, algorithm="RS384", headers={"kid": "made-up"}),
-         f"no key 'made-up' in the inline JWK Set of issuer {INLINE!r} (unverified)"),
+         f"no key \"made-up\" in the inline JWK Set of issuer \"{INLINE}\" (unverified)"),
         (jwt.encode(claims(), RSA_KEY, algorithm="PS256", headers={"kid": "ec-1"}),
-         f"key 'ec-1' of issuer {EHR!r} (unverified) is an EC key; the token is signed with PS256"),
+         f"key \"ec-1\" of issuer \"{EHR}\" (unverified) is an EC key; the token is signed with PS256"),
         (jwt.encode(claims(INLINE), EC_KEY, algorithm="ES384", headers={"kid": "rsa-1"}),
-         f"key 'rsa-1' of issuer {INLINE!r} (unverified) is an RSA key; the token is signed with ES384"),
+         f"key \"rsa-1\" of issuer \"{INLINE}\" (unverified) is an RSA key; the token is signed with ES384"),
         # It was accepted: PyJWT verifies with the token's algorithm whatever the JWK declares.
         (jwt.encode(claims(INLINE), RSA_KEY, algorithm="PS384", headers={"kid": "rsa-1"}),
-         f"key 'rsa-1' of issuer {INLINE!r} (unverified) is for RS384; the token is signed with PS384"),
+         f"key \"rsa-1\" of issuer \"{INLINE}\" (unverified) is for RS384; the token is signed with PS384"),
     ],
     ids=["forged", "forged-and-expired", "unknown-issuer", "foreign-jku", "unknown-kid", "rsa-alg-ec-key",
          "ec-alg-rsa-key", "alg-not-the-jwks"],

@@ -130,7 +130,7 @@ def test_show_prints_criteria_and_feedback(audited: str, capsys: pytest.CaptureF
     assert "to document  MRD result" in out and "not received immunizations" in out
     assert "coverage     Coverage/cov-1" in out
     # Which card was overridden: the coverage decision, not a dose warning.
-    assert "card card-p2 (coverage-info): overridden; reason clinical-judgement; comment 'urgent'" in out
+    assert "card card-p2 (coverage-info): overridden; reason clinical-judgement; comment \"urgent\"" in out
     assert "cards        card-p2 (coverage-info)" in out
 
 
@@ -224,23 +224,23 @@ def test_since_accepts_iso_dates_and_relative_spans() -> None:
 
 @pytest.mark.parametrize("argv, said", [
     # Python keeps the bytes of an argument that is not UTF-8 as lone surrogates: no query could send them.
-    (["show", "hi-p2\udcff"], "HOOKINSTANCE-REQUEST-ID-OR-ASSERTION-ID: 'hi-p2\\udcff' is not UTF-8 text"),
-    (["--patient", "p\udcff"], "--patient: 'p\\udcff' is not UTF-8 text"),
-    (["--client", "\udcfe"], "--client: '\\udcfe' is not UTF-8 text"),
-    (["--tenant", "t\udc80"], "--tenant: 't\\udc80' is not UTF-8 text"),
+    (["show", "hi-p2\udcff"], 'HOOKINSTANCE-REQUEST-ID-OR-ASSERTION-ID: "hi-p2\\udcff" is not UTF-8 text'),
+    (["--patient", "p\udcff"], '--patient: "p\\udcff" is not UTF-8 text'),
+    (["--client", "\udcfe"], '--client: "\\udcfe" is not UTF-8 text'),
+    (["--tenant", "t\udc80"], '--tenant: "t\\udc80" is not UTF-8 text'),
     # Spans and moments outside the years datetime holds, in UTC
-    (["--since", "9999999999d"], "--since: '9999999999d': not within the years 1 to 9999 in UTC"),
-    (["--since", "99999999999999999999m"], "--since: '99999999999999999999m': not within the years 1 to 9999 in UTC"),
-    (["prune", "--before", "9999999999w"], "--before: '9999999999w': not within the years 1 to 9999 in UTC"),
+    (["--since", "9999999999d"], '--since: "9999999999d": not within the years 1 to 9999 in UTC'),
+    (["--since", "99999999999999999999m"], '--since: "99999999999999999999m": not within the years 1 to 9999 in UTC'),
+    (["prune", "--before", "9999999999w"], '--before: "9999999999w": not within the years 1 to 9999 in UTC'),
     (["--since", "9999-12-31T23:59:59-14:00"], "not within the years 1 to 9999 in UTC"),
     (["--since", "0001-01-01T00:00:00+14:00"], "not within the years 1 to 9999 in UTC"),
     (["prune", "--before", "0001-01-01T00:00:00+14:00"], "not within the years 1 to 9999 in UTC"),
     # A LIMIT beyond a 64-bit integer overflowed inside SQLite; digits int() cannot read were a ValueError
-    (["--limit", "100000000000000000000"], "--limit: '100000000000000000000' is not a positive integer up to "),
+    (["--limit", "100000000000000000000"], '--limit: "100000000000000000000" is not a positive integer up to '),
     (["--limit", "9223372036854775808"], "is not a positive integer up to 9223372036854775807"),
-    (["--limit", "\u00b2"], "--limit: '\u00b2' is not a positive integer"),
-    (["--limit", "9" * 5000], "--limit: '" + "9" * 80 + "' is not a positive integer"),
-    (["--since", "x" * 100_000], "--since: '" + "x" * 80 + "': use an ISO date"),
+    (["--limit", "\u00b2"], '--limit: "\u00b2" is not a positive integer'),
+    (["--limit", "9" * 5000], '--limit: "' + "9" * 80 + '" is not a positive integer'),
+    (["--since", "x" * 100_000], '--since: "' + "x" * 80 + '": use an ISO date'),
 ])
 def test_arguments_no_query_can_take_are_a_usage_error(audited: str, capsys: pytest.CaptureFixture[str],
                                                         argv: list[str], said: str) -> None:
@@ -259,7 +259,7 @@ def test_the_largest_limit_is_taken(audited: str, capsys: pytest.CaptureFixture[
 
 def test_show_of_a_long_unknown_key_echoes_it_cut(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "show", "k" * 100_000, "--database-url", audited]) == 1
-    assert capsys.readouterr().err == f"No call with hookInstance, request id or coverage-assertion-id {'k' * 80!r}\n"
+    assert capsys.readouterr().err == f"No call with hookInstance, request id or coverage-assertion-id \"{'k' * 80}\"\n"
 
 
 def test_rejected_calls_are_listed_with_why_and_never_with_what_was_sent(
@@ -283,12 +283,12 @@ def test_rejected_calls_are_listed_with_why_and_never_with_what_was_sent(
     _, out = run(capsys, "audit", "--database-url", database, "--rejected", "--format", "jsonl")
     rows = [json.loads(line) for line in out.splitlines()]
     assert [(r["hook_instance"], r["status"], r["reason"]) for r in rows] == [
-        ("", 415, "Content-Type 'text/plain' is not JSON; use application/json"),
+        ("", 415, 'Content-Type "text/plain" is not JSON; use application/json'),
         ("hi-quoted", 400, "invalid at context.draftOrders"),
         ("hi-order", 400, "invalid at context.draftOrders.entry[0].resource.status"),
     ]
     assert "Jane Doe" not in out and "Jane Doe" not in caplog.text
-    assert ("400 on POST /cds-services/blinatumomab-coverage, hookInstance 'hi-quoted': invalid at context.draftOrders"
+    assert ('400 on POST /cds-services/blinatumomab-coverage, hookInstance "hi-quoted": invalid at context.draftOrders'
             in caplog.text)
     code, table = run(capsys, "audit", "--database-url", database, "--rejected")
     assert code == 0 and table.splitlines()[0].split() == ["time", "(UTC)", "hook", "client", "tenant", "patient",

@@ -54,8 +54,8 @@ def test_an_inline_jwk_set_without_a_usable_key_fails_the_check_as_it_fails_the_
     assert main(["check"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cds-service check: inline jwks of client https://inline.example.org: no usable key; "
-                          "not usable: kid 'k1' (Unable to construct key from JWK: ")
-    assert "kid 'shared' (algorithm HS256 is not accepted)" in err and "cryptography" not in err
+                          'not usable: kid "k1" (Unable to construct key from JWK: ')
+    assert 'kid "shared" (algorithm HS256 is not accepted)' in err and "cryptography" not in err
     with pytest.raises(ConfigError) as refused:
         make_app(Settings.from_env())
     assert f"cds-service check: {refused.value}\n" == err
@@ -69,7 +69,7 @@ def test_an_unusable_key_beside_a_usable_one_is_a_warning_naming_its_kid(
     monkeypatch.setenv("CDS_AUTH_CONFIG", str(auth_file(tmp_path, [UNUSABLE_KEY, good])))
     monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
     warning = ("inline jwks of client https://inline.example.org: keys not usable, ignored (tokens signed with them "
-               "are refused): kid 'k1' (Unable to construct key from JWK: ")
+               'are refused): kid "k1" (Unable to construct key from JWK: ')
     with caplog.at_level(logging.WARNING, logger="cds_service"):
         assert main(["check"]) == 0
         assert "JWT required" in capsys.readouterr().out

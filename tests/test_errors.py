@@ -138,8 +138,8 @@ def test_a_body_in_a_content_coding_is_a_415_naming_it(client: LiveClient, codin
     response = client.post(SERVICE, data=gzip.compress(json.dumps(sign_request()).encode()), headers=headers)
     issue = assert_outcome(response, 415)
     assert issue["code"] == "not-supported"
-    assert issue["diagnostics"] == f"Content-Encoding {coding!r} is not supported; send the body uncompressed " \
-                                   "(identity)"
+    assert issue["diagnostics"] == f"Content-Encoding {json.dumps(coding)} is not supported; send the body " \
+                                   "uncompressed (identity)"
     assert response.headers["Accept-Encoding"] == "identity"
 
 
@@ -317,6 +317,12 @@ def test_diagnostics_never_echo_an_access_token(client: LiveClient, field: str, 
     assert SECRET not in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("raw, said", [(b"null", "null"), (b"[1, 2]", "an array"), (b'"a string"', '"a string"')])
+def test_a_body_that_is_no_object_is_named_as_json(client: LiveClient, raw: bytes, said: str) -> None:
+    issue = assert_outcome(post(client, raw), 400)
+    assert issue["diagnostics"] == f"Request body must be a JSON object, got {said}"
+
+
 @pytest.mark.parametrize("build, mutate, expression", [
     (sign_request, _setting("hook", "h" * 2_000_000), "hook"),
     (select_request, _setting("context.selections", ["MedicationRequest/" + "x" * 2_000_000]),
@@ -427,7 +433,7 @@ def test_unknown_service_id_is_a_404(client: LiveClient) -> None:
     issue = assert_outcome(client.post("/cds-services/other-service", json=sign_request()), 404)
     # The id is in the URL, not the request's JSON: no FHIRPath expression names it.
     assert issue["code"] == "not-found" and "expression" not in issue
-    assert issue["diagnostics"] == "No CDS service with id 'other-service'"
+    assert issue["diagnostics"] == 'No CDS service with id "other-service"'
     assert_outcome(client.get("/no/such/path"), 404)
 
 
@@ -512,7 +518,8 @@ def test_a_refused_hook_call_is_logged_with_its_hook_instance_quoted_and_cut(
     with caplog.at_level(logging.INFO, logger="cds_service"):
         assert post(client, body).status_code == status
     logged = [r.getMessage() for r in caplog.records if r.name == "cds_service.routes"]
-    assert [m for m in logged if m.startswith(f"{status} on POST {SERVICE}, hookInstance {hook_instance[:80]!r}: ")]
+    quoted = json.dumps(hook_instance[:80], ensure_ascii=False).replace("\u2028", "\\u2028")
+    assert [m for m in logged if m.startswith(f"{status} on POST {SERVICE}, hookInstance {quoted}: ")]
     assert hook_instance[:81] not in caplog.text
 
 

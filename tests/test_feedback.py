@@ -182,7 +182,7 @@ def test_unknown_ids_are_logged_quoted_and_bounded(live_app: tuple[str, AuditSto
     with caplog.at_level("WARNING", logger="cds_service.feedback"):
         assert post(base_url, body).status_code == 200
     [line] = [r.getMessage() for r in caplog.records if "not issued (so far)" in r.getMessage()]
-    assert "\n" not in line and "'x\\n2026-11-21 ERROR" in line
+    assert "\n" not in line and '"x\\n2026-11-21 ERROR' in line
     assert "(+10 more)" in line and len(line) < 1200  # ten ids of 80 characters, not twenty of 193
     too_long = {"feedback": [{"card": "c", "outcome": "accepted", "acceptedSuggestions": ["y" * 201]}]}
     assert post(base_url, too_long).status_code == 400
@@ -379,7 +379,7 @@ def test_a_400_quotes_a_bad_timestamp_cut(live_app: tuple[str, AuditStore], time
     assert response.status_code == 400
     [issue] = response.json()["issue"]
     assert issue["expression"] == ["feedback[0].outcomeTimestamp"]
-    assert issue["diagnostics"].startswith(f"feedback[0].outcomeTimestamp: {timestamp[:40]!r}"[:-1])
+    assert issue["diagnostics"].startswith(f"feedback[0].outcomeTimestamp: {json.dumps(timestamp[:40])}"[:-1])
     assert len(response.content) < 1_000
 
 
@@ -411,7 +411,7 @@ def test_a_body_in_a_content_coding_is_a_415(live_app: tuple[str, AuditStore]) -
     data = gzip.compress(json.dumps({"feedback": [{"card": "c", "outcome": "accepted"}]}).encode())
     response = post(base_url, None, data=data, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
     assert response.status_code == 415 and response.headers["Accept-Encoding"] == "identity"
-    assert response.json()["issue"][0]["diagnostics"].startswith("Content-Encoding 'gzip' is not supported")
+    assert response.json()["issue"][0]["diagnostics"].startswith('Content-Encoding "gzip" is not supported')
     assert count_feedback(store) == 0
 
 
@@ -439,7 +439,7 @@ def test_refused_feedback_calls_are_audited_without_their_content(live_app: tupl
     assert [(row.hook, row.status, row.hook_instance, row.patient_id) for row in rows] == [
         ("feedback", 400, "", None), ("feedback", 415, "", None), ("feedback", 404, "", None)]
     assert rows[0].reason == "invalid at feedback[0].outcome"
-    assert rows[1].reason.startswith("Content-Type 'text/plain' is not JSON")
+    assert rows[1].reason.startswith('Content-Type "text/plain" is not JSON')
     assert not [place for place in stored_values(store) if comment in place[1]]
     assert store.recent() == []  # no decision, and nothing stored as feedback
     assert count_feedback(store) == 0

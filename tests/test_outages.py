@@ -299,7 +299,7 @@ def test_a_signed_hook_call_refused_by_an_outage_is_audited_with_its_ids_and_lis
         assert store.flush(10)
         [row] = store.rejected()
         body = sign_request()
-        assert f"503 on POST {SERVICE}, hookInstance {body['hookInstance']!r}: audit database unavailable" \
+        assert f"503 on POST {SERVICE}, hookInstance {json.dumps(body['hookInstance'])}: audit database unavailable" \
             in caplog.text
         assert (row.status, row.hook, row.hook_instance, row.patient_id, row.client_iss, row.tenant) == (
             503, "order-sign", body["hookInstance"], "p1", EHR, "tenant-a")

@@ -347,8 +347,8 @@ def test_a_contained_resource_of_an_unknown_type_is_a_400_not_a_silent_fault(cli
 
 
 @pytest.mark.parametrize(("element", "value", "diagnostics"), [
-    ("status", "bogus", "status 'bogus' is not a MedicationRequest status code"),
-    ("intent", "wish", "intent 'wish' is not a MedicationRequest intent code"),
+    ("status", "bogus", 'status "bogus" is not a MedicationRequest status code'),
+    ("intent", "wish", 'intent "wish" is not a MedicationRequest intent code'),
     ("id", None, "has no id"),
 ])
 def test_a_blinatumomab_order_with_a_code_outside_its_binding_or_no_id_is_a_400(

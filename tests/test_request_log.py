@@ -39,7 +39,7 @@ def test_an_answered_hook_call_is_one_line_of_ids_and_numbers(client: LiveClient
     [line] = lines(caplog)
     cards = len(response.get_json()["cards"])
     assert line.levelno == logging.INFO
-    assert re.fullmatch(rf"200 on POST {SERVICE}, hookInstance '{body['hookInstance']}': ok; hook=order-sign "
+    assert re.fullmatch(rf'200 on POST {SERVICE}, hookInstance "{body["hookInstance"]}": ok; hook=order-sign '
                         rf"orders=1 cards={cards} ms=\d+\.\d remote=127\.0\.0\.1 request_id={request_id}",
                         line.getMessage()), line.getMessage()
     # Never clinical content: no patient id, no name, no card text.
@@ -96,8 +96,8 @@ def test_a_refused_request_is_one_line_with_the_reason(client: LiveClient, caplo
         stray = client.get("/favicon.ico")
     assert (refused.status_code, stray.status_code) == (400, 404)
     [call_line, stray_line] = [record.getMessage() for record in lines(caplog)]
-    assert call_line.startswith(f"400 on POST {SERVICE}, hookInstance '{body['hookInstance']}': invalid at hook; "
-                                "hook='order-dispatch' ms=")
+    assert call_line.startswith(f'400 on POST {SERVICE}, hookInstance "{body["hookInstance"]}": invalid at hook; '
+                                'hook="order-dispatch" ms=')
     assert stray_line.startswith("404 on GET /favicon.ico: No such endpoint: GET /favicon.ico; ms=")
     assert "orders=" not in call_line and " remote=127.0.0.1 " in stray_line
 
