@@ -33,8 +33,8 @@ from cds_service.http_errors import request_body
 from cds_service.json_codec import storable
 from cds_service.override_reasons import canonical_override_system
 from cds_service.printable import quoted_id
-from cds_service.validation import (check_content_type, error_message, parse_json_object, schema_error_expression,
-                                   worded_errors)
+from cds_service.schema_messages import error_message
+from cds_service.validation import check_content_type, parse_json_object, schema_error_expression, worded_errors
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +56,14 @@ _CODING = {
     "properties": {"system": {"type": "string", "maxLength": 500}, "code": {"type": "string", "maxLength": 200},
                    "display": {"type": "string", "maxLength": _FREE_TEXT_MAX}},
     "anyOf": [{"required": ["code"]}, {"required": ["display"]}],
+    "description": "a Coding with a code or a display",  # each anyOf's words, for its 400 (schema_messages.py)
 }
 _OVERRIDE_REASON = {
     "type": "object",
     "properties": {"reason": _CODING, "userComment": {"type": "string", "maxLength": _FREE_TEXT_MAX}},
     # Either the specified {"reason": Coding, "userComment": ...} or a bare Coding.
     "anyOf": [{"required": ["reason"]}, {"required": ["userComment"]}, _CODING],
+    "description": 'an object with a "reason" Coding or a "userComment", or a bare Coding',
 }
 _ITEM = {
     "type": "object",
@@ -72,7 +74,8 @@ _ITEM = {
         "acceptedSuggestions": {
             "type": "array",
             "maxItems": _ITEMS_MAX,
-            "items": {"anyOf": [_ID, {"type": "object", "required": ["id"], "properties": {"id": _ID}}]},
+            "items": {"anyOf": [_ID, {"type": "object", "required": ["id"], "properties": {"id": _ID}}],
+                      "description": 'a suggestion\'s uuid, or an object with it as its "id"'},
         },
         "overrideReason": _OVERRIDE_REASON,
         "outcomeTimestamp": {"type": "string"},

@@ -1,7 +1,7 @@
 """Request validation: Content-Type, JSON parsing, jsonschema (schemas/hook-request.json), then `HookRequest`.
 
-The schema's verdict comes from its keywords compiled into plain checks (schema_checks.py); jsonschema words the 400 of
-a request they refuse.
+The schema's verdict comes from its keywords compiled into plain checks (schema_checks.py); jsonschema finds what is
+wrong with a request they refuse, and schema_messages.py words it.
 
 Every problem becomes a `ClientError` whose expression names the offending field (service-contract.md §Errors).
 """
@@ -25,6 +25,7 @@ from cds_service.exceptions import ClientError, path_expression
 from cds_service.hook_request import HookRequest
 from cds_service.printable import json_value, quoted_id
 from cds_service.schema_checks import compiled_check
+from cds_service.schema_messages import SIZE_LIMITS, error_message
 
 JSON_MEDIA_TYPES = ("application/json", "application/fhir+json")
 CONFIGURATION_EXTENSION = "davinci-crd.configuration"
@@ -34,7 +35,6 @@ MAX_JSON_DEPTH = 100
 _INEXACT_FLOAT = 2.0**63  # orjson reads integers outside the 64-bit range as floats
 # Schema errors looked at to word a 400: enough to pick the most relevant one.
 _ERRORS_WORDED = 20
-_SIZE_LIMITS = frozenset({"maxItems", "maxProperties", "maxLength"})
 
 
 def check_content_type(content_type: str | None) -> None:
@@ -161,7 +161,7 @@ def worded_errors(validator: Validator, instance: Any) -> Iterator[ValidationErr
     items."""
     for error in islice(validator.iter_errors(instance), _ERRORS_WORDED):
         yield error
-        if error.validator in _SIZE_LIMITS:
+        if error.validator in SIZE_LIMITS:
             return
 
 
@@ -182,29 +182,7 @@ def _message(found: _Found) -> str:
     """What is wrong, from the schema error; it quotes the offending value except under a secret field."""
     error, prefix = found
     path = (*prefix, *error.absolute_path)
-    if path and path[0] in _SECRET_FIELDS:
-        return _without_value(error)
-    return error_message(error)
-
-
-def error_message(error: ValidationError) -> str:
-    """jsonschema's message, readable: it quotes the offending value, which may be huge. An oversized value is not
-    quoted at all (its message would be cut before saying what is wrong)."""
-    if error.validator in _SIZE_LIMITS:
-        unit = "characters" if error.validator == "maxLength" else "items"
-        return f"is longer than {error.validator_value} {unit}"
-    message: str = error.message
-    return message if len(message) <= 300 else message[:300] + "..."
-
-
-def _without_value(error: ValidationError) -> str:
-    """The problem stated from the schema alone (its rule, not the value it rejected)."""
-    if error.validator == "required":
-        return "is required"  # the field's expression names the missing member
-    if error.validator == "type":
-        types = error.validator_value
-        return f"must be of type {' or '.join(types) if isinstance(types, list) else types} (value not shown)"
-    return f"does not satisfy the schema's {error.validator} {error.validator_value!r} (value not shown)"
+    return error_message(error, secret=bool(path) and path[0] in _SECRET_FIELDS)
 
 
 # The request's ids are the audit trail's keys, found again by `cds-service audit show` and in the EHR's logs: a

@@ -24,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 
 from cds_service.http_errors import register_error_handlers
 from cds_service.order_validation import MAX_ORDERS
-from cds_service.validation import error_message, worded_errors
+from cds_service.schema_messages import error_message
+from cds_service.validation import worded_errors
 from tests.conftest import close_app, local_settings, make_app
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 from tests.live_server import LiveClient, serving
@@ -286,6 +287,9 @@ def test_the_compiled_schema_check_agrees_with_jsonschema() -> None:
 
 
 SECRET = "SECRET-ACCESS-TOKEN-0123456789"
+# The patterns' rules in words (their descriptions in hook-request.json), never the regex.
+A_BEARER_TOKEN = "must be a bearer token: letters, digits and -._~+/ only, optionally ending in = (value not shown)"
+AN_HTTP_URL = "must be an http or https URL, without spaces or line breaks (value not shown)"
 MISPLACED_TOKENS = [
     ("fhirAuthorization", f"Bearer {SECRET}", "fhirAuthorization", "of type object or null"),
     ("fhirAuthorization", [SECRET], "fhirAuthorization", "of type object or null"),
@@ -294,14 +298,14 @@ MISPLACED_TOKENS = [
     # Sent as the Authorization header of every fetch, where CR/LF would inject headers (requests refuses it, and
     # every key was then "not received": a 412 blaming the EHR's server instead of the field).
     ("fhirAuthorization", {"access_token": f"A B\r\nX-Injected: {SECRET}"}, "fhirAuthorization.access_token",
-     "pattern"),
-    ("fhirAuthorization", {"access_token": f"{SECRET} extra"}, "fhirAuthorization.access_token", "pattern"),
-    ("fhirAuthorization", {"access_token": ""}, "fhirAuthorization.access_token", "pattern"),
+     A_BEARER_TOKEN),
+    ("fhirAuthorization", {"access_token": f"{SECRET} extra"}, "fhirAuthorization.access_token", A_BEARER_TOKEN),
+    ("fhirAuthorization", {"access_token": ""}, "fhirAuthorization.access_token", A_BEARER_TOKEN),
     # Python's `$` also matches before a final line feed: "token\n" passed the pattern, and requests then refused
     # the header, failing every fetch.
-    ("fhirAuthorization", {"access_token": f"{SECRET}\n"}, "fhirAuthorization.access_token", "pattern"),
-    ("fhirServer", f"https://ehr.example.org/{SECRET}\n", "fhirServer", "pattern"),
-    ("fhirServer", f"ftp://ehr.example.org/{SECRET}", "fhirServer", "pattern"),
+    ("fhirAuthorization", {"access_token": f"{SECRET}\n"}, "fhirAuthorization.access_token", A_BEARER_TOKEN),
+    ("fhirServer", f"https://ehr.example.org/{SECRET}\n", "fhirServer", AN_HTTP_URL),
+    ("fhirServer", f"ftp://ehr.example.org/{SECRET}", "fhirServer", AN_HTTP_URL),
     ("fhirServer", {"url": SECRET}, "fhirServer", "of type string or null"),
 ]
 
@@ -313,8 +317,34 @@ def test_diagnostics_never_echo_an_access_token(client: LiveClient, field: str, 
     body = sign_request() | {"fhirServer": "https://ehr.example.org/fhir", field: value}
     response = post(client, body)
     issue = assert_outcome(response, 400, expression)
-    assert problem in issue["diagnostics"]
+    assert issue["diagnostics"].startswith(f"{expression}: ") and problem in issue["diagnostics"]
     assert SECRET not in response.get_data(as_text=True)
+
+
+# What an integration engineer reads: the rule in words (a pattern's by its description in hook-request.json, never the
+# regex), and the value sent as JSON wrote it ("null", not Python's "None").
+WORDED_400S = [
+    (select_request, _setting("context.selections", ["urn:uuid:5e0c1f4a"]), "context.selections[0]: must be a "
+     'reference such as MedicationRequest/123 (a resource type, a slash and an id, without spaces), got "urn:uuid:'
+     '5e0c1f4a"'),
+    (sign_request, _setting("hookInstance", None), "hookInstance: must be of type string, got null"),
+    (sign_request, _setting("hook", True), "hook: must be of type string, got true"),
+    (sign_request, _setting("context.draftOrders.resourceType", "List"),
+     'context.draftOrders.resourceType: must be "Bundle", got "List"'),
+    (sign_request, _setting("hook", "patient-view\n"),
+     'hook "patient-view\\n" is not declared by this service (order-select, order-sign)'),
+    (sign_request, _setting("fhirAuthorization", {"access_token": "two words"}),
+     f"fhirAuthorization.access_token: {A_BEARER_TOKEN}"),
+    (sign_request, _setting("fhirServer", "ftp://ehr.example.org/fhir"), f"fhirServer: {AN_HTTP_URL}"),
+]
+
+
+@pytest.mark.parametrize("build, mutate, said", WORDED_400S)
+def test_a_400_says_the_rule_in_words_and_quotes_the_value_as_json(
+        client: LiveClient, build: Callable[[], dict[str, Any]], mutate: Mutation, said: str) -> None:
+    body = build() | {"fhirServer": "https://ehr.example.org/fhir"}
+    mutate(body)
+    assert assert_outcome(post(client, body), 400)["diagnostics"] == said
 
 
 @pytest.mark.parametrize("raw, said", [(b"null", "null"), (b"[1, 2]", "an array"), (b'"a string"', '"a string"')])
