@@ -19,6 +19,7 @@ from cds_service.fhir_client import (
 )
 from cds_service.hook_request import HookRequest
 from cds_service.record import PREFETCH_TEMPLATES, PatientRecord
+from cds_service.urls import internal_host
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,12 @@ def _client_for(request: HookRequest, allow_server: Callable[[str], bool]) -> tu
     server = request.fhir_server
     if not server:
         return None, "no fhirServer to fetch it from"
+    if internal_host(server):
+        # Refused by the allowlist in every mode, and for this reason alone: not "not allowed for this client", which
+        # sent an engineer to a client's fhir_servers (local mode has none).
+        log.warning("hook %s: fhirServer is a link-local or cloud metadata address: nothing fetched",
+                    request.hook_instance)
+        return None, "fhirServer is a link-local or cloud metadata address, which the service never calls"
     if not allow_server(server):
         # A configuration or integration problem (the client's fhir_servers), not the patient's: the operator must
         # hear of it. The URL is not logged (docs/prefetch.md §Logs).

@@ -809,22 +809,28 @@ def test_hosts_near_the_internal_ones_are_still_allowed_locally(url: str) -> Non
     assert server_allowlist(True, None)(url)
 
 
-def test_a_metadata_fhir_server_is_answered_as_one_not_allowed_and_never_contacted(
-        client: LiveClient, caplog: pytest.LogCaptureFixture) -> None:
-    """Local mode sent the request's access token there (and a missing patient waited out the fetch)."""
+@pytest.mark.parametrize("configured", [False, True], ids=["local-mode", "configured-client"])
+def test_a_metadata_fhir_server_is_named_as_such_in_the_412_and_never_contacted(
+        request: pytest.FixtureRequest, configured: bool, caplog: pytest.LogCaptureFixture) -> None:
+    """Local mode sent the request's access token there (and a missing patient waited out the fetch). Its 412 said
+    "not allowed for this client", in local mode too, where there is no client: the reason is the address."""
     body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
     del body["prefetch"]["patient"]
     body["fhirServer"] = "http://169.254.169.254/computeMetadata/v1"
     body["fhirAuthorization"] = {"access_token": "ehr-access-token", "token_type": "Bearer", "expires_in": 300,
                                  "scope": "patient/*.read", "subject": "cds-service"}
+    service: LiveClient = request.getfixturevalue("secure" if configured else "client")
+    headers = {"Authorization": f"Bearer {ec_token()}"} if configured else {}
     with caplog.at_level(logging.DEBUG):
-        response = client.post(SERVICE, json=body)
+        response = service.post(SERVICE, json=body, headers=headers)
     assert response.status_code == 412
     diagnostics = response.get_json()["issue"][0]["diagnostics"]
-    assert diagnostics.endswith("prefetch 'patient' missing and fhirServer is not allowed for this client")
-    assert f"hook {body['hookInstance']}: FHIR server not allowed for client (none verified): nothing fetched" in \
-        caplog.text
-    assert "169.254" not in caplog.text
+    assert diagnostics.endswith("prefetch 'patient' missing and fhirServer is a link-local or cloud metadata address, "
+                                "which the service never calls")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert f"hook {body['hookInstance']}: fhirServer is a link-local or cloud metadata address: nothing fetched" in \
+        warnings
+    assert "169.254" not in caplog.text and "not allowed" not in caplog.text
 
 
 def _b64(data: bytes) -> str:
