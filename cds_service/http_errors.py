@@ -120,16 +120,22 @@ def _unsupported_content_coding(exc: UnsupportedContentCoding) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
-    message = {
+    message = _too_large() if status == 413 else {
         404: f"No such endpoint: {request.method} {request.path}",
         405: f"Method {request.method} is not allowed on {request.path}",
-        413: "Request body is larger than the configured limit",
     }.get(status, exc.description or exc.name)
     _rejected(message)
     response = outcome_response(status, message, code=_HTTP_CODES.get(status, "processing"))
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
+
+
+def _too_large() -> str:
+    """The 413's words: the limit, and the setting that changes it (docs/configuration.md), so that the engineer of an
+    EHR sending large prefetches knows what to ask the operator for."""
+    limit = unproxied(request).max_content_length  # the app's MAX_CONTENT_LENGTH: CDS_MAX_BODY_BYTES
+    return f"Request body is larger than the configured limit of {limit} bytes (CDS_MAX_BODY_BYTES)"
 
 
 def _unauthorized(exc: Unauthorized) -> Response:
