@@ -21,20 +21,30 @@ With `narrowed_observations`, the server is Epic's: an Observation search withou
 (400).
 Test modules get a running server from the `fhir_server` fixture: `from tests.fhir_server import fhir_server`.
 
+By hand, for testing the service without a prefetch (docs/prefetch.md §Testing against a FHIR server):
+
+    python -m tests.fhir_server [--port 8090] [--token TOKEN] fhir_examples/<example>.json > request.json
+
+serves the example's prefetch resources, and prints on stdout the example as a request to post (without its prefetch,
+with this server as its fhirServer); on stderr, the server's URL and each request it answers.
+
 Each received request has an `exchange` telling how the server's side of it ended: "answered" (the whole answer
 written) or "client hung up" (the client closed the connection first): a test proves that a client gave up on an
 answer from what the server saw, not from a stopwatch.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import select
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -105,13 +115,14 @@ class ReceivedRequest:
 class FhirTestServer:
     def __init__(self, page_size: int = 50, token: str | None = None, hapi_paging: bool = False,
                  max_page_size: int | None = None, narrowed_observations: bool = False,
-                 refuse_count: bool = False) -> None:
+                 refuse_count: bool = False, verbose: bool = False) -> None:
         self.page_size = page_size  # entries a page when the search does not ask (`_count`)
         self.max_page_size = page_size if max_page_size is None else max_page_size  # the most `_count` is granted
         self.refuse_count = refuse_count  # when set, a search with `_count` is refused (400)
         self.narrowed_observations = narrowed_observations  # when set, Observation searches need a category or code
         self.hapi_paging = hapi_paging
         self.token = token  # when set, requests without "Bearer <token>" get 401
+        self.verbose = verbose  # when set, each request is logged on stderr (http.server's line): run by hand
         self.next_link_base: str | None = None  # when set, next links point there (a hostile server)
         self.requests: list[ReceivedRequest] = []
         self._resources: dict[tuple[str, str], dict[str, Any]] = {}
@@ -149,8 +160,9 @@ class FhirTestServer:
         with self._lock:
             return [r.path for r in self.requests]
 
-    def start(self) -> FhirTestServer:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+    def start(self, port: int = 0) -> FhirTestServer:
+        """Serve on 127.0.0.1, on `port` (0: one the system picks, free)."""
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True  # a handler still sleeping on a delay fault must not block stop()
         # A short poll interval keeps stop() (and so every test using the server) fast.
         threading.Thread(target=self._httpd.serve_forever, args=(0.02,), name="fhir-test-server", daemon=True).start()
@@ -354,7 +366,8 @@ def _handler_for(server: FhirTestServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(interval)
 
         def log_message(self, format: str, *args: Any) -> None:
-            pass  # keep test output quiet
+            if server.verbose:  # run by hand: what the service asked for; in tests, quiet
+                super().log_message(format, *args)
 
     return Handler
 
@@ -364,3 +377,51 @@ def fhir_server() -> Iterator[FhirTestServer]:
     """A running FhirTestServer (page size 50, no token required), stopped after the test."""
     with FhirTestServer() as server:
         yield server
+
+
+def prefetched_resources(prefetch: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every resource of an example's prefetch, for the FHIR server to hold: the record, nothing more."""
+    resources = [prefetch["patient"]]
+    for key, value in prefetch.items():
+        if key != "patient" and value is not None:
+            resources += [entry["resource"] for entry in value.get("entry", [])]
+    return resources
+
+
+def without_prefetch(body: dict[str, Any], base_url: str, token: str | None) -> dict[str, Any]:
+    """The request with no prefetch, to be read from the server at `base_url`, with the bearer token if one."""
+    withheld = {k: v for k, v in body.items() if k != "prefetch"}
+    withheld["fhirServer"] = base_url
+    if token is not None:
+        withheld["fhirAuthorization"] = {"access_token": token, "token_type": "Bearer", "expires_in": 300,
+                                         "scope": "patient/*.read", "subject": "blinatumomab-coverage"}
+    return withheld
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve an example's prefetch resources until interrupted; print the example as a request without them."""
+    parser = argparse.ArgumentParser(prog="python -m tests.fhir_server", description=main.__doc__)
+    parser.add_argument("example", type=Path, help="a hook request with a prefetch (fhir_examples/*.json)")
+    parser.add_argument("--port", type=int, default=8090, help="port on 127.0.0.1 (0: any free one); default 8090")
+    parser.add_argument("--token", help="a bearer token the server requires, sent in the request's fhirAuthorization")
+    args = parser.parse_args(argv)
+    body = json.loads(args.example.read_text("utf-8"))
+    resources = prefetched_resources(body["prefetch"])
+    server = FhirTestServer(token=args.token, verbose=True)
+    server.add(*resources)
+    server.start(args.port)
+    # stdout holds the request alone (one line of JSON, for `> request.json`); what a person reads goes to stderr.
+    print(json.dumps(without_prefetch(body, server.base_url, args.token)), flush=True)
+    patient = f"{server.base_url}/Patient/{body['context']['patientId']}"
+    print(f"fhirServer {server.base_url}: {len(resources)} resources of {args.example.name} (the patient: GET "
+          f"{patient}). The request to post, without its prefetch, is on stdout. Ctrl-C stops.",
+          file=sys.stderr, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.crd_invariants import check_crd_invariants
-from tests.fhir_server import FhirTestServer
+from tests.fhir_server import FhirTestServer, prefetched_resources, without_prefetch
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((EXAMPLES / "expected.json").read_text())
@@ -103,8 +103,8 @@ def test_example_read_from_a_fhir_server(live_service: str, name: str, refuse_co
     body = _example(name)
     prefetched = _post(live_service, name)
     with FhirTestServer(page_size=2, token=TOKEN, refuse_count=refuse_count) as server:
-        server.add(*_prefetched_resources(body["prefetch"]))
-        fetched = _post_body(live_service, _without_prefetch(body, server))
+        server.add(*prefetched_resources(body["prefetch"]))
+        fetched = _post_body(live_service, without_prefetch(body, server.base_url, TOKEN))
     assert RECORD_PATHS <= set(server.paths()), server.paths()
     assert {r.authorization for r in server.requests} == {f"Bearer {TOKEN}"}
     _check_answer(live_service, body, EXPECTED[name], fetched)
@@ -127,8 +127,8 @@ def test_example_read_from_a_fhir_server_refusing_observation_searches_by_patien
     body = _example(name)
     prefetched = _post(live_service, name)
     with FhirTestServer(page_size=2, token=TOKEN, narrowed_observations=True) as server:
-        server.add(*(_filed_under_a_category(r) for r in _prefetched_resources(body["prefetch"])))
-        fetched = _post_body(live_service, _without_prefetch(body, server))
+        server.add(*(_filed_under_a_category(r) for r in prefetched_resources(body["prefetch"])))
+        fetched = _post_body(live_service, without_prefetch(body, server.base_url, TOKEN))
     searches = [r.query.get("category", ["none"])[0] for r in server.requests
                 if r.path == "/Observation" and "_page" not in r.query]
     assert searches[0] == "none" and sorted(searches[1:]) == ["laboratory", "vital-signs"], searches
@@ -156,20 +156,11 @@ def test_a_long_chart_is_read_whole_from_a_fhir_server(live_service: str) -> Non
                 "effectiveDateTime": "2026-10-01", "valueQuantity": {"value": 11.2, "unit": "g/dL"}}
                for i in range(1200)]
     with FhirTestServer(page_size=20, max_page_size=1000, token=TOKEN) as server:
-        server.add(*_prefetched_resources(body["prefetch"]), *routine)
-        fetched = _post_body(live_service, _without_prefetch(body, server))
+        server.add(*prefetched_resources(body["prefetch"]), *routine)
+        fetched = _post_body(live_service, without_prefetch(body, server.base_url, TOKEN))
     assert server.paths().count("/Observation") == 7
     _check_answer(live_service, body, EXPECTED[MRD_BY_TEXT], fetched)
     assert _comparable(fetched) == _comparable(prefetched)
-
-
-def _without_prefetch(body: dict[str, Any], server: FhirTestServer) -> dict[str, Any]:
-    """The request with no prefetch, to be read from `server` with the bearer token."""
-    withheld = {k: v for k, v in body.items() if k != "prefetch"}
-    withheld["fhirServer"] = server.base_url
-    withheld["fhirAuthorization"] = {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
-                                     "scope": "patient/*.read", "subject": "blinatumomab-coverage"}
-    return withheld
 
 
 def _example(name: str) -> dict[str, Any]:
@@ -182,15 +173,6 @@ def _post_body(base_url: str, body: dict[str, Any]) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     return answer
-
-
-def _prefetched_resources(prefetch: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every resource of the example's prefetch, for the FHIR server to hold: the record, nothing more."""
-    resources = [prefetch["patient"]]
-    for key, value in prefetch.items():
-        if key != "patient" and value is not None:
-            resources += [entry["resource"] for entry in value.get("entry", [])]
-    return resources
 
 
 def _comparable(answer: dict[str, Any]) -> Any:
