@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Union
 
 from cds_service.facts.codes import readable_date
+from cds_service.printable import json_value
 
 Schema = Union[tuple[type, ...], frozenset[str], dict[str, Any], list[Any]]
 
@@ -374,8 +375,9 @@ def _expected(types: tuple[type, ...]) -> str:
 
 
 def _quoted(value: Any) -> str:
-    """A bad code or date as a note shows it: quoted and short (the text is the EHR's, of any length)."""
-    return repr(value[:20] + "…" if len(value) > 20 else value) if isinstance(value, str) else json_kind(value)
+    """A bad code or date as a note or a 400 shows it: quoted as JSON, and short (the text is the EHR's, of any
+    length)."""
+    return json_value(value[:20] + "…" if len(value) > 20 else value) if isinstance(value, str) else json_kind(value)
 
 
 def json_kind(value: Any) -> str:
