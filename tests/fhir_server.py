@@ -417,7 +417,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{patient}). The request to post, without its prefetch, is on stdout. Ctrl-C stops.",
           file=sys.stderr, flush=True)
     try:
-        threading.Event().wait()
+        # A timed wait, again and again: the kernel may hand Ctrl-C to a server thread, and only the main thread runs
+        # Python's handler, when it next runs code; an untimed wait never would (the test hung under load).
+        while True:
+            time.sleep(0.2)
     except KeyboardInterrupt:
         server.stop()
     return 0
