@@ -412,7 +412,7 @@ def test_days_after_the_labels_14_days_without_infusion_are_a_cycle_of_their_own
     """One order holding cycle 1 (days 1-28) and cycle 2 (days 43-70, after 14 days without infusion) runs no day
     past either; resumed after 4 days without infusion (days 33-40), or 9 or 13 (more than 7, but the 28 infusion
     days are given: no interrupted cycle to restart, and too soon for the next), the cycle goes on, past its 28th
-    infusion day. The split card reads the lines so too (course.span_cycles)."""
+    infusion day. The split card reads the lines so too (cycle_end.cycle_stretches)."""
     cycle_2 = line(rate(28), "2027-01-12", "2027-02-08", sequence=3)
     two_cycles = checks_of(order(*step_order()["dosageInstruction"], cycle_2))
     assert two_cycles.past is None and two_cycles.schedule("relapsed-refractory").status == "met"

@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import Flask
 
-from cds_service.dosing.reading import read_order_doses
+from cds_service.dosing.cycle_end import cycle_infusion_days, cycle_stretches
+from cds_service.dosing.reading import DoseLine, read_order_doses
 from cds_service.dosing.span import MISSING_PER_CYCLE, cycle_parts
 from cds_service.facts.order import recorded_start
 from tests.test_cycles_signed_together import by_order, criterion, decision, with_weight_on
@@ -24,7 +25,7 @@ SPLIT = "One order per cycle"  # the split card's topic display
 UCUM = "http://unitsofmeasure.org"
 
 
-# Detection, by the cycle rule of facts/course.py
+# Detection, by where the days card cuts the cycle's infusion days (cycle_end.cycle_stretches)
 
 
 def _line(start: str | None, end: str | None, sequence: int) -> dict[str, Any]:
@@ -40,7 +41,14 @@ def parts(*periods: tuple[str | None, str | None]) -> list[tuple[list[int], str,
     start = recorded_start(order)
     assert start is not None
     return [([line.index for line in part.lines], part.first.isoformat(), part.last.isoformat())
-            for part in cycle_parts(read_order_doses(order, None), start, 0)]
+            for part in split_parts(read_order_doses(order, None), start, 0)]
+
+
+def split_parts(lines: list[DoseLine], start: date, days_before: int,
+                *others: list[DoseLine]) -> list[Any]:
+    """`cycle_parts` of an order's `lines` beside the lines of the cycle's `others` orders, cut as CycleLines cuts."""
+    stretches = cycle_stretches(cycle_infusion_days([lines, *others]), days_before)
+    return cycle_parts(lines, stretches, start, days_before)
 
 
 def test_lines_14_days_apart_after_28_infusion_days_are_two_cycles() -> None:
@@ -78,9 +86,23 @@ def test_infusion_days_given_before_the_order_count_towards_the_28() -> None:
     order = {"resourceType": "MedicationRequest", "dosageInstruction": [
         _line("2026-12-01", "2026-12-08", 1), _line("2026-12-18", "2027-01-14", 2)]}
     lines = read_order_doses(order, None, date(2026, 12, 1), 20)
-    assert cycle_parts(lines, date(2026, 12, 1), 20) == []
+    assert split_parts(lines, date(2026, 12, 1), 20) == []
     alone = read_order_doses(order, None)
-    assert len(cycle_parts(alone, date(2026, 12, 1), 0)) == 2
+    assert len(split_parts(alone, date(2026, 12, 1), 0)) == 2
+
+
+def test_infusion_days_of_an_earlier_order_of_the_cycle_count_towards_the_28() -> None:
+    """A step dose written as two orders (the reviewer's request): days 1-7 (order A), then order B's days 8-28 and a
+    line after 9 days without infusion. With A's 7 days the cycle gave its 28, so B's later line is within the 14
+    days without infusion: its days past the 28th (the days card's), not a cycle to split off; B alone would have
+    restarted an interrupted cycle. After 13 days off still one cycle, after 14 two."""
+    start = date(2026, 12, 1)
+    step = read_order_doses({"dosageInstruction": [_line("2026-12-01", "2026-12-07", 1)]}, None, start)
+    for later, cycles in (("2027-01-07", 1), ("2027-01-11", 1), ("2027-01-12", 2)):
+        order = {"dosageInstruction": [_line("2026-12-08", "2026-12-28", 1), _line(later, "2027-02-08", 2)]}
+        lines = read_order_doses(order, None, start)
+        assert len(split_parts(lines, start, 0, step)) == (cycles if cycles > 1 else 0), later
+        assert len(split_parts(lines, start, 0)) == 2, later  # without A: 21 infusion days, then more than 7 off
 
 
 def test_lines_stating_no_dates_are_one_cycle() -> None:
@@ -98,6 +120,60 @@ def test_lines_running_together_in_a_later_cycle_are_its_lines_and_unread_days_a
     # Its end before its start: the line is placed nowhere.
     assert [lines for lines, _, _ in parts(("2026-12-01", "2026-12-28"), CYCLE_2, ("2027-03-01", "2027-02-01"))] == [
         [0], [1]]
+
+
+STEP_EXAMPLE = "aspirus-adult-relapsed-refractory-cycle1"  # 9 mcg/day 2026-12-01..07, 28 mcg/day 12-08..28
+DAYS_CARD = "Infusion days of the cycle"  # the days card's topic display (and the rest card's)
+
+
+def step_as_two_orders(later: tuple[str, str]) -> dict[str, Any]:
+    """The example's step dose written as two orders signed together: "step-order" (9 mcg/day on days 1-7, 7 vials)
+    and the example's order (28 mcg/day on days 8-28, then a line on `later`, 49 vials)."""
+    body = example(STEP_EXAMPLE)
+    [entry] = body["context"]["draftOrders"]["entry"]
+    step = copy.deepcopy(entry)
+    step["resource"]["id"] = "step-order"
+    step["resource"]["dosageInstruction"] = step["resource"]["dosageInstruction"][:1]
+    step["resource"]["dispenseRequest"]["quantity"]["value"] = 7
+    order = entry["resource"]
+    first = order["dosageInstruction"][1]
+    first["sequence"] = 1
+    again = copy.deepcopy(first)
+    again["sequence"] = 2
+    again["timing"]["repeat"]["boundsPeriod"] = {"start": later[0], "end": later[1]}
+    order["dosageInstruction"] = [first, again]
+    order["dispenseRequest"]["quantity"]["value"] = 49
+    body["context"]["draftOrders"]["entry"].insert(0, step)
+    return body
+
+
+def test_a_step_dose_written_as_two_orders_gets_the_days_card_not_a_split_within_the_14_days(client: Any) -> None:
+    """The reviewer's request: with the first order's 7 days, the second order's days 8-28 end the cycle's 28
+    infusion days, so its line after 9 (or 13) days without infusion is days past the 28th, as for one order: the
+    days card alone, never both it ("runs to day 65") and a split whose cycle 2 would start after 9 days off (a rest
+    card once accepted). Its quantity is judged, not asked for per cycle."""
+    for later, runs_to in ((("2027-01-07", "2027-02-03"), 65), (("2027-01-11", "2027-02-07"), 69)):
+        cards = by_order(post(client, step_as_two_orders(later)))["blinatumomab-order"]
+        displays = [c["source"]["topic"].get("display") for c in cards]
+        assert SPLIT not in displays and DAYS_CARD in displays, later
+        [days] = [c for c in cards if c["source"]["topic"].get("display") == DAYS_CARD]
+        assert days["summary"].startswith(f"Infusion past day 28 of cycle 1: runs to day {runs_to};")
+        assert criterion(decision(cards), "quantity")["status"] != "unknown"
+
+
+def test_after_14_days_without_infusion_the_second_order_of_a_step_dose_is_split(client: Any) -> None:
+    """14 days off after the two orders' 28 infusion days: a cycle of its own, split off; signed again, it is cycle 2,
+    no rest card (14 days are the label's) and no days card."""
+    body = with_weight_on(step_as_two_orders(CYCLE_2), "2027-01-05")
+    cards = by_order(post(client, body))["blinatumomab-order"]
+    assert DAYS_CARD not in [c["source"]["topic"].get("display") for c in cards]
+    card = split_of({"cards": cards})
+    accept(body, card)
+    body["hookInstance"] = str(uuid.uuid4())
+    again = by_order(post(client, body))
+    new_id = next(order for order in again if order not in ("blinatumomab-order", "step-order"))
+    assert decision(again[new_id])["cycle"] == 2
+    assert [c["source"]["topic"]["code"] for order in again.values() for c in order] == ["coverage-info"] * 3
 
 
 # The card and its suggestion

@@ -7,7 +7,8 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.compare import ABOVE, Finding, Patient, above_maximum, compare
-from cds_service.dosing.cycle_end import CycleEnd, PastCycle, cycle_end, cycle_infusion_days, past_cycle
+from cds_service.dosing.cycle_end import (CycleEnd, PastCycle, cycle_end, cycle_infusion_days, cycle_stretches,
+                                         past_cycle)
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling, dosed_by_bsa
 from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, Offered, OrderNeed, OrderQuantity,
                                         QuantityCheck, check_quantity, order_need)
@@ -159,7 +160,7 @@ class CycleLines:
         self._positions: dict[int, int] = {}  # id(order) -> its place in `orders`, as SharedDays numbers them
         self._quantities: dict[QuantityLimit, QuantityCheck] = {}
         self._needs: dict[QuantityLimit, CycleNeeds] = {}
-        self._infusion_days: list[int] | None = None
+        self._stretches: list[Sequence[int]] | None = None
         self._offered: dict[int, Offered] = {}  # id(order) -> its lines as its suggestion writes them (`offer`)
 
     def of(self, order: dict[str, Any]) -> list[DoseLine]:
@@ -181,12 +182,18 @@ class CycleLines:
             self._positions = {id(o): position for position, o in enumerate(self.orders)}
         return self._shared.of(self._positions[id(order)])
 
+    def stretches(self) -> list[Sequence[int]]:
+        """The infusion days of every order of the cycle, cut where a cycle of their own begins (`cycle_stretches`):
+        read once, for the days card and the split of an order whose lines fall in several cycles alike."""
+        if self._stretches is None:
+            days = cycle_infusion_days(self.of(o) for o in self.orders)
+            self._stretches = cycle_stretches(days, self.facts.cycle.infusion_days_before)
+        return self._stretches
+
     def past_cycle(self, order: dict[str, Any]) -> PastCycle | None:
         """`order`'s days past the cycle's 28th infusion day, counted over every order of the cycle."""
-        if self._infusion_days is None:
-            self._infusion_days = cycle_infusion_days(self.of(o) for o in self.orders)
         cycle = self.facts.cycle
-        return past_cycle(self.of(order), self._infusion_days, cycle.infusion_days_before, cycle.start)
+        return past_cycle(self.of(order), self.stretches(), cycle.infusion_days_before, cycle.start)
 
     def quantity(self, limit: QuantityLimit) -> QuantityCheck:
         # One lookup, not `in` then [ ]: each hashes the limit, a dataclass, in Python.

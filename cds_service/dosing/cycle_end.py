@@ -5,9 +5,10 @@ finding of their own (docs/dosing.md, "Infusion days of a cycle").
 
 Infusion days, not calendar days, are counted: an interruption of up to 7 days keeps the cycle (facts/course.py), so
 days 1-7, then 12-32, are 28 infusion days; after the 28th, days within the label's 14 days without infusion are
-still the cycle's, past its 28th (as one order's lines are grouped: course.span_cycles). The cycle's infusion days
-are those of every order of the cycle (a step dose written as two orders: days 1-7 and 8-35), after the
-`days_before` already given when the orders continue it.
+still the cycle's, past its 28th. The cycle's infusion days are those of every order of the cycle (a step dose
+written as two orders: days 1-7 and 8-35), after the `days_before` already given when the orders continue it. Where
+they are cut into cycles of their own (`cycle_stretches`) is read once for the cycle, by this card and by the split
+of an order whose lines fall in several cycles (dosing/span.py) alike.
 """
 from __future__ import annotations
 
@@ -90,16 +91,16 @@ def cycle_infusion_days(orders_lines: Iterable[Sequence[DoseLine]]) -> list[int]
     return sorted({day for lines in orders_lines for line in lines if line.placed for day in line.days()})
 
 
-def past_cycle(lines: Sequence[DoseLine], infusion_days: Sequence[int], days_before: int,
+def past_cycle(lines: Sequence[DoseLine], stretches: Sequence[Sequence[int]], days_before: int,
                cycle_start: date | None) -> PastCycle | None:
-    """`lines`' days past the 28th infusion day of the cycle (`infusion_days`: `cycle_infusion_days`, numbered after
-    the `days_before` infusion days given before them), or None when they have none. A cycle of their own, counted
-    from 1, begins after more than 7 days without infusion (the label's restart, facts/course.py), or once 28 infusion
-    days are given after the label's 14 without (`_cycles`): one order holding cycle 1 on days 1-28 and cycle 2 on
-    days 43-70 runs no day past either, while days 30-35 after days 1-28 are past the 28th infusion day."""
+    """`lines`' days past the 28th infusion day of the cycle (`stretches`: the cycle's infusion days as
+    `cycle_stretches` cuts them, numbered after the `days_before` infusion days given before them), or None when they
+    have none. Each stretch after the first is a cycle of its own, counted from 1: one order holding cycle 1 on days
+    1-28 and cycle 2 on days 43-70 runs no day past either, while days 30-35 after days 1-28 are past the 28th
+    infusion day."""
     mine = {day for line in lines if line.placed for day in line.days()}
     given = days_before
-    for stretch in _cycles(infusion_days, days_before):
+    for stretch in stretches:
         left = INFUSION_DAYS_PER_CYCLE - given  # the infusion days still to give in this cycle
         past = sorted(mine.intersection(stretch[max(left, 0):]))
         if left >= 1 and past:
@@ -110,10 +111,13 @@ def past_cycle(lines: Sequence[DoseLine], infusion_days: Sequence[int], days_bef
     return None
 
 
-def _cycles(infusion_days: Sequence[int], given: int) -> list[Sequence[int]]:
-    """`infusion_days` (the first cycle's after `given` days already given) cut where a cycle of their own begins, as
-    course.span_cycles cuts one order's lines: after more than 7 days without infusion while the cycle has not given
-    its 28 infusion days, after 14 days without once it has."""
+def cycle_stretches(infusion_days: Sequence[int], given: int) -> list[Sequence[int]]:
+    """`infusion_days` (`cycle_infusion_days`; the first cycle's after `given` infusion days already given) cut where a
+    cycle of their own begins: after more than 7 days without infusion while the cycle has not given its 28 infusion
+    days (the label's restart, the rule of facts/course.py), after the label's 14 days without once it has (days
+    within them are the cycle's days past its 28th, not a cycle begun after a short rest). The one place of this cut:
+    the days card (`past_cycle`) and the split of one order's lines (dosing/span.py) read the same stretches, so that
+    no line is days past the 28th for the one and a cycle to split off for the other."""
     cuts: list[int] = []
     count = given + 1  # the cycle's infusion days through infusion_days[index - 1]
     for index in range(1, len(infusion_days)):

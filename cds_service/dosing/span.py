@@ -4,13 +4,15 @@ The label gives each cycle 28 days of continuous infusion, then 14 without; fact
 an interruption of more than 7 days or once 28 infusion days are given. Orders signed together are cut into cycles
 by that rule (`course.dated_cycles`), but one order's lines are not: an order of cycle 1 on 2026-12-01..28 and
 cycle 2 on 2027-01-12..02-08 was judged as one cycle, its 56 vials a quantity above the per-cycle limit. Its lines
-are grouped here by the same rule (`course.span_cycles`), for the card that splits it (dosing/split.py) and for the
-quantity criterion, which cannot read a cycle's quantity off such an order (`PerCycleChecks`). But for one thing:
-after 28 infusion days, lines starting within the label's 14 days without infusion are no cycle to split off (which
-would start it after a short rest) but the cycle's days past its 28th infusion day, which the days card ends there.
+are told apart here, for the card that splits it (dosing/split.py) and for the quantity criterion, which cannot read
+a cycle's quantity off such an order (`PerCycleChecks`), by where the days card cuts the cycle's infusion days
+(`CycleLines.stretches`, dosing/cycle_end.py): after 28 infusion days, given by any order of the cycle, lines
+starting within the label's 14 days without infusion are no cycle to split off (which would start it after a short
+rest) but the cycle's days past its 28th infusion day, which the days card ends there.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import date
 from decimal import Decimal
 from typing import Any, Mapping, NamedTuple, Sequence
@@ -18,7 +20,6 @@ from typing import Any, Mapping, NamedTuple, Sequence
 from cds_service.dosing.api import DoseChecks, QuantityLimit
 from cds_service.dosing.checks import CycleLines
 from cds_service.dosing.reading import DoseLine, cycle_day_date
-from cds_service.facts.course import OrderSpan, span_cycles
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
 from cds_service.verdict import UNKNOWN, Verdict
@@ -35,21 +36,26 @@ class CyclePart(NamedTuple):
     last: date
 
 
-def cycle_parts(lines: Sequence[DoseLine], start: date, days_before: int) -> list[CyclePart]:
-    """The cycles `lines` (one order's, numbered from cycle day 1 on `start`, after `days_before` infusion days,
-    which count towards the first cycle's 28) fall in, oldest first; [] when they fall in one. A line whose days are
-    not known (`DoseLine.placed`) is in none: where it belongs is not told (a line stating no end runs to the cycle's
-    28th day, as the dose check runs it)."""
+def cycle_parts(lines: Sequence[DoseLine], stretches: Sequence[Sequence[int]], start: date,
+                days_before: int) -> list[CyclePart]:
+    """The cycles `lines` (one order's, numbered from cycle day 1 on `start`, after `days_before` infusion days) fall
+    in, oldest first; [] when they fall in one. `stretches`: the infusion days of every order of their cycle, cut
+    where a cycle of their own begins (`CycleLines.stretches`): the days card's cycles, so that the infusion days of
+    another order of the cycle (a step dose's days 1-7) count towards the 28 as the days card counts them. A line
+    whose days are not known (`DoseLine.placed`) is in none: where it belongs is not told (a line stating no end runs
+    to the cycle's 28th day, as the dose check runs it)."""
     placed = [line for line in lines if line.placed]
-    if len(placed) < 2:
+    if len(placed) < 2 or len(stretches) < 2:
         return []
-    spans = [OrderSpan(str(line.index), cycle_day_date(start, line.first_day, days_before),
-                       cycle_day_date(start, line.through, days_before)) for line in placed]
-    groups = span_cycles(spans, days_before)
+    firsts = [stretch[0] for stretch in stretches]
+    groups: dict[int, list[DoseLine]] = {}
+    for line in placed:  # a line's days run on, so they fall in the one stretch holding its first day
+        groups.setdefault(bisect_right(firsts, line.first_day) - 1, []).append(line)
     if len(groups) < 2:
         return []
-    return [CyclePart(tuple(placed[p] for p in group), min(spans[p].first for p in group),
-                      max(spans[p].last for p in group)) for group in groups]
+    return [CyclePart(tuple(group), min(cycle_day_date(start, line.first_day, days_before) for line in group),
+                      max(cycle_day_date(start, line.through, days_before) for line in group))
+            for _, group in sorted(groups.items())]
 
 
 class CycleSpans:
@@ -62,7 +68,7 @@ class CycleSpans:
         self._medications = medications  # id(order) -> the Medication it references (draft_orders.order_medications)
         cycle = facts.cycle
         # Only orders of two lines or more can span cycles: the usual order reads nothing more here.
-        found = ((order, cycle_parts(lines.of(order), cycle.start, cycle.infusion_days_before))
+        found = ((order, cycle_parts(lines.of(order), lines.stretches(), cycle.start, cycle.infusion_days_before))
                  for order in orders if len(order.get("dosageInstruction") or ()) > 1)
         self.parts: Mapping[int, list[CyclePart]] = {id(order): parts for order, parts in found if parts}
         self._spanning = [order_ref(order) for order in orders if id(order) in self.parts]

@@ -18,9 +18,9 @@ from its own start as if signed after the first.
 
 The label follows a cycle's 28 infusion days with 14 days without infusion. Counting leniently, as above, is right
 for reading what was given; a cycle started within those 14 days is a finding of the dose check (dosing/rest.py),
-which reads the cycle before it here (`CycleInfo.previous`). One order's own lines are not cut there
-(`span_cycles`): days within the 14 days after a full cycle are its days past the 28th infusion day, not a cycle of
-their own.
+which reads the cycle before it here (`CycleInfo.previous`). The infusion days of one cycle's orders are not cut
+there (dosing/cycle_end.py, `cycle_stretches`): days within the 14 days after a full cycle are its days past the 28th
+infusion day, not a cycle of their own.
 """
 from __future__ import annotations
 
@@ -123,27 +123,17 @@ def _grouped(orders: list[dict[str, Any]], today: date) -> list[SignedCycle]:
             for last, positions in _span_groups(spans)]
 
 
-def span_cycles(spans: Sequence[OrderSpan], given: int = 0) -> list[list[int]]:
-    """The positions of one order's dosage line `spans` (dosing/span.py) grouped into the cycles they are, oldest
-    first, each in the given order: the rule of `signed_cycles`, but that once the cycle gave its 28 infusion days
-    (`given` of them before the first span, when the order continues a cycle) a line starting within the label's 14
-    days without infusion continues it (its days past the 28th infusion day, which the days card ends there), rather
-    than beginning a cycle to split off after a short rest. The days card counts them so (dosing/cycle_end.py)."""
-    return [positions for _, positions in _span_groups(spans, rested=True, given=given)]
-
-
-def _span_groups(spans: Sequence[OrderSpan], rested: bool = False, given: int = 0) -> list[tuple[date, list[int]]]:
-    """The cycles of `spans` (`signed_cycles`; `rested`: `span_cycles`), each with its last infusion day as it
-    grew; `given`: the first cycle's infusion days before its first span."""
+def _span_groups(spans: Sequence[OrderSpan]) -> list[tuple[date, list[int]]]:
+    """The cycles of `spans` (`signed_cycles`), each with its last infusion day as it grew."""
     ordered = sorted(range(len(spans)), key=lambda position: (spans[position].first, spans[position].last, position))
     cycles: list[tuple[_Growing, list[int]]] = []
     for position in ordered:
         span = spans[position]
-        if cycles and cycles[-1][0].takes(span, rested):
+        if cycles and cycles[-1][0].takes(span):
             cycles[-1][0].add(span)
             cycles[-1][1].append(position)
         else:
-            cycles.append((_Growing(span, 0 if cycles else given), [position]))
+            cycles.append((_Growing(span), [position]))
     return [(growing.last, sorted(positions)) for growing, positions in cycles]
 
 
@@ -173,22 +163,18 @@ class _Growing:
     infusion days, the merged days counted (`counted`) but for the last stretch (`stretch`), which a later span can
     only extend (it starts no earlier than it)."""
 
-    def __init__(self, span: OrderSpan, given: int) -> None:
+    def __init__(self, span: OrderSpan) -> None:
         self.last = span.last
-        self.counted = given
+        self.counted = 0
         self.stretch = (span.first, span.last)
 
     def infusion_days_before(self, day: date) -> int:
         first, last = self.stretch
         return self.counted + max(0, (min(last, day - DAY) - first).days + 1)
 
-    def takes(self, span: OrderSpan, rested: bool) -> bool:
-        """`Cycle.takes`, counted without walking the days; `rested`: once 28 infusion days are given, a span starting
-        within the 14 days without infusion after the last of them continues the cycle (`span_cycles`)."""
-        full = self.infusion_days_before(span.first) >= INFUSION_DAYS_PER_CYCLE
-        if rested and full:
-            return days_off(self.last, span.first) < TREATMENT_FREE_DAYS
-        return span.first - self.last <= MAX_GAP and not full
+    def takes(self, span: OrderSpan) -> bool:
+        """`Cycle.takes`, counted without walking the days."""
+        return span.first - self.last <= MAX_GAP and self.infusion_days_before(span.first) < INFUSION_DAYS_PER_CYCLE
 
     def add(self, span: OrderSpan) -> None:
         first, last = self.stretch
