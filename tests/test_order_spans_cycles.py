@@ -34,13 +34,13 @@ def _line(start: str | None, end: str | None, sequence: int) -> dict[str, Any]:
             "doseAndRate": [{"rateQuantity": {"value": 28, "unit": "ug/d", "system": UCUM, "code": "ug/d"}}]}
 
 
-def parts(*periods: tuple[str | None, str | None]) -> list[tuple[list[int], str, str]]:
-    """The cycles of one order with a 28 mcg/day line a period: each as (its line indices, first day, last day)."""
+def parts(*periods: tuple[str | None, str | None]) -> list[tuple[list[int], str]]:
+    """The cycles of one order with a 28 mcg/day line a period: each as (its line indices, its first day)."""
     order = {"resourceType": "MedicationRequest", "authoredOn": "2026-11-20",
              "dosageInstruction": [_line(start, end, index + 1) for index, (start, end) in enumerate(periods)]}
     start = recorded_start(order)
     assert start is not None
-    return [([line.index for line in part.lines], part.first.isoformat(), part.last.isoformat())
+    return [([line.index for line in part.lines], part.first.isoformat())
             for part in split_parts(read_order_doses(order, None), start, 0)]
 
 
@@ -52,15 +52,14 @@ def split_parts(lines: list[DoseLine], start: date, days_before: int,
 
 
 def test_lines_14_days_apart_after_28_infusion_days_are_two_cycles() -> None:
-    assert parts(("2026-12-01", "2026-12-28"), CYCLE_2) == [([0], "2026-12-01", "2026-12-28"),
-                                                           ([1], *CYCLE_2)]
+    assert parts(("2026-12-01", "2026-12-28"), CYCLE_2) == [([0], "2026-12-01"), ([1], CYCLE_2[0])]
 
 
 def test_a_line_starting_7_days_after_the_last_infusion_day_continues_the_cycle() -> None:
     """course.MAX_GAP: 14 infusion days, then a line starting 7 days after the last of them (same cycle), or 8."""
     assert parts(("2026-12-01", "2026-12-14"), ("2026-12-21", "2027-01-03")) == []
-    assert parts(("2026-12-01", "2026-12-14"), ("2026-12-22", "2027-01-04")) == [
-        ([0], "2026-12-01", "2026-12-14"), ([1], "2026-12-22", "2027-01-04")]
+    assert parts(("2026-12-01", "2026-12-14"), ("2026-12-22", "2027-01-04")) == [([0], "2026-12-01"),
+                                                                                ([1], "2026-12-22")]
 
 
 def test_after_28_infusion_days_a_line_within_the_14_days_without_infusion_continues_the_cycle() -> None:
@@ -69,14 +68,14 @@ def test_after_28_infusion_days_a_line_within_the_14_days_without_infusion_conti
     (more than 7: the restart of an interrupted cycle), are one cycle too."""
     for later in (("2026-12-29", "2027-01-04"), ("2027-01-06", "2027-01-12"), ("2027-01-11", "2027-02-07")):
         assert parts(("2026-12-01", "2026-12-28"), later) == []
-    assert parts(("2026-12-01", "2026-12-28"), ("2027-01-12", "2027-02-08")) == [
-        ([0], "2026-12-01", "2026-12-28"), ([1], "2027-01-12", "2027-02-08")]
+    assert parts(("2026-12-01", "2026-12-28"), ("2027-01-12", "2027-02-08")) == [([0], "2026-12-01"),
+                                                                                ([1], "2027-01-12")]
 
 
 def test_the_rest_is_counted_from_the_last_infusion_day() -> None:
     """A first line running past day 28 (to 2027-01-04): 14 days without infusion after it, not after day 28."""
     assert parts(("2026-12-01", "2027-01-04"), ("2027-01-18", "2027-02-14")) == []
-    assert [lines for lines, _, _ in parts(("2026-12-01", "2027-01-04"), ("2027-01-19", "2027-02-15"))] == [[0], [1]]
+    assert [lines for lines, _ in parts(("2026-12-01", "2027-01-04"), ("2027-01-19", "2027-02-15"))] == [[0], [1]]
 
 
 def test_infusion_days_given_before_the_order_count_towards_the_28() -> None:
@@ -111,14 +110,13 @@ def test_lines_stating_no_dates_are_one_cycle() -> None:
 
 
 def test_three_cycles() -> None:
-    assert [lines for lines, _, _ in parts(("2026-12-01", "2026-12-28"), CYCLE_2, CYCLE_3)] == [[0], [1], [2]]
+    assert [lines for lines, _ in parts(("2026-12-01", "2026-12-28"), CYCLE_2, CYCLE_3)] == [[0], [1], [2]]
 
 
 def test_lines_running_together_in_a_later_cycle_are_its_lines_and_unread_days_are_in_none() -> None:
-    assert parts(("2026-12-01", "2026-12-28"), CYCLE_2, CYCLE_2) == [([0], "2026-12-01", "2026-12-28"),
-                                                                    ([1, 2], *CYCLE_2)]
+    assert parts(("2026-12-01", "2026-12-28"), CYCLE_2, CYCLE_2) == [([0], "2026-12-01"), ([1, 2], CYCLE_2[0])]
     # Its end before its start: the line is placed nowhere.
-    assert [lines for lines, _, _ in parts(("2026-12-01", "2026-12-28"), CYCLE_2, ("2027-03-01", "2027-02-01"))] == [
+    assert [lines for lines, _ in parts(("2026-12-01", "2026-12-28"), CYCLE_2, ("2027-03-01", "2027-02-01"))] == [
         [0], [1]]
 
 
@@ -236,6 +234,20 @@ def test_the_suggestion_updates_the_order_to_cycle_1_and_creates_cycle_2s_order(
     assert new["dosageInstruction"][0]["sequence"] == 1  # renumbered from 1
     assert [r["dispenseRequest"]["quantity"]["value"] for r in (kept, new)] == [28, 28]
     assert all(CRD_COVERAGE not in str(r.get("extension")) for r in (kept, new))
+
+
+def test_a_later_line_stating_no_end_is_shown_running_to_its_own_28th_day(client: Any) -> None:
+    """The reviewer's request: cycle 2's line from 2027-01-12 with no end. The new order reads it from its own day 1
+    to day 28 (28 vials): its row and its action say 2027-01-12 to 2027-02-08, not "2027-01-12 to 2027-01-12"."""
+    body = spanning()
+    del body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][1]["timing"]["repeat"][
+        "boundsPeriod"]["end"]
+    card = split_of(post(client, body))
+    assert "| cycle 2 (new order) | line 2: 28 mcg/day on day 1 on | 2027-01-12 to 2027-02-08 | 28 vials |" in \
+        card["detail"]
+    create = card["suggestions"][0]["actions"][1]
+    assert create["description"].startswith("Create a draft order for cycle 2 (2027-01-12 to 2027-02-08)")
+    assert create["resource"]["dispenseRequest"]["quantity"]["value"] == 28
 
 
 def test_a_quantity_in_mcg_is_split_in_mcg(client: Any) -> None:

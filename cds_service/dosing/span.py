@@ -29,11 +29,10 @@ MISSING_PER_CYCLE = "quantity per cycle (one order per cycle)"
 
 
 class CyclePart(NamedTuple):
-    """The dosage lines of one order that fall in one cycle, and that cycle's first and last infusion day."""
+    """The dosage lines of one order that fall in one cycle, and the first day they run."""
 
     lines: tuple[DoseLine, ...]  # in the order's written order
     first: date
-    last: date
 
 
 def cycle_parts(lines: Sequence[DoseLine], stretches: Sequence[Sequence[int]], start: date,
@@ -53,8 +52,7 @@ def cycle_parts(lines: Sequence[DoseLine], stretches: Sequence[Sequence[int]], s
         groups.setdefault(bisect_right(firsts, line.first_day) - 1, []).append(line)
     if len(groups) < 2:
         return []
-    return [CyclePart(tuple(group), min(cycle_day_date(start, line.first_day, days_before) for line in group),
-                      max(cycle_day_date(start, line.through, days_before) for line in group))
+    return [CyclePart(tuple(group), min(cycle_day_date(start, line.first_day, days_before) for line in group))
             for _, group in sorted(groups.items())]
 
 

@@ -5,11 +5,12 @@ its own days use (docs/dosing.md, "One order, several cycles").
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from cds_service.dosing.quantity import VIAL_MCG, order_need, read_quantity
-from cds_service.dosing.reading import DoseLine, read_order_doses
+from cds_service.dosing.reading import DoseLine, cycle_day_date, read_order_doses
 from cds_service.dosing.rewrite import json_number, without_coverage_information
 from cds_service.dosing.span import CyclePart
 from cds_service.facts.model import ClinicalFacts
@@ -26,6 +27,8 @@ class Piece(NamedTuple):
     resource: dict[str, Any]  # the order updated (the first piece) or a new draft order
     lines: list[DoseLine]  # its dosage lines, a later cycle's days counted from its own start
     quantity: str  # what its dispense quantity is set to ("28 vials"); "" when left as it was
+    first: date  # the dates it runs, as its quantity counts them: a line stating no end runs to its cycle's 28th day
+    last: date
 
 
 def split_order(order: dict[str, Any], parts: list[CyclePart], facts: ClinicalFacts,
@@ -39,10 +42,11 @@ def split_order(order: dict[str, Any], parts: list[CyclePart], facts: ClinicalFa
     cycle = facts.cycle
     bsa = facts.body.bsa_m2.value
     # The first piece stays where the cycle put it (its days after any given before it); a later one is a cycle of
-    # its own, from day 1 (a line stating no end then runs to its own 28th day).
-    lines = [read_order_doses(resource, bsa, cycle.start if position == 0 else None,
-                              cycle.infusion_days_before if position == 0 else 0, medication)
-             for position, resource in enumerate(resources)]
+    # its own, from day 1 on its first line's date (a line stating no end then runs to its own 28th day).
+    anchors = [(cycle.start, cycle.infusion_days_before)] + [(part.first, 0) for part in parts[1:]]
+    lines = [read_order_doses(resource, bsa, anchor, before, medication)
+             for resource, (anchor, before) in zip(resources, anchors)]
+    dates = [_dates(own, *anchor) for own, anchor in zip(lines, anchors)]
     quantity = read_quantity(order)
     needs = [order_need(quantity, own, False) for own in lines]
     why = (quantity.unreadable if quantity.per_unit is None
@@ -50,12 +54,20 @@ def split_order(order: dict[str, Any], parts: list[CyclePart], facts: ClinicalFa
     if quantity.per_unit is None or why:  # none ordered, or not read: nothing to split
         for resource in resources[1:]:  # the order keeps its quantity: the new ones would add to it
             (resource.get("dispenseRequest") or {}).pop("quantity", None)
-        return [Piece(resource, own, "") for resource, own in zip(resources, lines)], why
+        return [Piece(resource, own, "", *days) for resource, own, days in zip(resources, lines, dates)], why
     values = [need.most_mcg / quantity.per_unit for need in needs]
     for resource, value in zip(resources, values):
         resource["dispenseRequest"]["quantity"]["value"] = json_number(value)
-    return [Piece(resource, own, quantity_text(value, resource))
-            for resource, own, value in zip(resources, lines, values)], ""
+    return [Piece(resource, own, quantity_text(value, resource), *days)
+            for resource, own, value, days in zip(resources, lines, values, dates)], ""
+
+
+def _dates(lines: list[DoseLine], anchor: date, days_before: int) -> tuple[date, date]:
+    """The first and last date `lines` run, read from cycle day 1 on `anchor` after `days_before` infusion days: a
+    line stating no end to the cycle's 28th day, as the dose check and the quantity read it (`DoseLine.through`)."""
+    placed = [line for line in lines if line.placed]  # every line of a piece is: it was placed in a cycle
+    return (min(cycle_day_date(anchor, line.first_day, days_before) for line in placed),
+            max(cycle_day_date(anchor, line.through, days_before) for line in placed))
 
 
 def _with_lines(order: dict[str, Any], part: CyclePart) -> dict[str, Any]:

@@ -78,12 +78,12 @@ def _context(parts: list[CyclePart], pieces: list[Piece], facts: ClinicalFacts, 
              why_not: str) -> dict[str, Any]:
     """order-spans-cycles.j2's context but `described` and `withheld` (see its header)."""
     number = facts.cycle.number.value
-    rows = [{"name": f"cycle {number + position}" if number else f"the cycle from {part.first.isoformat()}",
+    rows = [{"name": f"cycle {number + position}" if number else f"the cycle from {piece.first.isoformat()}",
              "this": position == 0, "lines": _lines_text([line.index + 1 for line in part.lines]),
-             "doses": dose_words(piece.lines), "dates": f"{part.first.isoformat()} to {part.last.isoformat()}",
+             "doses": dose_words(piece.lines), "dates": f"{piece.first.isoformat()} to {piece.last.isoformat()}",
              "quantity": piece.quantity}
             for position, (part, piece) in enumerate(zip(parts, pieces))]
-    return {"cycles": len(parts), "starts": [part.first.isoformat() for part in parts], "parts": rows,
+    return {"cycles": len(parts), "starts": [piece.first.isoformat() for piece in pieces], "parts": rows,
             "offered": not why_not, "why_not": why_not, "quantity_left": quantity_left}
 
 
