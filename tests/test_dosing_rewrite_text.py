@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from cds_service.dosing.cards import ceiling_card, dose_card
+from cds_service.dosing.instruction_text import renumbered_text
 from cds_service.facts.model import ClinicalFacts
 from tests.test_dosing_cycle_end import DOSE_AND_DAYS_DISPLAY, card, checks_of, resource_of, suggestions_by_display
 from tests.test_dosing_support import apply_suggestion, facts, line, order, order_checks, rate
@@ -160,3 +161,20 @@ def test_the_plan_limit_correction_restates_every_dose_of_the_text() -> None:
     assert found is not None
     [corrected] = apply_suggestion(found)["dosageInstruction"]
     assert corrected["text"] == "1.166 mcg/h (27.98 mcg/day) continuous IV infusion days 1-28"
+
+
+@pytest.mark.parametrize(("text", "days", "expected"), [
+    # A later cycle's line split into an order of its own (dosing/split.py): its days 43-70 are days 1-28 there.
+    ("Cycle 2: 28 mcg/day continuous IV infusion days 43-70", (1, 28),
+     "Cycle 2: 28 mcg/day continuous IV infusion days 1–28"),
+    ("28 mcg/day (1.167 mcg/h) day 43 to 70 x 28 days", (1, 28), "28 mcg/day (1.167 mcg/h) days 1–28 x 28 days"),
+    ("28 mcg/day days 43-70", (1, None), "28 mcg/day from day 1"),  # no end: the timing states none either
+    ("28 ug/d continuous IV infusion", (1, 28), "28 ug/d continuous IV infusion"),  # no days: nothing stale
+    # Days in a form not rewritten are kept, the line's own said after them: never stale days alone.
+    ("28 mcg/day D43-D70", (1, 28), "28 mcg/day D43-D70 (days 1–28 of its own cycle)"),
+    ("28 mcg/day days 43-56, days 57-70", (1, 28), "28 mcg/day days 43-56, days 57-70 (days 1–28 of its own cycle)"),
+    ("28 mcg/day Jan 12 through Feb 8", (1, 28), "28 mcg/day Jan 12 through Feb 8 (days 1–28 of its own cycle)"),
+])
+def test_a_line_moved_to_a_cycle_of_its_own_states_its_own_days(text: str, days: tuple[int, int | None],
+                                                                 expected: str) -> None:
+    assert renumbered_text(text, days) == expected

@@ -250,6 +250,23 @@ def test_a_later_line_stating_no_end_is_shown_running_to_its_own_28th_day(client
     assert create["resource"]["dispenseRequest"]["quantity"]["value"] == 28
 
 
+def test_each_orders_instruction_texts_state_its_own_days(client: Any) -> None:
+    """The reviewer's request: cycle 2's line written "days 43-70" is days 1-28 of the new order, and its text says
+    so; a text stating its days in a form not rewritten keeps them with its own days said after them. The order kept
+    for cycle 1 keeps its days and its texts."""
+    body = spanning()
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    for cycle, line in enumerate(order["dosageInstruction"]):
+        days = "1-28" if cycle == 0 else "43-70"
+        line["text"] = f"Cycle {cycle + 1}: 28 mcg/day continuous IV infusion days {days}"
+        line["patientInstruction"] = f"Infusion D{days.replace('-', '-D')}"
+    kept, new = (action["resource"] for action in split_of(post(client, body))["suggestions"][0]["actions"])
+    assert kept["dosageInstruction"] == order["dosageInstruction"][:1]
+    [line] = new["dosageInstruction"]
+    assert line["text"] == "Cycle 2: 28 mcg/day continuous IV infusion days 1–28"
+    assert line["patientInstruction"] == "Infusion D43-D70 (days 1–28 of its own cycle)"
+
+
 def test_a_quantity_in_mcg_is_split_in_mcg(client: Any) -> None:
     body = spanning(quantity=1960)
     quantity = body["context"]["draftOrders"]["entry"][0]["resource"]["dispenseRequest"]["quantity"]

@@ -1,6 +1,7 @@
 """The instruction texts of a corrected dosage line (`text`, `patientInstruction`: what a nurse and a patient read),
-kept in step with what the correction writes (rewrite.py): its days, its last infusion day, its dose. A text that
-cannot be rewritten whole is kept with a note, never left stating a dose or days the line no longer has.
+kept in step with what the correction writes (rewrite.py): its days, its last infusion day, its dose; and of a line
+split into an order of its own cycle (split.py), its days renumbered. A text that cannot be rewritten whole is kept
+with a note, never left stating a dose or days the line no longer has.
 """
 from __future__ import annotations
 
@@ -54,13 +55,14 @@ _OTHER_DAYS = re.compile(rf"\b(?:weeks?|wks?|months?|until|till|through|thru)\b|
 def days_unread(line: dict[str, Any]) -> bool:
     """Whether a text of the dosage line states its days in a form `end_line` would not rewrite ("for 4 weeks",
     "Dec 8 through Jan 4", two day ranges): ended, the line would keep a text contradicting its timing."""
-    for text in (line.get(key) for key in _INSTRUCTION_TEXTS):
-        if isinstance(text, str):
-            for stated in (_DAY_RANGE, _DURATION):
-                text = stated.sub(" ", text) if len(stated.findall(text)) == 1 else text
-            if _OTHER_DAYS.search(text):
-                return True
-    return False
+    return any(isinstance(text, str) and _other_days(text) for text in (line.get(key) for key in _INSTRUCTION_TEXTS))
+
+
+def _other_days(text: str) -> bool:
+    """Whether `text` states days in a form not rewritten here, once its one day range and one length are taken out."""
+    for stated in (_DAY_RANGE, _DURATION):
+        text = stated.sub(" ", text) if len(stated.findall(text)) == 1 else text
+    return _OTHER_DAYS.search(text) is not None
 
 
 def round_down(value: Decimal) -> Decimal:
@@ -94,6 +96,18 @@ def split_text(text: str, days: tuple[int, int | None], continued: bool, last: b
     text, ranged, _ = _own_days(text, days, continued)
     added = ([] if ranged else [_days_said(days, continued)]) + ([note.group(1)] if note and last else [])
     return f"{text} ({', '.join(added)})" if added else text
+
+
+def renumbered_text(text: str, days: tuple[int, int | None]) -> str:
+    """The instruction of a line moved to a cycle of its own, its dates kept and its days renumbered (a later cycle's
+    lines split into an order of their own, dosing/split.py: days 43-70 become days 1-28): the one day range and
+    length it states become the line's `days`. A text stating days in a form not rewritten (`days_unread`: "D43-D70",
+    two ranges, "until day 70", dates) keeps them and says the line's own after them, "(days 1–28 of its own cycle)",
+    never stale days alone: rewriting words not read is the prescriber's call, and dates stay true. A text stating no
+    days states nothing stale: it is left as it is."""
+    if _other_days(text):
+        return f"{text} ({_days_said(days, False)} of its own cycle)"
+    return _own_days(text, days, False)[0]
 
 
 def _own_days(text: str, days: tuple[int, int | None], continued: bool) -> tuple[str, bool, bool]:

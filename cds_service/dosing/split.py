@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from cds_service.dosing.instruction_text import edit_texts, renumbered_text
 from cds_service.dosing.quantity import VIAL_MCG, order_need, read_quantity
 from cds_service.dosing.reading import DoseLine, cycle_day_date, read_order_doses
 from cds_service.dosing.rewrite import json_number, without_coverage_information
@@ -47,6 +48,8 @@ def split_order(order: dict[str, Any], parts: list[CyclePart], facts: ClinicalFa
     lines = [read_order_doses(resource, bsa, anchor, before, medication)
              for resource, (anchor, before) in zip(resources, anchors)]
     dates = [_dates(own, *anchor) for own, anchor in zip(lines, anchors)]
+    for resource, own in zip(resources[1:], lines[1:]):
+        _renumber_texts(resource, own)
     quantity = read_quantity(order)
     needs = [order_need(quantity, own, False) for own in lines]
     why = (quantity.unreadable if quantity.per_unit is None
@@ -81,6 +84,15 @@ def _with_lines(order: dict[str, Any], part: CyclePart) -> dict[str, Any]:
             line["sequence"] = numbers.index(line["sequence"]) + 1
     resource["dosageInstruction"] = lines
     return resource
+
+
+def _renumber_texts(resource: dict[str, Any], lines: list[DoseLine]) -> None:
+    """A later cycle's new order: each line's instruction texts state its days in that cycle (nurses read them), as
+    the split of a line and the end on day 28 keep them (instruction_text.renumbered_text). The first order keeps its
+    lines' days, and so their texts."""
+    for line in lines:
+        days = (line.first_day, line.last_day)
+        edit_texts(resource["dosageInstruction"][line.index], lambda text: renumbered_text(text, days))
 
 
 def _numbered(line: dict[str, Any]) -> bool:
