@@ -1,12 +1,14 @@
 """What the EHR was given in each order's cards, for its audit record (docs/audit.md §What is recorded): each card's
-indicator and summary, each suggestion's label. The coverage-information codes sent are recorded where the action is
-built (order_answers.py).
+indicator and summary, each suggestion's label and the orders its `create` actions make. The coverage-information
+codes sent are recorded where the action is built (order_answers.py).
 
 Read from the cards themselves once the request's configuration (`max-cards`) has cut them (order_answers.py drops a
 cut card's uuid from its outcome too), so the record says what was sent. This runs on the request thread: a few
 dictionary lookups per card; the writer bounds the texts to their columns.
 """
 from __future__ import annotations
+
+from typing import Any
 
 from cds_service.evaluation import Evaluation
 
@@ -18,4 +20,14 @@ def record_answer(evaluation: Evaluation) -> None:
         for card in (cards[uuid] for uuid in outcome.card_uuids if uuid in cards):
             outcome.card_indicators[card["uuid"]] = card["indicator"]
             outcome.card_summaries[card["uuid"]] = card["summary"]
-            outcome.suggestion_labels.update((s["uuid"], s["label"]) for s in card.get("suggestions", ()))
+            for suggestion in card.get("suggestions", ()):
+                outcome.suggestion_labels[suggestion["uuid"]] = suggestion["label"]
+                created = _created(suggestion)
+                if created:  # only the split creates: most suggestions update the order alone
+                    outcome.suggestion_creates[suggestion["uuid"]] = created
+
+
+def _created(suggestion: dict[str, Any]) -> list[str]:
+    """The references of the resources the suggestion's `create` actions make ("MedicationRequest/<its new id>")."""
+    return [f"{action['resource']['resourceType']}/{action['resource']['id']}"
+            for action in suggestion.get("actions", ()) if action.get("type") == "create"]

@@ -118,10 +118,10 @@ def _issued_values(outcome_id: int, outcome: OrderOutcome) -> list[dict[str, Any
     the order (its dose text): bounded to their columns, and storable."""
     cards = [{"outcome_id": outcome_id, "uuid": uuid, "kind": "card", "topic": outcome.card_topics.get(uuid),
               "indicator": outcome.card_indicators.get(uuid), "summary": _bounded(outcome.card_summaries.get(uuid)),
-              "label": None, "card_uuid": None} for uuid in outcome.card_uuids]
+              "label": None, "card_uuid": None, "creates": None} for uuid in outcome.card_uuids]
     return cards + [{"outcome_id": outcome_id, "uuid": uuid, "kind": "suggestion", "topic": None, "indicator": None,
                      "summary": None, "label": _bounded(outcome.suggestion_labels.get(uuid)),
-                     "card_uuid": outcome.suggestion_cards.get(uuid)}
+                     "card_uuid": outcome.suggestion_cards.get(uuid), "creates": outcome.suggestion_creates.get(uuid)}
                     for uuid in outcome.suggestion_uuids]
 
 
@@ -156,6 +156,8 @@ def _order_outcome(row: OrderOutcomeRow) -> OrderOutcome:
         card_indicators={card.uuid: card.indicator for card in row.cards if card.kind == "card" and card.indicator},
         card_summaries={card.uuid: card.summary for card in row.cards if card.kind == "card" and card.summary},
         suggestion_labels={card.uuid: card.label for card in row.cards if card.kind == "suggestion" and card.label},
+        suggestion_creates={card.uuid: list(card.creates) for card in row.cards
+                            if card.kind == "suggestion" and card.creates},
     )
 
 

@@ -293,7 +293,7 @@ def _outcome_lines(outcome: OrderOutcome, hook: str) -> list[str]:
         f"  to document  {'; '.join(outcome.missing) or '-'}",
         f"  not received {', '.join(outcome.not_received) or '-'}",
         *_listed("cards", [_card(uuid, outcome) for uuid in outcome.card_uuids]),
-        *_listed("suggestions", [_suggestion(uuid, outcome.suggestion_labels) for uuid in outcome.suggestion_uuids]),
+        *_listed("suggestions", [_suggestion(uuid, outcome) for uuid in outcome.suggestion_uuids]),
         "  criteria:" if outcome.criteria else "  criteria:    none",
     ]
     lines += [line for criterion in outcome.criteria for line in _criterion_lines(criterion)]
@@ -361,8 +361,12 @@ def _card(uuid: str, outcome: OrderOutcome) -> str:
     return _with_topic(uuid, outcome.card_topics) + said
 
 
-def _suggestion(uuid: str, labels: dict[str, str]) -> str:
-    return f"{uuid}: {labels[uuid]}" if uuid in labels else uuid
+def _suggestion(uuid: str, outcome: OrderOutcome) -> str:
+    """The suggestion, its label and the orders its create actions make (rows before migration 0010 do not say): a
+    later call signing one of them is the split's."""
+    said = f"{uuid}: {outcome.suggestion_labels[uuid]}" if uuid in outcome.suggestion_labels else uuid
+    creates = outcome.suggestion_creates.get(uuid)
+    return f"{said}; creates {', '.join(creates)}" if creates else said
 
 
 def _criterion_lines(criterion: dict[str, Any]) -> list[str]:

@@ -96,6 +96,10 @@ class IssuedCard(Base):
     indicator: Mapped[str | None] = mapped_column(String(20))
     summary: Mapped[str | None] = mapped_column(String(300))
     label: Mapped[str | None] = mapped_column(String(300))
+    # A suggestion's `create` actions (migration 0010): the references of the orders they make ("MedicationRequest/<the
+    # new id>"), so a later call signing one traces back to the split that made it. Null for a card, a suggestion
+    # creating nothing, and older rows.
+    creates: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class Feedback(Base):

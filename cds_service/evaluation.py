@@ -70,6 +70,9 @@ class OrderOutcome:
     card_indicators: dict[str, str] = field(default_factory=dict)
     card_summaries: dict[str, str] = field(default_factory=dict)
     suggestion_labels: dict[str, str] = field(default_factory=dict)
+    # suggestion uuid -> the references of the orders its `create` actions make (the split of an order spanning
+    # cycles), read from the cards sent (audit_answer.py): a later call signing one is traced back to the suggestion.
+    suggestion_creates: dict[str, list[str]] = field(default_factory=dict)
     # Whether the EHR was given the decision, by a coverage-information action or a decision card in the response:
     # the decision metrics count these, not the decisions made but withheld (`coverage-info: false`, or a decision
     # card max-cards dropped on order-select), which nobody acted on. Not stored: the trail keeps what was sent.

@@ -86,11 +86,13 @@ def test_an_invocation_is_written_and_shown_with_every_field(store: AuditStore) 
     criteria = [{"id": "U1", "status": "met", "citation": "Aspirus III", "text": "no live vaccine", "evidence": []}]
     recorded = replace(invocation("hi-1", "p1", outcome(
         request_type="initial", cycle=2, coverage_assertion_id="ca-1", card_uuids=["card-1", "card-2"],
-        suggestion_uuids=["sug-1"], criteria=criteria, card_topics={"card-1": "coverage-info", "card-2": "limits"},
+        suggestion_uuids=["sug-1", "sug-2"], criteria=criteria,
+        card_topics={"card-1": "coverage-info", "card-2": "limits"},
         policy_digest="0123456789abcdef", policy_source="CDS_POLICY_DIR", valueset_digest="fedcba9876543210",
         covered="covered", pa_needed="satisfied", card_indicators={"card-1": "info", "card-2": "warning"},
         card_summaries={"card-1": "Aspirus: meets criteria", "card-2": "Over the quantity limit"},
-        suggestion_labels={"sug-1": "Change to 9 mcg/day on days 1–7"},
+        suggestion_labels={"sug-1": "Change to 9 mcg/day on days 1–7", "sug-2": "Split into 2 orders, one per cycle"},
+        suggestion_creates={"sug-2": ["MedicationRequest/new-cycle-2"]},
         indications=[{"id": "adult-maintenance", "status": "unknown", "not_met": [],
                       "unknown": ["adult-maintenance.mrd-negative-or-unavailable"]}],
     )), user_id="PractitionerRole/123", encounter_id="Encounter/e1")

@@ -23,6 +23,7 @@ from cds_service.db import alembic_config, create_db_engine
 from cds_service.db_models import Feedback
 from tests.test_audit import CLIENT, invocation, outcome
 from tests.test_db import database_url  # noqa: F401  (fixture)
+from tests.test_order_spans_cycles import spanning
 
 URL = "/cds-services/blinatumomab-coverage"
 CRITERION = {"id": "aspirus-U1", "status": "not-met", "citation": "Aspirus III",
@@ -503,6 +504,20 @@ def test_show_says_what_each_card_said_and_which_change_was_accepted(
     assert f"suggestions  {suggestion['uuid']}: {suggestion['label']}\n" in shown
     assert suggestion["label"].startswith("Change to 9 mcg/day on days 1–7")
     assert f"suggestions {suggestion['uuid']} ({suggestion['label']})" in shown  # the feedback line
+
+
+def test_show_names_the_orders_a_split_creates(app: Any, client: Any, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The split of an order spanning cycles creates a draft order with an id of the service's making: show names it
+    with the suggestion, so that a later call signing that order is traced back to the split."""
+    body = {**spanning(), "hookInstance": "hi-split"}
+    [card] = [c for c in client.post(URL, json=body).get_json()["cards"] if c.get("suggestions")]
+    [suggestion] = card["suggestions"]
+    created = suggestion["actions"][1]["resource"]["id"]
+    app.extensions["cds_service"].store.flush()
+    _, shown = run(capsys, "audit", "--database-url", f"sqlite:///{tmp_path / 'cds.db'}", "show", "hi-split")
+    assert (f"suggestions  {suggestion['uuid']}: Split into 2 orders, one per cycle; creates "
+            f"MedicationRequest/{created}\n") in shown
 
 
 def test_show_of_decisions_recorded_before_migration_0006(database_url: str,  # noqa: F811

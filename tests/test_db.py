@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -129,7 +130,7 @@ def test_migrate_creates_the_schema_and_is_idempotent(database_url: str) -> None
     migrate(engine)
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0009"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0010"]
     engine.dispose()
 
 
@@ -297,6 +298,42 @@ def test_migration_0009_keeps_older_calls_and_their_own_clients_feedback_and_dow
     assert counts == [1, 1, 1, 4]
 
 
+def test_migration_0010_keeps_older_suggestions_without_created_orders_and_downgrades(database_url: str) -> None:
+    """A suggestion recorded at 0009 reads back creating nothing (null: it was never kept); one recorded since keeps
+    the orders its create actions make. A downgrade drops the column and keeps every row."""
+    engine = create_db_engine(database_url)
+    config = _decided_at(engine, "0009", "hi-0009")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO issued_card (outcome_id, uuid, kind) VALUES (1, 'c1', 'card')"))
+        connection.execute(text(
+            "INSERT INTO issued_card (outcome_id, uuid, kind, card_uuid, label) "
+            "VALUES (1, 's1', 'suggestion', 'c1', 'Split into 2 orders, one per cycle')"))
+    migrate(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT creates FROM issued_card WHERE uuid = 's1'")).scalar() is None
+    store = AuditStore(database_url)
+    [detail] = store.show("hi-0009")
+    [outcome] = detail.record.outcomes
+    assert (outcome.suggestion_uuids, outcome.suggestion_creates) == (["s1"], {})
+    store.record_invocation(replace(detail.record, hook_instance="hi-0010", outcomes=[replace(
+        outcome, suggestion_creates={"s1": ["MedicationRequest/new-1"]})]))
+    store.flush()
+    [since] = store.show("hi-0010")
+    store.close()
+    assert since.record.outcomes[0].suggestion_creates == {"s1": ["MedicationRequest/new-1"]}
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
+    with engine.connect() as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("issued_card")}
+        counts = [connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                  for table in ("invocation", "order_outcome", "issued_card")]
+    migrate(engine)
+    engine.dispose()
+    assert "creates" not in columns and "label" in columns
+    assert counts == [2, 2, 4]
+
+
 def test_migrations_match_the_models(database_url: str) -> None:
     engine = create_db_engine(database_url)
     migrate(engine)
@@ -314,7 +351,7 @@ def test_a_schema_migrated_by_a_newer_release_stops_the_start_up_with_one_line(d
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(SchemaError, match="^the audit database is at schema revision 0099, which this release does "
-                                          "not know \\(its newest is 0009\\): a newer release migrated it"):
+                                          "not know \\(its newest is 0010\\): a newer release migrated it"):
         migrate(engine)
     engine.dispose()
     with pytest.raises(ConfigError, match="^the audit database is at schema revision 0099.*restore the database from "

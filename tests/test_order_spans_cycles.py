@@ -451,4 +451,7 @@ def test_the_card_and_its_suggestion_are_audited(client: Any, app: Flask) -> Non
     assert outcome.card_topics[card["uuid"]] == "off-guideline"
     assert outcome.suggestion_cards == {suggestion["uuid"]: card["uuid"]}
     assert outcome.suggestion_labels == {suggestion["uuid"]: "Split into 2 orders, one per cycle"}
+    # The order the create action makes, so that a later call signing it is traced back to this split.
+    created = suggestion["actions"][1]["resource"]["id"]
+    assert outcome.suggestion_creates == {suggestion["uuid"]: [f"MedicationRequest/{created}"]}
     assert outcome.card_summaries[card["uuid"]] == card["summary"]
