@@ -151,6 +151,14 @@ def _decided_at(engine: Engine, revision: str, hook_instance: str) -> Config:
     return config
 
 
+def _carded_at(engine: Engine, revision: str, hook_instance: str) -> Config:
+    """`_decided_at`, with a card issued with the decision: "c1"."""
+    config = _decided_at(engine, revision, hook_instance)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO issued_card (outcome_id, uuid, kind) VALUES (1, 'c1', 'card')"))
+    return config
+
+
 def test_an_older_trail_upgrades_with_its_rows(database_url: str) -> None:
     """Rows written before migration 0003 read back with the new outcome details empty."""
     engine = create_db_engine(database_url)
@@ -198,9 +206,7 @@ def test_migration_0007_keeps_older_decisions_without_indications_and_downgrades
     """A decision recorded at 0006 reads back with no indications (null, not a guess); a downgrade drops the column
     and keeps every row, its issued cards included (SQLite's batch drop would have deleted them by cascade)."""
     engine = create_db_engine(database_url)
-    config = _decided_at(engine, "0006", "hi-0006")
-    with engine.begin() as connection:
-        connection.execute(text("INSERT INTO issued_card (outcome_id, uuid, kind) VALUES (1, 'c1', 'card')"))
+    config = _carded_at(engine, "0006", "hi-0006")
     migrate(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT indications FROM order_outcome")).scalar() is None
@@ -226,9 +232,8 @@ def test_migration_0008_keeps_feedback_as_received_and_downgrades_working_out_ca
     stays, nullable and unwritten, so an older release's worker can still insert during a rolling upgrade. A
     downgrade works it out from the cards issued for the rows stored since, NOT NULL as 0007 had it."""
     engine = create_db_engine(database_url)
-    config = _decided_at(engine, "0007", "hi-0007")
+    config = _carded_at(engine, "0007", "hi-0007")
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO issued_card (outcome_id, uuid, kind) VALUES (1, 'c1', 'card')"))
         connection.execute(text(
             "INSERT INTO feedback (received_at, service_id, card_uuid, card_known, outcome, accepted_suggestions) "
             "VALUES ('2026-11-01 10:00:00', 'blinatumomab-coverage', :card, false, 'accepted', '[]')"),
@@ -264,10 +269,9 @@ def test_migration_0009_keeps_older_calls_and_their_own_clients_feedback_and_dow
     client's feedback stored then takes the call's tenant, and is still shown with it; another client's is not. A
     downgrade drops the columns and the index and keeps every row."""
     engine = create_db_engine(database_url)
-    config = _decided_at(engine, "0008", "hi-0008")
+    config = _carded_at(engine, "0008", "hi-0008")
     with engine.begin() as connection:
         connection.execute(text("UPDATE invocation SET client_iss = 'https://a.example', tenant = 'site-a'"))
-        connection.execute(text("INSERT INTO issued_card (outcome_id, uuid, kind) VALUES (1, 'c1', 'card')"))
         connection.execute(text(
             "INSERT INTO feedback (received_at, service_id, card_uuid, outcome, accepted_suggestions, client_iss) "
             "VALUES ('2026-11-01 10:00:00', 'blinatumomab-coverage', :card, 'overridden', '[]', :client)"),
@@ -302,9 +306,8 @@ def test_migration_0010_keeps_older_suggestions_without_created_orders_and_downg
     """A suggestion recorded at 0009 reads back creating nothing (null: it was never kept); one recorded since keeps
     the orders its create actions make. A downgrade drops the column and keeps every row."""
     engine = create_db_engine(database_url)
-    config = _decided_at(engine, "0009", "hi-0009")
+    config = _carded_at(engine, "0009", "hi-0009")
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO issued_card (outcome_id, uuid, kind) VALUES (1, 'c1', 'card')"))
         connection.execute(text(
             "INSERT INTO issued_card (outcome_id, uuid, kind, card_uuid, label) "
             "VALUES (1, 's1', 'suggestion', 'c1', 'Split into 2 orders, one per cycle')"))
