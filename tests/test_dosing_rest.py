@@ -73,12 +73,12 @@ def test_a_cycle_starting_fewer_than_14_days_after_the_last_is_not_met(days_off:
     verdict = checks.schedule("standard")
     earliest = (CYCLE_1_LAST + 15 * DAY).isoformat()
     assert verdict.status == "not-met"
-    assert verdict.note == (f"Starts {starts} after cycle 1's last infusion day (2026-11-28): {REST} (earliest start "
-                            f"{earliest})")
+    assert verdict.note == (f"Starts after {starts} without infusion (cycle 1's last infusion day 2026-11-28): {REST} "
+                            f"(earliest start {earliest})")
     assert verdict.evidence == ("MedicationRequest/blin-1", "MedicationRequest/cycle-1")  # this order, cycle 1's
     card = rest_card(checks.order, "Plan", checks)
     assert card is not None
-    assert card["summary"] == f"Cycle 2 starts {starts} after cycle 1 ended: label gives 14 days without infusion"
+    assert card["summary"] == f"Cycle 2 starts after {starts} without infusion: label gives 14"
     assert (card["indicator"], card["source"]["topic"]["display"]) == ("warning", DAYS_DISPLAY)
     assert "suggestions" not in card and f"The earliest start the label allows is {earliest}." in card["detail"]
     assert "the last on 2026-11-28" in card["detail"]
@@ -104,9 +104,10 @@ def test_without_the_cycle_number_the_cycle_before_is_not_numbered() -> None:
     unnumbered = replace(base, cycle=replace(base.cycle, number=replace(base.cycle.number, value=None)))
     written = order(line(rate(28), "2026-12-01", "2026-12-28"))
     checks = order_checks(written, [written], unnumbered)
-    assert checks.schedule("standard").note.startswith("Starts 2 days after the previous cycle's last infusion day")
+    note = checks.schedule("standard").note
+    assert note.startswith("Starts after 2 days without infusion (the previous cycle's last infusion day 2026-11-28)")
     card = rest_card(written, "Plan", checks)
-    assert card is not None and card["summary"].startswith("This cycle starts 2 days after the previous cycle ended")
+    assert card is not None and card["summary"] == "This cycle starts after 2 days without infusion: label gives 14"
 
 
 def test_a_dose_above_the_label_is_said_first() -> None:
@@ -114,7 +115,7 @@ def test_a_dose_above_the_label_is_said_first() -> None:
     written = order(line(rate(40), "2026-12-01", "2026-12-28"))
     verdict = order_checks(written, [written], facts_).schedule("standard")
     assert verdict.status == "not-met"
-    assert verdict.note.startswith("40 mcg/day on days 1–28; label 28 mcg/day; starts 2 days after cycle 1's")
+    assert verdict.note.startswith("40 mcg/day on days 1–28; label 28 mcg/day; starts after 2 days without infusion")
     assert "MedicationRequest/cycle-1" in verdict.evidence
 
 
@@ -160,14 +161,18 @@ def rest_cards(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_cycle_1_on_record_then_2_days_off(client: Any) -> None:
-    """The reviewer's prior_c1_then_c2_gap2: 'meets criteria ... cycle 2', no card."""
+    """The reviewer's prior_c1_then_c2_gap2: 'meets criteria ... cycle 2', no card. Then (second review) the card and
+    the note said 'starts 2 days after' of a start 3 days after the last infusion day (12-08, 12-11): 2 days without
+    infusion is what they say now."""
     cards = by_order(post(client, on_record_after("2026-12-11", "2027-01-07")))["blinatumomab-order"]
     found = decision(cards)
     assert (found["cycle"], found["decision"]) == (2, "criteria-not-met")
     schedule = criterion(found, "dose-schedule")
-    assert schedule["status"] == "not-met" and schedule["note"].startswith("Starts 2 days after cycle 1's last")
+    assert schedule["status"] == "not-met"
+    assert schedule["note"].startswith("Starts after 2 days without infusion (cycle 1's last infusion day 2026-12-08)")
     [card] = rest_cards(cards)
-    assert card["summary"] == "Cycle 2 starts 2 days after cycle 1 ended: label gives 14 days without infusion"
+    assert card["summary"] == "Cycle 2 starts after 2 days without infusion: label gives 14"
+    assert "on 2026-12-11, after 2 days without infusion" in " ".join(card["detail"].split())
     assert "The earliest start the label allows is 2026-12-23." in card["detail"]
 
 
@@ -193,14 +198,14 @@ def test_two_orders_days_1_to_28_then_30_to_35(client: Any) -> None:
     second = decision(cards["cycle-2-order"])
     assert (second["cycle"], criterion(second, "dose-schedule")["status"]) == (2, "not-met")
     [card] = rest_cards(cards["cycle-2-order"])
-    assert card["summary"] == "Cycle 2 starts 1 day after cycle 1 ended: label gives 14 days without infusion"
+    assert card["summary"] == "Cycle 2 starts after 1 day without infusion: label gives 14"
 
 
 def test_cycle_1_and_2_signed_together_4_days_apart(client: Any) -> None:
     """The reviewer's cyc2_gap4."""
     body = with_weight_on(with_cycle_2(days=("2027-01-02", "2027-01-29")), "2026-12-20")
     [card] = rest_cards(by_order(post(client, body))["cycle-2-order"])
-    assert card["summary"].startswith("Cycle 2 starts 4 days after cycle 1 ended")
+    assert card["summary"] == "Cycle 2 starts after 4 days without infusion: label gives 14"
     assert "The earliest start the label allows is 2027-01-12." in card["detail"]
 
 

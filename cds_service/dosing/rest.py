@@ -40,13 +40,14 @@ class ShortRest(NamedTuple):
 
     @property
     def note(self) -> str:
-        """'starts 2 days after cycle 1's last infusion day (2026-12-08): the label gives 14 days without infusion
-        after 28 infusion days (earliest start 2026-12-23)'."""
-        off = self.days_off
-        when = "before" if off < 0 else "the day after" if off == 0 else f"{off} day{'s' if off > 1 else ''} after"
-        return (f"starts {when} {self.previous}'s last infusion day ({self.previous_last.isoformat()}): the label "
-                f"gives {TREATMENT_FREE_DAYS} days without infusion after 28 infusion days (earliest start "
-                f"{self.earliest.isoformat()})")
+        """'starts after 2 days without infusion (cycle 1's last infusion day 2026-12-08): the label gives 14 days
+        without infusion after 28 infusion days (earliest start 2026-12-23)'. The days without infusion, not the days
+        after: a start on 12-11 after a last infusion on 12-08 is 3 days after it, 2 without (review)."""
+        off, last, day = self.days_off, f"{self.previous}'s last infusion day", self.previous_last.isoformat()
+        when = (f"before {last} ({day})" if off < 0 else f"the day after {last} ({day})" if off == 0
+                else f"after {off} day{'s' if off > 1 else ''} without infusion ({last} {day})")
+        return (f"starts {when}: the label gives {TREATMENT_FREE_DAYS} days without infusion after 28 infusion days "
+                f"(earliest start {self.earliest.isoformat()})")
 
 
 def short_rest(order: dict[str, Any], facts: ClinicalFacts) -> ShortRest | None:
