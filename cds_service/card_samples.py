@@ -123,6 +123,13 @@ def _spans(**changes: Any) -> dict[str, Any]:
     return {**context, **changes}
 
 
+def _rest(**changes: Any) -> dict[str, Any]:
+    """A short rest card's context (dosing/rest_card.py): cycle 2 after cycle 1's last infusion day, with `changes`."""
+    context = {"last": "2026-12-08", "earliest": "2026-12-23", "rest": 14, "long_cycle": None, "unknown": "",
+               "longer": ""}
+    return {**context, **changes}
+
+
 SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
                                       shown_role="Indication met", others=[])),
@@ -199,12 +206,12 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("dose-past-cycle.j2", {"last": 40, "days": "days 34–40", "infusion_day": 35, "end": "", "cycle": None,
                             "combined": True, "unreadable": "line 2: no dose or rate", "offered": False,
                             "why_not": ""}),
-    ("cycle-rest.j2", {"cycle": 2, "previous": "cycle 1", "days_off": 2, "last": "2026-12-08",
-                       "start": "2026-12-11", "earliest": "2026-12-23"}),
-    ("cycle-rest.j2", {"cycle": None, "previous": "the previous cycle", "days_off": -3, "last": "2026-12-08",
-                       "start": "2026-12-05", "earliest": "2026-12-23"}),
-    ("cycle-rest.j2", {"cycle": 3, "previous": "cycle 2", "days_off": 0, "last": "2026-12-08",
-                       "start": "2026-12-09", "earliest": "2026-12-23"}),
+    ("cycle-rest.j2", _rest(cycle=2, previous="cycle 1", days_off=2, start="2026-12-11")),
+    ("cycle-rest.j2", _rest(cycle=None, previous="the previous cycle", days_off=-3, start="2026-12-05",
+                            unknown="the previous cycle's number", longer="56 after relapsed/refractory cycle 6 on")),
+    ("cycle-rest.j2", _rest(cycle=3, previous="cycle 2", days_off=0, start="2026-12-09")),
+    ("cycle-rest.j2", _rest(cycle=7, previous="cycle 6", days_off=2, start="2026-12-11", earliest="2027-02-03",
+                            rest=56, long_cycle=84)),
     ("dose-unreadable.j2", {"reasons": ["Line 1: a rate in mL/h without the concentration"]}),
     ("quantity-over.j2", _quantity(target="7 vials", which="order of 9 mcg/day on days 1–7")),
     ("quantity-over.j2", _quantity(target="28 vials", rows=[_row(this=True, ended=28)])),

@@ -214,7 +214,7 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     label = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses,
                       policy.dose_ceiling)
     dose = cycle_days_card(label, order, facts, decision.payer_label, doses)
-    rest = rest_card(order, decision.payer_label, doses)
+    rest = rest_card(order, decision.payer_label, doses, schedule)
     if config.wants("off-guideline"):
         cards.extend(card for card in (dose, rest) if card)
     # A dose card's suggestion shown beside the limits cards: the order it writes may end on the cycle's 28th
@@ -255,7 +255,7 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
     dose = cycle_days_card(dose_card(order, facts, schedule, False, SERVICE_NAME, doses), order, facts, SERVICE_NAME,
                            doses)
     split = split_card(order, cycle.spans, SERVICE_NAME) if config.wants("off-guideline") else None
-    rest = rest_card(order, SERVICE_NAME, doses)
+    rest = rest_card(order, SERVICE_NAME, doses, schedule)
     cards += ([split.card] if split else []) + [card for card in (dose, rest) if card and config.wants("off-guideline")]
     if split:
         withhold_corrections(cards, split)

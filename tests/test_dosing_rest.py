@@ -76,7 +76,7 @@ def test_a_cycle_starting_fewer_than_14_days_after_the_last_is_not_met(days_off:
     assert verdict.note == (f"Starts after {starts} without infusion (cycle 1's last infusion day 2026-11-28): {REST} "
                             f"(earliest start {earliest})")
     assert verdict.evidence == ("MedicationRequest/blin-1", "MedicationRequest/cycle-1")  # this order, cycle 1's
-    card = rest_card(checks.order, "Plan", checks)
+    card = rest_card(checks.order, "Plan", checks, "standard")
     assert card is not None
     assert card["summary"] == f"Cycle 2 starts after {starts} without infusion: label gives 14"
     assert (card["indicator"], card["source"]["topic"]["display"]) == ("warning", DAYS_DISPLAY)
@@ -86,15 +86,15 @@ def test_a_cycle_starting_fewer_than_14_days_after_the_last_is_not_met(days_off:
 
 def test_14_days_without_infusion_are_the_labels_and_met() -> None:
     checks = cycle_2(14)
-    assert checks.rest is None and checks.schedule("standard").status == "met"
-    assert rest_card(checks.order, "Plan", checks) is None
+    assert checks.rest("standard") is None and checks.schedule("standard").status == "met"
+    assert rest_card(checks.order, "Plan", checks, "standard") is None
 
 
 def test_a_start_the_day_after_or_before_the_last_infusion_day_is_said_so() -> None:
     assert cycle_2(0).schedule("standard").note.startswith("Starts the day after cycle 1's last infusion day")
     overlapping = cycle_2(-3)
     assert overlapping.schedule("standard").note.startswith("Starts before cycle 1's last infusion day (2026-11-28)")
-    card = rest_card(overlapping.order, "Plan", overlapping)
+    card = rest_card(overlapping.order, "Plan", overlapping, "standard")
     assert card is not None and card["summary"].startswith("Cycle 2 starts before cycle 1 ended:")
     assert "on 2026-11-26, before that day" in " ".join(card["detail"].split())
 
@@ -106,7 +106,7 @@ def test_without_the_cycle_number_the_cycle_before_is_not_numbered() -> None:
     checks = order_checks(written, [written], unnumbered)
     note = checks.schedule("standard").note
     assert note.startswith("Starts after 2 days without infusion (the previous cycle's last infusion day 2026-11-28)")
-    card = rest_card(written, "Plan", checks)
+    card = rest_card(written, "Plan", checks, "standard")
     assert card is not None and card["summary"] == "This cycle starts after 2 days without infusion: label gives 14"
 
 
@@ -125,10 +125,10 @@ def test_only_an_order_starting_the_cycle_on_a_recorded_date_gets_the_finding() 
     facts_ = after_cycle_1(2)
     later = order(line(rate(28), "2026-12-08", "2026-12-28"), id="later")
     first = order(line(rate(9), "2026-12-01", "2026-12-07"), id="first")
-    assert order_checks(later, [first, later], facts_).rest is None
-    assert order_checks(first, [first, later], facts_).rest is not None
+    assert order_checks(later, [first, later], facts_).rest("standard") is None
+    assert order_checks(first, [first, later], facts_).rest("standard") is not None
     undated = order(line(rate(28)))
-    assert facts_.cycle.start == START and order_checks(undated, [undated], facts_).rest is None
+    assert facts_.cycle.start == START and order_checks(undated, [undated], facts_).rest("standard") is None
 
 
 # Through the service: each reviewer's request

@@ -13,7 +13,7 @@ from cds_service.verdict import Verdict
 
 # Dose schedules of Aspirus V, named in the policy files:
 #  "relapsed-refractory": step dose in cycle 1 days 1-7, then full dose (the 84-day cycles 6-9 change the quantity
-#  window, QuantityLimit.days_continued, not the dose)
+#  window, QuantityLimit.days_continued, and the days without infusion after them, expected.cycle_days, not the dose)
 #  "standard": full dose every infusion day (consolidation, maintenance, pediatric MRD+ / less than CR)
 #  "interfant": 15 mcg/m2/day (max 28) whatever the weight
 SCHEDULES = ("relapsed-refractory", "standard", "interfant")

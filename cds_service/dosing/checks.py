@@ -142,6 +142,13 @@ def _quantity_note(check: QuantityCheck) -> str:
     return f"{ordered}; {limit}"
 
 
+def _with_rest(verdict: Verdict, rest: ShortRest | None) -> Verdict:
+    """`verdict` with the orders of the cycle before as evidence when this order starts its cycle too early."""
+    if rest is None:
+        return verdict
+    return verdict._replace(evidence=tuple(dict.fromkeys(verdict.evidence + rest.evidence)))
+
+
 _NONE: Mapping[int, dict[str, Any]] = MappingProxyType({})
 
 
@@ -262,7 +269,7 @@ class OrderDoseChecks:
         self._schedules: dict[str, Verdict] = {}  # several indications share a schedule: compare once
         self._findings: dict[tuple[str | None, int | None], tuple[Patient, list[Finding]]] = {}
         self._past: tuple[PastCycle | None] | None = None
-        self.rest: ShortRest | None = short_rest(order, facts)  # its cycle started within the label's 14 days off
+        self._rests: dict[str | None, ShortRest | None] = {}
         self._ending: CycleEnd | str | None = None
         # The dosage lines the dose card's suggestion writes (`record_correction`), None while it corrects no dose.
         self.corrected: list[DoseLine] | None = None
@@ -284,6 +291,13 @@ class OrderDoseChecks:
             self._ending = "" if past is None else cycle_end(self.order, self.lines, past, cycle.start,
                                                             cycle.infusion_days_before)
         return self._ending
+
+    def rest(self, schedule: str | None) -> ShortRest | None:
+        """The order starting its cycle within the label's days without infusion after the cycle before, which depend
+        on `schedule` (relapsed/refractory cycles 6-9 are longer: `rest.short_rest`); read once per schedule."""
+        if schedule not in self._rests:
+            self._rests[schedule] = short_rest(self.order, self.facts, schedule)
+        return self._rests[schedule]
 
     def record_correction(self, resource: dict[str, Any]) -> None:
         """The dose card's suggestion writes `resource`, the order with its dose corrected (dosing.cards calls this
@@ -342,12 +356,14 @@ class OrderDoseChecks:
         patient, findings = self.findings(schedule, cycle)
         missing = missing_body_size(patient)
         above = [f for f in findings if f.kind == ABOVE]
-        days = [found.note for found in (self.past, self.rest) if found]
+        rest = self.rest(schedule)
+        days = [found.note for found in (self.past, rest) if found]
         if above:  # without the body size: above the label at any weight (or, weighed, at any height)
-            return self._with_rest(self._sized(NOT_MET, "; ".join([findings_note(above, missing), *days]), patient))
-        if days:  # whatever the dose and the body size: the label's cycle has 28 infusion days, then 14 without
+            verdict = self._sized(NOT_MET, "; ".join([findings_note(above, missing), *days]), patient)
+            return _with_rest(verdict, rest)
+        if days:  # whatever the dose and the body size: the label's cycle has 28 infusion days, then the days without
             note = "; ".join(days)
-            return self._with_rest(Verdict(NOT_MET, self.evidence, note[0].upper() + note[1:]))
+            return _with_rest(Verdict(NOT_MET, self.evidence, note[0].upper() + note[1:]), rest)
         if missing:
             # A weight or BSA on record that could not be used says why (not plausible, not checked): the pharmacist
             # sees what the chart holds, not only that no size was used.
@@ -372,12 +388,6 @@ class OrderDoseChecks:
         # "Not above", not "within": a dose well below the label meets the criterion (the dose card notes it).
         return self._sized(MET, ordered_note(self.lines, "not above the label schedule", together=self.together),
                            patient)
-
-    def _with_rest(self, verdict: Verdict) -> Verdict:
-        """`verdict` with the orders of the cycle before as evidence when this order starts its cycle too early."""
-        if self.rest is None:
-            return verdict
-        return verdict._replace(evidence=tuple(dict.fromkeys(verdict.evidence + self.rest.evidence)))
 
     def _sized(self, status: Status, note: str, patient: Patient) -> Verdict:
         """A verdict on the label dose with the body size it was read for, as evidence and in the note: the weight
