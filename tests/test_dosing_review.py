@@ -53,15 +53,21 @@ def test_a_step_dose_running_into_day_8_is_still_seen(client: FlaskClient) -> No
 def test_a_timed_period_ending_at_or_before_its_start_is_not_read(client: FlaskClient, end: str, reason: str) -> None:
     # One 28 mcg/day line hung at 10:00, ending at 09:00 (or 10:00) that day: read as day 1, it had been above the
     # label with a correction to 9 mcg/day. As the date form ending before its start: not read, information needed.
+    # What to do is to correct the period (the reviewer's timed_end_before_start): both cards had asked for the dose
+    # in mcg/day, which it is.
     request = example()
     order = the_order(request)
     order["dosageInstruction"] = order["dosageInstruction"][1:]
     _bounds(request, 0, "2026-12-01T10:00:00Z", end)
     response = client.post(f"/cds-services/{SERVICE_ID}", json=request)
     [decision, dose] = response.get_json()["cards"]
-    assert decision["extension"]["coverage-decision"]["decision"] == "information-needed"
+    found = decision["extension"]["coverage-decision"]
+    period = f"a corrected infusion period for dosage line 1 ({reason})"
+    assert (found["decision"], found["missing"]) == ("information-needed", [period])
+    assert decision["summary"] == f"Aspirus Health Plan: document {period} to confirm coverage"
     assert dose["indicator"] == "info" and "suggestions" not in dose
-    assert f"Line 1: {reason}" in dose["detail"]
+    assert dose["summary"] == f"Dose not checked: correct the infusion period of line 1 ({reason})"
+    assert f"Line 1: {reason}" in dose["detail"] and "Write the dose" not in dose["detail"]
 
 
 def _quantity(request: Request, quantity: dict[str, Any]) -> None:

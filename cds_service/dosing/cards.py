@@ -72,16 +72,25 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
     if needs_bsa_only(lines, checks.together):  # from 45 kg, outside Interfant: missing_body_size asks no BSA
         return _per_m2_without_bsa_card(order, facts, lines, patient, source_label, not checks.together, checks,
                                         ceiling)
-    reasons = [f"Line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
-    if reasons or not lines:
-        reasons = reasons or ["The order has no dosage instruction"]
-        return _card(order, render_card("dose-unreadable.j2", reasons=reasons), "info", source_label, DOSE_TOPIC)
+    unread = [line for line in lines if line.unreadable]
+    if unread or not lines:
+        return _unreadable_card(order, unread, source_label)
     if below and matched_indication:
         text = render_card("dose-below.j2", **_finding_context(facts, patient, below, lines))
         card = _card(order, text, "info", source_label, DOSE_TOPIC)
         card["extension"]["dose-check"] = _dose_check(below, patient)
         return card
     return None
+
+
+def _unreadable_card(order: dict[str, Any], unread: list[DoseLine], source_label: str) -> dict[str, Any]:
+    """The info card of lines that could not be read, each with why; a line unread for its period (an end before
+    its start) is asked to correct its period, not to write its dose in mcg/day, which may be readable."""
+    reasons = [f"Line {line.index + 1}: {line.unreadable}" for line in unread]
+    reasons = reasons or ["The order has no dosage instruction"]
+    periods = [{"line": line.index + 1, "reason": line.unreadable} for line in unread if line.period_unread]
+    text = render_card("dose-unreadable.j2", reasons=reasons, periods=periods, doses=len(periods) < len(reasons))
+    return _card(order, text, "info", source_label, DOSE_TOPIC)
 
 
 def cycle_days_card(card: dict[str, Any] | None, order: dict[str, Any], facts: ClinicalFacts, source_label: str,

@@ -121,14 +121,29 @@ def _dose_text(mcg_per_day: Decimal, against: Decimal | None) -> str:
     return mcg_text(mcg_per_day) if against is None else mcg_text_against(mcg_per_day, against)
 
 
+def missing_period(lines: list[DoseLine]) -> str:
+    """What to document for the lines whose period, not dose, could not be read (`DoseLine.period_unread`): 'a
+    corrected infusion period for dosage line 1 (its end is before its start)'; "" when there are none."""
+    unread = [line for line in lines if line.period_unread]
+    if not unread:
+        return ""
+    named = first_few([str(line.index + 1) for line in unread[:NAMED + 1]], len(unread), "more")
+    which = f"line {named[0]}" if len(unread) == 1 else f"lines {', '.join(named)}"
+    reasons = "; ".join(dict.fromkeys(line.unreadable for line in unread[:NAMED + 1]))
+    return f"a corrected infusion period for dosage {which} ({reasons})"
+
+
 def unreadable_note(lines: list[DoseLine], together: Sequence[Together] = ()) -> str:
     """The lines whose dose cannot be read, and the other orders' lines running with them (their sum is unknown):
-    past NAMED + 1 of those, the first NAMED (`Together.unreadable` holds NAMED + 2 when there are more)."""
-    reasons = [f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable]
+    past NAMED + 1 of those, the first NAMED (`Together.unreadable` holds NAMED + 2 when there are more). Lines unread
+    for their period alone are said so: their dose may be readable."""
+    unread = [line for line in lines if line.unreadable]
+    reasons = [f"line {line.index + 1}: {line.unreadable}" for line in unread]
     if together:  # another order's line is named once, however many ranges it runs in
         others = list(dict.fromkeys(reason for t in together for reason in t.unreadable))
         reasons += others if len(others) <= NAMED + 1 else [*others[:NAMED], "and lines of other orders"]
-    return "Dose not readable (" + "; ".join(reasons) + ")" if reasons else ""
+    periods = len(reasons) == len(unread) and all(line.period_unread for line in unread)
+    return f"{'Infusion period' if periods else 'Dose'} not readable ({'; '.join(reasons)})" if reasons else ""
 
 
 def _quantity_note(check: QuantityCheck) -> str:
@@ -406,8 +421,15 @@ class OrderDoseChecks:
         return evidence, "; ".join(mid_sentence(size.note) for size in sizes if size.note)
 
     def _missing_reading(self, otherwise: str) -> str:
-        """What to document for lines that cannot be read: their days when that is what is missing, else `otherwise`."""
-        return MISSING_DAYS if any(line.unreadable == NO_DAYS for line in self.lines) else otherwise
+        """What to document for lines that cannot be read: their days when that is what is missing; a corrected
+        period for a line whose period covers no day or more than a cycle (`missing_period`), beside `otherwise` when
+        a dose could not be read too; else `otherwise`."""
+        if any(line.unreadable == NO_DAYS for line in self.lines):
+            return MISSING_DAYS
+        periods = missing_period(self.lines)
+        doses = any(line.unreadable and not line.period_unread for line in self.lines) or \
+            any(t.unreadable for t in self.together)
+        return f"{otherwise} and {periods}" if periods and doses else periods or otherwise
 
     def _body_size_received(self) -> bool:
         """Whether the weight and BSA the label dose needs were unknown although received (none recorded)."""

@@ -68,15 +68,19 @@ class DoseLine:
     unreadable: str = ""  # why the dose could not be read (then mcg_per_day is None)
     form: DoseForm | None = None
     bounds: str = ""  # "period", "duration" or "" (none): how the line states its days
+    # Unread for its period, not its dose (`_days_problem`: no day covered, or more than a cycle): the period is what
+    # to correct, and asking for the dose in mcg/day was wrong advice.
+    period_unread: bool = False
 
     def __init__(self, index: int, first_day: int, last_day: int | None, mcg_per_day: Decimal | None = None,
-                 unreadable: str = "", form: DoseForm | None = None, bounds: str = "") -> None:
+                 unreadable: str = "", form: DoseForm | None = None, bounds: str = "",
+                 period_unread: bool = False) -> None:
         # Set as the frozen dataclass's own __init__ would, without its object.__setattr__ per field (as
         # facts/model.Fact): every dosage line of every order builds one.
         fields = self.__dict__
         fields["index"], fields["first_day"], fields["last_day"] = index, first_day, last_day
         fields["mcg_per_day"], fields["unreadable"] = mcg_per_day, unreadable
-        fields["form"], fields["bounds"] = form, bounds
+        fields["form"], fields["bounds"], fields["period_unread"] = form, bounds, period_unread
 
     @property
     def needs_bsa(self) -> bool:
@@ -134,7 +138,7 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
             return _unplaced(lines, index)
         if problem:
             mcg, reason, form = None, problem, None
-        result[index] = DoseLine(index, first, last, mcg, reason, form, bounds)
+        result[index] = DoseLine(index, first, last, mcg, reason, form, bounds, bool(problem))
         next_day = last + 1 if last is not None else next_day
     return [result[i] for i in range(len(lines))]
 

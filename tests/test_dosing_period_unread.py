@@ -1,0 +1,76 @@
+"""A line unread for its infusion period, not its dose (dosing/reading.py `DoseLine.period_unread`): a boundsPeriod
+ending before its start, at the moment it starts, or longer than a cycle. The decision asked to "document each dosage
+line's dose written in mcg/day" and the dose card to "Write the dose in mcg/day" of a dose written in mcg/day (review):
+both now ask to correct the line's period."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from cds_service.dosing.cards import dose_card
+from cds_service.dosing.checks import MISSING_DOSE, OrderDoseChecks
+from cds_service.dosing.reading import read_order_doses
+from cds_service.verdict import UNKNOWN
+from tests.test_dosing_support import facts, line, order, order_checks, rate
+
+BEFORE = ("2026-12-10", "2026-12-01")  # a period ending before its start
+PERIOD = "a corrected infusion period for dosage line 1 (its end is before its start)"
+
+
+def checks_of(*lines: dict[str, Any]) -> OrderDoseChecks:
+    written = order(*lines)
+    return order_checks(written, [written], facts())
+
+
+def test_only_a_line_unread_for_its_period_is_said_so() -> None:
+    timed = line(rate(28), "2026-12-01T10:00:00Z", "2026-12-01T10:00:00Z")
+    long = line(rate(28), "2026-12-01", "2027-12-31")
+    no_dose = line(None, "2026-12-01", "2026-12-28")
+    unread = read_order_doses(order(line(rate(28), *BEFORE), timed, long, no_dose), None)
+    assert [found.period_unread for found in unread] == [True, True, True, False]
+    assert all(found.mcg_per_day is None for found in unread)
+    no_days = read_order_doses(order(line(rate(9)), line(rate(28), "2026-12-08", "2026-12-28")), None)
+    assert not any(found.period_unread for found in no_days)  # unplaced: its days are asked for (MISSING_DAYS)
+
+
+def test_the_criterion_asks_for_a_corrected_period_not_the_dose() -> None:
+    """The label's schedule (Aspirus V) and the plan's 28 mcg/day limit (Florida Blue) alike."""
+    checks = checks_of(line(rate(28), *BEFORE))
+    for verdict in (checks.schedule("relapsed-refractory"), checks.ceiling(Decimal(28))):
+        assert verdict.status == UNKNOWN and verdict.missing == PERIOD
+        assert verdict.note == "Infusion period not readable (line 1: its end is before its start)"
+
+
+def test_several_lines_are_named_with_their_reasons() -> None:
+    checks = checks_of(line(rate(9), *BEFORE, sequence=1),
+                       line(rate(28), "2026-12-08T10:00:00Z", "2026-12-08T10:00:00Z", sequence=2))
+    assert checks.schedule("standard").missing == ("a corrected infusion period for dosage lines 1, 2 (its end is "
+                                                   "before its start; it ends at the moment it starts)")
+
+
+def test_a_dose_unread_too_is_asked_beside_the_period() -> None:
+    checks = checks_of(line(rate(9), *BEFORE, sequence=1), line(None, "2026-12-08", "2026-12-28", sequence=2))
+    verdict = checks.schedule("standard")
+    assert verdict.missing == f"{MISSING_DOSE} (or mcg/m²/day) and {PERIOD}"
+    assert verdict.note.startswith("Dose not readable (line 1: its end is before its start; line 2: no dose")
+
+
+def card_of(checks: OrderDoseChecks) -> dict[str, Any]:
+    card = dose_card(checks.order, checks.facts, "standard", True, "Plan", checks)
+    assert card is not None and card["indicator"] == "info" and "suggestions" not in card
+    return card
+
+
+def test_the_dose_card_asks_to_correct_the_period() -> None:
+    card = card_of(checks_of(line(rate(28), *BEFORE)))
+    assert card["summary"] == "Dose not checked: correct the infusion period of line 1 (its end is before its start)"
+    detail = " ".join(card["detail"].split())
+    assert "Correct the infusion period of line 1 (`timing.repeat.boundsPeriod`, or `boundsDuration`)" in detail
+    assert "Write the dose" not in detail and "- Line 1: its end is before its start" in detail
+
+
+def test_the_dose_card_of_a_period_and_a_dose_unread_asks_for_both() -> None:
+    card = card_of(checks_of(line(rate(9), *BEFORE, sequence=1), line(None, "2026-12-08", "2026-12-28", sequence=2)))
+    assert card["summary"] == "Dose not checked: 2 dosage lines could not be read"
+    detail = " ".join(card["detail"].split())
+    assert "Correct the infusion period of line 1" in detail and "Write the dose in mcg/day" in detail
