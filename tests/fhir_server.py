@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import select
+import signal
 import socket
 import sys
 import threading
@@ -416,11 +417,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fhirServer {server.base_url}: {len(resources)} resources of {args.example.name} (the patient: GET "
           f"{patient}). The request to post, without its prefetch, is on stdout. Ctrl-C stops.",
           file=sys.stderr, flush=True)
+    # Ctrl-C stops it even when started with SIGINT ignored (from a background job of a non-interactive shell, which
+    # Python then leaves ignored: the by-hand test hung so).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        # A timed wait, again and again: the kernel may hand Ctrl-C to a server thread, and only the main thread runs
-        # Python's handler, when it next runs code; an untimed wait never would (the test hung under load).
-        while True:
-            time.sleep(0.2)
+        threading.Event().wait()
     except KeyboardInterrupt:
         server.stop()
     return 0
