@@ -17,6 +17,7 @@ from typing import Any, Callable
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
 from cds_service.cards import decision_card, no_plan_card, unidentified_card
+from cds_service.decision import Decision
 from cds_service.draft_orders import (draft_resources, group_orders, may_be_blinatumomab, medication_requests,
                                       order_medications, with_draft_resources)
 from cds_service.dosing.api import QuantityLimit
@@ -39,6 +40,7 @@ from cds_service.order_answers import Call, add_answer, coverage_action, limit_c
 from cds_service.order_validation import validate_orders
 from cds_service.policies.engine import evaluate_policy
 from cds_service.policies.loading import load_policy
+from cds_service.policies.model import Policy
 from cds_service.prior_approval import PriorApprovals
 from cds_service.record import PatientRecord, no_server
 from cds_service.valuesets import get_valuesets
@@ -190,33 +192,56 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[QuantityLimit, str] | None]:
     """The order's cards and actions but its quantity card, and the quantity limit that card is built with (None:
     no card)."""
-    config, facts, group = call.config, cycle.facts, call.group
+    config, facts = call.config, cycle.facts
     doses = OrderDoseChecks(order, cycle.orders, facts, cycle.dose_lines)
     policy = load_policy(payer.policy_id)
     checks = cycle.spans.checks(doses, order)  # no quantity verdict while an order of the cycle spans cycles
     decision = evaluate_policy(policy, facts, checks, cycle.prior_approvals.for_policy(policy))
     record_decision(outcome, decision, policy)
-    cards: list[dict[str, Any]] = []
-    actions: list[dict[str, Any]] = []
     schedule = schedule_for(facts, decision.label_schedule)
-    if config.wants("coverage-info"):
-        determination = call.request.hook == ORDER_SIGN and config.unsolicited_determ
-        reading = _shown_reading(doses.reading(schedule), config)
-        which = order_words(doses.lines, cycle.named) if len(group.targets) > 1 else ""
-        coverage = standing(cycle.record, payer, facts.start_date)
-        cards.append(decision_card(decision, facts, order, call.ctx.base_url, reading, determination, which,
-                                   coverage, cycle.last_day))
-        if call.request.hook == ORDER_SIGN:
-            actions.append(coverage_action(call, order, decision, payer, outcome, coverage.secondary))
+    cards, actions = _coverage_answer(call, cycle, order, payer, outcome, decision, doses, schedule)
     split = split_card(order, cycle.spans, decision.payer_label) if config.wants("off-guideline") else None
     cards.extend([split.card] if split else [])  # beside the decision: the order's real problem
+    cards.extend(_dose_cards(call, cycle, order, policy, decision, doses, schedule))
+    # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
+    # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
+    # Not while an order of the cycle holds another cycle's days: no cycle's quantity is known (dosing/span.py).
+    quantity_limit = policy.quantity_limit if config.wants("limits") and not cycle.spans.parts else None
+    if split:
+        withhold_corrections(cards, split)
+    return cards, actions, (quantity_limit, decision.payer_label) if quantity_limit is not None else None
+
+
+def _coverage_answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch, outcome: OrderOutcome,
+                     decision: Decision, doses: OrderDoseChecks, schedule: str | None
+                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The decision card and, on order-sign, the coverage-information action (none when the client turned the
+    coverage information off)."""
+    config, facts = call.config, cycle.facts
+    if not config.wants("coverage-info"):
+        return [], []
+    determination = call.request.hook == ORDER_SIGN and config.unsolicited_determ
+    reading = _shown_reading(doses.reading(schedule), config)
+    which = order_words(doses.lines, cycle.named) if len(call.group.targets) > 1 else ""
+    coverage = standing(cycle.record, payer, facts.start_date)
+    card = decision_card(decision, facts, order, call.ctx.base_url, reading, determination, which, coverage,
+                         cycle.last_day)
+    if call.request.hook != ORDER_SIGN:
+        return [card], []
+    return [card], [coverage_action(call, order, decision, payer, outcome, coverage.secondary)]
+
+
+def _dose_cards(call: Call, cycle: _Cycle, order: dict[str, Any], policy: Policy, decision: Decision,
+                doses: OrderDoseChecks, schedule: str | None) -> list[dict[str, Any]]:
+    """The order's dose, days, rest and plan dose limit cards, each as the client's options allow; the lines their
+    suggestions write are offered to the cycle's quantity cards, built last."""
+    config, facts = call.config, cycle.facts
     # A dose below the label dose is worth a note only against an indication's own schedule.
     label = dose_card(order, facts, schedule, decision.label_schedule is not None, decision.payer_label, doses,
                       policy.dose_ceiling)
     dose = cycle_days_card(label, order, facts, decision.payer_label, doses)
     rest = rest_card(order, decision.payer_label, doses, schedule)
-    if config.wants("off-guideline"):
-        cards.extend(card for card in (dose, rest) if card)
+    cards = [card for card in (dose, rest) if card] if config.wants("off-guideline") else []
     # A dose card's suggestion shown beside the limits cards: the order it writes may end on the cycle's 28th
     # infusion day, and their corrections are written on the order so ended (reconcile_corrections gives each
     # suggestion every correction).
@@ -229,13 +254,7 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     offered = doses.offered() if ended else None
     if offered is not None:  # its quantity is judged on the lines the suggestion writes
         cycle.dose_lines.offer(order, offered)
-    # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
-    # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
-    # Not while an order of the cycle holds another cycle's days: no cycle's quantity is known (dosing/span.py).
-    quantity_limit = policy.quantity_limit if config.wants("limits") and not cycle.spans.parts else None
-    if split:
-        withhold_corrections(cards, split)
-    return cards, actions, (quantity_limit, decision.payer_label) if quantity_limit is not None else None
+    return cards
 
 
 def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: OrderOutcome) -> list[dict[str, Any]]:
