@@ -74,3 +74,13 @@ def test_the_dose_card_of_a_period_and_a_dose_unread_asks_for_both() -> None:
     assert card["summary"] == "Dose not checked: 2 dosage lines could not be read"
     detail = " ".join(card["detail"].split())
     assert "Correct the infusion period of line 1" in detail and "Write the dose in mcg/day" in detail
+
+
+def test_the_dose_card_of_lines_whose_days_cannot_be_placed_asks_for_their_period() -> None:
+    """A first line stating no days with a line after it: neither line's days are known, and neither dose was read
+    (dosing/reading.py `_unplaced`), so writing the dose in mcg/day would fix nothing."""
+    card = card_of(checks_of(line(rate(9)), line(rate(28), "2026-12-08", "2026-12-28")))
+    assert card["summary"] == "Dose not checked: correct the infusion period of lines 1, 2"
+    detail = " ".join(card["detail"].split())
+    assert "Correct the infusion period of lines 1, 2" in detail and "each line states its start and an end" in detail
+    assert "Write the dose" not in detail

@@ -85,10 +85,13 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
 
 def _unreadable_card(order: dict[str, Any], unread: list[DoseLine], source_label: str) -> dict[str, Any]:
     """The info card of lines that could not be read, each with why; a line unread for its period (an end before
-    its start) is asked to correct its period, not to write its dose in mcg/day, which may be readable."""
+    its start, no days while another line follows) is asked to correct its period, not to write its dose in mcg/day,
+    which may be readable."""
     reasons = [f"Line {line.index + 1}: {line.unreadable}" for line in unread]
     reasons = reasons or ["The order has no dosage instruction"]
-    periods = [{"line": line.index + 1, "reason": line.unreadable} for line in unread if line.period_unread]
+    # A line whose days cannot be placed (`DoseLine.placed`) is asked for its period too: its dose was never read.
+    periods = [{"line": line.index + 1, "reason": line.unreadable} for line in unread
+               if line.period_unread or not line.placed]
     text = render_card("dose-unreadable.j2", reasons=reasons, periods=periods, doses=len(periods) < len(reasons))
     return _card(order, text, "info", source_label, DOSE_TOPIC)
 
