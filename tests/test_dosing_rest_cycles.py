@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from cds_service.dosing.checks import OrderDoseChecks
-from cds_service.dosing.expected import cycle_days
+from cds_service.dosing.cycle_end import cycle_stretches
+from cds_service.dosing.expected import cycle_days, rest_after
 from cds_service.dosing.rest import LEAST_REST
 from cds_service.dosing.rest_card import rest_card
-from cds_service.facts.course import TREATMENT_FREE_DAYS
 from cds_service.facts.model import PreviousCycle
 from tests.test_cycles_signed_together import by_order, criterion, decision, with_weight_on
 from tests.test_dosing_rest import rest_cards
@@ -34,7 +34,7 @@ def test_the_label_schedules_cycle_lengths() -> None:
     assert (cycle_days(RR, None), cycle_days(None, 6)) == (None, None)  # left open by the record
     assert (cycle_days(None, 5), cycle_days("standard", None)) == (42, 42)  # no schedule's cycle 5 is longer
     # One order's lines are cut into cycles after the same 14 days (facts/course.span_cycles).
-    assert LEAST_REST == TREATMENT_FREE_DAYS
+    assert LEAST_REST == 14
 
 
 def after(cycle: int | None, days_off: int, phase: str = RR) -> OrderDoseChecks:
@@ -152,3 +152,29 @@ def test_cycle_7_after_56_days_without_infusion_meets_the_criteria(client: Any) 
     cards = by_order(post(client, body))["blinatumomab-order"]
     found = decision(cards)
     assert (found["cycle"], found["decision"]) == (7, "meets-criteria") and not rest_cards(cards)
+
+
+# Where one cycle's lines are cut into cycles, and the days card: the same rest
+
+
+def test_the_rest_after_a_cycle_of_the_schedule_reaching_it() -> None:
+    assert [rest_after(n) for n in (None, 1, 5, 6, 9)] == [14, 14, 14, 56, 56]
+
+
+def test_after_cycle_6_days_within_56_days_are_past_the_28th_not_a_cycle() -> None:
+    """Cycle 7 on days 1-28, then days 43-70: 14 days off split it after cycle 5 (two cycles), not after cycle 6,
+    whose 56 days are not over (the split's cycle 8 would then be denied for its short rest: review)."""
+    days = [*range(1, 29), *range(43, 71)]
+    assert [len(s) for s in cycle_stretches(days, 0, 5)] == [28, 28]
+    assert [len(s) for s in cycle_stretches(days, 0, 7)] == [56]
+    assert [len(s) for s in cycle_stretches([*range(1, 29), *range(85, 113)], 0, 7)] == [28, 28]
+
+
+def test_the_days_card_of_cycle_7_says_its_56_days_without() -> None:
+    start = date(2027, 1, 12)
+    written = order(line(rate(28), start.isoformat(), (start + 34 * DAY).isoformat()))
+    past = order_checks(written, [written], facts(cycle=7, start=start, phase=RR)).past
+    assert past is not None and "then 56 without (days 29–35 past them)" in past.note
+    written = order(line(rate(28), start.isoformat(), (start + 34 * DAY).isoformat()))
+    past = order_checks(written, [written], facts(cycle=5, start=start, phase=RR)).past
+    assert past is not None and "then 14 without" in past.note

@@ -47,7 +47,7 @@ def parts(*periods: tuple[str | None, str | None]) -> list[tuple[list[int], str]
 def split_parts(lines: list[DoseLine], start: date, days_before: int,
                 *others: list[DoseLine]) -> list[Any]:
     """`cycle_parts` of an order's `lines` beside the lines of the cycle's `others` orders, cut as CycleLines cuts."""
-    stretches = cycle_stretches(cycle_infusion_days([lines, *others]), days_before)
+    stretches = cycle_stretches(cycle_infusion_days([lines, *others]), days_before, None)  # cycle 1 or unknown
     return cycle_parts(lines, stretches, start, days_before)
 
 

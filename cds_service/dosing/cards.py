@@ -148,7 +148,7 @@ def _past_context(past: PastCycle, facts: ClinicalFacts, unreadable: str, offere
     """dose-past-cycle.j2's context but `combined` (see its header)."""
     return {"last": past.last, "days": days_text(past.first, past.last),
             "infusion_day": None if past.infusion_day == past.last else past.infusion_day,
-            "end": past.end.isoformat() if past.end else "", "cycle": facts.cycle.number.value,
+            "end": past.end.isoformat() if past.end else "", "cycle": facts.cycle.number.value, "rest": past.rest,
             "unreadable": unreadable, "offered": offered, "why_not": why_not}
 
 

@@ -209,13 +209,15 @@ class CycleLines:
         read once, for the days card and the split of an order whose lines fall in several cycles alike."""
         if self._stretches is None:
             days = cycle_infusion_days(self.of(o) for o in self.orders)
-            self._stretches = cycle_stretches(days, self.facts.cycle.infusion_days_before)
+            cycle = self.facts.cycle
+            self._stretches = cycle_stretches(days, cycle.infusion_days_before, cycle.number.value)
         return self._stretches
 
     def past_cycle(self, order: dict[str, Any]) -> PastCycle | None:
         """`order`'s days past the cycle's 28th infusion day, counted over every order of the cycle."""
         cycle = self.facts.cycle
-        return past_cycle(self.of(order), self.stretches(), cycle.infusion_days_before, cycle.start)
+        return past_cycle(self.of(order), self.stretches(), cycle.infusion_days_before, cycle.start,
+                          cycle.number.value)
 
     def quantity(self, limit: QuantityLimit) -> QuantityCheck:
         # One lookup, not `in` then [ ]: each hashes the limit, a dataclass, in Python.

@@ -17,11 +17,12 @@ from dataclasses import replace
 from datetime import date
 from typing import Any, Iterable, NamedTuple, Sequence
 
-from cds_service.dosing.reading import DoseLine, cycle_day_date
+from cds_service.dosing.expected import rest_after
 from cds_service.dosing.instruction_text import days_unread
+from cds_service.dosing.reading import DoseLine, cycle_day_date
 from cds_service.dosing.rewrite import end_line
 from cds_service.dosing.text import days_text
-from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_GAP, TREATMENT_FREE_DAYS
+from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_GAP
 
 
 class PastCycle(NamedTuple):
@@ -32,13 +33,14 @@ class PastCycle(NamedTuple):
     infusion_day: int  # which infusion day of the cycle `last` is (`last` itself unless the cycle was interrupted)
     day_28: int  # the cycle day that is the 28th infusion day
     end: date | None  # its date, where the infusion should end (None: the cycle's start is unknown)
+    rest: int  # the days without infusion after the cycle (`expected.rest_after`: 14, 56 after cycle 6 on)
 
     @property
     def note(self) -> str:
         """'runs to day 35: the label gives 28 infusion days, then 14 without (days 29–35 past them)'."""
         counted = "" if self.infusion_day == self.last else f" (infusion day {self.infusion_day})"
         return (f"runs to day {self.last}{counted}: the label gives {INFUSION_DAYS_PER_CYCLE} infusion days, then "
-                f"{TREATMENT_FREE_DAYS} without ({days_text(self.first, self.last)} past them)")
+                f"{self.rest} without ({days_text(self.first, self.last)} past them)")
 
     def runs_past(self, line: DoseLine) -> bool:
         """Whether `line` has days past the 28th infusion day in this cycle (a line after a break of more than 7 days
@@ -92,38 +94,42 @@ def cycle_infusion_days(orders_lines: Iterable[Sequence[DoseLine]]) -> list[int]
 
 
 def past_cycle(lines: Sequence[DoseLine], stretches: Sequence[Sequence[int]], days_before: int,
-               cycle_start: date | None) -> PastCycle | None:
+               cycle_start: date | None, number: int | None) -> PastCycle | None:
     """`lines`' days past the 28th infusion day of the cycle (`stretches`: the cycle's infusion days as
     `cycle_stretches` cuts them, numbered after the `days_before` infusion days given before them), or None when they
     have none. Each stretch after the first is a cycle of its own, counted from 1: one order holding cycle 1 on days
     1-28 and cycle 2 on days 43-70 runs no day past either, while days 30-35 after days 1-28 are past the 28th
-    infusion day."""
+    infusion day. `number`: the first stretch's cycle number (None: not known), which the rest after it follows."""
     mine = {day for line in lines if line.placed for day in line.days()}
     given = days_before
-    for stretch in stretches:
+    for position, stretch in enumerate(stretches):
         left = INFUSION_DAYS_PER_CYCLE - given  # the infusion days still to give in this cycle
         past = sorted(mine.intersection(stretch[max(left, 0):]))
         if left >= 1 and past:
             day_28, last = stretch[left - 1], past[-1]
             end = None if cycle_start is None else cycle_day_date(cycle_start, day_28, days_before)
-            return PastCycle(past[0], last, given + bisect_right(stretch, last), day_28, end)
+            rest = rest_after(None if number is None else number + position)
+            return PastCycle(past[0], last, given + bisect_right(stretch, last), day_28, end, rest)
         given = 0
     return None
 
 
-def cycle_stretches(infusion_days: Sequence[int], given: int) -> list[Sequence[int]]:
+def cycle_stretches(infusion_days: Sequence[int], given: int, number: int | None) -> list[Sequence[int]]:
     """`infusion_days` (`cycle_infusion_days`; the first cycle's after `given` infusion days already given) cut where a
     cycle of their own begins: after more than 7 days without infusion while the cycle has not given its 28 infusion
-    days (the label's restart, the rule of facts/course.py), after the label's 14 days without once it has (days
-    within them are the cycle's days past its 28th, not a cycle begun after a short rest). The one place of this cut:
+    days (the label's restart, the rule of facts/course.py), after the label's days without once it has (14, 56
+    after cycle 6 on: `expected.rest_after` of the stretch's cycle, counted from `number`, the first's; days within
+    them are the cycle's days past its 28th, not a cycle begun after a short rest). The one place of this cut:
     the days card (`past_cycle`) and the split of one order's lines (dosing/span.py) read the same stretches, so that
     no line is days past the 28th for the one and a cycle to split off for the other."""
     cuts: list[int] = []
     count = given + 1  # the cycle's infusion days through infusion_days[index - 1]
+    rest = rest_after(number)
     for index in range(1, len(infusion_days)):
         gap = infusion_days[index] - infusion_days[index - 1]
-        if gap - 1 >= TREATMENT_FREE_DAYS if count >= INFUSION_DAYS_PER_CYCLE else gap > MAX_GAP.days:
+        if gap - 1 >= rest if count >= INFUSION_DAYS_PER_CYCLE else gap > MAX_GAP.days:
             cuts.append(index)
             count = 0
+            rest = rest_after(None if number is None else number + len(cuts))
         count += 1
     return [infusion_days[start:stop] for start, stop in zip([0, *cuts], [*cuts, len(infusion_days)])]

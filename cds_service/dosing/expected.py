@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from cds_service.facts.body import largest_bsa
+from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
 
 WEIGHT_BOUNDARY_KG = Decimal(45)
 FULL_DOSE = Decimal(28)  # mcg/day, and the cap of a BSA-based full dose
@@ -60,6 +61,16 @@ class Expected:
     def low(self) -> Decimal:
         """Below this the dose is more than 10% under the label (an info card, never a correction)."""
         return self.mcg_per_day * (1 - BSA_DOSE_TOLERANCE)
+
+
+def rest_after(cycle: int | None) -> int:
+    """The days without infusion the label gives after cycle `cycle` in the schedule with the longest such cycle:
+    56 after cycle 6 on (relapsed/refractory, the only schedule reaching it), else 14; 14 when the number is not known
+    (the least any cycle owes). For cutting lines into cycles (dosing/cycle_end.py), before an indication's schedule
+    is known: a line within these days after a full cycle is its days past the 28th, not a cycle begun too early."""
+    longest = max((longer.days for longer in LONGER_CYCLES.values() if cycle is not None and cycle >= longer.first),
+                  default=CYCLE_DAYS)
+    return longest - INFUSION_DAYS_PER_CYCLE
 
 
 def cycle_days(schedule: str | None, cycle: int | None) -> int | None:

@@ -38,7 +38,6 @@ from cds_service.record import PatientRecord
 DAY = timedelta(days=1)
 MAX_GAP = timedelta(days=7)  # an interruption longer than this restarts the cycle
 INFUSION_DAYS_PER_CYCLE = 28
-TREATMENT_FREE_DAYS = 14  # the label's days without infusion after a cycle's 28 infusion days
 _PHASES_IN_REMISSION = frozenset({"consolidation", "maintenance"})
 
 
