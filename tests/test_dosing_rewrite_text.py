@@ -1,5 +1,6 @@
-"""The instruction texts a one-click correction writes (dosing/rewrite.py, dosing/instruction_text.py): `text` and `patientInstruction` are what
-the nurse reads on the MAR and the patient reads, so each corrected line's text states its own dose and days."""
+"""The instruction texts a one-click correction writes (dosing/rewrite.py, dosing/instruction_text.py): `text` and
+`patientInstruction` are what the nurse reads on the MAR and the patient reads, so each corrected line's text states
+its own dose and days."""
 from __future__ import annotations
 
 from datetime import date
