@@ -1,14 +1,14 @@
 """One order whose dosage lines fall in more than one cycle (docs/dosing.md, "One order, several cycles").
 
-The label gives each cycle 28 days of continuous infusion, then 14 without; facts/course.py starts a new cycle after
+The label gives a cycle 28 days of continuous infusion, then 14 without; facts/course.py starts a new cycle after
 an interruption of more than 7 days or once 28 infusion days are given. Orders signed together are cut into cycles
 by that rule (`course.dated_cycles`), but one order's lines are not: an order of cycle 1 on 2026-12-01..28 and
 cycle 2 on 2027-01-12..02-08 was judged as one cycle, its 56 vials a quantity above the per-cycle limit. Its lines
 are told apart here, for the card that splits it (dosing/split.py) and for the quantity criterion, which cannot read
 a cycle's quantity off such an order (`PerCycleChecks`), by where the days card cuts the cycle's infusion days
 (`CycleLines.stretches`, dosing/cycle_end.py): after 28 infusion days, given by any order of the cycle, lines
-starting within the label's 14 days without infusion are no cycle to split off (which would start it after a short
-rest) but the cycle's days past its 28th infusion day, which the days card ends there.
+starting within the label's days without infusion (14, 56 after cycle 6 on) are no cycle to split off (which would
+start it after a short rest) but the cycle's days past its 28th infusion day, which the days card ends there.
 """
 from __future__ import annotations
 
