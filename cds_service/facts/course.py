@@ -16,11 +16,11 @@ Orders signed together (one `draftOrders` Bundle) are one cycle unless the same 
 (`signed_cycles`): cycle 1 and cycle 2 signed in one call are two cycles, the second counted, numbered and dosed
 from its own start as if signed after the first.
 
-The label follows a cycle's 28 infusion days with 14 days without infusion. Counting leniently, as above, is right
-for reading what was given; a cycle started within those 14 days is a finding of the dose check (dosing/rest.py),
-which reads the cycle before it here (`CycleInfo.previous`). The infusion days of one cycle's orders are not cut
-there (dosing/cycle_end.py, `cycle_stretches`): days within the 14 days after a full cycle are its days past the 28th
-infusion day, not a cycle of their own.
+The label follows a cycle's 28 infusion days with 14 days without infusion (56 after relapsed/refractory cycle 6 on).
+Counting leniently, as above, is right for reading what was given; a cycle started within those days is a finding of
+the dose check (dosing/rest.py), which reads the cycle before it here (`CycleInfo.previous`). The infusion days of
+one cycle's orders are not cut there (dosing/cycle_end.py, `cycle_stretches`): days within them after a full cycle
+are its days past the 28th infusion day, not a cycle of their own.
 """
 from __future__ import annotations
 
@@ -117,23 +117,19 @@ def dated_cycles(orders: list[dict[str, Any]], today: date) -> list[SignedCycle]
 
 def _grouped(orders: list[dict[str, Any]], today: date) -> list[SignedCycle]:
     """The cycles of two orders or more (signed_cycles), each with its last infusion day as it grew."""
-    spans = [signed_span(order, today) for order in orders]
-    return [SignedCycle([orders[position] for position in positions], last, [spans[position] for position in positions])
-            for last, positions in _span_groups(spans)]
-
-
-def _span_groups(spans: Sequence[OrderSpan]) -> list[tuple[date, list[int]]]:
-    """The cycles of `spans` (`signed_cycles`), each with its last infusion day as it grew."""
-    ordered = sorted(range(len(spans)), key=lambda position: (spans[position].first, spans[position].last, position))
+    spans = sorted(((signed_span(order, today), position) for position, order in enumerate(orders)),
+                   key=lambda item: (item[0].first, item[0].last, item[1]))
     cycles: list[tuple[_Growing, list[int]]] = []
-    for position in ordered:
-        span = spans[position]
+    for span, position in spans:
         if cycles and cycles[-1][0].takes(span):
             cycles[-1][0].add(span)
             cycles[-1][1].append(position)
         else:
             cycles.append((_Growing(span), [position]))
-    return [(growing.last, sorted(positions)) for growing, positions in cycles]
+    by_position = {position: span for span, position in spans}
+    return [SignedCycle([orders[position] for position in sorted(positions)], growing.last,
+                        [by_position[position] for position in sorted(positions)])
+            for growing, positions in cycles]
 
 
 def signed_span(order: dict[str, Any], today: date) -> OrderSpan:
