@@ -27,7 +27,7 @@ def test_only_a_line_unread_for_its_period_is_said_so() -> None:
     long = line(rate(28), "2026-12-01", "2027-12-31")
     no_dose = line(None, "2026-12-01", "2026-12-28")
     unread = read_order_doses(order(line(rate(28), *BEFORE), timed, long, no_dose), None)
-    assert [found.period_unread for found in unread] == [True, True, True, False]
+    assert [bool(found.period_unread) for found in unread] == [True, True, True, False]
     assert all(found.mcg_per_day is None for found in unread)
     no_days = read_order_doses(order(line(rate(9)), line(rate(28), "2026-12-08", "2026-12-28")), None)
     assert not any(found.period_unread for found in no_days)  # unplaced: its days are asked for (MISSING_DAYS)
@@ -84,3 +84,16 @@ def test_the_dose_card_of_lines_whose_days_cannot_be_placed_asks_for_their_perio
     detail = " ".join(card["detail"].split())
     assert "Correct the infusion period of lines 1, 2" in detail and "each line states its start and an end" in detail
     assert "Write the dose" not in detail
+
+
+def test_a_line_whose_period_and_dose_are_both_unread_is_asked_for_both_at_once() -> None:
+    """Review: its dose's reason was dropped for its period's, and signing the corrected period asked for the dose."""
+    [read] = read_order_doses(order(line(None, *BEFORE)), None)
+    assert read.period_unread == "its end is before its start" and read.dose_unread
+    assert read.unreadable.startswith("its end is before its start; ") and read.unreadable != read.period_unread
+    checks = checks_of(line(None, *BEFORE))
+    verdict = checks.schedule("standard")
+    assert verdict.missing == f"{MISSING_DOSE} (or mcg/m²/day) and {PERIOD}"
+    assert verdict.note.startswith("Dose not readable (line 1: its end is before its start; ")
+    detail = " ".join(card_of(checks)["detail"].split())
+    assert "Correct the infusion period of line 1" in detail and "Write the dose in mcg/day" in detail

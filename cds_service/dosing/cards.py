@@ -92,7 +92,8 @@ def _unreadable_card(order: dict[str, Any], unread: list[DoseLine], source_label
     # A line whose days cannot be placed (`DoseLine.placed`) is asked for its period too: its dose was never read.
     periods = [{"line": line.index + 1, "reason": line.unreadable} for line in unread
                if line.period_unread or not line.placed]
-    text = render_card("dose-unreadable.j2", reasons=reasons, periods=periods, doses=len(periods) < len(reasons))
+    doses = not unread or any(line.dose_unread for line in unread)
+    text = render_card("dose-unreadable.j2", reasons=reasons, periods=periods, doses=doses)
     return _card(order, text, "info", source_label, DOSE_TOPIC)
 
 

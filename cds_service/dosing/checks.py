@@ -129,7 +129,7 @@ def missing_period(lines: list[DoseLine]) -> str:
         return ""
     named = first_few([str(line.index + 1) for line in unread[:NAMED + 1]], len(unread), "more")
     which = f"line {named[0]}" if len(unread) == 1 else f"lines {', '.join(named)}"
-    reasons = "; ".join(dict.fromkeys(line.unreadable for line in unread[:NAMED + 1]))
+    reasons = "; ".join(dict.fromkeys(line.period_unread for line in unread[:NAMED + 1]))
     return f"a corrected infusion period for dosage {which} ({reasons})"
 
 
@@ -142,7 +142,7 @@ def unreadable_note(lines: list[DoseLine], together: Sequence[Together] = ()) ->
     if together:  # another order's line is named once, however many ranges it runs in
         others = list(dict.fromkeys(reason for t in together for reason in t.unreadable))
         reasons += others if len(others) <= NAMED + 1 else [*others[:NAMED], "and lines of other orders"]
-    periods = len(reasons) == len(unread) and all(line.period_unread for line in unread)
+    periods = len(reasons) == len(unread) and all(line.period_unread and not line.dose_unread for line in unread)
     return f"{'Infusion period' if periods else 'Dose'} not readable ({'; '.join(reasons)})" if reasons else ""
 
 
@@ -429,8 +429,7 @@ class OrderDoseChecks:
         if any(line.unreadable == NO_DAYS for line in self.lines):
             return MISSING_DAYS
         periods = missing_period(self.lines)
-        doses = any(line.unreadable and not line.period_unread for line in self.lines) or \
-            any(t.unreadable for t in self.together)
+        doses = any(line.dose_unread for line in self.lines) or any(t.unreadable for t in self.together)
         return f"{otherwise} and {periods}" if periods and doses else periods or otherwise
 
     def _body_size_received(self) -> bool:

@@ -68,19 +68,27 @@ class DoseLine:
     unreadable: str = ""  # why the dose could not be read (then mcg_per_day is None)
     form: DoseForm | None = None
     bounds: str = ""  # "period", "duration" or "" (none): how the line states its days
-    # Unread for its period, not its dose (`_days_problem`: no day covered, or more than a cycle): the period is what
-    # to correct, and asking for the dose in mcg/day was wrong advice.
-    period_unread: bool = False
+    # Why its period could not be read (`_days_problem`: no day covered, or more than a cycle), "" when it could: the
+    # period is what to correct, and asking for the dose in mcg/day was wrong advice. `unreadable` holds it, and the
+    # dose's own reason after it when the dose could not be read either (`dose_unread`).
+    period_unread: str = ""
 
     def __init__(self, index: int, first_day: int, last_day: int | None, mcg_per_day: Decimal | None = None,
                  unreadable: str = "", form: DoseForm | None = None, bounds: str = "",
-                 period_unread: bool = False) -> None:
+                 period_unread: str = "") -> None:
         # Set as the frozen dataclass's own __init__ would, without its object.__setattr__ per field (as
         # facts/model.Fact): every dosage line of every order builds one.
         fields = self.__dict__
         fields["index"], fields["first_day"], fields["last_day"] = index, first_day, last_day
         fields["mcg_per_day"], fields["unreadable"] = mcg_per_day, unreadable
         fields["form"], fields["bounds"], fields["period_unread"] = form, bounds, period_unread
+
+    @property
+    def dose_unread(self) -> bool:
+        """Whether its dose could not be read, for a reason of its own: not only its period's, and not for want of days
+        another line leaves unplaced (`placed`: its dose was never read)."""
+        unread = self.unreadable
+        return bool(unread) and unread != self.period_unread and unread != NO_DAYS and not unread.startswith(_PLACED_BY)
 
     @property
     def needs_bsa(self) -> bool:
@@ -136,9 +144,9 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
         problem = _days_problem(first, last, timings[index].period)
         if not bounds and _followed(sequences, position):
             return _unplaced(lines, index)
-        if problem:
-            mcg, reason, form = None, problem, None
-        result[index] = DoseLine(index, first, last, mcg, reason, form, bounds, bool(problem))
+        if problem:  # the dose's own reason kept after it: both are asked for at once (review)
+            mcg, reason, form = None, f"{problem}; {reason}" if reason else problem, None
+        result[index] = DoseLine(index, first, last, mcg, reason, form, bounds, problem)
         next_day = last + 1 if last is not None else next_day
     return [result[i] for i in range(len(lines))]
 
