@@ -151,7 +151,7 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
     return [result[i] for i in range(len(lines))]
 
 
-_NO_SEQUENCE = 1_000_000  # line_order of a line without a sequence number
+NO_SEQUENCE = 1_000_000  # line_order of a line without a sequence number
 NO_BSA = "dose per m² needs a BSA (or weight and height)"
 NO_DAYS = ("it states no days (no boundsPeriod or boundsDuration) and a later line follows it, so the order's days "
            "cannot be placed")
@@ -172,7 +172,7 @@ def _followed(sequences: list[int], position: int) -> bool:
     """Whether a line after the one at `position` (in sequence order) follows it rather than runs with it: it has
     another sequence number, or neither has one (unnumbered lines run in their written order)."""
     own = sequences[position]
-    return any(later != own or own == _NO_SEQUENCE for later in sequences[position + 1:])
+    return any(later != own or own == NO_SEQUENCE for later in sequences[position + 1:])
 
 
 def _days_problem(first: int, last: int | None, period: dict[str, Any]) -> str:
@@ -206,7 +206,7 @@ def _days_after(day: date | None, anchor: date | None) -> int:
 def line_order(line: dict[str, Any]) -> int:
     """A line's sequence number (lines without one come last, in their written order)."""
     value = line.get("sequence")
-    return value if isinstance(value, int) and not isinstance(value, bool) else _NO_SEQUENCE
+    return value if isinstance(value, int) and not isinstance(value, bool) else NO_SEQUENCE
 
 
 class _Timing(NamedTuple):

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from cds_service.dosing.instruction_text import edit_texts, renumbered_text
 from cds_service.dosing.quantity import VIAL_MCG, order_need, read_quantity
-from cds_service.dosing.reading import DoseLine, cycle_day_date, read_order_doses
+from cds_service.dosing.reading import NO_SEQUENCE, DoseLine, cycle_day_date, line_order, read_order_doses
 from cds_service.dosing.rewrite import json_number, without_coverage_information
 from cds_service.dosing.span import CyclePart
 from cds_service.facts.model import ClinicalFacts
@@ -78,9 +78,9 @@ def _with_lines(order: dict[str, Any], part: CyclePart) -> dict[str, Any]:
     from 1 in the same order (lines given together keep one number)."""
     resource = without_coverage_information(order)
     lines = [resource["dosageInstruction"][line.index] for line in part.lines]
-    numbers = sorted({line["sequence"] for line in lines if _numbered(line)})
+    numbers = sorted({line_order(line) for line in lines} - {NO_SEQUENCE})
     for line in lines:
-        if _numbered(line):
+        if line_order(line) != NO_SEQUENCE:
             line["sequence"] = numbers.index(line["sequence"]) + 1
     resource["dosageInstruction"] = lines
     return resource
@@ -93,11 +93,6 @@ def _renumber_texts(resource: dict[str, Any], lines: list[DoseLine]) -> None:
     for line in lines:
         days = (line.first_day, line.last_day)
         edit_texts(resource["dosageInstruction"][line.index], lambda text: renumbered_text(text, days))
-
-
-def _numbered(line: dict[str, Any]) -> bool:
-    sequence = line.get("sequence")
-    return isinstance(sequence, int) and not isinstance(sequence, bool)
 
 
 def _as_new(resource: dict[str, Any]) -> None:
