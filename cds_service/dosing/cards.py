@@ -495,15 +495,19 @@ def _card(order: dict[str, Any], text: CardText, indicator: str, source_label: s
     return card_shell(order_ref(order), text, indicator, source_label, topic)
 
 
+def recommended(facts: ClinicalFacts) -> bool:
+    """Whether a one-click correction is recommended: not when the chart (or the prescriber) says the drug is to stop
+    for an unacceptable toxicity (a grade 4 CRS or ICANS, this course or an earlier one: the label says discontinue
+    permanently); a corrected order is then offered, not advised."""
+    return facts.unacceptable_toxicity.value is not True and not facts.severe_toxicity_before_course.value
+
+
 def _suggestion(text: CardText, resource: dict[str, Any], facts: ClinicalFacts) -> dict[str, Any]:
-    """The one-click correction, recommended unless the chart (or the prescriber) says the drug is to stop for an
-    unacceptable toxicity (a grade 4 CRS or ICANS, this course or an earlier one: the label says discontinue
-    permanently): a corrected dose is then offered, not advised."""
+    """The one-click correction (`recommended` or not)."""
     return {
         "uuid": str(uuid.uuid4()),
         "label": text.label,
-        "isRecommended": facts.unacceptable_toxicity.value is not True
-        and not facts.severe_toxicity_before_course.value,
+        "isRecommended": recommended(facts),
         "actions": [{"type": "update", "description": text.action, "resource": resource}],
     }
 

@@ -8,6 +8,7 @@ import uuid
 from typing import Any, NamedTuple
 
 from cds_service.card_text import CARD_TYPE_SYSTEM, CardText, card_shell, render_card
+from cds_service.dosing.cards import recommended
 from cds_service.dosing.span import CyclePart, CycleSpans
 from cds_service.dosing.split import Piece, split_order
 from cds_service.dosing.text import dose_words
@@ -96,9 +97,8 @@ def _lines_text(numbers: list[int]) -> str:
 
 def _suggestion(texts: list[CardText], pieces: list[Piece], facts: ClinicalFacts) -> dict[str, Any]:
     """The split: an update of the order to its first cycle, a create of each later cycle's order (CDS Hooks 2.0
-    actions). Offered, not recommended, when the label says stop (a grade 4 CRS or ICANS, or an unacceptable toxicity
-    attested), as the dose corrections are (dosing/cards.py)."""
+    actions). Offered, not recommended, when the label says stop, as the dose corrections are (`cards.recommended`)."""
     actions = [{"type": "update" if index == 0 else "create", "description": text.action, "resource": piece.resource}
                for index, (text, piece) in enumerate(zip(texts, pieces))]
-    stop = facts.unacceptable_toxicity.value is True or bool(facts.severe_toxicity_before_course.value)
-    return {"uuid": str(uuid.uuid4()), "label": texts[0].label, "isRecommended": not stop, "actions": actions}
+    return {"uuid": str(uuid.uuid4()), "label": texts[0].label, "isRecommended": recommended(facts),
+            "actions": actions}
