@@ -79,9 +79,10 @@ class AuditStore:
         return self._queries.record_feedback(service_id, entries, client_iss, tenant)
 
     def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
-               limit: int = 50, client: str | None = None, tenant: str | None = None) -> list[DecisionRow]:
-        """The latest order decisions, newest first."""
-        return self._queries.recent(since, patient, decision, limit, client, tenant)
+               limit: int = 50, client: str | None = None, tenant: str | None = None,
+               order: str | None = None) -> list[DecisionRow]:
+        """The latest order decisions (on `order` only, when given), newest first."""
+        return self._queries.recent(since, patient, decision, limit, client, tenant, order)
 
     def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
                  client: str | None = None, tenant: str | None = None) -> list[RejectedRow]:

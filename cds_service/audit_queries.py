@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, bindparam, delete, func, insert, select
+from sqlalchemy import ColumnElement, CompoundSelect, Engine, Text, bindparam, cast, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -24,6 +24,7 @@ from cds_service.evaluation import INITIAL, MEETS, PriorApproval
 from cds_service.hook_request import ORDER_SIGN
 
 NO_PLAN = "no-plan"  # the listings' name for the orders decided under no plan (order_outcome.no_plan_reason)
+_ORDER_TYPE = "MedicationRequest/"
 _JTI_PURGE_INTERVAL = timedelta(minutes=10)
 
 
@@ -207,10 +208,13 @@ class AuditQueries:
     # --- queries for the command line --------------------------------------------------------------------------
 
     def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
-               limit: int = 50, client: str | None = None, tenant: str | None = None) -> list[DecisionRow]:
-        """The latest order decisions, newest first."""
+               limit: int = 50, client: str | None = None, tenant: str | None = None,
+               order: str | None = None) -> list[DecisionRow]:
+        """The latest order decisions, newest first; `order`: of this order only (its id, with or without the type)."""
         query = select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow).where(
             *_calls(since, patient, client, tenant))
+        if order is not None:
+            query = query.where(OrderOutcomeRow.order_id == _order_reference(order))
         if decision == NO_PLAN:
             query = query.where(OrderOutcomeRow.no_plan_reason.is_not(None))
         elif decision is not None:
@@ -256,12 +260,14 @@ class AuditQueries:
 
     def show(self, key: str) -> list[InvocationDetail]:
         """The invocations with this hookInstance (an EHR may send one again), this request id (the X-Request-ID of
-        the log line and of a proxy's access log) or whose decision carries this coverage-assertion-id (the id a claim
-        refers to), newest first, with the feedback on their cards."""
+        the log line and of a proxy's access log), whose decision carries this coverage-assertion-id (the id a claim
+        refers to), or about this order (its id, with or without the type): every call that decided it and the call
+        whose suggestion created it (a split's later cycle). Newest first, with the feedback on their cards."""
         asserted = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.coverage_assertion_id == key)
         query = (
             select(Invocation)
-            .where((Invocation.hook_instance == key) | (Invocation.request_id == key) | Invocation.id.in_(asserted))
+            .where((Invocation.hook_instance == key) | (Invocation.request_id == key) | Invocation.id.in_(asserted)
+                   | Invocation.id.in_(_about_order(_order_reference(key))))
             .options(selectinload(Invocation.outcomes).selectinload(OrderOutcomeRow.cards))
             .order_by(Invocation.time.desc(), Invocation.id.desc())
         )
@@ -332,6 +338,21 @@ def _approvals(record: InvocationRecord, caller: tuple[str | None, str | None], 
             for o in record.outcomes
             if o.policy == policy_id and o.decision == MEETS and o.request_type == INITIAL
             and not o.what_if and o.order_id not in exclude and _began_before(o.authorization, before)]
+
+
+def _order_reference(order: str) -> str:
+    """An order as the trail names it, "MedicationRequest/<id>", from its id with or without the type."""
+    return order if order.startswith(_ORDER_TYPE) else _ORDER_TYPE + order
+
+
+def _about_order(reference: str) -> CompoundSelect[int]:
+    """The invocations that decided this order, or whose suggestion creates it. `creates` is a JSON list of
+    references: matched as a quoted string in its text, the same on SQLite and PostgreSQL (FHIR ids hold no quote,
+    and the key's LIKE wildcards are escaped)."""
+    quoted = '%"' + reference.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"%'
+    created = (select(OrderOutcomeRow.invocation_id).join(IssuedCard, IssuedCard.outcome_id == OrderOutcomeRow.id)
+               .where(IssuedCard.kind == "suggestion", cast(IssuedCard.creates, Text).like(quoted, escape="\\")))
+    return select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.order_id == reference).union(created)
 
 
 def _calls(since: datetime | None, patient: str | None, client: str | None,

@@ -56,6 +56,8 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     parser.add_argument("--client", type=_text, metavar="ISS",
                         help="only calls of this client (the verified JWT's iss)")
     parser.add_argument("--tenant", type=_text, help="only calls of this tenant (the verified JWT's tenant claim)")
+    parser.add_argument("--order", type=_text, metavar="ID",
+                        help="only the decisions on this order (a MedicationRequest id, with or without the type)")
     parser.add_argument("--decision", choices=DECISIONS, help="only this decision")
     parser.add_argument("--rejected", action="store_true",
                         help="list the calls refused with a 4xx or 5xx (and why) instead of the decisions")
@@ -64,8 +66,11 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     parser.set_defaults(handler=run)
     actions = parser.add_subparsers(dest="action")
     show = actions.add_parser("show", parents=[common], help="one call with its criteria and feedback, found by its "
-                              "hookInstance, its request id (X-Request-ID) or a coverage-assertion-id")
-    show.add_argument("key", type=_text, metavar="HOOKINSTANCE-REQUEST-ID-OR-ASSERTION-ID")
+                              "hookInstance, its request id (X-Request-ID) or a coverage-assertion-id; or every call "
+                              "about an order (a MedicationRequest id): those that decided it, and the split that "
+                              "created it")
+    show.add_argument("key", type=_text, metavar="KEY",
+                      help="a hookInstance, a request id, a coverage-assertion-id or an order id")
     show.add_argument("--format", choices=("text", "json"), default="text")
     show.set_defaults(handler=run_show)
     prune = actions.add_parser("prune", parents=[common], help="delete the calls before a date with their decisions "
@@ -111,13 +116,15 @@ def _text(value: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.rejected and args.decision:
-        print("--rejected lists calls that got no decision: it cannot be combined with --decision", file=sys.stderr)
+    if args.rejected and (args.decision or args.order):
+        print("--rejected lists calls that got no decision: it cannot be combined with --decision or --order",
+              file=sys.stderr)
         return 2
     calls = {"since": args.since, "patient": args.patient, "client": args.client, "tenant": args.tenant,
              "limit": args.limit}
+    decisions = {"decision": args.decision, "order": args.order}
     rows: Sequence[DecisionRow | RejectedRow] | None = _query(args, lambda store: (
-        store.rejected(**calls) if args.rejected else store.recent(decision=args.decision, **calls)))
+        store.rejected(**calls) if args.rejected else store.recent(**decisions, **calls)))
     if rows is None:
         return 2
     if args.format == "jsonl":
@@ -135,7 +142,8 @@ def run_show(args: argparse.Namespace) -> int:
     if details is None:
         return 2
     if not details:
-        print(f"No call with hookInstance, request id or coverage-assertion-id {quoted_id(args.key)}", file=sys.stderr)
+        print(f"No call with hookInstance, request id, coverage-assertion-id or order {quoted_id(args.key)}",
+              file=sys.stderr)
         return 1
     if args.format == "json":
         print(json.dumps([detail.as_dict() for detail in details], indent=2))

@@ -48,7 +48,7 @@ class OrderOutcomeRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     invocation_id: Mapped[int] = mapped_column(ForeignKey("invocation.id", ondelete="CASCADE"), index=True)
-    order_id: Mapped[str] = mapped_column(String(200))
+    order_id: Mapped[str] = mapped_column(String(200), index=True)  # "MedicationRequest/<id>"; indexed: migration 0011
     policy: Mapped[str | None] = mapped_column(String(100))
     policy_version: Mapped[str | None] = mapped_column(String(100))
     decision: Mapped[str | None] = mapped_column(String(50))

@@ -521,3 +521,18 @@ def _wait_until_up(url: str) -> None:
         except requests.RequestException:  # refused, or accepted before a worker is ready
             time.sleep(0.05)
     raise AssertionError(f"{url} never answered")
+
+
+def test_show_finds_the_calls_about_an_order_and_the_split_that_created_it(store: AuditStore) -> None:
+    """The orders a suggestion creates are a JSON list: its references are matched whole (not a longer id that starts
+    alike), and a LIKE wildcard in the id looked up is a plain character."""
+    split = outcome("MedicationRequest/mr-1", card_uuids=["c1"], suggestion_uuids=["s1"],
+                    suggestion_cards={"s1": "c1"}, suggestion_creates={"s1": ["MedicationRequest/mr-1-c2"]})
+    store.record_invocation(invocation("hi-split", "p1", split, time=NOW - timedelta(minutes=5)))
+    store.record_invocation(invocation("hi-c2", "p1", outcome("MedicationRequest/mr-1-c2")))
+    store.record_invocation(invocation("hi-other", "p1", outcome("MedicationRequest/mr-1-c"), time=NOW))
+    store.flush()
+    assert [detail.record.hook_instance for detail in store.show("mr-1-c2")] == ["hi-c2", "hi-split"]
+    assert [detail.record.hook_instance for detail in store.show("MedicationRequest/mr-1")] == ["hi-split"]
+    assert [detail.record.hook_instance for detail in store.show("mr-1-c")] == ["hi-other"]
+    assert store.show("mr-1-c_") == store.show("mr-1-c%") == []

@@ -23,7 +23,7 @@ from cds_service.db import alembic_config, create_db_engine
 from cds_service.db_models import Feedback
 from tests.test_audit import CLIENT, invocation, outcome
 from tests.test_db import database_url  # noqa: F401  (fixture)
-from tests.test_order_spans_cycles import spanning
+from tests.test_order_spans_cycles import accept, spanning, split_of
 
 URL = "/cds-services/blinatumomab-coverage"
 CRITERION = {"id": "aspirus-U1", "status": "not-met", "citation": "Aspirus III",
@@ -225,7 +225,7 @@ def test_since_accepts_iso_dates_and_relative_spans() -> None:
 
 @pytest.mark.parametrize("argv, said", [
     # Python keeps the bytes of an argument that is not UTF-8 as lone surrogates: no query could send them.
-    (["show", "hi-p2\udcff"], 'HOOKINSTANCE-REQUEST-ID-OR-ASSERTION-ID: "hi-p2\\udcff" is not UTF-8 text'),
+    (["show", "hi-p2\udcff"], 'KEY: "hi-p2\\udcff" is not UTF-8 text'),
     (["--patient", "p\udcff"], '--patient: "p\\udcff" is not UTF-8 text'),
     (["--client", "\udcfe"], '--client: "\\udcfe" is not UTF-8 text'),
     (["--tenant", "t\udc80"], '--tenant: "t\\udc80" is not UTF-8 text'),
@@ -260,7 +260,8 @@ def test_the_largest_limit_is_taken(audited: str, capsys: pytest.CaptureFixture[
 
 def test_show_of_a_long_unknown_key_echoes_it_cut(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "show", "k" * 100_000, "--database-url", audited]) == 1
-    assert capsys.readouterr().err == f"No call with hookInstance, request id or coverage-assertion-id \"{'k' * 80}\"\n"
+    assert capsys.readouterr().err == \
+        f"No call with hookInstance, request id, coverage-assertion-id or order \"{'k' * 80}\"\n"
 
 
 def test_rejected_calls_are_listed_with_why_and_never_with_what_was_sent(
@@ -518,6 +519,35 @@ def test_show_names_the_orders_a_split_creates(app: Any, client: Any, tmp_path: 
     _, shown = run(capsys, "audit", "--database-url", f"sqlite:///{tmp_path / 'cds.db'}", "show", "hi-split")
     assert (f"suggestions  {suggestion['uuid']}: Split into 2 orders, one per cycle; creates "
             f"MedicationRequest/{created}\n") in shown
+
+
+def test_an_orders_calls_are_found_by_its_id_and_a_split_order_leads_to_the_split(
+        app: Any, client: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--order` lists the decisions on one order; `show <order id>` every call about it: those that decided it and,
+    for an order a split created, the call whose suggestion made it."""
+    body = {**spanning(), "hookInstance": "hi-split"}
+    original = body["context"]["draftOrders"]["entry"][0]["resource"]["id"]
+    card = split_of(client.post(URL, json=body).get_json())
+    created = card["suggestions"][0]["actions"][1]["resource"]["id"]
+    accept(body, card)
+    assert client.post(URL, json={**body, "hookInstance": "hi-signed"}).status_code == 200
+    app.extensions["cds_service"].store.flush()
+    url = f"sqlite:///{tmp_path / 'cds.db'}"
+    _, listed = run(capsys, "audit", "--database-url", url, "--format", "jsonl", "--order", original)
+    _, by_type = run(capsys, "audit", "--database-url", url, "--format", "jsonl", "--order",
+                     f"MedicationRequest/{created}")
+    _, shown = run(capsys, "audit", "--database-url", url, "show", created, "--format", "json")
+    assert [(row["hook_instance"], row["order_id"]) for row in map(json.loads, listed.splitlines())] == [
+        ("hi-signed", f"MedicationRequest/{original}"), ("hi-split", f"MedicationRequest/{original}")]
+    assert [json.loads(row)["hook_instance"] for row in by_type.splitlines()] == ["hi-signed"]
+    assert [call["hook_instance"] for call in json.loads(shown)] == ["hi-signed", "hi-split"]
+    assert run(capsys, "audit", "--database-url", url, "show", "unsigned_%") == (1, "")
+    assert run(capsys, "audit", "--database-url", url, "--order", "unsigned") == (0, "No decisions found.\n")
+
+
+def test_rejected_cannot_be_filtered_by_order(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--database-url", audited, "--rejected", "--order", "mr-p2"]) == 2
+    assert "--order" in capsys.readouterr().err
 
 
 def test_show_of_decisions_recorded_before_migration_0006(database_url: str,  # noqa: F811
