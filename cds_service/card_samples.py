@@ -49,7 +49,7 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
         "not_received": ["immunizations"], "askable": True, "questionnaire": QUESTIONNAIRE, "determination": True,
         "label_notes": [],
         "order": "MedicationRequest/mr1: 28 mcg/day continuous IV infusion", "coverage": None,
-        "payer": decision.payer_label,
+        "payer": decision.payer_label, "lapse": "",
     }
     return {**context, **changes}
 
@@ -138,6 +138,8 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
                                       label_notes=["Live vaccine near treatment: MMR dated 2026-11-24."])),
     ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
                                       shown_role="Indication met", others=[], coverage=_MID_CYCLE)),
+    ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
+                                      shown_role="Indication met", others=[], lapse="2026-12-28")),
     ("decision.j2", _decision_context(_decision("information-needed"), coverage=_SECONDARY,
                                       payer="Aspirus Health Plan (secondary coverage)")),
     ("decision.j2", _decision_context(_decision("criteria-not-met", authorization=None), coverage=_SECONDARY_ALONE,

@@ -53,7 +53,8 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     reference = order_ref(order)
     notes = label_notes(decision, facts, dose)
     said = _coverage_context(coverage, facts.start_date, last_day)
-    text = _decision_text(decision, facts, base_url, notes, which, said, determination, _order_text(order, reference))
+    text = _decision_text(decision, facts, base_url, notes, which, said, determination, _order_text(order, reference),
+                          _lapse(decision, last_day))
     raised = _raised(indicator(decision), notes)
     card = card_shell(reference, text, raised, decision.payer_label, TOPIC)
     card["extension"][DECISION_EXTENSION] = decision.as_extension()
@@ -64,7 +65,7 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
 
 
 def _decision_text(decision: Decision, facts: ClinicalFacts, base_url: str, notes: list[LabelNote], which: str,
-                   said: dict[str, Any] | None, determination: bool, order: str) -> CardText:
+                   said: dict[str, Any] | None, determination: bool, order: str, lapse: str) -> CardText:
     """decision.j2's texts, the summary composed within the limit and given up by whole parts, never cut in one.
 
     The label's word opens it, then the payer and its outcome: those stay (several notes in short when in full they
@@ -75,6 +76,7 @@ def _decision_text(decision: Decision, facts: ClinicalFacts, base_url: str, note
     in every form, a not-met reason's closing aside ("(not renewable)", _without_aside), before any cut."""
     # As decision.j2's met summary says it.
     ends = f"; coverage ends {said['end']}, mid-cycle" if said and said["mid_cycle"] else ""
+    runs = f"; infusion runs to {lapse}" if lapse and determination else ""
     layouts = [(opening, closing, asides) for asides in (True, False) for opening in _openings(notes)
                for closing in ([f" — {which}"] if which else []) + [""]]
     text = CardText("", "")
@@ -85,13 +87,21 @@ def _decision_text(decision: Decision, facts: ClinicalFacts, base_url: str, note
         taken = len(opening) + len(closing) + len(rank)
         text = render_card("decision.j2", **_context(decision, facts, base_url, taken, asides), coverage=said,
                            label_notes=[n.text for n in notes], payer=decision.payer_label + rank,
-                           determination=determination, order=order)
-        summary = _fitted(text.line, opening, closing, (f" ({decision.indication_title})", ends, rank))
+                           determination=determination, order=order, lapse=lapse)
+        summary = _fitted(text.line, opening, closing, (f" ({decision.indication_title})", ends, runs, rank))
         if summary:
             return text._replace(summary=summary)
     # A reason too long even so (a criterion's long text, under the label's word): cut after a whole word of it,
     # the only part left to cut (the label's word and the payer fit: _openings); the detail has it whole.
     return text._replace(summary=_cut_between_words(layouts[-1][0] + text.line, SUMMARY_LIMIT - 1))
+
+
+def _lapse(decision: Decision, last_day: date | None) -> str:
+    """The cycle's last infusion day (ISO) when the authorization of a met decision ends before it, else "". A
+    course-anchored period can end on the day a late cycle starts (policy-rules.md §4: an order starting on the end
+    day is still within it): approved, yet most of its infusion days fall after the authorization."""
+    end = decision.authorization.get("end") if decision.decision == MEETS and decision.authorization else None
+    return last_day.isoformat() if end and last_day and date.fromisoformat(end) < last_day else ""
 
 
 def _coverage_context(coverage: Standing | None, start: date, last_day: date | None) -> dict[str, Any] | None:

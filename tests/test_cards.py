@@ -292,6 +292,25 @@ def test_a_coverage_ending_mid_cycle_gives_way_in_the_summary_after_the_indicati
         assert "mid-cycle" not in card["summary"] + card["detail"]
 
 
+def test_an_authorization_ending_before_the_cycles_last_infusion_day_is_said() -> None:
+    """A course-anchored period can end as a late cycle starts: the approval names the infusion's last day in its
+    summary (given up before the label's word) and the detail says the later days are outside the authorization."""
+    decision, case_facts = pick("meets-criteria")
+    card = decision_card(decision, case_facts, ORDER, BASE, CHECKED, last_day=date(2027, 6, 1))
+    assert card["summary"] == ("Aspirus Health Plan: meets criteria (pediatric MRD-positive ALL), approved to "
+                               "2027-05-18; infusion runs to 2027-06-01")
+    assert "**Authorization ends mid-cycle:** the authorization ends 2027-05-18, before this cycle's last infusion " \
+        "day, 2027-06-01. The days after 2027-05-18 are outside it" in card["detail"]
+    preview = decision_card(decision, case_facts, ORDER, BASE, CHECKED, determination=False, last_day=date(2027, 6, 1))
+    assert "infusion runs" not in preview["summary"] and "the authorization would end 2027-05-18" in preview["detail"]
+    for last_day in (date(2027, 5, 18), None):
+        card = decision_card(decision, case_facts, ORDER, BASE, CHECKED, last_day=last_day)
+        assert "infusion runs" not in card["summary"] and "Authorization ends" not in card["detail"]
+    not_met, not_met_facts = pick("criteria-not-met")
+    card = decision_card(not_met, not_met_facts, ORDER, BASE, CHECKED, last_day=date(2099, 1, 1))
+    assert "Authorization ends" not in card["detail"]
+
+
 def test_a_secondary_coverage_card_fits_its_reason_to_the_room_the_words_take() -> None:
     """"(secondary coverage)" after the payer is counted in the room left for a not-met reason or a documentation
     request; after a label's word that leaves no room, it gives way (the detail says it). The summary is never cut
