@@ -423,7 +423,8 @@ def test_an_order_failing_on_dose_and_quantity_names_the_dose() -> None:
 
 def test_a_card_not_met_names_every_other_pathway_and_what_failed_it(client: Any) -> None:
     """An MRD-negative Ph+ adult in consolidation without a TKI fails the MRD-positive pathway on its MRD and the
-    MRD-negative one on its use: the card shows the first, and lists the second with its failure; every other pathway
+    MRD-negative one on its use: the card shows the second, which the chart follows further (its MRD), and lists the
+    first with its failure; every other pathway
     with its first clinical failure, those failing on the same finding in one line (the four pediatric and infant
     pathways on the age), so a pharmacist verifies the denial from the card."""
     body = example("aspirus-adult-consolidation-mrd-negative-ph-positive-tki")
@@ -434,16 +435,17 @@ def test_a_card_not_met_names_every_other_pathway_and_what_failed_it(client: Any
     after = detail[detail.index("**Other indications, not met**"):].splitlines()[1:]
     listed = list(takewhile(lambda line: line.startswith("- "), (line for line in after if line.strip())))
     assert [line.split(": ❌")[0] for line in listed] == [
-        "- adult consolidation, MRD negative", "- adult consolidation, MRD unavailable", "- adult maintenance",
+        "- adult consolidation, MRD positive", "- adult consolidation, MRD unavailable", "- adult maintenance",
         "- adult relapsed/refractory ALL",
         "- pediatric MRD-positive ALL; pediatric less than CR after consolidation, Ph+; pediatric "
         "relapsed/refractory ALL; infant ALL with an Interfant regimen"]
-    assert listed[0].count("❌") == 1 and "Ph+ with a TKI" in listed[0] and "BCR::ABL1 positive" in listed[0]
+    assert listed[0].count("❌") == 1 and "MRD positive" in listed[0] and "MRD negative (" in listed[0]
     # A pathway failing clinically is not charged with this order's dose (its step dose is not this course's).
     assert listed[3].endswith("❌ Relapsed or refractory disease (_Aspirus III, relapsed or refractory disease_): "
                               "Therapy phase of this blinatumomab course: consolidation (answered 2026-11-25)")
     assert listed[4].endswith("(_Aspirus III (ALL, pediatric) and its AYA note_): born 1980-05-10")
-    assert "**Closest indication: adult consolidation, MRD positive**" in detail  # the one shown is not listed again
+    assert "**Closest indication: adult consolidation, MRD negative**" in detail  # the one shown is not listed again
+    assert "requires Ph+ with TKI" in card["summary"]
 
 
 def test_a_met_card_lists_no_pathway_not_met(client: Any) -> None:

@@ -216,11 +216,19 @@ def _reported(evaluated: list[_Evaluated], decision: DecisionCode) -> _Evaluated
 def _closest(results: list[IndicationResult]) -> IndicationResult | None:
     """With no clinical match, the pathway the record supports best: first the indications none of whose clinical
     criteria is not-met (a maintenance course past its cycle limit is shown as that, not as a relapse it never was),
-    then the fewest not-met, fewest unknown and most met criteria; first on ties."""
+    then the fewest not-met, fewest unknown and most met criteria; then the one the record follows furthest, its
+    first not-met criterion latest (an indication lists its defining criteria first: an MRD-negative chart failing
+    the MRD-negative pathway on its Ph+ use is shown that pathway, not the MRD-positive one failing on its MRD);
+    first on ties."""
     if not results:
         return None
     return min(results, key=lambda r: (r.clinical_status == NOT_MET, r.count_of(NOT_MET), r.count_of(UNKNOWN),
-                                       -r.count_of(MET)))
+                                       -r.count_of(MET), -_followed(r)))
+
+
+def _followed(result: IndicationResult) -> int:
+    """How many criteria of the indication come before its first not-met one."""
+    return next((i for i, c in enumerate(result.criteria) if c.status == NOT_MET), len(result.criteria))
 
 
 def _to_document(general: list[CriterionResult], evaluated: list[_Evaluated]) -> tuple[list[str], list[str]]:
