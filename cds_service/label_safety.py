@@ -8,7 +8,8 @@ a card could approve such an order, or say nothing, without a word.
 service-contract.md lists the cards a response carries, so these are lines of the decision card's detail (or of the
 card saying no plan was found), not cards of their own: a note for the clinician, never a change to the decision.
 A note the summary names opens the card's summary, before the payer's outcome, and raises the card's indicator (to
-critical for what the label says stops or defers the drug, whatever the payer; to warning for a dose not checked): a
+critical for what the label says stops or defers the drug, whatever the payer; to warning for a dose not checked, or
+above the label where the plan's own dose limit is met): a
 clinician who reads only the summary must not see a plain approval, and must see the label's word first.
 """
 from __future__ import annotations
@@ -97,8 +98,10 @@ def _dose_notes(decision: Decision | None, dose: DoseReading) -> list[LabelNote]
             "45 kg and per m² of body surface below it.", summary, short=summary and f"Dose not checked: no {what}")]
     if dose.above and decision and any(c.kind == "dose" and c.status == MET for c in decision.criteria):
         # The plan's own dose limit met beside a dose card saying the dose is above the label: the tick alone reads
-        # as "the dose is right".
-        return [LabelNote("The plan's dose limit is met, but the dose is above the label dose: see the dose card.")]
+        # as "the dose is right", and an approval read alone (the first card, or the only one max-cards keeps) as
+        # nothing to change. Said in the summary and raised as an unchecked dose is, the known overdose no less.
+        return [LabelNote("The plan's dose limit is met, but the dose is above the label dose: see the dose card.",
+                          "Dose above label (see dose card)", short="Dose above label")]
     return []
 
 

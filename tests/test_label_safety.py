@@ -239,13 +239,20 @@ CHILD_WITHOUT_HEIGHT = "florida-blue-child-no-height-dose-above-label-at-any-hei
 
 def test_a_dose_above_the_label_at_any_height_is_not_said_to_be_unchecked(client: Any) -> None:
     """Below 45 kg without a height the label dose is unknown, but not how high it can be (docs/dosing.md): the
-    decision card must not say "not checked" beside a dose card saying the dose is above the label."""
+    decision card must not say "not checked" beside a dose card saying the dose is above the label. The approval
+    says the dose is above the label first, a warning as an unchecked dose's is: read alone (the first card, or the
+    only one `max-cards: 1` keeps) it must not be a plain approval."""
     card, dose = post(client, example(CHILD_WITHOUT_HEIGHT))["cards"]
-    assert card["indicator"] == "info" and card["summary"].startswith("Florida Blue: meets criteria")
+    assert card["indicator"] == "warning"
+    assert card["summary"].startswith("Dose above label (see dose card) — Florida Blue: meets criteria")
     assert "Dose not checked" not in card["detail"]
     assert "The plan's dose limit is met, but the dose is above the label dose: see the dose card." in card["detail"]
     assert dose["summary"] == ("Under 45 kg, dose above label at any height: 28 mcg/day on days 8–28 (+1 more); "
                                "record a height")
+    body = example(CHILD_WITHOUT_HEIGHT)
+    body["extension"] = {"davinci-crd.configuration": {"max-cards": 1}}
+    [alone] = post(client, body)["cards"]
+    assert alone["summary"] == card["summary"] and alone["indicator"] == "warning"
 
 
 def test_a_dose_within_the_label_at_some_height_is_said_to_be_unchecked(client: Any) -> None:
