@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Iterable, Sequence
 
-from cds_service.facts.model import Measured
+from cds_service.facts.model import Graded, Measured
 
 SHOWN = {True: "positive", False: "negative", None: "unreadable"}  # a qualitative reading, for notes
 
@@ -63,3 +64,56 @@ class Result:
 
 def by_moment(result: Result) -> datetime:
     return result.moment
+
+
+def in_time_order(results: Iterable[Result]) -> list[Result]:
+    """Oldest first, results of one moment by reference: the readers take a moment's results together
+    (latest_together), and this order only makes their evidence and notes the same whatever order the EHR listed
+    them in."""
+    return sorted(results, key=_moment_and_reference)
+
+
+def _moment_and_reference(result: Result) -> tuple[datetime, str]:
+    return result.moment, result.reference
+
+
+def latest_together(results: Sequence[Result]) -> list[Result]:
+    """The results of the latest moment of `results` (in time order): one, or several dated alike.
+
+    Several are told apart by nothing else, not even `issued`: a report's release is not its specimen's time (a
+    slower assay on the same marrow is issued later without being a later state of the disease), and a corrected
+    report is the same Observation amended, or the old one entered in error, which the status filter reads."""
+    if not results:
+        return []
+    moment = results[-1].moment
+    return [r for r in results if r.moment == moment]
+
+
+def alike(readings: Iterable[bool | None]) -> bool | None:
+    """The reading results of one moment share; None when they differ (the record cannot say which is current)."""
+    found = set(readings)
+    return found.pop() if len(found) == 1 else None
+
+
+def references(results: Iterable[Result]) -> tuple[str, ...]:
+    """Each result's reference once: the same Observation listed twice is one piece of evidence."""
+    return tuple(dict.fromkeys(r.reference for r in results))
+
+
+def shown(results: Iterable[Result]) -> str:
+    """The results as a note lists them: "0.05%, negative"."""
+    return ", ".join(dict.fromkeys(r.shown for r in results))
+
+
+@dataclass(frozen=True)
+class Concurrent(Graded):
+    """MRD results of one moment that differ (two assays of one marrow): a threshold is decided only where they all
+    decide it alike. 0.05% and "not detected" are both below 0.1%; 0.05% and 0.2% leave it unknown."""
+
+    results: tuple[Graded, ...]
+
+    def at_least(self, threshold: Decimal) -> bool | None:
+        return alike(r.at_least(threshold) for r in self.results)
+
+    def at_most(self, threshold: Decimal) -> bool | None:
+        return alike(r.at_most(threshold) for r in self.results)

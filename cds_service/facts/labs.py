@@ -16,8 +16,9 @@ from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.cd19 import read_cd19
 from cds_service.facts.codes import completed_months, concept_text, effective_datetime, ref
 from cds_service.facts.diagnosis import Diagnosis
-from cds_service.facts.lab_result import SHOWN, Result, by_moment
-from cds_service.facts.model import Fact, Measured
+from cds_service.facts.lab_result import (SHOWN, Concurrent, Result, alike, in_time_order, latest_together,
+                                          references, shown)
+from cds_service.facts.model import Fact, Graded
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.ph import ph_kinds, ph_status, read_ph
 from cds_service.facts.result_text import qualitative, result_quantity
@@ -49,12 +50,14 @@ _RELEVANCE = {
 class Labs:
     def __init__(self, results: dict[str, list[Result]], received: bool, attestations: Attestations,
                  course_start: date, diagnosis: Diagnosis, renewal_since: date) -> None:
-        self._mrd = sorted((r for r in results["mrd"] if not r.absent), key=by_moment)
+        # Results of one moment are read together (lab_result.latest_together): where they disagree on what a
+        # criterion reads, the fact is unknown, whatever order the EHR listed them in.
+        self._mrd = in_time_order(r for r in results["mrd"] if not r.absent)
         # The MRD criteria describe the disease the course was started for, judged like the phase as of the course
         # start (policy-rules.md §1): a responder's undetectable MRD during an authorized course does not end it.
         # Only the response criterion (renewals) reads the results that came later.
         self._mrd_at_start = self._mrd_by(course_start)
-        self._mrd_absent = [r for r in results["mrd"] if r.absent and r.day <= course_start]
+        self._mrd_absent = in_time_order(r for r in results["mrd"] if r.absent and r.day <= course_start)
         self._course_start = course_start
         self._received = received
         self._attestations = attestations
@@ -66,7 +69,7 @@ class Labs:
         self.mrd_detectable, self.mrd_percent = self._mrd_facts(self._mrd_at_start)
         self.mrd_persistent_or_rising = self._persistent_or_rising()
         self.mrd_unavailable = self._unavailable()
-        self.cd19_positive = _latest_fact(results["cd19"], received, "no CD19 result on blasts")
+        self.cd19_positive = _cd19_fact(results["cd19"], received)
         self.response_or_stabilization = self._response(course_start, diagnosis, renewal_since)
 
     def latest_mrd_before(self, day: date) -> Fact[bool]:
@@ -77,17 +80,10 @@ class Labs:
         """The MRD results dated on or before `day`, oldest first."""
         return [r for r in self._mrd if r.day <= day]
 
-    def _mrd_facts(self, results: list[Result]) -> tuple[Fact[bool], Fact[Measured]]:
+    def _mrd_facts(self, results: list[Result]) -> tuple[Fact[bool], Fact[Graded]]:
         """Whether the latest of `results` is detectable, and its value: one source, evidence and note for both."""
         if results:
-            latest = results[-1]
-            evidence, note = (latest.reference,), f"MRD {latest.shown} ({latest.day}{self._age(latest)}){self._as_of}"
-            # Below a detection limit above a policy's threshold ("<0.5%" against 0.1%), the value cannot decide it: a
-            # more sensitive result can, where "quantitative MRD result" asked for what the record holds.
-            finer = (f"an MRD result with a lower detection limit (the latest: {latest.shown})"
-                     if latest.comparator in ("<", "<=") else "")
-            return (Fact(latest.detectable(), evidence, note=note),
-                    Fact(latest.measured_percent(), evidence, note=note, missing=finer))
+            return self._latest_mrd(latest_together(results))
         # Attested only when the record holds no MRD result from before the course start.
         attested = None if self._mrd_at_start else self._attested_mrd()
         if attested is not None:
@@ -96,6 +92,29 @@ class Labs:
                     Fact(attested.measured_percent(), evidence, attested=True, note=note))
         unknown: Fact[Any] = Fact(received=self._received, note="no MRD result" if self._received else "")
         return unknown, unknown  # one frozen Fact read both ways
+
+    def _latest_mrd(self, latest: list[Result]) -> tuple[Fact[bool], Fact[Graded]]:
+        """The MRD facts read from the results of the latest moment: usually one; several read as one where they
+        agree, and unknown where they disagree on what a criterion reads (for a threshold, Concurrent decides)."""
+        first, evidence = latest[0], references(latest)
+        when = f"{first.day}{self._age(first)}"
+        values = tuple(dict.fromkeys(r.measured_percent() for r in latest))
+        if len(values) == 1:  # one result, or the same result twice
+            note = f"MRD {first.shown} ({when}){self._as_of}"
+            # Below a detection limit above a policy's threshold ("<0.5%" against 0.1%), the value cannot decide it: a
+            # more sensitive result can, where "quantitative MRD result" asked for what the record holds.
+            finer = (f"an MRD result with a lower detection limit (the latest: {first.shown})"
+                     if first.comparator in ("<", "<=") else "")
+            return (Fact(first.detectable(), evidence, note=note),
+                    Fact(values[0], evidence, note=note, missing=finer))
+        # Said to disagree where the reading is unknown for it: a threshold they all fall on one side of is decided.
+        detectable = alike(r.detectable() for r in latest)
+        said = " disagree:" if len({r.detectable() for r in latest}) > 1 else ":"
+        asks = _which_is_current("MRD", latest)
+        return (Fact(detectable, evidence, note=f"MRD results of {when}{said} {shown(latest)}{self._as_of}",
+                     missing=asks),
+                Fact(Concurrent(values), evidence, note=f"MRD results of {when}: {shown(latest)}{self._as_of}",
+                     missing=asks))
 
     def _age(self, result: Result) -> str:
         """How long before the course start a result read for it was taken, when that is long enough for a
@@ -116,39 +135,42 @@ class Labs:
 
     def _persistent_or_rising(self) -> Fact[bool]:
         """Persistent: the two latest both detectable; rising: the latest above the previous (an undetectable
-        previous result counts as lower). Either way the latest must be detectable."""
+        previous result counts as lower). Either way the latest must be detectable, and the previous is from an
+        earlier day: results of one day (two assays of one marrow) are not two points in the disease's course."""
         latest = self.mrd_detectable
         if latest.value is not True:
             return latest
-        if latest.attested or len(self._mrd_at_start) < 2:
-            return Fact(None, latest.evidence, latest.attested, note="persistence needs two MRD results")
-        previous, last = self._mrd_at_start[-2], self._mrd_at_start[-1]
-        before = previous.detectable()
-        if before is None:
-            return Fact(note=f"previous MRD {previous.shown} unreadable", evidence=(previous.reference,))
-        kind = "persistent" if before else "rising"
-        return Fact(True, (previous.reference, last.reference),
-                    note=f"MRD {kind}: {previous.shown} ({previous.day}) then {last.shown} ({last.day})")
+        last = latest_together(self._mrd_at_start)  # none when the MRD was attested: no result by the course start
+        earlier = [r for r in self._mrd_at_start if r.day < last[0].day] if last else []
+        if not earlier:
+            return Fact(None, latest.evidence, latest.attested, note="persistence needs MRD results of two days")
+        previous = latest_together(earlier)
+        unread = [r for r in previous if r.detectable() is None]
+        if unread:
+            return Fact(note=f"previous MRD {shown(unread)} unreadable", evidence=references(unread))
+        # A previous day whose results disagree makes the latest persistent or rising: met either way.
+        kind = _KINDS[alike(r.detectable() for r in previous)]
+        return Fact(True, references(previous + last),
+                    note=f"MRD {kind}: {shown(previous)} ({previous[0].day}) then {shown(last)} ({last[0].day})")
 
     def _unavailable(self) -> Fact[bool]:
-        results = self._mrd_at_start
         # MRD is unavailable only when explicit (fhir-data-profile.md §Labs): a result on record by the course start
         # outweighs an "unavailable" answer written before it (or on its day); one written later may still say that
         # no MRD is available for this course. An answer from an earlier course says nothing of this one's MRD.
         since = course_answers_since(self._course_start)
-        if results:
-            since = max(since, results[-1].day + timedelta(days=1))
+        latest = latest_together(self._mrd_at_start)
+        if latest:
+            since = max(since, latest[0].day + timedelta(days=1))
         attested = self._attestations.fact("mrd-unavailable", since, cast=bool, note="MRD unavailable attested")
         if attested is not None:
             return attested
         if not self._received:
             return Fact(received=False)
-        absent = max(self._mrd_absent, key=by_moment, default=None)
-        if absent is not None and (not results or absent.moment >= results[-1].moment):
-            return Fact(True, (absent.reference,), note=f"MRD not available ({absent.day}){self._as_of}")
-        if results:
-            latest = results[-1]
-            return Fact(False, (latest.reference,), note=f"MRD result on record ({latest.day}){self._as_of}")
+        absent = latest_together(self._mrd_absent)
+        if absent and (not latest or absent[0].moment >= latest[0].moment):
+            return Fact(True, references(absent), note=f"MRD not available ({absent[0].day}){self._as_of}")
+        if latest:
+            return Fact(False, references(latest), note=f"MRD result on record ({latest[0].day}){self._as_of}")
         # Inclusion criterion: with no MRD result at all, unavailability is not shown either way.
         return Fact(None, note="no MRD result on record")
 
@@ -158,37 +180,65 @@ class Labs:
                                            note="response attested")
         if attested is not None:
             return attested
-        # Response is to this course: a negative result from before it shows nothing about the treatment.
-        latest = self._mrd[-1] if self._mrd and self._mrd[-1].day > course_start else None
-        if latest is not None and latest.detectable() is False:
-            return Fact(True, (latest.reference,), note=f"latest MRD {latest.shown} ({latest.day})")
-        lower = self._mrd_fell_since(course_start)
-        if lower is not None:
-            return lower
+        by_mrd = self._mrd_response(course_start)
+        if by_mrd is not None and by_mrd.value:
+            return by_mrd
         remission = [r for r in diagnosis.status_records() if r.status == "remission" and r.day > course_start]
         if remission:
             return Fact(True, (remission[-1].reference,), note=f"ALL in remission ({remission[-1].day})")
+        if by_mrd is not None:
+            return by_mrd  # the latest results disagree on a response
         return Fact(received=self._received or diagnosis.all_diagnosis.received,
                     note="no response evidence since the course start")
 
-    def _mrd_fell_since(self, course_start: date) -> Fact[bool] | None:
-        baseline = [r for r in self._mrd if r.day < course_start]
-        if not baseline or self._mrd[-1].day < course_start:
+    def _mrd_response(self, course_start: date) -> Fact[bool] | None:
+        """The response the latest MRD results show: negative and dated after the course start (a negative result
+        from before it shows nothing about the treatment), or lower than the last results before it. None when they
+        show none; unknown when results of one moment disagree on it."""
+        latest = latest_together(self._mrd)
+        if not latest or latest[0].day < course_start:
             return None
-        base, latest = baseline[-1], self._mrd[-1]
-        base_low, _ = base.bounds()
-        _, latest_high = latest.bounds()
-        if base_low is None or latest_high is None or latest_high >= base_low:
-            return None
-        return Fact(True, (base.reference, latest.reference),
-                    note=f"MRD fell from {base.shown} ({base.day}) to {latest.shown} ({latest.day})")
+        day = latest[0].day
+        if day > course_start and all(r.detectable() is False for r in latest):
+            return Fact(True, references(latest), note=f"latest MRD {shown(latest)} ({day})")
+        baseline = latest_together([r for r in self._mrd if r.day < course_start])
+        fell = [r for r in latest if baseline and _below(r, baseline)]
+        if len(fell) == len(latest):
+            return Fact(True, references(baseline + latest),
+                        note=f"MRD fell from {shown(baseline)} ({baseline[0].day}) to {shown(latest)} ({day})")
+        if fell or (day > course_start and any(r.detectable() is False for r in latest)):
+            return Fact(None, references(latest), note=f"MRD results of {day} disagree: {shown(latest)}",
+                        missing=_which_is_current("MRD", latest))
+        return None
 
 
-def _latest_fact(results: list[Result], received: bool, none_note: str) -> Fact[bool]:
+# What the previous day's results make a detectable latest MRD (None: they disagree).
+_KINDS = {True: "persistent", False: "rising", None: "persistent or rising"}
+
+
+def _below(result: Result, baseline: list[Result]) -> bool:
+    """Lower than each result of the baseline's moment: lower than whichever of them is current."""
+    _, high = result.bounds()
+    lows = [base.bounds()[0] for base in baseline]
+    return high is not None and all(low is not None and high < low for low in lows)
+
+
+def _cd19_fact(results: list[Result], received: bool) -> Fact[bool]:
+    """The latest CD19 result on blasts (fhir-data-profile.md §Labs); unknown when results of its moment disagree."""
     if not results:
-        return Fact(received=received, note=none_note if received else "")
-    latest = max(results, key=by_moment)
-    return Fact(latest.positive, (latest.reference,), note=f"{latest.shown} ({latest.day})")
+        return Fact(received=received, note="no CD19 result on blasts" if received else "")
+    latest = latest_together(in_time_order(results))
+    positive, evidence, day = alike(r.positive for r in latest), references(latest), latest[0].day
+    if positive is None:  # read_cd19 keeps only a positive or a negative reading: these disagree
+        return Fact(None, evidence, note=f"CD19 results of {day} disagree: {shown(latest)}",
+                    missing=_which_is_current("CD19", latest))
+    return Fact(positive, evidence, note=f"{shown(latest)} ({day})")
+
+
+def _which_is_current(what: str, results: list[Result]) -> str:
+    """What a disagreement asks for: the result that stands (the other corrected or entered in error)."""
+    readings = " or ".join(dict.fromkeys(r.shown for r in results))
+    return f"which {what} result of {results[0].day} is current ({readings})"
 
 
 # ---- reading Observations ------------------------------------------------------------------------------------

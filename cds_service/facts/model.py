@@ -208,7 +208,9 @@ class ClinicalFacts:
     ph_positive: Fact[bool] = UNKNOWN_FACT  # True Ph+, False Ph- (both breakpoints tested negative), None unknown
     mrd_detectable: Fact[bool] = UNKNOWN_FACT  # latest MRD: True detectable, False undetectable (Aspirus reading)
     mrd_persistent_or_rising: Fact[bool] = UNKNOWN_FACT
-    mrd_percent: Fact[Measured] = UNKNOWN_FACT  # latest MRD, % of cells: thresholds are the policies' (at_least)
+    # Latest MRD, % of cells as reported (Measured; lab_result.Concurrent when results of its moment differ):
+    # thresholds are the policies' (at_least)
+    mrd_percent: Fact[Graded] = UNKNOWN_FACT
     mrd_unavailable: Fact[bool] = UNKNOWN_FACT  # True only when explicit (dataAbsentReason or attested)
     cd19_positive: Fact[bool] = UNKNOWN_FACT  # latest blast immunophenotype (lab result only, never attested)
     # Medications, at the order's start
@@ -237,7 +239,7 @@ class ClinicalFacts:
                  induction_ino_mini_hyper_cvd: Fact[bool] = UNKNOWN_FACT,
                  end_of_consolidation_response: Fact[str] = UNKNOWN_FACT, ph_positive: Fact[bool] = UNKNOWN_FACT,
                  mrd_detectable: Fact[bool] = UNKNOWN_FACT, mrd_persistent_or_rising: Fact[bool] = UNKNOWN_FACT,
-                 mrd_percent: Fact[Measured] = UNKNOWN_FACT, mrd_unavailable: Fact[bool] = UNKNOWN_FACT,
+                 mrd_percent: Fact[Graded] = UNKNOWN_FACT, mrd_unavailable: Fact[bool] = UNKNOWN_FACT,
                  cd19_positive: Fact[bool] = UNKNOWN_FACT, combination: Fact[str] = UNKNOWN_FACT,
                  tki_failure: Fact[bool] = UNKNOWN_FACT, multiagent_chemo_candidate: Fact[bool] = UNKNOWN_FACT,
                  live_vaccine_in_window: Fact[bool] | Windowed[bool] = UNKNOWN_FACT,
