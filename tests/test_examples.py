@@ -163,6 +163,24 @@ def test_a_long_chart_is_read_whole_from_a_fhir_server(live_service: str) -> Non
     assert _comparable(fetched) == _comparable(prefetched)
 
 
+SAME_DAY_CONFLICT = "aspirus-consolidation-mrd-same-day-conflict"
+
+
+def test_mrd_results_of_one_day_that_disagree_give_one_answer_whichever_is_listed_first(live_service: str) -> None:
+    """Clinical review: 0.05% and "not detected" on one day met the MRD+ indication listed one way and read MRD
+    negative the other. Both orders now ask which result is current, with the same answer."""
+    body = _example(SAME_DAY_CONFLICT)
+    listed = body["prefetch"]["observations"]
+    reversed_body = {**body, "prefetch": {**body["prefetch"],
+                                          "observations": {**listed, "entry": listed["entry"][::-1]}}}
+    answer = _post_body(live_service, reversed_body)
+    _check_answer(live_service, body, EXPECTED[SAME_DAY_CONFLICT], answer)
+    assert _comparable(answer) == _comparable(_post(live_service, SAME_DAY_CONFLICT))
+    [decision] = [c["extension"]["coverage-decision"] for c in answer["cards"]
+                  if "coverage-decision" in c.get("extension", {})]
+    assert "which MRD result of 2026-11-15 is current (0.05% or negative)" in decision["missing"]
+
+
 def _example(name: str) -> dict[str, Any]:
     body: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
     return body

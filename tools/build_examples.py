@@ -405,6 +405,15 @@ def cases() -> dict[str, tuple[Resource, dict[str, Any]]]:
                                            "complete-response-to-induction": True})]),
         ASP, INFO, indication=None, cycle=1,
         unknown=["adult-consolidation-mrd-positive.mrd-positive"])
+    add("aspirus-consolidation-mrd-same-day-conflict",
+        # Two MRD results of one day that disagree (0.05% and not detected): which is current decides between the
+        # MRD+ and MRD- indications, so it is asked for, whichever the EHR lists first (tests/test_examples.py
+        # reverses them).
+        request("a22", [blinatumomab(FULL)], payer=aspirus,
+                attestations=[attestation({"therapy-phase": "consolidation", "complete-response-to-induction": True})],
+                **{**CONSOL_ADULT, "observations": [*CONSOL_ADULT["observations"], mrd_not_detected("mrd-2")]}),
+        ASP, INFO, indication=None, cycle=1,
+        unknown=["adult-consolidation-mrd-positive.mrd-positive"])
     add("aspirus-relapsed-refractory-single-line-dose-too-high",
         request("a12", [blinatumomab(FULL)], payer=aspirus, **RR_ADULT),
         ASP, NOT_MET, indication="adult-relapsed-refractory", cycle=1,
