@@ -68,8 +68,8 @@ class AuditStore:
         return self._queries.use_jti(jti, expires_at)
 
     def prior_approval(self, patient_id: str, client_iss: str | None, tenant: str | None, policy_id: str,
-                       exclude_order_ids: tuple[str, ...], before: date) -> PriorApproval | None:
-        """The latest initial approval under `policy_id` of another order of this patient, from this client."""
+                       exclude_order_ids: tuple[str, ...], before: date) -> tuple[PriorApproval, ...]:
+        """The approvals under `policy_id` of other orders of this patient, from this client, newest first."""
         return self._queries.prior_approval(patient_id, client_iss, tenant, policy_id, exclude_order_ids, before)
 
     def record_feedback(self, service_id: str, entries: list[FeedbackEntry], client_iss: str | None = None,

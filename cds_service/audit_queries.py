@@ -20,11 +20,12 @@ from cds_service.audit_rows import (FeedbackEntry, InvocationRecord, aware, feed
 from cds_service.audit_writer import AuditWriter
 from cds_service.db import write_transaction
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
-from cds_service.evaluation import INITIAL, MEETS, PriorApproval
+from cds_service.evaluation import INITIAL, MEETS, RENEWAL, PriorApproval
 from cds_service.hook_request import ORDER_SIGN
 
 NO_PLAN = "no-plan"  # the listings' name for the orders decided under no plan (order_outcome.no_plan_reason)
 _ORDER_TYPE = "MedicationRequest/"
+_APPROVED_REQUESTS = (INITIAL, RENEWAL)  # every request type: an approval of either may count (prior_approval.py)
 _JTI_PURGE_INTERVAL = timedelta(minutes=10)
 
 
@@ -125,26 +126,26 @@ class AuditQueries:
     # --- prior approval ----------------------------------------------------------------------------------------
 
     def prior_approval(self, patient_id: str, client_iss: str | None, tenant: str | None, policy_id: str,
-                       exclude_order_ids: tuple[str, ...], before: date) -> PriorApproval | None:
-        """The latest initial approval (order-sign, meets-criteria, not a what-if call) under `policy_id` of another
-        order of this patient, from the same client and tenant (patient ids are only unique within one EHR site),
-        whose authorization began before `before` (this order's start: a replacement or duplicate of the order,
-        signed for the same start, proves no earlier authorization). A renewal is not counted: it proves no
-        initiation criteria, and counting it would let one continuation beget the next."""
-        # Pending first, then the database: see AuditWriter._finish for why this order never misses a record.
+                       exclude_order_ids: tuple[str, ...], before: date) -> tuple[PriorApproval, ...]:
+        """The approvals, initial or renewal (order-sign, meets-criteria, not a what-if call), under `policy_id` of
+        other orders of this patient, from the same client and tenant (patient ids are only unique within one EHR
+        site), whose authorization began before `before` (this order's start: a replacement or duplicate of the
+        order, signed for the same start, proves no earlier authorization); newest first. Which of them counts is
+        the policy's (prior_approval.py: a renewal only within its look-back)."""
+        # Pending first, then the database: see AuditWriter._finish for why this order never misses a record (one
+        # moving between the two reads is found twice, which changes nothing).
         pending = self._writer.pending_of_patient(patient_id)
-        found = [approval for record in pending
-                 for approval in _approvals(record, (client_iss, tenant), policy_id, exclude_order_ids, before)]
-        if found:
-            return max(found, key=lambda approval: approval.time)
+        queued = [approval for record in pending
+                  for approval in _approvals(record, (client_iss, tenant), policy_id, exclude_order_ids, before)]
         self._writer.require_schema()
         parameters = {"patient_id": patient_id, "client": client_iss, "tenant": tenant, "policy": policy_id,
                       "exclude": list(exclude_order_ids)}
         with self.engine.connect() as connection:
-            rows = connection.execute(_PRIOR_APPROVAL, parameters)
-            row = next((r for r in rows if _began_before(r.authorization, before)), None)
-        return None if row is None else PriorApproval(row.order_id, aware(row.time), row.hook_instance,
-                                                      row.coverage_assertion_id, *_period(row.authorization))
+            written = [PriorApproval(row.order_id, aware(row.time), row.hook_instance, row.coverage_assertion_id,
+                                     *_period(row.authorization), row.request_type)
+                       for row in connection.execute(_PRIOR_APPROVAL, parameters)
+                       if _began_before(row.authorization, before)]
+        return tuple(sorted(queued + written, key=lambda approval: approval.time, reverse=True))
 
     # --- feedback ----------------------------------------------------------------------------------------------
 
@@ -295,10 +296,11 @@ def _possibly_ours(uuids: set[str]) -> set[str]:
 
 
 # Built once: a Florida Blue evaluation asks it on every call, and building the statement cost more than running it.
-_PRIOR_APPROVAL_ROWS = 20  # the latest approvals of a patient: enough to pass over re-signed orders of one start
+# The latest approvals of a patient: enough to pass over re-signed orders of one start, and renewals too old to count.
+_PRIOR_APPROVAL_ROWS = 20
 _PRIOR_APPROVAL = (
     select(OrderOutcomeRow.order_id, Invocation.time, Invocation.hook_instance, OrderOutcomeRow.coverage_assertion_id,
-           OrderOutcomeRow.authorization)
+           OrderOutcomeRow.authorization, OrderOutcomeRow.request_type)
     .join(Invocation)
     .where(
         Invocation.patient_id == bindparam("patient_id"),
@@ -307,11 +309,11 @@ _PRIOR_APPROVAL = (
         Invocation.hook == ORDER_SIGN,
         OrderOutcomeRow.policy == bindparam("policy"),
         OrderOutcomeRow.decision == MEETS,
-        OrderOutcomeRow.request_type == INITIAL,
+        OrderOutcomeRow.request_type.in_(_APPROVED_REQUESTS),
         OrderOutcomeRow.what_if.is_(False),
         OrderOutcomeRow.order_id.not_in(bindparam("exclude", expanding=True)),
     )
-    .order_by(Invocation.time.desc())
+    .order_by(Invocation.time.desc(), OrderOutcomeRow.id)  # one call's orders as a queued record has them
     .limit(_PRIOR_APPROVAL_ROWS)
 )
 
@@ -334,9 +336,9 @@ def _approvals(record: InvocationRecord, caller: tuple[str | None, str | None], 
     if (record.client_iss, record.tenant) != caller or record.hook != ORDER_SIGN:
         return []
     return [PriorApproval(o.order_id, record.time, record.hook_instance, o.coverage_assertion_id,
-                          *_period(o.authorization))
+                          *_period(o.authorization), o.request_type)
             for o in record.outcomes
-            if o.policy == policy_id and o.decision == MEETS and o.request_type == INITIAL
+            if o.policy == policy_id and o.decision == MEETS and o.request_type in _APPROVED_REQUESTS
             and not o.what_if and o.order_id not in exclude and _began_before(o.authorization, before)]
 
 

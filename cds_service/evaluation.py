@@ -87,7 +87,9 @@ class Evaluation:
 
 
 class PriorApproval(NamedTuple):
-    """An earlier initial approval in the audit trail: proof that initiation criteria were met (policy-rules.md §3)."""
+    """An earlier approval in the audit trail (policy-rules.md §3): an initial one shows that initiation criteria were
+    met; a renewal (continuation) is a reauthorization, which counts only within the policy's look-back
+    (prior_approval.py)."""
 
     order_id: str  # "MedicationRequest/<id>"
     time: datetime
@@ -95,17 +97,19 @@ class PriorApproval(NamedTuple):
     coverage_assertion_id: str | None
     start: str  # the period it authorized, ISO dates as recorded ("" for an end not recorded)
     end: str
+    request_type: str  # INITIAL or RENEWAL
 
 
-# (patient id, calling client, its tenant, policy id, order ids to exclude, this order's start) -> the latest
-# order-sign initial approval of another order of this patient from the same client and tenant (patient ids mean
-# something only within one EHR site) whose authorization began before this order's start, or None.
-PriorApprovalLookup = Callable[[str, "str | None", "str | None", str, tuple[str, ...], date], "PriorApproval | None"]
+# (patient id, calling client, its tenant, policy id, order ids to exclude, this order's start) -> the order-sign
+# approvals, initial or renewal, of other orders of this patient from the same client and tenant (patient ids mean
+# something only within one EHR site) whose authorization began before this order's start, newest first.
+PriorApprovalLookup = Callable[[str, "str | None", "str | None", str, tuple[str, ...], date],
+                               "tuple[PriorApproval, ...]"]
 
 
 def _no_prior_approval(patient_id: str, client_iss: str | None, tenant: str | None, policy_id: str,
-                       exclude: tuple[str, ...], before: date) -> PriorApproval | None:
-    return None
+                       exclude: tuple[str, ...], before: date) -> tuple[PriorApproval, ...]:
+    return ()
 
 
 @dataclass

@@ -1,18 +1,26 @@
-"""The prior approval a policy may read (policy-rules.md §3): this service's earlier initial approval of another order
-of the patient, found in the audit trail through `EvaluationContext.prior_approval` (the audit store's query in the
-service), as a `Fact` saying when it was approved and for which period, with what a pharmacist needs to find it:
-the order, the call and the coverage assertion id.
+"""The prior approval a policy may read (policy-rules.md §3; Florida Blue Position, continuation 1): this service's
+earlier approval of another order of the patient, found in the audit trail through `EvaluationContext.prior_approval`
+(the audit store's query in the service), as a `Fact` saying whether it was an initial approval or a continuation,
+when it was approved and for which period, with what a pharmacist needs to find it: the order, the call and the
+coverage assertion id.
+
+An initial approval shows that the initiation criteria were met, whenever it was. A continuation proves no initiation
+criteria, but it is a reauthorization: it counts when its authorization began within the policy file's look-back
+before this order's start (`look_back_years`, as for the attested authorization), so that one continuation leads to
+the next only while each is within the policy's two years of the one before.
 
 Not a clinical fact: the policy engine takes it beside `ClinicalFacts`.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Mapping
 
-from cds_service.evaluation import PriorApprovalLookup
-from cds_service.facts.model import Fact
+from cds_service.evaluation import INITIAL, PriorApproval, PriorApprovalLookup
+from cds_service.facts.codes import add_months
+from cds_service.facts.model import Fact, Windowed
 from cds_service.facts.order import order_ref
 from cds_service.hook_request import HookRequest
 from cds_service.policies.model import Policy
@@ -27,16 +35,16 @@ class PriorApprovals:
     def __init__(self, lookup: PriorApprovalLookup, request: HookRequest, orders: list[dict[str, Any]],
                  start: date) -> None:
         self._lookup, self._request, self._orders, self._start = lookup, request, orders, start
-        self._by_policy: dict[str, Fact[bool]] = {}
+        self._by_policy: dict[str, Fact[bool] | Windowed[bool]] = {}
 
-    def for_policy(self, policy: Policy) -> Fact[bool]:
+    def for_policy(self, policy: Policy) -> Fact[bool] | Windowed[bool]:
         if not policy.reads_prior_approval:
             return Fact()  # the policy never asks: no lookup
         if policy.id not in self._by_policy:
             self._by_policy[policy.id] = self._look_up(policy.id)
         return self._by_policy[policy.id]
 
-    def _look_up(self, policy_id: str) -> Fact[bool]:
+    def _look_up(self, policy_id: str) -> Fact[bool] | Windowed[bool]:
         request = self._request
         try:
             found = self._lookup(request.patient_id, request.client_iss, request.tenant, policy_id,
@@ -45,12 +53,36 @@ class PriorApprovals:
             log.warning("prior approval lookup failed (%s) hookInstance=%s", type(exc).__name__,
                         request.hook_instance)
             return Fact(note="this service's records of earlier approvals could not be read")
-        if found is None:
+        if not found:
             return Fact(False, note="no approval of another order starting earlier in this service's records")
-        # What a clinician and a pharmacist read first: when it was approved, for which period; then the ids that
-        # find it in the audit trail (cds-service audit).
-        period = f" for {found.start} to {found.end}" if found.end else f" from {found.start}"
-        assertion = f", coverage assertion {found.coverage_assertion_id}" if found.coverage_assertion_id else ""
-        return Fact(True, (found.order_id,),
-                    note=f"approved on {found.time.date().isoformat()}{period} (this service's records: hookInstance "
-                         f"{found.hook_instance}{assertion})")
+        return _ApprovedWithin(found, self._start)
+
+
+@dataclass(frozen=True)
+class _ApprovedWithin(Windowed[bool]):
+    """The earlier approvals (newest first) as read with the policy's look-back: the newest that counts, an initial
+    one whenever it was, a continuation only when its authorization began within the look-back before `start`."""
+
+    approvals: tuple[PriorApproval, ...]
+    start: date
+
+    def within(self, numbers: Mapping[str, int]) -> Fact[bool]:
+        years = numbers["look_back_years"]
+        since = add_months(self.start, -12 * years).isoformat()  # ISO dates compare as text
+        counted = next((a for a in self.approvals if a.request_type == INITIAL or a.start >= since), None)
+        if counted is not None:
+            return Fact(True, (counted.order_id,), note=_said(counted))
+        latest = self.approvals[0]  # only continuations, all too old: the newest says why none counts
+        return Fact(False, (latest.order_id,),
+                    note=f"{_said(latest)}: more than {years} year{'' if years == 1 else 's'} before this order's "
+                         f"start ({self.start})")
+
+
+def _said(approval: PriorApproval) -> str:
+    """What a clinician and a pharmacist read first: which kind of approval, when, for which period; then the ids
+    that find it in the audit trail (cds-service audit)."""
+    kind = "initiation" if approval.request_type == INITIAL else "continuation"
+    period = f" for {approval.start} to {approval.end}" if approval.end else f" from {approval.start}"
+    assertion = f", coverage assertion {approval.coverage_assertion_id}" if approval.coverage_assertion_id else ""
+    return (f"{kind} approved on {approval.time.date().isoformat()}{period} (this service's records: hookInstance "
+            f"{approval.hook_instance}{assertion})")

@@ -262,18 +262,25 @@ def test_expired_jtis_are_purged(database_url: str) -> None:
     later.close()
 
 
+def both_kinds(order_id: str, decision: str = "meets-criteria", **extra: Any) -> tuple[OrderOutcome, OrderOutcome]:
+    """An initial approval of `order_id` and a renewal (continuation) of `order_id`-r, alike otherwise."""
+    return (outcome(order_id, decision, **extra),
+            outcome(f"{order_id}-r", decision, **{"request_type": "renewal", **extra}))
+
+
 @pytest.mark.parametrize("queued", [False, True], ids=["written", "still-queued"])
 def test_prior_approval(store: AuditStore, database_url: str, queued: bool) -> None:
     records = [
         invocation("sign", "p1", outcome("mr1")),
-        invocation("what-if", "p2", outcome("mr2", what_if=True)),
-        invocation("select", "p3", outcome("mr3"), hook="order-select"),
-        invocation("not-met", "p4", outcome("mr4", "criteria-not-met")),
+        invocation("what-if", "p2", *both_kinds("mr2", what_if=True)),
+        invocation("select", "p3", *both_kinds("mr3"), hook="order-select"),
+        invocation("not-met", "p4", *both_kinds("mr4", "criteria-not-met")),
         invocation("renewal", "p5", outcome("mr5", request_type="renewal")),
         invocation("sign-later", "p6", outcome("mr6a", coverage_assertion_id="a-old")),
         invocation("sign-latest", "p6", outcome("mr6b", coverage_assertion_id="a-new"), time=NOW + timedelta(days=1)),
-        replace(invocation("site-a", "p7", outcome("mr7")), tenant="site-a"),
-        invocation("same-start", "p8", outcome("mr8", authorization={**APPROVED, "start": "2026-12-01"})),
+        replace(invocation("site-a", "p7", *both_kinds("mr7")), tenant="site-a"),
+        invocation("same-start", "p8", *both_kinds("mr8", authorization={**APPROVED, "start": "2026-12-01"})),
+        invocation("other-plan", "p10", *both_kinds("mr10", policy="florida-blue")),
     ]
     with writes_blocked(database_url):
         for record in records:
@@ -307,26 +314,33 @@ def test_issued_suggestions_are_found_with_their_card(store: AuditStore, databas
 def assert_prior_approvals(store: AuditStore) -> None:
     client = "https://ehr.example"
     found = store.prior_approval("p1", client, None, ASPIRUS, (), START)
-    assert found == PriorApproval("mr1", NOW, "sign", None, "2026-11-01", "2027-05-01")  # with the period approved
+    # With the period approved and the kind of approval: an initial one.
+    assert found == (PriorApproval("mr1", NOW, "sign", None, "2026-11-01", "2027-05-01", "initial"),)
     assert store.prior_approval("p1", client, None, ASPIRUS, ("other-order",), START) == found
-    assert store.prior_approval("p1", client, None, ASPIRUS, ("mr1",), START) is None  # the same order is no prior approval
-    assert store.prior_approval("p1", client, None, "florida-blue", (), START) is None
-    assert store.prior_approval("p9", client, None, ASPIRUS, (), START) is None
+    assert store.prior_approval("p1", client, None, ASPIRUS, ("mr1",), START) == ()  # the same order: no prior approval
+    assert store.prior_approval("p1", client, None, "florida-blue", (), START) == ()
+    assert store.prior_approval("p9", client, None, ASPIRUS, (), START) == ()
     # Another EHR's patient of the same id, and the local mode's calls without a client, are other patients.
-    assert store.prior_approval("p1", "https://other-ehr.example", None, ASPIRUS, (), START) is None
-    assert store.prior_approval("p1", None, None, ASPIRUS, (), START) is None
-    # A what-if call, order-select, criteria not met, a renewal (it proves no initiation criteria): none counts.
-    for patient in ("p2", "p3", "p4", "p5"):
-        assert store.prior_approval(patient, client, None, ASPIRUS, (), START) is None
-    latest = store.prior_approval("p6", client, None, ASPIRUS, (), START)
-    assert latest is not None and (latest.order_id, latest.coverage_assertion_id) == ("mr6b", "a-new")
+    assert store.prior_approval("p1", "https://other-ehr.example", None, ASPIRUS, (), START) == ()
+    assert store.prior_approval("p1", None, None, ASPIRUS, (), START) == ()
+    # A renewal (continuation) is found too, said to be one: whether it counts is the policy's look-back.
+    assert store.prior_approval("p5", client, None, ASPIRUS, (), START) == (
+        PriorApproval("mr5", NOW, "renewal", None, "2026-11-01", "2027-05-01", "renewal"),)
+    # A what-if call, order-select, criteria not met, another plan: neither kind counts.
+    for patient in ("p2", "p3", "p4", "p10"):
+        assert store.prior_approval(patient, client, None, ASPIRUS, (), START) == ()
+    assert [a.order_id for a in store.prior_approval("p10", client, None, "florida-blue", (), START)] == [
+        "mr10", "mr10-r"]
+    newest_first = store.prior_approval("p6", client, None, ASPIRUS, (), START)
+    assert [(a.order_id, a.coverage_assertion_id) for a in newest_first] == [("mr6b", "a-new"), ("mr6a", "a-old")]
     # One EHR serving several sites: the same patient id at another site (tenant) is another patient.
-    assert store.prior_approval("p7", client, "site-a", ASPIRUS, (), START) is not None
-    assert store.prior_approval("p7", client, "site-b", ASPIRUS, (), START) is None
-    assert store.prior_approval("p7", client, None, ASPIRUS, (), START) is None
+    assert len(store.prior_approval("p7", client, "site-a", ASPIRUS, (), START)) == 2
+    assert store.prior_approval("p7", client, "site-b", ASPIRUS, (), START) == ()
+    assert store.prior_approval("p7", client, None, ASPIRUS, (), START) == ()
     # An approval of an order starting when this one does (a replacement, a duplicate) proves no earlier one.
-    assert store.prior_approval("p8", client, None, ASPIRUS, (), START) is None
-    assert store.prior_approval("p8", client, None, ASPIRUS, (), START + timedelta(days=1)) is not None
+    assert store.prior_approval("p8", client, None, ASPIRUS, (), START) == ()
+    assert [a.request_type for a in store.prior_approval("p8", client, None, ASPIRUS, (), START + timedelta(days=1))
+            ] == ["initial", "renewal"]
 
 
 def test_a_forked_child_writes_its_own_records(store: AuditStore) -> None:
@@ -459,6 +473,65 @@ def test_information_needed_records_the_indications_still_open_and_what_they_lac
     # A met decision evaluated its met indication alone (docs/policy-reading.md §The decision).
     met = _decided(base_url, store, "aspirus-adult-maintenance")
     assert met.indications == [{"id": "adult-maintenance", "status": "met", "not_met": [], "unknown": [], "notes": {}}]
+
+
+FB_CONTINUATION = EXAMPLE.parent / "florida-blue-continuation.json"
+
+
+def fb_cycle(order_id: str, start: date, answered: date, earlier: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Florida Blue continuation example as order `order_id` of a 28-day cycle from `start`, its prior
+    authorization attested on `answered`, with `earlier` (the order of an earlier cycle) on record."""
+    body = {**json.loads(FB_CONTINUATION.read_text()), "hookInstance": f"hi-{order_id}"}
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["id"], order["authoredOn"] = order_id, (start - timedelta(days=5)).isoformat()
+    [line] = order["dosageInstruction"]
+    line["timing"]["repeat"]["boundsPeriod"] = {"start": start.isoformat(),
+                                                "end": (start + timedelta(days=27)).isoformat()}
+    body["prefetch"]["attestations"]["entry"][0]["resource"]["authored"] = answered.isoformat()
+    body["prefetch"]["coverage"]["entry"][0]["resource"]["period"]["start"] = "2024-01-01"  # covers every start
+    if earlier is not None:
+        body["prefetch"]["medicationRequests"]["entry"] = [{"resource": {**earlier, "status": "completed"}}]
+    return body
+
+
+def _decision(base_url: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = requests.post(f"{base_url}/cds-services/blinatumomab-coverage", json=body, timeout=30)
+    assert response.status_code == 200
+    card = response.json()["cards"][0]
+    return {**card["extension"]["coverage-decision"], "detail": card["detail"]}
+
+
+@pytest.mark.parametrize(("first_start", "counted"), [
+    (date(2026, 12, 1), True),  # the cycle before
+    (date(2025, 1, 12), True),  # exactly two years before the next order's start
+    (date(2025, 1, 11), False),  # two years and a day
+])
+def test_a_florida_blue_continuation_counts_for_the_next_order_within_two_years(
+        live_app: tuple[str, AuditStore], first_start: date, counted: bool) -> None:
+    """Florida Blue Position, continuation 1: an authorization or reauthorization approved in the past two years.
+    Order A, a continuation on an attested prior authorization, then order B, the next cycle, whose own answer is
+    A's (so it does not count for B): B was sent back to initiation (CD19, MRD). A's continuation now counts when
+    its authorization began within two years before B's start; the card and the audit trail name it as one."""
+    base_url, store = live_app
+    answered = first_start - timedelta(days=6)
+    first = fb_cycle("order-a", first_start, answered)
+    a = _decision(base_url, first)
+    assert (a["decision"], a["indication"], a["request"]) == ("meets-criteria", "fb-continuation", "renewal")
+    b = _decision(base_url, fb_cycle("order-b", date(2027, 1, 12), answered,
+                                     first["context"]["draftOrders"]["entry"][0]["resource"]))
+    if not counted:
+        assert (b["decision"], b["indication"], b["request"]) == ("information-needed", None, "initial")
+        return
+    assert (b["decision"], b["indication"], b["request"]) == ("meets-criteria", "fb-continuation", "renewal")
+    [gate] = [c for c in b["criteria"] if c["id"] == "fb-continuation.prior-approval"]
+    assert gate["evidence"] == ["MedicationRequest/order-a"]
+    assert gate["note"].startswith("continuation approved on ")
+    assert f"for {first_start} to {first_start.replace(year=first_start.year + 1)}" in gate["note"]
+    assert "hookInstance hi-order-a" in gate["note"] and gate["note"] in b["detail"]
+    store.flush()
+    [detail] = store.show("hi-order-b")
+    [recorded] = [c for c in detail.record.outcomes[0].criteria if c["id"] == "fb-continuation.prior-approval"]
+    assert (recorded["evidence"], recorded["note"]) == (gate["evidence"], gate["note"])
 
 
 def stored_values(store: AuditStore) -> Iterator[tuple[str, str]]:

@@ -109,7 +109,7 @@ authorization = { anchor = "order", years = 1 }
   missing = "prior approval"
   any = [
     { fact = "prior_authorization_on_file", equals = true, look_back_years = 1 },
-    { fact = "prior_approval", equals = true },
+    { fact = "prior_approval", equals = true, look_back_years = 1 },
   ]
 """
 
@@ -186,7 +186,7 @@ def test_a_third_payer_decides_by_its_own_window_and_look_back() -> None:
         "No live vaccine from 14 days before the course start through 28 days after this order's start"]
 
     for plan, text in ((third, "Authorized in the past 1 year (attested)"),
-                       (florida, "Blinatumomab authorized in the past 2 years (attested)")):
+                       (florida, "Blinatumomab authorized in the past 2 years (attested,")):
         [gated] = plan.indications
         assert plan.attested_items == ("prior-authorization-on-file",)
         assert gated.criteria[0].text.startswith(text)
@@ -389,8 +389,8 @@ def test_extension_has_the_contract_keys_and_unique_ids() -> None:
     ('look_back_years = 1', 'look_back_years = 1000', "look_back_years: must be at most 100, got 1000"),
     ('at_least = 18', 'at_least = 18\nlook_back_years = 2', "age_years takes no window"),
     ('look_back_years = 1', 'days_after_order = 7', "prior_authorization_on_file needs look_back_years"),
-    ('fact = "prior_approval", equals = true', 'fact = "prior_approval", equals = true, look_back_years = 1',
-     "prior_approval takes no window"),
+    ('fact = "prior_approval", equals = true, look_back_years = 1', 'fact = "prior_approval", equals = true',
+     "prior_approval needs look_back_years"),
     ('missing = "prior approval"\n  any', 'missing = "prior approval"\n  look_back_years = 1\n  any',
      r"criteria\[0\]: 'look_back_years' goes only with 'fact'"),
     # The criterion's words name only numbers its test gives.

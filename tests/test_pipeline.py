@@ -871,7 +871,8 @@ def test_null_prefetch_and_entries_are_empty_not_a_400(client: Any) -> None:
 
 def test_florida_blue_continuation_names_the_initial_approval_it_relies_on(client: Any) -> None:
     """policy-rules.md §3: another order's order-sign initial approval proves the initiation criteria; the
-    continuation cites it, and a continuation never proves them for the next order."""
+    continuation cites it, and is itself a reauthorization the next cycle's order may cite (Florida Blue Position,
+    continuation 1)."""
     first = example("florida-blue-relapsed-refractory-ph-negative")
     [card] = post(client, first)["cards"][:1]
     assert card["extension"]["coverage-decision"]["indication"] == "fb-relapsed-refractory-ph-negative"
@@ -896,9 +897,13 @@ def test_florida_blue_continuation_names_the_initial_approval_it_relies_on(clien
     [prior] = [c for c in second["criteria"] if c["id"] == "fb-continuation.prior-approval"]
     assert prior["evidence"] == [f"MedicationRequest/{first_order}"]
     assert first["hookInstance"] in prior["note"]
+    # The second order's continuation began when this one does: the initial approval is the one cited.
     third = sign_another("third-order")
     [prior] = [c for c in third["criteria"] if c["id"] == "fb-continuation.prior-approval"]
-    assert prior["evidence"] == [f"MedicationRequest/{first_order}"]  # still the initial approval
+    assert prior["evidence"] == [f"MedicationRequest/{first_order}"] and prior["note"].startswith("initiation")
+    fourth = sign_another("fourth-order", days_later=84)  # the newest approval that began earlier: a continuation
+    [prior] = [c for c in fourth["criteria"] if c["id"] == "fb-continuation.prior-approval"]
+    assert prior["evidence"] == ["MedicationRequest/third-order"] and prior["note"].startswith("continuation")
 
 
 def test_a_prior_authorization_attested_years_ago_does_not_make_a_florida_blue_continuation(client: Any) -> None:
@@ -1331,7 +1336,7 @@ def test_an_audit_trail_that_cannot_be_read_leaves_the_prior_approval_unknown_an
 
     # A Florida Blue initial request needs no prior approval: the same cards, the dose warning among them (was a
     # "technical problem" note alone).
-    assert answers(database_down) == answers(lambda *args: None)
+    assert answers(database_down) == answers(lambda *args: ())
     assert ("off-guideline", "warning") in answers(database_down)
 
 
@@ -1367,7 +1372,7 @@ def many_orders(name: str, count: int) -> dict[str, Any]:
     return body
 
 
-def evaluate_directly(body: dict[str, Any], prior_approval: Callable[..., Any] = lambda *args: None) -> Any:
+def evaluate_directly(body: dict[str, Any], prior_approval: Callable[..., Any] = lambda *args: ()) -> Any:
     from cds_service.evaluation import EvaluationContext
     from cds_service.pipeline import evaluate
     from cds_service.prefetch import RecordLoader

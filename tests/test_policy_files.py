@@ -179,7 +179,8 @@ def test_the_questionnaire_asks_within_the_shortest_look_back_of_the_plans(
         close_app(app)
     [item] = [i for i in served["item"] if i["linkId"] == "prior-authorization-on-file"]
     assert item["text"] == "Blinatumomab authorized by a health plan in the past 1 year"
-    assert loading.load_policy("florida-blue").windows == (("prior_authorization_on_file", {"look_back_years": 2}),)
+    assert loading.load_policy("florida-blue").windows == (("prior_authorization_on_file", {"look_back_years": 2}),
+                                                           ("prior_approval", {"look_back_years": 2}))
 
 
 def _extension(response: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured
+from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact, Measured, Windowed
 from cds_service.policies import evaluate_policy, load_policy
 from cds_service.verdict import Verdict
 
@@ -39,9 +39,11 @@ class CeilingOnly:
         raise AssertionError("Florida Blue has no quantity limit")
 
 
-def decide(values: dict[str, Any], prior_approval: bool = False, only: str | None = None) -> Any:
+def decide(values: dict[str, Any], prior_approval: bool | Fact[bool] | Windowed[bool] = False,
+           only: str | None = None) -> Any:
     """The decision; with `only`, of the policy reduced to that indication: a met decision evaluates only the
-    indication it reports, so another one is read alone."""
+    indication it reports, so another one is read alone. `prior_approval`: the audit trail's answer, or whether it
+    found one."""
     values = dict(values)
     doses = values.pop("doses", CeilingOnly())
     facts = ClinicalFacts(
@@ -51,7 +53,8 @@ def decide(values: dict[str, Any], prior_approval: bool = False, only: str | Non
            for k, v in values.items()},
     )
     policy = replace(POLICY, indications=tuple(i for i in POLICY.indications if i.id == only)) if only else POLICY
-    return evaluate_policy(policy, facts, doses, Fact(prior_approval))
+    found = Fact(prior_approval) if isinstance(prior_approval, bool) else prior_approval
+    return evaluate_policy(policy, facts, doses, found)
 
 
 MRD_0_5, MRD_0_05 = Measured(Decimal("0.5")), Measured(Decimal("0.05"))  # % of cells

@@ -58,17 +58,20 @@ def test_a_prior_approval_in_the_audit_trail_leads_with_its_date_and_period() ->
     0456..., coverage assertion 94a7...)"). The date and the period come first; the ids, which `cds-service audit`
     finds, after them."""
     from cds_service.evaluation import PriorApproval
+    from cds_service.facts.model import read_within
     from cds_service.policies import load_policy
     from cds_service.prior_approval import PriorApprovals
     from cds_service.validation import hook_request
 
     request = hook_request(example("florida-blue-continuation"), "blinatumomab-coverage")
     earlier = PriorApproval("MedicationRequest/first", datetime(2026, 5, 28, 15, tzinfo=timezone.utc), "0456a3fe",
-                            "94a71c07", "2026-06-01", "2026-11-30")
-    fact = PriorApprovals(lambda *args: earlier, request, [], date(2026, 12, 1)).for_policy(load_policy("florida-blue"))
+                            "94a71c07", "2026-06-01", "2026-11-30", "initial")
+    found = PriorApprovals(lambda *args: (earlier,), request, [], date(2026, 12, 1)).for_policy(
+        load_policy("florida-blue"))
+    fact = read_within(found, {"look_back_years": 2})
     assert (fact.value, fact.evidence) == (True, ("MedicationRequest/first",))
-    assert fact.note == ("approved on 2026-05-28 for 2026-06-01 to 2026-11-30 (this service's records: hookInstance "
-                         "0456a3fe, coverage assertion 94a71c07)")
+    assert fact.note == ("initiation approved on 2026-05-28 for 2026-06-01 to 2026-11-30 (this service's records: "
+                         "hookInstance 0456a3fe, coverage assertion 94a71c07)")
 
 
 def test_a_baby_under_a_month_is_given_its_age_in_days_and_the_day_it_is_a_month_old(client: FlaskClient) -> None:

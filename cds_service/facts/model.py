@@ -57,6 +57,9 @@ def read_within(found: Fact[T] | Windowed[T], numbers: Mapping[str, int]) -> Fac
 WINDOWS: dict[str, dict[str, int]] = {
     "live_vaccine_in_window": {"days_before_course": 3660, "days_after_order": 3660},
     "prior_authorization_on_file": {"look_back_years": 100},
+    # Not a clinical fact, but read the same way: a continuation approval in the audit trail counts within the
+    # look-back (prior_approval.py).
+    "prior_approval": {"look_back_years": 100},
 }
 
 # ClinicalFacts field -> the attestation linkId that can decide it (for `attested_items`).

@@ -15,7 +15,7 @@ from cds_service.card_text import Wording
 from cds_service.decision import CLINICAL, Authorization, CriterionResult, Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, INITIAL, MEETS, NOT_MET_DECISION, RENEWAL, DecisionCode
 from cds_service.dosing.api import DoseChecks
-from cds_service.facts.model import ClinicalFacts, Fact, read_within
+from cds_service.facts.model import ClinicalFacts, Fact, Windowed, read_within
 from cds_service.policies.model import Criteria, CriterionSpec, IndicationSpec, Policy, Stage
 from cds_service.policies.vocabulary import Context, Outcome, unique
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, all_of
@@ -140,7 +140,8 @@ def _candidates(stage: Stage, ctx: Context, general_met: bool) -> tuple[list[_Ev
 # The decision
 # --------------------------------------------------------------------------------------------------------------
 
-def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks, prior_approval: Fact[bool]) -> Decision:
+def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks,
+                    prior_approval: Fact[bool] | Windowed[bool]) -> Decision:
     """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group."""
     ctx = Context(facts, doses, prior_approval)
     cycle = facts.cycle.number.value

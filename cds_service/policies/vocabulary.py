@@ -15,7 +15,7 @@ from types import UnionType
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Union, get_args, get_origin, get_type_hints
 
 from cds_service.dosing.api import DoseChecks, QuantityLimit
-from cds_service.facts.model import VOCABULARIES, WINDOWS, ClinicalFacts, Fact, Graded, read_within
+from cds_service.facts.model import VOCABULARIES, WINDOWS, ClinicalFacts, Fact, Graded, Windowed, read_within
 from cds_service.verdict import AND_RANK, MET, NOT_MET, OR_RANK, UNKNOWN, Status, Verdict, all_of
 
 
@@ -131,7 +131,7 @@ class Context(dict["Test", Outcome]):
 
     __slots__ = ("facts", "doses", "prior_approval")
 
-    def __init__(self, facts: ClinicalFacts, doses: DoseChecks, prior_approval: Fact[bool]) -> None:
+    def __init__(self, facts: ClinicalFacts, doses: DoseChecks, prior_approval: Fact[bool] | Windowed[bool]) -> None:
         super().__init__()
         self.facts = facts
         self.doses = doses
@@ -192,10 +192,9 @@ def _compile_head(test: Mapping[str, Any], label_schedule: str | None, missing: 
 
 def _fact_reader(test: Mapping[str, Any]) -> Callable[[Context], Fact[Any]]:
     name = test["fact"]
-    if name == "prior_approval":  # the audit trail's answer, not a clinical fact
-        return attrgetter("prior_approval")
-    # A dotted attrgetter reads ctx.facts.<name> in C: no Python frame per fact test.
-    read = attrgetter(f"facts.{name}")
+    # A dotted attrgetter reads ctx.facts.<name> in C: no Python frame per fact test. The prior approval is the audit
+    # trail's answer, not a clinical fact.
+    read = attrgetter("prior_approval" if name == "prior_approval" else f"facts.{name}")
     if name in WINDOWS:
         numbers = {key: test[key] for key in WINDOWS[name]}
         return lambda ctx: read_within(read(ctx), numbers)
