@@ -5,6 +5,7 @@ A query tool: it never creates or migrates the audit database, and only `prune` 
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import os
 import re
@@ -28,8 +29,14 @@ from cds_service.printable import json_value, printable, quoted_id
 
 T = TypeVar("T")
 
-_RELATIVE = re.compile(r"^(\d+)([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_RELATIVE = re.compile(r"^(\d+)([mhdwy])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}  # and years, by the calendar (_back)
+_SINCE_UNITS, _SINCE_SPANS = "mhdw", "30m, 24h, 7d, 2w"
+# Retention counts back in days or more: `18m` meant as 18 months would keep 18 minutes of the trail.
+_PRUNE_UNITS, _PRUNE_SPANS = "dwy", "180d, 26w, 2y"
+# A prune deleting calls of the last day needs --yes: it deletes (nearly) the whole trail, and is more likely a
+# typo in the year than meant.
+_RECENT = timedelta(days=1)
 # A patient id means one patient only within one client and tenant: both are listed with it. Times are UTC, as the
 # database keeps them, and say so: a reader comparing them with local logs or a clinic's clock would be hours off.
 _TIME = "time (UTC)"
@@ -75,26 +82,59 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     show.set_defaults(handler=run_show)
     prune = actions.add_parser("prune", parents=[common], help="delete the calls before a date with their decisions "
                                "and cards, and the feedback received before it (docs/audit.md §Retention)")
-    prune.add_argument("--before", type=parse_since, required=True,
-                       help="ISO date or date-time (UTC), or a span back from now: 90d, 52w (not in the future)")
+    prune.add_argument("--before", type=parse_before, required=True,
+                       help="ISO date or date-time (UTC), or a span back from now in days, weeks or years: 180d, 26w, "
+                            "2y (not in the future)")
     prune.add_argument("--dry-run", action="store_true", help="print how many rows would go, delete nothing")
+    prune.add_argument("--yes", action="store_true", help="delete even when --before is less than a day ago")
     prune.set_defaults(handler=run_prune)
 
 
 def parse_since(value: str) -> datetime:
-    """`24h`-style relative spans count back from now; ISO dates and date-times without a zone are UTC. The moment
-    in UTC, as the database keeps times: one that is not in the years 1 to 9999 there (`9999d`, or
+    """`--since`: an ISO date or date-time, or a span back from now (30m, 24h, 7d, 2w)."""
+    return _moment(value, _SINCE_UNITS, _SINCE_SPANS)
+
+
+def parse_before(value: str) -> datetime:
+    """`prune --before`: as `--since`, but a span counts days, weeks or years (`2y`: the same date two years back).
+    Minutes and hours are refused: `6m` meant as six months would delete all but the last six minutes."""
+    match = _RELATIVE.match(value.strip())
+    if match and match.group(2) not in _PRUNE_UNITS:
+        unit = "minutes, not months" if match.group(2) == "m" else _UNITS[match.group(2)]
+        raise argparse.ArgumentTypeError(f"{quoted_id(value)} counts {unit}; prune counts back in days, weeks or "
+                                         f"years: {_PRUNE_SPANS}")
+    return _moment(value, _PRUNE_UNITS, _PRUNE_SPANS)
+
+
+def _moment(value: str, units: str, spans: str) -> datetime:
+    """A span of `units` counts back from now; ISO dates and date-times without a zone are UTC. The moment in UTC,
+    as the database keeps times: one that is not in the years 1 to 9999 there (`9999999999d`, or
     `9999-12-31T23:59:59-14:00`) is refused here, not by a traceback of the query."""
     match = _RELATIVE.match(value.strip())
     try:
-        if match:
-            return datetime.now(timezone.utc) - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        if match and match.group(2) in units:
+            return _back(int(match.group(1)), match.group(2))
         moment = datetime.fromisoformat(value.strip())
         return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{quoted_id(value)}: use an ISO date/date-time or 30m, 24h, 7d, 2w") from None
+        raise argparse.ArgumentTypeError(f"{quoted_id(value)}: use an ISO date/date-time or {spans}") from None
     except OverflowError:
         raise argparse.ArgumentTypeError(f"{quoted_id(value)}: not within the years 1 to 9999 in UTC") from None
+
+
+def _back(count: int, unit: str) -> datetime:
+    """`count` `unit`s before now."""
+    now = datetime.now(timezone.utc)
+    return years_before(now, count) if unit == "y" else now - timedelta(**{_UNITS[unit]: count})
+
+
+def years_before(moment: datetime, years: int) -> datetime:
+    """The same date and time `years` calendar years earlier (from a 29 February, the 28th if need be): a records
+    policy's "two years" is not 730 days. OverflowError before the year 1."""
+    year = moment.year - years
+    if year < 1:
+        raise OverflowError(year)
+    return moment.replace(year=year, day=min(moment.day, calendar.monthrange(year, moment.month)[1]))
 
 
 def _positive_int(value: str) -> int:
@@ -153,9 +193,14 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_prune(args: argparse.Namespace) -> int:
-    if args.before > datetime.now(timezone.utc):  # a typo in the year, or a span meant back from now
+    now = datetime.now(timezone.utc)
+    if args.before > now:  # a typo in the year, or a span meant back from now
         print(f"--before {args.before.isoformat()} is in the future: it would delete every call, today's too; nothing "
-              "deleted (--before 0d deletes everything up to now)", file=sys.stderr)
+              "deleted (--before 0d --yes deletes everything up to now)", file=sys.stderr)
+        return 2
+    if args.before > now - _RECENT and not (args.yes or args.dry_run):
+        print(f"--before {args.before.isoformat()} is less than a day ago: it would delete the calls up to then, the "
+              "last day's too; nothing deleted (--yes if you mean it, --dry-run to count them)", file=sys.stderr)
         return 2
     deleted = _query(args, lambda store: store.prune(args.before, args.dry_run))
     if deleted is None:

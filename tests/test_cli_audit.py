@@ -18,7 +18,7 @@ from sqlalchemy import text, update
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry, naive_utc
 from cds_service.cli import main
-from cds_service.cli_audit import parse_since
+from cds_service.cli_audit import parse_before, parse_since, years_before
 from cds_service.db import alembic_config, create_db_engine
 from cds_service.db_models import Feedback
 from tests.test_audit import CLIENT, invocation, outcome
@@ -209,7 +209,7 @@ def test_a_database_variable_set_but_empty_is_said_not_read_as_the_default(
     _database_at(f"sqlite:///{tmp_path / 'data' / 'cds.db'}", "head")
     monkeypatch.delenv("CDS_DATABASE_URL", raising=False)
     monkeypatch.setenv(name, "")
-    assert main(["audit", "prune", "--before", "0d"]) == 2
+    assert main(["audit", "prune", "--before", "365d"]) == 2
     assert capsys.readouterr().err == f"{name} is set but empty: give it a value, or unset it for its default\n"
     assert main(["audit", "--database-url", ""]) == 2
     assert capsys.readouterr().err.startswith("--database-url is not a database URL")
@@ -233,6 +233,7 @@ def test_since_accepts_iso_dates_and_relative_spans() -> None:
     (["--since", "9999999999d"], '--since: "9999999999d": not within the years 1 to 9999 in UTC'),
     (["--since", "99999999999999999999m"], '--since: "99999999999999999999m": not within the years 1 to 9999 in UTC'),
     (["prune", "--before", "9999999999w"], '--before: "9999999999w": not within the years 1 to 9999 in UTC'),
+    (["prune", "--before", "2026y"], '--before: "2026y": not within the years 1 to 9999 in UTC'),
     (["--since", "9999-12-31T23:59:59-14:00"], "not within the years 1 to 9999 in UTC"),
     (["--since", "0001-01-01T00:00:00+14:00"], "not within the years 1 to 9999 in UTC"),
     (["prune", "--before", "0001-01-01T00:00:00+14:00"], "not within the years 1 to 9999 in UTC"),
@@ -654,6 +655,55 @@ def test_prune_refuses_a_date_in_the_future(audited: str, before: str, capsys: p
     assert _row_counts(audited) == counts
     assert main(["audit", "prune", "--before", "0d", "--dry-run", "--database-url", audited]) == 0
     assert capsys.readouterr().out.endswith(": 1 issued_card, 3 order_outcome, 3 invocation, 1 feedback\n")
+
+
+@pytest.mark.parametrize("before, said", [
+    ("6m", '"6m" counts minutes, not months; prune counts back in days, weeks or years: 180d, 26w, 2y'),
+    ("18m", '"18m" counts minutes, not months; prune counts back in days, weeks or years: 180d, 26w, 2y'),
+    ("24h", '"24h" counts hours; prune counts back in days, weeks or years: 180d, 26w, 2y'),
+    ("6 months", '"6 months": use an ISO date/date-time or 180d, 26w, 2y'),
+])
+def test_prune_refuses_spans_in_minutes_and_hours(audited: str, before: str, said: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`18m` typed for 18 months deleted all but the last 18 minutes of the trail, the payer-appeal evidence."""
+    counts = _row_counts(audited)
+    with pytest.raises(SystemExit) as exit_status:
+        main(["audit", "prune", "--before", before, "--yes", "--database-url", audited])
+    assert exit_status.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"cds-service audit prune: error: argument --before: {said}"
+    assert _row_counts(audited) == counts
+
+
+def test_prune_counts_back_in_days_weeks_or_calendar_years() -> None:
+    now = datetime.now(timezone.utc)
+    assert abs(parse_before("180d") - (now - timedelta(days=180))) < timedelta(seconds=5)
+    assert abs(parse_before("26w") - (now - timedelta(weeks=26))) < timedelta(seconds=5)
+    assert abs(parse_before("2y") - years_before(now, 2)) < timedelta(seconds=5)
+    assert parse_before("2025-01-01") == datetime(2025, 1, 1, tzinfo=timezone.utc)
+    assert years_before(datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc), 2) == \
+        datetime(2024, 11, 20, 8, 30, tzinfo=timezone.utc)
+    assert years_before(datetime(2028, 2, 29, tzinfo=timezone.utc), 1) == datetime(2027, 2, 28, tzinfo=timezone.utc)
+    assert years_before(datetime(2028, 2, 29, tzinfo=timezone.utc), 4) == datetime(2024, 2, 29, tzinfo=timezone.utc)
+    # --since keeps its spans: minutes and hours are what it is for, years are not among them
+    assert abs(parse_since("30m") - (now - timedelta(minutes=30))) < timedelta(seconds=5)
+    with pytest.raises(argparse.ArgumentTypeError, match="30m, 24h, 7d, 2w"):
+        parse_since("2y")
+
+
+@pytest.mark.parametrize("before", ["0d", (datetime.now(timezone.utc) - timedelta(hours=12)).isoformat()])
+def test_prune_deleting_calls_of_the_last_day_needs_yes(audited: str, before: str,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A cutoff less than a day back deletes (nearly) the whole trail: a typo in the year more often than meant."""
+    counts = _row_counts(audited)
+    assert main(["audit", "prune", "--before", before, "--database-url", audited]) == 2
+    assert "is less than a day ago: it would delete the calls up to then, the last day's too; nothing deleted " \
+           "(--yes if you mean it" in capsys.readouterr().err
+    assert _row_counts(audited) == counts
+    code, out = run(capsys, "audit", "prune", "--before", before, "--dry-run", "--database-url", audited)
+    assert code == 0 and out.startswith("Would delete before ") and _row_counts(audited) == counts
+    code, out = run(capsys, "audit", "prune", "--before", before, "--yes", "--database-url", audited)
+    assert code == 0 and out.startswith("Deleted before ")
+    assert _row_counts(audited)["invocation"] == (0 if before == "0d" else 2)  # the call of an hour ago stays
 
 
 def test_prune_removes_the_orphans_of_a_deletion_without_foreign_keys(tmp_path: Path,
