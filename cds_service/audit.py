@@ -80,14 +80,15 @@ class AuditStore:
 
     def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
                limit: int = 50, client: str | None = None, tenant: str | None = None,
-               order: str | None = None) -> list[DecisionRow]:
-        """The latest order decisions (on `order` only, when given), newest first."""
-        return self._queries.recent(since, patient, decision, limit, client, tenant, order)
+               order: str | None = None, until: datetime | None = None) -> list[DecisionRow]:
+        """The latest order decisions (on `order` only, when given; of calls before `until`), newest first."""
+        return self._queries.recent(since, patient, decision, limit, client, tenant, order, until)
 
     def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
-                 client: str | None = None, tenant: str | None = None) -> list[RejectedRow]:
-        """The latest calls refused with an error status (4xx or 5xx), newest first."""
-        return self._queries.rejected(since, patient, limit, client, tenant)
+                 client: str | None = None, tenant: str | None = None,
+                 until: datetime | None = None) -> list[RejectedRow]:
+        """The latest calls refused with an error status (4xx or 5xx; before `until`), newest first."""
+        return self._queries.rejected(since, patient, limit, client, tenant, until)
 
     def prune(self, before: datetime, dry_run: bool = False) -> dict[str, int]:
         """Delete the calls before `before` with their outcomes and cards, and older feedback; rows deleted by table

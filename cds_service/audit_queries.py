@@ -48,6 +48,15 @@ class DecisionRow:
     indication: str | None
     what_if: bool
     no_plan_reason: str | None  # why there was no plan to decide under
+    # What an auditor matches a claim with: the assertion the claim carries, what the EHR was given (covered,
+    # pa-needed: an authorization was issued only when satisfied) and the period a met decision gives; the call's
+    # status and the request id of its log line.
+    coverage_assertion_id: str | None
+    covered: str | None
+    pa_needed: str | None
+    authorization: dict[str, Any] | None
+    status: int
+    request_id: str | None
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "time": self.time.isoformat()}
@@ -210,10 +219,11 @@ class AuditQueries:
 
     def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
                limit: int = 50, client: str | None = None, tenant: str | None = None,
-               order: str | None = None) -> list[DecisionRow]:
-        """The latest order decisions, newest first; `order`: of this order only (its id, with or without the type)."""
+               order: str | None = None, until: datetime | None = None) -> list[DecisionRow]:
+        """The latest order decisions of calls from `since` and before `until`, newest first; `order`: of this order
+        only (its id, with or without the type)."""
         query = select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow).where(
-            *_calls(since, patient, client, tenant))
+            *_calls((since, until), patient, client, tenant))
         if order is not None:
             query = query.where(OrderOutcomeRow.order_id == _order_reference(order))
         if decision == NO_PLAN:
@@ -225,10 +235,12 @@ class AuditQueries:
             return [_decision_row(invocation, outcome) for invocation, outcome in session.execute(query)]
 
     def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
-                 client: str | None = None, tenant: str | None = None) -> list[RejectedRow]:
-        """The latest calls refused with an error status, newest first: 4xx (401s included: their reason names the
-        failed check) and 5xx (a 503 while the database is unavailable, a fault of ours)."""
-        query = select(Invocation).where(Invocation.status >= 400, *_calls(since, patient, client, tenant))
+                 client: str | None = None, tenant: str | None = None,
+                 until: datetime | None = None) -> list[RejectedRow]:
+        """The latest calls refused with an error status (from `since`, before `until`), newest first: 4xx (401s
+        included: their reason names the failed check) and 5xx (a 503 while the database is unavailable, a fault of
+        ours)."""
+        query = select(Invocation).where(Invocation.status >= 400, *_calls((since, until), patient, client, tenant))
         query = query.order_by(Invocation.time.desc(), Invocation.id.desc()).limit(limit)
         with Session(self.engine) as session:
             return [RejectedRow(aware(row.time), row.hook, row.hook_instance, row.client_iss, row.tenant,
@@ -357,13 +369,15 @@ def _about_order(reference: str) -> CompoundSelect[int]:
     return select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.order_id == reference).union(created)
 
 
-def _calls(since: datetime | None, patient: str | None, client: str | None,
+def _calls(period: tuple[datetime | None, datetime | None], patient: str | None, client: str | None,
            tenant: str | None) -> list[ColumnElement[bool]]:
-    """The conditions on the invocation of the listing filters given."""
+    """The conditions on the invocation of the listing filters given; `period`: from its start, before its end."""
+    since, until = period
     conditions = [column == value for column, value in ((Invocation.patient_id, patient),
                                                         (Invocation.client_iss, client), (Invocation.tenant, tenant))
                   if value is not None]
-    return conditions + ([Invocation.time >= naive_utc(since)] if since is not None else [])
+    conditions += [Invocation.time >= naive_utc(since)] if since is not None else []
+    return conditions + ([Invocation.time < naive_utc(until)] if until is not None else [])
 
 
 def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionRow:
@@ -374,4 +388,6 @@ def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionR
         order_id=outcome.order_id, policy=outcome.policy,
         policy_version=outcome.policy_version, decision=outcome.decision, indication=outcome.indication,
         what_if=outcome.what_if, no_plan_reason=outcome.no_plan_reason,
+        coverage_assertion_id=outcome.coverage_assertion_id, covered=outcome.covered, pa_needed=outcome.pa_needed,
+        authorization=outcome.authorization, status=invocation.status, request_id=invocation.request_id,
     )

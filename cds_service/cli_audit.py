@@ -40,7 +40,10 @@ _RECENT = timedelta(days=1)
 # A patient id means one patient only within one client and tenant: both are listed with it. Times are UTC, as the
 # database keeps them, and say so: a reader comparing them with local logs or a clinic's clock would be hours off.
 _TIME = "time (UTC)"
-_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "order", "policy", "decision", "indication", "hookInstance")
+# What the EHR was given (covered/pa-needed), the period when issued as an authorization, and the assertion id a
+# claim carries: what an auditor matches claims with (--format jsonl has the period recorded, and the request id).
+_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "order", "policy", "decision", "indication", "sent",
+            "authorized", "hookInstance", "assertion")
 _REJECTED_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "status", "reason", "hookInstance")
 DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed", NO_PLAN)
 _MAX_CELL = 40
@@ -58,6 +61,8 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     )
     parser = commands.add_parser("audit", parents=[common], help="list recent coverage decisions")
     parser.add_argument("--since", type=parse_since, help="ISO date or date-time (UTC), or relative: 30m, 24h, 7d, 2w")
+    parser.add_argument("--until", type=parse_since,
+                        help="only calls before this moment: the forms of --since (2026-12-01: up to November's end)")
     parser.add_argument("--patient", type=_text,
                         help="only this patient id (unique only within one --client and --tenant)")
     parser.add_argument("--client", type=_text, metavar="ISS",
@@ -160,13 +165,25 @@ def run(args: argparse.Namespace) -> int:
         print("--rejected lists calls that got no decision: it cannot be combined with --decision or --order",
               file=sys.stderr)
         return 2
-    calls = {"since": args.since, "patient": args.patient, "client": args.client, "tenant": args.tenant,
-             "limit": args.limit}
+    if args.since and args.until and args.until <= args.since:
+        print(f"--until {args.until.isoformat()} is not after --since {args.since.isoformat()}: no call is between",
+              file=sys.stderr)
+        return 2
+    # One row more than the limit: whether the listing was cut, which a file of JSON lines would not show.
+    calls = {"since": args.since, "until": args.until, "patient": args.patient, "client": args.client,
+             "tenant": args.tenant, "limit": min(args.limit + 1, _MAX_LIMIT)}
     decisions = {"decision": args.decision, "order": args.order}
     rows: Sequence[DecisionRow | RejectedRow] | None = _query(args, lambda store: (
         store.rejected(**calls) if args.rejected else store.recent(**decisions, **calls)))
     if rows is None:
         return 2
+    _print_rows(rows[:args.limit], args)
+    if len(rows) > args.limit:
+        print(f"{args.limit} rows shown, the limit: --limit N for more", file=sys.stderr)
+    return 0
+
+
+def _print_rows(rows: Sequence[DecisionRow | RejectedRow], args: argparse.Namespace) -> None:
     if args.format == "jsonl":
         for row in rows:
             print(json.dumps(row.as_dict()))
@@ -174,7 +191,6 @@ def run(args: argparse.Namespace) -> int:
         print("No rejected calls found." if args.rejected else "No decisions found.")
     else:
         print(format_table(rows))
-    return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -289,8 +305,11 @@ def _table_values(row: DecisionRow | RejectedRow) -> tuple[Any, ...]:
         return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.status, row.reason,
                 row.hook_instance)
     decision = _decision(row.decision, row.no_plan_reason) + (" (what-if)" if row.what_if else "")
+    sent = "/".join(code for code in (row.covered, row.pa_needed) if code) or None
+    period = row.authorization if row.pa_needed == "satisfied" else None  # issued as an authorization
+    authorized = f"{period.get('start')}/{period.get('end')}" if period else None  # ISO 8601's interval: compact
     return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.order_id, row.policy, decision,
-            row.indication, row.hook_instance)
+            row.indication, sent, authorized, row.hook_instance, row.coverage_assertion_id)
 
 
 def _decision(decision: str | None, no_plan_reason: str | None) -> str:

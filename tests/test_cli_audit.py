@@ -64,7 +64,7 @@ def test_table_lists_recent_decisions_newest_first(audited: str, capsys: pytest.
     lines = out.splitlines()
     assert code == 0
     assert lines[0].split() == ["time", "(UTC)", "hook", "client", "tenant", "patient", "order", "policy", "decision",
-                                "indication", "hookInstance"]
+                                "indication", "sent", "authorized", "hookInstance", "assertion"]
     assert [line.split()[6] for line in lines[2:]] == ["mr-new", "mr-p2", "mr-old"]  # date and time are 2 words
     assert all(line.split()[3:5] == ["https://ehr.example", "-"] for line in lines[2:])
     assert all(line.split()[2] == "order-sign" for line in lines[2:])
@@ -87,10 +87,64 @@ def test_jsonl_output_with_filters(audited: str, capsys: pytest.CaptureFixture[s
     (["--decision", "criteria-not-met"], ["mr-p2"]),
     (["--limit", "2"], ["mr-new", "mr-p2"]),
     (["--patient", "nobody"], []),
+    (["--until", "90m"], ["mr-p2", "mr-old"]),
+    (["--since", "24h", "--until", "90m"], ["mr-p2"]),
+    (["--until", (datetime.now(timezone.utc) - timedelta(days=10, hours=1)).isoformat()], []),
 ])
 def test_filters(audited: str, capsys: pytest.CaptureFixture[str], filters: list[str], orders: list[str]) -> None:
     _, out = run(capsys, "audit", "--database-url", audited, "--format", "jsonl", *filters)
     assert [json.loads(line)["order_id"] for line in out.splitlines()] == orders
+
+
+@pytest.mark.parametrize("argv", [[], ["--format", "jsonl"], ["--rejected"], ["--rejected", "--format", "jsonl"]])
+def test_a_listing_cut_at_its_limit_says_so_on_stderr(audited: str, argv: list[str],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """`audit --format jsonl > decisions.jsonl` stopped at 50 rows without a word: a file cut short looks whole."""
+    store = AuditStore(audited)
+    store.record_invocation(replace(invocation("hi-400", "p1"), status=400, outcomes=[]))
+    store.record_invocation(replace(invocation("hi-401", "p1"), status=401, outcomes=[]))
+    store.close()
+    rows = 3 if "--rejected" not in argv else 2
+    assert main(["audit", "--database-url", audited, *argv, "--limit", str(rows - 1)]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"{rows - 1} rows shown, the limit: --limit N for more\n"
+    assert sum(1 for line in out.splitlines() if "hi-" in line) == rows - 1
+    assert main(["audit", "--database-url", audited, *argv, "--limit", str(rows)]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and sum(1 for line in out.splitlines() if "hi-" in line) == rows
+
+
+def test_until_not_after_since_is_a_usage_error(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--database-url", audited, "--since", "2026-12-01", "--until", "2026-11-01"]) == 2
+    assert capsys.readouterr().err == ("--until 2026-11-01T00:00:00+00:00 is not after --since "
+                                       "2026-12-01T00:00:00+00:00: no call is between\n")
+
+
+def test_a_decision_row_carries_what_a_claim_is_matched_with(app: Any, client: Any, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The assertion id the claim carries, what the EHR was given, the period, the call's status and request id:
+    each as the answer and its response header had them."""
+    response = client.post(URL, json={**_example("aspirus-adult-maintenance"), "hookInstance": "hi-claim"},
+                           headers={"X-Request-ID": "req-claim-1"})
+    [action] = response.get_json()["systemActions"]
+    [information] = [extension for extension in action["resource"]["extension"]
+                     if extension["url"].endswith("ext-coverage-information")]
+    given = {sub["url"]: next(value for key, value in sub.items() if key.startswith("value"))
+             for sub in information["extension"]}
+    app.extensions["cds_service"].store.flush()
+    database = f"sqlite:///{tmp_path / 'cds.db'}"
+    _, out = run(capsys, "audit", "--database-url", database, "--format", "jsonl")
+    [row] = [json.loads(line) for line in out.splitlines()]
+    assert (row["coverage_assertion_id"], row["covered"], row["pa_needed"]) == (
+        given["coverage-assertion-id"], "covered", "satisfied")
+    assert row["authorization"]["end"] == given["expiry-date"] and row["authorization"]["start"]
+    assert (row["status"], row["request_id"]) == (200, "req-claim-1")
+    _, table = run(capsys, "audit", "--database-url", database)
+    header, _, line = table.splitlines()
+    authorized = f"{row['authorization']['start']}/{row['authorization']['end']}"
+    assert line[header.index("sent"):].startswith("covered/satisfied ")
+    assert line[header.index("authorized"):].startswith(authorized)
+    assert line.endswith(given["coverage-assertion-id"])
 
 
 def test_listings_tell_the_sites_of_a_patient_id_apart(database_url: str,  # noqa: F811
