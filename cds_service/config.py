@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import URL, make_url
@@ -249,6 +249,8 @@ def _log_level(raw: str | None) -> str:
     return level
 
 
+# Anywhere in a URL: any whitespace (Unicode's too), a C0 control character or DEL.
+_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
 # An origin as a browser sends it: scheme://host[:port], nothing else (flask-cors compares whole strings, and reads one
 # with * ? [ ( $ as a regular expression).
 _ORIGIN = re.compile(r"(https?)://([a-z0-9.-]+|\[[0-9a-f:.]+\])(?::([0-9]{1,5}))?/?", re.IGNORECASE)
@@ -360,13 +362,40 @@ def _check_url(url: Any, where: str, *, https: bool) -> None:
     only for a loopback host: tokens are sent there (the EHR's access token) or keys read from there."""
     if isinstance(url, str) and _has_credentials(url):  # said, not repeated: the message would print the password
         raise ConfigError(f"{where} must not carry credentials (user:password@)")
+    malformed = _malformed(url) if isinstance(url, str) else None
+    if malformed:
+        raise ConfigError(f"{where} {url!r} {malformed}")
     if not isinstance(url, str) or normalized_url(url) is None:
         raise ConfigError(f"{where} {url!r} is not an absolute http(s) URL without credentials or ./.. segments")
     parts = urlsplit(url)
-    if parts.query or parts.fragment:
+    if "?" in url or "#" in url:  # an empty one too: the paths appended to a base URL would follow it
         raise ConfigError(f"{where} {url!r} has a query or fragment")
     if https and parts.scheme == "http" and not _loopback(parts.hostname or ""):
         raise ConfigError(f"{where} {url!r} must use https (http only for a loopback host)")
+
+
+def _malformed(url: str) -> str | None:
+    """What makes an http(s) URL no URL though urlsplit reads it: whitespace or a control character (urlsplit drops
+    some and keeps others, in the host too), no host, a port outside 1 to 65535. Such a public base URL made an invalid
+    Questionnaire canonical and a JWT audience no client sends."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None  # a malformed IPv6 host: no absolute URL (normalized_url)
+    if parts.scheme not in ("http", "https"):
+        return None  # no http(s) URL at all (normalized_url)
+    if _NOT_IN_URL.search(url):
+        return "holds whitespace or a control character, which no URL may hold"
+    if not parts.hostname:
+        return "names no host"
+    return None if _port_in_range(parts) else "has a port that is not a number from 1 to 65535"
+
+
+def _port_in_range(parts: SplitResult) -> bool:
+    try:
+        return parts.port != 0  # None: the scheme's default
+    except ValueError:  # above 65535, or not a number
+        return False
 
 
 def _has_credentials(url: str) -> bool:

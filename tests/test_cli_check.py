@@ -34,6 +34,18 @@ def test_a_bad_setting_is_named_and_exits_2(capsys: pytest.CaptureFixture[str],
     assert capsys.readouterr().err.startswith("cds-service check: CDS_FETCH_BUDGET_SECONDS")
 
 
+@pytest.mark.parametrize("url, said", [
+    ("https://a b.org", "holds whitespace or a control character, which no URL may hold"),
+    ("https://x:0", "has a port that is not a number from 1 to 65535"),
+])
+def test_a_public_base_url_that_is_no_url_fails_the_check(capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch, url: str, said: str) -> None:
+    """The check passed it, and the Questionnaire canonical and the JWT audience the service then built were no URL."""
+    monkeypatch.setenv("CDS_PUBLIC_BASE_URL", url)
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == f"cds-service check: CDS_PUBLIC_BASE_URL {url!r} {said}\n"
+
+
 UNUSABLE_KEY = {"kty": "EC", "crv": "P-384", "kid": "k1", "x": "a", "y": "b"}  # x and y are no curve point
 
 

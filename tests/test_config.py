@@ -120,6 +120,8 @@ def test_require_jwt_is_a_boolean() -> None:
     ("ftp://ehr.example.org/fhir", "not an absolute http"),
     ("https://169.254.10.1/fhir", "link-local or cloud metadata host"),
     ("https://metadata.google.internal/fhir", "link-local or cloud metadata host"),
+    ("https://ehr example.org/fhir", "whitespace"),
+    ("https://ehr.example.org:0/fhir", "port"),
 ])
 def test_a_fhir_server_that_could_never_match_or_would_leak_the_token_is_refused(entry: str, problem: str) -> None:
     with pytest.raises(ConfigError) as raised:
@@ -340,6 +342,19 @@ def test_a_body_limit_in_range_is_accepted() -> None:
     ("ftp://x", "is not an absolute http(s) URL"),
     ("https://cds.example.org/?q=1", "has a query or fragment"),
     ("https://cds.example.org/#top", "has a query or fragment"),
+    ("https://cds.example.org/?", "has a query or fragment"),
+    ("https://cds.example.org#", "has a query or fragment"),
+    ("https://a b.org", "holds whitespace or a control character, which no URL may hold"),
+    ("https://cds ex.org", "holds whitespace or a control character"),
+    ("https://cds.example.org/cds hooks", "holds whitespace or a control character"),
+    (" https://cds.example.org", "holds whitespace or a control character"),  # urlsplit drops it, the aud keeps it
+    ("https://cds.example.org\n", "holds whitespace or a control character"),
+    ("https://cds.example.org/\u00a0", "holds whitespace or a control character"),
+    ("https://x:0", "has a port that is not a number from 1 to 65535"),
+    ("https://x:65536", "has a port that is not a number from 1 to 65535"),
+    ("https://x:8o8o", "has a port that is not a number from 1 to 65535"),
+    ("https:///cds", "names no host"),
+    ("https://:443", "names no host"),
 ])
 def test_cds_public_base_url_is_checked_as_the_auth_files_public_base_url(url: str, problem: str) -> None:
     """It ends up in card links, the CRD questionnaire canonical and the JWT audience."""
@@ -347,6 +362,12 @@ def test_cds_public_base_url_is_checked_as_the_auth_files_public_base_url(url: s
         Settings.from_env({"CDS_PUBLIC_BASE_URL": url})
     with pytest.raises(ConfigError, match=f"^auth configuration 'public_base_url' {re.escape(repr(url))}"):
         parse_auth_config(changed(("public_base_url",), url))
+
+
+@pytest.mark.parametrize("url", ["https://cds.example.org:1", "https://cds.example.org:65535/cds",
+                                 "http://[::1]:8080", "https://cds.example.org:/"])
+def test_a_public_base_url_with_a_port_from_1_to_65535_or_none_is_taken(url: str) -> None:
+    assert Settings.from_env({"CDS_PUBLIC_BASE_URL": url}).public_base_url == url.rstrip("/")
 
 
 def test_cds_public_base_url_with_credentials_is_refused_without_repeating_them() -> None:
