@@ -193,7 +193,8 @@ def observe(shared: Services, response: Response) -> Response:
     call, incoming = vars(unproxied(g)), unproxied(request)  # g's values: its get() is a Python method over them
     seconds = time.perf_counter() - call.get("started", time.perf_counter())
     status = response.status_code
-    shared.metrics.observe_request(_route(incoming), status, seconds)
+    if incoming.method != "OPTIONS":  # a CORS preflight, answered by flask-cors: no call, though on a call's route
+        shared.metrics.observe_request(_route(incoming), status, seconds)
     request_id = _request_id(incoming.environ.get("HTTP_X_REQUEST_ID"))
     response.headers[REQUEST_ID_HEADER] = request_id
     endpoint, posted = incoming.endpoint, incoming.method == "POST"

@@ -196,6 +196,22 @@ def test_a_method_a_route_does_not_allow_is_counted_under_that_route(client: Fla
     assert value(text, "cds_requests_total", endpoint="unmatched", status="404") == 1
 
 
+def test_a_cors_preflight_is_not_counted_as_a_call(client: FlaskClient) -> None:
+    """A browser client's preflight before each hook call was counted as a 200 of the service's route, as a call: the
+    hook calls of a browser EHR counted twice, and its latency histogram held the preflights' microseconds."""
+    preflight = {"Origin": "https://sandbox.cds-hooks.org", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}
+    assert client.options(SERVICE_PATH, headers=preflight).status_code == 200
+    assert client.options("/cds-services", headers=preflight).status_code == 200
+    assert client.post(SERVICE_PATH, data=b"nope", content_type="application/json").status_code == 400
+    text = client.get("/metrics").get_data(as_text=True)
+    assert [(s.labels, s.value) for s in samples(text) if s.name == "cds_requests_total"] == [
+        ({"endpoint": SERVICE, "status": "400"}, 1)]
+    assert value(text, "cds_request_duration_seconds_count", endpoint=SERVICE) == 1
+    assert not [s for s in samples(text) if s.name == "cds_request_duration_seconds_count"
+                and s.labels["endpoint"] == "/cds-services"]
+
+
 def test_records_lost_are_counted_once_however_often_the_writer_reports() -> None:
     """The writer reports what it lost since it started (audit_writer); the counter adds only what is new."""
     metrics = Metrics()
