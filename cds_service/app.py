@@ -71,7 +71,8 @@ def _build(settings: Settings) -> Flask:
     register_error_handlers(app)
     if settings.cors_origins != ("*",):  # registered before CORS, so that it runs after flask-cors's own hook
         app.after_request(_vary_on_origin)
-    # Browser clients such as the CDS Hooks sandbox send Authorization and Content-Type, so preflights must allow them.
+    # Browser clients such as the CDS Hooks sandbox send Authorization and Content-Type, so preflights must allow them,
+    # and X-Request-ID, which README invites clients to send (the id their call is logged and audited under).
     # A public https page (the sandbox) calling the service on 127.0.0.1 or a private address is private network
     # access to Chrome, whose preflight asks for it (Access-Control-Request-Private-Network): flask-cors allows it only
     # to an origin the CORS configuration allows, so CDS_CORS_ORIGINS stays the one gate.
@@ -79,7 +80,7 @@ def _build(settings: Settings) -> Flask:
         app,
         origins=_cors_origins(settings.cors_origins),
         methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", routes.REQUEST_ID_HEADER],
         expose_headers=[routes.REQUEST_ID_HEADER],  # a browser client may read the id its call is logged under
         allow_private_network=True,
         max_age=600,

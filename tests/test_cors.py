@@ -60,6 +60,17 @@ def test_local_mode_allows_the_public_sandbox_to_reach_a_private_address(client:
     assert response.headers["Access-Control-Allow-Private-Network"] == "true"
 
 
+@pytest.mark.parametrize("path", ENDPOINTS[1:3])  # the hook and feedback calls
+def test_preflight_allows_the_request_id_a_client_sends(client: LiveClient, path: str) -> None:
+    """README invites clients to send X-Request-ID; the preflight answered `content-type` alone, and the browser then
+    refused to send the call."""
+    asked = "authorization,content-type,x-request-id"
+    response = client.options(path, headers={"Origin": SANDBOX, "Access-Control-Request-Method": "POST",
+                                             "Access-Control-Request-Headers": asked})
+    allowed = {header.strip() for header in response.headers["Access-Control-Allow-Headers"].lower().split(",")}
+    assert allowed == {"authorization", "content-type", "x-request-id"}
+
+
 def test_actual_responses_carry_the_allow_origin_header(client: LiveClient) -> None:
     response = client.get("/cds-services", headers={"Origin": SANDBOX})
     assert response.headers["Access-Control-Allow-Origin"] in ("*", SANDBOX)
