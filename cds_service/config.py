@@ -4,7 +4,6 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
-import math
 import os
 import re
 from dataclasses import dataclass
@@ -41,8 +40,14 @@ DEFAULT_FETCH_BUDGET_SECONDS = 3.0  # CDS_FETCH_BUDGET_SECONDS: how long the FHI
 # The fetch, the references' extra second (prefetch.RESOLVE_GRACE_SECONDS) and the evaluation must end well before
 # gunicorn's worker timeout (30 s by default), which kills a worker mid-call, and its queued audit records with it.
 MAX_FETCH_BUDGET_SECONDS = 20
+# Less fetches nothing (a TLS handshake alone takes tens of milliseconds): every key prefetch left out would be "not
+# received", quietly. 1e-300 was taken.
+MIN_FETCH_BUDGET_SECONDS = 0.1
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 N = TypeVar("N", int, float)
+# The numbers of the environment, in ASCII digits; a whole one short enough for int() (which refuses over 4,300 digits).
+_WHOLE = re.compile(r"[0-9]{1,18}")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 # How far ahead a JWT's exp may be, unless the auth configuration's max_token_lifetime_seconds says (its schema caps
 # it, and says why).
 DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 300
@@ -111,11 +116,11 @@ class Settings:
             database_url=_database_url(env, shared=auth is not None),
             public_base_url=(auth and auth.public_base_url) or own_url or LOCAL_BASE_URL,
             auth=auth,
-            max_body_bytes=_number(env, "CDS_MAX_BODY_BYTES", int, DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_CAP,
+            max_body_bytes=_number(env, "CDS_MAX_BODY_BYTES", int, DEFAULT_MAX_BODY_BYTES, (1, MAX_BODY_BYTES_CAP),
                                    "a whole number of bytes"),
             cors_origins=_origins(env.get("CDS_CORS_ORIGINS")),
             fetch_budget_seconds=_number(env, "CDS_FETCH_BUDGET_SECONDS", float, DEFAULT_FETCH_BUDGET_SECONDS,
-                                         MAX_FETCH_BUDGET_SECONDS, "a number of seconds"),
+                                         (MIN_FETCH_BUDGET_SECONDS, MAX_FETCH_BUDGET_SECONDS), "a number of seconds"),
             time_zone=_time_zone(env.get("CDS_TIME_ZONE")),
             log_level=_log_level(env.get("CDS_LOG_LEVEL")),
             metrics_dir=_metrics_dir(env.get(METRICS_DIR_VARIABLE)),
@@ -217,17 +222,18 @@ def _metrics_dir(raw: str | None) -> str | None:
     return raw
 
 
-def _number(env: Mapping[str, str], name: str, parse: Callable[[str], N], default: N, cap: N, what: str) -> N:
-    """A finite number above 0 and at most `cap` (float() also reads nan, inf and 1e9); `default` when unset."""
+def _number(env: Mapping[str, str], name: str, parse: Callable[[str], N], default: N, bounds: tuple[N, N],
+            what: str) -> N:
+    """A number from bounds[0] to bounds[1] written in ASCII digits (and a decimal point, for a float); `default`
+    when unset. int() and float() also read other scripts' digits (`١٠٠`), `1_000`, exponents, nan and inf."""
     raw = env.get(name)
     if raw is None:
         return default
-    try:
-        value = parse(raw)
-    except ValueError:
-        value = None
-    if value is None or not (math.isfinite(value) and 0 < value <= cap):  # isfinite first: nan compares false
-        raise ConfigError(f"{name} must be {what} above 0 and at most {cap}, got {raw!r}")
+    written = (_WHOLE if parse is int else _DECIMAL).fullmatch(raw.strip())
+    value = parse(raw.strip()) if written else None
+    low, high = bounds
+    if value is None or not low <= value <= high:
+        raise ConfigError(f"{name} must be {what} from {low} to {high}, got {raw!r}")
     return value
 
 
@@ -337,15 +343,21 @@ def _parse_client(data: dict[str, Any], index: int) -> ClientConfig:
     where = f"auth configuration clients[{index}] (iss {data['iss']})"
     jwks_url = data.get("jwks_url")  # or jwks: the schema wants exactly one (null is as absent)
     if jwks_url is not None:
-        _check_url(jwks_url, f"{where} jwks_url", https=True)
+        _check_fetched_url(jwks_url, f"{where} jwks_url")
     fhir_servers = tuple(data.get("fhir_servers") or ())
     for entry in fhir_servers:
-        _check_url(entry, f"{where} fhir_servers entry", https=True)
-        if internal_host(entry):  # the allowlist refuses these whatever the configuration says
-            raise ConfigError(f"{where} fhir_servers entry {entry!r} is a link-local or cloud metadata host, never "
-                              "fetched from")
+        _check_fetched_url(entry, f"{where} fhir_servers entry")
     return ClientConfig(iss=data["iss"], jwks_url=jwks_url, jwks=data.get("jwks"), fhir_servers=fhir_servers,
                         tenants=tuple(data.get("tenants", ())))
+
+
+def _check_fetched_url(url: Any, where: str) -> None:
+    """A URL the service fetches from for a client (a FHIR server, its JWK Set): https, and not at a link-local or
+    cloud metadata host, whose answers (the instance's credentials) no client may point the service at. The FHIR
+    server allowlist refuses those hosts whatever the configuration says."""
+    _check_url(url, where, https=True)
+    if internal_host(url):
+        raise ConfigError(f"{where} {url!r} is a link-local or cloud metadata host, never fetched from")
 
 
 def _check_unique_issuers(clients: tuple[ClientConfig, ...]) -> None:

@@ -65,8 +65,8 @@ def test_the_fetch_budget_and_the_clinical_date_are_the_services(capsys: pytest.
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
-    ("CDS_FETCH_BUDGET_SECONDS", "abc", "CDS_FETCH_BUDGET_SECONDS must be a number of seconds above 0 and at most "
-                                        "20, got 'abc'"),
+    ("CDS_FETCH_BUDGET_SECONDS", "abc", "CDS_FETCH_BUDGET_SECONDS must be a number of seconds from 0.1 to 20, got "
+                                        "'abc'"),
     ("CDS_CARDS_DIR", "/nonexistent", "CDS_CARDS_DIR /nonexistent is not a directory"),
     ("CDS_PUBLIC_BASE_URL", "cds.example.org", "CDS_PUBLIC_BASE_URL 'cds.example.org' is not an absolute http(s) URL"),
 ])

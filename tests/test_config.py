@@ -149,6 +149,17 @@ def test_a_jwks_url_is_an_absolute_https_url(url: Any) -> None:
         parse_auth_config(changed(("clients", 0, "jwks_url"), url))
 
 
+@pytest.mark.parametrize("url", ["https://169.254.169.254/latest/meta-data/jwks", "https://metadata.google.internal/k",
+                                 "https://[fd00:ec2::254]/jwks.json", "https://[fe80::1]/jwks.json"])
+def test_a_jwks_url_at_a_metadata_or_link_local_host_is_refused_as_a_fhir_server_is(url: str) -> None:
+    """The service fetches a JWK Set URL as it fetches a FHIR server: at a cloud metadata host, the instance's
+    credentials would answer."""
+    with pytest.raises(ConfigError) as refused:
+        parse_auth_config(changed(("clients", 0, "jwks_url"), url))
+    assert str(refused.value) == (f"auth configuration clients[0] (iss {EHR}) jwks_url {url!r} is a link-local or "
+                                  "cloud metadata host, never fetched from")
+
+
 def test_a_loopback_jwks_url_may_use_http() -> None:
     config = parse_auth_config(changed(("clients", 0, "jwks_url"), "http://127.0.0.1:9000/jwks.json"))
     assert config.clients[0].jwks_url == "http://127.0.0.1:9000/jwks.json"
@@ -309,28 +320,34 @@ def test_jwt_mode_refuses_an_in_memory_database(tmp_path: Path, url: str) -> Non
 
 # --- numbers ------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "1e9", "20.5", "0", "-1", "abc", "3s"])
-def test_the_fetch_budget_is_a_finite_number_of_seconds_up_to_twenty(raw: str) -> None:
-    """nan failed every fetch, inf overflowed, and a budget past gunicorn's 30 s timeout got workers killed."""
-    with pytest.raises(ConfigError, match=f"^CDS_FETCH_BUDGET_SECONDS must be a number of seconds above 0 and at "
-                                          f"most 20, got {re.escape(repr(raw))}$"):
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "1e9", "20.5", "0", "-1", "abc", "3s", "1e-300", "0.09",
+                                 "2e1", "1_0", "\u0663", "\u0661.\u0665", "9" * 400])
+def test_the_fetch_budget_is_a_number_of_seconds_from_a_tenth_to_twenty(raw: str) -> None:
+    """nan failed every fetch, inf overflowed, and a budget past gunicorn's 30 s timeout got workers killed; 1e-300
+    fetched nothing, quietly; float() also read Arabic-Indic digits (\u0663, 3)."""
+    with pytest.raises(ConfigError, match=f"^CDS_FETCH_BUDGET_SECONDS must be a number of seconds from 0.1 to 20, "
+                                          f"got {re.escape(repr(raw))}$"):
         Settings.from_env({"CDS_FETCH_BUDGET_SECONDS": raw})
 
 
-@pytest.mark.parametrize(("raw", "seconds"), [("20", 20.0), ("0.5", 0.5), (" 3 ", 3.0)])
+@pytest.mark.parametrize(("raw", "seconds"), [("20", 20.0), ("0.5", 0.5), (" 3 ", 3.0), ("0.1", 0.1), (".25", 0.25),
+                                              ("3.", 3.0)])
 def test_a_fetch_budget_in_range_is_accepted(raw: str, seconds: float) -> None:
     assert Settings.from_env({"CDS_FETCH_BUDGET_SECONDS": raw}).fetch_budget_seconds == seconds
 
 
-@pytest.mark.parametrize("raw", ["1e9", "10.5", "0", "-5", "ten", str(MAX_BODY_BYTES_CAP + 1), "nan"])
+@pytest.mark.parametrize("raw", ["1e9", "10.5", "0", "-5", "ten", str(MAX_BODY_BYTES_CAP + 1), "nan", "1e3", "+100",
+                                 "1_000", "\u0661\u0660\u0660", "0x10", "9" * 5000])
 def test_the_body_limit_is_a_whole_number_of_bytes_up_to_the_cap(raw: str) -> None:
-    with pytest.raises(ConfigError, match=f"^CDS_MAX_BODY_BYTES must be a whole number of bytes above 0 and at most "
+    """int() read Arabic-Indic digits (\u0661\u0660\u0660, 100) and 1_000; 5,000 digits were its ValueError."""
+    with pytest.raises(ConfigError, match=f"^CDS_MAX_BODY_BYTES must be a whole number of bytes from 1 to "
                                           f"{MAX_BODY_BYTES_CAP}, got {re.escape(repr(raw))}$"):
         Settings.from_env({"CDS_MAX_BODY_BYTES": raw})
 
 
 def test_a_body_limit_in_range_is_accepted() -> None:
     assert Settings.from_env({"CDS_MAX_BODY_BYTES": "1"}).max_body_bytes == 1
+    assert Settings.from_env({"CDS_MAX_BODY_BYTES": " 100 "}).max_body_bytes == 100
     assert Settings.from_env({"CDS_MAX_BODY_BYTES": str(MAX_BODY_BYTES_CAP)}).max_body_bytes == MAX_BODY_BYTES_CAP
 
 
@@ -476,8 +493,7 @@ def test_create_app_from_the_environment_logs_a_configuration_error_in_one_line_
         create_app()
     assert raised.value.code == APP_LOAD_ERROR == 4
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
-        ("ERROR", "not starting: CDS_FETCH_BUDGET_SECONDS must be a number of seconds above 0 and at most 20, "
-                  "got 'nan'")]
+        ("ERROR", "not starting: CDS_FETCH_BUDGET_SECONDS must be a number of seconds from 0.1 to 20, got 'nan'")]
 
 
 def test_gunicorn_stops_on_a_configuration_error_with_one_line_and_no_traceback(tmp_path: Path) -> None:
