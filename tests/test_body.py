@@ -9,7 +9,7 @@ import pytest
 
 from cds_service.dosing.compare import display_number
 from cds_service.dosing.text import mcg_text, per_m2_text
-from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa, mosteller
+from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa, mosteller, weight_text
 from cds_service.record import PatientRecord
 from tests.factories import body_sizes
 
@@ -47,6 +47,31 @@ def test_pounds_and_grams_convert_exactly() -> None:
     assert pounds < 45  # 99 lb is below the 45 kg boundary without any rounding
     grams = body_sizes(record(obs("w", ("3141-9", "g"), 45000)), START, 30).weight_kg.value
     assert grams == Decimal(45)
+
+
+@pytest.mark.parametrize(("value", "unit", "shown", "recorded"), [
+    (99.2, "[lb_av]", "99.2 lb (44.99 kg)", "99.2 lb"),  # 44.99603 kg: rounded, it read "45 kg", the fixed dose's side
+    (99, "lb", "99 lb (44.9 kg)", "99 lb"),
+    (44.999, "kg", "44.99 kg", ""),
+    (99.21, "[lb_av]", "99.21 lb (45 kg)", "99.21 lb"),  # 45.00090 kg: from 45 kg
+    (45000, "g", "45000 g (45 kg)", "45000 g"),
+])
+def test_a_weight_reads_on_its_side_of_45_kg_and_as_recorded(value: float, unit: str, shown: str,
+                                                             recorded: str) -> None:
+    """A pharmacist reading "45 kg" expects the fixed 28 mcg/day: a weight below 45 kg is never shown as 45 kg, and
+    one recorded in pounds is shown as the chart shows it, in kg after it."""
+    size = body_sizes(record(obs("w", WEIGHT, value, unit=unit)), START, 30)
+    assert size.weight_kg.note == f"Weight {shown} on 2026-11-19"
+    assert size.weight_recorded == recorded
+    assert size.weight_kg.value is not None and weight_text(size.weight_kg.value, recorded) == shown
+
+
+def test_a_height_in_another_unit_is_shown_as_recorded_too() -> None:
+    size = body_sizes(record(obs("h", ("8306-3", "[in_i]"), 30)), START, 1)
+    assert size.height_cm.note == "Height 30 in (76.2 cm) on 2026-11-19"
+    implausible = body_sizes(record(obs("w", WEIGHT, 2000, unit="[lb_av]")), START, 30)
+    assert implausible.weight_kg.note == "Weight 2000 lb (907 kg) on 2026-11-19: not a plausible weight"
+    assert implausible.weight_recorded == ""  # not used: no weight to show
 
 
 def test_latest_weight_within_30_days_wins_and_stale_is_ignored() -> None:
@@ -183,9 +208,10 @@ def test_observations_not_received() -> None:
 
 
 def test_a_number_in_a_note_rounds_half_up_as_on_the_dose_card() -> None:
-    # body notes rounded half to even (1.125 -> "1.12") where dose cards round half up ("1.13")
+    # body notes rounded half to even (1.125 -> "1.12") where dose cards round half up ("1.13"); a weight is cut,
+    # never rounded up (test_a_weight_reads_on_its_side_of_45_kg_and_as_recorded)
     size = body_sizes(record(obs("w", WEIGHT, 40.125), obs("b", BSA, 1.1125)), START, 30)
-    assert size.weight_kg.note.startswith("Weight 40.13 kg")
+    assert size.weight_kg.note.startswith("Weight 40.12 kg")
     assert size.bsa_m2.note.startswith("BSA 1.113 m²")  # a BSA to three decimals, as the dose card's basis
     assert size.bsa_m2.value == Decimal("1.113")  # and dosed as shown
     assert mcg_text(Decimal("1.125")) == "1.13" and display_number(Decimal("1.125")) == 1.13

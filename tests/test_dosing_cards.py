@@ -481,6 +481,20 @@ def _facts_from_observations(*observations: dict[str, Any]) -> ClinicalFacts:
     return ClinicalFacts(start_date=START, cycle=base.cycle, body=body_sizes(record, START, 8))
 
 
+def test_a_dose_card_shows_the_weight_as_recorded_and_on_its_side_of_45_kg() -> None:
+    """99.2 lb is 44.996 kg: below 45 kg, dosed by BSA. Shown rounded ("45 kg"), a pharmacist expected the fixed dose."""
+    light = _facts_from_observations(_observation("w", "29463-7", 99.2, "[lb_av]", 1))
+    card = card_for(single_line_order(rate(28)), light, "relapsed-refractory")
+    assert card is not None and "height" in card["summary"]
+    detail = " ".join(card["detail"].split())
+    assert "Weight 99.2 lb (44.99 kg) on 2026-11-30" in detail and "45 kg on" not in detail
+    assert "99.2 lb (44.99 kg) gives a BSA of 1.871 m²" in detail
+    assert card["extension"]["dose-check"]["weightKg"] == 44.99
+    heavy = _facts_from_observations(_observation("w", "29463-7", 176.4, "[lb_av]", 1))
+    per_m2 = card_for(order(line(rate(15, "ug/m2/d"), "2026-12-01", "2026-12-28")), heavy)
+    assert per_m2 is not None and "(176.4 lb (80.01 kg) on record)" in per_m2["detail"]
+
+
 def test_stale_weight_gives_no_corrected_dose() -> None:
     stale = _facts_from_observations(_observation("w", "29463-7", 70, "kg", 31))
     unknown = card_for(single_line_order(rate(35)), stale)

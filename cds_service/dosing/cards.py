@@ -28,7 +28,7 @@ from cds_service.dosing.rewrite import (Correction, Segment, correct_order, corr
                                        json_number, per_m2_daily, without_coverage_information, written_dose)
 from cds_service.dosing.text import (NAMED, bsa_text, days_text, dose_words, mcg_text, mcg_text_against, order_words,
                                     per_m2_text)
-from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa
+from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa, weight_text
 from cds_service.facts.model import WINDOWS, ClinicalFacts, read_within
 from cds_service.facts.order import order_ref
 from cds_service.facts.quantities import rounded
@@ -414,7 +414,7 @@ def _per_m2_without_bsa_card(order: dict[str, Any], facts: ClinicalFacts, lines:
     # The label doses on the days the suggestion leaves: ended on the 28th infusion day when it ends the order.
     fixed = _fixed_doses([line for line in corrected if line.needs_bsa], patient)
     text = render_card("dose-per-m2-without-bsa.j2", lines=[line.index + 1 for line in unread],
-                       weight=f"{rounded(patient.weight_kg or Decimal(0)):f}", fixed=fixed,
+                       weight=weight_text(patient.weight_kg or Decimal(0), facts.body.weight_recorded), fixed=fixed,
                        segments=segments, multi=lines_after > 1, plan=_plan_limit(correction, source_label, ceiling))
     card = _card(order, text, "warning" if correction else "info", source_label, DOSE_TOPIC)
     if correction is not None:
@@ -472,21 +472,21 @@ def _above_together_card(order: dict[str, Any], facts: ClinicalFacts, lines: lis
 
 def _above_maximum_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
                         above: list[Finding], missing: str, source_label: str) -> dict[str, Any]:
-    text = render_card("dose-above-maximum.j2", missing=missing, any_height=_any_height(patient),
+    text = render_card("dose-above-maximum.j2", missing=missing, any_height=_any_height(patient, facts),
                        **_finding_context(facts, patient, above, lines))
     card = _card(order, text, "warning", source_label, DOSE_TOPIC)
     card["extension"]["dose-check"] = _dose_check(above, patient)
     return card
 
 
-def _any_height(patient: Patient) -> dict[str, str] | None:
+def _any_height(patient: Patient, facts: ClinicalFacts) -> dict[str, str] | None:
     """For a weighed patient dosed by BSA who has no BSA (`label_maximum`): why the label dose is per m², and the
     tallest height accepted and the BSA it gives at this weight, for which the label maximum shown was computed.
     None without a weight: the maximum is the fixed dose."""
     if patient.weight_kg is None:
         return None
     return {"why": "Interfant" if patient.schedule == "interfant" else f"Under {WEIGHT_BOUNDARY_KG} kg",
-            "weight": f"{rounded(patient.weight_kg):f}", "tallest": f"{TALLEST_HEIGHT_CM}",
+            "weight": weight_text(patient.weight_kg, facts.body.weight_recorded), "tallest": f"{TALLEST_HEIGHT_CM}",
             "bsa": bsa_text(largest_bsa(patient.weight_kg))}
 
 

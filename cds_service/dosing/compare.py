@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterable, NamedTuple, Sequence
 from cds_service.dosing.expected import Expected, expected_daily_dose, label_maximum, step_days
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.together import Together
+from cds_service.facts.body import shown_kg
 from cds_service.facts.quantities import BSA_PLACES, rounded
 
 ABOVE = "above"
@@ -60,7 +61,7 @@ class Finding:
             "ordered": display_number(self.ordered),
             "expected": display_number(self.expected.mcg_per_day),
             "basis": self.expected.basis,
-            "weightKg": display_number(patient.weight_kg),
+            "weightKg": None if patient.weight_kg is None else float(shown_kg(patient.weight_kg)),
             "bsaM2": None if patient.bsa_m2 is None else float(rounded(patient.bsa_m2, BSA_PLACES)),
             "days": [self.first_day, self.last_day],
         }

@@ -15,7 +15,7 @@ from cds_service.facts.codes import effective_date, ref, to_decimal
 from cds_service.facts.labs import BODY_SIZE, observation_kinds
 from cds_service.facts.model import BodySize, Fact
 from cds_service.facts.observations import ObservationIndex
-from cds_service.facts.quantities import BSA_PLACES, rounded, unit_text
+from cds_service.facts.quantities import BSA_PLACES, cut, rounded, unit_text
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import get_valuesets
@@ -61,6 +61,8 @@ _UNITS: dict[str, tuple[str, Decimal]] = {
     "m^2": ("bsa", Decimal(1)),
     "m²": ("bsa", Decimal(1)),
 }
+# A unit converted from, as a value recorded in it is shown beside the converted one ("99.2 lb (44.99 kg)").
+_UNIT_SHOWN = {"[lb_av]": "lb", "lbs": "lb", "[in_i]": "in"}
 
 
 class Measurement(NamedTuple):  # a NamedTuple: built in one step, not a frozen dataclass's setattr per field
@@ -68,6 +70,7 @@ class Measurement(NamedTuple):  # a NamedTuple: built in one step, not a frozen 
     value: Decimal
     when: date
     reference: str
+    recorded: str = ""  # the value as recorded when converted from another unit: "99.2 lb"; "" when not
 
 
 def body_size(record: PatientRecord, start: date, age_years: int | None, observations: ObservationIndex) -> BodySize:
@@ -85,7 +88,24 @@ def body_size(record: PatientRecord, start: date, age_years: int | None, observa
         weight_kg=_plain_fact(weight, "Weight", "kg"),
         height_cm=_plain_fact(height, "Height", "cm"),
         bsa_m2=_bsa_fact(latest.get("bsa"), weight, height),
+        weight_recorded=weight.recorded if weight is not None and _plausible(weight) else "",
     )
+
+
+def weight_text(kg: Decimal, recorded: str = "") -> str:
+    """A weight as every card and note shows it: in kg to two decimals, cut rather than rounded (`cut`: 44.996 kg is
+    44.99 kg, never 45 kg, the other side of the label's boundary); after the value as `recorded` when that was in
+    another unit, which is what the chart shows the clinician: "99.2 lb (44.99 kg)"."""
+    return _with_recorded(f"{shown_kg(kg):f} kg", recorded)
+
+
+def shown_kg(kg: Decimal) -> Decimal:
+    """A weight in kg as shown (`weight_text`), as a number: for the dose-check extension."""
+    return cut(kg)
+
+
+def _with_recorded(shown: str, recorded: str) -> str:
+    return f"{recorded} ({shown})" if recorded else shown
 
 
 def unreadable_relevance(observation: dict[str, Any], start: date) -> Relevance | None:
@@ -137,7 +157,8 @@ def _measurement(obs: dict[str, Any]) -> Measurement | None:
     if kind_factor is None or value is None or when is None:
         return None
     kind, factor = kind_factor
-    return Measurement(kind, value * factor, when, ref(obs))
+    recorded = "" if factor == 1 else f"{value:f} {_UNIT_SHOWN.get(unit, unit)}"
+    return Measurement(kind, value * factor, when, ref(obs), recorded)
 
 
 def _plausible(measurement: Measurement | None) -> bool:
@@ -150,11 +171,14 @@ def _plausible(measurement: Measurement | None) -> bool:
 def _plain_fact(measurement: Measurement | None, label: str, unit: str) -> Fact[Decimal]:
     if measurement is None:
         return Fact()
+    when = measurement.when.isoformat()
     if not _plausible(measurement):  # shown as recorded, not rounded: 0.001 kg is not "0 kg"
-        note = f"{label} {measurement.value:.3g} {unit} on {measurement.when.isoformat()}"
-        return Fact(evidence=(measurement.reference,), note=f"{note}: not a plausible {label.lower()}")
-    note = f"{label} {_show(measurement.value)} {unit} on {measurement.when.isoformat()}"
-    return Fact(value=measurement.value, evidence=(measurement.reference,), note=note)
+        shown = _with_recorded(f"{measurement.value:.3g} {unit}", measurement.recorded)
+        note = f"{label} {shown} on {when}: not a plausible {label.lower()}"
+        return Fact(evidence=(measurement.reference,), note=note)
+    shown = weight_text(measurement.value, measurement.recorded) if measurement.kind == "weight" else \
+        _with_recorded(f"{_show(measurement.value)} {unit}", measurement.recorded)
+    return Fact(value=measurement.value, evidence=(measurement.reference,), note=f"{label} {shown} on {when}")
 
 
 def _bsa_fact(bsa: Measurement | None, weight: Measurement | None, height: Measurement | None) -> Fact[Decimal]:
@@ -174,7 +198,8 @@ def _bsa_fact(bsa: Measurement | None, weight: Measurement | None, height: Measu
         implied = Measurement("height", Decimal(3600) * bsa.value * bsa.value / weight.value, bsa.when, "")
         if not (_plausible(implied) and _plausible_bmi(weight.value, implied.value)):
             note = (f"BSA {_bsa(bsa.value)} m² recorded on {bsa.when.isoformat()}: not plausible for weight "
-                    f"{_show(weight.value)} kg (Mosteller would need a height of {implied.value:.0f} cm)")
+                    f"{weight_text(weight.value, weight.recorded)} (Mosteller would need a height of "
+                    f"{implied.value:.0f} cm)")
             return Fact(evidence=(bsa.reference, weight.reference), note=note)
     sources = tuple(m.reference for m in (weight, height) if m is not None)
     if bsa is not None and (computed is None or abs(bsa.value - computed) <= RECORDED_BSA_TOLERANCE * computed):

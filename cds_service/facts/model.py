@@ -180,6 +180,7 @@ class BodySize:
     weight_kg: Fact[Decimal] = UNKNOWN_FACT
     height_cm: Fact[Decimal] = UNKNOWN_FACT
     bsa_m2: Fact[Decimal] = UNKNOWN_FACT  # recorded (if plausible) else Mosteller, to 3 decimals; note says which
+    weight_recorded: str = ""  # the weight used as recorded when in another unit than kg ("99.2 lb"), else ""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, getcontext
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, getcontext
 from functools import cache, lru_cache
 from typing import Any
 
@@ -111,14 +111,22 @@ def months_in(quantity: dict[str, Any]) -> Decimal | None:
 BSA_PLACES = 3
 
 
-def rounded(value: Decimal, places: int = 2) -> Decimal:
+def rounded(value: Decimal, places: int = 2, rounding: str = ROUND_HALF_UP) -> Decimal:
     """`value` to `places` decimals, half up (1.125 is 1.13), without trailing zeros: how every number shown to a
     clinician is rounded, so a value reads the same on a card and in a criterion's note. A value with more digits
     than the context's precision holds at `places` (a dose read through a volume of 1e-300 mL) is shown as it is:
-    quantize would raise, and the order be answered as a fault rather than as above the label."""
+    quantize would raise, and the order be answered as a fault rather than as above the label. `rounding`: another
+    mode, for a value that must not be shown across a boundary (`cut`)."""
     if value.is_finite() and value.adjusted() >= getcontext().prec - places:
         return value.normalize()
-    return value.quantize(_quantum(places), rounding=ROUND_HALF_UP).normalize()
+    return value.quantize(_quantum(places), rounding=rounding).normalize()
+
+
+def cut(value: Decimal, places: int = 2) -> Decimal:
+    """`value` to `places` decimals, the digits after them dropped (44.996 is 44.99): a value shown beside a
+    boundary with no more decimals than `places` (the 45 kg of the weight) then reads on the side it is on, where
+    rounding half up showed 44.996 kg as 45 kg, the other side."""
+    return rounded(value, places, ROUND_DOWN)
 
 
 @cache
