@@ -18,7 +18,8 @@ from typing import Any, NamedTuple
 
 from cds_service.decision import Decision
 from cds_service.evaluation import NOT_MET_DECISION
-from cds_service.dosing.checks import DoseReading
+from cds_service.dosing.checks import DoseReading, unused_sizes
+from cds_service.dosing.text import mid_sentence
 from cds_service.facts.model import ClinicalFacts, Fact, read_within
 from cds_service.verdict import MET
 
@@ -73,7 +74,7 @@ def label_notes(decision: Decision | None, facts: ClinicalFacts, dose: DoseReadi
         notes.append(LabelNote(
             _line(f"Live vaccine near treatment: {vaccine.note}", _NO_LIVE_VACCINE, vaccine, shown),
             "Live vaccine near treatment: label advises against it", "critical", "Live vaccine near treatment"))
-    notes.extend(_dose_notes(decision, dose))
+    notes.extend(_dose_notes(decision, dose, facts))
     return notes
 
 
@@ -85,7 +86,7 @@ def _line(finding: str, label: str, fact: Fact[Any], shown: set[str]) -> str:
     return f"{finding}. {label}."
 
 
-def _dose_notes(decision: Decision | None, dose: DoseReading) -> list[LabelNote]:
+def _dose_notes(decision: Decision | None, dose: DoseReading, facts: ClinicalFacts) -> list[LabelNote]:
     if dose.missing and not dose.above and not (decision and dose.missing in decision.missing):
         # Unless the decision asks for it already (a policy that reads the label dose): nothing else would say the
         # dose went unchecked, and a child's dose is per m² of body surface. In the summary unless the order is not
@@ -93,9 +94,11 @@ def _dose_notes(decision: Decision | None, dose: DoseReading) -> list[LabelNote]
         what = dose.missing.split(' (')[0]
         summary = "" if decision and decision.decision == NOT_MET_DECISION else \
             f"Dose not checked against the label: no {what}"
+        unused = "".join(f"; {mid_sentence(size.note)}" for size in unused_sizes(facts))  # a weight too old, say
         return [LabelNote(
-            f"Dose not checked against the label: the chart has no {dose.missing}. The label dose is fixed from "
-            "45 kg and per m² of body surface below it.", summary, short=summary and f"Dose not checked: no {what}")]
+            f"Dose not checked against the label: the chart has no {dose.missing}{unused}. The label dose is fixed "
+            "from 45 kg and per m² of body surface below it.", summary,
+            short=summary and f"Dose not checked: no {what}")]
     if dose.above and decision and any(c.kind == "dose" and c.status == MET for c in decision.criteria):
         # The plan's own dose limit met beside a dose card saying the dose is above the label: the tick alone reads
         # as "the dose is right", and an approval read alone (the first card, or the only one max-cards keeps) as

@@ -10,6 +10,7 @@ import pytest
 from cds_service.dosing.compare import display_number
 from cds_service.dosing.text import mcg_text, per_m2_text
 from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa, mosteller, weight_text
+from cds_service.facts.model import Fact
 from cds_service.record import PatientRecord
 from tests.factories import body_sizes
 
@@ -81,6 +82,21 @@ def test_latest_weight_within_30_days_wins_and_stale_is_ignored() -> None:
     assert stale.weight_kg.value is None
     edge = body_sizes(record(obs("w", WEIGHT, 70, days_before=30)), START, 40)
     assert edge.weight_kg.value == Decimal(70)
+
+
+def test_a_stale_weight_is_not_used_but_said() -> None:
+    """Asked for a current weight, the clinician is told one is on file but too old (a review case: 80 kg from two
+    months before the start, and only "document current weight"). A newer one in the window says nothing of it."""
+    stale = body_sizes(record(obs("w", WEIGHT, 176.4, days_before=31, unit="[lb_av]")), START, 40)
+    assert stale.weight_kg.value is None and stale.weight_kg.evidence == ("Observation/w",)
+    assert stale.weight_kg.note == ("Latest weight 176.4 lb (80.01 kg) on 2026-10-20 is older than 30 days before "
+                                    "the start")
+    assert stale.weight_recorded == ""
+    current = body_sizes(record(obs("old", WEIGHT, 80, days_before=31), obs("new", WEIGHT, 79, days_before=3)), START,
+                         40)
+    assert current.weight_kg.note == "Weight 79 kg on 2026-11-17"
+    implausible = body_sizes(record(obs("w", WEIGHT, 0.001, days_before=31)), START, 40)
+    assert implausible.weight_kg == Fact()  # no weight on file to speak of
 
 
 def test_results_after_the_start_or_not_final_are_ignored() -> None:

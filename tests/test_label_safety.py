@@ -170,6 +170,17 @@ def test_a_dose_the_label_check_could_not_read_is_said_where_the_plan_does_not_a
     assert not [c for c in others if c["source"]["topic"]["code"] == "off-guideline"]  # policy-rules.md §5: no card
 
 
+def test_a_weight_too_old_to_use_is_said_where_the_dose_was_not_checked(client: Any) -> None:
+    body = example("florida-blue-relapsed-refractory-ph-negative")
+    for entry in body["prefetch"]["observations"]["entry"]:
+        if entry["resource"]["code"]["coding"][0]["code"] == "29463-7":
+            entry["resource"]["effectiveDateTime"] = "2026-10-01"
+    [card, *_] = post(client, body)["cards"]
+    assert card["summary"].startswith("Dose not checked against the label: no current weight — Florida Blue: meets")
+    assert ("the chart has no current weight (within 30 days); latest weight 80 kg on 2026-10-01 is older than 30 "
+            "days before the start.") in " ".join(card["detail"].split())
+
+
 def test_a_plan_that_asks_for_the_weight_is_not_told_twice(client: Any) -> None:
     [card, *_] = post(client, _without_weight(example("aspirus-adult-relapsed-refractory-cycle1")))["cards"]
     decision = card["extension"]["coverage-decision"]

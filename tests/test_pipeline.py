@@ -1450,6 +1450,21 @@ def test_two_lines_of_one_order_on_the_same_days_are_judged_on_their_sum(client:
     assert dose["summary"].startswith("Dose above label: 48 mcg/day (lines 1 and 2 together) on days 1–28")
 
 
+def test_a_weight_too_old_to_use_is_named_beside_the_request_for_a_current_one(client: Any) -> None:
+    """A review case: asked only to "document current weight", the clinician was not told that an 80 kg weight was on
+    file, two months before the start."""
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    for entry in body["prefetch"]["observations"]["entry"]:
+        if entry["resource"]["id"] == "weight-1":
+            entry["resource"]["effectiveDateTime"] = "2026-10-01"
+    decision = post(client, body)["cards"][0]["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed" and decision["missing"] == ["current weight (within 30 days)"]
+    [schedule] = [c for c in decision["criteria"] if c["id"].endswith("dose-schedule")]
+    assert schedule["note"] == ("Label dose not known without a usable body size (latest weight 80 kg on 2026-10-01 "
+                                "is older than 30 days before the start)")
+    assert "Observation/weight-1" in schedule["evidence"]
+
+
 @pytest.mark.parametrize(("name", "one_line", "dose_cards"), [
     # Relapsed, with MRD 0.5%: Florida Blue reports fb-mrd-positive (listed first).
     ("florida-blue-relapsed-refractory-ph-negative", True,

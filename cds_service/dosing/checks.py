@@ -69,6 +69,16 @@ def missing_body_size(patient: Patient) -> str:
     return MISSING_BSA if patient.bsa_m2 is None and dosed_by_bsa(patient.schedule, patient.weight_kg) else ""
 
 
+def unused_sizes(facts: ClinicalFacts) -> list[Fact[Decimal]]:
+    """The weight and BSA on record that could not be used, whose notes say why (too old, not plausible): the
+    pharmacist asked for a body size sees what the chart holds, not only that no size was used."""
+    body = facts.body
+    unused = [size for size in (body.weight_kg, body.bsa_m2) if size.value is None and size.note]
+    if len(unused) == 2 and set(unused[1].evidence) <= set(unused[0].evidence):
+        unused = unused[:1]  # no BSA because of that weight: said once
+    return unused
+
+
 def needs_bsa_only(lines: list[DoseLine], together: Sequence[Together] = ()) -> bool:
     """Whether every line that cannot be read is this order's, written per m² and unread for want of a BSA."""
     unreadable = [line for line in lines if line.unreadable]
@@ -382,13 +392,7 @@ class OrderDoseChecks:
             note = "; ".join(days)
             return _with_rest(Verdict(NOT_MET, self.evidence, note[0].upper() + note[1:]), rest)
         if missing:
-            # A weight or BSA on record that could not be used says why (not plausible, not checked): the pharmacist
-            # sees what the chart holds, not only that no size was used.
-            body = self.facts.body
-            unused = [size for size in (body.weight_kg, body.bsa_m2) if size.value is None and size.note]
-            if len(unused) == 2 and set(unused[1].evidence) <= set(unused[0].evidence):
-                unused = unused[:1]  # no BSA because of that weight: said once
-            evidence, said = self._with_sizes(unused)
+            evidence, said = self._with_sizes(unused_sizes(self.facts))
             # "usable": a size is on record, and saying "without body size" beside it read as a contradiction.
             note = f"Label dose not known without a usable body size ({said})" if said else \
                 "Label dose not known without body size"

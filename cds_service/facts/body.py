@@ -82,12 +82,13 @@ def body_size(record: PatientRecord, start: date, age_years: int | None, observa
     # An unknown age gets the stricter (pediatric) height window: a stale height could skew a child's BSA.
     height_window = ADULT_HEIGHT_WINDOW if age_years is not None and age_years >= 18 else CHILD_HEIGHT_WINDOW
     earliest = {"weight": start - WEIGHT_WINDOW, "height": start - height_window, "bsa": start - BSA_WINDOW}
-    latest = _latest(observations, start, earliest)
-    weight, height = latest.get("weight"), latest.get("height")
+    latest = _latest(observations, start)
+    current = {kind: found for kind, found in latest.items() if found.when >= earliest[kind]}
+    weight, height = current.get("weight"), current.get("height")
     return BodySize(
-        weight_kg=_plain_fact(weight, "Weight", "kg"),
+        weight_kg=_plain_fact(weight, "Weight", "kg") if weight else _stale_weight(latest.get("weight")),
         height_cm=_plain_fact(height, "Height", "cm"),
-        bsa_m2=_bsa_fact(latest.get("bsa"), weight, height),
+        bsa_m2=_bsa_fact(current.get("bsa"), weight, height),
         weight_recorded=weight.recorded if weight is not None and _plausible(weight) else "",
     )
 
@@ -133,15 +134,15 @@ def largest_bsa(weight_kg: Decimal) -> Decimal:
     return rounded(mosteller(TALLEST_HEIGHT_CM, weight_kg), BSA_PLACES)
 
 
-def _latest(observations: ObservationIndex, start: date, earliest: dict[str, date]) -> dict[str, Measurement]:
-    """Kind -> the latest measurement of that kind dated from its `earliest` day to `start` (of a day's, the first
-    in record order): one pass over the Observations for the three kinds."""
+def _latest(observations: ObservationIndex, start: date) -> dict[str, Measurement]:
+    """Kind -> the latest measurement of that kind dated up to `start` (of a day's, the first in record order),
+    within its window or not (`body_size` tells): one pass over the Observations for the three kinds."""
     latest: dict[str, Measurement] = {}
     # The labs' classification, which tells body sizes too: the index classifies its codes once for both readers.
     for obs, _ in observations.select(observation_kinds, get_valuesets().memo("observation-kinds"), BODY_SIZE.issubset):
         measurement = _measurement(obs)
         # Only what was known on the start date: a result dated after it does not describe the order.
-        if measurement is not None and earliest[measurement.kind] <= measurement.when <= start:
+        if measurement is not None and measurement.when <= start:
             found = latest.get(measurement.kind)
             if found is None or measurement.when > found.when:
                 latest[measurement.kind] = measurement
@@ -179,6 +180,16 @@ def _plain_fact(measurement: Measurement | None, label: str, unit: str) -> Fact[
     shown = weight_text(measurement.value, measurement.recorded) if measurement.kind == "weight" else \
         _with_recorded(f"{_show(measurement.value)} {unit}", measurement.recorded)
     return Fact(value=measurement.value, evidence=(measurement.reference,), note=f"{label} {shown} on {when}")
+
+
+def _stale_weight(weight: Measurement | None) -> Fact[Decimal]:
+    """No weight within its window: the latest older one is not used, but said, so that the clinician asked for a
+    current weight knows one is on file and why it does not count."""
+    if weight is None or not _plausible(weight):
+        return Fact()
+    note = (f"Latest weight {weight_text(weight.value, weight.recorded)} on {weight.when.isoformat()} is older than "
+            f"{WEIGHT_WINDOW.days} days before the start")
+    return Fact(evidence=(weight.reference,), note=note)
 
 
 def _bsa_fact(bsa: Measurement | None, weight: Measurement | None, height: Measurement | None) -> Fact[Decimal]:
