@@ -16,7 +16,6 @@ from cds_service.dosing.checks import CycleLines
 from cds_service.dosing.compare import Finding, most_severe
 from cds_service.dosing.expected import BSA_DOSE_TOLERANCE, FULL_DOSE, FULL_PER_M2, Expected
 from cds_service.dosing.text import per_m2_text
-from cds_service.facts.quantities import rounded
 from cds_service.facts.model import ClinicalFacts
 from cds_service.record import PatientRecord
 from tests.factories import body_sizes
@@ -91,7 +90,8 @@ def test_child_below_45_kg_gets_the_bsa_dose_in_the_label() -> None:
     facts_ = facts(weight="44.9", bsa="0.93")
     card = card_for(single_line_order(rate(28)), facts_)
     assert card is not None
-    assert card["suggestions"][0]["label"] == "Change to 13.9 mcg/day (15 mcg/m²/day × 0.93 m²)"
+    # 13.95 rounded down to a tenth (never above the label), said so: the table's label is 13.95
+    assert card["suggestions"][0]["label"] == "Change to 13.9 mcg/day (15 mcg/m²/day × 0.93 m² = 13.95, rounded down)"
     assert card["extension"]["dose-check"]["basis"] == "bsa"
     assert card["extension"]["dose-check"]["bsaM2"] == 0.93
     resource = apply_suggestion(card)
@@ -130,13 +130,35 @@ def test_correction_keeps_the_orders_representation(dose_and_rate: dict, field: 
     assert_clean(resource, facts_, "standard")
 
 
+@pytest.mark.parametrize(("weight", "bsa", "labels", "written"), [
+    ("25", "0.932", ["4.66", "13.98"], [4.6, 13.9]),  # review cases: the suggestion's 4.6 beside a label of 4.66
+    ("40", "1.333", ["6.665", "19.995"], [6.6, 19.9]),  # and 19.9 beside a label shown as 20
+])
+def test_the_suggestion_says_the_label_dose_it_rounds_down_as_the_table_shows_it(weight: str, bsa: str,
+                                                                                 labels: list[str],
+                                                                                 written: list[float]) -> None:
+    """The correction is rounded down to a tenth of a microgram (never above the label); its label says so, with the
+    label dose exactly as the table shows it, so that the arithmetic reads right."""
+    card = card_for(single_line_order(rate(28)), facts(weight=weight, bsa=bsa), "relapsed-refractory")
+    assert card is not None
+    label = card["suggestions"][0]["label"]
+    assert re.findall(r"mcg/day \| ([\d.]+) mcg/day \|", card["detail"]) == labels
+    assert re.findall(r"× [\d.]+ m² = ([\d.]+), rounded down", label) == labels
+    lines = apply_suggestion(card)["dosageInstruction"]
+    assert [d["doseAndRate"][0]["rateQuantity"]["value"] for d in lines] == written
+    assert label.startswith(f"Change to {written[0]} mcg/day (5 mcg/m²/day × {bsa} m² = {labels[0]}, rounded down)")
+    assert card["extension"]["dose-check"]["expected"] == float(labels[0])
+
+
 BAG_48_H = {"duration": 48, "durationUnit": "h", "frequency": 1, "period": 48, "periodUnit": "h"}
 
 
 @pytest.mark.parametrize(("written", "weight", "bsa", "schedule", "label"), [
-    # The label names what the action writes, and the label dose a clinician knows (1.166 mcg/h is 27.98 mcg/day).
-    (rate(1.5, "ug/h"), "70", None, "standard", "Change to 1.166 mcg/h (28 mcg/day)"),
-    (rate_text(1.5, "mcg/hr"), "70", None, "standard", "Change to 1.166 mcg/h (28 mcg/day)"),
+    # The label names what the action writes, the daily dose it gives and the label dose it was rounded down from.
+    (rate(1.5, "ug/h"), "70", None, "standard",
+     "Change to 1.166 mcg/h (27.984 mcg/day: label 28 mcg/day, rounded down)"),
+    (rate_text(1.5, "mcg/hr"), "70", None, "standard",
+     "Change to 1.166 mcg/h (27.984 mcg/day: label 28 mcg/day, rounded down)"),
     (rate(0.035, "mg/d"), "70", None, "standard", "Change to 0.028 mg/day (28 mcg/day)"),
     (ratio(70, "ug", 2, "d"), "70", None, "standard", "Change to 56 mcg per 2 days (28 mcg/day)"),
     (ratio(35, "ug", 1, "d"), "70", None, "standard", "Change to 28 mcg/day"),
@@ -145,7 +167,8 @@ BAG_48_H = {"duration": 48, "durationUnit": "h", "frequency": 1, "period": 48, "
     (rate(20, "ug/(m2.d)"), "30", "1.1", "standard", "Change to 15 mcg/m²/day (16.5 mcg/day at 1.1 m²)"),
     (rate(1.5, "ug/h"), "30", "1.1", "standard", "Change to 0.6875 mcg/h (16.5 mcg/day: 15 mcg/m²/day × 1.1 m²)"),
     (rate(1.25, "ug/h"), "40", "2.0", "relapsed-refractory",
-     "Change to 0.375 mcg/h (capped at 9 mcg/day) on days 1–7, then 1.166 mcg/h (capped at 28 mcg/day) on days 8–28"),
+     "Change to 0.375 mcg/h (capped at 9 mcg/day) on days 1–7, then 1.166 mcg/h (27.984 mcg/day: capped at 28 "
+     "mcg/day, rounded down) on days 8–28"),
     (rate(1.1667, "ug/h"), "70", None, "relapsed-refractory",  # days 8-28 kept as written
      "Change to 0.375 mcg/h (9 mcg/day) on days 1–7, then 1.1667 mcg/h (28 mcg/day) on days 8–28"),
     # From 45 kg a dose per m² is corrected to the fixed dose, in mcg: per day for a rate, else per dose or per the
@@ -238,7 +261,7 @@ PLAN_NOTE = "The suggestion sets days 8–28 to the label dose too: within the l
 @pytest.mark.parametrize(("written", "kept", "capped"), [
     # 28.32 mcg/day on days 8-28 is within the label's rounding, not within Florida Blue's 28: it had been kept.
     (rate(1.18, "ug/h"), "then 1.18 mcg/h (28.32 mcg/day) on days 8–28",
-     "then 1.166 mcg/h (28 mcg/day) on days 8–28"),
+     "then 1.166 mcg/h (27.984 mcg/day: label 28 mcg/day, rounded down) on days 8–28"),
     (rate(28.4), "then 28.4 mcg/day on days 8–28", "then 28 mcg/day on days 8–28"),
     # 28.0008 mcg/day meets the plan's limit (a conversion's rounding is no dose): kept as written either way.
     (rate(1.1667, "ug/h"), "then 1.1667 mcg/h (28 mcg/day) on days 8–28",
@@ -306,7 +329,8 @@ def test_per_m2_order_is_corrected_per_m2() -> None:
 
 
 @pytest.mark.parametrize(("weight", "label", "value", "unit"), [
-    ("44.9", "Change to 14.73 mcg/m²/day (capped at 28 mcg/day)", 14.73, "ug/m2/d"),  # per m², 28 / 1.9 rounded down
+    # per m², 28 / 1.9 rounded down
+    ("44.9", "Change to 14.73 mcg/m²/day (27.987 mcg/day: capped at 28 mcg/day, rounded down)", 14.73, "ug/m2/d"),
     ("45", "Change to 28 mcg/day", 28, "ug/d"),  # from 45 kg the fixed dose, whatever the BSA
 ])
 def test_a_dose_per_m2_is_corrected_in_mcg_per_day_from_45_kg(weight: str, label: str, value: float,
@@ -426,19 +450,19 @@ def test_above_the_maximum_at_any_weight_warns_without_a_suggestion() -> None:
 
 def test_below_45_kg_without_height_above_the_label_at_any_height_warns_and_asks_for_a_height() -> None:
     """An adult's 28 mcg/day for an 18 kg child: even at 280 cm, the tallest height accepted, its BSA is 1.183 m², so
-    the label dose is at most 17.75 mcg/day (5.92 on the step days). No corrected dose without the BSA."""
+    the label dose is at most 17.745 mcg/day (5.915 on the step days). No corrected dose without the BSA."""
     card = card_for(single_line_order(rate(28)), facts(weight="18"), "relapsed-refractory")
     assert card is not None and card["indicator"] == "warning"
     assert "suggestions" not in card and "selectionBehavior" not in card
     assert card["summary"] == ("Under 45 kg, dose above label at any height: 28 mcg/day on days 1–7 (+1 more); "
                                "record a height")
-    assert "| days 1–7 | 28 mcg/day | 5.92 mcg/day |" in card["detail"]
-    assert "| days 8–28 | 28 mcg/day | 17.75 mcg/day |" in card["detail"]
+    assert "| days 1–7 | 28 mcg/day | 5.915 mcg/day |" in card["detail"]
+    assert "| days 8–28 | 28 mcg/day | 17.745 mcg/day |" in card["detail"]
     assert "Even at 280 cm, the tallest height the service accepts, 18 kg gives a BSA of 1.183 m²" in " ".join(
         card["detail"].split())
     assert "Not on file: height or BSA (within 30 days)." in card["detail"]
     check = card["extension"]["dose-check"]
-    assert (check["weightKg"], check["bsaM2"], check["basis"], check["expected"]) == (18.0, None, "bsa", 5.92)
+    assert (check["weightKg"], check["bsaM2"], check["basis"], check["expected"]) == (18.0, None, "bsa", 5.915)
 
 
 @pytest.mark.parametrize(("weight", "value", "card"), [
@@ -525,11 +549,12 @@ def test_the_bsa_reads_the_same_everywhere_on_the_card_and_its_arithmetic_checks
     assert set(re.findall(r"([\d.]+) m²", card["detail"] + card["suggestions"][0]["label"])) == {"1.475"}
     assert "BSA 1.475 m² by Mosteller" in card["detail"] and card["extension"]["dose-check"]["bsaM2"] == 1.475
     shown = Decimal("1.475")
-    for per_m2, label in ((5, "7.38"), (15, "22.13")):  # 7.375 and 22.125, half up as every number shown
+    for per_m2, label in ((5, "7.375"), (15, "22.125")):  # exact: a label of 7.38 read as above a 7.3 correction
         assert f"| {per_m2} mcg/m²/day × 1.475 m² |" in card["detail"]
-        assert f"{rounded(per_m2 * shown):f}" == label and f"| {label} mcg/day |" in card["detail"]
+        assert f"{per_m2 * shown:f}" == label and f"| {label} mcg/day |" in card["detail"]
+        assert f"{per_m2} mcg/m²/day × 1.475 m² = {label}, rounded down" in card["suggestions"][0]["label"]
     verdict = order_checks(step_order(), [step_order()], adult).schedule("relapsed-refractory")
-    assert verdict.note.endswith("(label 22.13 mcg/day) (for weight 44 kg on 2026-11-29; BSA 1.475 m² by Mosteller "
+    assert verdict.note.endswith("(label 22.125 mcg/day) (for weight 44 kg on 2026-11-29; BSA 1.475 m² by Mosteller "
                                  "from height and weight)")
 
 

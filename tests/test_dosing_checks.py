@@ -34,11 +34,11 @@ def test_single_full_dose_line_in_relapsed_refractory_cycle_1_exceeds_the_step_d
 
 
 def test_the_schedule_verdict_names_every_range_above_the_label() -> None:
-    """44 kg, BSA 1.475 m², the step-dose order: 9 against 7.38 mcg/day on days 1-7 and 28 against 22.13 on days
+    """44 kg, BSA 1.475 m², the step-dose order: 9 against 7.375 mcg/day on days 1-7 and 28 against 22.125 on days
     8-28. The note named days 1-7 only; correcting them would leave days 8-28."""
     verdict = checks(step_order(), weight="44", bsa="1.475").schedule("relapsed-refractory")
     assert verdict.status == "not-met"
-    assert verdict.note == ("9 mcg/day on days 1–7 (label 7.38 mcg/day); 28 mcg/day on days 8–28 (label 22.13 "
+    assert verdict.note == ("9 mcg/day on days 1–7 (label 7.375 mcg/day); 28 mcg/day on days 8–28 (label 22.125 "
                             "mcg/day) (for weight 44 kg; BSA 1.475 m²)")
     without_weight = checks(order(line(rate(28), "2026-12-01", "2026-12-07", 1),
                                   line(rate(40), "2026-12-08", "2026-12-28", 2)), weight=None)
@@ -155,8 +155,8 @@ def test_below_45_kg_without_height_a_dose_above_the_label_at_any_height_is_not_
 
 def test_the_note_above_the_label_at_any_height_names_it_and_the_weight() -> None:
     verdict = checks(single_line_order(rate(28)), weight="18").schedule("relapsed-refractory")
-    assert verdict.note == ("28 mcg/day on days 1–7 (label maximum at any height 5.92 mcg/day); 28 mcg/day on days "
-                            "8–28 (label maximum at any height 17.75 mcg/day) (for weight 18 kg)")
+    assert verdict.note == ("28 mcg/day on days 1–7 (label maximum at any height 5.915 mcg/day); 28 mcg/day on days "
+                            "8–28 (label maximum at any height 17.745 mcg/day) (for weight 18 kg)")
     assert verdict.evidence == ("MedicationRequest/blin-1", "Observation/w")  # the weight the maximum was read for
 
 

@@ -528,14 +528,14 @@ def cases() -> dict[str, tuple[Resource, dict[str, Any]]]:
         dose_cards=[dose("above-plan-limit", None, None, None, suggestion=[(28, "2026-12-01", "2026-12-28")])])
     add("florida-blue-child-no-height-dose-above-label-at-any-height",
         # 18 kg without a height or BSA: the label dose is per m² and unknown, yet even at 280 cm (BSA 1.183 m²) it is
-        # at most 5.92 mcg/day on days 1-7 and 17.75 after: the adult step-dose order is above it at any height. The
+        # at most 5.915 mcg/day on days 1-7 and 17.745 after: the adult step-dose order is above it at any height. The
         # plan's own limit (28 mcg/day) is met: covered, with a dose warning that asks for a height and suggests no
         # dose (docs/dosing.md); the approval opens with "Dose above label" and is a warning too (label_safety.py).
         request("f12", [blinatumomab(STEP)], conditions=[b_all()],
                 observations=[weight(18), ph("negative"), cd19("CD19+ B lymphoblasts")],
                 **{**fb_base, "birth": "2021-06-01"}),
         FB, MEETS, indication="fb-relapsed-refractory-ph-negative", cycle=1, indicator="warning",
-        authorization=authorized(months=6), dose_cards=[dose("above-maximum", 9, 5.92, (1, 7))])
+        authorization=authorized(months=6), dose_cards=[dose("above-maximum", 9, 5.915, (1, 7))])
     add("florida-blue-cd19-missing",
         request("f6", [blinatumomab(STEP)], conditions=[b_all()], observations=[weight(80), ph("negative")],
                 **fb_base),

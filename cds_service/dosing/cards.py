@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import uuid
 from decimal import Decimal
-from typing import AbstractSet, Any
+from typing import AbstractSet, Any, Callable
 
 from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, card_shell, render_card
 from cds_service.dosing.api import QuantityLimit
@@ -24,10 +24,10 @@ from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_D
 from cds_service.dosing.quantity import (UNREAD, VIAL_MCG, CycleNeeds, Offered, OrderNeed, OrderQuantity,
                                         QuantityCheck, read_quantity)
 from cds_service.dosing.reading import DoseForm, DoseLine
-from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, corrected_daily,
-                                       json_number, per_m2_daily, without_coverage_information, written_dose)
-from cds_service.dosing.text import (NAMED, bsa_text, days_text, dose_words, mcg_text, mcg_text_against, order_words,
-                                    per_m2_text)
+from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, json_number,
+                                       per_m2_daily, without_coverage_information, written_dose)
+from cds_service.dosing.text import (NAMED, bsa_text, days_text, dose_words, label_mcg_text, mcg_text, mcg_text_against,
+                                    order_words, per_m2_text)
 from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa, weight_text
 from cds_service.facts.model import WINDOWS, ClinicalFacts, read_within
 from cds_service.facts.order import order_ref
@@ -528,7 +528,7 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
             "ordered": mcg_text(f.ordered),
             "read": f.volume,  # how a volume was read: "12 mL/h of 28 mcg per 240 mL"
             "together": f.together.text if f.together else "",
-            "expected": mcg_text(f.expected.mcg_per_day),
+            "expected": label_mcg_text(f.expected.mcg_per_day),
             # In the summary, a dose written per m² is read in the clinician's own terms first.
             "ordered_said": _said(f.ordered, patient.bsa_m2 if f.line in per_m2 and not f.together else None)
                             + (f" ({f.together.brief})" if f.together else ""),
@@ -562,12 +562,14 @@ def _counted_first_cycle(facts: ClinicalFacts, patient: Patient, findings: list[
     return number.note if earlier.value is True else ""
 
 
-def _said(mcg_per_day: Decimal, bsa_m2: Decimal | None, per_m2: Decimal | None = None) -> str:
-    """'18.63 mcg/day', or with the BSA of a line written per m² '20 mcg/m²/day (18.63 mcg/day)'."""
+def _said(mcg_per_day: Decimal, bsa_m2: Decimal | None, per_m2: Decimal | None = None,
+          shown: Callable[[Decimal], str] = mcg_text) -> str:
+    """'18.63 mcg/day', or with the BSA of a line written per m² '20 mcg/m²/day (18.63 mcg/day)'; the mcg/day
+    `shown` by `label_mcg_text` for a label dose."""
     if not bsa_m2:
-        return f"{mcg_text(mcg_per_day)} mcg/day"
+        return f"{shown(mcg_per_day)} mcg/day"
     per_m2 = per_m2 if per_m2 is not None else mcg_per_day / bsa_m2
-    return f"{mcg_text(per_m2)} mcg/m²/day ({mcg_text(mcg_per_day)} mcg/day)"
+    return f"{mcg_text(per_m2)} mcg/m²/day ({shown(mcg_per_day)} mcg/day)"
 
 
 def _ranges(rows: list[dict[str, Any]], worst: dict[str, Any], cycle: int | None) -> str:
@@ -589,8 +591,8 @@ def _ranges(rows: list[dict[str, Any]], worst: dict[str, Any], cycle: int | None
 def _expected_said(expected: Expected, bsa_m2: Decimal | None) -> str:
     """The label dose per m² only when it is one: a fixed dose (45 kg or more) or the cap is a dose per day."""
     if expected.per_m2 is None or expected.mcg_per_day == expected.cap:
-        return _said(expected.mcg_per_day, None)
-    return _said(expected.mcg_per_day, bsa_m2, expected.per_m2)
+        return _said(expected.mcg_per_day, None, shown=label_mcg_text)
+    return _said(expected.mcg_per_day, bsa_m2, expected.per_m2, label_mcg_text)
 
 
 def _basis_text(finding: Finding, patient: Patient) -> str:
@@ -621,27 +623,38 @@ def _written(order: dict[str, Any], forms: dict[int, DoseForm], segment: Segment
 
 
 def _explain(segment: Segment, form: DoseForm, unit: str, patient: Patient) -> str:
-    """What a segment's dose is, after it in the suggestion's label. In mcg/day: the BSA dose it follows ('15
-    mcg/m²/day × 0.93 m²') or its cap. In another unit (1.166 mcg/h, 0.028 mg/day, 15 mcg/m²/day), the label dose
-    too, as a clinician knows it: '28 mcg/day', '13.9 mcg/day: 15 mcg/m²/day × 0.93 m²', '22.13 mcg/day at 1.475
-    m²' (or its cap)."""
+    """What a segment's dose is, after it in the suggestion's label, so that its arithmetic checks. In mcg/day: the
+    label dose it follows (`_arithmetic`). In another unit (0.375 mcg/h, 0.028 mg/day, 15 mcg/m²/day), the daily dose
+    it gives first, as a clinician knows doses, unless its cap says it: '9 mcg/day', '4.584 mcg/day: 5 mcg/m²/day ×
+    0.932 m² = 4.66, rounded down', '22.125 mcg/day at 1.475 m²', 'capped at 9 mcg/day'."""
+    arithmetic = _arithmetic(segment, patient)
     expected = segment.expected
-    if unit == "mcg/day" or (expected is not None and _capped(expected, patient)):
-        return _basis(segment, patient)
-    daily = f"{mcg_text(segment.mcg_per_day if expected is None else corrected_daily(form, expected))} mcg/day"
-    if form.per_m2 and segment.unit is None and patient.bsa_m2 is not None:  # still per m²
+    capped = expected is not None and _capped(expected, patient)
+    if unit == "mcg/day" or (capped and expected is not None and segment.mcg_per_day == expected.mcg_per_day):
+        return arithmetic
+    daily = f"{label_mcg_text(segment.mcg_per_day)} mcg/day"
+    if form.per_m2 and segment.unit is None and patient.bsa_m2 is not None and not capped:  # still per m²
         return f"{daily} at {bsa_text(patient.bsa_m2)}"
-    basis = _basis(segment, patient)
-    return f"{daily}: {basis}" if basis else daily
+    return f"{daily}: {arithmetic}" if arithmetic else daily
 
 
-def _basis(segment: Segment, patient: Patient) -> str:
+def _arithmetic(segment: Segment, patient: Patient) -> str:
+    """The label dose a corrected segment follows: its BSA dose ('15 mcg/m²/day × 1.2 m²') or cap ('capped at 28
+    mcg/day'); and when the correction is below it, being rounded down (never above the label: rewrite.py), that too,
+    with the label dose the table shows: '15 mcg/m²/day × 1.333 m² = 19.995, rounded down', 'label 28 mcg/day, rounded
+    down'. "" for a fixed dose written whole, or a segment kept."""
     expected = segment.expected
-    if expected is None or expected.basis != "bsa" or expected.per_m2 is None or patient.bsa_m2 is None:
+    if expected is None:
         return ""
-    if _capped(expected, patient):
-        return f"capped at {mcg_text(expected.cap)} mcg/day"
-    return per_m2_text(expected.per_m2, patient.bsa_m2)
+    label, capped = label_mcg_text(expected.mcg_per_day), _capped(expected, patient)
+    per_m2 = None if capped or expected.basis != "bsa" else expected.per_m2
+    if per_m2 is not None and patient.bsa_m2 is not None:
+        basis = per_m2_text(per_m2, patient.bsa_m2)
+        below = f"{basis} = {label}, rounded down"
+    else:
+        basis = f"capped at {label} mcg/day" if capped else ""
+        below = f"{basis or f'label {label} mcg/day'}, rounded down"
+    return basis if segment.mcg_per_day >= expected.mcg_per_day else below
 
 
 def _capped(expected: Expected, patient: Patient) -> bool:

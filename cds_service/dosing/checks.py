@@ -14,7 +14,8 @@ from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, Offe
                                         QuantityCheck, check_quantity, order_need)
 from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
 from cds_service.dosing.rest import ShortRest, short_rest
-from cds_service.dosing.text import NAMED, days_text, first_few, mcg_text, mcg_text_against, mid_sentence
+from cds_service.dosing.text import (NAMED, days_text, first_few, label_mcg_text, mcg_text, mcg_text_against,
+                                    mid_sentence)
 from cds_service.dosing.together import SharedDays, Together, shares_days
 from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
 from cds_service.facts.model import ClinicalFacts, Fact
@@ -86,23 +87,23 @@ def needs_bsa_only(lines: list[DoseLine], together: Sequence[Together] = ()) -> 
 
 
 def findings_note(findings: Sequence[Finding], missing: str = "") -> str:
-    """Every off range: one as '28 mcg/day on days 1–7; label 9 mcg/day' (or, `missing` a body size, '...; label
-    maximum at any weight 28 mcg/day', '...; label maximum at any height 17.75 mcg/day'), a sum of lines saying whose
-    ('48 mcg/day on days 1–28 (lines 1 and 2 together); label 28 mcg/day'); several as '9 mcg/day on days 1–7
-    (label 7.38 mcg/day); 28 mcg/day on days 8–28 (label 22.13 mcg/day)'. Past NAMED + 1 ranges (an order of many
-    lines), the NAMED most severe (`most_severe`) and how many more: a pharmacist correcting days 1-7 must not miss
-    days 8-28, and a note does not grow with the order."""
+    """Every off range: one as '28 mcg/day on days 1–7; label 9 mcg/day' (or, `missing` a body size, '...; label maximum
+    at any weight 28 mcg/day', '...; label maximum at any height 17.745 mcg/day'), a sum of lines saying whose ('48
+    mcg/day on days 1–28 (lines 1 and 2 together); label 28 mcg/day'); several as '9 mcg/day on days 1–7 (label 7.375
+    mcg/day); 28 mcg/day on days 8–28 (label 22.125 mcg/day)'. Label doses exact (`label_mcg_text`). Past NAMED + 1
+    ranges (an order of many lines), the NAMED most severe (`most_severe`) and how many more: a pharmacist correcting
+    days 1-7 must not miss days 8-28, and a note does not grow with the order."""
     label = _LABEL_NAMED[missing]
     if len(findings) == 1:
         [finding] = findings
         together = f" ({finding.together.text})" if finding.together else ""
-        return f"{_ordered_on(finding)}{together}; {label} {mcg_text(finding.expected.mcg_per_day)} mcg/day"
+        return f"{_ordered_on(finding)}{together}; {label} {label_mcg_text(finding.expected.mcg_per_day)} mcg/day"
     shown = list(findings)
     if len(findings) > NAMED + 1:  # `sorted` keeps the earlier of equals first, as `most_severe` does
         worst = sorted(range(len(findings)), key=lambda index: findings[index].severity, reverse=True)[:NAMED]
         shown = [findings[index] for index in sorted(worst)]
     parts = [f"{_ordered_on(f)} ({f'{f.together.text}; ' if f.together else ''}{label} "
-             f"{mcg_text(f.expected.mcg_per_day)} mcg/day)" for f in shown]
+             f"{label_mcg_text(f.expected.mcg_per_day)} mcg/day)" for f in shown]
     more = len(findings) - len(shown)
     return "; ".join(parts) + (f"; and {more} more day ranges" if more else "")
 

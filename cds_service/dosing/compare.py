@@ -59,7 +59,7 @@ class Finding:
         """The shape of service-contract.md `dose-check` (numbers rounded for display only)."""
         return {
             "ordered": display_number(self.ordered),
-            "expected": display_number(self.expected.mcg_per_day),
+            "expected": float(rounded(self.expected.mcg_per_day, BSA_PLACES)),  # exact, as the card's label
             "basis": self.expected.basis,
             "weightKg": None if patient.weight_kg is None else float(shown_kg(patient.weight_kg)),
             "bsaM2": None if patient.bsa_m2 is None else float(rounded(patient.bsa_m2, BSA_PLACES)),

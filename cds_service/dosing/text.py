@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Sequence
 
-from cds_service.facts.quantities import BSA_PLACES, normalize, rounded
+from cds_service.facts.quantities import BSA_PLACES, cut, normalize, rounded
 
 if TYPE_CHECKING:  # reading.py words its own notes with this module's functions
     from cds_service.dosing.reading import DoseLine
@@ -13,6 +13,14 @@ if TYPE_CHECKING:  # reading.py words its own notes with this module's functions
 def mcg_text(value: Decimal) -> str:
     """At most two decimals, no trailing zeros: 28, 13.9, 0.58."""
     return f"{rounded(value):f}"
+
+
+def label_mcg_text(value: Decimal) -> str:
+    """A label dose in mcg/day, or the daily dose of a correction to it, to three decimals, cut: exact for a dose per
+    m² (a whole number) times a BSA (three decimals, BSA_PLACES), so that a card's label agrees with its suggestion's
+    arithmetic (two decimals showed 15 × 1.333 m² = 19.995 as a label of 20 beside a correction rounded down to
+    19.9); a correction is never shown above what it gives, nor as the label it is below."""
+    return f"{cut(value, BSA_PLACES):f}"
 
 
 def mcg_text_against(value: Decimal, limit: Decimal) -> str:

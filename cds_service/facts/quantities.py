@@ -106,8 +106,8 @@ def months_in(quantity: dict[str, Any]) -> Decimal | None:
 
 
 # A BSA is dosed by (facts/body.py) and shown everywhere (the body-size note, a dose card's "15 mcg/m²/day × 1.475 m²",
-# the dose-check extension) to three decimals: the card's arithmetic then checks by hand (5 × 1.475 = 7.375, shown
-# 7.38), where a note's 1.47 beside a line's 1.475 gave 7.35 against the card's 7.37.
+# the dose-check extension) to three decimals: the card's arithmetic then checks by hand (5 × 1.475 = 7.375, a label
+# dose shown exactly), where a note's 1.47 beside a line's 1.475 gave 7.35 against the card's 7.37.
 BSA_PLACES = 3
 
 
