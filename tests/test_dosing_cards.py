@@ -110,7 +110,7 @@ def test_step_days_in_bsa_dosing_and_caps() -> None:
 
 
 @pytest.mark.parametrize(("dose_and_rate", "field", "corrected"), [
-    (rate(1.5, "ug/h"), "rateQuantity", 1.166),  # 28 / 24, rounded down so never above 28
+    (rate(1.5, "ug/h"), "rateQuantity", 1.16),  # 28 / 24, rounded down so never above 28
     (rate_text(35, "mcg/day"), "rateQuantity", 28),
     (ratio(70, "ug", 2, "d"), "rateRatio", 56),
     (rate(0.035, "mg/d"), "rateQuantity", 0.028),
@@ -150,24 +150,43 @@ def test_the_suggestion_says_the_label_dose_it_rounds_down_as_the_table_shows_it
     assert card["extension"]["dose-check"]["expected"] == float(labels[0])
 
 
+def test_an_hourly_rate_is_corrected_to_what_a_nurse_programs_and_signed_again_is_clean() -> None:
+    """A review case: a 25 kg child (BSA 0.932 m²) ordered the adult's step dose in mcg/h, and the correction wrote
+    0.1916 and 0.5791 mcg/h. A rate is rounded down to three significant digits (never above the label), its label
+    says the daily dose it gives and the label dose it comes from, and the order it writes raises no card again."""
+    steps = order(line(rate(0.375, "ug/h"), "2026-12-01", "2026-12-07", sequence=1) | {"text": "0.375 ug/h IV"},
+                  line(rate(1.1666, "ug/h"), "2026-12-08", "2026-12-28", sequence=2) | {"text": "1.1666 ug/h IV"})
+    child = facts(weight="25", bsa="0.932")
+    card = card_for(steps, child, "relapsed-refractory")
+    assert card is not None
+    assert card["suggestions"][0]["label"] == (
+        "Change to 0.191 mcg/h (4.584 mcg/day: 5 mcg/m²/day × 0.932 m² = 4.66, rounded down) on days 1–7, then 0.579 "
+        "mcg/h (13.896 mcg/day: 15 mcg/m²/day × 0.932 m² = 13.98, rounded down) on days 8–28")
+    resource = apply_suggestion(card)
+    assert [d["doseAndRate"][0]["rateQuantity"]["value"] for d in resource["dosageInstruction"]] == [0.191, 0.579]
+    assert [d["text"] for d in resource["dosageInstruction"]] == ["0.191 ug/h IV", "0.579 ug/h IV"]
+    assert_clean(resource, child, "relapsed-refractory")
+
+
 BAG_48_H = {"duration": 48, "durationUnit": "h", "frequency": 1, "period": 48, "periodUnit": "h"}
 
 
 @pytest.mark.parametrize(("written", "weight", "bsa", "schedule", "label"), [
     # The label names what the action writes, the daily dose it gives and the label dose it was rounded down from.
     (rate(1.5, "ug/h"), "70", None, "standard",
-     "Change to 1.166 mcg/h (27.984 mcg/day: label 28 mcg/day, rounded down)"),
+     "Change to 1.16 mcg/h (27.84 mcg/day: label 28 mcg/day, rounded down)"),
     (rate_text(1.5, "mcg/hr"), "70", None, "standard",
-     "Change to 1.166 mcg/h (27.984 mcg/day: label 28 mcg/day, rounded down)"),
+     "Change to 1.16 mcg/h (27.84 mcg/day: label 28 mcg/day, rounded down)"),
     (rate(0.035, "mg/d"), "70", None, "standard", "Change to 0.028 mg/day (28 mcg/day)"),
     (ratio(70, "ug", 2, "d"), "70", None, "standard", "Change to 56 mcg per 2 days (28 mcg/day)"),
     (ratio(35, "ug", 1, "d"), "70", None, "standard", "Change to 28 mcg/day"),
     (dose(70), "70", None, "standard", "Change to 56 mcg per dose (28 mcg/day)"),
     (rate_text(35, "mcg/day"), "70", None, "standard", "Change to 28 mcg/day"),
     (rate(20, "ug/(m2.d)"), "30", "1.1", "standard", "Change to 15 mcg/m²/day (16.5 mcg/day at 1.1 m²)"),
-    (rate(1.5, "ug/h"), "30", "1.1", "standard", "Change to 0.6875 mcg/h (16.5 mcg/day: 15 mcg/m²/day × 1.1 m²)"),
+    (rate(1.5, "ug/h"), "30", "1.1", "standard",
+     "Change to 0.687 mcg/h (16.488 mcg/day: 15 mcg/m²/day × 1.1 m² = 16.5, rounded down)"),
     (rate(1.25, "ug/h"), "40", "2.0", "relapsed-refractory",
-     "Change to 0.375 mcg/h (capped at 9 mcg/day) on days 1–7, then 1.166 mcg/h (27.984 mcg/day: capped at 28 "
+     "Change to 0.375 mcg/h (capped at 9 mcg/day) on days 1–7, then 1.16 mcg/h (27.84 mcg/day: capped at 28 "
      "mcg/day, rounded down) on days 8–28"),
     (rate(1.1667, "ug/h"), "70", None, "relapsed-refractory",  # days 8-28 kept as written
      "Change to 0.375 mcg/h (9 mcg/day) on days 1–7, then 1.1667 mcg/h (28 mcg/day) on days 8–28"),
@@ -200,12 +219,12 @@ def test_a_rate_in_ml_per_hour_gets_no_suggestion_to_label() -> None:
 
 
 def test_the_plan_limit_label_names_each_lines_dose_as_written() -> None:
-    """Florida Blue's 28 mcg/day: a line in mcg/h is corrected to 1.166 mcg/h, one in mcg/day to 28."""
+    """Florida Blue's 28 mcg/day: a line in mcg/h is corrected to 1.16 mcg/h, one in mcg/day to 28."""
     two = order(line(rate(1.18, "ug/h"), "2026-12-01", "2026-12-14", 1),
                 line(rate(28.4), "2026-12-15", "2026-12-28", 2))
     card = ceiling_card(two, facts(), Decimal(28), "Florida Blue", order_checks(two, [two], facts()), None)
     assert card is not None
-    assert card["suggestions"][0]["label"] == ("Change to 1.166 mcg/h on days 1–14, 28 mcg/day on days 15–28, within "
+    assert card["suggestions"][0]["label"] == ("Change to 1.16 mcg/h on days 1–14, 28 mcg/day on days 15–28, within "
                                                "the plan's 28 mcg/day")
     both = order(line(rate(28.4), "2026-12-01", "2026-12-14", 1), line(rate(28.3), "2026-12-15", "2026-12-28", 2))
     card = ceiling_card(both, facts(), Decimal(28), "Florida Blue", order_checks(both, [both], facts()),
@@ -261,7 +280,7 @@ PLAN_NOTE = "The suggestion sets days 8–28 to the label dose too: within the l
 @pytest.mark.parametrize(("written", "kept", "capped"), [
     # 28.32 mcg/day on days 8-28 is within the label's rounding, not within Florida Blue's 28: it had been kept.
     (rate(1.18, "ug/h"), "then 1.18 mcg/h (28.32 mcg/day) on days 8–28",
-     "then 1.166 mcg/h (27.984 mcg/day: label 28 mcg/day, rounded down) on days 8–28"),
+     "then 1.16 mcg/h (27.84 mcg/day: label 28 mcg/day, rounded down) on days 8–28"),
     (rate(28.4), "then 28.4 mcg/day on days 8–28", "then 28 mcg/day on days 8–28"),
     # 28.0008 mcg/day meets the plan's limit (a conversion's rounding is no dose): kept as written either way.
     (rate(1.1667, "ug/h"), "then 1.1667 mcg/h (28 mcg/day) on days 8–28",

@@ -390,7 +390,7 @@ def test_the_end_and_florida_blues_plan_limit_correction_each_carry_both(client:
     days, limit = found[DAYS_DISPLAY], found["Dose limit of the plan"]
     assert resource_of(days) == resource_of(limit)
     full = resource_of(days)["dosageInstruction"][1]
-    assert full["doseAndRate"][0]["rateQuantity"]["value"] == 1.166
+    assert full["doseAndRate"][0]["rateQuantity"]["value"] == 1.16
     assert full["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-28"
     assert days["label"].endswith("(and the dose to the plan's dose limit)")
     assert limit["label"].endswith("(and the end to the 28th infusion day)")
@@ -435,7 +435,7 @@ def test_without_dose_cards_the_plan_limit_correction_does_not_end_the_line(clie
     """Dose cards turned off (off-guideline): no card says the days, so no suggestion changes them."""
     body = with_configuration(florida_blue_above_its_limit_past_day_28(), **{"off-guideline": False})
     [limit] = suggestions_by_display(post(client, body)["cards"]).values()
-    assert limit["label"] == "Change to 1.166 mcg/h, within the plan's 28 mcg/day"
+    assert limit["label"] == "Change to 1.16 mcg/h, within the plan's 28 mcg/day"
     assert resource_of(limit)["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2027-01-04"
 
 

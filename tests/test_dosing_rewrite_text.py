@@ -10,13 +10,23 @@ from typing import Any
 import pytest
 
 from cds_service.dosing.cards import ceiling_card, dose_card
-from cds_service.dosing.instruction_text import renumbered_text
+from cds_service.dosing.instruction_text import renumbered_text, round_down
 from cds_service.facts.model import ClinicalFacts
 from tests.test_dosing_cycle_end import DOSE_AND_DAYS_DISPLAY, card, checks_of, resource_of, suggestions_by_display
 from tests.test_dosing_support import apply_suggestion, facts, line, order, order_checks, rate
 from tests.test_pipeline import example, post
 
 CONTINUED = facts(start=date(2026, 12, 7), days_before=3)  # the order's first day is cycle day 4
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    ("0.19166", "0.191"), ("1.16666", "1.16"), ("0.041666", "0.0416"), ("0.028", "0.028"),  # three significant digits
+    ("27.984", "27.98"), ("14.7368", "14.73"), ("152.6", "152.6"), ("28", "28"),  # from 1, to the hundredth
+])
+def test_a_corrected_value_is_rounded_down_to_what_is_programmed(value: str, written: str) -> None:
+    """An hourly rate reads 0.191 or 1.16 mcg/h (four significant digits wrote 0.1916), never above the label; a daily
+    dose keeps its hundredths (13.98 mcg/day, not 13.9)."""
+    assert f"{round_down(Decimal(value)):f}" == written
 
 
 def corrected_texts(written: dict[str, Any], facts_: ClinicalFacts | None = None,
@@ -112,14 +122,14 @@ ADULT, CHILD, ADULT_WITH_BSA = facts(), facts(weight="25", bsa="0.932"), facts(w
 
 
 @pytest.mark.parametrize(("dose_and_rate", "facts_", "text", "expected"), [
-    # Every dose the text states, in each unit, from the new dose: 28 mcg/day is 1.166 mcg/h rounded down, as a
+    # Every dose the text states, in each unit, from the new dose: 28 mcg/day is 1.16 mcg/h rounded down, as a
     # correction in mcg/h is written; the coded one exactly as coded.
-    (rate(35), ADULT, "35 mcg/day (1.458 mcg/h) IV", "28 mcg/day (1.166 mcg/h) IV"),
+    (rate(35), ADULT, "35 mcg/day (1.458 mcg/h) IV", "28 mcg/day (1.16 mcg/h) IV"),
     (rate(35), ADULT, "35 mcg/day = 0.035 mg/day", "28 mcg/day = 0.028 mg/day"),
     (rate(35), ADULT, "35 micrograms per day (1.458 micrograms per hour)",
-     "28 micrograms per day (1.166 micrograms per hour)"),
+     "28 micrograms per day (1.16 micrograms per hour)"),
     (rate(35), ADULT, "35 mcg/24h continuous", "28 mcg/24h continuous"),
-    (rate(1.46, "ug/h"), ADULT, "1.46 mcg/h (35.04 mcg/day) IV", "1.166 mcg/h (27.98 mcg/day) IV"),
+    (rate(1.46, "ug/h"), ADULT, "1.46 mcg/h (35.04 mcg/day) IV", "1.16 mcg/h (27.84 mcg/day) IV"),
     # A volume rate is no dose: the label's 24-hour bag runs at 10 mL/h whatever its dose.
     (rate(35), ADULT, "35 mcg/day at 10 mL/hr", "28 mcg/day at 10 mL/hr"),
     # A line per m² (a child): its dose per m² as coded, its dose in mcg/day at the BSA.
@@ -161,7 +171,7 @@ def test_the_plan_limit_correction_restates_every_dose_of_the_text() -> None:
                          "standard")
     assert found is not None
     [corrected] = apply_suggestion(found)["dosageInstruction"]
-    assert corrected["text"] == "1.166 mcg/h (27.98 mcg/day) continuous IV infusion days 1-28"
+    assert corrected["text"] == "1.16 mcg/h (27.84 mcg/day) continuous IV infusion days 1-28"
 
 
 @pytest.mark.parametrize(("text", "days", "expected"), [

@@ -1293,9 +1293,9 @@ def test_a_dose_within_the_label_but_above_florida_blues_28_gets_a_one_click_cor
     assert card["indicator"] == "warning"
     assert card["summary"] == "Dose above Florida Blue's 28 mcg/day limit: 28.32 mcg/day on days 8–28"
     [suggestion] = card["suggestions"]
-    assert suggestion["label"] == "Change to 1.166 mcg/h, within the plan's 28 mcg/day"  # as the action writes it
+    assert suggestion["label"] == "Change to 1.16 mcg/h, within the plan's 28 mcg/day"  # as the action writes it
     corrected = suggestion["actions"][0]["resource"]
-    assert corrected["dosageInstruction"][1]["doseAndRate"][0]["rateQuantity"]["value"] == 1.166
+    assert corrected["dosageInstruction"][1]["doseAndRate"][0]["rateQuantity"]["value"] == 1.16
     assert corrected["dosageInstruction"][0] == order["dosageInstruction"][0]  # the 9 mcg/day line is untouched
     body["context"]["draftOrders"]["entry"][0]["resource"] = corrected
     again = post(client, body)
@@ -1448,6 +1448,27 @@ def test_two_lines_of_one_order_on_the_same_days_are_judged_on_their_sum(client:
     [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert dose["indicator"] == "warning" and "suggestions" not in dose
     assert dose["summary"].startswith("Dose above label: 48 mcg/day (lines 1 and 2 together) on days 1–28")
+
+
+def test_a_childs_hourly_rate_corrected_and_signed_again_is_covered_without_a_dose_card(client: Any) -> None:
+    """A review case: the adult's step dose in mcg/h for a 25 kg child (BSA 0.932 m²), corrected to 0.191 and 0.579
+    mcg/h (rounded down to what a nurse programs); the corrected order, signed again, meets the dose criterion."""
+    body = example("aspirus-pediatric-relapsed-refractory-bsa-step")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    for written, value in zip(order["dosageInstruction"], (0.375, 1.1666)):
+        written["doseAndRate"][0]["rateQuantity"] = {"value": value, "unit": "ug/h",
+                                                     "system": "http://unitsofmeasure.org", "code": "ug/h"}
+        written["text"] = f"{value} ug/h continuous IV infusion"
+    first = post(client, body)["cards"]
+    assert first[0]["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
+    [suggestion] = [s for card in first for s in card.get("suggestions") or ()]
+    assert suggestion["label"].startswith("Change to 0.191 mcg/h (4.584 mcg/day: 5 mcg/m²/day × 0.932 m² = 4.66")
+    corrected = suggestion["actions"][0]["resource"]
+    assert [d["doseAndRate"][0]["rateQuantity"]["value"] for d in corrected["dosageInstruction"]] == [0.191, 0.579]
+    body["context"]["draftOrders"]["entry"][0]["resource"] = corrected
+    again = post(client, body)
+    assert topics(again) == ["coverage-info"]
+    assert again["cards"][0]["extension"]["coverage-decision"]["decision"] == "meets-criteria"
 
 
 def test_a_weight_too_old_to_use_is_named_beside_the_request_for_a_current_one(client: Any) -> None:

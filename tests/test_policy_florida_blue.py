@@ -351,8 +351,8 @@ MCG_DAY_284 = {"value": 28.4, "unit": "ug/d", "code": "ug/d"}
 @pytest.mark.parametrize(("step", "full", "label", "values"), [
     # One line on days 1-28 (fb5_rr_118mcgh, fb3_rr_284_single): split, its days 8-28 had been kept as written.
     (None, _full_dose(MCG_H_118, "2026-12-01"),
-     "Change to 0.375 mcg/h (9 mcg/day) on days 1–7, then 1.166 mcg/h (27.984 mcg/day: label 28 mcg/day, rounded "
-     "down) on days 8–28", [0.375, 1.166]),
+     "Change to 0.375 mcg/h (9 mcg/day) on days 1–7, then 1.16 mcg/h (27.84 mcg/day: label 28 mcg/day, rounded "
+     "down) on days 8–28", [0.375, 1.16]),
     (None, _full_dose(MCG_DAY_284, "2026-12-01"),
      "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28", [9, 28]),
     # The days 8-28 line of its own, which the correction of the step line had left alone.

@@ -189,7 +189,7 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     ordered = {line.index: (days_text(line.first_day, line.last_day), mcg) for line, mcg in over}
     rows = [{"days": ordered[s.line][0], "ordered": mcg_text_against(ordered[s.line][1], ceiling),
              "corrected": mcg_text(s.mcg_per_day), "read": ""} for s in correction.segments]
-    # The label names what the suggestion writes (1.166 mcg/h, not its 27.98 mcg/day): per line when they differ.
+    # The label names what the suggestion writes (1.16 mcg/h, not its 27.84 mcg/day): per line when they differ.
     forms = _forms(checks.lines)
     written = [" ".join(_written(order, forms, s)) for s in correction.segments]
     change = (written[0] + (" (each line)" if len(written) > 1 else "") if len(set(written)) == 1
@@ -618,7 +618,7 @@ def _forms(lines: list[DoseLine]) -> dict[int, DoseForm]:
 
 
 def _written(order: dict[str, Any], forms: dict[int, DoseForm], segment: Segment) -> tuple[str, str]:
-    """What the suggestion writes on a segment's line, and its unit: ('1.166', 'mcg/h'), not its 27.98 mcg/day."""
+    """What the suggestion writes on a segment's line, and its unit: ('1.16', 'mcg/h'), not its 27.84 mcg/day."""
     return written_dose(order["dosageInstruction"][segment.line], forms[segment.line], segment.value, segment.unit)
 
 

@@ -13,7 +13,10 @@ from typing import Any, Callable, NamedTuple
 from cds_service.dosing.text import days_text
 from cds_service.dosing.units import DoseUnit, parse_dose_unit
 
-SIGNIFICANT_DIGITS = 4  # of a corrected value, rounded down (`round_down`)
+# A corrected value is rounded down (`round_down`) to hundredths, or below 1 to three significant digits: what a
+# nurse programs reads 1.16 or 0.191 mcg/h (four significant digits wrote 0.1916), a daily dose 27.84 or 13.98.
+SIGNIFICANT_DIGITS = 3
+_PLACES = 2
 # A dose per m² as a text writes it after its number ("5 ug/m2/d", "15 mcg/m²/day", "15 mcg/(m2.d)"): replaced whole
 # when the line is written in mcg, never left saying per m².
 _PER_M2_UNIT = r"\s*[^\s,;]*(?:m2|m²|m\^2)[^\s,;]*"
@@ -66,9 +69,10 @@ def _other_days(text: str) -> bool:
 
 
 def round_down(value: Decimal) -> Decimal:
+    """`value` rounded down as a correction is (never up: a correction is never above the label)."""
     if value == 0:
         return value
-    exponent = value.adjusted() - SIGNIFICANT_DIGITS + 1
+    exponent = min(value.adjusted() - SIGNIFICANT_DIGITS + 1, -_PLACES)
     return value.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_DOWN).normalize()
 
 

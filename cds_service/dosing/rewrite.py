@@ -140,7 +140,7 @@ def corrected_value(form: DoseForm, expected: Expected, bsa_m2: Decimal | None) 
 
 
 def corrected_daily(form: DoseForm, expected: Expected) -> Decimal:
-    """The daily dose a correction writes, before the line's unit rounds it down (1.166 mcg/h is 27.98 mcg/day, for
+    """The daily dose a correction writes, before the line's unit rounds it down (1.16 mcg/h is 27.84 mcg/day, for
     28): the label dose, and for a line not written per m² a BSA-computed one prepared to a tenth of a microgram (15 ×
     0.93 = 13.95 is given as 13.9)."""
     if expected.basis == "bsa" and not form.per_m2:
@@ -151,7 +151,7 @@ def corrected_daily(form: DoseForm, expected: Expected) -> Decimal:
 def written_dose(line: dict[str, Any], form: DoseForm, value: Decimal | None,
                  unit: str | None = None) -> tuple[str, str]:
     """`value` (None: the line's own) and its unit (`unit`, a UCUM code, when not the line's own), as the line
-    writes them and a clinician reads them: ('1.166', 'mcg/h'), ('0.028', 'mg/day'), ('15', 'mcg/m²/day'), ('56',
+    writes them and a clinician reads them: ('1.16', 'mcg/h'), ('0.028', 'mg/day'), ('15', 'mcg/m²/day'), ('56',
     'mcg per 2 days'), ('56', 'mcg per dose')."""
     holder = _value_holder(line, form)
     number = value if value is not None else to_decimal(holder.get("value"))
