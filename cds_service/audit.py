@@ -58,7 +58,8 @@ class AuditStore:
         return self._writer.status()
 
     def database_problem(self, timeout: float = PING_SECONDS) -> str | None:
-        """Why the database did not answer `SELECT 1` within `timeout`, None when it did (for /healthz, /readyz)."""
+        """Why the database did not answer the ping (db.ping) within `timeout`, or takes no writes; None when it
+        answered (for /healthz, /readyz)."""
         return self._writer.database_problem(timeout)
 
     # --- queries and synchronous writes (audit_queries.py) -----------------------------------------------------

@@ -9,10 +9,10 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.db import error_summary, is_unavailable, printable_url
+from cds_service.db import error_summary, is_unavailable, ping, printable_url
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +33,21 @@ class WriterStatus:
     schema_ready: bool  # False while the database has been unavailable since start (nothing created or migrated)
     backlog: int  # records queued or being written
     stalled_seconds: float  # how long the write now under way, or the failures since the last success, have lasted
-    last_error: str | None  # the latest failure's kind, "unavailable" or "fault" (error_kind); its cause is logged
+    last_error: str | None  # the latest failure's kind, "unavailable" or "fault" (error_kind)
     last_error_age_seconds: float | None
     lost: dict[str, int]  # records given up since start, by LOSS_REASONS
+    # Why the writes have been failing since the last success (db.error_summary: classes, codes and the cause in the
+    # service's words, never the message, the server's name or a password); None while they succeed, or one hangs.
+    stalled_cause: str | None = None
 
     def problems(self) -> list[str]:
         """What makes the audit trail unhealthy, for an operator: empty when records are being written."""
         found = [] if self.alive else ["audit writer not running"]
         if not self.schema_ready:
-            found.append("audit schema not created yet: the database has not answered since start")
+            found.append(f"audit schema not created yet: {self.stalled_cause or 'the database has not answered'}")
         if self.stalled_seconds > STALLED_SECONDS:
-            found.append(f"audit writes failing or hanging for {self.stalled_seconds:.0f} s")
+            cause = f": {self.stalled_cause}" if self.stalled_cause else ""
+            found.append(f"audit writes failing or hanging for {self.stalled_seconds:.0f} s{cause}")
         return found
 
     def as_dict(self) -> dict[str, Any]:
@@ -94,17 +98,17 @@ class OutageLog:
 
 def error_kind(exc: Exception) -> str:
     """A database failure as /healthz and /readyz may say it: "unavailable" (an outage, a refusal to connect) or
-    "fault". Those are answered to anyone who asks, so they say no more: the cause is in the log."""
+    "fault"; its cause is WriterStatus.stalled_cause."""
     return "unavailable" if is_unavailable(exc) else "fault"
 
 
 class _Probe:
-    """`SELECT 1` in a thread of its own, so /healthz and /readyz stop waiting at their deadline: a frozen server (its
-    processes stopped, its connections still accepted by the kernel) holds a pooled connection for ever, statement
-    timeouts being the server's to enforce."""
+    """The ping (db.ping: `SELECT 1`, on PostgreSQL whether it takes writes) in a thread of its own, so /healthz and
+    /readyz stop waiting at their deadline: a frozen server (its processes stopped, its connections still accepted by
+    the kernel) holds a pooled connection for ever, statement timeouts being the server's to enforce."""
 
     def __init__(self, engine: Engine) -> None:
-        # A problem until the answer came: a probe ended by anything but SELECT 1's answer must not read as healthy.
+        # A problem until the answer came: a probe ended by anything but the ping's answer must not read as healthy.
         self._error: str | None = "the ping ended without an answer"
         self._thread = threading.Thread(target=self._run, args=(engine,), name="audit-ping", daemon=True)
         self._thread.start()
@@ -112,13 +116,11 @@ class _Probe:
     def _run(self, engine: Engine) -> None:
         try:
             with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+                self._error = ping(connection)
         except SQLAlchemyError as exc:
-            self._error = error_summary(exc)  # what an operator reads in the log: a password refused, not "down"
+            self._error = error_summary(exc)  # what an operator reads: a password refused, not "down"
         except Exception as exc:  # a driver's own error (an OSError from a connection factory): still not ready
             self._error = type(exc).__name__
-        else:
-            self._error = None
 
     def done(self) -> bool:
         return not self._thread.is_alive()
@@ -130,14 +132,14 @@ class _Probe:
 
 # The cause of a ping still waiting at its caller's deadline. Without the deadline, which is /healthz's 0.5 s or
 # /readyz's 2 s: a frozen server asked by both would otherwise read as a cause changing at every probe (PingLog).
-NO_ANSWER = "no answer to SELECT 1 before the health check's deadline"
+NO_ANSWER = "no answer to the health check's ping before its deadline"
 
 
 class PingLog:
-    """What the log is told of the health checks' pings, which /healthz and /readyz do not say (they answer anyone
-    who can reach them: a database refusing a password is no caller's business): the first failure, and a cause that
-    changes, at WARNING with the database's URL (its password hidden); the same cause again at most once every
-    OUTAGE_REPORT_SECONDS, with how many pings failed since; an INFO when the database answers again."""
+    """What the log is told of the health checks' pings, with the database's URL (its password hidden), which
+    /healthz and /readyz do not say: the first failure, and a cause that changes, at WARNING; the same cause again at
+    most once every OUTAGE_REPORT_SECONDS, with how many pings failed since; an INFO when the database answers
+    again."""
 
     def __init__(self, where: str) -> None:
         self._where = where
@@ -174,7 +176,7 @@ class DatabasePing:
 
     def problem(self, timeout: float = PING_SECONDS) -> str | None:
         """Why the database did not answer within `timeout` (classes, codes and cause: db.error_summary, or
-        NO_ANSWER), None when it did; logged (PingLog). While a probe hangs on a frozen server, later calls wait on it
+        NO_ANSWER), or db.READ_ONLY; None when it answered; logged (PingLog). While a probe hangs on a frozen server, later calls wait on it
         instead of starting more: a hung database costs one thread."""
         with self._lock:
             if self._probe is None or self._probe.done():

@@ -98,7 +98,8 @@ class AuditWriter:
         self._running = False
         self._thread: threading.Thread | None = None
         self._stalled_since: float | None = None  # when the unfinished write attempt, or series of failed ones, began
-        self._last_error: tuple[str, float] | None = None  # the latest failure's kind (error_kind) and time
+        # The latest failure's kind (error_kind), cause (error_summary) and time.
+        self._last_error: tuple[str, str, float] | None = None
         self._outage = OutageLog()
         self._ping = DatabasePing(self.engine)  # its lock may have been held at the fork too
 
@@ -201,7 +202,8 @@ class AuditWriter:
         return WriterStatus(
             alive=alive, schema_ready=self._schema != "pending", backlog=backlog,
             stalled_seconds=0.0 if since is None else now - since, last_error=error and error[0],
-            last_error_age_seconds=None if error is None else now - error[1], lost=lost,
+            last_error_age_seconds=None if error is None else now - error[2], lost=lost,
+            stalled_cause=error[1] if error and since is not None and error[2] >= since else None,
         )
 
     # --- invocations -------------------------------------------------------------------------------------------
@@ -343,7 +345,7 @@ class AuditWriter:
     def _failed(self, operation: str, exc: Exception) -> None:
         """An attempt failed: kept for /healthz, and logged (OutageLog: the first at ERROR, then summaries)."""
         self._attempting()
-        self._last_error = (error_kind(exc), clock.monotonic())  # its cause: logged by OutageLog
+        self._last_error = (error_kind(exc), error_summary(exc), clock.monotonic())
         self._outage.failed(operation, exc, self._backlog())
 
     def _backlog(self) -> int:
@@ -368,7 +370,8 @@ class AuditWriter:
             raise DatabaseUnavailable("audit schema not created yet")
 
     def database_problem(self, timeout: float = PING_SECONDS) -> str | None:
-        """Why the database did not answer `SELECT 1` within `timeout`, None when it did (for /healthz, /readyz)."""
+        """Why the database did not answer the ping (db.ping) within `timeout`, or takes no writes; None when it
+        answered (for /healthz, /readyz)."""
         return self._ping.problem(timeout)
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import (JSON, Column, Connection, DateTime, Engine, Insert, Larg
                         create_engine, event, func, insert, make_url, select, text)
 from sqlalchemy.engine import URL, Dialect, ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout  # no connection free in the pool within its timeout
 
 from cds_service import json_codec
 from cds_service.db_models import Base
@@ -50,6 +51,14 @@ PG_STATEMENT_TIMEOUT_MS = 5_000  # a URL's own `options=-c statement_timeout=...
 # PostgreSQL SQLSTATE class 54 (program limit exceeded) is raised as an OperationalError, but the row is at fault.
 _CONTENT_SQLSTATE_CLASSES = ("54",)
 _INSUFFICIENT_PRIVILEGE = "42501"
+_READ_ONLY_TRANSACTION = "25006"
+# SQLSTATEs psycopg raises as InternalError or ProgrammingError for a database that refuses every write for now,
+# whatever the rows: a read-only transaction (a standby after a failover, default_transaction_read_only), a privilege
+# revoked, a session the server broke off (in a failed transaction, or ended for idling in one). The same rows are
+# taken once it is fixed: they are an outage, not a refusal of the records (which would then be dropped).
+_WRITES_REFUSED = (_READ_ONLY_TRANSACTION, _INSUFFICIENT_PRIVILEGE, "25P02", "25P03")
+READ_ONLY = ("the database is read-only: a standby (after a failover?), or default_transaction_read_only set for "
+             "the role or the database")
 
 
 class DatabaseUnavailable(Exception):
@@ -62,14 +71,21 @@ class SchemaError(Exception):
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    """An error that may pass if tried again later (the database is down, locked, full, slow, or the connection
-    broke), as opposed to one the database will repeat for the same rows (a constraint, a value too long)."""
-    if isinstance(exc, DatabaseUnavailable | InterfaceError):
+    """An error that may pass if tried again later (the database is down, locked, full, slow, read-only, the role
+    without a privilege, or the connection broke), as opposed to one the database will repeat for the same rows (a
+    constraint, a value too long)."""
+    if isinstance(exc, DatabaseUnavailable | InterfaceError | PoolTimeout):
         return True
-    if not isinstance(exc, OperationalError):
-        return False
-    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-    return not sqlstate.startswith(_CONTENT_SQLSTATE_CLASSES)
+    sqlstate = _sqlstate(exc)
+    if sqlstate in _WRITES_REFUSED:
+        return True
+    return isinstance(exc, OperationalError) and not sqlstate.startswith(_CONTENT_SQLSTATE_CLASSES)
+
+
+def _sqlstate(exc: BaseException) -> str:
+    """PostgreSQL's SQLSTATE of a driver's error wrapped by SQLAlchemy; "" for any other error."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) if isinstance(exc, DBAPIError) else None
+    return sqlstate if isinstance(sqlstate, str) else ""
 
 
 def driver_url(url: URL) -> URL:
@@ -153,6 +169,19 @@ def _wal_mode(cursor: sqlite3.Cursor) -> None:
             time.sleep(0.05)
 
 
+def ping(connection: Connection) -> str | None:
+    """The health checks' question: None when the database answers and takes writes, READ_ONLY when PostgreSQL's
+    sessions are read-only (a standby after a failover answers every read). An SQLite file that cannot be written
+    answers reads alike: the audit writes find it (audit_health.WriterStatus)."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(text("SELECT 1"))
+        return None
+    if connection.exec_driver_sql("SHOW transaction_read_only").scalar() != "on":
+        return None
+    connection.invalidate()  # the next ping asks a new session: this one stays read-only (write_transaction)
+    return READ_ONLY
+
+
 def alembic_config() -> Config:
     """Alembic configuration built in code: no alembic.ini is needed at run time."""
     config = Config()
@@ -160,17 +189,18 @@ def alembic_config() -> Config:
     return config
 
 
-def error_summary(exc: BaseException) -> str:
+def error_summary(exc: BaseException, cause: str | None = None) -> str:
     """A database error for the log, without its message: PostgreSQL's message repeats the failing row ("Failing
     row contains ..."), which holds patient ids and criteria notes, and a connection error names the server. The
     classes, the code (PostgreSQL's SQLSTATE, SQLite's result code: `SQLITE_BUSY`, `SQLITE_FULL`), when it happened
     (`_phase`: while connecting, at commit or rollback, during a statement), and the cause in the service's words
     (`error_cause`) say what went wrong: "OperationalError / OperationalError" alone did not, a wrong password read as
-    a network outage, and a connection lost at commit as one that could not be made."""
+    a network outage, and a connection lost at commit as one that could not be made. `cause`: the caller's words
+    instead, who knows more of what was being done."""
     original = exc.orig if isinstance(exc, DBAPIError) else None
     parts = [type(exc).__name__] + ([type(original).__name__] if original is not None else [])
     code = _error_code(original)
-    cause = error_cause(exc)
+    cause = cause or error_cause(exc)
     return " / ".join(parts) + (f" ({code})" if code else "") + _phase(exc) + (f": {cause}" if cause else "")
 
 
@@ -257,12 +287,34 @@ def error_cause(exc: BaseException) -> str | None:
     name = getattr(original, "sqlite_errorname", None)
     if isinstance(name, str):  # an extended code (SQLITE_READONLY_DBMOVED) has its primary code's cause
         return _SQLITE_CAUSES.get("_".join(name.split("_")[:2]))
+    refused = _writes_refused_cause(exc)
+    if refused is not None:
+        return refused
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:  # SQLAlchemy's reading of the driver's error
         return "the connection was lost or closed"
     if _connecting(exc) and original is not None:
         text = str(original)
         return next((cause for words, cause in _CONNECT_CAUSES if words.search(text)), None)
     return None
+
+
+# The object a privilege is missing on, as PostgreSQL's message names it (a table of the audit trail, its schema or a
+# sequence): nothing else of the message is printed, which may name a row or the user.
+_PRIVILEGE_OBJECT = re.compile(r"permission denied for (table|schema|sequence|relation) (\"?[\w$.]+\"?)")
+
+
+def _writes_refused_cause(exc: BaseException) -> str | None:
+    """The cause of a database refusing every write (read-only, a privilege missing), in the service's words."""
+    sqlstate = _sqlstate(exc)
+    if sqlstate == _READ_ONLY_TRANSACTION:
+        return READ_ONLY
+    if sqlstate != _INSUFFICIENT_PRIVILEGE or not isinstance(exc, DBAPIError):
+        return None
+    diag = getattr(exc.orig, "diag", None)
+    found = _PRIVILEGE_OBJECT.search(str(getattr(diag, "message_primary", None) or ""))
+    where = f" for {found[1]} {found[2]}" if found else ""
+    return f"permission denied{where}: the role lacks a privilege the audit trail needs (docs/configuration.md, " \
+           "Database)"
 
 
 # libpq's connection parameters that hold a secret: they may stand in a URL's query, where SQLAlchemy prints them.
@@ -280,11 +332,19 @@ def printable_url(url: URL) -> str:
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction that writes. On SQLite it takes the write lock at BEGIN (IMMEDIATE): a deferred transaction
     whose first statement both reads and writes (INSERT ... RETURNING) can fail at once with "database is locked"
-    when another worker commits in between, without waiting the busy timeout."""
+    when another worker commits in between, without waiting the busy timeout. A connection found read-only is
+    dropped."""
     with engine.begin() as connection:
         if engine.dialect.name == "sqlite":
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-        yield connection
+        try:
+            yield connection
+        except DBAPIError as exc:
+            # A session opened read-only (default_transaction_read_only, a standby) stays so when the database is
+            # made writable again: the pool would keep handing it out, and the records would wait for ever.
+            if _sqlstate(exc) == _READ_ONLY_TRANSACTION:
+                connection.invalidate()
+            raise
 
 
 def largest_ids(connection: Connection, models: tuple[type[Base], ...]) -> list[int | None]:
@@ -436,7 +496,7 @@ def migrate(engine: Engine) -> None:
             _check_revision(connection, config)
             command.upgrade(config, "head")
         except DBAPIError as exc:
-            if is_unavailable(exc):
+            if is_unavailable(exc) and _sqlstate(exc) != _INSUFFICIENT_PRIVILEGE:  # no CREATE: no release will do
                 raise
             raise SchemaError(_upgrade_failure(exc)) from exc
 
@@ -480,7 +540,6 @@ def _check_revision(connection: Connection, config: Config) -> None:
 
 
 def _upgrade_failure(exc: DBAPIError) -> str:
-    summary = f"cannot create or upgrade the audit schema: {error_summary(exc)}"
-    if getattr(exc.orig, "sqlstate", None) == _INSUFFICIENT_PRIVILEGE:
-        return f"{summary}: the database role needs CREATE on its schema (docs/configuration.md, Database)"
-    return summary
+    privilege = _sqlstate(exc) == _INSUFFICIENT_PRIVILEGE
+    cause = "the database role needs CREATE on its schema (docs/configuration.md, Database)" if privilege else None
+    return f"cannot create or upgrade the audit schema: {error_summary(exc, cause)}"

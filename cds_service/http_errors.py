@@ -6,7 +6,7 @@ from typing import IO, Any, TypeVar, cast
 
 from flask import Flask, Response, g, json, request
 from gunicorn.http.errors import ParseException
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.local import LocalProxy
 
@@ -151,7 +151,7 @@ def _unauthorized(exc: Unauthorized) -> Response:
 def _database_unavailable(exc: Exception) -> Response:
     """The database is needed to answer (the JWT replay check, storing feedback) and cannot be used now: a 503 the
     client may retry. Accepting a JWT unchecked would let a token replayed to another worker or replica through."""
-    if not is_unavailable(exc):  # an OperationalError for a row's content (SQLSTATE class 54): a fault of ours
+    if not is_unavailable(exc):  # an error for a row's content (a constraint, SQLSTATE class 54): a fault of ours
         return _server_fault(exc)
     _rejected(f"audit database unavailable ({error_summary(exc)})")
     response = outcome_response(503, "The audit database is unavailable; retry later", code="transient")
@@ -172,6 +172,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(UnsupportedContentCoding, _unsupported_content_coding)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Unauthorized, _unauthorized)
-    for unavailable in (DatabaseUnavailable, OperationalError, InterfaceError):
+    for unavailable in (DatabaseUnavailable, SQLAlchemyError):  # a read-only database raises an InternalError
         app.register_error_handler(unavailable, _database_unavailable)
     app.register_error_handler(Exception, _server_fault)

@@ -22,6 +22,7 @@ from cds_service.audit_health import LIVENESS_PING_SECONDS, PING_SECONDS
 from cds_service.audit_rows import InvocationRecord
 from cds_service.auth import CallerRefused, JwtVerifier, ReplayUnchecked
 from cds_service.config import Settings
+from cds_service.db import READ_ONLY
 from cds_service.discovery import discovery_document
 from cds_service.evaluation import Evaluation, EvaluationContext
 from cds_service.pipeline import evaluate
@@ -128,15 +129,17 @@ def readyz(shared: Services) -> tuple[Response, int]:
 
 
 def _health(shared: Services, ping_seconds: float) -> tuple[dict[str, Any], bool]:
-    """The state both answer with, and whether it is ready; the database asked for at most `ping_seconds`. Anyone who
-    reaches them is answered, so they say that the database does not answer, not why (a password refused, a host
-    name): the cause is logged (audit_health.PingLog, OutageLog)."""
+    """The state both answer with, and whether it is ready; the database asked for at most `ping_seconds`. The
+    problems say why, in the service's words (db.error_summary: error classes, codes, the cause), which name no
+    server, user or password: anyone who reaches them is answered. The log has the database's URL (PingLog)."""
     store = shared.store
-    unreachable = store.database_problem(ping_seconds)
+    cause = store.database_problem(ping_seconds)
+    state = "ok" if cause is None else "read-only" if cause == READ_ONLY else "unreachable"
+    problem = [] if cause is None else [cause if state == "read-only" else f"database unreachable: {cause}"]
     writer = store.status()
-    problems = ([] if unreachable is None else ["database unreachable"]) + writer.problems()
-    body = {"status": "error" if problems else "ok", "database": "ok" if unreachable is None else "unreachable",
-            "audit": writer.as_dict(), "problems": problems}
+    problems = problem + writer.problems()
+    body = {"status": "error" if problems else "ok", "database": state, "audit": writer.as_dict(),
+            "problems": problems}
     return body, not problems
 
 

@@ -94,8 +94,9 @@ def test_a_wrong_password_at_start_is_logged_as_such_and_readiness_is_refused(
         role: str, caplog: pytest.LogCaptureFixture) -> None:
     """gunicorn booted, logged `OperationalError ... retried until it answers`, and /healthz said "unreachable": a
     password refused read as a network outage. It still boots (the password may be fixed on the server's side), and
-    logs which database refused it and why; /healthz stays 200 (liveness), /readyz is the 503. Neither says the cause,
-    which /readyz did: they answer anyone who reaches them; the log has it, each time a health check's ping fails."""
+    logs which database refused it and why; /healthz stays 200 (liveness), /readyz is the 503. Both say the cause in
+    the service's words, never the password, the user or the server (they answer anyone who reaches them); the log
+    names the database, each time a health check's ping fails."""
     wrong = with_password(role, WRONG)
     with caplog.at_level(logging.INFO, logger="cds_service"):
         app = make_app(Settings(database_url=wrong))
@@ -109,10 +110,11 @@ def test_a_wrong_password_at_start_is_logged_as_such_and_readiness_is_refused(
             assert client.get("/healthz").status_code == 200
             ready = client.get("/readyz")
         assert ready.status_code == 503
-        assert ready.get_json()["problems"] == ["database unreachable", "audit schema not created yet: the database "
-                                                "has not answered since start"]
+        cause = f"OperationalError / OperationalError while connecting: {REFUSED}"
+        assert ready.get_json()["problems"] == [f"database unreachable: {cause}",
+                                                f"audit schema not created yet: {cause}"]
         assert ready.get_json()["audit"]["last_error"] == "unavailable"
-        assert "password" not in ready.get_data(as_text=True)
+        assert make_url(role).username not in ready.get_data(as_text=True)
         [ping] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "not ready" in r.msg]
         assert ping == f"audit database {where} not ready: OperationalError / OperationalError while connecting: " \
             + REFUSED

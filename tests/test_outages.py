@@ -350,7 +350,7 @@ def test_not_ready_while_the_database_is_frozen(proxy: PostgresProxy, caplog: py
             assert (status, body["database"]) == (503, "unreachable")
         # The liveness answer waits on the hanging probe for less than a liveness probe's 1 s default.
         alive = client.get("/healthz").get_json()
-        assert alive["problems"] == ["database unreachable"]
+        assert alive["problems"] == [f"database unreachable: {audit_health.NO_ANSWER}"]
         proxy.up()
         eventually(lambda: health(client)[0] == 200, 15)
     # Said once though /healthz (0.5 s) and /readyz (2 s) gave up at different deadlines, and once when it answered.

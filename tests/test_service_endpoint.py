@@ -102,7 +102,7 @@ def test_health_and_readiness_report_the_database(live_service: str, path: str) 
     body = response.json()
     assert (body["status"], body["database"], body["problems"]) == ("ok", "ok", [])
     assert body["audit"] == {"alive": True, "schema_ready": True, "backlog": 0, "stalled_seconds": 0.0,
-                             "last_error": None, "last_error_age_seconds": None, "lost": {}}
+                             "last_error": None, "last_error_age_seconds": None, "lost": {}, "stalled_cause": None}
 
 
 @pytest.fixture
@@ -117,8 +117,8 @@ def app_losing_its_database(tmp_path: Path) -> Iterator[Flask]:
 def test_an_unreachable_database_is_not_ready_yet_the_service_is_alive(app_losing_its_database: Flask,
                                                                         caplog: pytest.LogCaptureFixture) -> None:
     """/healthz is the liveness answer: it was 503 here, and a liveness probe restarted workers through a database
-    outage, dropping the audit records they held. It still says what is wrong; /readyz is the 503. Neither says why:
-    they answer anyone who reaches them, and said the database's error and its cause; the log says it."""
+    outage, dropping the audit records they held. It still says what is wrong and why; /readyz is the 503. The log
+    says it too, with the database's URL, which they do not (they answer anyone who reaches them)."""
     caplog.set_level(logging.WARNING, logger="cds_service.audit_health")
     with serving(app_losing_its_database) as client:
         assert client.get("/readyz").status_code == 200
@@ -128,14 +128,15 @@ def test_an_unreachable_database_is_not_ready_yet_the_service_is_alive(app_losin
         ready, alive = client.get("/readyz"), client.get("/healthz")
     assert ready.status_code == 503
     assert alive.status_code == 200
+    cause = ("OperationalError / OperationalError (SQLITE_CANTOPEN) while connecting: the SQLite file cannot be "
+             "opened: its folder is missing or not writable")
     for response in (ready, alive):
         body = response.get_json()
         assert (body["status"], body["database"], body["problems"]) == ("error", "unreachable",
-                                                                         ["database unreachable"])
-        assert "SQLite" not in response.get_data(as_text=True)
+                                                                         [f"database unreachable: {cause}"])
+        assert str(db_dir) not in response.get_data(as_text=True)
     [line] = [r.getMessage() for r in caplog.records if r.name == "cds_service.audit_health"]
-    assert line.endswith("not ready: OperationalError / OperationalError (SQLITE_CANTOPEN) while connecting: the "
-                         "SQLite file cannot be opened: its folder is missing or not writable")
+    assert line == f"audit database sqlite:///{db_dir / 'cds.db'} not ready: {cause}"
 
 
 def test_the_attestation_questionnaire_is_served(live_service: str) -> None:
