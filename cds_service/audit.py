@@ -19,8 +19,15 @@ from cds_service.audit_health import PING_SECONDS, WriterStatus
 from cds_service.audit_queries import AuditQueries, DecisionRow, FeedbackReceipt, InvocationDetail, RejectedRow
 from cds_service.audit_rows import FeedbackEntry, InvocationRecord
 from cds_service.audit_writer import MAX_QUEUED, AuditWriter
-from cds_service.db import create_db_engine
+from cds_service.db import create_db_engine, deadline
 from cds_service.evaluation import PriorApproval
+
+
+# How long a request waits on the database for one of its reads or writes (on PostgreSQL: db.deadline), pooled
+# connection's ping and commit included: a frozen server gets the call its 503 (or, for the prior approval, a
+# criterion unknown) within seconds, not a worker killed at gunicorn's timeout (30 s). The server's own statement
+# timeout, which a frozen server cannot enforce.
+REQUEST_WAIT_SECONDS = 5.0
 
 
 class AuditStore:
@@ -62,22 +69,27 @@ class AuditStore:
         answered (for /healthz, /readyz)."""
         return self._writer.database_problem(timeout)
 
-    # --- queries and synchronous writes (audit_queries.py) -----------------------------------------------------
+    # --- the request path's reads and writes (audit_queries.py), each bounded by REQUEST_WAIT_SECONDS ----------
 
     def use_jti(self, jti: str, expires_at: datetime) -> bool:
         """Remember `jti` until `expires_at`; False if it was already used. Raises when the database cannot say."""
-        return self._queries.use_jti(jti, expires_at)
+        with deadline(REQUEST_WAIT_SECONDS):
+            return self._queries.use_jti(jti, expires_at)
 
     def prior_approval(self, patient_id: str, client_iss: str | None, tenant: str | None, policy_id: str,
                        exclude_order_ids: tuple[str, ...], before: date) -> tuple[PriorApproval, ...]:
         """The approvals under `policy_id` of other orders of this patient, from this client, newest first."""
-        return self._queries.prior_approval(patient_id, client_iss, tenant, policy_id, exclude_order_ids, before)
+        with deadline(REQUEST_WAIT_SECONDS):
+            return self._queries.prior_approval(patient_id, client_iss, tenant, policy_id, exclude_order_ids, before)
 
     def record_feedback(self, service_id: str, entries: list[FeedbackEntry], client_iss: str | None = None,
                         tenant: str | None = None) -> FeedbackReceipt:
         """Store feedback items as received from `client_iss` and `tenant`; the card and suggestion uuids they name
         not issued so far to that sender."""
-        return self._queries.record_feedback(service_id, entries, client_iss, tenant)
+        with deadline(REQUEST_WAIT_SECONDS):
+            return self._queries.record_feedback(service_id, entries, client_iss, tenant)
+
+    # --- the listings of `cds-service audit` (audit_queries.py) -------------------------------------------------
 
     def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
                limit: int = 50, client: str | None = None, tenant: str | None = None,

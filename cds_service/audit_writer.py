@@ -158,8 +158,10 @@ class AuditWriter:
             if thread.is_alive():
                 with self._lock:
                     unwritten = self._pending.all()
+                    self._lost["unwritten"] += len(unwritten)
                 log.error("audit writer did not finish within %.1f s: %d records unwritten, lost: %s",
                           wait, len(unwritten), _ids(unwritten))
+                self._publish()  # counted in /metrics after the worker is gone: its writer, stuck, publishes no more
         atexit.unregister(self.close)
         if thread is None or not thread.is_alive():  # else the writer still holds a connection: the exit closes it
             self.engine.dispose()

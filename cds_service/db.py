@@ -6,8 +6,8 @@ is reached through psycopg 3.
 
 Every wait on the database is bounded (docs/audit.md §Timeouts): a request or the audit writer waiting on a server
 that does not answer would be killed with the worker by gunicorn's timeout, and the worker's queued audit records
-with it. PostgreSQL connections time out after `PG_CONNECT_TIMEOUT_SECONDS` and statements after
-`PG_STATEMENT_TIMEOUT_MS`; SQLite waits for a lock at most `_SQLITE_BUSY_TIMEOUT_MS`.
+with it. PostgreSQL's timeouts are db_postgres.py's, and a request's waits end at its `deadline`; SQLite waits for a
+lock at most `_SQLITE_BUSY_TIMEOUT_MS`.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import sqlite3
 import time
 import weakref
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -46,8 +47,6 @@ _SQLITE_BUSY_TIMEOUT_MS = 5_000  # a write transaction takes milliseconds: 5 s o
 # against a growing database (to 150 MB) the workers' CPU per request rose 5-6 % with the default and stayed level
 # with 32 MB, their peak RSS unchanged (docs/performance.md).
 _SQLITE_CACHE_KIB = 32_000
-PG_CONNECT_TIMEOUT_SECONDS = 2  # libpq's minimum; a URL's own connect_timeout wins
-PG_STATEMENT_TIMEOUT_MS = 5_000  # a URL's own `options=-c statement_timeout=...` wins
 # PostgreSQL SQLSTATE class 54 (program limit exceeded) is raised as an OperationalError, but the row is at fault.
 _CONTENT_SQLSTATE_CLASSES = ("54",)
 _INSUFFICIENT_PRIVILEGE = "42501"
@@ -59,6 +58,30 @@ _READ_ONLY_TRANSACTION = "25006"
 _WRITES_REFUSED = (_READ_ONLY_TRANSACTION, _INSUFFICIENT_PRIVILEGE, "25P02", "25P03")
 READ_ONLY = ("the database is read-only: a standby (after a failover?), or default_transaction_read_only set for "
              "the role or the database")
+
+
+# The request path's waits on PostgreSQL end at a deadline (`deadline`): the deadline and its length, or None.
+_DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("cds_database_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Waits on PostgreSQL in this thread (and context) end `seconds` from now, inside the block (db_postgres): the
+    request path's (the jti check, the prior approval, feedback), so that a frozen server gets the call a 503, not a
+    worker killed by gunicorn's timeout. The audit writer and the health checks' ping, in threads of their own, set
+    none. A deadline set inside another ends no later than the outer one."""
+    outer = _DEADLINE.get()
+    ends = time.monotonic() + seconds
+    token = _DEADLINE.set(outer if outer is not None and outer[0] <= ends else (ends, seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def current_deadline() -> tuple[float, float] | None:
+    """The deadline (time.monotonic) of this thread's waits on PostgreSQL and its length in seconds, if one is set."""
+    return _DEADLINE.get()
 
 
 class DatabaseUnavailable(Exception):
@@ -97,13 +120,22 @@ def create_db_engine(database_url: str) -> Engine:
     """An engine for `database_url` (`driver_url`). Statement parameters are kept out of error messages
     (`hide_parameters`): they hold patient ids and criteria notes, and errors are logged."""
     url = driver_url(make_url(database_url))
-    if url.get_backend_name() == "postgresql":
-        url = _with_timeouts(url)
     if url.get_backend_name() == "sqlite":
         engine = _sqlite_engine(url)
+    elif url.get_backend_name() == "postgresql":
+        engine = _postgres_engine(url)
     else:
         engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_text, hide_parameters=True)
     event.listen(engine, "handle_error", _note_connection_in_use)
+    return engine
+
+
+def _postgres_engine(url: URL) -> Engine:
+    from cds_service import db_postgres  # psycopg: installed with the postgres extra only
+
+    engine = create_engine(db_postgres.with_client_settings(url), pool_pre_ping=True, json_serializer=_json_text,
+                           hide_parameters=True)
+    event.listen(engine, "do_connect", db_postgres.connect)
     return engine
 
 
@@ -127,17 +159,6 @@ def _create_private(database: Path) -> None:
         # A file that exists (FileExistsError) is the operator's, or another worker's created meanwhile. Anything else
         # (a volume not mounted yet) is an outage like any other: connecting says so, and is retried.
         pass
-
-
-def _with_timeouts(url: URL) -> URL:
-    """The URL with a connect timeout and a statement timeout, unless it sets them itself (`options` already there,
-    such as a search_path, is kept: the URL's settings come after ours, and the last one wins)."""
-    query = dict(url.query)
-    query.setdefault("connect_timeout", str(PG_CONNECT_TIMEOUT_SECONDS))
-    options = query.get("options")
-    own = options if isinstance(options, str) else " ".join(options or ())
-    query["options"] = f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS} {own}".strip()
-    return url.set(query=query)
 
 
 def _json_text(value: Any) -> str:
@@ -284,6 +305,9 @@ def error_cause(exc: BaseException) -> str | None:
     lost, an SQLite file locked or read-only. None when it does not: the classes and codes of error_summary are all
     there is."""
     original = exc.orig if isinstance(exc, DBAPIError) else None
+    own = getattr(original, "cds_cause", None)  # an error of the service's own making (db_postgres.NoAnswer)
+    if isinstance(own, str):
+        return own
     name = getattr(original, "sqlite_errorname", None)
     if isinstance(name, str):  # an extended code (SQLITE_READONLY_DBMOVED) has its primary code's cause
         return _SQLITE_CAUSES.get("_".join(name.split("_")[:2]))

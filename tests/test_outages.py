@@ -224,10 +224,13 @@ def test_closing_during_an_outage_is_bounded_and_names_what_is_lost(started: Aud
                                                                     caplog: pytest.LogCaptureFixture) -> None:
     """The database stays down until the test is over: close(timeout=0.5) returns all the same, having said which
     record it gives up."""
+    published: list[audit_health.WriterStatus] = []  # what /metrics is told (metrics.Metrics.publish_audit)
+    started.report_status(published.append)
     outage.down()
     started.record_invocation(invocation("never-written"))
     assert ends_within_guard(lambda: started.close(timeout=0.5)), "close waited for the database"
     assert "1 records unwritten" in caplog.text and "never-written" in caplog.text
+    assert started.status().lost == published[-1].lost == {"unwritten": 1}
 
 
 def test_records_lost_without_a_hook_instance_are_counted_not_listed_as_blanks(
