@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from cds_service.db import driver_url
+from cds_service.db import driver_url, option_problem
 from cds_service.exceptions import path_expression
 from cds_service.file_schemas import file_validator, schema_problem
 from cds_service.urls import internal_host, normalized_url
@@ -175,8 +175,8 @@ def _in_memory(url: URL) -> bool:
 
 
 def parse_database_url(raw: str, name: str) -> URL:
-    """`raw` read as a SQLAlchemy URL whose driver is installed, or a ConfigError naming `name`. The messages never
-    repeat the URL, which holds the password."""
+    """`raw` read as a SQLAlchemy URL whose driver is installed and would take its options, or a ConfigError naming
+    `name`. The messages never repeat the URL, which holds the password."""
     try:
         url = make_url(raw)
     except ArgumentError:
@@ -191,6 +191,9 @@ def parse_database_url(raw: str, name: str) -> URL:
     except ImportError:
         raise ConfigError(f"{name}: the driver of {url.drivername!r} is not installed (PostgreSQL: "
                           f"pip install '.[postgres]' and {_EXAMPLE_DATABASE_URL})") from None
+    problem = option_problem(driver_url(url))  # else the service would run with its audit trail refused
+    if problem:
+        raise ConfigError(f"{name}: {problem}")
     return url
 
 

@@ -130,6 +130,16 @@ def create_db_engine(database_url: str) -> Engine:
     return engine
 
 
+def option_problem(url: URL) -> str | None:
+    """Why the driver would refuse the options of the URL (`driver_url`) when connecting, found without connecting
+    (db_postgres.option_problem); None when none is found, or for a database other than PostgreSQL."""
+    if url.get_backend_name() != "postgresql":
+        return None
+    from cds_service import db_postgres  # psycopg: installed with the postgres extra only
+
+    return db_postgres.option_problem(url)
+
+
 def _postgres_engine(url: URL) -> Engine:
     from cds_service import db_postgres  # psycopg: installed with the postgres extra only
 
@@ -317,8 +327,7 @@ def error_cause(exc: BaseException) -> str | None:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:  # SQLAlchemy's reading of the driver's error
         return "the connection was lost or closed"
     if _connecting(exc) and original is not None:
-        text = str(original)
-        return next((cause for words, cause in _CONNECT_CAUSES if words.search(text)), None)
+        return _connect_cause(str(original))
     return None
 
 
@@ -339,6 +348,22 @@ def _writes_refused_cause(exc: BaseException) -> str | None:
     where = f" for {found[1]} {found[2]}" if found else ""
     return f"permission denied{where}: the role lacks a privilege the audit trail needs (docs/configuration.md, " \
            "Database)"
+
+
+# A connection option libpq or psycopg refused (config.py checks those it knows at start): its name, never its value.
+_OPTION_UNKNOWN = re.compile(r'invalid connection option "(\w+)"')
+_OPTION_VALUE = (re.compile(r'for connection option "(\w+)"'), re.compile(r'invalid "?(\w+)"? value'),
+                 re.compile(r"bad value for (\w+)"))
+
+
+def _connect_cause(text: str) -> str | None:
+    unknown = _OPTION_UNKNOWN.search(text)
+    if unknown:
+        return f"the database URL's option {unknown[1]} is not a libpq connection option"
+    value = next((found for words in _OPTION_VALUE if (found := words.search(text))), None)
+    if value:
+        return f"the database URL's option {value[1]} has a value libpq does not take"
+    return next((cause for words, cause in _CONNECT_CAUSES if words.search(text)), None)
 
 
 # libpq's connection parameters that hold a secret: they may stand in a URL's query, where SQLAlchemy prints them.

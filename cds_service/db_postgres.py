@@ -1,6 +1,6 @@
 """PostgreSQL's side of the audit database, through psycopg 3 (installed with the `postgres` extra, so imported for a
-PostgreSQL URL only): the client settings added to the URL, and connections whose waits end at the deadline a
-request set (db.deadline).
+PostgreSQL URL only): the URL's options checked without connecting, the client settings added to the URL, and
+connections whose waits end at the deadline a request set (db.deadline).
 
 Every wait is bounded (docs/audit.md §Timeouts). libpq bounds connecting (`connect_timeout`) and, with TCP keepalives
 and `tcp_user_timeout`, a server the network cut off. A server that is frozen (SIGSTOP, a hung VM) is another matter:
@@ -11,14 +11,16 @@ gunicorn's timeout with its worker.
 """
 from __future__ import annotations
 
+import re
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import psycopg
 from psycopg.abc import RV, PQGen
 from sqlalchemy.engine import URL, Dialect
 
 from cds_service.db import current_deadline
+from cds_service.printable import json_value
 
 PG_CONNECT_TIMEOUT_SECONDS = 2  # libpq's minimum; a URL's own connect_timeout wins
 PG_STATEMENT_TIMEOUT_MS = 5_000  # a URL's own `options=-c statement_timeout=...` wins
@@ -37,6 +39,48 @@ def with_client_settings(url: URL) -> URL:
     own = options if isinstance(options, str) else " ".join(options or ())
     query["options"] = f"-c statement_timeout={PG_STATEMENT_TIMEOUT_MS} {own}".strip()
     return url.set(query=query)
+
+
+# The options libpq reads as one of some words or as a whole number: it checks their values only when connecting, and
+# a URL it then refuses leaves a service running with no audit trail (config.py checks them at start instead).
+_CHOICES = {
+    "sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "gssencmode": ("disable", "prefer", "require"),
+    "channel_binding": ("disable", "prefer", "require"),
+    "sslcertmode": ("disable", "allow", "require"),
+    "sslnegotiation": ("postgres", "direct"),
+    "target_session_attrs": ("any", "read-write", "read-only", "primary", "standby", "prefer-standby"),
+    "load_balance_hosts": ("disable", "random"),
+}
+_INTEGERS = ("connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+             "tcp_user_timeout", "sslcompression", "sslsni")
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def option_problem(url: URL) -> str | None:
+    """Why libpq would refuse the options of the URL's query when connecting, found without connecting: an option
+    it does not know (its list of options, PQconndefaults), or a value of one it reads as a word or a number. A
+    value is quoted only for those: another option's may be a secret."""
+    known = {option.keyword.decode() for option in psycopg.pq.Conninfo.get_defaults()}
+    for name, value in url.query.items():
+        if name not in known:
+            return f"the database URL's option {json_value(name)} is not a libpq connection option"
+        problem = _value_problem(name, (value,) if isinstance(value, str) else value)
+        if problem:
+            return f"the database URL's option {name} {problem}"
+    return None
+
+
+def _value_problem(name: str, values: Sequence[str]) -> str | None:
+    if name not in _CHOICES and name not in _INTEGERS:
+        return None
+    if len(values) != 1:
+        return "is given more than once"
+    if name in _CHOICES and values[0] not in _CHOICES[name]:
+        return f"is {json_value(values[0])}; libpq takes one of {', '.join(_CHOICES[name])}"
+    if name in _INTEGERS and not _INTEGER.fullmatch(values[0]):
+        return f"is {json_value(values[0])}; libpq takes a whole number"
+    return None
 
 
 class NoAnswer(psycopg.OperationalError):

@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
+from cds_service.audit import AuditStore
 from cds_service.audit_health import DatabasePing
 from cds_service.cli import main
-from cds_service.config import Settings
+from cds_service.config import ConfigError, Settings
 from cds_service.db import create_db_engine, error_summary, printable_url
 from tests.conftest import close_app, make_app
 from tests.live_server import serving
@@ -299,3 +300,53 @@ def test_a_postgresql_connection_ended_by_the_server_before_commit_is_lost_at_co
     finally:
         engine.dispose()
         admin.dispose()
+
+
+# --- options of the URL that libpq would refuse (it checks them only when connecting) ------------------------------
+
+@pytest.mark.parametrize("query, said", [
+    ("sslmode=bogus", 'option sslmode is "bogus"; libpq takes one of disable, allow, prefer, require, verify-ca, '
+                      "verify-full"),
+    ("connect_timeout=abc", 'option connect_timeout is "abc"; libpq takes a whole number'),
+    ("keepalives_idle=1.5", 'option keepalives_idle is "1.5"; libpq takes a whole number'),
+    ("sslmode=require&sslmode=disable", "option sslmode is given more than once"),
+    ("sslmod=require", 'option "sslmod" is not a libpq connection option'),
+])
+def test_an_option_libpq_would_refuse_stops_the_start_up_and_fails_the_checks(
+        query: str, said: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`?sslmode=bogus` passed `cds-service check`, gunicorn booted, and /readyz said "OperationalError while
+    connecting" for ever, while the records waited in memory, to be lost at the stop."""
+    url = f"postgresql+psycopg://cds:{SECRET}@127.0.0.1:1/cds?{query}"
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"CDS_DATABASE_URL": url})
+    assert str(raised.value) == f"CDS_DATABASE_URL: the database URL's {said}"
+    monkeypatch.setenv("CDS_DATABASE_URL", url)
+    monkeypatch.delenv("CDS_AUTH_CONFIG", raising=False)
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == f"cds-service check: CDS_DATABASE_URL: the database URL's {said}\n"
+    code, err = audit(capsys, url)
+    assert code == 2 and f"--database-url: the database URL's {said}" in err
+    assert SECRET not in str(raised.value) + err
+
+
+def test_options_libpq_takes_pass_the_checks() -> None:
+    url = ("postgresql://cds@db.internal/cds?sslmode=verify-full&connect_timeout=10&application_name=cds"
+           "&keepalives_idle=%2060%20&target_session_attrs=read-write&options=-csearch_path%3Dcds")
+    assert Settings.from_env({"CDS_DATABASE_URL": url}).database_url == url
+
+
+def test_a_value_refused_when_connecting_is_said_by_its_option_never_its_value(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """What the start-up cannot check (a TLS version libpq does not know) is refused when connecting: the check, the
+    log and /readyz name the option, and not its value, which for another option could be a secret (the URL printed
+    by the check and the log hides a password)."""
+    url = f"postgresql+psycopg://cds:{SECRET}@127.0.0.1:1/cds?ssl_min_protocol_version=TLSv9"
+    said = "OperationalError / OperationalError while connecting: the database URL's option ssl_min_protocol_version " \
+           "has a value libpq does not take"
+    code, _, err = check(capsys, url)
+    assert code == 2 and err.endswith(f"cannot be used: {said}\n")
+    store = AuditStore(url)
+    try:
+        assert store.database_problem() == said
+    finally:
+        store.close()
