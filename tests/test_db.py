@@ -10,7 +10,8 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from dataclasses import replace
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +50,43 @@ def _postgres_schema_url(base_url: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@dataclass(frozen=True)
+class SchemaRole:
+    """A role of the test's own, with a password (a server may ask roles other than the test's for one), and a fresh
+    schema it was granted privileges on: `url` connects as the role there, `admin` as the test server's role."""
+
+    name: str
+    schema: str
+    url: str
+    admin: Engine
+
+    def sql(self, statement: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(statement))
+
+
+@contextmanager
+def schema_role(privileges: str) -> Iterator[SchemaRole]:
+    """A SchemaRole with `privileges` ("USAGE, CREATE") on its schema; the role, its objects and the schema dropped
+    afterwards. Needs CDS_TEST_POSTGRES_URL."""
+    assert POSTGRES_URL
+    name, password = f"cds_test_{uuid.uuid4().hex[:12]}", uuid.uuid4().hex
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    for url in _postgres_schema_url(POSTGRES_URL):  # one fresh schema, dropped when the loop ends
+        schema = make_url(url).query["options"].split("=", 1)[1]
+        as_role = make_url(url).set(username=name, password=password).render_as_string(hide_password=False)
+        role = SchemaRole(name, schema, as_role, admin)
+        role.sql(f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}'")
+        role.sql(f'GRANT {privileges} ON SCHEMA "{schema}" TO "{name}"')
+        try:
+            yield role
+        finally:
+            role.sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{name}'")
+            role.sql(f'DROP OWNED BY "{name}"')
+            role.sql(f'DROP ROLE "{name}"')
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -367,24 +405,11 @@ def test_a_role_that_cannot_create_the_schema_stops_the_start_up_naming_the_priv
     """A role with CONNECT only (PostgreSQL 15 no longer grants CREATE on `public` to everyone)."""
     if not POSTGRES_URL:
         pytest.skip("CDS_TEST_POSTGRES_URL is not set")
-    role, password = f"cds_test_{uuid.uuid4().hex[:12]}", uuid.uuid4().hex
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    for url in _postgres_schema_url(POSTGRES_URL):  # one fresh schema, dropped when the loop ends
-        schema = make_url(url).query["options"].split("=", 1)[1]
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE ROLE "{role}" LOGIN PASSWORD \'{password}\''))
-            connection.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"'))
-        try:
-            limited = make_url(url).set(username=role, password=password).render_as_string(hide_password=False)
-            with pytest.raises(ConfigError, match="^cannot create or upgrade the audit schema: ProgrammingError / "
-                                                  "InsufficientPrivilege \\(SQLSTATE 42501\\): the database role "
-                                                  "needs CREATE on its schema"):
-                make_app(Settings(database_url=limited))
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP OWNED BY "{role}"'))
-                connection.execute(text(f'DROP ROLE "{role}"'))
-    admin.dispose()
+    with schema_role("USAGE") as role:
+        with pytest.raises(ConfigError, match="^cannot create or upgrade the audit schema: ProgrammingError / "
+                                              "InsufficientPrivilege \\(SQLSTATE 42501\\): the database role needs "
+                                              "CREATE on its schema"):
+            make_app(Settings(database_url=role.url))
 
 
 def test_workers_starting_at_once_migrate_without_errors(database_url: str) -> None:

@@ -6,14 +6,12 @@ database refuses for itself (a constraint) is still given up alone (tests/test_a
 from __future__ import annotations
 
 import json
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
 from cds_service import audit_health
@@ -23,7 +21,7 @@ from cds_service.db import READ_ONLY, is_unavailable
 from tests.live_server import LiveClient
 from tests.test_audit import count_invocations, invocation
 from tests.test_auth import BASE, JwksServer, auth_config, call, claims, ec_token, jwks_server  # noqa: F401
-from tests.test_db import POSTGRES_URL, _postgres_schema_url
+from tests.test_db import POSTGRES_URL, SchemaRole, schema_role
 from tests.test_outages import eventually, hook_call, served
 
 SERVICE = "/cds-services/blinatumomab-coverage"
@@ -47,47 +45,22 @@ def test_a_database_refusing_the_rows_themselves_is_not(sqlstate: str) -> None:
     assert not is_unavailable(_error(sqlstate))
 
 
-@dataclass(frozen=True)
-class Role:
-    """A role of its own, owning the audit schema it creates in a schema of its own, and the test server's admin."""
-
-    name: str
-    schema: str
-    url: str
-    admin: Engine
-
-    def sql(self, statement: str) -> None:
-        with self.admin.connect() as connection:
-            connection.execute(text(statement))
-
-    def fail_over(self, read_only: bool) -> None:
-        """The role's sessions read-only from now on (or writable again), as on a standby; with `read_only`, its open
-        sessions ended, as a failover ends them. Sessions opened while read-only stay so."""
-        setting = "SET default_transaction_read_only = on" if read_only else "RESET default_transaction_read_only"
-        self.sql(f'ALTER ROLE "{self.name}" {setting}')
-        if read_only:
-            self.sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{self.name}'")
+def fail_over(role: SchemaRole, read_only: bool) -> None:
+    """The role's sessions read-only from now on (or writable again), as on a standby; with `read_only`, its open
+    sessions ended, as a failover ends them. Sessions opened while read-only stay so."""
+    setting = "SET default_transaction_read_only = on" if read_only else "RESET default_transaction_read_only"
+    role.sql(f'ALTER ROLE "{role.name}" {setting}')
+    if read_only:
+        role.sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role.name}'")
 
 
 @pytest.fixture
-def role() -> Iterator[Role]:
+def role() -> Iterator[SchemaRole]:
+    """A role owning the audit schema it creates, in a schema of its own."""
     if not POSTGRES_URL:
         pytest.skip("CDS_TEST_POSTGRES_URL is not set")
-    name, password = f"cds_test_{uuid.uuid4().hex[:12]}", uuid.uuid4().hex
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    for url in _postgres_schema_url(POSTGRES_URL):  # one fresh schema, dropped when the loop ends
-        schema = make_url(url).query["options"].split("=", 1)[1]
-        owner = Role(name, schema, make_url(url).set(username=name, password=password).render_as_string(hide_password=False),
-                     admin)
-        owner.sql(f"CREATE ROLE \"{name}\" LOGIN PASSWORD '{password}'")
-        owner.sql(f'GRANT USAGE, CREATE ON SCHEMA "{schema}" TO "{name}"')
-        try:
-            yield owner
-        finally:
-            owner.sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{name}'")
-            owner.sql(f'DROP OWNED BY "{name}"')
-            owner.sql(f'DROP ROLE "{name}"')
-    admin.dispose()
+    with schema_role("USAGE, CREATE") as owner:
+        yield owner
 
 
 def readiness(client: LiveClient) -> tuple[int, dict[str, Any]]:
@@ -96,7 +69,7 @@ def readiness(client: LiveClient) -> tuple[int, dict[str, Any]]:
 
 
 @pytest.mark.postgres
-def test_a_read_only_database_is_a_503_and_the_records_wait_for_it(role: Role, tmp_path: Path,
+def test_a_read_only_database_is_a_503_and_the_records_wait_for_it(role: SchemaRole, tmp_path: Path,
                                                                    jwks_server: JwksServer) -> None:
     """Every signed call and feedback call answered 500 "Internal error", every record was dropped as refused, and
     /readyz said ok. Ended by a failover onto a writable server, whose sessions the pool had kept read-only."""
@@ -106,7 +79,7 @@ def test_a_read_only_database_is_a_503_and_the_records_wait_for_it(role: Role, t
     with served(settings) as (app, client):
         store: AuditStore = app.extensions["cds_service"].store
         assert call(client, ec_token()).status_code == 200
-        role.fail_over(read_only=True)
+        fail_over(role, read_only=True)
         feedback_token = ec_token(claims(aud=BASE + FEEDBACK))
         feedback = client.post(FEEDBACK, json=FEEDBACK_BODY, headers={"Authorization": f"Bearer {feedback_token}"})
         for response in (call(client, ec_token()), feedback):
@@ -116,7 +89,7 @@ def test_a_read_only_database_is_a_503_and_the_records_wait_for_it(role: Role, t
         status, body = readiness(client)
         assert (status, body["database"], body["problems"][0]) == (503, "read-only", READ_ONLY)
         assert store.status().lost == {} and store.status().backlog >= 2  # the 503s' records wait
-        role.fail_over(read_only=False)  # the pooled sessions were opened read-only
+        fail_over(role, read_only=False)  # the pooled sessions were opened read-only
         eventually(lambda: readiness(client)[0] == 200, 20)
         assert store.flush(20)
         assert store.status().lost == {}
@@ -127,19 +100,19 @@ def test_a_read_only_database_is_a_503_and_the_records_wait_for_it(role: Role, t
 
 
 @pytest.mark.postgres
-def test_the_health_checks_ping_asks_a_new_session_once_the_database_takes_writes(role: Role) -> None:
+def test_the_health_checks_ping_asks_a_new_session_once_the_database_takes_writes(role: SchemaRole) -> None:
     store = AuditStore(role.url)
     try:
-        role.fail_over(read_only=True)
+        fail_over(role, read_only=True)
         assert store.database_problem() == READ_ONLY
-        role.fail_over(read_only=False)  # the session the ping had is still read-only
+        fail_over(role, read_only=False)  # the session the ping had is still read-only
         assert store.database_problem() is None
     finally:
         store.close()
 
 
 @pytest.mark.postgres
-def test_a_privilege_revoked_keeps_the_records_until_it_is_granted_again(role: Role,
+def test_a_privilege_revoked_keeps_the_records_until_it_is_granted_again(role: SchemaRole,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """`REVOKE INSERT ON invocation`: the calls were answered, and every record was dropped as refused. Feedback,
     stored at once, answered 500."""
