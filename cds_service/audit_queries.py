@@ -7,11 +7,12 @@ as well as in the database, so a record is found while it is being written too.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Engine, Text, bindparam, cast, delete, func, insert, select
+from sqlalchemy import ColumnElement, Engine, Text, bindparam, cast, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -25,6 +26,7 @@ from cds_service.hook_request import ORDER_SIGN
 
 NO_PLAN = "no-plan"  # the listings' name for the orders decided under no plan (order_outcome.no_plan_reason)
 _ORDER_TYPE = "MedicationRequest/"
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id: what an order a suggestion creates is named by
 _APPROVED_REQUESTS = (INITIAL, RENEWAL)  # every request type: an approval of either may count (prior_approval.py)
 _JTI_PURGE_INTERVAL = timedelta(minutes=10)
 
@@ -277,14 +279,17 @@ class AuditQueries:
         refers to), or about this order (its id, with or without the type): every call that decided it and the call
         whose suggestion created it (a split's later cycle). Newest first, with the feedback on their cards."""
         asserted = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.coverage_assertion_id == key)
-        query = (
-            select(Invocation)
-            .where((Invocation.hook_instance == key) | (Invocation.request_id == key) | Invocation.id.in_(asserted)
-                   | Invocation.id.in_(_about_order(_order_reference(key))))
-            .options(selectinload(Invocation.outcomes).selectinload(OrderOutcomeRow.cards))
-            .order_by(Invocation.time.desc(), Invocation.id.desc())
-        )
+        order = _order_reference(key)
+        decided = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.order_id == order)
         with Session(self.engine) as session:
+            query = (
+                select(Invocation)
+                .where((Invocation.hook_instance == key) | (Invocation.request_id == key)
+                       | Invocation.id.in_(asserted) | Invocation.id.in_(decided)
+                       | Invocation.id.in_(_creating(session, order)))
+                .options(selectinload(Invocation.outcomes).selectinload(OrderOutcomeRow.cards))
+                .order_by(Invocation.time.desc(), Invocation.id.desc())
+            )
             records = [invocation_record(invocation) for invocation in session.scalars(query)]
             return [InvocationDetail(record, self._feedback_on(session, record)) for record in records]
 
@@ -359,14 +364,18 @@ def _order_reference(order: str) -> str:
     return order if order.startswith(_ORDER_TYPE) else _ORDER_TYPE + order
 
 
-def _about_order(reference: str) -> CompoundSelect[int]:
-    """The invocations that decided this order, or whose suggestion creates it. `creates` is a JSON list of
-    references: matched as a quoted string in its text, the same on SQLite and PostgreSQL (FHIR ids hold no quote,
-    and the key's LIKE wildcards are escaped)."""
-    quoted = '%"' + reference.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"%'
-    created = (select(OrderOutcomeRow.invocation_id).join(IssuedCard, IssuedCard.outcome_id == OrderOutcomeRow.id)
-               .where(IssuedCard.kind == "suggestion", cast(IssuedCard.creates, Text).like(quoted, escape="\\")))
-    return select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.order_id == reference).union(created)
+def _creating(session: Session, reference: str) -> list[int]:
+    """The invocations whose suggestion creates this order. `creates` is a JSON list of references: the rows whose
+    text holds the reference quoted are read (LIKE), and the list itself decides, since SQLite's LIKE ignores case
+    and FHIR ids do not. Only an id can be one: no LIKE wildcard, quote or backslash, and not the 50,000 bytes of a
+    pattern SQLite refuses."""
+    if not _FHIR_ID.fullmatch(reference.removeprefix(_ORDER_TYPE)):
+        return []
+    rows = session.execute(
+        select(OrderOutcomeRow.invocation_id, IssuedCard.creates)
+        .join(IssuedCard, IssuedCard.outcome_id == OrderOutcomeRow.id)
+        .where(IssuedCard.kind == "suggestion", cast(IssuedCard.creates, Text).like(f'%"{reference}"%')))
+    return [invocation for invocation, creates in rows if reference in (creates or [])]
 
 
 def _calls(period: tuple[datetime | None, datetime | None], patient: str | None, client: str | None,

@@ -12,7 +12,7 @@ import re
 import sys
 from datetime import datetime, timedelta, timezone
 from itertools import chain
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Protocol, Sequence, TypeVar
 
 from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -306,7 +306,7 @@ def _table_values(row: DecisionRow | RejectedRow) -> tuple[Any, ...]:
                 row.hook_instance)
     decision = _decision(row.decision, row.no_plan_reason) + (" (what-if)" if row.what_if else "")
     sent = "/".join(code for code in (row.covered, row.pa_needed) if code) or None
-    period = row.authorization if row.pa_needed == "satisfied" else None  # issued as an authorization
+    period = row.authorization if row.authorization and not _why_not_authorized(row, row.hook) else None
     authorized = f"{period.get('start')}/{period.get('end')}" if period else None  # ISO 8601's interval: compact
     return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.order_id, row.policy, decision,
             row.indication, sent, authorized, row.hook_instance, row.coverage_assertion_id)
@@ -400,7 +400,20 @@ def _authorized(outcome: OrderOutcome, hook: str) -> str:
     return f"none issued ({unissued}); period if approved: {period}" if unissued else period
 
 
-def _why_not_authorized(outcome: OrderOutcome, hook: str) -> str:
+class _Sent(Protocol):
+    """What was sent with a decision, as an order's outcome (`show`) and a listing's row (the table) both say it."""
+
+    @property
+    def what_if(self) -> bool: ...
+    @property
+    def coverage_assertion_id(self) -> str | None: ...
+    @property
+    def covered(self) -> str | None: ...
+    @property
+    def pa_needed(self) -> str | None: ...
+
+
+def _why_not_authorized(outcome: _Sent, hook: str) -> str:
     """Why a met decision's period was not an authorization ("" when it was)."""
     if outcome.what_if:
         return "what-if call"

@@ -314,6 +314,8 @@ def error_cause(exc: BaseException) -> str | None:
     password refused, a database that does not exist, a permission, connection refused or timed out, a connection
     lost, an SQLite file locked or read-only. None when it does not: the classes and codes of error_summary are all
     there is."""
+    if isinstance(exc, SchemaError):  # its message is the service's own, made of such summaries
+        return str(exc)
     original = exc.orig if isinstance(exc, DBAPIError) else None
     own = getattr(original, "cds_cause", None)  # an error of the service's own making (db_postgres.NoAnswer)
     if isinstance(own, str):

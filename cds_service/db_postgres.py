@@ -52,9 +52,10 @@ _CHOICES = {
     "target_session_attrs": ("any", "read-write", "read-only", "primary", "standby", "prefer-standby"),
     "load_balance_hosts": ("disable", "random"),
 }
+# Not sslsni or sslcompression: libpq reads those as on when "1", whatever else they say ("true" connects).
 _INTEGERS = ("connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
-             "tcp_user_timeout", "sslcompression", "sslsni")
-_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+             "tcp_user_timeout")
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")  # ASCII digits: `\d` takes any script's, which libpq refuses
 
 
 def option_problem(url: URL) -> str | None:

@@ -598,7 +598,8 @@ def _wait_until_up(url: str) -> None:
 
 def test_show_finds_the_calls_about_an_order_and_the_split_that_created_it(store: AuditStore) -> None:
     """The orders a suggestion creates are a JSON list: its references are matched whole (not a longer id that starts
-    alike), and a LIKE wildcard in the id looked up is a plain character."""
+    alike, nor one of another case, which SQLite's LIKE would take), and a key that is no FHIR id (a LIKE wildcard, a
+    key longer than SQLite takes as a pattern) matches no order."""
     split = outcome("MedicationRequest/mr-1", card_uuids=["c1"], suggestion_uuids=["s1"],
                     suggestion_cards={"s1": "c1"}, suggestion_creates={"s1": ["MedicationRequest/mr-1-c2"]})
     store.record_invocation(invocation("hi-split", "p1", split, time=NOW - timedelta(minutes=5)))
@@ -608,4 +609,4 @@ def test_show_finds_the_calls_about_an_order_and_the_split_that_created_it(store
     assert [detail.record.hook_instance for detail in store.show("mr-1-c2")] == ["hi-c2", "hi-split"]
     assert [detail.record.hook_instance for detail in store.show("MedicationRequest/mr-1")] == ["hi-split"]
     assert [detail.record.hook_instance for detail in store.show("mr-1-c")] == ["hi-other"]
-    assert store.show("mr-1-c_") == store.show("mr-1-c%") == []
+    assert store.show("mr-1-c_") == store.show("mr-1-c%") == store.show("MR-1-C2") == store.show("k" * 60000) == []

@@ -608,7 +608,7 @@ def test_rejected_cannot_be_filtered_by_order(audited: str, capsys: pytest.Captu
 def test_show_of_decisions_recorded_before_migration_0006(database_url: str,  # noqa: F811
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """Such rows do not say what was sent; an order-sign action of a call that was not what-if carried the
-    authorization (satisfied-pa-id), a what-if call's did not."""
+    authorization (satisfied-pa-id), a what-if call's did not: `show` and the table's `authorized` say it alike."""
     store = AuditStore(database_url)
     store.start()
     store.record_invocation(invocation("hi-signed", "p1", outcome(coverage_assertion_id="a-1")))
@@ -620,6 +620,9 @@ def test_show_of_decisions_recorded_before_migration_0006(database_url: str,  # 
     assert "sent         coverage-information (its codes are not recorded before migration 0006)" in signed
     assert "authorized   none issued (what-if call); period if approved: 2026-11-01 to 2027-05-01" in what_if
     assert "indications evaluated" not in signed  # recorded since migration 0007 only
+    _, table = run(capsys, "audit", "--database-url", database_url)
+    rows = {line.split()[-2]: line for line in table.splitlines()[2:]}  # by hookInstance
+    assert "2026-11-01/2027-05-01" in rows["hi-signed"] and "2026-11-01/" not in rows["hi-what-if"]
 
 
 def _coverage(body: dict[str, Any], **changes: Any) -> dict[str, Any]:

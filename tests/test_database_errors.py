@@ -19,7 +19,7 @@ from cds_service.audit import AuditStore
 from cds_service.audit_health import DatabasePing
 from cds_service.cli import main
 from cds_service.config import ConfigError, Settings
-from cds_service.db import create_db_engine, error_summary, printable_url
+from cds_service.db import SchemaError, create_db_engine, error_summary, printable_url
 from tests.conftest import close_app, make_app
 from tests.live_server import serving
 from tests.test_db import POSTGRES_URL
@@ -309,6 +309,7 @@ def test_a_postgresql_connection_ended_by_the_server_before_commit_is_lost_at_co
                       "verify-full"),
     ("connect_timeout=abc", 'option connect_timeout is "abc"; libpq takes a whole number'),
     ("keepalives_idle=1.5", 'option keepalives_idle is "1.5"; libpq takes a whole number'),
+    ("keepalives=%D9%A1", 'option keepalives is "١"; libpq takes a whole number'),  # an Arabic-Indic digit one
     ("sslmode=require&sslmode=disable", "option sslmode is given more than once"),
     ("sslmod=require", 'option "sslmod" is not a libpq connection option'),
 ])
@@ -331,7 +332,8 @@ def test_an_option_libpq_would_refuse_stops_the_start_up_and_fails_the_checks(
 
 def test_options_libpq_takes_pass_the_checks() -> None:
     url = ("postgresql://cds@db.internal/cds?sslmode=verify-full&connect_timeout=10&application_name=cds"
-           "&keepalives_idle=%2060%20&target_session_attrs=read-write&options=-csearch_path%3Dcds")
+           "&keepalives_idle=%2060%20&target_session_attrs=read-write&options=-csearch_path%3Dcds&sslsni=true"
+           "&sslcompression=yes")  # libpq reads these two as on when "1", and connects with any value
     assert Settings.from_env({"CDS_DATABASE_URL": url}).database_url == url
 
 
@@ -350,3 +352,10 @@ def test_a_value_refused_when_connecting_is_said_by_its_option_never_its_value(
         assert store.database_problem() == said
     finally:
         store.close()
+
+
+def test_a_schema_error_is_summarized_with_its_own_words() -> None:
+    """/readyz said "audit schema not created yet: SchemaError" for a database a newer release migrated: its message
+    is the service's own (a revision, or a summary of the database's error), so it is said whole."""
+    said = "the audit database is at schema revision 0099, which this release does not know"
+    assert error_summary(SchemaError(said)) == f"SchemaError: {said}"
