@@ -151,10 +151,11 @@ class AuditQueries:
         self._writer.require_schema()
         parameters = {"patient_id": patient_id, "client": client_iss, "tenant": tenant, "policy": policy_id,
                       "exclude": list(exclude_order_ids)}
-        with self.engine.connect() as connection:
+        with self.engine.connect() as connection:  # each kind's latest: continuations must not crowd out initials
             written = [PriorApproval(row.order_id, aware(row.time), row.hook_instance, row.coverage_assertion_id,
                                      *_period(row.authorization), row.request_type)
-                       for row in connection.execute(_PRIOR_APPROVAL, parameters)
+                       for kind in _APPROVED_REQUESTS
+                       for row in connection.execute(_PRIOR_APPROVAL, {**parameters, "request_type": kind})
                        if _began_before(row.authorization, before)]
         return tuple(sorted(queued + written, key=lambda approval: approval.time, reverse=True))
 
@@ -313,7 +314,9 @@ def _possibly_ours(uuids: set[str]) -> set[str]:
 
 
 # Built once: a Florida Blue evaluation asks it on every call, and building the statement cost more than running it.
-# The latest approvals of a patient: enough to pass over re-signed orders of one start, and renewals too old to count.
+# The latest approvals of a patient of one request type: enough to pass over re-signed orders of one start, and
+# renewals too old to count; asked for each type apart, so that an initial approval, which counts at any age, is never
+# pushed out by later continuations.
 _PRIOR_APPROVAL_ROWS = 20
 _PRIOR_APPROVAL = (
     select(OrderOutcomeRow.order_id, Invocation.time, Invocation.hook_instance, OrderOutcomeRow.coverage_assertion_id,
@@ -326,7 +329,7 @@ _PRIOR_APPROVAL = (
         Invocation.hook == ORDER_SIGN,
         OrderOutcomeRow.policy == bindparam("policy"),
         OrderOutcomeRow.decision == MEETS,
-        OrderOutcomeRow.request_type.in_(_APPROVED_REQUESTS),
+        OrderOutcomeRow.request_type == bindparam("request_type"),
         OrderOutcomeRow.what_if.is_(False),
         OrderOutcomeRow.order_id.not_in(bindparam("exclude", expanding=True)),
     )

@@ -610,3 +610,20 @@ def test_show_finds_the_calls_about_an_order_and_the_split_that_created_it(store
     assert [detail.record.hook_instance for detail in store.show("MedicationRequest/mr-1")] == ["hi-split"]
     assert [detail.record.hook_instance for detail in store.show("mr-1-c")] == ["hi-other"]
     assert store.show("mr-1-c_") == store.show("mr-1-c%") == store.show("MR-1-C2") == store.show("k" * 60000) == []
+
+
+def test_an_initial_approval_is_found_behind_many_later_continuations(store: AuditStore) -> None:
+    """The look-up reads each kind's latest apart: twenty-one yearly continuations, none counting any more, did push
+    the initial approval, which counts at any age, out of the rows read."""
+    old = {**APPROVED, "start": "2005-01-01", "end": "2005-07-01"}
+    years_ago = NOW - timedelta(days=366 * 22)
+    store.record_invocation(invocation("initial", "p1", outcome("mr-0", authorization=old), time=years_ago))
+    for year in range(21):
+        period = {**APPROVED, "start": f"{2005 + year}-06-01", "end": f"{2006 + year}-06-01"}
+        renewal = outcome(f"mr-{year + 1}", request_type="renewal", authorization=period)
+        later = years_ago + timedelta(days=366 * (year + 1))
+        store.record_invocation(invocation(f"renewal-{year}", "p1", renewal, time=later))
+    store.flush()
+    found = store.prior_approval("p1", CLIENT, None, ASPIRUS, (), START)
+    assert [approval.order_id for approval in found if approval.request_type == "initial"] == ["mr-0"]
+    assert len(found) == 21  # the twenty latest continuations and the initial approval
