@@ -70,11 +70,36 @@ def test_results_of_one_day_both_detectable_are_mrd_positive_naming_both() -> No
     assert found.mrd_detectable.note == "MRD results of 2026-09-20: 0.05%, 0.2%"
 
 
-def test_results_of_different_times_of_one_day_are_not_a_conflict() -> None:
-    """Told apart by their effective times: the later one decides, as before."""
-    found = _read_both_ways(mrd("a", "2026-09-20T08:00:00Z", **NOT_DETECTED),
-                            mrd("b", "2026-09-20T14:00:00Z", **qty(0.05)))
-    assert found.mrd_detectable.value is True and found.mrd_detectable.evidence == ("Observation/b",)
+@pytest.mark.parametrize("first, second", [
+    ("2026-09-20T08:00:00Z", "2026-09-20T14:00:00Z"),
+    ("2026-09-20", "2026-09-20T08:00:00Z"),  # a date alone reads as its midnight: the timed one decided alone
+])
+def test_results_of_one_day_are_read_together_with_or_without_their_times(first: str, second: str) -> None:
+    """A day is one point: two assays of one marrow, and a result dated without a time beside a timed one, which
+    otherwise decided alone, the other never said."""
+    found = _read_both_ways(mrd("a", first, **NOT_DETECTED), mrd("b", second, **qty(0.05)))
+    assert found.mrd_detectable.value is None and found.mrd_detectable.evidence == BOTH
+    assert found.mrd_detectable.note == "MRD results of 2026-09-20 disagree: negative, 0.05%"
+
+
+def test_a_value_the_days_other_results_allow_decides() -> None:
+    """0.05% beside "<0.1%" (a less sensitive assay) or a qualitative "detected" is no disagreement: the value
+    decides, both named."""
+    for other, said in ((qty(0.1, comparator="<"), "<0.1%"), (POSITIVE, "positive")):
+        found = _read_both_ways(mrd("a", DAY, **qty(0.05)), mrd("b", DAY, **other))
+        assert found.mrd_detectable == Fact(True, BOTH, note=f"MRD 0.05% (2026-09-20; that day also {said})")
+        assert _at_least(found) is False
+    assert _at_least(_read_both_ways(mrd("a", DAY, **qty(0.2)), mrd("b", DAY, **POSITIVE))) is True
+    # Not allowed: a value at a strict bound, or beside "not detected".
+    assert _read_both_ways(mrd("a", DAY, **qty(0.1)), mrd("b", DAY, **qty(0.1, comparator="<"))).mrd_detectable \
+        .value is None
+
+
+def test_an_unavailable_result_of_the_day_of_a_value_yields_to_it() -> None:
+    """"MRD unavailable" beside a result of the same day: the result is on record, not both read."""
+    absent = mrd("a", DAY, dataAbsentReason={"coding": [{"code": "not-performed"}]})
+    found = _read_both_ways(absent, mrd("b", DAY, **NOT_DETECTED))
+    assert found.mrd_unavailable.value is False and found.mrd_detectable.value is False
 
 
 @pytest.mark.parametrize("first, second, at_least", [
@@ -82,7 +107,7 @@ def test_results_of_different_times_of_one_day_are_not_a_conflict() -> None:
     (qty(0.05), NOT_DETECTED, False),  # both below 0.1%, whichever is current
     (qty(0.01, comparator="<"), qty(0.05), False),
     (qty(0.15), qty(0.2), True),
-    (qty(0.2), POSITIVE, None),  # a qualitative positive decides no threshold
+    (qty(0.2), qty(0.1, comparator="<"), None),  # "<0.1%" does not allow 0.2%: either side of the threshold
 ])
 def test_florida_blue_reads_results_of_one_day_at_its_threshold(first: dict[str, Any], second: dict[str, Any],
                                                                  at_least: bool | None) -> None:

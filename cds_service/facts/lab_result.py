@@ -67,7 +67,7 @@ def by_moment(result: Result) -> datetime:
 
 
 def in_time_order(results: Iterable[Result]) -> list[Result]:
-    """Oldest first, results of one moment by reference: the readers take a moment's results together
+    """Oldest first, results of one moment by reference: the readers take a day's results together
     (latest_together), and this order only makes their evidence and notes the same whatever order the EHR listed
     them in."""
     return sorted(results, key=_moment_and_reference)
@@ -78,19 +78,46 @@ def _moment_and_reference(result: Result) -> tuple[datetime, str]:
 
 
 def latest_together(results: Sequence[Result]) -> list[Result]:
-    """The results of the latest moment of `results` (in time order): one, or several dated alike.
+    """The results of the latest day of `results` (in time order): one, or several dated alike.
 
-    Several are told apart by nothing else, not even `issued`: a report's release is not its specimen's time (a
-    slower assay on the same marrow is issued later without being a later state of the disease), and a corrected
-    report is the same Observation amended, or the old one entered in error, which the status filter reads."""
+    A day, not an instant: a result dated without a time reads as its midnight, so a timed result of the same day
+    would otherwise decide alone whatever the other said; two assays of one marrow are one point in the disease's
+    course (as persistence reads them). Nothing else tells them apart, not even `issued`: a report's release is not
+    its specimen's time (a slower assay on the same marrow is issued later without being a later state of the
+    disease), and a corrected report is the same Observation amended, or the old one entered in error, which the
+    status filter reads."""
     if not results:
         return []
-    moment = results[-1].moment
-    return [r for r in results if r.moment == moment]
+    day = results[-1].day
+    return [r for r in results if r.day == day]
+
+
+def reconciled(results: list[Result]) -> list[Result]:
+    """Of one day's MRD results, those that decide: a measured value every other result allows (0.05% beside "<0.1%",
+    a less sensitive assay, or beside a qualitative "detected") decides alone; else all of them do."""
+    exact = {r.fraction for r in results if r.fraction is not None and not r.comparator}
+    if len(exact) != 1:
+        return results
+    value = exact.pop()
+    if not all(_allows(r, value) for r in results):
+        return results
+    return [r for r in results if r.fraction == value and not r.comparator]
+
+
+def _allows(result: Result, value: Decimal) -> bool:
+    """Whether `result` is consistent with a measured fraction `value`."""
+    if result.fraction is None:
+        return result.positive is (value > 0)
+    if result.comparator == "<":
+        return value < result.fraction
+    if result.comparator == ">":
+        return value > result.fraction
+    low, high = result.bounds()  # "<=" and ">=" take their bound; a value without a comparator, itself alone
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def alike(readings: Iterable[bool | None]) -> bool | None:
-    """The reading results of one moment share; None when they differ (the record cannot say which is current)."""
+    """The reading results of one day share; None when they differ (the record cannot say which is current)."""
     found = set(readings)
     return found.pop() if len(found) == 1 else None
 
@@ -107,7 +134,7 @@ def shown(results: Iterable[Result]) -> str:
 
 @dataclass(frozen=True)
 class Concurrent(Graded):
-    """MRD results of one moment that differ (two assays of one marrow): a threshold is decided only where they all
+    """MRD results of one day that differ (two assays of one marrow): a threshold is decided only where they all
     decide it alike. 0.05% and "not detected" are both below 0.1%; 0.05% and 0.2% leave it unknown."""
 
     results: tuple[Graded, ...]

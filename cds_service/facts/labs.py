@@ -16,7 +16,7 @@ from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.cd19 import read_cd19
 from cds_service.facts.codes import completed_months, concept_text, effective_datetime, ref
 from cds_service.facts.diagnosis import Diagnosis
-from cds_service.facts.lab_result import (SHOWN, Concurrent, Result, alike, in_time_order, latest_together,
+from cds_service.facts.lab_result import (SHOWN, Concurrent, Result, alike, in_time_order, latest_together, reconciled,
                                           references, shown)
 from cds_service.facts.model import Fact, Graded
 from cds_service.facts.observations import ObservationIndex
@@ -50,7 +50,7 @@ _RELEVANCE = {
 class Labs:
     def __init__(self, results: dict[str, list[Result]], received: bool, attestations: Attestations,
                  course_start: date, diagnosis: Diagnosis, renewal_since: date) -> None:
-        # Results of one moment are read together (lab_result.latest_together): where they disagree on what a
+        # Results of one day are read together (lab_result.latest_together): where they disagree on what a
         # criterion reads, the fact is unknown, whatever order the EHR listed them in.
         self._mrd = in_time_order(r for r in results["mrd"] if not r.absent)
         # The MRD criteria describe the disease the course was started for, judged like the phase as of the course
@@ -96,11 +96,14 @@ class Labs:
     def _latest_mrd(self, latest: list[Result]) -> tuple[Fact[bool], Fact[Graded]]:
         """The MRD facts read from the results of the latest moment: usually one; several read as one where they
         agree, and unknown where they disagree on what a criterion reads (for a threshold, Concurrent decides)."""
-        first, evidence = latest[0], references(latest)
+        deciding = reconciled(latest)
+        first, evidence = deciding[0], references(latest)
         when = f"{first.day}{self._age(first)}"
-        values = tuple(dict.fromkeys(r.measured_percent() for r in latest))
-        if len(values) == 1:  # one result, or the same result twice
-            note = f"MRD {first.shown} ({when}){self._as_of}"
+        values = tuple(dict.fromkeys(r.measured_percent() for r in deciding))
+        if len(values) == 1:  # one result, the same result twice, or a value the day's other results allow
+            allowing = [r for r in latest if r not in deciding]
+            also = f"; that day also {shown(allowing)}" if allowing else ""
+            note = f"MRD {first.shown} ({when}{also}){self._as_of}"
             # Below a detection limit above a policy's threshold ("<0.5%" against 0.1%), the value cannot decide it: a
             # more sensitive result can, where "quantitative MRD result" asked for what the record holds.
             finer = (f"an MRD result with a lower detection limit (the latest: {first.shown})"
@@ -167,7 +170,7 @@ class Labs:
         if not self._received:
             return Fact(received=False)
         absent = latest_together(self._mrd_absent)
-        if absent and (not latest or absent[0].moment >= latest[0].moment):
+        if absent and (not latest or absent[0].day > latest[0].day):  # a result of the same day is one
             return Fact(True, references(absent), note=f"MRD not available ({absent[0].day}){self._as_of}")
         if latest:
             return Fact(False, references(latest), note=f"MRD result on record ({latest[0].day}){self._as_of}")
@@ -194,8 +197,8 @@ class Labs:
     def _mrd_response(self, course_start: date) -> Fact[bool] | None:
         """The response the latest MRD results show: negative and dated after the course start (a negative result
         from before it shows nothing about the treatment), or lower than the last results before it. None when they
-        show none; unknown when results of one moment disagree on it."""
-        latest = latest_together(self._mrd)
+        show none; unknown when results of one day disagree on it."""
+        latest = reconciled(latest_together(self._mrd))
         if not latest or latest[0].day < course_start:
             return None
         day = latest[0].day
