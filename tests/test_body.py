@@ -84,6 +84,15 @@ def test_latest_weight_within_30_days_wins_and_stale_is_ignored() -> None:
     assert edge.weight_kg.value == Decimal(70)
 
 
+def test_of_one_days_sizes_the_lowest_is_read_whatever_the_order() -> None:
+    """44 and 46 kg on one day decided the label dose (per m², or the fixed 28 mcg/day) by the order they came in:
+    the lower reads, the smaller dose, either way round; a height likewise."""
+    for pair in ((obs("a", WEIGHT, 44), obs("b", WEIGHT, 46)), (obs("b", WEIGHT, 46), obs("a", WEIGHT, 44))):
+        size = body_sizes(record(*pair, obs("h1", HEIGHT, 150), obs("h2", HEIGHT, 149)), START, 40)
+        assert (size.weight_kg.value, size.weight_kg.evidence) == (Decimal(44), ("Observation/a",))
+        assert size.height_cm.value == Decimal(149)
+
+
 def test_a_stale_weight_is_not_used_but_said() -> None:
     """Asked for a current weight, the clinician is told one is on file but too old (a review case: 80 kg from two
     months before the start, and only "document current weight"). A newer one in the window says nothing of it."""

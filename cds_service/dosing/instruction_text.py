@@ -14,7 +14,8 @@ from cds_service.dosing.text import days_text
 from cds_service.dosing.units import DoseUnit, parse_dose_unit
 
 # A corrected value is rounded down (`round_down`) to hundredths, or below 1 to three significant digits: what a
-# nurse programs reads 1.16 or 0.191 mcg/h (four significant digits wrote 0.1916), a daily dose 27.84 or 13.98.
+# nurse programs reads 1.16 or 0.191 mcg/h (four significant digits wrote 0.1916), a dose per m² 0.208 mcg/m²/h; a
+# daily dose keeps its hundredths (a BSA-computed one is prepared to a tenth first: rewrite.corrected_daily).
 SIGNIFICANT_DIGITS = 3
 _PLACES = 2
 # A dose per m² as a text writes it after its number ("5 ug/m2/d", "15 mcg/m²/day", "15 mcg/(m2.d)"): replaced whole

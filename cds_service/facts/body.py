@@ -135,8 +135,10 @@ def largest_bsa(weight_kg: Decimal) -> Decimal:
 
 
 def _latest(observations: ObservationIndex, start: date) -> dict[str, Measurement]:
-    """Kind -> the latest measurement of that kind dated up to `start` (of a day's, the first in record order),
-    within its window or not (`body_size` tells): one pass over the Observations for the three kinds."""
+    """Kind -> the latest measurement of that kind dated up to `start`, within its window or not (`body_size` tells):
+    one pass over the Observations for the three kinds. Of a day's, the lowest, whatever order the EHR lists them
+    in: the smaller body size gives the smaller label dose (two weights of one day, 44 and 46 kg, decided the dose
+    by the order they came in)."""
     latest: dict[str, Measurement] = {}
     # The labs' classification, which tells body sizes too: the index classifies its codes once for both readers.
     for obs, _ in observations.select(observation_kinds, get_valuesets().memo("observation-kinds"), BODY_SIZE.issubset):
@@ -144,7 +146,7 @@ def _latest(observations: ObservationIndex, start: date) -> dict[str, Measuremen
         # Only what was known on the start date: a result dated after it does not describe the order.
         if measurement is not None and measurement.when <= start:
             found = latest.get(measurement.kind)
-            if found is None or measurement.when > found.when:
+            if found is None or (measurement.when, -measurement.value) > (found.when, -found.value):
                 latest[measurement.kind] = measurement
     return latest
 
