@@ -207,7 +207,8 @@ def test_a_plan_dose_limit_met_beside_a_dose_above_the_label_points_to_the_dose_
     answer = post(client, body)
     card = answer["cards"][0]
     assert [c["indicator"] for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"] == ["warning"]
-    assert "The plan's dose limit is met, but the dose is above the label dose: see the dose card." in card["detail"]
+    assert ("The plan's dose limit is met, but the dose is above the label dose (28 mcg/day on days 1–7; label 9 "
+            "mcg/day): see the dose card.") in card["detail"]
 
 
 def test_the_label_word_is_never_cut_from_a_long_summary(client: Any) -> None:
@@ -257,13 +258,15 @@ def test_a_dose_above_the_label_at_any_height_is_not_said_to_be_unchecked(client
     assert card["indicator"] == "warning"
     assert card["summary"].startswith("Dose above label (see dose card) — Florida Blue: meets criteria")
     assert "Dose not checked" not in card["detail"]
-    assert "The plan's dose limit is met, but the dose is above the label dose: see the dose card." in card["detail"]
+    assert ("The plan's dose limit is met, but the dose is above the label dose (28 mcg/day on days 8–28; label at "
+            "most 17.745 mcg/day): see the dose card.") in card["detail"]
     assert dose["summary"] == ("Under 45 kg, dose above label at any height: 28 mcg/day on days 8–28 (+1 more); "
                                "record a height")
     body = example(CHILD_WITHOUT_HEIGHT)
     body["extension"] = {"davinci-crd.configuration": {"max-cards": 1}}
     [alone] = post(client, body)["cards"]
     assert alone["summary"] == card["summary"] and alone["indicator"] == "warning"
+    assert "28 mcg/day on days 8–28; label at most 17.745 mcg/day" in alone["detail"]  # the dose card's news, here
 
 
 def test_a_dose_within_the_label_at_some_height_is_said_to_be_unchecked(client: Any) -> None:

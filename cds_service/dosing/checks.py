@@ -276,6 +276,9 @@ class DoseReading(NamedTuple):
     missing: str  # the body size the label dose needs and the chart lacks (what to document), "" when known
     above: bool  # above the label dose (or its maximum at any body size): a dose card says so
     past: bool = False  # runs past the cycle's 28th infusion day: a dose card says so
+    # The days furthest above the label, in words ("28 mcg/day on days 8–28; label at most 17.745 mcg/day"), "" when
+    # none: said where the dose card may not be (max-cards cuts it, or the EHR turned that card type off).
+    worst: str = ""
 
 
 class OrderDoseChecks:
@@ -356,7 +359,12 @@ class OrderDoseChecks:
 
     def reading(self, schedule: str | None) -> DoseReading:
         patient, findings = self.findings(schedule)
-        return DoseReading(missing_body_size(patient), any(f.kind == ABOVE for f in findings), self.past is not None)
+        missing = missing_body_size(patient)
+        worst = max((f for f in findings if f.kind == ABOVE), key=lambda f: f.severity, default=None)
+        said = "" if worst is None else (
+            f"{mcg_text(worst.ordered)} mcg/day on {days_text(worst.first_day, worst.last_day)}; label "
+            f"{'at most ' if missing else ''}{label_mcg_text(worst.expected.mcg_per_day)} mcg/day")
+        return DoseReading(missing, worst is not None, self.past is not None, said)
 
     def schedule(self, schedule: str) -> Verdict:
         """The verdict of an indication's dose criterion, against the schedule the dose card checks (schedule_for):
