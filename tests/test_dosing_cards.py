@@ -525,7 +525,8 @@ def _facts_from_observations(*observations: dict[str, Any]) -> ClinicalFacts:
 
 
 def test_a_dose_card_shows_the_weight_as_recorded_and_on_its_side_of_45_kg() -> None:
-    """99.2 lb is 44.996 kg: below 45 kg, dosed by BSA. Shown rounded ("45 kg"), a pharmacist expected the fixed dose."""
+    """99.2 lb is 44.996 kg: below 45 kg, dosed by BSA. Shown rounded ("45 kg"), a pharmacist expected the fixed
+    dose."""
     light = _facts_from_observations(_observation("w", "29463-7", 99.2, "[lb_av]", 1))
     card = card_for(single_line_order(rate(28)), light, "relapsed-refractory")
     assert card is not None and "height" in card["summary"]
