@@ -179,6 +179,41 @@ def test_tki_failure_unknown_for_other_reasons_or_no_tki() -> None:
     assert tki_failure([], False, NO_ANSWERS).received is False
 
 
+def test_the_combination_names_the_drugs_active_at_the_start() -> None:
+    """The note names the drugs that decided the combination, as the orders name them: a reference alone
+    (MedicationRequest/8841) tells the clinician nothing to act on (an order left active, a TKI given with it)."""
+    vcr = medication_request(VINCRISTINE, text="vinCRIStine 1.4 mg/m2 in sodium chloride 0.9% 50 mL IVPB",
+                             start="2026-02-28", end="2026-03-02")
+    ara_c = medication_request(None, text="cytarabine", status="draft")
+    chemo = combination(_orders(vcr, ara_c), START, True, NO_ANSWERS, None)
+    assert chemo.value == "with-multiagent-chemo"
+    assert chemo.note == "other antineoplastics active at the start date: vinCRIStine 1.4 mg/m2 in sodium…, cytarabine"
+    tki = combination(_orders(medication_request(None, text="ponatinib 45 mg tablet", authored="2026-02-01")),
+                      START, True, NO_ANSWERS, None)
+    assert tki.value == "with-tki" and tki.note == "TKI active at the start date: ponatinib 45 mg tablet"
+    unnamed = combination(_orders(medication_request(DASATINIB, start="2026-01-01")), START, True, NO_ANSWERS, None)
+    assert unnamed.note == "TKI active at the start date"  # a coding without a display: the evidence points to it
+    alone = combination(_orders(), START, True, NO_ANSWERS, None)
+    assert alone.value == "single-agent" and alone.note == "no other antineoplastic active at the start date"
+
+
+def test_tki_failure_unknown_names_the_tki_stopped_for_another_reason() -> None:
+    """Unknown, and the pharmacist sees which stop was not read as a failure (and why), rather than no evidence."""
+    other = medication_request(None, text="dasatinib 100 mg tablet", start="2025-01-01", status="stopped",
+                               statusReason={"text": "Course completed"})
+    silent = medication_request(IMATINIB, start="2025-01-01", status="stopped")
+    fact = tki_failure(_orders(other, silent), True, NO_ANSWERS)
+    assert fact.value is None and fact.evidence == (f"MedicationRequest/{other['id']}",
+                                                    f"MedicationRequest/{silent['id']}")
+    assert fact.note == "dasatinib 100 mg tablet stopped (reason: Course completed); TKI stopped (no reason given): " \
+        "not read as intolerance or inadequate response"
+    active = medication_request(DASATINIB, start="2026-01-01")
+    assert tki_failure(_orders(active), True, NO_ANSWERS).note == ""  # no stop on record: nothing to show
+    failed = medication_request(IMATINIB, start="2025-01-01", status="stopped", statusReason={"text": "resistance"})
+    met = tki_failure(_orders(other, failed), True, NO_ANSWERS)
+    assert met.value is True and met.evidence == (f"MedicationRequest/{failed['id']}",)
+
+
 def _stopped_for(reason: dict[str, Any]) -> bool | None:
     stopped = medication_request(DASATINIB, start="2025-01-01", status="stopped", statusReason=reason)
     return tki_failure(_orders(stopped), True, NO_ANSWERS).value

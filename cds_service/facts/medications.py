@@ -242,7 +242,7 @@ def combination(orders: list[MedOrder], start: date, received: bool, attestation
     active = [o for o in on_start if o.kinds & _SYSTEMIC_KINDS]
     tkis = [o for o in active if "tki" in o.kinds]
     if tkis:
-        return Fact("with-tki", _refs(tkis), note="TKI active at the start date")
+        return Fact("with-tki", _refs(tkis), note=_named("TKI active at the start date", tkis))
     # Only a TKI decides whatever else is given (the order of these tests); an unknown drug may be one.
     unknown = [o for o in on_start if not o.identified]
     if unknown:
@@ -252,24 +252,83 @@ def combination(orders: list[MedOrder], start: date, received: bool, attestation
     if ino and partners:
         return Fact("with-ino-mini-hyper-cvd", _refs(ino + partners))
     if active:
-        return Fact("with-multiagent-chemo", _refs(active), note="other antineoplastics active at the start date")
+        return Fact("with-multiagent-chemo", _refs(active),
+                    note=_named("other antineoplastics active at the start date", active))
     if not received:
         return Fact(received=False)
     return Fact("single-agent", note="no other antineoplastic active at the start date")
 
 
 def tki_failure(orders: list[MedOrder], received: bool, attestations: Attestations) -> Fact[bool]:
-    """Attested; else a stopped TKI whose statusReason is intolerance, resistance, ...; else unknown."""
+    """Attested; else a stopped TKI whose statusReason is intolerance, resistance, ...; else unknown, naming the TKIs
+    stopped for another reason (or none given): the pharmacist sees which stop was not read as a failure."""
     attested = attestations.fact("tki-failure", cast=bool)
     if attested is not None:
         return attested
+    other_stops = []
     for order in orders:
         if "tki" not in order.kinds or order.status != "stopped":
             continue  # most orders: their stop reason is not read
         reason = order.resource.get("statusReason")
         if isinstance(reason, dict) and _failure(reason):
             return Fact(True, (order.reference,), note=f"TKI stopped: {concept_text(reason)}")
-    return Fact(received=received)
+        other_stops.append(order)
+    if not other_stops:
+        return Fact(received=received)
+    stops = list(dict.fromkeys(map(_stop, other_stops)))
+    more = f" (+{len(stops) - _NAMED_DRUGS} more)" if len(stops) > _NAMED_DRUGS else ""
+    return Fact(None, _refs(other_stops), received=received,
+                note=f"{'; '.join(stops[:_NAMED_DRUGS])}{more}: not read as intolerance or inadequate response")
+
+
+def _stop(order: MedOrder) -> str:
+    """'dasatinib stopped (reason: course completed)', 'TKI stopped (no reason given)'."""
+    reason = order.resource.get("statusReason")
+    text = concept_text(reason) if isinstance(reason, dict) else ""
+    return f"{_drug_name(order) or 'TKI'} stopped ({f'reason: {_clipped(text)}' if text else 'no reason given'})"
+
+
+# Drugs named in a note at most (then how many more), each name at most so many characters: a note is a line of the
+# card, and an EHR's order name can be a whole sentence ("vinCRIStine 1.4 mg/m2 in sodium chloride 0.9% 50 mL").
+_NAMED_DRUGS = 2
+_NAME_WIDTH = 40
+
+
+def _named(note: str, orders: list[MedOrder]) -> str:
+    """`note` with the drugs of `orders` named after it ("... at the start date: vincristine, cytarabine"): the
+    references alone (MedicationRequest/8841) tell a clinician nothing. `note` as is when no order names its drug in
+    itself (a Medication read through its reference; the evidence still points to it)."""
+    names = list(dict.fromkeys(filter(None, map(_drug_name, orders))))
+    if not names:
+        return note
+    more = len(names) - _NAMED_DRUGS
+    return f"{note}: {', '.join(names[:_NAMED_DRUGS])}" + (f" (+{more} more)" if more > 0 else "")
+
+
+def _drug_name(order: MedOrder) -> str:
+    """The drug as the order itself names it: its concept's text, else its first coding's display, else the
+    display of its Medication reference; "" when none."""
+    resource = order.resource
+    concept = resource.get("medicationCodeableConcept")
+    pointer = resource.get("medicationReference")
+    names = []
+    if isinstance(concept, dict):
+        names.append(concept.get("text"))
+        names += [c.get("display") for c in concept.get("coding") or () if isinstance(c, dict)]
+    if isinstance(pointer, dict):
+        names.append(pointer.get("display"))
+    return next((_clipped(name) for name in names if isinstance(name, str) and name.strip()), "")
+
+
+def _clipped(text: str) -> str:
+    """`text` on one line within _NAME_WIDTH characters, cut after a whole word with an ellipsis (within a word only
+    when its first word is that long)."""
+    line = " ".join(text.split())
+    if len(line) <= _NAME_WIDTH:
+        return line
+    cut = line[:_NAME_WIDTH - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > 0 else cut).rstrip(" ,;") + "…"
 
 
 def _failure(reason: dict[str, Any]) -> bool:
