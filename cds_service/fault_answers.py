@@ -64,13 +64,15 @@ def fault_outcome(call: Call, record: PatientRecord | None, order: dict[str, Any
 
 def fault_answer(call: Call, order: dict[str, Any], payer: PayerMatch | None,
                  outcome: OrderOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One order's fault card and coverage-information action, its audit outcome "evaluation-failed"."""
-    cards = [fault_card(order, call.request.hook_instance)] if call.config.wants("coverage-info") else []
+    """One order's fault card and coverage-information action, its audit outcome "evaluation-failed". The client's
+    `coverage-info: false` drops both, as it drops a decision's (CRD 2.2 dev-14)."""
+    wanted = call.config.wants("coverage-info")
+    cards = [fault_card(order, call.request.hook_instance)] if wanted else []
     outcome.decision = EVALUATION_FAILED
     if payer is None or call.request.hook != ORDER_SIGN:
         return cards, []
     outcome.policy = payer.policy_id
-    return cards, [coverage_action(call, order, None, payer, outcome)]
+    return cards, [coverage_action(call, order, None, payer, outcome)] if wanted else []
 
 
 def _payer_or_none(record: PatientRecord | None, order: dict[str, Any], start: date) -> PayerMatch | None:
