@@ -7,6 +7,7 @@ system (the coverage assertion reasons are still defined there in CRD 2.2).
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -19,6 +20,8 @@ HCPCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 BILLING_CODE = {"system": HCPCS_SYSTEM, "code": "J9039", "display": "Injection, blinatumomab, 1 microgram"}
 CRD_TEMP_SYSTEM = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
 TECHNICAL_REASON = {"system": CRD_TEMP_SYSTEM, "code": "technical", "display": "Technical issue"}
+# FHIR R4's `id` datatype: what may follow "Coverage/" in a literal reference.
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 def coverage_information_action(
@@ -41,7 +44,7 @@ def coverage_information_action(
     # what the assertion adds (a reason, the questionnaire), then the date and the ids.
     codes, details = _assertion(decision, questionnaire_url, unsolicited_determ)
     parts = [
-        {"url": "coverage", "valueReference": {"reference": coverage_reference}},
+        {"url": "coverage", "valueReference": _coverage_value(coverage_reference)},
         *codes,
         {"url": "billingCode", "valueCoding": dict(BILLING_CODE)},
         *details,
@@ -57,6 +60,14 @@ def coverage_information_action(
     kept = [e for e in order.get("extension") or () if not _earlier_assertion(e, coverage_reference)]
     resource = {**order, "extension": [*kept, coverage]}
     return {"type": "update", "description": _description(decision, secondary), "resource": resource}
+
+
+def _coverage_value(coverage_reference: str) -> dict[str, str]:
+    """The Reference to the Coverage. One sent without a FHIR id (a hand-built prefetch) gave "Coverage/", which is no
+    reference: it is named by a display alone, as FHIR allows a Reference to be, and the assertion still stands."""
+    if _FHIR_ID.fullmatch(coverage_reference.partition("/")[2]):
+        return {"reference": coverage_reference}
+    return {"display": "The patient's Coverage (sent by the EHR without an id)"}
 
 
 def _earlier_assertion(extension: Any, coverage_reference: str) -> bool:

@@ -1,13 +1,17 @@
-"""The Da Vinci CRD 2.2 rules of the coverage-information extension (crd-ci-q1..q5 and cardinalities), as a test
+"""The Da Vinci CRD 2.2 rules of the coverage-information extension (crd-ci-q1..q8 and cardinalities), as a test
 oracle: every response the tests see is checked against them."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from cds_service.coverage_info import EXTENSION_URL
 
 COVERED_CODES = ("covered", "not-covered", "conditional", "indeterminate")
-PA_CODES = ("no-auth", "auth-needed", "satisfied", "performpa", "conditional")  # no "indeterminate" in CRD 2.2
+# CRD 2.2.1 adds "indeterminate" to pa-needed's value set; 2.2.0 has none, and a 2.2.0 client refuses it.
+PA_CODES = ("no-auth", "auth-needed", "satisfied", "performpa", "conditional")
+# A literal reference to a Coverage: relative (R4 `id` datatype) or absolute.
+_COVERAGE_REFERENCE = re.compile(r"(?:https?://\S+/)?Coverage/[A-Za-z0-9\-.]{1,64}")
 SINGLE = ("coverage", "covered", "date", "coverage-assertion-id")  # exactly once each
 # Each sub-extension's value[x] as CRD 2.2's profile types it: an EHR validating against it refuses another type.
 VALUE_TYPES = {
@@ -19,7 +23,7 @@ VALUE_TYPES = {
 
 
 def check_crd_invariants(extension: dict[str, Any]) -> list[str]:
-    """The CRD rules of ext-coverage-information (crd-ci-q1..q5 and cardinalities); empty when valid."""
+    """The CRD rules of ext-coverage-information (crd-ci-q1..q8 and cardinalities); empty when valid."""
     subs: dict[str, list[Any]] = {}
     problems = []
     for part in extension.get("extension", []):
@@ -57,4 +61,28 @@ def _value_rules(subs: dict[str, list[Any]]) -> list[str]:
         problems.append("satisfied must not ask for documentation with a prior authorization (crd-ci-q4)")
     if covered == "indeterminate" and "reason" not in subs:
         problems.append("indeterminate needs a reason")
+    return problems + _reason_rules(subs) + _reference_rules(subs)
+
+
+def _reason_rules(subs: dict[str, list[Any]]) -> list[str]:
+    problems = []
+    if "OTH" in subs.get("info-needed", []) and "reason" not in subs:
+        problems.append("info-needed OTH needs a reason (crd-ci-q6)")
+    # q7: a coding of a code system the assertion reasons' value set does not hold needs text; this service's only
+    # coded reason is CRD's `technical`, so any reason is held to carry its text.
+    if any(not isinstance(reason, dict) or not reason.get("text") for reason in subs.get("reason", [])):
+        problems.append("a reason needs its text (crd-ci-q7)")
+    if any(purpose != "conditional" for purpose in subs.get("doc-purpose", [])) and "reason" not in subs:
+        problems.append("doc-purpose needs a reason (crd-ci-q8)")
+    return problems
+
+
+def _reference_rules(subs: dict[str, list[Any]]) -> list[str]:
+    """A Reference holds a literal reference to a Coverage, or names it without one (a display, an identifier)."""
+    problems = []
+    for value in subs.get("coverage", []):
+        if not isinstance(value, dict) or not value.keys() & {"reference", "identifier", "display"}:
+            problems.append("coverage must be a Reference")
+        elif "reference" in value and not _COVERAGE_REFERENCE.fullmatch(str(value["reference"])):
+            problems.append(f"coverage reference {value['reference']!r} is not a Coverage's literal reference")
     return problems

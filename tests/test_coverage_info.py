@@ -237,6 +237,11 @@ def test_a_sub_extension_of_another_value_type_is_refused(part: dict[str, Any], 
     ((("covered", "indeterminate"),), "indeterminate needs a reason"),
     ((("covered", "covered"), ("pa-needed", "indeterminate")), "pa-needed must be one CRD code"),
     ((("covered", "covered"), ("covered", "covered"), ("pa-needed", "no-auth")), "exactly once"),
+    ((("covered", "conditional"), ("pa-needed", "auth-needed"), ("info-needed", "OTH")), "crd-ci-q6"),
+    ((("covered", "covered"), ("pa-needed", "auth-needed"), ("doc-needed", "clinical"), ("doc-purpose", "withpa")),
+     "crd-ci-q8"),
+    ((("covered", "not-covered"), ("reason", {"coding": [{"code": "x"}]})), "crd-ci-q7"),
+    ((("covered", "not-covered"), ("coverage", {"reference": "Coverage/"})), "not a Coverage's literal reference"),
 ])
 def test_invariant_violations_are_reported(parts: tuple[tuple[str, str], ...], problem: str) -> None:
     problems = check_crd_invariants(extension_of(*parts))

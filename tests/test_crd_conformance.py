@@ -38,3 +38,29 @@ def test_a_fault_with_coverage_information_on_still_returns_the_indeterminate_ac
     [info] = [e for e in action["resource"]["extension"] if e["url"] == CRD_COVERAGE]
     assert check_crd_invariants(info) == []
     assert {"url": "covered", "valueCode": "indeterminate"} in info["extension"]
+
+
+def _coverage_value(answer: dict[str, Any]) -> dict[str, Any]:
+    [action] = answer["systemActions"]
+    [info] = [e for e in action["resource"]["extension"] if e["url"] == CRD_COVERAGE]
+    assert check_crd_invariants(info) == []
+    return next(part["valueReference"] for part in info["extension"] if part["url"] == "coverage")
+
+
+@pytest.mark.parametrize("sent", [None, "cov 1", "x" * 65])
+def test_a_coverage_without_a_fhir_id_is_named_without_a_broken_reference(client: Any, sent: str | None) -> None:
+    """A hand-built prefetch's Coverage without an id (or with one FHIR forbids) gave {"reference": "Coverage/"}: no
+    FHIR reference. The assertion still stands, naming the Coverage by a display."""
+    body = example("aspirus-adult-consolidation-mrd-positive")
+    coverage = body["prefetch"]["coverage"]["entry"][0]["resource"]
+    coverage.pop("id")
+    if sent is not None:
+        coverage["id"] = sent
+    value = _coverage_value(post(client, body))
+    assert "reference" not in value and "Coverage" in value["display"]
+
+
+def test_a_coverage_with_its_id_is_referenced_literally(client: Any) -> None:
+    body = example("aspirus-adult-consolidation-mrd-positive")
+    coverage_id = body["prefetch"]["coverage"]["entry"][0]["resource"]["id"]
+    assert _coverage_value(post(client, body)) == {"reference": f"Coverage/{coverage_id}"}
