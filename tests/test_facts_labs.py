@@ -434,3 +434,11 @@ def test_five_thousand_observations_are_all_considered() -> None:
     result = read_record_labs(record)
     assert result.mrd_detectable.value is not None
     assert result.mrd_detectable.evidence and result.mrd_detectable.evidence[0].startswith("Observation/")
+
+
+def test_a_result_sent_without_an_id_is_named_by_its_type_in_the_evidence() -> None:
+    """"Observation/" would read as a broken reference on the card and in the audit trail."""
+    anonymous = mrd("x", "2026-09-20", **qty(0.2))
+    del anonymous["id"]
+    assert labs(anonymous).mrd_detectable.evidence == ("Observation (no id)",)
+    assert labs(mrd("m1", "2026-09-20", **qty(0.2))).mrd_detectable.evidence == ("Observation/m1",)

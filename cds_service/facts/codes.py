@@ -125,8 +125,10 @@ def concept_text(concept: dict[str, Any] | None) -> str:
 
 
 def ref(resource: dict[str, Any]) -> str:
-    """The "Type/id" reference of a resource, used as evidence."""
-    return f"{resource.get('resourceType', 'Resource')}/{resource.get('id', '')}"
+    """The "Type/id" reference of a resource, used as evidence. A resource sent without an id is named by its type
+    alone: "Observation/" would read as a broken reference in the card and the audit trail."""
+    kind, key = resource.get("resourceType", "Resource"), resource.get("id")
+    return f"{kind}/{key}" if key not in (None, "") else f"{kind} (no id)"
 
 
 # FHIR's longest dateTime or instant: nine decimals of seconds and a zone. Python would read a longer one (any number
