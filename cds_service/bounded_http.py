@@ -3,10 +3,12 @@
 A socket timeout bounds each wait for bytes, not a whole response: a server sending a byte now and then would hold
 the fetch, and the worker thread doing it, far past any budget (and past gunicorn's timeout, which kills the worker).
 The FHIR client (fhir_client.py) and the JWK Set fetch (jwks.py) both go through `session_until`, and read bodies
-with `read_capped`.
+with `read_capped`. Its connections also refuse a link-local or cloud metadata address, whatever name led there, and
+its requests carry no credentials of the server's own (~/.netrc).
 """
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -17,6 +19,11 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
+
+from cds_service.urls import internal_address
+
+log = logging.getLogger(__name__)
 
 _CHUNK_BYTES = 64 * 1024
 
@@ -75,16 +82,30 @@ def _shut_down(sock: socket.socket) -> None:
         pass  # already closed
 
 
+def _admit(connection: HTTPConnection) -> None:
+    """A connection just made, before any request goes on it: refused if it reached a link-local or cloud metadata
+    address (the instance's credentials; urls.internal_address), which a URL's host name can lead to (its DNS
+    answer is anybody's, and may change between a check and the connection: DNS rebinding); else watched."""
+    sock = connection.sock
+    address = str(sock.getpeername()[0])
+    if internal_address(address):
+        sock.close()
+        log.warning("connection to %s closed unused: it reached %s, a link-local or cloud metadata address",
+                    connection.host, address)
+        raise NewConnectionError(connection, f"{connection.host} is at a link-local or cloud metadata address")
+    _Watchdog.register(sock)
+
+
 class _WatchedHTTPConnection(HTTPConnection):
     def connect(self) -> None:
         super().connect()
-        _Watchdog.register(self.sock)
+        _admit(self)
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
     def connect(self) -> None:
         super().connect()
-        _Watchdog.register(self.sock)
+        _admit(self)
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):
@@ -109,10 +130,18 @@ def session_until(deadline: float) -> Iterator[requests.Session]:
     """A session whose connections are shut down at `deadline` (on the `time.monotonic()` clock), for the thread
     that enters it."""
     with requests.Session() as session, _Watchdog(deadline):
+        session.auth = _as_given
         adapter = _WatchedAdapter()
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         yield session
+
+
+def _as_given(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """The session's authentication: none but the request's own headers. A session without one reads ~/.netrc for
+    every host it calls (requests' trust_env), and its login for the host, or its `default` login for any host,
+    replaced the EHR's bearer token: the server's own password went to the FHIR server, or, in local mode, to any."""
+    return request
 
 
 class TooLarge(Exception):

@@ -51,8 +51,9 @@ def normalized_url(url: str) -> tuple[str, str, str] | None:
 
 def internal_host(url: str) -> bool:
     """Whether a URL's host is a cloud metadata service's (by name or address) or a link-local address
-    (169.254.0.0/16, fe80::/10): never fetched from, whatever the configuration. Names are not resolved (a lookup per
-    call is slow, and its answer could change before the fetch): a name leading to such an address is not caught."""
+    (169.254.0.0/16, fe80::/10): never fetched from, whatever the configuration. Names are not resolved here (a lookup
+    per call is slow, and its answer could change before the fetch): a name leading to such an address is refused by
+    the connection itself, once it knows the address it reached (internal_address, bounded_http.py)."""
     try:
         host = (urlsplit(url).hostname or "").rstrip(".")
     except ValueError:
@@ -60,6 +61,17 @@ def internal_host(url: str) -> bool:
     address = _literal_address(host)
     if address is None:
         return host in _METADATA_NAMES
+    return _internal(address)
+
+
+def internal_address(address: str) -> bool:
+    """Whether the address a connection reached (as getpeername gives it) is link-local or a cloud metadata
+    service's: what internal_host cannot tell of a name, the connection tells once made (bounded_http.py)."""
+    found = _literal_address(address.split("%", 1)[0])  # an IPv6 scope ("fe80::1%eth0") is no part of the address
+    return found is not None and _internal(found)
+
+
+def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_link_local or address in _METADATA_ADDRESSES
 
 

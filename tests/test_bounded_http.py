@@ -1,15 +1,19 @@
-"""bounded_http.read_capped against a real loopback server: the cap holds with and without a Content-Length."""
+"""bounded_http against a real loopback server: read_capped's cap holds with and without a Content-Length; the
+sessions send no credentials of their own and refuse a connection that reached an internal address."""
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 import pytest
 import requests
 
+from cds_service import bounded_http
 from cds_service.bounded_http import TooLarge, read_capped, session_until
+from cds_service.urls import internal_address
 
 CAP = 100_000
 
@@ -20,6 +24,7 @@ class _Answer:
 
     def __init__(self, size: int, declared: int | None) -> None:
         self.size, self.declared = size, declared
+        self.authorizations: list[str | None] = []  # the Authorization header of each request received
 
 
 @pytest.fixture
@@ -30,6 +35,7 @@ def answer() -> Iterator[tuple[_Answer, str]]:
         protocol_version = "HTTP/1.0"  # without Content-Length the close ends the body
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            current.authorizations.append(self.headers.get("Authorization"))
             self.send_response(200)
             if current.declared is not None:
                 self.send_header("Content-Length", str(current.declared))
@@ -97,3 +103,40 @@ def test_on_chunk_stops_the_read_with_its_own_error(answer: tuple[_Answer, str])
 
     with pytest.raises(requests.ConnectionError, match="budget spent"):
         _read(url, on_chunk=spend)
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "169.254.0.1", "fe80::1", "fe80::1%eth0", "fd00:ec2::254",
+                                     "::ffff:169.254.169.254"])
+def test_link_local_and_metadata_addresses_are_internal(address: str) -> None:
+    assert internal_address(address)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1", "10.0.0.5", "192.168.1.1", "8.8.8.8", "2001:db8::1"])
+def test_other_addresses_are_not_internal(address: str) -> None:
+    assert not internal_address(address)
+
+
+def test_a_connection_that_reached_an_internal_address_is_closed_before_any_request(
+        answer: tuple[_Answer, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name whose DNS answer is a metadata address (rebinding, or a name made for it) passes every check of the
+    URL: the connection itself refuses it. Loopback stands in for the internal address, reached by name."""
+    sent, url = answer
+    sent.size = 10
+    monkeypatch.setattr(bounded_http, "internal_address", lambda address: address in ("127.0.0.1", "::1"))
+    with pytest.raises(requests.ConnectionError, match="link-local or cloud metadata"):
+        _read(url.replace("127.0.0.1", "localhost"))
+    assert sent.authorizations == []  # nothing was sent on it
+
+
+def test_a_session_sends_no_netrc_login(answer: tuple[_Answer, str], tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests reads ~/.netrc for a session without authentication: its login would go to every host fetched from
+    (the JWK Set's, the FHIR server's)."""
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("default login service password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    sent, url = answer
+    sent.size = 10
+    assert _read(url) == b"x" * 10
+    assert sent.authorizations == [None]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +36,20 @@ def test_no_authorization_header_without_a_token(fhir_server: FhirTestServer) ->
     fhir_server.add({"resourceType": "Medication", "id": "m1"})
     assert FhirClient(fhir_server.base_url, None).read("Medication/m1", _deadline()) is not None
     assert fhir_server.requests[0].authorization is None
+
+
+def test_a_netrc_login_never_replaces_the_access_token(fhir_server: FhirTestServer, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ~/.netrc `default` login (requests reads it for every host) replaced the EHR's bearer token: the service
+    account's password went to the FHIR server, and in local mode to any server a request names."""
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("default login service password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    fhir_server.add({"resourceType": "Patient", "id": "p1"})
+    assert FhirClient(fhir_server.base_url, "tok-123").read("Patient/p1", _deadline()) is not None
+    assert FhirClient(fhir_server.base_url, None).read("Patient/p1", _deadline()) is not None
+    assert [request.authorization for request in fhir_server.requests] == ["Bearer tok-123", None]
 
 
 def test_read_of_the_wrong_resource_type_or_a_missing_one_is_none(fhir_server: FhirTestServer) -> None:
