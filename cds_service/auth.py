@@ -144,7 +144,9 @@ class JwtVerifier:
         jti = claims["jti"]
         if not isinstance(jti, str) or not jti:
             raise Unauthorized("jti is not a non-empty string")
-        expires_at = datetime.fromtimestamp(int(claims["exp"]) + LEEWAY_SECONDS, tz=timezone.utc)
+        # Rounded up: PyJWT takes a fractional exp (1000.9) until exp + leeway, so a jti kept only to int(exp) +
+        # leeway could be purged while its token is still accepted, and replayed.
+        expires_at = datetime.fromtimestamp(math.ceil(claims["exp"]) + LEEWAY_SECONDS, tz=timezone.utc)
         # Scoped by issuer, hashed so any client-chosen jti fits the column.
         key = hashlib.sha256(f"{claims['iss']}|{jti}".encode("utf-8", "surrogatepass")).hexdigest()
         if not self.jti_store.use_jti(key, expires_at):

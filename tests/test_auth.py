@@ -503,6 +503,15 @@ def test_a_jti_that_is_not_valid_unicode_is_remembered_like_any_other(secure: Li
     assert_rejected(call(secure, token))
 
 
+def test_the_jti_of_a_token_with_a_fractional_exp_is_remembered_as_long_as_the_token_is_accepted(
+        secure_app: Flask, secure: LiveClient) -> None:
+    exp = int(time.time()) + 100.9  # accepted until exp + 30 s: a jti kept to int(exp) + 30 could be purged first
+    assert call(secure, ec_token(claims(exp=exp))).status_code == 200
+    with secure_app.extensions["cds_service"].store.engine.connect() as connection:
+        remembered = connection.execute(select(UsedJti.expires_at)).scalar_one()
+    assert remembered >= datetime.fromtimestamp(exp + 30, timezone.utc).replace(tzinfo=None)
+
+
 def test_jku_must_be_the_configured_jwk_set_url(secure: LiveClient, jwks_server: JwksServer) -> None:
     assert_rejected(call(secure, ec_token(jku="https://attacker.example.org/jwks.json")))
     assert call(secure, ec_token(jku=jwks_server.url)).status_code == 200
