@@ -250,3 +250,15 @@ def test_the_access_log_leaves_out_the_query_string(server: Gunicorn) -> None:
     [line] = [line for line in server.stdout.read_text().splitlines() if "request_id=probe-8" in line]
     assert ' INFO gunicorn.access: 127.0.0.1 "GET /cds-services HTTP/1.1" 200 ' in line, line
     assert "secret-1" not in server.stdout.read_text() + server.stderr.read_text()
+
+
+def test_a_request_line_gunicorn_cannot_parse_is_logged_without_its_query(server: Gunicorn) -> None:
+    """gunicorn's warning for an invalid request line quoted it whole, a token sent in its query with it."""
+    for line in (b"GET /cds-services?access_token=secret-2", b"GET  /cds-services?access_token=secret-3 HTTP/1.1"):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+            connection.sendall(line + b"\r\nHost: x\r\n\r\n")
+            assert connection.recv(100).startswith(b"HTTP/1.1 400")
+    server.stop()
+    logged = server.stderr.read_text()
+    assert "Invalid HTTP request line: 'GET /cds-services'" in logged
+    assert "secret-" not in logged + server.stdout.read_text()
