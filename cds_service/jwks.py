@@ -39,6 +39,13 @@ JWKS_MAX_STALE_SECONDS = 24 * 3600.0
 JWKS_MIN_REFETCH_SECONDS = 30.0
 # A JWK Set holds a few keys, a few KB: a body beyond this is not one, and is not read to the end.
 JWKS_MAX_BYTES = 1024 * 1024
+# NIST SP 800-131A: a shorter RSA key can be factored (512 bits in hours on rented machines), and whoever factors the
+# EHR's key signs tokens as the EHR. PyJWT only warns, and only when a token is verified.
+MIN_RSA_BITS = 2048
+# An EC or RSA JWK's private members (RFC 7518 §6.2.2, §6.3.2): a key published with them signs for anybody who read
+# it, and one configured inline puts the EHR's signing key in the service's files. (An HMAC key, "oct", is refused
+# for its algorithm.)
+_PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth")
 
 
 class JwksUnavailable(Exception):
@@ -218,14 +225,18 @@ def _unusable(key: Any) -> str | None:
         return "not a JSON object"
     if "use" in key and key["use"] != "sig":  # a key published for encryption (RFC 7517 §4.2) signs nothing
         return f"use {json_value(key['use'], 20)} is not \"sig\""
+    if any(member in key for member in _PRIVATE_MEMBERS):  # named, never quoted
+        return "it holds a private key, with which anybody who reads it can sign tokens: give the public key only"
     try:
-        algorithm = jwt.PyJWK(key).algorithm_name
+        parsed = jwt.PyJWK(key)
     except jwt.PyJWTError as exc:
         # Some of PyJWT's messages end with the whole JWK ("kty is not found: {...}"): a private key pasted by
         # mistake must not reach the log.
         return str(exc).split(": {")[0]
-    if algorithm not in ALLOWED_ALGORITHMS:
-        return f"algorithm {algorithm} is not accepted"
+    if parsed.algorithm_name not in ALLOWED_ALGORITHMS:
+        return f"algorithm {parsed.algorithm_name} is not accepted"
+    if parsed.key_type == "RSA" and parsed.key.key_size < MIN_RSA_BITS:
+        return f"an RSA key of {parsed.key.key_size} bits, fewer than {MIN_RSA_BITS}"
     return None
 
 

@@ -246,6 +246,41 @@ def test_an_inline_set_of_encryption_keys_alone_stops_the_start(tmp_path: Path) 
         app_with_auth(tmp_path, config)
 
 
+def test_a_published_private_key_verifies_no_token(secure: LiveClient, jwks_server: JwksServer,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A JWK Set serving a private key (its "d") lets anybody who fetches it sign as the EHR: the key is left out,
+    named in a warning that does not repeat it."""
+    private = {**ECAlgorithm.to_jwk(EC_KEY, as_dict=True), "kid": "ec-1", "alg": "ES384", "use": "sig"}
+    jwks_server.keys = [private, public_jwk(OTHER_EC_KEY, "ec-2", "ES384")]
+    with caplog.at_level(logging.WARNING, logger="cds_service.jwks"):
+        assert_rejected(call(secure, ec_token()))
+    assert 'kid "ec-1" (it holds a private key' in caplog.text
+    assert private["d"] not in caplog.text
+    signed = jwt.encode(claims(), OTHER_EC_KEY, algorithm="ES384", headers={"kid": "ec-2"})
+    assert call(secure, signed).status_code == 200
+
+
+def test_an_inline_private_key_stops_the_start(tmp_path: Path) -> None:
+    config = auth_config("https://ehr.example.org/jwks")
+    private = {**RSAAlgorithm.to_jwk(RSA_KEY, as_dict=True), "kid": "rsa-1", "alg": "RS384"}
+    config["clients"][1]["jwks"]["keys"] = [private]
+    with pytest.raises(ConfigError, match=r'not usable: kid "rsa-1" \(it holds a private key') as stopped:
+        app_with_auth(tmp_path, config)
+    assert private["d"] not in str(stopped.value)
+
+
+@pytest.mark.filterwarnings("ignore::jwt.InsecureKeyLengthWarning")  # PyJWT's, as this test signs with the key
+def test_an_rsa_key_shorter_than_2048_bits_verifies_no_token(secure: LiveClient, jwks_server: JwksServer,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """NIST SP 800-131A: a short RSA key can be factored, and its factors sign as the EHR. PyJWT only warned."""
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    jwks_server.keys = [public_jwk(weak, "rsa-weak", "RS384"), public_jwk(EC_KEY, "ec-1", "ES384")]
+    with caplog.at_level(logging.WARNING, logger="cds_service.jwks"):
+        assert_rejected(call(secure, jwt.encode(claims(), weak, algorithm="RS384", headers={"kid": "rsa-weak"})))
+    assert 'kid "rsa-weak" (an RSA key of 1024 bits, fewer than 2048)' in caplog.text
+    assert call(secure, ec_token()).status_code == 200
+
+
 def test_a_rotated_key_is_found_by_one_refetch(secure: LiveClient, jwks_server: JwksServer) -> None:
     assert call(secure, ec_token()).status_code == 200
     jwks_server.keys.append(public_jwk(OTHER_EC_KEY, "ec-2", "ES384"))
