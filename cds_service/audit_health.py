@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.db import error_summary, is_unavailable, ping, printable_url
+from cds_service.log_format import without_message
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class OutageLog:
         log.debug("audit database attempt %d: %s", self._attempts, what)
         # A fault that is not an outage (a migration this code cannot run?) is kept trying too, with its traceback.
         kind = error_kind(exc)
-        trace = exc if kind == "fault" else None
+        trace = without_message(exc) if kind == "fault" else None  # a statement's parameters are the record's
         if self._began is None:
             self._began, self._reported_at, self._unreported = now, now, 0
             log.error("audit database %s: %s in memory, retried until it answers", kind, what, exc_info=trace)

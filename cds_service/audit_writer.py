@@ -36,6 +36,7 @@ from cds_service.audit_health import PING_SECONDS, DatabasePing, OutageLog, Writ
 from cds_service.audit_rows import InvocationRecord, insert_records
 from cds_service.db import (DatabaseUnavailable, error_summary, is_unavailable, migrate, printable_url,
                             write_transaction)
+from cds_service.log_format import without_message
 
 log = logging.getLogger(__name__)
 
@@ -332,7 +333,7 @@ class AuditWriter:
         if isinstance(exc, SQLAlchemyError):
             log.error("audit record refused by the database (%s), lost: %s", error_summary(exc), _ids([record]))
         else:
-            log.exception("audit record could not be written, lost: %s", _ids([record]))
+            log.error("audit record could not be written, lost: %s", _ids([record]), exc_info=without_message(exc))
         with self._lock:
             self._lost["refused"] += 1
 

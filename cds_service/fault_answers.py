@@ -18,6 +18,7 @@ from cds_service.facts.coverage import PayerMatch, select_payer
 from cds_service.facts.order import group_start, is_blinatumomab, order_ref
 from cds_service.facts.resolve import record_resolver
 from cds_service.hook_request import ORDER_SIGN, HookRequest
+from cds_service.log_format import without_message
 from cds_service.order_answers import Call, add_answer, coverage_action, limit_cards
 from cds_service.record import PatientRecord
 
@@ -81,6 +82,6 @@ def _payer_or_none(record: PatientRecord | None, order: dict[str, Any], start: d
         return None
     try:
         return select_payer(record, order, start)
-    except Exception:
-        log.exception("payer selection failed order=%s", order_ref(order))
+    except Exception as exc:
+        log.error("payer selection failed order=%s", order_ref(order), exc_info=without_message(exc))
         return None

@@ -12,6 +12,7 @@ from werkzeug.local import LocalProxy
 
 from cds_service.db import DatabaseUnavailable, error_summary, is_unavailable
 from cds_service.exceptions import ClientError
+from cds_service.log_format import without_message
 from cds_service.printable import quoted_id
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ def _server_fault(exc: Exception) -> Response:
     if isinstance(exc, SQLAlchemyError):  # its message can repeat a row's clinical content: classes only
         log.error("database fault on %s %s: %s", request.method, request.path, error_summary(exc))
     else:
-        log.exception("unexpected fault on %s %s", request.method, request.path)
+        log.error("unexpected fault on %s %s", request.method, request.path, exc_info=without_message(exc))
     return outcome_response(500, "Internal error; the incident is logged", code="exception")
 
 

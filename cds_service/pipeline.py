@@ -36,6 +36,7 @@ from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import group_start, is_blinatumomab, order_ref
 from cds_service.fault_answers import fault_answer, fault_outcome
 from cds_service.hook_request import ORDER_SIGN, HookRequest
+from cds_service.log_format import without_message
 from cds_service.order_answers import Call, add_answer, coverage_action, limit_cards, record_decision
 from cds_service.order_validation import validate_orders
 from cds_service.policies.engine import evaluate_policy
@@ -134,8 +135,8 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
         return {}
     try:
         facts = extract_facts(record, orders, call.ctx.today, other_drafts=call.group.others, earlier=earlier)
-    except Exception:
-        log.exception("fact extraction failed hookInstance=%s", call.request.hook_instance)
+    except Exception as exc:
+        log.error("fact extraction failed hookInstance=%s", call.request.hook_instance, exc_info=without_message(exc))
         start = group_start(orders, call.ctx.today)
         return {id(order): fault_outcome(call, record, order, start) for order in targets}
     prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, orders, facts.start_date)
@@ -164,8 +165,8 @@ def _evaluate_one(call: Call, cycle: _Cycle, order: dict[str, Any]) -> _Pending:
             return _Pending(order, (outcome, _without_plan(call, cycle, order, outcome), []), payer)
         cards, actions, limit = _answer(call, cycle, order, payer, outcome)
         return _Pending(order, (outcome, cards, actions), payer, limit)
-    except Exception:
-        return _Pending(order, _fault(call, order, payer, outcome), payer)
+    except Exception as exc:
+        return _Pending(order, _fault(call, order, payer, outcome, exc), payer)
 
 
 def _with_quantity(call: Call, cycle: _Cycle, pending: _Pending) -> Answer:
@@ -176,14 +177,16 @@ def _with_quantity(call: Call, cycle: _Cycle, pending: _Pending) -> Answer:
     order, (limit, label) = pending.order, pending.limit
     try:
         card = quantity_card(order, cycle.facts, limit, label, cycle.dose_lines, cycle.answered, order is cycle.first)
-    except Exception:
-        return _fault(call, order, pending.payer, outcome)
+    except Exception as exc:
+        return _fault(call, order, pending.payer, outcome, exc)
     return outcome, cards + ([card] if card else []), actions
 
 
-def _fault(call: Call, order: dict[str, Any], payer: PayerMatch | None, outcome: OrderOutcome) -> Answer:
-    """The fault answer of an order whose evaluation raised (logged with its traceback)."""
-    log.exception("evaluation failed hookInstance=%s order=%s", call.request.hook_instance, outcome.order_id)
+def _fault(call: Call, order: dict[str, Any], payer: PayerMatch | None, outcome: OrderOutcome,
+           exc: Exception) -> Answer:
+    """The fault answer of an order whose evaluation raised (logged with its traceback, not its message)."""
+    log.error("evaluation failed hookInstance=%s order=%s", call.request.hook_instance, outcome.order_id,
+              exc_info=without_message(exc))
     cards, actions = fault_answer(call, order, payer, outcome)
     return outcome, cards, actions
 

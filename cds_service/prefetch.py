@@ -18,6 +18,7 @@ from cds_service.fhir_client import (
     Failure, FhirClient, bundle_resources, declared_total, next_link, of_other_types_only,
 )
 from cds_service.hook_request import HookRequest
+from cds_service.log_format import without_message
 from cds_service.record import PREFETCH_TEMPLATES, PatientRecord
 from cds_service.urls import internal_host
 
@@ -68,8 +69,9 @@ class RecordLoader:
             return _build_record(self._request, None, "nothing is fetched to answer a fault", 0.0)
         except PatientUnavailable:
             return None
-        except Exception:  # answering a fault: what failed there may fail here as well
-            log.exception("hook %s: the prefetch could not be read either", self._request.hook_instance)
+        except Exception as exc:  # answering a fault: what failed there may fail here as well
+            log.error("hook %s: the prefetch could not be read either", self._request.hook_instance,
+                      exc_info=without_message(exc))
             return None
 
 
@@ -265,8 +267,9 @@ def _first_page(prefetch: dict[str, Any], key: str) -> dict[str, Any] | None:
 def _result(future: Future[list[dict[str, Any]] | Failure]) -> list[dict[str, Any]] | Failure:
     if not future.done() or future.cancelled():
         return Failure("no answer within the fetch budget")
-    if future.exception() is not None:
-        log.error("FHIR fetch failed unexpectedly", exc_info=future.exception())
+    fault = future.exception()
+    if fault is not None:
+        log.error("FHIR fetch failed unexpectedly", exc_info=without_message(fault))
         return Failure("an error of the service (logged)")
     return future.result()
 

@@ -25,6 +25,7 @@ from cds_service.config import Settings
 from cds_service.db import READ_ONLY
 from cds_service.discovery import discovery_document
 from cds_service.evaluation import Evaluation, EvaluationContext
+from cds_service.log_format import without_message
 from cds_service.pipeline import evaluate
 from cds_service.exceptions import ClientError, UnknownService
 from cds_service.fault_answers import evaluation_failed
@@ -99,7 +100,7 @@ def _answer(shared: Services, hook: HookRequest) -> tuple[Evaluation, bytes]:
     except ClientError:
         raise
     except Exception as exc:  # a fault of ours, not the client's: the EHR must still get a usable answer
-        log.exception("evaluation failed for hookInstance %s", hook.hook_instance)
+        log.error("evaluation failed for hookInstance %s", hook.hook_instance, exc_info=without_message(exc))
         g.fault = f"evaluation failed ({type(exc).__name__}): answered as a fault"
     evaluation = evaluation_failed(hook, load_record.for_fault(), context)
     return evaluation, _response_body(evaluation)

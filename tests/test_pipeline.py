@@ -15,6 +15,7 @@ import pytest
 
 from cds_service import order_validation, pipeline, prefetch
 from cds_service.card_config import DEFAULT_MAX_CARDS, CardConfig
+from cds_service.log_format import WithheldMessage
 from cds_service.order_validation import MAX_ORDERS
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 
@@ -218,17 +219,19 @@ def test_a_fault_is_logged_with_the_hook_instance_and_no_clinical_content(
         client: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, broken_step: str,
         name: str) -> None:
     """service-contract.md: a fault inside evaluation is logged with the hookInstance (what an operator looks the
-    call up by); the log is no place for the patient's record."""
+    call up by) and its frames; the log is no place for the patient's record, which a fault's message can quote."""
+    body = example(name)
+    clinical = _clinical_content(body)
+
     def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("injected fault")
+        raise KeyError("dose") from ValueError(f"cannot read {clinical[0]!r}")
 
     monkeypatch.setattr(pipeline, broken_step, broken)
-    body = example(name)
     with caplog.at_level(logging.INFO, logger="cds_service"):
         post(client, body)
-    faults = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
+    faults = [r for r in caplog.records if r.exc_info and r.exc_info[0] is WithheldMessage]
     assert faults and all(body["hookInstance"] in r.getMessage() for r in faults)
-    clinical = _clinical_content(body)
+    assert "KeyError from ValueError (message not logged" in caplog.text and "in broken" in caplog.text
     assert len(clinical) > 5 and [c for c in clinical if c in caplog.text] == []
 
 
