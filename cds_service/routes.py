@@ -201,6 +201,8 @@ def observe(shared: Services, response: Response) -> Response:
         shared.metrics.observe_request(_route(incoming), status, seconds)
     request_id = _request_id(incoming.environ.get("HTTP_X_REQUEST_ID"))
     response.headers[REQUEST_ID_HEADER] = request_id
+    # Cards, OperationOutcomes and the audit's health name a patient's care: no proxy or browser cache keeps them.
+    response.headers.setdefault("Cache-Control", "no-store")
     endpoint, posted = incoming.endpoint, incoming.method == "POST"
     if endpoint == SERVICE_ENDPOINT and posted:
         hook: HookRequest | None = call.get("hook_request")  # set whenever there are outcomes

@@ -139,3 +139,11 @@ def test_the_line_of_a_call_leaves_out_the_query_string(secure: LiveClient,  # n
     [line] = lines(caplog)
     assert line.getMessage().startswith(f"401 on POST {SERVICE}: no bearer token; "), line.getMessage()
     assert token.split(".")[2] not in caplog.text and "access_token" not in caplog.text
+
+
+def test_no_response_may_be_cached(client: LiveClient) -> None:
+    """Cards and OperationOutcomes name a patient's care: a proxy or browser cache must not keep them."""
+    answers = [client.post(SERVICE, json=example()), client.post(SERVICE, json={"hook": "order-sign"}),
+               *(client.get(path) for path in ("/cds-services", "/healthz", "/nowhere"))]
+    assert [answer.status_code for answer in answers] == [200, 400, 200, 200, 404]
+    assert {answer.headers.get("Cache-Control") for answer in answers} == {"no-store"}
