@@ -130,6 +130,15 @@ def _rest(**changes: Any) -> dict[str, Any]:
     return {**context, **changes}
 
 
+def _duplicate(**changes: Any) -> dict[str, Any]:
+    """A duplicate order's card context (dosing/duplicates.py): two orders, the second removed, with `changes`."""
+    rows = [{"reference": "MedicationRequest/a", "written": "28 mcg/day continuous IV infusion", "kept": True},
+            {"reference": "MedicationRequest/b", "written": "", "kept": False}]
+    context = {"count": 2, "doses": "28 mcg/day on days 1–28", "rows": rows, "more": 0, "kept": "MedicationRequest/a",
+               "folded": False}
+    return {**context, **changes}
+
+
 SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
                                       shown_role="Indication met", others=[])),
@@ -246,4 +255,7 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
                                      why_not="line 3's days could not be read, so the cycle it "
                                      "belongs to is not known", quantity_left="its dose could not be read",
                                      parts=[{**_SPAN_PART, "quantity": "", "doses": ""}, _SPAN_PART, _SPAN_PART])),
+    ("duplicate-order.j2", _duplicate()),
+    ("duplicate-order.j2", _duplicate(folded=True)),
+    ("duplicate-order.j2", _duplicate(count=50, more=46)),
 )

@@ -37,7 +37,7 @@ TEMPLATES = (
     "decision.j2", "decision-no-plan.j2", "evaluation-failed.j2", "order-unidentified.j2",
     "dose-above.j2", "dose-above-maximum.j2", "dose-above-plan-limit.j2", "dose-above-together.j2", "dose-below.j2",
     "dose-past-cycle.j2", "dose-per-m2-without-bsa.j2", "dose-unreadable.j2", "quantity-over.j2",
-    "order-spans-cycles.j2", "cycle-rest.j2",
+    "order-spans-cycles.j2", "cycle-rest.j2", "duplicate-order.j2",
 )
 
 

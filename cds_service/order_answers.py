@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from cds_service.card_config import DECISION_EXTENSION, CardConfig
 from cds_service.coverage_info import coverage_codes, coverage_information_action
@@ -31,13 +31,15 @@ class Call:
 
 
 def add_answer(result: Evaluation, outcome: OrderOutcome, cards: list[dict[str, Any]],
-               actions: list[dict[str, Any]]) -> None:
+               actions: list[dict[str, Any]], shared: Sequence[dict[str, Any]] = ()) -> None:
     """One order's answer into the response, and the uuids of its cards into its audit outcome (feedback joins
-    them; `limit_cards` forgets those max-cards cuts)."""
-    outcome.card_uuids = [c["uuid"] for c in cards]
-    outcome.card_topics = {c["uuid"]: c["source"]["topic"]["code"] for c in cards}
-    outcome.suggestion_uuids = [s["uuid"] for c in cards for s in c.get("suggestions", ())]
-    outcome.suggestion_cards = {s["uuid"]: c["uuid"] for c in cards for s in c.get("suggestions", ())}
+    them; `limit_cards` forgets those max-cards cuts). `shared`: cards answering it that another order's answer
+    carries (a duplicate order's, duplicate_answers.py): recorded, not sent twice."""
+    answering = [*cards, *shared]
+    outcome.card_uuids = [c["uuid"] for c in answering]
+    outcome.card_topics = {c["uuid"]: c["source"]["topic"]["code"] for c in answering}
+    outcome.suggestion_uuids = [s["uuid"] for c in answering for s in c.get("suggestions", ())]
+    outcome.suggestion_cards = {s["uuid"]: c["uuid"] for c in answering for s in c.get("suggestions", ())}
     result.cards.extend(cards)
     result.system_actions.extend(actions)
     result.outcomes.append(outcome)

@@ -18,12 +18,14 @@ from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
 from cds_service.cards import decision_card, no_plan_card, unidentified_card
 from cds_service.decision import Decision
+from cds_service.duplicate_answers import fold_duplicates
 from cds_service.draft_orders import (draft_resources, group_orders, may_be_blinatumomab, medication_requests,
                                       order_medications, with_draft_resources)
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.cards import (ceiling_card, cycle_days_card, dose_card, quantity_card,
                                      reconcile_corrections)
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
+from cds_service.dosing.duplicates import duplicate_sets
 from cds_service.dosing.rest_card import rest_card
 from cds_service.dosing.span import CycleSpans
 from cds_service.dosing.split_card import split_card, withhold_corrections
@@ -112,22 +114,25 @@ def _evaluate_group(call: Call, record: PatientRecord, medications: dict[int, di
     one) read once, after the cycles before it; then its orders answered, in the Bundle's order. `medications`: id()
     of each order -> the Medication it references (draft_orders.order_medications)."""
     answers: dict[int, Answer] = {}
+    shared: dict[int, list[dict[str, Any]]] = {}  # the cards another order's answer carries for an order
     earlier: list[SignedCycle] = []
     cycles = dated_cycles(call.group.orders, call.ctx.today)
     for cycle in cycles:
-        answers.update(_evaluate_cycle(call, record, medications, cycle, earlier, len(cycles) > 1))
+        answers.update(_evaluate_cycle(call, record, medications, cycle, earlier, len(cycles) > 1, shared))
         earlier.append(cycle)
     result = Evaluation()
     for order in call.group.targets:
-        add_answer(result, *answers[id(order)])
+        add_answer(result, *answers[id(order)], shared.get(id(order), ()))
     return result
 
 
 def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, dict[str, Any]],
-                    signed: SignedCycle, earlier: list[SignedCycle], several: bool) -> dict[int, Answer]:
+                    signed: SignedCycle, earlier: list[SignedCycle], several: bool,
+                    shared: dict[int, list[dict[str, Any]]]) -> dict[int, Answer]:
     """The answers of a cycle's answered orders, by id(); `earlier`: the cycles signed before it; `several`: whether
-    the call signs more than one. A cycle none of whose orders is answered (order-select) is not read: it counts
-    only as an earlier cycle."""
+    the call signs more than one; `shared`: filled with the cards another order's answer carries for an order (a
+    likely duplicate's, told once: duplicate_answers.py). A cycle none of whose orders is answered (order-select) is
+    not read: it counts only as an earlier cycle."""
     orders = signed.orders
     members = {id(order) for order in orders}
     targets = [order for order in call.group.targets if id(order) in members]
@@ -148,7 +153,9 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
     pending = [_evaluate_one(call, cycle, order) for order in targets]
     # The quantity cards last: each judges every order of the cycle as the suggestions offered for it leave it, and
     # a later order's end on the 28th infusion day is offered by its own dose card (CycleLines.offer).
-    return {id(each.order): _with_quantity(call, cycle, each) for each in pending}
+    answers = {id(each.order): _with_quantity(call, cycle, each) for each in pending}
+    shared.update(fold_duplicates(call, duplicate_sets(orders, lines, cycle.answered), answers))
+    return answers
 
 
 def _evaluate_one(call: Call, cycle: _Cycle, order: dict[str, Any]) -> _Pending:

@@ -1345,23 +1345,26 @@ def test_an_audit_trail_that_cannot_be_read_leaves_the_prior_approval_unknown_an
 
 def test_two_orders_of_a_cycle_on_the_same_days_are_judged_on_their_sum(client: Any) -> None:
     """Two 28 mcg/day orders signed together for days 1-28 give 56 mcg/day: neither is covered under Florida Blue's
-    28 mcg/day (which has no quantity limit to catch them), and each gets the dose warning."""
+    28 mcg/day (which has no quantity limit to catch them), and the dose warning says so. With the same lines they are
+    a likely duplicate: the decision and the dose warning, the same for both, are shown once for both
+    (tests/test_duplicate_orders.py)."""
     body = example("florida-blue-consolidation")
     [entry] = body["context"]["draftOrders"]["entry"]
     second = copy.deepcopy(entry)
     second["resource"]["id"] = "second-order"
     body["context"]["draftOrders"]["entry"].append(second)
     answer = post(client, body)
-    decisions = [c["extension"]["coverage-decision"] for c in answer["cards"] if "coverage-decision" in c["extension"]]
-    assert [d["decision"] for d in decisions] == ["criteria-not-met", "criteria-not-met"]
-    [dose_criterion] = [c for c in decisions[0]["criteria"] if c["id"].endswith("dose-at-most-28")]
+    [decision] = [c["extension"]["coverage-decision"] for c in answer["cards"] if "coverage-decision" in c["extension"]]
+    assert [covered_value(action) for action in answer["systemActions"]] == ["not-covered", "not-covered"]
+    [dose_criterion] = [c for c in decision["criteria"] if c["id"].endswith("dose-at-most-28")]
     assert dose_criterion["status"] == "not-met"
     assert dose_criterion["evidence"] == ["MedicationRequest/blinatumomab-order", "MedicationRequest/second-order"]
     assert dose_criterion["note"] == ("56 mcg/day on days 1–28 (this order and the other blinatumomab order being "
                                       "signed, which has the same dosage lines: likely a duplicate order): above 28 "
                                       "mcg/day")
     doses = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
-    assert [(c["indicator"], "suggestions" in c) for c in doses] == [("warning", False), ("warning", False)]
+    assert [(c["source"]["topic"].get("display"), c["indicator"], "suggestions" in c) for c in doses] == [
+        ("Duplicate order", "warning", True), ("Off-guideline dose", "warning", False)]
     assert "limits" not in topics(answer)  # no plan-limit correction of one line: the sum is the problem
 
 
@@ -1390,10 +1393,13 @@ def evaluate_directly(body: dict[str, Any], prior_approval: Callable[..., Any] =
 def test_many_orders_of_a_cycle_on_the_same_days_are_each_answered_with_bounded_notes(client: Any) -> None:
     """50 copies of a 28 mcg/day order (the most one call answers): each is not covered (1400 mcg/day), and its dose
     criterion counts the other orders and its evidence cites four, in the card and in the audit record alike (it named
-    the 49 others, on each of the 50 answers)."""
+    the 49 others, on each of the 50 answers). Copies, they are told once: one decision card for the 50, the duplicate
+    card removing 49 of them, one dose card."""
     answer = post(client, many_orders("florida-blue-consolidation", MAX_ORDERS))
     assert [covered_value(action) for action in answer["systemActions"]] == ["not-covered"] * MAX_ORDERS
-    assert len(answer["cards"]) == DEFAULT_MAX_CARDS
+    assert len(answer["cards"]) == 3 < DEFAULT_MAX_CARDS
+    assert len(answer["cards"][0]["extension"]["davinci-crd.associated-resource"]) == MAX_ORDERS
+    assert len(answer["cards"][1]["suggestions"][0]["actions"]) == MAX_ORDERS - 1
     decision = answer["cards"][0]["extension"]["coverage-decision"]
     [dose_criterion] = [c for c in decision["criteria"] if c["id"].endswith("dose-at-most-28")]
     assert dose_criterion["note"] == ("1400 mcg/day on days 1–28 (this order and 49 other blinatumomab orders being "

@@ -1,0 +1,108 @@
+"""Draft orders of one cycle with the same dosage lines: a likely duplicate order (docs/dosing.md, "Duplicate
+orders"), found and said on one warning card with the one-click removal of the copies.
+
+The same lines as read (`CycleLines.of`: each line's dose, form and cycle days), every dose read: two orders whose
+doses could not be read may differ in what was not read, and orders that share days with other lines are only
+orders given together (dosing/together.py), whose sum the dose card judges. Orders of another cycle signed with them
+are never compared (each cycle's days count from its own start).
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any, NamedTuple
+
+from cds_service import SERVICE_ID
+from cds_service.card_text import CARD_TYPE_SYSTEM, card_shell, render_card
+from cds_service.dosing.checks import CycleLines
+from cds_service.dosing.reading import DoseLine
+from cds_service.dosing.text import NAMED, dose_words
+from cds_service.facts.order import order_ref
+
+# The label's dose (the copies double it), as the dose cards' `off-guideline`, which discovery offers; told apart from
+# them by its display, so that no dose card's suggestion is combined with it (cards.reconcile_corrections).
+DUPLICATE_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "Duplicate order"}
+# The uuids of a duplicate's card and suggestion are derived from the call and the orders: a call sent again (the same
+# hookInstance) gets the same ones, so feedback on either joins whichever of the two calls it answers.
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:{SERVICE_ID}:duplicate-order")
+
+
+class DuplicateSet(NamedTuple):
+    """Orders of one cycle with the same dosage lines, in the Bundle's order."""
+
+    orders: tuple[dict[str, Any], ...]
+    kept: dict[str, Any]  # the one the suggestion leaves: on order-select, one already drafted when there is one
+    lines: tuple[DoseLine, ...]
+
+    @property
+    def copies(self) -> list[dict[str, Any]]:
+        """The orders the suggestion removes."""
+        return [order for order in self.orders if order is not self.kept]
+
+
+def duplicate_sets(orders: list[dict[str, Any]], cycle: CycleLines, answered: frozenset[int]) -> list[DuplicateSet]:
+    """The sets of `orders` (one cycle's) with the same dosage lines, each with an answered order (`answered`: their
+    id()s). An order without an id cannot be named for removal: it takes no part."""
+    if len(orders) < 2:
+        return []
+    alike: dict[tuple[DoseLine, ...], list[dict[str, Any]]] = {}
+    for order in orders:
+        lines = tuple(cycle.of(order))
+        if isinstance(order.get("id"), str) and _comparable(lines):
+            alike.setdefault(lines, []).append(order)
+    found = []
+    for lines, members in alike.items():
+        if len(members) > 1 and any(id(order) in answered for order in members) and _shared(members[0], cycle):
+            kept = next((order for order in members if id(order) not in answered), members[0])
+            found.append(DuplicateSet(tuple(members), kept, lines))
+    return found
+
+
+def _comparable(lines: tuple[DoseLine, ...]) -> bool:
+    return bool(lines) and all(line.mcg_per_day is not None for line in lines)
+
+
+def _shared(order: dict[str, Any], cycle: CycleLines) -> bool:
+    """Whether the order's lines run on a day with another order's: lines running no day double no dose."""
+    return any(together.order_count for together in cycle.together(order))
+
+
+def duplicate_card(found: DuplicateSet, label: str, call_key: str) -> dict[str, Any]:
+    """The warning on `found`, associated with each of its orders, and the suggestion removing the copies (one
+    CDS Hooks 2.0 `delete` action each); `label`: the source label of the orders' other cards; `call_key`: what
+    tells this call from another (hook, hookInstance, patient), from which the uuids are derived."""
+    text = render_card("duplicate-order.j2", folded=False, **_context(found))
+    card = card_shell(order_ref(found.orders[0]), text, "warning", label, DUPLICATE_TOPIC)
+    copies = [order_ref(order) for order in found.copies]
+    key = " ".join([call_key, order_ref(found.kept), *copies])
+    card["uuid"] = str(uuid.uuid5(_NAMESPACE, f"card {key}"))
+    card["extension"]["davinci-crd.associated-resource"] = [{"reference": order_ref(o)} for o in found.orders]
+    card["selectionBehavior"] = "at-most-one"
+    # One click removes every copy: a suggestion's actions are taken together.
+    actions = [{"type": "delete", "description": text.action, "resourceId": copy} for copy in copies]
+    card["suggestions"] = [{"uuid": str(uuid.uuid5(_NAMESPACE, f"suggestion {key}")), "label": text.label,
+                            "isRecommended": True, "actions": actions}]
+    return card
+
+
+def folded_note(found: DuplicateSet) -> str:
+    """The paragraph added to a card shown once for the orders of `found` (duplicate_answers.py)."""
+    return render_card("duplicate-order.j2", folded=True, **_context(found)).detail
+
+
+def _context(found: DuplicateSet) -> dict[str, Any]:
+    """duplicate-order.j2's context but `folded` (see its header): the orders named up to NAMED + 1, else NAMED and
+    how many more, so that the card does not grow with them."""
+    shown = [found.kept, *found.copies]
+    shown = shown if len(shown) <= NAMED + 1 else shown[:NAMED]
+    rows = [{"reference": order_ref(order), "written": _written(order), "kept": order is found.kept}
+            for order in shown]
+    return {"count": len(found.orders), "doses": dose_words(list(found.lines)), "rows": rows,
+            "more": len(found.orders) - len(shown), "kept": order_ref(found.kept)}
+
+
+def _written(order: dict[str, Any]) -> str:
+    """The order's dosage lines as the prescriber wrote them (their `text`), "" when none has one."""
+    lines = order.get("dosageInstruction")
+    if not isinstance(lines, list):
+        return ""
+    return "; ".join(line["text"] for line in lines if isinstance(line, dict) and isinstance(line.get("text"), str))
