@@ -5,7 +5,9 @@ cycle rule separates them (cycle 1 and cycle 2 signed together: facts/course.sig
 each cycle, then each order gets its own decision, dose card and coverage information. The orders are found and
 grouped by draft_orders.py and checked by order_validation.py; an order whose own lines fall in several cycles
 gets the card splitting it (dosing/span.py, split_card.py); each order's answer goes into the `Evaluation` with
-its audit outcome by order_answers.py; a fault is answered by fault_answers.py.
+its audit outcome by order_answers.py; a fault is answered by fault_answers.py. Orders of a cycle with the same
+dosage lines, a likely duplicate, get one card removing the copies, and what they would repeat is told once
+(duplicate_answers.py).
 """
 from __future__ import annotations
 
