@@ -24,6 +24,7 @@ DUPLICATE_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display
 # The uuids of a duplicate's card and suggestion are derived from the call and the orders: a call sent again (the same
 # hookInstance) gets the same ones, so feedback on either joins whichever of the two calls it answers.
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:{SERVICE_ID}:duplicate-order")
+_WRITTEN_LIMIT = 200  # characters of an order's own dosage text in the card's table, as the decision card's
 
 
 class DuplicateSet(NamedTuple):
@@ -101,8 +102,10 @@ def _context(found: DuplicateSet) -> dict[str, Any]:
 
 
 def _written(order: dict[str, Any]) -> str:
-    """The order's dosage lines as the prescriber wrote them (their `text`), "" when none has one."""
+    """The order's dosage lines as the prescriber wrote them (their `text`; the first _WRITTEN_LIMIT characters), ""
+    when none has one."""
     lines = order.get("dosageInstruction")
     if not isinstance(lines, list):
         return ""
-    return "; ".join(line["text"] for line in lines if isinstance(line, dict) and isinstance(line.get("text"), str))
+    text = "; ".join(line["text"] for line in lines if isinstance(line, dict) and isinstance(line.get("text"), str))
+    return text if len(text) <= _WRITTEN_LIMIT else text[:_WRITTEN_LIMIT - 1] + "…"
