@@ -218,3 +218,11 @@ def test_a_copy_answered_otherwise_keeps_its_own_card(client: Any, monkeypatch: 
     assert fault["source"]["topic"]["code"] == "coverage-info" and "coverage-decision" not in fault["extension"]
     assert len(duplicate_cards(answer)) == 1
     assert [covered_value(a) for a in answer["systemActions"]] == ["not-covered", "indeterminate"]
+
+
+def test_a_long_dosage_text_is_cut_in_the_cards_table() -> None:
+    written = line(rate(28), "2026-12-01", "2026-12-28") | {"text": "28 mcg/day " * 40}
+    group = [order(written, id=id_) for id_ in ("a", "b")]
+    [found] = duplicate_sets(group, lines_of(group), frozenset(map(id, group)))
+    rows = duplicate_card(found, "X", "key")["detail"].split("\n")
+    assert [len(row.split(" | ")[1]) for row in rows if row.startswith("| MedicationRequest/")] == [200, 200]
