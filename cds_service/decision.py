@@ -33,7 +33,9 @@ class CriterionResult(NamedTuple):
     note: str = ""
     missing: str = ""  # what to document when unknown
     attested: bool = False  # some fact deciding it came from the attestation QuestionnaireResponse
-    summary: str = ""  # short phrase for card summaries when this criterion decides a denial
+    # Short phrase for card summaries when this criterion decides a denial: the policy's, or what its test found
+    # failing when the test says (a dose schedule: "dose above label on days 8–28", "rest too short (2 of 14 days)").
+    summary: str = ""
     critical: bool = False  # marked critical in the policy: its failure makes the decision card critical
     received: bool = True  # False: unknown because data it needs was not received from the EHR
     askable: bool = False  # unknown, the attestation Questionnaire can answer it (CriterionSpec.askable)

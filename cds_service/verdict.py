@@ -20,6 +20,9 @@ class Verdict(NamedTuple):
     note: str = ""
     missing: str = ""  # what to document when unknown (short, clinician-facing)
     received: bool = True  # False: unknown because data it needs never arrived (a prefetch key not received)
+    # What failed, in a few words for a card's summary ("dose above label on days 8–28"), when the test can say it
+    # more precisely than its criterion's summary in the policy file; "" otherwise.
+    finding: str = ""
 
 
 # The rank of each status under AND (not-met over unknown over met) and under OR, its dual (met over unknown over

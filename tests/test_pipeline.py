@@ -543,7 +543,8 @@ def test_a_remission_attested_against_a_relapse_record_is_dosed_as_relapsed_on_b
     answer = post(client, body)
     [card] = [c for c in answer["cards"] if "coverage-decision" in c.get("extension", {})]
     decision = card["extension"]["coverage-decision"]
-    assert decision["decision"] == "criteria-not-met" and card["summary"].endswith("dose or days off label schedule")
+    assert decision["decision"] == "criteria-not-met" and card["summary"].endswith(
+        "except dose above label on days 1–7")
     [mrd_positive] = [line for line in card["detail"].splitlines() if line.startswith("- pediatric MRD-positive ALL")]
     assert mrd_positive.endswith("a relapsed/refractory course takes the step dose")
     [dose] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]

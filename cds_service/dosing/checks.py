@@ -108,6 +108,32 @@ def findings_note(findings: Sequence[Finding], missing: str = "") -> str:
     return "; ".join(parts) + (f"; and {more} more day ranges" if more else "")
 
 
+def schedule_finding(above: Sequence[Finding], missing: str, past: PastCycle | None, rest: ShortRest | None) -> str:
+    """Which part of the label schedule the order fails, in a few words for the decision card's summary: 'dose above
+    label on days 8–28', 'infusion past day 28', 'rest too short (2 of 14 days)', joined by '; '. The criterion's note
+    keeps the doses, the label doses and the dates; the dose or rest card beside it, the correction."""
+    parts = [_above_words(above, missing)] if above else []
+    if past is not None:
+        parts.append("infusion past day 28")
+    if rest is not None:
+        least = "at least " if rest.owed.unknown else ""
+        parts.append("cycle starts before the previous one ended" if rest.days_off < 0 else
+                     f"rest too short ({rest.days_off} of {least}{rest.owed.days} days)")
+    return "; ".join(parts)
+
+
+def _above_words(above: Sequence[Finding], missing: str) -> str:
+    """'dose above label on days 1–7 and 8–28' (two ranges at most, then how many more: a summary is read in two
+    seconds); without the body size the label dose needs, above the label's maximum (at any weight or height)."""
+    ranges = list(dict.fromkeys(days_text(f.first_day, f.last_day)
+                                for f in sorted(above, key=lambda f: (f.first_day, f.last_day))))
+    if len(ranges) == 2:  # 'days 1–7 and 8–28', 'days 1 and 8–28'
+        days = "days " + " and ".join(r.split(" ", 1)[1] for r in ranges)
+    else:
+        days = ranges[0] + (f" (+{len(ranges) - 1} more day ranges)" if len(ranges) > 2 else "")
+    return f"dose above label{' maximum' if missing else ''} on {days}"
+
+
 def _ordered_on(finding: Finding) -> str:
     """'33.6 mcg/day on days 1–28', with how a volume was read: '(12 mL/h of 28 mcg per 240 mL)'."""
     volume = f" ({finding.volume})" if finding.volume else ""
@@ -394,12 +420,13 @@ class OrderDoseChecks:
         above = [f for f in findings if f.kind == ABOVE]
         rest = self.rest(schedule)
         days = [found.note for found in (self.past, rest) if found]
+        finding = schedule_finding(above, missing, self.past, rest)
         if above:  # without the body size: above the label at any weight (or, weighed, at any height)
             verdict = self._sized(NOT_MET, "; ".join([findings_note(above, missing), *days]), patient)
-            return _with_rest(verdict, rest)
+            return _with_rest(verdict._replace(finding=finding), rest)
         if days:  # whatever the dose and the body size: the label's cycle has 28 infusion days, then the days without
             note = "; ".join(days)
-            return _with_rest(Verdict(NOT_MET, self.evidence, note[0].upper() + note[1:]), rest)
+            return _with_rest(Verdict(NOT_MET, self.evidence, note[0].upper() + note[1:], finding=finding), rest)
         if missing:
             evidence, said = self._with_sizes(unused_sizes(self.facts))
             # "usable": a size is on record, and saying "without body size" beside it read as a contradiction.

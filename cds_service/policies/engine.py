@@ -32,11 +32,12 @@ _new_result = partial(tuple.__new__, CriterionResult)
 
 def _criterion_result(spec: CriterionSpec, outcome: Outcome) -> CriterionResult:
     status = outcome.status
-    # In CriterionResult's field order.
+    # In CriterionResult's field order. The summary: what the test found failing, when it says (which part of a dose
+    # schedule), else the policy's phrase; the detail keeps the criterion's text, note and citation either way.
     return _new_result((
         spec.result_id, status, spec.citation, spec.text, outcome.evidence, spec.kind, "; ".join(outcome.notes),
-        (outcome.missing or spec.missing) if status == UNKNOWN else spec.missing, outcome.attested, spec.summary,
-        spec.critical, outcome.received, spec.askable,
+        (outcome.missing or spec.missing) if status == UNKNOWN else spec.missing, outcome.attested,
+        outcome.finding or spec.summary, spec.critical, outcome.received, spec.askable,
     ))
 
 

@@ -115,9 +115,10 @@ class Outcome(NamedTuple):
     attested: bool = False
     missing: str = ""  # what to document, from the innermost unknown part that says (dose check or sub-test)
     received: bool = True  # False: unknown because data it needs was not received (Fact.received)
+    finding: str = ""  # what failed, in a few words for a card's summary, when the test says (Verdict.finding)
 
 
-# An Outcome from all six fields, in C: `Outcome(...)` runs the NamedTuple's generated __new__, a Python function
+# An Outcome from all seven fields, in C: `Outcome(...)` runs the NamedTuple's generated __new__, a Python function
 # reached through the type's slot lookup, about twice the cost, and a test node builds one on every run.
 _outcome = partial(tuple.__new__, Outcome)
 
@@ -157,7 +158,7 @@ def compile_test(test: Mapping[str, Any], label_schedule: str | None) -> Test:
         def unknown_is_not_met(ctx: Context) -> Outcome:
             outcome = head(ctx)
             if outcome.status == UNKNOWN:
-                return Outcome(NOT_MET, outcome.evidence, outcome.notes, outcome.attested)
+                return Outcome(NOT_MET, outcome.evidence, outcome.notes, outcome.attested, finding=outcome.finding)
             return outcome
         return unknown_is_not_met
     if test.get("if_unknown") == MET:
@@ -208,12 +209,12 @@ def _compile_fact(read: Callable[[Context], Fact[Any]], matches: Callable[[Any],
         matched = None if fact.value is None else matches(fact.value)
         notes = (fact.note,) if fact.note else ()
         if matched is None:  # no value, or a value that cannot decide the threshold (a qualitative positive MRD)
-            return _outcome((UNKNOWN, fact.evidence, notes, fact.attested, fact.missing or missing, fact.received))
+            return _outcome((UNKNOWN, fact.evidence, notes, fact.attested, fact.missing or missing, fact.received, ""))
         if not matched and attested_to_exclude and not fact.attested:
             # A use the record never shows (fhir-data-profile.md: attested, else unknown) is not ruled out by an
             # inferred value: asking for the attestation, never an auto-denial.
-            return _outcome((UNKNOWN, fact.evidence, notes, False, missing, True))
-        return _outcome((MET if matched else NOT_MET, fact.evidence, notes, fact.attested, "", True))
+            return _outcome((UNKNOWN, fact.evidence, notes, False, missing, True, ""))
+        return _outcome((MET if matched else NOT_MET, fact.evidence, notes, fact.attested, "", True, ""))
     return fact_test
 
 
@@ -257,7 +258,7 @@ def _compile_group(test: Mapping[str, Any], label_schedule: str | None, missing:
         # The children run, and their outcomes' fields are read column by column, by builtins in C: no comprehension
         # or generator per group.
         outcomes = tuple(map(call, children, repeat(ctx)))
-        statuses, evidence, notes, attested, asks, received = zip(*outcomes)
+        statuses, evidence, notes, attested, asks, received, findings = zip(*outcomes)
         status = statuses[0]
         if statuses.count(status) != len(statuses):
             status = max(statuses, key=rank)
@@ -265,13 +266,14 @@ def _compile_group(test: Mapping[str, Any], label_schedule: str | None, missing:
             # an AND (at least one: a group has children, the schema says). An unknown OR keeps its not-met
             # children's too: what ruled those alternatives out ("third remission, attested") is part of the answer.
             shown = (UNKNOWN, NOT_MET) if is_or and status == UNKNOWN else (status,)
-            _, evidence, notes, attested, asks, received = zip(*(o for o in outcomes if o.status in shown))
+            _, evidence, notes, attested, asks, received, findings = zip(*(o for o in outcomes if o.status in shown))
         if is_or and status == UNKNOWN:
             ask = _open_alternatives(outcomes) or missing
         else:
             ask = next(filter(None, asks), missing if status == UNKNOWN else "")
+        # The first finding of the children that decided it (a dose check's, the group's only one as a rule).
         return _outcome((status, unique(chain.from_iterable(evidence)), unique(chain.from_iterable(notes)),
-                         any(attested), ask, all(received)))
+                         any(attested), ask, all(received), next(filter(None, findings), "")))
     return group
 
 
@@ -285,7 +287,8 @@ def _open_alternatives(outcomes: tuple[Outcome, ...]) -> str:
 def _from_verdict(verdict: Verdict, missing: str) -> Outcome:
     """`missing`: what an unknown verdict asks for when it does not say."""
     asks = verdict.missing or (missing if verdict.status == UNKNOWN else "")
-    return _outcome((verdict.status, verdict.evidence, _notes(verdict.note), False, asks, verdict.received))
+    return _outcome((verdict.status, verdict.evidence, _notes(verdict.note), False, asks, verdict.received,
+                     verdict.finding))
 
 
 def _notes(note: str) -> tuple[str, ...]:
