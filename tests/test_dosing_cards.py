@@ -180,7 +180,7 @@ BAG_48_H = {"duration": 48, "durationUnit": "h", "frequency": 1, "period": 48, "
     (rate(0.035, "mg/d"), "70", None, "standard", "Change to 0.028 mg/day (28 mcg/day)"),
     (ratio(70, "ug", 2, "d"), "70", None, "standard", "Change to 56 mcg per 2 days (28 mcg/day)"),
     (ratio(35, "ug", 1, "d"), "70", None, "standard", "Change to 28 mcg/day"),
-    (dose(70), "70", None, "standard", "Change to 56 mcg per dose (28 mcg/day)"),
+    (dose(70), "70", None, "standard", "Change to 56 mcg per 48-hour bag (28 mcg/day)"),
     (rate_text(35, "mcg/day"), "70", None, "standard", "Change to 28 mcg/day"),
     (rate(20, "ug/(m2.d)"), "30", "1.1", "standard", "Change to 15 mcg/m²/day (16.5 mcg/day at 1.1 m²)"),
     (rate(1.5, "ug/h"), "30", "1.1", "standard",
@@ -190,12 +190,12 @@ BAG_48_H = {"duration": 48, "durationUnit": "h", "frequency": 1, "period": 48, "
      "mcg/day, rounded down) on days 8–28"),
     (rate(1.1667, "ug/h"), "70", None, "relapsed-refractory",  # days 8-28 kept as written
      "Change to 0.375 mcg/h (9 mcg/day) on days 1–7, then 1.1667 mcg/h (28 mcg/day) on days 8–28"),
-    # From 45 kg a dose per m² is corrected to the fixed dose, in mcg: per day for a rate, else per dose or per the
-    # ratio's denominator (the BSA plays no part in the label dose).
+    # From 45 kg a dose per m² is corrected to the fixed dose, in mcg: per day for a rate, else per bag (or dose) or
+    # per the ratio's denominator (the BSA plays no part in the label dose).
     (rate(20, "ug/m2/d"), "70", "1.9", "standard", "Change to 28 mcg/day"),
     (rate_text(1, "mcg/m2/hr"), "70", "1.9", "standard", "Change to 28 mcg/day"),
     (ratio(60, "ug/m2", 2, "d"), "70", "1.9", "standard", "Change to 56 mcg per 2 days (28 mcg/day)"),
-    (dose(60, "ug/m2"), "70", "1.9", "standard", "Change to 56 mcg per dose (28 mcg/day)"),
+    (dose(60, "ug/m2"), "70", "1.9", "standard", "Change to 56 mcg per 48-hour bag (28 mcg/day)"),
     (rate(16, "ug/m2/d"), "70", "1.9", "relapsed-refractory",
      "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"),
 ])
@@ -210,6 +210,23 @@ def test_the_suggestion_label_names_the_dose_as_the_action_writes_it(written: di
     value = first_value(apply_suggestion(card), field)
     assert label.startswith(f"Change to {value} ")  # the number the action writes
     assert_clean(apply_suggestion(card), facts_, schedule)
+
+
+@pytest.mark.parametrize(("repeat", "per"), [
+    ({"frequency": 1, "period": 7, "periodUnit": "d", "duration": 168, "durationUnit": "h"}, "196 mcg per 7-day bag"),
+    ({"frequency": 1, "period": 1, "periodUnit": "wk", "duration": 1, "durationUnit": "wk"}, "196 mcg per 7-day bag"),
+    ({"frequency": 1, "period": 4, "periodUnit": "d", "duration": 96, "durationUnit": "h"}, "112 mcg per 96-hour bag"),
+    ({"frequency": 1, "period": 1, "periodUnit": "d", "duration": 24, "durationUnit": "h"}, "28 mcg per 24-hour bag"),
+    ({"duration": 1.5, "durationUnit": "d"}, "42 mcg per 36-hour bag"),  # no period: the bag is the dose's span
+    ({"frequency": 1, "period": 2, "periodUnit": "d"}, "56 mcg per dose"),  # no bag's duration: a dose every 2 days
+    ({"frequency": 1, "period": 7, "periodUnit": "d", "duration": 24, "durationUnit": "h"},
+     "196 mcg per dose"),  # a 24-hour infusion weekly is not a continuous bag: read per its period
+])
+def test_a_dose_per_bag_is_named_by_how_long_the_bag_runs(repeat: dict[str, Any], per: str) -> None:
+    """The clinical review (F5): a 7-day bag's suggestion read "196 mcg per dose"; "per 7-day bag" is read faster."""
+    days = Decimal(per.split()[0]) / 28
+    card = card_for(order(line(dose(35 * days), "2026-12-01", "2026-12-28", **repeat)), facts(weight="70"))
+    assert card is not None and card["suggestions"][0]["label"] == f"Change to {per} (28 mcg/day)"
 
 
 def test_a_rate_in_ml_per_hour_gets_no_suggestion_to_label() -> None:

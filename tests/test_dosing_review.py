@@ -188,3 +188,20 @@ def test_applying_a_dose_suggestion_clears_the_dose_finding(client: FlaskClient,
     the_order(request).update(corrected)
     _, doses = answer(client, request)
     assert [d["extension"]["dose-check"] for d in doses if d["indicator"] == "warning"] == []
+
+
+@pytest.mark.parametrize(("repeat", "label"), [
+    ({"frequency": 1, "period": 7, "periodUnit": "d", "duration": 168, "durationUnit": "h"},
+     "Change to 196 mcg per 7-day bag (28 mcg/day)"),
+    ({"frequency": 1, "period": 7, "periodUnit": "d"}, "Change to 196 mcg per dose (28 mcg/day)"),
+])
+def test_a_bag_dose_is_offered_per_bag(client: FlaskClient, repeat: dict[str, Any], label: str) -> None:
+    """The clinical review (F5): 245 mcg in a 7-day bag (35 mcg/day) read "Change to 196 mcg per dose"; the bag's
+    days are what the prescriber wrote. A dose every 7 days with no bag's duration stays "per dose"."""
+    request = example("aspirus-adult-consolidation-mrd-positive")
+    [written] = the_order(request)["dosageInstruction"]
+    written["timing"]["repeat"].update(repeat)
+    written["doseAndRate"] = [{"doseQuantity": {"value": 245, "unit": "ug", "system": "http://unitsofmeasure.org",
+                                                "code": "ug"}}]
+    _, [dose] = answer(client, request)
+    assert [suggestion["label"] for suggestion in dose["suggestions"]] == [label]

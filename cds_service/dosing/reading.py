@@ -346,15 +346,24 @@ def _dose_form(unit: DoseUnit, repeat: dict[str, Any], entry: int, volume: str) 
     if unit.time is not None:
         # A dose written as a rate (ug/d in doseQuantity) is already a daily amount per its unit.
         return _per_span(entry, "doseQuantity", unit, unit.time, volume=volume)
+    bag = bag_span(repeat)
+    if bag is not None:
+        return _per_span(entry, "doseQuantity", unit, bag, volume=volume)
     period = time_span({"value": repeat.get("period"), "code": repeat.get("periodUnit")})
-    duration = time_span({"value": repeat.get("duration"), "code": repeat.get("durationUnit")})
     frequency = to_decimal(repeat.get("frequency", 1))
-    # A bag infused over `duration` that outlasts the dosing period is a continuous infusion: spread it over the bag.
-    if duration is not None and (period is None or duration.days >= period.days):
-        return _per_span(entry, "doseQuantity", unit, duration, volume=volume)
     if period is None or frequency is None or frequency <= 0:
         return "dose without timing (frequency and period)"
     return _per_span(entry, "doseQuantity", unit, period, frequency, volume)
+
+
+def bag_span(repeat: dict[str, Any]) -> Duration | None:
+    """How long one bag of a dose per administration runs when that outlasts the dosing period (or none is given): a
+    continuous infusion, its dose spread over the bag. None when the timing gives no such bag."""
+    duration = time_span({"value": repeat.get("duration"), "code": repeat.get("durationUnit")})
+    if duration is None:
+        return None
+    period = time_span({"value": repeat.get("period"), "code": repeat.get("periodUnit")})
+    return duration if period is None or duration.days >= period.days else None
 
 
 def _per_span(entry: int, field: str, unit: DoseUnit, span: Duration, times: Decimal = Decimal(1),

@@ -17,7 +17,7 @@ from typing import Any
 from cds_service.coverage_info import EXTENSION_URL
 from cds_service.dosing.compare import Patient
 from cds_service.dosing.expected import Expected, above_ceiling
-from cds_service.dosing.reading import DoseForm, DoseLine, cycle_day_date, line_order
+from cds_service.dosing.reading import DoseForm, DoseLine, bag_span, cycle_day_date, line_order
 from cds_service.dosing.instruction_text import (LAST_DAY, Daily, NewDose, as_written, corrected_text, edit_texts,
                                                  ended_text, round_down, split_text)
 from cds_service.dosing.text import per_time_said, unit_said
@@ -152,7 +152,7 @@ def written_dose(line: dict[str, Any], form: DoseForm, value: Decimal | None,
                  unit: str | None = None) -> tuple[str, str]:
     """`value` (None: the line's own) and its unit (`unit`, a UCUM code, when not the line's own), as the line
     writes them and a clinician reads them: ('1.16', 'mcg/h'), ('0.028', 'mg/day'), ('15', 'mcg/m²/day'), ('56',
-    'mcg per 2 days'), ('56', 'mcg per dose')."""
+    'mcg per 2 days'), ('56', 'mcg per dose'), ('196', 'mcg per 7-day bag')."""
     holder = _value_holder(line, form)
     number = value if value is not None else to_decimal(holder.get("value"))
     code = unit if unit is not None else unit_text(holder)
@@ -161,8 +161,22 @@ def written_dose(line: dict[str, Any], form: DoseForm, value: Decimal | None,
         denominator = line["doseAndRate"][form.entry][form.field].get("denominator") or {}
         said += per_time_said(to_decimal(denominator.get("value")) or Decimal(1), unit_text(denominator))
     elif form.field == "doseQuantity" and normalize(code).split("/")[-1] not in DAYS:
-        said += " per dose"  # an amount given on the line's timing, not a rate
+        said += f" per {_administration(line)}"  # an amount given on the line's timing, not a rate
     return ("" if number is None else as_written(number)), said  # a line with a dose form has its value
+
+
+def _administration(line: dict[str, Any]) -> str:
+    """What a dose per administration is given in: a bag named by how long it runs ('7-day bag', '48-hour bag':
+    `reading.bag_span`, the span its dose was read over), else 'dose'."""
+    timing = line.get("timing")
+    repeat = timing.get("repeat") if isinstance(timing, dict) else None
+    bag = bag_span(repeat) if isinstance(repeat, dict) else None
+    if bag is None:
+        return "dose"
+    days, hours = bag.days, bag.days * 24
+    if days >= 7 and days == days.to_integral_value():
+        return f"{days.normalize():f}-day bag"
+    return f"{hours.normalize():f}-hour bag" if hours == hours.to_integral_value() else "bag"
 
 
 def per_m2_daily(line: dict[str, Any], form: DoseForm) -> Decimal | None:
