@@ -70,6 +70,9 @@ class _Cycle:
     orders: list[dict[str, Any]]  # the cycle's blinatumomab orders (the group's, unless cycles are signed together)
     first: dict[str, Any]  # its first answered order, which the cycle's quantity card goes with
     named: str  # "cycle 2" when the call signs several cycles (a decision card says which), else ""
+    # id() of each order with a likely duplicate (dosing/duplicates.py): its dose in words tells it from none of its
+    # copies, and the decision card shown once for them all names its cycle alone (when the call signs several).
+    duplicated: frozenset[int]
 
 
 @dataclass(frozen=True)
@@ -150,13 +153,15 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
     number = facts.cycle.number.value
     named = "" if not several else f"cycle {number}" if number else f"cycle from {facts.start_date.isoformat()}"
     lines = CycleLines(orders, facts, medications)
+    answered = frozenset(id(order) for order in targets)
+    duplicates = duplicate_sets(orders, lines, answered)
     cycle = _Cycle(record, facts, lines, CycleSpans(orders, facts, lines, medications), prior_approvals, signed.last,
-                   frozenset(id(order) for order in targets), orders, targets[0], named)
+                   answered, orders, targets[0], named, frozenset(id(o) for found in duplicates for o in found.orders))
     pending = [_evaluate_one(call, cycle, order) for order in targets]
     # The quantity cards last: each judges every order of the cycle as the suggestions offered for it leave it, and
     # a later order's end on the 28th infusion day is offered by its own dose card (CycleLines.offer).
     answers = {id(each.order): _with_quantity(call, cycle, each) for each in pending}
-    shared.update(fold_duplicates(call, duplicate_sets(orders, lines, cycle.answered), answers))
+    shared.update(fold_duplicates(call, duplicates, answers))
     return answers
 
 
@@ -234,7 +239,8 @@ def _coverage_answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: Pa
         return [], []
     determination = call.request.hook == ORDER_SIGN and config.unsolicited_determ
     reading = _shown_reading(doses.reading(schedule), config)
-    which = order_words(doses.lines, cycle.named) if len(call.group.targets) > 1 else ""
+    which = "" if len(call.group.targets) == 1 else (
+        cycle.named if id(order) in cycle.duplicated else order_words(doses.lines, cycle.named))
     coverage = standing(cycle.record, payer, facts.start_date)
     card = decision_card(decision, facts, order, call.ctx.base_url, reading, determination, which, coverage,
                          cycle.last_day)

@@ -226,3 +226,28 @@ def test_a_long_dosage_text_is_cut_in_the_cards_table() -> None:
     [found] = duplicate_sets(group, lines_of(group), frozenset(map(id, group)))
     rows = duplicate_card(found, "X", "key")["detail"].split("\n")
     assert [len(row.split(" | ")[1]) for row in rows if row.startswith("| MedicationRequest/")] == [200, 200]
+
+
+def test_the_decision_card_shown_once_names_no_one_order_by_its_dose(client: Any) -> None:
+    """Its summary had ended "— order of 28 mcg/day on days 1–28", words that tell an order from others signed with
+    it: they tell it from none of its copies, and beside "dose above 28 mcg/day" read as a contradiction."""
+    [decision] = decision_cards(post(client, with_copies("florida-blue-consolidation", "copy")))
+    assert decision["summary"] == ("Florida Blue: not covered as ordered — meets B-ALL consolidation or maintenance "
+                                   "except dose above 28 mcg/day")
+    other = with_copies("florida-blue-consolidation", "other", change=lambda resource: resource["dosageInstruction"][0]
+                        ["doseAndRate"][0]["rateQuantity"].update(value=20))
+    summaries = [card["summary"] for card in decision_cards(post(client, other))]  # no duplicate: named by their doses
+    assert [summary.rsplit(" — ", 1)[1] for summary in summaries] == ["order of 28 mcg/day on days 1–28",
+                                                                     "order of 20 mcg/day on days 1–28"]
+
+
+def test_copies_of_a_later_cycle_are_named_by_their_cycle_alone(client: Any) -> None:
+    def cycle_2(resource: dict[str, Any]) -> None:
+        resource["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"start": "2027-01-12",
+                                                                                 "end": "2027-02-08"}
+
+    answer = post(client, with_copies("florida-blue-consolidation", "c2", "c2-copy", change=cycle_2))
+    first, later = decision_cards(answer)
+    assert first["summary"].endswith(" — cycle 1 order of 28 mcg/day on days 1–28")
+    assert later["summary"].endswith("except dose above 28 mcg/day — cycle 2")
+    assert references(later) == ["MedicationRequest/c2", "MedicationRequest/c2-copy"]
