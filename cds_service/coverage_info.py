@@ -57,7 +57,7 @@ def coverage_information_action(
     # A new top-level object with a new extension list: the order itself is left untouched (its nested elements
     # are shared, not copied: nothing after this point changes them, and the response is serialized at once).
     coverage = {"url": EXTENSION_URL, "extension": parts}
-    kept = [e for e in order.get("extension") or () if not _earlier_assertion(e, coverage_reference)]
+    kept = [e for e in order.get("extension") or () if not _earlier_assertion(e, parts[0]["valueReference"])]
     resource = {**order, "extension": [*kept, coverage]}
     return {"type": "update", "description": _description(decision, secondary), "resource": resource}
 
@@ -70,15 +70,25 @@ def _coverage_value(coverage_reference: str) -> dict[str, str]:
     return {"display": "The patient's Coverage (sent by the EHR without an id)"}
 
 
-def _earlier_assertion(extension: Any, coverage_reference: str) -> bool:
-    """A coverage-information for the same coverage already on the order (it is signed again): the new assertion
-    replaces it, so the order never carries two answers for one coverage. Other payers' assertions stay."""
+def _earlier_assertion(extension: Any, coverage: dict[str, str]) -> bool:
+    """A coverage-information for the same coverage (`coverage`: the new one's Reference to it, a display for one
+    without an id) already on the order (it is signed again): the new assertion replaces it, so the order never
+    carries two answers for one coverage. Other payers' assertions stay."""
     if not isinstance(extension, dict) or extension.get("url") != EXTENSION_URL:
         return False
+    parts = extension.get("extension") or ()
     return any(isinstance(sub, dict) and sub.get("url") == "coverage"
-               and isinstance(sub.get("valueReference"), dict)
-               and sub["valueReference"].get("reference") == coverage_reference
-               for sub in extension.get("extension") or ())
+               and _same_coverage(sub.get("valueReference"), coverage) for sub in parts)
+
+
+def _same_coverage(earlier: Any, coverage: dict[str, str]) -> bool:
+    """Whether an earlier assertion's Reference names `coverage`: by its literal reference, else (a Coverage without
+    an id) by the display this module gives it."""
+    if not isinstance(earlier, dict):
+        return False
+    if "reference" in coverage:
+        return earlier.get("reference") == coverage["reference"]
+    return "reference" not in earlier and earlier.get("display") == coverage["display"]
 
 
 def coverage_codes(decision: Decision | None, unsolicited_determ: bool = True) -> tuple[str, str | None]:

@@ -207,6 +207,21 @@ def test_a_signed_again_order_carries_only_the_new_assertion_for_its_coverage() 
     assert subs(result)["coverage-assertion-id"] == "assert-2" and subs(result)["covered"] == "covered"
 
 
+def test_a_signed_again_order_of_a_coverage_without_an_id_carries_only_the_new_assertion() -> None:
+    """A Coverage sent without an id is named by a display: the earlier answer for it, named so too, is replaced
+    (matched by a reference alone, it was kept, and the order carried two answers for one coverage)."""
+    first = coverage_information_action(ORDER, decision("information-needed"), "Coverage (no id)", "assert-1", TODAY,
+                                        QUESTIONNAIRE)["resource"]
+    other_payer = copy.deepcopy(first["extension"][-1])
+    other_payer["extension"][0]["valueReference"] = {"reference": "Coverage/secondary"}
+    signed_again = {**first, "extension": [*first["extension"], other_payer]}
+    result = coverage_information_action(signed_again, decision("meets-criteria"), "Coverage (no id)", "assert-2",
+                                         TODAY, QUESTIONNAIRE)
+    extensions = result["resource"]["extension"]
+    assert [e["url"] for e in extensions] == ["http://example.org/other", EXTENSION_URL, EXTENSION_URL]
+    assert extensions[1] == other_payer and subs(result)["coverage-assertion-id"] == "assert-2"
+
+
 def extension_of(*parts: tuple[str, str]) -> dict[str, Any]:
     base = [("coverage", {"reference": "Coverage/c"}), ("date", "2026-11-21"), ("coverage-assertion-id", "a")]
     return {"url": EXTENSION_URL,
