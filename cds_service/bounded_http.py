@@ -82,11 +82,11 @@ def _shut_down(sock: socket.socket) -> None:
         pass  # already closed
 
 
-def _admit(connection: HTTPConnection) -> None:
-    """A connection just made, before any request goes on it: refused if it reached a link-local or cloud metadata
-    address (the instance's credentials; urls.internal_address), which a URL's host name can lead to (its DNS
-    answer is anybody's, and may change between a check and the connection: DNS rebinding); else watched."""
-    sock = connection.sock
+def _admitted(connection: HTTPConnection, sock: socket.socket) -> socket.socket:
+    """A TCP connection just made, before a byte goes on it (a TLS handshake included): refused if it reached a
+    link-local or cloud metadata address (the instance's credentials; urls.internal_address), which a URL's host
+    name can lead to (its DNS answer is anybody's, and may change between a check and the connection: DNS
+    rebinding); else watched."""
     address = str(sock.getpeername()[0])
     if internal_address(address):
         sock.close()
@@ -94,18 +94,19 @@ def _admit(connection: HTTPConnection) -> None:
                     connection.host, address)
         raise NewConnectionError(connection, f"{connection.host} is at a link-local or cloud metadata address")
     _Watchdog.register(sock)
+    return sock
 
 
+# Checked in _new_conn, which both classes' connect() call for the bare TCP socket: after connect(), an HTTPS
+# connection had already sent its TLS ClientHello (the host's name in it) to the address it then refused.
 class _WatchedHTTPConnection(HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        _admit(self)
+    def _new_conn(self) -> socket.socket:
+        return _admitted(self, super()._new_conn())
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _admit(self)
+    def _new_conn(self) -> socket.socket:
+        return _admitted(self, super()._new_conn())
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):

@@ -2,6 +2,7 @@
 sessions send no credentials of their own and refuse a connection that reached an internal address."""
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
@@ -140,3 +141,30 @@ def test_a_session_sends_no_netrc_login(answer: tuple[_Answer, str], tmp_path: P
     sent.size = 10
     assert _read(url) == b"x" * 10
     assert sent.authorizations == [None]
+
+
+def test_an_https_connection_to_an_internal_address_sends_not_even_its_tls_hello(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused once connect() had run, an HTTPS connection had already sent its TLS ClientHello (the host's name in
+    it) there: the bare TCP connection is refused, before any byte."""
+    received: list[bytes] = []
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(5)
+
+        def accept() -> None:
+            connection, _ = server.accept()
+            with connection:
+                connection.settimeout(2)
+                try:
+                    received.append(connection.recv(1024))  # b"" once the client closed without sending
+                except OSError:
+                    received.append(b"(no close)")
+
+        thread = threading.Thread(target=accept)
+        thread.start()
+        monkeypatch.setattr(bounded_http, "internal_address", lambda address: address in ("127.0.0.1", "::1"))
+        with pytest.raises(requests.ConnectionError, match="link-local or cloud metadata"):
+            with session_until(time.monotonic() + 5) as session:
+                session.get(f"https://127.0.0.1:{server.getsockname()[1]}/", timeout=5)
+        thread.join()
+    assert received == [b""]
