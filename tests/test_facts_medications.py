@@ -187,7 +187,8 @@ def test_the_combination_names_the_drugs_active_at_the_start() -> None:
     ara_c = medication_request(None, text="cytarabine", status="draft")
     chemo = combination(_orders(vcr, ara_c), START, True, NO_ANSWERS, None)
     assert chemo.value == "with-multiagent-chemo"
-    assert chemo.note == "other antineoplastics active at the start date: vinCRIStine 1.4 mg/m2 in sodium…, cytarabine"
+    assert chemo.note == ("other antineoplastics active at the start date: vinCRIStine 1.4 mg/m2 in sodium…, "
+                          "cytarabine")
     tki = combination(_orders(medication_request(None, text="ponatinib 45 mg tablet", authored="2026-02-01")),
                       START, True, NO_ANSWERS, None)
     assert tki.value == "with-tki" and tki.note == "TKI active at the start date: ponatinib 45 mg tablet"
