@@ -50,6 +50,7 @@ def test_a_duplicate_pair_gets_one_warning_with_a_one_click_delete_and_each_card
     assert decision_cards(answer) == [decision] and references(decision) == [first, second]
     assert decision["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
     assert "Shown once for 2 orders with the same dosage lines" in decision["detail"]
+    assert 'The card "Likely duplicate order" suggests removing the copies' in dose["detail"]
     assert duplicate["summary"] == ("Likely duplicate order: 2 blinatumomab orders with the same dosage lines give "
                                     "twice the dose on the same days")
     assert duplicate["indicator"] == "warning" and references(duplicate) == [first, second]
