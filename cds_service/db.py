@@ -11,6 +11,7 @@ lock at most `_SQLITE_BUSY_TIMEOUT_MS`.
 """
 from __future__ import annotations
 
+import logging
 import operator
 import os
 import re
@@ -37,6 +38,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout  # no connection free in 
 
 from cds_service import json_codec
 from cds_service.db_models import Base
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Key of the PostgreSQL advisory lock held while migrating: any constant shared by every worker of this service.
@@ -544,12 +547,22 @@ def migrate(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         try:
-            _check_revision(connection, config)
+            before = _check_revision(connection, config)
             command.upgrade(config, "head")
         except DBAPIError as exc:
             if is_unavailable(exc) and _sqlstate(exc) != _INSUFFICIENT_PRIVILEGE:  # no CREATE: no release will do
                 raise
             raise SchemaError(_upgrade_failure(exc)) from exc
+    _log_migration(before)
+
+
+def _log_migration(before: SchemaRevision) -> None:
+    """Say in the log when the schema was created or moved (committed by then): after an upgrade the operator can
+    tell when, and in which process, it happened. A worker finding it at this release's revision says nothing."""
+    if before.stage == "none":
+        log.info("audit schema created at revision %s", before.head)
+    elif before.stage == "older":
+        log.info("audit schema migrated from revision %s to %s", before.current, before.head)
 
 
 @dataclass(frozen=True)
@@ -580,14 +593,16 @@ def schema_revision(connection: Connection, config: Config | None = None) -> Sch
     return SchemaRevision(current, str(scripts.get_current_head()), known)
 
 
-def _check_revision(connection: Connection, config: Config) -> None:
-    """A schema migrated by a newer release cannot be read by this one (alembic would only say it cannot locate the
-    revision): a rollback of the service needs the database from before the upgrade."""
+def _check_revision(connection: Connection, config: Config) -> SchemaRevision:
+    """Where the schema stands before migrating. A schema migrated by a newer release cannot be read by this one
+    (alembic would only say it cannot locate the revision): a rollback of the service needs the database from before
+    the upgrade."""
     revision = schema_revision(connection, config)
     if not revision.known:
         raise SchemaError(f"the audit database is at schema revision {revision.current}, which this release does not "
                           f"know (its newest is {revision.head}): a newer release migrated it; run that release, or "
                           "restore the database from before the upgrade")
+    return revision
 
 
 def _upgrade_failure(exc: DBAPIError) -> str:

@@ -172,6 +172,33 @@ def test_migrate_creates_the_schema_and_is_idempotent(database_url: str) -> None
     engine.dispose()
 
 
+def test_migrate_says_in_the_log_when_it_moves_the_schema(
+        database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """After an upgrade the log says whether, when and where the schema moved; a worker with nothing to do is
+    silent."""
+    engine = create_db_engine(database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0010")
+    with caplog.at_level("INFO", logger="cds_service.db"):
+        migrate(engine)
+        migrate(engine)
+    assert [record.getMessage() for record in caplog.records if record.name == "cds_service.db"] == [
+        "audit schema migrated from revision 0010 to 0011"]
+    engine.dispose()
+
+
+def test_migrate_says_in_the_log_when_it_creates_the_schema(
+        database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    engine = create_db_engine(database_url)
+    with caplog.at_level("INFO", logger="cds_service.db"):
+        migrate(engine)
+    assert [record.getMessage() for record in caplog.records if record.name == "cds_service.db"] == [
+        "audit schema created at revision 0011"]
+    engine.dispose()
+
+
 def _decided_at(engine: Engine, revision: str, hook_instance: str) -> Config:
     """The schema at `revision`, holding one call and its decision as that release wrote them; the Alembic config
     for further steps."""
