@@ -165,6 +165,7 @@ def _database_url(env: Mapping[str, str], shared: bool) -> str:
                               "CDS_AUTH_CONFIG")
     elif url.get_backend_name() == "sqlite" and url.database:
         _check_writable_folder(Path(url.database).resolve().parent, name)
+        _check_writable_files(Path(url.database).resolve(), name)
     return raw
 
 
@@ -208,6 +209,14 @@ def _check_writable_folder(folder: Path, name: str) -> None:
         raise ConfigError(f"{name} {folder}: {existing} is not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"{name} {folder}: cannot write in {existing}")
+
+
+def _check_writable_files(database: Path, name: str) -> None:
+    """An existing SQLite file (or its WAL files) the service cannot write: else it would answer every call while
+    each audit record failed (SQLITE_READONLY) and was lost at the stop."""
+    for path in (database, database.with_name(f"{database.name}-wal"), database.with_name(f"{database.name}-shm")):
+        if path.exists() and not os.access(path, os.W_OK):
+            raise ConfigError(f"{name}: the SQLite file {path} is read-only for this user")
 
 
 def _metrics_dir(raw: str | None) -> str | None:

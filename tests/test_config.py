@@ -229,6 +229,28 @@ def test_a_data_directory_that_cannot_be_written_is_named(tmp_path: Path, monkey
         Settings.from_env({"CDS_DATA_DIR": str(tmp_path / "ro" / "data")})
 
 
+@pytest.mark.parametrize("file_name", ["cds.db", "cds.db-wal"])
+def test_an_sqlite_file_that_cannot_be_written_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        file_name: str) -> None:
+    """The folder writable, the file not: the service answered while every audit record failed and was lost."""
+    for name in ("cds.db", "cds.db-wal"):
+        (tmp_path / name).touch(mode=0o400 if name == file_name else 0o600)
+    if os.geteuid() == 0:  # root may write anywhere: the operating system's answer for another user, then
+        real_access = os.access
+        refused = tmp_path / file_name
+        monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != refused and real_access(path, mode))
+    with pytest.raises(ConfigError, match=f"^CDS_DATA_DIR: the SQLite file {tmp_path / file_name} is read-only for "
+                                          "this user$"):
+        Settings.from_env({"CDS_DATA_DIR": str(tmp_path)})
+    with pytest.raises(ConfigError, match="^CDS_DATABASE_URL: the SQLite file .* is read-only"):
+        Settings.from_env({"CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'cds.db'}"})
+
+
+def test_a_writable_sqlite_file_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "cds.db").touch(mode=0o600)
+    assert Settings.from_env({"CDS_DATA_DIR": str(tmp_path)}).database_url == f"sqlite:///{tmp_path / 'cds.db'}"
+
+
 def test_a_new_data_directory_is_accepted_and_left_to_the_database_to_create(tmp_path: Path) -> None:
     settings = Settings.from_env({"CDS_DATA_DIR": str(tmp_path / "new" / "data")})
     assert settings.database_url == f"sqlite:///{tmp_path / 'new' / 'data' / 'cds.db'}"
