@@ -247,7 +247,7 @@ def _open_store(args: argparse.Namespace) -> AuditStore | None:
         return None
     where = printable_url(parsed)
     if parsed.get_backend_name() == "sqlite" and parsed.database and not os.path.exists(parsed.database):
-        print(f"No audit database at {where}", file=sys.stderr)
+        print(f"No audit database at {where}{_default_hint(args)}", file=sys.stderr)
         return None
     store = AuditStore(parsed.render_as_string(hide_password=False))
     problem = _schema_problem(store.engine, where)
@@ -267,6 +267,15 @@ def _database_url(args: argparse.Namespace) -> URL:
     if os.environ.get("CDS_DATABASE_URL"):
         return parse_database_url(os.environ["CDS_DATABASE_URL"], "CDS_DATABASE_URL")
     return parse_database_url(default_database_url(os.environ.get("CDS_DATA_DIR")), "CDS_DATA_DIR")
+
+
+def _default_hint(args: argparse.Namespace) -> str:
+    """The default file is relative to the folder the command runs in, which need not be the service's."""
+    if getattr(args, "database_url", None) is not None or os.environ.get("CDS_DATABASE_URL") \
+            or os.environ.get("CDS_DATA_DIR"):
+        return ""
+    return (" (the default, ./data in the current folder): run it in the service's folder, or with the service's "
+            "CDS_DATABASE_URL or CDS_DATA_DIR, or --database-url")
 
 
 def _schema_problem(engine: Engine, where: str) -> str:

@@ -241,13 +241,25 @@ def test_default_database_url_comes_from_the_environment(audited: str, capsys: p
     assert [json.loads(line)["hook_instance"] for line in out.splitlines()] == ["hi-p2"]
 
 
+def test_a_missing_default_database_says_how_to_name_the_services(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from another folder than the service's, the default ./data is not the service's trail."""
+    monkeypatch.delenv("CDS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CDS_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["audit"]) == 2
+    assert capsys.readouterr().err == (
+        f"No audit database at sqlite:///{tmp_path / 'data' / 'cds.db'} (the default, ./data in the current folder): "
+        "run it in the service's folder, or with the service's CDS_DATABASE_URL or CDS_DATA_DIR, or --database-url\n")
+
+
 def test_a_missing_database_is_reported_not_created(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A query tool: a mistyped path or data directory must not leave an empty database behind."""
     monkeypatch.delenv("CDS_DATABASE_URL", raising=False)
     monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path / "data"))
     assert main(["audit"]) == 2
-    assert "No audit database at" in capsys.readouterr().err
+    assert capsys.readouterr().err == f"No audit database at sqlite:///{tmp_path / 'data' / 'cds.db'}\n"
     assert not (tmp_path / "data").exists()
     empty = tmp_path / "empty.db"
     empty.touch()
