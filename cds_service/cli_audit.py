@@ -193,13 +193,19 @@ def _print_rows(rows: Sequence[DecisionRow | RejectedRow], args: argparse.Namesp
         print(format_table(rows))
 
 
+# A refused call decided no order, so its order ids are not kept: an operator asked about an order must not read
+# "no call" as "the EHR never called".
+_REFUSED_HINT = ("A call refused with a 4xx or 5xx decided no order: list those with cds-service audit --rejected "
+                 "--patient ID, and show one by its hookInstance or request id")
+
+
 def run_show(args: argparse.Namespace) -> int:
     details = _query(args, lambda store: store.show(args.key))
     if details is None:
         return 2
     if not details:
-        print(f"No call with hookInstance, request id, coverage-assertion-id or order {quoted_id(args.key)}",
-              file=sys.stderr)
+        print(f"No call with hookInstance, request id, coverage-assertion-id or order {quoted_id(args.key)}\n"
+              f"{_REFUSED_HINT}", file=sys.stderr)
         return 1
     if args.format == "json":
         print(json.dumps([detail.as_dict() for detail in details], indent=2))

@@ -327,8 +327,17 @@ def test_the_largest_limit_is_taken(audited: str, capsys: pytest.CaptureFixture[
 
 def test_show_of_a_long_unknown_key_echoes_it_cut(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "show", "k" * 100_000, "--database-url", audited]) == 1
-    assert capsys.readouterr().err == \
-        f"No call with hookInstance, request id, coverage-assertion-id or order \"{'k' * 80}\"\n"
+    assert capsys.readouterr().err.splitlines()[0] == \
+        f"No call with hookInstance, request id, coverage-assertion-id or order \"{'k' * 80}\""
+
+
+def test_show_of_an_order_not_found_points_to_the_refused_calls(audited: str,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A call refused with a 400 decided no order: "no call" alone read as "the EHR never called about it"."""
+    assert main(["audit", "show", "MedicationRequest/never-decided", "--database-url", audited]) == 1
+    assert capsys.readouterr().err.splitlines()[1] == (
+        "A call refused with a 4xx or 5xx decided no order: list those with cds-service audit --rejected --patient ID, "
+        "and show one by its hookInstance or request id")
 
 
 def test_rejected_calls_are_listed_with_why_and_never_with_what_was_sent(
