@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import make_url
 
 from cds_service import routes
 from cds_service.app import APP_LOAD_ERROR, create_app
@@ -197,6 +198,23 @@ def test_a_malformed_database_url_is_named_without_its_password(url: str, named:
         Settings.from_env({"CDS_DATABASE_URL": url})
     message = str(raised.value)
     assert message.startswith("CDS_DATABASE_URL") and named in message and "secret" not in message
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://cds:se@cret@db.internal:5432/cds",
+                                 "postgresql://cds:se@cr/et@db.internal/cds"])
+def test_a_password_with_an_unencoded_at_sign_is_refused_without_its_pieces(url: str) -> None:
+    """The rest of the password after its '@' was taken for the host or database: printed in every log line naming
+    the database (a connection that could not succeed)."""
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"CDS_DATABASE_URL": url})
+    assert str(raised.value) == ("CDS_DATABASE_URL: the database URL holds an '@' after its user and password: "
+                                 "write an '@' of the password or user percent-encoded, as %40")
+
+
+def test_a_percent_encoded_at_sign_in_the_password_is_taken() -> None:
+    url = "postgresql+psycopg://cds:se%40cr%2Fet@db.internal:5432/cds"
+    assert Settings.from_env({"CDS_DATABASE_URL": url}).database_url == url
+    assert make_url(url).password == "se@cr/et"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("MySQLdb") is not None, reason="the MySQL driver is installed here")
