@@ -6,11 +6,13 @@ import os
 import sys
 from typing import Sequence
 
-from cds_service import cli_audit, cli_check, cli_evaluate, cli_serve
+from cds_service import __version__, cli_audit, cli_check, cli_evaluate, cli_serve
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cds-service", description="Blinatumomab coverage CDS Hooks service")
+    # Which release a host runs, after an upgrade or before a rollback.
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for module in (cli_serve, cli_evaluate, cli_check, cli_audit):
         module.register(commands)

@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from cds_service import __version__
 from cds_service.cli import main
 from cds_service.config import ConfigError, Settings
 from tests.conftest import close_app, make_app
@@ -89,3 +90,11 @@ def test_an_unusable_key_beside_a_usable_one_is_a_warning_naming_its_kid(
         caplog.clear()
         close_app(make_app(Settings.from_env()))
     assert [r.getMessage() for r in caplog.records if r.getMessage().startswith(warning)]
+
+
+def test_version_names_the_release(capsys: pytest.CaptureFixture[str]) -> None:
+    """Which release a host runs, after an upgrade or before a rollback."""
+    with pytest.raises(SystemExit) as exit_status:
+        main(["--version"])
+    assert exit_status.value.code == 0
+    assert capsys.readouterr().out == f"cds-service {__version__}\n"
