@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -62,6 +63,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _create_problem(connection: Connection, stage: str) -> str | None:
+    """Why the service could not create the schema (PostgreSQL: the role's privilege; an SQLite file the service can
+    write, config.py has checked)."""
+    if stage != "none" or connection.dialect.name != "postgresql":
+        return None
+    from cds_service import db_postgres  # psycopg: installed with the postgres extra only
+
+    return db_postgres.create_problem(connection)
+
+
 def _database_state(database_url: str) -> tuple[bool, str]:
     """Whether the service could use the audit database at start, and what it would find there in one phrase:
     where the schema stands (the service creates or migrates it), or why it cannot (db.error_summary: classes and
@@ -74,10 +85,13 @@ def _database_state(database_url: str) -> tuple[bool, str]:
     try:
         with engine.connect() as connection:
             revision = schema_revision(connection)
+            problem = _create_problem(connection, revision.stage)
     except SQLAlchemyError as exc:
         return False, error_summary(exc)
     finally:
         engine.dispose()
+    if problem:
+        return False, f"connected; {problem}"
     current, head = revision.current, revision.head
     return {
         "none": (True, "connected; no audit schema yet: the service creates it at start"),

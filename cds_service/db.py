@@ -610,7 +610,11 @@ def _check_revision(connection: Connection, config: Config) -> SchemaRevision:
     return revision
 
 
+_UPGRADE_CAUSES = {
+    _INSUFFICIENT_PRIVILEGE: "the database role needs CREATE on its schema (docs/configuration.md, Database)",
+    "3F000": "no schema of the role's search_path exists",  # PostgreSQL's invalid_schema_name: nowhere to create
+}
+
+
 def _upgrade_failure(exc: DBAPIError) -> str:
-    privilege = _sqlstate(exc) == _INSUFFICIENT_PRIVILEGE
-    cause = "the database role needs CREATE on its schema (docs/configuration.md, Database)" if privilege else None
-    return f"cannot create or upgrade the audit schema: {error_summary(exc, cause)}"
+    return f"cannot create or upgrade the audit schema: {error_summary(exc, _UPGRADE_CAUSES.get(_sqlstate(exc)))}"

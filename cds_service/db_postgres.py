@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import psycopg
 from psycopg.abc import RV, PQGen
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL, Dialect
 
 from cds_service.db import current_deadline
@@ -81,6 +82,20 @@ def _value_problem(name: str, values: Sequence[str]) -> str | None:
         return f"is {json_value(values[0])}; libpq takes one of {', '.join(_CHOICES[name])}"
     if name in _INTEGERS and not _INTEGER.fullmatch(values[0]):
         return f"is {json_value(values[0])}; libpq takes a whole number"
+    return None
+
+
+def create_problem(connection: Connection) -> str | None:
+    """Why the role could not create the audit schema in its current schema (CREATE on it), asked without changing
+    anything: `cds-service check --connect` passed a role that the start-up then refused. (Whether a migration
+    would pass cannot be told so: a revision may need the ownership of one table only.)"""
+    schema, may_create = connection.execute(
+        text("SELECT current_schema(), has_schema_privilege(current_schema(), 'CREATE')")).one()
+    if schema is None:
+        return "no schema of the role's search_path exists: the service would have nowhere to create the audit schema"
+    if not may_create:
+        return (f"the role may not create tables in schema {json_value(schema)} (CREATE privilege): the service could "
+                "not create the audit schema (docs/configuration.md, Database)")
     return None
 
 

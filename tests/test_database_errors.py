@@ -22,7 +22,7 @@ from cds_service.config import ConfigError, Settings
 from cds_service.db import SchemaError, create_db_engine, error_summary, printable_url
 from tests.conftest import close_app, make_app
 from tests.live_server import serving
-from tests.test_db import POSTGRES_URL
+from tests.test_db import POSTGRES_URL, schema_role
 
 SECRET = "s3cret-" + uuid.uuid4().hex[:8]
 WRONG = "wr0ng-" + uuid.uuid4().hex[:8]
@@ -86,8 +86,8 @@ def test_a_wrong_password_is_said_by_check_and_audit_without_the_password(
     code, err = audit(capsys, wrong)
     assert code == 2 and err.endswith(f"OperationalError / OperationalError while connecting: {REFUSED}\n")
     assert WRONG not in out + err and ":***@" in err
-    code, out, err = check(capsys, role)
-    assert code == 0 and "connected; no audit schema yet: the service creates it at start" in out
+    code, out, err = check(capsys, role)  # the right password connects (PostgreSQL 15: no CREATE on public, said)
+    assert "connected; " in out + err and REFUSED not in out + err
 
 
 @pytest.mark.postgres
@@ -148,6 +148,37 @@ def test_a_role_that_may_not_connect_is_said(role: str, capsys: pytest.CaptureFi
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE "{database}"'))
         admin.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("privileges, said", [
+    ("USAGE", 'connected; the role may not create tables in schema "{schema}" (CREATE privilege): the service could '
+              "not create the audit schema (docs/configuration.md, Database)"),
+    ("USAGE, CREATE", "connected; no audit schema yet: the service creates it at start"),
+])
+def test_check_says_whether_the_role_may_create_the_schema(privileges: str, said: str,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """PostgreSQL 15 no longer grants CREATE on public: check --connect passed a role the start-up then refused."""
+    if not POSTGRES_URL:
+        pytest.skip("CDS_TEST_POSTGRES_URL is not set")
+    with schema_role(privileges) as role:
+        code, out, err = check(capsys, role.url)
+        assert code == (2 if privileges == "USAGE" else 0)
+        assert (err or out).rstrip("\n").endswith(said.format(schema=role.schema))
+
+
+@pytest.mark.postgres
+def test_a_search_path_naming_no_schema_is_said_by_check_and_at_start(capsys: pytest.CaptureFixture[str]) -> None:
+    if not POSTGRES_URL:
+        pytest.skip("CDS_TEST_POSTGRES_URL is not set")
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path=cds_none_{uuid.uuid4().hex[:8]}"})
+    rendered = url.render_as_string(hide_password=False)
+    code, _, err = check(capsys, rendered)
+    assert code == 2 and err.endswith("connected; no schema of the role's search_path exists: the service would have "
+                                      "nowhere to create the audit schema\n")
+    with pytest.raises(ConfigError, match="InvalidSchemaName \\(SQLSTATE 3F000\\): no schema of the role's "
+                                          "search_path exists"):
+        make_app(Settings(database_url=rendered))
 
 
 def test_nothing_listening_is_said_as_a_refused_connection(capsys: pytest.CaptureFixture[str]) -> None:
