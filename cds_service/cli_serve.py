@@ -41,8 +41,12 @@ def _port(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     # Bound first: the public base URL needs the port actually bound (--port 0 picks one). werkzeug says why it
-    # cannot bind (a port in use) and exits.
-    server = make_server(args.host, args.port, _not_ready, threaded=True, request_handler=_PlainRequestLog)
+    # cannot bind in the words of the system alone ("Permission denied", "Name or service not known") and exits.
+    try:
+        server = make_server(args.host, args.port, _not_ready, threaded=True, request_handler=_PlainRequestLog)
+    except SystemExit:
+        raise SystemExit(f"cds-service serve: cannot listen on {args.host} port {args.port} (--host, --port; "
+                         "make run: HOST, PORT): see the line above") from None
     try:
         server.app = _app(args.host, server.server_port)
     except ConfigError as exc:

@@ -172,6 +172,21 @@ def test_a_port_out_of_range_is_refused(port: str, capsys: pytest.CaptureFixture
     assert raised.value.code == 2 and f"{port!r} is not a port (0 to 65535)" in capsys.readouterr().err
 
 
+def test_a_port_that_cannot_be_listened_on_is_named_with_the_settings_that_change_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """werkzeug's line alone ("Permission denied", "Name or service not known") named neither the address nor the
+    option."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as raised:
+            main(["serve", "--port", str(port)])
+    assert raised.value.code == (f"cds-service serve: cannot listen on 127.0.0.1 port {port} (--host, --port; make "
+                                 "run: HOST, PORT): see the line above")
+    assert "Address already in use" in capsys.readouterr().err
+
+
 def test_a_public_base_url_set_but_empty_is_not_replaced_by_the_address_served(
         apps: list[Flask], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CDS_PUBLIC_BASE_URL", "")
