@@ -61,7 +61,8 @@ class FeedbackEntry:
     unknown_suggestions: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "outcome_timestamp": _iso(self.outcome_timestamp), "received_at": _iso(self.received_at)}
+        return {**asdict(self), "outcome_timestamp": _iso(self.outcome_timestamp),
+                "received_at": _iso(self.received_at)}
 
 
 # --- mapping between dataclasses and rows ----------------------------------------------------------------------
@@ -164,7 +165,8 @@ def _order_outcome(row: OrderOutcomeRow) -> OrderOutcome:
 def feedback_row(service_id: str, entry: FeedbackEntry, received_at: datetime) -> Feedback:
     return Feedback(
         received_at=received_at, service_id=service_id, card_uuid=entry.card_uuid,
-        outcome=entry.outcome, outcome_timestamp=naive_utc(entry.outcome_timestamp) if entry.outcome_timestamp else None,
+        outcome=entry.outcome,
+        outcome_timestamp=naive_utc(entry.outcome_timestamp) if entry.outcome_timestamp else None,
         accepted_suggestions=list(entry.accepted_suggestions), override_system=entry.override_system,
         override_code=entry.override_code, override_display=entry.override_display,
         override_comment=entry.override_comment, client_iss=entry.client_iss, tenant=entry.tenant,

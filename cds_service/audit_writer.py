@@ -1,5 +1,5 @@
-"""The audit trail's background writer (docs/audit.md §When the database is unavailable, §Stopping): invocation records
-queued in memory, written in batches, kept through an outage, drained at exit, restarted in a forked child.
+"""The audit trail's background writer (docs/audit.md §When the database is unavailable, §Stopping): invocation
+records queued in memory, written in batches, kept through an outage, drained at exit, restarted in a forked child.
 
 Hook responses must not wait for the database, so `record_invocation` only appends to a deque; one background thread
 wakes every `_WRITE_INTERVAL_SECONDS` and writes what has gathered, in batches. Appending wakes nobody: a queue that
