@@ -19,8 +19,11 @@ log = logging.getLogger(__name__)
 
 def check_files() -> None:
     """The value sets, the policy files and the card templates in use can be read and used (ConfigError if not)."""
-    _check_clinical_data()
-    _check_card_templates()
+    try:
+        _check_clinical_data()
+        _check_card_templates()
+    except OSError as exc:  # a file the service's user may not read (its mode, its owner), or a folder in its place
+        raise ConfigError(f"cannot read {exc.filename}: {exc.strerror}") from None
 
 
 def _check_clinical_data() -> None:

@@ -127,6 +127,19 @@ def test_a_template_that_does_not_compile_is_named(tmp_path: Path, cards_dir: Pa
         _start(tmp_path)
 
 
+def test_a_template_that_cannot_be_read_is_named(tmp_path: Path, cards_dir: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unreadable for the service's user (mode 000, refused here by hand: the tests may run as root): a traceback."""
+    template = cards_dir / "decision.j2"
+
+    def refused(directory: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(template))
+
+    monkeypatch.setattr(card_text, "compile_templates", refused)
+    with pytest.raises(ConfigError, match=f"^cannot read {template}: Permission denied$"):
+        _start(tmp_path)
+
+
 def test_shipped_templates_missing_from_an_install_stop_the_start_up(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """An installation without the templates (what a wheel without them gave): named as the built-in folder."""

@@ -207,6 +207,14 @@ def test_a_policy_file_mistake_stops_the_start_up(
         make_app(local_settings(tmp_path))
 
 
+def test_a_policy_file_that_cannot_be_read_is_named(tmp_path: Path, operator_dirs: tuple[Path, Path]) -> None:
+    """Unreadable for the service's user (here a folder in its place: the tests may run as root): a traceback."""
+    policies, _ = operator_dirs
+    (policies / "example-plan.toml").mkdir()
+    with pytest.raises(ConfigError, match=f"^cannot read {policies / 'example-plan.toml'}: Is a directory$"):
+        make_app(local_settings(tmp_path))
+
+
 def test_a_payer_routed_to_a_policy_with_no_file_stops_the_start_up(
         tmp_path: Path, operator_dirs: tuple[Path, Path]) -> None:
     _, valuesets = operator_dirs
