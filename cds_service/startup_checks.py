@@ -8,11 +8,11 @@ import os
 
 from jinja2 import TemplateSyntaxError
 
-from cds_service import card_text
+from cds_service import card_text, valuesets
 from cds_service.card_samples import SAMPLES
 from cds_service.config import ConfigError
 from cds_service.facts.coverage import routed_policy_ids
-from cds_service.policies import check_policies, policy_ids
+from cds_service.policies import check_policies, loading, policy_ids
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +20,20 @@ log = logging.getLogger(__name__)
 def check_files() -> None:
     """The value sets, the policy files and the card templates in use can be read and used (ConfigError if not)."""
     try:
+        _check_readable_folders()
         _check_clinical_data()
         _check_card_templates()
     except OSError as exc:  # a file the service's user may not read (its mode, its owner), or a folder in its place
         raise ConfigError(f"cannot read {exc.filename}: {exc.strerror}") from None
+
+
+def _check_readable_folders() -> None:
+    """An operator's folder the service's user may not list: its files were not found, silently, and the shipped
+    policies and value sets applied instead of them (a newer policy version, a payer's identifiers)."""
+    for variable in (valuesets.ENV_DIR, loading.ENV_DIR, card_text.ENV_DIR):
+        folder = os.environ.get(variable)
+        if folder and os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK):
+            raise ConfigError(f"{variable}={folder} cannot be read by this user: its files would be left out")
 
 
 def _check_clinical_data() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -212,6 +213,20 @@ def test_a_policy_file_that_cannot_be_read_is_named(tmp_path: Path, operator_dir
     policies, _ = operator_dirs
     (policies / "example-plan.toml").mkdir()
     with pytest.raises(ConfigError, match=f"^cannot read {policies / 'example-plan.toml'}: Is a directory$"):
+        make_app(local_settings(tmp_path))
+
+
+@pytest.mark.parametrize("variable", ["CDS_POLICY_DIR", "CDS_VALUESET_DIR"])
+def test_an_operators_folder_that_cannot_be_read_stops_the_start_up(
+        tmp_path: Path, operator_dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    """Mode 000 for the service's user (refused here by hand: the tests may run as root): its files were not found,
+    silently, and the shipped policies and value sets applied instead."""
+    policies, valuesets = operator_dirs
+    folder = policies if variable == "CDS_POLICY_DIR" else valuesets
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != folder and real_access(path, mode))
+    with pytest.raises(ConfigError, match=f"^{variable}={folder} cannot be read by this user: its files would be "
+                                          "left out$"):
         make_app(local_settings(tmp_path))
 
 
