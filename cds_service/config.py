@@ -112,8 +112,9 @@ class Settings:
         auth = _load_auth(env.get("CDS_AUTH_CONFIG"))
         own_url = env.get("CDS_PUBLIC_BASE_URL")  # checked even where the auth file's public_base_url wins
         own_url = own_url and checked_base_url(own_url, "CDS_PUBLIC_BASE_URL")
+        database_url = _database_url(env, shared=auth is not None)
         return cls(
-            database_url=_database_url(env, shared=auth is not None),
+            database_url=database_url,
             public_base_url=(auth and auth.public_base_url) or own_url or LOCAL_BASE_URL,
             auth=auth,
             max_body_bytes=_number(env, "CDS_MAX_BODY_BYTES", int, DEFAULT_MAX_BODY_BYTES, (1, MAX_BODY_BYTES_CAP),
@@ -123,7 +124,7 @@ class Settings:
                                          (MIN_FETCH_BUDGET_SECONDS, MAX_FETCH_BUDGET_SECONDS), "a number of seconds"),
             time_zone=_time_zone(env.get("CDS_TIME_ZONE")),
             log_level=_log_level(env.get("CDS_LOG_LEVEL")),
-            metrics_dir=_metrics_dir(env.get(METRICS_DIR_VARIABLE)),
+            metrics_dir=_metrics_dir(env.get(METRICS_DIR_VARIABLE), database_url),
         )
 
 
@@ -219,7 +220,7 @@ def _check_writable_files(database: Path, name: str) -> None:
             raise ConfigError(f"{name}: the SQLite file {path} is read-only for this user")
 
 
-def _metrics_dir(raw: str | None) -> str | None:
+def _metrics_dir(raw: str | None, database_url: str) -> str | None:
     """PROMETHEUS_MULTIPROC_DIR: an existing folder the service can write in. prometheus_client takes the variable
     set to anything, empty included, for multiprocess mode, and would write its files wherever that leads (an empty
     value: the working directory), or fail at the first metric."""
@@ -231,6 +232,11 @@ def _metrics_dir(raw: str | None) -> str | None:
                           "instance) or unset the variable")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ConfigError(f"{METRICS_DIR_VARIABLE} {raw!r}: cannot write in it")
+    database = make_url(database_url)
+    if database.get_backend_name() == "sqlite" and database.database and not _in_memory(database) \
+            and Path(database.database).resolve().parent == folder.resolve():  # every *.db of it is read as metrics
+        raise ConfigError(f"{METRICS_DIR_VARIABLE} {raw!r} is the audit database's folder: give the metrics a folder "
+                          "of their own")
     return raw
 
 

@@ -29,6 +29,9 @@ from cds_service.log_format import LINE_FORMAT, LogFormatter
 # prometheus_client's variable (config.METRICS_DIR_VARIABLE, which checks it for the app: config loads too much for
 # gunicorn's master to import it here).
 _METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# prometheus_client's names for its files ("<type>[_<gauge mode>]_<pid>.db", prometheus_client/values.py): a folder
+# named by mistake (the SQLite audit trail's, whose cds.db was deleted at every start; /tmp) loses nothing else.
+_METRIC_FILE = re.compile(r"(counter|histogram|summary|gauge_[a-z]+)_[0-9]+\.db")
 
 # The time is the line's own (LogFormatter), so the access format has none (gunicorn's %(t)s). Ids and numbers: the
 # peer, the method, path and protocol, the status, the bytes sent, the milliseconds taken, the request id the response
@@ -75,7 +78,8 @@ def on_starting(server: Any) -> None:
     folder = os.environ.get(_METRICS_DIR)
     if folder and Path(folder).is_dir():  # not a folder: the app says so, and gunicorn stops
         for stale in Path(folder).glob("*.db"):
-            stale.unlink(missing_ok=True)
+            if _METRIC_FILE.fullmatch(stale.name):
+                stale.unlink(missing_ok=True)
 
 
 def when_ready(server: Any) -> None:

@@ -308,6 +308,21 @@ def test_the_metrics_folder_is_read_when_it_is_one_the_service_can_write_in(tmp_
             Settings.from_env({"PROMETHEUS_MULTIPROC_DIR": raw})
 
 
+def test_a_metrics_folder_that_is_the_audit_databases_is_refused(tmp_path: Path) -> None:
+    """gunicorn's on_starting emptied the folder of its *.db files, the audit trail's cds.db with them, and the
+    scrape read cds.db as metrics (a 500)."""
+    refused = f"^PROMETHEUS_MULTIPROC_DIR {re.escape(repr(str(tmp_path)))} is the audit database's folder: give the " \
+              "metrics a folder of their own$"
+    with pytest.raises(ConfigError, match=refused):
+        Settings.from_env({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "CDS_DATA_DIR": str(tmp_path)})
+    with pytest.raises(ConfigError, match=refused):
+        Settings.from_env({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+                           "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'sub' / '..' / 'audit.db'}"})
+    (tmp_path / "data").mkdir()
+    apart = Settings.from_env({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "CDS_DATA_DIR": str(tmp_path / "data")})
+    assert apart.metrics_dir == str(tmp_path)
+
+
 # --- set but empty ----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", ["", "  "])

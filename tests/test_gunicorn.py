@@ -19,6 +19,7 @@ import pytest
 import requests
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
+from cds_service.gunicorn_config import on_starting
 from tests.db_outage import SqliteLock
 from tests.test_audit import EXAMPLE
 from tests.test_metrics import value
@@ -153,6 +154,18 @@ def test_metrics_add_up_across_workers_in_every_scrape(server: Gunicorn) -> None
     assert [discovered(server) for _ in range(6)] == [sent] * 6
     assert not list(server.metrics_dir.glob(f"gauge_live*_{dead}.db"))
     assert (server.metrics_dir / f"counter_{dead}.db").exists()
+
+
+def test_gunicorns_start_removes_only_the_metric_files_of_the_folder(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder named by mistake (the SQLite audit trail's, /tmp) lost every *.db file: cds.db at every start."""
+    kept = ["cds.db", "cds.db-wal", "other.db", "counter_x.db", "notes.txt"]
+    removed = ["counter_12.db", "histogram_3.db", "summary_4.db", "gauge_livesum_5.db", "gauge_all_6.db"]
+    for name in kept + removed:
+        (tmp_path / name).write_text("")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    on_starting(None)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(kept)
 
 
 def test_the_preloading_master_publishes_no_metrics(tmp_path: Path) -> None:
