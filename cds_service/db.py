@@ -303,6 +303,16 @@ _CONNECT_CAUSES = (
     (re.compile(r"timeout expired|timed out"), "no answer within the connect timeout"),
     (re.compile(r"failed to resolve host|could not translate host name|Name or service not known"),
      "the URL's host name does not resolve"),
+    # TLS (the URL's sslmode, sslrootcert): what libpq says names files and hosts, so it is said in these words.
+    (re.compile(r"server does not support SSL"), "the server does not offer SSL, which the URL's sslmode requires"),
+    (re.compile(r"root certificate file .* does not exist"),
+     "sslmode verify-ca or verify-full needs the server's CA certificate: give it as sslrootcert in the URL"),
+    (re.compile(r"certificate verify failed"),
+     "the server's certificate is not signed by the URL's sslrootcert (or it has expired)"),
+    (re.compile(r"server certificate for .* does not match host name"),
+     "the server's certificate does not name the URL's host (sslmode verify-full): use the name it carries"),
+    (re.compile(r"invalid response to SSL negotiation"),
+     "the URL's host and port answer, but not as a PostgreSQL server: check the port"),
 )
 # SQLite's result codes (sqlite3's sqlite_errorname) in the service's words.
 _SQLITE_CAUSES = {

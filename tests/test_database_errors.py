@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
+import threading
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -190,6 +192,44 @@ def test_nothing_listening_is_said_as_a_refused_connection(capsys: pytest.Captur
     code, err = audit(capsys, url)
     assert code == 2 and err.endswith("connection refused: nothing listens at the URL's host and port\n")
     assert SECRET not in err
+
+
+def test_a_port_answered_by_another_server_is_said(capsys: pytest.CaptureFixture[str]) -> None:
+    """An HTTP server at the URL's port (the service's own 8080, say): libpq's words named none of it."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        answer = threading.Thread(target=_answer_as_http, args=(listener,), daemon=True)
+        answer.start()
+        code, _, err = check(capsys, f"postgresql+psycopg://cds:{SECRET}@127.0.0.1:{listener.getsockname()[1]}/cds")
+        answer.join(5)
+    assert code == 2 and err.endswith("while connecting: the URL's host and port answer, but not as a PostgreSQL "
+                                      "server: check the port\n")
+
+
+def _answer_as_http(listener: socket.socket) -> None:
+    connection, _ = listener.accept()
+    with connection:
+        connection.recv(64)  # libpq's SSLRequest
+        connection.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+
+@pytest.mark.parametrize("libpq_says, said", [
+    ("server does not support SSL, but SSL was required",
+     "the server does not offer SSL, which the URL's sslmode requires"),
+    ('root certificate file "/home/cds/.postgresql/root.crt" does not exist\nEither provide the file, use the '
+     "system's trusted roots with sslrootcert=system, or change sslmode to disable server certificate verification.",
+     "sslmode verify-ca or verify-full needs the server's CA certificate: give it as sslrootcert in the URL"),
+    ("SSL error: certificate verify failed",
+     "the server's certificate is not signed by the URL's sslrootcert (or it has expired)"),
+    ('server certificate for "db.internal" does not match host name "10.0.0.5"',
+     "the server's certificate does not name the URL's host (sslmode verify-full): use the name it carries"),
+])
+def test_tls_refusals_are_said_without_libpqs_words(libpq_says: str, said: str) -> None:
+    """libpq's own words name files, hosts and users, so they are never printed: each is said in the service's."""
+    error = OperationalError(None, None, psycopg.OperationalError(
+        f'connection failed: connection to server at "10.0.0.5", port 5432 failed: {libpq_says}'))
+    assert error_summary(error) == f"OperationalError / OperationalError while connecting: {said}"
 
 
 def test_a_file_that_is_no_sqlite_database_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
