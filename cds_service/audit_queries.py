@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Text, bindparam, cast, delete, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Engine, Text, bindparam, cast, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -268,9 +268,11 @@ class AuditQueries:
             ("invocation", Invocation, Invocation.time < cutoff), ("feedback", Feedback, Feedback.received_at < cutoff))
         if dry_run:
             with self.engine.connect() as connection:
+                _unbounded(connection)
                 return {table: connection.execute(select(func.count()).select_from(model).where(condition)).scalar_one()
                         for table, model, condition in doomed}
         with write_transaction(self.engine) as connection:
+            _unbounded(connection)
             return {table: connection.execute(delete(model).where(condition)).rowcount
                     for table, model, condition in doomed}
 
@@ -360,6 +362,13 @@ def _approvals(record: InvocationRecord, caller: tuple[str | None, str | None], 
             for o in record.outcomes
             if o.policy == policy_id and o.decision == MEETS and o.request_type in _APPROVED_REQUESTS
             and not o.what_if and o.order_id not in exclude and _began_before(o.authorization, before)]
+
+
+def _unbounded(connection: Connection) -> None:
+    """No statement timeout for this transaction (PostgreSQL): the service's 5 s bound a request's waits, and a
+    prune of a year's trail takes longer; an operator runs it and can stop it."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
 
 
 def _order_reference(order: str) -> str:

@@ -233,12 +233,17 @@ def run_prune(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace, use: Callable[[AuditStore], T]) -> T | None:
-    """`use` on the audit database, closed afterwards; None when it cannot be opened (said on stderr)."""
+    """`use` on the audit database, closed afterwards; None when it cannot be opened or the query fails (said on
+    stderr)."""
     store = _open_store(args)
     if store is None:
         return None
     try:
         return use(store)
+    except SQLAlchemyError as exc:  # opened, then a query failed: a lock held past its timeout, the server gone
+        print(f"The audit database at {printable_url(_database_url(args))} failed the query: {error_summary(exc)}",
+              file=sys.stderr)
+        return None
     finally:
         store.close()
 

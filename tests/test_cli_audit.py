@@ -13,16 +13,17 @@ from typing import Any, Iterator
 
 import pytest
 from alembic import command
-from sqlalchemy import text, update
+from sqlalchemy import make_url, text, update
 
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry, naive_utc
 from cds_service.cli import main
 from cds_service.cli_audit import parse_before, parse_since, years_before
-from cds_service.db import alembic_config, create_db_engine
+from cds_service.db import alembic_config, create_db_engine, migrate
 from cds_service.db_models import Feedback
 from tests.test_audit import CLIENT, invocation, outcome
-from tests.test_db import database_url  # noqa: F401  (fixture)
+from tests.db_outage import SqliteLock
+from tests.test_db import POSTGRES_URL, _postgres_schema_url, database_url  # noqa: F401  (fixture)
 from tests.test_order_spans_cycles import accept, spanning, split_of
 
 URL = "/cds-services/blinatumomab-coverage"
@@ -814,3 +815,49 @@ def _row_counts(url: str) -> dict[str, int]:
                   for table in ("invocation", "order_outcome", "issued_card", "feedback")}
     engine.dispose()
     return counts
+
+
+def test_a_database_error_during_a_query_is_one_line_not_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The database opened, then the query failed (here the write lock another process holds, past the busy timeout):
+    a traceback of SQLAlchemy's, with its SQL."""
+    path = tmp_path / "audit.db"
+    store = AuditStore(f"sqlite:///{path}")
+    store.start()
+    store.close()
+    lock = SqliteLock(path)
+    lock.down()
+    try:
+        code = main(["audit", "prune", "--before", "30d", "--database-url", f"sqlite:///{path}"])
+    finally:
+        lock.up()
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"The audit database at sqlite:///{path} failed the query: OperationalError / OperationalError (SQLITE_BUSY): "
+        "the SQLite file is locked by another process\n")
+
+
+@pytest.mark.postgres
+def test_prune_is_not_cut_by_the_services_statement_timeout(capsys: pytest.CaptureFixture[str]) -> None:
+    """A prune of a large trail outlasted the 5 s each statement of the service may take on PostgreSQL (a bound for
+    the request path, not for an operator's maintenance): it failed, deleting nothing. Here the bound is 100 ms, which
+    opening the database keeps within and deleting 100,000 calls with their decisions does not."""
+    if not POSTGRES_URL:
+        pytest.skip("CDS_TEST_POSTGRES_URL is not set")
+    for url in _postgres_schema_url(POSTGRES_URL):
+        engine = create_db_engine(url)
+        migrate(engine)
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO invocation (time, service_id, hook, hook_instance, status, latency_ms) SELECT "
+                "timestamp '2020-01-01' + g * interval '1 minute', 's', 'order-sign', 'hi-' || g, 200, 1.0 "
+                "FROM generate_series(1, 100000) g"))
+            connection.execute(text("INSERT INTO order_outcome (invocation_id, order_id, decision, what_if, criteria) "
+                                    "SELECT id, 'MedicationRequest/o', 'meets-criteria', false, '[]' FROM invocation"))
+        engine.dispose()
+        options = make_url(url).query["options"]
+        bounded = make_url(url).update_query_dict({"options": f"{options} -c statement_timeout=100"})
+        rendered = bounded.render_as_string(hide_password=False)
+        assert main(["audit", "prune", "--before", "2021-01-01", "--database-url", rendered]) == 0
+        deleted = ": 0 issued_card, 100000 order_outcome, 100000 invocation, 0 feedback\n"
+        assert capsys.readouterr().out.endswith(deleted)
