@@ -23,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
+    except KeyboardInterrupt:  # Ctrl-C (a long prune): stopped, its transaction rolled back; no traceback
+        print(file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into `head`: the reader has what it wanted
         # Python flushes stdout again at exit and would complain: point it at devnull (the Python docs' recipe).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -1,6 +1,7 @@
 """`cds-service check`: the start-up checks and what the service would apply, without serving or a request."""
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from cds_service import __version__
+from cds_service import __version__, cli_check
 from cds_service.cli import main
 from cds_service.config import ConfigError, Settings
 from tests.conftest import close_app, make_app
@@ -98,3 +99,14 @@ def test_version_names_the_release(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exit_status.value.code == 0
     assert capsys.readouterr().out == f"cds-service {__version__}\n"
+
+
+def test_ctrl_c_ends_a_command_with_status_130_and_no_traceback(capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long `audit prune` stopped with Ctrl-C printed Python's traceback."""
+    def interrupted(args: argparse.Namespace) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_check, "run", interrupted)
+    assert main(["check"]) == 130
+    assert "Traceback" not in capsys.readouterr().err
