@@ -837,6 +837,15 @@ def test_a_database_error_during_a_query_is_one_line_not_a_traceback(
         "the SQLite file is locked by another process\n")
 
 
+# 100,000 calls of 2020, one a minute, each with a decision: made by PostgreSQL itself.
+_MANY_DECIDED_CALLS = (
+    "INSERT INTO invocation (time, service_id, hook, hook_instance, status, latency_ms) SELECT timestamp '2020-01-01' "
+    "+ g * interval '1 minute', 's', 'order-sign', 'hi-' || g, 200, 1.0 FROM generate_series(1, 100000) g",
+    "INSERT INTO order_outcome (invocation_id, order_id, decision, what_if, criteria) "
+    "SELECT id, 'MedicationRequest/o', 'meets-criteria', false, '[]' FROM invocation",
+)
+
+
 @pytest.mark.postgres
 def test_prune_is_not_cut_by_the_services_statement_timeout(capsys: pytest.CaptureFixture[str]) -> None:
     """A prune of a large trail outlasted the 5 s each statement of the service may take on PostgreSQL (a bound for
@@ -848,12 +857,8 @@ def test_prune_is_not_cut_by_the_services_statement_timeout(capsys: pytest.Captu
         engine = create_db_engine(url)
         migrate(engine)
         with engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO invocation (time, service_id, hook, hook_instance, status, latency_ms) SELECT "
-                "timestamp '2020-01-01' + g * interval '1 minute', 's', 'order-sign', 'hi-' || g, 200, 1.0 "
-                "FROM generate_series(1, 100000) g"))
-            connection.execute(text("INSERT INTO order_outcome (invocation_id, order_id, decision, what_if, criteria) "
-                                    "SELECT id, 'MedicationRequest/o', 'meets-criteria', false, '[]' FROM invocation"))
+            for statement in _MANY_DECIDED_CALLS:
+                connection.exec_driver_sql(statement)
         engine.dispose()
         options = make_url(url).query["options"]
         bounded = make_url(url).update_query_dict({"options": f"{options} -c statement_timeout=100"})
