@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import datetime
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.card_text import cards_dir
-from cds_service.config import ConfigError, Settings
+from cds_service.config import AuthConfig, ConfigError, Settings
 from cds_service.db import create_db_engine, error_summary, printable_url, schema_revision
 from cds_service.facts.coverage import routed_policy_ids
 from cds_service.jwks import inline_key_sets
@@ -51,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"card templates: {cards_dir()}")
     mode = "JWT required (CDS_AUTH_CONFIG)" if settings.auth else "local mode: no JWT required (no CDS_AUTH_CONFIG)"
     print(f"{mode}; public base URL {settings.public_base_url}")
+    for line in _client_lines(settings.auth):
+        print(line)
+    print(_settings_line(settings))
     url = make_url(settings.database_url)
     if not args.connect:
         print(f"audit database: {printable_url(url)} (not connected: --connect tries it)")
@@ -61,6 +65,24 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(f"audit database: {printable_url(url)}: {state}")
     return 0
+
+
+def _client_lines(auth: AuthConfig | None) -> list[str]:
+    """The clients the auth file trusts, as the service read it: an integration engineer checks the keys, servers and
+    tenants of each EHR before it calls (a misread file is refused, but a wrong URL in it is not)."""
+    if auth is None:
+        return []
+    return [f"client {client.iss}: keys {client.jwks_url or 'inline JWK Set'}; FHIR servers "
+            f"{', '.join(client.fhir_servers) or 'none'}; tenants {', '.join(client.tenants) or 'any'}"
+            for client in auth.clients]
+
+
+def _settings_line(settings: Settings) -> str:
+    """The other settings in effect, their defaults included: what an unset variable gave."""
+    zone = settings.time_zone.key if settings.time_zone else f"the server's ({datetime.now().astimezone().tzname()})"
+    return (f"CORS origins {', '.join(settings.cors_origins)}; clinical date in {zone}; fetch budget "
+            f"{settings.fetch_budget_seconds:g} s; body limit {settings.max_body_bytes} bytes; log level "
+            f"{settings.log_level}; metrics {settings.metrics_dir or 'of each process alone'}")
 
 
 def _create_problem(connection: Connection, stage: str) -> str | None:

@@ -110,3 +110,24 @@ def test_ctrl_c_ends_a_command_with_status_130_and_no_traceback(capsys: pytest.C
     monkeypatch.setattr(cli_check, "run", interrupted)
     assert main(["check"]) == 130
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_it_lists_the_clients_and_the_settings_in_effect(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an unset variable gave, and each EHR's keys, servers and tenants as the service read them."""
+    config = {"require_jwt": True, "public_base_url": "https://cds.example.org", "clients": [
+        {"iss": "https://ehr.example.org", "jwks_url": "https://ehr.example.org/jwks.json",
+         "fhir_servers": ["https://ehr.example.org/fhir"], "tenants": ["site-a", "site-b"]},
+        {"iss": "https://other.example.org", "jwks_url": "https://other.example.org/jwks.json"}]}
+    (tmp_path / "auth.json").write_text(json.dumps(config))
+    monkeypatch.setenv("CDS_AUTH_CONFIG", str(tmp_path / "auth.json"))
+    monkeypatch.setenv("CDS_TIME_ZONE", "America/Chicago")
+    monkeypatch.setenv("CDS_DATABASE_URL", "postgresql+psycopg://cds:secret@db.internal:5432/cds")
+    assert main(["check"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert ("client https://ehr.example.org: keys https://ehr.example.org/jwks.json; FHIR servers "
+            "https://ehr.example.org/fhir; tenants site-a, site-b") in lines
+    assert "client https://other.example.org: keys https://other.example.org/jwks.json; FHIR servers none; tenants " \
+           "any" in lines
+    assert ("CORS origins *; clinical date in America/Chicago; fetch budget 3 s; body limit 10485760 bytes; log level "
+            "INFO; metrics of each process alone") in lines
