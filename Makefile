@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean clean-audit-data
 
 install: $(VENV)/.installed
 
@@ -37,5 +37,10 @@ bench: install
 		echo "wrk is not installed (Debian package wrk): the benchmark uses its Python load client"
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# The local audit trail (data/) is a record of what the service told clinicians: `clean` keeps it; removing it is a
+# separate, deliberate step.
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache
+
+clean-audit-data:
+	rm -rf data
