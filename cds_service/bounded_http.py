@@ -3,8 +3,9 @@
 A socket timeout bounds each wait for bytes, not a whole response: a server sending a byte now and then would hold
 the fetch, and the worker thread doing it, far past any budget (and past gunicorn's timeout, which kills the worker).
 The FHIR client (fhir_client.py) and the JWK Set fetch (jwks.py) both go through `session_until`, and read bodies
-with `read_capped`. Its connections also refuse a link-local or cloud metadata address, whatever name led there, and
-its requests carry no credentials of the server's own (~/.netrc).
+with `read_capped`. Its connections also refuse a link-local or cloud metadata address, whatever name led there
+(except through a proxy, which resolves the name itself), and its requests carry no credentials of the server's own
+(~/.netrc).
 """
 from __future__ import annotations
 

@@ -17,10 +17,12 @@ if TYPE_CHECKING:
 # segment's ";parameters" first, so "..;x" is "..".
 _SEGMENT_SEPARATOR = re.compile(r"[/\\]")
 # Cloud instance metadata services hand the instance's credentials to whoever asks from inside it, and the service
-# sends the request's access token to its fhirServer. Their names, and AWS's IPv6 address (a unique local one); the
-# IPv4 ones (169.254.169.254 and others) are link-local, refused as such.
+# sends the request's access token to its fhirServer. Their names, the addresses that are neither link-local nor
+# anybody else's (AWS's and Google Cloud's IPv6 ones, unique local; Alibaba Cloud's, in the carrier-grade NAT range,
+# where only it is refused); the other IPv4 ones (169.254.169.254, ...) are link-local, refused as such.
 _METADATA_NAMES = frozenset({"metadata.google.internal", "metadata"})
-_METADATA_ADDRESSES = frozenset({ipaddress.IPv6Address("fd00:ec2::254")})
+_METADATA_ADDRESSES = frozenset({ipaddress.IPv6Address("fd00:ec2::254"), ipaddress.IPv6Address("fd20:ce::254"),
+                                 ipaddress.IPv4Address("100.100.100.200")})
 
 
 def has_dot_segment(path: str) -> bool:

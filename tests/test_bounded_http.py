@@ -107,12 +107,15 @@ def test_on_chunk_stops_the_read_with_its_own_error(answer: tuple[_Answer, str])
 
 
 @pytest.mark.parametrize("address", ["169.254.169.254", "169.254.0.1", "fe80::1", "fe80::1%eth0", "fd00:ec2::254",
-                                     "::ffff:169.254.169.254"])
+                                     "::ffff:169.254.169.254", "fd20:ce::254", "100.100.100.200",
+                                     "::ffff:100.100.100.200"])
 def test_link_local_and_metadata_addresses_are_internal(address: str) -> None:
     assert internal_address(address)
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "::1", "10.0.0.5", "192.168.1.1", "8.8.8.8", "2001:db8::1"])
+# A hospital's own servers: private, loopback, carrier-grade NAT (a VPN's, Tailscale's) and unique local addresses.
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1", "10.0.0.5", "172.16.0.9", "192.168.1.1", "8.8.8.8",
+                                     "2001:db8::1", "100.64.0.1", "100.100.100.100", "fd12:3456::1", "::ffff:10.1.2.3"])
 def test_other_addresses_are_not_internal(address: str) -> None:
     assert not internal_address(address)
 
