@@ -144,8 +144,9 @@ class JwtVerifier:
         jti = claims["jti"]
         if not isinstance(jti, str) or not jti:
             raise Unauthorized("jti is not a non-empty string")
-        # Rounded up: PyJWT takes a fractional exp (1000.9) until exp + leeway, so a jti kept only to int(exp) +
-        # leeway could be purged while its token is still accepted, and replayed.
+        # Rounded up: PyJWT 2 truncates a fractional exp (1000.9 is 1000) before comparing, so int(exp) + leeway is
+        # enough today; a release comparing it whole would accept the token until exp + leeway, after a jti kept only
+        # to int(exp) + leeway could be purged, and the token replayed. Up to a second longer costs nothing.
         expires_at = datetime.fromtimestamp(math.ceil(claims["exp"]) + LEEWAY_SECONDS, tz=timezone.utc)
         # Scoped by issuer, hashed so any client-chosen jti fits the column.
         key = hashlib.sha256(f"{claims['iss']}|{jti}".encode("utf-8", "surrogatepass")).hexdigest()

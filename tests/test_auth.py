@@ -540,7 +540,7 @@ def test_a_jti_that_is_not_valid_unicode_is_remembered_like_any_other(secure: Li
 
 def test_the_jti_of_a_token_with_a_fractional_exp_is_remembered_as_long_as_the_token_is_accepted(
         secure_app: Flask, secure: LiveClient) -> None:
-    exp = int(time.time()) + 100.9  # accepted until exp + 30 s: a jti kept to int(exp) + 30 could be purged first
+    exp = int(time.time()) + 100.9  # a jti kept to int(exp) + 30 s would not outlive a token accepted to exp + 30 s
     assert call(secure, ec_token(claims(exp=exp))).status_code == 200
     with secure_app.extensions["cds_service"].store.engine.connect() as connection:
         remembered = connection.execute(select(UsedJti.expires_at)).scalar_one()
