@@ -311,7 +311,9 @@ _CONNECT_CAUSES = (
      "the server's certificate is not signed by the URL's sslrootcert (or it has expired)"),
     (re.compile(r"server certificate for .* does not match host name"),
      "the server's certificate does not name the URL's host (sslmode verify-full): use the name it carries"),
-    (re.compile(r"invalid response to SSL negotiation"),
+    # Another server's first bytes: read as the answer to libpq's SSLRequest, or (sslmode=disable, or a server that
+    # speaks first) in place of the authentication request.
+    (re.compile(r"invalid response to SSL negotiation|expected authentication request from server, but received"),
      "the URL's host and port answer, but not as a PostgreSQL server: check the port"),
 )
 # SQLite's result codes (sqlite3's sqlite_errorname) in the service's words.

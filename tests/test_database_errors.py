@@ -194,14 +194,16 @@ def test_nothing_listening_is_said_as_a_refused_connection(capsys: pytest.Captur
     assert SECRET not in err
 
 
-def test_a_port_answered_by_another_server_is_said(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("options", ["", "?sslmode=disable"])  # libpq's SSLRequest answered, or its StartupMessage
+def test_a_port_answered_by_another_server_is_said(capsys: pytest.CaptureFixture[str], options: str) -> None:
     """An HTTP server at the URL's port (the service's own 8080, say): libpq's words named none of it."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         answer = threading.Thread(target=_answer_as_http, args=(listener,), daemon=True)
         answer.start()
-        code, _, err = check(capsys, f"postgresql+psycopg://cds:{SECRET}@127.0.0.1:{listener.getsockname()[1]}/cds")
+        code, _, err = check(capsys, f"postgresql+psycopg://cds:{SECRET}@127.0.0.1:{listener.getsockname()[1]}/cds"
+                                f"{options}")
         answer.join(5)
     assert code == 2 and err.endswith("while connecting: the URL's host and port answer, but not as a PostgreSQL "
                                       "server: check the port\n")
