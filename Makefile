@@ -19,8 +19,10 @@ install: $(VENV)/.installed
 
 # An older Python is refused first: pip's own refusal came after the venv was made, in words about Requires-Python.
 $(VENV)/.installed: pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "$(PYTHON) is $$($(PYTHON) -V 2>&1);" \
-		"the service needs Python 3.11 or newer: make $(MAKECMDGOALS) PYTHON=python3.12 (or another)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "$(PYTHON) is" \
+		"$$(command -v $(PYTHON) >/dev/null && $(PYTHON) -V 2>&1 || echo 'not found');" \
+		"the service needs Python 3.11 or newer: make $(or $(MAKECMDGOALS),install) PYTHON=python3.12 (or another)" \
+		>&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,bench]'
