@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,13 @@ def test_version_names_the_release(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exit_status.value.code == 0
     assert capsys.readouterr().out == f"cds-service {__version__}\n"
+
+
+def test_the_version_named_is_the_one_released() -> None:
+    """pyproject.toml's version is the release's (pip's, the wheel's): one bumped without the other, --version named
+    the release before it, and an operator would roll back to the wrong one."""
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert __version__ == pyproject["project"]["version"]
 
 
 def test_ctrl_c_ends_a_command_with_status_130_and_no_traceback(capsys: pytest.CaptureFixture[str],
