@@ -5,7 +5,7 @@
 - gunicorn's own lines in the service's format (log_format.py): one time format in one log, where gunicorn's
   `[2026-03-01 18:05:02 -0600] [123] [INFO] ...` stood beside the service's `2026-03-01T18:05:02.123-06:00 INFO ...`;
 - its access log, when asked for (`--access-logfile -`), without a time of its own and with the request id; no query
-  string in either log (a query can carry a credential);
+  string in either log (a query can carry a credential), nor a token gunicorn quotes from a header it cannot parse;
 - prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set (metrics.py): the folder emptied when
   gunicorn starts, a dead worker's live gauges removed, and only the workers publishing (not a --preload master).
 
@@ -42,26 +42,31 @@ access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s ms=%(M)s request_id=%
 
 # A query string in a message: up to a blank, or the quote that ends the request line gunicorn quotes.
 _QUERY = re.compile(r"\?[^\s']*")
+# A token in a message: a JWT by its shape (its header, a JSON object, begins "eyJ"), or what follows "Bearer".
+_TOKEN = re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*|(?<=bearer )[^\s'\"]+", re.IGNORECASE)
 
 
-class _NoQuery(logging.Filter):
+class _NoSecrets(logging.Filter):
     """gunicorn's warning for a request it cannot parse quotes its request line whole ("Invalid HTTP request line:
-    'GET /cds-services?access_token=<JWT>'"): the query is cut, as the access format leaves it out."""
+    'GET /cds-services?access_token=<JWT>'"), or a header line without its colon ("Invalid HTTP Header:
+    'Authorization Bearer <JWT>'"): the query is cut, as the access format leaves it out, and a token replaced."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "?" in message:
-            record.msg, record.args = _QUERY.sub("", message), ()
+        cleaned = _TOKEN.sub("<token>", _QUERY.sub("", message))
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
         return True
 
 
 class ServiceLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type information
     """gunicorn's logger with the service's line format on the handlers it sets up (its error log, and its access log
-    when one is asked for); a syslog handler keeps syslog's format. Its error log never holds a query string."""
+    when one is asked for); a syslog handler keeps syslog's format. Its error log never holds a query string or a
+    token."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
-        self.error_log.addFilter(_NoQuery())
+        self.error_log.addFilter(_NoSecrets())
         formatter = LogFormatter(LINE_FORMAT)
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:

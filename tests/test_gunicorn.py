@@ -265,6 +265,20 @@ def test_the_access_log_leaves_out_the_query_string(server: Gunicorn) -> None:
     assert "secret-1" not in server.stdout.read_text() + server.stderr.read_text()
 
 
+def test_a_header_line_gunicorn_cannot_parse_is_logged_without_its_token(server: Gunicorn) -> None:
+    """gunicorn quotes a header line without a colon whole: a client's `Authorization Bearer <JWT>` with it."""
+    jwt_like = "eyJhbGciOiJFUzM4NCJ9.eyJpc3MiOiJzZWNyZXQifQ.c2lnbmF0dXJl"
+    for header in (f"Authorization Bearer {jwt_like}", f"X-Token {jwt_like}", "Authorization bearer opaque-secret-4"):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+            connection.sendall(f"GET /cds-services HTTP/1.1\r\nHost: x\r\n{header}\r\n\r\n".encode())
+            assert connection.recv(100).startswith(b"HTTP/1.1 400")
+    server.stop()
+    logged = server.stderr.read_text()
+    assert "Invalid HTTP Header: 'Authorization Bearer <token>'" in logged
+    assert "Invalid HTTP Header: 'X-Token <token>'" in logged
+    assert "eyJ" not in logged and "opaque-secret" not in logged
+
+
 def test_a_request_line_gunicorn_cannot_parse_is_logged_without_its_query(server: Gunicorn) -> None:
     """gunicorn's warning for an invalid request line quoted it whole, a token sent in its query with it."""
     for line in (b"GET /cds-services?access_token=secret-2", b"GET  /cds-services?access_token=secret-3 HTTP/1.1"):
