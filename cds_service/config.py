@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from cds_service.db import driver_url, option_problem
+from cds_service.db import UNENCODED_AT, driver_url, option_problem
 from cds_service.exceptions import path_expression
 from cds_service.file_schemas import file_validator, schema_problem
 from cds_service.urls import internal_host, normalized_url
@@ -184,6 +184,8 @@ def parse_database_url(raw: str, name: str) -> URL:
     except ArgumentError:
         raise ConfigError(f"{name} is not a database URL; expected e.g. {_EXAMPLE_DATABASE_URL}") from None
     except ValueError:  # what make_url raises for a port that is not a number
+        if raw.count("@") > 1:  # a password's "@" before a ":" ("se@cr:et"): what followed was read as the port
+            raise ConfigError(f"{name}: {UNENCODED_AT}") from None
         raise ConfigError(f"{name}: the port of the database URL is not a number") from None
     try:
         driver_url(url).get_dialect().import_dbapi()

@@ -133,16 +133,19 @@ def create_db_engine(database_url: str) -> Engine:
     return engine
 
 
+# A password holding "@" or "@.../": the URL is cut at its first "@", the rest of the password taken for the host or
+# the database, and printed as such in every log line naming the database (or, "@...:", for a port).
+UNENCODED_AT = "the database URL holds an '@' after its user and password: write an '@' of the password or user " \
+    "percent-encoded, as %40"
+
+
 def option_problem(url: URL) -> str | None:
     """Why the driver would refuse the URL (`driver_url`) or its options when connecting, found without connecting
     (db_postgres.option_problem); None when none is found, or for a database other than PostgreSQL."""
     if url.get_backend_name() != "postgresql":
         return None
     if "@" in (url.host or "") or "@" in (url.database or ""):
-        # A password holding "@" or "@.../": the URL is cut at its first "@", the rest of the password taken for the
-        # host or the database, and printed as such in every log line naming the database.
-        return ("the database URL holds an '@' after its user and password: write an '@' of the password or "
-                "user percent-encoded, as %40")
+        return UNENCODED_AT
     from cds_service import db_postgres  # psycopg: installed with the postgres extra only
 
     return db_postgres.option_problem(url)

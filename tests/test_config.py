@@ -201,7 +201,8 @@ def test_a_malformed_database_url_is_named_without_its_password(url: str, named:
 
 
 @pytest.mark.parametrize("url", ["postgresql+psycopg://cds:se@cret@db.internal:5432/cds",
-                                 "postgresql://cds:se@cr/et@db.internal/cds"])
+                                 "postgresql://cds:se@cr/et@db.internal/cds",
+                                 "postgresql://cds:se@cr:et@db.internal:5432/cds"])
 def test_a_password_with_an_unencoded_at_sign_is_refused_without_its_pieces(url: str) -> None:
     """The rest of the password after its '@' was taken for the host or database: printed in every log line naming
     the database (a connection that could not succeed)."""
