@@ -6,6 +6,7 @@ said so: a longer rest is never owed on a guess."""
 from __future__ import annotations
 
 import copy
+import random
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from cds_service.dosing.cycle_end import cycle_stretches
 from cds_service.dosing.expected import cycle_days, rest_after
 from cds_service.dosing.rest import LEAST_REST
 from cds_service.dosing.rest_card import rest_card
+from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_GAP
 from cds_service.facts.model import PreviousCycle
 from tests.test_cycles_signed_together import by_order, criterion, decision, with_weight_on
 from tests.test_dosing_rest import rest_cards
@@ -178,3 +180,26 @@ def test_the_days_card_of_cycle_7_says_its_56_days_without() -> None:
     written = order(line(rate(28), start.isoformat(), (start + 34 * DAY).isoformat()))
     past = order_checks(written, [written], facts(cycle=5, start=start, phase=RR)).past
     assert past is not None and "then 14 without" in past.note
+
+
+def _stretches_day_by_day(days: list[int], given: int, number: int | None) -> list[list[int]]:
+    """cycle_stretches' rule walked one day at a time, as it was written before it looked only where days skip."""
+    stretches: list[list[int]] = []
+    count, rest = given, rest_after(number)
+    for index, day in enumerate(days):
+        gap = day - days[index - 1] if index else 0
+        if index and (gap - 1 >= rest if count >= INFUSION_DAYS_PER_CYCLE else gap > MAX_GAP.days):
+            count, rest = 0, rest_after(None if number is None else number + len(stretches))
+        if not index or count == 0:
+            stretches.append([])
+        stretches[-1].append(day)
+        count += 1
+    return stretches or [[]]
+
+
+def test_cycles_are_cut_where_days_skip_as_a_day_by_day_count_cuts_them() -> None:
+    rng = random.Random(7)
+    for _ in range(3000):
+        days = sorted(rng.sample(range(1, 160), rng.randint(0, 70)))
+        given, number = rng.choice((0, 3, 20, 27, 28)), rng.choice((None, 1, 5, 6, 7))
+        assert [list(s) for s in cycle_stretches(days, given, number)] == _stretches_day_by_day(days, given, number)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import replace
 from datetime import date
+from itertools import compress, repeat
+from operator import gt, sub
 from typing import Any, Iterable, NamedTuple, Sequence
 
 from cds_service.dosing.expected import rest_after
@@ -90,7 +92,8 @@ def cycle_end(order: dict[str, Any], lines: Sequence[DoseLine], past: PastCycle,
 def cycle_infusion_days(orders_lines: Iterable[Sequence[DoseLine]]) -> list[int]:
     """The distinct cycle days on which any line of the cycle's orders runs, in order (lines whose days are not
     known are left out: `DoseLine.placed`)."""
-    return sorted({day for lines in orders_lines for line in lines if line.placed for day in line.days()})
+    # The lines' ranges joined in C, not a Python step per day: a cycle's lines run some 28 days.
+    return sorted(set().union(*(line.days() for lines in orders_lines for line in lines if line.placed)))
 
 
 def past_cycle(lines: Sequence[DoseLine], stretches: Sequence[Sequence[int]], days_before: int,
@@ -100,7 +103,7 @@ def past_cycle(lines: Sequence[DoseLine], stretches: Sequence[Sequence[int]], da
     have none. Each stretch after the first is a cycle of its own, counted from 1: one order holding cycle 1 on days
     1-28 and cycle 2 on days 43-70 runs no day past either, while days 30-35 after days 1-28 are past the 28th
     infusion day. `number`: the first stretch's cycle number (None: not known), which the rest after it follows."""
-    mine = {day for line in lines if line.placed for day in line.days()}
+    mine = set().union(*(line.days() for line in lines if line.placed))
     given = days_before
     for position, stretch in enumerate(stretches):
         left = INFUSION_DAYS_PER_CYCLE - given  # the infusion days still to give in this cycle
@@ -123,13 +126,19 @@ def cycle_stretches(infusion_days: Sequence[int], given: int, number: int | None
     the days card (`past_cycle`) and the split of one order's lines (dosing/span.py) read the same stretches, so that
     no line is days past the 28th for the one and a cycle to split off for the other."""
     cuts: list[int] = []
-    count = given + 1  # the cycle's infusion days through infusion_days[index - 1]
+    start, before = 0, given  # the current stretch's first index, and the cycle's infusion days given before it
     rest = rest_after(number)
-    for index in range(1, len(infusion_days)):
+    for index in _skips(infusion_days):  # days running on are never cut (no gap, and a rest is at least 14 days)
         gap = infusion_days[index] - infusion_days[index - 1]
+        count = before + index - start  # the cycle's infusion days through infusion_days[index - 1]
         if gap - 1 >= rest if count >= INFUSION_DAYS_PER_CYCLE else gap > MAX_GAP.days:
             cuts.append(index)
-            count = 0
+            start, before = index, 0
             rest = rest_after(None if number is None else number + len(cuts))
-        count += 1
     return [infusion_days[start:stop] for start, stop in zip([0, *cuts], [*cuts, len(infusion_days)])]
+
+
+def _skips(days: Sequence[int]) -> list[int]:
+    """The indexes of `days` (in order, distinct) whose day does not follow the one before: found in C (the gaps by
+    `map`, those above 1 by `compress`), not by a Python step per day."""
+    return list(compress(range(1, len(days)), map(gt, map(sub, days[1:], days), repeat(1))))
