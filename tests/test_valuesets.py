@@ -226,11 +226,12 @@ def test_a_date_longer_than_any_fhir_date_time_is_unreadable_and_not_remembered(
     longest = "2026-11-01T10:00:00.123456789+14:00"
     assert readable_date(longest) and parse_date(longest) == date(2026, 11, 1)
     too_long = "2026-11-01T10:00:00." + "0" * 100_000
-    kept = codes._calendar_day.cache_info().currsize
+    kept, kept_days = codes._calendar_day.cache_info().currsize, codes._clinical_day.cache_info().currsize
     assert not readable_date(too_long) and parse_date(too_long) is None and parse_datetime(too_long) is None
     assert not shape.well_formed({"resourceType": "Observation", "status": "final", "effectiveDateTime": too_long})
     assert shape.problem_at({"resourceType": "Observation", "effectiveDateTime": too_long})[0] == "effectiveDateTime"
     assert codes._calendar_day.cache_info().currsize == kept and too_long not in shape._READABLE_DATES
+    assert codes._clinical_day.cache_info().currsize == kept_days
 
 
 def test_parse_datetime_keeps_zones_and_assumes_utc():

@@ -160,7 +160,15 @@ def parse_date(value: str | None) -> date | None:
 
     A partial date stands for its first day; a date-time keeps its own calendar day (the clinically recorded day).
     """
-    if not isinstance(value, str) or not _fhir_shaped(value):
+    if not isinstance(value, str) or len(value) > _LONGEST_DATE:  # a longer text is no date, and is not kept
+        return None
+    return _clinical_day(value)
+
+
+@lru_cache(maxsize=4096)  # a record dates many resources by the same days, and the readers parse each date again
+def _clinical_day(value: str) -> date | None:
+    """parse_date of a string: the layout and the year checked once per distinct date, not on every read."""
+    if not _fhir_shaped(value):
         return None
     found = _calendar_day(value)
     return found if found is not None and found.year in _YEARS else None
