@@ -58,6 +58,16 @@ def test_active_tki_means_with_tki() -> None:
     assert fact.value == "with-tki" and fact.evidence and not fact.attested
 
 
+def test_a_drug_whose_concept_orjson_cannot_write_is_still_classified() -> None:
+    """The classification memo keys an order's concepts by their JSON text (observations.json_key); a concept
+    orjson refuses (an integer beyond 64 bits in an element no reader uses) is keyed by its codes instead."""
+    order = medication_request(DASATINIB, start="2026-01-01")
+    order["medicationCodeableConcept"]["extension"] = [{"url": "http://example.org/big", "valueInteger": 2 ** 70}]
+    assert _combination(order) == "with-tki"
+    order["medicationCodeableConcept"]["coding"][0]["code"] = CYCLOPHOSPHAMIDE  # another drug: not the memo's TKI
+    assert _combination(order) == "with-multiagent-chemo"
+
+
 def test_tki_by_text_only() -> None:
     assert _combination(medication_request(None, text="ponatinib 45 mg tablet", authored="2026-02-01")) == "with-tki"
 

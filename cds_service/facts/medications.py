@@ -25,7 +25,7 @@ from typing import AbstractSet, Any, Iterable, NamedTuple
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import concept_text, parse_end_date
 from cds_service.facts.model import UNKNOWN_FACT, Fact
-from cds_service.facts.observations import code_key
+from cds_service.facts.observations import code_key, json_key
 from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts, order_ref,
                                      recorded_start, unidentified)
 from cds_service.facts.result_text import matches, result_clauses
@@ -105,7 +105,7 @@ class MedOrder(NamedTuple):
 class _Memos(NamedTuple):
     """The classifications already made (valuesets.Memo), looked up once per reading rather than once per order."""
 
-    classes: Memo  # by the concepts' code keys: (kinds, whether their text says intrathecal)
+    classes: Memo  # by the concepts' JSON text: (kinds, whether their text says intrathecal)
     lines: Memo  # by a dosage line's route key and text: whether it says intrathecal
 
 
@@ -116,13 +116,18 @@ def _memos() -> _Memos:
 
 def _classes_of(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
     """Ingredient kinds of a list of concepts, and whether their text says intrathecal (_order_kinds memoizes them
-    by the concepts' code keys: code_key holds all a classification reads)."""
+    by the concepts' JSON text, which holds all a classification reads)."""
     valuesets = get_valuesets()
     intrathecal = any(valuesets.matches_text(INTRATHECAL, concept_text(c)) for c in concepts)
     names = valuesets.members(_CLASSIFYING_SETS, concepts)
     if DEXAMETHASONE in names:
         return frozenset(), intrathecal  # required premedication, never part of a regimen
     return frozenset(kind for kind, name in KIND_VALUE_SETS.items() if name in names), intrathecal
+
+
+def _code_keys(concepts: list[dict[str, Any]]) -> tuple[Any, ...]:
+    """What a classification of the concepts reads, for those orjson cannot write (observations.json_key)."""
+    return tuple(map(code_key, concepts))
 
 
 def _has_intrathecal_line(resource: dict[str, Any], memos: _Memos) -> bool:
@@ -193,9 +198,8 @@ def _order_kinds(resource: dict[str, Any], resolve: Resolver, memos: _Memos) -> 
     concepts = medication_concepts(resource, resolve)
     if unidentified(resource, concepts):
         return frozenset() if _has_intrathecal_line(resource, memos) else None
-    # Memoized by the concepts' codes and text: histories repeat the same drugs, and so do requests. map: no
-    # generator frame to build and resume for the usual one concept.
-    kinds, intrathecal_text = memos.classes.get(tuple(map(code_key, concepts)), _classes_of, concepts)
+    # Memoized by the concepts' JSON text: histories repeat the same drugs, and so do requests.
+    kinds, intrathecal_text = memos.classes.get(json_key(concepts, _code_keys), _classes_of, concepts)
     if not kinds.isdisjoint(_SYSTEMIC_KINDS) and (intrathecal_text or _has_intrathecal_line(resource, memos)):
         return kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
     return kinds

@@ -46,7 +46,7 @@ class ObservationIndex:
         try:
             keys = list(map(orjson.dumps, codes, repeat(None), repeat(_JSON_ONLY)))
         except orjson.JSONEncodeError:  # a code orjson cannot write (in practice none): keyed one by one
-            keys = list(map(_key, codes))
+            keys = [json_key(code, code_key) for code in codes]
         self._codes = codes
         self._keys = keys
         self._readable: dict[int, bool] = {}  # position -> usable and well-formed
@@ -109,13 +109,14 @@ def _trusting(observation: Any) -> bool:
     return True
 
 
-def _key(code: Any) -> Hashable:
-    """The key of a code: its JSON text; for a code orjson cannot write (an integer beyond 64 bits, an unpaired
-    surrogate, nesting beyond orjson's limit), what its classification reads (code_key), which may not hash."""
+def json_key(value: Any, fallback: Callable[[Any], Hashable]) -> Hashable:
+    """The memo key of a parsed JSON value (a code, an order's concepts): its JSON text, written in one call in C,
+    which holds all a classification reads; for a value orjson cannot write (an integer beyond 64 bits, an unpaired
+    surrogate, nesting beyond orjson's limit), `fallback(value)`, what its classification reads, which may not hash."""
     try:
-        return orjson.dumps(code, None, _JSON_ONLY)
+        return orjson.dumps(value, None, _JSON_ONLY)
     except orjson.JSONEncodeError:
-        return code_key(code)
+        return fallback(value)
 
 
 def code_key(code: Any) -> tuple[Any, ...]:
