@@ -18,10 +18,11 @@ from cds_service.dosing.checks import DoseReading
 from cds_service.dosing.text import mid_sentence
 from cds_service.facts.coverage import OutOfForce, Standing
 from cds_service.facts.model import ClinicalFacts
-from cds_service.facts.order import order_ref
+from cds_service.facts.order import dosage_text, order_ref
 from cds_service.label_safety import LabelNote, label_notes
 from cds_service.override_reasons import override_reasons
 from cds_service.policies import load_policy, payer_labels
+from cds_service.printable import cut_between_words
 from cds_service.questionnaire import question, questionnaire_url
 from cds_service.verdict import NOT_MET, UNKNOWN
 
@@ -93,7 +94,7 @@ def _decision_text(decision: Decision, facts: ClinicalFacts, base_url: str, note
             return text._replace(summary=summary)
     # A reason too long even so (a criterion's long text, under the label's word): cut after a whole word of it,
     # the only part left to cut (the label's word and the payer fit: _openings); the detail has it whole.
-    return text._replace(summary=_cut_between_words(layouts[-1][0] + text.line, SUMMARY_LIMIT - 1))
+    return text._replace(summary=cut_between_words(layouts[-1][0] + text.line, SUMMARY_LIMIT - 1))
 
 
 def _lapse(decision: Decision, last_day: date | None) -> str:
@@ -146,7 +147,7 @@ def no_plan_card(order: dict[str, Any], facts: ClinicalFacts, dose: DoseReading,
                        out_of_force=lapsed, plans=payer_labels(),
                        label_notes=[n.text for n in notes], dose_checked=not dose.missing or dose.above)
     summary = next((fitted for opening in _openings(notes) if (fitted := _fitted(text.line, opening))),
-                   _cut_between_words(_openings(notes)[-1] + text.line, SUMMARY_LIMIT - 1))
+                   cut_between_words(_openings(notes)[-1] + text.line, SUMMARY_LIMIT - 1))
     return card_shell(order_ref(order), text._replace(summary=summary), _raised("info", notes), SERVICE_NAME, TOPIC)
 
 
@@ -179,16 +180,10 @@ def _service_note(order: dict[str, Any], text: CardText) -> dict[str, Any]:
     return card_shell(order_ref(order), text, "info", SERVICE_NAME, TOPIC)
 
 
-_SIG_LIMIT = 200  # characters of the order's own dosage text on the card: enough to tell two orders apart
-
-
 def _order_text(order: dict[str, Any], reference: str) -> str:
     """The order the card answers, as the prescriber wrote it: with several orders signed together, their cards
     would otherwise differ only in an evidence reference (CRD 2.2 dev-24: disambiguate in the detail)."""
-    lines = order.get("dosageInstruction")
-    sig = "; ".join(line["text"] for line in lines if isinstance(line, dict) and isinstance(line.get("text"), str)
-                    ) if isinstance(lines, list) else ""
-    sig = sig if len(sig) <= _SIG_LIMIT else sig[:_SIG_LIMIT - 1] + "…"
+    sig = dosage_text(order)
     return f"{reference}: {sig}" if sig else reference
 
 
@@ -349,18 +344,8 @@ def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> 
     # first words (a label's word before the payer), how many items: a word or two of it named nothing ("ALL…").
     counted = f" (+{len(needed) - 1} more)" if len(needed) > 1 else ""
     if budget - len(counted) >= _SHORTEST_CUT_ITEM:
-        return _cut_between_words(needed[0], budget - len(counted)) + counted, ""
+        return cut_between_words(needed[0], budget - len(counted)) + counted, ""
     return (f"{len(needed)} items" if len(needed) > 1 else "1 item"), ""
-
-
-def _cut_between_words(text: str, width: int, shortest: int = 1) -> str:
-    """`text` within `width` characters, cut after a whole word with an ellipsis; cut within a word only when the
-    whole words would keep fewer than `shortest` characters."""
-    if len(text) <= width:
-        return text
-    cut = text[:width - 1]
-    space = cut.rfind(" ")
-    return (cut[:space] if space >= shortest else cut).rstrip(" ,;") + "…"
 
 
 # Criteria the order itself fails, which a corrected order meets: its dose, its quantity.
@@ -434,7 +419,7 @@ def _name_shortened(clause: str, width: int) -> str:
     room = width - (len(clause) - at)  # for the name and its ellipsis
     if at < 0 or room - 1 < _SHORTEST_NAME:
         return ""
-    return _cut_between_words(clause[:at], room, _SHORTEST_NAME) + clause[at:]
+    return cut_between_words(clause[:at], room, _SHORTEST_NAME) + clause[at:]
 
 
 def _links(decision: Decision, base_url: str) -> list[dict[str, str]]:

@@ -5,7 +5,8 @@ A path, a hookInstance or a clinician's comment is the client's text: a newline 
 trail. Control characters are printed escaped instead, as Python writes them in a string ("\\n", "\\x1b").
 
 A value a message quotes back is written as JSON writes it (`null`, `true`, `"text"`): the client sent JSON, and
-Python's `None` or `'text'` named values it never sent.
+Python's `None` or `'text'` named values it never sent. A text too long for its line (a card's summary, a drug's
+name in a note) is cut between words (`cut_between_words`).
 """
 from __future__ import annotations
 
@@ -49,3 +50,13 @@ def _escaped(control: re.Match[str]) -> str:
 
 def _json_escaped(control: re.Match[str]) -> str:
     return f"\\u{ord(control.group()):04x}"
+
+
+def cut_between_words(text: str, width: int, shortest: int = 1) -> str:
+    """`text` within `width` characters, cut after a whole word with an ellipsis; cut within a word only when the
+    whole words would keep fewer than `shortest` characters."""
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space >= shortest else cut).rstrip(" ,;") + "…"

@@ -16,7 +16,7 @@ from cds_service.card_text import CARD_TYPE_SYSTEM, card_shell, render_card
 from cds_service.dosing.checks import CycleLines
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.text import NAMED, dose_words
-from cds_service.facts.order import order_ref
+from cds_service.facts.order import dosage_text, order_ref
 
 # The label's dose (the copies double it), as the dose cards' `off-guideline`, which discovery offers; told apart from
 # them by its display, so that no dose card's suggestion is combined with it (cards.reconcile_corrections).
@@ -24,7 +24,6 @@ DUPLICATE_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display
 # The uuids of a duplicate's card and suggestion are derived from the call and the orders: a call sent again (the same
 # hookInstance) gets the same ones, so feedback on either joins whichever of the two calls it answers.
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:{SERVICE_ID}:duplicate-order")
-_WRITTEN_LIMIT = 200  # characters of an order's own dosage text in the card's table, as the decision card's
 
 
 class DuplicateSet(NamedTuple):
@@ -95,17 +94,8 @@ def _context(found: DuplicateSet) -> dict[str, Any]:
     how many more, so that the card does not grow with them."""
     shown = [found.kept, *found.copies]
     shown = shown if len(shown) <= NAMED + 1 else shown[:NAMED]
-    rows = [{"reference": order_ref(order), "written": _written(order), "kept": order is found.kept}
+    rows = [{"reference": order_ref(order), "written": dosage_text(order), "kept": order is found.kept}
             for order in shown]
     return {"count": len(found.orders), "doses": dose_words(list(found.lines)), "rows": rows,
             "more": len(found.orders) - len(shown), "kept": order_ref(found.kept)}
 
-
-def _written(order: dict[str, Any]) -> str:
-    """The order's dosage lines as the prescriber wrote them (their `text`; the first _WRITTEN_LIMIT characters), ""
-    when none has one."""
-    lines = order.get("dosageInstruction")
-    if not isinstance(lines, list):
-        return ""
-    text = "; ".join(line["text"] for line in lines if isinstance(line, dict) and isinstance(line.get("text"), str))
-    return text if len(text) <= _WRITTEN_LIMIT else text[:_WRITTEN_LIMIT - 1] + "…"

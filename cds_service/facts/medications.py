@@ -31,6 +31,7 @@ from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_
 from cds_service.facts.result_text import matches, result_clauses
 from cds_service.facts.shape import STATUSES, direct_check
 from cds_service.facts.unreadable import Bearing, Relevance
+from cds_service.printable import cut_between_words
 from cds_service.record import Resolver
 from cds_service.valuesets import Memo, ValueSets, get_valuesets
 
@@ -325,14 +326,8 @@ def _drug_name(order: MedOrder) -> str:
 
 
 def _clipped(text: str) -> str:
-    """`text` on one line within _NAME_WIDTH characters, cut after a whole word with an ellipsis (within a word only
-    when its first word is that long)."""
-    line = " ".join(text.split())
-    if len(line) <= _NAME_WIDTH:
-        return line
-    cut = line[:_NAME_WIDTH - 1]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > 0 else cut).rstrip(" ,;") + "…"
+    """`text` on one line within _NAME_WIDTH characters, cut after a whole word with an ellipsis."""
+    return cut_between_words(" ".join(text.split()), _NAME_WIDTH)
 
 
 def _failure(reason: dict[str, Any]) -> bool:

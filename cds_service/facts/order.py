@@ -160,6 +160,20 @@ def group_start(orders: list[dict[str, Any]], today: date) -> date:
     return min((order_start(o, today) for o in orders), default=today)
 
 
+# Characters of an order's own dosage text a card shows: enough to tell two orders apart.
+DOSAGE_TEXT_LIMIT = 200
+
+
+def dosage_text(order: dict[str, Any]) -> str:
+    """The order's dosage lines as the prescriber wrote them (their `text`, joined by "; "; the first
+    DOSAGE_TEXT_LIMIT characters), "" when none has one."""
+    lines = order.get("dosageInstruction")
+    if not isinstance(lines, list):
+        return ""
+    text = "; ".join(line["text"] for line in lines if isinstance(line, dict) and isinstance(line.get("text"), str))
+    return text if len(text) <= DOSAGE_TEXT_LIMIT else text[:DOSAGE_TEXT_LIMIT - 1] + "…"
+
+
 def order_ref(order: dict[str, Any]) -> str:
     return f"MedicationRequest/{order.get('id', '')}"
 
