@@ -7,7 +7,6 @@ as well as in the database, so a record is found while it is being written too.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -23,10 +22,10 @@ from cds_service.db import write_transaction
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
 from cds_service.evaluation import INITIAL, MEETS, RENEWAL, PriorApproval
 from cds_service.hook_request import ORDER_SIGN
+from cds_service.record import FHIR_ID
 
 NO_PLAN = "no-plan"  # the listings' name for the orders decided under no plan (order_outcome.no_plan_reason)
 _ORDER_TYPE = "MedicationRequest/"
-_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id: what an order a suggestion creates is named by
 _APPROVED_REQUESTS = (INITIAL, RENEWAL)  # every request type: an approval of either may count (prior_approval.py)
 _JTI_PURGE_INTERVAL = timedelta(minutes=10)
 
@@ -381,7 +380,7 @@ def _creating(session: Session, reference: str) -> list[int]:
     text holds the reference quoted are read (LIKE), and the list itself decides, since SQLite's LIKE ignores case
     and FHIR ids do not. Only an id can be one: no LIKE wildcard, quote or backslash, and not the 50,000 bytes of a
     pattern SQLite refuses."""
-    if not _FHIR_ID.fullmatch(reference.removeprefix(_ORDER_TYPE)):
+    if not FHIR_ID.fullmatch(reference.removeprefix(_ORDER_TYPE)):
         return []
     rows = session.execute(
         select(OrderOutcomeRow.invocation_id, IssuedCard.creates)

@@ -7,21 +7,19 @@ system (the coverage assertion reasons are still defined there in CRD 2.2).
 """
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
 from cds_service.decision import CLINICAL, CriterionResult, Decision
 from cds_service.dosing.text import mid_sentence
 from cds_service.evaluation import INFO_NEEDED, MEETS
+from cds_service.record import FHIR_ID
 
 EXTENSION_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 HCPCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 BILLING_CODE = {"system": HCPCS_SYSTEM, "code": "J9039", "display": "Injection, blinatumomab, 1 microgram"}
 CRD_TEMP_SYSTEM = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
 TECHNICAL_REASON = {"system": CRD_TEMP_SYSTEM, "code": "technical", "display": "Technical issue"}
-# FHIR R4's `id` datatype: what may follow "Coverage/" in a literal reference.
-_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 def coverage_information_action(
@@ -65,7 +63,7 @@ def coverage_information_action(
 def _coverage_value(coverage_reference: str) -> dict[str, str]:
     """The Reference to the Coverage. One sent without a FHIR id (a hand-built prefetch) gave "Coverage/", which is no
     reference: it is named by a display alone, as FHIR allows a Reference to be, and the assertion still stands."""
-    if _FHIR_ID.fullmatch(coverage_reference.partition("/")[2]):
+    if FHIR_ID.fullmatch(coverage_reference.partition("/")[2]):
         return {"reference": coverage_reference}
     return {"display": "The patient's Coverage (sent by the EHR without an id)"}
 

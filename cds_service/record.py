@@ -5,6 +5,7 @@ between "no live vaccine recorded" and "we never saw the immunization list" (pol
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -20,6 +21,8 @@ PREFETCH_TEMPLATES: dict[str, str] = {
     "attestations": "QuestionnaireResponse?patient={{context.patientId}}",
 }
 PREFETCH_KEYS = tuple(PREFETCH_TEMPLATES)
+# FHIR R4's `id` datatype: what may follow "Type/" in a literal reference.
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 Resolver = Callable[[str], "dict[str, Any] | None"]
 
