@@ -15,11 +15,12 @@ from cds_service.audit import AuditStore
 from cds_service.auth import JwtVerifier
 from cds_service.config import LOCAL_BASE_URL, METRICS_DIR_VARIABLE, ConfigError, Settings
 from cds_service.db import SchemaError
+from cds_service.discovery import Plan
 from cds_service.feedback import feedback_blueprint
 from cds_service.http_errors import register_error_handlers
 from cds_service.log_format import LINE_FORMAT, LogFormatter
 from cds_service.metrics import Metrics, metrics_blueprint, writes_metric_files
-from cds_service.policies import payer_labels
+from cds_service.policies import load_policy, policy_ids
 from cds_service.startup_checks import check_files
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def _build(settings: Settings) -> Flask:
         # current. A single process's scrape asks its writer (Metrics.render), with no work in between.
         store.report_status(metrics.publish_audit)
     app.extensions["cds_service"] = routes.Services(settings, store, metrics, _verifier(settings, store),
-                                                      tuple(payer_labels()))
+                                                      _plans())
     register_error_handlers(app)
     if settings.cors_origins != ("*",):  # registered before CORS, so that it runs after flask-cors's own hook
         app.after_request(_vary_on_origin)
@@ -148,6 +149,11 @@ def settle_collector() -> None:
     gc.freeze()
     _young, *older = gc.get_threshold()
     gc.set_threshold(max(_young, _GC_YOUNG_THRESHOLD), *older)
+
+
+def _plans() -> tuple[Plan, ...]:
+    """The plans the policy files apply, with their own limits, as the discovery document names them."""
+    return tuple(Plan(policy.payer_label, policy.limits_said) for policy in map(load_policy, policy_ids()))
 
 
 def _verifier(settings: Settings, store: AuditStore) -> JwtVerifier | None:

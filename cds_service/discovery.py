@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from cds_service import SERVICE_DESCRIPTION, SERVICE_ID, SERVICE_TITLE
 from cds_service.card_config import DEFAULT_MAX_CARDS
@@ -35,8 +35,9 @@ CONFIGURATION_OPTIONS: tuple[dict[str, Any], ...] = (
         "code": "limits",
         "type": "boolean",
         "name": "Plan limits",
-        "description": "Return cards for an ordered quantity or daily dose above the plan's own limit "
-                       "(Aspirus's vials per cycle, Florida Blue's 28 mcg/day), with a one-click correction.",
+        # {limits}: each plan's own, from its policy file (Plan.limits), so that a plan added as data is named too.
+        "description": "Return cards for an ordered quantity or daily dose above the plan's own limit{limits}, with a "
+                       "one-click correction.",
         "default": True,
     },
     {
@@ -59,7 +60,21 @@ CONFIGURATION_OPTIONS: tuple[dict[str, Any], ...] = (
 RENAMED_OPTIONS = {"off-label": "off-guideline"}
 
 
-def _service_entry(hook: str, plans: str) -> dict[str, Any]:
+class Plan(NamedTuple):
+    """A health plan the service applies, as the discovery document names it: by the name its members know, with
+    the limits of its own that the `limits` cards apply ("28 vials per cycle", "28 mcg/day"), if any."""
+
+    label: str
+    limits: tuple[str, ...] = ()
+
+
+def _option(option: dict[str, Any], limits: str) -> dict[str, Any]:
+    if option["code"] != "limits":
+        return dict(option)
+    return {**option, "description": option["description"].format(limits=f" ({limits})" if limits else "")}
+
+
+def _service_entry(hook: str, plans: str, limits: str) -> dict[str, Any]:
     return {
         "hook": hook,
         "id": SERVICE_ID,
@@ -68,13 +83,16 @@ def _service_entry(hook: str, plans: str) -> dict[str, Any]:
         "prefetch": dict(PREFETCH_TEMPLATES),
         "extension": {
             "davinci-crd.version": [CRD_VERSION],
-            "davinci-crd.configuration-options": [dict(option) for option in CONFIGURATION_OPTIONS],
+            "davinci-crd.configuration-options": [_option(option, limits) for option in CONFIGURATION_OPTIONS],
         },
     }
 
 
-def discovery_document(plans: Iterable[str]) -> dict[str, Any]:
-    """The document announcing the service, whose description names the health `plans` it applies (by their labels:
-    the composition root reads them from the policies, which this protocol module does not import)."""
-    listed = ", ".join(plans)
-    return {"services": [_service_entry(hook, listed) for hook in HOOKS]}
+def discovery_document(plans: Iterable[Plan]) -> dict[str, Any]:
+    """The document announcing the service, whose description names the health `plans` it applies, and whose
+    `limits` option their own limits (read from the policies by the composition root: this protocol module does not
+    import them)."""
+    applied = list(plans)
+    listed = ", ".join(plan.label for plan in applied)
+    limits = "; ".join(f"{plan.label}: {', '.join(plan.limits)}" for plan in applied if plan.limits)
+    return {"services": [_service_entry(hook, listed, limits) for hook in HOOKS]}

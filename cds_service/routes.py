@@ -23,7 +23,7 @@ from cds_service.audit_rows import InvocationRecord
 from cds_service.auth import CallerRefused, JwtVerifier, ReplayUnchecked
 from cds_service.config import Settings
 from cds_service.db import READ_ONLY
-from cds_service.discovery import discovery_document
+from cds_service.discovery import Plan, discovery_document
 from cds_service.evaluation import Evaluation, EvaluationContext
 from cds_service.log_format import without_message
 from cds_service.pipeline import evaluate
@@ -57,7 +57,7 @@ class Services:
     store: AuditStore
     metrics: Metrics
     verifier: JwtVerifier | None  # None in local mode: tokens are neither required nor verified
-    plans: tuple[str, ...] = ()  # the health plans applied, by name, for the discovery document
+    plans: tuple[Plan, ...] = ()  # the health plans applied, for the discovery document
 
 
 def discovery(shared: Services) -> Response:

@@ -1,6 +1,7 @@
 """The discovery document: service-contract.md §Endpoints and §Prefetch."""
 from __future__ import annotations
 
+from cds_service.discovery import Plan, discovery_document
 from tests.live_server import LiveClient
 
 # The contract's prefetch table, copied here so the test checks the code against the spec, not against itself.
@@ -51,3 +52,25 @@ def test_crd_extension_lists_version_and_configuration_options(client: LiveClien
         for option in options.values():
             assert option["name"] and option["description"]
             assert isinstance(option["default"], bool if option["type"] == "boolean" else int)
+
+
+def test_the_limits_option_names_each_plans_own_limits_from_its_policy(client: LiveClient) -> None:
+    """Read from the policy files (Policy.limits_said), not written in the code: a plan added as data is named."""
+    services = client.get("/cds-services").get_json()["services"]
+    for service in services:
+        [limits] = [o for o in service["extension"]["davinci-crd.configuration-options"] if o["code"] == "limits"]
+        assert limits["description"] == ("Return cards for an ordered quantity or daily dose above the plan's own "
+                                         "limit (Aspirus Health Plan: 28 vials per cycle; Florida Blue: 28 mcg/day), "
+                                         "with a one-click correction.")
+
+
+def test_plans_without_limits_are_not_listed_among_the_limits() -> None:
+    document = discovery_document([Plan("Plan A"), Plan("Plan B", ("28 vials per cycle", "28 mcg/day"))])
+    [limits] = [o for o in document["services"][0]["extension"]["davinci-crd.configuration-options"]
+                if o["code"] == "limits"]
+    assert "limit (Plan B: 28 vials per cycle, 28 mcg/day), with" in limits["description"]
+    assert "Plan A, Plan B" in document["services"][0]["description"]
+    [none] = [o for o in discovery_document([Plan("Plan A")])["services"][0]["extension"][
+        "davinci-crd.configuration-options"] if o["code"] == "limits"]
+    assert none["description"] == ("Return cards for an ordered quantity or daily dose above the plan's own limit, "
+                                   "with a one-click correction.")

@@ -193,6 +193,8 @@ def test_discovery_and_the_no_plan_card_name_the_plan(served: tuple[Flask, LiveC
     _, client = served
     services = client.get("/cds-services").get_json()["services"]
     assert all("Example Health Plan" in s["description"] for s in services)
+    [limits] = [o for o in services[-1]["extension"]["davinci-crd.configuration-options"] if o["code"] == "limits"]
+    assert "Example Health Plan: 28 mcg/day" in limits["description"]
     card = _post(client, _request("ehp-other", {"display": "Other Mutual"}))["cards"][0]
     assert card["summary"].startswith("No supported health plan") and "Example Health Plan" in card["detail"]
 

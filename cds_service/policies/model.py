@@ -165,6 +165,12 @@ class Policy:
         return next((Decimal(str(t["mcg_per_day"])) for t in tests if t.get("dose") == "ceiling"), None)
 
     @cached_property
+    def limits_said(self) -> tuple[str, ...]:
+        """Its plan limits in a few words, for the discovery document: "28 vials per cycle", "28 mcg/day"."""
+        said = [f"{self.quantity_limit.vials} vials per cycle"] if self.quantity_limit else []
+        return (*said, f"{self.dose_ceiling} mcg/day") if self.dose_ceiling is not None else tuple(said)
+
+    @cached_property
     def windows(self) -> tuple[tuple[str, dict[str, int]], ...]:
         """The windowed facts its tests read (facts/model.py WINDOWS), each with the numbers a test gives."""
         specs = [*self.universal, *(c for i in self.indications for c in i.criteria)]
