@@ -14,6 +14,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from cds_service.config import ConfigError, parse_auth_config
+from cds_service.db_models import OrderOutcomeRow
 from cds_service.decision import KINDS
 from cds_service.evaluation import INITIAL, RENEWAL
 from cds_service.dosing.api import SCHEDULES
@@ -86,6 +87,16 @@ def test_the_policy_schema_enums_and_bounds_are_the_codes() -> None:
     assert TEST_KEYS < set(fields)
 
 
+def test_the_policy_schema_bounds_the_names_the_audit_trail_stores_to_its_columns() -> None:
+    """A longer policy id, version or indication id would load, and then every audit record of the plan would be
+    refused by a database that enforces the column's length (PostgreSQL): the file is refused at load instead."""
+    schema = file_schema("policy")
+    bounds = {"policy": schema["properties"]["id"]["maxLength"],
+              "policy_version": schema["properties"]["version"]["maxLength"],
+              "indication": schema["$defs"]["indication"]["properties"]["id"]["maxLength"]}
+    assert bounds == {name: OrderOutcomeRow.__table__.c[name].type.length for name in bounds}
+
+
 # --- mistakes are refused with the key named -----------------------------------------------------------------------
 
 def _florida_blue() -> dict[str, Any]:
@@ -101,6 +112,10 @@ POLICY_MISTAKES: list[tuple[Callable[[dict[str, Any]], Any], str]] = [
     (lambda raw: raw.pop("url"), "^required key 'url' missing$"),
     (lambda raw: raw.update(payer="x"), "^unknown key 'payer'; did you mean 'payer_label'\\?$"),
     (lambda raw: raw.update(url="mcgs.bcbsfl.com"), r"^url: must match .*, got 'mcgs.bcbsfl.com' \(the policy's page"),
+    (lambda raw: raw.update(version="v" * 101), r"^version: does not satisfy the schema's maxLength 100, .*\(at most 100 "
+     r"characters: the audit trail's column holds no more\)$"),
+    (lambda raw: raw["indications"][0].update(id="i" * 201), r"^indications\[0\]\.id: does not satisfy the schema's "
+     "maxLength 200"),
     (lambda raw: raw["indications"][0].update(renewal={"from_cycle": 6, "cycles_per_renewal": 0, "weeks": 24}),
      r"^indications\[0\]\.renewal\.cycles_per_renewal: must be at least 1, got 0$"),
     (lambda raw: raw["indications"][0].update(request="renewl"),
