@@ -112,6 +112,8 @@ POLICY_MISTAKES: list[tuple[Callable[[dict[str, Any]], Any], str]] = [
     (lambda raw: raw.pop("url"), "^required key 'url' missing$"),
     (lambda raw: raw.update(payer="x"), "^unknown key 'payer'; did you mean 'payer_label'\\?$"),
     (lambda raw: raw.update(url="mcgs.bcbsfl.com"), r"^url: must match .*, got 'mcgs.bcbsfl.com' \(the policy's page"),
+    (lambda raw: raw.update(payer_label="Example Health Plan of the Greater Metropolitan Area"),
+     r"^payer_label: does not satisfy the schema's maxLength 40, .*\(at most 40 characters: each card summary"),
     (lambda raw: raw.update(version="v" * 101), r"^version: does not satisfy the schema's maxLength 100, .*\(at most 100 "
      r"characters: the audit trail's column holds no more\)$"),
     (lambda raw: raw["indications"][0].update(id="i" * 201), r"^indications\[0\]\.id: does not satisfy the schema's "
