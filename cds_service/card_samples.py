@@ -135,7 +135,7 @@ def _duplicate(**changes: Any) -> dict[str, Any]:
     rows = [{"reference": "MedicationRequest/a", "written": "28 mcg/day continuous IV infusion", "kept": True},
             {"reference": "MedicationRequest/b", "written": "", "kept": False}]
     context = {"count": 2, "doses": "28 mcg/day on days 1–28", "rows": rows, "more": 0, "kept": "MedicationRequest/a",
-               "folded": False}
+               "cycle": "cycle 2", "folded": False}
     return {**context, **changes}
 
 

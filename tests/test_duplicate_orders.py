@@ -49,15 +49,15 @@ def test_a_duplicate_pair_gets_one_warning_with_a_one_click_delete_and_each_card
     decision, duplicate, dose = answer["cards"]  # the warning right after the decision, before the dose card
     assert decision_cards(answer) == [decision] and references(decision) == [first, second]
     assert decision["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
-    assert "Shown once for 2 orders with the same dosage lines" in decision["detail"]
+    assert "Shown once for 2 orders for cycle 1 with the same dosage lines" in decision["detail"]
     assert 'The card "Likely duplicate order" suggests removing the copies' in dose["detail"]
-    assert duplicate["summary"] == ("Likely duplicate order: 2 blinatumomab orders with the same dosage lines give "
-                                    "twice the dose on the same days")
+    assert duplicate["summary"] == ("Likely duplicate order: 2 blinatumomab orders for cycle 1 with the same dosage "
+                                    "lines give twice the dose")
     assert duplicate["indicator"] == "warning" and references(duplicate) == [first, second]
     assert f"| {first} | 28 ug/d continuous IV infusion | kept |" in duplicate["detail"].replace("\\", "")
     assert f"| {second} | 28 ug/d continuous IV infusion | removed by the suggestion |" in (
         duplicate["detail"].replace("\\", ""))
-    assert "same dose\non the same days of the cycle (28 mcg/day on days 1–28)" in duplicate["detail"]
+    assert "same dose\non the same days of cycle 1 (28 mcg/day on days 1–28)" in duplicate["detail"]
     [suggestion] = duplicate["suggestions"]
     assert duplicate["selectionBehavior"] == "at-most-one" and suggestion["isRecommended"] is True
     assert suggestion["label"] == "Remove the duplicate order"
@@ -90,7 +90,7 @@ def test_the_duplicate_cards_uuids_are_stable_for_the_call_and_new_for_another(c
 def test_three_copies_are_one_warning_deleting_two_in_one_click(client: Any) -> None:
     answer = post(client, with_copies("aspirus-adult-relapsed-refractory-cycle1", "copy-1", "copy-2"))
     [duplicate] = duplicate_cards(answer)
-    assert duplicate["summary"].endswith("give 3 times the dose on the same days")
+    assert duplicate["summary"].endswith("for cycle 1 with the same dosage lines give 3 times the dose")
     [suggestion] = duplicate["suggestions"]
     assert suggestion["label"] == "Remove the 2 duplicate orders"
     assert [(a["type"], a["resourceId"]) for a in suggestion["actions"]] == [
@@ -196,7 +196,7 @@ def test_the_card_names_a_few_orders_and_counts_the_others() -> None:
     group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}") for i in range(12)]
     [found] = duplicate_sets(group, lines_of(group), frozenset(map(id, group)))
     card = duplicate_card(found, "Florida Blue", "order-sign call patient")
-    assert len(card["summary"]) < 140 and card["summary"].endswith("give 12 times the dose on the same days")
+    assert len(card["summary"]) < 140 and card["summary"].endswith("give 12 times the dose")
     assert "| and 9 more orders with the same lines |" in card["detail"]
     assert len(card["suggestions"][0]["actions"]) == 11 and len(references(card)) == 12
 
@@ -252,3 +252,15 @@ def test_copies_of_a_later_cycle_are_named_by_their_cycle_alone(client: Any) -> 
     assert first["summary"].endswith(" — cycle 1 order of 28 mcg/day on days 1–28")
     assert later["summary"].endswith("except dose above 28 mcg/day — cycle 2")
     assert references(later) == ["MedicationRequest/c2", "MedicationRequest/c2-copy"]
+
+
+@pytest.mark.parametrize("number, named", [(2, "cycle 2"), (None, "the cycle from 2026-12-01")])
+def test_the_card_names_the_cycle_the_copies_are_for(number: int | None, named: str) -> None:
+    """Signed with orders of other cycles, "Likely duplicate order" alone left the clinician to find which cycle's
+    orders to remove; a cycle whose number is unknown is named by its first day."""
+    group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=id_) for id_ in ("a", "b")]
+    [found] = duplicate_sets(group, CycleLines(group, facts(cycle=number)), frozenset(map(id, group)))
+    card = duplicate_card(found, "Florida Blue", "order-sign call patient")
+    assert f"2 blinatumomab orders for {named} with the same dosage lines" in card["summary"]
+    assert len(card["summary"]) < 140
+    assert f"the same days of {named} (28 mcg/day on days 1–28)" in card["detail"].replace("\n", " ")

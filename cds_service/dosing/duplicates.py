@@ -16,6 +16,7 @@ from cds_service.card_text import CARD_TYPE_SYSTEM, card_shell, render_card
 from cds_service.dosing.checks import CycleLines
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.text import NAMED, dose_words
+from cds_service.facts.model import CycleInfo
 from cds_service.facts.order import dosage_text, order_ref
 
 # The label's dose (the copies double it), as the dose cards' `off-guideline`, which discovery offers; told apart from
@@ -32,6 +33,9 @@ class DuplicateSet(NamedTuple):
     orders: tuple[dict[str, Any], ...]
     kept: dict[str, Any]  # the one the suggestion leaves: on order-select, one already drafted when there is one
     lines: tuple[DoseLine, ...]
+    # The cycle the orders are for, as the card names it: "cycle 2", or "the cycle from 2026-12-01" when its number
+    # is unknown. A duplicate of which cycle is what a clinician checks first when several are signed together.
+    cycle: str
 
     @property
     def copies(self) -> list[dict[str, Any]]:
@@ -53,8 +57,13 @@ def duplicate_sets(orders: list[dict[str, Any]], cycle: CycleLines, answered: fr
     for lines, members in alike.items():
         if len(members) > 1 and any(id(order) in answered for order in members) and _shared(members[0], cycle):
             kept = next((order for order in members if id(order) not in answered), members[0])
-            found.append(DuplicateSet(tuple(members), kept, lines))
+            found.append(DuplicateSet(tuple(members), kept, lines, _cycle_words(cycle.facts.cycle)))
     return found
+
+
+def _cycle_words(cycle: CycleInfo) -> str:
+    number = cycle.number.value
+    return f"cycle {number}" if number is not None else f"the cycle from {cycle.start.isoformat()}"
 
 
 def _comparable(lines: tuple[DoseLine, ...]) -> bool:
@@ -97,5 +106,5 @@ def _context(found: DuplicateSet) -> dict[str, Any]:
     rows = [{"reference": order_ref(order), "written": dosage_text(order), "kept": order is found.kept}
             for order in shown]
     return {"count": len(found.orders), "doses": dose_words(list(found.lines)), "rows": rows,
-            "more": len(found.orders) - len(shown), "kept": order_ref(found.kept)}
+            "more": len(found.orders) - len(shown), "kept": order_ref(found.kept), "cycle": found.cycle}
 
