@@ -387,11 +387,40 @@ def _reason(decision: Decision, opening: int, asides: bool) -> str:
         reason = next((text for text in fitting if len(text) <= room), reason)
     if first.kind == "clinical":  # what the policy requires, then what the chart showed instead, if it fits
         required = f"requires {mid_sentence(reason)}"
-        shown = f"{required}; chart: {first.note}" if first.note and not first.critical else required
-        return shown if len(shown) <= room else required
+        charts = (first.note, _named_part(first.note.split("; ")[0])) if first.note and not first.critical else ()
+        return next((shown for chart in charts if chart and len(shown := f"{required}; chart: {chart}") <= room),
+                    required)
     if decision.indication_title and first.kind != "universal":
         met_except = f"meets {decision.indication_title} except {reason}"
-        return met_except if len(met_except) <= room else reason  # the failure, not the indication, is the news
+        if len(met_except) <= room:
+            return met_except
+    return _parts_fitted(reason, room)  # the failure, not the indication, is the news
+
+
+def _named_part(note: str) -> str:
+    """What a note's first clause names after its colon ("other antineoplastics active at the start date: cytarabine"
+    → "cytarabine"), "" when it has none: beside "requires single agent" the drug's name is the news, and the words
+    before it had left no room for it in the summary."""
+    return note.rsplit(": ", 1)[1] if ": " in note else ""
+
+
+def _parts_fitted(reason: str, room: int) -> str:
+    """A reason of several findings joined by "; " ("dose above label on days 1–7 and 8–33; infusion past day 28;
+    rest too short (2 of 14 days)") within `room`, read whole: every finding, each in full, else without its aside,
+    else without its days ("dose above label"), which the detail gives; else the first findings (the most important:
+    the dose check names them so) and how many more. `reason` as it is when it fits or has one part."""
+    parts = reason.split("; ")
+    if len(reason) <= room or len(parts) == 1:
+        return reason
+    forms = (parts, [_without_aside(p) for p in parts], [_without_aside(p).split(" on day", 1)[0] for p in parts])
+    for count in range(len(parts), 0, -1):
+        more = len(parts) - count
+        for form in forms:
+            said = "; ".join(form[:count])
+            for counted in ((f" (+{more} more schedule problem{'s' if more > 1 else ''})", f" (+{more} more)")
+                            if more else ("",)):
+                if len(said + counted) <= room:
+                    return said + counted
     return reason
 
 

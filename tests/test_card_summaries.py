@@ -1,0 +1,69 @@
+"""The card review of every card the examples and the tests' requests get: summaries read whole under the limit, the
+decision and what to do first. One test per finding, each failing before its fix."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cds_service.cards import _parts_fitted
+from tests.test_dosing_rest import on_record_after
+from tests.test_label_safety import _with_earlier_course_icans4
+from tests.test_pipeline import example, post
+
+THREE = "dose above label on days 1–7 and 8–33; infusion past day 28; rest too short (2 of at least 14 days)"
+
+
+def decision_card(answer: dict[str, Any]) -> dict[str, Any]:
+    [card] = [c for c in answer["cards"] if "coverage-decision" in c.get("extension", {})]
+    return card
+
+
+@pytest.mark.parametrize("room, said", [
+    (len(THREE), THREE),
+    (90, "dose above label on days 1–7 and 8–33; infusion past day 28; rest too short"),
+    (60, "dose above label; infusion past day 28; rest too short"),
+    (50, "dose above label; infusion past day 28 (+1 more)"),
+    (45, "dose above label (+2 more schedule problems)"),
+    (30, "dose above label (+2 more)"),
+])
+def test_a_reason_of_several_findings_keeps_every_finding_it_can_whole(room: int, said: str) -> None:
+    """The schedule's three findings had been cut at the limit ("...; infusion past…"): every finding is named
+    when it can be, the days and asides given up first (the detail has them), the first findings kept whole."""
+    assert _parts_fitted(THREE, room) == said
+
+
+def test_a_three_part_schedule_finding_after_a_label_note_reads_whole(client: Any) -> None:
+    """Above the label, past day 28 and after a short rest, under the label's word on an earlier grade 4 ICANS: the
+    summary had ended "dose above label on days 1–33; infusion past…"."""
+    body = _with_earlier_course_icans4(on_record_after("2026-12-11", "2027-01-12"))
+    [entry] = body["context"]["draftOrders"]["entry"]
+    entry["resource"]["dosageInstruction"][0]["doseAndRate"][0]["rateQuantity"]["value"] = 40
+    card = decision_card(post(client, body))
+    summary = card["summary"]
+    assert len(summary) < 140 and "…" not in summary, summary
+    assert summary.startswith("Grade 4 CRS/ICANS: discontinue permanently — Aspirus Health Plan: not covered as "
+                              "ordered — dose above label; infusion past day 28")
+    assert summary.endswith("(+1 more)")
+    # The pharmacist's detail keeps the three findings with their days and the policy section.
+    [dose] = [line for line in card["detail"].splitlines() if "Daily dose per the label schedule" in line]
+    assert dose.startswith("- ❌ not met:") and "(_Aspirus V (Dosage/Administration)_)" in dose
+    for finding in ("40 mcg/day on days 1–33; label 28 mcg/day", "runs to day 33", "starts after 2 days without"):
+        assert finding in dose
+
+
+def test_a_combination_names_the_other_drug_in_the_summary(client: Any) -> None:
+    """"requires single agent, or with a TKI for Ph+" had dropped the chart's finding for length: the other drug's
+    name is what the clinician checks (the detail keeps the note whole)."""
+    body = example("aspirus-adult-consolidation-mrd-positive")
+    history = body["prefetch"]["medicationRequests"]
+    history.setdefault("entry", []).append({"resource": {
+        "resourceType": "MedicationRequest", "id": "chemo-1", "status": "active", "intent": "order",
+        "subject": {"reference": "Patient/example-patient"}, "medicationCodeableConcept": {"text": "cytarabine 100 mg"},
+        "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": {"start": "2026-11-20", "end": "2026-12-20"}}}}]}})
+    history["total"] = len(history["entry"])
+    card = decision_card(post(client, body))
+    assert card["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
+    assert card["summary"] == ("Aspirus Health Plan: not covered — requires single agent, or with a TKI for Ph+; "
+                               "chart: cytarabine 100 mg")
+    assert "other antineoplastics active at the start date: cytarabine 100 mg" in card["detail"]
