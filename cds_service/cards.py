@@ -334,11 +334,15 @@ def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> 
     if len("; ".join(needed)) <= SUMMARY_LIMIT - 1 - frame - len(hint):
         return "; ".join(needed), hint
     budget = SUMMARY_LIMIT - 1 - frame
-    for count in range(len(needed), 0, -1):
-        more = len(needed) - count
-        text = "; ".join(needed[:count]) + (f" (+{more} more)" if more else "")
-        if len(text) <= budget:
-            return text, ""
+    # The items in full, else without their closing asides (a malformed element's path), which the detail lists,
+    # before an item is cut: an aside cut in its middle ("(verificationStatus.coding[0].code is an object…") told
+    # the clinician nothing.
+    for items in (needed, [_without_aside(item) for item in needed]):
+        for count in range(len(needed), 0, -1):
+            more = len(needed) - count
+            text = "; ".join(items[:count]) + (f" (+{more} more)" if more else "")
+            if len(text) <= budget:
+                return text, ""
     # The first item alone is too long: cut between its words, so that the summary still ends as it says ("to
     # confirm coverage"), not cut in mid-word at the limit; the detail lists it whole. With too little room for its
     # first words (a label's word before the payer), how many items: a word or two of it named nothing ("ALL…").

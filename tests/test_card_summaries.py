@@ -8,6 +8,8 @@ import pytest
 
 from cds_service.cards import _parts_fitted
 from tests.test_dosing_rest import on_record_after
+from tests.test_duplicate_orders import with_copies
+from tests.test_facts_review import MALFORMED
 from tests.test_label_safety import _with_earlier_course_icans4
 from tests.test_pipeline import example, post
 
@@ -67,3 +69,26 @@ def test_a_combination_names_the_other_drug_in_the_summary(client: Any) -> None:
     assert card["summary"] == ("Aspirus Health Plan: not covered — requires single agent, or with a TKI for Ph+; "
                                "chart: cytarabine 100 mg")
     assert "other antineoplastics active at the start date: cytarabine 100 mg" in card["detail"]
+
+
+def test_what_to_document_gives_up_asides_before_cutting_one(client: Any) -> None:
+    """A malformed Condition's item with its element path had been cut in the path ("(verificationStatus.coding[0]
+    .code is an object…"): the items are named without their asides, the detail lists them whole."""
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    MALFORMED["condition verificationStatus code an object"](body)
+    card = decision_card(post(client, body))
+    assert card["summary"] == ("Aspirus Health Plan: document a readable Condition/all-1; disease status to confirm "
+                               "coverage")
+    assert "- a readable Condition/all-1 (verificationStatus.coding\\[0\\].code is an object, not text)" in (
+        card["detail"])
+
+
+def test_the_quantity_table_tells_orders_with_the_same_lines_apart(client: Any) -> None:
+    """Three copies of one order: the quantity card's table had three rows reading the same, word for word."""
+    answer = post(client, with_copies("aspirus-adult-relapsed-refractory-cycle1", "copy-1", "copy-2"))
+    [card] = [c for c in answer["cards"] if c["summary"].startswith("Quantity above plan limit")]
+    rows = [line for line in card["detail"].splitlines() if line.startswith("| 9 mcg/day on days 1–7")]
+    assert len(rows) == len(set(rows)) == 3
+    assert [row.split(" | ")[0] for row in rows] == [
+        f"| 9 mcg/day on days 1–7; 28 mcg/day on days 8–28 (blinatumomab order {n}){' (this order)' * (n == 1)}"
+        for n in (1, 2, 3)]

@@ -264,3 +264,4 @@ def test_the_card_names_the_cycle_the_copies_are_for(number: int | None, named: 
     assert f"2 blinatumomab orders for {named} with the same dosage lines" in card["summary"]
     assert len(card["summary"]) < 140
     assert f"the same days of {named} (28 mcg/day on days 1–28)" in card["detail"].replace("\n", " ")
+    assert "the patient would receive twice that dose" in card["detail"].replace("\n", " ")  # as the summary says

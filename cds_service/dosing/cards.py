@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections import Counter
 from decimal import Decimal
 from typing import AbstractSet, Any, Callable
 
@@ -282,8 +283,14 @@ def _need_rows(check: QuantityCheck, needs: CycleNeeds, cycle: CycleLines, order
     if len(check.orders) > NAMED + 1:
         position = needs.positions[id(order)]
         shown = shown[:NAMED] + ([] if position < NAMED else [(position, check.orders[position])])
-    return [_need_row(position, needs.of[id(q.order)], needs.offered.get(id(q.order)), cycle.of(q.order),
+    rows = [_need_row(position, needs.of[id(q.order)], needs.offered.get(id(q.order)), cycle.of(q.order),
                       q.order is order, id(q.order) in answered) for position, q in shown]
+    # Orders with the same lines (a likely duplicate) read the same by their dose: each row says which it is too.
+    named = Counter(row["which"] for row in rows)
+    for (position, _), row in zip(shown, rows):
+        if named[row["which"]] > 1:
+            row["which"] = f"{row['which']} (blinatumomab order {position + 1})"
+    return rows
 
 
 def _need_row(position: int, need: OrderNeed, offered: Offered | None, lines: list[DoseLine], this: bool,
