@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from cds_service.cards import _parts_fitted
+from cds_service.dosing.text import days_text
 from tests.test_dosing_rest import on_record_after
 from tests.test_duplicate_orders import with_copies
 from tests.test_facts_review import MALFORMED
@@ -92,3 +93,8 @@ def test_the_quantity_table_tells_orders_with_the_same_lines_apart(client: Any) 
     assert [row.split(" | ")[0] for row in rows] == [
         f"| 9 mcg/day on days 1–7; 28 mcg/day on days 8–28 (blinatumomab order {n}){' (this order)' * (n == 1)}"
         for n in (1, 2, 3)]
+
+
+def test_a_line_stating_no_end_reads_from_its_first_day_onward() -> None:
+    """"28 mcg/day on day 8 on" (a suggestion's label, a split order's lines) was misread; every "on <days>" reads."""
+    assert days_text(8, None) == "days 8 onward" and days_text(1, 7) == "days 1–7" and days_text(3, 3) == "day 3"

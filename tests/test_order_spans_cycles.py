@@ -243,7 +243,7 @@ def test_a_later_line_stating_no_end_is_shown_running_to_its_own_28th_day(client
     del body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][1]["timing"]["repeat"][
         "boundsPeriod"]["end"]
     card = split_of(post(client, body))
-    assert "| cycle 2 (new order) | line 2: 28 mcg/day on day 1 on | 2027-01-12 to 2027-02-08 | 28 vials |" in \
+    assert "| cycle 2 (new order) | line 2: 28 mcg/day on days 1 onward | 2027-01-12 to 2027-02-08 | 28 vials |" in \
         card["detail"]
     create = card["suggestions"][0]["actions"][1]
     assert create["description"].startswith("Create a draft order for cycle 2 (2027-01-12 to 2027-02-08)")

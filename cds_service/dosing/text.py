@@ -63,9 +63,10 @@ def per_time_said(value: Decimal, unit: str) -> str:
 
 
 def days_text(first: int, last: int | None) -> str:
-    """'day 8', 'days 1–7', or for a line stating no end 'day 8 on'."""
+    """'day 8', 'days 1–7', or for a line stating no end 'days 8 onward' (after "on": "28 mcg/day on day 8 on" was
+    misread)."""
     if last is None:
-        return f"day {first} on"
+        return f"days {first} onward"
     return f"day {first}" if first == last else f"days {first}–{last}"
 
 
