@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import signal
 from types import FrameType
 from typing import Any, Iterable
@@ -16,14 +15,12 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from cds_service import audit_writer
 from cds_service.app import create_app
 from cds_service.config import ConfigError, Settings
+from cds_service.log_format import without_query
 
 log = logging.getLogger(__name__)
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # An address listening on every interface is no address a client can call: its family's loopback stands in for it.
 _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
-# A query string, up to the blank that ends the request target. It can carry a credential (`?access_token=<JWT>`,
-# which some clients send though the service reads none there), and the log must never hold one.
-_QUERY = re.compile(r"\?\S*")
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -73,12 +70,12 @@ class _PlainRequestLog(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # The request line as received (werkzeug's shows the path decoded) less its query string, also when the line
         # is malformed (a 400 before the path was parsed); the log format escapes what it holds.
-        self.log("info", '"%s" %s %s', _QUERY.sub("", self.requestline), code, size)
+        self.log("info", '"%s" %s %s', without_query(self.requestline), code, size)
 
     def log_error(self, format: str, *args: Any) -> None:
         # http.server's 400 for a malformed request line quotes the whole line ("Bad request syntax ('GET /?a=b c
-        # HTTP/1.1')").
-        self.log("error", format, *(_QUERY.sub("", arg) if isinstance(arg, str) else arg for arg in args))
+        # HTTP/1.1')"), or its last word as the version ("Bad request version ('c')": the rest of that query).
+        self.log("error", format, *(without_query(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:

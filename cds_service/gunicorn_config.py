@@ -24,7 +24,7 @@ from typing import Any
 from gunicorn import glogging
 from prometheus_client import multiprocess
 
-from cds_service.log_format import LINE_FORMAT, LogFormatter
+from cds_service.log_format import LINE_FORMAT, LogFormatter, without_query
 
 # prometheus_client's variable (config.METRICS_DIR_VARIABLE, which checks it for the app: config loads too much for
 # gunicorn's master to import it here).
@@ -40,20 +40,20 @@ _METRIC_FILE = re.compile(r"(counter|histogram|summary|gauge_[a-z]+)_[0-9]+\.db"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s ms=%(M)s request_id=%({x-request-id}o)s "%(a)s"'
 
 
-# A query string in a message: up to a blank, or the quote that ends the request line gunicorn quotes.
-_QUERY = re.compile(r"\?[^\s']*")
 # A token in a message: a JWT by its shape (its header, a JSON object, begins "eyJ"), or what follows "Bearer".
 _TOKEN = re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*|(?<=bearer )[^\s'\"]+", re.IGNORECASE)
 
 
 class _NoSecrets(logging.Filter):
     """gunicorn's warning for a request it cannot parse quotes its request line whole ("Invalid HTTP request line:
-    'GET /cds-services?access_token=<JWT>'"), or a header line without its colon ("Invalid HTTP Header:
-    'Authorization Bearer <JWT>'"): the query is cut, as the access format leaves it out, and a token replaced."""
+    'GET /cds-services?access_token=<JWT>'"), or what it took for the version (the tail of a query holding a space),
+    or a header line without its colon ("Invalid HTTP Header: 'Authorization Bearer <JWT>'"); its error for a request
+    it could parse quotes the target: the query is cut (log_format.without_query), as the access format leaves it
+    out, and a token replaced."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = _TOKEN.sub("<token>", _QUERY.sub("", message))
+        cleaned = _TOKEN.sub("<token>", without_query(message))
         if cleaned != message:
             record.msg, record.args = cleaned, ()
         return True
