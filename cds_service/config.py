@@ -112,7 +112,7 @@ class Settings:
         auth = _load_auth(env.get("CDS_AUTH_CONFIG"))
         own_url = env.get("CDS_PUBLIC_BASE_URL")  # checked even where the auth file's public_base_url wins
         own_url = own_url and checked_base_url(own_url, "CDS_PUBLIC_BASE_URL")
-        database_url = _database_url(env, shared=auth is not None)
+        database_url = _database_url(env)
         return cls(
             database_url=database_url,
             public_base_url=(auth and auth.public_base_url) or own_url or LOCAL_BASE_URL,
@@ -152,19 +152,19 @@ def default_database_url(data_dir: str | None) -> str:
     return f"sqlite:///{(Path(data_dir or 'data') / 'cds.db').resolve()}"
 
 
-def _database_url(env: Mapping[str, str], shared: bool) -> str:
+def _database_url(env: Mapping[str, str]) -> str:
     """CDS_DATABASE_URL, else the SQLite file in CDS_DATA_DIR; checked without connecting, since a database that is
-    down at start-up is an outage for the service to ride out, not a configuration error. `shared`: the database
-    must be one for every worker (the used-JWT-id table that refuses a replayed token)."""
+    down at start-up is an outage for the service to ride out, not a configuration error."""
     name = "CDS_DATABASE_URL" if env.get("CDS_DATABASE_URL") else "CDS_DATA_DIR"
     raw = env.get("CDS_DATABASE_URL") or default_database_url(env.get("CDS_DATA_DIR"))
     url = parse_database_url(raw, name)
     if _in_memory(url):
-        if shared:
-            raise ConfigError(f"{name}: an in-memory SQLite database is one per process (and per thread), so a JWT "
-                              "used at one worker would be accepted again at another: use a file or PostgreSQL with "
-                              "CDS_AUTH_CONFIG")
-    elif url.get_backend_name() == "sqlite" and url.database:
+        # Refused in local mode too: the audit writer's thread had a database of its own, without the schema the
+        # start-up created in another, so every record failed, waited in memory and was lost at the stop.
+        raise ConfigError(f"{name}: an in-memory SQLite database is one per process (and per thread): the audit "
+                          "records would be lost, and a JWT used at one worker accepted again at another; use a file "
+                          "(the default, in CDS_DATA_DIR) or PostgreSQL")
+    if url.get_backend_name() == "sqlite" and url.database:
         _check_writable_folder(Path(url.database).resolve().parent, name)
         _check_writable_files(Path(url.database).resolve(), name)
     return raw
