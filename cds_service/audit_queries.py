@@ -7,6 +7,7 @@ as well as in the database, so a record is found while it is being written too.
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -118,11 +119,20 @@ class AuditQueries:
         when the database cannot say (DatabaseUnavailable, OperationalError): the caller answers 503."""
         self._writer.require_schema()
         self._purge_expired_jtis()
+        attempt, inserted = secrets.token_hex(16), False
         try:
             with write_transaction(self.engine) as connection:
-                connection.execute(insert(UsedJti).values(jti=jti, expires_at=naive_utc(expires_at)))
+                connection.execute(insert(UsedJti).values(jti=jti, expires_at=naive_utc(expires_at), attempt=attempt))
+                inserted = True
         except IntegrityError:
             return False
+        except Exception:
+            if inserted:
+                # The COMMIT went unanswered (the request's deadline, a connection cut): the row may be stored, yet the
+                # call is refused (503), and the client's retry with the same token was refused as a replay. A jti
+                # is used by a call accepted with it (service-contract.md §Security), so this attempt's row goes.
+                self._writer.release_jti(jti, attempt)
+            raise
         return True
 
     def _purge_expired_jtis(self) -> None:

@@ -29,13 +29,14 @@ import weakref
 from collections import Counter, deque
 from typing import Callable
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.audit_health import PING_SECONDS, DatabasePing, OutageLog, WriterStatus, error_kind
 from cds_service.audit_rows import InvocationRecord, insert_records
 from cds_service.db import (DatabaseUnavailable, error_summary, is_unavailable, migrate, printable_url,
                             write_transaction)
+from cds_service.db_models import UsedJti
 from cds_service.log_format import without_message
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,11 @@ class AuditWriter:
     def _reset(self) -> None:
         """The writer's state, fresh: at creation, and in a forked child (_after_fork)."""
         self._queue: deque[InvocationRecord] = deque()  # appended by request threads, taken by the writer
+        # JWT ids to release (release_jti): (jti, attempt); a release given up leaves a token refused, no more.
+        self._releases: deque[tuple[str, str]] = deque()
+        self._released = [0, 0]  # releases asked for, and done or given up (flush waits for them)
         self._pending = _Pending()  # queued or being written
-        self._lock = threading.Lock()  # guards _queue, _pending, _running, _queued, _lost and the enqueue/stop order
+        self._lock = threading.Lock()  # guards _queue, _releases, _pending, _running, _queued, _lost, enqueue/stop
         self._wake = threading.Event()  # set by flush and close: write now
         self._progress = threading.Condition()  # notified as records are done (guards _done)
         self._queued = 0  # records ever queued
@@ -160,8 +164,12 @@ class AuditWriter:
                 with self._lock:
                     unwritten = self._pending.all()
                     self._lost["unwritten"] += len(unwritten)
+                    releases = len(self._releases)
                 log.error("audit writer did not finish within %.1f s: %d records unwritten, lost: %s",
                           wait, len(unwritten), _ids(unwritten))
+                if releases:
+                    log.error("%d JWT ids of calls refused not released: a retry with the same token is refused as "
+                              "a replay", releases)
                 self._publish()  # counted in /metrics after the worker is gone: its writer, stuck, publishes no more
         atexit.unregister(self.close)
         if thread is None or not thread.is_alive():  # else the writer still holds a connection: the exit closes it
@@ -173,10 +181,10 @@ class AuditWriter:
         with self._lock:
             if not self._running:
                 return True
-            target = self._queued
+            target, releases = self._queued, self._released[0]
         self._wake.set()
         with self._progress:
-            return self._progress.wait_for(lambda: self._done >= target, timeout)
+            return self._progress.wait_for(lambda: self._done >= target and self._released[1] >= releases, timeout)
 
     def report_status(self, report: Callable[[WriterStatus], None]) -> None:
         """Have the writer hand its status to `report` each time it wakes (every 0.1 s; through an outage, at each
@@ -251,13 +259,13 @@ class AuditWriter:
             stopping = not self._running
             retry = 0.0 if self._write_queued() else min(max(2 * retry, _RETRY_FIRST_SECONDS), _RETRY_MAX_SECONDS)
             self._publish()
-            if stopping and not self._queue:  # else keep trying until close stops waiting and the process exits
+            if stopping and not self._queue and not self._releases:  # else keep trying until close stops waiting
                 return
 
     def _write_queued(self) -> bool:
         """Write the records that had gathered when the writer woke, `_BATCH_MAX` a transaction, creating the schema
         first if start() could not. False when the database is unavailable: what is left stays queued, in order."""
-        if not self._schema_ready():
+        if not self._schema_ready() or not self._release_jtis():
             return False
         count = len(self._queue)
         while count > 0:
@@ -283,6 +291,44 @@ class AuditWriter:
             return False
         self._schema = "ready"
         self._answered()
+        return True
+
+    def release_jti(self, jti: str, attempt: str) -> None:
+        """Forget `jti` if the request `attempt` stored it (audit_queries.use_jti: its COMMIT went unanswered, and the
+        call was refused). Done by the writer, through an outage as records are; a row another request stored stays:
+        the retry that stored it was accepted, and a third call with the token is a replay."""
+        with self._lock:
+            if len(self._releases) >= MAX_QUEUED:  # bounded as the records are
+                log.error("a JWT id of a call refused stays used (%d releases wait already): a retry with the same "
+                          "token is refused as a replay", MAX_QUEUED)
+                return
+            self._releases.append((jti, attempt))
+            self._released[0] += 1
+
+    def _release_jtis(self) -> bool:
+        """The releases asked for, in one transaction; False when the database is unavailable (they wait)."""
+        with self._lock:
+            releases = list(self._releases)
+            self._releases.clear()
+        if not releases:
+            return True
+        self._attempting()
+        try:
+            with write_transaction(self.engine) as connection:
+                for jti, attempt in releases:
+                    connection.execute(delete(UsedJti).where(UsedJti.jti == jti, UsedJti.attempt == attempt))
+        except Exception as exc:
+            if is_unavailable(exc):
+                with self._lock:
+                    self._releases.extendleft(reversed(releases))
+                self._failed(f"releasing {len(releases)} JWT ids of calls refused", exc)
+                return False
+            log.error("%d JWT ids of calls refused stay used (%s): a retry with the same token is refused as a "
+                      "replay", len(releases), error_summary(exc) if isinstance(exc, SQLAlchemyError) else "error")
+        self._answered()
+        with self._progress:
+            self._released[1] += len(releases)
+            self._progress.notify_all()
         return True
 
     def _take(self, count: int) -> list[InvocationRecord]:

@@ -129,9 +129,12 @@ class Feedback(Base):
 
 
 class UsedJti(Base):
-    """JWT ids already accepted (replay protection across workers). Only the id string and its expiry."""
+    """JWT ids already accepted (replay protection across workers). Only the id string, its expiry, and a random id
+    of the request that stored it (audit_queries.use_jti)."""
 
     __tablename__ = "used_jti"
 
     jti: Mapped[str] = mapped_column(String(500), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    # None in rows stored before migration 0012, or by the older release during a rolling upgrade.
+    attempt: Mapped[str | None] = mapped_column(String(32))

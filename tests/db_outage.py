@@ -3,7 +3,7 @@ or freeze (like a SIGSTOP'd server: the kernel accepts, nobody answers), and SQL
 BEGIN EXCLUSIVE, with a short busy timeout so the writer gives up on the lock in 0.2 s instead of 5.
 
 `outage` (fixture, parametrized like `database_url`) yields an `Outage` for an empty database: `.url`, `.down()`,
-`.up()`; `proxy` (fixture) yields a PostgresProxy, which can also `.freeze()`.
+`.up()`; `proxy` (fixture) yields a PostgresProxy, which can also `.freeze()` and `.mute()`.
 """
 from __future__ import annotations
 
@@ -75,12 +75,16 @@ class PostgresProxy:
         """Accept, forward nothing: a server whose processes are stopped."""
         self._state = "frozen"
 
+    def mute(self) -> None:
+        """Forward what the clients send, drop what the server answers: a server doing the work, its answers lost."""
+        self._state = "muted"
+
     def up(self) -> None:
         if self._state == "down":
             self._listener = socket.create_server(("127.0.0.1", self.port))
             threading.Thread(target=self._accept, daemon=True).start()
-        elif self._state == "frozen":
-            self._cut()  # what a frozen server was sent is stale: clients reconnect
+        elif self._state in ("frozen", "muted"):
+            self._cut()  # what a frozen server was sent, or a muted one answered, is stale: clients reconnect
         self._state = "up"
 
     def close(self) -> None:
@@ -106,10 +110,10 @@ class PostgresProxy:
             server = socket.create_connection(self._target)
             with self._lock:
                 self._sockets += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            for source, sink, answers in ((client, server, False), (server, client, True)):
+                threading.Thread(target=self._pump, args=(source, sink, answers), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, answers: bool) -> None:
         try:
             while True:
                 if self._state == "frozen":
@@ -121,7 +125,8 @@ class PostgresProxy:
                 data = source.recv(65536)
                 if not data or self._state == "frozen":
                     return
-                sink.sendall(data)
+                if not (answers and self._state == "muted"):
+                    sink.sendall(data)
         except (OSError, ValueError):  # cut by down() or up()
             return
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from cds_service import audit
@@ -152,3 +152,26 @@ def test_a_deadline_cuts_a_slow_statement_and_waits_outside_one_are_not_cut(post
             assert connection.execute(text("SELECT 2")).scalar() == 2
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_jti_whose_commit_the_deadline_cut_is_released_for_the_retry(proxy: PostgresProxy,
+                                                                       short_deadline: None) -> None:
+    """The server made the COMMIT, its answer did not come before the deadline: the call got its 503, and the
+    client's retry with the same token was refused as a replay. The row is released (tests/test_jti_release.py)."""
+    store = AuditStore(proxy.url)
+    store.start()
+    expires = datetime.now(timezone.utc) + timedelta(minutes=5)
+    try:
+        assert store.use_jti("first", expires) is True  # the purge of expired ids done: the next COMMIT is the jti's
+        event.listen(store.engine, "commit", lambda _connection: proxy.mute(), once=True)
+        with pytest.raises(OperationalError) as raised:
+            store.use_jti("retried", expires)
+        assert error_summary(raised.value).endswith(NO_ANSWER)
+        proxy.up()
+        assert store.flush(20)
+        assert store.use_jti("retried", expires) is True
+        assert store.use_jti("retried", expires) is False
+    finally:
+        proxy.up()
+        store.close()

@@ -1,0 +1,84 @@
+"""A call refused with 503 does not use its JWT (service-contract.md §Security: a jti is used by a call accepted with
+it). When the COMMIT of a token's jti went unanswered (the request's deadline, a connection cut), the row could be
+stored though the call was refused, and the client's retry with the same token was refused as a replay. The request
+that stored it releases its own row (audit_queries.use_jti, through the writer); a row another request stored stays."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from cds_service.audit import AuditStore
+from cds_service.config import Settings
+from tests.test_auth import JwksServer, auth_config, call, claims, ec_token, jwks_server  # noqa: F401  (fixture)
+from tests.test_db import database_url  # noqa: F401  (fixture)
+from tests.test_outages import served
+
+EXPIRES = datetime.now(timezone.utc) + timedelta(hours=1)
+
+
+def answer_lost_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Callable[[], int]:
+    """The next COMMIT on `engine` is made, and its answer lost: the driver raises as for a connection cut then."""
+    dialect, original, lost = engine.dialect, engine.dialect.do_commit, [0]
+
+    def commit(dbapi_connection: Any) -> None:
+        original(dbapi_connection)
+        if not lost[0]:
+            lost[0] += 1
+            raise dialect.loaded_dbapi.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(dialect, "do_commit", commit)
+    return lambda: lost[0]
+
+
+def test_a_jti_whose_commit_went_unanswered_is_accepted_once_on_the_retry(
+        database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = AuditStore(database_url)
+    store.start()
+    try:
+        assert store.use_jti("first", EXPIRES) is True  # the purge of expired ids done: the next COMMIT is the jti's
+        lost = answer_lost_once(store.engine, monkeypatch)
+        with pytest.raises(OperationalError):
+            store.use_jti("retried", EXPIRES)
+        assert lost() == 1
+        assert store.flush(20)
+        assert store.use_jti("retried", EXPIRES) is True
+        assert store.use_jti("retried", EXPIRES) is False
+    finally:
+        store.close()
+
+
+def test_a_release_leaves_the_row_another_request_stored(database_url: str) -> None:
+    """The COMMIT of the refused call never arrived, and the retry stored the jti before the release was done: the
+    release deletes nothing, so a third call with the token is still a replay."""
+    store = AuditStore(database_url)
+    store.start()
+    try:
+        assert store.use_jti("retried", EXPIRES) is True
+        store._writer.release_jti("retried", "0" * 32)  # the refused call's attempt, which stored nothing
+        assert store.flush(20)
+        assert store.use_jti("retried", EXPIRES) is False
+    finally:
+        store.close()
+
+
+def test_the_retry_of_a_signed_call_refused_at_its_jtis_commit_is_answered(
+        tmp_path: Path, jwks_server: JwksServer, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    config_file = tmp_path / "auth.json"
+    config_file.write_text(json.dumps(auth_config(jwks_server.url)))
+    settings = Settings.from_env({"CDS_AUTH_CONFIG": str(config_file), "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"})
+    with served(settings) as (app, client):
+        store: AuditStore = app.extensions["cds_service"].store
+        assert call(client, ec_token()).status_code == 200
+        token = ec_token(claims())
+        answer_lost_once(store.engine, monkeypatch)
+        refused = call(client, token)
+        assert refused.status_code == 503 and refused.headers["Retry-After"].isdigit()
+        assert store.flush(20)
+        assert call(client, token).status_code == 200
+        assert call(client, token).status_code == 401
