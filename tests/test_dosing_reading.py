@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
+from cds_service.dosing.reading import NO_DAYS, NO_START, DoseLine, read_order_doses
 from cds_service.dosing import units
 from cds_service.dosing.units import parse_dose_unit
 from cds_service.facts import quantities
@@ -135,6 +135,23 @@ def test_a_line_stating_no_days_that_another_follows_leaves_the_order_unplaced(w
     lines = read_order_doses(written, None, START)
     assert all(x.mcg_per_day is None for x in lines)
     assert lines[0].unreadable == NO_DAYS and lines[1].unreadable == "placed by line 1, which states no days"
+
+
+@pytest.mark.parametrize("written", [
+    order(line(rate(9), None, "2026-12-07", sequence=1), line(rate(28), "2026-12-08", "2026-12-28", sequence=2)),
+    order(line(rate(9), None, "2026-12-07"), line(rate(28), "2026-12-08", "2026-12-28")),
+])
+def test_a_line_ending_before_the_start_the_others_give_it_leaves_the_order_unplaced(written: dict) -> None:
+    """A step dose's first line without its start: day 1 is not the second line's start (read so, 28 mcg/day fell on
+    days 1-7, a denial)."""
+    lines = read_order_doses(written, None)
+    assert all(x.mcg_per_day is None and not x.placed for x in lines)
+    assert lines[0].unreadable == NO_START and lines[1].unreadable == "placed by line 1, which states no start"
+
+
+def test_a_line_without_a_start_continuing_the_line_before_is_read() -> None:
+    lines = read_order_doses(order(line(rate(9), "2026-12-01", "2026-12-07"), line(rate(28), None, "2026-12-28")), None)
+    assert [(x.mcg_per_day, x.first_day, x.last_day) for x in lines] == [(9, 1, 7), (28, 8, 28)]
 
 
 def test_lines_stating_no_days_given_together_or_last_are_read() -> None:

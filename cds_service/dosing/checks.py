@@ -12,7 +12,7 @@ from cds_service.dosing.cycle_end import (CycleEnd, PastCycle, cycle_end, cycle_
 from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling, dosed_by_bsa
 from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, Offered, OrderNeed, OrderQuantity,
                                         QuantityCheck, check_quantity, order_need)
-from cds_service.dosing.reading import NO_DAYS, DoseLine, read_order_doses
+from cds_service.dosing.reading import UNPLACED, DoseLine, read_order_doses
 from cds_service.dosing.rest import ShortRest, short_rest
 from cds_service.dosing.text import (NAMED, days_text, first_few, label_mcg_text, mcg_text, mcg_text_against,
                                     mid_sentence)
@@ -466,7 +466,7 @@ class OrderDoseChecks:
         """What to document for lines that cannot be read: their days when that is what is missing; a corrected
         period for a line whose period covers no day or more than a cycle (`missing_period`), beside `otherwise` when
         a dose could not be read too; else `otherwise`."""
-        if any(line.unreadable == NO_DAYS for line in self.lines):
+        if any(line.unreadable in UNPLACED for line in self.lines):
             return MISSING_DAYS
         periods = missing_period(self.lines)
         doses = any(line.dose_unread for line in self.lines) or any(t.unreadable for t in self.together)

@@ -88,7 +88,8 @@ class DoseLine:
         """Whether its dose could not be read, for a reason of its own: not only its period's, and not for want of days
         another line leaves unplaced (`placed`: its dose was never read)."""
         unread = self.unreadable
-        return bool(unread) and unread != self.period_unread and unread != NO_DAYS and not unread.startswith(_PLACED_BY)
+        return (bool(unread) and unread != self.period_unread and unread not in UNPLACED
+                and not unread.startswith(_PLACED_BY))
 
     @property
     def needs_bsa(self) -> bool:
@@ -113,7 +114,7 @@ class DoseLine:
     def placed(self) -> bool:
         """Whether the line's days are known: not placed by a line stating none (`_unplaced`), not ending before they
         begin, not longer than a cycle (`_days_problem`: such days are never walked)."""
-        if self.unreadable == NO_DAYS or self.unreadable.startswith(_PLACED_BY):
+        if self.unreadable in UNPLACED or self.unreadable.startswith(_PLACED_BY):
             return False
         return self.first_day <= self.through < self.first_day + LONGEST_LINE_DAYS
 
@@ -143,7 +144,9 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
         mcg, reason, form = _read_dose(lines[index], timings[index].repeat, bsa_m2, strength)
         problem = _days_problem(first, last, timings[index].period)
         if not bounds and _followed(sequences, position):
-            return _unplaced(lines, index)
+            return _unplaced(lines, index, NO_DAYS)
+        if timings[index].start is None and last is not None and last < first:
+            return _unplaced(lines, index, NO_START)
         if problem:  # the dose's own reason kept after it: both are asked for at once (review)
             mcg, reason, form = None, f"{problem}; {reason}" if reason else problem, None
         result[index] = DoseLine(index, first, last, mcg, reason, form, bounds, problem)
@@ -155,17 +158,24 @@ NO_SEQUENCE = 1_000_000  # line_order of a line without a sequence number
 NO_BSA = "dose per m² needs a BSA (or weight and height)"
 NO_DAYS = ("it states no days (no boundsPeriod or boundsDuration) and a later line follows it, so the order's days "
            "cannot be placed")
+NO_START = ("it states an end but no start, and ends before the day the other lines give it to start, so the order's "
+            "days cannot be placed")
+UNPLACED = (NO_DAYS, NO_START)  # why a line leaves the order's days unplaced (`_unplaced`)
 _PLACED_BY = "placed by line "  # the reason of the lines an unplaced line places (`_unplaced`)
 
 
-def _unplaced(lines: list[dict[str, Any]], index: int) -> list[DoseLine]:
-    """Every line unreadable when line `index`, which states no days, is followed by another: a line stating no days
-    runs to the end of the cycle, which is right for the last line (or lines given together, with one sequence
-    number) but not for one that another follows. Read so, a step dose's first line without its timing ran all 28
-    days beside the second (37 mcg/day), or the second line's start became day 1 (28 mcg/day in days 1-7): denials
-    either way. Where the line ends, and where the cycle starts, are not guessed."""
-    after = f"{_PLACED_BY}{index + 1}, which states no days"
-    return [DoseLine(i, 1, None, unreadable=NO_DAYS if i == index else after) for i in range(len(lines))]
+def _unplaced(lines: list[dict[str, Any]], index: int, reason: str) -> list[DoseLine]:
+    """Every line unreadable when line `index` leaves the cycle's start unknown: it states no days and another
+    follows it (NO_DAYS), or it states an end and no start, an end before the day the other lines give it to start
+    (NO_START: it began before the earliest start they give, so day 1 is not that start).
+
+    A line stating no days runs to the end of the cycle, which is right for the last line (or lines given together,
+    with one sequence number) but not for one that another follows. Read so, a step dose's first line without its
+    timing ran all 28 days beside the second (37 mcg/day), or the second line's start became day 1 (28 mcg/day in
+    days 1-7): denials either way; the same denial when the first line had lost only its start. Where the line
+    starts or ends, and where the cycle starts, are not guessed."""
+    after = f"{_PLACED_BY}{index + 1}, which states {'no days' if reason == NO_DAYS else 'no start'}"
+    return [DoseLine(i, 1, None, unreadable=reason if i == index else after) for i in range(len(lines))]
 
 
 def _followed(sequences: list[int], position: int) -> bool:
