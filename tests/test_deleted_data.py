@@ -33,3 +33,41 @@ def test_a_step_dose_line_with_its_start_is_read_as_before(client: LiveClient) -
     """The same order whole is met: the rule above takes only a line without a start."""
     response = post(client, example("aspirus-adult-relapsed-refractory-cycle1"))
     assert decision_card(response)["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+
+
+def without_drug(request: dict[str, Any], order_id: str) -> dict[str, Any]:
+    """The request with the history's order `order_id` naming no drug (its medicationCodeableConcept taken out)."""
+    for entry in request["prefetch"]["medicationRequests"]["entry"]:
+        if entry["resource"]["id"] == order_id:
+            del entry["resource"]["medicationCodeableConcept"]
+            return request
+    raise AssertionError(order_id)
+
+
+def test_a_tki_order_that_lost_its_drug_leaves_the_combination_unknown(client: LiveClient) -> None:
+    """The Ph+ patient's active dasatinib order naming no drug: read as no TKI, the order was denied as Ph+ without a
+    TKI (Aspirus III, consolidation MRD-); an order of an unknown drug active at the start may be one."""
+    request = without_drug(example("aspirus-adult-consolidation-mrd-negative-ph-positive-tki"), "dasatinib-1")
+    decision = decision_card(post(client, request))["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed"
+    assert any("TKI" in missing for missing in decision["missing"])
+
+
+def test_an_earlier_cycle_that_lost_its_drug_leaves_the_cycle_number_unknown(client: LiveClient) -> None:
+    """Cycle 6 with cycle 2's order naming no drug: counted as cycle 5, an initial request whose authorization had
+    ended, a denial; the order may be that earlier cycle."""
+    request = without_drug(example("aspirus-relapsed-refractory-cycle6-renewal"), "prior-cycle-2")
+    decision = decision_card(post(client, request))["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed" and decision["cycle"] is None
+    assert "cycle number of this order" in decision["missing"]
+
+
+def test_a_draft_order_naming_no_drug_beside_the_blinatumomab_order_is_ignored(client: LiveClient) -> None:
+    """The CDS Hooks sandbox sends an order with no drug before one is chosen: among the orders being signed it is no
+    unknown drug, and the blinatumomab order is decided as without it."""
+    request = example("aspirus-adult-consolidation-mrd-negative-ph-positive-tki")
+    order = request["context"]["draftOrders"]["entry"][0]["resource"]
+    nameless = {key: order[key] for key in ("resourceType", "status", "intent", "subject")}
+    request["context"]["draftOrders"]["entry"].append({"resource": {**nameless, "id": "sandbox-order"}})
+    decision = decision_card(post(client, request))["extension"]["coverage-decision"]
+    assert decision["decision"] == "meets-criteria"

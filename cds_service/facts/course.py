@@ -324,7 +324,7 @@ def _counted(cycles: list[Cycle], course: list[date], unread: list[OrderSpan],
     """The number of cycles in the course; unknown when an earlier order's drug is, or when the record cannot tell
     whether a relapse began a new course (module docstring)."""
     if unread:
-        note = f"drug of {len(unread)} earlier order(s) not identified (Medication unreadable, no display)"
+        note = f"drug of {len(unread)} earlier order(s) not identified (no drug named, or its Medication unreadable)"
         return Fact(None, tuple(s.reference for s in unread), note=note + ": each may be a prior cycle")
     if unclear is not None:
         note = (f"relapse recorded {unclear.day.isoformat()} after the course from {course[0].isoformat()}: a new "

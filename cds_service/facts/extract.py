@@ -71,7 +71,8 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     # The history as received (read_med_orders checks the orders it keeps), without the orders being signed; then
     # the request's other drafts, whatever their ids: read only when there are some (most requests sign one order),
     # as a reading costs its set-up (the classification memos) even over no orders.
-    med_orders = read_med_orders(record.resources("medicationRequests"), resolve, today, malformed_orders, draft_ids)
+    med_orders = read_med_orders(record.resources("medicationRequests"), resolve, today, malformed_orders, draft_ids,
+                                 recorded=True)
     if other_drafts:
         med_orders += read_med_orders(other_drafts, resolve, today, malformed=malformed_orders)
     priors = prior_orders(med_orders, draft_ids, start, [span for cycle in earlier for span in cycle.spans],

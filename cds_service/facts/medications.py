@@ -12,9 +12,11 @@ completed one covers its start day only (when it ended is unknown, so it is not 
 active: when they stopped is unknown.
 
 An order whose drug cannot be identified (order.py `unidentified`: a Medication reference we could not read, with
-no display) is kept, without kinds and marked `identified=False`: it may be blinatumomab, a TKI or chemotherapy, so
+no display; or, in the patient's record, an order naming no drug at all, which FHIR does not allow) is kept, without kinds and marked `identified=False`: it may be blinatumomab, a TKI or chemotherapy, so
 the facts it could change become unknown rather than read as "no such drug" (policy-rules.md §1: never an approval
-on data we could not read). Unless its route says intrathecal: whatever it is, it is then not systemic.
+on data we could not read). Unless its route says intrathecal: whatever it is, it is then not systemic. Only
+the request's other draft orders may name no drug and be ignored: the CDS Hooks sandbox sends one, before a drug is
+chosen; a recorded order without one had made a TKI order that lost its name read as "no TKI", a denial.
 """
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import concept_text, parse_end_date
 from cds_service.facts.model import UNKNOWN_FACT, Fact
 from cds_service.facts.observations import code_key, json_key
-from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts, order_ref,
-                                     recorded_start, unidentified)
+from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts,
+                                     names_a_drug, order_ref, recorded_start, unidentified)
 from cds_service.facts.result_text import matches, result_clauses
 from cds_service.facts.shape import STATUSES, direct_check
 from cds_service.facts.unreadable import Bearing, Relevance
@@ -162,10 +164,11 @@ def _span_end(resource: dict[str, Any], start: date, bounds: DosageBounds) -> da
 
 def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | None = None,
                     malformed: list[dict[str, Any]] | None = None,
-                    skipped_ids: AbstractSet[str] = frozenset()) -> list[MedOrder]:
+                    skipped_ids: AbstractSet[str] = frozenset(), recorded: bool = False) -> list[MedOrder]:
     """Every usable MedicationRequest of a kind the rules tell apart, or whose drug is unknown, once, with its kinds.
     Draft orders without a recorded start start `today`, as the order being signed does. Those whose id (as text)
-    is one of `skipped_ids` are not read: the orders being signed, which a history may also hold.
+    is one of `skipped_ids` are not read: the orders being signed, which a history may also hold. `recorded`: the
+    orders are the patient's record (the history), where one naming no drug is of an unknown drug (module docstring).
     With a `malformed` list, `resources` are as received: each order kept is shape-checked (shape.py) once its kinds
     are known, and one with wrong JSON types goes to `malformed` instead, for unreadable.py. The supportive-care
     orders, much of a history, cost no check: no rule reads them, so a malformed one would be ignored anyway."""
@@ -178,7 +181,7 @@ def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | N
         if resource.get("resourceType") != "MedicationRequest" or status == "entered-in-error":
             continue
         # _order_kinds reads malformed JSON safely (unreadable_relevance calls it too)
-        kinds = _order_kinds(resource, resolve, memos)
+        kinds = _order_kinds(resource, resolve, memos, recorded)
         if kinds is not None and not kinds:
             continue  # supportive care (antiemetics, anti-infectives, premedication): no rule reads it
         if malformed is not None and not _WELL_FORMED(resource):
@@ -193,14 +196,17 @@ def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | N
     return orders
 
 
-def _order_kinds(resource: dict[str, Any], resolve: Resolver, memos: _Memos) -> frozenset[str] | None:
+def _order_kinds(resource: dict[str, Any], resolve: Resolver, memos: _Memos,
+                 recorded: bool = False) -> frozenset[str] | None:
     """The order's ingredient kinds (intrathecal orders lose their systemic kinds); None when its drug is unknown
-    and may be systemic (module docstring)."""
+    and may be systemic (module docstring): `recorded`, an order naming no drug is one."""
     concepts = medication_concepts(resource, resolve)
     if unidentified(resource, concepts):
         return frozenset() if _has_intrathecal_line(resource, memos) else None
     # Memoized by the concepts' JSON text: histories repeat the same drugs, and so do requests.
     kinds, intrathecal_text = memos.classes.get(json_key(concepts, _code_keys), _classes_of, concepts)
+    if not kinds and recorded and not names_a_drug(concepts):  # asked only of orders of no kind: few cost it
+        return frozenset() if _has_intrathecal_line(resource, memos) else None
     if not kinds.isdisjoint(_SYSTEMIC_KINDS) and (intrathecal_text or _has_intrathecal_line(resource, memos)):
         return kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
     return kinds

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, NamedTuple
 
-from cds_service.facts.codes import last_day_named, parse_date, parse_datetime
+from cds_service.facts.codes import codings, concept_text, last_day_named, parse_date, parse_datetime
 from cds_service.facts.quantities import time_in_days
 from cds_service.facts.resolve import referenced
 from cds_service.record import Resolver
@@ -89,6 +89,12 @@ def unidentified(resource: dict[str, Any], concepts: list[dict[str, Any]]) -> bo
     all (the CDS Hooks sandbox sends one) or a reference of the wrong JSON type is not one: nothing points to a
     drug this service failed to read."""
     return not concepts and medication_reference(resource) is not None
+
+
+def names_a_drug(concepts: list[dict[str, Any]]) -> bool:
+    """Whether any of `concepts` (an order's medication_concepts) names something: a text, a display or a code."""
+    return any(concept_text(concept) or any(isinstance(c.get("code"), str) and c["code"].strip()
+                                            for c in codings(concept)) for concept in concepts)
 
 
 def concepts_in(value_set: str, concepts: Iterable[dict[str, Any]]) -> bool:
