@@ -12,9 +12,10 @@ completed one covers its start day only (when it ended is unknown, so it is not 
 active: when they stopped is unknown.
 
 An order whose drug cannot be identified (order.py `unidentified`: a Medication reference we could not read, with
-no display; or, in the patient's record, an order naming no drug at all, which FHIR does not allow) is kept, without kinds and marked `identified=False`: it may be blinatumomab, a TKI or chemotherapy, so
-the facts it could change become unknown rather than read as "no such drug" (policy-rules.md §1: never an approval
-on data we could not read). Unless its route says intrathecal: whatever it is, it is then not systemic. Only
+no display; or, in the patient's record, an order naming no drug at all, which FHIR does not allow) is kept,
+without kinds and marked `identified=False`: it may be blinatumomab, a TKI or chemotherapy, so the facts it could
+change become unknown rather than read as "no such drug" (policy-rules.md §1: never an approval on data we could not
+read). Unless its route says intrathecal: whatever it is, it is then not systemic. Only
 the request's other draft orders may name no drug and be ignored: the CDS Hooks sandbox sends one, before a drug is
 chosen; a recorded order without one had made a TKI order that lost its name read as "no TKI", a denial.
 """
