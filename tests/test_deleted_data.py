@@ -30,6 +30,19 @@ def test_a_step_dose_line_that_lost_its_start_asks_for_the_days_not_a_denial(cli
     assert not any(card.get("suggestions") for card in response["cards"])
 
 
+def test_a_single_line_that_lost_its_start_asks_for_the_days_not_a_denial(client: LiveClient) -> None:
+    """A consolidation order's one line (2026-12-01 to 12-28) sent with its end and no start: read from the order's
+    authoredOn (2026-11-21) it ran to day 38, denied as infusion past day 28 (Aspirus V)."""
+    request = example("aspirus-adult-consolidation-mrd-positive")
+    order = request["context"]["draftOrders"]["entry"][0]["resource"]
+    del order["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["start"]
+    response = post(client, request)
+    decision = decision_card(response)["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed"
+    assert decision["missing"] == ["each dosage line's days (its start and end, or its duration)"]
+    assert not any(card.get("suggestions") for card in response["cards"])
+
+
 def test_a_step_dose_line_with_its_start_is_read_as_before(client: LiveClient) -> None:
     """The same order whole is met: the rule above takes only a line without a start."""
     response = post(client, example("aspirus-adult-relapsed-refractory-cycle1"))

@@ -140,13 +140,23 @@ def test_a_line_stating_no_days_that_another_follows_leaves_the_order_unplaced(w
 @pytest.mark.parametrize("written", [
     order(line(rate(9), None, "2026-12-07", sequence=1), line(rate(28), "2026-12-08", "2026-12-28", sequence=2)),
     order(line(rate(9), None, "2026-12-07"), line(rate(28), "2026-12-08", "2026-12-28")),
+    order(line(rate(9), None, "2026-12-10"), line(rate(28), "2026-12-08", "2026-12-28")),
+    order(line(rate(9), "2026-12-01", "2026-12-10"), line(rate(28), None, "2026-12-07")),
 ])
-def test_a_line_ending_before_the_start_the_others_give_it_leaves_the_order_unplaced(written: dict) -> None:
+def test_a_line_stating_an_end_and_no_start_the_line_before_gives_leaves_the_order_unplaced(written: dict) -> None:
     """A step dose's first line without its start: day 1 is not the second line's start (read so, 28 mcg/day fell on
-    days 1-7, a denial)."""
+    days 1-7, a denial); nor a line ending before the line before it."""
     lines = read_order_doses(written, None)
     assert all(x.mcg_per_day is None and not x.placed for x in lines)
-    assert lines[0].unreadable == NO_START and lines[1].unreadable == "placed by line 1, which states no start"
+    unplacing = next(x for x in lines if x.unreadable == NO_START)
+    assert all(x.unreadable == f"placed by line {unplacing.index + 1}, which states no start"
+               for x in lines if x is not unplacing)
+
+
+def test_a_single_line_stating_an_end_and_no_start_is_unplaced() -> None:
+    """Its first day is not the order's authoredOn or validityPeriod start: read from one, it ran past day 28."""
+    written = {**order(line(rate(28), None, "2026-12-28")), "authoredOn": "2026-11-21"}
+    assert [x.unreadable for x in read_order_doses(written, None)] == [NO_START]
 
 
 def test_a_line_without_a_start_continuing_the_line_before_is_read() -> None:

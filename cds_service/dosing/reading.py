@@ -145,7 +145,7 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
         problem = _days_problem(first, last, timings[index].period)
         if not bounds and _followed(sequences, position):
             return _unplaced(lines, index, NO_DAYS)
-        if timings[index].start is None and last is not None and last < first:
+        if bounds == "period" and timings[index].start is None and (position == 0 or last is not None and last < first):
             return _unplaced(lines, index, NO_START)
         if problem:  # the dose's own reason kept after it: both are asked for at once (review)
             mcg, reason, form = None, f"{problem}; {reason}" if reason else problem, None
@@ -158,16 +158,16 @@ NO_SEQUENCE = 1_000_000  # line_order of a line without a sequence number
 NO_BSA = "dose per m² needs a BSA (or weight and height)"
 NO_DAYS = ("it states no days (no boundsPeriod or boundsDuration) and a later line follows it, so the order's days "
            "cannot be placed")
-NO_START = ("it states an end but no start, and ends before the day the other lines give it to start, so the order's "
-            "days cannot be placed")
+NO_START = "it states an end but no start, so the order's days cannot be placed"
 UNPLACED = (NO_DAYS, NO_START)  # why a line leaves the order's days unplaced (`_unplaced`)
 _PLACED_BY = "placed by line "  # the reason of the lines an unplaced line places (`_unplaced`)
 
 
 def _unplaced(lines: list[dict[str, Any]], index: int, reason: str) -> list[DoseLine]:
     """Every line unreadable when line `index` leaves the cycle's start unknown: it states no days and another
-    follows it (NO_DAYS), or it states an end and no start, an end before the day the other lines give it to start
-    (NO_START: it began before the earliest start they give, so day 1 is not that start).
+    follows it (NO_DAYS), or it states an end and no start (NO_START) and no line before it ends the day before it
+    starts. The first line, or one ending before the line before it, began at a day nothing gives: not the order's
+    authoredOn (the days from it to the end ran past day 28, a denial), nor the earliest start another line gives.
 
     A line stating no days runs to the end of the cycle, which is right for the last line (or lines given together,
     with one sequence number) but not for one that another follows. Read so, a step dose's first line without its
