@@ -85,3 +85,20 @@ def test_a_draft_order_naming_no_drug_beside_the_blinatumomab_order_is_ignored(c
     request["context"]["draftOrders"]["entry"].append({"resource": {**nameless, "id": "sandbox-order"}})
     decision = decision_card(post(client, request))["extension"]["coverage-decision"]
     assert decision["decision"] == "meets-criteria"
+
+
+def test_a_tki_order_that_lost_its_status_leaves_the_combination_unknown(client: LiveClient) -> None:
+    """The active dasatinib order sent without its status (FHIR requires one): read as neither active nor completed,
+    it was dropped and the Ph+ patient denied as without a TKI. It is unreadable now: its code says a TKI."""
+    request = example("aspirus-adult-consolidation-mrd-negative-ph-positive-tki")
+    del request["prefetch"]["medicationRequests"]["entry"][0]["resource"]["status"]
+    decision = decision_card(post(client, request))["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed"
+    assert any("TKI" in missing for missing in decision["missing"])
+
+
+def test_an_earlier_cycle_that_lost_its_status_leaves_the_cycle_number_unknown(client: LiveClient) -> None:
+    request = example("aspirus-relapsed-refractory-cycle6-renewal")
+    del request["prefetch"]["medicationRequests"]["entry"][3]["resource"]["status"]
+    decision = decision_card(post(client, request))["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed" and decision["cycle"] is None

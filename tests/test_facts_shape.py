@@ -161,3 +161,16 @@ def test_entries_that_are_not_resources_never_fail_an_evaluation() -> None:
     facts = extract_facts(patient_record, [draft], TODAY, other_drafts=["junk", None])
     u1 = dict(load_policy("aspirus-magellan").windows)["live_vaccine_in_window"]
     assert facts.cycle.number.value == 1 and read_within(facts.live_vaccine_in_window, u1).value is False
+
+
+@pytest.mark.parametrize("kind", ["Observation", "MedicationRequest", "Immunization", "Coverage",
+                                  "QuestionnaireResponse"])
+def test_a_resource_without_the_status_fhir_requires_is_not_well_formed(kind: str) -> None:
+    """Left out, its status had read as none of the ones a reader counts: the resource dropped without a word."""
+    resource = {"resourceType": kind, "id": "x"}
+    assert not well_formed(resource) and problem(resource) == "status is missing"
+    assert well_formed({**resource, "status": sorted(STATUSES[kind])[0]})
+
+
+def test_a_condition_needs_no_status() -> None:
+    assert well_formed({"resourceType": "Condition", "id": "x"})

@@ -13,6 +13,7 @@ one-element list (an array whose every item has that schema).
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import chain
 from typing import Any, Callable, Iterable, Union
 
 from cds_service.facts.codes import readable_date
@@ -35,7 +36,8 @@ DATE: Schema = _DateString((str,))
 
 class _Codes(frozenset[str]):
     """A required code's value set (a resource's status): a string outside it ("active ", "") is no status a reader
-    can act on. Read as text, such a status had dropped a TKI or an earlier cycle's order without a word."""
+    can act on. Read as text, such a status had dropped a TKI or an earlier cycle's order without a word; so had the
+    status left out, which FHIR requires as well (the element is checked present: `_required`)."""
 
 
 def _codes(*codes: str) -> _Codes:
@@ -140,7 +142,8 @@ def compile_schema(schema: Schema, memo: dict[int, Check] | None = None) -> Chec
                 return False
         return True
 
-    memo[id(schema)] = check
+    required = _required(schema)
+    memo[id(schema)] = _with_required(check, required) if required else check
     for key, sub in schema.items():
         checks[key] = compile_schema(sub, memo)
     if len(checks) == 1:  # a Timing's repeat, an ingredient's concept
@@ -151,11 +154,23 @@ def compile_schema(schema: Schema, memo: dict[int, Check] | None = None) -> Chec
         return memo[id(schema)]
     if all(isinstance(sub, _DateString) for sub in schema.values()):  # a Period
         memo[id(schema)] = _dates_first(check)
-        return memo[id(schema)]
-    return check
+    return memo[id(schema)]
 
 
 _ABSENT = object()  # not an element of the object: `value.get(key)` would say None, a JSON null
+
+
+def _required(schema: dict[str, Any]) -> tuple[str, ...]:
+    """The elements an object must have: its required codes (a resource's status)."""
+    return tuple(key for key, sub in schema.items() if isinstance(sub, _Codes))
+
+
+def _with_required(check: Check, required: tuple[str, ...]) -> Check:
+    """`check`, and each of `required` present (not null: JSON null is no status either)."""
+    def with_required(value: Any) -> bool:
+        return check(value) and all(value.get(key) is not None for key in required)
+
+    return with_required
 
 
 def _one_element(element: tuple[str, Check]) -> Check:
@@ -352,6 +367,7 @@ def _first_problem(schema: Schema, value: Any, path: str, nulls_absent: bool) ->
         return _unless(readable_date(value), path, f"is {_quoted(value)}, not a date")
     if isinstance(schema, tuple):
         return _unless(_primitive_check(schema)(value), path, f"is {json_kind(value)}, not {_expected(schema)}")
+    found: Iterable[tuple[str, str]]
     if isinstance(schema, list):
         if not isinstance(value, list):
             return path, f"is {json_kind(value)}, not a list"
@@ -361,6 +377,9 @@ def _first_problem(schema: Schema, value: Any, path: str, nulls_absent: bool) ->
     else:
         found = (_first_problem(schema[key], entry, f"{path}.{key}" if path else key, nulls_absent)
                  for key, entry in value.items() if key in schema)
+        missing = next((key for key in _required(schema) if value.get(key) is None), None)
+        if missing is not None and not nulls_absent:
+            found = chain(found, [(f"{path}.{missing}" if path else missing, "is missing")])
     return next((said for said in found if said[1]), ("", ""))
 
 
