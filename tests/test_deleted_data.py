@@ -13,34 +13,36 @@ def decision_card(response: dict[str, Any]) -> dict[str, Any]:
     return next(card for card in response["cards"] if "coverage-decision" in card.get("extension", {}))
 
 
-def test_a_step_dose_line_that_lost_its_start_asks_for_the_days_not_a_denial(client: LiveClient) -> None:
-    """The 9 mcg/day line of a relapsed/refractory cycle 1 (days 1-7) sent with its end and no start: day 1 is not the
-    28 mcg/day line's start, which made that line days 1-21 and denied the order as 28 mcg/day above the label on
-    days 1-7 (offering to rewrite it from the wrong day 1)."""
-    request = example("aspirus-adult-relapsed-refractory-cycle1")
+DAYS = ["each dosage line's days (its start and end, or its duration)"]
+
+
+def without_first_start(name: str, client: LiveClient) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The answer to example `name` with its order's first dosage line sent without its boundsPeriod.start, and its
+    coverage decision; the decision asks for the lines' days, and no card offers to rewrite the order."""
+    request = example(name)
     order = request["context"]["draftOrders"]["entry"][0]["resource"]
     del order["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["start"]
     response = post(client, request)
     decision = decision_card(response)["extension"]["coverage-decision"]
-    assert decision["decision"] == "information-needed"
-    assert decision["missing"] == ["each dosage line's days (its start and end, or its duration)"]
+    assert (decision["decision"], decision["missing"]) == ("information-needed", DAYS)
+    assert not any(card.get("suggestions") for card in response["cards"])
+    return response, decision
+
+
+def test_a_step_dose_line_that_lost_its_start_asks_for_the_days_not_a_denial(client: LiveClient) -> None:
+    """The 9 mcg/day line of a relapsed/refractory cycle 1 (days 1-7) sent with its end and no start: day 1 is not the
+    28 mcg/day line's start, which made that line days 1-21 and denied the order as 28 mcg/day above the label on
+    days 1-7 (offering to rewrite it from the wrong day 1)."""
+    _, decision = without_first_start("aspirus-adult-relapsed-refractory-cycle1", client)
     dose = next(c for c in decision["criteria"] if c["id"].endswith("dose-schedule"))
     assert dose["status"] == "unknown"
     assert dose["note"].startswith("Dose not readable (line 1: it states an end but no start")
-    assert not any(card.get("suggestions") for card in response["cards"])
 
 
 def test_a_single_line_that_lost_its_start_asks_for_the_days_not_a_denial(client: LiveClient) -> None:
     """A consolidation order's one line (2026-12-01 to 12-28) sent with its end and no start: read from the order's
     authoredOn (2026-11-21) it ran to day 38, denied as infusion past day 28 (Aspirus V)."""
-    request = example("aspirus-adult-consolidation-mrd-positive")
-    order = request["context"]["draftOrders"]["entry"][0]["resource"]
-    del order["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["start"]
-    response = post(client, request)
-    decision = decision_card(response)["extension"]["coverage-decision"]
-    assert decision["decision"] == "information-needed"
-    assert decision["missing"] == ["each dosage line's days (its start and end, or its duration)"]
-    assert not any(card.get("suggestions") for card in response["cards"])
+    without_first_start("aspirus-adult-consolidation-mrd-positive", client)
 
 
 def test_a_step_dose_line_with_its_start_is_read_as_before(client: LiveClient) -> None:
