@@ -192,6 +192,16 @@ def test_a_third_payer_decides_by_its_own_window_and_look_back() -> None:
         assert gated.criteria[0].text.startswith(text)
 
 
+def test_a_met_decision_records_only_the_indication_it_reports() -> None:
+    """decision.py: of a met decision, only the reported indication is evaluated and recorded (the audit trail and
+    the card read no other); a decision not met keeps every indication, each with its own status."""
+    met = run(therapy_phase="maintenance")
+    assert (met.decision, [(r.id, r.status) for r in met.indications]) == ("meets-criteria", [("first", "met")])
+    not_met = run(therapy_phase="induction")
+    assert (not_met.decision, [(r.id, r.status) for r in not_met.indications]) == (
+        "criteria-not-met", [("first", "not-met"), ("second", "not-met")])
+
+
 def test_course_anchored_authorization_in_weeks_and_an_order_after_it() -> None:
     """The course began 2026-12-01 with 2 weeks of authorization; this order starts 2027-01-31, after it ended:
     still the reported indication (its clinical criteria are met), but not covered as ordered."""
@@ -294,6 +304,17 @@ def test_closest_indication_when_none_matches() -> None:
     assert decision.indication is None
     assert decision.shown_indication == "second"  # only its age fails; "first" fails age and phase
     assert [c.id for c in decision.criteria][1:] == ["second.adult", "second.ph-or-mrd", "second.attested-only"]
+
+
+def test_the_reported_indication_is_shown_though_another_has_fewer_criteria_not_met() -> None:
+    """"first" meets its clinical criteria and fails its dose; "second" fails none, its Ph-or-MRD unknown: the card
+    shows the clinical match (policy-rules.md §1), not the pathway with the fewest criteria not met."""
+    decision = run(doses=Doses("not-met"), therapy_phase="maintenance", compendia_supported_use=True)
+    statuses = {r.id: (r.status, r.clinical_status) for r in decision.indications}
+    assert statuses == {"first": ("not-met", "met"), "second": ("unknown", "unknown")}
+    assert (decision.decision, decision.indication, decision.shown_indication) == (
+        "information-needed", "first", "first")
+    assert [c.id for c in decision.criteria][1:] == ["first.adult", "first.phase", "first.dose"]
 
 
 def test_closest_indication_ties_go_to_the_first_listed() -> None:
