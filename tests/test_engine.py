@@ -322,10 +322,34 @@ def test_closest_indication_ties_go_to_the_first_listed() -> None:
     assert decision.shown_indication == "first"  # two not-met criteria each
 
 
+def test_closest_indication_on_equal_counts_is_the_one_the_record_follows_furthest() -> None:
+    """Each fails one criterion and meets two: "first" on its second (the phase), "second" on its last (the
+    attestation), so the record follows "second" further and the card shows it."""
+    decision = run(therapy_phase="induction", ph_positive=True, compendia_supported_use=False)
+    assert [[c.status for c in r.criteria] for r in decision.indications] == [
+        ["met", "not-met", "met"], ["met", "met", "not-met"]]
+    assert (decision.decision, decision.indication, decision.shown_indication) == (
+        "criteria-not-met", None, "second")
+
+
 def test_gate_met_evaluates_only_the_gated_indication() -> None:
     decision = run(prior_approval=True, therapy_phase=None)
     assert [r.id for r in decision.indications] == ["gated"]
     assert (decision.decision, decision.request_type) == ("meets-criteria", "renewal")
+
+
+def test_a_policy_of_only_a_gated_indication_left_aside_is_an_initial_request_not_met() -> None:
+    """A continuation-only plan whose gate is not met has no indication to evaluate: not met, nothing shown, and the
+    request type of a first request (policy-rules.md §2); with the gate met, the continuation decides (a renewal)."""
+    only_gated = THIRD_PAYER[:THIRD_PAYER.index("[[indications]]")] + THIRD_PAYER[
+        THIRD_PAYER.index('[[indications]]\nid = "gated"'):]
+    facts = ClinicalFacts(start_date=START, cycle=CycleInfo(number=Fact(3), start=START, course_start=START),
+                          body=BodySize(), live_vaccine_in_window=Fact(False), age_years=Fact(40))
+    for approved, expected in ((False, ("criteria-not-met", "initial", None, [])),
+                               (True, ("meets-criteria", "renewal", "gated", ["gated"]))):
+        decision = evaluate_policy(policy(only_gated), facts, Doses(), Fact(approved))
+        assert (decision.decision, decision.request_type, decision.shown_indication,
+                [r.id for r in decision.indications]) == expected
 
 
 @pytest.mark.parametrize(("reported", "at_least", "at_most"), [
