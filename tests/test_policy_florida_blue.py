@@ -252,8 +252,11 @@ def test_an_attested_prior_authorization_counts_when_given_for_this_order(client
         assert "fb-continuation.prior-approval" not in [c["id"] for c in decision["criteria"]]
 
 
-def test_initiation_authorization_is_6_months_from_the_order_start() -> None:
-    decision = decide(BASELINES["fb-mrd-positive"])
+@pytest.mark.parametrize("indication_id", [i for i in BASELINES if i != "fb-continuation"])
+def test_initiation_authorization_is_6_months_from_the_order_start(indication_id: str) -> None:
+    """Every initiation indication, 1 and 2 (policy-rules.md §4), not only the first: each states its own length."""
+    decision = decide(BASELINES[indication_id])
+    assert decision.indication == indication_id
     assert decision.authorization == {"start": "2026-12-01", "end": "2027-06-01", "cycles": None}
 
 

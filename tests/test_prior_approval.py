@@ -90,3 +90,20 @@ def test_florida_blue_reads_a_continuation_with_its_two_years(first_start: str, 
     decision = decide(BASELINES["fb-relapsed-refractory-ph-negative"], found(approval("a", first_start, RENEWAL)))
     assert (decision.decision, decision.request_type) == ("meets-criteria", request_type)
     assert (decision.indication == "fb-continuation") is (request_type == "renewal")
+
+
+def test_the_trail_is_read_once_per_policy_and_never_for_a_policy_that_does_not_read_it() -> None:
+    """Aspirus has no continuation: no lookup, an empty fact (nothing found, nothing said); Florida Blue's answer is
+    looked up once for the group, whichever of its orders asks."""
+    calls: list[str] = []
+
+    def lookup(*args: Any) -> tuple[PriorApproval, ...]:
+        calls.append(args[3])
+        return (approval("a", "2026-10-20", RENEWAL),)
+
+    approvals = PriorApprovals(lookup, REQUEST, [], START)
+    assert approvals.for_policy(load_policy("aspirus-magellan")) == Fact()
+    assert calls == []
+    first, again = approvals.for_policy(FLORIDA_BLUE), approvals.for_policy(FLORIDA_BLUE)
+    assert first is again and calls == ["florida-blue"]
+    assert read_within(first, {"look_back_years": 2}).value is True
