@@ -71,6 +71,9 @@ def test_a_continuation_too_old_is_named_with_the_look_back_it_falls_outside() -
         "continuation approved on 2024-11-30 from 2024-11-30 (this service's records: hookInstance hi-a, coverage "
         "assertion ca-a): more than 2 years before this order's start (2026-12-01)"))
     assert read_within(found(too_old), {"look_back_years": 3}).value is True  # the test's number, not the code's
+    one_year = read_within(found(approval("a", "2025-11-30", RENEWAL)), {"look_back_years": 1})
+    assert (one_year.value, one_year.note.endswith(": more than 1 year before this order's start (2026-12-01)")) == (
+        False, True)  # a plan's one year, in the singular
 
 
 def test_no_approval_is_not_met_and_an_unreadable_trail_is_unknown() -> None:
