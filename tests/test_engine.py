@@ -272,6 +272,31 @@ def test_the_innermost_unknown_part_says_what_to_document() -> None:
     assert decision.missing == ["Ph result"]  # not the criterion's broader "Ph or MRD"
 
 
+@pytest.mark.parametrize(("mrd", "not_received"), [(Fact(None), []), (Fact(None, received=False), ["Ph or MRD"])])
+def test_an_open_alternative_is_not_received_only_when_its_own_data_was_not(
+        mrd: Fact[bool], not_received: list[str]) -> None:
+    """"second": Ph- (received, not met) or MRD (unknown): the MRD's data alone says whether the request waits on data
+    the EHR did not send; the Ph result ruled out never does."""
+    decision = run(therapy_phase="induction", ph_positive=False, mrd_detectable=mrd, compendia_supported_use=True)
+    assert (decision.decision, decision.missing, decision.not_received) == (
+        "information-needed", ["Ph or MRD"], not_received)
+
+
+def test_a_use_inferred_against_an_attested_to_exclude_test_asks_for_it_as_received_data() -> None:
+    """attested_to_exclude: a phase inferred from the record, not attested, cannot rule the use out: unknown, and asked
+    for as data that was received (the attestation is what is missing); attested, it is not met."""
+    text = THIRD_PAYER.replace('in = ["consolidation", "maintenance"]',
+                               'in = ["consolidation", "maintenance"]\n  attested_to_exclude = true', 1)
+    for attested, expected in ((False, ("unknown", "information-needed", ["phase"], [])),
+                               (True, ("not-met", "criteria-not-met", [], []))):
+        facts = ClinicalFacts(start_date=START, cycle=CycleInfo(number=Fact(3), start=START, course_start=START),
+                              body=BodySize(), live_vaccine_in_window=Fact(False), age_years=Fact(40),
+                              therapy_phase=Fact("induction", ("Condition/c",), attested=attested))
+        decision = evaluate_policy(policy(text), facts, Doses(), Fact(False))
+        phase = next(c for c in decision.indications[0].criteria if c.id == "first.phase")
+        assert (phase.status, decision.decision, decision.missing, decision.not_received) == expected
+
+
 def test_universal_not_met_overrides_a_met_indication_and_is_critical() -> None:
     decision = run(therapy_phase="maintenance", live_vaccine_in_window=True)
     assert decision.decision == "criteria-not-met"
