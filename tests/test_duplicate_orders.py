@@ -192,6 +192,28 @@ def test_orders_on_other_days_or_with_an_unread_dose_are_no_duplicate() -> None:
     assert duplicate_sets(unread, lines_of(unread), frozenset(map(id, unread))) == []
 
 
+def test_orders_alike_with_one_line_read_and_one_not_are_no_duplicate() -> None:
+    """Their read lines run together, but a dose not read cannot be told to be the same: no warning (docs/dosing.md,
+    "Duplicate orders"); the same orders with both lines read are a duplicate."""
+    def twin(second_rate: Any) -> list[dict[str, Any]]:
+        return [order(line(rate(28), "2026-12-01", "2026-12-14"), line(second_rate, "2026-12-15", "2026-12-28"),
+                      id=id_) for id_ in ("a", "b")]
+    unread, read = twin(rate(10, "mL/h")), twin(rate(28))
+    assert duplicate_sets(unread, lines_of(unread), frozenset(map(id, unread))) == []
+    [found] = duplicate_sets(read, lines_of(read), frozenset(map(id, read)))
+    assert found.orders == tuple(read)
+
+
+@pytest.mark.parametrize(("count", "more"), [(4, None), (5, "| and 2 more orders with the same lines |")])
+def test_the_card_names_up_to_four_orders_then_three_and_how_many_more(count: int, more: str | None) -> None:
+    group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}") for i in range(count)]
+    [found] = duplicate_sets(group, lines_of(group), frozenset(map(id, group)))
+    detail = duplicate_card(found, "Florida Blue", "order-sign call patient")["detail"]
+    named = [i for i in range(count) if f"MedicationRequest/o{i}" in detail]
+    assert named == (list(range(count)) if more is None else [0, 1, 2])
+    assert (more in detail) if more else "more orders" not in detail
+
+
 def test_the_card_names_a_few_orders_and_counts_the_others() -> None:
     group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}") for i in range(12)]
     [found] = duplicate_sets(group, lines_of(group), frozenset(map(id, group)))

@@ -104,6 +104,18 @@ def test_infusion_days_of_an_earlier_order_of_the_cycle_count_towards_the_28() -
         assert len(split_parts(lines, start, 0)) == 2, later  # without A: 21 infusion days, then more than 7 off
 
 
+def test_an_order_of_two_lines_in_one_cycle_is_not_split_beside_an_order_spanning_two() -> None:
+    """The cycle's stretches are two (another order of the call runs into cycle 2), but a step dose whose two lines
+    both fall in cycle 1 is in one cycle: no parts, no split card; the spanning order has its two."""
+    start = date(2026, 12, 1)
+    step = read_order_doses({"dosageInstruction": [_line("2026-12-01", "2026-12-07", 1),
+                                                   _line("2026-12-08", "2026-12-28", 2)]}, None, start)
+    spanning = read_order_doses({"dosageInstruction": [_line("2026-12-01", "2026-12-28", 1),
+                                                       _line(*CYCLE_2, 2)]}, None, start)
+    assert split_parts(step, start, 0, spanning) == []
+    assert [[line.index for line in part.lines] for part in split_parts(spanning, start, 0, step)] == [[0], [1]]
+
+
 def test_lines_stating_no_dates_are_one_cycle() -> None:
     assert parts((None, None), (None, None)) == []
     assert parts(("2026-12-01", "2026-12-07"), ("2026-12-08", None)) == []  # runs to day 28
