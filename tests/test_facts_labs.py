@@ -245,6 +245,15 @@ def test_mrd_answers_from_an_earlier_course_do_not_count(authored, counted):
     assert (unavailable.value, unavailable.attested) == ((True, True) if counted else (None, False))
 
 
+@pytest.mark.parametrize(("day", "note"), [
+    ("2026-10-01", "MRD 0.5% (2026-10-01)"),  # on the course start: the result read is the latest, nothing to add
+    ("2026-10-02", "MRD 0.3% (2026-08-01), the latest by the course start 2026-10-01"),
+])
+def test_the_note_says_as_of_the_course_start_only_when_a_later_result_was_left_unread(day: str, note: str) -> None:
+    found = labs(mrd("earlier", "2026-08-01", **qty(0.3)), mrd("then", day, **qty(0.5)))
+    assert (found.mrd_detectable.value, found.mrd_detectable.note) == (True, note)
+
+
 def test_mrd_criteria_read_the_results_by_the_course_start_and_response_reads_later_ones():
     """policy-rules.md §1 judges the disease at the course start: the MRD a course was started for stands when the
     patient responds during it (COURSE_START 2026-10-01); the response criterion is what reads the later result."""
