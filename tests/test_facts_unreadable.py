@@ -467,3 +467,36 @@ def test_an_attestation_of_another_questionnaire_that_cannot_be_read_is_ignored(
     other["questionnaire"] = "http://example.org/Questionnaire/phq-9"
     stopped = _tki(status="stopped", statusReason={"text": "intolerance"})
     assert _facts(stopped, other).tki_failure.value is True
+
+
+def test_attested_answers_stand_against_an_unreadable_mrd_or_cd19_result_and_a_value_on_record_does_not() -> None:
+    """labs.py: an MRD result that cannot be read leaves the attested phase and response standing, a CD19 result the
+    attested B lineage; the MRD facts themselves (an attested MRD too) are unknown."""
+    broken_mrd = _broken(_mrd(0.05, "2026-02-05"), "valueQuantity", "value", value="0.05")
+    answers = questionnaire_response({"therapy-phase": "consolidation", "response-or-stabilization": True},
+                                     authored="2026-02-10")
+    facts = _renewal(broken_mrd, answers)
+    assert (facts.therapy_phase.value, facts.response_or_stabilization.value) == ("consolidation", True)
+    assert facts.mrd_detectable.value is None
+    unanswered = _renewal(broken_mrd)
+    assert unanswered.response_or_stabilization.value is None
+    assert unanswered.response_or_stabilization.evidence[0] == _ref(broken_mrd)
+    cd19 = observation("101119-6", effective="2026-02-05", valueString="Blasts CD19 positive")
+    broken_cd19 = _broken(cd19, "valueString", value=["CD19 positive"])
+    lineage = _facts(broken_cd19, questionnaire_response({"b-cell-precursor": True}, authored="2026-02-25")).b_lineage
+    assert (lineage.value, lineage.attested) == (True, True)
+    assert _facts(broken_cd19).b_lineage.value is None
+
+
+def test_an_attested_no_and_a_b_lineage_on_record_stand_against_an_unreadable_cd19_or_ph_result() -> None:
+    """An attested "no" (not B-cell precursor, not Ph+) is the prescriber's word whatever an unreadable result says; a
+    B-lineage diagnosis on record stays one (diagnosis.lineage_with_cd19)."""
+    cd19 = observation("101119-6", effective="2026-02-05", valueString="Blasts CD19 positive")
+    broken_cd19 = _broken(cd19, "valueString", value=["CD19 positive"])
+    not_b = _facts(broken_cd19, questionnaire_response({"b-cell-precursor": False}, authored="2026-02-25")).b_lineage
+    assert (not_b.value, not_b.attested) == (False, True)
+    on_record = condition("C91.00", text="Precursor B-lymphoblastic leukemia")
+    assert _facts(on_record, broken_cd19).b_lineage.value is True
+    broken_ph = _broken(_ph("10828004", "2025-07-01"), "effectiveDateTime")
+    not_ph = _facts(broken_ph, questionnaire_response({"ph-positive": False}, authored="2026-02-25")).ph_positive
+    assert (not_ph.value, not_ph.attested) == (False, True)
