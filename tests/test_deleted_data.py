@@ -104,3 +104,32 @@ def test_an_earlier_cycle_that_lost_its_status_leaves_the_cycle_number_unknown(c
     del request["prefetch"]["medicationRequests"]["entry"][3]["resource"]["status"]
     decision = decision_card(post(client, request))["extension"]["coverage-decision"]
     assert decision["decision"] == "information-needed" and decision["cycle"] is None
+
+
+def observation_without_status(name: str, observation_id: str) -> dict[str, Any]:
+    """Example `name` with its Observation `observation_id` sent without its status (FHIR requires one)."""
+    request = example(name)
+    for entry in request["prefetch"]["observations"]["entry"]:
+        if entry["resource"]["id"] == observation_id:
+            del entry["resource"]["status"]
+            return request
+    raise AssertionError(observation_id)
+
+
+def test_the_latest_cd19_result_without_its_status_leaves_cd19_unknown(client: LiveClient) -> None:
+    """Florida Blue reads the latest blast immunophenotype: the CD19-negative result at relapse sent without its status
+    had been passed over, and the CD19+ result at diagnosis approved the order. It may be final: CD19 is unknown."""
+    request = observation_without_status("florida-blue-cd19-negative-relapse", "cd19-relapse")
+    decision = decision_card(post(client, request))["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed"
+    cd19 = next(c for c in decision["criteria"] if c["status"] == "unknown" and "Observation/cd19-relapse" in c["evidence"])
+    assert "Observation/cd19-relapse (a CD19 result) could not be read: status is missing" in cd19["note"]
+
+
+def test_one_of_two_same_day_mrd_results_without_its_status_leaves_mrd_unknown(client: LiveClient) -> None:
+    """Two MRD results of one day that disagree leave MRD unknown; the one without its status had been passed over,
+    and the other one alone approved the order."""
+    request = observation_without_status("aspirus-consolidation-mrd-same-day-conflict", "mrd-2")
+    decision = decision_card(post(client, request))["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed"
+    assert any("Observation/mrd-2" in c["evidence"] for c in decision["criteria"] if c["status"] == "unknown")

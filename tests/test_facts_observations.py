@@ -89,6 +89,16 @@ def test_malformed_selected_observations_are_dropped_and_checked_once() -> None:
     assert checked == ["good", "bad"]  # "unread" is never selected, so never checked
 
 
+def test_an_observation_without_a_status_is_unreadable_not_passed_over() -> None:
+    """FHIR requires a status: one left out (or null) may be a final result, so it is no result a reader reads and no
+    result to pass over either (unreadable.py); a preliminary one is passed over."""
+    missing, null = obs("missing", loinc("1")), obs("null", loinc("1"), status=None)  # type: ignore[arg-type]
+    del missing["status"]
+    index = ObservationIndex([missing, null, obs("p", loinc("1"), status="preliminary"), obs("ok", loinc("1"))])
+    assert [o["id"] for o, _ in index.select(Counting({"1"}))] == ["ok"]
+    assert [o["id"] for o in index.unreadable()] == ["missing", "null"]
+
+
 def test_the_default_check_is_the_shape_check() -> None:
     index = ObservationIndex([obs("bad", loinc("1"), valueQuantity={"value": "high"}), obs("good", loinc("1"))])
     assert [o["id"] for o, _ in index.select(Counting({"1"}))] == ["good"]

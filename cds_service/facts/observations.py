@@ -92,12 +92,14 @@ class ObservationIndex:
 
 
 def _usable(observation: dict[str, Any]) -> bool:
-    """An Observation whose status is final, amended or corrected. A status of a wrong type is kept: the shape check
-    finds the Observation unreadable, which a result that may be final is (unreadable.py)."""
+    """An Observation whose status is final, amended or corrected. A status of a wrong type, or none (FHIR requires
+    one), is kept: the shape check finds the Observation unreadable, which a result that may be final is
+    (unreadable.py). Passed over, a CD19-negative result at relapse without its status left the earlier CD19+ one to
+    approve the order."""
     if observation.get("resourceType") != "Observation":
         return False
     status = observation.get("status")
-    return status is not None and not (isinstance(status, str) and status not in USABLE_STATUSES)
+    return not (isinstance(status, str) and status not in USABLE_STATUSES)
 
 
 def trusted(observations: Iterable[Any] | None) -> ObservationIndex:
