@@ -1030,3 +1030,43 @@ def test_a_dose_per_m2_without_a_bsa_beside_another_line_is_not_corrected() -> N
     both = order(line(rate(15, "ug/m2/d"), "2026-12-01", "2026-12-28"), line(rate(9), "2026-12-01", "2026-12-28"))
     card = card_for(both, facts(weight="80", cycle=2))
     assert card is not None and card["indicator"] == "info" and "suggestions" not in card
+
+
+# A line stating no end runs until a later line takes over (docs/dosing.md "Which days a line runs"), for the label
+# comparison and its correction as for the sums.
+
+OPEN_STEP = order(line(rate(9), "2026-12-01", None, 1), line(rate(28), "2026-12-08", "2026-12-28", 2))
+
+
+@pytest.mark.parametrize("group", [
+    [OPEN_STEP],
+    [order(line(rate(9), "2026-12-01", None, 1), line(rate(28), "2026-12-08", None, 2))],  # neither states an end
+])
+def test_a_step_dose_line_stating_no_end_is_not_below_the_label_on_the_later_lines_days(group: list[dict]) -> None:
+    """9 mcg/day from day 1, then 28 mcg/day from day 8: the label's step dose. The first line had been compared on
+    days 1-28, and an info card said 9 mcg/day on days 8-28 was below the label, a dose not ordered."""
+    checked = group[0]
+    assert card_for(checked, facts(), "relapsed-refractory") is None
+    assert order_checks(checked, group, facts()).findings("relapsed-refractory")[1] == []
+
+
+def test_an_order_stating_no_end_before_another_orders_later_start_is_not_below_the_label() -> None:
+    """The step dose written as two orders, the first stating no end: the second order's start ends it."""
+    first = order(line(rate(9), "2026-12-01"), id="a")
+    second = order(line(rate(28), "2026-12-08", "2026-12-28"), id="b")
+    assert order_checks(first, [first, second], facts()).findings("relapsed-refractory")[1] == []
+
+
+def test_a_line_stating_no_end_above_the_label_before_a_later_line_is_corrected_on_its_own_days() -> None:
+    """28 mcg/day from day 1 (no end), then 28 mcg/day from day 8: above the step dose on days 1-7 only. The
+    correction had split the first line at day 8 into a 28 mcg/day line of its own beside the second line, 56 mcg/day
+    on days 8-28 in one click; it now sets the first line to 9 mcg/day, and the second line still takes over."""
+    checked = order(line(rate(28), "2026-12-01", None, 1), line(rate(28), "2026-12-08", "2026-12-28", 2))
+    card = card_for(checked, facts(), "relapsed-refractory")
+    assert card is not None and card["summary"].startswith("Dose above label: 28 mcg/day on days 1–7 of cycle 1")
+    [suggestion] = card["suggestions"]
+    assert suggestion["label"] == "Change to 9 mcg/day on days 1–7"
+    written = apply_suggestion(card)["dosageInstruction"]
+    assert [(line_["doseAndRate"][0]["rateQuantity"]["value"], line_["timing"]["repeat"]["boundsPeriod"])
+            for line_ in written] == [
+        (9, {"start": "2026-12-01"}), (28, {"start": "2026-12-08", "end": "2026-12-28"})]

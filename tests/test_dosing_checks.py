@@ -363,7 +363,7 @@ def test_the_usual_order_is_checked_without_sweeping_the_cycle() -> None:
     profile = cProfile.Profile()
     profile.runcall(lambda: checks(step_order()).schedule("relapsed-refractory"))
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    assert {name for file, _, name in stats if file.endswith("together.py")} == {"shares_days", "_spans",
+    assert {name for file, _, name in stats if file.endswith("together.py")} == {"shares_days", "_spans", "span_of",
                                                                                  "_any_overlap"}
 
 

@@ -16,7 +16,7 @@ from cds_service.dosing.reading import UNPLACED, DoseLine, read_order_doses
 from cds_service.dosing.rest import ShortRest, short_rest
 from cds_service.dosing.text import (NAMED, days_text, first_few, label_mcg_text, mcg_text, mcg_text_against,
                                     mid_sentence)
-from cds_service.dosing.together import SharedDays, Together, shares_days
+from cds_service.dosing.together import SharedDays, Together, line_starts, shares_days
 from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import order_ref
@@ -241,6 +241,11 @@ class CycleLines:
             self._positions = {id(o): position for position, o in enumerate(self.orders)}
         return self._shared.of(self._positions[id(order)])
 
+    def starts(self) -> list[int]:
+        """The first days of the cycle's lines: a line stating no end runs until a later one of any order of the
+        cycle takes over (`together.span_of`), as in "9 mcg/day from day 1" then another order "from day 8"."""
+        return line_starts(line for o in self.orders for line in self.of(o))
+
     def stretches(self) -> list[Sequence[int]]:
         """The infusion days of every order of the cycle, cut where a cycle of their own begins (`cycle_stretches`):
         read once, for the days card and the split of an order whose lines fall in several cycles alike."""
@@ -378,8 +383,9 @@ class OrderDoseChecks:
         if (schedule, cycle) not in self._findings:
             patient = patient_for(self.facts, schedule, cycle)
             size_known = not missing_body_size(patient)
-            found = (compare(self.lines, patient, self.together) if size_known
-                     else above_maximum(self.lines, patient, self.together))
+            starts = self.cycle.starts() if any(line.last_day is None for line in self.lines) else None
+            found = (compare(self.lines, patient, self.together, starts) if size_known
+                     else above_maximum(self.lines, patient, self.together, starts))
             self._findings[schedule, cycle] = (patient, found)
         return self._findings[schedule, cycle]
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from cds_service.dosing.expected import Expected, expected_daily_dose, label_maximum, step_days
 from cds_service.dosing.reading import DoseLine
-from cds_service.dosing.together import Together
+from cds_service.dosing.together import Together, line_starts, span_of
 from cds_service.facts.body import shown_kg
 from cds_service.facts.quantities import BSA_PLACES, rounded
 
@@ -78,26 +78,34 @@ def display_number(value: Decimal | None) -> float | None:
     return None if value is None else float(rounded(value))
 
 
-def compare(lines: Iterable[DoseLine], patient: Patient, together: Sequence[Together] = ()) -> list[Finding]:
+def compare(lines: Sequence[DoseLine], patient: Patient, together: Sequence[Together] = (),
+            starts: Sequence[int] | None = None) -> list[Finding]:
     """Every range of days where a readable line, or the sum of lines running `together`, is above the label, or
     more than 10% below it (days whose label dose is unknown are skipped: callers first make sure the body size is
-    known)."""
-    return _compare(lines, patient, patient.expected, together)
+    known). A line stating no end is compared until a line starting later takes over (`together.span_of`; `starts`:
+    the first days of the cycle's lines, by default `lines`' own), as the sums read it: "9 mcg/day from day 1, 28
+    mcg/day from day 8" had been "below label" on days 8-28, a card telling the clinician of a dose not ordered."""
+    return _compare(lines, patient, patient.expected, together, starts)
 
 
-def above_maximum(lines: Iterable[DoseLine], patient: Patient, together: Sequence[Together] = ()) -> list[Finding]:
+def above_maximum(lines: Sequence[DoseLine], patient: Patient, together: Sequence[Together] = (),
+                  starts: Sequence[int] | None = None) -> list[Finding]:
     """Every range of days where a readable line, or the sum of lines running `together`, is above the label dose
     at any body size (for a patient whose weight or BSA is not known: such a dose is too high whatever they
-    weigh)."""
-    return [f for f in _compare(lines, patient, patient.maximum, together) if f.kind == ABOVE]
+    weigh); `starts` as for `compare`."""
+    return [f for f in _compare(lines, patient, patient.maximum, together, starts) if f.kind == ABOVE]
 
 
-def _compare(lines: Iterable[DoseLine], patient: Patient, label: Callable[[int], Expected | None],
-             together: Sequence[Together]) -> list[Finding]:
+def _compare(lines: Sequence[DoseLine], patient: Patient, label: Callable[[int], Expected | None],
+             together: Sequence[Together], starts: Sequence[int] | None) -> list[Finding]:
     findings: list[Finding] = []
+    if starts is None and any(line.last_day is None for line in lines):
+        starts = line_starts(lines)
     for line in lines:
         if line.mcg_per_day is not None:
-            stretches = _alone(line, together) if together else (line.days(),)
+            first, last = span_of(line, starts or ())
+            days = range(first, last + 1)
+            stretches = _alone(line, days, together) if together else (days,)
             findings.extend(_line_findings(line, line.mcg_per_day, stretches, patient, label))
     for shared in together:
         # An unreadable line makes the sum a lower bound: it shows a dose above the label, never one below it.
@@ -114,14 +122,14 @@ def _line_findings(line: DoseLine, ordered: Decimal, stretches: Iterable[range],
             for kind, expected, first, last in _runs(stretches, ordered, patient, label)]
 
 
-def _alone(line: DoseLine, together: Sequence[Together]) -> list[range]:
-    """The line's days on which no other line runs with it, as stretches of consecutive days. `together` is in day
+def _alone(line: DoseLine, days: range, together: Sequence[Together]) -> list[range]:
+    """The line's `days` on which no other line runs with it, as stretches of consecutive days. `together` is in day
     order: only the ranges within the line's days are read (an order of many lines runs together on many ranges)."""
-    within = together[bisect_left(together, line.first_day, key=lambda t: t.first_day):
-                      bisect_right(together, line.through, key=lambda t: t.first_day)]
+    within = together[bisect_left(together, days.start, key=lambda t: t.first_day):
+                      bisect_right(together, days.stop - 1, key=lambda t: t.first_day)]
     shared = {day for t in within if line.index in t.readable for day in t.days()}
     stretches: list[range] = []
-    for day in line.days():
+    for day in days:
         if day in shared:
             continue
         if stretches and stretches[-1].stop == day:

@@ -21,6 +21,7 @@ from cds_service.dosing.reading import DoseForm, DoseLine, bag_span, cycle_day_d
 from cds_service.dosing.instruction_text import (LAST_DAY, Daily, NewDose, as_written, corrected_text, edit_texts,
                                                  ended_text, round_down, split_text)
 from cds_service.dosing.text import per_time_said, unit_said
+from cds_service.dosing.together import line_starts, span_of
 from cds_service.dosing.units import parse_dose_unit
 from cds_service.facts.codes import parse_datetime, to_decimal
 from cds_service.facts.quantities import DAYS, normalize, unit_text
@@ -60,7 +61,9 @@ def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient
     fixed dose on every day, in mcg: their dose per day is not known, the label dose is. `ceiling`: the payer's daily
     maximum (Florida Blue's 28 mcg/day), above which a day within the label's rounding is set to the label dose too."""
     written = order.get("dosageInstruction") or []
-    by_line = {line.index: _segments(line, written[line.index], patient, unread_per_m2, ceiling) for line in lines}
+    starts = line_starts(lines)
+    by_line = {line.index: _segments(line, written[line.index], patient, unread_per_m2, ceiling, starts)
+               for line in lines}
     changed = {index: segs for index, segs in by_line.items() if any(s.value is not None for s in segs)}
     if not changed:
         return None
@@ -186,21 +189,25 @@ def per_m2_daily(line: dict[str, Any], form: DoseForm) -> Decimal | None:
 
 
 def _segments(line: DoseLine, written: dict[str, Any], patient: Patient, unread_per_m2: bool,
-              ceiling: Decimal | None) -> list[Segment]:
-    """The line's segments; none for a line never rewritten: unread, or a volume (`DoseForm.volume`)."""
+              ceiling: Decimal | None, starts: list[int]) -> list[Segment]:
+    """The line's segments; none for a line never rewritten: unread, or a volume (`DoseForm.volume`). A line stating
+    no end runs until a later line of the order takes over (`together.span_of`, `starts`): "28 mcg/day from day 1"
+    before "28 mcg/day from day 8" had been split at day 8 into a line of its own beside the later one, a double dose
+    in one click."""
     if line.form is None or line.form.volume or (line.mcg_per_day is None and not (unread_per_m2 and line.needs_bsa)):
         return []
     in_mcg = _in_mcg(written, line.form) if line.form.per_m2 else None
     segments: list[Segment] = []
-    for day in line.days():
+    first, last_day = span_of(line, starts)
+    for day in range(first, last_day + 1):
         segment = _day_segment(line, line.form, in_mcg, line.mcg_per_day, patient, day, ceiling)
         last = segments[-1] if segments else None
         if last and (last.value, last.mcg_per_day, last.unit) == (segment.value, segment.mcg_per_day, segment.unit):
             segments[-1] = replace(last, last_day=day)
         else:
             segments.append(segment)
-    if line.last_day is None:  # the open end stays open
-        segments[-1] = replace(segments[-1], last_day=None)
+    if line.last_day is None and last_day == line.through:  # the open end stays open, unless a later line's start
+        segments[-1] = replace(segments[-1], last_day=None)  # ends it: the correction then says where
     return segments
 
 

@@ -16,7 +16,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import accumulate
-from typing import Sequence, TypeVar
+from typing import Iterable, Sequence, TypeVar
 
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.text import NAMED, first_few
@@ -196,13 +196,24 @@ def _spans(lines: list[DoseLine]) -> list[Span]:
     starts: list[int] = []  # every line's first day, sorted: read only for a line without an end
     spans = []
     for line in lines:
-        last = line.last_day
-        if last is None:
-            starts = starts or sorted({other.first_day for other in lines})
-            later = bisect_right(starts, line.first_day)
-            last = line.through if later == len(starts) else min(line.through, starts[later] - 1)
-        spans.append((line.first_day, last))
+        if line.last_day is None:
+            starts = starts or line_starts(lines)
+        spans.append(span_of(line, starts))
     return spans
+
+
+def line_starts(lines: Iterable[DoseLine]) -> list[int]:
+    """The first days of `lines`, sorted, once each: what `span_of` reads."""
+    return sorted({line.first_day for line in lines})
+
+
+def span_of(line: DoseLine, starts: Sequence[int]) -> Span:
+    """The days `line` runs, `starts` being the first days of the cycle's lines (`line_starts`): its own, or for a
+    line stating no end, until a line starting later takes over, else to the cycle's last infusion day."""
+    if line.last_day is not None:
+        return line.first_day, line.last_day
+    later = bisect_right(starts, line.first_day)
+    return line.first_day, line.through if later == len(starts) else min(line.through, starts[later] - 1)
 
 
 def _any_overlap(spans: list[Span]) -> bool:
