@@ -1070,3 +1070,15 @@ def test_a_line_stating_no_end_above_the_label_before_a_later_line_is_corrected_
     assert [(line_["doseAndRate"][0]["rateQuantity"]["value"], line_["timing"]["repeat"]["boundsPeriod"])
             for line_ in written] == [
         (9, {"start": "2026-12-01"}), (28, {"start": "2026-12-08", "end": "2026-12-28"})]
+
+
+def test_an_order_stating_no_end_above_the_label_before_another_orders_start_is_corrected_on_its_own_days() -> None:
+    """The step dose as two orders, the first 28 mcg/day from day 1 with no end: corrected to 9 mcg/day, the second
+    order still taking over at day 8 (the correction had added a 28 mcg/day line from day 8 beside it)."""
+    first = order(line(rate(28), "2026-12-01"), id="a")
+    second = order(line(rate(28), "2026-12-08", "2026-12-28"), id="b")
+    checks_ = order_checks(first, [first, second], facts())
+    card = dose_card(first, facts(), "relapsed-refractory", True, "Aspirus Health Plan", checks_)
+    assert card is not None and card["suggestions"][0]["label"] == "Change to 9 mcg/day"
+    assert [(line_["doseAndRate"][0]["rateQuantity"]["value"], line_["timing"]["repeat"]["boundsPeriod"])
+            for line_ in apply_suggestion(card)["dosageInstruction"]] == [(9, {"start": "2026-12-01"})]

@@ -378,7 +378,8 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
     by_volume = "; ".join(dict.fromkeys(f"line {f.line + 1} ({f.volume})" for f in above if f.volume))
     written, corrected = _to_correct(checks)
     correction = None if by_volume else correct_order(written, corrected, patient, facts.cycle.start,
-                                                      facts.cycle.infusion_days_before, ceiling=ceiling)
+                                                      facts.cycle.infusion_days_before, ceiling=ceiling,
+                                                      starts=checks.cycle.starts())
     context = _finding_context(facts, patient, above, lines)
     unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable)
     segments = _label_segments(written, corrected, correction, patient) if correction else []
@@ -415,7 +416,8 @@ def _per_m2_without_bsa_card(order: dict[str, Any], facts: ClinicalFacts, lines:
     written, corrected = _to_correct(checks)
     offered = alone and _label_regimen(order, unread, patient)
     correction = correct_order(written, corrected, patient, facts.cycle.start, facts.cycle.infusion_days_before,
-                               unread_per_m2=True, ceiling=ceiling) if offered else None
+                               unread_per_m2=True, ceiling=ceiling,
+                               starts=checks.cycle.starts()) if offered else None
     segments = _label_segments(written, corrected, correction, patient) if correction else []
     lines_after = len((correction.resource if correction else order).get("dosageInstruction") or [])
     # The label doses on the days the suggestion leaves: ended on the 28th infusion day when it ends the order.

@@ -54,14 +54,15 @@ class Correction:
 
 def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient, anchor: date,
                   days_before: int = 0, unread_per_m2: bool = False,
-                  ceiling: Decimal | None = None) -> Correction | None:
+                  ceiling: Decimal | None = None, starts: list[int] | None = None) -> Correction | None:
     """The order with every above-label day corrected, or None when no readable line is above the label.
 
     `unread_per_m2`: lines per m² unread for want of a BSA (`DoseLine.needs_bsa`; from 45 kg) are set to the label's
     fixed dose on every day, in mcg: their dose per day is not known, the label dose is. `ceiling`: the payer's daily
-    maximum (Florida Blue's 28 mcg/day), above which a day within the label's rounding is set to the label dose too."""
+    maximum (Florida Blue's 28 mcg/day), above which a day within the label's rounding is set to the label dose too.
+    `starts`: the first days of the cycle's lines (`CycleLines.starts`), by default `lines`' own (`_segments`)."""
     written = order.get("dosageInstruction") or []
-    starts = line_starts(lines)
+    starts = line_starts(lines) if starts is None else starts
     by_line = {line.index: _segments(line, written[line.index], patient, unread_per_m2, ceiling, starts)
                for line in lines}
     changed = {index: segs for index, segs in by_line.items() if any(s.value is not None for s in segs)}
@@ -191,7 +192,7 @@ def per_m2_daily(line: dict[str, Any], form: DoseForm) -> Decimal | None:
 def _segments(line: DoseLine, written: dict[str, Any], patient: Patient, unread_per_m2: bool,
               ceiling: Decimal | None, starts: list[int]) -> list[Segment]:
     """The line's segments; none for a line never rewritten: unread, or a volume (`DoseForm.volume`). A line stating
-    no end runs until a later line of the order takes over (`together.span_of`, `starts`): "28 mcg/day from day 1"
+    no end runs until a later line of the cycle takes over (`together.span_of`, `starts`): "28 mcg/day from day 1"
     before "28 mcg/day from day 8" had been split at day 8 into a line of its own beside the later one, a double dose
     in one click."""
     if line.form is None or line.form.volume or (line.mcg_per_day is None and not (unread_per_m2 and line.needs_bsa)):
