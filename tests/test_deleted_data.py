@@ -33,10 +33,13 @@ def test_a_step_dose_line_that_lost_its_start_asks_for_the_days_not_a_denial(cli
     """The 9 mcg/day line of a relapsed/refractory cycle 1 (days 1-7) sent with its end and no start: day 1 is not the
     28 mcg/day line's start, which made that line days 1-21 and denied the order as 28 mcg/day above the label on
     days 1-7 (offering to rewrite it from the wrong day 1)."""
-    _, decision = without_first_start("aspirus-adult-relapsed-refractory-cycle1", client)
+    response, decision = without_first_start("aspirus-adult-relapsed-refractory-cycle1", client)
     dose = next(c for c in decision["criteria"] if c["id"].endswith("dose-schedule"))
     assert dose["status"] == "unknown"
     assert dose["note"].startswith("Dose not readable (line 1: it states an end but no start")
+    # The line to correct is the first, whole in the summary: the second's period is right ("lines 1, 2" had said).
+    assert response["cards"][1]["summary"] == ("Dose not checked: correct the infusion period of line 1 (it states an "
+                                               "end but no start, so the order's days cannot be placed)")
 
 
 def test_a_single_line_that_lost_its_start_asks_for_the_days_not_a_denial(client: LiveClient) -> None:

@@ -78,11 +78,14 @@ def test_the_dose_card_of_a_period_and_a_dose_unread_asks_for_both() -> None:
 
 def test_the_dose_card_of_lines_whose_days_cannot_be_placed_asks_for_their_period() -> None:
     """A first line stating no days with a line after it: neither line's days are known, and neither dose was read
-    (dosing/reading.py `_unplaced`), so writing the dose in mcg/day would fix nothing."""
+    (dosing/reading.py `_unplaced`), so writing the dose in mcg/day would fix nothing. The period to correct is the
+    first line's: the second's is right (it is "placed by line 1"); its reason, too long for the summary, is in the
+    detail."""
     card = card_of(checks_of(line(rate(9)), line(rate(28), "2026-12-08", "2026-12-28")))
-    assert card["summary"] == "Dose not checked: correct the infusion period of lines 1, 2"
+    assert card["summary"] == "Dose not checked: correct the infusion period of line 1"
     detail = " ".join(card["detail"].split())
-    assert "Correct the infusion period of lines 1, 2" in detail and "each line states its start and an end" in detail
+    assert "Correct the infusion period of line 1 (" in detail and "each line states its start and an end" in detail
+    assert "Line 2: placed by line 1, which states no days" in detail
     assert "Write the dose" not in detail
 
 

@@ -91,8 +91,10 @@ def _unreadable_card(order: dict[str, Any], unread: list[DoseLine], source_label
     reasons = [f"Line {line.index + 1}: {line.unreadable}" for line in unread]
     reasons = reasons or ["The order has no dosage instruction"]
     # A line whose days cannot be placed (`DoseLine.placed`) is asked for its period too: its dose was never read.
+    # Not the lines it leaves unplaced ("placed by line 1, ..."): their own periods are right, and "correct the
+    # infusion period of lines 1, 2" had sent the clinician to a step dose's second line too.
     periods = [{"line": line.index + 1, "reason": line.unreadable} for line in unread
-               if line.period_unread or not line.placed]
+               if line.period_unread or not (line.placed or line.placed_by_another)]
     doses = not unread or any(line.dose_unread for line in unread)
     text = render_card("dose-unreadable.j2", reasons=reasons, periods=periods, doses=doses)
     return _card(order, text, "info", source_label, DOSE_TOPIC)

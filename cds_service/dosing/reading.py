@@ -89,7 +89,7 @@ class DoseLine:
         another line leaves unplaced (`placed`: its dose was never read)."""
         unread = self.unreadable
         return (bool(unread) and unread != self.period_unread and unread not in UNPLACED
-                and not unread.startswith(_PLACED_BY))
+                and not self.placed_by_another)
 
     @property
     def needs_bsa(self) -> bool:
@@ -111,10 +111,15 @@ class DoseLine:
         return range(self.first_day, self.through + 1)
 
     @property
+    def placed_by_another(self) -> bool:
+        """Whether the line's days are unknown for want of another line's (`_unplaced`), not of its own."""
+        return self.unreadable.startswith(_PLACED_BY)
+
+    @property
     def placed(self) -> bool:
         """Whether the line's days are known: not placed by a line stating none (`_unplaced`), not ending before they
         begin, not longer than a cycle (`_days_problem`: such days are never walked)."""
-        if self.unreadable in UNPLACED or self.unreadable.startswith(_PLACED_BY):
+        if self.unreadable in UNPLACED or self.placed_by_another:
             return False
         return self.first_day <= self.through < self.first_day + LONGEST_LINE_DAYS
 
