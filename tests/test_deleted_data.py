@@ -54,13 +54,18 @@ def test_a_step_dose_line_with_its_start_is_read_as_before(client: LiveClient) -
     assert decision_card(response)["extension"]["coverage-decision"]["decision"] == "meets-criteria"
 
 
+def without(request: dict[str, Any], key: str, resource_id: str, element: str) -> dict[str, Any]:
+    """The request with `element` taken out of the resource `resource_id` of its prefetch `key`."""
+    for entry in request["prefetch"][key]["entry"]:
+        if entry["resource"]["id"] == resource_id:
+            del entry["resource"][element]
+            return request
+    raise AssertionError(resource_id)
+
+
 def without_drug(request: dict[str, Any], order_id: str) -> dict[str, Any]:
     """The request with the history's order `order_id` naming no drug (its medicationCodeableConcept taken out)."""
-    for entry in request["prefetch"]["medicationRequests"]["entry"]:
-        if entry["resource"]["id"] == order_id:
-            del entry["resource"]["medicationCodeableConcept"]
-            return request
-    raise AssertionError(order_id)
+    return without(request, "medicationRequests", order_id, "medicationCodeableConcept")
 
 
 def test_a_tki_order_that_lost_its_drug_leaves_the_combination_unknown(client: LiveClient) -> None:
@@ -111,12 +116,7 @@ def test_an_earlier_cycle_that_lost_its_status_leaves_the_cycle_number_unknown(c
 
 def observation_without_status(name: str, observation_id: str) -> dict[str, Any]:
     """Example `name` with its Observation `observation_id` sent without its status (FHIR requires one)."""
-    request = example(name)
-    for entry in request["prefetch"]["observations"]["entry"]:
-        if entry["resource"]["id"] == observation_id:
-            del entry["resource"]["status"]
-            return request
-    raise AssertionError(observation_id)
+    return without(example(name), "observations", observation_id, "status")
 
 
 def test_the_latest_cd19_result_without_its_status_leaves_cd19_unknown(client: LiveClient) -> None:
