@@ -387,6 +387,10 @@ def test_a_blinatumomab_order_with_a_code_outside_its_binding_or_no_id_is_a_400(
     ("medicationCodeableConcept.coding[0].code", ["x"], "is a list, not text"),
     ("dosageInstruction[0].sequence", 1.5, "is a number, not a whole number"),
     ("authoredOn", "2026-13-45", "is not a valid FHIR dateTime"),
+    # pydantic quoted the pattern ("String should match pattern '^[^\\s]+(\\s[^\\s]+)*$'").
+    ("intent", " order", "is not a valid FHIR code: no space at either end, none doubled"),
+    ("id", "order 1", "is not a valid FHIR id: letters, digits, '-' and '.' only"),
+    ("dosageInstruction[0].text", "", "is an empty string: FHIR leaves an element out rather than empty"),
     ("dosageInstruction[0].sequence", 2**31, "is invalid: Input should be less than or equal to 2147483647"),
 ])
 def test_a_blinatumomab_order_with_a_wrong_element_is_a_400_saying_so_in_plain_words(
