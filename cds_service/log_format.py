@@ -12,14 +12,16 @@ from cds_service.printable import printable
 
 LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-# A request target's query string in a server's message, from its "?" to the end of the message but for the protocol
+# A request target's query string (or fragment, which no client should send: `#access_token=` is where an implicit
+# grant puts a token) in a server's message, from its "?" or "#" to the end of the message but for the protocol
 # version and the quote or bracket closing the request line there: a server quotes the request line (or target) it
 # refused last in its message, and a query holding a space or a quote (a malformed line) cannot show where it ends.
-_QUERY = re.compile(r"\?.+?(?=(?: HTTP/\d(?:\.\d)?)?['\"]?\)?$)", re.S)
+_QUERY = re.compile(r"[?#].+?(?=(?: HTTP/\d(?:\.\d)?)?['\"]?\)?$)", re.S)
 # The version gunicorn or http.server could not read, which they quote: what followed the target's first space, so the
 # tail of a query holding a space ("GET /?a=b c HTTP/1.1" made 'c HTTP/1.1' the version); shown when it reads as one.
+# A number alone is not one: "GET /?mrn= 123456" made '123456' the version.
 _VERSION = re.compile(r"(Invalid HTTP Version: |Bad request version \()(.+)", re.S)
-_A_VERSION = re.compile(r"'(HTTP/)?\d+(\.\d+)?'\)?|\(\d+, \d+\)")
+_A_VERSION = re.compile(r"'HTTP/\d+(\.\d+)?'\)?|\(\d+, \d+\)")
 
 
 class LogFormatter(logging.Formatter):
@@ -38,8 +40,8 @@ class LogFormatter(logging.Formatter):
 
 def without_query(text: str) -> str:
     """`text`, a server's message that may quote a request line or its target, without the target's query string
-    (`?access_token=<JWT>`: a query can carry a credential, and a log must never hold one), nor a version that is not
-    one. For gunicorn's error log (gunicorn_config) and the request lines of `cds-service serve` (cli_serve)."""
+    or fragment (`?access_token=<JWT>`: a query can carry a credential, and a log must never hold one), nor a version
+    that is not one. For gunicorn's error log (gunicorn_config) and the request lines of `cds-service serve` (cli_serve)."""
     version = _VERSION.search(text)
     if version and not _A_VERSION.fullmatch(version.group(2)):
         text = text[:version.start(2)] + ("<not logged>)" if version.group(1).endswith("(") else "<not logged>")

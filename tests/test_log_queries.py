@@ -26,6 +26,8 @@ REFUSED = [
     (b"GET /x?a=\x01s10' HTTP/1.1", "Invalid HTTP request line: \"GET /x HTTP/1.1\""),
     (b"GET /x?a=\x01s11\" HTTP/1.1", "Invalid HTTP request line: 'GET /x HTTP/1.1'"),
     (b"G?s12 /x HTTP/1.1", "Invalid HTTP method: 'G'"),
+    (b"GET /x?mrn= 123456", "Invalid HTTP Version: <not logged>"),  # a number alone read as the version
+    (b"GET /x#access_token=s13", "Invalid HTTP request line: 'GET /x'"),  # a fragment, as an implicit grant has it
 ]
 
 
@@ -47,7 +49,7 @@ def test_a_refused_request_lines_query_is_never_logged(line: bytes, shown: str) 
     assert logged(refusal(line)) == f"Invalid request from ip=127.0.0.1: {shown}"
 
 
-@pytest.mark.parametrize("target", ["/x?a='s1", "/x?a=\"s1", "/x?a=s1'&b=s2", "/x?a=%20s1"])
+@pytest.mark.parametrize("target", ["/x?a='s1", "/x?a=\"s1", "/x?a=s1'&b=s2", "/x?a=%20s1", "/x#access_token=s1"])
 def test_the_target_of_a_request_gunicorn_failed_to_answer_is_logged_without_its_query(target: str) -> None:
     parsed = next(iter(RequestParser(Config(), io.BytesIO(f"GET {target} HTTP/1.1\r\nHost: x\r\n\r\n".encode()),
                                      ("127.0.0.1", 1))))
@@ -61,6 +63,8 @@ def test_a_version_that_reads_as_one_is_kept() -> None:
     assert without_query("code 400, message Bad request syntax ('GET /?s1 s2 HTTP/1.1')") == (
         "code 400, message Bad request syntax ('GET / HTTP/1.1')")
     assert without_query("code 400, message Bad request version ('s1')") == (
+        "code 400, message Bad request version (<not logged>)")
+    assert without_query("code 400, message Bad request version ('123456')") == (
         "code 400, message Bad request version (<not logged>)")
 
 
