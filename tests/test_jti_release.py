@@ -5,17 +5,22 @@ that stored it releases its own row (audit_queries.use_jti, through the writer);
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from sqlalchemy import Engine
+from alembic import command
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from cds_service.audit import AuditStore
 from cds_service.config import Settings
+from cds_service.audit_rows import naive_utc
+from cds_service.db import alembic_config, create_db_engine, migrate
 from tests.test_auth import JwksServer, auth_config, call, claims, ec_token, jwks_server  # noqa: F401  (fixture)
+from tests.db_outage import Outage, outage  # noqa: F401  (fixture)
 from tests.test_db import database_url  # noqa: F401  (fixture)
 from tests.test_outages import served
 
@@ -75,6 +80,7 @@ def test_the_retry_of_a_signed_call_refused_at_its_jtis_commit_is_answered(
     with served(settings) as (app, client):
         store: AuditStore = app.extensions["cds_service"].store
         assert call(client, ec_token()).status_code == 200
+        assert store.flush(20)  # the writer idle: the COMMIT whose answer is lost is the jti's, not the call's record
         token = ec_token(claims())
         answer_lost_once(store.engine, monkeypatch)
         refused = call(client, token)
@@ -82,3 +88,57 @@ def test_the_retry_of_a_signed_call_refused_at_its_jtis_commit_is_answered(
         assert store.flush(20)
         assert call(client, token).status_code == 200
         assert call(client, token).status_code == 401
+
+
+def test_migration_0012_keeps_the_used_ids_stored_before_and_downgrades(database_url: str) -> None:
+    """An id stored at 0011 has no attempt: still used after the upgrade, and released by no request (a release names
+    its own attempt). A downgrade drops the column and keeps every row, ids stored since included."""
+    engine = create_db_engine(database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0011")
+        connection.execute(text("INSERT INTO used_jti (jti, expires_at) VALUES ('before', :expires)"),
+                           {"expires": naive_utc(EXPIRES)})
+    store = AuditStore(database_url)
+    store.start()  # migrates
+    try:
+        store._writer.release_jti("before", "0" * 32)
+        assert store.flush(20)
+        assert store.use_jti("before", EXPIRES) is False
+        assert store.use_jti("since", EXPIRES) is True
+    finally:
+        store.close()
+    with engine.connect() as connection:
+        assert dict(connection.execute(text("SELECT jti, attempt IS NULL FROM used_jti")).all()) == {
+            "before": True, "since": False}
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0011")
+    with engine.connect() as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("used_jti")}
+        indexes = {index["name"] for index in inspect(connection).get_indexes("used_jti")}
+        rows = connection.execute(text("SELECT jti FROM used_jti ORDER BY jti")).scalars().all()
+    migrate(engine)
+    engine.dispose()
+    assert columns == {"jti", "expires_at"} and "ix_used_jti_expires_at" in indexes
+    assert rows == ["before", "since"]
+
+
+def test_a_release_waiting_out_an_outage_is_written_at_the_stop(outage: Outage) -> None:  # noqa: F811
+    """The database answers again only once the worker is stopping: close() keeps trying the release, as it does the
+    records, where the writer ended with it undone and the token stayed refused."""
+    store = AuditStore(outage.url)
+    store.start()
+    try:
+        assert store.use_jti("retried", EXPIRES) is True
+        with store.engine.connect() as connection:
+            attempt = connection.execute(text("SELECT attempt FROM used_jti")).scalar_one()
+        outage.down()
+        store._writer.release_jti("retried", attempt)
+        assert not store.flush(0.5)  # tried, and waiting
+        threading.Timer(0.5, outage.up).start()
+    finally:
+        store.close(20)
+    with create_db_engine(outage.url).connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM used_jti")).scalar() == 0
