@@ -41,7 +41,8 @@ class LogFormatter(logging.Formatter):
 def without_query(text: str) -> str:
     """`text`, a server's message that may quote a request line or its target, without the target's query string
     or fragment (`?access_token=<JWT>`: a query can carry a credential, and a log must never hold one), nor a version
-    that is not one. For gunicorn's error log (gunicorn_config) and the request lines of `cds-service serve` (cli_serve)."""
+    that is not one. For gunicorn's error log (gunicorn_config) and the request lines of `cds-service serve`
+    (cli_serve)."""
     version = _VERSION.search(text)
     if version and not _A_VERSION.fullmatch(version.group(2)):
         text = text[:version.start(2)] + ("<not logged>)" if version.group(1).endswith("(") else "<not logged>")

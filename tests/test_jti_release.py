@@ -76,7 +76,8 @@ def test_the_retry_of_a_signed_call_refused_at_its_jtis_commit_is_answered(
         tmp_path: Path, jwks_server: JwksServer, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     config_file = tmp_path / "auth.json"
     config_file.write_text(json.dumps(auth_config(jwks_server.url)))
-    settings = Settings.from_env({"CDS_AUTH_CONFIG": str(config_file), "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"})
+    settings = Settings.from_env({"CDS_AUTH_CONFIG": str(config_file),
+                                  "CDS_DATABASE_URL": f"sqlite:///{tmp_path}/a.db"})
     with served(settings) as (app, client):
         store: AuditStore = app.extensions["cds_service"].store
         assert call(client, ec_token()).status_code == 200
