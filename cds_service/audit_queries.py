@@ -131,7 +131,7 @@ class AuditQueries:
                 # The COMMIT went unanswered (the request's deadline, a connection cut): the row may be stored, yet the
                 # call is refused (503), and the client's retry with the same token was refused as a replay. A jti
                 # is used by a call accepted with it (service-contract.md §Security), so this attempt's row goes.
-                self._writer.release_jti(jti, attempt)
+                self._writer.release_jti(jti, attempt, expires_at)
             raise
         return True
 

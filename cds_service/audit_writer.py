@@ -27,13 +27,15 @@ import threading
 import time as clock
 import weakref
 from collections import Counter, deque
+from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Connection, Engine, delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.audit_health import PING_SECONDS, DatabasePing, OutageLog, WriterStatus, error_kind
-from cds_service.audit_rows import InvocationRecord, insert_records
+from cds_service.audit_rows import InvocationRecord, insert_records, naive_utc
 from cds_service.db import (DatabaseUnavailable, error_summary, is_unavailable, migrate, printable_url,
                             write_transaction)
 from cds_service.db_models import UsedJti
@@ -90,8 +92,8 @@ class AuditWriter:
     def _reset(self) -> None:
         """The writer's state, fresh: at creation, and in a forked child (_after_fork)."""
         self._queue: deque[InvocationRecord] = deque()  # appended by request threads, taken by the writer
-        # JWT ids to release (release_jti): (jti, attempt); a release given up leaves a token refused, no more.
-        self._releases: deque[tuple[str, str]] = deque()
+        # JWT ids to release (release_jti): (jti, attempt, expiry); a release given up leaves a token refused, no more.
+        self._releases: deque[tuple[str, str, datetime]] = deque()
         self._released = [0, 0]  # releases asked for, and done or given up (flush waits for them)
         self._pending = _Pending()  # queued or being written
         self._lock = threading.Lock()  # guards _queue, _releases, _pending, _running, _queued, _lost, enqueue/stop
@@ -293,16 +295,17 @@ class AuditWriter:
         self._answered()
         return True
 
-    def release_jti(self, jti: str, attempt: str) -> None:
+    def release_jti(self, jti: str, attempt: str, expires_at: datetime) -> None:
         """Forget `jti` if the request `attempt` stored it (audit_queries.use_jti: its COMMIT went unanswered, and the
-        call was refused). Done by the writer, through an outage as records are; a row another request stored stays:
-        the retry that stored it was accepted, and a third call with the token is a replay."""
+        call was refused), `expires_at` as it was to be kept. Done by the writer, through an outage as records are; a
+        row another request stored stays: the retry that stored it was accepted, and a third call with it is a
+        replay."""
         with self._lock:
             if len(self._releases) >= MAX_QUEUED:  # bounded as the records are
                 log.error("a JWT id of a call refused stays used (%d releases wait already): a retry with the same "
                           "token is refused as a replay", MAX_QUEUED)
                 return
-            self._releases.append((jti, attempt))
+            self._releases.append((jti, attempt, naive_utc(expires_at)))
             self._released[0] += 1
 
     def _release_jtis(self) -> bool:
@@ -315,8 +318,8 @@ class AuditWriter:
         self._attempting()
         try:
             with write_transaction(self.engine) as connection:
-                for jti, attempt in releases:
-                    connection.execute(delete(UsedJti).where(UsedJti.jti == jti, UsedJti.attempt == attempt))
+                for jti, attempt, expires_at in releases:
+                    _release(connection, jti, attempt, expires_at)
         except Exception as exc:
             if is_unavailable(exc):
                 with self._lock:
@@ -437,6 +440,17 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 _LOGGED_IDS = 20
+
+
+def _release(connection: Connection, jti: str, attempt: str, expires_at: datetime) -> None:
+    """Delete `jti`'s row if `attempt` stored it. On PostgreSQL, the COMMIT whose answer was lost may still be under
+    way (the server waiting for a synchronous standby): its row is not seen by the DELETE, which deleted nothing, and
+    was committed after it. An INSERT of the same jti waits for that transaction to end; what it stores itself (the
+    COMMIT never came) is the attempt's, and goes with the DELETE. SQLite's write lock already waits for it."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(pg_insert(UsedJti).values(jti=jti, expires_at=expires_at, attempt=attempt)
+                           .on_conflict_do_nothing(index_elements=[UsedJti.jti]))
+    connection.execute(delete(UsedJti).where(UsedJti.jti == jti, UsedJti.attempt == attempt))
 
 
 def _ids(records: list[InvocationRecord]) -> str:

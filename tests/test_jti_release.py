@@ -12,13 +12,14 @@ from typing import Any, Callable
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, insert, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from cds_service.audit import AuditStore
 from cds_service.config import Settings
 from cds_service.audit_rows import naive_utc
-from cds_service.db import alembic_config, create_db_engine, migrate
+from cds_service.db import alembic_config, create_db_engine, migrate, write_transaction
+from cds_service.db_models import UsedJti
 from tests.test_auth import JwksServer, auth_config, call, claims, ec_token, jwks_server  # noqa: F401  (fixture)
 from tests.db_outage import Outage, outage  # noqa: F401  (fixture)
 from tests.test_db import database_url  # noqa: F401  (fixture)
@@ -65,7 +66,7 @@ def test_a_release_leaves_the_row_another_request_stored(database_url: str) -> N
     store.start()
     try:
         assert store.use_jti("retried", EXPIRES) is True
-        store._writer.release_jti("retried", "0" * 32)  # the refused call's attempt, which stored nothing
+        store._writer.release_jti("retried", "0" * 32, EXPIRES)  # the refused call's attempt, which stored nothing
         assert store.flush(20)
         assert store.use_jti("retried", EXPIRES) is False
     finally:
@@ -104,7 +105,7 @@ def test_migration_0012_keeps_the_used_ids_stored_before_and_downgrades(database
     store = AuditStore(database_url)
     store.start()  # migrates
     try:
-        store._writer.release_jti("before", "0" * 32)
+        store._writer.release_jti("before", "0" * 32, EXPIRES)
         assert store.flush(20)
         assert store.use_jti("before", EXPIRES) is False
         assert store.use_jti("since", EXPIRES) is True
@@ -136,10 +137,29 @@ def test_a_release_waiting_out_an_outage_is_written_at_the_stop(outage: Outage) 
         with store.engine.connect() as connection:
             attempt = connection.execute(text("SELECT attempt FROM used_jti")).scalar_one()
         outage.down()
-        store._writer.release_jti("retried", attempt)
+        store._writer.release_jti("retried", attempt, EXPIRES)
         assert not store.flush(0.5)  # tried, and waiting
         threading.Timer(0.5, outage.up).start()
     finally:
         store.close(20)
     with create_db_engine(outage.url).connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM used_jti")).scalar() == 0
+
+
+def test_a_release_waits_for_the_commit_still_under_way(database_url: str) -> None:
+    """The COMMIT whose answer was lost may still be under way on the server (PostgreSQL waiting for a synchronous
+    standby to confirm it), its row not yet seen by other transactions: the release deleted nothing, the row was
+    committed after it, and the retry was refused as a replay. The release waits for that transaction to end."""
+    store, other = AuditStore(database_url), create_db_engine(database_url)
+    store.start()
+    try:
+        with write_transaction(other) as connection:  # the refused call's transaction, its COMMIT not yet made
+            connection.execute(insert(UsedJti).values(jti="retried", expires_at=naive_utc(EXPIRES), attempt="a" * 32))
+            store._writer.release_jti("retried", "a" * 32, EXPIRES)
+            store.flush(1)  # the writer's round, which waits for this transaction
+        assert store.flush(20)
+        assert store.use_jti("retried", EXPIRES) is True
+        assert store.use_jti("retried", EXPIRES) is False
+    finally:
+        store.close()
+        other.dispose()
