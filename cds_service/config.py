@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.util import asbool
 
 from cds_service.db import UNENCODED_AT, driver_url, option_problem
 from cds_service.exceptions import path_expression
@@ -171,9 +172,17 @@ def _database_url(env: Mapping[str, str]) -> str:
 
 
 def _in_memory(url: URL) -> bool:
-    """sqlite://, sqlite:///:memory:, or an SQLite URI with mode=memory."""
-    return url.get_backend_name() == "sqlite" and (url.database in (None, "", ":memory:")
-                                                    or url.query.get("mode") == "memory")
+    """sqlite://, sqlite:///:memory:, or an SQLite URI with mode=memory or vfs=memdb, or naming no file (`file::memory:`,
+    SQLAlchemy's own example, and `file:`, a temporary database of each connection's)."""
+    if url.get_backend_name() != "sqlite":
+        return False
+    database = url.database or ""
+    if database in ("", ":memory:") or url.query.get("mode") == "memory" or url.query.get("vfs") == "memdb":
+        return True
+    if not (asbool(url.query.get("uri", False)) and database.startswith("file:")):
+        return False
+    path = unquote(database.removeprefix("file:").split("?", 1)[0].split("#", 1)[0])
+    return path in ("", ":memory:")  # "file://host/path" is a file
 
 
 def parse_database_url(raw: str, name: str) -> URL:
