@@ -172,8 +172,8 @@ def _database_url(env: Mapping[str, str]) -> str:
 
 
 def _in_memory(url: URL) -> bool:
-    """sqlite://, sqlite:///:memory:, or an SQLite URI with mode=memory or vfs=memdb, or naming no file (`file::memory:`,
-    SQLAlchemy's own example, and `file:`, a temporary database of each connection's)."""
+    """sqlite://, sqlite:///:memory:, or an SQLite URI with mode=memory or vfs=memdb, or naming no file
+    (`file::memory:`, SQLAlchemy's own example, and `file:`, a temporary database of each connection's)."""
     if url.get_backend_name() != "sqlite":
         return False
     database = url.database or ""

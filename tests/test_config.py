@@ -364,8 +364,9 @@ def test_local_mode_only_when_the_auth_configuration_is_unset() -> None:
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file:cds?mode=memory&uri=true",
-                                 "sqlite:///file::memory:?cache=shared&uri=true", "sqlite:///file:%3Amemory%3A?uri=true",
-                                 "sqlite:///file:?uri=true", "sqlite:///file:/cds?vfs=memdb&uri=true"])
+                                 "sqlite:///file::memory:?cache=shared&uri=true",
+                                 "sqlite:///file:%3Amemory%3A?uri=true", "sqlite:///file:?uri=true",
+                                 "sqlite:///file:/cds?vfs=memdb&uri=true"])
 def test_an_in_memory_database_is_refused(tmp_path: Path, url: str) -> None:
     """Each worker (each thread, even) would get a database of its own: a JWT used at one would be accepted again
     at another. Local mode accepted one: the audit writer's thread wrote to a database without the schema, and every

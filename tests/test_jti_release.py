@@ -42,6 +42,13 @@ def answer_lost_once(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Callabl
     return lambda: lost[0]
 
 
+def accepted_once(store: AuditStore, jti: str, expires: datetime = EXPIRES) -> None:
+    """Once the writer has done the releases asked for, `jti` is accepted, and then refused as a replay."""
+    assert store.flush(20)
+    assert store.use_jti(jti, expires) is True
+    assert store.use_jti(jti, expires) is False
+
+
 def test_a_jti_whose_commit_went_unanswered_is_accepted_once_on_the_retry(
         database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     store = AuditStore(database_url)
@@ -52,9 +59,7 @@ def test_a_jti_whose_commit_went_unanswered_is_accepted_once_on_the_retry(
         with pytest.raises(OperationalError):
             store.use_jti("retried", EXPIRES)
         assert lost() == 1
-        assert store.flush(20)
-        assert store.use_jti("retried", EXPIRES) is True
-        assert store.use_jti("retried", EXPIRES) is False
+        accepted_once(store, "retried")
     finally:
         store.close()
 
@@ -117,14 +122,12 @@ def test_migration_0012_keeps_the_used_ids_stored_before_and_downgrades(database
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0011")
-    with engine.connect() as connection:
-        columns = {column["name"] for column in inspect(connection).get_columns("used_jti")}
-        indexes = {index["name"] for index in inspect(connection).get_indexes("used_jti")}
-        rows = connection.execute(text("SELECT jti FROM used_jti ORDER BY jti")).scalars().all()
+        table = inspect(connection)
+        assert {column["name"] for column in table.get_columns("used_jti")} == {"jti", "expires_at"}
+        assert "ix_used_jti_expires_at" in {index["name"] for index in table.get_indexes("used_jti")}
+        assert connection.execute(text("SELECT jti FROM used_jti ORDER BY jti")).scalars().all() == ["before", "since"]
     migrate(engine)
     engine.dispose()
-    assert columns == {"jti", "expires_at"} and "ix_used_jti_expires_at" in indexes
-    assert rows == ["before", "since"]
 
 
 def test_a_release_waiting_out_an_outage_is_written_at_the_stop(outage: Outage) -> None:  # noqa: F811
@@ -157,9 +160,7 @@ def test_a_release_waits_for_the_commit_still_under_way(database_url: str) -> No
             connection.execute(insert(UsedJti).values(jti="retried", expires_at=naive_utc(EXPIRES), attempt="a" * 32))
             store._writer.release_jti("retried", "a" * 32, EXPIRES)
             store.flush(1)  # the writer's round, which waits for this transaction
-        assert store.flush(20)
-        assert store.use_jti("retried", EXPIRES) is True
-        assert store.use_jti("retried", EXPIRES) is False
+        accepted_once(store, "retried")
     finally:
         store.close()
         other.dispose()
