@@ -32,10 +32,10 @@ from typing import Callable
 
 from sqlalchemy import Connection, Engine, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from cds_service.audit_health import PING_SECONDS, DatabasePing, OutageLog, WriterStatus, error_kind
-from cds_service.audit_rows import InvocationRecord, insert_records, naive_utc
+from cds_service.audit_rows import InvocationRecord, insert_records, naive_utc, utcnow
 from cds_service.db import (DatabaseUnavailable, error_summary, is_unavailable, migrate, printable_url,
                             write_transaction)
 from cds_service.db_models import UsedJti
@@ -50,6 +50,8 @@ _RETRY_FIRST_SECONDS, _RETRY_MAX_SECONDS = 0.2, 5.0  # waits between attempts wh
 # a worker's records at 15 calls/s, before the oldest go.
 MAX_QUEUED = 20_000
 DRAIN_SECONDS = 20.0  # close() at exit waits this long at most: below gunicorn's graceful_timeout (30 s by default)
+_UNDER_WAY_WAIT_MS = 100  # a JWT id's release waits this long a round for the refused call's transaction (_release)
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout
 
 
 class _Pending:
@@ -309,17 +311,18 @@ class AuditWriter:
             self._released[0] += 1
 
     def _release_jtis(self) -> bool:
-        """The releases asked for, in one transaction; False when the database is unavailable (they wait)."""
+        """The releases asked for, in one transaction; False when the database is unavailable (they wait). One whose
+        refused call's transaction is still open waits for the next round, until its token has expired."""
         with self._lock:
             releases = list(self._releases)
             self._releases.clear()
         if not releases:
             return True
         self._attempting()
+        now, under_way = utcnow(), []
         try:
             with write_transaction(self.engine) as connection:
-                for jti, attempt, expires_at in releases:
-                    _release(connection, jti, attempt, expires_at)
+                under_way = [release for release in releases if not _release(connection, *release)]
         except Exception as exc:
             if is_unavailable(exc):
                 with self._lock:
@@ -328,9 +331,12 @@ class AuditWriter:
                 return False
             log.error("%d JWT ids of calls refused stay used (%s): a retry with the same token is refused as a "
                       "replay", len(releases), error_summary(exc) if isinstance(exc, SQLAlchemyError) else "error")
+        waiting = [release for release in under_way if release[2] > now]  # an expired token is refused anyway
+        with self._lock:
+            self._releases.extendleft(reversed(waiting))
         self._answered()
         with self._progress:
-            self._released[1] += len(releases)
+            self._released[1] += len(releases) - len(waiting)
             self._progress.notify_all()
         return True
 
@@ -442,15 +448,25 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 _LOGGED_IDS = 20
 
 
-def _release(connection: Connection, jti: str, attempt: str, expires_at: datetime) -> None:
-    """Delete `jti`'s row if `attempt` stored it. On PostgreSQL, the COMMIT whose answer was lost may still be under
-    way (the server waiting for a synchronous standby): its row is not seen by the DELETE, which deleted nothing, and
-    was committed after it. An INSERT of the same jti waits for that transaction to end; what it stores itself (the
-    COMMIT never came) is the attempt's, and goes with the DELETE. SQLite's write lock already waits for it."""
+def _release(connection: Connection, jti: str, attempt: str, expires_at: datetime) -> bool:
+    """Delete `jti`'s row if `attempt` stored it; False while the refused call's transaction is still open on
+    PostgreSQL, its COMMIT under way (the server waiting for a synchronous standby) or never to come (the server not
+    yet aware that the connection is gone): its row, which the DELETE does not see, may yet be committed. An INSERT of
+    the same jti waits for that transaction, `_UNDER_WAY_WAIT_MS` a round, so that one left open holds up no records;
+    what the INSERT stores itself (the COMMIT never came) is the attempt's, and goes with the DELETE. SQLite's write
+    lock already waits for the transaction."""
     if connection.dialect.name == "postgresql":
-        connection.execute(pg_insert(UsedJti).values(jti=jti, expires_at=expires_at, attempt=attempt)
-                           .on_conflict_do_nothing(index_elements=[UsedJti.jti]))
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {_UNDER_WAY_WAIT_MS}")
+        try:
+            with connection.begin_nested():
+                connection.execute(pg_insert(UsedJti).values(jti=jti, expires_at=expires_at, attempt=attempt)
+                                   .on_conflict_do_nothing(index_elements=[UsedJti.jti]))
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                raise
+            return False
     connection.execute(delete(UsedJti).where(UsedJti.jti == jti, UsedJti.attempt == attempt))
+    return True
 
 
 def _ids(records: list[InvocationRecord]) -> str:

@@ -6,22 +6,24 @@ from __future__ import annotations
 
 import json
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, insert, inspect, text
+from sqlalchemy import Connection, Engine, insert, inspect, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from cds_service.audit import AuditStore
-from cds_service.config import Settings
 from cds_service.audit_rows import naive_utc
+from cds_service.config import Settings
 from cds_service.db import alembic_config, create_db_engine, migrate, write_transaction
 from cds_service.db_models import UsedJti
-from tests.test_auth import JwksServer, auth_config, call, claims, ec_token, jwks_server  # noqa: F401  (fixture)
 from tests.db_outage import Outage, outage  # noqa: F401  (fixture)
+from tests.test_audit import invocation
+from tests.test_auth import JwksServer, auth_config, call, claims, ec_token, jwks_server  # noqa: F401  (fixture)
 from tests.test_db import database_url  # noqa: F401  (fixture)
 from tests.test_outages import served
 
@@ -164,3 +166,42 @@ def test_a_release_waits_for_the_commit_still_under_way(database_url: str) -> No
     finally:
         store.close()
         other.dispose()
+
+
+@contextmanager
+def left_open(database_url: str, jti: str, expires: datetime) -> Iterator[tuple[AuditStore, Connection]]:
+    """PostgreSQL: a started store, and a transaction of another engine's that stored `jti` and is not ended (the
+    refused call's), rolled back at the end."""
+    if make_url(database_url).get_backend_name() != "postgresql":
+        pytest.skip("SQLite's write lock, held by the open transaction, holds up every write")
+    store, other = AuditStore(database_url), create_db_engine(database_url)
+    store.start()
+    try:
+        with other.connect() as connection:
+            connection.execute(insert(UsedJti).values(jti=jti, expires_at=naive_utc(expires), attempt="a" * 32))
+            yield store, connection
+            connection.rollback()
+    finally:
+        store.close()
+        other.dispose()
+
+
+def test_a_release_waiting_for_a_transaction_left_open_holds_up_no_records(database_url: str) -> None:
+    """PostgreSQL: the refused call's COMMIT never came, and the server holds its transaction open until it finds the
+    connection gone (hours, for one a firewall dropped). The release waits for it a short while each round, and the
+    records are written meanwhile, where its INSERT waited out statement_timeout each round and none was."""
+    with left_open(database_url, "retried", EXPIRES) as (store, transaction):
+        store._writer.release_jti("retried", "a" * 32, EXPIRES)
+        store.record_invocation(invocation("hi-meanwhile"))
+        assert not store.flush(1)  # the release waits
+        assert [row.hook_instance for row in store.recent()] == ["hi-meanwhile"]
+        transaction.rollback()
+        accepted_once(store, "retried")
+
+
+def test_a_release_waiting_for_a_transaction_left_open_ends_with_its_token(database_url: str) -> None:
+    """An expired token is refused whatever its row, which the purge deletes: its release waits no more."""
+    expired = datetime.now(timezone.utc) - timedelta(seconds=1)
+    with left_open(database_url, "expired", expired) as (store, _):
+        store._writer.release_jti("expired", "a" * 32, expired)
+        assert store.flush(5)
