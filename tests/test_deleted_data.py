@@ -136,3 +136,56 @@ def test_one_of_two_same_day_mrd_results_without_its_status_leaves_mrd_unknown(c
     decision = decision_card(post(client, request))["extension"]["coverage-decision"]
     assert decision["decision"] == "information-needed"
     assert any("Observation/mrd-2" in c["evidence"] for c in decision["criteria"] if c["status"] == "unknown")
+
+
+def observation_without(name: str, observation_id: str, element: str) -> dict[str, Any]:
+    """Example `name` with `element` taken out of its Observation `observation_id`."""
+    return without(example(name), "observations", observation_id, element)
+
+
+def unknown_on(decision: dict[str, Any], reference: str) -> dict[str, Any]:
+    """The decision's unknown criterion that names `reference` in its evidence."""
+    return next(c for c in decision["criteria"] if c["status"] == "unknown" and reference in c["evidence"])
+
+
+def test_the_latest_cd19_result_without_its_value_leaves_cd19_unknown(client: LiveClient) -> None:
+    """The CD19-negative immunophenotyping at relapse sent without its value: read as a panel not mentioning CD19, it
+    was ignored and the CD19+ result at diagnosis approved the order. The latest result decides (fhir-data-profile.md
+    §Labs, CD19): one without a value leaves CD19 unknown."""
+    request = observation_without("florida-blue-cd19-negative-relapse", "cd19-relapse", "valueString")
+    decision = decision_card(post(client, request))["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed"
+    assert "without a value" in unknown_on(decision, "Observation/cd19-relapse")["note"]
+
+
+def test_an_earlier_cd19_result_without_its_value_changes_nothing(client: LiveClient) -> None:
+    """The CD19+ result at diagnosis without its value: the CD19-negative result at relapse, the latest, still decides
+    (not met, as with the value)."""
+    request = observation_without("florida-blue-cd19-negative-relapse", "cd19-dx", "valueString")
+    decision = decision_card(post(client, request))["extension"]["coverage-decision"]
+    assert decision["decision"] == "criteria-not-met"
+    assert any(c["status"] == "not-met" and c["evidence"] == ["Observation/cd19-relapse"] for c in decision["criteria"])
+
+
+def test_the_latest_cd19_result_without_its_date_leaves_cd19_unknown(client: LiveClient) -> None:
+    """The CD19-negative result at relapse sent without its date had been passed over ("cannot be placed in time"),
+    and the CD19+ result at diagnosis approved the order: an undated result may be the latest."""
+    request = observation_without("florida-blue-cd19-negative-relapse", "cd19-relapse", "effectiveDateTime")
+    decision = decision_card(post(client, request))["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed"
+    note = unknown_on(decision, "Observation/cd19-relapse")["note"]
+    assert "Observation/cd19-relapse (a CD19 result) could not be read: it has no date" in note
+
+
+def test_one_of_two_same_day_mrd_results_without_its_date_leaves_mrd_unknown(client: LiveClient) -> None:
+    """Of two MRD results that disagree, the undated one had been passed over and the other alone approved the order."""
+    request = observation_without("aspirus-consolidation-mrd-same-day-conflict", "mrd-2", "effectiveDateTime")
+    decision = decision_card(post(client, request))["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed"
+    assert "Observation/mrd-2 (an MRD result) could not be read: it has no date" in unknown_on(
+        decision, "Observation/mrd-2")["note"]
+
+
+def test_a_dated_cd19_result_is_read_as_before(client: LiveClient) -> None:
+    decision = decision_card(post(client, example("florida-blue-cd19-negative-relapse")))
+    assert decision["extension"]["coverage-decision"]["decision"] == "criteria-not-met"

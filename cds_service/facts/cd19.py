@@ -1,7 +1,8 @@
 """CD19 on blasts: reading a CD19 result or an immunophenotyping panel's mention of CD19 (fhir-data-profile.md §Labs).
 
 A CD19-on-blasts result is read from its qualitative value; a panel from its text (each mention of CD19 in its
-sentence), else from its CD19 component. Panels that do not mention CD19 are ignored.
+sentence), else from its CD19 component. Panels that do not mention CD19 are ignored; a result without any value is
+read as unreadable, not ignored: it may be the latest, which decides.
 """
 from __future__ import annotations
 
@@ -34,7 +35,11 @@ _CD19_READINGS = {"positive": True, "negative": False}
 
 def read_cd19(observation: dict[str, Any], moment: datetime, kinds: frozenset[str], vs: ValueSets) -> Result | None:
     """CD19 on blasts: an immunophenotyping panel whose value mentions CD19, or a CD19-on-blasts result with a
-    qualitative value. Panels that do not mention CD19 are ignored."""
+    qualitative value. Panels that do not mention CD19 are ignored; a result with no value at all is kept, unread
+    (`positive` None): sent without its value, a CD19-negative result at relapse had been ignored as a panel silent on
+    CD19, and the CD19+ result at diagnosis approved the order."""
+    if _without_value(observation):
+        return Result(moment, ref(observation), shown=WITHOUT_VALUE)
     if "cd19-panel" in kinds:
         positive = _cd19_in_text(_value_text(observation))
         if positive is None:
@@ -44,6 +49,18 @@ def read_cd19(observation: dict[str, Any], moment: datetime, kinds: frozenset[st
     if positive is None:
         return None
     return Result(moment, ref(observation), positive=positive, shown=f"CD19 {'positive' if positive else 'negative'}")
+
+
+WITHOUT_VALUE = "without a value"
+
+
+def _without_value(observation: dict[str, Any]) -> bool:
+    """No value[x], component or interpretation, and no dataAbsentReason saying none was found: the result was sent
+    without the value it reports."""
+    return not any(key.startswith("value") or key in _VALUE_ELEMENTS for key in observation)
+
+
+_VALUE_ELEMENTS = frozenset({"component", "interpretation", "dataAbsentReason"})
 
 
 def _value_text(observation: dict[str, Any]) -> str:

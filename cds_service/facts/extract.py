@@ -89,14 +89,21 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     if attestations:  # the two passes over the attested facts below find nothing without an answer
         facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal_since))
     # The resources left out, in practice none: looked at only when there are some.
-    if any(left_out.values()) or malformed_orders or observations.unreadable():
+    if any(left_out.values()) or malformed_orders or observations.unreadable() or labs.undated:
         context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(priors.spans or signed),
                            draft_ids, resolve)
-        facts = open_facts(facts, _unreadable(left_out, malformed_orders, observations.unreadable(), context))
+        found = _unreadable(left_out, malformed_orders, observations.unreadable(), context)
+        found += unreadable(labs.undated, "Observation", lab_relevance, _no_date)
+        facts = open_facts(facts, found)
     # Last, from the facts as they stand: an answer an unreadable resource made unknown was not used. Replacing a
     # field of the frozen facts costs as much as building them again: only done when an answer was used.
     used = _attested_items(facts) if attestations else ()
     return replace(facts, attested_items=used) if used else facts
+
+
+def _no_date(observation: Any) -> str:
+    """What an undated lab result (labs.py `undated`) lacks, for the note."""
+    return "it has no date"
 
 
 class _MedicationFacts(NamedTuple):

@@ -8,12 +8,12 @@ MRD arithmetic is exact (Decimal); a value without a unit is unreadable, never g
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from cds_service.facts.attestations import Attestations, course_answers_since
-from cds_service.facts.cd19 import read_cd19
+from cds_service.facts.cd19 import WITHOUT_VALUE, read_cd19
 from cds_service.facts.codes import completed_months, concept_text, effective_datetime, ref
 from cds_service.facts.diagnosis import Diagnosis
 from cds_service.facts.lab_result import (SHOWN, Concurrent, Result, alike, in_time_order, latest_together, reconciled,
@@ -49,7 +49,10 @@ _RELEVANCE = {
 
 class Labs:
     def __init__(self, results: dict[str, list[Result]], received: bool, attestations: Attestations,
-                 course_start: date, diagnosis: Diagnosis, renewal_since: date) -> None:
+                 course_start: date, diagnosis: Diagnosis, renewal_since: date,
+                 undated: list[dict[str, Any]] | None = None) -> None:
+        # The results that read as one but have no date (_read): extract.py makes the facts they bear on unknown.
+        self.undated = undated or []
         # Results of one day are read together (lab_result.latest_together): where they disagree on what a
         # criterion reads, the fact is unknown, whatever order the EHR listed them in.
         self._mrd = in_time_order(r for r in results["mrd"] if not r.absent)
@@ -232,6 +235,10 @@ def _cd19_fact(results: list[Result], received: bool) -> Fact[bool]:
         return Fact(received=received, note="no CD19 result on blasts" if received else "")
     latest = latest_together(in_time_order(results))
     positive, evidence, day = alike(r.positive for r in latest), references(latest), latest[0].day
+    unread = references(r for r in latest if r.shown == WITHOUT_VALUE)
+    if unread:  # the latest decides: one sent without its value leaves CD19 unknown
+        return Fact(None, evidence, note=f"CD19 result of {day} {WITHOUT_VALUE}: {', '.join(unread)}",
+                    missing=f"the value of {', '.join(unread)} (CD19 on blasts)")
     if positive is None:  # read_cd19 keeps only a positive or a negative reading: these disagree
         return Fact(None, evidence, note=f"CD19 results of {day} disagree: {shown(latest)}",
                     missing=_which_is_current("CD19", latest))
@@ -253,13 +260,14 @@ def read_labs(record: PatientRecord, attestations: Attestations, course_start: d
     record, the response (renewals) on the results since the course start. `observations`: the record's index, which
     extract.py shares between the readers. `renewal_since`: from when a `response-or-stabilization` answer counts."""
     valuesets = get_valuesets()
-    results: dict[str, list[Result]] = {k: [] for k in ("mrd", "ph", "ph-both", "ph-major", "ph-minor", "cd19")}
+    results = _result_lists()
+    undated: list[dict[str, Any]] = []
     # Body sizes alone are body.py's: it selects them from the same classification.
     selected = observations.select(observation_kinds, valuesets.memo("observation-kinds"), BODY_SIZE.__ne__)
     for observation, kinds in selected:
-        _read(observation, kinds, valuesets, results)
+        _read(observation, kinds, valuesets, results, undated)
     return Labs(results, record.received("observations"), attestations, course_start,
-                diagnosis, renewal_since)
+                diagnosis, renewal_since, undated)
 
 
 BODY_SIZE = frozenset({"body-size"})
@@ -284,11 +292,31 @@ def unreadable_relevance(observation: dict[str, Any]) -> Relevance | None:
     return Relevance(" and ".join(r.what for r in found), tuple(b for r in found for b in r.bearings))
 
 
-def _read(observation: dict[str, Any], kinds: frozenset[str], vs: ValueSets, into: dict[str, list[Result]]) -> None:
-    """Reads one Ph, MRD or CD19 Observation (`kinds` from its code) into the result lists."""
+def _read(observation: dict[str, Any], kinds: frozenset[str], vs: ValueSets, into: dict[str, list[Result]],
+          undated: list[dict[str, Any]]) -> None:
+    """Reads one Ph, MRD or CD19 Observation (`kinds` from its code) into the result lists, or into `undated`."""
     moment = effective_datetime(observation)
     if moment is None:
-        return  # an undated result cannot be placed in time
+        # An undated result cannot be placed in time, so it may be the latest, which decides (fhir-data-profile.md
+        # §Labs): passed over, a CD19-negative result at relapse left the CD19+ one at diagnosis to approve the order.
+        # The facts it bears on become unknown (unreadable.py), if it reads as a result at all.
+        scratch = _result_lists()
+        _read_at(observation, _UNDATED, kinds, vs, scratch)
+        if any(scratch.values()):
+            undated.append(observation)
+        return
+    _read_at(observation, moment, kinds, vs, into)
+
+
+_UNDATED = datetime.min.replace(tzinfo=timezone.utc)  # a moment to read an undated result at, to see if it is one
+
+
+def _result_lists() -> dict[str, list[Result]]:
+    return {k: [] for k in ("mrd", "ph", "ph-both", "ph-major", "ph-minor", "cd19")}
+
+
+def _read_at(observation: dict[str, Any], moment: datetime, kinds: frozenset[str], vs: ValueSets,
+             into: dict[str, list[Result]]) -> None:
     if "mrd" in kinds:
         _append(into["mrd"], _read_mrd(observation, moment, vs))
     if "ph" in kinds:

@@ -73,9 +73,11 @@ class Unreadable:
         return f"a readable {self.reference} ({self.problem})"
 
 
-def unreadable(resources: Iterable[Any], resource_type: str, classify: Classifier) -> list[Unreadable]:
+def unreadable(resources: Iterable[Any], resource_type: str, classify: Classifier,
+               why: Callable[[Any], str] = problem) -> list[Unreadable]:
     """The `resource_type` resources among `resources` (left out by the shape filter) that `classify` finds
-    relevant. `classify` sees malformed JSON: it must not trust the types of what it reads."""
+    relevant. `classify` sees malformed JSON: it must not trust the types of what it reads. `why` words what could
+    not be read (default: the shape filter's problem)."""
     found = []
     for resource in resources:
         if not isinstance(resource, dict) or resource.get("resourceType") != resource_type:
@@ -84,7 +86,7 @@ def unreadable(resources: Iterable[Any], resource_type: str, classify: Classifie
         if relevance is not None:
             identifier = resource.get("id")
             reference = f"{resource_type}/{identifier}" if isinstance(identifier, str) else resource_type
-            found.append(Unreadable(reference, relevance.what, problem(resource), relevance.bearings))
+            found.append(Unreadable(reference, relevance.what, why(resource), relevance.bearings))
     return found
 
 
