@@ -189,3 +189,27 @@ def test_one_of_two_same_day_mrd_results_without_its_date_leaves_mrd_unknown(cli
 def test_a_dated_cd19_result_is_read_as_before(client: LiveClient) -> None:
     decision = decision_card(post(client, example("florida-blue-cd19-negative-relapse")))
     assert decision["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
+
+
+def dose_summaries(response: dict[str, Any]) -> list[str]:
+    return [card["summary"] for card in response["cards"] if card["source"]["topic"]["code"] == "off-guideline"]
+
+
+def test_a_step_dose_with_the_history_not_received_is_not_called_below_the_label(client: LiveClient) -> None:
+    """A relapsed/refractory cycle 1 (9 mcg/day on days 1-7) sent without its medication history: the cycle number is
+    unknown, and compared without step days (docs/dosing.md) the step dose had been called "below label ... label is
+    28 mcg/day", a finding the missing history made. As cycle 1 it is the label dose."""
+    request = example("florida-blue-relapsed-refractory-ph-negative")
+    del request["prefetch"]["medicationRequests"]
+    response = post(client, request)
+    assert decision_card(response)["extension"]["coverage-decision"]["cycle"] is None
+    assert dose_summaries(response) == []
+
+
+def test_a_dose_below_the_label_in_any_cycle_is_still_said_with_the_history_not_received(client: LiveClient) -> None:
+    """4 mcg/day on days 1-7 is below the label whatever the cycle: the card stays."""
+    request = example("florida-blue-relapsed-refractory-ph-negative")
+    del request["prefetch"]["medicationRequests"]
+    line = request["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]
+    line["doseAndRate"][0]["rateQuantity"]["value"] = 4
+    assert [s.split(":")[0] for s in dose_summaries(post(client, request))] == ["Dose below label"]

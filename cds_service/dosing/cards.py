@@ -65,7 +65,7 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
     missing = missing_body_size(patient)
     if missing:
         return _above_maximum_card(order, facts, lines, patient, above, missing, source_label) if above else None
-    below = [f for f in findings if f.kind == BELOW]
+    below = _below_in_any_cycle(checks, schedule, facts, [f for f in findings if f.kind == BELOW])
     if above and any(f.together for f in above):
         return _above_together_card(order, facts, lines, patient, above, source_label)
     if above:
@@ -82,6 +82,18 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
         card["extension"]["dose-check"] = _dose_check(below, patient)
         return card
     return None
+
+
+def _below_in_any_cycle(checks: OrderDoseChecks, schedule: str | None, facts: ClinicalFacts,
+                        below: list[Finding]) -> list[Finding]:
+    """The days below the label; with the cycle number unknown, only those below it as cycle 1 too. An unknown cycle is
+    compared without step days (docs/dosing.md), which had called cycle 1's 9 mcg/day step dose below the label when
+    the medication history was not received: missing data is no finding."""
+    if not below or facts.cycle.number.value is not None:
+        return below
+    _, as_first = checks.findings(schedule, 1)
+    days = {day for f in as_first if f.kind == BELOW for day in range(f.first_day, f.last_day + 1)}
+    return [f for f in below if days.issuperset(range(f.first_day, f.last_day + 1))]
 
 
 def _unreadable_card(order: dict[str, Any], unread: list[DoseLine], source_label: str) -> dict[str, Any]:
