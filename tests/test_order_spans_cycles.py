@@ -14,6 +14,7 @@ from cds_service.dosing.cycle_end import cycle_infusion_days, cycle_stretches
 from cds_service.dosing.reading import DoseLine, read_order_doses
 from cds_service.dosing.span import MISSING_PER_CYCLE, cycle_parts
 from cds_service.facts.order import recorded_start
+from tests.test_dosing_concentration import bag, strength
 from tests.test_cycles_signed_together import by_order, criterion, decision, with_weight_on
 from tests.test_label_safety import _with_crs4
 from tests.test_pipeline import CRD_COVERAGE, covered_value, example, post
@@ -467,3 +468,24 @@ def test_the_card_and_its_suggestion_are_audited(client: Any, app: Flask) -> Non
     created = suggestion["actions"][1]["resource"]["id"]
     assert outcome.suggestion_creates == {suggestion["uuid"]: [f"MedicationRequest/{created}"]}
     assert outcome.card_summaries[card["uuid"]] == card["summary"]
+
+
+def test_a_spanning_order_in_ml_per_hour_reads_each_cycles_dose_with_its_referenced_medication(client: Any) -> None:
+    """Each cycle's order is read with the Medication the order references, signed with it (draftOrders): 10 mL/h of
+    28 mcg per 240 mL is 28 mcg/day, so each new order's quantity is set to what its days use."""
+    body = spanning()
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    for line in order["dosageInstruction"]:
+        line["doseAndRate"] = [{"rateQuantity": {"value": 10, "unit": "mL/h", "system": UCUM, "code": "mL/h"}}]
+        line["text"] = "10 mL/h continuous IV infusion"
+    del order["medicationCodeableConcept"]
+    order["medicationReference"] = {"reference": "Medication/ebag", "display": "BLINATUMOMAB 28 MCG IN NS 240 ML IVPB"}
+    body["context"]["draftOrders"]["entry"].append({"fullUrl": "urn:uuid:ebag",
+                                                    "resource": bag(strength(28, "ug"), id="ebag")})
+    card = split_of(post(client, body))
+    assert "| cycle 1 (this order) | line 1: 28 mcg/day on days 1–28 | 2026-12-01 to 2026-12-28 | 28 vials |" in \
+        card["detail"]
+    assert "| cycle 2 (new order) | line 2: 28 mcg/day on days 1–28 | 2027-01-12 to 2027-02-08 | 28 vials |" in \
+        card["detail"]
+    update, create = card["suggestions"][0]["actions"]
+    assert [r["dispenseRequest"]["quantity"]["value"] for r in (update["resource"], create["resource"])] == [28, 28]
