@@ -500,3 +500,31 @@ def test_an_attested_no_and_a_b_lineage_on_record_stand_against_an_unreadable_cd
     broken_ph = _broken(_ph("10828004", "2025-07-01"), "effectiveDateTime")
     not_ph = _facts(broken_ph, questionnaire_response({"ph-positive": False}, authored="2026-02-25")).ph_positive
     assert (not_ph.value, not_ph.attested) == (False, True)
+
+
+def test_attested_answers_stand_against_a_condition_that_cannot_be_read_and_without_them_it_leaves_each_unknown(
+) -> None:
+    """diagnosis.py: a relapse that cannot be read bears on the cycle number, the remission number, the response to
+    the induction and the response for a renewal, unless the prescriber answered them (an attested "no" too)."""
+    broken = _broken(_relapse(recorded="2026-01-20"), "recordedDate")
+    answers = questionnaire_response({"cycle-number": 2, "remission-number": 1, "complete-response-to-induction": True,
+                                      "response-or-stabilization": False}, authored="2026-02-10")
+    attested = _renewal(broken, answers)
+    facts = (attested.cycle.number, attested.remission_number, attested.complete_response_to_induction,
+             attested.response_or_stabilization)
+    assert [(fact.value, fact.attested) for fact in facts] == [(2, True), (1, True), (True, True), (False, True)]
+    assert all(fact.evidence == (_ref(answers),) for fact in facts)
+    unanswered = _renewal(broken)
+    for fact in (unanswered.cycle.number, unanswered.remission_number, unanswered.complete_response_to_induction,
+                 unanswered.response_or_stabilization):
+        assert fact.value is None and fact.evidence[0] == _ref(broken)
+
+
+def test_a_response_on_record_stands_against_a_condition_that_cannot_be_read() -> None:
+    """diagnosis.py `_STATUS`: a negative MRD since the course start is a response whatever an unreadable Condition
+    says (another status record cannot undo a response); without it the Condition leaves the response unknown."""
+    broken = _broken(_relapse(recorded="2026-01-20"), "recordedDate")
+    negative = _mrd(0, "2026-02-05")
+    fact = _renewal(negative, broken).response_or_stabilization
+    assert (fact.value, fact.evidence, fact.note) == (True, (_ref(negative),), "latest MRD 0% (2026-02-05)")
+    assert _renewal(broken).response_or_stabilization.value is None
