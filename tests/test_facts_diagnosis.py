@@ -256,3 +256,43 @@ def test_remission_number_attested_for_an_earlier_course_does_not_count(authored
     found = diagnosis(condition("r", "C91.02", recorded="2025-11-01"), authored=authored, remission_number=1)
     number = found.remission_number(date(2026, 1, 1))
     assert (number.value, number.attested) == ((1, True) if attested else (0, False))
+
+
+def test_cd19_positive_blasts_make_the_lineage_b_when_the_diagnosis_names_none() -> None:
+    found = diagnosis(condition("c", "C91.00")).lineage_with_cd19(
+        Fact(True, ("Observation/f1",), note="CD19 positive (2026-09-01)"))
+    assert found == Fact(True, ("Observation/f1",), note="CD19+ blasts: CD19 positive (2026-09-01)")
+
+
+@pytest.mark.parametrize(("months", "infant"), [(11, True), (12, False)])
+def test_an_onset_age_of_11_months_is_an_infants_and_12_is_not(months: int, infant: bool) -> None:
+    onset_age = condition("c", "C91.00")
+    onset_age["onsetAge"] = {"value": months, "code": "mo"}
+    found = diagnosis(onset_age).infant_all(None)
+    assert (found.value, found.evidence) == (infant, ("Condition/c",))
+
+
+def test_status_records_are_ordered_by_date_then_time_whatever_the_order_received() -> None:
+    """The latest record decides the status: a relapse recorded after a remission (the same day too, later in it)
+    is the status however the server listed them."""
+    later = condition("r", "C91.02", recorded="2026-09-02")
+    earlier = condition("m", "C91.01", recorded="2026-03-01")
+    found = diagnosis(later, earlier)
+    assert [r.reference for r in found.status_records()] == ["Condition/m", "Condition/r"]
+    assert found.status_as_of(date(2026, 12, 31)).value == "relapsed"
+    evening = condition("r2", "C91.02", recorded="2026-09-02T18:00:00Z")
+    morning = condition("m2", "C91.01", recorded="2026-09-02T08:00:00Z")
+    same_day = diagnosis(evening, morning)
+    assert [r.reference for r in same_day.status_records()] == ["Condition/m2", "Condition/r2"]
+    assert same_day.status_as_of(date(2026, 12, 31)).value == "relapsed"
+
+
+def test_status_records_are_ordered_by_the_day_as_written_before_the_time() -> None:
+    """A record's day is its date as written (as `status_as_of` compares days): 08:00 on 2026-09-02 at UTC+14 is a
+    later day than 20:00 UTC on 2026-09-01, though an earlier instant."""
+    relapse = condition("r", "C91.02", recorded="2026-09-02T08:00:00+14:00")
+    remission = condition("m", "C91.01", recorded="2026-09-01T20:00:00Z")
+    found = diagnosis(relapse, remission)
+    assert [r.reference for r in found.status_records()] == ["Condition/m", "Condition/r"]
+    assert found.status_as_of(date(2026, 12, 31)).value == "relapsed"
+

@@ -528,3 +528,15 @@ def test_a_response_on_record_stands_against_a_condition_that_cannot_be_read() -
     fact = _renewal(negative, broken).response_or_stabilization
     assert (fact.value, fact.evidence, fact.note) == (True, (_ref(negative),), "latest MRD 0% (2026-02-05)")
     assert _renewal(broken).response_or_stabilization.value is None
+
+
+def test_a_broken_condition_known_by_its_text_alone_is_named_by_its_text() -> None:
+    """diagnosis._label: with no code, the text names the Condition in the note (it bears on the lineage only)."""
+    named = condition(text="T-lymphoblastic lymphoma")
+    named["code"] = {"text": "T-lymphoblastic lymphoma"}
+    broken = _broken(named, "recordedDate")
+    fact = _facts(broken).b_lineage
+    assert (fact.value, fact.evidence) == (None, (_ref(broken),))
+    assert fact.note == (f"{_ref(broken)} (T-lymphoblastic lymphoma) could not be read: recordedDate is a number, "
+                         "not a date")
+    assert _facts(named).b_lineage.value is False
