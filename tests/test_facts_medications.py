@@ -315,3 +315,30 @@ def test_induction_and_candidate_answers_from_an_earlier_course_do_not_count() -
     cyc = medication_request(CYCLOPHOSPHAMIDE, start="2025-10-03", end="2025-10-05", status="completed")
     induction = induction_ino_mini_hyper_cvd(_orders(ino, cyc), START, True, old)
     assert induction.value is True and not induction.attested
+
+
+def test_orders_starting_or_ending_on_the_start_date_are_active_on_it() -> None:
+    ending = medication_request(METHOTREXATE, start="2026-02-01", end="2026-03-01")
+    starting = medication_request(VINCRISTINE, start="2026-03-01", end="2026-03-07")
+    for order in (ending, starting):
+        fact = combination(_orders(order), START, True, NO_ANSWERS, None)
+        assert (fact.value, fact.evidence) == ("with-multiagent-chemo", (f"MedicationRequest/{order['id']}",))
+
+
+def test_a_route_other_than_intrathecal_keeps_the_drug_systemic() -> None:
+    """medications._intrathecal_line: a route that is not intrathecal (a dict, as every route is) is no CNS
+    prophylaxis."""
+    iv = medication_request(METHOTREXATE, start="2026-03-01", end="2026-03-01", route="Intravenous")
+    fact = combination(_orders(iv), START, True, NO_ANSWERS, None)
+    assert (fact.value, fact.evidence) == ("with-multiagent-chemo", (f"MedicationRequest/{iv['id']}",))
+
+
+def test_an_order_naming_no_drug_is_ignored_among_the_requests_drafts_and_unknown_in_the_record() -> None:
+    """read_med_orders `recorded`: the other draft orders of the request (its default) may name no drug (the CDS
+    Hooks sandbox); a recorded order naming none is of an unknown drug (module docstring)."""
+    nameless = medication_request(None, start="2026-03-01", end="2026-03-07", status="draft")
+    assert _orders(nameless) == []
+    [recorded] = read_med_orders([nameless], _none, START, recorded=True)
+    assert recorded.identified is False
+    fact = combination([recorded], START, True, NO_ANSWERS, None)
+    assert (fact.value, fact.evidence) == (None, (f"MedicationRequest/{nameless['id']}",))
