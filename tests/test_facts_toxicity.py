@@ -184,3 +184,11 @@ def test_the_label_reads_grade_4_5_events_before_the_course_resolved_or_not() ->
     assert fact.note == "grade 4-5 CRS or ICANS before this course: G92.04 (2025-03-06); CRS grade 4 (2024-06-02)"
     assert severe_toxicity_before_course(record(this_course), COURSE_START).value == ()
     assert severe_toxicity_before_course(record(not_received=("conditions",)), COURSE_START).received is False
+
+
+def test_three_events_are_all_named_and_no_more_is_said() -> None:
+    icans = [condition("G92.04", recorded=f"2026-01-1{day}") for day in range(3)]
+    severe = _toxicity(*icans)
+    assert (severe.value, len(severe.evidence)) == (True, 3)
+    assert severe.note == ("grade 4-5 CRS or ICANS since the course start: G92.04 (2026-01-10); G92.04 (2026-01-11); "
+                           "G92.04 (2026-01-12)")
