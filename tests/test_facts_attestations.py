@@ -158,3 +158,11 @@ def test_a_response_nested_deeper_than_can_be_walked_is_ignored():
     nested = response("q1", "2026-09-01", [deep])
     assert well_formed(nested) is False
     assert well_formed(response("q2", "2026-09-01", [item("cycle-number", valueInteger=2)])) is True
+
+
+def test_an_answer_authored_on_the_first_day_it_counts_is_not_one_from_before() -> None:
+    """answered_before names an answer outside its window; one authored on `since` is inside it."""
+    found = attestations(response("q1", "2026-09-01T10:00:00Z", [item("ph-positive", valueBoolean=True)]))
+    assert found.answered_before("ph-positive", date(2026, 9, 1)) is None
+    assert found.answered_before("ph-positive", date(2026, 9, 2)) == Answer(True, date(2026, 9, 1),
+                                                                            "QuestionnaireResponse/q1")
