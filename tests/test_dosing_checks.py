@@ -488,3 +488,17 @@ def test_a_dose_per_m2_without_a_bsa_asks_for_a_height_not_the_dose(weight: str,
     dose written in mcg/day" read as if none were."""
     verdict = checks(single_line_order(rate(15, "ug/m2/d")), weight=weight, cycle=2).schedule("standard")
     assert (verdict.status, verdict.note, verdict.missing) == ("unknown", note, "height or BSA (within 30 days)")
+
+
+def test_a_bsa_unused_because_of_that_weight_is_said_once_and_one_of_its_own_beside_it() -> None:
+    """checks.unused_sizes: a BSA left unused for the weight it was checked against adds nothing the weight's note
+    does not say; a BSA unused on its own record (too old, say) is named too."""
+    weight = Fact[Decimal](evidence=("Observation/w",), note="Weight 0.001 kg on 2026-11-20: not a plausible weight")
+    through_weight = Fact[Decimal](evidence=("Observation/w",), note="BSA not derived from an implausible weight")
+    own = Fact[Decimal](evidence=("Observation/b",), note="BSA 0.9 m² on 2026-10-01 is older than 30 days")
+    for bsa, said in ((through_weight, ""), (own, "; BSA 0.9 m² on 2026-10-01 is older than 30 days")):
+        unsized = dataclasses.replace(facts(), body=BodySize(weight_kg=weight, bsa_m2=bsa))
+        verdict = order_checks(step_order(), [step_order()], unsized).schedule("standard")
+        assert verdict.status == "unknown"
+        assert verdict.note == ("Label dose not known without a usable body size (weight 0.001 kg on 2026-11-20: not "
+                                f"a plausible weight{said})")
