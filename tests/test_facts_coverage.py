@@ -206,3 +206,13 @@ def test_the_standing_says_whether_the_coverage_chosen_is_secondary() -> None:
                            (coverage("Florida Blue", id="f", order=1), (coverage("Acme Health", end="2026-02-28",
                                                                                  order=0),))):  # out of force
         assert rank(chosen, *others)[1:] == (False, None)
+
+
+def test_an_insurance_reference_to_a_version_of_the_coverage_chooses_it() -> None:
+    """facts/coverage._points_to: a versioned reference (`_history`) points to the Coverage, relative or absolute."""
+    rec = record(coverage("Aspirus Health Plan", id="a", order=2), coverage("Florida Blue", id="f", order=1))
+    for reference in ("Coverage/a/_history/3", "https://ehr.example/fhir/Coverage/a/_history/3"):
+        insured = medication_request(start=START, insurance=[{"reference": reference}])
+        match = select_payer(rec, insured, START)
+        assert match is not None
+        assert (match.policy_id, match.coverage_reference) == ("aspirus-magellan", "Coverage/a")
