@@ -251,3 +251,11 @@ def test_an_absurd_dose_is_unreadable_not_a_failed_evaluation(value: object) -> 
     # codes.to_decimal: abs() of a value beyond the context's exponent range raised Overflow
     found = one(rate(value))
     assert found.mcg_per_day is None and found.unreadable == "no dose value"
+
+
+@pytest.mark.parametrize(("end", "days", "placed"), [("2027-02-22", 84, True), ("2027-02-23", 85, False)])
+def test_a_line_of_84_days_is_placed_and_one_of_85_is_not(end: str, days: int, placed: bool) -> None:
+    """DoseLine.placed: a line longer than LONGEST_LINE_DAYS (84) is never walked day by day; one of 84 is."""
+    found = one(rate(28), boundsPeriod={"start": "2026-12-01", "end": end})
+    assert (found.first_day, found.last_day, found.placed) == (1, days, placed)
+    assert (found.mcg_per_day is None) is not placed
