@@ -259,3 +259,9 @@ def test_a_line_of_84_days_is_placed_and_one_of_85_is_not(end: str, days: int, p
     found = one(rate(28), boundsPeriod={"start": "2026-12-01", "end": end})
     assert (found.first_day, found.last_day, found.placed) == (1, days, placed)
     assert (found.mcg_per_day is None) is not placed
+
+
+def test_a_dose_per_period_without_a_frequency_is_given_once_per_period() -> None:
+    """FHIR Timing: an absent repeat.frequency is once per period."""
+    found = one(dose(28), period=1, periodUnit="d")
+    assert (found.mcg_per_day, found.unreadable) == (Decimal(28), "")
