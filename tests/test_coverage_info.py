@@ -265,3 +265,25 @@ def test_invariant_violations_are_reported(parts: tuple[tuple[str, str], ...], p
 
 def test_a_valid_extension_has_no_problems() -> None:
     assert check_crd_invariants(extension_of(("covered", "covered"), ("pa-needed", "no-auth"))) == []
+
+
+def test_not_received_is_said_apart_from_what_the_chart_lacks() -> None:
+    """coverage_info._not_received: an item the EHR did not send is a technical issue; the others are to document."""
+    outcome = decision("information-needed", not_received=["current weight"])
+    reason = subs(action(outcome))["reason"]
+    assert reason["coding"][0]["code"] == "technical"
+    assert reason["text"] == "Not received from the EHR: current weight. Also to document: MRD result"
+
+
+def test_an_earlier_assertion_whose_coverage_is_not_a_reference_is_kept() -> None:
+    """coverage_info._same_coverage: an earlier assertion naming its coverage by no Reference object (another
+    system's, malformed) is not this coverage's: it is kept beside the new one."""
+    first = action(decision("information-needed"))["resource"]
+    malformed = copy.deepcopy(first["extension"][-1])
+    malformed["extension"][0]["valueReference"] = "Coverage/cov-1"
+    signed_again = {**ORDER, "extension": [*ORDER["extension"], malformed]}
+    result = coverage_information_action(signed_again, decision("meets-criteria"), "Coverage/cov-1", "assert-2",
+                                         TODAY, QUESTIONNAIRE)
+    extensions = result["resource"]["extension"]
+    assert [e["url"] for e in extensions] == ["http://example.org/other", EXTENSION_URL, EXTENSION_URL]
+    assert extensions[1] == malformed and subs(result)["coverage-assertion-id"] == "assert-2"
