@@ -215,11 +215,17 @@ def test_a_signed_again_order_of_a_coverage_without_an_id_carries_only_the_new_a
     other_payer = copy.deepcopy(first["extension"][-1])
     other_payer["extension"][0]["valueReference"] = {"reference": "Coverage/secondary"}
     signed_again = {**first, "extension": [*first["extension"], other_payer]}
-    result = coverage_information_action(signed_again, decision("meets-criteria"), "Coverage (no id)", "assert-2",
-                                         TODAY, QUESTIONNAIRE)
+    assert _kept_beside_the_new_assertion(signed_again, "Coverage (no id)") == other_payer
+
+
+def _kept_beside_the_new_assertion(signed_again: dict[str, Any], coverage: str) -> dict[str, Any]:
+    """`signed_again` answered met for `coverage`: the one earlier assertion kept beside the new one."""
+    result = coverage_information_action(signed_again, decision("meets-criteria"), coverage, "assert-2", TODAY,
+                                         QUESTIONNAIRE)
     extensions = result["resource"]["extension"]
     assert [e["url"] for e in extensions] == ["http://example.org/other", EXTENSION_URL, EXTENSION_URL]
-    assert extensions[1] == other_payer and subs(result)["coverage-assertion-id"] == "assert-2"
+    assert subs(result)["coverage-assertion-id"] == "assert-2"
+    return dict(extensions[1])
 
 
 def extension_of(*parts: tuple[str, str]) -> dict[str, Any]:
@@ -282,8 +288,4 @@ def test_an_earlier_assertion_whose_coverage_is_not_a_reference_is_kept() -> Non
     malformed = copy.deepcopy(first["extension"][-1])
     malformed["extension"][0]["valueReference"] = "Coverage/cov-1"
     signed_again = {**ORDER, "extension": [*ORDER["extension"], malformed]}
-    result = coverage_information_action(signed_again, decision("meets-criteria"), "Coverage/cov-1", "assert-2",
-                                         TODAY, QUESTIONNAIRE)
-    extensions = result["resource"]["extension"]
-    assert [e["url"] for e in extensions] == ["http://example.org/other", EXTENSION_URL, EXTENSION_URL]
-    assert extensions[1] == malformed and subs(result)["coverage-assertion-id"] == "assert-2"
+    assert _kept_beside_the_new_assertion(signed_again, "Coverage/cov-1") == malformed
