@@ -216,3 +216,7 @@ def test_an_insurance_reference_to_a_version_of_the_coverage_chooses_it() -> Non
         match = select_payer(rec, insured, START)
         assert match is not None
         assert (match.policy_id, match.coverage_reference) == ("aspirus-magellan", "Coverage/a")
+
+
+def test_coverage_not_received_is_said_as_such() -> None:
+    assert no_plan(record(not_received=("coverage",)), ORDER, START) == NoPlan("coverage-not-received")

@@ -342,3 +342,16 @@ def test_an_order_naming_no_drug_is_ignored_among_the_requests_drafts_and_unknow
     assert recorded.identified is False
     fact = combination([recorded], START, True, NO_ANSWERS, None)
     assert (fact.value, fact.evidence) == (None, (f"MedicationRequest/{nameless['id']}",))
+
+
+def test_a_medication_or_an_order_entered_in_error_is_no_order() -> None:
+    """read_med_orders: a history searched with _include holds Medications too; an order entered in error never
+    was one."""
+    included = medication(VINCRISTINE)
+    errored = medication_request(METHOTREXATE, start="2026-03-01", end="2026-03-07", status="entered-in-error")
+    assert read_med_orders([included, errored], _none, START, recorded=True) == []
+
+
+def test_a_recorded_order_naming_no_drug_given_intrathecally_is_no_systemic_drug() -> None:
+    nameless = medication_request(None, start="2026-03-01", end="2026-03-07", route="Intrathecal")
+    assert read_med_orders([nameless], _none, START, recorded=True) == []
