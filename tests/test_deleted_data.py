@@ -213,3 +213,17 @@ def test_a_dose_below_the_label_in_any_cycle_is_still_said_with_the_history_not_
     line = request["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]
     line["doseAndRate"][0]["rateQuantity"]["value"] = 4
     assert [s.split(":")[0] for s in dose_summaries(post(client, request))] == ["Dose below label"]
+
+
+def test_a_dose_below_the_label_from_day_8_is_said_with_the_history_not_received(client: LiveClient) -> None:
+    """9 mcg/day on days 1-28 is below the label on days 8-28 whatever the cycle (cycle 1's step dose ends on day 7).
+    With the cycle number unknown the finding (days 1-28 against 28 mcg/day) had been dropped whole for its days 1-7,
+    below the label only if this is not cycle 1: the days below in any cycle are said."""
+    request = example("florida-blue-relapsed-refractory-ph-negative")
+    del request["prefetch"]["medicationRequests"]
+    order = request["context"]["draftOrders"]["entry"][0]["resource"]
+    order["dosageInstruction"] = order["dosageInstruction"][:1]
+    order["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["end"] = "2026-12-28"
+    summaries = dose_summaries(post(client, request))
+    assert [s.split(":")[0] for s in summaries] == ["Dose below label"]
+    assert "days 8–28" in summaries[0]

@@ -13,6 +13,7 @@ import copy
 import uuid
 from collections import Counter
 from decimal import Decimal
+from dataclasses import replace
 from typing import AbstractSet, Any, Callable
 
 from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, card_shell, render_card
@@ -88,12 +89,26 @@ def _below_in_any_cycle(checks: OrderDoseChecks, schedule: str | None, facts: Cl
                         below: list[Finding]) -> list[Finding]:
     """The days below the label; with the cycle number unknown, only those below it as cycle 1 too. An unknown cycle is
     compared without step days (docs/dosing.md), which had called cycle 1's 9 mcg/day step dose below the label when
-    the medication history was not received: missing data is no finding."""
+    the medication history was not received: missing data is no finding. A finding is cut to those days, not
+    dropped: 9 mcg/day on days 1-28 is below the label on days 8-28 in any cycle."""
     if not below or facts.cycle.number.value is not None:
         return below
     _, as_first = checks.findings(schedule, 1)
     days = {day for f in as_first if f.kind == BELOW for day in range(f.first_day, f.last_day + 1)}
-    return [f for f in below if days.issuperset(range(f.first_day, f.last_day + 1))]
+    return [replace(f, first_day=run.start, last_day=run.stop - 1) for f in below for run in _runs(f, days)]
+
+
+def _runs(finding: Finding, days: set[int]) -> list[range]:
+    """The runs of consecutive days of `finding` that are in `days`."""
+    runs: list[range] = []
+    for day in range(finding.first_day, finding.last_day + 1):
+        if day not in days:
+            continue
+        if runs and runs[-1].stop == day:
+            runs[-1] = range(runs[-1].start, day + 1)
+        else:
+            runs.append(range(day, day + 1))
+    return runs
 
 
 def _unreadable_card(order: dict[str, Any], unread: list[DoseLine], source_label: str) -> dict[str, Any]:
