@@ -215,6 +215,21 @@ def test_a_dose_below_the_label_in_any_cycle_is_still_said_with_the_history_not_
     assert [s.split(":")[0] for s in dose_summaries(post(client, request))] == ["Dose below label"]
 
 
+def test_a_flow_panel_grouping_its_results_leaves_cd19_to_its_members(client: LiveClient) -> None:
+    """An immunophenotyping panel (LOINC 101119-6) sent as a group of results (`hasMember`), with no value of its own:
+    its results are its members, the CD19+ one read on its own. Read as a CD19 result without a value, the panel had
+    left CD19 unknown and asked for its value (fhir-data-profile.md §Labs: results not mentioning CD19 are ignored)."""
+    request = example("florida-blue-relapsed-refractory-ph-negative")
+    request["prefetch"]["observations"]["entry"].append({"resource": {
+        "resourceType": "Observation", "id": "flow-panel", "status": "final",
+        "subject": {"reference": "Patient/example-patient"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": "101119-6"}],
+                 "text": "Leukemia/lymphoma immunophenotyping"},
+        "effectiveDateTime": "2026-11-12", "hasMember": [{"reference": "Observation/cd19-1"}]}})
+    decision = decision_card(post(client, request))["extension"]["coverage-decision"]
+    assert decision["decision"] == "meets-criteria"
+
+
 def test_a_dose_below_the_label_from_day_8_is_said_with_the_history_not_received(client: LiveClient) -> None:
     """9 mcg/day on days 1-28 is below the label on days 8-28 whatever the cycle (cycle 1's step dose ends on day 7).
     With the cycle number unknown the finding (days 1-28 against 28 mcg/day) had been dropped whole for its days 1-7,

@@ -55,12 +55,13 @@ WITHOUT_VALUE = "without a value"
 
 
 def _without_value(observation: dict[str, Any]) -> bool:
-    """No value[x], component or interpretation, and no dataAbsentReason saying none was found: the result was sent
-    without the value it reports."""
+    """No value[x], component or interpretation, no dataAbsentReason saying none was found, and no members: the result
+    was sent without the value it reports. A panel grouping its results (`hasMember`) reports them in its members, a
+    CD19 result among them read on its own: the panel, read as a result without a value, had left CD19 unknown."""
     return not any(key.startswith("value") or key in _VALUE_ELEMENTS for key in observation)
 
 
-_VALUE_ELEMENTS = frozenset({"component", "interpretation", "dataAbsentReason"})
+_VALUE_ELEMENTS = frozenset({"component", "interpretation", "dataAbsentReason", "hasMember"})
 
 
 def _value_text(observation: dict[str, Any]) -> str:
