@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cds_service.facts.labs import undated_relevance
 from tests.live_server import LiveClient
 from tests.test_pipeline import example, post
 
@@ -242,3 +243,24 @@ def test_a_dose_below_the_label_from_day_8_is_said_with_the_history_not_received
     summaries = dose_summaries(post(client, request))
     assert [s.split(":")[0] for s in summaries] == ["Dose below label"]
     assert "days 8–28" in summaries[0]
+
+
+def test_an_undated_mrd_not_performed_leaves_only_mrd_unavailable_unknown(client: LiveClient) -> None:
+    """An MRD Observation saying none was done (dataAbsentReason), undated: it is never the latest MRD value
+    (fhir-data-profile.md §Labs, MRD: unavailable only when explicit), so the dated 0.05% still approves the
+    MRD-positive consolidation; it had made MRD detectable and the therapy phase unknown. Whether MRD is unavailable is
+    unknown."""
+    request = example("aspirus-adult-consolidation-mrd-positive")
+    request["prefetch"]["observations"]["entry"].append({"resource": {
+        "resourceType": "Observation", "id": "mrd-x", "status": "final",
+        "subject": {"reference": "Patient/example-patient"}, "code": {"text": "MRD by flow cytometry (bone marrow)"},
+        "dataAbsentReason": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                                         "code": "not-performed"}]}}})
+    assert decision_card(post(client, request))["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    not_done = request["prefetch"]["observations"]["entry"][-1]["resource"]
+    relevance = undated_relevance(not_done)
+    assert relevance is not None and [b.fact for b in relevance.bearings] == ["mrd_unavailable"]
+    del not_done["dataAbsentReason"]
+    not_done["valueQuantity"] = {"value": 0.05, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"}
+    relevance = undated_relevance(not_done)
+    assert relevance is not None and "mrd_detectable" in [b.fact for b in relevance.bearings]

@@ -24,7 +24,7 @@ from cds_service.facts.diagnosis import Diagnosis, lymphoblastic, read_diagnosis
 from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
 from cds_service.facts.immunizations import LiveVaccines, live_vaccine_in_window
 from cds_service.facts.immunizations import unreadable_relevance as vaccine_relevance
-from cds_service.facts.labs import Labs, read_labs
+from cds_service.facts.labs import Labs, read_labs, undated_relevance
 from cds_service.facts.labs import unreadable_relevance as lab_relevance
 from cds_service.facts.medications import (MedOrder, combination, induction_ino_mini_hyper_cvd,
                                            multiagent_chemo_candidate, read_med_orders, tki_failure)
@@ -93,7 +93,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(priors.spans or signed),
                            draft_ids, resolve)
         found = _unreadable(left_out, malformed_orders, observations.unreadable(), context)
-        found += unreadable(labs.undated, "Observation", lab_relevance, _no_date)
+        found += unreadable(labs.undated, "Observation", undated_relevance, _no_date)
         facts = open_facts(facts, found)
     # Last, from the facts as they stand: an answer an unreadable resource made unknown was not used. Replacing a
     # field of the frozen facts costs as much as building them again: only done when an answer was used.

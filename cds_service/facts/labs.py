@@ -300,12 +300,28 @@ def _read(observation: dict[str, Any], kinds: frozenset[str], vs: ValueSets, int
         # An undated result cannot be placed in time, so it may be the latest, which decides (fhir-data-profile.md
         # §Labs): passed over, a CD19-negative result at relapse left the CD19+ one at diagnosis to approve the order.
         # The facts it bears on become unknown (unreadable.py), if it reads as a result at all.
-        scratch = _result_lists()
-        _read_at(observation, _UNDATED, kinds, vs, scratch)
-        if any(scratch.values()):
+        if _undated_results(observation, kinds, vs):
             undated.append(observation)
         return
     _read_at(observation, moment, kinds, vs, into)
+
+
+def undated_relevance(observation: dict[str, Any]) -> Relevance | None:
+    """What an undated result (`Labs.undated`) bears on: the facts its code names (`unreadable_relevance`), but an MRD
+    result saying none is available (dataAbsentReason) only whether MRD is unavailable: never the latest MRD value
+    (`Labs._mrd`), an undated "not performed" had left a dated MRD-positive consolidation unknown, its phase too."""
+    found = _undated_results(observation, observation_kinds(observation.get("code")), get_valuesets())
+    return _ABSENT_MRD if found and all(r.absent for r in found) else unreadable_relevance(observation)
+
+
+_ABSENT_MRD = Relevance("an MRD result", (Bearing("mrd_unavailable"),))
+
+
+def _undated_results(observation: dict[str, Any], kinds: frozenset[str], vs: ValueSets) -> list[Result]:
+    """What an undated Observation reads as: none if it is no result (a panel not mentioning CD19)."""
+    scratch = _result_lists()
+    _read_at(observation, _UNDATED, kinds, vs, scratch)
+    return [result for results in scratch.values() for result in results]
 
 
 _UNDATED = datetime.min.replace(tzinfo=timezone.utc)  # a moment to read an undated result at, to see if it is one
