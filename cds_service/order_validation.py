@@ -37,13 +37,16 @@ _NOT_OBJECTS = (str, list, bool, int, float, type(None))
 # them (its validators report a complex value of the wrong kind at "root", a resourceType at "resource_type").
 _MODEL_STEPS = frozenset(("root", "__root__", "resource_type"))
 _PRIMITIVE_MISMATCH = re.compile(r"Value error, (\w+) value string does not match spec regex")
+_FHIR_STRING = "[ \r\n\t\\S]+"  # FHIR's string: fails an empty one, and one of whitespace other than " \r\n\t" alone
 # fhir_core's primitive types checked by a pattern, whose pydantic message quotes the regular expression: what each
 # says in FHIR's words, for the integration engineer reading the 400.
 _PATTERN_SAID = {
     r"^[^\s]+(\s[^\s]+)*$": "is not a valid FHIR code: no space at either end, none doubled",
     r"^[A-Za-z0-9\-.]+$": "is not a valid FHIR id: letters, digits, '-' and '.' only",
-    "[ \r\n\t\\S]+": "is an empty string: FHIR leaves an element out rather than empty",
+    _FHIR_STRING: "is an empty string: FHIR leaves an element out rather than empty",
 }
+# A string of a no-break space alone fails that pattern too: not empty, so not called so.
+_NO_TEXT = "holds no text, only whitespace such as a no-break space: FHIR leaves an element out rather than blank"
 # The most blinatumomab orders one call answers. A cycle is one to a few orders (bag changes); each costs about a
 # millisecond and a half to answer, so a body of thousands of copies would hold a worker for seconds, past gunicorn's
 # timeout on a slow machine (a security review's finding: 9,000 orders in a 9 MB body).
@@ -133,8 +136,9 @@ def _worded(error: ErrorDetails) -> tuple[str, str]:
         return path, f"is {json_kind(value)}, not {expected}"
     if kind in ("missing", "model_field_validation.missing"):
         return path, "is required"
-    if kind == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") in _PATTERN_SAID:
-        return path, _PATTERN_SAID[error["ctx"]["pattern"]]
+    pattern = (error.get("ctx") or {}).get("pattern")
+    if kind == "string_pattern_mismatch" and pattern in _PATTERN_SAID:
+        return path, _NO_TEXT if pattern == _FHIR_STRING and value else _PATTERN_SAID[pattern]
     # fhir_core's check of a primitive's regular expression: "DateTime value string does not match spec regex."
     primitive = _PRIMITIVE_MISMATCH.match(str(error["msg"]))
     if primitive:

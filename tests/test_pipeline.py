@@ -391,6 +391,9 @@ def test_a_blinatumomab_order_with_a_code_outside_its_binding_or_no_id_is_a_400(
     ("intent", " order", "is not a valid FHIR code: no space at either end, none doubled"),
     ("id", "order 1", "is not a valid FHIR id: letters, digits, '-' and '.' only"),
     ("dosageInstruction[0].text", "", "is an empty string: FHIR leaves an element out rather than empty"),
+    # Not empty: FHIR's string pattern fails whitespace other than space, tab and line breaks alone too.
+    ("dosageInstruction[0].text", "\u00a0",
+     "holds no text, only whitespace such as a no-break space: FHIR leaves an element out rather than blank"),
     ("dosageInstruction[0].sequence", 2**31, "is invalid: Input should be less than or equal to 2147483647"),
 ])
 def test_a_blinatumomab_order_with_a_wrong_element_is_a_400_saying_so_in_plain_words(
