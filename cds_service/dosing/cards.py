@@ -19,7 +19,7 @@ from typing import AbstractSet, Any, Callable
 from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, card_shell, render_card
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size, needs_bsa_only
-from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe
+from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe, stretches_of
 from cds_service.dosing.cycle_end import CycleEnd, PastCycle
 from cds_service.dosing.expected import (BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_DAYS, STEP_PER_M2, WEIGHT_BOUNDARY_KG,
                                         Expected, above_ceiling, dosed_by_bsa, is_step_day)
@@ -95,20 +95,8 @@ def _below_in_any_cycle(checks: OrderDoseChecks, schedule: str | None, facts: Cl
         return below
     _, as_first = checks.findings(schedule, 1)
     days = {day for f in as_first if f.kind == BELOW for day in range(f.first_day, f.last_day + 1)}
-    return [replace(f, first_day=run.start, last_day=run.stop - 1) for f in below for run in _runs(f, days)]
-
-
-def _runs(finding: Finding, days: set[int]) -> list[range]:
-    """The runs of consecutive days of `finding` that are in `days`."""
-    runs: list[range] = []
-    for day in range(finding.first_day, finding.last_day + 1):
-        if day not in days:
-            continue
-        if runs and runs[-1].stop == day:
-            runs[-1] = range(runs[-1].start, day + 1)
-        else:
-            runs.append(range(day, day + 1))
-    return runs
+    return [replace(f, first_day=run.start, last_day=run.stop - 1) for f in below
+            for run in stretches_of(day for day in range(f.first_day, f.last_day + 1) if day in days)]
 
 
 def _unreadable_card(order: dict[str, Any], unread: list[DoseLine], source_label: str) -> dict[str, Any]:

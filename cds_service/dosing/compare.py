@@ -128,10 +128,13 @@ def _alone(line: DoseLine, days: range, together: Sequence[Together]) -> list[ra
     within = together[bisect_left(together, days.start, key=lambda t: t.first_day):
                       bisect_right(together, days.stop - 1, key=lambda t: t.first_day)]
     shared = {day for t in within if line.index in t.readable for day in t.days()}
+    return stretches_of(day for day in days if day not in shared)
+
+
+def stretches_of(days: Iterable[int]) -> list[range]:
+    """`days`, in increasing order, as stretches of consecutive days."""
     stretches: list[range] = []
     for day in days:
-        if day in shared:
-            continue
         if stretches and stretches[-1].stop == day:
             stretches[-1] = range(stretches[-1].start, day + 1)
         else:
