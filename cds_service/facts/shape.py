@@ -160,15 +160,15 @@ def compile_schema(schema: Schema, memo: dict[int, Check] | None = None) -> Chec
 _ABSENT = object()  # not an element of the object: `value.get(key)` would say None, a JSON null
 
 
-def _required(schema: dict[str, Any]) -> tuple[str, ...]:
-    """The elements an object must have: its required codes (a resource's status)."""
-    return tuple(key for key, sub in schema.items() if isinstance(sub, _Codes))
+def _required(schema: dict[str, Any]) -> str | None:
+    """The element an object must have: its required code (a resource's status, the only one), if any."""
+    return next((key for key, sub in schema.items() if isinstance(sub, _Codes)), None)
 
 
-def _with_required(check: Check, required: tuple[str, ...]) -> Check:
-    """`check`, and each of `required` present (not null: JSON null is no status either)."""
+def _with_required(check: Check, required: str) -> Check:
+    """`check`, and `required` present (not null: JSON null is no status either)."""
     def with_required(value: Any) -> bool:
-        return check(value) and all(value.get(key) is not None for key in required)
+        return check(value) and value.get(required) is not None
 
     return with_required
 
@@ -377,9 +377,9 @@ def _first_problem(schema: Schema, value: Any, path: str, nulls_absent: bool) ->
     else:
         found = (_first_problem(schema[key], entry, f"{path}.{key}" if path else key, nulls_absent)
                  for key, entry in value.items() if key in schema)
-        missing = next((key for key in _required(schema) if value.get(key) is None), None)
-        if missing is not None and not nulls_absent:
-            found = chain(found, [(f"{path}.{missing}" if path else missing, "is missing")])
+        required = _required(schema)
+        if required is not None and value.get(required) is None and not nulls_absent:
+            found = chain(found, [(f"{path}.{required}" if path else required, "is missing")])
     return next((said for said in found if said[1]), ("", ""))
 
 
