@@ -126,7 +126,8 @@ def test_the_latest_cd19_result_without_its_status_leaves_cd19_unknown(client: L
     request = observation_without_status("florida-blue-cd19-negative-relapse", "cd19-relapse")
     decision = decision_card(post(client, request))["extension"]["coverage-decision"]
     assert decision["decision"] == "information-needed"
-    cd19 = next(c for c in decision["criteria"] if c["status"] == "unknown" and "Observation/cd19-relapse" in c["evidence"])
+    cd19 = next(c for c in decision["criteria"]
+                if c["status"] == "unknown" and "Observation/cd19-relapse" in c["evidence"])
     assert "Observation/cd19-relapse (a CD19 result) could not be read: status is missing" in cd19["note"]
 
 

@@ -114,8 +114,9 @@ POLICY_MISTAKES: list[tuple[Callable[[dict[str, Any]], Any], str]] = [
     (lambda raw: raw.update(url="mcgs.bcbsfl.com"), r"^url: must match .*, got 'mcgs.bcbsfl.com' \(the policy's page"),
     (lambda raw: raw.update(payer_label="Example Health Plan of the Greater Metropolitan Area"),
      r"^payer_label: does not satisfy the schema's maxLength 40, .*\(at most 40 characters: each card summary"),
-    (lambda raw: raw.update(version="v" * 101), r"^version: does not satisfy the schema's maxLength 100, .*\(at most 100 "
-     r"characters: the audit trail's column holds no more\)$"),
+    (lambda raw: raw.update(version="v" * 101),
+     r"^version: does not satisfy the schema's maxLength 100, .*\(at most 100 characters: the audit trail's column "
+     r"holds no more\)$"),
     (lambda raw: raw["indications"][0].update(id="i" * 201), r"^indications\[0\]\.id: does not satisfy the schema's "
      "maxLength 200"),
     (lambda raw: raw["indications"][0].update(renewal={"from_cycle": 6, "cycles_per_renewal": 0, "weeks": 24}),

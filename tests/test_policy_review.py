@@ -220,7 +220,8 @@ def test_a_criterion_read_on_after_requires_starts_lowercase_unless_an_abbreviat
     assert mid_sentence("In first or second complete remission") == "in first or second complete remission"
     assert mid_sentence("At most 4 cycles") == "at most 4 cycles"
     for kept in ("Ph+ with or without a TKI", "CD19+ disease", "B-cell precursor ALL", "ALL in remission",
-                 "MRD positive", "Ph- as a single agent", "Ph status", "Hb 9 g/dL", "TKI failure", "BSA 0.93 m² by Mosteller", ""):
+                 "MRD positive", "Ph- as a single agent", "Ph status", "Hb 9 g/dL", "TKI failure",
+                 "BSA 0.93 m² by Mosteller", ""):
         assert mid_sentence(kept) == kept
 
 
