@@ -71,10 +71,16 @@ class AuditStore:
 
     # --- the request path's reads and writes (audit_queries.py), each bounded by REQUEST_WAIT_SECONDS ----------
 
-    def use_jti(self, jti: str, expires_at: datetime) -> bool:
-        """Remember `jti` until `expires_at`; False if it was already used. Raises when the database cannot say."""
+    def use_jti(self, jti: str, expires_at: datetime, attempt: str | None = None) -> bool:
+        """Remember `jti` until `expires_at`, stored by the request `attempt` (a random id); False if it was already
+        used. Raises when the database cannot say."""
         with deadline(REQUEST_WAIT_SECONDS):
-            return self._queries.use_jti(jti, expires_at)
+            return self._queries.use_jti(jti, expires_at, attempt)
+
+    def release_jti(self, jti: str, attempt: str, expires_at: datetime) -> None:
+        """Forget `jti` if the request `attempt` stored it: that call was refused with 503 after its replay check
+        (feedback not stored), and a jti is used by a call accepted with it. Written by the writer, as records are."""
+        self._writer.release_jti(jti, attempt, expires_at)
 
     def prior_approval(self, patient_id: str, client_iss: str | None, tenant: str | None, policy_id: str,
                        exclude_order_ids: tuple[str, ...], before: date) -> tuple[PriorApproval, ...]:

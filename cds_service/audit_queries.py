@@ -114,18 +114,33 @@ class AuditQueries:
 
     # --- used JWT ids ------------------------------------------------------------------------------------------
 
-    def use_jti(self, jti: str, expires_at: datetime) -> bool:
-        """Remember `jti` until `expires_at`; False if it was already used (by any worker on this database). Raises
-        when the database cannot say (DatabaseUnavailable, OperationalError): the caller answers 503."""
+    def use_jti(self, jti: str, expires_at: datetime, attempt: str | None = None) -> bool:
+        """Remember `jti` until `expires_at`, as stored by the request `attempt` (a random id, made here if none is
+        given); False if it was already used (by any worker on this database). Raises when the database cannot say
+        (DatabaseUnavailable, OperationalError): the caller answers 503."""
         self._writer.require_schema()
         self._purge_expired_jtis()
-        attempt, inserted = secrets.token_hex(16), False
+        attempt = attempt or secrets.token_hex(16)
+        try:
+            return self._store_jti(jti, expires_at, attempt)
+        except IntegrityError:
+            # Used, unless a call this worker refused with 503 stored it and its release is not written yet (the
+            # writer's next round, later through an outage): the retry, refused as a replay then, releases that row
+            # itself. A retry reaching another worker first still is (docs/audit.md §Timeouts).
+            refused = self._writer.release_pending(jti)
+            return refused is not None and self._store_jti(jti, expires_at, attempt, refused)
+
+    def _store_jti(self, jti: str, expires_at: datetime, attempt: str, refused: str | None = None) -> bool:
+        """Store `jti`'s row for `attempt`, in place of the row the refused call `refused` stored, if named (False
+        when that row is gone: another request's took its place, a retry accepted already)."""
+        inserted = False
         try:
             with write_transaction(self.engine) as connection:
+                if refused is not None and not connection.execute(
+                        delete(UsedJti).where(UsedJti.jti == jti, UsedJti.attempt == refused)).rowcount:
+                    return False
                 connection.execute(insert(UsedJti).values(jti=jti, expires_at=naive_utc(expires_at), attempt=attempt))
                 inserted = True
-        except IntegrityError:
-            return False
         except Exception:
             if inserted:
                 # The COMMIT went unanswered (the request's deadline, a connection cut): the row may be stored, yet the

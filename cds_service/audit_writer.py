@@ -310,12 +310,18 @@ class AuditWriter:
             self._releases.append((jti, attempt, naive_utc(expires_at)))
             self._released[0] += 1
 
+    def release_pending(self, jti: str) -> str | None:
+        """The attempt whose release of `jti` is asked for and not written yet, if any (audit_queries.use_jti: the
+        retry of the refused call, come first, does it itself)."""
+        with self._lock:
+            return next((attempt for queued, attempt, _ in self._releases if queued == jti), None)
+
     def _release_jtis(self) -> bool:
         """The releases asked for, in one transaction; False when the database is unavailable (they wait). One whose
-        refused call's transaction is still open waits for the next round, until its token has expired."""
+        refused call's transaction is still open waits for the next round, until its token has expired. Each stays
+        queued until done, for release_pending."""
         with self._lock:
             releases = list(self._releases)
-            self._releases.clear()
         if not releases:
             return True
         self._attempting()
@@ -325,14 +331,14 @@ class AuditWriter:
                 under_way = [release for release in releases if not _release(connection, *release)]
         except Exception as exc:
             if is_unavailable(exc):
-                with self._lock:
-                    self._releases.extendleft(reversed(releases))
                 self._failed(f"releasing {len(releases)} JWT ids of calls refused", exc)
                 return False
             log.error("%d JWT ids of calls refused stay used (%s): a retry with the same token is refused as a "
                       "replay", len(releases), error_summary(exc) if isinstance(exc, SQLAlchemyError) else "error")
         waiting = [release for release in under_way if release[2] > now]  # an expired token is refused anyway
         with self._lock:
+            for _ in releases:
+                self._releases.popleft()
             self._releases.extendleft(reversed(waiting))
         self._answered()
         with self._progress:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import secrets
 import time
 from datetime import datetime, timezone
 from typing import Any, Mapping, NamedTuple, Protocol
@@ -28,12 +29,22 @@ LEEWAY_SECONDS = 30
 TENANT_MAX_LENGTH = 200  # the audit trail's column (db_models.Invocation.tenant)
 
 
+class StoredJti(NamedTuple):
+    """A token's id as the replay store keeps it (`key`, until `expires_at`), stored by the request `attempt`: a call
+    refused with 503 after it was stored releases it (routes.observe), so that the client's retry is answered."""
+
+    key: str
+    expires_at: datetime
+    attempt: str
+
+
 class Caller(NamedTuple):
     """Who called, as the verified JWT says: the client's issuer and, for a multi-site EHR, the tenant (a patient
-    id means one patient only within both)."""
+    id means one patient only within both); the token's id stored for the call, once its replay check passed."""
 
     iss: str
     tenant: str | None
+    jti: StoredJti | None = None
 
 
 class CallerRefused(Unauthorized):
@@ -55,7 +66,7 @@ class ReplayUnchecked(Exception):
 
 
 class JtiStore(Protocol):
-    def use_jti(self, jti: str, expires_at: datetime) -> bool: ...
+    def use_jti(self, jti: str, expires_at: datetime, attempt: str) -> bool: ...
 
 
 
@@ -119,12 +130,12 @@ class JwtVerifier:
             _check_lifetime(claims, self.config.max_token_lifetime_seconds)
             _check_issued_at(claims, self.config.max_token_lifetime_seconds)
             _check_tenant(claims, client)
-            self._check_replay(claims)
+            stored = self._check_replay(claims)
         except Unauthorized as exc:
             raise CallerRefused(exc.reason, caller) from None
         except Exception as exc:  # the jti store failed: still known is who sent the token, for the audit trail
             raise ReplayUnchecked(caller, exc) from exc
-        return caller
+        return caller._replace(jti=stored)
 
     def _client(self, iss: str) -> ClientConfig:
         client = self.config.client(iss)
@@ -140,7 +151,7 @@ class JwtVerifier:
             return found
         return self._caches[client.iss].key(kid)
 
-    def _check_replay(self, claims: Mapping[str, Any]) -> None:
+    def _check_replay(self, claims: Mapping[str, Any]) -> StoredJti:
         jti = claims["jti"]
         if not isinstance(jti, str) or not jti:
             raise Unauthorized("jti is not a non-empty string")
@@ -150,8 +161,10 @@ class JwtVerifier:
         expires_at = datetime.fromtimestamp(math.ceil(claims["exp"]) + LEEWAY_SECONDS, tz=timezone.utc)
         # Scoped by issuer, hashed so any client-chosen jti fits the column.
         key = hashlib.sha256(f"{claims['iss']}|{jti}".encode("utf-8", "surrogatepass")).hexdigest()
-        if not self.jti_store.use_jti(key, expires_at):
+        stored = StoredJti(key, expires_at, secrets.token_hex(16))  # the attempt: a random id of this request
+        if not self.jti_store.use_jti(*stored):
             raise Unauthorized(f"jti reused by {claims['iss']}")
+        return stored
 
 
 def _decode(token: str, alg: str, key: jwt.PyJWK, client: ClientConfig, audience: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from cds_service.audit import AuditStore
 from cds_service.audit_answer import record_answer
 from cds_service.audit_health import LIVENESS_PING_SECONDS, PING_SECONDS
 from cds_service.audit_rows import InvocationRecord
-from cds_service.auth import CallerRefused, JwtVerifier, ReplayUnchecked
+from cds_service.auth import CallerRefused, JwtVerifier, ReplayUnchecked, StoredJti
 from cds_service.config import Settings
 from cds_service.db import READ_ONLY
 from cds_service.discovery import Plan, discovery_document
@@ -157,16 +157,16 @@ def authenticate(shared: Services) -> None:
     except CallerRefused as refused:
         # Signed by a configured client, refused by a later check: its audit record names that client, so the
         # rejected calls show who keeps failing. A token whose signature did not hold names nobody there.
-        g.client_iss, g.tenant = refused.caller
+        g.client_iss, g.tenant = refused.caller.iss, refused.caller.tenant
         raise
     except ReplayUnchecked as unchecked:
         # A client's valid token the database could not check (a 503): its record names the client and, the
         # caller being known, the call's ids from the body, as a 4xx's record does.
-        g.client_iss, g.tenant = unchecked.caller
+        g.client_iss, g.tenant = unchecked.caller.iss, unchecked.caller.tenant
         _read_ids_for_audit()
         raise unchecked.error from None
     if caller is not None:
-        g.client_iss, g.tenant = caller
+        g.client_iss, g.tenant, g.jti = caller
 
 
 def _read_ids_for_audit() -> None:
@@ -199,6 +199,11 @@ def observe(shared: Services, response: Response) -> Response:
     status = response.status_code
     if incoming.method != "OPTIONS":  # a CORS preflight, answered by flask-cors: no call, though on a call's route
         shared.metrics.observe_request(_route(incoming), status, seconds)
+    if status == 503 and call.get("jti"):
+        # Refused after its token's jti was stored (feedback, with the database gone meanwhile): a jti is used by a
+        # call accepted with it, so the client's retry with the token is answered, and a third call is a replay.
+        jti: StoredJti = call["jti"]
+        shared.store.release_jti(jti.key, jti.attempt, jti.expires_at)
     request_id = _request_id(incoming.environ.get("HTTP_X_REQUEST_ID"))
     response.headers[REQUEST_ID_HEADER] = request_id
     # Cards, OperationOutcomes and the audit's health name a patient's care: no proxy or browser cache keeps them.

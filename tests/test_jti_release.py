@@ -1,7 +1,9 @@
 """A call refused with 503 does not use its JWT (service-contract.md §Security: a jti is used by a call accepted with
 it). When the COMMIT of a token's jti went unanswered (the request's deadline, a connection cut), the row could be
 stored though the call was refused, and the client's retry with the same token was refused as a replay. The request
-that stored it releases its own row (audit_queries.use_jti, through the writer); a row another request stored stays."""
+that stored it releases its own row (audit_queries.use_jti, through the writer); a row another request stored stays.
+So does a feedback call refused with 503 after its jti was stored (routes.observe), and a retry reaching the worker
+before its writer wrote the release releases the row itself (audit_queries.use_jti)."""
 from __future__ import annotations
 
 import json
@@ -23,7 +25,8 @@ from cds_service.db import alembic_config, create_db_engine, migrate, write_tran
 from cds_service.db_models import UsedJti
 from tests.db_outage import Outage, outage  # noqa: F401  (fixture)
 from tests.test_audit import invocation
-from tests.test_auth import JwksServer, auth_config, call, claims, ec_token, jwks_server  # noqa: F401  (fixture)
+from tests.test_auth import (BASE, SERVICE, JwksServer, auth_config, call, claims, ec_token,  # noqa: F401
+                             jwks_server)
 from tests.test_db import database_url  # noqa: F401  (fixture)
 from tests.test_outages import served
 
@@ -97,6 +100,64 @@ def test_the_retry_of_a_signed_call_refused_at_its_jtis_commit_is_answered(
         assert store.flush(20)
         assert call(client, token).status_code == 200
         assert call(client, token).status_code == 401
+
+
+def test_the_retry_of_feedback_refused_with_503_after_its_jti_was_stored_is_answered(
+        outage: Outage, tmp_path: Path, jwks_server: JwksServer, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The token held and its jti was stored, then the database went away before the feedback was: 503. The retry
+    with the same token was refused as a replay (401), and the feedback never stored; now it is stored, once."""
+    config_file = tmp_path / "auth.json"
+    config_file.write_text(json.dumps(auth_config(jwks_server.url)))
+    settings = Settings.from_env({"CDS_AUTH_CONFIG": str(config_file), "CDS_DATABASE_URL": outage.url})
+    feedback = SERVICE + "/feedback"
+    token = ec_token(claims(aud=BASE + feedback))
+
+    def post_feedback() -> Any:
+        return client.post(feedback, json={"feedback": [{"card": "c1", "outcome": "accepted"}]},
+                           headers={"Authorization": f"Bearer {token}"})
+
+    try:
+        with served(settings) as (app, client):
+            store: AuditStore = app.extensions["cds_service"].store
+            use_jti = store.use_jti
+
+            def stored_then_down(*args: Any) -> bool:
+                used = use_jti(*args)
+                outage.down()
+                return used
+
+            monkeypatch.setattr(store, "use_jti", stored_then_down)
+            assert post_feedback().status_code == 503
+            monkeypatch.setattr(store, "use_jti", use_jti)
+            outage.up()
+            assert store.flush(20)
+            assert post_feedback().status_code == 200
+            assert post_feedback().status_code == 401
+            with store.engine.connect() as connection:
+                assert connection.execute(text("SELECT count(*) FROM feedback")).scalar() == 1
+    finally:
+        outage.up()
+
+
+def test_a_retry_before_the_release_is_written_releases_the_row_itself(database_url: str) -> None:
+    """The release waits for the writer's next round (longer through an outage): a retry reaching this worker first
+    was refused as a replay. It deletes the refused call's row and stores its own; a third call is a replay, and the
+    writer's release, done later, deletes nothing. A release asked for another attempt's row opens nothing."""
+    store = AuditStore(database_url)
+    migrate(store.engine)  # no writer runs yet: the releases stay queued
+    try:
+        assert store.use_jti("retried", EXPIRES, "a" * 32) is True
+        store.release_jti("retried", "a" * 32, EXPIRES)
+        assert store.use_jti("taken", EXPIRES, "b" * 32) is True
+        store.release_jti("taken", "a" * 32, EXPIRES)
+        assert store.use_jti("retried", EXPIRES) is True
+        assert store.use_jti("retried", EXPIRES) is False
+        assert store.use_jti("taken", EXPIRES) is False
+        store.start()
+        assert store.flush(20)
+        assert store.use_jti("retried", EXPIRES) is False
+    finally:
+        store.close()
 
 
 def test_migration_0012_keeps_the_used_ids_stored_before_and_downgrades(database_url: str) -> None:
