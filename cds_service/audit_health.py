@@ -4,6 +4,7 @@ database that stops waiting at its deadline."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -61,7 +62,8 @@ class OutageLog:
     """What the writer logs while the database fails it: the first failure at ERROR, then at most one WARNING every
     OUTAGE_REPORT_SECONDS with how many attempts failed since the last, and an INFO when it answers again. Each
     attempt is logged at DEBUG. A WARNING for every retry (every 5 s, in every worker) buried the log and said no more
-    than the first. Each line says what failed, by the classes and codes of error_summary (no message, no secret)."""
+    than the first. Each line says what failed, by the classes and codes of error_summary (no message, no secret), and
+    the process whose memory holds the records: each gunicorn worker queues its own."""
 
     def __init__(self) -> None:
         self._began: float | None = None  # the first failure since the database last answered
@@ -72,7 +74,7 @@ class OutageLog:
     def failed(self, operation: str, exc: Exception, backlog: int) -> None:
         """An attempt at `operation` ("writing 12 audit records") failed with `exc`; `backlog` records wait."""
         now = time.monotonic()
-        what = f"{operation} failed ({error_summary(exc)}); {backlog} records wait"
+        what = f"{operation} failed ({error_summary(exc)}); {backlog} records wait in the memory of pid {os.getpid()}"
         self._attempts += 1
         log.debug("audit database attempt %d: %s", self._attempts, what)
         # A fault that is not an outage (a migration this code cannot run?) is kept trying too, with its traceback.
@@ -80,7 +82,7 @@ class OutageLog:
         trace = without_message(exc) if kind == "fault" else None  # a statement's parameters are the record's
         if self._began is None:
             self._began, self._reported_at, self._unreported = now, now, 0
-            log.error("audit database %s: %s in memory, retried until it answers", kind, what, exc_info=trace)
+            log.error("audit database %s: %s, retried until it answers", kind, what, exc_info=trace)
             return
         self._unreported += 1
         if now - self._reported_at >= OUTAGE_REPORT_SECONDS:
@@ -92,8 +94,8 @@ class OutageLog:
         """The database took a write (or the migration): said once, if it had failed."""
         if self._began is None:
             return
-        log.info("audit database answers again after %.1f s and %d failed attempts", time.monotonic() - self._began,
-                 self._attempts)
+        log.info("audit database answers again after %.1f s and %d failed attempts of pid %d",
+                 time.monotonic() - self._began, self._attempts, os.getpid())
         self._began, self._attempts = None, 0
 
 
@@ -140,7 +142,7 @@ class PingLog:
     """What the log is told of the health checks' pings, with the database's URL (its password hidden), which
     /healthz and /readyz do not say: the first failure, and a cause that changes, at WARNING; the same cause again at
     most once every OUTAGE_REPORT_SECONDS, with how many pings failed since; an INFO when the database answers
-    again."""
+    again. Each names the process that asked: every gunicorn worker pings, and logs, on its own."""
 
     def __init__(self, where: str) -> None:
         self._where = where
@@ -153,12 +155,12 @@ class PingLog:
         now = time.monotonic()
         if cause is None:
             if self._cause is not None:
-                log.info("audit database %s answers the health checks again", self._where)
+                log.info("audit database %s answers the health checks of pid %d again", self._where, os.getpid())
             self._cause = None
             return
         if cause != self._cause or now - self._reported_at >= OUTAGE_REPORT_SECONDS:
             again = f" ({self._unreported} more pings failed)" if cause == self._cause and self._unreported else ""
-            log.warning("audit database %s not ready: %s%s", self._where, cause, again)
+            log.warning("audit database %s not ready for pid %d: %s%s", self._where, os.getpid(), cause, again)
             self._cause, self._reported_at, self._unreported = cause, now, 0
             return
         self._unreported += 1

@@ -161,7 +161,8 @@ class AuditWriter:
         if was_running and thread is not None:
             backlog = self._backlog()
             if backlog:
-                log.info("writing %d queued audit records before stopping (at most %.1f s)", backlog, wait)
+                log.info("writing %d queued audit records of pid %d before stopping (at most %.1f s)", backlog,
+                         os.getpid(), wait)
             self._wake.set()
             thread.join(wait)
             if thread.is_alive():
@@ -169,11 +170,11 @@ class AuditWriter:
                     unwritten = self._pending.all()
                     self._lost["unwritten"] += len(unwritten)
                     releases = len(self._releases)
-                log.error("audit writer did not finish within %.1f s: %d records unwritten, lost: %s",
-                          wait, len(unwritten), _ids(unwritten))
+                log.error("audit writer of pid %d did not finish within %.1f s: %d records unwritten, lost: %s",
+                          os.getpid(), wait, len(unwritten), _ids(unwritten))
                 if releases:
-                    log.error("%d JWT ids of calls refused not released: a retry with the same token is refused as "
-                              "a replay", releases)
+                    log.error("%d JWT ids of calls refused not released by pid %d: a retry with the same token is "
+                              "refused as a replay", releases, os.getpid())
                 self._publish()  # counted in /metrics after the worker is gone: its writer, stuck, publishes no more
         atexit.unregister(self.close)
         if thread is None or not thread.is_alive():  # else the writer still holds a connection: the exit closes it
@@ -250,7 +251,7 @@ class AuditWriter:
             self._lose(records, "queue-full", f"audit queue full at {self._max_queued} records")
 
     def _lose(self, records: list[InvocationRecord], reason: str, why: str) -> None:
-        log.error("audit records lost (%s): %d records, %s", why, len(records), _ids(records))
+        log.error("audit records lost in pid %d (%s): %d records, %s", os.getpid(), why, len(records), _ids(records))
         with self._lock:
             self._lost[reason] += len(records)
 
@@ -304,8 +305,8 @@ class AuditWriter:
         replay."""
         with self._lock:
             if len(self._releases) >= MAX_QUEUED:  # bounded as the records are
-                log.error("a JWT id of a call refused stays used (%d releases wait already): a retry with the same "
-                          "token is refused as a replay", MAX_QUEUED)
+                log.error("a JWT id of a call refused stays used (%d releases wait already in pid %d): a retry with "
+                          "the same token is refused as a replay", MAX_QUEUED, os.getpid())
                 return
             self._releases.append((jti, attempt, naive_utc(expires_at)))
             self._released[0] += 1

@@ -5,6 +5,7 @@ other than the test's own for their password (.ci/run's pg_hba.conf); nothing li
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import socket
 import threading
@@ -108,7 +109,7 @@ def test_a_wrong_password_at_start_is_logged_as_such_and_readiness_is_refused(
         [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
         assert line == (f"audit database unavailable: creating or migrating the audit schema of {where} at start "
                         f"failed (OperationalError / OperationalError while connecting: {REFUSED}); 0 records wait in "
-                        "memory, retried until it answers")
+                        f"the memory of pid {os.getpid()}, retried until it answers")
         with serving(app) as client, caplog.at_level(logging.INFO, logger="cds_service"):
             assert client.get("/healthz").status_code == 200
             ready = client.get("/readyz")
@@ -119,7 +120,8 @@ def test_a_wrong_password_at_start_is_logged_as_such_and_readiness_is_refused(
         assert ready.get_json()["audit"]["last_error"] == "unavailable"
         assert make_url(role).username not in ready.get_data(as_text=True)
         [ping] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "not ready" in r.msg]
-        assert ping == f"audit database {where} not ready: OperationalError / OperationalError while connecting: " \
+        assert ping == f"audit database {where} not ready for pid {os.getpid()}: OperationalError / OperationalError " \
+            "while connecting: " \
             + REFUSED
     finally:
         close_app(app)

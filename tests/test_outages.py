@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -121,7 +122,8 @@ def test_a_full_queue_loses_its_oldest_records_and_says_so(outage: Outage, caplo
         outage.down()
         for index in range(8):
             store.record_invocation(invocation(f"hi-{index}"))
-        assert "audit queue full" in caplog.text and "hookInstance hi-0" in caplog.text
+        assert f"audit records lost in pid {os.getpid()} (audit queue full at 5 records)" in caplog.text
+        assert "hookInstance hi-0" in caplog.text
         assert store.status().lost == {"queue-full": 3}
         outage.up()
         assert store.flush(timeout=15)
@@ -166,11 +168,12 @@ def test_an_outage_is_logged_once_with_what_failed_and_once_when_it_ends(started
     assert started.flush(timeout=15)
     [first] = _writer_lines(caplog, logging.ERROR)
     assert first.startswith("audit database unavailable: writing 1 audit records failed (OperationalError / ")
+    assert first.endswith(f"; 1 records wait in the memory of pid {os.getpid()}, retried until it answers")
     assert re.search(r"\((SQLITE_BUSY|SQLSTATE \w+)\)|while connecting", first), first
     assert _writer_lines(caplog, logging.WARNING) == []
     [recovered] = _writer_lines(caplog, logging.INFO)
-    attempts = int(re.fullmatch(r"audit database answers again after [\d.]+ s and (\d+) failed attempts",
-                                recovered).group(1))
+    attempts = int(re.fullmatch(rf"audit database answers again after [\d.]+ s and (\d+) failed attempts of pid "
+                                rf"{os.getpid()}", recovered).group(1))
     assert attempts >= 3
 
 
@@ -185,7 +188,8 @@ def test_a_long_outage_is_reported_with_the_attempts_failed_since_the_last_repor
     assert len(_writer_lines(caplog, logging.ERROR)) == 1
     for line in _writer_lines(caplog, logging.WARNING):
         assert re.fullmatch(r"audit database still unavailable after \d+ s: 1 more attempts failed, the last writing "
-                            r"1 audit records failed \(OperationalError / .*\); 1 records wait", line), line
+                            rf"1 audit records failed \(OperationalError / .*\); 1 records wait in the memory of pid {os.getpid()}",
+                            line), line
 
 
 def test_the_health_checks_pings_are_logged_once_per_cause_and_when_they_answer_again(
@@ -199,12 +203,13 @@ def test_the_health_checks_pings_are_logged_once_per_cause_and_when_they_answer_
     monkeypatch.setattr(audit_health, "OUTAGE_REPORT_SECONDS", 0.0)  # every ping is past the minute
     for _ in range(2):
         pings.seen("refused")
+    where, pid = "postgresql+psycopg://cds:***@db/cds", os.getpid()
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
-        ("WARNING", "audit database postgresql+psycopg://cds:***@db/cds not ready: refused"),
-        ("WARNING", f"audit database postgresql+psycopg://cds:***@db/cds not ready: {audit_health.NO_ANSWER}"),
-        ("INFO", "audit database postgresql+psycopg://cds:***@db/cds answers the health checks again"),
-        ("WARNING", "audit database postgresql+psycopg://cds:***@db/cds not ready: refused"),
-        ("WARNING", "audit database postgresql+psycopg://cds:***@db/cds not ready: refused")]
+        ("WARNING", f"audit database {where} not ready for pid {pid}: refused"),
+        ("WARNING", f"audit database {where} not ready for pid {pid}: {audit_health.NO_ANSWER}"),
+        ("INFO", f"audit database {where} answers the health checks of pid {pid} again"),
+        ("WARNING", f"audit database {where} not ready for pid {pid}: refused"),
+        ("WARNING", f"audit database {where} not ready for pid {pid}: refused")]
 
 
 def test_a_cause_that_lasts_is_logged_again_with_the_pings_failed_since(
@@ -215,9 +220,9 @@ def test_a_cause_that_lasts_is_logged_again_with_the_pings_failed_since(
         pings.seen("locked")
     monkeypatch.setattr(audit_health, "OUTAGE_REPORT_SECONDS", 0.0)
     pings.seen("locked")
-    assert [r.getMessage() for r in caplog.records] == ["audit database sqlite:///audit.db not ready: locked",
-                                                        "audit database sqlite:///audit.db not ready: locked (2 more "
-                                                        "pings failed)"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"audit database sqlite:///audit.db not ready for pid {os.getpid()}: locked",
+        f"audit database sqlite:///audit.db not ready for pid {os.getpid()}: locked (2 more pings failed)"]
 
 
 def test_closing_during_an_outage_is_bounded_and_names_what_is_lost(started: AuditStore, outage: Outage,
@@ -240,7 +245,8 @@ def test_records_lost_without_a_hook_instance_are_counted_not_listed_as_blanks(
     for hook_instance in ("", "known-one", "", ""):
         started.record_invocation(invocation(hook_instance))
     started.close(timeout=0.5)
-    assert "4 records unwritten, lost: hookInstance known-one; 3 without a hookInstance" in caplog.text
+    assert f"audit writer of pid {os.getpid()} did not finish within 0.5 s: 4 records unwritten, lost: hookInstance " \
+        "known-one; 3 without a hookInstance" in caplog.text
 
 
 def test_audit_database_outage_is_a_503_for_feedback(outage: Outage) -> None:
@@ -360,4 +366,4 @@ def test_not_ready_while_the_database_is_frozen(proxy: PostgresProxy, caplog: py
     lines = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "cds_service.audit_health"]
     assert [message for _, message in lines if message.endswith(audit_health.NO_ANSWER)] == [lines[0][1]]
     assert lines[0][0] == "WARNING" and lines[-1][0] == "INFO"
-    assert lines[-1][1].endswith("answers the health checks again")
+    assert lines[-1][1].endswith(f"answers the health checks of pid {os.getpid()} again")

@@ -136,7 +136,7 @@ def test_an_unreachable_database_is_not_ready_yet_the_service_is_alive(app_losin
                                                                          [f"database unreachable: {cause}"])
         assert str(db_dir) not in response.get_data(as_text=True)
     [line] = [r.getMessage() for r in caplog.records if r.name == "cds_service.audit_health"]
-    assert line == f"audit database sqlite:///{db_dir / 'cds.db'} not ready: {cause}"
+    assert line == f"audit database sqlite:///{db_dir / 'cds.db'} not ready for pid {os.getpid()}: {cause}"
 
 
 def test_the_attestation_questionnaire_is_served(live_service: str) -> None:
