@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
-from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-from sqlalchemy.util import asbool
 
-from cds_service.db import UNENCODED_AT, driver_url, option_problem
+from cds_service.db import UNENCODED_AT, driver_url, option_problem, sqlite_file
 from cds_service.exceptions import path_expression
 from cds_service.file_schemas import file_validator, schema_problem
 from cds_service.urls import internal_host, normalized_url
@@ -166,8 +165,9 @@ def _database_url(env: Mapping[str, str]) -> str:
                           "records would be lost, and a JWT used at one worker accepted again at another; use a file "
                           "(the default, in CDS_DATA_DIR) or PostgreSQL")
     if url.get_backend_name() == "sqlite" and url.database:
-        _check_writable_folder(Path(url.database).resolve().parent, name)
-        _check_writable_files(Path(url.database).resolve(), name)
+        path = _sqlite_path(url, name)
+        _check_writable_folder(path.parent, name)
+        _check_writable_files(path, name)
     return raw
 
 
@@ -176,13 +176,34 @@ def _in_memory(url: URL) -> bool:
     (`file::memory:`, SQLAlchemy's own example, and `file:`, a temporary database of each connection's)."""
     if url.get_backend_name() != "sqlite":
         return False
-    database = url.database or ""
-    if database in ("", ":memory:") or url.query.get("mode") == "memory" or url.query.get("vfs") == "memdb":
-        return True
-    if not (asbool(url.query.get("uri", False)) and database.startswith("file:")):
-        return False
-    path = unquote(database.removeprefix("file:").split("?", 1)[0].split("#", 1)[0])
-    return path in ("", ":memory:")  # "file://host/path" is a file
+    return sqlite_file(url).in_memory or url.query.get("mode") == "memory" or url.query.get("vfs") == "memdb"
+
+
+# SQLite's URI parameters that leave the audit trail unwritable, or its workers unlocked: each would answer every
+# call while its audit records failed and were lost at the stop, or corrupt the file.
+_SQLITE_REFUSED = {
+    "immutable": "says the file never changes (immutable): every audit record would fail",
+    "nolock": "turns SQLite's locks off (nolock): the workers and the audit writer share the file through them",
+}
+_SQLITE_MODES = ("ro", "rw", "rwc", "memory")  # SQLite refuses to open a URI with any other
+
+
+def _sqlite_path(url: URL, name: str) -> Path:
+    """The file an SQLite URL names (db.sqlite_file: a `file:` URI's path, not the URI taken for a path), resolved;
+    a ConfigError for a URI that SQLite would not open, or that leaves the trail unwritable."""
+    named = sqlite_file(url)
+    if named.host not in ("", "localhost"):
+        raise ConfigError(f"{name}: an SQLite URI names a file of this machine: file:/path or file:///path, no host")
+    mode = named.option("mode")
+    if mode == "ro":
+        raise ConfigError(f"{name}: the SQLite URI opens the file read-only (mode=ro): every audit record would fail; "
+                          "remove mode=ro")
+    if mode is not None and mode not in _SQLITE_MODES:
+        raise ConfigError(f"{name}: SQLite knows no mode {mode!r} (its modes: {', '.join(_SQLITE_MODES)})")
+    for option, why in _SQLITE_REFUSED.items():
+        if (named.option(option) or "").lower() in ("1", "yes", "true", "on"):  # SQLite's words for true
+            raise ConfigError(f"{name}: the SQLite URI {why}; remove {option}")
+    return Path(named.path).resolve()
 
 
 def parse_database_url(raw: str, name: str) -> URL:
@@ -245,7 +266,7 @@ def _metrics_dir(raw: str | None, database_url: str) -> str | None:
         raise ConfigError(f"{METRICS_DIR_VARIABLE} {raw!r}: cannot write in it")
     database = make_url(database_url)
     if database.get_backend_name() == "sqlite" and database.database and not _in_memory(database) \
-            and Path(database.database).resolve().parent == folder.resolve():  # every *.db of it is read as metrics
+            and Path(sqlite_file(database).path).resolve().parent == folder.resolve():  # its *.db read as metrics
         raise ConfigError(f"{METRICS_DIR_VARIABLE} {raw!r} is the audit database's folder: give the metrics a folder "
                           "of their own")
     return raw

@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from functools import cache
 from typing import Any, Callable, Iterator
+from urllib.parse import parse_qsl, unquote
 
 from alembic import command
 from alembic.config import Config
@@ -35,6 +36,7 @@ from sqlalchemy import (JSON, Column, Connection, DateTime, Engine, Insert, Larg
 from sqlalchemy.engine import URL, Dialect, ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout  # no connection free in the pool within its timeout
+from sqlalchemy.util import asbool
 
 from cds_service import json_codec
 from cds_service.db_models import Base
@@ -160,9 +162,53 @@ def _postgres_engine(url: URL) -> Engine:
     return engine
 
 
+# The options of an SQLite URL that are the driver's (pysqlite's, as SQLAlchemy reads them); with uri=true the others
+# are SQLite's URI parameters (mode, immutable, nolock, vfs, cache...).
+_DRIVER_OPTIONS = frozenset({"uri", "timeout", "isolation_level", "detect_types", "check_same_thread",
+                             "cached_statements"})
+
+
+@dataclass(frozen=True)
+class SqliteFile:
+    """The database an SQLite URL names, as SQLite reads it: `path` ("" or ":memory:" for one in memory; relative to
+    the working directory unless absolute), and for a URI filename (`uri=true` and a database `file:...`,
+    https://www.sqlite.org/uri.html) the `host` its authority names ("" or "localhost": this machine) and SQLite's
+    parameters (`mode`, `immutable`, ...). A `file:` URI's path is percent-decoded, without its query or fragment:
+    taken for a plain path, it named a folder `file:` in the working directory."""
+
+    path: str
+    host: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+
+    def option(self, name: str) -> str | None:
+        return dict(self.options).get(name)
+
+    @property
+    def in_memory(self) -> bool:
+        """No file: `:memory:`, a temporary database (no path), or SQLite's in-memory mode or VFS."""
+        return self.path in ("", ":memory:") or self.option("mode") == "memory" or self.option("vfs") == "memdb"
+
+
+def sqlite_file(url: URL) -> SqliteFile:
+    """What the SQLite URL `url` names (SqliteFile)."""
+    database = url.database or ""
+    if not (asbool(url.query.get("uri", False)) and database.startswith("file:")):
+        return SqliteFile(database)
+    target, _, query = database.removeprefix("file:").split("#", 1)[0].partition("?")
+    options = [(key, value if isinstance(value, str) else value[-1]) for key, value in url.query.items()
+               if key not in _DRIVER_OPTIONS]
+    host = ""
+    if target.startswith("//"):  # file://host/path, file:///path
+        host, slash, target = target[2:].partition("/")
+        target = slash + target
+    return SqliteFile(unquote(target), host, tuple(options + parse_qsl(query)))
+
+
 def _sqlite_engine(url: URL) -> Engine:
-    if url.database and url.database != ":memory:":
-        _create_private(Path(url.database))
+    named = sqlite_file(url)
+    # SQLite's mode=rw opens a file that exists, and creates none: nor does the service (a volume not mounted yet).
+    if not named.in_memory and named.option("mode") != "rw":
+        _create_private(Path(named.path))
     engine = create_engine(url, json_serializer=_json_text, hide_parameters=True)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
