@@ -22,7 +22,7 @@ from cds_service.audit_queries import NO_PLAN, DecisionRow, InvocationDetail, Re
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.config import (ConfigError, check_not_blank, check_not_misspelt, default_database_url,
                                 parse_database_url)
-from cds_service.db import error_summary, printable_url, schema_revision
+from cds_service.db import error_summary, printable_url, schema_revision, sqlite_file
 from cds_service.evaluation import OrderOutcome
 from cds_service.hook_request import ORDER_SIGN
 from cds_service.printable import json_value, printable, quoted_id
@@ -257,7 +257,7 @@ def _open_store(args: argparse.Namespace) -> AuditStore | None:
         print(exc, file=sys.stderr)
         return None
     where = printable_url(parsed)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and not os.path.exists(parsed.database):
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not os.path.exists(sqlite_file(parsed).path):
         print(f"No audit database at {where}{_default_hint(args)}", file=sys.stderr)
         return None
     store = AuditStore(parsed.render_as_string(hide_password=False))

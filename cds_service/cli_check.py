@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.card_text import cards_dir
 from cds_service.config import AuthConfig, ConfigError, Settings
-from cds_service.db import create_db_engine, error_summary, printable_url, schema_revision
+from cds_service.db import create_db_engine, error_summary, printable_url, schema_revision, sqlite_file
 from cds_service.facts.coverage import routed_policy_ids
 from cds_service.jwks import inline_key_sets
 from cds_service.policies import load_policy, policy_ids
@@ -100,8 +100,8 @@ def _database_state(database_url: str) -> tuple[bool, str]:
     where the schema stands (the service creates or migrates it), or why it cannot (db.error_summary: classes and
     the cause, never the driver's message, which names the server and the user, nor the password)."""
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
-            and not os.path.exists(url.database):  # connecting would create it: the check changes nothing
+    if url.get_backend_name() == "sqlite" and not sqlite_file(url).in_memory \
+            and not os.path.exists(sqlite_file(url).path):  # connecting would create it: the check changes nothing
         return True, "no SQLite file yet: the service creates it at start"
     engine = create_db_engine(database_url)
     try:

@@ -1,7 +1,8 @@
-"""An SQLite URI filename as CDS_DATABASE_URL (`sqlite:///file:/path/cds.db?uri=true`, https://www.sqlite.org/uri.html):
-its file is the one checked at start (config._sqlite_path) and created for the service's user alone (db._create_private),
-where the URI was taken for a plain path (a folder `file:` in the working directory, the real file never checked);
-the parameters that leave the audit trail unwritable, or its workers unlocked, stop the start."""
+"""An SQLite URI filename as CDS_DATABASE_URL (`sqlite:///file:/path/cds.db?uri=true`,
+https://www.sqlite.org/uri.html): its file is the one checked at start (config._sqlite_path), created for the service's
+user alone (db._create_private) and looked for by `cds-service audit` and `check --connect`, where the URI was taken
+for a plain path (a folder `file:` in the working directory, the real file never checked nor found); the parameters
+that leave the audit trail unwritable, or its workers unlocked, stop the start."""
 from __future__ import annotations
 
 import os
@@ -11,8 +12,11 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import make_url, text
 
+from cds_service.audit import AuditStore
+from cds_service.cli import main
 from cds_service.config import ConfigError, Settings
 from cds_service.db import create_db_engine, sqlite_file
+from tests.test_database_errors import audit, check
 
 
 def refused_to_this_user(monkeypatch: pytest.MonkeyPatch, refused: Path) -> None:
@@ -91,3 +95,22 @@ def test_mode_rw_creates_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     Settings.from_env({"CDS_DATABASE_URL": url})
     create_db_engine(url).dispose()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cli_finds_the_file_of_an_sqlite_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`audit` said "No audit database" of a file that was there (and, once the file: folder existed, read another
+    one); `check --connect` said of it "no SQLite file yet". Neither creates one."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///file:{tmp_path}/cds.db?uri=true"
+    assert audit(capsys, url)[0] == 2
+    code, out, _ = check(capsys, url)
+    assert code == 0 and out.rstrip().endswith("no SQLite file yet: the service creates it at start")
+    assert list(tmp_path.iterdir()) == []
+    store = AuditStore(url)
+    store.start()
+    store.close()
+    assert audit(capsys, url) == (0, "")
+    code, out, _ = check(capsys, url)
+    assert code == 0 and "no SQLite file yet" not in out
+    assert main(["audit", "--database-url", url, "--rejected"]) == 0
