@@ -93,7 +93,7 @@ def _build_record(request: HookRequest, client: FhirClient | None, unfetchable: 
     patient = prefetched_patient or _own_patient(_listed(fetched.get("patient")), request.patient_id)
     if patient is None:
         raise PatientUnavailable(_not_fetched(client), _patient_problem(request.prefetch, request.patient_id))
-    lists = {key: value if value is not None else _owned(_listed(fetched.get(key)), request.patient_id)
+    lists = {key: _once(value if value is not None else _owned(_listed(fetched.get(key)), request.patient_id))
              for key, value in answered.items()}
     failures = {key: found for key, found in fetched.items() if isinstance(found, Failure)}
     _log_not_received(request, lists, client, unfetchable, late, failures)
@@ -292,6 +292,31 @@ def _own_patient(candidates: list[dict[str, Any]] | None, patient_id: str) -> di
         if resource.get("resourceType") == "Patient" and resource.get("id") in (None, patient_id):
             return resource
     return None
+
+
+def _once(resources: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Each resource once, the first time it is listed, known by its type and id as `search_merged` knows it: a
+    Bundle listing a record twice (a server paging through a list that changed between pages) gave a card "MMR dated
+    2026-11-24; MMR dated 2026-11-24" and each prior order twice in the evidence. A resource without a string id is
+    kept: it cannot be told the same (nor a malformed id hashed)."""
+    if not resources:
+        return resources
+    keys = [_identity(resource) for resource in resources]
+    if len(set(keys)) == len(keys):  # the usual list: nothing repeated, nothing copied
+        return resources
+    seen: set[str] = set()
+    kept = []
+    for key, resource in zip(keys, resources):
+        if not key or key not in seen:
+            seen.add(key)
+            kept.append(resource)
+    return kept
+
+
+def _identity(resource: dict[str, Any]) -> str:
+    """"Type/id", or "" for a resource without a string id (which _once never drops)."""
+    rid = resource.get("id")
+    return f"{resource.get('resourceType')}/{rid}" if isinstance(rid, str) else ""
 
 
 def _owned(resources: list[dict[str, Any]] | None, patient_id: str) -> list[dict[str, Any]] | None:

@@ -1,0 +1,78 @@
+"""The faults the metamorphic tests (tests/test_metamorphic.py) found, each pinned by a focused test: a request
+rewritten in a way the profile reads alike changed what the cards said, though not the decision."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import LiveClient
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
+SERVICE = "/cds-services/blinatumomab-coverage"
+
+Json = dict[str, Any]
+
+
+def _example(name: str) -> Json:
+    found: Json = json.loads((EXAMPLES / f"{name}.json").read_text())
+    return found
+
+
+def _decision_card(client: LiveClient, request: Json) -> Json:
+    response = client.post(SERVICE, json=request)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    [card] = [c for c in response.get_json()["cards"] if "coverage-decision" in c.get("extension", {})]
+    return card
+
+
+def _criterion(card: Json, suffix: str) -> Json:
+    [found] = [c for c in card["extension"]["coverage-decision"]["criteria"] if c["id"].endswith(suffix)]
+    return found
+
+
+def _entries(request: Json, key: str) -> list[Json]:
+    entries: list[Json] = request["prefetch"][key]["entry"]
+    return entries
+
+
+def test_a_record_listed_twice_in_a_prefetch_bundle_is_read_once(client: LiveClient) -> None:
+    """A server paging through a list that changes between pages lists a record twice. The live vaccine was named
+    twice ("MMR dated 2026-11-24; MMR dated 2026-11-24 ... after them"), its reference twice in the evidence."""
+    request = _example("aspirus-live-vaccine-critical")
+    once = _decision_card(client, request)
+    immunizations = request["prefetch"]["immunizations"]
+    immunizations["entry"] = immunizations["entry"] * 2
+    del immunizations["total"]
+    twice = _decision_card(client, request)
+    assert twice["summary"] == once["summary"]
+    assert twice["summary"].count("MMR dated 2026-11-24") == 1
+    assert _criterion(twice, "U1")["evidence"] == ["Immunization/mmr-1"]
+    assert _criterion(twice, "U1")["note"] == _criterion(once, "U1")["note"]
+
+
+def test_prior_orders_listed_twice_count_one_cycle_each(client: LiveClient) -> None:
+    """The cycle count read from a history listing each prior order twice: the same cycle, each order once."""
+    request = _example("aspirus-relapsed-refractory-cycle6-renewal")
+    once = _decision_card(client, request)
+    _entries(request, "medicationRequests").extend(copy.deepcopy(_entries(request, "medicationRequests")))
+    request["prefetch"]["medicationRequests"].pop("total", None)
+    twice = _decision_card(client, request)
+    cycles = _criterion(twice, "at-most-9-cycles")
+    assert twice["extension"]["coverage-decision"]["cycle"] == once["extension"]["coverage-decision"]["cycle"] == 6
+    assert len(cycles["evidence"]) == len(set(cycles["evidence"])) == len(_criterion(once, "at-most-9-cycles")
+                                                                          ["evidence"])
+
+
+def test_resources_without_an_id_are_all_kept(client: LiveClient) -> None:
+    """Two resources without an id cannot be told the same: both are read (two live vaccines, both named)."""
+    request = _example("aspirus-live-vaccine-critical")
+    [entry] = _entries(request, "immunizations")
+    del entry["resource"]["id"]
+    second = copy.deepcopy(entry)
+    second["resource"]["occurrenceDateTime"] = "2026-11-20"
+    _entries(request, "immunizations").append(second)
+    request["prefetch"]["immunizations"]["total"] = 2
+    note = _criterion(_decision_card(client, request), "U1")["note"]
+    assert "MMR dated 2026-11-24" in note and "MMR dated 2026-11-20" in note
