@@ -11,6 +11,7 @@ from tests.conftest import LiveClient
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 SERVICE = "/cds-services/blinatumomab-coverage"
+LOCAL_CODES = "urn:oid:1.2.840.114350.1.13.861.1.7.2.696580"
 
 Json = dict[str, Any]
 
@@ -76,3 +77,13 @@ def test_resources_without_an_id_are_all_kept(client: LiveClient) -> None:
     request["prefetch"]["immunizations"]["total"] = 2
     note = _criterion(_decision_card(client, request), "U1")["note"]
     assert "MMR dated 2026-11-24" in note and "MMR dated 2026-11-20" in note
+
+
+def test_the_diagnosis_is_named_by_the_code_that_makes_it_all(client: LiveClient) -> None:
+    """An EHR lists its own code first, with the ICD-10-CM code as a translation: the card named the diagnosis by
+    the local code ("ALL (L-C91.02)"), which tells a reviewer nothing; it names the ICD-10-CM code that qualified."""
+    request = _example("aspirus-adult-relapsed-refractory-cycle1")
+    [condition] = _entries(request, "conditions")
+    condition["resource"]["code"]["coding"].insert(0, {"system": LOCAL_CODES, "code": "L-7731", "display": "ALL"})
+    note = _criterion(_decision_card(client, request), "b-cell-precursor-all")["note"]
+    assert note.startswith("ALL (C91.02)"), note

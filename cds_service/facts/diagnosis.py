@@ -316,7 +316,7 @@ def _read_code(code: Any, valuesets: ValueSets) -> _CodeReading | None:
     code_status = ("relapsed" if valuesets.has_code(RELAPSE, code)
                    else "remission" if valuesets.has_code(REMISSION, code) else None)
     return _CodeReading(is_all, is_lymphoma, _lineage(code, text, valuesets), code_status,
-                        valuesets.matches_text(REFRACTORY, text), _label(code, text))
+                        valuesets.matches_text(REFRACTORY, text), _label(code, text, valuesets))
 
 
 def _lineage(code: Any, text: str, valuesets: ValueSets) -> bool | None:
@@ -359,9 +359,11 @@ def _age_under_one(age: dict[str, Any], birth_date: date | None) -> bool | None:
     return True if days < 365 else False if days >= 366 else None
 
 
-def _label(code: Any, text: str) -> str:
-    for coding in codings(code):
-        found = coding.get("code")
-        if isinstance(found, str):
-            return found
-    return text or "no code"
+def _label(code: Any, text: str, valuesets: ValueSets) -> str:
+    """The code a card names the diagnosis by: the one that makes it ALL or lymphoblastic lymphoma, wherever it is
+    listed (an EHR's own code listed first named "L-C91.01" on the card); else the first code, else the text."""
+    listed = [coding for coding in codings(code) if isinstance(coding.get("code"), str)]
+    for coding in listed:
+        if valuesets.has_code(ALL, coding) or valuesets.has_code(LYMPHOMA, coding):
+            return str(coding["code"])
+    return str(listed[0]["code"]) if listed else text or "no code"
