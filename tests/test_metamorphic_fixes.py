@@ -87,3 +87,16 @@ def test_the_diagnosis_is_named_by_the_code_that_makes_it_all(client: LiveClient
     condition["resource"]["code"]["coding"].insert(0, {"system": LOCAL_CODES, "code": "L-7731", "display": "ALL"})
     note = _criterion(_decision_card(client, request), "b-cell-precursor-all")["note"]
     assert note.startswith("ALL (C91.02)"), note
+
+
+def test_a_tki_written_as_a_contained_medication_is_named(client: LiveClient) -> None:
+    """A TKI ordered through a contained Medication (how some EHRs write every order): the note read "TKI active
+    at the start date", naming no drug; it names dasatinib as for a medicationCodeableConcept."""
+    request = _example("aspirus-adult-consolidation-mrd-negative-ph-positive-tki")
+    [order] = [e["resource"] for e in _entries(request, "medicationRequests") if e["resource"]["id"] == "dasatinib-1"]
+    concept = order.pop("medicationCodeableConcept")
+    order["contained"] = [{"resourceType": "Medication", "id": "med", "code": concept}]
+    order["medicationReference"] = {"reference": "#med"}
+    card = _decision_card(client, request)
+    assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
+    assert "TKI active at the start date: dasatinib" in _criterion(card, "ph-use")["note"]

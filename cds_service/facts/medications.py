@@ -30,12 +30,12 @@ from cds_service.facts.codes import concept_text, parse_end_date
 from cds_service.facts.model import UNKNOWN_FACT, Fact
 from cds_service.facts.observations import code_key, json_key
 from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts,
-                                     names_a_drug, order_ref, recorded_start, unidentified)
+                                     medication_of, names_a_drug, order_ref, recorded_start, unidentified)
 from cds_service.facts.result_text import matches, result_clauses
 from cds_service.facts.shape import STATUSES, direct_check
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.printable import cut_between_words
-from cds_service.record import Resolver
+from cds_service.record import Resolver, no_server
 from cds_service.valuesets import Memo, ValueSets, get_valuesets
 
 # Value sets (cds_service/valuesets/), one per kind of ingredient the rules tell apart.
@@ -309,7 +309,7 @@ _NAME_WIDTH = 40
 def _named(note: str, orders: list[MedOrder]) -> str:
     """`note` with the drugs of `orders` named after it ("... at the start date: vincristine, cytarabine"): the
     references alone (MedicationRequest/8841) tell a clinician nothing. `note` as is when no order names its drug in
-    itself (a Medication read through its reference; the evidence still points to it)."""
+    itself (a Medication read from elsewhere through its reference; the evidence still points to it)."""
     names = list(dict.fromkeys(filter(None, map(_drug_name, orders))))
     if not names:
         return note
@@ -319,17 +319,23 @@ def _named(note: str, orders: list[MedOrder]) -> str:
 
 def _drug_name(order: MedOrder) -> str:
     """The drug as the order itself names it: its concept's text, else its first coding's display, else the
-    display of its Medication reference; "" when none."""
+    display of its Medication reference, else its contained Medication's code text or display (a dasatinib order
+    written so was "TKI active at the start date", naming no drug); "" when none. Nothing is read from elsewhere."""
     resource = order.resource
-    concept = resource.get("medicationCodeableConcept")
     pointer = resource.get("medicationReference")
-    names = []
-    if isinstance(concept, dict):
-        names.append(concept.get("text"))
-        names += [c.get("display") for c in concept.get("coding") or () if isinstance(c, dict)]
+    names = _concept_names(resource.get("medicationCodeableConcept"))
     if isinstance(pointer, dict):
         names.append(pointer.get("display"))
+        contained = medication_of(resource, no_server)
+        names += _concept_names(contained.get("code") if contained is not None else None)
     return next((_clipped(name) for name in names if isinstance(name, str) and name.strip()), "")
+
+
+def _concept_names(concept: Any) -> list[Any]:
+    """A CodeableConcept's text and its codings' displays, in that order (not checked to be strings)."""
+    if not isinstance(concept, dict):
+        return []
+    return [concept.get("text")] + [c.get("display") for c in concept.get("coding") or () if isinstance(c, dict)]
 
 
 def _clipped(text: str) -> str:
