@@ -100,3 +100,14 @@ def test_a_tki_written_as_a_contained_medication_is_named(client: LiveClient) ->
     card = _decision_card(client, request)
     assert card["extension"]["coverage-decision"]["decision"] == "meets-criteria"
     assert "TKI active at the start date: dasatinib" in _criterion(card, "ph-use")["note"]
+
+
+def test_the_dose_note_tells_the_lines_in_the_order_of_their_days(client: LiveClient) -> None:
+    """The lines of a step dose listed days 8-28 first (their `sequence` places them): the note read "28 mcg/day on
+    days 8–28; 9 mcg/day on days 1–7"; it tells them in the order of the days, as for the lines listed so."""
+    request = _example("aspirus-adult-relapsed-refractory-cycle1")
+    listed = _criterion(_decision_card(client, request), "dose-schedule")["note"]
+    request["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"].reverse()
+    reversed_note = _criterion(_decision_card(client, request), "dose-schedule")["note"]
+    assert reversed_note == listed
+    assert reversed_note.startswith("9 mcg/day on days 1–7; 28 mcg/day on days 8–28"), reversed_note

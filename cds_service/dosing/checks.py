@@ -144,14 +144,19 @@ def ordered_note(lines: list[DoseLine], verdict: str, against: Decimal | None = 
                  together: Sequence[Together] = ()) -> str:
     """'9 mcg/day on days 1–7; 28 mcg/day on days 8–28: not above the label schedule': what a pharmacist checks,
     then the sums of lines running together. `against`: a limit the doses are told from however close (28.0008, not
-    28, is above 28)."""
+    28, is above 28). The lines in the order of their days, not of the list: the sequence places them (an order
+    listing its days 8-28 line first read "28 mcg/day on days 8-28; 9 mcg/day on days 1-7")."""
     parts = [f"{_dose_text(line.mcg_per_day, against)} mcg/day on {days_text(line.first_day, line.last_day)}"
              + (f" ({line.form.volume})" if line.form is not None and line.form.volume else "")
-             for line in lines if line.mcg_per_day is not None]
+             for line in sorted(lines, key=_first_day) if line.mcg_per_day is not None]
     if together:
         parts += [f"{_dose_text(t.mcg_per_day, against)} mcg/day on {days_text(t.first_day, t.last_day)} ({t.text})"
                   for t in together]
     return f"{'; '.join(parts)}: {verdict}" if parts else verdict[0].upper() + verdict[1:]
+
+
+def _first_day(line: DoseLine) -> int:
+    return line.first_day
 
 
 def _dose_text(mcg_per_day: Decimal, against: Decimal | None) -> str:
