@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import LiveClient
+from tests.live_server import LiveClient
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 SERVICE = "/cds-services/blinatumomab-coverage"
@@ -24,12 +24,14 @@ def _example(name: str) -> Json:
 def _decision_card(client: LiveClient, request: Json) -> Json:
     response = client.post(SERVICE, json=request)
     assert response.status_code == 200, response.get_data(as_text=True)
-    [card] = [c for c in response.get_json()["cards"] if "coverage-decision" in c.get("extension", {})]
+    cards: list[Json] = response.get_json()["cards"]
+    [card] = [c for c in cards if "coverage-decision" in c.get("extension", {})]
     return card
 
 
 def _criterion(card: Json, suffix: str) -> Json:
-    [found] = [c for c in card["extension"]["coverage-decision"]["criteria"] if c["id"].endswith(suffix)]
+    criteria: list[Json] = card["extension"]["coverage-decision"]["criteria"]
+    [found] = [c for c in criteria if c["id"].endswith(suffix)]
     return found
 
 
