@@ -466,6 +466,24 @@ def mrd_as_fraction(request: Json) -> None:
             scaled(quantity, "0.01", "1")
 
 
+@transformed
+def units_in_words_only(request: Json) -> None:
+    """Every Quantity with its printed `unit` alone, no UCUM `system` and `code` (many EHRs send no code). The
+    profile is silent; the choice (facts/quantities.unit_text): a unit is the UCUM code, else the printed unit."""
+    for node in nodes(request):
+        if "value" in node and "unit" in node and "code" in node:
+            del node["code"]
+            node.pop("system", None)
+
+
+@transformed
+def units_in_codes_only(request: Json) -> None:
+    """Every Quantity with its UCUM `code` alone, no printed `unit` (the code is what UCUM defines)."""
+    for node in nodes(request):
+        if "value" in node and "unit" in node and "code" in node:
+            del node["unit"]
+
+
 QUALITATIVE = {"260385009": "negative", "10828004": "positive", "260373001": "detected", "260415000": "not detected"}
 
 
@@ -609,6 +627,19 @@ def payer_organization_contained(request: Json) -> None:
                     resource["payor"][number] = {"reference": f"#payer{number}"}
 
 
+@transformed
+def coverage_listed_twice(request: Json) -> None:
+    """The plan's Coverage listed again under another id, as the secondary one (`order` 2; the first made primary):
+    fhir-data-profile.md §Coverage and payer picks the primary, the same plan, so the same decision."""
+    value = request["prefetch"].get("coverage")
+    entries = value.get("entry") if isinstance(value, dict) else None
+    if entries:
+        first = entries[0]["resource"]
+        first["order"] = 1
+        entries.append({"resource": {**copy.deepcopy(first), "id": f"{first.get('id')}-secondary", "order": 2}})
+        value.pop("total", None)
+
+
 ATTESTATION = "Questionnaire/blinatumomab-coverage-attestation"
 
 
@@ -685,10 +716,11 @@ def renamed(request: Json) -> Json:
 EQUIVALENT: tuple[Transform, ...] = (
     prefetch_reversed, local_coding_first, local_coding_last, decorated, unrelated_added, duplicated,
     unread_copies_added, included_resources, timed, timed_in_other_zones, weights_in_grams, heights_in_metres,
-    mrd_per_million, mrd_as_fraction, qualitative_values_as_strings, results_over_a_period, results_issued_later,
-    patient_in_a_bundle, empty_bundles_as_null, searchset_details, fhir_server_named, https_systems,
-    references_displayed, absolute_references, texts_in_capitals, medications_contained, payer_organization_contained,
-    attestations_one_item_each, attestation_canonical_elsewhere, attestations_grouped, phases_as_codings)
+    mrd_per_million, mrd_as_fraction, units_in_words_only, units_in_codes_only, qualitative_values_as_strings,
+    results_over_a_period, results_issued_later, patient_in_a_bundle, empty_bundles_as_null, searchset_details,
+    fhir_server_named, https_systems, references_displayed, absolute_references, texts_in_capitals,
+    medications_contained, payer_organization_contained, coverage_listed_twice, attestations_one_item_each,
+    attestation_canonical_elsewhere, attestations_grouped, phases_as_codings)
 # The transformations whose answer is worded otherwise, on purpose, and why; every other one is answered word for word
 # alike (uuids, assertion ids and the orders the actions and suggestions carry aside).
 WORDED_OTHERWISE: dict[Transform, str] = {
