@@ -145,10 +145,11 @@ def test_later_cycle_judges_phase_at_the_course_start_and_vaccines_from_it() -> 
 @pytest.mark.parametrize(("authored", "counted"), [("2025-12-31", False), ("2026-01-01", True)])
 def test_renewal_answers_count_from_the_course_start(authored: str, counted: bool) -> None:
     """Aspirus IV renewal: response and toxicity on this course (from 2026-01-01); answers given during an earlier
-    course neither show a response to it nor clear the grade 3 CRS recorded since."""
+    course neither show a response to it nor clear the grade 3 CRS recorded since (on its first day: an answer judges
+    only the events recorded by its own day)."""
     first = medication_request(start="2026-01-01", end="2026-01-28", status="completed")
     relapse = condition("C91.02", recorded="2025-12-20", clinical_status="relapse")
-    crs = condition("D89.833", recorded="2026-01-10")
+    crs = condition("D89.833", recorded="2026-01-01")
     answers = questionnaire_response({"response-or-stabilization": True, "unacceptable-toxicity": False},
                                      authored=authored)
     facts = extract_facts(record(first, relapse, crs, answers), [_draft("2026-02-12", "2026-03-11")], TODAY)

@@ -139,13 +139,30 @@ def test_an_answer_from_before_the_course_is_not_counted() -> None:
     crs = condition("D89.833", recorded="2026-01-10")
     assert _toxicity(crs, _attested(False, authored="2025-12-31")).value is None
     assert _toxicity(_attested(True, authored="2025-12-31")).value is False
-    assert _toxicity(crs, _attested(False, authored="2026-01-01")).value is False
+    on_the_first_day = condition("D89.833", recorded="2026-01-01")
+    assert _toxicity(on_the_first_day, _attested(False, authored="2026-01-01")).value is False
 
 
 def test_answers_count_from_the_date_given() -> None:
-    rec = record(condition("D89.833", recorded="2026-01-10"), _attested(False, authored="2025-12-20"))
+    rec = record(condition("D89.833", recorded="2026-01-10"), _attested(True, authored="2025-12-20"))
     answers = Attestations.from_record(rec)
-    assert unacceptable_toxicity(rec, COURSE_START, answers, date(2025, 12, 15)).value is False
+    assert unacceptable_toxicity(rec, COURSE_START, answers, date(2025, 12, 15)).value is True
+
+
+def test_a_no_judges_only_the_events_recorded_by_its_day() -> None:
+    """Aspirus IV asks at each renewal: the "no" given for cycle 6 cannot clear a grade 3 CRS recorded during cycle
+    7 (it was never judged), while the events of its own day and before stay cleared. A "yes" stands either way."""
+    before, same_day = condition("D89.833", recorded="2026-02-01"), condition("K85.90", recorded="2026-03-01")
+    assert _toxicity(before, same_day, _attested(False, authored="2026-03-01")).value is False
+    later = condition("G92.03", recorded="2026-03-02", text="ICANS, grade 3")
+    fact = _toxicity(before, later, _attested(False, authored="2026-03-01"))
+    assert fact.value is None and not fact.attested
+    assert fact.evidence[0] == f"Condition/{later['id']}" and fact.evidence[1].startswith("QuestionnaireResponse/")
+    assert len(fact.evidence) == 2
+    assert fact.note == "since the answer of 2026-03-01: ICANS, grade 3 (2026-03-02)"
+    assert _toxicity(later, _attested(True, authored="2026-03-01")).value is True
+    # A partial date that may fall on or before the answer's day is taken as judged by it.
+    assert _toxicity(condition("D89.833", recorded="2026-03"), _attested(False, authored="2026-03-15")).value is False
 
 
 def test_conditions_not_received_is_unknown() -> None:

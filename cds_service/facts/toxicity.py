@@ -70,7 +70,8 @@ class ToxicityReading:
         if found.severe:
             return Fact(True, tuple(found.severe),
                         note=f"grade 4-5 CRS or ICANS since the course start: {_named(found.severe, found.events)}")
-        attested = attestations.fact("unacceptable-toxicity", renewal_since or self._course_start, cast=bool)
+        since = renewal_since or self._course_start
+        attested = attestations.fact("unacceptable-toxicity", since, cast=bool)
         if found.severe_undated and not (attested is not None and attested.value is True):
             # Never cleared by an answer (module docstring): only the date tells whether it is of this course.
             named = ", ".join(found.severe_undated)
@@ -78,7 +79,8 @@ class ToxicityReading:
                         note=f"grade 4-5 CRS or ICANS with no date placing it before the course start ({named})",
                         missing=f"the date of the grade 4-5 CRS or ICANS ({named})")
         if attested is not None:
-            return attested
+            answer = attestations.get("unacceptable-toxicity", authored_since=since)
+            return _judged(attested, found, answer.authored) if answer else attested
         if found.asked:
             return Fact(None, tuple(found.asked), note=f"since the course start: {_named(found.asked, found.events)}")
         if not self._received:
@@ -108,6 +110,18 @@ class _Toxicities(NamedTuple):
     asked: list[str]  # other listed toxicities on or after the course start, or not dated before it
     severe_before: list[tuple[date, str]]  # grade 4-5 CRS/ICANS dated before the course start: (its day, reference)
     events: dict[str, str]  # reference -> the event as the card names it: what was recorded, and when
+    asked_from: dict[str, date]  # reference -> the earliest day an asked event's date may stand for, when dated
+
+
+def _judged(attested: Fact[bool], found: _Toxicities, authored: date) -> Fact[bool]:
+    """An answer of no unacceptable toxicity judges the events on record when it was given, not those recorded
+    after it: a grade 3 CRS of cycle 7 is not cleared by the "no" given for the renewal at cycle 6 (Aspirus IV
+    asks at each renewal). Those events leave the fact unknown, and the card asks again, naming them."""
+    later = [r for r in found.asked if attested.value is False and found.asked_from.get(r, date.min) > authored]
+    if not later:
+        return attested
+    return Fact(None, tuple(later) + attested.evidence,
+                note=f"since the answer of {authored.isoformat()}: {_named(later, found.events)}")
 
 
 _NAMED_MAX = 3  # events named on a card; the evidence lists every one
@@ -131,7 +145,7 @@ def _event(condition: dict[str, Any]) -> str:
 
 def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> _Toxicities:
     kinds = _kinds()
-    found = _Toxicities([], [], [], [], {})
+    found = _Toxicities([], [], [], [], {}, {})
     for condition in conditions:
         # The kind first: most Conditions read are the disease's own (diagnosis.py), of no list, and then neither
         # their dates nor their status need reading.
@@ -148,6 +162,9 @@ def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> _
             (found.severe if since else found.severe_undated).append(reference)
         else:
             found.asked.append(reference)
+            day = effective_date(condition)
+            if day is not None:
+                found.asked_from[reference] = day
         found.events[reference] = _event(condition)
     return found
 
