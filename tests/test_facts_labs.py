@@ -451,3 +451,14 @@ def test_a_result_sent_without_an_id_is_named_by_its_type_in_the_evidence() -> N
     del anonymous["id"]
     assert labs(anonymous).mrd_detectable.evidence == ("Observation (no id)",)
     assert labs(mrd("m1", "2026-09-20", **qty(0.2))).mrd_detectable.evidence == ("Observation/m1",)
+
+
+@pytest.mark.parametrize(("value", "unit", "note"), [
+    (1, "10*-3", "MRD 1 10*-3 = 0.1%"), (25, "/10*5", "MRD 25 /10*5 = 0.025%"), (3, "10^-4", "MRD 3 10^-4 = 0.03%"),
+])
+def test_an_mrd_in_another_power_of_ten_of_cells_is_read_and_shown_as_a_percent(value, unit, note):
+    """A lab reporting MRD by its sensitivity (per 10^5 cells, or as 10^-3) gives a value as exact as 0.1 %: read,
+    and named in percent beside the unit as sent, as a fraction of cells is."""
+    found = labs(mrd("m1", "2026-09-20", **qty(value, unit)))
+    assert found.mrd_detectable.value is True
+    assert found.mrd_detectable.note == f"{note} (2026-09-20)"

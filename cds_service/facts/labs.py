@@ -32,6 +32,9 @@ from cds_service.valuesets import ValueSets, get_valuesets
 STALE_MRD_MONTHS = 3
 _MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
 _UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million"}
+# Other UCUM powers of ten of cells: "/10*4" (per 10,000 cells), "10*-3" (1 x 10^-3 of cells), as labs report an MRD
+# by its sensitivity; "^" as some systems print it. The same result as 0.1 % or 1000 per million, never a guess.
+_POWER_OF_TEN = re.compile(r"/10[*^]([1-9])|10[*^]-([1-9])")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 # What an unreadable MRD, Ph or CD19 result bears on (unreadable.py). Any Ph+ result makes the patient Ph+ (ph.py),
 # a B-lineage stays one (diagnosis.lineage_with_cd19); the attested phase, response and Ph status decide, but not an
@@ -373,9 +376,16 @@ def _mrd_assay_parameter(text: str, vs: ValueSets) -> bool:
 def _shown_mrd(value: Decimal, comparator: str, unit: str) -> str:
     """The value as sent, for a note. A fraction of cells (unit "1") also as a percent: "MRD 0.001" alone reads as
     0.001 %, a hundred times less than it is."""
-    if unit == "1":
-        return f"{comparator}{value} = {comparator}{(value * 100).normalize():f}%"
-    return f"{comparator}{value}{_UNIT_WORDS[unit]}"
+    if unit in _UNIT_WORDS:
+        return f"{comparator}{value}{_UNIT_WORDS[unit]}"
+    spaced = "" if unit == "1" else f" {unit}"
+    return f"{comparator}{value}{spaced} = {comparator}{(value * 100 / _mrd_divisor(unit)).normalize():f}%"
+
+
+def _mrd_divisor(unit: str) -> Decimal:
+    """What divides a value in `unit` into a fraction of cells (a unit _read_mrd read), e.g. 10^4 for "/10*4"."""
+    match = _POWER_OF_TEN.fullmatch(unit)
+    return _MRD_UNITS[unit] if match is None else Decimal(10) ** int(match.group(1) or match.group(2))
 
 
 def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> Result | None:
@@ -383,10 +393,9 @@ def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> R
     quantity = result_quantity(observation)
     if quantity is not None:
         value, comparator, unit = quantity
-        divisor = _MRD_UNITS.get(unit)
-        if divisor is None:  # no or unknown unit: unreadable, never guessed
+        if unit not in _MRD_UNITS and _POWER_OF_TEN.fullmatch(unit) is None:  # no or unknown unit: never guessed
             return Result(moment, reference, shown=f"{comparator}{value} (no usable unit)")
-        return Result(moment, reference, fraction=value / divisor, comparator=comparator,
+        return Result(moment, reference, fraction=value / _mrd_divisor(unit), comparator=comparator,
                       shown=_shown_mrd(value, comparator, unit))
     if "dataAbsentReason" in observation:
         return Result(moment, reference, absent=True, shown="not available")
