@@ -159,7 +159,8 @@ def test_a_no_judges_only_the_events_recorded_by_its_day() -> None:
     assert fact.value is None and not fact.attested
     assert fact.evidence[0] == f"Condition/{later['id']}" and fact.evidence[1].startswith("QuestionnaireResponse/")
     assert len(fact.evidence) == 2
-    assert fact.note == "since the answer of 2026-03-01: ICANS, grade 3 (2026-03-02)"
+    said = "recorded after the answer of 2026-03-01 (no unacceptable toxicity): ICANS, grade 3 (2026-03-02)"
+    assert fact.note == said
     assert _toxicity(later, _attested(True, authored="2026-03-01")).value is True
     # A partial date that may fall on or before the answer's day is taken as judged by it.
     assert _toxicity(condition("D89.833", recorded="2026-03"), _attested(False, authored="2026-03-15")).value is False

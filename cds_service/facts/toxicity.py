@@ -121,7 +121,8 @@ def _judged(attested: Fact[bool], found: _Toxicities, authored: date) -> Fact[bo
     if not later:
         return attested
     return Fact(None, tuple(later) + attested.evidence,
-                note=f"since the answer of {authored.isoformat()}: {_named(later, found.events)}")
+                note=f"recorded after the answer of {authored.isoformat()} (no unacceptable toxicity): "
+                     f"{_named(later, found.events)}")
 
 
 _NAMED_MAX = 3  # events named on a card; the evidence lists every one
