@@ -462,3 +462,21 @@ def test_an_mrd_in_another_power_of_ten_of_cells_is_read_and_shown_as_a_percent(
     found = labs(mrd("m1", "2026-09-20", **qty(value, unit)))
     assert found.mrd_detectable.value is True
     assert found.mrd_detectable.note == f"{note} (2026-09-20)"
+
+
+@pytest.mark.parametrize(("text", "detectable", "percent"), [
+    ("1.2 x 10^-4", True, "0.012"), ("3×10^-5", True, "0.003"), ("10^-3", True, "0.1"), ("2.5E-4", True, "0.025"),
+    ("<1 x 10^-6", False, "0.0001"), ("<=1e-5", False, "0.001"),
+])
+def test_an_mrd_written_in_scientific_notation_is_a_fraction_of_cells(text, detectable, percent):
+    """NGS reports write MRD as a fraction of cells in scientific notation; "<1 x 10^-6" is not detected at 10^-6."""
+    found = labs(mrd("m1", "2026-09-20", valueString=text))
+    assert found.mrd_detectable.value is detectable
+    assert found.mrd_percent.value.value == Decimal(percent)
+
+
+@pytest.mark.parametrize("text", ["1.2 x 10-4", "10^3", "x10^-3", "1.2 x 10^-4 (positive)"])
+def test_other_powers_of_ten_in_text_stay_unread(text):
+    """No value is read from them (a qualitative word beside one still is): a threshold stays undecided."""
+    measured = labs(mrd("m1", "2026-09-20", valueString=text)).mrd_percent.value
+    assert measured is None or measured.value is None

@@ -89,6 +89,8 @@ def _quantity(value: float, unit: str, comparator: str = "") -> dict[str, Any]:
     (_quantity(0.1, "%"), True), (_quantity(0.001, "1"), True), (_quantity(1000, "/10*6"), True),
     (_quantity(0.1, "%", ">="), True), ({"valueString": "0.10%"}, True),
     (_quantity(1, "10*-3"), True), (_quantity(10, "/10*4"), True), (_quantity(1, "/10^3"), True),
+    ({"valueString": "10^-3"}, True), ({"valueString": "1.2 x 10^-3"}, True), ({"valueString": "1E-3"}, True),
+    ({"valueString": "9.9 x 10^-4"}, False), ({"valueString": "<1 x 10^-4"}, False),
     (_quantity(0.099, "%"), False), (_quantity(0.00099, "1"), False), (_quantity(999, "/10*6"), False),
     (_quantity(9.9, "/10*4"), False), (_quantity(1, "10*-4"), False), (_quantity(1, "10*-4", "<"), False),
     (_quantity(0.1, "%", "<"), False), ({"valueString": "<0.1%"}, False),
@@ -96,7 +98,8 @@ def _quantity(value: float, unit: str, comparator: str = "") -> dict[str, Any]:
 def test_florida_blue_mrd_threshold_is_inclusive_in_every_unit(client: LiveClient, value: dict[str, Any],
                                                                  met: bool) -> None:
     """Florida Blue Position 1.b.i: 0.1 % = 10^-3 of cells = 1000 per million, met exactly at it. A UCUM power of
-    ten of cells other than a million ("/10*4", "10*-3") had left the result unreadable: information needed."""
+    ten of cells other than a million ("/10*4", "10*-3"), or a fraction in scientific notation ("1.2 x 10^-3"), had
+    left the result unreadable: information needed."""
     decision = _decision(client, "florida-blue-mrd-positive", _mrd(**value))
     assert (decision["indication"] == "fb-mrd-positive") is met
 

@@ -17,6 +17,10 @@ from cds_service.valuesets import ValueSets
 # Matched against the stripped text: whitespace at both ends of the pattern, next to the optional comparator, let a
 # run of spaces be split between them every way there is (20,000 spaces took seconds).
 _NUMERIC_STRING = re.compile(r"(<=|>=|<|>)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(%)?")
+# A fraction of cells in scientific notation, as NGS MRD reports write it: "1.2 x 10^-4", "10^-3", "<1E-6" (read with
+# UCUM unit "1"). Every run of spaces sits between fixed tokens, so no text can be split between them two ways.
+_MANTISSA = r"(\d+(?:\.\d+)?)"
+_SCIENTIFIC_STRING = re.compile(rf"(<=|>=|<|>)?\s*(?:{_MANTISSA}\s*[x×]\s*10\^|10\^|{_MANTISSA}[eE])(-[1-9]\d?)")
 _V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 TextReading = Callable[[str, ValueSets], bool | None]
 # The longest result text read, in characters (a flow report's interpretation runs to a few hundred). Longer text is
@@ -137,7 +141,8 @@ def matches(vs: ValueSets, name: str, text: str) -> list[re.Match[str]]:
 
 
 def result_quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | None:
-    """(value, comparator, UCUM unit or "") from valueQuantity, or a numeric valueString such as "<0.01%"."""
+    """(value, comparator, UCUM unit or "") from valueQuantity, or a numeric valueString such as "<0.01%" or, a
+    fraction of cells, "1.2 x 10^-4"."""
     quantity = observation.get("valueQuantity")
     if isinstance(quantity, dict):
         value = to_decimal(quantity.get("value"))
@@ -146,7 +151,13 @@ def result_quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | N
         unit = quantity.get("code") if quantity.get("code") is not None else quantity.get("unit")
         return value, str(quantity.get("comparator") or ""), str(unit or "").strip().lower()
     text = observation.get("valueString")
-    match = _NUMERIC_STRING.fullmatch(text.strip()) if isinstance(text, str) else None
-    if match is None:
+    if not isinstance(text, str):
         return None
-    return Decimal(match.group(2)), match.group(1) or "", match.group(3) or ""
+    match = _NUMERIC_STRING.fullmatch(text.strip())
+    if match is not None:
+        return Decimal(match.group(2)), match.group(1) or "", match.group(3) or ""
+    scientific = _SCIENTIFIC_STRING.fullmatch(text.strip())
+    if scientific is None:
+        return None
+    comparator, times, before_e, exponent = scientific.groups()
+    return Decimal(times or before_e or 1).scaleb(int(exponent)), comparator or "", "1"
