@@ -117,7 +117,7 @@ def _judged(attested: Fact[bool], found: _Toxicities, authored: date) -> Fact[bo
     """An answer of no unacceptable toxicity judges the events on record when it was given, not those recorded
     after it: a grade 3 CRS of cycle 7 is not cleared by the "no" given for the renewal at cycle 6 (Aspirus IV
     asks at each renewal). Those events leave the fact unknown, and the card asks again, naming them."""
-    later = [r for r in found.asked if attested.value is False and found.asked_from.get(r, date.min) > authored]
+    later = [r for r in found.asked if found.asked_from.get(r, date.min) > authored] if attested.value is False else []
     if not later:
         return attested
     return Fact(None, tuple(later) + attested.evidence,
