@@ -238,26 +238,32 @@ class FhirClient:
         return self._path_under_base(url) is not None
 
     def read(self, reference: str, deadline: float) -> dict[str, Any] | None:
+        """The resource a reference names, as `read_or_why` gives it; None when it gives a Failure."""
+        found = self.read_or_why(reference, deadline)
+        return None if isinstance(found, Failure) else found
+
+    def read_or_why(self, reference: str, deadline: float) -> dict[str, Any] | Failure:
         """The resource a reference names, if the server returns one of that type and id (or without an id) before
-        the deadline: another Medication than the one asked for is not the order's drug, as another Patient is not
-        the patient (prefetch._own_patient)."""
+        the deadline, else why not: another Medication than the one asked for is not the order's drug, as another
+        Patient is not the patient (prefetch._own_patient). The why is what a 412 tells the EHR of its Patient."""
         relative = self._relative_reference(reference)
         if relative is None:
-            return None
+            return Failure("not a reference on this server")
         url = f"{self.base_url}/{relative}"
         try:
             with session_until(deadline) as session:
                 resource = self._get_json(session, url, deadline)
         except (FetchFailed, requests.RequestException) as exc:
-            log.debug("FHIR read %s failed: %s", url, _failure(exc).reason)
-            return None
+            failure = _failure(exc)
+            log.debug("FHIR read %s failed: %s", url, failure.reason)
+            return failure
         kind, asked_id = relative.split("/", 1)
         if resource.get("resourceType") != kind:
             log.debug("FHIR read %s: not the resource type asked for", url)
-            return None
+            return Failure(f"the answer is not a {kind}")
         if resource.get("id") not in (None, asked_id):
             log.debug("FHIR read %s: another resource than the one asked for (its id differs)", url)
-            return None
+            return Failure(f"the answer is another {kind} (its id differs)")
         return resource
 
     def _relative_reference(self, reference: str) -> str | None:

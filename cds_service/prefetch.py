@@ -43,6 +43,8 @@ NARROWED_SEARCHES: dict[str, tuple[str, ...]] = {
 # with a parameter it does not support, such as the `_count` the service adds (unsupported, or above the server's
 # maximum: FHIR R4 lets a server answer 400 to a parameter it does not support, under `handling=strict`).
 REFUSED = 400
+# A fetch the call's deadline ended (docs/prefetch.md §The time budget), in the log's and the 412's words.
+_NO_ANSWER = "no answer within the fetch budget"
 
 
 class RecordLoader:
@@ -92,7 +94,8 @@ def _build_record(request: HookRequest, client: FhirClient | None, unfetchable: 
     fetched, late = _fetch_all(client, missing, request, deadline) if client and missing else ({}, frozenset())
     patient = prefetched_patient or _own_patient(_listed(fetched.get("patient")), request.patient_id)
     if patient is None:
-        raise PatientUnavailable(_not_fetched(client), _patient_problem(request.prefetch, request.patient_id))
+        raise PatientUnavailable(_not_fetched(client, fetched.get("patient"), "patient" in late),
+                                 _patient_problem(request.prefetch, request.patient_id))
     lists = {key: _once(value if value is not None else _owned(_listed(fetched.get(key)), request.patient_id))
              for key, value in answered.items()}
     failures = {key: found for key, found in fetched.items() if isinstance(found, Failure)}
@@ -131,11 +134,14 @@ def _call_ids(request: HookRequest) -> str:
     return f"hook {request.hook_instance}{client}"
 
 
-def _not_fetched(client: FhirClient | None) -> str:
-    """Why the server did not give the patient, as far as the service can tell the EHR (no URL, no token)."""
+def _not_fetched(client: FhirClient | None, found: list[dict[str, Any]] | Failure | None, late: bool) -> str:
+    """Why the server did not give the patient, as far as the service can tell the EHR (no URL, no token): the
+    engineer of a fhirServer that is wrong (nothing listens, a 404 for every path) or slow must be told which.
+    `late`: the read was still under way at the deadline (which shut its connection down: not the server's doing)."""
     if client is not None and client.refused is not None:
         return f"the FHIR server answered {client.refused}"
-    return "the FHIR server did not return it"
+    why = _NO_ANSWER if late or not isinstance(found, Failure) else found.reason
+    return f"the FHIR server did not return it ({why})"
 
 
 def _answered(prefetch: dict[str, Any], key: str, patient_id: str) -> list[dict[str, Any]] | None:
@@ -208,8 +214,8 @@ def _note_end(ended: dict[str, float], key: str, _: Future[Any]) -> None:
 def _fetch_key(client: FhirClient, key: str, request: HookRequest, deadline: float) -> list[dict[str, Any]] | Failure:
     query = render(PREFETCH_TEMPLATES[key], request.patient_id)
     if key == "patient":
-        patient = client.read(query, deadline)
-        return [patient] if patient is not None else Failure("no Patient returned")
+        patient = client.read_or_why(query, deadline)
+        return patient if isinstance(patient, Failure) else [patient]
     first_page = _first_page(request.prefetch, key)
     if first_page:
         return client.search_after(first_page, _searched(key), deadline)
@@ -266,7 +272,7 @@ def _first_page(prefetch: dict[str, Any], key: str) -> dict[str, Any] | None:
 
 def _result(future: Future[list[dict[str, Any]] | Failure]) -> list[dict[str, Any]] | Failure:
     if not future.done() or future.cancelled():
-        return Failure("no answer within the fetch budget")
+        return Failure(_NO_ANSWER)
     fault = future.exception()
     if fault is not None:
         log.error("FHIR fetch failed unexpectedly", exc_info=without_message(fault))
@@ -359,7 +365,7 @@ def _server_said(client: FhirClient | None, unfetchable: str, late: bool, failur
     if client is None:
         return unfetchable
     if late:
-        return "FHIR server: no answer within the fetch budget"
+        return f"FHIR server: {_NO_ANSWER}"
     return f"FHIR server: read failed ({failure.reason})" if failure else "FHIR server: read failed"
 
 

@@ -390,7 +390,46 @@ def test_no_patient_at_all_is_patient_unavailable(fhir_server: FhirTestServer) -
     with pytest.raises(PatientUnavailable) as raised:
         _load(_request({}, fhir_server))  # the server has no Patient/p1: 404
     assert raised.value.status == 412
-    assert raised.value.message.endswith("prefetch 'patient' missing and the FHIR server did not return it")
+    assert raised.value.message.endswith("prefetch 'patient' missing and the FHIR server did not return it (HTTP 404)")
+
+
+@pytest.mark.parametrize(("fault", "said"), [
+    ({"status": 500}, "HTTP 500"),
+    ({"invalid_json": True}, "invalid JSON"),
+    ({"body": b'{"resourceType": "OperationOutcome"}'}, "the answer is not a Patient"),
+    ({"body": b'{"resourceType": "Patient", "id": "p2"}'}, "the answer is another Patient (its id differs)"),
+])
+def test_the_412_says_why_the_server_gave_no_patient(fhir_server: FhirTestServer, fault: dict[str, Any],
+                                                     said: str) -> None:
+    """A fhirServer that is wrong (a 404 for every path, a web page) and a patient the server lacks read alike
+    without the why: the engineer is told what the server answered, in the service's words (no URL, no token)."""
+    fhir_server.fault("/Patient/p1", **fault)
+    with pytest.raises(PatientUnavailable) as raised:
+        _load(_request({}, fhir_server))
+    assert raised.value.message == f"No patient data obtainable: prefetch 'patient' missing and the FHIR server did " \
+                                   f"not return it ({said})"
+    assert raised.value.summary == f"not-found at prefetch.patient: the FHIR server did not return it ({said})"
+
+
+def test_the_412_says_nothing_answered_at_the_fhir_server() -> None:
+    with FhirTestServer() as server:
+        request = _request({}, server)  # the server stops: nothing listens at its address any more
+    with pytest.raises(PatientUnavailable) as raised:
+        _load(request)
+    assert raised.value.message.endswith("the FHIR server did not return it (ConnectionError)")
+
+
+def test_the_412_says_the_patient_did_not_come_within_the_budget(fhir_server: FhirTestServer) -> None:
+    """The server holds the Patient until the test releases it, after the record's build gave up: the budget ended
+    the read, not an answer."""
+    release = threading.Event()
+    fhir_server.fault("/Patient/p1", hold=release)
+    try:
+        with pytest.raises(PatientUnavailable) as raised:
+            _load(_request({}, fhir_server), budget=0.5)
+    finally:
+        release.set()
+    assert raised.value.message.endswith("the FHIR server did not return it (no answer within the fetch budget)")
 
 
 def test_resources_of_another_patient_are_dropped(fhir_server: FhirTestServer) -> None:
