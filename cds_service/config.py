@@ -22,6 +22,7 @@ from cds_service.file_schemas import file_validator, schema_problem
 from cds_service.urls import internal_host, normalized_url
 
 LOCAL_BASE_URL = "http://127.0.0.1:8080"
+SERVICES_SEGMENT = "cds-services"  # CDS Hooks: discovery is at {baseUrl}/cds-services, the services below it
 # Every variable the service reads (README's table lists each). One that is set but empty or blank stops the start-up:
 # a deploy template whose secret or path is missing produces exactly that, and reading it as unset would fall back,
 # silently, to local mode (no authentication), the SQLite file in ./data, all CORS origins, or the built-in policies,
@@ -383,9 +384,17 @@ def _client_iss(data: Any, path: tuple[str | int, ...]) -> str:
 def checked_base_url(url: Any, where: str) -> str:
     """The service's public URL (CDS_PUBLIC_BASE_URL, or the auth file's public_base_url), as card links, the
     Questionnaire canonical and the JWT audience use it: checked alike wherever it comes from, without the trailing
-    slash."""
+    slash. Not one naming the service's own path (`.../cds-services`, the discovery URL an EHR was given): the service
+    adds it, so every JWT's audience and every card link would have held it twice."""
     _check_url(url, where, https=False)
-    return str(url).rstrip("/")
+    base = str(url).rstrip("/")
+    parts = urlsplit(base)
+    segments = parts.path.split("/")
+    if SERVICES_SEGMENT in segments:
+        meant = parts._replace(path="/".join(segments[:segments.index(SERVICES_SEGMENT)])).geturl()
+        raise ConfigError(f"{where} {url!r} holds /{SERVICES_SEGMENT}, which the service adds itself (discovery is "
+                          f"<base URL>/{SERVICES_SEGMENT}): use {meant!r}")
+    return base
 
 
 def _parse_client(data: dict[str, Any], index: int) -> ClientConfig:
