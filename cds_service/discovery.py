@@ -44,7 +44,8 @@ CONFIGURATION_OPTIONS: tuple[dict[str, Any], ...] = (
         "code": "unsolicited-determ",
         "type": "boolean",
         "name": "Unsolicited determination",
-        "description": "Allow a met decision to be returned as a satisfied prior authorization; false for what-if calls.",
+        "description": "Allow a met decision to be returned as a satisfied prior authorization; false for what-if "
+                       "calls.",
         "default": True,
     },
     {

@@ -450,14 +450,16 @@ def test_cds_public_base_url_is_checked_as_the_auth_files_public_base_url(url: s
 def test_a_public_base_url_holding_the_services_path_is_refused_naming_the_url_meant(url: str, meant: str) -> None:
     """The discovery URL an EHR was given, copied as the base: every JWT audience (.../cds-services/cds-services/...)
     failed with a 401."""
-    said = f"{re.escape(repr(url))} holds /cds-services, which the service adds itself .*: use {re.escape(repr(meant))}$"
+    said = f"{re.escape(repr(url))} holds /cds-services, which the service adds itself .*: use " \
+           f"{re.escape(repr(meant))}$"
     with pytest.raises(ConfigError, match=f"^CDS_PUBLIC_BASE_URL {said}"):
         Settings.from_env({"CDS_PUBLIC_BASE_URL": url})
     with pytest.raises(ConfigError, match=f"^auth configuration 'public_base_url' {said}"):
         parse_auth_config(changed(("public_base_url",), url))
 
 
-@pytest.mark.parametrize("url", ["https://cds.example.org/cds-services-proxy", "https://cds.example.org/my-cds-services"])
+@pytest.mark.parametrize("url", ["https://cds.example.org/cds-services-proxy",
+                                 "https://cds.example.org/my-cds-services"])
 def test_a_public_base_url_with_a_segment_only_like_the_services_path_is_taken(url: str) -> None:
     assert Settings.from_env({"CDS_PUBLIC_BASE_URL": url}).public_base_url == url
 

@@ -25,7 +25,7 @@ def _bundle(*resources: dict[str, Any]) -> dict[str, Any]:
 
 
 def _of(resource_type: str, rid: str, patient: str = "p1", **fields: Any) -> dict[str, Any]:
-    owner = "beneficiary" if resource_type == "Coverage" else "patient" if resource_type == "Immunization" else "subject"
+    owner = {"Coverage": "beneficiary", "Immunization": "patient"}.get(resource_type, "subject")
     return {"resourceType": resource_type, "id": rid, owner: {"reference": f"Patient/{patient}"}, **fields}
 
 
