@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from difflib import SequenceMatcher
 from functools import partial
+from itertools import islice
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -19,6 +21,7 @@ from cds_service.fhir_client import (
 )
 from cds_service.hook_request import HookRequest
 from cds_service.log_format import without_message
+from cds_service.printable import json_value
 from cds_service.record import PREFETCH_TEMPLATES, PatientRecord
 from cds_service.urls import internal_host
 
@@ -45,6 +48,10 @@ NARROWED_SEARCHES: dict[str, tuple[str, ...]] = {
 REFUSED = 400
 # A fetch the call's deadline ended (docs/prefetch.md §The time budget), in the log's and the 412's words.
 _NO_ANSWER = "no answer within the fetch budget"
+# A prefetch key this service does not declare is named beside a missing one it resembles (difflib's ratio, case
+# aside: "Patient" 1.0, "observation" 0.96), among the first few undeclared keys (a body may hold thousands).
+_ALIKE_RATIO = 0.75
+_UNDECLARED_COMPARED = 20
 
 
 class RecordLoader:
@@ -284,12 +291,25 @@ def _patient_problem(prefetch: dict[str, Any], patient_id: str) -> str:
     """What is wrong with prefetch 'patient', which gave no Patient of context.patientId: an integration engineer
     with a mismatched id must not be sent looking for a missing key."""
     if "patient" not in prefetch:
-        return "missing"
+        return f"missing{_sent_instead(prefetch, 'patient')}"
     if prefetch["patient"] is None:
         return "is null"
     if any(r.get("resourceType") == "Patient" for r in _answered(prefetch, "patient", patient_id) or []):
         return "is another patient's (its id is not context.patientId)"
     return "is not a Patient"
+
+
+def _sent_instead(prefetch: dict[str, Any], key: str) -> str:
+    """The keys of the prefetch that this service does not declare and that look like `key`, a missing one, as a
+    note: an EHR configured with other key names ("Patient", "observation"), or a hand-made request, otherwise reads
+    as that key never sent. "" when there is none. A name over twice as long as `key` cannot reach the ratio."""
+    undeclared = islice((name for name in prefetch if name not in PREFETCH_TEMPLATES), _UNDECLARED_COMPARED)
+    alike = [name for name in undeclared if len(name) <= 2 * len(key)
+             and SequenceMatcher(None, name.lower(), key.lower()).ratio() >= _ALIKE_RATIO]
+    if not alike:
+        return ""
+    return f" (the prefetch has {' and '.join(map(json_value, alike))} instead, not a key of this service: keys " \
+           "are exact, as discovery lists them)"
 
 
 def _own_patient(candidates: list[dict[str, Any]] | None, patient_id: str) -> dict[str, Any] | None:
@@ -349,7 +369,7 @@ def _log_not_received(request: HookRequest, lists: dict[str, list[dict[str, Any]
 def _prefetch_said(prefetch: dict[str, Any], key: str, patient_id: str) -> str:
     """Why a key's prefetch gave no list, by the shape of what was sent alone (never its content)."""
     if key not in prefetch:
-        return "absent"
+        return f"absent{_sent_instead(prefetch, key)}"
     value = prefetch[key]
     kind = value.get("resourceType") if isinstance(value, dict) else None
     if kind == "Bundle":

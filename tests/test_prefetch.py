@@ -384,6 +384,39 @@ def test_the_412_says_what_was_wrong_with_the_prefetched_patient(answer: Any, sa
                                     "fetch it from")
 
 
+def test_the_412_names_a_prefetch_key_sent_in_place_of_patient() -> None:
+    """An EHR configured with its own key names (or a hand-made request) read as a patient never sent."""
+    prefetch = _full_prefetch() | {"Patient": PATIENT, "patients": None, "extra": None}
+    del prefetch["patient"]
+    with pytest.raises(PatientUnavailable) as raised:
+        _load(_request(prefetch))
+    assert raised.value.message == (
+        "No patient data obtainable: prefetch 'patient' missing (the prefetch has \"Patient\" and \"patients\" "
+        "instead, not a key of this service: keys are exact, as discovery lists them) and no fhirServer to fetch it "
+        "from")
+
+
+@pytest.mark.parametrize("others", [{"extra": None, "encounter": None},
+                                    {**{f"k{i}": None for i in range(20)}, "Patient": PATIENT}])
+def test_a_missing_patient_names_no_key_unlike_it_nor_past_the_first_undeclared_keys(others: dict[str, Any]) -> None:
+    """Only the first 20 undeclared keys are compared: a body may hold thousands."""
+    prefetch = {key: value for key, value in _full_prefetch().items() if key != "patient"} | others
+    with pytest.raises(PatientUnavailable) as raised:
+        _load(_request(prefetch))
+    assert raised.value.message == "No patient data obtainable: prefetch 'patient' missing and no fhirServer to " \
+                                   "fetch it from"
+
+
+def test_the_log_names_a_prefetch_key_sent_in_place_of_a_missing_one(caplog: pytest.LogCaptureFixture) -> None:
+    prefetch = {key: value for key, value in _full_prefetch().items() if key != "observations"}
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        _load(_request(prefetch | {"Observation": _bundle()}))
+    [line] = [r.getMessage() for r in caplog.records if "not received" in r.getMessage()]
+    assert line == ("hook hi-1: not received: observations (prefetch absent (the prefetch has \"Observation\" "
+                    "instead, not a key of this service: keys are exact, as discovery lists them); no fhirServer to "
+                    "fetch it from)")
+
+
 def test_no_patient_at_all_is_patient_unavailable(fhir_server: FhirTestServer) -> None:
     with pytest.raises(PatientUnavailable):
         _load(_request({key: None for key in PREFETCH_TEMPLATES}))
