@@ -2,7 +2,7 @@
 without serving and without a request: what an operator runs after editing the environment, CDS_POLICY_DIR,
 CDS_VALUESET_DIR or CDS_CARDS_DIR, before restarting the service. With `--connect`, also the audit database: whether
 it lets the service in (a password refused, a database that does not exist, no server there) and where its schema
-stands."""
+stands; and each client's `jwks_url`: the keys its tokens would be verified with, or why there are none."""
 from __future__ import annotations
 
 import argparse
@@ -10,15 +10,18 @@ import os
 import sys
 from datetime import datetime
 
+from jwt import PyJWK
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.card_text import cards_dir
-from cds_service.config import AuthConfig, ConfigError, Settings
+from cds_service.config import AuthConfig, ClientConfig, ConfigError, Settings
 from cds_service.db import create_db_engine, error_summary, printable_url, schema_revision, sqlite_file
 from cds_service.facts.coverage import routed_policy_ids
-from cds_service.jwks import inline_key_sets
+from cds_service.http_errors import Unauthorized
+from cds_service.jwks import declared_algorithm, fetch_key_set, inline_key_sets
+from cds_service.printable import json_value
 from cds_service.policies import load_policy, policy_ids
 from cds_service.startup_checks import check_files
 from cds_service.valuesets import get_valuesets
@@ -29,7 +32,8 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
                                                "service would start with, and list what it would apply")
     parser.add_argument("--connect", action="store_true",
                         help="also connect to the audit database and read its schema revision, as the service would "
-                             "at start (a PostgreSQL server that does not answer is given up after 2 s)")
+                             "at start (a PostgreSQL server that does not answer is given up after 2 s), and fetch "
+                             "each client's jwks_url as its first token would")
     parser.set_defaults(handler=run)
 
 
@@ -60,11 +64,34 @@ def run(args: argparse.Namespace) -> int:
         print(f"audit database: {printable_url(url)} (not connected: --connect tries it)")
         return 0
     usable, state = _database_state(settings.database_url)
-    if not usable:
+    if usable:
+        print(f"audit database: {printable_url(url)}: {state}")
+    else:
         print(f"cds-service check: audit database {printable_url(url)} cannot be used: {state}", file=sys.stderr)
-        return 2
-    print(f"audit database: {printable_url(url)}: {state}")
-    return 0
+    keys_usable = [_key_set_usable(client.iss, client.jwks_url) for client in _fetched_clients(settings.auth)]
+    return 0 if usable and all(keys_usable) else 2
+
+
+def _fetched_clients(auth: AuthConfig | None) -> list[ClientConfig]:
+    return [client for client in (auth.clients if auth else ()) if client.jwks_url]
+
+
+def _key_set_usable(iss: str, url: str | None) -> bool:
+    """A client's JWK Set URL fetched as the service fetches it: the keys listed, or why every token of that client
+    would get a 401 (the host unreachable from here, a private CA, a 404, no usable key), which the start-up cannot
+    see (it fetches on the first token)."""
+    try:
+        keys = fetch_key_set(str(url))
+    except Unauthorized as exc:
+        print(f"cds-service check: client {iss}: {exc.reason}", file=sys.stderr)
+        return False
+    print(f"client {iss}: JWK Set {url}: keys {', '.join(map(_described, keys.keys))}")
+    return True
+
+
+def _described(key: PyJWK) -> str:
+    algorithm = declared_algorithm(key)
+    return f"{json_value(key.key_id)} ({key.key_type}{f' for {algorithm}' if algorithm else ''})"
 
 
 def _client_lines(auth: AuthConfig | None) -> list[str]:

@@ -2,8 +2,9 @@
 through an outage of its host) or configured inline; either way only the keys usable for an accepted algorithm and
 for signatures.
 
-auth.py verifies tokens with them; `cds-service check` loads the inline sets as the app does. A failure to fetch or
-find a key raises `Unauthorized` with a reason for the log.
+auth.py verifies tokens with them; `cds-service check` loads the inline sets as the app does (and, with `--connect`,
+fetches each `jwks_url` as a first token does). A failure to fetch or find a key raises `Unauthorized` with a reason
+for the log.
 """
 from __future__ import annotations
 
@@ -144,6 +145,12 @@ class JwksCache:
             raise Unauthorized(f"JWK Set {self.url} unavailable: {reason}") from None
         self._cached = (keys, self._clock())
         return self._cached
+
+
+def fetch_key_set(url: str) -> jwt.PyJWKSet:
+    """The usable keys at a JWK Set URL, fetched once as the first token of its client fetches them; `Unauthorized`
+    with the reason that token's 401 would log when they cannot be had (the host unreachable, TLS, no usable key)."""
+    return JwksCache(url)._fetch()[0]
 
 
 def _download(url: str, seconds: float) -> bytes:

@@ -6,7 +6,7 @@ import json
 import logging
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -16,6 +16,7 @@ from cds_service import __version__, cli_check
 from cds_service.cli import main
 from cds_service.config import ConfigError, Settings
 from tests.conftest import close_app, make_app
+from tests.test_auth import EC_KEY, RSA_KEY, JwksServer, public_jwk
 
 
 def test_it_lists_the_plans_the_value_sets_the_templates_and_the_mode(capsys: pytest.CaptureFixture[str],
@@ -139,3 +140,47 @@ def test_it_lists_the_clients_and_the_settings_in_effect(tmp_path: Path, capsys:
            "any" in lines
     assert ("CORS origins *; clinical date in America/Chicago; fetch budget 3 s; body limit 10485760 bytes; log level "
             "INFO; metrics of each process alone") in lines
+
+
+@pytest.fixture
+def key_server() -> Iterator[JwksServer]:
+    server = JwksServer()
+    rsa_without_alg = {name: value for name, value in public_jwk(RSA_KEY, "rsa-1", "RS384").items() if name != "alg"}
+    server.keys = [public_jwk(EC_KEY, "ec-1", "ES384"), rsa_without_alg]
+    yield server
+    server.close()
+
+
+def _with_key_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    config = {"public_base_url": "https://cds.example.org",
+              "clients": [{"iss": "https://ehr.example.org", "jwks_url": url}]}
+    (tmp_path / "auth.json").write_text(json.dumps(config))
+    monkeypatch.setenv("CDS_AUTH_CONFIG", str(tmp_path / "auth.json"))
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
+
+
+def test_connect_lists_the_keys_fetched_from_each_jwks_url(tmp_path: Path, key_server: JwksServer,
+                                                           capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    _with_key_url(tmp_path, monkeypatch, key_server.url)
+    assert main(["check"]) == 0 and key_server.fetches == 0  # fetched with --connect only
+    assert main(["check", "--connect"]) == 0
+    assert (f'client https://ehr.example.org: JWK Set {key_server.url}: keys "ec-1" (EC for ES384), "rsa-1" (RSA)'
+            in capsys.readouterr().out.splitlines())
+
+
+@pytest.mark.parametrize(("answer", "said"), [
+    ((404, {"Content-Length": "0"}, b""), "HTTP 404"),
+    ((200, {"Content-Length": "2"}, b"[]"), "not a JSON object"),
+])
+def test_connect_fails_naming_a_jwks_url_whose_keys_cannot_be_had(
+        tmp_path: Path, key_server: JwksServer, answer: tuple[int, dict[str, str], bytes], said: str,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every token of that client would get a 401, which the start-up cannot see: it fetches on the first token."""
+    _with_key_url(tmp_path, monkeypatch, key_server.url)
+    key_server.answer = answer
+    assert main(["check", "--connect"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"cds-service check: client https://ehr.example.org: JWK Set {key_server.url} " \
+                           f"unavailable: {said}\n"
+    assert "audit database: sqlite:" in captured.out  # the database is still said
