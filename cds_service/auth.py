@@ -140,7 +140,7 @@ class JwtVerifier:
     def _client(self, iss: str) -> ClientConfig:
         client = self.config.client(iss)
         if client is None:
-            raise Unauthorized(f"issuer {_unverified(iss)} is not a configured client")
+            raise Unauthorized(f"issuer {_unverified(iss)} is not a configured client{_near_issuer(self.config, iss)}")
         return client
 
     def _key(self, client: ClientConfig, kid: str | None) -> jwt.PyJWK:
@@ -225,6 +225,15 @@ def _header(token: str) -> dict[str, Any]:
     if header.get("alg") not in ALLOWED_ALGORITHMS:
         raise Unauthorized(f"algorithm {json_value(header.get('alg'))} not allowed")
     return header
+
+
+def _near_issuer(config: AuthConfig, iss: str) -> str:
+    """A configured issuer that the token's differs from only by letter case or a trailing slash, as a note for the
+    log: issuers are compared exactly (RFC 7519 §4.1.1), and the engineer must see which character is off. Only the
+    operator's own configuration is quoted (the 401's body is empty)."""
+    loose = iss.rstrip("/").casefold()
+    near = next((client.iss for client in config.clients if client.iss.rstrip("/").casefold() == loose), None)
+    return f"; the configured one is {json_value(near)}, and issuers must match exactly" if near else ""
 
 
 def _unverified_iss(token: str) -> str:
