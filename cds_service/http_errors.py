@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.local import LocalProxy
 
+from cds_service import SERVICE_ID
 from cds_service.db import DatabaseUnavailable, error_summary, is_unavailable
 from cds_service.exceptions import ClientError
 from cds_service.log_format import without_message
@@ -123,13 +124,22 @@ def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     message = _too_large() if status == 413 else {
         404: f"No such endpoint: {request.method} {request.path}",
-        405: f"Method {request.method} is not allowed on {request.path}",
+        405: _not_allowed(),
     }.get(status, exc.description or exc.name)
     _rejected(message)
     response = outcome_response(status, message, code=_HTTP_CODES.get(status, "processing"))
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
+
+
+def _not_allowed() -> str:
+    """The 405's words; a hook call posted to the discovery URL (the URL an EHR is given, taken for the service's)
+    is told where hook calls go."""
+    said = f"Method {request.method} is not allowed on {request.path}"
+    if request.method == "POST" and request.path.rstrip("/") == "/cds-services":
+        return f"{said}, the discovery endpoint (GET): post hook calls to /cds-services/{SERVICE_ID}"
+    return said
 
 
 def _too_large() -> str:

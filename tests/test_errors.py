@@ -474,6 +474,17 @@ def test_wrong_method_is_a_405(client: LiveClient, method: str, path: str) -> No
     assert response.headers["Allow"]
 
 
+def test_a_hook_call_posted_to_the_discovery_url_is_told_where_hook_calls_go(client: LiveClient) -> None:
+    issue = assert_outcome(client.post("/cds-services", json=sign_request()), 405)
+    assert issue["diagnostics"] == ("Method POST is not allowed on /cds-services, the discovery endpoint (GET): post "
+                                    "hook calls to /cds-services/blinatumomab-coverage")
+    issue = assert_outcome(client.post("/cds-services/", json=sign_request()), 405)
+    assert issue["diagnostics"].endswith("/cds-services/, the discovery endpoint (GET): post hook calls to "
+                                         "/cds-services/blinatumomab-coverage")
+    issue = assert_outcome(client.open("/cds-services", method="PUT"), 405)
+    assert issue["diagnostics"] == "Method PUT is not allowed on /cds-services"
+
+
 def blinatumomab_request() -> dict[str, Any]:
     """An order-sign call with a decision card and a dose card to give, and another (non-blinatumomab) order."""
     body: dict[str, Any] = json.loads((EXAMPLES / "aspirus-relapsed-refractory-single-line-dose-too-high.json")
