@@ -130,7 +130,9 @@ def _client_for(request: HookRequest, allow_server: Callable[[str], bool]) -> tu
         # hear of it. The URL is not logged (docs/prefetch.md §Logs).
         log.warning("hook %s: FHIR server not allowed for client %s: nothing fetched", request.hook_instance,
                     request.client_iss or "(none verified)")
-        return None, "fhirServer is not allowed for this client"
+        # No client: a call without a JWT where none is required (require_jwt false), whose servers no client lists.
+        return None, "fhirServer is not allowed for this client" if request.client_iss else \
+            "fhirServer is not allowed for a call without a JWT (only a verified client's fhir_servers are)"
     token = (request.fhir_authorization or {}).get("access_token")
     return FhirClient(server, token if isinstance(token, str) else None, call=_call_ids(request)), ""
 

@@ -315,9 +315,12 @@ def test_a_server_not_allowed_is_never_contacted(fhir_server: FhirTestServer) ->
     assert allowed == [fhir_server.base_url]
     assert len(record.not_received()) == len(PREFETCH_TEMPLATES) - 1
     assert record.resolve("Medication/m1") is None
-    with pytest.raises(PatientUnavailable):
+    with pytest.raises(PatientUnavailable) as raised:
         _load(_request({}, fhir_server), allow=deny)
     assert fhir_server.requests == []
+    # No client was verified: a call without a JWT where none is required, whose servers no client lists.
+    assert raised.value.message.endswith("fhirServer is not allowed for a call without a JWT (only a verified "
+                                         "client's fhir_servers are)")
 
 
 def test_a_server_not_allowed_is_a_warning_once_and_named_in_the_412(fhir_server: FhirTestServer,
