@@ -291,7 +291,14 @@ def _result(future: Future[list[dict[str, Any]] | Failure]) -> list[dict[str, An
 
 def _patient_problem(prefetch: dict[str, Any], patient_id: str) -> str:
     """What is wrong with prefetch 'patient', which gave no Patient of context.patientId: an integration engineer
-    with a mismatched id must not be sent looking for a missing key."""
+    with a mismatched id must not be sent looking for a missing key. A patientId holding a "/" is said too: no FHIR
+    id does, and a reference in its place ("Patient/123") matches neither the prefetched Patient nor a read."""
+    said = _prefetched_patient_said(prefetch, patient_id)
+    return f"{said} (context.patientId must be the Patient's id alone, not a reference)" if "/" in patient_id else said
+
+
+def _prefetched_patient_said(prefetch: dict[str, Any], patient_id: str) -> str:
+    """Why prefetch 'patient' gave no Patient of context.patientId, by what it holds."""
     if "patient" not in prefetch:
         return f"missing{_sent_instead(prefetch, 'patient')}"
     if prefetch["patient"] is None:

@@ -420,6 +420,16 @@ def test_the_log_names_a_prefetch_key_sent_in_place_of_a_missing_one(caplog: pyt
                     "fetch it from)")
 
 
+def test_the_412_says_a_patient_id_is_no_reference(fhir_server: FhirTestServer) -> None:
+    """context.patientId "Patient/p1" matched neither the prefetched Patient p1 nor a read of Patient/Patient%2Fp1."""
+    fhir_server.add(PATIENT)
+    for request in (_request({"patient": PATIENT}, patient_id="Patient/p1"),
+                    _request({}, fhir_server, patient_id="Patient/p1")):
+        with pytest.raises(PatientUnavailable) as raised:
+            _load(request)
+        assert "(context.patientId must be the Patient's id alone, not a reference) and" in raised.value.message
+
+
 def test_no_patient_at_all_is_patient_unavailable(fhir_server: FhirTestServer) -> None:
     with pytest.raises(PatientUnavailable):
         _load(_request({key: None for key in PREFETCH_TEMPLATES}))
