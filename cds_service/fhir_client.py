@@ -26,7 +26,8 @@ from cds_service.urls import has_dot_segment
 log = logging.getLogger(__name__)
 
 # A relative reference "Type/id" (FHIR id: 1-64 of [A-Za-z0-9-.]); anything else is not read from the server.
-_REFERENCE = re.compile(r"[A-Z][A-Za-z]{1,63}/[A-Za-z0-9\-.]{1,64}")
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id: what a read may name
+_REFERENCE = re.compile(rf"[A-Z][A-Za-z]{{1,63}}/{FHIR_ID.pattern}")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REFUSALS = (401, 403)  # the access token missing, invalid, expired, or without the scope asked
 _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]*)?$")
@@ -248,7 +249,7 @@ class FhirClient:
         Patient is not the patient (prefetch._own_patient). The why is what a 412 tells the EHR of its Patient."""
         relative = self._relative_reference(reference)
         if relative is None:
-            return Failure("not a reference on this server")
+            return Failure("not asked: not a reference by FHIR id to this server")
         url = f"{self.base_url}/{relative}"
         try:
             with session_until(deadline) as session:

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from cds_service.exceptions import PatientUnavailable
 from cds_service.fhir_client import (
-    Failure, FhirClient, bundle_resources, declared_total, next_link, of_other_types_only,
+    FHIR_ID, Failure, FhirClient, bundle_resources, declared_total, next_link, of_other_types_only,
 )
 from cds_service.hook_request import HookRequest
 from cds_service.log_format import without_message
@@ -51,6 +51,8 @@ _NO_ANSWER = "no answer within the fetch budget"
 # A prefetch key this service does not declare is named beside a missing one it resembles (difflib's ratio, case
 # aside: "Patient" 1.0, "observation" 0.96), among the first few undeclared keys (a body may hold thousands).
 _ALIKE_RATIO = 0.75
+_NOT_AN_ID = "context.patientId is not a FHIR id: letters, digits, - and . only, at most 64; not a reference such as " \
+    "Patient/123"
 _UNDECLARED_COMPARED = 20
 
 
@@ -291,10 +293,10 @@ def _result(future: Future[list[dict[str, Any]] | Failure]) -> list[dict[str, An
 
 def _patient_problem(prefetch: dict[str, Any], patient_id: str) -> str:
     """What is wrong with prefetch 'patient', which gave no Patient of context.patientId: an integration engineer
-    with a mismatched id must not be sent looking for a missing key. A patientId holding a "/" is said too: no FHIR
-    id does, and a reference in its place ("Patient/123") matches neither the prefetched Patient nor a read."""
+    with a mismatched id must not be sent looking for a missing key. A patientId that is no FHIR id is said too: a
+    reference in its place ("Patient/123") matches neither the prefetched Patient nor a read, which is not even asked."""
     said = _prefetched_patient_said(prefetch, patient_id)
-    return f"{said} (context.patientId must be the Patient's id alone, not a reference)" if "/" in patient_id else said
+    return said if FHIR_ID.fullmatch(patient_id) else f"{said} ({_NOT_AN_ID})"
 
 
 def _prefetched_patient_said(prefetch: dict[str, Any], patient_id: str) -> str:

@@ -420,14 +420,28 @@ def test_the_log_names_a_prefetch_key_sent_in_place_of_a_missing_one(caplog: pyt
                     "fetch it from)")
 
 
-def test_the_412_says_a_patient_id_is_no_reference(fhir_server: FhirTestServer) -> None:
-    """context.patientId "Patient/p1" matched neither the prefetched Patient p1 nor a read of Patient/Patient%2Fp1."""
+@pytest.mark.parametrize("patient_id", ["Patient/p1", "p 1", "p" * 65])
+def test_the_412_says_a_patient_id_is_no_fhir_id(fhir_server: FhirTestServer, patient_id: str) -> None:
+    """context.patientId "Patient/p1" matched neither the prefetched Patient p1 nor a read, which is not asked."""
     fhir_server.add(PATIENT)
-    for request in (_request({"patient": PATIENT}, patient_id="Patient/p1"),
-                    _request({}, fhir_server, patient_id="Patient/p1")):
-        with pytest.raises(PatientUnavailable) as raised:
-            _load(request)
-        assert "(context.patientId must be the Patient's id alone, not a reference) and" in raised.value.message
+    with pytest.raises(PatientUnavailable) as raised:
+        _load(_request({"patient": PATIENT}, patient_id=patient_id))
+    assert raised.value.message == (
+        "No patient data obtainable: prefetch 'patient' is another patient's (its id is not context.patientId) "
+        "(context.patientId is not a FHIR id: letters, digits, - and . only, at most 64; not a reference such as "
+        "Patient/123) and no fhirServer to fetch it from")
+    with pytest.raises(PatientUnavailable) as raised:
+        _load(_request({}, fhir_server, patient_id=patient_id))
+    assert raised.value.message.endswith("not a reference such as Patient/123) and the FHIR server did not return it "
+                                         "(not asked: not a reference by FHIR id to this server)")
+    assert not [path for path in fhir_server.paths() if path.startswith("/Patient")]  # the read is not asked
+
+
+def test_a_fhir_id_of_64_characters_is_no_problem() -> None:
+    with pytest.raises(PatientUnavailable) as raised:
+        _load(_request({"patient": PATIENT}, patient_id="p-1." + "x" * 60))
+    assert raised.value.message.endswith("is another patient's (its id is not context.patientId) and no fhirServer to "
+                                         "fetch it from")
 
 
 def test_no_patient_at_all_is_patient_unavailable(fhir_server: FhirTestServer) -> None:
