@@ -303,16 +303,18 @@ class AuditQueries:
     def show(self, key: str) -> list[InvocationDetail]:
         """The invocations with this hookInstance (an EHR may send one again), this request id (the X-Request-ID of
         the log line and of a proxy's access log), whose decision carries this coverage-assertion-id (the id a claim
-        refers to), or about this order (its id, with or without the type): every call that decided it and the call
+        refers to), that issued this card or suggestion uuid (what feedback and an EHR's override log name), or about this order (its id, with or without the type): every call that decided it and the call
         whose suggestion created it (a split's later cycle). Newest first, with the feedback on their cards."""
         asserted = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.coverage_assertion_id == key)
+        carded = select(OrderOutcomeRow.invocation_id).join(IssuedCard, IssuedCard.outcome_id == OrderOutcomeRow.id) \
+            .where(IssuedCard.uuid == key)
         order = _order_reference(key)
         decided = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.order_id == order)
         with Session(self.engine) as session:
             query = (
                 select(Invocation)
                 .where((Invocation.hook_instance == key) | (Invocation.request_id == key)
-                       | Invocation.id.in_(asserted) | Invocation.id.in_(decided)
+                       | Invocation.id.in_(asserted) | Invocation.id.in_(carded) | Invocation.id.in_(decided)
                        | Invocation.id.in_(_creating(session, order)))
                 .options(selectinload(Invocation.outcomes).selectinload(OrderOutcomeRow.cards))
                 .order_by(Invocation.time.desc(), Invocation.id.desc())

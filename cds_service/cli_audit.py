@@ -78,11 +78,13 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     parser.set_defaults(handler=run)
     actions = parser.add_subparsers(dest="action")
     show = actions.add_parser("show", parents=[common], help="one call with its criteria and feedback, found by its "
-                              "hookInstance, its request id (X-Request-ID) or a coverage-assertion-id; or every call "
+                              "hookInstance, its request id (X-Request-ID), a coverage-assertion-id or a card or "
+                              "suggestion uuid; or every call "
                               "about an order (a MedicationRequest id): those that decided it, and the split that "
                               "created it")
     show.add_argument("key", type=_text, metavar="KEY",
-                      help="a hookInstance, a request id, a coverage-assertion-id or an order id")
+                      help="a hookInstance, a request id, a coverage-assertion-id, a card or suggestion uuid, "
+                      "or an order id")
     show.add_argument("--format", choices=("text", "json"), default="text")
     show.set_defaults(handler=run_show)
     prune = actions.add_parser("prune", parents=[common], help="delete the calls before a date with their decisions "

@@ -224,6 +224,13 @@ def test_show_finds_a_call_by_its_coverage_assertion_id(audited: str, capsys: py
     assert code == 0 and "hookInstance  hi-p2" in out
 
 
+def test_show_finds_a_call_by_a_card_uuid_it_issued(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Feedback and an EHR's override log name the card, not the call: the card's uuid finds the call alone."""
+    code, out = run(capsys, "audit", "show", "card-p2", "--database-url", audited, "--format", "json")
+    assert code == 0
+    assert [detail["hook_instance"] for detail in json.loads(out)] == ["hi-p2"]
+
+
 def test_show_of_an_unknown_hook_instance_fails(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "show", "nope", "--database-url", audited]) == 1
     assert "nope" in capsys.readouterr().err
