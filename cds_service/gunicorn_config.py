@@ -24,7 +24,7 @@ from typing import Any
 from gunicorn import glogging
 from prometheus_client import multiprocess
 
-from cds_service.log_format import LINE_FORMAT, LogFormatter, without_query
+from cds_service.log_format import LINE_FORMAT, LogFormatter, without_query, without_tokens
 
 # prometheus_client's variable (config.METRICS_DIR_VARIABLE, which checks it for the app: config loads too much for
 # gunicorn's master to import it here).
@@ -39,9 +39,8 @@ _METRIC_FILE = re.compile(r"(counter|histogram|summary|gauge_[a-z]+)_[0-9]+\.db"
 # line %(r)s): a query can carry a credential (`?access_token=<JWT>`), and the log must never hold one.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s ms=%(M)s request_id=%({x-request-id}o)s "%(a)s"'
 
-
-# A token in a message: a JWT by its shape (its header, a JSON object, begins "eyJ"), or what follows "Bearer".
-_TOKEN = re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*|(?<=bearer )[^\s'\"]+", re.IGNORECASE)
+# A token of any shape in a header line gunicorn quotes: what follows "Bearer" (a JWT is found by its shape anywhere).
+_BEARER = re.compile(r"(?<=bearer )[^\s'\"]+", re.IGNORECASE)
 
 
 class _NoSecrets(logging.Filter):
@@ -53,7 +52,7 @@ class _NoSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = _TOKEN.sub("<token>", without_query(message))
+        cleaned = _BEARER.sub("<token>", without_tokens(without_query(message)))
         if cleaned != message:
             record.msg, record.args = cleaned, ()
         return True

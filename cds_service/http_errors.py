@@ -13,7 +13,7 @@ from werkzeug.local import LocalProxy
 from cds_service import SERVICE_ID
 from cds_service.db import DatabaseUnavailable, error_summary, is_unavailable
 from cds_service.exceptions import ClientError
-from cds_service.log_format import without_message
+from cds_service.log_format import without_message, without_tokens
 from cds_service.printable import quoted_id
 
 log = logging.getLogger(__name__)
@@ -105,8 +105,8 @@ def _read_declared(stream: IO[bytes], length: int) -> bytes:
 def _rejected(reason: str) -> None:
     """The reason a call was refused, kept for the request's log line and its audit record (routes.observe): an
     integration engineer can then see why a client's calls fail. Ids and field names only, never clinical content or
-    tokens."""
-    g.rejection = reason[:500]
+    tokens (a reason quoting the request path, as a 404's or a wrong `aud`'s does, quotes any token put there)."""
+    g.rejection = without_tokens(reason)[:500]
 
 
 def _client_error(exc: ClientError) -> Response:

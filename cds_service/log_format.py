@@ -22,6 +22,9 @@ _QUERY = re.compile(r"[?#].+?(?=(?: HTTP/\d(?:\.\d)?)?['\"]?\)?$)", re.S)
 # A number alone is not one: "GET /?mrn= 123456" made '123456' the version.
 _VERSION = re.compile(r"(Invalid HTTP Version: |Bad request version \()(.+)", re.S)
 _A_VERSION = re.compile(r"'HTTP/\d+(\.\d+)?'\)?|\(\d+, \d+\)")
+# A JWT in a message, by its shape: its header, a JSON object, begins "eyJ"; then a dot, and the rest of its base64url
+# parts, so that one cut after its payload goes too.
+_JWT = re.compile(r"eyJ[\w-]*\.[\w.-]*")
 
 
 class LogFormatter(logging.Formatter):
@@ -34,8 +37,15 @@ class LogFormatter(logging.Formatter):
     def formatMessage(self, record: logging.LogRecord) -> str:
         # The client's values in a message (a path, a hookInstance) cannot start a forged line (printable.py); a
         # traceback, which format() appends after this, keeps its lines.
-        record.message = printable(record.message)
+        # A token wherever a client put it (a request path, a header gunicorn quotes) is not logged either.
+        record.message = printable(without_tokens(record.message))
         return super().formatMessage(record)
+
+
+def without_tokens(text: str) -> str:
+    """`text` with every JWT in it replaced by `<token>`: for a log line, and for what the audit trail keeps of a call
+    refused (its service id and reason, which can quote the request path)."""
+    return _JWT.sub("<token>", text)
 
 
 def without_query(text: str) -> str:

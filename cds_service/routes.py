@@ -25,7 +25,7 @@ from cds_service.config import Settings
 from cds_service.db import READ_ONLY
 from cds_service.discovery import Plan, discovery_document
 from cds_service.evaluation import Evaluation, EvaluationContext
-from cds_service.log_format import without_message
+from cds_service.log_format import without_message, without_tokens
 from cds_service.pipeline import evaluate
 from cds_service.exceptions import ClientError, UnknownService
 from cds_service.fault_answers import evaluation_failed
@@ -286,7 +286,8 @@ def _invocation(call: dict[str, Any], incoming: Request, status: int, seconds: f
     context = context if isinstance(context, dict) else {}
     return InvocationRecord(
         time=call.get("started_at") or datetime.now(timezone.utc),
-        service_id=_text((incoming.view_args or {}).get("service_id", SERVICE_ID)),  # a 404's id is the client's
+        # A 404's id is the client's path: any token put there is not stored (log_format.without_tokens).
+        service_id=without_tokens(_text((incoming.view_args or {}).get("service_id", SERVICE_ID))),
         hook=hook.hook if hook else _text(body.get("hook"), 100),
         hook_instance=_text(hook.hook_instance if hook else body.get("hookInstance")),
         client_iss=call.get("client_iss"),
