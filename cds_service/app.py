@@ -79,6 +79,7 @@ def _build(settings: Settings) -> Flask:
     # to an origin the CORS configuration allows, so CDS_CORS_ORIGINS stays the one gate.
     CORS(
         app,
+        resources=BROWSER_PATHS,
         origins=_cors_origins(settings.cors_origins),
         methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", routes.REQUEST_ID_HEADER],
@@ -114,6 +115,12 @@ class _App(Flask):
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         sync = self._sync.get(func)
         return super().ensure_sync(func) if sync is None else sync
+
+
+# The paths a browser client calls (the CDS Hooks sandbox: discovery, the hook and feedback calls; the Questionnaire a
+# card links to), the only ones CORS opens to other origins. /metrics, /healthz and /readyz are the operator's: with
+# CORS there too (and the default `*`), any web page opened on a machine that reaches the service read them.
+BROWSER_PATHS = re.compile(r"/(cds-services|fhir)(/|\Z)")
 
 
 # A hook call allocates thousands of containers (its parsed body alone) and frees nearly all of them by reference

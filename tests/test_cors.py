@@ -1,4 +1,5 @@
-"""CORS for browser clients such as the public CDS Hooks sandbox: preflights on every endpoint, configurable origins."""
+"""CORS for browser clients such as the public CDS Hooks sandbox: preflights on every endpoint a browser calls,
+configurable origins. The operator's endpoints (/metrics, /healthz, /readyz) have none: test_security_cors.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,9 +17,6 @@ ENDPOINTS = [
     "/cds-services/blinatumomab-coverage",
     "/cds-services/blinatumomab-coverage/feedback",
     "/fhir/Questionnaire/blinatumomab-coverage-attestation",
-    "/healthz",
-    "/readyz",
-    "/metrics",
 ]
 
 
