@@ -208,6 +208,8 @@ def observe(shared: Services, response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = request_id
     # Cards, OperationOutcomes and the audit's health name a patient's care: no proxy or browser cache keeps them.
     response.headers.setdefault("Cache-Control", "no-store")
+    # A 404 or 400 quotes the client's path or value back: a browser must read it as the type said, never as a page.
+    response.headers["X-Content-Type-Options"] = "nosniff"
     endpoint, posted = incoming.endpoint, incoming.method == "POST"
     if endpoint == SERVICE_ENDPOINT and posted:
         hook: HookRequest | None = call.get("hook_request")  # set whenever there are outcomes
