@@ -14,10 +14,13 @@ import json
 import re
 from typing import Any
 
-# C0 and C1 controls, DEL, and the Unicode line and paragraph separators (which some viewers break lines at).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators (which some viewers break lines at), and the
+# bidirectional marks, embeddings, overrides and isolates: a client's id holding U+202E showed the rest of its log line,
+# or of a `cds-service audit` row, reversed (another issuer, another status), as "Trojan Source" hides code.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
 # What json.dumps leaves raw that _CONTROL escapes, and lone surrogates (JSON's "\\ud800", which no encoder writes).
-_JSON_RAW = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_JSON_RAW = re.compile(f"[\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff]")
 QUOTED_LENGTH = 80  # characters of a quoted string: a 5 MB id made a 5 MB line
 
 
