@@ -258,7 +258,10 @@ def _check_dates_are_numbers(claims: Mapping[str, Any]) -> None:
 
 
 def _finite_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    # An int is finite however long: math.isfinite raised OverflowError for one beyond a float (exp of 400 digits).
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _check_lifetime(claims: Mapping[str, Any], max_lifetime: int) -> None:
