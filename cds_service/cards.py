@@ -24,6 +24,7 @@ from cds_service.override_reasons import override_reasons
 from cds_service.policies import load_policy, payer_labels
 from cds_service.printable import cut_between_words
 from cds_service.questionnaire import question, questionnaire_url
+from cds_service.summary_items import summary_item
 from cds_service.verdict import NOT_MET, UNKNOWN
 
 TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "coverage-info", "display": "Coverage Information"}
@@ -237,7 +238,8 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: i
     data_names = [DATA_NAMES.get(key, key) for key in facts.not_received]
     before = opening + len(decision.payer_label)  # the summary's characters before the payer's outcome
     if blocked:  # documentation opens only other indications: named in full after the failure, or left to the detail
-        document = f"; or, for another indication, document {'; '.join(alternatives)}" if alternatives else ""
+        said = [summary_item(item) for item in alternatives]
+        document = f"; or, for another indication, document {'; '.join(said)}" if said else ""
         room = SUMMARY_LIMIT - 1 - before - len(f": not covered as ordered — {blocked}")
         document, document_hint = (document if len(document) <= room else ""), ""
     elif decision.not_received:  # the chart may hold it all: first say what did not arrive, the data by its name
@@ -326,30 +328,36 @@ def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> 
     """What the summary asks to document: every needed item with what other indications would need instead, if it
     all fits beside the `frame` (the summary's other text); else as many needed items as fit, then how many more, and
     the alternatives left to the detail. The card's own items come first: a count of another indication's items
-    ("would need 3 more") hid them and told the clinician nothing to act on."""
+    ("would need 3 more") hid them and told the clinician nothing to act on. A malformed resource's item is said
+    in words (summary_items.py), its element's path left to the detail."""
     if not needed:
         return "the missing information", ""
+    needed, alternatives = [summary_item(i) for i in needed], [summary_item(i) for i in alternatives]
     # "Would need", not "or": another indication may need these besides, not instead of, the shown one's.
     hint = f" (another indication would need: {'; '.join(alternatives)})" if alternatives else ""
     if len("; ".join(needed)) <= SUMMARY_LIMIT - 1 - frame - len(hint):
         return "; ".join(needed), hint
     budget = SUMMARY_LIMIT - 1 - frame
-    # The items in full, else without their closing asides (a malformed element's path), which the detail lists,
-    # before an item is cut: an aside cut in its middle ("(verificationStatus.coding[0].code is an object…") told
-    # the clinician nothing.
+    # The items in full, else without their closing asides, which the detail lists, before an item is cut: an aside
+    # cut in its middle told the clinician nothing.
     for items in (needed, [_without_aside(item) for item in needed]):
         for count in range(len(needed), 0, -1):
-            more = len(needed) - count
-            text = "; ".join(items[:count]) + (f" (+{more} more)" if more else "")
+            text = "; ".join(items[:count]) + _more_items(len(needed) - count)
             if len(text) <= budget:
                 return text, ""
     # The first item alone is too long: cut between its words, so that the summary still ends as it says ("to
     # confirm coverage"), not cut in mid-word at the limit; the detail lists it whole. With too little room for its
     # first words (a label's word before the payer), how many items: a word or two of it named nothing ("ALL…").
-    counted = f" (+{len(needed) - 1} more)" if len(needed) > 1 else ""
+    counted = _more_items(len(needed) - 1)
     if budget - len(counted) >= _SHORTEST_CUT_ITEM:
         return cut_between_words(needed[0], budget - len(counted)) + counted, ""
     return (f"{len(needed)} items" if len(needed) > 1 else "1 item"), ""
+
+
+def _more_items(more: int) -> str:
+    """After the items a summary names, the others the detail lists: "and 1 more item" ("(+1 more)" had read as one
+    more of the last item's kind, or a dose)."""
+    return f" and {more} more item{'s' if more > 1 else ''}" if more else ""
 
 
 # Criteria the order itself fails, which a corrected order meets: its dose, its quantity.

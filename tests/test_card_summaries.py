@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from cds_service.cards import _parts_fitted
+from cds_service.cards import _parts_fitted, _summary_request
 from cds_service.dosing.text import days_text
+from cds_service.summary_items import summary_item
 from tests.test_dosing_rest import on_record_after
 from tests.test_duplicate_orders import with_copies
 from tests.test_facts_review import MALFORMED
@@ -72,16 +73,38 @@ def test_a_combination_names_the_other_drug_in_the_summary(client: Any) -> None:
     assert "other antineoplastics active at the start date: cytarabine 100 mg" in card["detail"]
 
 
-def test_what_to_document_gives_up_asides_before_cutting_one(client: Any) -> None:
-    """A malformed Condition's item with its element path had been cut in the path ("(verificationStatus.coding[0]
-    .code is an object…"): the items are named without their asides, the detail lists them whole."""
+@pytest.mark.parametrize("change, said", [
+    ("condition verificationStatus code an object", "a readable verification status for Condition/all-1"),
+    ("condition clinicalStatus code a list", "a readable clinical status for Condition/all-1"),
+])
+def test_a_malformed_resource_is_asked_for_in_words_the_path_left_to_the_detail(client: Any, change: str,
+                                                                                said: str) -> None:
+    """A malformed Condition's item had put its element's path in the summary ("document a readable Condition/all-1
+    (clinicalStatus.coding[0].code is a list, not text) (+1 more)"), or, too long, only the resource: the summary
+    names the element in words and the resource; the detail keeps the path for the integration engineer."""
     body = example("aspirus-adult-relapsed-refractory-cycle1")
-    MALFORMED["condition verificationStatus code an object"](body)
+    MALFORMED[change](body)
     card = decision_card(post(client, body))
-    assert card["summary"] == ("Aspirus Health Plan: document a readable Condition/all-1; disease status to confirm "
-                               "coverage")
-    assert "- a readable Condition/all-1 (verificationStatus.coding\\[0\\].code is an object, not text)" in (
-        card["detail"])
+    assert card["summary"] in (f"Aspirus Health Plan: document {said}{rest} to confirm coverage"
+                               for rest in ("; disease status (relapsed or refractory?)", " and 1 more item"))
+    path = change.split()[1]
+    assert f"- a readable Condition/all-1 ({path}.coding\\[0\\].code is " in card["detail"]
+
+
+def test_an_item_of_several_requests_is_said_in_words_each() -> None:
+    """A fact several malformed resources left unknown asks for each (facts/unreadable.py joins them by "; ")."""
+    item = ("a readable Observation/mrd-1 (status is a list, not a code FHIR defines for it); a readable "
+            "Observation/mrd-2 (effectiveDateTime is \"2026-1-1\", not a date)")
+    assert summary_item(item) == "a readable status for Observation/mrd-1; a readable date for Observation/mrd-2"
+    assert summary_item("a readable Condition (it is a number, not a resource)") == "a readable Condition"
+    assert summary_item("MRD result (or that it is unavailable)") == "MRD result (or that it is unavailable)"
+
+
+def test_what_to_document_beyond_the_summary_is_counted_as_items() -> None:
+    """"(+1 more)" after the last item named read as one more of its kind: the summary says more items."""
+    needed = ["therapy phase of this course", "response to induction (complete response?)", "x" * 60]
+    said, _ = _summary_request(needed, [], 50)
+    assert said == "therapy phase of this course; response to induction (complete response?) and 1 more item"
 
 
 def test_the_quantity_table_tells_orders_with_the_same_lines_apart(client: Any) -> None:

@@ -171,7 +171,7 @@ def test_an_item_too_long_for_the_summary_is_cut_between_words_and_the_summary_e
     shown = [c._replace(missing=wanted[unknown.index(c)]) if c in unknown else c for c in decision.criteria]
     card = decision_card(replace(decision, criteria=shown, missing=wanted), case_facts, ORDER, BASE, CHECKED)
     assert len(card["summary"]) < 140 and card["summary"].endswith("to confirm coverage")
-    assert ("… (+1 more) to confirm" if items == 2 else "… to confirm") in card["summary"]
+    assert ("… and 1 more item to confirm" if items == 2 else "… to confirm") in card["summary"]
 
 
 def test_live_vaccine_card_is_critical_and_says_why() -> None:

@@ -1,0 +1,57 @@
+"""What to document, as a card's summary says it: a malformed resource's item in a clinician's words.
+
+A resource the shape filter left out is asked for readable (facts/unreadable.py `Unreadable.request`): "a readable
+Condition/all-1 (clinicalStatus.coding[0].code is a list, not text)". The element's path is for the integration
+engineer, and the decision card's detail keeps it; a summary read in two seconds says which element of which
+resource instead: "a readable clinical status for Condition/all-1".
+"""
+from __future__ import annotations
+
+import re
+
+# Unreadable.request: "a readable <Type>/<id> (<path> <what is wrong>)"; a problem without a path ("it is a number,
+# not a resource") has no element to name.
+_READABLE = re.compile(r"a readable (?P<resource>[A-Z][A-Za-z]+(?:/\S+)?) \((?P<path>[a-z][\w.\[\]]*) is .*\)")
+_INDEX = re.compile(r"\[\d+\]")
+# The elements the shape filter checks (facts/shape.py SCHEMAS), by their path without list positions, as a clinician
+# names them; a path is named by its longest listed start ("dispenseRequest.quantity.value": the dispense quantity).
+# tests/test_summary_items.py checks that every element of SCHEMAS has words.
+ELEMENT_WORDS: dict[str, str] = {
+    "resourceType": "resource type", "id": "id", "status": "status", "code": "code",
+    "effectiveDateTime": "date", "effectivePeriod": "date", "effectiveInstant": "date", "issued": "date issued",
+    "valueQuantity": "value", "valueCodeableConcept": "value", "valueString": "value",
+    "interpretation": "interpretation", "dataAbsentReason": "reason for no value", "component": "result parts",
+    "clinicalStatus": "clinical status", "verificationStatus": "verification status", "recordedDate": "recorded date",
+    "onsetDateTime": "onset date", "onsetPeriod": "onset date", "onsetAge": "age at onset",
+    "authoredOn": "date written", "medicationCodeableConcept": "medication", "medicationReference": "medication",
+    "statusReason": "status reason", "dosageInstruction": "dosage", "dispenseRequest": "dispense request",
+    "dispenseRequest.quantity": "dispense quantity", "dispenseRequest.expectedSupplyDuration": "supply duration",
+    "dispenseRequest.validityPeriod": "validity period", "insurance": "insurance",
+    "vaccineCode": "vaccine", "occurrenceDateTime": "date given", "recorded": "recorded date",
+    "period": "coverage period", "payor": "payer", "order": "coverage order", "name": "name",
+    "identifier": "identifier", "questionnaire": "questionnaire", "subject": "patient", "authored": "date answered",
+    "item": "answers", "ingredient": "ingredients",
+}
+
+
+def summary_item(item: str) -> str:
+    """`item` (what to document) as the summary says it: a malformed resource's request in words, "a readable
+    clinical status for Condition/all-1"; any other item as it is. An item may join several requests by "; " (a
+    fact several resources left unknown: unreadable.py `_unknown`): each is said so."""
+    return "; ".join(_said(part) for part in item.split("; ")) if "a readable " in item else item
+
+
+def _said(request: str) -> str:
+    found = _READABLE.fullmatch(request)
+    if found is None:
+        return request
+    words = element_words(found["path"])
+    return f"a readable {words} for {found['resource']}" if words else f"a readable {found['resource']}"
+
+
+def element_words(path: str) -> str:
+    """A malformed element's path ("clinicalStatus.coding[0].code") in words ("clinical status"); "" when no start
+    of it is listed."""
+    parts = _INDEX.sub("", path).split(".")
+    return next((ELEMENT_WORDS[key] for end in range(len(parts), 0, -1)
+                 if (key := ".".join(parts[:end])) in ELEMENT_WORDS), "")
