@@ -69,7 +69,7 @@ _FINDING = {"days": "days 1–7", "ordered": "28", "read": "", "together": "Medi
             "cap": "9", "cap_applies": True}
 _FINDINGS = {"first": _FINDING, "worst": _FINDING,
              "findings": [_FINDING, {**_FINDING, "days": "days 8–28", "together": ""}],
-             "ranges": "28 mcg/day on days 1–7 of cycle 1; label is 9 mcg/day", "cycle": 1,
+             "ranges": "28 mcg/day on days 1–7 of cycle 1; label is 9 mcg/day", "other_days": "days 8–28", "cycle": 1,
              "body": "Weight 80 kg on 2026-11-20", "schedule_text": "relapsed/refractory schedule",
              "counted_first_cycle": "cycle 1 of the course from 2026-12-01"}
 
@@ -193,12 +193,14 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("dose-above-together.j2", {**_FINDINGS, "unreadable": "line 3: no rate"}),
     ("dose-below.j2", _FINDINGS),
     ("dose-above-plan-limit.j2", {"payer": "Florida Blue", "ceiling": "28", "lines": [_PLAN_LINE, _PLAN_LINE],
-                                  "first": _PLAN_LINE, "change": "28 mcg/day (each line)", "in_mcg": False,
+                                  "first": _PLAN_LINE, "other_days": "days 29–35", "change": "28 mcg/day (each line)",
+                                  "in_mcg": False,
                                   "by_volume": ""}),
     ("dose-above-plan-limit.j2", {"payer": "Florida Blue", "ceiling": "28", "lines": [_PLAN_LINE],
-                                  "first": _PLAN_LINE, "change": "28 mcg/day", "in_mcg": True, "by_volume": ""}),
+                                  "first": _PLAN_LINE, "other_days": "", "change": "28 mcg/day", "in_mcg": True,
+                                  "by_volume": ""}),
     ("dose-above-plan-limit.j2", {"payer": "Florida Blue", "ceiling": "28", "lines": [_PLAN_VOLUME, _PLAN_LINE],
-                                  "first": _PLAN_VOLUME, "change": "", "in_mcg": False,
+                                  "first": _PLAN_VOLUME, "other_days": "days 1–28", "change": "", "in_mcg": False,
                                   "by_volume": "line 1 (10 mL/h of 28.3 mcg per 240 mL)"}),
     ("dose-per-m2-without-bsa.j2", {"lines": [1], "weight": "80 kg", "fixed": "28 mcg/day", "multi": False,
                                     "segments": [{"written": "28 mcg/day", "days": "days 1–28", "explain": ""}],

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from cds_service.cards import _parts_fitted, _summary_request
-from cds_service.dosing.text import days_text
+from cds_service.dosing.text import days_list, days_text
 from cds_service.summary_items import summary_item
 from tests.test_dosing_rest import on_record_after
 from tests.test_duplicate_orders import with_copies
@@ -121,3 +121,11 @@ def test_the_quantity_table_tells_orders_with_the_same_lines_apart(client: Any) 
 def test_a_line_stating_no_end_reads_from_its_first_day_onward() -> None:
     """"28 mcg/day on day 8 on" (a suggestion's label, a split order's lines) was misread; every "on <days>" reads."""
     assert days_text(8, None) == "days 8 onward" and days_text(1, 7) == "days 1–7" and days_text(3, 3) == "day 3"
+
+
+def test_ranges_of_days_read_as_one_phrase() -> None:
+    """What "(+1 more)" and "(+2 more day ranges)" had left to guess: the other days, named."""
+    assert days_list(["days 1–7"]) == "days 1–7"
+    assert days_list(["day 1", "days 8–28"]) == "days 1 and 8–28"
+    assert days_list(["days 1–7", "days 8–14", "days 15 onward"]) == "days 1–7, 8–14 and 15 onward"
+    assert days_list([f"day {n}" for n in range(1, 6)]) == "day 1 and 4 other day ranges"

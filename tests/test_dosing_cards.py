@@ -474,14 +474,13 @@ def test_above_the_maximum_at_any_weight_warns_without_a_suggestion() -> None:
     card = card_for(single_line_order(rate(28)), facts(weight=None), "relapsed-refractory")
     assert card is not None and card["indicator"] == "warning"
     assert "suggestions" not in card and "selectionBehavior" not in card
-    assert card["summary"] == ("Dose above label maximum: 28 mcg/day on days 1–7; "
-                               "the most at any weight is 9 mcg/day")
+    assert card["summary"] == "Dose above label maximum (9 mcg/day): 28 mcg/day on days 1–7"
     assert "Not on file: current weight (within 30 days)." in card["detail"]
     assert card["extension"]["dose-check"]["days"] == [1, 7]
     assert card["extension"]["dose-check"]["weightKg"] is None
     ten_fold = card_for(single_line_order(rate(280)), facts(weight=None), "standard")
     assert ten_fold is not None and "280 mcg/day on days 1–28" in ten_fold["summary"]
-    assert "the most at any weight is 28 mcg/day" in ten_fold["summary"]
+    assert ten_fold["summary"].startswith("Dose above label maximum (28 mcg/day): ")
 
 
 def test_below_45_kg_without_height_above_the_label_at_any_height_warns_and_asks_for_a_height() -> None:
@@ -490,8 +489,9 @@ def test_below_45_kg_without_height_above_the_label_at_any_height_warns_and_asks
     card = card_for(single_line_order(rate(28)), facts(weight="18"), "relapsed-refractory")
     assert card is not None and card["indicator"] == "warning"
     assert "suggestions" not in card and "selectionBehavior" not in card
-    assert card["summary"] == ("Under 45 kg, dose above label at any height: 28 mcg/day on days 1–7 (+1 more); "
-                               "record a height")
+    # "(+1 more)" had left the clinician to guess what the more was: the other days are named.
+    assert card["summary"] == ("Under 45 kg, dose above label at any height: 28 mcg/day on days 1–7 (also above on "
+                               "days 8–28); record a height")
     assert "| days 1–7 | 28 mcg/day | 5.915 mcg/day |" in card["detail"]
     assert "| days 8–28 | 28 mcg/day | 17.745 mcg/day |" in card["detail"]
     assert "Even at 280 cm, the tallest height the service accepts, 18 kg gives a BSA of 1.183 m²" in " ".join(
@@ -941,20 +941,21 @@ def test_a_summary_too_short_for_every_range_names_the_most_severe() -> None:
     card = dose_card(first, facts(), "relapsed-refractory", True, "X", order_checks(first, group, facts()))
     assert card is not None
     assert card["summary"] == ("Dose above label: 56 mcg/day (this order and a likely duplicate order) on days 8–28 "
-                               "of cycle 1; label is 28 mcg/day (+1 more day range)")
+                               "of cycle 1; label is 28 mcg/day; also above on days 1–7")
     check = card["extension"]["dose-check"]
     assert check["days"] == [1, 7] and [f["days"] for f in check["findings"]] == [[1, 7], [8, 28]]
     assert card["detail"].index("| days 1–7 |") < card["detail"].index("| days 8–28 |")
     without_weight = dose_card(first, facts(weight=None), "relapsed-refractory", True, "X",
                                order_checks(first, group, facts(weight=None)))
     assert without_weight is not None
-    assert without_weight["summary"] == ("Dose above label maximum: 56 mcg/day (this order and a likely duplicate "
-                                         "order) on days 8–28 (+1 more); the most at any weight is 28 mcg/day")
+    assert without_weight["summary"] == ("Dose above label maximum (28 mcg/day): 56 mcg/day (this order and a likely "
+                                         "duplicate order) on days 8–28; also above on days 1–7")
     without_height = dose_card(first, facts(weight="30"), "relapsed-refractory", True, "X",
                                order_checks(first, group, facts(weight="30")))
     assert without_height is not None
+    # The other days' words do not fit beside the duplicate's: the summary keeps what to record, the table the days.
     assert without_height["summary"] == ("Under 45 kg, dose above label at any height: 56 mcg/day (this order and a "
-                                         "likely duplicate order) on days 8–28 (+1 more); record a height")
+                                         "likely duplicate order) on days 8–28; record a height")
 
 
 @pytest.mark.parametrize(("step", "full", "worst"), [
@@ -967,8 +968,8 @@ def test_the_most_severe_is_the_largest_ratio_to_the_label(step: int, full: int,
     lines = order(line(rate(step), "2026-12-01", "2026-12-07", 1), line(rate(full), "2026-12-08", "2026-12-28", 2))
     group = [lines, lines | {"id": "blin-dup"}]
     card = dose_card(lines, facts(), "relapsed-refractory", True, "X", order_checks(lines, group, facts()))
-    assert card is not None and card["summary"] in (f"Dose above label: {worst} (+1 more day range)",
-                                                    f"Dose above label: {worst} (+1 more)")  # the short form if need be
+    other = "days 1–7" if "days 8–28" in worst else "days 8–28"
+    assert card is not None and card["summary"] == f"Dose above label: {worst}; also above on {other}"
 
 
 def test_of_findings_equally_severe_the_earliest_is_the_most_severe() -> None:
@@ -980,8 +981,7 @@ def test_of_findings_equally_severe_the_earliest_is_the_most_severe() -> None:
 def test_lines_running_together_above_the_maximum_without_a_weight() -> None:
     card = card_for(overlapping_lines(), facts(weight=None))
     assert card is not None and card["indicator"] == "warning" and "suggestions" not in card
-    assert card["summary"] == ("Dose above label maximum: 48 mcg/day (lines 1 and 2 together) on days 1–28; the most "
-                               "at any weight is 28 mcg/day")
+    assert card["summary"] == "Dose above label maximum (28 mcg/day): 48 mcg/day (lines 1 and 2 together) on days 1–28"
 
 
 @pytest.mark.parametrize(("written", "schedule", "summary", "label", "value", "unit"), [

@@ -275,9 +275,9 @@ def test_a_volume_above_the_plan_limit_beside_a_line_in_mcg_leaves_both_uncorrec
                     contained=[bag(strength("28.3", "ug"))], medicationReference={"reference": "#bag"})
     card = ceiling_card(written, facts(), Decimal(28), "Florida Blue", order_checks(written, [written], facts()), None)
     assert card is not None and card["indicator"] == "warning" and "suggestions" not in card
-    # "(+1 more)" alone read as a dose: the card says what more there is, as the label dose card does.
-    assert card["summary"] == ("Dose above Florida Blue's 28 mcg/day limit: 28.3 mcg/day on days 1–14 (+1 more day "
-                               "range)")
+    # "(+1 more)" alone read as a dose: the card names the other days, as the label dose card does.
+    assert card["summary"] == ("Dose above Florida Blue's 28 mcg/day limit: 28.3 mcg/day on days 1–14 (also above on "
+                               "days 15–28)")
     assert "| days 15–28 | 28.4 mcg/day |" in card["detail"]
     assert "No one-click correction: line 1 (10 mL/h of 28.3 mcg per 240 mL) is a volume" in card["detail"]
 

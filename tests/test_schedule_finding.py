@@ -34,7 +34,7 @@ def schedule_of(*doses: tuple[float, str, str], schedule: str = "relapsed-refrac
     ([(28, *STEP[0]), (28, *STEP[1])], "dose above label on days 1–7"),
     ([(28, *STEP[0]), (40, *STEP[1])], "dose above label on days 1–7 and 8–28"),
     ([(28, "2026-12-01", "2026-12-07"), (40, "2026-12-08", "2026-12-14"), (29, "2026-12-15", "2026-12-21"),
-      (28, "2026-12-22", "2026-12-28")], "dose above label on days 1–7 (+2 more day ranges)"),
+      (28, "2026-12-22", "2026-12-28")], "dose above label on days 1–7, 8–14 and 15–21"),
     ([(28, "2026-12-01", "2027-01-04")], "dose above label on days 1–7; infusion past day 28"),
     ([(9, *STEP[0]), (28, "2026-12-08", "2027-01-04")], "infusion past day 28"),
 ])

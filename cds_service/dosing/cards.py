@@ -28,8 +28,8 @@ from cds_service.dosing.quantity import (UNREAD, VIAL_MCG, CycleNeeds, Offered, 
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, json_number,
                                        per_m2_daily, without_coverage_information, written_dose)
-from cds_service.dosing.text import (NAMED, bsa_text, days_text, dose_words, label_mcg_text, mcg_text, mcg_text_against,
-                                    order_words, per_m2_text)
+from cds_service.dosing.text import (NAMED, bsa_text, days_list, days_text, dose_words, label_mcg_text, mcg_text,
+                                    mcg_text_against, order_words, per_m2_text)
 from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa, weight_text
 from cds_service.facts.model import WINDOWS, ClinicalFacts, read_within
 from cds_service.facts.order import order_ref
@@ -214,7 +214,8 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
               else ", ".join(f"{w} on {days_text(s.first_day, s.last_day)}"
                              for w, s in zip(written, correction.segments)))
     text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), lines=rows, first=rows[0],
-                       change=change, in_mcg=any(s.unit for s in correction.segments), by_volume="")
+                       other_days=_other_days(rows, rows[0]), change=change,
+                       in_mcg=any(s.unit for s in correction.segments), by_volume="")
     card = _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
     card["selectionBehavior"] = "at-most-one"
     card["suggestions"] = [_suggestion(text, correction.resource, facts)]
@@ -232,7 +233,7 @@ def _ceiling_by_volume_card(order: dict[str, Any], ceiling: Decimal, payer: str,
     by_volume = "; ".join(f"line {line.index + 1} ({line.form.volume})" for line, _ in over
                           if line.form is not None and line.form.volume)
     text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), lines=rows, first=rows[0],
-                       change="", in_mcg=False, by_volume=by_volume)
+                       other_days=_other_days(rows, rows[0]), change="", in_mcg=False, by_volume=by_volume)
     return _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
 
 
@@ -498,8 +499,13 @@ def _above_together_card(order: dict[str, Any], facts: ClinicalFacts, lines: lis
 
 def _above_maximum_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLine], patient: Patient,
                         above: list[Finding], missing: str, source_label: str) -> dict[str, Any]:
-    text = render_card("dose-above-maximum.j2", missing=missing, any_height=_any_height(patient, facts),
-                       **_finding_context(facts, patient, above, lines))
+    found = _finding_context(facts, patient, above, lines)
+    any_height = _any_height(patient, facts)
+    text = render_card("dose-above-maximum.j2", missing=missing, any_height=any_height, **found)
+    if len(text.line) >= SUMMARY_LIMIT and found["other_days"]:
+        # The other days give way, whole, to what to record; the table lists them (a cut had ended "; r…").
+        found["other_days"] = ""
+        text = render_card("dose-above-maximum.j2", missing=missing, any_height=any_height, **found)
     card = _card(order, text, "warning", source_label, DOSE_TOPIC)
     card["extension"]["dose-check"] = _dose_check(above, patient)
     return card
@@ -567,9 +573,12 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
     ]
     body = "; ".join(fact.note for fact in (facts.body.weight_kg, facts.body.bsa_m2) if fact.note)
     worst = rows[findings.index(most_severe(findings))]
+    other_days = _other_days(rows, worst)
+    above = findings[0].ordered > findings[0].expected.mcg_per_day
     # `first` and `cycle` are printed by no shipped template since the summaries name the ranges (`ranges`), but
     # stay in the context the templates' headers document: an operator's copy may print them (cards/README.md).
-    return {"first": rows[0], "worst": worst, "findings": rows, "ranges": _ranges(rows, worst, patient.cycle),
+    return {"first": rows[0], "worst": worst, "findings": rows, "other_days": other_days,
+            "ranges": _ranges(rows, worst, patient.cycle, f"{'above' if above else 'below'} on {other_days}"),
             "cycle": patient.cycle, "body": body,
             "schedule_text": SCHEDULE_TEXT.get(patient.schedule, patient.schedule),
             "counted_first_cycle": _counted_first_cycle(facts, patient, findings)}
@@ -598,10 +607,17 @@ def _said(mcg_per_day: Decimal, bsa_m2: Decimal | None, per_m2: Decimal | None =
     return f"{mcg_text(per_m2)} mcg/m²/day ({shown(mcg_per_day)} mcg/day)"
 
 
-def _ranges(rows: list[dict[str, Any]], worst: dict[str, Any], cycle: int | None) -> str:
+def _other_days(rows: list[dict[str, Any]], shown: dict[str, Any]) -> str:
+    """The days of the `rows` besides the one a summary `shown`, in words ("days 1–7 and 29–35"; "" when none)."""
+    others = list(dict.fromkeys(r["days"] for r in rows if r["days"] != shown["days"]))
+    return days_list(others) if others else ""
+
+
+def _ranges(rows: list[dict[str, Any]], worst: dict[str, Any], cycle: int | None, also: str) -> str:
     """The summary's account of the off days, after "Dose above (below) label: ": every range when they fit (a
     clinician correcting days 1-7 must not miss days 8-28), else the `worst` (`most_severe`: 56 mcg/day against 28
-    on days 8-28 rather than the first, 18 against 9 on days 1-7) and how many more."""
+    on days 8-28 rather than the first, 18 against 9 on days 1-7) and the days of the others (`also`: "above on days
+    1–7"; "(+1 more day range)" had left the clinician to open the card for them)."""
     of_cycle = f" of cycle {cycle}" if cycle else ""
     one = f"{worst['ordered_said']} on {worst['days']}{of_cycle}; label is {worst['expected_said']}"
     if len(rows) == 1:
@@ -609,9 +625,9 @@ def _ranges(rows: list[dict[str, Any]], worst: dict[str, Any], cycle: int | None
     every = "; ".join(f"{r['ordered_said']} on {r['days']} (label {r['expected_said']})" for r in rows)
     if len(_SUMMARY_PREFIX) + len(every) < SUMMARY_LIMIT:
         return every
-    more = len(rows) - 1
-    said = f"{one} (+{more} more day range{'s' if more > 1 else ''})"  # a bare "+1 more" read as a dose
-    return said if len(_SUMMARY_PREFIX) + len(said) < SUMMARY_LIMIT else f"{one} (+{more} more)"
+    shorter = one.replace(of_cycle, "", 1)  # the cycle, which the card's detail says, before the other days
+    return next((said for said in (f"{one}; also {also}", f"{shorter}; also {also}")
+                 if len(_SUMMARY_PREFIX) + len(said) < SUMMARY_LIMIT), f"{shorter}; also {also}")
 
 
 def _expected_said(expected: Expected, bsa_m2: Decimal | None) -> str:

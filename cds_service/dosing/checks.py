@@ -14,8 +14,8 @@ from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, Offe
                                         QuantityCheck, check_quantity, order_need)
 from cds_service.dosing.reading import UNPLACED, DoseLine, read_order_doses
 from cds_service.dosing.rest import ShortRest, short_rest
-from cds_service.dosing.text import (NAMED, days_text, first_few, label_mcg_text, mcg_text, mcg_text_against,
-                                    mid_sentence)
+from cds_service.dosing.text import (NAMED, days_list, days_text, first_few, label_mcg_text, mcg_text,
+                                    mcg_text_against, mid_sentence)
 from cds_service.dosing.together import SharedDays, Together, line_starts, shares_days
 from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
 from cds_service.facts.model import ClinicalFacts, Fact
@@ -123,15 +123,11 @@ def schedule_finding(above: Sequence[Finding], missing: str, past: PastCycle | N
 
 
 def _above_words(above: Sequence[Finding], missing: str) -> str:
-    """'dose above label on days 1–7 and 8–28' (two ranges at most, then how many more: a summary is read in two
-    seconds); without the body size the label dose needs, above the label's maximum (at any weight or height)."""
+    """'dose above label on days 1–7 and 8–28' (every range, days_list); without the body size the label dose needs,
+    above the label's maximum (at any weight or height)."""
     ranges = list(dict.fromkeys(days_text(f.first_day, f.last_day)
                                 for f in sorted(above, key=lambda f: (f.first_day, f.last_day))))
-    if len(ranges) == 2:  # 'days 1–7 and 8–28', 'days 1 and 8–28'
-        days = "days " + " and ".join(r.split(" ", 1)[1] for r in ranges)
-    else:
-        days = ranges[0] + (f" (+{len(ranges) - 1} more day ranges)" if len(ranges) > 2 else "")
-    return f"dose above label{' maximum' if missing else ''} on {days}"
+    return f"dose above label{' maximum' if missing else ''} on {days_list(ranges)}"
 
 
 def _ordered_on(finding: Finding) -> str:

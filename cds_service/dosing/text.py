@@ -70,6 +70,18 @@ def days_text(first: int, last: int | None) -> str:
     return f"day {first}" if first == last else f"days {first}–{last}"
 
 
+def days_list(ranges: Sequence[str]) -> str:
+    """Ranges of days (days_text, in day order) in one phrase: 'days 1–7 and 8–28', 'day 1, days 8–14 and 15 onward'
+    read as 'days 1, 8–14 and 15 onward'; past NAMED + 1 ranges, the first and how many others (a summary's words:
+    "(+2 more)" had left the clinician to guess what the more were)."""
+    if len(ranges) == 1:
+        return ranges[0]
+    if len(ranges) > NAMED + 1:
+        return f"{ranges[0]} and {len(ranges) - 1} other day ranges"
+    bare = [r.split(" ", 1)[1] for r in ranges]
+    return f"days {', '.join(bare[:-1])} and {bare[-1]}"
+
+
 def order_words(lines: list[DoseLine], cycle: str = "") -> str:
     """An order as its dose tells it from others signed with it: "order of 9 mcg/day on days 1–7" ("" unread); with
     `cycle` when the call signs several cycles, whose days each count from their own start: "cycle 2 order of 28
