@@ -71,7 +71,7 @@ def test_the_dose_card_asks_to_correct_the_period() -> None:
 
 def test_the_dose_card_of_a_period_and_a_dose_unread_asks_for_both() -> None:
     card = card_of(checks_of(line(rate(9), *BEFORE, sequence=1), line(None, "2026-12-08", "2026-12-28", sequence=2)))
-    assert card["summary"] == "Dose not checked: 2 dosage lines could not be read"
+    assert card["summary"] == "Dose not checked: dosage lines 1 and 2 could not be read"
     detail = " ".join(card["detail"].split())
     assert "Correct the infusion period of line 1" in detail and "Write the dose in mcg/day" in detail
 
@@ -100,3 +100,15 @@ def test_a_line_whose_period_and_dose_are_both_unread_is_asked_for_both_at_once(
     assert verdict.note.startswith("Dose not readable (line 1: its end is before its start; ")
     detail = " ".join(card_of(checks)["detail"].split())
     assert "Correct the infusion period of line 1" in detail and "Write the dose in mcg/day" in detail
+
+
+def test_the_unread_lines_are_named_by_number_and_an_order_without_lines_is_said_so() -> None:
+    """"1 dosage line could not be read" left the clinician to find which; an order with no dosage instruction had
+    read "1 dosage line could not be read" too."""
+    card = card_of(checks_of(line(rate(9), "2026-12-01", "2026-12-07", sequence=1),
+                             line(None, "2026-12-08", "2026-12-28", sequence=2)))
+    assert card["summary"] == "Dose not checked: dosage line 2 could not be read"
+    written = order(line(rate(9), "2026-12-01", "2026-12-07"))
+    del written["dosageInstruction"]
+    bare = card_of(order_checks(written, [written], facts()))
+    assert bare["summary"] == "Dose not checked: the order has no dosage instruction"

@@ -111,8 +111,20 @@ def _unreadable_card(order: dict[str, Any], unread: list[DoseLine], source_label
     periods = [{"line": line.index + 1, "reason": line.unreadable} for line in unread
                if line.period_unread or not (line.placed or line.placed_by_another)]
     doses = not unread or any(line.dose_unread for line in unread)
-    text = render_card("dose-unreadable.j2", reasons=reasons, periods=periods, doses=doses)
+    text = render_card("dose-unreadable.j2", reasons=reasons, periods=periods, doses=doses,
+                       unread=_lines_said([line.index + 1 for line in unread]))
     return _card(order, text, "info", source_label, DOSE_TOPIC)
+
+
+def _lines_said(numbers: list[int]) -> str:
+    """The dosage lines not read, by number, as the summary names them: "dosage line 2", "dosage lines 1 and 3";
+    past NAMED + 1, how many ("1 dosage line" had left the clinician to find which); "" for none (no dosage
+    instruction)."""
+    if len(numbers) > NAMED + 1:
+        return f"{len(numbers)} dosage lines"
+    if len(numbers) < 2:
+        return f"dosage line {numbers[0]}" if numbers else ""
+    return f"dosage lines {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
 
 
 def cycle_days_card(card: dict[str, Any] | None, order: dict[str, Any], facts: ClinicalFacts, source_label: str,
