@@ -24,6 +24,8 @@ from typing import Any, Iterable, MutableMapping, NamedTuple
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.filters import sync_do_join
 
+from cds_service.printable import cut_between_words
+
 # The shipped templates, found where Python imports the `cards` package from: the source tree, an editable install or
 # site-packages alike. pip installs a wheel as plain files, so this is a folder FileSystemLoader can read.
 DEFAULT_CARDS_DIR = Path(str(resources.files("cards")))
@@ -207,6 +209,7 @@ def card_shell(reference: str, text: CardText, indicator: str, label: str, topic
 
 
 def _short(text: str) -> str:
-    """One line under 140 characters (CDS Hooks summary)."""
+    """One line under 140 characters (CDS Hooks summary), cut after a whole word if need be: a cut within one ("28
+    mcg/d…", "Condition/al…") misleads where a whole word left out does not."""
     line = " ".join(text.split())
-    return line if len(line) < SUMMARY_LIMIT else line[: SUMMARY_LIMIT - 2].rstrip() + "…"
+    return line if len(line) < SUMMARY_LIMIT else cut_between_words(line, SUMMARY_LIMIT - 1)

@@ -224,3 +224,11 @@ def test_the_start_up_samples_pass_what_the_code_passes_to_each_template() -> No
     for name, context in SAMPLES:
         sampled.setdefault(name, set()).add(frozenset(context))
     assert sampled == _contexts_passed()
+
+
+def test_a_summary_too_long_is_cut_after_a_whole_word(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last resort for a template's summary over the limit had cut within a word ("…label is 28 mcg/d…")."""
+    (tmp_path / "long.j2").write_text("{% set summary %}" + "word " * 27 + "1234567890{% endset %}detail")
+    monkeypatch.setenv(card_text.ENV_DIR, str(tmp_path))
+    summary = card_text.render_card("long.j2").summary
+    assert summary == ("word " * 27).strip() + "…" and len(summary) < card_text.SUMMARY_LIMIT
