@@ -129,3 +129,12 @@ def test_ranges_of_days_read_as_one_phrase() -> None:
     assert days_list(["day 1", "days 8–28"]) == "days 1 and 8–28"
     assert days_list(["days 1–7", "days 8–14", "days 15 onward"]) == "days 1–7, 8–14 and 15 onward"
     assert days_list([f"day {n}" for n in range(1, 6)]) == "day 1 and 4 other day ranges"
+
+
+def test_the_quantity_limit_reads_in_mcg_on_both_cards(client: Any) -> None:
+    """The decision card's "980 units" beside the quantity card's "980 mcg": a clinician read two limits, or IU."""
+    cards = post(client, example("aspirus-quantity-over-limit"))["cards"]
+    decision = decision_card({"cards": cards})
+    quantity = next(c for c in cards if c["source"]["topic"]["code"] == "limits")
+    assert decision["summary"].endswith("except more than 28 vials (980 mcg) per cycle")
+    assert "limit is 28 vials (980 mcg)" in quantity["summary"]

@@ -414,7 +414,7 @@ def test_an_order_failing_on_dose_and_quantity_names_the_dose() -> None:
     dose = CriterionResult("adult.dose", "not-met", "Aspirus V", "Daily dose per the label", kind="dose",
                            summary="dose above the label schedule")
     quantity = CriterionResult("quantity", "not-met", "Aspirus II", "At most 28 vials", kind="quantity",
-                               summary="more than 28 vials (980 units) per cycle")
+                               summary="more than 28 vials (980 mcg) per cycle")
     met = [c for c in decision.criteria if c.status == "met"]
     card = decision_card(replace(decision, criteria=[quantity, *met, dose]), case_facts, ORDER, BASE, CHECKED)
     assert "not covered as ordered" in card["summary"] and "dose above the label schedule" in card["summary"]
