@@ -51,6 +51,9 @@ def test_a_duplicate_pair_gets_one_warning_with_a_one_click_delete_and_each_card
     assert decision["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
     assert "Shown once for 2 orders for cycle 1 with the same dosage lines" in decision["detail"]
     assert 'The card "Likely duplicate order" suggests removing the copies' in dose["detail"]
+    # The dose card had said "No change is suggested" beside the duplicate card's one-click removal.
+    assert "No change is suggested" not in dose["detail"]
+    assert 'the card "Likely duplicate order" removes the copy in one click' in " ".join(dose["detail"].split())
     assert duplicate["summary"] == ("Likely duplicate order: 2 blinatumomab orders for cycle 1 with the same dosage "
                                     "lines give twice the dose")
     assert duplicate["indicator"] == "warning" and references(duplicate) == [first, second]

@@ -502,7 +502,10 @@ def _above_together_card(order: dict[str, Any], facts: ClinicalFacts, lines: lis
     """Lines (of this order, or of the cycle's orders) that add up above the label: no one-click correction can know
     which of them to lower, stop or move, and correcting this order's other days alone would leave the sum."""
     unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable)
-    text = render_card("dose-above-together.j2", unreadable=unreadable,
+    # A likely duplicate order has its own card, whose one click removes the copies: this card says so rather than
+    # that no change is suggested.
+    duplicate = any(f.together is not None and f.together.duplicate for f in above)
+    text = render_card("dose-above-together.j2", unreadable=unreadable, duplicate=duplicate,
                        **_finding_context(facts, patient, above, lines))
     card = _card(order, text, "warning", source_label, DOSE_TOPIC)
     card["extension"]["dose-check"] = _dose_check(above, patient)
