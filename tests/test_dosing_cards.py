@@ -858,7 +858,7 @@ def test_lines_running_together_above_the_label_warn_without_a_suggestion() -> N
     assert card["summary"] == ("Dose above label: 48 mcg/day (lines 1 and 2 together) on days 1–28 of cycle 1; "
                                "label is 28 mcg/day")
     assert "| days 1–28 | 48 mcg/day (lines 1 and 2 together) | 28 mcg/day |" in card["detail"]
-    assert "No change is suggested" in card["detail"]
+    assert "This card suggests no dose change" in card["detail"]
     assert card["extension"]["dose-check"]["ordered"] == 48.0
     assert "below" not in card["detail"]  # the 20 mcg/day line is never "below label" on days it adds to another
 

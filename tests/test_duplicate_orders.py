@@ -102,6 +102,10 @@ def test_three_copies_are_one_warning_deleting_two_in_one_click(client: Any) -> 
     assert len(references(decision)) == 3 and len(answer["systemActions"]) == 3
     doses = [c for c in answer["cards"] if c["source"]["topic"]["display"] == "Off-guideline dose"]
     assert len(doses) == 1 and "84 mcg/day (3 blinatumomab orders together)" in doses[0]["summary"]
+    # Beside the duplicate card's one-click removal, the dose card's own "No change is suggested" had read as a
+    # contradiction: it says what it suggests itself.
+    assert "No change is suggested" not in doses[0]["detail"]
+    assert "This card suggests no dose change" in doses[0]["detail"]
 
 
 def test_orders_on_the_same_days_with_other_lines_are_no_duplicate(client: Any) -> None:
