@@ -138,3 +138,10 @@ def test_the_quantity_limit_reads_in_mcg_on_both_cards(client: Any) -> None:
     quantity = next(c for c in cards if c["source"]["topic"]["code"] == "limits")
     assert decision["summary"].endswith("except more than 28 vials (980 mcg) per cycle")
     assert "limit is 28 vials (980 mcg)" in quantity["summary"]
+
+
+def test_a_dose_correction_s_label_says_it_changes_the_dose(client: Any) -> None:
+    """"Change to 0.375 mcg/h" left what it changes to the unit; beside "Change quantity to 28 vials" it names it."""
+    [card] = [c for c in post(client, example("aspirus-relapsed-refractory-single-line-dose-too-high"))["cards"]
+              if c.get("suggestions")]
+    assert card["suggestions"][0]["label"].startswith("Change dose to 9 mcg/day")

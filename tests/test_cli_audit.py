@@ -587,7 +587,7 @@ def test_show_says_what_each_card_said_and_which_change_was_accepted(
     assert f"cards        {decision['uuid']} (coverage-info) [warning] {decision['summary']}\n" in shown
     assert f"\n{' ' * 15}{dose['uuid']} (off-guideline) [warning] {dose['summary']}\n" in shown
     assert f"suggestions  {suggestion['uuid']}: {suggestion['label']}\n" in shown
-    assert suggestion["label"].startswith("Change to 9 mcg/day on days 1–7")
+    assert suggestion["label"].startswith("Change dose to 9 mcg/day on days 1–7")
     assert f"suggestions {suggestion['uuid']} ({suggestion['label']})" in shown  # the feedback line
 
 

@@ -65,7 +65,7 @@ def test_relapsed_refractory_single_line_becomes_two_lines() -> None:
                               "topic": {"system": CARD_TYPES, "code": "off-guideline", "display": "Off-guideline dose"}}
     (suggestion,) = card["suggestions"]
     assert suggestion["isRecommended"] is True and suggestion["uuid"] != card["uuid"]
-    assert suggestion["label"] == "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
+    assert suggestion["label"] == "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
     resource = apply_suggestion(card)
     step, full = resource["dosageInstruction"]
     assert step["sequence"] == 1 and step["timing"]["repeat"]["boundsPeriod"] == {"start": "2026-12-01",
@@ -91,7 +91,8 @@ def test_child_below_45_kg_gets_the_bsa_dose_in_the_label() -> None:
     card = card_for(single_line_order(rate(28)), facts_)
     assert card is not None
     # 13.95 rounded down to a tenth (never above the label), said so: the table's label is 13.95
-    assert card["suggestions"][0]["label"] == "Change to 13.9 mcg/day (15 mcg/m²/day × 0.93 m² = 13.95, rounded down)"
+    assert card["suggestions"][0]["label"] == ("Change dose to 13.9 mcg/day (15 mcg/m²/day × 0.93 m² = 13.95, rounded "
+                                               "down)")
     assert card["extension"]["dose-check"]["basis"] == "bsa"
     assert card["extension"]["dose-check"]["bsaM2"] == 0.93
     resource = apply_suggestion(card)
@@ -104,7 +105,7 @@ def test_step_days_in_bsa_dosing_and_caps() -> None:
     facts_ = facts(weight="40", bsa="2.0")  # 5 × 2.0 = 10, capped at 9; 15 × 2.0 = 30, capped at 28
     card = card_for(single_line_order(rate(30)), facts_, "relapsed-refractory")
     assert card is not None
-    assert card["suggestions"][0]["label"] == ("Change to 9 mcg/day (capped at 9 mcg/day) on days 1–7, "
+    assert card["suggestions"][0]["label"] == ("Change dose to 9 mcg/day (capped at 9 mcg/day) on days 1–7, "
                                                "then 28 mcg/day (capped at 28 mcg/day) on days 8–28")
     assert_clean(apply_suggestion(card), facts_, "relapsed-refractory")
 
@@ -146,7 +147,8 @@ def test_the_suggestion_says_the_label_dose_it_rounds_down_as_the_table_shows_it
     assert re.findall(r"× [\d.]+ m² = ([\d.]+), rounded down", label) == labels
     lines = apply_suggestion(card)["dosageInstruction"]
     assert [d["doseAndRate"][0]["rateQuantity"]["value"] for d in lines] == written
-    assert label.startswith(f"Change to {written[0]} mcg/day (5 mcg/m²/day × {bsa} m² = {labels[0]}, rounded down)")
+    assert label.startswith(f"Change dose to {written[0]} mcg/day (5 mcg/m²/day × {bsa} m² = {labels[0]}, rounded "
+                            "down)")
     assert card["extension"]["dose-check"]["expected"] == float(labels[0])
 
 
@@ -160,7 +162,8 @@ def test_an_hourly_rate_is_corrected_to_what_a_nurse_programs_and_signed_again_i
     card = card_for(steps, child, "relapsed-refractory")
     assert card is not None
     assert card["suggestions"][0]["label"] == (
-        "Change to 0.191 mcg/h (4.584 mcg/day: 5 mcg/m²/day × 0.932 m² = 4.66, rounded down) on days 1–7, then 0.579 "
+        "Change dose to 0.191 mcg/h (4.584 mcg/day: 5 mcg/m²/day × 0.932 m² = 4.66, rounded down) on days 1–7, "
+        "then 0.579 "
         "mcg/h (13.896 mcg/day: 15 mcg/m²/day × 0.932 m² = 13.98, rounded down) on days 8–28")
     resource = apply_suggestion(card)
     assert [d["doseAndRate"][0]["rateQuantity"]["value"] for d in resource["dosageInstruction"]] == [0.191, 0.579]
@@ -174,30 +177,30 @@ BAG_48_H = {"duration": 48, "durationUnit": "h", "frequency": 1, "period": 48, "
 @pytest.mark.parametrize(("written", "weight", "bsa", "schedule", "label"), [
     # The label names what the action writes, the daily dose it gives and the label dose it was rounded down from.
     (rate(1.5, "ug/h"), "70", None, "standard",
-     "Change to 1.16 mcg/h (27.84 mcg/day: label 28 mcg/day, rounded down)"),
+     "Change dose to 1.16 mcg/h (27.84 mcg/day: label 28 mcg/day, rounded down)"),
     (rate_text(1.5, "mcg/hr"), "70", None, "standard",
-     "Change to 1.16 mcg/h (27.84 mcg/day: label 28 mcg/day, rounded down)"),
-    (rate(0.035, "mg/d"), "70", None, "standard", "Change to 0.028 mg/day (28 mcg/day)"),
-    (ratio(70, "ug", 2, "d"), "70", None, "standard", "Change to 56 mcg per 2 days (28 mcg/day)"),
-    (ratio(35, "ug", 1, "d"), "70", None, "standard", "Change to 28 mcg/day"),
-    (dose(70), "70", None, "standard", "Change to 56 mcg per 48-hour bag (28 mcg/day)"),
-    (rate_text(35, "mcg/day"), "70", None, "standard", "Change to 28 mcg/day"),
-    (rate(20, "ug/(m2.d)"), "30", "1.1", "standard", "Change to 15 mcg/m²/day (16.5 mcg/day at 1.1 m²)"),
+     "Change dose to 1.16 mcg/h (27.84 mcg/day: label 28 mcg/day, rounded down)"),
+    (rate(0.035, "mg/d"), "70", None, "standard", "Change dose to 0.028 mg/day (28 mcg/day)"),
+    (ratio(70, "ug", 2, "d"), "70", None, "standard", "Change dose to 56 mcg per 2 days (28 mcg/day)"),
+    (ratio(35, "ug", 1, "d"), "70", None, "standard", "Change dose to 28 mcg/day"),
+    (dose(70), "70", None, "standard", "Change dose to 56 mcg per 48-hour bag (28 mcg/day)"),
+    (rate_text(35, "mcg/day"), "70", None, "standard", "Change dose to 28 mcg/day"),
+    (rate(20, "ug/(m2.d)"), "30", "1.1", "standard", "Change dose to 15 mcg/m²/day (16.5 mcg/day at 1.1 m²)"),
     (rate(1.5, "ug/h"), "30", "1.1", "standard",
-     "Change to 0.687 mcg/h (16.488 mcg/day: 15 mcg/m²/day × 1.1 m² = 16.5, rounded down)"),
+     "Change dose to 0.687 mcg/h (16.488 mcg/day: 15 mcg/m²/day × 1.1 m² = 16.5, rounded down)"),
     (rate(1.25, "ug/h"), "40", "2.0", "relapsed-refractory",
-     "Change to 0.375 mcg/h (capped at 9 mcg/day) on days 1–7, then 1.16 mcg/h (27.84 mcg/day: capped at 28 "
+     "Change dose to 0.375 mcg/h (capped at 9 mcg/day) on days 1–7, then 1.16 mcg/h (27.84 mcg/day: capped at 28 "
      "mcg/day, rounded down) on days 8–28"),
     (rate(1.1667, "ug/h"), "70", None, "relapsed-refractory",  # days 8-28 kept as written
-     "Change to 0.375 mcg/h (9 mcg/day) on days 1–7, then 1.1667 mcg/h (28 mcg/day) on days 8–28"),
+     "Change dose to 0.375 mcg/h (9 mcg/day) on days 1–7, then 1.1667 mcg/h (28 mcg/day) on days 8–28"),
     # From 45 kg a dose per m² is corrected to the fixed dose, in mcg: per day for a rate, else per bag (or dose) or
     # per the ratio's denominator (the BSA plays no part in the label dose).
-    (rate(20, "ug/m2/d"), "70", "1.9", "standard", "Change to 28 mcg/day"),
-    (rate_text(1, "mcg/m2/hr"), "70", "1.9", "standard", "Change to 28 mcg/day"),
-    (ratio(60, "ug/m2", 2, "d"), "70", "1.9", "standard", "Change to 56 mcg per 2 days (28 mcg/day)"),
-    (dose(60, "ug/m2"), "70", "1.9", "standard", "Change to 56 mcg per 48-hour bag (28 mcg/day)"),
+    (rate(20, "ug/m2/d"), "70", "1.9", "standard", "Change dose to 28 mcg/day"),
+    (rate_text(1, "mcg/m2/hr"), "70", "1.9", "standard", "Change dose to 28 mcg/day"),
+    (ratio(60, "ug/m2", 2, "d"), "70", "1.9", "standard", "Change dose to 56 mcg per 2 days (28 mcg/day)"),
+    (dose(60, "ug/m2"), "70", "1.9", "standard", "Change dose to 56 mcg per 48-hour bag (28 mcg/day)"),
     (rate(16, "ug/m2/d"), "70", "1.9", "relapsed-refractory",
-     "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"),
+     "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"),
 ])
 def test_the_suggestion_label_names_the_dose_as_the_action_writes_it(written: dict[str, Any], weight: str,
                                                                      bsa: str | None, schedule: str,
@@ -208,7 +211,7 @@ def test_the_suggestion_label_names_the_dose_as_the_action_writes_it(written: di
     assert card is not None and card["suggestions"][0]["label"] == label
     field = next(iter(written))
     value = first_value(apply_suggestion(card), field)
-    assert label.startswith(f"Change to {value} ")  # the number the action writes
+    assert label.startswith(f"Change dose to {value} ")  # the number the action writes
     assert_clean(apply_suggestion(card), facts_, schedule)
 
 
@@ -226,7 +229,7 @@ def test_a_dose_per_bag_is_named_by_how_long_the_bag_runs(repeat: dict[str, Any]
     """The clinical review (F5): a 7-day bag's suggestion read "196 mcg per dose"; "per 7-day bag" is read faster."""
     days = Decimal(per.split()[0]) / 28
     card = card_for(order(line(dose(35 * days), "2026-12-01", "2026-12-28", **repeat)), facts(weight="70"))
-    assert card is not None and card["suggestions"][0]["label"] == f"Change to {per} (28 mcg/day)"
+    assert card is not None and card["suggestions"][0]["label"] == f"Change dose to {per} (28 mcg/day)"
 
 
 def test_a_rate_in_ml_per_hour_gets_no_suggestion_to_label() -> None:
@@ -241,24 +244,25 @@ def test_the_plan_limit_label_names_each_lines_dose_as_written() -> None:
                 line(rate(28.4), "2026-12-15", "2026-12-28", 2))
     card = ceiling_card(two, facts(), Decimal(28), "Florida Blue", order_checks(two, [two], facts()), None)
     assert card is not None
-    assert card["suggestions"][0]["label"] == ("Change to 1.16 mcg/h on days 1–14, 28 mcg/day on days 15–28, within "
+    assert card["suggestions"][0]["label"] == ("Change dose to 1.16 mcg/h on days 1–14, 28 mcg/day on days 15–28, "
+                                               "within "
                                                "the plan's 28 mcg/day")
     both = order(line(rate(28.4), "2026-12-01", "2026-12-14", 1), line(rate(28.3), "2026-12-15", "2026-12-28", 2))
     card = ceiling_card(both, facts(), Decimal(28), "Florida Blue", order_checks(both, [both], facts()),
                         None)
     assert card is not None
-    assert card["suggestions"][0]["label"] == "Change to 28 mcg/day (each line)"  # not "..., within the plan's 28"
+    assert card["suggestions"][0]["label"] == "Change dose to 28 mcg/day (each line)"  # not "..., within the plan's 28"
 
 
 @pytest.mark.parametrize(("weight", "schedule", "label", "written"), [
     # From 45 kg the label dose is a fixed 28 mcg/day: the plan's limit is written so, in mcg/day (clinical review:
     # an 80 kg adult's 15.2 mcg/m²/day became 14.97 mcg/m²/day).
-    ("80", "standard", "Change to 28 mcg/day", (28, "ug/d")),
-    ("45", "relapsed-refractory", "Change to 28 mcg/day", (28, "ug/d")),
+    ("80", "standard", "Change dose to 28 mcg/day", (28, "ug/d")),
+    ("45", "relapsed-refractory", "Change dose to 28 mcg/day", (28, "ug/d")),
     # Per m² where the label dose is: under 45 kg, for Interfant at any weight, and with no weight to tell.
-    ("44.9", "standard", "Change to 14.97 mcg/m²/day, within the plan's 28 mcg/day", (14.97, "ug/(m2.d)")),
-    ("80", "interfant", "Change to 14.97 mcg/m²/day, within the plan's 28 mcg/day", (14.97, "ug/(m2.d)")),
-    (None, "standard", "Change to 14.97 mcg/m²/day, within the plan's 28 mcg/day", (14.97, "ug/(m2.d)")),
+    ("44.9", "standard", "Change dose to 14.97 mcg/m²/day, within the plan's 28 mcg/day", (14.97, "ug/(m2.d)")),
+    ("80", "interfant", "Change dose to 14.97 mcg/m²/day, within the plan's 28 mcg/day", (14.97, "ug/(m2.d)")),
+    (None, "standard", "Change dose to 14.97 mcg/m²/day, within the plan's 28 mcg/day", (14.97, "ug/(m2.d)")),
 ])
 def test_the_plan_limit_of_a_dose_per_m2_is_fixed_from_45_kg(weight: str | None, schedule: str, label: str,
                                                             written: tuple[float, str]) -> None:
@@ -324,7 +328,7 @@ def test_a_line_the_label_correction_would_not_touch_is_set_within_the_plans_cei
     two = order(line(rate(28), "2026-12-01", "2026-12-07", 1), line(rate(28.4), "2026-12-08", "2026-12-28", 2))
     assert _rates(apply_suggestion(_florida_blue_dose_card(two, facts(), None))) == [(9, "ug/d"), (28.4, "ug/d")]
     card = _florida_blue_dose_card(two, facts(), Decimal(28))
-    assert card["suggestions"][0]["label"] == "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
+    assert card["suggestions"][0]["label"] == "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
     assert _rates(apply_suggestion(card)) == [(9, "ug/d"), (28, "ug/d")] and PLAN_NOTE in card["detail"]
 
 
@@ -366,8 +370,8 @@ def test_per_m2_order_is_corrected_per_m2() -> None:
 
 @pytest.mark.parametrize(("weight", "label", "value", "unit"), [
     # per m², 28 / 1.9 rounded down
-    ("44.9", "Change to 14.73 mcg/m²/day (27.987 mcg/day: capped at 28 mcg/day, rounded down)", 14.73, "ug/m2/d"),
-    ("45", "Change to 28 mcg/day", 28, "ug/d"),  # from 45 kg the fixed dose, whatever the BSA
+    ("44.9", "Change dose to 14.73 mcg/m²/day (27.987 mcg/day: capped at 28 mcg/day, rounded down)", 14.73, "ug/m2/d"),
+    ("45", "Change dose to 28 mcg/day", 28, "ug/d"),  # from 45 kg the fixed dose, whatever the BSA
 ])
 def test_a_dose_per_m2_is_corrected_in_mcg_per_day_from_45_kg(weight: str, label: str, value: float,
                                                               unit: str) -> None:
@@ -772,7 +776,7 @@ def test_only_the_off_line_of_a_step_order_changes_and_the_label_names_its_days(
                     line(rate(30), "2026-12-08", "2026-12-28", sequence=2))
     card = card_for(written, facts_, "relapsed-refractory")
     assert card is not None
-    assert card["suggestions"][0]["label"] == "Change to 28 mcg/day on days 8–28"
+    assert card["suggestions"][0]["label"] == "Change dose to 28 mcg/day on days 8–28"
     resource = apply_suggestion(card)
     assert [first_value(resource, index=i) for i in (0, 1)] == [9, 28]
     assert resource["dosageInstruction"][0] == written["dosageInstruction"][0]
@@ -783,7 +787,8 @@ def test_interfant_dose_follows_bsa_for_any_weight() -> None:
     infant = facts(weight="8", bsa="0.38")
     assert card_for(single_line_order(rate(5.7)), infant, "interfant") is None
     card = card_for(single_line_order(rate(9)), infant, "interfant")
-    assert card is not None and card["suggestions"][0]["label"] == "Change to 5.7 mcg/day (15 mcg/m²/day × 0.38 m²)"
+    assert card is not None
+    assert card["suggestions"][0]["label"] == "Change dose to 5.7 mcg/day (15 mcg/m²/day × 0.38 m²)"
     assert_clean(apply_suggestion(card), infant, "interfant")
 
 
@@ -986,12 +991,12 @@ def test_lines_running_together_above_the_maximum_without_a_weight() -> None:
 
 @pytest.mark.parametrize(("written", "schedule", "summary", "label", "value", "unit"), [
     (rate(15, "ug/m2/d"), "standard", "Dose per m² not checked without a BSA; from 45 kg the label dose is 28 mcg/day",
-     "Change to 28 mcg/day", 28, "ug/d"),
+     "Change dose to 28 mcg/day", 28, "ug/d"),
     (dose(30, "ug/m2"), "standard", "Dose per m² not checked without a BSA; from 45 kg the label dose is 28 mcg/day",
-     "Change to 56 mcg per dose (28 mcg/day)", 56, "ug"),
+     "Change dose to 56 mcg per dose (28 mcg/day)", 56, "ug"),
     (rate(15, "ug/m2/d"), "relapsed-refractory",
      "Dose per m² not checked without a BSA; from 45 kg the label dose is 9 mcg/day on days 1–7, 28 mcg/day on days "
-     "8–28", "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28", 9, "ug/d"),
+     "8–28", "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28", 9, "ug/d"),
 ])
 def test_a_dose_per_m2_without_a_bsa_from_45_kg_is_offered_the_fixed_dose(
         written: dict[str, Any], schedule: str, summary: str, label: str, value: float, unit: str) -> None:
@@ -1065,7 +1070,7 @@ def test_a_line_stating_no_end_above_the_label_before_a_later_line_is_corrected_
     card = card_for(checked, facts(), "relapsed-refractory")
     assert card is not None and card["summary"].startswith("Dose above label: 28 mcg/day on days 1–7 of cycle 1")
     [suggestion] = card["suggestions"]
-    assert suggestion["label"] == "Change to 9 mcg/day on days 1–7"
+    assert suggestion["label"] == "Change dose to 9 mcg/day on days 1–7"
     written = apply_suggestion(card)["dosageInstruction"]
     assert [(line_["doseAndRate"][0]["rateQuantity"]["value"], line_["timing"]["repeat"]["boundsPeriod"])
             for line_ in written] == [
@@ -1079,6 +1084,6 @@ def test_an_order_stating_no_end_above_the_label_before_another_orders_start_is_
     second = order(line(rate(28), "2026-12-08", "2026-12-28"), id="b")
     checks_ = order_checks(first, [first, second], facts())
     card = dose_card(first, facts(), "relapsed-refractory", True, "Aspirus Health Plan", checks_)
-    assert card is not None and card["suggestions"][0]["label"] == "Change to 9 mcg/day"
+    assert card is not None and card["suggestions"][0]["label"] == "Change dose to 9 mcg/day"
     assert [(line_["doseAndRate"][0]["rateQuantity"]["value"], line_["timing"]["repeat"]["boundsPeriod"])
             for line_ in apply_suggestion(card)["dosageInstruction"]] == [(9, {"start": "2026-12-01"})]

@@ -237,7 +237,7 @@ def test_the_dose_correction_of_an_order_past_the_cycle_ends_it_too() -> None:
     found = card(checks_of(order(line(rate(28), "2026-12-01", "2027-01-04", sequence=1))))
     assert found is not None and found["source"]["topic"]["display"] == DOSE_AND_DAYS_DISPLAY
     [suggestion] = found["suggestions"]
-    assert suggestion["label"] == ("Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28, and end after "
+    assert suggestion["label"] == ("Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28, and end after "
                                    "infusion day 28 (2026-12-28)")
     assert suggestion["actions"][0]["description"].endswith(
         "; end the infusion after infusion day 28 (2026-12-28)")
@@ -435,7 +435,7 @@ def test_without_dose_cards_the_plan_limit_correction_does_not_end_the_line(clie
     """Dose cards turned off (off-guideline): no card says the days, so no suggestion changes them."""
     body = with_configuration(florida_blue_above_its_limit_past_day_28(), **{"off-guideline": False})
     [limit] = suggestions_by_display(post(client, body)["cards"]).values()
-    assert limit["label"] == "Change to 1.16 mcg/h, within the plan's 28 mcg/day"
+    assert limit["label"] == "Change dose to 1.16 mcg/h, within the plan's 28 mcg/day"
     assert resource_of(limit)["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2027-01-04"
 
 

@@ -192,11 +192,11 @@ def test_applying_a_dose_suggestion_clears_the_dose_finding(client: FlaskClient,
 
 @pytest.mark.parametrize(("repeat", "label"), [
     ({"frequency": 1, "period": 7, "periodUnit": "d", "duration": 168, "durationUnit": "h"},
-     "Change to 196 mcg per 7-day bag (28 mcg/day)"),
-    ({"frequency": 1, "period": 7, "periodUnit": "d"}, "Change to 196 mcg per dose (28 mcg/day)"),
+     "Change dose to 196 mcg per 7-day bag (28 mcg/day)"),
+    ({"frequency": 1, "period": 7, "periodUnit": "d"}, "Change dose to 196 mcg per dose (28 mcg/day)"),
 ])
 def test_a_bag_dose_is_offered_per_bag(client: FlaskClient, repeat: dict[str, Any], label: str) -> None:
-    """The clinical review (F5): 245 mcg in a 7-day bag (35 mcg/day) read "Change to 196 mcg per dose"; the bag's
+    """The clinical review (F5): 245 mcg in a 7-day bag (35 mcg/day) read "Change dose to 196 mcg per dose"; the bag's
     days are what the prescriber wrote. A dose every 7 days with no bag's duration stays "per dose"."""
     request = example("aspirus-adult-consolidation-mrd-positive")
     [written] = the_order(request)["dosageInstruction"]

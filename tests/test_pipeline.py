@@ -1304,7 +1304,7 @@ def test_a_dose_within_the_label_but_above_florida_blues_28_gets_a_one_click_cor
     assert card["indicator"] == "warning"
     assert card["summary"] == "Dose above Florida Blue's 28 mcg/day limit: 28.32 mcg/day on days 8–28"
     [suggestion] = card["suggestions"]
-    assert suggestion["label"] == "Change to 1.16 mcg/h, within the plan's 28 mcg/day"  # as the action writes it
+    assert suggestion["label"] == "Change dose to 1.16 mcg/h, within the plan's 28 mcg/day"  # as the action writes it
     corrected = suggestion["actions"][0]["resource"]
     assert corrected["dosageInstruction"][1]["doseAndRate"][0]["rateQuantity"]["value"] == 1.16
     assert corrected["dosageInstruction"][0] == order["dosageInstruction"][0]  # the 9 mcg/day line is untouched
@@ -1479,7 +1479,7 @@ def test_a_childs_hourly_rate_corrected_and_signed_again_is_covered_without_a_do
     first = post(client, body)["cards"]
     assert first[0]["extension"]["coverage-decision"]["decision"] == "criteria-not-met"
     [suggestion] = [s for card in first for s in card.get("suggestions") or ()]
-    assert suggestion["label"].startswith("Change to 0.191 mcg/h (4.584 mcg/day: 5 mcg/m²/day × 0.932 m² = 4.66")
+    assert suggestion["label"].startswith("Change dose to 0.191 mcg/h (4.584 mcg/day: 5 mcg/m²/day × 0.932 m² = 4.66")
     corrected = suggestion["actions"][0]["resource"]
     assert [d["doseAndRate"][0]["rateQuantity"]["value"] for d in corrected["dosageInstruction"]] == [0.191, 0.579]
     body["context"]["draftOrders"]["entry"][0]["resource"] = corrected
@@ -1532,4 +1532,4 @@ def test_a_relapsed_course_takes_the_step_dose_whatever_indication_the_payer_rep
     assert [c["summary"] for c in doses] == dose_cards
     if doses:
         label = doses[0]["suggestions"][0]["label"]
-        assert label == "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
+        assert label == "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"

@@ -354,12 +354,12 @@ MCG_DAY_284 = {"value": 28.4, "unit": "ug/d", "code": "ug/d"}
 @pytest.mark.parametrize(("step", "full", "label", "values"), [
     # One line on days 1-28 (fb5_rr_118mcgh, fb3_rr_284_single): split, its days 8-28 had been kept as written.
     (None, _full_dose(MCG_H_118, "2026-12-01"),
-     "Change to 0.375 mcg/h (9 mcg/day) on days 1–7, then 1.16 mcg/h (27.84 mcg/day: label 28 mcg/day, rounded "
+     "Change dose to 0.375 mcg/h (9 mcg/day) on days 1–7, then 1.16 mcg/h (27.84 mcg/day: label 28 mcg/day, rounded "
      "down) on days 8–28", [0.375, 1.16]),
     (None, _full_dose(MCG_DAY_284, "2026-12-01"),
-     "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28", [9, 28]),
+     "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28", [9, 28]),
     # The days 8-28 line of its own, which the correction of the step line had left alone.
-    (28, _full_dose(MCG_DAY_284, "2026-12-08"), "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28",
+    (28, _full_dose(MCG_DAY_284, "2026-12-08"), "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28",
      [9, 28]),
 ])
 def test_the_label_dose_correction_signed_again_is_covered(client: FlaskClient, step: int | None,
@@ -367,7 +367,8 @@ def test_the_label_dose_correction_signed_again_is_covered(client: FlaskClient, 
                                                            values: list[float]) -> None:
     """Relapsed/refractory cycle 1 with days 8-28 within the label's rounding but above the plan's 28 mcg/day
     (Florida Blue Position 1.d): the label card's one suggestion sets every line within both, so that signing it
-    again gives no dose card and no plan dose limit card (it had given "not covered" and "Change to 1.166 mcg/h")."""
+    again gives no dose card and no plan dose limit card (it had given "not covered" and "Change dose to 1.166
+    mcg/h")."""
     body = json.loads((EXAMPLES / "florida-blue-relapsed-refractory-ph-negative.json").read_text())
     order = body["context"]["draftOrders"]["entry"][0]["resource"]
     step_line, full_line = order["dosageInstruction"]

@@ -262,7 +262,7 @@ def test_florida_blue_limit_for_an_adult_is_the_fixed_28_mcg_per_day(client: Fla
     request = _florida_blue_per_m2(80, 1.87)
     [card] = [c for c in post(client, request) if c["source"]["topic"]["code"] == "limits"]
     [suggestion] = card["suggestions"]
-    assert suggestion["label"] == "Change to 28 mcg/day"
+    assert suggestion["label"] == "Change dose to 28 mcg/day"
     rate = suggestion["actions"][0]["resource"]["dosageInstruction"][1]["doseAndRate"][0]["rateQuantity"]
     assert (rate["value"], rate["code"]) == (28, "ug/d")
     assert "fixed dose" in card["detail"]
@@ -369,7 +369,7 @@ def test_a_dose_not_read_within_the_limit_gets_the_dose_correction_alone(client:
     cards = post(client, request)
     assert quantity_cards(cards) == []
     suggestion = dose_suggestion(cards)
-    assert suggestion["label"] == "Change to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
+    assert suggestion["label"] == "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
     assert suggestion["actions"][0]["resource"]["dispenseRequest"]["quantity"]["value"] == 28
     request["context"]["draftOrders"]["entry"][0]["resource"] = copy.deepcopy(suggestion["actions"][0]["resource"])
     assert [c["source"]["topic"]["code"] for c in post(client, request)] == ["coverage-info"]
