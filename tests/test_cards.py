@@ -442,8 +442,11 @@ def test_a_card_not_met_names_every_other_pathway_and_what_failed_it(client: Any
     assert listed[0].count("❌") == 1 and "MRD positive" in listed[0] and "MRD negative (" in listed[0]
     # A pathway failing clinically is not charged with this order's dose (its step dose is not this course's).
     assert listed[3].endswith("❌ Relapsed or refractory disease (_Aspirus III, relapsed or refractory disease_): "
-                              "Therapy phase of this blinatumomab course: consolidation (answered 2026-11-25)")
-    assert listed[4].endswith("(_Aspirus III (ALL, pediatric) and its AYA note_): born 1980-05-10")
+                              "Therapy phase of this blinatumomab course: consolidation (answered 2026-11-25) "
+                              "(evidence: QuestionnaireResponse/attestation-1)")
+    # The evidence, as for the criteria above: a pharmacist checks each denial against the resource it rests on.
+    assert listed[4].endswith("(_Aspirus III (ALL, pediatric) and its AYA note_): born 1980-05-10 (evidence: "
+                              "Patient/example-patient)")
     assert "**Closest indication: adult consolidation, MRD negative**" in detail  # the one shown is not listed again
     assert "requires Ph+ with TKI" in card["summary"]
 
