@@ -6,6 +6,7 @@ module picks what each card shows and shapes the CDS Hooks card.
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -82,17 +83,23 @@ def _decision_text(decision: Decision, facts: ClinicalFacts, base_url: str, note
     layouts = [(opening, closing, asides) for asides in (True, False) for opening in _openings(notes)
                for closing in ([f" — {which}"] if which else []) + [""]]
     text = CardText("", "")
+    counted: CardText | None = None  # the first that fits with what to document only counted ("2 items")
     for opening, closing, asides in layouts:
         # The payer as the summary names it: a secondary coverage's decision says so, as the primary's rules come
         # first; after a label's word, the room left is the outcome's, and the detail says it.
         rank = " (secondary coverage)" if said and said["secondary"] and not opening else ""
         taken = len(opening) + len(closing) + len(rank)
-        text = render_card("decision.j2", **_context(decision, facts, base_url, taken, asides), coverage=said,
-                           label_notes=[n.text for n in notes], payer=decision.payer_label + rank,
-                           determination=determination, order=order, lapse=lapse)
+        context = _context(decision, facts, base_url, taken, asides)
+        text = render_card("decision.j2", **context, coverage=said, label_notes=[n.text for n in notes],
+                           payer=decision.payer_label + rank, determination=determination, order=order, lapse=lapse)
         summary = _fitted(text.line, opening, closing, (f" ({decision.indication_title})", ends, runs, rank))
-        if summary:
+        # A label's word in full had left what to document a bare count ("document 2 items"): its short form, or
+        # the order's words given up, may leave room to name the first item.
+        if summary and not _COUNTED.fullmatch(context["document"]):
             return text._replace(summary=summary)
+        counted = counted or (text._replace(summary=summary) if summary else None)
+    if counted is not None:
+        return counted
     # A reason too long even so (a criterion's long text, under the label's word): cut after a whole word of it,
     # the only part left to cut (the label's word and the payer fit: _openings); the detail has it whole.
     return text._replace(summary=cut_between_words(layouts[-1][0] + text.line, SUMMARY_LIMIT - 1))
@@ -321,6 +328,7 @@ def _blocked(decision: Decision, opening: int, asides: bool) -> str:
     return _reason(decision, opening, asides) if decision.blocking() else ""
 
 
+_COUNTED = re.compile(r"\d+ items?")  # what to document only counted, with no room to name an item (_summary_request)
 _SHORTEST_CUT_ITEM = 40  # characters of room at least for the start of an item too long for the summary
 
 

@@ -145,3 +145,13 @@ def test_a_dose_correction_s_label_says_it_changes_the_dose(client: Any) -> None
     [card] = [c for c in post(client, example("aspirus-relapsed-refractory-single-line-dose-too-high"))["cards"]
               if c.get("suggestions")]
     assert card["suggestions"][0]["label"].startswith("Change dose to 9 mcg/day")
+
+
+def test_a_label_note_gives_way_to_its_short_form_before_what_to_document_is_only_counted(client: Any) -> None:
+    """No Observation at all: the label's note in full had left "Florida Blue: document 2 items to confirm
+    coverage"; in short it leaves room to name the first item."""
+    body = example("florida-blue-relapsed-refractory-ph-negative")
+    body["prefetch"]["observations"] = {"resourceType": "Bundle", "type": "searchset", "total": 0, "entry": []}
+    card = decision_card(post(client, body))
+    assert card["summary"] == ("Dose not checked: no current weight — Florida Blue: document laboratory result showing "
+                               "CD19+ blasts and 1 more item to confirm coverage")
