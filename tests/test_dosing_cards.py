@@ -1087,3 +1087,14 @@ def test_an_order_stating_no_end_above_the_label_before_another_orders_start_is_
     assert card is not None and card["suggestions"][0]["label"] == "Change dose to 9 mcg/day"
     assert [(line_["doseAndRate"][0]["rateQuantity"]["value"], line_["timing"]["repeat"]["boundsPeriod"])
             for line_ in apply_suggestion(card)["dosageInstruction"]] == [(9, {"start": "2026-12-01"})]
+
+
+def test_a_summary_too_short_for_every_range_below_the_label_names_the_other_days_below() -> None:
+    """A child's doses per m² below the label on the step days and after: both ranges in full do not fit, and the
+    other days are named as below (not "above", nor "(+1 more day range)")."""
+    child = facts(weight="25", bsa="0.932")
+    two = order(line(rate(2, "ug/m2/d"), "2026-12-01", "2026-12-07", 1),
+                line(rate(5, "ug/m2/d"), "2026-12-08", "2026-12-28", 2))
+    card = card_for(two, child, "relapsed-refractory")
+    assert card is not None and card["summary"].startswith("Dose below label: ")
+    assert card["summary"].endswith("; also below on days 1–7") and len(card["summary"]) < 140
