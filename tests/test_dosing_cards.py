@@ -1098,3 +1098,10 @@ def test_a_summary_too_short_for_every_range_below_the_label_names_the_other_day
     card = card_for(two, child, "relapsed-refractory")
     assert card is not None and card["summary"].startswith("Dose below label: ")
     assert card["summary"].endswith("; also below on days 1–7") and len(card["summary"]) < 140
+
+
+def test_a_label_dose_at_its_cap_says_capped_not_a_bare_number() -> None:
+    """"28 mcg/day (cap 28)" gave the cap without its unit, and as a second number beside the same one."""
+    card = card_for(single_line_order(rate(40)), facts(weight="44.9", bsa="1.9"))
+    assert card is not None and "| days 1–28 | 40 mcg/day | 28 mcg/day (capped) | 15 mcg/m²/day × 1.9 m² |" in (
+        card["detail"])
