@@ -14,23 +14,24 @@ import re
 _READABLE = re.compile(r"a readable (?P<resource>[A-Z][A-Za-z]+(?:/\S+)?) \((?P<path>[a-z][\w.\[\]]*) is .*\)")
 _INDEX = re.compile(r"\[\d+\]")
 # The elements the shape filter checks (facts/shape.py SCHEMAS), by their path without list positions, as a clinician
-# names them; a path is named by its longest listed start ("dispenseRequest.quantity.value": the dispense quantity).
+# names one (singular: "a readable <words> for <resource>"); a path is named by its longest listed start
+# ("dispenseRequest.quantity.value": the dispense quantity).
 # tests/test_summary_items.py checks that every element of SCHEMAS has words.
 ELEMENT_WORDS: dict[str, str] = {
     "resourceType": "resource type", "id": "id", "status": "status", "code": "code",
     "effectiveDateTime": "date", "effectivePeriod": "date", "effectiveInstant": "date", "issued": "date issued",
     "valueQuantity": "value", "valueCodeableConcept": "value", "valueString": "value",
-    "interpretation": "interpretation", "dataAbsentReason": "reason for no value", "component": "result parts",
+    "interpretation": "interpretation", "dataAbsentReason": "reason for no value", "component": "result part",
     "clinicalStatus": "clinical status", "verificationStatus": "verification status", "recordedDate": "recorded date",
     "onsetDateTime": "onset date", "onsetPeriod": "onset date", "onsetAge": "age at onset",
     "authoredOn": "date written", "medicationCodeableConcept": "medication", "medicationReference": "medication",
     "statusReason": "status reason", "dosageInstruction": "dosage", "dispenseRequest": "dispense request",
     "dispenseRequest.quantity": "dispense quantity", "dispenseRequest.expectedSupplyDuration": "supply duration",
-    "dispenseRequest.validityPeriod": "validity period", "insurance": "insurance",
+    "dispenseRequest.validityPeriod": "validity period", "insurance": "insurance reference",
     "vaccineCode": "vaccine", "occurrenceDateTime": "date given", "recorded": "recorded date",
     "period": "coverage period", "payor": "payer", "order": "coverage order", "name": "name",
-    "identifier": "identifier", "questionnaire": "questionnaire", "subject": "patient", "authored": "date answered",
-    "item": "answers", "ingredient": "ingredients",
+    "identifier": "identifier", "questionnaire": "questionnaire", "subject": "patient reference",
+    "authored": "date answered", "item": "answer", "ingredient": "ingredient",
 }
 
 

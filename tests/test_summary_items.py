@@ -43,3 +43,8 @@ def test_an_unreadable_resource_s_request_is_said_in_words(resource: dict[str, A
     """As facts/unreadable.py writes the request (the path and what is wrong), the summary's words: no path."""
     request = Unreadable(f"{resource['resourceType']}/{resource['id']}", "x", problem(resource), ()).request
     assert "(" in request and summary_item(request) == said
+
+
+def test_an_attestation_s_malformed_subject_is_its_patient_reference() -> None:
+    request = "a readable QuestionnaireResponse/qr-bad (subject is text, not an object)"
+    assert summary_item(request) == "a readable patient reference for QuestionnaireResponse/qr-bad"
