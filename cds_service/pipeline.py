@@ -267,7 +267,8 @@ def _dose_cards(call: Call, cycle: _Cycle, order: dict[str, Any], policy: Policy
     if label is None and policy.dose_ceiling is not None and config.wants("limits"):
         # Within the label yet above the plan's own maximum: not covered as ordered, and as easily fixed. (Days past
         # the cycle's 28th infusion day are a card of their own, whose dose the plan's limit still corrects.)
-        limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses, schedule, ended)
+        limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses, schedule, ended,
+                             policy.dose_ceiling_citation)
         cards.extend([limit] if limit else [])
     offered = doses.offered() if ended else None
     if offered is not None:  # its quantity is judged on the lines the suggestion writes

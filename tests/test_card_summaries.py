@@ -155,3 +155,11 @@ def test_a_label_note_gives_way_to_its_short_form_before_what_to_document_is_onl
     card = decision_card(post(client, body))
     assert card["summary"] == ("Dose not checked: no current weight — Florida Blue: document laboratory result showing "
                                "CD19+ blasts and 1 more item to confirm coverage")
+
+
+def test_the_plan_limit_card_cites_the_policy_section_of_its_limit(client: Any) -> None:
+    """The quantity card cites Aspirus II; the Florida Blue limit card named no section for a pharmacist to check."""
+    cards = post(client, example("florida-blue-dose-28.4-above-plan-limit"))["cards"]
+    [limit] = [c for c in cards if c["summary"].startswith("Dose above Florida Blue's 28 mcg/day limit")]
+    assert "**The ordered dose is above Florida Blue's limit of 28 mcg/day** (_Florida Blue Position 1.d_): " in (
+        limit["detail"])

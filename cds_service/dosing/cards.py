@@ -192,7 +192,8 @@ def _to_correct(checks: OrderDoseChecks) -> tuple[dict[str, Any], list[DoseLine]
 
 
 def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, payer: str,
-                 checks: OrderDoseChecks, schedule: str | None, ended: bool = False) -> dict[str, Any] | None:
+                 checks: OrderDoseChecks, schedule: str | None, ended: bool = False,
+                 citation: str = "") -> dict[str, Any] | None:
     """A warning, with a one-click correction, for lines above a payer's fixed daily maximum that the label allows
     (Florida Blue's 28 mcg/day has no rounding allowance: 28.3 is within the label, not within the plan); without
     one when such a line is a volume (`_ceiling_by_volume_card`).
@@ -200,14 +201,15 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     From 45 kg (outside Interfant, `schedule`) the label dose is a fixed mcg/day: a line per m² is corrected to the
     maximum in mcg/day, not per m² (the label's per m² dosing is for patients under 45 kg). `ended`: the days card
     beside it offers to end the order on its cycle's 28th infusion day; the correction is then written on the order
-    so ended (`_to_correct`), and reconcile_corrections gives both suggestions the order with both corrections."""
+    so ended (`_to_correct`), and reconcile_corrections gives both suggestions the order with both corrections.
+    `citation`: the policy's section setting the maximum, which the card cites."""
     over = sorted(((line, line.mcg_per_day) for line in checks.lines
                    if line.mcg_per_day is not None and above_ceiling(line.mcg_per_day, ceiling)),
                   key=lambda item: (item[0].first_day, item[0].index))
     if not over:
         return None
     if any(line.form is not None and line.form.volume for line, _ in over):
-        return _ceiling_by_volume_card(order, ceiling, payer, over)
+        return _ceiling_by_volume_card(order, ceiling, payer, over, citation)
     weight = facts.body.weight_kg.value
     fixed = weight is not None and not dosed_by_bsa(schedule, weight)
     corrected, lines = _to_correct(checks) if ended else (order, checks.lines)
@@ -225,8 +227,8 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     change = (written[0] + (" (each line)" if len(written) > 1 else "") if len(set(written)) == 1
               else ", ".join(f"{w} on {days_text(s.first_day, s.last_day)}"
                              for w, s in zip(written, correction.segments)))
-    text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), lines=rows, first=rows[0],
-                       other_days=_other_days(rows, rows[0]), change=change,
+    text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), citation=citation,
+                       lines=rows, first=rows[0], other_days=_other_days(rows, rows[0]), change=change,
                        in_mcg=any(s.unit for s in correction.segments), by_volume="")
     card = _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
     card["selectionBehavior"] = "at-most-one"
@@ -235,7 +237,7 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
 
 
 def _ceiling_by_volume_card(order: dict[str, Any], ceiling: Decimal, payer: str,
-                            over: list[tuple[DoseLine, Decimal]]) -> dict[str, Any]:
+                            over: list[tuple[DoseLine, Decimal]], citation: str) -> dict[str, Any]:
     """The plan limit card when a line above it is a volume read through its Medication's strength: a warning
     naming the dose read and the limit, without a correction, as the label card's for a volume (`_above_card`): the
     bag's contents, which pharmacy prepares, set the dose as much as the rate. Correcting the other lines alone would
@@ -244,8 +246,9 @@ def _ceiling_by_volume_card(order: dict[str, Any], ceiling: Decimal, payer: str,
              "corrected": "", "read": line.form.volume if line.form else ""} for line, mcg in over]
     by_volume = "; ".join(f"line {line.index + 1} ({line.form.volume})" for line, _ in over
                           if line.form is not None and line.form.volume)
-    text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), lines=rows, first=rows[0],
-                       other_days=_other_days(rows, rows[0]), change="", in_mcg=False, by_volume=by_volume)
+    text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), citation=citation,
+                       lines=rows, first=rows[0], other_days=_other_days(rows, rows[0]), change="", in_mcg=False,
+                       by_volume=by_volume)
     return _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
 
 

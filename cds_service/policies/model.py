@@ -161,8 +161,20 @@ class Policy:
     def dose_ceiling(self) -> Decimal | None:
         """The fixed daily maximum of the policy (Florida Blue: 28 mcg/day), for the plan-limit card: one value, at
         policy level or in every indication (loading.py); None when none."""
-        tests = (c.test for c in (*self.universal, *(c for i in self.indications for c in i.criteria)))
-        return next((Decimal(str(t["mcg_per_day"])) for t in tests if t.get("dose") == "ceiling"), None)
+        spec = self._ceiling_spec
+        return Decimal(str(spec.test["mcg_per_day"])) if spec else None
+
+    @cached_property
+    def dose_ceiling_citation(self) -> str:
+        """The policy's section setting that maximum ("Florida Blue Position 1.d"), which the plan-limit card cites;
+        "" when none."""
+        spec = self._ceiling_spec
+        return spec.citation if spec else ""
+
+    @cached_property
+    def _ceiling_spec(self) -> CriterionSpec | None:
+        specs = (*self.universal, *(c for i in self.indications for c in i.criteria))
+        return next((c for c in specs if c.test.get("dose") == "ceiling"), None)
 
     @cached_property
     def limits_said(self) -> tuple[str, ...]:
