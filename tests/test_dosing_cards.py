@@ -1105,3 +1105,11 @@ def test_a_label_dose_at_its_cap_says_capped_not_a_bare_number() -> None:
     card = card_for(single_line_order(rate(40)), facts(weight="44.9", bsa="1.9"))
     assert card is not None and "| days 1–28 | 40 mcg/day | 28 mcg/day (capped) | 15 mcg/m²/day × 1.9 m² |" in (
         card["detail"])
+
+
+def test_a_dose_correction_s_action_counts_the_lines_of_the_corrected_order() -> None:
+    """"(4 dosage lines)" beside a correction of 3 of them read as the lines changed."""
+    card = card_for(single_line_order(rate(28)), facts(), "relapsed-refractory")
+    assert card is not None
+    [action] = card["suggestions"][0]["actions"]
+    assert action["description"].endswith("on the days it was above (the corrected order has 2 dosage lines)")
