@@ -132,6 +132,14 @@ def test_aspirus_fixed_dose_allows_rounding_from_45_kg(client: LiveClient, dose:
     assert _status(decision, "adult-consolidation-mrd-positive.dose-schedule") == status
 
 
+def test_a_dose_just_above_the_rounding_allowance_is_shown_beyond_it(client: LiveClient) -> None:
+    """28.504 mcg/day is above 28 + 0.5: shown to two decimals ("28.5") the card read as within the allowance."""
+    body = json.loads((EXAMPLES / "aspirus-adult-consolidation-mrd-positive.json").read_text())
+    _dose(28.504)(body)
+    [card] = [c for c in client.post(URL, json=body).get_json()["cards"] if c["summary"].startswith("Dose above")]
+    assert "28.504 mcg/day" in card["summary"] and "| 28.504 mcg/day |" in card["detail"]
+
+
 # ---- quantity per 42-day cycle ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("value", "unit", "status"), [(28, "{vial}", "met"), (29, "{vial}", "not-met"),

@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 from decimal import Decimal
 from dataclasses import replace
+from functools import partial
 from typing import AbstractSet, Any, Callable
 
 from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, card_shell, render_card
@@ -575,12 +576,13 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
     rows = [
         {
             "days": days_text(f.first_day, f.last_day),
-            "ordered": mcg_text(f.ordered),
+            "ordered": _ordered_number(f, f.ordered),
             "read": f.volume,  # how a volume was read: "12 mL/h of 28 mcg per 240 mL"
             "together": f.together.text if f.together else "",
             "expected": label_mcg_text(f.expected.mcg_per_day),
             # In the summary, a dose written per m² is read in the clinician's own terms first.
-            "ordered_said": _said(f.ordered, patient.bsa_m2 if f.line in per_m2 and not f.together else None)
+            "ordered_said": _said(f.ordered, patient.bsa_m2 if f.line in per_m2 and not f.together else None,
+                                  shown=partial(_ordered_number, f))
                             + (f" ({f.together.brief})" if f.together else ""),
             "expected_said": _expected_said(f.expected, patient.bsa_m2 if f.line in per_m2 else None),
             "basis": _basis_text(f, patient),
@@ -613,6 +615,12 @@ def _counted_first_cycle(facts: ClinicalFacts, patient: Patient, findings: list[
         return ""
     earlier = read_within(facts.prior_authorization_on_file, WINDOWS["prior_authorization_on_file"])
     return number.note if earlier.value is True else ""
+
+
+def _ordered_number(finding: Finding, mcg_per_day: Decimal) -> str:
+    """An ordered dose told from the highest dose the label allows (`Expected.allowed`) however close: 28.504 mcg/day
+    shown as 28.5 read as within the fixed dose's 0.5 mcg/day rounding, on a card saying it was above."""
+    return mcg_text_against(mcg_per_day, finding.expected.allowed)
 
 
 def _said(mcg_per_day: Decimal, bsa_m2: Decimal | None, per_m2: Decimal | None = None,
