@@ -120,7 +120,10 @@ def _render_action(action: dict[str, Any]) -> str:
 
 
 def _value(extension: dict[str, Any]) -> Any:
+    if "extension" in extension:  # a complex sub-extension (`detail`): its parts' values
+        return " / ".join(str(_value(part)) for part in extension["extension"])
     value = next((v for k, v in extension.items() if k.startswith("value")), None)
     if isinstance(value, dict):
-        return value.get("reference") or value.get("text") or value.get("code") or json.dumps(value)
+        codes = ", ".join(str(coding.get("code")) for coding in value.get("coding") or ())
+        return value.get("reference") or value.get("text") or value.get("code") or codes or json.dumps(value)
     return value

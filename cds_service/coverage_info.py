@@ -3,7 +3,8 @@
 
 Codes: `covered`, `pa-needed`, `doc-needed`, `doc-purpose` are `code` values from CRD's coverage-information-codes
 value sets; `info-needed` uses v3 NullFlavor `OTH`; a technical failure's `reason` uses the CRD temporary code
-system (the coverage assertion reasons are still defined there in CRD 2.2).
+system (the coverage assertion reasons are still defined there in CRD 2.2); the `detail` that says what an `OTH` needs
+is coded from HL7's crd-coverage-detail code system (CRD 2.2's coverageDetailNew value set).
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ HCPCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 BILLING_CODE = {"system": HCPCS_SYSTEM, "code": "J9039", "display": "Injection, blinatumomab, 1 microgram"}
 CRD_TEMP_SYSTEM = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
 TECHNICAL_REASON = {"system": CRD_TEMP_SYSTEM, "code": "technical", "display": "Technical issue"}
+CRD_DETAIL_SYSTEM = "http://terminology.hl7.org/CodeSystem/crd-coverage-detail"
+INSTRUCTIONS = {"system": CRD_DETAIL_SYSTEM, "code": "instructions", "display": "Instructions"}
 
 
 def coverage_information_action(
@@ -39,7 +42,7 @@ def coverage_information_action(
     `secondary`: the Coverage is the patient's secondary one (facts/coverage.Standing), which the description says.
     """
     # The elements in the order CRD's extension defines them: the assertion's codes, then the billing code, then
-    # what the assertion adds (a reason, the questionnaire), then the date and the ids.
+    # what the assertion adds (a reason, a detail, the questionnaire), then the date and the ids.
     codes, details = _assertion(decision, questionnaire_url, unsolicited_determ)
     parts = [
         {"url": "coverage", "valueReference": _coverage_value(coverage_reference)},
@@ -104,7 +107,7 @@ def coverage_codes(decision: Decision | None, unsolicited_determ: bool = True) -
 
 def _assertion(decision: Decision | None, questionnaire_url: str,
                unsolicited_determ: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The rows of the contract's table, one per outcome: its codes, and what it adds (a reason, the
+    """The rows of the contract's table, one per outcome: its codes, and what it adds (a reason, a detail, the
     questionnaire)."""
     covered, pa_needed = coverage_codes(decision, unsolicited_determ)
     codes = [_code("covered", covered), *([_code("pa-needed", pa_needed)] if pa_needed else [])]
@@ -117,8 +120,10 @@ def _assertion(decision: Decision | None, questionnaire_url: str,
         return codes, [_not_received(decision)]
     if decision.decision == INFO_NEEDED:
         documentation = [_code("doc-needed", "clinical"), _code("doc-purpose", "withpa"), _code("info-needed", "OTH")]
+        document = _to_document(decision)
         return [*codes, *documentation], [
-            _reason({"text": _documentation_text(decision)}),
+            _reason({"text": _documentation_text(decision, document)}),
+            _instructions(f"Document: {document}"),
             {"url": "questionnaire", "valueCanonical": questionnaire_url},
         ]
     failed = "; ".join(map(_finding, decision.not_met_criteria())) or "no indication of the policy is met"
@@ -136,14 +141,19 @@ def _finding(criterion: CriterionResult) -> str:
     return f"{found} ({criterion.note})" if criterion.note else found
 
 
-def _documentation_text(decision: Decision) -> str:
-    """What to document; first, when the reported indication's clinical criteria are met and the order fails on
-    something else of it (its dose, a course limit), that failure: correcting the order is the shorter way to
-    coverage, and documentation only opens other indications (the card's summary says the same)."""
+def _to_document(decision: Decision) -> str:
+    """What to document: the card's own items, and apart from them what only another indication would need."""
     own, alternatives = decision.to_document()
     document = "; ".join(own or alternatives)
     if own and alternatives:  # as the card says it: a pharmacist must not read the other route's items as required
         document += f". Another indication would need: {'; '.join(alternatives)}"
+    return document
+
+
+def _documentation_text(decision: Decision, document: str) -> str:
+    """The reason: what to document; first, when the reported indication's clinical criteria are met and the order
+    fails on something else of it (its dose, a course limit), that failure: correcting the order is the shorter way
+    to coverage, and documentation only opens other indications (the card's summary says the same)."""
     failed = decision.blocking()
     if failed:
         return f"Not met as ordered: {'; '.join(map(_finding, failed))}. Or document: {document}"
@@ -168,6 +178,17 @@ def _code(url: str, code: str) -> dict[str, Any]:
 
 def _reason(concept: dict[str, Any]) -> dict[str, Any]:
     return {"url": "reason", "valueCodeableConcept": concept}
+
+
+def _instructions(text: str) -> dict[str, Any]:
+    """The `detail` CRD 2.2 asks of an `info-needed` of `OTH` (its comment: at least one detail saying what is needed):
+    the instructions, in the category of a limitation, since the coverage asserted holds only once they are followed,
+    and CRD asks EHRs to show limitations to clinicians."""
+    return {"url": "detail", "extension": [
+        {"url": "category", "valueCode": "cat-limitation"},
+        {"url": "code", "valueCodeableConcept": {"coding": [dict(INSTRUCTIONS)]}},
+        {"url": "value", "valueString": text},
+    ]}
 
 
 _OUTCOME_TEXT = {"meets-criteria": "meets criteria", "information-needed": "documentation needed",

@@ -1,5 +1,5 @@
-"""The Da Vinci CRD 2.2 rules of the coverage-information extension (crd-ci-q1..q8 and cardinalities), as a test
-oracle: every response the tests see is checked against them."""
+"""The Da Vinci CRD 2.2 rules of the coverage-information extension (crd-ci-q1..q8, cardinalities, the `detail`
+sub-extension's parts), as a test oracle: every response the tests see is checked against them."""
 from __future__ import annotations
 
 import re
@@ -20,6 +20,10 @@ VALUE_TYPES = {
     "reason": "valueCodeableConcept", "questionnaire": "valueCanonical", "date": "valueDate",
     "coverage-assertion-id": "valueString", "satisfied-pa-id": "valueString", "expiry-date": "valueDate",
 }
+# `detail` is complex (no value[x]): a category, a code and a value, each once, and an optional qualification.
+DETAIL_PARTS = {"category": ("valueCode",), "code": ("valueCodeableConcept",), "qualification": ("valueString",),
+                "value": ("valueBoolean", "valueString", "valueUrl", "valueQuantity", "valuePeriod")}
+DETAIL_CATEGORIES = ("cat-limitation", "cat-decisional", "cat-other")
 
 
 def check_crd_invariants(extension: dict[str, Any]) -> list[str]:
@@ -28,6 +32,10 @@ def check_crd_invariants(extension: dict[str, Any]) -> list[str]:
     problems = []
     for part in extension.get("extension", []):
         url, values = part.get("url"), [k for k in part if k.startswith("value")]
+        if url == "detail":
+            problems += _detail_problems(part)
+            subs.setdefault(url, []).append(part.get("extension"))
+            continue
         if values != [VALUE_TYPES.get(url)]:
             problems.append(f"{url}: {values} where CRD 2.2 has {VALUE_TYPES.get(url, 'no such sub-extension')}")
         subs.setdefault(url, []).append(part.get(values[0]) if values else None)
@@ -35,6 +43,25 @@ def check_crd_invariants(extension: dict[str, Any]) -> list[str]:
     if extension.get("url") != EXTENSION_URL:
         problems.append("wrong extension url")
     return problems + _value_rules(subs)
+
+
+def _detail_problems(detail: dict[str, Any]) -> list[str]:
+    if [k for k in detail if k.startswith("value")] or not isinstance(detail.get("extension"), list):
+        return ["detail is complex: nested extensions, no value[x]"]
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for part in detail["extension"]:
+        parts.setdefault(part.get("url"), []).append(part)
+    problems = [f"detail.{url} is no part of CRD 2.2's detail" for url in parts.keys() - DETAIL_PARTS.keys()]
+    problems += [f"detail.{url} must occur exactly once" for url in ("category", "code", "value")
+                 if len(parts.get(url, [])) != 1]
+    for url, found in parts.items():
+        types = DETAIL_PARTS.get(url, ())
+        for values in ([k for k in part if k.startswith("value")] for part in found):
+            if len(values) != 1 or values[0] not in types:
+                problems.append(f"detail.{url}: {values} where CRD 2.2 has one of {types}")
+    if any(p.get("valueCode") not in DETAIL_CATEGORIES for p in parts.get("category", [])):
+        problems.append("detail.category is not a CRD detail category")
+    return problems
 
 
 def _value_rules(subs: dict[str, list[Any]]) -> list[str]:
@@ -68,6 +95,8 @@ def _reason_rules(subs: dict[str, list[Any]]) -> list[str]:
     problems = []
     if "OTH" in subs.get("info-needed", []) and "reason" not in subs:
         problems.append("info-needed OTH needs a reason (crd-ci-q6)")
+    if "OTH" in subs.get("info-needed", []) and "detail" not in subs:
+        problems.append("info-needed OTH needs a detail saying what is needed (CRD 2.2, info-needed)")
     # q7: a coding of a code system the assertion reasons' value set does not hold needs text; this service's only
     # coded reason is CRD's `technical`, so any reason is held to carry its text.
     if any(not isinstance(reason, dict) or not reason.get("text") for reason in subs.get("reason", [])):

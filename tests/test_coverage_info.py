@@ -44,7 +44,9 @@ def subs(result: dict[str, Any]) -> dict[str, Any]:
     extension = result["resource"]["extension"][-1]
     assert extension["url"] == EXTENSION_URL
     assert check_crd_invariants(extension) == []
-    return {p["url"]: next(v for k, v in p.items() if k.startswith("value")) for p in extension["extension"]}
+    # A complex sub-extension (`detail`) by its parts.
+    return {p["url"]: next((v for k, v in p.items() if k.startswith("value")), p.get("extension"))
+            for p in extension["extension"]}
 
 
 def test_meets_criteria_is_covered_and_satisfied_until_the_authorization_end() -> None:
@@ -133,7 +135,7 @@ def test_evaluation_failure_is_indeterminate_with_a_technical_reason() -> None:
 
 # The extension's elements in the order CRD's StructureDefinition gives them.
 ELEMENT_ORDER = ["coverage", "covered", "pa-needed", "doc-needed", "doc-purpose", "info-needed", "billingCode",
-                 "reason", "questionnaire", "date", "coverage-assertion-id", "satisfied-pa-id", "expiry-date"]
+                 "reason", "detail", "questionnaire", "date", "coverage-assertion-id", "satisfied-pa-id", "expiry-date"]
 
 
 @pytest.mark.parametrize(("outcome", "unsolicited"), [

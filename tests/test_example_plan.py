@@ -100,7 +100,8 @@ def _coverage_information(answer: dict[str, Any]) -> dict[str, Any]:
     assert check_crd_invariants(extension) == []
     values: dict[str, Any] = {}
     for sub in extension["extension"]:
-        values[sub["url"]] = next(v for k, v in sub.items() if k.startswith("value"))
+        values[sub["url"]] = next((v for k, v in sub.items() if k.startswith("value")),
+                                  sub.get("extension"))  # `detail`: its parts
     return values
 
 

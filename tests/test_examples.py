@@ -48,7 +48,7 @@ def _sub_extensions(resource: dict[str, Any]) -> dict[str, Any]:
     [coverage] = [e for e in resource.get("extension", []) if e["url"] == CRD_COVERAGE]
     values = {}
     for sub in coverage["extension"]:
-        value = next(v for k, v in sub.items() if k.startswith("value"))
+        value = next((v for k, v in sub.items() if k.startswith("value")), sub.get("extension"))  # detail: parts
         values[sub["url"]] = value
     return {"extension": coverage, "values": values}
 
@@ -346,7 +346,8 @@ def _check_coverage_information(expected: dict[str, Any], card: dict[str, Any], 
     _check_reason(expected, wanted["reason"], values.get("reason"), card)
     present = {"coverage", "billingCode", "date", "coverage-assertion-id"} | {
         url for url, value in wanted.items() if value not in (None, False) and url != "billingCode"}
-    assert set(values) == present
+    # CRD 2.2: an info-needed of OTH says what is needed in a detail (its parts are checked by the invariants).
+    assert set(values) == present | ({"detail"} if wanted["info-needed"] == "OTH" else set())
 
 
 def _check_reason(expected: dict[str, Any], wanted: str | None, reason: dict[str, Any] | None,

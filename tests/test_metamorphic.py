@@ -111,7 +111,7 @@ def _coverage_codes(resource: Json) -> Json:
     [coverage] = [e for e in resource.get("extension", []) if e.get("url") == CRD_COVERAGE]
     codes = {}
     for sub in coverage["extension"]:
-        if sub["url"] in ("coverage-assertion-id", "satisfied-pa-id", "coverage", "date", "reason"):
+        if sub["url"] in ("coverage-assertion-id", "satisfied-pa-id", "coverage", "date", "reason", "detail"):
             continue
         codes[sub["url"]] = next(v for k, v in sub.items() if k.startswith("value"))
     return codes

@@ -36,7 +36,9 @@ def _coverage(answer: dict[str, Any]) -> dict[str, Any]:
     [action] = answer["systemActions"]
     [extension] = [e for e in action["resource"]["extension"] if e["url"].endswith("ext-coverage-information")]
     assert check_crd_invariants(extension) == []
-    return {part["url"]: next(v for k, v in part.items() if k.startswith("value")) for part in extension["extension"]}
+    # A complex sub-extension (`detail`) by its parts.
+    return {part["url"]: next((v for k, v in part.items() if k.startswith("value")), part.get("extension"))
+            for part in extension["extension"]}
 
 
 def _fetched_from(server: FhirTestServer, *keys: str) -> dict[str, Any]:
