@@ -123,6 +123,8 @@ def _value(extension: dict[str, Any]) -> Any:
     if "extension" in extension:  # a complex sub-extension (`detail`): its parts' values
         return " / ".join(str(_value(part)) for part in extension["extension"])
     value = next((v for k, v in extension.items() if k.startswith("value")), None)
+    if isinstance(value, dict) and "value" in value:  # a Quantity (a detail's allowed quantity)
+        return f"{value['value']} {value.get('unit', '')}".rstrip()
     if isinstance(value, dict):
         codes = ", ".join(str(coding.get("code")) for coding in value.get("coding") or ())
         return value.get("reference") or value.get("text") or value.get("code") or codes or json.dumps(value)

@@ -23,6 +23,8 @@ CRD_TEMP_SYSTEM = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
 TECHNICAL_REASON = {"system": CRD_TEMP_SYSTEM, "code": "technical", "display": "Technical issue"}
 CRD_DETAIL_SYSTEM = "http://terminology.hl7.org/CodeSystem/crd-coverage-detail"
 INSTRUCTIONS = {"system": CRD_DETAIL_SYSTEM, "code": "instructions", "display": "Instructions"}
+ALLOWED_QUANTITY = {"system": CRD_DETAIL_SYSTEM, "code": "allowed-quantity", "display": "Maximum quantity"}
+UCUM = "http://unitsofmeasure.org"
 
 
 def coverage_information_action(
@@ -115,7 +117,7 @@ def _assertion(decision: Decision | None, questionnaire_url: str,
         fault = "Coverage could not be evaluated (service fault)"
         return codes, [_reason({"coding": [dict(TECHNICAL_REASON)], "text": fault})]
     if decision.decision == MEETS:
-        return codes, []
+        return codes, _authorized_cycles(decision) if unsolicited_determ else []
     if decision.decision == INFO_NEEDED and decision.not_received:
         return codes, [_not_received(decision)]
     if decision.decision == INFO_NEEDED:
@@ -180,15 +182,33 @@ def _reason(concept: dict[str, Any]) -> dict[str, Any]:
     return {"url": "reason", "valueCodeableConcept": concept}
 
 
+def _authorized_cycles(decision: Decision) -> list[dict[str, Any]]:
+    """The cycles a satisfied authorization covers (Aspirus counts them, policy-rules.md §4), a qualifier of the
+    assertion beside its expiry-date, which CRD 2.2 asks to be part of it (cards, Coverage Information: "qualifiers
+    around when the coverage assertion is considered valid SHALL be included"). None for a plan that counts none."""
+    authorization = decision.authorization
+    if authorization is None or authorization["cycles"] is None:
+        return []
+    cycles = authorization["cycles"]
+    quantity = {"value": cycles, "unit": "cycle" if cycles == 1 else "cycles", "system": UCUM, "code": "{cycle}"}
+    qualification = f"Blinatumomab cycles authorized from {authorization['start']} to {authorization['end']}"
+    return [_detail(ALLOWED_QUANTITY, {"valueQuantity": quantity}, qualification)]
+
+
 def _instructions(text: str) -> dict[str, Any]:
     """The `detail` CRD 2.2 asks of an `info-needed` of `OTH` (its comment: at least one detail saying what is needed):
     the instructions, in the category of a limitation, since the coverage asserted holds only once they are followed,
     and CRD asks EHRs to show limitations to clinicians."""
-    return {"url": "detail", "extension": [
-        {"url": "category", "valueCode": "cat-limitation"},
-        {"url": "code", "valueCodeableConcept": {"coding": [dict(INSTRUCTIONS)]}},
-        {"url": "value", "valueString": text},
-    ]}
+    return _detail(INSTRUCTIONS, {"valueString": text})
+
+
+def _detail(code: dict[str, str], value: dict[str, Any], qualification: str | None = None) -> dict[str, Any]:
+    """A `detail` in the category of a limitation: the assertion holds within it."""
+    parts = [{"url": "category", "valueCode": "cat-limitation"},
+             {"url": "code", "valueCodeableConcept": {"coding": [dict(code)]}}, {"url": "value", **value}]
+    if qualification:
+        parts.append({"url": "qualification", "valueString": qualification})
+    return {"url": "detail", "extension": parts}
 
 
 _OUTCOME_TEXT = {"meets-criteria": "meets criteria", "information-needed": "documentation needed",

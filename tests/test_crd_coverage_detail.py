@@ -1,7 +1,8 @@
-"""Da Vinci CRD 2.2 `detail` of the coverage information: an `info-needed` of `OTH` says in a detail what is needed
-(the extension's info-needed comment), coded `instructions` of HL7's crd-coverage-detail code system, in the
-`cat-limitation` category an EHR shows clinicians; no other outcome has one. Checked on the action and over HTTP,
-with FHIR R4 validating the order the EHR stores."""
+"""Da Vinci CRD 2.2 `detail` of the coverage information, coded from HL7's crd-coverage-detail code system in the
+`cat-limitation` category an EHR shows clinicians: an `info-needed` of `OTH` says in an `instructions` detail what is
+needed (the extension's info-needed comment); a satisfied authorization counted in cycles says how many in an
+`allowed-quantity` detail (a qualifier of the assertion, CRD 2.2 cards); no other outcome has one. Checked on the
+action and over HTTP, with FHIR R4 validating the order the EHR stores."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,11 +51,31 @@ def test_the_detail_names_what_to_document_without_the_failure_the_reason_puts_f
     assert detail["value"] == "Document: MRD result; current weight"
 
 
+def test_a_satisfied_authorization_counted_in_cycles_says_how_many_in_an_allowed_quantity_detail() -> None:
+    """A qualifier of the assertion beside its expiry-date (CRD 2.2 cards: qualifiers SHALL be included)."""
+    [detail] = _details(action(decision("meets-criteria"))["resource"])
+    assert detail == {
+        "category": "cat-limitation",
+        "code": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/crd-coverage-detail",
+                             "code": "allowed-quantity", "display": "Maximum quantity"}]},
+        "value": {"value": 5, "unit": "cycles", "system": "http://unitsofmeasure.org", "code": "{cycle}"},
+        "qualification": "Blinatumomab cycles authorized from 2026-12-01 to 2027-06-29"}
+
+
+def test_one_authorized_cycle_is_said_in_the_singular() -> None:
+    one = decision("meets-criteria", authorization={"start": "2026-12-01", "end": "2026-12-29", "cycles": 1})
+    [detail] = _details(action(one)["resource"])
+    assert detail["value"]["unit"] == "cycle" and detail["value"]["value"] == 1
+
+
 @pytest.mark.parametrize(("outcome", "unsolicited"), [
-    (decision("meets-criteria"), True), (decision("meets-criteria"), False), (decision("criteria-not-met"), True),
+    (decision("meets-criteria", authorization={"start": "2026-12-01", "end": "2027-06-01", "cycles": None}), True),
+    (decision("meets-criteria"), False), (decision("criteria-not-met"), True),
     (decision("information-needed", not_received=["MRD result", "current weight"]), True), (None, True),
 ])
 def test_no_other_outcome_has_a_detail(outcome: Any, unsolicited: bool) -> None:
+    """A plan counting no cycles (Florida Blue), a what-if call (no authorization issued), not covered, not
+    received, a fault: none."""
     assert _details(action(outcome, unsolicited)["resource"]) == []
 
 
@@ -72,14 +93,27 @@ def test_over_http_the_documentation_needed_order_is_a_valid_r4_medication_reque
     assert detail["category"] == "cat-limitation" and detail["value"].startswith("Document: ")
 
 
+@pytest.mark.parametrize(("name", "printed"), [
+    ("aspirus-consolidation-mrd-missing", "detail=cat-limitation / instructions / Document: MRD result"),
+    ("aspirus-adult-maintenance", "detail=cat-limitation / allowed-quantity / 5 cycles / Blinatumomab cycles"),
+])
 def test_cds_service_evaluate_prints_the_detail_by_its_parts(capsys: pytest.CaptureFixture[str],
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+                                                            monkeypatch: pytest.MonkeyPatch, name: str,
+                                                            printed: str) -> None:
     """A complex sub-extension has no value[x]: `evaluate` printed "detail=None"."""
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    request = Path(__file__).resolve().parents[1] / "fhir_examples" / "aspirus-consolidation-mrd-missing.json"
-    assert main(["evaluate", str(request)]) == 0
-    assert "detail=cat-limitation / instructions / Document: MRD result" in capsys.readouterr().out
+    for variable in VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    assert main(["evaluate", str(Path(__file__).resolve().parents[1] / "fhir_examples" / f"{name}.json")]) == 0
+    assert printed in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("name", "cycles"), [("aspirus-adult-consolidation-mrd-positive", 4),
+                                             ("aspirus-relapsed-refractory-cycle6-renewal", 2)])
+def test_over_http_an_aspirus_approval_says_its_cycles(client: Any, name: str, cycles: int) -> None:
+    [system_action] = post(client, example(name))["systemActions"]
+    MedicationRequest.model_validate(system_action["resource"])
+    [detail] = _details(system_action["resource"])
+    assert detail["value"]["value"] == cycles
 
 
 def test_a_what_if_call_needing_documentation_keeps_its_detail(client: Any) -> None:

@@ -346,8 +346,10 @@ def _check_coverage_information(expected: dict[str, Any], card: dict[str, Any], 
     _check_reason(expected, wanted["reason"], values.get("reason"), card)
     present = {"coverage", "billingCode", "date", "coverage-assertion-id"} | {
         url for url, value in wanted.items() if value not in (None, False) and url != "billingCode"}
-    # CRD 2.2: an info-needed of OTH says what is needed in a detail (its parts are checked by the invariants).
-    assert set(values) == present | ({"detail"} if wanted["info-needed"] == "OTH" else set())
+    # CRD 2.2 details (their parts checked by the invariants): what an info-needed of OTH needs, and the cycles a
+    # satisfied authorization covers when the plan counts them.
+    cycles = wanted["satisfied-pa-id"] and (expected["authorization"] or {}).get("cycles")
+    assert set(values) == present | ({"detail"} if wanted["info-needed"] == "OTH" or cycles else set())
 
 
 def _check_reason(expected: dict[str, Any], wanted: str | None, reason: dict[str, Any] | None,
