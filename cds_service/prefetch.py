@@ -338,9 +338,12 @@ def _once(resources: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None
     kept: it cannot be told the same (nor a malformed id hashed)."""
     if not resources:
         return resources
+    try:  # the usual list: nothing repeated, nothing copied (one set, no call per resource)
+        if len({(resource.get("resourceType"), resource.get("id")) for resource in resources}) == len(resources):
+            return resources
+    except TypeError:  # an id that is no string may not hash: told apart below
+        pass
     keys = [_identity(resource) for resource in resources]
-    if len(set(keys)) == len(keys):  # the usual list: nothing repeated, nothing copied
-        return resources
     seen: set[str] = set()
     kept = []
     for key, resource in zip(keys, resources):

@@ -55,6 +55,19 @@ def test_a_record_listed_twice_in_a_prefetch_bundle_is_read_once(client: LiveCli
     assert _criterion(twice, "U1")["note"] == _criterion(once, "U1")["note"]
 
 
+def test_a_record_listed_twice_beside_one_with_an_id_that_is_no_string_is_read_once(client: LiveClient) -> None:
+    """An id written as an object cannot be hashed: the list is still told apart, the malformed entry kept."""
+    request = _example("aspirus-live-vaccine-critical")
+    entries = _entries(request, "immunizations")
+    odd = copy.deepcopy(entries[0])
+    odd["resource"]["id"] = {"value": "mmr-2"}
+    entries.extend([copy.deepcopy(entries[0]), odd])
+    request["prefetch"]["immunizations"].pop("total", None)
+    card = _decision_card(client, request)
+    assert card["summary"].count("MMR dated 2026-11-24") == 1
+    assert _criterion(card, "U1")["evidence"].count("Immunization/mmr-1") == 1
+
+
 def test_prior_orders_listed_twice_count_one_cycle_each(client: LiveClient) -> None:
     """The cycle count read from a history listing each prior order twice: the same cycle, each order once."""
     request = _example("aspirus-relapsed-refractory-cycle6-renewal")
