@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
-# Unreadable.request: "a readable <Type>/<id> (<path> <what is wrong>)"; a problem without a path ("it is a number,
-# not a resource") has no element to name.
-_READABLE = re.compile(r"a readable (?P<resource>[A-Z][A-Za-z]+(?:/\S+)?) \((?P<path>[a-z][\w.\[\]]*) is .*\)")
+# Unreadable.request: "a readable <Type>/<id> (<path> <what is wrong>)", or "<Type> (no id)" for one sent without an
+# id (facts/codes.ref); a problem without a path ("it is a number, not a resource") has no element to name.
+_READABLE = re.compile(
+    r"a readable (?P<resource>[A-Z][A-Za-z]+(?:/\S+| \(no id\))?) \((?P<path>[a-z][\w.\[\]]*) is .*\)")
 _INDEX = re.compile(r"\[\d+\]")
 # The elements the shape filter checks (facts/shape.py SCHEMAS), by their path without list positions, as a clinician
 # names one (singular: "a readable <words> for <resource>"); a path is named by its longest listed start

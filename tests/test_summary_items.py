@@ -48,3 +48,11 @@ def test_an_unreadable_resource_s_request_is_said_in_words(resource: dict[str, A
 def test_an_attestation_s_malformed_subject_is_its_patient_reference() -> None:
     request = "a readable QuestionnaireResponse/qr-bad (subject is text, not an object)"
     assert summary_item(request) == "a readable patient reference for QuestionnaireResponse/qr-bad"
+
+
+def test_a_resource_sent_without_an_id_is_said_in_words_too() -> None:
+    """facts/codes.ref names a resource without an id "Observation (no id)": its element is said in words as well,
+    not left as the path the summary never shows."""
+    resource = {"resourceType": "Observation", "status": "final", "valueQuantity": {"value": "80"}}
+    request = Unreadable("Observation (no id)", "x", problem(resource), ()).request
+    assert summary_item(request) == "a readable value for Observation (no id)"
