@@ -467,6 +467,8 @@ def test_an_mrd_in_another_power_of_ten_of_cells_is_read_and_shown_as_a_percent(
 @pytest.mark.parametrize(("text", "detectable", "percent"), [
     ("1.2 x 10^-4", True, "0.012"), ("3×10^-5", True, "0.003"), ("10^-3", True, "0.1"), ("2.5E-4", True, "0.025"),
     ("<1 x 10^-6", False, "0.0001"), ("<=1e-5", False, "0.001"),
+    # A capital X, as many reports print the multiplication; an exponent padded to two digits, as software prints it.
+    ("1.2 X 10^-4", True, "0.012"), ("1.2E-04", True, "0.012"), ("<1 x 10^-06", False, "0.0001"),
 ])
 def test_an_mrd_written_in_scientific_notation_is_a_fraction_of_cells(text, detectable, percent):
     """NGS reports write MRD as a fraction of cells in scientific notation; "<1 x 10^-6" is not detected at 10^-6."""

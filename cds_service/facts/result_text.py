@@ -17,10 +17,11 @@ from cds_service.valuesets import ValueSets
 # Matched against the stripped text: whitespace at both ends of the pattern, next to the optional comparator, let a
 # run of spaces be split between them every way there is (20,000 spaces took seconds).
 _NUMERIC_STRING = re.compile(r"(<=|>=|<|>)?\s*(\d+(?:\.\d+)?|\.\d+)\s*(%)?")
-# A fraction of cells in scientific notation, as NGS MRD reports write it: "1.2 x 10^-4", "10^-3", "<1E-6" (read with
-# UCUM unit "1"). Every run of spaces sits between fixed tokens, so no text can be split between them two ways.
+# A fraction of cells in scientific notation, as NGS MRD reports write it: "1.2 x 10^-4" (or "X"), "10^-3", "<1E-6",
+# "1.2E-04" as software pads it (read with UCUM unit "1"). Every run of spaces sits between fixed tokens, so no text
+# can be split between them two ways.
 _MANTISSA = r"(\d+(?:\.\d+)?)"
-_SCIENTIFIC_STRING = re.compile(rf"(<=|>=|<|>)?\s*(?:{_MANTISSA}\s*[x×]\s*10\^|10\^|{_MANTISSA}[eE])(-[1-9]\d?)")
+_SCIENTIFIC_STRING = re.compile(rf"(<=|>=|<|>)?\s*(?:{_MANTISSA}\s*[xX×]\s*10\^|10\^|{_MANTISSA}[eE])-0?([1-9]\d?)")
 _V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 TextReading = Callable[[str, ValueSets], bool | None]
 # The longest result text read, in characters (a flow report's interpretation runs to a few hundred). Longer text is
@@ -160,4 +161,4 @@ def result_quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | N
     if scientific is None:
         return None
     comparator, times, before_e, exponent = scientific.groups()
-    return Decimal(times or before_e or 1).scaleb(int(exponent)), comparator or "", "1"
+    return Decimal(times or before_e or 1).scaleb(-int(exponent)), comparator or "", "1"
