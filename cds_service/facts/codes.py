@@ -118,10 +118,15 @@ def usable_condition(condition: dict[str, Any]) -> bool:
 
 def concept_text(concept: dict[str, Any] | None) -> str:
     """The concept's text and its codings' displays, joined: what the *text* fallbacks search."""
+    return " | ".join(concept_names(concept))
+
+
+def concept_names(concept: Any) -> list[str]:
+    """The concept's text, then its codings' displays, those that are text (empty for None or no concept)."""
     if not isinstance(concept, dict):
-        return ""
+        return []
     parts = [concept.get("text")] + [c.get("display") for c in codings(concept)]
-    return " | ".join(p for p in parts if isinstance(p, str) and p)
+    return [p for p in parts if isinstance(p, str) and p]
 
 
 def ref(resource: dict[str, Any]) -> str:

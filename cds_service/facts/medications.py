@@ -26,7 +26,7 @@ from datetime import date
 from typing import AbstractSet, Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
-from cds_service.facts.codes import concept_text, parse_end_date
+from cds_service.facts.codes import concept_names, concept_text, parse_end_date
 from cds_service.facts.model import UNKNOWN_FACT, Fact
 from cds_service.facts.observations import code_key, json_key
 from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts,
@@ -323,19 +323,12 @@ def _drug_name(order: MedOrder) -> str:
     written so was "TKI active at the start date", naming no drug); "" when none. Nothing is read from elsewhere."""
     resource = order.resource
     pointer = resource.get("medicationReference")
-    names = _concept_names(resource.get("medicationCodeableConcept"))
+    names: list[Any] = concept_names(resource.get("medicationCodeableConcept"))
     if isinstance(pointer, dict):
         names.append(pointer.get("display"))
         contained = medication_of(resource, no_server)
-        names += _concept_names(contained.get("code") if contained is not None else None)
+        names += concept_names(contained.get("code") if contained is not None else None)
     return next((_clipped(name) for name in names if isinstance(name, str) and name.strip()), "")
-
-
-def _concept_names(concept: Any) -> list[Any]:
-    """A CodeableConcept's text and its codings' displays, in that order (not checked to be strings)."""
-    if not isinstance(concept, dict):
-        return []
-    return [concept.get("text")] + [c.get("display") for c in concept.get("coding") or () if isinstance(c, dict)]
 
 
 def _clipped(text: str) -> str:
