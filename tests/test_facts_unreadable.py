@@ -342,6 +342,22 @@ def test_a_toxicity_to_judge_that_cannot_be_read_is_decided_by_the_answer() -> N
     assert _renewal(broken, answer).unacceptable_toxicity.value is False
 
 
+def test_a_broken_toxicity_recorded_after_the_no_is_not_cleared_by_it() -> None:
+    """As a readable one (toxicity._judged): a "no" judges the events on record by its day. A pancreatitis recorded
+    after it, with a malformed clinical status, was cleared by the answer that never judged it."""
+    pancreatitis = condition("K85.90", recorded="2026-02-20")
+    answer = questionnaire_response({"unacceptable-toxicity": False}, authored="2026-02-10")
+    assert _renewal(pancreatitis, answer).unacceptable_toxicity.value is None
+    broken = _broken(pancreatitis, "clinicalStatus", value="active")
+    fact = _renewal(broken, answer).unacceptable_toxicity
+    assert fact.value is None and fact.evidence[0] == _ref(pancreatitis)
+    assert f"a readable {_ref(pancreatitis)}" in fact.missing
+    before = _broken(condition("K85.90", recorded="2026-02-10"), "clinicalStatus", value="active")
+    assert _renewal(before, answer).unacceptable_toxicity.value is False  # on its day: judged
+    yes = questionnaire_response({"unacceptable-toxicity": True}, authored="2026-02-10")
+    assert _renewal(broken, yes).unacceptable_toxicity.value is True  # a "yes" stands whatever it says
+
+
 def test_a_broken_toxicity_dated_before_the_course_is_ignored() -> None:
     old = _broken(condition("D89.834", recorded="2025-06-01"), "clinicalStatus", value="active")
     assert _renewal(old).unacceptable_toxicity.value is False

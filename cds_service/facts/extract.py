@@ -90,8 +90,9 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal_since))
     # The resources left out, in practice none: looked at only when there are some.
     if any(left_out.values()) or malformed_orders or observations.unreadable() or labs.undated:
+        toxicity_answer = attestations.get("unacceptable-toxicity", authored_since=renewal_since)
         context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(priors.spans or signed),
-                           draft_ids, resolve)
+                           draft_ids, resolve, toxicity_answer.authored if toxicity_answer else None)
         found = _unreadable(left_out, malformed_orders, observations.unreadable(), context)
         found += unreadable(labs.undated, "Observation", undated_relevance, _no_date)
         facts = open_facts(facts, found)
@@ -182,6 +183,7 @@ class _Context(NamedTuple):
     earlier_cycles: bool  # blinatumomab orders before this cycle, which a relapse or remission may split into courses
     draft_ids: set[str]  # the orders themselves: read from the request, whatever the record holds of them
     resolve: Resolver
+    toxicity_answered: date | None  # the day of the unacceptable-toxicity answer counted, which judges no later event
 
 
 def _unreadable(left_out: dict[str, list[Any]], med_orders: list[dict[str, Any]],
@@ -194,7 +196,8 @@ def _unreadable(left_out: dict[str, list[Any]], med_orders: list[dict[str, Any]]
         *unreadable(left_out.get("immunizations", ()), "Immunization",
                     lambda r: vaccine_relevance(r, course_start, start)),
         *unreadable(left_out.get("conditions", ()), "Condition",
-                    lambda r: diagnosis_relevance(r, ctx.earlier_cycles) or toxicity_relevance(r, course_start)),
+                    lambda r: diagnosis_relevance(r, ctx.earlier_cycles)
+                    or toxicity_relevance(r, course_start, ctx.toxicity_answered)),
         *unreadable(orders, "MedicationRequest", lambda r: medication_relevance(r, ctx.resolve)),
         *unreadable(left_out.get("attestations", ()), "QuestionnaireResponse",
                     lambda r: attestation_relevance(r, ctx.patient_id, ctx.attestations)),

@@ -40,6 +40,8 @@ _RELEVANCE = {
     SEVERE: Relevance("grade 4-5 CRS or ICANS", (Bearing("unacceptable_toxicity", _UNACCEPTABLE),)),
     ASKED: Relevance("a toxicity to judge", (Bearing("unacceptable_toxicity", _UNACCEPTABLE, attested_stands=True),)),
 }
+# One dated after the answer, which never judged it (_judged): a "no" does not settle it, a "yes" stands.
+_ASKED_AFTER_ANSWER = Relevance("a toxicity to judge", (Bearing("unacceptable_toxicity", _UNACCEPTABLE),))
 
 
 def unacceptable_toxicity(record: PatientRecord, course_start: date, attestations: Attestations,
@@ -195,10 +197,15 @@ def _kind_of(code: Any) -> str | None:
     return ASKED if valuesets.has(ASKED, code) else None
 
 
-def unreadable_relevance(condition: dict[str, Any], course_start: date) -> Relevance | None:
+def unreadable_relevance(condition: dict[str, Any], course_start: date,
+                         answered: date | None = None) -> Relevance | None:
     """A Condition the shape filter left out (unreadable.py) bears on the toxicity when its code is a listed event,
-    unless it is refuted or entered in error or its date, when readable, is before the course start."""
+    unless it is refuted or entered in error or its date, when readable, is before the course start. `answered`:
+    the day of the unacceptable-toxicity answer counted; an event dated after it is not settled by it, as a readable
+    one is not (_judged)."""
     kind = _kind(condition.get("code"), _kinds())
     if kind is None or _before(condition, course_start) or not usable_condition(condition):
         return None
+    if kind == ASKED and answered is not None and (effective_date(condition) or date.min) > answered:
+        return _ASKED_AFTER_ANSWER
     return _RELEVANCE[kind]
