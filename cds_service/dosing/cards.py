@@ -29,8 +29,8 @@ from cds_service.dosing.quantity import (UNREAD, VIAL_MCG, CycleNeeds, Offered, 
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, json_number,
                                        per_m2_daily, without_coverage_information, written_dose)
-from cds_service.dosing.text import (NAMED, bsa_text, days_list, days_text, dose_words, label_mcg_text, mcg_text,
-                                    mcg_text_against, order_words, per_m2_text)
+from cds_service.dosing.text import (NAMED, bsa_text, days_list, days_text, dose_words, label_mcg_text, lines_text,
+                                    mcg_text, mcg_text_against, order_words, per_m2_text)
 from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa, weight_text
 from cds_service.facts.model import WINDOWS, ClinicalFacts, read_within
 from cds_service.facts.order import order_ref
@@ -123,9 +123,7 @@ def _lines_said(numbers: list[int]) -> str:
     instruction)."""
     if len(numbers) > NAMED + 1:
         return f"{len(numbers)} dosage lines"
-    if len(numbers) < 2:
-        return f"dosage line {numbers[0]}" if numbers else ""
-    return f"dosage lines {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
+    return f"dosage {lines_text(numbers)}" if numbers else ""
 
 
 def cycle_days_card(card: dict[str, Any] | None, order: dict[str, Any], facts: ClinicalFacts, source_label: str,

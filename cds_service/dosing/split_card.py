@@ -11,7 +11,7 @@ from cds_service.card_text import CARD_TYPE_SYSTEM, CardText, card_shell, render
 from cds_service.dosing.cards import recommended
 from cds_service.dosing.span import CyclePart, CycleSpans
 from cds_service.dosing.split import Piece, split_order
-from cds_service.dosing.text import dose_words
+from cds_service.dosing.text import dose_words, lines_text
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
 
@@ -80,19 +80,12 @@ def _context(parts: list[CyclePart], pieces: list[Piece], facts: ClinicalFacts, 
     """order-spans-cycles.j2's context but `described` and `withheld` (see its header)."""
     number = facts.cycle.number.value
     rows = [{"name": f"cycle {number + position}" if number else f"the cycle from {piece.first.isoformat()}",
-             "this": position == 0, "lines": _lines_text([line.index + 1 for line in part.lines]),
+             "this": position == 0, "lines": lines_text([line.index + 1 for line in part.lines]),
              "doses": dose_words(piece.lines), "dates": f"{piece.first.isoformat()} to {piece.last.isoformat()}",
              "quantity": piece.quantity}
             for position, (part, piece) in enumerate(zip(parts, pieces))]
     return {"cycles": len(parts), "starts": [piece.first.isoformat() for piece in pieces], "parts": rows,
             "offered": not why_not, "why_not": why_not, "quantity_left": quantity_left}
-
-
-def _lines_text(numbers: list[int]) -> str:
-    """'line 2', 'lines 2 and 3', 'lines 1, 2 and 4'."""
-    if len(numbers) == 1:
-        return f"line {numbers[0]}"
-    return f"lines {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
 
 
 def _suggestion(texts: list[CardText], pieces: list[Piece], facts: ClinicalFacts) -> dict[str, Any]:

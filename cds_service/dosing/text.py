@@ -78,8 +78,17 @@ def days_list(ranges: Sequence[str]) -> str:
         return ranges[0]
     if len(ranges) > NAMED + 1:
         return f"{ranges[0]} and {len(ranges) - 1} other day ranges"
-    bare = [r.split(" ", 1)[1] for r in ranges]
-    return f"days {', '.join(bare[:-1])} and {bare[-1]}"
+    return f"days {and_list([r.split(' ', 1)[1] for r in ranges])}"
+
+
+def and_list(items: Sequence[str]) -> str:
+    """'1', '1 and 2', '1, 2 and 3'."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def lines_text(numbers: Sequence[int]) -> str:
+    """Dosage lines by number: 'line 2', 'lines 2 and 3', 'lines 1, 2 and 4'."""
+    return f"line {numbers[0]}" if len(numbers) == 1 else f"lines {and_list([str(n) for n in numbers])}"
 
 
 def order_words(lines: list[DoseLine], cycle: str = "") -> str:

@@ -19,7 +19,7 @@ from itertools import accumulate
 from typing import Iterable, Sequence, TypeVar
 
 from cds_service.dosing.reading import DoseLine
-from cds_service.dosing.text import NAMED, first_few
+from cds_service.dosing.text import NAMED, and_list, first_few
 
 Item = TypeVar("Item")
 Span = tuple[int, int]  # the first and last cycle day a line runs (last < first: it runs no day)
@@ -77,7 +77,7 @@ class Together:
         """'lines 1 and 2' ('lines 1, 2, 3 and 6 other lines'), or '' when one line of this order is among them."""
         if self.line_count < 2:
             return ""
-        return f"lines {_and(first_few([str(i + 1) for i in self.lines], self.line_count, 'other lines'))}"
+        return f"lines {and_list(first_few([str(i + 1) for i in self.lines], self.line_count, 'other lines'))}"
 
 
 @dataclass(frozen=True)
@@ -309,8 +309,3 @@ class _Closed:
             self._next[index] = self._next.get(following, following)
             index = self._next[index]
         return index
-
-
-def _and(items: list[str]) -> str:
-    """'1 and 2', '1, 2 and 3'."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
