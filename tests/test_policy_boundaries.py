@@ -169,11 +169,12 @@ def test_live_vaccine_window_includes_both_ends(client: LiveClient, day: str, st
     assert _status(_decision(client, "aspirus-live-vaccine-critical", _vaccine(day)), "U1") == status
 
 
-@pytest.mark.parametrize("cvx", ["26", "85", "88", "89", "91", "92", "128", "999"])
+@pytest.mark.parametrize("cvx", ["26", "85", "88", "89", "91", "92", "128", "129", "999"])
 def test_a_vaccine_that_may_have_been_live_asks_whether_it_was(client: LiveClient, cvx: str) -> None:
     """policy-rules.md §2 U1: a vaccine of unspecified formulation in the window is unknown. Influenza, polio,
-    typhoid, cholera, hepatitis A and VEE of unspecified formulation may each have been a live one (intranasal
-    influenza, oral polio, oral typhoid...), and CVX 999 is an unknown vaccine: they had passed U1 as met."""
+    typhoid, cholera, hepatitis A, VEE and Japanese encephalitis of unspecified formulation may each have been a live
+    one (intranasal influenza, oral polio, oral typhoid, SA14-14-2 JE...), and CVX 999 is an unknown vaccine: they
+    had passed U1 as met."""
     decision = _decision(client, "aspirus-live-vaccine-critical", _vaccine("2026-11-24", cvx))
     assert (_status(decision, "U1"), decision["decision"]) == ("unknown", "information-needed")
 
