@@ -373,19 +373,20 @@ def _mrd_assay_parameter(text: str, vs: ValueSets) -> bool:
 # ---- values ---------------------------------------------------------------------------------------------------
 
 
-def _shown_mrd(value: Decimal, comparator: str, unit: str) -> str:
-    """The value as sent, for a note. A fraction of cells (unit "1") also as a percent: "MRD 0.001" alone reads as
-    0.001 %, a hundred times less than it is."""
+def _shown_mrd(value: Decimal, comparator: str, unit: str, divisor: Decimal) -> str:
+    """The value as sent, for a note. A fraction of cells (unit "1") or a value in another power of ten of cells
+    ("10*-3", "/10*4") also as a percent: "MRD 0.001" alone reads as 0.001 %, a hundred times less than it is."""
     if unit in _UNIT_WORDS:
         return f"{comparator}{value}{_UNIT_WORDS[unit]}"
     spaced = "" if unit == "1" else f" {unit}"
-    return f"{comparator}{value}{spaced} = {comparator}{(value * 100 / _mrd_divisor(unit)).normalize():f}%"
+    return f"{comparator}{value}{spaced} = {comparator}{(value * 100 / divisor).normalize():f}%"
 
 
-def _mrd_divisor(unit: str) -> Decimal:
-    """What divides a value in `unit` into a fraction of cells (a unit _read_mrd read), e.g. 10^4 for "/10*4"."""
+def _mrd_divisor(unit: str) -> Decimal | None:
+    """What divides a value in `unit` into a fraction of cells, e.g. 10^4 for "/10*4"; None for no unit or another
+    one, never guessed."""
     match = _POWER_OF_TEN.fullmatch(unit)
-    return _MRD_UNITS[unit] if match is None else Decimal(10) ** int(match.group(1) or match.group(2))
+    return _MRD_UNITS.get(unit) if match is None else Decimal(10) ** int(match.group(1) or match.group(2))
 
 
 def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> Result | None:
@@ -393,10 +394,11 @@ def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> R
     quantity = result_quantity(observation)
     if quantity is not None:
         value, comparator, unit = quantity
-        if unit not in _MRD_UNITS and _POWER_OF_TEN.fullmatch(unit) is None:  # no or unknown unit: never guessed
+        divisor = _mrd_divisor(unit)
+        if divisor is None:
             return Result(moment, reference, shown=f"{comparator}{value} (no usable unit)")
-        return Result(moment, reference, fraction=value / _mrd_divisor(unit), comparator=comparator,
-                      shown=_shown_mrd(value, comparator, unit))
+        return Result(moment, reference, fraction=value / divisor, comparator=comparator,
+                      shown=_shown_mrd(value, comparator, unit, divisor))
     if "dataAbsentReason" in observation:
         return Result(moment, reference, absent=True, shown="not available")
     positive = qualitative(observation, vs)
