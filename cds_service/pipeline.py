@@ -268,7 +268,7 @@ def _dose_cards(call: Call, cycle: _Cycle, order: dict[str, Any], policy: Policy
         # Within the label yet above the plan's own maximum: not covered as ordered, and as easily fixed. (Days past
         # the cycle's 28th infusion day are a card of their own, whose dose the plan's limit still corrects.)
         limit = ceiling_card(order, facts, policy.dose_ceiling, decision.payer_label, doses, schedule, ended,
-                             policy.dose_ceiling_citation)
+                             policy.dose_ceiling_citation(decision.shown_indication))
         cards.extend([limit] if limit else [])
     offered = doses.offered() if ended else None
     if offered is not None:  # its quantity is judged on the lines the suggestion writes

@@ -163,3 +163,15 @@ def test_the_plan_limit_card_cites_the_policy_section_of_its_limit(client: Any) 
     [limit] = [c for c in cards if c["summary"].startswith("Dose above Florida Blue's 28 mcg/day limit")]
     assert "**The ordered dose is above Florida Blue's limit of 28 mcg/day** (_Florida Blue Position 1.d_): " in (
         limit["detail"])
+
+
+def test_the_plan_limit_card_cites_the_section_of_the_indication_decided(client: Any) -> None:
+    """Florida Blue sets the 28 mcg/day limit in each route: initiation 1.d, other uses 2.b, continuation 3. A
+    continuation's card cited the initiation's 1.d, which a pharmacist checking a renewal would not find there."""
+    body = example("florida-blue-continuation")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    order["dosageInstruction"][0]["doseAndRate"][0]["rateQuantity"]["value"] = 28.4
+    answer = post(client, body)
+    assert decision_card(answer)["extension"]["coverage-decision"]["indication"] == "fb-continuation"
+    [limit] = [c for c in answer["cards"] if c["summary"].startswith("Dose above Florida Blue's 28 mcg/day limit")]
+    assert "(_Florida Blue Position, continuation 3_): " in limit["detail"]

@@ -164,11 +164,12 @@ class Policy:
         spec = self._ceiling_spec
         return Decimal(str(spec.test["mcg_per_day"])) if spec else None
 
-    @cached_property
-    def dose_ceiling_citation(self) -> str:
-        """The policy's section setting that maximum ("Florida Blue Position 1.d"), which the plan-limit card cites;
-        "" when none."""
-        spec = self._ceiling_spec
+    def dose_ceiling_citation(self, indication: str | None) -> str:
+        """The policy's section setting that maximum for `indication` (the decision's shown one), which the
+        plan-limit card cites: Florida Blue sets it in each route ("Position 1.d", "Position 2.b", "continuation 3");
+        the policy's first when the indication has none of its own; "" when none."""
+        own = (c for i in self.indications if i.id == indication for c in i.criteria)
+        spec = next((c for c in (*self.universal, *own) if c.test.get("dose") == "ceiling"), self._ceiling_spec)
         return spec.citation if spec else ""
 
     @cached_property
