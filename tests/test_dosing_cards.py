@@ -1113,3 +1113,15 @@ def test_a_dose_correction_s_action_counts_the_lines_of_the_corrected_order() ->
     assert card is not None
     [action] = card["suggestions"][0]["actions"]
     assert action["description"].endswith("on the days it was above (the corrected order has 2 dosage lines)")
+
+
+def test_other_days_too_long_for_the_summary_are_counted_not_cut() -> None:
+    """A duplicate of an order of four weekly lines: the worst range and the three others' days do not fit in 140
+    characters. A cut ("also above on days 8–14, 15–21…") left days 22–28 out; how many others is said instead."""
+    lines = order(line(rate(20), "2026-12-01", "2026-12-07", 1), line(rate(40), "2026-12-08", "2026-12-14", 2),
+                  line(rate(42), "2026-12-15", "2026-12-21", 3), line(rate(44), "2026-12-22", "2026-12-28", 4))
+    group = [lines, lines | {"id": "blin-dup"}]
+    card = dose_card(lines, facts(), "relapsed-refractory", True, "X", order_checks(lines, group, facts()))
+    assert card is not None
+    assert card["summary"] == ("Dose above label: 40 mcg/day (this order and a likely duplicate order) on days 1–7; "
+                               "label is 9 mcg/day; also above on 3 other day ranges")

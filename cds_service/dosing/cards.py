@@ -592,11 +592,11 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
     body = "; ".join(fact.note for fact in (facts.body.weight_kg, facts.body.bsa_m2) if fact.note)
     worst = rows[findings.index(most_severe(findings))]
     other_days = _other_days(rows, worst)
-    above = findings[0].ordered > findings[0].expected.mcg_per_day
+    direction = "above" if findings[0].ordered > findings[0].expected.mcg_per_day else "below"
     # `first` and `cycle` are printed by no shipped template since the summaries name the ranges (`ranges`), but
     # stay in the context the templates' headers document: an operator's copy may print them (cards/README.md).
     return {"first": rows[0], "worst": worst, "findings": rows, "other_days": other_days,
-            "ranges": _ranges(rows, worst, patient.cycle, f"{'above' if above else 'below'} on {other_days}"),
+            "ranges": _ranges(rows, worst, patient.cycle, direction, other_days),
             "cycle": patient.cycle, "body": body,
             "schedule_text": SCHEDULE_TEXT.get(patient.schedule, patient.schedule),
             "counted_first_cycle": _counted_first_cycle(facts, patient, findings)}
@@ -637,11 +637,13 @@ def _other_days(rows: list[dict[str, Any]], shown: dict[str, Any]) -> str:
     return days_list(others) if others else ""
 
 
-def _ranges(rows: list[dict[str, Any]], worst: dict[str, Any], cycle: int | None, also: str) -> str:
+def _ranges(rows: list[dict[str, Any]], worst: dict[str, Any], cycle: int | None, direction: str,
+            other_days: str) -> str:
     """The summary's account of the off days, after "Dose above (below) label: ": every range when they fit (a
     clinician correcting days 1-7 must not miss days 8-28), else the `worst` (`most_severe`: 56 mcg/day against 28
-    on days 8-28 rather than the first, 18 against 9 on days 1-7) and the days of the others (`also`: "above on days
-    1–7"; "(+1 more day range)" had left the clinician to open the card for them)."""
+    on days 8-28 rather than the first, 18 against 9 on days 1-7) and the days of the others ("also above on days
+    1–7"; "(+1 more day range)" had left the clinician to open the card for them), else how many others: a cut
+    within their days would leave some out unsaid."""
     of_cycle = f" of cycle {cycle}" if cycle else ""
     one = f"{worst['ordered_said']} on {worst['days']}{of_cycle}; label is {worst['expected_said']}"
     if len(rows) == 1:
@@ -650,8 +652,11 @@ def _ranges(rows: list[dict[str, Any]], worst: dict[str, Any], cycle: int | None
     if len(_SUMMARY_PREFIX) + len(every) < SUMMARY_LIMIT:
         return every
     shorter = one.replace(of_cycle, "", 1)  # the cycle, which the card's detail says, before the other days
-    return next((said for said in (f"{one}; also {also}", f"{shorter}; also {also}")
-                 if len(_SUMMARY_PREFIX) + len(said) < SUMMARY_LIMIT), f"{shorter}; also {also}")
+    also = f"also {direction} on {other_days}"
+    others = len({r["days"] for r in rows} - {worst["days"]})
+    counted = f"also {direction} on {others} other day range{'s' if others > 1 else ''}"
+    return next((said for said in (f"{one}; {also}", f"{shorter}; {also}")
+                 if len(_SUMMARY_PREFIX) + len(said) < SUMMARY_LIMIT), f"{shorter}; {counted}")
 
 
 def _expected_said(expected: Expected, bsa_m2: Decimal | None) -> str:
