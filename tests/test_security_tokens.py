@@ -28,9 +28,21 @@ CUT = JWT.rsplit(".", 1)[0]
     (f"expects aud https://cds.example.org/{CUT}", "expects aud https://cds.example.org/<token>"),
     (f"'Authorization Bearer {JWT}'", "'Authorization Bearer <token>'"),
     ("no bearer token; kid \"eyJhbGciOiJFUzM4NCJ9\"", "no bearer token; kid \"eyJhbGciOiJFUzM4NCJ9\""),  # no JWT
+    (f"/cds-services/Bearer%20{JWT} and x_{CUT}", "/cds-services/Bearer%20<token> and x_<token>"),  # within a word
+    (f"a.{JWT}.b {JWT}", "a.<token> <token>"),
 ])
 def test_tokens_are_redacted_from_text(text: str, redacted: str) -> None:
     assert without_tokens(text) == redacted
+
+
+@pytest.mark.parametrize("run", ["eyJ", "eyJ-", "xeyJ"])
+def test_redaction_is_linear_in_a_hostile_message(run: str) -> None:
+    """A megabyte of "eyJ" with no dot (a path or a header value is the client's): the former pattern tried each
+    "eyJ" to the run's end, hours for this one (2 s for 64 KB); a JWT after it is still found."""
+    hostile = run * ((1 << 20) // len(run))
+    assert without_tokens(f"/{hostile} {JWT}") == f"/{hostile} <token>"
+    kept = run.removesuffix("eyJ-").removesuffix("eyJ")  # a dot ends the run: it reads as a JWT cut short
+    assert without_tokens(f"/{hostile}.") == f"/{kept}<token>"
 
 
 def test_the_log_format_redacts_a_token_in_any_message() -> None:
