@@ -303,8 +303,9 @@ class AuditQueries:
     def show(self, key: str) -> list[InvocationDetail]:
         """The invocations with this hookInstance (an EHR may send one again), this request id (the X-Request-ID of
         the log line and of a proxy's access log), whose decision carries this coverage-assertion-id (the id a claim
-        refers to), that issued this card or suggestion uuid (what feedback and an EHR's override log name), or about this order (its id, with or without the type): every call that decided it and the call
-        whose suggestion created it (a split's later cycle). Newest first, with the feedback on their cards."""
+        refers to), that issued this card or suggestion uuid (what feedback and an EHR's override log name), or about
+        this order (its id, with or without the type): every call that decided it and the call whose suggestion
+        created it (a split's later cycle). Newest first, with the feedback on their cards."""
         asserted = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.coverage_assertion_id == key)
         carded = select(OrderOutcomeRow.invocation_id).join(IssuedCard, IssuedCard.outcome_id == OrderOutcomeRow.id) \
             .where(IssuedCard.uuid == key)

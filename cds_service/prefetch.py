@@ -294,7 +294,8 @@ def _result(future: Future[list[dict[str, Any]] | Failure]) -> list[dict[str, An
 def _patient_problem(prefetch: dict[str, Any], patient_id: str) -> str:
     """What is wrong with prefetch 'patient', which gave no Patient of context.patientId: an integration engineer
     with a mismatched id must not be sent looking for a missing key. A patientId that is no FHIR id is said too: a
-    reference in its place ("Patient/123") matches neither the prefetched Patient nor a read, which is not even asked."""
+    reference in its place ("Patient/123") matches neither the prefetched Patient nor a read, which is not even
+    asked."""
     said = _prefetched_patient_said(prefetch, patient_id)
     return said if FHIR_ID.fullmatch(patient_id) else f"{said} ({_NOT_AN_ID})"
 

@@ -717,8 +717,8 @@ def test_a_replayed_token_and_an_unstorable_tenant_are_audited_with_the_issuer(s
         (jwt.encode(claims(INLINE), RSA_KEY, algorithm="PS384", headers={"kid": "rsa-1"}),
          f"key \"rsa-1\" of issuer \"{INLINE}\" (unverified) is for RS384; the token is signed with PS384"),
     ],
-    ids=["forged", "forged-and-expired", "unknown-issuer", "issuer-with-a-slash", "issuer-in-capitals", "foreign-jku", "unknown-kid", "rsa-alg-ec-key",
-         "ec-alg-rsa-key", "alg-not-the-jwks"],
+    ids=["forged", "forged-and-expired", "unknown-issuer", "issuer-with-a-slash", "issuer-in-capitals", "foreign-jku",
+         "unknown-kid", "rsa-alg-ec-key", "ec-alg-rsa-key", "alg-not-the-jwks"],
 )
 def test_an_unverified_issuer_is_never_audited_as_the_caller(secure_app: Flask, secure: LiveClient, token: str,
                                                             reason: str) -> None:

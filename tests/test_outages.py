@@ -188,8 +188,8 @@ def test_a_long_outage_is_reported_with_the_attempts_failed_since_the_last_repor
     assert len(_writer_lines(caplog, logging.ERROR)) == 1
     for line in _writer_lines(caplog, logging.WARNING):
         assert re.fullmatch(r"audit database still unavailable after \d+ s: 1 more attempts failed, the last writing "
-                            rf"1 audit records failed \(OperationalError / .*\); 1 records wait in the memory of pid {os.getpid()}",
-                            line), line
+                            r"1 audit records failed \(OperationalError / .*\); 1 records wait in the memory of pid "
+                            rf"{os.getpid()}", line), line
 
 
 def test_the_health_checks_pings_are_logged_once_per_cause_and_when_they_answer_again(
