@@ -122,23 +122,30 @@ class AuditQueries:
         self._purge_expired_jtis()
         attempt = attempt or secrets.token_hex(16)
         try:
-            return self._store_jti(jti, expires_at, attempt)
+            self._store_jti(jti, expires_at, attempt)
+            return True
         except IntegrityError:
             # Used, unless a call this worker refused with 503 stored it and its release is not written yet (the
             # writer's next round, later through an outage): the retry, refused as a replay then, releases that row
             # itself. A retry reaching another worker first still is (docs/audit.md §Timeouts).
             refused = self._writer.release_pending(jti)
-            return refused is not None and self._store_jti(jti, expires_at, attempt, refused)
+        if refused is None:
+            return False
+        try:
+            self._store_jti(jti, expires_at, attempt, refused)
+        except IntegrityError:  # another request's row took the refused one's place: a retry accepted already
+            return False
+        return True
 
-    def _store_jti(self, jti: str, expires_at: datetime, attempt: str, refused: str | None = None) -> bool:
-        """Store `jti`'s row for `attempt`, in place of the row the refused call `refused` stored, if named (False
-        when that row is gone: another request's took its place, a retry accepted already)."""
+    def _store_jti(self, jti: str, expires_at: datetime, attempt: str, refused: str | None = None) -> None:
+        """Store `jti`'s row for `attempt`, in place of the row the refused call `refused` stored, if named: that row
+        may be gone already (the writer's release, done since the retry saw it), and any other row of `jti` is a call
+        accepted with it (IntegrityError)."""
         inserted = False
         try:
             with write_transaction(self.engine) as connection:
-                if refused is not None and not connection.execute(
-                        delete(UsedJti).where(UsedJti.jti == jti, UsedJti.attempt == refused)).rowcount:
-                    return False
+                if refused is not None:
+                    connection.execute(delete(UsedJti).where(UsedJti.jti == jti, UsedJti.attempt == refused))
                 connection.execute(insert(UsedJti).values(jti=jti, expires_at=naive_utc(expires_at), attempt=attempt))
                 inserted = True
         except Exception:
@@ -148,7 +155,6 @@ class AuditQueries:
                 # is used by a call accepted with it (service-contract.md §Security), so this attempt's row goes.
                 self._writer.release_jti(jti, attempt, expires_at)
             raise
-        return True
 
     def _purge_expired_jtis(self) -> None:
         now = utcnow()

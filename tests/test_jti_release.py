@@ -160,6 +160,30 @@ def test_a_retry_before_the_release_is_written_releases_the_row_itself(database_
         store.close()
 
 
+def test_a_retry_racing_the_writers_release_is_answered(database_url: str,  # noqa: F811
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retry found the refused call's row (a replay, at first sight) and its release queued; the writer deleted
+    the row before the retry could: the retry was refused as a replay (401) though no call was accepted with it."""
+    store = AuditStore(database_url)
+    migrate(store.engine)  # no writer thread: its round is run by hand below
+    writer = store._writer
+    pending = writer.release_pending
+
+    def released_meanwhile(jti: str) -> str | None:
+        refused = pending(jti)
+        assert writer._release_jtis()  # the writer's round, between the retry's INSERT and its DELETE
+        return refused
+
+    try:
+        assert store.use_jti("raced", EXPIRES, "a" * 32) is True
+        store.release_jti("raced", "a" * 32, EXPIRES)
+        monkeypatch.setattr(writer, "release_pending", released_meanwhile)
+        assert store.use_jti("raced", EXPIRES, "b" * 32) is True
+        assert store.use_jti("raced", EXPIRES) is False
+    finally:
+        store.close()
+
+
 def test_migration_0012_keeps_the_used_ids_stored_before_and_downgrades(database_url: str) -> None:
     """An id stored at 0011 has no attempt: still used after the upgrade, and released by no request (a release names
     its own attempt). A downgrade drops the column and keeps every row, ids stored since included."""
