@@ -202,9 +202,17 @@ def _sqlite_path(url: URL, name: str) -> Path:
     if mode is not None and mode not in _SQLITE_MODES:
         raise ConfigError(f"{name}: SQLite knows no mode {mode!r} (its modes: {', '.join(_SQLITE_MODES)})")
     for option, why in _SQLITE_REFUSED.items():
-        if (named.option(option) or "").lower() in ("1", "yes", "true", "on"):  # SQLite's words for true
+        if _sqlite_true(named.option(option) or ""):
             raise ConfigError(f"{name}: the SQLite URI {why}; remove {option}")
     return Path(named.path).resolve()
+
+
+def _sqlite_true(value: str) -> bool:
+    """Whether SQLite may read a URI parameter's `value` as true (sqlite3GetBoolean): a number by its leading digits
+    (`2`, `01`; taken as true unless all zeros, whatever SQLite does past an int's range), or one of its words in any
+    case. `immutable=2` passed the check as false, and SQLite opened the file immutable."""
+    digits = re.match(r"\d+", value)
+    return digits.group().strip("0") != "" if digits else value.lower() in ("on", "yes", "true", "extra")
 
 
 def parse_database_url(raw: str, name: str) -> URL:

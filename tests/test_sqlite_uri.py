@@ -59,6 +59,9 @@ def test_without_uri_true_a_file_name_is_a_path_as_sqlite_reads_it() -> None:
     ("mode=ro&uri=true", r"opens the file read-only \(mode=ro\)"),
     ("uri=true&immutable=1", r"says the file never changes \(immutable\)"),
     ("uri=true&nolock=YES", r"turns SQLite's locks off \(nolock\)"),
+    ("uri=true&immutable=2", r"says the file never changes \(immutable\)"),  # SQLite: a number not 0 is true
+    ("uri=true&nolock=01", r"turns SQLite's locks off \(nolock\)"),
+    ("uri=true&immutable=Extra", r"says the file never changes \(immutable\)"),  # SQLite's word, as "on"
     ("uri=true&mode=readonly", "SQLite knows no mode 'readonly'"),
 ])
 def test_an_sqlite_uri_leaving_the_trail_unwritable_stops_the_start(tmp_path: Path, query: str, said: str) -> None:
