@@ -127,8 +127,11 @@ def _database_state(database_url: str) -> tuple[bool, str]:
     where the schema stands (the service creates or migrates it), or why it cannot (db.error_summary: classes and
     the cause, never the driver's message, which names the server and the user, nor the password)."""
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and not sqlite_file(url).in_memory \
-            and not os.path.exists(sqlite_file(url).path):  # connecting would create it: the check changes nothing
+    named = sqlite_file(url) if url.get_backend_name() == "sqlite" else None
+    if named and not named.in_memory and not os.path.exists(named.path):  # connecting would create it: not done
+        if named.option("mode") == "rw":  # nor would the service (db._sqlite_engine)
+            return False, "no SQLite file, and mode=rw opens only one that exists: every audit write fails until it " \
+                "is there"
         return True, "no SQLite file yet: the service creates it at start"
     engine = create_db_engine(database_url)
     try:

@@ -100,6 +100,17 @@ def test_mode_rw_creates_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert list(tmp_path.iterdir()) == []
 
 
+def test_check_says_mode_rw_of_a_missing_file_is_no_trail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`check --connect` said "the service creates it at start" of the file mode=rw never creates: every audit
+    write of the service would then fail."""
+    url = f"sqlite:///file:{tmp_path}/cds.db?uri=true&mode=rw"
+    code, _, err = check(capsys, url)
+    assert code == 2
+    assert err.rstrip().endswith("cannot be used: no SQLite file, and mode=rw opens only one that exists: every audit "
+                                 "write fails until it is there")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_cli_finds_the_file_of_an_sqlite_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     """`audit` said "No audit database" of a file that was there (and, once the file: folder existed, read another
