@@ -168,6 +168,76 @@ def test_renewal_answers_for_an_attested_cycle_the_record_does_not_show(authored
     assert facts.response_or_stabilization.value is (True if counted else None)
 
 
+# A relapsed/refractory course of 2025 (cycles of 42 days, then 84 from cycle 6), its cycles 1-7 on record; cycle 8
+# (a second Aspirus renewal) is drafted for 2026-01-14. Cycle 6 began 2025-07-30, cycle 7 2025-10-22.
+_CYCLE_STARTS = ["2025-01-01", "2025-02-12", "2025-03-26", "2025-05-07", "2025-06-18", "2025-07-30", "2025-10-22",
+                 "2026-01-14"]
+
+
+def _continued(cycle: int, *resources: dict[str, Any]) -> ClinicalFacts:
+    """The facts of the draft for `cycle` (7 or 8) of _CYCLE_STARTS, its earlier cycles completed orders."""
+    def days(number: int) -> tuple[str, str]:
+        first = date.fromisoformat(_CYCLE_STARTS[number - 1])
+        return first.isoformat(), (first + timedelta(days=27)).isoformat()
+    history = [medication_request(start=days(n)[0], end=days(n)[1], status="completed", id=f"cycle-{n}")
+               for n in range(1, cycle)]
+    relapse = condition("C91.02", recorded="2024-12-20", clinical_status="relapse")
+    facts = extract_facts(record(relapse, *history, *resources), [_draft(*days(cycle))], date(2026, 1, 10))
+    assert facts.cycle.number.value == cycle
+    return facts
+
+
+@pytest.mark.parametrize(("cycle", "authored", "current"), [
+    (8, "2025-07-25", False),  # given for cycle 6's renewal: not for cycle 8's (Aspirus IV asks at each renewal)
+    (8, "2025-09-21", False),
+    (8, "2025-09-22", True),  # 30 days before cycle 7's start: given for cycle 7 or 8
+    (7, "2025-07-25", True),  # the renewal given for cycle 6 covers cycle 7 (cycles 6-7 renewed together)
+    (7, "2025-06-29", False),
+])
+def test_a_renewal_response_counts_only_when_current(cycle: int, authored: str, current: bool) -> None:
+    """docs/policy-reading.md "Renewal answers are current ones": an answer counts for the cycle it was given for
+    and the next; a stale one is as if not given, and the card names it and asks for a current answer."""
+    answer = questionnaire_response({"response-or-stabilization": True}, authored=authored)
+    response = _continued(cycle, answer).response_or_stabilization
+    if current:
+        assert (response.value, response.attested) == (True, True)
+        return
+    assert response.value is None and response.received
+    assert f"the answer of {authored} is not current (renewal answers count from " in response.note
+    assert response.missing == f"a current answer on response or stable disease (last answered {authored})"
+
+
+def test_a_stale_response_gives_way_to_the_record() -> None:
+    """A "no" given for cycle 6 does not deny cycle 8 when the record shows a response since: the record decides."""
+    answer = questionnaire_response({"response-or-stabilization": False}, authored="2025-07-25")
+    mrd = _mrd(0.0, "2025-12-20")
+    response = _continued(8, answer, mrd).response_or_stabilization
+    assert (response.value, response.attested) == (True, False)
+
+
+@pytest.mark.parametrize(("answer", "authored", "expected"), [
+    (False, "2025-07-25", None),  # a stale "no": the grade 3 CRS is asked about again, for this renewal
+    (False, "2025-09-22", False),  # a current "no" clears it
+    (True, "2025-07-25", True),  # an unacceptable toxicity attested this course stays true
+])
+def test_a_renewal_toxicity_no_counts_only_when_current(answer: bool, authored: str, expected: bool | None) -> None:
+    crs = condition("D89.833", recorded="2025-03-01")
+    toxicity = _continued(8, crs, questionnaire_response({"unacceptable-toxicity": answer},
+                                                         authored=authored)).unacceptable_toxicity
+    assert toxicity.value is expected
+    if expected is None:
+        assert "D89.833" in toxicity.note or "2025-03-01" in toxicity.note
+        assert f"the answer of {authored} is not current" in toxicity.note
+        assert toxicity.missing == f"a current answer on unacceptable toxicity (last answered {authored})"
+
+
+def test_a_stale_toxicity_no_with_nothing_recorded_is_met_by_the_record() -> None:
+    """An exclusion passes without contrary evidence (policy-rules.md §1): a stale "no" makes it no less so."""
+    answer = questionnaire_response({"unacceptable-toxicity": False}, authored="2025-07-25")
+    toxicity = _continued(8, answer).unacceptable_toxicity
+    assert (toxicity.value, toxicity.attested) == (False, False)
+
+
 def test_attested_items_list_the_answers_used() -> None:
     answers = questionnaire_response({
         "therapy-phase": "consolidation", "combination": "with-tki", "ph-positive": True,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.facts.attestations import Attestations
+from cds_service.facts.attestations import Attestations, RenewalWindow
 from cds_service.facts.model import Fact
 from cds_service.facts.toxicity import severe_toxicity_before_course, unacceptable_toxicity
 from cds_service.valuesets import ENV_DIR, get_valuesets
@@ -146,7 +146,8 @@ def test_an_answer_from_before_the_course_is_not_counted() -> None:
 def test_answers_count_from_the_date_given() -> None:
     rec = record(condition("D89.833", recorded="2026-01-10"), _attested(True, authored="2025-12-20"))
     answers = Attestations.from_record(rec)
-    assert unacceptable_toxicity(rec, COURSE_START, answers, date(2025, 12, 15)).value is True
+    window = RenewalWindow(date(2025, 12, 15), date(2025, 12, 15))
+    assert unacceptable_toxicity(rec, COURSE_START, answers, window).value is True
 
 
 def test_a_no_judges_only_the_events_recorded_by_its_day() -> None:

@@ -993,6 +993,48 @@ def test_a_response_attested_before_the_course_does_not_renew_it(client: Any) ->
     assert response["status"] == "unknown"
 
 
+def _cycle_8(answer: bool, authored: str) -> dict[str, Any]:
+    """The cycle 6 renewal example moved on to cycle 8 (the second renewal, 2027-05-18): cycles 6 (2026-12-01) and 7
+    (2027-02-23) on record, a current weight, one `response-or-stabilization` answer."""
+    body = example("aspirus-relapsed-refractory-cycle6-renewal")
+    for entry in body["prefetch"]["observations"]["entry"]:
+        if entry["resource"]["id"] in ("weight-1", "height-1"):
+            entry["resource"]["effectiveDateTime"] = "2027-05-10"
+    entries = body["prefetch"]["medicationRequests"]["entry"]
+    [fifth] = [e["resource"] for e in entries if e["resource"]["id"] == "prior-cycle-5"]
+    [draft] = [e["resource"] for e in body["context"]["draftOrders"]["entry"]]
+    for number, (first, last) in ((6, ("2026-12-01", "2026-12-28")), (7, ("2027-02-23", "2027-03-22")),
+                                  (8, ("2027-05-18", "2027-06-14"))):
+        order = draft if number == 8 else copy.deepcopy(fifth) | {"id": f"prior-cycle-{number}"}
+        order["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"start": first, "end": last}
+        if number < 8:
+            order["authoredOn"] = first
+            entries.append({"resource": order})
+    [attestation] = [e["resource"] for e in body["prefetch"]["attestations"]["entry"]]
+    attestation["authored"] = authored
+    attestation["item"] = [{"linkId": "response-or-stabilization", "answer": [{"valueBoolean": answer}]}]
+    return body
+
+
+@pytest.mark.parametrize(("answer", "authored", "decided", "status"), [
+    (True, "2026-11-25", "information-needed", "unknown"),  # the answer given for cycle 6's renewal
+    (True, "2027-04-20", "meets-criteria", "met"),
+    (False, "2027-04-20", "criteria-not-met", "not-met"),
+])
+def test_the_second_renewal_needs_a_current_response_answer(client: Any, answer: bool, authored: str, decided: str,
+                                                            status: str) -> None:
+    """Aspirus IV at cycle 8: the "yes" given for cycle 6 is stale (renewal answers count from 30 days before cycle
+    7's start, 2027-01-24); the card asks for a current answer and names the stale one's date."""
+    card = post(client, _cycle_8(answer, authored))["cards"][0]
+    decision = card["extension"]["coverage-decision"]
+    assert (decision["decision"], decision["cycle"], decision["request"]) == (decided, 8, "renewal")
+    [response] = [c for c in decision["criteria"] if c["id"].endswith(".response-or-stabilization")]
+    assert response["status"] == status
+    if status == "unknown":
+        assert "the answer of 2026-11-25 is not current (renewal answers count from 2027-01-24)" in card["detail"]
+        assert "a current answer on response or stable disease (last answered 2026-11-25)" in card["summary"]
+
+
 def test_an_mrd_unavailable_answer_older_than_the_mrd_result_does_not_open_maintenance(client: Any) -> None:
     """Aspirus III maintenance needs MRD negative or unavailable: a detectable MRD of 2026-11-15 on record is not made
     unavailable by an answer of 2024."""

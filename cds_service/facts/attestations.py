@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, NamedTuple, TypeVar
 
 from cds_service.facts.codes import parse_datetime, ref, to_decimal
 from cds_service.facts.model import ANSWER_CODES, ATTESTED_BY, Fact
@@ -146,6 +146,14 @@ def course_answers_since(course_start: date) -> date:
     """From when an answer about the course counts: on or after its start, or within COURSE_ATTESTATION_LEAD before
     it. An older one was written for an earlier course, about a disease that may have relapsed since."""
     return course_start - COURSE_ATTESTATION_LEAD
+
+
+class RenewalWindow(NamedTuple):
+    """From when the renewal answers (`response-or-stabilization`, `unacceptable-toxicity`; Aspirus IV) count
+    (extract.py `renewal_window`; docs/policy-reading.md, "Renewal answers are current ones")."""
+
+    course: date  # answers of this course: an unacceptable toxicity attested then stays true for the course
+    current: date  # answers given for this cycle or the one before: any other renewal answer (a response, a "no")
 
 
 def unreadable_relevance(response: dict[str, Any], patient_id: str | None,

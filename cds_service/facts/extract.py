@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any, Callable, Mapping, NamedTuple, Sequence, TypeVar
 
 from cds_service.facts.attestations import (COURSE_ATTESTATION_LEAD, COURSE_ITEMS, Answer, AnswerValue,
-                                            Attestations, course_answers_since)
+                                            Attestations, RenewalWindow, course_answers_since)
 from cds_service.facts.attestations import unreadable_relevance as attestation_relevance
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
@@ -78,16 +78,17 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     priors = prior_orders(med_orders, draft_ids, start, [span for cycle in earlier for span in cycle.spans],
                           len(earlier))
     cycle = read_cycle(record, start, diagnosis, attestations, priors)
-    renewal_since = _renewal_answers_since(cycle)
-    labs = read_labs(record, attestations, cycle.course_start, diagnosis, observations, renewal_since)
+    renewal = renewal_window(cycle)
+    labs = read_labs(record, attestations, cycle.course_start, diagnosis, observations, renewal.current)
     medications = _medication_facts(med_orders, priors, cycle, record.received("medicationRequests"), attestations)
     # Left out with the resources of the other keys (for _unreadable): the vaccines the reader found malformed.
     left_out["immunizations"] = []
     vaccines = live_vaccine_in_window(record, cycle.course_start, start, malformed=left_out["immunizations"])
     facts = _clinical_facts(record, cycle, attestations, diagnosis, labs, medications, vaccines, observations,
-                            renewal_since, priors.answers_since())
+                            renewal, priors.answers_since())
     if attestations:  # the two passes over the attested facts below find nothing without an answer
-        facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal_since))
+        facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal.current),
+                                      cycle.course_start)
     # The resources left out, in practice none: looked at only when there are some.
     if any(left_out.values()) or malformed_orders or observations.unreadable() or labs.undated:
         toxicity_answer = attestations.get("unacceptable-toxicity", authored_since=renewal_since)
@@ -130,7 +131,7 @@ def _medication_facts(med_orders: list[MedOrder], priors: PriorOrders, cycle: Cy
 
 def _clinical_facts(record: PatientRecord, cycle: CycleInfo, attestations: Attestations, diagnosis: Diagnosis,
                     labs: Labs, medications: _MedicationFacts, vaccines: Fact[bool] | LiveVaccines,
-                    observations: ObservationIndex, renewal_since: date, order_since: date | None) -> ClinicalFacts:
+                    observations: ObservationIndex, renewal: RenewalWindow, order_since: date | None) -> ClinicalFacts:
     """The facts from the readings: the disease as of the course start, the patient and the drugs at the order's
     start (module docstring). The body size is read after the labs, which select their Observations first.
     `order_since`: from when order-level answers count (course.PriorOrders.answers_since)."""
@@ -162,7 +163,7 @@ def _clinical_facts(record: PatientRecord, cycle: CycleInfo, attestations: Attes
         tki_failure=medications.tki_failure,
         multiagent_chemo_candidate=multiagent_chemo_candidate(course_start, attestations),
         live_vaccine_in_window=vaccines,
-        unacceptable_toxicity=toxicity.unacceptable(attestations, renewal_since),
+        unacceptable_toxicity=toxicity.unacceptable(attestations, renewal),
         severe_toxicity_before_course=toxicity.severe_before_course(),
         response_or_stabilization=labs.response_or_stabilization,
         prior_authorization_on_file=_prior_authorization_on_file(
@@ -205,39 +206,56 @@ def _unreadable(left_out: dict[str, list[Any]], med_orders: list[dict[str, Any]]
     ]
 
 
+# What a stale renewal answer asks for (_name_earlier_answers): the question again, for now.
+_CURRENT_ANSWER = {
+    "response-or-stabilization": "a current answer on response or stable disease",
+    "unacceptable-toxicity": "a current answer on unacceptable toxicity",
+}
+
+
 def _answer_windows(course_start: date, renewal_since: date) -> dict[str, date]:
     """linkId -> from when its answers count, for the items answered about this course."""
     return {**dict.fromkeys(COURSE_ITEMS, course_answers_since(course_start)),
-            **dict.fromkeys(("unacceptable-toxicity", "response-or-stabilization"), renewal_since)}
+            **dict.fromkeys(_CURRENT_ANSWER, renewal_since)}
 
 
-def _name_earlier_answers(facts: ClinicalFacts, attestations: Attestations,
-                          windows: Mapping[str, date]) -> ClinicalFacts:
+def _name_earlier_answers(facts: ClinicalFacts, attestations: Attestations, windows: Mapping[str, date],
+                          course_start: date) -> ClinicalFacts:
     """Says, on each fact still unknown whose item was answered only before its window (`windows`: linkId -> from
-    when its answers count), that the answer was for an earlier course: else the card asks again with no reason the
-    clinician can see."""
+    when its answers count), that the answer was for an earlier course, or for an earlier cycle of this one (a
+    renewal's, renewal_window): else the card asks again with no reason the clinician can see."""
     named: dict[str, Any] = {}  # field -> its fact with the note (Any: Fact[bool], Fact[str], ...)
     for name, link_id in ATTESTED_BY.items():
         fact, since = getattr(facts, name), windows.get(link_id)
         if since is None or not isinstance(fact, Fact) or fact.value is not None:
             continue
         earlier = attestations.answered_before(link_id, since)
-        if earlier is not None:
-            said = f"the answer of {earlier.authored.isoformat()} was given before this course"
-            # An item only the clinician answers said "not answered": it was, for another course.
-            kept = fact.note and fact is not _not_answered(link_id)
-            named[name] = replace(fact, note=f"{fact.note}; {said}" if kept else said)
+        if earlier is None:
+            continue
+        day, missing = earlier.authored.isoformat(), fact.missing
+        if earlier.authored < course_start:
+            said = f"the answer of {day} was given before this course"
+        else:  # this course's, for an earlier renewal: asked again, and the card says for what
+            said = f"the answer of {day} is not current (renewal answers count from {since.isoformat()})"
+            missing = missing or f"{_CURRENT_ANSWER[link_id]} (last answered {day})"
+        # An item only the clinician answers said "not answered": it was, for another course.
+        kept = fact.note and fact is not _not_answered(link_id)
+        named[name] = replace(fact, note=f"{fact.note}; {said}" if kept else said, missing=missing)
     return replace(facts, **named) if named else facts
 
 
-def _renewal_answers_since(cycle: CycleInfo) -> date:
-    """From when the renewal answers (`response-or-stabilization`, `unacceptable-toxicity`; Aspirus IV) count: they
-    describe this course, so an answer authored before it (during an earlier course) does not. When the record shows
-    no earlier cycle of the course (an attested cycle 6 whose earlier cycles are not on record), the course began
-    before its recorded start, this order's: an answer written for this order, shortly before it, still counts."""
-    if cycle.course_start < cycle.start:
-        return cycle.course_start
-    return cycle.start - COURSE_ATTESTATION_LEAD
+def renewal_window(cycle: CycleInfo) -> RenewalWindow:
+    """From when the renewal answers count. Of this course: an answer authored before it (during an earlier course)
+    does not; when the record shows no earlier cycle of the course (an attested cycle 6 whose earlier cycles are not
+    on record), the course began before its recorded start, this order's: an answer written for this order, shortly
+    before it, still counts. Current: given for this cycle or the one before it, authored no earlier than 30 days
+    before the previous cycle's start. Aspirus renews two cycles at a time (6-7, 8-9): the answer given for cycle 6
+    counts for cycle 7 and never for cycle 8, whose renewal asks again (Aspirus IV)."""
+    if cycle.course_start >= cycle.start:
+        course = cycle.start - COURSE_ATTESTATION_LEAD
+        return RenewalWindow(course, course)
+    previous = cycle.cycle_starts[-2] if len(cycle.cycle_starts) > 1 else cycle.course_start
+    return RenewalWindow(cycle.course_start, max(cycle.course_start, previous - COURSE_ATTESTATION_LEAD))
 
 
 class Birth(NamedTuple):

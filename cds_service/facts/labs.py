@@ -184,7 +184,8 @@ class Labs:
         return Fact(None, note="no MRD result on record")
 
     def _response(self, course_start: date, diagnosis: Diagnosis, renewal_since: date) -> Fact[bool]:
-        # A response to this course cannot be attested before it (extract.py `_renewal_answers_since`).
+        # Only a current answer shows a response (extract.py `renewal_window`): one given for an earlier renewal
+        # says nothing of the cycles since.
         attested = self._attestations.fact("response-or-stabilization", renewal_since, cast=bool,
                                            note="response attested")
         if attested is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from cds_service.facts.attestations import Attestations
+from cds_service.facts.attestations import Attestations, RenewalWindow
 from cds_service.facts.codes import codings, concept_text, effective_date, effective_last_date, ref, usable_condition
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
@@ -45,9 +45,9 @@ _ASKED_AFTER_ANSWER = Relevance("a toxicity to judge", (Bearing("unacceptable_to
 
 
 def unacceptable_toxicity(record: PatientRecord, course_start: date, attestations: Attestations,
-                          renewal_since: date | None = None) -> Fact[bool]:
+                          window: RenewalWindow | None = None) -> Fact[bool]:
     """The renewal's fact alone (ToxicityReading.unacceptable); extract.py reads both facts in one pass."""
-    return ToxicityReading(record, course_start).unacceptable(attestations, renewal_since)
+    return ToxicityReading(record, course_start).unacceptable(attestations, window)
 
 
 def severe_toxicity_before_course(record: PatientRecord, course_start: date) -> Fact[tuple[date, ...]]:
@@ -64,25 +64,28 @@ class ToxicityReading:
         self._received = record.received("conditions")
         self._found = _toxic_conditions(record.resources("conditions", "Condition"), course_start)
 
-    def unacceptable(self, attestations: Attestations, renewal_since: date | None = None) -> Fact[bool]:
-        """Unacceptable toxicity since the course start. `renewal_since`: from when an `unacceptable-toxicity` answer
-        counts (extract.py `_renewal_answers_since`; default the course start): one given during an earlier course
-        says nothing about this one."""
+    def unacceptable(self, attestations: Attestations, window: RenewalWindow | None = None) -> Fact[bool]:
+        """Unacceptable toxicity since the course start. `window`: from when an `unacceptable-toxicity` answer counts
+        (extract.py `renewal_window`; default the course start): one given during an earlier course says nothing
+        about this one. A "yes" of this course stays true; a "no" counts only when current (`window.current`): the
+        "no" given for an earlier renewal did not judge the cycles since (Aspirus IV asks at each renewal)."""
         found = self._found
         if found.severe:
             return Fact(True, tuple(found.severe),
                         note=f"grade 4-5 CRS or ICANS since the course start: {_named(found.severe, found.events)}")
-        since = renewal_since or self._course_start
-        attested = attestations.fact("unacceptable-toxicity", since, cast=bool)
+        window = window or RenewalWindow(self._course_start, self._course_start)
+        answer = attestations.get("unacceptable-toxicity", authored_since=window.course)
+        if answer is not None and answer.value is False and answer.authored < window.current:
+            answer = None  # not current: as if not given, extract.py names it when the fact stays unknown
+        attested = attestations.fact("unacceptable-toxicity", window.course, cast=bool) if answer else None
         if found.severe_undated and not (attested is not None and attested.value is True):
             # Never cleared by an answer (module docstring): only the date tells whether it is of this course.
             named = ", ".join(found.severe_undated)
             return Fact(None, tuple(found.severe_undated),
                         note=f"grade 4-5 CRS or ICANS with no date placing it before the course start ({named})",
                         missing=f"the date of the grade 4-5 CRS or ICANS ({named})")
-        if attested is not None:
-            answer = attestations.get("unacceptable-toxicity", authored_since=since)
-            return _judged(attested, found, answer.authored) if answer else attested
+        if attested is not None and answer is not None:
+            return _judged(attested, found, answer.authored)
         if found.asked:
             return Fact(None, tuple(found.asked), note=f"since the course start: {_named(found.asked, found.events)}")
         if not self._received:
