@@ -15,7 +15,7 @@ from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card
 from cds_service.dosing.checks import CycleLines
 from cds_service.dosing.compare import Finding, most_severe
 from cds_service.dosing.expected import BSA_DOSE_TOLERANCE, FULL_DOSE, FULL_PER_M2, Expected
-from cds_service.dosing.text import per_m2_text
+from cds_service.dosing.text import per_m2_text, texts_apart
 from cds_service.facts.model import ClinicalFacts
 from cds_service.record import PatientRecord
 from tests.factories import body_sizes
@@ -748,6 +748,28 @@ def test_quantity_in_84_day_cycles() -> None:
     assert shorter is not None and shorter["summary"] == (
         "Quantity above plan limit: 40 vials (1400 mcg) in cycle 6; limit is 28 vials (980 mcg) for 84 days")
     assert quantity_card_for([quantity_order(40, supply=84)], facts(cycle=5)) is None
+
+
+def test_a_quantity_just_above_a_proportional_limit_reads_above_it() -> None:
+    """A 43-day supply allows 980 x 43 / 42 = 1003.33 mcg (28.667 vials): 1003.5 mcg ordered showed as "28.67 vials"
+    beside a limit of "28.67 vials". The numbers take the decimals that tell them apart, as a dose does."""
+    card = quantity_card_for([quantity_order(1003.5, "ug", supply=43)], facts())
+    assert card is not None and card["summary"] == (
+        "Quantity above plan limit: 28.671 vials (1003.5 mcg) in cycle 1; limit is 28.667 vials (1003.33 mcg) for 43 "
+        "days")
+    assert "- Allowed for a 43-day supply: 28.667 vials (1003.33 mcg)." in card["detail"]
+
+
+@pytest.mark.parametrize(("value", "limit", "shown"), [
+    ("40", "28", ("40", "28")),
+    ("28.6714", "28.666667", ("28.671", "28.667")),
+    ("28.66672", "28.666667", ("28.66672", "28.66667")),  # never one side alone: 28.6667 would read below 28.67
+    ("28.6666671", "28.666667", ("28.666667", "28.666667")),  # a millionth apart: no closer is shown
+    ("28.67", "28.67", ("28.67", "28.67")),
+])
+def test_texts_apart_gives_both_numbers_the_decimals_that_tell_them_apart(value: str, limit: str,
+                                                                           shown: tuple[str, str]) -> None:
+    assert texts_apart(Decimal(value), Decimal(limit)) == shown
 
 
 def test_dates_of_a_continued_cycle() -> None:

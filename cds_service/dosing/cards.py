@@ -30,7 +30,7 @@ from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, json_number,
                                        per_m2_daily, without_coverage_information, written_dose)
 from cds_service.dosing.text import (NAMED, bsa_text, days_list, days_text, dose_words, label_mcg_text, lines_text,
-                                    mcg_text, mcg_text_against, order_words, per_m2_text)
+                                    mcg_text, mcg_text_against, order_words, per_m2_text, texts_apart)
 from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa, weight_text
 from cds_service.facts.model import WINDOWS, ClinicalFacts, read_within
 from cds_service.facts.order import order_ref
@@ -297,7 +297,8 @@ def _quantity_context(check: QuantityCheck, needs: CycleNeeds, rows: list[dict[s
                       limit: QuantityLimit, target: str, answered: AbstractSet[int]) -> dict[str, Any]:
     """quantity-over.j2's context but `which` (see its header). `unselected` and `unread` are said on the card
     without a correction (one a request), where they are why there is none: read only for it."""
-    return {"ordered": _amount(check.total_mcg), "allowed": _amount(check.allowed_mcg), "window": check.window_days,
+    ordered, allowed = _amounts(check.total_mcg, check.allowed_mcg)
+    return {"ordered": ordered, "allowed": allowed, "window": check.window_days,
             "supply": mcg_text(check.supply_days), "cycle": facts.cycle.number.value, "orders": check.counted,
             "several": len(check.orders) > 1, "limit": limit, "target": target, "rows": rows,
             "more": len(check.orders) - len(rows), "overlapping": needs.shared,
@@ -749,5 +750,9 @@ def _unit(quantity: OrderQuantity) -> str:
     return "vials" if quantity.per_unit == VIAL_MCG else "mcg" if quantity.per_unit == 1 else "mg"
 
 
-def _amount(mcg: Decimal) -> str:
-    return f"{mcg_text(mcg / VIAL_MCG)} vials ({mcg_text(mcg)} mcg)"
+def _amounts(ordered_mcg: Decimal, allowed_mcg: Decimal) -> tuple[str, str]:
+    """The quantity ordered and the limit, "28.671 vials (1003.5 mcg)" beside "28.667 vials (1003.33 mcg)": each
+    number with the decimals that tell the two apart (text.texts_apart), as a dose is told from its limit."""
+    vials = texts_apart(ordered_mcg / VIAL_MCG, allowed_mcg / VIAL_MCG)
+    mcg = texts_apart(ordered_mcg, allowed_mcg)
+    return f"{vials[0]} vials ({mcg[0]} mcg)", f"{vials[1]} vials ({mcg[1]} mcg)"

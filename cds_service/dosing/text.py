@@ -32,6 +32,20 @@ def mcg_text_against(value: Decimal, limit: Decimal) -> str:
     return text
 
 
+_MOST_PLACES = 6  # far below a microgram's thousandth: a difference smaller is not a clinician's to read
+
+
+def texts_apart(value: Decimal, limit: Decimal) -> tuple[str, str]:
+    """`value` and `limit` as `mcg_text` shows them, both with more decimals (up to six) when two would show
+    different numbers as one: "28.671 vials, limit 28.667 vials", not "28.67 vials, limit 28.67 vials" (a limit
+    made proportional to a longer supply rarely ends at two decimals). Both to the same places, so that rounding
+    never shows the larger as the smaller, as more decimals on one side alone could ("28.6667, limit 28.67")."""
+    places = 2
+    while places < _MOST_PLACES and value != limit and rounded(value, places) == rounded(limit, places):
+        places += 1
+    return f"{rounded(value, places):f}", f"{rounded(limit, places):f}"
+
+
 def per_m2_text(per_m2: Decimal, bsa_m2: Decimal) -> str:
     """'15 mcg/m²/day × 0.932 m²', so that the product can be checked by hand."""
     return f"{mcg_text(per_m2)} mcg/m²/day × {bsa_text(bsa_m2)}"
