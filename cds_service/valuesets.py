@@ -38,6 +38,7 @@ class ValueSet:
     terms: tuple[str, ...] = ()  # lowercase text fallback terms
     pattern: re.Pattern[str] | None = None  # the terms as one whole-word regular expression
     policies: dict[Any, str] = field(default_factory=dict)  # (system, code) or text term -> policy id
+    displays: dict[tuple[str, str], str] = field(default_factory=dict)  # (system, code) -> the entry's display
 
     def has_code(self, coding: dict[str, Any]) -> bool:
         system, code = coding.get("system"), coding.get("code")
@@ -134,6 +135,7 @@ class ValueSets:
             for key in vs.codes:
                 by_code.setdefault(key, set()).add(vs.name)
         self._by_code = {key: frozenset(names) for key, names in by_code.items()}
+        self._displays = {key: text for vs in sets.values() for key, text in vs.displays.items()}
         self._names_memo = Memo()
         self._memos: dict[str, Memo] = {}
         self._any_term: dict[frozenset[str], re.Pattern[str] | None] = {}
@@ -164,6 +166,14 @@ class ValueSets:
                      if (starts := vs.prefixes.get(norm)) and key[1].startswith(starts)]
         exact = self._by_code.get(key, frozenset())
         return exact.union(by_prefix) if by_prefix else exact
+
+    def display(self, coding: dict[str, Any]) -> str:
+        """The display a list gives a Coding's code, "" when none does: a name for a code sent without its own."""
+        system, code = coding.get("system"), coding.get("code")
+        if not isinstance(system, str) or not isinstance(code, str):
+            return ""
+        norm = normalize_system(system)
+        return self._displays.get((norm, normalize_code(norm, code)), "")
 
     def code_names(self, coding_or_concept: dict[str, Any] | None) -> frozenset[str]:
         """The names of the lists holding a Coding, or any coding of a CodeableConcept, by code."""
@@ -307,6 +317,7 @@ def _compile(name: str, raw: dict[str, Any]) -> ValueSet:
         terms=terms,
         pattern=_pattern(terms),
         policies=policies,
+        displays={_entry_key(e): e["display"].strip() for e in raw["codes"] if e.get("display", "").strip()},
     )
 
 

@@ -10,6 +10,7 @@ from cds_service.facts.immunizations import live_vaccine_in_window
 from cds_service.facts.model import Fact, read_within
 from cds_service.policies import load_policy
 from cds_service.record import PatientRecord
+from cds_service.valuesets import ValueSets
 from tests.factories import immunization, record
 
 COURSE_START = date(2026, 3, 1)
@@ -92,13 +93,32 @@ def test_notes_name_the_vaccine_and_its_date_and_an_unclear_one_says_what_to_con
     assert live.note == "MMR dated 2026-03-10; window between 2026-02-15 and 2026-05-10"
     zoster = immunization("188", "2026-03-10")
     unclear = _fact(record(zoster))
-    name = zoster["vaccineCode"]["coding"][0].get("display") or "188"
+    name = zoster["vaccineCode"]["coding"][0].get("display") or "zoster vaccine, unspecified formulation (CVX 188)"
     assert unclear.missing == f"whether {name} (2026-03-10) was a live vaccine"
     assert unclear.note.startswith(f"{name} dated 2026-03-10 (formulation unspecified); window between")
     partial = _fact(record(immunization("03", "2026-02")))
-    assert "dated 2026-02 (date uncertain)" in partial.note and partial.missing == "the date 03 was given"
+    assert "dated 2026-02 (date uncertain)" in partial.note and partial.missing == "the date MMR (CVX 03) was given"
     none = _fact(record())
     assert none.note == "no live vaccine recorded between 2026-02-15 and 2026-05-10"
+
+
+@pytest.mark.parametrize(("coding", "name"), [
+    ({"system": "http://hl7.org/fhir/sid/cvx", "code": "88"}, "influenza, unspecified formulation (CVX 88)"),
+    ({"system": "http://hl7.org/fhir/sid/cvx", "code": "88", "display": "flu"}, "flu"),
+    ({"system": "urn:oid:2.16.840.1.113883.12.292", "code": "03"}, "MMR (CVX 03)"),
+    ({"system": "http://example.org/local-vaccines", "code": "88"}, "vaccine code 88"),
+])
+def test_a_vaccine_sent_without_a_display_is_named_by_its_value_set_never_a_bare_code(coding: dict,
+                                                                                      name: str) -> None:
+    """A bare "88" on a card reads as a number: a code is named with its system, and the name a value set gives it."""
+    vaccine = immunization("03", "2026-03-10") | {"vaccineCode": {"coding": [coding]}}
+    assert _fact(record(vaccine)).note.startswith(f"{name} dated 2026-03-10")
+
+
+def test_a_cvx_code_no_value_set_names_is_named_by_its_system(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ValueSets, "display", lambda self, coding: "")
+    vaccine = immunization("88", "2026-03-10")
+    assert _fact(record(vaccine)).note.startswith("CVX 88 dated 2026-03-10")
 
 
 def test_not_received_is_unknown() -> None:
@@ -129,8 +149,9 @@ def test_a_live_vaccine_without_a_readable_date_leaves_u1_unknown(occurrence: di
     date cannot be read may be in it, so the card asks for the date (never met)."""
     mmr = _undated(**occurrence)
     fact = _fact(record(mmr))
-    assert (fact.value, fact.evidence, fact.missing) == (None, (f"Immunization/{mmr['id']}",), "the date 03 was given")
-    assert fact.note.startswith("03 dated" if occurrence else "03 with no date")
+    assert (fact.value, fact.evidence, fact.missing) == (None, (f"Immunization/{mmr['id']}",),
+                                                        "the date MMR (CVX 03) was given")
+    assert fact.note.startswith("MMR (CVX 03) dated" if occurrence else "MMR (CVX 03) with no date")
 
 
 @pytest.mark.parametrize(("recorded", "expected"), [

@@ -348,3 +348,10 @@ def test_a_reload_starts_with_empty_caches():
     before.memo("test").get("k", lambda: "old")
     after = _reloaded()
     assert after.memo("test").get("k", lambda: "new") == "new"
+
+
+def test_display_is_the_name_a_list_gives_a_code() -> None:
+    valuesets = get_valuesets()
+    assert valuesets.display({"system": "http://hl7.org/fhir/sid/cvx", "code": "03"}) == "MMR (measles, mumps, rubella)"
+    assert valuesets.display({"system": "http://hl7.org/fhir/sid/cvx", "code": "140"}) == ""  # in no list
+    assert valuesets.display({"system": "http://hl7.org/fhir/sid/cvx"}) == ""

@@ -186,15 +186,28 @@ def _verdict(live: list[dict[str, Any]], unclear: list[tuple[dict[str, Any], str
 
 
 def _vaccine_name(immunization: dict[str, Any]) -> str:
-    """The vaccine concept's text, else its first display or code: what the record calls the vaccine."""
+    """The vaccine concept's text, else a coding's display: what the record calls the vaccine. A code sent alone is
+    named with its system, never bare ("88" read as a number): "CVX 88", with the name a value set gives it first
+    ("influenza, unspecified formulation (CVX 88)"; its display up to an aside)."""
     vaccine = immunization.get("vaccineCode")
     if isinstance(vaccine, dict) and isinstance(vaccine.get("text"), str) and vaccine["text"]:
         return str(vaccine["text"])
-    for coding in codings(vaccine):
-        for key in ("display", "code"):
-            if isinstance(coding.get(key), str) and coding[key]:
-                return str(coding[key])
+    found = codings(vaccine)
+    for coding in found:
+        if isinstance(coding.get("display"), str) and coding["display"]:
+            return str(coding["display"])
+    for coding in found:
+        code = coding.get("code")
+        if isinstance(code, str) and code.strip():
+            return _code_name(coding, code.strip())
     return "vaccine"
+
+
+def _code_name(coding: dict[str, Any], code: str) -> str:
+    if not _is_cvx(coding):
+        return f"vaccine code {code}"
+    known = get_valuesets().display(coding).split(" (")[0].strip()
+    return f"{known} (CVX {code})" if known else f"CVX {code}"
 
 
 def _question(immunization: dict[str, Any], why: str) -> str:
