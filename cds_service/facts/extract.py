@@ -35,7 +35,7 @@ from cds_service.facts.order import group_start
 from cds_service.facts.phase import complete_response_to_induction, therapy_phase
 from cds_service.facts.resolve import record_resolver
 from cds_service.facts.shape import split_well_formed
-from cds_service.facts.toxicity import ASKED, SEVERE, ToxicityReading
+from cds_service.facts.toxicity import ASKED, SEVERE, ToxicityReading, counted_answer
 from cds_service.facts.toxicity import unreadable_relevance as toxicity_relevance
 from cds_service.facts.unreadable import Unreadable, open_facts, unreadable
 from cds_service.questionnaire import question
@@ -91,7 +91,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
                                       cycle.course_start)
     # The resources left out, in practice none: looked at only when there are some.
     if any(left_out.values()) or malformed_orders or observations.unreadable() or labs.undated:
-        toxicity_answer = attestations.get("unacceptable-toxicity", authored_since=renewal_since)
+        toxicity_answer = counted_answer(attestations, renewal)
         context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(priors.spans or signed),
                            draft_ids, resolve, toxicity_answer.authored if toxicity_answer else None)
         found = _unreadable(left_out, malformed_orders, observations.unreadable(), context)

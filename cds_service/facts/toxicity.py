@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from cds_service.facts.attestations import Attestations, RenewalWindow
+from cds_service.facts.attestations import Answer, Attestations, RenewalWindow
 from cds_service.facts.codes import codings, concept_text, effective_date, effective_last_date, ref, usable_condition
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
@@ -74,9 +74,7 @@ class ToxicityReading:
             return Fact(True, tuple(found.severe),
                         note=f"grade 4-5 CRS or ICANS since the course start: {_named(found.severe, found.events)}")
         window = window or RenewalWindow(self._course_start, self._course_start)
-        answer = attestations.get("unacceptable-toxicity", authored_since=window.course)
-        if answer is not None and answer.value is False and answer.authored < window.current:
-            answer = None  # not current: as if not given, extract.py names it when the fact stays unknown
+        answer = counted_answer(attestations, window)
         attested = attestations.fact("unacceptable-toxicity", window.course, cast=bool) if answer else None
         if found.severe_undated and not (attested is not None and attested.value is True):
             # Never cleared by an answer (module docstring): only the date tells whether it is of this course.
@@ -212,3 +210,13 @@ def unreadable_relevance(condition: dict[str, Any], course_start: date,
     if kind == ASKED and answered is not None and (effective_date(condition) or date.min) > answered:
         return _ASKED_AFTER_ANSWER
     return _RELEVANCE[kind]
+
+
+def counted_answer(attestations: Attestations, window: RenewalWindow) -> Answer | None:
+    """The `unacceptable-toxicity` answer the renewal counts: the latest of this course (`window.course`), a "no"
+    only when current (`window.current`); a stale "no" is as if not given (extract.py names it when the fact stays
+    unknown). Its day is also the last an unreadable toxicity record is settled by (extract.py `_Context`)."""
+    answer = attestations.get("unacceptable-toxicity", authored_since=window.course)
+    if answer is not None and answer.value is False and answer.authored < window.current:
+        return None
+    return answer
