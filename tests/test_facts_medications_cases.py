@@ -1,0 +1,120 @@
+"""Medication history at its edges (fhir-data-profile.md §Medications): premedication that names the drug it
+precedes, intrathecal written only in a dosage line's words, and the drug names a note shows. Each case was a mutant
+of facts/medications.py that the other tests let live."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from cds_service.facts.attestations import Attestations
+from cds_service.facts.medications import MedOrder, combination, induction_ino_mini_hyper_cvd, read_med_orders
+from tests.factories import RXNORM, medication, medication_request
+
+START = date(2026, 3, 1)
+METHOTREXATE, VINCRISTINE, INOTUZUMAB = "6851", "11202", "1942950"
+
+
+def _orders(*resources: dict[str, Any]) -> list[MedOrder]:
+    return read_med_orders(resources, lambda reference: None, START)
+
+
+def _note(*resources: dict[str, Any]) -> str:
+    return combination(_orders(*resources), START, True, Attestations(), None).note
+
+
+def _active(text: str, **extra: Any) -> dict[str, Any]:
+    return medication_request(None, text=text, start="2026-02-28", end="2026-03-02", **extra)
+
+
+def test_dexamethasone_premedication_naming_blinatumomab_is_no_blinatumomab_order() -> None:
+    """Premedication written against the drug it precedes is still premedication: read as blinatumomab, it was an
+    earlier cycle."""
+    assert _orders(medication_request(None, text="dexamethasone 20 mg IV 1 hour before blinatumomab",
+                                      start="2026-01-01", end="2026-01-01", status="completed")) == []
+
+
+def test_an_order_whose_dosage_line_says_intrathecal_is_no_systemic_chemotherapy() -> None:
+    intrathecal = medication_request(METHOTREXATE, start="2026-03-01", end="2026-03-01")
+    intrathecal["dosageInstruction"][0]["text"] = "12 mg intrathecal via lumbar puncture"
+    fact = combination(_orders(intrathecal), START, True, Attestations(), None)
+    assert fact.value == "single-agent"
+
+
+def test_a_drug_named_only_by_its_medication_reference_display_is_named_in_the_note() -> None:
+    referenced = medication_request(None, start="2026-02-28", end="2026-03-02",
+                                    medicationReference={"reference": "Medication/v", "display": "vinCRIStine"})
+    del referenced["medicationCodeableConcept"]
+    assert _note(referenced) == "other antineoplastics active at the start date: vinCRIStine"
+
+
+def test_two_drugs_are_named_and_the_others_counted() -> None:
+    note = _note(_active("cytarabine"), _active("methotrexate"), _active("etoposide"))
+    assert note == "other antineoplastics active at the start date: cytarabine, methotrexate (+1 more)"
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("cytarabine 100 mg/m2 in dextrose 5% 50mL", "cytarabine 100 mg/m2 in dextrose 5% 50mL"),  # 40 characters
+    ("cytarabine 100 mg/m2 in dextrose 5% 50 mL", "cytarabine 100 mg/m2 in dextrose 5% 50…"),  # 41
+])
+def test_a_drug_name_is_shown_whole_up_to_40_characters(name: str, shown: str) -> None:
+    assert _note(_active(name)) == f"other antineoplastics active at the start date: {shown}"
+
+
+def test_an_intrathecal_order_named_so_in_its_drug_text_is_no_systemic_chemotherapy() -> None:
+    assert combination(_orders(_active("methotrexate 12 mg intrathecal injection")), START, True, Attestations(),
+                       None).value == "single-agent"
+
+
+def test_a_medication_reference_whose_display_says_intrathecal_is_no_systemic_chemotherapy() -> None:
+    """The Medication names the drug, the reference's display the route: either word is enough."""
+    order = medication_request(None, start="2026-03-01", end="2026-03-01", medicationReference={
+        "reference": "Medication/m", "display": "methotrexate 12 mg intrathecal"})
+    del order["medicationCodeableConcept"]
+    server = {"Medication/m": medication(METHOTREXATE, id="m")}
+    assert combination(read_med_orders([order], server.get, START), START, True, Attestations(),
+                       None).value == "single-agent"
+
+
+def test_inotuzumab_alone_at_the_start_is_multiagent_chemotherapy_not_mini_hyper_cvd() -> None:
+    assert combination(_orders(medication_request(INOTUZUMAB, start="2026-02-28", end="2026-03-02")), START, True,
+                       Attestations(), None).value == "with-multiagent-chemo"
+
+
+def test_a_completed_order_whose_days_cover_the_start_is_active_on_it() -> None:
+    vincristine = medication_request(VINCRISTINE, start="2026-02-28", end="2026-03-02", status="completed")
+    assert combination(_orders(vincristine), START, True, Attestations(), None).value == "with-multiagent-chemo"
+
+
+def test_a_drug_named_only_by_its_coding_display_is_named_in_the_note() -> None:
+    coding = {"system": RXNORM, "code": VINCRISTINE, "display": "vincristine sulfate"}
+    coded = medication_request(start="2026-02-28", end="2026-03-02", medicationCodeableConcept={"coding": [coding]})
+    assert _note(coded) == "other antineoplastics active at the start date: vincristine sulfate"
+
+
+@pytest.mark.parametrize("first", [
+    medication_request(None, text="ondansetron 8 mg", start="2026-03-01"),  # supportive care
+    medication_request(None, text="imatinib", start="2026-03-01", status="entered-in-error"),
+    {"resourceType": "Medication", "id": "m"},
+    "text",
+])
+def test_a_tki_is_found_after_an_order_no_rule_reads(first: Any) -> None:
+    tki = medication_request(None, text="dasatinib 100 mg", start="2026-02-01")
+    assert combination(_orders(first, tki), START, True, Attestations(), None).value == "with-tki"
+
+
+def test_the_orders_being_signed_are_not_read_from_the_history() -> None:
+    signed = medication_request(None, text="cytarabine", start="2026-03-01", id="signed")
+    assert read_med_orders([signed], lambda reference: None, START, skipped_ids={"signed"}) == []
+
+
+def test_a_recorded_order_of_a_named_drug_no_rule_reads_is_supportive_care_not_an_unknown_drug() -> None:
+    ondansetron = medication_request(None, text="ondansetron 8 mg", start="2026-03-01")
+    assert read_med_orders([ondansetron], lambda reference: None, START, recorded=True) == []
+
+
+def test_a_partner_given_before_inotuzumab_but_not_with_it_is_no_induction() -> None:
+    vincristine = medication_request(VINCRISTINE, start="2025-09-01", end="2025-09-03", status="completed")
+    ino = medication_request(INOTUZUMAB, start="2025-10-01", end="2025-10-22", status="completed")
+    assert induction_ino_mini_hyper_cvd(_orders(vincristine, ino), START, True, Attestations()).value is None
