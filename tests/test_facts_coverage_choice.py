@@ -3,7 +3,6 @@ cannot be read, has no rank or names its payer oddly, and why no plan was chosen
 facts/coverage.py that the other tests let live."""
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
@@ -11,8 +10,8 @@ from typing import Any, Iterator
 import pytest
 
 from cds_service.facts.coverage import NoPlan, OutOfForce, PayerMatch, Standing, no_plan, select_payer, standing
-from cds_service.valuesets import ENV_DIR, get_valuesets
 from tests.factories import coverage, medication_request, organization, record
+from tests.operator_valuesets import operator_codes
 
 START = date(2026, 3, 1)
 ORDER = medication_request(start=START)
@@ -94,13 +93,8 @@ def test_the_standing_of_a_coverage_not_in_force_names_it_without_a_period() -> 
 
 @pytest.fixture
 def payer_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    extension = {"name": "payers", "codes": [{"system": PAYER_ID, "code": "FLB-001", "policy": "florida-blue"}]}
-    (tmp_path / "payers.json").write_text(json.dumps(extension))
-    monkeypatch.setenv(ENV_DIR, str(tmp_path))
-    get_valuesets.cache_clear()
-    yield
-    monkeypatch.delenv(ENV_DIR)
-    get_valuesets.cache_clear()
+    yield from operator_codes(tmp_path, monkeypatch, "payers",
+                              [{"system": PAYER_ID, "code": "FLB-001", "policy": "florida-blue"}])
 
 
 def test_a_payor_identifier_names_the_plan(payer_ids: None) -> None:

@@ -3,7 +3,6 @@
 oddly. Each case was a mutant of facts/immunizations.py that the other tests let live."""
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
@@ -14,8 +13,8 @@ from cds_service.facts.immunizations import live_vaccine_in_window, unreadable_r
 from cds_service.facts.model import Fact, read_within
 from cds_service.policies import load_policy
 from cds_service.record import PatientRecord
-from cds_service.valuesets import ENV_DIR, get_valuesets
 from tests.factories import CVX, immunization, record
+from tests.operator_valuesets import operator_codes
 
 COURSE_START = date(2026, 3, 1)
 START = date(2026, 4, 12)  # the window: 2026-02-15 to 2026-05-10
@@ -122,13 +121,8 @@ def test_a_broken_vaccine_not_given_is_not_handed_on_as_unreadable() -> None:
 
 @pytest.fixture
 def local_live_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    extension = {"name": "vaccines-live", "codes": [{"system": "urn:oid:1.2.3.4", "code": "MMR-LOCAL"}]}
-    (tmp_path / "vaccines-live.json").write_text(json.dumps(extension))
-    monkeypatch.setenv(ENV_DIR, str(tmp_path))
-    get_valuesets.cache_clear()
-    yield
-    monkeypatch.delenv(ENV_DIR)
-    get_valuesets.cache_clear()
+    yield from operator_codes(tmp_path, monkeypatch, "vaccines-live",
+                              [{"system": "urn:oid:1.2.3.4", "code": "MMR-LOCAL"}])
 
 
 def test_a_live_vaccine_an_operator_lists_by_a_local_code_counts(local_live_code: None) -> None:
