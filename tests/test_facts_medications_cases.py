@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from cds_service.facts.attestations import Attestations
+from cds_service.facts.extract import extract_facts
 from cds_service.facts.medications import (MedOrder, combination, induction_ino_mini_hyper_cvd, read_med_orders,
                                            tki_failure, unreadable_relevance)
-from tests.factories import RXNORM, medication, medication_request
+from tests.factories import RXNORM, medication, medication_request, questionnaire_response, record
 
 START = date(2026, 3, 1)
 METHOTREXATE, VINCRISTINE, INOTUZUMAB = "6851", "11202", "1942950"
@@ -234,3 +235,19 @@ def test_an_unreadable_chemotherapy_order_bears_on_the_combination() -> None:
     assert _bears(broken) == ("a chemotherapy order", ["combination"])
     broken["dosageInstruction"] = ["100 mg/m2", {"text": "intrathecal"}]  # a line that is no object is passed over
     assert _bears(broken) is None
+
+
+@pytest.mark.parametrize(("broken", "answers", "fact"), [
+    (medication_request(INOTUZUMAB, start="2025-10-01", end="2025-10-03", status="completed", authoredOn=20251001),
+     {"induction-ino-mini-hyper-cvd": False}, "induction_ino_mini_hyper_cvd"),
+    (medication_request(None, text="dasatinib", start="2025-06-01", status="stopped", authoredOn=20250601),
+     {"tki-failure": False}, "tki_failure"),
+])
+def test_the_prescribers_answer_stands_against_an_order_that_cannot_be_read(broken: dict[str, Any],
+                                                                           answers: dict[str, Any],
+                                                                           fact: str) -> None:
+    """unreadable.py: an attested induction or TKI failure decides, whatever an unreadable order would have said."""
+    draft = medication_request(start=START, end="2026-03-28", status="draft", id="draft")
+    answer = questionnaire_response(answers, authored="2026-02-25")
+    found = getattr(extract_facts(record(broken, answer), [draft], START), fact)
+    assert (found.value, found.attested) == (False, True)
