@@ -145,3 +145,108 @@ def test_an_earlier_order_of_an_unknown_drug_is_said_to_be_perhaps_a_cycle() -> 
     info = _cycle(record(*_THREE[:2], unread), _NEXT)
     assert info.number.note == ("drug of 1 earlier order(s) not identified (no drug named, or its Medication "
                                 "unreadable): each may be a prior cycle")
+
+
+def test_an_order_continuing_a_cycle_begun_right_after_a_full_one_is_counted_in_it() -> None:
+    """Cycle 2 began 2 days after cycle 1's 28th infusion day (a short rest, dosing/rest.py's finding) as a 7-day
+    step dose; the next order, the day after the step, continues cycle 2, not cycle 1 and not a cycle 3."""
+    day_1 = date(2026, 1, 1)
+    step = medication_request(start=day_1 + 30 * DAY, end=day_1 + 36 * DAY, status="completed")
+    info = _cycle(record(_prior(day_1), step), day_1 + 37 * DAY)
+    assert (info.number.value, info.infusion_days_before) == (2, 7)
+
+
+_BEFORE = condition("C91.02", recorded="2024-12-20", clinical_status="relapse")  # the relapse _THREE treats
+
+
+def _number(*records: dict[str, Any], start: date = _NEXT) -> int | None:
+    return _cycle(record(*_THREE, *records), start).number.value
+
+
+def test_a_relapse_after_the_courses_first_remission_ends_it_though_another_remission_follows() -> None:
+    first = condition("C91.01", recorded="2025-02-01", clinical_status="remission")
+    relapse = condition("C91.02", recorded="2025-03-01", clinical_status="relapse")
+    second = condition("C91.01", recorded="2025-04-01", clinical_status="remission")
+    assert _number(_BEFORE, first, relapse, second) == 2  # cycle 2 of the course from 2025-03-26
+
+
+def test_a_relapse_after_a_remission_ends_the_course_whatever_relapse_was_recoded_before_it() -> None:
+    recoded = condition("C91.02", recorded="2025-02-01", clinical_status="relapse")
+    remission = condition("C91.01", recorded="2025-03-01", clinical_status="remission")
+    relapse = condition("C91.02", recorded="2025-03-20", clinical_status="relapse")
+    assert _number(_BEFORE, recoded, remission, relapse) == 2
+
+
+def test_a_relapse_recorded_the_day_a_cycle_starts_makes_it_the_first_of_a_new_course() -> None:
+    remission = condition("C91.01", recorded="2025-02-20", clinical_status="remission")
+    relapse = condition("C91.02", recorded="2025-03-26", clinical_status="relapse")
+    assert _number(_BEFORE, remission, relapse) == 2
+
+
+def test_a_remission_number_answered_on_the_courses_first_day_is_no_remission_reached_during_it() -> None:
+    answer = questionnaire_response({"remission-number": 2}, authored="2025-01-01")
+    recoded = condition("C91.02", recorded="2025-04-20", clinical_status="relapse")
+    assert _number(_BEFORE, answer, recoded) == 4
+
+
+def test_a_remission_recorded_on_the_courses_first_day_is_its_status_at_the_start() -> None:
+    remission = condition("C91.01", recorded="2025-01-01", clinical_status="remission")
+    relapse = condition("C91.02", recorded="2025-04-20", clinical_status="relapse")
+    assert _number(_BEFORE, remission, relapse) == 1
+
+
+def test_a_phase_attested_after_the_first_relapse_does_not_speak_for_the_course_it_ended() -> None:
+    """Given in remission, the course ended at the relapse recorded during cycle 1; "relapsed/refractory" answered
+    after that relapse describes the new episode, though the relapse was recorded again before cycle 2."""
+    in_remission = condition("C91.01", recorded="2024-12-20", clinical_status="remission")
+    relapse = condition("C91.02", recorded="2025-01-20", clinical_status="relapse")
+    recoded = condition("C91.02", recorded="2025-02-05", clinical_status="relapse")
+    phase = questionnaire_response({"therapy-phase": "relapsed-refractory"}, authored="2025-01-25")
+    assert _number(in_remission, relapse, recoded, phase) == 3
+
+
+def test_an_unclear_relapse_during_the_course_leaves_every_later_cycle_unknown_naming_the_first_relapse() -> None:
+    in_remission = condition("C91.01", recorded="2024-12-20", clinical_status="remission")
+    active = condition("C91.00", recorded="2024-12-28", clinical_status="active")
+    relapse = condition("C91.02", recorded="2025-02-01", clinical_status="relapse")
+    recoded = condition("C91.02", recorded="2025-03-01", clinical_status="relapse")
+    info = _cycle(record(*_THREE, in_remission, active, relapse, recoded), _NEXT)
+    assert info.number.value is None and info.number.evidence == (f"Condition/{relapse['id']}",)
+
+
+def test_an_order_changing_the_dose_mid_cycle_has_no_cycle_before_it() -> None:
+    """It continues the cycle (day 10 of 28): there is no rest before it to check."""
+    day_1 = date(2026, 1, 1)
+    info = _cycle(record(_prior(day_1)), day_1 + 9 * DAY)
+    assert (info.number.value, info.previous) == (1, None)
+
+
+def test_a_recorded_order_starting_the_same_day_is_not_an_earlier_one() -> None:
+    info = _cycle(record(_prior(_NEXT)), _NEXT)
+    assert (info.number.value, info.number.evidence) == (1, ())
+
+
+def test_a_cycle_number_answered_the_day_after_the_latest_earlier_order_began_counts() -> None:
+    attested = questionnaire_response({"cycle-number": 6}, authored="2025-03-27")
+    assert _cycle(record(*_THREE, attested), _NEXT).number.attested
+
+
+@pytest.mark.parametrize(("second_days", "cycles"), [(13, 1), (14, 2)])
+def test_infusion_days_are_counted_across_an_interruption(second_days: int, cycles: int) -> None:
+    """14 days, 3 days off, then 13 more: 27 given, and an order the next day is still the cycle's; with 14 more the
+    cycle gave its 28 and the next order begins cycle 2."""
+    day_1 = date(2026, 12, 1)
+    first = medication_request(start=day_1, end=day_1 + 13 * DAY, status="draft", id="first")
+    second = medication_request(start=day_1 + 17 * DAY, end=day_1 + (16 + second_days) * DAY, status="draft",
+                                id="second")
+    after = day_1 + (17 + second_days) * DAY
+    third = medication_request(start=after, end=after + 6 * DAY, status="draft", id="third")
+    assert len(signed_cycles([first, second, third], day_1)) == cycles
+
+
+def test_orders_overlapping_by_a_day_count_that_day_once() -> None:
+    day_1 = date(2026, 12, 1)
+    first = medication_request(start=day_1, end=day_1 + 13 * DAY, status="draft", id="first")
+    second = medication_request(start=day_1 + 13 * DAY, end=day_1 + 26 * DAY, status="draft", id="second")
+    third = medication_request(start=day_1 + 27 * DAY, end=day_1 + 27 * DAY, status="draft", id="third")
+    assert len(signed_cycles([first, second, third], day_1)) == 1  # 27 days before the third, its day the 28th
