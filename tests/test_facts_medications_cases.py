@@ -251,3 +251,15 @@ def test_the_prescribers_answer_stands_against_an_order_that_cannot_be_read(brok
     answer = questionnaire_response(answers, authored="2026-02-25")
     found = getattr(extract_facts(record(broken, answer), [draft], START), fact)
     assert (found.value, found.attested) == (False, True)
+
+
+def test_an_induction_or_tki_failure_on_record_stays_one_whatever_an_unreadable_order_says() -> None:
+    ino = medication_request(INOTUZUMAB, start="2025-10-01", end="2025-10-22", status="completed")
+    vincristine = medication_request(VINCRISTINE, start="2025-10-03", end="2025-10-05", status="completed")
+    broken_ino = medication_request(INOTUZUMAB, start="2025-11-01", status="completed", authoredOn=20251101)
+    failed = medication_request(None, text="dasatinib", start="2025-06-01", status="stopped",
+                                statusReason={"text": "intolerance"})
+    broken_tki = medication_request(None, text="imatinib", start="2025-01-01", status="stopped", authoredOn=20250101)
+    draft = medication_request(start=START, end="2026-03-28", status="draft", id="draft")
+    facts = extract_facts(record(ino, vincristine, broken_ino, failed, broken_tki), [draft], START)
+    assert (facts.induction_ino_mini_hyper_cvd.value, facts.tki_failure.value) == (True, True)
