@@ -1,10 +1,16 @@
-"""Volume rates at their edges (dosing/units.py): a volume unit misspelled, and a unit that is no volume at all.
-Each case was a mutant of dosing/units.py that the other tests let live."""
+"""Volume rates and bag strengths at their edges (dosing/units.py): a volume unit misspelled, a unit that is no
+volume, a strength in ng or mg, one that is no amount per volume. Each case was a mutant of dosing/units.py that the
+other tests let live."""
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
 from cds_service.dosing.reading import read_order_doses
-from cds_service.dosing.units import read_concentration, volume_dose_unit
-from tests.test_dosing_concentration import bag, strength
+from cds_service.dosing.units import Concentration, read_concentration, volume_dose_unit
+from tests.test_dosing_concentration import bag, quantity, strength
 from tests.test_dosing_support import START, line, order, rate
 
 
@@ -17,3 +23,22 @@ def test_a_volume_rate_in_a_misspelled_unit_is_not_read() -> None:
 def test_a_mass_rate_is_no_volume_to_read_through_a_bags_strength() -> None:
     concentration = read_concentration(strength(28, "ug"))
     assert volume_dose_unit("ug/h", concentration) == "unknown unit 'ug/h'"
+
+
+@pytest.mark.parametrize(("mass", "unit", "said"), [
+    (28000, "ng", "28000 ng per 240 mL"),
+    ("0.028", "mg", "0.028 mg per 240 mL"),
+])
+def test_a_strength_in_nanograms_or_milligrams_is_read_and_said_as_written(mass: Any, unit: str, said: str) -> None:
+    assert read_concentration(strength(mass, unit)) == Concentration(Decimal(28), Decimal(240), said)
+
+
+@pytest.mark.parametrize(("ratio", "why"), [
+    (strength(28, "ug/m2"), "(28 ug/m2 per 240 mL) is not an amount"),
+    ({"numerator": quantity(28, "ug"), "denominator": {"unit": "mL"}}, "(28 ug per ? mL) has no volume"),
+    ({"numerator": quantity(28, "ug"), "denominator": {"value": 240}}, "(28 ug per 240) has no volume"),
+    ({"numerator": {"unit": "ug"}, "denominator": quantity(240, "mL")}, "(? ug per 240 mL) is not a positive amount"),
+    (strength(28, "ug", 0), "(28 ug per 0 mL) is not a positive amount"),
+])
+def test_a_strength_that_is_no_amount_per_volume_is_said_so(ratio: dict[str, Any], why: str) -> None:
+    assert read_concentration(ratio) == f"its Medication's strength {why}"
