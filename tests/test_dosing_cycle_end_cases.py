@@ -58,3 +58,11 @@ def test_a_one_day_line_on_the_last_day_past_day_28_is_a_line_starting_after_it(
 ])
 def test_the_one_line_running_past_day_28_is_ended_there(lines: tuple[dict[str, Any], ...]) -> None:
     assert _past(*lines) == ((29, 30, 28), "end")
+
+
+def test_a_relapsed_refractory_cycle_6_in_the_order_of_cycle_5_owes_56_days_without_infusion() -> None:
+    """Cycle 5 on days 1-28, cycle 6 from day 43 running 30 days: the rest after cycle 6 is the label's 56 days."""
+    written = order(line(rate(28), "2026-12-01", "2026-12-28", sequence=1),
+                    line(rate(28), "2027-01-12", "2027-02-10", sequence=2))
+    past = checks_of(written, facts(cycle=5)).past
+    assert past is not None and (past.first, past.rest) == (71, 56)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cds_service.dosing.reading import read_order_doses
-from cds_service.dosing.units import Concentration, read_concentration, volume_dose_unit
+from cds_service.dosing.units import Concentration, parse_dose_unit, read_concentration, volume_dose_unit
 from tests.test_dosing_concentration import bag, quantity, strength
 from tests.test_dosing_support import START, line, order, rate
 
@@ -39,6 +39,13 @@ def test_a_strength_in_nanograms_or_milligrams_is_read_and_said_as_written(mass:
     ({"numerator": quantity(28, "ug"), "denominator": {"value": 240}}, "(28 ug per 240) has no volume"),
     ({"numerator": {"unit": "ug"}, "denominator": quantity(240, "mL")}, "(? ug per 240 mL) is not a positive amount"),
     (strength(28, "ug", 0), "(28 ug per 0 mL) is not a positive amount"),
+    (strength(0, "ug"), "(0 ug per 240 mL) is not a positive amount"),
 ])
 def test_a_strength_that_is_no_amount_per_volume_is_said_so(ratio: dict[str, Any], why: str) -> None:
     assert read_concentration(ratio) == f"its Medication's strength {why}"
+
+
+def test_a_unit_of_64_characters_is_quoted_whole_and_a_longer_one_cut() -> None:
+    assert parse_dose_unit("") == "no unit"
+    assert parse_dose_unit("x" * 64) == f"unknown unit {'x' * 64!r}"
+    assert parse_dose_unit("x" * 65) == f"unknown unit {'x' * 64 + '…'!r}"
