@@ -33,6 +33,11 @@ def test_a_strength_in_nanograms_or_milligrams_is_read_and_said_as_written(mass:
     assert read_concentration(strength(mass, unit)) == Concentration(Decimal(28), Decimal(240), said)
 
 
+def test_a_strength_per_litre_is_read_and_said_per_litre() -> None:
+    assert read_concentration(strength(28, "ug", "0.24", "L")) == Concentration(Decimal(28), Decimal(240),
+                                                                                "28 mcg per 0.24 L")
+
+
 @pytest.mark.parametrize(("ratio", "why"), [
     (strength(28, "ug/m2"), "(28 ug/m2 per 240 mL) is not an amount"),
     ({"numerator": quantity(28, "ug"), "denominator": {"unit": "mL"}}, "(28 ug per ? mL) has no volume"),
