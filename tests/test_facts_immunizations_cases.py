@@ -57,7 +57,7 @@ def test_every_vaccine_that_cannot_be_judged_is_named_with_what_to_confirm() -> 
 
 @pytest.mark.parametrize(("vaccine_code", "name"), [
     ({"text": "", "coding": [{"system": CVX, "code": "03", "display": "MMR II"}]}, "MMR II"),
-    ({"coding": [{"system": CVX, "code": "03", "display": ""}]}, "03"),
+    ({"coding": [{"system": CVX, "code": "03", "display": ""}]}, "MMR (CVX 03)"),
 ])
 def test_a_vaccine_without_its_own_words_is_called_by_its_coding(vaccine_code: dict[str, Any], name: str) -> None:
     mmr = immunization("03", "2026-03-10", vaccineCode=vaccine_code)
