@@ -1,0 +1,189 @@
+"""Deletion and corruption sweep: every example request (and bench/workload.py's) sent once per variant that deletes
+one element (a JSON key at any depth, one array item) or corrupts one value (wrong type, empty string, empty array or
+object, a date in another layout, a coding of another system), through the app in-process (Flask's test client).
+
+Flags, one JSON line each on stdout, a count per class on stderr:
+- `5xx`: the service failed;
+- `denied`: an order's decision moved from meets-criteria or information-needed to criteria-not-met (missing or
+  unreadable data is information needed, never a denial: policy-rules.md §1), to be judged case by case;
+- `approval-kept`: an approval survived a change to a resource a met criterion cited, the criterion still met but
+  read differently (its note changed): a candidate for an approval without a fact it needed (keys that carry no
+  fact are skipped);
+- `approved`: an order not approved before is approved after the change (the data that kept it from approval gone
+  or unreadable: unreadable data is information needed, not an approval), to be judged case by case;
+- `summary`: a card summary over the limit.
+
+    PYTHONPATH=. .venv/bin/python tools/deletion_sweep.py [--only NAME] [--every N] > flags.jsonl
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from bench.workload import SERVICE_PATH, order_sign_request
+from cds_service.app import create_app
+from cds_service.card_text import SUMMARY_LIMIT
+from cds_service.config import Settings
+from cds_service.evaluation import _no_prior_approval
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
+Path_ = tuple[str | int, ...]
+SYSTEMS = ("http://snomed.info/sct", "http://loinc.org", "http://hl7.org/fhir/sid/icd-10-cm")
+# Keys whose loss or corruption takes no fact away: names shown to a reader, narrative, bookkeeping.
+FACTLESS = frozenset(("display", "div", "meta", "fullUrl", "search", "total", "link", "hookInstance"))
+
+
+def requests() -> Iterator[tuple[str, dict[str, Any]]]:
+    for path in sorted(EXAMPLES.glob("*.json")):
+        if path.stem != "expected":
+            yield path.stem, json.loads(path.read_text())
+    yield "bench-workload", order_sign_request()
+
+
+def walk(node: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    yield path, node
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, child in items:
+        yield from walk(child, (*path, key))
+
+
+def other_layout(text: str) -> str | None:
+    """A FHIR date or dateTime written as an EHR might print it (MM/DD/YYYY), else None."""
+    if len(text) >= 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():
+        return f"{text[5:7]}/{text[8:10]}/{text[:4]}{text[10:]}"
+    return None
+
+
+def corruptions(node: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, bool):
+        yield "wrong-type", "yes"
+    elif isinstance(node, (int, float)):
+        yield "wrong-type", "12.5 abc"
+    elif isinstance(node, str):
+        yield "wrong-type", 12345
+        yield "empty-string", ""
+        layout = other_layout(node)
+        if layout is not None:
+            yield "date-layout", layout
+    elif isinstance(node, dict):
+        yield "empty-object", {}
+        if isinstance(node.get("system"), str) and "code" in node:
+            other = next(s for s in SYSTEMS if s not in node["system"])
+            yield "other-system", {**node, "system": other}
+    elif isinstance(node, list):
+        yield "empty-array", []
+
+
+def variants(request: dict[str, Any]) -> Iterator[tuple[Path_, str, Any]]:
+    """(path, kind, new value or None for a deletion) of every variant."""
+    for path, node in walk(request):
+        if not path:
+            continue
+        yield path, "delete", None
+        for kind, value in corruptions(node):
+            yield path, kind, value
+
+
+def applied(request: dict[str, Any], path: Path_, kind: str, value: Any) -> dict[str, Any]:
+    changed: dict[str, Any] = json.loads(json.dumps(request))
+    parent: Any = changed
+    for key in path[:-1]:
+        parent = parent[key]
+    if kind == "delete":
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return changed
+
+
+def resource_of(request: dict[str, Any], path: Path_) -> str | None:
+    """'Type/id' of the resource the path is in (prefetch or draft orders), if any."""
+    node: Any = request
+    found = None
+    for key in path:
+        node = node[key]
+        if isinstance(node, dict) and "resourceType" in node and node.get("resourceType") != "Bundle":
+            found = f"{node['resourceType']}/{node.get('id')}"
+    return found
+
+
+def decisions(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each order's coverage decision by its reference."""
+    found = {}
+    for card in answer.get("cards", []):
+        extension = card.get("extension", {})
+        if "coverage-decision" in extension:
+            for ref in extension.get("davinci-crd.associated-resource", []):
+                found[ref["reference"]] = extension["coverage-decision"]
+    return found
+
+
+def cited_met(decision: dict[str, Any]) -> dict[str, tuple[set[str], str]]:
+    """Each met criterion's evidence and note (what was read)."""
+    return {c["id"]: (set(c["evidence"]), c.get("note", "")) for c in decision["criteria"] if c["status"] == "met"}
+
+
+def flags(base: dict[str, Any], answer: dict[str, Any], resource: str | None, key: str | int) -> Iterator[
+        tuple[str, str]]:
+    before, after = decisions(base), decisions(answer)
+    for ref, decision in after.items():
+        old = before.get(ref)
+        if old is None:
+            continue
+        if old["decision"] in ("meets-criteria", "information-needed") and decision["decision"] == "criteria-not-met":
+            failed = [c["id"] for c in decision["criteria"] if c["status"] == "not-met"]
+            yield "denied", f"{ref} {old['decision']} -> not-met: {failed}"
+        if old["decision"] == decision["decision"] == "meets-criteria" and resource and key not in FACTLESS:
+            still = cited_met(decision)
+            # Met as before on the same resource but read differently: the change reached a fact the approval used.
+            kept = [f"{i}: {note!r} -> {still[i][1]!r}" for i, (cited, note) in cited_met(old).items()
+                    if resource in cited and i in still and still[i][1] != note]
+            if kept:
+                yield "approval-kept", f"{ref}: {kept}"
+        if old["decision"] != "meets-criteria" and decision["decision"] == "meets-criteria":
+            yield "approved", f"{ref} {old['decision']} -> meets-criteria"
+    for card in answer.get("cards", []):
+        if len(card.get("summary", "")) > SUMMARY_LIMIT:
+            yield "summary", card["summary"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="only the request of this name")
+    parser.add_argument("--every", type=int, default=1, help="send one variant in N (a sample)")
+    args = parser.parse_args()
+    logging.disable(logging.CRITICAL)
+    app = create_app(Settings(database_url=f"sqlite:///{tempfile.mkdtemp()}/cds.db"))  # type: ignore[call-arg]
+    # No decision of one variant is an earlier approval for the next (Florida Blue continuation).
+    app.extensions["cds_service"].store.prior_approval = _no_prior_approval
+    client = app.test_client()
+    counts: collections.Counter[str] = collections.Counter()
+    for name, request in requests():
+        if args.only and name != args.only:
+            continue
+        base = client.post(SERVICE_PATH, json=request).get_json()
+        for index, (path, kind, value) in enumerate(variants(request)):
+            if index % args.every:
+                continue
+            counts["variants"] += 1
+            response = client.post(SERVICE_PATH, json=applied(request, path, kind, value))
+            counts[f"status {response.status_code}"] += 1
+            found = [("5xx", response.get_data(as_text=True)[:300])] if response.status_code >= 500 else []
+            if response.status_code == 200:
+                found += list(flags(base, response.get_json(), resource_of(request, path), path[-1]))
+            for flag, what in found:
+                counts[flag] += 1
+                print(json.dumps({"flag": flag, "request": name, "path": "/".join(map(str, path)), "kind": kind,
+                                  "value": value if kind not in ("delete", "empty-object") else None,
+                                  "what": what}), flush=True)
+    print(json.dumps(counts), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
