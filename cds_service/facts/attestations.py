@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator, NamedTuple, TypeVar
 
 from cds_service.facts.codes import parse_datetime, ref, to_decimal
 from cds_service.facts.model import ANSWER_CODES, ATTESTED_BY, Fact
+from cds_service.facts.shape import rules_out
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.questionnaire import ANSWER_WORDS, ITEMS, QUESTIONS
 from cds_service.record import PatientRecord
@@ -161,9 +162,9 @@ def unreadable_relevance(response: dict[str, Any], patient_id: str | None,
     """A QuestionnaireResponse the shape filter left out (unreadable.py) bears on the facts of the items it answers,
     when it answers our Questionnaire and what else can be read of it (status, subject) does not rule it out. An item
     a readable answer outranks (authored later than this one's readable `authored`) is not counted."""
-    status, subject = response.get("status"), response.get("subject")
+    subject = response.get("subject")
     reference = subject.get("reference") if isinstance(subject, dict) else None
-    if (isinstance(status, str) and status not in _USABLE_STATUSES or not _ours(response.get("questionnaire"))
+    if (rules_out(response, _USABLE_STATUSES) or not _ours(response.get("questionnaire"))
             or isinstance(reference, str) and not _about(reference, patient_id)):
         return None
     moment = parse_datetime(response.get("authored"))

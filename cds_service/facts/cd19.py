@@ -57,8 +57,15 @@ WITHOUT_VALUE = "without a value"
 def _without_value(observation: dict[str, Any]) -> bool:
     """No value[x], component or interpretation, no dataAbsentReason saying none was found, and no members: the result
     was sent without the value it reports. A panel grouping its results (`hasMember`) reports them in its members, a
-    CD19 result among them read on its own: the panel, read as a result without a value, had left CD19 unknown."""
-    return not any(key.startswith("value") or key in _VALUE_ELEMENTS for key in observation)
+    CD19 result among them read on its own: the panel, read as a result without a value, had left CD19 unknown. A
+    blank valueString is none (FHIR strings are never empty): read as text that does not mention CD19, a blank
+    CD19-negative result at relapse had left the CD19+ one at diagnosis to approve the order."""
+    return not any(key.startswith("value") and not _blank(entry) or key in _VALUE_ELEMENTS
+                   for key, entry in observation.items())
+
+
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
 
 
 _VALUE_ELEMENTS = frozenset({"component", "interpretation", "dataAbsentReason", "hasMember"})

@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 from cds_service.facts.codes import parse_date, parse_end_date, ref
 from cds_service.facts.resolve import record_resolver, referenced
-from cds_service.facts.shape import direct_check, well_formed_only
+from cds_service.facts.shape import direct_check, rules_out, well_formed_only
 from cds_service.facts.unreadable import Relevance, Unreadable, unreadable
 from cds_service.record import PatientRecord, Resolver
 from cds_service.valuesets import get_valuesets
@@ -32,11 +32,13 @@ def _in_force(coverage: dict[str, Any], start: date) -> bool:
     return coverage.get("status") == "active" and _period_includes(coverage, start)
 
 
+_IN_FORCE = frozenset({"active"})
+
+
 def _may_be_in_force(coverage: dict[str, Any], start: date) -> bool:
     """Whether a Coverage that cannot be read (shape.py) may be in force at `start`: only what can be read of it, a
-    status other than active or a period without `start`, rules it out (unreadable.py)."""
-    status = coverage.get("status")
-    return (status == "active" or not isinstance(status, str)) and _period_includes(coverage, start)
+    status other than active (shape.rules_out) or a period without `start`, rules it out (unreadable.py)."""
+    return not rules_out(coverage, _IN_FORCE) and _period_includes(coverage, start)
 
 
 def _period_includes(coverage: dict[str, Any], start: date) -> bool:

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from cds_service.facts.codes import CVX, codings, normalize_system, parse_date, parse_end_date, ref
 from cds_service.facts.model import Fact, Windowed
 from cds_service.facts.observations import code_key
-from cds_service.facts.shape import well_formed
+from cds_service.facts.shape import rules_out, well_formed
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import Memo, get_valuesets
@@ -89,12 +89,12 @@ def live_vaccine_in_window(record: PatientRecord, course_start: date, start: dat
     for immunization in record.resources("immunizations"):
         if not isinstance(immunization, dict) or immunization.get("resourceType") != "Immunization":
             continue
-        kind, status = _vaccine_kind(immunization.get("vaccineCode"), kinds), immunization.get("status")
-        if kind is None or isinstance(status, str) and status != "completed":
+        kind = _vaccine_kind(immunization.get("vaccineCode"), kinds)
+        if kind is None or rules_out(immunization, _COUNTED):
             continue
         if malformed is not None and not well_formed(immunization):
             malformed.append(immunization)
-        elif status == "completed":
+        elif immunization.get("status") == "completed":
             vaccines.append(_Vaccine(immunization, *_possible_days(immunization), kind))
     return LiveVaccines(course_start, start, tuple(vaccines))
 
@@ -103,8 +103,7 @@ def unreadable_relevance(immunization: dict[str, Any], course_start: date, start
     """An Immunization the shape filter left out (unreadable.py) bears on U1 when its vaccineCode names a live or
     unspecified vaccine, unless what can be read of it rules it out: a status other than completed, dates outside
     the window (a policy's numbers: judged when they are applied, Bearing.in_window)."""
-    status = immunization.get("status")
-    if isinstance(status, str) and status != "completed":
+    if rules_out(immunization, _COUNTED):
         return None
     kind = _vaccine_kind(immunization.get("vaccineCode"), _kinds())
     if kind is None:
@@ -118,6 +117,7 @@ def unreadable_relevance(immunization: dict[str, Any], course_start: date, start
     return Relevance(_DESCRIBED[kind], bearings)
 
 
+_COUNTED = frozenset({"completed"})  # the only status of a vaccine given (fhir-data-profile.md §Immunizations)
 _DESCRIBED = {LIVE: "a live vaccine", UNSPECIFIED: "a vaccine of unspecified formulation",
               UNIDENTIFIED: "a vaccine without a CVX code"}
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Hashable, Iterable, TypeVar
 
 import orjson
 
-from cds_service.facts.shape import well_formed
+from cds_service.facts.shape import rules_out, well_formed
 from cds_service.valuesets import Memo
 
 USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
@@ -92,14 +92,13 @@ class ObservationIndex:
 
 
 def _usable(observation: dict[str, Any]) -> bool:
-    """An Observation whose status is final, amended or corrected. A status of a wrong type, or none (FHIR requires
-    one), is kept: the shape check finds the Observation unreadable, which a result that may be final is
+    """An Observation whose status is final, amended or corrected. A status of a wrong type, outside FHIR's codes
+    ("", "final "), or none (FHIR requires one), is kept (shape.rules_out): the shape check finds the Observation unreadable, which a result that may be final is
     (unreadable.py). Passed over, a CD19-negative result at relapse without its status left the earlier CD19+ one to
     approve the order."""
     if observation.get("resourceType") != "Observation":
         return False
-    status = observation.get("status")
-    return not (isinstance(status, str) and status not in USABLE_STATUSES)
+    return not rules_out(observation, USABLE_STATUSES)
 
 
 def trusted(observations: Iterable[Any] | None) -> ObservationIndex:

@@ -292,6 +292,15 @@ def _primitive_check(types: tuple[type, ...]) -> Check:
 _CHECKS: dict[str, Check] = {kind: compile_schema(schema) for kind, schema in SCHEMAS.items()}
 
 
+def rules_out(resource: dict[str, Any], counted: frozenset[str]) -> bool:
+    """Whether the resource's status rules it out of a reader's count: a code FHIR defines for its resourceType
+    (STATUSES) that is not one of `counted`. A status outside the value set ("", "final ", "x") is no status at all,
+    like one of a wrong type or none: the shape check finds the resource unreadable (unreadable.py). Read as a status
+    that rules it out, "" had dropped a live vaccine, or a CD19-negative result, and approved the order."""
+    status = resource.get("status")
+    return isinstance(status, str) and status not in counted and status in STATUSES[resource["resourceType"]]
+
+
 def well_formed(resource: Any) -> bool:
     """A JSON object whose read elements have their FHIR types (resource types without a schema: any object)."""
     if not isinstance(resource, dict):
