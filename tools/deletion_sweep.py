@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=1, help="send one variant in N (a sample)")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
-    app = create_app(Settings(database_url=f"sqlite:///{tempfile.mkdtemp()}/cds.db"))  # type: ignore[call-arg]
+    app = create_app(Settings(database_url=f"sqlite:///{tempfile.mkdtemp()}/cds.db"))
     # No decision of one variant is an earlier approval for the next (Florida Blue continuation).
     app.extensions["cds_service"].store.prior_approval = _no_prior_approval
     client = app.test_client()
