@@ -150,6 +150,12 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
         problem = _days_problem(first, last, timings[index].period)
         if not bounds and _followed(sequences, position):
             return _unplaced(lines, index, NO_DAYS)
+        if not bounds and first > INFUSION_DAYS_PER_CYCLE:
+            # After lines filling the cycle's infusion days, a line stating none has no day left to run to: read as
+            # running from day 29, a free-text line ("hold for CRS") after a 28-day line denied the order as infusion
+            # past day 28. Its days are not guessed (_unplaced); the lines before it keep theirs.
+            result[index] = DoseLine(index, first, None, unreadable=NO_ROOM)
+            continue
         if bounds == "period" and timings[index].start is None and (position == 0 or last is not None and last < first):
             return _unplaced(lines, index, NO_START)
         if problem:  # the dose's own reason kept after it: both are asked for at once (review)
@@ -164,7 +170,8 @@ NO_BSA = "dose per m² needs a BSA (or weight and height)"
 NO_DAYS = ("it states no days (no boundsPeriod or boundsDuration) and a later line follows it, so the order's days "
            "cannot be placed")
 NO_START = "it states an end but no start, so the order's days cannot be placed"
-UNPLACED = (NO_DAYS, NO_START)  # why a line leaves the order's days unplaced (`_unplaced`)
+NO_ROOM = "it states no days and the other lines fill the cycle's 28 infusion days, so its days cannot be placed"
+UNPLACED = (NO_DAYS, NO_START, NO_ROOM)  # why a line's days are unplaced (`_unplaced`, and one without room)
 _PLACED_BY = "placed by line "  # the reason of the lines an unplaced line places (`_unplaced`)
 
 
