@@ -80,7 +80,8 @@ _BEARINGS_BY_KIND: dict[str, tuple[tuple[Bearing, frozenset[str]], ...]] = {
 # an object of that type, so well_formed's dispatch on the resource would only repeat its own tests.
 _WELL_FORMED = direct_check("MedicationRequest")
 _KIND_NAMES = {"blinatumomab": "a blinatumomab order", "tki": "a TKI order", "inotuzumab": "an inotuzumab order",
-               "cvd-partner": "a cyclophosphamide or vincristine order", "antineoplastic": "a chemotherapy order"}
+               "cvd-partner": "a cyclophosphamide or vincristine order", "antineoplastic": "a chemotherapy order",
+               "unknown": "an order of a drug not identified"}
 
 
 class MedOrder(NamedTuple):
@@ -217,11 +218,15 @@ def unreadable_relevance(resource: dict[str, Any], resolve: Resolver) -> Relevan
     """A MedicationRequest the shape filter left out (unreadable.py) bears on the facts its drug's kinds decide,
     unless its status, when readable, rules it out: entered in error, or not one the fact's reader counts (a draft or
     cancelled blinatumomab order is no earlier cycle; a cancelled inotuzumab order no induction). One whose drug
-    cannot be identified stays ignored: nothing readable names a drug."""
+    cannot be identified (its medicationCodeableConcept null or of a wrong type, its Medication unreadable) may be any
+    of them, as a readable one is (module docstring): ignored, a prior cycle's order sent with a null drug had left
+    cycle 10 counted as 9, and approved."""
     status = resource.get("status")
     if status == "entered-in-error":
         return None
-    kinds = _order_kinds(resource, resolve, _memos()) or frozenset()
+    kinds = _order_kinds(resource, resolve, _memos(), recorded=True)
+    what = _KIND_NAMES["unknown"] if kinds is None else ""
+    kinds = frozenset(KIND_VALUE_SETS) if kinds is None else kinds
     readable = status in STATUSES["MedicationRequest"] if isinstance(status, str) else False  # "active " is unread
     by_kind = {kind: [bearing for bearing, statuses in _BEARINGS_BY_KIND[kind] if not readable or status in statuses]
                for kind in KIND_VALUE_SETS if kind in kinds}
@@ -229,7 +234,7 @@ def unreadable_relevance(resource: dict[str, Any], resolve: Resolver) -> Relevan
     if not ordered:
         return None
     bearings = tuple(dict.fromkeys(bearing for kind in ordered for bearing in by_kind[kind]))
-    return Relevance(_KIND_NAMES[ordered[0]], bearings)
+    return Relevance(what or _KIND_NAMES[ordered[0]], bearings)
 
 
 def _active_on(orders: list[MedOrder], day: date) -> list[MedOrder]:
