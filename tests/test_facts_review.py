@@ -130,14 +130,19 @@ def test_a_weight_dated_by_an_integer_is_not_a_date(client: FlaskClient) -> None
     assert criterion(decision, "dose-schedule") == "unknown"
 
 
-def test_malformed_medication_history_is_ignored(client: FlaskClient) -> None:
+def test_malformed_medication_history_leaves_the_combination_unknown(client: FlaskClient) -> None:
+    """An active order whose drug cannot be read (a coding of a wrong type) may be a TKI or chemotherapy: never
+    evaluated, not ignored either (tests/test_deletion_drugs.py). Beside it, one naming a code under an unreadable
+    system, never evaluated either."""
     request = example()
     add(request, "medicationRequests", {"resourceType": "MedicationRequest", "id": "junk", "status": "active",
                                         "medicationCodeableConcept": {"coding": 7}})
     add(request, "medicationRequests", {"resourceType": "MedicationRequest", "id": "junk2", "status": "active",
                                         "medicationCodeableConcept": {"coding": [{"system": [], "code": "282388"}]}})
     [decision] = decisions(client, request)
-    assert decision["decision"] == "meets-criteria"
+    assert decision["decision"] == "information-needed"
+    use = next(c for c in decision["criteria"] if c["id"].endswith(".use"))
+    assert use["status"] == "unknown" and "MedicationRequest/junk" in use["evidence"]
 
 
 def test_a_malformed_tki_drafted_with_the_order_leaves_the_combination_unknown(client: FlaskClient) -> None:
