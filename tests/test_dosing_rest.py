@@ -107,7 +107,8 @@ def test_without_the_cycle_number_the_cycle_before_is_not_numbered() -> None:
     note = checks.schedule("standard").note
     assert note.startswith("Starts after 2 days without infusion (the previous cycle's last infusion day 2026-11-28)")
     card = rest_card(written, "Plan", checks, "standard")
-    assert card is not None and card["summary"] == "This cycle starts after 2 days without infusion: label gives 14 days"
+    assert card is not None
+    assert card["summary"] == "This cycle starts after 2 days without infusion: label gives 14 days"
 
 
 def test_a_dose_above_the_label_is_said_first() -> None:

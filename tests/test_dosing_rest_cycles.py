@@ -145,7 +145,8 @@ def test_cycle_7_within_56_days_of_cycle_6_is_not_covered_as_ordered(client: Any
     assert schedule["status"] == "not-met" and "earliest start 2027-01-12" in schedule["note"]
     [card] = rest_cards(cards)
     days_off = (first_day - LAST).days - 1
-    assert card["summary"] == f"Cycle 7 starts after {days_off} days without infusion: label gives 56 days after cycle 6"
+    assert card["summary"] == (f"Cycle 7 starts after {days_off} days without infusion: "
+                               "label gives 56 days after cycle 6")
     assert "The earliest start the label allows is 2027-01-12." in card["detail"]
 
 

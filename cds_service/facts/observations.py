@@ -94,8 +94,8 @@ class ObservationIndex:
 def _usable(observation: dict[str, Any]) -> bool:
     """An Observation whose status is final, amended or corrected. A status of a wrong type, outside FHIR's codes
     ("", "final "), or none (FHIR requires one), is kept (shape.rules_out): the shape check finds the Observation
-    unreadable, which a result that may be final is (unreadable.py). Passed over, a CD19-negative result at relapse without its status left the earlier CD19+ one to
-    approve the order."""
+    unreadable, which a result that may be final is (unreadable.py). Passed over, a CD19-negative result at relapse
+    without its status left the earlier CD19+ one to approve the order."""
     if observation.get("resourceType") != "Observation":
         return False
     return not rules_out(observation, USABLE_STATUSES)
