@@ -13,18 +13,23 @@ An answer counts only for the time it can speak for: each reader passes its item
 - the order (`combination`, `cycle-number`), the renewal (`response-or-stabilization`, `unacceptable-toxicity`) and
   `prior-authorization-on-file`: their own windows (course.py, extract.py).
 An answer outside its window is as if not given: the record decides, or the fact stays unknown (information needed).
+
+An answer that cannot be read (a value of the wrong type or none, a code or number outside the item's, two answers
+of one response that disagree) is not guessed and not ignored either: the clinician's answer may be what overrides
+the record, so the facts of its item are unknown (unreadable.py), unless a readable answer authored later outranks
+it (`unreadable_answers`). An item the service does not read is ignored.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Iterator, NamedTuple, TypeVar
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, TypeVar
 
 from cds_service.facts.codes import parse_datetime, ref, to_decimal
 from cds_service.facts.model import ANSWER_CODES, ATTESTED_BY, Fact
 from cds_service.facts.shape import rules_out
-from cds_service.facts.unreadable import Bearing, Relevance
+from cds_service.facts.unreadable import Bearing, Relevance, Unreadable
 from cds_service.questionnaire import ANSWER_WORDS, ITEMS, QUESTIONS
 from cds_service.record import PatientRecord
 
@@ -44,9 +49,18 @@ COURSE_ITEMS = frozenset({
 })
 
 # The answer type of each item of the Questionnaire, and for coded strings its codes (model.ANSWER_CODES); an
-# answer outside these is ignored (unparseable), never guessed. Unknown linkIds accept any supported type.
+# answer outside these is not read, never guessed (module docstring). Unknown linkIds accept any supported type.
 _TYPES = {"boolean": bool, "choice": str, "integer": int, "decimal": Decimal}
 _ITEM_TYPES: dict[str, type] = {link_id: _TYPES[kind] for link_id, kind, _, _ in ITEMS}
+_LARGEST_COUNT = 100  # cycles of a course, remissions: a blinatumomab course has at most 9 cycles
+# What an item's answer must be, said where one is not (_parse checks each).
+_EXPECTED = {
+    "boolean": "true or false (valueBoolean)",
+    "choice": "one of the item's codes (valueString or valueCoding.code)",
+    "integer": f"a whole number from 1 to {_LARGEST_COUNT} (valueInteger)",
+    "decimal": "a number from 0 to 100 (valueDecimal)",
+}
+_ITEM_EXPECTED = {link_id: _EXPECTED[kind] for link_id, kind, _, _ in ITEMS}
 # The facts each item decides, for an answer that cannot be read (unreadable.py): unknown, attested or not, since it
 # may be the latest answer.
 _BEARINGS: dict[str, tuple[Bearing, ...]] = {
@@ -68,28 +82,46 @@ class _Dated:
     answer: Answer
 
 
-class Attestations:
-    """Answers per linkId, oldest first."""
+class _Unread(NamedTuple):
+    """An answer to an item the service reads that cannot be read (module docstring)."""
 
-    def __init__(self, answers: dict[str, list[_Dated]] | None = None) -> None:
+    link_id: str
+    moment: datetime  # its response's `authored`
+    reference: str  # "QuestionnaireResponse/id"
+    problem: str  # "the cycle-number answer is not a whole number from 1 to 100 (valueInteger)"
+
+
+class Attestations:
+    """Answers per linkId, oldest first; the answers that cannot be read."""
+
+    def __init__(self, answers: dict[str, list[_Dated]] | None = None, unread: list[_Unread] | None = None) -> None:
         self._answers = answers or {}
+        self._unread = unread or []
 
     @classmethod
     def from_record(cls, record: PatientRecord) -> Attestations:
         patient_id = (record.patient or {}).get("id")
         answers: dict[str, list[_Dated]] = {}
+        unread: list[_Unread] = []
         for response in record.resources("attestations", "QuestionnaireResponse"):
             if not _usable(response, patient_id):
                 continue
             moment = parse_datetime(response.get("authored"))
             if moment is None:
                 continue
-            for link_id, value in _answers_of(response.get("item")):
+            read, problems = _answers_of(response.get("item"))
+            for link_id, value in read.items():
                 answer = Answer(value, moment.date(), ref(response))
                 answers.setdefault(link_id, []).append(_Dated(moment, answer))
+            unread += (_Unread(link_id, moment, ref(response), problem) for link_id, problem in problems.items())
         for dated in answers.values():
             dated.sort(key=lambda d: d.moment)  # stable: same moment keeps document order, the later one wins
-        return cls(answers)
+        return cls(answers, unread)
+
+    @property
+    def unread(self) -> list[_Unread]:
+        """The answers that cannot be read, of every item the service reads (`unreadable_answers` weighs them)."""
+        return self._unread
 
     def __bool__(self) -> bool:
         """Whether any answer was read: without one, no fact is attested and none was answered too early."""
@@ -177,6 +209,17 @@ def unreadable_relevance(response: dict[str, Any], patient_id: str | None,
     return Relevance(f"an attestation answering {', '.join(answered)}", bearings)
 
 
+def unreadable_answers(attestations: Attestations, since: Mapping[str, date]) -> list[Unreadable]:
+    """The answers that cannot be read (module docstring) within their item's window (`since`: linkId -> from when
+    its answers count; none given, any), each leaving the facts of its item unknown, unless a readable answer
+    authored later outranks it (it decides, as any latest answer does). The card asks for that answer, readable."""
+    return [Unreadable(unread.reference, f"an attestation answering {unread.link_id}", unread.problem,
+                       _BEARINGS[unread.link_id], asked=f"a readable {unread.link_id} answer in {unread.reference}")
+            for unread in attestations.unread
+            if unread.moment.date() >= since.get(unread.link_id, date.min)
+            and not attestations.answered_after(unread.link_id, unread.moment)]
+
+
 def _usable(response: dict[str, Any], patient_id: str | None) -> bool:
     if response.get("status") not in _USABLE_STATUSES or not _ours(response.get("questionnaire")):
         return False
@@ -195,12 +238,24 @@ def _about(subject: str, patient_id: str | None) -> bool:
     return subject == f"Patient/{patient_id}" or subject.endswith(f"/Patient/{patient_id}")
 
 
-def _answers_of(items: Any) -> Iterator[tuple[str, AnswerValue]]:
-    """(linkId, value) for every parseable answer."""
+def _answers_of(items: Any) -> tuple[dict[str, AnswerValue], dict[str, str]]:
+    """One response's answers: linkId -> its value, and linkId -> why its answer cannot be read, for the items the
+    service reads (any other item's unparseable answer is ignored). An item with an answer that cannot be read, or
+    with two that disagree, has no value: which one the clinician meant is not guessed."""
+    values: dict[str, list[AnswerValue]] = {}
+    problems: dict[str, str] = {}
     for link_id, answer in _raw_answers(items):
-        value = _parse(link_id, answer) if isinstance(link_id, str) and isinstance(answer, dict) else None
+        if not isinstance(link_id, str):
+            continue
+        value = _parse(link_id, answer) if isinstance(answer, dict) else None
         if value is not None:
-            yield link_id, value
+            values.setdefault(link_id, []).append(value)
+        elif link_id in _BEARINGS:
+            problems.setdefault(link_id, f"the {link_id} answer is not {_ITEM_EXPECTED[link_id]}")
+    for link_id, found in values.items():
+        if link_id in _BEARINGS and len(set(found)) > 1:
+            problems.setdefault(link_id, f"the {link_id} answers disagree")
+    return {link_id: found[-1] for link_id, found in values.items() if link_id not in problems}, problems
 
 
 def _raw_answers(items: Any) -> Iterator[tuple[Any, Any]]:
@@ -217,9 +272,6 @@ def _raw_answers(items: Any) -> Iterator[tuple[Any, Any]]:
             if isinstance(answer, dict):
                 yield from _raw_answers(answer.get("item"))
         yield from _raw_answers(item.get("item"))
-
-
-_LARGEST_COUNT = 100  # cycles of a course, remissions: a blinatumomab course has at most 9 cycles
 
 
 def _parse(link_id: str, answer: dict[str, Any]) -> AnswerValue | None:

@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any, Callable, Mapping, NamedTuple, Sequence, TypeVar
 
 from cds_service.facts.attestations import (COURSE_ATTESTATION_LEAD, COURSE_ITEMS, Answer, AnswerValue,
-                                            Attestations, RenewalWindow, course_answers_since)
+                                            Attestations, RenewalWindow, course_answers_since, unreadable_answers)
 from cds_service.facts.attestations import unreadable_relevance as attestation_relevance
 from cds_service.facts.body import body_size
 from cds_service.facts.body import unreadable_relevance as body_size_relevance
@@ -89,13 +89,16 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     if attestations:  # the two passes over the attested facts below find nothing without an answer
         facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal.current),
                                       cycle.course_start)
+    # The answers that cannot be read, in practice none: looked at only when there are some.
+    unread = unreadable_answers(attestations, _unread_windows(cycle.course_start, renewal, priors.answers_since())
+                                ) if attestations.unread else []
     # The resources left out, in practice none: looked at only when there are some.
-    if any(left_out.values()) or malformed_orders or observations.unreadable() or labs.undated:
+    if any(left_out.values()) or malformed_orders or observations.unreadable() or labs.undated or unread:
         toxicity_answer = counted_answer(attestations, renewal)
         context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(priors.spans or signed),
                            draft_ids, resolve, toxicity_answer.authored if toxicity_answer else None)
         found = _unreadable(left_out, malformed_orders, observations.unreadable(), context)
-        found += unreadable(labs.undated, "Observation", undated_relevance, _no_date)
+        found += unreadable(labs.undated, "Observation", undated_relevance, _no_date) + unread
         facts = open_facts(facts, found)
     # Last, from the facts as they stand: an answer an unreadable resource made unknown was not used. Replacing a
     # field of the frozen facts costs as much as building them again: only done when an answer was used.
@@ -217,6 +220,18 @@ def _answer_windows(course_start: date, renewal_since: date) -> dict[str, date]:
     """linkId -> from when its answers count, for the items answered about this course."""
     return {**dict.fromkeys(COURSE_ITEMS, course_answers_since(course_start)),
             **dict.fromkeys(_CURRENT_ANSWER, renewal_since)}
+
+
+def _unread_windows(course_start: date, renewal: RenewalWindow, order_since: date | None) -> dict[str, date]:
+    """linkId -> from when its answers count (attestations.py), for the answers that cannot be read: one older would
+    not have counted if readable. An unacceptable toxicity counts for the whole course (a "yes" stays true);
+    the prior authorization's look-back, a policy's number, is not applied."""
+    windows = {**_answer_windows(course_start, renewal.current), "unacceptable-toxicity": renewal.course,
+               "prior-authorization-on-file": course_answers_since(course_start)}
+    if order_since is None:  # no earlier order: the order-level answers count whenever authored
+        return windows
+    return {**windows, "combination": order_since, "cycle-number": order_since,
+            "prior-authorization-on-file": max(order_since, windows["prior-authorization-on-file"])}
 
 
 def _name_earlier_answers(facts: ClinicalFacts, attestations: Attestations, windows: Mapping[str, date],

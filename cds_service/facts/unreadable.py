@@ -62,6 +62,7 @@ class Unreadable:
     what: str
     problem: str  # "occurrenceDateTime is a number, not a date"
     bearings: tuple[Bearing, ...]
+    asked: str = ""  # what to document when not the whole resource: one answer of an attestation
 
     @property
     def note(self) -> str:
@@ -70,7 +71,7 @@ class Unreadable:
     @property
     def request(self) -> str:
         """What to document: the resource, readable (an attestation cannot stand for a record it would contradict)."""
-        return f"a readable {self.reference} ({self.problem})"
+        return self.asked or f"a readable {self.reference} ({self.problem})"
 
 
 def unreadable(resources: Iterable[Any], resource_type: str, classify: Classifier,
