@@ -59,7 +59,8 @@ def test_an_attested_fact_names_the_answer_and_its_date():
         "remission 2 attested (answered 2026-09-01)"
 
 
-def test_unparseable_answers_are_ignored():
+def test_unparseable_answers_are_not_read_as_answers():
+    """Nor ignored: each is an answer that cannot be read (test_attest_malformed.py), its item's facts unknown."""
     found = attestations(response("q1", "2026-09-01", [
         item("ph-positive", valueString="yes"), item("cycle-number", valueBoolean=True),
         item("cycle-number", valueInteger=0), item("therapy-phase", valueString="salvage"),
@@ -67,6 +68,8 @@ def test_unparseable_answers_are_ignored():
     ]))
     for link_id in ("ph-positive", "cycle-number", "therapy-phase", "mrd-percent", "remission-number"):
         assert found.get(link_id) is None
+    assert [unread.link_id for unread in found.unread] == [
+        "ph-positive", "cycle-number", "therapy-phase", "mrd-percent", "remission-number"]
 
 
 @pytest.mark.parametrize(("link_id", "answer"), [
