@@ -46,3 +46,11 @@ def test_an_order_without_a_dispense_request_is_split_without_one(client: Any) -
     del body["context"]["draftOrders"]["entry"][0]["resource"]["dispenseRequest"]
     actions = split_of(post(client, body))["suggestions"][0]["actions"]
     assert [("dispenseRequest" in a["resource"], a["type"]) for a in actions] == [(False, "update"), (False, "create")]
+
+
+def test_the_new_cycles_order_is_a_draft_whatever_the_orders_status(client: Any) -> None:
+    """An EHR sending the order as active: the order created for cycle 2 is still a draft for the clinician to sign."""
+    body = spanning()
+    body["context"]["draftOrders"]["entry"][0]["resource"]["status"] = "active"
+    kept, new = (a["resource"] for a in split_of(post(client, body))["suggestions"][0]["actions"])
+    assert (kept["status"], new["status"]) == ("active", "draft")
