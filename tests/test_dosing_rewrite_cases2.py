@@ -78,3 +78,11 @@ def test_two_lines_within_the_label_whose_sum_is_above_it_get_no_one_click_corre
     card = card_for(order(line(rate(28), "2026-12-01", "2026-12-28", 1), line(rate(20), "2026-12-01", "2026-12-28", 2)),
                     facts())
     assert card is not None and not card.get("suggestions")
+
+
+def test_days_at_the_top_of_the_labels_rounding_are_kept_beside_the_step_days_correction() -> None:
+    """28.5 mcg/day on days 1-28 of relapsed cycle 1: within the label's +0.5 mcg/day on days 8-28, kept as written;
+    only days 1-7 are set to 9 mcg/day."""
+    label, lines = corrected_lines(order(line(rate(28.5), "2026-12-01", "2026-12-28", 1)), "relapsed-refractory")
+    assert label == "Change dose to 9 mcg/day on days 1–7, then 28.5 mcg/day on days 8–28"
+    assert [ln["doseAndRate"][0]["rateQuantity"]["value"] for ln in lines] == [9, 28.5]
