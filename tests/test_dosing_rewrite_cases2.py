@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.test_dosing_cards import card_for
 from tests.test_dosing_support import COVERAGE_INFORMATION, dose, facts, line, order, rate
 
@@ -86,3 +88,15 @@ def test_days_at_the_top_of_the_labels_rounding_are_kept_beside_the_step_days_co
     label, lines = corrected_lines(order(line(rate(28.5), "2026-12-01", "2026-12-28", 1)), "relapsed-refractory")
     assert label == "Change dose to 9 mcg/day on days 1–7, then 28.5 mcg/day on days 8–28"
     assert [ln["doseAndRate"][0]["rateQuantity"]["value"] for ln in lines] == [9, 28.5]
+
+
+@pytest.mark.parametrize(("duration", "unit", "dose_mcg", "label"), [
+    (7.5, "d", 300, "Change dose to 210 mcg per 180-hour bag (28 mcg/day)"),  # not "7.5-day bag": whole days only
+    (6, "d", 240, "Change dose to 168 mcg per 144-hour bag (28 mcg/day)"),  # days from a 7-day bag on
+    (36.5, "h", 60, "Change dose to 42.58 mcg per bag (27.997 mcg/day: label 28 mcg/day, rounded down)"),
+])
+def test_a_bag_under_7_days_or_of_no_whole_days_is_named_in_hours_or_as_a_bag(duration: float, unit: str,
+                                                                             dose_mcg: int, label: str) -> None:
+    card = card_for(order(line(dose(dose_mcg), "2026-12-01", "2026-12-28", duration=duration, durationUnit=unit)),
+                    facts())
+    assert card is not None and card["suggestions"][0]["label"] == label
