@@ -57,7 +57,8 @@ def test_one_line_split_beside_one_corrected_whole_renumbers_every_line() -> Non
     numbered 1-3 in day order (FHIR: equal sequence numbers run concurrently)."""
     label, lines = corrected_lines(order(line(rate(28), "2026-12-01", "2026-12-14", 1),
                                          line(rate(40), "2026-12-15", "2026-12-28", 2)), "relapsed-refractory")
-    assert label == "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–14, then 28 mcg/day on days 15–28"
+    assert label == ("Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–14, "
+                     "then 28 mcg/day on days 15–28")
     assert [ln["sequence"] for ln in lines] == [1, 2, 3]
 
 
