@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.test_dosing_cards import card_for
-from tests.test_dosing_support import COVERAGE_INFORMATION, dose, facts, line, order, rate
+from tests.test_dosing_support import COVERAGE_INFORMATION, UCUM, dose, facts, line, order, rate
 
 
 def corrected_lines(written: dict[str, Any], schedule: str = "standard") -> tuple[str, list[dict[str, Any]]]:
@@ -101,3 +101,12 @@ def test_a_bag_under_7_days_or_of_no_whole_days_is_named_in_hours_or_as_a_bag(du
     card = card_for(order(line(dose(dose_mcg), "2026-12-01", "2026-12-28", duration=duration, durationUnit=unit)),
                     facts())
     assert card is not None and card["suggestions"][0]["label"] == label
+
+
+def test_a_line_bounded_by_a_duration_is_split_into_durations_in_days() -> None:
+    """Relapsed cycle 1, 28 mcg/day for 28 days (boundsDuration, no period): 7 days at 9 mcg/day, then 21 at 28."""
+    written = order(line(rate(28), None, None, 1, boundsDuration={"value": 28, "unit": "days", "system": UCUM,
+                                                                  "code": "d"}))
+    _, lines = corrected_lines(written, "relapsed-refractory")
+    assert [ln["timing"]["repeat"] for ln in lines] == [
+        {"boundsDuration": {"value": days, "unit": "days", "system": UCUM, "code": "d"}} for days in (7, 21)]
