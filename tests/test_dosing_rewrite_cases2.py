@@ -110,3 +110,11 @@ def test_a_line_bounded_by_a_duration_is_split_into_durations_in_days() -> None:
     _, lines = corrected_lines(written, "relapsed-refractory")
     assert [ln["timing"]["repeat"] for ln in lines] == [
         {"boundsDuration": {"value": days, "unit": "days", "system": UCUM, "code": "d"}} for days in (7, 21)]
+
+
+def test_a_line_stating_no_days_is_split_into_7_days_then_left_open() -> None:
+    """Relapsed cycle 1, 28 mcg/day with no timing: 9 mcg/day for 7 days, then 28 mcg/day with no end written."""
+    label, lines = corrected_lines(order(line(rate(28), None, None, 1)), "relapsed-refractory")
+    assert label == "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8 onward"
+    assert [ln.get("timing") for ln in lines] == [
+        {"repeat": {"boundsDuration": {"value": 7, "unit": "days", "system": UCUM, "code": "d"}}}, None]
