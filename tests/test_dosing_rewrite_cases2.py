@@ -118,3 +118,13 @@ def test_a_line_stating_no_days_is_split_into_7_days_then_left_open() -> None:
     assert label == "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8 onward"
     assert [ln.get("timing") for ln in lines] == [
         {"repeat": {"boundsDuration": {"value": 7, "unit": "days", "system": UCUM, "code": "d"}}}, None]
+
+
+def test_a_timed_line_split_at_day_8_keeps_its_own_end_time() -> None:
+    """Bags hung at 10:00 from 2026-12-01, the last one taken down at 08:00 on 2026-12-29: the split changes the
+    step days' end and the full dose's start, never the end the prescriber wrote."""
+    _, lines = corrected_lines(order(line(rate(28), "2026-12-01T10:00:00+00:00", "2026-12-29T08:00:00+00:00", 1)),
+                               "relapsed-refractory")
+    assert [ln["timing"]["repeat"]["boundsPeriod"] for ln in lines] == [
+        {"start": "2026-12-01T10:00:00+00:00", "end": "2026-12-08T10:00:00+00:00"},
+        {"start": "2026-12-08T10:00:00+00:00", "end": "2026-12-29T08:00:00+00:00"}]
