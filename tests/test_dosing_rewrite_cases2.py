@@ -128,3 +128,10 @@ def test_a_timed_line_split_at_day_8_keeps_its_own_end_time() -> None:
     assert [ln["timing"]["repeat"]["boundsPeriod"] for ln in lines] == [
         {"start": "2026-12-01T10:00:00+00:00", "end": "2026-12-08T10:00:00+00:00"},
         {"start": "2026-12-08T10:00:00+00:00", "end": "2026-12-29T08:00:00+00:00"}]
+
+
+def test_a_dose_per_m2_without_a_bsa_from_45_kg_is_set_to_the_fixed_label_dose_in_mcg() -> None:
+    """70 kg, no height: 15 mcg/m²/day is not read, but from 45 kg the label dose is 28 mcg/day whatever the BSA."""
+    label, lines = corrected_lines(order(line(rate(15, "ug/m2/d"), "2026-12-01", "2026-12-28", 1)))
+    assert label == "Change dose to 28 mcg/day"
+    assert lines[0]["doseAndRate"] == [{"rateQuantity": {"value": 28, "unit": "ug/d", "system": UCUM, "code": "ug/d"}}]
