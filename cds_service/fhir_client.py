@@ -303,19 +303,10 @@ class FhirClient:
         of the searches (two categories), or a server ignoring the narrowing, must not make one result count twice."""
         with ThreadPoolExecutor(max_workers=len(queries), thread_name_prefix="fhir-search") as pool:
             answers = list(pool.map(lambda query: self.search(query, deadline, counted), queries))
-        merged: list[dict[str, Any]] = []
-        seen: set[tuple[Any, str]] = set()
-        for answer in answers:
-            if isinstance(answer, Failure):
-                return answer
-            for resource in answer:
-                rid = resource.get("id")
-                if isinstance(rid, str):  # without an id (no server sends that), kept: it cannot be told the same
-                    if (resource.get("resourceType"), rid) in seen:
-                        continue
-                    seen.add((resource.get("resourceType"), rid))
-                merged.append(resource)
-        return merged
+        failed = next((answer for answer in answers if isinstance(answer, Failure)), None)
+        if failed is not None:
+            return failed
+        return each_once([resource for answer in answers if not isinstance(answer, Failure) for resource in answer])
 
     def search_after(self, bundle: dict[str, Any], searched: str, deadline: float) -> list[dict[str, Any]] | Failure:
         """The resources of a search for `searched` (a resource type) whose first page was received elsewhere (a
@@ -438,3 +429,25 @@ def _json_values(body: bytes) -> int:
     time parsing does): every value but the first of an array or object follows a comma, and every array and object
     opens with a bracket. Commas and brackets inside strings count too: the estimate errs high."""
     return body.count(b",") + body.count(b"[") + body.count(b"{")
+
+
+def each_once(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each resource once, the first time it is listed, known by its type and id: one matching two searches (two
+    categories), a server ignoring a narrowing, or paging through a list that changed between pages lists a record
+    twice, which must not count twice (a card had said "MMR dated 2026-11-24; MMR dated 2026-11-24"). A resource
+    without a string id is kept: it cannot be told the same (nor a malformed id hashed)."""
+    try:  # the usual list: nothing repeated, nothing copied (one set, no call per resource)
+        if len({(resource.get("resourceType"), resource.get("id")) for resource in resources}) == len(resources):
+            return resources
+    except TypeError:  # an id that is no string may not hash: told apart below
+        pass
+    seen: set[tuple[Any, str]] = set()
+    kept = []
+    for resource in resources:
+        rid = resource.get("id")
+        if isinstance(rid, str):
+            if (resource.get("resourceType"), rid) in seen:
+                continue
+            seen.add((resource.get("resourceType"), rid))
+        kept.append(resource)
+    return kept

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from cds_service.exceptions import PatientUnavailable
 from cds_service.fhir_client import (
-    FHIR_ID, Failure, FhirClient, bundle_resources, declared_total, next_link, of_other_types_only,
+    FHIR_ID, Failure, FhirClient, bundle_resources, declared_total, each_once, next_link, of_other_types_only,
 )
 from cds_service.hook_request import HookRequest
 from cds_service.log_format import without_message
@@ -105,7 +105,7 @@ def _build_record(request: HookRequest, client: FhirClient | None, unfetchable: 
     if patient is None:
         raise PatientUnavailable(_not_fetched(client, fetched.get("patient"), "patient" in late),
                                  _patient_problem(request.prefetch, request.patient_id))
-    lists = {key: _once(value if value is not None else _owned(_listed(fetched.get(key)), request.patient_id))
+    lists = {key: _each_once(value if value is not None else _owned(_listed(fetched.get(key)), request.patient_id))
              for key, value in answered.items()}
     failures = {key: found for key, found in fetched.items() if isinstance(found, Failure)}
     _log_not_received(request, lists, client, unfetchable, late, failures)
@@ -332,32 +332,9 @@ def _own_patient(candidates: list[dict[str, Any]] | None, patient_id: str) -> di
     return None
 
 
-def _once(resources: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-    """Each resource once, the first time it is listed, known by its type and id as `search_merged` knows it: a
-    Bundle listing a record twice (a server paging through a list that changed between pages) gave a card "MMR dated
-    2026-11-24; MMR dated 2026-11-24" and each prior order twice in the evidence. A resource without a string id is
-    kept: it cannot be told the same (nor a malformed id hashed)."""
-    if not resources:
-        return resources
-    try:  # the usual list: nothing repeated, nothing copied (one set, no call per resource)
-        if len({(resource.get("resourceType"), resource.get("id")) for resource in resources}) == len(resources):
-            return resources
-    except TypeError:  # an id that is no string may not hash: told apart below
-        pass
-    keys = [_identity(resource) for resource in resources]
-    seen: set[str] = set()
-    kept = []
-    for key, resource in zip(keys, resources):
-        if not key or key not in seen:
-            seen.add(key)
-            kept.append(resource)
-    return kept
-
-
-def _identity(resource: dict[str, Any]) -> str:
-    """"Type/id", or "" for a resource without a string id (which _once never drops)."""
-    rid = resource.get("id")
-    return f"{resource.get('resourceType')}/{rid}" if isinstance(rid, str) else ""
+def _each_once(resources: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """fhir_client.each_once over a key's list, prefetched or fetched; None (not received) as it is."""
+    return each_once(resources) if resources else resources
 
 
 def _owned(resources: list[dict[str, Any]] | None, patient_id: str) -> list[dict[str, Any]] | None:
