@@ -17,7 +17,9 @@ An answer outside its window is as if not given: the record decides, or the fact
 An answer that cannot be read (a value of the wrong type or none, a code or number outside the item's, two answers
 of one response that disagree) is not guessed and not ignored either: the clinician's answer may be what overrides
 the record, so the facts of its item are unknown (unreadable.py), unless a readable answer authored later outranks
-it (`unreadable_answers`). An item the service does not read is ignored.
+it (`unreadable_answers`). Where the record settles a fact whatever any answer says (a grade 4-5 CRS or ICANS since
+the course start, an MRD result on record: `_SETTLED`), the record decides and the answer is named beside it. An item
+the service does not read is ignored.
 """
 from __future__ import annotations
 
@@ -61,10 +63,28 @@ _EXPECTED = {
     "decimal": "a number from 0 to 100 (valueDecimal)",
 }
 _ITEM_EXPECTED = {link_id: _EXPECTED[kind] for link_id, kind, _, _ in ITEMS}
+
+
+def _a_result(fact: Fact[Any]) -> bool:
+    """An MRD fact read from results on record by the course start (their references its evidence): the
+    `mrd-percent` answer is read only without one (labs.py), so no answer changes it."""
+    return bool(fact.evidence)
+
+
+def _severe(fact: Fact[Any]) -> bool:
+    """The record's unacceptable toxicity, a grade 4-5 CRS or ICANS since the course start: no answer overrides it
+    (toxicity.py; fhir-data-profile.md §Attestations)."""
+    return fact.value is True
+
+
+# What the record gives that no answer of the item could change (unreadable.Bearing.settled): then the record decides
+# and the unreadable answer is only named. Every other attested fact is one an answer overrides.
+_SETTLED = {"mrd_detectable": _a_result, "mrd_percent": _a_result, "mrd_persistent_or_rising": _a_result,
+            "unacceptable_toxicity": _severe}
 # The facts each item decides, for an answer that cannot be read (unreadable.py): unknown, attested or not, since it
-# may be the latest answer.
+# may be the latest answer, unless the record settles them (_SETTLED).
 _BEARINGS: dict[str, tuple[Bearing, ...]] = {
-    link_id: tuple(Bearing(fact) for fact, item in ATTESTED_BY.items() if item == link_id)
+    link_id: tuple(Bearing(fact, settled=_SETTLED.get(fact)) for fact, item in ATTESTED_BY.items() if item == link_id)
     for link_id in ATTESTED_BY.values()
 } | {"cycle-number": (Bearing("cycle.number"),)}
 

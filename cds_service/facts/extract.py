@@ -90,7 +90,8 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
         facts = _name_earlier_answers(facts, attestations, _answer_windows(cycle.course_start, renewal.current),
                                       cycle.course_start)
     # The answers that cannot be read, in practice none: looked at only when there are some.
-    unread = unreadable_answers(attestations, _unread_windows(cycle.course_start, renewal, priors.answers_since())
+    unread = unreadable_answers(attestations, _unread_windows(cycle.course_start, renewal, priors.answers_since(),
+                                                              labs.unavailable_answers_since)
                                 ) if attestations.unread else []
     # The resources left out, in practice none: looked at only when there are some.
     if any(left_out.values()) or malformed_orders or observations.unreadable() or labs.undated or unread:
@@ -222,12 +223,15 @@ def _answer_windows(course_start: date, renewal_since: date) -> dict[str, date]:
             **dict.fromkeys(_CURRENT_ANSWER, renewal_since)}
 
 
-def _unread_windows(course_start: date, renewal: RenewalWindow, order_since: date | None) -> dict[str, date]:
+def _unread_windows(course_start: date, renewal: RenewalWindow, order_since: date | None,
+                    unavailable_since: date) -> dict[str, date]:
     """linkId -> from when its answers count (attestations.py), for the answers that cannot be read: one older would
-    not have counted if readable. An unacceptable toxicity counts for the whole course (a "yes" stays true);
-    the prior authorization's look-back, a policy's number, is not applied."""
+    not have counted if readable. An unacceptable toxicity counts for the whole course (a "yes" stays true); an MRD
+    "unavailable" only after the latest MRD result by the course start (`unavailable_since`, labs.py); the prior
+    authorization's look-back, a policy's number, is not applied."""
     windows = {**_answer_windows(course_start, renewal.current), "unacceptable-toxicity": renewal.course,
-               "prior-authorization-on-file": course_answers_since(course_start)}
+               "prior-authorization-on-file": course_answers_since(course_start),
+               "mrd-unavailable": unavailable_since}
     if order_since is None:  # no earlier order: the order-level answers count whenever authored
         return windows
     return {**windows, "combination": order_since, "cycle-number": order_since,

@@ -74,6 +74,8 @@ class Labs:
         self.ph_positive = ph_status(results, course_start, received, attestations)
         self.mrd_detectable, self.mrd_percent = self._mrd_facts(self._mrd_at_start)
         self.mrd_persistent_or_rising = self._persistent_or_rising()
+        # From when an `mrd-unavailable` answer counts (_unavailable), for one that cannot be read too (extract.py).
+        self.unavailable_answers_since = self._unavailable_since()
         self.mrd_unavailable = self._unavailable()
         self.cd19_positive = _cd19_fact(results["cd19"], received)
         self.response_or_stabilization = self._response(course_start, diagnosis, renewal_since)
@@ -166,10 +168,8 @@ class Labs:
         # MRD is unavailable only when explicit (fhir-data-profile.md §Labs): a result on record by the course start
         # outweighs an "unavailable" answer written before it (or on its day); one written later may still say that
         # no MRD is available for this course. An answer from an earlier course says nothing of this one's MRD.
-        since = course_answers_since(self._course_start)
+        since = self.unavailable_answers_since
         latest = latest_together(self._mrd_at_start)
-        if latest:
-            since = max(since, latest[0].day + timedelta(days=1))
         attested = self._attestations.fact("mrd-unavailable", since, cast=bool, note="MRD unavailable attested")
         if attested is not None:
             return attested
@@ -182,6 +182,12 @@ class Labs:
             return Fact(False, references(latest), note=f"MRD result on record ({latest[0].day}){self._as_of}")
         # Inclusion criterion: with no MRD result at all, unavailability is not shown either way.
         return Fact(None, note="no MRD result on record")
+
+    def _unavailable_since(self) -> date:
+        """This course's window (course_answers_since), and after the latest MRD result by the course start."""
+        since = course_answers_since(self._course_start)
+        latest = self._mrd_at_start[-1:]  # oldest first: the last is of the latest day
+        return max(since, latest[0].day + timedelta(days=1)) if latest else since
 
     def _response(self, course_start: date, diagnosis: Diagnosis, renewal_since: date) -> Fact[bool]:
         # Only a current answer shows a response (extract.py `renewal_window`): one given for an earlier renewal

@@ -13,7 +13,9 @@ ignored.
 A fact keeps its value when the resource could not change it (`Bearing.stands`): a live vaccine already in the
 window, a Ph+ result (Ph+ is "ever positive"), or an attested answer that decides the fact whatever the record
 holds. What to document is then the criterion's own request (the attestation); otherwise the resource itself,
-readable (`Unreadable.request`).
+readable (`Unreadable.request`). Likewise an answer that cannot be read leaves a fact the record settles whatever
+any answer says (`Bearing.settled`: a grade 4-5 CRS since the course start, an MRD result on record): the record
+decides, and the answer is named in the fact's evidence and note, so that a pharmacist still sees it.
 """
 from __future__ import annotations
 
@@ -37,11 +39,19 @@ class Bearing:
     # For a windowed fact: whether the resource may fall within a policy's numbers (an immunization's dates); None:
     # whatever the numbers.
     in_window: Callable[[Mapping[str, int]], bool] | None = None
+    # Whether the record (not an answer) gave the fact in a way no answer of this kind could change: the fact is
+    # kept, and the resource named beside it (`named`).
+    settled: Callable[[Fact[Any]], bool] | None = None
 
     def kept(self, fact: Fact[Any]) -> bool:
         if self.attested_only and not fact.attested:
             return True
-        return (fact.attested and self.attested_stands) or (fact.value is not None and fact.value in self.stands)
+        return (fact.attested and self.attested_stands) or (fact.value is not None and fact.value in self.stands) \
+            or self.named(fact)
+
+    def named(self, fact: Fact[Any]) -> bool:
+        """Whether the fact stands as the record settled it, the resource still named in its evidence and note."""
+        return self.settled is not None and not fact.attested and self.settled(fact)
 
 
 class Relevance(NamedTuple):
@@ -106,6 +116,10 @@ def open_facts(facts: ClinicalFacts, found: list[Unreadable]) -> ClinicalFacts:
         changing = [(item, bearing) for item, bearing in bearing_on if not bearing.kept(fact)]
         if changing:
             _put(facts, opened, name, _unknown(fact, changing))
+            continue
+        named = [item for item, bearing in bearing_on if bearing.named(fact)]
+        if named:
+            _put(facts, opened, name, _named(fact, named))
     return replace(facts, **opened) if opened else facts
 
 
@@ -135,6 +149,15 @@ def _unknown(fact: Fact[Any], changing: list[tuple[Unreadable, Bearing]]) -> Fac
     missing = "; ".join(dict.fromkeys(requests + ([fact.missing] if fact.missing else [])))
     evidence = tuple(dict.fromkeys([item.reference for item in items] + list(fact.evidence)))
     return Fact(None, evidence, note=note, missing=missing)
+
+
+def _named(fact: Fact[Any], items: list[Unreadable]) -> Fact[Any]:
+    """The fact as the record settled it, with the unreadable `items` after what decided it in its evidence and note:
+    no answer could change it, but a pharmacist checking the criterion sees the one that could not be read."""
+    items = list(dict.fromkeys(items))
+    said = "; ".join(f"{item.note}; the record decides whatever it says" for item in items)
+    evidence = tuple(dict.fromkeys([*fact.evidence, *(item.reference for item in items)]))
+    return replace(fact, evidence=evidence, note=f"{fact.note}; {said}" if fact.note else said)
 
 
 def _get(facts: ClinicalFacts, opened: dict[str, Any], name: str) -> Fact[Any] | Windowed[Any]:
