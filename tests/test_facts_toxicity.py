@@ -163,8 +163,8 @@ def test_a_no_judges_only_the_events_recorded_by_its_day() -> None:
     said = "recorded after the answer of 2026-03-01 (no unacceptable toxicity): ICANS, grade 3 (2026-03-02)"
     assert fact.note == said
     assert _toxicity(later, _attested(True, authored="2026-03-01")).value is True
-    # A partial date that may fall on or before the answer's day is taken as judged by it.
-    assert _toxicity(condition("D89.833", recorded="2026-03"), _attested(False, authored="2026-03-15")).value is False
+    # A partial date that may fall after the answer's day is not judged by it (tests/test_toxicity_partial_dates.py).
+    assert _toxicity(condition("D89.833", recorded="2026-03"), _attested(False, authored="2026-03-15")).value is None
 
 
 def test_conditions_not_received_is_unknown() -> None:

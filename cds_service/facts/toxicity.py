@@ -113,19 +113,27 @@ class _Toxicities(NamedTuple):
     asked: list[str]  # other listed toxicities on or after the course start, or not dated before it
     severe_before: list[tuple[date, str]]  # grade 4-5 CRS/ICANS dated before the course start: (its day, reference)
     events: dict[str, str]  # reference -> the event as the card names it: what was recorded, and when
-    asked_from: dict[str, date]  # reference -> the earliest day an asked event's date may stand for, when dated
+    asked_days: dict[str, tuple[date, date]]  # reference -> the first and last day an asked event's date may stand for
 
 
 def _judged(attested: Fact[bool], found: _Toxicities, authored: date) -> Fact[bool]:
     """An answer of no unacceptable toxicity judges the events on record when it was given, not those recorded
     after it: a grade 3 CRS of cycle 7 is not cleared by the "no" given for the renewal at cycle 6 (Aspirus IV
-    asks at each renewal). Those events leave the fact unknown, and the card asks again, naming them."""
-    later = [r for r in found.asked if found.asked_from.get(r, date.min) > authored] if attested.value is False else []
-    if not later:
+    asks at each renewal). Nor one dated only by a month or year that runs past the answer's day ("2026-10" beside
+    an answer of 2026-10-15): it may be later. Those events leave the fact unknown, and the card asks again, naming
+    them with their dates as recorded. One recorded on the answer's day, or undated, counts as judged."""
+    if attested.value is not False:
         return attested
-    return Fact(None, tuple(later) + attested.evidence,
-                note=f"recorded after the answer of {authored.isoformat()} (no unacceptable toxicity): "
-                     f"{_named(later, found.events)}")
+    days = found.asked_days
+    later = [r for r in found.asked if r in days and days[r][0] > authored]
+    maybe = [r for r in found.asked if r in days and days[r][0] <= authored < days[r][1]]
+    if not later and not maybe:
+        return attested
+    answer = f"the answer of {authored.isoformat()} (no unacceptable toxicity)"
+    said = [f"recorded after {answer}: {_named(later, found.events)}"] if later else []
+    if maybe:
+        said.append(f"dated only to a month or year that may fall after {answer}: {_named(maybe, found.events)}")
+    return Fact(None, tuple(later + maybe) + attested.evidence, note="; ".join(said))
 
 
 _NAMED_MAX = 3  # events named on a card; the evidence lists every one
@@ -143,8 +151,22 @@ def _event(condition: dict[str, Any]) -> str:
     code = condition.get("code")
     name = concept_text(code).split(" | ")[0] or next(
         (str(c.get("code")) for c in codings(code) if c.get("code") is not None), "listed toxicity")
-    day = effective_date(condition)
-    return f"{name} ({day.isoformat()})" if day else f"{name} (undated)"
+    days = _days(condition)
+    return f"{name} ({_as_recorded(*days)})" if days else f"{name} (undated)"
+
+
+def _days(condition: dict[str, Any]) -> tuple[date, date] | None:
+    """The first and last day the Condition's date may stand for (one day, or a partial date's month or year)."""
+    first, last = effective_date(condition), effective_last_date(condition)
+    return (first, last) if first is not None and last is not None else None
+
+
+def _as_recorded(first: date, last: date) -> str:
+    """A date as recorded: a day, or the month or year a partial date names (the card must not show "2026-10" as
+    2026-10-01, a day the clinician never wrote)."""
+    if first == last:
+        return first.isoformat()
+    return f"{first.year}-{first.month:02d}" if first.month == last.month else str(first.year)
 
 
 def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> _Toxicities:
@@ -166,9 +188,9 @@ def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> _
             (found.severe if since else found.severe_undated).append(reference)
         else:
             found.asked.append(reference)
-            day = effective_date(condition)
-            if day is not None:
-                found.asked_from[reference] = day
+            days = _days(condition)
+            if days is not None:
+                found.asked_days[reference] = days
         found.events[reference] = _event(condition)
     return found
 
@@ -202,12 +224,12 @@ def unreadable_relevance(condition: dict[str, Any], course_start: date,
                          answered: date | None = None) -> Relevance | None:
     """A Condition the shape filter left out (unreadable.py) bears on the toxicity when its code is a listed event,
     unless it is refuted or entered in error or its date, when readable, is before the course start. `answered`:
-    the day of the unacceptable-toxicity answer counted; an event dated after it is not settled by it, as a readable
-    one is not (_judged)."""
+    the day of the unacceptable-toxicity answer counted; an event that may be dated after it (a partial date
+    included) is not settled by it, as a readable one is not (_judged)."""
     kind = _kind(condition.get("code"), _kinds())
     if kind is None or _before(condition, course_start) or not usable_condition(condition):
         return None
-    if kind == ASKED and answered is not None and (effective_date(condition) or date.min) > answered:
+    if kind == ASKED and answered is not None and (effective_last_date(condition) or date.min) > answered:
         return _ASKED_AFTER_ANSWER
     return _RELEVANCE[kind]
 
