@@ -182,3 +182,31 @@ def test_a_malformed_attestation_resource_beside_a_grade_4_crs_is_named_not_open
     fact = extract_facts(record(first, crs, broken), [draft], TODAY).unacceptable_toxicity
     assert (fact.value, fact.evidence) == (True, (_ref(crs), _ref(broken)))
     assert extract_facts(record(first, grade_3, broken), [draft], TODAY).unacceptable_toxicity.value is None
+
+
+# ---- an unreadable answer dated only to a month -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("readable", "value"), [("2026-02-20", None), ("2026-03-01", False)])
+def test_a_readable_answer_outranks_one_dated_to_a_month_only_when_after_the_month(readable: str,
+                                                                                  value: bool | None) -> None:
+    """An unreadable answer authored "2026-02" may be of February 25, after a readable one of February 20: which is
+    the latest is not known, so the fact is unknown; a readable one of March 1 is later whatever day it was."""
+    first = medication_request(start="2026-01-01", end="2026-01-28", status="completed")
+    draft = medication_request(start="2026-02-12", end="2026-03-11", status="draft", id="draft")
+    unread = _answering("unacceptable-toxicity", {"valueBoolean": None}, authored="2026-02")
+    answer = questionnaire_response({"unacceptable-toxicity": False}, authored=readable)
+    fact = extract_facts(record(first, unread, answer), [draft], date(2026, 3, 2)).unacceptable_toxicity
+    assert fact.value is value
+    if value is None:
+        assert fact.evidence[0] == _ref(unread)
+
+
+def test_an_unreadable_answer_dated_to_a_month_that_may_fall_in_its_window_counts() -> None:
+    """The cycle-number window opens the day after the earlier order began (2026-02-10): an unreadable answer
+    dated "2026-02" may be of February 20, so it leaves the cycle number unknown; one dated "2026-01" cannot."""
+    earlier = medication_request(start="2026-02-09", end="2026-02-10", status="completed")
+    draft = medication_request(start="2026-02-25", end="2026-03-24", status="draft", id="draft")
+    for authored, value in (("2026-02", None), ("2026-01", 2)):
+        unread = _answering("cycle-number", {"valueString": "2"}, authored=authored)
+        assert extract_facts(record(earlier, unread), [draft], TODAY).cycle.number.value == value, authored

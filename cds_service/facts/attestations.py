@@ -24,11 +24,11 @@ the service does not read is ignored.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, TypeVar
 
-from cds_service.facts.codes import parse_datetime, ref, to_decimal
+from cds_service.facts.codes import last_day_named, parse_datetime, ref, to_decimal
 from cds_service.facts.model import ANSWER_CODES, ATTESTED_BY, Fact
 from cds_service.facts.shape import rules_out
 from cds_service.facts.unreadable import Bearing, Relevance, Unreadable
@@ -106,7 +106,7 @@ class _Unread(NamedTuple):
     """An answer to an item the service reads that cannot be read (module docstring)."""
 
     link_id: str
-    moment: datetime  # its response's `authored`
+    moment: datetime  # its response's `authored`, the last moment a partial one may stand for (_latest_moment)
     reference: str  # "QuestionnaireResponse/id"
     problem: str  # "the cycle-number answer is not a whole number from 1 to 100 (valueInteger)"
 
@@ -133,7 +133,9 @@ class Attestations:
             for link_id, value in read.items():
                 answer = Answer(value, moment.date(), ref(response))
                 answers.setdefault(link_id, []).append(_Dated(moment, answer))
-            unread += (_Unread(link_id, moment, ref(response), problem) for link_id, problem in problems.items())
+            if problems:
+                latest = _latest_moment(response.get("authored"), moment)
+                unread += (_Unread(link_id, latest, ref(response), problem) for link_id, problem in problems.items())
         for dated in answers.values():
             dated.sort(key=lambda d: d.moment)  # stable: same moment keeps document order, the later one wins
         return cls(answers, unread)
@@ -219,7 +221,9 @@ def unreadable_relevance(response: dict[str, Any], patient_id: str | None,
     if (rules_out(response, _USABLE_STATUSES) or not _ours(response.get("questionnaire"))
             or isinstance(reference, str) and not _about(reference, patient_id)):
         return None
-    moment = parse_datetime(response.get("authored"))
+    authored = response.get("authored")
+    first = parse_datetime(authored)
+    moment = None if first is None else _latest_moment(authored, first)
     answered = dict.fromkeys(link_id for link_id, _ in _raw_answers(response.get("item"))
                              if isinstance(link_id, str) and link_id in _BEARINGS
                              and not (moment is not None and attestations.answered_after(link_id, moment)))
@@ -238,6 +242,15 @@ def unreadable_answers(attestations: Attestations, since: Mapping[str, date]) ->
             for unread in attestations.unread
             if unread.moment.date() >= since.get(unread.link_id, date.min)
             and not attestations.answered_after(unread.link_id, unread.moment)]
+
+
+def _latest_moment(authored: Any, moment: datetime) -> datetime:
+    """The last moment the `authored` an answer that cannot be read was read as (`moment`, its first) may stand for:
+    "2026-10" may be any day of October, so that answer may fall within its item's window from October 10, or after a
+    readable answer of October 20, which then does not outrank it (a readable one of November does)."""
+    if not isinstance(authored, str) or len(authored) >= 10:
+        return moment
+    return datetime.combine(last_day_named(moment.date(), authored), time.max, timezone.utc)
 
 
 def _usable(response: dict[str, Any], patient_id: str | None) -> bool:
