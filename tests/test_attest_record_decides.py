@@ -137,7 +137,7 @@ def test_the_record_decides_a_grade_4_crs_and_names_the_answer() -> None:
     answer = _answering("unacceptable-toxicity", {"valueBoolean": "no"}, authored="2026-02-10")
     fact = extract_facts(record(first, crs, answer), [draft], TODAY).unacceptable_toxicity
     assert (fact.value, fact.attested, fact.missing) == (True, False, "")
-    assert fact.evidence == (_ref(crs), _ref(answer))
+    assert fact.evidence == (_ref(crs),)  # what decided it (policy-rules.md §1); the answer is named in the note
     assert fact.note == (f"grade 4-5 CRS or ICANS since the course start: D89.834 (2026-01-10); {_ref(answer)} (an "
                          "attestation answering unacceptable-toxicity) could not be read: the unacceptable-toxicity "
                          "answer is not true or false (valueBoolean); the record decides whatever it says")
@@ -157,8 +157,8 @@ def test_an_mrd_result_on_record_decides_over_an_unreadable_mrd_answer() -> None
     """labs.py reads the mrd-percent answer only when no MRD result is on record by the course start."""
     result, answer = _mrd(0.05, "2026-02-20"), _answering("mrd-percent", {"valueDecimal": 150})
     facts = _facts(result, answer)
-    assert (facts.mrd_detectable.value, facts.mrd_detectable.evidence) == (True, (_ref(result), _ref(answer)))
-    assert facts.mrd_percent.value is not None and facts.mrd_percent.evidence[-1] == _ref(answer)
+    assert (facts.mrd_detectable.value, facts.mrd_detectable.evidence) == (True, (_ref(result),))
+    assert facts.mrd_percent.value is not None and facts.mrd_percent.evidence == (_ref(result),)
     assert "(an attestation answering mrd-percent) could not be read" in facts.mrd_detectable.note
     assert _facts(answer).mrd_detectable.value is None  # without a result, the answer would have decided
 
@@ -180,7 +180,8 @@ def test_a_malformed_attestation_resource_beside_a_grade_4_crs_is_named_not_open
     broken = questionnaire_response({"unacceptable-toxicity": False}, authored="2026-02-10") | {"authored": 20260210}
     crs, grade_3 = condition("D89.834", recorded="2026-01-10"), condition("D89.833", recorded="2026-01-10")
     fact = extract_facts(record(first, crs, broken), [draft], TODAY).unacceptable_toxicity
-    assert (fact.value, fact.evidence) == (True, (_ref(crs), _ref(broken)))
+    assert (fact.value, fact.evidence) == (True, (_ref(crs),))
+    assert f"{_ref(broken)} (an attestation answering unacceptable-toxicity) could not be read" in fact.note
     assert extract_facts(record(first, grade_3, broken), [draft], TODAY).unacceptable_toxicity.value is None
 
 

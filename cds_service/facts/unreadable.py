@@ -15,7 +15,7 @@ window, a Ph+ result (Ph+ is "ever positive"), or an attested answer that decide
 holds. What to document is then the criterion's own request (the attestation); otherwise the resource itself,
 readable (`Unreadable.request`). Likewise an answer that cannot be read leaves a fact the record settles whatever
 any answer says (`Bearing.settled`: a grade 4-5 CRS since the course start, an MRD result on record): the record
-decides, and the answer is named in the fact's evidence and note, so that a pharmacist still sees it.
+decides, and the answer is named in the fact's note, so that a pharmacist still sees it.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class Bearing:
     # whatever the numbers.
     in_window: Callable[[Mapping[str, int]], bool] | None = None
     # Whether the record (not an answer) gave the fact in a way no answer of this kind could change: the fact is
-    # kept, and the resource named beside it (`named`).
+    # kept, and the resource named in its note (`named`).
     settled: Callable[[Fact[Any]], bool] | None = None
 
     def kept(self, fact: Fact[Any]) -> bool:
@@ -50,7 +50,7 @@ class Bearing:
             or self.named(fact)
 
     def named(self, fact: Fact[Any]) -> bool:
-        """Whether the fact stands as the record settled it, the resource still named in its evidence and note."""
+        """Whether the fact stands as the record settled it, the resource still named in its note."""
         return self.settled is not None and not fact.attested and self.settled(fact)
 
 
@@ -152,12 +152,12 @@ def _unknown(fact: Fact[Any], changing: list[tuple[Unreadable, Bearing]]) -> Fac
 
 
 def _named(fact: Fact[Any], items: list[Unreadable]) -> Fact[Any]:
-    """The fact as the record settled it, with the unreadable `items` after what decided it in its evidence and note:
-    no answer could change it, but a pharmacist checking the criterion sees the one that could not be read."""
-    items = list(dict.fromkeys(items))
-    said = "; ".join(f"{item.note}; the record decides whatever it says" for item in items)
-    evidence = tuple(dict.fromkeys([*fact.evidence, *(item.reference for item in items)]))
-    return replace(fact, evidence=evidence, note=f"{fact.note}; {said}" if fact.note else said)
+    """The fact as the record settled it, the unreadable `items` named in its note after what decided it: no answer
+    could change it, but a pharmacist checking the criterion sees the one that could not be read. Not in its
+    evidence, the resources that decided it (policy-rules.md §1), which the label's note matches against the
+    criteria not met (label_safety.py)."""
+    said = "; ".join(f"{item.note}; the record decides whatever it says" for item in dict.fromkeys(items))
+    return replace(fact, note=f"{fact.note}; {said}" if fact.note else said)
 
 
 def _get(facts: ClinicalFacts, opened: dict[str, Any], name: str) -> Fact[Any] | Windowed[Any]:
