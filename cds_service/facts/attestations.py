@@ -17,7 +17,8 @@ An answer outside its window is as if not given: the record decides, or the fact
 An answer that cannot be read (a value of the wrong type or none, a code or number outside the item's, two answers
 of one response that disagree) is not guessed and not ignored either: the clinician's answer may be what overrides
 the record, so the facts of its item are unknown (unreadable.py), unless a readable answer authored later outranks
-it (`unreadable_answers`). Where the record settles a fact whatever any answer says (a grade 4-5 CRS or ICANS since
+it (`unreadable_answers`). So is a readable answer authored only to a month or a year that straddles the start of
+its item's window: it may or may not count. Where the record settles a fact whatever any answer says (a grade 4-5 CRS or ICANS since
 the course start, an MRD result on record: `_SETTLED`), the record decides and the answer is named beside it. An item
 the service does not read is ignored.
 """
@@ -111,18 +112,32 @@ class _Unread(NamedTuple):
     problem: str  # "the cycle-number answer is not a whole number from 1 to 100 (valueInteger)"
 
 
+class _Partial(NamedTuple):
+    """A readable answer whose response is `authored` only to a month or a year ("2026-01"): read as of its first
+    day, it may have been given on any day up to `last`, so within its item's window or before it."""
+
+    link_id: str
+    first: date
+    last: datetime
+    authored: str
+    reference: str
+
+
 class Attestations:
     """Answers per linkId, oldest first; the answers that cannot be read."""
 
-    def __init__(self, answers: dict[str, list[_Dated]] | None = None, unread: list[_Unread] | None = None) -> None:
+    def __init__(self, answers: dict[str, list[_Dated]] | None = None, unread: list[_Unread] | None = None,
+                 partial: list[_Partial] | None = None) -> None:
         self._answers = answers or {}
         self._unread = unread or []
+        self._partial = partial or []
 
     @classmethod
     def from_record(cls, record: PatientRecord) -> Attestations:
         patient_id = (record.patient or {}).get("id")
         answers: dict[str, list[_Dated]] = {}
         unread: list[_Unread] = []
+        partial: list[_Partial] = []
         for response in record.resources("attestations", "QuestionnaireResponse"):
             if not _usable(response, patient_id):
                 continue
@@ -133,17 +148,25 @@ class Attestations:
             for link_id, value in read.items():
                 answer = Answer(value, moment.date(), ref(response))
                 answers.setdefault(link_id, []).append(_Dated(moment, answer))
+            latest = _latest_moment(response.get("authored"), moment)
             if problems:
-                latest = _latest_moment(response.get("authored"), moment)
                 unread += (_Unread(link_id, latest, ref(response), problem) for link_id, problem in problems.items())
+            if latest != moment:
+                partial += (_Partial(link_id, moment.date(), latest, response["authored"], ref(response))
+                            for link_id in read)
         for dated in answers.values():
             dated.sort(key=lambda d: d.moment)  # stable: same moment keeps document order, the later one wins
-        return cls(answers, unread)
+        return cls(answers, unread, partial)
 
     @property
     def unread(self) -> list[_Unread]:
         """The answers that cannot be read, of every item the service reads (`unreadable_answers` weighs them)."""
         return self._unread
+
+    @property
+    def partial(self) -> list[_Partial]:
+        """The readable answers authored only to a month or a year (`unreadable_answers` weighs them)."""
+        return self._partial
 
     def __bool__(self) -> bool:
         """Whether any answer was read: without one, no fact is attested and none was answered too early."""
@@ -241,7 +264,21 @@ def unreadable_answers(attestations: Attestations, since: Mapping[str, date]) ->
                        _BEARINGS[unread.link_id], asked=f"a readable {unread.link_id} answer in {unread.reference}")
             for unread in attestations.unread
             if unread.moment.date() >= since.get(unread.link_id, date.min)
-            and not attestations.answered_after(unread.link_id, unread.moment)]
+            and not attestations.answered_after(unread.link_id, unread.moment)] + _undatable(attestations, since)
+
+
+def _undatable(attestations: Attestations, since: Mapping[str, date]) -> list[Unreadable]:
+    """The readable answers authored only to a month or a year that straddles the start of their item's window: they
+    may speak for this course or cycle, or be older. Neither counted (`get` reads them as of their first day, before
+    the window) nor ignored: their facts are unknown (unless the record settles them or an answer authored later
+    outranks them) and the card asks for the answer with its full date."""
+    return [Unreadable(partial.reference, f"an attestation answering {partial.link_id}",
+                       f"its date {partial.authored} may fall before {since[partial.link_id]}, when its "
+                       "answers start to count", _BEARINGS[partial.link_id],
+                       asked=f"the {partial.link_id} answer in {partial.reference} with its full date")
+            for partial in attestations.partial
+            if partial.link_id in since and partial.first < since[partial.link_id] <= partial.last.date()
+            and not attestations.answered_after(partial.link_id, partial.last)]
 
 
 def _latest_moment(authored: Any, moment: datetime) -> datetime:

@@ -92,7 +92,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     # The answers that cannot be read, in practice none: looked at only when there are some.
     unread = unreadable_answers(attestations, _unread_windows(cycle.course_start, renewal, priors.answers_since(),
                                                               labs.unavailable_answers_since)
-                                ) if attestations.unread else []
+                                ) if attestations.unread or attestations.partial else []
     # The resources left out, in practice none: looked at only when there are some.
     if any(left_out.values()) or malformed_orders or observations.unreadable() or labs.undated or unread:
         toxicity_answer = counted_answer(attestations, renewal)
