@@ -3,8 +3,9 @@
 Each file is one list: `name`, `description` (for the people who maintain it; not read), `codes` [{system, code, display}], `text` [case-insensitive words or
 phrases for the *text* fallbacks of fhir-data-profile.md] and optional `prefixes` [{system, code}] for code ranges
 (C91.0, K85). A file in CDS_VALUESET_DIR with a built-in name extends that list; a new name adds a list. Entries of
-the "payers" list carry a `policy` (text entries are then {text, policy} objects). schemas/valueset.schema.json says
-the format; each file is checked against it when read.
+the "payers" list carry a `policy` (text entries are then {text, policy} objects); a `policy` of null names a program
+no policy of the service applies to (a plan's program exception), so that a name holding it names no plan.
+schemas/valueset.schema.json says the format; each file is checked against it when read.
 
 Everything is compiled once into frozensets and one regular expression per list, so a lookup is a few set probes.
 """
@@ -37,7 +38,8 @@ class ValueSet:
     prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # normalized system -> code prefixes
     terms: tuple[str, ...] = ()  # lowercase text fallback terms
     pattern: re.Pattern[str] | None = None  # the terms as one whole-word regular expression
-    policies: dict[Any, str] = field(default_factory=dict)  # (system, code) or text term -> policy id
+    # (system, code) or text term -> policy id; None: a program no policy applies to (docs/data-requirements.md)
+    policies: dict[Any, str | None] = field(default_factory=dict)
     displays: dict[tuple[str, str], str] = field(default_factory=dict)  # (system, code) -> the entry's display
 
     def has_code(self, coding: dict[str, Any]) -> bool:
@@ -226,15 +228,16 @@ class ValueSets:
         """The policy id of the first entry matching an identifier ({system, value}), else of the name fragments the
         payer's name contains, when they all name one policy. A name containing two plans' fragments ("Florida Blue
         Example Health") names no plan: which one applies is not guessed (the longer fragment wins where fragments
-        overlap: "Florida Blue Medicare" is found before "Florida Blue")."""
+        overlap: "Florida Blue Medicare" is found before "Florida Blue"). An entry whose policy is None names a
+        program no policy applies to: its identifier, or its fragment in the name ("Florida Blue FEP"), names none."""
         vs = self[name]
         for identifier in identifiers:
             system, value = identifier.get("system"), identifier.get("value")
             if isinstance(system, str) and isinstance(value, str):
                 norm = normalize_system(system)
-                found = vs.policies.get((norm, normalize_code(norm, value)))
-                if found:
-                    return found
+                key = (norm, normalize_code(norm, value))
+                if key in vs.policies:
+                    return vs.policies[key]
         named = {vs.policies[term] for term in vs.find_terms(text) if term in vs.policies}
         return named.pop() if len(named) == 1 else None
 
@@ -296,6 +299,11 @@ def _term(entry: str | dict[str, Any]) -> str:
     return term.strip().lower()
 
 
+def _routes(entry: dict[str, Any]) -> bool:
+    """Whether a payers entry routes: it names a policy, or null for a program no policy applies to."""
+    return bool(entry.get("policy")) or ("policy" in entry and entry["policy"] is None)
+
+
 def _compile(name: str, raw: dict[str, Any]) -> ValueSet:
     codes = frozenset(_entry_key(e) for e in raw["codes"])
     prefixes: dict[str, list[str]] = {}
@@ -303,12 +311,12 @@ def _compile(name: str, raw: dict[str, Any]) -> ValueSet:
         system, code = _entry_key(entry)
         prefixes.setdefault(system, []).append(code)
     terms = tuple(dict.fromkeys(_term(e) for e in raw["text"]))
-    policies: dict[Any, str] = {}
+    policies: dict[Any, str | None] = {}
     for entry in raw["codes"]:
-        if entry.get("policy"):
+        if _routes(entry):
             policies[_entry_key(entry)] = entry["policy"]
     for entry in raw["text"]:
-        if isinstance(entry, dict) and entry.get("policy"):
+        if isinstance(entry, dict) and _routes(entry):
             policies[_term(entry)] = entry["policy"]
     return ValueSet(
         name=name,

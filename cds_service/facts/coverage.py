@@ -25,7 +25,7 @@ class PayerMatch(NamedTuple):
 
 def routed_policy_ids() -> frozenset[str]:
     """Every policy id the payer routing (the payers value set, with CDS_VALUESET_DIR's entries) can choose."""
-    return frozenset(get_valuesets()[PAYERS].policies.values())
+    return frozenset(policy for policy in get_valuesets()[PAYERS].policies.values() if policy is not None)
 
 
 def _in_force(coverage: dict[str, Any], start: date) -> bool:
