@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.checks import (MISSING_BSA, MISSING_CYCLE, MISSING_DAYS, MISSING_WEIGHT, CycleLines,
-                                      OrderDoseChecks, schedule_for)
+from cds_service.dosing.checks import (MISSING_BSA, MISSING_BSA_UNWEIGHED, MISSING_CYCLE, MISSING_DAYS, MISSING_WEIGHT,
+                                      CycleLines, OrderDoseChecks, schedule_for)
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.facts.model import BodySize, Fact
 from tests.test_dosing_support import (START, dose, facts, line, order, order_checks, rate, single_line_order,
@@ -187,7 +187,9 @@ def test_ceiling_28() -> None:
     # The ceiling needs no weight; only a dose per m² needs a BSA to be read.
     assert checks(single_line_order(rate(28)), weight=None).ceiling(Decimal(28)).status == "met"
     per_m2 = checks(single_line_order(rate(15, "ug/m2/d")), weight=None).ceiling(Decimal(28))
-    assert (per_m2.status, per_m2.missing) == ("unknown", MISSING_BSA)
+    assert (per_m2.status, per_m2.missing) == ("unknown", MISSING_BSA_UNWEIGHED)
+    weighed = checks(single_line_order(rate(15, "ug/m2/d")), weight="30").ceiling(Decimal(28))
+    assert (weighed.status, weighed.missing) == ("unknown", MISSING_BSA)
     assert checks(single_line_order(rate(15, "ug/m2/d")), bsa="2.0").ceiling(Decimal(28)).status == "not-met"
 
 

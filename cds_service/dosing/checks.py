@@ -25,6 +25,9 @@ from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict
 # What to document, read after "document" in a card summary.
 MISSING_WEIGHT = f"current weight (within {WEIGHT_WINDOW.days} days)"
 MISSING_BSA = f"height or BSA (within {BSA_WINDOW.days} days)"
+# Without a weight a height gives no BSA (Mosteller needs both): asking for a height alone had the clinician record
+# one, sign again, and be asked again.
+MISSING_BSA_UNWEIGHED = f"BSA, or weight and height (within {BSA_WINDOW.days} days)"
 MISSING_DOSE = "each dosage line's dose written in mcg/day"
 MISSING_DAYS = "each dosage line's days (its start and end, or its duration)"
 MISSING_CYCLE = "cycle number of this order"
@@ -479,6 +482,10 @@ class OrderDoseChecks:
         doses = any(line.dose_unread for line in self.lines) or any(t.unreadable for t in self.together)
         return f"{otherwise} and {periods}" if periods and doses else periods or otherwise
 
+    def _missing_bsa(self) -> str:
+        """What to document to read a dose per m²: a height, or with no weight on record a weight and a height."""
+        return MISSING_BSA if self.facts.body.weight_kg.value is not None else MISSING_BSA_UNWEIGHED
+
     def _body_size_received(self) -> bool:
         """Whether the weight and BSA the label dose needs were unknown although received (none recorded)."""
         body = self.facts.body
@@ -494,7 +501,7 @@ class OrderDoseChecks:
             return Verdict(NOT_MET, self.evidence, note)
         unreadable = unreadable_note(self.lines, self.together)
         if unreadable or not self.lines:
-            missing = MISSING_BSA if any(line.needs_bsa for line in self.lines) else MISSING_DOSE
+            missing = self._missing_bsa() if any(line.needs_bsa for line in self.lines) else MISSING_DOSE
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
                            self._missing_reading(missing))
         note = ordered_note(self.lines, f"at most {mcg_text(mcg_per_day)} mcg/day", mcg_per_day, self.together)
