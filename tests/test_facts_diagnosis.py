@@ -61,7 +61,8 @@ def test_all_and_lymphoma_met_unknown_not_received():
     # No ALL but a lymphoblastic lymphoma: still unknown, and the lymphoma is named (Florida Blue reads it only under
     # its indication 2: a card asking for "ALL diagnosis" alone invited coding the lymphoma as ALL).
     lymphoma = diagnosis(condition("c4", "C83.51"))
-    assert lymphoma.all_diagnosis == Fact(note="no ALL Condition; lymphoblastic lymphoma on record (C83.51)",
+    assert lymphoma.all_diagnosis == Fact(evidence=("Condition/c4",),
+                                          note="no ALL Condition; lymphoblastic lymphoma on record (C83.51)",
                                           missing="ALL diagnosis, if ALL (lymphoblastic lymphoma on record)")
     missing = diagnosis(received=False)
     assert missing.all_diagnosis == Fact(received=False)

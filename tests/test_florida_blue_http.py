@@ -274,3 +274,12 @@ def test_a_denial_says_what_the_guideline_requires_in_words(client: LiveClient, 
 def test_with_tki_denial_summary(client: LiveClient) -> None:
     card = _answer(client, INDUCTION, [attest(combination="single-agent"), mrd(0.05)])
     assert card["summary"].startswith("Florida Blue: not covered — requires use with a TKI; chart: ")
+
+
+def test_indication_2_names_the_lymphoma_it_is_met_on(client: LiveClient) -> None:
+    """"A diagnosis other than B-ALL", met on a lymphoblastic lymphoma: the card named its code only, not the
+    Condition a pharmacist would open."""
+    card = _answer(client, COMPENDIA, [])
+    criteria = card["extension"]["coverage-decision"]["criteria"]
+    [other] = [c for c in criteria if c["id"] == "fb-other-compendia.not-b-all"]
+    assert (other["status"], other["evidence"]) == ("met", ["Condition/lbl-1"])

@@ -83,7 +83,10 @@ class Diagnosis:
         # With no ALL, the lymphoma on record is said: Florida Blue reads it only under its indication 2, and a card
         # asking for "ALL diagnosis" alone would invite coding the lymphoma as ALL.
         instead = f"; lymphoblastic lymphoma on record ({lymphoma[0].label})" if lymphoma else ""
-        self.all_diagnosis = self._presence(self._all, "ALL", instead, ALL_BESIDE_LYMPHOMA if lymphoma else "")
+        # The lymphoma is the evidence of that note: Florida Blue's "diagnosis other than B-ALL" is met on it, and a
+        # pharmacist checking the card had only its code, not the Condition.
+        self.all_diagnosis = self._presence(self._all, "ALL", instead, ALL_BESIDE_LYMPHOMA if lymphoma else "",
+                                            tuple(c.reference for c in lymphoma))
         self.lymphoblastic_lymphoma = self._presence(lymphoma, "lymphoblastic lymphoma")
         self.b_lineage = self._lineage()
         # Read once: the course, the labs and remission_number each ask for the records, and the phase, the response
@@ -93,11 +96,14 @@ class Diagnosis:
         self._records = tuple(record for _, record in rows)
         self._status_on: dict[date, Fact[str]] = {}
 
-    def _presence(self, found: list[_Condition], what: str, instead: str = "", ask: str = "") -> Fact[bool]:
+    def _presence(self, found: list[_Condition], what: str, instead: str = "", ask: str = "",
+                  shown: tuple[str, ...] = ()) -> Fact[bool]:
+        """Whether a Condition of `found` is on record; when none is, `instead` and its evidence `shown` say what the
+        record holds in its place."""
         if not self._received:
             return Fact(received=False)
         if not found:  # an inclusion criterion: a list without it does not rule it out (policy-rules.md §1)
-            return Fact(note=f"no {what} Condition{instead}", missing=ask)
+            return Fact(evidence=shown, note=f"no {what} Condition{instead}", missing=ask)
         return Fact(True, tuple(c.reference for c in found), note=f"{what} ({found[0].label})")
 
     def _lineage(self) -> Fact[bool]:
