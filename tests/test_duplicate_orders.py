@@ -101,11 +101,15 @@ def test_three_copies_are_one_warning_deleting_two_in_one_click(client: Any) -> 
     [decision] = decision_cards(answer)
     assert len(references(decision)) == 3 and len(answer["systemActions"]) == 3
     doses = [c for c in answer["cards"] if c["source"]["topic"]["display"] == "Off-guideline dose"]
-    assert len(doses) == 1 and "84 mcg/day (3 blinatumomab orders together)" in doses[0]["summary"]
-    # Beside the duplicate card's one-click removal, the dose card's own "No change is suggested" had read as a
-    # contradiction: it says what it suggests itself.
-    assert "No change is suggested" not in doses[0]["detail"]
-    assert "This card suggests no dose change" in doses[0]["detail"]
+    assert len(doses) == 1 and "84 mcg/day (this order and 2 likely duplicates)" in doses[0]["summary"]
+    # With two copies as with one, the dose card points to the duplicate card's one-click removal: it had said
+    # "3 blinatumomab orders together" and that only the prescriber knows which order is meant.
+    detail = " ".join(doses[0]["detail"].split())
+    assert "2 other blinatumomab orders being signed, which have the same dosage lines: likely duplicate orders" in (
+        detail)
+    assert 'the card "Likely duplicate order" removes the 2 copies in one click' in detail
+    assert "If all 3 orders are meant, stop, shorten or lower some of them" in detail
+    assert "This card suggests no dose change" not in detail
 
 
 def test_orders_on_the_same_days_with_other_lines_are_no_duplicate(client: Any) -> None:

@@ -13,6 +13,7 @@ number of orders.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import accumulate
@@ -40,7 +41,8 @@ class Together:
     order_count: int  # how many other orders have a line among them
     # The first other orders' lines among them whose dose is not readable, and why: NAMED + 2 of them mean more.
     unreadable: tuple[str, ...] = ()
-    duplicate: bool = False  # one other order, whose dosage lines are the same as the checked order's
+    # Every other order among them (one or more) has the same dosage lines as the checked order: likely duplicates
+    duplicate: bool = False
 
     def days(self) -> range:
         return range(self.first_day, self.last_day + 1)
@@ -56,21 +58,25 @@ class Together:
             text = f"{lines} together"
         else:
             mine = f"{lines} of this order" if lines else "this order"
-            others = ("the other blinatumomab order being signed" if self.order_count == 1
+            one = self.order_count == 1
+            others = ("the other blinatumomab order being signed" if one
                       else f"{self.order_count} other blinatumomab orders being signed")
-            text = (f"{mine} and {others}, which has the same dosage lines: likely a duplicate order" if self.duplicate
-                    else f"{mine} and {others} together")
+            same = ("which has the same dosage lines: likely a duplicate order" if one
+                    else "which have the same dosage lines: likely duplicate orders")
+            text = f"{mine} and {others}, {same}" if self.duplicate else f"{mine} and {others} together"
         return text if self.complete else f"{text}, not counting a dose that could not be read"
 
     @property
     def brief(self) -> str:
         """`text` as short as a card summary needs (140 characters in all): 'lines 1 and 2 together', '2 blinatumomab
-        orders together', 'this order and a likely duplicate order'."""
+        orders together', 'this order and a likely duplicate order' ('... and 2 likely duplicates')."""
         if not self.order_count:
             text = f"{self._lines()} together"
+        elif self.duplicate:
+            copies = "a likely duplicate order" if self.order_count == 1 else f"{self.order_count} likely duplicates"
+            text = f"this order and {copies}"
         else:
-            text = ("this order and a likely duplicate order" if self.duplicate
-                    else f"{self.order_count + 1} blinatumomab orders together")
+            text = f"{self.order_count + 1} blinatumomab orders together"
         return text if self.complete else f"{text}, not counting an unreadable dose"
 
     def _lines(self) -> str:
@@ -106,6 +112,7 @@ class SharedDays:
         self._orders: list[list[int]] = []
         self._unreadable: list[list[tuple[int, DoseLine]]] = []
         self._kinds: list[int] = []  # each order's kind of lines (see below)
+        self._kind_counts: Counter[int] = Counter()
         self._stretches = _sweep(every, spans)
         self._starts = [stretch.first_day for stretch in self._stretches]
         if not self._stretches:
@@ -120,6 +127,9 @@ class SharedDays:
         # Each order's lines as one value, numbered by kind: two orders of one kind have the same lines (a duplicate).
         kinds: dict[tuple[DoseLine, ...], int] = {}
         self._kinds = [kinds.setdefault(tuple(lines), len(kinds)) for _, lines in orders]
+        # How many orders of each kind: orders of one kind run on the same days, so a stretch with as many orders as
+        # the checked order's kind has holds no order of another kind.
+        self._kind_counts = Counter(self._kinds)
 
     def of(self, position: int) -> tuple[Together, ...]:
         """The ranges of the days of order `position`'s readable lines on which more than one line runs."""
@@ -145,7 +155,7 @@ class SharedDays:
                   readable: set[int]) -> Together:
         stretch = self._stretches[index]
         others = [other for other in self._orders[index] if other != position][:NAMED + 1]
-        duplicate = stretch.orders == 2 and self._kinds[others[0]] == self._kinds[position]
+        duplicate = stretch.orders > 1 and self._kind_counts[self._kinds[position]] == stretch.orders
         unreadable = [f"order {self._ids[other]} line {line.index + 1}: {line.unreadable}"
                       for other, line in self._unreadable[index] if other != position][:NAMED + 2]
         return Together(stretch.first_day, stretch.last_day, self._sums[index], stretch.unreadable == 0,
