@@ -76,12 +76,14 @@ def _decision_text(decision: Decision, facts: ClinicalFacts, base_url: str, note
     indication's name, when the coverage ends mid-cycle, that it is the secondary coverage; then the words naming
     the order among those signed with it (`which`), which the outcome had been fitted to leave room for: without
     them, the outcome is fitted to the whole room again (its reason or list in full). Last, with the label's word
-    in every form, a not-met reason's closing aside ("(not renewable)", _without_aside), before any cut."""
+    in every form, a not-met reason's closing aside ("(not renewable)", _without_aside), given up before the label's
+    warnings after the first are only counted, and before any cut."""
     # As decision.j2's met summary says it.
     ends = f"; coverage ends {said['end']}, mid-cycle" if said and said["mid_cycle"] else ""
     runs = f"; infusion runs to {lapse}" if lapse and determination else ""
-    layouts = [(opening, closing, asides) for asides in (True, False) for opening in _openings(notes)
-               for closing in ([f" — {which}"] if which else []) + [""]]
+    named, counted_notes = _openings(notes)
+    layouts = [(opening, closing, asides) for openings in (named, counted_notes) for asides in (True, False)
+               for opening in openings for closing in ([f" — {which}"] if which else []) + [""]]
     text = CardText("", "")
     counted: CardText | None = None  # the first that fits with what to document only counted ("2 items")
     for opening, closing, asides in layouts:
@@ -154,8 +156,9 @@ def no_plan_card(order: dict[str, Any], facts: ClinicalFacts, dose: DoseReading,
     text = render_card("decision-no-plan.j2", not_received=not_received, coverage=coverage, unreadable=unreadable,
                        out_of_force=lapsed, plans=payer_labels(),
                        label_notes=[n.text for n in notes], dose_checked=not dose.missing or dose.above)
-    summary = next((fitted for opening in _openings(notes) if (fitted := _fitted(text.line, opening))),
-                   cut_between_words(_openings(notes)[-1] + text.line, SUMMARY_LIMIT - 1))
+    openings = [opening for forms in _openings(notes) for opening in forms]
+    summary = next((fitted for opening in openings if (fitted := _fitted(text.line, opening))),
+                   cut_between_words(openings[-1] + text.line, SUMMARY_LIMIT - 1))
     return card_shell(order_ref(order), text._replace(summary=summary), _raised("info", notes), SERVICE_NAME, TOPIC)
 
 
@@ -195,17 +198,18 @@ def _order_text(order: dict[str, Any], reference: str) -> str:
     return f"{reference}: {sig}" if sig else reference
 
 
-def _openings(notes: list[LabelNote]) -> list[str]:
+def _openings(notes: list[LabelNote]) -> tuple[list[str], list[str]]:
     """What may open the summary, the first that leaves the payer's outcome room: the words of the label notes it
-    names, before the outcome ("" when none); else each in short (LabelNote.short); else the first (the most urgent:
-    label_notes lists them so) in short and how many more the detail says."""
+    names, before the outcome ("" when none); else each in short (LabelNote.short). Then, apart, the first (the most
+    urgent: label_notes lists them so) in short and how many more warnings the detail says ("(+1 label note)" had
+    named a thing of this code, not of the clinician's), when there are more."""
     named = [note for note in notes if note.summary]
     if not named:
-        return [""]
+        return [""], []
     more = len(named) - 1
-    forms = ("; ".join(n.summary for n in named), "; ".join(n.short or n.summary for n in named),
-             f"{named[0].short or named[0].summary} (+{more} label note{'s' if more > 1 else ''})" if more else "")
-    return [f"{form} — " for form in dict.fromkeys(forms) if form]
+    forms = ("; ".join(n.summary for n in named), "; ".join(n.short or n.summary for n in named))
+    counted = f"{named[0].short or named[0].summary} (+{more} warning{'s' if more > 1 else ''}) — "
+    return [f"{form} — " for form in dict.fromkeys(forms)], [counted] if more else []
 
 
 def _fitted(summary: str, opening: str, closing: str = "", droppable: tuple[str, ...] = ()) -> str:
@@ -396,18 +400,19 @@ def _reason(decision: Decision, opening: int, asides: bool) -> str:
     reason = reason if asides else _without_aside(reason)
     frame = ": not covered as ordered — " if as_ordered else ": not covered — "
     room = SUMMARY_LIMIT - 1 - opening - len(decision.payer_label) - len(frame)
-    if first.critical and first.note:
+    note = _others_in_words(first.note)
+    if first.critical and note:
         # The evidence in full if it fits, else as many of its first clauses as fit (the vaccine and its date, then
         # the window), else the first with the vaccine's name shortened: a summary cut in the middle of a date
         # misleads, and one without the vaccine and its date leaves the clinician to open the card for them.
-        clauses = first.note.split(";")
+        clauses = note.split(";")
         notes = (*(";".join(clauses[:count]) for count in range(len(clauses), 0, -1)),
                  _name_shortened(clauses[0], room - len(reason) - len(" ()")))
         fitting = (f"{reason} ({note})" for note in notes if note)
         reason = next((text for text in fitting if len(text) <= room), reason)
     if first.kind == "clinical":  # what the policy requires, then what the chart showed instead, if it fits
         required = f"requires {mid_sentence(reason)}"
-        charts = (first.note, _named_part(first.note.split("; ")[0])) if first.note and not first.critical else ()
+        charts = (note, _named_part(note.split("; ")[0])) if note and not first.critical else ()
         return next((shown for chart in charts if chart and len(shown := f"{required}; chart: {chart}") <= room),
                     required)
     if decision.indication_title and first.kind != "universal":
@@ -417,6 +422,16 @@ def _reason(decision: Decision, opening: int, asides: bool) -> str:
     return _parts_fitted(reason, room)  # the failure, not the indication, is the news
 
 
+_COUNTED_OTHERS = re.compile(r" \(\+(\d+) more\)")  # how the fact notes count what they leave unnamed
+
+
+def _others_in_words(note: str) -> str:
+    """A fact's note with its count of what it leaves unnamed in words, as a summary says it ("cytarabine,
+    methotrexate (+1 more)" → "cytarabine, methotrexate and 1 other"): a summary ending "(+1 more)" had left the
+    clinician to guess one more of what."""
+    return _COUNTED_OTHERS.sub(lambda found: f" and {found[1]} other{'' if found[1] == '1' else 's'}", note)
+
+
 def _named_part(note: str) -> str:
     """What a note's first clause names after its colon ("other antineoplastics active at the start date: cytarabine"
     → "cytarabine"), "" when it has none: beside "requires single agent" the drug's name is the news, and the words
@@ -424,24 +439,33 @@ def _named_part(note: str) -> str:
     return note.rsplit(": ", 1)[1] if ": " in note else ""
 
 
+# A schedule finding (dosing/checks.schedule_finding) in fewest words, once its days and aside are given up too.
+_TERSE = {"infusion past day 28": "past day 28",
+          "cycle starts before the previous one ended": "overlaps previous cycle"}
+
+
 def _parts_fitted(reason: str, room: int) -> str:
     """A reason of several findings joined by "; " ("dose above label on days 1–7 and 8–33; infusion past day 28;
     rest too short (2 of 14 days)") within `room`, read whole: every finding, each in full, else without its aside,
-    else without its days ("dose above label"), which the detail gives; else the first findings (the most important:
-    the dose check names them so) and how many more. `reason` as it is when it fits or has one part."""
+    else without its days ("dose above label"), which the detail gives, else in fewest words ("past day 28"); else
+    the first findings (the most important: the dose check names them so) and how many other schedule problems
+    ("and 2 other schedule problems", "+ 2 schedule problems"), else only how many ("3 schedule problems"): never
+    "(+1 more)", which had left the clinician to guess one more of what. `reason` as it is when it fits or has one
+    part, or when not even the count fits."""
     parts = reason.split("; ")
     if len(reason) <= room or len(parts) == 1:
         return reason
-    forms = (parts, [_without_aside(p) for p in parts], [_without_aside(p).split(" on day", 1)[0] for p in parts])
+    bare = [_without_aside(p).split(" on day", 1)[0] for p in parts]
+    forms = (parts, [_without_aside(p) for p in parts], bare, [_TERSE.get(p, p) for p in bare])
     for count in range(len(parts), 0, -1):
         more = len(parts) - count
+        problems = f"schedule problem{'s' if more > 1 else ''}"
         for form in forms:
-            said = "; ".join(form[:count])
-            for counted in ((f" (+{more} more schedule problem{'s' if more > 1 else ''})", f" (+{more} more)")
-                            if more else ("",)):
-                if len(said + counted) <= room:
-                    return said + counted
-    return reason
+            for counted in ((f" and {more} other {problems}", f" + {more} {problems}") if more else ("",)):
+                if len(said := "; ".join(form[:count]) + counted) <= room:
+                    return said
+    counted = f"{len(parts)} schedule problems"
+    return counted if len(counted) <= room else reason
 
 
 def _without_aside(text: str) -> str:

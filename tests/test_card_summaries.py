@@ -27,13 +27,16 @@ def decision_card(answer: dict[str, Any]) -> dict[str, Any]:
     (len(THREE), THREE),
     (90, "dose above label on days 1–7 and 8–33; infusion past day 28; rest too short"),
     (60, "dose above label; infusion past day 28; rest too short"),
-    (50, "dose above label; infusion past day 28 (+1 more)"),
-    (45, "dose above label (+2 more schedule problems)"),
-    (30, "dose above label (+2 more)"),
+    (50, "dose above label; past day 28; rest too short"),
+    (45, "dose above label; past day 28; rest too short"),
+    (44, "dose above label + 2 schedule problems"),
+    (30, "3 schedule problems"),
+    (10, THREE),
 ])
 def test_a_reason_of_several_findings_keeps_every_finding_it_can_whole(room: int, said: str) -> None:
     """The schedule's three findings had been cut at the limit ("...; infusion past…"): every finding is named
-    when it can be, the days and asides given up first (the detail has them), the first findings kept whole."""
+    when it can be, the days and asides given up first (the detail has them), then in fewest words, the first
+    findings kept whole; what is left out is counted in words ("(+1 more)" had left to guess one more of what)."""
     assert _parts_fitted(THREE, room) == said
 
 
@@ -46,9 +49,8 @@ def test_a_three_part_schedule_finding_after_a_label_note_reads_whole(client: An
     card = decision_card(post(client, body))
     summary = card["summary"]
     assert len(summary) < 140 and "…" not in summary, summary
-    assert summary.startswith("Grade 4 CRS/ICANS: discontinue permanently — Aspirus Health Plan: not covered as "
-                              "ordered — dose above label; infusion past day 28")
-    assert summary.endswith("(+1 more)")
+    assert summary == ("Grade 4 CRS/ICANS: discontinue permanently — Aspirus Health Plan: not covered as ordered — "
+                       "dose above label; past day 28; rest too short")
     # The pharmacist's detail keeps the three findings with their days and the policy section.
     [dose] = [line for line in card["detail"].splitlines() if "Daily dose per the label schedule" in line]
     assert dose.startswith("- ❌ not met:") and "(_Aspirus V (Dosage/Administration)_)" in dose
