@@ -914,11 +914,18 @@ def test_a_duplicate_order_is_said_to_look_like_one() -> None:
     assert "(this order and a likely duplicate order)" in card["summary"] and len(card["summary"]) < 140
     assert ("| days 8–28 | 56 mcg/day (this order and the other blinatumomab order being signed, which has the same "
             "dosage lines: likely a duplicate order) | 28 mcg/day |") in card["detail"]
-    # The same days, other lines: another order, not a duplicate; a third order: counted, never a duplicate.
+    # The same days, other lines: another order, not a duplicate; a third copy: two duplicates (it had been counted
+    # as an order given together, the duplicate card's removal of both copies left unsaid); a copy and another
+    # order: counted, never a duplicate.
     other = order(line(rate(9), "2026-12-01", "2026-12-28"), id="other")
     card = dose_card(first, facts(), "relapsed-refractory", True, "X", order_checks(first, [first, other], facts()))
     assert card is not None and "duplicate" not in card["summary"] + card["detail"]
     group = [first, copy_, step_order() | {"id": "third"}]
+    card = dose_card(first, facts(), "relapsed-refractory", True, "X", order_checks(first, group, facts()))
+    assert card is not None and "(this order and 2 likely duplicates)" in card["summary"]
+    assert "(this order and 2 other blinatumomab orders being signed, which have the same dosage lines: likely " \
+        "duplicate orders)" in card["detail"]
+    group = [first, copy_, other]
     card = dose_card(first, facts(), "relapsed-refractory", True, "X", order_checks(first, group, facts()))
     assert card is not None and "duplicate" not in card["summary"] + card["detail"]
     assert "(this order and 2 other blinatumomab orders being signed together)" in card["detail"]
@@ -926,9 +933,9 @@ def test_a_duplicate_order_is_said_to_look_like_one() -> None:
 
 def test_the_card_of_one_of_many_orders_reads_as_that_of_a_few() -> None:
     """300 orders on the same days: each card counts the others, so it reads as the card of 30 orders, numbers aside
-    (it used to name the 299 others, on each of the 300 cards)."""
+    (it used to name the 299 others, on each of the 300 cards). Each order's own days, not copies of one another."""
     def card_text(count: int) -> str:
-        group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}") for i in range(count)]
+        group = [order(line(rate(28), "2026-12-01", f"2026-12-{28 - i % 2}"), id=f"o{i}") for i in range(count)]
         card = dose_card(group[-1], facts(), "standard", True, "Florida Blue", order_checks(group[-1], group,
                                                                                                facts()))
         assert card is not None and card["indicator"] == "warning" and len(card["summary"]) < 140

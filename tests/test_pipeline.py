@@ -1453,7 +1453,8 @@ def test_many_orders_of_a_cycle_on_the_same_days_are_each_answered_with_bounded_
     decision = answer["cards"][0]["extension"]["coverage-decision"]
     [dose_criterion] = [c for c in decision["criteria"] if c["id"].endswith("dose-at-most-28")]
     assert dose_criterion["note"] == ("1400 mcg/day on days 1–28 (this order and 49 other blinatumomab orders being "
-                                      "signed together): above 28 mcg/day")
+                                      "signed, which have the same dosage lines: likely duplicate orders): above 28 "
+                                      "mcg/day")
     assert dose_criterion["evidence"] == [f"MedicationRequest/order-{i}" for i in range(5)]
 
     def last_criteria(count: int) -> str:
