@@ -201,8 +201,9 @@ def render_card(template: str, **context: Any) -> CardText:
 
 
 def card_shell(reference: str, text: CardText, indicator: str, label: str, topic: dict[str, str]) -> dict[str, Any]:
-    """A CDS Hooks card of the rendered `text` answering the order `reference`: a new uuid, the summary, the
-    indicator, the source (`label` and a copy of `topic`), the Markdown detail and the extension naming the order."""
+    """A CDS Hooks card of the rendered `text` answering the order `reference`: a uuid naming it within this call
+    (order_answers.stable_uuids gives the one sent, once the card is final), the summary, the indicator, the source
+    (`label` and a copy of `topic`), the Markdown detail and the extension naming the order."""
     return {"uuid": str(uuid.uuid4()), "summary": text.summary, "indicator": indicator,
             "source": {"label": label, "topic": dict(topic)}, "detail": text.detail,
             "extension": {"davinci-crd.associated-resource": [{"reference": reference}]}}

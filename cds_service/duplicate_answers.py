@@ -27,12 +27,11 @@ def fold_duplicates(call: Call, sets: list[DuplicateSet], answers: dict[int, Ans
     shared: dict[int, list[Card]] = {}
     if not call.config.wants("off-guideline"):
         return shared
-    key = " ".join((call.request.hook, call.request.hook_instance, call.request.patient_id))
     for found in sets:
         members = [order for order in found.orders if id(order) in answers]
         lead = answers[id(members[0])][1]
         label = lead[0]["source"]["label"] if lead else SERVICE_NAME
-        card = duplicate_card(found, label, key)
+        card = duplicate_card(found, label)
         folded: dict[str, Card] = {}
         for member in members[1:]:
             shared[id(member)] = [card, *_fold(answers[id(member)][1], lead, member, folded)]

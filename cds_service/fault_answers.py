@@ -19,7 +19,7 @@ from cds_service.facts.order import group_start, is_blinatumomab, order_ref
 from cds_service.facts.resolve import record_resolver
 from cds_service.hook_request import ORDER_SIGN, HookRequest
 from cds_service.log_format import without_message
-from cds_service.order_answers import Call, add_answer, coverage_action, limit_cards
+from cds_service.order_answers import Call, add_answer, coverage_action, limit_cards, stable_uuids
 from cds_service.record import PatientRecord
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def evaluation_failed(request: HookRequest, record: PatientRecord | None, ctx: E
     targets = [order for order in orders if answered(request, order)]
     group = Group(orders, targets, [], [])
     result = faulted(Call(request, ctx, config, group), record)
+    stable_uuids(result, request)
     limit_cards(result, config)
     return result
 

@@ -5,10 +5,13 @@ one evaluation call shares.
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from cds_service import SERVICE_ID
 from cds_service.card_config import DECISION_EXTENSION, CardConfig
 from cds_service.coverage_info import coverage_codes, coverage_information_action
 from cds_service.decision import Decision
@@ -16,6 +19,7 @@ from cds_service.draft_orders import Group
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
 from cds_service.facts.coverage import PayerMatch
 from cds_service.hook_request import HookRequest
+from cds_service.json_codec import canonical
 from cds_service.policies.model import Policy
 from cds_service.questionnaire import questionnaire_url
 
@@ -43,6 +47,56 @@ def add_answer(result: Evaluation, outcome: OrderOutcome, cards: list[dict[str, 
     result.cards.extend(cards)
     result.system_actions.extend(actions)
     result.outcomes.append(outcome)
+
+
+# The namespace of the cards' and suggestions' uuids (stable_uuids), as uuid5 takes one.
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:{SERVICE_ID}:card")
+
+
+def stable_uuids(result: Evaluation, request: HookRequest) -> None:
+    """Each card's uuid derived from the call (hook, hookInstance, patient) and everything the card says, each of
+    its suggestions' from the card's and its place on it; the audit outcomes follow. A call sent again (the same
+    hookInstance: the same hook call, CDS Hooks 2.0) whose cards say the same gets the same uuids: feedback, which
+    names a card by its uuid, joins whichever answer the EHR showed, and the trail counts one card, not two. A card
+    saying anything else gets another uuid. Run on the final cards (after folding and combining), before max-cards."""
+    call = f"{request.hook}\n{request.hook_instance}\n{request.patient_id}\n".encode()
+    renamed: dict[str, str] = {}
+    seen: Counter[str] = Counter()
+    for card in result.cards:
+        name = _derived(call + canonical(_said(card)))
+        seen[name] += 1  # two cards saying the same in one answer (none known) still get uuids of their own
+        name = name if seen[name] == 1 else _derived(f"{name} {seen[name]}".encode())
+        renamed[card["uuid"]] = name
+        card["uuid"] = name
+        for place, suggestion in enumerate(card.get("suggestions", ())):
+            derived = _derived(f"{name} suggestion {place}".encode())
+            renamed[suggestion["uuid"]] = derived
+            suggestion["uuid"] = derived
+    for outcome in result.outcomes:
+        outcome.card_uuids = [renamed.get(card, card) for card in outcome.card_uuids]
+        outcome.card_topics = {renamed.get(card, card): topic for card, topic in outcome.card_topics.items()}
+        outcome.suggestion_uuids = [renamed.get(s, s) for s in outcome.suggestion_uuids]
+        outcome.suggestion_cards = {renamed.get(s, s): renamed.get(card, card)
+                                    for s, card in outcome.suggestion_cards.items()}
+
+
+def _said(card: dict[str, Any]) -> dict[str, Any]:
+    """What a card says, for its uuid: all of it but its own uuid and its suggestions' uuids, and the ids of the
+    orders its suggestions would create, which are new on every call (dosing/split.py) and name nothing said."""
+    return {**card, "uuid": "", "suggestions": [
+        {**suggestion, "uuid": "", "actions": [_without_new_id(action) for action in suggestion.get("actions", ())]}
+        for suggestion in card.get("suggestions", ())]}
+
+
+def _without_new_id(action: dict[str, Any]) -> dict[str, Any]:
+    if action.get("type") != "create" or not isinstance(action.get("resource"), dict):
+        return action
+    return {**action, "resource": {**action["resource"], "id": ""}}
+
+
+def _derived(name: bytes) -> str:
+    """uuid5 of `name` in the cards' namespace (uuid.uuid5 of Python 3.11 takes text only)."""
+    return str(uuid.UUID(bytes=hashlib.sha1(_NAMESPACE.bytes + name).digest()[:16], version=5))
 
 
 def limit_cards(result: Evaluation, config: CardConfig) -> None:

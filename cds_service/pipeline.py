@@ -41,7 +41,8 @@ from cds_service.facts.order import group_start, is_blinatumomab, order_ref
 from cds_service.fault_answers import fault_answer, fault_outcome
 from cds_service.hook_request import ORDER_SIGN, HookRequest
 from cds_service.log_format import without_message
-from cds_service.order_answers import Call, add_answer, coverage_action, limit_cards, record_decision
+from cds_service.order_answers import (Call, add_answer, coverage_action, limit_cards, record_decision,
+                                      stable_uuids)
 from cds_service.order_validation import validate_orders
 from cds_service.policies.engine import evaluate_policy
 from cds_service.policies.loading import load_policy
@@ -110,6 +111,7 @@ def evaluate(request: HookRequest, load_record: Callable[[], PatientRecord], ctx
         add_answer(result, OrderOutcome(order_id=order_ref(order), what_if=not config.unsolicited_determ),
                    [unidentified_card(order)] if config.wants("coverage-info") else [], [])
     reconcile_corrections(result.cards)
+    stable_uuids(result, request)
     limit_cards(result, config)
     return result
 

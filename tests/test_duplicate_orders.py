@@ -219,7 +219,7 @@ def test_orders_alike_with_one_line_read_and_one_not_are_no_duplicate() -> None:
 def test_the_card_names_up_to_four_orders_then_three_and_how_many_more(count: int, more: str | None) -> None:
     group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}") for i in range(count)]
     [found] = duplicate_sets(group, lines_of(group), frozenset(map(id, group)))
-    detail = duplicate_card(found, "Florida Blue", "order-sign call patient")["detail"]
+    detail = duplicate_card(found, "Florida Blue")["detail"]
     named = [i for i in range(count) if f"MedicationRequest/o{i}" in detail]
     assert named == (list(range(count)) if more is None else [0, 1, 2])
     assert (more in detail) if more else "more orders" not in detail
@@ -228,7 +228,7 @@ def test_the_card_names_up_to_four_orders_then_three_and_how_many_more(count: in
 def test_the_card_names_a_few_orders_and_counts_the_others() -> None:
     group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}") for i in range(12)]
     [found] = duplicate_sets(group, lines_of(group), frozenset(map(id, group)))
-    card = duplicate_card(found, "Florida Blue", "order-sign call patient")
+    card = duplicate_card(found, "Florida Blue")
     assert len(card["summary"]) < 140 and card["summary"].endswith("give 12 times the dose")
     assert "| and 9 more orders with the same lines |" in card["detail"]
     assert len(card["suggestions"][0]["actions"]) == 11 and len(references(card)) == 12
@@ -258,7 +258,7 @@ def test_a_long_dosage_text_is_cut_in_the_cards_table() -> None:
     written = line(rate(28), "2026-12-01", "2026-12-28") | {"text": "28 mcg/day " * 40}
     group = [order(written, id=id_) for id_ in ("a", "b")]
     [found] = duplicate_sets(group, lines_of(group), frozenset(map(id, group)))
-    rows = duplicate_card(found, "X", "key")["detail"].split("\n")
+    rows = duplicate_card(found, "X")["detail"].split("\n")
     assert [len(row.split(" | ")[1]) for row in rows if row.startswith("| MedicationRequest/")] == [200, 200]
 
 
@@ -293,7 +293,7 @@ def test_the_card_names_the_cycle_the_copies_are_for(number: int | None, named: 
     orders to remove; a cycle whose number is unknown is named by its first day."""
     group = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=id_) for id_ in ("a", "b")]
     [found] = duplicate_sets(group, CycleLines(group, facts(cycle=number)), frozenset(map(id, group)))
-    card = duplicate_card(found, "Florida Blue", "order-sign call patient")
+    card = duplicate_card(found, "Florida Blue")
     assert f"2 blinatumomab orders for {named} with the same dosage lines" in card["summary"]
     assert len(card["summary"]) < 140
     assert f"the same days of {named} (28 mcg/day on days 1–28)" in card["detail"].replace("\n", " ")

@@ -13,7 +13,7 @@ from tests.test_duplicate_orders import lines_of
 def test_the_duplicate_card_is_typed_as_the_dose_cards_discovery_offers() -> None:
     pair = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}") for i in range(2)]
     [found] = duplicate_sets(pair, lines_of(pair), frozenset(map(id, pair)))
-    topic = duplicate_card(found, "Florida Blue", "order-sign call patient")["source"]["topic"]
+    topic = duplicate_card(found, "Florida Blue")["source"]["topic"]
     assert (topic["system"], topic["code"]) == (CARD_TYPE_SYSTEM, "off-guideline")
     assert topic["code"] in {option["code"] for option in CONFIGURATION_OPTIONS}
 
@@ -21,5 +21,5 @@ def test_the_duplicate_card_is_typed_as_the_dose_cards_discovery_offers() -> Non
 def test_each_delete_action_says_what_it_removes() -> None:
     pair = [order(line(rate(28), "2026-12-01", "2026-12-28"), id=f"o{i}") for i in range(2)]
     [found] = duplicate_sets(pair, lines_of(pair), frozenset(map(id, pair)))
-    [action] = duplicate_card(found, "Florida Blue", "order-sign call patient")["suggestions"][0]["actions"]
+    [action] = duplicate_card(found, "Florida Blue")["suggestions"][0]["actions"]
     assert action["type"] == "delete" and action["resourceId"] == "MedicationRequest/o1" and action["description"]

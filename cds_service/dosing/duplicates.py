@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from typing import Any, NamedTuple
 
-from cds_service import SERVICE_ID
 from cds_service.card_text import CARD_TYPE_SYSTEM, card_shell, render_card
 from cds_service.dosing.checks import CycleLines
 from cds_service.dosing.reading import DoseLine
@@ -22,9 +21,6 @@ from cds_service.facts.order import dosage_text, order_ref
 # The label's dose (the copies double it), as the dose cards' `off-guideline`, which discovery offers; told apart from
 # them by its display, so that no dose card's suggestion is combined with it (cards.reconcile_corrections).
 DUPLICATE_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "Duplicate order"}
-# The uuids of a duplicate's card and suggestion are derived from the call and the orders: a call sent again (the same
-# hookInstance) gets the same ones, so feedback on either joins whichever of the two calls it answers.
-_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:{SERVICE_ID}:duplicate-order")
 
 
 class DuplicateSet(NamedTuple):
@@ -75,21 +71,17 @@ def _shared(order: dict[str, Any], cycle: CycleLines) -> bool:
     return any(together.order_count for together in cycle.together(order))
 
 
-def duplicate_card(found: DuplicateSet, label: str, call_key: str) -> dict[str, Any]:
+def duplicate_card(found: DuplicateSet, label: str) -> dict[str, Any]:
     """The warning on `found`, associated with each of its orders, and the suggestion removing the copies (one
-    CDS Hooks 2.0 `delete` action each); `label`: the source label of the orders' other cards; `call_key`: what
-    tells this call from another (hook, hookInstance, patient), from which the uuids are derived."""
+    CDS Hooks 2.0 `delete` action each); `label`: the source label of the orders' other cards."""
     text = render_card("duplicate-order.j2", folded=False, **_context(found))
     card = card_shell(order_ref(found.orders[0]), text, "warning", label, DUPLICATE_TOPIC)
-    copies = [order_ref(order) for order in found.copies]
-    key = " ".join([call_key, order_ref(found.kept), *copies])
-    card["uuid"] = str(uuid.uuid5(_NAMESPACE, f"card {key}"))
     card["extension"]["davinci-crd.associated-resource"] = [{"reference": order_ref(o)} for o in found.orders]
     card["selectionBehavior"] = "at-most-one"
     # One click removes every copy: a suggestion's actions are taken together.
-    actions = [{"type": "delete", "description": text.action, "resourceId": copy} for copy in copies]
-    card["suggestions"] = [{"uuid": str(uuid.uuid5(_NAMESPACE, f"suggestion {key}")), "label": text.label,
-                            "isRecommended": True, "actions": actions}]
+    actions = [{"type": "delete", "description": text.action, "resourceId": order_ref(copy)} for copy in found.copies]
+    card["suggestions"] = [{"uuid": str(uuid.uuid4()), "label": text.label, "isRecommended": True,
+                            "actions": actions}]
     return card
 
 
