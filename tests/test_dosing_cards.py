@@ -494,8 +494,9 @@ def test_below_45_kg_without_height_above_the_label_at_any_height_warns_and_asks
     assert card is not None and card["indicator"] == "warning"
     assert "suggestions" not in card and "selectionBehavior" not in card
     # "(+1 more)" had left the clinician to guess what the more was: the other days are named.
-    assert card["summary"] == ("Under 45 kg, dose above label at any height: 28 mcg/day on days 1–7 (also above on "
-                               "days 8–28); record a height")
+    # It opens as every dose card does ("Under 45 kg, dose above..." had read as a dose under 45 kg).
+    assert card["summary"] == ("Dose above label at any height: 28 mcg/day on days 1–7 (also above on days 8–28); "
+                               "record a height")
     assert "| days 1–7 | 28 mcg/day | 5.915 mcg/day |" in card["detail"]
     assert "| days 8–28 | 28 mcg/day | 17.745 mcg/day |" in card["detail"]
     assert "Even at 280 cm, the tallest height the service accepts, 18 kg gives a BSA of 1.183 m²" in " ".join(
@@ -516,7 +517,8 @@ def test_the_card_above_the_label_at_any_height_has_its_boundaries(weight: str, 
 
 def test_interfant_without_bsa_is_dosed_per_m2_at_any_weight() -> None:
     card = card_for(single_line_order(rate(28)), facts(weight="8"), "interfant")  # 8 kg: 0.789 m² at 280 cm
-    assert card is not None and card["summary"].startswith("Interfant, dose above label at any height: ")
+    assert card is not None and card["summary"].startswith("Dose above label at any height: ")
+    assert "Interfant, the label dose is per m² of body surface" in card["detail"]
 
 
 def test_unreadable_dose_is_reported() -> None:
@@ -746,7 +748,7 @@ def test_quantity_in_84_day_cycles() -> None:
     # The days are the limit's (its window here), not said of the order: its supply may be shorter (42 days).
     shorter = quantity_card_for([quantity_order(40, supply=42)], cycle_6)
     assert shorter is not None and shorter["summary"] == (
-        "Quantity above plan limit: 40 vials (1400 mcg) in cycle 6; limit is 28 vials (980 mcg) for 84 days")
+        "Quantity above plan limit: 40 vials (1400 mcg) in cycle 6; limit is 28 vials (980 mcg) for the 84-day supply")
     assert quantity_card_for([quantity_order(40, supply=84)], facts(cycle=5)) is None
 
 
@@ -755,9 +757,9 @@ def test_a_quantity_just_above_a_proportional_limit_reads_above_it() -> None:
     beside a limit of "28.67 vials". The numbers take the decimals that tell them apart, as a dose does."""
     card = quantity_card_for([quantity_order(1003.5, "ug", supply=43)], facts())
     assert card is not None and card["summary"] == (
-        "Quantity above plan limit: 28.671 vials (1003.5 mcg) in cycle 1; limit is 28.667 vials (1003.33 mcg) for 43 "
-        "days")
-    assert "- Allowed for a 43-day supply: 28.667 vials (1003.33 mcg)." in card["detail"]
+        "Quantity above plan limit: 28.671 vials (1003.5 mcg) in cycle 1; limit is 28.667 vials (1003.33 mcg) for the "
+        "43-day supply")
+    assert "- Allowed for the 43-day supply: 28.667 vials (1003.33 mcg)." in card["detail"]
 
 
 @pytest.mark.parametrize(("value", "limit", "shown"), [
@@ -987,9 +989,8 @@ def test_a_summary_too_short_for_every_range_names_the_most_severe() -> None:
     without_height = dose_card(first, facts(weight="30"), "relapsed-refractory", True, "X",
                                order_checks(first, group, facts(weight="30")))
     assert without_height is not None
-    # The other days' words do not fit beside the duplicate's: the summary keeps what to record, the table the days.
-    assert without_height["summary"] == ("Under 45 kg, dose above label at any height: 56 mcg/day (this order and a "
-                                         "likely duplicate order) on days 8–28; record a height")
+    assert without_height["summary"] == ("Dose above label at any height: 56 mcg/day (this order and a likely "
+                                         "duplicate order) on days 8–28 (also above on days 1–7); record a height")
 
 
 @pytest.mark.parametrize(("step", "full", "worst"), [

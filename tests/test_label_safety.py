@@ -260,8 +260,8 @@ def test_a_dose_above_the_label_at_any_height_is_not_said_to_be_unchecked(client
     assert "Dose not checked" not in card["detail"]
     assert ("The plan's dose limit is met, but the dose is above the label dose (28 mcg/day on days 8–28; label at "
             "most 17.745 mcg/day): see the dose card.") in card["detail"]
-    assert dose["summary"] == ("Under 45 kg, dose above label at any height: 28 mcg/day on days 8–28 (also above on "
-                               "days 1–7); record a height")
+    assert dose["summary"] == ("Dose above label at any height: 28 mcg/day on days 8–28 (also above on days 1–7); "
+                               "record a height")
     body = example(CHILD_WITHOUT_HEIGHT)
     body["extension"] = {"davinci-crd.configuration": {"max-cards": 1}}
     [alone] = post(client, body)["cards"]
