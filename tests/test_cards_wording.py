@@ -2,8 +2,13 @@
 quantity limit's supply, and a dose card above the label at any height opening as every dose card does."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from cds_service.dosing.quantity import VIAL_MCG
+from cds_service.dosing.split import quantity_text
+from tests.test_dosing_cards import quantity_cards_for
+from tests.test_dosing_support import facts, line, order, rate
 from tests.test_pipeline import example, post
 
 
@@ -38,3 +43,18 @@ def test_a_dose_above_the_label_at_any_height_opens_as_a_dose_card(client: Any) 
     _, dose = _cards(client, "florida-blue-child-no-height-dose-above-label-at-any-height")
     assert dose["summary"].startswith("Dose above label at any height: 28 mcg/day on days 8–28")
     assert "Under 45 kg, the label dose is per m² of body surface" in " ".join(dose["detail"].split())
+
+
+def test_a_quantity_of_one_vial_is_said_in_the_singular() -> None:
+    """Twelve one-day orders of 3 vials, above the cycle's 28: each day uses 1, and "Change quantity to 1 vials" had
+    been each card's button."""
+    orders = [order(line(rate(28), f"2026-12-{day:02d}", f"2026-12-{day:02d}", sequence=1), id=f"o{day}",
+                    quantity=3) for day in range(1, 13)]
+    cards = quantity_cards_for(orders, facts())
+    assert len(cards) == 12 and {c["suggestions"][0]["label"] for c in cards} == {"Change quantity to 1 vial"}
+
+
+def test_a_split_order_of_one_vial_is_said_in_the_singular() -> None:
+    written = order(line(rate(28), "2026-12-01", "2026-12-01", sequence=1), id="o1", quantity=1)
+    assert quantity_text(Decimal(1), written) == "1 vial"
+    assert quantity_text(Decimal(2), written) == "2 vials"

@@ -737,8 +737,9 @@ def _capped(expected: Expected, patient: Patient) -> bool:
 
 
 def _in_unit(value: Decimal, quantity: OrderQuantity) -> str:
-    """'7 vials', '245 mcg', '0.245 mg': a value in the unit of the order's own quantity."""
-    return f"{_number(value, quantity)} {_unit(quantity)}"
+    """'7 vials', '1 vial', '245 mcg', '0.245 mg': a value in the unit of the order's own quantity."""
+    number, unit = _number(value, quantity), _unit(quantity)
+    return f"{number} {'vial' if unit == 'vials' and Decimal(number) == 1 else unit}"
 
 
 def _number(value: Decimal, quantity: OrderQuantity) -> str:

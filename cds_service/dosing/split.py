@@ -107,5 +107,7 @@ def quantity_text(value: Decimal, order: dict[str, Any]) -> str:
     """'28 vials', '980 ug', '0.245 mg': a value in the unit of the order's quantity, as written but for vials (to
     the mcg: a vial is 0.035 mg)."""
     quantity = read_quantity(order)
-    unit = "vials" if quantity.per_unit == VIAL_MCG else unit_text(order["dispenseRequest"]["quantity"])
-    return f"{rounded(value, 3):f} {unit}"
+    shown = rounded(value, 3)
+    vials = "vial" if shown == 1 else "vials"
+    unit = vials if quantity.per_unit == VIAL_MCG else unit_text(order["dispenseRequest"]["quantity"])
+    return f"{shown:f} {unit}"
