@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from cds_service.dosing.cards import dose_card
 from cds_service.dosing.together import Together
+from tests.test_dosing_support import facts, line, order, order_checks, rate
 from tests.test_duplicate_orders import decision_cards, duplicate_cards, with_copies
 from tests.test_pipeline import post
 
@@ -66,3 +68,16 @@ def test_a_copy_and_another_order_on_the_same_days_are_orders_together(client: A
     for dose in doses:
         detail = " ".join(dose["detail"].split())
         assert "This card suggests no dose change" in detail and "removes the" not in detail
+
+
+def test_copies_joined_by_another_order_on_some_days_are_not_pointed_to_the_duplicate_card() -> None:
+    """An order and its copy on days 1-28, a third order on days 15-28: removing the copy would leave two orders
+    adding up on days 15-28, so the dose card does not say the removal leaves one order's dose."""
+    first = order(line(rate(28), "2026-12-01", "2026-12-28"), id="a")
+    group = [first, order(line(rate(28), "2026-12-01", "2026-12-28"), id="copy"),
+             order(line(rate(28), "2026-12-15", "2026-12-28"), id="later")]
+    card = dose_card(first, facts(), "standard", True, "X", order_checks(first, group, facts()))
+    assert card is not None
+    detail = " ".join(card["detail"].split())
+    assert "likely a duplicate order" in detail  # days 1-14: the copy alone
+    assert "This card suggests no dose change" in detail and "removes the" not in detail

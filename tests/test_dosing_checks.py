@@ -377,8 +377,8 @@ def same_days(count: int, mcg: Any = 28, unit: str = "ug/d", prefix: str = "o") 
 def test_three_orders_on_the_same_days_count_both_others_and_cite_them() -> None:
     group = same_days(3)
     verdict = order_checks(group[1], group, facts()).ceiling(Decimal(28))
-    assert verdict.note == ("84 mcg/day on days 1–28 (this order and 2 other blinatumomab orders being signed "
-                            "together): above 28 mcg/day")
+    assert verdict.note == ("84 mcg/day on days 1–28 (this order and 2 other blinatumomab orders being signed, which "
+                            "have the same dosage lines: likely duplicate orders): above 28 mcg/day")
     assert verdict.evidence == ("MedicationRequest/o1", "MedicationRequest/o0", "MedicationRequest/o2")
 
 
@@ -387,14 +387,15 @@ def test_many_orders_on_the_same_days_are_added_counted_and_a_few_cited() -> Non
     each of 200 orders' answers no longer names the 199 others."""
     five = same_days(5)
     assert order_checks(five[0], five, facts()).schedule("standard").note == (
-        "140 mcg/day on days 1–28 (this order and 4 other blinatumomab orders being signed together); "
-        "label 28 mcg/day (for weight 70 kg)")
+        "140 mcg/day on days 1–28 (this order and 4 other blinatumomab orders being signed, which have the same "
+        "dosage lines: likely duplicate orders); label 28 mcg/day (for weight 70 kg)")
     many = same_days(200, "0.5")
     for checked, named in ((many[0], ("o1", "o2", "o3", "o4")), (many[150], ("o0", "o1", "o2", "o3"))):
         verdict = order_checks(checked, many, facts()).schedule("standard")
         assert verdict.status == "not-met"
-        assert verdict.note == ("100 mcg/day on days 1–28 (this order and 199 other blinatumomab orders being signed "
-                                "together); label 28 mcg/day (for weight 70 kg)")
+        assert verdict.note == ("100 mcg/day on days 1–28 (this order and 199 other blinatumomab orders being signed, "
+                                "which have the same dosage lines: likely duplicate orders); label 28 mcg/day (for "
+                                "weight 70 kg)")
         cited = (checked["id"], *named)
         assert verdict.evidence[:5] == tuple(f"MedicationRequest/{o}" for o in cited)
         assert len(verdict.evidence) == 6  # and the weight
@@ -409,8 +410,10 @@ def test_the_sums_of_many_orders_follow_the_days_each_runs() -> None:
     assert [(f.first_day, f.last_day, f.ordered, f.kind) for f in findings] == [
         (1, 7, Decimal("6.25"), "below"), (8, 14, Decimal("12.5"), "below"), (15, 21, Decimal("18.75"), "below"),
         (22, 28, Decimal("25"), "below")]
+    # Days 1-7: the order runs only with the 24 starting with it, copies of it; later, with other orders too.
     assert [f.together.text for f in findings if f.together] == [
-        f"this order and {count} other blinatumomab orders being signed together" for count in (24, 49, 74, 99)]
+        "this order and 24 other blinatumomab orders being signed, which have the same dosage lines: likely duplicate "
+        "orders", *(f"this order and {n} other blinatumomab orders being signed together" for n in (49, 74, 99))]
     assert [f.together.orders for f in findings if f.together] == [  # cited: the first others in the Bundle's order
         ("o4", "o8", "o12", "o16"), ("o1", "o4", "o5", "o8"), ("o1", "o2", "o4", "o5"), ("o1", "o2", "o3", "o4")]
     _, last = order_checks(group[3], group, facts()).findings("standard")

@@ -506,9 +506,10 @@ def _above_together_card(order: dict[str, Any], facts: ClinicalFacts, lines: lis
     which of them to lower, stop or move, and correcting this order's other days alone would leave the sum."""
     unreadable = "; ".join(f"line {line.index + 1}: {line.unreadable}" for line in lines if line.unreadable)
     # A likely duplicate order has its own card, whose one click removes the copies: this card says so rather than
-    # that no change is suggested. How many copies: the other orders the lines run with, all of them duplicates.
-    duplicate = max((f.together.order_count for f in above if f.together is not None and f.together.duplicate),
-                    default=0)
+    # that no change is suggested, when on every day above the label the order runs only with its copies (their
+    # removal then leaves one order's dose): how many.
+    together = [f.together for f in above if f.together is not None]
+    duplicate = together[0].order_count if together and all(t.duplicate for t in together) else 0
     text = render_card("dose-above-together.j2", unreadable=unreadable, duplicate=duplicate,
                        **_finding_context(facts, patient, above, lines))
     card = _card(order, text, "warning", source_label, DOSE_TOPIC)
