@@ -62,19 +62,22 @@ class Result:
         return self.fraction, self.fraction
 
 
-def by_moment(result: Result) -> datetime:
-    return result.moment
+def by_moment(result: Result) -> tuple[date, datetime]:
+    """A result's place in time: its calendar day (what the facts compare), then its moment within the day."""
+    return result.day, result.moment
 
 
 def in_time_order(results: Iterable[Result]) -> list[Result]:
-    """Oldest first, results of one moment by reference: the readers take a day's results together
-    (latest_together), and this order only makes their evidence and notes the same whatever order the EHR listed
-    them in."""
+    """Oldest first by calendar day, then by moment, results of one moment by reference: the readers take a day's
+    results together (latest_together), and this order only makes their evidence and notes the same whatever order
+    the EHR listed them in. The day first: a day's instant depends on its zone, and a date alone reads as its
+    midnight UTC, so a result dated 2026-11-13 is an instant before one at 8 pm on 2026-11-12 in Chicago. Ordered by
+    instant, the day before had been the latest, and its result had decided alone."""
     return sorted(results, key=_moment_and_reference)
 
 
-def _moment_and_reference(result: Result) -> tuple[datetime, str]:
-    return result.moment, result.reference
+def _moment_and_reference(result: Result) -> tuple[date, datetime, str]:
+    return result.day, result.moment, result.reference
 
 
 def latest_together(results: Sequence[Result]) -> list[Result]:
