@@ -190,7 +190,7 @@ def _has_time(value: Any) -> bool:
 
 def period_last_day(period: Any) -> date | None:
     """The last infusion day of a dosage boundsPeriod. An end date is inclusive. An end date-time is the moment the
-    infusion stops: from a start date-time the period covers its length rounded up to whole days (a 7-day bag hung
+    infusion stops: from a start date-time the period covers its length in whole days (`_days_run`: a 7-day bag hung
     at 08:00 and taken down at 08:00 is days 1-7, not 1-8), and none when it ends at or before its start (its last
     day is then before its first: 09:00 on the day hung at 10:00 is no day 1); without one, an end at midnight closes
     the day before."""
@@ -205,8 +205,22 @@ def period_last_day(period: Any) -> date | None:
     start = period.get("start")
     first, began, stopped = parse_date(start), parse_datetime(start), parse_datetime(end)
     if _has_time(start) and first is not None and began is not None and stopped is not None:
-        return first + timedelta(days=math.ceil((stopped - began) / timedelta(days=1)) - 1)
+        return first + timedelta(days=_days_run(stopped - began) - 1)
     return last - timedelta(days=1) if end[10:19] == "T00:00:00" else last
+
+
+_DAY = timedelta(days=1)
+# The autumn change of daylight saving time: a bag hung at 08:00 and taken down at 08:00 a week later, across it,
+# ran 7 days and an hour, written in UTC ("13:00Z" to "14:00Z" in Chicago) or in the local offsets ("-05:00" to
+# "-06:00"). Rounded up, that hour had been an eighth day: a 28-day cycle written so ran "past day 28", not covered.
+_CLOCK_CHANGE = timedelta(hours=1)
+
+
+def _days_run(length: timedelta) -> int:
+    """The whole days a timed infusion of `length` covers: its length rounded up, but an hour or less past whole
+    days, at least one, is a clock change (_CLOCK_CHANGE), not a day more. None or less for no length."""
+    days = math.ceil(length / _DAY)
+    return days - 1 if days > 1 and length - (days - 1) * _DAY <= _CLOCK_CHANGE else days
 
 
 # A dosage line lasting longer is not read as a duration: no course lasts years (and a date a million weeks ahead
