@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from cds_service.facts.codes import effective_date, ref, to_decimal
+from cds_service.facts.codes import add_months, effective_date, ref, to_decimal
 from cds_service.facts.labs import BODY_SIZE, observation_kinds
 from cds_service.facts.model import BodySize, Fact
 from cds_service.facts.observations import ObservationIndex
@@ -22,7 +22,9 @@ from cds_service.valuesets import get_valuesets
 
 WEIGHT_WINDOW = timedelta(days=30)
 BSA_WINDOW = timedelta(days=30)
-ADULT_HEIGHT_WINDOW = timedelta(days=365)
+# Calendar months (codes.add_months), as the profile says "12 months": 365 days had left out the day 12 months
+# before a start whose year holds a Feb 29 (a height of 2027-03-01 for a start on 2028-03-01).
+ADULT_HEIGHT_MONTHS = 12
 CHILD_HEIGHT_WINDOW = timedelta(days=30)
 RECORDED_BSA_TOLERANCE = Decimal("0.10")  # how far a recorded BSA may be from Mosteller's and still be used
 # The tallest height accepted (the tallest person on record measured 272 cm). The dose checks suppose it for a child
@@ -80,8 +82,9 @@ def body_size(record: PatientRecord, start: date, age_years: int | None, observa
         missing: Fact[Decimal] = Fact(received=False)
         return BodySize(weight_kg=missing, height_cm=missing, bsa_m2=missing)
     # An unknown age gets the stricter (pediatric) height window: a stale height could skew a child's BSA.
-    height_window = ADULT_HEIGHT_WINDOW if age_years is not None and age_years >= 18 else CHILD_HEIGHT_WINDOW
-    earliest = {"weight": start - WEIGHT_WINDOW, "height": start - height_window, "bsa": start - BSA_WINDOW}
+    adult = age_years is not None and age_years >= 18
+    earliest_height = add_months(start, -ADULT_HEIGHT_MONTHS) if adult else start - CHILD_HEIGHT_WINDOW
+    earliest = {"weight": start - WEIGHT_WINDOW, "height": earliest_height, "bsa": start - BSA_WINDOW}
     latest = _latest(observations, start)
     current = {kind: found for kind, found in latest.items() if found.when >= earliest[kind]}
     weight, height = current.get("weight"), current.get("height")
@@ -115,7 +118,7 @@ def unreadable_relevance(observation: dict[str, Any], start: date) -> Relevance 
     if not get_valuesets().has("body-size", observation.get("code")):
         return None
     day = effective_date(observation)
-    return None if day is not None and not start - ADULT_HEIGHT_WINDOW <= day <= start else _UNREADABLE
+    return None if day is not None and not add_months(start, -ADULT_HEIGHT_MONTHS) <= day <= start else _UNREADABLE
 
 
 def mosteller(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
