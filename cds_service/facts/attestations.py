@@ -103,6 +103,13 @@ class _Dated:
     answer: Answer
 
 
+def _in_time(dated: _Dated) -> tuple[date, datetime]:
+    """An answer's place in time: the day it was authored (what the windows compare), then its moment. The day
+    first, as for lab results (lab_result.in_time_order): a response dated 2026-11-20 alone (its midnight UTC) had
+    been outranked by one of 8 pm on Nov 19 in Chicago, 02:00 UTC on Nov 20."""
+    return dated.answer.authored, dated.moment
+
+
 class _Unread(NamedTuple):
     """An answer to an item the service reads that cannot be read (module docstring)."""
 
@@ -155,7 +162,7 @@ class Attestations:
                 partial += (_Partial(link_id, moment.date(), latest, response["authored"], ref(response))
                             for link_id in read)
         for dated in answers.values():
-            dated.sort(key=lambda d: d.moment)  # stable: same moment keeps document order, the later one wins
+            dated.sort(key=_in_time)  # stable: same moment keeps document order, the later one wins
         return cls(answers, unread, partial)
 
     @property
@@ -175,7 +182,7 @@ class Attestations:
     def answered_after(self, link_id: str, moment: datetime) -> bool:
         """Whether an answer to `link_id` was authored after `moment`: it outranks any answer authored then."""
         dated = self._answers.get(link_id)
-        return bool(dated and dated[-1].moment > moment)
+        return bool(dated and _in_time(dated[-1]) > (moment.date(), moment))
 
     def answered_before(self, link_id: str, since: date) -> Answer | None:
         """The latest answer to `link_id` when it was authored before `since` (none was since): an answer outside
