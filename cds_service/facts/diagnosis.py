@@ -63,11 +63,13 @@ class _Condition(NamedTuple):  # a NamedTuple: several times faster to build tha
     lineage: bool | None  # True B-lineage words/code, False T-lineage words, None neither
     status: str | None  # disease status when clinicalStatus qualifies
     day: date | None  # recordedDate, else onset: orders status records
+    last: date | None  # the last day `day` may stand for: a partial date ("2026-12") runs to the end of its month
     moment: datetime | None
     onset: date | None  # onset, else recordedDate: dates the diagnosis (infant ALL)
     onset_last: date | None  # the last day a partial onset ("2026-01") may stand for
     onset_age: dict[str, Any] | None  # onsetAge, judged with the birth date (_age_under_one)
     label: str  # "C91.02" or the text, for notes
+    dated: str  # the date `day` is read from, as recorded ("2026-12", "2026-11-10"), for notes
 
 
 class Diagnosis:
@@ -162,8 +164,10 @@ class Diagnosis:
         if not rows:
             return Fact(note="no ALL Condition with a disease status")
         latest, status = max(rows, key=_order)
-        disease, words = "ALL" if latest.is_all else "lymphoblastic lymphoma", _STATUS_WORDS[status]
-        return Fact(status, (latest.reference,), note=f"{disease} {words} ({latest.label}), {latest.day}")
+        other = _may_decide_instead([c for c, _ in rows], latest, day)
+        if other is not None:
+            return _unordered(latest, other, day)
+        return Fact(status, (latest.reference,), note=_said(latest))
 
     def remission_number(self, course_start: date) -> Fact[int]:
         """Which complete remission the patient is in at `course_start`: attested for this course; else, when the
@@ -218,6 +222,41 @@ def _order(row: tuple[_Condition, object]) -> tuple[date, datetime]:
     """Orders rows of a Condition and what was read of it (its status) by the Condition's date and time."""
     condition = row[0]
     return condition.day or date.min, condition.moment or _NO_MOMENT
+
+
+def _may_decide_instead(rows: list[_Condition], latest: _Condition, day: date) -> _Condition | None:
+    """A record of another status that a partial date may place after `latest` (on or before `day`), or, when
+    `latest`'s own partial date may fall after `day`, the record that would then decide, if its status is another
+    (`latest` itself when there is none): read at their first days, a relapse dated "2026-12" had decided the phase
+    of a course starting on Dec 1, and one dated "2026" had yielded to a remission of October."""
+    first = latest.day or date.min
+    for row in rows:
+        last = row.last or date.min
+        if row is not latest and row.status != latest.status and (row.day or last) < last and min(last, day) >= first:
+            return row
+    if (latest.last or date.min) <= day:
+        return None
+    rest = [row for row in rows if row is not latest]
+    instead = max(rest, key=lambda row: _order((row, None))) if rest else latest
+    return instead if instead is latest or instead.status != latest.status else None
+
+
+def _said(condition: _Condition) -> str:
+    """"ALL in relapse (C91.02), 2026-11-10": a status record as a note names it, its date as recorded."""
+    disease = "ALL" if condition.is_all else "lymphoblastic lymphoma"
+    return f"{disease} {_STATUS_WORDS[condition.status or 'active']} ({condition.label}), {condition.dated}"
+
+
+def _unordered(latest: _Condition, other: _Condition, day: date) -> Fact[str]:
+    """The disease status on `day` when a partial date leaves unknown which record decides it (`other`, from
+    _may_decide_instead): `latest` may be after `day`, or `other` after `latest`."""
+    if (latest.last or day) > day:
+        note = f"{_said(latest)}: may be after {day.isoformat()}"
+        note += "" if other is latest else f", then {_said(other)}"
+    else:
+        note = f"{_said(other)}: may be after {_said(latest)}"
+    references = tuple(dict.fromkeys((latest.reference, other.reference)))
+    return Fact(None, references, note=note, missing=f"the full date of {' and '.join(references)}")
 
 
 def _episode_starts(relapses: list[StatusRecord]) -> list[StatusRecord]:
@@ -300,6 +339,9 @@ def _read(condition: dict[str, Any], valuesets: ValueSets) -> _Condition | None:
         lineage=reading.lineage,
         status=_status(reading, clinical) if clinical & _STATUS_CLINICAL else None,
         day=recorded_day or onset_day,
+        last=(last_day_named(recorded_day, recorded) if recorded_day else
+              last_day_named(onset_day, onset) if onset_day else None),
+        dated=(recorded if recorded_day else onset if onset_day else "")[:10],
         moment=parse_datetime(recorded) or effective_datetime(condition),
         onset=onset_day or recorded_day,
         onset_last=(last_day_named(onset_day, onset) if onset_day else
