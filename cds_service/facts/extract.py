@@ -298,9 +298,11 @@ def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
     earliest = parse_date(raw) if not isinstance(raw, str) or len(raw) <= 10 else None
     if earliest is None:
         return _no_age("no birth date" if raw is None else "birthDate is not a usable date")
-    latest, oldest = last_day_named(earliest, raw), completed_months(earliest, start)
-    if latest > start:
+    if earliest > start:
         return _no_age(f"born {raw}: after the order's start")
+    # Born by the order's start: the days of a partial date after it are not the patient's ("2026-12" for an order of
+    # Dec 1 is a newborn, not a birth "after the order's start").
+    latest, oldest = min(last_day_named(earliest, raw), start), completed_months(earliest, start)
     # 0001-01-01 or 1900-01-01 is a placeholder some systems write for an unknown date: taken at its word it would
     # make the patient an adult.
     if oldest >= OLDEST_PLAUSIBLE_AGE_YEARS * 12:
@@ -308,11 +310,18 @@ def read_birth(patient: dict[str, Any] | None, start: date) -> Birth:
     youngest = completed_months(latest, start)
     evidence = (ref(patient),)  # a Patient: prefetch.py keeps no other resource as the patient
     years, months = AgeRange(youngest // 12, oldest // 12), AgeRange(youngest, oldest)
-    ages = f"{years.low}" if years.low == years.high else f"{years.low} or {years.high}"
-    note = f"born {raw}" if len(raw) == 10 else f"born {raw}: {ages} years old"
+    note = f"born {raw}" if len(raw) == 10 else f"born {raw}: {_ages(years, months)}"
     if len(raw) == 10 and oldest == 0:
         note += _days_old(earliest, start)
     return Birth(earliest, Fact(years, evidence, note=note), Fact(months, evidence, note=note))
+
+
+def _ages(years: AgeRange, months: AgeRange) -> str:
+    """The ages a partial birthDate allows, in years; under a year in months, which the 1-month boundary reads ("born
+    2026-12: 0 months old" for an order of Dec 1, not "0 years old")."""
+    low, high, unit = (months.low, months.high, "month") if years.high == 0 else (years.low, years.high, "year")
+    ages = f"{low}" if low == high else f"{low} {'or' if high == low + 1 else 'to'} {high}"
+    return f"{ages} {unit}{'' if ages == '1' else 's'} old"
 
 
 def _days_old(born: date, start: date) -> str:
