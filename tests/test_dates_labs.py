@@ -76,3 +76,23 @@ def test_an_undetectable_mrd_of_the_next_day_is_the_latest(service: FlaskClient)
 def test_a_detectable_mrd_of_the_next_day_is_the_latest(service: FlaskClient) -> None:
     found = answer(service, _mrd_request(positive="2026-11-16", negative="2026-11-15T20:00:00-06:00"))
     assert covered(found) == "covered"
+
+
+@pytest.mark.parametrize(("diagnosis", "relapse", "expected", "said"), [
+    # A partial date may be any day of its month or year: read with the latest results it may be as late as.
+    ("2026-11", "2026-11-12", "conditional", "which CD19 result of 2026-11-12 or 2026-11 is current"),
+    ("2026-11-12", "2026-11", "conditional", "which CD19 result of 2026-11-12 or 2026-11 is current"),  # was covered
+    ("2026", "2026-11-12", "conditional", "which CD19 result of 2026-11-12 or 2026 is current"),  # was covered
+    ("2026-10", "2026-11-12", "not-covered", "CD19 negative (2026-11-12)"),  # every day of it earlier
+    ("2026-11", "2026-12-01", "not-covered", "CD19 negative (2026-12-01)"),
+    ("2026-11-12", "2026-10", "covered", "Florida Blue: meets criteria"),
+])
+def test_a_partial_date_that_may_be_the_latest_is_read_with_the_latest(service: FlaskClient, diagnosis: str,
+                                                                      relapse: str, expected: str, said: str) -> None:
+    found = answer(service, _cd19_request(diagnosis=diagnosis, relapse=relapse))
+    assert covered(found) == expected and said in summaries(found), summaries(found)
+
+
+def test_an_mrd_of_a_partial_date_that_may_be_the_latest_leaves_the_mrd_unknown(service: FlaskClient) -> None:
+    assert covered(answer(service, _mrd_request(positive="2026-11-15", negative="2026-11"))) == "conditional"
+    assert covered(answer(service, _mrd_request(positive="2026-11-15", negative="2026-10"))) == "covered"

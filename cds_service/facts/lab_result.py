@@ -26,10 +26,13 @@ class Result:
     comparator: str = ""
     shown: str = ""  # "0.05%", "negative": for notes
     absent: bool = False  # dataAbsentReason: explicitly unavailable
+    # The last day the result's date may stand for: a partial date ("2026-11") runs to the end of its month.
+    last: date = field(default=date.min, repr=False, compare=False)
     day: date = field(init=False, repr=False, compare=False)  # the moment's calendar day, what the facts compare
 
     def __init__(self, moment: datetime, reference: str, positive: bool | None = None,
-                 fraction: Decimal | None = None, comparator: str = "", shown: str = "", absent: bool = False) -> None:
+                 fraction: Decimal | None = None, comparator: str = "", shown: str = "", absent: bool = False,
+                 last: date | None = None) -> None:
         # The fields above, set as the frozen dataclass's own __init__ would, but without its object.__setattr__
         # call per field (as Fact does); the day is taken once here, not on each of the dozen or so times the lab
         # facts compare it.
@@ -37,6 +40,7 @@ class Result:
         fields["moment"], fields["reference"], fields["positive"] = moment, reference, positive
         fields["fraction"], fields["comparator"], fields["shown"] = fraction, comparator, shown
         fields["absent"], fields["day"] = absent, moment.date()
+        fields["last"] = last if last is not None and last > fields["day"] else fields["day"]
 
     def detectable(self) -> bool | None:
         """Aspirus reading: > 0 or qualitatively positive; `<`/`<=` means not detected at that sensitivity."""
@@ -81,7 +85,9 @@ def _moment_and_reference(result: Result) -> tuple[date, datetime, str]:
 
 
 def latest_together(results: Sequence[Result]) -> list[Result]:
-    """The results of the latest day of `results` (in time order): one, or several dated alike.
+    """The results of the latest day of `results` (in time order): one, or several dated alike, and those whose
+    partial date may stand for that day or a later one ("2026-11" beside "2026-11-15"): which is the latest is
+    unknown, so they are read together, as results of one day are (they decide where they agree).
 
     A day, not an instant: a result dated without a time reads as its midnight, so a timed result of the same day
     would otherwise decide alone whatever the other said; two assays of one marrow are one point in the disease's
@@ -92,7 +98,20 @@ def latest_together(results: Sequence[Result]) -> list[Result]:
     if not results:
         return []
     day = results[-1].day
-    return [r for r in results if r.day == day]
+    # The day's results first (readers take the first's day as the group's), then the partial dates reaching it.
+    return [r for r in results if r.day == day] + [r for r in results if r.day < day <= r.last]
+
+
+def dated(results: Sequence[Result]) -> str:
+    """The dates of `latest_together`'s results as the record gives them, for a note: "2026-11-12", or with a partial
+    date among them "2026-11-12 or 2026-11"."""
+    return " or ".join(dict.fromkeys(map(_as_recorded, results)))
+
+
+def _as_recorded(result: Result) -> str:
+    if result.last == result.day:
+        return result.day.isoformat()
+    return str(result.day.year) if result.last.month != result.day.month else result.day.isoformat()[:7]
 
 
 def reconciled(results: list[Result]) -> list[Result]:

@@ -8,16 +8,18 @@ MRD arithmetic is exact (Decimal); a value without a unit is unreadable, never g
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.cd19 import WITHOUT_VALUE, read_cd19
-from cds_service.facts.codes import completed_months, concept_text, effective_datetime, ref
+from cds_service.facts.codes import (completed_months, concept_text, effective_datetime, effective_last_date,
+                                     ref)
 from cds_service.facts.diagnosis import Diagnosis
-from cds_service.facts.lab_result import (SHOWN, Concurrent, Result, alike, in_time_order, latest_together, reconciled,
-                                          references, shown)
+from cds_service.facts.lab_result import (SHOWN, Concurrent, Result, alike, dated, in_time_order, latest_together,
+                                          reconciled, references, shown)
 from cds_service.facts.model import Fact, Graded
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.ph import ph_kinds, ph_status, read_ph
@@ -152,7 +154,8 @@ class Labs:
         if latest.value is not True:
             return latest
         last = latest_together(self._mrd_at_start)  # none when the MRD was attested: no result by the course start
-        earlier = [r for r in self._mrd_at_start if r.day < last[0].day] if last else []
+        # Not the latest results' (a partial date among them is earlier by its first day, and may be the latest).
+        earlier = [r for r in self._mrd_at_start if r.day < last[0].day and r not in last] if last else []
         if not earlier:
             return Fact(None, latest.evidence, latest.attested, note="persistence needs MRD results of two days")
         previous = latest_together(earlier)
@@ -244,7 +247,7 @@ def _cd19_fact(results: list[Result], received: bool) -> Fact[bool]:
     if not results:
         return Fact(received=received, note="no CD19 result on blasts" if received else "")
     latest = latest_together(in_time_order(results))
-    positive, evidence, day = alike(r.positive for r in latest), references(latest), latest[0].day
+    positive, evidence, day = alike(r.positive for r in latest), references(latest), dated(latest)
     unread = references(r for r in latest if r.shown == WITHOUT_VALUE)
     if unread:  # the latest decides: one sent without its value leaves CD19 unknown
         return Fact(None, evidence, note=f"CD19 result of {day} {WITHOUT_VALUE}: {', '.join(unread)}",
@@ -258,7 +261,7 @@ def _cd19_fact(results: list[Result], received: bool) -> Fact[bool]:
 def _which_is_current(what: str, results: list[Result]) -> str:
     """What a disagreement asks for: the result that stands (the other corrected or entered in error)."""
     readings = " or ".join(dict.fromkeys(r.shown for r in results))
-    return f"which {what} result of {results[0].day} is current ({readings})"
+    return f"which {what} result of {dated(results)} is current ({readings})"
 
 
 # ---- reading Observations ------------------------------------------------------------------------------------
@@ -313,7 +316,15 @@ def _read(observation: dict[str, Any], kinds: frozenset[str], vs: ValueSets, int
         if _undated_results(observation, kinds, vs):
             undated.append(observation)
         return
-    _read_at(observation, moment, kinds, vs, into)
+    last = effective_last_date(observation)
+    if last is None or last == moment.date():  # a full date or date-time: the usual case
+        _read_at(observation, moment, kinds, vs, into)
+        return
+    # A partial date ("2026-11"): its results may be of any day of it (lab_result.latest_together reads them so).
+    read = _result_lists()
+    _read_at(observation, moment, kinds, vs, read)
+    for kind, results in read.items():
+        into[kind].extend(replace(result, last=last) for result in results)
 
 
 def undated_relevance(observation: dict[str, Any]) -> Relevance | None:
