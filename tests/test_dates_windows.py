@@ -4,7 +4,8 @@ instant across midnight (the day as written counts: fhir-data-profile.md is sile
 
 - the live-vaccine window (Aspirus U1: 14 days before the course start through 28 days after the order's start);
 - the Coverage period (in force on the order's start);
-- the authorization's end (Florida Blue: 6 calendar months from the order's start, a month end kept at its month's).
+- the authorization's end (Florida Blue: 6 calendar months from the order's start, a month end kept at its month's);
+- the renewal answers (Aspirus IV: from 30 days before the previous cycle's start).
 """
 from __future__ import annotations
 
@@ -82,3 +83,19 @@ def test_the_florida_blue_authorization_ends_six_calendar_months_after_the_start
     request = _shifted(example("florida-blue-relapsed-refractory-ph-negative"), (start - date(2026, 12, 1)).days)
     found = answer(service, request)
     assert covered(found) == "covered" and f"approved to {end}" in summaries(found), summaries(found)
+
+
+@pytest.mark.parametrize(("authored", "counted"), [
+    ("2026-05-23", True),  # 30 days before the previous cycle's start (cycle 5, 2026-06-22)
+    ("2026-05-22", False),
+    ("2026-05-22T23:30:00-06:00", False),  # May 22 as written (May 23 in UTC)
+    ("2026-05-23T00:30:00+14:00", True),  # May 23 as written (May 22 in UTC)
+    ("2026-05", False),  # May 1-22 outside: not known to be current, asked again
+])
+def test_a_renewal_answer_counts_from_30_days_before_the_previous_cycles_start(service: FlaskClient, authored: str,
+                                                                               counted: bool) -> None:
+    request = example("aspirus-relapsed-refractory-cycle6-renewal")  # cycle 6, from 2026-12-01
+    prefetched(request, "attestations")["attestation-1"]["authored"] = authored
+    found = answer(service, request)
+    assert covered(found) == ("covered" if counted else "conditional"), summaries(found)
+    assert ("a current answer on response or stable disease" in summaries(found)) is not counted
