@@ -96,3 +96,23 @@ def test_a_partial_date_that_may_be_the_latest_is_read_with_the_latest(service: 
 def test_an_mrd_of_a_partial_date_that_may_be_the_latest_leaves_the_mrd_unknown(service: FlaskClient) -> None:
     assert covered(answer(service, _mrd_request(positive="2026-11-15", negative="2026-11"))) == "conditional"
     assert covered(answer(service, _mrd_request(positive="2026-11-15", negative="2026-10"))) == "covered"
+
+
+@pytest.mark.parametrize(("positive", "negative", "expected"), [
+    ("2026-12", None, "conditional"),  # Dec 1, the course's first day, or after it: was covered
+    ("2026", None, "conditional"),  # was covered
+    ("2026-12", "2026-11-15", "conditional"),  # the 0.05% decides only if taken on Dec 1: was covered
+    ("2026-11", None, "covered"),  # every day of it by the course start
+    ("2026-12-01", "2026-12", "conditional"),  # the 0% of Dec 1 (beside the 0.05%) or after the course start
+    ("2026-11-15", "2026-12", "conditional"),  # the 0% counts only if taken on Dec 1
+])
+def test_an_mrd_whose_partial_date_may_be_after_the_course_start(service: FlaskClient, positive: str,
+                                                                 negative: str | None, expected: str) -> None:
+    request = example("aspirus-adult-consolidation-mrd-positive")
+    if negative is None:
+        prefetched(request, "observations")["mrd-1"]["effectiveDateTime"] = positive
+    else:
+        request = _mrd_request(positive=positive, negative=negative)
+    found = answer(service, request)
+    assert covered(found) == expected, summaries(found)
+    assert ("the full date of Observation/" in summaries(found)) is (expected == "conditional")

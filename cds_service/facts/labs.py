@@ -74,7 +74,7 @@ class Labs:
         later = self._mrd and self._mrd[-1].day > course_start
         self._as_of = f", the latest by the course start {course_start}" if later else ""
         self.ph_positive = ph_status(results, course_start, received, attestations)
-        self.mrd_detectable, self.mrd_percent = self._mrd_facts(self._mrd_at_start)
+        self.mrd_detectable, self.mrd_percent = self._mrd_facts(self._mrd_at_start, course_start)
         self.mrd_persistent_or_rising = self._persistent_or_rising()
         # From when an `mrd-unavailable` answer counts (_unavailable), for one that cannot be read too (extract.py).
         self.unavailable_answers_since = self._unavailable_since()
@@ -84,16 +84,26 @@ class Labs:
 
     def latest_mrd_before(self, day: date) -> Fact[bool]:
         """Whether the latest MRD result on or before `day` is detectable by any measure."""
-        return self._mrd_facts(self._mrd_by(day))[0]
+        return self._mrd_facts(self._mrd_by(day), day)[0]
 
     def _mrd_by(self, day: date) -> list[Result]:
         """The MRD results dated on or before `day`, oldest first."""
         return [r for r in self._mrd if r.day <= day]
 
-    def _mrd_facts(self, results: list[Result]) -> tuple[Fact[bool], Fact[Graded]]:
-        """Whether the latest of `results` is detectable, and its value: one source, evidence and note for both."""
+    def _mrd_facts(self, results: list[Result], by: date) -> tuple[Fact[bool], Fact[Graded]]:
+        """Whether the latest of `results` (those dated on or before `by`) is detectable, and its value: one source,
+        evidence and note for both."""
         if results:
-            return self._latest_mrd(latest_together(results))
+            latest = latest_together(results)
+            late = [r for r in latest if r.last > by]
+            found = self._latest_mrd(latest)
+            if late and _values(found) != _values(self._mrd_facts([r for r in results if r not in late], by)):
+                # A partial date ("2026-12" for a course from Dec 1) that may be after `by`, and decides if it is not.
+                note = f"MRD {shown(late)} ({dated(late)}): may be after {by}"
+                unsure: Fact[Any] = Fact(None, references(latest), note=note,
+                                         missing=f"the full date of {' and '.join(references(late))}")
+                return unsure, unsure
+            return found
         # Attested only when the record holds no MRD result from before the course start.
         attested = None if self._mrd_at_start else self._attested_mrd()
         if attested is not None:
@@ -240,6 +250,10 @@ def _below(result: Result, baseline: list[Result]) -> bool:
     _, high = result.bounds()
     lows = [base.bounds()[0] for base in baseline]
     return high is not None and all(low is not None and high < low for low in lows)
+
+
+def _values(facts: tuple[Fact[bool], Fact[Graded]]) -> tuple[Any, Any]:
+    return facts[0].value, facts[1].value
 
 
 def _cd19_fact(results: list[Result], received: bool) -> Fact[bool]:
