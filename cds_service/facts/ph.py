@@ -13,7 +13,7 @@ from typing import Any
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.codes import concept_text, ref
-from cds_service.facts.lab_result import SHOWN, Result, by_moment
+from cds_service.facts.lab_result import SHOWN, Result, by_moment, dated, references
 from cds_service.facts.model import Fact
 from cds_service.facts.result_text import (NEGATION_CUE, agreed, clause_words, has_value, interpretation, matches,
                                            qualitative, result_clauses, result_quantity)
@@ -32,7 +32,12 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
     positives = [r for r in ph if r.positive]
     if positives:
         positives.sort(key=by_moment)
-        return Fact(True, tuple(r.reference for r in positives), note=f"BCR::ABL1 positive ({positives[0].day})")
+        dated_by_start = [r for r in positives if r.last <= course_start]
+        if not dated_by_start:  # each a partial date ("2026-12" for a course from Dec 1) that may be after the start
+            note = f"BCR::ABL1 positive ({dated(positives)}): may be after the course start {course_start}"
+            refs = references(positives)
+            return Fact(None, refs, note=note, missing=f"the full date of {' and '.join(refs)}")
+        return Fact(True, references(dated_by_start), note=f"BCR::ABL1 positive ({dated_by_start[0].day})")
     # "Never positive" cannot be shown past a result nobody could read (a karyotype written another way)
     unreadable = [r for r in ph if r.positive is None]
     if unreadable:
@@ -46,6 +51,11 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
     if major_neg is not None and minor_neg is not None:
         return Fact(False, (major_neg.reference, minor_neg.reference),
                     note="BCR::ABL1 major and minor breakpoints negative")
+    late = [r for r in results["ph-both"] if r.positive is False and r.day <= course_start < r.last]
+    if late:  # a negative whose partial date may be after the course start: its full date would decide
+        refs = references(late)
+        note = f"BCR::ABL1 negative ({dated(late)}): may be after the course start {course_start}"
+        return Fact(None, refs, note=note, missing=f"the full date of {' and '.join(refs)}")
     if not received:
         return Fact(received=False)
     note = "no Ph test covering both breakpoints" if ph else "no Ph / BCR::ABL1 result"
@@ -54,9 +64,9 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
 
 
 def _latest_negative(results: list[Result], course_start: date) -> Result | None:
-    """The latest negative result dated by the course start (of equally dated ones, the last listed); each list is
-    filtered only when it is asked."""
-    negatives = [r for r in results if r.positive is False and r.day <= course_start]
+    """The latest negative result dated by the course start, every day its date may stand for (of equally dated ones,
+    the last listed); each list is filtered only when it is asked."""
+    negatives = [r for r in results if r.positive is False and r.last <= course_start]
     return max(reversed(negatives), key=by_moment, default=None)
 
 
