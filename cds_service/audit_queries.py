@@ -16,10 +16,10 @@ from sqlalchemy import ColumnElement, Connection, Engine, Text, bindparam, cast,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from cds_service.audit_rows import (FeedbackEntry, InvocationRecord, aware, feedback_entry, feedback_row,
+from cds_service.audit_rows import (FeedbackEntry, InvocationRecord, aware, feedback_entry, feedback_values,
                                     invocation_record, naive_utc, utcnow)
 from cds_service.audit_writer import AuditWriter
-from cds_service.db import write_transaction
+from cds_service.db import insert_new_rows, write_transaction
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
 from cds_service.evaluation import INITIAL, MEETS, RENEWAL, PriorApproval
 from cds_service.hook_request import ORDER_SIGN
@@ -91,6 +91,9 @@ class FeedbackReceipt:
 
     unknown_cards: list[str]
     unknown_suggestions: list[str]
+    # Items the trail held already (the same item posted again: a retry whose first answer was lost; or twice in the
+    # call), not stored twice.
+    already_stored: int = 0
 
 
 @dataclass
@@ -193,24 +196,26 @@ class AuditQueries:
 
     def record_feedback(self, service_id: str, entries: list[FeedbackEntry], client_iss: str | None = None,
                         tenant: str | None = None) -> FeedbackReceipt:
-        """Store feedback items as received, as sent by `client_iss` and `tenant` (the verified JWT's); what they name
-        that was not issued so far to that sender (records still queued in this worker included), for the answer and
-        the log. A card issued to another client or tenant is unknown to this one: its feedback is stored, and never
-        shown with that card (`show`), and the answer does not tell it was issued at all."""
+        """Store feedback items as received, as sent by `client_iss` and `tenant` (the verified JWT's), each once: an
+        item the trail holds already (the same item posted again, feedback_digest) is not stored again, whichever
+        worker stored it. Returns what they name that was not issued so far to that sender (records still queued in
+        this worker included), for the answer and the log. A card issued to another client or tenant is unknown to
+        this one: its feedback is stored, and never shown with that card (`show`), and the answer does not tell it
+        was issued at all."""
         known = self._issued_cards({entry.card_uuid for entry in entries}, (client_iss, tenant))
         unknown_suggestions = [suggestions if entry.card_uuid in known else entry.accepted_suggestions
                                for entry, suggestions in zip(entries, self._unknown_suggestions(entries))]
-        receipt = FeedbackReceipt(
-            unknown_cards=[entry.card_uuid for entry in entries if entry.card_uuid not in known],
-            unknown_suggestions=sorted({uuid for unknown in unknown_suggestions for uuid in unknown}))
         received_at = utcnow()
         for entry in entries:
             entry.received_at = received_at.replace(tzinfo=timezone.utc)
             entry.client_iss, entry.tenant = client_iss, tenant
-        with write_transaction(self.engine) as connection, Session(connection) as session:
-            session.add_all(feedback_row(service_id, entry, received_at) for entry in entries)
-            session.flush()  # inside the write transaction, which commits it
-        return receipt
+        rows = [feedback_values(service_id, entry, received_at) for entry in entries]
+        with write_transaction(self.engine) as connection:
+            stored = insert_new_rows(connection, Feedback, rows, "item_digest")
+        return FeedbackReceipt(
+            unknown_cards=[entry.card_uuid for entry in entries if entry.card_uuid not in known],
+            unknown_suggestions=sorted({uuid for unknown in unknown_suggestions for uuid in unknown}),
+            already_stored=len(rows) - stored)
 
     def _unknown_suggestions(self, entries: list[FeedbackEntry]) -> list[list[str]]:
         """For each item, its accepted suggestions not issued with its card: never issued, or issued with another

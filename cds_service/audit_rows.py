@@ -5,6 +5,8 @@ Times are stored as naive UTC, and read back as aware UTC datetimes.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -162,15 +164,29 @@ def _order_outcome(row: OrderOutcomeRow) -> OrderOutcome:
     )
 
 
-def feedback_row(service_id: str, entry: FeedbackEntry, received_at: datetime) -> Feedback:
-    return Feedback(
-        received_at=received_at, service_id=service_id, card_uuid=entry.card_uuid,
-        outcome=entry.outcome,
-        outcome_timestamp=naive_utc(entry.outcome_timestamp) if entry.outcome_timestamp else None,
-        accepted_suggestions=list(entry.accepted_suggestions), override_system=entry.override_system,
-        override_code=entry.override_code, override_display=entry.override_display,
-        override_comment=entry.override_comment, client_iss=entry.client_iss, tenant=entry.tenant,
-    )
+def feedback_values(service_id: str, entry: FeedbackEntry, received_at: datetime) -> dict[str, Any]:
+    """The feedback table's row of `entry` (its sender set), with its digest (`feedback_digest`)."""
+    return {
+        "received_at": received_at, "service_id": service_id, "card_uuid": entry.card_uuid,
+        "outcome": entry.outcome,
+        "outcome_timestamp": naive_utc(entry.outcome_timestamp) if entry.outcome_timestamp else None,
+        "accepted_suggestions": list(entry.accepted_suggestions), "override_system": entry.override_system,
+        "override_code": entry.override_code, "override_display": entry.override_display,
+        "override_comment": entry.override_comment, "client_iss": entry.client_iss, "tenant": entry.tenant,
+        "item_digest": feedback_digest(service_id, entry),
+    }
+
+
+def feedback_digest(service_id: str, entry: FeedbackEntry) -> str:
+    """What makes a feedback item this one, hashed (sha256, hex): the service and sender (client and tenant), the
+    card, the outcome and its time, the accepted suggestions (as a set: their order says nothing) and the override
+    reason. The same item posted again (a retry) has the same digest, which the feedback table holds once; when it
+    was received does not count."""
+    moment = entry.outcome_timestamp
+    what = [service_id, entry.client_iss, entry.tenant, entry.card_uuid, entry.outcome,
+            naive_utc(moment).isoformat() if moment else None, sorted(set(entry.accepted_suggestions)),
+            entry.override_system, entry.override_code, entry.override_display, entry.override_comment]
+    return hashlib.sha256(json.dumps(what).encode("ascii")).hexdigest()  # ensure_ascii: any text, escaped
 
 
 def feedback_entry(row: Feedback) -> FeedbackEntry:

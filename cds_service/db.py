@@ -33,6 +33,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import (JSON, Column, Connection, DateTime, Engine, Insert, LargeBinary, Table, Text, bindparam, cast,
                         create_engine, event, func, insert, make_url, select, text)
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, Dialect, ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout  # no connection free in the pool within its timeout
@@ -503,6 +505,26 @@ def insert_rows(connection: Connection, model: type[Base], rows: list[dict[str, 
     ids = list(range(first, first + len(rows)))
     sqlite_insert.execute(connection, ids, rows)
     return ids
+
+
+def insert_new_rows(connection: Connection, model: type[Base], rows: list[dict[str, Any]], key: str) -> int:
+    """Insert those of `rows` whose `key` (a column with a unique index) no row of the table holds yet, the others
+    left out, in one INSERT ... ON CONFLICT (key) DO NOTHING: so also when another worker inserts the same at the
+    same moment (PostgreSQL waits for its transaction, SQLite's write lock serializes them). Rows of one call with the
+    same key are inserted once. Returns how many rows were inserted."""
+    unique: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(row[key], row)
+    if not unique:
+        return 0
+    # The two databases the service supports (docs/audit.md §Database) both take ON CONFLICT, each its own way.
+    statement: Insert
+    if connection.dialect.name == "postgresql":
+        statement = postgresql_dialect.insert(model).on_conflict_do_nothing(index_elements=[key])
+    else:
+        statement = sqlite_dialect.insert(model).on_conflict_do_nothing(index_elements=[key])
+    inserted = connection.execute(statement.values(list(unique.values())).returning(model.__table__.c.id))
+    return len(inserted.all())
 
 
 @cache

@@ -108,6 +108,9 @@ class Feedback(Base):
     them may reach the database after the feedback on them, when another worker answered it."""
 
     __tablename__ = "feedback"
+    # One row per item however often it is posted (migration 0013): a call answered 503 whose COMMIT was made all the
+    # same is retried, and stored its items twice. Unique across workers and replicas, as only the database can be.
+    __table_args__ = (Index("ux_feedback_item_digest", "item_digest", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     received_at: Mapped[datetime] = mapped_column(DateTime)
@@ -126,6 +129,10 @@ class Feedback(Base):
     # Not written since migration 0008 (worked out when read), kept nullable so that a worker of the older release,
     # still running during a rolling upgrade, can store feedback: its insert names the column.
     card_known: Mapped[bool | None] = mapped_column(Boolean)
+    # What makes the item this feedback, hashed (audit_rows.feedback_digest): its sender, card, outcome, time,
+    # suggestions and reason. Null on rows stored before migration 0013, and on an older release's during a rolling
+    # upgrade (nulls never collide).
+    item_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class UsedJti(Base):

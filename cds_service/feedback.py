@@ -106,6 +106,9 @@ def feedback_blueprint(store: AuditStore) -> Blueprint:
         if unknown or unknown_suggestions:  # an EHR bug, or the call written later by another worker: say so
             log.warning("feedback naming uuids not issued (so far): cards %s; suggestions (or not with that card) %s",
                         _for_log(unknown), _for_log(unknown_suggestions))
+        if receipt.already_stored:  # a retry whose first answer was lost (a 503 after the COMMIT): answered alike
+            log.info("feedback: %d of %d items already stored (posted again, or twice in this call): stored once",
+                     receipt.already_stored, len(entries))
         return jsonify({"stored": len(entries), "unknownCards": unknown, "unknownSuggestions": unknown_suggestions})
 
     return blueprint

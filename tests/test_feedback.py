@@ -74,9 +74,9 @@ def test_accepted_feedback_is_stored_with_the_card(live_app: tuple[str, AuditSto
 def test_feedback_at_the_length_and_item_limits_is_stored(live_app: tuple[str, AuditStore]) -> None:
     base_url, store = live_app
     reason = {"system": "s" * 500, "code": "c" * 200, "display": "d" * 10_000}
-    item = {"card": "u" * 200, "outcome": "overridden",
-            "overrideReason": {"reason": reason, "userComment": "x" * 10_000}}
-    response = post(base_url, {"feedback": [item] * 100})
+    items = [{"card": f"{index:03}" + "u" * 197, "outcome": "overridden",  # 100 cards: the same item is stored once
+              "overrideReason": {"reason": reason, "userComment": "x" * 10_000}} for index in range(100)]
+    response = post(base_url, {"feedback": items})
     assert response.status_code == 200, response.text
     assert count_feedback(store) == 100
 
