@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import ipaddress
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -251,6 +253,25 @@ def _check_writable_folder(folder: Path, name: str) -> None:
         raise ConfigError(f"{name} {folder}: {existing} is not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"{name} {folder}: cannot write in {existing}")
+    _try_creating_in(existing, f"{name} {folder}")
+
+
+# What making a folder in a folder said to exist and be writable answers when it never will: the service refused
+# (a mandatory access control, an immutable folder, NFS's root squash), a read-only mount, a pseudo-filesystem (/proc,
+# /sys: ENOENT). Anything else (EIO, ESTALE: a network file system away) is left to the start, an outage it rides out.
+_NEVER_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR})
+
+
+def _try_creating_in(existing: Path, where: str) -> None:
+    """Make and remove an empty folder in `existing`: os.access asks only the permission bits, and for root says yes
+    to any folder on a writable mount, /proc included, where nothing can be created. CDS_DATA_DIR=/proc/x then started
+    a service (as root) whose audit trail could never be created: the start looked fine, and /readyz answered 503."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".cds-write-check-", dir=existing))
+    except OSError as exc:
+        if exc.errno in _NEVER_WRITABLE:
+            raise ConfigError(f"{where}: nothing can be created in {existing} ({exc.strerror}): give a folder of a "
+                              "writable file system") from None
 
 
 def _check_writable_files(database: Path, name: str) -> None:
