@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from cds_service.audit_health import PING_SECONDS, WriterStatus
 from cds_service.audit_queries import AuditQueries, DecisionRow, FeedbackReceipt, InvocationDetail, RejectedRow
-from cds_service.audit_rows import FeedbackEntry, InvocationRecord
+from cds_service.audit_rows import FeedbackEntry, InvocationRecord, with_masked_ids
 from cds_service.audit_writer import MAX_QUEUED, AuditWriter
 from cds_service.db import create_db_engine, deadline
 from cds_service.evaluation import PriorApproval
@@ -53,8 +53,10 @@ class AuditStore:
         return self._writer.flush(timeout)
 
     def record_invocation(self, record: InvocationRecord) -> None:
-        """Queue `record` for the writer; without a running writer (not started, or closed) write it now."""
-        self._writer.record_invocation(record)
+        """Queue `record` for the writer; without a running writer (not started, or closed) write it now. A JWT sent
+        as its hookInstance or request id is kept as a marker (audit_rows.masked_id), also by the queue, which prior
+        approvals quote."""
+        self._writer.record_invocation(with_masked_ids(record))
 
     def report_status(self, report: Callable[[WriterStatus], None]) -> None:
         """Have the writer hand its status to `report` as it runs (every 0.1 s), for metrics other processes read."""

@@ -16,8 +16,8 @@ from sqlalchemy import ColumnElement, Connection, Engine, Text, bindparam, cast,
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from cds_service.audit_rows import (FeedbackEntry, InvocationRecord, aware, feedback_entry, feedback_values,
-                                    invocation_record, naive_utc, utcnow)
+from cds_service.audit_rows import (ID_LENGTH, FeedbackEntry, InvocationRecord, aware, feedback_entry,
+                                    feedback_values, invocation_record, masked_id, naive_utc, utcnow)
 from cds_service.audit_writer import AuditWriter
 from cds_service.db import insert_new_rows, write_transaction
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
@@ -317,6 +317,9 @@ class AuditQueries:
         refers to), that issued this card or suggestion uuid (what feedback and an EHR's override log name), or about
         this order (its id, with or without the type): every call that decided it and the call whose suggestion
         created it (a split's later cycle). Newest first, with the feedback on their cards."""
+        # A JWT sent as the hookInstance or request id is stored as its marker (audit_rows.masked_id), of the id as
+        # received or, for a longer one, cut to its column.
+        keys = {key, masked_id(key), masked_id(key[:ID_LENGTH])}
         asserted = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.coverage_assertion_id == key)
         carded = select(OrderOutcomeRow.invocation_id).join(IssuedCard, IssuedCard.outcome_id == OrderOutcomeRow.id) \
             .where(IssuedCard.uuid == key)
@@ -325,7 +328,7 @@ class AuditQueries:
         with Session(self.engine) as session:
             query = (
                 select(Invocation)
-                .where((Invocation.hook_instance == key) | (Invocation.request_id == key)
+                .where(Invocation.hook_instance.in_(keys) | Invocation.request_id.in_(keys)
                        | Invocation.id.in_(asserted) | Invocation.id.in_(carded) | Invocation.id.in_(decided)
                        | Invocation.id.in_(_creating(session, order)))
                 .options(selectinload(Invocation.outcomes).selectinload(OrderOutcomeRow.cards))

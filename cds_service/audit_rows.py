@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,6 +17,7 @@ from cds_service.db import insert_rows, largest_ids
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow
 from cds_service.evaluation import OrderOutcome
 from cds_service.json_codec import storable
+from cds_service.log_format import without_tokens
 
 
 @dataclass
@@ -65,6 +66,30 @@ class FeedbackEntry:
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "outcome_timestamp": _iso(self.outcome_timestamp),
                 "received_at": _iso(self.received_at)}
+
+
+# --- a JWT a client sent as an id: never kept -------------------------------------------------------------------
+
+ID_LENGTH = 200  # the length of the id columns (db_models), to which the routes cut a client's id before its record
+
+
+def masked_id(value: str) -> str:
+    """A client's id (a hookInstance, a request id) as the trail keeps it: one holding a JWT (log_format.without_tokens
+    finds it: an EHR that put its access token there) replaced whole by `<token sha256:...>`, the hex sha256 of the id
+    as received (cut to its column), which `audit show` computes again from the id it is given; any other id as it
+    is. A token is never stored, and the marker is found from the original value."""
+    if without_tokens(value) == value:  # no regex run without an "eyJ" in it
+        return value
+    return f"<token sha256:{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()}>"
+
+
+def with_masked_ids(record: InvocationRecord) -> InvocationRecord:
+    """`record` with its hookInstance and request id masked (`masked_id`): the record itself when neither holds a
+    JWT, as nearly every one."""
+    hook_instance, request_id = masked_id(record.hook_instance), record.request_id and masked_id(record.request_id)
+    if (hook_instance, request_id) == (record.hook_instance, record.request_id):
+        return record
+    return replace(record, hook_instance=hook_instance, request_id=request_id)
 
 
 # --- mapping between dataclasses and rows ----------------------------------------------------------------------
