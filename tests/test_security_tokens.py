@@ -1,8 +1,9 @@
 """A JWT never reaches a log line, wherever a client put it, nor the audit trail's fields quoting the request path (its
 service id and reason; a hookInstance holding one is kept as a marker: tests/test_audit_masked_ids.py): found by a
-security review sending a token in the request path (`POST /cds-services/<JWT>`, a service URL template filled in wrong), which the
-service's log line, gunicorn's access log and the audit record's service id and reason then held whole. The query
-string was already left out (gunicorn_config, cli_serve); the path is the client's, and is redacted instead."""
+security review sending a token in the request path (`POST /cds-services/<JWT>`, a service URL template filled in
+wrong), which the service's log line, gunicorn's access log and the audit record's service id and reason then held
+whole. The query string was already left out (gunicorn_config, cli_serve); the path is the client's, and is redacted
+instead."""
 from __future__ import annotations
 
 import logging
