@@ -60,7 +60,8 @@ def test_a_jwt_sent_as_the_hook_instance_is_stored_as_its_marker_and_found_by_it
     assert store.show(JWT + "x") == []
 
 
-def test_a_jwt_too_long_for_a_hook_instance_is_found_by_its_whole_value(live_app: tuple[str, AuditStore]) -> None:  # noqa: F811
+def test_a_jwt_too_long_for_a_hook_instance_is_found_by_its_whole_value(
+        live_app: tuple[str, AuditStore]) -> None:  # noqa: F811
     base_url, store = live_app
     assert hook_call(base_url, LONG_JWT).status_code == 400
     assert store.flush(10)

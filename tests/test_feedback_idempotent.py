@@ -25,7 +25,8 @@ SERVICE = "blinatumomab-coverage"
 ITEM = {"card": "card-1", "outcome": "accepted", "acceptedSuggestions": ["sug-1"],
         "outcomeTimestamp": "2026-11-20T12:05:00Z"}
 ENTRY = FeedbackEntry(card_uuid="card-1", outcome="overridden", override_code="patient-preference",
-                      override_comment="discussed", outcome_timestamp=datetime(2026, 11, 20, 12, 5, tzinfo=timezone.utc))
+                      override_comment="discussed",
+                      outcome_timestamp=datetime(2026, 11, 20, 12, 5, tzinfo=timezone.utc))
 
 
 def test_the_retry_of_feedback_answered_503_after_its_commit_stores_it_once(
@@ -72,7 +73,8 @@ def test_an_item_sent_twice_in_one_call_is_stored_once(live_app: tuple[str, Audi
     {"override_system": "urn:x"}, {"override_display": "Patient preference"}, {"override_comment": "discussed again"},
     {"override_comment": None}, {"accepted_suggestions": ["sug-1"]},
 ])
-def test_items_that_differ_in_anything_stored_are_stored_apart(store: AuditStore, change: dict[str, Any]) -> None:  # noqa: F811
+def test_items_that_differ_in_anything_stored_are_stored_apart(
+        store: AuditStore, change: dict[str, Any]) -> None:  # noqa: F811
     store.record_feedback(SERVICE, [replace(ENTRY)])
     receipt = store.record_feedback(SERVICE, [replace(ENTRY, **change)])
     assert receipt.already_stored == 0
