@@ -38,7 +38,7 @@ def test_a_yes_dated_only_to_a_period_straddling_the_course_start_is_asked_again
                                                                                  authored: str) -> None:
     decision = _decision(client, _with_toxicity_answer(authored, True))
     assert (decision["decision"], criterion(decision, CRITERION)) == ("information-needed", "unknown")
-    asked = "the unacceptable-toxicity answer in QuestionnaireResponse/tox-answer with its full date"
+    asked = "the full date of QuestionnaireResponse/tox-answer (unacceptable-toxicity)"
     assert asked in decision["missing"]
 
 

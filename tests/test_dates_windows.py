@@ -90,7 +90,6 @@ def test_the_florida_blue_authorization_ends_six_calendar_months_after_the_start
     ("2026-05-22", False),
     ("2026-05-22T23:30:00-06:00", False),  # May 22 as written (May 23 in UTC)
     ("2026-05-23T00:30:00+14:00", True),  # May 23 as written (May 22 in UTC)
-    ("2026-05", False),  # May 1-22 outside: not known to be current, asked again
 ])
 def test_a_renewal_answer_counts_from_30_days_before_the_previous_cycles_start(service: FlaskClient, authored: str,
                                                                                counted: bool) -> None:
@@ -99,3 +98,13 @@ def test_a_renewal_answer_counts_from_30_days_before_the_previous_cycles_start(s
     found = answer(service, request)
     assert covered(found) == ("covered" if counted else "conditional"), summaries(found)
     assert ("a current answer on response or stable disease" in summaries(found)) is not counted
+
+
+def test_a_renewal_answer_dated_only_to_the_month_the_window_opens_in_is_asked_with_its_full_date(
+        service: FlaskClient) -> None:
+    """May 1-22 are outside the window (from May 23), May 23-31 inside: it may or may not be current."""
+    request = example("aspirus-relapsed-refractory-cycle6-renewal")
+    prefetched(request, "attestations")["attestation-1"]["authored"] = "2026-05"
+    found = answer(service, request)
+    assert covered(found) == "conditional", summaries(found)
+    assert "the full date of QuestionnaireResponse/attestation-1" in summaries(found)

@@ -282,7 +282,7 @@ def _undatable(attestations: Attestations, since: Mapping[str, date]) -> list[Un
     return [Unreadable(partial.reference, f"an attestation answering {partial.link_id}",
                        f"its date {partial.authored} may fall before {since[partial.link_id]}, when its "
                        "answers start to count", _BEARINGS[partial.link_id],
-                       asked=f"the {partial.link_id} answer in {partial.reference} with its full date")
+                       asked=f"the full date of {partial.reference} ({partial.link_id})")
             for partial in attestations.partial
             if partial.link_id in since and partial.first < since[partial.link_id] <= partial.last.date()
             and not attestations.answered_after(partial.link_id, partial.last)]
