@@ -18,7 +18,7 @@ from cds_service.dosing.cycle_end import cycle_stretches
 from cds_service.dosing.expected import cycle_days, rest_after
 from cds_service.dosing.rest import LEAST_REST
 from cds_service.dosing.rest_card import rest_card
-from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_GAP
+from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_INTERRUPTION
 from cds_service.facts.model import PreviousCycle
 from tests.test_cycles_signed_together import by_order, criterion, decision, with_weight_on
 from tests.test_dosing_rest import rest_cards
@@ -189,7 +189,7 @@ def _stretches_day_by_day(days: list[int], given: int, number: int | None) -> li
     count, rest = given, rest_after(number)
     for index, day in enumerate(days):
         gap = day - days[index - 1] if index else 0
-        if index and (gap - 1 >= rest if count >= INFUSION_DAYS_PER_CYCLE else gap > MAX_GAP.days):
+        if index and (gap - 1 >= rest if count >= INFUSION_DAYS_PER_CYCLE else gap - 1 > MAX_INTERRUPTION.days):
             count, rest = 0, rest_after(None if number is None else number + len(stretches))
         if not index or count == 0:
             stretches.append([])

@@ -43,14 +43,17 @@ def test_first_cycle_without_history() -> None:
     assert info.cycle_starts == (date(2026, 1, 1),) and info.infusion_days_before == 0
 
 
-def test_gap_of_exactly_7_days_continues_and_8_starts_a_new_cycle() -> None:
+def test_7_days_without_infusion_continue_the_cycle_and_8_start_a_new_one() -> None:
+    """The label's rule: an interruption of up to 7 days continues the cycle (days 11-17 off, restarted on the 18th);
+    the spec's "more than 7 days after the last infusion day" had restarted it then (course.MAX_INTERRUPTION)."""
     prior = _prior(date(2026, 1, 1), days=10)  # last infusion day 2026-01-10
-    same = _cycle(record(prior), date(2026, 1, 17))
-    assert same.number.value == 1 and same.infusion_days_before == 10
-    assert same.cycle_starts == (date(2026, 1, 1),) and same.course_start == date(2026, 1, 1)
-    new = _cycle(record(prior), date(2026, 1, 18))
+    for restart in (date(2026, 1, 17), date(2026, 1, 18)):
+        same = _cycle(record(prior), restart)
+        assert same.number.value == 1 and same.infusion_days_before == 10
+        assert same.cycle_starts == (date(2026, 1, 1),) and same.course_start == date(2026, 1, 1)
+    new = _cycle(record(prior), date(2026, 1, 19))
     assert new.number.value == 2 and new.infusion_days_before == 0
-    assert new.cycle_starts == (date(2026, 1, 1), date(2026, 1, 18))
+    assert new.cycle_starts == (date(2026, 1, 1), date(2026, 1, 19))
 
 
 def test_a_cycle_with_28_infusion_days_is_complete() -> None:
@@ -263,10 +266,10 @@ def test_orders_signed_together_are_one_cycle_unless_the_cycle_rule_separates_th
     # 28 days, then 14 days off: the next order is cycle 2, whichever the Bundle lists first.
     second = _draft("second", day_1 + 42 * DAY)
     assert _ids(signed_cycles([second, step, full], day_1)) == [["step", "full"], ["second"]]
-    # A gap of 7 days after the last infusion day continues the cycle, of 8 starts the next (Cycle.takes).
+    # 7 days without infusion continue the cycle, 8 start the next (Cycle.takes).
     short = _draft("short", day_1, 10)
-    assert _ids(signed_cycles([short, _draft("on", day_1 + 16 * DAY, 10)], day_1)) == [["short", "on"]]
-    assert _ids(signed_cycles([short, _draft("off", day_1 + 17 * DAY, 10)], day_1)) == [["short"], ["off"]]
+    assert _ids(signed_cycles([short, _draft("on", day_1 + 17 * DAY, 10)], day_1)) == [["short", "on"]]
+    assert _ids(signed_cycles([short, _draft("off", day_1 + 18 * DAY, 10)], day_1)) == [["short"], ["off"]]
     # 28 infusion days given: an order the next day begins the next cycle.
     assert _ids(signed_cycles([step, full, _draft("next", day_1 + 28 * DAY)], day_1)) == \
         [["step", "full"], ["next"]]

@@ -56,11 +56,11 @@ def test_lines_14_days_apart_after_28_infusion_days_are_two_cycles() -> None:
     assert parts(("2026-12-01", "2026-12-28"), CYCLE_2) == [([0], "2026-12-01"), ([1], CYCLE_2[0])]
 
 
-def test_a_line_starting_7_days_after_the_last_infusion_day_continues_the_cycle() -> None:
-    """course.MAX_GAP: 14 infusion days, then a line starting 7 days after the last of them (same cycle), or 8."""
-    assert parts(("2026-12-01", "2026-12-14"), ("2026-12-21", "2027-01-03")) == []
-    assert parts(("2026-12-01", "2026-12-14"), ("2026-12-22", "2027-01-04")) == [([0], "2026-12-01"),
-                                                                                ([1], "2026-12-22")]
+def test_a_line_after_7_days_without_infusion_continues_the_cycle() -> None:
+    """course.MAX_INTERRUPTION: 14 infusion days, then a line after 7 days without infusion (same cycle), or 8."""
+    assert parts(("2026-12-01", "2026-12-14"), ("2026-12-22", "2027-01-04")) == []
+    assert parts(("2026-12-01", "2026-12-14"), ("2026-12-23", "2027-01-05")) == [([0], "2026-12-01"),
+                                                                                ([1], "2026-12-23")]
 
 
 def test_after_28_infusion_days_a_line_within_the_14_days_without_infusion_continues_the_cycle() -> None:

@@ -24,7 +24,7 @@ from cds_service.dosing.instruction_text import days_unread
 from cds_service.dosing.reading import DoseLine, cycle_day_date
 from cds_service.dosing.rewrite import end_line
 from cds_service.dosing.text import days_text
-from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_GAP
+from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_INTERRUPTION
 
 
 class PastCycle(NamedTuple):
@@ -131,7 +131,7 @@ def cycle_stretches(infusion_days: Sequence[int], given: int, number: int | None
     for index in _skips(infusion_days):  # days running on are never cut (no gap, and a rest is at least 14 days)
         gap = infusion_days[index] - infusion_days[index - 1]
         count = before + index - start  # the cycle's infusion days through infusion_days[index - 1]
-        if gap - 1 >= rest if count >= INFUSION_DAYS_PER_CYCLE else gap > MAX_GAP.days:
+        if gap - 1 >= rest if count >= INFUSION_DAYS_PER_CYCLE else gap - 1 > MAX_INTERRUPTION.days:
             cuts.append(index)
             start, before = index, 0
             rest = rest_after(None if number is None else number + len(cuts))

@@ -36,7 +36,10 @@ from cds_service.facts.order import last_infusion_day, order_ref, order_start, p
 from cds_service.record import PatientRecord
 
 DAY = timedelta(days=1)
-MAX_GAP = timedelta(days=7)  # an interruption longer than this restarts the cycle
+# An interruption (days without infusion) longer than this restarts the cycle: the label's rule. fhir-data-profile.md
+# §Course and cycles words it as an order starting "more than 7 days after" the last infusion day, which restarts
+# after 7 days without infusion (last on day 10, restarted on day 18); the label continues the cycle then.
+MAX_INTERRUPTION = timedelta(days=7)
 INFUSION_DAYS_PER_CYCLE = 28
 _PHASES_IN_REMISSION = frozenset({"consolidation", "maintenance"})
 
@@ -74,7 +77,7 @@ class Cycle:
 
     def takes(self, first: date) -> bool:
         """Whether an order starting on `first` continues this cycle."""
-        return first - self.last <= MAX_GAP and self.infusion_days_before(first) < INFUSION_DAYS_PER_CYCLE
+        return first - self.last - DAY <= MAX_INTERRUPTION and self.infusion_days_before(first) < INFUSION_DAYS_PER_CYCLE
 
     def full(self) -> bool:
         """Whether the cycle gave its 28 infusion days."""
@@ -98,7 +101,7 @@ class SignedCycle(NamedTuple):
 
 def signed_cycles(orders: list[dict[str, Any]], today: date) -> list[list[dict[str, Any]]]:
     """The blinatumomab orders signed together, as the cycles they are, oldest first (each in the Bundle's order):
-    an order starts the next cycle when it starts more than 7 days after the cycle's last infusion day, or once the
+    an order starts the next cycle when more than 7 days without infusion come before it, or once the
     cycle holds 28 infusion days (`Cycle.takes`, the rule for earlier orders). A step dose written as two orders, or
     two orders on the same days, stay one cycle. Linear in the orders after sorting them: the infusion days are
     counted as the cycle grows, not again for each order."""
@@ -169,7 +172,7 @@ class _Growing:
 
     def takes(self, span: OrderSpan) -> bool:
         """`Cycle.takes`, counted without walking the days."""
-        return span.first - self.last <= MAX_GAP and self.infusion_days_before(span.first) < INFUSION_DAYS_PER_CYCLE
+        return span.first - self.last - DAY <= MAX_INTERRUPTION and self.infusion_days_before(span.first) < INFUSION_DAYS_PER_CYCLE
 
     def add(self, span: OrderSpan) -> None:
         first, last = self.stretch
