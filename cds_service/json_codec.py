@@ -83,15 +83,6 @@ def dumps(document: Any, default: Callable[[Any], Any] | None = None) -> bytes:
         return json.dumps(document, default=default).encode()
 
 
-def canonical(document: Any) -> bytes:
-    """UTF-8 JSON with sorted keys, for a digest of the document's content: equal documents give equal bytes,
-    whatever order their keys were set in. What JSON cannot carry is written as text."""
-    try:
-        return orjson.dumps(document, default=str, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:
-        return json.dumps(document, default=str, sort_keys=True).encode()
-
-
 def storable(text: str) -> str:
     """A string read from JSON as a database can store it, with "?" for what it would refuse: an unpaired surrogate
     (JSON can carry one; UTF-8, and so the database driver, cannot) and NUL (which PostgreSQL text refuses)."""
