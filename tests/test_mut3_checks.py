@@ -1,0 +1,84 @@
+"""The dose criterion's verdicts and notes at their edges (dosing/checks.py): a BSA without a weight, a line per m²
+beside a line without a dose, four and five ranges above the label, four and five lines with an unread period, and
+the quantity card of three orders two of which overlap. Mutants of dosing/checks.py that the other tests let live."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from cds_service.dosing.checks import MISSING_DOSE, MISSING_WEIGHT
+from cds_service.verdict import NOT_MET, UNKNOWN
+from tests.test_dosing_cards import quantity_cards_for
+from tests.test_dosing_checks import checks
+from tests.test_dosing_period_unread import BEFORE, checks_of
+from tests.test_dosing_support import START, facts, line, order, rate
+
+DAYS_1_28 = ("2026-12-01", "2026-12-28")
+
+
+def test_an_adult_with_a_bsa_and_no_weight_is_asked_for_the_weight() -> None:
+    """Standard schedule, BSA 1.9 m² charted, no current weight: whether the dose is fixed (from 45 kg) or per m²
+    depends on the weight, so the label dose is not known; a dose above the fixed 28 is above it at any weight."""
+    within = checks(order(line(rate(28), *DAYS_1_28)), weight=None, bsa="1.9").schedule("standard")
+    assert (within.status, within.missing) == (UNKNOWN, MISSING_WEIGHT)
+    above = checks(order(line(rate(40), *DAYS_1_28)), weight=None, bsa="1.9").schedule("standard")
+    assert above.status == NOT_MET
+    assert above.note == "40 mcg/day on days 1–28; label maximum at any weight 28 mcg/day"
+
+
+def test_a_line_per_m2_beside_a_line_without_a_dose_asks_for_the_doses_not_a_bsa() -> None:
+    """70 kg, no BSA: line 1 per m² would need only a BSA (from 45 kg the label dose is fixed), but line 2 states
+    no dose at all: what to document is the doses."""
+    written = order(line(rate(15, "ug/m2/d"), "2026-12-01", "2026-12-07", 1), line(None, "2026-12-08", "2026-12-28", 2))
+    verdict = checks(written).schedule("standard")
+    assert (verdict.status, verdict.missing) == (UNKNOWN, f"{MISSING_DOSE} (or mcg/m²/day)")
+    assert verdict.note == ("Dose not readable (line 1: dose per m² needs a BSA (or weight and height); line 2: no "
+                            "dose or rate)")
+
+
+def _one_day_lines(*doses: int) -> dict:
+    """One line a day on days 1, 3, 5, ...: each dose above the label 28 its own range."""
+    return order(*[line(rate(mcg), (START + timedelta(days=2 * n)).isoformat(),
+                        (START + timedelta(days=2 * n)).isoformat(), n + 1) for n, mcg in enumerate(doses)])
+
+
+def test_four_ranges_above_the_label_are_all_named() -> None:
+    assert checks(_one_day_lines(30, 40, 50, 60)).schedule("standard").note == (
+        "30 mcg/day on day 1 (label 28 mcg/day); 40 mcg/day on day 3 (label 28 mcg/day); 50 mcg/day on day 5 (label 28 "
+        "mcg/day); 60 mcg/day on day 7 (label 28 mcg/day) (for weight 70 kg)")
+
+
+def test_five_ranges_above_the_label_name_the_three_most_severe_and_two_more() -> None:
+    assert checks(_one_day_lines(30, 40, 50, 35, 60)).schedule("standard").note == (
+        "40 mcg/day on day 3 (label 28 mcg/day); 50 mcg/day on day 5 (label 28 mcg/day); 60 mcg/day on day 9 (label 28 "
+        "mcg/day); and 2 more day ranges (for weight 70 kg)")
+
+
+def _unread_periods(before_lines: int) -> str:
+    """`before_lines` lines ending before they start, then one ending at the moment it starts."""
+    lines = [line(rate(9), *BEFORE, sequence=n + 1) for n in range(before_lines)]
+    lines.append(line(rate(28), "2026-12-08T10:00:00Z", "2026-12-08T10:00:00Z", sequence=before_lines + 1))
+    return checks_of(*lines).schedule("standard").missing
+
+
+def test_four_lines_with_an_unread_period_are_named_with_each_reason() -> None:
+    assert _unread_periods(3) == ("a corrected infusion period for dosage lines 1, 2, 3, 4 (its end is before its "
+                                  "start; it ends at the moment it starts)")
+
+
+def test_past_four_lines_with_an_unread_period_three_are_named_and_the_reasons_of_the_first_four() -> None:
+    """The fifth line's reason is not said: what to document does not grow with the order."""
+    assert _unread_periods(4) == ("a corrected infusion period for dosage lines 1, 2, 3, 2 more (its end is before "
+                                  "its start)")
+
+
+def test_the_quantity_card_says_some_orders_overlap_though_one_order_of_the_cycle_does_not() -> None:
+    """A 9 mcg/day step order beside a 28 mcg/day order on days 1-7, then a third order on days 22-28: the first two
+    are not checked; the card says to correct the overlap first, and suggests no cut."""
+    group = [order(line(rate(9), "2026-12-01", "2026-12-07", sequence=1), id="step", quantity=3),
+             order(line(rate(28), "2026-12-01", "2026-12-21", sequence=1), id="full", quantity=21),
+             order(line(rate(28), "2026-12-22", "2026-12-28", sequence=1), id="tail", quantity=7)]
+    [card] = quantity_cards_for(group, facts())
+    assert card["summary"].startswith("Quantity above plan limit: 31 vials (1085 mcg) in cycle 1")
+    assert "Some of the cycle's orders run on the same days (see the dose card): correct or cancel the overlapping " \
+        "order first." in " ".join(card["detail"].split())
+    assert "suggestions" not in card
