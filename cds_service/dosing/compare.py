@@ -154,7 +154,9 @@ class _Run(NamedTuple):
 def _runs(stretches: Iterable[range], ordered: Decimal, patient: Patient,
           label: Callable[[int], Expected | None]) -> list[_Run]:
     """The runs of consecutive days on which `ordered` is above or below the label (`stretches`: ranges of
-    consecutive days, in day order)."""
+    consecutive days, in day order, none touching the next: `stretches_of`). Each part of a stretch is one run: no
+    two parts with the same outcome touch, for parts of two stretches never do, and of the parts of one stretch each
+    touches only parts of the other kind, step days or not, whose label dose has another cap (`Expected.cap`)."""
     steps = step_days(patient.schedule, patient.cycle)
     readings: dict[bool, tuple[str, Expected] | None] = {}
     runs: list[_Run] = []
@@ -166,11 +168,7 @@ def _runs(stretches: Iterable[range], ordered: Decimal, patient: Patient,
             if step not in readings:
                 readings[step] = _outcome(ordered, label(part.start))
             outcome = readings[step]
-            if outcome is None:
-                continue
-            if runs and runs[-1].last + 1 == part.start and (runs[-1].kind, runs[-1].expected) == outcome:
-                runs[-1] = runs[-1]._replace(last=part[-1])
-            else:
+            if outcome is not None:
                 runs.append(_Run(*outcome, part.start, part[-1]))
     return runs
 
