@@ -1,11 +1,13 @@
 """The dose criterion's verdicts and notes at their edges (dosing/checks.py): a BSA without a weight, a line per m²
 beside a line without a dose, four and five ranges above the label, four and five lines with an unread period, and
-the quantity card of three orders two of which overlap. Mutants of dosing/checks.py that the other tests let live."""
+the quantity card of three orders two of which overlap, the plan limit's ask beside a line without a dose. Mutants of
+dosing/checks.py that the other tests let live (the last one a bug, fixed)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
-from cds_service.dosing.checks import MISSING_DOSE, MISSING_WEIGHT
+from cds_service.dosing.checks import MISSING_BSA, MISSING_DOSE, MISSING_WEIGHT
 from cds_service.verdict import NOT_MET, UNKNOWN
 from tests.test_dosing_cards import quantity_cards_for
 from tests.test_dosing_checks import checks
@@ -82,3 +84,15 @@ def test_the_quantity_card_says_some_orders_overlap_though_one_order_of_the_cycl
     assert "Some of the cycle's orders run on the same days (see the dose card): correct or cancel the overlapping " \
         "order first." in " ".join(card["detail"].split())
     assert "suggestions" not in card
+
+
+def test_the_plan_limit_asks_for_the_doses_when_a_line_beside_one_per_m2_states_none() -> None:
+    """Florida Blue's 28 mcg/day: line 1 per m² without a BSA, line 2 without any dose. Asked for a BSA alone, the
+    clinician documented it and the order was unknown again (line 2); the doses are what to document, as the label
+    criterion asks. A line per m² alone still asks for the BSA."""
+    both = checks(order(line(rate(15, "ug/m2/d"), "2026-12-01", "2026-12-07", 1),
+                        line(None, "2026-12-08", "2026-12-28", 2))).ceiling(Decimal(28))
+    assert (both.status, both.missing) == (UNKNOWN, MISSING_DOSE)
+    per_m2 = checks(order(line(rate(15, "ug/m2/d"), "2026-12-01", "2026-12-07", 1),
+                          line(rate(28), "2026-12-08", "2026-12-28", 2))).ceiling(Decimal(28))
+    assert (per_m2.status, per_m2.missing) == (UNKNOWN, MISSING_BSA)

@@ -501,7 +501,9 @@ class OrderDoseChecks:
             return Verdict(NOT_MET, self.evidence, note)
         unreadable = unreadable_note(self.lines, self.together)
         if unreadable or not self.lines:
-            missing = self._missing_bsa() if any(line.needs_bsa for line in self.lines) else MISSING_DOSE
+            # A BSA only when it is all that is missing: beside a line without a dose it had been asked alone, and
+            # the order was unknown again once the BSA was documented.
+            missing = self._missing_bsa() if needs_bsa_only(self.lines, self.together) else MISSING_DOSE
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
                            self._missing_reading(missing))
         note = ordered_note(self.lines, f"at most {mcg_text(mcg_per_day)} mcg/day", mcg_per_day, self.together)
