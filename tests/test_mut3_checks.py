@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
+
+import pytest
 
 from cds_service.dosing.checks import MISSING_BSA, MISSING_DOSE, MISSING_WEIGHT
-from cds_service.verdict import NOT_MET, UNKNOWN
-from tests.test_dosing_cards import quantity_cards_for
+from cds_service.verdict import MET, NOT_MET, UNKNOWN
+from tests.test_dosing_cards import ASPIRUS, quantity_cards_for
 from tests.test_dosing_checks import checks
 from tests.test_dosing_period_unread import BEFORE, checks_of
-from tests.test_dosing_support import START, facts, line, order, rate
+from tests.test_dosing_support import START, facts, line, order, order_checks, rate
 
 DAYS_1_28 = ("2026-12-01", "2026-12-28")
 
@@ -96,3 +99,53 @@ def test_the_plan_limit_asks_for_the_doses_when_a_line_beside_one_per_m2_states_
     per_m2 = checks(order(line(rate(15, "ug/m2/d"), "2026-12-01", "2026-12-07", 1),
                           line(rate(28), "2026-12-08", "2026-12-28", 2))).ceiling(Decimal(28))
     assert (per_m2.status, per_m2.missing) == (UNKNOWN, MISSING_BSA)
+
+
+def _week_orders(*units: str) -> list[dict[str, Any]]:
+    """An order per quantity unit, of one cycle, each 28 mcg/day for its own 4 days (no two on the same days)."""
+    return [order(line(rate(28), (START + timedelta(days=4 * n)).isoformat(),
+                       (START + timedelta(days=4 * n + 3)).isoformat()), id=f"o{n}", quantity=4, quantity_unit=unit)
+            for n, unit in enumerate(units)]
+
+
+def test_the_quantity_evidence_of_six_orders_names_four_and_the_order_answered() -> None:
+    """The cycle's quantity adds up six orders: each answer names the first four, and its own order once."""
+    group = _week_orders(*["{vial}"] * 6)
+    first, last = (order_checks(o, group, facts()).quantity(ASPIRUS) for o in (group[0], group[5]))
+    assert first.evidence == tuple(f"MedicationRequest/o{n}" for n in range(4))
+    assert last.evidence == tuple(f"MedicationRequest/o{n}" for n in (0, 1, 2, 3, 5))
+
+
+@pytest.mark.parametrize(("units", "said"), [
+    (("mL", "bag", "L", "dL"), "quantity unit 'mL' not readable; quantity unit 'bag' not readable; quantity unit 'L' "
+     "not readable; quantity unit 'dL' not readable"),
+    (("mL", "bag", "L", "dL", "cL"), "quantity unit 'mL' not readable; quantity unit 'bag' not readable; quantity "
+     "unit 'L' not readable; 2 more"),
+])
+def test_unreadable_quantities_are_listed_up_to_four(units: tuple[str, ...], said: str) -> None:
+    group = _week_orders(*units)
+    verdict = order_checks(group[0], group, facts()).quantity(ASPIRUS)
+    assert (verdict.status, verdict.note) == (UNKNOWN, said)
+
+
+def test_a_dose_summed_with_five_other_orders_names_four_of_them_as_evidence() -> None:
+    """20 mcg/day on days 1-28 with four other orders on days 1-7 and a fifth on days 8-28: each range names its own
+    orders, and the criterion's evidence the first four of all five (a list that does not grow with the orders)."""
+    group = [order(line(rate(20), "2026-12-01", "2026-12-28"), id="a"),
+             *(order(line(rate(2), "2026-12-01", "2026-12-07"), id=id_) for id_ in "bcde"),
+             order(line(rate(2), "2026-12-08", "2026-12-28"), id="f")]
+    verdict = order_checks(group[0], group, facts()).schedule("standard")
+    assert verdict.status == MET
+    assert "22 mcg/day on days 8–28 (this order and the other blinatumomab order being signed together)" in verdict.note
+    assert verdict.evidence == (*(f"MedicationRequest/{id_}" for id_ in "abcde"), "Observation/w")
+
+
+def test_a_rate_per_hour_a_rounding_above_the_plan_limit_is_said_beside_a_step_line() -> None:
+    """9 mcg/day on days 1-7, then 1.1667 mcg/h (28.0008 mcg/day): within Florida Blue's 28 once rounded, and the
+    note says why a dose written above it meets it."""
+    written = order(line(rate(9), "2026-12-01", "2026-12-07", 1), line(rate(1.1667, "ug/h"), "2026-12-08",
+                                                                        "2026-12-28", 2))
+    verdict = checks(written).ceiling(Decimal(28))
+    assert verdict.status == MET
+    assert verdict.note == ("9 mcg/day on days 1–7; 28.0008 mcg/day on days 8–28: at most 28 mcg/day (above it by "
+                            "less than 0.005 mcg/day: a unit conversion's rounding)")
