@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
+
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.course import prior_orders, read_cycle
 from cds_service.facts.diagnosis import read_diagnosis
@@ -42,24 +44,20 @@ def test_a_stale_remission_recoded_on_the_day_a_relapsed_course_began_does_not_e
     assert info.number.note == "cycle 4 of the course from 2025-01-01"
 
 
-def test_a_remission_and_a_relapse_coded_on_one_day_of_a_relapsed_course_do_not_end_it() -> None:
-    """A course begun in relapse; mid-course one admission codes both C91.01 and C91.02. A remission and a relapse
-    cannot both begin on one day: the relapse does not follow the remission, so nothing restarts the count (EHRs
-    re-code at every admission)."""
+@pytest.mark.parametrize(("relapsed", "number", "course_start"), [
+    ("2025-03-01", 4, date(2025, 1, 1)),  # coded with the remission: the count goes on
+    ("2025-03-08", 2, date(2025, 3, 26)),  # a week after it: a new episode, cycle 3 began the new course
+])
+def test_a_relapse_coded_the_day_of_a_remission_reached_mid_course_does_not_follow_it(
+        relapsed: str, number: int, course_start: date) -> None:
+    """A course begun in relapse; mid-course an admission codes C91.01. A remission and a relapse cannot both begin
+    on one day: a C91.02 coded that same day does not follow the remission, so nothing restarts the count (EHRs
+    re-code at every admission); one recorded a week later does."""
     treated = condition("C91.02", recorded="2024-12-20", clinical_status="relapse")
     remission = condition("C91.01", recorded="2025-03-01", clinical_status="remission")
-    relapse = condition("C91.02", recorded="2025-03-01", clinical_status="relapse")
+    relapse = condition("C91.02", recorded=relapsed, clinical_status="relapse")
     info = _cycle(treated, remission, relapse)
-    assert (info.number.value, info.course_start) == (4, date(2025, 1, 1))
-
-
-def test_a_relapse_a_week_after_a_remission_reached_during_the_course_ends_it() -> None:
-    """The counterpart of the case above: a relapse recorded after that remission is a new episode."""
-    treated = condition("C91.02", recorded="2024-12-20", clinical_status="relapse")
-    remission = condition("C91.01", recorded="2025-03-01", clinical_status="remission")
-    relapse = condition("C91.02", recorded="2025-03-08", clinical_status="relapse")
-    info = _cycle(treated, remission, relapse)
-    assert (info.number.value, info.course_start) == (2, date(2025, 3, 26))
+    assert (info.number.value, info.course_start) == (number, course_start)
 
 
 def test_the_old_relapse_listed_on_the_start_day_of_a_course_given_in_remission_does_not_end_it() -> None:
