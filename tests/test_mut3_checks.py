@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.dosing.checks import MISSING_BSA, MISSING_DOSE, MISSING_WEIGHT
+from cds_service.dosing.cards import dose_card, quantity_card
+from cds_service.dosing.checks import MISSING_BSA, MISSING_DOSE, MISSING_WEIGHT, CycleLines, OrderDoseChecks
 from cds_service.verdict import MET, NOT_MET, UNKNOWN
 from tests.test_dosing_cards import ASPIRUS, quantity_cards_for
 from tests.test_dosing_checks import checks
@@ -149,3 +150,31 @@ def test_a_rate_per_hour_a_rounding_above_the_plan_limit_is_said_beside_a_step_l
     assert verdict.status == MET
     assert verdict.note == ("9 mcg/day on days 1–7; 28.0008 mcg/day on days 8–28: at most 28 mcg/day (above it by "
                             "less than 0.005 mcg/day: a unit conversion's rounding)")
+
+
+def test_a_reduced_dose_without_an_end_runs_until_the_next_order_of_the_cycle() -> None:
+    """28 mcg/day on days 1-7 then 5 mcg/day stating no end, and a second order resuming 28 mcg/day on days 15-28:
+    the reduced dose runs on days 8-14 only, and is below the label there, not on days 8-28."""
+    reduced = order(line(rate(28), "2026-12-01", "2026-12-07", 1), line(rate(5), "2026-12-08", None, 2), id="a")
+    resumed = order(line(rate(28), "2026-12-15", "2026-12-28"), id="b")
+    checks_ = order_checks(reduced, [reduced, resumed], facts())
+    card = dose_card(reduced, checks_.facts, "standard", True, "Aspirus Health Plan", checks_)
+    assert card is not None
+    assert card["summary"] == "Dose below label: 5 mcg/day on days 8–14 of cycle 1; label is 28 mcg/day"
+
+
+def test_the_quantity_row_of_a_corrected_order_whose_days_past_28_are_not_ended_says_dose_corrected_only() -> None:
+    """35 mcg/day on days 1-28 and a second line on days 29-35: the dose card corrects the dose; removing the second
+    line is the prescriber's call, so the suggestion ends nothing, and the quantity card must not say it does."""
+    facts_ = facts()
+    written = order(line(rate(35), "2026-12-01", "2026-12-28", 1), line(rate(35), "2026-12-29", "2027-01-04", 2),
+                    id="a", quantity=40)
+    cycle = CycleLines([written], facts_)
+    checks_ = OrderDoseChecks(written, [written], facts_, cycle)
+    assert dose_card(written, facts_, "standard", True, "Aspirus Health Plan", checks_) is not None
+    offered = checks_.offered()
+    assert offered is not None and offered.ended is None
+    cycle.offer(written, offered)
+    card = quantity_card(written, facts_, ASPIRUS, "Aspirus Health Plan", cycle, frozenset([id(written)]), True)
+    assert card is not None
+    assert "| 40 vials | dose corrected: 980 mcg: 28 to 35 vials | more than its days use |" in card["detail"]
