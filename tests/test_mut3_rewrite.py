@@ -1,7 +1,8 @@
 """A corrected line's texts and bounds (dosing/rewrite.py `_set_value`, `end_line`, dosing/instruction_text.py): the
 dose a text states per m² in another unit restated from the dose per m² coded, the unit the correction is said in as
-the line writes it, an ended line's start and cycle days, a plan maximum in hundredths. Mutants of rewrite.py that the
-other tests let live."""
+the line writes it, an ended line's start and cycle days, a plan maximum in hundredths, an open line corrected whole,
+the label's rounding at its edge under a plan maximum, a split's cycle days. Mutants of rewrite.py that the other tests
+let live."""
 from __future__ import annotations
 
 from datetime import date
@@ -10,8 +11,9 @@ from typing import Any
 
 from cds_service.dosing.cards import ceiling_card
 from cds_service.facts.model import ClinicalFacts
+from tests.test_dosing_cards import PLAN_NOTE, _florida_blue_dose_card, card_for
 from tests.test_dosing_cycle_end import card, checks_of
-from tests.test_dosing_rewrite_text import ADULT, CHILD, days_1_to_28, label_corrected
+from tests.test_dosing_rewrite_text import ADULT, CHILD, corrected_texts, days_1_to_28, label_corrected
 from tests.test_dosing_support import UCUM, apply_suggestion, facts, first_value, line, order, order_checks, rate
 
 
@@ -73,3 +75,30 @@ def test_a_plan_maximum_in_hundredths_is_written_as_the_policy_states_it() -> No
     corrected = apply_suggestion(found)
     assert first_value(corrected) == 27.75
     assert corrected["dosageInstruction"][0]["text"] == "27.75 mcg/day continuous IV infusion"
+
+
+def test_a_line_stating_no_end_corrected_whole_stays_open() -> None:
+    """35 mcg/day from day 1, no end (standard schedule): corrected to 28 on every day it runs, in one line that still
+    states no end (the correction writes no end the prescriber did not)."""
+    written = order(line(rate(35), "2026-12-01", None) | {"text": "35 mcg/day continuous IV infusion"})
+    found = card_for(written, ADULT)
+    assert found is not None
+    assert found["summary"] == "Dose above label: 35 mcg/day on days 1–28 of cycle 1; label is 28 mcg/day"
+    [corrected] = apply_suggestion(found)["dosageInstruction"]
+    assert corrected["timing"] == {"repeat": {"boundsPeriod": {"start": "2026-12-01"}}}
+    assert (corrected["doseAndRate"][0]["rateQuantity"]["value"], corrected["text"]) == (
+        28, "28 mcg/day continuous IV infusion")
+
+
+def test_a_dose_at_the_edge_of_the_labels_rounding_is_set_to_the_plan_maximum_and_said_so() -> None:
+    """28.5 mcg/day is the most the label's +0.5 rounding allows on days 8-28, and above Florida Blue's 28: the step
+    days' correction sets days 8-28 to 28 too, and the card says it is the plan's limit, not the label, that does."""
+    found = _florida_blue_dose_card(order(line(rate(28.5), "2026-12-01", "2026-12-28")), facts(), Decimal(28))
+    assert found["suggestions"][0]["label"] == "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"
+    assert PLAN_NOTE in found["detail"]
+
+
+def test_a_line_split_for_an_order_continuing_its_cycle_after_one_day_says_cycle_days() -> None:
+    written = order(line(rate(28), "2026-12-02", "2026-12-28") | {"text": "28 mcg/day continuous IV infusion"})
+    assert corrected_texts(written, facts(start=date(2026, 12, 2), days_before=1)) == [
+        "9 mcg/day continuous IV infusion (cycle days 2–7)", "28 mcg/day continuous IV infusion (cycle days 8–28)"]
