@@ -486,13 +486,21 @@ def test_dosing_values_init_is_the_dataclass_fields(cls: type) -> None:
 @pytest.mark.parametrize(("weight", "note"), [
     ("45", "Dose not readable (line 1: dose per m² needs a BSA (or weight and height)); from 45 kg the label dose "
            "is a fixed dose in mcg/day"),
-    ("44.9", "Label dose not known without body size"),
+    ("44.9", "Label dose not known without a BSA"),
 ])
 def test_a_dose_per_m2_without_a_bsa_asks_for_a_height_not_the_dose(weight: str, note: str) -> None:
     """The dose is written (per m²): what is missing is a BSA, from 45 kg as below it; "document each dosage line's
     dose written in mcg/day" read as if none were."""
     verdict = checks(single_line_order(rate(15, "ug/m2/d")), weight=weight, cycle=2).schedule("standard")
     assert (verdict.status, verdict.note, verdict.missing) == ("unknown", note, "height or BSA (within 30 days)")
+
+
+def test_a_bsa_on_record_without_a_weight_is_asked_for_the_weight_by_name() -> None:
+    """The label dose needs the weight (fixed from 45 kg, per m² below): beside a charted BSA the note had said
+    "without body size", as if none were charted."""
+    verdict = checks(single_line_order(rate(9)), weight=None, bsa="1.8").schedule("relapsed-refractory")
+    assert (verdict.status, verdict.note, verdict.missing) == (
+        "unknown", "Label dose not known without a weight", MISSING_WEIGHT)
 
 
 def test_a_bsa_unused_because_of_that_weight_is_said_once_and_one_of_its_own_beside_it() -> None:

@@ -440,8 +440,10 @@ class OrderDoseChecks:
         if missing:
             evidence, said = self._with_sizes(unused_sizes(self.facts))
             # "usable": a size is on record, and saying "without body size" beside it read as a contradiction.
+            # Named: a BSA on record beside no weight had read "without body size", as if none were charted.
+            needed = "a weight" if missing == MISSING_WEIGHT else "a BSA"
             note = f"Label dose not known without a usable body size ({said})" if said else \
-                "Label dose not known without body size"
+                f"Label dose not known without {needed}"
             return Verdict(UNKNOWN, evidence, note, missing, received=self._body_size_received())
         unreadable = unreadable_note(self.lines, self.together)
         if unreadable and needs_bsa_only(self.lines, self.together):
