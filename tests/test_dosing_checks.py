@@ -210,7 +210,8 @@ def test_the_quantity_of_many_orders_names_a_few() -> None:
              for i in range(10)]
     verdict = order_checks(group[7], group, facts()).quantity(ASPIRUS)
     assert verdict.status == "unknown"
-    assert verdict.note == "; ".join(["quantity unit 'mL' not readable"] * 3 + ["7 more"])
+    assert verdict.note == "; ".join([f"quantity unit 'mL' not readable (MedicationRequest/o{i})" for i in range(3)]
+                                     + ["7 more"])
     assert verdict.evidence == tuple(f"MedicationRequest/o{i}" for i in (0, 1, 2, 3, 7))
     five = group[:5]
     assert order_checks(five[4], five, facts()).quantity(ASPIRUS).evidence == tuple(

@@ -117,11 +117,13 @@ def test_the_quantity_evidence_of_six_orders_names_four_and_the_order_answered()
     assert last.evidence == tuple(f"MedicationRequest/o{n}" for n in (0, 1, 2, 3, 5))
 
 
+def _said(*units: str) -> list[str]:
+    return [f"quantity unit {unit!r} not readable (MedicationRequest/o{n})" for n, unit in enumerate(units)]
+
+
 @pytest.mark.parametrize(("units", "said"), [
-    (("mL", "bag", "L", "dL"), "quantity unit 'mL' not readable; quantity unit 'bag' not readable; quantity unit 'L' "
-     "not readable; quantity unit 'dL' not readable"),
-    (("mL", "bag", "L", "dL", "cL"), "quantity unit 'mL' not readable; quantity unit 'bag' not readable; quantity "
-     "unit 'L' not readable; 2 more"),
+    (("mL", "bag", "L", "dL"), "; ".join(_said("mL", "bag", "L", "dL"))),
+    (("mL", "bag", "L", "dL", "cL"), "; ".join([*_said("mL", "bag", "L"), "2 more"])),
 ])
 def test_unreadable_quantities_are_listed_up_to_four(units: tuple[str, ...], said: str) -> None:
     group = _week_orders(*units)

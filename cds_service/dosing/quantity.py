@@ -17,6 +17,7 @@ from cds_service.dosing.expected import FULL_DOSE
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.units import parse_dose_unit
 from cds_service.facts.codes import to_decimal
+from cds_service.facts.order import order_ref
 from cds_service.facts.quantities import normalize, time_in_days, unit_text
 
 VIAL_MCG = Decimal(35)
@@ -152,8 +153,11 @@ def check_quantity(group: list[dict[str, Any]], limit: QuantityLimit, cycle: int
     allowed = per_window * supply / Decimal(window)
     orders = tuple(read_quantity(o) for o in group)
     total = sum((q.mcg for q in orders if q.mcg is not None), Decimal(0))
-    return QuantityCheck(orders, window, per_window, ordered, supply, allowed, total,
-                         tuple(q.unreadable for q in orders if q.unreadable), sum(q.mcg is not None for q in orders))
+    # Each named by its order when the cycle has several: the same reason said three times had named none.
+    unreadable = tuple(f"{q.unreadable} ({order_ref(q.order)})" if len(orders) > 1 else q.unreadable
+                       for q in orders if q.unreadable)
+    return QuantityCheck(orders, window, per_window, ordered, supply, allowed, total, unreadable,
+                         sum(q.mcg is not None for q in orders))
 
 
 def read_quantity(order: dict[str, Any]) -> OrderQuantity:
