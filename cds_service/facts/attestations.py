@@ -18,7 +18,8 @@ An answer that cannot be read (a value of the wrong type or none, a code or numb
 of one response that disagree) is not guessed and not ignored either: the clinician's answer may be what overrides
 the record, so the facts of its item are unknown (unreadable.py), unless a readable answer authored later outranks
 it (`unreadable_answers`). So is a readable answer authored only to a month or a year that straddles the start of
-its item's window: it may or may not count. Where the record settles a fact whatever any answer says (a grade 4-5 CRS or ICANS since
+its item's window (it may or may not count), or that runs past the latest answer which says otherwise (it may be the
+later one): `_undatable`. Where the record settles a fact whatever any answer says (a grade 4-5 CRS or ICANS since
 the course start, an MRD result on record: `_SETTLED`), the record decides and the answer is named beside it. An item
 the service does not read is ignored.
 """
@@ -128,6 +129,7 @@ class _Partial(NamedTuple):
     last: datetime
     authored: str
     reference: str
+    value: AnswerValue
 
 
 class Attestations:
@@ -159,8 +161,8 @@ class Attestations:
             if problems:
                 unread += (_Unread(link_id, latest, ref(response), problem) for link_id, problem in problems.items())
             if latest != moment:
-                partial += (_Partial(link_id, moment.date(), latest, response["authored"], ref(response))
-                            for link_id in read)
+                partial += (_Partial(link_id, moment.date(), latest, response["authored"], ref(response), value)
+                            for link_id, value in read.items())
         for dated in answers.values():
             dated.sort(key=_in_time)  # stable: same moment keeps document order, the later one wins
         return cls(answers, unread, partial)
@@ -275,17 +277,33 @@ def unreadable_answers(attestations: Attestations, since: Mapping[str, date]) ->
 
 
 def _undatable(attestations: Attestations, since: Mapping[str, date]) -> list[Unreadable]:
-    """The readable answers authored only to a month or a year that straddles the start of their item's window: they
-    may speak for this course or cycle, or be older. Neither counted (`get` reads them as of their first day, before
-    the window) nor ignored: their facts are unknown (unless the record settles them or an answer authored later
-    outranks them) and the card asks for the answer with its full date."""
-    return [Unreadable(partial.reference, f"an attestation answering {partial.link_id}",
-                       f"its date {partial.authored} may fall before {since[partial.link_id]}, when its "
-                       "answers start to count", _BEARINGS[partial.link_id],
-                       asked=f"the full date of {partial.reference} ({partial.link_id})")
-            for partial in attestations.partial
-            if partial.link_id in since and partial.first < since[partial.link_id] <= partial.last.date()
-            and not attestations.answered_after(partial.link_id, partial.last)]
+    """The readable answers authored only to a month or a year whose place in time decides: their facts are unknown
+    (unless the record settles them) and the card asks for the answer with its full date (`_undated_because`)."""
+    found = []
+    for partial in attestations.partial:
+        because = _undated_because(attestations, partial, since[partial.link_id]) if partial.link_id in since else ""
+        if because:
+            found.append(Unreadable(partial.reference, f"an attestation answering {partial.link_id}", because,
+                                    _BEARINGS[partial.link_id],
+                                    asked=f"the full date of {partial.reference} ({partial.link_id})"))
+    return found
+
+
+def _undated_because(attestations: Attestations, partial: _Partial, since: date) -> str:
+    """Why `partial` cannot be placed, or "" when it can: a period straddling the start of its item's window (it may
+    speak for this course or cycle, or be older: `get` reads it as of its first day, before the window), or one
+    within it running past the latest answer, which says otherwise (ranked as of its first day, the partial answer
+    may yet be the later one: a "yes" of "2026-11" beside a "no" of Nov 20). Never when an answer authored after the
+    whole period outranks it, or when the period ended before the window."""
+    if partial.last.date() < since or attestations.answered_after(partial.link_id, partial.last):
+        return ""
+    if partial.first < since:
+        return f"its date {partial.authored} may fall before {since}, when its answers start to count"
+    latest = attestations.get(partial.link_id)
+    if latest is None or latest.reference == partial.reference or latest.value == partial.value:
+        return ""
+    return (f"its date {partial.authored} may be after {latest.reference} ({latest.authored.isoformat()}), which "
+            "answers otherwise")
 
 
 def _latest_moment(authored: Any, moment: datetime) -> datetime:
