@@ -77,7 +77,7 @@ class Cycle:
 
     def takes(self, first: date) -> bool:
         """Whether an order starting on `first` continues this cycle."""
-        return first - self.last - DAY <= MAX_INTERRUPTION and self.infusion_days_before(first) < INFUSION_DAYS_PER_CYCLE
+        return continues(self.last, first) and self.infusion_days_before(first) < INFUSION_DAYS_PER_CYCLE
 
     def full(self) -> bool:
         """Whether the cycle gave its 28 infusion days."""
@@ -87,6 +87,12 @@ class Cycle:
 def days_off(last: date, first: date) -> int:
     """The days without infusion between a last infusion day and a later first one (the day after: 0)."""
     return (first - last).days - 1
+
+
+def continues(last: date, first: date) -> bool:
+    """Whether a start on `first` after a last infusion day `last` is within the label's interruption (at most 7
+    days without infusion: MAX_INTERRUPTION), the cycle not restarted."""
+    return days_off(last, first) <= MAX_INTERRUPTION.days
 
 
 class SignedCycle(NamedTuple):
@@ -172,7 +178,7 @@ class _Growing:
 
     def takes(self, span: OrderSpan) -> bool:
         """`Cycle.takes`, counted without walking the days."""
-        return span.first - self.last - DAY <= MAX_INTERRUPTION and self.infusion_days_before(span.first) < INFUSION_DAYS_PER_CYCLE
+        return continues(self.last, span.first) and self.infusion_days_before(span.first) < INFUSION_DAYS_PER_CYCLE
 
     def add(self, span: OrderSpan) -> None:
         first, last = self.stretch
