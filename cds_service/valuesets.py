@@ -31,6 +31,11 @@ DIGEST_LENGTH = 16  # hex digits of the sha256 kept, as for a policy file (polic
 _MISSING = object()
 
 
+# What `ValueSets.policy_for` gives for a payer of a program no policy applies to (a null `policy`): falsy, as no
+# plan, and yet found, so that a caller asks no other name of that payer (facts/coverage.py).
+NO_POLICY = ""
+
+
 @dataclass(frozen=True)
 class ValueSet:
     name: str
@@ -229,7 +234,8 @@ class ValueSets:
         payer's name contains, when they all name one policy. A name containing two plans' fragments ("Florida Blue
         Example Health") names no plan: which one applies is not guessed (the longer fragment wins where fragments
         overlap: "Florida Blue Medicare" is found before "Florida Blue"). An entry whose policy is None names a
-        program no policy applies to: its identifier, or its fragment in the name ("Florida Blue FEP"), names none."""
+        program no policy applies to: its identifier, or its fragment in the name ("Florida Blue FEP"), gives
+        NO_POLICY, which names no plan and, unlike None, is an answer (no other name of the payer is asked)."""
         vs = self[name]
         for identifier in identifiers:
             system, value = identifier.get("system"), identifier.get("value")
@@ -237,8 +243,10 @@ class ValueSets:
                 norm = normalize_system(system)
                 key = (norm, normalize_code(norm, value))
                 if key in vs.policies:
-                    return vs.policies[key]
+                    return vs.policies[key] or NO_POLICY
         named = {vs.policies[term] for term in vs.find_terms(text) if term in vs.policies}
+        if None in named:  # the program is an exception of the plan the name also holds
+            return NO_POLICY
         return named.pop() if len(named) == 1 else None
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.valuesets import load_valuesets
+from cds_service.valuesets import NO_POLICY, load_valuesets
 from tests.live_server import LiveClient
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "fhir_examples" / "florida-blue-relapsed-refractory-ph-negative.json"
@@ -57,10 +57,10 @@ def test_an_identifier_routed_to_no_policy_decides_before_the_name(tmp_path: Pat
         {"system": "http://example.org/payer-id", "code": "FB-1", "policy": "florida-blue"}]}))
     sets = load_valuesets(str(tmp_path))
     fep = [{"system": "http://example.org/payer-id", "value": "FEP-FL"}]
-    assert sets.policy_for("payers", "Florida Blue", fep) is None
+    assert sets.policy_for("payers", "Florida Blue", fep) == NO_POLICY  # found: no other name is asked
     assert sets.policy_for("payers", "Acme", [{"system": "http://example.org/payer-id", "value": "FB-1"}]) \
         == "florida-blue"
-    assert sets.policy_for("payers", "FEP") is None  # the program alone: no plan, as any unknown name
+    assert sets.policy_for("payers", "FEP") == NO_POLICY  # the program alone: no plan, as any unknown name
 
 
 def test_the_routing_names_only_policies_with_files() -> None:

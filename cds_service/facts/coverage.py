@@ -50,10 +50,11 @@ def _period_includes(coverage: dict[str, Any], start: date) -> bool:
 
 
 def _payor_policy(coverage: dict[str, Any], payor: dict[str, Any], resolve: Resolver) -> str | None:
-    """The policy id the payor's display or identifier names, else its Organization's name or identifiers."""
+    """The policy id the payor's display or identifier names, else its Organization's name or identifiers;
+    valuesets.NO_POLICY (falsy) for a program no policy applies to."""
     identifiers = [payor["identifier"]] if isinstance(payor.get("identifier"), dict) else []
     policy = _policy_named(payor.get("display"), identifiers)
-    if policy:
+    if policy is not None:  # NO_POLICY too: a program exception, which the Organization's name must not overrule
         return policy
     reference = payor.get("reference")
     organization = referenced(coverage, reference, "Organization", resolve) if isinstance(reference, str) else None
