@@ -224,6 +224,14 @@ def last_day_named(day: date, value: str) -> date:
     return date(day.year, day.month, _days_in_month(day.year, day.month))
 
 
+def as_recorded(first: date, last: date) -> str:
+    """A date as recorded, from the first and last day it may stand for (last_day_named): a day, or the month or year
+    a partial date names (a note must not show "2026-10" as 2026-10-01, a day nobody wrote)."""
+    if first == last:
+        return first.isoformat()
+    return f"{first.year}-{first.month:02d}" if first.month == last.month else str(first.year)
+
+
 def parse_datetime(value: str | None) -> datetime | None:
     """A FHIR date/dateTime/instant as an aware datetime (UTC assumed without a zone; partial dates at midnight)."""
     if not isinstance(value, str):

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Iterable, Sequence
 
+from cds_service.facts.codes import as_recorded
 from cds_service.facts.model import Graded, Measured
 
 SHOWN = {True: "positive", False: "negative", None: "unreadable"}  # a qualitative reading, for notes
@@ -105,13 +106,7 @@ def latest_together(results: Sequence[Result]) -> list[Result]:
 def dated(results: Sequence[Result]) -> str:
     """The dates of `latest_together`'s results as the record gives them, for a note: "2026-11-12", or with a partial
     date among them "2026-11-12 or 2026-11"."""
-    return " or ".join(dict.fromkeys(map(_as_recorded, results)))
-
-
-def _as_recorded(result: Result) -> str:
-    if result.last == result.day:
-        return result.day.isoformat()
-    return str(result.day.year) if result.last.month != result.day.month else result.day.isoformat()[:7]
+    return " or ".join(dict.fromkeys(as_recorded(r.day, r.last) for r in results))
 
 
 def reconciled(results: list[Result]) -> list[Result]:

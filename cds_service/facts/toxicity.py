@@ -23,7 +23,8 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from cds_service.facts.attestations import Answer, Attestations, RenewalWindow
-from cds_service.facts.codes import codings, concept_text, effective_date, effective_last_date, ref, usable_condition
+from cds_service.facts.codes import (as_recorded, codings, concept_text, effective_date, effective_last_date, ref,
+                                     usable_condition)
 from cds_service.facts.model import Fact
 from cds_service.facts.observations import code_key
 from cds_service.facts.unreadable import Bearing, Relevance
@@ -152,21 +153,13 @@ def _event(condition: dict[str, Any]) -> str:
     name = concept_text(code).split(" | ")[0] or next(
         (str(c.get("code")) for c in codings(code) if c.get("code") is not None), "listed toxicity")
     days = _days(condition)
-    return f"{name} ({_as_recorded(*days)})" if days else f"{name} (undated)"
+    return f"{name} ({as_recorded(*days)})" if days else f"{name} (undated)"
 
 
 def _days(condition: dict[str, Any]) -> tuple[date, date] | None:
     """The first and last day the Condition's date may stand for (one day, or a partial date's month or year)."""
     first, last = effective_date(condition), effective_last_date(condition)
     return (first, last) if first is not None and last is not None else None
-
-
-def _as_recorded(first: date, last: date) -> str:
-    """A date as recorded: a day, or the month or year a partial date names (the card must not show "2026-10" as
-    2026-10-01, a day the clinician never wrote)."""
-    if first == last:
-        return first.isoformat()
-    return f"{first.year}-{first.month:02d}" if first.month == last.month else str(first.year)
 
 
 def _toxic_conditions(conditions: list[dict[str, Any]], course_start: date) -> _Toxicities:
