@@ -51,7 +51,7 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
     if major_neg is not None and minor_neg is not None:
         return Fact(False, (major_neg.reference, minor_neg.reference),
                     note="BCR::ABL1 major and minor breakpoints negative")
-    late = [r for r in results["ph-both"] if r.positive is False and r.day <= course_start < r.last]
+    late = _late_negatives(results, course_start, major_neg is not None, minor_neg is not None)
     if late:  # a negative whose partial date may be after the course start: its full date would decide
         refs = references(late)
         note = f"BCR::ABL1 negative ({dated(late)}): may be after the course start {course_start}"
@@ -61,6 +61,16 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
     note = "no Ph test covering both breakpoints" if ph else "no Ph / BCR::ABL1 result"
     later = len(ph) < len(results["ph"])
     return Fact(note=f"{note} by the course start {course_start}" if later else note)
+
+
+def _late_negatives(results: dict[str, list[Result]], course_start: date, major: bool, minor: bool) -> list[Result]:
+    """The negatives whose partial date may be after the course start and that would show Ph- if dated by it: one
+    covering both breakpoints, or one of a breakpoint beside a negative of the other (`major`, `minor`: one dated by
+    the start), or late too."""
+    late = {kind: [r for r in results[kind] if r.positive is False and r.day <= course_start < r.last]
+            for kind in ("ph-both", "ph-major", "ph-minor")}
+    pair = (major or late["ph-major"]) and (minor or late["ph-minor"])
+    return late["ph-both"] + (late["ph-major"] + late["ph-minor"] if pair else [])
 
 
 def _latest_negative(results: list[Result], course_start: date) -> Result | None:
