@@ -63,3 +63,12 @@ def test_a_full_dated_answer_after_the_period_outranks_it(client: FlaskClient) -
     decision = _decision(client, request)
     assert criterion(decision, CRITERION) == "met"
     assert not any("full date" in item for item in decision.get("missing", []))
+
+
+def test_the_note_says_the_answer_cannot_be_placed_in_time_not_that_it_could_not_be_read(client: FlaskClient) -> None:
+    response = client.post("/cds-services/blinatumomab-coverage", json=_with_toxicity_answer("2026-01", True))
+    [card] = [c for c in response.get_json()["cards"] if "coverage-decision" in c.get("extension", {})]
+    detail = " ".join(card["detail"].split())
+    assert ("QuestionnaireResponse/tox-answer (an attestation answering unacceptable-toxicity) cannot be placed in "
+            "time: its date 2026-01 may fall before 2026-01-05") in detail
+    assert "tox-answer (an attestation answering unacceptable-toxicity) could not be read" not in detail

@@ -285,7 +285,8 @@ def _undatable(attestations: Attestations, since: Mapping[str, date]) -> list[Un
         if because:
             found.append(Unreadable(partial.reference, f"an attestation answering {partial.link_id}", because,
                                     _BEARINGS[partial.link_id],
-                                    asked=f"the full date of {partial.reference} ({partial.link_id})"))
+                                    asked=f"the full date of {partial.reference} ({partial.link_id})",
+                                    failed="cannot be placed in time"))
     return found
 
 

@@ -73,10 +73,11 @@ class Unreadable:
     problem: str  # "occurrenceDateTime is a number, not a date"
     bearings: tuple[Bearing, ...]
     asked: str = ""  # what to document when not the whole resource: one answer of an attestation
+    failed: str = "could not be read"  # or "cannot be placed in time": a readable answer dated only to a month
 
     @property
     def note(self) -> str:
-        return f"{self.reference} ({self.what}) could not be read: {self.problem}"
+        return f"{self.reference} ({self.what}) {self.failed}: {self.problem}"
 
     @property
     def request(self) -> str:
