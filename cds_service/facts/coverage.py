@@ -1,7 +1,7 @@
 """Which payer policy applies to an order (fhir-data-profile.md §Coverage and payer)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 from cds_service.facts.codes import parse_date, parse_end_date, ref
@@ -45,8 +45,16 @@ def _period_includes(coverage: dict[str, Any], start: date) -> bool:
     period = coverage.get("period")
     if not isinstance(period, dict):
         return True
-    first, last = parse_date(period.get("start")), parse_end_date(period.get("end"))
+    first, last = parse_date(period.get("start")), _last_day(period.get("end"))
     return (first is None or first <= start) and (last is None or start <= last)
+
+
+def _last_day(end: Any) -> date | None:
+    """The last day a Coverage period's `end` covers. FHIR's Period includes its end: a date (or a month, a year) to
+    its last day; a date-time is an instant, and one at midnight ends the period as that day begins, so the day
+    before is the last covered (the card had said a Coverage ending at 2026-12-01T00:00:00 was in force to Dec 1)."""
+    last = parse_end_date(end)
+    return last - timedelta(days=1) if last is not None and end[10:19] == "T00:00:00" else last
 
 
 def _payor_policy(coverage: dict[str, Any], payor: dict[str, Any], resolve: Resolver) -> str | None:
@@ -214,7 +222,7 @@ def standing(record: PatientRecord, payer: PayerMatch, start: date) -> Standing:
     first = min(ranked, key=lambda c: int(c["order"]), default=None)
     ahead = first if first is not None and first["order"] < (order or 2) else None
     primary = Primary(ref(ahead), ahead["order"], _policy_of(record, ahead)) if ahead else None
-    return Standing(payer.coverage_reference, parse_date(period.get("start")), parse_end_date(period.get("end")),
+    return Standing(payer.coverage_reference, parse_date(period.get("start")), _last_day(period.get("end")),
                     order, primary is not None or (order or 1) > 1, primary)
 
 
@@ -284,7 +292,7 @@ def _out_of_force(record: PatientRecord, coverages: list[dict[str, Any]], order:
         if match is not None:  # a period leaves out `start`: there is one, and it is an object (shape.py)
             period = coverage["period"]
             found.append((_Candidate(match.coverage_reference, coverage.get("order"), match),
-                          OutOfForce(match, parse_date(period.get("start")), parse_end_date(period.get("end")))))
+                          OutOfForce(match, parse_date(period.get("start")), _last_day(period.get("end")))))
     chosen = _chosen([candidate for candidate, _ in found], order)
     return next((lapsed for candidate, lapsed in found if candidate is chosen), None)
 
