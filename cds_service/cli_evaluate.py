@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cannot read {args.request}: {exc.strerror}", file=sys.stderr)
         return 2
     context = EvaluationContext(today=args.today or settings.today(),
-                                base_url=args.base_url or settings.public_base_url)
+                                base_url=args.base_url or settings.public_base_url, time_zone=settings.time_zone)
     try:
         response = _evaluate(body, context, settings.fetch_budget_seconds)
     except ClientError as exc:

@@ -8,7 +8,7 @@ the FHIR server.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any, Callable, Literal, NamedTuple
 
 # The decisions of service-contract.md (the coverage-decision extension), and the audit trail's outcome of an order a
@@ -117,3 +117,6 @@ class EvaluationContext:
     today: date
     base_url: str  # public base URL of this service, for the Questionnaire canonical and links
     prior_approval: PriorApprovalLookup = _no_prior_approval
+    # The clinical time zone (CDS_TIME_ZONE; None: the server's), for the day a recorded moment is shown on: an
+    # approval at 01:00 UTC was given the evening before in Chicago.
+    time_zone: tzinfo | None = None

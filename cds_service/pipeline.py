@@ -151,7 +151,7 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
         log.error("fact extraction failed hookInstance=%s", call.request.hook_instance, exc_info=without_message(exc))
         start = group_start(orders, call.ctx.today)
         return {id(order): fault_outcome(call, record, order, start) for order in targets}
-    prior_approvals = PriorApprovals(call.ctx.prior_approval, call.request, orders, facts.start_date)
+    prior_approvals = PriorApprovals(call.ctx, call.request, orders, facts.start_date)
     number = facts.cycle.number.value
     named = "" if not several else f"cycle {number}" if number else f"cycle from {facts.start_date.isoformat()}"
     lines = CycleLines(orders, facts, medications)

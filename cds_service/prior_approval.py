@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
 from typing import Any, Mapping
 
-from cds_service.evaluation import INITIAL, PriorApproval, PriorApprovalLookup
+from cds_service.evaluation import INITIAL, EvaluationContext, PriorApproval
 from cds_service.facts.codes import add_months
 from cds_service.facts.model import Fact, Windowed
 from cds_service.facts.order import order_ref
@@ -30,11 +30,13 @@ log = logging.getLogger(__name__)
 
 class PriorApprovals:
     """A group's prior approvals by policy: the same for every order of the group (its own orders excluded, the
-    cycle's `start`), so each is looked up once, and only for a policy that reads it."""
+    cycle's `start`), so each is looked up once, and only for a policy that reads it. `ctx`: the lookup, and the
+    clinical time zone an approval's day is said in."""
 
-    def __init__(self, lookup: PriorApprovalLookup, request: HookRequest, orders: list[dict[str, Any]],
+    def __init__(self, ctx: EvaluationContext, request: HookRequest, orders: list[dict[str, Any]],
                  start: date) -> None:
-        self._lookup, self._request, self._orders, self._start = lookup, request, orders, start
+        self._lookup, self._zone = ctx.prior_approval, ctx.time_zone
+        self._request, self._orders, self._start = request, orders, start
         self._by_policy: dict[str, Fact[bool] | Windowed[bool]] = {}
 
     def for_policy(self, policy: Policy) -> Fact[bool] | Windowed[bool]:
@@ -55,7 +57,7 @@ class PriorApprovals:
             return Fact(note="this service's records of earlier approvals could not be read")
         if not found:
             return Fact(False, note="no approval of another order starting earlier in this service's records")
-        return _ApprovedWithin(found, self._start)
+        return _ApprovedWithin(found, self._start, self._zone)
 
 
 @dataclass(frozen=True)
@@ -65,24 +67,27 @@ class _ApprovedWithin(Windowed[bool]):
 
     approvals: tuple[PriorApproval, ...]
     start: date
+    zone: tzinfo | None  # the clinical time zone (None: the server's), of the day each approval is said on
 
     def within(self, numbers: Mapping[str, int]) -> Fact[bool]:
         years = numbers["look_back_years"]
         since = add_months(self.start, -12 * years).isoformat()  # ISO dates compare as text
         counted = next((a for a in self.approvals if a.request_type == INITIAL or a.start >= since), None)
         if counted is not None:
-            return Fact(True, (counted.order_id,), note=_said(counted))
+            return Fact(True, (counted.order_id,), note=_said(counted, self.zone))
         latest = self.approvals[0]  # only continuations, all too old: the newest says why none counts
         return Fact(False, (latest.order_id,),
-                    note=f"{_said(latest)}: more than {years} year{'' if years == 1 else 's'} before this order's "
-                         f"start ({self.start})")
+                    note=f"{_said(latest, self.zone)}: more than {years} year{'' if years == 1 else 's'} before this "
+                         f"order's start ({self.start})")
 
 
-def _said(approval: PriorApproval) -> str:
-    """What a clinician and a pharmacist read first: which kind of approval, when, for which period; then the ids
-    that find it in the audit trail (cds-service audit)."""
+def _said(approval: PriorApproval, zone: tzinfo | None) -> str:
+    """What a clinician and a pharmacist read first: which kind of approval, when (its day in the clinical time
+    `zone`, as every other date the clinician reads: the audit trail stores UTC), for which period; then the ids that
+    find it in the audit trail (cds-service audit)."""
     kind = "initiation" if approval.request_type == INITIAL else "continuation"
     period = f" for {approval.start} to {approval.end}" if approval.end else f" from {approval.start}"
     assertion = f", coverage assertion {approval.coverage_assertion_id}" if approval.coverage_assertion_id else ""
-    return (f"{kind} approved on {approval.time.date().isoformat()}{period} (this service's records: hookInstance "
-            f"{approval.hook_instance}{assertion})")
+    day = approval.time.astimezone(zone).date().isoformat()
+    return (f"{kind} approved on {day}{period} (this service's records: hookInstance {approval.hook_instance}"
+            f"{assertion})")

@@ -91,6 +91,7 @@ def _answer(shared: Services, hook: HookRequest) -> tuple[Evaluation, bytes]:
     settings = shared.settings
     context = EvaluationContext(
         today=settings.today(), base_url=settings.public_base_url, prior_approval=shared.store.prior_approval,
+        time_zone=settings.time_zone,
     )
     client = settings.auth.client(hook.client_iss) if settings.auth and hook.client_iss else None
     load_record = RecordLoader(hook, server_allowlist(settings.local_mode, client), settings.fetch_budget_seconds)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.evaluation import INITIAL, RENEWAL, PriorApproval
+from cds_service.evaluation import INITIAL, RENEWAL, EvaluationContext, PriorApproval
 from cds_service.facts.model import Fact, Windowed, read_within
 from cds_service.policies import load_policy
 from cds_service.prior_approval import PriorApprovals
@@ -30,7 +30,8 @@ def approval(order: str, start: str, request_type: str) -> PriorApproval:
 def found(*approvals: PriorApproval) -> Fact[bool] | Windowed[bool]:
     """What PriorApprovals gives Florida Blue for an order starting on START when the audit trail holds `approvals`
     (newest first)."""
-    return PriorApprovals(lambda *args: approvals, REQUEST, [], START).for_policy(FLORIDA_BLUE)
+    ctx = EvaluationContext(START, "http://127.0.0.1", lambda *args: approvals, timezone.utc)
+    return PriorApprovals(ctx, REQUEST, [], START).for_policy(FLORIDA_BLUE)
 
 
 def within_two_years(*approvals: PriorApproval) -> Fact[bool]:
@@ -82,7 +83,8 @@ def test_no_approval_is_not_met_and_an_unreadable_trail_is_unknown() -> None:
     def database_down(*args: Any) -> tuple[PriorApproval, ...]:
         raise ConnectionRefusedError("the audit database is down")
 
-    unread = PriorApprovals(database_down, REQUEST, [], START).for_policy(FLORIDA_BLUE)
+    ctx = EvaluationContext(START, "http://127.0.0.1", database_down)
+    unread = PriorApprovals(ctx, REQUEST, [], START).for_policy(FLORIDA_BLUE)
     assert unread == Fact(note="this service's records of earlier approvals could not be read")
 
 
@@ -104,7 +106,7 @@ def test_the_trail_is_read_once_per_policy_and_never_for_a_policy_that_does_not_
         calls.append(args[3])
         return (approval("a", "2026-10-20", RENEWAL),)
 
-    approvals = PriorApprovals(lookup, REQUEST, [], START)
+    approvals = PriorApprovals(EvaluationContext(START, "http://127.0.0.1", lookup), REQUEST, [], START)
     assert approvals.for_policy(load_policy("aspirus-magellan")) == Fact()
     assert calls == []
     first, again = approvals.for_policy(FLORIDA_BLUE), approvals.for_policy(FLORIDA_BLUE)

@@ -57,7 +57,7 @@ def test_a_prior_approval_in_the_audit_trail_leads_with_its_date_and_period() ->
     """Florida Blue continuation relied on this service's earlier approval: the note said only ids ("(hookInstance
     0456..., coverage assertion 94a7...)"). The date and the period come first; the ids, which `cds-service audit`
     finds, after them."""
-    from cds_service.evaluation import PriorApproval
+    from cds_service.evaluation import EvaluationContext, PriorApproval
     from cds_service.facts.model import read_within
     from cds_service.policies import load_policy
     from cds_service.prior_approval import PriorApprovals
@@ -66,7 +66,8 @@ def test_a_prior_approval_in_the_audit_trail_leads_with_its_date_and_period() ->
     request = hook_request(example("florida-blue-continuation"), "blinatumomab-coverage")
     earlier = PriorApproval("MedicationRequest/first", datetime(2026, 5, 28, 15, tzinfo=timezone.utc), "0456a3fe",
                             "94a71c07", "2026-06-01", "2026-11-30", "initial")
-    found = PriorApprovals(lambda *args: (earlier,), request, [], date(2026, 12, 1)).for_policy(
+    ctx = EvaluationContext(date(2026, 12, 1), "http://127.0.0.1", lambda *args: (earlier,), timezone.utc)
+    found = PriorApprovals(ctx, request, [], date(2026, 12, 1)).for_policy(
         load_policy("florida-blue"))
     fact = read_within(found, {"look_back_years": 2})
     assert (fact.value, fact.evidence) == (True, ("MedicationRequest/first",))
