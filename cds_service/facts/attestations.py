@@ -25,7 +25,7 @@ the service does not read is ignored.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, TypeVar
@@ -94,8 +94,15 @@ _BEARINGS: dict[str, tuple[Bearing, ...]] = {
 @dataclass(frozen=True)
 class Answer:
     value: AnswerValue
-    authored: date
+    authored: date  # the day its response was authored (the first day of a month or a year authored alone)
     reference: str  # "QuestionnaireResponse/id", the evidence
+    written: str = field(default="", compare=False)  # its response's `authored` as written
+
+    @property
+    def day(self) -> str:
+        """The day authored as a clinician is told it: a month or a year as recorded ("2026-05"), never its first
+        day, which would claim a date the record does not give."""
+        return self.written if 0 < len(self.written) < 10 else self.authored.isoformat()
 
 
 @dataclass(frozen=True)
@@ -155,7 +162,7 @@ class Attestations:
                 continue
             read, problems = _answers_of(response.get("item"))
             for link_id, value in read.items():
-                answer = Answer(value, moment.date(), ref(response))
+                answer = Answer(value, moment.date(), ref(response), response["authored"])
                 answers.setdefault(link_id, []).append(_Dated(moment, answer))
             latest = _latest_moment(response.get("authored"), moment)
             if problems:
@@ -217,7 +224,7 @@ class Attestations:
             said = note(value)
         else:
             said = f"{note or QUESTIONS.get(link_id, link_id)}: {_shown(link_id, answer.value)}"
-        return Fact(value, (answer.reference,), attested=True, note=f"{said} (answered {answer.authored.isoformat()})")
+        return Fact(value, (answer.reference,), attested=True, note=f"{said} (answered {answer.day})")
 
 
 def _shown(link_id: str, value: AnswerValue) -> str:

@@ -251,7 +251,7 @@ def _name_earlier_answers(facts: ClinicalFacts, attestations: Attestations, wind
         earlier = attestations.answered_before(link_id, since)
         if earlier is None:
             continue
-        day, missing = earlier.authored.isoformat(), fact.missing
+        day, missing = earlier.day, fact.missing
         if earlier.authored < course_start:
             said = f"the answer of {day} was given before this course"
         else:  # this course's, for an earlier renewal: asked again, and the card says for what
@@ -359,7 +359,7 @@ class _AttestedWithin(Windowed[bool]):
         earlier = self.attestations.answered_before(self.link_id, since) if found.value is None else None
         if earlier is None or earlier.value is not True:  # an older "no" changes nothing: initiation either way
             return found
-        said = f"{question(self.link_id)}: yes, answered {earlier.authored.isoformat()}"
+        said = f"{question(self.link_id)}: yes, answered {earlier.day}"
         return Fact(None, (earlier.reference,), note=f"{said}, {self._outside(earlier, years)}")
 
     def _outside(self, answer: Answer, years: int) -> str:
