@@ -254,7 +254,7 @@ def test_a_dose_per_m2_without_a_weight_asks_for_the_weight_too(client: LiveClie
     card = _answer(client, RR, [dose(15, "ug/m2/d"), drop("weight-1")])
     assert "BSA, or weight and height (within 30 days)" in card["extension"]["coverage-decision"]["missing"]
     weighed = _answer(client, RR, [dose(15, "ug/m2/d")])  # 80 kg: only a height or BSA is missing
-    assert "height or BSA (within 30 days)" in weighed["extension"]["coverage-decision"]["missing"]
+    assert "height (within 12 months) or BSA (within 30 days)" in weighed["extension"]["coverage-decision"]["missing"]
 
 
 @pytest.mark.parametrize(("edits", "summary"), [

@@ -17,7 +17,7 @@ from cds_service.dosing.rest import ShortRest, short_rest
 from cds_service.dosing.text import (NAMED, days_list, days_text, first_few, label_mcg_text, mcg_text,
                                     mcg_text_against, mid_sentence)
 from cds_service.dosing.together import SharedDays, Together, line_starts, shares_days
-from cds_service.facts.body import BSA_WINDOW, WEIGHT_WINDOW
+from cds_service.facts.body import ADULT_AGE, ADULT_HEIGHT_MONTHS, BSA_WINDOW, WEIGHT_WINDOW
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import order_ref
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict
@@ -25,6 +25,8 @@ from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict
 # What to document, read after "document" in a card summary.
 MISSING_WEIGHT = f"current weight (within {WEIGHT_WINDOW.days} days)"
 MISSING_BSA = f"height or BSA (within {BSA_WINDOW.days} days)"
+# An adult's height counts for 12 months (facts/body.py): asked "within 30 days", a clinician had measured one again.
+MISSING_BSA_ADULT = f"height (within {ADULT_HEIGHT_MONTHS} months) or BSA (within {BSA_WINDOW.days} days)"
 # Without a weight a height gives no BSA (Mosteller needs both): asking for a height alone had the clinician record
 # one, sign again, and be asked again.
 MISSING_BSA_UNWEIGHED = f"BSA, or weight and height (within {BSA_WINDOW.days} days)"
@@ -33,7 +35,8 @@ MISSING_DAYS = "each dosage line's days (its start and end, or its duration)"
 MISSING_CYCLE = "cycle number of this order"
 # How a note names the dose a finding is compared with: the patient's label dose, or without the body size it needs
 # (`missing_body_size`), the most the label allows at any weight, or for a weighed patient dosed by BSA at any height.
-_LABEL_NAMED = {"": "label", MISSING_WEIGHT: "label maximum at any weight", MISSING_BSA: "label maximum at any height"}
+_LABEL_NAMED = {"": "label", MISSING_WEIGHT: "label maximum at any weight", MISSING_BSA: "label maximum at any height",
+                MISSING_BSA_ADULT: "label maximum at any height"}
 
 
 def order_lines(order: dict[str, Any], facts: ClinicalFacts,
@@ -63,14 +66,26 @@ def _schedule_from_phase(facts: ClinicalFacts) -> str | None:
 def patient_for(facts: ClinicalFacts, schedule: str | None, cycle: int | None = None) -> Patient:
     """The patient as the label reads them; `cycle` replaces an unknown cycle number with a supposed one."""
     number = facts.cycle.number.value
-    return Patient(schedule, facts.body.weight_kg.value, facts.body.bsa_m2.value, cycle if number is None else number)
+    return Patient(schedule, facts.body.weight_kg.value, facts.body.bsa_m2.value, cycle if number is None else number,
+                   _adult(facts))
+
+
+def _adult(facts: ClinicalFacts) -> bool:
+    """Whether the height window is an adult's, as facts/body.py chose it (the age's lowest reading)."""
+    age = facts.age_years.value
+    return age is not None and age.low >= ADULT_AGE
+
+
+def _missing_bsa(adult: bool) -> str:
+    return MISSING_BSA_ADULT if adult else MISSING_BSA
 
 
 def missing_body_size(patient: Patient) -> str:
     """What to document so the label dose is known ("" once it is)."""
     if patient.weight_kg is None and not (patient.schedule == "interfant" and patient.bsa_m2 is not None):
         return MISSING_WEIGHT
-    return MISSING_BSA if patient.bsa_m2 is None and dosed_by_bsa(patient.schedule, patient.weight_kg) else ""
+    needs_bsa = patient.bsa_m2 is None and dosed_by_bsa(patient.schedule, patient.weight_kg)
+    return _missing_bsa(patient.adult) if needs_bsa else ""
 
 
 def unused_sizes(facts: ClinicalFacts) -> list[Fact[Decimal]]:
@@ -450,7 +465,8 @@ class OrderDoseChecks:
             # From 45 kg: the dose is written, per m², and only a BSA converts it; the label dose itself is fixed
             # (the dose card offers it). Asking for the dose "in mcg/day" read as if none were written.
             note = f"{unreadable}; from {WEIGHT_BOUNDARY_KG} kg the label dose is a fixed dose in mcg/day"
-            return Verdict(UNKNOWN, self.evidence, note, MISSING_BSA, received=self._body_size_received())
+            return Verdict(UNKNOWN, self.evidence, note, _missing_bsa(_adult(self.facts)),
+                           received=self._body_size_received())
         if unreadable or not self.lines:
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
                            self._missing_reading(f"{MISSING_DOSE} (or mcg/m²/day)"))
@@ -486,7 +502,8 @@ class OrderDoseChecks:
 
     def _missing_bsa(self) -> str:
         """What to document to read a dose per m²: a height, or with no weight on record a weight and a height."""
-        return MISSING_BSA if self.facts.body.weight_kg.value is not None else MISSING_BSA_UNWEIGHED
+        weighed = self.facts.body.weight_kg.value is not None
+        return _missing_bsa(_adult(self.facts)) if weighed else MISSING_BSA_UNWEIGHED
 
     def _body_size_received(self) -> bool:
         """Whether the weight and BSA the label dose needs were unknown although received (none recorded)."""

@@ -29,6 +29,7 @@ class Patient:
     weight_kg: Decimal | None
     bsa_m2: Decimal | None
     cycle: int | None
+    adult: bool = False  # a height counts for 12 months (facts/body.py), not 30 days: what to ask for says so
 
     def expected(self, day: int) -> Expected | None:
         return expected_daily_dose(self.schedule, self.weight_kg, self.bsa_m2, self.cycle, day)

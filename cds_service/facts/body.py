@@ -25,6 +25,7 @@ BSA_WINDOW = timedelta(days=30)
 # Calendar months (codes.add_months), as the profile says "12 months": 365 days had left out the day 12 months
 # before a start whose year holds a Feb 29 (a height of 2027-03-01 for a start on 2028-03-01).
 ADULT_HEIGHT_MONTHS = 12
+ADULT_AGE = 18  # from this age a height counts for ADULT_HEIGHT_MONTHS
 CHILD_HEIGHT_WINDOW = timedelta(days=30)
 RECORDED_BSA_TOLERANCE = Decimal("0.10")  # how far a recorded BSA may be from Mosteller's and still be used
 # The tallest height accepted (the tallest person on record measured 272 cm). The dose checks suppose it for a child
@@ -82,7 +83,7 @@ def body_size(record: PatientRecord, start: date, age_years: int | None, observa
         missing: Fact[Decimal] = Fact(received=False)
         return BodySize(weight_kg=missing, height_cm=missing, bsa_m2=missing)
     # An unknown age gets the stricter (pediatric) height window: a stale height could skew a child's BSA.
-    adult = age_years is not None and age_years >= 18
+    adult = age_years is not None and age_years >= ADULT_AGE
     earliest_height = add_months(start, -ADULT_HEIGHT_MONTHS) if adult else start - CHILD_HEIGHT_WINDOW
     earliest = {"weight": start - WEIGHT_WINDOW, "height": earliest_height, "bsa": start - BSA_WINDOW}
     latest = _latest(observations, start)
