@@ -36,8 +36,10 @@ def test_an_order_read_is_the_medorder_of_its_fields() -> None:
     resource = medication_request(VINCRISTINE, start=date(2026, 2, 1), end="2026-02-07", status="completed")
     order, = _orders(resource)
     assert len(order) == len(MedOrder._fields)
-    assert order == MedOrder(order.status, order.kinds, order.start, order.end, order.resource, order.identified)
-    assert (order.start, order.end, order.identified) == (date(2026, 2, 1), date(2026, 2, 7), True)
+    assert order == MedOrder(order.status, order.kinds, order.start, order.end, order.resource, order.identified,
+                             order.start_last, order.end_last)
+    assert (order.start, order.end, order.identified, order.start_last, order.end_last) == (
+        date(2026, 2, 1), date(2026, 2, 7), True, date(2026, 2, 1), date(2026, 2, 7))
     bounds = dosage_bounds(resource)
     assert len(bounds) == len(DosageBounds._fields)
     assert bounds == DosageBounds(date(2026, 2, 1), date(2026, 2, 7), (), True)

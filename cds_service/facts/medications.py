@@ -9,7 +9,10 @@ active), and the date falls in the order's span. The span starts at the order's 
 order, without the "today" fallback for history) and ends at the latest end of its dosage bounds, else at
 dispenseRequest.validityPeriod.end; with neither, an active order is open-ended (still being taken) and a
 completed one covers its start day only (when it ended is unknown, so it is not stretched). Stopped orders are not
-active: when they stopped is unknown.
+active: when they stopped is unknown. A start recorded only to a month or a year ("2026-12") may be any of its days
+(`start` its first, `start_last` its last; a period's end is its last day, as FHIR's Period includes it): where the
+days it allows give different answers (a TKI that may or may not be active at the start date), the fact is unknown
+and the card asks for the order's full date; where they give the same answer, nothing is said.
 
 An order whose drug cannot be identified (order.py `unidentified`: a Medication reference we could not read, with
 no display; or, in the patient's record, an order naming no drug at all, which FHIR does not allow) is kept,
@@ -26,7 +29,7 @@ from datetime import date
 from typing import AbstractSet, Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
-from cds_service.facts.codes import concept_names, concept_text, parse_end_date
+from cds_service.facts.codes import concept_names, concept_text, last_day_named, parse_date, parse_end_date
 from cds_service.facts.model import UNKNOWN_FACT, Fact
 from cds_service.facts.observations import code_key, json_key
 from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts,
@@ -94,17 +97,29 @@ class MedOrder(NamedTuple):
     end: date | None  # last active day; None = open-ended
     resource: dict[str, Any]
     identified: bool = True  # False: its drug is unknown (module docstring), and `kinds` is empty
+    start_last: date | None = None  # the last day a start recorded as a month or a year may be; else `start`
+    end_last: date | None = None  # the last active day counted from `start_last`; None = open-ended
 
     @property
     def reference(self) -> str:
         """"MedicationRequest/id": made when a fact names the order as evidence (few do), not for every order."""
         return order_ref(self.resource)
 
-    def overlaps(self, other: MedOrder) -> bool:
-        if self.start is None or other.start is None:
+    def span(self, surely: bool) -> tuple[date | None, date | None]:
+        """Its first and last active days: `surely`, the days active whichever day a partial start is (from its
+        latest reading to the earliest end); else the days it may be active (from the earliest start to the latest
+        end)."""
+        return (self.start_last, self.end) if surely else (self.start, self.end_last)
+
+    def overlaps(self, other: MedOrder, surely: bool = True) -> bool:
+        (first, last), (other_first, other_last) = self.span(surely), other.span(surely)
+        if first is None or other_first is None:
             return False
-        return ((self.end is None or other.start <= self.end)
-                and (other.end is None or self.start <= other.end))
+        return (last is None or other_first <= last) and (other_last is None or first <= other_last)
+
+    @property
+    def dated_exactly(self) -> bool:
+        return self.start == self.start_last
 
 
 class _Memos(NamedTuple):
@@ -164,6 +179,28 @@ def _span_end(resource: dict[str, Any], start: date, bounds: DosageBounds) -> da
     return None if resource.get("status") in ("active", "draft") else start
 
 
+def _latest_start(resource: dict[str, Any], start: date | None, bounds: DosageBounds) -> date | None:
+    """The last day the order's start (order.recorded_start, `start`) may be: the earliest of its dosage lines'
+    starts each read to its last day, else its validity period's start or authoredOn so read; `start` when no
+    start is recorded (a draft's today)."""
+    if bounds.first is None:
+        stated = ((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("start")
+        stated = stated if parse_date(stated) is not None else resource.get("authoredOn")
+        return _last_day(stated, start)
+    days = []
+    for line in resource.get("dosageInstruction") or ():
+        repeat = (line.get("timing") or {}).get("repeat") if isinstance(line, dict) else None
+        if isinstance(repeat, dict):
+            days.append(_last_day((repeat.get("boundsPeriod") or {}).get("start"), None))
+    return min((day for day in days if day is not None), default=start)
+
+
+def _last_day(value: Any, otherwise: date | None) -> date | None:
+    """The last day a recorded start may be (a month or a year to its last day), else `otherwise`."""
+    first = parse_date(value)
+    return otherwise if first is None else last_day_named(first, value)
+
+
 def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | None = None,
                     malformed: list[dict[str, Any]] | None = None,
                     skipped_ids: AbstractSet[str] = frozenset(), recorded: bool = False) -> list[MedOrder]:
@@ -192,9 +229,11 @@ def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | N
         bounds = dosage_bounds(resource)
         start = recorded_start(resource, bounds) or (today if status == "draft" else None)
         end = _span_end(resource, start, bounds) if start is not None else None
+        start_last = _latest_start(resource, start, bounds)
+        end_last = end if start_last == start or start_last is None else _span_end(resource, start_last, bounds)
         # Every field given, the tuple built directly: a NamedTuple's generated __new__ is a Python frame per order.
         orders.append(tuple.__new__(MedOrder, (str(status), kinds or frozenset(), start, end, resource,
-                                               kinds is not None)))
+                                               kinds is not None, start_last, end_last)))
     return orders
 
 
@@ -238,10 +277,17 @@ def unreadable_relevance(resource: dict[str, Any], resolve: Resolver) -> Relevan
 
 
 def _active_on(orders: list[MedOrder], day: date) -> list[MedOrder]:
-    """The orders active on `day` (module docstring), in one comprehension: a method call per order cost more than
-    the test (the combination asks it of every order of the history)."""
+    """The orders active on `day` (module docstring), whichever day a partial start is, in one comprehension: a
+    method call per order cost more than the test (the combination asks it of every order of the history)."""
     return [o for o in orders if o.status in _ACTIVE_STATUSES
-            and o.start is not None and o.start <= day and (o.end is None or day <= o.end)]
+            and o.start_last is not None and o.start_last <= day and (o.end is None or day <= o.end)]
+
+
+def _maybe_active_on(orders: list[MedOrder], day: date) -> list[MedOrder]:
+    """The orders that may be active on `day` for some day their partial start may be (module docstring)."""
+    return [o for o in orders if o.status in _ACTIVE_STATUSES and not o.dated_exactly
+            and o.start is not None and o.start <= day and (o.end_last is None or day <= o.end_last)
+            and not (o.start_last is not None and o.start_last <= day and (o.end is None or day <= o.end))]
 
 
 def _refs(orders: Iterable[MedOrder]) -> tuple[str, ...]:
@@ -256,6 +302,32 @@ def combination(orders: list[MedOrder], start: date, received: bool, attestation
     if attested is not None:
         return attested
     on_start = _active_on(orders, start)
+    found = _combination_of(on_start, received)
+    maybe = _maybe_active_on(orders, start)
+    if maybe and _combination_of(on_start + maybe, received).value != found.value:
+        return _undated(maybe, f"may be active at the start date ({start})")
+    return found
+
+
+def _undated(orders: list[MedOrder], said: str) -> Fact[Any]:
+    """Unknown: `orders`, whose starts are recorded only to a month or a year, change the fact by the day they
+    started (`said`: how), and the card asks for their full dates."""
+    dates = "; ".join(dict.fromkeys(f"{_drug_name(o) or 'an order'} started {_start_text(o)}" for o in orders))
+    refs = _refs(orders)
+    return Fact(None, refs, note=f"{cut_between_words(dates, 120)}: {said}",
+                missing=f"the full date of {' and '.join(refs)}")
+
+
+def _start_text(order: MedOrder) -> str:
+    """The order's start as recorded, a month or a year ("2026-12")."""
+    first, last = order.start, order.start_last
+    if first is None or last is None:
+        return "on an unknown day"
+    return f"{first:%Y}" if (first.month, last.month) == (1, 12) and last.day == 31 else f"{first:%Y-%m}"
+
+
+def _combination_of(on_start: list[MedOrder], received: bool) -> Fact[str]:
+    """The combination the orders active at the start date make."""
     active = [o for o in on_start if o.kinds & _SYSTEMIC_KINDS]
     tkis = [o for o in active if "tki" in o.kinds]
     if tkis:
@@ -370,18 +442,33 @@ def induction_ino_mini_hyper_cvd(orders: list[MedOrder], course_start: date, rec
     if attested is not None:
         return attested
     inotuzumab = [o for o in orders if "inotuzumab" in o.kinds]
-    if inotuzumab:  # most histories have none: their orders are then not sorted into given or not
-        earlier = _given_before(orders, course_start)
-        for ino in _given_before(inotuzumab, course_start):
-            partners = [o for o in earlier if "cvd-partner" in o.kinds and o.overlaps(ino)]
-            if partners:
-                return Fact(True, _refs([ino, *partners]), note="inotuzumab with mini-hyper-CVD before this course")
+    if not inotuzumab:  # most histories: their orders are then not sorted into given or not
+        return Fact(received=received)
+    surely = _induction(orders, inotuzumab, course_start, surely=True)
+    if surely:
+        return Fact(True, _refs(surely), note="inotuzumab with mini-hyper-CVD before this course")
+    maybe = [o for o in _induction(orders, inotuzumab, course_start, surely=False) if not o.dated_exactly]
+    if maybe:  # an inotuzumab order and a partner that may have overlapped before the course, by their dates
+        return _undated(maybe, "the days decide whether inotuzumab and mini-hyper-CVD overlapped before this course")
     return Fact(received=received)
 
 
-def _given_before(orders: list[MedOrder], day: date) -> list[MedOrder]:
-    """The orders given (PRIOR_STATUSES) that started before `day`."""
-    return [o for o in orders if o.status in PRIOR_STATUSES and o.start is not None and o.start < day]
+def _induction(orders: list[MedOrder], inotuzumab: list[MedOrder], course_start: date,
+               surely: bool) -> list[MedOrder]:
+    """An inotuzumab order given before `course_start` and the partners overlapping it: `surely`, whichever days
+    partial starts are; else for some of them (MedOrder.span). None found: []."""
+    earlier = _given_before(orders, course_start, surely)
+    for ino in _given_before(inotuzumab, course_start, surely):
+        partners = [o for o in earlier if "cvd-partner" in o.kinds and o.overlaps(ino, surely)]
+        if partners:
+            return [ino, *partners]
+    return []
+
+
+def _given_before(orders: list[MedOrder], day: date, surely: bool) -> list[MedOrder]:
+    """The orders given (PRIOR_STATUSES) that started before `day`: `surely`, whichever day a partial start is."""
+    return [o for o in orders if o.status in PRIOR_STATUSES and (first := o.span(surely)[0]) is not None
+            and first < day]
 
 
 def multiagent_chemo_candidate(course_start: date, attestations: Attestations) -> Fact[bool]:
