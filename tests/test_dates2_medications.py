@@ -75,7 +75,8 @@ def _maintenance(inotuzumab: Json, vincristine: Json) -> Json:
         {"resource": {"resourceType": "MedicationRequest", "id": name, "status": "completed", "intent": "order",
                       "subject": {"reference": patient}, "medicationCodeableConcept": {"text": drug},
                       "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": period}}}]}}
-        for name, drug, period in (("ino-1", "inotuzumab ozogamicin", inotuzumab), ("vcr-1", "vincristine", vincristine))]
+        for name, drug, period in (("ino-1", "inotuzumab ozogamicin", inotuzumab),
+                                   ("vcr-1", "vincristine", vincristine))]
     return request
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
-from cds_service.facts.codes import parse_date, parse_end_date, ref
+from cds_service.facts.codes import last_day_named, parse_date, parse_end_date, ref
 from cds_service.facts.resolve import record_resolver, referenced
 from cds_service.facts.shape import direct_check, rules_out, well_formed_only
 from cds_service.facts.unreadable import Relevance, Unreadable, unreadable
@@ -29,7 +29,7 @@ def routed_policy_ids() -> frozenset[str]:
 
 
 def _in_force(coverage: dict[str, Any], start: date) -> bool:
-    return coverage.get("status") == "active" and _period_includes(coverage, start)
+    return coverage.get("status") == "active" and _period_includes(coverage, start) is True
 
 
 _IN_FORCE = frozenset({"active"})
@@ -38,15 +38,28 @@ _IN_FORCE = frozenset({"active"})
 def _may_be_in_force(coverage: dict[str, Any], start: date) -> bool:
     """Whether a Coverage that cannot be read (shape.py) may be in force at `start`: only what can be read of it, a
     status other than active (shape.rules_out) or a period without `start`, rules it out (unreadable.py)."""
-    return not rules_out(coverage, _IN_FORCE) and _period_includes(coverage, start)
+    return not rules_out(coverage, _IN_FORCE) and _period_includes(coverage, start) is not False
 
 
-def _period_includes(coverage: dict[str, Any], start: date) -> bool:
+def _period_includes(coverage: dict[str, Any], start: date) -> bool | None:
+    """Whether the Coverage's period includes `start`; None when it starts on a month or a year ("2026-12") whose
+    days fall either side of `start`: in force or not by the day, which the record does not give. (An end so given
+    runs to its last day: FHIR's Period includes its end.)"""
     period = coverage.get("period")
     if not isinstance(period, dict):
         return True
     first, last = parse_date(period.get("start")), _last_day(period.get("end"))
-    return (first is None or first <= start) and (last is None or start <= last)
+    if (first is not None and start < first) or (last is not None and last < start):
+        return False
+    return None if first is not None and start < last_day_named(first, period["start"]) else True
+
+
+def _undated(coverage: dict[str, Any], start: date) -> Unreadable:
+    """A Coverage of a plan that may decide, in force or not by the day its period starts (_period_includes): never
+    chosen in its place nor passed over, it is named as one the rules may choose, with the full date asked for."""
+    return Unreadable(ref(coverage), "a Coverage that may be in force",
+                      f"its period starts {coverage['period']['start']}, which may be after this order's start "
+                      f"({start}): its full date is needed", ())
 
 
 def _last_day(end: Any) -> date | None:
@@ -126,11 +139,13 @@ def _candidates(record: PatientRecord, start: date) -> list[_Candidate]:
         if not _WELL_FORMED(coverage):  # wrong JSON types where this reads: never read, never forgotten
             found = unreadable([coverage], "Coverage", lambda c: _unreadable_relevance(c, start))
             candidates.extend(_Candidate(item.reference, coverage.get("order"), None, item) for item in found)
-        elif _in_force(coverage, start):
+        elif coverage.get("status") == "active" and (includes := _period_includes(coverage, start)) is not False:
             reference = ref(coverage)
             match = _recognized(coverage, reference, resolve)
-            if match is not None or _payer_unread(coverage, resolve):
-                candidates.append(_Candidate(reference, coverage.get("order"), match))
+            if match is None and not _payer_unread(coverage, resolve):
+                continue  # a payer with no policy: it chooses nothing
+            undated = None if includes else _undated(coverage, start)
+            candidates.append(_Candidate(reference, coverage.get("order"), None if undated else match, undated))
     return candidates
 
 
@@ -286,7 +301,7 @@ def _out_of_force(record: PatientRecord, coverages: list[dict[str, Any]], order:
     resolve = record_resolver(record)
     found: list[tuple[_Candidate, OutOfForce]] = []
     for coverage in coverages:
-        if coverage.get("status") != "active" or _period_includes(coverage, start):
+        if coverage.get("status") != "active" or _period_includes(coverage, start) is not False:
             continue
         match = _recognized(coverage, ref(coverage), resolve)
         if match is not None:  # a period leaves out `start`: there is one, and it is an object (shape.py)
