@@ -10,7 +10,10 @@ course was given in remission, the cycle number is unknown, for the clinician to
 
 An earlier order whose drug could not be identified (medications.py) may be a prior cycle: the count is then
 unknown, for the clinician to attest (`cycle-number`), rather than a guess that it was not one. Any such order begun
-before this cycle counts, however old: which cycle or course it would join depends on what it was.
+before this cycle counts, however old: which cycle or course it would join depends on what it was. So does an earlier
+blinatumomab order whose start is recorded only to a month or a year (MedOrder.start_last): counted from its first
+day and from its last, where the two give different cycle numbers, the number is unknown and the card asks for the
+order's full date (or the cycle number); where they agree, nothing is asked.
 
 Orders signed together (one `draftOrders` Bundle) are one cycle unless the same rule separates them
 (`signed_cycles`): cycle 1 and cycle 2 signed in one call are two cycles, the second counted, numbered and dosed
@@ -200,6 +203,10 @@ class PriorOrders(NamedTuple):
     # move `answers_since`: an answer given for the call speaks for each of its cycles.
     signed: tuple[OrderSpan, ...] = ()
     signed_count: int = 0  # how many cycles they are
+    # The prior orders' spans read from the last day each start recorded to a month or a year may be (a start then
+    # on or after this cycle's is no prior order), and those orders' references; () when every start is a full date.
+    latest: tuple[OrderSpan, ...] = ()
+    undated: tuple[str, ...] = ()
 
     def answers_since(self) -> date | None:
         """From when order-level answers (combination, cycle-number) count: authored after the day the latest of
@@ -215,6 +222,8 @@ def prior_orders(med_orders: Iterable[MedOrder], draft_ids: set[str], start: dat
     spans (`signed_span`) of the orders of the `signed_count` cycles signed before this one in the same call."""
     spans: list[OrderSpan] = []
     unread: list[OrderSpan] = []
+    latest: list[OrderSpan] = []
+    undated: list[str] = []
     for order in med_orders:
         if order.identified and "blinatumomab" not in order.kinds:
             continue
@@ -222,8 +231,18 @@ def prior_orders(med_orders: Iterable[MedOrder], draft_ids: set[str], start: dat
                 and order.start is not None and order.start < start):
             span = OrderSpan(order.reference, order.start, last_infusion_day(order.resource, order.start))
             (spans if order.identified else unread).append(span)
+            if order.identified and not order.dated_exactly and order.start_last is not None:
+                undated.append(span.reference)
+                if order.start_last < start:
+                    latest.append(OrderSpan(span.reference, order.start_last,
+                                            last_infusion_day(order.resource, order.start_last)))
+            elif order.identified:
+                latest.append(span)
     spans.sort(key=lambda s: (s.first, s.last))
-    return PriorOrders(spans, unread, tuple(signed), signed_count)
+    if not undated:
+        return PriorOrders(spans, unread, tuple(signed), signed_count)
+    latest.sort(key=lambda s: (s.first, s.last))
+    return PriorOrders(spans, unread, tuple(signed), signed_count, tuple(latest), tuple(undated))
 
 
 def group_cycles(spans: list[OrderSpan]) -> list[Cycle]:
@@ -300,13 +319,12 @@ def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attesta
                priors: PriorOrders) -> CycleInfo:
     """Cycle number, course start and cycle starts for the draft blinatumomab orders starting on `start`, given the
     earlier orders `prior_orders` found (extract.py)."""
-    spans, unread, signed, signed_before = priors
-    cycles = group_cycles(sorted([*spans, *signed], key=lambda s: (s.first, s.last)) if signed else spans)
-    continuing = bool(cycles) and cycles[-1].takes(start)
-    starts = [c.start for c in cycles] + ([] if continuing else [start])
-    course, unclear = course_cycle_starts(starts, diagnosis, attestations)
+    signed_before = priors.signed_count
+    cycles, continuing, starts, course, number = _count(priors.spans, priors, start, diagnosis, attestations)
     days_before = cycles[-1].infusion_days_before(start) if continuing else 0
-    number = _counted(cycles, course, unread, unclear)
+    if priors.undated and number.value is not None:
+        number = _by_the_day(number, _count(list(priors.latest), priors, start, diagnosis, attestations)[4],
+                             priors.undated)
     if not record.received("medicationRequests"):
         number, course = Fact(received=False), [start]
     answer = attestations.get("cycle-number", authored_since=priors.answers_since())
@@ -319,6 +337,28 @@ def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attesta
     previous = None if continuing or not cycles else _previous(cycles[-1])
     return CycleInfo(number=number, start=start, course_start=course[0], cycle_starts=tuple(course),
                      infusion_days_before=days_before, previous=previous)
+
+
+def _count(spans: list[OrderSpan], priors: PriorOrders, start: date, diagnosis: Diagnosis,
+           attestations: Attestations) -> tuple[list[Cycle], bool, list[date], list[date], Fact[int]]:
+    """The cycles of the prior `spans` (and the ones signed before this cycle), whether this cycle continues the
+    last, every cycle start, the course's, and the cycle number."""
+    signed = priors.signed
+    cycles = group_cycles(sorted([*spans, *signed], key=lambda s: (s.first, s.last)) if signed else spans)
+    continuing = bool(cycles) and cycles[-1].takes(start)
+    starts = [c.start for c in cycles] + ([] if continuing else [start])
+    course, unclear = course_cycle_starts(starts, diagnosis, attestations)
+    return cycles, continuing, starts, course, _counted(cycles, course, priors.unread, unclear)
+
+
+def _by_the_day(first: Fact[int], last: Fact[int], undated: tuple[str, ...]) -> Fact[int]:
+    """The cycle number counted with the partial starts at their first day, unless counting them at their last
+    day gives another: then unknown, and the card asks for their full dates."""
+    if last.value == first.value:
+        return first
+    numbers = f"cycle {first.value}" + (f" or {last.value}" if last.value is not None else "")
+    return Fact(None, undated, note=f"{numbers} by the day {' and '.join(undated)} started (recorded only to a month "
+                                    "or a year)", missing=f"the full date of {' and '.join(undated)}")
 
 
 def _previous(cycle: Cycle) -> PreviousCycle | None:
