@@ -281,7 +281,8 @@ def test_a_server_medication_names_the_order(client: FlaskClient, fhir_server: F
 
 def test_a_coverage_ending_in_a_partial_year_covers_the_whole_year(client: FlaskClient) -> None:
     request = example()  # the order starts 2026-12-01
-    prefetched(request, "coverage")[0]["period"] = {"start": "2026", "end": "2026"}
+    # A full start: one of "2026" may be after Dec 1, and the Coverage then not in force (tests/test_dates2_coverage.py)
+    prefetched(request, "coverage")[0]["period"] = {"start": "2026-01-01", "end": "2026"}
     [decision] = decisions(client, request)
     assert decision["policy"] == "aspirus-magellan"
 
