@@ -193,6 +193,15 @@ class _Growing:
         self.last = max(self.last, span.last)
 
 
+class Undated(NamedTuple):
+    """A prior order whose start is recorded only to a month or a year: `span`, read from its first day (as in
+    PriorOrders.spans), and its span from each later day it may start (None: a start on or after this cycle's, when
+    it is no prior order; none after its own recorded end)."""
+
+    span: OrderSpan
+    later: tuple[OrderSpan | None, ...]
+
+
 class PriorOrders(NamedTuple):
     """The earlier orders this cycle is counted from (not drafts, active/completed/stopped, begun before its start),
     read once for the cycle and for the order-level answers."""
@@ -203,10 +212,8 @@ class PriorOrders(NamedTuple):
     # move `answers_since`: an answer given for the call speaks for each of its cycles.
     signed: tuple[OrderSpan, ...] = ()
     signed_count: int = 0  # how many cycles they are
-    # The prior orders' spans read from the last day each start recorded to a month or a year may be (a start then
-    # on or after this cycle's is no prior order), and those orders' references; () when every start is a full date.
-    latest: tuple[OrderSpan, ...] = ()
-    undated: tuple[str, ...] = ()
+    # The prior orders whose start is recorded only to a month or a year; () when every start is a full date.
+    undated: tuple[Undated, ...] = ()
 
     def answers_since(self) -> date | None:
         """From when order-level answers (combination, cycle-number) count: authored after the day the latest of
@@ -222,8 +229,7 @@ def prior_orders(med_orders: Iterable[MedOrder], draft_ids: set[str], start: dat
     spans (`signed_span`) of the orders of the `signed_count` cycles signed before this one in the same call."""
     spans: list[OrderSpan] = []
     unread: list[OrderSpan] = []
-    latest: list[OrderSpan] = []
-    undated: list[str] = []
+    undated: list[Undated] = []
     for order in med_orders:
         if order.identified and "blinatumomab" not in order.kinds:
             continue
@@ -232,17 +238,25 @@ def prior_orders(med_orders: Iterable[MedOrder], draft_ids: set[str], start: dat
             span = OrderSpan(order.reference, order.start, last_infusion_day(order.resource, order.start))
             (spans if order.identified else unread).append(span)
             if order.identified and not order.dated_exactly and order.start_last is not None:
-                undated.append(span.reference)
-                if order.start_last < start:
-                    latest.append(OrderSpan(span.reference, order.start_last,
-                                            last_infusion_day(order.resource, order.start_last)))
-            elif order.identified:
-                latest.append(span)
+                undated.append(Undated(span, _later_spans(order.resource, span, order.start_last, start)))
     spans.sort(key=lambda s: (s.first, s.last))
-    if not undated:
-        return PriorOrders(spans, unread, tuple(signed), signed_count)
-    latest.sort(key=lambda s: (s.first, s.last))
-    return PriorOrders(spans, unread, tuple(signed), signed_count, tuple(latest), tuple(undated))
+    return PriorOrders(spans, unread, tuple(signed), signed_count, tuple(undated))
+
+
+def _later_spans(order: dict[str, Any], span: OrderSpan, last: date, start: date) -> tuple[OrderSpan | None, ...]:
+    """Undated.later: the order's span from each day after `span`'s first up to `last`, the last day its start may
+    be. Every day, not the last alone: from March 1 a cycle-5 order joined cycle 4, from March 31 it began one, and
+    a year from January 1 to December 31 may count alike at both ends and otherwise between."""
+    later: list[OrderSpan | None] = []
+    for offset in range(1, (last - span.first).days + 1):
+        day = span.first + DAY * offset
+        if day >= start:
+            return (*later, None)
+        ends = last_infusion_day(order, day)
+        if ends < day:  # past its recorded end: it cannot have started then
+            break
+        later.append(OrderSpan(span.reference, day, ends))
+    return tuple(later)
 
 
 def group_cycles(spans: list[OrderSpan]) -> list[Cycle]:
@@ -323,8 +337,7 @@ def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attesta
     cycles, continuing, starts, course, number = _count(priors.spans, priors, start, diagnosis, attestations)
     days_before = cycles[-1].infusion_days_before(start) if continuing else 0
     if priors.undated and number.value is not None:
-        number = _by_the_day(number, _count(list(priors.latest), priors, start, diagnosis, attestations)[4],
-                             priors.undated)
+        number = _by_the_day(number, priors, start, diagnosis, attestations)
     if not record.received("medicationRequests"):
         number, course = Fact(received=False), [start]
     answer = attestations.get("cycle-number", authored_since=priors.answers_since())
@@ -351,14 +364,21 @@ def _count(spans: list[OrderSpan], priors: PriorOrders, start: date, diagnosis: 
     return cycles, continuing, starts, course, _counted(cycles, course, priors.unread, unclear)
 
 
-def _by_the_day(first: Fact[int], last: Fact[int], undated: tuple[str, ...]) -> Fact[int]:
-    """The cycle number counted with the partial starts at their first day, unless counting them at their last
-    day gives another: then unknown, and the card asks for their full dates."""
-    if last.value == first.value:
-        return first
-    numbers = f"cycle {first.value}" + (f" or {last.value}" if last.value is not None else "")
-    return Fact(None, undated, note=f"{numbers} by the day {' and '.join(undated)} started (recorded only to a month "
-                                    "or a year)", missing=f"the full date of {' and '.join(undated)}")
+def _by_the_day(number: Fact[int], priors: PriorOrders, start: date, diagnosis: Diagnosis,
+                attestations: Attestations) -> Fact[int]:
+    """The cycle number counted with the partial starts at their first day, unless counting one of them from a later
+    day it may start gives another: then unknown, and the card asks for its full date."""
+    for undated in priors.undated:
+        others = [span for span in priors.spans if span is not undated.span]
+        for later in dict.fromkeys(undated.later):
+            spans = others if later is None else sorted([*others, later], key=lambda s: (s.first, s.last))
+            other = _count(spans, priors, start, diagnosis, attestations)[4]
+            if other.value != number.value:
+                reference = undated.span.reference
+                numbers = f"cycle {number.value}" + (f" or {other.value}" if other.value is not None else "")
+                return Fact(None, (reference,), note=f"{numbers} by the day {reference} started (recorded only to a "
+                                                     "month or a year)", missing=f"the full date of {reference}")
+    return number
 
 
 def _previous(cycle: Cycle) -> PreviousCycle | None:
