@@ -18,6 +18,7 @@ Flags, one JSON line each on stdout, a count per class on stderr:
 - `summary`: a card summary over the limit;
 - `moved`: a change that takes nothing away moved a decision: a date written on its own calendar day at another
   offset (the day is the clinically recorded one: fhir-data-profile.md), or a prefetch entry sent twice;
+- `uuid`: two cards, or two suggestions, of one answer with one uuid (the uuids are derived from what they say);
 - `program-decided`: a payer name naming a program Florida Blue's guideline leaves to its own (Program Exceptions)
   still got a decision under a policy.
 
@@ -210,6 +211,16 @@ def flags(base: dict[str, Any], answer: dict[str, Any], resource: str | None, ke
     for card in answer.get("cards", []):
         if len(card.get("summary", "")) > SUMMARY_LIMIT:
             yield "summary", card["summary"]
+    yield from uuid_flags(answer.get("cards", []))
+
+
+def uuid_flags(cards: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    """Any uuid two cards, or two suggestions, of the answer share (feedback names a card or suggestion by it)."""
+    for things in (cards, [s for card in cards for s in card.get("suggestions", [])]):
+        seen = collections.Counter(thing.get("uuid") for thing in things)
+        for uuid, count in seen.items():
+            if count > 1:
+                yield "uuid", f"{uuid} on {count}: {[t.get('summary', t.get('label')) for t in things][:4]}"
 
 
 def main() -> None:
