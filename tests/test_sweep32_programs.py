@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.valuesets import get_valuesets
+from cds_service.valuesets import NO_POLICY, get_valuesets
 from tests.live_server import LiveClient
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "fhir_examples" / "florida-blue-relapsed-refractory-ph-negative.json"
@@ -17,7 +17,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "fhir_examples" / "florida-blue-
 @pytest.mark.parametrize("payer", ["Florida Blue Federal Employees Program", "Florida Blue SAO",
                                    "Florida Blue (SAO)", "FEP Blue Standard (Florida Blue)"])
 def test_a_program_written_so_names_no_plan(payer: str) -> None:
-    assert get_valuesets().policy_for("payers", payer) is None
+    assert get_valuesets().policy_for("payers", payer) == NO_POLICY
 
 
 @pytest.mark.parametrize("payer", ["Florida Blue", "Florida Blue Saof", "Florida Blue Federal Employers Plan"])

@@ -15,13 +15,13 @@ An answer counts only for the time it can speak for: each reader passes its item
 An answer outside its window is as if not given: the record decides, or the fact stays unknown (information needed).
 
 An answer that cannot be read (a value of the wrong type or none, a code or number outside the item's, two answers
-of one response that disagree) is not guessed and not ignored either: the clinician's answer may be what overrides
-the record, so the facts of its item are unknown (unreadable.py), unless a readable answer authored later outranks
-it (`unreadable_answers`). So is a readable answer authored only to a month or a year that straddles the start of
-its item's window (it may or may not count), or that runs past the latest answer which says otherwise (it may be the
-later one): `_undatable`. Where the record settles a fact whatever any answer says (a grade 4-5 CRS or ICANS since
-the course start, an MRD result on record: `_SETTLED`), the record decides and the answer is named beside it. An item
-the service does not read is ignored.
+of one response that disagree, or of two responses authored at the same moment) is not guessed and not ignored
+either: the clinician's answer may be what overrides the record, so the facts of its item are unknown
+(unreadable.py), unless a readable answer authored later outranks it (`unreadable_answers`). So is a readable answer
+authored only to a month or a year that straddles the start of its item's window (it may or may not count), or that
+runs past the latest answer which says otherwise (it may be the later one): `_undatable`. Where the record settles a
+fact whatever any answer says (a grade 4-5 CRS or ICANS since the course start, an MRD result on record:
+`_SETTLED`), the record decides and the answer is named beside it. An item the service does not read is ignored.
 """
 from __future__ import annotations
 
@@ -170,8 +170,9 @@ class Attestations:
             if latest != moment:
                 partial += (_Partial(link_id, moment.date(), latest, response["authored"], ref(response), value)
                             for link_id, value in read.items())
-        for dated in answers.values():
-            dated.sort(key=_in_time)  # stable: same moment keeps document order, the later one wins
+        for link_id, dated in answers.items():
+            dated.sort(key=_in_time)  # stable: same moment keeps document order
+            unread += _tied(link_id, dated)
         return cls(answers, unread, partial)
 
     @property
@@ -312,6 +313,17 @@ def _undated_because(attestations: Attestations, partial: _Partial, since: date)
         return ""
     return (f"its date {partial.authored} may be after {latest.reference} ({latest.authored.isoformat()}), which "
             "answers otherwise")
+
+
+def _tied(link_id: str, dated: list[_Dated]) -> list[_Unread]:
+    """The latest answers to `link_id` (sorted `dated`) when responses authored at the same moment disagree, as one
+    answer that cannot be read: which the clinician meant is not guessed (document order had picked the later)."""
+    latest = [d for d in dated if _in_time(d) == _in_time(dated[-1])]
+    if link_id not in _BEARINGS or len({d.answer.value for d in latest}) < 2:
+        return []
+    refs = ", ".join(dict.fromkeys(d.answer.reference for d in latest))
+    return [_Unread(link_id, dated[-1].moment, dated[-1].answer.reference,
+                    f"the {link_id} answers of {refs}, authored at the same moment, disagree")]
 
 
 def _latest_moment(authored: Any, moment: datetime) -> datetime:
