@@ -38,3 +38,13 @@ def test_a_uuid_shared_by_two_cards_is_flagged() -> None:
     cards = [{"uuid": "u1", "summary": "a"}, {"uuid": "u1", "summary": "b"}, {"uuid": "u2", "summary": "c"}]
     assert [flag for flag, _ in uuid_flags(cards)] == ["uuid"]
     assert not list(uuid_flags(cards[1:]))
+
+
+def test_an_attestation_is_also_sent_twice_with_its_answers_reversed() -> None:
+    response = {"resourceType": "QuestionnaireResponse", "id": "a",
+                "item": [{"linkId": "x", "answer": [{"valueBoolean": True}]}]}
+    request: dict[str, Any] = {"prefetch": {"qr": {"resourceType": "Bundle", "entry": [{"resource": response}]}}}
+    [(path, kind, value)] = [v for v in variants(request) if v[1] == "duplicate-reversed"]
+    entries = applied(request, path, kind, value)["prefetch"]["qr"]["entry"]
+    assert [e["resource"]["item"][0]["answer"][0]["valueBoolean"] for e in entries] == [True, False]
+    assert entries[1]["resource"]["id"] == "a-copy"

@@ -3,7 +3,8 @@ one element (a JSON key at any depth, one array item) or corrupts one value (nul
 empty string, empty array or object, a date in another layout, a coding of another system), through the app
 in-process (Flask's test client): some 60,000 variants, a few minutes. A date is also cut to its year-month and its
 year, sent as a number (20261112), and written on the same calendar day at the offsets +14:00 and -12:00; a Bundle
-entry of the prefetch is sent twice (a copy under another id: two attestations, two results); a payer name that
+entry of the prefetch is sent twice (a copy under another id: two attestations, two results; an attestation's copy
+also with each yes/no answer reversed, a tie the service must not settle by document order); a payer name that
 names Florida Blue is sent naming the Federal Employee Program or the State Account Organization as well.
 
 Flags, one JSON line each on stdout, a count per class on stderr:
@@ -131,6 +132,17 @@ def variants(request: dict[str, Any]) -> Iterator[tuple[Path_, str, Any]]:
             yield path, kind, value
         if path[0] == "prefetch" and path[-2:-1] == ("entry",) and isinstance(node, dict):
             yield path, "duplicate", node
+            if (node.get("resource") or {}).get("resourceType") == "QuestionnaireResponse":
+                yield path, "duplicate-reversed", reversed_answers(node)
+
+
+def reversed_answers(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry with each yes/no answer of its QuestionnaireResponse reversed."""
+    copy: dict[str, Any] = json.loads(json.dumps(entry))
+    for _, node in walk(copy):
+        if isinstance(node, dict) and isinstance(node.get("valueBoolean"), bool):
+            node["valueBoolean"] = not node["valueBoolean"]
+    return copy
 
 
 def copied(entry: dict[str, Any]) -> dict[str, Any]:
@@ -151,7 +163,7 @@ def applied(request: dict[str, Any], path: Path_, kind: str, value: Any) -> dict
         parent = parent[key]
     if kind == "delete":
         del parent[path[-1]]
-    elif kind == "duplicate":
+    elif kind.startswith("duplicate"):
         parent.insert(int(path[-1]) + 1, copied(value))
     else:
         parent[path[-1]] = value
@@ -250,11 +262,11 @@ def main() -> None:
             found = [("5xx", response.get_data(as_text=True)[:300])] if response.status_code >= 500 else []
             if response.status_code == 200:
                 found += list(flags(base, response.get_json(), resource_of(request, path), path[-1], kind))
+            shown = None if kind in ("delete", "empty-object") or kind.startswith("duplicate") else value
             for flag, what in found:
                 counts[flag] += 1
                 print(json.dumps({"flag": flag, "request": name, "path": "/".join(map(str, path)), "kind": kind,
-                                  "value": value if kind not in ("delete", "empty-object", "duplicate") else None,
-                                  "what": what}), flush=True)
+                                  "value": shown, "what": what}), flush=True)
     print(json.dumps(counts), file=sys.stderr)
 
 
