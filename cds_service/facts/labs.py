@@ -188,7 +188,20 @@ class Labs:
             return attested
         if not self._received:
             return Fact(received=False)
-        absent = latest_together(self._mrd_absent)
+        found = self._absent(self._mrd_absent, latest)
+        sure = [r for r in self._mrd_absent if r.last <= self._course_start]
+        if found.value and len(sure) < len(self._mrd_absent) and not self._absent(sure, latest).value:
+            # A partial date ("2026" for a course from Dec 1) that may be after the course start, when it would not
+            # count: read at its first day, it had shown MRD unavailable as of the start.
+            late = [r for r in self._mrd_absent if r not in sure]
+            return Fact(None, references(late), note=f"MRD not available ({dated(late)}): may be after "
+                        f"{self._course_start}", missing=f"the full date of {' and '.join(references(late))}")
+        return found
+
+    def _absent(self, results: list[Result], latest: list[Result]) -> Fact[bool]:
+        """Whether MRD is shown unavailable by `results` (explicitly unavailable, by the course start) beside
+        `latest`, the latest MRD results by then: when the latest of them is later than those."""
+        absent = latest_together(results)
         if absent and (not latest or absent[0].day > latest[0].day):  # a result of the same day is one
             return Fact(True, references(absent), note=f"MRD not available ({absent[0].day}){self._as_of}")
         if latest:
