@@ -149,7 +149,8 @@ def test_mrd_exact_arithmetic_and_note():
         == "MRD 0.0010 = 0.1% (2026-09-20)"
     assert labs(mrd("m1", "2026-09-20", **qty(Decimal("0.0001"), "1", comparator="<"))).mrd_detectable.note \
         == "MRD <0.0001 = <0.01% (2026-09-20)"
-    assert labs(mrd("m1", "2026-09-20", **qty(50, "/10*6"))).mrd_detectable.note == "MRD 50 per million (2026-09-20)"
+    assert labs(mrd("m1", "2026-09-20", **qty(50, "/10*6"))).mrd_detectable.note \
+        == "MRD 50 per million = 0.005% (2026-09-20)"
     # 0.1 % as a float is not exactly 0.001; the Decimal path must still reach the threshold exactly
     assert _at_least_0_1_percent(found) is True
 

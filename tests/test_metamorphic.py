@@ -726,7 +726,7 @@ EQUIVALENT: tuple[Transform, ...] = (
 # alike (uuids, assertion ids and the orders the actions and suggestions carry aside).
 WORDED_OTHERWISE: dict[Transform, str] = {
     weights_in_grams: "a weight is shown as written, then in kg: 80000 g (80 kg)",
-    mrd_per_million: "an MRD result is shown as written: 500 per million",
+    mrd_per_million: "an MRD result is shown as written, then in percent: 500 per million = 0.05%",
     mrd_as_fraction: "an MRD result is shown as written, then in percent: 0.0005 = 0.05%",
     texts_in_capitals: "a drug is named as the EHR wrote it: DASATINIB",
     attestations_one_item_each: "an attested criterion's evidence names the response holding its item",

@@ -33,7 +33,7 @@ from cds_service.valuesets import ValueSets, get_valuesets
 # From this age a result read for the course start says how old it is (a note only: no window decides).
 STALE_MRD_MONTHS = 3
 _MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
-_UNIT_WORDS = {"%": "%", "percent": "%", "/10*6": " per million"}
+_UNIT_WORDS = {"/10*6": " per million"}  # a unit in words where a clinician reads one
 # Other UCUM powers of ten of cells: "/10*4" (per 10,000 cells), "10*-3" (1 x 10^-3 of cells), as labs report an MRD
 # by its sensitivity; "^" as some systems print it. The same result as 0.1 % or 1000 per million, never a guess.
 _POWER_OF_TEN = re.compile(r"/10[*^]([1-9])|10[*^]-([1-9])")
@@ -419,11 +419,13 @@ def _mrd_assay_parameter(text: str, vs: ValueSets) -> bool:
 
 
 def _shown_mrd(value: Decimal, comparator: str, unit: str, divisor: Decimal) -> str:
-    """The value as sent, for a note. A fraction of cells (unit "1") or a value in another power of ten of cells
-    ("10*-3", "/10*4") also as a percent: "MRD 0.001" alone reads as 0.001 %, a hundred times less than it is."""
-    if unit in _UNIT_WORDS:
-        return f"{comparator}{value}{_UNIT_WORDS[unit]}"
-    spaced = "" if unit == "1" else f" {unit}"
+    """The value as sent, for a note. A value in any unit but a percent (a fraction of cells, unit "1"; per million;
+    another power of ten of cells, "10*-3", "/10*4") also as the percent the criteria compare: "MRD 0.001" alone reads
+    as 0.001 %, a hundred times less than it is, and "MRD 50 per million" left the clinician to work out whether it
+    is below the policy's 0.1 %."""
+    if divisor == 100:
+        return f"{comparator}{value}%"
+    spaced = "" if unit == "1" else _UNIT_WORDS.get(unit, f" {unit}")
     return f"{comparator}{value}{spaced} = {comparator}{(value * 100 / divisor).normalize():f}%"
 
 
