@@ -400,7 +400,7 @@ def _reason(decision: Decision, opening: int, asides: bool) -> str:
     reason = reason if asides else _without_aside(reason)
     frame = ": not covered as ordered — " if as_ordered else ": not covered — "
     room = SUMMARY_LIMIT - 1 - opening - len(decision.payer_label) - len(frame)
-    note = _others_in_words(first.note)
+    note = first.note
     if first.critical and note:
         # The evidence in full if it fits, else as many of its first clauses as fit (the vaccine and its date, then
         # the window), else the first with the vaccine's name shortened: a summary cut in the middle of a date
@@ -420,16 +420,6 @@ def _reason(decision: Decision, opening: int, asides: bool) -> str:
         if len(met_except) <= room:
             return met_except
     return _parts_fitted(reason, room)  # the failure, not the indication, is the news
-
-
-_COUNTED_OTHERS = re.compile(r" \(\+(\d+) more\)")  # how the fact notes count what they leave unnamed
-
-
-def _others_in_words(note: str) -> str:
-    """A fact's note with its count of what it leaves unnamed in words, as a summary says it ("cytarabine,
-    methotrexate (+1 more)" → "cytarabine, methotrexate and 1 other"): a summary ending "(+1 more)" had left the
-    clinician to guess one more of what."""
-    return _COUNTED_OTHERS.sub(lambda found: f" and {found[1]} other{'' if found[1] == '1' else 's'}", note)
 
 
 def _named_part(note: str) -> str:

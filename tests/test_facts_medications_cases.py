@@ -53,7 +53,7 @@ def test_a_drug_named_only_by_its_medication_reference_display_is_named_in_the_n
 
 def test_two_drugs_are_named_and_the_others_counted() -> None:
     note = _note(_active("cytarabine"), _active("methotrexate"), _active("etoposide"))
-    assert note == "other antineoplastics active at the start date: cytarabine, methotrexate (+1 more)"
+    assert note == "other antineoplastics active at the start date: cytarabine, methotrexate and 1 other"
 
 
 @pytest.mark.parametrize(("name", "shown"), [

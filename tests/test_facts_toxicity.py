@@ -53,7 +53,7 @@ def test_the_card_names_each_event_and_its_date() -> None:
     severe = _toxicity(*icans)
     assert severe.value is True and len(severe.evidence) == 5
     assert severe.note.startswith("grade 4-5 CRS or ICANS since the course start: G92.04 (2026-01-10); G92.04 (")
-    assert severe.note.endswith(" (+2 more)")
+    assert severe.note.endswith("; and 2 other events")
 
 
 def test_leukoencephalopathy_by_text() -> None:

@@ -365,9 +365,10 @@ def tki_failure(orders: list[MedOrder], received: bool, attestations: Attestatio
     if not other_stops:
         return Fact(received=received)
     stops = list(dict.fromkeys(map(_stop, other_stops)))
-    more = f" (+{len(stops) - _NAMED_DRUGS} more)" if len(stops) > _NAMED_DRUGS else ""
+    more = len(stops) - _NAMED_DRUGS
+    others = f"; and {more} other TKI stop{'s' if more > 1 else ''}" if more > 0 else ""
     return Fact(None, _refs(other_stops), received=received,
-                note=f"{'; '.join(stops[:_NAMED_DRUGS])}{more}: not read as intolerance or inadequate response")
+                note=f"{'; '.join(stops[:_NAMED_DRUGS])}{others}: not read as intolerance or inadequate response")
 
 
 def _stop(order: MedOrder) -> str:
@@ -391,7 +392,9 @@ def _named(note: str, orders: list[MedOrder]) -> str:
     if not names:
         return note
     more = len(names) - _NAMED_DRUGS
-    return f"{note}: {', '.join(names[:_NAMED_DRUGS])}" + (f" (+{more} more)" if more > 0 else "")
+    # What is left unnamed said in words ("(+1 more)" had left the clinician to guess one more of what).
+    return f"{note}: {', '.join(names[:_NAMED_DRUGS])}" + (f" and {more} other{'s' if more > 1 else ''}" if more > 0
+                                                          else "")
 
 
 def _drug_name(order: MedOrder) -> str:

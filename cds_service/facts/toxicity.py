@@ -143,7 +143,8 @@ _NAMED_MAX = 3  # events named on a card; the evidence lists every one
 def _named(references: list[str], events: dict[str, str]) -> str:
     named = "; ".join(events[reference] for reference in references[:_NAMED_MAX])
     more = len(references) - _NAMED_MAX
-    return f"{named} (+{more} more)" if more > 0 else named
+    # What is left unnamed said in words ("(+2 more)" had left the clinician to guess two more of what).
+    return f"{named}; and {more} other event{'s' if more > 1 else ''}" if more > 0 else named
 
 
 def _event(condition: dict[str, Any]) -> str:
