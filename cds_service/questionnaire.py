@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 QUESTIONNAIRE_ID = "blinatumomab-coverage-attestation"
-QUESTIONNAIRE_VERSION = "1.0.0"
+QUESTIONNAIRE_VERSION = "1.0.1"  # 1.0.1: compendia-supported-use asks what Florida Blue 2.a asks
 
 # linkId, answer type, question text (our words), answer options for the string vocabularies: each code (what an EHR
 # sends, fhir-data-profile.md §Attestations) with its words, which a card shows for it. An item counted only for the
@@ -44,8 +44,13 @@ ITEMS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
     ("prior-authorization-on-file", "boolean", "Blinatumomab authorized by a health plan", ()),  # + look-back
     ("unacceptable-toxicity", "boolean", "Unacceptable toxicity on blinatumomab during this course", ()),
     ("response-or-stabilization", "boolean", "Response or stable disease on blinatumomab during this course", ()),
+    # Florida Blue Position 2.a in our words, both of its branches with what each requires: "an FDA-labeled use" had
+    # left out that the label's Indications and Usage requirements must be met too, and that NCCN rates both the
+    # indication and the usage.
     ("compendia-supported-use", "boolean",
-     "This course is an FDA-labeled or NCCN category 1/2A use not listed elsewhere", ()),
+     "This course treats a diagnosis consistent with an indication on the FDA-approved label, meeting the label's "
+     "Indications and Usage requirements, or an indication and usage the NCCN Drugs and Biologics Compendium rates "
+     "category 1 or 2A (Florida Blue Position 2.a)", ()),
 )
 
 

@@ -98,7 +98,7 @@ def test_relapsed_adult_first_cycle() -> None:
     assert facts.end_of_consolidation_response == Fact(note="Response at the end of the consolidation before this "
                                                             "course: not answered in the attestation questionnaire")
     assert facts.compendia_supported_use.value is None and facts.compendia_supported_use.note.startswith(
-        "This course is an FDA-labeled or NCCN category 1/2A use not listed elsewhere: not answered")
+        "This course treats a diagnosis consistent with an indication on the FDA-approved label")
 
 
 _HYPERTENSION = condition("I10", recorded="2021-06-01")
