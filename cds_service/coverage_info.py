@@ -65,6 +65,15 @@ def coverage_information_action(
     return {"type": "update", "description": _description(decision, secondary), "resource": resource}
 
 
+def name_assertion(action: dict[str, Any], assertion_id: str) -> None:
+    """Give the action's assertion (the coverage-information extension `coverage_information_action` added last) its
+    id, as `coverage-assertion-id` and, when it has one, `satisfied-pa-id`: an id derived from all the action says
+    is known only once the action is built (order_answers)."""
+    for part in action["resource"]["extension"][-1]["extension"]:
+        if part["url"] in ("coverage-assertion-id", "satisfied-pa-id"):
+            part["valueString"] = assertion_id
+
+
 def _coverage_value(coverage_reference: str) -> dict[str, str]:
     """The Reference to the Coverage. One sent without a FHIR id (a hand-built prefetch) gave "Coverage/", which is no
     reference: it is named by a display alone, as FHIR allows a Reference to be, and the assertion still stands."""

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from cds_service import SERVICE_ID
 from cds_service.card_config import DECISION_EXTENSION, CardConfig
-from cds_service.coverage_info import coverage_codes, coverage_information_action
+from cds_service.coverage_info import coverage_codes, coverage_information_action, name_assertion
 from cds_service.decision import Decision
 from cds_service.draft_orders import Group
 from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
@@ -146,8 +146,21 @@ def coverage_action(call: Call, order: dict[str, Any], decision: Decision | None
                     outcome: OrderOutcome, secondary: bool = False) -> dict[str, Any]:
     """The order's coverage-information action (`decision` None: indeterminate, a fault), its assertion id and codes
     kept for the audit record. `secondary`: the payer's Coverage is the patient's secondary one."""
-    outcome.coverage_assertion_id = str(uuid.uuid4())
     outcome.covered, outcome.pa_needed = coverage_codes(decision, call.config.unsolicited_determ)
-    return coverage_information_action(order, decision, payer.coverage_reference, outcome.coverage_assertion_id,
-                                       call.ctx.today, questionnaire_url(call.ctx.base_url),
-                                       call.config.unsolicited_determ, secondary)
+    action = coverage_information_action(order, decision, payer.coverage_reference, "", call.ctx.today,
+                                         questionnaire_url(call.ctx.base_url), call.config.unsolicited_determ,
+                                         secondary)
+    outcome.coverage_assertion_id = _assertion_id(call.request, action)
+    name_assertion(action, outcome.coverage_assertion_id)
+    return action
+
+
+def _assertion_id(request: HookRequest, action: dict[str, Any]) -> str:
+    """The coverage-assertion-id, derived as the card uuids are (`stable_uuids`) from the call and all the action
+    says (the order, with its id, and the whole assertion, its date included). CRD 2.2 makes it the trace id a claim
+    quotes (X12 837 K3) so that the payer can hold to what it asserted: a call sent again (the same hookInstance)
+    asserting the same for the same order is the same assertion, whichever answer the EHR applied, and a claim
+    quoting either finds it; a new id had read as a new assertion, which CRD 2.2 says is sent only when something is
+    new. Any other call, order, coverage or assertion gets another id."""
+    call = f"coverage-assertion\n{request.hook}\n{request.hook_instance}\n{request.patient_id}\n".encode()
+    return _derived(call + canonical(action))
