@@ -29,12 +29,12 @@ from cds_service.dosing.quantity import (UNREAD, VIAL_MCG, CycleNeeds, Offered, 
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, json_number,
                                        per_m2_daily, without_coverage_information, written_dose)
-from cds_service.dosing.text import (NAMED, bsa_text, days_list, days_text, dose_words, label_mcg_text, lines_text,
-                                    mcg_text, mcg_text_against, order_words, per_m2_text, texts_apart)
+from cds_service.dosing.text import (NAMED, bsa_text, days_list, days_text, dose_said, dose_words, label_mcg_text,
+                                    lines_text, mcg_text, mcg_text_against, order_words, per_m2_text, texts_apart)
 from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa, weight_text
 from cds_service.facts.model import WINDOWS, ClinicalFacts, read_within
 from cds_service.facts.order import order_ref
-from cds_service.facts.quantities import rounded
+from cds_service.facts.quantities import shown
 
 DOSE_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "Off-guideline dose"}
 # Days past a cycle's 28th infusion day: alone, or on the dose card whose suggestion ends them too. Told apart by their
@@ -582,8 +582,8 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
             "together": f.together.text if f.together else "",
             "expected": label_mcg_text(f.expected.mcg_per_day),
             # In the summary, a dose written per m² is read in the clinician's own terms first.
-            "ordered_said": _said(f.ordered, patient.bsa_m2 if f.line in per_m2 and not f.together else None,
-                                  shown=partial(_ordered_number, f))
+            "ordered_said": dose_said(f.ordered, _said(f.ordered, patient.bsa_m2 if f.line in per_m2
+                                                       and not f.together else None, shown=partial(_ordered_number, f)))
                             + (f" ({f.together.brief})" if f.together else ""),
             "expected_said": _expected_said(f.expected, patient.bsa_m2 if f.line in per_m2 else None),
             "basis": _basis_text(f, patient),
@@ -740,13 +740,13 @@ def _capped(expected: Expected, patient: Patient) -> bool:
 def _in_unit(value: Decimal, quantity: OrderQuantity) -> str:
     """'7 vials', '1 vial', '245 mcg', '0.245 mg': a value in the unit of the order's own quantity."""
     number, unit = _number(value, quantity), _unit(quantity)
-    return f"{number} {'vial' if unit == 'vials' and Decimal(number) == 1 else unit}"
+    return f"{number} {'vial' if unit == 'vials' and number == '1' else unit}"
 
 
 def _number(value: Decimal, quantity: OrderQuantity) -> str:
     """A value in the unit of the order's quantity as a card shows it: in mg to the mcg (a vial is 0.035 mg: two
     decimals would show 0.245 mg, what a suggestion writes, as 0.25)."""
-    return f"{rounded(value, 3 if _unit(quantity) == 'mg' else 2):f}"
+    return shown(value, 3 if _unit(quantity) == 'mg' else 2)
 
 
 def _unit(quantity: OrderQuantity) -> str:

@@ -18,7 +18,7 @@ from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.units import parse_dose_unit
 from cds_service.facts.codes import to_decimal
 from cds_service.facts.order import order_ref
-from cds_service.facts.quantities import normalize, time_in_days, unit_text
+from cds_service.facts.quantities import normalize, refused_text, time_in_days, unit_text
 
 VIAL_MCG = Decimal(35)
 _VIAL_UNITS = frozenset({"vial", "vials", "vial(s)", "{vial}", "{vials}"})
@@ -168,9 +168,16 @@ def read_quantity(order: dict[str, Any]) -> OrderQuantity:
     per_unit = quantity_unit_mcg(unit_text(quantity))
     if value is None or per_unit is None:
         reason = f"quantity unit {unit_text(quantity) or '(none)'!r} not readable" if value is not None else \
-            "quantity without a value"
+            _without_value(quantity)
         return OrderQuantity(order, None, None, reason)
     return OrderQuantity(order, value * per_unit, per_unit)
+
+
+def _without_value(quantity: dict[str, Any]) -> str:
+    """Why a quantity has no value read: none sent, or one too large to read (facts/codes.to_decimal), named."""
+    refused = refused_text(quantity.get("value"))
+    unit = "vials" if quantity_unit_mcg(unit_text(quantity)) == VIAL_MCG else unit_text(quantity)
+    return f"an implausible quantity ({refused} {unit})".replace(" )", ")") if refused else "quantity without a value"
 
 
 def quantity_unit_mcg(unit: str) -> Decimal | None:

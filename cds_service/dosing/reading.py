@@ -21,7 +21,8 @@ from cds_service.facts.codes import parse_date, parse_datetime, to_decimal
 from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
 from cds_service.facts.order import (blinatumomab_strength, medication_of, medication_reference, period_last_day,
                                      stated_start)
-from cds_service.facts.quantities import CACHED_UNIT_LENGTH, Duration, time_in_days, time_span, unit_text
+from cds_service.facts.quantities import (CACHED_UNIT_LENGTH, Duration, exact_text, refused_text, time_in_days,
+                                         time_span, unit_text)
 from cds_service.record import no_server
 
 # A line running longer is not one cycle's (the longest is 84 days, relapsed/refractory cycles 6-9): its dose is not
@@ -299,19 +300,24 @@ def _read_dose(line: dict[str, Any], repeat: dict[str, Any], bsa_m2: Decimal | N
             if isinstance(form, str):
                 reasons.append(form)
                 continue
-            return _apply(form, _value(field, entry[field]), bsa_m2)
+            return _apply(form, _amount(field, entry[field]), bsa_m2)
     return None, reasons[0] if reasons else "no dose or rate", None
 
 
-def _value(field: str, quantity: dict[str, Any]) -> Decimal | None:
+def _amount(field: str, quantity: dict[str, Any]) -> dict[str, Any]:
+    """The Quantity holding the dose's amount: a rate ratio's numerator, else the quantity itself."""
     source = quantity.get("numerator") or {} if field == "rateRatio" else quantity
-    return to_decimal(source.get("value"))
+    return source if isinstance(source, dict) else {}
 
 
-def _apply(form: DoseForm, value: Decimal | None,
+def _apply(form: DoseForm, amount: dict[str, Any],
            bsa_m2: Decimal | None) -> tuple[Decimal | None, str, DoseForm | None]:
+    value = to_decimal(amount.get("value"))
     if value is None or value < 0:
-        return None, "no dose value", form
+        refused = refused_text(amount.get("value"))
+        # Too large to read (facts/codes.to_decimal) is not "no value": the value sent is named, bounded.
+        reason = f"an implausible dose value ({refused} {unit_said(unit_text(amount))})" if refused else "no dose value"
+        return None, reason, form
     if form.per_m2 and bsa_m2 is None:
         return None, NO_BSA, form
     return form.daily(value, bsa_m2), "", form
@@ -345,7 +351,7 @@ def _volume(unit: DoseUnit, quantity: dict[str, Any], per: dict[str, Any] | None
     if unit.concentration is None:
         return ""
     value = to_decimal(quantity.get("value"))
-    written = f"{'?' if value is None else f'{value.normalize():f}'} {unit_said(unit_text(quantity))}"
+    written = f"{'?' if value is None else exact_text(value)} {unit_said(unit_text(quantity))}"
     if per is not None:
         written += per_time_said(to_decimal(per.get("value")) or Decimal(1), unit_text(per))
     return f"{written} of {unit.concentration.text}"

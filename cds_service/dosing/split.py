@@ -15,7 +15,7 @@ from cds_service.dosing.reading import NO_SEQUENCE, DoseLine, cycle_day_date, li
 from cds_service.dosing.rewrite import json_number, without_coverage_information
 from cds_service.dosing.span import CyclePart
 from cds_service.facts.model import ClinicalFacts
-from cds_service.facts.quantities import rounded, unit_text
+from cds_service.facts.quantities import shown, unit_text
 
 # What a new order does not take from the order it is split from: its id and business identifiers (another order's),
 # its narrative and its metadata (which describe that order).
@@ -107,7 +107,7 @@ def quantity_text(value: Decimal, order: dict[str, Any]) -> str:
     """'28 vials', '980 ug', '0.245 mg': a value in the unit of the order's quantity, as written but for vials (to
     the mcg: a vial is 0.035 mg)."""
     quantity = read_quantity(order)
-    shown = rounded(value, 3)
-    vials = "vial" if shown == 1 else "vials"
+    number = shown(value, 3)
+    vials = "vial" if number == "1" else "vials"
     unit = vials if quantity.per_unit == VIAL_MCG else unit_text(order["dispenseRequest"]["quantity"])
-    return f"{shown:f} {unit}"
+    return f"{number} {unit}"

@@ -1,18 +1,28 @@
 """Numbers, day ranges and words as clinicians read them on a card (display only: values stay exact elsewhere)."""
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Sequence
 
-from cds_service.facts.quantities import BSA_PLACES, cut, normalize, rounded
+from cds_service.facts.quantities import BSA_PLACES, exact_text, implausible, normalize, rounded, shown
 
 if TYPE_CHECKING:  # reading.py words its own notes with this module's functions
     from cds_service.dosing.reading import DoseLine
 
 
+IMPLAUSIBLE_DOSE = "an implausible dose"  # a summary's words for a dose of a million mcg/day or more
+
+
 def mcg_text(value: Decimal) -> str:
-    """At most two decimals, no trailing zeros: 28, 13.9, 0.58."""
-    return f"{rounded(value):f}"
+    """At most two decimals, no trailing zeros: 28, 13.9, 0.58; an implausible dose exactly, in powers of ten
+    (facts/quantities.exact_text: "6.72 × 10³⁰³"), never hundreds of digits."""
+    return shown(value)
+
+
+def dose_said(value: Decimal, said: str) -> str:
+    """A dose in mcg/day as a summary says it (`said`, "28 mcg/day"), or IMPLAUSIBLE_DOSE from a million mcg/day on
+    (28 mcg per 1e-300 mL makes 6.72 × 10³⁰³): a clinician reads that it is absurd, the detail names it exactly."""
+    return IMPLAUSIBLE_DOSE if implausible(value) else said
 
 
 def label_mcg_text(value: Decimal) -> str:
@@ -20,14 +30,14 @@ def label_mcg_text(value: Decimal) -> str:
     m² (a whole number) times a BSA (three decimals, BSA_PLACES), so that a card's label agrees with its suggestion's
     arithmetic (two decimals showed 15 × 1.333 m² = 19.995 as a label of 20 beside a correction rounded down to
     19.9); a correction is never shown above what it gives, nor as the label it is below."""
-    return f"{cut(value, BSA_PLACES):f}"
+    return shown(value, BSA_PLACES, ROUND_DOWN)
 
 
 def mcg_text_against(value: Decimal, limit: Decimal) -> str:
     """`mcg_text`, with up to four decimals when two would hide the difference from `limit`: "28.0008 mcg/day,
     above 28" rather than "28, above 28"."""
     text = mcg_text(value)
-    if value != limit and text == mcg_text(limit):
+    if value != limit and text == mcg_text(limit) and not implausible(value):
         text = f"{rounded(value, 4):f}"
     return text
 
@@ -40,6 +50,8 @@ def texts_apart(value: Decimal, limit: Decimal) -> tuple[str, str]:
     different numbers as one: "28.671 vials, limit 28.667 vials", not "28.67 vials, limit 28.67 vials" (a limit
     made proportional to a longer supply rarely ends at two decimals). Both to the same places, so that rounding
     never shows the larger as the smaller, as more decimals on one side alone could ("28.6667, limit 28.67")."""
+    if implausible(value) or implausible(limit):
+        return shown(value), shown(limit)
     places = 2
     while places < _MOST_PLACES and value != limit and rounded(value, places) == rounded(limit, places):
         places += 1
@@ -54,7 +66,7 @@ def per_m2_text(per_m2: Decimal, bsa_m2: Decimal) -> str:
 def bsa_text(bsa_m2: Decimal) -> str:
     """'0.932 m²': the BSA as the body-size note shows it and the dose is computed from (three decimals,
     facts/quantities.BSA_PLACES)."""
-    return f"{rounded(bsa_m2, BSA_PLACES):f} m²"
+    return f"{shown(bsa_m2, BSA_PLACES)} m²"
 
 
 # A dose unit's parts (facts/quantities.normalize: 'ug/m2/d') as a clinician writes them ('mcg/m²/day').
@@ -73,7 +85,7 @@ def per_time_said(value: Decimal, unit: str) -> str:
     time = normalize(unit).lstrip("/")
     if value == 1:
         return f"/{_UNIT_WORDS.get(time, time)}"
-    return f" per {value.normalize():f} {_TIMES.get(time, time)}"
+    return f" per {exact_text(value)} {_TIMES.get(time, time)}"
 
 
 def days_text(first: int, last: int | None) -> str:

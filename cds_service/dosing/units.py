@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from cds_service.facts.codes import to_decimal
-from cds_service.facts.quantities import CACHED_UNIT_LENGTH, DAYS, Duration, normalize, unit_text
+from cds_service.facts.quantities import CACHED_UNIT_LENGTH, DAYS, Duration, exact_text, normalize, unit_text
 
 MCG_PER_MASS = {"ug": Decimal(1), "mg": Decimal(1000), "ng": Decimal("0.001")}
 ML_PER_VOLUME = {"ml": Decimal(1), "l": Decimal(1000)}
@@ -87,7 +87,7 @@ def read_concentration(strength: dict[str, Any]) -> Concentration | str:
         return f"its Medication's strength ({written}) is not per mL"
     if mass is None or mass <= 0 or volume <= 0:
         return f"its Medication's strength ({written}) is not a positive amount"
-    said = (f"{_number(mass)} {_MASS_SAID[normalize(unit_text(numerator))]} per {_number(volume)} "
+    said = (f"{exact_text(mass)} {_MASS_SAID[normalize(unit_text(numerator))]} per {exact_text(volume)} "
             f"{_VOLUME_SAID[volume_unit]}")
     return Concentration(mass * mass_unit.mcg, volume * ML_PER_VOLUME[volume_unit], said)
 
@@ -99,11 +99,9 @@ _VOLUME_SAID = {"ml": "mL", "l": "L"}
 def _written(quantity: dict[str, Any]) -> str:
     """A Quantity as the record writes it (value and unit), cut short for a card."""
     value = to_decimal(quantity.get("value"))
-    return _shown(f"{'?' if value is None else _number(value)} {unit_text(quantity)}".strip())
+    return _shown(f"{'?' if value is None else exact_text(value)} {unit_text(quantity)}".strip())
 
 
-def _number(value: Decimal) -> str:
-    return f"{value.normalize():f}"
 
 
 def _parse_dose_unit(unit: str) -> DoseUnit | str:

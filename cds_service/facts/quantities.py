@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, getcontext
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation, getcontext
 from functools import cache, lru_cache
 from typing import Any
 
@@ -127,6 +127,59 @@ def cut(value: Decimal, places: int = 2) -> Decimal:
     boundary with no more decimals than `places` (the 45 kg of the weight) then reads on the side it is on, where
     rounding half up showed 44.996 kg as 45 kg, the other side."""
     return rounded(value, places, ROUND_DOWN)
+
+
+# From a million on a number is no dose, quantity or result anyone meant (a volume of 1e-300 mL makes one of 10^303
+# mcg/day): shown in powers of ten (`exact_text`), and a dose so large is said to be implausible (dosing/text.py).
+PLAUSIBLE_BELOW = Decimal(10) ** 6
+_SIGNIFICANT = 12  # digits of a number shown exactly at most; beyond them it is cut, and says so ("…")
+_SMALLEST_PLAIN = -6  # below 10^-6 the zeros after the point are counted in a power of ten, not written
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def implausible(value: Decimal) -> bool:
+    """Whether `value` is too large to be meant (PLAUSIBLE_BELOW), or to be shown as a string of digits."""
+    return not value.is_finite() or value.copy_abs() >= PLAUSIBLE_BELOW  # abs() could overflow
+
+
+def shown(value: Decimal, places: int = 2, rounding: str = ROUND_HALF_UP) -> str:
+    """`value` as a clinician reads it: `rounded` to `places` (28, 13.9, 0.58); an implausible one exactly, in powers
+    of ten (`exact_text`: "6.72 × 10³⁰³"), never hundreds of digits long."""
+    return exact_text(value) if implausible(value) else f"{rounded(value, places, rounding):f}"
+
+
+def refused_text(raw: Any) -> str:
+    """A JSON number (or numeric text) that `to_decimal` refuses for its size (1e300 mcg/day, 300 digits), as
+    `exact_text` shows it ("7.77777777777… × 10²⁹⁹"): said implausible, never "no value"; "" for anything else
+    (none, words, a boolean, NaN, a number read)."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str, Decimal)) or to_decimal(raw) is not None:
+        return ""
+    try:
+        value = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):  # words; an integer past Python's 4,300 digits
+        return ""
+    return exact_text(value) if value.is_finite() else ""
+
+
+def exact_text(value: Decimal) -> str:
+    """`value` as it is, bounded: "240", "0.5" as written; from a million on, or below a millionth, in powers of ten
+    ("6.72 × 10³⁰³", "1 × 10⁻³⁰⁰"); past twelve significant digits cut, the cut marked ("240.777777777…"), so that a
+    pharmacist reads the value the record holds, never a line of 300 digits. Built from its digits, with no
+    arithmetic: 1e999999999 is past what the decimal context can normalize."""
+    if not value.is_finite():
+        return str(value)
+    sign, digits, exponent = value.as_tuple()
+    exponent = int(exponent)  # an int for a finite value
+    while len(digits) > 1 and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    if digits == (0,):
+        return "0"
+    magnitude = exponent + len(digits) - 1  # the power of ten of the first digit
+    kept = digits[:_SIGNIFICANT]  # cut, its zeros kept: "28.0000000000…" shows where, "28…" read as a number left out
+    mark = "…" if len(digits) > _SIGNIFICANT else ""
+    if _SMALLEST_PLAIN <= magnitude < PLAUSIBLE_BELOW.adjusted():
+        return f"{Decimal((sign, kept, magnitude - len(kept) + 1)):f}{mark}"
+    return f"{Decimal((sign, kept, 1 - len(kept))):f}{mark} × 10{str(magnitude).translate(_SUPERSCRIPT)}"
 
 
 @cache
