@@ -23,3 +23,13 @@ def test_an_mrd_is_shown_as_recorded_and_in_percent(value: object, unit: str, co
                                                      shown: str) -> None:
     note = labs(mrd("m1", "2026-09-20", **qty(value, unit, comparator))).mrd_detectable.note
     assert note == f"{shown} (2026-09-20)"
+
+
+@pytest.mark.parametrize(("value", "unit", "shown"), [
+    (Decimal("0.05" + "0" * 300 + "1"), "%", "MRD 0.0500000000000…%"),
+    (Decimal("1E-7"), "1", "MRD 1 × 10⁻⁷ = 0.00001%"),
+    (Decimal("123.456789012345678"), "/10*6", "MRD 123.456789012… per million = 0.0123456789012…%"),
+])
+def test_an_mrd_with_an_exponent_or_a_line_of_digits_is_shown_bounded(value: Decimal, unit: str, shown: str) -> None:
+    note = labs(mrd("m1", "2026-09-20", **qty(value, unit))).mrd_detectable.note
+    assert note == f"{shown} (2026-09-20)"

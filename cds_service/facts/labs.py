@@ -24,6 +24,7 @@ from cds_service.facts.model import Fact, Graded
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.ph import ph_kinds, ph_status, read_ph
 from cds_service.facts.result_text import qualitative, result_quantity
+from cds_service.facts.quantities import exact_text
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import ValueSets, get_valuesets
@@ -423,10 +424,18 @@ def _shown_mrd(value: Decimal, comparator: str, unit: str, divisor: Decimal) -> 
     another power of ten of cells, "10*-3", "/10*4") also as the percent the criteria compare: "MRD 0.001" alone reads
     as 0.001 %, a hundred times less than it is, and "MRD 50 per million" left the clinician to work out whether it
     is below the policy's 0.1 %."""
+    sent = _as_sent(value)
     if divisor == 100:
-        return f"{comparator}{value}%"
+        return f"{comparator}{sent}%"
     spaced = "" if unit == "1" else _UNIT_WORDS.get(unit, f" {unit}")
-    return f"{comparator}{value}{spaced} = {comparator}{(value * 100 / divisor).normalize():f}%"
+    return f"{comparator}{sent}{spaced} = {comparator}{exact_text(value * 100 / divisor)}%"
+
+
+def _as_sent(value: Decimal) -> str:
+    """A value as the lab sent it ("0.0010"), unless that is an exponent or a line of digits: then bounded, exactly
+    (`exact_text`: "1 × 10⁻⁷", "0.0500000000…")."""
+    text = str(value)
+    return text if len(text) <= 14 and "E" not in text else exact_text(value)
 
 
 def _mrd_divisor(unit: str) -> Decimal | None:
