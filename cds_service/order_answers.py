@@ -64,7 +64,7 @@ def stable_uuids(result: Evaluation, request: HookRequest) -> None:
     renamed: dict[str, str] = {}
     seen: Counter[str] = Counter()
     for card in result.cards:
-        name = _derived(call + _fingerprint(card))
+        name = _derived(call + _fingerprint(_said(card)))
         seen[name] += 1  # two cards saying the same in one answer (none known) still get uuids of their own
         name = name if seen[name] == 1 else _derived(f"{name} {seen[name]}".encode())
         renamed[card["uuid"]] = name
@@ -81,11 +81,11 @@ def stable_uuids(result: Evaluation, request: HookRequest) -> None:
                                     for s, card in outcome.suggestion_cards.items()}
 
 
-def _fingerprint(card: dict[str, Any]) -> bytes:
-    """A CRC-32 of what `card` says, as JSON in the order its keys were set: the same input sets them in the same
-    order, so a call sent again gives the same bytes. uuid5's SHA-1 then digests a short name, not the card's 5 KB
-    (a tenth of the time). A call sent again whose card says something else keeps the uuid once in 2^32."""
-    return zlib.crc32(dumps(_said(card), default=str)).to_bytes(4, "big")
+def _fingerprint(said: dict[str, Any]) -> bytes:
+    """A CRC-32 of what a card or an action says, as JSON in the order its keys were set: the same input sets them
+    in the same order, so a call sent again gives the same bytes. uuid5's SHA-1 then digests a short name, not the
+    card's 5 KB (a tenth of the time). A call sent again that says something else keeps its id once in 2^32."""
+    return zlib.crc32(dumps(said, default=str)).to_bytes(4, "big")
 
 
 def _said(card: dict[str, Any]) -> dict[str, Any]:
@@ -163,4 +163,4 @@ def _assertion_id(request: HookRequest, action: dict[str, Any]) -> str:
     quoting either finds it; a new id had read as a new assertion, which CRD 2.2 says is sent only when something is
     new. Any other call, order, coverage or assertion gets another id."""
     call = f"coverage-assertion\n{request.hook}\n{request.hook_instance}\n{request.patient_id}\n".encode()
-    return _derived(call + canonical(action))
+    return _derived(call + _fingerprint(action))
