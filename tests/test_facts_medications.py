@@ -42,7 +42,20 @@ def test_an_order_read_is_the_medorder_of_its_fields() -> None:
         date(2026, 2, 1), date(2026, 2, 7), True, date(2026, 2, 1), date(2026, 2, 7))
     bounds = dosage_bounds(resource)
     assert len(bounds) == len(DosageBounds._fields)
-    assert bounds == DosageBounds(date(2026, 2, 1), date(2026, 2, 7), (), True)
+    assert bounds == DosageBounds(date(2026, 2, 1), date(2026, 2, 7), (), True, date(2026, 2, 1))
+
+
+def test_the_bounds_name_the_last_day_a_start_of_a_month_or_a_year_may_be() -> None:
+    """DosageBounds.first_last: the earliest of the lines' starts each read to its last day (MedOrder.start_last)."""
+    resource = medication_request(VINCRISTINE, start=date(2026, 2, 1), end="2026-12-31", status="completed")
+    period = resource["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]
+    for start, first, last in (("2026-03", date(2026, 3, 1), date(2026, 3, 31)),
+                               ("2026", date(2026, 1, 1), date(2026, 12, 31)),
+                               ("2026-03-05", date(2026, 3, 5), date(2026, 3, 5))):
+        period["start"] = start
+        bounds = dosage_bounds(resource)
+        assert (bounds.first, bounds.first_last) == (first, last)
+        assert _orders(resource)[0].start_last == last
 
 def _combination(*resources: dict[str, Any], received: bool = True, answers: Attestations = NO_ANSWERS,
                  since: date | None = None) -> str | None:

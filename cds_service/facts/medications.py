@@ -187,12 +187,7 @@ def _latest_start(resource: dict[str, Any], start: date | None, bounds: DosageBo
         stated = ((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("start")
         stated = stated if parse_date(stated) is not None else resource.get("authoredOn")
         return _last_day(stated, start)
-    days = []
-    for line in resource.get("dosageInstruction") or ():
-        repeat = (line.get("timing") or {}).get("repeat") if isinstance(line, dict) else None
-        if isinstance(repeat, dict):
-            days.append(_last_day((repeat.get("boundsPeriod") or {}).get("start"), None))
-    return min((day for day in days if day is not None), default=start)
+    return bounds.first_last
 
 
 def _last_day(value: Any, otherwise: date | None) -> date | None:

@@ -117,11 +117,14 @@ class DosageBounds(NamedTuple):
     last: date | None  # the latest last day of a boundsPeriod (period_last_day)
     durations: tuple[dict[str, Any], ...]  # the lines without such a day: a boundsDuration may count from the start
     ends: bool  # whether any line says when it ends (boundsPeriod.end or boundsDuration)
+    # The earliest last day a boundsPeriod.start may be: `first`, unless a start is only a month or a year ("2026-03"
+    # may be March 31). None without a start.
+    first_last: date | None = None
 
 
 def dosage_bounds(order: dict[str, Any]) -> DosageBounds:
     """The order's DosageBounds."""
-    first = last = None
+    first = last = first_last = None
     durations = []
     ends = False
     for line in order.get("dosageInstruction") or ():
@@ -129,9 +132,12 @@ def dosage_bounds(order: dict[str, Any]) -> DosageBounds:
         if not isinstance(repeat, dict):
             continue
         period = repeat.get("boundsPeriod") or {}
-        day = parse_date(period.get("start"))
-        if day is not None and (first is None or day < first):
-            first = day
+        text = period.get("start")
+        day = parse_date(text)
+        if day is not None and isinstance(text, str):  # parse_date reads text alone: for mypy
+            first = day if first is None or day < first else first
+            latest = day if len(text) >= 10 else last_day_named(day, text)
+            first_last = latest if first_last is None or latest < first_last else first_last
         ends = ends or bool(period.get("end") or repeat.get("boundsDuration"))
         day = period_last_day(period)
         if day is None:
@@ -139,7 +145,7 @@ def dosage_bounds(order: dict[str, Any]) -> DosageBounds:
         elif last is None or day > last:
             last = day
     # The tuple built directly: a NamedTuple's generated __new__ is a Python frame (one per order read).
-    return tuple.__new__(DosageBounds, (first, last, tuple(durations), ends))
+    return tuple.__new__(DosageBounds, (first, last, tuple(durations), ends, first_last))
 
 
 def recorded_start(order: dict[str, Any], bounds: DosageBounds | None = None) -> date | None:
