@@ -12,7 +12,8 @@ import pytest
 
 from tests.live_server import LiveClient
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "fhir_examples" / "aspirus-relapsed-refractory-cycle10-exceeds-limit.json"
+EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
+EXAMPLE = EXAMPLES / "aspirus-relapsed-refractory-cycle10-exceeds-limit.json"
 
 
 def _decision(client: LiveClient, index: int, start: str) -> dict[str, Any]:
