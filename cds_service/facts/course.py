@@ -34,7 +34,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
 from cds_service.facts.medications import PRIOR_STATUSES, MedOrder
-from cds_service.facts.model import CycleInfo, Fact, PreviousCycle
+from cds_service.facts.model import CycleInfo, Fact, PreviousCycle, needs_full_date
 from cds_service.facts.order import last_infusion_day, order_ref, order_start, period_last_day
 from cds_service.record import PatientRecord
 
@@ -376,8 +376,8 @@ def _by_the_day(number: Fact[int], priors: PriorOrders, start: date, diagnosis: 
             if other.value != number.value:
                 reference = undated.span.reference
                 numbers = f"cycle {number.value}" + (f" or {other.value}" if other.value is not None else "")
-                return Fact(None, (reference,), note=f"{numbers} by the day {reference} started (recorded only to a "
-                                                     "month or a year)", missing=f"the full date of {reference}")
+                said = f"{numbers} by the day {reference} started (recorded only to a month or a year)"
+                return needs_full_date((reference,), said)
     return number
 
 

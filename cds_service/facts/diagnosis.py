@@ -14,7 +14,7 @@ from cds_service.facts.codes import (
     add_months, codes_of, codings, completed_months, concept_text, effective_datetime, last_day_named, negated,
     parse_date, parse_datetime, ref, usable_condition,
 )
-from cds_service.facts.model import Fact
+from cds_service.facts.model import Fact, needs_full_date
 from cds_service.facts.observations import code_key
 from cds_service.facts.quantities import months_in, time_in_days
 from cds_service.facts.unreadable import Bearing, Relevance
@@ -256,7 +256,7 @@ def _unordered(latest: _Condition, other: _Condition, day: date) -> Fact[str]:
     else:
         note = f"{_said(other)}: may be after {_said(latest)}"
     references = tuple(dict.fromkeys((latest.reference, other.reference)))
-    return Fact(None, references, note=note, missing=f"the full date of {' and '.join(references)}")
+    return needs_full_date(references, note)
 
 
 def _episode_starts(relapses: list[StatusRecord]) -> list[StatusRecord]:

@@ -20,7 +20,7 @@ from cds_service.facts.codes import (completed_months, concept_text, effective_d
 from cds_service.facts.diagnosis import Diagnosis
 from cds_service.facts.lab_result import (SHOWN, Concurrent, Result, alike, dated, in_time_order, latest_together,
                                           reconciled, references, shown)
-from cds_service.facts.model import Fact, Graded
+from cds_service.facts.model import Fact, Graded, needs_full_date
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.ph import ph_kinds, ph_status, read_ph
 from cds_service.facts.result_text import qualitative, result_quantity
@@ -195,8 +195,8 @@ class Labs:
             # A partial date ("2026" for a course from Dec 1) that may be after the course start, when it would not
             # count: read at its first day, it had shown MRD unavailable as of the start.
             late = [r for r in self._mrd_absent if r not in sure]
-            return Fact(None, references(late), note=f"MRD not available ({dated(late)}): may be after "
-                        f"{self._course_start}", missing=f"the full date of {' and '.join(references(late))}")
+            said = f"MRD not available ({dated(late)}): may be after {self._course_start}"
+            return needs_full_date(references(late), said)
         return found
 
     def _absent(self, results: list[Result], latest: list[Result]) -> Fact[bool]:

@@ -30,7 +30,7 @@ from typing import AbstractSet, Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import concept_names, concept_text, last_day_named, parse_date, parse_end_date
-from cds_service.facts.model import UNKNOWN_FACT, Fact
+from cds_service.facts.model import UNKNOWN_FACT, Fact, needs_full_date
 from cds_service.facts.observations import code_key, json_key
 from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts,
                                      medication_of, names_a_drug, order_ref, recorded_start, unidentified)
@@ -308,9 +308,7 @@ def _undated(orders: list[MedOrder], said: str) -> Fact[Any]:
     """Unknown: `orders`, whose starts are recorded only to a month or a year, change the fact by the day they
     started (`said`: how), and the card asks for their full dates."""
     dates = "; ".join(dict.fromkeys(f"{_drug_name(o) or 'an order'} started {_start_text(o)}" for o in orders))
-    refs = _refs(orders)
-    return Fact(None, refs, note=f"{cut_between_words(dates, 120)}: {said}",
-                missing=f"the full date of {' and '.join(refs)}")
+    return needs_full_date(_refs(orders), f"{cut_between_words(dates, 120)}: {said}")
 
 
 def _start_text(order: MedOrder) -> str:

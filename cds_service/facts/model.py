@@ -37,6 +37,12 @@ class Fact(Generic[T]):
 UNKNOWN_FACT: Fact[Any] = Fact()
 
 
+def needs_full_date(references: tuple[str, ...], note: str) -> Fact[Any]:
+    """Unknown because a date of `references`, recorded only to a month or a year, may fall either side of the day
+    that decides: the card asks for their full dates (a guess from the first day had approved or denied)."""
+    return Fact(None, references, note=note, missing=f"the full date of {' and '.join(references)}")
+
+
 class Windowed(Generic[T]):
     """A fact read within a payer's window: live vaccines from some days before the course to some days after the
     order, an attested authorization in the past few years. The numbers are the policy file's (docs/policy-reading.md,
