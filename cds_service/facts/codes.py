@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -213,6 +213,14 @@ def parse_end_date(value: str | None) -> date | None:
     its year or month, where `parse_date` would stop at its first day."""
     day = parse_date(value)
     return day if day is None or not isinstance(value, str) else last_day_named(day, value)
+
+
+def period_end_day(end: Any) -> date | None:
+    """The last day a Period's `end` covers. FHIR's Period includes its end: a date (or a month, a year) to its last
+    day; a date-time is an instant, and one at midnight ends the period as that day begins, so the day before is the
+    last (a Coverage ending at 2026-12-01T00:00:00 had been in force on Dec 1, an infusion a day longer)."""
+    last = parse_end_date(end)
+    return last - timedelta(days=1) if last is not None and end[10:19] == "T00:00:00" else last
 
 
 def last_day_named(day: date, value: str) -> date:

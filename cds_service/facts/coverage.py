@@ -1,10 +1,10 @@
 """Which payer policy applies to an order (fhir-data-profile.md §Coverage and payer)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, NamedTuple
 
-from cds_service.facts.codes import last_day_named, parse_date, parse_end_date, ref
+from cds_service.facts.codes import last_day_named, parse_date, period_end_day, ref
 from cds_service.facts.resolve import record_resolver, referenced
 from cds_service.facts.shape import direct_check, rules_out, well_formed_only
 from cds_service.facts.unreadable import Relevance, Unreadable, unreadable
@@ -48,7 +48,7 @@ def _period_includes(coverage: dict[str, Any], start: date) -> bool | None:
     period = coverage.get("period")
     if not isinstance(period, dict):
         return True
-    first, last = parse_date(period.get("start")), _last_day(period.get("end"))
+    first, last = parse_date(period.get("start")), period_end_day(period.get("end"))
     if (first is not None and start < first) or (last is not None and last < start):
         return False
     return None if first is not None and start < last_day_named(first, period["start"]) else True
@@ -60,14 +60,6 @@ def _undated(coverage: dict[str, Any], start: date) -> Unreadable:
     return Unreadable(ref(coverage), "a Coverage that may be in force",
                       f"its period starts {coverage['period']['start']}, which may be after this order's start "
                       f"({start}): its full date is needed", ())
-
-
-def _last_day(end: Any) -> date | None:
-    """The last day a Coverage period's `end` covers. FHIR's Period includes its end: a date (or a month, a year) to
-    its last day; a date-time is an instant, and one at midnight ends the period as that day begins, so the day
-    before is the last covered (the card had said a Coverage ending at 2026-12-01T00:00:00 was in force to Dec 1)."""
-    last = parse_end_date(end)
-    return last - timedelta(days=1) if last is not None and end[10:19] == "T00:00:00" else last
 
 
 def _payor_policy(coverage: dict[str, Any], payor: dict[str, Any], resolve: Resolver) -> str | None:
@@ -237,7 +229,7 @@ def standing(record: PatientRecord, payer: PayerMatch, start: date) -> Standing:
     first = min(ranked, key=lambda c: int(c["order"]), default=None)
     ahead = first if first is not None and first["order"] < (order or 2) else None
     primary = Primary(ref(ahead), ahead["order"], _policy_of(record, ahead)) if ahead else None
-    return Standing(payer.coverage_reference, parse_date(period.get("start")), _last_day(period.get("end")),
+    return Standing(payer.coverage_reference, parse_date(period.get("start")), period_end_day(period.get("end")),
                     order, primary is not None or (order or 1) > 1, primary)
 
 
@@ -307,7 +299,7 @@ def _out_of_force(record: PatientRecord, coverages: list[dict[str, Any]], order:
         if match is not None:  # a period leaves out `start`: there is one, and it is an object (shape.py)
             period = coverage["period"]
             found.append((_Candidate(match.coverage_reference, coverage.get("order"), match),
-                          OutOfForce(match, parse_date(period.get("start")), _last_day(period.get("end")))))
+                          OutOfForce(match, parse_date(period.get("start")), period_end_day(period.get("end")))))
     chosen = _chosen([candidate for candidate, _ in found], order)
     return next((lapsed for candidate, lapsed in found if candidate is chosen), None)
 

@@ -29,7 +29,7 @@ from datetime import date
 from typing import AbstractSet, Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
-from cds_service.facts.codes import concept_names, concept_text, last_day_named, parse_date, parse_end_date
+from cds_service.facts.codes import as_recorded, concept_names, concept_text, parse_date, parse_end_date
 from cds_service.facts.model import UNKNOWN_FACT, Fact, needs_full_date
 from cds_service.facts.observations import code_key, json_key
 from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts,
@@ -186,14 +186,8 @@ def _latest_start(resource: dict[str, Any], start: date | None, bounds: DosageBo
     if bounds.first is None:
         stated = ((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("start")
         stated = stated if parse_date(stated) is not None else resource.get("authoredOn")
-        return _last_day(stated, start)
+        return parse_end_date(stated) or start  # a month or a year to its last day
     return bounds.first_last
-
-
-def _last_day(value: Any, otherwise: date | None) -> date | None:
-    """The last day a recorded start may be (a month or a year to its last day), else `otherwise`."""
-    first = parse_date(value)
-    return otherwise if first is None else last_day_named(first, value)
 
 
 def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | None = None,
@@ -314,9 +308,7 @@ def _undated(orders: list[MedOrder], said: str) -> Fact[Any]:
 def _start_text(order: MedOrder) -> str:
     """The order's start as recorded, a month or a year ("2026-12")."""
     first, last = order.start, order.start_last
-    if first is None or last is None:
-        return "on an unknown day"
-    return f"{first:%Y}" if (first.month, last.month) == (1, 12) and last.day == 31 else f"{first:%Y-%m}"
+    return "on an unknown day" if first is None or last is None else as_recorded(first, last)
 
 
 def _combination_of(on_start: list[MedOrder], received: bool) -> Fact[str]:

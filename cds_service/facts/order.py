@@ -6,7 +6,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, NamedTuple
 
-from cds_service.facts.codes import codings, concept_text, last_day_named, parse_date, parse_datetime
+from cds_service.facts.codes import (codings, concept_text, last_day_named, parse_date, parse_datetime,
+                                     period_end_day)
 from cds_service.facts.quantities import time_in_days
 from cds_service.facts.resolve import referenced
 from cds_service.record import Resolver
@@ -212,7 +213,7 @@ def period_last_day(period: Any) -> date | None:
     first, began, stopped = parse_date(start), parse_datetime(start), parse_datetime(end)
     if _has_time(start) and first is not None and began is not None and stopped is not None:
         return first + timedelta(days=_days_run(stopped - began) - 1)
-    return last - timedelta(days=1) if end[10:19] == "T00:00:00" else last
+    return period_end_day(end)
 
 
 _DAY = timedelta(days=1)
