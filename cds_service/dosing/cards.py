@@ -29,8 +29,9 @@ from cds_service.dosing.quantity import (UNREAD, VIAL_MCG, CycleNeeds, Offered, 
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, json_number,
                                        per_m2_daily, without_coverage_information, written_dose)
-from cds_service.dosing.text import (NAMED, bsa_text, days_list, days_text, dose_said, dose_words, label_mcg_text,
-                                    lines_text, mcg_text, mcg_text_against, order_words, per_m2_text, texts_apart)
+from cds_service.dosing.text import (NAMED, bsa_text, counted, days_list, days_text, dose_said, dose_words,
+                                    label_mcg_text, lines_text, mcg_text, mcg_text_against, order_words, per_m2_text,
+                                    texts_apart)
 from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa, weight_text
 from cds_service.facts.model import WINDOWS, ClinicalFacts, read_within
 from cds_service.facts.order import order_ref
@@ -739,8 +740,7 @@ def _capped(expected: Expected, patient: Patient) -> bool:
 
 def _in_unit(value: Decimal, quantity: OrderQuantity) -> str:
     """'7 vials', '1 vial', '245 mcg', '0.245 mg': a value in the unit of the order's own quantity."""
-    number, unit = _number(value, quantity), _unit(quantity)
-    return f"{number} {'vial' if unit == 'vials' and number == '1' else unit}"
+    return counted(_number(value, quantity), _unit(quantity))
 
 
 def _number(value: Decimal, quantity: OrderQuantity) -> str:

@@ -14,6 +14,7 @@ from cds_service.dosing.quantity import VIAL_MCG, order_need, read_quantity
 from cds_service.dosing.reading import NO_SEQUENCE, DoseLine, cycle_day_date, line_order, read_order_doses
 from cds_service.dosing.rewrite import json_number, without_coverage_information
 from cds_service.dosing.span import CyclePart
+from cds_service.dosing.text import counted
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.quantities import shown, unit_text
 
@@ -107,7 +108,5 @@ def quantity_text(value: Decimal, order: dict[str, Any]) -> str:
     """'28 vials', '980 ug', '0.245 mg': a value in the unit of the order's quantity, as written but for vials (to
     the mcg: a vial is 0.035 mg)."""
     quantity = read_quantity(order)
-    number = shown(value, 3)
-    vials = "vial" if number == "1" else "vials"
-    unit = vials if quantity.per_unit == VIAL_MCG else unit_text(order["dispenseRequest"]["quantity"])
-    return f"{number} {unit}"
+    unit = "vials" if quantity.per_unit == VIAL_MCG else unit_text(order["dispenseRequest"]["quantity"])
+    return counted(shown(value, 3), unit)

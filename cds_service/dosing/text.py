@@ -74,6 +74,11 @@ _UNIT_WORDS = {"ug": "mcg", "m2": "m²", "d": "day", "wk": "week", "ml": "mL", "
 _TIMES = {"d": "days", "wk": "weeks"}  # a length of time in words ('per 2 days'); h, min and s as they are
 
 
+def counted(number: str, unit: str) -> str:
+    """'7 vials', '1 vial' ("1 vials" had been shown), '245 mcg': `number` as shown, then its unit."""
+    return f"{number} {'vial' if unit == 'vials' and number == '1' else unit}"
+
+
 def unit_said(unit: str) -> str:
     """A readable dose unit as a clinician reads it: 'ug/h' and 'mcg/hr' are 'mcg/h', 'ug/(m2.d)' 'mcg/m²/day', 'mg/d'
     'mg/day'."""
