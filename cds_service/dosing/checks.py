@@ -76,7 +76,7 @@ def _adult(facts: ClinicalFacts) -> bool:
     return age is not None and age.low >= ADULT_AGE
 
 
-def _missing_bsa(adult: bool) -> str:
+def _bsa_asked(adult: bool) -> str:
     return MISSING_BSA_ADULT if adult else MISSING_BSA
 
 
@@ -85,7 +85,7 @@ def missing_body_size(patient: Patient) -> str:
     if patient.weight_kg is None and not (patient.schedule == "interfant" and patient.bsa_m2 is not None):
         return MISSING_WEIGHT
     needs_bsa = patient.bsa_m2 is None and dosed_by_bsa(patient.schedule, patient.weight_kg)
-    return _missing_bsa(patient.adult) if needs_bsa else ""
+    return _bsa_asked(patient.adult) if needs_bsa else ""
 
 
 def unused_sizes(facts: ClinicalFacts) -> list[Fact[Decimal]]:
@@ -465,7 +465,7 @@ class OrderDoseChecks:
             # From 45 kg: the dose is written, per m², and only a BSA converts it; the label dose itself is fixed
             # (the dose card offers it). Asking for the dose "in mcg/day" read as if none were written.
             note = f"{unreadable}; from {WEIGHT_BOUNDARY_KG} kg the label dose is a fixed dose in mcg/day"
-            return Verdict(UNKNOWN, self.evidence, note, _missing_bsa(_adult(self.facts)),
+            return Verdict(UNKNOWN, self.evidence, note, _bsa_asked(_adult(self.facts)),
                            received=self._body_size_received())
         if unreadable or not self.lines:
             return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
@@ -503,7 +503,7 @@ class OrderDoseChecks:
     def _missing_bsa(self) -> str:
         """What to document to read a dose per m²: a height, or with no weight on record a weight and a height."""
         weighed = self.facts.body.weight_kg.value is not None
-        return _missing_bsa(_adult(self.facts)) if weighed else MISSING_BSA_UNWEIGHED
+        return _bsa_asked(_adult(self.facts)) if weighed else MISSING_BSA_UNWEIGHED
 
     def _body_size_received(self) -> bool:
         """Whether the weight and BSA the label dose needs were unknown although received (none recorded)."""
