@@ -20,7 +20,9 @@ EXTENSION_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-cove
 HCPCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 BILLING_CODE = {"system": HCPCS_SYSTEM, "code": "J9039", "display": "Injection, blinatumomab, 1 microgram"}
 CRD_TEMP_SYSTEM = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
-TECHNICAL_REASON = {"system": CRD_TEMP_SYSTEM, "code": "technical", "display": "Technical issue"}
+# The display is the code system's own ("Technical issues"): a Coding's display is the system's word for its code, and
+# a validator checking it against CRD's temporary code system refuses another.
+TECHNICAL_REASON = {"system": CRD_TEMP_SYSTEM, "code": "technical", "display": "Technical issues"}
 CRD_DETAIL_SYSTEM = "http://terminology.hl7.org/CodeSystem/crd-coverage-detail"
 INSTRUCTIONS = {"system": CRD_DETAIL_SYSTEM, "code": "instructions", "display": "Instructions"}
 ALLOWED_QUANTITY = {"system": CRD_DETAIL_SYSTEM, "code": "allowed-quantity", "display": "Maximum quantity"}
@@ -54,9 +56,12 @@ def coverage_information_action(
         {"url": "date", "valueDate": today.isoformat()},
         {"url": "coverage-assertion-id", "valueString": assertion_id},
     ]
-    if decision is not None and decision.decision == MEETS and unsolicited_determ and decision.authorization:
+    # satisfied-pa-id exactly when pa-needed is `satisfied` (crd-ci-q5), read from the code asserted, not worked out
+    # again apart from it: a met decision without an authorization period had `satisfied` and no id.
+    if {"url": "pa-needed", "valueCode": "satisfied"} in codes:
         parts.append({"url": "satisfied-pa-id", "valueString": assertion_id})
-        parts.append({"url": "expiry-date", "valueDate": decision.authorization["end"]})
+        if decision is not None and decision.authorization:
+            parts.append({"url": "expiry-date", "valueDate": decision.authorization["end"]})
     # A new top-level object with a new extension list: the order itself is left untouched (its nested elements
     # are shared, not copied: nothing after this point changes them, and the response is serialized at once).
     coverage = {"url": EXTENSION_URL, "extension": parts}

@@ -130,7 +130,7 @@ def test_evaluation_failure_is_indeterminate_with_a_technical_reason() -> None:
     assert values["covered"] == "indeterminate"
     assert "pa-needed" not in values  # CRD 2.2's pa-needed value set has no "indeterminate"
     assert values["reason"]["coding"] == [{"system": "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp",
-                                           "code": "technical", "display": "Technical issue"}]
+                                           "code": "technical", "display": "Technical issues"}]
 
 
 # The extension's elements in the order CRD's StructureDefinition gives them.

@@ -17,7 +17,7 @@ from tests.test_pipeline import example
 SERVICE = "/cds-services/blinatumomab-coverage"
 ADULT = "aspirus-adult-relapsed-refractory-cycle1"
 TECHNICAL = {"system": "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp", "code": "technical",
-             "display": "Technical issue"}
+             "display": "Technical issues"}
 
 
 def _post(base_url: str, body: dict[str, Any]) -> dict[str, Any]:
