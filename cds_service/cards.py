@@ -402,11 +402,12 @@ def _reason(decision: Decision, opening: int, asides: bool) -> str:
     room = SUMMARY_LIMIT - 1 - opening - len(decision.payer_label) - len(frame)
     note = first.note
     if first.critical and note:
-        # The evidence in full if it fits, else as many of its first clauses as fit (the vaccine and its date, then
-        # the window), else the first with the vaccine's name shortened: a summary cut in the middle of a date
-        # misleads, and one without the vaccine and its date leaves the clinician to open the card for them.
+        # The evidence in full if it fits, else the vaccine and its date with the start that would clear it (the
+        # next step), else as many of its first clauses as fit (the vaccine and its date, then the window), else the
+        # first with the vaccine's name shortened: a summary cut in the middle of a date misleads, and one without
+        # the vaccine and its date leaves the clinician to open the card for them.
         clauses = note.split(";")
-        notes = (*(";".join(clauses[:count]) for count in range(len(clauses), 0, -1)),
+        notes = (note, *_next_step(clauses), *(";".join(clauses[:count]) for count in range(len(clauses) - 1, 0, -1)),
                  _name_shortened(clauses[0], room - len(reason) - len(" ()")))
         fitting = (f"{reason} ({note})" for note in notes if note)
         reason = next((text for text in fitting if len(text) <= room), reason)
@@ -420,6 +421,23 @@ def _reason(decision: Decision, opening: int, asides: bool) -> str:
         if len(met_except) <= room:
             return met_except
     return _parts_fitted(reason, room)  # the failure, not the indication, is the news
+
+
+_LATER_START = "a start on or after "  # the clause of a live vaccine's note that says when a start clears it
+
+
+def _next_step(clauses: list[str]) -> list[str]:
+    """The note's vaccines and their dates with the start that would clear them, in short, when the note gives one
+    (facts/immunizations.py): what the clinician can do, in place of the window they were judged in; then the first
+    vaccine and how many others, with that start."""
+    later = next((c.strip() for c in clauses if c.strip().startswith(_LATER_START)), "")
+    if not later:
+        return []
+    start = later.split(" would ")[0].removeprefix("a ")
+    vaccines = [c for c in clauses if not c.strip().startswith((_LATER_START, "window "))]
+    others = len(vaccines) - 1
+    counted = [f"{vaccines[0]} and {others} other{'s' if others > 1 else ''}; {start}"] if others else []
+    return [f"{';'.join(vaccines)}; {start}", *counted]
 
 
 def _named_part(note: str) -> str:

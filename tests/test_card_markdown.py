@@ -74,7 +74,7 @@ def test_a_note_from_the_record_is_text(client: Any) -> None:
     mmr["vaccineCode"]["text"] = "MMR *live*\n# x"
     card = card_of(post(client, body), "coverage-info")
     assert r"; MMR \*live\* \# x dated 2026-11-24; window between" in card["detail"]
-    assert card["summary"].endswith("(MMR *live* # x dated 2026-11-24)")
+    assert card["summary"].endswith("(MMR *live* # x dated 2026-11-24; start on or after 2026-12-09)")
 
 
 @pytest.mark.parametrize(("text", "shown"), [

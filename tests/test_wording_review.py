@@ -107,9 +107,10 @@ def test_a_florida_blue_renewal_does_not_name_the_cycle_the_record_counts(client
 
 
 def test_a_live_vaccine_denial_says_from_when_a_start_would_be_clear_of_it(client: FlaskClient) -> None:
-    """The note gives the next step as information; the summary still names the vaccine, its date and the window."""
+    """The note gives the next step as information; the summary names the vaccine, its date and that next step (the
+    window it was judged in is the detail's)."""
     card = decision_card(client, example("aspirus-live-vaccine-critical"))
     assert ("MMR dated 2026-11-24; window between 2026-11-17 and 2026-12-29; a start on or after 2026-12-09 would be "
             "more than 14 days after it") in card["detail"]
     assert card["summary"] == ("Aspirus Health Plan: not covered — live vaccine too close to treatment (MMR dated "
-                               "2026-11-24; window between 2026-11-17 and 2026-12-29)")
+                               "2026-11-24; start on or after 2026-12-09)")
