@@ -78,7 +78,8 @@ def test_a_cycle_starting_fewer_than_14_days_after_the_last_is_not_met(days_off:
     assert verdict.evidence == ("MedicationRequest/blin-1", "MedicationRequest/cycle-1")  # this order, cycle 1's
     card = rest_card(checks.order, "Plan", checks, "standard")
     assert card is not None
-    assert card["summary"] == f"Cycle 2 starts after {starts} without infusion: label gives 14 days"
+    assert card["summary"] == (f"Cycle 2 starts after {starts} without infusion: label gives 14 days; start on or "
+                               f"after {earliest}")
     assert (card["indicator"], card["source"]["topic"]["display"]) == ("warning", DAYS_DISPLAY)
     assert "suggestions" not in card and f"The earliest start the label allows is {earliest}." in card["detail"]
     assert "the last on 2026-11-28" in card["detail"]
@@ -108,7 +109,8 @@ def test_without_the_cycle_number_the_cycle_before_is_not_numbered() -> None:
     assert note.startswith("Starts after 2 days without infusion (the previous cycle's last infusion day 2026-11-28)")
     card = rest_card(written, "Plan", checks, "standard")
     assert card is not None
-    assert card["summary"] == "This cycle starts after 2 days without infusion: label gives 14 days"
+    assert card["summary"] == ("This cycle starts after 2 days without infusion: label gives 14 days; start on or "
+                               "after 2026-12-13")
 
 
 def test_a_dose_above_the_label_is_said_first() -> None:
@@ -172,7 +174,8 @@ def test_cycle_1_on_record_then_2_days_off(client: Any) -> None:
     assert schedule["status"] == "not-met"
     assert schedule["note"].startswith("Starts after 2 days without infusion (cycle 1's last infusion day 2026-12-08)")
     [card] = rest_cards(cards)
-    assert card["summary"] == "Cycle 2 starts after 2 days without infusion: label gives 14 days"
+    assert card["summary"] == ("Cycle 2 starts after 2 days without infusion: label gives 14 days; start on or after "
+                               "2026-12-23")
     assert "on 2026-12-11, after 2 days without infusion" in " ".join(card["detail"].split())
     assert "The earliest start the label allows is 2026-12-23." in card["detail"]
 
@@ -199,14 +202,16 @@ def test_two_orders_days_1_to_28_then_30_to_35(client: Any) -> None:
     second = decision(cards["cycle-2-order"])
     assert (second["cycle"], criterion(second, "dose-schedule")["status"]) == (2, "not-met")
     [card] = rest_cards(cards["cycle-2-order"])
-    assert card["summary"] == "Cycle 2 starts after 1 day without infusion: label gives 14 days"
+    assert card["summary"].startswith("Cycle 2 starts after 1 day without infusion: label gives 14 days; start on or "
+                                      "after")
 
 
 def test_cycle_1_and_2_signed_together_4_days_apart(client: Any) -> None:
     """The reviewer's cyc2_gap4."""
     body = with_weight_on(with_cycle_2(days=("2027-01-02", "2027-01-29")), "2026-12-20")
     [card] = rest_cards(by_order(post(client, body))["cycle-2-order"])
-    assert card["summary"] == "Cycle 2 starts after 4 days without infusion: label gives 14 days"
+    assert card["summary"] == ("Cycle 2 starts after 4 days without infusion: label gives 14 days; start on or after "
+                               "2027-01-12")
     assert "The earliest start the label allows is 2027-01-12." in card["detail"]
 
 

@@ -62,7 +62,7 @@ def test_a_day_short_of_the_rest_owed_is_not_met(cycle: int, days_off: int, owed
     assert card is not None and f"The earliest start the label allows is {earliest}." in card["detail"]
     after_cycle = f" after cycle {cycle - 1}" if owed == 56 else ""
     assert card["summary"] == (f"Cycle {cycle} starts after {days_off} days without infusion: label gives "
-                               f"{owed} days{after_cycle}")
+                               f"{owed} days{after_cycle}; start on or after {earliest}")
 
 
 @pytest.mark.parametrize(("cycle", "days_off"), [(7, 56), (6, 14), (10, 56)])
@@ -100,7 +100,8 @@ def test_without_the_number_of_the_cycle_before_the_least_is_checked_and_said(cy
             "after relapsed/refractory cycle 6 on, and the previous cycle's number is not known)") in note
     card = rest_card(checks.order, "Plan", checks, RR)
     assert card is not None
-    assert card["summary"].endswith("starts after 13 days without infusion: label gives at least 14 days")
+    assert card["summary"].endswith("starts after 13 days without infusion: label gives at least 14 days; start on or "
+                                    "after 2026-12-01")
     detail = " ".join(card["detail"].split())
     assert "As the previous cycle's number is not known, the least is checked." in detail
     assert "The earliest start the label allows is 2026-12-01, later if the longer rest applies." in detail
@@ -112,7 +113,8 @@ def test_without_the_schedule_the_least_is_checked_and_said() -> None:
     checks = after(7, 3)
     card = rest_card(checks.order, "Plan", checks, None)
     assert card is not None
-    assert card["summary"] == "Cycle 7 starts after 3 days without infusion: label gives at least 14 days"
+    assert card["summary"].startswith("Cycle 7 starts after 3 days without infusion: label gives at least 14 days; "
+                                      "start on or after ")
     assert "As the schedule is not known, the least is checked." in " ".join(card["detail"].split())
 
 
@@ -146,7 +148,7 @@ def test_cycle_7_within_56_days_of_cycle_6_is_not_covered_as_ordered(client: Any
     [card] = rest_cards(cards)
     days_off = (first_day - LAST).days - 1
     assert card["summary"] == (f"Cycle 7 starts after {days_off} days without infusion: "
-                               "label gives 56 days after cycle 6")
+                               "label gives 56 days after cycle 6; start on or after 2027-01-12")
     assert "The earliest start the label allows is 2027-01-12." in card["detail"]
 
 
