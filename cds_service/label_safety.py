@@ -92,13 +92,19 @@ def _dose_notes(decision: Decision | None, dose: DoseReading, facts: ClinicalFac
         # dose went unchecked, and a child's dose is per m² of body surface. In the summary unless the order is not
         # covered anyway: why it is not is then the news, and the card a warning already.
         what = dose.missing.split(' (')[0]
+        # Vital signs the EHR did not send say nothing of the chart: "no current weight" would send the clinician to
+        # record one the chart may hold.
+        received = facts.body.weight_kg.received
+        lacks = f"no {what}" if received else f"{what} not received"
         summary = "" if decision and decision.decision == NOT_MET_DECISION else \
-            f"Dose not checked against the label: no {what}"
+            f"Dose not checked against the label: {lacks}"
         unused = "".join(f"; {mid_sentence(size.note)}" for size in unused_sizes(facts))  # a weight too old, say
+        chart = f"the chart has no {dose.missing}{unused}" if received else \
+            f"the EHR did not send the vital signs, so the {dose.missing} is not known"
         return [LabelNote(
-            f"Dose not checked against the label: the chart has no {dose.missing}{unused}. The label dose is fixed "
-            "from 45 kg and per m² of body surface below it.", summary,
-            short=summary and f"Dose not checked: no {what}")]
+            f"Dose not checked against the label: {chart}. The label dose is fixed from 45 kg and per m² of body "
+            "surface below it.", summary,
+            short=summary and f"Dose not checked: {lacks}")]
     if dose.above and decision and any(c.kind == "dose" and c.status == MET for c in decision.criteria):
         # The plan's own dose limit met beside a dose card saying the dose is above the label: the tick alone reads
         # as "the dose is right", and an approval read alone (the first card, or the only one max-cards keeps) as
