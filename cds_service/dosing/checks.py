@@ -207,6 +207,8 @@ def _quantity_note(check: QuantityCheck) -> str:
     least the window) is not the supply ordered. A supply longer than the window scales the limit: said too."""
     supply = "not stated" if check.ordered_days is None else f"{mcg_text(check.ordered_days)} days"
     ordered = f"{mcg_text(check.total_mcg)} mcg ({mcg_text(check.total_mcg / VIAL_MCG)} vials), supply {supply}"
+    if not check.counted and not check.unreadable:  # "0 mcg (0 vials)" read as an order for nothing
+        ordered = f"no dispense quantity on the order{'s' if len(check.orders) > 1 else ''}"
     limit = f"limit {mcg_text(check.window_mcg)} mcg per {check.window_days} days"
     if check.supply_days > check.window_days:
         limit += f" ({mcg_text(check.allowed_mcg)} mcg for {mcg_text(check.supply_days)} days)"
