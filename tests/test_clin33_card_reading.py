@@ -150,3 +150,11 @@ def test_a_quantity_table_row_without_its_need_says_it_was_not_worked_out(client
     quantity = _card(_cards(client, body), "limits")
     assert "| 28 vials | not worked out | not checked: it runs on the same days as another" in quantity["detail"]
     assert "not told" not in quantity["detail"]
+
+
+def test_data_not_received_is_said_in_words_not_as_a_status(client: Any) -> None:
+    card = _card(_cards(client, example("aspirus-immunizations-not-received")), "coverage-info")
+    assert ("**Not received from the EHR**: immunizations (the chart may hold them, but the service did not get them, "
+            "so the items below cannot be decided yet)") in card["detail"]
+    assert "stay unknown" not in card["detail"]
+    assert "\n- immunization history (live vaccines)\n" in card["detail"]
