@@ -31,6 +31,9 @@ from cds_service.printable import cut_between_words
 DEFAULT_CARDS_DIR = Path(str(resources.files("cards")))
 ENV_DIR = "CDS_CARDS_DIR"
 SUMMARY_LIMIT = 140
+# Runs of blank lines a template's optional paragraphs leave: one blank line in Markdown, but an EHR that shows the
+# detail as text shows them all.
+_BLANK_LINES = re.compile(r"\n{3,}")
 # The code system of a card's topic (CDS Hooks card types, as Da Vinci CRD uses them).
 CARD_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 # Every template the service renders (cds_service/cards.py, dosing/cards.py): the start-up check
@@ -193,7 +196,7 @@ def render_card(template: str, **context: Any) -> CardText:
     line = " ".join(plain_text(str(names.get("summary", ""))).split())
     return CardText(
         summary=_short(line),
-        detail=str(module).strip(),
+        detail=_BLANK_LINES.sub("\n\n", str(module).strip()),
         label=plain_text(str(names.get("label", "")).strip()),
         action=plain_text(str(names.get("action", "")).strip()),
         line=line,

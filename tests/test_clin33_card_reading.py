@@ -158,3 +158,13 @@ def test_data_not_received_is_said_in_words_not_as_a_status(client: Any) -> None
             "so the items below cannot be decided yet)") in card["detail"]
     assert "stay unknown" not in card["detail"]
     assert "\n- immunization history (live vaccines)\n" in card["detail"]
+
+
+@pytest.mark.parametrize("name", ["aspirus-quantity-over-limit", "aspirus-immunizations-not-received",
+                                  "florida-blue-cd19-missing", "no-coverage-dose-check-only"])
+def test_a_detail_has_no_run_of_blank_lines(client: Any, name: str) -> None:
+    """Optional paragraphs left "**Criteria for every indication**" and a list two blank lines apart: one in Markdown,
+    three lines of nothing in an EHR showing the detail as text."""
+    cards = _cards(client, example(name))
+    assert cards and all("\n\n\n" not in card["detail"] for card in cards)
+    assert any("\n\n" in card["detail"] for card in cards)  # paragraphs still apart
