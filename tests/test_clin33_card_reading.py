@@ -168,3 +168,13 @@ def test_a_detail_has_no_run_of_blank_lines(client: Any, name: str) -> None:
     cards = _cards(client, example(name))
     assert cards and all("\n\n\n" not in card["detail"] for card in cards)
     assert any("\n\n" in card["detail"] for card in cards)  # paragraphs still apart
+
+
+def test_a_decision_card_missing_the_vital_signs_says_not_received_twice_alike(client: Any) -> None:
+    """The label's note and the payer's outcome say the same of the Observations: not sent ("no current weight" beside
+    "EHR did not send lab results and vital signs" had contradicted it)."""
+    body = example("florida-blue-relapsed-refractory-ph-negative")
+    del body["prefetch"]["observations"]
+    card = _card(_cards(client, body), "coverage-info")
+    assert card["summary"] == ("Dose not checked: current weight not received — Florida Blue: coverage not determined, "
+                               "EHR did not send lab results and vital signs")
