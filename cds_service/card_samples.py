@@ -75,10 +75,11 @@ _FINDINGS = {"first": _FINDING, "worst": _FINDING,
 
 
 def _no_plan(not_received: str = "", coverage: str | None = None, unreadable: str = "",
-             label_notes: tuple[str, ...] = (), out_of_force: dict[str, Any] | None = None) -> dict[str, Any]:
+             label_notes: tuple[str, ...] = (), out_of_force: dict[str, Any] | None = None,
+             payer: str = "") -> dict[str, Any]:
     return {"not_received": not_received, "coverage": coverage, "unreadable": unreadable, "out_of_force": out_of_force,
             "plans": ["Aspirus Health Plan", "Florida Blue"], "label_notes": list(label_notes),
-            "dose_checked": not label_notes}
+            "dose_checked": not label_notes, "payer": payer}
 
 
 # A supported plan's Coverage whose period leaves out the order's start (cards._out_of_force_context): ended, not
@@ -171,6 +172,7 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision-no-plan.j2", _no_plan(not_received="payer", coverage="Coverage/primary")),
     ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", unreadable="order is text, not a whole number")),
     ("decision-no-plan.j2", _no_plan()),
+    ("decision-no-plan.j2", _no_plan(payer="Florida Blue FEP")),
     ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", out_of_force=_ENDED)),
     ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", out_of_force=_NOT_YET)),
     ("decision-no-plan.j2", _no_plan(coverage="Coverage/primary", out_of_force=_BESIDE_ANOTHER)),

@@ -143,18 +143,19 @@ def _period_text(first: date | None, end: str) -> str:
 
 def no_plan_card(order: dict[str, Any], facts: ClinicalFacts, dose: DoseReading, not_received: str = "",
                  coverage: str | None = None, unreadable: str = "", out_of_force: OutOfForce | None = None,
-                 in_force: str | None = None) -> dict[str, Any]:
+                 in_force: str | None = None, in_force_payer: str = "") -> dict[str, Any]:
     """The info card for an order whose patient has no recognized payer: no decision is made. What was not received
     ("coverage": the Coverage itself; "payer": its payer's Organization) changes what the card says
     (service-contract.md: it names data not received), and so does a Coverage that could not be read (`unreadable`:
     why, shape.problem), or a supported plan's Coverage out of force at the order's start (`out_of_force`): the
     patient has had a plan, not "no supported plan", and may have another in force (`in_force`, an unsupported
-    plan's Coverage). `coverage`: the Coverage the card names (facts/coverage.py NoPlan).
+    plan's Coverage, and `in_force_payer`, the payer it names: the card says whose plan it does not check).
+    `coverage`: the Coverage the card names (facts/coverage.py NoPlan).
     The label's notes (label_safety.py) are said here too: no policy reads the chart in their place."""
     notes = label_notes(None, facts, dose)
     lapsed = _out_of_force_context(out_of_force, facts.start_date, in_force)
     text = render_card("decision-no-plan.j2", not_received=not_received, coverage=coverage, unreadable=unreadable,
-                       out_of_force=lapsed, plans=payer_labels(),
+                       out_of_force=lapsed, plans=payer_labels(), payer=in_force_payer if in_force else "",
                        label_notes=[n.text for n in notes], dose_checked=not dose.missing or dose.above)
     openings = [opening for forms in _openings(notes) for opening in forms]
     summary = next((fitted for opening in openings if (fitted := _fitted(text.line, opening))),

@@ -290,7 +290,8 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
     problem = why.unreadable.problem if why.unreadable else ""
     schedule = schedule_for(facts)
     reading = _shown_reading(doses.reading(schedule), config)
-    cards = ([no_plan_card(order, facts, reading, not_received, why.coverage, problem, why.out_of_force, why.in_force)]
+    cards = ([no_plan_card(order, facts, reading, not_received, why.coverage, problem, why.out_of_force, why.in_force,
+                           why.in_force_payer)]
              if config.wants("coverage-info") else [])
     dose = cycle_days_card(dose_card(order, facts, schedule, False, SERVICE_NAME, doses), order, facts, SERVICE_NAME,
                            doses)

@@ -178,3 +178,42 @@ def test_a_decision_card_missing_the_vital_signs_says_not_received_twice_alike(c
     card = _card(_cards(client, body), "coverage-info")
     assert card["summary"] == ("Dose not checked: current weight not received — Florida Blue: coverage not determined, "
                                "EHR did not send lab results and vital signs")
+
+
+# --- No plan: whose plan is not checked
+
+
+@pytest.mark.parametrize("by_organization", [False, True])
+def test_a_florida_blue_program_without_a_policy_is_named_on_the_no_plan_card(client: Any,
+                                                                            by_organization: bool) -> None:
+    """"No active coverage with a health plan this service supports (Aspirus Health Plan, Florida Blue)" read as
+    wrong for a Florida Blue FEP member: the card names the plan in force and why its name does not decide."""
+    body = example("florida-blue-relapsed-refractory-ph-negative")
+    [coverage] = [e["resource"] for e in body["prefetch"]["coverage"]["entry"]]
+    if by_organization:
+        coverage["contained"] = [{"resourceType": "Organization", "id": "payer", "name": "Florida Blue FEP"}]
+        coverage["payor"] = [{"reference": "#payer"}]
+    else:
+        coverage["payor"] = [{"display": "Florida Blue FEP"}]
+    [card] = _cards(client, body)
+    assert card["summary"] == "No supported health plan found: coverage not checked"
+    assert " ".join(card["detail"].split()).startswith(
+        "The patient's coverage in force is with Florida Blue FEP, which this service has no policy for (not every "
+        "plan or program of Florida Blue is decided under its policy: some follow their own guidelines), so no "
+        "coverage decision is made for this order. This service decides for Aspirus Health Plan and Florida Blue.")
+
+
+def test_another_payer_is_named_without_the_aside(client: Any) -> None:
+    [card] = _cards(client, example("unknown-payer"))
+    assert " ".join(card["detail"].split()).startswith(
+        "The patient's coverage in force is with Acme Health Insurance, which this service has no policy for, so no "
+        "coverage decision is made for this order. This service decides for Aspirus Health Plan and Florida Blue.")
+
+
+def test_without_a_coverage_in_force_the_card_says_so_as_before(client: Any) -> None:
+    body = example("unknown-payer")
+    body["prefetch"]["coverage"].update(entry=[], total=0)
+    [card] = _cards(client, body)
+    assert " ".join(card["detail"].split()).startswith(
+        "The patient has no active coverage with a health plan this service supports (Aspirus Health Plan, Florida "
+        "Blue), so no coverage decision is made for this order.")

@@ -150,7 +150,7 @@ def test_only_an_active_coverage_of_a_supported_plan_is_named_out_of_force() -> 
         assert no_plan(record(other), ORDER, START) == NoPlan("no-coverage-in-force")
     in_force = coverage("Acme Health", id="x")  # another payer's Coverage in force: still named
     assert no_plan(record(in_force, coverage("Florida Blue", status="cancelled")), ORDER, START) == NoPlan(
-        "payer-not-supported", in_force="Coverage/x")
+        "payer-not-supported", in_force="Coverage/x", in_force_payer="Acme Health")
 
 
 def test_a_supported_plan_out_of_force_is_named_beside_another_plan_in_force() -> None:
@@ -161,7 +161,7 @@ def test_a_supported_plan_out_of_force_is_named_beside_another_plan_in_force() -
     ended = coverage("Florida Blue", id="f", start="2025-03-01", end="2026-02-28")
     lapsed = OutOfForce(PayerMatch("florida-blue", "Coverage/f"), date(2025, 3, 1), date(2026, 2, 28))
     assert no_plan(record(acme, ended), ORDER, START) == NoPlan(
-        "payer-not-supported", "Coverage/f", out_of_force=lapsed, in_force="Coverage/x")
+        "payer-not-supported", "Coverage/f", out_of_force=lapsed, in_force="Coverage/x", in_force_payer="Acme Health")
     later = coverage("Aspirus Health Plan", id="a", start="2026-04-01")
     why = no_plan(record(acme, later), ORDER, START)
     assert (why.coverage, why.in_force) == ("Coverage/a", "Coverage/x") and why.out_of_force is not None

@@ -73,9 +73,11 @@ def test_a_coverage_naming_no_payor_is_of_an_unsupported_plan() -> None:
 
 def test_a_payer_organization_read_that_names_no_plan_is_not_supported_not_unreceived() -> None:
     acme = coverage(None, id="x", payor_reference="Organization/o")
-    assert _why(acme, organization("Acme Health", id="o")) == NoPlan("payer-not-supported", in_force="Coverage/x")
+    # The Organization's name is the payer the no-plan card names.
+    assert _why(acme, organization("Acme Health", id="o")) == NoPlan("payer-not-supported", in_force="Coverage/x",
+                                                                      in_force_payer="Acme Health")
     contained = coverage(None, id="x", payor_reference="#o", contained=[organization("Acme Health", id="o")])
-    assert _why(contained) == NoPlan("payer-not-supported", in_force="Coverage/x")
+    assert _why(contained) == NoPlan("payer-not-supported", in_force="Coverage/x", in_force_payer="Acme Health")
 
 
 def test_of_two_supported_plans_out_of_force_the_lower_ranked_one_is_named() -> None:

@@ -259,6 +259,7 @@ class NoPlan(NamedTuple):
     unreadable: Unreadable | None = None
     out_of_force: OutOfForce | None = None
     in_force: str | None = None
+    in_force_payer: str = ""  # the payer `in_force` names, as written ("Florida Blue FEP"), "" when it names none
 
 
 def no_plan(record: PatientRecord, order: dict[str, Any], start: date) -> NoPlan:
@@ -279,9 +280,13 @@ def no_plan(record: PatientRecord, order: dict[str, Any], start: date) -> NoPlan
     coverages = well_formed_only(record.resources("coverage", "Coverage"))
     lapsed = _out_of_force(record, coverages, order, start)
     named = lapsed.payer.coverage_reference if lapsed else None
-    in_force = _chosen([_Candidate(ref(c), c.get("order"), None) for c in coverages if _in_force(c, start)], order)
+    in_force_coverages = [c for c in coverages if _in_force(c, start)]
+    in_force = _chosen([_Candidate(ref(c), c.get("order"), None) for c in in_force_coverages], order)
     if in_force is not None:
-        return NoPlan("payer-not-supported", named, out_of_force=lapsed, in_force=in_force.reference)
+        payer = _payer_name(next(c for c in in_force_coverages if ref(c) == in_force.reference),
+                            record_resolver(record))
+        return NoPlan("payer-not-supported", named, out_of_force=lapsed, in_force=in_force.reference,
+                      in_force_payer=payer)
     return NoPlan("no-coverage-in-force", named, out_of_force=lapsed)
 
 
@@ -302,6 +307,21 @@ def _out_of_force(record: PatientRecord, coverages: list[dict[str, Any]], order:
                           OutOfForce(match, parse_date(period.get("start")), period_end_day(period.get("end")))))
     chosen = _chosen([candidate for candidate, _ in found], order)
     return next((lapsed for candidate, lapsed in found if candidate is chosen), None)
+
+
+def _payer_name(coverage: dict[str, Any], resolve: Resolver) -> str:
+    """The first payer the Coverage names, by its display or its Organization's name: the no-plan card says whose
+    plan it does not check (a Florida Blue program with its own guidelines read as "no supported plan" beside the
+    plans listed, Florida Blue among them)."""
+    for payor in coverage.get("payor") or ():
+        if not isinstance(payor, dict):
+            continue
+        reference = payor.get("reference")
+        organization = referenced(coverage, reference, "Organization", resolve) if isinstance(reference, str) else None
+        name = payor.get("display") or (organization.get("name") if isinstance(organization, dict) else None)
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return ""
 
 
 def _payer_unread(coverage: dict[str, Any], resolve: Resolver) -> bool:
