@@ -110,8 +110,9 @@ def _post_example(client: FlaskClient, name: str) -> dict[str, Any]:
 def test_live_vaccine_window_is_worded_between_and(client: FlaskClient) -> None:
     card = _post_example(client, "aspirus-live-vaccine-critical")
     assert card["indicator"] == "critical"
-    assert "between 2026-11-17 and 2026-12-29" in card["summary"]
-    assert "(MMR dated 2026-11-24; window between" in card["summary"]  # which vaccine, when: what a clinician knows
+    assert "MMR dated 2026-11-24; window between 2026-11-17 and 2026-12-29" in card["detail"]
+    # Which vaccine, when, and the start that clears it: what a clinician acts on (the window is the detail's).
+    assert "(MMR dated 2026-11-24; start on or after 2026-12-09)" in card["summary"]
     assert " to 2026-12-29" not in card["detail"]
     assert len(card["summary"]) < 140
 
