@@ -154,7 +154,7 @@ def _finding(criterion: CriterionResult) -> str:
         required = f"requires {mid_sentence(criterion.summary or criterion.text)}"
         return f"{required} (chart: {criterion.note})" if criterion.note else required
     found = criterion.summary or criterion.text
-    return f"{found} ({criterion.note})" if criterion.note else found
+    return f"{found} ({mid_sentence(criterion.note)})" if criterion.note else found
 
 
 def _to_document(decision: Decision) -> str:

@@ -291,3 +291,16 @@ def test_an_earlier_assertion_whose_coverage_is_not_a_reference_is_kept() -> Non
     malformed["extension"][0]["valueReference"] = "Coverage/cov-1"
     signed_again = {**ORDER, "extension": [*ORDER["extension"], malformed]}
     assert _kept_beside_the_new_assertion(signed_again, "Coverage/cov-1") == malformed
+
+
+def test_a_finding_s_note_reads_on_inside_the_reason() -> None:
+    """Card review: a note written to stand alone ("Starts after 2 days without infusion ...") read as "(Starts
+    after ...)" inside the reason's sentence; an abbreviation opening a note keeps its capitals."""
+    rest = CriterionResult("adult.dose-schedule", "not-met", "Aspirus V", "Daily dose per the label schedule",
+                           kind="course-limit", summary="rest too short (2 of 14 days)",
+                           note="Starts after 2 days without infusion")
+    bsa = CriterionResult("adult.quantity", "not-met", "Aspirus II", "At most 28 vials per cycle",
+                          kind="course-limit", summary="more than 28 vials per cycle", note="BSA 1.9 m² on 2026-11-20")
+    values = subs(action(decision("criteria-not-met", criteria=[rest, bsa])))
+    assert values["reason"]["text"] == ("Not met: rest too short (2 of 14 days) (starts after 2 days without infusion); "
+                                        "more than 28 vials per cycle (BSA 1.9 m² on 2026-11-20)")
