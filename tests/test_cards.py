@@ -441,7 +441,7 @@ def test_a_card_not_met_names_every_other_pathway_and_what_failed_it(client: Any
         "relapsed/refractory ALL; infant ALL with an Interfant regimen"]
     assert listed[0].count("❌") == 1 and "MRD positive" in listed[0] and "MRD negative (" in listed[0]
     # A pathway failing clinically is not charged with this order's dose (its step dose is not this course's).
-    assert listed[3].endswith("❌ Relapsed or refractory disease (_Aspirus III, relapsed or refractory disease_): "
+    assert listed[3].endswith("❌ Relapsed or refractory disease (_Aspirus III (ALL, adult), relapsed or refractory_): "
                               "Therapy phase of this blinatumomab course: consolidation (answered 2026-11-25) "
                               "(evidence: QuestionnaireResponse/attestation-1)")
     # The evidence, as for the criteria above: a pharmacist checks each denial against the resource it rests on.
