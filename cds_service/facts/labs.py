@@ -75,11 +75,12 @@ class Labs:
         later = self._mrd and self._mrd[-1].day > course_start
         self._as_of = f", the latest by the course start {course_start}" if later else ""
         self.ph_positive = ph_status(results, course_start, received, attestations)
-        self.mrd_detectable, self.mrd_percent = self._mrd_facts(self._mrd_at_start, course_start)
-        self.mrd_persistent_or_rising = self._persistent_or_rising()
         # From when an `mrd-unavailable` answer counts (_unavailable), for one that cannot be read too (extract.py).
         self.unavailable_answers_since = self._unavailable_since()
         self.mrd_unavailable = self._unavailable()
+        self.mrd_detectable, self.mrd_percent = _said_unavailable(
+            self._mrd_facts(self._mrd_at_start, course_start), self.mrd_unavailable)
+        self.mrd_persistent_or_rising = self._persistent_or_rising()
         self.cd19_positive = _cd19_fact(results["cd19"], received)
         self.response_or_stabilization = self._response(course_start, diagnosis, renewal_since)
 
@@ -264,6 +265,22 @@ def _below(result: Result, baseline: list[Result]) -> bool:
     _, high = result.bounds()
     lows = [base.bounds()[0] for base in baseline]
     return high is not None and all(low is not None and high < low for low in lows)
+
+
+# What an unknown MRD asks for when the record says none is available: "MRD result (or that it is unavailable)"
+# asked the clinician who had documented just that (a pathway other than the MRD-unavailable one needs the value).
+MRD_NONE_AVAILABLE = "MRD result (the record says none is available)"
+
+
+def _said_unavailable(facts: tuple[Fact[bool], Fact[Graded]],
+                      unavailable: Fact[bool]) -> tuple[Fact[bool], Fact[Graded]]:
+    """The MRD facts, unknown for want of any result, with the record's statement that none is available (its note
+    and evidence, for the pharmacist) and asking for a result as such; else as read."""
+    detectable = facts[0]
+    if detectable.value is not None or detectable.evidence or unavailable.value is not True:
+        return facts
+    said: Fact[Any] = Fact(None, unavailable.evidence, note=unavailable.note, missing=MRD_NONE_AVAILABLE)
+    return said, said
 
 
 def _values(facts: tuple[Fact[bool], Fact[Graded]]) -> tuple[Any, Any]:
