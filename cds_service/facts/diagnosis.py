@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import (
-    add_months, codes_of, codings, completed_months, concept_text, effective_datetime, last_day_named, negated,
-    parse_date, parse_datetime, ref, usable_condition,
+    add_months, as_recorded, codes_of, codings, completed_months, concept_text, effective_datetime, last_day_named,
+    negated, parse_date, parse_datetime, ref, usable_condition,
 )
 from cds_service.facts.model import Fact, needs_full_date
 from cds_service.facts.observations import code_key
@@ -132,16 +132,24 @@ class Diagnosis:
         return lineage
 
     def infant_all(self, birth_date: date | None) -> Fact[bool]:
-        """Attested; else whether the earliest-dated ALL Condition's onset (else recordedDate) precedes age 1."""
+        """Attested; else whether the earliest-dated ALL Condition's onset (else recordedDate) precedes age 1:
+        unknown when a partial onset that spans the first birthday may be the earliest."""
         attested = self._attestations.fact("diagnosed-before-age-1", cast=bool, note="diagnosed before age 1 attested")
         if attested is not None:
             return attested
         if not self._received:
             return Fact(received=False)
-        dated = [(c, infant) for c in self._all if (infant := _before_age_one(c, birth_date)) is not None]
+        readings = [(c, _before_age_one(c, birth_date)) for c in self._all]
+        dated = [(c, infant) for c, infant in readings if infant is not None]
         if not dated:
-            return Fact(note="no dated ALL Condition" if birth_date else "no birth date")
+            return _infant_undecided([c for c, _ in readings if c.onset], birth_date)
         condition, infant = min(dated, key=lambda pair: pair[0].onset or date.min)
+        # The earliest onset decides: one whose partial date ("2026-06") spans the first birthday may be that
+        # diagnosis, before age 1. Passed over, a later record after age 1 had denied an infant ALL.
+        first = condition.onset or date.min
+        spanning = [c for c, reading in readings if reading is None and c.onset and c.onset <= first]
+        if spanning and not infant:
+            return _infant_undecided(spanning, birth_date)
         when = "before" if infant else "after"
         return Fact(infant, (condition.reference,), note=f"ALL onset {when} age 1 ({condition.label})")
 
@@ -390,6 +398,19 @@ def _status(reading: _CodeReading, clinical: set[Any]) -> str:
     if reading.refractory_text:
         return "refractory"
     return "active"
+
+
+def _infant_undecided(spanning: list[_Condition], birth_date: date | None) -> Fact[bool]:
+    """Infant ALL unknown: no birth date, no dated ALL Condition, or `spanning`, the ALL Conditions whose partial
+    onset spans the first birthday (their full dates decide)."""
+    if birth_date is None:
+        return Fact(note="no birth date")
+    if not spanning:
+        return Fact(note="no dated ALL Condition")
+    said = "; ".join(f"ALL onset {as_recorded(c.onset, c.onset_last or c.onset)} ({c.label})"
+                     for c in spanning if c.onset)
+    first_birthday = add_months(birth_date, 12).isoformat()
+    return needs_full_date(tuple(c.reference for c in spanning), f"{said}: may be before {first_birthday}")
 
 
 def _age_under_one(age: dict[str, Any], birth_date: date | None) -> bool | None:
