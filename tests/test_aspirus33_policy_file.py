@@ -1,4 +1,4 @@
-"""Each Aspirus criterion cites the part of the policy it reads (policy-rules.md: cite the section in every criterion),
+"""The Aspirus policy file read beside the policy. Each criterion cites the part of the policy it reads (policy-rules.md: cite the section in every criterion),
 so a pharmacist finds it beside the policy: the adult or pediatric ALL criteria of Aspirus III as the indication
 sits, the diagnosis with Appendix 1 (its code list, lymphoblastic lymphoma included), the dose Aspirus V, the cycle
 limits Aspirus I and IV, the renewal Aspirus IV, the quantity Aspirus II, the universal criterion Aspirus III.
@@ -6,8 +6,12 @@ limits Aspirus I and IV, the renewal Aspirus IV, the quantity Aspirus II, the un
 The relapsed/refractory phase of the adult pathway had cited "Aspirus III, relapsed or refractory disease" (neither
 section of Aspirus III), the pediatric diagnosis criteria dropped Appendix 1, and the MRD-unavailable pathway's
 induction-or-candidacy criterion cited the consolidation section without its MRD-unavailable line.
+
+And the file reads no fact the policy does not ask about (no CD19, prior TKI or prescriber criterion).
 """
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -50,3 +54,23 @@ def test_a_consolidation_criterion_of_one_mrd_line_cites_that_line(indication: I
 def test_the_policy_level_criteria_cite_aspirus_ii_and_iii() -> None:
     assert {c.id: c.citation for c in POLICY.universal} == {
         "U1": "Aspirus III (Universal Criteria)", "quantity": "Aspirus II (Dosing Limits)"}
+
+
+def _facts_read(test: Any) -> set[str]:
+    found = {test["fact"]} if "fact" in test else set()
+    for sub in [*test.get("any", []), *test.get("all", [])]:
+        found |= _facts_read(sub)
+    return found
+
+
+def test_the_policy_asks_nothing_it_does_not_state() -> None:
+    """Aspirus III has no CD19, prior TKI, prescriber or compendia criterion (those are Florida Blue's, or no one's):
+    an Aspirus card never asks for them. Every fact it reads is one of these."""
+    read = set().union(*(_facts_read(c.test) for c in POLICY.universal),
+                       *(_facts_read(c.test) for _, c in _criteria()))
+    assert read == {
+        "live_vaccine_in_window", "age_years", "age_months", "all_diagnosis", "lymphoblastic_lymphoma", "b_lineage",
+        "therapy_phase", "complete_response_to_induction", "combination", "induction_ino_mini_hyper_cvd",
+        "multiagent_chemo_candidate", "unacceptable_toxicity", "response_or_stabilization", "mrd_detectable",
+        "mrd_persistent_or_rising", "ph_positive", "mrd_unavailable", "remission_number",
+        "end_of_consolidation_response", "infant_all"}
