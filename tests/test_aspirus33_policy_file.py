@@ -1,7 +1,8 @@
-"""The Aspirus policy file read beside the policy. Each criterion cites the part of the policy it reads (policy-rules.md: cite the section in every criterion),
-so a pharmacist finds it beside the policy: the adult or pediatric ALL criteria of Aspirus III as the indication
-sits, the diagnosis with Appendix 1 (its code list, lymphoblastic lymphoma included), the dose Aspirus V, the cycle
-limits Aspirus I and IV, the renewal Aspirus IV, the quantity Aspirus II, the universal criterion Aspirus III.
+"""The Aspirus policy file read beside the policy. Each criterion cites the part of the policy it reads
+(policy-rules.md: cite the section in every criterion), so a pharmacist finds it: the adult or pediatric ALL
+criteria of Aspirus III as the indication sits, the diagnosis with Appendix 1 (its code list, lymphoblastic lymphoma
+included), the dose Aspirus V, the cycle limits Aspirus I and IV, the renewal Aspirus IV, the quantity Aspirus II,
+the universal criterion Aspirus III.
 
 The relapsed/refractory phase of the adult pathway had cited "Aspirus III, relapsed or refractory disease" (neither
 section of Aspirus III), the pediatric diagnosis criteria dropped Appendix 1, and the MRD-unavailable pathway's
