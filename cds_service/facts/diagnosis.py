@@ -371,8 +371,10 @@ def _read_code(code: Any, valuesets: ValueSets) -> _CodeReading | None:
         return None
     code_status = ("relapsed" if valuesets.has_code(RELAPSE, code)
                    else "remission" if valuesets.has_code(REMISSION, code) else None)
-    return _CodeReading(is_all, is_lymphoma, _lineage(code, text, valuesets), code_status,
-                        valuesets.matches_text(REFRACTORY, text), _label(code, text, valuesets))
+    # "not refractory" in a problem's name is no refractory disease (it had made the course relapsed/refractory)
+    refractory = any(not negated(text, term) for term in valuesets[REFRACTORY].find_terms(text))
+    return _CodeReading(is_all, is_lymphoma, _lineage(code, text, valuesets), code_status, refractory,
+                        _label(code, text, valuesets))
 
 
 def _lineage(code: Any, text: str, valuesets: ValueSets) -> bool | None:
