@@ -42,7 +42,7 @@ def test_an_order_read_is_the_medorder_of_its_fields() -> None:
         date(2026, 2, 1), date(2026, 2, 7), True, date(2026, 2, 1), date(2026, 2, 7))
     bounds = dosage_bounds(resource)
     assert len(bounds) == len(DosageBounds._fields)
-    assert bounds == DosageBounds(date(2026, 2, 1), date(2026, 2, 7), (), True, date(2026, 2, 1))
+    assert bounds == DosageBounds(date(2026, 2, 1), date(2026, 2, 7), (), True, date(2026, 2, 1), date(2026, 2, 7))
 
 
 def test_the_bounds_name_the_last_day_a_start_of_a_month_or_a_year_may_be() -> None:

@@ -412,12 +412,16 @@ def test_an_mrd_result_dated_only_by_the_end_of_its_period_is_used(client: Flask
     assert decision["decision"] == "meets-criteria"
 
 
-def test_a_tki_valid_through_a_partial_month_is_active_all_that_month() -> None:
+def test_a_tki_valid_through_a_partial_month_may_have_ended_before_the_start() -> None:
+    """A validity period ending "2026-12" may end on any day of December (orders33: it had been read to Dec 31,
+    "with a TKI" at a Dec 15 start): unknown, its full date asked for. Every day of it is after a Dec 1 start."""
     tki = medication_request(code="282388", status="completed",
                              dispenseRequest={"validityPeriod": {"start": "2026-06-01", "end": "2026-12"}})
     draft = medication_request(start="2026-12-15", end="2027-01-11", status="draft", id="blin")
     facts = extract_facts(record(tki, draft), [draft], date(2026, 12, 10))
-    assert facts.combination.value == "with-tki"
+    assert facts.combination.value is None and "ended 2026-12" in facts.combination.note
+    draft = medication_request(start="2026-12-01", end="2026-12-28", status="draft", id="blin")
+    assert extract_facts(record(tki, draft), [draft], date(2026, 11, 30)).combination.value == "with-tki"
 
 
 def test_a_coverage_with_a_contained_subscriber_still_names_its_contained_payor(client: FlaskClient) -> None:

@@ -119,7 +119,13 @@ class MedOrder(NamedTuple):
 
     @property
     def dated_exactly(self) -> bool:
+        """Whether its start is a full date."""
         return self.start == self.start_last
+
+    @property
+    def spanned_exactly(self) -> bool:
+        """Whether its start and its end are full dates (or it has no end)."""
+        return self.start == self.start_last and self.end == self.end_last
 
 
 class _Memos(NamedTuple):
@@ -170,13 +176,23 @@ def _intrathecal_line(route: Any, line: dict[str, Any]) -> bool:
     return valuesets.matches_text(INTRATHECAL, str(line.get("text") or ""))
 
 
-def _span_end(resource: dict[str, Any], start: date, bounds: DosageBounds) -> date | None:
+def _span_end(resource: dict[str, Any], start: date, bounds: DosageBounds, earliest: bool = False) -> date | None:
+    """The order's last active day from `start`; an end recorded only to a month or a year read to its last day,
+    or with `earliest` to its first (module docstring)."""
     if bounds.ends:
-        return last_infusion_day(resource, start, bounds)
-    validity_end = parse_end_date(((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end"))
+        early = bounds if not earliest or bounds.last_first == bounds.last else bounds._replace(last=bounds.last_first)
+        return last_infusion_day(resource, start, early)
+    stated = ((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end")
+    validity_end = parse_date(stated) if earliest else parse_end_date(stated)
     if validity_end is not None:
         return validity_end
     return None if resource.get("status") in ("active", "draft") else start
+
+
+def _ends_partly(resource: dict[str, Any]) -> bool:
+    """Whether the validity period's end is only a month or a year."""
+    end = ((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end")
+    return isinstance(end, str) and len(end) < 10
 
 
 def _latest_start(resource: dict[str, Any], start: date | None, bounds: DosageBounds) -> date | None:
@@ -217,9 +233,11 @@ def read_med_orders(resources: Iterable[Any], resolve: Resolver, today: date | N
             continue
         bounds = dosage_bounds(resource)
         start = recorded_start(resource, bounds) or (today if status == "draft" else None)
-        end = _span_end(resource, start, bounds) if start is not None else None
+        end = _span_end(resource, start, bounds, earliest=True) if start is not None else None
         start_last = _latest_start(resource, start, bounds)
-        end_last = end if start_last == start or start_last is None else _span_end(resource, start_last, bounds)
+        latest = start_last if start_last is not None else start
+        end_last = end if latest == start and bounds.last_first == bounds.last and not _ends_partly(resource) else (
+            None if latest is None else _span_end(resource, latest, bounds))
         # Every field given, the tuple built directly: a NamedTuple's generated __new__ is a Python frame per order.
         orders.append(tuple.__new__(MedOrder, (str(status), kinds or frozenset(), start, end, resource,
                                                kinds is not None, start_last, end_last)))
@@ -274,7 +292,7 @@ def _active_on(orders: list[MedOrder], day: date) -> list[MedOrder]:
 
 def _maybe_active_on(orders: list[MedOrder], day: date) -> list[MedOrder]:
     """The orders that may be active on `day` for some day their partial start may be (module docstring)."""
-    return [o for o in orders if o.status in _ACTIVE_STATUSES and not o.dated_exactly
+    return [o for o in orders if o.status in _ACTIVE_STATUSES and not o.spanned_exactly
             and o.start is not None and o.start <= day and (o.end_last is None or day <= o.end_last)
             and not (o.start_last is not None and o.start_last <= day and (o.end is None or day <= o.end))]
 
@@ -301,13 +319,18 @@ def combination(orders: list[MedOrder], start: date, received: bool, attestation
 def _undated(orders: list[MedOrder], said: str) -> Fact[Any]:
     """Unknown: `orders`, whose starts are recorded only to a month or a year, change the fact by the day they
     started (`said`: how), and the card asks for their full dates."""
-    dates = "; ".join(dict.fromkeys(f"{_drug_name(o) or 'an order'} started {_start_text(o)}" for o in orders))
+    dates = "; ".join(dict.fromkeys(f"{_drug_name(o) or 'an order'} {_dates_text(o)}" for o in orders))
     return needs_full_date(_refs(orders), f"{cut_between_words(dates, 120)}: {said}")
 
 
-def _start_text(order: MedOrder) -> str:
-    """The order's start as recorded, a month or a year ("2026-12")."""
-    first, last = order.start, order.start_last
+def _dates_text(order: MedOrder) -> str:
+    """The order's date recorded as a month or a year: "started 2026-12", else "ended 2026"."""
+    if not order.dated_exactly:  # its end, counted from each day it may start, is then no date recorded
+        return f"started {_as_recorded(order.start, order.start_last)}"
+    return f"ended {_as_recorded(order.end, order.end_last)}"
+
+
+def _as_recorded(first: date | None, last: date | None) -> str:
     return "on an unknown day" if first is None or last is None else as_recorded(first, last)
 
 
@@ -435,7 +458,7 @@ def induction_ino_mini_hyper_cvd(orders: list[MedOrder], course_start: date, rec
     surely = _induction(orders, inotuzumab, course_start, surely=True)
     if surely:
         return Fact(True, _refs(surely), note="inotuzumab with mini-hyper-CVD before this course")
-    maybe = [o for o in _induction(orders, inotuzumab, course_start, surely=False) if not o.dated_exactly]
+    maybe = [o for o in _induction(orders, inotuzumab, course_start, surely=False) if not o.spanned_exactly]
     if maybe:  # an inotuzumab order and a partner that may have overlapped before the course, by their dates
         return _undated(maybe, "the days decide whether inotuzumab and mini-hyper-CVD overlapped before this course")
     return Fact(received=received)

@@ -121,11 +121,14 @@ class DosageBounds(NamedTuple):
     # The earliest last day a boundsPeriod.start may be: `first`, unless a start is only a month or a year ("2026-03"
     # may be March 31). None without a start.
     first_last: date | None = None
+    # The earliest day the latest boundsPeriod.end may be: `last`, unless an end is only a month or a year ("2026"
+    # may be January 1, where `last` reads December 31, the last day FHIR's Period.end covers). None without an end.
+    last_first: date | None = None
 
 
 def dosage_bounds(order: dict[str, Any]) -> DosageBounds:
     """The order's DosageBounds."""
-    first = last = first_last = None
+    first = last = first_last = last_first = None
     durations = []
     ends = False
     for line in order.get("dosageInstruction") or ():
@@ -143,10 +146,13 @@ def dosage_bounds(order: dict[str, Any]) -> DosageBounds:
         day = period_last_day(period)
         if day is None:
             durations.append(repeat)
-        elif last is None or day > last:
-            last = day
+            continue
+        last = day if last is None or day > last else last
+        end = period.get("end")
+        early = parse_date(end) if isinstance(end, str) and len(end) < 10 else day  # a month or a year: its first day
+        last_first = early if last_first is None or (early is not None and early > last_first) else last_first
     # The tuple built directly: a NamedTuple's generated __new__ is a Python frame (one per order read).
-    return tuple.__new__(DosageBounds, (first, last, tuple(durations), ends, first_last))
+    return tuple.__new__(DosageBounds, (first, last, tuple(durations), ends, first_last, last_first))
 
 
 def recorded_start(order: dict[str, Any], bounds: DosageBounds | None = None) -> date | None:
