@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from cds_service.dosing.text import per_time_said, unit_said
+from cds_service.dosing.text import mcg_text, per_time_said, unit_said
 from cds_service.dosing.units import (Concentration, DoseUnit, is_volume, parse_dose_unit, read_concentration,
                                       volume_dose_unit)
 from cds_service.facts.codes import parse_date, parse_datetime, to_decimal
@@ -300,8 +300,44 @@ def _read_dose(line: dict[str, Any], repeat: dict[str, Any], bsa_m2: Decimal | N
             if isinstance(form, str):
                 reasons.append(form)
                 continue
-            return _apply(form, _amount(field, entry[field]), bsa_m2)
+            mcg, reason, read = _apply(form, _amount(field, entry[field]), bsa_m2)
+            disagreeing = _disagreeing(line, form, mcg, bsa_m2) if mcg is not None else ""
+            return (None, disagreeing, None) if disagreeing else (mcg, reason, read)
     return None, reasons[0] if reasons else "no dose or rate", None
+
+
+# Two doses of one line are the same dose when they differ by a unit conversion's rounding at most: 28 mcg/day beside
+# 1.16 mcg/h (27.84) is one dose written twice, 28 beside 9 mcg/day two doses.
+_SAME_DOSE = Decimal("0.01")
+
+
+def _disagreeing(line: dict[str, Any], form: DoseForm, mcg: Decimal, bsa_m2: Decimal | None) -> str:
+    """Why the line's dose is unread when another of its entries in a mass states another dose ("" when none does):
+    only the first was read, and a line of 9 mcg/day beside 28 mcg every 24 h had passed as 9, either of them what
+    the pump or the bag may get."""
+    for other in other_doses(line, form):
+        amount = _amount(other.field, line["doseAndRate"][other.entry][other.field])
+        found = _apply(other, amount, bsa_m2)[0]
+        if found is not None and abs(found - mcg) > _SAME_DOSE * max(found, mcg):
+            return f"its doseAndRate states two doses ({mcg_text(mcg)} and {mcg_text(found)} mcg/day)"
+    return ""
+
+
+def other_doses(line: dict[str, Any], form: DoseForm) -> list[DoseForm]:
+    """The line's dose entries in a mass (no volume: a pump rate in mL/h stays true at any dose of a 24-hour bag)
+    other than `form`'s, the one read: a correction rewrites them too, so that the order it writes does not keep 28
+    mcg beside 9 mcg/day (`_other_dose` leaves a line stating two different doses unread)."""
+    found = []
+    entries = [e if isinstance(e, dict) else {} for e in line.get("doseAndRate") or ()]
+    repeat = (line.get("timing") or {}).get("repeat") or {}
+    for field in ("rateQuantity", "rateRatio", "doseQuantity"):
+        for index, entry in enumerate(entries):
+            if (index, field) == (form.entry, form.field) or not isinstance(entry.get(field), dict):
+                continue
+            other = _form(field, entry[field], repeat, index, _NO_STRENGTH)
+            if not isinstance(other, str) and not other.volume:
+                found.append(other)
+    return found
 
 
 def _amount(field: str, quantity: dict[str, Any]) -> dict[str, Any]:
@@ -399,3 +435,7 @@ def _per_span(entry: int, field: str, unit: DoseUnit, span: Duration, times: Dec
     """`times` values in `unit` given over `span`: per day that is mcg × times × span.den / span.num (a volume's mL
     of a concentration divide last too)."""
     return DoseForm(entry, field, unit.mcg * times * span.den, span.num * unit.per_ml, unit.per_m2, volume)
+
+
+# No Medication: a volume is not read (`other_doses` reads masses alone).
+_NO_STRENGTH = _Strength({}, None)

@@ -17,7 +17,7 @@ from typing import Any
 from cds_service.coverage_info import EXTENSION_URL
 from cds_service.dosing.compare import Patient
 from cds_service.dosing.expected import Expected, above_ceiling
-from cds_service.dosing.reading import DoseForm, DoseLine, bag_span, cycle_day_date, line_order
+from cds_service.dosing.reading import DoseForm, DoseLine, bag_span, cycle_day_date, line_order, other_doses
 from cds_service.dosing.instruction_text import (LAST_DAY, Daily, NewDose, as_written, corrected_text, edit_texts,
                                                  ended_text, round_down, split_text)
 from cds_service.dosing.text import per_time_said, unit_said
@@ -282,6 +282,22 @@ def _set_value(line: dict[str, Any], dose: DoseLine, segment: Segment) -> None:
     new = NewDose(old, old_unit, segment.value, str(holder.get("unit") or holder.get("code") or ""),
                    segment.unit is not None, before, after)
     edit_texts(line, lambda text: corrected_text(text, new))
+    _set_others(line, form, segment)
+
+
+def _set_others(line: dict[str, Any], form: DoseForm, segment: Segment) -> None:
+    """The line's other doses in a mass (`reading.other_doses`: the same dose as `form`'s, or the line was not
+    read) set to the segment's, each in its own unit, rounded down: the order written had kept "28 mcg every 24 h"
+    beside the corrected 9 mcg/day. One per m² beside a dose in mcg is written in mcg, as the fixed dose is."""
+    assert segment.value is not None
+    per_m2 = form.daily(segment.value, None) if form.per_m2 and segment.unit is None else None
+    for other in other_doses(line, form):
+        written, unit = (other, None) if not other.per_m2 or per_m2 is not None else _in_mcg(line, other)
+        daily = per_m2 if written.per_m2 and per_m2 is not None else segment.mcg_per_day
+        holder = _value_holder(line, written)
+        holder["value"] = json_number(round_down(written.value_for(daily)))
+        if unit is not None:
+            holder.update(unit=unit, system=UCUM, code=unit)
 
 
 def json_number(value: Decimal) -> int | float:
