@@ -146,6 +146,8 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
     next_day = 1 + days_before + _days_after(order_date, anchor)
     strength = _Strength(order, medication)
     for position, index in enumerate(ordered):
+        if _dated_partly(timings[index].period):
+            return _unplaced(lines, index, PARTIAL_DATE)
         first, last, bounds = _covered_days(timings[index], anchor, days_before, next_day)
         mcg, reason, form = _read_dose(lines[index], timings[index].repeat, bsa_m2, strength)
         problem = _days_problem(first, last, timings[index].period)
@@ -172,7 +174,11 @@ NO_DAYS = ("it states no days (no boundsPeriod or boundsDuration) and a later li
            "cannot be placed")
 NO_START = "it states an end but no start, so the order's days cannot be placed"
 NO_ROOM = "it states no days and the other lines fill the cycle's 28 infusion days, so its days cannot be placed"
-UNPLACED = (NO_DAYS, NO_START, NO_ROOM)  # why a line's days are unplaced (`_unplaced`, and one without room)
+# A draft's period dated "2026-12" may start (or end) on any day of it: read from its first day, a step dose's days
+# 1-7 and an end past day 28 were guesses, and the denials and one-click fixes built on them too. Asked for instead.
+PARTIAL_DATE = "its start or end is only a month or a year, so the order's days cannot be placed"
+UNPLACED = (NO_DAYS, NO_START, NO_ROOM, PARTIAL_DATE)  # why a line's days are unplaced (`_unplaced`, and no room)
+_STATES = {NO_DAYS: "states no days", NO_START: "states no start", PARTIAL_DATE: "is dated only to a month or a year"}
 _PLACED_BY = "placed by line "  # the reason of the lines an unplaced line places (`_unplaced`)
 
 
@@ -187,8 +193,14 @@ def _unplaced(lines: list[dict[str, Any]], index: int, reason: str) -> list[Dose
     timing ran all 28 days beside the second (37 mcg/day), or the second line's start became day 1 (28 mcg/day in
     days 1-7): denials either way; the same denial when the first line had lost only its start. Where the line
     starts or ends, and where the cycle starts, are not guessed."""
-    after = f"{_PLACED_BY}{index + 1}, which states {'no days' if reason == NO_DAYS else 'no start'}"
+    after = f"{_PLACED_BY}{index + 1}, which {_STATES[reason]}"
     return [DoseLine(i, 1, None, unreadable=reason if i == index else after) for i in range(len(lines))]
+
+
+def _dated_partly(period: dict[str, Any]) -> bool:
+    """Whether a boundsPeriod's start or end is a date of a month or a year alone ("2026-12", "2026")."""
+    return any(isinstance(value, str) and len(value) < 10 and parse_date(value) is not None
+               for value in (period.get("start"), period.get("end")))
 
 
 def _followed(sequences: list[int], position: int) -> bool:
