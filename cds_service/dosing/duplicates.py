@@ -12,7 +12,7 @@ import uuid
 from typing import Any, NamedTuple
 
 from cds_service.card_text import CARD_TYPE_SYSTEM, card_shell, render_card
-from cds_service.dosing.checks import CycleLines
+from cds_service.dosing.checks import CycleLines, OrderDoseChecks, schedule_for
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.text import NAMED, dose_words
 from cds_service.facts.model import CycleInfo
@@ -51,7 +51,8 @@ def duplicate_sets(orders: list[dict[str, Any]], cycle: CycleLines, answered: fr
             alike.setdefault(lines, []).append(order)
     found = []
     for lines, members in alike.items():
-        if len(members) > 1 and any(id(order) in answered for order in members) and _shared(members[0], cycle):
+        if (len(members) > 1 and any(id(order) in answered for order in members) and _shared(members[0], cycle)
+                and _sum_off_label(members[0], cycle)):
             kept = next((order for order in members if id(order) not in answered), members[0])
             found.append(DuplicateSet(tuple(members), kept, lines, _cycle_words(cycle.facts.cycle)))
     return found
@@ -69,6 +70,17 @@ def _comparable(lines: tuple[DoseLine, ...]) -> bool:
 def _shared(order: dict[str, Any], cycle: CycleLines) -> bool:
     """Whether the order's lines run on a day with another order's: lines running no day double no dose."""
     return any(together.order_count for together in cycle.together(order))
+
+
+def _sum_off_label(order: dict[str, Any], cycle: CycleLines) -> bool:
+    """Whether the copies' sum is off the label on a day they share, above or below it (the dose card's finding, for
+    the schedule it checks). Two 14 mcg/day orders of an adult are 28 mcg/day, the label dose: one dose written as two
+    orders, likely, and removing one, recommended in one click, halved it. For a child of 0.93 m² (label 13.95
+    mcg/day) they are twice the dose, and two 5 mcg/day orders double what may be a deliberate lower dose: duplicates.
+    Without the body size the label dose needs, only a sum above the label maximum is told."""
+    checks = OrderDoseChecks(order, cycle.orders, cycle.facts, cycle)
+    _, findings = checks.findings(schedule_for(cycle.facts))
+    return any(finding.together for finding in findings)
 
 
 def duplicate_card(found: DuplicateSet, label: str) -> dict[str, Any]:
