@@ -12,8 +12,9 @@ completed one covers its start day only (when it ended is unknown, so it is not 
 active: when they stopped is unknown. A start recorded only to a month or a year ("2026-12") may be any of its days
 (`start` its first, `start_last` its last), and so may an end (`end` its first, `end_last` its last: FHIR's Period
 includes the whole of it, which says how long the order may have run, not that it ran so long; a completed
-vincristine ending "2026" had been active at a December start): where the days they allow give different answers (a TKI that may or may not be active at the start date), the fact is unknown
-and the card asks for the order's full date; where they give the same answer, nothing is said.
+vincristine ending "2026" had been active at a December start): where the days they allow give different answers
+(a TKI that may or may not be active at the start date), the fact is unknown and the card asks for the order's full
+date; where they give the same answer, nothing is said.
 
 An order whose drug cannot be identified (order.py `unidentified`: a Medication reference we could not read, with
 no display; or, in the patient's record, an order naming no drug at all, which FHIR does not allow) is kept,
@@ -95,7 +96,7 @@ class MedOrder(NamedTuple):
     status: str
     kinds: frozenset[str]
     start: date | None
-    end: date | None  # last active day (an end of a month or a year: its first day, `end_last` its last); None = open
+    end: date | None  # last active day (an end of a month or a year: its first, `end_last` its last); None: open
     resource: dict[str, Any]
     identified: bool = True  # False: its drug is unknown (module docstring), and `kinds` is empty
     start_last: date | None = None  # the last day a start recorded as a month or a year may be; else `start`
