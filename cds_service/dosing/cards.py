@@ -28,7 +28,7 @@ from cds_service.dosing.quantity import (UNREAD, VIAL_MCG, CycleNeeds, Offered, 
                                         QuantityCheck, read_quantity)
 from cds_service.dosing.reading import DoseForm, DoseLine
 from cds_service.dosing.rewrite import (Correction, Segment, correct_order, correct_to_ceiling, json_number,
-                                       per_m2_daily, without_coverage_information, written_dose)
+                                       per_m2_daily, suggested_copy, written_dose)
 from cds_service.dosing.text import (NAMED, bsa_text, counted, days_list, days_text, dose_said, dose_words,
                                     label_mcg_text, lines_text, mcg_text, mcg_text_against, order_words, per_m2_text,
                                     texts_apart)
@@ -287,7 +287,7 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
         text = render_card("quantity-over.j2", which=which, **context)
     card = _card(order, text, "warning", source_label, QUANTITY_TOPIC)
     if value is not None:
-        resource = without_coverage_information(order)
+        resource = suggested_copy(order)
         resource["dispenseRequest"]["quantity"]["value"] = json_number(value)
         card["selectionBehavior"] = "at-most-one"
         card["suggestions"] = [_suggestion(text, resource, facts)]

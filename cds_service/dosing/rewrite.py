@@ -68,7 +68,7 @@ def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient
     changed = {index: segs for index, segs in by_line.items() if any(s.value is not None for s in segs)}
     if not changed:
         return None
-    resource = without_coverage_information(order)
+    resource = suggested_copy(order)
     dosage = resource.get("dosageInstruction") or []
     split = any(len(segments) > 1 for segments in changed.values())
     # A split renumbers the sequences: walk the lines in sequence order so the parts of a line follow each other.
@@ -92,7 +92,7 @@ def correct_to_ceiling(order: dict[str, Any], over: list[DoseLine], ceiling: Dec
     `fixed_dose`: the patient's label dose is a fixed dose (from 45 kg, outside Interfant), so a line per m² is set
     to the maximum in mcg, as the label correction writes it (`_in_mcg`), not to the maximum divided by the BSA."""
     expected = Expected(ceiling, "fixed", ceiling)
-    resource = without_coverage_information(order)
+    resource = suggested_copy(order)
     dosage = resource["dosageInstruction"]
     segments = []
     for line in over:
@@ -113,7 +113,7 @@ def end_line(order: dict[str, Any], line: DoseLine, last_day: int, anchor: date,
     text: it must not leave "for 28 days" beside the new end; "ends" would misstate a timed period, which ends the
     morning after); nothing else of the line changes. Its texts state no days in another form
     (`instruction_text.days_unread`)."""
-    resource = without_coverage_information(order)
+    resource = suggested_copy(order)
     written = resource["dosageInstruction"][line.index]
     days = (line.first_day, last_day)
     _set_bounds(written, line, days, True, False, anchor, days_before)
@@ -122,9 +122,19 @@ def end_line(order: dict[str, Any], line: DoseLine, last_day: int, anchor: date,
     return resource
 
 
-def without_coverage_information(order: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of the order without the coverage-information extension (the next order-sign adds a fresh one)."""
+# Narratives generated from the order's data (FHIR Narrative.status): a suggestion changing the data leaves them
+# stating the old dose or days, which the EHR regenerates from the new data when there is none.
+_GENERATED = frozenset({"generated", "extensions"})
+
+
+def suggested_copy(order: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of the order for a suggestion to change: without the coverage-information extension (the next
+    order-sign adds a fresh one), nor a narrative generated from its data (it kept "28 mcg/day, days 1-28" beside the
+    corrected lines). A narrative of another status holds what the data does not, and stays."""
     resource = copy.deepcopy(order)
+    narrative = resource.get("text")
+    if isinstance(narrative, dict) and narrative.get("status") in _GENERATED:
+        del resource["text"]
     kept = [e for e in resource.get("extension") or ()
             if not (isinstance(e, dict) and e.get("url") == EXTENSION_URL)]
     if kept:

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from cds_service.dosing.instruction_text import edit_texts, renumbered_text
 from cds_service.dosing.quantity import VIAL_MCG, order_need, read_quantity
 from cds_service.dosing.reading import NO_SEQUENCE, DoseLine, cycle_day_date, line_order, read_order_doses
-from cds_service.dosing.rewrite import json_number, without_coverage_information
+from cds_service.dosing.rewrite import json_number, suggested_copy
 from cds_service.dosing.span import CyclePart
 from cds_service.dosing.text import counted
 from cds_service.facts.model import ClinicalFacts
@@ -77,7 +77,7 @@ def _dates(lines: list[DoseLine], anchor: date, days_before: int) -> tuple[date,
 def _with_lines(order: dict[str, Any], part: CyclePart) -> dict[str, Any]:
     """A copy of `order` (without its coverage information) holding `part`'s lines, their sequence numbers renumbered
     from 1 in the same order (lines given together keep one number)."""
-    resource = without_coverage_information(order)
+    resource = suggested_copy(order)
     lines = [resource["dosageInstruction"][line.index] for line in part.lines]
     numbers = sorted({line_order(line) for line in lines} - {NO_SEQUENCE})
     for line in lines:
