@@ -13,7 +13,9 @@ unknown, for the clinician to attest (`cycle-number`), rather than a guess that 
 before this cycle counts, however old: which cycle or course it would join depends on what it was. So does an earlier
 blinatumomab order whose start is recorded only to a month or a year (MedOrder.start_last): counted from its first
 day and from its last, where the two give different cycle numbers, the number is unknown and the card asks for the
-order's full date (or the cycle number); where they agree, nothing is asked.
+order's full date (or the cycle number); where they agree, nothing is asked. An end so recorded is counted to each
+day it may be, alike, and where those days disagree on whether this cycle starts within the label's days without
+infusion after the one before (dosing/rest.py), the number is unknown too and that cycle before is not read.
 
 Orders signed together (one `draftOrders` Bundle) are one cycle unless the same rule separates them
 (`signed_cycles`): cycle 1 and cycle 2 signed in one call are two cycles, the second counted, numbered and dosed
@@ -35,7 +37,7 @@ from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
 from cds_service.facts.medications import PRIOR_STATUSES, MedOrder
 from cds_service.facts.model import CycleInfo, Fact, PreviousCycle, needs_full_date
-from cds_service.facts.order import last_infusion_day, order_ref, order_start, period_last_day
+from cds_service.facts.order import dosage_bounds, last_infusion_day, order_ref, order_start, period_last_day
 from cds_service.record import PatientRecord
 
 DAY = timedelta(days=1)
@@ -196,10 +198,12 @@ class _Growing:
 class Undated(NamedTuple):
     """A prior order whose start is recorded only to a month or a year: `span`, read from its first day (as in
     PriorOrders.spans), and its span from each later day it may start (None: a start on or after this cycle's, when
-    it is no prior order; none after its own recorded end)."""
+    it is no prior order; none after its own recorded end). Or one whose end is so recorded (`ended`): `span` read to
+    its last day, and its span to each earlier day it may end."""
 
     span: OrderSpan
     later: tuple[OrderSpan | None, ...]
+    ended: bool = False
 
 
 class PriorOrders(NamedTuple):
@@ -239,6 +243,9 @@ def prior_orders(med_orders: Iterable[MedOrder], draft_ids: set[str], start: dat
             (spans if order.identified else unread).append(span)
             if order.identified and not order.dated_exactly and order.start_last is not None:
                 undated.append(Undated(span, _later_spans(order.resource, span, order.start_last, start)))
+            elif order.identified and order.end != order.end_last:
+                earlier = _earlier_ends(order.resource, span)
+                undated += [Undated(span, earlier, ended=True)] if earlier else []
     spans.sort(key=lambda s: (s.first, s.last))
     return PriorOrders(spans, unread, tuple(signed), signed_count, tuple(undated))
 
@@ -257,6 +264,18 @@ def _later_spans(order: dict[str, Any], span: OrderSpan, last: date, start: date
             break
         later.append(OrderSpan(span.reference, day, ends))
     return tuple(later)
+
+
+def _earlier_ends(order: dict[str, Any], span: OrderSpan) -> tuple[OrderSpan, ...]:
+    """Undated.later of an order whose dosage end is recorded only to a month or a year: its span to each day before
+    `span`'s last (the end's last day) that end may be, not before its first day. A cycle read to October 31 was
+    full and owed its rest; ended October 20, it was interrupted."""
+    bounds = dosage_bounds(order)
+    if bounds.last_first is None or bounds.last_first == bounds.last:
+        return ()  # an end of its validity period alone: no infusion day is read from it
+    earliest = last_infusion_day(order, span.first, bounds._replace(last=bounds.last_first))
+    return tuple(OrderSpan(span.reference, span.first, earliest + DAY * offset)
+                 for offset in range((span.last - earliest).days))
 
 
 def group_cycles(spans: list[OrderSpan]) -> list[Cycle]:
@@ -348,6 +367,10 @@ def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attesta
         number = Fact(value, (answer.reference,), attested=True, note=note)
         course = _attested_course(starts, course, value)
     previous = None if continuing or not cycles else _previous(cycles[-1])
+    unsure = _rest_unsure(previous, priors, start, diagnosis, attestations, number.value)
+    if unsure is not None and not number.attested:
+        said = f"the days without infusion before this cycle depend on the day {unsure} ended (recorded only to a month "
+        number, previous = needs_full_date((unsure,), said + "or a year)"), None
     return CycleInfo(number=number, start=start, course_start=course[0], cycle_starts=tuple(course),
                      infusion_days_before=days_before, previous=previous)
 
@@ -376,9 +399,44 @@ def _by_the_day(number: Fact[int], priors: PriorOrders, start: date, diagnosis: 
             if other.value != number.value:
                 reference = undated.span.reference
                 numbers = f"cycle {number.value}" + (f" or {other.value}" if other.value is not None else "")
-                said = f"{numbers} by the day {reference} started (recorded only to a month or a year)"
+                what = "ended" if undated.ended else "started"
+                said = f"{numbers} by the day {reference} {what} (recorded only to a month or a year)"
                 return needs_full_date((reference,), said)
     return number
+
+
+# The label's days without infusion after a cycle's 28 infusion days: 14, 56 after relapsed/refractory cycle 6 on
+# (dosing/rest.py reads which; a day each side of either changes its finding).
+_RESTS = (14, 56)
+_LONGER_REST_FROM = 6  # the cycles up to this one follow a cycle owing 14 days
+
+
+def _rest_unsure(previous: PreviousCycle | None, priors: PriorOrders, start: date, diagnosis: Diagnosis,
+                 attestations: Attestations, number: int | None) -> str | None:
+    """The prior order whose end, recorded only to a month or a year, decides whether this cycle starts within the
+    label's days without infusion after the one before (`previous`, read with that end at its last day): read so, a
+    cycle 1 of October 1 to "2026-10" was full and owed 14 days before a November 3 start, a denial; ended
+    October 20, it was interrupted and owed none. None when every day it may end gives the same finding (`number`,
+    this cycle's: 56 days are owed only from cycle 7)."""
+    ended = [undated for undated in priors.undated if undated.ended]
+    if not ended:
+        return None
+    rests = _RESTS[:1] if number is not None and number <= _LONGER_REST_FROM else _RESTS
+    found = _rest_finding(previous, start, rests)
+    for undated in ended:
+        others = [span for span in priors.spans if span is not undated.span]
+        for span in undated.later:
+            spans = sorted([*others, span], key=lambda s: (s.first, s.last)) if span is not None else others
+            cycles, continuing = _count(spans, priors, start, diagnosis, attestations)[:2]
+            other = None if continuing or not cycles else _previous(cycles[-1])
+            if _rest_finding(other, start, rests) != found:
+                return undated.span.reference
+    return None
+
+
+def _rest_finding(previous: PreviousCycle | None, start: date, rests: tuple[int, ...]) -> tuple[bool, ...]:
+    """Whether `start` is within each of `rests` after `previous` (none is owed without a full cycle before)."""
+    return tuple(previous is not None and days_off(previous.last, start) < rest for rest in rests)
 
 
 def _previous(cycle: Cycle) -> PreviousCycle | None:
