@@ -369,8 +369,8 @@ def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attesta
     previous = None if continuing or not cycles else _previous(cycles[-1])
     unsure = _rest_unsure(previous, priors, start, diagnosis, attestations, number.value)
     if unsure is not None and not number.attested:
-        said = f"the days without infusion before this cycle depend on the day {unsure} ended (recorded only to a month "
-        number, previous = needs_full_date((unsure,), said + "or a year)"), None
+        said = f"the days without infusion before this cycle depend on the day {unsure} ended"
+        number, previous = needs_full_date((unsure,), f"{said} (recorded only to a month or a year)"), None
     return CycleInfo(number=number, start=start, course_start=course[0], cycle_starts=tuple(course),
                      infusion_days_before=days_before, previous=previous)
 
