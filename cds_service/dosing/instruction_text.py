@@ -50,9 +50,10 @@ _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
           r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")
 # Days stated in a form no rewrite here reads: weeks or months, dates ("Dec 8", "8-Dec", "12/8", "2027-01-04"), a
 # single day or an end ("until day 35", "through"), a length in days left over ("28 days", "28-day", "28 consecutive
-# days"), days as D8-D35. Looked for once the one day range and the one length `_days_in_text` rewrites are taken out.
+# days"; not a bag's, "7-day bag"), days as D8-D35. Looked for once the one day range and the one length
+# `_days_in_text` rewrites are taken out.
 _OTHER_DAYS = re.compile(rf"\b(?:weeks?|wks?|months?|until|till|through|thru)\b|\b{_MONTH}[\s./-]*\d"
-                         rf"|\d[\s./-]*{_MONTH}\b|\d\s*[/–-]\s*\d|{_DAY_WORD}\s*\d|\d\s*-?\s*days?\b"
+                         rf"|\d[\s./-]*{_MONTH}\b|\d\s*[/–-]\s*\d|{_DAY_WORD}\s*\d|\d\s*-?\s*days?\b(?!\s*bags?\b)"
                          r"|\d\s+\w+\s+days?\b|\bD\d+\s*[-–]\s*D?\d", re.IGNORECASE)
 
 
@@ -81,6 +82,16 @@ def edit_texts(line: dict[str, Any], edit: Callable[[str], str]) -> None:
     for key in _INSTRUCTION_TEXTS:
         if isinstance(line.get(key), str):
             line[key] = edit(line[key])
+
+
+def counted_text(text: str, old: int, new: int) -> str:
+    """An instruction stating the line's count of administrations ("x 4 bags", "4 infusions") with its new count: a
+    days 1-7 line had kept "x 4 bags". Another number, or no such words, is left as written."""
+    def said(match: re.Match[str]) -> str:
+        word = match.group(2)
+        singular = word[:-1] if word.endswith("s") else word
+        return f"{new}{match.group(1)}{singular if new == 1 else singular + 's'}"
+    return re.sub(rf"(?<![\d.,]){old}(\s*)(bags?|infusions?|doses?)\b", said, text, flags=re.IGNORECASE)
 
 
 def ended_text(text: str, days: tuple[int, int], continued: bool, ends: str) -> str:

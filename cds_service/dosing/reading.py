@@ -265,12 +265,38 @@ def _covered_days(timing: _Timing, anchor: date | None, days_before: int,
     end = period_last_day(period)
     if anchor is not None and (start or end):
         first = (start - anchor).days + 1 + days_before if start else next_day
-        last = (end - anchor).days + 1 + days_before if end else None
+        counted = None if end else counted_days(repeat)  # a start and a count of bags: so many days from it
+        last = ((end - anchor).days + 1 + days_before if end else
+                None if counted is None else first + math.ceil(counted) - 1)
         return first, last, "period"
     duration = time_in_days(repeat.get("boundsDuration") or {})
+    duration = duration if duration is not None else counted_days(repeat)
     if duration is not None:
         return next_day, next_day + math.ceil(duration) - 1, "duration"
     return next_day, None, ""
+
+
+def _interval(repeat: dict[str, Any]) -> Decimal | None:
+    """The days between two administrations of the line's timing (period / frequency), None when not given."""
+    period = time_span({"value": repeat.get("period"), "code": repeat.get("periodUnit")})
+    frequency = to_decimal(repeat.get("frequency", 1))
+    return None if period is None or frequency is None or frequency <= 0 else period.days / frequency
+
+
+def counted_days(repeat: dict[str, Any]) -> Decimal | None:
+    """The days a line's `count` of administrations covers (4 seven-day bags: 28 days), None without one. Its days
+    had been read as open, to the cycle's 28th day: 5 seven-day bags, to day 35, passed as 28 infusion days."""
+    count, interval = repeat.get("count"), _interval(repeat)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1 or interval is None:
+        return None
+    return count * interval
+
+
+def administrations(repeat: dict[str, Any], days: int) -> int | None:
+    """The administrations of the line's timing that start within `days` days (a bag started on the last one
+    counts), None when its timing gives no interval."""
+    interval = _interval(repeat)
+    return None if interval is None else math.ceil(days / interval)
 
 
 class _Strength:

@@ -17,9 +17,10 @@ from typing import Any
 from cds_service.coverage_info import EXTENSION_URL
 from cds_service.dosing.compare import Patient
 from cds_service.dosing.expected import Expected, above_ceiling
-from cds_service.dosing.reading import DoseForm, DoseLine, bag_span, cycle_day_date, line_order, other_doses
-from cds_service.dosing.instruction_text import (LAST_DAY, Daily, NewDose, as_written, corrected_text, edit_texts,
-                                                 ended_text, round_down, split_text)
+from cds_service.dosing.reading import (DoseForm, DoseLine, administrations, bag_span, cycle_day_date, line_order,
+                                       other_doses)
+from cds_service.dosing.instruction_text import (LAST_DAY, Daily, NewDose, as_written, corrected_text, counted_text,
+                                                 edit_texts, ended_text, round_down, split_text)
 from cds_service.dosing.text import per_time_said, unit_said
 from cds_service.dosing.together import line_starts, span_of
 from cds_service.dosing.units import parse_dose_unit
@@ -322,6 +323,10 @@ def _set_bounds(line: dict[str, Any], dose: DoseLine, days: tuple[int, int | Non
         return  # an open-ended line stays open after its split-off first days (no empty timing written)
     first_day, last_day = days
     repeat = _object_at(_object_at(line, "timing"), "repeat")
+    if "count" in repeat and last_day is not None:
+        old, new = repeat["count"], _fit_count(repeat, last_day - first_day + 1)
+        if isinstance(old, int) and new is not None and new != old:
+            edit_texts(line, lambda text: counted_text(text, old, new))
     if dose.bounds == "period":
         period = repeat["boundsPeriod"]
         timed = _start_moment(period.get("start"))
@@ -334,6 +339,20 @@ def _set_bounds(line: dict[str, Any], dose: DoseLine, days: tuple[int, int | Non
         return
     assert last_day is not None  # only the last segment of an open line has no end
     repeat["boundsDuration"] = {"value": last_day - first_day + 1, "unit": "days", "system": UCUM, "code": "d"}
+
+
+def _fit_count(repeat: dict[str, Any], days: int) -> int | None:
+    """A line's `count` of administrations (4 seven-day bags) set to those of its new `days` (1 for days 1-7): kept,
+    the step days' line said 4 bags of the step dose, and the line after it ran 4 bags from day 8, to day 35.
+    `countMax` goes with it; without an interval to count by, so does `count` (the bounds now say the days). The new
+    count, None when dropped."""
+    count = administrations(repeat, days)
+    repeat.pop("countMax", None)
+    if count is None:
+        del repeat["count"]
+    else:
+        repeat["count"] = count
+    return count
 
 
 def _object_at(parent: dict[str, Any], key: str) -> dict[str, Any]:
