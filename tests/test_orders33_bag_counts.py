@@ -56,7 +56,7 @@ def test_a_split_line_gets_the_count_of_its_own_days(service: Any) -> None:
     assert [step["timing"]["repeat"]["count"], full["timing"]["repeat"]["count"]] == [1, 3]
     assert step["text"] == "63 mcg per 7-day bag x 1 bag (days 1–7)"
     assert full["text"] == "196 mcg per 7-day bag x 3 bags (days 8–28)"
-    order(example_request := bags("aspirus-relapsed-refractory-single-line-dose-too-high", 196, 4))
-    order(example_request)["dosageInstruction"] = [step, full]
-    again = answer(service, example_request)
+    accepted = bags("aspirus-relapsed-refractory-single-line-dose-too-high", 196, 4)
+    order(accepted)["dosageInstruction"] = [step, full]
+    again = answer(service, accepted)
     assert covered(again) == "covered" and len(again["cards"]) == 1, summaries(again)
