@@ -9,7 +9,7 @@ from typing import Any
 
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
-from tests.dates_support import answer, covered, example, order, service, summaries
+from tests.dates_support import answer, covered, example, order, prefetched, service, summaries
 
 __all__ = ["service"]
 
@@ -60,3 +60,14 @@ def test_a_split_line_gets_the_count_of_its_own_days(service: Any) -> None:
     order(accepted)["dosageInstruction"] = [step, full]
     again = answer(service, accepted)
     assert covered(again) == "covered" and len(again["cards"]) == 1, summaries(again)
+
+
+def test_an_earlier_cycle_of_four_bags_owes_its_rest(service: Any) -> None:
+    """Cycle 5 as 4 seven-day bags from Nov 1 ran to Nov 28: a Dec 1 start is 2 days without infusion after it (had
+    been read as Nov 1 alone, an interrupted cycle: covered)."""
+    request = example("aspirus-relapsed-refractory-cycle6-renewal")
+    cycle_5 = prefetched(request, "medicationRequests")["prior-cycle-5"]
+    cycle_5["dosageInstruction"][0]["timing"] = {"repeat": {"boundsPeriod": {"start": "2026-11-01"}, "count": 4,
+                                                            "frequency": 1, "period": 7, "periodUnit": "d"}}
+    found = answer(service, request)
+    assert covered(found) == "not-covered" and "starts after 2 days without infusion" in summaries(found)

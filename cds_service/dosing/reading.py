@@ -19,8 +19,8 @@ from cds_service.dosing.units import (Concentration, DoseUnit, is_volume, parse_
                                       volume_dose_unit)
 from cds_service.facts.codes import parse_date, parse_datetime, to_decimal
 from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
-from cds_service.facts.order import (blinatumomab_strength, medication_of, medication_reference, period_last_day,
-                                     stated_start)
+from cds_service.facts.order import (blinatumomab_strength, counted_days, medication_of, medication_reference,
+                                     period_last_day, repeat_interval, stated_start)
 from cds_service.facts.quantities import (CACHED_UNIT_LENGTH, Duration, exact_text, refused_text, time_in_days,
                                          time_span, unit_text)
 from cds_service.record import no_server
@@ -276,26 +276,10 @@ def _covered_days(timing: _Timing, anchor: date | None, days_before: int,
     return next_day, None, ""
 
 
-def _interval(repeat: dict[str, Any]) -> Decimal | None:
-    """The days between two administrations of the line's timing (period / frequency), None when not given."""
-    period = time_span({"value": repeat.get("period"), "code": repeat.get("periodUnit")})
-    frequency = to_decimal(repeat.get("frequency", 1))
-    return None if period is None or frequency is None or frequency <= 0 else period.days / frequency
-
-
-def counted_days(repeat: dict[str, Any]) -> Decimal | None:
-    """The days a line's `count` of administrations covers (4 seven-day bags: 28 days), None without one. Its days
-    had been read as open, to the cycle's 28th day: 5 seven-day bags, to day 35, passed as 28 infusion days."""
-    count, interval = repeat.get("count"), _interval(repeat)
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1 or interval is None:
-        return None
-    return count * interval
-
-
 def administrations(repeat: dict[str, Any], days: int) -> int | None:
     """The administrations of the line's timing that start within `days` days (a bag started on the last one
     counts), None when its timing gives no interval."""
-    interval = _interval(repeat)
+    interval = repeat_interval(repeat)
     return None if interval is None else math.ceil(days / interval)
 
 

@@ -37,7 +37,8 @@ from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
 from cds_service.facts.medications import PRIOR_STATUSES, MedOrder
 from cds_service.facts.model import CycleInfo, Fact, PreviousCycle, needs_full_date
-from cds_service.facts.order import dosage_bounds, last_infusion_day, order_ref, order_start, period_last_day
+from cds_service.facts.order import (counted_days, dosage_bounds, last_infusion_day, order_ref, order_start,
+                                     period_last_day)
 from cds_service.record import PatientRecord
 
 DAY = timedelta(days=1)
@@ -157,12 +158,13 @@ def signed_span(order: dict[str, Any], today: date) -> OrderSpan:
 
 
 def _runs_open(order: dict[str, Any]) -> bool:
-    """Whether a dosage line of the order states no end (no boundsPeriod end, no boundsDuration)."""
+    """Whether a dosage line of the order states no end (no boundsPeriod end, no boundsDuration, no count)."""
     for line in order.get("dosageInstruction") or ():
         timing = line.get("timing") if isinstance(line, dict) else None
         repeat = timing.get("repeat") if isinstance(timing, dict) else None
         repeat = repeat if isinstance(repeat, dict) else {}
-        if period_last_day(repeat.get("boundsPeriod")) is None and not repeat.get("boundsDuration"):
+        if (period_last_day(repeat.get("boundsPeriod")) is None and not repeat.get("boundsDuration")
+                and counted_days(repeat) is None):
             return True
     return False
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any, Iterable, NamedTuple
 
 from cds_service.facts.codes import (codings, concept_text, last_day_named, parse_date, parse_datetime,
-                                     period_end_day)
-from cds_service.facts.quantities import time_in_days
+                                     period_end_day, to_decimal)
+from cds_service.facts.quantities import time_in_days, time_span
 from cds_service.facts.resolve import referenced
 from cds_service.record import Resolver
 from cds_service.valuesets import get_valuesets
@@ -142,7 +142,7 @@ def dosage_bounds(order: dict[str, Any]) -> DosageBounds:
             first = day if first is None or day < first else first
             latest = day if len(text) >= 10 else last_day_named(day, text)
             first_last = latest if first_last is None or latest < first_last else first_last
-        ends = ends or bool(period.get("end") or repeat.get("boundsDuration"))
+        ends = ends or bool(period.get("end") or repeat.get("boundsDuration") or counted_days(repeat))
         day = period_last_day(period)
         if day is None:
             durations.append(repeat)
@@ -247,9 +247,28 @@ def _duration_days(duration: dict[str, Any]) -> Decimal | None:
     return days if days is not None and days <= _LONGEST_DURATION_DAYS else None
 
 
+def repeat_interval(repeat: dict[str, Any]) -> Decimal | None:
+    """The days between two administrations of a dosage line's timing (period / frequency), None when not given."""
+    period = time_span({"value": repeat.get("period"), "code": repeat.get("periodUnit")})
+    frequency = to_decimal(repeat.get("frequency", 1))
+    return None if period is None or frequency is None or frequency <= 0 else period.days / frequency
+
+
+def counted_days(repeat: dict[str, Any]) -> Decimal | None:
+    """The days a dosage line's `count` of administrations covers (4 seven-day bags: 28 days), None without one. Its
+    days had been read as open (the dose check: to the cycle's 28th day, so 5 seven-day bags passed as 28 infusion
+    days), or an earlier cycle's as its start day only."""
+    count, interval = repeat.get("count"), repeat_interval(repeat)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1 or interval is None:
+        return None
+    return count * interval
+
+
 def _duration_end(timing: dict[str, Any], start: date) -> date | None:
-    """The last day of a dosage line's boundsDuration, counted from the line's boundsPeriod.start (else `start`)."""
-    days = _duration_days(timing.get("boundsDuration") or {})
+    """The last day of a dosage line's boundsDuration (else of its count of administrations), counted from the line's
+    boundsPeriod.start (else `start`)."""
+    duration = timing.get("boundsDuration")
+    days = _duration_days(duration) if isinstance(duration, dict) else counted_days(timing)
     if days is None:
         return None
     line_start = parse_date((timing.get("boundsPeriod") or {}).get("start")) or start
