@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from tests.dates_support import answer, covered, example, order, service, summaries
@@ -44,16 +45,16 @@ def values(line: Json) -> list[Any]:
 DAILY = {"frequency": 1, "period": 1, "periodUnit": "d"}
 
 
-def test_a_dose_stated_twice_is_corrected_in_both(service: Any) -> None:
-    request = single_line({"rateQuantity": quantity(28, "ug/d")}, {"doseQuantity": quantity(28, "ug")}, **DAILY)
+@pytest.mark.parametrize(("other", "repeat", "step_values", "full_values"), [
+    ({"doseQuantity": quantity(28, "ug")}, DAILY, [9, 9], [28, 28]),  # both rewritten
+    ({"rateQuantity": quantity(1.16, "ug/h")}, {}, [9, 0.375], [28, 1.16]),  # each in its own unit, rounded down
+    ({"rateQuantity": quantity(10, "mL/h")}, {}, [9, 10], [28, 10]),  # a pump rate stays
+])
+def test_a_dose_stated_twice_is_corrected_in_both(service: Any, other: Json, repeat: Json, step_values: list[Any],
+                                                  full_values: list[Any]) -> None:
+    request = single_line({"rateQuantity": quantity(28, "ug/d")}, other, **repeat)
     step, full = corrected(answer(service, request))["dosageInstruction"]
-    assert values(step) == [9, 9] and values(full) == [28, 28]
-
-
-def test_each_in_its_own_unit_rounded_down(service: Any) -> None:
-    request = single_line({"rateQuantity": quantity(28, "ug/d")}, {"rateQuantity": quantity(1.16, "ug/h")})
-    step, full = corrected(answer(service, request))["dosageInstruction"]
-    assert values(step) == [9, 0.375] and values(full) == [28, 1.16]
+    assert (values(step), values(full)) == (step_values, full_values)
 
 
 def test_accepted_and_signed_again_no_dose_card(service: Any) -> None:
@@ -61,12 +62,6 @@ def test_accepted_and_signed_again_no_dose_card(service: Any) -> None:
     order(request).update(corrected(answer(service, request)))
     again = answer(service, request)
     assert covered(again) == "covered" and len(again["cards"]) == 1
-
-
-def test_a_pump_rate_in_ml_per_hour_stays(service: Any) -> None:
-    request = single_line({"rateQuantity": quantity(28, "ug/d")}, {"rateQuantity": quantity(10, "mL/h")})
-    step, full = corrected(answer(service, request))["dosageInstruction"]
-    assert values(step) == [9, 10] and values(full) == [28, 10]
 
 
 def test_two_different_doses_are_not_read(service: Any) -> None:
