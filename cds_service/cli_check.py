@@ -8,22 +8,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime
 
-from jwt import PyJWK
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.card_text import cards_dir
-from cds_service.config import AuthConfig, ClientConfig, ConfigError, Settings
+from cds_service.config import ConfigError, Settings
 from cds_service.db import create_db_engine, error_summary, printable_url, schema_revision, sqlite_file
 from cds_service.facts.coverage import routed_policy_ids
-from cds_service.http_errors import Unauthorized
-from cds_service.jwks import declared_algorithm, fetch_key_set, inline_key_sets
-from cds_service.printable import json_value
+from cds_service.jwks import inline_key_sets
 from cds_service.policies import load_policy, policy_ids
-from cds_service.startup_checks import check_files
+from cds_service.startup_checks import check_files, client_lines, key_set_states, mode_line, settings_line
 from cds_service.valuesets import get_valuesets
 
 
@@ -54,11 +50,10 @@ def run(args: argparse.Namespace) -> int:
               f"({policy.source}){unrouted}")
     print(f"value sets: digest {get_valuesets().digest}")
     print(f"card templates: {cards_dir()}")
-    mode = "JWT required (CDS_AUTH_CONFIG)" if settings.auth else "local mode: no JWT required (no CDS_AUTH_CONFIG)"
-    print(f"{mode}; public base URL {settings.public_base_url}")
-    for line in _client_lines(settings.auth):
+    print(mode_line(settings))
+    for line in client_lines(settings.auth):
         print(line)
-    print(_settings_line(settings))
+    print(settings_line(settings))
     url = make_url(settings.database_url)
     if not args.connect:
         print(f"audit database: {printable_url(url)} (not connected: --connect tries it)")
@@ -68,48 +63,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"audit database: {printable_url(url)}: {state}")
     else:
         print(f"cds-service check: audit database {printable_url(url)} cannot be used: {state}", file=sys.stderr)
-    keys_usable = [_key_set_usable(client.iss, client.jwks_url) for client in _fetched_clients(settings.auth)]
-    return 0 if usable and all(keys_usable) else 2
-
-
-def _fetched_clients(auth: AuthConfig | None) -> list[ClientConfig]:
-    return [client for client in (auth.clients if auth else ()) if client.jwks_url]
-
-
-def _key_set_usable(iss: str, url: str | None) -> bool:
-    """A client's JWK Set URL fetched as the service fetches it: the keys listed, or why every token of that client
-    would get a 401 (the host unreachable from here, a private CA, a 404, no usable key), which the start-up cannot
-    see (it fetches on the first token)."""
-    try:
-        keys = fetch_key_set(str(url))
-    except Unauthorized as exc:
-        print(f"cds-service check: client {iss}: {exc.reason}", file=sys.stderr)
-        return False
-    print(f"client {iss}: JWK Set {url}: keys {', '.join(map(_described, keys.keys))}")
-    return True
-
-
-def _described(key: PyJWK) -> str:
-    algorithm = declared_algorithm(key)
-    return f"{json_value(key.key_id)} ({key.key_type}{f' for {algorithm}' if algorithm else ''})"
-
-
-def _client_lines(auth: AuthConfig | None) -> list[str]:
-    """The clients the auth file trusts, as the service read it: an integration engineer checks the keys, servers and
-    tenants of each EHR before it calls (a misread file is refused, but a wrong URL in it is not)."""
-    if auth is None:
-        return []
-    return [f"client {client.iss}: keys {client.jwks_url or 'inline JWK Set'}; FHIR servers "
-            f"{', '.join(client.fhir_servers) or 'none'}; tenants {', '.join(client.tenants) or 'any'}"
-            for client in auth.clients]
-
-
-def _settings_line(settings: Settings) -> str:
-    """The other settings in effect, their defaults included: what an unset variable gave."""
-    zone = settings.time_zone.key if settings.time_zone else f"the server's ({datetime.now().astimezone().tzname()})"
-    return (f"CORS origins {', '.join(settings.cors_origins)}; clinical date in {zone}; fetch budget "
-            f"{settings.fetch_budget_seconds:g} s; body limit {settings.max_body_bytes} bytes; log level "
-            f"{settings.log_level}; metrics {settings.metrics_dir or 'of each process alone'}")
+    key_sets = key_set_states(settings.auth)
+    for key_set_usable, line in key_sets:
+        if key_set_usable:
+            print(line)
+        else:
+            print(f"cds-service check: {line}", file=sys.stderr)
+    return 0 if usable and all(key_set_usable for key_set_usable, _ in key_sets) else 2
 
 
 def _create_problem(connection: Connection, stage: str) -> str | None:

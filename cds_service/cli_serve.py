@@ -16,6 +16,7 @@ from cds_service import audit_writer
 from cds_service.app import create_app
 from cds_service.config import ConfigError, Settings
 from cds_service.log_format import without_query
+from cds_service.startup_checks import announce
 
 log = logging.getLogger(__name__)
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -101,6 +102,7 @@ def _app(host: str, port: int) -> Flask:
         env["CDS_PUBLIC_BASE_URL"] = served
     settings = Settings.from_env(env)
     app = create_app(settings)
+    announce(settings)
     if host in _WILDCARD_HOSTS and served and settings.public_base_url == served:
         log.warning("listening on every interface (%r), but card links, the Questionnaire canonical and the JWT "
                     "audience use %s, which only this machine can call: set CDS_PUBLIC_BASE_URL to the URL clients "

@@ -368,10 +368,20 @@ def _origin(entry: str) -> str:
 def _load_auth(path: str | None) -> AuthConfig | None:
     if path is None:  # local mode: only when unset (set but empty stopped the start-up already)
         return None
+    # Said in words, with what to do: Python's own messages ("[Errno 13] Permission denied: '/etc/...'", "'utf-8'
+    # codec can't decode byte 0xff") named neither the fix nor, for a JSON mistake, that the file is not JSON.
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"CDS_AUTH_CONFIG {path}: {exc}") from None
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"CDS_AUTH_CONFIG {path}: cannot read it ({exc.strerror}): name the auth configuration "
+                          "file, readable by the service's user") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"CDS_AUTH_CONFIG {path} is not UTF-8 text: save the auth configuration as UTF-8 "
+                          "JSON") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"CDS_AUTH_CONFIG {path} is not valid JSON: {exc}") from None
     return parse_auth_config(data)
 
 

@@ -1,18 +1,29 @@
 """The checks of the clinical files a start-up makes before serving (the app) or evaluating (`cds-service evaluate`):
 the value sets, the policy files and the card templates in use can be read and used. A mistake stops the start with
-one line naming the file, instead of failing the first order of that plan with an "evaluation failed" card."""
+one line naming the file, instead of failing the first order of that plan with an "evaluation failed" card.
+
+Also what a started server says it applies (`announce`), in the words of `cds-service check`, which prints the same."""
 from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
+from jwt import PyJWK
+from sqlalchemy.engine import make_url
 
 from cds_service import card_text, valuesets
 from cds_service.card_samples import SAMPLES
-from cds_service.config import ConfigError
+from cds_service.config import AuthConfig, ClientConfig, ConfigError, Settings
+from cds_service.db import printable_url
 from cds_service.facts.coverage import routed_policy_ids
-from cds_service.policies import check_policies, loading, policy_ids
+from cds_service.http_errors import Unauthorized
+from cds_service.jwks import JWKS_MIN_REFETCH_SECONDS, declared_algorithm, fetch_key_set
+from cds_service.policies import check_policies, load_policy, loading, policy_ids
+from cds_service.printable import json_value
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +45,27 @@ def _check_readable_folders() -> None:
         folder = os.environ.get(variable)
         if folder and os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK):
             raise ConfigError(f"{variable}={folder} cannot be read by this user: its files would be left out")
+        if folder and os.path.isdir(folder) and variable in _FILES_READ:
+            _check_holds_files(variable, Path(folder))
+
+
+# What the service reads of an operator's policy or value-set folder: other files are ignored.
+_FILES_READ = {loading.ENV_DIR: ("policy", ".toml"), valuesets.ENV_DIR: ("value set", ".json")}
+_NAMES_SHOWN = 5
+_FETCHES_AT_ONCE = 16  # JWK Set URLs fetched at once at start: a few clients, rarely more
+
+
+def _check_holds_files(variable: str, folder: Path) -> None:
+    """A WARNING for a folder with none of the files read from it (empty, a mount that failed, `plan.TOML` or
+    `plan.toml.txt`): the shipped files alone apply, as if the variable were unset, and nothing said so."""
+    kind, suffix = _FILES_READ[variable]
+    if any(folder.glob(f"*{suffix}")):
+        return
+    names = sorted(path.name for path in folder.iterdir())
+    held = f"it holds {', '.join(names[:_NAMES_SHOWN])}{', ...' if len(names) > _NAMES_SHOWN else ''}" \
+        if names else "it is empty"
+    log.warning("%s=%s holds no %s file (*%s; %s): the shipped %s files alone apply", variable, folder, kind, suffix,
+                held, kind)
 
 
 def _check_clinical_data() -> None:
@@ -69,3 +101,75 @@ def _check_card_templates() -> None:
     problem = card_text.render_problem(directory, SAMPLES)
     if problem:
         raise ConfigError(f"{where}: {problem}")
+
+
+def announce(settings: Settings) -> None:
+    """Log, once the app is built to serve (gunicorn's `create_app()`, `cds-service serve`), what it applies: the mode,
+    the plans, the audit database and the settings in effect, defaults included, then each client; and each client's
+    `jwks_url` fetched once, so that a key host this machine cannot reach is a WARNING at start rather than a 401 at
+    the first call. Before, only `cds-service check` said these: the log of a running service said none of them."""
+    plans = ", ".join(f"{p.id} ({p.payer_label}, version {p.version}{_operators(p.source)})"
+                      for p in map(load_policy, policy_ids()))
+    log.info("configured: %s; plans %s; value sets digest %s; card templates %s; audit database %s; %s",
+             mode_line(settings), plans, valuesets.get_valuesets().digest, card_text.cards_dir(),
+             printable_url(make_url(settings.database_url)), settings_line(settings))
+    for line in client_lines(settings.auth):
+        log.info("%s", line)
+    for usable, line in key_set_states(settings.auth):
+        if usable:
+            log.info("%s", line)
+        else:
+            log.warning("%s: every token of this client is refused (401) until it answers; tried again at its next "
+                        "token, at most every %.0f s", line, JWKS_MIN_REFETCH_SECONDS)
+
+
+def _operators(source: str) -> str:
+    return "" if source == loading.SHIPPED else f", {source}"
+
+
+def mode_line(settings: Settings) -> str:
+    mode = "JWT required (CDS_AUTH_CONFIG)" if settings.auth else "local mode: no JWT required (no CDS_AUTH_CONFIG)"
+    return f"{mode}; public base URL {settings.public_base_url}"
+
+
+def client_lines(auth: AuthConfig | None) -> list[str]:
+    """The clients the auth file trusts, as the service read it: an integration engineer checks the keys, servers and
+    tenants of each EHR before it calls (a misread file is refused, but a wrong URL in it is not)."""
+    if auth is None:
+        return []
+    return [f"client {client.iss}: keys {client.jwks_url or 'inline JWK Set'}; FHIR servers "
+            f"{', '.join(client.fhir_servers) or 'none'}; tenants {', '.join(client.tenants) or 'any'}"
+            for client in auth.clients]
+
+
+def settings_line(settings: Settings) -> str:
+    """The other settings in effect, their defaults included: what an unset variable gave."""
+    zone = settings.time_zone.key if settings.time_zone else f"the server's ({datetime.now().astimezone().tzname()})"
+    return (f"CORS origins {', '.join(settings.cors_origins)}; clinical date in {zone}; fetch budget "
+            f"{settings.fetch_budget_seconds:g} s; body limit {settings.max_body_bytes} bytes; log level "
+            f"{settings.log_level}; metrics {settings.metrics_dir or 'of each process alone'}")
+
+
+def key_set_states(auth: AuthConfig | None) -> list[tuple[bool, str]]:
+    """Each `jwks_url` client's JWK Set fetched as its first token would fetch it: (True, the keys found) or (False,
+    why every token of that client would get a 401: the host unreachable from here, a private CA, a 404, no usable
+    key). Up to _FETCHES_AT_ONCE at once: a start waits for the slowest host (at most jwks.JWKS_TIMEOUT_SECONDS),
+    not their sum."""
+    clients = [client for client in (auth.clients if auth else ()) if client.jwks_url]
+    if not clients:
+        return []
+    with ThreadPoolExecutor(max_workers=min(len(clients), _FETCHES_AT_ONCE)) as pool:
+        return list(pool.map(_key_set_state, clients))
+
+
+def _key_set_state(client: ClientConfig) -> tuple[bool, str]:
+    try:
+        keys = fetch_key_set(str(client.jwks_url))
+    except Unauthorized as exc:
+        return False, f"client {client.iss}: {exc.reason}"
+    return True, f"client {client.iss}: JWK Set {client.jwks_url}: keys {', '.join(map(_described, keys.keys))}"
+
+
+def _described(key: PyJWK) -> str:
+    algorithm = declared_algorithm(key)
+    return f"{json_value(key.key_id)} ({key.key_type}{f' for {algorithm}' if algorithm else ''})"
