@@ -115,12 +115,24 @@ def announce(settings: Settings) -> None:
              printable_url(make_url(settings.database_url)), settings_line(settings))
     for line in client_lines(settings.auth):
         log.info("%s", line)
+    warn_unused_base_url(settings)
     for usable, line in key_set_states(settings.auth):
         if usable:
             log.info("%s", line)
         else:
             log.warning("%s: every token of this client is refused (401) until it answers; tried again at its next "
                         "token, at most every %.0f s", line, JWKS_MIN_REFETCH_SECONDS)
+
+
+def warn_unused_base_url(settings: Settings) -> None:
+    """A WARNING when CDS_PUBLIC_BASE_URL names another URL than the auth file's public_base_url, which wins: an
+    operator who moved the service and changed the variable alone saw every token refused for its audience, and card
+    links still naming the old host, with nothing saying the variable was not used."""
+    own = os.environ.get("CDS_PUBLIC_BASE_URL")
+    used = settings.auth.public_base_url if settings.auth else None
+    if own is not None and used is not None and own.rstrip("/") != used:
+        log.warning("CDS_PUBLIC_BASE_URL %s is not used: the auth configuration's public_base_url %s wins (the JWT "
+                    "audience, card links): make them agree, or unset one", own, used)
 
 
 def _operators(source: str) -> str:

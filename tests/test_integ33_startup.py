@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from cds_service.app import create_app
+from cds_service.cli import main
 from tests.conftest import close_app
 from tests.live_server import serving
 from tests.test_auth import EC_KEY, JwksServer, call, ec_token, public_jwk
@@ -135,3 +136,25 @@ def test_cds_service_serve_logs_the_same_before_serving(tmp_path: Path, key_serv
     finally:
         served.stop()
 
+
+
+@pytest.mark.parametrize("own, warned", [("https://cds-new.example.org", True), ("https://cds.example.org/", False)])
+def test_a_public_base_url_variable_the_auth_file_overrides_is_a_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str], own: str, warned: bool) -> None:
+    """The service moved, CDS_PUBLIC_BASE_URL was changed and the auth file's public_base_url was not: every token
+    was refused for its audience, and nothing said the variable went unused. The same URL, slash or not, says
+    nothing."""
+    monkeypatch.setenv("CDS_AUTH_CONFIG", _auth_file(tmp_path, [{"iss": EHR, "jwks": {"keys": [
+        public_jwk(EC_KEY, "ec-1", "ES384")]}}]))
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CDS_PUBLIC_BASE_URL", own)
+    warning = (f"CDS_PUBLIC_BASE_URL {own} is not used: the auth configuration's public_base_url "
+               "https://cds.example.org wins (the JWT audience, card links): make them agree, or unset one")
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        close_app(create_app())
+        assert _messages(caplog, logging.WARNING) == ([warning] if warned else [])
+        caplog.clear()
+        assert main(["check"]) == 0
+    assert _messages(caplog, logging.WARNING) == ([warning] if warned else [])
+    assert "public base URL https://cds.example.org\n" in capsys.readouterr().out
