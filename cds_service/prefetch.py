@@ -129,9 +129,12 @@ def _client_for(request: HookRequest, allow_server: Callable[[str], bool]) -> tu
         return None, "fhirServer is a link-local or cloud metadata address, which the service never calls"
     if not allow_server(server):
         # A configuration or integration problem (the client's fhir_servers), not the patient's: the operator must
-        # hear of it. The URL is not logged (docs/prefetch.md §Logs).
-        log.warning("hook %s: FHIR server not allowed for client %s: nothing fetched", request.hook_instance,
+        # hear of it, and what to compare. The URL is logged at DEBUG only, as the fetches' URLs are (docs/prefetch.md
+        # §Logs): the warning alone left the engineer no way to learn which server the EHR named.
+        log.warning("hook %s: FHIR server not allowed for client %s: nothing fetched (the fhirServer sent is under "
+                    "none of the client's fhir_servers; CDS_LOG_LEVEL=DEBUG logs it)", request.hook_instance,
                     request.client_iss or "(none verified)")
+        log.debug("hook %s: fhirServer not allowed: %s", request.hook_instance, server)
         # No client: a call without a JWT where none is required (require_jwt false), whose servers no client lists.
         return None, "fhirServer is not allowed for this client" if request.client_iss else \
             "fhirServer is not allowed for a call without a JWT (only a verified client's fhir_servers are)"
