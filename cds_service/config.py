@@ -55,6 +55,7 @@ _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 # it, and says why).
 DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 300
 _EXAMPLE_DATABASE_URL = "postgresql+psycopg://user:password@host:5432/cds"
+SUPPORTED_DATABASES = ("postgresql", "sqlite")  # SQLAlchemy's dialect names
 # prometheus_client's own variable: set, every process counts into files in that folder, and /metrics adds up those of
 # all gunicorn workers (metrics.py). prometheus_client reads it when imported: it must be in gunicorn's environment.
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -229,10 +230,17 @@ def parse_database_url(raw: str, name: str) -> URL:
             raise ConfigError(f"{name}: {UNENCODED_AT}") from None
         raise ConfigError(f"{name}: the port of the database URL is not a number") from None
     try:
-        driver_url(url).get_dialect().import_dbapi()
+        dialect = driver_url(url).get_dialect()
     except NoSuchModuleError:
         raise ConfigError(f"{name}: SQLAlchemy knows no database {url.drivername!r}; expected e.g. "
                           f"{_EXAMPLE_DATABASE_URL} or sqlite:///path/cds.db") from None
+    if dialect.name not in SUPPORTED_DATABASES:
+        # The audit writer's statements are PostgreSQL's and SQLite's (db.insert_new_rows: their ON CONFLICT): "the
+        # driver of 'mysql' is not installed" sent the operator to install one, for a database that cannot work.
+        raise ConfigError(f"{name}: the audit database is PostgreSQL or SQLite, not {dialect.name}; expected e.g. "
+                          f"{_EXAMPLE_DATABASE_URL} or sqlite:///path/cds.db")
+    try:
+        dialect.import_dbapi()
     except ImportError:
         raise ConfigError(f"{name}: the driver of {url.drivername!r} is not installed (PostgreSQL: "
                           f"pip install '.[postgres]' and {_EXAMPLE_DATABASE_URL})") from None

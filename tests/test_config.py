@@ -218,10 +218,10 @@ def test_a_percent_encoded_at_sign_in_the_password_is_taken() -> None:
     assert make_url(url).password == "se@cr/et"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("MySQLdb") is not None, reason="the MySQL driver is installed here")
+@pytest.mark.skipif(importlib.util.find_spec("pg8000") is not None, reason="the pg8000 driver is installed here")
 def test_a_database_driver_that_is_not_installed_is_named() -> None:
-    with pytest.raises(ConfigError, match="CDS_DATABASE_URL: the driver of 'mysql\\+mysqldb' is not installed"):
-        Settings.from_env({"CDS_DATABASE_URL": "mysql+mysqldb://cds:secret@db.internal/cds"})
+    with pytest.raises(ConfigError, match="CDS_DATABASE_URL: the driver of 'postgresql\\+pg8000' is not installed"):
+        Settings.from_env({"CDS_DATABASE_URL": "postgresql+pg8000://cds:secret@db.internal/cds"})
 
 
 @pytest.mark.parametrize("url", ["postgresql://cds:secret@127.0.0.1:1/cds", "postgres://cds@db.internal/cds",

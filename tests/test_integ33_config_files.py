@@ -109,3 +109,19 @@ def test_a_folder_with_a_file_read_from_it_is_taken_silently(tmp_path: Path, ope
     with caplog.at_level(logging.WARNING, logger="cds_service"):
         check_files()
     assert not _warnings(caplog)
+
+
+@pytest.mark.parametrize(("url", "dialect"), [("mysql+mysqldb://cds:secret@db.internal/cds", "mysql"),
+                                              ("mssql+pyodbc://cds:secret@db.internal/cds", "mssql"),
+                                              ("oracle://cds:secret@db.internal/cds", "oracle")])
+def test_a_database_other_than_postgresql_or_sqlite_is_refused_as_such(
+        url: str, dialect: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """"the driver of 'mysql+mysqldb' is not installed" sent the operator to install it, for a database whose
+    statements the audit writer does not write (ON CONFLICT as PostgreSQL and SQLite say it)."""
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"CDS_DATABASE_URL": url})
+    said = (f"the audit database is PostgreSQL or SQLite, not {dialect}; expected e.g. "
+            "postgresql+psycopg://user:password@host:5432/cds or sqlite:///path/cds.db")
+    assert str(refused.value) == f"CDS_DATABASE_URL: {said}"
+    assert main(["audit", "--database-url", url]) == 2
+    assert capsys.readouterr().err == f"--database-url: {said}\n"
