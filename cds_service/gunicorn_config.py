@@ -8,6 +8,7 @@
   string in either log (a query can carry a credential), nor a token gunicorn quotes from a header it cannot parse;
 - prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set (metrics.py): the folder emptied when
   gunicorn starts, a dead worker's live gauges removed, and only the workers publishing (not a --preload master).
+- a WARNING at start when a sync worker's timeout is not above the longest hook call (the fetch budget and more).
 
 Only gunicorn reads this module: its master imports it, so it loads nothing of the app (without --preload a worker
 loads the app after the fork, and a HUP loads it anew). Every lowercase name here that is a gunicorn setting is one.
@@ -76,9 +77,39 @@ class ServiceLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no
 logger_class = ServiceLogger
 
 
+# The longest a hook call may read from the EHR's FHIR server: CDS_FETCH_BUDGET_SECONDS (config's default unless set),
+# then prefetch.RESOLVE_GRACE_SECONDS for the references, then the evaluation and the answer. Literals, since config
+# and prefetch load too much for the master (a test keeps them equal to those modules').
+_BUDGET_VARIABLE = "CDS_FETCH_BUDGET_SECONDS"
+_DEFAULT_FETCH_BUDGET_SECONDS = 3.0
+_RESOLVE_GRACE_SECONDS = 1.0
+_ANSWER_SECONDS = 1.0
+
+
+def _check_timeout(server: Any) -> None:
+    """A WARNING when a sync worker's timeout is not above the longest call: gunicorn kills a worker whose call
+    outlasts it (a FHIR server slow to answer a call without prefetch), and the audit records that worker holds go
+    with it. `--timeout 5` with a budget of 5 s was accepted silently. Threaded workers are not killed for a long call;
+    0 turns the timeout off."""
+    timeout = server.cfg.timeout
+    if server.cfg.worker_class_str != "sync" or not timeout:
+        return
+    try:
+        budget = float(os.environ.get(_BUDGET_VARIABLE) or _DEFAULT_FETCH_BUDGET_SECONDS)
+    except ValueError:
+        return  # the app refuses it, naming it
+    if timeout < budget + _RESOLVE_GRACE_SECONDS + _ANSWER_SECONDS:
+        server.log.warning("the worker timeout (--timeout %g s) is not above the longest hook call: %s %g s reading "
+                           "from the EHR's FHIR server, %g s more for references, %g s to answer; gunicorn would kill "
+                           "a worker mid-call, and the audit records it holds: raise --timeout or lower %s", timeout,
+                           _BUDGET_VARIABLE, budget, _RESOLVE_GRACE_SECONDS, _ANSWER_SECONDS, _BUDGET_VARIABLE)
+
+
 def on_starting(server: Any) -> None:
     """The metric files of a previous run would add its counts to this one's, and its workers' live gauges would
-    never go: prometheus_client asks for the folder to be emptied before the processes start."""
+    never go: prometheus_client asks for the folder to be emptied before the processes start. And a worker timeout too
+    short for a call is said (_check_timeout)."""
+    _check_timeout(server)
     folder = os.environ.get(_METRICS_DIR)
     if folder and Path(folder).is_dir():  # not a folder: the app says so, and gunicorn stops
         for stale in Path(folder).glob("*.db"):
