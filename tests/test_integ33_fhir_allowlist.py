@@ -22,7 +22,8 @@ def _without_patient(server: FhirTestServer) -> dict[str, object]:
 
 @pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
 def test_the_warning_says_what_to_compare_and_debug_names_the_server(
-        secure: LiveClient, fhir_server: FhirTestServer, caplog: pytest.LogCaptureFixture, level: int) -> None:  # noqa: F811
+        secure: LiveClient, fhir_server: FhirTestServer,  # noqa: F811
+        caplog: pytest.LogCaptureFixture, level: int) -> None:
     body = _without_patient(fhir_server)
     with caplog.at_level(level, logger="cds_service"):
         response = secure.post(SERVICE, json=body, headers={"Authorization": f"Bearer {ec_token()}"})

@@ -9,7 +9,7 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -18,19 +18,12 @@ from cds_service.app import create_app
 from cds_service.cli import main
 from tests.conftest import close_app
 from tests.live_server import serving
-from tests.test_auth import EC_KEY, JwksServer, call, ec_token, public_jwk
+from tests.test_auth import (  # noqa: F401  (jwks_server: a fixture)
+    EC_KEY, EHR, JwksServer, call, ec_token, jwks_server, public_jwk,
+)
 from tests.test_cli_serve import _Served
 
-EHR = "https://ehr.example.org"
 DOWN = "https://down.example.org"
-
-
-@pytest.fixture
-def key_server() -> Iterator[JwksServer]:
-    server = JwksServer()
-    server.keys = [public_jwk(EC_KEY, "ec-1", "ES384")]
-    yield server
-    server.close()
 
 
 def _closed_port_url() -> str:
@@ -52,13 +45,13 @@ def _messages(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
 
 
 def test_gunicorns_app_logs_what_it_applies_and_each_clients_keys(
-        tmp_path: Path, key_server: JwksServer, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, jwks_server: JwksServer, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
         caplog: pytest.LogCaptureFixture) -> None:
     """The journal of a gunicorn start said only gunicorn's own lines: which clients, plans and database the service
     ran with could be learnt only by running `cds-service check` with the same environment."""
     down = _closed_port_url()
     monkeypatch.setenv("CDS_AUTH_CONFIG", _auth_file(tmp_path, [
-        {"iss": EHR, "jwks_url": key_server.url, "fhir_servers": ["https://ehr.example.org/fhir"]},
+        {"iss": EHR, "jwks_url": jwks_server.url, "fhir_servers": ["https://ehr.example.org/fhir"]},
         {"iss": DOWN, "jwks_url": down, "tenants": ["site-a"]}]))
     monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CDS_TIME_ZONE", "America/Chicago")
@@ -73,33 +66,33 @@ def test_gunicorns_app_logs_what_it_applies_and_each_clients_keys(
     assert configured.endswith("CORS origins *; clinical date in America/Chicago; fetch budget 3 s; body limit "
                                "10485760 bytes; log level INFO; metrics of each process alone")
     infos = _messages(caplog, logging.INFO)
-    assert f"client {EHR}: keys {key_server.url}; FHIR servers https://ehr.example.org/fhir; tenants any" in infos
+    assert f"client {EHR}: keys {jwks_server.url}; FHIR servers https://ehr.example.org/fhir; tenants any" in infos
     assert f"client {DOWN}: keys {down}; FHIR servers none; tenants site-a" in infos
-    assert f'client {EHR}: JWK Set {key_server.url}: keys "ec-1" (EC for ES384)' in infos
+    assert f'client {EHR}: JWK Set {jwks_server.url}: keys "ec-1" (EC for ES384)' in infos
     assert _messages(caplog, logging.WARNING) == [
         f"client {DOWN}: JWK Set {down} unavailable: ConnectionError: every token of this client is refused (401) "
         "until it answers; tried again at its next token, at most every 30 s"]
-    assert key_server.fetches == 1
+    assert jwks_server.fetches == 1
 
 
 def test_a_key_host_down_at_start_does_not_hold_back_its_first_token(
-        tmp_path: Path, key_server: JwksServer, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, jwks_server: JwksServer, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
         caplog: pytest.LogCaptureFixture) -> None:
     """The start's fetch is a check only: a failed one does not make the client's first token wait 30 s for the
     next attempt (the verifier's own cache tries at once), and the service starts whatever it found."""
-    key_server.answer = (503, {"Content-Length": "0"}, b"")
-    monkeypatch.setenv("CDS_AUTH_CONFIG", _auth_file(tmp_path, [{"iss": EHR, "jwks_url": key_server.url}]))
+    jwks_server.answer = (503, {"Content-Length": "0"}, b"")
+    monkeypatch.setenv("CDS_AUTH_CONFIG", _auth_file(tmp_path, [{"iss": EHR, "jwks_url": jwks_server.url}]))
     monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
     with caplog.at_level(logging.INFO, logger="cds_service"):
         app = create_app()
     try:
         assert _messages(caplog, logging.WARNING) == [
-            f"client {EHR}: JWK Set {key_server.url} unavailable: HTTP 503: every token of this client is refused "
+            f"client {EHR}: JWK Set {jwks_server.url} unavailable: HTTP 503: every token of this client is refused "
             "(401) until it answers; tried again at its next token, at most every 30 s"]
-        key_server.answer = None  # the key host is back
+        jwks_server.answer = None  # the key host is back
         with serving(app) as client:
             assert call(client, ec_token()).status_code == 200
-        assert key_server.fetches == 2
+        assert jwks_server.fetches == 2
     finally:
         close_app(app)
 
@@ -120,16 +113,16 @@ def test_local_mode_says_so_and_fetches_nothing(tmp_path: Path, monkeypatch: pyt
     assert not _messages(caplog, logging.WARNING)
 
 
-def test_cds_service_serve_logs_the_same_before_serving(tmp_path: Path, key_server: JwksServer) -> None:
+def test_cds_service_serve_logs_the_same_before_serving(tmp_path: Path, jwks_server: JwksServer) -> None:  # noqa: F811
     """`make run` with CDS_AUTH_CONFIG: the configuration and the keys found, then the address served."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("CDS_")}
-    env |= {"CDS_AUTH_CONFIG": _auth_file(tmp_path, [{"iss": EHR, "jwks_url": key_server.url}]),
+    env |= {"CDS_AUTH_CONFIG": _auth_file(tmp_path, [{"iss": EHR, "jwks_url": jwks_server.url}]),
             "CDS_DATA_DIR": str(tmp_path), "CDS_LOG_LEVEL": "INFO"}
     served = _Served(env)
     try:
         assert "configured: JWT required (CDS_AUTH_CONFIG); public base URL https://cds.example.org" \
             in served.wait_for("configured: ")
-        assert f'client {EHR}: JWK Set {key_server.url}: keys "ec-1" (EC for ES384)' in served.wait_for("JWK Set")
+        assert f'client {EHR}: JWK Set {jwks_server.url}: keys "ec-1" (EC for ES384)' in served.wait_for("JWK Set")
         match = re.search(r"serving (\S+)/cds-services", served.wait_for("serving "))
         assert match is not None
         assert requests.get(f"{match.group(1)}/cds-services", timeout=20).status_code == 200
