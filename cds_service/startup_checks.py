@@ -15,7 +15,7 @@ from jinja2 import TemplateSyntaxError
 from jwt import PyJWK
 from sqlalchemy.engine import make_url
 
-from cds_service import card_text, valuesets
+from cds_service import __version__, card_text, valuesets
 from cds_service.card_samples import SAMPLES
 from cds_service.config import AuthConfig, ClientConfig, ConfigError, Settings
 from cds_service.db import printable_url
@@ -104,14 +104,15 @@ def _check_card_templates() -> None:
 
 
 def announce(settings: Settings) -> None:
-    """Log, once the app is built to serve (gunicorn's `create_app()`, `cds-service serve`), what it applies: the mode,
-    the plans, the audit database and the settings in effect, defaults included, then each client; and each client's
-    `jwks_url` fetched once, so that a key host this machine cannot reach is a WARNING at start rather than a 401 at
-    the first call. Before, only `cds-service check` said these: the log of a running service said none of them."""
+    """Log, once the app is built to serve (gunicorn's `create_app()`, `cds-service serve`), what it applies: the
+    release, the mode, the plans, the audit database and the settings in effect, defaults included, then each client;
+    and each client's `jwks_url` fetched once, so that a key host this machine cannot reach is a WARNING at start
+    rather than a 401 at the first call. Before, only `cds-service check` said these: the log of a running service
+    said none of them."""
     plans = ", ".join(f"{p.id} ({p.payer_label}, version {p.version}{_operators(p.source)})"
                       for p in map(load_policy, policy_ids()))
-    log.info("configured: %s; plans %s; value sets digest %s; card templates %s; audit database %s; %s",
-             mode_line(settings), plans, valuesets.get_valuesets().digest, card_text.cards_dir(),
+    log.info("cds-service %s configured: %s; plans %s; value sets digest %s; card templates %s; audit database %s; %s",
+             __version__, mode_line(settings), plans, valuesets.get_valuesets().digest, card_text.cards_dir(),
              printable_url(make_url(settings.database_url)), settings_line(settings))
     for line in client_lines(settings.auth):
         log.info("%s", line)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from cds_service import __version__
 from cds_service.app import create_app
 from cds_service.cli import main
 from tests.conftest import close_app
@@ -58,10 +59,10 @@ def test_gunicorns_app_logs_what_it_applies_and_each_clients_keys(
     with caplog.at_level(logging.INFO, logger="cds_service"):
         app = create_app()
     close_app(app)
-    [configured] = [m for m in _messages(caplog, logging.INFO) if m.startswith("configured: ")]
-    assert configured.startswith("configured: JWT required (CDS_AUTH_CONFIG); public base URL "
-                                 "https://cds.example.org; plans aspirus-magellan (Aspirus Health Plan, version 2023), "
-                                 "florida-blue (Florida Blue, version 09-J2000-26")
+    [configured] = [m for m in _messages(caplog, logging.INFO) if " configured: " in m]
+    assert configured.startswith(f"cds-service {__version__} configured: JWT required (CDS_AUTH_CONFIG); public base "
+                                 "URL https://cds.example.org; plans aspirus-magellan (Aspirus Health Plan, version "
+                                 "2023), florida-blue (Florida Blue, version 09-J2000-26")
     assert f"audit database sqlite:///{tmp_path.resolve()}/cds.db;" in configured
     assert configured.endswith("CORS origins *; clinical date in America/Chicago; fetch budget 3 s; body limit "
                                "10485760 bytes; log level INFO; metrics of each process alone")
@@ -106,8 +107,8 @@ def test_local_mode_says_so_and_fetches_nothing(tmp_path: Path, monkeypatch: pyt
         app = create_app()
     close_app(app)
     [configured] = _messages(caplog, logging.INFO)
-    assert configured.startswith("configured: local mode: no JWT required (no CDS_AUTH_CONFIG); public base URL "
-                                 "http://127.0.0.1:8080; plans ")
+    assert configured.startswith(f"cds-service {__version__} configured: local mode: no JWT required (no "
+                                 "CDS_AUTH_CONFIG); public base URL http://127.0.0.1:8080; plans ")
     assert "audit database postgresql+psycopg://cds:***@127.0.0.1:1/cds;" in configured
     assert "secret" not in configured
     assert not _messages(caplog, logging.WARNING)
