@@ -7,7 +7,7 @@ import re
 import sys
 from typing import Any, Callable
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_cors import CORS
 
 from cds_service import routes
@@ -21,6 +21,7 @@ from cds_service.http_errors import register_error_handlers
 from cds_service.log_format import LINE_FORMAT, LogFormatter
 from cds_service.metrics import Metrics, metrics_blueprint, writes_metric_files
 from cds_service.policies import load_policy, policy_ids
+from cds_service.printable import json_value
 from cds_service.startup_checks import announce, check_files
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,9 @@ def _build(settings: Settings) -> Flask:
     app.extensions["cds_service"] = routes.Services(settings, store, metrics, _verifier(settings, store),
                                                       _plans())
     register_error_handlers(app)
-    if settings.cors_origins != ("*",):  # registered before CORS, so that it runs after flask-cors's own hook
+    if settings.cors_origins != ("*",):  # registered before CORS, so that they run after flask-cors's own hook
         app.after_request(_vary_on_origin)
+        app.after_request(_log_refused_origin)
     # Browser clients such as the CDS Hooks sandbox send Authorization and Content-Type, so preflights must allow them,
     # and X-Request-ID, which README invites clients to send (the id their call is logged and audited under).
     # A public https page (the sandbox) calling the service on 127.0.0.1 or a private address is private network
@@ -148,6 +150,18 @@ def _vary_on_origin(response: Response) -> Response:
     Access-Control-Allow-Origin depends on the request's Origin, so a cache must not serve one origin's answer to
     another. flask-cors adds it only to the responses of an allowed origin."""
     response.vary.add("Origin")
+    return response
+
+
+def _log_refused_origin(response: Response) -> Response:
+    """A WARNING for a browser's preflight that CORS refused (its origin is not in CDS_CORS_ORIGINS): the browser
+    then sends nothing, so the service logged nothing at all, and an engineer whose EHR web client or sandbox "shows
+    nothing" had no line to find. The origin is quoted as JSON, cut: a browser sends it, but any client may."""
+    origin = request.headers.get("Origin")
+    if request.method == "OPTIONS" and origin is not None and BROWSER_PATHS.match(request.path) \
+            and "Access-Control-Allow-Origin" not in response.headers:
+        log.warning("CORS preflight from origin %s to %s refused: not in CDS_CORS_ORIGINS", json_value(origin, 100),
+                    request.path)
     return response
 
 
