@@ -367,6 +367,8 @@ class FhirClient:
         with session.get(url, headers=self._headers, timeout=timeout, stream=True, allow_redirects=False) as response:
             if response.status_code in _REFUSALS:
                 self._note_refusal(response.status_code)
+            if 300 <= response.status_code < 400:  # said so: "HTTP 301" alone did not tell an engineer why it failed
+                raise FetchFailed(f"HTTP {response.status_code} redirect, not followed", response.status_code)
             if not 200 <= response.status_code < 300:
                 raise FetchFailed(f"HTTP {response.status_code}", response.status_code)
             body = _read_body(response, deadline, self._limits.response_bytes, self._budget)

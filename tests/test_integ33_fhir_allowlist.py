@@ -13,7 +13,8 @@ from tests.test_auth import EHR, SERVICE, ec_token, jwks_server, secure, secure_
 from tests.test_errors import EXAMPLES
 
 
-def _without_patient(server: FhirTestServer) -> dict[str, object]:
+def without_patient(server: FhirTestServer) -> dict[str, object]:
+    """An example request whose prefetch lacks the Patient, naming `server` as its fhirServer."""
     body = json.loads((EXAMPLES / "aspirus-adult-maintenance.json").read_text())
     del body["prefetch"]["patient"]
     body["fhirServer"] = server.base_url
@@ -24,7 +25,7 @@ def _without_patient(server: FhirTestServer) -> dict[str, object]:
 def test_the_warning_says_what_to_compare_and_debug_names_the_server(
         secure: LiveClient, fhir_server: FhirTestServer,  # noqa: F811
         caplog: pytest.LogCaptureFixture, level: int) -> None:
-    body = _without_patient(fhir_server)
+    body = without_patient(fhir_server)
     with caplog.at_level(level, logger="cds_service"):
         response = secure.post(SERVICE, json=body, headers={"Authorization": f"Bearer {ec_token()}"})
     assert response.status_code == 412
