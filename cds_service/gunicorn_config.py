@@ -107,9 +107,7 @@ def _check_timeout(server: Any) -> None:
 
 def on_starting(server: Any) -> None:
     """The metric files of a previous run would add its counts to this one's, and its workers' live gauges would
-    never go: prometheus_client asks for the folder to be emptied before the processes start. And a worker timeout too
-    short for a call is said (_check_timeout)."""
-    _check_timeout(server)
+    never go: prometheus_client asks for the folder to be emptied before the processes start."""
     folder = os.environ.get(_METRICS_DIR)
     if folder and Path(folder).is_dir():  # not a folder: the app says so, and gunicorn stops
         for stale in Path(folder).glob("*.db"):
@@ -121,7 +119,8 @@ def when_ready(server: Any) -> None:
     """In the master, before it forks the workers. With --preload it built the app, whose audit writer publishes its
     state to the metrics; the master answers no request, and its live gauges would never be removed (child_exit is
     for workers): it stops (metrics.stop_publishing). Without --preload the app is not in this process, and nothing
-    of it is imported here."""
+    of it is imported here. And a worker timeout too short for a call is said (_check_timeout)."""
+    _check_timeout(server)
     metrics = sys.modules.get("cds_service.metrics")
     if metrics is not None:
         metrics.stop_publishing()
