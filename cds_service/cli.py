@@ -1,4 +1,4 @@
-"""`cds-service` command line: serve, evaluate, check, audit. Each subcommand lives in its own module."""
+"""`cds-service` command line: serve, evaluate, check, audit, migrate. Each subcommand lives in its own module."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Sequence
 
-from cds_service import __version__, cli_audit, cli_check, cli_evaluate, cli_serve
+from cds_service import __version__, cli_audit, cli_check, cli_evaluate, cli_migrate, cli_serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Which release a host runs, after an upgrade or before a rollback.
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (cli_serve, cli_evaluate, cli_check, cli_audit):
+    for module in (cli_serve, cli_evaluate, cli_check, cli_audit, cli_migrate):
         module.register(commands)
     return parser
 

@@ -243,7 +243,7 @@ def _query(args: argparse.Namespace, use: Callable[[AuditStore], T]) -> T | None
     try:
         return use(store)
     except SQLAlchemyError as exc:  # opened, then a query failed: a lock held past its timeout, the server gone
-        print(f"The audit database at {printable_url(_database_url(args))} failed the query: {error_summary(exc)}",
+        print(f"The audit database at {printable_url(database_url(args))} failed the query: {error_summary(exc)}",
               file=sys.stderr)
         return None
     finally:
@@ -254,7 +254,7 @@ def _open_store(args: argparse.Namespace) -> AuditStore | None:
     """The audit database, or None (said on stderr in one line) when it cannot be read as it is: a query never
     creates or migrates one."""
     try:
-        parsed = _database_url(args)
+        parsed = database_url(args)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return None
@@ -271,7 +271,7 @@ def _open_store(args: argparse.Namespace) -> AuditStore | None:
     return store
 
 
-def _database_url(args: argparse.Namespace) -> URL:
+def database_url(args: argparse.Namespace) -> URL:
     """The same default as the app (config.Settings.from_env), without loading the auth configuration."""
     if getattr(args, "database_url", None) is not None:
         return parse_database_url(args.database_url, "--database-url")
