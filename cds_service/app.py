@@ -188,6 +188,10 @@ def _verifier(settings: Settings, store: AuditStore) -> JwtVerifier | None:
             "http(s) FHIR server is allowed. Do not expose this service; see docs/configuration.md."
         )
         return None
+    if not settings.auth.require_jwt:
+        log.warning("require_jwt is false in CDS_AUTH_CONFIG: a call without a JWT is answered, from any caller (no "
+                    "FHIR server is read for it); presented tokens are verified. Set it to true once every EHR sends "
+                    "one")
     if settings.public_base_url == LOCAL_BASE_URL:
         log.warning("the JWT audience is %s/cds-services/..., the local default: unless clients call that URL, set "
                     "public_base_url in CDS_AUTH_CONFIG (or CDS_PUBLIC_BASE_URL) to the one they call, or every token "

@@ -141,7 +141,14 @@ def _operators(source: str) -> str:
 
 
 def mode_line(settings: Settings) -> str:
-    mode = "JWT required (CDS_AUTH_CONFIG)" if settings.auth else "local mode: no JWT required (no CDS_AUTH_CONFIG)"
+    """How calls are authenticated, and the public base URL (the JWT audience). "JWT required" was said of an auth
+    file with require_jwt false too, which answers calls without a token."""
+    if settings.auth is None:
+        mode = "local mode: no JWT required (no CDS_AUTH_CONFIG)"
+    elif settings.auth.require_jwt:
+        mode = "JWT required (CDS_AUTH_CONFIG)"
+    else:
+        mode = "JWT optional (CDS_AUTH_CONFIG with require_jwt false: a call without one is answered)"
     return f"{mode}; public base URL {settings.public_base_url}"
 
 

@@ -152,3 +152,30 @@ def test_a_public_base_url_variable_the_auth_file_overrides_is_a_warning(
         assert main(["check"]) == 0
     assert _messages(caplog, logging.WARNING) == ([warning] if warned else [])
     assert "public base URL https://cds.example.org\n" in capsys.readouterr().out
+
+
+def test_an_auth_file_with_require_jwt_false_is_said_to_answer_calls_without_a_token(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The start said nothing of it, and `cds-service check` said "JWT required": yet any caller without a token was
+    answered."""
+    path = tmp_path / "auth.json"
+    path.write_text(json.dumps({"require_jwt": False, "public_base_url": "https://cds.example.org", "clients": [
+        {"iss": EHR, "jwks": {"keys": [public_jwk(EC_KEY, "ec-1", "ES384")]}}]}))
+    monkeypatch.setenv("CDS_AUTH_CONFIG", str(path))
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        app = create_app()
+    try:
+        with serving(app) as client:
+            assert call(client, None).status_code == 200
+    finally:
+        close_app(app)
+    assert [r.getMessage() for r in caplog.records if r.name == "cds_service.app" and r.levelno == logging.WARNING] \
+        == ["require_jwt is false in CDS_AUTH_CONFIG: a call without a JWT is answered, from any caller (no FHIR "
+            "server is read for it); presented tokens are verified. Set it to true once every EHR sends one"]
+    mode = "JWT optional (CDS_AUTH_CONFIG with require_jwt false: a call without one is answered); public base URL " \
+           "https://cds.example.org"
+    assert [m for m in _messages(caplog, logging.INFO) if f"configured: {mode};" in m]
+    assert main(["check"]) == 0
+    assert f"\n{mode}\n" in capsys.readouterr().out
