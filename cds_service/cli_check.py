@@ -20,7 +20,7 @@ from cds_service.facts.coverage import routed_policy_ids
 from cds_service.jwks import inline_key_sets
 from cds_service.policies import load_policy, policy_ids
 from cds_service.startup_checks import (
-    check_files, client_lines, key_set_states, mode_line, settings_line, warn_unused_base_url,
+    check_files, client_lines, key_set_states, mode_line, settings_line, warn_base_url,
 )
 from cds_service.valuesets import get_valuesets
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"value sets: digest {get_valuesets().digest}")
     print(f"card templates: {cards_dir()}")
     print(mode_line(settings))
-    warn_unused_base_url(settings)
+    warn_base_url(settings)
     for line in client_lines(settings.auth):
         print(line)
     print(settings_line(settings))

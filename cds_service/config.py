@@ -488,7 +488,7 @@ def _check_url(url: Any, where: str, *, https: bool) -> None:
     parts = urlsplit(url)
     if "?" in url or "#" in url:  # an empty one too: the paths appended to a base URL would follow it
         raise ConfigError(f"{where} {url!r} has a query or fragment")
-    if https and parts.scheme == "http" and not _loopback(parts.hostname or ""):
+    if https and parts.scheme == "http" and not loopback_host(parts.hostname or ""):
         raise ConfigError(f"{where} {url!r} must use https (http only for a loopback host)")
 
 
@@ -523,7 +523,7 @@ def _has_credentials(url: str) -> bool:
         return "@" in url
 
 
-def _loopback(host: str) -> bool:
+def loopback_host(host: str) -> bool:
     if host == "localhost":
         return True
     try:

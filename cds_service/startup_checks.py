@@ -10,6 +10,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jinja2 import TemplateSyntaxError
 from jwt import PyJWK
@@ -17,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from cds_service import __version__, card_text, valuesets
 from cds_service.card_samples import SAMPLES
-from cds_service.config import AuthConfig, ClientConfig, ConfigError, Settings
+from cds_service.config import AuthConfig, ClientConfig, ConfigError, Settings, loopback_host
 from cds_service.db import printable_url
 from cds_service.facts.coverage import routed_policy_ids
 from cds_service.http_errors import Unauthorized
@@ -116,7 +117,7 @@ def announce(settings: Settings) -> None:
              printable_url(make_url(settings.database_url)), settings_line(settings))
     for line in client_lines(settings.auth):
         log.info("%s", line)
-    warn_unused_base_url(settings)
+    warn_base_url(settings)
     for usable, line in key_set_states(settings.auth):
         if usable:
             log.info("%s", line)
@@ -125,7 +126,14 @@ def announce(settings: Settings) -> None:
                         "token, at most every %.0f s", line, JWKS_MIN_REFETCH_SECONDS)
 
 
-def warn_unused_base_url(settings: Settings) -> None:
+def warn_base_url(settings: Settings) -> None:
+    """WARNINGs about the public base URL in effect (_warn_unused_base_url, _warn_plain_http), at start and from
+    `cds-service check`."""
+    _warn_unused_base_url(settings)
+    _warn_plain_http(settings)
+
+
+def _warn_unused_base_url(settings: Settings) -> None:
     """A WARNING when CDS_PUBLIC_BASE_URL names another URL than the auth file's public_base_url, which wins: an
     operator who moved the service and changed the variable alone saw every token refused for its audience, and card
     links still naming the old host, with nothing saying the variable was not used."""
@@ -134,6 +142,17 @@ def warn_unused_base_url(settings: Settings) -> None:
     if own is not None and used is not None and own.rstrip("/") != used:
         log.warning("CDS_PUBLIC_BASE_URL %s is not used: the auth configuration's public_base_url %s wins (the JWT "
                     "audience, card links): make them agree, or unset one", own, used)
+
+
+def _warn_plain_http(settings: Settings) -> None:
+    """A WARNING for a JWT-mode service whose public URL is plain http at a host other than loopback: the EHR then
+    sends its JWTs and the patient's record over the network unencrypted (CDS Hooks requires TLS), and the audience
+    it signs for is that http URL. Accepted silently before; a URL behind a TLS proxy is its https one."""
+    parts = urlsplit(settings.public_base_url)
+    if settings.auth is not None and parts.scheme == "http" and not loopback_host(parts.hostname or ""):
+        log.warning("the public base URL %s is plain http: EHRs would send their JWTs and the patient's record "
+                    "unencrypted (CDS Hooks requires TLS); serve it behind a TLS reverse proxy and set public_base_url "
+                    "to the https URL they call", settings.public_base_url)
 
 
 def _operators(source: str) -> str:

@@ -179,3 +179,35 @@ def test_an_auth_file_with_require_jwt_false_is_said_to_answer_calls_without_a_t
     assert [m for m in _messages(caplog, logging.INFO) if f"configured: {mode};" in m]
     assert main(["check"]) == 0
     assert f"\n{mode}\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("base", "warned"), [("http://cds.example.org", True), ("http://10.0.0.7:8080", True),
+                                              ("https://cds.example.org", False), ("http://127.0.0.1:8080", False),
+                                              ("http://localhost:9000", False)])
+def test_a_plain_http_public_url_off_loopback_is_a_warning_in_jwt_mode(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, base: str,
+        warned: bool) -> None:
+    """EHRs would send their JWTs and the record unencrypted: accepted silently before."""
+    monkeypatch.setenv("CDS_AUTH_CONFIG", _auth_file(tmp_path, [{"iss": EHR, "jwks": {"keys": [
+        public_jwk(EC_KEY, "ec-1", "ES384")]}}], base=base))
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
+    warning = (f"the public base URL {base} is plain http: EHRs would send their JWTs and the patient's record "
+               "unencrypted (CDS Hooks requires TLS); serve it behind a TLS reverse proxy and set public_base_url to "
+               "the https URL they call")
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        close_app(create_app())
+        assert _messages(caplog, logging.WARNING) == ([warning] if warned else [])
+        caplog.clear()
+        assert main(["check"]) == 0
+    assert _messages(caplog, logging.WARNING) == ([warning] if warned else [])
+
+
+def test_local_mode_on_plain_http_is_not_warned_of_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """Its own warning says not to expose it at all."""
+    monkeypatch.delenv("CDS_AUTH_CONFIG", raising=False)
+    monkeypatch.setenv("CDS_PUBLIC_BASE_URL", "http://cds.example.org")
+    monkeypatch.setenv("CDS_DATA_DIR", str(tmp_path))
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        close_app(create_app())
+    assert _messages(caplog, logging.WARNING) == []
