@@ -7,6 +7,7 @@ import ipaddress
 import json
 import os
 import re
+import ssl
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -117,6 +118,7 @@ class Settings:
         own_url = env.get("CDS_PUBLIC_BASE_URL")  # checked even where the auth file's public_base_url wins
         own_url = own_url and checked_base_url(own_url, "CDS_PUBLIC_BASE_URL")
         database_url = _database_url(env)
+        _check_ca_bundle(env)
         return cls(
             database_url=database_url,
             public_base_url=(auth and auth.public_base_url) or own_url or LOCAL_BASE_URL,
@@ -308,6 +310,33 @@ def _metrics_dir(raw: str | None, database_url: str) -> str | None:
         raise ConfigError(f"{METRICS_DIR_VARIABLE} {raw!r} is the audit database's folder: give the metrics a folder "
                           "of their own")
     return raw
+
+
+# requests' own variables for the CAs its TLS trusts, in its order: the first set and not empty is used, for every
+# call to a FHIR server or a JWK Set URL (docs/configuration.md).
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+def _check_ca_bundle(env: Mapping[str, str]) -> None:
+    """The CA bundle requests would use (REQUESTS_CA_BUNDLE, else CURL_CA_BUNDLE) exists and holds certificates. A
+    path that does not exist made requests raise OSError before connecting, for every https FHIR server and JWK Set
+    URL: each fetch an "error of the service" with its traceback, the start-up's key check a crash. A file with no
+    certificate failed every TLS handshake."""
+    name = next((variable for variable in CA_BUNDLE_VARIABLES if env.get(variable)), None)
+    if name is None:
+        return
+    path = env[name]
+    if not os.path.exists(path):
+        raise ConfigError(f"{name} {path!r} does not exist: every https call to a FHIR server or JWK Set URL would "
+                          "fail; name a PEM file of the CAs to trust, or unset it for the certifi bundle")
+    try:
+        if os.path.isdir(path):
+            ssl.create_default_context(capath=path)
+        else:
+            ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"{name} {path!r} holds no CA certificate TLS can use ({exc.strerror or exc}): name a PEM "
+                          "file of the CAs to trust, or unset it for the certifi bundle") from None
 
 
 def _number(env: Mapping[str, str], name: str, parse: Callable[[str], N], default: N, bounds: tuple[N, N],

@@ -254,7 +254,7 @@ class FhirClient:
         try:
             with session_until(deadline) as session:
                 resource = self._get_json(session, url, deadline)
-        except (FetchFailed, requests.RequestException) as exc:
+        except (FetchFailed, OSError) as exc:
             failure = _failure(exc)
             log.debug("FHIR read %s failed: %s", url, failure.reason)
             return failure
@@ -325,7 +325,7 @@ class FhirClient:
         try:
             with session_until(deadline) as session:
                 return self._all_pages(session, url, found, deadline)
-        except (FetchFailed, requests.RequestException) as exc:
+        except (FetchFailed, OSError) as exc:
             failure = _failure(exc)
             log.debug("FHIR search %s failed: %s", url, failure.reason)
             return failure
@@ -399,8 +399,9 @@ class FhirClient:
                         status)
 
 
-def _failure(exc: FetchFailed | requests.RequestException) -> Failure:
-    # A requests exception's text can be long and repeat the URL; its type says enough.
+def _failure(exc: FetchFailed | OSError) -> Failure:
+    # A requests exception's text can be long and repeat the URL; its type says enough. OSError: requests' exceptions,
+    # and what it raises itself before connecting (a CA bundle it cannot find): a failed fetch, not a fault.
     if isinstance(exc, FetchFailed):
         return Failure(str(exc), exc.status)
     return Failure(type(exc).__name__)

@@ -139,7 +139,8 @@ class JwksCache:
             if not isinstance(document, dict):
                 raise JwksUnavailable("not a JSON object")
             keys = _usable_key_set(document, f"JWK Set {self.url}")
-        except (JwksUnavailable, requests.RequestException, ValueError, RecursionError, jwt.PyJWTError) as exc:
+        # OSError: requests' exceptions, and what it raises itself before connecting (a CA bundle it cannot find).
+        except (JwksUnavailable, OSError, ValueError, RecursionError, jwt.PyJWTError) as exc:
             self._failed_at = self._clock()
             reason = str(exc) if isinstance(exc, (JwksUnavailable, _NoUsableKey)) else type(exc).__name__
             raise Unauthorized(f"JWK Set {self.url} unavailable: {reason}") from None

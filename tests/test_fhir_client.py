@@ -481,3 +481,11 @@ def test_a_page_nested_too_deep_fails_at_once(fhir_server: FhirTestServer, parse
     assert isinstance(FhirClient(fhir_server.base_url, None).search("Basic?patient=p1", _deadline()), Failure)
     [(size, ended)] = parsed
     assert size == len(body) and ended != "parsed"
+
+
+def test_a_ca_bundle_requests_cannot_find_is_a_failed_fetch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests raises OSError itself before connecting: a failure named by its type, not an error of the service."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "gone.pem"))
+    client = FhirClient("https://127.0.0.1:9/fhir", TOKEN)
+    assert client.read_or_why("Medication/m1", _deadline()) == Failure("OSError")
+    assert client.search("Observation?patient=p1", _deadline()) == Failure("OSError")

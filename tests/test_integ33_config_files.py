@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Iterator
 
+import certifi
 import pytest
 
 from cds_service.cli import main
@@ -125,3 +126,24 @@ def test_a_database_other_than_postgresql_or_sqlite_is_refused_as_such(
     assert str(refused.value) == f"CDS_DATABASE_URL: {said}"
     assert main(["audit", "--database-url", url]) == 2
     assert capsys.readouterr().err == f"--database-url: {said}\n"
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_a_ca_bundle_that_is_not_there_is_refused_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           variable: str) -> None:
+    """requests raised OSError before connecting, for every https FHIR server and JWK Set URL."""
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.setenv(variable, str(tmp_path / "ca.pem"))
+    with pytest.raises(ConfigError, match=f"^{variable} '.*ca.pem' does not exist: every https call"):
+        Settings.from_env()
+
+
+def test_a_ca_bundle_without_a_certificate_is_refused_and_a_real_one_taken(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "ca.pem"
+    empty.write_text("not a certificate\n")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(empty))
+    with pytest.raises(ConfigError, match="^REQUESTS_CA_BUNDLE '.*ca.pem' holds no CA certificate TLS can use"):
+        Settings.from_env()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    assert Settings.from_env().database_url
