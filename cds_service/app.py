@@ -22,7 +22,8 @@ from cds_service.log_format import LINE_FORMAT, LogFormatter
 from cds_service.metrics import Metrics, metrics_blueprint, writes_metric_files
 from cds_service.policies import load_policy, policy_ids
 from cds_service.printable import json_value
-from cds_service.startup_checks import announce, check_files
+from cds_service.startup_checks import check_files
+from cds_service.startup_report import announce
 
 log = logging.getLogger(__name__)
 # gunicorn's exit status for "App failed to load" (gunicorn.arbiter.Arbiter.APP_LOAD_ERROR): its arbiter stops,
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """The app for `settings`. Opens the audit database, which closes at exit.
 
     Without `settings` (gunicorn's `create_app()`) they are read from the environment, what the app applies is logged
-    (startup_checks.announce), and a configuration error is logged in one line and exits the process with
+    (startup_report.announce), and a configuration error is logged in one line and exits the process with
     APP_LOAD_ERROR."""
     if settings is not None:
         return _build(settings)

@@ -19,9 +19,8 @@ from cds_service.db import create_db_engine, error_summary, printable_url, schem
 from cds_service.facts.coverage import routed_policy_ids
 from cds_service.jwks import inline_key_sets
 from cds_service.policies import load_policy, policy_ids
-from cds_service.startup_checks import (
-    check_files, client_lines, key_set_states, mode_line, settings_line, warn_base_url,
-)
+from cds_service.startup_checks import check_files
+from cds_service.startup_report import client_lines, key_set_states, mode_line, settings_line, warn_base_url
 from cds_service.valuesets import get_valuesets
 
 

@@ -16,7 +16,7 @@ from cds_service import audit_writer
 from cds_service.app import create_app
 from cds_service.config import ConfigError, Settings
 from cds_service.log_format import without_query
-from cds_service.startup_checks import announce
+from cds_service.startup_report import announce
 
 log = logging.getLogger(__name__)
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)

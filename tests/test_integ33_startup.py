@@ -42,7 +42,7 @@ def _auth_file(tmp_path: Path, clients: list[dict[str, Any]], base: str = "https
 
 
 def _messages(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "cds_service.startup_checks" and r.levelno == level]
+    return [r.getMessage() for r in caplog.records if r.name == "cds_service.startup_report" and r.levelno == level]
 
 
 def test_gunicorns_app_logs_what_it_applies_and_each_clients_keys(
