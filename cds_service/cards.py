@@ -12,7 +12,8 @@ from typing import Any
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
-from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, Wording, card_shell, render_card
+from cds_service.card_kinds import CardKind, kind_card
+from cds_service.card_text import SUMMARY_LIMIT, CardText, Wording, render_card
 from cds_service.decision import CLINICAL, CriterionResult, Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
@@ -28,7 +29,10 @@ from cds_service.questionnaire import question, questionnaire_url
 from cds_service.summary_items import summary_item
 from cds_service.verdict import NOT_MET, UNKNOWN
 
-TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "coverage-info", "display": "Coverage Information"}
+DECISION_KIND = CardKind("decision", "coverage-info")
+NO_PLAN_KIND = CardKind("no-plan", "coverage-info")
+FAULT_KIND = CardKind("evaluation-failed", "coverage-info")
+UNIDENTIFIED_KIND = CardKind("order-unidentified", "coverage-info")
 # What each prefetch key (record.PREFETCH_TEMPLATES) carries, as a clinician names it: the decision card says what
 # the EHR did not send.
 DATA_NAMES: dict[str, str] = {
@@ -59,7 +63,7 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     text = _decision_text(decision, facts, base_url, notes, which, said, determination, _order_text(order, reference),
                           _lapse(decision, last_day))
     raised = _raised(indicator(decision), notes)
-    card = card_shell(reference, text, raised, decision.payer_label, TOPIC)
+    card = kind_card(reference, text, raised, decision.payer_label, DECISION_KIND)
     card["extension"][DECISION_EXTENSION] = decision.as_extension()
     card["links"] = _links(decision, base_url)
     if decision.decision == NOT_MET_DECISION:
@@ -160,7 +164,8 @@ def no_plan_card(order: dict[str, Any], facts: ClinicalFacts, dose: DoseReading,
     openings = [opening for forms in _openings(notes) for opening in forms]
     summary = next((fitted for opening in openings if (fitted := _fitted(text.line, opening))),
                    cut_between_words(openings[-1] + text.line, SUMMARY_LIMIT - 1))
-    return card_shell(order_ref(order), text._replace(summary=summary), _raised("info", notes), SERVICE_NAME, TOPIC)
+    return kind_card(order_ref(order), text._replace(summary=summary), _raised("info", notes), SERVICE_NAME,
+                     NO_PLAN_KIND)
 
 
 def _out_of_force_context(out_of_force: OutOfForce | None, start: date, in_force: str | None) -> dict[str, Any] | None:
@@ -177,19 +182,19 @@ def _out_of_force_context(out_of_force: OutOfForce | None, start: date, in_force
 def fault_card(order: dict[str, Any], hook_instance: str) -> dict[str, Any]:
     """The info card for an order this service failed to evaluate: without it the clinician would read silence as
     "no problem", though neither coverage nor the dose was checked."""
-    return _service_note(order, render_card("evaluation-failed.j2", hook_instance=hook_instance))
+    return _service_note(order, render_card("evaluation-failed.j2", hook_instance=hook_instance), FAULT_KIND)
 
 
 def unidentified_card(order: dict[str, Any]) -> dict[str, Any]:
     """The note for a draft order whose drug could not be identified: silence would read as "not blinatumomab". No
     400 (a valid MedicationRequest whose Medication is data the service could not read, service-contract.md
     §Prefetch)."""
-    return _service_note(order, render_card("order-unidentified.j2"))
+    return _service_note(order, render_card("order-unidentified.j2"), UNIDENTIFIED_KIND)
 
 
-def _service_note(order: dict[str, Any], text: CardText) -> dict[str, Any]:
+def _service_note(order: dict[str, Any], text: CardText, kind: CardKind) -> dict[str, Any]:
     """An info card from this service itself, not from a payer's decision."""
-    return card_shell(order_ref(order), text, "info", SERVICE_NAME, TOPIC)
+    return kind_card(order_ref(order), text, "info", SERVICE_NAME, kind)
 
 
 def _order_text(order: dict[str, Any], reference: str) -> str:

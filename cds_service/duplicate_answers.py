@@ -10,6 +10,7 @@ from typing import Any
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
+from cds_service.card_kinds import kind_of
 from cds_service.dosing.duplicates import DuplicateSet, duplicate_card, folded_note
 from cds_service.evaluation import OrderOutcome
 from cds_service.facts.order import order_ref
@@ -63,6 +64,5 @@ def _said(card: Card) -> tuple[Any, ...]:
     the same lines, though its detail names its own order and its criteria's evidence lists it first."""
     decision = dict(card.get("extension", {}).get(DECISION_EXTENSION) or {})
     criteria = tuple((c["id"], c["status"]) for c in decision.pop("criteria", ()))
-    topic = card["source"]["topic"]
-    return (topic["code"], topic.get("display"), card["indicator"], card["summary"], repr(sorted(decision.items())),
+    return (card["source"]["topic"]["code"], kind_of(card), card["indicator"], card["summary"], repr(sorted(decision.items())),
             criteria)

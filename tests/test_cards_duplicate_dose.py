@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from cds_service.card_kinds import kind_of
 from cds_service.dosing.cards import dose_card
 from cds_service.dosing.together import Together
 from tests.test_dosing_support import facts, line, order, order_checks, rate
@@ -38,7 +39,7 @@ def test_orders_added_that_are_not_all_copies_are_orders_together() -> None:
 
 
 def _dose_cards(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    return [c for c in answer["cards"] if c["source"]["topic"]["display"] == "Off-guideline dose"]
+    return [c for c in answer["cards"] if kind_of(c) == "dose"]
 
 
 def test_four_copies_point_to_the_duplicate_card_removing_three(client: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from cds_service.card_kinds import kind_of
 from cds_service import pipeline
 from tests.test_pipeline import example, post
 
@@ -176,7 +177,7 @@ def test_a_single_order_spanning_two_cycles_keeps_its_dose_verdicts_read_from_it
     assert criterion(found, "dose-schedule")["note"].startswith(
         "9 mcg/day on days 1–7; 28 mcg/day on days 8–28; 28 mcg/day on days 43–70: not above")
     line["doseAndRate"][0]["rateQuantity"]["value"] = 40
-    [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["display"] == "Off-guideline dose"]
+    [dose] = [c for c in post(client, body)["cards"] if kind_of(c) == "dose"]
     assert dose["summary"] == "Dose above label: 40 mcg/day on days 43–70 of cycle 1; label is 28 mcg/day"
     assert "suggestions" not in dose and "No one-click correction here" in dose["detail"]
 

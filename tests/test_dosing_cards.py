@@ -62,7 +62,7 @@ def test_relapsed_refractory_single_line_becomes_two_lines() -> None:
     assert card["indicator"] == "warning" and card["selectionBehavior"] == "at-most-one"
     assert card["summary"] == "Dose above label: 28 mcg/day on days 1–7 of cycle 1; label is 9 mcg/day"
     assert card["source"] == {"label": "Aspirus Health Plan",
-                              "topic": {"system": CARD_TYPES, "code": "off-guideline", "display": "Off-guideline dose"}}
+                              "topic": {"system": CARD_TYPES, "code": "off-guideline", "display": "Off Guideline"}}
     (suggestion,) = card["suggestions"]
     assert suggestion["isRecommended"] is True and suggestion["uuid"] != card["uuid"]
     assert suggestion["label"] == "Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28"

@@ -259,7 +259,8 @@ def test_a_volume_within_the_label_but_above_florida_blues_28_gets_the_plan_limi
     assert (decision["decision"], ceiling["status"]) == ("criteria-not-met", "not-met")
     assert ceiling["note"].startswith("28.3 mcg/day on days 1–28 (10 mL/h of 28.3 mcg per 240 mL): above 28 mcg/day")
     assert card["source"]["topic"] == {"system": "http://terminology.hl7.org/CodeSystem/cdshooks-card-type",
-                                       "code": "limits", "display": "Dose limit of the plan"}
+                                       "code": "limits", "display": "Limits"}
+    assert card["extension"]["card-kind"] == "plan-dose-limit"
     assert card["indicator"] == "warning" and "suggestions" not in card and "selectionBehavior" not in card
     assert card["summary"] == "Dose above Florida Blue's 28 mcg/day limit: 28.3 mcg/day on days 1–28"
     assert "| days 1–28 | 28.3 mcg/day (10 mL/h of 28.3 mcg per 240 mL) |" in card["detail"]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from cds_service.card_kinds import kind_of
 from cds_service.dosing.cards import cycle_days_card, dose_card
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.facts.model import ClinicalFacts
@@ -17,7 +18,7 @@ from tests.test_dosing_support import (COVERAGE_INFORMATION, UCUM, apply_suggest
 from tests.test_pipeline import example, post, with_configuration
 
 PAST = "the label gives 28 infusion days, then 14 without"
-DAYS_DISPLAY, DOSE_AND_DAYS_DISPLAY = "Infusion days of the cycle", "Off-guideline dose and infusion days"
+DAYS_KIND, DOSE_AND_DAYS_KIND = "infusion-days", "dose-and-infusion-days"
 
 
 def step_order(end: str | None = "2026-12-28", start: str = "2026-12-08") -> dict[str, Any]:
@@ -70,7 +71,7 @@ def test_the_days_card_offers_to_end_the_line_on_the_28th_infusion_day() -> None
     """The one-click fix: the line running past day 28 ends on its date, nothing else of the order changes."""
     written = step_order("2027-01-04")
     found = card(checks_of(written))
-    assert found is not None and found["source"]["topic"]["display"] == DAYS_DISPLAY
+    assert found is not None and kind_of(found) == DAYS_KIND
     assert found["selectionBehavior"] == "at-most-one"
     [suggestion] = found["suggestions"]
     assert suggestion["label"] == "End after infusion day 28 (2026-12-28)"
@@ -235,7 +236,7 @@ def test_a_dose_above_the_label_and_days_past_the_cycle_are_one_card() -> None:
 def test_the_dose_correction_of_an_order_past_the_cycle_ends_it_too() -> None:
     """One suggestion carries both corrections: two, each replacing the whole order, would undo each other."""
     found = card(checks_of(order(line(rate(28), "2026-12-01", "2027-01-04", sequence=1))))
-    assert found is not None and found["source"]["topic"]["display"] == DOSE_AND_DAYS_DISPLAY
+    assert found is not None and kind_of(found) == DOSE_AND_DAYS_KIND
     [suggestion] = found["suggestions"]
     assert suggestion["label"] == ("Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days 8–28, and end after "
                                    "infusion day 28 (2026-12-28)")
@@ -253,7 +254,7 @@ def test_a_dose_correction_beside_an_end_that_is_not_one_says_it_corrects_the_do
     written = order(line(rate(28), "2026-12-01", "2027-01-04", sequence=1),
                     line(rate(28), "2027-01-05", "2027-01-07", sequence=2))
     found = card(checks_of(written))
-    assert found is not None and found["source"]["topic"]["display"] == "Off-guideline dose"
+    assert found is not None and kind_of(found) == "dose"
     resource = apply_suggestion(found)
     assert resource["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2027-01-04"
     assert {**resource["dosageInstruction"][2], "sequence": 2} == written["dosageInstruction"][1]  # renumbered
@@ -318,8 +319,8 @@ def past_day_28(name: str) -> dict[str, Any]:
     return body
 
 
-def suggestions_by_display(cards: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {c["source"]["topic"]["display"]: c["suggestions"][0] for c in cards if c.get("suggestions")}
+def suggestions_by_kind(cards: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {kind_of(c): c["suggestions"][0] for c in cards if c.get("suggestions")}
 
 
 def resource_of(suggestion: dict[str, Any]) -> dict[str, Any]:
@@ -335,17 +336,17 @@ def with_40_vials(name: str) -> dict[str, Any]:
     return body
 
 
-def beside_a_quantity_correction(client: Any, name: str, display: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The suggestions of the card of topic `display` and of the quantity card for the example's order running past
+def beside_a_quantity_correction(client: Any, name: str, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The suggestions of the card of `kind` and of the quantity card for the example's order running past
     day 28 with 40 vials: each replaces the whole order, so each carries both corrections."""
-    found = suggestions_by_display(post(client, with_40_vials(name))["cards"])
-    other, quantity = found[display], found["Quantity limit"]
+    found = suggestions_by_kind(post(client, with_40_vials(name))["cards"])
+    other, quantity = found[kind], found["quantity-limit"]
     assert resource_of(other) == resource_of(quantity)
     return other, quantity
 
 
 def test_the_end_and_a_quantity_correction_each_carry_both(client: Any) -> None:
-    days, quantity = beside_a_quantity_correction(client, "aspirus-adult-relapsed-refractory-cycle1", DAYS_DISPLAY)
+    days, quantity = beside_a_quantity_correction(client, "aspirus-adult-relapsed-refractory-cycle1", DAYS_KIND)
     # What the order's days use once ended on day 28 (28 vials at most), not the 35 of its days 1-35 as written.
     assert resource_of(days)["dispenseRequest"]["quantity"]["value"] == 28
     assert resource_of(days)["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-28"
@@ -353,11 +354,11 @@ def test_the_end_and_a_quantity_correction_each_carry_both(client: Any) -> None:
     assert quantity["label"] == "Change quantity to 28 vials (and the end to the 28th infusion day)"
 
 
-@pytest.mark.parametrize("display", [DAYS_DISPLAY, "Quantity limit"])
-def test_accepting_the_end_with_the_quantity_and_signing_again_gives_neither_card(client: Any, display: str) -> None:
+@pytest.mark.parametrize("kind", [DAYS_KIND, "quantity-limit"])
+def test_accepting_the_end_with_the_quantity_and_signing_again_gives_neither_card(client: Any, kind: str) -> None:
     body = with_40_vials("aspirus-adult-relapsed-refractory-cycle1")
     entry = body["context"]["draftOrders"]["entry"][0]
-    entry["resource"] = resource_of(suggestions_by_display(post(client, body)["cards"])[display])
+    entry["resource"] = resource_of(suggestions_by_kind(post(client, body)["cards"])[kind])
     again = post(client, body)["cards"]
     assert again[0]["extension"]["coverage-decision"]["decision"] == "meets-criteria"
     assert [c["source"]["topic"]["code"] for c in again] == ["coverage-info"]
@@ -365,7 +366,7 @@ def test_accepting_the_end_with_the_quantity_and_signing_again_gives_neither_car
 
 def test_a_dose_and_end_correction_and_a_quantity_correction_each_carry_all(client: Any) -> None:
     dose, quantity = beside_a_quantity_correction(client, "aspirus-relapsed-refractory-single-line-dose-too-high",
-                                                  DOSE_AND_DAYS_DISPLAY)
+                                                  DOSE_AND_DAYS_KIND)
     lines = resource_of(dose)["dosageInstruction"]
     assert [d["doseAndRate"][0]["rateQuantity"]["value"] for d in lines] == [9, 28]
     assert lines[1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2026-12-28"
@@ -386,8 +387,8 @@ def test_the_end_and_florida_blues_plan_limit_correction_each_carry_both(client:
     the other."""
     body = florida_blue_above_its_limit_past_day_28()
     entry = body["context"]["draftOrders"]["entry"][0]
-    found = suggestions_by_display(post(client, body)["cards"])
-    days, limit = found[DAYS_DISPLAY], found["Dose limit of the plan"]
+    found = suggestions_by_kind(post(client, body)["cards"])
+    days, limit = found[DAYS_KIND], found["plan-dose-limit"]
     assert resource_of(days) == resource_of(limit)
     full = resource_of(days)["dosageInstruction"][1]
     assert full["doseAndRate"][0]["rateQuantity"]["value"] == 1.16
@@ -403,7 +404,7 @@ def test_the_end_and_florida_blues_plan_limit_correction_each_carry_both(client:
 def test_the_plan_limit_card_names_the_dose_on_the_days_it_was_ordered_for(client: Any) -> None:
     """Corrected on the order ended on day 28, the card still says 28.32 mcg/day was ordered for days 8-35."""
     [limit] = [c for c in post(client, florida_blue_above_its_limit_past_day_28())["cards"]
-               if c["source"]["topic"]["display"] == "Dose limit of the plan"]
+               if kind_of(c) == "plan-dose-limit"]
     assert limit["summary"] == "Dose above Florida Blue's 28 mcg/day limit: 28.32 mcg/day on days 8–35"
     assert "| days 8–35 | 28.32 mcg/day" in limit["detail"] and "days 8–28" not in limit["detail"]
 
@@ -434,7 +435,7 @@ def test_an_interrupted_cycle_restarts_after_more_than_7_days_without_infusion()
 def test_without_dose_cards_the_plan_limit_correction_does_not_end_the_line(client: Any) -> None:
     """Dose cards turned off (off-guideline): no card says the days, so no suggestion changes them."""
     body = with_configuration(florida_blue_above_its_limit_past_day_28(), **{"off-guideline": False})
-    [limit] = suggestions_by_display(post(client, body)["cards"]).values()
+    [limit] = suggestions_by_kind(post(client, body)["cards"]).values()
     assert limit["label"] == "Change dose to 1.16 mcg/h, within the plan's 28 mcg/day"
     assert resource_of(limit)["dosageInstruction"][1]["timing"]["repeat"]["boundsPeriod"]["end"] == "2027-01-04"
 
@@ -444,7 +445,7 @@ def test_the_per_m2_card_states_the_label_dose_on_the_days_its_suggestion_leaves
     the line on day 28, and the card says the label dose on days 8-28, not on the days 8-35 as written."""
     facts_ = facts(weight="80")
     found = card(checks_of(order(line(rate(15, "ug/m2/d"), "2026-12-01", "2027-01-04")), facts_))
-    assert found is not None and found["source"]["topic"]["display"] == DOSE_AND_DAYS_DISPLAY
+    assert found is not None and kind_of(found) == DOSE_AND_DAYS_KIND
     fixed = "from 45 kg the label dose is 9 mcg/day on days 1–7, 28 mcg/day on days 8–28"
     assert found["summary"].startswith(f"Dose per m² not checked without a BSA; {fixed}")
     assert "days 8–35" not in found["detail"]
@@ -461,16 +462,16 @@ def with_35_vials() -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("display", [DAYS_DISPLAY, "Quantity limit"])
-def test_a_quantity_its_days_use_only_as_written_is_corrected_with_the_end(client: Any, display: str) -> None:
+@pytest.mark.parametrize("kind", [DAYS_KIND, "quantity-limit"])
+def test_a_quantity_its_days_use_only_as_written_is_corrected_with_the_end(client: Any, kind: str) -> None:
     """35 vials for days 1-35 is no more than its days use as written, but the days card ends it on day 28: judged
     on the ended lines, the quantity card corrects it to 28 beside the end, so one click fixes both."""
     body = with_35_vials()
-    found = suggestions_by_display(post(client, body)["cards"])
-    assert resource_of(found[DAYS_DISPLAY]) == resource_of(found["Quantity limit"])
-    assert found["Quantity limit"]["label"] == "Change quantity to 28 vials (and the end to the 28th infusion day)"
+    found = suggestions_by_kind(post(client, body)["cards"])
+    assert resource_of(found[DAYS_KIND]) == resource_of(found["quantity-limit"])
+    assert found["quantity-limit"]["label"] == "Change quantity to 28 vials (and the end to the 28th infusion day)"
     entry = body["context"]["draftOrders"]["entry"][0]
-    entry["resource"] = resource_of(found[display])
+    entry["resource"] = resource_of(found[kind])
     again = post(client, body)["cards"]
     assert again[0]["extension"]["coverage-decision"]["decision"] == "meets-criteria"
     assert [c["source"]["topic"]["code"] for c in again] == ["coverage-info"]
@@ -489,6 +490,6 @@ def test_the_quantity_row_beside_a_dose_and_end_correction_states_what_its_lines
     """28 mcg/day on days 1-35 with 40 vials: the suggestion writes 9 mcg/day on days 1-7, then 28 to day 28 (651
     mcg), so the row says so, not the 784 mcg of 28 mcg/day on days 1-28, and that the dose is corrected too."""
     cards = post(client, with_40_vials("aspirus-relapsed-refractory-single-line-dose-too-high"))["cards"]
-    [quantity] = [c for c in cards if c["source"]["topic"]["display"] == "Quantity limit"]
+    [quantity] = [c for c in cards if kind_of(c) == "quantity-limit"]
     [row] = [line for line in quantity["detail"].splitlines() if "(this order)" in line]
     assert "| dose corrected and ended on day 28 (28th infusion day): 651 mcg: 19 to 28 vials |" in row

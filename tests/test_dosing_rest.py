@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from cds_service.card_kinds import kind_of
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.dosing.rest_card import rest_card
 from cds_service.facts.model import ClinicalFacts, PreviousCycle
@@ -23,7 +24,7 @@ from tests.test_pipeline import example, post
 DAY = timedelta(days=1)
 CYCLE_1_LAST = date(2026, 11, 28)  # a cycle 1 of 28 infusion days, 2026-11-01..28, before START (2026-12-01)
 REST = "the label gives 14 days without infusion after 28 infusion days"
-DAYS_DISPLAY = "Infusion days of the cycle"
+DAYS_KIND = "infusion-days"
 
 
 # The cycle before, as facts/course.py reads it
@@ -80,7 +81,7 @@ def test_a_cycle_starting_fewer_than_14_days_after_the_last_is_not_met(days_off:
     assert card is not None
     assert card["summary"] == (f"Cycle 2 starts after {starts} without infusion: label gives 14 days; start on or "
                                f"after {earliest}")
-    assert (card["indicator"], card["source"]["topic"]["display"]) == ("warning", DAYS_DISPLAY)
+    assert (card["indicator"], kind_of(card)) == ("warning", DAYS_KIND)
     assert "suggestions" not in card and f"The earliest start the label allows is {earliest}." in card["detail"]
     assert "the last on 2026-11-28" in card["detail"]
 
@@ -159,7 +160,7 @@ def on_record_after(first_day: str, last_day: str, prior: tuple[str, str, str] =
 
 
 def rest_cards(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [c for c in cards if c["source"]["topic"].get("display") == DAYS_DISPLAY
+    return [c for c in cards if kind_of(c) == DAYS_KIND
             and c["summary"].startswith("Cycle")]
 
 
@@ -225,9 +226,9 @@ def test_one_order_with_days_30_to_35_is_past_day_28_not_two_cycles(client: Any)
     written["dosageInstruction"].append(later)
     written["dispenseRequest"]["quantity"]["value"] = 34
     answer = post(client, body)
-    displays = [c["source"]["topic"].get("display") for c in answer["cards"]]
-    assert "One order per cycle" not in displays
-    [days] = [c for c in answer["cards"] if c["source"]["topic"].get("display") == DAYS_DISPLAY]
+    kinds = [kind_of(c) for c in answer["cards"]]
+    assert "order-per-cycle" not in kinds
+    [days] = [c for c in answer["cards"] if kind_of(c) == DAYS_KIND]
     assert days["summary"].startswith("Infusion past day 28 of cycle 1: runs to day 35")
     assert "(2026-12-28)" in days["detail"] and "days 30–35 are past" in " ".join(days["detail"].split())
     schedule = criterion(decision(answer["cards"]), "dose-schedule")

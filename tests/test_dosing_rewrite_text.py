@@ -12,7 +12,7 @@ import pytest
 from cds_service.dosing.cards import ceiling_card, dose_card
 from cds_service.dosing.instruction_text import renumbered_text, round_down
 from cds_service.facts.model import ClinicalFacts
-from tests.test_dosing_cycle_end import DOSE_AND_DAYS_DISPLAY, card, checks_of, resource_of, suggestions_by_display
+from tests.test_dosing_cycle_end import DOSE_AND_DAYS_KIND, card, checks_of, resource_of, suggestions_by_kind
 from tests.test_dosing_support import apply_suggestion, facts, line, order, order_checks, rate
 from tests.test_pipeline import example, post
 
@@ -98,7 +98,7 @@ def test_the_services_dose_and_end_correction_writes_each_lines_text(client: Any
     entry = body["context"]["draftOrders"]["entry"][0]
     entry["resource"]["dosageInstruction"][0]["text"] = "28 mcg/day continuous IV infusion"
     entry["resource"]["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]["end"] = "2027-01-04"
-    suggestion = suggestions_by_display(post(client, body)["cards"])[DOSE_AND_DAYS_DISPLAY]
+    suggestion = suggestions_by_kind(post(client, body)["cards"])[DOSE_AND_DAYS_KIND]
     entry["resource"] = resource_of(suggestion)
     assert [item["text"] for item in entry["resource"]["dosageInstruction"]] == [
         "9 mcg/day continuous IV infusion (days 1–7)",

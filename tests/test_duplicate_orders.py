@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from cds_service.card_kinds import kind_of
 from cds_service import pipeline
 from cds_service.dosing.checks import CycleLines
-from cds_service.dosing.duplicates import DUPLICATE_TOPIC, duplicate_card, duplicate_sets
+from cds_service.dosing.duplicates import duplicate_card, duplicate_sets
 from tests.test_dosing_support import facts, line, order, rate, step_order
 from tests.test_pipeline import audited, covered_value, example, post, with_configuration
 
@@ -31,7 +32,7 @@ def with_copies(name: str, *ids: str, change: Any = None) -> dict[str, Any]:
 
 
 def duplicate_cards(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    return [card for card in answer["cards"] if card["source"]["topic"] == DUPLICATE_TOPIC]
+    return [card for card in answer["cards"] if kind_of(card) == "duplicate-order"]
 
 
 def decision_cards(answer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -100,7 +101,7 @@ def test_three_copies_are_one_warning_deleting_two_in_one_click(client: Any) -> 
         ("delete", "MedicationRequest/copy-1"), ("delete", "MedicationRequest/copy-2")]
     [decision] = decision_cards(answer)
     assert len(references(decision)) == 3 and len(answer["systemActions"]) == 3
-    doses = [c for c in answer["cards"] if c["source"]["topic"]["display"] == "Off-guideline dose"]
+    doses = [c for c in answer["cards"] if kind_of(c) == "dose"]
     assert len(doses) == 1 and "84 mcg/day (this order and 2 likely duplicates)" in doses[0]["summary"]
     # With two copies as with one, the dose card points to the duplicate card's one-click removal: it had said
     # "3 blinatumomab orders together" and that only the prescriber knows which order is meant.
@@ -141,8 +142,7 @@ def test_a_duplicate_of_a_not_covered_order_is_told_once_and_each_is_not_covered
 
 def test_max_cards_keeps_the_duplicate_warning_after_the_decision(client: Any) -> None:
     answer = post(client, with_configuration(with_copies("florida-blue-consolidation", "copy"), **{"max-cards": 2}))
-    assert [c["source"]["topic"].get("display") for c in answer["cards"]] == ["Coverage Information",
-                                                                              "Duplicate order"]
+    assert [kind_of(c) for c in answer["cards"]] == ["decision", "duplicate-order"]
 
 
 def test_with_dose_cards_turned_off_each_order_keeps_its_cards(client: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cds_service.card_kinds import kind_of
 from cds_service import SERVICE_NAME
 from tests.test_duplicate_orders import references, with_copies
 from tests.test_pipeline import post, with_configuration
@@ -13,7 +14,7 @@ PAIR = ["MedicationRequest/blinatumomab-order", "MedicationRequest/copy"]
 
 
 def _shown(answer: dict[str, Any]) -> list[tuple[str, str | None, str]]:
-    return [(c["source"]["label"], c["source"]["topic"].get("display"), c["indicator"]) for c in answer["cards"]]
+    return [(c["source"]["label"], kind_of(c), c["indicator"]) for c in answer["cards"]]
 
 
 def test_with_coverage_decisions_turned_off_the_duplicate_warning_comes_first(client: Any) -> None:
@@ -21,8 +22,8 @@ def test_with_coverage_decisions_turned_off_the_duplicate_warning_comes_first(cl
     (whose one click fixes the doubled dose) precedes, under the plan's label as the dose card."""
     body = with_configuration(with_copies("florida-blue-consolidation", "copy"), **{"coverage-info": False})
     answer = post(client, body)
-    assert _shown(answer) == [("Florida Blue", "Duplicate order", "warning"),
-                              ("Florida Blue", "Off-guideline dose", "warning")]
+    assert _shown(answer) == [("Florida Blue", "duplicate-order", "warning"),
+                              ("Florida Blue", "dose", "warning")]
     duplicate, dose = answer["cards"]
     assert duplicate["summary"].startswith("Likely duplicate order: 2 blinatumomab orders for cycle 1")
     assert references(duplicate) == references(dose) == PAIR
@@ -31,7 +32,7 @@ def test_with_coverage_decisions_turned_off_the_duplicate_warning_comes_first(cl
 
 def test_for_a_plan_not_applied_the_duplicate_warning_precedes_the_no_plan_note(client: Any) -> None:
     answer = post(client, with_copies("unknown-payer", "copy"))
-    assert _shown(answer) == [(SERVICE_NAME, "Duplicate order", "warning"),
-                              (SERVICE_NAME, "Coverage Information", "info"),
-                              (SERVICE_NAME, "Off-guideline dose", "warning")]
+    assert _shown(answer) == [(SERVICE_NAME, "duplicate-order", "warning"),
+                              (SERVICE_NAME, "no-plan", "info"),
+                              (SERVICE_NAME, "dose", "warning")]
     assert answer["cards"][1]["summary"] == "No supported health plan found: coverage not checked"

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 
+from cds_service.card_kinds import kind_of
 from cds_service.dosing.cycle_end import cycle_infusion_days, cycle_stretches
 from cds_service.dosing.reading import DoseLine, read_order_doses
 from cds_service.dosing.span import MISSING_PER_CYCLE, cycle_parts
@@ -22,7 +23,7 @@ from tests.test_pipeline import CRD_COVERAGE, covered_value, example, post
 EXAMPLE = "aspirus-adult-consolidation-mrd-positive"  # 28 mcg/day 2026-12-01..28, 28 vials, adult, Aspirus
 CYCLE_2 = ("2027-01-12", "2027-02-08")  # after cycle 1's 28 days and 14 days off
 CYCLE_3 = ("2027-02-23", "2027-03-22")
-SPLIT = "One order per cycle"  # the split card's topic display
+SPLIT = "order-per-cycle"  # the split card's kind
 UCUM = "http://unitsofmeasure.org"
 
 
@@ -134,7 +135,7 @@ def test_lines_running_together_in_a_later_cycle_are_its_lines_and_unread_days_a
 
 
 STEP_EXAMPLE = "aspirus-adult-relapsed-refractory-cycle1"  # 9 mcg/day 2026-12-01..07, 28 mcg/day 12-08..28
-DAYS_CARD = "Infusion days of the cycle"  # the days card's topic display (and the rest card's)
+DAYS_CARD = "infusion-days"  # the days card's kind (and the rest card's)
 
 
 def step_as_two_orders(later: tuple[str, str]) -> dict[str, Any]:
@@ -165,9 +166,9 @@ def test_a_step_dose_written_as_two_orders_gets_the_days_card_not_a_split_within
     card once accepted). Its quantity is judged, not asked for per cycle."""
     for later, runs_to in ((("2027-01-07", "2027-02-03"), 65), (("2027-01-11", "2027-02-07"), 69)):
         cards = by_order(post(client, step_as_two_orders(later)))["blinatumomab-order"]
-        displays = [c["source"]["topic"].get("display") for c in cards]
-        assert SPLIT not in displays and DAYS_CARD in displays, later
-        [days] = [c for c in cards if c["source"]["topic"].get("display") == DAYS_CARD]
+        kinds = [kind_of(c) for c in cards]
+        assert SPLIT not in kinds and DAYS_CARD in kinds, later
+        [days] = [c for c in cards if kind_of(c) == DAYS_CARD]
         assert days["summary"].startswith(f"Infusion past day 28 of cycle 1: runs to day {runs_to};")
         assert criterion(decision(cards), "quantity")["status"] != "unknown"
 
@@ -177,7 +178,7 @@ def test_after_14_days_without_infusion_the_second_order_of_a_step_dose_is_split
     no rest card (14 days are the label's) and no days card."""
     body = with_weight_on(step_as_two_orders(CYCLE_2), "2027-01-05")
     cards = by_order(post(client, body))["blinatumomab-order"]
-    assert DAYS_CARD not in [c["source"]["topic"].get("display") for c in cards]
+    assert DAYS_CARD not in [kind_of(c) for c in cards]
     card = split_of({"cards": cards})
     accept(body, card)
     body["hookInstance"] = str(uuid.uuid4())
@@ -210,7 +211,7 @@ def spanning(name: str = EXAMPLE, quantity: float | None = 56, *periods: tuple[s
 
 
 def split_of(answer: dict[str, Any]) -> dict[str, Any]:
-    [card] = [c for c in answer["cards"] if c["source"]["topic"].get("display") == SPLIT]
+    [card] = [c for c in answer["cards"] if kind_of(c) == SPLIT]
     return card
 
 
@@ -349,7 +350,7 @@ def test_the_other_cards_of_the_order_offer_no_correction_beside_the_split(clien
     line = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]
     line["doseAndRate"][0]["rateQuantity"]["value"] = 40
     answer = post(client, body)
-    [dose] = [c for c in answer["cards"] if c["source"]["topic"]["display"] == "Off-guideline dose"]
+    [dose] = [c for c in answer["cards"] if kind_of(c) == "dose"]
     assert "suggestions" not in dose and "selectionBehavior" not in dose
     assert "**No one-click correction here:** this order's dosage lines fall in 2 cycles." in dose["detail"]
     assert split_of(answer)["suggestions"]
@@ -361,7 +362,7 @@ def test_a_plan_limit_correction_is_withheld_beside_the_split_and_kept_with_dose
     assert "suggestions" not in limit and "No one-click correction here" in limit["detail"]
     body["extension"] = {"davinci-crd.configuration": {"off-guideline": False}}
     answer = post(client, body)
-    assert not [c for c in answer["cards"] if c["source"]["topic"].get("display") == SPLIT]
+    assert not [c for c in answer["cards"] if kind_of(c) == SPLIT]
     [limit] = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "limits"]
     assert limit["suggestions"] and "No one-click correction here" not in limit["detail"]
 
@@ -403,7 +404,7 @@ def test_an_order_signed_in_the_spanning_orders_cycle_has_its_quantity_unknown_t
     cards = by_order(post(client, body))
     quantity = criterion(decision(cards["other-order"]), "quantity")
     assert quantity["status"] == "unknown" and "an order of this cycle also holds" in quantity["note"]
-    assert not [c for c in cards["other-order"] if c["source"]["topic"].get("display") == SPLIT]
+    assert not [c for c in cards["other-order"] if kind_of(c) == SPLIT]
 
 
 def test_a_real_denial_is_still_said(client: Any) -> None:

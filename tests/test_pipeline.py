@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import pytest
 
+from cds_service.card_kinds import kind_of
 from cds_service import order_validation, pipeline, prefetch
 from cds_service.card_config import DEFAULT_MAX_CARDS, CardConfig
 from cds_service.log_format import WithheldMessage
@@ -1413,8 +1414,8 @@ def test_two_orders_of_a_cycle_on_the_same_days_are_judged_on_their_sum(client: 
                                       "signed, which has the same dosage lines: likely a duplicate order): above 28 "
                                       "mcg/day")
     doses = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
-    assert [(c["source"]["topic"].get("display"), c["indicator"], "suggestions" in c) for c in doses] == [
-        ("Duplicate order", "warning", True), ("Off-guideline dose", "warning", False)]
+    assert [(kind_of(c), c["indicator"], "suggestions" in c) for c in doses] == [
+        ("duplicate-order", "warning", True), ("dose", "warning", False)]
     assert "limits" not in topics(answer)  # no plan-limit correction of one line: the sum is the problem
 
 

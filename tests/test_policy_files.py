@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from cds_service.card_kinds import kind_of
 from cds_service.cli import main
 from cds_service.config import ConfigError
 from cds_service.policies import loading
@@ -154,9 +155,9 @@ def test_a_plan_with_a_dose_limit_and_a_quantity_limit_gets_both_corrections_in_
         cards = app.test_client().post(SERVICE, json=body).get_json()["cards"]
     finally:
         close_app(app)
-    limits = {c["source"]["topic"]["display"]: c["suggestions"][0] for c in cards
+    limits = {kind_of(c): c["suggestions"][0] for c in cards
               if c["source"]["topic"]["code"] == "limits"}
-    dose, quantity = limits["Dose limit of the plan"], limits["Quantity limit"]
+    dose, quantity = limits["plan-dose-limit"], limits["quantity-limit"]
     [dose_resource], [quantity_resource] = ([a["resource"] for a in s["actions"]] for s in (dose, quantity))
     assert dose_resource == quantity_resource
     assert dose_resource["dispenseRequest"]["quantity"]["value"] == 28

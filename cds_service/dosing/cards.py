@@ -17,7 +17,8 @@ from dataclasses import replace
 from functools import partial
 from typing import AbstractSet, Any, Callable
 
-from cds_service.card_text import CARD_TYPE_SYSTEM, SUMMARY_LIMIT, CardText, card_shell, render_card
+from cds_service.card_kinds import CardKind, kind_card, kind_of, set_kind
+from cds_service.card_text import SUMMARY_LIMIT, CardText, render_card
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, missing_body_size, needs_bsa_only
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, Patient, most_severe, stretches_of
@@ -37,14 +38,13 @@ from cds_service.facts.model import WINDOWS, ClinicalFacts, read_within
 from cds_service.facts.order import order_ref
 from cds_service.facts.quantities import shown
 
-DOSE_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "Off-guideline dose"}
-# Days past a cycle's 28th infusion day: alone, or on the dose card whose suggestion ends them too. Told apart by their
-# display, as the two `limits` topics are, for what their suggestions correct (reconcile_corrections).
-DAYS_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "Infusion days of the cycle"}
-DOSE_AND_DAYS_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline",
-                       "display": "Off-guideline dose and infusion days"}
-QUANTITY_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "limits", "display": "Quantity limit"}
-DOSE_LIMIT_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "limits", "display": "Dose limit of the plan"}
+DOSE_KIND = CardKind("dose", "off-guideline")
+# Days past a cycle's 28th infusion day: alone, or on the dose card whose suggestion ends them too. Kinds of their own,
+# as the two `limits` cards have, for what their suggestions correct (reconcile_corrections).
+DAYS_KIND = CardKind("infusion-days", "off-guideline")
+DOSE_AND_DAYS_KIND = CardKind("dose-and-infusion-days", "off-guideline")
+QUANTITY_KIND = CardKind("quantity-limit", "limits")
+DOSE_LIMIT_KIND = CardKind("plan-dose-limit", "limits")
 _SUMMARY_PREFIX = "Dose above label: "  # cards/dose-above.j2 and dose-below.j2 (same length)
 SCHEDULE_TEXT = {
     "relapsed-refractory": "relapsed/refractory schedule",
@@ -81,7 +81,7 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
         return _unreadable_card(order, unread, source_label)
     if below and matched_indication:
         text = render_card("dose-below.j2", **_finding_context(facts, patient, below, lines))
-        card = _card(order, text, "info", source_label, DOSE_TOPIC)
+        card = _card(order, text, "info", source_label, DOSE_KIND)
         card["extension"]["dose-check"] = _dose_check(below, patient)
         return card
     return None
@@ -115,7 +115,7 @@ def _unreadable_card(order: dict[str, Any], unread: list[DoseLine], source_label
     doses = not unread or any(line.dose_unread for line in unread)
     text = render_card("dose-unreadable.j2", reasons=reasons, periods=periods, doses=doses,
                        unread=_lines_said([line.index + 1 for line in unread]))
-    return _card(order, text, "info", source_label, DOSE_TOPIC)
+    return _card(order, text, "info", source_label, DOSE_KIND)
 
 
 def _lines_said(numbers: list[int]) -> str:
@@ -156,7 +156,7 @@ def cycle_days_card(card: dict[str, Any] | None, order: dict[str, Any], facts: C
         action = suggestions[0]["actions"][0]
         suggestions[0]["label"] += f", {text.label}"
         action["description"] += f"; {text.action}"
-        card["source"]["topic"] = dict(DOSE_AND_DAYS_TOPIC)
+        set_kind(card, DOSE_AND_DAYS_KIND)
     return card
 
 
@@ -167,7 +167,7 @@ def _days_card(order: dict[str, Any], facts: ClinicalFacts, source_label: str, p
     offered = isinstance(ending, CycleEnd)
     alone = _past_context(past, facts, unreadable, offered, ending if isinstance(ending, str) else "")
     text = render_card("dose-past-cycle.j2", combined=False, **alone)
-    card = _card(order, text, "warning", source_label, DAYS_TOPIC)
+    card = _card(order, text, "warning", source_label, DAYS_KIND)
     if isinstance(ending, CycleEnd):
         card["selectionBehavior"] = "at-most-one"
         card["suggestions"] = [_suggestion(text, ending.order, facts)]
@@ -230,7 +230,7 @@ def ceiling_card(order: dict[str, Any], facts: ClinicalFacts, ceiling: Decimal, 
     text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), citation=citation,
                        lines=rows, first=rows[0], other_days=_other_days(rows, rows[0]), change=change,
                        in_mcg=any(s.unit for s in correction.segments), by_volume="")
-    card = _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
+    card = _card(order, text, "warning", payer, DOSE_LIMIT_KIND)
     card["selectionBehavior"] = "at-most-one"
     card["suggestions"] = [_suggestion(text, correction.resource, facts)]
     return card
@@ -249,7 +249,7 @@ def _ceiling_by_volume_card(order: dict[str, Any], ceiling: Decimal, payer: str,
     text = render_card("dose-above-plan-limit.j2", payer=payer, ceiling=mcg_text(ceiling), citation=citation,
                        lines=rows, first=rows[0], other_days=_other_days(rows, rows[0]), change="", in_mcg=False,
                        by_volume=by_volume)
-    return _card(order, text, "warning", payer, DOSE_LIMIT_TOPIC)
+    return _card(order, text, "warning", payer, DOSE_LIMIT_KIND)
 
 
 _THIS_ORDER = "this order"  # how the quantity card's summary names its order when its dose in words does not fit
@@ -285,7 +285,7 @@ def quantity_card(order: dict[str, Any], facts: ClinicalFacts, limit: QuantityLi
     # "this order": a summary cut short would lose what the suggestion sets.
     if value is not None and which and len(text.summary) - len(_THIS_ORDER) + len(which) < SUMMARY_LIMIT:
         text = render_card("quantity-over.j2", which=which, **context)
-    card = _card(order, text, "warning", source_label, QUANTITY_TOPIC)
+    card = _card(order, text, "warning", source_label, QUANTITY_KIND)
     if value is not None:
         resource = suggested_copy(order)
         resource["dispenseRequest"]["quantity"]["value"] = json_number(value)
@@ -348,15 +348,15 @@ def _need_row(position: int, need: OrderNeed, offered: Offered | None, lines: li
             "most": _number(need.most_mcg / per_unit, quantity) if bound else ""}
 
 
-# What a card's suggestion corrects, by the card's topic (code and display: the plan's dose limit and the quantity
-# limit share the code `limits`, the dose and days cards `off-guideline`), as another suggestion's label names it
+# What a card's suggestion corrects, by the card's kind (not its topic: the plan's dose limit and the quantity limit
+# share the code `limits`, the dose and days cards `off-guideline`), as another suggestion's label names it
 # ("" for the quantity, named by its value). In this order, the one whose dosage lines a combined order takes.
 _CORRECTS = (
-    (DOSE_TOPIC, "the dose to the label dose"),
-    (DOSE_AND_DAYS_TOPIC, "the dose to the label dose and the end to the 28th infusion day"),
-    (DOSE_LIMIT_TOPIC, "the dose to the plan's dose limit"),
-    (DAYS_TOPIC, "the end to the 28th infusion day"),
-    (QUANTITY_TOPIC, ""),
+    (DOSE_KIND, "the dose to the label dose"),
+    (DOSE_AND_DAYS_KIND, "the dose to the label dose and the end to the 28th infusion day"),
+    (DOSE_LIMIT_KIND, "the dose to the plan's dose limit"),
+    (DAYS_KIND, "the end to the 28th infusion day"),
+    (QUANTITY_KIND, ""),
 )
 
 
@@ -369,8 +369,8 @@ def reconcile_corrections(cards: list[dict[str, Any]]) -> None:
     by_order: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for card in cards:
         if card.get("suggestions"):
-            topic = card["source"]["topic"]
-            kind = next((rank for rank, (corrects, _) in enumerate(_CORRECTS) if corrects == topic), None)
+            which = kind_of(card)
+            kind = next((rank for rank, (corrects, _) in enumerate(_CORRECTS) if corrects.code == which), None)
             if kind is not None:
                 order = card["extension"]["davinci-crd.associated-resource"][0]["reference"]
                 by_order.setdefault(order, []).append((kind, card["suggestions"][0]))
@@ -385,7 +385,7 @@ def _combine(found: list[tuple[int, dict[str, Any]]]) -> None:
     the end on the 28th infusion day or the dose correction is offered: `CycleLines.offer`)."""
     actions = [suggestion["actions"][0] for _, suggestion in found]
     merged = copy.deepcopy(actions[0]["resource"])
-    if _CORRECTS[found[-1][0]][0] is QUANTITY_TOPIC:
+    if _CORRECTS[found[-1][0]][0] is QUANTITY_KIND:
         merged["dispenseRequest"]["quantity"] = copy.deepcopy(actions[-1]["resource"]["dispenseRequest"]["quantity"])
     says = [_CORRECTS[kind][1] or f"quantity to {_quantity_text(merged)}" for kind, _ in found]
     described = [f"{action['description'][0].lower()}{action['description'][1:]}" for action in actions]
@@ -422,7 +422,7 @@ def _above_card(order: dict[str, Any], facts: ClinicalFacts, lines: list[DoseLin
     text = render_card("dose-above.j2", segments=segments, unreadable=unreadable, lines=lines_after,
                        multi=lines_after > 1, in_mcg=in_mcg, by_volume=by_volume,
                        plan=_plan_limit(correction, source_label, ceiling), **context)
-    card = _card(order, text, "warning", source_label, DOSE_TOPIC)
+    card = _card(order, text, "warning", source_label, DOSE_KIND)
     card["extension"]["dose-check"] = _dose_check(above, patient)
     if correction is not None:
         _suggest(card, text, correction, facts, checks)
@@ -459,7 +459,7 @@ def _per_m2_without_bsa_card(order: dict[str, Any], facts: ClinicalFacts, lines:
     text = render_card("dose-per-m2-without-bsa.j2", lines=[line.index + 1 for line in unread],
                        weight=weight_text(patient.weight_kg or Decimal(0), facts.body.weight_recorded), fixed=fixed,
                        segments=segments, multi=lines_after > 1, plan=_plan_limit(correction, source_label, ceiling))
-    card = _card(order, text, "warning" if correction else "info", source_label, DOSE_TOPIC)
+    card = _card(order, text, "warning" if correction else "info", source_label, DOSE_KIND)
     if correction is not None:
         _suggest(card, text, correction, facts, checks)
     return card
@@ -513,7 +513,7 @@ def _above_together_card(order: dict[str, Any], facts: ClinicalFacts, lines: lis
     duplicate = together[0].order_count if together and all(t.duplicate for t in together) else 0
     text = render_card("dose-above-together.j2", unreadable=unreadable, duplicate=duplicate,
                        **_finding_context(facts, patient, above, lines))
-    card = _card(order, text, "warning", source_label, DOSE_TOPIC)
+    card = _card(order, text, "warning", source_label, DOSE_KIND)
     card["extension"]["dose-check"] = _dose_check(above, patient)
     return card
 
@@ -527,7 +527,7 @@ def _above_maximum_card(order: dict[str, Any], facts: ClinicalFacts, lines: list
         # The other days give way, whole, to what to record; the table lists them (a cut had ended "; r…").
         found["other_days"] = ""
         text = render_card("dose-above-maximum.j2", missing=missing, any_height=any_height, **found)
-    card = _card(order, text, "warning", source_label, DOSE_TOPIC)
+    card = _card(order, text, "warning", source_label, DOSE_KIND)
     card["extension"]["dose-check"] = _dose_check(above, patient)
     return card
 
@@ -544,8 +544,8 @@ def _any_height(patient: Patient, facts: ClinicalFacts) -> dict[str, str] | None
 
 
 def _card(order: dict[str, Any], text: CardText, indicator: str, source_label: str,
-          topic: dict[str, str]) -> dict[str, Any]:
-    return card_shell(order_ref(order), text, indicator, source_label, topic)
+          kind: CardKind) -> dict[str, Any]:
+    return kind_card(order_ref(order), text, indicator, source_label, kind)
 
 
 def recommended(facts: ClinicalFacts) -> bool:

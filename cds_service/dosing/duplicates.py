@@ -11,16 +11,17 @@ from __future__ import annotations
 import uuid
 from typing import Any, NamedTuple
 
-from cds_service.card_text import CARD_TYPE_SYSTEM, card_shell, render_card
+from cds_service.card_kinds import CardKind, kind_card
+from cds_service.card_text import render_card
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, schedule_for
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.text import NAMED, dose_words
 from cds_service.facts.model import CycleInfo
 from cds_service.facts.order import dosage_text, order_ref
 
-# The label's dose (the copies double it), as the dose cards' `off-guideline`, which discovery offers; told apart from
-# them by its display, so that no dose card's suggestion is combined with it (cards.reconcile_corrections).
-DUPLICATE_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "Duplicate order"}
+# The label's dose (the copies double it): the dose cards' topic `off-guideline`, which discovery offers; a kind of its
+# own, so that no dose card's suggestion is combined with it (cards.reconcile_corrections).
+DUPLICATE_KIND = CardKind("duplicate-order", "off-guideline")
 
 
 class DuplicateSet(NamedTuple):
@@ -87,7 +88,7 @@ def duplicate_card(found: DuplicateSet, label: str) -> dict[str, Any]:
     """The warning on `found`, associated with each of its orders, and the suggestion removing the copies (one
     CDS Hooks 2.0 `delete` action each); `label`: the source label of the orders' other cards."""
     text = render_card("duplicate-order.j2", folded=False, **_context(found))
-    card = card_shell(order_ref(found.orders[0]), text, "warning", label, DUPLICATE_TOPIC)
+    card = kind_card(order_ref(found.orders[0]), text, "warning", label, DUPLICATE_KIND)
     card["extension"]["davinci-crd.associated-resource"] = [{"reference": order_ref(o)} for o in found.orders]
     card["selectionBehavior"] = "at-most-one"
     # One click removes every copy: a suggestion's actions are taken together.

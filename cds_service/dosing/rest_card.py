@@ -1,12 +1,13 @@
 """The card of an order starting its cycle within the label's days without infusion (dosing/rest.py): a warning of
-the days card's topic, without a suggestion (moving the order's dates is the prescriber's call, and a one-click shift
+the days card's kind, without a suggestion (moving the order's dates is the prescriber's call, and a one-click shift
 would move every dosage line, the dispense and what the nurses read)."""
 from __future__ import annotations
 
 from typing import Any
 
-from cds_service.card_text import card_shell, render_card
-from cds_service.dosing.cards import DAYS_TOPIC
+from cds_service.card_kinds import kind_card
+from cds_service.card_text import render_card
+from cds_service.dosing.cards import DAYS_KIND
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.dosing.expected import CYCLE_DAYS
 from cds_service.facts.order import order_ref
@@ -25,4 +26,4 @@ def rest_card(order: dict[str, Any], source_label: str, checks: OrderDoseChecks,
                        last=rest.previous_last.isoformat(), start=rest.start.isoformat(),
                        earliest=rest.earliest.isoformat(), rest=owed.days, long_cycle=long_cycle,
                        unknown=owed.unknown, longer=owed.longer if owed.unknown else "")
-    return card_shell(order_ref(order), text, "warning", source_label, DAYS_TOPIC)
+    return kind_card(order_ref(order), text, "warning", source_label, DAYS_KIND)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import uuid
 from typing import Any, NamedTuple
 
-from cds_service.card_text import CARD_TYPE_SYSTEM, CardText, card_shell, render_card
+from cds_service.card_kinds import CardKind, kind_card
+from cds_service.card_text import CardText, render_card
 from cds_service.dosing.cards import recommended
 from cds_service.dosing.span import CyclePart, CycleSpans
 from cds_service.dosing.split import Piece, split_order
@@ -15,9 +16,9 @@ from cds_service.dosing.text import dose_words, lines_text
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
 
-# The label's cycle, as the dose and days cards' `off-guideline`; told apart from them by its display, so that no
-# other card's suggestion is combined with it (cards.reconcile_corrections).
-SPLIT_TOPIC = {"system": CARD_TYPE_SYSTEM, "code": "off-guideline", "display": "One order per cycle"}
+# The label's cycle: the dose and days cards' topic `off-guideline`; a kind of its own, so that no other card's
+# suggestion is combined with it (cards.reconcile_corrections).
+SPLIT_KIND = CardKind("order-per-cycle", "off-guideline")
 
 
 class SplitCard(NamedTuple):
@@ -36,7 +37,7 @@ def split_card(order: dict[str, Any], spans: CycleSpans, source_label: str) -> S
     pieces, quantity_left = split_order(order, parts, facts, spans.medication(order))
     why_not = _why_not(order, parts)
     texts = _texts(parts, pieces, facts, quantity_left, why_not)
-    card = card_shell(order_ref(order), texts[0], "warning", source_label, SPLIT_TOPIC)
+    card = kind_card(order_ref(order), texts[0], "warning", source_label, SPLIT_KIND)
     if not why_not:
         card["selectionBehavior"] = "at-most-one"
         card["suggestions"] = [_suggestion(texts, pieces, facts)]
