@@ -15,6 +15,7 @@ from tests.test_dosing_cycle_end import with_40_vials
 from tests.test_dosing_rest import cycle_2
 from tests.test_dosing_support import line, order, rate
 from tests.test_duplicate_orders import with_copies
+from tests.test_examples import _card_kind
 from tests.test_order_spans_cycles import spanning
 from tests.test_pipeline import example, post
 
@@ -38,6 +39,11 @@ KIND_TOPICS = {
 }
 
 
+# What test_examples.py makes of a card from its machine-readable parts, and the kind the card says it is.
+EXAMPLE_KINDS = {"decision": "decision", "no-plan": "no-plan", "quantity": "quantity-limit",
+                 "above-plan-limit": "plan-dose-limit"}
+
+
 def assert_typed(card: dict[str, Any]) -> None:
     topic = card["source"]["topic"]
     assert topic.keys() == {"system", "code", "display"}, topic
@@ -45,13 +51,17 @@ def assert_typed(card: dict[str, Any]) -> None:
     assert topic["display"] == THO_DISPLAYS[topic["code"]], topic
     kind = kind_of(card)
     assert kind is not None and KIND_TOPICS[kind] == topic["code"], (kind, topic)
+    # CDS Hooks 2.0: selectionBehavior with suggestions, and only then (CRD's cards without suggestions have none).
+    assert ("selectionBehavior" in card) == bool(card.get("suggestions")), card.get("selectionBehavior")
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_card_of_every_example_has_the_code_systems_display_and_a_kind(client: Any, name: str) -> None:
-    cards = post(client, example(name))["cards"]
-    for card in cards:
+def test_every_card_of_every_example_has_the_code_systems_display_and_its_kind(client: Any, name: str) -> None:
+    body = example(name)
+    drafted = body["context"]["draftOrders"]["entry"][0]["resource"]
+    for card in post(client, body)["cards"]:
         assert_typed(card)
+        assert kind_of(card) == EXAMPLE_KINDS.get(_card_kind(card, drafted), "dose")
 
 
 # Requests whose cards the examples do not hold: a duplicate pair, an order spanning two cycles, an order past its
