@@ -28,7 +28,9 @@ CONFIGURATION_OPTIONS: tuple[dict[str, Any], ...] = (
         "code": "off-guideline",
         "type": "boolean",
         "name": "Dose checks",
-        "description": "Return cards for doses above the label dose or well below the expected dose.",
+        # Every card of the topic: the dose cards, and those on the label's days and cycles and on duplicate orders.
+        "description": "Return cards for doses above the label dose or well below the expected dose, for infusion "
+                       "days outside the label's cycle, and for orders spanning cycles or likely duplicated.",
         "default": True,
     },
     {

@@ -17,7 +17,7 @@ from tests.test_dosing_support import line, order, rate
 from tests.test_duplicate_orders import with_copies
 from tests.test_examples import _card_kind
 from tests.test_order_spans_cycles import spanning
-from tests.test_pipeline import example, post
+from tests.test_pipeline import example, post, with_configuration
 
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 # The code system's concepts and displays, copied from HL7 THO (CodeSystem cdshooks-card-type 1.0.0), not from the
@@ -99,3 +99,14 @@ def test_a_fault_card_and_its_kind(client: Any, monkeypatch: pytest.MonkeyPatch)
     [card] = post(client, example("aspirus-adult-maintenance"))["cards"]
     assert kind_of(card) == "evaluation-failed"
     assert_typed(card)
+
+
+@pytest.mark.parametrize("kind", sorted(MORE))
+@pytest.mark.parametrize("topic", ["off-guideline", "limits"])
+def test_a_topic_turned_off_takes_every_kind_under_it_and_no_other(client: Any, kind: str, topic: str) -> None:
+    """CRD: a server SHALL behave as the client configures it; the option is the topic's code, whatever the kind. (A
+    duplicate's cards are told once only beside its card: with dose cards off, each order keeps its own.)"""
+    kept = {kind_of(card) for card in post(client, with_configuration(MORE[kind](), **{topic: False}))["cards"]}
+    every = {kind_of(card) for card in post(client, MORE[kind]())["cards"]}
+    assert kept == {k for k in every if k is None or KIND_TOPICS[k] != topic}
+    assert kind in every and (kind in kept) == (KIND_TOPICS[kind] != topic)
