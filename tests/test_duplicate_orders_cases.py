@@ -1,6 +1,6 @@
 """The duplicate card (dosing/duplicates.py): typed as the dose cards discovery offers, so that an EHR turning dose
 cards off turns it off too, and each delete action described. Mutants of dosing/duplicates.py that the other tests
-let live (they compare the topic with the module's own constant)."""
+let live (they find the card by its kind)."""
 from __future__ import annotations
 
 from cds_service.card_text import CARD_TYPE_SYSTEM
