@@ -108,8 +108,8 @@ authorization = { anchor = "order", years = 1 }
   citation = "T5.a"
   missing = "prior approval"
   any = [
-    { fact = "prior_authorization_on_file", equals = true, look_back_years = 1 },
-    { fact = "prior_approval", equals = true, look_back_years = 1 },
+    { fact = "prior_authorization_on_file", equals = true, look_back_years = 1, if_unknown = "not-met" },
+    { fact = "prior_approval", equals = true, look_back_years = 1, if_unknown = "not-met" },
   ]
 """
 

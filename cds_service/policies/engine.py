@@ -117,24 +117,29 @@ class _Gate(NamedTuple):
 
 
 def _candidates(stage: Stage, ctx: Context, general_met: bool) -> tuple[list[_Evaluated], list[_Gate]]:
-    """A gated indication (exclusive_when) whose gate is met is evaluated alone; otherwise the others are, and the
-    gated ones are left aside (returned second).
+    """A gated indication (exclusive_when) whose gate is met is evaluated alone; one whose gate is unknown is
+    evaluated after the others (a route the record may open: an answer would settle it); one whose gate is not met
+    is left aside (returned second).
 
     With every policy-level criterion met, the first met indication (in policy order) decides: the decision is met
     and reports it (policy-rules.md §1), and a met decision's cards and audit record read no other indication. So
     the indications are first only checked, each up to its first criterion not met, and the first met one is the
     only one evaluated in full; when none is met, every one is (their outcomes are memoized: no test runs twice)."""
     aside: list[_Gate] = []
+    open_routes: list[_Evaluated] = []
     for spec, applying in stage.gated:
         evaluated = _evaluate_indication(spec, applying, ctx)
         gate = next(r for r in evaluated.result.criteria if r.id == f"{spec.id}.{spec.exclusive_when}")
         if gate.status == MET:
             return [evaluated], []
-        aside.append(_Gate(spec.title, gate))
+        if gate.status == UNKNOWN:
+            open_routes.append(evaluated)
+        else:
+            aside.append(_Gate(spec.title, gate))
     met = next(filter(None, (_evaluated_if_met(*s, ctx) for s in stage.ungated)), None) if general_met else None
     if met is not None:
         return [met], aside
-    return [_evaluate_indication(*s, ctx) for s in stage.ungated], aside
+    return [_evaluate_indication(*s, ctx) for s in stage.ungated] + open_routes, aside
 
 
 # --------------------------------------------------------------------------------------------------------------

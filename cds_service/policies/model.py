@@ -185,10 +185,12 @@ class Policy:
 
     @cached_property
     def windows(self) -> tuple[tuple[str, dict[str, int]], ...]:
-        """The windowed facts its tests read (facts/model.py WINDOWS), each with the numbers a test gives."""
+        """The windowed facts its tests read (facts/model.py WINDOWS), each with the numbers a test gives, each pair
+        once: a fact read twice with the same numbers (Florida Blue's gate) is one window."""
         specs = [*self.universal, *(c for i in self.indications for c in i.criteria)]
-        return tuple((t["fact"], {key: t[key] for key in WINDOWS[t["fact"]]})
-                     for spec in specs for t in fact_tests(spec.test) if t["fact"] in WINDOWS)
+        read = [(t["fact"], {key: t[key] for key in WINDOWS[t["fact"]]})
+                for spec in specs for t in fact_tests(spec.test) if t["fact"] in WINDOWS]
+        return tuple(window for i, window in enumerate(read) if window not in read[:i])
 
     @cached_property
     def attestable_windows(self) -> tuple[tuple[str, dict[str, int], str], ...]:

@@ -25,10 +25,13 @@ def _value_type(hint: Any) -> type | None:
     return next((get_args(m)[0] for m in members if get_origin(m) is Fact), None)
 
 
-# The type of each fact's value: the Fact fields of ClinicalFacts, and what the engine supplies itself.
+# Facts read elsewhere than a ClinicalFacts field of their name: the audit trail's prior approval (not a clinical
+# fact), and the order's cycle number (CycleInfo's, which `cycle_at_most` reads too).
+_READ_AT = {"prior_approval": "prior_approval", "cycle_number": "facts.cycle.number"}
+# The type of each fact's value: the Fact fields of ClinicalFacts, and those read elsewhere.
 _FACT_TYPES: dict[str, type] = {
     name: kind for name, kind in ((n, _value_type(h)) for n, h in get_type_hints(ClinicalFacts).items()) if kind
-} | {"prior_approval": bool}
+} | {"prior_approval": bool, "cycle_number": int}
 _COMPARATORS = ("equals", "in", "at_least", "at_most")
 WINDOW_KEYS = frozenset(key for numbers in WINDOWS.values() for key in numbers)
 TEST_KEYS = frozenset(("fact", "any", "all", "dose", "quantity", "cycle_at_most", "if_unknown", "mcg_per_day",
@@ -193,9 +196,8 @@ def _compile_head(test: Mapping[str, Any], label_schedule: str | None, missing: 
 
 def _fact_reader(test: Mapping[str, Any]) -> Callable[[Context], Fact[Any]]:
     name = test["fact"]
-    # A dotted attrgetter reads ctx.facts.<name> in C: no Python frame per fact test. The prior approval is the audit
-    # trail's answer, not a clinical fact.
-    read = attrgetter("prior_approval" if name == "prior_approval" else f"facts.{name}")
+    # A dotted attrgetter reads ctx.facts.<name> in C: no Python frame per fact test.
+    read = attrgetter(_READ_AT.get(name, f"facts.{name}"))
     if name in WINDOWS:
         numbers = {key: test[key] for key in WINDOWS[name]}
         return lambda ctx: read_within(read(ctx), numbers)
