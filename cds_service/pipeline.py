@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, Callable
+from datetime import date, datetime, time, timezone
+from typing import Any, Callable, Iterable
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
@@ -32,7 +32,7 @@ from cds_service.dosing.rest_card import rest_card
 from cds_service.dosing.span import CycleSpans
 from cds_service.dosing.split_card import split_card, withhold_corrections
 from cds_service.dosing.text import order_words
-from cds_service.evaluation import Evaluation, EvaluationContext, OrderOutcome
+from cds_service.evaluation import INITIAL, MEETS, Evaluation, EvaluationContext, OrderOutcome, PriorApproval
 from cds_service.facts.course import SignedCycle, dated_cycles
 from cds_service.facts.coverage import PayerMatch, no_plan, select_payer, standing
 from cds_service.facts.extract import extract_facts
@@ -123,9 +123,12 @@ def _evaluate_group(call: Call, record: PatientRecord, medications: dict[int, di
     answers: dict[int, Answer] = {}
     shared: dict[int, list[dict[str, Any]]] = {}  # the cards another order's answer carries for an order
     earlier: list[SignedCycle] = []
+    approved: dict[str, tuple[PriorApproval, ...]] = {}  # by policy: this call's approvals of the cycles before
     cycles = dated_cycles(call.group.orders, call.ctx.today)
     for cycle in cycles:
-        answers.update(_evaluate_cycle(call, record, medications, cycle, earlier, len(cycles) > 1, shared))
+        found = _evaluate_cycle(call, record, medications, cycle, earlier, len(cycles) > 1, shared, approved)
+        answers.update(found)
+        approved = _with_approvals(call, approved, found.values())
         earlier.append(cycle)
     result = Evaluation()
     for order in call.group.targets:
@@ -133,13 +136,34 @@ def _evaluate_group(call: Call, record: PatientRecord, medications: dict[int, di
     return result
 
 
+def _with_approvals(call: Call, approved: dict[str, tuple[PriorApproval, ...]],
+                    answers: Iterable[Answer]) -> dict[str, tuple[PriorApproval, ...]]:
+    """`approved` with the approvals among `answers` that the audit trail will count once this call is recorded
+    (order-sign, met, not a what-if: audit_queries.py), newest first: the cycles signed after them read them as it
+    (prior_approval.py), so that cycle 2 signed with cycle 1 is decided as if signed just after it."""
+    if call.request.hook != ORDER_SIGN:
+        return approved
+    found = dict(approved)
+    for outcome, _, _ in answers:
+        period = outcome.authorization
+        if outcome.decision != MEETS or outcome.what_if or not outcome.policy or not period:
+            continue
+        approval = PriorApproval(outcome.order_id, datetime.combine(call.ctx.today, time(), timezone.utc),
+                                 call.request.hook_instance, outcome.coverage_assertion_id, str(period["start"]),
+                                 str(period["end"]), outcome.request_type or INITIAL)
+        found[outcome.policy] = (approval, *found.get(outcome.policy, ()))
+    return found
+
+
 def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, dict[str, Any]],
                     signed: SignedCycle, earlier: list[SignedCycle], several: bool,
-                    shared: dict[int, list[dict[str, Any]]]) -> dict[int, Answer]:
+                    shared: dict[int, list[dict[str, Any]]],
+                    approved: dict[str, tuple[PriorApproval, ...]]) -> dict[int, Answer]:
     """The answers of a cycle's answered orders, by id(); `earlier`: the cycles signed before it; `several`: whether
     the call signs more than one; `shared`: filled with the cards another order's answer carries for an order (a
-    likely duplicate's, told once: duplicate_answers.py). A cycle none of whose orders is answered (order-select) is
-    not read: it counts only as an earlier cycle."""
+    likely duplicate's, told once: duplicate_answers.py); `approved`: by policy, this call's approvals of the
+    earlier cycles. A cycle none of whose orders is answered (order-select) is not read: it counts only as an earlier
+    cycle."""
     orders = signed.orders
     members = {id(order) for order in orders}
     targets = [order for order in call.group.targets if id(order) in members]
@@ -151,7 +175,7 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
         log.error("fact extraction failed hookInstance=%s", call.request.hook_instance, exc_info=without_message(exc))
         start = group_start(orders, call.ctx.today)
         return {id(order): fault_outcome(call, record, order, start) for order in targets}
-    prior_approvals = PriorApprovals(call.ctx, call.request, orders, facts.start_date)
+    prior_approvals = PriorApprovals(call.ctx, call.request, orders, facts.start_date, approved)
     number = facts.cycle.number.value
     named = "" if not several else f"cycle {number}" if number else f"cycle from {facts.start_date.isoformat()}"
     lines = CycleLines(orders, facts, medications)

@@ -9,6 +9,9 @@ criteria, but it is a reauthorization: it counts when its authorization began wi
 before this order's start (`look_back_years`, as for the attested authorization), so that one continuation leads to
 the next only while each is within the policy's two years of the one before.
 
+An approval this very call gave an earlier cycle signed with the order (cycle 1 and cycle 2 signed together) counts
+as one the audit trail holds, as it would were the later cycle signed just after: never a second initiation.
+
 Not a clinical fact: the policy engine takes it beside `ClinicalFacts`.
 """
 from __future__ import annotations
@@ -34,9 +37,11 @@ class PriorApprovals:
     clinical time zone an approval's day is said in."""
 
     def __init__(self, ctx: EvaluationContext, request: HookRequest, orders: list[dict[str, Any]],
-                 start: date) -> None:
+                 start: date, in_call: Mapping[str, tuple[PriorApproval, ...]] | None = None) -> None:
+        """`in_call`: by policy id, the approvals this call gave the orders of the cycles signed before this one."""
         self._lookup, self._zone = ctx.prior_approval, ctx.time_zone
         self._request, self._orders, self._start = request, orders, start
+        self._in_call = in_call or {}
         self._by_policy: dict[str, Fact[bool] | Windowed[bool]] = {}
 
     def for_policy(self, policy: Policy) -> Fact[bool] | Windowed[bool]:
@@ -48,16 +53,21 @@ class PriorApprovals:
 
     def _look_up(self, policy_id: str) -> Fact[bool] | Windowed[bool]:
         request = self._request
+        # As the audit trail's (audit_queries.py): an authorization begun before this order's start.
+        in_call = tuple(a for a in self._in_call.get(policy_id, ()) if a.start < self._start.isoformat())
         try:
             found = self._lookup(request.patient_id, request.client_iss, request.tenant, policy_id,
                                  tuple(order_ref(o) for o in self._orders), self._start)
         except Exception as exc:  # the audit database is down: unknown, and every other check still runs
             log.warning("prior approval lookup failed (%s) hookInstance=%s", type(exc).__name__,
                         request.hook_instance)
-            return Fact(note="this service's records of earlier approvals could not be read")
-        if not found:
+            if not in_call:  # this call's own approval needs no database
+                return Fact(note="this service's records of earlier approvals could not be read")
+            found = ()
+        if not found and not in_call:
             return Fact(False, note="no approval of another order starting earlier in this service's records")
-        return _ApprovedWithin(found, self._start, self._zone)
+        # This call's approvals are the newest.
+        return _ApprovedWithin(in_call + found, self._start, self._zone, frozenset(a.order_id for a in in_call))
 
 
 @dataclass(frozen=True)
@@ -68,17 +78,26 @@ class _ApprovedWithin(Windowed[bool]):
     approvals: tuple[PriorApproval, ...]
     start: date
     zone: tzinfo | None  # the clinical time zone (None: the server's), of the day each approval is said on
+    in_call: frozenset[str] = frozenset()  # the orders approved by this very call (earlier cycles signed with it)
 
     def within(self, numbers: Mapping[str, int]) -> Fact[bool]:
         years = numbers["look_back_years"]
         since = add_months(self.start, -12 * years).isoformat()  # ISO dates compare as text
         counted = next((a for a in self.approvals if a.request_type == INITIAL or a.start >= since), None)
         if counted is not None:
-            return Fact(True, (counted.order_id,), note=_said(counted, self.zone))
+            return Fact(True, (counted.order_id,), note=self._said(counted))
         latest = self.approvals[0]  # only continuations, all too old: the newest says why none counts
         return Fact(False, (latest.order_id,),
-                    note=f"{_said(latest, self.zone)}: more than {years} year{'' if years == 1 else 's'} before this "
+                    note=f"{self._said(latest)}: more than {years} year{'' if years == 1 else 's'} before this "
                          f"order's start ({self.start})")
+
+    def _said(self, approval: PriorApproval) -> str:
+        if approval.order_id not in self.in_call:
+            return _said(approval, self.zone)
+        kind = "initiation" if approval.request_type == INITIAL else "continuation"
+        assertion = f", coverage assertion {approval.coverage_assertion_id}" if approval.coverage_assertion_id else ""
+        return (f"{kind} approved for {approval.start} to {approval.end} in this call, for the earlier cycle signed "
+                f"with this order{assertion}")
 
 
 def _said(approval: PriorApproval, zone: tzinfo | None) -> str:
