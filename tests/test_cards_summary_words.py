@@ -70,8 +70,8 @@ def test_label_warnings_after_the_first_are_counted_as_warnings() -> None:
     crowded = replace(case_facts, unacceptable_toxicity=_ICANS, live_vaccine_in_window=_VACCINE)
     summary = decision_card(decision, crowded, ORDER, BASE, DoseReading(missing="current weight", above=False),
                             which="cycle 2 order of 28 mcg/day on days 1–28")["summary"]
-    assert summary == ("Grade 4 CRS/ICANS: discontinue permanently (+1 warning) — Florida Blue: document B-cell "
-                       "lineage and 2 more items to confirm coverage")
+    assert summary == ("Grade 4 CRS/ICANS: discontinue permanently (+1 warning) — Florida Blue: document lineage "
+                       "of the ALL and 2 more items to confirm coverage")
 
 
 def test_no_crowded_summary_ends_in_a_count_without_words() -> None:
