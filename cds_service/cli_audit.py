@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cds_service.audit import AuditStore
 from cds_service.audit_queries import NO_PLAN, DecisionRow, InvocationDetail, RejectedRow
 from cds_service.audit_rows import FeedbackEntry
+from cds_service.audit_words import counted
 from cds_service.config import (ConfigError, check_not_blank, check_not_misspelt, default_database_url,
                                 parse_database_url)
 from cds_service.db import error_summary, printable_url, schema_revision, sqlite_file
@@ -49,6 +50,9 @@ DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evalua
 _MAX_CELL = 40
 _INDENT = " " * 15  # where the values of `show` begin
 _WIDE_CELLS = {"reason": 90}  # the column a reader of rejected calls came for
+# What prune counts, by table, in the order a reader thinks of them: the calls, the decisions, what they handed out.
+_PRUNED = (("invocation", ("call",)), ("order_outcome", ("decision",)),
+           ("issued_card", ("card or suggestion", "cards and suggestions")), ("feedback", ("feedback item",)))
 # The largest LIMIT SQLite (a 64-bit integer) and PostgreSQL (bigint) take: a larger one failed inside the query.
 _MAX_LIMIT = 2**63 - 1
 
@@ -181,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     _print_rows(rows[:args.limit], args)
     if len(rows) > args.limit:
-        print(f"{args.limit} rows shown, the limit: --limit N for more", file=sys.stderr)
+        print(f"{counted(args.limit, 'row')} shown, the limit: --limit N for more", file=sys.stderr)
     return 0
 
 
@@ -229,7 +233,7 @@ def run_prune(args: argparse.Namespace) -> int:
     deleted = _query(args, lambda store: store.prune(args.before, args.dry_run))
     if deleted is None:
         return 2
-    counts = ", ".join(f"{count} {table}" for table, count in deleted.items())
+    counts = ", ".join(f"{counted(deleted[table], *words)} ({table})" for table, words in _PRUNED)
     print(f"{'Would delete' if args.dry_run else 'Deleted'} before {args.before.isoformat()}: {counts}")
     return 0
 
@@ -449,7 +453,7 @@ def _why_not_authorized(outcome: _Sent, hook: str) -> str:
 
 
 def _period(period: dict[str, Any]) -> str:
-    cycles = f" ({period['cycles']} cycles)" if period.get("cycles") else ""
+    cycles = f" ({counted(period['cycles'], 'cycle')})" if period.get("cycles") else ""
     return f"{period.get('start')} to {period.get('end')}{cycles}"
 
 
