@@ -101,9 +101,11 @@ class AuditStore:
 
     def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
                limit: int = 50, client: str | None = None, tenant: str | None = None,
-               order: str | None = None, until: datetime | None = None) -> list[DecisionRow]:
-        """The latest order decisions (on `order` only, when given; of calls before `until`), newest first."""
-        return self._queries.recent(since, patient, decision, limit, client, tenant, order, until)
+               order: str | None = None, until: datetime | None = None,
+               policy: str | None = None) -> list[DecisionRow]:
+        """The latest order decisions (on `order` only, when given; of calls before `until`; under `policy`), newest
+        first."""
+        return self._queries.recent(since, patient, decision, limit, client, tenant, order, until, policy)
 
     def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
                  client: str | None = None, tenant: str | None = None,

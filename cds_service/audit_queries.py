@@ -104,7 +104,19 @@ class InvocationDetail:
     feedback: list[FeedbackEntry]
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.record.as_dict(), "feedback": [entry.as_dict() for entry in self.feedback]}
+        """The call as `show --format json` prints it: each feedback item with the order, decision and topic of the
+        card it names, as the text says them (a reader of the JSON need not join card uuids by hand)."""
+        return {**self.record.as_dict(), "feedback": [{**entry.as_dict(), **self.card_of(entry.card_uuid)}
+                                                      for entry in self.feedback]}
+
+    def card_of(self, uuid: str) -> dict[str, Any]:
+        """The order whose answer carried card `uuid`, its decision (NO_PLAN when none, for want of a plan) and the
+        card's topic; None each for a card this call did not issue."""
+        for outcome in self.record.outcomes:
+            if uuid in outcome.card_uuids:
+                decision = outcome.decision or (NO_PLAN if outcome.no_plan_reason else None)
+                return {"order_id": outcome.order_id, "decision": decision, "card_topic": outcome.card_topics.get(uuid)}
+        return {"order_id": None, "decision": None, "card_topic": None}
 
 
 class AuditQueries:
@@ -257,17 +269,12 @@ class AuditQueries:
 
     def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
                limit: int = 50, client: str | None = None, tenant: str | None = None,
-               order: str | None = None, until: datetime | None = None) -> list[DecisionRow]:
+               order: str | None = None, until: datetime | None = None,
+               policy: str | None = None) -> list[DecisionRow]:
         """The latest order decisions of calls from `since` and before `until`, newest first; `order`: of this order
-        only (its id, with or without the type)."""
+        only (its id, with or without the type); `policy`: under this policy (a payer's) only."""
         query = select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow).where(
-            *_calls((since, until), patient, client, tenant))
-        if order is not None:
-            query = query.where(OrderOutcomeRow.order_id == _order_reference(order))
-        if decision == NO_PLAN:
-            query = query.where(OrderOutcomeRow.no_plan_reason.is_not(None))
-        elif decision is not None:
-            query = query.where(OrderOutcomeRow.decision == decision)
+            *_calls((since, until), patient, client, tenant), *_decided(order, decision, policy))
         query = query.order_by(Invocation.time.desc(), OrderOutcomeRow.id.desc()).limit(limit)
         with Session(self.engine) as session:
             return [_decision_row(invocation, outcome) for invocation, outcome in session.execute(query)]
@@ -440,6 +447,17 @@ def _calls(period: tuple[datetime | None, datetime | None], patient: str | None,
                   if value is not None]
     conditions += [Invocation.time >= naive_utc(since)] if since is not None else []
     return conditions + ([Invocation.time < naive_utc(until)] if until is not None else [])
+
+
+def _decided(order: str | None, decision: str | None, policy: str | None) -> list[ColumnElement[bool]]:
+    """The conditions on the order's outcome of the listing filters given: its order (its id, with or without the
+    type), its decision (NO_PLAN: none, for want of a plan) and its policy."""
+    conditions = [] if order is None else [OrderOutcomeRow.order_id == _order_reference(order)]
+    if decision == NO_PLAN:
+        conditions.append(OrderOutcomeRow.no_plan_reason.is_not(None))
+    elif decision is not None:
+        conditions.append(OrderOutcomeRow.decision == decision)
+    return conditions + ([] if policy is None else [OrderOutcomeRow.policy == policy])
 
 
 def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionRow:

@@ -40,7 +40,11 @@ class InvocationRecord:
     request_id: str | None = None  # the X-Request-ID the response carried (migration 0009)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "time": self.time.isoformat()}
+        """As the trail keeps it: without an outcome's `handed_out`, which is not stored (it read false on every
+        decision `show --format json` printed, those handed out included)."""
+        outcomes = [{key: value for key, value in asdict(outcome).items() if key != "handed_out"}
+                    for outcome in self.outcomes]
+        return {**asdict(self), "time": self.time.isoformat(), "outcomes": outcomes}
 
 
 @dataclass

@@ -74,6 +74,9 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     parser.add_argument("--tenant", type=_text, help="only calls of this tenant (the verified JWT's tenant claim)")
     parser.add_argument("--order", type=_text, metavar="ID",
                         help="only the decisions on this order (a MedicationRequest id, with or without the type)")
+    parser.add_argument("--policy", type=_text, metavar="ID",
+                        help="only the decisions under this payer's policy (its id: aspirus-magellan, florida-blue; "
+                             "cds-service check lists the plans)")
     parser.add_argument("--decision", choices=DECISIONS, help="only this decision")
     parser.add_argument("--rejected", action="store_true",
                         help="list the calls refused with a 4xx or 5xx (and why) instead of the decisions")
@@ -167,8 +170,8 @@ def _text(value: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.rejected and (args.decision or args.order):
-        print("--rejected lists calls that got no decision: it cannot be combined with --decision or --order",
+    if args.rejected and (args.decision or args.order or args.policy):
+        print("--rejected lists calls that got no decision: it cannot be combined with --decision, --order or --policy",
               file=sys.stderr)
         return 2
     if args.since and args.until and args.until <= args.since:
@@ -178,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     # One row more than the limit: whether the listing was cut, which a file of JSON lines would not show.
     calls = {"since": args.since, "until": args.until, "patient": args.patient, "client": args.client,
              "tenant": args.tenant, "limit": min(args.limit + 1, _MAX_LIMIT)}
-    decisions = {"decision": args.decision, "order": args.order}
+    decisions = {"decision": args.decision, "order": args.order, "policy": args.policy}
     rows: Sequence[DecisionRow | RejectedRow] | None = _query(args, lambda store: (
         store.rejected(**calls) if args.rejected else store.recent(**decisions, **calls)))
     if rows is None:
@@ -363,10 +366,9 @@ def format_detail(detail: InvocationDetail) -> str:
     ]
     for outcome in record.outcomes:
         lines += ["", *_outcome_lines(outcome, record.hook)]
-    topics = {uuid: topic for outcome in record.outcomes for uuid, topic in outcome.card_topics.items()}
     labels = {uuid: label for outcome in record.outcomes for uuid, label in outcome.suggestion_labels.items()}
     lines += ["", "Feedback:" if detail.feedback else "Feedback: none"]
-    lines += [f"  {_feedback_line(entry, topics, labels)}" for entry in detail.feedback]
+    lines += [f"  {_feedback_line(entry, _card_named(detail, entry.card_uuid), labels)}" for entry in detail.feedback]
     return "\n".join(map(printable, lines))  # each line one line: a comment's newline or escape printed escaped
 
 
@@ -511,8 +513,18 @@ def _with_topic(uuid: str, topics: dict[str, str]) -> str:
     return f"{uuid} ({topics[uuid]})" if uuid in topics else uuid
 
 
-def _feedback_line(entry: FeedbackEntry, topics: dict[str, str], labels: dict[str, str]) -> str:
-    parts = [f"card {_with_topic(entry.card_uuid, topics)}: {entry.outcome}"]
+def _card_named(detail: InvocationDetail, uuid: str) -> str:
+    """A card feedback names: its uuid and topic, and in a call deciding several orders, the order and decision it
+    was about (each order's cards are listed under it, far above the feedback)."""
+    card = detail.card_of(uuid)
+    about = [card["card_topic"]] if card["card_topic"] else []
+    if len(detail.record.outcomes) > 1 and card["order_id"]:
+        about.append(f"{card['order_id']}, {card['decision'] or '-'}")
+    return f"{uuid} ({'; '.join(about)})" if about else uuid
+
+
+def _feedback_line(entry: FeedbackEntry, card: str, labels: dict[str, str]) -> str:
+    parts = [f"card {card}: {entry.outcome}"]
     issued = [uuid for uuid in entry.accepted_suggestions if uuid not in entry.unknown_suggestions]
     if issued:  # with their labels: what the prescriber accepted to change
         accepted = (f"{uuid} ({labels[uuid]})" if uuid in labels else uuid for uuid in issued)
@@ -520,6 +532,8 @@ def _feedback_line(entry: FeedbackEntry, topics: dict[str, str], labels: dict[st
     if entry.unknown_suggestions:  # sent back by the EHR, but not what this card offered
         parts.append(f"suggestions not issued with this card {', '.join(entry.unknown_suggestions)}")
     reason = entry.override_display or entry.override_code
+    if entry.override_display and entry.override_code and entry.override_code != entry.override_display:
+        reason = f"{entry.override_display} ({entry.override_code})"  # the code is what a report counts by
     if reason:
         parts.append(f"reason {reason}")
     if entry.override_comment:
