@@ -11,12 +11,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Callable
+from typing import Callable, Iterator
 
 from sqlalchemy import Engine
 
 from cds_service.audit_health import PING_SECONDS, WriterStatus
-from cds_service.audit_queries import AuditQueries, DecisionRow, FeedbackReceipt, InvocationDetail, RejectedRow
+from cds_service.audit_queries import (AuditQueries, DecisionRow, FeedbackReceipt, InvocationDetail, RejectedRow,
+                                       Selection)
 from cds_service.audit_rows import FeedbackEntry, InvocationRecord, with_masked_ids
 from cds_service.audit_writer import MAX_QUEUED, AuditWriter
 from cds_service.db import create_db_engine, deadline
@@ -112,6 +113,10 @@ class AuditStore:
                  until: datetime | None = None) -> list[RejectedRow]:
         """The latest calls refused with an error status (4xx or 5xx; before `until`), newest first."""
         return self._queries.rejected(since, patient, limit, client, tenant, until)
+
+    def export(self, selection: Selection) -> Iterator[InvocationDetail]:
+        """Every decision selected, oldest first, each with its call, its criteria and the feedback on its cards."""
+        return self._queries.export(selection)
 
     def prune(self, before: datetime, dry_run: bool = False) -> dict[str, int]:
         """Delete the calls before `before` with their outcomes and cards, and older feedback; rows deleted by table

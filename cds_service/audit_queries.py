@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import ColumnElement, Connection, Engine, Text, bindparam, cast, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,7 @@ NO_PLAN = "no-plan"  # the listings' name for the orders decided under no plan (
 _ORDER_TYPE = "MedicationRequest/"
 _APPROVED_REQUESTS = (INITIAL, RENEWAL)  # every request type: an approval of either may count (prior_approval.py)
 _JTI_PURGE_INTERVAL = timedelta(minutes=10)
+_EXPORT_BATCH = 500  # decisions read at a time by an export
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,21 @@ class DecisionRow:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "time": self.time.isoformat()}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which decisions an export takes (`cds-service audit export`): those of calls from `since` and before `until`,
+    of this patient, client and tenant, on this order, with this decision, under this policy; None: any."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    patient: str | None = None
+    client: str | None = None
+    tenant: str | None = None
+    order: str | None = None
+    decision: str | None = None
+    policy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -278,6 +294,23 @@ class AuditQueries:
         query = query.order_by(Invocation.time.desc(), OrderOutcomeRow.id.desc()).limit(limit)
         with Session(self.engine) as session:
             return [_decision_row(invocation, outcome) for invocation, outcome in session.execute(query)]
+
+    def export(self, selection: Selection) -> Iterator[InvocationDetail]:
+        """Every decision of `selection`, oldest first, each as its call holding that order's outcome alone, with the
+        feedback on its cards: read in batches, so an export of a year's trail never holds it all in memory."""
+        query = (select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow)
+                 .where(*_calls((selection.since, selection.until), selection.patient, selection.client,
+                                selection.tenant),
+                        *_decided(selection.order, selection.decision, selection.policy))
+                 .options(selectinload(OrderOutcomeRow.cards))
+                 .order_by(Invocation.time, Invocation.id, OrderOutcomeRow.id)
+                 .execution_options(yield_per=_EXPORT_BATCH))
+        with Session(self.engine) as session:
+            _unbounded(session.connection())
+            for batch in session.execute(query).partitions():
+                for invocation, outcome in batch:
+                    record = invocation_record(invocation, [outcome])
+                    yield InvocationDetail(record, self._feedback_on(session, record))
 
     def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
                  client: str | None = None, tenant: str | None = None,

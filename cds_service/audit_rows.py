@@ -161,11 +161,14 @@ def _bounded(text: str | None, limit: int = 300) -> str | None:
     return storable(text[:limit]) if text else None
 
 
-def invocation_record(row: Invocation) -> InvocationRecord:
+def invocation_record(row: Invocation, outcomes: list[OrderOutcomeRow] | None = None) -> InvocationRecord:
+    """The call of `row` with its outcomes, or with `outcomes` alone (an export's one decision: the others are not
+    loaded)."""
     return InvocationRecord(
         time=aware(row.time), service_id=row.service_id, hook=row.hook, hook_instance=row.hook_instance,
         client_iss=row.client_iss, patient_id=row.patient_id, status=row.status, latency_ms=row.latency_ms,
-        outcomes=[_order_outcome(o) for o in row.outcomes], tenant=row.tenant, reason=row.reason,
+        outcomes=[_order_outcome(o) for o in (row.outcomes if outcomes is None else outcomes)], tenant=row.tenant,
+        reason=row.reason,
         user_id=row.user_id, encounter_id=row.encounter_id, request_id=row.request_id,
     )
 

@@ -12,21 +12,23 @@ import re
 import sys
 from datetime import datetime, timedelta, timezone
 from itertools import chain
-from typing import Any, Callable, Protocol, Sequence, TypeVar
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence, TextIO, TypeVar
 
 from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.audit import AuditStore
-from cds_service.audit_queries import NO_PLAN, DecisionRow, InvocationDetail, RejectedRow
-from cds_service.audit_rows import FeedbackEntry
+from cds_service.audit_queries import NO_PLAN, DecisionRow, InvocationDetail, RejectedRow, Selection
+from cds_service.audit_export import (card_named, failed_criteria, feedback_line, indication_notes, utc, write_csv,
+                                      write_jsonl)
 from cds_service.audit_words import counted
 from cds_service.config import (ConfigError, check_not_blank, check_not_misspelt, default_database_url,
                                 parse_database_url)
 from cds_service.db import error_summary, printable_url, schema_revision, sqlite_file
 from cds_service.evaluation import OrderOutcome
 from cds_service.hook_request import ORDER_SIGN
-from cds_service.printable import json_value, printable, quoted_id
+from cds_service.printable import printable, quoted_id
 
 T = TypeVar("T")
 
@@ -64,20 +66,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         help="SQLAlchemy URL of the audit database (default: CDS_DATABASE_URL, else the SQLite file in CDS_DATA_DIR)",
     )
     parser = commands.add_parser("audit", parents=[common], help="list recent coverage decisions")
-    parser.add_argument("--since", type=parse_since, help="ISO date or date-time (UTC), or relative: 30m, 24h, 7d, 2w")
-    parser.add_argument("--until", type=parse_since,
-                        help="only calls before this moment: the forms of --since (2026-12-01: up to November's end)")
-    parser.add_argument("--patient", type=_text,
-                        help="only this patient id (unique only within one --client and --tenant)")
-    parser.add_argument("--client", type=_text, metavar="ISS",
-                        help="only calls of this client (the verified JWT's iss)")
-    parser.add_argument("--tenant", type=_text, help="only calls of this tenant (the verified JWT's tenant claim)")
-    parser.add_argument("--order", type=_text, metavar="ID",
-                        help="only the decisions on this order (a MedicationRequest id, with or without the type)")
-    parser.add_argument("--policy", type=_text, metavar="ID",
-                        help="only the decisions under this payer's policy (its id: aspirus-magellan, florida-blue; "
-                             "cds-service check lists the plans)")
-    parser.add_argument("--decision", choices=DECISIONS, help="only this decision")
+    _add_filters(parser, None)
     parser.add_argument("--rejected", action="store_true",
                         help="list the calls refused with a 4xx or 5xx (and why) instead of the decisions")
     parser.add_argument("--limit", type=_positive_int, default=50, help="at most this many rows (default 50)")
@@ -94,6 +83,15 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
                       "or an order id")
     show.add_argument("--format", choices=("text", "json"), default="text")
     show.set_defaults(handler=run_show)
+    export = actions.add_parser("export", parents=[common], help="the decisions selected, oldest first, with their "
+                                "call, policy version and digests, criteria (status, citation, evidence, note) and "
+                                "feedback, for a payer's review: JSON lines or CSV (docs/audit.md §Export)")
+    _add_filters(export, argparse.SUPPRESS)
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl",
+                        help="jsonl: one object a decision; csv: one row a criterion (default jsonl)")
+    export.add_argument("--output", type=Path, metavar="FILE",
+                        help="a new file to write (readable by its owner alone: the trail holds PHI), not stdout")
+    export.set_defaults(handler=run_export)
     prune = actions.add_parser("prune", parents=[common], help="delete the calls before a date with their decisions "
                                "and cards, and the feedback received before it (docs/audit.md §Retention)")
     prune.add_argument("--before", type=parse_before, required=True,
@@ -102,6 +100,27 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     prune.add_argument("--dry-run", action="store_true", help="print how many rows would go, delete nothing")
     prune.add_argument("--yes", action="store_true", help="delete even when --before is less than a day ago")
     prune.set_defaults(handler=run_prune)
+
+
+def _add_filters(parser: argparse.ArgumentParser, default: Any) -> None:
+    """Which decisions: of the listing, and of `export` (whose `default` is SUPPRESS: `audit --policy X export` keeps
+    the filter given before the action)."""
+    parser.add_argument("--since", type=parse_since, default=default,
+                        help="ISO date or date-time (UTC), or relative: 30m, 24h, 7d, 2w")
+    parser.add_argument("--until", type=parse_since, default=default,
+                        help="only calls before this moment: the forms of --since (2026-12-01: up to November's end)")
+    parser.add_argument("--patient", type=_text, default=default,
+                        help="only this patient id (unique only within one --client and --tenant)")
+    parser.add_argument("--client", type=_text, metavar="ISS", default=default,
+                        help="only calls of this client (the verified JWT's iss)")
+    parser.add_argument("--tenant", type=_text, default=default,
+                        help="only calls of this tenant (the verified JWT's tenant claim)")
+    parser.add_argument("--order", type=_text, metavar="ID", default=default,
+                        help="only the decisions on this order (a MedicationRequest id, with or without the type)")
+    parser.add_argument("--policy", type=_text, metavar="ID", default=default,
+                        help="only the decisions under this payer's policy (its id: aspirus-magellan, florida-blue; "
+                             "cds-service check lists the plans)")
+    parser.add_argument("--decision", choices=DECISIONS, default=default, help="only this decision")
 
 
 def parse_since(value: str) -> datetime:
@@ -174,9 +193,7 @@ def run(args: argparse.Namespace) -> int:
         print("--rejected lists calls that got no decision: it cannot be combined with --decision, --order or --policy",
               file=sys.stderr)
         return 2
-    if args.since and args.until and args.until <= args.since:
-        print(f"--until {args.until.isoformat()} is not after --since {args.since.isoformat()}: no call is between",
-              file=sys.stderr)
+    if _empty_period(args):
         return 2
     # One row more than the limit: whether the listing was cut, which a file of JSON lines would not show.
     calls = {"since": args.since, "until": args.until, "patient": args.patient, "client": args.client,
@@ -190,6 +207,47 @@ def run(args: argparse.Namespace) -> int:
     if len(rows) > args.limit:
         print(f"{counted(args.limit, 'row')} shown, the limit: --limit N for more", file=sys.stderr)
     return 0
+
+
+def _empty_period(args: argparse.Namespace) -> bool:
+    """Whether --until is not after --since (said on stderr): no call can be between."""
+    if args.since and args.until and args.until <= args.since:
+        print(f"--until {args.until.isoformat()} is not after --since {args.since.isoformat()}: no call is between",
+              file=sys.stderr)
+        return True
+    return False
+
+
+def run_export(args: argparse.Namespace) -> int:
+    if _empty_period(args):
+        return 2
+    selection = Selection(args.since, args.until, args.patient, args.client, args.tenant, args.order, args.decision,
+                          args.policy)
+    write = write_csv if args.format == "csv" else write_jsonl
+    try:
+        out = sys.stdout if args.output is None else _new_private_file(args.output)
+    except OSError as exc:
+        print(f"Cannot write {quoted_id(str(args.output))}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    try:
+        written = _query(args, lambda store: write(store.export(selection), out))
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if written is None:
+        if args.output is not None:  # a file cut short would pass for the whole selection
+            args.output.unlink()
+        return 2
+    where = f" to {args.output}" if args.output is not None else ""
+    print(f"{counted(written, 'decision')} exported{where}", file=sys.stderr)
+    return 0
+
+
+def _new_private_file(path: Path) -> TextIO:
+    """`path` created for writing, its owner's alone whatever the umask; an existing file is refused (FileExistsError),
+    never overwritten: an earlier export is evidence too."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    return open(descriptor, "w", encoding="utf-8", newline="")  # newline="": the csv module writes CRLF itself
 
 
 def _print_rows(rows: Sequence[DecisionRow | RejectedRow], args: argparse.Namespace) -> None:
@@ -355,7 +413,7 @@ def format_detail(detail: InvocationDetail) -> str:
     record = detail.record
     lines = [
         f"hookInstance  {record.hook_instance}",
-        f"time          {_utc(record.time)}",
+        f"time          {utc(record.time)}",
         f"service       {record.service_id} ({record.hook})",
         f"client        {record.client_iss or '-'}{f' (tenant {record.tenant})' if record.tenant else ''}",
         f"patient       {record.patient_id or '-'}",
@@ -368,13 +426,8 @@ def format_detail(detail: InvocationDetail) -> str:
         lines += ["", *_outcome_lines(outcome, record.hook)]
     labels = {uuid: label for outcome in record.outcomes for uuid, label in outcome.suggestion_labels.items()}
     lines += ["", "Feedback:" if detail.feedback else "Feedback: none"]
-    lines += [f"  {_feedback_line(entry, _card_named(detail, entry.card_uuid), labels)}" for entry in detail.feedback]
+    lines += [f"  {feedback_line(entry, card_named(detail, entry.card_uuid), labels)}" for entry in detail.feedback]
     return "\n".join(map(printable, lines))  # each line one line: a comment's newline or escape printed escaped
-
-
-def _utc(moment: datetime) -> str:
-    """A time of `show`: in UTC (the records' times are), to the millisecond, and saying so."""
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "milliseconds") + " UTC"
 
 
 def _outcome_lines(outcome: OrderOutcome, hook: str) -> list[str]:
@@ -496,50 +549,11 @@ def _criterion_lines(criterion: dict[str, Any]) -> list[str]:
 
 
 def _indication_lines(indication: dict[str, Any]) -> list[str]:
-    """`not-met   adult-relapsed-refractory: relapsed-refractory-phase (unknown: mrd)`: its criteria that failed,
-    named without the indication's id that prefixes theirs; under it, what the record showed for each (rows before
-    the notes were kept have none)."""
-    name = str(indication.get("id", "?"))
-    not_met, unknown = (", ".join(str(criterion).removeprefix(f"{name}.") for criterion in indication.get(key) or ())
-                        for key in ("not_met", "unknown"))
-    failed = f"{not_met} (unknown: {unknown})" if not_met and unknown else not_met or unknown
-    notes = indication.get("notes")
-    shown = notes.items() if isinstance(notes, dict) else ()
-    return [f"    {str(indication.get('status', '?')):<9} {name}{f': {failed}' if failed else ''}",
-            *(f"{_INDENT}{str(criterion).removeprefix(f'{name}.')}: {note}" for criterion, note in shown)]
+    """`not-met   adult-relapsed-refractory: relapsed-refractory-phase (unknown: mrd)`: its criteria that failed; under
+    it, what the record showed for each (rows before the notes were kept have none)."""
+    return [f"    {str(indication.get('status', '?')):<9} {failed_criteria(indication)}",
+            *(f"{_INDENT}{criterion}: {note}" for criterion, note in indication_notes(indication))]
 
 
 def _with_topic(uuid: str, topics: dict[str, str]) -> str:
     return f"{uuid} ({topics[uuid]})" if uuid in topics else uuid
-
-
-def _card_named(detail: InvocationDetail, uuid: str) -> str:
-    """A card feedback names: its uuid and topic, and in a call deciding several orders, the order and decision it
-    was about (each order's cards are listed under it, far above the feedback)."""
-    card = detail.card_of(uuid)
-    about = [card["card_topic"]] if card["card_topic"] else []
-    if len(detail.record.outcomes) > 1 and card["order_id"]:
-        about.append(f"{card['order_id']}, {card['decision'] or '-'}")
-    return f"{uuid} ({'; '.join(about)})" if about else uuid
-
-
-def _feedback_line(entry: FeedbackEntry, card: str, labels: dict[str, str]) -> str:
-    parts = [f"card {card}: {entry.outcome}"]
-    issued = [uuid for uuid in entry.accepted_suggestions if uuid not in entry.unknown_suggestions]
-    if issued:  # with their labels: what the prescriber accepted to change
-        accepted = (f"{uuid} ({labels[uuid]})" if uuid in labels else uuid for uuid in issued)
-        parts.append(f"suggestions {', '.join(accepted)}")
-    if entry.unknown_suggestions:  # sent back by the EHR, but not what this card offered
-        parts.append(f"suggestions not issued with this card {', '.join(entry.unknown_suggestions)}")
-    reason = entry.override_display or entry.override_code
-    if entry.override_display and entry.override_code and entry.override_code != entry.override_display:
-        reason = f"{entry.override_display} ({entry.override_code})"  # the code is what a report counts by
-    if reason:
-        parts.append(f"reason {reason}")
-    if entry.override_comment:
-        parts.append(f"comment {json_value(entry.override_comment, None)}")
-    if entry.outcome_timestamp:
-        parts.append(f"at {_utc(entry.outcome_timestamp)}")
-    if entry.received_at:
-        parts.append(f"received {_utc(entry.received_at)}")
-    return "; ".join(parts)  # no sender: only the call's own client and tenant's feedback is shown (audit_queries)
