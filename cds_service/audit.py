@@ -16,8 +16,8 @@ from typing import Callable, Iterator
 from sqlalchemy import Engine
 
 from cds_service.audit_health import PING_SECONDS, WriterStatus
-from cds_service.audit_queries import (AuditQueries, DecisionRow, FeedbackReceipt, InvocationDetail, RejectedRow,
-                                       Selection)
+from cds_service.audit_queries import (AuditQueries, DecisionRow, FeedbackReceipt, FeedbackRow, InvocationDetail,
+                                       RejectedRow, Selection)
 from cds_service.audit_rows import FeedbackEntry, InvocationRecord, with_masked_ids
 from cds_service.audit_writer import MAX_QUEUED, AuditWriter
 from cds_service.db import create_db_engine, deadline
@@ -107,6 +107,10 @@ class AuditStore:
         """The latest order decisions (on `order` only, when given; of calls before `until`; under `policy`), newest
         first."""
         return self._queries.recent(since, patient, decision, limit, client, tenant, order, until, policy)
+
+    def feedback(self, selection: Selection, limit: int = 50) -> list[FeedbackRow]:
+        """The latest feedback items received, newest first, each with the decision its card was about."""
+        return self._queries.feedback(selection, limit)
 
     def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
                  client: str | None = None, tenant: str | None = None,

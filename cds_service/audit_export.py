@@ -160,9 +160,7 @@ def feedback_line(entry: FeedbackEntry, card: str, labels: dict[str, str]) -> st
         parts.append(f"suggestions {', '.join(accepted)}")
     if entry.unknown_suggestions:  # sent back by the EHR, but not what this card offered
         parts.append(f"suggestions not issued with this card {', '.join(entry.unknown_suggestions)}")
-    reason = entry.override_display or entry.override_code
-    if entry.override_display and entry.override_code and entry.override_code != entry.override_display:
-        reason = f"{entry.override_display} ({entry.override_code})"  # the code is what a report counts by
+    reason = override_reason(entry.override_display, entry.override_code)
     if reason:
         parts.append(f"reason {reason}")
     if entry.override_comment:
@@ -172,6 +170,12 @@ def feedback_line(entry: FeedbackEntry, card: str, labels: dict[str, str]) -> st
     if entry.received_at:
         parts.append(f"received {utc(entry.received_at)}")
     return "; ".join(parts)  # no sender: only the call's own client and tenant's feedback is shown (audit_queries)
+
+
+def override_reason(display: str | None, code: str | None) -> str | None:
+    """`Patient-specific clinical judgment (patient-specific)`: the words the clinician chose, and the code a report
+    counts by."""
+    return f"{display} ({code})" if display and code and code != display else display or code
 
 
 def utc(moment: datetime) -> str:

@@ -99,6 +99,34 @@ class RejectedRow:
 
 
 @dataclass(frozen=True)
+class FeedbackRow:
+    """One feedback item in the list `cds-service audit --feedback` prints, with the decision its card was about: the
+    call that issued the card to the sender (its client and tenant), None each when none did (a card never issued to
+    it, or not written yet)."""
+
+    received_at: datetime
+    outcome: str
+    override_code: str | None
+    override_display: str | None
+    override_comment: str | None
+    accepted_suggestions: list[str]
+    card_uuid: str
+    client_iss: str | None
+    tenant: str | None
+    card_topic: str | None
+    call_time: datetime | None  # of the call that issued the card
+    hook_instance: str | None
+    patient_id: str | None
+    order_id: str | None
+    policy: str | None
+    decision: str | None  # NO_PLAN for an order decided under no plan
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "received_at": self.received_at.isoformat(),
+                "call_time": self.call_time.isoformat() if self.call_time else None}
+
+
+@dataclass(frozen=True)
 class FeedbackReceipt:
     """What feedback named that does not match what was issued *so far*: card uuids, and accepted suggestions never
     issued or issued with another card than the item's. The items are stored as received all the same: a call
@@ -312,6 +340,27 @@ class AuditQueries:
                     record = invocation_record(invocation, [outcome])
                     yield InvocationDetail(record, self._feedback_on(session, record))
 
+    def feedback(self, selection: Selection, limit: int = 50) -> list[FeedbackRow]:
+        """The latest feedback items received (from `since`, before `until`, sent by `client` and `tenant`), newest
+        first, each with the decision of the call that issued its card to the sender; `patient`, `order`, `decision`
+        and `policy` select by that decision, which feedback on a card never issued has not. A card issued by two
+        calls (a call sent again) gives its feedback one row with each."""
+        issued = (select(IssuedCard.uuid, IssuedCard.topic, Invocation.time, Invocation.hook_instance,
+                         Invocation.patient_id, Invocation.client_iss, Invocation.tenant, OrderOutcomeRow.order_id,
+                         OrderOutcomeRow.policy, OrderOutcomeRow.decision, OrderOutcomeRow.no_plan_reason)
+                  .join(OrderOutcomeRow, OrderOutcomeRow.id == IssuedCard.outcome_id)
+                  .join(Invocation, Invocation.id == OrderOutcomeRow.invocation_id)
+                  .where(IssuedCard.kind == "card")).subquery()
+        query = (select(Feedback, issued)
+                 .outerjoin(issued, (issued.c.uuid == Feedback.card_uuid)
+                            & issued.c.client_iss.is_not_distinct_from(Feedback.client_iss)
+                            & issued.c.tenant.is_not_distinct_from(Feedback.tenant))
+                 .where(*_feedback_selected(selection, issued))
+                 .order_by(Feedback.received_at.desc(), Feedback.id.desc(), issued.c.time.desc())
+                 .limit(limit))
+        with Session(self.engine) as session:
+            return [_feedback_row(row, by) for row, *by in session.execute(query)]
+
     def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
                  client: str | None = None, tenant: str | None = None,
                  until: datetime | None = None) -> list[RejectedRow]:
@@ -491,6 +540,34 @@ def _decided(order: str | None, decision: str | None, policy: str | None) -> lis
     elif decision is not None:
         conditions.append(OrderOutcomeRow.decision == decision)
     return conditions + ([] if policy is None else [OrderOutcomeRow.policy == policy])
+
+
+def _feedback_selected(selection: Selection, issued: Any) -> list[ColumnElement[bool]]:
+    """The conditions of `AuditQueries.feedback`: the time received and the sender on the feedback, the rest on the
+    decision of the card (`issued`, its subquery)."""
+    conditions = [column == value for column, value in (
+        (Feedback.client_iss, selection.client), (Feedback.tenant, selection.tenant),
+        (issued.c.patient_id, selection.patient), (issued.c.policy, selection.policy)) if value is not None]
+    conditions += [Feedback.received_at >= naive_utc(selection.since)] if selection.since is not None else []
+    conditions += [Feedback.received_at < naive_utc(selection.until)] if selection.until is not None else []
+    conditions += [issued.c.order_id == _order_reference(selection.order)] if selection.order is not None else []
+    if selection.decision == NO_PLAN:
+        conditions.append(issued.c.no_plan_reason.is_not(None))
+    elif selection.decision is not None:
+        conditions.append(issued.c.decision == selection.decision)
+    return conditions
+
+
+def _feedback_row(row: Feedback, by: list[Any]) -> FeedbackRow:
+    """A feedback item and what the query found of its card's decision (`by`: the subquery's columns in order)."""
+    _, topic, time, hook_instance, patient_id, _, _, order_id, policy, decision, no_plan_reason = by
+    return FeedbackRow(
+        received_at=aware(row.received_at), outcome=row.outcome, override_code=row.override_code,
+        override_display=row.override_display, override_comment=row.override_comment,
+        accepted_suggestions=list(row.accepted_suggestions), card_uuid=row.card_uuid, client_iss=row.client_iss,
+        tenant=row.tenant, card_topic=topic, call_time=aware(time) if time else None, hook_instance=hook_instance,
+        patient_id=patient_id, order_id=order_id, policy=policy,
+        decision=decision or (NO_PLAN if no_plan_reason else None))
 
 
 def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionRow:

@@ -19,9 +19,9 @@ from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.audit import AuditStore
-from cds_service.audit_queries import NO_PLAN, DecisionRow, InvocationDetail, RejectedRow, Selection
-from cds_service.audit_export import (card_named, failed_criteria, feedback_line, indication_notes, utc, write_csv,
-                                      write_jsonl)
+from cds_service.audit_queries import NO_PLAN, DecisionRow, FeedbackRow, InvocationDetail, RejectedRow, Selection
+from cds_service.audit_export import (card_named, failed_criteria, feedback_line, indication_notes, override_reason,
+                                      utc, write_csv, write_jsonl)
 from cds_service.audit_words import counted
 from cds_service.config import (ConfigError, check_not_blank, check_not_misspelt, default_database_url,
                                 parse_database_url)
@@ -31,6 +31,7 @@ from cds_service.hook_request import ORDER_SIGN
 from cds_service.printable import printable, quoted_id
 
 T = TypeVar("T")
+Listed = DecisionRow | RejectedRow | FeedbackRow  # a row of the listing
 
 _RELATIVE = re.compile(r"^(\d+)([mhdwy])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}  # and years, by the calendar (_back)
@@ -48,6 +49,12 @@ _TIME = "time (UTC)"
 _COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "order", "policy", "decision", "indication", "sent",
             "authorized", "hookInstance", "assertion")
 _REJECTED_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "status", "reason", "hookInstance")
+# What the clinician did, then with which decision's card: feedback's reason and comment are what a pharmacist
+# reviewing overrides came for.
+_FEEDBACK_COLUMNS = ("received (UTC)", "outcome", "reason", "comment", "card", "topic", "patient", "order", "policy",
+                     "decision", "hookInstance", "client", "tenant")
+# Feedback on a card no call issued to its sender: an EHR's integration bug, or a call not written yet.
+_NOT_ISSUED = "card not issued"
 DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed", NO_PLAN)
 _MAX_CELL = 40
 _INDENT = " " * 15  # where the values of `show` begin
@@ -69,6 +76,10 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     _add_filters(parser, None)
     parser.add_argument("--rejected", action="store_true",
                         help="list the calls refused with a 4xx or 5xx (and why) instead of the decisions")
+    parser.add_argument("--feedback", action="store_true",
+                        help="list the feedback received (what the clinician did with each card), newest first, with "
+                             "the decision its card was about, instead of the decisions: --since and --until select "
+                             "by when it was received")
     parser.add_argument("--limit", type=_positive_int, default=50, help="at most this many rows (default 50)")
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
     parser.set_defaults(handler=run)
@@ -189,24 +200,39 @@ def _text(value: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.rejected and (args.decision or args.order or args.policy):
-        print("--rejected lists calls that got no decision: it cannot be combined with --decision, --order or --policy",
-              file=sys.stderr)
-        return 2
-    if _empty_period(args):
+    if _usage_problem(args) or _empty_period(args):
         return 2
     # One row more than the limit: whether the listing was cut, which a file of JSON lines would not show.
+    limit = min(args.limit + 1, _MAX_LIMIT)
     calls = {"since": args.since, "until": args.until, "patient": args.patient, "client": args.client,
-             "tenant": args.tenant, "limit": min(args.limit + 1, _MAX_LIMIT)}
+             "tenant": args.tenant, "limit": limit}
     decisions = {"decision": args.decision, "order": args.order, "policy": args.policy}
-    rows: Sequence[DecisionRow | RejectedRow] | None = _query(args, lambda store: (
-        store.rejected(**calls) if args.rejected else store.recent(**decisions, **calls)))
+    rows: Sequence[Listed] | None = _query(args, lambda store: (
+        store.rejected(**calls) if args.rejected
+        else store.feedback(_selection(args), limit) if args.feedback else store.recent(**decisions, **calls)))
     if rows is None:
         return 2
     _print_rows(rows[:args.limit], args)
     if len(rows) > args.limit:
         print(f"{counted(args.limit, 'row')} shown, the limit: --limit N for more", file=sys.stderr)
     return 0
+
+
+def _usage_problem(args: argparse.Namespace) -> bool:
+    """Whether the listing's options contradict each other (said on stderr)."""
+    if args.rejected and args.feedback:
+        print("--rejected and --feedback are two listings: choose one", file=sys.stderr)
+        return True
+    if args.rejected and (args.decision or args.order or args.policy):
+        print("--rejected lists calls that got no decision: it cannot be combined with --decision, --order or --policy",
+              file=sys.stderr)
+        return True
+    return False
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    return Selection(args.since, args.until, args.patient, args.client, args.tenant, args.order, args.decision,
+                     args.policy)
 
 
 def _empty_period(args: argparse.Namespace) -> bool:
@@ -221,8 +247,7 @@ def _empty_period(args: argparse.Namespace) -> bool:
 def run_export(args: argparse.Namespace) -> int:
     if _empty_period(args):
         return 2
-    selection = Selection(args.since, args.until, args.patient, args.client, args.tenant, args.order, args.decision,
-                          args.policy)
+    selection = _selection(args)
     write = write_csv if args.format == "csv" else write_jsonl
     try:
         out = sys.stdout if args.output is None else _new_private_file(args.output)
@@ -250,12 +275,13 @@ def _new_private_file(path: Path) -> TextIO:
     return open(descriptor, "w", encoding="utf-8", newline="")  # newline="": the csv module writes CRLF itself
 
 
-def _print_rows(rows: Sequence[DecisionRow | RejectedRow], args: argparse.Namespace) -> None:
+def _print_rows(rows: Sequence[Listed], args: argparse.Namespace) -> None:
     if args.format == "jsonl":
         for row in rows:
             print(json.dumps(row.as_dict()))
     elif not rows:
-        print("No rejected calls found." if args.rejected else "No decisions found.")
+        print("No rejected calls found." if args.rejected else "No feedback found." if args.feedback
+              else "No decisions found.")
     else:
         print(format_table(rows))
 
@@ -376,9 +402,11 @@ def _schema_problem(engine: Engine, where: str) -> str:
 
 # --- rendering -------------------------------------------------------------------------------------------------
 
-def format_table(rows: Sequence[DecisionRow | RejectedRow]) -> str:
-    """Aligned columns for a terminal (decisions, or rejected calls); long values are cut with an ellipsis."""
-    columns = _REJECTED_COLUMNS if isinstance(rows[0], RejectedRow) else _COLUMNS
+def format_table(rows: Sequence[Listed]) -> str:
+    """Aligned columns for a terminal (decisions, rejected calls or feedback); long values are cut with an
+    ellipsis."""
+    columns = _FEEDBACK_COLUMNS if isinstance(rows[0], FeedbackRow) else \
+        _REJECTED_COLUMNS if isinstance(rows[0], RejectedRow) else _COLUMNS
     limits = [_WIDE_CELLS.get(column, _MAX_CELL) for column in columns]
     cells = [[_cell(value, limit) for value, limit in zip(_table_values(row), limits)] for row in rows]
     widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
@@ -386,7 +414,9 @@ def format_table(rows: Sequence[DecisionRow | RejectedRow]) -> str:
     return "\n".join("  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in lines)
 
 
-def _table_values(row: DecisionRow | RejectedRow) -> tuple[Any, ...]:
+def _table_values(row: Listed) -> tuple[Any, ...]:
+    if isinstance(row, FeedbackRow):
+        return _feedback_values(row)
     time = row.time.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(row, RejectedRow):
         return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.status, row.reason,
@@ -397,6 +427,14 @@ def _table_values(row: DecisionRow | RejectedRow) -> tuple[Any, ...]:
     authorized = f"{period.get('start')}/{period.get('end')}" if period else None  # ISO 8601's interval: compact
     return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.order_id, row.policy, decision,
             row.indication, sent, authorized, row.hook_instance, row.coverage_assertion_id)
+
+
+def _feedback_values(row: FeedbackRow) -> tuple[Any, ...]:
+    reason = override_reason(row.override_display, row.override_code)
+    decision = row.decision if row.hook_instance else _NOT_ISSUED
+    return (row.received_at.strftime("%Y-%m-%d %H:%M:%S"), row.outcome, reason, row.override_comment,
+            row.card_uuid, row.card_topic, row.patient_id, row.order_id, row.policy, decision, row.hook_instance,
+            row.client_iss, row.tenant)
 
 
 def _decision(decision: str | None, no_plan_reason: str | None) -> str:

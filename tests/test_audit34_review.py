@@ -88,3 +88,50 @@ def test_show_json_ties_feedback_to_its_order_and_leaves_out_what_is_not_stored(
     # handed_out is worked out per request and never stored: it read false for every decision shown
     assert all("handed_out" not in order for order in call["outcomes"])
     assert [order["policy"] for order in call["outcomes"]] == ["aspirus-magellan", FLORIDA_BLUE]
+
+
+def test_feedback_listing_ties_each_item_to_the_decision_of_its_card(
+        reviewed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    store = AuditStore(reviewed)
+    store.record_feedback(SERVICE, [FeedbackEntry("card-a", "accepted"), FeedbackEntry("card-x", "accepted")], CLIENT)
+    store.record_feedback(SERVICE, [FeedbackEntry("card-b", "accepted")], "https://other.example")  # not its card
+    store.close()
+    rows = _jsonl(capsys, "audit", "--database-url", reviewed, "--feedback", "--format", "jsonl")
+    assert [(row["card_uuid"], row["client_iss"], row["order_id"], row["decision"]) for row in rows] == [
+        ("card-b", "https://other.example", None, None), ("card-x", CLIENT, None, None),
+        ("card-a", CLIENT, "mr-a", "meets-criteria"), ("card-b", CLIENT, "mr-b", "criteria-not-met")]
+    overridden = rows[-1]
+    assert (overridden["outcome"], overridden["override_code"], overridden["hook_instance"], overridden["policy"]) \
+        == ("overridden", "patient-specific", "hi-two", FLORIDA_BLUE)
+
+
+@pytest.mark.parametrize("filters, cards", [
+    (["--decision", "criteria-not-met"], ["card-b"]),
+    (["--policy", "aspirus-magellan"], ["card-a"]),
+    (["--patient", "p2"], []),
+    (["--since", "1h"], ["card-a", "card-b"]),
+    (["--until", "1h"], []),  # received just now
+])
+def test_feedback_listing_filters(reviewed: str, capsys: pytest.CaptureFixture[str], filters: list[str],
+                                  cards: list[str]) -> None:
+    store = AuditStore(reviewed)
+    store.record_feedback(SERVICE, [FeedbackEntry("card-a", "accepted")], CLIENT)
+    store.close()
+    rows = _jsonl(capsys, "audit", "--database-url", reviewed, "--feedback", "--format", "jsonl", *filters)
+    assert [row["card_uuid"] for row in rows] == cards
+
+
+def test_feedback_table_shows_what_the_clinician_did_and_why(reviewed: str,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    store = AuditStore(reviewed)
+    store.record_feedback(SERVICE, [FeedbackEntry("card-x", "accepted")], CLIENT)
+    store.close()
+    assert main(["audit", "--database-url", reviewed, "--feedback"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:5] == ["received", "(UTC)", "outcome", "reason", "comment"]
+    assert "card not issued" in lines[2] and "card-x" in lines[2]
+    assert "Patient-specific clinical judgment (patient-specific)" in lines[3] and "criteria-not-met" in lines[3]
+    assert main(["audit", "--database-url", reviewed, "--feedback", "--rejected"]) == 2
+    assert capsys.readouterr().err == "--rejected and --feedback are two listings: choose one\n"
+    assert main(["audit", "--database-url", reviewed, "--feedback", "--patient", "nobody"]) == 0
+    assert capsys.readouterr().out == "No feedback found.\n"
