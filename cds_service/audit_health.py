@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from cds_service.audit_words import counted
 from cds_service.db import error_summary, is_unavailable, ping, printable_url
 from cds_service.log_format import without_message
 
@@ -74,7 +75,8 @@ class OutageLog:
     def failed(self, operation: str, exc: Exception, backlog: int) -> None:
         """An attempt at `operation` ("writing 12 audit records") failed with `exc`; `backlog` records wait."""
         now = time.monotonic()
-        what = f"{operation} failed ({error_summary(exc)}); {backlog} records wait in the memory of pid {os.getpid()}"
+        waiting = f"{counted(backlog, 'record')} {'waits' if backlog == 1 else 'wait'}"
+        what = f"{operation} failed ({error_summary(exc)}); {waiting} in the memory of pid {os.getpid()}"
         self._attempts += 1
         log.debug("audit database attempt %d: %s", self._attempts, what)
         # A fault that is not an outage (a migration this code cannot run?) is kept trying too, with its traceback.
@@ -86,16 +88,16 @@ class OutageLog:
             return
         self._unreported += 1
         if now - self._reported_at >= OUTAGE_REPORT_SECONDS:
-            log.warning("audit database still %s after %.0f s: %d more attempts failed, the last %s", kind,
-                        now - self._began, self._unreported, what)
+            log.warning("audit database still %s after %.0f s: %s failed, the last %s", kind,
+                        now - self._began, counted(self._unreported, "more attempt"), what)
             self._reported_at, self._unreported = now, 0
 
     def answered(self) -> None:
         """The database took a write (or the migration): said once, if it had failed."""
         if self._began is None:
             return
-        log.info("audit database answers again after %.1f s and %d failed attempts of pid %d",
-                 time.monotonic() - self._began, self._attempts, os.getpid())
+        log.info("audit database answers again after %.1f s and %s of pid %d",
+                 time.monotonic() - self._began, counted(self._attempts, "failed attempt"), os.getpid())
         self._began, self._attempts = None, 0
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from cds_service.audit_health import PING_SECONDS, DatabasePing, OutageLog, WriterStatus, error_kind
 from cds_service.audit_rows import InvocationRecord, insert_records, naive_utc, utcnow
+from cds_service.audit_words import counted
 from cds_service.db import (DatabaseUnavailable, error_summary, is_unavailable, migrate, printable_url,
                             write_transaction)
 from cds_service.db_models import UsedJti
@@ -161,8 +162,8 @@ class AuditWriter:
         if was_running and thread is not None:
             backlog = self._backlog()
             if backlog:
-                log.info("writing %d queued audit records of pid %d before stopping (at most %.1f s)", backlog,
-                         os.getpid(), wait)
+                log.info("writing %s of pid %d before stopping (at most %.1f s)",
+                         counted(backlog, "queued audit record"), os.getpid(), wait)
             self._wake.set()
             thread.join(wait)
             if thread.is_alive():
@@ -170,11 +171,11 @@ class AuditWriter:
                     unwritten = self._pending.all()
                     self._lost["unwritten"] += len(unwritten)
                     releases = len(self._releases)
-                log.error("audit writer of pid %d did not finish within %.1f s: %d records unwritten, lost: %s",
-                          os.getpid(), wait, len(unwritten), _ids(unwritten))
+                log.error("audit writer of pid %d did not finish within %.1f s: %s unwritten, lost: %s",
+                          os.getpid(), wait, counted(len(unwritten), "record"), _ids(unwritten))
                 if releases:
-                    log.error("%d JWT ids of calls refused not released by pid %d: a retry with the same token is "
-                              "refused as a replay", releases, os.getpid())
+                    log.error("%s of calls refused not released by pid %d: a retry with the same token is refused "
+                              "as a replay", counted(releases, "JWT id"), os.getpid())
                 self._publish()  # counted in /metrics after the worker is gone: its writer, stuck, publishes no more
         atexit.unregister(self.close)
         if thread is None or not thread.is_alive():  # else the writer still holds a connection: the exit closes it
@@ -251,7 +252,8 @@ class AuditWriter:
             self._lose(records, "queue-full", f"audit queue full at {self._max_queued} records")
 
     def _lose(self, records: list[InvocationRecord], reason: str, why: str) -> None:
-        log.error("audit records lost in pid %d (%s): %d records, %s", os.getpid(), why, len(records), _ids(records))
+        log.error("audit records lost in pid %d (%s): %s, %s", os.getpid(), why, counted(len(records), "record"),
+                  _ids(records))
         with self._lock:
             self._lost[reason] += len(records)
 
@@ -332,10 +334,11 @@ class AuditWriter:
                 under_way = [release for release in releases if not _release(connection, *release)]
         except Exception as exc:
             if is_unavailable(exc):
-                self._failed(f"releasing {len(releases)} JWT ids of calls refused", exc)
+                self._failed(f"releasing {counted(len(releases), 'JWT id')} of calls refused", exc)
                 return False
-            log.error("%d JWT ids of calls refused stay used (%s): a retry with the same token is refused as a "
-                      "replay", len(releases), error_summary(exc) if isinstance(exc, SQLAlchemyError) else "error")
+            log.error("%s of calls refused stay used (%s): a retry with the same token is refused as a replay",
+                      counted(len(releases), "JWT id"),
+                      error_summary(exc) if isinstance(exc, SQLAlchemyError) else "error")
         waiting = [release for release in under_way if release[2] > now]  # an expired token is refused anyway
         with self._lock:
             for _ in releases:
@@ -377,7 +380,7 @@ class AuditWriter:
                 insert_records(connection, records)
         except Exception as exc:
             if is_unavailable(exc):
-                self._failed(f"writing {len(records)} audit records", exc)
+                self._failed(f"writing {counted(len(records), 'audit record')}", exc)
                 return records
             if len(records) > 1:
                 return self._write_each(records)

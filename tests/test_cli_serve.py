@@ -149,10 +149,10 @@ def test_a_second_stop_signal_does_not_cut_the_exit_drain_short(tmp_path: Path, 
         body = example("aspirus-adult-relapsed-refractory-cycle1") | {"hookInstance": "queued-at-exit"}
         assert requests.post(match.group(1) + "/cds-services/blinatumomab-coverage", json=body, timeout=20).ok
         served.process.send_signal(stop)
-        served.wait_for("writing 1 queued audit records of pid ")
+        served.wait_for("writing 1 queued audit record of pid ")
         served.process.send_signal(stop)
         served.wait_for(f"{stop.name} ignored")
-        served.wait_for("1 records unwritten, lost: hookInstance queued-at-exit")
+        served.wait_for("1 record unwritten, lost: hookInstance queued-at-exit")
         assert served.process.wait(20) == 0
     finally:
         lock.up()
