@@ -47,6 +47,10 @@ class DecisionRow:
     order_id: str
     policy: str | None
     policy_version: str | None
+    # Which files decided (migration 0006; null before): the policy file's digest and folder, the value sets' digest.
+    policy_digest: str | None
+    policy_source: str | None
+    valueset_digest: str | None
     decision: str | None
     indication: str | None
     what_if: bool
@@ -576,7 +580,9 @@ def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionR
         client_iss=invocation.client_iss, tenant=invocation.tenant,
         patient_id=invocation.patient_id, user_id=invocation.user_id, encounter_id=invocation.encounter_id,
         order_id=outcome.order_id, policy=outcome.policy,
-        policy_version=outcome.policy_version, decision=outcome.decision, indication=outcome.indication,
+        policy_version=outcome.policy_version, policy_digest=outcome.policy_digest,
+        policy_source=outcome.policy_source, valueset_digest=outcome.valueset_digest,
+        decision=outcome.decision, indication=outcome.indication,
         what_if=outcome.what_if, no_plan_reason=outcome.no_plan_reason,
         coverage_assertion_id=outcome.coverage_assertion_id, covered=outcome.covered, pa_needed=outcome.pa_needed,
         authorization=outcome.authorization, status=invocation.status, request_id=invocation.request_id,

@@ -135,3 +135,18 @@ def test_feedback_table_shows_what_the_clinician_did_and_why(reviewed: str,
     assert capsys.readouterr().err == "--rejected and --feedback are two listings: choose one\n"
     assert main(["audit", "--database-url", reviewed, "--feedback", "--patient", "nobody"]) == 0
     assert capsys.readouterr().out == "No feedback found.\n"
+
+
+def test_listing_jsonl_names_the_files_that_decided(database_url: str,  # noqa: F811
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Which policy file and value sets a decision was made with, not only the policy's own version, which an
+    edited copy need not change."""
+    store = AuditStore(database_url)
+    store.start()
+    store.record_invocation(invocation("hi-1", "p1", outcome("mr-1", policy_digest="0123456789abcdef",
+                                                             policy_source="CDS_POLICY_DIR",
+                                                             valueset_digest="fedcba9876543210")))
+    store.close()
+    [row] = _jsonl(capsys, "audit", "--database-url", database_url, "--format", "jsonl")
+    assert (row["policy_version"], row["policy_digest"], row["policy_source"], row["valueset_digest"]) == \
+        ("2025-01", "0123456789abcdef", "CDS_POLICY_DIR", "fedcba9876543210")
