@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 from datetime import datetime, timezone
-from typing import IO, Any, Callable, Iterable
+from typing import IO, Any, Iterable
 
 from cds_service.audit_queries import NO_PLAN, InvocationDetail
 from cds_service.audit_rows import FeedbackEntry
@@ -22,52 +22,23 @@ from cds_service.printable import json_value
 # clinician's comment are the client's text: such a cell is written after a "'", which the spreadsheet shows.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-_Cell = Callable[[InvocationDetail, OrderOutcome, dict[str, Any]], Any]
-_CALL: tuple[tuple[str, _Cell], ...] = (
-    ("time_utc", lambda detail, _o, _c: utc(detail.record.time)),
-    ("hook", lambda detail, _o, _c: detail.record.hook),
-    ("hook_instance", lambda detail, _o, _c: detail.record.hook_instance),
-    ("request_id", lambda detail, _o, _c: detail.record.request_id),
-    ("client", lambda detail, _o, _c: detail.record.client_iss),
-    ("tenant", lambda detail, _o, _c: detail.record.tenant),
-    ("patient", lambda detail, _o, _c: detail.record.patient_id),
-    ("user", lambda detail, _o, _c: detail.record.user_id),
-    ("encounter", lambda detail, _o, _c: detail.record.encounter_id),
-)
-_DECISION: tuple[tuple[str, _Cell], ...] = (
-    ("order", lambda _d, outcome, _c: outcome.order_id),
-    ("policy", lambda _d, outcome, _c: outcome.policy),
-    ("policy_version", lambda _d, outcome, _c: outcome.policy_version),
-    ("policy_digest", lambda _d, outcome, _c: outcome.policy_digest),
-    ("policy_source", lambda _d, outcome, _c: outcome.policy_source),
-    ("valueset_digest", lambda _d, outcome, _c: outcome.valueset_digest),
-    ("decision", lambda _d, outcome, _c: outcome.decision or (NO_PLAN if outcome.no_plan_reason else None)),
-    ("no_plan_reason", lambda _d, outcome, _c: outcome.no_plan_reason),
-    ("what_if", lambda _d, outcome, _c: outcome.what_if),
-    ("request_type", lambda _d, outcome, _c: outcome.request_type),
-    ("cycle", lambda _d, outcome, _c: outcome.cycle),
-    ("indication", lambda _d, outcome, _c: outcome.indication),
-    ("coverage", lambda _d, outcome, _c: outcome.coverage_reference),
-    ("coverage_assertion_id", lambda _d, outcome, _c: outcome.coverage_assertion_id),
-    ("covered", lambda _d, outcome, _c: outcome.covered),
-    ("pa_needed", lambda _d, outcome, _c: outcome.pa_needed),
-    ("authorization_start", lambda _d, outcome, _c: (outcome.authorization or {}).get("start")),
-    ("authorization_end", lambda _d, outcome, _c: (outcome.authorization or {}).get("end")),
-    ("to_document", lambda _d, outcome, _c: "; ".join(outcome.missing)),
-    ("not_received", lambda _d, outcome, _c: ", ".join(outcome.not_received)),
-    ("indications_evaluated", lambda _d, outcome, _c: " | ".join(map(_indication, outcome.indications))),
-)
-_CRITERION: tuple[tuple[str, _Cell], ...] = (
-    ("criterion", lambda _d, _o, criterion: criterion.get("id")),
-    ("criterion_status", lambda _d, _o, criterion: criterion.get("status")),
-    ("criterion_citation", lambda _d, _o, criterion: criterion.get("citation")),
-    ("criterion_text", lambda _d, _o, criterion: criterion.get("text")),
-    ("criterion_evidence", lambda _d, _o, criterion: ", ".join(criterion.get("evidence") or ())),
-    ("criterion_note", lambda _d, _o, criterion: criterion.get("note")),
-    ("criterion_attested", lambda _d, _o, criterion: criterion.get("attested")),
-    ("feedback", lambda detail, outcome, _c: " | ".join(_feedback(detail, outcome))),
-)
-CSV_COLUMNS = tuple(name for name, _ in (*_CALL, *_DECISION, *_CRITERION))
+# The columns read as they are: the call's (InvocationRecord) and the decision's (OrderOutcome) attributes, and the
+# criterion's keys, by column. The others are worked out (_row).
+_CALL = {"hook": "hook", "hook_instance": "hook_instance", "request_id": "request_id", "client": "client_iss",
+         "tenant": "tenant", "patient": "patient_id", "user": "user_id", "encounter": "encounter_id"}
+_DECISION = {"order": "order_id", "policy": "policy", "policy_version": "policy_version",
+             "policy_digest": "policy_digest", "policy_source": "policy_source", "valueset_digest": "valueset_digest",
+             "no_plan_reason": "no_plan_reason", "what_if": "what_if", "request_type": "request_type", "cycle": "cycle",
+             "indication": "indication", "coverage": "coverage_reference",
+             "coverage_assertion_id": "coverage_assertion_id", "covered": "covered", "pa_needed": "pa_needed"}
+_CRITERION = {"criterion": "id", "criterion_status": "status", "criterion_citation": "citation",
+              "criterion_text": "text", "criterion_note": "note", "criterion_attested": "attested"}
+CSV_COLUMNS = ("time_utc", *_CALL, "order", "policy", "policy_version", "policy_digest", "policy_source",
+               "valueset_digest", "decision", "no_plan_reason", "what_if", "request_type", "cycle", "indication",
+               "coverage", "coverage_assertion_id", "covered", "pa_needed", "authorization_start",
+               "authorization_end", "to_document", "not_received", "indications_evaluated", "criterion",
+               "criterion_status", "criterion_citation", "criterion_text", "criterion_evidence", "criterion_note",
+               "criterion_attested", "feedback")
 
 
 def write_jsonl(details: Iterable[InvocationDetail], out: IO[str]) -> int:
@@ -89,16 +60,32 @@ def decision_object(detail: InvocationDetail) -> dict[str, Any]:
 
 def write_csv(details: Iterable[InvocationDetail], out: IO[str]) -> int:
     """A header, then one row a criterion of each decision; how many decisions were written."""
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer = csv.DictWriter(out, CSV_COLUMNS)
+    writer.writeheader()
     written = 0
     for detail in details:
         [outcome] = detail.record.outcomes
         for criterion in outcome.criteria or [{}]:
-            writer.writerow([_csv_cell(cell(detail, outcome, criterion))
-                             for _, cell in (*_CALL, *_DECISION, *_CRITERION)])
+            writer.writerow({column: _csv_cell(value) for column, value in _row(detail, outcome, criterion).items()})
         written += 1
     return written
+
+
+def _row(detail: InvocationDetail, outcome: OrderOutcome, criterion: dict[str, Any]) -> dict[str, Any]:
+    """The CSV row of one criterion of a decision (`criterion` empty for a decision without criteria)."""
+    authorization = outcome.authorization or {}
+    return {
+        "time_utc": utc(detail.record.time),
+        **{column: getattr(detail.record, name) for column, name in _CALL.items()},
+        **{column: getattr(outcome, name) for column, name in _DECISION.items()},
+        **{column: criterion.get(key) for column, key in _CRITERION.items()},
+        "decision": outcome.decision or (NO_PLAN if outcome.no_plan_reason else None),
+        "authorization_start": authorization.get("start"), "authorization_end": authorization.get("end"),
+        "to_document": "; ".join(outcome.missing), "not_received": ", ".join(outcome.not_received),
+        "indications_evaluated": " | ".join(map(_indication, outcome.indications)),
+        "criterion_evidence": ", ".join(criterion.get("evidence") or ()),
+        "feedback": " | ".join(_feedback(detail, outcome)),
+    }
 
 
 def _csv_cell(value: Any) -> str:

@@ -8,7 +8,7 @@ as well as in the database, so a record is found while it is being written too.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterator
 
@@ -71,8 +71,9 @@ class DecisionRow:
 
 @dataclass(frozen=True)
 class Selection:
-    """Which decisions an export takes (`cds-service audit export`): those of calls from `since` and before `until`,
-    of this patient, client and tenant, on this order, with this decision, under this policy; None: any."""
+    """Which decisions `cds-service audit export` takes: those of calls from `since` and before `until`, of this
+    patient, client and tenant, on this order, with this decision, under this policy; None: any. The feedback
+    listing (`--feedback`) reads the times and the sender of the feedback item instead."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -108,15 +109,7 @@ class FeedbackRow:
     call that issued the card to the sender (its client and tenant), None each when none did (a card never issued to
     it, or not written yet)."""
 
-    received_at: datetime
-    outcome: str
-    override_code: str | None
-    override_display: str | None
-    override_comment: str | None
-    accepted_suggestions: list[str]
-    card_uuid: str
-    client_iss: str | None
-    tenant: str | None
+    entry: FeedbackEntry
     card_topic: str | None
     call_time: datetime | None  # of the call that issued the card
     hook_instance: str | None
@@ -126,8 +119,10 @@ class FeedbackRow:
     decision: str | None  # NO_PLAN for an order decided under no plan
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "received_at": self.received_at.isoformat(),
-                "call_time": self.call_time.isoformat() if self.call_time else None}
+        """The item's fields (not the suggestions worked out as unknown: `show` does that), then its card's decision."""
+        item = {key: value for key, value in self.entry.as_dict().items() if key != "unknown_suggestions"}
+        about = {field.name: getattr(self, field.name) for field in fields(self) if field.name != "entry"}
+        return {**item, **about, "call_time": self.call_time.isoformat() if self.call_time else None}
 
 
 @dataclass(frozen=True)
@@ -565,13 +560,9 @@ def _feedback_selected(selection: Selection, issued: Any) -> list[ColumnElement[
 def _feedback_row(row: Feedback, by: list[Any]) -> FeedbackRow:
     """A feedback item and what the query found of its card's decision (`by`: the subquery's columns in order)."""
     _, topic, time, hook_instance, patient_id, _, _, order_id, policy, decision, no_plan_reason = by
-    return FeedbackRow(
-        received_at=aware(row.received_at), outcome=row.outcome, override_code=row.override_code,
-        override_display=row.override_display, override_comment=row.override_comment,
-        accepted_suggestions=list(row.accepted_suggestions), card_uuid=row.card_uuid, client_iss=row.client_iss,
-        tenant=row.tenant, card_topic=topic, call_time=aware(time) if time else None, hook_instance=hook_instance,
-        patient_id=patient_id, order_id=order_id, policy=policy,
-        decision=decision or (NO_PLAN if no_plan_reason else None))
+    return FeedbackRow(feedback_entry(row), card_topic=topic, call_time=aware(time) if time else None,
+                       hook_instance=hook_instance, patient_id=patient_id, order_id=order_id, policy=policy,
+                       decision=decision or (NO_PLAN if no_plan_reason else None))
 
 
 def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionRow:

@@ -430,11 +430,12 @@ def _table_values(row: Listed) -> tuple[Any, ...]:
 
 
 def _feedback_values(row: FeedbackRow) -> tuple[Any, ...]:
-    reason = override_reason(row.override_display, row.override_code)
+    item = row.entry
     decision = row.decision if row.hook_instance else _NOT_ISSUED
-    return (row.received_at.strftime("%Y-%m-%d %H:%M:%S"), row.outcome, reason, row.override_comment,
-            row.card_uuid, row.card_topic, row.patient_id, row.order_id, row.policy, decision, row.hook_instance,
-            row.client_iss, row.tenant)
+    received = item.received_at.strftime("%Y-%m-%d %H:%M:%S") if item.received_at else None
+    return (received, item.outcome, override_reason(item.override_display, item.override_code),
+            item.override_comment, item.card_uuid, row.card_topic, row.patient_id, row.order_id, row.policy, decision,
+            row.hook_instance, item.client_iss, item.tenant)
 
 
 def _decision(decision: str | None, no_plan_reason: str | None) -> str:
