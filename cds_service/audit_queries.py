@@ -341,21 +341,26 @@ class AuditQueries:
 
     def feedback(self, selection: Selection, limit: int = 50) -> list[FeedbackRow]:
         """The latest feedback items received (from `since`, before `until`, sent by `client` and `tenant`), newest
-        first, each with the decision of the call that issued its card to the sender; `patient`, `order`, `decision`
-        and `policy` select by that decision, which feedback on a card never issued has not. A card issued by two
-        calls (a call sent again) gives its feedback one row with each."""
-        issued = (select(IssuedCard.uuid, IssuedCard.topic, Invocation.time, Invocation.hook_instance,
-                         Invocation.patient_id, Invocation.client_iss, Invocation.tenant, OrderOutcomeRow.order_id,
-                         OrderOutcomeRow.policy, OrderOutcomeRow.decision, OrderOutcomeRow.no_plan_reason)
-                  .join(OrderOutcomeRow, OrderOutcomeRow.id == IssuedCard.outcome_id)
-                  .join(Invocation, Invocation.id == OrderOutcomeRow.invocation_id)
-                  .where(IssuedCard.kind == "card")).subquery()
-        query = (select(Feedback, issued)
-                 .outerjoin(issued, (issued.c.uuid == Feedback.card_uuid)
-                            & issued.c.client_iss.is_not_distinct_from(Feedback.client_iss)
-                            & issued.c.tenant.is_not_distinct_from(Feedback.tenant))
-                 .where(*_feedback_selected(selection, issued))
-                 .order_by(Feedback.received_at.desc(), Feedback.id.desc(), issued.c.time.desc())
+        first, each with the decision of the latest call that issued its card to the sender (a call sent again issues
+        the same uuids); `patient`, `order`, `decision` and `policy` select by that decision, which feedback on a card
+        never issued has not."""
+        issuing = (select(func.max(IssuedCard.outcome_id))
+                   .join(OrderOutcomeRow, OrderOutcomeRow.id == IssuedCard.outcome_id)
+                   .join(Invocation, Invocation.id == OrderOutcomeRow.invocation_id)
+                   .where(IssuedCard.uuid == Feedback.card_uuid, IssuedCard.kind == "card",
+                          Invocation.client_iss.is_not_distinct_from(Feedback.client_iss),
+                          Invocation.tenant.is_not_distinct_from(Feedback.tenant))
+                   .correlate(Feedback).scalar_subquery())
+        query = (select(Feedback, IssuedCard.topic, Invocation.time, Invocation.hook_instance, Invocation.patient_id,
+                        OrderOutcomeRow.order_id, OrderOutcomeRow.policy, OrderOutcomeRow.decision,
+                        OrderOutcomeRow.no_plan_reason)
+                 .select_from(Feedback)
+                 .outerjoin(OrderOutcomeRow, OrderOutcomeRow.id == issuing)
+                 .outerjoin(Invocation, Invocation.id == OrderOutcomeRow.invocation_id)
+                 .outerjoin(IssuedCard, (IssuedCard.outcome_id == OrderOutcomeRow.id)
+                            & (IssuedCard.uuid == Feedback.card_uuid) & (IssuedCard.kind == "card"))
+                 .where(*_feedback_selected(selection))
+                 .order_by(Feedback.received_at.desc(), Feedback.id.desc())
                  .limit(limit))
         with Session(self.engine) as session:
             return [_feedback_row(row, by) for row, *by in session.execute(query)]
@@ -541,25 +546,20 @@ def _decided(order: str | None, decision: str | None, policy: str | None) -> lis
     return conditions + ([] if policy is None else [OrderOutcomeRow.policy == policy])
 
 
-def _feedback_selected(selection: Selection, issued: Any) -> list[ColumnElement[bool]]:
+def _feedback_selected(selection: Selection) -> list[ColumnElement[bool]]:
     """The conditions of `AuditQueries.feedback`: the time received and the sender on the feedback, the rest on the
-    decision of the card (`issued`, its subquery)."""
+    decision of its card."""
     conditions = [column == value for column, value in (
         (Feedback.client_iss, selection.client), (Feedback.tenant, selection.tenant),
-        (issued.c.patient_id, selection.patient), (issued.c.policy, selection.policy)) if value is not None]
+        (Invocation.patient_id, selection.patient)) if value is not None]
     conditions += [Feedback.received_at >= naive_utc(selection.since)] if selection.since is not None else []
     conditions += [Feedback.received_at < naive_utc(selection.until)] if selection.until is not None else []
-    conditions += [issued.c.order_id == _order_reference(selection.order)] if selection.order is not None else []
-    if selection.decision == NO_PLAN:
-        conditions.append(issued.c.no_plan_reason.is_not(None))
-    elif selection.decision is not None:
-        conditions.append(issued.c.decision == selection.decision)
-    return conditions
+    return conditions + _decided(selection.order, selection.decision, selection.policy)
 
 
 def _feedback_row(row: Feedback, by: list[Any]) -> FeedbackRow:
-    """A feedback item and what the query found of its card's decision (`by`: the subquery's columns in order)."""
-    _, topic, time, hook_instance, patient_id, _, _, order_id, policy, decision, no_plan_reason = by
+    """A feedback item and what the query found of its card's decision (`by`: the query's columns after it)."""
+    topic, time, hook_instance, patient_id, order_id, policy, decision, no_plan_reason = by
     return FeedbackRow(feedback_entry(row), card_topic=topic, call_time=aware(time) if time else None,
                        hook_instance=hook_instance, patient_id=patient_id, order_id=order_id, policy=policy,
                        decision=decision or (NO_PLAN if no_plan_reason else None))

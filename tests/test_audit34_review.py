@@ -150,3 +150,18 @@ def test_listing_jsonl_names_the_files_that_decided(database_url: str,  # noqa: 
     [row] = _jsonl(capsys, "audit", "--database-url", database_url, "--format", "jsonl")
     assert (row["policy_version"], row["policy_digest"], row["policy_source"], row["valueset_digest"]) == \
         ("2025-01", "0123456789abcdef", "CDS_POLICY_DIR", "fedcba9876543210")
+
+
+def test_feedback_on_a_card_issued_twice_is_listed_once_with_the_latest_call(
+        database_url: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    """A call sent again issues the same card uuids: the item was listed once per call, twice alike."""
+    store = AuditStore(database_url)
+    store.start()
+    now = datetime.now(timezone.utc)
+    for hook_instance, moment in (("hi-first", now - timedelta(minutes=2)), ("hi-again", now - timedelta(minutes=1))):
+        store.record_invocation(invocation(hook_instance, "p1", outcome("mr-1", card_uuids=["card-1"]), time=moment))
+        store.flush()
+    store.record_feedback(SERVICE, [FeedbackEntry("card-1", "accepted")], CLIENT)
+    store.close()
+    rows = _jsonl(capsys, "audit", "--database-url", database_url, "--feedback", "--format", "jsonl")
+    assert [(row["card_uuid"], row["hook_instance"]) for row in rows] == [("card-1", "hi-again")]
