@@ -62,6 +62,7 @@ _WIDE_CELLS = {"reason": 90}  # the column a reader of rejected calls came for
 # What prune counts, by table, in the order a reader thinks of them: the calls, the decisions, what they handed out.
 _PRUNED = (("invocation", ("call",)), ("order_outcome", ("decision",)),
            ("issued_card", ("card or suggestion", "cards and suggestions")), ("feedback", ("feedback item",)))
+_DEFAULT_LIMIT = 50
 # The largest LIMIT SQLite (a 64-bit integer) and PostgreSQL (bigint) take: a larger one failed inside the query.
 _MAX_LIMIT = 2**63 - 1
 
@@ -80,7 +81,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
                         help="list the feedback received (what the clinician did with each card), newest first, with "
                              "the decision its card was about, instead of the decisions: --since and --until select "
                              "by when it was received")
-    parser.add_argument("--limit", type=_positive_int, default=50, help="at most this many rows (default 50)")
+    parser.add_argument("--limit", type=_positive_int, help=f"at most this many rows (default {_DEFAULT_LIMIT})")
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
     parser.set_defaults(handler=run)
     actions = parser.add_subparsers(dest="action")
@@ -202,6 +203,7 @@ def _text(value: str) -> str:
 def run(args: argparse.Namespace) -> int:
     if _usage_problem(args) or _empty_period(args):
         return 2
+    args.limit = args.limit or _DEFAULT_LIMIT
     # One row more than the limit: whether the listing was cut, which a file of JSON lines would not show.
     limit = min(args.limit + 1, _MAX_LIMIT)
     calls = {"since": args.since, "until": args.until, "patient": args.patient, "client": args.client,
@@ -245,6 +247,11 @@ def _empty_period(args: argparse.Namespace) -> bool:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    listing = [option for option, given in (("--rejected", args.rejected), ("--feedback", args.feedback),
+                                            ("--limit", args.limit)) if given]
+    if listing:  # an export cut at a limit, or of another listing, would pass for the decisions selected
+        print(f"export writes every decision selected; {', '.join(listing)}: the listing's only", file=sys.stderr)
+        return 2
     if _empty_period(args):
         return 2
     selection = _selection(args)

@@ -186,3 +186,13 @@ def test_export_of_real_calls_carries_the_policy_rules_that_decided(app: Flask, 
     assert any(criterion["status"] == "not-met" for criterion in decision["criteria"])
     assert [(entry["outcome"], entry["override_display"]) for entry in decision["feedback"]] == \
         [("overridden", "Other")]
+
+
+@pytest.mark.parametrize("argv", [["--limit", "1", "export"], ["--rejected", "export"], ["--feedback", "export"]])
+def test_options_of_the_listing_are_refused_by_export(trail: str, argv: list[str],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """`audit --limit 1 export` wrote every decision, and `--rejected export` decisions, without a word."""
+    assert main(["audit", *argv, "--database-url", trail]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == \
+        f"export writes every decision selected; {argv[0]}: the listing's only\n"
