@@ -1,5 +1,6 @@
-"""`cds-service audit`: recent decisions as a table or JSON lines; `cds-service audit show HOOKINSTANCE-OR-ASSERTION`;
-`cds-service audit prune --before DATE`.
+"""`cds-service audit`: recent decisions (or `--rejected` calls, or `--feedback`) as a table or JSON lines;
+`cds-service audit show HOOKINSTANCE-OR-ASSERTION`; `cds-service audit export` (JSON lines or CSV, for a payer's
+review); `cds-service audit prune --before DATE`.
 
 A query tool: it never creates or migrates the audit database, and only `prune` writes it."""
 from __future__ import annotations
@@ -19,9 +20,9 @@ from sqlalchemy import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.audit import AuditStore
-from cds_service.audit_queries import NO_PLAN, DecisionRow, FeedbackRow, InvocationDetail, RejectedRow, Selection
 from cds_service.audit_export import (card_named, failed_criteria, feedback_line, indication_notes, override_reason,
                                       utc, write_csv, write_jsonl)
+from cds_service.audit_queries import NO_PLAN, DecisionRow, FeedbackRow, InvocationDetail, RejectedRow, Selection
 from cds_service.audit_words import counted
 from cds_service.config import (ConfigError, check_not_blank, check_not_misspelt, default_database_url,
                                 parse_database_url)
@@ -261,14 +262,15 @@ def run_export(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"Cannot write {quoted_id(str(args.output))}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    written = None
     try:
         written = _query(args, lambda store: write(store.export(selection), out))
     finally:
         if out is not sys.stdout:
             out.close()
+            if written is None:  # failed, or stopped (Ctrl-C): a file cut short would pass for the whole selection
+                args.output.unlink()
     if written is None:
-        if args.output is not None:  # a file cut short would pass for the whole selection
-            args.output.unlink()
         return 2
     where = f" to {args.output}" if args.output is not None else ""
     print(f"{counted(written, 'decision')} exported{where}", file=sys.stderr)

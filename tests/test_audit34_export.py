@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import pytest
 from flask import Flask
 
-from cds_service import audit_queries
+from cds_service import audit_queries, cli_audit
 from cds_service.audit import AuditStore
 from cds_service.audit_export import CSV_COLUMNS
 from cds_service.audit_rows import FeedbackEntry
@@ -196,3 +196,16 @@ def test_options_of_the_listing_are_refused_by_export(trail: str, argv: list[str
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == \
         f"export writes every decision selected; {argv[0]}: the listing's only\n"
+
+
+def test_an_export_stopped_half_way_leaves_no_file(trail: str, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during a long export: the lines written so far would pass for the whole selection."""
+    def interrupted(details: Iterator[object], out: io.StringIO) -> int:
+        out.write("{}\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_audit, "write_jsonl", interrupted)
+    target = tmp_path / "review.jsonl"
+    assert main(["audit", "export", "--output", str(target), "--database-url", trail]) == 130
+    assert not target.exists()
