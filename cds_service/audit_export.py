@@ -54,8 +54,8 @@ def decision_object(detail: InvocationDetail) -> dict[str, Any]:
     """A decision as one flat object: the call's fields (ids, time, status, who asked), the order's (policy, its
     version and digests, criteria, indications evaluated, what was sent, cards) and the feedback on its cards."""
     call = detail.as_dict()
-    [order] = call.pop("outcomes")
-    return {**call, **order, "feedback": call["feedback"]}
+    [order], feedback = call.pop("outcomes"), call.pop("feedback")
+    return {**call, **order, "feedback": feedback}
 
 
 def write_csv(details: Iterable[InvocationDetail], out: IO[str]) -> int:
@@ -75,7 +75,7 @@ def _row(detail: InvocationDetail, outcome: OrderOutcome, criterion: dict[str, A
     """The CSV row of one criterion of a decision (`criterion` empty for a decision without criteria)."""
     authorization = outcome.authorization or {}
     return {
-        "time_utc": utc(detail.record.time),
+        "time_utc": utc(detail.record.time).removesuffix(" UTC"),  # as a spreadsheet reads a date and time
         **{column: getattr(detail.record, name) for column, name in _CALL.items()},
         **{column: getattr(outcome, name) for column, name in _DECISION.items()},
         **{column: criterion.get(key) for column, key in _CRITERION.items()},

@@ -69,6 +69,7 @@ def test_jsonl_has_one_object_a_decision_oldest_first_with_criteria_and_feedback
     assert [decision["order_id"] for decision in decisions] == ["mr-1", "mr-2", "mr-3"]
     assert err == "3 decisions exported\n"
     first, denied, _ = decisions
+    assert list(denied)[-1] == "feedback"  # after the order's fields, which it is about
     assert (first["policy_version"], first["policy_digest"], first["valueset_digest"]) == \
         ("2025-01", "abc123", "def456")
     assert first["criteria"] == [MET]
@@ -108,6 +109,7 @@ def test_csv_has_one_row_a_criterion(trail: str, capsys: pytest.CaptureFixture[s
     assert denied["indications_evaluated"] == "not-met ind: mrd; mrd: MRD negative (2026-11-15)"
     assert denied["feedback"].startswith("card card-2 (coverage-info): overridden; reason other; ")
     assert rows[0]["feedback"] == "" and rows[0]["authorization_start"] == "2026-11-01"
+    assert datetime.fromisoformat(rows[0]["time_utc"]) < datetime.now()  # a spreadsheet's date and time
     assert rows[3]["decision"] == "no-plan" and rows[3]["no_plan_reason"] == "payer-not-supported"
 
 
