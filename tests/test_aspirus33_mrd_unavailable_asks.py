@@ -49,7 +49,7 @@ def test_with_no_mrd_record_both_routes_are_still_offered(client: LiveClient) ->
     request = example("aspirus-adult-consolidation-mrd-unavailable")
     both(lambda r: drop(r, "observations", "mrd-1"), NOT_INO_AND_CANDIDATE)(request)
     decision, criterion = _post(client, request)
-    assert (criterion["status"], criterion["evidence"], criterion["note"]) == ("unknown", [], "no MRD result")
+    assert (criterion["status"], criterion["evidence"], criterion["note"]) == ("unknown", [], "no MRD result on record")
     assert decision["missing"][0] == "MRD result (or that it is unavailable)"
 
 

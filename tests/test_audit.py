@@ -469,7 +469,7 @@ def test_information_needed_records_the_indications_still_open_and_what_they_lac
                      "adult-consolidation-mrd-unavailable.ino-induction-or-not-candidate"]},
     ]
     # What the record showed for an unknown criterion is kept too: what is missing, in the service's words.
-    assert still_open[0]["notes"] == {"adult-consolidation-mrd-positive.mrd-positive": "no MRD result"}
+    assert still_open[0]["notes"] == {"adult-consolidation-mrd-positive.mrd-positive": "no MRD result on record"}
     # A met decision evaluated its met indication alone (docs/policy-reading.md §The decision).
     met = _decided(base_url, store, "aspirus-adult-maintenance")
     assert met.indications == [{"id": "adult-maintenance", "status": "met", "not_met": [], "unknown": [], "notes": {}}]

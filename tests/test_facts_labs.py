@@ -182,7 +182,7 @@ def test_mrd_codes_by_text_and_not_by_other_codes():
                      "2026-09-01", **qty(1))
     assert labs(by_display).mrd_detectable.value is True
     unrelated = obs("m2", loinc("718-7", "Hemoglobin"), "2026-09-01", **qty(1))
-    assert labs(unrelated).mrd_detectable == Fact(note="no MRD result")
+    assert labs(unrelated).mrd_detectable == Fact(note="no MRD result on record")
     assert labs(received=False).mrd_detectable == Fact(received=False)
 
 

@@ -50,7 +50,7 @@ def test_mrd_results_of_one_day_that_disagree_leave_mrd_unknown_whichever_is_lis
     # Not a rise within a day, nor the detectable MRD the phase would be inferred from.
     assert found.mrd_persistent_or_rising == found.mrd_detectable
     assert found.latest_mrd_before(COURSE_START).value is None
-    assert found.mrd_unavailable == Fact(False, BOTH, note="MRD result on record (2026-09-20)")
+    assert found.mrd_unavailable == Fact(False, BOTH, note=found.mrd_detectable.note)  # the same results, said alike
 
 
 def test_agreeing_results_of_one_day_read_as_one() -> None:

@@ -35,6 +35,9 @@ from cds_service.valuesets import ValueSets, get_valuesets
 STALE_MRD_MONTHS = 3
 _MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
 _UNIT_WORDS = {"/10*6": " per million"}  # a unit in words where a clinician reads one
+# Said by every MRD fact left unknown for want of a result: a criterion reading several of them ("MRD negative or
+# unavailable") joins their notes, and says one said alike once (vocabulary.unique).
+NO_MRD_RESULT = "no MRD result on record"
 # Other UCUM powers of ten of cells: "/10*4" (per 10,000 cells), "10*-3" (1 x 10^-3 of cells), as labs report an MRD
 # by its sensitivity; "^" as some systems print it. The same result as 0.1 % or 1000 per million, never a guess.
 _POWER_OF_TEN = re.compile(r"/10[*^]([1-9])|10[*^]-([1-9])")
@@ -77,9 +80,11 @@ class Labs:
         self.ph_positive = ph_status(results, course_start, received, attestations)
         # From when an `mrd-unavailable` answer counts (_unavailable), for one that cannot be read too (extract.py).
         self.unavailable_answers_since = self._unavailable_since()
+        # Read before `_unavailable`, which says the latest result as this reading does: a criterion reading both
+        # ("MRD negative or unavailable") then says it once.
+        self._read_at_start = self._mrd_facts(self._mrd_at_start, course_start)
         self.mrd_unavailable = self._unavailable()
-        self.mrd_detectable, self.mrd_percent = _said_unavailable(
-            self._mrd_facts(self._mrd_at_start, course_start), self.mrd_unavailable)
+        self.mrd_detectable, self.mrd_percent = _said_unavailable(self._read_at_start, self.mrd_unavailable)
         self.mrd_persistent_or_rising = self._persistent_or_rising()
         self.cd19_positive = _cd19_fact(results["cd19"], received)
         self.response_or_stabilization = self._response(course_start, diagnosis, renewal_since)
@@ -112,7 +117,7 @@ class Labs:
             evidence, note = (attested.reference,), f"MRD {attested.shown} attested"
             return (Fact(attested.detectable(), evidence, attested=True, note=note),
                     Fact(attested.measured_percent(), evidence, attested=True, note=note))
-        unknown: Fact[Any] = Fact(received=self._received, note="no MRD result" if self._received else "")
+        unknown: Fact[Any] = Fact(received=self._received, note=NO_MRD_RESULT if self._received else "")
         return unknown, unknown  # one frozen Fact read both ways
 
     def _latest_mrd(self, latest: list[Result]) -> tuple[Fact[bool], Fact[Graded]]:
@@ -207,9 +212,9 @@ class Labs:
         if absent and (not latest or absent[0].day > latest[0].day):  # a result of the same day is one
             return Fact(True, references(absent), note=f"MRD not available ({absent[0].day}){self._as_of}")
         if latest:
-            return Fact(False, references(latest), note=f"MRD result on record ({latest[0].day}){self._as_of}")
+            return Fact(False, references(latest), note=self._read_at_start[0].note)
         # Inclusion criterion: with no MRD result at all, unavailability is not shown either way.
-        return Fact(None, note="no MRD result on record")
+        return Fact(None, note=NO_MRD_RESULT)
 
     def _unavailable_since(self) -> date:
         """This course's window (course_answers_since), and after the latest MRD result by the course start."""

@@ -1,0 +1,58 @@
+"""Round 4 of reading the cards as a busy haematologist signing the order and as the pharmacist verifying it: a
+criterion reading several facts says what they share once, the summary's list of what to document reads as a list,
+and the order is named by what was ordered and when, its id left for the pharmacist."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tests.test_pipeline import example, post
+
+
+def _decision(client: Any, body: dict[str, Any]) -> dict[str, Any]:
+    [card] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "coverage-info"]
+    return card
+
+
+def _line(card: dict[str, Any], text: str) -> str:
+    [line] = [line for line in card["detail"].splitlines() if text in line]
+    return line
+
+
+def _without(body: dict[str, Any], key: str, *ids: str) -> dict[str, Any]:
+    changed = copy.deepcopy(body)
+    bundle = changed["prefetch"][key]
+    bundle["entry"] = [e for e in bundle["entry"] if ids and e["resource"]["id"] not in ids]
+    bundle["total"] = len(bundle["entry"])
+    return changed
+
+
+# --- MRD: a criterion reading both MRD facts ("negative or unavailable") says what they share once
+
+
+def test_maintenance_without_an_mrd_result_says_so_once(client: Any) -> None:
+    card = _decision(client, _without(example("aspirus-adult-maintenance"), "observations", "mrd-1"))
+    line = _line(card, "MRD negative or unavailable")
+    assert line.startswith("- ❓ unknown: MRD negative or unavailable")
+    assert line.count("no MRD result") == 1 and "; no MRD result on record; **document:**" in line
+
+
+def test_maintenance_with_a_detectable_mrd_names_the_result_once(client: Any) -> None:
+    body = example("aspirus-adult-maintenance")
+    [mrd] = [e["resource"] for e in body["prefetch"]["observations"]["entry"] if e["resource"]["id"] == "mrd-1"]
+    mrd.pop("valueCodeableConcept", None)
+    mrd["valueQuantity"] = {"value": 0.05, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"}
+    line = _line(_decision(client, body), "MRD negative or unavailable")
+    assert line.startswith("- ❌ not met: MRD negative or unavailable")
+    assert line.endswith("; MRD 0.05% (2026-11-15)")  # not "…; MRD result on record (2026-11-15)" besides
+
+
+def test_the_mrd_unavailable_pathway_ruled_out_names_the_result_that_did_it(client: Any) -> None:
+    card = _decision(client, example("aspirus-consolidation-lines-together-above-label"))
+    assert ("- adult consolidation, MRD unavailable: ❌ MRD result explicitly unavailable (_Aspirus III (ALL, adult), "
+            "consolidation, MRD unavailable_): MRD 0.05% (2026-11-15) (evidence: Observation/mrd-1)") in card["detail"]
+
+
+def test_maintenance_with_an_mrd_negative_result_is_met_on_it(client: Any) -> None:
+    line = _line(_decision(client, example("aspirus-adult-maintenance")), "MRD negative or unavailable")
+    assert line.startswith("- ✅ met:") and line.endswith("; evidence: Observation/mrd-1; MRD negative (2026-11-15)")
