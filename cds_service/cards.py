@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
@@ -252,16 +252,20 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: i
     shown = next((r for r in decision.indications if r.id == decision.shown_indication), None)
     needed, alternatives = decision.to_document()
     blocked = _blocked(decision, opening, asides)
-    data_names = [DATA_NAMES.get(key, key) for key in facts.not_received]
+    # Listed by ", " in the summary and the detail: the name holding "and" last, where it reads as the list's end
+    # ("immunizations, lab results and vital signs", not "lab results and vital signs, immunizations").
+    data_names = sorted((DATA_NAMES.get(key, key) for key in facts.not_received), key=lambda name: " and " in name)
     before = opening + len(decision.payer_label)  # the summary's characters before the payer's outcome
     if blocked:  # documentation opens only other indications: named in full after the failure, or left to the detail
         said = [summary_item(item) for item in alternatives]
-        document = f"; or, for another indication, document {'; '.join(said)}" if said else ""
+        document = f"; or, for another indication, document {_listed(said)}" if said else ""
         room = SUMMARY_LIMIT - 1 - before - len(f": not covered as ordered — {blocked}")
         document, document_hint = (document if len(document) <= room else ""), ""
     elif decision.not_received:  # the chart may hold it all: first say what did not arrive, the data by its name
         frame = before + _NOT_RECEIVED_FRAME
-        document, document_hint = _summary_request(data_names or decision.not_received, [], frame)
+        # The data by name as the detail lists them ("diagnoses, lab results and vital signs"), else the items.
+        joined = ", ".join if data_names else _listed
+        document, document_hint = _summary_request(data_names or decision.not_received, [], frame, joined)
     else:  # the shown indication's items; with none of its own, what the other indications need
         frame = before + _DOCUMENT_FRAME
         document, document_hint = _summary_request(needed or alternatives, alternatives if needed else [], frame)
@@ -342,7 +346,14 @@ _COUNTED = re.compile(r"\d+ items?")  # what to document only counted, with no r
 _SHORTEST_CUT_ITEM = 40  # characters of room at least for the start of an item too long for the summary
 
 
-def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> tuple[str, str]:
+def _listed(items: list[str]) -> str:
+    """Items the summary names in full, read as a list: "A and B", "A; B and C" ("document ALL diagnosis; therapy
+    phase of this course to confirm coverage" had read as two requests, the second to confirm coverage)."""
+    return " and ".join(("; ".join(items[:-1]), items[-1])) if len(items) > 1 else "".join(items)
+
+
+def _summary_request(needed: list[str], alternatives: list[str], frame: int,
+                     joined: Callable[[list[str]], str] = _listed) -> tuple[str, str]:
     """What the summary asks to document: every needed item with what other indications would need instead, if it
     all fits beside the `frame` (the summary's other text); else as many needed items as fit, then how many more, and
     the alternatives left to the detail. The card's own items come first: a count of another indication's items
@@ -352,15 +363,15 @@ def _summary_request(needed: list[str], alternatives: list[str], frame: int) -> 
         return "the missing information", ""
     needed, alternatives = [summary_item(i) for i in needed], [summary_item(i) for i in alternatives]
     # "Would need", not "or": another indication may need these besides, not instead of, the shown one's.
-    hint = f" (another indication would need: {'; '.join(alternatives)})" if alternatives else ""
-    if len("; ".join(needed)) <= SUMMARY_LIMIT - 1 - frame - len(hint):
-        return "; ".join(needed), hint
+    hint = f" (another indication would need: {_listed(alternatives)})" if alternatives else ""
+    if len(joined(needed)) <= SUMMARY_LIMIT - 1 - frame - len(hint):
+        return joined(needed), hint
     budget = SUMMARY_LIMIT - 1 - frame
     # The items in full, else without their closing asides, which the detail lists, before an item is cut: an aside
     # cut in its middle told the clinician nothing.
     for items in (needed, [_without_aside(item) for item in needed]):
         for count in range(len(needed), 0, -1):
-            text = "; ".join(items[:count]) + _more_items(len(needed) - count)
+            text = joined(items) if count == len(items) else "; ".join(items[:count]) + _more_items(len(needed) - count)
             if len(text) <= budget:
                 return text, ""
     # The first item alone is too long: cut between its words, so that the summary still ends as it says ("to

@@ -19,12 +19,19 @@ def _line(card: dict[str, Any], text: str) -> str:
     return line
 
 
-def _without(body: dict[str, Any], key: str, *ids: str) -> dict[str, Any]:
+def _keeping(body: dict[str, Any], key: str, *ids: str) -> dict[str, Any]:
+    """The request with only the resources `ids` of the prefetch `key` (received: none else recorded)."""
     changed = copy.deepcopy(body)
     bundle = changed["prefetch"][key]
-    bundle["entry"] = [e for e in bundle["entry"] if ids and e["resource"]["id"] not in ids]
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"]["id"] in ids]
     bundle["total"] = len(bundle["entry"])
     return changed
+
+
+def _without(body: dict[str, Any], key: str, *ids: str) -> dict[str, Any]:
+    """The request without the resources `ids` (all, when none is named) of the prefetch `key`."""
+    kept = [e["resource"]["id"] for e in body["prefetch"][key]["entry"] if ids and e["resource"]["id"] not in ids]
+    return _keeping(body, key, *kept)
 
 
 # --- MRD: a criterion reading both MRD facts ("negative or unavailable") says what they share once
@@ -56,3 +63,38 @@ def test_the_mrd_unavailable_pathway_ruled_out_names_the_result_that_did_it(clie
 def test_maintenance_with_an_mrd_negative_result_is_met_on_it(client: Any) -> None:
     line = _line(_decision(client, example("aspirus-adult-maintenance")), "MRD negative or unavailable")
     assert line.startswith("- ✅ met:") and line.endswith("; evidence: Observation/mrd-1; MRD negative (2026-11-15)")
+
+
+# --- The summary's list of what to document reads as one list, not as several requests
+
+
+def test_two_items_to_document_are_joined_by_and(client: Any) -> None:
+    card = _decision(client, _without(example("aspirus-adult-consolidation-mrd-positive"), "conditions"))
+    assert card["summary"] == ("Aspirus Health Plan: document ALL diagnosis and therapy phase of this course to confirm "
+                               "coverage")
+
+
+def test_items_fitted_beside_no_hint_are_still_a_list(client: Any) -> None:
+    """Too long beside what another indication would need, the items alone still fit: "and", not "; "."""
+    body = _keeping(example("florida-blue-mrd-positive"), "observations", "weight-1")  # no lab result
+    assert _decision(client, body)["summary"] == (
+        "Florida Blue: document laboratory result showing CD19+ blasts and quantitative MRD result (%) to confirm "
+        "coverage")
+
+
+def test_data_not_received_are_named_as_the_detail_lists_them(client: Any) -> None:
+    body = example("aspirus-adult-maintenance")
+    for key in ("observations", "conditions"):
+        del body["prefetch"][key]
+    card = _decision(client, body)
+    assert card["summary"] == ("Aspirus Health Plan: coverage not determined, EHR did not send diagnoses, lab results "
+                               "and vital signs")
+    assert "**Not received from the EHR**: diagnoses, lab results and vital signs (" in card["detail"]
+
+
+def test_a_list_of_one_two_and_three() -> None:
+    from cds_service.cards import _listed, _summary_request
+    assert [_listed(items) for items in (["A"], ["A", "B"], ["A", "B", "C"])] == ["A", "A and B", "A; B and C"]
+    # Items beyond the room are counted after those named, which stay apart by "; ".
+    long = ["x" * 40, "y" * 40, "z" * 40]
+    assert _summary_request(long, [], 40) == (f"{'x' * 40}; {'y' * 40} and 1 more item", "")

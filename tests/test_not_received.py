@@ -64,9 +64,9 @@ def test_a_failing_fhir_server_is_a_technical_gap_not_documentation(live_service
     assert "current weight (within 30 days)" in decision["not-received"]  # the dose needs the weight
     assert set(decision["not-received"]) <= set(decision["missing"])
     # The data by the name a clinician knows, not the criteria's items (a therapy phase is worked out, not sent).
-    assert card["summary"] == ("Aspirus Health Plan: coverage not determined, EHR did not send lab results and vital "
-                               "signs; immunizations")
-    assert "**Not received from the EHR**: lab results and vital signs, immunizations (" in card["detail"]
+    assert card["summary"] == ("Aspirus Health Plan: coverage not determined, EHR did not send immunizations, lab "
+                               "results and vital signs")
+    assert "**Not received from the EHR**: immunizations, lab results and vital signs (" in card["detail"]
     assert "**document:** immunization history" not in card["detail"]
     coverage = _coverage(answer)
     assert coverage["covered"] == "indeterminate"
