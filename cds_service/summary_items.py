@@ -1,4 +1,6 @@
-"""What to document, as a card's summary says it: a malformed resource's item in a clinician's words.
+"""What to document, as a card's summary says it: a malformed resource's item in a clinician's words, and an item
+naming its resources after their words ("the full date of the MRD result dated 2026-12 (Observation/mrd-2)") without
+the references, which the detail keeps for the pharmacist: the clinician reads the result and its date.
 
 A resource the shape filter left out is asked for readable (facts/unreadable.py `Unreadable.request`): "a readable
 Condition/all-1 (clinicalStatus.coding[0].code is a list, not text)". The element's path is for the integration
@@ -14,6 +16,9 @@ import re
 _READABLE = re.compile(
     r"a readable (?P<resource>[A-Z][A-Za-z]+(?:/\S+| \(no id\))?) \((?P<path>[a-z][\w.\[\]]*) is .*\)")
 _INDEX = re.compile(r"\[\d+\]")
+# The references closing an item that names them in words first: " (Observation/mrd-2)", " (Observation/a,
+# Observation/b)".
+_REFERENCES = re.compile(r"(?<=\S) \((?:[A-Z][A-Za-z]+/[^\s,()]+)(?:, [A-Z][A-Za-z]+/[^\s,()]+)*\)$")
 # The elements the shape filter checks (facts/shape.py SCHEMAS), by their path without list positions, as a clinician
 # names one (singular: "a readable <words> for <resource>"); a path is named by its longest listed start
 # ("dispenseRequest.quantity.value": the dispense quantity).
@@ -38,9 +43,12 @@ ELEMENT_WORDS: dict[str, str] = {
 
 def summary_item(item: str) -> str:
     """`item` (what to document) as the summary says it: a malformed resource's request in words, "a readable
-    clinical status for Condition/all-1"; any other item as it is. An item may join several requests by "; " (a
+    clinical status for Condition/all-1"; an item closing with the references it names in words, without them; any
+    other item as it is. An item may join several requests by "; " (a
     fact several resources left unknown: unreadable.py `_unknown`): each is said so."""
-    return "; ".join(_said(part) for part in item.split("; ")) if "a readable " in item else item
+    if "a readable " in item:
+        return "; ".join(_said(part) for part in item.split("; "))
+    return _REFERENCES.sub("", item)
 
 
 def _said(request: str) -> str:

@@ -98,3 +98,41 @@ def test_a_list_of_one_two_and_three() -> None:
     # Items beyond the room are counted after those named, which stay apart by "; ".
     long = ["x" * 40, "y" * 40, "z" * 40]
     assert _summary_request(long, [], 40) == (f"{'x' * 40}; {'y' * 40} and 1 more item", "")
+
+
+# --- A result asked about by what it is and its date: its id is the pharmacist's, in the detail
+
+
+def _observation(body: dict[str, Any], oid: str) -> dict[str, Any]:
+    [found] = [e["resource"] for e in body["prefetch"]["observations"]["entry"] if e["resource"]["id"] == oid]
+    return found
+
+
+def test_an_mrd_result_dated_by_month_is_asked_for_by_its_date(client: Any) -> None:
+    body = example("aspirus-adult-consolidation-mrd-positive")
+    _observation(body, "mrd-1")["effectiveDateTime"] = "2026-12"  # Dec 1, the course start, or after it
+    card = _decision(client, body)
+    assert card["summary"] == ("Aspirus Health Plan: document therapy phase of this course and the full date of the "
+                               "MRD result dated 2026-12 to confirm coverage")
+    assert "\n- the full date of the MRD result dated 2026-12 (Observation/mrd-1)\n" in card["detail"]
+
+
+def test_a_cd19_result_without_its_value_is_asked_for_by_its_date(client: Any) -> None:
+    body = example("florida-blue-relapsed-refractory-ph-negative")
+    cd19 = _observation(body, "cd19-1")
+    for key in [key for key in cd19 if key.startswith("value")]:
+        del cd19[key]
+    card = _decision(client, body)
+    assert card["summary"] == ("Florida Blue: document the value of the CD19 result on blasts dated 2026-11-12 to "
+                               "confirm coverage")
+    assert "**document:** the value of the CD19 result on blasts dated 2026-11-12 (Observation/cd19-1)" in card["detail"]
+
+
+def test_the_summary_leaves_only_closing_references_to_the_detail() -> None:
+    from cds_service.summary_items import summary_item
+    assert summary_item("the full date of the MRD results dated 2026-12 (Observation/a, Observation/b)") == \
+        "the full date of the MRD results dated 2026-12"
+    # Not a closing list of references: as it is (an item naming a resource by its id alone says nothing else).
+    for item in ("the full date of MedicationRequest/dasatinib-1", "quantitative MRD result (%)",
+                 "the full date of QuestionnaireResponse/tox-answer (unacceptable-toxicity)"):
+        assert summary_item(item) == item

@@ -115,4 +115,5 @@ def test_an_mrd_whose_partial_date_may_be_after_the_course_start(service: FlaskC
         request = _mrd_request(positive=positive, negative=negative)
     found = answer(service, request)
     assert covered(found) == expected, summaries(found)
-    assert ("the full date of Observation/" in summaries(found)) is (expected == "conditional")
+    # Asked for by the result and its date ("the full date of the MRD result dated 2026-12"), not its id.
+    assert ("the full date of the MRD result dated 2026" in summaries(found)) is (expected == "conditional")

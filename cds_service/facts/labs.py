@@ -20,7 +20,7 @@ from cds_service.facts.codes import (completed_months, concept_text, effective_d
 from cds_service.facts.diagnosis import Diagnosis
 from cds_service.facts.lab_result import (SHOWN, Concurrent, Result, alike, dated, in_time_order, latest_together,
                                           reconciled, references, shown)
-from cds_service.facts.model import Fact, Graded, needs_full_date
+from cds_service.facts.model import Fact, Graded, full_date_request, needs_full_date
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.ph import ph_kinds, ph_status, read_ph
 from cds_service.facts.result_text import qualitative, result_quantity
@@ -108,7 +108,7 @@ class Labs:
                 # A partial date ("2026-12" for a course from Dec 1) that may be after `by`, and decides if it is not.
                 note = f"MRD {shown(late)} ({dated(late)}): may be after {by}"
                 unsure: Fact[Any] = Fact(None, references(latest), note=note,
-                                         missing=f"the full date of {' and '.join(references(late))}")
+                                         missing=full_date_request(references(late), _named("MRD", late)))
                 return unsure, unsure
             return found
         # Attested only when the record holds no MRD result from before the course start.
@@ -202,7 +202,7 @@ class Labs:
             # count: read at its first day, it had shown MRD unavailable as of the start.
             late = [r for r in self._mrd_absent if r not in sure]
             said = f"MRD not available ({dated(late)}): may be after {self._course_start}"
-            return needs_full_date(references(late), said)
+            return needs_full_date(references(late), said, _named("MRD", late))
         return found
 
     def _absent(self, results: list[Result], latest: list[Result]) -> Fact[bool]:
@@ -288,6 +288,12 @@ def _said_unavailable(facts: tuple[Fact[bool], Fact[Graded]],
     return said, said
 
 
+def _named(kind: str, results: list[Result]) -> str:
+    """Results asked about in a clinician's words, by their kind and dates ("the MRD result dated 2026-12"): the
+    summary says them so, their references left to the detail."""
+    return f"the {kind} result{'s' if len(results) > 1 else ''} dated {dated(results)}"
+
+
 def _values(facts: tuple[Fact[bool], Fact[Graded]]) -> tuple[Any, Any]:
     return facts[0].value, facts[1].value
 
@@ -301,7 +307,7 @@ def _cd19_fact(results: list[Result], received: bool) -> Fact[bool]:
     unread = references(r for r in latest if r.shown == WITHOUT_VALUE)
     if unread:  # the latest decides: one sent without its value leaves CD19 unknown
         return Fact(None, evidence, note=f"CD19 result of {day} {WITHOUT_VALUE}: {', '.join(unread)}",
-                    missing=f"the value of {', '.join(unread)} (CD19 on blasts)")
+                    missing=f"the value of the CD19 result on blasts dated {day} ({', '.join(unread)})")
     if positive is None:  # read_cd19 keeps only a positive or a negative reading: these disagree
         return Fact(None, evidence, note=f"CD19 results of {day} disagree: {shown(latest)}",
                     missing=_which_is_current("CD19", latest))

@@ -37,10 +37,18 @@ class Fact(Generic[T]):
 UNKNOWN_FACT: Fact[Any] = Fact()
 
 
-def needs_full_date(references: tuple[str, ...], note: str) -> Fact[Any]:
+def needs_full_date(references: tuple[str, ...], note: str, named: str = "") -> Fact[Any]:
     """Unknown because a date of `references`, recorded only to a month or a year, may fall either side of the day
     that decides: the card asks for their full dates (a guess from the first day had approved or denied)."""
-    return Fact(None, references, note=note, missing=f"the full date of {' and '.join(references)}")
+    return Fact(None, references, note=note, missing=full_date_request(references, named))
+
+
+def full_date_request(references: tuple[str, ...], named: str = "") -> str:
+    """What to document for `needs_full_date`. `named`: what the references are in a clinician's words ("the MRD
+    result dated 2026-12"), asked for before them: the summary leaves the references to the detail
+    (summary_items.py)."""
+    return f"the full date of {named} ({', '.join(references)})" if named else \
+        f"the full date of {' and '.join(references)}"
 
 
 class Windowed(Generic[T]):
