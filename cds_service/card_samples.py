@@ -48,7 +48,8 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
         "attested": ["Therapy phase"],
         "not_received": ["immunizations"], "askable": True, "questionnaire": QUESTIONNAIRE, "determination": True,
         "label_notes": [],
-        "order": "MedicationRequest/mr1: 28 mcg/day continuous IV infusion", "coverage": None,
+        "order": "28 mcg/day continuous IV infusion — runs 2026-12-01 to 2026-12-28 (MedicationRequest/mr1)",
+        "coverage": None,
         "payer": decision.payer_label, "lapse": "",
     }
     return {**context, **changes}

@@ -64,7 +64,8 @@ def test_the_order_answered_is_text_its_fhir_id_unchanged(client: Any) -> None:
     order["id"] = "1.-blin"
     order["dosageInstruction"][0]["text"] = "9 ug/d <b>IV</b> _step_"
     card = card_of(post(client, body), "coverage-info")
-    assert r"Order: MedicationRequest/1.-blin: 9 ug/d \<b\>IV\</b\> \_step\_; 28 ug/d" in card["detail"]
+    assert r"Order: 9 ug/d \<b\>IV\</b\> \_step\_; 28 ug/d" in card["detail"]
+    assert "(MedicationRequest/1.-blin)\n" in card["detail"]
 
 
 def test_a_note_from_the_record_is_text(client: Any) -> None:
