@@ -48,7 +48,7 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
         "attested": ["Therapy phase"],
         "not_received": ["immunizations"], "askable": True, "questionnaire": QUESTIONNAIRE, "determination": True,
         "label_notes": [],
-        "order": "28 mcg/day continuous IV infusion — runs 2026-12-01 to 2026-12-28 (MedicationRequest/mr1)",
+        "order": "28 mcg/day continuous IV infusion — starts 2026-12-01 (MedicationRequest/mr1)",
         "coverage": None,
         "payer": decision.payer_label, "lapse": "",
     }

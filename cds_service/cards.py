@@ -20,7 +20,7 @@ from cds_service.dosing.checks import DoseReading
 from cds_service.dosing.text import mid_sentence
 from cds_service.facts.coverage import OutOfForce, Standing
 from cds_service.facts.model import ClinicalFacts
-from cds_service.facts.order import dosage_bounds, dosage_text, order_ref
+from cds_service.facts.order import dosage_bounds, dosage_text, order_ref, recorded_start
 from cds_service.label_safety import LabelNote, label_notes
 from cds_service.override_reasons import override_reasons
 from cds_service.policies import load_policy, payer_labels
@@ -198,22 +198,19 @@ def _service_note(order: dict[str, Any], text: CardText, kind: CardKind) -> dict
 
 
 def _order_text(order: dict[str, Any], reference: str) -> str:
-    """The order the card answers, as the prescriber wrote it and when it runs, its id last for the pharmacist: with
+    """The order the card answers, as the prescriber wrote it and when it starts, its id last for the pharmacist: with
     several orders signed together, their cards would otherwise differ only in an evidence reference (CRD 2.2 dev-24:
     disambiguate in the detail), and the clinician tells orders by their doses and dates, not their ids."""
-    return f"{dosage_text(order) or 'blinatumomab'}{_order_dates(order)} ({reference})"
+    return f"{dosage_text(order) or 'blinatumomab'}{_order_start(order)} ({reference})"
 
 
-def _order_dates(order: dict[str, Any]) -> str:
-    """When the order runs as its dosage lines give it to the day (" — runs 2026-12-01 to 2026-12-28", after all its
-    lines: not read as the last line's alone); a start or an end given only by a month or a year is left out, as is
-    an end before the start (the criteria say what they read)."""
+def _order_start(order: dict[str, Any]) -> str:
+    """When the order starts as the service reads it (facts/order.py `recorded_start`), after all its lines (" —
+    starts 2026-12-01": not read as the last line's alone); "" for a start given only by a month or a year, or none.
+    Its end is left to the dose card: an end given by a line's duration is the dose reading's, not the record's."""
     bounds = dosage_bounds(order)
-    if bounds.first is None or bounds.first_last != bounds.first:
-        return ""
-    last = bounds.last if bounds.last is not None and bounds.last_first == bounds.last else None
-    return f" — runs {bounds.first} to {last}" if last is not None and last >= bounds.first else \
-        f" — starts {bounds.first}"
+    start = recorded_start(order, bounds)
+    return "" if start is None or bounds.first_last != bounds.first else f" — starts {start}"
 
 
 def _openings(notes: list[LabelNote]) -> tuple[list[str], list[str]]:
