@@ -3,7 +3,9 @@ for every card of the service: the decision cards (cards.py) and the dose and qu
 policies make their fixed texts `Wording`s when their files are loaded.
 
 A template's body is the card's Markdown detail; short texts (summary, suggestion label, action description) are
-top-level `{% set %}` blocks read back from the rendered template module.
+top-level `{% set %}` blocks read back from the rendered template module. A `summary_tail` (what to do, for a card
+offering no suggestion that does it) ends the summary when the whole fits the limit, and is left out otherwise: the
+summary's own account comes first and is never cut for it.
 
 Every value a template prints (`{{ ... }}`) is made inert for Markdown here, once, whatever its origin: text from the
 patient's record or the client (a vaccine name, a unit, an order's dosage text) reaches the cards through many
@@ -194,6 +196,8 @@ def render_card(template: str, **context: Any) -> CardText:
     # with a default: most cards set no label and no action, and each such getattr raised and cleared an error.
     names = module.__dict__
     line = " ".join(plain_text(str(names.get("summary", ""))).split())
+    tail = " ".join(plain_text(str(names.get("summary_tail", ""))).split())
+    line = line + tail if tail and len(line) + len(tail) < SUMMARY_LIMIT else line
     return CardText(
         summary=_short(line),
         detail=_BLANK_LINES.sub("\n\n", str(module).strip()),
