@@ -52,7 +52,7 @@ def test_a_unit_quoted_on_the_unreadable_dose_card_is_text(client: Any) -> None:
     rate = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][1]["doseAndRate"][0]
     rate["rateQuantity"] = {"value": 28, "unit": "ug/d | *x* |"}
     card = card_of(post(client, body), "off-guideline")
-    assert card["summary"] == "Dose not checked: dosage line 2 could not be read"
+    assert card["summary"] == "Dose not checked: dosage line 2 could not be read; write the dose in mcg/day"
     assert r"- Line 2: unknown unit 'ug/d \| \*x\* \|'" in card["detail"]
 
 

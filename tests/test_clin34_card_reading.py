@@ -183,3 +183,14 @@ def test_a_summary_tail_is_left_out_whole_when_it_does_not_fit(tmp_path: Any, mo
     fits = "x" * (SUMMARY_LIMIT - 1 - len("; do this"))
     assert render_card("tail.j2", head=fits).summary == fits + "; do this"
     assert render_card("tail.j2", head=fits + "y").summary == fits + "y"  # not cut in, nor cutting the account
+
+
+def test_an_unreadable_dose_says_what_to_write_and_leaves_the_elements_to_the_ehr_team(client: Any) -> None:
+    body = example("aspirus-adult-maintenance")
+    [line] = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"]
+    line["doseAndRate"][0]["rateQuantity"].update(unit="xx", code="xx")
+    [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
+    assert dose["summary"] == "Dose not checked: dosage line 1 could not be read; write the dose in mcg/day"
+    words, ehr = dose["detail"].split("For the EHR team: ")
+    assert "Write the dose in mcg/day or mcg/hour" in words and "`" not in words  # no element names for the clinician
+    assert "rateQuantity `ug/d` or `ug/h`" in ehr and "`ingredient.strength`" in ehr

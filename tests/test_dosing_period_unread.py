@@ -65,7 +65,8 @@ def test_the_dose_card_asks_to_correct_the_period() -> None:
     card = card_of(checks_of(line(rate(28), *BEFORE)))
     assert card["summary"] == "Dose not checked: correct the infusion period of line 1 (its end is before its start)"
     detail = " ".join(card["detail"].split())
-    assert "Correct the infusion period of line 1 (`timing.repeat.boundsPeriod`, or `boundsDuration`)" in detail
+    assert "Correct the infusion period of line 1: each line states its start" in detail
+    assert "For the EHR team: the period is the line's `timing.repeat.boundsPeriod` (or `boundsDuration`)." in detail
     assert "Write the dose" not in detail and "- Line 1: its end is before its start" in detail
 
 
@@ -84,7 +85,7 @@ def test_the_dose_card_of_lines_whose_days_cannot_be_placed_asks_for_their_perio
     card = card_of(checks_of(line(rate(9)), line(rate(28), "2026-12-08", "2026-12-28")))
     assert card["summary"] == "Dose not checked: correct the infusion period of line 1"
     detail = " ".join(card["detail"].split())
-    assert "Correct the infusion period of line 1 (" in detail and "each line states its start and an end" in detail
+    assert "Correct the infusion period of line 1: each line states its start and an end" in detail
     assert "Line 2: placed by line 1, which states no days" in detail
     assert "Write the dose" not in detail
 
@@ -107,8 +108,8 @@ def test_the_unread_lines_are_named_by_number_and_an_order_without_lines_is_said
     read "1 dosage line could not be read" too."""
     card = card_of(checks_of(line(rate(9), "2026-12-01", "2026-12-07", sequence=1),
                              line(None, "2026-12-08", "2026-12-28", sequence=2)))
-    assert card["summary"] == "Dose not checked: dosage line 2 could not be read"
+    assert card["summary"] == "Dose not checked: dosage line 2 could not be read; write the dose in mcg/day"
     written = order(line(rate(9), "2026-12-01", "2026-12-07"))
     del written["dosageInstruction"]
     bare = card_of(order_checks(written, [written], facts()))
-    assert bare["summary"] == "Dose not checked: the order has no dosage instruction"
+    assert bare["summary"] == "Dose not checked: the order has no dosage instruction; write the dose in mcg/day"
