@@ -252,7 +252,9 @@ def test_no_plan_card_says_when_the_coverage_was_not_received() -> None:
     card = no_plan_card(ORDER, case_facts, CHECKED, not_received="coverage")
     assert card["indicator"] == "info"
     assert card["summary"] == "Coverage data not received: health plan unknown, coverage not checked"
-    assert "`coverage` not answered" in card["detail"] and "still checked against the label" in card["detail"]
+    assert "The EHR did not send the patient's insurance coverage" in card["detail"]
+    assert "prefetch `coverage` was not answered" in card["detail"]
+    assert "still checked against the label" in card["detail"]
     payer = no_plan_card(ORDER, case_facts, CHECKED, not_received="payer")
     assert payer["summary"] == "Payer data not received: health plan unknown, coverage not checked"
 

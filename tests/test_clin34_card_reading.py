@@ -70,8 +70,8 @@ def test_maintenance_with_an_mrd_negative_result_is_met_on_it(client: Any) -> No
 
 def test_two_items_to_document_are_joined_by_and(client: Any) -> None:
     card = _decision(client, _without(example("aspirus-adult-consolidation-mrd-positive"), "conditions"))
-    assert card["summary"] == ("Aspirus Health Plan: document ALL diagnosis and therapy phase of this course to confirm "
-                               "coverage")
+    assert card["summary"] == ("Aspirus Health Plan: document ALL diagnosis and therapy phase of this course to "
+                               "confirm coverage")
 
 
 def test_items_fitted_beside_no_hint_are_still_a_list(client: Any) -> None:
@@ -125,7 +125,8 @@ def test_a_cd19_result_without_its_value_is_asked_for_by_its_date(client: Any) -
     card = _decision(client, body)
     assert card["summary"] == ("Florida Blue: document the value of the CD19 result on blasts dated 2026-11-12 to "
                                "confirm coverage")
-    assert "**document:** the value of the CD19 result on blasts dated 2026-11-12 (Observation/cd19-1)" in card["detail"]
+    assert ("**document:** the value of the CD19 result on blasts dated 2026-11-12 (Observation/cd19-1)"
+            in card["detail"])
 
 
 def test_the_summary_leaves_only_closing_references_to_the_detail() -> None:
@@ -171,8 +172,8 @@ def test_lines_given_together_say_what_to_do_in_the_summary(client: Any) -> None
     [dose] = [c for c in post(client, example("aspirus-consolidation-lines-together-above-label"))["cards"]
               if c["source"]["topic"]["code"] == "off-guideline"]
     assert "suggestions" not in dose
-    assert dose["summary"] == ("Dose above label: 34 mcg/day (lines 1 and 2 together) on days 1–28 of cycle 1; label is "
-                               "28 mcg/day; lower or stop one of them")
+    assert dose["summary"] == ("Dose above label: 34 mcg/day (lines 1 and 2 together) on days 1–28 of cycle 1; label "
+                               "is 28 mcg/day; lower or stop one of them")
 
 
 def test_a_summary_tail_is_left_out_whole_when_it_does_not_fit(tmp_path: Any, monkeypatch: Any) -> None:
