@@ -195,3 +195,10 @@ def test_an_unreadable_dose_says_what_to_write_and_leaves_the_elements_to_the_eh
     words, ehr = dose["detail"].split("For the EHR team: ")
     assert "Write the dose in mcg/day or mcg/hour" in words and "`" not in words  # no element names for the clinician
     assert "rateQuantity `ug/d` or `ug/h`" in ehr and "`ingredient.strength`" in ehr
+
+
+def test_a_partial_mrd_date_says_which_day_it_may_be_after(client: Any) -> None:
+    body = example("aspirus-adult-consolidation-mrd-positive")
+    _observation(body, "mrd-1")["effectiveDateTime"] = "2026-12"
+    line = _line(_decision(client, body), "MRD positive, or persistent")
+    assert "; MRD 0.05% (2026-12): may be after the course start 2026-12-01;" in line

@@ -34,4 +34,4 @@ def test_an_unavailable_mrd_counts_only_when_dated_by_the_course_start(client: L
     assert (criterion["status"], found["decision"]) == (status, decision)
     if status == "unknown":
         assert criterion["evidence"] == ["Observation/mrd-1"]
-        assert "may be after 2026-12-01" in criterion["note"]
+        assert "may be after the course start 2026-12-01" in criterion["note"]

@@ -106,7 +106,9 @@ class Labs:
             found = self._latest_mrd(latest)
             if late and _values(found) != _values(self._mrd_facts([r for r in results if r not in late], by)):
                 # A partial date ("2026-12" for a course from Dec 1) that may be after `by`, and decides if it is not.
-                note = f"MRD {shown(late)} ({dated(late)}): may be after {by}"
+                # The day said with what it is, as ph.py says it: a bare date beside the result's read as another.
+                day = f"the course start {by}" if by == self._course_start else f"{by}"
+                note = f"MRD {shown(late)} ({dated(late)}): may be after {day}"
                 unsure: Fact[Any] = Fact(None, references(latest), note=note,
                                          missing=full_date_request(references(late), _named("MRD", late)))
                 return unsure, unsure
@@ -201,7 +203,7 @@ class Labs:
             # A partial date ("2026" for a course from Dec 1) that may be after the course start, when it would not
             # count: read at its first day, it had shown MRD unavailable as of the start.
             late = [r for r in self._mrd_absent if r not in sure]
-            said = f"MRD not available ({dated(late)}): may be after {self._course_start}"
+            said = f"MRD not available ({dated(late)}): may be after the course start {self._course_start}"
             return needs_full_date(references(late), said, _named("MRD", late))
         return found
 
