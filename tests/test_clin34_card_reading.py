@@ -202,3 +202,19 @@ def test_a_partial_mrd_date_says_which_day_it_may_be_after(client: Any) -> None:
     _observation(body, "mrd-1")["effectiveDateTime"] = "2026-12"
     line = _line(_decision(client, body), "MRD positive, or persistent")
     assert "; MRD 0.05% (2026-12): may be after the course start 2026-12-01;" in line
+
+
+# --- Notes of the service: what happened in words, the FHIR elements for the EHR team
+
+
+def test_an_unidentified_drug_is_said_in_words_its_elements_left_to_the_ehr_team(client: Any) -> None:
+    body = example("aspirus-relapsed-refractory-cycle10-exceeds-limit")
+    order = body["context"]["draftOrders"]["entry"][0]["resource"]
+    del order["medicationCodeableConcept"]
+    order["medicationReference"] = {"reference": "Medication/eblinatumomab"}
+    [card] = post(client, body)["cards"]
+    words, ehr = card["detail"].split("For the EHR team: ")
+    assert "the service cannot tell whether this is blinatumomab" in " ".join(words.split())
+    assert "not a denial" in words
+    assert not any(name in words for name in ("draftOrders", "prefetch", "medicationCodeableConcept", "Medication "))
+    assert "medicationCodeableConcept" in ehr and "draftOrders" in ehr
