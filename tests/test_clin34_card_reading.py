@@ -168,14 +168,6 @@ def test_an_order_without_dosage_text_is_named_for_its_drug(client: Any) -> None
 # --- A dose card offering no correction says what to do, when it fits
 
 
-def test_lines_given_together_say_what_to_do_in_the_summary(client: Any) -> None:
-    [dose] = [c for c in post(client, example("aspirus-consolidation-lines-together-above-label"))["cards"]
-              if c["source"]["topic"]["code"] == "off-guideline"]
-    assert "suggestions" not in dose
-    assert dose["summary"] == ("Dose above label: 34 mcg/day (lines 1 and 2 together) on days 1–28 of cycle 1; label "
-                               "is 28 mcg/day; lower or stop one of them")
-
-
 def test_a_summary_tail_is_left_out_whole_when_it_does_not_fit(tmp_path: Any, monkeypatch: Any) -> None:
     from cds_service.card_text import SUMMARY_LIMIT, render_card
     template = '{% set summary %}{{ head }}{% endset %}{% set summary_tail %}; do this{% endset %}detail'
