@@ -252,7 +252,9 @@ def test_a_dose_per_m2_without_a_weight_asks_for_the_weight_too(client: LiveClie
     """Florida Blue's 28 mcg/day reads a dose per m² through a BSA: with no weight on record, a height alone gives
     none, and asking for "height or BSA" had the prescriber record one and be asked again."""
     card = _answer(client, RR, [dose(15, "ug/m2/d"), drop("weight-1")])
-    assert "BSA, or weight and height (within 30 days)" in card["extension"]["coverage-decision"]["missing"]
+    # An adult: the height counts for 12 months.
+    assert "weight (within 30 days) and height (within 12 months), or BSA (within 30 days)" in card["extension"][
+        "coverage-decision"]["missing"]
     weighed = _answer(client, RR, [dose(15, "ug/m2/d")])  # 80 kg: only a height or BSA is missing
     assert "height (within 12 months) or BSA (within 30 days)" in weighed["extension"]["coverage-decision"]["missing"]
 

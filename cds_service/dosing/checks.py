@@ -28,8 +28,11 @@ MISSING_BSA = f"height or BSA (within {BSA_WINDOW.days} days)"
 # An adult's height counts for 12 months (facts/body.py): asked "within 30 days", a clinician had measured one again.
 MISSING_BSA_ADULT = f"height (within {ADULT_HEIGHT_MONTHS} months) or BSA (within {BSA_WINDOW.days} days)"
 # Without a weight a height gives no BSA (Mosteller needs both): asking for a height alone had the clinician record
-# one, sign again, and be asked again.
+# one, sign again, and be asked again. A child's weight, height and BSA all count for 30 days; an adult's height for
+# 12 months (facts/body.py), which "weight and height (within 30 days)" had hidden.
 MISSING_BSA_UNWEIGHED = f"BSA, or weight and height (within {BSA_WINDOW.days} days)"
+MISSING_BSA_UNWEIGHED_ADULT = (f"weight (within {WEIGHT_WINDOW.days} days) and height (within {ADULT_HEIGHT_MONTHS} "
+                               f"months), or BSA (within {BSA_WINDOW.days} days)")
 MISSING_DOSE = "each dosage line's dose written in mcg/day"
 MISSING_DAYS = "each dosage line's days (its start and end, or its duration)"
 MISSING_CYCLE = "cycle number of this order"
@@ -503,9 +506,12 @@ class OrderDoseChecks:
         return f"{otherwise} and {periods}" if periods and doses else periods or otherwise
 
     def _missing_bsa(self) -> str:
-        """What to document to read a dose per m²: a height, or with no weight on record a weight and a height."""
-        weighed = self.facts.body.weight_kg.value is not None
-        return _bsa_asked(_adult(self.facts)) if weighed else MISSING_BSA_UNWEIGHED
+        """What to document to read a dose per m²: a height, or with no weight on record a weight and a height, each
+        with the window facts/body.py reads it in (an unknown age: a child's)."""
+        adult = _adult(self.facts)
+        if self.facts.body.weight_kg.value is not None:
+            return _bsa_asked(adult)
+        return MISSING_BSA_UNWEIGHED_ADULT if adult else MISSING_BSA_UNWEIGHED
 
     def _body_size_received(self) -> bool:
         """Whether the weight and BSA the label dose needs were unknown although received (none recorded)."""
