@@ -31,5 +31,6 @@ def test_a_dose_per_m2_asks_each_size_in_its_window(age: AgeRange | None, weight
 
 
 def test_the_adult_words_name_both_windows() -> None:
-    assert MISSING_BSA_UNWEIGHED_ADULT == "weight (within 30 days) and height (within 12 months), or BSA (within 30 days)"
+    assert MISSING_BSA_UNWEIGHED_ADULT == ("weight (within 30 days) and height (within 12 months), "
+                                           "or BSA (within 30 days)")
     assert MISSING_BSA_UNWEIGHED == "BSA, or weight and height (within 30 days)"
