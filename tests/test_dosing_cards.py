@@ -753,13 +753,14 @@ def test_quantity_in_84_day_cycles() -> None:
 
 
 def test_a_quantity_just_above_a_proportional_limit_reads_above_it() -> None:
-    """A 43-day supply allows 980 x 43 / 42 = 1003.33 mcg (28.667 vials): 1003.5 mcg ordered showed as "28.67 vials"
-    beside a limit of "28.67 vials". The numbers take the decimals that tell them apart, as a dose does."""
-    card = quantity_card_for([quantity_order(1003.5, "ug", supply=43)], facts())
+    """A 43-day supply allows 980 x 43 / 42 = 1003.33 mcg (28.667 vials): 1003.334 mcg ordered had shown as "1003.33
+    mcg" beside a limit of "1003.33 mcg". The numbers take the decimals that tell them apart, as a dose does; the
+    vials are the whole vials the quantity takes (orders34: 1003.5 mcg had read "28.671 vials")."""
+    card = quantity_card_for([quantity_order(1003.334, "ug", supply=43)], facts())
     assert card is not None and card["summary"] == (
-        "Quantity above plan limit: 28.671 vials (1003.5 mcg) in cycle 1; limit is 28.667 vials (1003.33 mcg) for the "
-        "43-day supply")
-    assert "- Allowed for the 43-day supply: 28.667 vials (1003.33 mcg)." in card["detail"]
+        "Quantity above plan limit: 29 vials (1003.334 mcg, rounded up) in cycle 1; limit is 28.67 vials (1003.333 "
+        "mcg) for the 43-day supply")
+    assert "- Allowed for the 43-day supply: 28.67 vials (1003.333 mcg)." in card["detail"]
 
 
 @pytest.mark.parametrize(("value", "limit", "shown"), [

@@ -298,7 +298,7 @@ def _quantity_context(check: QuantityCheck, needs: CycleNeeds, rows: list[dict[s
                       limit: QuantityLimit, target: str, answered: AbstractSet[int]) -> dict[str, Any]:
     """quantity-over.j2's context but `which` (see its header). `unselected` and `unread` are said on the card
     without a correction (one a request), where they are why there is none: read only for it."""
-    ordered, allowed = _amounts(check.total_mcg, check.allowed_mcg)
+    ordered, allowed = _amounts(check)
     return {"ordered": ordered, "allowed": allowed, "window": check.window_days,
             "supply": mcg_text(check.supply_days), "cycle": facts.cycle.number.value, "orders": check.counted,
             "several": len(check.orders) > 1, "limit": limit, "target": target, "rows": rows,
@@ -753,9 +753,12 @@ def _unit(quantity: OrderQuantity) -> str:
     return "vials" if quantity.per_unit == VIAL_MCG else "mcg" if quantity.per_unit == 1 else "mg"
 
 
-def _amounts(ordered_mcg: Decimal, allowed_mcg: Decimal) -> tuple[str, str]:
-    """The quantity ordered and the limit, "28.671 vials (1003.5 mcg)" beside "28.667 vials (1003.33 mcg)": each
-    number with the decimals that tell the two apart (text.texts_apart), as a dose is told from its limit."""
-    vials = texts_apart(ordered_mcg / VIAL_MCG, allowed_mcg / VIAL_MCG)
-    mcg = texts_apart(ordered_mcg, allowed_mcg)
-    return f"{vials[0]} vials ({mcg[0]} mcg)", f"{vials[1]} vials ({mcg[1]} mcg)"
+def _amounts(check: QuantityCheck) -> tuple[str, str]:
+    """The quantity ordered, in the whole vials it takes, and the limit: "29 vials (1003.5 mcg, rounded up to whole
+    vials of 35 mcg)" beside "28.667 vials (1003.33 mcg)": each number with the decimals that tell the two apart
+    (text.texts_apart), as a dose is told from its limit."""
+    vials = texts_apart(check.vials, check.allowed_mcg / VIAL_MCG)
+    mcg = texts_apart(check.total_mcg, check.allowed_mcg)
+    # "Rounded up" alone, in a summary: the detail says a vial is single-use.
+    rounded_up = ", rounded up" if check.rounded_up else ""
+    return f"{counted(vials[0], 'vials')} ({mcg[0]} mcg{rounded_up})", f"{vials[1]} vials ({mcg[1]} mcg)"

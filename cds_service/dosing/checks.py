@@ -14,7 +14,7 @@ from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, Offe
                                         QuantityCheck, check_quantity, order_need)
 from cds_service.dosing.reading import UNPLACED, DoseLine, read_order_doses
 from cds_service.dosing.rest import ShortRest, short_rest
-from cds_service.dosing.text import (NAMED, days_list, days_text, first_few, label_mcg_text, mcg_text,
+from cds_service.dosing.text import (NAMED, counted, days_list, days_text, first_few, label_mcg_text, mcg_text,
                                     mcg_text_against, mid_sentence)
 from cds_service.dosing.together import SharedDays, Together, line_starts, shares_days
 from cds_service.facts.body import ADULT_AGE, ADULT_HEIGHT_MONTHS, BSA_WINDOW, WEIGHT_WINDOW
@@ -209,7 +209,8 @@ def _quantity_note(check: QuantityCheck) -> str:
     """The cycle's quantity with the supply the orders state, then the limit per its window: the check's supply (at
     least the window) is not the supply ordered. A supply longer than the window scales the limit: said too."""
     supply = "not stated" if check.ordered_days is None else f"{mcg_text(check.ordered_days)} days"
-    ordered = f"{mcg_text(check.total_mcg)} mcg ({mcg_text(check.total_mcg / VIAL_MCG)} vials), supply {supply}"
+    vials = counted(mcg_text(check.vials), "vials") + (", rounded up to whole vials of 35 mcg" if check.rounded_up else "")
+    ordered = f"{mcg_text(check.total_mcg)} mcg ({vials}), supply {supply}"
     if not check.counted and not check.unreadable:  # "0 mcg (0 vials)" read as an order for nothing
         ordered = f"no dispense quantity on the order{'s' if len(check.orders) > 1 else ''}"
     limit = f"limit {mcg_text(check.window_mcg)} mcg per {check.window_days} days"

@@ -1,7 +1,10 @@
 """Dispensed quantity of a cycle's blinatumomab orders against the Aspirus II limit (policy-rules.md §2).
 
 Quantities are added across every draft order of the cycle, in mcg: a vial holds 35 mcg and one HCPCS J9039 billing
-unit is 1 mcg, so 28 vials and 980 units are the same limit.
+unit is 1 mcg, so 28 vials and 980 units are the same limit. A vial is single-use (the label; Florida Blue, Drug
+Availability) and the limit counts vials (Aspirus II: "NDC unit"): a quantity in mcg or mg, or a part of a vial, is
+dispensed as the whole vials that hold it, which the limit counts ("34.29 vials" had been shown for 1200 mcg, which
+takes 35).
 
 Over the limit, each order's quantity is compared with what its own dosage lines use on their own days (`OrderNeed`),
 so that the order whose own quantity is wrong is the one corrected (docs/dosing.md, "Quantity of each order").
@@ -31,6 +34,11 @@ class OrderQuantity:
     per_unit: Decimal | None  # mcg per unit of the order's own quantity unit (35 for vials)
     unreadable: str = ""
 
+    @property
+    def vials(self) -> Decimal:
+        """The whole vials the quantity takes (0 without a readable one)."""
+        return Decimal(0) if self.mcg is None else (self.mcg / VIAL_MCG).to_integral_value(rounding=ROUND_CEILING)
+
 
 @dataclass(frozen=True)
 class QuantityCheck:
@@ -45,10 +53,16 @@ class QuantityCheck:
     total_mcg: Decimal
     unreadable: tuple[str, ...]
     counted: int  # how many orders have a readable quantity
+    vials: Decimal  # the whole vials the readable quantities take, each order's rounded up
 
     @property
     def over(self) -> bool:
-        return self.total_mcg > self.allowed_mcg
+        return self.vials * VIAL_MCG > self.allowed_mcg
+
+    @property
+    def rounded_up(self) -> bool:
+        """Whether the vials take more than the quantity says: a mass, or a part of a vial, rounded up."""
+        return self.vials * VIAL_MCG > self.total_mcg
 
 
 @dataclass(frozen=True)
@@ -157,7 +171,7 @@ def check_quantity(group: list[dict[str, Any]], limit: QuantityLimit, cycle: int
     unreadable = tuple(f"{q.unreadable} ({order_ref(q.order)})" if len(orders) > 1 else q.unreadable
                        for q in orders if q.unreadable)
     return QuantityCheck(orders, window, per_window, ordered, supply, allowed, total, unreadable,
-                         sum(q.mcg is not None for q in orders))
+                         sum(q.mcg is not None for q in orders), sum((q.vials for q in orders), Decimal(0)))
 
 
 def read_quantity(order: dict[str, Any]) -> OrderQuantity:
