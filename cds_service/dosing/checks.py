@@ -209,7 +209,8 @@ def _quantity_note(check: QuantityCheck) -> str:
     """The cycle's quantity with the supply the orders state, then the limit per its window: the check's supply (at
     least the window) is not the supply ordered. A supply longer than the window scales the limit: said too."""
     supply = "not stated" if check.ordered_days is None else f"{mcg_text(check.ordered_days)} days"
-    vials = counted(mcg_text(check.vials), "vials") + (", rounded up to whole vials of 35 mcg" if check.rounded_up else "")
+    rounded_up = ", rounded up to whole vials of 35 mcg" if check.rounded_up else ""
+    vials = counted(mcg_text(check.vials), "vials") + rounded_up
     ordered = f"{mcg_text(check.total_mcg)} mcg ({vials}), supply {supply}"
     if not check.counted and not check.unreadable:  # "0 mcg (0 vials)" read as an order for nothing
         ordered = f"no dispense quantity on the order{'s' if len(check.orders) > 1 else ''}"
