@@ -137,7 +137,7 @@ def _duplicate(**changes: Any) -> dict[str, Any]:
     rows = [{"reference": "MedicationRequest/a", "written": "28 mcg/day continuous IV infusion", "kept": True},
             {"reference": "MedicationRequest/b", "written": "", "kept": False}]
     context = {"count": 2, "doses": "28 mcg/day on days 1–28", "rows": rows, "more": 0, "kept": "MedicationRequest/a",
-               "cycle": "cycle 2", "folded": False}
+               "cycle": "cycle 2", "folded": False, "active": False}
     return {**context, **changes}
 
 
@@ -272,4 +272,5 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("duplicate-order.j2", _duplicate()),
     ("duplicate-order.j2", _duplicate(folded=True)),
     ("duplicate-order.j2", _duplicate(count=50, more=46)),
+    ("duplicate-order.j2", _duplicate(active=True)),
 )

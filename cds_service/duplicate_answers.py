@@ -15,6 +15,7 @@ from cds_service.dosing.duplicates import DuplicateSet, duplicate_card, folded_n
 from cds_service.evaluation import OrderOutcome
 from cds_service.facts.order import order_ref
 from cds_service.order_answers import Call
+from cds_service.policies.loading import load_policy
 
 Answer = tuple[OrderOutcome, list[dict[str, Any]], list[dict[str, Any]]]  # an order's outcome, cards, actions
 Card = dict[str, Any]
@@ -30,8 +31,8 @@ def fold_duplicates(call: Call, sets: list[DuplicateSet], answers: dict[int, Ans
         return shared
     for found in sets:
         members = [order for order in found.orders if id(order) in answers]
-        lead = answers[id(members[0])][1]
-        label = lead[0]["source"]["label"] if lead else SERVICE_NAME
+        outcome, lead, _ = answers[id(members[0])]
+        label = _label(outcome, lead)
         card = duplicate_card(found, label)
         folded: dict[str, Card] = {}
         for member in members[1:]:
@@ -42,6 +43,14 @@ def fold_duplicates(call: Call, sets: list[DuplicateSet], answers: dict[int, Ans
         after_decision = bool(lead) and DECISION_EXTENSION in lead[0].get("extension", {})
         lead.insert(1 if after_decision else 0, card)
     return shared
+
+
+def _label(outcome: OrderOutcome, cards: list[Card]) -> str:
+    """The source label of the order's other cards: its plan's, else the service's. Its cards may be none (coverage
+    information turned off, and no dose card left once the copies are removed: pipeline.py)."""
+    if cards:
+        return str(cards[0]["source"]["label"])
+    return load_policy(outcome.policy).payer_label if outcome.policy else SERVICE_NAME
 
 
 def _fold(cards: list[Card], lead: list[Card], member: dict[str, Any], folded: dict[str, Card]) -> list[Card]:

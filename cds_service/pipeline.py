@@ -27,7 +27,7 @@ from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.cards import (ceiling_card, cycle_days_card, dose_card, quantity_card,
                                      reconcile_corrections)
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
-from cds_service.dosing.duplicates import duplicate_sets
+from cds_service.dosing.duplicates import duplicate_sets, running_orders
 from cds_service.dosing.rest_card import rest_card
 from cds_service.dosing.span import CycleSpans
 from cds_service.dosing.split_card import split_card, withhold_corrections
@@ -64,12 +64,17 @@ class _Cycle:
     record: PatientRecord
     facts: ClinicalFacts
     dose_lines: CycleLines  # every order's dosage lines
+    # The cycle as the likely duplicate card's removal leaves it (dosing/duplicates.py; `dose_lines` when there is
+    # none): what the dose and quantity cards judge, so that they add to the duplicate card what the order kept
+    # still needs, not the doubled dose and quantity it already says (four cards had told one problem).
+    kept_lines: CycleLines
+    copies: frozenset[int]  # id() of the orders that removal takes out: their cards would be the kept order's
     spans: CycleSpans  # the orders whose own lines fall in several cycles (one order per cycle is asked)
     prior_approvals: PriorApprovals
     last_day: date  # the last infusion day of the cycle's orders: a Coverage ending before it ends mid-cycle
     answered: frozenset[int]  # id() of the orders answered (order-select: the selected ones, the only ones named)
     orders: list[dict[str, Any]]  # the cycle's blinatumomab orders (the group's, unless cycles are signed together)
-    first: dict[str, Any]  # its first answered order, which the cycle's quantity card goes with
+    first: dict[str, Any] | None  # its first answered order but a copy, which the cycle's quantity card goes with
     named: str  # "cycle 2" when the call signs several cycles (a decision card says which), else ""
     # id() of each order with a likely duplicate (dosing/duplicates.py): its dose in words tells it from none of its
     # copies, and the decision card shown once for them all names its cycle alone (when the call signs several).
@@ -180,9 +185,13 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
     named = "" if not several else f"cycle {number}" if number else f"cycle from {facts.start_date.isoformat()}"
     lines = CycleLines(orders, facts, medications)
     answered = frozenset(id(order) for order in targets)
-    duplicates = duplicate_sets(orders, lines, answered)
-    cycle = _Cycle(record, facts, lines, CycleSpans(orders, facts, lines, medications), prior_approvals, signed.last,
-                   answered, orders, targets[0], named, frozenset(id(o) for found in duplicates for o in found.orders))
+    duplicates = duplicate_sets(orders, lines, answered, running_orders(record, call.group.orders))
+    copies = frozenset(id(copy) for found in duplicates for copy in found.copies)
+    first = next((order for order in targets if id(order) not in copies), None)
+    kept_lines = lines.among([order for order in orders if id(order) not in copies]) if copies else lines
+    cycle = _Cycle(record, facts, lines, kept_lines, copies,
+                   CycleSpans(orders, facts, lines, medications), prior_approvals, signed.last, answered, orders,
+                   first, named, frozenset(id(o) for found in duplicates for o in found.orders))
     pending = [_evaluate_one(call, cycle, order) for order in targets]
     # The quantity cards last: each judges every order of the cycle as the suggestions offered for it leave it, and
     # a later order's end on the 28th infusion day is offered by its own dose card (CycleLines.offer).
@@ -211,12 +220,12 @@ def _evaluate_one(call: Call, cycle: _Cycle, order: dict[str, Any]) -> _Pending:
 
 def _with_quantity(call: Call, cycle: _Cycle, pending: _Pending) -> Answer:
     """The order's answer with its quantity card last, or the fault answer should building it fail."""
-    if pending.limit is None:
+    if pending.limit is None or id(pending.order) in cycle.copies:
         return pending.answer
     outcome, cards, actions = pending.answer
     order, (limit, label) = pending.order, pending.limit
     try:
-        card = quantity_card(order, cycle.facts, limit, label, cycle.dose_lines, cycle.answered, order is cycle.first)
+        card = quantity_card(order, cycle.facts, limit, label, cycle.kept_lines, cycle.answered, order is cycle.first)
     except Exception as exc:
         return _fault(call, order, pending.payer, outcome, exc)
     return outcome, cards + ([card] if card else []), actions
@@ -243,9 +252,13 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     record_decision(outcome, decision, policy)
     schedule = schedule_for(facts, decision.label_schedule)
     cards, actions = _coverage_answer(call, cycle, order, payer, outcome, decision, doses, schedule)
-    split = split_card(order, cycle.spans, decision.payer_label) if config.wants("off-guideline") else None
+    copy = id(order) in cycle.copies  # removed by the duplicate card: its other cards would be the kept order's
+    split = split_card(order, cycle.spans, decision.payer_label) if config.wants("off-guideline") and not copy \
+        else None
     cards.extend([split.card] if split else [])  # beside the decision: the order's real problem
-    cards.extend(_dose_cards(call, cycle, order, policy, decision, doses, schedule))
+    if not copy:
+        kept = OrderDoseChecks(order, cycle.kept_lines.orders, facts, cycle.kept_lines)
+        cards.extend(_dose_cards(call, cycle, order, policy, decision, kept, schedule))
     # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
     # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
     # Not while an order of the cycle holds another cycle's days: no cycle's quantity is known (dosing/span.py).
@@ -298,7 +311,7 @@ def _dose_cards(call: Call, cycle: _Cycle, order: dict[str, Any], policy: Policy
         cards.extend([limit] if limit else [])
     offered = doses.offered() if ended else None
     if offered is not None:  # its quantity is judged on the lines the suggestion writes
-        cycle.dose_lines.offer(order, offered)
+        cycle.kept_lines.offer(order, offered)
     return cards
 
 
@@ -317,10 +330,13 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
     cards = ([no_plan_card(order, facts, reading, not_received, why.coverage, problem, why.out_of_force, why.in_force,
                            why.in_force_payer)]
              if config.wants("coverage-info") else [])
-    dose = cycle_days_card(dose_card(order, facts, schedule, False, SERVICE_NAME, doses), order, facts, SERVICE_NAME,
-                           doses)
+    if id(order) in cycle.copies:  # removed by the duplicate card: its other cards would be the kept order's
+        return cards
+    kept = OrderDoseChecks(order, cycle.kept_lines.orders, facts, cycle.kept_lines)
+    dose = cycle_days_card(dose_card(order, facts, schedule, False, SERVICE_NAME, kept), order, facts, SERVICE_NAME,
+                           kept)
     split = split_card(order, cycle.spans, SERVICE_NAME) if config.wants("off-guideline") else None
-    rest = rest_card(order, SERVICE_NAME, doses, schedule)
+    rest = rest_card(order, SERVICE_NAME, kept, schedule)
     cards += ([split.card] if split else []) + [card for card in (dose, rest) if card and config.wants("off-guideline")]
     if split:
         withhold_corrections(cards, split)

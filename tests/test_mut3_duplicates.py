@@ -18,21 +18,19 @@ def _shown(answer: dict[str, Any]) -> list[tuple[str, str | None, str]]:
 
 
 def test_with_coverage_decisions_turned_off_the_duplicate_warning_comes_first(client: Any) -> None:
-    """The EHR asks for dose checks only: the first order's one card is its dose card, which the duplicate warning
-    (whose one click fixes the doubled dose) precedes, under the plan's label as the dose card."""
+    """The EHR asks for dose checks only: the duplicate warning (whose one click fixes the doubled dose) is the one
+    card, under the plan's label as the dose card it leaves nothing to say (orders34)."""
     body = with_configuration(with_copies("florida-blue-consolidation", "copy"), **{"coverage-info": False})
     answer = post(client, body)
-    assert _shown(answer) == [("Florida Blue", "duplicate-order", "warning"),
-                              ("Florida Blue", "dose", "warning")]
-    duplicate, dose = answer["cards"]
+    assert _shown(answer) == [("Florida Blue", "duplicate-order", "warning")]
+    [duplicate] = answer["cards"]
     assert duplicate["summary"].startswith("Likely duplicate order: 2 blinatumomab orders for cycle 1")
-    assert references(duplicate) == references(dose) == PAIR
+    assert references(duplicate) == PAIR
     assert answer["systemActions"] == []
 
 
 def test_for_a_plan_not_applied_the_duplicate_warning_precedes_the_no_plan_note(client: Any) -> None:
     answer = post(client, with_copies("unknown-payer", "copy"))
     assert _shown(answer) == [(SERVICE_NAME, "duplicate-order", "warning"),
-                              (SERVICE_NAME, "no-plan", "info"),
-                              (SERVICE_NAME, "dose", "warning")]
+                              (SERVICE_NAME, "no-plan", "info")]
     assert answer["cards"][1]["summary"] == "No supported health plan found: coverage not checked"

@@ -1397,8 +1397,8 @@ def test_an_audit_trail_that_cannot_be_read_leaves_the_prior_approval_unknown_an
 def test_two_orders_of_a_cycle_on_the_same_days_are_judged_on_their_sum(client: Any) -> None:
     """Two 28 mcg/day orders signed together for days 1-28 give 56 mcg/day: neither is covered under Florida Blue's
     28 mcg/day (which has no quantity limit to catch them), and the dose warning says so. With the same lines they are
-    a likely duplicate: the decision and the dose warning, the same for both, are shown once for both
-    (tests/test_duplicate_orders.py)."""
+    a likely duplicate: the decision, the same for both, is shown once for both, beside the duplicate card; the dose
+    warning, which the duplicate card's removal leaves nothing to say, is not shown (tests/test_duplicate_orders.py)."""
     body = example("florida-blue-consolidation")
     [entry] = body["context"]["draftOrders"]["entry"]
     second = copy.deepcopy(entry)
@@ -1415,7 +1415,7 @@ def test_two_orders_of_a_cycle_on_the_same_days_are_judged_on_their_sum(client: 
                                       "mcg/day")
     doses = [c for c in answer["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert [(kind_of(c), c["indicator"], "suggestions" in c) for c in doses] == [
-        ("duplicate-order", "warning", True), ("dose", "warning", False)]
+        ("duplicate-order", "warning", True)]
     assert "limits" not in topics(answer)  # no plan-limit correction of one line: the sum is the problem
 
 
@@ -1445,10 +1445,10 @@ def test_many_orders_of_a_cycle_on_the_same_days_are_each_answered_with_bounded_
     """50 copies of a 28 mcg/day order (the most one call answers): each is not covered (1400 mcg/day), and its dose
     criterion counts the other orders and its evidence cites four, in the card and in the audit record alike (it named
     the 49 others, on each of the 50 answers). Copies, they are told once: one decision card for the 50, the duplicate
-    card removing 49 of them, one dose card."""
+    card removing 49 of them."""
     answer = post(client, many_orders("florida-blue-consolidation", MAX_ORDERS))
     assert [covered_value(action) for action in answer["systemActions"]] == ["not-covered"] * MAX_ORDERS
-    assert len(answer["cards"]) == 3 < DEFAULT_MAX_CARDS
+    assert len(answer["cards"]) == 2 < DEFAULT_MAX_CARDS
     assert len(answer["cards"][0]["extension"]["davinci-crd.associated-resource"]) == MAX_ORDERS
     assert len(answer["cards"][1]["suggestions"][0]["actions"]) == MAX_ORDERS - 1
     decision = answer["cards"][0]["extension"]["coverage-decision"]

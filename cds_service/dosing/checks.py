@@ -254,6 +254,14 @@ class CycleLines:
             self._lines[key] = order_lines(order, self.facts, self._medications.get(key))
         return self._lines[key]
 
+    def among(self, orders: list[dict[str, Any]]) -> CycleLines:
+        """The cycle's reading over `orders` instead, each order's lines read once for both (an order's lines are its
+        own, read alike whatever the other orders): the cycle once a likely duplicate's copies are removed, or with
+        an active order a draft repeats (dosing/duplicates.py)."""
+        other = CycleLines(orders, self.facts, self._medications)
+        other._lines = self._lines
+        return other
+
     def rewritten(self, order: dict[str, Any], resource: dict[str, Any]) -> list[DoseLine]:
         """The dosage lines of `resource`, a suggestion's rewrite of `order`, read with `order`'s Medication."""
         return order_lines(resource, self.facts, self._medications.get(id(order)))

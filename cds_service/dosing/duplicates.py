@@ -4,12 +4,16 @@ orders"), found and said on one warning card with the one-click removal of the c
 The same lines as read (`CycleLines.of`: each line's dose, form and cycle days), every dose read: two orders whose
 doses could not be read may differ in what was not read, and orders that share days with other lines are only
 orders given together (dosing/together.py), whose sum the dose card judges. Orders of another cycle signed with them
-are never compared (each cycle's days count from its own start).
+are never compared (each cycle's days count from its own start). A draft with the same lines as an active
+blinatumomab order of the record (`running_orders`: re-ordered, the patient would receive both) is one too: the
+active order is kept, the drafts are removed.
 """
 from __future__ import annotations
 
 import uuid
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Sequence
+
+from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from cds_service.card_kinds import CardKind, kind_card
 from cds_service.card_text import render_card
@@ -17,7 +21,13 @@ from cds_service.dosing.checks import CycleLines, OrderDoseChecks, schedule_for
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.text import NAMED, dose_words
 from cds_service.facts.model import CycleInfo
-from cds_service.facts.order import dosage_text, order_ref
+from cds_service.facts.order import dosage_text, is_blinatumomab, order_ref
+from cds_service.model_proof import proof_for
+from cds_service.record import PatientRecord
+
+# An active order of the record is read only when it is a valid MedicationRequest: the record's orders are not
+# validated as the drafts are, and a malformed one says nothing reliable of its lines.
+_VALID = proof_for(MedicationRequest)
 
 # The label's dose (the copies double it): the dose cards' topic `off-guideline`, which discovery offers; a kind of its
 # own, so that no dose card's suggestion is combined with it (cards.reconcile_corrections).
@@ -28,7 +38,9 @@ class DuplicateSet(NamedTuple):
     """Orders of one cycle with the same dosage lines, in the Bundle's order."""
 
     orders: tuple[dict[str, Any], ...]
-    kept: dict[str, Any]  # the one the suggestion leaves: on order-select, one already drafted when there is one
+    # The one the suggestion leaves: an active order of the record when there is one, else on order-select one
+    # already drafted when there is one.
+    kept: dict[str, Any]
     lines: tuple[DoseLine, ...]
     # The cycle the orders are for, as the card names it: "cycle 2", or "the cycle from 2026-12-01" when its number
     # is unknown. A duplicate of which cycle is what a clinician checks first when several are signed together.
@@ -39,11 +51,26 @@ class DuplicateSet(NamedTuple):
         """The orders the suggestion removes."""
         return [order for order in self.orders if order is not self.kept]
 
+    @property
+    def active(self) -> bool:
+        """Whether the kept order is an active one of the record, not a draft."""
+        return self.kept.get("status") == "active"
 
-def duplicate_sets(orders: list[dict[str, Any]], cycle: CycleLines, answered: frozenset[int]) -> list[DuplicateSet]:
-    """The sets of `orders` (one cycle's) with the same dosage lines, each with an answered order (`answered`: their
-    id()s). An order without an id cannot be named for removal: it takes no part."""
-    if len(orders) < 2:
+
+def running_orders(record: PatientRecord, drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The record's active blinatumomab orders but the drafts being signed: one a draft repeats is running already."""
+    signed = {order.get("id") for order in drafts}
+    return [order for order in record.resources("medicationRequests", "MedicationRequest")
+            if order.get("status") == "active" and isinstance(order.get("id"), str) and order["id"] not in signed
+            and _VALID(order) and is_blinatumomab(order, record.resolve)]
+
+
+def duplicate_sets(orders: list[dict[str, Any]], cycle: CycleLines, answered: frozenset[int],
+                   running: Sequence[dict[str, Any]] = ()) -> list[DuplicateSet]:
+    """The sets of `orders` (one cycle's) with the same dosage lines, with one another or with an order `running`
+    (`running_orders`), each with an answered order (`answered`: their id()s). An order without an id cannot be
+    named for removal: it takes no part."""
+    if len(orders) + len(running) < 2:
         return []
     alike: dict[tuple[DoseLine, ...], list[dict[str, Any]]] = {}
     for order in orders:
@@ -52,10 +79,12 @@ def duplicate_sets(orders: list[dict[str, Any]], cycle: CycleLines, answered: fr
             alike.setdefault(lines, []).append(order)
     found = []
     for lines, members in alike.items():
-        if (len(members) > 1 and any(id(order) in answered for order in members) and _shared(members[0], cycle)
-                and _sum_off_label(members[0], cycle)):
-            kept = next((order for order in members if id(order) not in answered), members[0])
-            found.append(DuplicateSet(tuple(members), kept, lines, _cycle_words(cycle.facts.cycle)))
+        active = [order for order in running if tuple(cycle.of(order)) == lines][:1]
+        together = cycle if not active else cycle.among([*active, *members])
+        if (len(active + members) > 1 and any(id(order) in answered for order in members)
+                and _shared(members[0], together) and _sum_off_label(members[0], together)):
+            kept = next((order for order in active + members if id(order) not in answered), members[0])
+            found.append(DuplicateSet((*active, *members), kept, lines, _cycle_words(cycle.facts.cycle)))
     return found
 
 
@@ -111,5 +140,6 @@ def _context(found: DuplicateSet) -> dict[str, Any]:
     rows = [{"reference": order_ref(order), "written": dosage_text(order), "kept": order is found.kept}
             for order in shown]
     return {"count": len(found.orders), "doses": dose_words(list(found.lines)), "rows": rows,
-            "more": len(found.orders) - len(shown), "kept": order_ref(found.kept), "cycle": found.cycle}
+            "more": len(found.orders) - len(shown), "kept": order_ref(found.kept), "cycle": found.cycle,
+            "active": found.active}
 
