@@ -150,7 +150,7 @@ def read_order_doses(order: dict[str, Any], bsa_m2: Decimal | None, cycle_start:
             return _unplaced(lines, index, PARTIAL_DATE)
         first, last, bounds = _covered_days(timings[index], anchor, days_before, next_day)
         mcg, reason, form = _read_dose(lines[index], timings[index].repeat, bsa_m2, strength)
-        problem = _days_problem(first, last, timings[index].period)
+        problem = _days_problem(first, last, timings[index].period) or _weekdays(timings[index].repeat)
         if not bounds and _followed(sequences, position):
             return _unplaced(lines, index, NO_DAYS)
         if not bounds and first > INFUSION_DAYS_PER_CYCLE:
@@ -222,6 +222,16 @@ def _days_problem(first: int, last: int | None, period: dict[str, Any]) -> str:
 
 
 _NO_TIME = "it ends at the moment it starts"
+_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekdays(repeat: dict[str, Any]) -> str:
+    """Why the line's days are not read when its timing runs on some days of the week only (`dayOfWeek`): its days
+    had been read as every day of its period, five weekdays a week as seven."""
+    days = repeat.get("dayOfWeek")
+    if not isinstance(days, list) or not days or set(_WEEK) <= set(days):
+        return ""
+    return f"it runs on some days of the week only: {', '.join(str(day) for day in days[:len(_WEEK)])}"
 
 
 def _ends_as_it_starts(period: dict[str, Any]) -> bool:
@@ -432,6 +442,9 @@ def _dose_form(unit: DoseUnit, repeat: dict[str, Any], entry: int, volume: str) 
     if unit.time is not None:
         # A dose written as a rate (ug/d in doseQuantity) is already a daily amount per its unit.
         return _per_span(entry, "doseQuantity", unit, unit.time, volume=volume)
+    ranged = _ranged(repeat)
+    if ranged:
+        return ranged
     bag = bag_span(repeat)
     if bag is not None:
         return _per_span(entry, "doseQuantity", unit, bag, volume=volume)
@@ -440,6 +453,24 @@ def _dose_form(unit: DoseUnit, repeat: dict[str, Any], entry: int, volume: str) 
     if period is None or frequency is None or frequency <= 0:
         return "dose without timing (frequency and period)"
     return _per_span(entry, "doseQuantity", unit, period, frequency, volume)
+
+
+# A timing's upper bounds (FHIR: "1 to 2 times a day", "every 1 to 2 days", "bags of 24 to 48 hours"): a dose per
+# administration over such a timing is a range of daily doses, not one. Read from frequency, period or duration
+# alone, 28 mcg once or twice a day had been approved as 28 mcg/day.
+_RANGES = (("frequencyMax", "frequency", "its frequency"), ("periodMax", "period", "its period"),
+           ("durationMax", "duration", "its bag's duration"))
+
+
+def _ranged(repeat: dict[str, Any]) -> str:
+    """Why a dose per administration is not read over a timing stating a range ("" when it states none)."""
+    for upper, lower, said in _RANGES:
+        top, bottom = to_decimal(repeat.get(upper)), to_decimal(repeat.get(lower, 1 if lower == "frequency" else None))
+        if top is not None and (bottom is None or top > bottom):
+            unit = repeat.get(f"{lower}Unit") if lower != "frequency" else "times"
+            low = "?" if bottom is None else exact_text(bottom)
+            return f"{said} is a range: {low} to {exact_text(top)}{f' {unit}' if isinstance(unit, str) else ''}"
+    return ""
 
 
 def bag_span(repeat: dict[str, Any]) -> Duration | None:
