@@ -63,3 +63,26 @@ def test_a_timing_range_or_some_weekdays_are_asked_for(service: Any, dose: int, 
 def test_a_timing_that_states_one_dose_a_day_still_reads(service: Any, repeat: dict[str, Any]) -> None:
     found = answer(service, _timed(28, "ug", **repeat))
     assert _criterion(found)["status"] == "met" and covered(found) == "covered"
+
+
+GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
+
+
+def _coded(dose: int, *codes: str, **repeat: Any) -> dict[str, Any]:
+    request = _timed(dose, "ug", **repeat)
+    order(request)["dosageInstruction"][0]["timing"]["code"] = {"coding": [{"system": GTS, "code": c} for c in codes]}
+    return request
+
+
+@pytest.mark.parametrize(("request_", "status"), [
+    (_coded(28, "QD"), "met"),  # 28 mcg once a day: had been unread (no frequency and period)
+    (_coded(14, "BID"), "met"),
+    (_coded(28, "BID"), "not-met"),  # 56 mcg/day
+    (_coded(56, "QOD"), "met"),  # 56 mcg every other day, 48-hour bags: 28 mcg/day
+    (_coded(28, "QD", frequency=2, period=1, periodUnit="d"), "not-met"),  # the repeat's own timing wins
+    (_coded(28, "QD", "BID"), "unknown"),  # codes that disagree: not read
+    (_coded(28, "XYZ"), "unknown"),
+])
+def test_a_timing_code_reads_as_its_frequency_and_period(service: Any, request_: dict[str, Any],
+                                                         status: str) -> None:
+    assert _criterion(answer(service, request_))["status"] == status

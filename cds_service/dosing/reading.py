@@ -262,11 +262,32 @@ class _Timing(NamedTuple):
     start: date | None  # the period's start
 
 
+# FHIR's common timing codes (Timing.code, v3 GTSAbbreviation): a frequency per period, as `timing.repeat` states it.
+# A dose per administration timed "QD" alone had been unread (no frequency and period).
+_GTS_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
+_GTS = {"QD": (1, 1, "d"), "BID": (2, 1, "d"), "TID": (3, 1, "d"), "QID": (4, 1, "d"), "QOD": (1, 2, "d"),
+        "Q4H": (1, 4, "h"), "Q6H": (1, 6, "h"), "Q8H": (1, 8, "h"), "Q12H": (1, 12, "h")}
+
+
 def _timing(line: dict[str, Any]) -> _Timing:
-    repeat = (line.get("timing") or {}).get("repeat")
-    repeat = repeat if isinstance(repeat, dict) else {}
+    timing = line.get("timing") or {}
+    repeat = timing.get("repeat")
+    repeat = _coded(repeat if isinstance(repeat, dict) else {}, timing.get("code"))
     period = repeat.get("boundsPeriod") or {}
     return _Timing(repeat, period, parse_date(period.get("start")))
+
+
+def _coded(repeat: dict[str, Any], code: Any) -> dict[str, Any]:
+    """`repeat` with the frequency and period of the timing's code ("QD": once a day) when it states no period of
+    its own: what the repeat states wins."""
+    if "period" in repeat or not isinstance(code, dict):
+        return repeat
+    found = [_GTS[c["code"]] for c in code.get("coding") or () if isinstance(c, dict) and c.get("system") == _GTS_SYSTEM
+             and isinstance(c.get("code"), str) and c["code"] in _GTS]
+    if len(set(found)) != 1:  # none, or codes that disagree: not read
+        return repeat
+    frequency, period, unit = found[0]
+    return {"frequency": frequency, "period": period, "periodUnit": unit, **repeat}
 
 
 def _covered_days(timing: _Timing, anchor: date | None, days_before: int,
@@ -361,7 +382,7 @@ def other_doses(line: dict[str, Any], form: DoseForm) -> list[DoseForm]:
     mcg beside 9 mcg/day (`_other_dose` leaves a line stating two different doses unread)."""
     found = []
     entries = [e if isinstance(e, dict) else {} for e in line.get("doseAndRate") or ()]
-    repeat = (line.get("timing") or {}).get("repeat") or {}
+    repeat = _timing(line).repeat
     for field in ("rateQuantity", "rateRatio", "doseQuantity"):
         for index, entry in enumerate(entries):
             if (index, field) == (form.entry, form.field) or not isinstance(entry.get(field), dict):
