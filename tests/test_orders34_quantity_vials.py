@@ -60,3 +60,23 @@ def test_the_card_says_the_vials_a_quantity_in_mcg_takes(service: Any) -> None:
     assert "34.29" not in card["detail"] and "a vial is\nsingle-use" in card["detail"]
     # What the suggestion sets is in the order's own unit, whole vials: a bag a day of 28 mcg.
     assert [s["label"] for s in card["suggestions"]] == ["Change quantity to 980 mcg"]
+
+
+@pytest.mark.parametrize(("fill", "status", "note"), [
+    ({"value": 40, "unit": "vial", "system": UCUM, "code": "{vial}"}, "unknown",
+     "its initial fill (40 vials) is more than its quantity"),
+    ({"value": 1200, "unit": "mcg", "system": UCUM, "code": "ug"}, "unknown",
+     "its initial fill (1200 ug) is more than its quantity"),
+    ({"value": 10, "unit": "mL"}, "unknown", "its initial fill's quantity not readable"),
+    ({"value": 7, "unit": "vial", "system": UCUM, "code": "{vial}"}, "met", None),  # a first fill within it
+    ({"value": 28, "unit": "vial", "system": UCUM, "code": "{vial}"}, "met", None),
+])
+def test_an_initial_fill_above_the_quantity_is_asked_for(fill: dict[str, Any], status: str, note: str | None) -> None:
+    """40 vials first beside a quantity of 28 had passed as 28: the first fill is above the limit whatever the later
+    ones, and the quantity card's one click would set `quantity`, leaving it. Information needed, no denial."""
+    ordered = single_line_order(rate(28))
+    ordered["dispenseRequest"]["initialFill"] = {"quantity": fill}
+    verdict = order_checks(ordered, [ordered], facts()).quantity(ASPIRUS)
+    assert verdict.status == status
+    if note is not None:
+        assert (verdict.note, verdict.missing) == (note, "dispensed quantity in vials or mcg")

@@ -21,7 +21,7 @@ from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.units import parse_dose_unit
 from cds_service.facts.codes import to_decimal
 from cds_service.facts.order import order_ref
-from cds_service.facts.quantities import normalize, refused_text, time_in_days, unit_text
+from cds_service.facts.quantities import exact_text, normalize, refused_text, time_in_days, unit_text
 
 VIAL_MCG = Decimal(35)
 _VIAL_UNITS = frozenset({"vial", "vials", "vial(s)", "{vial}", "{vials}"})
@@ -184,7 +184,23 @@ def read_quantity(order: dict[str, Any]) -> OrderQuantity:
         reason = f"quantity unit {unit_text(quantity) or '(none)'!r} not readable" if value is not None else \
             _without_value(quantity)
         return OrderQuantity(order, None, None, reason)
-    return OrderQuantity(order, value * per_unit, per_unit)
+    first = _initial_fill(order, value * per_unit)
+    return OrderQuantity(order, None, None, first) if first else OrderQuantity(order, value * per_unit, per_unit)
+
+
+def _initial_fill(order: dict[str, Any], mcg: Decimal) -> str:
+    """Why the quantity is not read when the order's first fill (`initialFill.quantity`) holds more than it, or may
+    ("" when it does not): 40 vials first beside 28 had passed as 28. Which the cycle's quantity is, the prescriber
+    says; the suggestion, setting `quantity`, would leave the first fill as it was."""
+    fill = _dispense(order).get("initialFill")
+    first = fill.get("quantity") if isinstance(fill, dict) else None
+    if not isinstance(first, dict):
+        return ""
+    value, per_unit = to_decimal(first.get("value")), quantity_unit_mcg(unit_text(first))
+    if value is None or per_unit is None:
+        return "its initial fill's quantity not readable"
+    unit = "vials" if per_unit == VIAL_MCG else unit_text(first)
+    return "" if value * per_unit <= mcg else f"its initial fill ({exact_text(value)} {unit}) is more than its quantity"
 
 
 def _without_value(quantity: dict[str, Any]) -> str:
