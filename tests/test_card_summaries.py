@@ -110,14 +110,19 @@ def test_what_to_document_beyond_the_summary_is_counted_as_items() -> None:
 
 
 def test_the_quantity_table_tells_orders_with_the_same_lines_apart(client: Any) -> None:
-    """Three copies of one order: the quantity card's table had three rows reading the same, word for word."""
-    answer = post(client, with_copies("aspirus-adult-relapsed-refractory-cycle1", "copy-1", "copy-2"))
-    [card] = [c for c in answer["cards"] if c["summary"].startswith("Quantity above plan limit")]
-    rows = [line for line in card["detail"].splitlines() if line.startswith("| 9 mcg/day on days 1–7")]
-    assert len(rows) == len(set(rows)) == 3
+    """Two orders of 14 mcg/day on days 1-28, one adult dose written as two orders (no duplicate: their sum is the
+    label's 28), 20 vials each: the quantity card's table had two rows reading the same, word for word. (Copies whose
+    sum is off the label are a duplicate, whose card removes them: no quantity card, orders34.)"""
+    body = with_copies("aspirus-adult-consolidation-mrd-positive", "copy")
+    for entry in body["context"]["draftOrders"]["entry"]:
+        entry["resource"]["dosageInstruction"][0]["doseAndRate"][0]["rateQuantity"]["value"] = 14
+        entry["resource"]["dispenseRequest"]["quantity"]["value"] = 20
+    answer = post(client, body)
+    [card, *_] = [c for c in answer["cards"] if c["summary"].startswith("Quantity above plan limit")]
+    rows = [line for line in card["detail"].splitlines() if line.startswith("| 14 mcg/day on days 1–28")]
+    assert len(rows) == len(set(rows)) == 2
     assert [row.split(" | ")[0] for row in rows] == [
-        f"| 9 mcg/day on days 1–7; 28 mcg/day on days 8–28 (blinatumomab order {n}){' (this order)' * (n == 1)}"
-        for n in (1, 2, 3)]
+        f"| 14 mcg/day on days 1–28 (blinatumomab order {n}){' (this order)' * (n == 1)}" for n in (1, 2)]
 
 
 def test_a_line_stating_no_end_reads_from_its_first_day_onward() -> None:
