@@ -146,6 +146,8 @@ def test_a_quantity_table_row_without_its_need_says_it_was_not_worked_out(client
     [entry] = body["context"]["draftOrders"]["entry"]
     copy_ = copy.deepcopy(entry)
     copy_["resource"]["id"] = "copy"
+    # Another dose on the same days: orders given together, not a duplicate (whose card alone would come, orders34).
+    copy_["resource"]["dosageInstruction"][1]["doseAndRate"][0]["rateQuantity"]["value"] = 20
     body["context"]["draftOrders"]["entry"].append(copy_)
     quantity = _card(_cards(client, body), "limits")
     assert "| 28 vials | not worked out | not checked: it runs on the same days as another" in quantity["detail"]
