@@ -19,8 +19,8 @@ from cds_service.dosing.units import (Concentration, DoseUnit, is_volume, parse_
                                       volume_dose_unit)
 from cds_service.facts.codes import parse_date, parse_datetime, to_decimal
 from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
-from cds_service.facts.order import (blinatumomab_strength, counted_days, medication_of, medication_reference,
-                                     period_last_day, repeat_interval, stated_start)
+from cds_service.facts.order import (administration_interval, blinatumomab_strength, counted_days, medication_of,
+                                     medication_reference, period_last_day, stated_start)
 from cds_service.facts.quantities import (CACHED_UNIT_LENGTH, Duration, exact_text, refused_text, time_in_days,
                                          time_span, unit_text)
 from cds_service.record import no_server
@@ -310,7 +310,7 @@ def _covered_days(timing: _Timing, anchor: date | None, days_before: int,
 def administrations(repeat: dict[str, Any], days: int) -> int | None:
     """The administrations of the line's timing that start within `days` days (a bag started on the last one
     counts), None when its timing gives no interval."""
-    interval = repeat_interval(repeat)
+    interval = administration_interval(repeat)
     return None if interval is None else math.ceil(days / interval)
 
 

@@ -254,11 +254,22 @@ def repeat_interval(repeat: dict[str, Any]) -> Decimal | None:
     return None if period is None or frequency is None or frequency <= 0 else period.days / frequency
 
 
+def administration_interval(repeat: dict[str, Any]) -> Decimal | None:
+    """The days from one administration to the next: `repeat_interval`, else for bags stating their duration and no
+    period the bag's duration, as they run one after the other (the dose reading's continuous bag): 5 seven-day
+    bags are 35 days, which had been read as open, to the cycle's 28th day. None when not given."""
+    interval = repeat_interval(repeat)
+    if interval is not None or "period" in repeat:
+        return interval
+    bag = time_span({"value": repeat.get("duration"), "code": repeat.get("durationUnit")})
+    return bag.days if bag is not None else None
+
+
 def counted_days(repeat: dict[str, Any]) -> Decimal | None:
     """The days a dosage line's `count` of administrations covers (4 seven-day bags: 28 days), None without one. Its
     days had been read as open (the dose check: to the cycle's 28th day, so 5 seven-day bags passed as 28 infusion
     days), or an earlier cycle's as its start day only."""
-    count, interval = repeat.get("count"), repeat_interval(repeat)
+    count, interval = repeat.get("count"), administration_interval(repeat)
     if not isinstance(count, int) or isinstance(count, bool) or count < 1 or interval is None:
         return None
     return count * interval
