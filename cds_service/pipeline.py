@@ -74,7 +74,7 @@ class _Cycle:
     last_day: date  # the last infusion day of the cycle's orders: a Coverage ending before it ends mid-cycle
     answered: frozenset[int]  # id() of the orders answered (order-select: the selected ones, the only ones named)
     orders: list[dict[str, Any]]  # the cycle's blinatumomab orders (the group's, unless cycles are signed together)
-    first: dict[str, Any] | None  # its first answered order but a copy, which the cycle's quantity card goes with
+    first: dict[str, Any] | None  # its first answered order not a copy, which the cycle's quantity card goes with
     named: str  # "cycle 2" when the call signs several cycles (a decision card says which), else ""
     # id() of each order with a likely duplicate (dosing/duplicates.py): its dose in words tells it from none of its
     # copies, and the decision card shown once for them all names its cycle alone (when the call signs several).
