@@ -109,8 +109,10 @@ def _dose_notes(decision: Decision | None, dose: DoseReading, facts: ClinicalFac
         # The plan's own dose limit met beside a dose card saying the dose is above the label: the tick alone reads
         # as "the dose is right", and an approval read alone (the first card, or the only one max-cards keeps) as
         # nothing to change. Said in the summary and raised as an unchecked dose is, the known overdose no less.
+        card, named = ('the card "Likely duplicate order"', "duplicate card") if dose.by_copies else (
+            "the dose card", "dose card")
         return [LabelNote(f"The plan's dose limit is met, but the dose is above the label dose ({dose.worst}): see "
-                          "the dose card.", "Dose above label (see dose card)", short="Dose above label")]
+                          f"{card}.", f"Dose above label (see {named})", short="Dose above label")]
     return []
 
 

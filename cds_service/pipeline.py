@@ -257,8 +257,7 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         else None
     cards.extend([split.card] if split else [])  # beside the decision: the order's real problem
     if not copy:
-        kept = OrderDoseChecks(order, cycle.kept_lines.orders, facts, cycle.kept_lines)
-        cards.extend(_dose_cards(call, cycle, order, policy, decision, kept, schedule))
+        cards.extend(_dose_cards(call, cycle, order, policy, decision, _kept_checks(cycle, order), schedule))
     # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
     # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
     # Not while an order of the cycle holds another cycle's days: no cycle's quantity is known (dosing/span.py).
@@ -266,6 +265,11 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     if split:
         withhold_corrections(cards, split)
     return cards, actions, (quantity_limit, decision.payer_label) if quantity_limit is not None else None
+
+
+def _kept_checks(cycle: _Cycle, order: dict[str, Any]) -> OrderDoseChecks:
+    """The order's dose checks in the cycle as the likely duplicate card's removal leaves it (_Cycle.kept_lines)."""
+    return OrderDoseChecks(order, cycle.kept_lines.orders, cycle.facts, cycle.kept_lines)
 
 
 def _coverage_answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch, outcome: OrderOutcome,
@@ -278,6 +282,8 @@ def _coverage_answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: Pa
         return [], []
     determination = call.request.hook == ORDER_SIGN and config.unsolicited_determ
     reading = _shown_reading(doses.reading(schedule), config)
+    if reading.above and id(order) in cycle.duplicated and not _kept_checks(cycle, order).reading(schedule).above:
+        reading = reading._replace(by_copies=True)
     which = "" if len(call.group.targets) == 1 else (
         cycle.named if id(order) in cycle.duplicated else order_words(doses.lines, cycle.named))
     coverage = standing(cycle.record, payer, facts.start_date)

@@ -344,6 +344,9 @@ class DoseReading(NamedTuple):
     # The days furthest above the label, in words ("28 mcg/day on days 8–28; label at most 17.745 mcg/day"), "" when
     # none: said where the dose card may not be (max-cards cuts it, or the EHR turned that card type off).
     worst: str = ""
+    # Above the label only with a likely duplicate's copies: the duplicate card says so, and no dose card is shown
+    # (the dose cards judge the cycle as its removal leaves it).
+    by_copies: bool = False
 
 
 class OrderDoseChecks:
