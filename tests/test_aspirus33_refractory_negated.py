@@ -23,4 +23,4 @@ def test_negated_refractory_words_are_no_refractory_disease(client: LiveClient, 
     diagnosis(code="C91.00", status="active", text=text)(request)
     found = decision_of(client, request)
     assert (found["decision"], found["indication"]) == ("information-needed", None)
-    assert "disease status (relapsed or refractory?)" in found["missing"]
+    assert "whether the disease is relapsed or refractory" in found["missing"]

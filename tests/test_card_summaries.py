@@ -88,7 +88,7 @@ def test_a_malformed_resource_is_asked_for_in_words_the_path_left_to_the_detail(
     MALFORMED[change](body)
     card = decision_card(post(client, body))
     assert card["summary"] in (f"Aspirus Health Plan: document {said}{rest} to confirm coverage"
-                               for rest in ("; disease status (relapsed or refractory?)", " and 1 more item"))
+                               for rest in ("; whether the disease is relapsed or refractory", " and 1 more item"))
     path = change.split()[1]
     assert f"- a readable Condition/all-1 ({path}.coding\\[0\\].code is " in card["detail"]
 
@@ -104,9 +104,9 @@ def test_an_item_of_several_requests_is_said_in_words_each() -> None:
 
 def test_what_to_document_beyond_the_summary_is_counted_as_items() -> None:
     """"(+1 more)" after the last item named read as one more of its kind: the summary says more items."""
-    needed = ["therapy phase of this course", "response to induction (complete response?)", "x" * 60]
+    needed = ["therapy phase of this course", "whether induction gave a complete response", "x" * 60]
     said, _ = _summary_request(needed, [], 50)
-    assert said == "therapy phase of this course; response to induction (complete response?) and 1 more item"
+    assert said == "therapy phase of this course; whether induction gave a complete response and 1 more item"
 
 
 def test_the_quantity_table_tells_orders_with_the_same_lines_apart(client: Any) -> None:

@@ -467,7 +467,7 @@ def test_a_lymphoma_without_the_compendia_answer_is_named_with_the_route_left_op
     body["prefetch"]["attestations"] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
     [card] = post(client, body)["cards"]
     detail = card["detail"]
-    assert "no ALL Condition; lymphoblastic lymphoma on record (C83.5" in detail
+    assert "no ALL diagnosis in the record; lymphoblastic lymphoma on record (C83.5" in detail
     # What to document, and so the summary, asks for an ALL diagnosis only if there is one (clinical review).
     assert card["summary"].startswith("Florida Blue: document ALL diagnosis, if ALL (lymphoblastic lymphoma on record)")
     position_2 = next(line for line in detail.splitlines() if line.startswith("- other FDA-labeled or NCCN 1/2A use"))
@@ -475,7 +475,7 @@ def test_a_lymphoma_without_the_compendia_answer_is_named_with_the_route_left_op
     # What to document names what indication 2 would need, answerable in the questionnaire: the card pointed only to
     # indication 1's B-ALL evidence.
     others = detail.split("Other indications of the policy would need:")[1].split("\n\n")[1]
-    assert "- attestation of an FDA-labeled or NCCN 1/2A use" in others.splitlines()
+    assert "- whether this is an FDA-labeled or NCCN category 1/2A use" in others.splitlines()
     assert "can be answered in the [attestation questionnaire]" in detail
 
 

@@ -60,12 +60,14 @@ def test_the_status_note_names_the_records_and_their_dates_as_recorded() -> None
     relapse = condition("C91.02", recorded="2026-12", clinical_status="relapse", id="relapse-1")
     status = read_diagnosis(record(remission, relapse), Attestations()).status_as_of(date(2026, 12, 1))
     assert status == Fact(None, ("Condition/relapse-1", "Condition/all-1"),
-                          note="ALL in relapse (C91.02), 2026-12: may be after 2026-12-01, then ALL in remission "
-                               "(C91.01), 2026-10-20",
-                          missing="the full date of Condition/relapse-1 and Condition/all-1")
+                          note="ALL in relapse (C91.02), recorded 2026-12: may be after 2026-12-01, then ALL in "
+                               "remission (C91.01), recorded 2026-10-20",
+                          missing="the full date of the ALL relapse recorded 2026-12 and the ALL remission recorded "
+                                  "2026-10-20 (Condition/relapse-1, Condition/all-1)")
     alone = read_diagnosis(record(relapse), Attestations()).status_as_of(date(2026, 12, 1))
-    assert alone.value is None and alone.note == "ALL in relapse (C91.02), 2026-12: may be after 2026-12-01"
+    assert alone.value is None and alone.note == "ALL in relapse (C91.02), recorded 2026-12: may be after 2026-12-01"
     october = condition("C91.02", recorded="2026-10", clinical_status="relapse", id="relapse-2")
     status = read_diagnosis(record(remission, october), Attestations()).status_as_of(date(2026, 12, 1))
     assert status.value is None
-    assert status.note == "ALL in relapse (C91.02), 2026-10: may be after ALL in remission (C91.01), 2026-10-20"
+    assert status.note == ("ALL in relapse (C91.02), recorded 2026-10: may be after ALL in remission (C91.01), "
+                           "recorded 2026-10-20")

@@ -56,13 +56,13 @@ def test_all_and_lymphoma_met_unknown_not_received():
     assert found.lymphoblastic_lymphoma.value is True and found.lymphoblastic_lymphoma.evidence == ("Condition/c2",)
     # A received list without the diagnosis does not rule it out (an inclusion criterion): unknown, never not-met.
     none = diagnosis(condition("c3", "C92.00"))
-    assert none.all_diagnosis == Fact(note="no ALL Condition") and none.all_diagnosis.received
-    assert none.lymphoblastic_lymphoma == Fact(note="no lymphoblastic lymphoma Condition")
+    assert none.all_diagnosis == Fact(note="no ALL diagnosis in the record") and none.all_diagnosis.received
+    assert none.lymphoblastic_lymphoma == Fact(note="no lymphoblastic lymphoma diagnosis in the record")
     # No ALL but a lymphoblastic lymphoma: still unknown, and the lymphoma is named (Florida Blue reads it only under
     # its indication 2: a card asking for "ALL diagnosis" alone invited coding the lymphoma as ALL).
     lymphoma = diagnosis(condition("c4", "C83.51"))
     assert lymphoma.all_diagnosis == Fact(evidence=("Condition/c4",),
-                                          note="no ALL Condition; lymphoblastic lymphoma on record (C83.51)",
+                                          note="no ALL diagnosis in the record; lymphoblastic lymphoma on record (C83.51)",
                                           missing="ALL diagnosis, if ALL (lymphoblastic lymphoma on record)")
     missing = diagnosis(received=False)
     assert missing.all_diagnosis == Fact(received=False)
@@ -73,7 +73,7 @@ def test_snomed_codes_and_ignored_verification():
     assert diagnosis(condition("c1", "91857003", system=SCT)).all_diagnosis.value is True
     # Ignored Conditions leave the diagnosis undocumented: unknown, asked for, not denied.
     for status in ("refuted", "entered-in-error"):
-        assert diagnosis(condition("c1", "C91.00", verification=status)).all_diagnosis == Fact(note="no ALL Condition")
+        assert diagnosis(condition("c1", "C91.00", verification=status)).all_diagnosis == Fact(note="no ALL diagnosis in the record")
     assert diagnosis(condition("c1", "C91.00", clinical="entered-in-error")).all_diagnosis.value is None
 
 
@@ -165,7 +165,7 @@ def test_status_codes_then_clinical_status_then_text():
     for cond, expected in cases:
         assert diagnosis(cond).status_as_of(day).value == expected
     assert diagnosis(condition("c", "C91.02", recorded="2026-09-02")).status_as_of(day).note == \
-        "ALL in relapse (C91.02), 2026-09-02"
+        "ALL in relapse (C91.02), recorded 2026-09-02"
 
 
 def test_status_most_recent_on_or_before_day_and_qualifying_only():
@@ -214,20 +214,20 @@ def test_remission_number_counts_relapse_episodes():
     assert found.remission_number(date(2024, 12, 31)).value is None  # no disease status recorded yet
     number = found.remission_number(date(2025, 12, 31))
     assert number.value == 2 and number.evidence == ("Condition/m", "Condition/r1")
-    assert number.note == "ALL in remission (C91.01), 2025-06-01; 1 earlier relapse episode"
+    assert number.note == "ALL in remission (C91.01), recorded 2025-06-01; 1 earlier relapse episode"
     # In relapse, or never in remission (C91.00), the patient is in no remission: "first or second" is not met.
     relapsed = found.remission_number(date(2026, 6, 1))
     assert relapsed.value == 0 and relapsed.evidence == ("Condition/r2",)
     assert relapsed.note.startswith("not in remission: ALL in relapse")
     assert diagnosis(condition("a", "C91.00", recorded="2025-01-01")).remission_number(date(2026, 1, 1)).value == 0
     first = diagnosis(condition("a", "C91.01", recorded="2025-01-01")).remission_number(date(2026, 1, 1))
-    assert (first.value, first.note) == (1, "ALL in remission (C91.01), 2025-01-01; no earlier relapse")
+    assert (first.value, first.note) == (1, "ALL in remission (C91.01), recorded 2025-01-01; no earlier relapse")
     assert diagnosis(condition("x", "C92.00")).remission_number(date(2026, 1, 1)).value is None
     # The answer decides; a record in relapse at the course start is named beside it, for the pharmacist.
     attested = diagnosis(condition("r", "C91.02", recorded="2025-01-01"), remission_number=1)
     assert attested.remission_number(date(2026, 1, 1)) == Fact(
         1, ("QuestionnaireResponse/qr", "Condition/r"), attested=True,
-        note="remission 1 attested (answered 2026-01-01); the record says ALL in relapse (C91.02), 2025-01-01")
+        note="remission 1 attested (answered 2026-01-01); the record says ALL in relapse (C91.02), recorded 2025-01-01")
     in_remission = diagnosis(condition("m", "C91.01", recorded="2025-01-01"), remission_number=1)
     assert in_remission.remission_number(date(2026, 1, 1)) == Fact(1, ("QuestionnaireResponse/qr",), attested=True,
                                                                     note="remission 1 attested (answered 2026-01-01)")

@@ -151,7 +151,7 @@ def test_no_compendia_attestation_does_not_ask_for_one() -> None:
     decision = decide({**BASELINES["fb-mrd-positive"], "mrd_percent": None,
                        "therapy_phase": "induction", "ph_positive": False})
     assert decision.decision == "information-needed"
-    assert "attestation of an FDA-labeled or NCCN 1/2A use" not in decision.missing
+    assert "whether this is an FDA-labeled or NCCN category 1/2A use" not in decision.missing
     assert decision.missing == ["quantitative MRD result (%)"]
 
 
@@ -162,9 +162,9 @@ def test_dose_above_28_reports_the_indication() -> None:
     assert decision.label_schedule == "standard"
 
 
-COMPENDIA = "attestation of an FDA-labeled or NCCN 1/2A use"
+COMPENDIA = "whether this is an FDA-labeled or NCCN category 1/2A use"
 # What the facts give for a lymphoblastic lymphoma with no ALL on record (diagnosis.py).
-LYMPHOMA = dict(all_diagnosis=Fact(None, note="no ALL Condition; lymphoblastic lymphoma on record (C83.51)",
+LYMPHOMA = dict(all_diagnosis=Fact(None, note="no ALL diagnosis in the record; lymphoblastic lymphoma on record (C83.51)",
                                    missing="ALL diagnosis, if ALL (lymphoblastic lymphoma on record)"),
                 lymphoblastic_lymphoma=True, b_lineage=True, cd19_positive=None, therapy_phase="consolidation")
 

@@ -55,7 +55,7 @@ def test_maintenance_with_a_record_derived_combination_asks_for_the_pomp_attesta
     for inferred in ("single-agent", "with-multiagent-chemo"):  # oral POMP drugs active at the start date
         decision = evaluate_policy(ASPIRUS, facts(**MAINTENANCE, combination=inferred), DosesMet(), Fact(False))
         assert decision.decision == "information-needed", inferred
-        assert "use alternating with POMP (attestation)" in decision.missing
+        assert "whether blinatumomab alternates with POMP" in decision.missing
 
 
 def test_maintenance_with_an_attested_other_combination_is_not_met() -> None:
@@ -72,7 +72,7 @@ def test_maintenance_attested_alternating_with_pomp_meets() -> None:
 def test_infant_with_a_record_derived_combination_asks_for_the_interfant_attestation() -> None:
     decision = evaluate_policy(ASPIRUS, facts(**INFANT, combination="single-agent"), DosesMet(), Fact(False))
     assert decision.decision == "information-needed"
-    assert "use with an Interfant regimen (attestation)" in decision.missing
+    assert "whether blinatumomab is given with an Interfant regimen" in decision.missing
     interfant = next(r for r in decision.indications if r.id == "infant-interfant")
     assert interfant.status == "unknown"
 

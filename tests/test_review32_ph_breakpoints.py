@@ -26,7 +26,7 @@ def _status(major: list[Result], minor: list[Result]) -> tuple[bool | None, str]
 def test_a_late_breakpoint_beside_the_other_asks_for_its_full_date() -> None:
     major = [_negative("Observation/major", date(2026, 11, 2))]
     minor = [_negative("Observation/minor", date(2026, 12, 1), date(2026, 12, 31))]
-    assert _status(major, minor) == (None, "the full date of Observation/minor")
+    assert _status(major, minor) == (None, "the full date of the Ph result dated 2026-12 (Observation/minor)")
 
 
 def test_both_breakpoints_dated_by_the_start_show_ph_negative() -> None:

@@ -69,7 +69,7 @@ class _Condition(NamedTuple):  # a NamedTuple: several times faster to build tha
     onset_last: date | None  # the last day a partial onset ("2026-01") may stand for
     onset_age: dict[str, Any] | None  # onsetAge, judged with the birth date (_age_under_one)
     label: str  # "C91.02" or the text, for notes
-    dated: str  # the date `day` is read from, as recorded ("2026-12", "2026-11-10"), for notes
+    dated: str  # the date `day` is read from, as recorded, with what it is ("recorded 2026-11-10", "onset 2026-12")
 
 
 class Diagnosis:
@@ -105,7 +105,7 @@ class Diagnosis:
         if not self._received:
             return Fact(received=False)
         if not found:  # an inclusion criterion: a list without it does not rule it out (policy-rules.md §1)
-            return Fact(evidence=shown, note=f"no {what} Condition{instead}", missing=ask)
+            return Fact(evidence=shown, note=f"no {what} diagnosis in the record{instead}", missing=ask)
         return Fact(True, tuple(c.reference for c in found), note=f"{what} ({found[0].label})")
 
     def _lineage(self) -> Fact[bool]:
@@ -170,7 +170,7 @@ class Diagnosis:
             return Fact(received=False)
         rows = [(c, c.status) for c in self._disease if c.status and c.day and c.day <= day]
         if not rows:
-            return Fact(note="no ALL Condition with a disease status")
+            return Fact(note="no ALL diagnosis with a disease status in the record")
         latest, status = max(rows, key=_order)
         other = _may_decide_instead([c for c, _ in rows], latest, day)
         if other is not None:
@@ -192,7 +192,7 @@ class Diagnosis:
         if not self._received:
             return Fact(received=False)
         if not self._disease:
-            return Fact(note="no ALL Condition")
+            return Fact(note="no ALL diagnosis in the record")
         status = self.status_as_of(course_start)
         if status.value is None:
             return Fact(note=status.note)
@@ -224,6 +224,10 @@ class Diagnosis:
 ALL_BESIDE_LYMPHOMA = "ALL diagnosis, if ALL (lymphoblastic lymphoma on record)"
 _NO_MOMENT = datetime.min.replace(tzinfo=timezone.utc)
 _STATUS_WORDS = {"relapsed": "in relapse", "refractory": "refractory", "remission": "in remission", "active": "active"}
+# A status record as a request for its full date names it ("the ALL relapse recorded 2026-12"), its id left to the
+# detail (model.full_date_request).
+_STATUS_NOUNS = {"relapsed": "relapse", "refractory": "refractory diagnosis", "remission": "remission",
+                 "active": "diagnosis"}
 
 
 def _order(row: tuple[_Condition, object]) -> tuple[date, datetime]:
@@ -250,9 +254,13 @@ def _may_decide_instead(rows: list[_Condition], latest: _Condition, day: date) -
 
 
 def _said(condition: _Condition) -> str:
-    """"ALL in relapse (C91.02), 2026-11-10": a status record as a note names it, its date as recorded."""
-    disease = "ALL" if condition.is_all else "lymphoblastic lymphoma"
-    return f"{disease} {_STATUS_WORDS[condition.status or 'active']} ({condition.label}), {condition.dated}"
+    """"ALL in relapse (C91.02), recorded 2026-11-10": a status record as a note names it, its date as recorded and
+    what that date is (the recorded date, else the onset: a bare date had said neither)."""
+    return f"{_disease(condition)} {_STATUS_WORDS[condition.status or 'active']} ({condition.label}), {condition.dated}"
+
+
+def _disease(condition: _Condition) -> str:
+    return "ALL" if condition.is_all else "lymphoblastic lymphoma"
 
 
 def _unordered(latest: _Condition, other: _Condition, day: date) -> Fact[str]:
@@ -263,8 +271,9 @@ def _unordered(latest: _Condition, other: _Condition, day: date) -> Fact[str]:
         note += "" if other is latest else f", then {_said(other)}"
     else:
         note = f"{_said(other)}: may be after {_said(latest)}"
-    references = tuple(dict.fromkeys((latest.reference, other.reference)))
-    return needs_full_date(references, note)
+    conditions = list({c.reference: c for c in (latest, other)}.values())
+    named = " and ".join(f"the {_disease(c)} {_STATUS_NOUNS[c.status or 'active']} {c.dated}" for c in conditions)
+    return needs_full_date(tuple(c.reference for c in conditions), note, named)
 
 
 def _episode_starts(relapses: list[StatusRecord]) -> list[StatusRecord]:
@@ -349,7 +358,7 @@ def _read(condition: dict[str, Any], valuesets: ValueSets) -> _Condition | None:
         day=recorded_day or onset_day,
         last=(last_day_named(recorded_day, recorded) if recorded_day else
               last_day_named(onset_day, onset) if onset_day else None),
-        dated=(recorded if recorded_day else onset if onset_day else "")[:10],
+        dated=f"recorded {recorded[:10]}" if recorded_day else f"onset {onset[:10]}" if onset_day else "",
         moment=parse_datetime(recorded) or effective_datetime(condition),
         onset=onset_day or recorded_day,
         onset_last=(last_day_named(onset_day, onset) if onset_day else
@@ -408,11 +417,13 @@ def _infant_undecided(spanning: list[_Condition], birth_date: date | None) -> Fa
     if birth_date is None:
         return Fact(note="no birth date")
     if not spanning:
-        return Fact(note="no dated ALL Condition")
-    said = "; ".join(f"ALL onset {as_recorded(c.onset, c.onset_last or c.onset)} ({c.label})"
-                     for c in spanning if c.onset)
+        return Fact(note="no onset or recorded date on the ALL diagnosis")
+    onsets = [(as_recorded(c.onset, c.onset_last or c.onset), c.label) for c in spanning if c.onset]
+    said = "; ".join(f"ALL onset {onset} ({label})" for onset, label in onsets)
     first_birthday = add_months(birth_date, 12).isoformat()
-    return needs_full_date(tuple(c.reference for c in spanning), f"{said}: may be before {first_birthday}")
+    # Asked for in words ("the ALL onset dated 2026-06"), the Conditions' ids left to the detail.
+    named = f"the ALL onset{'s' if len(onsets) > 1 else ''} dated {' and '.join(onset for onset, _ in onsets)}"
+    return needs_full_date(tuple(c.reference for c in spanning), f"{said}: may be before {first_birthday}", named)
 
 
 def _age_under_one(age: dict[str, Any], birth_date: date | None) -> bool | None:

@@ -109,6 +109,12 @@ def dated(results: Sequence[Result]) -> str:
     return " or ".join(dict.fromkeys(as_recorded(r.day, r.last) for r in results))
 
 
+def named(kind: str, results: Sequence[Result]) -> str:
+    """Results asked about in a clinician's words, by their kind and dates ("the MRD result dated 2026-12"): the
+    summary says them so, their references left to the detail (model.full_date_request)."""
+    return f"the {kind} result{'s' if len(results) > 1 else ''} dated {dated(results)}"
+
+
 def reconciled(results: list[Result]) -> list[Result]:
     """Of one day's MRD results, those that decide: a measured value every other result allows (0.05% beside "<0.1%",
     a less sensitive assay, or beside a qualitative "detected") decides alone; else all of them do."""

@@ -19,7 +19,7 @@ from cds_service.facts.codes import (completed_months, concept_text, effective_d
                                      ref)
 from cds_service.facts.diagnosis import Diagnosis
 from cds_service.facts.lab_result import (SHOWN, Concurrent, Result, alike, dated, in_time_order, latest_together,
-                                          reconciled, references, shown)
+                                          named, reconciled, references, shown)
 from cds_service.facts.model import Fact, Graded, full_date_request, needs_full_date
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.ph import ph_kinds, ph_status, read_ph
@@ -110,7 +110,7 @@ class Labs:
                 day = f"the course start {by}" if by == self._course_start else f"{by}"
                 note = f"MRD {shown(late)} ({dated(late)}): may be after {day}"
                 unsure: Fact[Any] = Fact(None, references(latest), note=note,
-                                         missing=full_date_request(references(late), _named("MRD", late)))
+                                         missing=full_date_request(references(late), named("MRD", late)))
                 return unsure, unsure
             return found
         # Attested only when the record holds no MRD result from before the course start.
@@ -204,7 +204,7 @@ class Labs:
             # count: read at its first day, it had shown MRD unavailable as of the start.
             late = [r for r in self._mrd_absent if r not in sure]
             said = f"MRD not available ({dated(late)}): may be after the course start {self._course_start}"
-            return needs_full_date(references(late), said, _named("MRD", late))
+            return needs_full_date(references(late), said, named("MRD", late))
         return found
 
     def _absent(self, results: list[Result], latest: list[Result]) -> Fact[bool]:
@@ -288,12 +288,6 @@ def _said_unavailable(facts: tuple[Fact[bool], Fact[Graded]],
         return facts
     said: Fact[Any] = Fact(None, unavailable.evidence, note=unavailable.note, missing=MRD_NONE_AVAILABLE)
     return said, said
-
-
-def _named(kind: str, results: list[Result]) -> str:
-    """Results asked about in a clinician's words, by their kind and dates ("the MRD result dated 2026-12"): the
-    summary says them so, their references left to the detail."""
-    return f"the {kind} result{'s' if len(results) > 1 else ''} dated {dated(results)}"
 
 
 def _values(facts: tuple[Fact[bool], Fact[Graded]]) -> tuple[Any, Any]:

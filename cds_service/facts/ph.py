@@ -13,7 +13,7 @@ from typing import Any
 
 from cds_service.facts.attestations import Attestations
 from cds_service.facts.codes import concept_text, ref
-from cds_service.facts.lab_result import SHOWN, Result, by_moment, dated, references
+from cds_service.facts.lab_result import SHOWN, Result, by_moment, dated, named, references
 from cds_service.facts.model import Fact, needs_full_date
 from cds_service.facts.result_text import (NEGATION_CUE, agreed, clause_words, has_value, interpretation, matches,
                                            qualitative, result_clauses, result_quantity)
@@ -35,7 +35,7 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
         dated_by_start = [r for r in positives if r.last <= course_start]
         if not dated_by_start:  # each a partial date ("2026-12" for a course from Dec 1) that may be after the start
             said = f"BCR::ABL1 positive ({dated(positives)}): may be after the course start {course_start}"
-            return needs_full_date(references(positives), said)
+            return needs_full_date(references(positives), said, named("Ph", positives))
         return Fact(True, references(dated_by_start), note=f"BCR::ABL1 positive ({dated_by_start[0].day})")
     # "Never positive" cannot be shown past a result nobody could read (a karyotype written another way)
     unreadable = [r for r in ph if r.positive is None]
@@ -53,7 +53,7 @@ def ph_status(results: dict[str, list[Result]], course_start: date, received: bo
     late = _late_negatives(results, course_start, major_neg is not None, minor_neg is not None)
     if late:  # a negative whose partial date may be after the course start: its full date would decide
         said = f"BCR::ABL1 negative ({dated(late)}): may be after the course start {course_start}"
-        return needs_full_date(references(late), said)
+        return needs_full_date(references(late), said, named("Ph", late))
     if not received:
         return Fact(received=False)
     note = "no Ph test covering both breakpoints" if ph else "no Ph / BCR::ABL1 result"

@@ -16,6 +16,8 @@ from cds_service.facts.model import Fact
 
 # What decides the phase, in the words the policy files' phase criteria ask with: the card asks for it once.
 MISSING_PHASE = "therapy phase of this course"
+INFERRED_CONSOLIDATION = ("consolidation inferred from remission with detectable MRD at the course start (the phase is "
+                          "not documented)")
 
 
 def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestations: Attestations) -> Fact[str]:
@@ -32,9 +34,9 @@ def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestat
         mrd = labs.latest_mrd_before(course_start)
         if mrd.value is True:
             # Said to be inferred: a pharmacist weighs a phase the chart implies differently from one documented
-            # (fhir-data-profile.md, therapy phase rule 3), and the attestation can state it.
-            return Fact("consolidation", status.evidence + mrd.evidence,
-                        note="inferred (not documented): in remission with detectable MRD at the course start")
+            # (fhir-data-profile.md, therapy phase rule 3), and the attestation can state it. Said as a sentence:
+            # after a criterion's colon, "inferred (not documented): in remission…" read as a second label.
+            return Fact("consolidation", status.evidence + mrd.evidence, note=INFERRED_CONSOLIDATION)
         # Unknown (fhir-data-profile.md, rule 4): consolidation or maintenance, or a relapse the problem list does not
         # show yet. The remission on record is named, and the phase asked for as such: "disease status (relapsed or
         # refractory?)" had been asked of a patient charted in remission.
