@@ -57,12 +57,14 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
 
 # The Coverage a decision is for, ending within the cycle (cards._coverage_context).
 _MID_CYCLE = {"reference": "Coverage/c1", "period": "2026-01-01 to 2026-12-15", "end": "2026-12-15",
-              "last_day": "2026-12-28", "mid_cycle": True, "secondary": False, "order": None, "primary": "",
-              "primary_order": None, "primary_plan": ""}
-# The secondary coverage, below a supported plan's primary one; and with no primary received.
-_SECONDARY = {**_MID_CYCLE, "mid_cycle": False, "secondary": True, "order": 2, "primary": "Coverage/c0",
-              "primary_order": 1, "primary_plan": "Florida Blue"}
-_SECONDARY_ALONE = {**_SECONDARY, "primary": "", "primary_order": None, "primary_plan": ""}
+              "last_day": "2026-12-28", "mid_cycle": True, "secondary": False, "rank": "", "primary": "",
+              "primary_payer": "", "primary_plan": ""}
+# The secondary coverage, below a supported plan's primary one, below one this service does not check, and ranked
+# 3rd with no primary received.
+_SECONDARY = {**_MID_CYCLE, "mid_cycle": False, "secondary": True, "rank": "", "primary": "Coverage/c0",
+              "primary_payer": "Florida Blue", "primary_plan": "Florida Blue"}
+_SECONDARY_UNCHECKED = {**_SECONDARY, "primary_payer": "Acme Health", "primary_plan": ""}
+_SECONDARY_ALONE = {**_SECONDARY, "rank": "ranked 3rd", "primary": "", "primary_payer": "", "primary_plan": ""}
 
 
 _FINDING = {"days": "days 1–7", "ordered": "28", "read": "", "together": "MedicationRequest/mr2", "expected": "9",
@@ -152,6 +154,9 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
                                       shown_role="Indication met", others=[], lapse="2026-12-28")),
     ("decision.j2", _decision_context(_decision("information-needed"), coverage=_SECONDARY,
+                                      payer="Aspirus Health Plan (secondary coverage)")),
+    ("decision.j2", _decision_context(_decision("meets-criteria", not_received=[]), needed=[], alternatives=[],
+                                      shown_role="Indication met", others=[], coverage=_SECONDARY_UNCHECKED,
                                       payer="Aspirus Health Plan (secondary coverage)")),
     ("decision.j2", _decision_context(_decision("criteria-not-met", authorization=None), coverage=_SECONDARY_ALONE,
                                       payer="Aspirus Health Plan (secondary coverage)")),

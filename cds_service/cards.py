@@ -131,11 +131,21 @@ def _coverage_context(coverage: Standing | None, start: date, last_day: date | N
     if not (mid_cycle or coverage.secondary):
         return None
     primary = coverage.primary
+    plan = load_policy(primary.policy_id).payer_label if primary and primary.policy_id else ""
     return {"reference": coverage.reference, "period": _period_text(coverage.start, end), "end": end,
             "last_day": last_day.isoformat() if last_day else "", "mid_cycle": mid_cycle,
-            "secondary": coverage.secondary, "order": coverage.order,
-            "primary": primary.reference if primary else "", "primary_order": primary.order if primary else None,
-            "primary_plan": load_policy(primary.policy_id).payer_label if primary and primary.policy_id else ""}
+            "secondary": coverage.secondary, "rank": _rank(coverage.order),
+            "primary": primary.reference if primary else "", "primary_plan": plan,
+            "primary_payer": plan or (primary.payer if primary else "")}
+
+
+def _rank(order: int | None) -> str:
+    """A secondary coverage's Coverage.order in words, where "secondary" does not say it: "ranked 3rd" ("" for 2 or
+    none). The raw "order 2" read as an order of the drug on the card."""
+    if order is None or order <= 2:
+        return ""
+    suffix = "th" if 11 <= order % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(order % 10, "th")
+    return f"ranked {order}{suffix}"
 
 
 def _period_text(first: date | None, end: str) -> str:

@@ -325,8 +325,8 @@ def test_a_secondary_coverage_card_fits_its_reason_to_the_room_the_words_take() 
         assert len(summary) < 140 and (not summary.endswith("…") or primary.endswith("…")), summary
         if not label_notes(decision, case_facts, CHECKED):  # no label's word before the payer
             assert summary.startswith(f"{decision.payer_label} (secondary coverage): "), summary
-        assert "(Coverage/c2, order 2); the primary coverage (Coverage/c1, order 1) pays first" in " ".join(
-            card["detail"].split())
+        assert ("(Coverage/c2); the primary coverage (Coverage/c1: a plan this service does not check), pays "
+                "first") in " ".join(card["detail"].split())
 
 
 def test_a_met_card_lists_no_other_routes_and_counts_one_cycle_in_the_singular() -> None:

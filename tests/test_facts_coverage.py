@@ -194,12 +194,13 @@ def test_the_standing_says_whether_the_coverage_chosen_is_secondary() -> None:
         return found.order, found.secondary, found.primary
 
     acme = coverage("Acme Health", id="x", order=1)
-    assert rank(coverage("Florida Blue", id="f", order=2), acme) == (2, True, Primary("Coverage/x", 1, None))
+    acme_first = Primary("Coverage/x", 1, None, "Acme Health")  # its payer named, though no plan this service checks
+    assert rank(coverage("Florida Blue", id="f", order=2), acme) == (2, True, acme_first)
     assert rank(coverage("Florida Blue", id="f", order=2)) == (2, True, None)
-    assert rank(coverage("Florida Blue", id="f"), acme) == (None, True, Primary("Coverage/x", 1, None))
+    assert rank(coverage("Florida Blue", id="f"), acme) == (None, True, acme_first)
     aspirus = coverage("Aspirus Health Plan", id="a", order=1)
     assert rank(coverage("Florida Blue", id="f", order=3), coverage("Acme Health", order=2), aspirus) == (
-        3, True, Primary("Coverage/a", 1, "aspirus-magellan"))
+        3, True, Primary("Coverage/a", 1, "aspirus-magellan", "Aspirus Health Plan"))
     for chosen, others in ((coverage("Florida Blue", id="f"), ()),
                            (coverage("Florida Blue", id="f", order=1), (acme,)),  # tied: not after it
                            (coverage("Florida Blue", id="f"), (coverage("Acme Health", order=2),)),

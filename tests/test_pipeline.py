@@ -761,14 +761,16 @@ def _with_coverages(body: dict[str, Any], order: int | None, *others: tuple[str,
 SECONDARY = ("Secondary coverage: this decision is Florida Blue's, the patient's secondary coverage "
              "(Coverage/coverage-1{order}); {primary}, and its rules apply before Florida Blue's: check them first "
              "(coordination of benefits).")
+UNCHECKED = ": a plan this service does not check"  # the primary's plan named, and said to be one not checked here
+ACME_FIRST = f"the primary coverage, Acme Health (Coverage/acme{UNCHECKED}), pays first"
 
 
 @pytest.mark.parametrize(("order", "others", "said"), [
-    (2, [("acme", "Acme Health", 1)], (", order 2", "the primary coverage (Coverage/acme, order 1) pays first")),
-    (2, [], (", order 2", "the primary coverage is not among the Coverages received")),
-    (None, [("acme", "Acme Health", 1)], ("", "the primary coverage (Coverage/acme, order 1) pays first")),
+    (2, [("acme", "Acme Health", 1)], ("", ACME_FIRST)),
+    (2, [], ("", "the primary coverage is not among the Coverages received")),
+    (None, [("acme", "Acme Health", 1)], ("", ACME_FIRST)),
     (3, [("acme", "Acme Health", 2), ("other", "Other Health", 1)],
-     (", order 3", "the primary coverage (Coverage/other, order 1) pays first")),
+     (", ranked 3rd", f"the primary coverage, Other Health (Coverage/other{UNCHECKED}), pays first")),
 ], ids=["below-an-unsupported-primary", "order-2-alone", "unranked-beside-a-primary", "third"])
 def test_a_secondary_coverage_is_said_to_be_secondary_and_still_decided(
         client: Any, order: int | None, others: list[tuple[str, str, int | None]], said: tuple[str, str]) -> None:
@@ -815,7 +817,7 @@ def test_a_supported_secondary_coverage_the_order_names_is_decided_and_names_the
     card = post(client, body)["cards"][0]
     assert card["summary"].startswith("Florida Blue (secondary coverage): ")
     detail = " ".join(card["detail"].split())
-    assert "the primary coverage (Coverage/aspirus, order 1, Aspirus Health Plan) pays first" in detail
+    assert "the primary coverage, Aspirus Health Plan (Coverage/aspirus), pays first" in detail
     card = post(client, unnamed)["cards"][0]
     assert card["source"]["label"] == "Aspirus Health Plan" and "secondary" not in card["summary"]
 

@@ -192,6 +192,7 @@ class Primary(NamedTuple):
     reference: str
     order: int
     policy_id: str | None  # its plan's policy, when this service supports the plan
+    payer: str = ""  # its payer as written ("Acme Health"), "" when it names none: the card names a plan not supported
 
 
 class Standing(NamedTuple):
@@ -228,7 +229,8 @@ def standing(record: PatientRecord, payer: PayerMatch, start: date) -> Standing:
     order = chosen["order"] if _whole_number(chosen.get("order")) else None
     first = min(ranked, key=lambda c: int(c["order"]), default=None)
     ahead = first if first is not None and first["order"] < (order or 2) else None
-    primary = Primary(ref(ahead), ahead["order"], _policy_of(record, ahead)) if ahead else None
+    primary = Primary(ref(ahead), ahead["order"], _policy_of(record, ahead),
+                      _payer_name(ahead, record_resolver(record))) if ahead else None
     return Standing(payer.coverage_reference, parse_date(period.get("start")), period_end_day(period.get("end")),
                     order, primary is not None or (order or 1) > 1, primary)
 
