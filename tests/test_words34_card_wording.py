@@ -59,9 +59,14 @@ def test_no_all_diagnosis_at_all_asks_for_one(client: Any) -> None:
 def test_an_inferred_consolidation_reads_as_a_sentence(client: Any) -> None:
     card = _decision(client, example("aspirus-adult-consolidation-mrd-positive"))
     line = _line(card, "Used as consolidation therapy")
-    assert line.endswith("; consolidation inferred from remission with detectable MRD at the course start (the phase "
-                         "is not documented)")
+    assert line.endswith("; consolidation inferred from remission with detectable MRD at the course start; the phase "
+                         "is not documented")
     assert "inferred (not documented):" not in card["detail"]
+    # Where another indication fails on it, the evidence closes the sentence without a second parenthesis.
+    card = _decision(client, example("aspirus-consolidation-cycle5-not-renewable"))
+    assert ("adult maintenance: ❌ Used as maintenance therapy (_Aspirus III (ALL, adult), maintenance_): consolidation "
+            "inferred from remission with detectable MRD at the course start; the phase is not documented (evidence: "
+            "Condition/all-1, Observation/mrd-1)") in card["detail"]
 
 
 # --- 3. A status record's date says what it is

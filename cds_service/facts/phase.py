@@ -16,8 +16,8 @@ from cds_service.facts.model import Fact
 
 # What decides the phase, in the words the policy files' phase criteria ask with: the card asks for it once.
 MISSING_PHASE = "therapy phase of this course"
-INFERRED_CONSOLIDATION = ("consolidation inferred from remission with detectable MRD at the course start (the phase is "
-                          "not documented)")
+INFERRED_CONSOLIDATION = ("consolidation inferred from remission with detectable MRD at the course start; the phase is "
+                          "not documented")
 
 
 def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestations: Attestations) -> Fact[str]:
