@@ -85,6 +85,13 @@ def test_a_remission_dated_by_its_onset_alone_says_onset(client: Any) -> None:
     assert "; ALL in remission (C91.01), onset 2026-10-20; no earlier relapse" in line
 
 
+def test_a_relapse_deciding_the_phase_is_named_with_its_code_and_date(client: Any) -> None:
+    """"relapsed as of the course start" left the pharmacist only a Condition id to check it against."""
+    line = _line(_decision(client, example("aspirus-adult-relapsed-refractory-cycle1")), "Relapsed or refractory")
+    assert line.endswith("; evidence: Condition/all-1; ALL in relapse (C91.02), recorded 2026-11-10, the latest "
+                         "disease status by the course start")
+
+
 # --- 4. What to document, in words a clinician can act on (the policy file's citation kept)
 
 

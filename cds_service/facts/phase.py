@@ -28,8 +28,10 @@ def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestat
         return attested
     status = diagnosis.status_as_of(course_start)
     if status.value in ("relapsed", "refractory"):
+        # The record that decides, named with its code and date ("ALL in relapse (C91.02), recorded 2026-11-10"):
+        # "relapsed as of the course start" left the pharmacist only a Condition id to verify it by.
         return Fact("relapsed-refractory", status.evidence, received=status.received,
-                    note=f"{status.value} as of the course start")
+                    note=f"{status.note}, the latest disease status by the course start")
     if status.value == "remission":
         mrd = labs.latest_mrd_before(course_start)
         if mrd.value is True:
