@@ -448,7 +448,7 @@ def test_a_denial_records_every_indication_and_the_criteria_that_failed(live_app
     # What the record showed is kept for every pathway, not only the one shown: why the infant pathway failed.
     assert by_id["infant-interfant"]["notes"] == {
         "infant-interfant.pediatric-age": "born 1980-05-10",
-        "infant-interfant.infant-all": "ALL onset after age 1 (C91.02)",
+        "infant-interfant.infant-all": "ALL recorded 2026-11-10, after age 1 (C91.02)",
         "infant-interfant.with-interfant": "no other antineoplastic active at the start date"}  # unknown: said too
 
 

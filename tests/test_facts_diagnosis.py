@@ -118,7 +118,7 @@ def test_infant_all():
     # onset wins over recordedDate for the diagnosis date; the earliest ALL Condition decides
     found = diagnosis(condition("c1", "C91.02", onset="2023-01-01"),
                       condition("c2", "C91.00", onset="2021-01-01", recorded="2022-01-01"))
-    assert found.infant_all(birth) == Fact(True, ("Condition/c2",), note="ALL onset before age 1 (C91.00)")
+    assert found.infant_all(birth) == Fact(True, ("Condition/c2",), note="ALL onset 2021-01-01, before age 1 (C91.00)")
     assert diagnosis(condition("c", "C91.00", recorded="2021-01")).infant_all(birth).value is True
     assert diagnosis(condition("c", "C91.00", onset="2021-01-01")).infant_all(None).value is None
     attested = diagnosis(condition("c", "C91.00", onset="2024-01-01"), diagnosed_before_age_1=True)

@@ -92,6 +92,19 @@ def test_a_relapse_deciding_the_phase_is_named_with_its_code_and_date(client: An
                          "disease status by the course start")
 
 
+def test_an_infant_all_names_the_onset_it_was_judged_by(client: Any) -> None:
+    line = _line(_decision(client, example("aspirus-infant-interfant")), "ALL diagnosed before 1 year of age")
+    assert line.endswith("; evidence: Condition/all-1; ALL onset 2026-07-25, before age 1 (C91.00)")
+    # Judged by an onsetAge, the age says it; without an onset, the recorded date is named as such.
+    months = {"value": 6, "unit": "months", "system": "http://unitsofmeasure.org", "code": "mo"}
+    by_age = condition("C91.00", recorded=None, onsetAge=months, id="c1")
+    by_recorded = condition("C91.00", recorded="2026-08-01", id="c2")
+    for found, note in ((by_age, "ALL onset before age 1 (C91.00)"),
+                        (by_recorded, "ALL recorded 2026-08-01, after age 1 (C91.00)")):
+        infant = read_diagnosis(record(found), Attestations()).infant_all(date(2025, 6, 15))
+        assert infant.note == note
+
+
 # --- 4. What to document, in words a clinician can act on (the policy file's citation kept)
 
 

@@ -68,6 +68,7 @@ class _Condition(NamedTuple):  # a NamedTuple: several times faster to build tha
     onset: date | None  # onset, else recordedDate: dates the diagnosis (infant ALL)
     onset_last: date | None  # the last day a partial onset ("2026-01") may stand for
     onset_age: dict[str, Any] | None  # onsetAge, judged with the birth date (_age_under_one)
+    onset_dated: str  # the date `onset` is read from, as `dated` says one ("onset 2025-07-25", "recorded 2026-08")
     label: str  # "C91.02" or the text, for notes
     dated: str  # the date `day` is read from, as recorded, with what it is ("recorded 2026-11-10", "onset 2026-12")
 
@@ -151,7 +152,9 @@ class Diagnosis:
         if spanning and not infant:
             return _infant_undecided(spanning, birth_date)
         when = "before" if infant else "after"
-        return Fact(infant, (condition.reference,), note=f"ALL onset {when} age 1 ({condition.label})")
+        # The date that decided, for the pharmacist to check against the birth date (an onsetAge decides by itself).
+        said = f"ALL onset {when} age 1" if condition.onset_age else f"ALL {condition.onset_dated}, {when} age 1"
+        return Fact(infant, (condition.reference,), note=f"{said} ({condition.label})")
 
     def status_records(self) -> tuple[StatusRecord, ...]:
         """Every dated ALL (or lymphoblastic lymphoma) Condition's disease status, oldest first."""
@@ -364,6 +367,7 @@ def _read(condition: dict[str, Any], valuesets: ValueSets) -> _Condition | None:
         onset_last=(last_day_named(onset_day, onset) if onset_day else
                     last_day_named(recorded_day, recorded) if recorded_day else None),
         onset_age=condition["onsetAge"] if isinstance(condition.get("onsetAge"), dict) else None,
+        onset_dated=f"onset {onset[:10]}" if onset_day else f"recorded {recorded[:10]}" if recorded_day else "",
         label=reading.label,
     )
 
