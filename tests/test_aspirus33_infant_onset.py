@@ -40,7 +40,8 @@ def test_an_onset_month_spanning_the_first_birthday_asks_for_its_full_date(clien
     assert (decision, criterion["status"], criterion["evidence"]) == (
         "information-needed", "unknown", ["Condition/all-1"])
     assert criterion["note"] == "ALL onset 2026-06 (C91.00): may be before 2026-06-15"
-    assert decision_of(client, _request("2026-06"))["missing"] == ["the full date of the ALL onset dated 2026-06 (Condition/all-1)"]
+    assert decision_of(client, _request("2026-06"))["missing"] == [
+        "the full date of the ALL onset dated 2026-06 (Condition/all-1)"]
 
 
 @pytest.mark.parametrize(("onsets", "decision", "status"), [

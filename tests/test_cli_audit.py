@@ -515,8 +515,8 @@ def test_show_lists_every_indication_evaluated_and_why_it_failed(app: Any, clien
         "    not-met   adult-consolidation-mrd-positive: b-cell-precursor-all, consolidation-phase "
         "(unknown: complete-response, mrd-positive)",
         "               b-cell-precursor-all: T-lineage in the diagnosis",
-        "               consolidation-phase: ALL in relapse (C91.02), recorded 2026-11-10, the latest disease status by "
-        "the course start"]
+        "               consolidation-phase: ALL in relapse (C91.02), recorded 2026-11-10, the latest disease status "
+        "by the course start"]
     relapsed = listed.index("    not-met   adult-relapsed-refractory: b-cell-precursor-all")
     assert listed[relapsed + 1] == "               b-cell-precursor-all: T-lineage in the diagnosis"
     assert lines.index("  criteria:") < lines.index("  indications evaluated:")

@@ -62,7 +62,8 @@ def test_all_and_lymphoma_met_unknown_not_received():
     # its indication 2: a card asking for "ALL diagnosis" alone invited coding the lymphoma as ALL).
     lymphoma = diagnosis(condition("c4", "C83.51"))
     assert lymphoma.all_diagnosis == Fact(evidence=("Condition/c4",),
-                                          note="no ALL diagnosis in the record; lymphoblastic lymphoma on record (C83.51)",
+                                          note="no ALL diagnosis in the record; lymphoblastic lymphoma on record "
+                                               "(C83.51)",
                                           missing="ALL diagnosis, if ALL (lymphoblastic lymphoma on record)")
     missing = diagnosis(received=False)
     assert missing.all_diagnosis == Fact(received=False)
@@ -73,7 +74,8 @@ def test_snomed_codes_and_ignored_verification():
     assert diagnosis(condition("c1", "91857003", system=SCT)).all_diagnosis.value is True
     # Ignored Conditions leave the diagnosis undocumented: unknown, asked for, not denied.
     for status in ("refuted", "entered-in-error"):
-        assert diagnosis(condition("c1", "C91.00", verification=status)).all_diagnosis == Fact(note="no ALL diagnosis in the record")
+        assert diagnosis(condition("c1", "C91.00", verification=status)).all_diagnosis == Fact(
+            note="no ALL diagnosis in the record")
     assert diagnosis(condition("c1", "C91.00", clinical="entered-in-error")).all_diagnosis.value is None
 
 

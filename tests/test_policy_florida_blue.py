@@ -164,7 +164,8 @@ def test_dose_above_28_reports_the_indication() -> None:
 
 COMPENDIA = "whether this is an FDA-labeled or NCCN category 1/2A use"
 # What the facts give for a lymphoblastic lymphoma with no ALL on record (diagnosis.py).
-LYMPHOMA = dict(all_diagnosis=Fact(None, note="no ALL diagnosis in the record; lymphoblastic lymphoma on record (C83.51)",
+LYMPHOMA = dict(all_diagnosis=Fact(None, note=("no ALL diagnosis in the record; lymphoblastic lymphoma on record "
+                                               "(C83.51)"),
                                    missing="ALL diagnosis, if ALL (lymphoblastic lymphoma on record)"),
                 lymphoblastic_lymphoma=True, b_lineage=True, cd19_positive=None, therapy_phase="consolidation")
 
