@@ -74,7 +74,7 @@ _FINDINGS = {"first": _FINDING, "worst": _FINDING,
              "findings": [_FINDING, {**_FINDING, "days": "days 8–28", "together": ""}],
              "ranges": "28 mcg/day on days 1–7 of cycle 1; label is 9 mcg/day", "other_days": "days 8–28", "cycle": 1,
              "body": "Weight 80 kg on 2026-11-20", "schedule_text": "relapsed/refractory schedule",
-             "counted_first_cycle": "cycle 1 of the course from 2026-12-01"}
+             "counted_first_cycle": "cycle 1 of the course that started 2026-12-01"}
 
 
 def _no_plan(not_received: str = "", coverage: str | None = None, unreadable: str = "",

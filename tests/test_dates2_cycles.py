@@ -43,7 +43,10 @@ def _renewal(period: Json, order: str = "prior-extra") -> Json:
 def test_an_earlier_order_dated_to_a_month_is_asked_for_where_its_day_changes_the_cycle(
         service: FlaskClient, period: Json, order: str, asked: bool) -> None:
     found = answer(service, _renewal(period, order))
-    assert (f"the full date of MedicationRequest/{order}" in summaries(found)) is asked, summaries(found)
+    assert ("the full date of the blinatumomab order started 2026-" in summaries(found)) is asked, summaries(found)
+    assert "MedicationRequest/" not in summaries(found)
+    detail = found["cards"][0]["detail"]
+    assert (f"order started 2026-{period['start'][5:]} (MedicationRequest/{order})" in detail) is asked
     assert (covered(found) == "conditional") is asked, summaries(found)
 
 

@@ -41,7 +41,7 @@ def test_a_stale_remission_recoded_on_the_day_a_relapsed_course_began_does_not_e
     late = condition("C91.02", recorded="2025-01-10", clinical_status="relapse")
     info = _cycle(stale, phase, late)
     assert (info.number.value, info.course_start) == (4, date(2025, 1, 1))
-    assert info.number.note == "cycle 4 of the course from 2025-01-01"
+    assert info.number.note == "cycle 4 of the course that started 2025-01-01"
 
 
 @pytest.mark.parametrize(("relapsed", "number", "course_start"), [

@@ -13,7 +13,7 @@ from tests.dates_support import answer, covered, example, prefetched, service, s
 
 __all__ = ["service"]
 
-ASKED = "the full date of MedicationRequest/prior-cycle-5"
+ASKED = "the full date of the blinatumomab order ended 2026-1"
 
 
 def with_earlier_cycle(start: str, end: str) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
-from cds_service.facts.medications import PRIOR_STATUSES, MedOrder
+from cds_service.facts.medications import PRIOR_STATUSES, MedOrder, dates_text
 from cds_service.facts.model import CycleInfo, Fact, PreviousCycle, needs_full_date
 from cds_service.facts.order import (counted_days, dosage_bounds, last_infusion_day, order_ref, order_start,
                                      period_last_day)
@@ -206,6 +206,13 @@ class Undated(NamedTuple):
     span: OrderSpan
     later: tuple[OrderSpan | None, ...]
     ended: bool = False
+    dated: str = ""  # its date as recorded, "started 2026-12" or "ended 2026-11" (medications.dates_text)
+
+    def request(self, said: str) -> Fact[int]:
+        """Unknown by the day it started or ended (`said`): the card asks for its full date in words, the
+        reference left to the detail (model.full_date_request). Its date says it is an earlier order: "earlier" had
+        pushed the request beside the cycle number's past the summary's limit."""
+        return needs_full_date((self.span.reference,), said, f"the blinatumomab order {self.dated}")
 
 
 class PriorOrders(NamedTuple):
@@ -244,10 +251,11 @@ def prior_orders(med_orders: Iterable[MedOrder], draft_ids: set[str], start: dat
             span = OrderSpan(order.reference, order.start, last_infusion_day(order.resource, order.start))
             (spans if order.identified else unread).append(span)
             if order.identified and not order.dated_exactly and order.start_last is not None:
-                undated.append(Undated(span, _later_spans(order.resource, span, order.start_last, start)))
+                later = _later_spans(order.resource, span, order.start_last, start)
+                undated.append(Undated(span, later, dated=dates_text(order)))
             elif order.identified and order.end != order.end_last:
                 earlier = _earlier_ends(order.resource, span)
-                undated += [Undated(span, earlier, ended=True)] if earlier else []
+                undated += [Undated(span, earlier, ended=True, dated=dates_text(order))] if earlier else []
     spans.sort(key=lambda s: (s.first, s.last))
     return PriorOrders(spans, unread, tuple(signed), signed_count, tuple(undated))
 
@@ -371,8 +379,8 @@ def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attesta
     previous = None if continuing or not cycles else _previous(cycles[-1])
     unsure = _rest_unsure(previous, priors, start, diagnosis, attestations, number.value)
     if unsure is not None and not number.attested:
-        said = f"the days without infusion before this cycle depend on the day {unsure} ended"
-        number, previous = needs_full_date((unsure,), f"{said} (recorded only to a month or a year)"), None
+        said = f"the days without infusion before this cycle depend on the day {unsure.span.reference} ended"
+        number, previous = unsure.request(f"{said} (recorded only to a month or a year)"), None
     return CycleInfo(number=number, start=start, course_start=course[0], cycle_starts=tuple(course),
                      infusion_days_before=days_before, previous=previous)
 
@@ -403,7 +411,7 @@ def _by_the_day(number: Fact[int], priors: PriorOrders, start: date, diagnosis: 
                 numbers = f"cycle {number.value}" + (f" or {other.value}" if other.value is not None else "")
                 what = "ended" if undated.ended else "started"
                 said = f"{numbers} by the day {reference} {what} (recorded only to a month or a year)"
-                return needs_full_date((reference,), said)
+                return undated.request(said)
     return number
 
 
@@ -414,7 +422,7 @@ _LONGER_REST_FROM = 6  # the cycles up to this one follow a cycle owing 14 days
 
 
 def _rest_unsure(previous: PreviousCycle | None, priors: PriorOrders, start: date, diagnosis: Diagnosis,
-                 attestations: Attestations, number: int | None) -> str | None:
+                 attestations: Attestations, number: int | None) -> Undated | None:
     """The prior order whose end, recorded only to a month or a year, decides whether this cycle starts within the
     label's days without infusion after the one before (`previous`, read with that end at its last day): read so, a
     cycle 1 of October 1 to "2026-10" was full and owed 14 days before a November 3 start, a denial; ended
@@ -432,7 +440,7 @@ def _rest_unsure(previous: PreviousCycle | None, priors: PriorOrders, start: dat
             cycles, continuing = _count(spans, priors, start, diagnosis, attestations)[:2]
             other = None if continuing or not cycles else _previous(cycles[-1])
             if _rest_finding(other, start, rests) != found:
-                return undated.span.reference
+                return undated
     return None
 
 
@@ -456,12 +464,12 @@ def _counted(cycles: list[Cycle], course: list[date], unread: list[OrderSpan],
         note = f"drug of {len(unread)} earlier order(s) not identified (no drug named, or its Medication unreadable)"
         return Fact(None, tuple(s.reference for s in unread), note=note + ": each may be a prior cycle")
     if unclear is not None:
-        note = (f"relapse recorded {unclear.day.isoformat()} after the course from {course[0].isoformat()}: a new "
-                "course if that one was given in remission, but active disease is recorded between the remission "
+        note = (f"relapse recorded {unclear.day.isoformat()} after the course that started {course[0].isoformat()}: a "
+                "new course if that one was given in remission, but active disease is recorded between the remission "
                 "and its start")
         return Fact(None, (unclear.reference,), note=note)
     evidence = tuple(s.reference for c in cycles if c.start >= course[0] for s in c.spans)
-    return Fact(len(course), evidence, note=f"cycle {len(course)} of the course from {course[0].isoformat()}")
+    return Fact(len(course), evidence, note=f"cycle {len(course)} of the course that started {course[0].isoformat()}")
 
 
 def _attested_course(starts: list[date], counted: list[date], number: int) -> list[date]:

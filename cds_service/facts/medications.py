@@ -321,11 +321,15 @@ def combination(orders: list[MedOrder], start: date, received: bool, attestation
 def _undated(orders: list[MedOrder], said: str) -> Fact[Any]:
     """Unknown: `orders`, whose starts are recorded only to a month or a year, change the fact by the day they
     started (`said`: how), and the card asks for their full dates."""
-    dates = "; ".join(dict.fromkeys(f"{_drug_name(o) or 'an order'} {_dates_text(o)}" for o in orders))
-    return needs_full_date(_refs(orders), f"{cut_between_words(dates, 120)}: {said}")
+    dates = "; ".join(dict.fromkeys(f"{_drug_name(o) or 'an order'} {dates_text(o)}" for o in orders))
+    named = [f"the {_drug_name(o) or 'other'} order {dates_text(o)}" for o in orders[:_NAMED_DRUGS]]
+    more = len(orders) - _NAMED_DRUGS
+    named += [f"{more} other order{'s' if more > 1 else ''}"] if more > 0 else []
+    asked = f"{', '.join(named[:-1])} and {named[-1]}" if len(named) > 1 else named[0]
+    return needs_full_date(_refs(orders), f"{cut_between_words(dates, 120)}: {said}", asked)
 
 
-def _dates_text(order: MedOrder) -> str:
+def dates_text(order: MedOrder) -> str:
     """The order's date recorded as a month or a year: "started 2026-12", else "ended 2026"."""
     if not order.dated_exactly:  # its end, counted from each day it may start, is then no date recorded
         return f"started {_as_recorded(order.start, order.start_last)}"
@@ -370,7 +374,7 @@ def tki_failure(orders: list[MedOrder], received: bool, attestations: Attestatio
             continue  # most orders: their stop reason is not read
         reason = order.resource.get("statusReason")
         if isinstance(reason, dict) and _failure(reason):
-            return Fact(True, (order.reference,), note=f"TKI stopped: {concept_text(reason)}")
+            return Fact(True, (order.reference,), note=_stopped_for(order, concept_text(reason)))
         other_stops.append(order)
     if not other_stops:
         return Fact(received=received)
@@ -379,6 +383,29 @@ def tki_failure(orders: list[MedOrder], received: bool, attestations: Attestatio
     others = f"; and {more} other TKI stop{'s' if more > 1 else ''}" if more > 0 else ""
     return Fact(None, _refs(other_stops), received=received,
                 note=f"{'; '.join(stops[:_NAMED_DRUGS])}{others}: not read as intolerance or inadequate response")
+
+
+# A stop reason's own opening verb ("Stopped for intolerance: ..."), said once by the note that names the stop.
+_STOP_OPENING = re.compile(r"^(?:(?:stopped|discontinued|ceased|held)\b\s*)?(?:(?:for|due to|because of)\b)?[\s:-]*",
+                           re.IGNORECASE)
+
+
+def _stopped_for(order: MedOrder, reason: str) -> str:
+    """A TKI failure as a clinician says it: 'dasatinib stopped 2026-09-01 for intolerance: pleural effusion', the
+    record's reason without its own "Stopped for" (the card had read "TKI stopped: Stopped for intolerance: ...")."""
+    said = _STOP_OPENING.sub("", " ".join(reason.split()), count=1) or reason
+    plain = re.match(r"[A-Z][a-z]+\b", said) is not None  # "Intolerance", not "T315I" nor "CNS"
+    said = said[0].lower() + said[1:] if plain else said
+    return f"{_drug_name(order) or 'TKI'} stopped{_ended(order)} for {cut_between_words(said, 80)}"
+
+
+def _ended(order: MedOrder) -> str:
+    """" 2026-09-01": the order's last day as recorded, when it records one (a dosage line's end or duration, its
+    validity period's end); "" otherwise: a stopped order without one is read to its start day, no day it stopped."""
+    validity = (order.resource.get("dispenseRequest") or {}).get("validityPeriod") or {}
+    if order.end is None or order.end_last is None or not (dosage_bounds(order.resource).ends or validity.get("end")):
+        return ""
+    return f" {as_recorded(order.end, order.end_last)}"
 
 
 def _stop(order: MedOrder) -> str:
