@@ -37,7 +37,7 @@ def test_a_step_dose_line_that_lost_its_start_asks_for_the_days_not_a_denial(cli
     response, decision = without_first_start("aspirus-adult-relapsed-refractory-cycle1", client)
     dose = next(c for c in decision["criteria"] if c["id"].endswith("dose-schedule"))
     assert dose["status"] == "unknown"
-    assert dose["note"].startswith("Dose not readable (line 1: it states an end but no start")
+    assert dose["note"].startswith("dose not readable (line 1: it states an end but no start")
     # The line to correct is the first, whole in the summary: the second's period is right ("lines 1, 2" had said).
     assert response["cards"][1]["summary"] == ("Dose not checked: correct the infusion period of line 1 (it states an "
                                                "end but no start, so the order's days cannot be placed)")

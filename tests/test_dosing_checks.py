@@ -79,7 +79,7 @@ def test_a_weight_on_record_that_cannot_be_used_is_named_in_the_unknown_schedule
     implausible = dataclasses.replace(facts(), body=BodySize(weight_kg=weight))
     verdict = order_checks(step_order(), [step_order()], implausible).schedule("standard")
     assert verdict.status == "unknown" and verdict.evidence == ("MedicationRequest/blin-1", "Observation/w")
-    assert verdict.note == ("Label dose not known without a usable body size (weight 0.001 kg on 2026-11-20: not a "
+    assert verdict.note == ("label dose not known without a usable body size (weight 0.001 kg on 2026-11-20: not a "
                             "plausible weight)")
 
 
@@ -348,7 +348,7 @@ def test_another_orders_unreadable_line_on_the_same_days_leaves_the_sum_unknown(
     pump = order(line(rate(5, "mL/h"), "2026-12-01", "2026-12-28"), id="b")
     verdict = order_checks(first, [first, pump], facts()).schedule("standard")
     assert verdict.status == "unknown"
-    assert verdict.note == ("Dose not readable (order b line 1: volume (mL/h) without a concentration: the order "
+    assert verdict.note == ("dose not readable (order b line 1: volume (mL/h) without a concentration: the order "
                             "names no Medication with a strength)")
     # What is readable is already above: not met, whatever the other dose is.
     high = order(line(rate(20), "2026-12-01", "2026-12-28"), line(rate(10), "2026-12-01", "2026-12-28"), id="c")
@@ -435,11 +435,11 @@ def test_many_unreadable_orders_on_the_same_days_are_named_a_few() -> None:
     pumps = same_days(4, 5, "mL/h", "pump")
     verdict = order_checks(readable, [readable, *pumps], facts()).schedule("standard")
     why = "volume (mL/h) without a concentration: the order names no Medication with a strength"
-    assert verdict.note == "Dose not readable (" + "; ".join(f"order pump{i} line 1: {why}" for i in range(4)) + ")"
+    assert verdict.note == "dose not readable (" + "; ".join(f"order pump{i} line 1: {why}" for i in range(4)) + ")"
     pumps = same_days(100, 5, "mL/h", "pump")
     verdict = order_checks(readable, [readable, *pumps], facts()).schedule("standard")
     assert verdict.status == "unknown"
-    assert verdict.note == "Dose not readable (" + "; ".join(f"order pump{i} line 1: {why}" for i in range(3)) + \
+    assert verdict.note == "dose not readable (" + "; ".join(f"order pump{i} line 1: {why}" for i in range(3)) + \
         "; and lines of other orders)"
 
 
@@ -485,9 +485,9 @@ def test_dosing_values_init_is_the_dataclass_fields(cls: type) -> None:
 
 
 @pytest.mark.parametrize(("weight", "note"), [
-    ("45", "Dose not readable (line 1: dose per m² needs a BSA (or weight and height)); from 45 kg the label dose "
+    ("45", "dose not readable (line 1: dose per m² needs a BSA (or weight and height)); from 45 kg the label dose "
            "is a fixed dose in mcg/day"),
-    ("44.9", "Label dose not known without a BSA"),
+    ("44.9", "label dose not known without a BSA"),
 ])
 def test_a_dose_per_m2_without_a_bsa_asks_for_a_height_not_the_dose(weight: str, note: str) -> None:
     """The dose is written (per m²): what is missing is a BSA, from 45 kg as below it; "document each dosage line's
@@ -501,7 +501,7 @@ def test_a_bsa_on_record_without_a_weight_is_asked_for_the_weight_by_name() -> N
     "without body size", as if none were charted."""
     verdict = checks(single_line_order(rate(9)), weight=None, bsa="1.8").schedule("relapsed-refractory")
     assert (verdict.status, verdict.note, verdict.missing) == (
-        "unknown", "Label dose not known without a weight", MISSING_WEIGHT)
+        "unknown", "label dose not known without a weight", MISSING_WEIGHT)
 
 
 def test_a_bsa_unused_because_of_that_weight_is_said_once_and_one_of_its_own_beside_it() -> None:
@@ -514,5 +514,5 @@ def test_a_bsa_unused_because_of_that_weight_is_said_once_and_one_of_its_own_bes
         unsized = dataclasses.replace(facts(), body=BodySize(weight_kg=weight, bsa_m2=bsa))
         verdict = order_checks(step_order(), [step_order()], unsized).schedule("standard")
         assert verdict.status == "unknown"
-        assert verdict.note == ("Label dose not known without a usable body size (weight 0.001 kg on 2026-11-20: not "
+        assert verdict.note == ("label dose not known without a usable body size (weight 0.001 kg on 2026-11-20: not "
                                 f"a plausible weight{said})")

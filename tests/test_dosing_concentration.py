@@ -151,7 +151,7 @@ def test_a_strength_that_cannot_be_read_leaves_the_dose_not_checked_saying_why(
         client: Any, medication: dict[str, Any], reason: str) -> None:
     criterion, [card] = answered(with_contained(medication), client)
     assert criterion["status"] == "unknown"
-    assert criterion["note"] == f"Dose not readable (line 1: volume (mL/h) without a concentration: {reason})"
+    assert criterion["note"] == f"dose not readable (line 1: volume (mL/h) without a concentration: {reason})"
     assert card["indicator"] == "info" and "Medication" in card["detail"]
 
 
@@ -160,7 +160,7 @@ def test_an_order_named_by_a_code_says_it_has_no_medication_to_read_a_strength_f
     order_ = body["context"]["draftOrders"]["entry"][0]["resource"]
     order_["dosageInstruction"][0]["doseAndRate"][0]["rateQuantity"] = quantity(10, "mL/h")
     criterion, _ = answered(body, client)
-    assert criterion["note"] == ("Dose not readable (line 1: volume (mL/h) without a concentration: the order names "
+    assert criterion["note"] == ("dose not readable (line 1: volume (mL/h) without a concentration: the order names "
                                  "no Medication with a strength)")
 
 

@@ -57,7 +57,7 @@ def test_days_8_to_35_run_past_the_28_infusion_days() -> None:
     checks = checks_of(step_order("2027-01-04"))  # day 35
     verdict = checks.schedule("relapsed-refractory")
     assert verdict.status == "not-met"
-    assert verdict.note == f"Runs to day 35: {PAST} (days 29–35 past them)"
+    assert verdict.note == f"runs to day 35: {PAST} (days 29–35 past them)"
     assert checks.reading("relapsed-refractory").past
     found = card(checks)
     assert found is not None and found["indicator"] == "warning"
@@ -191,7 +191,7 @@ def test_the_infusion_days_of_every_order_of_the_cycle_are_counted() -> None:
     group = [first, second]
     verdicts = [order_checks(o, group, facts()).schedule("relapsed-refractory") for o in group]
     assert [v.status for v in verdicts] == ["met", "not-met"]
-    assert verdicts[1].note.startswith("Runs to day 35:")
+    assert verdicts[1].note.startswith("runs to day 35:")
 
 
 def test_an_interruption_is_not_counted_as_infusion_days() -> None:
@@ -200,7 +200,7 @@ def test_an_interruption_is_not_counted_as_infusion_days() -> None:
     within = checks_of(step_order("2027-01-01", start="2026-12-12"))
     assert within.past is None and within.schedule("relapsed-refractory").status == "met"
     past = checks_of(step_order("2027-01-02", start="2026-12-12"))
-    assert past.schedule("relapsed-refractory").note == f"Runs to day 33 (infusion day 29): {PAST} (day 33 past them)"
+    assert past.schedule("relapsed-refractory").note == f"runs to day 33 (infusion day 29): {PAST} (day 33 past them)"
 
 
 def test_an_order_continuing_a_cycle_counts_the_days_already_given() -> None:
@@ -210,7 +210,7 @@ def test_an_order_continuing_a_cycle_counts_the_days_already_given() -> None:
     assert ends.past is None and ends.schedule("standard").status == "met"
     runs_on = checks_of(order(line(rate(28), "2026-12-01", "2026-12-15")), continuing)
     verdict = runs_on.schedule("standard")
-    assert verdict.status == "not-met" and verdict.note == f"Runs to day 35: {PAST} (days 29–35 past them)"
+    assert verdict.status == "not-met" and verdict.note == f"runs to day 35: {PAST} (days 29–35 past them)"
     found = card(runs_on, "standard")
     assert found is not None and "2026-12-08" in found["detail"]  # the 28th infusion day, the 8th of this order
     resource = apply_suggestion(found)
@@ -292,7 +292,7 @@ def test_the_service_answers_an_order_past_day_28_with_its_dose_card(client: Any
     cards = by_order(post(client, body))["blinatumomab-order"]
     found = decision(cards)
     assert criterion(found, "dose-schedule")["status"] == "not-met"
-    assert criterion(found, "dose-schedule")["note"].startswith("Runs to day 35:")
+    assert criterion(found, "dose-schedule")["note"].startswith("runs to day 35:")
     [dose] = [c for c in cards if c["source"]["topic"]["code"] == "off-guideline"]
     assert dose["indicator"] == "warning" and dose["summary"].startswith("Infusion past day 28 of cycle 1")
     resource = apply_suggestion(dose)
@@ -417,9 +417,9 @@ def test_days_after_the_labels_14_days_without_infusion_are_a_cycle_of_their_own
     cycle_2 = line(rate(28), "2027-01-12", "2027-02-08", sequence=3)
     two_cycles = checks_of(order(*step_order()["dosageInstruction"], cycle_2))
     assert two_cycles.past is None and two_cycles.schedule("relapsed-refractory").status == "met"
-    resumed = [("2027-01-02", "2027-01-09", "Runs to day 40 (infusion day 36)", "days 33–40"),
-               ("2027-01-07", "2027-01-14", "Runs to day 45 (infusion day 36)", "days 38–45"),
-               ("2027-01-11", "2027-01-14", "Runs to day 45 (infusion day 32)", "days 42–45")]
+    resumed = [("2027-01-02", "2027-01-09", "runs to day 40 (infusion day 36)", "days 33–40"),
+               ("2027-01-07", "2027-01-14", "runs to day 45 (infusion day 36)", "days 38–45"),
+               ("2027-01-11", "2027-01-14", "runs to day 45 (infusion day 32)", "days 42–45")]
     for start, end, runs, past in resumed:
         checks = checks_of(order(*step_order()["dosageInstruction"], line(rate(28), start, end, 3)))
         assert checks.schedule("relapsed-refractory").note == f"{runs}: {PAST} ({past} past them)"

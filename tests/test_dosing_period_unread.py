@@ -38,7 +38,7 @@ def test_the_criterion_asks_for_a_corrected_period_not_the_dose() -> None:
     checks = checks_of(line(rate(28), *BEFORE))
     for verdict in (checks.schedule("relapsed-refractory"), checks.ceiling(Decimal(28))):
         assert verdict.status == UNKNOWN and verdict.missing == PERIOD
-        assert verdict.note == "Infusion period not readable (line 1: its end is before its start)"
+        assert verdict.note == "infusion period not readable (line 1: its end is before its start)"
 
 
 def test_several_lines_are_named_with_their_reasons() -> None:
@@ -52,7 +52,7 @@ def test_a_dose_unread_too_is_asked_beside_the_period() -> None:
     checks = checks_of(line(rate(9), *BEFORE, sequence=1), line(None, "2026-12-08", "2026-12-28", sequence=2))
     verdict = checks.schedule("standard")
     assert verdict.missing == f"{MISSING_DOSE} (or mcg/m²/day) and {PERIOD}"
-    assert verdict.note.startswith("Dose not readable (line 1: its end is before its start; line 2: no dose")
+    assert verdict.note.startswith("dose not readable (line 1: its end is before its start; line 2: no dose")
 
 
 def card_of(checks: OrderDoseChecks) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def test_a_line_whose_period_and_dose_are_both_unread_is_asked_for_both_at_once(
     checks = checks_of(line(None, *BEFORE))
     verdict = checks.schedule("standard")
     assert verdict.missing == f"{MISSING_DOSE} (or mcg/m²/day) and {PERIOD}"
-    assert verdict.note.startswith("Dose not readable (line 1: its end is before its start; ")
+    assert verdict.note.startswith("dose not readable (line 1: its end is before its start; ")
     detail = " ".join(card_of(checks)["detail"].split())
     assert "Correct the infusion period of line 1" in detail and "Write the dose in mcg/day" in detail
 

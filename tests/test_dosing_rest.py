@@ -74,7 +74,7 @@ def test_a_cycle_starting_fewer_than_14_days_after_the_last_is_not_met(days_off:
     verdict = checks.schedule("standard")
     earliest = (CYCLE_1_LAST + 15 * DAY).isoformat()
     assert verdict.status == "not-met"
-    assert verdict.note == (f"Starts after {starts} without infusion (cycle 1's last infusion day 2026-11-28): {REST} "
+    assert verdict.note == (f"starts after {starts} without infusion (cycle 1's last infusion day 2026-11-28): {REST} "
                             f"(earliest start {earliest})")
     assert verdict.evidence == ("MedicationRequest/blin-1", "MedicationRequest/cycle-1")  # this order, cycle 1's
     card = rest_card(checks.order, "Plan", checks, "standard")
@@ -93,9 +93,9 @@ def test_14_days_without_infusion_are_the_labels_and_met() -> None:
 
 
 def test_a_start_the_day_after_or_before_the_last_infusion_day_is_said_so() -> None:
-    assert cycle_2(0).schedule("standard").note.startswith("Starts the day after cycle 1's last infusion day")
+    assert cycle_2(0).schedule("standard").note.startswith("starts the day after cycle 1's last infusion day")
     overlapping = cycle_2(-3)
-    assert overlapping.schedule("standard").note.startswith("Starts before cycle 1's last infusion day (2026-11-28)")
+    assert overlapping.schedule("standard").note.startswith("starts before cycle 1's last infusion day (2026-11-28)")
     card = rest_card(overlapping.order, "Plan", overlapping, "standard")
     assert card is not None and card["summary"].startswith("Cycle 2 starts before cycle 1 ended:")
     assert "on 2026-11-26, before that day" in " ".join(card["detail"].split())
@@ -107,7 +107,7 @@ def test_without_the_cycle_number_the_cycle_before_is_not_numbered() -> None:
     written = order(line(rate(28), "2026-12-01", "2026-12-28"))
     checks = order_checks(written, [written], unnumbered)
     note = checks.schedule("standard").note
-    assert note.startswith("Starts after 2 days without infusion (the previous cycle's last infusion day 2026-11-28)")
+    assert note.startswith("starts after 2 days without infusion (the previous cycle's last infusion day 2026-11-28)")
     card = rest_card(written, "Plan", checks, "standard")
     assert card is not None
     assert card["summary"] == ("This cycle starts after 2 days without infusion: label gives 14 days; start on or "
@@ -173,7 +173,7 @@ def test_cycle_1_on_record_then_2_days_off(client: Any) -> None:
     assert (found["cycle"], found["decision"]) == (2, "criteria-not-met")
     schedule = criterion(found, "dose-schedule")
     assert schedule["status"] == "not-met"
-    assert schedule["note"].startswith("Starts after 2 days without infusion (cycle 1's last infusion day 2026-12-08)")
+    assert schedule["note"].startswith("starts after 2 days without infusion (cycle 1's last infusion day 2026-12-08)")
     [card] = rest_cards(cards)
     assert card["summary"] == ("Cycle 2 starts after 2 days without infusion: label gives 14 days; start on or after "
                                "2026-12-23")
@@ -232,7 +232,7 @@ def test_one_order_with_days_30_to_35_is_past_day_28_not_two_cycles(client: Any)
     assert days["summary"].startswith("Infusion past day 28 of cycle 1: runs to day 35")
     assert "(2026-12-28)" in days["detail"] and "days 30–35 are past" in " ".join(days["detail"].split())
     schedule = criterion(decision(answer["cards"]), "dose-schedule")
-    assert schedule["note"].startswith("Runs to day 35 (infusion day 34)")
+    assert schedule["note"].startswith("runs to day 35 (infusion day 34)")
 
 
 def test_without_a_plan_the_card_comes_from_the_service(client: Any) -> None:

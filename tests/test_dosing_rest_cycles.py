@@ -75,7 +75,7 @@ def test_the_rest_owed_is_met(cycle: int, days_off: int) -> None:
 def test_after_cycle_6_the_note_and_card_name_its_84_days() -> None:
     checks = after(7, 3)
     assert checks.schedule(RR).note == (
-        "Starts after 3 days without infusion (cycle 6's last infusion day 2026-11-16): the label gives 56 days "
+        "starts after 3 days without infusion (cycle 6's last infusion day 2026-11-16): the label gives 56 days "
         "without infusion after 28 infusion days (cycle 6 of 84 days; earliest start 2027-01-12)")
     card = rest_card(checks.order, "Plan", checks, RR)
     assert card is not None

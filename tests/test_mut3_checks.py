@@ -37,7 +37,7 @@ def test_a_line_per_m2_beside_a_line_without_a_dose_asks_for_the_doses_not_a_bsa
     written = order(line(rate(15, "ug/m2/d"), "2026-12-01", "2026-12-07", 1), line(None, "2026-12-08", "2026-12-28", 2))
     verdict = checks(written).schedule("standard")
     assert (verdict.status, verdict.missing) == (UNKNOWN, f"{MISSING_DOSE} (or mcg/m²/day)")
-    assert verdict.note == ("Dose not readable (line 1: dose per m² needs a BSA (or weight and height); line 2: no "
+    assert verdict.note == ("dose not readable (line 1: dose per m² needs a BSA (or weight and height); line 2: no "
                             "dose or rate)")
 
 

@@ -34,15 +34,15 @@ def _criterion(found: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("dose", "unit", "repeat", "note"), [
     (28, "ug", {"frequency": 1, "frequencyMax": 2, "period": 1, "periodUnit": "d"},
-     "Dose not readable (line 1: its frequency is a range: 1 to 2 times)"),
+     "dose not readable (line 1: its frequency is a range: 1 to 2 times)"),
     (28, "ug", {"frequencyMax": 2, "period": 1, "periodUnit": "d"},
-     "Dose not readable (line 1: its frequency is a range: 1 to 2 times)"),
+     "dose not readable (line 1: its frequency is a range: 1 to 2 times)"),
     (28, "ug", {"frequency": 1, "period": 1, "periodMax": 2, "periodUnit": "d"},
-     "Dose not readable (line 1: its period is a range: 1 to 2 d)"),
+     "dose not readable (line 1: its period is a range: 1 to 2 d)"),
     (56, "ug", {"frequency": 1, "period": 1, "periodUnit": "d", "duration": 48, "durationMax": 72, "durationUnit": "h"},
-     "Dose not readable (line 1: its bag's duration is a range: 48 to 72 h)"),
+     "dose not readable (line 1: its bag's duration is a range: 48 to 72 h)"),
     (28, "ug/d", {"dayOfWeek": ["mon", "tue", "wed", "thu", "fri"]},
-     "Infusion period not readable (line 1: it runs on some days of the week only: mon, tue, wed, thu, fri)"),
+     "infusion period not readable (line 1: it runs on some days of the week only: mon, tue, wed, thu, fri)"),
 ])
 def test_a_timing_range_or_some_weekdays_are_asked_for(service: Any, dose: int, unit: str, repeat: dict[str, Any],
                                                        note: str) -> None:

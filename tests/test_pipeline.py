@@ -569,8 +569,8 @@ def test_a_continuation_counted_as_cycle_1_says_the_cycle_number_can_be_attested
     entry["resource"]["recordedDate"] = "2026-06-10"
     [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert "days 1–7 of cycle 1" in dose["summary"]
-    assert ("Cycle 1 as the record counts it (cycle 1 of the course from 2026-12-01), though an earlier authorization "
-            "is attested") in dose["detail"]
+    assert ("Cycle 1 as the record counts it (cycle 1 of the course that started 2026-12-01), though an earlier "
+            "authorization is attested") in dose["detail"]
     first_cycle = post(client, example("aspirus-relapsed-refractory-single-line-dose-too-high"))
     [plain] = [c for c in first_cycle["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert "as the record counts it" not in plain["detail"]  # no earlier authorization: a first cycle, said nothing
@@ -1544,7 +1544,7 @@ def test_a_weight_too_old_to_use_is_named_beside_the_request_for_a_current_one(c
     decision = post(client, body)["cards"][0]["extension"]["coverage-decision"]
     assert decision["decision"] == "information-needed" and decision["missing"] == ["current weight (within 30 days)"]
     [schedule] = [c for c in decision["criteria"] if c["id"].endswith("dose-schedule")]
-    assert schedule["note"] == ("Label dose not known without a usable body size (latest weight 80 kg on 2026-10-01 "
+    assert schedule["note"] == ("label dose not known without a usable body size (latest weight 80 kg on 2026-10-01 "
                                 "is older than 30 days before the start)")
     assert "Observation/weight-1" in schedule["evidence"]
 

@@ -117,7 +117,7 @@ def test_a_short_rest_is_named_in_the_summary(client: Any) -> None:
     cards = post(client, on_record_after("2026-12-11", "2027-01-07"))["cards"]
     card = coverage_card(cards)
     assert card["summary"].endswith("except rest too short (2 of 14 days)") and len(card["summary"]) < 140
-    assert criterion(decision(cards), "dose-schedule")["note"].startswith("Starts after 2 days without infusion")
+    assert criterion(decision(cards), "dose-schedule")["note"].startswith("starts after 2 days without infusion")
 
 
 def test_days_past_day_28_are_named_in_the_summary(client: Any) -> None:

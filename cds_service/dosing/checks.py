@@ -107,6 +107,8 @@ def needs_bsa_only(lines: list[DoseLine], together: Sequence[Together] = ()) -> 
     return bool(unreadable) and all(line.needs_bsa for line in unreadable) and not any(t.unreadable for t in together)
 
 
+# A verdict's note is a clause, lowercase like a fact's ("label dose not known without a weight", "runs to day 35:
+# ..."): the decision card joins it after "; " or a colon, and the coverage information within parentheses.
 def findings_note(findings: Sequence[Finding], missing: str = "") -> str:
     """Every off range: one as '28 mcg/day on days 1–7; label 9 mcg/day' (or, `missing` a body size, '...; label maximum
     at any weight 28 mcg/day', '...; label maximum at any height 17.745 mcg/day'), a sum of lines saying whose ('48
@@ -169,7 +171,7 @@ def ordered_note(lines: list[DoseLine], verdict: str, against: Decimal | None = 
     if together:
         parts += [f"{_dose_text(t.mcg_per_day, against)} mcg/day on {days_text(t.first_day, t.last_day)} ({t.text})"
                   for t in together]
-    return f"{'; '.join(parts)}: {verdict}" if parts else verdict[0].upper() + verdict[1:]
+    return f"{'; '.join(parts)}: {verdict}" if parts else verdict
 
 
 def _first_day(line: DoseLine) -> int:
@@ -202,7 +204,7 @@ def unreadable_note(lines: list[DoseLine], together: Sequence[Together] = ()) ->
         others = list(dict.fromkeys(reason for t in together for reason in t.unreadable))
         reasons += others if len(others) <= NAMED + 1 else [*others[:NAMED], "and lines of other orders"]
     periods = len(reasons) == len(unread) and all(line.period_unread and not line.dose_unread for line in unread)
-    return f"{'Infusion period' if periods else 'Dose'} not readable ({'; '.join(reasons)})" if reasons else ""
+    return f"{'infusion period' if periods else 'dose'} not readable ({'; '.join(reasons)})" if reasons else ""
 
 
 def _quantity_note(check: QuantityCheck) -> str:
@@ -468,15 +470,14 @@ class OrderDoseChecks:
             verdict = self._sized(NOT_MET, "; ".join([findings_note(above, missing), *days]), patient)
             return _with_rest(verdict._replace(finding=finding), rest)
         if days:  # whatever the dose and the body size: the label's cycle has 28 infusion days, then the days without
-            note = "; ".join(days)
-            return _with_rest(Verdict(NOT_MET, self.evidence, note[0].upper() + note[1:], finding=finding), rest)
+            return _with_rest(Verdict(NOT_MET, self.evidence, "; ".join(days), finding=finding), rest)
         if missing:
             evidence, said = self._with_sizes(unused_sizes(self.facts))
             # "usable": a size is on record, and saying "without body size" beside it read as a contradiction.
             # Named: a BSA on record beside no weight had read "without body size", as if none were charted.
             needed = "a weight" if missing == MISSING_WEIGHT else "a BSA"
-            note = f"Label dose not known without a usable body size ({said})" if said else \
-                f"Label dose not known without {needed}"
+            note = f"label dose not known without a usable body size ({said})" if said else \
+                f"label dose not known without {needed}"
             return Verdict(UNKNOWN, evidence, note, missing, received=self._body_size_received())
         unreadable = unreadable_note(self.lines, self.together)
         if unreadable and needs_bsa_only(self.lines, self.together):
@@ -486,7 +487,7 @@ class OrderDoseChecks:
             return Verdict(UNKNOWN, self.evidence, note, _bsa_asked(_adult(self.facts)),
                            received=self._body_size_received())
         if unreadable or not self.lines:
-            return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
+            return Verdict(UNKNOWN, self.evidence, unreadable or "no dosage instruction",
                            self._missing_reading(f"{MISSING_DOSE} (or mcg/m²/day)"))
         # "Not above", not "within": a dose well below the label meets the criterion (the dose card notes it).
         return self._sized(MET, ordered_note(self.lines, "not above the label schedule", together=self.together),
@@ -544,7 +545,7 @@ class OrderDoseChecks:
             # A BSA only when it is all that is missing: beside a line without a dose it had been asked alone, and
             # the order was unknown again once the BSA was documented.
             missing = self._missing_bsa() if needs_bsa_only(self.lines, self.together) else MISSING_DOSE
-            return Verdict(UNKNOWN, self.evidence, unreadable or "No dosage instruction",
+            return Verdict(UNKNOWN, self.evidence, unreadable or "no dosage instruction",
                            self._missing_reading(missing))
         note = ordered_note(self.lines, f"at most {mcg_text(mcg_per_day)} mcg/day", mcg_per_day, self.together)
         doses = [line.mcg_per_day for line in self.lines] + [t.mcg_per_day for t in self.together]
