@@ -25,7 +25,7 @@ from cds_service.label_safety import LabelNote, label_notes
 from cds_service.override_reasons import override_reasons
 from cds_service.policies import load_policy, payer_labels
 from cds_service.printable import cut_between_words
-from cds_service.questionnaire import question, questionnaire_url
+from cds_service.questionnaire import card_question, questionnaire_url
 from cds_service.summary_items import summary_item
 from cds_service.verdict import NOT_MET, UNKNOWN
 
@@ -305,7 +305,8 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: i
         "others": [r.title for r in decision.indications
                    if decision.decision != MEETS and r.status != NOT_MET and shown is not None and r.id != shown.id],
         "not_met_others": _not_met_others(decision, shown),
-        "attested": [question(link_id) for link_id in dict.fromkeys((*facts.attested_items, *decision.attested_items))],
+        "attested": [card_question(link_id)
+                     for link_id in dict.fromkeys((*facts.attested_items, *decision.attested_items))],
         "not_received": data_names,
         # Whether the attestation Questionnaire can answer something left unknown: it asks about some facts only,
         # and offering it for a weight or a lab result it cannot record sent clinicians to a form of no use.

@@ -55,6 +55,9 @@ ITEMS: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
 
 
 QUESTIONS = {link_id: text for link_id, _, text, _ in ITEMS}  # linkId -> question, as written above
+# A question too long for a card line, in short, as a card names the answer used: the criterion beside it says what
+# the payer requires in full, and the Questionnaire keeps the whole question (the card had repeated it twice).
+CARD_QUESTIONS = {"compendia-supported-use": "FDA-labeled or NCCN category 1/2A use"}
 # linkId -> its answer codes, each with its words (the one table of them: cards never reword a code themselves).
 ANSWER_WORDS = {link_id: dict(options) for link_id, _, _, options in ITEMS if options}
 PRIOR_AUTHORIZATION = "prior-authorization-on-file"
@@ -67,6 +70,11 @@ def question(link_id: str) -> str:
     text = QUESTIONS.get(link_id, link_id)
     years = _look_back_years() if link_id == PRIOR_AUTHORIZATION else None
     return text if years is None else f"{text} in the past {years} year{'' if years == 1 else 's'}"
+
+
+def card_question(link_id: str) -> str:
+    """An item's question as a card names the answer used: `question`, in short where CARD_QUESTIONS gives it."""
+    return CARD_QUESTIONS.get(link_id) or question(link_id)
 
 
 def _look_back_years() -> int | None:

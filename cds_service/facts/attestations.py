@@ -34,7 +34,7 @@ from cds_service.facts.codes import last_day_named, parse_datetime, ref, to_deci
 from cds_service.facts.model import ANSWER_CODES, ATTESTED_BY, Fact
 from cds_service.facts.shape import rules_out
 from cds_service.facts.unreadable import Bearing, Relevance, Unreadable
-from cds_service.questionnaire import ANSWER_WORDS, ITEMS, QUESTIONS
+from cds_service.questionnaire import ANSWER_WORDS, CARD_QUESTIONS, ITEMS, QUESTIONS
 from cds_service.record import PatientRecord
 
 QUESTIONNAIRE_SUFFIX = "Questionnaire/blinatumomab-coverage-attestation"
@@ -224,7 +224,8 @@ class Attestations:
         if callable(note):
             said = note(value)
         else:
-            said = f"{note or QUESTIONS.get(link_id, link_id)}: {_shown(link_id, answer.value)}"
+            asked = note or CARD_QUESTIONS.get(link_id) or QUESTIONS.get(link_id, link_id)
+            said = f"{asked}: {_shown(link_id, answer.value)}"
         return Fact(value, (answer.reference,), attested=True, note=f"{said} (answered {answer.day})")
 
 
