@@ -272,7 +272,8 @@ def counted_days(repeat: dict[str, Any]) -> Decimal | None:
     count, interval = repeat.get("count"), administration_interval(repeat)
     if not isinstance(count, int) or isinstance(count, bool) or count < 1 or interval is None:
         return None
-    return count * interval
+    days = count * interval
+    return days if days <= _LONGEST_DURATION_DAYS else None  # as a boundsDuration: no date a million bags ahead
 
 
 def _duration_end(timing: dict[str, Any], start: date) -> date | None:
