@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
@@ -68,7 +68,8 @@ class _Cycle:
     # none): what the dose and quantity cards judge, so that they add to the duplicate card what the order kept
     # still needs, not the doubled dose and quantity it already says (four cards had told one problem).
     kept_lines: CycleLines
-    copies: frozenset[int]  # id() of the orders that removal takes out: their cards would be the kept order's
+    # id() of each order that removal takes out (its cards would be the kept order's) -> the order kept for it
+    copies: Mapping[int, dict[str, Any]]
     spans: CycleSpans  # the orders whose own lines fall in several cycles (one order per cycle is asked)
     prior_approvals: PriorApprovals
     last_day: date  # the last infusion day of the cycle's orders: a Coverage ending before it ends mid-cycle
@@ -186,7 +187,7 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
     lines = CycleLines(orders, facts, medications)
     answered = frozenset(id(order) for order in targets)
     duplicates = duplicate_sets(orders, lines, answered, running_orders(record, call.group.orders))
-    copies = frozenset(id(copy) for found in duplicates for copy in found.copies)
+    copies = {id(copy): found.kept for found in duplicates for copy in found.copies}
     first = next((order for order in targets if id(order) not in copies), None)
     kept_lines = lines.among([order for order in orders if id(order) not in copies]) if copies else lines
     cycle = _Cycle(record, facts, lines, kept_lines, copies,
@@ -268,8 +269,13 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
 
 
 def _kept_checks(cycle: _Cycle, order: dict[str, Any]) -> OrderDoseChecks:
-    """The order's dose checks in the cycle as the likely duplicate card's removal leaves it (_Cycle.kept_lines)."""
-    return OrderDoseChecks(order, cycle.kept_lines.orders, cycle.facts, cycle.kept_lines)
+    """The order's dose checks in the cycle as the likely duplicate card's removal leaves it (_Cycle.kept_lines); a
+    copy's read in the place of the order kept for it, whose lines are its own (the removal leaves no copy to read)."""
+    kept = cycle.copies.get(id(order))
+    if kept is None:
+        return OrderDoseChecks(order, cycle.kept_lines.orders, cycle.facts, cycle.kept_lines)
+    lines = cycle.kept_lines.among([other for other in cycle.kept_lines.orders if other is not kept] + [order])
+    return OrderDoseChecks(order, lines.orders, cycle.facts, lines)
 
 
 def _coverage_answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch, outcome: OrderOutcome,
@@ -338,7 +344,7 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
              if config.wants("coverage-info") else [])
     if id(order) in cycle.copies:  # removed by the duplicate card: its other cards would be the kept order's
         return cards
-    kept = OrderDoseChecks(order, cycle.kept_lines.orders, facts, cycle.kept_lines)
+    kept = _kept_checks(cycle, order)
     dose = cycle_days_card(dose_card(order, facts, schedule, False, SERVICE_NAME, kept), order, facts, SERVICE_NAME,
                            kept)
     split = split_card(order, cycle.spans, SERVICE_NAME) if config.wants("off-guideline") else None

@@ -1,9 +1,14 @@
 """Review fixes (odd-but-valid input, exports): each test fails without its fix."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask.testing import FlaskClient
 
+from cds_service.card_kinds import kind_of
 from tests.dates_support import answer, example, order, service  # noqa: F401
+from tests.test_duplicate_orders import with_copies
+from tests.test_pipeline import post
 
 
 def _counted(count: int) -> dict[str, object]:
@@ -26,3 +31,21 @@ def test_a_count_of_a_million_bags_is_read_as_no_count_not_a_technical_fault(ser
 def test_a_count_of_four_bags_is_still_read_as_28_days(service: FlaskClient) -> None:
     found = answer(service, _counted(4))
     assert [card["extension"]["card-kind"] for card in found["cards"]] == ["decision"]
+
+
+def _kinds(found: dict[str, Any]) -> list[str | None]:
+    return [kind_of(card) for card in found["cards"]]
+
+
+def test_a_copy_of_an_order_whose_lines_run_together_is_answered_not_a_technical_fault(client: Any) -> None:
+    # The copy's dose checks had been read in the cycle its removal leaves, which has no copy: KeyError.
+    found = post(client, with_copies("aspirus-consolidation-lines-together-above-label", "copy"))
+    assert _kinds(found) == ["decision", "duplicate-order", "dose"]
+    assert found["cards"][2]["summary"].startswith("Dose above label: 34 mcg/day (lines 1 and 2 together)")
+
+
+def test_order_select_of_such_a_copy_gets_the_duplicate_warning(client: Any) -> None:
+    body = with_copies("aspirus-consolidation-lines-together-above-label", "copy")
+    body["hook"], body["context"]["selections"] = "order-select", ["MedicationRequest/copy"]
+    kinds = _kinds(post(client, body))
+    assert "duplicate-order" in kinds and "evaluation-failed" not in kinds
