@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from cds_service.card_kinds import kind_of
 from tests.crd_invariants import check_crd_invariants
 from tests.fhir_server import FhirTestServer, prefetched_resources, without_prefetch
 
@@ -18,6 +19,9 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((EXAMPLES / "expected.json").read_text())
 CRD_COVERAGE = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
+# The topic (card type) of each kind of card the examples expect: which cards a client turns off with a type.
+KIND_TOPICS = {"decision": "coverage-info", "no-plan": "coverage-info", "dose": "off-guideline",
+               "plan-dose-limit": "limits", "quantity-limit": "limits"}
 # The codes of that code system (HL7 Terminology), copied so the test checks the cards against it, not themselves.
 CARD_TYPE_CODES = frozenset((
     "coverage-info", "unsolicited-determ", "claim", "insurance", "limits", "network", "appropriate-use", "cost",
@@ -254,30 +258,31 @@ def _check_answer(base_url: str, body: dict[str, Any], expected: dict[str, Any],
 
 
 def _card_kind(card: dict[str, Any], order: dict[str, Any]) -> str:
-    """What a card is, from its machine-readable parts (topic, indicator, extensions, what its suggestion changes),
-    never its wording."""
-    extension = card.get("extension", {})
-    topic = _topic(card)
-    if "coverage-decision" in extension:
+    """What a card is, from its machine-readable parts (its `card-kind` extension, indicator, `dose-check` extension
+    and what its suggestion changes), never its wording: a kind the examples do not expect (days, rest, split,
+    duplicate) is named by its own code, not read as a dose or quantity card as a topic shared with them was."""
+    extension, kind = card.get("extension", {}), kind_of(card)
+    assert _topic(card) == KIND_TOPICS.get(kind, _topic(card)), (kind, _topic(card))
+    if kind == "decision":
+        assert "coverage-decision" in extension
         return "decision"
-    if topic == "coverage-info":
+    if kind == "no-plan":
         assert card["indicator"] == "info" and "suggestions" not in card
         return "no-plan"
-    if topic == "off-guideline":
-        check = extension.get("dose-check")
-        if card["indicator"] == "info":
-            return "below" if check else "unreadable"
-        if card.get("suggestions"):
-            return "above-label"
-        weight, bsa = check["weightKg"], check["bsaM2"]
-        body_size_known = weight is not None and (weight >= 45 or bsa is not None)
-        return "above-together" if body_size_known else "above-maximum"
-    if topic == "limits":
-        resources = [a["resource"] for s in card.get("suggestions", []) for a in s["actions"]]
-        if resources and all(r.get("dispenseRequest") == order.get("dispenseRequest") for r in resources):
-            return "above-plan-limit"  # the dose within the label, above the plan's own maximum
+    if kind == "plan-dose-limit":
+        return "above-plan-limit"  # the dose within the label, above the plan's own maximum
+    if kind == "quantity-limit":
         return "quantity"
-    return f"unexpected card type {topic}"
+    if kind != "dose":
+        return f"unexpected card kind {kind}"
+    check = extension.get("dose-check")
+    if card["indicator"] == "info":
+        return "below" if check else "unreadable"
+    if card.get("suggestions"):
+        return "above-label"
+    weight, bsa = check["weightKg"], check["bsaM2"]
+    body_size_known = weight is not None and (weight >= 45 or bsa is not None)
+    return "above-together" if body_size_known else "above-maximum"
 
 
 def _check_decision(expected: dict[str, Any], card: dict[str, Any], order: dict[str, Any]) -> None:
