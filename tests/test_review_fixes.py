@@ -1,11 +1,14 @@
 """Review fixes (odd-but-valid input, exports): each test fails without its fix."""
 from __future__ import annotations
 
+import random
+from datetime import date, timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
 
 from cds_service.card_kinds import kind_of
+from cds_service.facts.course import Cycle, OrderSpan
 from tests.dates_support import answer, example, order, service  # noqa: F401
 from tests.test_duplicate_orders import with_copies
 from tests.test_pipeline import post
@@ -49,3 +52,22 @@ def test_order_select_of_such_a_copy_gets_the_duplicate_warning(client: Any) -> 
     body["hook"], body["context"]["selections"] = "order-select", ["MedicationRequest/copy"]
     kinds = _kinds(post(client, body))
     assert "duplicate-order" in kinds and "evaluation-failed" not in kinds
+
+
+def _days_listed(cycle: Cycle, day: date) -> int:
+    """Cycle.infusion_days_before as it was read: every infusion day listed."""
+    return len({span.first + timedelta(days=n) for span in cycle.spans
+                for n in range((min(span.last, day - timedelta(days=1)) - span.first).days + 1)})
+
+
+def test_infusion_days_merged_count_each_day_once_as_when_listed() -> None:
+    rng = random.Random(7)
+    base = date(2026, 1, 1)
+    for _ in range(500):
+        spans = []
+        for n in range(rng.randint(1, 5)):
+            first = base + timedelta(days=rng.randint(0, 60))
+            spans.append(OrderSpan(f"MedicationRequest/{n}", first, first + timedelta(days=rng.randint(0, 40))))
+        cycle = Cycle(spans)
+        for day in (base, base + timedelta(days=rng.randint(0, 110)), cycle.last + timedelta(days=1)):
+            assert cycle.infusion_days_before(day) == _days_listed(cycle, day)

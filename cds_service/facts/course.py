@@ -72,14 +72,16 @@ class Cycle:
         return max(s.last for s in self.spans)
 
     def infusion_days_before(self, day: date) -> int:
-        """Distinct infusion days of the cycle before `day` (overlapping orders count once)."""
-        days: set[date] = set()
-        for span in self.spans:
-            current, stop = span.first, min(span.last, day - timedelta(days=1))
-            while current <= stop:
-                days.add(current)
-                current += timedelta(days=1)
-        return len(days)
+        """Distinct infusion days of the cycle before `day` (overlapping orders count once): the spans merged, not
+        their days listed one by one, as a span read to the end of a year recorded alone is months long and the
+        cycles are counted again for each day that end may be (`_rest_unsure`, `_by_the_day`)."""
+        count, reached = 0, date.min  # reached: the last day counted so far
+        for first, last in sorted((span.first, min(span.last, day - DAY)) for span in self.spans):
+            first = max(first, reached + DAY) if reached != date.min else first
+            if first <= last:
+                count += (last - first).days + 1
+                reached = last
+        return count
 
     def takes(self, first: date) -> bool:
         """Whether an order starting on `first` continues this cycle."""
