@@ -367,8 +367,9 @@ def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attesta
     signed_before = priors.signed_count
     cycles, continuing, starts, course, number = _count(priors.spans, priors, start, diagnosis, attestations)
     days_before = cycles[-1].infusion_days_before(start) if continuing else 0
+    many = sum(len(undated.later) for undated in priors.undated) > _DAYS_TRIED
     if priors.undated and number.value is not None:
-        number = _by_the_day(number, priors, start, diagnosis, attestations)
+        number = _many_undated(priors) if many else _by_the_day(number, priors, start, diagnosis, attestations)
     if not record.received("medicationRequests"):
         number, course = Fact(received=False), [start]
     answer = attestations.get("cycle-number", authored_since=priors.answers_since())
@@ -379,8 +380,10 @@ def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attesta
         number = Fact(value, (answer.reference,), attested=True, note=note)
         course = _attested_course(starts, course, value)
     previous = None if continuing or not cycles else _previous(cycles[-1])
-    unsure = _rest_unsure(previous, priors, start, diagnosis, attestations, number.value)
-    if unsure is not None and not number.attested:
+    unsure = None if many else _rest_unsure(previous, priors, start, diagnosis, attestations, number.value)
+    if many:  # the days without infusion before this cycle are not worked out: no short rest is said
+        previous = None
+    elif unsure is not None and not number.attested:
         said = f"the days without infusion before this cycle depend on the day {unsure.span.reference} ended"
         number, previous = unsure.request(f"{said} (recorded only to a month or a year)"), None
     return CycleInfo(number=number, start=start, course_start=course[0], cycle_starts=tuple(course),
@@ -397,6 +400,20 @@ def _count(spans: list[OrderSpan], priors: PriorOrders, start: date, diagnosis: 
     starts = [c.start for c in cycles] + ([] if continuing else [start])
     course, unclear = course_cycle_starts(starts, diagnosis, attestations)
     return cycles, continuing, starts, course, _counted(cycles, course, priors.unread, unclear)
+
+
+# Each day a prior order's partial date may be is a count of the cycles (_by_the_day, _rest_unsure): a record of many
+# such orders (an end recorded as a year alone is 365 days) took seconds a call. Past this many days in all (two
+# year-only dates, or dozens of month-only ones, stay below it), the cycle number is asked for, with their full dates.
+_DAYS_TRIED = 1_000
+
+
+def _many_undated(priors: PriorOrders) -> Fact[int]:
+    """Unknown: too many prior orders dated only to a month or a year to count the cycles by each of their days."""
+    references = tuple(dict.fromkeys(undated.span.reference for undated in priors.undated))
+    said = f"the cycle number depends on the days {len(references)} earlier blinatumomab orders started or ended"
+    return needs_full_date(references, f"{said} (recorded only to a month or a year)",
+                           f"{len(references)} earlier blinatumomab orders dated only to a month or a year")
 
 
 def _by_the_day(number: Fact[int], priors: PriorOrders, start: date, diagnosis: Diagnosis,
