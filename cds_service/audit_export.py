@@ -88,12 +88,21 @@ def _row(detail: InvocationDetail, outcome: OrderOutcome, criterion: dict[str, A
     }
 
 
+# The most characters a spreadsheet keeps in a cell (Excel, LibreOffice: 32,767); a longer one is cut by it silently
+# or refused. A cell is cut below it and says so (the feedback of a card overridden hundreds of times).
+CELL_MAX = 32_000
+
+
 def _csv_cell(value: Any) -> str:
-    """Empty for none, true/false as JSON says them, and text that a spreadsheet would run as a formula quoted."""
+    """Empty for none, true/false as JSON says them, text that a spreadsheet would run as a formula quoted, and one
+    too long for a spreadsheet's cell cut saying so (the JSON lines export holds it whole)."""
     if value is None:
         return ""
     text = json.dumps(value) if isinstance(value, bool) else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+    text = f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+    if len(text) > CELL_MAX:
+        text = f"{text[:CELL_MAX]} … (cut at {CELL_MAX} of {len(text)} characters: --format jsonl has it whole)"
+    return text
 
 
 def _indication(indication: dict[str, Any]) -> str:

@@ -258,7 +258,7 @@ def run_export(args: argparse.Namespace) -> int:
     selection = _selection(args)
     write = write_csv if args.format == "csv" else write_jsonl
     try:
-        out = sys.stdout if args.output is None else _new_private_file(args.output)
+        out = sys.stdout if args.output is None else _new_private_file(args.output, args.format == "csv")
     except OSError as exc:
         print(f"Cannot write {quoted_id(str(args.output))}: {exc.strerror or exc}", file=sys.stderr)
         return 2
@@ -277,11 +277,13 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _new_private_file(path: Path) -> TextIO:
+def _new_private_file(path: Path, csv_file: bool) -> TextIO:
     """`path` created for writing, its owner's alone whatever the umask; an existing file is refused (FileExistsError),
-    never overwritten: an earlier export is evidence too."""
+    never overwritten: an earlier export is evidence too. A CSV file starts with a UTF-8 byte order mark, without
+    which Excel reads it in the machine's code page ("–", "≥" and "µ" of the notes garbled)."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    return open(descriptor, "w", encoding="utf-8", newline="")  # newline="": the csv module writes CRLF itself
+    # newline="": the csv module writes CRLF itself
+    return open(descriptor, "w", encoding="utf-8-sig" if csv_file else "utf-8", newline="")
 
 
 def _print_rows(rows: Sequence[Listed], args: argparse.Namespace) -> None:

@@ -128,7 +128,7 @@ def test_output_is_a_new_file_of_its_owner_alone(trail: str, tmp_path: Path,
     _, err = _export(capsys, "export", "--format", "csv", "--output", str(target), "--database-url", trail)
     assert err == f"3 decisions exported to {target}\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600  # it holds PHI: notes, patient ids
-    assert target.read_text().startswith("time_utc,hook,")
+    assert target.read_bytes().startswith(b"\xef\xbb\xbftime_utc,hook,")  # the BOM by which Excel reads UTF-8
     before = target.read_bytes()
     assert main(["audit", "export", "--output", str(target), "--database-url", trail]) == 2
     assert "File exists" in capsys.readouterr().err and target.read_bytes() == before  # never overwritten
@@ -211,3 +211,20 @@ def test_an_export_stopped_half_way_leaves_no_file(trail: str, tmp_path: Path,
     target = tmp_path / "review.jsonl"
     assert main(["audit", "export", "--output", str(target), "--database-url", trail]) == 130
     assert not target.exists()
+
+
+def test_a_cell_longer_than_a_spreadsheet_keeps_is_cut_saying_so(database_url: str,  # noqa: F811
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A spreadsheet keeps 32,767 characters of a cell: the feedback of a card overridden many times passes it."""
+    store = AuditStore(database_url)
+    store.start()
+    store.record_invocation(invocation("hi-long", "p1", outcome("mr-1", card_uuids=["card-1"])))
+    store.flush()
+    store.record_feedback(SERVICE, [FeedbackEntry("card-1", "overridden", override_comment="x" * 40_000)], CLIENT)
+    store.close()
+    out, _ = _export(capsys, "export", "--format", "csv", "--database-url", database_url)
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert len(row["feedback"]) < 32_767
+    assert row["feedback"].endswith(" characters: --format jsonl has it whole)")
+    jsonl, _ = _export(capsys, "export", "--database-url", database_url)
+    assert "x" * 40_000 in jsonl
