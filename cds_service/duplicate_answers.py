@@ -73,5 +73,5 @@ def _said(card: Card) -> tuple[Any, ...]:
     the same lines, though its detail names its own order and its criteria's evidence lists it first."""
     decision = dict(card.get("extension", {}).get(DECISION_EXTENSION) or {})
     criteria = tuple((c["id"], c["status"]) for c in decision.pop("criteria", ()))
-    return (card["source"]["topic"]["code"], kind_of(card), card["indicator"], card["summary"], repr(sorted(decision.items())),
-            criteria)
+    return (card["source"]["topic"]["code"], kind_of(card), card["indicator"], card["summary"],
+            repr(sorted(decision.items())), criteria)

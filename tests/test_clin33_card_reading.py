@@ -27,7 +27,8 @@ def _card(cards: list[dict[str, Any]], topic: str) -> dict[str, Any]:
 
 def _vaccine(body: dict[str, Any], iid: str, cvx: str, name: str, given: str) -> None:
     body["prefetch"]["immunizations"]["entry"].append({"resource": {
-        "resourceType": "Immunization", "id": iid, "status": "completed", "patient": {"reference": "Patient/example-patient"},
+        "resourceType": "Immunization", "id": iid, "status": "completed",
+        "patient": {"reference": "Patient/example-patient"},
         "occurrenceDateTime": given, "vaccineCode": {"coding": [{"system": CVX, "code": cvx, "display": name}]}}})
 
 

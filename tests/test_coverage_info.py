@@ -302,5 +302,6 @@ def test_a_finding_s_note_reads_on_inside_the_reason() -> None:
     bsa = CriterionResult("adult.quantity", "not-met", "Aspirus II", "At most 28 vials per cycle",
                           kind="course-limit", summary="more than 28 vials per cycle", note="BSA 1.9 m² on 2026-11-20")
     values = subs(action(decision("criteria-not-met", criteria=[rest, bsa])))
-    assert values["reason"]["text"] == ("Not met: rest too short (2 of 14 days) (starts after 2 days without infusion); "
-                                        "more than 28 vials per cycle (BSA 1.9 m² on 2026-11-20)")
+    assert values["reason"]["text"] == (
+        "Not met: rest too short (2 of 14 days) (starts after 2 days without infusion); more than 28 vials per cycle "
+        "(BSA 1.9 m² on 2026-11-20)")

@@ -331,8 +331,8 @@ def test_a_server_not_allowed_is_a_warning_once_and_named_in_the_412(fhir_server
     with caplog.at_level(logging.INFO, logger="cds_service"), pytest.raises(PatientUnavailable) as raised:
         _load(request, allow=lambda url: False)
     [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert line.getMessage().startswith("hook hi-1: FHIR server not allowed for client https://ehr.example.org: nothing "
-                                        "fetched")
+    assert line.getMessage().startswith(
+        "hook hi-1: FHIR server not allowed for client https://ehr.example.org: nothing fetched")
     assert raised.value.message.endswith("prefetch 'patient' missing and fhirServer is not allowed for this client")
     assert raised.value.summary == "not-found at prefetch.patient: fhirServer is not allowed for this client"
     assert fhir_server.base_url not in caplog.text + raised.value.message
