@@ -56,6 +56,16 @@ def trail(database_url: str) -> Iterator[str]:  # noqa: F811
     yield database_url
 
 
+def one_call_with_feedback(database_url: str, hook_instance: str, entry: FeedbackEntry) -> None:
+    """A trail of one call deciding order mr-1 of patient p1 with card card-1, and `entry` on that card."""
+    store = AuditStore(database_url)
+    store.start()
+    store.record_invocation(invocation(hook_instance, "p1", outcome("mr-1", card_uuids=["card-1"])))
+    store.flush()
+    store.record_feedback(SERVICE, [entry], CLIENT)
+    store.close()
+
+
 def _export(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[str, str]:
     assert main(["audit", *argv]) == 0
     captured = capsys.readouterr()
@@ -216,12 +226,8 @@ def test_an_export_stopped_half_way_leaves_no_file(trail: str, tmp_path: Path,
 def test_a_cell_longer_than_a_spreadsheet_keeps_is_cut_saying_so(database_url: str,  # noqa: F811
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """A spreadsheet keeps 32,767 characters of a cell: the feedback of a card overridden many times passes it."""
-    store = AuditStore(database_url)
-    store.start()
-    store.record_invocation(invocation("hi-long", "p1", outcome("mr-1", card_uuids=["card-1"])))
-    store.flush()
-    store.record_feedback(SERVICE, [FeedbackEntry("card-1", "overridden", override_comment="x" * 40_000)], CLIENT)
-    store.close()
+    one_call_with_feedback(database_url, "hi-long",
+                           FeedbackEntry("card-1", "overridden", override_comment="x" * 40_000))
     out, _ = _export(capsys, "export", "--format", "csv", "--database-url", database_url)
     [row] = list(csv.DictReader(io.StringIO(out)))
     assert len(row["feedback"]) < 32_767

@@ -12,6 +12,7 @@ from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.cli import main
 from tests.test_audit import CLIENT, invocation, outcome
+from tests.test_audit34_export import one_call_with_feedback
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
 FLORIDA_BLUE = "florida-blue"
@@ -67,12 +68,7 @@ def test_feedback_in_a_call_of_several_orders_names_the_order_and_decision(
 
 def test_feedback_of_a_call_of_one_order_stays_short(database_url: str,  # noqa: F811
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    store = AuditStore(database_url)
-    store.start()
-    store.record_invocation(invocation("hi-one", "p1", outcome("mr-1", card_uuids=["card-1"])))
-    store.flush()
-    store.record_feedback(SERVICE, [FeedbackEntry("card-1", "overridden", override_display="Other")], CLIENT)
-    store.close()
+    one_call_with_feedback(database_url, "hi-one", FeedbackEntry("card-1", "overridden", override_display="Other"))
     assert main(["audit", "show", "hi-one", "--database-url", database_url]) == 0
     assert "  card card-1: overridden; reason Other; received " in capsys.readouterr().out
 

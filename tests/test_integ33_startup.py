@@ -145,13 +145,18 @@ def test_a_public_base_url_variable_the_auth_file_overrides_is_a_warning(
     monkeypatch.setenv("CDS_PUBLIC_BASE_URL", own)
     warning = (f"CDS_PUBLIC_BASE_URL {own} is not used: the auth configuration's public_base_url "
                "https://cds.example.org wins (the JWT audience, card links): make them agree, or unset one")
+    _warned_at_start_and_by_check(caplog, [warning] if warned else [])
+    assert "public base URL https://cds.example.org\n" in capsys.readouterr().out
+
+
+def _warned_at_start_and_by_check(caplog: pytest.LogCaptureFixture, warnings: list[str]) -> None:
+    """`warnings`, and no other, logged by a start of the app and again by `cds-service check`."""
     with caplog.at_level(logging.INFO, logger="cds_service"):
         close_app(create_app())
-        assert _messages(caplog, logging.WARNING) == ([warning] if warned else [])
+        assert _messages(caplog, logging.WARNING) == warnings
         caplog.clear()
         assert main(["check"]) == 0
-    assert _messages(caplog, logging.WARNING) == ([warning] if warned else [])
-    assert "public base URL https://cds.example.org\n" in capsys.readouterr().out
+    assert _messages(caplog, logging.WARNING) == warnings
 
 
 def test_an_auth_file_with_require_jwt_false_is_said_to_answer_calls_without_a_token(
@@ -194,12 +199,7 @@ def test_a_plain_http_public_url_off_loopback_is_a_warning_in_jwt_mode(
     warning = (f"the public base URL {base} is plain http: EHRs would send their JWTs and the patient's record "
                "unencrypted (CDS Hooks requires TLS); serve it behind a TLS reverse proxy and set public_base_url to "
                "the https URL they call")
-    with caplog.at_level(logging.INFO, logger="cds_service"):
-        close_app(create_app())
-        assert _messages(caplog, logging.WARNING) == ([warning] if warned else [])
-        caplog.clear()
-        assert main(["check"]) == 0
-    assert _messages(caplog, logging.WARNING) == ([warning] if warned else [])
+    _warned_at_start_and_by_check(caplog, [warning] if warned else [])
 
 
 def test_local_mode_on_plain_http_is_not_warned_of_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
