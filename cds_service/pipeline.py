@@ -258,7 +258,7 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
         else None
     cards.extend([split.card] if split else [])  # beside the decision: the order's real problem
     if not copy:
-        cards.extend(_dose_cards(call, cycle, order, policy, decision, _kept_checks(cycle, order), schedule))
+        cards.extend(_dose_cards(call, cycle, order, policy, decision, _kept_checks(cycle, order, doses), schedule))
     # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
     # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
     # Not while an order of the cycle holds another cycle's days: no cycle's quantity is known (dosing/span.py).
@@ -268,9 +268,12 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     return cards, actions, (quantity_limit, decision.payer_label) if quantity_limit is not None else None
 
 
-def _kept_checks(cycle: _Cycle, order: dict[str, Any]) -> OrderDoseChecks:
+def _kept_checks(cycle: _Cycle, order: dict[str, Any], doses: OrderDoseChecks) -> OrderDoseChecks:
     """The order's dose checks in the cycle as the likely duplicate card's removal leaves it (_Cycle.kept_lines); a
-    copy's read in the place of the order kept for it, whose lines are its own (the removal leaves no copy to read)."""
+    copy's read in the place of the order kept for it, whose lines are its own (the removal leaves no copy to read).
+    `doses`, its checks in the cycle as signed, when the cycle has no likely duplicate: the same, read once."""
+    if not cycle.copies:
+        return doses
     kept = cycle.copies.get(id(order))
     if kept is None:
         return OrderDoseChecks(order, cycle.kept_lines.orders, cycle.facts, cycle.kept_lines)
@@ -288,7 +291,7 @@ def _coverage_answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: Pa
         return [], []
     determination = call.request.hook == ORDER_SIGN and config.unsolicited_determ
     reading = _shown_reading(doses.reading(schedule), config)
-    if reading.above and id(order) in cycle.duplicated and not _kept_checks(cycle, order).reading(schedule).above:
+    if reading.above and id(order) in cycle.duplicated and not _kept_checks(cycle, order, doses).reading(schedule).above:
         reading = reading._replace(by_copies=True)
     which = "" if len(call.group.targets) == 1 else (
         cycle.named if id(order) in cycle.duplicated else order_words(doses.lines, cycle.named))
@@ -344,7 +347,7 @@ def _without_plan(call: Call, cycle: _Cycle, order: dict[str, Any], outcome: Ord
              if config.wants("coverage-info") else [])
     if id(order) in cycle.copies:  # removed by the duplicate card: its other cards would be the kept order's
         return cards
-    kept = _kept_checks(cycle, order)
+    kept = _kept_checks(cycle, order, doses)
     dose = cycle_days_card(dose_card(order, facts, schedule, False, SERVICE_NAME, kept), order, facts, SERVICE_NAME,
                            kept)
     split = split_card(order, cycle.spans, SERVICE_NAME) if config.wants("off-guideline") else None
