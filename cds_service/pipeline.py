@@ -252,13 +252,14 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     decision = evaluate_policy(policy, facts, checks, cycle.prior_approvals.for_policy(policy))
     record_decision(outcome, decision, policy)
     schedule = schedule_for(facts, decision.label_schedule)
-    cards, actions = _coverage_answer(call, cycle, order, payer, outcome, decision, doses, schedule)
     copy = id(order) in cycle.copies  # removed by the duplicate card: its other cards would be the kept order's
+    kept = None if copy else _kept_checks(cycle, order, doses)
+    cards, actions = _coverage_answer(call, cycle, order, payer, outcome, decision, doses, kept, schedule)
     split = split_card(order, cycle.spans, decision.payer_label) if config.wants("off-guideline") and not copy \
         else None
     cards.extend([split.card] if split else [])  # beside the decision: the order's real problem
-    if not copy:
-        cards.extend(_dose_cards(call, cycle, order, policy, decision, _kept_checks(cycle, order, doses), schedule))
+    if kept is not None:
+        cards.extend(_dose_cards(call, cycle, order, policy, decision, kept, schedule))
     # The quantity limit applies to the cycle's orders together: a card for each answered order whose own quantity
     # is more than its days use, else one, without a suggestion, with the cycle's first answered order.
     # Not while an order of the cycle holds another cycle's days: no cycle's quantity is known (dosing/span.py).
@@ -282,16 +283,18 @@ def _kept_checks(cycle: _Cycle, order: dict[str, Any], doses: OrderDoseChecks) -
 
 
 def _coverage_answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch, outcome: OrderOutcome,
-                     decision: Decision, doses: OrderDoseChecks, schedule: str | None
+                     decision: Decision, doses: OrderDoseChecks, kept: OrderDoseChecks | None, schedule: str | None
                      ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The decision card and, on order-sign, the coverage-information action (none when the client turned the
-    coverage information off)."""
+    coverage information off). `kept`: the order's checks as its dose cards read them (_kept_checks), None for a
+    copy the duplicate card removes."""
     config, facts = call.config, cycle.facts
     if not config.wants("coverage-info"):
         return [], []
     determination = call.request.hook == ORDER_SIGN and config.unsolicited_determ
     reading = _shown_reading(doses.reading(schedule), config)
-    if reading.above and id(order) in cycle.duplicated and not _kept_checks(cycle, order, doses).reading(schedule).above:
+    if reading.above and id(order) in cycle.duplicated and \
+            not (kept or _kept_checks(cycle, order, doses)).reading(schedule).above:
         reading = reading._replace(by_copies=True)
     which = "" if len(call.group.targets) == 1 else (
         cycle.named if id(order) in cycle.duplicated else order_words(doses.lines, cycle.named))

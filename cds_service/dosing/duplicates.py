@@ -62,7 +62,7 @@ def running_orders(record: PatientRecord, drafts: list[dict[str, Any]]) -> list[
     signed = {order.get("id") for order in drafts}
     return [order for order in record.resources("medicationRequests", "MedicationRequest")
             if order.get("status") == "active" and isinstance(order.get("id"), str) and order["id"] not in signed
-            and _VALID(order) and is_blinatumomab(order, record.resolve)]
+            and is_blinatumomab(order, record.resolve) and _VALID(order)]
 
 
 def duplicate_sets(orders: list[dict[str, Any]], cycle: CycleLines, answered: frozenset[int],
