@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from cds_service.dosing.text import mcg_text, per_time_said, unit_said
 from cds_service.dosing.units import (Concentration, DoseUnit, is_volume, parse_dose_unit, read_concentration,
                                       volume_dose_unit)
-from cds_service.facts.codes import parse_date, parse_datetime, to_decimal
+from cds_service.facts.codes import month_or_year, parse_date, parse_datetime, to_decimal
 from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
 from cds_service.facts.order import (administration_interval, blinatumomab_strength, counted_days, medication_of,
                                      medication_reference, period_last_day, stated_start)
@@ -199,7 +199,7 @@ def _unplaced(lines: list[dict[str, Any]], index: int, reason: str) -> list[Dose
 
 def _dated_partly(period: dict[str, Any]) -> bool:
     """Whether a boundsPeriod's start or end is a date of a month or a year alone ("2026-12", "2026")."""
-    return any(isinstance(value, str) and len(value) < 10 and parse_date(value) is not None
+    return any(month_or_year(value) and parse_date(value) is not None
                for value in (period.get("start"), period.get("end")))
 
 

@@ -208,6 +208,12 @@ def readable_date(value: str) -> bool:
     return _fhir_shaped(value) and _calendar_day(value) is not None
 
 
+def month_or_year(value: Any) -> bool:
+    """Whether a FHIR date is written as a month or a year alone ("2026-12", "2026"): it may stand for any of its
+    days (parse_date reads its first, parse_end_date its last)."""
+    return isinstance(value, str) and len(value) < 10
+
+
 def parse_end_date(value: str | None) -> date | None:
     """The last day a FHIR date names, for the end of a Period: a partial end ("2026", "2026-12") runs to the end of
     its year or month, where `parse_date` would stop at its first day."""

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Iterable, NamedTuple, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
@@ -416,15 +416,22 @@ def _many_undated(priors: PriorOrders) -> Fact[int]:
                            f"{len(references)} earlier blinatumomab orders dated only to a month or a year")
 
 
+def _recounted(undated: Undated, priors: PriorOrders, start: date, diagnosis: Diagnosis,
+               attestations: Attestations) -> Iterator[tuple[list[Cycle], bool, list[date], list[date], Fact[int]]]:
+    """`_count` of the prior orders with `undated` read from each other day its partial date may be, a day at a time
+    (None in Undated.later: no prior order then)."""
+    others = [span for span in priors.spans if span is not undated.span]
+    for later in dict.fromkeys(undated.later):
+        spans = others if later is None else sorted([*others, later], key=lambda s: (s.first, s.last))
+        yield _count(spans, priors, start, diagnosis, attestations)
+
+
 def _by_the_day(number: Fact[int], priors: PriorOrders, start: date, diagnosis: Diagnosis,
                 attestations: Attestations) -> Fact[int]:
     """The cycle number counted with the partial starts at their first day, unless counting one of them from a later
     day it may start gives another: then unknown, and the card asks for its full date."""
     for undated in priors.undated:
-        others = [span for span in priors.spans if span is not undated.span]
-        for later in dict.fromkeys(undated.later):
-            spans = others if later is None else sorted([*others, later], key=lambda s: (s.first, s.last))
-            other = _count(spans, priors, start, diagnosis, attestations)[4]
+        for *_, other in _recounted(undated, priors, start, diagnosis, attestations):
             if other.value != number.value:
                 reference = undated.span.reference
                 numbers = f"cycle {number.value}" + (f" or {other.value}" if other.value is not None else "")
@@ -453,10 +460,7 @@ def _rest_unsure(previous: PreviousCycle | None, priors: PriorOrders, start: dat
     rests = _RESTS[:1] if number is not None and number <= _LONGER_REST_FROM else _RESTS
     found = _rest_finding(previous, start, rests)
     for undated in ended:
-        others = [span for span in priors.spans if span is not undated.span]
-        for span in undated.later:
-            spans = sorted([*others, span], key=lambda s: (s.first, s.last)) if span is not None else others
-            cycles, continuing = _count(spans, priors, start, diagnosis, attestations)[:2]
+        for cycles, continuing, *_ in _recounted(undated, priors, start, diagnosis, attestations):
             other = None if continuing or not cycles else _previous(cycles[-1])
             if _rest_finding(other, start, rests) != found:
                 return undated

@@ -31,7 +31,8 @@ from datetime import date
 from typing import AbstractSet, Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
-from cds_service.facts.codes import as_recorded, concept_names, concept_text, parse_date, parse_end_date
+from cds_service.facts.codes import (as_recorded, concept_names, concept_text, month_or_year, parse_date,
+                                     parse_end_date)
 from cds_service.facts.model import UNKNOWN_FACT, Fact, needs_full_date
 from cds_service.facts.observations import code_key, json_key
 from cds_service.facts.order import (DosageBounds, dosage_bounds, last_infusion_day, medication_concepts,
@@ -193,8 +194,7 @@ def _span_end(resource: dict[str, Any], start: date, bounds: DosageBounds, earli
 
 def _ends_partly(resource: dict[str, Any]) -> bool:
     """Whether the validity period's end is only a month or a year."""
-    end = ((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end")
-    return isinstance(end, str) and len(end) < 10
+    return month_or_year(((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end"))
 
 
 def _latest_start(resource: dict[str, Any], start: date | None, bounds: DosageBounds) -> date | None:

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, NamedTuple
 
-from cds_service.facts.codes import (codings, concept_text, last_day_named, parse_date, parse_datetime,
-                                     period_end_day, to_decimal)
+from cds_service.facts.codes import (codings, concept_text, last_day_named, month_or_year, parse_date,
+                                     parse_datetime, period_end_day, to_decimal)
 from cds_service.facts.quantities import time_in_days, time_span
 from cds_service.facts.resolve import referenced
 from cds_service.record import Resolver
@@ -149,7 +149,7 @@ def dosage_bounds(order: dict[str, Any]) -> DosageBounds:
             continue
         last = day if last is None or day > last else last
         end = period.get("end")
-        early = parse_date(end) if isinstance(end, str) and len(end) < 10 else day  # a month or a year: its first day
+        early = parse_date(end) if month_or_year(end) else day  # a month or a year: its first day
         last_first = early if last_first is None or (early is not None and early > last_first) else last_first
     # The tuple built directly: a NamedTuple's generated __new__ is a Python frame (one per order read).
     return tuple.__new__(DosageBounds, (first, last, tuple(durations), ends, first_last, last_first))
