@@ -9,7 +9,7 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.cli_audit import database_url
+from cds_service.cli_audit_store import database_url
 from cds_service.config import ConfigError
 from cds_service.db import SchemaError, create_db_engine, error_summary, migrate, printable_url, schema_revision
 

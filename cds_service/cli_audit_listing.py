@@ -1,0 +1,135 @@
+"""`cds-service audit`'s listings: the latest decisions, the calls refused (`--rejected`) or the feedback received
+(`--feedback`), as an aligned table or JSON lines; and the filters they share with `export`."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from cds_service.audit_export import override_reason
+from cds_service.audit_queries import DecisionRow, FeedbackRow, RejectedRow, Selection
+from cds_service.audit_words import counted
+from cds_service.cli_audit_record import decision_words, why_not_authorized
+from cds_service.cli_audit_store import query
+from cds_service.printable import printable
+
+Listed = DecisionRow | RejectedRow | FeedbackRow  # a row of the listing
+
+DEFAULT_LIMIT = 50
+# The largest LIMIT SQLite (a 64-bit integer) and PostgreSQL (bigint) take: a larger one failed inside the query.
+MAX_LIMIT = 2**63 - 1
+# A patient id means one patient only within one client and tenant: both are listed with it. Times are UTC, as the
+# database keeps them, and say so: a reader comparing them with local logs or a clinic's clock would be hours off.
+_TIME = "time (UTC)"
+# What the EHR was given (covered/pa-needed), the period when issued as an authorization, and the assertion id a
+# claim carries: what an auditor matches claims with (--format jsonl has the period recorded, and the request id).
+_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "order", "policy", "decision", "indication", "sent",
+            "authorized", "hookInstance", "assertion")
+_REJECTED_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "status", "reason", "hookInstance")
+# What the clinician did, then with which decision's card: feedback's reason and comment are what a pharmacist
+# reviewing overrides came for.
+_FEEDBACK_COLUMNS = ("received (UTC)", "outcome", "reason", "comment", "card", "topic", "patient", "order", "policy",
+                     "decision", "hookInstance", "client", "tenant")
+# Feedback on a card no call issued to its sender: an EHR's integration bug, or a call not written yet.
+_NOT_ISSUED = "card not issued"
+_MAX_CELL = 40
+_WIDE_CELLS = {"reason": 90}  # the column a reader of rejected calls came for
+
+
+def run(args: argparse.Namespace) -> int:
+    if _usage_problem(args) or empty_period(args):
+        return 2
+    args.limit = args.limit or DEFAULT_LIMIT
+    # One row more than the limit: whether the listing was cut, which a file of JSON lines would not show.
+    limit = min(args.limit + 1, MAX_LIMIT)
+    calls = {"since": args.since, "until": args.until, "patient": args.patient, "client": args.client,
+             "tenant": args.tenant, "limit": limit}
+    decisions = {"decision": args.decision, "order": args.order, "policy": args.policy}
+    rows: Sequence[Listed] | None = query(args, lambda store: (
+        store.rejected(**calls) if args.rejected
+        else store.feedback(selection(args), limit) if args.feedback else store.recent(**decisions, **calls)))
+    if rows is None:
+        return 2
+    _print_rows(rows[:args.limit], args)
+    if len(rows) > args.limit:
+        print(f"{counted(args.limit, 'row')} shown, the limit: --limit N for more", file=sys.stderr)
+    return 0
+
+
+def _usage_problem(args: argparse.Namespace) -> bool:
+    """Whether the listing's options contradict each other (said on stderr)."""
+    if args.rejected and args.feedback:
+        print("--rejected and --feedback are two listings: choose one", file=sys.stderr)
+        return True
+    if args.rejected and (args.decision or args.order or args.policy):
+        print("--rejected lists calls that got no decision: it cannot be combined with --decision, --order or --policy",
+              file=sys.stderr)
+        return True
+    return False
+
+
+def selection(args: argparse.Namespace) -> Selection:
+    return Selection(args.since, args.until, args.patient, args.client, args.tenant, args.order, args.decision,
+                     args.policy)
+
+
+def empty_period(args: argparse.Namespace) -> bool:
+    """Whether --until is not after --since (said on stderr): no call can be between."""
+    if args.since and args.until and args.until <= args.since:
+        print(f"--until {args.until.isoformat()} is not after --since {args.since.isoformat()}: no call is between",
+              file=sys.stderr)
+        return True
+    return False
+
+
+def _print_rows(rows: Sequence[Listed], args: argparse.Namespace) -> None:
+    if args.format == "jsonl":
+        for row in rows:
+            print(json.dumps(row.as_dict()))
+    elif not rows:
+        print("No rejected calls found." if args.rejected else "No feedback found." if args.feedback
+              else "No decisions found.")
+    else:
+        print(format_table(rows))
+
+
+def format_table(rows: Sequence[Listed]) -> str:
+    """Aligned columns for a terminal (decisions, rejected calls or feedback); long values are cut with an
+    ellipsis."""
+    columns = _FEEDBACK_COLUMNS if isinstance(rows[0], FeedbackRow) else \
+        _REJECTED_COLUMNS if isinstance(rows[0], RejectedRow) else _COLUMNS
+    limits = [_WIDE_CELLS.get(column, _MAX_CELL) for column in columns]
+    cells = [[_cell(value, limit) for value, limit in zip(_table_values(row), limits)] for row in rows]
+    widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
+    lines = [columns, tuple("-" * width for width in widths), *cells]
+    return "\n".join("  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in lines)
+
+
+def _table_values(row: Listed) -> tuple[Any, ...]:
+    if isinstance(row, FeedbackRow):
+        return _feedback_values(row)
+    time = row.time.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(row, RejectedRow):
+        return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.status, row.reason,
+                row.hook_instance)
+    decision = decision_words(row.decision, row.no_plan_reason) + (" (what-if)" if row.what_if else "")
+    sent = "/".join(code for code in (row.covered, row.pa_needed) if code) or None
+    period = row.authorization if row.authorization and not why_not_authorized(row, row.hook) else None
+    authorized = f"{period.get('start')}/{period.get('end')}" if period else None  # ISO 8601's interval: compact
+    return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.order_id, row.policy, decision,
+            row.indication, sent, authorized, row.hook_instance, row.coverage_assertion_id)
+
+
+def _feedback_values(row: FeedbackRow) -> tuple[Any, ...]:
+    item = row.entry
+    decision = row.decision if row.hook_instance else _NOT_ISSUED
+    received = item.received_at.strftime("%Y-%m-%d %H:%M:%S") if item.received_at else None
+    return (received, item.outcome, override_reason(item.override_display, item.override_code),
+            item.override_comment, item.card_uuid, row.card_topic, row.patient_id, row.order_id, row.policy, decision,
+            row.hook_instance, item.client_iss, item.tenant)
+
+
+def _cell(value: Any, limit: int) -> str:
+    text = "-" if value is None else printable(str(value))  # a client's id could drive the terminal (printable.py)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
