@@ -100,23 +100,17 @@ class AuditStore:
 
     # --- the listings of `cds-service audit` (audit_queries.py) -------------------------------------------------
 
-    def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
-               limit: int = 50, client: str | None = None, tenant: str | None = None,
-               order: str | None = None, until: datetime | None = None,
-               policy: str | None = None) -> list[DecisionRow]:
-        """The latest order decisions (on `order` only, when given; of calls before `until`; under `policy`), newest
-        first."""
-        return self._queries.recent(since, patient, decision, limit, client, tenant, order, until, policy)
+    def recent(self, selection: Selection = Selection(), limit: int = 50) -> list[DecisionRow]:
+        """The latest order decisions of `selection`, newest first."""
+        return self._queries.recent(selection, limit)
 
-    def feedback(self, selection: Selection, limit: int = 50) -> list[FeedbackRow]:
+    def feedback(self, selection: Selection = Selection(), limit: int = 50) -> list[FeedbackRow]:
         """The latest feedback items received, newest first, each with the decision its card was about."""
         return self._queries.feedback(selection, limit)
 
-    def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
-                 client: str | None = None, tenant: str | None = None,
-                 until: datetime | None = None) -> list[RejectedRow]:
-        """The latest calls refused with an error status (4xx or 5xx; before `until`), newest first."""
-        return self._queries.rejected(since, patient, limit, client, tenant, until)
+    def rejected(self, selection: Selection = Selection(), limit: int = 50) -> list[RejectedRow]:
+        """The latest calls of `selection` refused with an error status (4xx or 5xx), newest first."""
+        return self._queries.rejected(selection, limit)
 
     def export(self, selection: Selection) -> Iterator[InvocationDetail]:
         """Every decision selected, oldest first, each with its call, its criteria and the feedback on its cards."""

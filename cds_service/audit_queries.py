@@ -71,9 +71,10 @@ class DecisionRow:
 
 @dataclass(frozen=True)
 class Selection:
-    """Which decisions `cds-service audit export` takes: those of calls from `since` and before `until`, of this
-    patient, client and tenant, on this order, with this decision, under this policy; None: any. The feedback
-    listing (`--feedback`) reads the times and the sender of the feedback item instead."""
+    """What a listing of `cds-service audit` and its export take, the one form of their filters: calls from `since`
+    and before `until`, of this patient, client and tenant; decisions on this order, with this decision, under this
+    policy; None: any. The feedback listing reads the times and the sender of the feedback item instead; the rejected
+    calls, which decided nothing, take the call's filters alone."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -310,14 +311,10 @@ class AuditQueries:
 
     # --- queries for the command line --------------------------------------------------------------------------
 
-    def recent(self, since: datetime | None = None, patient: str | None = None, decision: str | None = None,
-               limit: int = 50, client: str | None = None, tenant: str | None = None,
-               order: str | None = None, until: datetime | None = None,
-               policy: str | None = None) -> list[DecisionRow]:
-        """The latest order decisions of calls from `since` and before `until`, newest first; `order`: of this order
-        only (its id, with or without the type); `policy`: under this policy (a payer's) only."""
-        query = select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow).where(
-            *_calls((since, until), patient, client, tenant), *_decided(order, decision, policy))
+    def recent(self, selection: Selection = Selection(), limit: int = 50) -> list[DecisionRow]:
+        """The latest order decisions of `selection`, newest first."""
+        query = select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow).where(*_calls(selection),
+                                                                                *_decided(selection))
         query = query.order_by(Invocation.time.desc(), OrderOutcomeRow.id.desc()).limit(limit)
         with Session(self.engine) as session:
             return [_decision_row(invocation, outcome) for invocation, outcome in session.execute(query)]
@@ -326,9 +323,7 @@ class AuditQueries:
         """Every decision of `selection`, oldest first, each as its call holding that order's outcome alone, with the
         feedback on its cards: read in batches, so an export of a year's trail never holds it all in memory."""
         query = (select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow)
-                 .where(*_calls((selection.since, selection.until), selection.patient, selection.client,
-                                selection.tenant),
-                        *_decided(selection.order, selection.decision, selection.policy))
+                 .where(*_calls(selection), *_decided(selection))
                  .options(selectinload(OrderOutcomeRow.cards))
                  .order_by(Invocation.time, Invocation.id, OrderOutcomeRow.id)
                  .execution_options(yield_per=_EXPORT_BATCH))
@@ -339,7 +334,7 @@ class AuditQueries:
                     record = invocation_record(invocation, [outcome])
                     yield InvocationDetail(record, self._feedback_on(session, record))
 
-    def feedback(self, selection: Selection, limit: int = 50) -> list[FeedbackRow]:
+    def feedback(self, selection: Selection = Selection(), limit: int = 50) -> list[FeedbackRow]:
         """The latest feedback items received (from `since`, before `until`, sent by `client` and `tenant`), newest
         first, each with the decision of the latest call that issued its card to the sender (a call sent again issues
         the same uuids); `patient`, `order`, `decision` and `policy` select by that decision, which feedback on a card
@@ -365,13 +360,11 @@ class AuditQueries:
         with Session(self.engine) as session:
             return [_feedback_row(row, by) for row, *by in session.execute(query)]
 
-    def rejected(self, since: datetime | None = None, patient: str | None = None, limit: int = 50,
-                 client: str | None = None, tenant: str | None = None,
-                 until: datetime | None = None) -> list[RejectedRow]:
-        """The latest calls refused with an error status (from `since`, before `until`), newest first: 4xx (401s
-        included: their reason names the failed check) and 5xx (a 503 while the database is unavailable, a fault of
-        ours)."""
-        query = select(Invocation).where(Invocation.status >= 400, *_calls((since, until), patient, client, tenant))
+    def rejected(self, selection: Selection = Selection(), limit: int = 50) -> list[RejectedRow]:
+        """The latest calls of `selection` refused with an error status, newest first: 4xx (401s included: their
+        reason names the failed check) and 5xx (a 503 while the database is unavailable, a fault of ours). Only the
+        call's filters apply: a refused call decided no order."""
+        query = select(Invocation).where(Invocation.status >= 400, *_calls(selection))
         query = query.order_by(Invocation.time.desc(), Invocation.id.desc()).limit(limit)
         with Session(self.engine) as session:
             return [RejectedRow(aware(row.time), row.hook, row.hook_instance, row.client_iss, row.tenant,
@@ -524,26 +517,31 @@ def _creating(session: Session, reference: str) -> list[int]:
     return [invocation for invocation, creates in rows if reference in (creates or [])]
 
 
-def _calls(period: tuple[datetime | None, datetime | None], patient: str | None, client: str | None,
-           tenant: str | None) -> list[ColumnElement[bool]]:
-    """The conditions on the invocation of the listing filters given; `period`: from its start, before its end."""
-    since, until = period
-    conditions = [column == value for column, value in ((Invocation.patient_id, patient),
-                                                        (Invocation.client_iss, client), (Invocation.tenant, tenant))
-                  if value is not None]
-    conditions += [Invocation.time >= naive_utc(since)] if since is not None else []
-    return conditions + ([Invocation.time < naive_utc(until)] if until is not None else [])
+def _calls(selection: Selection) -> list[ColumnElement[bool]]:
+    """The conditions on the invocation of the filters given: from `since`, before `until`, its patient, client and
+    tenant."""
+    conditions = [column == value for column, value in ((Invocation.patient_id, selection.patient),
+                                                        (Invocation.client_iss, selection.client),
+                                                        (Invocation.tenant, selection.tenant)) if value is not None]
+    return conditions + _between(Invocation.time, selection)
 
 
-def _decided(order: str | None, decision: str | None, policy: str | None) -> list[ColumnElement[bool]]:
-    """The conditions on the order's outcome of the listing filters given: its order (its id, with or without the
-    type), its decision (NO_PLAN: none, for want of a plan) and its policy."""
+def _between(column: Any, selection: Selection) -> list[ColumnElement[bool]]:
+    """`column` (a time) from the selection's `since` and before its `until`, those given."""
+    since = [column >= naive_utc(selection.since)] if selection.since is not None else []
+    return since + ([column < naive_utc(selection.until)] if selection.until is not None else [])
+
+
+def _decided(selection: Selection) -> list[ColumnElement[bool]]:
+    """The conditions on the order's outcome of the filters given: its order (its id, with or without the type),
+    its decision (NO_PLAN: none, for want of a plan) and its policy."""
+    order, decision = selection.order, selection.decision
     conditions = [] if order is None else [OrderOutcomeRow.order_id == _order_reference(order)]
     if decision == NO_PLAN:
         conditions.append(OrderOutcomeRow.no_plan_reason.is_not(None))
     elif decision is not None:
         conditions.append(OrderOutcomeRow.decision == decision)
-    return conditions + ([] if policy is None else [OrderOutcomeRow.policy == policy])
+    return conditions + ([] if selection.policy is None else [OrderOutcomeRow.policy == selection.policy])
 
 
 def _feedback_selected(selection: Selection) -> list[ColumnElement[bool]]:
@@ -552,9 +550,7 @@ def _feedback_selected(selection: Selection) -> list[ColumnElement[bool]]:
     conditions = [column == value for column, value in (
         (Feedback.client_iss, selection.client), (Feedback.tenant, selection.tenant),
         (Invocation.patient_id, selection.patient)) if value is not None]
-    conditions += [Feedback.received_at >= naive_utc(selection.since)] if selection.since is not None else []
-    conditions += [Feedback.received_at < naive_utc(selection.until)] if selection.until is not None else []
-    return conditions + _decided(selection.order, selection.decision, selection.policy)
+    return conditions + _between(Feedback.received_at, selection) + _decided(selection)
 
 
 def _feedback_row(row: Feedback, by: list[Any]) -> FeedbackRow:

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any, Sequence
 
+from cds_service.audit import AuditStore
 from cds_service.audit_export import override_reason
 from cds_service.audit_queries import DecisionRow, FeedbackRow, RejectedRow, Selection
 from cds_service.audit_words import counted
@@ -43,12 +44,8 @@ def run(args: argparse.Namespace) -> int:
     args.limit = args.limit or DEFAULT_LIMIT
     # One row more than the limit: whether the listing was cut, which a file of JSON lines would not show.
     limit = min(args.limit + 1, MAX_LIMIT)
-    calls = {"since": args.since, "until": args.until, "patient": args.patient, "client": args.client,
-             "tenant": args.tenant, "limit": limit}
-    decisions = {"decision": args.decision, "order": args.order, "policy": args.policy}
-    rows: Sequence[Listed] | None = query(args, lambda store: (
-        store.rejected(**calls) if args.rejected
-        else store.feedback(selection(args), limit) if args.feedback else store.recent(**decisions, **calls)))
+    listing = AuditStore.rejected if args.rejected else AuditStore.feedback if args.feedback else AuditStore.recent
+    rows: Sequence[Listed] | None = query(args, lambda store: listing(store, selection(args), limit))
     if rows is None:
         return 2
     _print_rows(rows[:args.limit], args)

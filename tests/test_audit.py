@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from cds_service.app import create_app
 from cds_service.audit import AuditStore
-from cds_service.audit_queries import FeedbackReceipt
+from cds_service.audit_queries import FeedbackReceipt, Selection
 from cds_service.audit_rows import FeedbackEntry, InvocationRecord
 from cds_service.config import Settings
 from cds_service.db import create_db_engine
@@ -142,11 +142,11 @@ def test_recent_lists_decisions_newest_first_with_filters(store: AuditStore) -> 
     store.record_invocation(invocation("new", "p1", outcome("c"), outcome("d", "information-needed"), time=NOW))
     store.flush()
     assert [row.order_id for row in store.recent()] == ["d", "c", "b", "a"]
-    assert [row.order_id for row in store.recent(patient="p1")] == ["d", "c", "a"]
-    assert [row.order_id for row in store.recent(decision="criteria-not-met")] == ["b"]
-    assert [row.order_id for row in store.recent(since=NOW - timedelta(days=2))] == ["d", "c", "b"]
+    assert [row.order_id for row in store.recent(Selection(patient="p1"))] == ["d", "c", "a"]
+    assert [row.order_id for row in store.recent(Selection(decision="criteria-not-met"))] == ["b"]
+    assert [row.order_id for row in store.recent(Selection(since=NOW - timedelta(days=2)))] == ["d", "c", "b"]
     assert [row.order_id for row in store.recent(limit=1)] == ["d"]
-    row = store.recent(patient="p2")[0]
+    row = store.recent(Selection(patient="p2"))[0]
     assert (row.hook_instance, row.policy, row.decision, row.time) == ("mid", ASPIRUS, "criteria-not-met",
                                                                       NOW - timedelta(days=1))
 
