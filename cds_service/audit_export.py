@@ -36,7 +36,7 @@ _CRITERION = {"criterion": "id", "criterion_status": "status", "criterion_citati
 CSV_COLUMNS = ("time_utc", *_CALL, "order", "policy", "policy_version", "policy_digest", "policy_source",
                "valueset_digest", "decision", "no_plan_reason", "what_if", "request_type", "cycle", "indication",
                "coverage", "coverage_assertion_id", "covered", "pa_needed", "authorization_start",
-               "authorization_end", "to_document", "not_received", "indications_evaluated", "criterion",
+               "authorization_end", "to_document", "not_received", "card_kinds", "indications_evaluated", "criterion",
                "criterion_status", "criterion_citation", "criterion_text", "criterion_evidence", "criterion_note",
                "criterion_attested", "feedback")
 
@@ -82,6 +82,8 @@ def _row(detail: InvocationDetail, outcome: OrderOutcome, criterion: dict[str, A
         "decision": outcome.decision or (NO_PLAN if outcome.no_plan_reason else None),
         "authorization_start": authorization.get("start"), "authorization_end": authorization.get("end"),
         "to_document": "; ".join(outcome.missing), "not_received": ", ".join(outcome.not_received),
+        # the kinds of the cards sent, in their order: a spreadsheet filters the decisions with a plan-dose-limit card
+        "card_kinds": ", ".join(outcome.card_kinds[uuid] for uuid in outcome.card_uuids if uuid in outcome.card_kinds),
         "indications_evaluated": " | ".join(map(_indication, outcome.indications)),
         "criterion_evidence": ", ".join(criterion.get("evidence") or ()),
         "feedback": " | ".join(_feedback(detail, outcome)),
@@ -141,10 +143,16 @@ def card_named(detail: InvocationDetail, uuid: str) -> str:
     """A card feedback names: its uuid and topic, and in a call deciding several orders, the order and decision it
     was about (each order's cards are listed under it, far above the feedback)."""
     card = detail.card_of(uuid)
-    about = [card["card_topic"]] if card["card_topic"] else []
+    about = [card_words(card["card_topic"], card["card_kind"])] if card["card_topic"] else []
     if len(detail.record.outcomes) > 1 and card["order_id"]:
         about.append(f"{card['order_id']}, {card['decision'] or '-'}")
     return f"{uuid} ({'; '.join(about)})" if about else uuid
+
+
+def card_words(topic: str, kind: str | None) -> str:
+    """`limits, plan-dose-limit`: a card's topic, and its kind where recorded (migration 0015): one topic covers
+    several kinds."""
+    return f"{topic}, {kind}" if kind else topic
 
 
 def feedback_line(entry: FeedbackEntry, card: str, labels: dict[str, str]) -> str:

@@ -73,8 +73,9 @@ class DecisionRow:
 class Selection:
     """What a listing of `cds-service audit` and its export take, the one form of their filters: calls from `since`
     and before `until`, of this patient, client and tenant; decisions on this order, with this decision, under this
-    policy; None: any. The feedback listing reads the times and the sender of the feedback item instead; the rejected
-    calls, which decided nothing, take the call's filters alone."""
+    policy, that issued a card of this kind; None: any. The feedback listing reads the times and the sender of the
+    feedback item instead, and the kind of the card it names; the rejected calls, which decided nothing, take the
+    call's filters alone."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -84,6 +85,8 @@ class Selection:
     order: str | None = None
     decision: str | None = None
     policy: str | None = None
+    # Decisions that issued a card of this kind (card_kinds.py: plan-dose-limit, ...), feedback on a card of it.
+    card_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class FeedbackRow:
 
     entry: FeedbackEntry
     card_topic: str | None
+    card_kind: str | None  # null for a card recorded before migration 0015
     call_time: datetime | None  # of the call that issued the card
     hook_instance: str | None
     patient_id: str | None
@@ -155,12 +159,13 @@ class InvocationDetail:
 
     def card_of(self, uuid: str) -> dict[str, Any]:
         """The order whose answer carried card `uuid`, its decision (NO_PLAN when none, for want of a plan) and the
-        card's topic; None each for a card this call did not issue."""
+        card's topic and kind; None each for a card this call did not issue."""
         for outcome in self.record.outcomes:
             if uuid in outcome.card_uuids:
                 decision = outcome.decision or (NO_PLAN if outcome.no_plan_reason else None)
-                return {"order_id": outcome.order_id, "decision": decision, "card_topic": outcome.card_topics.get(uuid)}
-        return {"order_id": None, "decision": None, "card_topic": None}
+                return {"order_id": outcome.order_id, "decision": decision, "card_topic": outcome.card_topics.get(uuid),
+                        "card_kind": outcome.card_kinds.get(uuid)}
+        return {"order_id": None, "decision": None, "card_topic": None, "card_kind": None}
 
 
 class AuditQueries:
@@ -313,8 +318,8 @@ class AuditQueries:
 
     def recent(self, selection: Selection = Selection(), limit: int = 50) -> list[DecisionRow]:
         """The latest order decisions of `selection`, newest first."""
-        query = select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow).where(*_calls(selection),
-                                                                                *_decided(selection))
+        query = select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow).where(
+            *_calls(selection), *_decided(selection), *_issued_kind(selection))
         query = query.order_by(Invocation.time.desc(), OrderOutcomeRow.id.desc()).limit(limit)
         with Session(self.engine) as session:
             return [_decision_row(invocation, outcome) for invocation, outcome in session.execute(query)]
@@ -323,7 +328,7 @@ class AuditQueries:
         """Every decision of `selection`, oldest first, each as its call holding that order's outcome alone, with the
         feedback on its cards: read in batches, so an export of a year's trail never holds it all in memory."""
         query = (select(Invocation, OrderOutcomeRow).join(OrderOutcomeRow)
-                 .where(*_calls(selection), *_decided(selection))
+                 .where(*_calls(selection), *_decided(selection), *_issued_kind(selection))
                  .options(selectinload(OrderOutcomeRow.cards))
                  .order_by(Invocation.time, Invocation.id, OrderOutcomeRow.id)
                  .execution_options(yield_per=_EXPORT_BATCH))
@@ -346,9 +351,9 @@ class AuditQueries:
                           Invocation.client_iss.is_not_distinct_from(Feedback.client_iss),
                           Invocation.tenant.is_not_distinct_from(Feedback.tenant))
                    .correlate(Feedback).scalar_subquery())
-        query = (select(Feedback, IssuedCard.topic, Invocation.time, Invocation.hook_instance, Invocation.patient_id,
-                        OrderOutcomeRow.order_id, OrderOutcomeRow.policy, OrderOutcomeRow.decision,
-                        OrderOutcomeRow.no_plan_reason)
+        query = (select(Feedback, IssuedCard.topic, IssuedCard.card_kind, Invocation.time, Invocation.hook_instance,
+                        Invocation.patient_id, OrderOutcomeRow.order_id, OrderOutcomeRow.policy,
+                        OrderOutcomeRow.decision, OrderOutcomeRow.no_plan_reason)
                  .select_from(Feedback)
                  .outerjoin(OrderOutcomeRow, OrderOutcomeRow.id == issuing)
                  .outerjoin(Invocation, Invocation.id == OrderOutcomeRow.invocation_id)
@@ -534,7 +539,8 @@ def _between(column: Any, selection: Selection) -> list[ColumnElement[bool]]:
 
 def _decided(selection: Selection) -> list[ColumnElement[bool]]:
     """The conditions on the order's outcome of the filters given: its order (its id, with or without the type),
-    its decision (NO_PLAN: none, for want of a plan) and its policy."""
+    its decision (NO_PLAN: none, for want of a plan) and its policy; the kind of a card it issued is the listing's
+    (`_issued_kind`), the feedback's that of the card it names."""
     order, decision = selection.order, selection.decision
     conditions = [] if order is None else [OrderOutcomeRow.order_id == _order_reference(order)]
     if decision == NO_PLAN:
@@ -544,19 +550,28 @@ def _decided(selection: Selection) -> list[ColumnElement[bool]]:
     return conditions + ([] if selection.policy is None else [OrderOutcomeRow.policy == selection.policy])
 
 
+def _issued_kind(selection: Selection) -> list[ColumnElement[bool]]:
+    """The decision issued a card of the kind selected (cards recorded before migration 0015 have none)."""
+    if selection.card_kind is None:
+        return []
+    return [select(IssuedCard.id).where(IssuedCard.outcome_id == OrderOutcomeRow.id,
+                                        IssuedCard.card_kind == selection.card_kind).exists()]
+
+
 def _feedback_selected(selection: Selection) -> list[ColumnElement[bool]]:
     """The conditions of `AuditQueries.feedback`: the time received and the sender on the feedback, the rest on the
     decision of its card."""
     conditions = [column == value for column, value in (
         (Feedback.client_iss, selection.client), (Feedback.tenant, selection.tenant),
         (Invocation.patient_id, selection.patient)) if value is not None]
-    return conditions + _between(Feedback.received_at, selection) + _decided(selection)
+    kind = [] if selection.card_kind is None else [IssuedCard.card_kind == selection.card_kind]
+    return conditions + _between(Feedback.received_at, selection) + _decided(selection) + kind
 
 
 def _feedback_row(row: Feedback, by: list[Any]) -> FeedbackRow:
     """A feedback item and what the query found of its card's decision (`by`: the query's columns after it)."""
-    topic, time, hook_instance, patient_id, order_id, policy, decision, no_plan_reason = by
-    return FeedbackRow(feedback_entry(row), card_topic=topic, call_time=aware(time) if time else None,
+    topic, kind, time, hook_instance, patient_id, order_id, policy, decision, no_plan_reason = by
+    return FeedbackRow(feedback_entry(row), card_topic=topic, card_kind=kind, call_time=aware(time) if time else None,
                        hook_instance=hook_instance, patient_id=patient_id, order_id=order_id, policy=policy,
                        decision=decision or (NO_PLAN if no_plan_reason else None))
 

@@ -149,10 +149,11 @@ def _issued_values(outcome_id: int, outcome: OrderOutcome) -> list[dict[str, Any
     """The outcome's cards and suggestions with what each said. The texts are ours, but a summary or label may quote
     the order (its dose text): bounded to their columns, and storable."""
     cards = [{"outcome_id": outcome_id, "uuid": uuid, "kind": "card", "topic": outcome.card_topics.get(uuid),
-              "indicator": outcome.card_indicators.get(uuid), "summary": _bounded(outcome.card_summaries.get(uuid)),
-              "label": None, "card_uuid": None, "creates": None} for uuid in outcome.card_uuids]
-    return cards + [{"outcome_id": outcome_id, "uuid": uuid, "kind": "suggestion", "topic": None, "indicator": None,
-                     "summary": None, "label": _bounded(outcome.suggestion_labels.get(uuid)),
+              "card_kind": outcome.card_kinds.get(uuid), "indicator": outcome.card_indicators.get(uuid),
+              "summary": _bounded(outcome.card_summaries.get(uuid)), "label": None, "card_uuid": None, "creates": None}
+             for uuid in outcome.card_uuids]
+    return cards + [{"outcome_id": outcome_id, "uuid": uuid, "kind": "suggestion", "topic": None, "card_kind": None,
+                     "indicator": None, "summary": None, "label": _bounded(outcome.suggestion_labels.get(uuid)),
                      "card_uuid": outcome.suggestion_cards.get(uuid), "creates": outcome.suggestion_creates.get(uuid)}
                     for uuid in outcome.suggestion_uuids]
 
@@ -183,6 +184,7 @@ def _order_outcome(row: OrderOutcomeRow) -> OrderOutcome:
         coverage_reference=row.coverage_reference,
         card_uuids=[card.uuid for card in row.cards if card.kind == "card"],
         card_topics={card.uuid: card.topic for card in row.cards if card.kind == "card" and card.topic},
+        card_kinds={card.uuid: card.card_kind for card in row.cards if card.kind == "card" and card.card_kind},
         suggestion_uuids=[card.uuid for card in row.cards if card.kind == "suggestion"],
         suggestion_cards={card.uuid: card.card_uuid for card in row.cards
                           if card.kind == "suggestion" and card.card_uuid},

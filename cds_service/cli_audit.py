@@ -30,6 +30,10 @@ _SINCE_UNITS, _SINCE_SPANS = "mhdw", "30m, 24h, 7d, 2w"
 # Retention counts back in days or more: `18m` meant as 18 months would keep 18 minutes of the trail.
 _PRUNE_UNITS, _PRUNE_SPANS = "dwy", "180d, 26w, 2y"
 DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed", NO_PLAN)
+# The kinds of card (card_kinds.py, each card's card-kind extension), in the order a pharmacist meets them: the
+# decision's cards, the dose and days cards, the plan's limits, the cards about the order itself.
+CARD_KINDS = ("decision", "no-plan", "evaluation-failed", "order-unidentified", "dose", "infusion-days",
+              "dose-and-infusion-days", "plan-dose-limit", "quantity-limit", "duplicate-order", "order-per-cycle")
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -98,6 +102,9 @@ def _add_filters(parser: argparse.ArgumentParser, default: Any) -> None:
                         help="only the decisions under this payer's policy (its id: aspirus-magellan, florida-blue; "
                              "cds-service check lists the plans)")
     parser.add_argument("--decision", choices=DECISIONS, default=default, help="only this decision")
+    parser.add_argument("--card-kind", choices=CARD_KINDS, default=default, metavar="KIND",
+                        help="only the decisions that issued a card of this kind (with --feedback: the feedback on "
+                             f"such a card): {', '.join(CARD_KINDS)}; cards recorded before it was kept have none")
 
 
 def parse_since(value: str) -> datetime:

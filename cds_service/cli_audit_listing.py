@@ -30,8 +30,8 @@ _COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "order", "policy", "de
 _REJECTED_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "status", "reason", "hookInstance")
 # What the clinician did, then with which decision's card: feedback's reason and comment are what a pharmacist
 # reviewing overrides came for.
-_FEEDBACK_COLUMNS = ("received (UTC)", "outcome", "reason", "comment", "card", "topic", "patient", "order", "policy",
-                     "decision", "hookInstance", "client", "tenant")
+_FEEDBACK_COLUMNS = ("received (UTC)", "outcome", "reason", "comment", "card", "topic", "kind", "patient", "order",
+                     "policy", "decision", "hookInstance", "client", "tenant")
 # Feedback on a card no call issued to its sender: an EHR's integration bug, or a call not written yet.
 _NOT_ISSUED = "card not issued"
 _MAX_CELL = 40
@@ -59,16 +59,16 @@ def _usage_problem(args: argparse.Namespace) -> bool:
     if args.rejected and args.feedback:
         print("--rejected and --feedback are two listings: choose one", file=sys.stderr)
         return True
-    if args.rejected and (args.decision or args.order or args.policy):
-        print("--rejected lists calls that got no decision: it cannot be combined with --decision, --order or --policy",
-              file=sys.stderr)
+    if args.rejected and (args.decision or args.order or args.policy or args.card_kind):
+        print("--rejected lists calls that got no decision: it cannot be combined with --decision, --order, --policy "
+              "or --card-kind", file=sys.stderr)
         return True
     return False
 
 
 def selection(args: argparse.Namespace) -> Selection:
     return Selection(args.since, args.until, args.patient, args.client, args.tenant, args.order, args.decision,
-                     args.policy)
+                     args.policy, args.card_kind)
 
 
 def empty_period(args: argparse.Namespace) -> bool:
@@ -123,8 +123,8 @@ def _feedback_values(row: FeedbackRow) -> tuple[Any, ...]:
     decision = row.decision if row.hook_instance else _NOT_ISSUED
     received = item.received_at.strftime("%Y-%m-%d %H:%M:%S") if item.received_at else None
     return (received, item.outcome, override_reason(item.override_display, item.override_code),
-            item.override_comment, item.card_uuid, row.card_topic, row.patient_id, row.order_id, row.policy, decision,
-            row.hook_instance, item.client_iss, item.tenant)
+            item.override_comment, item.card_uuid, row.card_topic, row.card_kind, row.patient_id, row.order_id,
+            row.policy, decision, row.hook_instance, item.client_iss, item.tenant)
 
 
 def _cell(value: Any, limit: int) -> str:

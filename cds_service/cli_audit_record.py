@@ -6,10 +6,10 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any, Protocol
 
-from cds_service.audit_export import card_named, failed_criteria, feedback_line, indication_notes, utc
+from cds_service.audit_export import card_named, card_words, failed_criteria, feedback_line, indication_notes, utc
 from cds_service.audit_queries import NO_PLAN, InvocationDetail
 from cds_service.audit_words import counted
-from cds_service.evaluation import OrderOutcome
+from cds_service.evaluation import INFO_NEEDED, NOT_MET_DECISION, OrderOutcome
 from cds_service.hook_request import ORDER_SIGN
 from cds_service.printable import printable
 
@@ -44,7 +44,7 @@ def _outcome_lines(outcome: OrderOutcome, hook: str) -> list[str]:
         f"  value sets   {outcome.valueset_digest or '-'}",
         f"  decision     {decision_words(outcome.decision, outcome.no_plan_reason)}"
         + (" (what-if call)" if outcome.what_if else ""),
-        f"  indication   {outcome.indication or '-'}",
+        f"  indication   {_indication(outcome)}",
         f"  request      {outcome.request_type or '-'}, cycle {outcome.cycle if outcome.cycle is not None else '-'}",
         f"  coverage     {outcome.coverage_reference or '-'}",
         f"  assertion    {outcome.coverage_assertion_id or '-'}",
@@ -61,6 +61,27 @@ def _outcome_lines(outcome: OrderOutcome, hook: str) -> list[str]:
     if outcome.indications:
         lines += ["  indications evaluated:", *chain.from_iterable(map(_indication_lines, outcome.indications))]
     return lines
+
+
+def _indication(outcome: OrderOutcome) -> str:
+    """The indication reported (its clinical criteria met) and, of a decision not met all the same, the criteria not
+    met or unknown (a dose, a quantity); of a decision with none, the one whose criteria the card showed (the closest:
+    docs/policy-reading.md §The decision), named by its criteria's ids ("<indication>.<id>"). Without them, a met
+    indication beside "criteria-not-met" reads as a contradiction, and a denial's criteria as of no pathway."""
+    if outcome.decision not in (NOT_MET_DECISION, INFO_NEEDED):
+        return outcome.indication or "-"
+    if not outcome.indication:
+        shown = {str(c.get("id")).split(".")[0] for c in outcome.criteria if "." in str(c.get("id"))}
+        return f"none met; the card showed {shown.pop()}'s criteria" if len(shown) == 1 else "none met"
+    failed = [f"{status}: {', '.join(ids)}" for status, ids in _criteria_by_status(outcome, outcome.indication)]
+    return f"{outcome.indication} (clinical criteria met; {'; '.join(failed)})" if failed else outcome.indication
+
+
+def _criteria_by_status(outcome: OrderOutcome, indication: str) -> list[tuple[str, list[str]]]:
+    """The ids of the criteria not met, then unknown (those given, named without the indication's prefix)."""
+    by_status = [(status, [str(c.get("id")).removeprefix(f"{indication}.") for c in outcome.criteria
+                           if c.get("status") == status]) for status in ("not-met", "unknown")]
+    return [(status, ids) for status, ids in by_status if ids]
 
 
 def _policy_file(outcome: OrderOutcome) -> str:
@@ -136,7 +157,8 @@ def _card(uuid: str, outcome: OrderOutcome) -> str:
     recorded before migration 0006)."""
     indicator = outcome.card_indicators.get(uuid)
     said = f" [{indicator}] {outcome.card_summaries.get(uuid, '')}" if indicator else ""
-    return _with_topic(uuid, outcome.card_topics) + said
+    topic = outcome.card_topics.get(uuid)
+    return (f"{uuid} ({card_words(topic, outcome.card_kinds.get(uuid))})" if topic else uuid) + said
 
 
 def _suggestion(uuid: str, outcome: OrderOutcome) -> str:
@@ -165,7 +187,3 @@ def _indication_lines(indication: dict[str, Any]) -> list[str]:
     it, what the record showed for each (rows before the notes were kept have none)."""
     return [f"    {str(indication.get('status', '?')):<9} {failed_criteria(indication)}",
             *(f"{_INDENT}{criterion}: {note}" for criterion, note in indication_notes(indication))]
-
-
-def _with_topic(uuid: str, topics: dict[str, str]) -> str:
-    return f"{uuid} ({topics[uuid]})" if uuid in topics else uuid

@@ -90,6 +90,9 @@ class IssuedCard(Base):
     uuid: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # "card" or "suggestion"
     topic: Mapped[str | None] = mapped_column(String(50))  # a card's topic (coverage-info, off-guideline, ...): 0003
+    # A card's kind (its card-kind extension: decision, dose, plan-dose-limit, ...), which one topic code covers several
+    # of: migration 0015; null on older rows and on suggestions.
+    card_kind: Mapped[str | None] = mapped_column(String(30))
     # A suggestion's card (the uuid of the card that carried it): migration 0005; null on older rows.
     card_uuid: Mapped[str | None] = mapped_column(String(200))
     # What it said, as sent (migration 0006): a card's indicator and summary, a suggestion's label.
@@ -113,7 +116,7 @@ class Feedback(Base):
     __table_args__ = (Index("ux_feedback_item_digest", "item_digest", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # the listing's selection and order: 0015
     service_id: Mapped[str] = mapped_column(String(200))
     card_uuid: Mapped[str] = mapped_column(String(200), index=True)
     outcome: Mapped[str] = mapped_column(String(20))

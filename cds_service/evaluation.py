@@ -37,6 +37,9 @@ class OrderOutcome:
     coverage_assertion_id: str | None = None
     card_uuids: list[str] = field(default_factory=list)
     card_topics: dict[str, str] = field(default_factory=dict)  # card uuid -> its topic code (coverage-info, ...)
+    # card uuid -> its kind (card_kinds.py: decision, dose, plan-dose-limit, ...), read from the cards sent
+    # (audit_answer.py): one topic code covers several kinds.
+    card_kinds: dict[str, str] = field(default_factory=dict)
     suggestion_uuids: list[str] = field(default_factory=list)
     # suggestion uuid -> the card that carried it: feedback may accept a suggestion only on its own card
     suggestion_cards: dict[str, str] = field(default_factory=dict)

@@ -55,7 +55,7 @@ def test_policy_finds_the_decisions_of_one_payer(reviewed: str, capsys: pytest.C
 
 def test_policy_with_rejected_is_a_usage_error(reviewed: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "--database-url", reviewed, "--rejected", "--policy", FLORIDA_BLUE]) == 2
-    assert "cannot be combined with --decision, --order or --policy" in capsys.readouterr().err
+    assert "cannot be combined with --decision, --order, --policy or --card-kind" in capsys.readouterr().err
 
 
 def test_feedback_in_a_call_of_several_orders_names_the_order_and_decision(

@@ -588,8 +588,8 @@ def test_show_says_what_each_card_said_and_which_change_was_accepted(
     assert client.post(f"{URL}/feedback", json=feedback).status_code == 200
     app.extensions["cds_service"].store.flush()
     _, shown = run(capsys, "audit", "--database-url", f"sqlite:///{tmp_path / 'cds.db'}", "show", "hi-dose")
-    assert f"cards        {decision['uuid']} (coverage-info) [warning] {decision['summary']}\n" in shown
-    assert f"\n{' ' * 15}{dose['uuid']} (off-guideline) [warning] {dose['summary']}\n" in shown
+    assert f"cards        {decision['uuid']} (coverage-info, decision) [warning] {decision['summary']}\n" in shown
+    assert f"\n{' ' * 15}{dose['uuid']} (off-guideline, dose) [warning] {dose['summary']}\n" in shown
     assert f"suggestions  {suggestion['uuid']}: {suggestion['label']}\n" in shown
     assert suggestion["label"].startswith("Change dose to 9 mcg/day on days 1–7")
     assert f"suggestions {suggestion['uuid']} ({suggestion['label']})" in shown  # the feedback line

@@ -168,7 +168,7 @@ def test_migrate_creates_the_schema_and_is_idempotent(database_url: str) -> None
     migrate(engine)
     assert TABLES <= set(inspect(engine).get_table_names())
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0014"]
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0015"]
     engine.dispose()
 
 
@@ -185,7 +185,7 @@ def test_migrate_says_in_the_log_when_it_moves_the_schema(
         migrate(engine)
         migrate(engine)
     assert [record.getMessage() for record in caplog.records if record.name == "cds_service.db"] == [
-        "audit schema migrated from revision 0010 to 0014"]
+        "audit schema migrated from revision 0010 to 0015"]
     engine.dispose()
 
 
@@ -195,7 +195,7 @@ def test_migrate_says_in_the_log_when_it_creates_the_schema(
     with caplog.at_level("INFO", logger="cds_service.db"):
         migrate(engine)
     assert [record.getMessage() for record in caplog.records if record.name == "cds_service.db"] == [
-        "audit schema created at revision 0014"]
+        "audit schema created at revision 0015"]
     engine.dispose()
 
 
@@ -419,7 +419,7 @@ def test_a_schema_migrated_by_a_newer_release_stops_the_start_up_with_one_line(d
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(SchemaError, match="^the audit database is at schema revision 0099, which this release does "
-                                          "not know \\(its newest is 0014\\): a newer release migrated it"):
+                                          "not know \\(its newest is 0015\\): a newer release migrated it"):
         migrate(engine)
     engine.dispose()
     with pytest.raises(ConfigError, match="^the audit database is at schema revision 0099.*restore the database from "
