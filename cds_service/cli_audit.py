@@ -2,7 +2,9 @@
 `cds-service audit show HOOKINSTANCE-OR-ASSERTION`; `cds-service audit export` (JSON lines or CSV, for a payer's
 review); `cds-service audit prune --before DATE`.
 
-A query tool: it never creates or migrates the audit database, and only `prune` writes it."""
+Here the command line, its options and the `show` and `export` commands; the listings are cli_audit_listing.py's, a
+call in words cli_audit_record.py's, prune cli_audit_prune.py's, and opening the trail cli_audit_store.py's. A query
+tool: it never creates or migrates the audit database, and only `prune` writes it."""
 from __future__ import annotations
 
 import argparse
