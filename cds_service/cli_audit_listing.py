@@ -35,7 +35,9 @@ _FEEDBACK_COLUMNS = ("received (UTC)", "outcome", "reason", "comment", "card", "
 # Feedback on a card no call issued to its sender: an EHR's integration bug, or a call not written yet.
 _NOT_ISSUED = "card not issued"
 _MAX_CELL = 40
-_WIDE_CELLS = {"reason": 90}  # the column a reader of rejected calls came for
+# The column a reader came for: a rejected call's reason; the override reason with its code, of which the service's
+# own longest ("Criteria are met; ... (criteria-met-documentation-to-follow)", 96 characters) was cut at 90.
+_WIDE_CELLS = {"reason": 100}
 
 
 def run(args: argparse.Namespace) -> int:

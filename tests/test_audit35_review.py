@@ -10,8 +10,11 @@ import pytest
 
 from cds_service.audit import AuditStore
 from cds_service.audit_queries import InvocationDetail, Selection
+from cds_service.audit_rows import FeedbackEntry
+from cds_service.cli import main
 from cds_service.cli_audit_record import format_detail
-from tests.test_audit import NOW, invocation, outcome, store  # noqa: F401  (fixture)
+from cds_service.override_reasons import OVERRIDE_REASON_SYSTEM, OVERRIDE_REASONS
+from tests.test_audit import CLIENT, NOW, invocation, outcome, store  # noqa: F401  (fixture)
 from tests.test_db import database_url  # noqa: F401  (fixture)
 
 QUANTITY = {"id": "quantity", "status": "not-met", "citation": "Aspirus II", "evidence": []}
@@ -61,3 +64,16 @@ def _indication_line(**changes: Any) -> str:
 ])
 def test_show_says_which_criteria_a_decision_not_met_failed_on(changes: dict[str, Any], said: str) -> None:
     assert _indication_line(**changes) == said
+
+
+def test_the_feedback_table_shows_every_override_reason_the_service_offers_whole(
+        store: AuditStore, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    """The reason and its code are what a pharmacist reviewing overrides came for: the longest one lost its code's
+    end to the column's cut."""
+    store.record_feedback("blinatumomab-coverage", [
+        FeedbackEntry(f"card-{code}", "overridden", override_system=OVERRIDE_REASON_SYSTEM, override_code=code,
+                      override_display=display) for code, display in OVERRIDE_REASONS], CLIENT)
+    store.flush()
+    assert main(["audit", "--database-url", store.engine.url.render_as_string(hide_password=False), "--feedback"]) == 0
+    table = capsys.readouterr().out
+    assert all(f"{display} ({code})" in table for code, display in OVERRIDE_REASONS)
