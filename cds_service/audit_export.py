@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timezone
 from typing import IO, Any, Iterable
 
-from cds_service.audit_queries import NO_PLAN, InvocationDetail
+from cds_service.audit_queries import InvocationDetail, decision_of
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.evaluation import OrderOutcome
 from cds_service.printable import json_value
@@ -79,7 +79,7 @@ def _row(detail: InvocationDetail, outcome: OrderOutcome, criterion: dict[str, A
         **{column: getattr(detail.record, name) for column, name in _CALL.items()},
         **{column: getattr(outcome, name) for column, name in _DECISION.items()},
         **{column: criterion.get(key) for column, key in _CRITERION.items()},
-        "decision": outcome.decision or (NO_PLAN if outcome.no_plan_reason else None),
+        "decision": decision_of(outcome),
         "authorization_start": authorization.get("start"), "authorization_end": authorization.get("end"),
         "to_document": "; ".join(outcome.missing), "not_received": ", ".join(outcome.not_received),
         # the kinds of the cards sent, in their order: a spreadsheet filters the decisions with a plan-dose-limit card
@@ -140,12 +140,14 @@ def _feedback(detail: InvocationDetail, outcome: OrderOutcome) -> list[str]:
 # --- a feedback item in words (also `show`'s) ------------------------------------------------------------------
 
 def card_named(detail: InvocationDetail, uuid: str) -> str:
-    """A card feedback names: its uuid and topic, and in a call deciding several orders, the order and decision it
-    was about (each order's cards are listed under it, far above the feedback)."""
+    """A card feedback names: its uuid, topic and kind, and in a call deciding several orders, the order and decision
+    it was about (each order's cards are listed under it, far above the feedback): each of them for a card told once
+    for several (a likely duplicate's, duplicate_answers.py), not the first alone."""
     card = detail.card_of(uuid)
     about = [card_words(card["card_topic"], card["card_kind"])] if card["card_topic"] else []
-    if len(detail.record.outcomes) > 1 and card["order_id"]:
-        about.append(f"{card['order_id']}, {card['decision'] or '-'}")
+    if len(detail.record.outcomes) > 1:
+        about += [f"{outcome.order_id}, {decision_of(outcome) or '-'}" for outcome in detail.record.outcomes
+                  if uuid in outcome.card_uuids]
     return f"{uuid} ({'; '.join(about)})" if about else uuid
 
 

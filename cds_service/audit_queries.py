@@ -21,7 +21,7 @@ from cds_service.audit_rows import (ID_LENGTH, FeedbackEntry, InvocationRecord, 
 from cds_service.audit_writer import AuditWriter
 from cds_service.db import insert_new_rows, write_transaction
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
-from cds_service.evaluation import INITIAL, MEETS, RENEWAL, PriorApproval
+from cds_service.evaluation import INITIAL, MEETS, RENEWAL, OrderOutcome, PriorApproval
 from cds_service.hook_request import ORDER_SIGN
 from cds_service.record import FHIR_ID
 
@@ -162,10 +162,14 @@ class InvocationDetail:
         card's topic and kind; None each for a card this call did not issue."""
         for outcome in self.record.outcomes:
             if uuid in outcome.card_uuids:
-                decision = outcome.decision or (NO_PLAN if outcome.no_plan_reason else None)
-                return {"order_id": outcome.order_id, "decision": decision, "card_topic": outcome.card_topics.get(uuid),
-                        "card_kind": outcome.card_kinds.get(uuid)}
+                return {"order_id": outcome.order_id, "decision": decision_of(outcome),
+                        "card_topic": outcome.card_topics.get(uuid), "card_kind": outcome.card_kinds.get(uuid)}
         return {"order_id": None, "decision": None, "card_topic": None, "card_kind": None}
+
+
+def decision_of(outcome: OrderOutcome) -> str | None:
+    """An order's decision as the listings name it: NO_PLAN for none, for want of a plan."""
+    return outcome.decision or (NO_PLAN if outcome.no_plan_reason else None)
 
 
 class AuditQueries:

@@ -19,6 +19,7 @@ from cds_service.cli import main
 from cds_service.cli_audit import CARD_KINDS
 from cds_service.db import alembic_config, create_db_engine, migrate
 from tests.test_db import database_url  # noqa: F401  (fixture)
+from tests.test_duplicate_orders import with_copies
 
 URL = "/cds-services/blinatumomab-coverage"
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
@@ -172,3 +173,16 @@ def _kind_and_index(connection: Connection) -> tuple[bool, bool]:
     schema = inspect(connection)
     return ("card_kind" in {column["name"] for column in schema.get_columns("issued_card")},
             "ix_feedback_received_at" in {index["name"] for index in schema.get_indexes("feedback")})
+
+
+def test_feedback_on_a_card_told_once_for_two_orders_names_both(app: Any, client: Any, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A likely duplicate's card answers both orders: its feedback line named the first order alone."""
+    body = {**with_copies("florida-blue-consolidation", "copy"), "hookInstance": "hi-twice"}
+    duplicate = _kind(client.post(URL, json=body).get_json()["cards"], "duplicate-order")
+    feedback = {"feedback": [{"card": duplicate["uuid"], "outcome": "overridden"}]}
+    assert client.post(f"{URL}/feedback", json=feedback).status_code == 200
+    app.extensions["cds_service"].store.flush()
+    _, shown, _ = _run(capsys, "audit", "--database-url", f"sqlite:///{tmp_path / 'cds.db'}", "show", "hi-twice")
+    assert (f"  card {duplicate['uuid']} (off-guideline, duplicate-order; MedicationRequest/blinatumomab-order, "
+            "criteria-not-met; MedicationRequest/copy, criteria-not-met): overridden") in shown
