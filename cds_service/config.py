@@ -19,6 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+# Re-exported: the app, the command line and the benchmark read them here, with the other settings.
+from cds_service.config_constants import DEFAULT_FETCH_BUDGET_SECONDS as DEFAULT_FETCH_BUDGET_SECONDS
+from cds_service.config_constants import METRICS_DIR_VARIABLE as METRICS_DIR_VARIABLE
 from cds_service.db import UNENCODED_AT, driver_url, option_problem, sqlite_file
 from cds_service.exceptions import path_expression
 from cds_service.file_schemas import file_validator, schema_problem
@@ -40,9 +43,9 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 # A request body is held in memory and parsed, at about five times its size in Python objects: 100 MB already takes
 # a worker past half a gigabyte.
 MAX_BODY_BYTES_CAP = 100 * 1024 * 1024
-DEFAULT_FETCH_BUDGET_SECONDS = 3.0  # CDS_FETCH_BUDGET_SECONDS: how long the FHIR server reads of one request may take
-# The fetch, the references' extra second (prefetch.RESOLVE_GRACE_SECONDS) and the evaluation must end well before
-# gunicorn's worker timeout (30 s by default), which kills a worker mid-call, and its queued audit records with it.
+# The fetch, the references' extra second and the evaluation (config_constants.longest_call_seconds) must end well
+# before gunicorn's worker timeout (30 s by default), which kills a worker mid-call, and its queued audit records
+# with it.
 MAX_FETCH_BUDGET_SECONDS = 20
 # Less fetches nothing (a TLS handshake alone takes tens of milliseconds): every key prefetch left out would be "not
 # received", quietly. 1e-300 was taken.
@@ -57,9 +60,6 @@ _DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 300
 _EXAMPLE_DATABASE_URL = "postgresql+psycopg://user:password@host:5432/cds"
 SUPPORTED_DATABASES = ("postgresql", "sqlite")  # SQLAlchemy's dialect names
-# prometheus_client's own variable: set, every process counts into files in that folder, and /metrics adds up those of
-# all gunicorn workers (metrics.py). prometheus_client reads it when imported: it must be in gunicorn's environment.
-METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class ConfigError(ValueError):

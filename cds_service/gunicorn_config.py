@@ -25,11 +25,12 @@ from typing import Any
 from gunicorn import glogging
 from prometheus_client import multiprocess
 
+from cds_service.config_constants import (
+    ANSWER_SECONDS, DEFAULT_FETCH_BUDGET_SECONDS, FETCH_BUDGET_VARIABLE, METRICS_DIR_VARIABLE, RESOLVE_GRACE_SECONDS,
+    longest_call_seconds,
+)
 from cds_service.log_format import LINE_FORMAT, LogFormatter, without_query, without_tokens
 
-# prometheus_client's variable (config.METRICS_DIR_VARIABLE, which checks it for the app: config loads too much for
-# gunicorn's master to import it here).
-_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # prometheus_client's names for its files ("<type>[_<gauge mode>]_<pid>.db", prometheus_client/values.py): a folder
 # named by mistake (the SQLite audit trail's, whose cds.db was deleted at every start; /tmp) loses nothing else.
 _METRIC_FILE = re.compile(r"(counter|histogram|summary|gauge_[a-z]+)_[0-9]+\.db")
@@ -77,15 +78,6 @@ class ServiceLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no
 logger_class = ServiceLogger
 
 
-# The longest a hook call may read from the EHR's FHIR server: CDS_FETCH_BUDGET_SECONDS (config's default unless set),
-# then prefetch.RESOLVE_GRACE_SECONDS for the references, then the evaluation and the answer. Literals, since config
-# and prefetch load too much for the master (a test keeps them equal to those modules').
-_BUDGET_VARIABLE = "CDS_FETCH_BUDGET_SECONDS"
-_DEFAULT_FETCH_BUDGET_SECONDS = 3.0
-_RESOLVE_GRACE_SECONDS = 1.0
-_ANSWER_SECONDS = 1.0
-
-
 def _check_timeout(server: Any) -> None:
     """A WARNING when a sync worker's timeout is not above the longest call: gunicorn kills a worker whose call
     outlasts it (a FHIR server slow to answer a call without prefetch), and the audit records that worker holds go
@@ -95,20 +87,20 @@ def _check_timeout(server: Any) -> None:
     if server.cfg.worker_class_str != "sync" or not timeout:
         return
     try:
-        budget = float(os.environ.get(_BUDGET_VARIABLE) or _DEFAULT_FETCH_BUDGET_SECONDS)
+        budget = float(os.environ.get(FETCH_BUDGET_VARIABLE) or DEFAULT_FETCH_BUDGET_SECONDS)
     except ValueError:
         return  # the app refuses it, naming it
-    if timeout < budget + _RESOLVE_GRACE_SECONDS + _ANSWER_SECONDS:
+    if timeout <= longest_call_seconds(budget):  # a call of exactly the timeout is killed too
         server.log.warning("the worker timeout (--timeout %g s) is not above the longest hook call: %s %g s reading "
                            "from the EHR's FHIR server, %g s more for references, %g s to answer; gunicorn would kill "
                            "a worker mid-call, and the audit records it holds: raise --timeout or lower %s", timeout,
-                           _BUDGET_VARIABLE, budget, _RESOLVE_GRACE_SECONDS, _ANSWER_SECONDS, _BUDGET_VARIABLE)
+                           FETCH_BUDGET_VARIABLE, budget, RESOLVE_GRACE_SECONDS, ANSWER_SECONDS, FETCH_BUDGET_VARIABLE)
 
 
 def on_starting(server: Any) -> None:
     """The metric files of a previous run would add its counts to this one's, and its workers' live gauges would
     never go: prometheus_client asks for the folder to be emptied before the processes start."""
-    folder = os.environ.get(_METRICS_DIR)
+    folder = os.environ.get(METRICS_DIR_VARIABLE)
     if folder and Path(folder).is_dir():  # not a folder: the app says so, and gunicorn stops
         for stale in Path(folder).glob("*.db"):
             if _METRIC_FILE.fullmatch(stale.name):
@@ -128,5 +120,5 @@ def when_ready(server: Any) -> None:
 
 def child_exit(server: Any, worker: Any) -> None:
     """A worker gone (stopped, killed, replaced): its backlog and stall leave the sums; its counts stay counted."""
-    if os.environ.get(_METRICS_DIR):
+    if os.environ.get(METRICS_DIR_VARIABLE):
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]  # untyped in prometheus_client

@@ -15,6 +15,7 @@ from itertools import islice
 from typing import Any, Callable
 from urllib.parse import quote
 
+from cds_service.config_constants import RESOLVE_GRACE_SECONDS
 from cds_service.exceptions import PatientUnavailable
 from cds_service.fhir_client import (
     FHIR_ID, Failure, FhirClient, bundle_resources, declared_total, each_once, next_link, of_other_types_only,
@@ -27,8 +28,6 @@ from cds_service.urls import internal_host
 
 log = logging.getLogger(__name__)
 
-# Reference reads share the fetch budget; when the fetch spent it all, they get one short window more, together.
-RESOLVE_GRACE_SECONDS = 1.0
 # Distinct reads per call, so a record full of references cannot pile up responses in memory.
 MAX_RESOLVES = 200
 

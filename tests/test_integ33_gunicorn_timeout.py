@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from cds_service import config, gunicorn_config, prefetch
 from tests.test_gunicorn import GUARD_SECONDS, LINE, ROOT, free_port
 
 WARNING = "the worker timeout (--timeout {timeout} s) is not above the longest hook call: CDS_FETCH_BUDGET_SECONDS " \
@@ -69,9 +68,3 @@ def test_a_timeout_a_call_may_outlast_is_a_warning(tmp_path: Path, budget: str |
 def test_no_warning_when_no_call_can_outlast_it(tmp_path: Path, options: tuple[str, ...]) -> None:
     """30 s, 6 s against 3 + 1 + 1; 0 turns it off; a threaded worker is not killed for a long call."""
     assert "the worker timeout" not in _started_log(tmp_path, None, *options)
-
-
-def test_the_masters_copies_are_the_modules_values() -> None:
-    """gunicorn's master does not import config or prefetch: its literals must follow them."""
-    assert gunicorn_config._DEFAULT_FETCH_BUDGET_SECONDS == config.DEFAULT_FETCH_BUDGET_SECONDS
-    assert gunicorn_config._RESOLVE_GRACE_SECONDS == prefetch.RESOLVE_GRACE_SECONDS

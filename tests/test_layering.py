@@ -14,7 +14,7 @@ import cds_service
 # The protocol layer: knows nothing about blinatumomab.
 PROTOCOL = ["validation", "hook_request", "auth", "jwks", "prefetch", "fhir_client", "bounded_http", "discovery",
             "feedback", "http_errors", "exceptions", "json_codec", "config", "metrics", "record", "printable", "urls",
-            "card_config", "schema_checks", "schema_messages", "log_format", "gunicorn_config"]
+            "card_config", "schema_checks", "schema_messages", "log_format", "gunicorn_config", "config_constants"]
 # What both sides use, loaded by the protocol layer too: clinical knowledge in them would reach it.
 SHARED = ["evaluation",  # the seam's types and vocabulary
           "audit", "audit_writer", "audit_health", "audit_queries", "audit_rows", "audit_answer", "audit_export",
