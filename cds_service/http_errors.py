@@ -54,6 +54,9 @@ def outcome_response(status: int, message: str, expression: str | None = None, c
 
 # HTTP statuses Werkzeug raises on its own, with the OperationOutcome issue code that fits each.
 _HTTP_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
+# What werkzeug allows on every route beside the methods a route names (a preflight, a GET's headers alone): not what
+# a 405 tells the caller to use.
+_IMPLIED_METHODS = ("OPTIONS", "HEAD")
 
 
 # What the WSGI server raises while the body is read, once the headers were accepted: gunicorn's parse errors of
@@ -122,24 +125,27 @@ def _unsupported_content_coding(exc: UnsupportedContentCoding) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
+    allowed = list(exc.valid_methods or ()) if isinstance(exc, MethodNotAllowed) else []
     message = _too_large() if status == 413 else {
         404: f"No such endpoint: {request.method} {request.path}",
-        405: _not_allowed(),
+        405: _not_allowed(allowed),
     }.get(status, exc.description or exc.name)
     _rejected(message)
     response = outcome_response(status, message, code=_HTTP_CODES.get(status, "processing"))
-    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    if allowed:
+        response.headers["Allow"] = ", ".join(allowed)
     return response
 
 
-def _not_allowed() -> str:
-    """The 405's words; a hook call posted to the discovery URL (the URL an EHR is given, taken for the service's)
-    is told where hook calls go."""
+def _not_allowed(allowed: list[str]) -> str:
+    """The 405's words, with the method to use (a GET of the hook's URL from a browser or curl is told to POST); a
+    hook call posted to the discovery URL (the URL an EHR is given, taken for the service's) is told where hook calls
+    go."""
     said = f"Method {request.method} is not allowed on {request.path}"
     if request.method == "POST" and request.path.rstrip("/") == "/cds-services":
         return f"{said}, the discovery endpoint (GET): post hook calls to /cds-services/{SERVICE_ID}"
-    return said
+    usable = [method for method in allowed if method not in _IMPLIED_METHODS]
+    return f"{said}: use {' or '.join(usable)}" if usable else said
 
 
 def _too_large() -> str:

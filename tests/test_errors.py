@@ -482,7 +482,7 @@ def test_a_hook_call_posted_to_the_discovery_url_is_told_where_hook_calls_go(cli
     assert issue["diagnostics"].endswith("/cds-services/, the discovery endpoint (GET): post hook calls to "
                                          "/cds-services/blinatumomab-coverage")
     issue = assert_outcome(client.open("/cds-services", method="PUT"), 405)
-    assert issue["diagnostics"] == "Method PUT is not allowed on /cds-services"
+    assert issue["diagnostics"] == "Method PUT is not allowed on /cds-services: use GET"
 
 
 def blinatumomab_request() -> dict[str, Any]:
