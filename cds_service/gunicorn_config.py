@@ -8,7 +8,8 @@
   string in either log (a query can carry a credential), nor a token gunicorn quotes from a header it cannot parse;
 - prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set (metrics.py): the folder emptied when
   gunicorn starts, a dead worker's live gauges removed, and only the workers publishing (not a --preload master).
-- a WARNING at start when a sync worker's timeout is not above the longest hook call (the fetch budget and more).
+- a WARNING at start when a sync worker's timeout is not above the longest hook call (the fetch budget and more), or
+  the graceful timeout not above the audit writer's drain at exit.
 
 Only gunicorn reads this module: its master imports it, so it loads nothing of the app (without --preload a worker
 loads the app after the fork, and a HUP loads it anew). Every lowercase name here that is a gunicorn setting is one.
@@ -26,8 +27,8 @@ from gunicorn import glogging
 from prometheus_client import multiprocess
 
 from cds_service.config_constants import (
-    ANSWER_SECONDS, DEFAULT_FETCH_BUDGET_SECONDS, FETCH_BUDGET_VARIABLE, METRICS_DIR_VARIABLE, RESOLVE_GRACE_SECONDS,
-    longest_call_seconds,
+    ANSWER_SECONDS, AUDIT_DRAIN_SECONDS, DEFAULT_FETCH_BUDGET_SECONDS, FETCH_BUDGET_VARIABLE, METRICS_DIR_VARIABLE,
+    RESOLVE_GRACE_SECONDS, longest_call_seconds,
 )
 from cds_service.log_format import LINE_FORMAT, LogFormatter, without_query, without_tokens
 
@@ -97,6 +98,18 @@ def _check_timeout(server: Any) -> None:
                            FETCH_BUDGET_VARIABLE, budget, RESOLVE_GRACE_SECONDS, ANSWER_SECONDS, FETCH_BUDGET_VARIABLE)
 
 
+def _check_graceful_timeout(server: Any) -> None:
+    """A WARNING when gunicorn would kill a stopping worker before its audit writer has had its drain: through a
+    database outage a worker holds the records of its calls, and a `--graceful-timeout 10` lost them at every stop or
+    HUP, with nothing said (docs/audit.md §Stopping)."""
+    graceful = server.cfg.graceful_timeout
+    if graceful <= AUDIT_DRAIN_SECONDS:
+        server.log.warning("the graceful timeout (--graceful-timeout %g s) is not above the audit writer's drain at "
+                           "exit (%g s): gunicorn would kill a stopping worker before it wrote the audit records it "
+                           "holds through a database outage: raise --graceful-timeout (30 s by default)", graceful,
+                           AUDIT_DRAIN_SECONDS)
+
+
 def on_starting(server: Any) -> None:
     """The metric files of a previous run would add its counts to this one's, and its workers' live gauges would
     never go: prometheus_client asks for the folder to be emptied before the processes start."""
@@ -111,8 +124,10 @@ def when_ready(server: Any) -> None:
     """In the master, before it forks the workers. With --preload it built the app, whose audit writer publishes its
     state to the metrics; the master answers no request, and its live gauges would never be removed (child_exit is
     for workers): it stops (metrics.stop_publishing). Without --preload the app is not in this process, and nothing
-    of it is imported here. And a worker timeout too short for a call is said (_check_timeout)."""
+    of it is imported here. And a worker timeout too short for a call, or a graceful timeout too short for the audit
+    writer's drain, is said."""
     _check_timeout(server)
+    _check_graceful_timeout(server)
     metrics = sys.modules.get("cds_service.metrics")
     if metrics is not None:
         metrics.stop_publishing()

@@ -1,17 +1,21 @@
 """The gunicorn configuration reads the settings' names, defaults and time limits from config_constants, as config
 and prefetch do (no copies to drift), loads nothing of the app, and warns when a sync worker's timeout is not above
-the longest hook call, a call of exactly the timeout included (docs/configuration.md: "not above")."""
+the longest hook call, a call of exactly the timeout included (docs/configuration.md: "not above"), or when the
+graceful timeout is not above the audit writer's drain at exit."""
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from cds_service import config, config_constants, gunicorn_config, prefetch
+from cds_service import audit_writer, config, config_constants, gunicorn_config, prefetch
+from tests.test_gunicorn import LINE
+from tests.test_integ33_gunicorn_timeout import _started_log
 
 
 class _Log:
@@ -22,9 +26,12 @@ class _Log:
         self.warnings.append(message % args)
 
 
-def _warnings(timeout: int, worker_class: str = "sync") -> list[str]:
-    server = SimpleNamespace(cfg=SimpleNamespace(timeout=timeout, worker_class_str=worker_class), log=_Log())
+def _warnings(timeout: int, worker_class: str = "sync", graceful_timeout: int = 30) -> list[str]:
+    cfg = SimpleNamespace(timeout=timeout, worker_class_str=worker_class, graceful_timeout=graceful_timeout)
+    server = SimpleNamespace(cfg=cfg, log=_Log())
+    # What when_ready checks; not when_ready itself, which would stop this process's metrics (metrics.stop_publishing).
     gunicorn_config._check_timeout(server)
+    gunicorn_config._check_graceful_timeout(server)
     return server.log.warnings
 
 
@@ -62,10 +69,29 @@ def test_no_warning_where_no_call_is_killed_or_the_budget_is_refused(monkeypatch
     assert _warnings(timeout, worker_class) == []
 
 
+@pytest.mark.parametrize(("graceful_timeout", "warned"), [(20, True), (5, True), (21, False), (30, False)])
+def test_a_graceful_timeout_not_above_the_audit_drain_is_a_warning(graceful_timeout: int, warned: bool) -> None:
+    warnings = _warnings(30, graceful_timeout=graceful_timeout)
+    assert bool(warnings) is warned
+    if warned:
+        assert warnings == [f"the graceful timeout (--graceful-timeout {graceful_timeout} s) is not above the audit "
+                            "writer's drain at exit (20 s): gunicorn would kill a stopping worker before it wrote the "
+                            "audit records it holds through a database outage: raise --graceful-timeout (30 s by "
+                            "default)"]
+
+
+def test_gunicorn_says_a_graceful_timeout_too_short(tmp_path: Path) -> None:
+    """From gunicorn's master, in the service's format, once; the default (30 s) says nothing (the other tests)."""
+    [line] = [line for line in _started_log(tmp_path, None, "--graceful-timeout", "10").splitlines()
+              if "graceful timeout" in line]
+    assert LINE.match(line) and "WARNING gunicorn.error: the graceful timeout (--graceful-timeout 10 s)" in line
+
+
 def test_the_limits_are_the_ones_the_app_uses() -> None:
     assert config.DEFAULT_FETCH_BUDGET_SECONDS is config_constants.DEFAULT_FETCH_BUDGET_SECONDS
     assert config.METRICS_DIR_VARIABLE == "PROMETHEUS_MULTIPROC_DIR" == gunicorn_config.METRICS_DIR_VARIABLE
     assert prefetch.RESOLVE_GRACE_SECONDS is config_constants.RESOLVE_GRACE_SECONDS
+    assert audit_writer.DRAIN_SECONDS == config_constants.AUDIT_DRAIN_SECONDS  # audit_writer's own, for now
     assert config_constants.FETCH_BUDGET_VARIABLE in config.VARIABLES
     assert config.Settings.from_env({}).fetch_budget_seconds == config_constants.DEFAULT_FETCH_BUDGET_SECONDS
     assert config_constants.longest_call_seconds(3) == 5
