@@ -9,6 +9,7 @@ Run: .venv/bin/python tools/build_examples.py
 """
 from __future__ import annotations
 
+import argparse
 import json
 import uuid
 from pathlib import Path
@@ -601,6 +602,8 @@ def files() -> dict[str, str]:
 
 
 def main() -> None:
+    # No options: --help says what the tool does instead of writing the examples.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     written = files()
     for name, text in written.items():
         (OUT / name).write_text(text)
