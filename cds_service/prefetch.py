@@ -28,6 +28,8 @@ from cds_service.urls import internal_host
 
 log = logging.getLogger(__name__)
 
+# What a 401 or 403 of the EHR's own FHIR server means, for its engineer: the token is theirs to fix.
+TOKEN_REFUSED = ": it refused fhirAuthorization's access token (expired, revoked, or without the scope to read it)"
 # Distinct reads per call, so a record full of references cannot pile up responses in memory.
 MAX_RESOLVES = 200
 
@@ -152,7 +154,7 @@ def _not_fetched(client: FhirClient | None, found: list[dict[str, Any]] | Failur
     engineer of a fhirServer that is wrong (nothing listens, a 404 for every path) or slow must be told which.
     `late`: the read was still under way at the deadline (which shut its connection down: not the server's doing)."""
     if client is not None and client.refused is not None:
-        return f"the FHIR server answered {client.refused}"
+        return f"the FHIR server answered {client.refused}{TOKEN_REFUSED}"
     why = _NO_ANSWER if late or not isinstance(found, Failure) else found.reason
     return f"the FHIR server did not return it ({why})"
 

@@ -582,11 +582,13 @@ def test_a_412_says_the_fhir_server_refused_the_token(client: LiveClient) -> Non
         body["fhirServer"] = server.base_url
         body["fhirAuthorization"] = {"access_token": "a-stale-token", "token_type": "Bearer"}
         issue = assert_outcome(post(client, body), 412, "prefetch.patient")
-    assert issue["diagnostics"].endswith("prefetch 'patient' missing and the FHIR server answered 401")
+    assert issue["diagnostics"].endswith("prefetch 'patient' missing and the FHIR server answered 401: it refused "
+                                         "fhirAuthorization's access token (expired, revoked, or without the scope "
+                                         "to read it)")
     store = client.application.extensions["cds_service"].store
     store.flush()
     [row] = [row for row in store.rejected() if row.hook_instance == body["hookInstance"]]
-    assert row.reason == "not-found at prefetch.patient: the FHIR server answered 401"
+    assert row.reason.startswith("not-found at prefetch.patient: the FHIR server answered 401: it refused ")
     assert "a-stale-token" not in json.dumps(issue) + row.reason and server.base_url not in json.dumps(issue)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from cds_service.exceptions import PatientUnavailable
 from cds_service.hook_request import HookRequest
-from cds_service.prefetch import PREFETCH_TEMPLATES, RecordLoader, render
+from cds_service.prefetch import PREFETCH_TEMPLATES, TOKEN_REFUSED, RecordLoader, render
 from cds_service.record import PatientRecord
 from tests.fhir_server import HANG_GUARD_SECONDS, Exchange, FhirTestServer, fhir_server  # noqa: F401 (pytest fixture)
 
@@ -350,7 +350,8 @@ def test_a_token_the_server_refuses_is_a_warning_once_and_named_in_the_412(statu
                           client_iss="https://ehr.example.org")
         with caplog.at_level(logging.DEBUG, logger="cds_service"), pytest.raises(PatientUnavailable) as raised:
             _load(request)
-        assert raised.value.message.endswith(f"prefetch 'patient' missing and the FHIR server answered {status}")
+        assert raised.value.message.endswith(f"prefetch 'patient' missing and the FHIR server answered {status}"
+                                             + TOKEN_REFUSED)
         record = _load(replace(request, prefetch={"patient": PATIENT}))  # a prefetched patient: the call goes on
         assert record.resolve("Medication/m1") is None
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
