@@ -20,7 +20,9 @@ from cds_service.facts.coverage import routed_policy_ids
 from cds_service.jwks import inline_key_sets
 from cds_service.policies import load_policy, policy_ids
 from cds_service.startup_checks import check_files
-from cds_service.startup_report import client_lines, key_set_states, mode_line, settings_line, warn_base_url
+from cds_service.startup_report import (
+    client_lines, key_set_states, mode_line, settings_line, trust_line, warn_base_url,
+)
 from cds_service.valuesets import get_valuesets
 
 
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     for line in client_lines(settings.auth):
         print(line)
     print(settings_line(settings))
+    print(trust_line())
     url = make_url(settings.database_url)
     if not args.connect:
         print(f"audit database: {printable_url(url)} (not connected: --connect tries it)")

@@ -9,10 +9,11 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from jwt import PyJWK
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from sqlalchemy.engine import make_url
 
 from cds_service import __version__, card_text, valuesets
-from cds_service.config import AuthConfig, ClientConfig, Settings, loopback_host
+from cds_service.config import CA_BUNDLE_VARIABLES, AuthConfig, ClientConfig, Settings, loopback_host
 from cds_service.db import printable_url
 from cds_service.http_errors import Unauthorized
 from cds_service.jwks import JWKS_MIN_REFETCH_SECONDS, declared_algorithm, fetch_key_set
@@ -32,9 +33,9 @@ def announce(settings: Settings) -> None:
     said none of them."""
     plans = ", ".join(f"{p.id} ({p.payer_label}, version {p.version}{_operators(p.source)})"
                       for p in map(load_policy, policy_ids()))
-    log.info("cds-service %s configured: %s; plans %s; value sets digest %s; card templates %s; audit database %s; %s",
-             __version__, mode_line(settings), plans, valuesets.get_valuesets().digest, card_text.cards_dir(),
-             printable_url(make_url(settings.database_url)), settings_line(settings))
+    log.info("cds-service %s configured: %s; plans %s; value sets digest %s; card templates %s; audit database %s; %s; "
+             "%s", __version__, mode_line(settings), plans, valuesets.get_valuesets().digest, card_text.cards_dir(),
+             printable_url(make_url(settings.database_url)), trust_line(), settings_line(settings))
     for line in client_lines(settings.auth):
         log.info("%s", line)
     warn_base_url(settings)
@@ -99,6 +100,15 @@ def client_lines(auth: AuthConfig | None) -> list[str]:
     return [f"client {client.iss}: keys {client.jwks_url or 'inline JWK Set'}; FHIR servers "
             f"{', '.join(client.fhir_servers) or 'none'}; tenants {', '.join(client.tenants) or 'any'}"
             for client in auth.clients]
+
+
+def trust_line() -> str:
+    """The CA certificates the https fetches (FHIR servers, JWK Set URLs) trust, as requests picks them from the
+    environment: the first suspect of an SSLError, and a private CA's bundle set in one place (a shell, a unit's
+    environment file) but not in the service's is seen at start."""
+    name = next((variable for variable in CA_BUNDLE_VARIABLES if os.environ.get(variable)), None)
+    trusted = f"{os.environ[name]} ({name})" if name else f"certifi's bundle {DEFAULT_CA_BUNDLE_PATH}"
+    return f"CAs trusted for https FHIR servers and JWK Set URLs: {trusted}"
 
 
 def settings_line(settings: Settings) -> str:
