@@ -15,10 +15,10 @@ import pytest
 
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.dosing.cycle_end import cycle_stretches
-from cds_service.dosing.expected import cycle_days, rest_after
-from cds_service.dosing.rest import LEAST_REST
+from cds_service.dosing.expected import cycle_days
 from cds_service.dosing.rest_card import rest_card
-from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_INTERRUPTION
+from cds_service.facts.course import MAX_INTERRUPTION
+from cds_service.facts.label_cycles import INFUSION_DAYS_PER_CYCLE, LEAST_REST, rest_after
 from cds_service.facts.model import PreviousCycle
 from tests.test_cycles_signed_together import by_order, criterion, decision, with_weight_on
 from tests.test_dosing_rest import rest_cards

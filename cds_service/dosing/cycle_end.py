@@ -19,12 +19,12 @@ from itertools import compress, repeat
 from operator import gt, sub
 from typing import Any, Iterable, NamedTuple, Sequence
 
-from cds_service.dosing.expected import rest_after
 from cds_service.dosing.instruction_text import days_unread
 from cds_service.dosing.reading import DoseLine, cycle_day_date
 from cds_service.dosing.rewrite import end_line
 from cds_service.dosing.text import days_text
-from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, MAX_INTERRUPTION
+from cds_service.facts.course import MAX_INTERRUPTION
+from cds_service.facts.label_cycles import INFUSION_DAYS_PER_CYCLE, rest_after
 
 
 class PastCycle(NamedTuple):
@@ -35,7 +35,7 @@ class PastCycle(NamedTuple):
     infusion_day: int  # which infusion day of the cycle `last` is (`last` itself unless the cycle was interrupted)
     day_28: int  # the cycle day that is the 28th infusion day
     end: date | None  # its date, where the infusion should end (None: the cycle's start is unknown)
-    rest: int  # the days without infusion after the cycle (`expected.rest_after`: 14, 56 after cycle 6 on)
+    rest: int  # the days without infusion after the cycle (`label_cycles.rest_after`: 14, 56 after cycle 6 on)
 
     @property
     def note(self) -> str:
@@ -121,7 +121,7 @@ def cycle_stretches(infusion_days: Sequence[int], given: int, number: int | None
     """`infusion_days` (`cycle_infusion_days`; the first cycle's after `given` infusion days already given) cut where a
     cycle of their own begins: after more than 7 days without infusion while the cycle has not given its 28 infusion
     days (the label's restart, the rule of facts/course.py), after the label's days without once it has (14, 56
-    after cycle 6 on: `expected.rest_after` of the stretch's cycle, counted from `number`, the first's; days within
+    after cycle 6 on: `label_cycles.rest_after` of the stretch's cycle, counted from `number`, the first's; days within
     them are the cycle's days past its 28th, not a cycle begun after a short rest). The one place of this cut:
     the days card (`past_cycle`) and the split of one order's lines (dosing/span.py) read the same stretches, so that
     no line is days past the 28th for the one and a cycle to split off for the other."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
 
 from cds_service.facts.body import largest_bsa
-from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
+from cds_service.facts.label_cycles import CYCLE_DAYS, LONGER_CYCLES, LONGER_FROM
 
 WEIGHT_BOUNDARY_KG = Decimal(45)
 FULL_DOSE = Decimal(28)  # mcg/day, and the cap of a BSA-based full dose
@@ -18,20 +17,6 @@ STEP_DAYS = range(1, 8)  # relapsed/refractory cycle 1, days 1-7
 _NO_STEP_DAYS = range(0)
 FIXED_TOLERANCE = Decimal("0.5")  # mcg/day above a fixed dose allowed for rounding
 BSA_DOSE_TOLERANCE = Decimal("0.10")  # fraction above (and, for the info card, below) a BSA-computed dose
-# The label's cycles (Aspirus V): 28 infusion days in a 42-day cycle, but for the longer cycles of a schedule from a
-# cycle number on (relapsed/refractory cycles 6-9: 84 days). The days without infusion after a cycle are its days
-# less its 28 infusion days (docs/dosing.md, "Days without infusion between cycles").
-CYCLE_DAYS = 42
-
-
-class LongerCycles(NamedTuple):
-    first: int  # the first cycle of the schedule that is longer
-    days: int
-    said: str  # the schedule as a note names it
-
-
-LONGER_CYCLES = {"relapsed-refractory": LongerCycles(6, 84, "relapsed/refractory")}
-_LONGER_FROM = min(longer.first for longer in LONGER_CYCLES.values())  # every schedule's earlier cycles are 42 days
 # A payer's fixed daily maximum has no rounding allowance (Florida Blue: 28.3 mcg/day is above 28), but a unit
 # conversion's rounding is not a dose: 1.1667 mcg/h, 28 mcg/day written to four decimals, is 28.0008 mcg/day. A dose
 # is above the maximum once rounded to hundredths of a mcg/day, finer than any pump or bag is set.
@@ -63,21 +48,11 @@ class Expected:
         return self.mcg_per_day * (1 - BSA_DOSE_TOLERANCE)
 
 
-def rest_after(cycle: int | None) -> int:
-    """The days without infusion the label gives after cycle `cycle` in the schedule with the longest such cycle:
-    56 after cycle 6 on (relapsed/refractory, the only schedule reaching it), else 14; 14 when the number is not known
-    (the least any cycle owes). For cutting lines into cycles (dosing/cycle_end.py), before an indication's schedule
-    is known: a line within these days after a full cycle is its days past the 28th, not a cycle begun too early."""
-    longest = max((longer.days for longer in LONGER_CYCLES.values() if cycle is not None and cycle >= longer.first),
-                  default=CYCLE_DAYS)
-    return longest - INFUSION_DAYS_PER_CYCLE
-
-
 def cycle_days(schedule: str | None, cycle: int | None) -> int | None:
     """The days of cycle `cycle` of `schedule`, its infusion days and the days without after them. None when the
     record leaves it open: the cycle number unknown in a schedule with longer cycles, or the schedule unknown (None)
     for a cycle that some schedule makes longer."""
-    if (cycle is not None and cycle < _LONGER_FROM) or (schedule is not None and schedule not in LONGER_CYCLES):
+    if (cycle is not None and cycle < LONGER_FROM) or (schedule is not None and schedule not in LONGER_CYCLES):
         return CYCLE_DAYS
     if schedule is None or cycle is None:
         return None

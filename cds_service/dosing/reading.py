@@ -18,7 +18,7 @@ from cds_service.dosing.text import mcg_text, per_time_said, unit_said
 from cds_service.dosing.units import (Concentration, DoseUnit, is_volume, parse_dose_unit, read_concentration,
                                       volume_dose_unit)
 from cds_service.facts.codes import month_or_year, parse_date, parse_datetime, to_decimal
-from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE
+from cds_service.facts.label_cycles import INFUSION_DAYS_PER_CYCLE
 from cds_service.facts.order import (administration_interval, blinatumomab_strength, counted_days, medication_of,
                                      medication_reference, period_last_day, stated_start)
 from cds_service.facts.quantities import (CACHED_UNIT_LENGTH, Duration, exact_text, refused_text, time_in_days,

@@ -12,12 +12,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
-from cds_service.dosing.expected import CYCLE_DAYS, LONGER_CYCLES, cycle_days
-from cds_service.facts.course import INFUSION_DAYS_PER_CYCLE, days_off
+from cds_service.dosing.expected import cycle_days
+from cds_service.facts.course import days_off
+from cds_service.facts.label_cycles import CYCLE_DAYS, INFUSION_DAYS_PER_CYCLE, LEAST_REST, LONGER_CYCLES
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import recorded_start
-
-LEAST_REST = CYCLE_DAYS - INFUSION_DAYS_PER_CYCLE  # 14: the days without infusion after any cycle of the label
 
 
 class Owed(NamedTuple):

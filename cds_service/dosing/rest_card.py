@@ -9,7 +9,7 @@ from cds_service.card_kinds import kind_card
 from cds_service.card_text import render_card
 from cds_service.dosing.cards import DAYS_KIND
 from cds_service.dosing.checks import OrderDoseChecks
-from cds_service.dosing.expected import CYCLE_DAYS
+from cds_service.facts.label_cycles import CYCLE_DAYS
 from cds_service.facts.order import order_ref
 
 

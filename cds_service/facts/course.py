@@ -35,6 +35,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
+from cds_service.facts.label_cycles import INFUSION_DAYS_PER_CYCLE, LEAST_REST, LONGER_FROM, RESTS
 from cds_service.facts.medications import PRIOR_STATUSES, MedOrder, dates_text
 from cds_service.facts.model import CycleInfo, Fact, PreviousCycle, needs_full_date
 from cds_service.facts.order import (counted_days, dosage_bounds, last_infusion_day, order_ref, order_start,
@@ -46,7 +47,6 @@ DAY = timedelta(days=1)
 # §Course and cycles words it as an order starting "more than 7 days after" the last infusion day, which restarts
 # after 7 days without infusion (last on day 10, restarted on day 18); the label continues the cycle then.
 MAX_INTERRUPTION = timedelta(days=7)
-INFUSION_DAYS_PER_CYCLE = 28
 _PHASES_IN_REMISSION = frozenset({"consolidation", "maintenance"})
 
 
@@ -441,12 +441,6 @@ def _by_the_day(number: Fact[int], priors: PriorOrders, start: date, diagnosis: 
     return number
 
 
-# The label's days without infusion after a cycle's 28 infusion days: 14, 56 after relapsed/refractory cycle 6 on
-# (dosing/rest.py reads which; a day each side of either changes its finding).
-_RESTS = (14, 56)
-_LONGER_REST_FROM = 6  # the cycles up to this one follow a cycle owing 14 days
-
-
 def _rest_unsure(previous: PreviousCycle | None, priors: PriorOrders, start: date, diagnosis: Diagnosis,
                  attestations: Attestations, number: int | None) -> Undated | None:
     """The prior order whose end, recorded only to a month or a year, decides whether this cycle starts within the
@@ -457,7 +451,9 @@ def _rest_unsure(previous: PreviousCycle | None, priors: PriorOrders, start: dat
     ended = [undated for undated in priors.undated if undated.ended]
     if not ended:
         return None
-    rests = _RESTS[:1] if number is not None and number <= _LONGER_REST_FROM else _RESTS
+    # The label's rests (label_cycles.RESTS; dosing/rest.py reads which is owed): a day each side of either changes
+    # its finding. Up to cycle 6, the cycle before is one of the 42-day cycles every schedule gives.
+    rests = (LEAST_REST,) if number is not None and number <= LONGER_FROM else RESTS
     found = _rest_finding(previous, start, rests)
     for undated in ended:
         for cycles, continuing, *_ in _recounted(undated, priors, start, diagnosis, attestations):
