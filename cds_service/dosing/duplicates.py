@@ -5,8 +5,9 @@ The same lines as read (`CycleLines.of`: each line's dose, form and cycle days),
 doses could not be read may differ in what was not read, and orders that share days with other lines are only
 orders given together (dosing/together.py), whose sum the dose card judges. Orders of another cycle signed with them
 are never compared (each cycle's days count from its own start). A draft with the same lines as an active
-blinatumomab order of the record (`running_orders`: re-ordered, the patient would receive both) is one too: the
-active order is kept, the drafts are removed.
+blinatumomab order of the record (`running_orders`: re-ordered, the patient would receive both) is one too, whatever
+the sum: the active order is kept, the drafts are removed. A draft naming an active order as its `priorPrescription`
+replaces it and repeats nothing.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.text import NAMED, dose_words
 from cds_service.facts.model import CycleInfo
 from cds_service.facts.order import dosage_text, is_blinatumomab, order_ref
+from cds_service.facts.resolve import reference_key
 from cds_service.model_proof import proof_for
 from cds_service.record import PatientRecord
 
@@ -58,18 +60,28 @@ class DuplicateSet(NamedTuple):
 
 
 def running_orders(record: PatientRecord, drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The record's active blinatumomab orders but the drafts being signed: one a draft repeats is running already."""
+    """The record's active blinatumomab orders but the drafts being signed and the orders they replace (named as
+    their `priorPrescription`: a changed order is sent as a new one replacing the old): one a draft repeats is running
+    already."""
     signed = {order.get("id") for order in drafts}
+    replaced = set(map(reference_key, filter(None, map(_prior_prescription, drafts))))
     return [order for order in record.resources("medicationRequests", "MedicationRequest")
             if order.get("status") == "active" and isinstance(order.get("id"), str) and order["id"] not in signed
-            and is_blinatumomab(order, record.resolve) and _VALID(order)]
+            and order_ref(order) not in replaced and is_blinatumomab(order, record.resolve) and _VALID(order)]
+
+
+def _prior_prescription(order: dict[str, Any]) -> str | None:
+    prior = order.get("priorPrescription")
+    reference = prior.get("reference") if isinstance(prior, dict) else None
+    return reference if isinstance(reference, str) else None
 
 
 def duplicate_sets(orders: list[dict[str, Any]], cycle: CycleLines, answered: frozenset[int],
                    running: Sequence[dict[str, Any]] = ()) -> list[DuplicateSet]:
     """The sets of `orders` (one cycle's) with the same dosage lines, with one another or with an order `running`
     (`running_orders`), each with an answered order (`answered`: their id()s). An order without an id cannot be
-    named for removal: it takes no part."""
+    named for removal: it takes no part. Drafts alone are a duplicate only when their sum is off the label
+    (`_sum_off_label`); with an active order, always: it is not part of the dose being written."""
     if len(orders) + len(running) < 2:
         return []
     alike: dict[tuple[DoseLine, ...], list[dict[str, Any]]] = {}
@@ -82,7 +94,7 @@ def duplicate_sets(orders: list[dict[str, Any]], cycle: CycleLines, answered: fr
         active = [order for order in running if tuple(cycle.of(order)) == lines][:1]
         together = cycle if not active else cycle.among([*active, *members])
         if (len(active + members) > 1 and any(id(order) in answered for order in members)
-                and _shared(members[0], together) and _sum_off_label(members[0], together)):
+                and _shared(members[0], together) and (active or _sum_off_label(members[0], together))):
             kept = next((order for order in active + members if id(order) not in answered), members[0])
             found.append(DuplicateSet((*active, *members), kept, lines, _cycle_words(cycle.facts.cycle)))
     return found

@@ -13,7 +13,7 @@ from cds_service.facts.shape import well_formed
 from cds_service.record import PatientRecord, Resolver
 
 
-def _key(reference: str) -> str:
+def reference_key(reference: str) -> str:
     """"Type/id" of a relative or absolute reference, without a version."""
     parts = reference.split("/_history/", 1)[0].rstrip("/").split("/")
     return "/".join(parts[-2:])
@@ -28,7 +28,7 @@ def record_resolver(record: PatientRecord) -> Resolver:
     def resolve(reference: str) -> dict[str, Any] | None:
         if not index:
             index.update(_by_reference(record))
-        found = index.get(_key(reference))
+        found = index.get(reference_key(reference))
         return record.resolve(reference) if found is None else found
 
     return resolve
