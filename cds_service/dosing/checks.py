@@ -13,7 +13,7 @@ from cds_service.dosing.expected import WEIGHT_BOUNDARY_KG, above_ceiling, dosed
 from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, Offered, OrderNeed, OrderQuantity,
                                         QuantityCheck, check_quantity, order_need)
 from cds_service.dosing.reading import UNPLACED, DoseLine, read_order_doses
-from cds_service.dosing.rest import ShortRest, short_rest
+from cds_service.dosing.rest import ShortRest, rest_unknown, short_rest
 from cds_service.dosing.text import (NAMED, counted, days_list, days_text, first_few, label_mcg_text, mcg_text,
                                     mcg_text_against, mid_sentence)
 from cds_service.dosing.together import SharedDays, Together, line_starts, shares_days
@@ -489,6 +489,9 @@ class OrderDoseChecks:
         if unreadable or not self.lines:
             return Verdict(UNKNOWN, self.evidence, unreadable or "no dosage instruction",
                            self._missing_reading(f"{MISSING_DOSE} (or mcg/m²/day)"))
+        unsure = rest_unknown(self.order, self.facts)
+        if unsure is not None:  # the dose fits; the days without infusion before the cycle are not known
+            return Verdict(UNKNOWN, tuple(dict.fromkeys(self.evidence + unsure.evidence)), unsure.note, unsure.missing)
         # "Not above", not "within": a dose well below the label meets the criterion (the dose card notes it).
         return self._sized(MET, ordered_note(self.lines, "not above the label schedule", together=self.together),
                            patient)

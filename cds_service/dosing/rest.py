@@ -1,6 +1,7 @@
 """A cycle started within the label's days without infusion after the cycle before (docs/dosing.md, "Days without
-infusion between cycles"). The label follows each cycle's 28 days of continuous infusion with 14 days without, 56
-after relapsed/refractory cycles 6-9 (84-day cycles: `expected.cycle_days`); facts/course.py counts cycles leniently
+infusion between cycles"), or those days not known (`rest_unknown`: earlier orders dated only to a month or a year).
+The label follows each cycle's 28 days of continuous infusion with 14 days without, 56 after relapsed/refractory
+cycles 6-9 (84-day cycles: `expected.cycle_days`); facts/course.py counts cycles leniently
 (a new one once 28 infusion days are given), which is right for reading what was given, so cycle 2 starting 2 days
 after cycle 1 had passed unremarked. The cycle before may be an earlier order's or signed in the same call
 (`CycleInfo.previous`); one interrupted for more than 7 days is the label's restart, never a short rest. When the
@@ -15,7 +16,7 @@ from typing import Any, NamedTuple
 from cds_service.dosing.expected import cycle_days
 from cds_service.facts.course import days_off
 from cds_service.facts.label_cycles import CYCLE_DAYS, INFUSION_DAYS_PER_CYCLE, LEAST_REST, LONGER_CYCLES
-from cds_service.facts.model import ClinicalFacts
+from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import recorded_start
 
 
@@ -87,6 +88,13 @@ class ShortRest(NamedTuple):
         if owed.cycle_days != CYCLE_DAYS:
             return f"{rest} ({self.previous} of {owed.cycle_days} days; {earliest})"
         return f"{rest} ({earliest})"
+
+
+def rest_unknown(order: dict[str, Any], facts: ClinicalFacts) -> Fact[Any] | None:
+    """The full dates to document when the days without infusion before `order`'s cycle are not known
+    (`CycleInfo.rest_unknown`), for the order starting that cycle on a recorded date, as `short_rest` reads it."""
+    unknown = facts.cycle.rest_unknown
+    return unknown if unknown is not None and recorded_start(order) == facts.cycle.start else None
 
 
 def short_rest(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None) -> ShortRest | None:

@@ -15,7 +15,9 @@ blinatumomab order whose start is recorded only to a month or a year (MedOrder.s
 day and from its last, where the two give different cycle numbers, the number is unknown and the card asks for the
 order's full date (or the cycle number); where they agree, nothing is asked. An end so recorded is counted to each
 day it may be, alike, and where those days disagree on whether this cycle starts within the label's days without
-infusion after the one before (dosing/rest.py), the number is unknown too and that cycle before is not read.
+infusion after the one before (dosing/rest.py), the rest is unknown (`CycleInfo.rest_unknown`, the full date asked
+for) and that cycle before is not read. Past _DAYS_TRIED such days, the rest is unknown whenever one of those orders
+may end within the label's days without infusion before this cycle.
 
 Orders signed together (one `draftOrders` Bundle) are one cycle unless the same rule separates them
 (`signed_cycles`): cycle 1 and cycle 2 signed in one call are two cycles, the second counted, numbered and dosed
@@ -380,14 +382,10 @@ def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attesta
         number = Fact(value, (answer.reference,), attested=True, note=note)
         course = _attested_course(starts, course, value)
     previous = None if continuing or not cycles else _previous(cycles[-1])
-    unsure = None if many else _rest_unsure(previous, priors, start, diagnosis, attestations, number.value)
-    if many:  # the days without infusion before this cycle are not worked out: no short rest is said
-        previous = None
-    elif unsure is not None and not number.attested:
-        said = f"the days without infusion before this cycle depend on the day {unsure.span.reference} ended"
-        number, previous = unsure.request(f"{said} (recorded only to a month or a year)"), None
+    rest_unknown = _rest_unknown(previous, priors, start, diagnosis, attestations, number.value, many)
     return CycleInfo(number=number, start=start, course_start=course[0], cycle_starts=tuple(course),
-                     infusion_days_before=days_before, previous=previous)
+                     infusion_days_before=days_before, previous=None if rest_unknown else previous,
+                     rest_unknown=rest_unknown)
 
 
 def _count(spans: list[OrderSpan], priors: PriorOrders, start: date, diagnosis: Diagnosis,
@@ -408,10 +406,11 @@ def _count(spans: list[OrderSpan], priors: PriorOrders, start: date, diagnosis: 
 _DAYS_TRIED = 1_000
 
 
-def _many_undated(priors: PriorOrders) -> Fact[int]:
-    """Unknown: too many prior orders dated only to a month or a year to count the cycles by each of their days."""
+def _many_undated(priors: PriorOrders, what: str = "the cycle number depends") -> Fact[int]:
+    """Unknown: too many prior orders dated only to a month or a year to count the cycles by each of their days.
+    `what`: what is not known, as the note says it."""
     references = tuple(dict.fromkeys(undated.span.reference for undated in priors.undated))
-    said = f"the cycle number depends on the days {len(references)} earlier blinatumomab orders started or ended"
+    said = f"{what} on the days {len(references)} earlier blinatumomab orders started or ended"
     return needs_full_date(references, f"{said} (recorded only to a month or a year)",
                            f"{len(references)} earlier blinatumomab orders dated only to a month or a year")
 
@@ -441,6 +440,38 @@ def _by_the_day(number: Fact[int], priors: PriorOrders, start: date, diagnosis: 
     return number
 
 
+def _rest_unknown(previous: PreviousCycle | None, priors: PriorOrders, start: date, diagnosis: Diagnosis,
+                  attestations: Attestations, number: int | None, many: bool) -> Fact[Any] | None:
+    """The full dates to ask for when the days without infusion before this cycle depend on earlier orders dated only
+    to a month or a year (CycleInfo.rest_unknown), the cycle number known or not (attested, or the same on each day
+    they may be): read on a guess, a cycle read to its last day had been denied; past _DAYS_TRIED, with the cycle
+    number attested, not read at all and approved."""
+    if many:
+        return _many_undated(priors, "the days without infusion before this cycle depend") if _may_end_near(
+            priors, start, number) else None
+    unsure = _rest_unsure(previous, priors, start, diagnosis, attestations, number)
+    if unsure is None:
+        return None
+    said = f"the days without infusion before this cycle depend on the day {unsure.span.reference} ended"
+    return unsure.request(f"{said} (recorded only to a month or a year)")
+
+
+def _may_end_near(priors: PriorOrders, start: date, number: int | None) -> bool:
+    """Whether an earlier order may end within the label's days without infusion owed before `start`, on any day
+    its partial date may be: the cycles are not counted again for each of those days (_DAYS_TRIED), so only an
+    order ending long enough before this cycle is known to leave no rest in doubt."""
+    owed = _rests_for(number)[-1]
+    lasts = [span.last for span in priors.spans]
+    lasts += [span.last for undated in priors.undated for span in undated.later if span is not None]
+    return any(days_off(last, start) < owed for last in lasts)
+
+
+def _rests_for(number: int | None) -> tuple[int, ...]:
+    """The label's rests the cycle before cycle `number` may owe (label_cycles.RESTS; dosing/rest.py reads which is
+    owed): up to cycle 6, the cycle before is one of the 42-day cycles every schedule gives."""
+    return (LEAST_REST,) if number is not None and number <= LONGER_FROM else RESTS
+
+
 def _rest_unsure(previous: PreviousCycle | None, priors: PriorOrders, start: date, diagnosis: Diagnosis,
                  attestations: Attestations, number: int | None) -> Undated | None:
     """The prior order whose end, recorded only to a month or a year, decides whether this cycle starts within the
@@ -451,9 +482,7 @@ def _rest_unsure(previous: PreviousCycle | None, priors: PriorOrders, start: dat
     ended = [undated for undated in priors.undated if undated.ended]
     if not ended:
         return None
-    # The label's rests (label_cycles.RESTS; dosing/rest.py reads which is owed): a day each side of either changes
-    # its finding. Up to cycle 6, the cycle before is one of the 42-day cycles every schedule gives.
-    rests = (LEAST_REST,) if number is not None and number <= LONGER_FROM else RESTS
+    rests = _rests_for(number)  # a day each side of either changes the finding
     found = _rest_finding(previous, start, rests)
     for undated in ended:
         for cycles, continuing, *_ in _recounted(undated, priors, start, diagnosis, attestations):

@@ -185,6 +185,9 @@ class CycleInfo:
     cycle_starts: tuple[date, ...] = ()  # start of every cycle of the course, cycle 1 first, this cycle last
     infusion_days_before: int = 0  # infusion days already given in this cycle when the order continues it
     previous: PreviousCycle | None = None  # the cycle before, when it gave its 28 infusion days and this one is new
+    # The days without infusion before this cycle, when the record cannot tell them (earlier orders dated only to a
+    # month or a year): unknown, with the full dates to document (dosing/rest.py); None when known.
+    rest_unknown: Fact[Any] | None = None
 
 
 @dataclass(frozen=True)
