@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import CardConfig
@@ -32,11 +32,12 @@ from cds_service.dosing.rest_card import rest_card
 from cds_service.dosing.span import CycleSpans
 from cds_service.dosing.split_card import split_card, withhold_corrections
 from cds_service.dosing.text import order_words
-from cds_service.evaluation import INITIAL, MEETS, Evaluation, EvaluationContext, OrderOutcome, PriorApproval
+from cds_service.evaluation import (INITIAL, MEETS, NOT_MET_DECISION, Evaluation, EvaluationContext, OrderOutcome,
+                                   PriorApproval)
 from cds_service.facts.course import SignedCycle, dated_cycles
 from cds_service.facts.coverage import PayerMatch, no_plan, select_payer, standing
 from cds_service.facts.extract import extract_facts
-from cds_service.facts.model import ClinicalFacts
+from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import group_start, is_blinatumomab, order_ref
 from cds_service.fault_answers import fault_answer, fault_outcome
 from cds_service.hook_request import ORDER_SIGN, HookRequest
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 
 
 Answer = tuple[OrderOutcome, list[dict[str, Any]], list[dict[str, Any]]]  # an order's outcome, cards, actions
+_NONE_DENIED: Fact[bool] = Fact(False)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,16 @@ class _Cycle:
     # id() of each order with a likely duplicate (dosing/duplicates.py): its dose in words tells it from none of its
     # copies, and the decision card shown once for them all names its cycle alone (when the call signs several).
     duplicated: frozenset[int]
+    # By policy: whether this call denied the earlier cycles signed with this one, none given before (_denied_before)
+    denied: Mapping[str, Fact[bool]]
+
+
+class _InCall(NamedTuple):
+    """What this call decided for the cycles signed before the one read, by policy: the approvals the audit trail
+    will count (newest first), and the outcomes of the orders it denied."""
+
+    approved: dict[str, tuple[PriorApproval, ...]]
+    denied: dict[str, tuple[OrderOutcome, ...]]
 
 
 @dataclass(frozen=True)
@@ -129,12 +141,13 @@ def _evaluate_group(call: Call, record: PatientRecord, medications: dict[int, di
     answers: dict[int, Answer] = {}
     shared: dict[int, list[dict[str, Any]]] = {}  # the cards another order's answer carries for an order
     earlier: list[SignedCycle] = []
-    approved: dict[str, tuple[PriorApproval, ...]] = {}  # by policy: this call's approvals of the cycles before
+    in_call = _InCall({}, {})  # this call's decisions of the cycles before
     cycles = dated_cycles(call.group.orders, call.ctx.today)
     for cycle in cycles:
-        found = _evaluate_cycle(call, record, medications, cycle, earlier, len(cycles) > 1, shared, approved)
+        found = _evaluate_cycle(call, record, medications, cycle, earlier, len(cycles) > 1, shared, in_call)
         answers.update(found)
-        approved = _with_approvals(call, approved, found.values())
+        in_call = _InCall(_with_approvals(call, in_call.approved, found.values()),
+                          _with_denials(in_call.denied, found.values()))
         earlier.append(cycle)
     result = Evaluation()
     for order in call.group.targets:
@@ -161,14 +174,45 @@ def _with_approvals(call: Call, approved: dict[str, tuple[PriorApproval, ...]],
     return found
 
 
+def _with_denials(denied: dict[str, tuple[OrderOutcome, ...]],
+                  answers: Iterable[Answer]) -> dict[str, tuple[OrderOutcome, ...]]:
+    """`denied` with the outcomes among `answers` not covered under a plan (criteria not met), what-if or not: a
+    later cycle continuing them depends on their approval either way."""
+    found = dict(denied)
+    for outcome, _, _ in answers:
+        if outcome.decision == NOT_MET_DECISION and outcome.policy:
+            found[outcome.policy] = (*found.get(outcome.policy, ()), outcome)
+    return found
+
+
+def _denied_before(denied: dict[str, tuple[OrderOutcome, ...]], facts: ClinicalFacts,
+                   signed_before: int) -> dict[str, Fact[bool]]:
+    """By policy, whether this call denied the earlier cycles of the course, signed before this one in the call
+    (`signed_before` of them), when no cycle was given before the call's first (its number is 1): this cycle's
+    continuation depends on their approval, which the card says, and no answer would open it. Earlier cycles given
+    (counted on record or attested), a continuation may rest on them: nothing is said."""
+    number = facts.cycle.number.value
+    if number is None or number - signed_before > 1:
+        return {}
+    return {policy: _denied_fact(outcomes) for policy, outcomes in denied.items()}
+
+
+def _denied_fact(outcomes: tuple[OrderOutcome, ...]) -> Fact[bool]:
+    """'cycle 1, signed in this call, is not covered: this cycle depends on its approval'."""
+    cycles = list(dict.fromkeys(f"cycle {o.cycle}" for o in outcomes if o.cycle)) or ["the earlier cycle"]
+    one = len(cycles) == 1
+    note = (f"{' and '.join(cycles)}, signed in this call, {'is' if one else 'are'} not covered: this cycle depends "
+            f"on {'its' if one else 'their'} approval")
+    return Fact(True, tuple(dict.fromkeys(o.order_id for o in outcomes)), note=note)
+
+
 def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, dict[str, Any]],
                     signed: SignedCycle, earlier: list[SignedCycle], several: bool,
-                    shared: dict[int, list[dict[str, Any]]],
-                    approved: dict[str, tuple[PriorApproval, ...]]) -> dict[int, Answer]:
+                    shared: dict[int, list[dict[str, Any]]], in_call: _InCall) -> dict[int, Answer]:
     """The answers of a cycle's answered orders, by id(); `earlier`: the cycles signed before it; `several`: whether
     the call signs more than one; `shared`: filled with the cards another order's answer carries for an order (a
-    likely duplicate's, told once: duplicate_answers.py); `approved`: by policy, this call's approvals of the
-    earlier cycles. A cycle none of whose orders is answered (order-select) is not read: it counts only as an earlier
+    likely duplicate's, told once: duplicate_answers.py); `in_call`: this call's decisions of the earlier cycles.
+    A cycle none of whose orders is answered (order-select) is not read: it counts only as an earlier
     cycle."""
     orders = signed.orders
     members = {id(order) for order in orders}
@@ -181,7 +225,7 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
         log.error("fact extraction failed hookInstance=%s", call.request.hook_instance, exc_info=without_message(exc))
         start = group_start(orders, call.ctx.today)
         return {id(order): fault_outcome(call, record, order, start) for order in targets}
-    prior_approvals = PriorApprovals(call.ctx, call.request, orders, facts.start_date, approved)
+    prior_approvals = PriorApprovals(call.ctx, call.request, orders, facts.start_date, in_call.approved)
     number = facts.cycle.number.value
     named = "" if not several else f"cycle {number}" if number else f"cycle from {facts.start_date.isoformat()}"
     lines = CycleLines(orders, facts, medications)
@@ -192,7 +236,8 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
     kept_lines = lines.among([order for order in orders if id(order) not in copies]) if copies else lines
     cycle = _Cycle(record, facts, lines, kept_lines, copies,
                    CycleSpans(orders, facts, lines, medications), prior_approvals, signed.last, answered, orders,
-                   first, named, frozenset(id(o) for found in duplicates for o in found.orders))
+                   first, named, frozenset(id(o) for found in duplicates for o in found.orders),
+                   _denied_before(in_call.denied, facts, len(earlier)))
     pending = [_evaluate_one(call, cycle, order) for order in targets]
     # The quantity cards last: each judges every order of the cycle as the suggestions offered for it leave it, and
     # a later order's end on the 28th infusion day is offered by its own dose card (CycleLines.offer).
@@ -249,7 +294,8 @@ def _answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: PayerMatch,
     doses = OrderDoseChecks(order, cycle.orders, facts, cycle.dose_lines)
     policy = load_policy(payer.policy_id)
     checks = cycle.spans.checks(doses, order)  # no quantity verdict while an order of the cycle spans cycles
-    decision = evaluate_policy(policy, facts, checks, cycle.prior_approvals.for_policy(policy))
+    decision = evaluate_policy(policy, facts, checks, cycle.prior_approvals.for_policy(policy),
+                               cycle.denied.get(policy.id, _NONE_DENIED))
     record_decision(outcome, decision, policy)
     schedule = schedule_for(facts, decision.label_schedule)
     copy = id(order) in cycle.copies  # removed by the duplicate card: its other cards would be the kept order's

@@ -15,7 +15,6 @@ from cds_service.policies import load_policy
 from cds_service.prior_approval import PriorApprovals
 from tests.live_server import LiveClient
 from tests.test_cycles_signed_together import by_order, decision
-from tests.test_fb34_continuation import ASKED
 from tests.test_florida_blue_http import result
 from tests.test_pipeline import example, post, with_configuration
 from tests.test_prior_approval import REQUEST
@@ -84,13 +83,14 @@ def test_a_what_if_call_approves_nothing_a_later_cycle_could_count(client: LiveC
 
 
 def test_cycle_1_not_met_gives_cycle_2_no_continuation(client: LiveClient) -> None:
-    """Cycle 2, a later cycle with no approval to lean on, asks for the prior authorization (test_fb34_continuation)."""
+    """Cycle 2, whose only earlier cycle is cycle 1 of this call, denied, depends on it: no answer is asked for (it had
+    asked for the prior authorization, as if cycle 1 might be approved: test_orders35_cycle_1_denied)."""
     body = example(EXAMPLE)
     result("cd19-1", **CD19_NEGATIVE)(body)
     cards = by_order(post(client, together(body)))
     assert decision(cards["blinatumomab-order"])["decision"] == "criteria-not-met"
     second = decision(cards["cycle-2-order"])
-    assert (second["decision"], second["missing"]) == ("information-needed", [ASKED])
+    assert (second["decision"], second["missing"]) == ("criteria-not-met", [])
 
 
 def test_this_calls_approval_counts_when_the_audit_trail_cannot_be_read() -> None:

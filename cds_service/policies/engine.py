@@ -119,7 +119,9 @@ class _Gate(NamedTuple):
 def _candidates(stage: Stage, ctx: Context, general_met: bool) -> tuple[list[_Evaluated], list[_Gate]]:
     """A gated indication (exclusive_when) whose gate is met is evaluated alone; one whose gate is unknown is
     evaluated after the others (a route the record may open: an answer would settle it); one whose gate is not met
-    is left aside (returned second).
+    is left aside (returned second), but when the earlier cycles it would continue, signed in this call, were denied
+    (`Context.earlier_cycle_denied`): the card then lists it among the indications not met, saying so, since the
+    clinician signed those cycles together.
 
     With every policy-level criterion met, the first met indication (in policy order) decides: the decision is met
     and reports it (policy-rules.md §1), and a met decision's cards and audit record read no other indication. So
@@ -132,7 +134,7 @@ def _candidates(stage: Stage, ctx: Context, general_met: bool) -> tuple[list[_Ev
         gate = next(r for r in evaluated.result.criteria if r.id == f"{spec.id}.{spec.exclusive_when}")
         if gate.status == MET:
             return [evaluated], []
-        if gate.status == UNKNOWN:
+        if gate.status == UNKNOWN or ctx.earlier_cycle_denied.value:
             open_routes.append(evaluated)
         else:
             aside.append(_Gate(spec.title, gate))
@@ -147,9 +149,12 @@ def _candidates(stage: Stage, ctx: Context, general_met: bool) -> tuple[list[_Ev
 # --------------------------------------------------------------------------------------------------------------
 
 def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks,
-                    prior_approval: Fact[bool] | Windowed[bool]) -> Decision:
-    """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group."""
-    ctx = Context(facts, doses, prior_approval)
+                    prior_approval: Fact[bool] | Windowed[bool],
+                    earlier_cycle_denied: Fact[bool] = Fact(False)) -> Decision:
+    """Apply policy-rules.md §1 (decision), §2/§3 (request type) and §4 (authorization) to one order group.
+    `earlier_cycle_denied`: whether this call denied, under `policy`, the only earlier cycles of the course (signed
+    with the order, none given before: pipeline.py)."""
+    ctx = Context(facts, doses, prior_approval, earlier_cycle_denied)
     cycle = facts.cycle.number.value
     stage = policy.by_cycle.of(cycle)
     criteria, runs = stage.universal

@@ -25,13 +25,15 @@ def _value_type(hint: Any) -> type | None:
     return next((get_args(m)[0] for m in members if get_origin(m) is Fact), None)
 
 
-# Facts read elsewhere than a ClinicalFacts field of their name: the audit trail's prior approval (not a clinical
-# fact), and the order's cycle number (CycleInfo's, which `cycle_at_most` reads too).
-_READ_AT = {"prior_approval": "prior_approval", "cycle_number": "facts.cycle.number"}
+# Facts read elsewhere than a ClinicalFacts field of their name: the audit trail's prior approval and this call's
+# denial of the earlier cycles signed with the order (neither a clinical fact), and the order's cycle number
+# (CycleInfo's, which `cycle_at_most` reads too).
+_READ_AT = {"prior_approval": "prior_approval", "earlier_cycle_denied": "earlier_cycle_denied",
+            "cycle_number": "facts.cycle.number"}
 # The type of each fact's value: the Fact fields of ClinicalFacts, and those read elsewhere.
 _FACT_TYPES: dict[str, type] = {
     name: kind for name, kind in ((n, _value_type(h)) for n, h in get_type_hints(ClinicalFacts).items()) if kind
-} | {"prior_approval": bool, "cycle_number": int}
+} | {"prior_approval": bool, "earlier_cycle_denied": bool, "cycle_number": int}
 _COMPARATORS = ("equals", "in", "at_least", "at_most")
 WINDOW_KEYS = frozenset(key for numbers in WINDOWS.values() for key in numbers)
 TEST_KEYS = frozenset(("fact", "any", "all", "dose", "quantity", "cycle_at_most", "if_unknown", "mcg_per_day",
@@ -133,13 +135,16 @@ class Context(dict["Test", Outcome]):
     several criteria (the same test in several indications, compiled once when the file loads) runs once per
     evaluation. A dict subclass, so that an outcome already there costs a lookup in C, not a Python call."""
 
-    __slots__ = ("facts", "doses", "prior_approval")
+    __slots__ = ("facts", "doses", "prior_approval", "earlier_cycle_denied")
 
-    def __init__(self, facts: ClinicalFacts, doses: DoseChecks, prior_approval: Fact[bool] | Windowed[bool]) -> None:
+    def __init__(self, facts: ClinicalFacts, doses: DoseChecks, prior_approval: Fact[bool] | Windowed[bool],
+                 earlier_cycle_denied: Fact[bool] = Fact(False)) -> None:
         super().__init__()
         self.facts = facts
         self.doses = doses
         self.prior_approval = prior_approval  # the audit trail's answer (prior_approval.py), not a clinical fact
+        # True when this call denied the only earlier cycles of the course, signed with the order (pipeline.py)
+        self.earlier_cycle_denied = earlier_cycle_denied
 
     def __missing__(self, test: Test) -> Outcome:
         outcome = self[test] = test(self)
