@@ -60,6 +60,8 @@ def test_a_draft_replacing_the_active_order_is_no_duplicate_of_it(service: Any) 
     replacing = {"priorPrescription": {"reference": "MedicationRequest/running"}}
     for dose in (14, 28):
         assert not _duplicate_cards(answer(service, _running(dose, **replacing)))
+    absolute = {"priorPrescription": {"reference": "https://ehr.example.org/fhir/MedicationRequest/running/_history/3"}}
+    assert not _duplicate_cards(answer(service, _running(28, **absolute)))
     # Another order named as the one replaced: the running one is still repeated.
     other = {"priorPrescription": {"reference": "MedicationRequest/an-older-one"}}
     assert len(_duplicate_cards(answer(service, _running(28, **other)))) == 1
