@@ -120,7 +120,8 @@ def test_criterion_not_met(indication_id: str, spec: Any) -> None:
 @pytest.mark.parametrize(("indication_id", "spec"), CASES, ids=[f"{i}.{c.id}" for i, c in CASES])
 def test_criterion_unknown(indication_id: str, spec: Any) -> None:
     values = dict(BASELINES[indication_id])
-    names = {test["fact"] for test in fact_tests(spec.test)} - {"prior_approval", "earlier_cycle_denied", "cycle_number"}  # not clinical
+    not_clinical = {"prior_approval", "earlier_cycle_denied", "cycle_number"}
+    names = {test["fact"] for test in fact_tests(spec.test)} - not_clinical
     unknown = Fact(received=False) if spec.id in UNKNOWN_WHEN_NOT_RECEIVED else None
     values.update({name: unknown for name in names})
     if spec.kind == "dose":
