@@ -198,11 +198,14 @@ def _denied_before(denied: dict[str, tuple[OrderOutcome, ...]], facts: ClinicalF
 
 
 def _denied_fact(outcomes: tuple[OrderOutcome, ...]) -> Fact[bool]:
-    """'cycle 1, signed in this call, is not covered: this cycle depends on its approval'."""
-    cycles = list(dict.fromkeys(f"cycle {o.cycle}" for o in outcomes if o.cycle)) or ["the earlier cycle"]
-    one = len(cycles) == 1
-    note = (f"{' and '.join(cycles)}, signed in this call, {'is' if one else 'are'} not covered: this cycle depends "
-            f"on {'its' if one else 'their'} approval")
+    """'cycle 1, signed in this call, is not covered: this cycle depends on its approval' ('cycles 1 and 2, ... are
+    ... their approval')."""
+    numbers = [str(number) for number in dict.fromkeys(o.cycle for o in outcomes) if number]
+    one = len(numbers) < 2
+    cycles = (f"cycle {numbers[0]}" if numbers else "the earlier cycle") if one else \
+        f"cycles {', '.join(numbers[:-1])} and {numbers[-1]}"
+    note = (f"{cycles}, signed in this call, {'is' if one else 'are'} not covered: this cycle depends on "
+            f"{'its' if one else 'their'} approval")
     return Fact(True, tuple(dict.fromkeys(o.order_id for o in outcomes)), note=note)
 
 

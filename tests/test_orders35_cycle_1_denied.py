@@ -5,8 +5,12 @@ closed and said so on its card; cycle 2 is judged on the initiation criteria. Wi
 the cycle number attested, earlier cycles were given: the answer is still asked."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from cds_service.evaluation import OrderOutcome
+from cds_service.facts.model import BodySize, ClinicalFacts, CycleInfo, Fact
+from cds_service.pipeline import _denied_before
 from tests.live_server import LiveClient
 from tests.test_cycles_signed_together import by_order, decision
 from tests.test_fb34_continuation import ASKED
@@ -15,6 +19,7 @@ from tests.test_florida_blue_http import result
 from tests.test_pipeline import example, post
 from tests.test_orders35_rest_unknown import _attested_cycle
 
+START = date(2027, 1, 12)
 DEPENDS = "cycle 1, signed in this call, is not covered: this cycle depends on its approval"
 
 
@@ -51,3 +56,20 @@ def test_with_the_cycle_number_attested_earlier_cycles_were_given_and_the_answer
     second, card = _cycle_2(client, body)
     assert (second["decision"], second["missing"]) == ("information-needed", [ASKED])
     assert DEPENDS not in card["detail"]
+
+
+def _facts(number: int | None) -> ClinicalFacts:
+    return ClinicalFacts(start_date=START, cycle=CycleInfo(number=Fact(number), start=START, course_start=START),
+                         body=BodySize())
+
+
+def test_the_denial_counts_only_when_no_cycle_was_given_before_the_calls_first() -> None:
+    denied = {"florida-blue": (OrderOutcome("MedicationRequest/c1", "florida-blue", decision="criteria-not-met",
+                                            cycle=1),
+                               OrderOutcome("MedicationRequest/c2", "florida-blue", decision="criteria-not-met",
+                                            cycle=2))}
+    [fact] = _denied_before(denied, _facts(3), 2).values()  # the call's third cycle, cycles 1 and 2 denied
+    assert (fact.value, fact.evidence) == (True, ("MedicationRequest/c1", "MedicationRequest/c2"))
+    assert fact.note == "cycles 1 and 2, signed in this call, are not covered: this cycle depends on their approval"
+    assert _denied_before(denied, _facts(4), 2) == {}  # the call's first is cycle 2: cycle 1 was given
+    assert _denied_before(denied, _facts(None), 2) == {}  # the count unknown: the continuation's own test decides
