@@ -17,8 +17,9 @@ _READABLE = re.compile(
     r"a readable (?P<resource>[A-Z][A-Za-z]+(?:/\S+| \(no id\))?) \((?P<path>[a-z][\w.\[\]]*) is .*\)")
 _INDEX = re.compile(r"\[\d+\]")
 # The references closing an item that names them in words first: " (Observation/mrd-2)", " (Observation/a,
-# Observation/b)".
-_REFERENCES = re.compile(r"(?<=\S) \((?:[A-Z][A-Za-z]+/[^\s,()]+)(?:, [A-Z][A-Za-z]+/[^\s,()]+)*\)$")
+# Observation/b)"; or closing one of its alternatives ("the full date of ... (Condition/all-1), or response at the
+# end of consolidation": a criterion asking for any of several, vocabulary._open_alternatives).
+_REFERENCES = re.compile(r"(?<=\S) \((?:[A-Z][A-Za-z]+/[^\s,()]+)(?:, [A-Z][A-Za-z]+/[^\s,()]+)*\)(?=$|, or )")
 # The elements the shape filter checks (facts/shape.py SCHEMAS), by their path without list positions, as a clinician
 # names one (singular: "a readable <words> for <resource>"); a path is named by its longest listed start
 # ("dispenseRequest.quantity.value": the dispense quantity).
@@ -43,8 +44,8 @@ ELEMENT_WORDS: dict[str, str] = {
 
 def summary_item(item: str) -> str:
     """`item` (what to document) as the summary says it: a malformed resource's request in words, "a readable
-    clinical status for Condition/all-1"; an item closing with the references it names in words, without them; any
-    other item as it is. An item may join several requests by "; " (a
+    clinical status for Condition/all-1"; an item (or an alternative of it) closing with the references it names in
+    words, without them; any other item as it is. An item may join several requests by "; " (a
     fact several resources left unknown: unreadable.py `_unknown`): each is said so."""
     if "a readable " in item:
         return "; ".join(_said(part) for part in item.split("; "))

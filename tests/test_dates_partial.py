@@ -21,7 +21,7 @@ from tests.factories import condition, record
 
 CONSOLIDATION = "covered"  # meets adult consolidation, MRD positive
 RELAPSED = "not-covered"  # relapsed/refractory: the order's 28 mcg/day on days 1-7 is above the step dose
-UNKNOWN = "conditional"  # the phase of this course asked for
+UNKNOWN = "conditional"  # the relapse's full date asked for
 
 
 def _with_relapse(recorded: str) -> dict[str, object]:
@@ -51,8 +51,10 @@ def test_a_relapse_record_decides_the_phase_only_where_its_date_places_it(servic
 
 
 def test_a_partial_date_that_leaves_the_phase_unknown_asks_for_it(service: FlaskClient) -> None:
+    """The relapse's full date decides the phase: the card asks for it, not for the phase in general."""
     found = answer(service, _with_relapse("2026-12"))
-    assert "document therapy phase of this course" in summaries(found)
+    assert "document the full date of the ALL relapse recorded 2026-12" in summaries(found)
+    assert "therapy phase of this course" not in summaries(found)
 
 
 def test_the_status_note_names_the_records_and_their_dates_as_recorded() -> None:
@@ -62,8 +64,7 @@ def test_the_status_note_names_the_records_and_their_dates_as_recorded() -> None
     assert status == Fact(None, ("Condition/relapse-1", "Condition/all-1"),
                           note="ALL in relapse (C91.02), recorded 2026-12: may be after 2026-12-01, then ALL in "
                                "remission (C91.01), recorded 2026-10-20",
-                          missing="the full date of the ALL relapse recorded 2026-12 and the ALL remission recorded "
-                                  "2026-10-20 (Condition/relapse-1, Condition/all-1)")
+                          missing="the full date of the ALL relapse recorded 2026-12 (Condition/relapse-1)")
     alone = read_diagnosis(record(relapse), Attestations()).status_as_of(date(2026, 12, 1))
     assert alone.value is None and alone.note == "ALL in relapse (C91.02), recorded 2026-12: may be after 2026-12-01"
     october = condition("C91.02", recorded="2026-10", clinical_status="relapse", id="relapse-2")

@@ -182,12 +182,12 @@ def test_a_ph_result_dated_by_month_is_asked_for_by_its_date(client: Any) -> Non
 
 def test_a_relapse_dated_by_month_is_asked_for_by_what_it_is() -> None:
     """The disease status a relapse dated "2026-12" leaves unknown for a course from Dec 1 (the phase criteria ask
-    for the phase itself, which the prescriber can attest)."""
+    for its full date: tests/test_words35_partial_status_dates.py)."""
     remission = condition("C91.01", recorded="2026-10-20", clinical_status="remission", id="all-1")
     relapse = condition("C91.02", recorded="2026-12", clinical_status="relapse", id="relapse-1")
     status = read_diagnosis(record(remission, relapse), Attestations()).status_as_of(date(2026, 12, 1))
-    asked = "the full date of the ALL relapse recorded 2026-12 and the ALL remission recorded 2026-10-20"
-    assert status.value is None and status.missing == f"{asked} (Condition/relapse-1, Condition/all-1)"
+    asked = "the full date of the ALL relapse recorded 2026-12"  # the remission's date is a full one
+    assert status.value is None and status.missing == f"{asked} (Condition/relapse-1)"
     assert summary_item(status.missing) == asked
     lymphoma = condition("C83.51", recorded="2026-12", clinical_status="relapse", id="lbl-1")
     status = read_diagnosis(record(lymphoma), Attestations()).status_as_of(date(2026, 12, 1))

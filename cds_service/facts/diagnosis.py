@@ -14,7 +14,7 @@ from cds_service.facts.codes import (
     add_months, as_recorded, codes_of, codings, completed_months, concept_text, effective_datetime, last_day_named,
     negated, parse_date, parse_datetime, ref, usable_condition,
 )
-from cds_service.facts.model import Fact, needs_full_date
+from cds_service.facts.model import Fact, full_date_request, needs_full_date
 from cds_service.facts.observations import code_key
 from cds_service.facts.quantities import months_in, time_in_days
 from cds_service.facts.unreadable import Bearing, Relevance
@@ -197,8 +197,8 @@ class Diagnosis:
         if not self._disease:
             return Fact(note="no ALL diagnosis in the record")
         status = self.status_as_of(course_start)
-        if status.value is None:
-            return Fact(note=status.note)
+        if status.value is None:  # a partial date's request for the full date kept (phase._dated_in_part)
+            return Fact(None, status.evidence, note=status.note, missing=status.missing)
         if status.value != "remission":
             return Fact(0, status.evidence, note=f"not in remission: {status.note}")
         relapses = [r for r in self.status_records() if r.status == "relapsed" and r.day <= course_start]
@@ -275,8 +275,11 @@ def _unordered(latest: _Condition, other: _Condition, day: date) -> Fact[str]:
     else:
         note = f"{_said(other)}: may be after {_said(latest)}"
     conditions = list({c.reference: c for c in (latest, other)}.values())
-    named = " and ".join(f"the {_disease(c)} {_STATUS_NOUNS[c.status or 'active']} {c.dated}" for c in conditions)
-    return needs_full_date(tuple(c.reference for c in conditions), note, named)
+    # The full date asked for of the records dated only in part: one dated in full is evidence, not a request.
+    undated = [c for c in conditions if c.last != c.day] or conditions
+    named = " and ".join(f"the {_disease(c)} {_STATUS_NOUNS[c.status or 'active']} {c.dated}" for c in undated)
+    return Fact(None, tuple(c.reference for c in conditions), note=note,
+                missing=full_date_request(tuple(c.reference for c in undated), named))
 
 
 def _episode_starts(relapses: list[StatusRecord]) -> list[StatusRecord]:

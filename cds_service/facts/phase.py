@@ -7,6 +7,7 @@ responds to it.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis
@@ -27,6 +28,8 @@ def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestat
     if attested is not None:
         return attested
     status = diagnosis.status_as_of(course_start)
+    if status.missing:
+        return _dated_in_part(status)
     if status.value in ("relapsed", "refractory"):
         # The record that decides, named with its code and date ("ALL in relapse (C91.02), recorded 2026-11-10"):
         # "relapsed as of the course start" left the pharmacist only a Condition id to verify it by.
@@ -58,4 +61,11 @@ def complete_response_to_induction(course_start: date, diagnosis: Diagnosis,
     status = diagnosis.status_as_of(course_start)
     if status.value == "remission":
         return Fact(True, status.evidence, note="in remission at the course start")
-    return Fact(received=status.received)
+    return _dated_in_part(status) if status.missing else Fact(received=status.received)
+
+
+def _dated_in_part(status: Fact[str]) -> Fact[Any]:
+    """Unknown as the disease status is, when a relapse or remission recorded only to a month or a year may fall
+    either side of the course start: its evidence, note and request for the full date kept (facts/model.py
+    needs_full_date), so that the card asks for the date rather than for the phase or the response in general."""
+    return Fact(None, status.evidence, received=status.received, note=status.note, missing=status.missing)
