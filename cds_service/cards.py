@@ -17,7 +17,6 @@ from cds_service.card_text import SUMMARY_LIMIT, CardText, Wording, render_card
 from cds_service.decision import CLINICAL, CriterionResult, Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
-from cds_service.dosing.text import mid_sentence
 from cds_service.facts.coverage import OutOfForce, Standing
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import dosage_bounds, dosage_text, order_ref, recorded_start
@@ -26,6 +25,7 @@ from cds_service.override_reasons import override_reasons
 from cds_service.policies import load_policy, payer_labels
 from cds_service.printable import cut_between_words
 from cds_service.questionnaire import card_question, questionnaire_url
+from cds_service.sentences import mid_sentence
 from cds_service.summary_items import summary_item
 from cds_service.verdict import NOT_MET, UNKNOWN
 
@@ -305,7 +305,8 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: i
         "others": [r.title for r in decision.indications
                    if decision.decision != MEETS and r.status != NOT_MET and shown is not None and r.id != shown.id],
         "not_met_others": _not_met_others(decision, shown),
-        "attested": [card_question(link_id)
+        # Joined by "; " after a colon: each reads on in the sentence (sentences.py).
+        "attested": [mid_sentence(card_question(link_id))
                      for link_id in dict.fromkeys((*facts.attested_items, *decision.attested_items))],
         "not_received": data_names,
         # Whether the attestation Questionnaire can answer something left unknown: it asks about some facts only,

@@ -12,9 +12,9 @@ from datetime import date
 from typing import Any
 
 from cds_service.decision import CLINICAL, CriterionResult, Decision
-from cds_service.dosing.text import mid_sentence
 from cds_service.evaluation import INFO_NEEDED, MEETS
 from cds_service.record import FHIR_ID
+from cds_service.sentences import mid_sentence
 
 EXTENSION_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 HCPCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"

@@ -19,8 +19,8 @@ from typing import Any, NamedTuple
 from cds_service.decision import Decision
 from cds_service.evaluation import NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading, unused_sizes
-from cds_service.dosing.text import mid_sentence
 from cds_service.facts.model import ClinicalFacts, Fact, read_within
+from cds_service.sentences import mid_sentence
 from cds_service.verdict import MET
 
 # The label's "at least 2 weeks prior to the start of treatment, during treatment": the window the live-vaccine

@@ -210,8 +210,8 @@ def test_attested_facts_and_data_not_received_are_shown() -> None:
     case_facts = ClinicalFacts(start_date=START, cycle=case_facts.cycle, body=BodySize(),
                                attested_items=("therapy-phase", "combination"), not_received=("immunizations",))
     card = decision_card(decision, case_facts, ORDER, BASE, CHECKED)
-    assert ("Attested by the prescriber (attestation questionnaire): Therapy phase of this blinatumomab course; "
-            "How blinatumomab is used in this order.") in card["detail"]
+    assert ("Attested by the prescriber (attestation questionnaire): therapy phase of this blinatumomab course; "
+            "how blinatumomab is used in this order.") in card["detail"]
     assert "Data not received (no criterion was left unknown by it): immunizations." in card["detail"]
 
 
@@ -444,7 +444,7 @@ def test_a_card_not_met_names_every_other_pathway_and_what_failed_it(client: Any
     assert listed[0].count("❌") == 1 and "MRD positive" in listed[0] and "MRD negative (" in listed[0]
     # A pathway failing clinically is not charged with this order's dose (its step dose is not this course's).
     assert listed[3].endswith("❌ Relapsed or refractory disease (_Aspirus III (ALL, adult), relapsed or refractory_): "
-                              "Therapy phase of this blinatumomab course: consolidation (answered 2026-11-25) "
+                              "therapy phase of this blinatumomab course: consolidation (answered 2026-11-25) "
                               "(evidence: QuestionnaireResponse/attestation-1)")
     # The evidence, as for the criteria above: a pharmacist checks each denial against the resource it rests on.
     assert listed[4].endswith("(_Aspirus III (ALL, pediatric) and its AYA note_): born 1980-05-10 (evidence: "

@@ -95,10 +95,10 @@ def test_relapsed_adult_first_cycle() -> None:
     assert facts.attested_items == () and facts.not_received == ()
     # The items only the clinician answers, not answered, say which question (beside another item's answer on one
     # criterion, "not answered" alone read as contradicting it).
-    assert facts.end_of_consolidation_response == Fact(note="Response at the end of the consolidation before this "
+    assert facts.end_of_consolidation_response == Fact(note="response at the end of the consolidation before this "
                                                             "course: not answered in the attestation questionnaire")
     assert facts.compendia_supported_use.value is None and facts.compendia_supported_use.note.startswith(
-        "This course treats a diagnosis consistent with an indication on the FDA-approved label")
+        "this course treats a diagnosis consistent with an indication on the FDA-approved label")
 
 
 _HYPERTENSION = condition("I10", recorded="2021-06-01")

@@ -50,9 +50,9 @@ def test_an_attested_fact_names_the_answer_and_its_date():
         item("multiagent-chemo-candidate", valueBoolean=False), item("therapy-phase", valueString="consolidation"),
         item("remission-number", valueInteger=2), item("ph-positive", valueBoolean=True)]))
     assert found.fact("multiagent-chemo-candidate", cast=bool).note == \
-        "Candidate for multi-agent chemotherapy now: no (answered 2026-09-01)"
+        "candidate for multi-agent chemotherapy now: no (answered 2026-09-01)"
     assert found.fact("therapy-phase", cast=str).note == \
-        "Therapy phase of this blinatumomab course: consolidation (answered 2026-09-01)"
+        "therapy phase of this blinatumomab course: consolidation (answered 2026-09-01)"
     assert found.fact("ph-positive", cast=bool, note="Ph status attested").note == \
         "Ph status attested: yes (answered 2026-09-01)"
     assert found.fact("remission-number", cast=int, note=lambda n: f"remission {n} attested").note == \

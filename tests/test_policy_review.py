@@ -213,7 +213,7 @@ def test_a_clinical_denial_says_what_the_record_showed_when_it_fits(client: Flas
 
 def test_a_criterion_read_on_after_requires_starts_lowercase_unless_an_abbreviation() -> None:
     """v17 of the clinician's review: "requires Age from 1 month ..." read as a typo."""
-    from cds_service.dosing.text import mid_sentence
+    from cds_service.sentences import mid_sentence
 
     assert mid_sentence("Age from 1 month through 30 years") == "age from 1 month through 30 years"
     assert mid_sentence("Used as consolidation therapy") == "used as consolidation therapy"

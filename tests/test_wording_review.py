@@ -31,13 +31,13 @@ def decision_card(client: FlaskClient, body: dict[str, Any]) -> dict[str, Any]:
 
 def test_an_attested_combination_is_shown_in_words(client: FlaskClient) -> None:
     detail = decision_card(client, example("aspirus-infant-interfant"))["detail"]
-    assert "How blinatumomab is used in this order: with an Interfant chemotherapy protocol (answered" in detail
+    assert "how blinatumomab is used in this order: with an Interfant chemotherapy protocol (answered" in detail
     assert "with-interfant" not in detail
 
 
 def test_an_attested_end_of_consolidation_response_is_shown_in_words(client: FlaskClient) -> None:
     detail = decision_card(client, example("aspirus-pediatric-less-than-cr-ph-positive"))["detail"]
-    assert "Response at the end of the consolidation before this course: less than complete response" in detail
+    assert "response at the end of the consolidation before this course: less than complete response" in detail
     assert "less-than-complete" not in detail
 
 
@@ -49,7 +49,7 @@ def test_every_answer_code_has_its_own_words() -> None:
 
 def test_the_multi_agent_chemotherapy_answer_reads_without_a_double_negative(client: FlaskClient) -> None:
     detail = decision_card(client, example("aspirus-adult-consolidation-mrd-negative-ph-positive-tki"))["detail"]
-    assert "Candidate for multi-agent chemotherapy now: no (answered 2026-11-25)" in detail
+    assert "candidate for multi-agent chemotherapy now: no (answered 2026-11-25)" in detail
     assert "no = not a candidate" not in detail
 
 

@@ -5,6 +5,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Sequence
 
 from cds_service.facts.quantities import BSA_PLACES, exact_text, implausible, normalize, rounded, shown
+from cds_service.sentences import mid_sentence as mid_sentence  # the one rule, for the dose checks' notes (checks.py)
 
 if TYPE_CHECKING:  # reading.py words its own notes with this module's functions
     from cds_service.dosing.reading import DoseLine
@@ -152,15 +153,3 @@ def first_few(items: Sequence[str], total: int, others: str) -> list[str]:
     if total <= NAMED + 1:
         return list(items[:total])
     return [*items[:NAMED], f"{total - NAMED} {others}"]
-
-
-_TWO_LETTER_WORDS = frozenset({"An", "As", "At", "By", "If", "In", "No", "Of", "On", "Or", "To", "Up"})
-
-
-def mid_sentence(text: str) -> str:
-    """A text written to stand alone ("Age from 1 month ...", "Weight 25 kg on ...") read on inside a sentence: its
-    first word lowercased when it is a plain capitalized word, never an abbreviation ("Ph+", "CD19+", "BSA", "ALL")."""
-    word = text.split(" ", 1)[0]
-    # Two letters read as an abbreviation ("Ph", "Hb") unless a common English word ("In first remission").
-    plain = (len(word) > 2 or word in _TWO_LETTER_WORDS) and word.isalpha() and word[0].isupper() and word[1:].islower()
-    return text[0].lower() + text[1:] if plain else text

@@ -36,6 +36,7 @@ from cds_service.facts.shape import rules_out
 from cds_service.facts.unreadable import Bearing, Relevance, Unreadable
 from cds_service.questionnaire import ANSWER_WORDS, CARD_QUESTIONS, ITEMS, QUESTIONS
 from cds_service.record import PatientRecord
+from cds_service.sentences import mid_sentence
 
 QUESTIONNAIRE_SUFFIX = "Questionnaire/blinatumomab-coverage-attestation"
 _USABLE_STATUSES = frozenset({"completed", "amended"})
@@ -226,7 +227,8 @@ class Attestations:
         else:
             asked = note or CARD_QUESTIONS.get(link_id) or QUESTIONS.get(link_id, link_id)
             said = f"{asked}: {_shown(link_id, answer.value)}"
-        return Fact(value, (answer.reference,), attested=True, note=f"{said} (answered {answer.day})")
+        # A clause, as every fact's note: the card reads it on after "; " or a colon.
+        return Fact(value, (answer.reference,), attested=True, note=f"{mid_sentence(said)} (answered {answer.day})")
 
 
 def _shown(link_id: str, value: AnswerValue) -> str:

@@ -40,6 +40,7 @@ from cds_service.facts.toxicity import unreadable_relevance as toxicity_relevanc
 from cds_service.facts.unreadable import Unreadable, open_facts, unreadable
 from cds_service.questionnaire import question
 from cds_service.record import PatientRecord, Resolver
+from cds_service.sentences import mid_sentence
 from cds_service.valuesets import ValueSets, get_valuesets
 
 T = TypeVar("T")
@@ -387,7 +388,7 @@ def _not_answered(link_id: str) -> Fact[Any]:
     """An item only the clinician answers, not answered: said on the card by its question, so that an unknown or a
     pathway not met for want of it is not read as something the record lacks, nor as another item of the same
     criterion ("remission 3 attested" beside it). One per item: a Fact is frozen."""
-    return Fact(note=f"{question(link_id)}: not answered in the attestation questionnaire")
+    return Fact(note=f"{mid_sentence(question(link_id))}: not answered in the attestation questionnaire")
 
 
 def _attested(attestations: Attestations, link_id: str, since: date, cast: Callable[[AnswerValue], T]) -> Fact[T]:

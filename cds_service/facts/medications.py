@@ -42,6 +42,7 @@ from cds_service.facts.shape import STATUSES, direct_check
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.printable import cut_between_words
 from cds_service.record import Resolver, no_server
+from cds_service.sentences import mid_sentence
 from cds_service.valuesets import Memo, ValueSets, get_valuesets
 
 # Value sets (cds_service/valuesets/), one per kind of ingredient the rules tell apart.
@@ -393,9 +394,7 @@ _STOP_OPENING = re.compile(r"^(?:(?:stopped|discontinued|ceased|held)\b\s*)?(?:(
 def _stopped_for(order: MedOrder, reason: str) -> str:
     """A TKI failure as a clinician says it: 'dasatinib stopped 2026-09-01 for intolerance: pleural effusion', the
     record's reason without its own "Stopped for" (the card had read "TKI stopped: Stopped for intolerance: ...")."""
-    said = _STOP_OPENING.sub("", " ".join(reason.split()), count=1) or reason
-    plain = re.match(r"[A-Z][a-z]+\b", said) is not None  # "Intolerance", not "T315I" nor "CNS"
-    said = said[0].lower() + said[1:] if plain else said
+    said = mid_sentence(_STOP_OPENING.sub("", " ".join(reason.split()), count=1) or reason)
     return f"{_drug_name(order) or 'TKI'} stopped{_ended(order)} for {cut_between_words(said, 80)}"
 
 
