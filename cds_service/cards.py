@@ -61,7 +61,7 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     notes = label_notes(decision, facts, dose)
     said = _coverage_context(coverage, facts.start_date, last_day)
     text = _decision_text(decision, facts, base_url, notes, which, said, determination, _order_text(order, reference),
-                          _lapse(decision, last_day))
+                          _lapse(decision, last_day), _dose_card_days(decision, dose))
     raised = _raised(indicator(decision), notes)
     card = kind_card(reference, text, raised, decision.payer_label, DECISION_KIND)
     card["extension"][DECISION_EXTENSION] = decision.as_extension()
@@ -72,7 +72,8 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
 
 
 def _decision_text(decision: Decision, facts: ClinicalFacts, base_url: str, notes: list[LabelNote], which: str,
-                   said: dict[str, Any] | None, determination: bool, order: str, lapse: str) -> CardText:
+                   said: dict[str, Any] | None, determination: bool, order: str, lapse: str,
+                   dose_days: str) -> CardText:
     """decision.j2's texts, the summary composed within the limit and given up by whole parts, never cut in one.
 
     The label's word opens it, then the payer and its outcome: those stay (several notes in short when in full they
@@ -95,7 +96,7 @@ def _decision_text(decision: Decision, facts: ClinicalFacts, base_url: str, note
         # first; after a label's word, the room left is the outcome's, and the detail says it.
         rank = " (secondary coverage)" if said and said["secondary"] and not opening else ""
         taken = len(opening) + len(closing) + len(rank)
-        context = _context(decision, facts, base_url, taken, asides)
+        context = _context(decision, facts, base_url, taken, asides, dose_days)
         text = render_card("decision.j2", **context, coverage=said, label_notes=[n.text for n in notes],
                            payer=decision.payer_label + rank, determination=determination, order=order, lapse=lapse)
         summary = _fitted(text.line, opening, closing, (f" ({decision.indication_title})", ends, runs, rank))
@@ -109,6 +110,22 @@ def _decision_text(decision: Decision, facts: ClinicalFacts, base_url: str, note
     # A reason too long even so (a criterion's long text, under the label's word): cut after a whole word of it,
     # the only part left to cut (the label's word and the payer fit: _openings); the detail has it whole.
     return text._replace(summary=cut_between_words(layouts[-1][0] + text.line, SUMMARY_LIMIT - 1))
+
+
+_LABEL_FINDING = "dose above label"  # how a label-schedule criterion's summary opens (dosing/checks.schedule_finding)
+
+
+def _dose_card_days(decision: Decision, dose: DoseReading) -> str:
+    """The dose card's days above the label ("dose above label on days 8–28") where the decision's label-schedule
+    criterion names others, else "". With no indication established, the dose card reads the label dose the chart
+    supports (policy-rules.md §5: the phase's schedule, else the ceiling), while the closest indication's criterion
+    reads that indication's own (its step days): the card had said days 1–7 and 8–28 beside a dose card, and its
+    correction, for days 8–28 alone."""
+    if decision.indication is not None or not dose.above or dose.by_copies:
+        return ""
+    failed = next((c for c in decision.not_met_criteria() if c.kind == "dose"), None)
+    said = (failed.summary or "").split("; ")[0] if failed else ""
+    return dose.finding if said.startswith(_LABEL_FINDING) and said != dose.finding else ""
 
 
 def _lapse(decision: Decision, last_day: date | None) -> str:
@@ -263,10 +280,12 @@ def indicator(decision: Decision) -> str:
     return "critical" if decision.critical else "warning"
 
 
-def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: int, asides: bool) -> dict[str, Any]:
+def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: int, asides: bool,
+             dose_days: str = "") -> dict[str, Any]:
     """What decision.j2 is given. `opening`: the characters the label's words take before the payer's outcome in the
     summary (_opening); the outcome's parts are fitted to what is left, or the cut after them had taken the reason
-    ("not covered — meets adult relapsed/refractory…"). `asides` False: the reason without its aside (_reason)."""
+    ("not covered — meets adult relapsed/refractory…"). `asides` False: the reason without its aside (_reason).
+    `dose_days`: the dose card's days above the label where the criterion's differ (_dose_card_days)."""
     general = [c for c in decision.criteria if "." not in c.id]
     shown = next((r for r in decision.indications if r.id == decision.shown_indication), None)
     needed, alternatives = decision.to_document()
@@ -296,7 +315,8 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: i
         "document": document,
         "document_hint": document_hint,
         # Only a not-met card says it.
-        "reason": _reason(decision, opening, asides) if decision.decision == NOT_MET_DECISION else "",
+        "reason": _reason(decision, opening, asides, dose_days) if decision.decision == NOT_MET_DECISION else "",
+        "dose_days": dose_days,
         "as_ordered": _as_ordered(decision),
         "general": general,
         "shown": shown,
@@ -424,7 +444,7 @@ def _as_ordered(decision: Decision) -> bool:
     return bool(failed) and all(c.kind in _ORDER_KINDS for c in failed)
 
 
-def _reason(decision: Decision, opening: int, asides: bool) -> str:
+def _reason(decision: Decision, opening: int, asides: bool, dose_days: str = "") -> str:
     """Why it is not covered: the first not-met criterion, policy-level ones first, in the plan's terms; of an order
     failing on both its dose and its quantity, the dose (a doubled dose matters more than the vials it takes). Fitted
     to the summary after an `opening` of that many characters (_context); `asides` False: without its closing aside
@@ -435,6 +455,8 @@ def _reason(decision: Decision, opening: int, asides: bool) -> str:
     as_ordered = _as_ordered(decision)
     first = next((c for c in failed if c.kind == "dose"), failed[0]) if as_ordered else failed[0]
     reason = first.summary or first.text
+    if first.kind == "dose" and dose_days:  # the dose card's days, not the closest indication's schedule's
+        reason = "; ".join([dose_days, *reason.split("; ")[1:]])
     reason = reason if asides else _without_aside(reason)
     frame = ": not covered as ordered — " if as_ordered else ": not covered — "
     room = SUMMARY_LIMIT - 1 - opening - len(decision.payer_label) - len(frame)

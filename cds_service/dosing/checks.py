@@ -349,6 +349,9 @@ class DoseReading(NamedTuple):
     # Above the label only with a likely duplicate's copies: the duplicate card says so, and no dose card is shown
     # (the dose cards judge the cycle as its removal leaves it).
     by_copies: bool = False
+    # Every range of days above, as a dose criterion's summary says it ("dose above label on days 8–28"), "" when
+    # none: a decision card that establishes no indication says the dose card's days (cards._reason).
+    finding: str = ""
 
 
 class OrderDoseChecks:
@@ -431,11 +434,13 @@ class OrderDoseChecks:
     def reading(self, schedule: str | None) -> DoseReading:
         patient, findings = self.findings(schedule)
         missing = missing_body_size(patient)
-        worst = max((f for f in findings if f.kind == ABOVE), key=lambda f: f.severity, default=None)
+        above = [f for f in findings if f.kind == ABOVE]
+        worst = max(above, key=lambda f: f.severity, default=None)
         said = "" if worst is None else (
             f"{mcg_text(worst.ordered)} mcg/day on {days_text(worst.first_day, worst.last_day)}; label "
             f"{'at most ' if missing else ''}{label_mcg_text(worst.expected.mcg_per_day)} mcg/day")
-        return DoseReading(missing, worst is not None, self.past is not None, said)
+        return DoseReading(missing, worst is not None, self.past is not None, said,
+                           finding=_above_words(above, missing) if above else "")
 
     def schedule(self, schedule: str) -> Verdict:
         """The verdict of an indication's dose criterion, against the schedule the dose card checks (schedule_for):
