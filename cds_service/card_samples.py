@@ -50,7 +50,7 @@ def _decision_context(decision: Decision, **changes: Any) -> dict[str, Any]:
         "label_notes": [],
         "order": "28 mcg/day continuous IV infusion — starts 2026-12-01 (MedicationRequest/mr1)",
         "coverage": None,
-        "payer": decision.payer_label, "lapse": "", "dose_days": "",
+        "payer": decision.payer_label, "lapse": "", "dose_days": "", "unknown_for_want": False,
     }
     return {**context, **changes}
 
@@ -160,8 +160,9 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
                                       payer="Aspirus Health Plan (secondary coverage)")),
     ("decision.j2", _decision_context(_decision("criteria-not-met", authorization=None), coverage=_SECONDARY_ALONE,
                                       payer="Aspirus Health Plan (secondary coverage)")),
-    ("decision.j2", _decision_context(_decision("criteria-not-met", authorization=None), as_ordered=True,
-                                      dose_days="dose above label on days 8–28")),
+    ("decision.j2", _decision_context(_decision("criteria-not-met", authorization=None, not_received=[]),
+                                      as_ordered=True, dose_days="dose above label on days 8–28",
+                                      unknown_for_want=True)),
     ("decision.j2", _decision_context(  # a policy that counts no cycles (Florida Blue): no cycle named
         _decision("meets-criteria", not_received=[], counts_cycles=False,
                   authorization={"start": "2026-11-20", "end": "2027-11-20", "cycles": None}),

@@ -329,6 +329,10 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: i
         "attested": [mid_sentence(card_question(link_id))
                      for link_id in dict.fromkeys((*facts.attested_items, *decision.attested_items))],
         "not_received": data_names,
+        # A criterion the data not received left unknown, on a card whose decision it cannot change (not met): the
+        # detail had said "no criterion was left unknown by it" beside one marked "not received from the EHR".
+        "unknown_for_want": any(c.status == UNKNOWN and not c.received
+                                for c in (*general, *(shown.criteria if shown else ()))),
         # Whether the attestation Questionnaire can answer something left unknown: it asks about some facts only,
         # and offering it for a weight or a lab result it cannot record sent clinicians to a form of no use.
         "askable": _askable(decision, [*needed, *alternatives, *decision.not_received]),

@@ -471,7 +471,8 @@ def test_a_lymphoma_without_the_compendia_answer_is_named_with_the_route_left_op
     # What to document, and so the summary, asks for an ALL diagnosis only if there is one (clinical review).
     assert card["summary"].startswith("Florida Blue: document ALL diagnosis, if ALL (lymphoblastic lymphoma on record)")
     position_2 = next(line for line in detail.splitlines() if line.startswith("- other FDA-labeled or NCCN 1/2A use"))
-    assert position_2.endswith("(Florida Blue Position 2.a): not answered in the attestation questionnaire")
+    assert position_2.endswith("(_Florida Blue Position 2.a_): FDA-labeled or NCCN category 1/2A use: not answered in "
+                               "the attestation questionnaire")  # the question in short: the criterion says it whole
     # What to document names what indication 2 would need, answerable in the questionnaire: the card pointed only to
     # indication 1's B-ALL evidence.
     others = detail.split("Other indications of the policy would need:")[1].split("\n\n")[1]

@@ -97,8 +97,9 @@ def test_relapsed_adult_first_cycle() -> None:
     # criterion, "not answered" alone read as contradicting it).
     assert facts.end_of_consolidation_response == Fact(note="response at the end of the consolidation before this "
                                                             "course: not answered in the attestation questionnaire")
-    assert facts.compendia_supported_use.value is None and facts.compendia_supported_use.note.startswith(
-        "this course treats a diagnosis consistent with an indication on the FDA-approved label")
+    # The Florida Blue 2.a question in short, as the card names its answer (the criterion beside it says it whole).
+    assert facts.compendia_supported_use == Fact(note="FDA-labeled or NCCN category 1/2A use: not answered in the "
+                                                      "attestation questionnaire")
 
 
 _HYPERTENSION = condition("I10", recorded="2021-06-01")
@@ -338,7 +339,7 @@ def test_a_prior_authorization_within_this_order_still_needs_the_look_back(autho
     assert read_within(facts.prior_authorization_on_file, {"look_back_years": 0}).value is on_file
 
 
-QUESTION = "Blinatumomab authorized by a health plan in the past 2 years: yes, answered"
+QUESTION = "blinatumomab authorized by a health plan in the past 2 years: yes, answered"
 
 
 @pytest.mark.parametrize(("authored", "why"), [

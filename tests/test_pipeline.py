@@ -931,7 +931,7 @@ def test_a_prior_authorization_attested_years_ago_does_not_make_a_florida_blue_c
     assert "fb-continuation.prior-approval" not in [c["id"] for c in decision["criteria"]]
 
 
-NOT_COUNTED = ("Attestation answer not counted: Blinatumomab authorized by a health plan in the past 2 years: yes, "
+NOT_COUNTED = ("Attestation answer not counted: blinatumomab authorized by a health plan in the past 2 years: yes, "
                "answered {authored}, {why}; continuation of therapy not applied (Florida Blue Position, continuation "
                "1): the other indications are evaluated.")
 

@@ -38,7 +38,7 @@ from cds_service.facts.shape import split_well_formed
 from cds_service.facts.toxicity import ASKED, SEVERE, ToxicityReading, counted_answer
 from cds_service.facts.toxicity import unreadable_relevance as toxicity_relevance
 from cds_service.facts.unreadable import Unreadable, open_facts, unreadable
-from cds_service.questionnaire import question
+from cds_service.questionnaire import card_question, question
 from cds_service.record import PatientRecord, Resolver
 from cds_service.sentences import mid_sentence
 from cds_service.valuesets import ValueSets, get_valuesets
@@ -360,7 +360,7 @@ class _AttestedWithin(Windowed[bool]):
         earlier = self.attestations.answered_before(self.link_id, since) if found.value is None else None
         if earlier is None or earlier.value is not True:  # an older "no" changes nothing: initiation either way
             return found
-        said = f"{question(self.link_id)}: yes, answered {earlier.day}"
+        said = f"{mid_sentence(question(self.link_id))}: yes, answered {earlier.day}"
         return Fact(None, (earlier.reference,), note=f"{said}, {self._outside(earlier, years)}")
 
     def _outside(self, answer: Answer, years: int) -> str:
@@ -388,7 +388,7 @@ def _not_answered(link_id: str) -> Fact[Any]:
     """An item only the clinician answers, not answered: said on the card by its question, so that an unknown or a
     pathway not met for want of it is not read as something the record lacks, nor as another item of the same
     criterion ("remission 3 attested" beside it). One per item: a Fact is frozen."""
-    return Fact(note=f"{mid_sentence(question(link_id))}: not answered in the attestation questionnaire")
+    return Fact(note=f"{mid_sentence(card_question(link_id))}: not answered in the attestation questionnaire")
 
 
 def _attested(attestations: Attestations, link_id: str, since: date, cast: Callable[[AnswerValue], T]) -> Fact[T]:
