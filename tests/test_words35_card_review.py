@@ -2,13 +2,19 @@
 card's closing line on the data not received agreeing with the criteria above it."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cds_service.cards import decision_card
 from cds_service.decision import CriterionResult
 from tests.test_cards import BASE, CHECKED, ORDER, pick
 from tests.test_pipeline import example, post
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
 
 
 def _decision(client: Any, body: dict[str, Any]) -> dict[str, Any]:
@@ -66,3 +72,15 @@ def test_the_compendia_question_not_answered_is_said_in_short(client: Any) -> No
     card = _decision(client, body)
     assert "FDA-labeled or NCCN category 1/2A use: not answered in the attestation questionnaire" in card["detail"]
     assert "Compendium" not in card["detail"]
+
+
+_HYPHEN_RANGE = re.compile(r"\b(?:days?|cycles?) \d+-\d+")
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.json") if p.stem != "expected"))
+def test_ranges_of_days_and_cycles_are_written_alike(client: Any, name: str) -> None:
+    """"days 1–7" on the dose cards, "cycles 1-5" in the quantity criterion: one way, the en dash. The order's own
+    line is the prescriber's text, shown as written."""
+    for card in post(client, example(name))["cards"]:
+        lines = [card["summary"], *(line for line in card["detail"].splitlines() if not line.startswith("Order: "))]
+        assert [line for line in lines if _HYPHEN_RANGE.search(line)] == []
