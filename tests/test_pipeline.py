@@ -1106,8 +1106,8 @@ def test_a_prior_authorization_counts_and_is_listed_when_given_for_this_order(cl
     answer["authored"] = authored
     [card] = post(client, body)["cards"][:1]
     assert (card["extension"]["coverage-decision"]["indication"] == "fb-continuation") is continuation
-    listed = "Attested by the prescriber (attestation questionnaire): blinatumomab authorized by a health plan in the " \
-             "past 2 years." in card["detail"]
+    listed = "Attested by the prescriber (attestation questionnaire): blinatumomab authorized by a health plan in " \
+             "the past 2 years." in card["detail"]
     assert listed is continuation
 
 

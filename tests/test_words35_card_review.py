@@ -13,18 +13,9 @@ from cds_service.cards import decision_card
 from cds_service.decision import CriterionResult
 from tests.test_cards import BASE, CHECKED, ORDER, pick
 from tests.test_pipeline import example, post
+from tests.test_words34_card_wording import _decision, _line
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fhir_examples"
-
-
-def _decision(client: Any, body: dict[str, Any]) -> dict[str, Any]:
-    [card] = [c for c in post(client, body)["cards"] if "coverage-decision" in c["extension"]]
-    return card
-
-
-def _line(card: dict[str, Any], text: str) -> str:
-    [line] = [line for line in card["detail"].splitlines() if text in line]
-    return line
 
 
 def test_an_answer_with_its_date_is_not_marked_attested_again(client: Any) -> None:

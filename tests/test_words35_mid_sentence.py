@@ -14,7 +14,8 @@ from cds_service.facts.medications import read_med_orders, tki_failure
 from cds_service.record import PatientRecord
 from cds_service.sentences import PROPER_NOUNS, mid_sentence
 from tests.factories import medication_request, questionnaire_response
-from tests.test_pipeline import example, post
+from tests.test_pipeline import example
+from tests.test_words34_card_wording import _decision
 
 
 @pytest.mark.parametrize(("text", "read_on"), [
@@ -55,11 +56,6 @@ def test_an_attested_answer_reads_on_after_a_semicolon() -> None:
     assert response.note == "complete response after the induction therapy before this course: yes (answered " \
                             "2026-11-25)"
     assert compendia.note == "FDA-labeled or NCCN category 1/2A use: yes (answered 2026-11-25)"
-
-
-def _decision(client: Any, body: dict[str, Any]) -> dict[str, Any]:
-    [card] = [c for c in post(client, body)["cards"] if "coverage-decision" in c["extension"]]
-    return card
 
 
 def test_the_decision_card_reads_attested_answers_on_in_its_sentences(client: FlaskClient) -> None:

@@ -14,6 +14,7 @@ from cds_service.facts.diagnosis import read_diagnosis
 from cds_service.summary_items import summary_item
 from tests.dates_support import added, answer, example, prefetched, service  # noqa: F401
 from tests.factories import condition, record
+from tests.test_words34_card_wording import _line
 
 COURSE_START = date(2026, 12, 1)
 
@@ -21,11 +22,6 @@ COURSE_START = date(2026, 12, 1)
 def _decision(found: dict[str, Any]) -> dict[str, Any]:
     [card] = [c for c in found["cards"] if "coverage-decision" in c["extension"]]
     return card
-
-
-def _line(card: dict[str, Any], text: str) -> str:
-    [line] = [line for line in card["detail"].splitlines() if text in line]
-    return line
 
 
 def _with_status(name: str, recorded: str, status: str, code: str, rid: str = "status-2") -> dict[str, Any]:
@@ -90,8 +86,10 @@ def test_a_full_dated_record_is_evidence_not_a_request() -> None:
 
 
 def test_references_closing_an_alternative_are_left_to_the_detail() -> None:
-    asked = "the full date of the ALL remission recorded 2026 (Condition/all-1), or response at the end of consolidation"
+    asked = "the full date of the ALL remission recorded 2026 (Condition/all-1), or response at the end of " \
+            "consolidation"
     assert summary_item(asked) == "the full date of the ALL remission recorded 2026, or response at the end of " \
                                   "consolidation"
     # Words in parentheses that are no reference stay.
-    assert summary_item("MRD result (or that it is unavailable), or X") == "MRD result (or that it is unavailable), or X"
+    kept = "MRD result (or that it is unavailable), or X"
+    assert summary_item(kept) == kept
