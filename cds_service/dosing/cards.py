@@ -37,6 +37,7 @@ from cds_service.facts.body import TALLEST_HEIGHT_CM, largest_bsa, weight_text
 from cds_service.facts.model import WINDOWS, ClinicalFacts, read_within
 from cds_service.facts.order import order_ref
 from cds_service.facts.quantities import shown
+from cds_service.sentences import mid_sentence
 
 DOSE_KIND = CardKind("dose", "off-guideline")
 # Days past a cycle's 28th infusion day: alone, or on the dose card whose suggestion ends them too. Kinds of their own,
@@ -388,7 +389,7 @@ def _combine(found: list[tuple[int, dict[str, Any]]]) -> None:
     if _CORRECTS[found[-1][0]][0] is QUANTITY_KIND:
         merged["dispenseRequest"]["quantity"] = copy.deepcopy(actions[-1]["resource"]["dispenseRequest"]["quantity"])
     says = [_CORRECTS[kind][1] or f"quantity to {_quantity_text(merged)}" for kind, _ in found]
-    described = [f"{action['description'][0].lower()}{action['description'][1:]}" for action in actions]
+    described = [mid_sentence(action["description"]) for action in actions]
     for position, (_, suggestion) in enumerate(found):
         others = [index for index in range(len(found)) if index != position]
         suggestion["label"] += f" (and {' and '.join(says[index] for index in others)})"
