@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from tests.test_facts_labs import NEGATIVE, concept, labs, mrd, qty
 
 
@@ -29,3 +31,18 @@ def test_a_value_equal_to_a_greater_than_bound_of_the_same_day_does_not_decide_a
     found = labs(mrd("a", "2026-09-10", **qty(0.05)), mrd("b", "2026-09-10", **qty(0.05, comparator=">")))
     assert found.mrd_percent.value is not None
     assert found.mrd_percent.value.at_least(Decimal("0.1")) is None
+
+
+@pytest.mark.parametrize("day1", [qty(0.2), NEGATIVE])
+def test_a_fall_shown_on_the_course_start_day_is_no_response_to_the_course(day1: dict) -> None:
+    """MRD 1% in September, then 0.2% (or negative) in the marrow drawn on 2026-10-01, the day the course began: the
+    fall came before the first bag, so it shows no response to blinatumomab (Aspirus IV renewal; fhir-data-profile.md
+    §Labs), as the day-1 negative alone shows none. Unknown: the renewal asks for it."""
+    found = labs(mrd("a", "2026-09-20", **qty(1)), mrd("b", "2026-10-01", **day1))
+    assert found.response_or_stabilization.value is None
+
+
+def test_a_fall_after_the_course_start_is_a_response() -> None:
+    found = labs(mrd("a", "2026-09-20", **qty(1)), mrd("b", "2026-10-02", **qty(0.2)))
+    assert (found.response_or_stabilization.value, found.response_or_stabilization.evidence) == (
+        True, ("Observation/a", "Observation/b"))

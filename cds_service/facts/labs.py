@@ -243,21 +243,22 @@ class Labs:
                     note="no response evidence since the course start")
 
     def _mrd_response(self, course_start: date) -> Fact[bool] | None:
-        """The response the latest MRD results show: negative and dated after the course start (a negative result
-        from before it shows nothing about the treatment), or lower than the last results before it. None when they
-        show none; unknown when results of one day disagree on it."""
+        """The response the latest MRD results show, when dated after the course start: negative, or lower than the
+        last results before it. None when they show none; unknown when results of one day disagree on it. A result of
+        the course start's day or before shows nothing about the treatment, whatever came before it: a marrow of
+        day 1 lower than the month before had shown a response to a course not yet given."""
         latest = reconciled(latest_together(self._mrd))
-        if not latest or latest[0].day < course_start:
+        if not latest or latest[0].day <= course_start:
             return None
         day = latest[0].day
-        if day > course_start and all(r.detectable() is False for r in latest):
+        if all(r.detectable() is False for r in latest):
             return Fact(True, references(latest), note=f"latest MRD {shown(latest)} ({day})")
         baseline = latest_together([r for r in self._mrd if r.day < course_start])
         fell = [r for r in latest if baseline and _below(r, baseline)]
         if len(fell) == len(latest):
             return Fact(True, references(baseline + latest),
                         note=f"MRD fell from {shown(baseline)} ({baseline[0].day}) to {shown(latest)} ({day})")
-        if fell or (day > course_start and any(r.detectable() is False for r in latest)):
+        if fell or any(r.detectable() is False for r in latest):
             return Fact(None, references(latest), note=f"MRD results of {day} disagree: {shown(latest)}",
                         missing=_which_is_current("MRD", latest))
         return None
