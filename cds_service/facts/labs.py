@@ -29,17 +29,18 @@ from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import ValueSets, get_valuesets
 
-# UCUM unit -> divisor to a fraction of cells
-# Keys lower-case: a unit without a UCUM code is often the word a lab system prints ("percent").
 # From this age a result read for the course start says how old it is (a note only: no window decides).
 STALE_MRD_MONTHS = 3
-_MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "/10*6": Decimal(10) ** 6, "1": Decimal(1)}
+# UCUM unit -> divisor to a fraction of cells; per million ("/10*6") and the other powers of ten, _POWER_OF_TEN.
+# Keys lower-case: a unit without a UCUM code is often the word a lab system prints ("percent").
+_MRD_UNITS = {"%": Decimal(100), "percent": Decimal(100), "1": Decimal(1)}
 _UNIT_WORDS = {"/10*6": " per million"}  # a unit in words where a clinician reads one
 # Said by every MRD fact left unknown for want of a result: a criterion reading several of them ("MRD negative or
 # unavailable") joins their notes, and says one said alike once (vocabulary.unique).
 NO_MRD_RESULT = "no MRD result on record"
-# Other UCUM powers of ten of cells: "/10*4" (per 10,000 cells), "10*-3" (1 x 10^-3 of cells), as labs report an MRD
-# by its sensitivity; "^" as some systems print it. The same result as 0.1 % or 1000 per million, never a guess.
+# UCUM powers of ten of cells: "/10*6" (per million), "/10*4" (per 10,000 cells), "10*-3" (1 x 10^-3 of cells), as
+# labs report an MRD by its sensitivity; "^" as some systems print it. The same result as 0.1 % or 1000 per million,
+# never a guess.
 _POWER_OF_TEN = re.compile(r"/10[*^]([1-9])|10[*^]-([1-9])")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 # What an unreadable MRD, Ph or CD19 result bears on (unreadable.py). Any Ph+ result makes the patient Ph+ (ph.py),
