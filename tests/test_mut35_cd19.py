@@ -3,7 +3,7 @@ disease documented by a laboratory result, the latest result deciding). Mutants 
 live."""
 from __future__ import annotations
 
-from tests.test_facts_labs import PANEL, labs, obs
+from tests.test_facts_labs import NEGATIVE, PANEL, labs, obs
 
 
 def test_a_cd19_therapy_named_after_a_list_head_is_no_cd19_result() -> None:
@@ -32,3 +32,13 @@ def test_the_nearest_list_head_before_cd19_decides() -> None:
     """Two lists in one sentence: CD19 belongs to the later one, "positive for"."""
     text = "Blasts negative for CD20 and CD34, positive for CD10, CD19, CD22"
     assert labs(obs("f", PANEL, "2026-09-01", valueString=text)).cd19_positive.value is True
+
+
+def test_a_panel_reporting_cd19_in_a_component_is_read_from_it() -> None:
+    """CD19+ at diagnosis, then a relapse panel whose text names other markers and whose CD19 component is negative:
+    the latest CD19 result is negative, so the disease is not CD19+ (Florida Blue Position 1.a)."""
+    diagnosis = obs("f1", PANEL, "2025-01-01", valueString="CD19+ blasts")
+    cd19_negative = {"code": {"text": "CD19 on blasts"}, **NEGATIVE}
+    relapse = obs("f2", PANEL, "2026-09-01", valueString="Blasts CD22+, CD34+", component=[cd19_negative])
+    fact = labs(diagnosis, relapse).cd19_positive
+    assert (fact.value, fact.evidence) == (False, ("Observation/f2",))
