@@ -37,6 +37,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from cds_service.audit_health import PING_SECONDS, DatabasePing, OutageLog, WriterStatus, error_kind
 from cds_service.audit_rows import InvocationRecord, insert_records, naive_utc, utcnow
 from cds_service.audit_words import counted
+from cds_service.config_constants import AUDIT_DRAIN_SECONDS
 from cds_service.db import (DatabaseUnavailable, error_summary, is_unavailable, migrate, printable_url,
                             write_transaction)
 from cds_service.db_models import UsedJti
@@ -50,7 +51,7 @@ _RETRY_FIRST_SECONDS, _RETRY_MAX_SECONDS = 0.2, 5.0  # waits between attempts wh
 # About 5 KB a record in memory (a decision's criteria and notes): at most ~100 MB per worker, some 20 minutes of
 # a worker's records at 15 calls/s, before the oldest go.
 MAX_QUEUED = 20_000
-DRAIN_SECONDS = 20.0  # close() at exit waits this long at most: below gunicorn's graceful_timeout (30 s by default)
+DRAIN_SECONDS = AUDIT_DRAIN_SECONDS  # close() at exit waits this long at most: below gunicorn's graceful_timeout
 _UNDER_WAY_WAIT_MS = 100  # a JWT id's release waits this long a round for the refused call's transaction (_release)
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout
 

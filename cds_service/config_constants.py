@@ -17,8 +17,8 @@ DEFAULT_FETCH_BUDGET_SECONDS = 3.0  # how long the FHIR server reads of one requ
 RESOLVE_GRACE_SECONDS = 1.0
 # After the reads: the evaluation, the cards and the answer, with room to spare (a realistic call takes milliseconds).
 ANSWER_SECONDS = 1.0
-# How long a stopping worker waits for its audit writer to write what it holds (audit_writer.DRAIN_SECONDS, which a
-# test keeps equal): gunicorn's graceful_timeout must be above it, or the master kills the worker first.
+# How long a stopping worker waits for its audit writer to write what it holds (audit_writer.DRAIN_SECONDS reads it):
+# gunicorn's graceful_timeout must be above it, or the master kills the worker first.
 AUDIT_DRAIN_SECONDS = 20.0
 
 
