@@ -125,10 +125,15 @@ def findings_note(findings: Sequence[Finding], missing: str = "") -> str:
     if len(findings) > NAMED + 1:  # `sorted` keeps the earlier of equals first, as `most_severe` does
         worst = sorted(range(len(findings)), key=lambda index: findings[index].severity, reverse=True)[:NAMED]
         shown = [findings[index] for index in sorted(worst)]
-    parts = [f"{_ordered_on(f)} ({f'{f.together.text}; ' if f.together else ''}{label} "
+    # One text shared by every range (a likely duplicate's sum on each) is said once, after them: repeated per range
+    # it buried the doses.
+    texts = {f.together.text if f.together else "" for f in shown}
+    shared = texts.pop() if len(texts) == 1 else ""
+    parts = [f"{_ordered_on(f)} ({f'{f.together.text}; ' if f.together and not shared else ''}{label} "
              f"{label_mcg_text(f.expected.mcg_per_day)} mcg/day)" for f in shown]
     more = len(findings) - len(shown)
-    return "; ".join(parts) + (f"; and {more} more day ranges" if more else "")
+    tail = (f"; and {more} more day ranges" if more else "") + (f"; each range: {shared}" if shared else "")
+    return "; ".join(parts) + tail
 
 
 def schedule_finding(above: Sequence[Finding], missing: str, past: PastCycle | None, rest: ShortRest | None) -> str:
