@@ -31,7 +31,7 @@ from cds_service.dosing.duplicates import duplicate_sets, running_orders
 from cds_service.dosing.rest_card import rest_card
 from cds_service.dosing.span import CycleSpans
 from cds_service.dosing.split_card import split_card, withhold_corrections
-from cds_service.dosing.text import order_words
+from cds_service.dosing.text import and_list, order_words
 from cds_service.evaluation import (INITIAL, MEETS, NOT_MET_DECISION, Evaluation, EvaluationContext, OrderOutcome,
                                    PriorApproval)
 from cds_service.facts.course import SignedCycle, dated_cycles
@@ -202,8 +202,7 @@ def _denied_fact(outcomes: tuple[OrderOutcome, ...]) -> Fact[bool]:
     ... their approval')."""
     numbers = [str(number) for number in dict.fromkeys(o.cycle for o in outcomes) if number]
     one = len(numbers) < 2
-    cycles = (f"cycle {numbers[0]}" if numbers else "the earlier cycle") if one else \
-        f"cycles {', '.join(numbers[:-1])} and {numbers[-1]}"
+    cycles = "the earlier cycle" if not numbers else f"cycle{'' if one else 's'} {and_list(numbers)}"
     note = (f"{cycles}, signed in this call, {'is' if one else 'are'} not covered: this cycle depends on "
             f"{'its' if one else 'their'} approval")
     return Fact(True, tuple(dict.fromkeys(o.order_id for o in outcomes)), note=note)

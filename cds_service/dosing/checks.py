@@ -15,11 +15,12 @@ from cds_service.dosing.quantity import (SHARED_DAYS, VIAL_MCG, CycleNeeds, Offe
 from cds_service.dosing.reading import UNPLACED, DoseLine, read_order_doses
 from cds_service.dosing.rest import ShortRest, rest_unknown, short_rest
 from cds_service.dosing.text import (NAMED, counted, days_list, days_text, first_few, label_mcg_text, mcg_text,
-                                    mcg_text_against, mid_sentence)
+                                    mcg_text_against)
 from cds_service.dosing.together import SharedDays, Together, line_starts, shares_days
 from cds_service.facts.body import ADULT_AGE, ADULT_HEIGHT_MONTHS, BSA_WINDOW, WEIGHT_WINDOW
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import order_ref
+from cds_service.sentences import mid_sentence
 from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict
 
 # What to document, read after "document" in a card summary.

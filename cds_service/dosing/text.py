@@ -5,7 +5,6 @@ from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Sequence
 
 from cds_service.facts.quantities import BSA_PLACES, exact_text, implausible, normalize, rounded, shown
-from cds_service.sentences import mid_sentence as mid_sentence  # the one rule, for the dose checks' notes (checks.py)
 
 if TYPE_CHECKING:  # reading.py words its own notes with this module's functions
     from cds_service.dosing.reading import DoseLine
