@@ -79,7 +79,7 @@ class Cycle:
         cycles are counted again for each day that end may be (`_rest_unsure`, `_by_the_day`)."""
         count, reached = 0, date.min  # reached: the last day counted so far
         for first, last in sorted((span.first, min(span.last, day - DAY)) for span in self.spans):
-            first = max(first, reached + DAY) if reached != date.min else first
+            first = max(first, reached + DAY)
             if first <= last:
                 count += (last - first).days + 1
                 reached = last
