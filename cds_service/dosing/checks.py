@@ -489,23 +489,40 @@ class OrderDoseChecks:
             needed = "a weight" if missing == MISSING_WEIGHT else "a BSA"
             note = f"label dose not known without a usable body size ({said})" if said else \
                 f"label dose not known without {needed}"
-            return Verdict(UNKNOWN, evidence, note, missing, received=self._body_size_received())
+            return self._with_rest_unknown(Verdict(UNKNOWN, evidence, note, missing,
+                                                   received=self._body_size_received()))
         unreadable = unreadable_note(self.lines, self.together)
         if unreadable and needs_bsa_only(self.lines, self.together):
             # From 45 kg: the dose is written, per m², and only a BSA converts it; the label dose itself is fixed
             # (the dose card offers it). Asking for the dose "in mcg/day" read as if none were written.
             note = f"{unreadable}; from {WEIGHT_BOUNDARY_KG} kg the label dose is a fixed dose in mcg/day"
-            return Verdict(UNKNOWN, self.evidence, note, _bsa_asked(_adult(self.facts)),
-                           received=self._body_size_received())
+            return self._with_rest_unknown(Verdict(UNKNOWN, self.evidence, note, _bsa_asked(_adult(self.facts)),
+                                                   received=self._body_size_received()))
         if unreadable or not self.lines:
-            return Verdict(UNKNOWN, self.evidence, unreadable or "no dosage instruction",
-                           self._missing_reading(f"{MISSING_DOSE} (or mcg/m²/day)"))
+            return self._with_rest_unknown(Verdict(UNKNOWN, self.evidence, unreadable or "no dosage instruction",
+                                                   self._missing_reading(f"{MISSING_DOSE} (or mcg/m²/day)")))
         unsure = rest_unknown(self.order, self.facts)
         if unsure is not None:  # the dose fits; the days without infusion before the cycle are not known
             return Verdict(UNKNOWN, tuple(dict.fromkeys(self.evidence + unsure.evidence)), unsure.note, unsure.missing)
         # "Not above", not "within": a dose well below the label meets the criterion (the dose card notes it).
         return self._sized(MET, ordered_note(self.lines, "not above the label schedule", together=self.together),
                            patient)
+
+    def _with_rest_unknown(self, verdict: Verdict) -> Verdict:
+        """An unknown dose `verdict` asking too for the full dates the days without infusion before the cycle need
+        (`rest.rest_unknown`), when the record does not tell them: asked only once the body size (or a readable
+        dose) was documented, they had taken the clinician a second signing to learn of. A verdict holds one item to
+        document, so the dates are in its note only when its body size was not received from the EHR (listed under
+        "not received", they would read as data to wait for) or when the cycle number, unknown by the same dates,
+        asks for them already (the summary had counted the one request twice, as "2 items")."""
+        unsure = rest_unknown(self.order, self.facts)
+        if unsure is None:
+            return verdict
+        number = self.facts.cycle.number
+        asked = number.value is None and number.missing == unsure.missing
+        missing = f"{verdict.missing}; {unsure.missing}" if verdict.received and not asked else verdict.missing
+        return verdict._replace(evidence=tuple(dict.fromkeys(verdict.evidence + unsure.evidence)),
+                                note=f"{verdict.note}; {unsure.note}", missing=missing)
 
     def _sized(self, status: Status, note: str, patient: Patient) -> Verdict:
         """A verdict on the label dose with the body size it was read for, as evidence and in the note: the weight
