@@ -410,8 +410,8 @@ class OrderDoseChecks:
         return self._rests[schedule]
 
     def record_correction(self, resource: dict[str, Any]) -> None:
-        """The dose card's suggestion writes `resource`, the order with its dose corrected (dosing.cards calls this
-        as it builds the suggestion): `corrected` is then its dosage lines, for the quantity card (`offered`)."""
+        """The dose card's suggestion writes `resource`, the order with its dose corrected (dosing.suggestions calls
+        this as it builds the suggestion): `corrected` is then its dosage lines, for the quantity card (`offered`)."""
         self.corrected = self.cycle.rewritten(self.order, resource)
 
     def offered(self) -> Offered | None:

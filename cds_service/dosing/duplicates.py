@@ -32,7 +32,7 @@ from cds_service.record import PatientRecord
 _VALID = proof_for(MedicationRequest)
 
 # The label's dose (the copies double it): the dose cards' topic `off-guideline`, which discovery offers; a kind of its
-# own, so that no dose card's suggestion is combined with it (cards.reconcile_corrections).
+# own, so that no dose card's suggestion is combined with it (reconcile.reconcile_corrections).
 DUPLICATE_KIND = CardKind("duplicate-order", "off-guideline")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from cds_service.card_kinds import kind_card
 from cds_service.card_text import render_card
-from cds_service.dosing.cards import DAYS_KIND
+from cds_service.dosing.kinds import DAYS_KIND
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.facts.label_cycles import CYCLE_DAYS
 from cds_service.facts.order import order_ref

@@ -87,8 +87,8 @@ def correct_order(order: dict[str, Any], lines: list[DoseLine], patient: Patient
 
 def correct_to_ceiling(order: dict[str, Any], over: list[DoseLine], ceiling: Decimal, bsa_m2: Decimal | None,
                        fixed_dose: bool) -> Correction:
-    """The order with each of `over`, its lines above a payer's fixed daily maximum (`cards.ceiling_card`: read, none
-    a volume), set to it (never above it: rounded down). Lines are not split: the maximum is the same on every day.
+    """The order with each of `over`, its lines above a payer's fixed daily maximum (`plan_limit_card.ceiling_card`:
+    read, none a volume), set to it (never above it: rounded down). Lines are not split: the maximum is the same on every day.
 
     `fixed_dose`: the patient's label dose is a fixed dose (from 45 kg, outside Interfant), so a line per m² is set
     to the maximum in mcg, as the label correction writes it (`_in_mcg`), not to the maximum divided by the BSA."""

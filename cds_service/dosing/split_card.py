@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 from cds_service.card_kinds import CardKind, kind_card
 from cds_service.card_text import CardText, render_card
-from cds_service.dosing.cards import recommended
+from cds_service.dosing.suggestions import recommended
 from cds_service.dosing.span import CyclePart, CycleSpans
 from cds_service.dosing.split import Piece, split_order
 from cds_service.dosing.text import dose_words, lines_text
@@ -17,7 +17,7 @@ from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
 
 # The label's cycle: the dose and days cards' topic `off-guideline`; a kind of its own, so that no other card's
-# suggestion is combined with it (cards.reconcile_corrections).
+# suggestion is combined with it (reconcile.reconcile_corrections).
 SPLIT_KIND = CardKind("order-per-cycle", "off-guideline")
 
 
@@ -91,7 +91,8 @@ def _context(parts: list[CyclePart], pieces: list[Piece], facts: ClinicalFacts, 
 
 def _suggestion(texts: list[CardText], pieces: list[Piece], facts: ClinicalFacts) -> dict[str, Any]:
     """The split: an update of the order to its first cycle, a create of each later cycle's order (CDS Hooks 2.0
-    actions). Offered, not recommended, when the label says stop, as the dose corrections are (`cards.recommended`)."""
+    actions). Offered, not recommended, when the label says stop, as the dose corrections are
+    (`suggestions.recommended`)."""
     actions = [{"type": "update" if index == 0 else "create", "description": text.action, "resource": piece.resource}
                for index, (text, piece) in enumerate(zip(texts, pieces))]
     return {"uuid": str(uuid.uuid4()), "label": texts[0].label, "isRecommended": recommended(facts),
