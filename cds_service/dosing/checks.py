@@ -526,11 +526,13 @@ class OrderDoseChecks:
 
     def _sized(self, status: Status, note: str, patient: Patient) -> Verdict:
         """A verdict on the label dose with the body size it was read for, as evidence and in the note: the weight
-        (the 45 kg boundary), and the BSA when the label dose is per m². A pharmacist checks which one applied."""
+        (the 45 kg boundary), and the BSA when the label dose is per m² or a line is written per m² (the BSA read its
+        mcg/day, which the note gives). A pharmacist checks which one applied."""
         body = self.facts.body
         sizes = [body.weight_kg] if patient.weight_kg is not None else []
         # (An unknown weight here is Interfant's: missing_body_size asks for it otherwise.)
-        if patient.bsa_m2 is not None and dosed_by_bsa(patient.schedule, patient.weight_kg):
+        per_m2 = any(line.form is not None and line.form.per_m2 for line in self.lines)
+        if patient.bsa_m2 is not None and (per_m2 or dosed_by_bsa(patient.schedule, patient.weight_kg)):
             sizes.append(body.bsa_m2)
         evidence, read_for = self._with_sizes(sizes)
         return Verdict(status, evidence, f"{note} (for {read_for})" if read_for else note)

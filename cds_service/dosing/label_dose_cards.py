@@ -126,7 +126,7 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
         {
             "days": days_text(f.first_day, f.last_day),
             "ordered": _ordered_number(f, f.ordered),
-            "read": f.volume,  # how a volume was read: "12 mL/h of 28 mcg per 240 mL"
+            "read": f.volume or _per_m2_read(f, patient, per_m2),
             "together": f.together.text if f.together else "",
             "expected": label_mcg_text(f.expected.mcg_per_day),
             # In the summary, a dose written per m² is read in the clinician's own terms first.
@@ -151,6 +151,15 @@ def _finding_context(facts: ClinicalFacts, patient: Patient, findings: list[Find
             "cycle": patient.cycle, "body": body,
             "schedule_text": _SCHEDULE_TEXT.get(patient.schedule, patient.schedule),
             "counted_first_cycle": _counted_first_cycle(facts, patient, findings)}
+
+
+def _per_m2_read(finding: Finding, patient: Patient, per_m2: set[int]) -> str:
+    """How the table's mcg/day of a line written per m² was read: '5 mcg/m²/day × 1.989 m²' (a volume's reading is
+    `Finding.volume`); "" for a line in mcg/day or a sum of lines. From 45 kg the label dose is fixed, and the BSA
+    appeared only in the summary: a pharmacist could not tell where 9.95 mcg/day came from."""
+    if finding.line not in per_m2 or finding.together or patient.bsa_m2 is None:
+        return ""
+    return per_m2_text(finding.ordered / patient.bsa_m2, patient.bsa_m2)
 
 
 def _counted_first_cycle(facts: ClinicalFacts, patient: Patient, findings: list[Finding]) -> str:
