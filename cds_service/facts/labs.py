@@ -245,16 +245,18 @@ class Labs:
 
     def _mrd_response(self, course_start: date) -> Fact[bool] | None:
         """The response the latest MRD results show, when dated after the course start: negative, or lower than the
-        last results before it. None when they show none; unknown when results of one day disagree on it. A result of
-        the course start's day or before shows nothing about the treatment, whatever came before it: a marrow of
-        day 1 lower than the month before had shown a response to a course not yet given."""
+        last results by the course start's day (Aspirus IV: a response to this course). None when they show none;
+        unknown when results of one day disagree on it. A result of the course start's day or before shows nothing
+        about the treatment, whatever came before it: a marrow of day 1 lower than the month before had shown a
+        response to a course not yet given. It is the course's baseline instead, drawn before the first bag: passed
+        over, a later fall from it was no response, and a rise from it read as a fall from an older, higher result."""
         latest = reconciled(latest_together(self._mrd))
         if not latest or latest[0].day <= course_start:
             return None
         day = latest[0].day
         if all(r.detectable() is False for r in latest):
             return Fact(True, references(latest), note=f"latest MRD {shown(latest)} ({day})")
-        baseline = latest_together([r for r in self._mrd if r.day < course_start])
+        baseline = latest_together(self._mrd_at_start)
         fell = [r for r in latest if baseline and _below(r, baseline)]
         if len(fell) == len(latest):
             return Fact(True, references(baseline + latest),
