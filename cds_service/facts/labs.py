@@ -138,8 +138,10 @@ class Labs:
             # more sensitive result can, where "quantitative MRD result" asked for what the record holds.
             finer = (f"an MRD result with a lower detection limit (the latest: {first.shown})"
                      if first.comparator in ("<", "<=") else "")
-            return (Fact(first.detectable(), evidence, note=note),
-                    Fact(values[0], evidence, note=note, missing=finer))
+            # A value not read asks for that result's value: "MRD result" asked for what the chart already holds.
+            whether, value = _value_requests(deciding) if first.detectable() is None else ("", "")
+            return (Fact(first.detectable(), evidence, note=note, missing=whether),
+                    Fact(values[0], evidence, note=note, missing=finer or value))
         # Said to disagree where the reading is unknown for it: a threshold they all fall on one side of is decided.
         detectable = alike(r.detectable() for r in latest)
         said = " disagree:" if len({r.detectable() for r in latest}) > 1 else ":"
@@ -312,6 +314,13 @@ def _cd19_fact(results: list[Result], received: bool) -> Fact[bool]:
         return Fact(None, evidence, note=f"CD19 results of {day} disagree: {shown(latest)}",
                     missing=_which_is_current("CD19", latest))
     return Fact(positive, evidence, note=f"{shown(latest)} ({day})")
+
+
+def _value_requests(results: list[Result]) -> tuple[str, str]:
+    """What MRD results whose value cannot be read (no unit, a shape or words not known) ask for, by what reads them:
+    whether MRD is detectable reads a qualitative result too; a threshold (Florida Blue's 0.1%) needs a number."""
+    which = f"{named('MRD', results)} ({', '.join(references(results))})"
+    return f"a value in % (or positive / negative) for {which}", f"a value in % for {which}"
 
 
 def _which_is_current(what: str, results: list[Result]) -> str:
