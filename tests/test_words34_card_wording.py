@@ -120,7 +120,7 @@ POLICY_REQUESTS = [
     ("aspirus-magellan", "with-interfant", "whether blinatumomab is given with an Interfant regimen",
      "Aspirus III (ALL, pediatric), Interfant"),
     ("florida-blue", "relapsed-refractory-phase", "whether the disease is relapsed or refractory",
-     "Florida Blue Position 1.b.ii-iii"),
+     "Florida Blue Position 1.b.ii|Florida Blue Position 1.b.iii"),
     ("florida-blue", "compendia-supported-use", "whether this is an FDA-labeled or NCCN category 1/2A use",
      "Florida Blue Position 2.a"),
 ]
