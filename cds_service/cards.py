@@ -14,6 +14,7 @@ from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
 from cds_service.card_kinds import CardKind, kind_card
 from cds_service.card_text import SUMMARY_LIMIT, CardText, Wording, render_card
+from cds_service.coverage_info import LABEL_FINDING
 from cds_service.decision import CLINICAL, CriterionResult, Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
@@ -25,7 +26,7 @@ from cds_service.override_reasons import override_reasons
 from cds_service.policies import load_policy, payer_labels
 from cds_service.printable import cut_between_words
 from cds_service.questionnaire import card_question, questionnaire_url
-from cds_service.sentences import mid_sentence
+from cds_service.sentences import listed, mid_sentence
 from cds_service.summary_items import summary_item
 from cds_service.verdict import NOT_MET, UNKNOWN
 
@@ -112,9 +113,6 @@ def _decision_text(decision: Decision, facts: ClinicalFacts, base_url: str, note
     return text._replace(summary=cut_between_words(layouts[-1][0] + text.line, SUMMARY_LIMIT - 1))
 
 
-_LABEL_FINDING = "dose above label"  # how a label-schedule criterion's summary opens (dosing/checks.schedule_finding)
-
-
 def _dose_card_days(decision: Decision, dose: DoseReading) -> str:
     """The dose card's days above the label ("dose above label on days 8–28") where the decision's label-schedule
     criterion names others, else "". With no indication established, the dose card reads the label dose the chart
@@ -125,7 +123,7 @@ def _dose_card_days(decision: Decision, dose: DoseReading) -> str:
         return ""
     failed = next((c for c in decision.not_met_criteria() if c.kind == "dose"), None)
     said = (failed.summary or "").split("; ")[0] if failed else ""
-    return dose.finding if said.startswith(_LABEL_FINDING) and said != dose.finding else ""
+    return dose.finding if said.startswith(LABEL_FINDING) and said != dose.finding else ""
 
 
 def _lapse(decision: Decision, last_day: date | None) -> str:
@@ -296,13 +294,13 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: i
     before = opening + len(decision.payer_label)  # the summary's characters before the payer's outcome
     if blocked:  # documentation opens only other indications: named in full after the failure, or left to the detail
         said = [summary_item(item) for item in alternatives]
-        document = f"; or, for another indication, document {_listed(said)}" if said else ""
+        document = f"; or, for another indication, document {listed(said)}" if said else ""
         room = SUMMARY_LIMIT - 1 - before - len(f": not covered as ordered — {blocked}")
         document, document_hint = (document if len(document) <= room else ""), ""
     elif decision.not_received:  # the chart may hold it all: first say what did not arrive, the data by its name
         frame = before + _NOT_RECEIVED_FRAME
         # The data by name as the detail lists them ("diagnoses, lab results and vital signs"), else the items.
-        joined = ", ".join if data_names else _listed
+        joined = ", ".join if data_names else listed
         document, document_hint = _summary_request(data_names or decision.not_received, [], frame, joined)
     else:  # the shown indication's items; with none of its own, what the other indications need
         frame = before + _DOCUMENT_FRAME
@@ -391,14 +389,8 @@ _COUNTED = re.compile(r"\d+ items?")  # what to document only counted, with no r
 _SHORTEST_CUT_ITEM = 40  # characters of room at least for the start of an item too long for the summary
 
 
-def _listed(items: list[str]) -> str:
-    """Items the summary names in full, read as a list: "A and B", "A; B and C" ("document ALL diagnosis; therapy
-    phase of this course to confirm coverage" had read as two requests, the second to confirm coverage)."""
-    return " and ".join(("; ".join(items[:-1]), items[-1])) if len(items) > 1 else "".join(items)
-
-
 def _summary_request(needed: list[str], alternatives: list[str], frame: int,
-                     joined: Callable[[list[str]], str] = _listed) -> tuple[str, str]:
+                     joined: Callable[[list[str]], str] = listed) -> tuple[str, str]:
     """What the summary asks to document: every needed item with what other indications would need instead, if it
     all fits beside the `frame` (the summary's other text); else as many needed items as fit, then how many more, and
     the alternatives left to the detail. The card's own items come first: a count of another indication's items
@@ -408,7 +400,7 @@ def _summary_request(needed: list[str], alternatives: list[str], frame: int,
         return "the missing information", ""
     needed, alternatives = [summary_item(i) for i in needed], [summary_item(i) for i in alternatives]
     # "Would need", not "or": another indication may need these besides, not instead of, the shown one's.
-    hint = f" (another indication would need: {_listed(alternatives)})" if alternatives else ""
+    hint = f" (another indication would need: {listed(alternatives)})" if alternatives else ""
     if len(joined(needed)) <= SUMMARY_LIMIT - 1 - frame - len(hint):
         return joined(needed), hint
     budget = SUMMARY_LIMIT - 1 - frame

@@ -14,7 +14,8 @@ from typing import Any
 from cds_service.decision import CLINICAL, CriterionResult, Decision
 from cds_service.evaluation import INFO_NEEDED, MEETS
 from cds_service.record import FHIR_ID
-from cds_service.sentences import mid_sentence
+from cds_service.sentences import listed, mid_sentence
+from cds_service.verdict import UNKNOWN
 
 EXTENSION_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 HCPCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
@@ -27,6 +28,9 @@ CRD_DETAIL_SYSTEM = "http://terminology.hl7.org/CodeSystem/crd-coverage-detail"
 INSTRUCTIONS = {"system": CRD_DETAIL_SYSTEM, "code": "instructions", "display": "Instructions"}
 ALLOWED_QUANTITY = {"system": CRD_DETAIL_SYSTEM, "code": "allowed-quantity", "display": "Maximum quantity"}
 UCUM = "http://unitsofmeasure.org"
+# How a label-schedule dose criterion's summary opens (dosing/checks.schedule_finding): "dose above label on days
+# 8–28", "dose above label maximum on days 1–7"; its days are the schedule's it was checked against.
+LABEL_FINDING = "dose above label"
 
 
 def coverage_information_action(
@@ -142,11 +146,12 @@ def _assertion(decision: Decision | None, questionnaire_url: str,
             _instructions(f"Document: {document}"),
             {"url": "questionnaire", "valueCanonical": questionnaire_url},
         ]
-    failed = "; ".join(map(_finding, decision.not_met_criteria())) or "no indication of the policy is met"
+    failed = "; ".join(_finding(c, decision) for c in decision.not_met_criteria()) \
+        or "no indication of the policy is met"
     return codes, [_reason({"text": f"Not met: {failed}"})]
 
 
-def _finding(criterion: CriterionResult) -> str:
+def _finding(criterion: CriterionResult, decision: Decision) -> str:
     """A failed criterion as what was found, not as the rule it states ("Not met: No live vaccine from 14 days
     before ..." read as if none was given): its summary, worded as the failure, with its evidence note; a clinical
     requirement as "requires ...", with what the chart showed (as the card's summary says them)."""
@@ -154,7 +159,25 @@ def _finding(criterion: CriterionResult) -> str:
         required = f"requires {mid_sentence(criterion.summary or criterion.text)}"
         return f"{required} (chart: {criterion.note})" if criterion.note else required
     found = criterion.summary or criterion.text
+    if decision.indication is None and found.startswith(LABEL_FINDING):
+        return _schedule_unsettled(decision, found)
     return f"{found} ({mid_sentence(criterion.note)})" if criterion.note else found
+
+
+def _schedule_unsettled(decision: Decision, found: str) -> str:
+    """A label-schedule finding of the closest indication when no indication is established (the diagnosis not on
+    record): which days are above the label, and by how much, is that indication's schedule's word (its step days
+    1–7), which the diagnosis would settle; the dose card reads the label dose the chart supports. So the finding
+    without its days and note, then what would establish the indication, as the card's criteria ask for it."""
+    above, *others = found.split("; ")
+    unknown = [c for c in decision.criteria if c.status == UNKNOWN and c.missing]
+    documented = listed(list(dict.fromkeys(c.missing for c in unknown if c.received)))
+    not_sent = listed(list(dict.fromkeys(c.missing for c in unknown if not c.received)))
+    wanting = [*([f"document {documented}"] if documented else []),
+               *([f"{not_sent} not received from the EHR"] if not_sent else [])]
+    settle = f": {'; '.join(wanting)}" if wanting else ""
+    unsettled = f"the label schedule depends on the indication, not established{settle}"
+    return "; ".join([f"{above.split(' on day', 1)[0]} ({unsettled})", *others])
 
 
 def _to_document(decision: Decision) -> str:
@@ -172,7 +195,7 @@ def _documentation_text(decision: Decision, document: str) -> str:
     to coverage, and documentation only opens other indications (the card's summary says the same)."""
     failed = decision.blocking()
     if failed:
-        return f"Not met as ordered: {'; '.join(map(_finding, failed))}. Or document: {document}"
+        return f"Not met as ordered: {'; '.join(_finding(c, decision) for c in failed)}. Or document: {document}"
     return f"Document: {document}"
 
 

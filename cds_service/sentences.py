@@ -34,3 +34,10 @@ def mid_sentence(text: str) -> str:
     if (len(word) < 3 and word not in _SHORT_WORDS) or word in PROPER_NOUNS:
         return text
     return text[0].lower() + text[1:]
+
+
+def listed(items: list[str]) -> str:
+    """Items named in full, read as a list: "A and B", "A; B and C" (an item may hold a comma: "induction regimen,
+    or candidacy for multi-agent chemotherapy"). "document ALL diagnosis; therapy phase of this course to confirm
+    coverage" had read as two requests, the second to confirm coverage."""
+    return " and ".join(("; ".join(items[:-1]), items[-1])) if len(items) > 1 else "".join(items)

@@ -93,8 +93,9 @@ def test_data_not_received_are_named_as_the_detail_lists_them(client: Any) -> No
 
 
 def test_a_list_of_one_two_and_three() -> None:
-    from cds_service.cards import _listed, _summary_request
-    assert [_listed(items) for items in (["A"], ["A", "B"], ["A", "B", "C"])] == ["A", "A and B", "A; B and C"]
+    from cds_service.cards import _summary_request
+    from cds_service.sentences import listed
+    assert [listed(items) for items in (["A"], ["A", "B"], ["A", "B", "C"])] == ["A", "A and B", "A; B and C"]
     # Items beyond the room are counted after those named, which stay apart by "; ".
     long = ["x" * 40, "y" * 40, "z" * 40]
     assert _summary_request(long, [], 40) == (f"{'x' * 40}; {'y' * 40} and 1 more item", "")
