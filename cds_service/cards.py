@@ -14,7 +14,7 @@ from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
 from cds_service.card_kinds import CardKind, kind_card
 from cds_service.card_text import SUMMARY_LIMIT, CardText, Wording, render_card
-from cds_service.coverage_info import LABEL_FINDING
+from cds_service.coverage_info import LABEL_FINDING, as_ordered
 from cds_service.decision import CLINICAL, CriterionResult, Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
@@ -315,7 +315,7 @@ def _context(decision: Decision, facts: ClinicalFacts, base_url: str, opening: i
         # Only a not-met card says it.
         "reason": _reason(decision, opening, asides, dose_days) if decision.decision == NOT_MET_DECISION else "",
         "dose_days": dose_days,
-        "as_ordered": _as_ordered(decision),
+        "as_ordered": as_ordered(decision),
         "general": general,
         "shown": shown,
         "shown_role": _role(decision, shown),
@@ -426,20 +426,6 @@ def _more_items(more: int) -> str:
     return f" and {more} more item{'s' if more > 1 else ''}" if more else ""
 
 
-# Criteria the order itself fails, which a corrected order meets: its dose, its quantity.
-_ORDER_KINDS = ("dose", "quantity")
-
-
-def _as_ordered(decision: Decision) -> bool:
-    """Not covered only because of what the order says (its dose, its quantity), not the patient's chart: the summary
-    says "not covered as ordered", so that it does not read as a denial of the drug (the dose card corrects it). A
-    chart that fails too (T-cell ALL ordered above the quantity limit) is not covered whatever the order says."""
-    if decision.decision != NOT_MET_DECISION:
-        return False
-    failed = decision.not_met_criteria()
-    return bool(failed) and all(c.kind in _ORDER_KINDS for c in failed)
-
-
 def _reason(decision: Decision, opening: int, asides: bool, dose_days: str = "") -> str:
     """Why it is not covered: the first not-met criterion, policy-level ones first, in the plan's terms; of an order
     failing on both its dose and its quantity, the dose (a doubled dose matters more than the vials it takes). Fitted
@@ -448,13 +434,13 @@ def _reason(decision: Decision, opening: int, asides: bool, dose_days: str = "")
     failed = decision.not_met_criteria()
     if not failed:
         return "no indication of the policy is met"
-    as_ordered = _as_ordered(decision)
-    first = next((c for c in failed if c.kind == "dose"), failed[0]) if as_ordered else failed[0]
+    ordered = as_ordered(decision)
+    first = next((c for c in failed if c.kind == "dose"), failed[0]) if ordered else failed[0]
     reason = first.summary or first.text
     if first.kind == "dose" and dose_days:  # the dose card's days, not the closest indication's schedule's
         reason = "; ".join([dose_days, *reason.split("; ")[1:]])
     reason = reason if asides else _without_aside(reason)
-    frame = ": not covered as ordered — " if as_ordered else ": not covered — "
+    frame = ": not covered as ordered — " if ordered else ": not covered — "
     room = SUMMARY_LIMIT - 1 - opening - len(decision.payer_label) - len(frame)
     note = first.note
     if first.critical and note:

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from cds_service.decision import CLINICAL, CriterionResult, Decision
-from cds_service.evaluation import INFO_NEEDED, MEETS
+from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.record import FHIR_ID
 from cds_service.sentences import listed, mid_sentence
 from cds_service.verdict import UNKNOWN
@@ -71,7 +71,8 @@ def coverage_information_action(
     coverage = {"url": EXTENSION_URL, "extension": parts}
     kept = [e for e in order.get("extension") or () if not _earlier_assertion(e, parts[0]["valueReference"])]
     resource = {**order, "extension": [*kept, coverage]}
-    return {"type": "update", "description": _description(decision, secondary), "resource": resource}
+    description = _description(decision, secondary, unsolicited_determ)
+    return {"type": "update", "description": description, "resource": resource}
 
 
 def name_assertion(action: dict[str, Any], assertion_id: str) -> None:
@@ -148,7 +149,23 @@ def _assertion(decision: Decision | None, questionnaire_url: str,
         ]
     failed = "; ".join(_finding(c, decision) for c in decision.not_met_criteria()) \
         or "no indication of the policy is met"
-    return codes, [_reason({"text": f"Not met: {failed}"})]
+    # As the card's summary says it: "as ordered" when a corrected order would meet it, not a denial of the drug.
+    return codes, [_reason({"text": f"Not met{' as ordered' if as_ordered(decision) else ''}: {failed}"})]
+
+
+# Criteria the order itself fails, which a corrected order meets: its dose, its quantity.
+_ORDER_KINDS = ("dose", "quantity")
+
+
+def as_ordered(decision: Decision) -> bool:
+    """Not covered only because of what the order says (its dose, its quantity), not the patient's chart: the card's
+    summary, the action's description and its reason say "not covered as ordered", so that it does not read as a
+    denial of the drug (the dose card corrects it). A chart that fails too (T-cell ALL ordered above the quantity
+    limit) is not covered whatever the order says."""
+    if decision.decision != NOT_MET_DECISION:
+        return False
+    failed = decision.not_met_criteria()
+    return bool(failed) and all(c.kind in _ORDER_KINDS for c in failed)
 
 
 def _finding(criterion: CriterionResult, decision: Decision) -> str:
@@ -252,13 +269,19 @@ _OUTCOME_TEXT = {"meets-criteria": "meets criteria", "information-needed": "docu
                  "criteria-not-met": "not covered"}  # the decision card's words
 
 
-def _description(decision: Decision | None, secondary: bool) -> str:
+def _description(decision: Decision | None, secondary: bool, unsolicited_determ: bool) -> str:
     """What staff filing the order read: the payer as the decision card's summary names it (a secondary coverage's
-    decision says so: the primary's rules come first) and the outcome in the card's words."""
+    decision says so: the primary's rules come first) and the outcome in the card's words: a "what if" call's met
+    decision issues no authorization (pa-needed `auth-needed`), and a denial a corrected order would lift is "as
+    ordered"."""
     if decision is None:
         return "Coverage information: could not be evaluated"
     outcome = _OUTCOME_TEXT[decision.decision]
     if decision.decision == INFO_NEEDED and decision.not_received:
         outcome = "not determined, data not received from the EHR"
+    elif decision.decision == MEETS and not unsolicited_determ:
+        outcome += ", no authorization issued yet"
+    elif as_ordered(decision):
+        outcome += " as ordered"
     rank = " (secondary coverage)" if secondary else ""
     return f"Coverage information from {decision.payer_label}{rank}: {outcome}"

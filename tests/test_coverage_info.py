@@ -102,7 +102,8 @@ def test_criteria_not_met_is_not_covered_without_pa_needed() -> None:
     values = subs(action(decision("criteria-not-met")))
     assert values["covered"] == "not-covered"
     assert "pa-needed" not in values
-    assert values["reason"]["text"] == "Not met: more than 28 vials per cycle (1400 mcg (40 vials))"
+    # Only the order's quantity fails: "as ordered", as the card's summary says (a corrected order would be met).
+    assert values["reason"]["text"] == "Not met as ordered: more than 28 vials per cycle (1400 mcg (40 vials))"
 
 
 def test_the_reason_not_met_says_what_was_found_not_the_rule_it_failed() -> None:
@@ -161,12 +162,17 @@ def test_the_order_is_unchanged_except_for_the_added_extension(kind: str | None)
     assert result["description"]
 
 
-@pytest.mark.parametrize(("kind", "said"), [("meets-criteria", "meets criteria"),
-                                           ("information-needed", "documentation needed"),
-                                           ("criteria-not-met", "not covered")])
-def test_the_action_description_says_the_outcome_in_the_cards_words(kind: str, said: str) -> None:
+_CHART_FAILS = [CriterionResult("adult.b-cell", "not-met", "Aspirus III", "B-cell precursor ALL")]
+
+
+@pytest.mark.parametrize(("kind", "changes", "said"), [
+    ("meets-criteria", {}, "meets criteria"), ("information-needed", {}, "documentation needed"),
+    ("criteria-not-met", {}, "not covered as ordered"),  # its quantity alone fails
+    ("criteria-not-met", {"criteria": _CHART_FAILS}, "not covered")])
+def test_the_action_description_says_the_outcome_in_the_cards_words(kind: str, changes: dict[str, Any],
+                                                                     said: str) -> None:
     """The clinician's second review: the action read "criteria not met" beside a card saying "not covered"."""
-    found = action(decision(kind))
+    found = action(decision(kind, **changes))
     assert found["description"].startswith("Coverage information from ") and found["description"].endswith(f": {said}")
 
 

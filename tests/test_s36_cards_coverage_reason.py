@@ -41,13 +41,14 @@ def _child(diagnosis: bool) -> dict[str, Any]:
 def test_without_a_diagnosis_the_reason_names_no_indications_days_and_asks_for_the_diagnosis(client: Any) -> None:
     answer = post(client, _child(diagnosis=False))
     assert answer["cards"][0]["extension"]["coverage-decision"]["indication"] is None
-    assert _reason(answer) == ("Not met: dose above label (the label schedule depends on the indication, not "
-                               "established: document ALL diagnosis and whether the disease is relapsed or refractory)")
+    assert _reason(answer) == (
+        "Not met as ordered: dose above label (the label schedule depends on the indication, not established: "
+        "document ALL diagnosis and whether the disease is relapsed or refractory)")
 
 
 def test_with_the_diagnosis_on_record_the_reason_keeps_the_days_and_doses(client: Any) -> None:
     reason = _reason(post(client, _child(diagnosis=True)))
-    assert reason.startswith(f"Not met: {STEP_DAYS} (9 mcg/day on days 1–7 (label 4.66 mcg/day); ")
+    assert reason.startswith(f"Not met as ordered: {STEP_DAYS} (9 mcg/day on days 1–7 (label 4.66 mcg/day); ")
     assert "not established" not in reason
 
 
@@ -66,15 +67,15 @@ def _unknown(missing: str, received: bool = True) -> CriterionResult:
 def test_what_the_ehr_did_not_send_is_said_apart_from_what_to_document() -> None:
     values = _unestablished(STEP_DAYS, _unknown("ALL diagnosis", received=False), _unknown("current weight"))
     assert values["reason"]["text"] == (
-        "Not met: dose above label (the label schedule depends on the indication, not established: document "
+        "Not met as ordered: dose above label (the label schedule depends on the indication, not established: document "
         "current weight; ALL diagnosis not received from the EHR)")
 
 
 def test_the_schedules_other_findings_stay_and_a_plan_limit_keeps_its_words() -> None:
     values = _unestablished(f"{STEP_DAYS}; infusion past day 28", _unknown("ALL diagnosis"))
     assert values["reason"]["text"] == (
-        "Not met: dose above label (the label schedule depends on the indication, not established: document ALL "
-        "diagnosis); infusion past day 28")
+        "Not met as ordered: dose above label (the label schedule depends on the indication, not established: "
+        "document ALL diagnosis); infusion past day 28")
     # Florida Blue's 28 mcg/day is the same for every indication: its finding and note stay whole.
     plan_limit = _unestablished("dose above 28 mcg/day", _unknown("ALL diagnosis"))
-    assert plan_limit["reason"]["text"] == f"Not met: dose above 28 mcg/day ({STEP_NOTE})"
+    assert plan_limit["reason"]["text"] == f"Not met as ordered: dose above 28 mcg/day ({STEP_NOTE})"
