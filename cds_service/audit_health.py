@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.audit_words import counted
-from cds_service.db import error_summary, is_unavailable, ping, printable_url
+from cds_service.db import ping, printable_url
+from cds_service.db_errors import error_summary, is_unavailable
 from cds_service.log_format import without_message
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,8 @@ class WriterStatus:
     last_error: str | None  # the latest failure's kind, "unavailable" or "fault" (error_kind)
     last_error_age_seconds: float | None
     lost: dict[str, int]  # records given up since start, by LOSS_REASONS
-    # Why the writes have been failing since the last success (db.error_summary: classes, codes and the cause in the
-    # service's words, never the message, the server's name or a password); None while they succeed, or one hangs.
+    # Why the writes have been failing since the last success (db_errors.error_summary: classes, codes and the cause in
+    # the service's words, never the message, the server's name or a password); None while they succeed, or one hangs.
     stalled_cause: str | None = None
 
     def problems(self) -> list[str]:
@@ -180,7 +181,7 @@ class DatabasePing:
         self._log = PingLog(printable_url(engine.url.set(query={})))
 
     def problem(self, timeout: float = PING_SECONDS) -> str | None:
-        """Why the database did not answer within `timeout` (classes, codes and cause: db.error_summary, or
+        """Why the database did not answer within `timeout` (classes, codes and cause: db_errors.error_summary, or
         NO_ANSWER), or db.READ_ONLY; None when it answered; logged (PingLog). While a probe hangs on a frozen server,
         later calls wait on it instead of starting more: a hung database costs one thread."""
         with self._lock:

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, selectinload
 from cds_service.audit_rows import (ID_LENGTH, FeedbackEntry, InvocationRecord, aware, feedback_entry,
                                     feedback_values, invocation_record, masked_id, naive_utc, utcnow)
 from cds_service.audit_writer import AuditWriter
-from cds_service.db import insert_new_rows, write_transaction
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow, UsedJti
+from cds_service.db_writes import insert_new_rows, write_transaction
 from cds_service.evaluation import INITIAL, MEETS, RENEWAL, OrderOutcome, PriorApproval
 from cds_service.hook_request import ORDER_SIGN
 from cds_service.record import FHIR_ID

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from cds_service.db import insert_rows, largest_ids
 from cds_service.db_models import Feedback, Invocation, IssuedCard, OrderOutcomeRow
+from cds_service.db_writes import insert_rows, largest_ids
 from cds_service.evaluation import OrderOutcome
 from cds_service.json_codec import storable
 from cds_service.log_format import without_tokens
@@ -99,8 +99,9 @@ def with_masked_ids(record: InvocationRecord) -> InvocationRecord:
 # --- mapping between dataclasses and rows ----------------------------------------------------------------------
 
 def insert_records(connection: Connection, records: list[InvocationRecord]) -> None:
-    """Three batched INSERTs (invocations, outcomes, issued cards; db.insert_rows), in a `db.write_transaction`: the
-    ORM's unit of work cost several milliseconds of CPU per hook call, in the worker process that answers the EHR.
+    """Three batched INSERTs (invocations, outcomes, issued cards; db_writes.insert_rows), in a
+    `db_writes.write_transaction`: the ORM's unit of work cost several milliseconds of CPU per hook call, in the worker
+    process that answers the EHR.
     On SQLite the largest ids of the invocations and the outcomes are read in one query for both."""
     largest_invocation, largest_outcome = largest_ids(connection, (Invocation, OrderOutcomeRow))
     invocation_ids = insert_rows(connection, Invocation, [_invocation_values(record) for record in records],
@@ -134,7 +135,7 @@ def _outcome_values(invocation_id: int, outcome: OrderOutcome) -> dict[str, Any]
         "policy_version": outcome.policy_version, "decision": outcome.decision, "indication": outcome.indication,
         "request_type": outcome.request_type, "cycle": outcome.cycle,
         "coverage_assertion_id": outcome.coverage_assertion_id, "what_if": outcome.what_if,
-        # db.py serializes the JSON columns, values JSON cannot carry as text
+        # db.py (its engine's JSON serializer) serializes the JSON columns, values JSON cannot carry as text
         "criteria": outcome.criteria, "indications": outcome.indications, "missing": outcome.missing,
         "authorization": outcome.authorization, "not_received": outcome.not_received,
         # The Coverage's id comes from prefetch, never validated: bounded to its column, and storable.

@@ -14,7 +14,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from cds_service.audit import AuditStore
 from cds_service.config import (ConfigError, check_not_blank, check_not_misspelt, default_database_url,
                                 parse_database_url)
-from cds_service.db import error_summary, printable_url, schema_revision, sqlite_file
+from cds_service.db import printable_url
+from cds_service.db_errors import error_summary
+from cds_service.db_schema import schema_revision
+from cds_service.db_sqlite import sqlite_file
 
 T = TypeVar("T")
 

@@ -15,7 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.card_text import cards_dir
 from cds_service.config import ConfigError, Settings
-from cds_service.db import create_db_engine, error_summary, printable_url, schema_revision, sqlite_file
+from cds_service.db import create_db_engine, printable_url
+from cds_service.db_errors import error_summary
+from cds_service.db_schema import schema_revision
+from cds_service.db_sqlite import sqlite_file
 from cds_service.facts.coverage import routed_policy_ids
 from cds_service.jwks import inline_key_sets
 from cds_service.policies import load_policy, policy_ids
@@ -89,12 +92,12 @@ def _create_problem(connection: Connection, stage: str) -> str | None:
 
 def _database_state(database_url: str) -> tuple[bool, str]:
     """Whether the service could use the audit database at start, and what it would find there in one phrase:
-    where the schema stands (the service creates or migrates it), or why it cannot (db.error_summary: classes and
+    where the schema stands (the service creates or migrates it), or why it cannot (db_errors.error_summary: classes and
     the cause, never the driver's message, which names the server and the user, nor the password)."""
     url = make_url(database_url)
     named = sqlite_file(url) if url.get_backend_name() == "sqlite" else None
     if named and not named.in_memory and not os.path.exists(named.path):  # connecting would create it: not done
-        if named.option("mode") == "rw":  # nor would the service (db._sqlite_engine)
+        if named.option("mode") == "rw":  # nor would the service (db_sqlite.create_file)
             return False, "no SQLite file, and mode=rw opens only one that exists: every audit write fails until it " \
                 "is there"
         return True, "no SQLite file yet: the service creates it at start"

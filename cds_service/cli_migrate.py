@@ -1,6 +1,6 @@
 """`cds-service migrate`: the audit schema created or upgraded to this release's revision, without serving. What
-every worker does at start (db.migrate, serialized by the database), as a step of its own: run with the owning role
-where the service's role may not change the schema, or before restarting the service on a new release, to see the
+every worker does at start (db_schema.migrate, serialized by the database), as a step of its own: run with the owning
+role where the service's role may not change the schema, or before restarting the service on a new release, to see the
 migration end (or why it cannot) before any EHR calls."""
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.cli_audit_store import database_url
 from cds_service.config import ConfigError
-from cds_service.db import SchemaError, create_db_engine, error_summary, migrate, printable_url, schema_revision
+from cds_service.db import create_db_engine, printable_url
+from cds_service.db_errors import SchemaError, error_summary
+from cds_service.db_schema import migrate, schema_revision
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

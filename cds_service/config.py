@@ -22,7 +22,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 # Re-exported: the app, the command line and the benchmark read them here, with the other settings.
 from cds_service.config_constants import DEFAULT_FETCH_BUDGET_SECONDS as DEFAULT_FETCH_BUDGET_SECONDS
 from cds_service.config_constants import METRICS_DIR_VARIABLE as METRICS_DIR_VARIABLE
-from cds_service.db import UNENCODED_AT, driver_url, option_problem, sqlite_file
+from cds_service.db import UNENCODED_AT, driver_url, option_problem
+from cds_service.db_sqlite import sqlite_file
 from cds_service.exceptions import path_expression
 from cds_service.file_schemas import file_validator, schema_problem
 from cds_service.urls import internal_host, normalized_url
@@ -195,8 +196,8 @@ _SQLITE_MODES = ("ro", "rw", "rwc", "memory")  # SQLite refuses to open a URI wi
 
 
 def _sqlite_path(url: URL, name: str) -> Path:
-    """The file an SQLite URL names (db.sqlite_file: a `file:` URI's path, not the URI taken for a path), resolved;
-    a ConfigError for a URI that SQLite would not open, or that leaves the trail unwritable."""
+    """The file an SQLite URL names (db_sqlite.sqlite_file: a `file:` URI's path, not the URI taken for a path),
+    resolved; a ConfigError for a URI that SQLite would not open, or that leaves the trail unwritable."""
     named = sqlite_file(url)
     if named.host not in ("", "localhost"):
         raise ConfigError(f"{name}: an SQLite URI names a file of this machine: file:/path or file:///path, no host")
@@ -237,8 +238,8 @@ def parse_database_url(raw: str, name: str) -> URL:
         raise ConfigError(f"{name}: SQLAlchemy knows no database {url.drivername!r}; expected e.g. "
                           f"{_EXAMPLE_DATABASE_URL} or sqlite:///path/cds.db") from None
     if dialect.name not in SUPPORTED_DATABASES:
-        # The audit writer's statements are PostgreSQL's and SQLite's (db.insert_new_rows: their ON CONFLICT): "the
-        # driver of 'mysql' is not installed" sent the operator to install one, for a database that cannot work.
+        # The audit writer's statements are PostgreSQL's and SQLite's (db_writes.insert_new_rows: their ON CONFLICT):
+        # "the driver of 'mysql' is not installed" sent the operator to install one, for a database that cannot work.
         raise ConfigError(f"{name}: the audit database is PostgreSQL or SQLite, not {dialect.name}; expected e.g. "
                           f"{_EXAMPLE_DATABASE_URL} or sqlite:///path/cds.db")
     try:

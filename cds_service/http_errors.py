@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTo
 from werkzeug.local import LocalProxy
 
 from cds_service import SERVICE_ID
-from cds_service.db import DatabaseUnavailable, error_summary, is_unavailable
+from cds_service.db_errors import DatabaseUnavailable, error_summary, is_unavailable
 from cds_service.exceptions import ClientError
 from cds_service.log_format import without_message, without_tokens
 from cds_service.printable import quoted_id

@@ -18,7 +18,7 @@ from typing import Iterator, Protocol
 import pytest
 from sqlalchemy import make_url
 
-from cds_service import db
+from cds_service import db_sqlite
 from tests.test_db import POSTGRES_URL, _postgres_schema_url
 
 
@@ -134,7 +134,7 @@ class PostgresProxy:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def outage(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Outage]:
     if request.param == "sqlite":
-        monkeypatch.setattr(db, "_SQLITE_BUSY_TIMEOUT_MS", 200)
+        monkeypatch.setattr(db_sqlite, "_SQLITE_BUSY_TIMEOUT_MS", 200)
         lock = SqliteLock(tmp_path / "data" / "audit.db")
         yield lock
         lock.up()

@@ -17,7 +17,8 @@ from cds_service import audit_answer, card_kinds
 from cds_service.audit import AuditStore
 from cds_service.cli import main
 from cds_service.cli_audit import CARD_KINDS
-from cds_service.db import alembic_config, create_db_engine, migrate
+from cds_service.db import create_db_engine
+from cds_service.db_schema import alembic_config, migrate
 from tests.test_db import database_url  # noqa: F401  (fixture)
 from tests.test_duplicate_orders import with_copies
 

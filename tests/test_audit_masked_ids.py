@@ -16,7 +16,8 @@ from sqlalchemy import text
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import masked_id
 from cds_service.cli import main
-from cds_service.db import alembic_config, create_db_engine, migrate
+from cds_service.db import create_db_engine
+from cds_service.db_schema import alembic_config, migrate
 from tests.test_audit import (EXAMPLE, invocation, live_app, store, stored_values,  # noqa: F401  (fixtures)
                               writes_blocked)
 from tests.test_db import database_url  # noqa: F401  (fixture)

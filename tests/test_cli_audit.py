@@ -19,8 +19,9 @@ from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry, naive_utc
 from cds_service.cli import main
 from cds_service.cli_audit import parse_before, parse_since, years_before
-from cds_service.db import alembic_config, create_db_engine, migrate
+from cds_service.db import create_db_engine
 from cds_service.db_models import Feedback
+from cds_service.db_schema import alembic_config, migrate
 from tests.test_audit import CLIENT, invocation, outcome
 from tests.db_outage import SqliteLock
 from tests.test_db import POSTGRES_URL, _postgres_schema_url, database_url  # noqa: F401  (fixture)

@@ -100,8 +100,8 @@ def test_a_specific_address_is_the_public_base_url(apps: list[Flask], caplog: py
 
 # `cds-service serve --port 0`, with the exit drain and SQLite's busy timeout shortened so that a locked database is
 # given up on in seconds (the defaults: 20 s and 5 s).
-_SERVE = ("import sys; from cds_service import audit_writer, db; audit_writer.DRAIN_SECONDS = 2.0; "
-          "db._SQLITE_BUSY_TIMEOUT_MS = 200; from cds_service.cli import main; "
+_SERVE = ("import sys; from cds_service import audit_writer, db_sqlite; audit_writer.DRAIN_SECONDS = 2.0; "
+          "db_sqlite._SQLITE_BUSY_TIMEOUT_MS = 200; from cds_service.cli import main; "
           "sys.exit(main(['serve', '--port', '0']))")
 
 

@@ -22,7 +22,8 @@ from cds_service.audit import AuditStore
 from cds_service.audit_health import DatabasePing
 from cds_service.cli import main
 from cds_service.config import ConfigError, Settings
-from cds_service.db import SchemaError, create_db_engine, error_summary, printable_url
+from cds_service.db import create_db_engine, printable_url
+from cds_service.db_errors import error_summary, SchemaError
 from tests.conftest import close_app, make_app
 from tests.live_server import serving
 from tests.test_db import POSTGRES_URL, schema_role

@@ -27,9 +27,11 @@ from alembic import command
 
 from cds_service.audit import AuditStore
 from cds_service.config import ConfigError, Settings
-from cds_service.db import (SchemaError, _SqliteInsert, alembic_config, create_db_engine, insert_rows, largest_ids,
-                            migrate, write_transaction)
+from cds_service.db import create_db_engine
+from cds_service.db_errors import SchemaError
 from cds_service.db_models import Base, Invocation, OrderOutcomeRow
+from cds_service.db_schema import alembic_config, migrate
+from cds_service.db_writes import insert_rows, largest_ids, _SqliteInsert, write_transaction
 from tests.conftest import close_app, make_app
 from tests.live_server import serving
 
@@ -466,7 +468,7 @@ def test_a_sqlite_write_transaction_holds_the_write_lock_from_its_start(tmp_path
 
 def test_insert_rows_stores_what_an_insert_of_sqlalchemy_would_with_the_ids_the_database_would_give(
         database_url: str) -> None:
-    """On SQLite insert_rows gives the ids itself and bypasses SQLAlchemy's parameter handling (db._SqliteInsert):
+    """On SQLite insert_rows gives the ids itself and bypasses SQLAlchemy's parameter handling (db_writes._SqliteInsert):
     each column must still be stored as SQLAlchemy stores it (a datetime's text, JSON through the engine's
     serializer, a boolean), and the ids must follow the largest one, as the database's own would: read by
     insert_rows, or given to it (largest_ids, one query for several tables)."""
@@ -504,7 +506,7 @@ def test_insert_rows_stores_what_an_insert_of_sqlalchemy_would_with_the_ids_the_
 @pytest.mark.parametrize("moment", [datetime(2026, 3, 1, 12, 0, 0), datetime(2026, 12, 31, 23, 59, 59, 999_999),
                                     datetime(999, 1, 2, 3, 4, 5, 6), datetime(1, 1, 1)])
 def test_insert_rows_writes_a_datetime_as_the_text_of_sqlalchemy_on_sqlite(moment: datetime) -> None:
-    """db._SqliteInsert writes a time by datetime.isoformat, not SQLAlchemy's processor: the same text."""
+    """db_writes._SqliteInsert writes a time by datetime.isoformat, not SQLAlchemy's processor: the same text."""
     dialect = create_engine("sqlite://").dialect
     by_sqlalchemy = Invocation.__table__.c.time.type.dialect_impl(dialect).bind_processor(dialect)
     by_insert_rows = dict(_SqliteInsert(dialect, Invocation)._processors)[1]  # the time follows the id

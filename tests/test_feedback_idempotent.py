@@ -15,7 +15,8 @@ from sqlalchemy import inspect, text
 
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry
-from cds_service.db import alembic_config, create_db_engine, migrate
+from cds_service.db import create_db_engine
+from cds_service.db_schema import alembic_config, migrate
 from tests.test_audit import live_app, store  # noqa: F401  (fixtures)
 from tests.test_db import database_url  # noqa: F401  (fixture)
 from tests.test_feedback import count_feedback, issue_card, post, stored_feedback

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from cds_service.cli import main
-from cds_service.db import create_db_engine, schema_revision
+from cds_service.db import create_db_engine
+from cds_service.db_schema import schema_revision
 from tests.test_db import POSTGRES_URL, _postgres_schema_url, schema_role
 
 

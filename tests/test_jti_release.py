@@ -21,8 +21,10 @@ from sqlalchemy.exc import OperationalError
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import naive_utc
 from cds_service.config import Settings
-from cds_service.db import alembic_config, create_db_engine, migrate, write_transaction
+from cds_service.db import create_db_engine
 from cds_service.db_models import UsedJti
+from cds_service.db_schema import alembic_config, migrate
+from cds_service.db_writes import write_transaction
 from tests.db_outage import Outage, outage  # noqa: F401  (fixture)
 from tests.test_audit import invocation
 from tests.test_auth import (BASE, SERVICE, JwksServer, auth_config, call, claims, ec_token,  # noqa: F401

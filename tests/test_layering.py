@@ -18,7 +18,7 @@ PROTOCOL = ["validation", "hook_request", "auth", "jwks", "prefetch", "fhir_clie
 # What both sides use, loaded by the protocol layer too: clinical knowledge in them would reach it.
 SHARED = ["evaluation",  # the seam's types and vocabulary
           "audit", "audit_writer", "audit_health", "audit_queries", "audit_rows", "audit_answer", "audit_export",
-          "audit_words", "db", "db_postgres", "db_models",
+          "audit_words", "db", "db_errors", "db_schema", "db_sqlite", "db_writes", "db_postgres", "db_models",
           "override_reasons", "file_schemas"]
 # Where the two sides are joined, by design: the composition roots (the app, the command line) and the route that
 # calls pipeline.evaluate (docs/architecture.md). Not checked.

@@ -17,7 +17,8 @@ from cds_service import audit
 from cds_service.audit import AuditStore
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.config import Settings
-from cds_service.db import create_db_engine, current_deadline, deadline, error_summary, is_unavailable
+from cds_service.db import create_db_engine, current_deadline, deadline
+from cds_service.db_errors import error_summary, is_unavailable
 from cds_service.db_postgres import TCP_SETTINGS
 from tests.db_outage import PostgresProxy, proxy  # noqa: F401  (fixture)
 from tests.test_auth import JwksServer, auth_config, call, ec_token, jwks_server  # noqa: F401  (fixture)

@@ -1,6 +1,6 @@
 """An SQLite URI filename as CDS_DATABASE_URL (`sqlite:///file:/path/cds.db?uri=true`,
 https://www.sqlite.org/uri.html): its file is the one checked at start (config._sqlite_path), created for the service's
-user alone (db._create_private) and looked for by `cds-service audit` and `check --connect`, where the URI was taken
+user alone (db_sqlite._create_private) and looked for by `cds-service audit` and `check --connect`, where the URI was taken
 for a plain path (a folder `file:` in the working directory, the real file never checked nor found); the parameters
 that leave the audit trail unwritable, or its workers unlocked, stop the start."""
 from __future__ import annotations
@@ -15,7 +15,8 @@ from sqlalchemy import make_url, text
 from cds_service.audit import AuditStore
 from cds_service.cli import main
 from cds_service.config import ConfigError, Settings
-from cds_service.db import create_db_engine, sqlite_file
+from cds_service.db import create_db_engine
+from cds_service.db_sqlite import sqlite_file
 from tests.test_database_errors import audit, check
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from cds_service import audit_health
 from cds_service.audit import AuditStore
 from cds_service.config import Settings
-from cds_service.db import READ_ONLY, is_unavailable
+from cds_service.db_errors import is_unavailable, READ_ONLY
 from tests.live_server import LiveClient
 from tests.test_audit import count_invocations, invocation
 from tests.test_auth import BASE, JwksServer, auth_config, call, claims, ec_token, jwks_server  # noqa: F401
