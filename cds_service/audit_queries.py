@@ -53,6 +53,10 @@ class DecisionRow:
     valueset_digest: str | None
     decision: str | None
     indication: str | None
+    # The ids of the criteria not met and unknown ("U1", "<indication>.<criterion>"): what a decision not met beside an
+    # indication met failed on (a universal criterion, the quantity, the dose), said in the listing's own row.
+    criteria_not_met: list[str]
+    criteria_unknown: list[str]
     what_if: bool
     no_plan_reason: str | None  # why there was no plan to decide under
     # What an auditor matches a claim with: the assertion the claim carries, what the EHR was given (covered,
@@ -589,7 +593,14 @@ def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionR
         policy_version=outcome.policy_version, policy_digest=outcome.policy_digest,
         policy_source=outcome.policy_source, valueset_digest=outcome.valueset_digest,
         decision=outcome.decision, indication=outcome.indication,
+        criteria_not_met=criterion_ids(outcome.criteria, "not-met"),
+        criteria_unknown=criterion_ids(outcome.criteria, "unknown"),
         what_if=outcome.what_if, no_plan_reason=outcome.no_plan_reason,
         coverage_assertion_id=outcome.coverage_assertion_id, covered=outcome.covered, pa_needed=outcome.pa_needed,
         authorization=outcome.authorization, status=invocation.status, request_id=invocation.request_id,
     )
+
+
+def criterion_ids(criteria: list[dict[str, Any]] | None, status: str) -> list[str]:
+    """The ids of a decision's criteria (as recorded) with `status` ("not-met", "unknown"), in the decision's order."""
+    return [str(criterion.get("id")) for criterion in criteria or () if criterion.get("status") == status]

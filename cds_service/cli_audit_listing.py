@@ -11,7 +11,8 @@ from cds_service.audit import AuditStore
 from cds_service.audit_export import override_reason
 from cds_service.audit_queries import DecisionRow, FeedbackRow, RejectedRow, Selection
 from cds_service.audit_words import counted
-from cds_service.cli_audit_record import decision_words, why_not_authorized
+from cds_service.evaluation import INFO_NEEDED, NOT_MET_DECISION
+from cds_service.cli_audit_record import decision_words, unmet_criteria, why_not_authorized
 from cds_service.cli_audit_store import query
 from cds_service.printable import printable
 
@@ -23,9 +24,12 @@ MAX_LIMIT = 2**63 - 1
 # A patient id means one patient only within one client and tenant: both are listed with it. Times are UTC, as the
 # database keeps them, and say so: a reader comparing them with local logs or a clinic's clock would be hours off.
 _TIME = "time (UTC)"
+_UNMET = "unmet criteria"
 # What the EHR was given (covered/pa-needed), the period when issued as an authorization, and the assertion id a
 # claim carries: what an auditor matches claims with (--format jsonl has the period recorded, and the request id).
-_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "order", "policy", "decision", "indication", "sent",
+# A decision not met beside an indication met is no contradiction: its unmet criteria (a universal one, the quantity,
+# the dose) are named in its row, as `show` names them; "none met" when no indication's clinical criteria were.
+_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "order", "policy", "decision", "indication", _UNMET, "sent",
             "authorized", "hookInstance", "assertion")
 _REJECTED_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "status", "reason", "hookInstance")
 # What the clinician did, then with which decision's card: feedback's reason and comment are what a pharmacist
@@ -37,7 +41,7 @@ _NOT_ISSUED = "card not issued"
 _MAX_CELL = 40
 # The column a reader came for: a rejected call's reason; the override reason with its code, of which the service's
 # own longest ("Criteria are met; ... (criteria-met-documentation-to-follow)", 96 characters) was cut at 90.
-_WIDE_CELLS = {"reason": 100}
+_WIDE_CELLS = {"reason": 100, _UNMET: 80}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,8 +120,11 @@ def _table_values(row: Listed) -> tuple[Any, ...]:
     sent = "/".join(code for code in (row.covered, row.pa_needed) if code) or None
     period = row.authorization if row.authorization and not why_not_authorized(row, row.hook) else None
     authorized = f"{period.get('start')}/{period.get('end')}" if period else None  # ISO 8601's interval: compact
+    evaluated = row.decision in (NOT_MET_DECISION, INFO_NEEDED)  # under a policy: else no criteria to name
+    indication = row.indication or ("none met" if evaluated else None)
+    unmet = unmet_criteria(row.indication, row.criteria_not_met, row.criteria_unknown) or None
     return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.order_id, row.policy, decision,
-            row.indication, sent, authorized, row.hook_instance, row.coverage_assertion_id)
+            indication, unmet, sent, authorized, row.hook_instance, row.coverage_assertion_id)
 
 
 def _feedback_values(row: FeedbackRow) -> tuple[Any, ...]:

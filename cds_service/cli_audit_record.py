@@ -7,7 +7,7 @@ from itertools import chain
 from typing import Any, Protocol
 
 from cds_service.audit_export import card_named, card_words, failed_criteria, feedback_line, indication_notes, utc
-from cds_service.audit_queries import NO_PLAN, InvocationDetail
+from cds_service.audit_queries import NO_PLAN, InvocationDetail, criterion_ids
 from cds_service.audit_words import counted
 from cds_service.evaluation import INFO_NEEDED, NOT_MET_DECISION, OrderOutcome
 from cds_service.hook_request import ORDER_SIGN
@@ -73,15 +73,18 @@ def _indication(outcome: OrderOutcome) -> str:
     if not outcome.indication:
         shown = {str(c.get("id")).split(".")[0] for c in outcome.criteria if "." in str(c.get("id"))}
         return f"none met; the card showed {shown.pop()}'s criteria" if len(shown) == 1 else "none met"
-    failed = [f"{status}: {', '.join(ids)}" for status, ids in _criteria_by_status(outcome, outcome.indication)]
-    return f"{outcome.indication} (clinical criteria met; {'; '.join(failed)})" if failed else outcome.indication
+    failed = unmet_criteria(outcome.indication, criterion_ids(outcome.criteria, "not-met"),
+                            criterion_ids(outcome.criteria, "unknown"))
+    return f"{outcome.indication} (clinical criteria met; {failed})" if failed else outcome.indication
 
 
-def _criteria_by_status(outcome: OrderOutcome, indication: str) -> list[tuple[str, list[str]]]:
-    """The ids of the criteria not met, then unknown (those given, named without the indication's prefix)."""
-    by_status = [(status, [str(c.get("id")).removeprefix(f"{indication}.") for c in outcome.criteria
-                           if c.get("status") == status]) for status in ("not-met", "unknown")]
-    return [(status, ids) for status, ids in by_status if ids]
+def unmet_criteria(indication: str | None, not_met: list[str], unknown: list[str]) -> str:
+    """`not-met: quantity; unknown: U1`: the criteria a decision failed on, not met then unknown, those of the
+    indication reported named without its prefix ("<indication>.<id>"); "" when none failed."""
+    prefix = f"{indication}." if indication else None
+    by_status = [(status, ", ".join(criterion.removeprefix(prefix) if prefix else criterion for criterion in ids))
+                 for status, ids in (("not-met", not_met), ("unknown", unknown))]
+    return "; ".join(f"{status}: {ids}" for status, ids in by_status if ids)
 
 
 def _policy_file(outcome: OrderOutcome) -> str:

@@ -66,7 +66,7 @@ def test_table_lists_recent_decisions_newest_first(audited: str, capsys: pytest.
     lines = out.splitlines()
     assert code == 0
     assert lines[0].split() == ["time", "(UTC)", "hook", "client", "tenant", "patient", "order", "policy", "decision",
-                                "indication", "sent", "authorized", "hookInstance", "assertion"]
+                                "indication", "unmet", "criteria", "sent", "authorized", "hookInstance", "assertion"]
     assert [line.split()[6] for line in lines[2:]] == ["mr-new", "mr-p2", "mr-old"]  # date and time are 2 words
     assert all(line.split()[3:5] == ["https://ehr.example", "-"] for line in lines[2:])
     assert all(line.split()[2] == "order-sign" for line in lines[2:])
