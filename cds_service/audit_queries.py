@@ -386,20 +386,23 @@ class AuditQueries:
     # --- retention ---------------------------------------------------------------------------------------------
 
     def prune(self, before: datetime, dry_run: bool = False) -> dict[str, int]:
-        """Delete the invocations before `before` with their outcomes and issued cards, and the feedback received
-        before it, in one transaction; the rows deleted, by table (with `dry_run`, counted and left). Children go
-        first and explicitly: a connection without foreign keys on (the sqlite3 shell's default) does not cascade,
-        and SQLite reuses the ids of deleted invocations, so an orphaned outcome would attach to a later call.
-        Orphans an earlier deletion left behind go too, whatever their age."""
+        """Delete the invocations before `before` with their outcomes and issued cards, the feedback received before
+        it and the feedback on the cards deleted (`_on_pruned_cards`), in one transaction; the rows deleted, by table
+        (with `dry_run`, counted and left). Children go first and explicitly: a connection without foreign keys on
+        (the sqlite3 shell's default) does not cascade, and SQLite reuses the ids of deleted invocations, so an
+        orphaned outcome would attach to a later call. Orphans an earlier deletion left behind go too, whatever their
+        age."""
         cutoff = naive_utc(before)
         kept_call = select(Invocation.id).where(Invocation.id == OrderOutcomeRow.invocation_id,
                                                 Invocation.time >= cutoff).exists()
         kept_outcome = (select(OrderOutcomeRow.id).join(Invocation)
                         .where(OrderOutcomeRow.id == IssuedCard.outcome_id, Invocation.time >= cutoff).exists())
-        # Each condition holds of a row whatever the deletions before it did: they are counted alike.
+        # Each condition holds of a row whatever the deletions before it did: they are counted alike. The feedback
+        # goes first: which cards it is on is read from the calls about to go.
         doomed: tuple[tuple[str, Any, ColumnElement[bool]], ...] = (
+            ("feedback", Feedback, (Feedback.received_at < cutoff) | _on_pruned_cards(cutoff)),
             ("issued_card", IssuedCard, ~kept_outcome), ("order_outcome", OrderOutcomeRow, ~kept_call),
-            ("invocation", Invocation, Invocation.time < cutoff), ("feedback", Feedback, Feedback.received_at < cutoff))
+            ("invocation", Invocation, Invocation.time < cutoff))
         if dry_run:
             with self.engine.connect() as connection:
                 _unbounded(connection)
@@ -599,6 +602,22 @@ def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionR
         coverage_assertion_id=outcome.coverage_assertion_id, covered=outcome.covered, pa_needed=outcome.pa_needed,
         authorization=outcome.authorization, status=invocation.status, request_id=invocation.request_id,
     )
+
+
+def _on_pruned_cards(cutoff: datetime) -> ColumnElement[bool]:
+    """Feedback on a card that a call before `cutoff` issued to its sender, and no call since: the card goes with the
+    call, and its feedback, kept, would be listed as on a card never issued (an EHR's integration bug). A card issued
+    again by a call kept (a call sent again) keeps its feedback; feedback on a card never issued stays such."""
+    def issued(when: ColumnElement[bool]) -> ColumnElement[bool]:
+        return (select(IssuedCard.id)
+                .join(OrderOutcomeRow, OrderOutcomeRow.id == IssuedCard.outcome_id)
+                .join(Invocation, Invocation.id == OrderOutcomeRow.invocation_id)
+                .where(IssuedCard.uuid == Feedback.card_uuid, IssuedCard.kind == "card", when,
+                       Invocation.client_iss.is_not_distinct_from(Feedback.client_iss),
+                       Invocation.tenant.is_not_distinct_from(Feedback.tenant))
+                .correlate(Feedback).exists())
+
+    return issued(Invocation.time < cutoff) & ~issued(Invocation.time >= cutoff)
 
 
 def criterion_ids(criteria: list[dict[str, Any]] | None, status: str) -> list[str]:

@@ -1,5 +1,6 @@
-"""`cds-service audit prune --before DATE`: the calls before a date deleted with their decisions and cards, and the
-feedback received before it (docs/audit.md §Retention); the only command of `audit` that writes."""
+"""`cds-service audit prune --before DATE`: the calls before a date deleted with their decisions, their cards and the
+feedback on them, and the feedback received before it (docs/audit.md §Retention); the only command of `audit` that
+writes."""
 from __future__ import annotations
 
 import argparse
