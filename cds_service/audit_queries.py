@@ -604,6 +604,13 @@ def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionR
     )
 
 
+def recorded_policies(engine: Engine) -> list[str]:
+    """The policy ids the trail's decisions were made under (read from the index on policy and decision)."""
+    with engine.connect() as connection:
+        return sorted(connection.scalars(select(OrderOutcomeRow.policy).where(OrderOutcomeRow.policy.is_not(None))
+                                         .distinct()))
+
+
 def _on_pruned_cards(cutoff: datetime) -> ColumnElement[bool]:
     """Feedback on a card that a call before `cutoff` issued to its sender, and no call since: the card goes with the
     call, and its feedback, kept, would be listed as on a card never issued (an EHR's integration bug). A card issued

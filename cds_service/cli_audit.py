@@ -21,7 +21,7 @@ from cds_service import cli_audit_listing, cli_audit_prune
 from cds_service.audit_export import write_csv, write_jsonl
 from cds_service.audit_queries import NO_PLAN
 from cds_service.audit_words import counted
-from cds_service.cli_audit_listing import DEFAULT_LIMIT, MAX_LIMIT, empty_period, selection
+from cds_service.cli_audit_listing import DEFAULT_LIMIT, MAX_LIMIT, empty_period, say_unknown_policy, selection
 from cds_service.cli_audit_record import format_detail
 from cds_service.cli_audit_store import query
 from cds_service.printable import quoted_id
@@ -201,6 +201,8 @@ def run_export(args: argparse.Namespace) -> int:
         return 2
     where = f" to {args.output}" if args.output is not None else ""
     print(f"{counted(written, 'decision')} exported{where}", file=sys.stderr)
+    if not written:
+        say_unknown_policy(args)
     return 0
 
 

@@ -9,12 +9,12 @@ from typing import Any, Sequence
 
 from cds_service.audit import AuditStore
 from cds_service.audit_export import override_reason
-from cds_service.audit_queries import DecisionRow, FeedbackRow, RejectedRow, Selection
+from cds_service.audit_queries import DecisionRow, FeedbackRow, RejectedRow, Selection, recorded_policies
 from cds_service.audit_words import counted
 from cds_service.evaluation import INFO_NEEDED, NOT_MET_DECISION
 from cds_service.cli_audit_record import decision_words, unmet_criteria, why_not_authorized
 from cds_service.cli_audit_store import query
-from cds_service.printable import printable
+from cds_service.printable import printable, quoted_id
 
 Listed = DecisionRow | RejectedRow | FeedbackRow  # a row of the listing
 
@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if rows is None:
         return 2
     _print_rows(rows[:args.limit], args)
+    if not rows:
+        say_unknown_policy(args)
     if len(rows) > args.limit:
         print(f"{counted(args.limit, 'row')} shown, the limit: --limit N for more", file=sys.stderr)
     return 0
@@ -75,6 +77,18 @@ def _usage_problem(args: argparse.Namespace) -> bool:
 def selection(args: argparse.Namespace) -> Selection:
     return Selection(args.since, args.until, args.patient, args.client, args.tenant, args.order, args.decision,
                      args.policy, args.card_kind)
+
+
+def say_unknown_policy(args: argparse.Namespace) -> None:
+    """After a selection found nothing: whether its --policy is an id no decision of the trail has (a typo, as
+    `florida_blue`), said on stderr with those it has, so that "nothing found" is not read as "none under that
+    payer"."""
+    if args.policy is None:
+        return
+    held = query(args, lambda store: recorded_policies(store.engine))
+    if held is not None and args.policy not in held:
+        print(f"No decision in the trail is under policy {quoted_id(args.policy)}: it holds "
+              f"{', '.join(held) or 'none'} (`cds-service check` lists each plan's id)", file=sys.stderr)
 
 
 def empty_period(args: argparse.Namespace) -> bool:
