@@ -74,9 +74,15 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
                         help="jsonl: one object a decision; csv: one row a criterion (default jsonl)")
     export.add_argument("--output", type=Path, metavar="FILE",
                         help="a new file to write (readable by its owner alone: the trail holds PHI), not stdout")
+    # The listing's own options, taken after `export` too, to be refused by run_export saying why (argparse would call
+    # them unrecognized, as if they did not exist).
+    export.add_argument("--limit", type=_positive_int, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    for listing in ("--rejected", "--feedback"):
+        export.add_argument(listing, action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     export.set_defaults(handler=run_export)
-    prune = actions.add_parser("prune", parents=[common], help="delete the calls before a date with their decisions "
-                               "and cards, and the feedback received before it (docs/audit.md §Retention)")
+    prune = actions.add_parser("prune", parents=[common], help="delete the calls before a date with their decisions, "
+                               "cards and the feedback on them, and the feedback received before it (docs/audit.md "
+                               "§Retention)")
     prune.add_argument("--before", type=parse_before, required=True,
                        help="ISO date or date-time (UTC), or a span back from now in days, weeks or years: 180d, 26w, "
                             "2y (not in the future)")
@@ -226,7 +232,8 @@ def run_show(args: argparse.Namespace) -> int:
     if details is None:
         return 2
     if not details:
-        print(f"No call with hookInstance, request id, coverage-assertion-id or order {quoted_id(args.key)}\n"
+        print(f"No call with hookInstance, request id, coverage-assertion-id, card or suggestion uuid, or order "
+              f"{quoted_id(args.key)}\n"
               f"{_REFUSED_HINT}", file=sys.stderr)
         return 1
     if args.format == "json":

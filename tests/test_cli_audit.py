@@ -337,8 +337,8 @@ def test_the_largest_limit_is_taken(audited: str, capsys: pytest.CaptureFixture[
 
 def test_show_of_a_long_unknown_key_echoes_it_cut(audited: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "show", "k" * 100_000, "--database-url", audited]) == 1
-    assert capsys.readouterr().err.splitlines()[0] == \
-        f"No call with hookInstance, request id, coverage-assertion-id or order \"{'k' * 80}\""
+    assert capsys.readouterr().err.splitlines()[0] == ("No call with hookInstance, request id, coverage-assertion-id, "
+                                                       f"card or suggestion uuid, or order \"{'k' * 80}\"")
 
 
 def test_show_of_an_order_not_found_points_to_the_refused_calls(audited: str,
