@@ -30,6 +30,8 @@ _ORDER_TYPE = "MedicationRequest/"
 _APPROVED_REQUESTS = (INITIAL, RENEWAL)  # every request type: an approval of either may count (prior_approval.py)
 _JTI_PURGE_INTERVAL = timedelta(minutes=10)
 _EXPORT_BATCH = 500  # decisions read at a time by an export
+# Outcome ids bound in one IN list: far below SQLite's (32,766 before 3.32) and PostgreSQL's (65,535) parameter limits.
+_OUTCOMES_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,9 @@ class FeedbackRow:
     order_id: str | None
     policy: str | None
     decision: str | None  # NO_PLAN for an order decided under no plan
+    # The accepted suggestions that call issued with this card, each with its label (None: recorded before migration
+    # 0006): what dose or quantity change was accepted. Those left out were not issued with this card.
+    accepted_labels: dict[str, str | None]
 
     def as_dict(self) -> dict[str, Any]:
         """The item's fields (not the suggestions worked out as unknown: `show` does that), then its card's decision."""
@@ -359,9 +364,9 @@ class AuditQueries:
                           Invocation.client_iss.is_not_distinct_from(Feedback.client_iss),
                           Invocation.tenant.is_not_distinct_from(Feedback.tenant))
                    .correlate(Feedback).scalar_subquery())
-        query = (select(Feedback, IssuedCard.topic, IssuedCard.card_kind, Invocation.time, Invocation.hook_instance,
-                        Invocation.patient_id, OrderOutcomeRow.order_id, OrderOutcomeRow.policy,
-                        OrderOutcomeRow.decision, OrderOutcomeRow.no_plan_reason)
+        query = (select(Feedback, OrderOutcomeRow.id, IssuedCard.topic, IssuedCard.card_kind, Invocation.time,
+                        Invocation.hook_instance, Invocation.patient_id, OrderOutcomeRow.order_id,
+                        OrderOutcomeRow.policy, OrderOutcomeRow.decision, OrderOutcomeRow.no_plan_reason)
                  .select_from(Feedback)
                  .outerjoin(OrderOutcomeRow, OrderOutcomeRow.id == issuing)
                  .outerjoin(Invocation, Invocation.id == OrderOutcomeRow.invocation_id)
@@ -371,7 +376,9 @@ class AuditQueries:
                  .order_by(Feedback.received_at.desc(), Feedback.id.desc())
                  .limit(limit))
         with Session(self.engine) as session:
-            return [_feedback_row(row, by) for row, *by in session.execute(query)]
+            found = session.execute(query).all()
+            offered = _suggestions_of(session, {outcome for _, outcome, *_ in found if outcome is not None})
+            return [_feedback_row(row, by, offered.get(outcome, {})) for row, outcome, *by in found]
 
     def rejected(self, selection: Selection = Selection(), limit: int = 50) -> list[RejectedRow]:
         """The latest calls of `selection` refused with an error status, newest first: 4xx (401s included: their
@@ -579,12 +586,31 @@ def _feedback_selected(selection: Selection) -> list[ColumnElement[bool]]:
     return conditions + _between(Feedback.received_at, selection) + _decided(selection) + kind
 
 
-def _feedback_row(row: Feedback, by: list[Any]) -> FeedbackRow:
-    """A feedback item and what the query found of its card's decision (`by`: the query's columns after it)."""
+def _feedback_row(row: Feedback, by: list[Any], offered: dict[str, tuple[str | None, str | None]]) -> FeedbackRow:
+    """A feedback item and what the query found of its card's decision (`by`: the query's columns after it), with the
+    accepted suggestions among those its card's call `offered` with the card (`_suggestions_of`). A suggestion recorded
+    before migration 0005 has no card: only that it was issued is checked, as `show` does."""
     topic, kind, time, hook_instance, patient_id, order_id, policy, decision, no_plan_reason = by
-    return FeedbackRow(feedback_entry(row), card_topic=topic, card_kind=kind, call_time=aware(time) if time else None,
+    entry = feedback_entry(row)
+    accepted = {uuid: offered[uuid][1] for uuid in entry.accepted_suggestions
+                if uuid in offered and offered[uuid][0] in (entry.card_uuid, None)}
+    return FeedbackRow(entry, card_topic=topic, card_kind=kind, call_time=aware(time) if time else None,
                        hook_instance=hook_instance, patient_id=patient_id, order_id=order_id, policy=policy,
-                       decision=decision or (NO_PLAN if no_plan_reason else None))
+                       decision=decision or (NO_PLAN if no_plan_reason else None), accepted_labels=accepted)
+
+
+def _suggestions_of(session: Session, outcomes: set[int]) -> dict[int, dict[str, tuple[str | None, str | None]]]:
+    """The suggestions each of these outcomes issued: by uuid, the card that carried it and its label. Read
+    `_OUTCOMES_PER_QUERY` outcomes at a time: a listing's --limit may name more than a statement can bind."""
+    issued: dict[int, dict[str, tuple[str | None, str | None]]] = {}
+    ordered = sorted(outcomes)
+    for start in range(0, len(ordered), _OUTCOMES_PER_QUERY):
+        rows = session.execute(select(IssuedCard.outcome_id, IssuedCard.uuid, IssuedCard.card_uuid, IssuedCard.label)
+                               .where(IssuedCard.kind == "suggestion",
+                                      IssuedCard.outcome_id.in_(ordered[start:start + _OUTCOMES_PER_QUERY])))
+        for outcome, uuid, card, label in rows:
+            issued.setdefault(outcome, {})[uuid] = (card, label)
+    return issued
 
 
 def _decision_row(invocation: Invocation, outcome: OrderOutcomeRow) -> DecisionRow:

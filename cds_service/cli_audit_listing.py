@@ -33,15 +33,18 @@ _COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "order", "policy", "de
             "authorized", "hookInstance", "assertion")
 _REJECTED_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "status", "reason", "hookInstance")
 # What the clinician did, then with which decision's card: feedback's reason and comment are what a pharmacist
-# reviewing overrides came for.
-_FEEDBACK_COLUMNS = ("received (UTC)", "outcome", "reason", "comment", "card", "topic", "kind", "patient", "order",
-                     "policy", "decision", "hookInstance", "client", "tenant")
+# reviewing overrides came for; on a dose or quantity card, the change accepted (its suggestion's label).
+_ACCEPTED = "accepted"
+_FEEDBACK_COLUMNS = ("received (UTC)", "outcome", "reason", "comment", "card", "topic", "kind", _ACCEPTED, "patient",
+                     "order", "policy", "decision", "hookInstance", "client", "tenant")
 # Feedback on a card no call issued to its sender: an EHR's integration bug, or a call not written yet.
 _NOT_ISSUED = "card not issued"
 _MAX_CELL = 40
 # The column a reader came for: a rejected call's reason; the override reason with its code, of which the service's
-# own longest ("Criteria are met; ... (criteria-met-documentation-to-follow)", 96 characters) was cut at 90.
-_WIDE_CELLS = {"reason": 100, _UNMET: 80}
+# own longest ("Criteria are met; ... (criteria-met-documentation-to-follow)", 96 characters) was cut at 90; the dose
+# change accepted, whose doses and days come last ("Change dose to 9 mcg/day on days 1–7, then 28 mcg/day on days
+# 8–28": 66 characters).
+_WIDE_CELLS = {"reason": 100, _UNMET: 80, _ACCEPTED: 80}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -146,8 +149,18 @@ def _feedback_values(row: FeedbackRow) -> tuple[Any, ...]:
     decision = row.decision if row.hook_instance else _NOT_ISSUED
     received = item.received_at.strftime("%Y-%m-%d %H:%M:%S") if item.received_at else None
     return (received, item.outcome, override_reason(item.override_display, item.override_code),
-            item.override_comment, item.card_uuid, row.card_topic, row.card_kind, row.patient_id, row.order_id,
-            row.policy, decision, row.hook_instance, item.client_iss, item.tenant)
+            item.override_comment, item.card_uuid, row.card_topic, row.card_kind, _accepted(row), row.patient_id,
+            row.order_id, row.policy, decision, row.hook_instance, item.client_iss, item.tenant)
+
+
+def _accepted(row: FeedbackRow) -> str | None:
+    """The changes accepted, by their labels (the uuid of one recorded without its label), then how many of the
+    suggestions sent back its card did not offer (`show CARD-UUID` names them)."""
+    said = [row.accepted_labels[uuid] or uuid for uuid in row.entry.accepted_suggestions if uuid in row.accepted_labels]
+    stray = sum(uuid not in row.accepted_labels for uuid in row.entry.accepted_suggestions)
+    if stray:
+        said.append(f"{counted(stray, 'suggestion')} not issued with this card")
+    return "; ".join(said) or None
 
 
 def _cell(value: Any, limit: int) -> str:

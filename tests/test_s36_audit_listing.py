@@ -40,15 +40,19 @@ def url(store: AuditStore) -> str:  # noqa: F811
     return store.engine.url.render_as_string(hide_password=False)
 
 
-def _table(url: str, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, str]]:
-    """The table's cells by hookInstance and column (columns found by where their header starts)."""
-    assert main(["audit", "--database-url", url]) == 0
-    header, rule, *lines = capsys.readouterr().out.splitlines()
+def table_cells(output: str) -> list[dict[str, str]]:
+    """A listing's table as its rows' cells by column (columns found by where the rule under the header starts
+    them)."""
+    header, rule, *lines = output.splitlines()
     starts = [index for index, char in enumerate(rule) if char == "-" and (index == 0 or rule[index - 1] == " ")]
-    names = [header[start:end].strip() for start, end in zip(starts, [*starts[1:], None])]
-    rows = [{name: line[start:end].strip() for name, start, end in zip(names, starts, [*starts[1:], None])}
-            for line in lines]
-    return {row["hookInstance"]: row for row in rows}
+    bounds = list(zip(starts, [*starts[1:], None]))
+    return [{header[start:end].strip(): line[start:end].strip() for start, end in bounds} for line in lines]
+
+
+def _table(url: str, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, str]]:
+    """The table's cells by hookInstance and column."""
+    assert main(["audit", "--database-url", url]) == 0
+    return {row["hookInstance"]: row for row in table_cells(capsys.readouterr().out)}
 
 
 @pytest.mark.parametrize(("hook_instance", "indication", "unmet"), [
