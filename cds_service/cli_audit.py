@@ -31,6 +31,8 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}  # and years,
 _SINCE_UNITS, _SINCE_SPANS = "mhdw", "30m, 24h, 7d, 2w"
 # Retention counts back in days or more: `18m` meant as 18 months would keep 18 minutes of the trail.
 _PRUNE_UNITS, _PRUNE_SPANS = "dwy", "180d, 26w, 2y"
+# The calls `show` prints by default: an order of a busy trail has tens (39 with the examples), each a screenful.
+SHOW_LIMIT = 10
 DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed", NO_PLAN)
 # The kinds of card (card_kinds.py, each card's card-kind extension), in the order a pharmacist meets them: the
 # decision's cards, the dose and days cards, the plan's limits, the cards about the order itself.
@@ -60,11 +62,14 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
                               "hookInstance, its request id (X-Request-ID), a coverage-assertion-id or a card or "
                               "suggestion uuid; or every call "
                               "about an order (a MedicationRequest id): those that decided it, and the split that "
-                              "created it")
+                              f"created it; the {SHOW_LIMIT} newest (--limit)")
     show.add_argument("key", type=_text, metavar="KEY",
                       help="a hookInstance, a request id, a coverage-assertion-id, a card or suggestion uuid, "
                       "or an order id")
     show.add_argument("--format", choices=("text", "json"), default="text")
+    # SUPPRESS: `audit --limit 5 show KEY` keeps the limit given before the action, as export keeps the filters.
+    show.add_argument("--limit", type=_positive_int, default=argparse.SUPPRESS,
+                      help=f"at most this many calls, the newest (default {SHOW_LIMIT})")
     show.set_defaults(handler=run_show)
     export = actions.add_parser("export", parents=[common], help="the decisions selected, oldest first, with their "
                                 "call, policy version and digests, criteria (status, citation, evidence, note) and "
@@ -236,8 +241,14 @@ def run_show(args: argparse.Namespace) -> int:
               f"{quoted_id(args.key)}\n"
               f"{_REFUSED_HINT}", file=sys.stderr)
         return 1
+    limit = args.limit or SHOW_LIMIT
+    shown = details[:limit]
     if args.format == "json":
-        print(json.dumps([detail.as_dict() for detail in details], indent=2))
-    else:  # an EHR may send a hookInstance again: every call, newest first
-        print(f"\n\n{'=' * 80}\n\n".join(format_detail(detail) for detail in details))
+        print(json.dumps([detail.as_dict() for detail in shown], indent=2))
+    else:  # an EHR may send a hookInstance again, and an order has a call per signing: the newest first
+        print(f"\n\n{'=' * 80}\n\n".join(format_detail(detail) for detail in shown))
+    if len(details) > limit:  # after the calls, where a reader of the screen or of a file's end looks
+        total = len(details)
+        print(f"{counted(limit, 'call')} shown, the newest; {total - limit} more: --limit {total} for all",
+              file=sys.stderr)
     return 0
