@@ -247,6 +247,12 @@ def parse_database_url(raw: str, name: str) -> URL:
     except ImportError:
         raise ConfigError(f"{name}: the driver of {url.drivername!r} is not installed (PostgreSQL: "
                           f"pip install '.[postgres]' and {_EXAMPLE_DATABASE_URL})") from None
+    if url.get_backend_name() == "sqlite" and url.host:
+        # SQLAlchemy's SQLite driver ignores a host: sqlite://data/cds.db opened cds.db in the working directory, and
+        # the audit trail was kept where nobody looked for it (the audit and migrate commands too).
+        raise ConfigError(f"{name}: an SQLite URL names no host, and {url.host!r} would be left out of the file's "
+                          "path: write sqlite:///relative/path/cds.db (three slashes) or "
+                          "sqlite:////absolute/path/cds.db (four)")
     problem = option_problem(driver_url(url))  # else the service would run with its audit trail refused
     if problem:
         raise ConfigError(f"{name}: {problem}")
