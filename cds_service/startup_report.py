@@ -13,7 +13,9 @@ from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from sqlalchemy.engine import make_url
 
 from cds_service import __version__, card_text, valuesets
-from cds_service.config import CA_BUNDLE_VARIABLES, AuthConfig, ClientConfig, Settings, loopback_host
+from cds_service.config import (
+    CA_BUNDLE_VARIABLES, LOCAL_BASE_URL, AuthConfig, ClientConfig, Settings, loopback_host,
+)
 from cds_service.db import printable_url
 from cds_service.http_errors import Unauthorized
 from cds_service.jwks import JWKS_MIN_REFETCH_SECONDS, declared_algorithm, fetch_key_set
@@ -74,6 +76,18 @@ def _warn_plain_http(settings: Settings) -> None:
         log.warning("the public base URL %s is plain http: EHRs would send their JWTs and the patient's record "
                     "unencrypted (CDS Hooks requires TLS); serve it behind a TLS reverse proxy and set public_base_url "
                     "to the https URL they call", settings.public_base_url)
+
+
+def warn_local_audience(settings: Settings) -> None:
+    """`cds-service check`'s WARNING for a JWT-mode configuration naming no public base URL, which is then the local
+    default: the check passed such a file without a word, and the service it vetted refused every token for its
+    audience (the started app says so itself, app._verifier)."""
+    configured = settings.auth is None or settings.auth.public_base_url or os.environ.get("CDS_PUBLIC_BASE_URL")
+    if not configured:
+        log.warning("public base URL %s is the local default (neither public_base_url in CDS_AUTH_CONFIG nor "
+                    "CDS_PUBLIC_BASE_URL is set): a JWT must then carry aud %s/cds-services/..., so every token of "
+                    "an EHR calling another URL gets a 401; set public_base_url to the URL the EHRs call",
+                    LOCAL_BASE_URL, LOCAL_BASE_URL)
 
 
 def _operators(source: str) -> str:
