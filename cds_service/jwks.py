@@ -49,8 +49,34 @@ MIN_RSA_BITS = 2048
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth")
 
 
+# What the operator changes when a JWK Set URL gives no usable key, said after the reason by `cds-service check
+# --connect` and the start-up's WARNING: "unavailable: ConnectionError" alone named the failure, not what to do.
+_FIX_NOT_A_KEY_SET = "the URL answers with no JWK Set of public signing keys: check the client's jwks_url"
+_FIX_UNREACHABLE = ("nothing answers at its host and port from this machine: check the client's jwks_url, and a "
+                    "firewall or proxy (HTTPS_PROXY, NO_PROXY) on the way")
+_FIX_UNTRUSTED = ("its certificate is not signed by a CA trusted here: name a PEM file holding that CA in "
+                  "REQUESTS_CA_BUNDLE")
+_FIX_SLOW = "the key host did not answer in time: check that this machine reaches it (a firewall dropping packets)"
+_FIX_MOVED = "the key host sends it elsewhere: give the URL it leads to (https) as the client's jwks_url"
+_FIX_REFUSED = "the key host has no JWK Set for this machine at that URL: check the client's jwks_url"
+_FIX_FAILING = "the key host is failing at that URL: its owner must fix it"
+
+
 class JwksUnavailable(Exception):
-    """Why a JWK Set could not be fetched, in words (the class of a requests or JSON error is its own reason)."""
+    """Why a JWK Set could not be fetched, in words (the class of a requests or JSON error is its own reason), and
+    what the operator changes."""
+
+    def __init__(self, reason: str, fix: str = _FIX_NOT_A_KEY_SET) -> None:
+        super().__init__(reason)
+        self.fix = fix
+
+
+class KeySetUnavailable(Unauthorized):
+    """A JWK Set URL that gave no usable key: the 401's `reason`, and the `fix` the start-up and the check add."""
+
+    def __init__(self, reason: str, fix: str) -> None:
+        super().__init__(reason)
+        self.fix = fix
 
 
 class JwksCache:
@@ -143,15 +169,27 @@ class JwksCache:
         except (JwksUnavailable, OSError, ValueError, RecursionError, jwt.PyJWTError) as exc:
             self._failed_at = self._clock()
             reason = str(exc) if isinstance(exc, (JwksUnavailable, _NoUsableKey)) else type(exc).__name__
-            raise Unauthorized(f"JWK Set {self.url} unavailable: {reason}") from None
+            raise KeySetUnavailable(f"JWK Set {self.url} unavailable: {reason}", _fix(exc)) from None
         self._cached = (keys, self._clock())
         return self._cached
 
 
 def fetch_key_set(url: str) -> jwt.PyJWKSet:
     """The usable keys at a JWK Set URL, fetched once as the first token of its client fetches them; `Unauthorized`
-    with the reason that token's 401 would log when they cannot be had (the host unreachable, TLS, no usable key)."""
+    with the reason that token's 401 would log when they cannot be had (the host unreachable, TLS, no usable key):
+    KeySetUnavailable, which also says what to change."""
     return JwksCache(url)._fetch()[0]
+
+
+def _fix(exc: Exception) -> str:
+    """What to change for a failed fetch: requests' SSLError is a ConnectionError, so it is asked first."""
+    if isinstance(exc, JwksUnavailable):
+        return exc.fix
+    if isinstance(exc, requests.exceptions.SSLError):
+        return _FIX_UNTRUSTED
+    if isinstance(exc, requests.ConnectionError):
+        return _FIX_UNREACHABLE
+    return _FIX_NOT_A_KEY_SET
 
 
 def _download(url: str, seconds: float) -> bytes:
@@ -168,17 +206,18 @@ def _download(url: str, seconds: float) -> bytes:
     except requests.RequestException:
         if time.monotonic() < deadline:
             raise
-        raise JwksUnavailable(too_late) from None
+        raise JwksUnavailable(too_late, _FIX_SLOW) from None
     if time.monotonic() >= deadline:  # a body read until the connection closes ends quietly when it is shut down
-        raise JwksUnavailable(too_late)
+        raise JwksUnavailable(too_late, _FIX_SLOW)
     return body
 
 
 def _capped_body(response: requests.Response) -> bytes:
     if response.is_redirect:
-        raise JwksUnavailable(f"HTTP {response.status_code} redirect, not followed")
+        raise JwksUnavailable(f"HTTP {response.status_code} redirect, not followed", _FIX_MOVED)
     if not 200 <= response.status_code < 300:
-        raise JwksUnavailable(f"HTTP {response.status_code}")
+        raise JwksUnavailable(f"HTTP {response.status_code}",
+                              _FIX_FAILING if response.status_code >= 500 else _FIX_REFUSED)
     try:
         return read_capped(response, JWKS_MAX_BYTES)
     except TooLarge:

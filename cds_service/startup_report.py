@@ -17,8 +17,7 @@ from cds_service.config import (
     CA_BUNDLE_VARIABLES, LOCAL_BASE_URL, AuthConfig, ClientConfig, Settings, loopback_host,
 )
 from cds_service.db import printable_url
-from cds_service.http_errors import Unauthorized
-from cds_service.jwks import JWKS_MIN_REFETCH_SECONDS, declared_algorithm, fetch_key_set
+from cds_service.jwks import JWKS_MIN_REFETCH_SECONDS, KeySetUnavailable, declared_algorithm, fetch_key_set
 from cds_service.policies import load_policy, loading, policy_ids
 from cds_service.printable import json_value
 
@@ -148,8 +147,8 @@ def key_set_states(auth: AuthConfig | None) -> list[tuple[bool, str]]:
 def _key_set_state(client: ClientConfig) -> tuple[bool, str]:
     try:
         keys = fetch_key_set(str(client.jwks_url))
-    except Unauthorized as exc:
-        return False, f"client {client.iss}: {exc.reason}"
+    except KeySetUnavailable as exc:
+        return False, f"client {client.iss}: {exc.reason}; {exc.fix}"
     return True, f"client {client.iss}: JWK Set {client.jwks_url}: keys {', '.join(map(_described, keys.keys))}"
 
 

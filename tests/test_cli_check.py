@@ -170,8 +170,10 @@ def test_connect_lists_the_keys_fetched_from_each_jwks_url(tmp_path: Path, key_s
 
 
 @pytest.mark.parametrize(("answer", "said"), [
-    ((404, {"Content-Length": "0"}, b""), "HTTP 404"),
-    ((200, {"Content-Length": "2"}, b"[]"), "not a JSON object"),
+    ((404, {"Content-Length": "0"}, b""),
+     "HTTP 404; the key host has no JWK Set for this machine at that URL: check the client's jwks_url"),
+    ((200, {"Content-Length": "2"}, b"[]"),
+     "not a JSON object; the URL answers with no JWK Set of public signing keys: check the client's jwks_url"),
 ])
 def test_connect_fails_naming_a_jwks_url_whose_keys_cannot_be_had(
         tmp_path: Path, key_server: JwksServer, answer: tuple[int, dict[str, str], bytes], said: str,

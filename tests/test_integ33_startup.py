@@ -71,8 +71,9 @@ def test_gunicorns_app_logs_what_it_applies_and_each_clients_keys(
     assert f"client {DOWN}: keys {down}; FHIR servers none; tenants site-a" in infos
     assert f'client {EHR}: JWK Set {jwks_server.url}: keys "ec-1" (EC for ES384)' in infos
     assert _messages(caplog, logging.WARNING) == [
-        f"client {DOWN}: JWK Set {down} unavailable: ConnectionError: every token of this client is refused (401) "
-        "until it answers; tried again at its next token, at most every 30 s"]
+        f"client {DOWN}: JWK Set {down} unavailable: ConnectionError; nothing answers at its host and port from "
+        "this machine: check the client's jwks_url, and a firewall or proxy (HTTPS_PROXY, NO_PROXY) on the way: every "
+        "token of this client is refused (401) until it answers; tried again at its next token, at most every 30 s"]
     assert jwks_server.fetches == 1
 
 
@@ -88,8 +89,9 @@ def test_a_key_host_down_at_start_does_not_hold_back_its_first_token(
         app = create_app()
     try:
         assert _messages(caplog, logging.WARNING) == [
-            f"client {EHR}: JWK Set {jwks_server.url} unavailable: HTTP 503: every token of this client is refused "
-            "(401) until it answers; tried again at its next token, at most every 30 s"]
+            f"client {EHR}: JWK Set {jwks_server.url} unavailable: HTTP 503; the key host is failing at that URL: its "
+            "owner must fix it: every token of this client is refused (401) until it answers; tried again at its "
+            "next token, at most every 30 s"]
         jwks_server.answer = None  # the key host is back
         with serving(app) as client:
             assert call(client, ec_token()).status_code == 200
