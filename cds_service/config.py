@@ -403,8 +403,11 @@ def _origin(entry: str) -> str:
     no browser."""
     match = _ORIGIN.fullmatch(entry)
     if match is None or int(match.group(3) or 0) > 65535:
+        # A list written with spaces or semicolons (a habit of other settings) reads as one entry, whose fix is the
+        # separator, not the origins.
+        separator = "; separate the origins with commas" if re.search(r"[\s;]", entry) else ""
         raise ConfigError(f"CDS_CORS_ORIGINS {entry!r} is not an origin: scheme://host[:port] with no path, "
-                          "e.g. https://ehr.example.org")
+                          f"e.g. https://ehr.example.org{separator}")
     scheme, host, port = match.groups()
     return f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme.lower()] else "")
 
