@@ -545,6 +545,8 @@ def _malformed(url: str) -> str | None:
         return "holds whitespace or a control character, which no URL may hold"
     if not parts.hostname:
         return "names no host"
+    if "*" in parts.hostname:  # read as a pattern by the operator, as one host named '*...' by the allowlist
+        return "names a wildcard host, which no URL matches: list each URL in full"
     return None if _port_in_range(parts) else "has a port that is not a number from 1 to 65535"
 
 

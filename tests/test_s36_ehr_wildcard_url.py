@@ -1,0 +1,37 @@
+"""A wildcard in a URL of the auth file (`"fhir_servers": ["https://*.example.org"]`) was accepted as a host named
+`*.example.org`, which no fhirServer can be: the check passed, and every fetch for that client was refused ("fhirServer
+is not allowed for this client"), its data counted as not received. The start-up and the check now refuse it."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from cds_service.config import ConfigError, parse_auth_config
+
+CLIENT = {"iss": "https://ehr.example.org", "jwks_url": "https://ehr.example.org/jwks.json"}
+SAID = "names a wildcard host, which no URL matches: list each URL in full"
+
+
+def config(**client: Any) -> dict[str, Any]:
+    return {"public_base_url": "https://cds.example.org", "clients": [{**CLIENT, **client}]}
+
+
+@pytest.mark.parametrize(("data", "where", "url"), [
+    (config(fhir_servers=["https://*.example.org/fhir"]), "clients[0] (iss https://ehr.example.org) fhir_servers entry",
+     "https://*.example.org/fhir"),
+    (config(fhir_servers=["http://*:8090"]), "clients[0] (iss https://ehr.example.org) fhir_servers entry",
+     "http://*:8090"),
+    (config(jwks_url="https://*.example.org/jwks.json"), "clients[0] (iss https://ehr.example.org) jwks_url",
+     "https://*.example.org/jwks.json"),
+    ({**config(), "public_base_url": "https://*.example.org"}, "'public_base_url'", "https://*.example.org"),
+])
+def test_a_wildcard_host_is_refused_naming_the_setting(data: dict[str, Any], where: str, url: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{re.escape(f'auth configuration {where} {url!r} {SAID}')}$"):
+        parse_auth_config(data)
+
+
+def test_the_full_urls_are_taken() -> None:
+    auth = parse_auth_config(config(fhir_servers=["https://a.example.org/fhir", "https://b.example.org/fhir"]))
+    assert auth.clients[0].fhir_servers == ("https://a.example.org/fhir", "https://b.example.org/fhir")
