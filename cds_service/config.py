@@ -435,6 +435,10 @@ def _load_auth(path: str | None) -> AuthConfig | None:
 def parse_auth_config(data: Any) -> AuthConfig:
     """Checks the auth configuration (docs/configuration.md) so a typo fails at start-up, not per request: its shape
     against schemas/auth-config.schema.json, then what a schema cannot say."""
+    if isinstance(data, dict) and "keys" in data and "clients" not in data:
+        # The EHR's JWK Set named instead of the file that trusts it: "unknown key 'keys'" said what, not why.
+        raise ConfigError("auth configuration: this is a JWK Set (its 'keys'), not the auth configuration: name the "
+                          "file of trusted clients, and give the set as a client's jwks (or its URL as jwks_url)")
     _check_schema(data)
     require_jwt = data.get("require_jwt", True)
     clients = data.get("clients", [])

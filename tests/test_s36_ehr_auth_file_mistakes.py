@@ -1,6 +1,8 @@
-"""A wildcard in a URL of the auth file (`"fhir_servers": ["https://*.example.org"]`) was accepted as a host named
-`*.example.org`, which no fhirServer can be: the check passed, and every fetch for that client was refused ("fhirServer
-is not allowed for this client"), its data counted as not received. The start-up and the check now refuse it."""
+"""Mistakes in the auth file that the start-up and the check took in silence, or named without the fix.
+
+A wildcard in a URL (`"fhir_servers": ["https://*.example.org"]`) was accepted as a host named `*.example.org`,
+which no fhirServer can be: the check passed, and every fetch for that client was refused ("fhirServer is not
+allowed for this client"), its data counted as not received."""
 from __future__ import annotations
 
 import re
@@ -35,3 +37,12 @@ def test_a_wildcard_host_is_refused_naming_the_setting(data: dict[str, Any], whe
 def test_the_full_urls_are_taken() -> None:
     auth = parse_auth_config(config(fhir_servers=["https://a.example.org/fhir", "https://b.example.org/fhir"]))
     assert auth.clients[0].fhir_servers == ("https://a.example.org/fhir", "https://b.example.org/fhir")
+
+
+def test_a_jwk_set_named_instead_of_the_auth_file_is_said_so() -> None:
+    """An engineer given the EHR's JWK Set file pointed CDS_AUTH_CONFIG at it: "unknown key 'keys'" said what, not
+    why."""
+    with pytest.raises(ConfigError, match="^auth configuration: this is a JWK Set \\(its 'keys'\\), not the auth "
+                                          "configuration: name the file of trusted clients, and give the set as a "
+                                          "client's jwks \\(or its URL as jwks_url\\)$"):
+        parse_auth_config({"keys": [{"kty": "EC", "crv": "P-384", "x": "a", "y": "b", "kid": "k1"}]})
