@@ -418,7 +418,9 @@ def _load_auth(path: str | None) -> AuthConfig | None:
     # Said in words, with what to do: Python's own messages ("[Errno 13] Permission denied: '/etc/...'", "'utf-8'
     # codec can't decode byte 0xff") named neither the fix nor, for a JSON mistake, that the file is not JSON.
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # utf-8-sig: a byte order mark, which Windows editors write, is dropped (RFC 8259 lets a parser ignore it);
+        # json.loads refused the file in words of Python's ("Unexpected UTF-8 BOM (decode using utf-8-sig)").
+        text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError(f"CDS_AUTH_CONFIG {path}: cannot read it ({exc.strerror}): name the auth configuration "
                           "file, readable by the service's user") from None

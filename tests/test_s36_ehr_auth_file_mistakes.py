@@ -5,12 +5,14 @@ which no fhirServer can be: the check passed, and every fetch for that client wa
 allowed for this client"), its data counted as not received."""
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cds_service.config import ConfigError, parse_auth_config
+from cds_service.config import ConfigError, Settings, parse_auth_config
 
 CLIENT = {"iss": "https://ehr.example.org", "jwks_url": "https://ehr.example.org/jwks.json"}
 SAID = "names a wildcard host, which no URL matches: list each URL in full"
@@ -46,3 +48,11 @@ def test_a_jwk_set_named_instead_of_the_auth_file_is_said_so() -> None:
                                           "configuration: name the file of trusted clients, and give the set as a "
                                           "client's jwks \\(or its URL as jwks_url\\)$"):
         parse_auth_config({"keys": [{"kty": "EC", "crv": "P-384", "x": "a", "y": "b", "kid": "k1"}]})
+
+
+def test_an_auth_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows editors save UTF-8 with a BOM; the start-up refused the file as not JSON ("Unexpected UTF-8 BOM")."""
+    path = tmp_path / "auth.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(config()).encode())
+    settings = Settings.from_env({"CDS_AUTH_CONFIG": str(path), "CDS_DATA_DIR": str(tmp_path)})
+    assert settings.auth is not None and settings.auth.clients[0].iss == CLIENT["iss"]
