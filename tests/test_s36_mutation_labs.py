@@ -1,6 +1,7 @@
 """Mutants of facts/labs.py that the other tests let live, killed through the endpoint (fhir-data-profile.md §Labs):
 a result at or below a detection limit, results of one day of which one fell, an unreadable value beside a later
-"not available". Missing or undecidable MRD data asks for information, never a denial (policy-rules.md §1).
+"not available", a CD19 result without its value. Missing or undecidable lab data asks for information, never a
+denial (policy-rules.md §1).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from tests.factories import UCUM, observation
 from tests.live_server import LiveClient
-from tests.test_aspirus33_criteria_http import ADULT_MRD_POS, BASELINE, add, attest, decision_of, example, mrd
+from tests.test_aspirus33_criteria_http import ADULT_MRD_POS, BASELINE, add, attest, decision_of, example, mrd, the
 from tests.test_s36_clinical_mrd_baseline import COURSE_START, mrd_result, response_of
 
 MRD_CRITERION = "fb-mrd-positive.mrd-at-least-0-1-percent"
@@ -63,3 +64,14 @@ def test_an_unreadable_mrd_result_before_a_not_available_one_is_asked_for_by_its
     assert decision["decision"] == "information-needed"
     assert ("a value in % (or positive / negative) for the MRD result dated 2026-11-15 (Observation/mrd-1)"
             in decision["missing"])
+
+
+def test_a_cd19_result_sent_without_its_value_asks_for_that_value(client: LiveClient) -> None:
+    """Florida Blue consolidation example, its CD19 immunophenotype (2026-11-12) sent without a value: CD19 on blasts
+    is unknown (Position 1's CD19+), and the card asks for that result's value, not which of the day's results is
+    current (it disagrees with none)."""
+    request = example("florida-blue-consolidation")
+    del the(request, "observations", "cd19-1")["valueString"]
+    decision = decision_of(client, request)
+    assert decision["decision"] == "information-needed"
+    assert "the value of the CD19 result on blasts dated 2026-11-12 (Observation/cd19-1)" in decision["missing"]
