@@ -1,9 +1,11 @@
 """Mutants of dosing/checks.py that the other tests let live, killed through the endpoint: what the dose criterion
 asks for when the label dose cannot be checked (docs/dosing.md), beside the days without infusion before the cycle
-that an earlier cycle's end recorded only to a month leaves unknown (dosing/rest.py `rest_unknown`), and an Interfant
-dose read by its BSA alone. Missing data asks for information, never a denial (policy-rules.md §1)."""
+that an earlier cycle's end recorded only to a month leaves unknown (dosing/rest.py `rest_unknown`), an Interfant
+dose read by its BSA alone, and a short rest after a cycle of unknown number. Missing data asks for information,
+never a denial (policy-rules.md §1)."""
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from cds_service import SERVICE_ID
@@ -111,3 +113,21 @@ def test_an_interfant_dose_is_checked_by_a_recorded_bsa_without_a_weight(client:
     dose = criterion(decision, "infant-interfant.dose-schedule")
     assert (dose["status"], dose["evidence"]) == ("met", ["MedicationRequest/blinatumomab-order", "Observation/bsa-1"])
     assert decision["decision"] == "meets-criteria"
+
+
+def test_a_short_rest_after_a_cycle_of_unknown_number_says_at_least(client: LiveClient) -> None:
+    """Cycle 5 full to Nov 17, this order from Dec 1: 13 days without infusion. An earlier order whose drug is not
+    identified leaves the cycle numbers unknown, so the rest owed is 14 days or 56 (after relapsed/refractory cycle 6
+    on): 13 are short of either, a denial, and the summary says the least was checked ("of at least 14 days")."""
+    request = with_earlier_cycle("2026-10-21", "2026-11-17")
+    orders = request["prefetch"]["medicationRequests"]
+    unknown = copy.deepcopy(orders["entry"][0]["resource"]) | {"id": "unknown-drug",
+                                                               "medicationReference": {"reference": "Medication/gone"}}
+    del unknown["medicationCodeableConcept"]
+    unknown["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-01-05", "end": "2026-01-20"}
+    orders["entry"].append({"resource": unknown})
+    orders["total"] = len(orders["entry"])
+    decision, summary = decision_and_summary(client, request)
+    assert (decision["decision"], decision["cycle"]) == ("criteria-not-met", None)
+    assert criterion(decision, RR_DOSE)["status"] == "not-met"
+    assert "rest too short (13 of at least 14 days)" in summary, summary
