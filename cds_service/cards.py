@@ -28,7 +28,7 @@ from cds_service.printable import cut_between_words
 from cds_service.questionnaire import card_question, questionnaire_url
 from cds_service.sentences import listed, mid_sentence
 from cds_service.summary_items import summary_item
-from cds_service.verdict import NOT_MET, UNKNOWN
+from cds_service.verdict import NOT_MET, UNKNOWN, items
 
 DECISION_KIND = CardKind("decision", "coverage-info")
 NO_PLAN_KIND = CardKind("no-plan", "coverage-info")
@@ -361,8 +361,9 @@ def _not_met_others(decision: Decision, shown: IndicationResult | None) -> list[
 def _askable(decision: Decision, asked: list[str]) -> bool:
     """Whether the attestation Questionnaire can answer one of the `asked` items (what the card asks to document):
     an unknown criterion's, or an unanswered attestation-only one's (not met, not attested: engine._answer_wanting)."""
-    answerable = {c.missing for c in (*decision.criteria, *(c for r in decision.indications for c in r.criteria))
-                  if c.askable and (c.status == UNKNOWN or (c.status == NOT_MET and not c.attested))}
+    answerable = {item for c in (*decision.criteria, *(c for r in decision.indications for c in r.criteria))
+                  if c.askable and (c.status == UNKNOWN or (c.status == NOT_MET and not c.attested))
+                  for item in items(c.missing)}
     return not answerable.isdisjoint(asked)
 
 

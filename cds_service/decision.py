@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any, NamedTuple, TypedDict
 
 from cds_service.evaluation import INFO_NEEDED, DecisionCode
-from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status
+from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, items
 
 # Criterion kinds of the policy files; "clinical" is every kind but the other five (policy-rules.md §1).
 CLINICAL = "clinical"
@@ -186,6 +186,6 @@ class Decision:
         documenting them opens another route. Empty unless information is needed."""
         if self.decision != INFO_NEEDED:
             return [], []
-        own = {c.missing for c in self.criteria if c.status == UNKNOWN}
-        items = [item for item in self.missing if item not in self.not_received]
-        return [item for item in items if item in own], [item for item in items if item not in own]
+        own = {item for c in self.criteria if c.status == UNKNOWN for item in items(c.missing)}
+        asked = [item for item in self.missing if item not in self.not_received]
+        return [item for item in asked if item in own], [item for item in asked if item not in own]

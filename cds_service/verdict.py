@@ -25,6 +25,17 @@ class Verdict(NamedTuple):
     finding: str = ""
 
 
+# A verdict asking for several things at once (a dose check's body size and an earlier order's full date) joins them
+# so; the decision lists each apart (`items`): joined, a summary cut the second in mid-item ("the full date of…") and
+# the label note, not finding the body size among them, said it again.
+ITEMS_JOIN = "; "
+
+
+def items(missing: str) -> list[str]:
+    """The things a verdict's `missing` asks to document, each apart."""
+    return missing.split(ITEMS_JOIN) if missing else []
+
+
 # The rank of each status under AND (not-met over unknown over met) and under OR, its dual (met over unknown over
 # not-met): a combination is its highest-ranked status, found by max in C. A policy group (policies/vocabulary.py)
 # combines its children's statuses so on every evaluation, with the rank itself: calling all_of there cost a Python

@@ -93,3 +93,14 @@ def test_with_the_body_size_not_received_the_rest_is_in_the_note_not_listed_as_n
     assert covered(found) == "indeterminate", summaries(found)
     assert ASKED not in "\n".join(_decision(found)["not-received"]), _decision(found)["not-received"]
     assert "days without infusion before this cycle depend" in _dose_criterion(found)["note"]
+
+
+def test_both_are_listed_apart_and_the_summary_names_both_whole(service: Any) -> None:
+    """Joined as one item, the summary cut the date in mid-item ("the full date of…") and the label note, not
+    finding the weight among the items, said "Dose not checked: no current weight" again."""
+    found = answer(service, _request("2026-11", weighed=False))
+    missing = _decision(found)["missing"]
+    assert WEIGHT in missing and any(item.startswith(ASKED) for item in missing), missing
+    [summary] = [line for line in summaries(found).splitlines() if "document" in line]
+    assert "…" not in summary and WEIGHT.split(" (")[0] in summary and ASKED in summary, summary
+    assert "Dose not checked" not in summaries(found), summaries(found)

@@ -21,7 +21,7 @@ from cds_service.facts.body import ADULT_AGE, ADULT_HEIGHT_MONTHS, BSA_WINDOW, W
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import order_ref
 from cds_service.sentences import mid_sentence
-from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, Verdict
+from cds_service.verdict import ITEMS_JOIN, MET, NOT_MET, UNKNOWN, Status, Verdict
 
 # What to document, read after "document" in a card summary.
 MISSING_WEIGHT = f"current weight (within {WEIGHT_WINDOW.days} days)"
@@ -511,16 +511,17 @@ class OrderDoseChecks:
     def _with_rest_unknown(self, verdict: Verdict) -> Verdict:
         """An unknown dose `verdict` asking too for the full dates the days without infusion before the cycle need
         (`rest.rest_unknown`), when the record does not tell them: asked only once the body size (or a readable
-        dose) was documented, they had taken the clinician a second signing to learn of. A verdict holds one item to
-        document, so the dates are in its note only when its body size was not received from the EHR (listed under
-        "not received", they would read as data to wait for) or when the cycle number, unknown by the same dates,
-        asks for them already (the summary had counted the one request twice, as "2 items")."""
+        dose) was documented, they had taken the clinician a second signing to learn of. The dates are a second item
+        to document (verdict.ITEMS_JOIN), except in the note alone when the body size was not received from the EHR
+        (listed under "not received", they would read as data to wait for) or when the cycle number, unknown by the
+        same dates, asks for them already (the summary had counted the one request twice, as "2 items")."""
         unsure = rest_unknown(self.order, self.facts)
         if unsure is None:
             return verdict
         number = self.facts.cycle.number
         asked = number.value is None and number.missing == unsure.missing
-        missing = f"{verdict.missing}; {unsure.missing}" if verdict.received and not asked else verdict.missing
+        both = verdict.received and not asked
+        missing = ITEMS_JOIN.join((verdict.missing, unsure.missing)) if both else verdict.missing
         return verdict._replace(evidence=tuple(dict.fromkeys(verdict.evidence + unsure.evidence)),
                                 note=f"{verdict.note}; {unsure.note}", missing=missing)
 

@@ -18,7 +18,7 @@ from cds_service.dosing.api import DoseChecks
 from cds_service.facts.model import ClinicalFacts, Fact, Windowed, read_within
 from cds_service.policies.model import Criteria, CriterionSpec, IndicationSpec, Policy, Stage
 from cds_service.policies.vocabulary import Context, Outcome, unique
-from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, all_of
+from cds_service.verdict import MET, NOT_MET, UNKNOWN, Status, all_of, items
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -250,7 +250,8 @@ def _to_document(general: list[CriterionResult], evaluated: list[_Evaluated]) ->
     open_criteria = [c for e in evaluated if e.result.status != NOT_MET for c in e.result.criteria]
     wanting = [c for e in evaluated if e.result.status == NOT_MET for c in _answer_wanting(e)]
     unknown = [c for c in general + open_criteria + wanting if c.status != MET and c.missing]
-    return list(unique(c.missing for c in unknown)), list(unique(c.missing for c in unknown if not c.received))
+    return (list(unique(item for c in unknown for item in items(c.missing))),
+            list(unique(item for c in unknown if not c.received for item in items(c.missing))))
 
 
 def _answer_wanting(evaluated: _Evaluated) -> list[CriterionResult]:
