@@ -12,7 +12,7 @@ from werkzeug.local import LocalProxy
 
 from cds_service import SERVICE_ID
 from cds_service.db_errors import DatabaseUnavailable, error_summary, is_unavailable
-from cds_service.exceptions import ClientError
+from cds_service.exceptions import ClientError, UnknownService
 from cds_service.log_format import without_message, without_tokens
 from cds_service.printable import quoted_id
 
@@ -125,6 +125,11 @@ def _unsupported_content_coding(exc: UnsupportedContentCoding) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
+    unknown = _unknown_service(request.path)
+    if isinstance(exc, MethodNotAllowed) and unknown is not None:
+        # The contract's 404 for an unknown service id, whatever the method: "use POST" had sent the engineer to
+        # post to a service that does not exist.
+        return _client_error(UnknownService(unknown))
     allowed = list(exc.valid_methods or ()) if isinstance(exc, MethodNotAllowed) else []
     message = _too_large() if status == 413 else {
         404: f"No such endpoint: {request.method} {request.path}",
@@ -135,6 +140,15 @@ def _http_error(exc: HTTPException) -> Response:
     if allowed:
         response.headers["Allow"] = ", ".join(allowed)
     return response
+
+
+def _unknown_service(path: str) -> str | None:
+    """The service id of a path under /cds-services/ (a hook call's, or its feedback's) when it is not this
+    service's; else None."""
+    parts = path.strip("/").split("/")
+    if len(parts) in (2, 3) and parts[0] == "cds-services" and parts[1] != SERVICE_ID:
+        return parts[1]
+    return None
 
 
 def _not_allowed(allowed: list[str]) -> str:

@@ -467,6 +467,15 @@ def test_unknown_service_id_is_a_404(client: LiveClient) -> None:
     assert_outcome(client.get("/no/such/path"), 404)
 
 
+@pytest.mark.parametrize("method, path", [("GET", "/cds-services/other-service"), ("PUT", "/cds-services/other-service"),
+                                          ("GET", "/cds-services/other-service/feedback")])
+def test_unknown_service_id_is_a_404_whatever_the_method(client: LiveClient, method: str, path: str) -> None:
+    """The contract's 404 for an unknown id: a 405 "use POST" sent the engineer to post to a service not there."""
+    response = client.open(path, method=method)
+    issue = assert_outcome(response, 404)
+    assert issue["diagnostics"] == 'No CDS service with id "other-service"' and "Allow" not in response.headers
+
+
 @pytest.mark.parametrize("method, path", [("GET", SERVICE), ("PUT", SERVICE), ("POST", "/cds-services"), ("DELETE", "/healthz")])
 def test_wrong_method_is_a_405(client: LiveClient, method: str, path: str) -> None:
     response = client.open(path, method=method)
