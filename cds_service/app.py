@@ -14,7 +14,7 @@ from cds_service import routes
 from cds_service.audit import AuditStore
 from cds_service.auth import JwtVerifier
 from cds_service.config import LOCAL_BASE_URL, METRICS_DIR_VARIABLE, ConfigError, Settings
-from cds_service.db import SchemaError
+from cds_service.db_errors import SchemaError
 from cds_service.discovery import Plan
 from cds_service.feedback import feedback_blueprint
 from cds_service.http_errors import register_error_handlers

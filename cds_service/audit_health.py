@@ -182,8 +182,8 @@ class DatabasePing:
 
     def problem(self, timeout: float = PING_SECONDS) -> str | None:
         """Why the database did not answer within `timeout` (classes, codes and cause: db_errors.error_summary, or
-        NO_ANSWER), or db.READ_ONLY; None when it answered; logged (PingLog). While a probe hangs on a frozen server,
-        later calls wait on it instead of starting more: a hung database costs one thread."""
+        NO_ANSWER), or db_errors.READ_ONLY; None when it answered; logged (PingLog). While a probe hangs on a frozen
+        server, later calls wait on it instead of starting more: a hung database costs one thread."""
         with self._lock:
             if self._probe is None or self._probe.done():
                 self._probe = _Probe(self._engine)

@@ -38,8 +38,10 @@ from cds_service.audit_health import PING_SECONDS, DatabasePing, OutageLog, Writ
 from cds_service.audit_rows import InvocationRecord, insert_records, naive_utc, utcnow
 from cds_service.audit_words import counted
 from cds_service.config_constants import AUDIT_DRAIN_SECONDS
-from cds_service.db import (DatabaseUnavailable, error_summary, is_unavailable, migrate, printable_url,
-                            write_transaction)
+from cds_service.db import printable_url
+from cds_service.db_errors import DatabaseUnavailable, error_summary, is_unavailable
+from cds_service.db_schema import migrate
+from cds_service.db_writes import write_transaction
 from cds_service.db_models import UsedJti
 from cds_service.log_format import without_message
 

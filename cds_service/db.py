@@ -19,15 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 
 from cds_service import db_sqlite, json_codec
-from cds_service.db_errors import note_connection_in_use
-# Kept importable from here for the modules that import them so (audit_writer, routes, app).
-from cds_service.db_errors import READ_ONLY as READ_ONLY
-from cds_service.db_errors import DatabaseUnavailable as DatabaseUnavailable
-from cds_service.db_errors import SchemaError as SchemaError
-from cds_service.db_errors import error_summary as error_summary
-from cds_service.db_errors import is_unavailable as is_unavailable
-from cds_service.db_schema import migrate as migrate
-from cds_service.db_writes import write_transaction as write_transaction
+from cds_service.db_errors import READ_ONLY, note_connection_in_use
 
 
 # The request path's waits on PostgreSQL end at a deadline (`deadline`): the deadline and its length, or None.

@@ -98,7 +98,7 @@ def storable_json(document: Any) -> str:
 
 
 def storable_json_utf8(document: Any) -> bytes:
-    """`storable_json`'s text in UTF-8, as orjson writes it: for a driver that can take it so (db._SqliteInsert)."""
+    """`storable_json`'s text in UTF-8, as orjson writes it: for a driver that can take it so (db_writes._SqliteInsert)."""
     try:
         return orjson.dumps(document, default=str)
     except orjson.JSONEncodeError:

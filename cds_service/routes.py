@@ -22,7 +22,7 @@ from cds_service.audit_health import LIVENESS_PING_SECONDS, PING_SECONDS
 from cds_service.audit_rows import InvocationRecord
 from cds_service.auth import CallerRefused, JwtVerifier, ReplayUnchecked, StoredJti
 from cds_service.config import Settings
-from cds_service.db import READ_ONLY
+from cds_service.db_errors import READ_ONLY
 from cds_service.discovery import Plan, discovery_document
 from cds_service.evaluation import Evaluation, EvaluationContext
 from cds_service.log_format import without_message, without_tokens
@@ -132,7 +132,7 @@ def readyz(shared: Services) -> tuple[Response, int]:
 
 def _health(shared: Services, ping_seconds: float) -> tuple[dict[str, Any], bool]:
     """The state both answer with, and whether it is ready; the database asked for at most `ping_seconds`. The
-    problems say why, in the service's words (db.error_summary: error classes, codes, the cause), which name no
+    problems say why, in the service's words (db_errors.error_summary: error classes, codes, the cause), which name no
     server, user or password: anyone who reaches them is answered. The log has the database's URL (PingLog)."""
     store = shared.store
     cause = store.database_problem(ping_seconds)

@@ -443,7 +443,8 @@ def test_a_role_that_cannot_create_the_schema_stops_the_start_up_naming_the_priv
 
 def test_workers_starting_at_once_migrate_without_errors(database_url: str) -> None:
     """Like several gunicorn workers booting together on an empty database: separate processes."""
-    code = "import sys; from cds_service.db import create_db_engine, migrate; migrate(create_db_engine(sys.argv[1]))"
+    code = ("import sys; from cds_service.db import create_db_engine; from cds_service.db_schema import migrate; "
+            "migrate(create_db_engine(sys.argv[1]))")
     workers = [subprocess.Popen([sys.executable, "-c", code, database_url], stderr=subprocess.PIPE) for _ in range(3)]
     errors = [worker.communicate(timeout=60)[1].decode() for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0, 0], errors
