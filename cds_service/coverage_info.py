@@ -15,7 +15,7 @@ from cds_service.decision import CLINICAL, CriterionResult, Decision
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.record import FHIR_ID
 from cds_service.sentences import listed, mid_sentence
-from cds_service.verdict import UNKNOWN
+from cds_service.verdict import UNKNOWN, items
 
 EXTENSION_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 HCPCS_SYSTEM = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
@@ -188,8 +188,8 @@ def _schedule_unsettled(decision: Decision, found: str) -> str:
     without its days and note, then what would establish the indication, as the card's criteria ask for it."""
     above, *others = found.split("; ")
     unknown = [c for c in decision.criteria if c.status == UNKNOWN and c.missing]
-    documented = listed(list(dict.fromkeys(c.missing for c in unknown if c.received)))
-    not_sent = listed(list(dict.fromkeys(c.missing for c in unknown if not c.received)))
+    documented = listed(list(dict.fromkeys(item for c in unknown if c.received for item in items(c.missing))))
+    not_sent = listed(list(dict.fromkeys(item for c in unknown if not c.received for item in items(c.missing))))
     wanting = [*([f"document {documented}"] if documented else []),
                *([f"{not_sent} not received from the EHR"] if not_sent else [])]
     settle = f": {'; '.join(wanting)}" if wanting else ""
