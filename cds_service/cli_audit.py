@@ -54,7 +54,8 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
                         help="list the feedback received (what the clinician did with each card), newest first, with "
                              "the decision its card was about, instead of the decisions: --since and --until select "
                              "by when it was received")
-    parser.add_argument("--limit", type=_positive_int, help=f"at most this many rows (default {DEFAULT_LIMIT})")
+    parser.add_argument("--limit", type=_positive_int,
+                        help=f"at most this many rows (default {DEFAULT_LIMIT}; with show, calls: default {SHOW_LIMIT})")
     parser.add_argument("--format", choices=("table", "jsonl"), default="table")
     parser.set_defaults(handler=cli_audit_listing.run)
     actions = parser.add_subparsers(dest="action")
