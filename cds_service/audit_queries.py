@@ -297,7 +297,7 @@ class AuditQueries:
         there). A suggestion recorded before migration 0005 has no card: only that it was issued is checked."""
         issued_with = self._suggestion_cards({uuid for entry in entries for uuid in entry.accepted_suggestions})
         return [[uuid for uuid in entry.accepted_suggestions
-                 if uuid not in issued_with or issued_with[uuid] not in (entry.card_uuid, None)]
+                 if uuid not in issued_with or not _offered_with(issued_with[uuid], entry)]
                 for entry in entries]
 
     def _issued_cards(self, uuids: set[str], owner: tuple[str | None, str | None]) -> set[str]:
@@ -593,10 +593,16 @@ def _feedback_row(row: Feedback, by: list[Any], offered: dict[str, tuple[str | N
     topic, kind, time, hook_instance, patient_id, order_id, policy, decision, no_plan_reason = by
     entry = feedback_entry(row)
     accepted = {uuid: offered[uuid][1] for uuid in entry.accepted_suggestions
-                if uuid in offered and offered[uuid][0] in (entry.card_uuid, None)}
+                if uuid in offered and _offered_with(offered[uuid][0], entry)}
     return FeedbackRow(entry, card_topic=topic, card_kind=kind, call_time=aware(time) if time else None,
                        hook_instance=hook_instance, patient_id=patient_id, order_id=order_id, policy=policy,
                        decision=decision or (NO_PLAN if no_plan_reason else None), accepted_labels=accepted)
+
+
+def _offered_with(card: str | None, entry: FeedbackEntry) -> bool:
+    """Whether a suggestion issued with `card` was offered on the card `entry` is feedback on: the same card, or none
+    known (a suggestion recorded before migration 0005 has no card, so only that it was issued is checked)."""
+    return card in (entry.card_uuid, None)
 
 
 def _suggestions_of(session: Session, outcomes: set[int]) -> dict[int, dict[str, tuple[str | None, str | None]]]:
