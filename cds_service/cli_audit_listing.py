@@ -11,9 +11,9 @@ from cds_service.audit import AuditStore
 from cds_service.audit_export import override_reason
 from cds_service.audit_queries import DecisionRow, FeedbackRow, RejectedRow, Selection, recorded_policies
 from cds_service.audit_words import counted
-from cds_service.evaluation import INFO_NEEDED, NOT_MET_DECISION
 from cds_service.cli_audit_record import decision_words, unmet_criteria, why_not_authorized
 from cds_service.cli_audit_store import query
+from cds_service.evaluation import INFO_NEEDED, NOT_MET_DECISION
 from cds_service.printable import printable, quoted_id
 
 Listed = DecisionRow | RejectedRow | FeedbackRow  # a row of the listing

@@ -24,10 +24,13 @@ from cds_service.duplicate_answers import fold_duplicates
 from cds_service.draft_orders import (draft_resources, group_orders, may_be_blinatumomab, medication_requests,
                                       order_medications, with_draft_resources)
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.cards import (ceiling_card, cycle_days_card, dose_card, quantity_card,
-                                     reconcile_corrections)
+from cds_service.dosing.cards import dose_card
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
+from cds_service.dosing.days_card import cycle_days_card
 from cds_service.dosing.duplicates import duplicate_sets, running_orders
+from cds_service.dosing.plan_limit_card import ceiling_card
+from cds_service.dosing.quantity_card import quantity_card
+from cds_service.dosing.reconcile import reconcile_corrections
 from cds_service.dosing.rest_card import rest_card
 from cds_service.dosing.span import CycleSpans
 from cds_service.dosing.split_card import split_card, withhold_corrections

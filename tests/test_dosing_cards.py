@@ -11,7 +11,9 @@ import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from cds_service.dosing.api import QuantityLimit
-from cds_service.dosing.cards import ceiling_card, dose_card, quantity_card
+from cds_service.dosing.cards import dose_card
+from cds_service.dosing.plan_limit_card import ceiling_card
+from cds_service.dosing.quantity_card import quantity_card
 from cds_service.dosing.checks import CycleLines
 from cds_service.dosing.compare import Finding, most_severe
 from cds_service.dosing.expected import BSA_DOSE_TOLERANCE, FULL_DOSE, FULL_PER_M2, Expected

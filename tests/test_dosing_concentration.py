@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.dosing.cards import ceiling_card
+from cds_service.dosing.plan_limit_card import ceiling_card
 from cds_service.dosing.reading import read_order_doses
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 from tests.test_dosing_support import START, facts, line, order, order_checks, rate, ratio

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from cds_service.card_kinds import kind_of
-from cds_service.dosing.cards import cycle_days_card, dose_card
+from cds_service.dosing.cards import dose_card
+from cds_service.dosing.days_card import cycle_days_card
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.facts.model import ClinicalFacts
 from tests.test_cycles_signed_together import by_order, criterion, decision, with_cycle_2

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.dosing.cards import ceiling_card, dose_card
+from cds_service.dosing.cards import dose_card
+from cds_service.dosing.plan_limit_card import ceiling_card
 from cds_service.dosing.instruction_text import renumbered_text, round_down
 from cds_service.facts.model import ClinicalFacts
 from tests.test_dosing_cycle_end import DOSE_AND_DAYS_KIND, card, checks_of, resource_of, suggestions_by_kind

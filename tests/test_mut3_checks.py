@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.dosing.cards import dose_card, quantity_card
+from cds_service.dosing.cards import dose_card
+from cds_service.dosing.quantity_card import quantity_card
 from cds_service.dosing.checks import MISSING_BSA, MISSING_DOSE, MISSING_WEIGHT, CycleLines, OrderDoseChecks
 from cds_service.verdict import MET, NOT_MET, UNKNOWN
 from tests.test_dosing_cards import ASPIRUS, quantity_cards_for

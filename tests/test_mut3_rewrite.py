@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from cds_service.dosing.cards import ceiling_card
+from cds_service.dosing.plan_limit_card import ceiling_card
 from cds_service.facts.model import ClinicalFacts
 from tests.test_dosing_cards import PLAN_NOTE, _florida_blue_dose_card, card_for
 from tests.test_dosing_cycle_end import card, checks_of

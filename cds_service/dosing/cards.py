@@ -1,5 +1,5 @@
 """Dose and quantity cards (service-contract.md §Response item 3; policy-rules.md §2 Aspirus II, §5): which dose card
-an order gets (`dose_card`), and the cards the pipeline asks for, each in its own module.
+an order gets (`dose_card`); the other cards the pipeline asks for are each in its own module.
 
 Dose cards appear whatever the payer: a warning with one suggestion when a line is above the label, an info card
 when the dose is more than 10% below the label dose of a matched indication, an info card when a dose cannot be
@@ -21,17 +21,10 @@ from typing import Any
 
 from cds_service.dosing.checks import OrderDoseChecks, missing_body_size, needs_bsa_only
 from cds_service.dosing.compare import ABOVE, BELOW, Finding, stretches_of
-from cds_service.dosing.days_card import cycle_days_card
 from cds_service.dosing.label_dose_cards import above_card, above_maximum_card, above_together_card, below_card
 from cds_service.dosing.per_m2_card import per_m2_without_bsa_card
-from cds_service.dosing.plan_limit_card import ceiling_card
-from cds_service.dosing.quantity_card import quantity_card
-from cds_service.dosing.reconcile import reconcile_corrections
 from cds_service.dosing.unreadable_card import unreadable_card
 from cds_service.facts.model import ClinicalFacts
-
-# The cards the pipeline asks for, from here (pipeline.py imports them so).
-__all__ = ["ceiling_card", "cycle_days_card", "dose_card", "quantity_card", "reconcile_corrections"]
 
 
 def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None, matched_indication: bool,
