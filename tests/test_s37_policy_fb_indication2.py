@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.live_server import LiveClient
-from tests.test_florida_blue_http import COMPENDIA, Edit, attest, diagnosis
+from tests.test_florida_blue_http import COMPENDIA, RR, Edit, attest, diagnosis, drop
 from tests.test_pipeline import example, post
 
 CD19_NEGATIVE_RELAPSE = "florida-blue-cd19-negative-relapse"
@@ -54,3 +54,44 @@ def test_not_b_all_not_met_is_listed_with_initiation_2(client: LiveClient, edits
     [line] = [line for line in card["detail"].splitlines() if line.startswith("- other FDA-labeled or NCCN 1/2A use")]
     assert f"(_{INDICATION_2}_)" in line, line
     assert "Position 2_" not in card["detail"]
+
+
+def test_the_only_open_route_is_the_indication_the_card_shows(client: LiveClient) -> None:
+    """An ALL of unknown lineage, CD19 negative, another labeled or NCCN use attested: every indication 1 use fails on
+    CD19, and indication 2 waits on the lineage alone (a T-lineage ALL is not indication 1's). The card shows that
+    indication, under its own section, and asks for the lineage for it: it had shown relapsed/refractory Ph- B-ALL,
+    not met, asking "what to document for" it, as if the lineage could open a pathway CD19 had closed."""
+    card = _decision_card(client, CD19_NEGATIVE_RELAPSE, [
+        diagnosis("acute lymphoblastic leukemia"), attest(compendia_supported_use=True)])
+    decision = card["extension"]["coverage-decision"]
+    assert (decision["decision"], decision["indication"]) == ("information-needed", None)
+    assert decision["missing"] == ["lineage of the ALL (immunophenotype)"]
+    not_b_all = _criterion(card, "fb-other-compendia.not-b-all")
+    assert (not_b_all["status"], not_b_all["citation"]) == ("unknown", INDICATION_2)
+    assert not any(c["id"].startswith("fb-relapsed-refractory-ph-negative.") for c in decision["criteria"])
+    assert "**What to document** for other FDA-labeled or NCCN 1/2A use" in card["detail"]
+    [line] = [line for line in card["detail"].splitlines()
+              if line.startswith("- ") and "relapsed/refractory Ph- B-ALL" in line]
+    assert "❌ CD19-positive disease" in line and "CD19 negative (2026-11-12)" in line, line
+
+
+def test_a_denial_still_shows_the_indication_1_criterion_that_failed(client: LiveClient) -> None:
+    """Indication 2 not met (a B-ALL, its use not attested): the card shows indication 1's failure, not the
+    catch-all (docs/policy-reading.md, the closest indication)."""
+    card = _decision_card(client, CD19_NEGATIVE_RELAPSE, [])
+    decision = card["extension"]["coverage-decision"]
+    assert decision["decision"] == "criteria-not-met"
+    assert not any(c["id"].startswith("fb-other-compendia.") for c in decision["criteria"])
+    assert _criterion(card, "fb-relapsed-refractory-ph-negative.cd19-positive")["status"] == "not-met"
+
+
+def test_an_open_indication_1_use_is_shown_before_the_catch_all(client: LiveClient) -> None:
+    """An ALL of unknown lineage, no CD19 result, another use attested: indication 2 is open too (a T-lineage ALL),
+    but the card shows the relapsed/refractory use the B lineage most ALL have would meet, and asks for it."""
+    card = _decision_card(client, RR, [
+        diagnosis("acute lymphoblastic leukemia"), drop("cd19-1"), attest(compendia_supported_use=True)])
+    decision = card["extension"]["coverage-decision"]
+    assert decision["decision"] == "information-needed"
+    assert _criterion(card, "fb-relapsed-refractory-ph-negative.b-cell-precursor-all")["status"] == "unknown"
+    assert not any(c["id"].startswith("fb-other-compendia.") for c in decision["criteria"])
+    assert "**What to document** for relapsed/refractory Ph- B-ALL" in card["detail"]

@@ -164,8 +164,7 @@ def evaluate_policy(policy: Policy, facts: ClinicalFacts, doses: DoseChecks,
     results = [e.result for e in evaluated]
     decision = _decide(general_statuses, [r.status for r in results])
     reported = _reported(evaluated, decision)
-    shown = (reported.result if reported else
-             _closest([e.result for e in evaluated if not e.spec.shown_last]) or _closest(results))
+    shown = reported.result if reported else _closest(_shown_candidates(evaluated)) or _closest(results)
     spec = reported.spec if reported else None
     # With no reported indication the request type follows the one shown: a relapsed/refractory cycle 7 order that
     # needs information is still a renewal request (policy-rules.md §2).
@@ -223,6 +222,19 @@ def _reported(evaluated: list[_Evaluated], decision: DecisionCode) -> _Evaluated
     if decision == MEETS:
         return next((e for e in evaluated if e.result.status == MET), None)
     return next((e for e in evaluated if e.result.clinical_status == MET), None)
+
+
+def _shown_candidates(evaluated: list[_Evaluated]) -> list[IndicationResult]:
+    """The indications the card may show as the closest: a catch-all (`shown_last`) only when every other indication
+    is not met and it is not. Florida Blue indication 2 is not met unless attested, so a denial names the criterion
+    of indication 1 that failed; beside an open indication-1 use it is left out too (an ALL of unknown lineage is
+    most often B-lineage: indication 1 is the route to show). Open alone, it is the only route left (every
+    indication-1 use failing on CD19, indication 2 waiting on the lineage): the card had asked what to document for
+    an indication already not met."""
+    others = [e.result for e in evaluated if not e.spec.shown_last]
+    if any(r.status != NOT_MET for r in others):
+        return others
+    return [e.result for e in evaluated if e.result.status != NOT_MET] or others
 
 
 def _closest(results: list[IndicationResult]) -> IndicationResult | None:
