@@ -121,6 +121,11 @@ class AuditStore:
         (with `dry_run`, the rows that would be)."""
         return self._queries.prune(before, dry_run)
 
-    def show(self, key: str) -> list[InvocationDetail]:
-        """The invocations with this hookInstance or coverage-assertion-id, newest first, with their feedback."""
-        return self._queries.show(key)
+    def show(self, key: str, limit: int | None = None) -> list[InvocationDetail]:
+        """The invocations with this hookInstance or coverage-assertion-id, newest first (at most `limit`), with their
+        feedback."""
+        return self._queries.show(key, limit)
+
+    def count_shown(self, key: str) -> int:
+        """How many invocations `show(key)` finds."""
+        return self._queries.count_shown(key)

@@ -420,31 +420,29 @@ class AuditQueries:
             return {table: connection.execute(delete(model).where(condition)).rowcount
                     for table, model, condition in doomed}
 
-    def show(self, key: str) -> list[InvocationDetail]:
+    def show(self, key: str, limit: int | None = None) -> list[InvocationDetail]:
         """The invocations with this hookInstance (an EHR may send one again), this request id (the X-Request-ID of
         the log line and of a proxy's access log), whose decision carries this coverage-assertion-id (the id a claim
         refers to), that issued this card or suggestion uuid (what feedback and an EHR's override log name), or about
         this order (its id, with or without the type): every call that decided it and the call whose suggestion
-        created it (a split's later cycle). Newest first, with the feedback on their cards."""
-        # A JWT sent as the hookInstance or request id is stored as its marker (audit_rows.masked_id), of the id as
-        # received or, for a longer one, cut to its column.
-        keys = {key, masked_id(key), masked_id(key[:ID_LENGTH])}
-        asserted = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.coverage_assertion_id == key)
-        carded = select(OrderOutcomeRow.invocation_id).join(IssuedCard, IssuedCard.outcome_id == OrderOutcomeRow.id) \
-            .where(IssuedCard.uuid == key)
-        order = _order_reference(key)
-        decided = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.order_id == order)
+        created it (a split's later cycle). Newest first, at most `limit` of them (None: all), with the feedback on
+        their cards: the limit is the query's, so an order of a busy trail does not load every call about it."""
         with Session(self.engine) as session:
             query = (
                 select(Invocation)
-                .where(Invocation.hook_instance.in_(keys) | Invocation.request_id.in_(keys)
-                       | Invocation.id.in_(asserted) | Invocation.id.in_(carded) | Invocation.id.in_(decided)
-                       | Invocation.id.in_(_creating(session, order)))
+                .where(_about(session, key))
                 .options(selectinload(Invocation.outcomes).selectinload(OrderOutcomeRow.cards))
                 .order_by(Invocation.time.desc(), Invocation.id.desc())
+                .limit(limit)
             )
             records = [invocation_record(invocation) for invocation in session.scalars(query)]
             return [InvocationDetail(record, self._feedback_on(session, record)) for record in records]
+
+    def count_shown(self, key: str) -> int:
+        """How many invocations `show(key)` finds: counted in the database, none of them loaded."""
+        with Session(self.engine) as session:
+            return session.execute(select(func.count()).select_from(Invocation).where(_about(session, key))) \
+                .scalar_one()
 
     def _feedback_on(self, session: Session, record: InvocationRecord) -> list[FeedbackEntry]:
         """The feedback on the call's cards sent by the call's own client and tenant, each with the accepted
@@ -524,6 +522,21 @@ def _unbounded(connection: Connection) -> None:
 def _order_reference(order: str) -> str:
     """An order as the trail names it, "MedicationRequest/<id>", from its id with or without the type."""
     return order if order.startswith(_ORDER_TYPE) else _ORDER_TYPE + order
+
+
+def _about(session: Session, key: str) -> ColumnElement[bool]:
+    """The invocations `AuditQueries.show` finds for `key`: by hookInstance or request id, by the coverage-assertion-id
+    or a card or suggestion uuid of their decisions, or about the order `key` names."""
+    # A JWT sent as the hookInstance or request id is stored as its marker (audit_rows.masked_id), of the id as
+    # received or, for a longer one, cut to its column.
+    keys = {key, masked_id(key), masked_id(key[:ID_LENGTH])}
+    asserted = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.coverage_assertion_id == key)
+    carded = select(OrderOutcomeRow.invocation_id).join(IssuedCard, IssuedCard.outcome_id == OrderOutcomeRow.id) \
+        .where(IssuedCard.uuid == key)
+    order = _order_reference(key)
+    decided = select(OrderOutcomeRow.invocation_id).where(OrderOutcomeRow.order_id == order)
+    return (Invocation.hook_instance.in_(keys) | Invocation.request_id.in_(keys) | Invocation.id.in_(asserted)
+            | Invocation.id.in_(carded) | Invocation.id.in_(decided) | Invocation.id.in_(_creating(session, order)))
 
 
 def _creating(session: Session, reference: str) -> list[int]:

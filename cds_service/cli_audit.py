@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cds_service import cli_audit_listing, cli_audit_prune
+from cds_service.audit import AuditStore
 from cds_service.audit_export import write_csv, write_jsonl
-from cds_service.audit_queries import NO_PLAN
+from cds_service.audit_queries import NO_PLAN, InvocationDetail
 from cds_service.audit_words import counted
 from cds_service.cli_audit_listing import DEFAULT_LIMIT, MAX_LIMIT, empty_period, say_unknown_policy, selection
 from cds_service.cli_audit_record import format_detail
@@ -234,22 +235,29 @@ _REFUSED_HINT = ("A call refused with a 4xx or 5xx decided no order: list those 
 
 
 def run_show(args: argparse.Namespace) -> int:
-    details = query(args, lambda store: store.show(args.key))
-    if details is None:
+    limit = args.limit or SHOW_LIMIT
+    found = query(args, lambda store: _shown(store, args.key, limit))
+    if found is None:
         return 2
+    details, total = found
     if not details:
         print(f"No call with hookInstance, request id, coverage-assertion-id, card or suggestion uuid, or order "
               f"{quoted_id(args.key)}\n"
               f"{_REFUSED_HINT}", file=sys.stderr)
         return 1
-    limit = args.limit or SHOW_LIMIT
-    shown = details[:limit]
     if args.format == "json":
-        print(json.dumps([detail.as_dict() for detail in shown], indent=2))
+        print(json.dumps([detail.as_dict() for detail in details], indent=2))
     else:  # an EHR may send a hookInstance again, and an order has a call per signing: the newest first
-        print(f"\n\n{'=' * 80}\n\n".join(format_detail(detail) for detail in shown))
-    if len(details) > limit:  # after the calls, where a reader of the screen or of a file's end looks
-        total = len(details)
+        print(f"\n\n{'=' * 80}\n\n".join(format_detail(detail) for detail in details))
+    if total > limit:  # after the calls, where a reader of the screen or of a file's end looks
         print(f"{counted(limit, 'call')} shown, the newest; {total - limit} more: --limit {total} for all",
               file=sys.stderr)
     return 0
+
+
+def _shown(store: AuditStore, key: str, limit: int) -> tuple[list[InvocationDetail], int]:
+    """The newest `limit` calls `show` finds for `key`, and how many it finds: one more is read than shown, so the
+    calls are counted only when some are left out (the count names how many to ask for)."""
+    details = store.show(key, min(limit + 1, MAX_LIMIT))
+    total = store.count_shown(key) if len(details) > limit else len(details)
+    return details[:limit], total
