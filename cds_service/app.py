@@ -13,7 +13,7 @@ from flask_cors import CORS
 from cds_service import routes
 from cds_service.audit import AuditStore
 from cds_service.auth import JwtVerifier
-from cds_service.config import LOCAL_BASE_URL, METRICS_DIR_VARIABLE, ConfigError, Settings
+from cds_service.config import METRICS_DIR_VARIABLE, ConfigError, Settings
 from cds_service.db_errors import SchemaError
 from cds_service.discovery import Plan
 from cds_service.feedback import feedback_blueprint
@@ -193,10 +193,6 @@ def _verifier(settings: Settings, store: AuditStore) -> JwtVerifier | None:
         log.warning("require_jwt is false in CDS_AUTH_CONFIG: a call without a JWT is answered, from any caller (no "
                     "FHIR server is read for it); presented tokens are verified. Set it to true once every EHR sends "
                     "one")
-    if settings.public_base_url == LOCAL_BASE_URL:
-        log.warning("the JWT audience is %s/cds-services/..., the local default: unless clients call that URL, set "
-                    "public_base_url in CDS_AUTH_CONFIG (or CDS_PUBLIC_BASE_URL) to the one they call, or every token "
-                    "is refused", LOCAL_BASE_URL)
     return JwtVerifier(settings.auth, settings.public_base_url, store)
 
 

@@ -24,7 +24,7 @@ from cds_service.jwks import inline_key_sets
 from cds_service.policies import load_policy, policy_ids
 from cds_service.startup_checks import check_files
 from cds_service.startup_report import (
-    client_lines, key_set_states, mode_line, settings_line, trust_line, warn_base_url, warn_local_audience,
+    client_lines, key_set_states, mode_line, settings_line, trust_line, warn_base_url,
 )
 from cds_service.valuesets import get_valuesets
 
@@ -58,7 +58,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"card templates: {cards_dir()}")
     print(mode_line(settings))
     warn_base_url(settings)
-    warn_local_audience(settings)
     for line in client_lines(settings.auth):
         print(line)
     print(settings_line(settings))

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from cds_service import __version__, card_text, valuesets
 from cds_service.config import (
-    CA_BUNDLE_VARIABLES, LOCAL_BASE_URL, AuthConfig, ClientConfig, Settings, loopback_host,
+    CA_BUNDLE_VARIABLES, AuthConfig, ClientConfig, Settings, loopback_host,
 )
 from cds_service.db import printable_url
 from cds_service.jwks import JWKS_MIN_REFETCH_SECONDS, KeySetUnavailable, declared_algorithm, fetch_key_set
@@ -49,10 +49,25 @@ def announce(settings: Settings) -> None:
 
 
 def warn_base_url(settings: Settings) -> None:
-    """WARNINGs about the public base URL in effect (_warn_unused_base_url, _warn_plain_http), at start and from
-    `cds-service check`."""
+    """WARNINGs about the public base URL in effect (_warn_unset_base_url, _warn_unused_base_url, _warn_plain_http),
+    at start and from `cds-service check`: the one place each is decided and worded."""
+    _warn_unset_base_url(settings)
     _warn_unused_base_url(settings)
     _warn_plain_http(settings)
+
+
+def _warn_unset_base_url(settings: Settings) -> None:
+    """A WARNING for a JWT-mode service whose public base URL no setting names: the JWT audience is then a URL the
+    operator never chose (the local default, or under `cds-service serve` the address served), and every token an EHR
+    signs for the URL it calls gets a 401. A URL set on purpose is never warned of, the loopback default included (an
+    EHR sandbox on this machine): the start-up line and `check` print it. Decided here alone: the app warned when the
+    URL equalled the default even when set so, and `check` when no setting named it."""
+    named = settings.auth is None or settings.auth.public_base_url or os.environ.get("CDS_PUBLIC_BASE_URL")
+    if not named:
+        log.warning("the JWT audience is %s/cds-services/..., as neither CDS_PUBLIC_BASE_URL nor public_base_url in "
+                    "CDS_AUTH_CONFIG is set: a token an EHR signs for the URL it calls gets a 401; set "
+                    "CDS_PUBLIC_BASE_URL to that URL, without /cds-services (https://cds.example.org)",
+                    settings.public_base_url)
 
 
 def _warn_unused_base_url(settings: Settings) -> None:
@@ -75,18 +90,6 @@ def _warn_plain_http(settings: Settings) -> None:
         log.warning("the public base URL %s is plain http: EHRs would send their JWTs and the patient's record "
                     "unencrypted (CDS Hooks requires TLS); serve it behind a TLS reverse proxy and set public_base_url "
                     "to the https URL they call", settings.public_base_url)
-
-
-def warn_local_audience(settings: Settings) -> None:
-    """`cds-service check`'s WARNING for a JWT-mode configuration naming no public base URL, which is then the local
-    default: the check passed such a file without a word, and the service it vetted refused every token for its
-    audience (the started app says so itself, app._verifier)."""
-    configured = settings.auth is None or settings.auth.public_base_url or os.environ.get("CDS_PUBLIC_BASE_URL")
-    if not configured:
-        log.warning("public base URL %s is the local default (neither public_base_url in CDS_AUTH_CONFIG nor "
-                    "CDS_PUBLIC_BASE_URL is set): a JWT must then carry aud %s/cds-services/..., so every token of "
-                    "an EHR calling another URL gets a 401; set public_base_url to the URL the EHRs call",
-                    LOCAL_BASE_URL, LOCAL_BASE_URL)
 
 
 def _operators(source: str) -> str:

@@ -21,8 +21,7 @@ from sqlalchemy import make_url
 from cds_service import routes
 from cds_service.app import APP_LOAD_ERROR, create_app
 from cds_service.cli import main
-from cds_service.config import (LOCAL_BASE_URL, MAX_BODY_BYTES_CAP, VARIABLES, ConfigError, Settings,
-                                parse_auth_config)
+from cds_service.config import MAX_BODY_BYTES_CAP, VARIABLES, ConfigError, Settings, parse_auth_config
 from cds_service.evaluation import Evaluation
 from cds_service.log_format import LogFormatter
 from tests.conftest import close_app, make_app
@@ -594,18 +593,3 @@ def test_gunicorn_stops_on_a_configuration_error_with_one_line_and_no_traceback(
     assert len(ours) == 1 and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d ERROR "
                                            r"cds_service\.app: not starting: CDS_CORS_ORIGINS 'ehr\.example\.org' "
                                            r"is not an origin: .*", ours[0]), ours
-
-
-def test_jwt_mode_without_a_public_base_url_warns_that_the_audience_is_the_local_default(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    auth = {key: value for key, value in GOOD.items() if key != "public_base_url"}
-    (tmp_path / "auth.json").write_text(json.dumps(auth))
-    env = {"CDS_AUTH_CONFIG": str(tmp_path / "auth.json"), "CDS_DATA_DIR": str(tmp_path)}
-    for configured, warned in (({}, True), ({"CDS_PUBLIC_BASE_URL": "https://cds.example.org"}, False)):
-        caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="cds_service"):
-            close_app(make_app(Settings.from_env({**env, **configured})))
-        warnings = [r.getMessage() for r in caplog.records if r.name == "cds_service.app"]
-        assert warnings == ([f"the JWT audience is {LOCAL_BASE_URL}/cds-services/..., the local default: unless "
-                             "clients call that URL, set public_base_url in CDS_AUTH_CONFIG (or CDS_PUBLIC_BASE_URL) "
-                             "to the one they call, or every token is refused"] if warned else [])

@@ -14,9 +14,9 @@ import pytest
 from cds_service.config import LOCAL_BASE_URL, VARIABLES
 
 CLIENT = {"iss": "https://ehr.example.org", "jwks_url": "https://ehr.example.org/jwks.json"}
-WARNING = (f"public base URL {LOCAL_BASE_URL} is the local default (neither public_base_url in CDS_AUTH_CONFIG nor "
-           f"CDS_PUBLIC_BASE_URL is set): a JWT must then carry aud {LOCAL_BASE_URL}/cds-services/..., so every "
-           "token of an EHR calling another URL gets a 401; set public_base_url to the URL the EHRs call")
+WARNING = (f"the JWT audience is {LOCAL_BASE_URL}/cds-services/..., as neither CDS_PUBLIC_BASE_URL nor "
+           "public_base_url in CDS_AUTH_CONFIG is set: a token an EHR signs for the URL it calls gets a 401; set "
+           "CDS_PUBLIC_BASE_URL to that URL, without /cds-services (https://cds.example.org)")
 
 
 def check(tmp_path: Path, auth: dict[str, object] | None, **variables: str) -> subprocess.CompletedProcess[str]:
@@ -45,11 +45,11 @@ def test_a_configured_base_url_or_local_mode_is_not_warned_of(
         tmp_path: Path, auth: dict[str, object] | None, variables: dict[str, str]) -> None:
     done = check(tmp_path, auth, **variables)
     assert done.returncode == 0, done.stderr
-    assert "is the local default" not in done.stderr
+    assert "the JWT audience is" not in done.stderr
     assert "public base URL" in done.stdout
 
 
 def test_the_local_url_configured_on_purpose_is_not_warned_of(tmp_path: Path) -> None:
     done = check(tmp_path, {"public_base_url": LOCAL_BASE_URL, "clients": [CLIENT]})
     assert done.returncode == 0, done.stderr
-    assert "is the local default" not in done.stderr
+    assert "the JWT audience is" not in done.stderr
