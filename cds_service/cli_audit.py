@@ -22,9 +22,13 @@ from cds_service.audit import AuditStore
 from cds_service.audit_export import write_csv, write_jsonl
 from cds_service.audit_queries import NO_PLAN, InvocationDetail
 from cds_service.audit_words import counted
+from cds_service.cards import DECISION_KIND, FAULT_KIND, NO_PLAN_KIND, UNIDENTIFIED_KIND
 from cds_service.cli_audit_listing import DEFAULT_LIMIT, MAX_LIMIT, empty_period, say_unknown_policy, selection
 from cds_service.cli_audit_record import format_detail
 from cds_service.cli_audit_store import query
+from cds_service.dosing.duplicates import DUPLICATE_KIND
+from cds_service.dosing.kinds import DAYS_KIND, DOSE_AND_DAYS_KIND, DOSE_KIND, DOSE_LIMIT_KIND, QUANTITY_KIND
+from cds_service.dosing.split_card import SPLIT_KIND
 from cds_service.printable import quoted_id
 
 _RELATIVE = re.compile(r"^(\d+)([mhdwy])$")
@@ -35,10 +39,13 @@ _PRUNE_UNITS, _PRUNE_SPANS = "dwy", "180d, 26w, 2y"
 # The calls `show` prints by default: an order of a busy trail has tens (39 with the examples), each a screenful.
 SHOW_LIMIT = 10
 DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed", NO_PLAN)
-# The kinds of card (card_kinds.py, each card's card-kind extension), in the order a pharmacist meets them: the
-# decision's cards, the dose and days cards, the plan's limits, the cards about the order itself.
-CARD_KINDS = ("decision", "no-plan", "evaluation-failed", "order-unidentified", "dose", "infusion-days",
-              "dose-and-infusion-days", "plan-dose-limit", "quantity-limit", "duplicate-order", "order-per-cycle")
+# The kinds of card (card_kinds.CardKind, each card's card-kind extension), taken from the kinds the cards are made
+# of, in the order a pharmacist meets them: the decision's cards, the dose and days cards, the plan's limits, the
+# cards about the order itself. A kind spelt again here could drift from the one the cards send, and `--card-kind`
+# would refuse the kind the trail holds.
+CARD_KINDS = tuple(kind.code for kind in (DECISION_KIND, NO_PLAN_KIND, FAULT_KIND, UNIDENTIFIED_KIND, DOSE_KIND,
+                                          DAYS_KIND, DOSE_AND_DAYS_KIND, DOSE_LIMIT_KIND, QUANTITY_KIND,
+                                          DUPLICATE_KIND, SPLIT_KIND))
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
