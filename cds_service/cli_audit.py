@@ -241,7 +241,17 @@ _REFUSED_HINT = ("A call refused with a 4xx or 5xx decided no order: list those 
                  "--patient ID, and show one by its hookInstance or request id")
 
 
+# The listing's filters and listings, given before `show`: argparse keeps them, and `show` takes none.
+_LISTING_OPTIONS = ("since", "until", "patient", "client", "tenant", "order", "policy", "decision", "card_kind",
+                    "rejected", "feedback")
+
+
 def run_show(args: argparse.Namespace) -> int:
+    ignored = [f"--{name.replace('_', '-')}" for name in _LISTING_OPTIONS if getattr(args, name)]
+    if ignored:  # `audit --policy X show KEY` printed the call whatever its policy, as if the filter had selected it
+        print(f"show finds calls by KEY alone and takes no {', '.join(ignored)}: they select the listing's rows "
+              "(cds-service audit without show)", file=sys.stderr)
+        return 2
     limit = args.limit or SHOW_LIMIT
     found = query(args, lambda store: _shown(store, args.key, limit))
     if found is None:

@@ -164,5 +164,7 @@ def _accepted(row: FeedbackRow) -> str | None:
 
 
 def _cell(value: Any, limit: int) -> str:
-    text = "-" if value is None else printable(str(value))  # a client's id could drive the terminal (printable.py)
+    # "-" for an empty value too: a call refused before its body was read has an empty hook and hookInstance, and a
+    # blank cell read as the next column's value. A client's id could drive the terminal (printable.py).
+    text = "-" if value is None or value == "" else printable(str(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"

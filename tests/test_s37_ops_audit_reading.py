@@ -1,0 +1,54 @@
+"""What a payer pharmacist or an operator met reading a trail written by real calls: `show` printed a call whatever
+listing filters were given before it (`audit --policy florida-blue show KEY` showed an Aspirus call, as if the filter
+had selected it), and the table left a blank where a refused call has an empty hook or hookInstance, so the reason
+seemed to sit in the wrong column."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from cds_service.cli import main
+from tests.live_server import LiveClient
+
+URL = "/cds-services/blinatumomab-coverage"
+EXAMPLE = Path(__file__).resolve().parents[1] / "fhir_examples" / "aspirus-quantity-over-limit.json"
+
+
+@pytest.fixture
+def trail(app: Flask, live_client: LiveClient, tmp_path: Path) -> str:
+    """The URL of a trail holding an Aspirus decision and a call refused before its body was read (415)."""
+    assert live_client.post(URL, json={**json.loads(EXAMPLE.read_text()), "hookInstance": "hi-aspirus"}) \
+        .status_code == 200
+    assert live_client.post(URL, data="x", headers={"Content-Type": "text/plain"}).status_code == 415
+    assert app.extensions["cds_service"].store.flush(timeout=10)
+    return f"sqlite:///{tmp_path / 'cds.db'}"
+
+
+@pytest.mark.parametrize("options", [["--policy", "florida-blue"], ["--since", "2030-01-01", "--decision", "no-plan"],
+                                     ["--rejected"], ["--card-kind", "dose", "--feedback"]])
+def test_show_refuses_the_listing_options_given_before_it(trail: str, capsys: pytest.CaptureFixture[str],
+                                                          options: list[str]) -> None:
+    assert main(["audit", "--database-url", trail, *options, "show", "hi-aspirus"]) == 2
+    captured = capsys.readouterr()
+    named = ", ".join(option for option in options if option.startswith("--"))
+    assert captured.out == ""
+    assert captured.err == (f"show finds calls by KEY alone and takes no {named}: they select the listing's rows "
+                            "(cds-service audit without show)\n")
+
+
+def test_show_still_takes_a_limit_given_before_it(trail: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--database-url", trail, "--limit", "1", "show", "hi-aspirus"]) == 0
+    assert "hookInstance  hi-aspirus" in capsys.readouterr().out
+
+
+def test_an_empty_hook_and_hook_instance_read_as_not_recorded(trail: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--database-url", trail, "--rejected"]) == 0
+    header, _rule, row = capsys.readouterr().out.splitlines()
+    cells = re.split(r"\s{2,}", row)
+    assert re.split(r"\s{2,}", header) == ["time (UTC)", "hook", "client", "tenant", "patient", "status", "reason",
+                                           "hookInstance"]
+    assert cells[1:] == ["-", "-", "-", "-", "415", 'Content-Type "text/plain" is not JSON; use application/json', "-"]
