@@ -75,7 +75,10 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     show.add_argument("key", type=_text, metavar="KEY",
                       help="a hookInstance, a request id, a coverage-assertion-id, a card or suggestion uuid, "
                       "or an order id")
-    show.add_argument("--format", choices=("text", "json"), default="text")
+    # SUPPRESS: a listing's --format given before `show` reaches run_show, which says it is not show's (a default
+    # here replaced it, and `audit --format jsonl show KEY` printed text to a JSON reader).
+    show.add_argument("--format", choices=("text", "json"), default=argparse.SUPPRESS,
+                      help="text (the default) or json: a JSON list of the calls")
     # SUPPRESS: `audit --limit 5 show KEY` keeps the limit given before the action, as export keeps the filters.
     show.add_argument("--limit", type=_positive_int, default=argparse.SUPPRESS,
                       help=f"at most this many calls, the newest (default {SHOW_LIMIT})")
@@ -251,6 +254,10 @@ def run_show(args: argparse.Namespace) -> int:
     if ignored:  # `audit --policy X show KEY` printed the call whatever its policy, as if the filter had selected it
         print(f"show finds calls by KEY alone and takes no {', '.join(ignored)}: they select the listing's rows "
               "(cds-service audit without show)", file=sys.stderr)
+        return 2
+    if args.format == "jsonl":
+        print("show prints text, or a JSON list with --format json given after show; --format jsonl is the "
+              "listing's", file=sys.stderr)
         return 2
     limit = args.limit or SHOW_LIMIT
     found = query(args, lambda store: _shown(store, args.key, limit))

@@ -52,3 +52,15 @@ def test_an_empty_hook_and_hook_instance_read_as_not_recorded(trail: str, capsys
     assert re.split(r"\s{2,}", header) == ["time (UTC)", "hook", "client", "tenant", "patient", "status", "reason",
                                            "hookInstance"]
     assert cells[1:] == ["-", "-", "-", "-", "415", 'Content-Type "text/plain" is not JSON; use application/json', "-"]
+
+
+def test_show_refuses_the_listings_json_lines_format_given_before_it(trail: str,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """It printed text, which a reader of JSON lines (`| jq`) cannot parse, and exited 0."""
+    assert main(["audit", "--database-url", trail, "--format", "jsonl", "show", "hi-aspirus"]) == 2
+    assert capsys.readouterr().err == ("show prints text, or a JSON list with --format json given after show; "
+                                       "--format jsonl is the listing's\n")
+    assert main(["audit", "--database-url", trail, "show", "hi-aspirus", "--format", "json"]) == 0
+    assert [call["hook_instance"] for call in json.loads(capsys.readouterr().out)] == ["hi-aspirus"]
+    assert main(["audit", "--database-url", trail, "show", "hi-aspirus"]) == 0
+    assert capsys.readouterr().out.startswith("hookInstance  hi-aspirus\n")
