@@ -16,11 +16,13 @@ from typing import IO, Any, Iterable
 from cds_service.audit_queries import InvocationDetail, decision_of
 from cds_service.audit_rows import FeedbackEntry
 from cds_service.evaluation import OrderOutcome
+from cds_service.override_reasons import OVERRIDE_REASON_SYSTEM, OVERRIDE_REASONS
 from cds_service.printable import json_value
 
 # A spreadsheet takes a cell starting with one of these for a formula (OWASP's "CSV injection"); ids and the
 # clinician's comment are the client's text: such a cell is written after a "'", which the spreadsheet shows.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_OUR_REASONS = dict(OVERRIDE_REASONS)  # the displays of the service's own override reasons, by code
 
 # The columns read as they are: the call's (InvocationRecord) and the decision's (OrderOutcome) attributes, and the
 # criterion's keys, by column. The others are worked out (_row).
@@ -166,7 +168,7 @@ def feedback_line(entry: FeedbackEntry, card: str, labels: dict[str, str]) -> st
         parts.append(f"suggestions {', '.join(accepted)}")
     if entry.unknown_suggestions:  # sent back by the EHR, but not what this card offered
         parts.append(f"suggestions not issued with this card {', '.join(entry.unknown_suggestions)}")
-    reason = override_reason(entry.override_display, entry.override_code)
+    reason = override_reason(entry)
     if reason:
         parts.append(f"reason {reason}")
     if entry.override_comment:
@@ -178,9 +180,14 @@ def feedback_line(entry: FeedbackEntry, card: str, labels: dict[str, str]) -> st
     return "; ".join(parts)  # no sender: only the call's own client and tenant's feedback is shown (audit_queries)
 
 
-def override_reason(display: str | None, code: str | None) -> str | None:
+def override_reason(entry: FeedbackEntry) -> str | None:
     """`Patient-specific clinical judgment (patient-specific)`: the words the clinician chose, and the code a report
-    counts by."""
+    counts by. One of the service's own reasons sent back by its code alone (CDS Hooks lets a reason be a bare code)
+    is said with its display: a pharmacist reviewing overrides read `plan-exception-requested` where the card had
+    offered "Exception or peer-to-peer review requested from the plan"."""
+    code = entry.override_code
+    ours = _OUR_REASONS.get(code or "") if entry.override_system == OVERRIDE_REASON_SYSTEM else None
+    display = entry.override_display or ours
     return f"{display} ({code})" if display and code and code != display else display or code
 
 

@@ -148,7 +148,7 @@ def _feedback_values(row: FeedbackRow) -> tuple[Any, ...]:
     item = row.entry
     decision = row.decision if row.hook_instance else _NOT_ISSUED
     received = item.received_at.strftime("%Y-%m-%d %H:%M:%S") if item.received_at else None
-    return (received, item.outcome, override_reason(item.override_display, item.override_code),
+    return (received, item.outcome, override_reason(item),
             item.override_comment, item.card_uuid, row.card_topic, row.card_kind, _accepted(row), row.patient_id,
             row.order_id, row.policy, decision, row.hook_instance, item.client_iss, item.tenant)
 

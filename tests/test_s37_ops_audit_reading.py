@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 
 from cds_service.cli import main
+from cds_service.override_reasons import OVERRIDE_REASON_SYSTEM
 from tests.live_server import LiveClient
 
 URL = "/cds-services/blinatumomab-coverage"
@@ -64,3 +65,27 @@ def test_show_refuses_the_listings_json_lines_format_given_before_it(trail: str,
     assert [call["hook_instance"] for call in json.loads(capsys.readouterr().out)] == ["hi-aspirus"]
     assert main(["audit", "--database-url", trail, "show", "hi-aspirus"]) == 0
     assert capsys.readouterr().out.startswith("hookInstance  hi-aspirus\n")
+
+
+def test_one_of_our_reasons_sent_back_by_its_code_alone_is_said_with_its_display(
+        app: Flask, live_client: LiveClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The listing, `show` and the export said `plan-exception-requested`, where the card had offered the words; an
+    EHR's own code, whose words the service does not know, stays as sent."""
+    body = {**json.loads(EXAMPLE.read_text()), "hookInstance": "hi-reasons"}
+    decision, quantity = live_client.post(URL, json=body).get_json()["cards"]
+    items = [{"card": decision["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-24T23:00:00Z",
+              "overrideReason": {"reason": {"system": OVERRIDE_REASON_SYSTEM, "code": "plan-exception-requested"}}},
+             {"card": quantity["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-24T23:00:01Z",
+              "overrideReason": {"reason": {"system": "urn:ehr:reasons", "code": "plan-exception-requested"}}}]
+    assert live_client.post(f"{URL}/feedback", json={"feedback": items}).get_json()["stored"] == 2
+    assert app.extensions["cds_service"].store.flush(timeout=10)
+    ours = "Exception or peer-to-peer review requested from the plan (plan-exception-requested)"
+    url = f"sqlite:///{tmp_path / 'cds.db'}"
+    assert main(["audit", "--database-url", url, "--feedback"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert [re.split(r"\s{2,}", row)[2] for row in rows] == ["plan-exception-requested", ours]
+    assert main(["audit", "--database-url", url, "show", "hi-reasons"]) == 0
+    shown = capsys.readouterr().out
+    assert f"reason {ours};" in shown and "reason plan-exception-requested;" in shown
+    assert main(["audit", "--database-url", url, "export", "--format", "csv"]) == 0
+    assert f"reason {ours};" in capsys.readouterr().out
