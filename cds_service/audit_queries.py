@@ -108,6 +108,9 @@ class RejectedRow:
     patient_id: str | None
     status: int
     reason: str | None
+    # The id a refused call is shown by (`show REQUEST-ID`), and its log line found: one refused before its body was
+    # read (a 415, a 413) has no hookInstance.
+    request_id: str | None
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "time": self.time.isoformat()}
@@ -388,7 +391,8 @@ class AuditQueries:
         query = query.order_by(Invocation.time.desc(), Invocation.id.desc()).limit(limit)
         with Session(self.engine) as session:
             return [RejectedRow(aware(row.time), row.hook, row.hook_instance, row.client_iss, row.tenant,
-                                row.patient_id, row.status, row.reason) for row in session.scalars(query)]
+                                row.patient_id, row.status, row.reason, row.request_id)
+                    for row in session.scalars(query)]
 
     # --- retention ---------------------------------------------------------------------------------------------
 

@@ -31,7 +31,8 @@ _UNMET = "unmet criteria"
 # the dose) are named in its row, as `show` names them; "none met" when no indication's clinical criteria were.
 _COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "order", "policy", "decision", "indication", _UNMET, "sent",
             "authorized", "hookInstance", "assertion")
-_REJECTED_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "status", "reason", "hookInstance")
+# The request id last: `show` finds a refused call by it, and one refused before its body was read has no hookInstance.
+_REJECTED_COLUMNS = (_TIME, "hook", "client", "tenant", "patient", "status", "reason", "hookInstance", "request id")
 # What the clinician did, then with which decision's card: feedback's reason and comment are what a pharmacist
 # reviewing overrides came for; on a dose or quantity card, the change accepted (its suggestion's label).
 _ACCEPTED = "accepted"
@@ -132,7 +133,7 @@ def _table_values(row: Listed) -> tuple[Any, ...]:
     time = row.time.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(row, RejectedRow):
         return (time, row.hook, row.client_iss, row.tenant, row.patient_id, row.status, row.reason,
-                row.hook_instance)
+                row.hook_instance, row.request_id)
     decision = decision_words(row.decision, row.no_plan_reason) + (" (what-if)" if row.what_if else "")
     sent = "/".join(code for code in (row.covered, row.pa_needed) if code) or None
     period = row.authorization if row.authorization and not why_not_authorized(row, row.hook) else None

@@ -19,9 +19,10 @@ _INDENT = " " * 15  # where the values of `show` begin
 def format_detail(detail: InvocationDetail) -> str:
     record = detail.record
     lines = [
-        f"hookInstance  {record.hook_instance}",
+        # A call refused before its body was read (a 415) has neither hookInstance nor hook: "-", as for the others.
+        f"hookInstance  {record.hook_instance or '-'}",
         f"time          {utc(record.time)}",
-        f"service       {record.service_id} ({record.hook})",
+        f"service       {record.service_id} ({record.hook or '-'})",
         f"client        {record.client_iss or '-'}{f' (tenant {record.tenant})' if record.tenant else ''}",
         f"patient       {record.patient_id or '-'}",
         f"user          {record.user_id or '-'}",

@@ -380,7 +380,8 @@ def test_rejected_calls_are_listed_with_why_and_never_with_what_was_sent(
             in caplog.text)
     code, table = run(capsys, "audit", "--database-url", database, "--rejected")
     assert code == 0 and table.splitlines()[0].split() == ["time", "(UTC)", "hook", "client", "tenant", "patient",
-                                                           "status", "reason", "hookInstance"]
+                                                           "status", "reason", "hookInstance", "request",
+                                                           "id"]
     assert "invalid at context.draftOrders.entry[0].resource.status" in table and "hi-ok" not in table
     _, shown = run(capsys, "audit", "--database-url", database, "show", "hi-order")
     assert "status        400 in " in shown and ": invalid at context.draftOrders.entry[0].resource.status" in shown

@@ -51,8 +51,24 @@ def test_an_empty_hook_and_hook_instance_read_as_not_recorded(trail: str, capsys
     header, _rule, row = capsys.readouterr().out.splitlines()
     cells = re.split(r"\s{2,}", row)
     assert re.split(r"\s{2,}", header) == ["time (UTC)", "hook", "client", "tenant", "patient", "status", "reason",
-                                           "hookInstance"]
-    assert cells[1:] == ["-", "-", "-", "-", "415", 'Content-Type "text/plain" is not JSON; use application/json', "-"]
+                                           "hookInstance", "request id"]
+    assert cells[1:-1] == ["-", "-", "-", "-", "415", 'Content-Type "text/plain" is not JSON; use application/json',
+                           "-"]
+
+
+def test_a_call_refused_before_its_body_was_read_is_shown_by_the_request_id_the_listing_names(
+        trail: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`show`'s hint for a refused call says to show it by its hookInstance or request id, and the listing named
+    neither: a 415 has no hookInstance, and its request id was in the JSON of no listing."""
+    assert main(["audit", "--database-url", trail, "--rejected", "--format", "jsonl"]) == 0
+    [refused] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert re.fullmatch(r"[0-9a-f]{32}", refused["request_id"])
+    assert main(["audit", "--database-url", trail, "--rejected"]) == 0
+    assert capsys.readouterr().out.splitlines()[2].endswith(refused["request_id"])
+    assert main(["audit", "--database-url", trail, "show", refused["request_id"]]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == "hookInstance  -" and shown[2] == "service       blinatumomab-coverage (-)"
+    assert shown[8].startswith("status        415 in ")
 
 
 def test_show_refuses_the_listings_json_lines_format_given_before_it(trail: str,
