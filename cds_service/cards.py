@@ -18,6 +18,7 @@ from cds_service.coverage_info import LABEL_FINDING, as_ordered
 from cds_service.decision import CLINICAL, CriterionResult, Decision, IndicationResult
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
+from cds_service.dosing.instruction_text import doses_said
 from cds_service.facts.coverage import OutOfForce, Standing
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import dosage_bounds, dosage_text, order_ref, recorded_start
@@ -225,8 +226,10 @@ def _service_note(order: dict[str, Any], text: CardText, kind: CardKind) -> dict
 def _order_text(order: dict[str, Any], reference: str) -> str:
     """The order the card answers, as the prescriber wrote it and when it starts, its id last for the pharmacist: with
     several orders signed together, their cards would otherwise differ only in an evidence reference (CRD 2.2 dev-24:
-    disambiguate in the detail), and the clinician tells orders by their doses and dates, not their ids."""
-    return f"{dosage_text(order) or 'blinatumomab'}{_order_start(order)} ({reference})"
+    disambiguate in the detail), and the clinician tells orders by their doses and dates, not their ids. Its doses
+    in the dose cards' units (`doses_said`: "9 mcg/day", not the chart's "9 ug/d"), as the two cards are read
+    together; the criteria's evidence keeps the chart's own text."""
+    return f"{dosage_text(order, doses_said) or 'blinatumomab'}{_order_start(order)} ({reference})"
 
 
 def _order_start(order: dict[str, Any]) -> str:

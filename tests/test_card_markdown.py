@@ -64,7 +64,7 @@ def test_the_order_answered_is_text_its_fhir_id_unchanged(client: Any) -> None:
     order["id"] = "1.-blin"
     order["dosageInstruction"][0]["text"] = "9 ug/d <b>IV</b> _step_"
     card = card_of(post(client, body), "coverage-info")
-    assert r"Order: 9 ug/d \<b\>IV\</b\> \_step\_; 28 ug/d" in card["detail"]
+    assert r"Order: 9 mcg/day \<b\>IV\</b\> \_step\_; 28 mcg/day" in card["detail"]
     assert "(MedicationRequest/1.-blin)\n" in card["detail"]
 
 

@@ -149,7 +149,7 @@ def _order_line(client: Any, body: dict[str, Any]) -> str:
 
 def test_the_order_is_named_by_its_dosage_and_start_before_its_id(client: Any) -> None:
     assert _order_line(client, example("aspirus-adult-relapsed-refractory-cycle1")) == (
-        "Order: 9 ug/d continuous IV infusion; 28 ug/d continuous IV infusion — starts 2026-12-01 "
+        "Order: 9 mcg/day continuous IV infusion; 28 mcg/day continuous IV infusion — starts 2026-12-01 "
         "(MedicationRequest/blinatumomab-order)")
 
 
@@ -157,7 +157,7 @@ def test_an_order_started_by_month_says_no_day(client: Any) -> None:
     body = example("aspirus-adult-maintenance")
     [line] = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"]
     line["timing"]["repeat"]["boundsPeriod"]["start"] = "2026-12"  # a month: no day to name
-    assert _order_line(client, body) == "Order: 28 ug/d continuous IV infusion (MedicationRequest/blinatumomab-order)"
+    assert _order_line(client, body) == "Order: 28 mcg/day continuous IV infusion (MedicationRequest/blinatumomab-order)"
 
 
 def test_an_order_without_dosage_text_is_named_for_its_drug(client: Any) -> None:

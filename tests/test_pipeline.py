@@ -108,8 +108,8 @@ def test_each_blinatumomab_order_gets_its_own_decision(client: Any) -> None:
     assert resources == ["step-order", "full-order"]
     # Their cards say which order each answers, as the prescriber wrote it (CRD 2.2 dev-24; conformance review C1).
     details = [c["detail"] for c in answer["cards"] if c["source"]["topic"]["code"] == "coverage-info"]
-    assert "Order: 9 ug/d continuous IV infusion — starts 2026-12-01 (MedicationRequest/step-order)\n" in details[0]
-    assert "Order: 28 ug/d continuous IV infusion — starts 2026-12-08 (MedicationRequest/full-order)\n" in details[1]
+    assert "Order: 9 mcg/day continuous IV infusion — starts 2026-12-01 (MedicationRequest/step-order)\n" in details[0]
+    assert "Order: 28 mcg/day continuous IV infusion — starts 2026-12-08 (MedicationRequest/full-order)\n" in details[1]
 
 
 def test_order_select_answers_only_the_selected_orders(client: Any) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, Callable, NamedTuple
 
-from cds_service.dosing.text import days_text
+from cds_service.dosing.text import days_text, unit_said
 from cds_service.dosing.units import DoseUnit, parse_dose_unit
 
 # A corrected value is rounded down (`round_down`) to hundredths, or below 1 to three significant digits: what a
@@ -201,7 +201,26 @@ class NewDose:
 
 
 def _stated_unit(stated: re.Match[str]) -> DoseUnit | str:
-    return parse_dose_unit(re.sub(r"\s*\bper\b\s*", "/", stated.group(2), flags=re.IGNORECASE))
+    return parse_dose_unit(_stated_code(stated))
+
+
+def _stated_code(stated: re.Match[str]) -> str:
+    """The unit of a dose a text states (`_STATED_DOSE`), "per" written "/": "mg per day" is "mg/day"."""
+    return re.sub(r"\s*\bper\b\s*", "/", stated.group(2), flags=re.IGNORECASE)
+
+
+def doses_said(text: str) -> str:
+    """A dosage text with each dose it states as a mass per time (`_STATED_DOSE`, outside its day numbers) in the
+    units the dose cards use (`text.unit_said`): "9 ug/d continuous IV infusion" is "9 mcg/day continuous IV
+    infusion", "15 ug/(m2.d)" "15 mcg/m²/day", "1.167 mcg/hr" "1.167 mcg/h". The decision card's "Order:" line is
+    read beside the dose cards, which had said "9 mcg/day" of an order it quoted as "9 ug/d". The rest of the text,
+    a volume ("10 mL/hr": no dose without the bag) and a unit the dose reading does not read, stay as written."""
+    days = [match.span() for match in _DAY_NUMBERS.finditer(text)]
+    stated = [match for match in _STATED_DOSE.finditer(text)
+              if not _within(match.start(), days) and not isinstance(_stated_unit(match), str)]
+    for match in reversed(stated):
+        text = f"{text[:match.end(1)]} {unit_said(_stated_code(match))}{text[match.end(2):]}"
+    return text
 
 
 def corrected_text(text: str, dose: NewDose) -> str:

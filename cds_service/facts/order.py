@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from cds_service.facts.codes import (codings, concept_text, last_day_named, month_or_year, parse_date,
                                      parse_datetime, period_end_day, to_decimal)
@@ -183,13 +183,15 @@ def group_start(orders: list[dict[str, Any]], today: date) -> date:
 DOSAGE_TEXT_LIMIT = 200
 
 
-def dosage_text(order: dict[str, Any]) -> str:
+def dosage_text(order: dict[str, Any], said: Callable[[str], str] | None = None) -> str:
     """The order's dosage lines as the prescriber wrote them (their `text`, joined by "; "; the first
-    DOSAGE_TEXT_LIMIT characters), "" when none has one."""
+    DOSAGE_TEXT_LIMIT characters), "" when none has one; each text as `said` words it, when given (the decision
+    card's: its doses in the dose cards' units)."""
     lines = order.get("dosageInstruction")
     if not isinstance(lines, list):
         return ""
-    text = "; ".join(line["text"] for line in lines if isinstance(line, dict) and isinstance(line.get("text"), str))
+    texts = [line["text"] for line in lines if isinstance(line, dict) and isinstance(line.get("text"), str)]
+    text = "; ".join(map(said, texts) if said else texts)
     return text if len(text) <= DOSAGE_TEXT_LIMIT else text[:DOSAGE_TEXT_LIMIT - 1] + "…"
 
 
