@@ -17,7 +17,9 @@ order's full date (or the cycle number); where they agree, nothing is asked. An 
 day it may be, alike, and where those days disagree on whether this cycle starts within the label's days without
 infusion after the one before (dosing/rest.py), the rest is unknown (`CycleInfo.rest_unknown`, the full date asked
 for) and that cycle before is not read. Past _DAYS_TRIED such days, the rest is unknown whenever one of those orders
-may end within the label's days without infusion before this cycle.
+may end within the label's days without infusion before this cycle, unless the cycle before is the last of the fully
+dated orders and none of those may run within 7 days of its start (`_dated_cycle_before`): it is then that cycle on
+every day they may be.
 
 Orders signed together (one `draftOrders` Bundle) are one cycle unless the same rule separates them
 (`signed_cycles`): cycle 1 and cycle 2 signed in one call are two cycles, the second counted, numbered and dosed
@@ -447,6 +449,8 @@ def _rest_unknown(previous: PreviousCycle | None, priors: PriorOrders, start: da
     they may be): read on a guess, a cycle read to its last day had been denied; past _DAYS_TRIED, with the cycle
     number attested, not read at all and approved."""
     if many:
+        if _dated_cycle_before(priors):
+            return None
         return _many_undated(priors, "the days without infusion before this cycle depend") if _may_end_near(
             priors, start, number) else None
     unsure = _rest_unsure(previous, priors, start, diagnosis, attestations, number)
@@ -454,6 +458,26 @@ def _rest_unknown(previous: PreviousCycle | None, priors: PriorOrders, start: da
         return None
     said = f"the days without infusion before this cycle depend on the day {unsure.span.reference} ended"
     return unsure.request(f"{said} (recorded only to a month or a year)")
+
+
+def _dated_cycle_before(priors: PriorOrders) -> bool:
+    """Whether the cycle before this one is the same on every day the partial dates may be, told without counting
+    the cycles again for each of those days (past _DAYS_TRIED): the last cycle of the orders whose dates are not
+    partial, when every other order, on any day it may be, ends more than 7 days before that cycle starts. Cycles
+    are grouped in order of their first day, so that cycle then starts anew on every reading and holds the same
+    orders: the days without infusion after it, a short rest or not, are known. A fully dated cycle that ended 13
+    days before this one had been asked for the dates of dozens of month-only orders of years before, its short
+    rest unsaid."""
+    partial = {id(undated.span) for undated in priors.undated}
+    dated = sorted([*(span for span in priors.spans if id(span) not in partial), *priors.signed],
+                   key=lambda span: (span.first, span.last))
+    if not dated:
+        return False
+    last = group_cycles(dated)[-1]
+    in_last = {id(span) for span in last.spans}
+    others = [span.last for span in dated if id(span) not in in_last]
+    others += [span.last for undated in priors.undated for span in (undated.span, *undated.later) if span is not None]
+    return not any(continues(other, last.start) for other in others)
 
 
 def _may_end_near(priors: PriorOrders, start: date, number: int | None) -> bool:
