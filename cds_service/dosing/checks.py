@@ -222,10 +222,15 @@ def _quantity_note(check: QuantityCheck) -> str:
     ordered = f"{mcg_text(check.total_mcg)} mcg ({vials}), supply {supply}"
     if not check.counted and not check.unreadable:  # "0 mcg (0 vials)" read as an order for nothing
         ordered = f"no dispense quantity on the order{'s' if len(check.orders) > 1 else ''}"
+    return f"{ordered}; {_limit_text(check)}"
+
+
+def _limit_text(check: QuantityCheck) -> str:
+    """'limit 980 mcg per 42 days', with the limit scaled to a longer supply: '(1960 mcg for 84 days)'."""
     limit = f"limit {mcg_text(check.window_mcg)} mcg per {check.window_days} days"
     if check.supply_days > check.window_days:
         limit += f" ({mcg_text(check.allowed_mcg)} mcg for {mcg_text(check.supply_days)} days)"
-    return f"{ordered}; {limit}"
+    return limit
 
 
 def _with_rest(verdict: Verdict, rest: ShortRest | None) -> Verdict:
@@ -596,7 +601,23 @@ class OrderDoseChecks:
         if check.unreadable:
             reasons = first_few(check.unreadable[:NAMED + 1], len(check.unreadable), "more")
             return Verdict(UNKNOWN, evidence, "; ".join(reasons), "dispensed quantity in vials or mcg")
+        later = self._over_if_continued(limit)
+        if later is not None:
+            note += (f"; from cycle {limit.continued_from_cycle} on, {_limit_text(later)}: above it if this is cycle "
+                     f"{limit.continued_from_cycle} or later")
+            return Verdict(UNKNOWN, evidence, note, MISSING_CYCLE, received=self.facts.cycle.number.received)
         return Verdict(MET, evidence, note)
+
+    def _over_if_continued(self, limit: QuantityLimit) -> QuantityCheck | None:
+        """The cycle's quantity against the window of the continued cycles (Aspirus II: 84 days from cycle 6 on) when
+        the cycle number is not known and it is over it, else None. An unknown number is read against the first
+        window (`QuantityLimit.window`), which allows at least as much for any supply (a supply over 42 days scales
+        it up): 40 vials for 84 days had met it, 56 allowed, where from cycle 6 on 28 are."""
+        continued = limit.continued_from_cycle
+        if continued is None or self.facts.cycle.number.value is not None:
+            return None
+        later = check_quantity(self.cycle.orders, limit, continued)
+        return later if later.over else None
 
     def _cycle_evidence(self) -> tuple[str, ...]:
         """The cycle's orders, whose quantities add up: all of them up to NAMED + 2, else the first NAMED + 1 and this
