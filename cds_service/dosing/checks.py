@@ -37,6 +37,7 @@ MISSING_BSA_UNWEIGHED_ADULT = (f"weight (within {WEIGHT_WINDOW.days} days) and h
 MISSING_DOSE = "each dosage line's dose written in mcg/day"
 MISSING_DAYS = "each dosage line's days (its start and end, or its duration)"
 MISSING_CYCLE = "cycle number of this order"
+MISSING_SUPPLY = "expected supply duration in days"
 # How a note names the dose a finding is compared with: the patient's label dose, or without the body size it needs
 # (`missing_body_size`), the most the label allows at any weight, or for a weighed patient dosed by BSA at any height.
 _LABEL_NAMED = {"": "label", MISSING_WEIGHT: "label maximum at any weight", MISSING_BSA: "label maximum at any height",
@@ -217,6 +218,8 @@ def _quantity_note(check: QuantityCheck) -> str:
     """The cycle's quantity with the supply the orders state, then the limit per its window: the check's supply (at
     least the window) is not the supply ordered. A supply longer than the window scales the limit: said too."""
     supply = "not stated" if check.ordered_days is None else f"{mcg_text(check.ordered_days)} days"
+    if check.supply_unread:
+        supply = f"{check.supply_unread} (not read in days)"
     rounded_up = ", rounded up to whole vials of 35 mcg" if check.rounded_up else ""
     vials = counted(mcg_text(check.vials), "vials") + rounded_up
     ordered = f"{mcg_text(check.total_mcg)} mcg ({vials}), supply {supply}"
@@ -601,6 +604,9 @@ class OrderDoseChecks:
         if check.unreadable:
             reasons = first_few(check.unreadable[:NAMED + 1], len(check.unreadable), "more")
             return Verdict(UNKNOWN, evidence, "; ".join(reasons), "dispensed quantity in vials or mcg")
+        if check.above:  # over the limit of the supply read, a supply not read in days may allow it
+            note += f": above it, and a supply longer than {check.window_days} days allows proportionally more"
+            return Verdict(UNKNOWN, evidence, note, MISSING_SUPPLY)
         later = self._over_if_continued(limit)
         if later is not None:
             note += (f"; from cycle {limit.continued_from_cycle} on, {_limit_text(later)}: above it if this is cycle "

@@ -21,7 +21,8 @@ from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.units import parse_dose_unit
 from cds_service.facts.codes import to_decimal
 from cds_service.facts.order import order_ref
-from cds_service.facts.quantities import exact_text, normalize, refused_text, time_in_days, unit_text
+from cds_service.facts.quantities import (CACHED_UNIT_LENGTH, exact_text, normalize, refused_text, time_in_days,
+                                         unit_text)
 
 VIAL_MCG = Decimal(35)
 _VIAL_UNITS = frozenset({"vial", "vials", "vial(s)", "{vial}", "{vials}"})
@@ -54,10 +55,20 @@ class QuantityCheck:
     unreadable: tuple[str, ...]
     counted: int  # how many orders have a readable quantity
     vials: Decimal  # the whole vials the readable quantities take, each order's rounded up
+    # An expected supply duration stated but not read in days, as written ("2 mo": a month has no fixed length),
+    # "" when none: it may be longer than the window, which allows proportionally more.
+    supply_unread: str = ""
+
+    @property
+    def above(self) -> bool:
+        """More than the limit for the supply read (the window, or a longer supply the orders state)."""
+        return self.vials * VIAL_MCG > self.allowed_mcg
 
     @property
     def over(self) -> bool:
-        return self.vials * VIAL_MCG > self.allowed_mcg
+        """Above the limit, whatever supply the orders state: above it with a supply not read, the quantity may be
+        within the limit of that supply (a denial, and a card cutting it to 28 vials, had come of "2 mo")."""
+        return self.above and not self.supply_unread
 
     @property
     def rounded_up(self) -> bool:
@@ -160,8 +171,11 @@ def check_quantity(group: list[dict[str, Any]], limit: QuantityLimit, cycle: int
     """The group's total quantity against the limit for the cycle's window; a longer expected supply duration
     allows proportionally more (policy-rules.md §2, Aspirus II)."""
     window = limit.window(cycle)
-    supplies = [time_in_days(_dispense(o).get("expectedSupplyDuration") or {}) for o in group]
+    stated = [duration for duration in (_dispense(o).get("expectedSupplyDuration") for o in group)
+              if isinstance(duration, dict) and duration]
+    supplies = [time_in_days(duration) for duration in stated]
     ordered = max((s for s in supplies if s is not None), default=None)
+    supply_unread = next((_written(d) for d, days in zip(stated, supplies) if days is None), "")
     supply = max(Decimal(window), ordered or Decimal(0))
     per_window = min(Decimal(limit.units), limit.vials * VIAL_MCG)
     allowed = per_window * supply / Decimal(window)
@@ -171,7 +185,16 @@ def check_quantity(group: list[dict[str, Any]], limit: QuantityLimit, cycle: int
     unreadable = tuple(f"{q.unreadable} ({order_ref(q.order)})" if len(orders) > 1 else q.unreadable
                        for q in orders if q.unreadable)
     return QuantityCheck(orders, window, per_window, ordered, supply, allowed, total, unreadable,
-                         sum(q.mcg is not None for q in orders), sum((q.vials for q in orders), Decimal(0)))
+                         sum(q.mcg is not None for q in orders), sum((q.vials for q in orders), Decimal(0)),
+                         supply_unread)
+
+
+def _written(duration: dict[str, Any]) -> str:
+    """An expected supply duration as written ("2 mo"), the unit cut short when it is not a unit at all."""
+    value = to_decimal(duration.get("value"))
+    unit = unit_text(duration)
+    shown_unit = unit if len(unit) <= CACHED_UNIT_LENGTH else unit[:CACHED_UNIT_LENGTH] + "…"
+    return f"{'no value' if value is None else exact_text(value)} {shown_unit}".strip()
 
 
 def read_quantity(order: dict[str, Any]) -> OrderQuantity:
