@@ -31,6 +31,9 @@ _REFERENCE = re.compile(rf"[A-Z][A-Za-z]{{1,63}}/{FHIR_ID.pattern}")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REFUSALS = (401, 403)  # the access token missing, invalid, expired, or without the scope asked
 _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([^/]+)(?:/_history/[^/]*)?$")
+# The refusal's WARNING for a request that named a fhirServer without fhirAuthorization (CDS Hooks 2.0 allows it): the
+# EHR's engineer looks for a missing token, not for an expired one.
+NO_TOKEN_SENT = " (the request has no fhirAuthorization: no access token was sent)"
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,8 @@ class FhirClient:
         self._limits = limits
         self._budget = _Budget(limits)
         self._headers = {"Accept": "application/fhir+json"}
+        # Whether the reads carry the request's access token: a 401 or 403 to reads without one is no token refused.
+        self.sends_token = bool(access_token)
         if access_token:
             self._headers["Authorization"] = f"Bearer {access_token}"
         self._call = call
@@ -395,8 +400,8 @@ class FhirClient:
             if first:
                 self.refused = status
         if first:
-            log.warning("%s: FHIR server answered %d: what it refused is not received", self._call or "FHIR fetch",
-                        status)
+            log.warning("%s: FHIR server answered %d: what it refused is not received%s", self._call or "FHIR fetch",
+                        status, "" if self.sends_token else NO_TOKEN_SENT)
 
 
 def _failure(exc: FetchFailed | OSError) -> Failure:

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 # What a 401 or 403 of the EHR's own FHIR server means, for its engineer: the token is theirs to fix.
 TOKEN_REFUSED = ": it refused fhirAuthorization's access token (expired, revoked, or without the scope to read it)"
+# The same refusal of a request that sent no token (a fhirServer without fhirAuthorization, which CDS Hooks 2.0 allows):
+# "expired, revoked" had the engineer look for a token that was never sent.
+NO_TOKEN = ": the request has no fhirAuthorization, so no access token was sent with the reads"
 # Distinct reads per call, so a record full of references cannot pile up responses in memory.
 MAX_RESOLVES = 200
 
@@ -154,7 +157,7 @@ def _not_fetched(client: FhirClient | None, found: list[dict[str, Any]] | Failur
     engineer of a fhirServer that is wrong (nothing listens, a 404 for every path) or slow must be told which.
     `late`: the read was still under way at the deadline (which shut its connection down: not the server's doing)."""
     if client is not None and client.refused is not None:
-        return f"the FHIR server answered {client.refused}{TOKEN_REFUSED}"
+        return f"the FHIR server answered {client.refused}{TOKEN_REFUSED if client.sends_token else NO_TOKEN}"
     why = _NO_ANSWER if late or not isinstance(found, Failure) else found.reason
     return f"the FHIR server did not return it ({why})"
 
