@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 from urllib3.util import parse_url
@@ -319,7 +320,9 @@ class FhirClient:
         failed."""
         found = _Search(searched)
         try:
-            next_url = self._add_page(bundle, found)
+            # A relative next link on a page received elsewhere is read from the base, as FHIR reads a relative
+            # reference.
+            next_url = self._add_page(bundle, found, f"{self.base_url}/")
         except FetchFailed as exc:
             log.debug("FHIR search after a prefetched page failed: %s", exc)
             return _failure(exc)
@@ -340,15 +343,16 @@ class FhirClient:
             bundle = self._get_json(session, url, deadline)
             if bundle.get("resourceType") != "Bundle":
                 raise FetchFailed("not a Bundle")
-            next_url = self._add_page(bundle, found)
+            next_url = self._add_page(bundle, found, url)
             if next_url is None:
                 return found.resources
             url = next_url
         raise FetchFailed("too many pages")
 
-    def _add_page(self, bundle: dict[str, Any], found: _Search) -> str | None:
-        """Adds a search page's resources to those `found`; the URL of the next page, if there is one. A page that
-        cannot belong to a whole answer fails the search: "nothing more recorded" would be a guess."""
+    def _add_page(self, bundle: dict[str, Any], found: _Search, page_url: str) -> str | None:
+        """Adds a search page's resources to those `found`; the URL of the next page, if there is one, resolved
+        against `page_url` (the page's own: some servers page with relative links, `/Observation?..._offset=10`). A
+        page that cannot belong to a whole answer fails the search: "nothing more recorded" would be a guess."""
         page = bundle_resources(bundle)
         if page is None:
             raise FetchFailed("the server reports an error: results incomplete")
@@ -359,6 +363,8 @@ class FhirClient:
             raise FetchFailed("too many resources")
         found.total = max(found.total, declared_total(bundle))
         next_url = next_link(bundle)
+        if next_url is not None:  # resolved, then checked as any absolute link: "//other.host/..." leaves the base
+            next_url = urljoin(page_url, next_url)
         # A next link we will not follow fails the search, as does a last page short of the total the search matched.
         if next_url is not None and not self.is_under_base(next_url):
             raise FetchFailed("next link leaves the server base")
