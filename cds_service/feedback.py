@@ -10,14 +10,16 @@ reason for overriding a card the clinician accepted.
 An override reason of ours is stored under its fixed system, also when it comes back in the base-URL form of the
 cards issued before that system was fixed (override_reasons.OVERRIDE_REASON_SYSTEM).
 
-Feedback is stored as received, on whatever card uuid it names and with every suggestion it accepts. Whether the card
-and the suggestions were issued (a suggestion with that card) is worked out when the trail is read, not here: the
-call that issued them may have been answered by another worker, whose audit writer writes it up to 0.1 s later (later
-while the database is slow). The answer names the uuids not matched so far (`unknownCards`, `unknownSuggestions`).
+Feedback is stored as received, on whatever card uuid it names and with every suggestion it accepts (a UUID read as
+RFC 4122 reads it, in either case or as a `urn:uuid:` URN: `_issued_form`). Whether the card and the suggestions were
+issued (a suggestion with that card) is worked out when the trail is read, not here: the call that issued them may
+have been answered by another worker, whose audit writer writes it up to 0.1 s later (later while the database is
+slow). The answer names the uuids not matched so far (`unknownCards`, `unknownSuggestions`).
 """
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -115,6 +117,10 @@ def feedback_blueprint(store: AuditStore) -> Blueprint:
 
 
 _LOGGED_IDS = 10
+# RFC 4122 §3: a UUID's hex digits are read in either case, and its URN names the same UUID. The service issues them
+# in lowercase (order_answers.stable_uuids); an EHR echoing one in capitals (SQL Server's uniqueidentifier prints them
+# so) or as a URN had its feedback stored as "not issued", and the audit trail showed no action on the card.
+_UUID = re.compile(r"(?:urn:uuid:)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})", re.IGNORECASE)
 
 
 def _for_log(ids: list[str]) -> str:
@@ -154,9 +160,9 @@ def _entry(item: dict[str, Any], index: int) -> FeedbackEntry:
     wrapped = "reason" in reason or "userComment" in reason
     coding = reason.get("reason", {}) if wrapped else reason
     return FeedbackEntry(
-        card_uuid=storable(item["card"]),
+        card_uuid=_issued_form(item["card"]),
         outcome=item["outcome"],
-        accepted_suggestions=[storable(s if isinstance(s, str) else s["id"])
+        accepted_suggestions=[_issued_form(s if isinstance(s, str) else s["id"])
                               for s in item.get("acceptedSuggestions", [])],
         override_system=_optional(_system(coding.get("system"))),
         override_code=_optional(coding.get("code")),
@@ -164,6 +170,13 @@ def _entry(item: dict[str, Any], index: int) -> FeedbackEntry:
         override_comment=_optional(reason.get("userComment")) if wrapped else None,
         outcome_timestamp=_timestamp(item.get("outcomeTimestamp"), f"feedback[{index}].outcomeTimestamp"),
     )
+
+
+def _issued_form(uuid: str) -> str:
+    """A card's or suggestion's id as the service issued it when it is a UUID (lowercase, without `urn:uuid:`);
+    any other id as sent."""
+    match = _UUID.fullmatch(uuid)
+    return match.group(1).lower() if match else storable(uuid)
 
 
 def _system(system: str | None) -> str | None:
