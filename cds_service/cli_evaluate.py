@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cds_service import SERVICE_ID
+from cds_service.audit_words import counted
 from cds_service.card_config import DECISION_EXTENSION
 from cds_service.config import ConfigError, Settings, checked_base_url
 from cds_service.coverage_info import EXTENSION_URL
@@ -61,26 +62,31 @@ def run(args: argparse.Namespace) -> int:
     context = EvaluationContext(today=args.today or settings.today(),
                                 base_url=args.base_url or settings.public_base_url, time_zone=settings.time_zone)
     try:
-        response = _evaluate(body, context, settings.fetch_budget_seconds)
+        response, orders = _evaluate(body, context, settings.fetch_budget_seconds)
     except ClientError as exc:
         where = f" ({exc.expression})" if exc.expression else ""
         print(f"rejected with HTTP {exc.status}: {exc.message}{where}", file=sys.stderr)
         return 1
-    print(json.dumps(response, indent=2) if args.json else render(response))
+    print(json.dumps(response, indent=2) if args.json else render(response, orders))
     return 0
 
 
-def _evaluate(body: bytes, context: EvaluationContext, fetch_budget_seconds: float) -> dict[str, Any]:
+def _evaluate(body: bytes, context: EvaluationContext, fetch_budget_seconds: float) -> tuple[dict[str, Any], int]:
+    """The CDS Hooks response to the request, and how many blinatumomab orders it answered."""
     request = hook_request(parse_json_object(body), SERVICE_ID)
     # The service's local mode: any http(s) FHIR server but an internal one, with the URL checks of production.
     load_record = RecordLoader(request, server_allowlist(True, None), fetch_budget_seconds)
     result = evaluate(request, load_record, context)
-    return {"cards": result.cards, "systemActions": result.system_actions}
+    return {"cards": result.cards, "systemActions": result.system_actions}, len(result.outcomes)
 
 
-def render(response: dict[str, Any]) -> str:
-    """The response as a terminal reader wants it: cards, criteria, coverage information."""
+def render(response: dict[str, Any], orders: int) -> str:
+    """The response as a terminal reader wants it: cards, criteria, coverage information. `orders`: the blinatumomab
+    orders answered, which the request's configuration may have left without a card."""
     if not response["cards"] and not response["systemActions"]:
+        if orders:
+            return (f"No cards: nothing to show for the {counted(orders, 'blinatumomab order')} evaluated (the "
+                    "request's davinci-crd.configuration may turn cards off).")
         return "No cards: no blinatumomab order to evaluate."
     blocks = [_render_card(card) for card in response["cards"]]
     blocks += [_render_action(action) for action in response["systemActions"]]
