@@ -364,7 +364,7 @@ class FhirClient:
         found.total = max(found.total, declared_total(bundle))
         next_url = next_link(bundle)
         if next_url is not None:  # resolved, then checked as any absolute link: "//other.host/..." leaves the base
-            next_url = urljoin(page_url, next_url)
+            next_url = _resolved(next_url, page_url)
         # A next link we will not follow fails the search, as does a last page short of the total the search matched.
         if next_url is not None and not self.is_under_base(next_url):
             raise FetchFailed("next link leaves the server base")
@@ -408,6 +408,17 @@ class FhirClient:
         if first:
             log.warning("%s: FHIR server answered %d: what it refused is not received%s", self._call or "FHIR fetch",
                         status, "" if self.sends_token else NO_TOKEN_SENT)
+
+
+def _resolved(link: str, page_url: str) -> str:
+    """A next link made absolute against the URL of its page (RFC 3986 §5.2). One that is empty or holds whitespace
+    or a control character is refused first: urljoin drops those, and "" or "\\x00" would name the page itself."""
+    if not link or any(c.isspace() or not c.isprintable() for c in link):
+        raise FetchFailed("next link is not a URL")
+    try:
+        return urljoin(page_url, link)
+    except ValueError:  # "http://[": no URL
+        raise FetchFailed("next link is not a URL") from None
 
 
 def _failure(exc: FetchFailed | OSError) -> Failure:

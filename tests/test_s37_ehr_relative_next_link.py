@@ -5,8 +5,11 @@ from the server's base: it is resolved first, then checked as an absolute one.""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.fhir_server import FhirTestServer
 from tests.live_server import LiveClient
@@ -78,3 +81,14 @@ def test_a_prefetched_first_page_follows_a_next_link_relative_to_the_base(client
 
 def test_a_relative_next_link_naming_another_host_is_not_followed(client: LiveClient) -> None:
     assert _with_prefetched_first_page(client, "//127.0.0.2:9/Observation?_page=2") == ("information-needed", [])
+
+
+@pytest.mark.parametrize("next_url", ["", "\x00", " ", "http://["])
+def test_a_next_link_that_is_no_url_leaves_the_key_not_received_without_a_fault(
+        client: LiveClient, caplog: pytest.LogCaptureFixture, next_url: str) -> None:
+    """Resolved as it was, "" or a control character named the page itself (fetched again), and "http://[" raised in
+    the fetch thread: a fault logged at ERROR."""
+    with caplog.at_level(logging.INFO, logger="cds_service"):
+        assert _with_prefetched_first_page(client, next_url) == ("information-needed", [])
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "observations (prefetch a first page only; FHIR server: read failed (next link is not a URL))" in caplog.text
