@@ -27,7 +27,7 @@ _REFERENCES = re.compile(r"(?<=\S) \((?:[A-Z][A-Za-z]+/[^\s,()]+)(?:, [A-Z][A-Za
 ELEMENT_WORDS: dict[str, str] = {
     "resourceType": "resource type", "id": "id", "status": "status", "code": "code",
     "effectiveDateTime": "date", "effectivePeriod": "date", "effectiveInstant": "date", "issued": "date issued",
-    "valueQuantity": "value", "valueCodeableConcept": "value", "valueString": "value",
+    "valueQuantity": "value", "valueCodeableConcept": "value", "valueString": "value", "valueRatio": "value",
     "interpretation": "interpretation", "dataAbsentReason": "reason for no value", "component": "result part",
     "clinicalStatus": "clinical status", "verificationStatus": "verification status", "recordedDate": "recorded date",
     "onsetDateTime": "onset date", "onsetPeriod": "onset date", "onsetAge": "age at onset",

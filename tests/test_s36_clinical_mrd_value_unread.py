@@ -1,8 +1,9 @@
 """An MRD result on record whose value the service cannot read asks for that result's value, through the endpoint.
 
 fhir-data-profile.md §Labs reads an MRD value in %, per million, as a fraction of cells (unit "1") or qualitatively; a
-value without a unit, or of another shape (a valueRatio, a valueInteger), is unreadable, never guessed: the MRD
-criteria are unknown and the decision asks for information, never a denial (policy-rules.md §1). The card had asked
+value without a unit, or of another shape (a valueRatio whose units do not divide into a fraction of cells, a
+valueInteger), is unreadable, never guessed: the MRD criteria are unknown and the decision asks for information, never
+a denial (policy-rules.md §1). The card had asked
 for "MRD result (or that it is unavailable)" (Aspirus) or "quantitative MRD result (%)" (Florida Blue) beside a
 chart holding one: the clinician is now asked for the value of the result dated 2026-11-15 that was not read.
 """
@@ -19,7 +20,7 @@ from tests.test_aspirus33_criteria_http import attest, example, mrd
 RESULT = "the MRD result dated 2026-11-15"
 UNREAD = [
     {"valueQuantity": {"value": 0.2}},  # no unit
-    {"valueRatio": {"numerator": {"value": 1}, "denominator": {"value": 1000}}},
+    {"valueRatio": {"numerator": {"value": 1, "unit": "%"}, "denominator": {"value": 1000}}},  # 0.1% or 0.001%?
     {"valueInteger": 1},
 ]
 

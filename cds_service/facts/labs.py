@@ -23,7 +23,7 @@ from cds_service.facts.lab_result import (SHOWN, Concurrent, Result, alike, date
 from cds_service.facts.model import Fact, Graded, full_date_request, needs_full_date
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.ph import ph_kinds, ph_status, read_ph
-from cds_service.facts.result_text import qualitative, result_quantity
+from cds_service.facts.result_text import qualitative, result_quantity, result_ratio
 from cds_service.facts.quantities import exact_text
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
@@ -482,6 +482,15 @@ def _mrd_divisor(unit: str) -> Decimal | None:
     return _MRD_UNITS.get(unit) if match is None else Decimal(10) ** int(match.group(1) or match.group(2))
 
 
+def _ratio_mrd(ratio: tuple[Decimal, Decimal, str], moment: datetime, reference: str) -> Result:
+    """An MRD "1:10000" (result_text.result_ratio): the fraction of cells numerator / denominator, with the
+    numerator's comparator, shown as the chart wrote it and as the percent the criteria compare."""
+    numerator, denominator, comparator = ratio
+    fraction = numerator / denominator
+    shown = f"{comparator}{_as_sent(numerator)}:{_as_sent(denominator)} = {comparator}{exact_text(fraction * 100)}%"
+    return Result(moment, reference, fraction=fraction, comparator=comparator, shown=shown)
+
+
 def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> Result | None:
     reference = ref(observation)
     quantity = result_quantity(observation)
@@ -492,6 +501,9 @@ def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> R
             return Result(moment, reference, shown=f"{comparator}{value} (no usable unit)")
         return Result(moment, reference, fraction=value / divisor, comparator=comparator,
                       shown=_shown_mrd(value, comparator, unit, divisor))
+    ratio = result_ratio(observation)
+    if ratio is not None:
+        return _ratio_mrd(ratio, moment, reference)
     if "dataAbsentReason" in observation:
         return Result(moment, reference, absent=True, shown="not available")
     positive = qualitative(observation, vs)

@@ -143,7 +143,7 @@ def matches(vs: ValueSets, name: str, text: str) -> list[re.Match[str]]:
 
 def result_quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | None:
     """(value, comparator, UCUM unit or "") from valueQuantity, or a numeric valueString such as "<0.01%" or, a
-    fraction of cells, "1.2 x 10^-4"."""
+    fraction of cells, "1.2 x 10^-4". A valueRatio is result_ratio's."""
     quantity = observation.get("valueQuantity")
     if isinstance(quantity, dict):
         value = to_decimal(quantity.get("value"))
@@ -162,3 +162,34 @@ def result_quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | N
         return None
     comparator, times, before_e, exponent = scientific.groups()
     return Decimal(times or before_e or 1).scaleb(-int(exponent)), comparator or "", "1"
+
+
+# The units a ratio's terms may be counted in to be a fraction of cells together: a count ("1", or none) or cells, by
+# name or as a UCUM annotation ("{cells}", itself a count). Any other unit divides only into itself ("%" by "%").
+_COUNTS = frozenset({"", "1", "cell", "cells"})
+
+
+def result_ratio(observation: dict[str, Any]) -> tuple[Decimal, Decimal, str] | None:
+    """(numerator, denominator, the numerator's comparator) of a valueRatio whose meaning is plain, as a lab writes
+    an MRD "1:10000": both terms numbers, the numerator not below 0, the denominator above 0 and without a comparator
+    (1:>10000 is no bound a reader can place), their units alike or both counts of cells. None for any other ratio,
+    which is never guessed."""
+    ratio = observation.get("valueRatio")
+    if not isinstance(ratio, dict):
+        return None
+    numerator, denominator = ratio.get("numerator"), ratio.get("denominator")
+    if not isinstance(numerator, dict) or not isinstance(denominator, dict) or denominator.get("comparator"):
+        return None
+    top, bottom = to_decimal(numerator.get("value")), to_decimal(denominator.get("value"))
+    if top is None or bottom is None or top < 0 or bottom <= 0:
+        return None
+    units = _ratio_unit(numerator), _ratio_unit(denominator)
+    if units[0] != units[1] and not (units[0] in _COUNTS and units[1] in _COUNTS):
+        return None
+    return top, bottom, str(numerator.get("comparator") or "")
+
+
+def _ratio_unit(quantity: dict[str, Any]) -> str:
+    """A ratio term's UCUM code (else its unit), lower-case, an annotation read as its words ("{cells}": "cells")."""
+    unit = str(quantity.get("code") if quantity.get("code") is not None else quantity.get("unit") or "")
+    return unit.strip().lower().removeprefix("{").removesuffix("}").strip()

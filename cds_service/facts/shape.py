@@ -81,7 +81,8 @@ SCHEMAS: dict[str, Schema] = {
     "Observation": {
         **_RESOURCE, "status": STATUSES["Observation"], "code": CONCEPT, "effectiveDateTime": DATE,
         "effectivePeriod": PERIOD, "effectiveInstant": DATE, "issued": DATE, "valueQuantity": QUANTITY,
-        "valueCodeableConcept": CONCEPT, "valueString": STRING, "interpretation": [CONCEPT],
+        "valueCodeableConcept": CONCEPT, "valueString": STRING,
+        "valueRatio": {"numerator": QUANTITY, "denominator": QUANTITY}, "interpretation": [CONCEPT],
         "dataAbsentReason": CONCEPT,
         "component": [{"code": CONCEPT, "valueCodeableConcept": CONCEPT, "valueString": STRING,
                        "valueQuantity": QUANTITY}],
