@@ -107,13 +107,29 @@ def codes_of(concept: Any) -> set[str]:
 
 
 _IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+# FHIR R4's condition-ver-status, the value set a Condition's verificationStatus is bound to (required).
+VERIFICATION_SYSTEM = "terminology.hl7.org/codesystem/condition-ver-status"
+VERIFICATION_STATUSES = frozenset({"unconfirmed", "provisional", "differential", "confirmed", *_IGNORED_VERIFICATION})
 
 
 def usable_condition(condition: dict[str, Any]) -> bool:
     """A Condition that counts (fhir-data-profile.md, general rules): not refuted, not entered in error (whether
     its verificationStatus or, as some EHRs write it, its clinicalStatus says so)."""
-    verification, clinical = codes_of(condition.get("verificationStatus")), codes_of(condition.get("clinicalStatus"))
-    return not (verification & _IGNORED_VERIFICATION) and "entered-in-error" not in clinical
+    verification = verification_codes(condition.get("verificationStatus"))
+    return not (verification & _IGNORED_VERIFICATION) and "entered-in-error" not in codes_of(
+        condition.get("clinicalStatus"))
+
+
+def verification_codes(concept: Any) -> set[str]:
+    """The codes of a verificationStatus's codings of FHIR's condition-ver-status, or of no system (read as the
+    system the element is bound to, as an EHR sends them). Another system's code is no verification status: a local
+    "refuted" had dropped a Condition whose status no one here can read."""
+    return {c["code"] for c in codings(concept) if isinstance(c.get("code"), str) and _verification_system(c)}
+
+
+def _verification_system(coding: dict[str, Any]) -> bool:
+    system = coding.get("system")  # malformed JSON too (unreadable.py classifies it): any type
+    return not system or (isinstance(system, str) and normalize_system(system) == VERIFICATION_SYSTEM)
 
 
 def concept_text(concept: dict[str, Any] | None) -> str:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any, Callable, Iterable, Union
 
-from cds_service.facts.codes import readable_date
+from cds_service.facts.codes import VERIFICATION_STATUSES, codings, readable_date, verification_codes
 from cds_service.printable import json_value
 
 Schema = Union[tuple[type, ...], frozenset[str], dict[str, Any], list[Any]]
@@ -45,6 +45,16 @@ def _codes(*codes: str) -> _Codes:
 
 CODING: Schema = {"system": STRING, "code": STRING, "display": STRING}
 CONCEPT: Schema = {"coding": [CODING], "text": STRING}
+
+
+class _Verification(dict[str, Any]):
+    """A Condition's verificationStatus: a concept whose codes of FHIR's system (or of none) are all of its required
+    value set, and at least one (codes.verification_codes). Any other ("suspected", a local code alone, text alone)
+    says neither confirmed nor refuted: read as either, it had counted an ALL diagnosis (or a toxicity) whose status
+    no one here can read. The Condition is unreadable instead (unreadable.py): information needed, never a denial."""
+
+
+VERIFICATION = _Verification(coding=[CODING], text=STRING)  # a CONCEPT
 QUANTITY: Schema = {"value": NUMBER, "comparator": STRING, "unit": STRING, "system": STRING, "code": STRING}
 PERIOD: Schema = {"start": DATE, "end": DATE}
 IDENTIFIER: Schema = {"system": STRING, "value": STRING}
@@ -88,7 +98,7 @@ SCHEMAS: dict[str, Schema] = {
                        "valueQuantity": QUANTITY}],
     },
     "Condition": {
-        **_RESOURCE, "code": CONCEPT, "clinicalStatus": CONCEPT, "verificationStatus": CONCEPT,
+        **_RESOURCE, "code": CONCEPT, "clinicalStatus": CONCEPT, "verificationStatus": VERIFICATION,
         "recordedDate": DATE, "onsetDateTime": DATE, "onsetPeriod": PERIOD, "onsetAge": QUANTITY,
     },
     "MedicationRequest": {
@@ -129,6 +139,9 @@ def compile_schema(schema: Schema, memo: dict[int, Check] | None = None) -> Chec
         return _primitive_check(schema)
     if isinstance(schema, list):
         return _list_check(compile_schema(schema[0], memo), _strings_only(schema[0]))
+    if isinstance(schema, _Verification):
+        concept = compile_schema(dict(schema), memo)
+        return lambda value: concept(value) and _verified(value)
     checks: dict[str, Check] = {}
     # One lookup per element. A text element's check is str.__instancecheck__ (_primitive_check), called in C: no
     # Python frame, and no second table of inline isinstance tests to look the key up in first.
@@ -263,6 +276,22 @@ def _code_check(codes: frozenset[str]) -> Check:
     return lambda value: isinstance(value, str) and value in codes
 
 
+def _verified(concept: dict[str, Any]) -> bool:
+    found = verification_codes(concept)
+    return bool(found) and found <= VERIFICATION_STATUSES
+
+
+def _verification_problem(concept: dict[str, Any], path: str) -> tuple[str, str]:
+    """What is wrong with a well-formed verificationStatus that is not `_verified`, quoting the code (or text) that
+    is no code of FHIR's."""
+    unknown = sorted(verification_codes(concept) - VERIFICATION_STATUSES)
+    found: list[Any] = unknown or [c["code"] for c in codings(concept) if isinstance(c.get("code"), str)]
+    found = found or [concept.get("text")]
+    if not isinstance(found[0], str):
+        return path, "is without a code FHIR defines for it"
+    return path, f"is {_quoted(found[0])}, not a code FHIR defines for it"
+
+
 # The dates already found readable, so that each is parsed once: a record repeats its dates, and requests the same
 # patient's. Bounded (any client can send new strings): past the bound, dates are parsed each time.
 _READABLE_DATES: set[str] = set()
@@ -377,6 +406,9 @@ def _first_problem(schema: Schema, value: Any, path: str, nulls_absent: bool) ->
         return _unless(readable_date(value), path, f"is {_quoted(value)}, not a date")
     if isinstance(schema, tuple):
         return _unless(_primitive_check(schema)(value), path, f"is {json_kind(value)}, not {_expected(schema)}")
+    if isinstance(schema, _Verification) and isinstance(value, dict):
+        structure = _first_problem(dict(schema), value, path, nulls_absent)
+        return structure if structure[1] or _verified(value) else _verification_problem(value, path)
     found: Iterable[tuple[str, str]]
     if isinstance(schema, list):
         if not isinstance(value, list):
