@@ -146,11 +146,11 @@ def result_quantity(observation: dict[str, Any]) -> tuple[Decimal, str, str] | N
     fraction of cells, "1.2 x 10^-4". A valueRatio is result_ratio's."""
     quantity = observation.get("valueQuantity")
     if isinstance(quantity, dict):
-        value = to_decimal(quantity.get("value"))
-        if value is None:
+        value, comparator = to_decimal(quantity.get("value")), _comparator(quantity)
+        if value is None or comparator is None:
             return None
         unit = quantity.get("code") if quantity.get("code") is not None else quantity.get("unit")
-        return value, str(quantity.get("comparator") or ""), str(unit or "").strip().lower()
+        return value, comparator, str(unit or "").strip().lower()
     text = observation.get("valueString")
     if not isinstance(text, str):
         return None
@@ -186,7 +186,21 @@ def result_ratio(observation: dict[str, Any]) -> tuple[Decimal, Decimal, str] | 
     units = _ratio_unit(numerator), _ratio_unit(denominator)
     if units[0] != units[1] and not (units[0] in _COUNTS and units[1] in _COUNTS):
         return None
-    return top, bottom, str(numerator.get("comparator") or "")
+    comparator = _comparator(numerator)
+    return None if comparator is None else (top, bottom, comparator)
+
+
+# FHIR's quantity-comparator (required). Any other ("≤", "~", "<= ") is no bound a reader can place: read as an exact
+# value, a "≤0.01%" MRD (not detected at 0.01%) had been detectable, and a "≤0.001" BCR::ABL1 transcript Ph+.
+_COMPARATORS = frozenset({"<", "<=", ">=", ">"})
+
+
+def _comparator(quantity: dict[str, Any]) -> str | None:
+    """A quantity's comparator ("" for none); None for one outside FHIR's codes."""
+    comparator = quantity.get("comparator")
+    if comparator is None or comparator == "":  # none sent, or sent empty
+        return ""
+    return comparator if comparator in _COMPARATORS else None
 
 
 def _ratio_unit(quantity: dict[str, Any]) -> str:
