@@ -491,6 +491,16 @@ def _ratio_mrd(ratio: tuple[Decimal, Decimal, str], moment: datetime, reference:
     return Result(moment, reference, fraction=fraction, comparator=comparator, shown=shown)
 
 
+def _of_cells(result: Result) -> Result:
+    """`result`, or unread when its value is no share of cells (below 0, above 100%), as no lab reports an MRD: a
+    "-0.01%" had read as MRD negative, and "150%" as far above Florida Blue's 0.1%, a unit or sign slipped either way.
+    The value is asked for (_value_requests)."""
+    fraction = result.fraction
+    if fraction is None or 0 <= fraction <= 1:
+        return result
+    return Result(result.moment, result.reference, shown=f"{result.shown} (not a share of cells)")
+
+
 def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> Result | None:
     reference = ref(observation)
     quantity = result_quantity(observation)
@@ -499,11 +509,11 @@ def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> R
         divisor = _mrd_divisor(unit)
         if divisor is None:
             return Result(moment, reference, shown=f"{comparator}{value} (no usable unit)")
-        return Result(moment, reference, fraction=value / divisor, comparator=comparator,
-                      shown=_shown_mrd(value, comparator, unit, divisor))
+        return _of_cells(Result(moment, reference, fraction=value / divisor, comparator=comparator,
+                                shown=_shown_mrd(value, comparator, unit, divisor)))
     ratio = result_ratio(observation)
     if ratio is not None:
-        return _ratio_mrd(ratio, moment, reference)
+        return _of_cells(_ratio_mrd(ratio, moment, reference))
     if "dataAbsentReason" in observation:
         return Result(moment, reference, absent=True, shown="not available")
     positive = qualitative(observation, vs)
