@@ -55,3 +55,13 @@ def test_a_bcr_abl1_transcript_with_an_unknown_comparator_is_no_ph_positive_resu
     read = labs(obs("q", loinc("46434-7"), "2025-03-01", **qty(0.001, "%", comparator="≤")))
     assert read.ph_positive.value is None
     assert labs(obs("q", loinc("46434-7"), "2025-03-01", **qty(0.001, "%"))).ph_positive.value is True
+
+
+def test_a_bcr_abl1_transcript_below_zero_is_unread_not_negative() -> None:
+    """Ph- needs a negative test covering both breakpoints and no Ph result that could not be read
+    (fhir-data-profile.md §Labs): a transcript level of -0.01 is no negative result but one that cannot be read, so
+    beside a negative 21821-4 Ph status stays unknown. A level of 0 is negative."""
+    both = obs("fish", loinc("21821-4"), "2025-03-01", valueCodeableConcept={"text": "negative"})
+    level = obs("quant", loinc("46434-7"), "2025-03-01", **qty(-0.01, "%"))
+    assert labs(both, level).ph_positive.value is None
+    assert labs(both, level | qty(0, "%")).ph_positive.value is False

@@ -170,7 +170,8 @@ def _read_ph_result(observation: dict[str, Any], moment: datetime, transcript_qu
     positive: bool | None
     if quantity is not None and transcript_quantity:
         value, comparator, _ = quantity
-        positive = comparator not in ("<", "<=") and (value > 0 or comparator == ">")
+        # A level below 0 is no level (a sign slipped): read as "not above 0", it had been a negative test.
+        positive = None if value < 0 else comparator not in ("<", "<=") and (value > 0 or comparator == ">")
     elif quantity is not None:
         positive = interpretation(observation, vs, _ph_text_polarity)
     else:
