@@ -29,6 +29,11 @@ TextReading = Callable[[str, ValueSets], bool | None]
 # request text is not ours to trust.
 MAX_RESULT_TEXT = 4_000
 NEGATION_CUE = re.compile(r"(?<![a-z0-9])(?:no|without)(?![a-z0-9])", re.IGNORECASE)
+# Negations of the positive word they stand at, and only there: "not positive", "non-detected" before it, an answer
+# "no" after it as a label ("Detected: No"), each read as positive before. "not" further off is about something else:
+# "not quantifiable but positive" is positive.
+_NOT_AT = re.compile(r"(?<![a-z0-9])(?:not|non)\Z", re.IGNORECASE)  # at the end of the text before, spaces off
+_ANSWERED_NO = re.compile(r"\s*[:=]\s*(?:no|none|false)(?![a-z0-9])", re.IGNORECASE)
 
 
 def qualitative(observation: dict[str, Any], vs: ValueSets, read: TextReading | None = None) -> bool | None:
@@ -125,15 +130,25 @@ def result_clauses(text: str, vs: ValueSets, read: Callable[[str, ValueSets], fr
 
 def clause_words(clause: str, vs: ValueSets) -> frozenset[bool]:
     """Negative phrases bind first ("not detected" holds "detected"); a positive word after "no"/"without" in the
-    clause is negated too ("No MRD detected", "No BCR-ABL1 fusion detected")."""
+    clause is negated too ("No MRD detected", "No BCR-ABL1 fusion detected"), and one negated where it stands
+    ("Not positive", "Non-detected", "Detected: No")."""
     negatives = matches(vs, "result-negative", clause)
     rest = clause
     for match in negatives:  # blanked, not removed, so positions still line up
         rest = rest[:match.start()] + " " * len(match.group(0)) + rest[match.end():]
     words = {False} if negatives else set()
     for match in matches(vs, "result-positive", rest):
-        words.add(NEGATION_CUE.search(rest, 0, match.start()) is None)
+        words.add(not _negated_at(rest, match))
     return frozenset(words)
+
+
+def _negated_at(text: str, word: re.Match[str]) -> bool:
+    """Whether the positive `word` of `text` is negated: by "no"/"without" before it in its clause, or where it
+    stands (_NOT_AT, _ANSWERED_NO)."""
+    before = text[:word.start()].rstrip(" \t\r\n-")
+    return (NEGATION_CUE.search(text, 0, word.start()) is not None
+            or _NOT_AT.search(before, max(0, len(before) - 3)) is not None
+            or _ANSWERED_NO.match(text, word.end()) is not None)
 
 
 def matches(vs: ValueSets, name: str, text: str) -> list[re.Match[str]]:
