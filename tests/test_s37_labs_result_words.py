@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.live_server import LiveClient
-from tests.test_aspirus33_criteria_http import decision_of, example, mrd
+from tests.test_aspirus33_criteria_http import decision_of, example, mrd, the
 from tests.test_facts_labs import labs, loinc, obs
 
 NEGATIVE = ["Not positive", "Non-detected", "non detected", "MRD detected: No", "Positive = false"]
@@ -52,3 +52,13 @@ def test_a_ph_result_not_positive_is_negative() -> None:
     breakpoints (Ph-), not Ph+."""
     fish = obs("fish", loinc("21821-4"), "2025-03-01", valueString="BCR-ABL1 fusion not positive")
     assert labs(fish).ph_positive.value is False
+
+
+@pytest.mark.parametrize(("text", "decided"), [
+    ("CD19 not positive on blasts", "criteria-not-met"), ("CD19 positive blasts", "meets-criteria")])
+def test_an_immunophenotype_cd19_not_positive_is_no_cd19_positive_disease(client: LiveClient, text: str,
+                                                                          decided: str) -> None:
+    """Florida Blue Position 1.a (CD19-positive disease): the flow report's "CD19 not positive" had read as CD19+."""
+    request = example("florida-blue-mrd-positive")
+    the(request, "observations", "cd19-1")["valueString"] = text
+    assert decision_of(client, request)["decision"] == decided

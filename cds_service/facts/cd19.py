@@ -22,13 +22,15 @@ _CD19_THERAPY = re.compile(r"[-\s]*(?:directed|targeted|car\b|car-t|chimeric|bis
 # A sign attached to CD19 ("CD19+", "CD19-", "CD19 (+)"); a hyphen before a word joins the word ("CD19-positive").
 _CD19_SIGN = re.compile(r"\s*\(\s*[+\u2212\u2013-]\s*\)|\s*\+|[\u2212\u2013-](?![a-z0-9])")
 _OWN_QUALIFIER = re.compile(r"cd\d+[a-z]?[+\u2212\u2013-]")
-# Alternatives in order of precedence at one position: list heads, "not assessed", negative, positive words.
+# Alternatives in order of precedence at one position: list heads, "not assessed", negative, positive words ("not
+# positive" is negative: read from "positive", it had been CD19+).
 _CD19_WORDS = re.compile(
     r"(?<![a-z0-9])(?:"
     r"(?P<head_negative>(?:negative|neg)\s+for|lack(?:s|ing)?|(?:not|no)\s+express(?:es|ing|ion\s+of)?)(?![a-z])"
     r"|(?P<head_positive>(?:positive|pos)\s+for|express(?:es|ing)?)(?![a-z])"
     r"|(?P<unread>not\s+(?:assessed|evaluated|performed|done|tested|analy[sz]ed)|indeterminate|equivocal)(?![a-z])"
-    r"|(?P<negative>dim\s*[-/]?\s*neg(?:ative)?|neg(?:ative)?|not\s+(?:detected|expressed)|absent)(?![a-z])"
+    r"|(?P<negative>dim\s*[-/]?\s*neg(?:ative)?|neg(?:ative)?|not\s+(?:detected|expressed|pos(?:itive)?)"
+    r"|absent)(?![a-z])"
     r"|(?P<positive>pos(?:itive)?|dim|bright|partial|expressed|detected)(?![a-z]))")
 _CD19_READINGS = {"positive": True, "negative": False}
 
