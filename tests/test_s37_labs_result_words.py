@@ -62,3 +62,20 @@ def test_an_immunophenotype_cd19_not_positive_is_no_cd19_positive_disease(client
     request = example("florida-blue-mrd-positive")
     the(request, "observations", "cd19-1")["valueString"] = text
     assert decision_of(client, request)["decision"] == decided
+
+
+SNOMED = "http://snomed.info/sct"
+
+
+@pytest.mark.parametrize(("codes", "decided"), [
+    (["260385009", "10828004"], "information-needed"),  # negative and positive
+    (["260385009"], "meets-criteria"),
+    (["10828004"], "criteria-not-met"),
+])
+def test_an_mrd_whose_codings_disagree_is_unread(client: LiveClient, codes: list[str], decided: str) -> None:
+    """A valueCodeableConcept coded both negative and positive says neither: read as negative (checked first), it
+    had met Aspirus maintenance's MRD negative. Its value is asked for instead."""
+    request = example("aspirus-adult-maintenance")
+    mrd(valueCodeableConcept={"coding": [{"system": SNOMED, "code": code} for code in codes]})(request)
+    decision = decision_of(client, request)
+    assert decision["decision"] == decided

@@ -71,10 +71,11 @@ def interpretation(observation: dict[str, Any], vs: ValueSets, read: TextReading
 
 def _concept_polarity(concept: dict[str, Any], vs: ValueSets, read: TextReading) -> bool | None:
     names = vs.code_names(concept)  # one lookup for both lists
-    if "result-negative" in names:
-        return False
-    if "result-positive" in names:
-        return True
+    negative, positive = "result-negative" in names, "result-positive" in names
+    if negative and positive:  # codings that disagree ("positive" and "negative"): the negative had won
+        return None
+    if negative or positive:
+        return positive
     return read(concept_text(concept), vs)
 
 
