@@ -44,3 +44,17 @@ def test_none_and_all_cells_are_read(client: LiveClient) -> None:
     """The bounds are shares of cells: 0% is MRD negative (maintenance met), 100% is 0.1% or more (Florida Blue met)."""
     assert maintenance(client, percent(0))["decision"] == "meets-criteria"
     assert florida_blue(client, percent(100))["decision"] == "meets-criteria"
+
+
+@pytest.mark.parametrize(("unit", "code", "decided"), [
+    ("%", "1", "information-needed"),  # 0.05 %, or 0.05 of cells (5 %)?
+    ("per million", "/10*6", "criteria-not-met"),  # the printed unit names no MRD unit: the code decides (0.000005 %)
+    ("%", "%", "criteria-not-met"),
+])
+def test_a_unit_and_code_naming_different_mrd_units_is_unread(client: LiveClient, unit: str, code: str,
+                                                              decided: str) -> None:
+    """Florida Blue's 0.1%: 0.05 is below it in %, far above it as a fraction of cells (unit code "1")."""
+    value = {"valueQuantity": {"value": 0.05, "unit": unit, "system": "http://unitsofmeasure.org", "code": code}}
+    decision = florida_blue(client, value)
+    assert decision["decision"] == decided
+    assert asked(decision) is (decided == "information-needed")

@@ -491,6 +491,16 @@ def _ratio_mrd(ratio: tuple[Decimal, Decimal, str], moment: datetime, reference:
     return Result(moment, reference, fraction=fraction, comparator=comparator, shown=shown)
 
 
+def _units_disagree(quantity: Any) -> bool:
+    """Whether a valueQuantity's unit as printed and its UCUM code both name MRD units, and different ones ("%" and
+    "1"): the code alone had decided, a hundredfold either way across Florida Blue's 0.1%."""
+    if not isinstance(quantity, dict):
+        return False
+    named = [quantity.get(key) for key in ("unit", "code")]
+    divisors = {_mrd_divisor(unit.strip().lower()) for unit in named if isinstance(unit, str)} - {None}
+    return len(divisors) > 1
+
+
 def _of_cells(result: Result) -> Result:
     """`result`, or unread when its value is no share of cells (below 0, above 100%), as no lab reports an MRD: a
     "-0.01%" had read as MRD negative, and "150%" as far above Florida Blue's 0.1%, a unit or sign slipped either way.
@@ -509,6 +519,8 @@ def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> R
         divisor = _mrd_divisor(unit)
         if divisor is None:
             return Result(moment, reference, shown=f"{comparator}{value} (no usable unit)")
+        if _units_disagree(observation.get("valueQuantity")):
+            return Result(moment, reference, shown=f"{comparator}{value} (its unit and unit code disagree)")
         return _of_cells(Result(moment, reference, fraction=value / divisor, comparator=comparator,
                                 shown=_shown_mrd(value, comparator, unit, divisor)))
     ratio = result_ratio(observation)
