@@ -135,7 +135,7 @@ class MedOrder(NamedTuple):
 class _Memos(NamedTuple):
     """The classifications already made (valuesets.Memo), looked up once per reading rather than once per order."""
 
-    classes: Memo  # by the concepts' JSON text: (kinds, whether their text says intrathecal)
+    classes: Memo  # by the concepts' JSON text: their _Classes
     lines: Memo  # by a dosage line's route key and text: whether it says intrathecal
 
 
@@ -144,15 +144,24 @@ def _memos() -> _Memos:
     return _Memos(valuesets.memo("medication-classes"), valuesets.memo("intrathecal-lines"))
 
 
-def _classes_of(concepts: list[dict[str, Any]]) -> tuple[frozenset[str], bool]:
-    """Ingredient kinds of a list of concepts, and whether their text says intrathecal (_order_kinds memoizes them
-    by the concepts' JSON text, which holds all a classification reads)."""
+class _Classes(NamedTuple):
+    """What an order's concepts alone say (_order_kinds memoizes it by their JSON text, which holds all it reads)."""
+
+    kinds: frozenset[str]  # the ingredient kinds
+    intrathecal: bool  # whether their text says intrathecal
+    # Whether they name a drug at all (order.names_a_drug), asked of the orders of no kind: the supportive-care orders
+    # of a history, which repeat across requests. Read for each, it cost about 20,000 instructions an order.
+    names_a_drug: bool
+
+
+def _classes_of(concepts: list[dict[str, Any]]) -> _Classes:
     valuesets = get_valuesets()
     intrathecal = any(valuesets.matches_text(INTRATHECAL, concept_text(c)) for c in concepts)
     names = valuesets.members(_CLASSIFYING_SETS, concepts)
-    if DEXAMETHASONE in names:
-        return frozenset(), intrathecal  # required premedication, never part of a regimen
-    return frozenset(kind for kind, name in KIND_VALUE_SETS.items() if name in names), intrathecal
+    if DEXAMETHASONE in names:  # required premedication, never part of a regimen
+        return _Classes(frozenset(), intrathecal, names_a_drug(concepts))
+    kinds = frozenset(kind for kind, name in KIND_VALUE_SETS.items() if name in names)
+    return _Classes(kinds, intrathecal, names_a_drug(concepts))
 
 
 def _code_keys(concepts: list[dict[str, Any]]) -> tuple[Any, ...]:
@@ -255,8 +264,8 @@ def _order_kinds(resource: dict[str, Any], resolve: Resolver, memos: _Memos,
     if unidentified(resource, concepts):
         return frozenset() if _has_intrathecal_line(resource, memos) else None
     # Memoized by the concepts' JSON text: histories repeat the same drugs, and so do requests.
-    kinds, intrathecal_text = memos.classes.get(json_key(concepts, _code_keys), _classes_of, concepts)
-    if not kinds and recorded and not names_a_drug(concepts):  # asked only of orders of no kind: few cost it
+    kinds, intrathecal_text, named = memos.classes.get(json_key(concepts, _code_keys), _classes_of, concepts)
+    if not kinds and recorded and not named:
         return frozenset() if _has_intrathecal_line(resource, memos) else None
     if not kinds.isdisjoint(_SYSTEMIC_KINDS) and (intrathecal_text or _has_intrathecal_line(resource, memos)):
         return kinds - _SYSTEMIC_KINDS  # CNS prophylaxis, not a systemic regimen
