@@ -45,7 +45,7 @@ def direct_call() -> Call:
     every loaded module's objects, which a worker has frozen, and a call's time would depend on them.
     """
     from cds_service.app import settle_collector
-    from cds_service.config import DEFAULT_FETCH_BUDGET_SECONDS
+    from cds_service.config_constants import DEFAULT_FETCH_BUDGET_SECONDS
     from cds_service.evaluation import EvaluationContext
     from cds_service.pipeline import evaluate
     from cds_service.prefetch import RecordLoader

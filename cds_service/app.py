@@ -13,7 +13,8 @@ from flask_cors import CORS
 from cds_service import routes
 from cds_service.audit import AuditStore
 from cds_service.auth import JwtVerifier
-from cds_service.config import METRICS_DIR_VARIABLE, ConfigError, Settings
+from cds_service.config import ConfigError, Settings
+from cds_service.config_constants import METRICS_DIR_VARIABLE
 from cds_service.db_errors import SchemaError
 from cds_service.discovery import Plan
 from cds_service.feedback import feedback_blueprint

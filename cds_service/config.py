@@ -19,9 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-# Re-exported: the app, the command line and the benchmark read them here, with the other settings.
-from cds_service.config_constants import DEFAULT_FETCH_BUDGET_SECONDS as DEFAULT_FETCH_BUDGET_SECONDS
-from cds_service.config_constants import METRICS_DIR_VARIABLE as METRICS_DIR_VARIABLE
+from cds_service.config_constants import DEFAULT_FETCH_BUDGET_SECONDS, METRICS_DIR_VARIABLE
 from cds_service.db import UNENCODED_AT, driver_url, option_problem
 from cds_service.db_sqlite import sqlite_file
 from cds_service.exceptions import path_expression

@@ -12,7 +12,8 @@ import pytest
 
 from cds_service import cli_evaluate
 from cds_service.cli import main
-from cds_service.config import DEFAULT_FETCH_BUDGET_SECONDS, VARIABLES
+from cds_service.config import VARIABLES
+from cds_service.config_constants import DEFAULT_FETCH_BUDGET_SECONDS
 from cds_service.evaluation import EvaluationContext
 from cds_service.exceptions import ClientError
 from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (pytest fixture)
