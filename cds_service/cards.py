@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
-from cds_service.card_kinds import CardKind, kind_card
+from cds_service.card_kinds import DECISION_KIND, FAULT_KIND, NO_PLAN_KIND, UNIDENTIFIED_KIND, CardKind, kind_card
 from cds_service.card_text import SUMMARY_LIMIT, CardText, Wording, render_card
 from cds_service.coverage_info import LABEL_FINDING, as_ordered
 from cds_service.decision import CLINICAL, CriterionResult, Decision, IndicationResult
@@ -31,10 +31,6 @@ from cds_service.sentences import listed, mid_sentence
 from cds_service.summary_items import summary_item
 from cds_service.verdict import NOT_MET, UNKNOWN, items
 
-DECISION_KIND = CardKind("decision", "coverage-info")
-NO_PLAN_KIND = CardKind("no-plan", "coverage-info")
-FAULT_KIND = CardKind("evaluation-failed", "coverage-info")
-UNIDENTIFIED_KIND = CardKind("order-unidentified", "coverage-info")
 # What each prefetch key (record.PREFETCH_TEMPLATES) carries, as a clinician names it: the decision card says what
 # the EHR did not send.
 DATA_NAMES: dict[str, str] = {

@@ -22,13 +22,10 @@ from cds_service.audit import AuditStore
 from cds_service.audit_export import write_csv, write_jsonl
 from cds_service.audit_queries import NO_PLAN, InvocationDetail
 from cds_service.audit_words import counted
-from cds_service.cards import DECISION_KIND, FAULT_KIND, NO_PLAN_KIND, UNIDENTIFIED_KIND
+from cds_service.card_kinds import CARD_KINDS
 from cds_service.cli_audit_listing import DEFAULT_LIMIT, MAX_LIMIT, empty_period, say_unknown_policy, selection
 from cds_service.cli_audit_record import format_detail
 from cds_service.cli_audit_store import query
-from cds_service.dosing.duplicates import DUPLICATE_KIND
-from cds_service.dosing.kinds import DAYS_KIND, DOSE_AND_DAYS_KIND, DOSE_KIND, DOSE_LIMIT_KIND, QUANTITY_KIND
-from cds_service.dosing.split_card import SPLIT_KIND
 from cds_service.printable import quoted_id
 
 _RELATIVE = re.compile(r"^(\d+)([mhdwy])$")
@@ -39,13 +36,10 @@ _PRUNE_UNITS, _PRUNE_SPANS = "dwy", "180d, 26w, 2y"
 # The calls `show` prints by default: an order of a busy trail has tens (39 with the examples), each a screenful.
 SHOW_LIMIT = 10
 DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evaluation-failed", NO_PLAN)
-# The kinds of card (card_kinds.CardKind, each card's card-kind extension), taken from the kinds the cards are made
-# of, in the order a pharmacist meets them: the decision's cards, the dose and days cards, the plan's limits, the
-# cards about the order itself. A kind spelt again here could drift from the one the cards send, and `--card-kind`
-# would refuse the kind the trail holds.
-CARD_KINDS = tuple(kind.code for kind in (DECISION_KIND, NO_PLAN_KIND, FAULT_KIND, UNIDENTIFIED_KIND, DOSE_KIND,
-                                          DAYS_KIND, DOSE_AND_DAYS_KIND, DOSE_LIMIT_KIND, QUANTITY_KIND,
-                                          DUPLICATE_KIND, SPLIT_KIND))
+# The codes of the kinds of card (each card's card-kind extension) from the registry the cards take their kinds from:
+# a kind spelt again here could drift from the one the cards send, and `--card-kind` would refuse the kind the trail
+# holds.
+_KIND_CODES = tuple(kind.code for kind in CARD_KINDS)
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -127,9 +121,9 @@ def _add_filters(parser: argparse.ArgumentParser, default: Any) -> None:
                         help="only the decisions under this payer's policy (its id: aspirus-magellan, florida-blue; "
                              "cds-service check lists the plans)")
     parser.add_argument("--decision", choices=DECISIONS, default=default, help="only this decision")
-    parser.add_argument("--card-kind", choices=CARD_KINDS, default=default, metavar="KIND",
+    parser.add_argument("--card-kind", choices=_KIND_CODES, default=default, metavar="KIND",
                         help="only the decisions that issued a card of this kind (with --feedback: the feedback on "
-                             f"such a card): {', '.join(CARD_KINDS)}; cards recorded before it was kept have none")
+                             f"such a card): {', '.join(_KIND_CODES)}; cards recorded before it was kept have none")
 
 
 def parse_since(value: str) -> datetime:

@@ -16,7 +16,6 @@ from sqlalchemy import Connection, inspect, text
 from cds_service import audit_answer, card_kinds
 from cds_service.audit import AuditStore
 from cds_service.cli import main
-from cds_service.cli_audit import CARD_KINDS
 from cds_service.db import create_db_engine
 from cds_service.db_schema import alembic_config, migrate
 from tests.test_db import database_url  # noqa: F401  (fixture)
@@ -121,12 +120,12 @@ def test_an_unknown_kind_is_a_usage_error(trail: tuple[str, dict[str, Any], dict
     assert "invalid choice: 'plan-dose-limits'" in capsys.readouterr().err
 
 
-def test_the_kinds_the_command_line_offers_are_every_kind_the_service_sends() -> None:
-    """A kind added to a card module and not to CARD_KINDS could never be selected."""
+def test_the_registry_holds_every_kind_the_service_defines() -> None:
+    """A kind defined and not registered in card_kinds.CARD_KINDS could never be selected by --card-kind."""
     defined = {match for path in SOURCES.rglob("*.py")
                for match in re.findall(r'CardKind\("([a-z-]+)", "', path.read_text(encoding="utf-8"))}
     assert len(defined) >= 11
-    assert sorted(CARD_KINDS) == sorted(defined)
+    assert sorted(kind.code for kind in card_kinds.CARD_KINDS) == sorted(defined)
 
 
 def test_the_trail_reads_the_extension_the_cards_name_their_kind_by() -> None:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Sequence
 
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
-from cds_service.card_kinds import CardKind, kind_card
+from cds_service.card_kinds import DUPLICATE_KIND, kind_card
 from cds_service.card_text import render_card
 from cds_service.dosing.checks import CycleLines, OrderDoseChecks, schedule_for
 from cds_service.dosing.reading import DoseLine
@@ -30,10 +30,6 @@ from cds_service.record import PatientRecord
 # An active order of the record is read only when it is a valid MedicationRequest: the record's orders are not
 # validated as the drafts are, and a malformed one says nothing reliable of its lines.
 _VALID = proof_for(MedicationRequest)
-
-# The label's dose (the copies double it): the dose cards' topic `off-guideline`, which discovery offers; a kind of its
-# own, so that no dose card's suggestion is combined with it (reconcile.reconcile_corrections).
-DUPLICATE_KIND = CardKind("duplicate-order", "off-guideline")
 
 
 class DuplicateSet(NamedTuple):

@@ -10,12 +10,13 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, Callable
 
+from cds_service.card_kinds import DOSE_KIND
 from cds_service.card_text import SUMMARY_LIMIT, render_card
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.dosing.compare import Finding, Patient, most_severe
 from cds_service.dosing.correction_text import label_segments, plan_limit
 from cds_service.dosing.expected import STEP_DAYS, WEIGHT_BOUNDARY_KG, Expected
-from cds_service.dosing.kinds import DOSE_KIND, order_card
+from cds_service.dosing.kinds import order_card
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import correct_order
 from cds_service.dosing.suggestions import offer_correction, to_correct

@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from cds_service.card_kinds import DOSE_LIMIT_KIND
 from cds_service.card_text import render_card
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.dosing.correction_text import dose_forms, segment_written
 from cds_service.dosing.expected import above_ceiling, dosed_by_bsa
 from cds_service.dosing.label_dose_cards import days_besides
-from cds_service.dosing.kinds import DOSE_LIMIT_KIND, order_card
+from cds_service.dosing.kinds import order_card
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import correct_to_ceiling
 from cds_service.dosing.suggestions import suggestion, to_correct

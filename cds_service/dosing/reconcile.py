@@ -4,8 +4,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from cds_service.card_kinds import kind_of
-from cds_service.dosing.kinds import DAYS_KIND, DOSE_AND_DAYS_KIND, DOSE_KIND, DOSE_LIMIT_KIND, QUANTITY_KIND
+from cds_service.card_kinds import DAYS_KIND, DOSE_AND_DAYS_KIND, DOSE_KIND, DOSE_LIMIT_KIND, QUANTITY_KIND, kind_of
 from cds_service.dosing.quantity import read_quantity
 from cds_service.dosing.quantity_card import in_unit
 from cds_service.sentences import mid_sentence

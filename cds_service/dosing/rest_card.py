@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cds_service.card_kinds import kind_card
+from cds_service.card_kinds import DAYS_KIND, kind_card
 from cds_service.card_text import render_card
-from cds_service.dosing.kinds import DAYS_KIND
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.facts.label_cycles import CYCLE_DAYS
 from cds_service.facts.order import order_ref

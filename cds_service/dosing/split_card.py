@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, NamedTuple
 
-from cds_service.card_kinds import CardKind, kind_card
+from cds_service.card_kinds import SPLIT_KIND, kind_card
 from cds_service.card_text import CardText, render_card
 from cds_service.dosing.suggestions import recommended
 from cds_service.dosing.span import CyclePart, CycleSpans
@@ -15,10 +15,6 @@ from cds_service.dosing.split import Piece, split_order
 from cds_service.dosing.text import dose_words, lines_text
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
-
-# The label's cycle: the dose and days cards' topic `off-guideline`; a kind of its own, so that no other card's
-# suggestion is combined with it (reconcile.reconcile_corrections).
-SPLIT_KIND = CardKind("order-per-cycle", "off-guideline")
 
 
 class SplitCard(NamedTuple):

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cds_service.card_kinds import DOSE_KIND
 from cds_service.card_text import render_card
-from cds_service.dosing.kinds import DOSE_KIND, order_card
+from cds_service.dosing.kinds import order_card
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.text import NAMED, lines_text
 
