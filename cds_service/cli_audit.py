@@ -58,7 +58,9 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
                              "by when it was received")
     parser.add_argument("--limit", type=_positive_int,
                         help=f"at most this many rows (default {DEFAULT_LIMIT}; with show, calls: default {SHOW_LIMIT})")
-    parser.add_argument("--format", choices=("table", "jsonl"), default="table")
+    # None, not "table": the listing prints a table, but export must tell `audit --format table export` (refused, as
+    # it writes no table) from `audit export`.
+    parser.add_argument("--format", choices=("table", "jsonl"), default=None)
     parser.set_defaults(handler=cli_audit_listing.run)
     actions = parser.add_subparsers(dest="action")
     show = actions.add_parser("show", parents=[common], help="one call with its criteria and feedback, found by its "
@@ -81,7 +83,9 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
                                 "call, policy version and digests, criteria (status, citation, evidence, note) and "
                                 "feedback, for a payer's review: JSON lines or CSV (docs/audit.md §Export)")
     _add_filters(export, argparse.SUPPRESS)
-    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl",
+    # SUPPRESS: a listing's --format given before `export` reaches run_export, which refuses `table` (a default here
+    # replaced it, and `audit --format table export` wrote JSON lines).
+    export.add_argument("--format", choices=("jsonl", "csv"), default=argparse.SUPPRESS,
                         help="jsonl: one object a decision; csv: one row a criterion (default jsonl)")
     export.add_argument("--output", type=Path, metavar="FILE",
                         help="a new file to write (readable by its owner alone: the trail holds PHI), not stdout")
@@ -196,6 +200,10 @@ def run_export(args: argparse.Namespace) -> int:
                                             ("--limit", args.limit)) if given]
     if listing:  # an export cut at a limit, or of another listing, would pass for the decisions selected
         print(f"export writes every decision selected; {', '.join(listing)}: the listing's only", file=sys.stderr)
+        return 2
+    if args.format == "table":
+        print("export writes JSON lines (the default) or CSV (--format csv after export); --format table is the "
+              "listing's", file=sys.stderr)
         return 2
     if empty_period(args):
         return 2
