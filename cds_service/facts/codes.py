@@ -330,10 +330,18 @@ def effective_last_date(resource: dict[str, Any]) -> date | None:
 
 
 _NEGATION_CUES = ("not ", "no ", "non-", "non ", "without ", "negative for ", "neg for ", "excluding ", "r/o ")
+# A negative word right after the term, through the words a report names markers by: "T-cell markers negative",
+# "T-cell: neg", "T-cell antigens not expressed" (read as T-lineage before). Only there, as result text reads its
+# negations (result_text._negated_at): in "T-cell ALL, negative for CD19" the word is another clause's, and "negative
+# for" speaks of what follows it.
+_NEGATED_AFTER = re.compile(
+    r"(?:[ \t]*(?:lineage[ \t]+)?(?:markers?|antigens?|(?:immuno)?phenotype|expression))?[ \t]*[:=-]?[ \t]*"
+    r"(?:negative|neg|absent|not[ \t]+(?:detected|expressed|present))(?![a-z0-9])(?![ \t]+for(?![a-z0-9]))")
 
 
 def negated(text: str, term: str) -> bool:
-    """True when every occurrence of `term` in `text` follows a negation cue ("not T-cell", "non-T-cell").
+    """True when every occurrence of `term` in `text` follows a negation cue ("not T-cell", "non-T-cell") or is
+    followed by a negative word (_NEGATED_AFTER: "T-cell markers negative").
 
     Deliberately tiny: lineage text in diagnoses is short, and a wrong negation only makes a fact unknown.
     """
@@ -341,7 +349,8 @@ def negated(text: str, term: str) -> bool:
     starts = [m.start() for m in re.finditer(re.escape(needle), low)]
     if not starts:
         return False
-    return all(low[max(0, s - 16):s].endswith(_NEGATION_CUES) for s in starts)
+    return all(low[max(0, s - 16):s].endswith(_NEGATION_CUES) or _NEGATED_AFTER.match(low, s + len(needle))
+               for s in starts)
 
 
 # Days in each month of a common year: calendar.monthrange, which also works out the weekday a month starts on, costs
