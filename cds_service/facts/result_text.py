@@ -188,11 +188,11 @@ _COUNTS = frozenset({"", "1", "cell", "cells"})
 def result_ratio(observation: dict[str, Any]) -> tuple[Decimal, Decimal, str] | None:
     """(numerator, denominator, the numerator's comparator) of a valueRatio whose meaning is plain, as a lab writes
     an MRD "1:10000": both terms numbers, the numerator not below 0, the denominator above 0 and without a comparator
-    (1:>10000 is no bound a reader can place), their units alike or both counts of cells. None for any other ratio,
-    which is never guessed."""
+    (1:>10000 is no bound a reader can place), their units alike or both counts of cells; or of a valueString that
+    writes one so (_text_ratio). None for any other ratio, which is never guessed."""
     ratio = observation.get("valueRatio")
     if not isinstance(ratio, dict):
-        return None
+        return _text_ratio(observation.get("valueString"))
     numerator, denominator = ratio.get("numerator"), ratio.get("denominator")
     if not isinstance(numerator, dict) or not isinstance(denominator, dict) or denominator.get("comparator"):
         return None
@@ -204,6 +204,24 @@ def result_ratio(observation: dict[str, Any]) -> tuple[Decimal, Decimal, str] | 
         return None
     comparator = _comparator(numerator)
     return None if comparator is None else (top, bottom, comparator)
+
+
+# A ratio as text: "1:10000", "1/10000", "<1:10,000": whole numbers alone (no unit: counts of cells), a thousands
+# separator only in groups of three ("10,000"). A point or another comma is no number a reader can be sure of:
+# "1:10.000" is 1:10 (10%) or, grouped as some locales write it, 1:10000 (0.01%), either side of Florida Blue's
+# 0.1%; "1:1,5" is no grouping, and "1:05" (a time?) no count. Every run of spaces sits between fixed tokens.
+_WHOLE = r"([1-9]\d{0,2}(?:,\d{3})+|0|[1-9]\d*)"
+_RATIO_STRING = re.compile(rf"(<=|>=|<|>)?\s*{_WHOLE}\s*[:/]\s*{_WHOLE}")
+
+
+def _text_ratio(text: Any) -> tuple[Decimal, Decimal, str] | None:
+    """An MRD ratio written as text, read by the valueRatio's rules: the denominator above 0, without a comparator
+    (the pattern has no place for one), the numerator's kept."""
+    match = _RATIO_STRING.fullmatch(text.strip()) if isinstance(text, str) else None
+    if match is None:
+        return None
+    comparator, top, bottom = match.group(1) or "", *(Decimal(g.replace(",", "")) for g in match.group(2, 3))
+    return None if bottom <= 0 else (top, bottom, comparator)
 
 
 # FHIR's quantity-comparator (required). Any other ("≤", "~", "<= ") is no bound a reader can place: read as an exact
