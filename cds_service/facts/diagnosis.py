@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
-from typing import Any, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple, TypeVar
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import (
@@ -17,6 +17,7 @@ from cds_service.facts.codes import (
 from cds_service.facts.model import Fact, full_date_request, needs_full_date
 from cds_service.facts.observations import code_key
 from cds_service.facts.quantities import months_in, time_in_days
+from cds_service.facts.shape import well_formed
 from cds_service.facts.unreadable import Bearing, Relevance
 from cds_service.record import PatientRecord
 from cds_service.valuesets import ValueSets, get_valuesets
@@ -47,6 +48,19 @@ _STATUS = (  # the disease status, and what is read from it
     Bearing("response_or_stabilization", frozenset({True}), attested_stands=True),
 )
 _COURSE = Bearing("cycle.number", attested_stands=True)  # a relapse or a remission may split the cycles into courses
+# When a Condition's verificationStatus alone cannot be read (read_diagnosis), the facts Diagnosis reads twice, with it
+# counted and without (`Diagnosis._either`), by the reading each follows from: the phase and the response to induction
+# are read from the disease status (phase.py). A fact that comes out the same is not opened by it (`_naming`). Its
+# other bearings stay unreadable.py's: the values it could not change already say when it matters (an ALL diagnosis
+# on record stands), and the facts read from the status records elsewhere (course.py, labs.py: `_BY_RECORDS`) are
+# opened unless counting it leaves those records as they are.
+_READ_BOTH_WAYS = {"disease_status": "status", "therapy_phase": "status", "complete_response_to_induction": "status",
+                   "remission_number": "remission_number", "infant_all": "infant_all"}
+_BY_RECORDS = frozenset({_COURSE.fact, "response_or_stabilization"})
+# A status read as counting (no system: the one the element is bound to), put in the place of one no one can read to
+# tell whether it is the only thing wrong.
+_COUNTED = {"coding": [{"code": "confirmed"}]}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -74,8 +88,14 @@ class _Condition(NamedTuple):  # a NamedTuple: several times faster to build tha
 
 
 class Diagnosis:
-    def __init__(self, conditions: list[_Condition], received: bool, attestations: Attestations) -> None:
+    def __init__(self, conditions: list[_Condition], received: bool, attestations: Attestations,
+                 unverified: tuple[_Condition, ...] = ()) -> None:
+        """`unverified`: the lymphoblastic Conditions readable but for their verificationStatus (no code of FHIR's
+        value set, shape.py), confirmed or refuted no one can say (read_diagnosis), which `_either` counts."""
         self._conditions = conditions
+        # The same record with the Conditions of unreadable verification status counted (`_either`).
+        self._counted = Diagnosis(conditions + list(unverified), received, attestations) if unverified else None
+        self._alike: dict[str, bool] = {}  # reading -> whether it came out the same both ways, each time (`_either`)
         self._all = [c for c in conditions if c.is_all]
         # Lymphoblastic lymphoma is the same disease in another site (Aspirus Appendix 1 covers it like ALL): its
         # relapse and remission records are disease status too. Florida Blue gates its ALL uses on an ALL diagnosis.
@@ -132,9 +152,42 @@ class Diagnosis:
                         note=f"{lineage.note}, but CD19+ blasts: {cd19.note}".rstrip(": "))
         return lineage
 
+    def unreadable_relevance(self, condition: dict[str, Any], earlier_cycles: bool) -> Relevance | None:
+        """What a Condition the shape filter left out bears on (`_relevance`); when its verificationStatus alone
+        cannot be read, the facts this reading settles both ways (`_either`, `_BY_RECORDS`) only name it."""
+        relevance = _relevance(condition, earlier_cycles)
+        if relevance is None or not _verification_alone(condition):
+            return relevance
+        settled = {fact for fact, reading in _READ_BOTH_WAYS.items() if self._alike.get(reading, False)}
+        settled |= _BY_RECORDS if self._records_alike() else frozenset()
+        return relevance._replace(bearings=tuple(_naming(b) if b.fact in settled else b for b in relevance.bearings))
+
+    def _records_alike(self) -> bool:
+        """Whether the status records, as course.py and labs.py read them (a day and a status), are the same with the
+        Conditions of unreadable verification status counted: each repeats one on record."""
+        counted = self._counted._records if self._counted is not None else ()
+        return {(r.day, r.status) for r in counted} == {(r.day, r.status) for r in self._records}
+
+    def _either(self, reading: str, fact: Fact[T], read: Callable[[Diagnosis], Fact[T]]) -> Fact[T]:
+        """`fact`, read without the Conditions of unreadable verification status; whether `read` with them counted
+        gives the same is kept for unreadable_relevance. The same, the chart settles it whatever their status, and
+        they are only named (`_naming`); else unreadable.py opens it as for any unreadable Condition: unknown, the
+        Condition named and asked for. Opened whenever one was on record, it had asked clinicians for what a confirmed
+        Condition beside it already says (policy-rules.md §1: missing data is information needed)."""
+        if self._counted is not None:
+            counted = read(self._counted)
+            same = (counted.value, counted.missing) == (fact.value, fact.missing)
+            self._alike[reading] = self._alike.get(reading, True) and same
+        return fact
+
     def infant_all(self, birth_date: date | None) -> Fact[bool]:
         """Attested; else whether the earliest-dated ALL Condition's onset (else recordedDate) precedes age 1:
-        unknown when a partial onset that spans the first birthday may be the earliest."""
+        unknown when a partial onset that spans the first birthday may be the earliest; read both ways when a
+        Condition's verification status cannot be read (`_either`)."""
+        return self._either("infant_all", self._infant_all(birth_date),
+                            lambda counted: counted.infant_all(birth_date))
+
+    def _infant_all(self, birth_date: date | None) -> Fact[bool]:
         attested = self._attestations.fact("diagnosed-before-age-1", cast=bool, note="diagnosed before age 1 attested")
         if attested is not None:
             return attested
@@ -162,7 +215,10 @@ class Diagnosis:
 
     def status_as_of(self, day: date) -> Fact[str]:
         """The status of the most recent qualifying ALL (or lymphoblastic lymphoma) Condition recorded on or before
-        `day`."""
+        `day`; read both ways when a Condition's verification status cannot be read (`_either`)."""
+        return self._either("status", self._status(day), lambda counted: counted.status_as_of(day))
+
+    def _status(self, day: date) -> Fact[str]:
         found = self._status_on.get(day)
         if found is None:
             found = self._status_on[day] = self._status_of(day)
@@ -181,6 +237,11 @@ class Diagnosis:
         return Fact(status, (latest.reference,), note=_said(latest))
 
     def remission_number(self, course_start: date) -> Fact[int]:
+        """`_remission_number`, read both ways when a Condition's verification status cannot be read (`_either`)."""
+        return self._either("remission_number", self._remission_number(course_start),
+                            lambda counted: counted.remission_number(course_start))
+
+    def _remission_number(self, course_start: date) -> Fact[int]:
         """Which complete remission the patient is in at `course_start`: attested for this course; else, when the
         disease status then is remission, 1 + the distinct relapse episodes recorded on or before it
         (fhir-data-profile.md). The policies ask for the patient to be *in* a first or second remission, so another
@@ -196,7 +257,7 @@ class Diagnosis:
             return Fact(received=False)
         if not self._disease:
             return Fact(note="no ALL diagnosis in the record")
-        status = self.status_as_of(course_start)
+        status = self._status(course_start)
         if status.value is None:  # a partial date's request for the full date kept (phase._dated_in_part)
             return Fact(None, status.evidence, note=status.note, missing=status.missing)
         if status.value != "remission":
@@ -215,7 +276,7 @@ class Diagnosis:
         dosing/checks.schedule_for)."""
         if not attested.value or not self._disease:
             return attested
-        status = self.status_as_of(course_start)
+        status = self._status(course_start)
         if status.value not in ("relapsed", "refractory"):
             return attested
         return replace(attested, evidence=attested.evidence + status.evidence,
@@ -308,10 +369,27 @@ def _before_age_one(condition: _Condition, birth_date: date | None) -> bool | No
 # ---- reading Conditions --------------------------------------------------------------------------------------
 
 
-def read_diagnosis(record: PatientRecord, attestations: Attestations) -> Diagnosis:
+def read_diagnosis(record: PatientRecord, attestations: Attestations, left_out: Iterable[Any] = ()) -> Diagnosis:
+    """The diagnosis facts of the record's Conditions; of those the shape filter `left_out`, the ones readable but
+    for their verificationStatus are read both ways (Diagnosis._either)."""
     valuesets = get_valuesets()
     rows = [_read(c, valuesets) for c in record.resources("conditions", "Condition") if usable_condition(c)]
-    return Diagnosis([r for r in rows if r is not None], record.received("conditions"), attestations)
+    unverified = tuple(found for c in left_out if (found := _unverified(c, valuesets)) is not None)
+    return Diagnosis([r for r in rows if r is not None], record.received("conditions"), attestations, unverified)
+
+
+def _unverified(condition: Any, valuesets: ValueSets) -> _Condition | None:
+    """A lymphoblastic Condition the shape filter left out for its verificationStatus alone (and not refuted or
+    entered in error by a code of FHIR's): well-formed once a readable status stands in its place."""
+    if not _verification_alone(condition) or not usable_condition(condition):
+        return None
+    return _read(condition, valuesets)
+
+
+def _verification_alone(condition: Any) -> bool:
+    """Whether a Condition left out by the shape filter is so for its verificationStatus alone."""
+    return isinstance(condition, dict) and condition.get("resourceType") == "Condition" \
+        and well_formed({**condition, "verificationStatus": _COUNTED})
 
 
 def lymphoblastic(code: Any, valuesets: ValueSets) -> bool:
@@ -319,7 +397,19 @@ def lymphoblastic(code: Any, valuesets: ValueSets) -> bool:
     return _code_reading(code, valuesets) is not None
 
 
-def unreadable_relevance(condition: dict[str, Any], earlier_cycles: bool) -> Relevance | None:
+def _naming(bearing: Bearing) -> Bearing:
+    """`bearing` for a fact that comes out the same both ways (Diagnosis._either, _records_alike): kept as read, the
+    Condition named in its note when the fact has a value, after what decided it (unreadable.py). Unknown, it owes
+    nothing to the Condition; an attested answer decides whatever it says."""
+    # Kept whatever its value: not the record's value (attested_only), nor an answer's (attested_stands).
+    return Bearing(bearing.fact, attested_stands=True, attested_only=True, settled=_has_value)
+
+
+def _has_value(fact: Fact[Any]) -> bool:
+    return fact.value is not None
+
+
+def _relevance(condition: dict[str, Any], earlier_cycles: bool) -> Relevance | None:
     """A Condition the shape filter left out (unreadable.py) bears on the diagnosis facts when its code names a
     lymphoblastic disease and it is not refuted or entered in error; on the disease status and what is read from it
     when it is ALL or lymphoblastic lymphoma; on the cycle number too when there are `earlier_cycles` it may split

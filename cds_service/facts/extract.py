@@ -21,7 +21,6 @@ from cds_service.facts.body import unreadable_relevance as body_size_relevance
 from cds_service.facts.codes import add_months, completed_months, last_day_named, parse_date, ref
 from cds_service.facts.course import PriorOrders, SignedCycle, prior_orders, read_cycle
 from cds_service.facts.diagnosis import Diagnosis, lymphoblastic, read_diagnosis
-from cds_service.facts.diagnosis import unreadable_relevance as diagnosis_relevance
 from cds_service.facts.immunizations import LiveVaccines, live_vaccine_in_window
 from cds_service.facts.immunizations import unreadable_relevance as vaccine_relevance
 from cds_service.facts.labs import Labs, read_labs, undated_relevance
@@ -65,7 +64,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     resolve = _memoized(record.resolve)
     start = group_start(orders, today)
     attestations = Attestations.from_record(record)
-    diagnosis = read_diagnosis(record, attestations)
+    diagnosis = read_diagnosis(record, attestations, left_out.get("conditions", ()))
     signed = [order for cycle in earlier for order in cycle.orders]
     draft_ids = {str(o.get("id")) for o in (*orders, *signed)}
     malformed_orders: list[dict[str, Any]] = []
@@ -98,7 +97,7 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     if any(left_out.values()) or malformed_orders or observations.unreadable() or labs.undated or unread:
         toxicity_answer = counted_answer(attestations, renewal)
         context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(priors.spans or signed),
-                           draft_ids, resolve, toxicity_answer.authored if toxicity_answer else None)
+                           draft_ids, resolve, toxicity_answer.authored if toxicity_answer else None, diagnosis)
         found = _unreadable(left_out, malformed_orders, observations.unreadable(), context)
         found += unreadable(labs.undated, "Observation", undated_relevance, _no_date) + unread
         facts = open_facts(facts, found)
@@ -190,6 +189,7 @@ class _Context(NamedTuple):
     draft_ids: set[str]  # the orders themselves: read from the request, whatever the record holds of them
     resolve: Resolver
     toxicity_answered: date | None  # the day of the unacceptable-toxicity answer counted, which judges no later event
+    diagnosis: Diagnosis  # judges the Conditions, knowing which facts it read both ways (Diagnosis._either)
 
 
 def _unreadable(left_out: dict[str, list[Any]], med_orders: list[dict[str, Any]],
@@ -202,7 +202,7 @@ def _unreadable(left_out: dict[str, list[Any]], med_orders: list[dict[str, Any]]
         *unreadable(left_out.get("immunizations", ()), "Immunization",
                     lambda r: vaccine_relevance(r, course_start, start)),
         *unreadable(left_out.get("conditions", ()), "Condition",
-                    lambda r: diagnosis_relevance(r, ctx.earlier_cycles)
+                    lambda r: ctx.diagnosis.unreadable_relevance(r, ctx.earlier_cycles)
                     or toxicity_relevance(r, course_start, ctx.toxicity_answered)),
         *unreadable(orders, "MedicationRequest", lambda r: medication_relevance(r, ctx.resolve)),
         *unreadable(left_out.get("attestations", ()), "QuestionnaireResponse",
