@@ -51,7 +51,7 @@ def dose_card(order: dict[str, Any], facts: ClinicalFacts, schedule: str | None,
                                        ceiling)
     unread = [line for line in lines if line.unreadable]
     if unread or not lines:
-        return unreadable_card(order, unread, source_label)
+        return unreadable_card(order, unread, source_label, checks.together)
     if below and matched_indication:
         return below_card(order, facts, lines, patient, below, source_label)
     return None
