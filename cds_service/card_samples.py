@@ -123,7 +123,8 @@ _SPAN_PART = {"name": "cycle 2", "this": False, "lines": "lines 2 and 3", "doses
 
 def _spans(**changes: Any) -> dict[str, Any]:
     context = {"cycles": 2, "starts": ["2026-12-01", "2027-01-12"], "parts": [{**_SPAN_PART, "this": True}, _SPAN_PART],
-               "offered": True, "why_not": "", "quantity_left": "", "described": 0, "withheld": False}
+               "offered": True, "why_not": "", "quantity_left": "", "described": 0, "withheld": False,
+               "guessed": False}
     return {**context, **changes}
 
 
@@ -276,6 +277,8 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
                                                                      why="quantity unit 'mL' not readable")])),
     ("order-spans-cycles.j2", _spans(described=1)),
     ("order-spans-cycles.j2", _spans(withheld=True)),
+    ("order-spans-cycles.j2", _spans(withheld=True, guessed=True, offered=False, why_not="the number is not known")),
+    ("order-spans-cycles.j2", _spans(guessed=True, offered=False, why_not="the number is not known")),
     ("order-spans-cycles.j2", _spans(cycles=3, starts=["2026-12-01", "2027-01-12", "2027-02-23"], offered=False,
                                      why_not="line 3's days could not be read, so the cycle it "
                                      "belongs to is not known", quantity_left="its dose could not be read",

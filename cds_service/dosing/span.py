@@ -19,7 +19,9 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 from cds_service.dosing.api import DoseChecks, QuantityLimit
 from cds_service.dosing.checks import CycleLines
+from cds_service.dosing.cycle_end import cycle_infusion_days, cycle_stretches
 from cds_service.dosing.reading import DoseLine, cycle_day_date
+from cds_service.facts.label_cycles import LONGER_FROM
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import order_ref
 from cds_service.verdict import UNKNOWN, Verdict
@@ -70,6 +72,13 @@ class CycleSpans:
                  for order in orders if len(order.get("dosageInstruction") or ()) > 1)
         self.parts: Mapping[int, list[CyclePart]] = {id(order): parts for order, parts in found if parts}
         self._spanning = [order_ref(order) for order in orders if id(order) in self.parts]
+        self._guessed = _cut_on_least_rest(self.parts, orders, facts, lines)
+
+    def rest_guessed(self, order: dict[str, Any]) -> bool:
+        """Whether `order`'s cycles were told apart by the least rest the label gives, 14 days, with the cycle number
+        not known: after the 56 of relapsed/refractory cycle 6 on, they would not be the same cycles (a later line
+        the days past the cycle's 28th infusion day), so a split would rest on a guess (split_card.py)."""
+        return id(order) in self._guessed
 
     def of(self, order: dict[str, Any]) -> list[CyclePart]:
         """The cycles `order`'s lines fall in; [] when one."""
@@ -84,6 +93,20 @@ class CycleSpans:
         if not self._spanning:
             return checks
         return PerCycleChecks(checks, self._spanning, len(self.of(order)))
+
+
+def _cut_on_least_rest(parts: Mapping[int, list[CyclePart]], orders: list[dict[str, Any]], facts: ClinicalFacts,
+                       lines: CycleLines) -> frozenset[int]:
+    """The orders (by id) of `parts` whose cycles would be others after the label's longest rest (56 days, from
+    relapsed/refractory cycle 6 on) than after the least (14), which `lines` cut by when the cycle number is not
+    known (`label_cycles.rest_after`); none when it is known."""
+    cycle = facts.cycle
+    if not parts or cycle.number.value is not None:
+        return frozenset()
+    longest = cycle_stretches(cycle_infusion_days(lines.of(o) for o in lines.orders), cycle.infusion_days_before,
+                              LONGER_FROM)
+    return frozenset(id(order) for order in orders if id(order) in parts and parts[id(order)] != cycle_parts(
+        lines.of(order), longest, cycle.start, cycle.infusion_days_before))
 
 
 class PerCycleChecks:

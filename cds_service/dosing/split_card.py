@@ -31,8 +31,9 @@ def split_card(order: dict[str, Any], spans: CycleSpans, source_label: str) -> S
         return None
     facts = spans.facts
     pieces, quantity_left = split_order(order, parts, facts, spans.medication(order))
-    why_not = _why_not(order, parts)
-    texts = _texts(parts, pieces, facts, quantity_left, why_not)
+    guessed = spans.rest_guessed(order)
+    why_not = _why_not(order, parts) or (_GUESSED if guessed else "")
+    texts = _texts(parts, pieces, facts, quantity_left, why_not, guessed)
     card = kind_card(order_ref(order), texts[0], "warning", source_label, SPLIT_KIND)
     if not why_not:
         card["selectionBehavior"] = "at-most-one"
@@ -51,6 +52,13 @@ def withhold_corrections(cards: list[dict[str, Any]], split: SplitCard) -> None:
             card["detail"] = f"{card['detail'].rstrip()}\n\n{split.note}\n"
 
 
+# Why the split is not offered when its cycles rest on the least rest (`CycleSpans.rest_guessed`): one click would
+# start a relapsed/refractory cycle 7 on after a short rest, where the label has the days past the 28th ended.
+_GUESSED = ("the cycle number is not known, so the cycles are told apart by the label's least rest, 14 days without "
+            "infusion; after relapsed/refractory cycle 6 on the rest is 56 days, and a later line here would then be "
+            "days past the cycle's 28th infusion day, not a new cycle")
+
+
 def _why_not(order: dict[str, Any], parts: list[CyclePart]) -> str:
     """Why the split is not offered: a line whose days are not known, which no cycle holds ("" when none)."""
     held = {line.index for part in parts for line in part.lines}
@@ -63,17 +71,17 @@ def _why_not(order: dict[str, Any], parts: list[CyclePart]) -> str:
 
 
 def _texts(parts: list[CyclePart], pieces: list[Piece], facts: ClinicalFacts, quantity_left: str,
-           why_not: str) -> list[CardText]:
+           why_not: str, guessed: bool) -> list[CardText]:
     """The card's texts with the update's description, then each new order's description, then the paragraph added
     to the order's other cards (`withhold_corrections`)."""
-    context = _context(parts, pieces, facts, quantity_left, why_not)
+    context = _context(parts, pieces, facts, quantity_left, why_not, guessed)
     texts = [render_card("order-spans-cycles.j2", described=index, withheld=False, **context)
              for index in range(len(parts))]
     return texts + [render_card("order-spans-cycles.j2", described=0, withheld=True, **context)]
 
 
 def _context(parts: list[CyclePart], pieces: list[Piece], facts: ClinicalFacts, quantity_left: str,
-             why_not: str) -> dict[str, Any]:
+             why_not: str, guessed: bool) -> dict[str, Any]:
     """order-spans-cycles.j2's context but `described` and `withheld` (see its header)."""
     number = facts.cycle.number.value
     rows = [{"name": f"cycle {number + position}" if number else f"the cycle from {piece.first.isoformat()}",
@@ -82,7 +90,7 @@ def _context(parts: list[CyclePart], pieces: list[Piece], facts: ClinicalFacts, 
              "quantity": piece.quantity}
             for position, (part, piece) in enumerate(zip(parts, pieces))]
     return {"cycles": len(parts), "starts": [piece.first.isoformat() for piece in pieces], "parts": rows,
-            "offered": not why_not, "why_not": why_not, "quantity_left": quantity_left}
+            "offered": not why_not, "why_not": why_not, "quantity_left": quantity_left, "guessed": guessed}
 
 
 def _suggestion(texts: list[CardText], pieces: list[Piece], facts: ClinicalFacts) -> dict[str, Any]:
