@@ -100,6 +100,11 @@ def _row(**changed: Any) -> dict[str, Any]:
             "corrected": False, "beyond": False, **changed}
 
 
+# Aspirus II's limit with its 84-day window from cycle 6 on: a card of an unknown cycle number says it.
+_LONGER_FROM_CYCLE_6 = QuantityLimit(vials=28, units=980, days=42, days_continued=84, continued_from_cycle=6,
+                                     citation="Aspirus II")
+
+
 def _quantity(**changed: Any) -> dict[str, Any]:
     """A quantity card's context (dosing/cards.py quantity_card), with `changed`."""
     return {"ordered": "41 vials (1435 mcg)", "allowed": "28 vials (980 mcg)", "window": 42, "supply": "42",
@@ -272,7 +277,7 @@ SAMPLES: tuple[tuple[str, dict[str, Any]], ...] = (
                                                                 "another blinatumomab order of the cycle")])),
     ("quantity-over.j2", _quantity(unselected=True, rows=[_row(this=True, finding="within"),
                                                           _row(answered=False), _row(finding="no quantity")])),
-    ("quantity-over.j2", _quantity(cycle=None, orders=1, more=2,
+    ("quantity-over.j2", _quantity(cycle=None, orders=1, more=2, limit=_LONGER_FROM_CYCLE_6,
                                    rows=[_row(finding="short"), _row(finding="unreadable",
                                                                      why="quantity unit 'mL' not readable")])),
     ("order-spans-cycles.j2", _spans(described=1)),
