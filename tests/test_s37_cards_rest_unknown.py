@@ -55,6 +55,7 @@ def test_a_split_resting_on_the_14_day_guess_is_not_offered(client: LiveClient) 
             "rest, 14 days without infusion; after relapsed/refractory cycle 6 on the rest is 56 days") in \
         split["detail"]
     assert "| the cycle from 2027-01-12 (later lines) |" in split["detail"]
+    assert "once the cycle number tells the cycles apart, sign one order per cycle." in split["detail"]
     withheld = cards["dose"]
     assert not withheld.get("suggestions")
     assert ("**No one-click correction here:** this order's dosage lines may fall in 2 cycles (card \"Order may cover"
