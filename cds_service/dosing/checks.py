@@ -616,14 +616,16 @@ class OrderDoseChecks:
 
     def _over_if_continued(self, limit: QuantityLimit) -> QuantityCheck | None:
         """The cycle's quantity against the window of the continued cycles (Aspirus II: 84 days from cycle 6 on) when
-        the cycle number is not known and it is over it, else None. An unknown number is read against the first
+        the cycle number is not known and it is above it, else None. An unknown number is read against the first
         window (`QuantityLimit.window`), which allows at least as much for any supply (a supply over 42 days scales
-        it up): 40 vials for 84 days had met it, 56 allowed, where from cycle 6 on 28 are."""
+        it up): 40 vials for 84 days had met it, 56 allowed, where from cycle 6 on 28 are. Above it beside a supply
+        not read in days is no less unknown: 35 vials for 60 days and "2 mo" had met it (1400 mcg for 60 days), where
+        from cycle 6 on 28 are for any supply up to 84 days."""
         continued = limit.continued_from_cycle
         if continued is None or self.facts.cycle.number.value is not None:
             return None
         later = check_quantity(self.cycle.orders, limit, continued)
-        return later if later.over else None
+        return later if later.above else None
 
     def _cycle_evidence(self) -> tuple[str, ...]:
         """The cycle's orders, whose quantities add up: all of them up to NAMED + 2, else the first NAMED + 1 and this
