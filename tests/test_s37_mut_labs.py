@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.live_server import LiveClient
-from tests.test_aspirus33_criteria_http import UCUM, decision_of, example, mrd
+from tests.test_aspirus33_criteria_http import UCUM, decision_of, example, mrd, the
 from tests.test_s37_labs_mrd_ratio import ASKED, FB_THRESHOLD, criterion, florida_blue, ratio
 from tests.test_s37_labs_result_words import maintenance
 from tests.test_s36_clinical_edges import RENEWAL, recorded, status_of
@@ -79,3 +79,11 @@ def test_a_toxicity_of_each_fhir_status_is_read(client: LiveClient, verification
     request = example(RENEWAL)
     recorded(request, "D89.834", "2026-09-15", verification=verification)
     assert status_of(decision_of(client, request), ".no-unacceptable-toxicity") == status
+
+
+@pytest.mark.parametrize("text", ["CD19 not pos on blasts", "CD19: not positive"])
+def test_a_flow_report_cd19_not_pos_is_no_cd19_positive_disease(client: LiveClient, text: str) -> None:
+    """Florida Blue Position 1.a: "not pos", as flow reports abbreviate it, is negative like "not positive"."""
+    request = example("florida-blue-mrd-positive")
+    the(request, "observations", "cd19-1")["valueString"] = text
+    assert decision_of(client, request)["decision"] == "criteria-not-met"
