@@ -5,7 +5,9 @@ the references, which the detail keeps for the pharmacist: the clinician reads t
 A resource the shape filter left out is asked for readable (facts/unreadable.py `Unreadable.request`): "a readable
 Condition/all-1 (clinicalStatus.coding[0].code is a list, not text)". The element's path is for the integration
 engineer, and the decision card's detail keeps it; a summary read in two seconds says which element of which
-resource instead: "a readable clinical status for Condition/all-1".
+resource instead: "a readable clinical status for Condition/all-1". A resource its reader names in a clinician's words
+is asked for so ("the verification status of the ALL diagnosis (Condition/all-1: verificationStatus is ...)"), and the
+summary keeps the words alone.
 """
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ import re
 _READABLE = re.compile(
     r"a readable (?P<resource>[A-Z][A-Za-z]+(?:/\S+| \(no id\))?) \((?P<path>[a-z][\w.\[\]]*) is .*\)")
 _INDEX = re.compile(r"\[\d+\]")
+# The reference and problem closing the request for a resource named in words (Unreadable.request): " (Condition/all-1:
+# verificationStatus is \"suspected\", ...)", or " (Condition: ...)" for one sent without an id; up to the end of the
+# item or of one of its requests (joined by "; "), the problem quoting the EHR's text as it may.
+_NAMED_PROBLEM = re.compile(r" \([A-Z][A-Za-z]+(?:/[^\s,():]+)?: .*?\)(?=; |\Z)", re.DOTALL)
 # The references closing an item that names them in words first: " (Observation/mrd-2)", " (Observation/a,
 # Observation/b)"; or closing one of its alternatives ("the full date of ... (Condition/all-1), or response at the
 # end of consolidation": a criterion asking for any of several, vocabulary._open_alternatives).
@@ -44,18 +50,24 @@ ELEMENT_WORDS: dict[str, str] = {
 
 def summary_item(item: str) -> str:
     """`item` (what to document) as the summary says it: a malformed resource's request in words, "a readable
-    clinical status for Condition/all-1"; an item (or an alternative of it) closing with the references it names in
-    words, without them; any other item as it is. An item may join several requests by "; " (a
+    clinical status for Condition/all-1", or without its reference and problem where its reader named it in words
+    ("the verification status of the ALL diagnosis"); an item (or an alternative of it) closing with the references
+    it names in words, without them; any other item as it is. An item may join several requests by "; " (a
     fact several resources left unknown: unreadable.py `_unknown`): each is said so."""
     if "a readable " in item:
         return "; ".join(_said(part) for part in item.split("; "))
-    return _REFERENCES.sub("", item)
+    return _in_words(item)
+
+
+def _in_words(item: str) -> str:
+    """An item in words without the references, and a named resource's problem, that it closes with."""
+    return _REFERENCES.sub("", _NAMED_PROBLEM.sub("", item))
 
 
 def _said(request: str) -> str:
     found = _READABLE.fullmatch(request)
     if found is None:
-        return request
+        return _in_words(request)
     words = element_words(found["path"])
     return f"a readable {words} for {found['resource']}" if words else f"a readable {found['resource']}"
 

@@ -76,21 +76,22 @@ def test_a_combination_names_the_other_drug_in_the_summary(client: Any) -> None:
 
 
 @pytest.mark.parametrize("change, said", [
-    ("condition verificationStatus code an object", "a readable verification status for Condition/all-1"),
-    ("condition clinicalStatus code a list", "a readable clinical status for Condition/all-1"),
+    ("condition verificationStatus code an object", "the verification status of the ALL diagnosis"),
+    ("condition clinicalStatus code a list", "the clinical status of the ALL diagnosis"),
 ])
 def test_a_malformed_resource_is_asked_for_in_words_the_path_left_to_the_detail(client: Any, change: str,
                                                                                 said: str) -> None:
     """A malformed Condition's item had put its element's path in the summary ("document a readable Condition/all-1
     (clinicalStatus.coding[0].code is a list, not text) (+1 more)"), or, too long, only the resource: the summary
-    names the element in words and the resource; the detail keeps the path for the integration engineer."""
+    names the element in words and the resource (the diagnosis, as the reader knows it); the detail keeps the reference
+    and the path for the pharmacist and the integration engineer."""
     body = example("aspirus-adult-relapsed-refractory-cycle1")
     MALFORMED[change](body)
     card = decision_card(post(client, body))
     assert card["summary"] in (f"Aspirus Health Plan: document {said}{rest} to confirm coverage"
                                for rest in ("; whether the disease is relapsed or refractory", " and 1 more item"))
     path = change.split()[1]
-    assert f"- a readable Condition/all-1 ({path}.coding\\[0\\].code is " in card["detail"]
+    assert f"- {said} (Condition/all-1: {path}.coding\\[0\\].code is " in card["detail"]
 
 
 def test_an_item_of_several_requests_is_said_in_words_each() -> None:

@@ -79,7 +79,9 @@ def test_without_a_readable_all_condition_it_is_asked_for(client: LiveClient, st
     assert decision["decision"] == "information-needed"
     found = criterion(decision, phase)
     assert (found["status"], found["evidence"][0]) == ("unknown", asked)
-    assert f"a readable verification status for {asked}" in summary and len(summary) < 140
+    assert "the verification status of the ALL diagnosis" in summary and len(summary) < 140
+    assert any(item.startswith(f"the verification status of the ALL diagnosis ({asked}: ")
+               for item in decision["missing"])
 
 
 def test_a_later_relapse_of_unreadable_status_is_asked_about_not_passed_over(client: LiveClient) -> None:

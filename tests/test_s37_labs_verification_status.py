@@ -26,7 +26,7 @@ UNKNOWN = [
     {"coding": [{"system": "http://hospital.example.org/problem-status", "code": "CONF", "display": "Confirmed"}]},
     {"text": "Confirmed"},
 ]
-ASKED = "a readable verification status for Condition/all-1"
+ASKED = "the verification status of the ALL diagnosis"  # the summary's words; the detail names Condition/all-1
 
 
 def verified(request: Request, status: dict[str, Any], condition_id: str = "all-1") -> None:
@@ -60,7 +60,8 @@ def test_the_only_all_diagnosis_of_unknown_verification_is_asked_for(client: Liv
     [diagnosis] = [c for c in decision["criteria"] if c["id"].endswith(".b-cell-precursor-all")]
     assert (diagnosis["status"], diagnosis["evidence"]) == ("unknown", ["Condition/all-1"])
     assert "verificationStatus is " in diagnosis["note"]
-    assert ASKED in summary and len(summary) < 140
+    assert ASKED in summary and len(summary) < 140 and "Condition/" not in summary
+    assert any(item.startswith(f"{ASKED} (Condition/all-1: verificationStatus is ") for item in decision["missing"])
 
 
 @pytest.mark.parametrize("status", UNKNOWN)

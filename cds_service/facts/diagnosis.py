@@ -60,6 +60,10 @@ _BY_RECORDS = frozenset({_COURSE.fact, "response_or_stabilization"})
 # A status read as counting (no system: the one the element is bound to), put in the place of one no one can read to
 # tell whether it is the only thing wrong.
 _COUNTED = {"coding": [{"code": "confirmed"}]}
+# An unreadable Condition as a card asks for it (unreadable.Relevance.named), by (is ALL, is lymphoblastic lymphoma):
+# "a readable verification status for Condition/all-1" meant nothing to a clinician signing the order.
+_DISEASE_NAMES = {(True, False): "ALL", (True, True): "ALL", (False, True): "lymphoblastic lymphoma",
+                  (False, False): "lymphoblastic leukemia or lymphoma"}
 T = TypeVar("T")
 
 
@@ -422,7 +426,7 @@ def _relevance(condition: dict[str, Any], earlier_cycles: bool) -> Relevance | N
     bearings = (_LINEAGE, *(_ALL if reading.is_all else ()), *(_LYMPHOMA if reading.is_lymphoma else ()))
     if reading.is_all or reading.is_lymphoma:
         bearings += _STATUS + ((_COURSE,) if earlier_cycles else ())
-    return Relevance(reading.label, bearings)
+    return Relevance(reading.label, bearings, f"the {_DISEASE_NAMES[reading.is_all, reading.is_lymphoma]} diagnosis")
 
 
 @dataclass(frozen=True)

@@ -38,11 +38,14 @@ IGNORED = "toxicity-ignored"  # grade 1-2 CRS / ICANS: never count, even under a
 # `unacceptable-toxicity` decides the events it is asked about, never a grade 4-5 CRS or ICANS.
 _UNACCEPTABLE = frozenset({True})
 _RELEVANCE = {
-    SEVERE: Relevance("grade 4-5 CRS or ICANS", (Bearing("unacceptable_toxicity", _UNACCEPTABLE),)),
-    ASKED: Relevance("a toxicity to judge", (Bearing("unacceptable_toxicity", _UNACCEPTABLE, attested_stands=True),)),
+    SEVERE: Relevance("grade 4-5 CRS or ICANS", (Bearing("unacceptable_toxicity", _UNACCEPTABLE),),
+                      "the grade 4-5 CRS or ICANS diagnosis"),
+    ASKED: Relevance("a toxicity to judge", (Bearing("unacceptable_toxicity", _UNACCEPTABLE, attested_stands=True),),
+                     "the toxicity to judge"),
 }
 # One dated after the answer, which never judged it (_judged): a "no" does not settle it, a "yes" stands.
-_ASKED_AFTER_ANSWER = Relevance("a toxicity to judge", (Bearing("unacceptable_toxicity", _UNACCEPTABLE),))
+_ASKED_AFTER_ANSWER = Relevance("a toxicity to judge", (Bearing("unacceptable_toxicity", _UNACCEPTABLE),),
+                                "the toxicity to judge")
 
 
 def unacceptable_toxicity(record: PatientRecord, course_start: date, attestations: Attestations,

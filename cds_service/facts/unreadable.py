@@ -13,7 +13,8 @@ ignored.
 A fact keeps its value when the resource could not change it (`Bearing.stands`): a live vaccine already in the
 window, a Ph+ result (Ph+ is "ever positive"), or an attested answer that decides the fact whatever the record
 holds. What to document is then the criterion's own request (the attestation); otherwise the resource itself,
-readable (`Unreadable.request`). Likewise an answer that cannot be read leaves a fact the record settles whatever
+readable (`Unreadable.request`), in a clinician's words where its reader names it ("the verification status of the ALL
+diagnosis"). Likewise an answer that cannot be read leaves a fact the record settles whatever
 any answer says (`Bearing.settled`: a grade 4-5 CRS since the course start, an MRD result on record): the record
 decides, and the answer is named in the fact's note, so that a pharmacist still sees it.
 """
@@ -24,6 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from cds_service.facts.model import ClinicalFacts, Fact, Windowed
 from cds_service.facts.shape import problem
+from cds_service.summary_items import element_words
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class Relevance(NamedTuple):
 
     what: str  # "a live vaccine"
     bearings: tuple[Bearing, ...]
+    # The resource as a clinician names it ("the ALL diagnosis"), when its reader can say: asked for so
+    # (`Unreadable.request`), not by its id and element path, which mean nothing to one signing an order.
+    named: str = ""
 
 
 Classifier = Callable[[dict[str, Any]], "Relevance | None"]
@@ -74,6 +79,7 @@ class Unreadable:
     bearings: tuple[Bearing, ...]
     asked: str = ""  # what to document when not the whole resource: one answer of an attestation
     failed: str = "could not be read"  # or "cannot be placed in time": a readable answer dated only to a month
+    named: str = ""  # Relevance.named
 
     @property
     def note(self) -> str:
@@ -81,8 +87,16 @@ class Unreadable:
 
     @property
     def request(self) -> str:
-        """What to document: the resource, readable (an attestation cannot stand for a record it would contradict)."""
-        return self.asked or f"a readable {self.reference} ({self.problem})"
+        """What to document: the resource, readable (an attestation cannot stand for a record it would contradict).
+        Named by its reader, the element in words first ("the verification status of the ALL diagnosis"), the
+        reference and the problem after it for the pharmacist and the integration engineer (the summary leaves them
+        to the detail: summary_items.py)."""
+        if self.asked:
+            return self.asked
+        words = element_words(self.problem.partition(" ")[0]) if self.named else ""
+        if words:
+            return f"the {words} of {self.named} ({self.reference}: {self.problem})"
+        return f"a readable {self.reference} ({self.problem})"
 
 
 def unreadable(resources: Iterable[Any], resource_type: str, classify: Classifier,
@@ -98,7 +112,8 @@ def unreadable(resources: Iterable[Any], resource_type: str, classify: Classifie
         if relevance is not None:
             identifier = resource.get("id")
             reference = f"{resource_type}/{identifier}" if isinstance(identifier, str) else resource_type
-            found.append(Unreadable(reference, relevance.what, why(resource), relevance.bearings))
+            found.append(Unreadable(reference, relevance.what, why(resource), relevance.bearings,
+                                    named=relevance.named))
     return found
 
 
