@@ -23,9 +23,10 @@ from cds_service.facts.lab_result import (SHOWN, Concurrent, Result, alike, date
 from cds_service.facts.model import Fact, Graded, full_date_request, needs_full_date
 from cds_service.facts.observations import ObservationIndex
 from cds_service.facts.ph import ph_kinds, ph_status, read_ph
-from cds_service.facts.result_text import qualitative, result_quantity, result_ratio
+from cds_service.facts.result_text import qualitative, result_quantity, result_ratio, unread_number
 from cds_service.facts.quantities import exact_text
 from cds_service.facts.unreadable import Bearing, Relevance
+from cds_service.printable import json_value
 from cds_service.record import PatientRecord
 from cds_service.valuesets import ValueSets, get_valuesets
 
@@ -491,14 +492,17 @@ def _ratio_mrd(ratio: tuple[Decimal, Decimal, str], moment: datetime, reference:
     return Result(moment, reference, fraction=fraction, comparator=comparator, shown=shown)
 
 
-def _units_disagree(quantity: Any) -> bool:
+def _units_disagree(quantity: Any) -> str:
     """Whether a valueQuantity's unit as printed and its UCUM code both name MRD units, and different ones ("%" and
-    "1"): the code alone had decided, a hundredfold either way across Florida Blue's 0.1%."""
+    "1"): the code alone had decided, a hundredfold either way across Florida Blue's 0.1%. Said as a note says it,
+    both quoted ('unit "%" and unit code "1" disagree'), so that a pharmacist sees which to correct; "" when not."""
     if not isinstance(quantity, dict):
-        return False
+        return ""
     named = [quantity.get(key) for key in ("unit", "code")]
     divisors = {_mrd_divisor(unit.strip().lower()) for unit in named if isinstance(unit, str)} - {None}
-    return len(divisors) > 1
+    if len(divisors) < 2:
+        return ""
+    return f"unit {json_value(named[0], 20)} and unit code {json_value(named[1], 20)} disagree"
 
 
 def _of_cells(result: Result) -> Result:
@@ -508,7 +512,8 @@ def _of_cells(result: Result) -> Result:
     fraction = result.fraction
     if fraction is None or 0 <= fraction <= 1:
         return result
-    return Result(result.moment, result.reference, shown=f"{result.shown} (not a share of cells)")
+    return Result(result.moment, result.reference,
+                  shown=f"{result.shown} ({'below 0' if fraction < 0 else 'above 100% of cells'})")
 
 
 def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> Result | None:
@@ -519,8 +524,9 @@ def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> R
         divisor = _mrd_divisor(unit)
         if divisor is None:
             return Result(moment, reference, shown=f"{comparator}{value} (no usable unit)")
-        if _units_disagree(observation.get("valueQuantity")):
-            return Result(moment, reference, shown=f"{comparator}{value} (its unit and unit code disagree)")
+        disagree = _units_disagree(observation.get("valueQuantity"))
+        if disagree:
+            return Result(moment, reference, shown=f"{comparator}{value} ({disagree})")
         return _of_cells(Result(moment, reference, fraction=value / divisor, comparator=comparator,
                                 shown=_shown_mrd(value, comparator, unit, divisor)))
     ratio = result_ratio(observation)
@@ -529,4 +535,7 @@ def _read_mrd(observation: dict[str, Any], moment: datetime, vs: ValueSets) -> R
     if "dataAbsentReason" in observation:
         return Result(moment, reference, absent=True, shown="not available")
     positive = qualitative(observation, vs)
-    return Result(moment, reference, positive=positive, shown=SHOWN[positive])
+    # A number not read says why (a comparator FHIR does not define, below 0): "MRD unreadable" alone left the
+    # pharmacist to guess what to correct.
+    why = unread_number(observation) if positive is None else ""
+    return Result(moment, reference, positive=positive, shown=f"unreadable ({why})" if why else SHOWN[positive])

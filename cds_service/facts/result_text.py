@@ -12,6 +12,7 @@ from itertools import repeat
 from typing import Any, Callable
 
 from cds_service.facts.codes import codings, concept_text, to_decimal
+from cds_service.printable import json_value
 from cds_service.valuesets import ValueSets
 
 # Matched against the stripped text: whitespace at both ends of the pattern, next to the optional comparator, let a
@@ -235,6 +236,37 @@ def _comparator(quantity: dict[str, Any]) -> str | None:
     if comparator is None or comparator == "":  # none sent, or sent empty
         return ""
     return comparator if comparator in _COMPARATORS else None
+
+
+# A number below 0 written as text ("-0.01%"), which _NUMERIC_STRING does not read.
+_BELOW_ZERO_STRING = re.compile(r"-\s*(?:\d+(?:\.\d+)?|\.\d+)\s*%?")
+
+
+def unread_number(observation: dict[str, Any]) -> str:
+    """Why a value written as a number reads as none (result_quantity, result_ratio), in a few words for a note, so a
+    pharmacist sees what to correct: a comparator outside FHIR's codes, a number below 0 as text or as a ratio's
+    numerator. "" for any other value (words, no value, a ratio whose meaning is not plain)."""
+    quantity = observation.get("valueQuantity")
+    if isinstance(quantity, dict):
+        return _unread_comparator(quantity)
+    ratio = observation.get("valueRatio")
+    if isinstance(ratio, dict):
+        numerator = ratio.get("numerator")
+        if not isinstance(numerator, dict):
+            return ""
+        top = to_decimal(numerator.get("value"))
+        return _unread_comparator(numerator) or ("its numerator is below 0" if top is not None and top < 0 else "")
+    text = observation.get("valueString")
+    if isinstance(text, str) and _BELOW_ZERO_STRING.fullmatch(text.strip()):
+        return f"{json_value(text.strip(), 20)} is below 0"
+    return ""
+
+
+def _unread_comparator(quantity: dict[str, Any]) -> str:
+    """A comparator outside FHIR's codes, quoted as sent (the EHR's text, cut short), and why it is not read."""
+    if _comparator(quantity) is not None:
+        return ""
+    return f"comparator {json_value(quantity.get('comparator'), 20)} is not one FHIR defines"
 
 
 def _ratio_unit(quantity: dict[str, Any]) -> str:
