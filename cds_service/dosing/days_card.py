@@ -8,7 +8,7 @@ from cds_service.card_kinds import DAYS_KIND, DOSE_AND_DAYS_KIND, set_kind
 from cds_service.card_text import SUMMARY_LIMIT, render_card
 from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.dosing.cycle_end import CycleEnd, PastCycle
-from cds_service.dosing.kinds import order_card
+from cds_service.dosing.order_card import order_card
 from cds_service.dosing.suggestions import suggestion
 from cds_service.dosing.text import days_text
 from cds_service.facts.model import ClinicalFacts

@@ -16,7 +16,7 @@ from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.dosing.compare import Finding, Patient, most_severe
 from cds_service.dosing.correction_text import label_segments, plan_limit
 from cds_service.dosing.expected import STEP_DAYS, WEIGHT_BOUNDARY_KG, Expected
-from cds_service.dosing.kinds import order_card
+from cds_service.dosing.order_card import order_card
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import correct_order
 from cds_service.dosing.suggestions import offer_correction, to_correct

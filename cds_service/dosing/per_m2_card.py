@@ -11,7 +11,7 @@ from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.dosing.compare import Patient
 from cds_service.dosing.correction_text import label_segments, plan_limit
 from cds_service.dosing.expected import BSA_DOSE_TOLERANCE, FULL_PER_M2, STEP_PER_M2, is_step_day
-from cds_service.dosing.kinds import order_card
+from cds_service.dosing.order_card import order_card
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import correct_order, per_m2_daily
 from cds_service.dosing.suggestions import offer_correction, to_correct

@@ -11,7 +11,7 @@ from cds_service.dosing.checks import OrderDoseChecks
 from cds_service.dosing.correction_text import dose_forms, segment_written
 from cds_service.dosing.expected import above_ceiling, dosed_by_bsa
 from cds_service.dosing.label_dose_cards import days_besides
-from cds_service.dosing.kinds import order_card
+from cds_service.dosing.order_card import order_card
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import correct_to_ceiling
 from cds_service.dosing.suggestions import suggestion, to_correct

@@ -10,7 +10,7 @@ from cds_service.card_kinds import QUANTITY_KIND
 from cds_service.card_text import SUMMARY_LIMIT, render_card
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.checks import CycleLines
-from cds_service.dosing.kinds import order_card
+from cds_service.dosing.order_card import order_card
 from cds_service.dosing.quantity import UNREAD, VIAL_MCG, CycleNeeds, Offered, OrderNeed, OrderQuantity, QuantityCheck
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.rewrite import json_number, suggested_copy

@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 from cds_service.card_kinds import DOSE_KIND
 from cds_service.card_text import render_card
-from cds_service.dosing.kinds import order_card
+from cds_service.dosing.order_card import order_card
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.text import NAMED, days_list, days_text, lines_text
 from cds_service.dosing.together import Together
