@@ -271,14 +271,14 @@ def _later_spans(order: dict[str, Any], span: OrderSpan, last: date, start: date
     be. Every day, not the last alone: from March 1 a cycle-5 order joined cycle 4, from March 31 it began one, and
     a year from January 1 to December 31 may count alike at both ends and otherwise between."""
     later: list[OrderSpan | None] = []
+    bounds = dosage_bounds(order)
     for offset in range(1, (last - span.first).days + 1):
         day = span.first + DAY * offset
         if day >= start:
             return (*later, None)
-        ends = last_infusion_day(order, day)
-        if ends < day:  # past its recorded end: it cannot have started then
+        if bounds.last is not None and bounds.last < day:  # past its latest recorded end: it cannot have started then
             break
-        later.append(OrderSpan(span.reference, day, ends))
+        later.append(OrderSpan(span.reference, day, last_infusion_day(order, day, bounds)))
     return tuple(later)
 
 
