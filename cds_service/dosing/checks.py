@@ -16,7 +16,7 @@ from cds_service.dosing.reading import UNPLACED, DoseLine, read_order_doses
 from cds_service.dosing.rest import ShortRest, rest_unknown, short_rest
 from cds_service.dosing.text import (NAMED, counted, days_list, days_text, first_few, label_mcg_text, mcg_text,
                                     mcg_text_against)
-from cds_service.dosing.together import SharedDays, Together, line_starts, shares_days
+from cds_service.dosing.together import SharedDays, Together, line_starts, shares_days, unread_elsewhere
 from cds_service.facts.body import ADULT_AGE, ADULT_HEIGHT_MONTHS, BSA_WINDOW, WEIGHT_WINDOW
 from cds_service.facts.model import ClinicalFacts, Fact
 from cds_service.facts.order import order_ref
@@ -207,9 +207,8 @@ def unreadable_note(lines: list[DoseLine], together: Sequence[Together] = ()) ->
     for their period alone are said so: their dose may be readable."""
     unread = [line for line in lines if line.unreadable]
     reasons = [f"line {line.index + 1}: {line.unreadable}" for line in unread]
-    if together:  # another order's line is named once, however many ranges it runs in
-        others = list(dict.fromkeys(reason for t in together for reason in t.unreadable))
-        reasons += others if len(others) <= NAMED + 1 else [*others[:NAMED], "and lines of other orders"]
+    if together:  # usually none: the step dose's lines run alone
+        reasons += unread_elsewhere(together)
     periods = len(reasons) == len(unread) and all(line.period_unread and not line.dose_unread for line in unread)
     return f"{'infusion period' if periods else 'dose'} not readable ({'; '.join(reasons)})" if reasons else ""
 

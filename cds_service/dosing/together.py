@@ -195,6 +195,13 @@ class SharedDays:
         return found
 
 
+def unread_elsewhere(together: Sequence[Together]) -> list[str]:
+    """The other orders' unreadable lines running with an order's (`Together.unreadable`), each named once however
+    many ranges it runs in; past NAMED + 1 of them, the first NAMED and "and lines of other orders"."""
+    found = list(dict.fromkeys(reason for t in together for reason in t.unreadable))
+    return found if len(found) <= NAMED + 1 else [*found[:NAMED], "and lines of other orders"]
+
+
 def shares_days(lines: list[DoseLine]) -> bool:
     """Whether two of `lines` (one order's) run on a same day: for the usual order, one pass over its sorted spans
     instead of a `SharedDays`."""

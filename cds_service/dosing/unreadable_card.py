@@ -8,7 +8,7 @@ from cds_service.card_text import render_card
 from cds_service.dosing.order_card import order_card
 from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.text import NAMED, days_list, days_text, lines_text
-from cds_service.dosing.together import Together
+from cds_service.dosing.together import Together, unread_elsewhere
 
 
 def unreadable_card(order: dict[str, Any], unread: list[DoseLine], source_label: str,
@@ -44,13 +44,11 @@ def _lines_said(numbers: list[int]) -> str:
 
 def _others_unread(together: Sequence[Together]) -> tuple[str, str]:
     """The days on which another order's line runs with this order's and cannot be read ("days 1–7"), and those
-    lines with why ("order pump-order line 1: volume (mL/h) without a concentration"), each named once, past NAMED + 1
-    the first NAMED (as the dose criterion's note names them); ("", "") when there are none. The decision card
+    lines with why ("order pump-order line 1: volume (mL/h) without a concentration"), named as the dose criterion's
+    note names them (together.unread_elsewhere); ("", "") when there are none. The decision card
     explained such a line while the dose card named only this order's, and asked for a height that would not tell
     the dose on those days."""
     found = [t for t in together if t.unreadable]
     if not found:
         return "", ""
-    reasons = list(dict.fromkeys(reason for t in found for reason in t.unreadable))
-    named = reasons if len(reasons) <= NAMED + 1 else [*reasons[:NAMED], "and lines of other orders"]
-    return days_list([days_text(t.first_day, t.last_day) for t in found]), "; ".join(named)
+    return days_list([days_text(t.first_day, t.last_day) for t in found]), "; ".join(unread_elsewhere(found))
