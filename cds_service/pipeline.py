@@ -233,9 +233,10 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
     prior_approvals = PriorApprovals(call.ctx, call.request, orders, facts.start_date, in_call.approved)
     number = facts.cycle.number.value
     named = "" if not several else f"cycle {number}" if number else f"cycle from {facts.start_date.isoformat()}"
-    lines = CycleLines(orders, facts, medications)
+    running = running_orders(record, call.group.orders)
+    lines = CycleLines(orders, facts, medications, running)
     answered = frozenset(id(order) for order in targets)
-    duplicates = duplicate_sets(orders, lines, answered, running_orders(record, call.group.orders))
+    duplicates = duplicate_sets(orders, lines, answered, running)
     copies = {id(copy): found.kept for found in duplicates for copy in found.copies}
     first = next((order for order in targets if id(order) not in copies), None)
     kept_lines = lines.among([order for order in orders if id(order) not in copies]) if copies else lines

@@ -248,11 +248,17 @@ _NONE: Mapping[int, dict[str, Any]] = MappingProxyType({})
 class CycleLines:
     """What the checks of a cycle's orders share, each read once for the cycle: every order's dosage lines, the days
     on which they run together (each order's checks add the others' lines on its days) and the cycle's quantity.
-    Read for each order, these would cost every order of the Bundle the work of all of them."""
+    Read for each order, these would cost every order of the Bundle the work of all of them.
+
+    `running`: the record's active blinatumomab orders that no draft replaces (dosing/duplicates.running_orders),
+    their days numbered on this cycle's: they run beside the drafts, so their lines add to the drafts' daily dose on
+    the days they share (docs/dosing.md, "Lines given together"), and to nothing else: their quantity was dispensed
+    already, and their days before this cycle's start are the cycle's days given (facts/course.py)."""
 
     def __init__(self, orders: list[dict[str, Any]], facts: ClinicalFacts,
-                 medications: Mapping[int, dict[str, Any]] = _NONE) -> None:
+                 medications: Mapping[int, dict[str, Any]] = _NONE, running: Sequence[dict[str, Any]] = ()) -> None:
         self.orders = orders
+        self.running = running
         self.facts = facts
         self._medications = medications  # id(order) -> the Medication it references, as the request holds it
         self._lines: dict[int, list[DoseLine]] = {}
@@ -273,7 +279,9 @@ class CycleLines:
         """The cycle's reading over `orders` instead, each order's lines read once for both (an order's lines are its
         own, read alike whatever the other orders): the cycle once a likely duplicate's copies are removed, or with
         an active order a draft repeats (dosing/duplicates.py)."""
-        other = CycleLines(orders, self.facts, self._medications)
+        members = {id(order) for order in orders}
+        other = CycleLines(orders, self.facts, self._medications,
+                           [order for order in self.running if id(order) not in members])
         other._lines = self._lines
         return other
 
@@ -283,11 +291,13 @@ class CycleLines:
 
     def together(self, order: dict[str, Any]) -> tuple[Together, ...]:
         """The ranges of `order`'s days on which more than one line of the cycle runs."""
-        if len(self.orders) == 1 and not shares_days(self.of(order)):
+        if len(self.orders) == 1 and not self.running and not shares_days(self.of(order)):
             return ()  # the usual order: one line, or lines one after the other
         if self._shared is None:
-            self._shared = SharedDays([(str(o.get("id", "")), self.of(o)) for o in self.orders])
-            self._positions = {id(o): position for position, o in enumerate(self.orders)}
+            # The active orders first: the orders a note or the evidence names are the first few.
+            every = [*self.running, *self.orders]
+            self._shared = SharedDays([(str(o.get("id", "")), self.of(o)) for o in every], len(self.running))
+            self._positions = {id(o): position for position, o in enumerate(every)}
         return self._shared.of(self._positions[id(order)])
 
     def starts(self) -> list[int]:

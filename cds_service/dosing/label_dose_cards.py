@@ -77,7 +77,10 @@ def above_together_card(order: dict[str, Any], facts: ClinicalFacts, lines: list
     # removal then leaves one order's dose): how many.
     together = [f.together for f in above if f.together is not None]
     duplicate = together[0].order_count if together and all(t.duplicate for t in together) else 0
-    text = render_card("dose-above-together.j2", unreadable=unreadable, duplicate=duplicate,
+    # An active order of the record among them: this order may be meant to replace it, which the EHR says by naming it
+    # as the order's priorPrescription (dosing/duplicates.running_orders); the card says how.
+    active = any(t.active for t in together)
+    text = render_card("dose-above-together.j2", unreadable=unreadable, duplicate=duplicate, active=active,
                        **_finding_context(facts, patient, above, lines))
     card = order_card(order, text, "warning", source_label, DOSE_KIND)
     card["extension"]["dose-check"] = _dose_check(above, patient)

@@ -1,7 +1,8 @@
 """Dosage lines that run on the same days: the patient receives their sum (docs/dosing.md, "Lines given together").
 
-Two lines of one order, or lines of two orders of one cycle (one `draftOrders` Bundle), on the same cycle days add up:
-28 and 20 mcg/day on days 1-28 are 48 mcg/day, however each compares alone. A line that states no end runs until a
+Two lines of one order, or lines of two orders of one cycle (one `draftOrders` Bundle, or an active order of the record
+that no draft replaces: it runs beside them), on the same cycle days add up: 28 and 20 mcg/day on days 1-28 are 48
+mcg/day, however each compares alone. A line that states no end runs until a
 line starting later takes over, so "9 mcg/day from day 1, 28 mcg/day from day 8" stays sequential (not 37 mcg/day on
 days 8-28); with no later line it runs to the cycle's last infusion day, as it is compared.
 
@@ -43,6 +44,9 @@ class Together:
     unreadable: tuple[str, ...] = ()
     # Every other order among them (one or more) has the same dosage lines as the checked order: likely duplicates
     duplicate: bool = False
+    # How many of the other orders named (`orders`) are active orders of the record, not drafts: said as such, since
+    # "being signed" would send the clinician to look for a draft that is not there.
+    active: int = 0
 
     def days(self) -> range:
         return range(self.first_day, self.last_day + 1)
@@ -58,10 +62,8 @@ class Together:
             text = f"{lines} together"
         else:
             mine = f"{lines} of this order" if lines else "this order"
-            one = self.order_count == 1
-            others = ("the other blinatumomab order being signed" if one
-                      else f"{self.order_count} other blinatumomab orders being signed")
-            same = ("which has the same dosage lines: likely a duplicate order" if one
+            others = self._others()
+            same = ("which has the same dosage lines: likely a duplicate order" if self.order_count == 1
                     else "which have the same dosage lines: likely duplicate orders")
             text = f"{mine} and {others}, {same}" if self.duplicate else f"{mine} and {others} together"
         return text if self.complete else f"{text}, not counting a dose that could not be read"
@@ -75,9 +77,19 @@ class Together:
         elif self.duplicate:
             copies = "a likely duplicate order" if self.order_count == 1 else f"{self.order_count} likely duplicates"
             text = f"this order and {copies}"
+        elif self.active and self.order_count == 1:
+            text = "this order and an active order together"
         else:
             text = f"{self.order_count + 1} blinatumomab orders together"
         return text if self.complete else f"{text}, not counting an unreadable dose"
+
+    def _others(self) -> str:
+        """The other orders in words: 'the other blinatumomab order being signed', 'an active blinatumomab order of
+        the record', '3 other blinatumomab orders being signed or active'."""
+        if self.order_count == 1:
+            return ("an active blinatumomab order of the record" if self.active
+                    else "the other blinatumomab order being signed")
+        return f"{self.order_count} other blinatumomab orders being signed{' or active' if self.active else ''}"
 
     def _lines(self) -> str:
         """'lines 1 and 2' ('lines 1, 2, 3 and 6 other lines'), or '' when one line of this order is among them."""
@@ -97,14 +109,16 @@ class _Stretch:
 
 
 class SharedDays:
-    """The days on which lines of a cycle's orders (`orders`: id and lines, one entry per order) run together, read
+    """The days on which lines of a cycle's orders (`orders`: id and lines, one entry per order, the first `active` of
+    them active orders of the record, so that they are among the orders named) run together, read
     once for the cycle: a sweep over the lines' first and last days cuts the cycle into stretches on which the same
     lines run; each stretch gets its sum and the first few orders and unreadable lines among its lines. An order then
     reads the stretches of its own days (`of`). Every step is about linear in the number of lines, and in the days a
     readable line runs (at most a cycle's): however many orders share days, none reads the others' lines."""
 
-    def __init__(self, orders: Sequence[tuple[str, list[DoseLine]]]) -> None:
+    def __init__(self, orders: Sequence[tuple[str, list[DoseLine]]], active: int = 0) -> None:
         self._ids = [order_id for order_id, _ in orders]
+        self._active = active
         every = [(position, line) for position, (_, lines) in enumerate(orders) for line in lines]
         spans = _spans([line for _, line in every])
         self._lines: list[list[tuple[DoseLine, Span]]] = []  # each order's lines and spans
@@ -160,7 +174,8 @@ class SharedDays:
                       for other, line in self._unreadable[index] if other != position][:NAMED + 2]
         return Together(stretch.first_day, stretch.last_day, self._sums[index], stretch.unreadable == 0,
                         tuple(lines), line_count, frozenset(readable), tuple(self._ids[other] for other in others),
-                        stretch.orders - 1, tuple(unreadable), duplicate)
+                        stretch.orders - 1, tuple(unreadable), duplicate,
+                        sum(other < self._active for other in others))
 
     def _covered(self, span: Span) -> range:
         """The stretches within `span` (a stretch lies within a line's span or outside it)."""
