@@ -76,6 +76,12 @@ def order_medications(orders: list[dict[str, Any]], known: Container[int], recor
     return found
 
 
+def record_medications(orders: list[dict[str, Any]], record: PatientRecord) -> dict[int, dict[str, Any]]:
+    """As `order_medications`, for orders of the record (active orders running beside the drafts): each one's
+    Medication, contained or in the prefetch, never read from the FHIR server for a dose."""
+    return order_medications(orders, {id(order) for order in orders}, record, {}) if orders else {}
+
+
 def may_be_blinatumomab(order: dict[str, Any], drafts: dict[str, dict[str, Any]]) -> bool:
     """Blinatumomab by its own code or a Medication in the request (contained or in draftOrders), or pointing at a
     Medication only the EHR's server holds. Other orders are not validated (service-contract.md §Response): any

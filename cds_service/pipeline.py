@@ -22,7 +22,7 @@ from cds_service.cards import decision_card, no_plan_card, unidentified_card
 from cds_service.decision import Decision
 from cds_service.duplicate_answers import fold_duplicates
 from cds_service.draft_orders import (draft_resources, group_orders, may_be_blinatumomab, medication_requests,
-                                      order_medications, with_draft_resources)
+                                      order_medications, record_medications, with_draft_resources)
 from cds_service.dosing.api import QuantityLimit
 from cds_service.dosing.cards import dose_card
 from cds_service.dosing.checks import CycleLines, DoseReading, OrderDoseChecks, schedule_for
@@ -234,7 +234,8 @@ def _evaluate_cycle(call: Call, record: PatientRecord, medications: dict[int, di
     number = facts.cycle.number.value
     named = "" if not several else f"cycle {number}" if number else f"cycle from {facts.start_date.isoformat()}"
     running = running_orders(record, call.group.orders)
-    lines = CycleLines(orders, facts, medications, running)
+    read = {**medications, **record_medications(running, record)} if running else medications
+    lines = CycleLines(orders, facts, read, running)
     answered = frozenset(id(order) for order in targets)
     duplicates = duplicate_sets(orders, lines, answered, running)
     copies = {id(copy): found.kept for found in duplicates for copy in found.copies}

@@ -19,7 +19,11 @@ FLORIDA_BLUE = "florida-blue-consolidation"  # 28 mcg/day on 2026-12-01..28
 
 def _with_active(name: str, dose: float, start: str = "2026-12-01", end: str = "2026-12-28") -> Json:
     """The example with an active order of the record at `dose` mcg/day from `start` to `end`."""
-    request = example(name)
+    return _with_active_in(example(name), dose, start, end)
+
+
+def _with_active_in(request: Json, dose: float, start: str, end: str) -> Json:
+    """`request` with an active copy of its draft at `dose` mcg/day from `start` to `end`."""
     active = copy.deepcopy(order(request)) | {"id": "running", "status": "active"}
     line = active["dosageInstruction"][0]
     line["doseAndRate"][0]["rateQuantity"]["value"] = dose
@@ -78,3 +82,44 @@ def test_an_active_order_on_other_days_adds_nothing(service: Any) -> None:
     found = answer(service, _with_active(ASPIRUS, 20, start="2026-09-01", end="2026-09-28"))
     assert not any("active order" in card["summary"] for card in found["cards"])
     assert "MedicationRequest/running" not in "".join(card["detail"] for card in _dose_cards(found))
+
+
+def test_a_child_on_two_orders_is_compared_with_the_bsa_dose(service: Any) -> None:
+    """Below 45 kg the label dose is 15 mcg/m²/day: 14 mcg/day drafted and 10 active are above it together."""
+    request = example("aspirus-pediatric-mrd-positive")
+    period = order(request)["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]
+    found = answer(service, _with_active_in(request, 10, period["start"], period["end"]))
+    [card] = _dose_cards(found)
+    assert card["summary"].startswith("Dose above label: 24 mcg/day (this order and an active order together) on days "
+                                      "1–28 of cycle 1; label is 13.98 mcg/day")
+
+
+_BAG = {"resourceType": "Medication", "id": "bag-1",
+        "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1597262"}]},
+        "ingredient": [{"itemCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                            "code": "1597256", "display": "blinatumomab"}]},
+                        "strength": {"numerator": {"value": 20, "system": "http://unitsofmeasure.org", "code": "ug"},
+                                     "denominator": {"value": 240, "system": "http://unitsofmeasure.org",
+                                                     "code": "mL"}}}]}
+
+
+def test_an_active_bag_is_read_with_its_medication_in_the_prefetch(service: Any) -> None:
+    """10 mL/h of 20 mcg per 240 mL is 20 mcg/day: its Medication, included in the history's search, is read for both
+    whether the order is blinatumomab and its dose (through the server alone, it had not been known as one)."""
+    request = _with_active(ASPIRUS, 20)
+    active = request["prefetch"]["medicationRequests"]["entry"][-1]["resource"]
+    del active["medicationCodeableConcept"]
+    active["medicationReference"] = {"reference": "Medication/bag-1"}
+    active["dosageInstruction"][0]["doseAndRate"] = [{"rateQuantity": {
+        "value": 10, "unit": "mL/h", "system": "http://unitsofmeasure.org", "code": "mL/h"}}]
+    request["prefetch"]["medicationRequests"]["entry"].append({"resource": _BAG})
+    [card] = _dose_cards(answer(service, request))
+    assert card["summary"].startswith("Dose above label: 48 mcg/day (this order and an active order together)")
+
+
+def test_an_active_order_whose_dose_is_not_read_asks_for_it_never_denies(service: Any) -> None:
+    request = _with_active(ASPIRUS, 20)
+    del request["prefetch"]["medicationRequests"]["entry"][-1]["resource"]["dosageInstruction"][0]["doseAndRate"]
+    found = answer(service, request)
+    assert covered(found) == "conditional"
+    assert "dose not readable (order running line 1: no dose or rate)" in _criterion_evidence(found)

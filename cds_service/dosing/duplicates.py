@@ -23,7 +23,7 @@ from cds_service.dosing.reading import DoseLine
 from cds_service.dosing.text import NAMED, dose_words
 from cds_service.facts.model import CycleInfo
 from cds_service.facts.order import dosage_text, is_blinatumomab, order_ref
-from cds_service.facts.resolve import reference_key
+from cds_service.facts.resolve import record_resolver, reference_key
 from cds_service.model_proof import proof_for
 from cds_service.record import PatientRecord
 
@@ -58,12 +58,15 @@ class DuplicateSet(NamedTuple):
 def running_orders(record: PatientRecord, drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The record's active blinatumomab orders but the drafts being signed and the orders they replace (named as
     their `priorPrescription`: a changed order is sent as a new one replacing the old): one a draft repeats is running
-    already."""
+    already. An order's Medication is looked up in the record first (a history searched with `_include`), as the
+    history's orders are (facts/medications.py): through the server alone, an active bag referencing one in the
+    prefetch was not known as blinatumomab."""
     signed = {order.get("id") for order in drafts}
     replaced = set(map(reference_key, filter(None, map(_prior_prescription, drafts))))
+    resolve = record_resolver(record)
     return [order for order in record.resources("medicationRequests", "MedicationRequest")
             if order.get("status") == "active" and isinstance(order.get("id"), str) and order["id"] not in signed
-            and order_ref(order) not in replaced and is_blinatumomab(order, record.resolve) and _VALID(order)]
+            and order_ref(order) not in replaced and is_blinatumomab(order, resolve) and _VALID(order)]
 
 
 def _prior_prescription(order: dict[str, Any]) -> str | None:
