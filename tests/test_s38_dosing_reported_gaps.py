@@ -59,6 +59,20 @@ def test_days_1_to_28_then_30_to_35_run_past_the_28th_infusion_day(service: Any,
         assert "(days 30–35 past them)" in _coverage(found)["reason"]["text"]
 
 
+def test_days_30_to_35_as_an_order_of_their_own_start_a_cycle_after_too_short_a_rest(service: Any) -> None:
+    """Signed as a second order, days 30-35 follow a full cycle: they begin cycle 2 (facts/course.signed_cycles),
+    one day after cycle 1's last infusion day, where the label gives 14."""
+    request = example(ASPIRUS)
+    later = copy.deepcopy(order(request)) | {"id": "days-30-35"}
+    later["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] = {"start": "2026-12-30", "end": "2027-01-04"}
+    request["context"]["draftOrders"]["entry"].append({"resource": later})
+    found = answer(service, request)
+    assert [card["summary"] for card in found["cards"][1:]] == [
+        "Aspirus Health Plan: not covered as ordered — rest too short (1 of 14 days) — cycle 2 order of 28 mcg/day on "
+        "days 1–6",
+        "Cycle 2 starts after 1 day without infusion: label gives 14 days; start on or after 2027-01-12"]
+
+
 def _supplied(name: str, vials: int, days: int) -> Json:
     request = example(name)
     dispense = order(request)["dispenseRequest"]
