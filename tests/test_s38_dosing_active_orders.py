@@ -123,3 +123,13 @@ def test_an_active_order_whose_dose_is_not_read_asks_for_it_never_denies(service
     found = answer(service, request)
     assert covered(found) == "conditional"
     assert "dose not readable (order running line 1: no dose or rate)" in _criterion_evidence(found)
+
+
+def test_a_draft_repeating_an_active_order_is_decided_on_the_sum(service: Any) -> None:
+    """The same lines: the duplicate card removes the draft in one click, and the decision, as for two drafts, reads
+    what signing both gives: 56 mcg/day, not covered as ordered (it had been approved)."""
+    request = _with_active(ASPIRUS, 28)
+    found = answer(service, request)
+    assert covered(found) == "not-covered"
+    assert [kind_of(card) for card in found["cards"]] == ["decision", "duplicate-order"]
+    assert found["cards"][0]["summary"].endswith("except dose above label on days 1–28")
