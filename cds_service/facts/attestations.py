@@ -63,7 +63,7 @@ _EXPECTED = {
     "boolean": "true or false (valueBoolean)",
     "choice": "one of the item's codes (valueString or valueCoding.code)",
     "integer": f"a whole number from 1 to {_LARGEST_COUNT} (valueInteger)",
-    "decimal": "a number from 0 to 100 (valueDecimal)",
+    "decimal": "a number from 0 to 100 (valueDecimal, or valueInteger for a whole one)",
 }
 _ITEM_EXPECTED = {link_id: _EXPECTED[kind] for link_id, kind, _, _ in ITEMS}
 
@@ -395,6 +395,10 @@ def _raw_answers(items: Any) -> Iterator[tuple[Any, Any]]:
 def _parse(link_id: str, answer: dict[str, Any]) -> AnswerValue | None:
     value = _raw_value(answer)
     expected = _ITEM_TYPES.get(link_id)
+    if expected is Decimal and type(value) is int:
+        # A whole number is a decimal item's value as it stands: an EHR's form sends an MRD of 0 or 5 % as valueInteger
+        # (FHIR R4 QuestionnaireResponse). A string or a boolean stays unread (the type check below).
+        value = Decimal(value)
     if value is None or (expected is not None and type(value) is not expected):
         return None
     vocabulary = ANSWER_CODES.get(link_id)
