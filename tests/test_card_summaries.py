@@ -84,12 +84,13 @@ def test_a_malformed_resource_is_asked_for_in_words_the_path_left_to_the_detail(
     """A malformed Condition's item had put its element's path in the summary ("document a readable Condition/all-1
     (clinicalStatus.coding[0].code is a list, not text) (+1 more)"), or, too long, only the resource: the summary
     names the element in words and the resource (the diagnosis, as the reader knows it); the detail keeps the reference
-    and the path for the pharmacist and the integration engineer."""
+    and the path for the pharmacist and the integration engineer. A verification status alone is what settles the
+    phase too (facts/diagnosis.py `_asking`): then it is the only item."""
     body = example("aspirus-adult-relapsed-refractory-cycle1")
     MALFORMED[change](body)
     card = decision_card(post(client, body))
     assert card["summary"] in (f"Aspirus Health Plan: document {said}{rest} to confirm coverage"
-                               for rest in ("; whether the disease is relapsed or refractory", " and 1 more item"))
+                               for rest in ("", "; whether the disease is relapsed or refractory", " and 1 more item"))
     path = change.split()[1]
     assert f"- {said} (Condition/all-1: {path}.coding\\[0\\].code is " in card["detail"]
 

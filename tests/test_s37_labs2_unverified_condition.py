@@ -87,12 +87,14 @@ def test_without_a_readable_all_condition_it_is_asked_for(client: LiveClient, st
 def test_a_later_relapse_of_unreadable_status_is_asked_about_not_passed_over(client: LiveClient) -> None:
     """Confirmed in remission (2026-10-20), then a relapse of unreadable status (2026-10-25): counted, the course is
     relapsed/refractory, not consolidation. It could change the answer: the phase is unknown, the relapse named first,
-    and asked for as any unreadable Condition's phase is (the attestation can state it), not inferred past it."""
+    not inferred past it; its verification status is asked for, which settles the phase
+    (tests/test_s38_phase_unverified_relapse.py)."""
     request = example(CONSOLIDATION)
     beside(request, UNKNOWN[0], recordedDate="2026-10-25",
            code={"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C91.02"}]})
     summary, decision = card(client, request)
-    assert (decision["decision"], decision["missing"]) == ("information-needed", ["therapy phase of this course"])
+    assert decision["decision"] == "information-needed"
+    assert [item.partition(" (")[0] for item in decision["missing"]] == ["the verification status of the ALL diagnosis"]
     found = criterion(decision, ".consolidation-phase")
     assert (found["status"], found["evidence"][0]) == ("unknown", "Condition/all-2")
     assert found["note"].startswith(NOT_READ.format("2"))

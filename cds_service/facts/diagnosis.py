@@ -158,13 +158,16 @@ class Diagnosis:
 
     def unreadable_relevance(self, condition: dict[str, Any], earlier_cycles: bool) -> Relevance | None:
         """What a Condition the shape filter left out bears on (`_relevance`); when its verificationStatus alone
-        cannot be read, the facts this reading settles both ways (`_either`, `_BY_RECORDS`) only name it."""
+        cannot be read, the facts this reading settles both ways (`_either`, `_BY_RECORDS`) only name it, and the
+        others read from its status ask for that status (`_asking`)."""
         relevance = _relevance(condition, earlier_cycles)
         if relevance is None or not _verification_alone(condition):
             return relevance
         settled = {fact for fact, reading in _READ_BOTH_WAYS.items() if self._alike.get(reading, False)}
         settled |= _BY_RECORDS if self._records_alike() else frozenset()
-        return relevance._replace(bearings=tuple(_naming(b) if b.fact in settled else b for b in relevance.bearings))
+        return relevance._replace(bearings=tuple(
+            _naming(b) if b.fact in settled else _asking(b) if b.fact in _READ_BOTH_WAYS else b
+            for b in relevance.bearings))
 
     def _records_alike(self) -> bool:
         """Whether the status records, as course.py and labs.py read them (a day and a status), are the same with the
@@ -407,6 +410,16 @@ def _naming(bearing: Bearing) -> Bearing:
     nothing to the Condition; an attested answer decides whatever it says."""
     # Kept whatever its value: not the record's value (attested_only), nor an answer's (attested_stands).
     return Bearing(bearing.fact, attested_stands=True, attested_only=True, settled=_has_value)
+
+
+def _asking(bearing: Bearing) -> Bearing:
+    """`bearing` for a fact read from the disease status (`_READ_BOTH_WAYS`) that a Condition of unreadable
+    verification status may change: the status is what settles it (confirmed, the Condition counts; refuted, not), so
+    the card asks for it, "the verification status of the ALL diagnosis", even where an answer would stand (the
+    phase): asked for the phase, a clinician had not been told which record left it open. A cycle number it may
+    change (`_BY_RECORDS`) is still asked for as such: the dose criterion asks for it too, and the one answer settles
+    both."""
+    return replace(bearing, asks_resource=True)
 
 
 def _has_value(fact: Fact[Any]) -> bool:

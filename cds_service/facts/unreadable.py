@@ -12,9 +12,9 @@ ignored.
 
 A fact keeps its value when the resource could not change it (`Bearing.stands`): a live vaccine already in the
 window, a Ph+ result (Ph+ is "ever positive"), or an attested answer that decides the fact whatever the record
-holds. What to document is then the criterion's own request (the attestation); otherwise the resource itself,
-readable (`Unreadable.request`), in a clinician's words where its reader names it ("the verification status of the ALL
-diagnosis"). Likewise an answer that cannot be read leaves a fact the record settles whatever
+holds. What to document is then the criterion's own request (the attestation), unless the resource once readable
+settles the fact (`Bearing.asks_resource`); otherwise the resource itself, readable (`Unreadable.request`), in a
+clinician's words where its reader names it ("the verification status of the ALL diagnosis"). Likewise an answer that cannot be read leaves a fact the record settles whatever
 any answer says (`Bearing.settled`: a grade 4-5 CRS since the course start, an MRD result on record): the record
 decides, and the answer is named in the fact's note, so that a pharmacist still sees it.
 """
@@ -44,6 +44,9 @@ class Bearing:
     # Whether the record (not an answer) gave the fact in a way no answer of this kind could change: the fact is
     # kept, and the resource named in its note (`named`).
     settled: Callable[[Fact[Any]], bool] | None = None
+    # The resource, readable, settles the fact, so it is asked for even where an attested answer would stand (a
+    # Condition readable but for its verificationStatus: confirmed, or refuted, decides what it says).
+    asks_resource: bool = False
 
     def kept(self, fact: Fact[Any]) -> bool:
         if self.attested_only and not fact.attested:
@@ -158,7 +161,7 @@ def _unknown(fact: Fact[Any], changing: list[tuple[Unreadable, Bearing]]) -> Fac
     """The fact unknown: the unreadable resources first in its evidence and note, then what it rested on. A note
     that only said nothing was found ("no MRD result") is dropped: what was found cannot be read."""
     items = list(dict.fromkeys(item for item, _ in changing))
-    requests = [item.request for item, bearing in changing if not bearing.attested_stands]
+    requests = [item.request for item, bearing in changing if not bearing.attested_stands or bearing.asks_resource]
     rested = fact.note and (fact.value is not None or fact.evidence)
     without = f"; without {'it' if len(items) == 1 else 'them'}: {fact.note}" if rested else ""
     note = "; ".join(item.note for item in items) + without
