@@ -113,8 +113,9 @@ def test_an_mrd_result_dated_by_month_is_asked_for_by_its_date(client: Any) -> N
     body = example("aspirus-adult-consolidation-mrd-positive")
     _observation(body, "mrd-1")["effectiveDateTime"] = "2026-12"  # Dec 1, the course start, or after it
     card = _decision(client, body)
-    assert card["summary"] == ("Aspirus Health Plan: document therapy phase of this course and the full date of the "
-                               "MRD result dated 2026-12 to confirm coverage")
+    # The result first: on Dec 1 and detectable, it settles the phase too (facts/phase.py).
+    assert card["summary"] == ("Aspirus Health Plan: document the full date of the MRD result dated 2026-12 and "
+                               "therapy phase of this course to confirm coverage")
     assert "\n- the full date of the MRD result dated 2026-12 (Observation/mrd-1)\n" in card["detail"]
 
 

@@ -46,10 +46,11 @@ _POWER_OF_TEN = re.compile(r"/10[*^]([1-9])|10[*^]-([1-9])")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 # What an unreadable MRD, Ph or CD19 result bears on (unreadable.py). Any Ph+ result makes the patient Ph+ (ph.py),
 # a B-lineage stays one (diagnosis.lineage_with_cd19); the attested phase, response and Ph status decide, but not an
-# attested MRD, which a result on record by the course start outweighs.
+# attested MRD, which a result on record by the course start outweighs. The phase reads the MRD only in remission
+# (phase.py): a relapsed/refractory one stands, and one it leaves open asks for the result first, which settles it.
 _MRD = (Bearing("mrd_detectable"), Bearing("mrd_percent"), Bearing("mrd_persistent_or_rising"),
         Bearing("mrd_unavailable"), Bearing("response_or_stabilization", attested_stands=True),
-        Bearing("therapy_phase", attested_stands=True))
+        Bearing("therapy_phase", frozenset({"relapsed-refractory"}), attested_stands=True, asks_resource=True))
 _RELEVANCE = {
     "mrd": Relevance("an MRD result", _MRD),
     "ph": Relevance("a Ph / BCR::ABL1 result", (Bearing("ph_positive", frozenset({True}), attested_stands=True),)),

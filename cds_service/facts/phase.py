@@ -13,6 +13,7 @@ from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis
 from cds_service.facts.labs import Labs
 from cds_service.facts.model import Fact
+from cds_service.verdict import ITEMS_JOIN
 
 
 # What decides the phase, in the words the policy files' phase criteria ask with: the card asks for it once.
@@ -44,8 +45,11 @@ def therapy_phase(course_start: date, diagnosis: Diagnosis, labs: Labs, attestat
             return Fact("consolidation", status.evidence + mrd.evidence, note=INFERRED_CONSOLIDATION)
         # Unknown (fhir-data-profile.md, rule 4): consolidation or maintenance, or a relapse the problem list does not
         # show yet. The remission on record is named, and the phase asked for as such: "disease status (relapsed or
-        # refractory?)" had been asked of a patient charted in remission.
-        return Fact(None, status.evidence, received=mrd.received, missing=MISSING_PHASE,
+        # refractory?)" had been asked of a patient charted in remission. An MRD result the labs could not read (its
+        # value, its full date) is asked for first: detectable, it settles the phase (rule 3) and the MRD criterion
+        # at once, where the summary had led with the phase and counted the MRD as "1 more item".
+        asked = f"{mrd.missing}{ITEMS_JOIN}{MISSING_PHASE}" if mrd.missing else MISSING_PHASE
+        return Fact(None, status.evidence, received=mrd.received, missing=asked,
                     note=f"{status.note}: the phase of this course is not documented")
     return Fact(received=status.received)
 
