@@ -4,7 +4,7 @@ Such a Condition is unreadable (tests/test_s37_labs_verification_status.py): con
 Through the shared handling of unreadable resources it made the disease status, the phase and what is read from them
 unknown even when a confirmed ALL Condition beside it settled them, and the card asked clinicians for what the chart
 already said. The diagnosis now reads those facts both ways, with it counted and without (facts/diagnosis.py
-`Diagnosis._either`): the same answer decides, the Condition named in the criterion's note as not read; another
+`Diagnosis._settled`): the same answer decides, the Condition named in the criterion's note as not read; another
 answer leaves the fact unknown and the card asks for the Condition's verification status. Never a denial
 (policy-rules.md §1).
 """

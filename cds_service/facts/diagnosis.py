@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterable, NamedTuple, TypeVar
+from typing import Any, Iterable, NamedTuple
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.codes import (
@@ -49,7 +49,7 @@ _STATUS = (  # the disease status, and what is read from it
 )
 _COURSE = Bearing("cycle.number", attested_stands=True)  # a relapse or a remission may split the cycles into courses
 # When a Condition's verificationStatus alone cannot be read (read_diagnosis), the facts Diagnosis reads twice, with it
-# counted and without (`Diagnosis._either`), by the reading each follows from: the phase and the response to induction
+# counted and without (`Diagnosis._settled`), by the reading each follows from: the phase and the response to induction
 # are read from the disease status (phase.py). A fact that comes out the same is not opened by it (`_naming`). Its
 # other bearings stay unreadable.py's: the values it could not change already say when it matters (an ALL diagnosis
 # on record stands), and the facts read from the status records elsewhere (course.py, labs.py: `_BY_RECORDS`) are
@@ -64,7 +64,6 @@ _COUNTED = {"coding": [{"code": "confirmed"}]}
 # "a readable verification status for Condition/all-1" meant nothing to a clinician signing the order.
 _DISEASE_NAMES = {(True, False): "ALL", (True, True): "ALL", (False, True): "lymphoblastic lymphoma",
                   (False, False): "lymphoblastic leukemia or lymphoma"}
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,11 +94,10 @@ class Diagnosis:
     def __init__(self, conditions: list[_Condition], received: bool, attestations: Attestations,
                  unverified: tuple[_Condition, ...] = ()) -> None:
         """`unverified`: the lymphoblastic Conditions readable but for their verificationStatus (no code of FHIR's
-        value set, shape.py), confirmed or refuted no one can say (read_diagnosis), which `_either` counts."""
+        value set, shape.py), confirmed or refuted no one can say (read_diagnosis), which `_settled` counts."""
         self._conditions = conditions
-        # The same record with the Conditions of unreadable verification status counted (`_either`).
+        # The same record with the Conditions of unreadable verification status counted (`_settled`).
         self._counted = Diagnosis(conditions + list(unverified), received, attestations) if unverified else None
-        self._alike: dict[str, bool] = {}  # reading -> whether it came out the same both ways, each time (`_either`)
         self._all = [c for c in conditions if c.is_all]
         # Lymphoblastic lymphoma is the same disease in another site (Aspirus Appendix 1 covers it like ALL): its
         # relapse and remission records are disease status too. Florida Blue gates its ALL uses on an ALL diagnosis.
@@ -156,14 +154,15 @@ class Diagnosis:
                         note=f"{lineage.note}, but CD19+ blasts: {cd19.note}".rstrip(": "))
         return lineage
 
-    def unreadable_relevance(self, condition: dict[str, Any], earlier_cycles: bool) -> Relevance | None:
+    def unreadable_relevance(self, condition: dict[str, Any], earlier_cycles: bool, course_start: date,
+                             birth_date: date | None) -> Relevance | None:
         """What a Condition the shape filter left out bears on (`_relevance`); when its verificationStatus alone
-        cannot be read, the facts this reading settles both ways (`_either`, `_BY_RECORDS`) only name it, and the
-        others read from its status ask for that status (`_asking`)."""
+        cannot be read, the facts the readings as of `course_start` (and `birth_date`) settle both ways (`_settled`,
+        `_BY_RECORDS`) only name it, and the others read from its status ask for that status (`_asking`)."""
         relevance = _relevance(condition, earlier_cycles)
         if relevance is None or not _verification_alone(condition):
             return relevance
-        settled = {fact for fact, reading in _READ_BOTH_WAYS.items() if self._alike.get(reading, False)}
+        settled = self._settled(course_start, birth_date)
         settled |= _BY_RECORDS if self._records_alike() else frozenset()
         return relevance._replace(bearings=tuple(
             _naming(b) if b.fact in settled else _asking(b) if b.fact in _READ_BOTH_WAYS else b
@@ -175,26 +174,25 @@ class Diagnosis:
         counted = self._counted._records if self._counted is not None else ()
         return {(r.day, r.status) for r in counted} == {(r.day, r.status) for r in self._records}
 
-    def _either(self, reading: str, fact: Fact[T], read: Callable[[Diagnosis], Fact[T]]) -> Fact[T]:
-        """`fact`, read without the Conditions of unreadable verification status; whether `read` with them counted
-        gives the same is kept for unreadable_relevance. The same, the chart settles it whatever their status, and
-        they are only named (`_naming`); else unreadable.py opens it as for any unreadable Condition: unknown, the
-        Condition named and asked for. Opened whenever one was on record, it had asked clinicians for what a confirmed
-        Condition beside it already says (policy-rules.md §1: missing data is information needed)."""
-        if self._counted is not None:
-            counted = read(self._counted)
-            same = (counted.value, counted.missing) == (fact.value, fact.missing)
-            self._alike[reading] = self._alike.get(reading, True) and same
-        return fact
+    def _settled(self, course_start: date, birth_date: date | None) -> set[str]:
+        """The facts of `_READ_BOTH_WAYS` that come out the same with the Conditions of unreadable verification status
+        counted as without them, read here both ways (so whether the facts were read before does not matter). The
+        same, the chart settles it whatever their status, and they are only named (`_naming`); else unreadable.py
+        opens it as for any unreadable Condition: unknown, its verification status asked for (`_asking`). Opened
+        whenever one was on record, it had asked clinicians for what a confirmed Condition beside it already says
+        (policy-rules.md §1: missing data is information needed). Only a Condition left out asks this: the usual
+        request reads each fact once."""
+        counted = self._counted
+        if counted is None:
+            return set()
+        same = {"status": _same(self.status_as_of(course_start), counted.status_as_of(course_start)),
+                "remission_number": _same(self.remission_number(course_start), counted.remission_number(course_start)),
+                "infant_all": _same(self.infant_all(birth_date), counted.infant_all(birth_date))}
+        return {fact for fact, reading in _READ_BOTH_WAYS.items() if same[reading]}
 
     def infant_all(self, birth_date: date | None) -> Fact[bool]:
         """Attested; else whether the earliest-dated ALL Condition's onset (else recordedDate) precedes age 1:
-        unknown when a partial onset that spans the first birthday may be the earliest; read both ways when a
-        Condition's verification status cannot be read (`_either`)."""
-        return self._either("infant_all", self._infant_all(birth_date),
-                            lambda counted: counted.infant_all(birth_date))
-
-    def _infant_all(self, birth_date: date | None) -> Fact[bool]:
+        unknown when a partial onset that spans the first birthday may be the earliest."""
         attested = self._attestations.fact("diagnosed-before-age-1", cast=bool, note="diagnosed before age 1 attested")
         if attested is not None:
             return attested
@@ -222,10 +220,7 @@ class Diagnosis:
 
     def status_as_of(self, day: date) -> Fact[str]:
         """The status of the most recent qualifying ALL (or lymphoblastic lymphoma) Condition recorded on or before
-        `day`; read both ways when a Condition's verification status cannot be read (`_either`)."""
-        return self._either("status", self._status(day), lambda counted: counted.status_as_of(day))
-
-    def _status(self, day: date) -> Fact[str]:
+        `day` (read once a day: the phase, the response and remission_number each ask for it)."""
         found = self._status_on.get(day)
         if found is None:
             found = self._status_on[day] = self._status_of(day)
@@ -244,11 +239,6 @@ class Diagnosis:
         return Fact(status, (latest.reference,), note=_said(latest))
 
     def remission_number(self, course_start: date) -> Fact[int]:
-        """`_remission_number`, read both ways when a Condition's verification status cannot be read (`_either`)."""
-        return self._either("remission_number", self._remission_number(course_start),
-                            lambda counted: counted.remission_number(course_start))
-
-    def _remission_number(self, course_start: date) -> Fact[int]:
         """Which complete remission the patient is in at `course_start`: attested for this course; else, when the
         disease status then is remission, 1 + the distinct relapse episodes recorded on or before it
         (fhir-data-profile.md). The policies ask for the patient to be *in* a first or second remission, so another
@@ -264,7 +254,7 @@ class Diagnosis:
             return Fact(received=False)
         if not self._disease:
             return Fact(note="no ALL diagnosis in the record")
-        status = self._status(course_start)
+        status = self.status_as_of(course_start)
         if status.value is None:  # a partial date's request for the full date kept (phase._dated_in_part)
             return Fact(None, status.evidence, note=status.note, missing=status.missing)
         if status.value != "remission":
@@ -283,7 +273,7 @@ class Diagnosis:
         dosing/checks.schedule_for)."""
         if not attested.value or not self._disease:
             return attested
-        status = self._status(course_start)
+        status = self.status_as_of(course_start)
         if status.value not in ("relapsed", "refractory"):
             return attested
         return replace(attested, evidence=attested.evidence + status.evidence,
@@ -378,7 +368,7 @@ def _before_age_one(condition: _Condition, birth_date: date | None) -> bool | No
 
 def read_diagnosis(record: PatientRecord, attestations: Attestations, left_out: Iterable[Any] = ()) -> Diagnosis:
     """The diagnosis facts of the record's Conditions; of those the shape filter `left_out`, the ones readable but
-    for their verificationStatus are read both ways (Diagnosis._either)."""
+    for their verificationStatus are read both ways (Diagnosis._settled)."""
     valuesets = get_valuesets()
     rows = [_read(c, valuesets) for c in record.resources("conditions", "Condition") if usable_condition(c)]
     unverified = tuple(found for c in left_out if (found := _unverified(c, valuesets)) is not None)
@@ -405,11 +395,17 @@ def lymphoblastic(code: Any, valuesets: ValueSets) -> bool:
 
 
 def _naming(bearing: Bearing) -> Bearing:
-    """`bearing` for a fact that comes out the same both ways (Diagnosis._either, _records_alike): kept as read, the
+    """`bearing` for a fact that comes out the same both ways (Diagnosis._settled, _records_alike): kept as read, the
     Condition named in its note when the fact has a value, after what decided it (unreadable.py). Unknown, it owes
     nothing to the Condition; an attested answer decides whatever it says."""
     # Kept whatever its value: not the record's value (attested_only), nor an answer's (attested_stands).
     return Bearing(bearing.fact, attested_stands=True, attested_only=True, settled=_has_value)
+
+
+def _same(fact: Fact[Any], counted: Fact[Any]) -> bool:
+    """Whether a fact read with the Conditions of unreadable verification status `counted` says what it says without
+    them: the same value, and the same request where it is unknown."""
+    return (fact.value, fact.missing) == (counted.value, counted.missing)
 
 
 def _asking(bearing: Bearing) -> Bearing:

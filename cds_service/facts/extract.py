@@ -97,7 +97,8 @@ def extract_facts(record: PatientRecord, orders: list[dict[str, Any]], today: da
     if any(left_out.values()) or malformed_orders or observations.unreadable() or labs.undated or unread:
         toxicity_answer = counted_answer(attestations, renewal)
         context = _Context((record.patient or {}).get("id"), attestations, cycle, bool(priors.spans or signed),
-                           draft_ids, resolve, toxicity_answer.authored if toxicity_answer else None, diagnosis)
+                           draft_ids, resolve, toxicity_answer.authored if toxicity_answer else None, diagnosis,
+                           read_birth(record.patient, cycle.start).date)
         found = _unreadable(left_out, malformed_orders, observations.unreadable(), context)
         found += unreadable(labs.undated, "Observation", undated_relevance, _no_date) + unread
         facts = open_facts(facts, found)
@@ -189,7 +190,8 @@ class _Context(NamedTuple):
     draft_ids: set[str]  # the orders themselves: read from the request, whatever the record holds of them
     resolve: Resolver
     toxicity_answered: date | None  # the day of the unacceptable-toxicity answer counted, which judges no later event
-    diagnosis: Diagnosis  # judges the Conditions, knowing which facts it read both ways (Diagnosis._either)
+    diagnosis: Diagnosis  # judges the Conditions, reading both ways the facts they may change (Diagnosis._settled)
+    birth_date: date | None  # which infant ALL is read with (Diagnosis.infant_all)
 
 
 def _unreadable(left_out: dict[str, list[Any]], med_orders: list[dict[str, Any]],
@@ -202,7 +204,7 @@ def _unreadable(left_out: dict[str, list[Any]], med_orders: list[dict[str, Any]]
         *unreadable(left_out.get("immunizations", ()), "Immunization",
                     lambda r: vaccine_relevance(r, course_start, start)),
         *unreadable(left_out.get("conditions", ()), "Condition",
-                    lambda r: ctx.diagnosis.unreadable_relevance(r, ctx.earlier_cycles)
+                    lambda r: ctx.diagnosis.unreadable_relevance(r, ctx.earlier_cycles, course_start, ctx.birth_date)
                     or toxicity_relevance(r, course_start, ctx.toxicity_answered)),
         *unreadable(orders, "MedicationRequest", lambda r: medication_relevance(r, ctx.resolve)),
         *unreadable(left_out.get("attestations", ()), "QuestionnaireResponse",
