@@ -126,6 +126,6 @@ class AuditStore:
         feedback."""
         return self._queries.show(key, limit)
 
-    def count_shown(self, key: str) -> int:
-        """How many invocations `show(key)` finds."""
-        return self._queries.count_shown(key)
+    def show_counted(self, key: str, limit: int) -> tuple[list[InvocationDetail], int]:
+        """`show(key, limit)`, and how many invocations `show(key)` finds (counted only when `limit` are found)."""
+        return self._queries.show_counted(key, limit)

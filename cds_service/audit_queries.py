@@ -432,21 +432,30 @@ class AuditQueries:
         created it (a split's later cycle). Newest first, at most `limit` of them (None: all), with the feedback on
         their cards: the limit is the query's, so an order of a busy trail does not load every call about it."""
         with Session(self.engine) as session:
-            query = (
-                select(Invocation)
-                .where(_about(session, key))
-                .options(selectinload(Invocation.outcomes).selectinload(OrderOutcomeRow.cards))
-                .order_by(Invocation.time.desc(), Invocation.id.desc())
-                .limit(limit)
-            )
-            records = [invocation_record(invocation) for invocation in session.scalars(query)]
-            return [InvocationDetail(record, self._feedback_on(session, record)) for record in records]
+            return self._shown(session, _about(session, key), limit)
 
-    def count_shown(self, key: str) -> int:
-        """How many invocations `show(key)` finds: counted in the database, none of them loaded."""
+    def show_counted(self, key: str, limit: int) -> tuple[list[InvocationDetail], int]:
+        """`show(key, limit)`, and how many invocations `show(key)` finds: counted in the database, none of them
+        loaded, only when `limit` are found (else they are all there), under the same condition, whose lookup of the
+        calls creating an order (`_creating`) is made once."""
         with Session(self.engine) as session:
-            return session.execute(select(func.count()).select_from(Invocation).where(_about(session, key))) \
-                .scalar_one()
+            about = _about(session, key)
+            details = self._shown(session, about, limit)
+            if len(details) < limit:
+                return details, len(details)
+            return details, session.execute(select(func.count()).select_from(Invocation).where(about)).scalar_one()
+
+    def _shown(self, session: Session, about: ColumnElement[bool], limit: int | None) -> list[InvocationDetail]:
+        """The newest `limit` invocations `about` selects (None: all), with the feedback on their cards."""
+        query = (
+            select(Invocation)
+            .where(about)
+            .options(selectinload(Invocation.outcomes).selectinload(OrderOutcomeRow.cards))
+            .order_by(Invocation.time.desc(), Invocation.id.desc())
+            .limit(limit)
+        )
+        records = [invocation_record(invocation) for invocation in session.scalars(query)]
+        return [InvocationDetail(record, self._feedback_on(session, record)) for record in records]
 
     def _feedback_on(self, session: Session, record: InvocationRecord) -> list[FeedbackEntry]:
         """The feedback on the call's cards sent by the call's own client and tenant, each with the accepted

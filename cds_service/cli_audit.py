@@ -40,6 +40,8 @@ DECISIONS = ("meets-criteria", "information-needed", "criteria-not-met", "evalua
 # a kind spelt again here could drift from the one the cards send, and `--card-kind` would refuse the kind the trail
 # holds.
 _KIND_CODES = tuple(kind.code for kind in CARD_KINDS)
+# The listings other than the decisions', by the attribute each sets: the listing's options alone (export refuses them).
+_OTHER_LISTINGS = {"rejected": "--rejected", "feedback": "--feedback"}
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -92,7 +94,7 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     # The listing's own options, taken after `export` too, to be refused by run_export saying why (argparse would call
     # them unrecognized, as if they did not exist).
     export.add_argument("--limit", type=_positive_int, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    for listing in ("--rejected", "--feedback"):
+    for listing in _OTHER_LISTINGS.values():
         export.add_argument(listing, action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     export.set_defaults(handler=run_export)
     prune = actions.add_parser("prune", parents=[common], help="delete the calls before a date with their decisions, "
@@ -246,13 +248,17 @@ _REFUSED_HINT = ("A call refused with a 4xx or 5xx decided no order: list those 
                  "--patient ID, and show one by its hookInstance or request id")
 
 
-# The listing's filters and listings, given before `show`: argparse keeps them, and `show` takes none.
-_LISTING_OPTIONS = ("since", "until", "patient", "client", "tenant", "order", "policy", "decision", "card_kind",
-                    "rejected", "feedback")
+def _listing_options() -> dict[str, str]:
+    """The listing's filters (those `_add_filters` defines: a filter added there is refused by `show` too) and its
+    other listings, by the attribute each sets: its option. Given before `show`, argparse keeps them, and `show`
+    takes none."""
+    filters = argparse.ArgumentParser(add_help=False)
+    _add_filters(filters, None)
+    return {**{action.dest: action.option_strings[0] for action in filters._actions}, **_OTHER_LISTINGS}
 
 
 def run_show(args: argparse.Namespace) -> int:
-    ignored = [f"--{name.replace('_', '-')}" for name in _LISTING_OPTIONS if getattr(args, name)]
+    ignored = [option for name, option in _listing_options().items() if getattr(args, name)]
     if ignored:  # `audit --policy X show KEY` printed the call whatever its policy, as if the filter had selected it
         print(f"show finds calls by KEY alone and takes no {', '.join(ignored)}: they select the listing's rows "
               "(cds-service audit without show)", file=sys.stderr)
@@ -284,6 +290,5 @@ def run_show(args: argparse.Namespace) -> int:
 def _shown(store: AuditStore, key: str, limit: int) -> tuple[list[InvocationDetail], int]:
     """The newest `limit` calls `show` finds for `key`, and how many it finds: one more is read than shown, so the
     calls are counted only when some are left out (the count names how many to ask for)."""
-    details = store.show(key, min(limit + 1, MAX_LIMIT))
-    total = store.count_shown(key) if len(details) > limit else len(details)
+    details, total = store.show_counted(key, min(limit + 1, MAX_LIMIT))
     return details[:limit], total

@@ -60,7 +60,9 @@ def test_show_within_the_limit_reads_what_it_prints_and_counts_nothing(url: str,
 
 def test_the_store_counts_what_show_finds_without_loading_it(store: AuditStore,  # noqa: F811
                                                              url: str, loaded: list[int]) -> None:
-    assert store.count_shown("mr-busy") == store.count_shown("MedicationRequest/mr-busy") == CALLS
-    assert store.count_shown("hi-3") == 1 and store.count_shown("nothing") == 0
-    assert loaded == []
-    assert [detail.record.hook_instance for detail in store.show("mr-busy", 2)] == ["hi-29", "hi-28"]
+    for key in ("mr-busy", "MedicationRequest/mr-busy"):
+        details, total = store.show_counted(key, 2)
+        assert [detail.record.hook_instance for detail in details] == ["hi-29", "hi-28"] and total == CALLS
+    assert [(len(details), total) for details, total in (store.show_counted("hi-3", 2),
+                                                        store.show_counted("nothing", 2))] == [(1, 1), (0, 0)]
+    assert len(loaded) == 5  # the calls shown alone
