@@ -42,7 +42,7 @@ def test_a_rate_per_hour_and_a_volume_keep_their_own_numbers(client: LiveClient)
     lines[0]["text"] = "0.375 mcg/hr (9 ug/d) at 10 mL/hr, days 1-7"
     lines[1]["text"] = "28 UG/D continuous IV infusion"
     assert _order_line(_cards(client, body)["decision"]) == (
-        "Order: 0.375 mcg/h (9 mcg/day) at 10 mL/hr, days 1-7; 28 mcg/day continuous IV infusion — starts "
+        "Order: 0.375 mcg/h (9 mcg/day) at 10 mL/h, days 1-7; 28 mcg/day continuous IV infusion — starts "
         "2026-12-01 (MedicationRequest/blinatumomab-order)")
 
 
@@ -53,7 +53,7 @@ def test_a_rate_per_hour_and_a_volume_keep_their_own_numbers(client: LiveClient)
     ("28 mcg/24 h", "28 mcg/day"),
     ("2 ug/dose", "2 ug/dose"),  # no rate: as written
     ("28 mcg/day, days 1-28", "28 mcg/day, days 1-28"),
-    ("10 mL/hr of 28 mcg per 240 mL", "10 mL/hr of 28 mcg per 240 mL"),
+    ("10 mL/hr of 28 mcg per 240 mL", "10 mL/h of 28 mcg per 240 mL"),  # the volume's unit as a dose's
     ("28 mcg/fortnight", "28 mcg/fortnight"),  # a unit the reading does not read
 ])
 def test_only_doses_stated_as_a_mass_per_time_are_reworded(text: str, said: str) -> None:

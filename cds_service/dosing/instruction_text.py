@@ -45,6 +45,9 @@ _AREA = r"(?:m2|m²|m\^2)"
 _TIME = r"(?:24\s*h(?:ours?|rs?)?|days?|d|hours?|hrs?|h|minutes?|mins?|weeks?|wks?|wk)"
 _STATED_DOSE = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*({_MASS}(?:{_PER}{_AREA})?{_PER}{_TIME}"
                           rf"|{_MASS}/\({_AREA}\.{_TIME}\))(?![\w²])", re.IGNORECASE)
+# A volume a text states per time ("10 mL/hr", "5 ml per hour"): no dose, but the decision card's "Order:" line
+# writes its unit as it writes a dose's ("mL/h" beside "mcg/h", `doses_said`), its number as written.
+_STATED_VOLUME = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*(ml{_PER}{_TIME})(?![\w²])", re.IGNORECASE)
 _INSTRUCTION_TEXTS = ("text", "patientInstruction")  # what a nurse and a patient read
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
           r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")
@@ -213,12 +216,15 @@ def doses_said(text: str) -> str:
     """A dosage text with each dose it states as a mass per time (`_STATED_DOSE`, outside its day numbers) in the
     units the dose cards use (`text.unit_said`): "9 ug/d continuous IV infusion" is "9 mcg/day continuous IV
     infusion", "15 ug/(m2.d)" "15 mcg/m²/day", "1.167 mcg/hr" "1.167 mcg/h". The decision card's "Order:" line is
-    read beside the dose cards, which had said "9 mcg/day" of an order it quoted as "9 ug/d". The rest of the text,
-    a volume ("10 mL/hr": no dose without the bag) and a unit the dose reading does not read, stay as written."""
+    read beside the dose cards, which had said "9 mcg/day" of an order it quoted as "9 ug/d". A volume per time
+    (`_STATED_VOLUME`) keeps its number, no dose without the bag, but its unit is written alike: "0.375 mcg/h at
+    10 mL/h", not "0.375 mcg/h at 10 mL/hr", two notations in one line. The rest of the text, and a unit the dose
+    reading does not read, stay as written."""
     days = [match.span() for match in _DAY_NUMBERS.finditer(text)]
     stated = [match for match in _STATED_DOSE.finditer(text)
               if not _within(match.start(), days) and not isinstance(_stated_unit(match), str)]
-    for match in reversed(stated):
+    stated += [match for match in _STATED_VOLUME.finditer(text) if not _within(match.start(), days)]
+    for match in sorted(stated, key=lambda found: found.start(), reverse=True):
         text = f"{text[:match.end(1)]} {unit_said(_stated_code(match))}{text[match.end(2):]}"
     return text
 
