@@ -174,11 +174,20 @@ def _finding(criterion: CriterionResult, decision: Decision) -> str:
     requirement as "requires ...", with what the chart showed (as the card's summary says them)."""
     if criterion.kind == CLINICAL:
         required = f"requires {mid_sentence(criterion.summary or criterion.text)}"
-        return f"{required} (chart: {criterion.note})" if criterion.note else required
+        return _noted(required, f"chart: {criterion.note}") if criterion.note else required
     found = criterion.summary or criterion.text
     if decision.indication is None and found.startswith(LABEL_FINDING):
         return _schedule_unsettled(decision, found)
-    return f"{found} ({mid_sentence(criterion.note)})" if criterion.note else found
+    return _noted(found, mid_sentence(criterion.note)) if criterion.note else found
+
+
+def _noted(found: str, note: str) -> str:
+    """A finding and its note, read in one pass: the note in parentheses, or after a dash where it has parentheses of
+    its own or the finding ends in some. A short rest had read "rest too short (2 of 14 days) (starts after 2 days
+    without infusion (cycle 1's last infusion day 2026-12-08): ... (earliest start 2026-12-23))", three deep."""
+    if found.endswith(")") or "(" in note:
+        return f"{found} — {note}"
+    return f"{found} ({note})"
 
 
 def _schedule_unsettled(decision: Decision, found: str) -> str:

@@ -103,7 +103,7 @@ def test_criteria_not_met_is_not_covered_without_pa_needed() -> None:
     assert values["covered"] == "not-covered"
     assert "pa-needed" not in values
     # Only the order's quantity fails: "as ordered", as the card's summary says (a corrected order would be met).
-    assert values["reason"]["text"] == "Not met as ordered: more than 28 vials per cycle (1400 mcg (40 vials))"
+    assert values["reason"]["text"] == "Not met as ordered: more than 28 vials per cycle — 1400 mcg (40 vials)"
 
 
 def test_the_reason_not_met_says_what_was_found_not_the_rule_it_failed() -> None:
@@ -309,5 +309,5 @@ def test_a_finding_s_note_reads_on_inside_the_reason() -> None:
                           kind="course-limit", summary="more than 28 vials per cycle", note="BSA 1.9 m² on 2026-11-20")
     values = subs(action(decision("criteria-not-met", criteria=[rest, bsa])))
     assert values["reason"]["text"] == (
-        "Not met: rest too short (2 of 14 days) (starts after 2 days without infusion); more than 28 vials per cycle "
+        "Not met: rest too short (2 of 14 days) — starts after 2 days without infusion; more than 28 vials per cycle "
         "(BSA 1.9 m² on 2026-11-20)")

@@ -41,7 +41,7 @@ def test_a_denial_for_the_order_s_quantity_says_as_ordered_as_the_card_does(clie
     card, action = _action(client, "aspirus-quantity-over-limit")
     assert card["summary"].startswith("Aspirus Health Plan: not covered as ordered — ")
     assert action["description"] == "Coverage information from Aspirus Health Plan: not covered as ordered"
-    assert action["reason"]["text"].startswith("Not met as ordered: more than 28 vials (980 mcg) per cycle (")
+    assert action["reason"]["text"].startswith("Not met as ordered: more than 28 vials (980 mcg) per cycle — ")
 
 
 def test_a_denial_on_the_chart_says_not_covered(client: Any) -> None:

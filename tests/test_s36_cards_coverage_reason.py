@@ -48,7 +48,7 @@ def test_without_a_diagnosis_the_reason_names_no_indications_days_and_asks_for_t
 
 def test_with_the_diagnosis_on_record_the_reason_keeps_the_days_and_doses(client: Any) -> None:
     reason = _reason(post(client, _child(diagnosis=True)))
-    assert reason.startswith(f"Not met as ordered: {STEP_DAYS} (9 mcg/day on days 1–7 (label 4.66 mcg/day); ")
+    assert reason.startswith(f"Not met as ordered: {STEP_DAYS} — 9 mcg/day on days 1–7 (label 4.66 mcg/day); ")
     assert "not established" not in reason
 
 
@@ -78,4 +78,4 @@ def test_the_schedules_other_findings_stay_and_a_plan_limit_keeps_its_words() ->
         "document ALL diagnosis); infusion past day 28")
     # Florida Blue's 28 mcg/day is the same for every indication: its finding and note stay whole.
     plan_limit = _unestablished("dose above 28 mcg/day", _unknown("ALL diagnosis"))
-    assert plan_limit["reason"]["text"] == f"Not met as ordered: dose above 28 mcg/day ({STEP_NOTE})"
+    assert plan_limit["reason"]["text"] == f"Not met as ordered: dose above 28 mcg/day — {STEP_NOTE}"
