@@ -187,7 +187,7 @@ def test_an_unreadable_dose_says_what_to_write_and_leaves_the_elements_to_the_eh
     [dose] = [c for c in post(client, body)["cards"] if c["source"]["topic"]["code"] == "off-guideline"]
     assert dose["summary"] == "Dose not checked: dosage line 1 could not be read; write the dose in mcg/day"
     words, ehr = dose["detail"].split("For the EHR team: ")
-    assert "Write the dose in mcg/day or mcg/hour" in words and "`" not in words  # no element names for the clinician
+    assert "Write the dose in mcg/day or mcg/h, as a dose" in words and "`" not in words  # no element names for the clinician
     assert "rateQuantity `ug/d` or `ug/h`" in ehr and "`ingredient.strength`" in ehr
 
 
