@@ -223,8 +223,10 @@ def doses_said(text: str) -> str:
     days = [match.span() for match in _DAY_NUMBERS.finditer(text)]
     stated = [match for match in _STATED_DOSE.finditer(text)
               if not _within(match.start(), days) and not isinstance(_stated_unit(match), str)]
-    stated += [match for match in _STATED_VOLUME.finditer(text) if not _within(match.start(), days)]
-    for match in sorted(stated, key=lambda found: found.start(), reverse=True):
+    volumes = [match for match in _STATED_VOLUME.finditer(text) if not _within(match.start(), days)]
+    if volumes:  # rarely: the usual text states its doses alone, already in order
+        stated = sorted(stated + volumes, key=re.Match.start)
+    for match in reversed(stated):
         text = f"{text[:match.end(1)]} {unit_said(_stated_code(match))}{text[match.end(2):]}"
     return text
 
