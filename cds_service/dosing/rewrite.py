@@ -338,6 +338,9 @@ def _set_bounds(line: dict[str, Any], dose: DoseLine, days: tuple[int, int | Non
             period["end"] = _boundary(day, timed)
         return
     assert last_day is not None  # only the last segment of an open line has no end
+    # bounds[x] is one choice: a Period stating no start or end, or a Range, beside the duration is no valid Timing.
+    repeat.pop("boundsPeriod", None)
+    repeat.pop("boundsRange", None)
     repeat["boundsDuration"] = {"value": last_day - first_day + 1, "unit": "days", "system": UCUM, "code": "d"}
 
 
