@@ -220,14 +220,16 @@ def mutate(chooser: Chooser, body: Json) -> list[str]:
 
 
 class ErrorRecords(logging.Handler):
-    """Every record logged at ERROR or above while it is attached: a fault the service caught is one of them."""
+    """Every record logged at ERROR or above, or with a traceback at any level, while it is attached: a fault the
+    service caught is one of them."""
 
     def __init__(self) -> None:
-        super().__init__(logging.ERROR)
+        super().__init__()
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        if record.levelno >= logging.ERROR or record.exc_info:
+            self.records.append(record)
 
     @classmethod
     @contextmanager
