@@ -165,6 +165,17 @@ def rename(chooser: Chooser, body: Json, path: Path_) -> str:
     return f"rename {path} to {key}"
 
 
+def add(chooser: Chooser, body: Json, path: Path_) -> str:
+    """A key the examples use elsewhere, with one of its values there, added to the object holding `path`: a second
+    value[x] beside the first, a modifierExtension, an element no rule reads."""
+    parent = parent_of(body, path)
+    if not isinstance(parent, dict):
+        return "add nothing: a list entry"
+    key = pick(chooser, KEYS)
+    parent[key] = copy.deepcopy(pick(chooser, VALUES_BY_KEY[key]))
+    return f"add {path[:-1] + (key,)}"
+
+
 def repeat(chooser: Chooser, body: Json, path: Path_) -> str:
     """The nearest list above `path` gets a copy of one of its entries again."""
     for depth in range(len(path), 0, -1):
@@ -194,6 +205,7 @@ MUTATIONS: tuple[Callable[[Chooser, Json, Path_], str], ...] = (
     replace_with(_same_key, "elsewhere"),  # twice: the likeliest to reach deep clinical reading
     repeat,
     rename,
+    add,
     swap_prefetch,
 )
 
@@ -354,7 +366,7 @@ def test_the_mutator_draws_every_kind_of_mutation() -> None:
         name, body, done = mutated(RandomChooser(seed))
         kinds.update(step.split()[0] for step in done)
         changed += body != REQUESTS[name]
-    assert kinds == {"delete", "retype", "number", "string", "elsewhere", "repeat", "rename", "swap"}
+    assert kinds == {"delete", "retype", "number", "string", "elsewhere", "repeat", "rename", "add", "swap"}
     assert changed > 180
 
 
