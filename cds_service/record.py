@@ -39,6 +39,10 @@ class PatientRecord:
     lists: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
     # Reads "Type/id" (e.g. a Medication or Organization) from the FHIR server; None when it cannot.
     resolve: Resolver = field(default=no_server, repr=False)
+    # What is read of the record alike for each order of a call, kept by what reads it (facts.coverage: the Coverages
+    # in force at a start). A call answers up to 50 orders: each reading again the 50,000 Coverages a 10 MB body can
+    # hold took 14 s. Not an __init__ argument, so that a record built from another's lists reads them anew.
+    memos: dict[tuple[str, Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def received(self, key: str) -> bool:
         if key == "patient":

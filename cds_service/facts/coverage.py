@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple, TypeVar, cast
 
 from cds_service.facts.codes import last_day_named, parse_date, period_end_day, ref
 from cds_service.facts.resolve import record_resolver, referenced
@@ -33,6 +33,7 @@ def _in_force(coverage: dict[str, Any], start: date) -> bool:
 
 
 _IN_FORCE = frozenset({"active"})
+_Read = TypeVar("_Read")  # what _once reads of the record
 
 
 def _may_be_in_force(coverage: dict[str, Any], start: date) -> bool:
@@ -123,7 +124,15 @@ class _Candidate(NamedTuple):
         return False
 
 
-def _candidates(record: PatientRecord, start: date) -> list[_Candidate]:
+def _once(record: PatientRecord, what: str, start: date, read: Callable[[PatientRecord, date], _Read]) -> _Read:
+    """`read(record, start)`, read once a call for each start (record.memos), however many orders start then."""
+    key = (what, start)
+    if key not in record.memos:
+        record.memos[key] = read(record, start)
+    return cast(_Read, record.memos[key])
+
+
+def _read_candidates(record: PatientRecord, start: date) -> list[_Candidate]:
     """The Coverages in force at `start` whose payer is recognized or cannot be known, in the order received."""
     resolve = record_resolver(record)  # one lookup table for every payor reference
     candidates: list[_Candidate] = []
@@ -182,7 +191,7 @@ def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> P
     """The recognized payer of the Coverage in force at `start` that the rules choose (`_chosen`). None when none is
     recognized, or when the one chosen is a Coverage, or names a payer, that cannot be read (`no_plan` says which):
     its payer may be a supported plan, whose policy, not another Coverage's, would decide."""
-    chosen = _chosen(_candidates(record, start), order)
+    chosen = _chosen(_once(record, "candidates", start, _read_candidates), order)
     return chosen.match if chosen is not None else None
 
 
@@ -216,9 +225,7 @@ def standing(record: PatientRecord, payer: PayerMatch, start: date) -> Standing:
     secondary only to a Coverage ranked first (order 1): Coverage.order ranks the Coverages in force."""
     chosen: dict[str, Any] | None = None
     ranked: list[dict[str, Any]] = []
-    for coverage in well_formed_only(record.resources("coverage", "Coverage")):
-        if not _in_force(coverage, start):
-            continue
+    for coverage in _once(record, "in force", start, _read_in_force):
         if chosen is None and ref(coverage) == payer.coverage_reference:
             chosen = coverage
         elif _whole_number(coverage.get("order")):
@@ -233,6 +240,11 @@ def standing(record: PatientRecord, payer: PayerMatch, start: date) -> Standing:
                       _payer_name(ahead, record_resolver(record))) if ahead else None
     return Standing(payer.coverage_reference, parse_date(period.get("start")), period_end_day(period.get("end")),
                     order, primary is not None or (order or 1) > 1, primary)
+
+
+def _read_in_force(record: PatientRecord, start: date) -> list[dict[str, Any]]:
+    """The well-formed Coverages in force at `start`."""
+    return [c for c in well_formed_only(record.resources("coverage", "Coverage")) if _in_force(c, start)]
 
 
 def _policy_of(record: PatientRecord, coverage: dict[str, Any]) -> str | None:
@@ -275,14 +287,13 @@ def no_plan(record: PatientRecord, order: dict[str, Any], start: date) -> NoPlan
     still has the card say which plan ended, and when."""
     if not record.received("coverage"):
         return NoPlan("coverage-not-received")
-    chosen = _chosen(_candidates(record, start), order)
+    chosen = _chosen(_once(record, "candidates", start, _read_candidates), order)
     if chosen is not None:
         reason = "coverage-unreadable" if chosen.unreadable else "payer-not-received"
         return NoPlan(reason, chosen.reference, chosen.unreadable)
-    coverages = well_formed_only(record.resources("coverage", "Coverage"))
-    lapsed = _out_of_force(record, coverages, order, start)
+    lapsed = _out_of_force(_once(record, "out of force", start, _read_out_of_force), order)
     named = lapsed.payer.coverage_reference if lapsed else None
-    in_force_coverages = [c for c in coverages if _in_force(c, start)]
+    in_force_coverages = _once(record, "in force", start, _read_in_force)
     in_force = _chosen([_Candidate(ref(c), c.get("order"), None) for c in in_force_coverages], order)
     if in_force is not None:
         payer = _payer_name(next(c for c in in_force_coverages if ref(c) == in_force.reference),
@@ -292,14 +303,19 @@ def no_plan(record: PatientRecord, order: dict[str, Any], start: date) -> NoPlan
     return NoPlan("no-coverage-in-force", named, out_of_force=lapsed)
 
 
-def _out_of_force(record: PatientRecord, coverages: list[dict[str, Any]], order: dict[str, Any],
-                  start: date) -> OutOfForce | None:
-    """Of the active `coverages` of a supported plan whose period leaves out `start`, the one the rules of
-    `select_payer` would choose were they in force: a patient with such a Coverage has a plan, not "no supported
-    plan", and the card says which and when it is in force."""
+def _out_of_force(found: list[tuple[_Candidate, OutOfForce]], order: dict[str, Any]) -> OutOfForce | None:
+    """Of the active Coverages of a supported plan whose period leaves out the order's start (`found`:
+    _read_out_of_force), the one the rules of `select_payer` would choose were they in force: a patient with such a
+    Coverage has a plan, not "no supported plan", and the card says which and when it is in force."""
+    chosen = _chosen([candidate for candidate, _ in found], order)
+    return next((lapsed for candidate, lapsed in found if candidate is chosen), None)
+
+
+def _read_out_of_force(record: PatientRecord, start: date) -> list[tuple[_Candidate, OutOfForce]]:
+    """The well-formed active Coverages of a supported plan whose period leaves out `start`, as candidates."""
     resolve = record_resolver(record)
     found: list[tuple[_Candidate, OutOfForce]] = []
-    for coverage in coverages:
+    for coverage in well_formed_only(record.resources("coverage", "Coverage")):
         if coverage.get("status") != "active" or _period_includes(coverage, start) is not False:
             continue
         match = _recognized(coverage, ref(coverage), resolve)
@@ -307,8 +323,7 @@ def _out_of_force(record: PatientRecord, coverages: list[dict[str, Any]], order:
             period = coverage["period"]
             found.append((_Candidate(match.coverage_reference, coverage.get("order"), match),
                           OutOfForce(match, parse_date(period.get("start")), period_end_day(period.get("end")))))
-    chosen = _chosen([candidate for candidate, _ in found], order)
-    return next((lapsed for candidate, lapsed in found if candidate is chosen), None)
+    return found
 
 
 def _payer_name(coverage: dict[str, Any], resolve: Resolver) -> str:
