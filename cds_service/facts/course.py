@@ -295,12 +295,19 @@ def _earlier_ends(order: dict[str, Any], span: OrderSpan) -> tuple[OrderSpan, ..
 
 
 def group_cycles(spans: list[OrderSpan]) -> list[Cycle]:
+    """The cycles of `spans` (in order of their first day, then their last): a span continues the cycle before it
+    as `Cycle.takes` tells, the cycle's infusion days counted as it grows (_Growing), not merged again for each
+    span: 4,000 earlier orders on the same days had taken seconds, the 25,000 a 10 MB body holds past gunicorn's
+    timeout."""
     cycles: list[Cycle] = []
+    growing: _Growing | None = None
     for span in spans:
-        if cycles and cycles[-1].takes(span.first):
+        if growing is not None and growing.takes(span):
             cycles[-1].spans.append(span)
+            growing.add(span)
         else:
             cycles.append(Cycle([span]))
+            growing = _Growing(span)
     return cycles
 
 
