@@ -14,9 +14,10 @@ A fact keeps its value when the resource could not change it (`Bearing.stands`):
 window, a Ph+ result (Ph+ is "ever positive"), or an attested answer that decides the fact whatever the record
 holds. What to document is then the criterion's own request (the attestation), unless the resource once readable
 settles the fact (`Bearing.asks_resource`); otherwise the resource itself, readable (`Unreadable.request`), in a
-clinician's words where its reader names it ("the verification status of the ALL diagnosis"). Likewise an answer that cannot be read leaves a fact the record settles whatever
-any answer says (`Bearing.settled`: a grade 4-5 CRS since the course start, an MRD result on record): the record
-decides, and the answer is named in the fact's note, so that a pharmacist still sees it.
+clinician's words where its reader names it ("the verification status of the ALL diagnosis"). Likewise an answer
+that cannot be read leaves a fact the record settles whatever any answer says (`Bearing.settled`: a grade 4-5 CRS
+since the course start, an MRD result on record): the record decides, and the answer is named in the fact's note, so
+that a pharmacist still sees it.
 """
 from __future__ import annotations
 
