@@ -147,8 +147,7 @@ def _assertion(decision: Decision | None, questionnaire_url: str,
             _instructions(f"Document: {document}"),
             {"url": "questionnaire", "valueCanonical": questionnaire_url},
         ]
-    failed = "; ".join(_finding(c, decision) for c in decision.not_met_criteria()) \
-        or "no indication of the policy is met"
+    failed = _findings(decision.not_met_criteria(), decision) or "no indication of the policy is met"
     # As the card's summary says it: "as ordered" when a corrected order would meet it, not a denial of the drug.
     return codes, [_reason({"text": f"Not met{' as ordered' if as_ordered(decision) else ''}: {failed}"})]
 
@@ -168,6 +167,14 @@ def as_ordered(decision: Decision) -> bool:
     return bool(failed) and all(c.kind in _ORDER_KINDS for c in failed)
 
 
+def _findings(criteria: list[CriterionResult], decision: Decision) -> str:
+    """The failed criteria's findings in one text, numbered when there are several ("(1) ...; (2) ..."): a finding's
+    note may hold "; " itself (a dose on two ranges of days), and "; " alone between findings had left a reader to
+    guess where one ended."""
+    found = [_finding(c, decision) for c in criteria]
+    return found[0] if len(found) == 1 else "; ".join(f"({n}) {text}" for n, text in enumerate(found, 1))
+
+
 def _finding(criterion: CriterionResult, decision: Decision) -> str:
     """A failed criterion as what was found, not as the rule it states ("Not met: No live vaccine from 14 days
     before ..." read as if none was given): its summary, worded as the failure, with its evidence note; a clinical
@@ -178,7 +185,14 @@ def _finding(criterion: CriterionResult, decision: Decision) -> str:
     found = criterion.summary or criterion.text
     if decision.indication is None and found.startswith(LABEL_FINDING):
         return _schedule_unsettled(decision, found)
-    return _noted(found, mid_sentence(criterion.note)) if criterion.note else found
+    return _noted(found, mid_sentence(_unrepeated(criterion.note, found))) if criterion.note else found
+
+
+def _unrepeated(note: str, found: str) -> str:
+    """The note without its closing verdict when the finding ends with it: a plan limit's "dose above 28 mcg/day"
+    had read "(28.4 mcg/day on days 1–28: above 28 mcg/day)", the limit said twice."""
+    said, colon, verdict = note.rpartition(": ")
+    return said if colon and verdict and found.endswith(verdict) else note
 
 
 def _noted(found: str, note: str) -> str:
@@ -221,7 +235,7 @@ def _documentation_text(decision: Decision, document: str) -> str:
     to coverage, and documentation only opens other indications (the card's summary says the same)."""
     failed = decision.blocking()
     if failed:
-        return f"Not met as ordered: {'; '.join(_finding(c, decision) for c in failed)}. Or document: {document}"
+        return f"Not met as ordered: {_findings(failed, decision)}. Or document: {document}"
     return f"Document: {document}"
 
 

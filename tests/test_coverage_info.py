@@ -121,9 +121,9 @@ def test_the_reason_not_met_says_what_was_found_not_the_rule_it_failed() -> None
                              summary="order starts after the authorization period ended")
     values = subs(action(decision("criteria-not-met", criteria=[vaccine, lineage, period])))
     assert values["reason"]["text"] == (
-        "Not met: live vaccine too close to treatment (MMR dated 2026-11-24; window between 2026-11-17 and "
-        "2026-12-29); requires B-cell precursor ALL (chart: T-lineage in the diagnosis); order starts after the "
-        "authorization period ended")
+        "Not met: (1) live vaccine too close to treatment (MMR dated 2026-11-24; window between 2026-11-17 and "
+        "2026-12-29); (2) requires B-cell precursor ALL (chart: T-lineage in the diagnosis); (3) order starts after "
+        "the authorization period ended")
 
 
 def test_evaluation_failure_is_indeterminate_with_a_technical_reason() -> None:
@@ -309,5 +309,5 @@ def test_a_finding_s_note_reads_on_inside_the_reason() -> None:
                           kind="course-limit", summary="more than 28 vials per cycle", note="BSA 1.9 m² on 2026-11-20")
     values = subs(action(decision("criteria-not-met", criteria=[rest, bsa])))
     assert values["reason"]["text"] == (
-        "Not met: rest too short (2 of 14 days) — starts after 2 days without infusion; more than 28 vials per cycle "
-        "(BSA 1.9 m² on 2026-11-20)")
+        "Not met: (1) rest too short (2 of 14 days) — starts after 2 days without infusion; (2) more than 28 vials per "
+        "cycle (BSA 1.9 m² on 2026-11-20)")
