@@ -120,7 +120,7 @@ def test_a_weight_missing_from_the_chart_is_still_said_so(client: Any) -> None:
     assert "the chart has no current weight (within 30 days)" in card["detail"]
 
 
-# --- Quantity: no order for "0 mcg (0 vials)", no "not told"
+# --- Quantity: no order for "0 vials (0 mcg)", no "not told"
 
 
 @pytest.mark.parametrize("orders", [1, 2])
@@ -139,7 +139,7 @@ def test_an_order_without_a_quantity_is_not_read_as_one_for_nothing(client: Any,
     plural = "s" if orders == 2 else ""
     assert f"; evidence: MedicationRequest/blinatumomab-order{', MedicationRequest/second' if orders == 2 else ''}; " \
         f"no dispense quantity on the order{plural}; limit 980 mcg per 42 days" in card["detail"]
-    assert quantity["status"] == "met" and "0 mcg (0 vials)" not in card["detail"]
+    assert quantity["status"] == "met" and "0 vials (0 mcg)" not in card["detail"]
 
 
 def test_a_quantity_table_row_without_its_need_says_it_was_not_worked_out(client: Any) -> None:

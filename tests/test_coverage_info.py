@@ -29,7 +29,7 @@ def decision(kind: str, **changes: Any) -> Decision:
         authorization={"start": "2026-12-01", "end": "2027-06-29", "cycles": 5} if kind == "meets-criteria" else None,
         criteria=[CriterionResult("quantity", "not-met" if kind == "criteria-not-met" else "met",
                                   "Aspirus II", "At most 28 vials per cycle", kind="quantity",
-                                  note="1400 mcg (40 vials)", summary="more than 28 vials per cycle")],
+                                  note="40 vials (1400 mcg)", summary="more than 28 vials per cycle")],
         missing=["MRD result", "current weight"] if kind == "information-needed" else [],
     )
     values.update(changes)
@@ -103,7 +103,7 @@ def test_criteria_not_met_is_not_covered_without_pa_needed() -> None:
     assert values["covered"] == "not-covered"
     assert "pa-needed" not in values
     # Only the order's quantity fails: "as ordered", as the card's summary says (a corrected order would be met).
-    assert values["reason"]["text"] == "Not met as ordered: more than 28 vials per cycle — 1400 mcg (40 vials)"
+    assert values["reason"]["text"] == "Not met as ordered: more than 28 vials per cycle — 40 vials (1400 mcg)"
 
 
 def test_the_reason_not_met_says_what_was_found_not_the_rule_it_failed() -> None:

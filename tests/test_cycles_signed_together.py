@@ -73,7 +73,7 @@ def test_cycle_1_and_2_signed_together_are_each_their_own_cycle(client: Any) -> 
     assert second["cycle"] == 2
     for found in (first, second):
         assert criterion(found, "quantity")["status"] == "met"
-        assert criterion(found, "quantity")["note"].startswith("980 mcg (28 vials)")
+        assert criterion(found, "quantity")["note"].startswith("28 vials (980 mcg)")
     assert criterion(first, "dose-schedule")["note"].startswith("9 mcg/day on days 1–7; 28 mcg/day on days 8–28")
     # Cycle 2's days are its own; its weight is the one of 30 days before its start (none on record here).
     assert "on days 43" not in str(second)

@@ -223,7 +223,7 @@ def test_the_quantity_of_a_cycle_is_read_once_for_all_its_orders() -> None:
     cycle = CycleLines(group, facts())
     profile = cProfile.Profile()
     verdicts = profile.runcall(lambda: [OrderDoseChecks(o, group, facts(), cycle).quantity(ASPIRUS) for o in group])
-    assert {v.note for v in verdicts} == {"700 mcg (20 vials), supply 42 days; limit 980 mcg per 42 days"}
+    assert {v.note for v in verdicts} == {"20 vials (700 mcg), supply 42 days; limit 980 mcg per 42 days"}
     calls = {name: stat[1] for (_, _, name), stat in pstats.Stats(profile).stats.items()}  # type: ignore[attr-defined]
     assert calls["read_quantity"] == 20  # was 400: each order added every order's quantity
 
@@ -263,9 +263,9 @@ def test_quantity_window_by_cycle_and_supply(cycle: int, supply: int, vials: int
 
 @pytest.mark.parametrize(("cycle", "supply", "vials", "status", "note"), [
     # The order's own supply, not the continued cycle's 84-day window the limit is counted in.
-    (6, 42, 28, "met", "980 mcg (28 vials), supply 42 days; limit 980 mcg per 84 days"),
-    (1, 84, 57, "not-met", "1995 mcg (57 vials), supply 84 days; limit 980 mcg per 42 days (1960 mcg for 84 days)"),
-    (6, None, 29, "not-met", "1015 mcg (29 vials), supply not stated; limit 980 mcg per 84 days"),
+    (6, 42, 28, "met", "28 vials (980 mcg), supply 42 days; limit 980 mcg per 84 days"),
+    (1, 84, 57, "not-met", "57 vials (1995 mcg), supply 84 days; limit 980 mcg per 42 days (1960 mcg for 84 days)"),
+    (6, None, 29, "not-met", "29 vials (1015 mcg), supply not stated; limit 980 mcg per 84 days"),
 ])
 def test_quantity_note_gives_the_orders_supply_and_the_limits_window(cycle: int, supply: int | None, vials: int,
                                                                      status: str, note: str) -> None:

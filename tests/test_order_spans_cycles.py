@@ -447,7 +447,7 @@ def test_signed_again_after_the_split_each_cycle_is_covered_on_its_own(client: A
     one, two = decision(cards["blinatumomab-order"]), decision(cards[new_id])
     assert [(d["cycle"], d["decision"]) for d in (one, two)] == [(1, "meets-criteria"), (2, "meets-criteria")]
     for found in (one, two):
-        assert criterion(found, "quantity")["note"].startswith("980 mcg (28 vials)")
+        assert criterion(found, "quantity")["note"].startswith("28 vials (980 mcg)")
     assert [c["source"]["topic"]["code"] for c in (*cards["blinatumomab-order"], *cards[new_id])] == [
         "coverage-info", "coverage-info"]
     assert date.fromisoformat(two["authorization"]["start"]) == date(2026, 12, 1)  # the course's start

@@ -19,15 +19,15 @@ UCUM = "http://unitsofmeasure.org"
 
 
 @pytest.mark.parametrize(("quantity", "unit", "supply", "status", "said"), [
-    (1200, "ug", 42, "not-met", "1200 mcg (35 vials, rounded up to whole vials of 35 mcg), supply 42 days"),
-    (700, "ug", 42, "met", "700 mcg (20 vials), supply 42 days"),
-    (0.976, "mg", 42, "met", "976 mcg (28 vials, rounded up to whole vials of 35 mcg), supply 42 days"),
-    (28, "{vial}", 42, "met", "980 mcg (28 vials), supply 42 days"),
-    (1, "{vial}", 42, "met", "35 mcg (1 vial), supply 42 days"),
+    (1200, "ug", 42, "not-met", "35 vials (1200 mcg, rounded up to whole vials of 35 mcg), supply 42 days"),
+    (700, "ug", 42, "met", "20 vials (700 mcg), supply 42 days"),
+    (0.976, "mg", 42, "met", "28 vials (976 mcg, rounded up to whole vials of 35 mcg), supply 42 days"),
+    (28, "{vial}", 42, "met", "28 vials (980 mcg), supply 42 days"),
+    (1, "{vial}", 42, "met", "1 vial (35 mcg), supply 42 days"),
     # A 43-day supply allows 1003.33 mcg, 28.667 vials: 1000 mcg takes 29 vials, as 29 vials ordered are above it.
-    (1000, "ug", 43, "not-met", "1000 mcg (29 vials, rounded up to whole vials of 35 mcg), supply 43 days"),
-    (28.5, "{vial}", 43, "not-met", "997.5 mcg (29 vials, rounded up to whole vials of 35 mcg), supply 43 days"),
-    (28, "{vial}", 43, "met", "980 mcg (28 vials), supply 43 days"),
+    (1000, "ug", 43, "not-met", "29 vials (1000 mcg, rounded up to whole vials of 35 mcg), supply 43 days"),
+    (28.5, "{vial}", 43, "not-met", "29 vials (997.5 mcg, rounded up to whole vials of 35 mcg), supply 43 days"),
+    (28, "{vial}", 43, "met", "28 vials (980 mcg), supply 43 days"),
 ])
 def test_the_limit_counts_the_whole_vials_a_quantity_takes(quantity: float, unit: str, supply: int, status: str,
                                                            said: str) -> None:

@@ -37,7 +37,7 @@ def _answer(client: LiveClient, vials: int, supply: Json | None) -> tuple[Json, 
 def test_a_supply_in_months_above_the_42_day_limit_asks_for_the_supply_in_days(client: LiveClient) -> None:
     criterion, kinds = _answer(client, 40, MONTHS)
     assert criterion["status"] == "unknown"
-    assert criterion["note"] == ("1400 mcg (40 vials), supply 2 mo (not read in days); limit 980 mcg per 42 days: "
+    assert criterion["note"] == ("40 vials (1400 mcg), supply 2 mo (not read in days); limit 980 mcg per 42 days: "
                                  "above it, and a supply longer than 42 days allows proportionally more")
     assert criterion["decision"]["decision"] == "information-needed"
     assert criterion["decision"]["missing"] == ["expected supply duration in days"]

@@ -43,7 +43,7 @@ def _quantity(client: LiveClient, vials: int, supply_days: int, number_known: bo
 def test_a_quantity_within_the_first_window_only_asks_for_the_cycle_number(client: LiveClient) -> None:
     criterion = _quantity(client, 40, 84, number_known=False)
     assert criterion["status"] == "unknown"
-    assert criterion["note"] == ("1400 mcg (40 vials), supply 84 days; limit 980 mcg per 42 days (1960 mcg for 84 "
+    assert criterion["note"] == ("40 vials (1400 mcg), supply 84 days; limit 980 mcg per 42 days (1960 mcg for 84 "
                                  "days); from cycle 6 on, limit 980 mcg per 84 days: above it if this is cycle 6 "
                                  "or later")
     assert criterion["missing_of_decision"].count("cycle number of this order") == 1

@@ -25,7 +25,7 @@ ABOVE = "; limit 980 mcg per 42 days: above it, and a supply longer than 42 days
 def test_a_supply_without_a_value_is_said_so(client: LiveClient) -> None:
     supply = {"unit": "d", "system": UCUM, "code": "d"}
     criterion, _ = _answer(client, 40, supply)
-    assert criterion["note"] == f"1400 mcg (40 vials), supply no value d (not read in days){ABOVE}"
+    assert criterion["note"] == f"40 vials (1400 mcg), supply no value d (not read in days){ABOVE}"
 
 
 @pytest.mark.parametrize(("length", "shown"), [
@@ -34,14 +34,14 @@ def test_a_supply_without_a_value_is_said_so(client: LiveClient) -> None:
 ])
 def test_a_long_unit_is_cut_at_the_cached_length(client: LiveClient, length: int, shown: str) -> None:
     criterion, _ = _answer(client, 40, {"value": 2, "unit": "u" * length})
-    assert criterion["note"] == f"1400 mcg (40 vials), supply 2 {shown} (not read in days){ABOVE}"
+    assert criterion["note"] == f"40 vials (1400 mcg), supply 2 {shown} (not read in days){ABOVE}"
 
 
 def test_an_empty_supply_is_no_supply_stated(client: LiveClient) -> None:
     """{} states nothing: the 42-day window decides, 40 vials are over it (not met), no supply asked for."""
     criterion, _ = _answer(client, 40, {})
     assert criterion["status"] == "not-met"
-    assert criterion["note"] == "1400 mcg (40 vials), supply not stated; limit 980 mcg per 42 days"
+    assert criterion["note"] == "40 vials (1400 mcg), supply not stated; limit 980 mcg per 42 days"
     assert criterion["decision"].get("missing", []) == []
 
 

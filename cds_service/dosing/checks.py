@@ -215,14 +215,15 @@ def unreadable_note(lines: list[DoseLine], together: Sequence[Together] = ()) ->
 
 def _quantity_note(check: QuantityCheck) -> str:
     """The cycle's quantity with the supply the orders state, then the limit per its window: the check's supply (at
-    least the window) is not the supply ordered. A supply longer than the window scales the limit: said too."""
+    least the window) is not the supply ordered. A supply longer than the window scales the limit: said too. Vials
+    first, what the pharmacy dispenses and the plan limits, as the quantity card says them ("40 vials (1400 mcg)")."""
     supply = "not stated" if check.ordered_days is None else f"{mcg_text(check.ordered_days)} days"
     if check.supply_unread:
         supply = f"{check.supply_unread} (not read in days)"
     rounded_up = ", rounded up to whole vials of 35 mcg" if check.rounded_up else ""
-    vials = counted(mcg_text(check.vials), "vials") + rounded_up
-    ordered = f"{mcg_text(check.total_mcg)} mcg ({vials}), supply {supply}"
-    if not check.counted and not check.unreadable:  # "0 mcg (0 vials)" read as an order for nothing
+    vials = counted(mcg_text(check.vials), "vials")
+    ordered = f"{vials} ({mcg_text(check.total_mcg)} mcg{rounded_up}), supply {supply}"
+    if not check.counted and not check.unreadable:  # "0 vials (0 mcg)" read as an order for nothing
         ordered = f"no dispense quantity on the order{'s' if len(check.orders) > 1 else ''}"
     return f"{ordered}; {_limit_text(check)}"
 
