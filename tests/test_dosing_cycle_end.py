@@ -63,7 +63,7 @@ def test_days_8_to_35_run_past_the_28_infusion_days() -> None:
     found = card(checks)
     assert found is not None and found["indicator"] == "warning"
     assert found["summary"] == ("Infusion past day 28 of cycle 1: runs to day 35; label gives 28 infusion days, then "
-                                "14 days off")
+                                "14 days without infusion")
     assert len(found["summary"]) < 140
     assert "2026-12-28" in found["detail"] and "days 29–35" in found["detail"]
 

@@ -80,9 +80,9 @@ def test_the_split_is_offered_when_the_number_is_known_or_the_rest_is_56_days(cl
 def test_the_days_card_says_the_rest_it_assumes_without_the_cycle_number(client: LiveClient) -> None:
     unknown = _cards(client, _number_unknown(spanning(EXAMPLE, 56, PAST_DAY_28)))["infusion-days"]
     assert unknown["summary"] == ("Infusion past day 28: runs to day 35; label gives 28 infusion days, then at least "
-                                  "14 days off")
+                                  "14 days without infusion")
     assert ("then at least 14 days without (treatment-free\ninterval; 56 after relapsed/refractory cycle 6 on, and the "
             "cycle number is not known)") in unknown["detail"]
     known = _cards(client, spanning(EXAMPLE, 56, PAST_DAY_28))["infusion-days"]
     assert known["summary"] == ("Infusion past day 28 of cycle 1: runs to day 35; label gives 28 infusion days, then "
-                                "14 days off")
+                                "14 days without infusion")

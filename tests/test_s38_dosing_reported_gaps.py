@@ -51,7 +51,7 @@ def test_days_1_to_28_then_30_to_35_run_past_the_28th_infusion_day(service: Any,
     days = found["cards"][1]
     assert days["indicator"] == "warning"
     assert days["summary"] == ("Infusion past day 28 of cycle 1: runs to day 35; label gives 28 infusion days, then 14 "
-                               "days off")
+                               "days without infusion")
     assert "days 30–35 are past\nthe 28th infusion day (2026-12-28)" in days["detail"]
     assert "No one-click end: line 2 starts after it" in days["detail"]  # deleting a line is the prescriber's call
     if name == ASPIRUS:  # Aspirus V's schedule: not covered as ordered; Florida Blue's criterion is its daily limit
