@@ -70,7 +70,8 @@ def test_a_live_vaccine_during_treatment_names_the_window_as_before(client: Any)
 def test_a_dose_above_the_maximum_without_a_weight_asks_for_one_in_the_summary(client: Any) -> None:
     cards = _cards(client, example("aspirus-relapsed-refractory-no-weight-dose-above-maximum"))
     dose = _card(cards, "off-guideline")
-    assert dose["summary"] == "Dose above label maximum (9 mcg/day): 28 mcg/day on days 1–7; record a weight"
+    assert dose["summary"] == ("Dose above label maximum: 28 mcg/day on days 1–7; label maximum is 9 mcg/day; "
+                               "record a weight")
     assert dose["indicator"] == "warning" and "suggestions" not in dose
 
 

@@ -480,13 +480,15 @@ def test_above_the_maximum_at_any_weight_warns_without_a_suggestion() -> None:
     card = card_for(single_line_order(rate(28)), facts(weight=None), "relapsed-refractory")
     assert card is not None and card["indicator"] == "warning"
     assert "suggestions" not in card and "selectionBehavior" not in card
-    assert card["summary"] == "Dose above label maximum (9 mcg/day): 28 mcg/day on days 1–7; record a weight"
+    assert card["summary"] == ("Dose above label maximum: 28 mcg/day on days 1–7; label maximum is 9 mcg/day; "
+                               "record a weight")
     assert "Not on file: current weight (within 30 days)." in card["detail"]
     assert card["extension"]["dose-check"]["days"] == [1, 7]
     assert card["extension"]["dose-check"]["weightKg"] is None
     ten_fold = card_for(single_line_order(rate(280)), facts(weight=None), "standard")
     assert ten_fold is not None and "280 mcg/day on days 1–28" in ten_fold["summary"]
-    assert ten_fold["summary"].startswith("Dose above label maximum (28 mcg/day): ")
+    assert ten_fold["summary"] == ("Dose above label maximum: 280 mcg/day on days 1–28; label maximum is 28 mcg/day; "
+                                   "record a weight")
 
 
 def test_below_45_kg_without_height_above_the_label_at_any_height_warns_and_asks_for_a_height() -> None:
@@ -988,8 +990,8 @@ def test_a_summary_too_short_for_every_range_names_the_most_severe() -> None:
                                order_checks(first, group, facts(weight=None)))
     assert without_weight is not None
     # The other days give way, whole, to what to record (as at any height), which the summary has no room for both.
-    assert without_weight["summary"] == ("Dose above label maximum (28 mcg/day): 56 mcg/day (this order and a likely "
-                                         "duplicate order) on days 8–28; record a weight")
+    assert without_weight["summary"] == ("Dose above label maximum: 56 mcg/day (this order and a likely duplicate "
+                                         "order) on days 8–28; label maximum is 28 mcg/day; record a weight")
     without_height = dose_card(first, facts(weight="30"), "relapsed-refractory", True, "X",
                                order_checks(first, group, facts(weight="30")))
     assert without_height is not None
@@ -1020,8 +1022,8 @@ def test_of_findings_equally_severe_the_earliest_is_the_most_severe() -> None:
 def test_lines_running_together_above_the_maximum_without_a_weight() -> None:
     card = card_for(overlapping_lines(), facts(weight=None))
     assert card is not None and card["indicator"] == "warning" and "suggestions" not in card
-    assert card["summary"] == ("Dose above label maximum (28 mcg/day): 48 mcg/day (lines 1 and 2 together) on days "
-                               "1–28; record a weight")
+    assert card["summary"] == ("Dose above label maximum: 48 mcg/day (lines 1 and 2 together) on days 1–28; label "
+                               "maximum is 28 mcg/day; record a weight")
 
 
 @pytest.mark.parametrize(("written", "schedule", "summary", "label", "value", "unit"), [
