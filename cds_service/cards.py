@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Callable
+from functools import partial
+from typing import Any, Callable, Sequence
 
 from cds_service import SERVICE_NAME
 from cds_service.card_config import DECISION_EXTENSION
@@ -19,6 +20,8 @@ from cds_service.decision import CLINICAL, CriterionResult, Decision, Indication
 from cds_service.evaluation import INFO_NEEDED, MEETS, NOT_MET_DECISION
 from cds_service.dosing.checks import DoseReading
 from cds_service.dosing.instruction_text import doses_said
+from cds_service.dosing.reading import DoseLine
+from cds_service.dosing.text import dose_words
 from cds_service.facts.coverage import OutOfForce, Standing
 from cds_service.facts.model import ClinicalFacts
 from cds_service.facts.order import dosage_bounds, dosage_text, order_ref, recorded_start
@@ -46,7 +49,7 @@ _NOT_RECEIVED_FRAME = len(": coverage not determined, EHR did not send ")
 
 def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any], base_url: str,
                   dose: DoseReading, determination: bool = True, which: str = "", coverage: Standing | None = None,
-                  last_day: date | None = None) -> dict[str, Any]:
+                  last_day: date | None = None, lines: Sequence[DoseLine] = ()) -> dict[str, Any]:
     """The CDS Hooks card for a Decision: summary, indicator, Markdown detail, links, override reasons, extension.
 
     `dose`: what the label dose check made of the order, for the label's notes (label_safety.py). `determination`
@@ -54,11 +57,13 @@ def decision_card(decision: Decision, facts: ClinicalFacts, order: dict[str, Any
     of "approved". `which`: words telling the order from the others answered with it (dosing.text.order_words), ""
     when it is alone: the summary ends with them when they fit, else two cards' summaries could read the same.
     `coverage`: the Coverage the decision is for, and `last_day` the cycle's last infusion day (_coverage_context).
+    `lines`: the order's dosage lines as the dose reading read them, which say a line without a text (_order_text).
     """
     reference = order_ref(order)
     notes = label_notes(decision, facts, dose)
     said = _coverage_context(coverage, facts.start_date, last_day)
-    text = _decision_text(decision, facts, base_url, notes, which, said, determination, _order_text(order, reference),
+    order_text = _order_text(order, reference, lines)
+    text = _decision_text(decision, facts, base_url, notes, which, said, determination, order_text,
                           _lapse(decision, last_day), _dose_card_days(decision, dose))
     raised = _raised(indicator(decision), notes)
     card = kind_card(reference, text, raised, decision.payer_label, DECISION_KIND)
@@ -219,13 +224,22 @@ def _service_note(order: dict[str, Any], text: CardText, kind: CardKind) -> dict
     return kind_card(order_ref(order), text, "info", SERVICE_NAME, kind)
 
 
-def _order_text(order: dict[str, Any], reference: str) -> str:
+def _order_text(order: dict[str, Any], reference: str, lines: Sequence[DoseLine]) -> str:
     """The order the card answers, as the prescriber wrote it and when it starts, its id last for the pharmacist: with
     several orders signed together, their cards would otherwise differ only in an evidence reference (CRD 2.2 dev-24:
     disambiguate in the detail), and the clinician tells orders by their doses and dates, not their ids. Its doses
     in the dose cards' units (`doses_said`: "9 mcg/day", not the chart's "9 ug/d"), as the two cards are read
-    together; the criteria's evidence keeps the chart's own text."""
-    return f"{dosage_text(order, doses_said) or 'blinatumomab'}{_order_start(order)} ({reference})"
+    together; the criteria's evidence keeps the chart's own text. A dosage line without a text is said as the dose
+    reading read it (`lines`, `_untexted`): left out, the others had read as the whole order."""
+    written = dosage_text(order, doses_said, partial(_untexted, lines))
+    return f"{written or 'blinatumomab'}{_order_start(order)} ({reference})"
+
+
+def _untexted(lines: Sequence[DoseLine], index: int) -> str:
+    """Dosage line `index`, which has no text, in the dose cards' words and marked as such: "28 mcg/day on days 8–28
+    (line 2, no text)"; "dose not read (line 2, no text)" when its dose could not be read (its dose card says why)."""
+    words = dose_words([line for line in lines if line.index == index]) or "dose not read"
+    return f"{words} (line {index + 1}, no text)"
 
 
 def _order_start(order: dict[str, Any]) -> str:

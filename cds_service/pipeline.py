@@ -353,7 +353,7 @@ def _coverage_answer(call: Call, cycle: _Cycle, order: dict[str, Any], payer: Pa
         cycle.named if id(order) in cycle.duplicated else order_words(doses.lines, cycle.named))
     coverage = standing(cycle.record, payer, facts.start_date)
     card = decision_card(decision, facts, order, call.ctx.base_url, reading, determination, which, coverage,
-                         cycle.last_day)
+                         cycle.last_day, doses.lines)
     if call.request.hook != ORDER_SIGN:
         return [card], []
     return [card], [coverage_action(call, order, decision, payer, outcome, coverage.secondary)]

@@ -161,10 +161,11 @@ def test_an_order_started_by_month_says_no_day(client: Any) -> None:
     assert _order_line(client, body) == "Order: 28 mcg/day continuous IV infusion (MedicationRequest/blinatumomab-order)"
 
 
-def test_an_order_without_dosage_text_is_named_for_its_drug(client: Any) -> None:
+def test_an_order_without_dosage_text_is_said_by_its_dose_and_days(client: Any) -> None:
     body = example("aspirus-adult-maintenance")
     del body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]["text"]
-    assert _order_line(client, body) == "Order: blinatumomab — starts 2026-12-01 (MedicationRequest/blinatumomab-order)"
+    assert _order_line(client, body) == ("Order: 28 mcg/day on days 1–28 (line 1, no text) — starts 2026-12-01 "
+                                         "(MedicationRequest/blinatumomab-order)")
 
 
 # --- A dose card offering no correction says what to do, when it fits

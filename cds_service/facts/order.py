@@ -183,16 +183,32 @@ def group_start(orders: list[dict[str, Any]], today: date) -> date:
 DOSAGE_TEXT_LIMIT = 200
 
 
-def dosage_text(order: dict[str, Any], said: Callable[[str], str] | None = None) -> str:
+def dosage_text(order: dict[str, Any], said: Callable[[str], str] | None = None,
+                untexted: Callable[[int], str] | None = None) -> str:
     """The order's dosage lines as the prescriber wrote them (their `text`, joined by "; "; the first
     DOSAGE_TEXT_LIMIT characters), "" when none has one; each text as `said` words it, when given (the decision
-    card's: its doses in the dose cards' units)."""
+    card's: its doses in the dose cards' units). A line without a text is left out, or, given `untexted`, said in
+    its words (of the line's index): the decision card's "Order:" line, where the other lines alone ("9 mcg/day days
+    1-7") would read as the whole order."""
     lines = order.get("dosageInstruction")
     if not isinstance(lines, list):
         return ""
     texts = [line["text"] for line in lines if isinstance(line, dict) and isinstance(line.get("text"), str)]
-    text = "; ".join(map(said, texts) if said else texts)
+    if untexted is not None and len(texts) < len(lines):  # rarely: a line without a text, said in its place
+        text = "; ".join(_line_text(line, said) if _has_text(line) else untexted(index)
+                         for index, line in enumerate(lines))
+    else:
+        text = "; ".join(map(said, texts) if said else texts)
     return text if len(text) <= DOSAGE_TEXT_LIMIT else text[:DOSAGE_TEXT_LIMIT - 1] + "…"
+
+
+def _has_text(line: Any) -> bool:
+    return isinstance(line, dict) and isinstance(line.get("text"), str)
+
+
+def _line_text(line: dict[str, Any], said: Callable[[str], str] | None) -> str:
+    text: str = line["text"]
+    return said(text) if said else text
 
 
 def order_ref(order: dict[str, Any]) -> str:
