@@ -78,8 +78,10 @@ def order_medications(orders: list[dict[str, Any]], known: Container[int], recor
 
 def record_medications(orders: list[dict[str, Any]], record: PatientRecord) -> dict[int, dict[str, Any]]:
     """As `order_medications`, for orders of the record (active orders running beside the drafts): each one's
-    Medication, contained or in the prefetch, never read from the FHIR server for a dose."""
-    return order_medications(orders, {id(order) for order in orders}, record, {}) if orders else {}
+    Medication, contained, in the prefetch, or the one read from the FHIR server to know the order as blinatumomab
+    (dosing/duplicates.running_orders reads it: read once, the server's reads are kept). Known by its reference's
+    display, an active bag in mL/h had been left unread with its Medication read, and the dose asked for."""
+    return order_medications(orders, (), record, {}) if orders else {}
 
 
 def may_be_blinatumomab(order: dict[str, Any], drafts: dict[str, dict[str, Any]]) -> bool:

@@ -7,7 +7,9 @@ from typing import Any
 
 from cds_service.card_kinds import kind_of
 from tests.dates_support import order
+from tests.fhir_server import FhirTestServer, fhir_server  # noqa: F401 (the fixture)
 from tests.test_cycles_signed_together import with_cycle_2
+from tests.test_dosing_concentration import bag, quantity, strength
 from tests.test_duplicate_orders import duplicate_cards, with_copies
 from tests.test_pipeline import example, post
 
@@ -131,3 +133,21 @@ def test_the_order_being_signed_found_active_in_the_record_is_not_added_to_itsel
     assert found["cards"][0]["summary"].startswith("Aspirus Health Plan: meets criteria")
 
 
+
+def test_an_active_bag_known_by_its_display_is_read_with_the_medication_read_to_know_it(
+        client: Any, fhir_server: FhirTestServer) -> None:
+    """An active bag in mL/h known as blinatumomab by its reference's display, its Medication only on the server: the
+    Medication is read once to know the order (dosing/duplicates.running_orders), and its strength reads the dose,
+    10 mL/h of 20 mcg per 240 mL = 20 mcg/day, 48 with the draft's (it had been read, then not used: the dose was
+    asked for in mcg/day)."""
+    fhir_server.add(bag(strength(20, "ug"), id="ebag"))
+    request = example(ASPIRUS)
+    active = _active(request, 20, "2026-12-01", "2026-12-28")
+    del active["medicationCodeableConcept"]
+    active["medicationReference"] = {"reference": "Medication/ebag", "display": "BLINATUMOMAB 20 MCG IN NS 240 ML IVPB"}
+    active["dosageInstruction"][0]["doseAndRate"] = [{"rateQuantity": quantity(10, "mL/h")}]
+    request["fhirServer"] = fhir_server.base_url
+    found = post(client, request)
+    [card] = _dose_cards(found)
+    assert card["summary"].startswith("Dose above label: 48 mcg/day (this order and an active order together)")
+    assert fhir_server.paths() == ["/Medication/ebag"]
