@@ -90,8 +90,21 @@ def test_a_relapse_of_unreadable_status_between_cycles_asks_for_the_cycle_number
     verificationStatus recorded 2026-04-01: the status at the course start is relapsed either way, but counted, the
     relapse splits the cycles into courses. The cycle number is asked for as such, the one answer the dose criterion
     needs too (diagnosis._asking applies to the facts read from the status alone), not the verification status."""
+    _asks_only_the_cycle_number(client, "C91.02")
+
+
+def test_a_remission_of_unreadable_status_between_cycles_is_read_as_of_the_course_start(client: LiveClient) -> None:
+    """The same with a remission recorded 2026-04-01 instead: by this cycle's start (2026-12-01) it would change the
+    status, but the phase and the status are read as of the course start (2026-01-05), before it, where it changes
+    nothing (extract.py passes the course start to Diagnosis.unreadable_relevance): the cycle number alone is asked."""
+    _asks_only_the_cycle_number(client, "C91.01")
+
+
+def _asks_only_the_cycle_number(client: LiveClient, code: str) -> None:
+    """The cycle 6 renewal beside a Condition of `code` and unreadable verificationStatus recorded 2026-04-01 asks
+    for the cycle number alone."""
     request = example(RENEWAL)
-    beside(request, UNKNOWN[0], recordedDate="2026-04-01")
+    beside(request, UNKNOWN[0], recordedDate="2026-04-01", code={"coding": [{"system": ICD10, "code": code}]})
     summary, decision = card(client, request)
     assert summary == "Aspirus Health Plan: document cycle number of this order to confirm coverage"
     assert decision["missing"] == ["cycle number of this order"]
