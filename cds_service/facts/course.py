@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from cds_service.facts.attestations import Attestations, course_answers_since
 from cds_service.facts.diagnosis import Diagnosis, StatusRecord
@@ -203,6 +203,32 @@ class _Growing:
         self.last = max(self.last, span.last)
 
 
+class Readings:
+    """Undated.later: an order's span on each other day its partial date may be, oldest first, each read only when
+    iterated (`_recounted`, up to _DAYS_TRIED days in all). A year recorded alone is 365 of them: listed for each of
+    the thousands of such orders a 10 MB body holds, they had held a worker 12 s where, past _DAYS_TRIED, only how
+    many they are and the latest day they reach are read (`latest`)."""
+
+    def __init__(self, count: int, read: Callable[[int], OrderSpan | None]) -> None:
+        self.count = count
+        self.read = read  # the span of the reading at an index below `count`
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[OrderSpan | None]:
+        return map(self.read, range(self.count))
+
+    def latest(self) -> date | None:
+        """The last infusion day of the latest reading: the latest of them all, as a later start or end never reads
+        an earlier last day (order.last_infusion_day). None when there is no span."""
+        for index in reversed(range(self.count)):  # two at the most: a None ends `later` only
+            span = self.read(index)
+            if span is not None:
+                return span.last
+        return None
+
+
 class Undated(NamedTuple):
     """A prior order whose start is recorded only to a month or a year: `span`, read from its first day (as in
     PriorOrders.spans), and its span from each later day it may start (None: a start on or after this cycle's, when
@@ -210,7 +236,7 @@ class Undated(NamedTuple):
     its last day, and its span to each earlier day it may end."""
 
     span: OrderSpan
-    later: tuple[OrderSpan | None, ...]
+    later: Readings
     ended: bool = False
     dated: str = ""  # its date as recorded, "started 2026-12" or "ended 2026-11" (medications.dates_text)
 
@@ -261,37 +287,42 @@ def prior_orders(med_orders: Iterable[MedOrder], draft_ids: set[str], start: dat
                 undated.append(Undated(span, later, dated=dates_text(order)))
             elif order.identified and order.end != order.end_last:
                 earlier = _earlier_ends(order.resource, span)
-                undated += [Undated(span, earlier, ended=True, dated=dates_text(order))] if earlier else []
+                undated += [Undated(span, earlier, ended=True, dated=dates_text(order))] if len(earlier) else []
     spans.sort(key=lambda s: (s.first, s.last))
     return PriorOrders(spans, unread, tuple(signed), signed_count, tuple(undated))
 
 
-def _later_spans(order: dict[str, Any], span: OrderSpan, last: date, start: date) -> tuple[OrderSpan | None, ...]:
+def _later_spans(order: dict[str, Any], span: OrderSpan, last: date, start: date) -> Readings:
     """Undated.later: the order's span from each day after `span`'s first up to `last`, the last day its start may
-    be. Every day, not the last alone: from March 1 a cycle-5 order joined cycle 4, from March 31 it began one, and
-    a year from January 1 to December 31 may count alike at both ends and otherwise between."""
-    later: list[OrderSpan | None] = []
+    be, then None if that reaches this cycle's `start`. Every day, not the last alone: from March 1 a cycle-5 order
+    joined cycle 4, from March 31 it began one, and a year from January 1 to December 31 may count alike at both
+    ends and otherwise between. None past its latest recorded end: it cannot have started then."""
     bounds = dosage_bounds(order)
-    for offset in range(1, (last - span.first).days + 1):
-        day = span.first + DAY * offset
-        if day >= start:
-            return (*later, None)
-        if bounds.last is not None and bounds.last < day:  # past its latest recorded end: it cannot have started then
-            break
-        later.append(OrderSpan(span.reference, day, last_infusion_day(order, day, bounds)))
-    return tuple(later)
+    days = (last - span.first).days  # the days after its first it may start
+    before = (start - span.first).days - 1  # of those, the days before this cycle's start
+    recorded = days if bounds.last is None else (bounds.last - span.first).days  # those up to its recorded end
+    count = max(0, min(days, before, recorded))
+    reaches = count == before < days  # the next day is this cycle's start, or after it: no prior order then
+
+    def read(index: int) -> OrderSpan | None:
+        if index == count:
+            return None
+        day = span.first + DAY * (index + 1)
+        return OrderSpan(span.reference, day, last_infusion_day(order, day, bounds))
+
+    return Readings(count + reaches, read)
 
 
-def _earlier_ends(order: dict[str, Any], span: OrderSpan) -> tuple[OrderSpan, ...]:
+def _earlier_ends(order: dict[str, Any], span: OrderSpan) -> Readings:
     """Undated.later of an order whose dosage end is recorded only to a month or a year: its span to each day before
     `span`'s last (the end's last day) that end may be, not before its first day. A cycle read to October 31 was
     full and owed its rest; ended October 20, it was interrupted."""
     bounds = dosage_bounds(order)
     if bounds.last_first is None or bounds.last_first == bounds.last:
-        return ()  # an end of its validity period alone: no infusion day is read from it
+        return Readings(0, lambda index: None)  # an end of its validity period alone: no infusion day is read from it
     earliest = last_infusion_day(order, span.first, bounds._replace(last=bounds.last_first))
-    return tuple(OrderSpan(span.reference, span.first, earliest + DAY * offset)
-                 for offset in range((span.last - earliest).days))
+    return Readings(max(0, (span.last - earliest).days),
+                    lambda index: OrderSpan(span.reference, span.first, earliest + DAY * index))
 
 
 def group_cycles(spans: list[OrderSpan]) -> list[Cycle]:
@@ -483,7 +514,9 @@ def _dated_cycle_before(priors: PriorOrders) -> bool:
     last = group_cycles(dated)[-1]
     in_last = {id(span) for span in last.spans}
     others = [span.last for span in dated if id(span) not in in_last]
-    others += [span.last for undated in priors.undated for span in (undated.span, *undated.later) if span is not None]
+    others += [undated.span.last for undated in priors.undated]
+    # The latest day each undated order may end alone: an earlier one continues no cycle a later one does not.
+    others += [latest for undated in priors.undated if (latest := undated.later.latest()) is not None]
     return not any(continues(other, last.start) for other in others)
 
 
@@ -493,7 +526,8 @@ def _may_end_near(priors: PriorOrders, start: date, number: int | None) -> bool:
     order ending long enough before this cycle is known to leave no rest in doubt."""
     owed = _rests_for(number)[-1]
     lasts = [span.last for span in priors.spans]
-    lasts += [span.last for undated in priors.undated for span in undated.later if span is not None]
+    # The latest day each undated order may end alone: an earlier one is no nearer `start`.
+    lasts += [latest for undated in priors.undated if (latest := undated.later.latest()) is not None]
     return any(days_off(last, start) < owed for last in lasts)
 
 
