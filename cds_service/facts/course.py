@@ -33,6 +33,7 @@ are its days past the 28th infusion day, not a cycle of their own.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
@@ -387,12 +388,14 @@ def course_cycle_starts(cycle_starts: list[date], diagnosis: Diagnosis,
     """The starts of the cycles of the current (last) course, given every cycle start in order, and the relapse
     that may have ended that course when the record cannot tell whether it did."""
     records = diagnosis.status_records()  # oldest first
+    relapsed: _Relapses | None = None  # read at a second start: most calls count one
     course: list[date] = []
     unclear: StatusRecord | None = None
     for cycle_start in cycle_starts:
         unclear = None
         if course:
-            relapses = [r for r in records if r.status == "relapsed" and course[0] < r.day <= cycle_start]
+            relapsed = relapsed or _Relapses(records)
+            relapses = relapsed.between(course[0], cycle_start)
             ended = _course_ended(course[0], relapses, records, attestations) if relapses else False
             if ended:
                 course = []
@@ -400,6 +403,20 @@ def course_cycle_starts(cycle_starts: list[date], diagnosis: Diagnosis,
                 unclear = relapses[0]
         course.append(cycle_start)
     return course, unclear
+
+
+class _Relapses:
+    """The relapses among the status records (oldest first), those between two days found by bisection: each start
+    had walked every record, and each of the 50 cycles a call signs counts from every start, beside the 10,000
+    Conditions a 6 MB body holds a second a call."""
+
+    def __init__(self, records: tuple[StatusRecord, ...]) -> None:
+        self.records = [record for record in records if record.status == "relapsed"]
+        self.days = [record.day for record in self.records]
+
+    def between(self, after: date, until: date) -> list[StatusRecord]:
+        """The relapses recorded after `after`, up to `until`."""
+        return self.records[bisect_right(self.days, after):bisect_right(self.days, until)]
 
 
 def read_cycle(record: PatientRecord, start: date, diagnosis: Diagnosis, attestations: Attestations,
