@@ -421,7 +421,9 @@ def _summary_request(needed: list[str], alternatives: list[str], frame: int,
     # The items in full, else without their closing asides, which the detail lists, before an item is cut: an aside
     # cut in its middle told the clinician nothing.
     for items in (needed, [_without_aside(item) for item in needed]):
-        for count in range(len(needed), 0, -1):
+        # No more items than fit apart (2 characters between each at least): each count tried joins them, and
+        # trying all of thousands of unreadable answers' items had cost a second.
+        for count in range(min(len(needed), budget // 2 + 1), 0, -1):
             text = joined(items) if count == len(items) else "; ".join(items[:count]) + _more_items(len(needed) - count)
             if len(text) <= budget:
                 return text, ""
