@@ -42,3 +42,16 @@ def test_a_long_dosage_text_costs_in_proportion_to_its_length(client: LiveClient
     assert any(card["summary"].startswith("Dose above label") for card in calls[800][1]["cards"])  # corrected
     # 600 doses more than 200 cost about 4 times what 150 more than 50 do (16 times, were a step quadratic).
     assert calls[800][0] - calls[200][0] < 6 * (calls[200][0] - calls[50][0])
+
+
+def test_a_split_line_whose_text_runs_on_in_spaces_is_answered(client: LiveClient) -> None:
+    """The last-infusion-day note a split line's text may hold was looked for from each of its characters, each
+    look walking the spaces after it: quadratic, a text of 100,000 spaces held a worker 33 s (200,000: past the
+    client's hang guard, live_server.REQUEST_GUARD_SECONDS; no timed assertion here)."""
+    body = _with_text(0)
+    [line] = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"]
+    line["text"] = "28 ug/d" + " " * 200_000
+    answer = post(client, body)
+    suggested = [action["resource"] for card in answer["cards"] for suggestion in card.get("suggestions", [])
+                 for action in suggestion["actions"] if "resource" in action]
+    assert suggested and suggested[0]["dosageInstruction"][0]["text"].startswith("9 ug/d")  # split, its dose restated

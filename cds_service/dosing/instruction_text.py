@@ -38,7 +38,7 @@ _DAY_NUMBERS = re.compile(rf"(?:{_DAY_WORD}\s*)?{_DATE}|{_DAY_RANGE.pattern}|{_D
 # What `end_line` adds to a text stating no days; read again when the ended line is split, whose earlier parts end
 # before that day.
 LAST_DAY = "last infusion day"
-_LAST_DAY_NOTE = re.compile(rf"\s*\(({LAST_DAY} {_DATE})\)")
+_LAST_DAY_NOTE = re.compile(rf"(?<!\s)\s*\(({LAST_DAY} {_DATE})\)")  # (?<!\s): from a run's start alone, linear
 # A dose a text states as a mass per time, per m² or not ("28 mcg/day", "1.167 mcg/h", "15 mcg/(m2.d)", "0.028 mg
 # per day"): every one is restated when the dose changes. A volume ("10 mL/hr") states no dose: the bag sets it.
 _MASS = r"(?:mcg|ug|[µμ]g|micrograms?|mg|milligrams?)"
