@@ -24,12 +24,15 @@ def record_resolver(record: PatientRecord) -> Resolver:
     is built on the first reference read: most evaluations read none. What it finds is not checked here: every
     reference is read through `referenced`, which returns a well-formed resource or None."""
     index: dict[str, dict[str, Any]] = {}
+    # Its lists and resolver, not the record: a record keeps what is read of it in its memos (extract._read_once),
+    # and a cycle back to it would leave each request's record to the garbage collector.
+    lists, read = record.lists, record.resolve
 
     def resolve(reference: str) -> dict[str, Any] | None:
         if not index:
-            index.update(_by_reference(record))
+            index.update(_by_reference(lists))
         found = index.get(reference_key(reference))
-        return record.resolve(reference) if found is None else found
+        return read(reference) if found is None else found
 
     return resolve
 
@@ -46,10 +49,10 @@ def referenced(holder: dict[str, Any], reference: str, kind: str, resolve: Resol
     return found if well_formed(found) else None
 
 
-def _by_reference(record: PatientRecord) -> dict[str, dict[str, Any]]:
-    """The record's resources by "Type/id" (the first of each)."""
+def _by_reference(lists: dict[str, list[dict[str, Any]] | None]) -> dict[str, dict[str, Any]]:
+    """The record's resources (its `lists`) by "Type/id" (the first of each)."""
     index: dict[str, dict[str, Any]] = {}
-    for found in record.lists.values():
+    for found in lists.values():
         for resource in found or ():
             kind, identifier = resource.get("resourceType"), resource.get("id")
             if isinstance(kind, str) and isinstance(identifier, str):
