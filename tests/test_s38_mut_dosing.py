@@ -111,6 +111,7 @@ def test_an_active_order_on_the_later_days_of_a_card_is_still_said(client: Any) 
               if card["extension"]["davinci-crd.associated-resource"] == [{"reference": first}]]
     assert "| days 15–28 | 38 mcg/day (this order and an active blinatumomab order of the record together) |" \
         in card["detail"]
+    assert "An active blinatumomab order of the record runs with this one on days 15–28, and" in card["detail"]
     assert "naming it as the prior prescription" in card["detail"]
 
 

@@ -78,8 +78,10 @@ def above_together_card(order: dict[str, Any], facts: ClinicalFacts, lines: list
     together = [f.together for f in above if f.together is not None]
     duplicate = together[0].order_count if together and all(t.duplicate for t in together) else 0
     # An active order of the record among them: this order may be meant to replace it, which the EHR says by naming it
-    # as the order's priorPrescription (dosing/duplicates.running_orders); the card says how.
-    active = any(t.active for t in together)
+    # as the order's priorPrescription (dosing/duplicates.running_orders); the card says how, and on which of the
+    # days above the label it runs ("these days" had named ranges it does not run on).
+    running = [days_text(t.first_day, t.last_day) for t in together if t.active]
+    active = days_list(running) if running else ""
     text = render_card("dose-above-together.j2", unreadable=unreadable, duplicate=duplicate, active=active,
                        **_finding_context(facts, patient, above, lines))
     card = order_card(order, text, "warning", source_label, DOSE_KIND)
