@@ -27,6 +27,14 @@ def _order_line(card: Json) -> str:
     return line
 
 
+def _order_line_written(client: LiveClient, *texts: str) -> str:
+    """The decision card's "Order:" line for the relapsed/refractory cycle 1 order, its dosage lines' texts `texts`."""
+    body = example("aspirus-adult-relapsed-refractory-cycle1")
+    for line, text in zip(body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"], texts):
+        line["text"] = text
+    return _order_line(_cards(client, body)["decision"])
+
+
 def test_the_order_line_says_a_dose_per_m2_as_the_dose_card_does(client: LiveClient) -> None:
     cards = _cards(client, example("aspirus-adult-relapsed-refractory-dose-per-m2-too-high"))
     assert _order_line(cards["decision"]) == (
@@ -37,11 +45,8 @@ def test_the_order_line_says_a_dose_per_m2_as_the_dose_card_does(client: LiveCli
 
 
 def test_a_rate_per_hour_and_a_volume_keep_their_own_numbers(client: LiveClient) -> None:
-    body = example("aspirus-adult-relapsed-refractory-cycle1")
-    lines = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"]
-    lines[0]["text"] = "0.375 mcg/hr (9 ug/d) at 10 mL/hr, days 1-7"
-    lines[1]["text"] = "28 UG/D continuous IV infusion"
-    assert _order_line(_cards(client, body)["decision"]) == (
+    assert _order_line_written(client, "0.375 mcg/hr (9 ug/d) at 10 mL/hr, days 1-7",
+                               "28 UG/D continuous IV infusion") == (
         "Order: 0.375 mcg/h (9 mcg/day) at 10 mL/h, days 1-7; 28 mcg/day continuous IV infusion — starts "
         "2026-12-01 (MedicationRequest/blinatumomab-order)")
 

@@ -51,12 +51,15 @@ def _serve_second_page(server: FhirTestServer) -> list[dict[str, Any]]:
     return [first]
 
 
-def test_a_fetched_search_follows_a_next_link_relative_to_the_server_root(client: LiveClient) -> None:
+# Relative to the server root, or a query alone: read against the fetched page's own URL (its path kept).
+@pytest.mark.parametrize("next_url", ["/Observation?patient=example-patient&_page=2",
+                                      "?patient=example-patient&_page=2"])
+def test_a_fetched_search_follows_a_relative_next_link(client: LiveClient, next_url: str) -> None:
     body = _example()
     del body["prefetch"]["observations"]
     with FhirTestServer() as server:
         first = _serve_second_page(server)
-        page = _page(first, total=len(_observations()), next_url="/Observation?patient=example-patient&_page=2")
+        page = _page(first, total=len(_observations()), next_url=next_url)
         server.fault("/Observation?_count=200", body=json.dumps(page).encode())
         body["fhirServer"] = server.base_url
         assert _decision(client, body) == "meets-criteria"

@@ -1,13 +1,14 @@
 """Mutation guards (session 37) for relative next links (fhir_client `_resolved`): a prefetched first page's link
-is read against the server base as a folder (its path kept: `https://ehr.example.org/fhir/` + `Observation?...`), and
-a fetched page's link against that page's own URL (a link of a query alone, `?_page=2`, names the page's path)."""
+is read against the server base as a folder (its path kept: `https://ehr.example.org/fhir/` + `Observation?...`),
+and a fetched page's link against that page's own URL (test_s37_ehr_relative_next_link: a query alone names the
+page's path)."""
 from __future__ import annotations
 
 import json
 
 from tests.fhir_server import FhirTestServer
 from tests.live_server import LiveClient
-from tests.test_s37_ehr_relative_next_link import _decision, _example, _observations, _page, _serve_second_page
+from tests.test_s37_ehr_relative_next_link import _decision, _example, _observations, _page
 
 
 def test_a_prefetched_page_under_a_base_with_a_path_follows_its_relative_link(client: LiveClient) -> None:
@@ -21,14 +22,3 @@ def test_a_prefetched_page_under_a_base_with_a_path_follows_its_relative_link(cl
         assert _decision(client, body) == "meets-criteria"
         assert server.paths() == ["/fhir/Observation"]
 
-
-def test_a_fetched_page_follows_a_next_link_of_a_query_alone(client: LiveClient) -> None:
-    body = _example()
-    del body["prefetch"]["observations"]
-    with FhirTestServer() as server:
-        first = _serve_second_page(server)
-        page = _page(first, total=len(_observations()), next_url="?patient=example-patient&_page=2")
-        server.fault("/Observation?_count=200", body=json.dumps(page).encode())
-        body["fhirServer"] = server.base_url
-        assert _decision(client, body) == "meets-criteria"
-        assert server.paths() == ["/Observation", "/Observation"]

@@ -7,16 +7,11 @@ import pytest
 
 from cds_service.dosing.instruction_text import doses_said
 from tests.live_server import LiveClient
-from tests.test_aspirus33_criteria_http import example
-from tests.test_s37_dosing_order_line import _cards, _order_line
+from tests.test_s37_dosing_order_line import _order_line_written
 
 
 def test_per_in_capitals_is_reworded_on_the_order_line(client: LiveClient) -> None:
-    body = example("aspirus-adult-relapsed-refractory-cycle1")
-    lines = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"]
-    lines[0]["text"] = "9 ug PER d, days 1-7"
-    lines[1]["text"] = "28 ug Per Day continuous IV infusion"
-    assert _order_line(_cards(client, body)["decision"]) == (
+    assert _order_line_written(client, "9 ug PER d, days 1-7", "28 ug Per Day continuous IV infusion") == (
         "Order: 9 mcg/day, days 1-7; 28 mcg/day continuous IV infusion — starts 2026-12-01 "
         "(MedicationRequest/blinatumomab-order)")
 

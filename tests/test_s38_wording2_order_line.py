@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 
 from tests.live_server import LiveClient
-from tests.test_pipeline import example, post
+from tests.test_pipeline import example
+from tests.test_s37_dosing_order_line import _cards, _order_line
 
 ORDER = "MedicationRequest/blinatumomab-order"
 
 
-def _order_line(client: LiveClient, body: dict[str, Any]) -> str:
-    [line] = [line for line in post(client, body)["cards"][0]["detail"].splitlines() if line.startswith("Order: ")]
-    return line
+def _decision_order_line(client: LiveClient, body: dict[str, Any]) -> str:
+    return _order_line(_cards(client, body)["decision"])
 
 
 def _without_text(index: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -34,12 +34,12 @@ def _without_text(index: int) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_a_line_without_text_is_said_in_its_place_by_its_dose_and_days(client: LiveClient, index: int,
                                                                         said: str) -> None:
     body, _ = _without_text(index)
-    assert _order_line(client, body) == f"Order: {said} — starts 2026-12-01 ({ORDER})"
+    assert _decision_order_line(client, body) == f"Order: {said} — starts 2026-12-01 ({ORDER})"
 
 
 def test_a_line_without_text_or_a_readable_dose_is_still_counted(client: LiveClient) -> None:
     body, line = _without_text(1)
     line["doseAndRate"][0]["rateQuantity"] = {"value": 10, "unit": "mL/h", "system": "http://unitsofmeasure.org",
                                               "code": "mL/h"}
-    assert _order_line(client, body) == (
+    assert _decision_order_line(client, body) == (
         f"Order: 9 mcg/day continuous IV infusion; dose not read (line 2, no text) — starts 2026-12-01 ({ORDER})")

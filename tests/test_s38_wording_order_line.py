@@ -7,17 +7,13 @@ import pytest
 
 from cds_service.dosing.instruction_text import doses_said
 from tests.live_server import LiveClient
-from tests.test_aspirus33_criteria_http import example
-from tests.test_s37_dosing_order_line import _cards, _order_line
+from tests.test_s37_dosing_order_line import _order_line_written
 
 
 def test_an_order_with_a_line_in_ml_per_hour_and_one_in_mcg_per_hour_reads_in_one_notation(
         client: LiveClient) -> None:
-    body = example("aspirus-adult-relapsed-refractory-cycle1")
-    lines = body["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"]
-    lines[0]["text"] = "0.375 mcg/hr continuous IV infusion, days 1-7"
-    lines[1]["text"] = "run at 10 mL/hr (1.167 mcg/hr), days 8-28"
-    assert _order_line(_cards(client, body)["decision"]) == (
+    assert _order_line_written(client, "0.375 mcg/hr continuous IV infusion, days 1-7",
+                               "run at 10 mL/hr (1.167 mcg/hr), days 8-28") == (
         "Order: 0.375 mcg/h continuous IV infusion, days 1-7; run at 10 mL/h (1.167 mcg/h), days 8-28 — starts "
         "2026-12-01 (MedicationRequest/blinatumomab-order)")
 
