@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar, cast
 
 # service-contract.md §Prefetch: keys and templates are exact (discovery publishes them; prefetch.py fetches a key
 # not answered with its template).
@@ -25,6 +25,7 @@ PREFETCH_KEYS = tuple(PREFETCH_TEMPLATES)
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 Resolver = Callable[[str], "dict[str, Any] | None"]
+_Read = TypeVar("_Read")  # what PatientRecord.once reads of the record
 
 
 def no_server(reference: str) -> dict[str, Any] | None:
@@ -39,10 +40,16 @@ class PatientRecord:
     lists: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
     # Reads "Type/id" (e.g. a Medication or Organization) from the FHIR server; None when it cannot.
     resolve: Resolver = field(default=no_server, repr=False)
-    # What is read of the record alike for each order of a call, kept by what reads it (facts.coverage: the Coverages
-    # in force at a start). A call answers up to 50 orders: each reading again the 50,000 Coverages a 10 MB body can
+    # What is read of the record alike for each order or cycle of a call (`once`: facts.coverage, the Coverages in
+    # force at a start; facts.extract, the record checked and read). A call answers up to 50 orders: each reading again the 50,000 Coverages a 10 MB body can
     # hold took 14 s. Not an __init__ argument, so that a record built from another's lists reads them anew.
     memos: dict[tuple[str, Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def once(self, key: tuple[str, Any], read: Callable[[], _Read]) -> _Read:
+        """`read()`, read once for this record under `key` (`memos`) however many orders or cycles of a call ask."""
+        if key not in self.memos:
+            self.memos[key] = read()
+        return cast(_Read, self.memos[key])
 
     def received(self, key: str) -> bool:
         if key == "patient":

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Callable, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple
 
 from cds_service.facts.codes import last_day_named, parse_date, period_end_day, ref
 from cds_service.facts.resolve import record_resolver, referenced
@@ -33,7 +33,6 @@ def _in_force(coverage: dict[str, Any], start: date) -> bool:
 
 
 _IN_FORCE = frozenset({"active"})
-_Read = TypeVar("_Read")  # what _once reads of the record
 
 
 def _may_be_in_force(coverage: dict[str, Any], start: date) -> bool:
@@ -124,14 +123,6 @@ class _Candidate(NamedTuple):
         return False
 
 
-def _once(record: PatientRecord, what: str, start: date, read: Callable[[PatientRecord, date], _Read]) -> _Read:
-    """`read(record, start)`, read once a call for each start (record.memos), however many orders start then."""
-    key = (what, start)
-    if key not in record.memos:
-        record.memos[key] = read(record, start)
-    return cast(_Read, record.memos[key])
-
-
 def _read_candidates(record: PatientRecord, start: date) -> list[_Candidate]:
     """The Coverages in force at `start` whose payer is recognized or cannot be known, in the order received."""
     resolve = record_resolver(record)  # one lookup table for every payor reference
@@ -191,7 +182,7 @@ def select_payer(record: PatientRecord, order: dict[str, Any], start: date) -> P
     """The recognized payer of the Coverage in force at `start` that the rules choose (`_chosen`). None when none is
     recognized, or when the one chosen is a Coverage, or names a payer, that cannot be read (`no_plan` says which):
     its payer may be a supported plan, whose policy, not another Coverage's, would decide."""
-    chosen = _chosen(_once(record, "candidates", start, _read_candidates), order)
+    chosen = _chosen(record.once(("candidates", start), lambda: _read_candidates(record, start)), order)
     return chosen.match if chosen is not None else None
 
 
@@ -225,7 +216,7 @@ def standing(record: PatientRecord, payer: PayerMatch, start: date) -> Standing:
     secondary only to a Coverage ranked first (order 1): Coverage.order ranks the Coverages in force."""
     chosen: dict[str, Any] | None = None
     ranked: list[dict[str, Any]] = []
-    for coverage in _once(record, "in force", start, _read_in_force):
+    for coverage in record.once(("in force", start), lambda: _read_in_force(record, start)):
         if chosen is None and ref(coverage) == payer.coverage_reference:
             chosen = coverage
         elif _whole_number(coverage.get("order")):
@@ -287,13 +278,13 @@ def no_plan(record: PatientRecord, order: dict[str, Any], start: date) -> NoPlan
     still has the card say which plan ended, and when."""
     if not record.received("coverage"):
         return NoPlan("coverage-not-received")
-    chosen = _chosen(_once(record, "candidates", start, _read_candidates), order)
+    chosen = _chosen(record.once(("candidates", start), lambda: _read_candidates(record, start)), order)
     if chosen is not None:
         reason = "coverage-unreadable" if chosen.unreadable else "payer-not-received"
         return NoPlan(reason, chosen.reference, chosen.unreadable)
-    lapsed = _out_of_force(_once(record, "out of force", start, _read_out_of_force), order)
+    lapsed = _out_of_force(record.once(("out of force", start), lambda: _read_out_of_force(record, start)), order)
     named = lapsed.payer.coverage_reference if lapsed else None
-    in_force_coverages = _once(record, "in force", start, _read_in_force)
+    in_force_coverages = record.once(("in force", start), lambda: _read_in_force(record, start))
     in_force = _chosen([_Candidate(ref(c), c.get("order"), None) for c in in_force_coverages], order)
     if in_force is not None:
         payer = _payer_name(next(c for c in in_force_coverages if ref(c) == in_force.reference),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
-from typing import Any, Callable, Mapping, NamedTuple, Sequence, TypeVar, cast
+from typing import Any, Callable, Mapping, NamedTuple, Sequence, TypeVar
 
 from cds_service.facts.attestations import (COURSE_ATTESTATION_LEAD, COURSE_ITEMS, Answer, AnswerValue,
                                             Attestations, RenewalWindow, course_answers_since, unreadable_answers)
@@ -439,26 +439,24 @@ def _read_once(record: PatientRecord, today: date) -> _RecordRead:
     not again for each cycle signed in it: 50 cycles, each reading again the 20,000 Conditions a 10 MB body holds,
     had held a worker 19 s (the 10,000 MedicationRequests, 6 s). The orders being signed are left out of the history
     by each cycle, as they differ from one to the next."""
-    key = ("extract", today)
-    if key not in record.memos:
-        checked, left_out = _well_formed_record(record)
-        resolve = _memoized(checked.resolve)
-        attestations = Attestations.from_record(checked)
-        diagnosis = read_diagnosis(checked, attestations, left_out.get("conditions", ()))
-        malformed: list[dict[str, Any]] = []
-        history = read_med_orders(checked.resources("medicationRequests"), resolve, today, malformed, recorded=True)
-        record.memos[key] = _RecordRead(checked, left_out, resolve, attestations, diagnosis, history, malformed)
-    return cast(_RecordRead, record.memos[key])
+    return record.once(("extract", today), lambda: _read_record(record, today))
+
+
+def _read_record(record: PatientRecord, today: date) -> _RecordRead:
+    checked, left_out = _well_formed_record(record)
+    resolve = _memoized(checked.resolve)
+    attestations = Attestations.from_record(checked)
+    diagnosis = read_diagnosis(checked, attestations, left_out.get("conditions", ()))
+    malformed: list[dict[str, Any]] = []
+    history = read_med_orders(checked.resources("medicationRequests"), resolve, today, malformed, recorded=True)
+    return _RecordRead(checked, left_out, resolve, attestations, diagnosis, history, malformed)
 
 
 def _toxicity(record: PatientRecord, course_start: date) -> ToxicityReading:
     """The toxicities of the record's Conditions as of a course start, read once a call for each (record.memos: the
     checked record `_read_once` keeps): the cycles a call signs mostly share their course, and 50 of them each
     walking the 10,000 Conditions a 6 MB body holds took a second."""
-    key = ("toxicity", course_start)
-    if key not in record.memos:
-        record.memos[key] = ToxicityReading(record, course_start)
-    return cast(ToxicityReading, record.memos[key])
+    return record.once(("toxicity", course_start), lambda: ToxicityReading(record, course_start))
 
 
 def _well_formed_record(record: PatientRecord) -> tuple[PatientRecord, dict[str, list[Any]]]:
