@@ -41,8 +41,9 @@ class PatientRecord:
     # Reads "Type/id" (e.g. a Medication or Organization) from the FHIR server; None when it cannot.
     resolve: Resolver = field(default=no_server, repr=False)
     # What is read of the record alike for each order or cycle of a call (`once`: facts.coverage, the Coverages in
-    # force at a start; facts.extract, the record checked and read). A call answers up to 50 orders: each reading again the 50,000 Coverages a 10 MB body can
-    # hold took 14 s. Not an __init__ argument, so that a record built from another's lists reads them anew.
+    # force at a start; facts.extract, the record checked and read). A call answers up to 50 orders: each reading
+    # again the 50,000 Coverages a 10 MB body can hold took 14 s. Not an __init__ argument, so that a record built
+    # from another's lists reads them anew.
     memos: dict[tuple[str, Any], Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def once(self, key: tuple[str, Any], read: Callable[[], _Read]) -> _Read:
